@@ -1,0 +1,121 @@
+// Drawing a seed's faults: uniform times before heal_at, uniform nodes, ranges from the scenario.
+#include "sim/fault_mix.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace reliant::sim {
+namespace {
+
+std::string percent(double p) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.1f%%", p * 100);
+  return buf;
+}
+
+double draw(Random& random, const Range<double>& r) {
+  return r.min + (r.max - r.min) * random.unit();
+}
+int draw(Random& random, const Range<int>& r) {
+  return static_cast<int>(random.between(r.min, r.max));
+}
+Duration draw(Random& random, const Range<Duration>& r) { return random.between(r.min, r.max); }
+
+}  // namespace
+
+FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
+  FaultMix mix;
+  const FaultRanges& f = scenario.faults;
+  mix.bus.drop = draw(random, f.bus_drop);
+  mix.bus.duplicate = draw(random, f.bus_duplicate);
+  mix.bus.delay = draw(random, f.bus_delay);
+  mix.bus.reorder = draw(random, f.bus_reorder);
+
+  const auto nodes = scenario.node_names();
+  for (const auto& name : nodes) mix.clock_offsets.emplace_back(name, draw(random, f.clock_offset));
+
+  const Range<Duration> window{Duration::zero(), scenario.heal_at - Duration(1)};
+  auto any_node = [&] { return nodes[random.below(nodes.size())]; };
+  for (int i = draw(random, f.crashes); i > 0; --i) {
+    ScriptedFault fault;
+    fault.kind = ScriptedFault::Kind::crash;
+    fault.at = draw(random, window);
+    fault.node = any_node();
+    fault.length = draw(random, f.restart_after);
+    mix.events.push_back(fault);
+  }
+  for (int i = draw(random, f.pauses); i > 0; --i) {
+    ScriptedFault fault;
+    fault.kind = ScriptedFault::Kind::pause;
+    fault.at = draw(random, window);
+    fault.node = any_node();
+    fault.length = draw(random, f.pause_length);
+    mix.events.push_back(fault);
+  }
+  for (int i = nodes.size() < 2 ? 0 : draw(random, f.partitions); i > 0; --i) {
+    ScriptedFault fault;
+    fault.kind = ScriptedFault::Kind::partition;
+    fault.at = draw(random, window);
+    const std::size_t a = random.below(nodes.size());
+    std::size_t b = random.below(nodes.size() - 1);
+    if (b >= a) ++b;  // any node but a
+    fault.node = nodes[a];
+    fault.other = nodes[b];
+    fault.one_way = random.chance(f.one_way_share);
+    fault.length = draw(random, f.partition_length);
+    mix.events.push_back(fault);
+  }
+  for (int i = draw(random, f.stream_resets); i > 0; --i) {
+    ScriptedFault fault;
+    fault.kind = ScriptedFault::Kind::reset_stream;
+    fault.at = draw(random, window);
+    mix.events.push_back(fault);
+  }
+  for (int i = draw(random, f.half_open); i > 0; --i) {
+    ScriptedFault fault;
+    fault.kind = ScriptedFault::Kind::half_open_stream;
+    fault.at = draw(random, window);
+    mix.events.push_back(fault);
+  }
+  mix.events.insert(mix.events.end(), scenario.plan.begin(), scenario.plan.end());
+  std::stable_sort(mix.events.begin(), mix.events.end(),
+                   [](const ScriptedFault& a, const ScriptedFault& b) { return a.at < b.at; });
+  return mix;
+}
+
+std::string FaultMix::describe() const {
+  std::string out = "bus drop=" + percent(bus.drop) + " dup=" + percent(bus.duplicate) +
+                    " delay=" + percent(bus.delay) + " reorder=" + percent(bus.reorder);
+  Duration max_offset{};
+  for (const auto& [name, offset] : clock_offsets)
+    max_offset = std::max(max_offset, offset < Duration::zero() ? -offset : offset);
+  if (max_offset > Duration::zero()) out += " | clock skew up to " + format_duration(max_offset);
+  for (const auto& e : events) {
+    out += " | ";
+    switch (e.kind) {
+      case ScriptedFault::Kind::crash:
+        out += "crash " + e.node + "@" + format_duration(e.at) + " (restart +" +
+               format_duration(e.length) + ")";
+        break;
+      case ScriptedFault::Kind::pause:
+        out +=
+            "pause " + e.node + "@" + format_duration(e.at) + " for " + format_duration(e.length);
+        break;
+      case ScriptedFault::Kind::partition:
+        out += std::string(e.one_way ? "one-way " : "") + "partition " + e.node +
+               (e.one_way ? "->" : "<->") + e.other + "@" + format_duration(e.at) + " for " +
+               format_duration(e.length);
+        break;
+      case ScriptedFault::Kind::reset_stream:
+        out += "stream reset@" + format_duration(e.at);
+        break;
+      case ScriptedFault::Kind::half_open_stream:
+        out += "half-open stream@" + format_duration(e.at);
+        break;
+    }
+  }
+  if (events.empty()) out += " | no process or link faults";
+  return out;
+}
+
+}  // namespace reliant::sim

@@ -1,0 +1,26 @@
+// FaultMix: the faults one seed draws from a scenario's ranges, plus its scripted plan.
+// Every run prints its mix, so a failing seed says what it was up against.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/random.h"
+#include "sim/network.h"
+#include "sim/scenario.h"
+
+namespace reliant::sim {
+
+struct FaultMix {
+  BusFaults bus;                      // active from the start until heal_at
+  std::vector<ScriptedFault> events;  // drawn and scripted, by time
+  std::vector<std::pair<std::string, Duration>> clock_offsets;  // per node, topology order
+
+  // "bus drop=1.2% dup=0.3% delay=2.0% reorder=0.0% | crash server-1@12.3s(+4.1s) | …"
+  std::string describe() const;
+};
+
+FaultMix draw_fault_mix(const Scenario& scenario, Random& random);
+
+}  // namespace reliant::sim

@@ -1,0 +1,56 @@
+// SimProcess: one simulated OS process — start, crash, restart, pause — around a component
+// built from ports, exactly as a real binary builds it from adapters.
+//
+// Each start is a new incarnation with fresh ports; a crash destroys the component (its Scope
+// frees every task) and then its ports, and the world drops events still addressed to it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "runtime/env.h"
+#include "sim/sim_bus.h"
+#include "sim/sim_executor.h"
+#include "sim/sim_transport.h"
+
+namespace reliant::sim {
+
+// Builds the component of one incarnation. The returned object is the component: destroying it
+// must stop everything it started.
+using ComponentFactory = std::function<std::shared_ptr<void>(Env& env)>;
+
+class SimProcess {
+ public:
+  SimProcess(World& world, SimBroker& broker, SimStreams& streams, NodeId node,
+             ComponentFactory factory, Duration clock_offset);
+  ~SimProcess();
+
+  void start();
+  void crash();
+  void pause();
+  void resume();
+
+  bool running() const { return current_ != nullptr; }
+  bool paused() const { return world_.paused(node_); }
+  NodeId node() const { return node_; }
+  const std::string& name() const { return world_.node_name(node_); }
+  Duration clock_offset() const { return clock_offset_; }
+  std::uint32_t starts() const { return starts_; }
+  std::uint32_t crashes() const { return crashes_; }
+
+ private:
+  struct Incarnation;
+
+  World& world_;
+  SimBroker& broker_;
+  SimStreams& streams_;
+  NodeId node_;
+  ComponentFactory factory_;
+  Duration clock_offset_;
+  std::unique_ptr<Incarnation> current_;
+  std::uint32_t starts_ = 0;
+  std::uint32_t crashes_ = 0;
+};
+
+}  // namespace reliant::sim

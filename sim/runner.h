@@ -1,0 +1,53 @@
+// Runner: builds a world from a scenario and a seed, runs it with its faults, heals, checks
+// the invariants and reports — the engine behind `reliant-sim run` and `sweep`.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/scenario.h"
+#include "sim/sim_bus.h"
+#include "sim/sim_transport.h"
+#include "sim/trace.h"
+
+namespace reliant::sim {
+
+struct NodeReport {
+  std::string name;
+  std::string role;
+  std::uint32_t starts = 0;
+  std::uint32_t crashes = 0;
+  bool running = false;
+  EchoStats stats;
+};
+
+struct RunReport {
+  std::string scenario_file;
+  std::string scenario_name;
+  std::uint64_t seed = 0;
+  std::string fault_mix;
+  std::vector<Violation> violations;
+  std::string trace_hash;
+  std::uint64_t trace_events = 0;
+  Duration simulated{};
+  std::vector<NodeReport> nodes;
+  BusStats bus;
+  StreamStats streams;
+  std::deque<TraceRecord> last_events;
+  std::vector<std::string> last_event_nodes;  // node names for last_events
+
+  bool passed() const { return violations.empty(); }
+  // "reliant-sim run scenarios/x.yaml --seed 7"
+  std::string reproduce_command() const;
+};
+
+RunReport run_scenario(const Scenario& scenario, std::uint64_t seed);
+
+// The human-readable summary: fault mix, a table per node, bus and stream totals, invariants,
+// trace hash, and on failure the events leading up to it and the line that reproduces it.
+std::string format_report(const RunReport& report);
+
+}  // namespace reliant::sim

@@ -1,0 +1,529 @@
+// Scenario YAML → Scenario, strictly: unknown keys, wrong types, bad durations, empty ranges,
+// unknown roles, nodes and invariants are all errors with file:line:column.
+#include "sim/scenario.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+namespace reliant::sim {
+namespace {
+
+const std::vector<std::string> kRoles = {"echo_server", "echo_client"};
+const std::vector<std::string> kInvariants = {"stream_order", "request_reply_match", "liveness"};
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string kind_of(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
+  }
+}
+
+// Reads one scenario document, turning every problem into a located error.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  Error error(const YAML::Node& at, const std::string& path, const std::string& message) const {
+    const auto mark = at.Mark();
+    std::string where = file_;
+    if (mark.line >= 0)
+      where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    return Error{ErrorCode::invalid_argument,
+                 where + ": " + (path.empty() ? "" : path + ": ") + message};
+  }
+
+  Result<void> expect_map(const YAML::Node& node, const std::string& path,
+                          const std::vector<std::string>& allowed) const {
+    if (!node.IsMap()) return fail(error(node, path, "expected a map, got " + kind_of(node)));
+    for (const auto& entry : node) {
+      const auto key = entry.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        return fail(error(entry.first, path.empty() ? key : path + "." + key,
+                          "unknown key (expected one of: " + join(allowed) + ")"));
+      }
+    }
+    return {};
+  }
+
+  Result<std::string> string(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) return fail(error(node, path, "expected a string, got " + kind_of(node)));
+    return node.Scalar();
+  }
+
+  Result<Duration> duration(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar())
+      return fail(error(node, path, "expected a duration like 500ms or 2s, got " + kind_of(node)));
+    auto parsed = parse_duration(node.Scalar());
+    if (!parsed) return fail(error(node, path, parsed.error().message));
+    return parsed;
+  }
+
+  Result<double> probability(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) return fail(error(node, path, "expected a number, got " + kind_of(node)));
+    const std::string& text = node.Scalar();
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
+      return fail(error(node, path, "expected a number, got '" + text + "'"));
+    }
+    if (value < 0 || value > 1)
+      return fail(error(node, path, "a probability must be within [0, 1], got " + text));
+    return value;
+  }
+
+  Result<int> count(const YAML::Node& node, const std::string& path, int max) const {
+    if (!node.IsScalar())
+      return fail(error(node, path, "expected a whole number, got " + kind_of(node)));
+    const std::string& text = node.Scalar();
+    char* end = nullptr;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size()) {
+      return fail(error(node, path, "expected a whole number, got '" + text + "'"));
+    }
+    if (value < 0 || value > max) {
+      return fail(
+          error(node, path, "must be within [0, " + std::to_string(max) + "], got " + text));
+    }
+    return static_cast<int>(value);
+  }
+
+  Result<bool> boolean(const YAML::Node& node, const std::string& path) const {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false"))
+      return node.Scalar() == "true";
+    return fail(error(node, path, "expected true or false, got " + kind_of(node)));
+  }
+
+  // [min, max] of anything `one` can read, with min <= max.
+  template <class T, class ReadOne>
+  Result<Range<T>> range(const YAML::Node& node, const std::string& path, ReadOne one) const {
+    if (!node.IsSequence() || node.size() != 2) {
+      return fail(error(node, path, "expected a range [min, max], got " + kind_of(node)));
+    }
+    auto lo = one(node[0], path + "[0]");
+    if (!lo) return fail(lo.error());
+    auto hi = one(node[1], path + "[1]");
+    if (!hi) return fail(hi.error());
+    if (*hi < *lo) return fail(error(node, path, "range is empty: min is greater than max"));
+    return Range<T>{*lo, *hi};
+  }
+
+ private:
+  std::string file_;
+};
+
+Result<void> read_client_config(const Reader& r, const YAML::Node& node, const std::string& path,
+                                EchoClientConfig& config) {
+  if (auto ok = r.expect_map(node, path,
+                             {"interval", "stale_after", "request_timeout", "dial_timeout",
+                              "backoff_initial", "backoff_max"});
+      !ok) {
+    return ok;
+  }
+  const std::pair<const char*, Duration*> fields[] = {
+      {"interval", &config.interval},
+      {"stale_after", &config.stale_after},
+      {"request_timeout", &config.request_timeout},
+      {"dial_timeout", &config.dial_timeout},
+      {"backoff_initial", &config.backoff.initial},
+      {"backoff_max", &config.backoff.max},
+  };
+  for (const auto& [key, target] : fields) {
+    if (!node[key]) continue;
+    auto value = r.duration(node[key], path + "." + key);
+    if (!value) return fail(value.error());
+    if (value->count() <= 0) return fail(r.error(node[key], path + "." + key, "must be positive"));
+    *target = *value;
+  }
+  if (config.backoff.max < config.backoff.initial) {
+    return fail(r.error(node, path, "backoff_max is shorter than backoff_initial"));
+  }
+  return {};
+}
+
+Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s) {
+  if (!node.IsSequence() || node.size() == 0) {
+    return fail(r.error(node, "topology",
+                        "expected a non-empty list of node groups, got " + kind_of(node)));
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const auto& g = node[i];
+    const std::string path = "topology[" + std::to_string(i) + "]";
+    if (auto ok = r.expect_map(g, path, {"name", "role", "count", "config", "port"}); !ok)
+      return ok;
+    NodeGroup group;
+    for (const char* required : {"name", "role"}) {
+      if (!g[required]) return fail(r.error(g, path, std::string("missing '") + required + "'"));
+    }
+    auto name = r.string(g["name"], path + ".name");
+    if (!name) return fail(name.error());
+    if (name->empty() || name->find_first_of(" .*>:") != std::string::npos) {
+      return fail(
+          r.error(g["name"], path + ".name",
+                  "'" + *name + "' is not a valid node name (no spaces, '.', '*', '>' or ':')"));
+    }
+    if (!names.insert(*name).second)
+      return fail(r.error(g["name"], path + ".name", "duplicate group name '" + *name + "'"));
+    group.name = *name;
+    auto role = r.string(g["role"], path + ".role");
+    if (!role) return fail(role.error());
+    if (std::find(kRoles.begin(), kRoles.end(), *role) == kRoles.end()) {
+      return fail(r.error(g["role"], path + ".role",
+                          "unknown role '" + *role + "' (known roles: " + join(kRoles) + ")"));
+    }
+    group.role = *role;
+    if (g["count"]) {
+      auto count = r.count(g["count"], path + ".count", 1000);
+      if (!count) return fail(count.error());
+      if (*count == 0) return fail(r.error(g["count"], path + ".count", "must be at least 1"));
+      group.count = *count;
+    }
+    if (g["config"]) {
+      if (group.role != "echo_client") {
+        return fail(
+            r.error(g["config"], path + ".config", "role '" + group.role + "' takes no config"));
+      }
+      if (auto ok = read_client_config(r, g["config"], path + ".config", group.client); !ok)
+        return ok;
+    }
+    if (g["port"]) {
+      if (group.role != "echo_server")
+        return fail(r.error(g["port"], path + ".port", "only echo_server listens on a port"));
+      auto port = r.count(g["port"], path + ".port", 65535);
+      if (!port) return fail(port.error());
+      group.port = *port;
+    }
+    s.topology.push_back(std::move(group));
+  }
+  return {};
+}
+
+Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
+                       const std::set<std::string>& nodes) {
+  if (!node.IsSequence())
+    return fail(r.error(node, "faults.plan", "expected a list, got " + kind_of(node)));
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const auto& f = node[i];
+    const std::string path = "faults.plan[" + std::to_string(i) + "]";
+    if (auto ok = r.expect_map(f, path,
+                               {"at", "crash", "pause", "partition", "reset_stream",
+                                "half_open_stream", "restart_after", "length", "one_way"});
+        !ok) {
+      return ok;
+    }
+    ScriptedFault fault;
+    fault.line = f.Mark().line + 1;
+    if (!f["at"]) return fail(r.error(f, path, "missing 'at'"));
+    auto at = r.duration(f["at"], path + ".at");
+    if (!at) return fail(at.error());
+    fault.at = *at;
+    const char* kinds[] = {"crash", "pause", "partition", "reset_stream", "half_open_stream"};
+    int found = 0;
+    for (const char* kind : kinds) found += f[kind] ? 1 : 0;
+    if (found != 1) {
+      return fail(
+          r.error(f, path,
+                  "needs exactly one of: crash, pause, partition, reset_stream, half_open_stream"));
+    }
+    auto known_node = [&](const YAML::Node& n, const std::string& p) -> Result<std::string> {
+      auto name = r.string(n, p);
+      if (!name) return name;
+      if (nodes.count(*name) == 0)
+        return fail(r.error(n, p, "no node named '" + *name + "' in the topology"));
+      return name;
+    };
+    if (f["crash"]) {
+      fault.kind = ScriptedFault::Kind::crash;
+      auto n = known_node(f["crash"], path + ".crash");
+      if (!n) return fail(n.error());
+      fault.node = *n;
+      fault.length = seconds(5);
+      if (f["restart_after"]) {
+        auto d = r.duration(f["restart_after"], path + ".restart_after");
+        if (!d) return fail(d.error());
+        fault.length = *d;
+      }
+    } else if (f["pause"]) {
+      fault.kind = ScriptedFault::Kind::pause;
+      auto n = known_node(f["pause"], path + ".pause");
+      if (!n) return fail(n.error());
+      fault.node = *n;
+    } else if (f["partition"]) {
+      fault.kind = ScriptedFault::Kind::partition;
+      const auto& p = f["partition"];
+      if (!p.IsSequence() || p.size() != 2) {
+        return fail(
+            r.error(p, path + ".partition", "expected two node names [a, b], got " + kind_of(p)));
+      }
+      auto a = known_node(p[0], path + ".partition[0]");
+      if (!a) return fail(a.error());
+      auto b = known_node(p[1], path + ".partition[1]");
+      if (!b) return fail(b.error());
+      if (*a == *b)
+        return fail(r.error(p, path + ".partition", "a node cannot be partitioned from itself"));
+      fault.node = *a;
+      fault.other = *b;
+      if (f["one_way"]) {
+        auto one_way = r.boolean(f["one_way"], path + ".one_way");
+        if (!one_way) return fail(one_way.error());
+        fault.one_way = *one_way;
+      }
+    } else if (f["reset_stream"]) {
+      fault.kind = ScriptedFault::Kind::reset_stream;
+    } else {
+      fault.kind = ScriptedFault::Kind::half_open_stream;
+    }
+    const bool needs_length =
+        fault.kind == ScriptedFault::Kind::pause || fault.kind == ScriptedFault::Kind::partition;
+    if (f["length"]) {
+      if (!needs_length)
+        return fail(
+            r.error(f["length"], path + ".length", "only pause and partition take a length"));
+      auto d = r.duration(f["length"], path + ".length");
+      if (!d) return fail(d.error());
+      fault.length = *d;
+    } else if (needs_length) {
+      return fail(r.error(f, path, "missing 'length'"));
+    }
+    if (f["restart_after"] && fault.kind != ScriptedFault::Kind::crash) {
+      return fail(
+          r.error(f["restart_after"], path + ".restart_after", "only crash takes restart_after"));
+    }
+    if (f["one_way"] && fault.kind != ScriptedFault::Kind::partition) {
+      return fail(r.error(f["one_way"], path + ".one_way", "only partition takes one_way"));
+    }
+    if (fault.at >= s.heal_at) {
+      return fail(r.error(f["at"], path + ".at",
+                          "is not before heal_at (" + format_duration(s.heal_at) +
+                              "): faults must happen before the liveness phase"));
+    }
+    s.plan.push_back(std::move(fault));
+  }
+  return {};
+}
+
+Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
+  if (auto ok = r.expect_map(node, "faults",
+                             {"bus", "crashes", "restart_after", "pauses", "pause_length",
+                              "partitions", "partition_length", "one_way_share", "stream_resets",
+                              "half_open", "clock_offset", "plan"});
+      !ok) {
+    return ok;
+  }
+  FaultRanges& f = s.faults;
+  auto prob = [&r](const YAML::Node& n, const std::string& p) { return r.probability(n, p); };
+  auto dur = [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); };
+  auto cnt = [&r](const YAML::Node& n, const std::string& p) { return r.count(n, p, 100); };
+  if (node["bus"]) {
+    const auto& bus = node["bus"];
+    if (auto ok = r.expect_map(bus, "faults.bus", {"drop", "duplicate", "delay", "reorder"}); !ok)
+      return ok;
+    const std::pair<const char*, Range<double>*> fields[] = {{"drop", &f.bus_drop},
+                                                             {"duplicate", &f.bus_duplicate},
+                                                             {"delay", &f.bus_delay},
+                                                             {"reorder", &f.bus_reorder}};
+    for (const auto& [key, target] : fields) {
+      if (!bus[key]) continue;
+      auto value = r.range<double>(bus[key], std::string("faults.bus.") + key, prob);
+      if (!value) return fail(value.error());
+      *target = *value;
+    }
+  }
+  const std::pair<const char*, Range<int>*> counts[] = {{"crashes", &f.crashes},
+                                                        {"pauses", &f.pauses},
+                                                        {"partitions", &f.partitions},
+                                                        {"stream_resets", &f.stream_resets},
+                                                        {"half_open", &f.half_open}};
+  for (const auto& [key, target] : counts) {
+    if (!node[key]) continue;
+    auto value = r.range<int>(node[key], std::string("faults.") + key, cnt);
+    if (!value) return fail(value.error());
+    *target = *value;
+  }
+  const std::pair<const char*, Range<Duration>*> durations[] = {
+      {"restart_after", &f.restart_after},
+      {"pause_length", &f.pause_length},
+      {"partition_length", &f.partition_length},
+      {"clock_offset", &f.clock_offset}};
+  for (const auto& [key, target] : durations) {
+    if (!node[key]) continue;
+    auto value = r.range<Duration>(node[key], std::string("faults.") + key, dur);
+    if (!value) return fail(value.error());
+    *target = *value;
+  }
+  if (node["one_way_share"]) {
+    auto value = r.probability(node["one_way_share"], "faults.one_way_share");
+    if (!value) return fail(value.error());
+    f.one_way_share = *value;
+  }
+  if (node["plan"]) {
+    const auto names = s.node_names();
+    if (auto ok = read_plan(r, node["plan"], s, std::set<std::string>(names.begin(), names.end()));
+        !ok)
+      return ok;
+  }
+  return {};
+}
+
+Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, std::string file) {
+  if (!root || root.IsNull())
+    return fail(r.error(
+        root, "", "the file is empty; a scenario needs at least name, duration and topology"));
+  if (auto ok = r.expect_map(root, "",
+                             {"name", "description", "duration", "heal_at", "network", "topology",
+                              "faults", "invariants"});
+      !ok) {
+    return fail(ok.error());
+  }
+  Scenario s;
+  s.file = std::move(file);
+  for (const char* required : {"name", "duration", "topology"}) {
+    if (!root[required])
+      return fail(r.error(root, "", std::string("missing required key '") + required + "'"));
+  }
+  auto name = r.string(root["name"], "name");
+  if (!name) return fail(name.error());
+  s.name = *name;
+  if (root["description"]) {
+    auto description = r.string(root["description"], "description");
+    if (!description) return fail(description.error());
+    s.description = *description;
+  }
+  auto duration = r.duration(root["duration"], "duration");
+  if (!duration) return fail(duration.error());
+  if (*duration <= Duration::zero() || *duration > hours(24)) {
+    return fail(r.error(root["duration"], "duration", "must be within (0, 24h]"));
+  }
+  s.duration = *duration;
+  s.heal_at = s.duration * 2 / 3;
+  if (root["heal_at"]) {
+    auto heal = r.duration(root["heal_at"], "heal_at");
+    if (!heal) return fail(heal.error());
+    if (*heal >= s.duration)
+      return fail(r.error(
+          root["heal_at"], "heal_at",
+          "must be before the end of the run (duration " + format_duration(s.duration) + ")"));
+    s.heal_at = *heal;
+  }
+  if (root["network"]) {
+    const auto& net = root["network"];
+    if (auto ok = r.expect_map(net, "network", {"latency"}); !ok) return fail(ok.error());
+    if (net["latency"]) {
+      auto latency = r.range<Duration>(
+          net["latency"], "network.latency",
+          [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); });
+      if (!latency) return fail(latency.error());
+      if (latency->min <= Duration::zero())
+        return fail(r.error(net["latency"], "network.latency", "minimum latency must be positive"));
+      s.latency = *latency;
+    }
+  }
+  if (auto ok = read_topology(r, root["topology"], s); !ok) return fail(ok.error());
+  const bool has_server = std::any_of(s.topology.begin(), s.topology.end(),
+                                      [](const NodeGroup& g) { return g.role == "echo_server"; });
+  const bool has_client = std::any_of(s.topology.begin(), s.topology.end(),
+                                      [](const NodeGroup& g) { return g.role == "echo_client"; });
+  if (has_client && !has_server)
+    return fail(
+        r.error(root["topology"], "topology", "echo_client nodes need at least one echo_server"));
+  if (root["faults"]) {
+    if (auto ok = read_faults(r, root["faults"], s); !ok) return fail(ok.error());
+  }
+  if (root["invariants"]) {
+    const auto& inv = root["invariants"];
+    if (!inv.IsSequence())
+      return fail(r.error(inv, "invariants", "expected a list, got " + kind_of(inv)));
+    for (std::size_t i = 0; i < inv.size(); ++i) {
+      auto name = r.string(inv[i], "invariants[" + std::to_string(i) + "]");
+      if (!name) return fail(name.error());
+      if (std::find(kInvariants.begin(), kInvariants.end(), *name) == kInvariants.end()) {
+        return fail(
+            r.error(inv[i], "invariants[" + std::to_string(i) + "]",
+                    "unknown invariant '" + *name + "' (known: " + join(kInvariants) + ")"));
+      }
+      s.invariants.push_back(*name);
+    }
+  } else {
+    s.invariants = kInvariants;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> Scenario::node_names() const {
+  std::vector<std::string> names;
+  for (const auto& group : topology) {
+    for (int i = 1; i <= group.count; ++i) names.push_back(group.name + "-" + std::to_string(i));
+  }
+  return names;
+}
+
+bool Scenario::checks(std::string_view invariant) const {
+  return std::find(invariants.begin(), invariants.end(), invariant) != invariants.end();
+}
+
+Result<Duration> parse_duration(std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  const double value = std::strtod(s.c_str(), &end);
+  if (s.empty() || end == s.c_str() || !std::isfinite(value)) {
+    return fail(ErrorCode::invalid_argument,
+                "'" + s + "' is not a duration (write e.g. 500ms, 2s, 1.5m)");
+  }
+  const std::string unit(end);
+  double ns_per_unit = 0;
+  if (unit == "ns")
+    ns_per_unit = 1;
+  else if (unit == "us")
+    ns_per_unit = 1e3;
+  else if (unit == "ms")
+    ns_per_unit = 1e6;
+  else if (unit == "s")
+    ns_per_unit = 1e9;
+  else if (unit == "m")
+    ns_per_unit = 60e9;
+  else if (unit == "h")
+    ns_per_unit = 3600e9;
+  else {
+    return fail(ErrorCode::invalid_argument,
+                "'" + s + "' has " + (unit.empty() ? "no unit" : "unknown unit '" + unit + "'") +
+                    " (use ns, us, ms, s, m or h)");
+  }
+  const double ns = value * ns_per_unit;
+  if (std::fabs(ns) > 9e18) return fail(ErrorCode::invalid_argument, "'" + s + "' is out of range");
+  return Duration(static_cast<Duration::rep>(std::llround(ns)));
+}
+
+Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
+  Reader reader(file);
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    return read_scenario(reader, root, std::move(file));
+  } catch (const YAML::Exception& e) {
+    std::string where = file;
+    if (!e.mark.is_null())
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    return fail(ErrorCode::invalid_argument, where + ": invalid YAML: " + e.msg);
+  }
+}
+
+}  // namespace reliant::sim

@@ -1,0 +1,78 @@
+// Scenario: a simulation described in YAML — topology, workload settings, fault ranges, a
+// scripted fault plan, timings and invariants (DESIGN.md §7). Loading validates everything and
+// names the file, line and problem on any mistake.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "sim/workload/echo.h"
+
+namespace reliant::sim {
+
+template <class T>
+struct Range {
+  T min{};
+  T max{};
+};
+
+struct NodeGroup {
+  std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
+  std::string role;  // "echo_server" | "echo_client"
+  int count = 1;
+  EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
+  int port = 7000;          // used when role is echo_server
+};
+
+struct ScriptedFault {
+  enum class Kind { crash, pause, partition, reset_stream, half_open_stream };
+  Duration at{};
+  Kind kind = Kind::crash;
+  std::string node;   // crash, pause, partition (first side)
+  std::string other;  // partition (second side)
+  bool one_way = false;
+  Duration length{};  // restart_after for crash; pause and partition length
+  int line = 0;
+};
+
+struct FaultRanges {
+  Range<double> bus_drop, bus_duplicate, bus_delay, bus_reorder;
+  Range<int> crashes, pauses, partitions, stream_resets, half_open;
+  Range<Duration> restart_after{seconds(1), seconds(10)};
+  Range<Duration> pause_length{seconds(1), seconds(5)};
+  Range<Duration> partition_length{seconds(2), seconds(15)};
+  double one_way_share = 0.5;
+  Range<Duration> clock_offset{};
+};
+
+struct Scenario {
+  std::string file;  // as given on the command line, for messages and repro lines
+  std::string name;
+  std::string description;
+  Duration duration = seconds(60);
+  Duration heal_at = seconds(40);  // every fault healed here; the rest is the liveness phase
+  Range<Duration> latency{milliseconds(1), milliseconds(5)};
+  std::vector<NodeGroup> topology;
+  FaultRanges faults;
+  std::vector<ScriptedFault> plan;
+  std::vector<std::string> invariants;
+
+  // All node names, in topology order.
+  std::vector<std::string> node_names() const;
+  bool checks(std::string_view invariant) const;
+};
+
+// Parses and validates scenario YAML. `file` is used only in error messages:
+// "scenarios/x.yaml:12:3: faults.bus.drop: expected a range [min, max], got a string".
+Result<Scenario> parse_scenario(std::string_view yaml, std::string file);
+
+// "250ms", "2s", "1.5s", "3m", "1h", "100us" → Duration.
+Result<Duration> parse_duration(std::string_view text);
+
+}  // namespace reliant::sim

@@ -1,0 +1,276 @@
+// Simulated connections: a dial is a world event at the listener after one latency, the answer
+// another latency later; frames and closes keep per-direction FIFO order.
+#include "sim/sim_transport.h"
+
+#include <algorithm>
+
+#include "base/digest.h"
+
+namespace reliant::sim {
+namespace {
+
+class SimListener final : public Listener {
+ public:
+  SimListener(std::string address, std::function<void()> remove,
+              std::shared_ptr<AcceptHandler> handler)
+      : address_(std::move(address)), remove_(std::move(remove)), handler_(std::move(handler)) {}
+  ~SimListener() override { remove_(); }
+  std::string address() const override { return address_; }
+
+ private:
+  std::string address_;
+  std::function<void()> remove_;
+  std::shared_ptr<AcceptHandler> handler_;
+};
+
+}  // namespace
+
+SimStreams::SimStreams(World& world, Network& network)
+    : world_(world), network_(network), random_(world.random().split("streams")) {}
+
+std::size_t SimStreams::open_links() const {
+  return static_cast<std::size_t>(std::count_if(links_.begin(), links_.end(), [](const auto& e) {
+    auto link = e.second.lock();
+    return link && (link->end[0] != nullptr || link->end[1] != nullptr);
+  }));
+}
+
+std::shared_ptr<Link> SimStreams::pick_open_link() {
+  std::vector<std::shared_ptr<Link>> open;
+  for (auto it = links_.begin(); it != links_.end();) {
+    auto link = it->second.lock();
+    if (!link) {
+      it = links_.erase(it);
+      continue;
+    }
+    if (link->end[0] != nullptr && link->end[1] != nullptr && !link->broken[0] &&
+        !link->broken[1]) {
+      open.push_back(std::move(link));
+    }
+    ++it;
+  }
+  if (open.empty()) return nullptr;
+  return open[random_.below(open.size())];
+}
+
+bool SimStreams::reset_random_link() {
+  auto link = pick_open_link();
+  if (!link) return false;
+  ++stats_.resets;
+  for (int side = 0; side < 2; ++side) {
+    world_.schedule(world_.now(), link->node[side], link->incarnation[side], "stream.reset",
+                    link->id, [link, side] {
+                      if (auto* end = link->end[side]) {
+                        end->ended(Error{ErrorCode::closed, "connection reset"});
+                      }
+                    });
+  }
+  return true;
+}
+
+bool SimStreams::break_random_link() {
+  auto link = pick_open_link();
+  if (!link) return false;
+  ++stats_.half_open;
+  link->broken[0] = link->broken[1] = true;
+  world_.trace().record(world_.now(), kWorldNode, "stream.half_open", link->id);
+  return true;
+}
+
+void SimStreams::connect(SimExecutor& dialer, const std::string& address, const Metadata& metadata,
+                         Promise<Result<StreamPtr>> done) {
+  const NodeId from = dialer.node();
+  const std::uint64_t from_incarnation = dialer.incarnation();
+  SimExecutor* dialer_executor = &dialer;  // valid whenever an event of this incarnation runs
+  const Instant syn_at = world_.now() + network_.latency(random_);
+  world_.schedule(syn_at, kWorldNode, 0, "stream.syn", digest64(address), [=, this] {
+    auto it = listeners_.find(address);
+    auto handler = it == listeners_.end() ? nullptr : it->second.on_accept.lock();
+    const Instant answer_at = world_.now() + network_.latency(random_);
+    if (!handler) {
+      ++stats_.refused;
+      world_.schedule(
+          answer_at, from, from_incarnation, "stream.refused", digest64(address), [done, address] {
+            done.set(
+                fail(ErrorCode::unavailable, "connection refused: nothing listens on " + address));
+          });
+      return;
+    }
+    SimExecutor* acceptor = it->second.executor;
+    if (network_.blocked(from, acceptor->node())) return;  // SYN lost: the dial times out
+    auto link = std::make_shared<Link>();
+    link->id = next_link_++;
+    link->address = address;
+    link->metadata = metadata;
+    link->node[0] = from;
+    link->incarnation[0] = from_incarnation;
+    link->node[1] = acceptor->node();
+    link->incarnation[1] = acceptor->incarnation();
+    links_.emplace(link->id, link);
+    ++stats_.opened;
+    world_.schedule(world_.now(), link->node[1], link->incarnation[1], "stream.accept", link->id,
+                    [this, handler, link, acceptor] {
+                      (*handler)(std::make_unique<SimStream>(*this, *acceptor, link, 1));
+                    });
+    if (network_.blocked(acceptor->node(), from)) {
+      link->broken[1] = true;  // the answer never arrives; the acceptor's side is half-open
+      return;
+    }
+    world_.schedule(answer_at, from, from_incarnation, "stream.connected", link->id,
+                    [this, link, done, dialer_executor] {
+                      done.set(std::make_unique<SimStream>(*this, *dialer_executor, link, 0));
+                    });
+  });
+}
+
+void SimStreams::send(Link& link, int side, std::string frame, std::shared_ptr<Link> keep) {
+  const int to = 1 - side;
+  const auto digest = digest64(frame);
+  if (link.broken[side] || network_.blocked(link.node[side], link.node[to])) {
+    // A partition stalls a TCP stream: nothing after the first loss gets through either.
+    link.broken[side] = true;
+    ++stats_.lost;
+    world_.trace().record(world_.now(), link.node[side], "stream.lost", digest);
+    return;
+  }
+  ++stats_.frames;
+  const Instant at = std::max(world_.now() + network_.latency(random_), link.last_delivery[side]);
+  link.last_delivery[side] = at;
+  world_.schedule(at, link.node[to], link.incarnation[to], "stream.frame", digest,
+                  [this, keep = std::move(keep), to, frame = std::move(frame)]() mutable {
+                    if (auto* end = keep->end[to]) {
+                      end->arrive(std::move(frame));
+                    } else if (!keep->closed[to]) {
+                      // The receiver vanished without a close (it was never accepted): its
+                      // kernel answers with a reset.
+                      reset_side(keep, 1 - to);
+                    }
+                  });
+}
+
+void SimStreams::send_close(Link& link, int side, std::shared_ptr<Link> keep, std::string reason) {
+  const int to = 1 - side;
+  link.closed[side] = true;
+  if (link.broken[side] || network_.blocked(link.node[side], link.node[to])) return;
+  const Instant at = std::max(world_.now() + network_.latency(random_), link.last_delivery[side]);
+  link.last_delivery[side] = at;
+  world_.schedule(at, link.node[to], link.incarnation[to], "stream.fin", link.id,
+                  [keep = std::move(keep), to, reason = std::move(reason)] {
+                    if (auto* end = keep->end[to]) end->ended(Error{ErrorCode::closed, reason});
+                  });
+}
+
+void SimStreams::reset_side(const std::shared_ptr<Link>& link, int side) {
+  const Instant at = world_.now() + network_.latency(random_);
+  world_.schedule(at, link->node[side], link->incarnation[side], "stream.reset", link->id,
+                  [link, side] {
+                    if (auto* end = link->end[side]) {
+                      end->ended(Error{ErrorCode::closed, "connection reset by peer"});
+                    }
+                  });
+}
+
+SimStream::SimStream(SimStreams& streams, SimExecutor& executor, std::shared_ptr<Link> link,
+                     int side)
+    : streams_(streams), executor_(executor), link_(std::move(link)), side_(side) {
+  RELIANT_ASSERT(link_->end[side_] == nullptr);
+  link_->end[side_] = this;
+}
+
+SimStream::~SimStream() {
+  close();
+  link_->end[side_] = nullptr;
+}
+
+std::string SimStream::peer() const { return streams_.world_.node_name(link_->node[1 - side_]); }
+
+Result<void> SimStream::send(std::string frame) {
+  if (closed_locally_) return fail(ErrorCode::closed, "stream closed");
+  if (ended_) return fail(*ended_);
+  streams_.send(*link_, side_, std::move(frame), link_);
+  return {};
+}
+
+Task<Result<std::string>> SimStream::receive() {
+  if (!inbox_.empty()) {
+    std::string frame = std::move(inbox_.front());
+    inbox_.pop_front();
+    co_return frame;
+  }
+  if (closed_locally_) co_return fail(ErrorCode::closed, "stream closed");
+  if (ended_) co_return fail(*ended_);
+  RELIANT_ASSERT_MSG(!waiter_.valid() || waiter_.is_set(), "one receive at a time");
+  auto [promise, future] = make_promise<Result<std::string>>(executor_);
+  waiter_ = promise;
+  Result<std::string> frame = co_await future;
+  co_return frame;
+}
+
+void SimStream::arrive(std::string frame) {
+  if (closed_locally_ || ended_) return;
+  if (waiter_.valid() && !waiter_.is_set()) {
+    waiter_.set(std::move(frame));
+    waiter_ = {};
+    return;
+  }
+  inbox_.push_back(std::move(frame));
+}
+
+void SimStream::ended(Error reason) {
+  if (closed_locally_ || ended_) return;
+  ended_ = reason;
+  if (waiter_.valid() && !waiter_.is_set()) waiter_.set(fail(reason));
+  waiter_ = {};
+  notify_close(std::move(reason));
+}
+
+void SimStream::close() {
+  if (closed_locally_) return;
+  closed_locally_ = true;
+  if (!ended_) streams_.send_close(*link_, side_, link_, "closed by peer");
+  const Error reason{ErrorCode::closed, "stream closed"};
+  if (waiter_.valid() && !waiter_.is_set()) waiter_.set(fail(reason));
+  waiter_ = {};
+  if (!ended_) notify_close(reason);
+}
+
+void SimStream::notify_close(Error reason) {
+  if (close_notified_ || !on_close_) return;
+  close_notified_ = true;
+  std::weak_ptr<std::function<void(const Error&)>> weak = on_close_;
+  executor_.post([weak, reason = std::move(reason)] {
+    if (auto callback = weak.lock()) (*callback)(reason);
+  });
+}
+
+void SimStream::on_close(std::function<void(const Error&)> callback) {
+  on_close_ = std::make_shared<std::function<void(const Error&)>>(std::move(callback));
+}
+
+Result<ListenerPtr> SimTransport::listen(std::string address, AcceptHandler on_accept) {
+  if (address.empty() || address.find(':') == std::string::npos) {
+    return fail(ErrorCode::invalid_argument, "listen address '" + address + "' is not host:port");
+  }
+  if (streams_.listeners_.count(address) != 0) {
+    return fail(ErrorCode::already_exists, "address " + address + " is already in use");
+  }
+  auto handler = std::make_shared<AcceptHandler>(std::move(on_accept));
+  streams_.listeners_.emplace(address, SimStreams::ListenerEntry{&executor_, handler});
+  auto* streams = &streams_;
+  return ListenerPtr(std::make_unique<SimListener>(
+      address, [streams, address] { streams->listeners_.erase(address); }, std::move(handler)));
+}
+
+Task<Result<StreamPtr>> SimTransport::dial(std::string address, Metadata metadata,
+                                           Duration timeout) {
+  auto [promise, future] = make_promise<Result<StreamPtr>>(executor_);
+  ScopedTimer timer(executor_, executor_.after(timeout, [promise = promise, address, timeout] {
+    promise.set(fail(ErrorCode::timeout,
+                     "dial " + address + ": no answer within " + format_duration(timeout)));
+  }));
+  streams_.connect(executor_, address, metadata, promise);
+  Result<StreamPtr> stream = co_await future;
+  co_return stream;
+}
+
+}  // namespace reliant::sim

@@ -1,0 +1,17 @@
+// `reliant`: the one binary for every role. Subcommands arrive with the issues that build each
+// role (db, admin, server api|worker|gateway, daemon, monolith, chat).
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "app/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Reliant: an AI software-engineering platform"};
+  app.require_subcommand(1);
+  auto* version = app.add_subcommand("version", "Print the version and build details");
+  version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

@@ -1,0 +1,37 @@
+// Error: the value every expected failure is reported with, across every port and layer.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace reliant {
+
+// Kinds of failure callers branch on. Keep the list short: the message carries the detail.
+enum class ErrorCode {
+  invalid_argument,     // the caller's input is wrong; retrying will not help
+  not_found,            // the thing named does not exist
+  already_exists,       // a create found the thing already there
+  unavailable,          // the peer or service cannot be reached now; retry may help
+  timeout,              // no answer within the deadline
+  no_responders,        // a bus request found nobody subscribed (NATS 503)
+  closed,               // the stream, subscription or connection is closed
+  cancelled,            // the caller cancelled the operation
+  unauthenticated,      // missing or wrong credentials
+  permission_denied,    // credentials valid, access refused
+  resource_exhausted,   // a limit was hit (size, queue length, rate)
+  failed_precondition,  // the system is not in a state that allows the operation
+  outcome_unknown,      // the operation may or may not have happened (e.g. commit then crash)
+  internal,             // a bug or an unexpected library failure
+};
+
+std::string_view to_string(ErrorCode code) noexcept;
+
+struct Error {
+  ErrorCode code;
+  std::string message;
+
+  // "timeout: no reply on echo.a within 2s"
+  std::string describe() const;
+};
+
+}  // namespace reliant

@@ -1,0 +1,59 @@
+// Subject syntax and the subscription table's fan-out and queue-group routing.
+#include <gtest/gtest.h>
+
+#include "runtime/subject.h"
+#include "runtime/subscription_table.h"
+
+namespace reliant {
+namespace {
+
+TEST(Subject, ValidatesSubjectsAndPatterns) {
+  EXPECT_TRUE(validate_subject("tools.request.u1"));
+  EXPECT_FALSE(validate_subject(""));
+  EXPECT_FALSE(validate_subject("a..b"));
+  EXPECT_FALSE(validate_subject("a."));
+  EXPECT_FALSE(validate_subject(".a"));
+  EXPECT_FALSE(validate_subject("a.*"));
+  EXPECT_FALSE(validate_subject("a b"));
+  EXPECT_TRUE(validate_pattern("a.*.c"));
+  EXPECT_TRUE(validate_pattern("a.>"));
+  EXPECT_TRUE(validate_pattern(">"));
+  EXPECT_FALSE(validate_pattern("a.>.c"));
+  EXPECT_FALSE(validate_pattern("a..>"));
+  EXPECT_EQ(validate_pattern("a.>.c").error().code, ErrorCode::invalid_argument);
+}
+
+TEST(Subject, MatchesWildcardsLikeNats) {
+  EXPECT_TRUE(subject_matches("tools.request.*", "tools.request.u1"));
+  EXPECT_FALSE(subject_matches("tools.request.*", "tools.request.sync.u1"));
+  EXPECT_TRUE(subject_matches("tools.request.>", "tools.request.sync.u1"));
+  EXPECT_FALSE(subject_matches("tools.request.>", "tools.request"));
+  EXPECT_TRUE(subject_matches(">", "a"));
+  EXPECT_TRUE(subject_matches("*.b", "a.b"));
+  EXPECT_FALSE(subject_matches("a", "a.b"));
+  EXPECT_FALSE(subject_matches("a.b", "a"));
+  EXPECT_FALSE(subject_matches("ab", "a"));
+}
+
+TEST(SubscriptionTable, FansOutToPlainAndOnePerGroup) {
+  SubscriptionTable table;
+  const auto plain = table.add("tools.>", "");
+  const auto g1 = table.add("tools.request.*", "gateways");
+  const auto g2 = table.add("tools.request.*", "gateways");
+  const auto other = table.add("tools.request.*", "auditors");
+  std::size_t picks = 0;
+  const auto routed = table.route("tools.request.u1", [&](std::size_t n) {
+    ++picks;
+    return n - 1;  // last member
+  });
+  EXPECT_EQ(picks, 2u);  // one pick per group
+  EXPECT_EQ(routed, (std::vector<SubscriptionTable::Id>{plain, g2, other}));
+  (void)g1;
+  table.remove(plain);
+  EXPECT_FALSE(table.contains(plain));
+  EXPECT_TRUE(table.any_match("tools.request.u1"));
+  EXPECT_FALSE(table.any_match("daemon.command.u1"));
+}
+
+}  // namespace
+}  // namespace reliant

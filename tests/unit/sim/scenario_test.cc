@@ -1,0 +1,121 @@
+// Scenario loading: a full file parses; every kind of mistake gets file:line:column and a reason.
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+namespace reliant::sim {
+namespace {
+
+constexpr const char* kValid = R"(name: t
+duration: 60s
+heal_at: 40s
+network:
+  latency: [1ms, 3ms]
+topology:
+  - name: server
+    role: echo_server
+    count: 2
+  - name: client
+    role: echo_client
+    config:
+      interval: 250ms
+faults:
+  bus:
+    drop: [0, 0.1]
+  crashes: [1, 2]
+  plan:
+    - at: 10s
+      partition: [client-1, server-2]
+      one_way: true
+      length: 5s
+invariants: [stream_order, liveness]
+)";
+
+TEST(Scenario, ParsesAValidFile) {
+  auto s = parse_scenario(kValid, "t.yaml");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_EQ(s->name, "t");
+  EXPECT_EQ(s->duration, seconds(60));
+  EXPECT_EQ(s->heal_at, seconds(40));
+  EXPECT_EQ(s->latency.max, milliseconds(3));
+  EXPECT_EQ(s->node_names(), (std::vector<std::string>{"server-1", "server-2", "client-1"}));
+  EXPECT_EQ(s->topology[1].client.interval, milliseconds(250));
+  EXPECT_DOUBLE_EQ(s->faults.bus_drop.max, 0.1);
+  EXPECT_EQ(s->faults.crashes.min, 1);
+  ASSERT_EQ(s->plan.size(), 1u);
+  EXPECT_EQ(s->plan[0].kind, ScriptedFault::Kind::partition);
+  EXPECT_TRUE(s->plan[0].one_way);
+  EXPECT_EQ(s->plan[0].other, "server-2");
+  EXPECT_TRUE(s->checks("liveness"));
+  EXPECT_FALSE(s->checks("request_reply_match"));
+}
+
+std::string error_of(const std::string& yaml) {
+  auto s = parse_scenario(yaml, "bad.yaml");
+  EXPECT_FALSE(s.has_value()) << yaml;
+  return s ? std::string() : s.error().message;
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+TEST(Scenario, ErrorsNameFileLineAndProblem) {
+  EXPECT_EQ(error_of(replace(kValid, "duration: 60s", "durations: 60s")),
+            "bad.yaml:2:1: durations: unknown key (expected one of: name, description, duration, "
+            "heal_at, network, "
+            "topology, faults, invariants)");
+  EXPECT_EQ(error_of(replace(kValid, "duration: 60s", "duration: 60")),
+            "bad.yaml:2:11: duration: '60' has no unit (use ns, us, ms, s, m or h)");
+  EXPECT_EQ(error_of(replace(kValid, "drop: [0, 0.1]", "drop: [0.2, 0.1]")),
+            "bad.yaml:16:11: faults.bus.drop: range is empty: min is greater than max");
+  EXPECT_EQ(error_of(replace(kValid, "drop: [0, 0.1]", "drop: [0, 1.5]")),
+            "bad.yaml:16:15: faults.bus.drop[1]: a probability must be within [0, 1], got 1.5");
+  EXPECT_EQ(error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
+            "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
+            "echo_server, echo_client)");
+  EXPECT_EQ(
+      error_of(replace(kValid, "[client-1, server-2]", "[client-1, server-9]")),
+      "bad.yaml:20:29: faults.plan[0].partition[1]: no node named 'server-9' in the topology");
+  EXPECT_EQ(
+      error_of(replace(kValid, "invariants: [stream_order, liveness]", "invariants: [liveliness]")),
+      "bad.yaml:23:14: invariants[0]: unknown invariant 'liveliness' (known: stream_order, "
+      "request_reply_match, liveness)");
+  EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
+            "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
+            "before the "
+            "liveness phase");
+  EXPECT_EQ(error_of(replace(kValid, "      length: 5s\n", "")),
+            "bad.yaml:19:7: faults.plan[0]: missing 'length'");
+  EXPECT_EQ(error_of(replace(kValid, "count: 2", "count: two")),
+            "bad.yaml:9:12: topology[0].count: expected a whole number, got 'two'");
+}
+
+TEST(Scenario, MalformedYamlAndEmptyFiles) {
+  EXPECT_EQ(error_of("name: [unclosed\n"),
+            "bad.yaml:2:1: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(error_of(""),
+            "bad.yaml: the file is empty; a scenario needs at least name, duration and topology");
+  EXPECT_EQ(error_of("- a\n- b\n"), "bad.yaml:1:1: expected a map, got a list");
+  EXPECT_EQ(error_of("name: x\nduration: 1s\n"), "bad.yaml:1:1: missing required key 'topology'");
+}
+
+TEST(Scenario, ClientsNeedAServer) {
+  EXPECT_EQ(error_of("name: x\nduration: 10s\ntopology:\n  - name: c\n    role: echo_client\n"),
+            "bad.yaml:4:3: topology: echo_client nodes need at least one echo_server");
+}
+
+TEST(Duration, ParsesUnitsAndRejectsNonsense) {
+  EXPECT_EQ(*parse_duration("250ms"), milliseconds(250));
+  EXPECT_EQ(*parse_duration("1.5s"), milliseconds(1500));
+  EXPECT_EQ(*parse_duration("2m"), minutes(2));
+  EXPECT_EQ(*parse_duration("100us"), microseconds(100));
+  EXPECT_FALSE(parse_duration("fast").has_value());
+  EXPECT_FALSE(parse_duration("5 s").has_value());
+  EXPECT_FALSE(parse_duration("1e30h").has_value());
+}
+
+}  // namespace
+}  // namespace reliant::sim
