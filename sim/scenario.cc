@@ -54,7 +54,10 @@ class Reader {
                           const std::vector<std::string>& allowed) const {
     if (!node.IsMap()) return fail(error(node, path, "expected a map, got " + kind_of(node)));
     for (const auto& entry : node) {
-      const auto key = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) {
+        return fail(error(entry.first, path, "keys must be plain names, got " + kind_of(entry.first)));
+      }
+      const auto key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         return fail(error(entry.first, path.empty() ? key : path + "." + key,
                           "unknown key (expected one of: " + join(allowed) + ")"));
@@ -383,7 +386,7 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
   return {};
 }
 
-Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, std::string file) {
+Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const std::string& file) {
   if (!root || root.IsNull())
     return fail(r.error(
         root, "", "the file is empty; a scenario needs at least name, duration and topology"));
@@ -394,7 +397,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, std::str
     return fail(ok.error());
   }
   Scenario s;
-  s.file = std::move(file);
+  s.file = file;
   for (const char* required : {"name", "duration", "topology"}) {
     if (!root[required])
       return fail(r.error(root, "", std::string("missing required key '") + required + "'"));
@@ -517,7 +520,7 @@ Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
   Reader reader(file);
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    return read_scenario(reader, root, std::move(file));
+    return read_scenario(reader, root, file);
   } catch (const YAML::Exception& e) {
     std::string where = file;
     if (!e.mark.is_null())
