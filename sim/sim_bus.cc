@@ -32,7 +32,7 @@ SimBroker::SimBroker(World& world, Network& network)
     : world_(world), network_(network), random_(world.random().split("bus")) {}
 
 SubscriptionTable::Id SimBroker::add(std::string pattern, std::string group, Receiver receiver) {
-  const auto id = table_.add(std::move(pattern), std::move(group));
+  const auto id = table_.add(std::move(pattern), std::move(group), receiver.connection);
   receivers_.emplace(id, std::move(receiver));
   return id;
 }
@@ -44,8 +44,8 @@ void SimBroker::publish(NodeId from, std::uint64_t connection, BusMessage messag
   if (ids.empty()) {
     if (message.reply_to.empty()) return;
     ++stats_.no_responders;
-    BusMessage status{message.reply_to, "", "", true};
-    for (const auto id : table_.route(status.subject, [](std::size_t) { return 0; })) {
+    BusMessage status{message.reply_to, "", "", true};  // to the requesting connection only
+    for (const auto id : table_.route_to_connection(status.subject, connection)) {
       deliver(from, connection, receivers_.at(id), status);
     }
     return;

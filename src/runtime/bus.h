@@ -42,15 +42,16 @@ class Bus {
   // Sends `data` to every plain subscriber whose pattern matches and to one member of each
   // matching queue group. Fails only on an invalid subject or a closed connection — delivery
   // itself is never confirmed. With a `reply_to` and no matching subscriber at all, the broker
-  // sends a `no_responders` status message to `reply_to`.
+  // sends a `no_responders` status message to `reply_to` — on this connection only.
   virtual Result<void> publish(std::string_view subject, std::string data,
                                std::string_view reply_to = {}) = 0;
 
   // Every message matching `pattern` reaches `handler`, on this connection's executor.
   virtual Result<SubscriptionPtr> subscribe(std::string_view pattern, BusHandler handler) = 0;
 
-  // Like subscribe, but each message reaches exactly one member of `group` (across all
-  // connections subscribed with the same pattern and group).
+  // Like subscribe, but each message reaches exactly one member of `group`: members are all
+  // subscriptions with this group name whose pattern matches the message, on any connection,
+  // whatever their pattern (as in nats-server).
   virtual Result<SubscriptionPtr> queue_subscribe(std::string_view pattern, std::string_view group,
                                                   BusHandler handler) = 0;
 

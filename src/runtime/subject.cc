@@ -31,7 +31,7 @@ Result<void> validate(std::string_view text, bool wildcards, const char* what) {
                   std::string(what) + " '" + std::string(text) + "' has an empty token");
     }
     for (char c : token) {
-      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
         return fail(ErrorCode::invalid_argument,
                     std::string(what) + " '" + std::string(text) + "' contains whitespace");
       }

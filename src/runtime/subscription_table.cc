@@ -3,16 +3,18 @@
 #include "runtime/subscription_table.h"
 
 #include <algorithm>
+#include <map>
 
 #include "base/assert.h"
 #include "runtime/subject.h"
 
 namespace reliant {
 
-SubscriptionTable::Id SubscriptionTable::add(std::string pattern, std::string group) {
+SubscriptionTable::Id SubscriptionTable::add(std::string pattern, std::string group,
+                                             std::uint64_t connection) {
   RELIANT_ASSERT(validate_pattern(pattern).has_value());
   const Id id = next_id_++;
-  entries_.emplace(id, Entry{std::move(pattern), std::move(group)});
+  entries_.emplace(id, Entry{std::move(pattern), std::move(group), connection});
   return id;
 }
 
@@ -21,15 +23,15 @@ void SubscriptionTable::remove(Id id) { entries_.erase(id); }
 std::vector<SubscriptionTable::Id> SubscriptionTable::route(std::string_view subject,
                                                             const Picker& pick) const {
   std::vector<Id> out;
-  // Queue groups are keyed by (pattern, group) as in NATS: members must subscribe to the same
-  // pattern to share the work.
-  std::map<std::pair<std::string_view, std::string_view>, std::vector<Id>> groups;
+  // Queue groups are keyed by name only, as in nats-server: "g" on `q.*` and "g" on `q.x` share
+  // each message on q.x.
+  std::map<std::string_view, std::vector<Id>> groups;
   for (const auto& [id, entry] : entries_) {
     if (!subject_matches(entry.pattern, subject)) continue;
     if (entry.group.empty()) {
       out.push_back(id);
     } else {
-      groups[{entry.pattern, entry.group}].push_back(id);
+      groups[entry.group].push_back(id);
     }
   }
   for (const auto& [key, members] : groups) {
@@ -41,9 +43,14 @@ std::vector<SubscriptionTable::Id> SubscriptionTable::route(std::string_view sub
   return out;
 }
 
-bool SubscriptionTable::any_match(std::string_view subject) const {
-  return std::any_of(entries_.begin(), entries_.end(),
-                     [&](const auto& e) { return subject_matches(e.second.pattern, subject); });
+std::vector<SubscriptionTable::Id> SubscriptionTable::route_to_connection(
+    std::string_view subject, std::uint64_t connection) const {
+  std::vector<Id> out;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.connection == connection && subject_matches(entry.pattern, subject))
+      out.push_back(id);
+  }
+  return out;
 }
 
 }  // namespace reliant

@@ -17,22 +17,26 @@ class SubscriptionTable {
   // Picks one index in [0, members) for a queue group delivery.
   using Picker = std::function<std::size_t(std::size_t members)>;
 
-  // `pattern` must be valid (validate_pattern); `group` empty for a plain subscription.
-  Id add(std::string pattern, std::string group);
+  // `pattern` must be valid (validate_pattern); `group` empty for a plain subscription;
+  // `connection` identifies the subscribing connection.
+  Id add(std::string pattern, std::string group, std::uint64_t connection);
   void remove(Id id);
   bool contains(Id id) const { return entries_.count(id) != 0; }
   std::size_t size() const { return entries_.size(); }
 
   // Receivers of one message on `subject`: every matching plain subscription, plus one member
-  // (chosen by `pick`) of each matching queue group. Ascending by id, so deterministic.
+  // (chosen by `pick`) of each queue group with a matching member — a group is its name, so
+  // members with different patterns share the work. Ascending by id, so deterministic.
   std::vector<Id> route(std::string_view subject, const Picker& pick) const;
-  // Whether any subscription at all matches (for no-responders).
-  bool any_match(std::string_view subject) const;
+  // The subscriptions of one connection matching `subject`: where a broker sends a request's
+  // no-responders status, which only the requesting connection may see.
+  std::vector<Id> route_to_connection(std::string_view subject, std::uint64_t connection) const;
 
  private:
   struct Entry {
     std::string pattern;
     std::string group;
+    std::uint64_t connection;
   };
   std::map<Id, Entry> entries_;
   Id next_id_ = 1;

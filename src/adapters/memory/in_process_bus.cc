@@ -25,9 +25,9 @@ class InProcessSubscription final : public Subscription {
 InProcessBroker::InProcessBroker(std::uint64_t seed) : random_(seed) {}
 
 SubscriptionTable::Id InProcessBroker::add(std::string pattern, std::string group,
-                                           Receiver receiver) {
+                                           std::uint64_t connection, Receiver receiver) {
   std::lock_guard lock(mutex_);
-  const auto id = table_.add(std::move(pattern), std::move(group));
+  const auto id = table_.add(std::move(pattern), std::move(group), connection);
   receivers_.emplace(id, std::move(receiver));
   return id;
 }
@@ -43,7 +43,7 @@ std::uint64_t InProcessBroker::next_connection_id() {
   return ++connections_;
 }
 
-void InProcessBroker::publish(BusMessage message) {
+void InProcessBroker::publish(std::uint64_t connection, BusMessage message) {
   std::vector<Receiver> targets;
   {
     std::lock_guard lock(mutex_);
@@ -51,10 +51,10 @@ void InProcessBroker::publish(BusMessage message) {
         table_.route(message.subject, [this](std::size_t n) { return random_.below(n); });
     for (const auto id : ids) targets.push_back(receivers_.at(id));
     if (targets.empty() && !message.reply_to.empty()) {
-      // NATS answers a request nobody can serve with a 503 status on the reply subject.
+      // NATS answers a request nobody can serve with a 503 status on the reply subject, sent
+      // to the requesting connection only.
       BusMessage status{message.reply_to, "", "", true};
-      const auto inbox_ids = table_.route(status.subject, [](std::size_t) { return 0; });
-      for (const auto id : inbox_ids) {
+      for (const auto id : table_.route_to_connection(status.subject, connection)) {
         const auto& r = receivers_.at(id);
         r.executor->post([handler = r.handler, status] {
           if (auto h = handler.lock()) (*h)(status);
@@ -73,7 +73,8 @@ void InProcessBroker::publish(BusMessage message) {
 InProcessBus::InProcessBus(InProcessBroker& broker, Executor& executor)
     : broker_(broker),
       executor_(executor),
-      inbox_prefix_("_INBOX." + std::to_string(broker.next_connection_id()) + ".") {}
+      connection_(broker.next_connection_id()),
+      inbox_prefix_("_INBOX." + std::to_string(connection_) + ".") {}
 
 Result<void> InProcessBus::publish(std::string_view subject, std::string data,
                                    std::string_view reply_to) {
@@ -81,7 +82,8 @@ Result<void> InProcessBus::publish(std::string_view subject, std::string data,
   if (!reply_to.empty()) {
     if (auto valid = validate_subject(reply_to); !valid) return valid;
   }
-  broker_.publish(BusMessage{std::string(subject), std::string(reply_to), std::move(data), false});
+  broker_.publish(connection_,
+                  BusMessage{std::string(subject), std::string(reply_to), std::move(data), false});
   return {};
 }
 
@@ -99,7 +101,7 @@ Result<SubscriptionPtr> InProcessBus::add(std::string_view pattern, std::string_
                                           BusHandler handler) {
   if (auto valid = validate_pattern(pattern); !valid) return fail(valid.error());
   auto shared = std::make_shared<BusHandler>(std::move(handler));
-  const auto id = broker_.add(std::string(pattern), std::string(group),
+  const auto id = broker_.add(std::string(pattern), std::string(group), connection_,
                               InProcessBroker::Receiver{&executor_, shared});
   auto* broker = &broker_;
   return SubscriptionPtr(std::make_unique<InProcessSubscription>(

@@ -29,9 +29,10 @@ class InProcessBroker {
     std::weak_ptr<BusHandler> handler;
   };
 
-  SubscriptionTable::Id add(std::string pattern, std::string group, Receiver receiver);
+  SubscriptionTable::Id add(std::string pattern, std::string group, std::uint64_t connection,
+                            Receiver receiver);
   void remove(SubscriptionTable::Id id);
-  void publish(BusMessage message);
+  void publish(std::uint64_t connection, BusMessage message);
   std::uint64_t next_connection_id();
 
   std::mutex mutex_;
@@ -59,6 +60,7 @@ class InProcessBus final : public Bus {
 
   InProcessBroker& broker_;
   Executor& executor_;
+  std::uint64_t connection_;
   std::string inbox_prefix_;
   std::uint64_t inboxes_ = 0;
 };

@@ -37,22 +37,23 @@ TEST(Subject, MatchesWildcardsLikeNats) {
 
 TEST(SubscriptionTable, FansOutToPlainAndOnePerGroup) {
   SubscriptionTable table;
-  const auto plain = table.add("tools.>", "");
-  const auto g1 = table.add("tools.request.*", "gateways");
-  const auto g2 = table.add("tools.request.*", "gateways");
-  const auto other = table.add("tools.request.*", "auditors");
+  const auto plain = table.add("tools.>", "", 1);
+  const auto g1 = table.add("tools.request.*", "gateways", 2);
+  const auto g2 = table.add("tools.request.u1", "gateways", 3);  // same group, other pattern
+  const auto other = table.add("tools.request.*", "auditors", 4);
   std::size_t picks = 0;
   const auto routed = table.route("tools.request.u1", [&](std::size_t n) {
     ++picks;
     return n - 1;  // last member
   });
-  EXPECT_EQ(picks, 2u);  // one pick per group
+  EXPECT_EQ(picks, 2u);  // one pick per group name, across patterns
   EXPECT_EQ(routed, (std::vector<SubscriptionTable::Id>{plain, g2, other}));
   (void)g1;
   table.remove(plain);
   EXPECT_FALSE(table.contains(plain));
-  EXPECT_TRUE(table.any_match("tools.request.u1"));
-  EXPECT_FALSE(table.any_match("daemon.command.u1"));
+  EXPECT_EQ(table.route_to_connection("tools.request.u1", 4),
+            (std::vector<SubscriptionTable::Id>{other}));
+  EXPECT_TRUE(table.route_to_connection("daemon.command.u1", 4).empty());
 }
 
 }  // namespace
