@@ -1,17 +1,20 @@
 // `reliant`: the one binary for every role. Subcommands arrive with the issues that build each
-// role (db, admin, server api|worker|gateway, daemon, monolith, chat).
+// role (server api|worker|gateway, daemon, monolith, chat).
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "app/admin_commands.h"
 #include "app/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Reliant: an AI software-engineering platform"};
   app.require_subcommand(1);
+  int exit_code = 0;
   auto* version = app.add_subcommand("version", "Print the version and build details");
   version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
+  reliant::add_admin_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
-  return 0;
+  return exit_code;
 }

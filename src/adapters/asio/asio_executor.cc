@@ -51,6 +51,13 @@ void AsioExecutor::run(bool keep_alive) {
   context_.run();
 }
 
+void AsioExecutor::run_until(const std::function<bool()>& done) {
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work(
+      context_.get_executor());
+  context_.restart();
+  while (!done()) context_.run_one();
+}
+
 void AsioExecutor::stop() { context_.stop(); }
 
 }  // namespace reliant

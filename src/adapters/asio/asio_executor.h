@@ -23,6 +23,9 @@ class AsioExecutor final : public Executor {
   // Runs handlers on the calling thread until stop() (or until nothing is left to do when
   // `keep_alive` is false).
   void run(bool keep_alive = true);
+  // Runs handlers until `done()` holds (checked after each handler), waiting for posts from
+  // other threads in between — for callers whose work finishes on threads asio cannot see.
+  void run_until(const std::function<bool()>& done);
   // Thread-safe: makes run() return after the handler in progress.
   void stop();
 

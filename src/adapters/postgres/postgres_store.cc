@@ -1,0 +1,208 @@
+// PostgresStore: libpqxx transactions on pool threads; library exceptions become Errors here
+// and never cross the port.
+#include "adapters/postgres/postgres_store.h"
+
+#include <pqxx/pqxx>
+
+#include "runtime/future.h"
+
+namespace reliant {
+namespace {
+
+// libpq type OIDs (pg_type.h) that map onto SqlValue's numeric alternatives.
+constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701,
+                    kNumeric = 1700;
+
+class PostgresTransaction final : public SqlTransaction {
+ public:
+  explicit PostgresTransaction(pqxx::work& work) : work_(work) {}
+
+  Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    auto result = exec(sql, params);
+    if (!result) return fail(result.error());
+    SqlRows rows;
+    const pqxx::result& r = *result;
+    for (pqxx::row::size_type c = 0; c < r.columns(); ++c)
+      rows.columns.emplace_back(r.column_name(c));
+    rows.rows.reserve(r.size());
+    for (const auto& row : r) {
+      auto& out = rows.rows.emplace_back();
+      out.reserve(row.size());
+      for (const auto& field : row) {
+        if (field.is_null()) {
+          out.emplace_back(nullptr);
+          continue;
+        }
+        switch (field.type()) {
+          case kInt2:
+          case kInt4:
+          case kInt8:
+            out.emplace_back(field.as<std::int64_t>());
+            break;
+          case kBool:
+            out.emplace_back(std::int64_t{field.c_str()[0] == 't' ? 1 : 0});
+            break;
+          case kFloat4:
+          case kFloat8:
+          case kNumeric:
+            out.emplace_back(field.as<double>());
+            break;
+          default:
+            out.emplace_back(std::string(field.c_str(), field.size()));
+        }
+      }
+    }
+    return rows;
+  }
+
+  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    auto result = exec(sql, params);
+    if (!result) return fail(result.error());
+    return static_cast<std::int64_t>(result->affected_rows());
+  }
+
+ private:
+  Result<pqxx::result> exec(std::string_view sql, const std::vector<SqlValue>& params) {
+    // Parameters travel as text; NULL is a null pointer.
+    std::vector<std::string> storage;
+    storage.reserve(params.size());
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+      if (std::holds_alternative<std::nullptr_t>(p)) {
+        values.push_back(nullptr);
+        continue;
+      }
+      if (const auto* n = std::get_if<std::int64_t>(&p)) {
+        storage.push_back(std::to_string(*n));
+      } else if (const auto* d = std::get_if<double>(&p)) {
+        storage.push_back(pqxx::to_string(*d));
+      } else {
+        storage.push_back(std::get<std::string>(p));
+      }
+      values.push_back(storage.back().c_str());
+    }
+    try {
+      return work_.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+    } catch (const pqxx::unique_violation& e) {
+      return fail(ErrorCode::already_exists, e.what());
+    } catch (const pqxx::integrity_constraint_violation& e) {
+      return fail(ErrorCode::failed_precondition, e.what());
+    } catch (const pqxx::broken_connection& e) {
+      return fail(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
+    } catch (const pqxx::syntax_error& e) {  // also undefined tables and columns
+      return fail(ErrorCode::invalid_argument, std::string(e.what()) + " in: " + std::string(sql));
+    } catch (const pqxx::data_exception& e) {
+      return fail(ErrorCode::invalid_argument, e.what());
+    } catch (const pqxx::sql_error& e) {
+      return fail(ErrorCode::internal, e.what());
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::internal, e.what());
+    }
+  }
+
+  pqxx::work& work_;
+};
+
+Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
+  try {
+    return std::make_unique<pqxx::connection>(url);
+  } catch (const pqxx::broken_connection& e) {
+    std::string why = e.what();
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    const bool malformed =
+        why.find("invalid") != std::string::npos || why.find("missing") != std::string::npos;
+    return fail(malformed ? ErrorCode::invalid_argument : ErrorCode::unavailable,
+                "cannot connect to Postgres at " + redact_url(url) + ": " + why);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::invalid_argument,
+                "cannot connect to Postgres at " + redact_url(url) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+struct PostgresStore::Connections {
+  std::vector<std::unique_ptr<pqxx::connection>> each;
+};
+
+std::string redact_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto at = url.find('@', scheme + 3);
+  if (at == std::string::npos) return url;
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(Executor& executor,
+                                                           const std::string& url,
+                                                           const PostgresOptions& options) {
+  if (options.pool_size == 0)
+    return fail(ErrorCode::invalid_argument, "the Postgres pool needs at least one connection");
+  auto connections = std::make_unique<Connections>();
+  for (std::size_t i = 0; i < options.pool_size; ++i) {
+    auto connection = connect(url);
+    if (!connection) return fail(connection.error());
+    connections->each.push_back(std::move(*connection));
+  }
+  return std::unique_ptr<PostgresStore>(new PostgresStore(executor, url, std::move(connections)));
+}
+
+PostgresStore::PostgresStore(Executor& executor, std::string url,
+                             std::unique_ptr<Connections> connections)
+    : executor_(executor),
+      url_(std::move(url)),
+      connections_(std::move(connections)),
+      pool_(std::make_unique<BlockingPool>(connections_->each.size())) {}
+
+PostgresStore::~PostgresStore() { pool_.reset(); }  // threads stop before their connections close
+
+Task<Result<void>> PostgresStore::transact(TransactionBody body) {
+  auto [promise, future] = make_promise<Result<void>>(executor_);
+  pool_->submit([this, body = std::move(body), promise = promise](std::size_t index) {
+    Result<void> outcome = run(index, body);
+    executor_.post([promise, outcome = std::move(outcome)] { promise.set(outcome); });
+  });
+  Result<void> outcome = co_await future;
+  co_return outcome;
+}
+
+Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) {
+  auto& connection = connections_->each[index];
+  if (!connection || !connection->is_open()) {
+    // A lost connection is replaced on next use; until the server is back, callers see
+    // `unavailable` and nothing happened.
+    auto fresh = connect(url_);
+    if (!fresh) return fail(ErrorCode::unavailable, fresh.error().message);
+    connection = std::move(*fresh);
+  }
+  try {
+    pqxx::work work(*connection);
+    PostgresTransaction tx(work);
+    Result<void> outcome = body(tx);
+    if (!outcome) {
+      work.abort();
+      return outcome;
+    }
+    try {
+      work.commit();
+    } catch (const pqxx::in_doubt_error& e) {
+      return fail(ErrorCode::outcome_unknown, std::string("commit outcome unknown: ") + e.what());
+    } catch (const pqxx::broken_connection& e) {
+      return fail(ErrorCode::outcome_unknown,
+                  std::string("connection lost during commit: ") + e.what());
+    } catch (const pqxx::serialization_failure& e) {
+      return fail(ErrorCode::unavailable, std::string("serialization failure, retry: ") + e.what());
+    }
+    return {};
+  } catch (const pqxx::broken_connection& e) {
+    connection.reset();
+    return fail(ErrorCode::unavailable, std::string("connection to Postgres lost: ") + e.what());
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::internal, e.what());
+  }
+}
+
+}  // namespace reliant

@@ -1,0 +1,203 @@
+// SQLite connection, statement cache, $N parameter binding and error mapping.
+#include "adapters/sqlite/sqlite_database.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace reliant {
+
+class SqliteTransaction final : public SqlTransaction {
+ public:
+  explicit SqliteTransaction(SqliteDatabase& db) : db_(db) {}
+
+  Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    SqlRows rows;
+    auto stepped = run(sql, params, &rows);
+    if (!stepped) return fail(stepped.error());
+    return rows;
+  }
+
+  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    auto stepped = run(sql, params, nullptr);
+    if (!stepped) return fail(stepped.error());
+    return static_cast<std::int64_t>(sqlite3_changes(db_.db_));
+  }
+
+ private:
+  Result<void> run(std::string_view sql, const std::vector<SqlValue>& params, SqlRows* rows) {
+    auto prepared = db_.prepare(sql);
+    if (!prepared) return fail(prepared.error());
+    sqlite3_stmt* stmt = *prepared;
+    // Every statement is reset on the way out so the cache can reuse it.
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    // Parameters are written $1, $2, …: bind each by name, so order of appearance is irrelevant.
+    const int expected = sqlite3_bind_parameter_count(stmt);
+    if (static_cast<std::size_t>(expected) > params.size()) {
+      return fail(ErrorCode::invalid_argument,
+                  "statement needs " + std::to_string(expected) + " parameters, got " +
+                      std::to_string(params.size()) + ": " + std::string(sql));
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = "$" + std::to_string(i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) continue;  // a parameter the statement does not use
+      int rc = SQLITE_OK;
+      const SqlValue& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, index, *n);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, index, *d);
+      } else {
+        const auto& s = std::get<std::string>(v);
+        rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      }
+      if (rc != SQLITE_OK) return fail(db_.error("bind " + name, rc));
+    }
+    if (rows != nullptr) {
+      const int columns = sqlite3_column_count(stmt);
+      for (int c = 0; c < columns; ++c) rows->columns.emplace_back(sqlite3_column_name(stmt, c));
+    }
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return {};
+      if (rc != SQLITE_ROW) return fail(db_.error(std::string(sql), rc));
+      if (rows == nullptr) continue;
+      auto& row = rows->rows.emplace_back();
+      for (int c = 0; c < static_cast<int>(rows->columns.size()); ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_NULL:
+            row.emplace_back(nullptr);
+            break;
+          case SQLITE_INTEGER:
+            row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            row.emplace_back(sqlite3_column_double(stmt, c));
+            break;
+          default: {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_blob(stmt, c));
+            row.emplace_back(std::string(text ? text : "",
+                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+          }
+        }
+      }
+    }
+  }
+
+  SqliteDatabase& db_;
+};
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path,
+                                                             const SqliteOptions& options) {
+  if (options.synchronous != "NORMAL" && options.synchronous != "FULL" &&
+      options.synchronous != "OFF") {
+    return fail(
+        ErrorCode::invalid_argument,
+        "sqlite synchronous must be OFF, NORMAL or FULL, got '" + options.synchronous + "'");
+  }
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return fail(ErrorCode::unavailable, "cannot open sqlite database '" + path + "': " + message);
+  }
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  std::string pragmas =
+      "PRAGMA foreign_keys = ON; PRAGMA synchronous = " + options.synchronous + ";";
+  if (path != ":memory:") pragmas = "PRAGMA journal_mode = WAL; " + pragmas;
+  if (auto ok = db->execute_script(pragmas); !ok) {
+    return fail(ErrorCode::unavailable,
+                "cannot use sqlite database '" + path + "': " + ok.error().message);
+  }
+  return db;
+}
+
+SqliteDatabase::~SqliteDatabase() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
+  const std::string key(sql);
+  if (auto it = statements_.find(key); it != statements_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+  if (rc != SQLITE_OK) return fail(error(key, rc));
+  if (stmt == nullptr) return fail(ErrorCode::invalid_argument, "empty SQL statement");
+  if (tail != nullptr &&
+      std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(stmt);
+    return fail(ErrorCode::invalid_argument, "one statement at a time, got more: " + key);
+  }
+  statements_.emplace(key, stmt);
+  return stmt;
+}
+
+Error SqliteDatabase::error(const std::string& context, int code) const {
+  const std::string message = context + ": " + sqlite3_errmsg(db_);
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT: {
+      const int extended = sqlite3_extended_errcode(db_);
+      if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Error{ErrorCode::already_exists, message};
+      }
+      return Error{ErrorCode::failed_precondition, message};
+    }
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error{ErrorCode::unavailable, message};
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return Error{ErrorCode::unavailable, message};
+    case SQLITE_ERROR:
+      return Error{ErrorCode::invalid_argument, message};
+    default:
+      return Error{ErrorCode::internal, message};
+  }
+}
+
+Result<void> SqliteDatabase::execute_script(const std::string& sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    return fail(ErrorCode::internal, text);
+  }
+  return {};
+}
+
+Result<void> SqliteDatabase::transact(const TransactionBody& body) {
+  if (auto begun = execute_script("BEGIN IMMEDIATE"); !begun) {
+    return fail(ErrorCode::unavailable, "cannot begin a transaction: " + begun.error().message);
+  }
+  SqliteTransaction tx(*this);
+  Result<void> outcome = body(tx);
+  if (!outcome) {
+    (void)execute_script("ROLLBACK");
+    return outcome;
+  }
+  if (auto committed = execute_script("COMMIT"); !committed) {
+    (void)execute_script("ROLLBACK");
+    return fail(ErrorCode::unavailable, "commit failed: " + committed.error().message);
+  }
+  return {};
+}
+
+}  // namespace reliant

@@ -1,0 +1,232 @@
+// Operator commands: one transaction each, on the store chosen by --db-driver/--db-url.
+#include "app/admin_commands.h"
+
+#include <array>
+#include <cstdio>
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "app/db_config.h"
+#include "app/run_blocking.h"
+#include "app/secure_random.h"
+#include "core/personal_access_token.h"
+#include "runtime/ids.h"
+#include "services/storage/accounts.h"
+#include "services/storage/migrator.h"
+#include "services/storage/schema.h"
+
+namespace reliant {
+namespace {
+
+constexpr int kExitFailure = 1;
+
+struct AdminOptions {
+  DbConfig db;
+  std::string email;
+  std::string name;
+  std::string user;
+  std::string token_id;
+};
+
+int report(const Error& error) {
+  std::fprintf(stderr, "error: %s\n", error.message.c_str());
+  return kExitFailure;
+}
+
+std::string format_time(std::optional<std::int64_t> ms) {
+  if (!ms) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(*ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+// Opens the store and checks the schema is current; runs `body` in one transaction.
+int with_store(const DbConfig& config, bool require_schema, const TransactionBody& body) {
+  AsioExecutor executor;
+  auto store = open_store(executor, config);
+  if (!store) return report(store.error());
+  if (require_schema) {
+    auto current = run_blocking(executor, require_current_schema(**store));
+    if (!current) return report(current.error());
+  }
+  auto done = run_blocking(executor, (*store)->transact(body));
+  if (!done) return report(done.error());
+  return 0;
+}
+
+void add_db(CLI::App& app, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* db = app.add_subcommand("db", "Database administration");
+  db->require_subcommand(1);
+  auto* migrate = db->add_subcommand("migrate", "Schema migrations");
+  migrate->require_subcommand(1);
+  auto* status = migrate->add_subcommand("status", "Show applied and pending migrations");
+  add_db_options(*status, options->db);
+  status->callback([options, &exit_code] {
+    AsioExecutor executor;
+    auto store = open_store(executor, options->db);
+    if (!store) {
+      exit_code = report(store.error());
+      return;
+    }
+    auto result = run_blocking(executor, schema_status(**store));
+    if (!result) {
+      exit_code = report(result.error());
+      return;
+    }
+    std::printf("schema version: %lld (this binary: %lld)\n",
+                static_cast<long long>(result->current), static_cast<long long>(result->latest));
+    for (auto v : result->applied) std::printf("  applied  %lld\n", static_cast<long long>(v));
+    for (auto v : result->pending) std::printf("  pending  %lld\n", static_cast<long long>(v));
+    if (result->current > result->latest) {
+      exit_code = report(Error{ErrorCode::failed_precondition,
+                               "the database is newer than this binary: upgrade reliant"});
+    }
+  });
+  auto* up = migrate->add_subcommand("up", "Apply every pending migration");
+  add_db_options(*up, options->db);
+  up->callback([options, &exit_code] {
+    AsioExecutor executor;
+    auto store = open_store(executor, options->db);
+    if (!store) {
+      exit_code = report(store.error());
+      return;
+    }
+    auto applied = run_blocking(executor, migrate_up(**store, executor.now()));
+    if (!applied) {
+      exit_code = report(applied.error());
+      return;
+    }
+    if (applied->empty())
+      std::printf("schema is up to date (version %lld)\n",
+                  static_cast<long long>(latest_schema_version()));
+    for (auto v : *applied) std::printf("applied migration %lld\n", static_cast<long long>(v));
+  });
+}
+
+void add_users(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* user = admin.add_subcommand("user", "Users");
+  user->require_subcommand(1);
+  auto* create = user->add_subcommand("create", "Create a user and print its id");
+  add_db_options(*create, options->db);
+  create->add_option("--email", options->email, "The user's email address")->required();
+  create->add_option("--name", options->name, "Display name");
+  create->callback([options, &exit_code] {
+    AsioExecutor clock;
+    IdGenerator ids(clock, Random(secure_random_u64()));
+    const User created{ids.next(), options->email, options->name, to_ms(clock.now())};
+    exit_code = with_store(options->db, true,
+                           [created](SqlTransaction& tx) { return insert_user(tx, created); });
+    if (exit_code == 0) std::printf("%s\n", created.id.c_str());
+  });
+  auto* list = user->add_subcommand("list", "List users");
+  add_db_options(*list, options->db);
+  list->callback([options, &exit_code] {
+    auto users = std::make_shared<std::vector<User>>();
+    exit_code = with_store(options->db, true, [users](SqlTransaction& tx) -> Result<void> {
+      auto all = list_users(tx);
+      if (!all) return fail(all.error());
+      *users = std::move(*all);
+      return {};
+    });
+    if (exit_code != 0) return;
+    std::printf("%-26s  %-32s  %-20s  %s\n", "ID", "EMAIL", "NAME", "CREATED");
+    for (const auto& u : *users) {
+      std::printf("%-26s  %-32s  %-20s  %s\n", u.id.c_str(), u.email.c_str(), u.name.c_str(),
+                  format_time(u.created_at_ms).c_str());
+    }
+  });
+}
+
+void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* token = admin.add_subcommand("token", "Personal access tokens");
+  token->require_subcommand(1);
+  auto* create = token->add_subcommand(
+      "create", "Create a token for a user; it is printed once, on the last line");
+  add_db_options(*create, options->db);
+  create->add_option("--user", options->user, "The user's id or email")->required();
+  create->add_option("--name", options->name, "What the token is for");
+  create->callback([options, &exit_code] {
+    AsioExecutor clock;
+    IdGenerator ids(clock, Random(secure_random_u64()));
+    std::array<std::uint8_t, kPatRandomBytes> secret{};
+    secure_random_bytes(secret.data(), secret.size());
+    const std::string value = format_pat(secret);
+    PersonalAccessToken meta{
+        ids.next(), "", options->name, pat_display_prefix(value), to_ms(clock.now()), {}, {}};
+    const std::string user_key = options->user;
+    const std::string hash = hash_pat(value);
+    auto owner = std::make_shared<User>();
+    exit_code = with_store(options->db, true,
+                           [&meta, user_key, hash, owner](SqlTransaction& tx) -> Result<void> {
+                             auto user = find_user_by_id_or_email(tx, user_key);
+                             if (!user) return fail(user.error());
+                             if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
+                             *owner = **user;
+                             meta.user_id = owner->id;
+                             return insert_token(tx, meta, hash);
+                           });
+    if (exit_code != 0) return;
+    std::printf("token %s for %s (%s). Store it now: it is not shown again.\n", meta.id.c_str(),
+                owner->email.c_str(), owner->id.c_str());
+    std::printf("%s\n", value.c_str());
+  });
+  auto* list = token->add_subcommand("list", "List tokens (never their values)");
+  add_db_options(*list, options->db);
+  list->add_option("--user", options->user, "Only this user's tokens (id or email)");
+  list->callback([options, &exit_code] {
+    auto tokens = std::make_shared<std::vector<PersonalAccessToken>>();
+    const std::string user_key = options->user;
+    exit_code =
+        with_store(options->db, true, [tokens, user_key](SqlTransaction& tx) -> Result<void> {
+          std::optional<std::string> user_id;
+          if (!user_key.empty()) {
+            auto user = find_user_by_id_or_email(tx, user_key);
+            if (!user) return fail(user.error());
+            if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
+            user_id = (*user)->id;
+          }
+          auto all = list_tokens(tx, user_id);
+          if (!all) return fail(all.error());
+          *tokens = std::move(*all);
+          return {};
+        });
+    if (exit_code != 0) return;
+    std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %s\n", "ID", "USER", "NAME", "PREFIX",
+                "CREATED", "LAST USED", "REVOKED");
+    for (const auto& t : *tokens) {
+      std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %s\n", t.id.c_str(), t.user_id.c_str(),
+                  t.name.c_str(), (t.display_prefix + "…").c_str(),
+                  format_time(t.created_at_ms).c_str(), format_time(t.last_used_at_ms).c_str(),
+                  format_time(t.revoked_at_ms).c_str());
+    }
+  });
+  auto* revoke = token->add_subcommand("revoke", "Revoke a token by id");
+  add_db_options(*revoke, options->db);
+  revoke->add_option("id", options->token_id, "The token's id (from `admin token list`)")
+      ->required();
+  revoke->callback([options, &exit_code] {
+    AsioExecutor clock;
+    const std::string id = options->token_id;
+    const std::int64_t now_ms = to_ms(clock.now());
+    exit_code = with_store(options->db, true, [id, now_ms](SqlTransaction& tx) {
+      return revoke_token(tx, id, now_ms);
+    });
+    if (exit_code == 0) std::printf("revoked %s\n", id.c_str());
+  });
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<AdminOptions>();
+  add_db(app, options, exit_code);
+  auto* admin = app.add_subcommand("admin", "Users and tokens (operators and tests)");
+  admin->require_subcommand(1);
+  add_users(*admin, options, exit_code);
+  add_tokens(*admin, options, exit_code);
+}
+
+}  // namespace reliant

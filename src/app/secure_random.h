@@ -1,0 +1,14 @@
+// Randomness for secrets and seeds in the real binaries, from the operating system's CSPRNG.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace reliant {
+
+// Fills `out` with cryptographically secure random bytes; aborts if the OS cannot provide them
+// (no secret may ever be made from weak randomness).
+void secure_random_bytes(std::uint8_t* out, std::size_t size);
+std::uint64_t secure_random_u64();
+
+}  // namespace reliant

@@ -1,0 +1,144 @@
+// Users and tokens over SQL. Every statement is portable across SQLite and Postgres.
+#include "services/storage/accounts.h"
+
+#include "base/constant_time.h"
+#include "core/personal_access_token.h"
+#include "services/storage/sql_row.h"
+
+namespace reliant {
+namespace {
+
+constexpr const char* kUserColumns = "id, email, name, created_at_ms";
+constexpr const char* kTokenColumns =
+    "id, user_id, name, display_prefix, created_at_ms, last_used_at_ms, revoked_at_ms";
+
+User user_from(const SqlRow& row) {
+  return User{text_at(row, 0), text_at(row, 1), text_at(row, 2), int_at(row, 3)};
+}
+
+PersonalAccessToken token_from(const SqlRow& row) {
+  return PersonalAccessToken{text_at(row, 0),        text_at(row, 1), text_at(row, 2),
+                             text_at(row, 3),        int_at(row, 4),  optional_int_at(row, 5),
+                             optional_int_at(row, 6)};
+}
+
+Result<std::optional<User>> one_user(SqlTransaction& tx, const std::string& where,
+                                     const std::string& value) {
+  auto rows = tx.query(
+      std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where + " = $1", {value});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<User>();
+  return std::optional<User>(user_from(rows->rows.front()));
+}
+
+bool plausible_email(const std::string& email) {
+  const auto at = email.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < email.size() &&
+         email.find('@', at + 1) == std::string::npos &&
+         email.find_first_of(" \t\r\n") == std::string::npos && email.size() <= 320;
+}
+
+}  // namespace
+
+Result<void> insert_user(SqlTransaction& tx, const User& user) {
+  if (!plausible_email(user.email)) {
+    return fail(ErrorCode::invalid_argument, "'" + user.email + "' is not an email address");
+  }
+  auto inserted =
+      tx.execute("INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4)",
+                 {user.id, user.email, user.name, user.created_at_ms});
+  if (!inserted) {
+    if (inserted.error().code == ErrorCode::already_exists) {
+      return fail(ErrorCode::already_exists, "a user with email " + user.email + " already exists");
+    }
+    return fail(inserted.error());
+  }
+  return {};
+}
+
+Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id) {
+  return one_user(tx, "id", id);
+}
+
+Result<std::optional<User>> find_user_by_email(SqlTransaction& tx, const std::string& email) {
+  return one_user(tx, "email", email);
+}
+
+Result<std::optional<User>> find_user_by_id_or_email(SqlTransaction& tx, const std::string& key) {
+  return key.find('@') != std::string::npos ? find_user_by_email(tx, key) : find_user(tx, key);
+}
+
+Result<std::vector<User>> list_users(SqlTransaction& tx) {
+  auto rows = tx.query(
+      std::string("SELECT ") + kUserColumns + " FROM users ORDER BY created_at_ms, id", {});
+  if (!rows) return fail(rows.error());
+  std::vector<User> users;
+  for (const auto& row : rows->rows) users.push_back(user_from(row));
+  return users;
+}
+
+Result<void> insert_token(SqlTransaction& tx, const PersonalAccessToken& token,
+                          const std::string& token_hash) {
+  auto inserted = tx.execute(
+      "INSERT INTO personal_access_tokens (id, user_id, name, display_prefix, token_hash, "
+      "created_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      {token.id, token.user_id, token.name, token.display_prefix, token_hash, token.created_at_ms});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
+                                                     const std::optional<std::string>& user_id) {
+  std::string sql = std::string("SELECT ") + kTokenColumns + " FROM personal_access_tokens";
+  std::vector<SqlValue> params;
+  if (user_id) {
+    sql += " WHERE user_id = $1";
+    params.emplace_back(*user_id);
+  }
+  sql += " ORDER BY created_at_ms, id";
+  auto rows = tx.query(sql, params);
+  if (!rows) return fail(rows.error());
+  std::vector<PersonalAccessToken> tokens;
+  for (const auto& row : rows->rows) tokens.push_back(token_from(row));
+  return tokens;
+}
+
+Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {
+  auto exists =
+      tx.query("SELECT revoked_at_ms FROM personal_access_tokens WHERE id = $1", {token_id});
+  if (!exists) return fail(exists.error());
+  if (exists->rows.empty()) return fail(ErrorCode::not_found, "no token with id " + token_id);
+  auto updated = tx.execute(
+      "UPDATE personal_access_tokens SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS "
+      "NULL",
+      {token_id, now_ms});
+  if (!updated) return fail(updated.error());
+  return {};
+}
+
+Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
+                                         std::int64_t now_ms) {
+  const auto refused = [] { return fail(ErrorCode::unauthenticated, "invalid or revoked token"); };
+  if (!looks_like_pat(token)) return refused();
+  const std::string hash = hash_pat(token);
+  auto rows = tx.query(
+      "SELECT t.id, t.token_hash, t.revoked_at_ms, u.id, u.email, u.name, u.created_at_ms "
+      "FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+      {hash});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return refused();
+  const auto& row = rows->rows.front();
+  // The index lookup found it by hash; compare again in constant time so no code path's timing
+  // depends on how much of a guessed hash matched.
+  if (!constant_time_equal(text_at(row, 1), hash) || optional_int_at(row, 2).has_value())
+    return refused();
+  const std::string token_id = text_at(row, 0);
+  auto touched = tx.execute("UPDATE personal_access_tokens SET last_used_at_ms = $2 WHERE id = $1",
+                            {token_id, now_ms});
+  if (!touched) return fail(touched.error());
+  return Authenticated{User{text_at(row, 3), text_at(row, 4), text_at(row, 5), int_at(row, 6)},
+                       token_id};
+}
+
+}  // namespace reliant

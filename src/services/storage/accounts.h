@@ -1,0 +1,59 @@
+// Users and their personal access tokens: the repository the admin CLI, the api server and the
+// gateway's PAT validation share. Functions run inside a Store transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "runtime/store.h"
+
+namespace reliant {
+
+struct User {
+  std::string id;
+  std::string email;
+  std::string name;
+  std::int64_t created_at_ms = 0;
+};
+
+struct PersonalAccessToken {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string display_prefix;
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> last_used_at_ms;
+  std::optional<std::int64_t> revoked_at_ms;
+};
+
+// Fails with `already_exists` when the email is taken, `invalid_argument` for a malformed email.
+Result<void> insert_user(SqlTransaction& tx, const User& user);
+Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id);
+Result<std::optional<User>> find_user_by_email(SqlTransaction& tx, const std::string& email);
+// "ID or EMAIL" as the admin CLI accepts it.
+Result<std::optional<User>> find_user_by_id_or_email(SqlTransaction& tx, const std::string& key);
+Result<std::vector<User>> list_users(SqlTransaction& tx);
+
+// Stores the token's metadata and hash (never the token). The token itself is shown once by
+// the caller and cannot be recovered.
+Result<void> insert_token(SqlTransaction& tx, const PersonalAccessToken& token,
+                          const std::string& token_hash);
+Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
+                                                     const std::optional<std::string>& user_id);
+// Fails with `not_found` for an unknown id; revoking twice keeps the first revocation time.
+Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
+
+struct Authenticated {
+  User user;
+  std::string token_id;
+};
+// Checks a presented token: well-formed, known (hash compared in constant time), not revoked.
+// Records the last-used time. Fails with `unauthenticated` otherwise — the same error for every
+// reason, so a caller learns nothing about which tokens exist.
+Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
+                                         std::int64_t now_ms);
+
+}  // namespace reliant

@@ -1,0 +1,94 @@
+// Fresh databases per test: unique SQLite files, or CREATE DATABASE on the fixture's Postgres.
+#include "store/store_backend.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+
+#include "adapters/postgres/postgres_store.h"
+#include "adapters/sqlite/sqlite_store.h"
+
+namespace reliant::testing_store {
+namespace {
+
+std::string unique_suffix() {
+  static std::atomic<int> counter{0};
+  return std::to_string(::getpid()) + "_" + std::to_string(counter++);
+}
+
+class SqliteBackend final : public Backend {
+ public:
+  SqliteBackend()
+      : path_(std::filesystem::temp_directory_path() /
+              ("reliant_store_test_" + unique_suffix() + ".db")) {}
+  ~SqliteBackend() override {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
+  }
+  std::unique_ptr<Store> open(Executor& executor) override {
+    auto store = SqliteStore::open(executor, path_.string());
+    EXPECT_TRUE(store.has_value()) << store.error().message;
+    return store ? std::move(*store) : nullptr;
+  }
+  std::string name() const override { return "sqlite"; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class PostgresBackend final : public Backend {
+ public:
+  explicit PostgresBackend(std::string admin_url)
+      : admin_url_(std::move(admin_url)), database_("t_" + unique_suffix()) {
+    pqxx::connection admin(admin_url_);
+    pqxx::nontransaction(admin).exec("CREATE DATABASE " + database_);
+    const auto slash = admin_url_.rfind('/');
+    url_ = admin_url_.substr(0, slash + 1) + database_;
+  }
+  ~PostgresBackend() override {
+    try {
+      pqxx::connection admin(admin_url_);
+      pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    } catch (const std::exception&) {
+    }
+  }
+  std::unique_ptr<Store> open(Executor& executor) override {
+    auto store = PostgresStore::open(executor, url_);
+    EXPECT_TRUE(store.has_value()) << store.error().message;
+    return store ? std::move(*store) : nullptr;
+  }
+  std::string name() const override { return "postgres"; }
+
+ private:
+  std::string admin_url_;
+  std::string database_;
+  std::string url_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(const std::string& kind) {
+  if (kind == "sqlite") return std::make_unique<SqliteBackend>();
+  const char* url_file = std::getenv("RELIANT_PG_URL_FILE");
+  if (url_file == nullptr) {
+    ADD_FAILURE()
+        << "RELIANT_PG_URL_FILE is not set: run through ctest, whose fixture starts Postgres "
+           "(tools/pg_fixture.sh)";
+    return nullptr;
+  }
+  std::ifstream in(url_file);
+  std::string url;
+  std::getline(in, url);
+  if (url.empty()) {
+    ADD_FAILURE() << "no Postgres URL in " << url_file;
+    return nullptr;
+  }
+  return std::make_unique<PostgresBackend>(url);
+}
+
+}  // namespace reliant::testing_store

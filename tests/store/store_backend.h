@@ -1,0 +1,25 @@
+// Test backends for the Store conformance suite: a fresh SQLite file, or a fresh database on the
+// Postgres started by tools/pg_fixture.sh (its URL file named by RELIANT_PG_URL_FILE).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/asio/asio_executor.h"
+#include "runtime/store.h"
+
+namespace reliant::testing_store {
+
+// Owns one empty database for one test, and opens stores on it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::unique_ptr<Store> open(Executor& executor) = 0;
+  virtual std::string name() const = 0;
+};
+
+// "sqlite" or "postgres". Postgres needs RELIANT_PG_URL_FILE; without it the test fails,
+// loudly, rather than silently testing less.
+std::unique_ptr<Backend> make_backend(const std::string& kind);
+
+}  // namespace reliant::testing_store

@@ -1,0 +1,319 @@
+// The Store conformance suite: the same tests on SQLite and on a real Postgres — value types,
+// transactions, error mapping, concurrency, migrations, and the accounts repository.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <limits>
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "app/run_blocking.h"
+#include "core/personal_access_token.h"
+#include "runtime/scope.h"
+#include "services/storage/accounts.h"
+#include "services/storage/migrator.h"
+#include "services/storage/schema.h"
+#include "services/storage/sql_row.h"
+#include "store/store_backend.h"
+
+namespace reliant {
+namespace {
+
+using testing_store::Backend;
+
+class StoreConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = testing_store::make_backend(GetParam());
+    ASSERT_NE(backend_, nullptr);
+    store_ = backend_->open(executor_);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  Result<void> transact(TransactionBody body) {
+    return run_blocking(executor_, store_->transact(std::move(body)));
+  }
+
+  Result<SqlRows> query(const std::string& sql, std::vector<SqlValue> params = {}) {
+    auto rows = std::make_shared<SqlRows>();
+    auto done = transact([rows, sql, params](SqlTransaction& tx) -> Result<void> {
+      auto r = tx.query(sql, params);
+      if (!r) return fail(r.error());
+      *rows = std::move(*r);
+      return {};
+    });
+    if (!done) return fail(done.error());
+    return *rows;
+  }
+
+  Result<void> exec(const std::string& sql, std::vector<SqlValue> params = {}) {
+    return transact([sql, params](SqlTransaction& tx) -> Result<void> {
+      auto r = tx.execute(sql, params);
+      if (!r) return fail(r.error());
+      return {};
+    });
+  }
+
+  void migrate() {
+    auto applied = run_blocking(executor_, migrate_up(*store_, executor_.now()));
+    ASSERT_TRUE(applied.has_value()) << applied.error().message;
+  }
+
+  AsioExecutor executor_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, RoundTripsEveryValueType) {
+  ASSERT_TRUE(exec("CREATE TABLE v (i BIGINT, d DOUBLE PRECISION, s TEXT, n TEXT)"));
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t small = std::numeric_limits<std::int64_t>::min();
+  ASSERT_TRUE(exec("INSERT INTO v VALUES ($1, $2, $3, $4)",
+                   {big, 0.25, std::string("héllo ✓ 'quoted'"), nullptr}));
+  ASSERT_TRUE(
+      exec("INSERT INTO v VALUES ($1, $2, $3, $4)", {small, -1e300, std::string(), nullptr}));
+  auto rows = query("SELECT i, d, s, n FROM v ORDER BY i DESC");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->columns, (std::vector<std::string>{"i", "d", "s", "n"}));
+  EXPECT_EQ(std::get<std::int64_t>(rows->rows[0][0]), big);
+  EXPECT_DOUBLE_EQ(std::get<double>(rows->rows[0][1]), 0.25);
+  EXPECT_EQ(std::get<std::string>(rows->rows[0][2]), "héllo ✓ 'quoted'");
+  EXPECT_TRUE(std::holds_alternative<std::nullptr_t>(rows->rows[0][3]));
+  EXPECT_EQ(std::get<std::int64_t>(rows->rows[1][0]), small);
+  EXPECT_DOUBLE_EQ(std::get<double>(rows->rows[1][1]), -1e300);
+  EXPECT_EQ(std::get<std::string>(rows->rows[1][2]), "");
+}
+
+TEST_P(StoreConformance, ParametersAreNumberedNotPositional) {
+  auto rows = query("SELECT $2 AS second, $1 AS first", {std::string("one"), std::string("two")});
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(text_at(rows->rows[0], 0), "two");
+  EXPECT_EQ(text_at(rows->rows[0], 1), "one");
+}
+
+TEST_P(StoreConformance, AFailingBodyRollsBackEverything) {
+  ASSERT_TRUE(exec("CREATE TABLE r (k TEXT PRIMARY KEY)"));
+  auto outcome = transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto r = tx.execute("INSERT INTO r VALUES ($1)", {std::string("a")}); !r)
+      return fail(r.error());
+    return fail(ErrorCode::failed_precondition, "changed my mind");
+  });
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code, ErrorCode::failed_precondition);
+  EXPECT_EQ(outcome.error().message, "changed my mind");
+  auto rows = query("SELECT k FROM r");
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_TRUE(rows->rows.empty());
+}
+
+TEST_P(StoreConformance, ErrorsMapToCodes) {
+  ASSERT_TRUE(exec("CREATE TABLE u (k TEXT PRIMARY KEY, parent TEXT REFERENCES u(k))"));
+  ASSERT_TRUE(exec("INSERT INTO u VALUES ($1, NULL)", {std::string("a")}));
+  auto duplicate = exec("INSERT INTO u VALUES ($1, NULL)", {std::string("a")});
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::already_exists) << duplicate.error().message;
+  auto orphan = exec("INSERT INTO u VALUES ($1, $2)", {std::string("b"), std::string("missing")});
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code, ErrorCode::failed_precondition) << orphan.error().message;
+  auto nonsense = exec("SELEKT 1");
+  ASSERT_FALSE(nonsense.has_value());
+  EXPECT_EQ(nonsense.error().code, ErrorCode::invalid_argument) << nonsense.error().message;
+  auto no_table = query("SELECT * FROM nowhere");
+  ASSERT_FALSE(no_table.has_value());
+  EXPECT_EQ(no_table.error().code, ErrorCode::invalid_argument) << no_table.error().message;
+}
+
+TEST_P(StoreConformance, ExecuteReportsAffectedRows) {
+  ASSERT_TRUE(exec("CREATE TABLE c (k BIGINT)"));
+  auto affected = std::make_shared<std::int64_t>(-1);
+  ASSERT_TRUE(transact([affected](SqlTransaction& tx) -> Result<void> {
+    for (std::int64_t i = 0; i < 5; ++i) {
+      if (auto r = tx.execute("INSERT INTO c VALUES ($1)", {i}); !r) return fail(r.error());
+    }
+    auto updated = tx.execute("UPDATE c SET k = k + 10 WHERE k >= $1", {std::int64_t{2}});
+    if (!updated) return fail(updated.error());
+    *affected = *updated;
+    return {};
+  }));
+  EXPECT_EQ(*affected, 3);
+}
+
+Task<void> increment(Store& store, int* failures) {
+  TransactionBody body = [](SqlTransaction& tx) -> Result<void> {
+    auto r = tx.execute("UPDATE counter SET n = n + 1 WHERE id = 1", {});
+    if (!r) return fail(r.error());
+    return {};
+  };
+  Task<Result<void>> pending = store.transact(std::move(body));
+  Result<void> done = co_await pending;
+  if (!done) ++*failures;
+}
+
+TEST_P(StoreConformance, ConcurrentTransactionsAllCommit) {
+  ASSERT_TRUE(exec("CREATE TABLE counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)"));
+  ASSERT_TRUE(exec("INSERT INTO counter VALUES (1, 0)"));
+  int failures = 0;
+  {
+    Scope scope(executor_);
+    for (int i = 0; i < 50; ++i) scope.spawn(increment(*store_, &failures));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(failures, 0);
+  auto rows = query("SELECT n FROM counter WHERE id = 1");
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(int_at(rows->rows[0], 0), 50);
+}
+
+TEST_P(StoreConformance, MigrationsApplyOnceAndReportStatus) {
+  auto before = run_blocking(executor_, schema_status(*store_));
+  ASSERT_TRUE(before.has_value()) << before.error().message;
+  EXPECT_EQ(before->current, 0);
+  EXPECT_EQ(before->pending.size(), migrations().size());
+  auto refused = run_blocking(executor_, require_current_schema(*store_));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("run `reliant db migrate up`"), std::string::npos);
+
+  auto first = run_blocking(executor_, migrate_up(*store_, executor_.now()));
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(first->size(), migrations().size());
+  auto second = run_blocking(executor_, migrate_up(*store_, executor_.now()));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(second->empty()) << "migrate up is idempotent";
+  auto after = run_blocking(executor_, schema_status(*store_));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->current, latest_schema_version());
+  EXPECT_TRUE(after->pending.empty());
+  EXPECT_TRUE(run_blocking(executor_, require_current_schema(*store_)).has_value());
+}
+
+TEST_P(StoreConformance, ConcurrentMigratorsApplyEachMigrationOnce) {
+  auto other = backend_->open(executor_);
+  ASSERT_NE(other, nullptr);
+  std::vector<std::int64_t> applied_a;
+  std::vector<std::int64_t> applied_b;
+  int failures = 0;
+  struct Runner {
+    static Task<void> run(Store& store, Instant now, std::vector<std::int64_t>* out,
+                          int* failures) {
+      Task<Result<std::vector<std::int64_t>>> pending = migrate_up(store, now);
+      Result<std::vector<std::int64_t>> applied = co_await pending;
+      if (applied) {
+        *out = *applied;
+      } else {
+        ++*failures;
+      }
+    }
+  };
+  {
+    Scope scope(executor_);
+    scope.spawn(Runner::run(*store_, executor_.now(), &applied_a, &failures));
+    scope.spawn(Runner::run(*other, executor_.now(), &applied_b, &failures));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(applied_a.size() + applied_b.size(), migrations().size());
+  auto rows = query("SELECT COUNT(*) FROM schema_migrations");
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(int_at(rows->rows[0], 0), static_cast<std::int64_t>(migrations().size()));
+}
+
+TEST_P(StoreConformance, ANewerDatabaseIsRefused) {
+  migrate();
+  ASSERT_TRUE(
+      exec("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+           {latest_schema_version() + 1, std::string("from the future"), std::int64_t{0}}));
+  auto refused = run_blocking(executor_, require_current_schema(*store_));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::failed_precondition);
+  EXPECT_NE(refused.error().message.find("newer than this binary"), std::string::npos)
+      << refused.error().message;
+  auto migrated = run_blocking(executor_, migrate_up(*store_, executor_.now()));
+  ASSERT_FALSE(migrated.has_value());
+  EXPECT_NE(migrated.error().message.find("upgrade reliant"), std::string::npos)
+      << migrated.error().message;
+}
+
+TEST_P(StoreConformance, UsersAndTokens) {
+  migrate();
+  const User ada{"01USERADA0000000000000000A", "ada@example.com", "Ada", 1000};
+  ASSERT_TRUE(transact([ada](SqlTransaction& tx) { return insert_user(tx, ada); }));
+  auto duplicate = transact([ada](SqlTransaction& tx) {
+    User again = ada;
+    again.id = "01USERADA0000000000000000B";
+    return insert_user(tx, again);
+  });
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::already_exists);
+  EXPECT_EQ(duplicate.error().message, "a user with email ada@example.com already exists");
+  auto bad_email = transact([](SqlTransaction& tx) {
+    return insert_user(tx, User{"x", "not-an-email", "", 0});
+  });
+  ASSERT_FALSE(bad_email.has_value());
+  EXPECT_EQ(bad_email.error().code, ErrorCode::invalid_argument);
+
+  std::array<std::uint8_t, kPatRandomBytes> secret{};
+  secret.fill(7);
+  const std::string token = format_pat(secret);
+  const PersonalAccessToken meta{
+      "01TOKEN0000000000000000001", ada.id, "laptop", pat_display_prefix(token), 2000, {}, {}};
+  ASSERT_TRUE(transact(
+      [meta, token](SqlTransaction& tx) { return insert_token(tx, meta, hash_pat(token)); }));
+
+  auto who = std::make_shared<Authenticated>();
+  ASSERT_TRUE(transact([token, who](SqlTransaction& tx) -> Result<void> {
+    auto a = authenticate_token(tx, token, 3000);
+    if (!a) return fail(a.error());
+    *who = *a;
+    return {};
+  }));
+  EXPECT_EQ(who->user.email, "ada@example.com");
+  EXPECT_EQ(who->token_id, meta.id);
+
+  for (const std::string& wrong :
+       {token.substr(0, token.size() - 1) + (token.back() == 'a' ? "b" : "a"),
+        std::string("rlnt_pat_short"), std::string()}) {
+    auto refused = transact([wrong](SqlTransaction& tx) -> Result<void> {
+      auto a = authenticate_token(tx, wrong, 3000);
+      if (!a) return fail(a.error());
+      return {};
+    });
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::unauthenticated);
+  }
+
+  auto tokens = std::make_shared<std::vector<PersonalAccessToken>>();
+  ASSERT_TRUE(transact([tokens, ada](SqlTransaction& tx) -> Result<void> {
+    auto t = list_tokens(tx, ada.id);
+    if (!t) return fail(t.error());
+    *tokens = *t;
+    return {};
+  }));
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_EQ((*tokens)[0].last_used_at_ms, 3000) << "authentication records the last use";
+  EXPECT_EQ((*tokens)[0].display_prefix, token.substr(0, 13));
+
+  ASSERT_TRUE(transact([meta](SqlTransaction& tx) { return revoke_token(tx, meta.id, 4000); }));
+  auto revoked = transact([token](SqlTransaction& tx) -> Result<void> {
+    auto a = authenticate_token(tx, token, 5000);
+    if (!a) return fail(a.error());
+    return {};
+  });
+  ASSERT_FALSE(revoked.has_value());
+  EXPECT_EQ(revoked.error().code, ErrorCode::unauthenticated);
+  auto unknown = transact([](SqlTransaction& tx) { return revoke_token(tx, "nope", 4000); });
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+
+  // The database never holds the token itself.
+  auto stored = query("SELECT token_hash FROM personal_access_tokens");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(text_at(stored->rows[0], 0), hash_pat(token));
+  EXPECT_EQ(text_at(stored->rows[0], 0).find(token), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace reliant
