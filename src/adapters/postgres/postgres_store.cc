@@ -90,6 +90,9 @@ class PostgresTransaction final : public SqlTransaction {
       return fail(ErrorCode::failed_precondition, e.what());
     } catch (const pqxx::broken_connection& e) {
       return fail(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
+    } catch (const pqxx::transaction_rollback& e) {  // deadlock, serialization failure: retry
+      return fail(ErrorCode::unavailable,
+                  std::string("transaction rolled back by the server, retry: ") + e.what());
     } catch (const pqxx::syntax_error& e) {  // also undefined tables and columns
       return fail(ErrorCode::invalid_argument, std::string(e.what()) + " in: " + std::string(sql));
     } catch (const pqxx::data_exception& e) {

@@ -1,5 +1,5 @@
 // Migration 1: identities, daemons, projects, chats and their messages, tool requests and the
-// per-user update stream. (The durable engine's tables arrive as migration 2 with the engine.)
+// per-user update stream. Migration 2: the durable engine (DESIGN.md §6).
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -117,6 +117,70 @@ const std::vector<Migration> kMigrations = {
          R"(CREATE TABLE user_event_heads (
               user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
               last_seq BIGINT NOT NULL))",
+     }},
+    {2,
+     "durable engine: workflow definitions, runs, histories, task queue",
+     {
+         R"(CREATE TABLE workflow_definitions (
+              id TEXT PRIMARY KEY,
+              name TEXT NOT NULL,
+              version BIGINT NOT NULL,
+              source TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              UNIQUE (name, version)))",
+         // next_event_seq is the seq the next history event gets: appends bump it under the
+         // row's lock, and a workflow task commits only if it is still what it replayed.
+         R"(CREATE TABLE workflow_runs (
+              id TEXT PRIMARY KEY,
+              namespace TEXT NOT NULL,
+              workflow_name TEXT NOT NULL,
+              status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+              input_json TEXT NOT NULL,
+              result_json TEXT,
+              error TEXT,
+              next_event_seq BIGINT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL,
+              closed_at_ms BIGINT))",
+         "CREATE INDEX workflow_runs_status ON workflow_runs(namespace, status)",
+         R"(CREATE TABLE workflow_history (
+              run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+              seq BIGINT NOT NULL,
+              kind TEXT NOT NULL,
+              ref_seq BIGINT NOT NULL DEFAULT 0,
+              body_json TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              PRIMARY KEY (run_id, seq)))",
+         // At most one answer per activity or timer, whatever races: the idempotency backstop.
+         "CREATE UNIQUE INDEX workflow_history_one_answer ON workflow_history(run_id, ref_seq) "
+         "WHERE ref_seq > 0",
+         // Tasks: kind 'workflow' (decide), 'activity' (run one), 'timer' (fire one). A task is
+         // ready from visible_at_ms; a worker leases it until lease_expires_at_ms; `attempt`
+         // counts leases and is the fencing token of the lease holder.
+         R"(CREATE TABLE engine_tasks (
+              id TEXT PRIMARY KEY,
+              queue TEXT NOT NULL,
+              kind TEXT NOT NULL CHECK (kind IN ('workflow', 'activity', 'timer')),
+              run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+              event_seq BIGINT NOT NULL,
+              status TEXT NOT NULL CHECK (status IN ('ready', 'leased', 'done')),
+              attempt BIGINT NOT NULL DEFAULT 0,
+              max_attempts BIGINT NOT NULL DEFAULT 1,
+              visible_at_ms BIGINT NOT NULL,
+              lease_owner TEXT,
+              leased_at_ms BIGINT,
+              lease_expires_at_ms BIGINT,
+              start_to_close_ms BIGINT NOT NULL DEFAULT 0,
+              heartbeat_timeout_ms BIGINT NOT NULL DEFAULT 0,
+              last_error TEXT,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL))",
+         "CREATE INDEX engine_tasks_ready ON engine_tasks(queue, visible_at_ms) WHERE status = "
+         "'ready'",
+         "CREATE INDEX engine_tasks_leased ON engine_tasks(lease_expires_at_ms) WHERE status = "
+         "'leased'",
+         "CREATE UNIQUE INDEX engine_tasks_one_ready_decision ON engine_tasks(run_id) "
+         "WHERE kind = 'workflow' AND status = 'ready'",
      }},
 };
 

@@ -1,0 +1,58 @@
+// RunState: a run's history folded into what an interpreter needs — its input, each activity and
+// timer with its outcome, signals in arrival order, cancellation and the terminal outcome.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/engine/history.h"
+
+namespace reliant::engine {
+
+struct ActivityState {
+  enum class Status { pending, completed, failed };
+  std::int64_t scheduled_seq = 0;
+  std::string name;
+  Json input;
+  Status status = Status::pending;
+  Json result;        // when completed
+  std::string error;  // when failed
+};
+
+struct TimerState {
+  std::int64_t started_seq = 0;
+  std::int64_t fire_at_ms = 0;
+  bool fired = false;
+};
+
+struct Signal {
+  std::int64_t seq = 0;
+  std::string name;
+  Json payload;
+};
+
+struct RunState {
+  std::string workflow;
+  Json input;
+  std::map<std::int64_t, ActivityState> activities;  // by scheduled seq, i.e. in schedule order
+  std::map<std::int64_t, TimerState> timers;
+  std::vector<Signal> signals;
+  bool cancel_requested = false;
+  std::optional<EventKind> terminal;
+  std::int64_t last_seq = 0;
+
+  // Folds a history, checking it: seqs start at 1 without gaps, it starts with run_started,
+  // completions answer an activity/timer that exists and is not yet resolved, nothing follows
+  // a terminal event. Fails with `internal` (a corrupt history) otherwise.
+  static Result<RunState> fold(const std::vector<HistoryEvent>& history);
+  // Applies one more event with the same checks.
+  Result<void> apply(const HistoryEvent& event);
+
+  std::size_t pending_activities() const;
+  std::size_t completed_activities() const;
+};
+
+}  // namespace reliant::engine

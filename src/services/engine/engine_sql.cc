@@ -1,0 +1,493 @@
+// Engine storage in portable SQL. Appends lock the run row first, so concurrent appenders to one
+// run serialise and each sees the others' events; the unique index on answers is the backstop.
+#include "services/engine/engine_sql.h"
+
+#include <algorithm>
+
+#include "services/storage/sql_row.h"
+
+namespace reliant::engine {
+namespace {
+
+std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq) {
+  return run_id + ":wf:" + std::to_string(next_seq);
+}
+
+Result<TaskKind> parse_task_kind(const std::string& text) {
+  if (text == "workflow") return TaskKind::workflow;
+  if (text == "activity") return TaskKind::activity;
+  if (text == "timer") return TaskKind::timer;
+  return fail(ErrorCode::internal, "unknown task kind '" + text + "'");
+}
+
+// Makes sure the run has a ready workflow task (at most one exists; see the unique index).
+Result<void> ensure_workflow_task(SqlTransaction& tx, const std::string& run_id,
+                                  const std::string& queue, std::int64_t next_seq,
+                                  std::int64_t now_ms) {
+  auto inserted = tx.execute(
+      "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
+      "created_at_ms, "
+      "updated_at_ms) VALUES ($1, $2, 'workflow', $3, 0, 'ready', $4, $4, $4) ON CONFLICT DO "
+      "NOTHING",
+      {workflow_task_id(run_id, next_seq), queue, run_id, now_ms});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e) {
+  auto inserted = tx.execute(
+      "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(), e.body.dump(), e.at_ms});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+struct LockedRun {
+  std::string queue;
+  std::string status;
+  std::int64_t next_seq = 0;
+};
+
+// Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
+Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
+                                          const std::string& run_id) {
+  std::string sql = "SELECT namespace, status, next_event_seq FROM workflow_runs WHERE id = $1";
+  if (dialect == SqlDialect::postgres) sql += " FOR UPDATE";
+  auto rows = tx.query(sql, {run_id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<LockedRun>();
+  const auto& r = rows->rows.front();
+  return std::optional<LockedRun>(LockedRun{text_at(r, 0), text_at(r, 1), int_at(r, 2)});
+}
+
+// Applies what a terminal event means to the run row and its outstanding tasks.
+Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
+                       std::int64_t now_ms) {
+  std::string status = "completed";
+  SqlValue result = nullptr;
+  SqlValue error = nullptr;
+  if (e.kind == EventKind::run_completed) {
+    result = e.body.value("result", Json()).dump();
+  } else if (e.kind == EventKind::run_failed) {
+    status = "failed";
+    error = e.body.value("error", "");
+  } else {
+    status = "cancelled";
+    error = e.body.value("reason", "");
+  }
+  auto updated = tx.execute(
+      "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
+      "updated_at_ms = $5 "
+      "WHERE id = $1",
+      {run_id, status, result, error, now_ms});
+  if (!updated) return fail(updated.error());
+  // Nothing of an ended run runs any more.
+  auto retired = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 "
+      "WHERE run_id = $1 AND status <> 'done'",
+      {run_id, now_ms});
+  if (!retired) return fail(retired.error());
+  return {};
+}
+
+// Appends one event that answers or informs (not a decision): activity results, timer firings,
+// signals, cancellation. Returns false when it does not apply (run ended, answer already there).
+Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                             EventKind kind, Json body, std::int64_t now_ms) {
+  auto run = lock_run(tx, dialect, run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  if ((*run)->status != "running") return false;
+  HistoryEvent event{(*run)->next_seq, kind, std::move(body), now_ms};
+  if (const auto ref = event.ref_seq(); ref > 0) {
+    auto answered = tx.query("SELECT seq FROM workflow_history WHERE run_id = $1 AND ref_seq = $2",
+                             {run_id, ref});
+    if (!answered) return fail(answered.error());
+    if (!answered->rows.empty()) return false;  // the first answer already counted
+  }
+  if (auto ok = insert_event(tx, run_id, event); !ok) return fail(ok.error());
+  auto bumped =
+      tx.execute("UPDATE workflow_runs SET next_event_seq = $2, updated_at_ms = $3 WHERE id = $1",
+                 {run_id, event.seq + 1, now_ms});
+  if (!bumped) return fail(bumped.error());
+  if (auto ok = ensure_workflow_task(tx, run_id, (*run)->queue, event.seq + 1, now_ms); !ok)
+    return fail(ok.error());
+  return true;
+}
+
+Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms) {
+  auto done = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id = "
+      "$1",
+      {task_id, now_ms});
+  if (!done) return fail(done.error());
+  return {};
+}
+
+// Whether `task`'s lease is still the current one.
+Result<bool> holds_lease(SqlTransaction& tx, const ClaimedTask& task) {
+  auto rows = tx.query("SELECT status, attempt FROM engine_tasks WHERE id = $1", {task.id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return false;
+  return text_at(rows->rows[0], 0) == "leased" && int_at(rows->rows[0], 1) == task.attempt;
+}
+
+}  // namespace
+
+std::string_view to_string(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::workflow:
+      return "workflow";
+    case TaskKind::activity:
+      return "activity";
+    case TaskKind::timer:
+      return "timer";
+  }
+  return "unknown";
+}
+
+std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
+  const std::int64_t shift = std::clamp<std::int64_t>(attempt - 1, 0, 6);
+  return std::min<std::int64_t>(1000LL << shift, 60'000);
+}
+
+Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms) {
+  auto inserted = tx.execute(
+      "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, "
+      "next_event_seq, created_at_ms, "
+      "updated_at_ms) VALUES ($1, $2, $3, 'running', $4, 2, $5, $5)",
+      {run.id, run.queue, run.workflow, run.input.dump(), now_ms});
+  if (!inserted) {
+    if (inserted.error().code == ErrorCode::already_exists) {
+      return fail(ErrorCode::already_exists,
+                  "a workflow run with id " + run.id + " already exists");
+    }
+    return fail(inserted.error());
+  }
+  const HistoryEvent started{1, EventKind::run_started,
+                             Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
+  if (auto ok = insert_event(tx, run.id, started); !ok) return fail(ok.error());
+  return ensure_workflow_task(tx, run.id, run.queue, 2, now_ms);
+}
+
+Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
+  auto rows = tx.query(
+      "SELECT id, namespace, workflow_name, status, input_json, result_json, error, "
+      "next_event_seq, created_at_ms, "
+      "closed_at_ms FROM workflow_runs WHERE id = $1",
+      {run_id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  const auto& r = rows->rows[0];
+  RunSummary run;
+  run.id = text_at(r, 0);
+  run.queue = text_at(r, 1);
+  run.workflow = text_at(r, 2);
+  run.status = text_at(r, 3);
+  run.input = Json::parse(text_at(r, 4), nullptr, false);
+  if (auto result = optional_text_at(r, 5)) run.result = Json::parse(*result, nullptr, false);
+  run.error = optional_text_at(r, 6);
+  run.next_event_seq = int_at(r, 7);
+  run.created_at_ms = int_at(r, 8);
+  run.closed_at_ms = optional_int_at(r, 9);
+  return run;
+}
+
+Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id) {
+  auto rows = tx.query(
+      "SELECT seq, kind, body_json, created_at_ms FROM workflow_history WHERE run_id = $1 ORDER BY "
+      "seq",
+      {run_id});
+  if (!rows) return fail(rows.error());
+  std::vector<HistoryEvent> history;
+  history.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) {
+    auto kind = parse_event_kind(text_at(r, 1));
+    if (!kind) return fail(ErrorCode::internal, "run " + run_id + ": " + kind.error().message);
+    Json body = Json::parse(text_at(r, 2), nullptr, false);
+    if (!body.is_object()) {
+      return fail(ErrorCode::internal,
+                  "run " + run_id + ": history event " + text_at(r, 0) + " is not a JSON object");
+    }
+    history.push_back(HistoryEvent{int_at(r, 0), *kind, std::move(body), int_at(r, 3)});
+  }
+  return history;
+}
+
+Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
+                                             const std::string& queue, const std::string& worker_id,
+                                             std::int64_t now_ms, std::int64_t lease_ms,
+                                             std::int64_t batch) {
+  std::string pick =
+      "SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND visible_at_ms <= $2 "
+      "ORDER BY visible_at_ms, id LIMIT $3";
+  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
+  auto rows = tx.query(
+      "UPDATE engine_tasks SET status = 'leased', lease_owner = $4, attempt = attempt + 1, "
+      "leased_at_ms = $2, "
+      "updated_at_ms = $2, lease_expires_at_ms = CAST($2 AS BIGINT) + CASE "
+      "WHEN kind = 'activity' AND heartbeat_timeout_ms > 0 AND heartbeat_timeout_ms < "
+      "start_to_close_ms "
+      "THEN heartbeat_timeout_ms WHEN kind = 'activity' AND start_to_close_ms > 0 THEN "
+      "start_to_close_ms "
+      "ELSE CAST($5 AS BIGINT) END "
+      "WHERE id IN (" +
+          pick +
+          ") "
+          "RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
+          "start_to_close_ms, "
+          "heartbeat_timeout_ms",
+      {queue, now_ms, batch, worker_id, lease_ms});
+  if (!rows) return fail(rows.error());
+  std::vector<ClaimedTask> claimed;
+  for (const auto& r : rows->rows) {
+    auto kind = parse_task_kind(text_at(r, 1));
+    if (!kind) return fail(kind.error());
+    claimed.push_back(ClaimedTask{text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4),
+                                  int_at(r, 5), int_at(r, 6), int_at(r, 7), int_at(r, 8)});
+  }
+  // RETURNING has no order: sort so that processing order is deterministic.
+  std::sort(claimed.begin(), claimed.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return claimed;
+}
+
+Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                             std::int64_t expected_next_seq,
+                             const std::vector<HistoryEvent>& events, std::int64_t now_ms) {
+  auto held = holds_lease(tx, task);
+  if (!held) return fail(held.error());
+  if (!*held) return false;
+  auto run = lock_run(tx, dialect, task.run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
+  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
+  if ((*run)->status != "running") return false;
+  if ((*run)->next_seq != expected_next_seq) {
+    // Decided on a stale history: retire this task and make sure a fresh one exists.
+    if (auto ok = ensure_workflow_task(tx, task.run_id, (*run)->queue, (*run)->next_seq, now_ms);
+        !ok)
+      return fail(ok.error());
+    return false;
+  }
+  if (events.empty()) return true;
+  for (const auto& e : events) {
+    if (auto ok = insert_event(tx, task.run_id, e); !ok) return fail(ok.error());
+    if (e.kind == EventKind::activity_scheduled) {
+      auto inserted = tx.execute(
+          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, max_attempts, "
+          "visible_at_ms, "
+          "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
+          "VALUES ($1, $2, 'activity', $3, $4, 'ready', $5, $6, $7, $8, $6, $6)",
+          {task.run_id + ":act:" + std::to_string(e.seq), (*run)->queue, task.run_id, e.seq,
+           e.body.value("max_attempts", std::int64_t{1}), now_ms,
+           e.body.value("start_to_close_ms", std::int64_t{0}),
+           e.body.value("heartbeat_timeout_ms", std::int64_t{0})});
+      if (!inserted) return fail(inserted.error());
+    } else if (e.kind == EventKind::timer_started) {
+      auto inserted = tx.execute(
+          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
+          "created_at_ms, "
+          "updated_at_ms) VALUES ($1, $2, 'timer', $3, $4, 'ready', $5, $6, $6)",
+          {task.run_id + ":timer:" + std::to_string(e.seq), (*run)->queue, task.run_id, e.seq,
+           e.body.value("fire_at_ms", now_ms), now_ms});
+      if (!inserted) return fail(inserted.error());
+    } else if (is_terminal(e.kind)) {
+      if (auto ok = close_run(tx, task.run_id, e, now_ms); !ok) return fail(ok.error());
+    }
+  }
+  auto bumped =
+      tx.execute("UPDATE workflow_runs SET next_event_seq = $2, updated_at_ms = $3 WHERE id = $1",
+                 {task.run_id, events.back().seq + 1, now_ms});
+  if (!bumped) return fail(bumped.error());
+  return true;
+}
+
+Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
+                                          const ClaimedTask& task,
+                                          const WorkflowRegistry& workflows, std::int64_t now_ms) {
+  // Locking the run first means nobody appends between our read and our write.
+  auto run = lock_run(tx, dialect, task.run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
+  auto history = load_history(tx, task.run_id);
+  if (!history) return fail(history.error());
+  auto state = RunState::fold(*history);
+  if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
+  const auto events = decide_next(*state, workflows.find(state->workflow), now_ms);
+  auto committed = commit_decision(tx, dialect, task, state->last_seq + 1, events, now_ms);
+  if (!committed) return fail(committed.error());
+  DecisionOutcome outcome;
+  outcome.committed = *committed;
+  if (!*committed) return outcome;
+  outcome.events = events.size();
+  for (const auto& e : events) {
+    if (e.kind == EventKind::activity_scheduled || e.kind == EventKind::timer_started)
+      outcome.schedules_work = true;
+    if (is_terminal(e.kind)) outcome.terminal = e.kind;
+  }
+  return outcome;
+}
+
+Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {
+  auto rows =
+      tx.query("SELECT kind, body_json FROM workflow_history WHERE run_id = $1 AND seq = $2",
+               {task.run_id, task.event_seq});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty() || text_at(rows->rows[0], 0) != "activity_scheduled") {
+    return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
+                                         std::to_string(task.event_seq));
+  }
+  Json body = Json::parse(text_at(rows->rows[0], 1), nullptr, false);
+  if (!body.is_object())
+    return fail(ErrorCode::internal, "run " + task.run_id + ": corrupt activity_scheduled body");
+  return ScheduledActivity{body.value("name", ""), body.value("input", Json())};
+}
+
+Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                               const Json& result, std::int64_t now_ms) {
+  auto applied = append_external(
+      tx, dialect, task.run_id, EventKind::activity_completed,
+      Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
+      now_ms);
+  if (!applied) return fail(applied.error());
+  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
+  return *applied;
+}
+
+Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                                   const std::string& error, std::int64_t now_ms,
+                                   std::int64_t retry_delay_ms) {
+  // Each step is conditional on the lease (status and attempt), so a late or duplicate caller
+  // changes nothing.
+  if (task.attempt < task.max_attempts) {
+    auto retried = tx.execute(
+        "UPDATE engine_tasks SET status = 'ready', lease_owner = NULL, lease_expires_at_ms = NULL, "
+        "visible_at_ms = $3, last_error = $4, updated_at_ms = $5 WHERE id = $1 AND status = "
+        "'leased' AND attempt = $2",
+        {task.id, task.attempt, now_ms + retry_delay_ms, error, now_ms});
+    if (!retried) return fail(retried.error());
+    return {};
+  }
+  // Lock order everywhere: the run row, then task rows.
+  auto run = lock_run(tx, dialect, task.run_id);
+  if (!run) return fail(run.error());
+  auto retired = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, last_error = $3, updated_at_ms "
+      "= $4 "
+      "WHERE id = $1 AND status = 'leased' AND attempt = $2",
+      {task.id, task.attempt, error, now_ms});
+  if (!retired) return fail(retired.error());
+  if (*retired == 0) return {};
+  auto applied = append_external(
+      tx, dialect, task.run_id, EventKind::activity_failed,
+      Json{{"scheduled_seq", task.event_seq}, {"error", error}, {"attempts", task.attempt}},
+      now_ms);
+  if (!applied) return fail(applied.error());
+  return {};
+}
+
+Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
+  auto extended = tx.execute(
+      "UPDATE engine_tasks SET lease_expires_at_ms = CASE "
+      "WHEN CAST($3 AS BIGINT) + heartbeat_timeout_ms < leased_at_ms + start_to_close_ms "
+      "THEN CAST($3 AS BIGINT) + heartbeat_timeout_ms ELSE leased_at_ms + start_to_close_ms END, "
+      "updated_at_ms = $3 "
+      "WHERE id = $1 AND status = 'leased' AND attempt = $2 AND heartbeat_timeout_ms > 0",
+      {task.id, task.attempt, now_ms});
+  if (!extended) return fail(extended.error());
+  return *extended == 1;
+}
+
+Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                        std::int64_t now_ms) {
+  auto applied = append_external(tx, dialect, task.run_id, EventKind::timer_fired,
+                                 Json{{"started_seq", task.event_seq}}, now_ms);
+  if (!applied) return fail(applied.error());
+  return finish_task(tx, task.id, now_ms);
+}
+
+Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,
+                                     std::int64_t max_tasks) {
+  // No row locks here (they would be taken before the run row's, against the lock order):
+  // every change below is conditional on the lease, so concurrent reapers cannot both act.
+  auto rows = tx.query(
+      "SELECT id, kind, run_id, event_seq, attempt, max_attempts FROM engine_tasks "
+      "WHERE status = 'leased' AND lease_expires_at_ms < $1 ORDER BY lease_expires_at_ms, id LIMIT "
+      "$2",
+      {now_ms, max_tasks});
+  if (!rows) return fail(rows.error());
+  for (const auto& r : rows->rows) {
+    auto kind = parse_task_kind(text_at(r, 1));
+    if (!kind) return fail(kind.error());
+    const ClaimedTask task{
+        text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4), int_at(r, 5), 0, 0, 0};
+    if (task.kind == TaskKind::activity) {
+      const std::string why =
+          "attempt " + std::to_string(task.attempt) + " ended without a result (lease expired)";
+      if (auto ok = fail_activity_attempt(tx, dialect, task, why, now_ms,
+                                          activity_retry_delay_ms(task.attempt));
+          !ok) {
+        return fail(ok.error());
+      }
+      continue;
+    }
+    // Deciding and firing are idempotent: make them available again — unless the run already has
+    // a ready decision task, which makes this one redundant.
+    auto again = tx.execute(
+        "UPDATE engine_tasks SET status = 'ready', lease_owner = NULL, lease_expires_at_ms = NULL, "
+        "visible_at_ms = $3, "
+        "updated_at_ms = $3 WHERE id = $1 AND status = 'leased' AND attempt = $2 AND NOT (kind = "
+        "'workflow' AND "
+        "EXISTS (SELECT 1 FROM engine_tasks o WHERE o.run_id = $4 AND o.kind = 'workflow' AND "
+        "o.status = 'ready'))",
+        {task.id, task.attempt, now_ms, task.run_id});
+    if (!again) return fail(again.error());
+    if (*again == 0) {
+      auto redundant = tx.execute(
+          "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $3 "
+          "WHERE id = $1 AND status = 'leased' AND attempt = $2",
+          {task.id, task.attempt, now_ms});
+      if (!redundant) return fail(redundant.error());
+    }
+  }
+  return static_cast<std::int64_t>(rows->rows.size());
+}
+
+Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                        const std::string& name, const Json& payload, std::int64_t now_ms) {
+  auto applied = append_external(tx, dialect, run_id, EventKind::signal_received,
+                                 Json{{"name", name}, {"payload", payload}}, now_ms);
+  if (!applied) return fail(applied.error());
+  if (!*applied)
+    return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
+  return {};
+}
+
+Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                        const std::string& reason, std::int64_t now_ms) {
+  auto applied = append_external(tx, dialect, run_id, EventKind::cancel_requested,
+                                 Json{{"reason", reason}}, now_ms);
+  if (!applied) return fail(applied.error());
+  if (!*applied)
+    return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
+  return {};
+}
+
+Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue) {
+  auto rows = tx.query("SELECT status, COUNT(*) FROM engine_tasks WHERE queue = $1 GROUP BY status",
+                       {queue});
+  if (!rows) return fail(rows.error());
+  QueueCounts counts;
+  for (const auto& r : rows->rows) {
+    const auto status = text_at(r, 0);
+    const auto n = int_at(r, 1);
+    if (status == "ready") counts.ready = n;
+    if (status == "leased") counts.leased = n;
+    if (status == "done") counts.done = n;
+  }
+  return counts;
+}
+
+}  // namespace reliant::engine

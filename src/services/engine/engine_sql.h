@@ -1,0 +1,132 @@
+// The durable engine's storage: runs, append-only histories and the task queue, as operations
+// inside one Store transaction each (DESIGN.md §6). Shared by workers, the api server, the CLI
+// and the simulator; identical on SQLite and Postgres except that Postgres claims with
+// FOR UPDATE SKIP LOCKED.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/engine/history.h"
+#include "core/engine/workflow.h"
+#include "runtime/store.h"
+
+namespace reliant::engine {
+
+struct NewRun {
+  std::string id;
+  std::string queue;  // the namespace's task queue
+  std::string workflow;
+  Json input;
+};
+
+struct RunSummary {
+  std::string id;
+  std::string queue;
+  std::string workflow;
+  std::string status;  // running | completed | failed | cancelled
+  Json input;
+  std::optional<Json> result;
+  std::optional<std::string> error;
+  std::int64_t next_event_seq = 0;
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> closed_at_ms;
+  bool terminal() const { return status != "running"; }
+};
+
+enum class TaskKind { workflow, activity, timer };
+std::string_view to_string(TaskKind kind);
+
+// A task this worker holds. `attempt` fences the lease: only the holder of the current attempt
+// may move the task on; a late holder's writes are refused or ignored.
+struct ClaimedTask {
+  std::string id;
+  TaskKind kind = TaskKind::workflow;
+  std::string run_id;
+  std::int64_t event_seq = 0;  // the activity_scheduled / timer_started event it serves
+  std::int64_t attempt = 0;
+  std::int64_t max_attempts = 1;
+  std::int64_t lease_expires_at_ms = 0;
+  std::int64_t start_to_close_ms = 0;
+  std::int64_t heartbeat_timeout_ms = 0;
+};
+
+struct QueueCounts {
+  std::int64_t ready = 0;
+  std::int64_t leased = 0;
+  std::int64_t done = 0;
+};
+
+// Creates a run (history: run_started) and its first workflow task. `already_exists` for a
+// duplicate id.
+Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms);
+Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
+Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id);
+
+// Leases up to `batch` ready tasks of `queue`, oldest first. Activity leases last their
+// start-to-close timeout (or heartbeat timeout, if shorter); others `lease_ms`.
+Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
+                                             const std::string& queue, const std::string& worker_id,
+                                             std::int64_t now_ms, std::int64_t lease_ms,
+                                             std::int64_t batch);
+
+// Commits a workflow task's decision: `events` were computed from a history whose next seq was
+// `expected_next_seq`. Returns false, changing nothing but retiring the task, when the lease is
+// no longer held or the history has grown meanwhile (a fresh workflow task then exists).
+Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                             std::int64_t expected_next_seq,
+                             const std::vector<HistoryEvent>& events, std::int64_t now_ms);
+
+struct DecisionOutcome {
+  bool committed = false;       // false: lease lost or history moved on (nothing written)
+  std::size_t events = 0;       // events appended
+  bool schedules_work = false;  // new activity or timer tasks became ready
+  std::optional<EventKind> terminal;
+};
+// A whole workflow task in one transaction: lock the run, replay its history, ask its workflow
+// (from `workflows`) what to do, and commit that. A corrupt history fails with `internal`.
+Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
+                                          const ClaimedTask& task,
+                                          const WorkflowRegistry& workflows, std::int64_t now_ms);
+
+// The activity_scheduled event a task serves: its name and input.
+struct ScheduledActivity {
+  std::string name;
+  Json input;
+};
+Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
+
+// Records an activity's result: the first answer for its scheduled event wins, later ones
+// (a slow first attempt, a redelivery) are ignored. Returns whether this call's answer counted.
+Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                               const Json& result, std::int64_t now_ms);
+// An attempt failed: retried after `retry_delay_ms` while attempts remain, otherwise the
+// activity fails for good (activity_failed). Ignored when the lease is no longer held.
+Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                                   const std::string& error, std::int64_t now_ms,
+                                   std::int64_t retry_delay_ms);
+// Extends an activity's lease by its heartbeat timeout (never past start-to-close). False when
+// the lease was lost (expired and re-leased, or the run ended).
+Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
+Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
+                        std::int64_t now_ms);
+
+// Returns expired leases to the queue: decisions and timers at once, activities after a backoff
+// while attempts remain (else activity_failed). Returns how many tasks it handled.
+Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,
+                                     std::int64_t max_tasks);
+
+// `failed_precondition` when the run has ended, `not_found` for an unknown run.
+Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                        const std::string& name, const Json& payload, std::int64_t now_ms);
+Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                        const std::string& reason, std::int64_t now_ms);
+
+Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue);
+
+// Delay before retry `attempt` + 1 of a failed activity: 1 s, 2 s, 4 s … capped at 60 s.
+std::int64_t activity_retry_delay_ms(std::int64_t attempt);
+
+}  // namespace reliant::engine
