@@ -7,6 +7,8 @@
 
 #include "app/admin_commands.h"
 #include "app/version.h"
+#include "app/worker_command.h"
+#include "app/workflow_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Reliant: an AI software-engineering platform"};
@@ -15,6 +17,10 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print the version and build details");
   version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
   reliant::add_admin_commands(app, exit_code);
+  reliant::add_workflow_commands(app, exit_code);
+  auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
+  server->require_subcommand(1);
+  reliant::add_worker_command(*server, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

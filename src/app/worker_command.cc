@@ -1,0 +1,128 @@
+// The worker process: one executor, one store, the bus, the built-in workflows and activities,
+// and a Worker component; SIGINT/SIGTERM stop it cleanly.
+#include "app/worker_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/memory/in_process_bus.h"
+#include "app/db_config.h"
+#include "app/run_blocking.h"
+#include "app/secure_random.h"
+#include "core/engine/builtin_workflows.h"
+#include "services/storage/migrator.h"
+#include "services/storage/schema.h"
+#include "services/worker/worker.h"
+
+namespace reliant {
+namespace {
+
+struct WorkerOptions {
+  DbConfig db;
+  std::string temporal_host = "localhost";
+  int temporal_port = 7233;
+  std::string temporal_namespace = "reliant";
+  std::string nats_url;
+  std::string streaming_driver = "nats";
+  int health_port = 8081;
+  std::string worker_id;
+  std::int64_t concurrency = 64;
+  bool migrate = false;
+};
+
+std::string default_worker_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + std::to_string(secure_random_u64() % 100000);
+}
+
+int run_worker(const WorkerOptions& options) {
+  AsioExecutor executor;
+  auto store = open_store(executor, options.db);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  if (options.migrate) {
+    auto applied = run_blocking(executor, migrate_up(**store, executor.now()));
+    if (!applied) {
+      spdlog::error("{}", applied.error().message);
+      return 1;
+    }
+  }
+  auto current = run_blocking(executor, require_current_schema(**store));
+  if (!current) {
+    spdlog::error("{}", current.error().message);
+    return 1;
+  }
+  if (options.temporal_host != "localhost" || options.temporal_port != 7233) {
+    spdlog::info("--temporal-host/--temporal-port are not used: the durable engine runs on the database");
+  }
+  if (!options.nats_url.empty()) {
+    spdlog::info("--nats-url {}: NATS wake-ups arrive with the nats adapter; polling the queue until then",
+                 options.nats_url);
+  }
+  // Wake-ups between this worker's own steps go over an in-process bus; other processes' new
+  // tasks are found by the poll.
+  InProcessBroker broker(secure_random_u64());
+  InProcessBus bus(broker, executor);
+  Random random(secure_random_u64());
+  Env env{executor, random, &bus, nullptr, store->get(), nullptr};
+  engine::WorkflowRegistry workflows;
+  engine::register_builtin_workflows(workflows);
+  engine::ActivityRegistry activities;
+  engine::register_builtin_activities(activities);
+  engine::WorkerConfig config;
+  config.worker_id = options.worker_id.empty() ? default_worker_id() : options.worker_id;
+  config.queue = options.temporal_namespace;
+  config.max_in_flight = options.concurrency;
+
+  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
+  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    executor.stop();
+  });
+  auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+  spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue, options.db.driver,
+               latest_schema_version());
+  executor.run();
+  worker.reset();
+  spdlog::info("worker {} stopped", config.worker_id);
+  return 0;
+}
+
+}  // namespace
+
+void add_worker_command(CLI::App& server, int& exit_code) {
+  auto options = std::make_shared<WorkerOptions>();
+  auto* worker = server.add_subcommand("worker", "Run a durable-engine worker (workflow and activity tasks)");
+  add_db_options(*worker, options->db);
+  worker->add_option("--temporal-host", options->temporal_host,
+                     "Accepted for compatibility; unused (the engine runs on the database)")
+      ->envname("TEMPORAL_HOST")
+      ->capture_default_str();
+  worker->add_option("--temporal-port", options->temporal_port, "Accepted for compatibility; unused")
+      ->envname("TEMPORAL_PORT")
+      ->capture_default_str();
+  worker->add_option("--temporal-namespace", options->temporal_namespace,
+                     "Engine namespace: the task queue this worker serves")
+      ->envname("TEMPORAL_NAMESPACE")
+      ->capture_default_str();
+  worker->add_option("--nats-url", options->nats_url, "NATS server URL (wake-ups)")->envname("NATS_URL");
+  worker->add_option("--streaming-driver", options->streaming_driver, "memory or nats (forced to nats)")
+      ->envname("STREAMING_DRIVER")
+      ->capture_default_str();
+  worker->add_option("--health-port", options->health_port, "Health/readiness endpoint port")
+      ->envname("HEALTH_PORT")
+      ->capture_default_str();
+  worker->add_option("--worker-id", options->worker_id, "Lease owner name (default: host-pid-random)");
+  worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")->capture_default_str();
+  worker->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
+  worker->callback([options, &exit_code] { exit_code = run_worker(*options); });
+}
+
+}  // namespace reliant
