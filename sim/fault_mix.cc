@@ -77,6 +77,21 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
     fault.at = draw(random, window);
     mix.events.push_back(fault);
   }
+  // Drawn last, and only where a database exists, so adding them changed no other scenario.
+  if (scenario.has_role("engine_worker")) {
+    mix.store.fail_before_commit = draw(random, f.store_fail_before_commit);
+    mix.store.fail_after_commit = draw(random, f.store_fail_after_commit);
+    mix.store.slow = draw(random, f.store_slow);
+    mix.store.slow_min = f.store_slow_delay.min;
+    mix.store.slow_max = f.store_slow_delay.max;
+    for (int i = draw(random, f.store_outages); i > 0; --i) {
+      ScriptedFault fault;
+      fault.kind = ScriptedFault::Kind::store_outage;
+      fault.at = draw(random, window);
+      fault.length = draw(random, f.store_outage_length);
+      mix.events.push_back(fault);
+    }
+  }
   mix.events.insert(mix.events.end(), scenario.plan.begin(), scenario.plan.end());
   std::stable_sort(mix.events.begin(), mix.events.end(),
                    [](const ScriptedFault& a, const ScriptedFault& b) { return a.at < b.at; });
@@ -86,6 +101,10 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
 std::string FaultMix::describe() const {
   std::string out = "bus drop=" + percent(bus.drop) + " dup=" + percent(bus.duplicate) +
                     " delay=" + percent(bus.delay) + " reorder=" + percent(bus.reorder);
+  if (store.fail_before_commit > 0 || store.fail_after_commit > 0 || store.slow > 0) {
+    out += " | store fail-before-commit=" + percent(store.fail_before_commit) +
+           " outcome-unknown=" + percent(store.fail_after_commit) + " slow=" + percent(store.slow);
+  }
   Duration max_offset{};
   for (const auto& [name, offset] : clock_offsets)
     max_offset = std::max(max_offset, offset < Duration::zero() ? -offset : offset);
@@ -111,6 +130,9 @@ std::string FaultMix::describe() const {
         break;
       case ScriptedFault::Kind::half_open_stream:
         out += "half-open stream@" + format_duration(e.at);
+        break;
+      case ScriptedFault::Kind::store_outage:
+        out += "store outage@" + format_duration(e.at) + " for " + format_duration(e.length);
         break;
     }
   }

@@ -9,11 +9,13 @@
 #include "runtime/random.h"
 #include "sim/network.h"
 #include "sim/scenario.h"
+#include "sim/sim_store.h"
 
 namespace reliant::sim {
 
 struct FaultMix {
   BusFaults bus;                      // active from the start until heal_at
+  StoreFaults store;                  // idem (engine scenarios)
   std::vector<ScriptedFault> events;  // drawn and scripted, by time
   std::vector<std::pair<std::string, Duration>> clock_offsets;  // per node, topology order
 

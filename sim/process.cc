@@ -6,28 +6,36 @@
 namespace reliant::sim {
 
 struct SimProcess::Incarnation {
-  Incarnation(World& world, SimBroker& broker, SimStreams& streams, NodeId node, Duration offset)
+  Incarnation(World& world, SimBroker& broker, SimStreams& streams, SimDatabase* database,
+              NodeId node, Duration offset)
       : executor(world, node, offset),
         random(world.random().split(world.node_name(node) + "#" +
                                     std::to_string(world.incarnation(node)))),
         bus(broker, executor),
         transport(streams, executor),
-        env{executor, random, &bus, &transport, nullptr, nullptr} {}
+        env{executor, random, &bus, &transport, nullptr, nullptr} {
+    if (database != nullptr) {
+      store.emplace(*database, executor);
+      env.store = &*store;
+    }
+  }
 
   // Declaration order is teardown order reversed: the component goes first.
   SimExecutor executor;
   Random random;
   SimBus bus;
   SimTransport transport;
+  std::optional<SimStore> store;
   Env env;
   std::shared_ptr<void> component;
 };
 
 SimProcess::SimProcess(World& world, SimBroker& broker, SimStreams& streams, NodeId node,
-                       ComponentFactory factory, Duration clock_offset)
+                       ComponentFactory factory, Duration clock_offset, SimDatabase* database)
     : world_(world),
       broker_(broker),
       streams_(streams),
+      database_(database),
       node_(node),
       factory_(std::move(factory)),
       clock_offset_(clock_offset) {}
@@ -43,7 +51,8 @@ void SimProcess::start() {
   RELIANT_ASSERT_MSG(!current_, "start of a running process");
   ++starts_;
   world_.trace().record(world_.now(), node_, "proc.start", starts_);
-  current_ = std::make_unique<Incarnation>(world_, broker_, streams_, node_, clock_offset_);
+  current_ =
+      std::make_unique<Incarnation>(world_, broker_, streams_, database_, node_, clock_offset_);
   current_->component = factory_(current_->env);
 }
 

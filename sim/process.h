@@ -12,6 +12,7 @@
 #include "runtime/env.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_executor.h"
+#include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 
 namespace reliant::sim {
@@ -22,8 +23,9 @@ using ComponentFactory = std::function<std::shared_ptr<void>(Env& env)>;
 
 class SimProcess {
  public:
+  // `database` may be null: the process then has no store.
   SimProcess(World& world, SimBroker& broker, SimStreams& streams, NodeId node,
-             ComponentFactory factory, Duration clock_offset);
+             ComponentFactory factory, Duration clock_offset, SimDatabase* database = nullptr);
   ~SimProcess();
 
   void start();
@@ -45,6 +47,7 @@ class SimProcess {
   World& world_;
   SimBroker& broker_;
   SimStreams& streams_;
+  SimDatabase* database_;
   NodeId node_;
   ComponentFactory factory_;
   Duration clock_offset_;

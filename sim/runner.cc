@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 
+#include "runtime/scope.h"
+#include "services/storage/migrator.h"
 #include "sim/fault_mix.h"
 #include "sim/process.h"
 
@@ -14,10 +16,57 @@ namespace {
 struct Node {
   std::string role;
   EchoStats stats;
+  engine::WorkerStats worker_total;  // of crashed incarnations
+  std::weak_ptr<SimWorker> worker;   // the live incarnation's worker, if any
+  EngineClientStats engine_client;
+  std::int64_t runs_expected = 0;
   std::unique_ptr<SimProcess> process;
 };
 
 Instant at(Duration since_start) { return kSimEpoch + since_start; }
+
+// The schema is migrated before any process starts, in virtual time, through the same
+// migrator the binaries use.
+Task<void> migrate(Store& store, Instant now, bool* done) {
+  Task<Result<std::vector<std::int64_t>>> pending = migrate_up(store, now);
+  Result<std::vector<std::int64_t>> applied = co_await pending;
+  RELIANT_ASSERT_MSG(applied.has_value(), "migrating the simulator's database failed");
+  *done = true;
+}
+
+ComponentFactory factory_for(const NodeGroup& group, const std::string& name, Node& node,
+                             const std::vector<std::string>& servers, Checker& checker,
+                             const EngineRegistries& registries) {
+  EchoStats* stats = &node.stats;
+  if (group.role == "echo_server") {
+    const std::string address = name + ":" + std::to_string(group.port);
+    return [stats, name, address](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<EchoServer>(env, EchoServerConfig{name, address}, *stats);
+    };
+  }
+  if (group.role == "echo_client") {
+    EchoClientConfig config = group.client;
+    config.servers = servers;
+    return [stats, name, config, &checker](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<EchoClient>(env, name, config, *stats, checker);
+    };
+  }
+  if (group.role == "engine_worker") {
+    const EngineWorkerSettings settings = group.worker;
+    Node* n = &node;
+    return [n, name, settings, &registries](Env& env) -> std::shared_ptr<void> {
+      auto worker = std::make_shared<SimWorker>(env, name, settings, registries, n->worker_total);
+      n->worker = worker;
+      return worker;
+    };
+  }
+  RELIANT_ASSERT(group.role == "engine_client");
+  const EngineClientConfig config = group.engine_client;
+  EngineClientStats* client_stats = &node.engine_client;
+  return [client_stats, name, config](Env& env) -> std::shared_ptr<void> {
+    return std::make_shared<EngineClient>(env, name, config, *client_stats);
+  };
+}
 
 }  // namespace
 
@@ -30,9 +79,26 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   Network network(scenario.latency.min, scenario.latency.max);
   SimBroker broker(world, network);
   SimStreams streams(world, network);
+  const bool engine_roles = scenario.has_role("engine_worker");
+  std::unique_ptr<SimDatabase> database;
+  if (engine_roles) database = std::make_unique<SimDatabase>(world, network);
+  const EngineRegistries registries;
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
+
+  if (database) {
+    SimExecutor setup(world, kWorldNode);
+    SimStore store(*database, setup);
+    bool migrated = false;
+    {
+      Scope scope(setup);
+      scope.spawn(migrate(store, world.now(), &migrated));
+      while (!migrated && world.step()) {
+      }
+    }
+    RELIANT_ASSERT(migrated);
+  }
 
   std::vector<std::string> server_addresses;
   for (const auto& group : scenario.topology) {
@@ -43,7 +109,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
     }
   }
 
-  // Nodes in topology order; std::map keyed by name only for lookups, never iterated for effects.
+  // Nodes in topology order; the map is for lookups by name only, never iterated for effects.
   std::vector<std::unique_ptr<Node>> nodes;
   std::map<std::string, Node*> by_name;
   std::size_t offset_index = 0;
@@ -52,23 +118,13 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       const std::string name = group.name + "-" + std::to_string(i);
       auto node = std::make_unique<Node>();
       node->role = group.role;
-      EchoStats* stats = &node->stats;
-      ComponentFactory factory;
-      if (group.role == "echo_server") {
-        const std::string address = name + ":" + std::to_string(group.port);
-        factory = [stats, name, address](Env& env) -> std::shared_ptr<void> {
-          return std::make_shared<EchoServer>(env, EchoServerConfig{name, address}, *stats);
-        };
-      } else {
-        EchoClientConfig config = group.client;
-        config.servers = server_addresses;
-        factory = [stats, name, config, &checker](Env& env) -> std::shared_ptr<void> {
-          return std::make_shared<EchoClient>(env, name, config, *stats, checker);
-        };
-      }
+      node->runs_expected = group.role == "engine_client" ? group.engine_client.runs : 0;
+      ComponentFactory factory =
+          factory_for(group, name, *node, server_addresses, checker, registries);
       const NodeId id = world.add_node(name);
-      node->process = std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
-                                                   mix.clock_offsets[offset_index++].second);
+      node->process =
+          std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
+                                       mix.clock_offsets[offset_index++].second, database.get());
       by_name[name] = node.get();
       nodes.push_back(std::move(node));
     }
@@ -77,6 +133,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
 
   // Faults, from the start until heal_at.
   network.bus_faults() = mix.bus;
+  if (database) database->faults() = mix.store;
   const Instant heal = at(scenario.heal_at);
   for (const auto& fault : mix.events) {
     world.schedule(at(fault.at), kWorldNode, "fault", [&, fault] {
@@ -116,6 +173,12 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
         case ScriptedFault::Kind::half_open_stream:
           streams.break_random_link();
           break;
+        case ScriptedFault::Kind::store_outage:
+          if (!database) return;
+          database->faults().outage = true;
+          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.store_back",
+                         [&database] { database->faults().outage = false; });
+          break;
       }
     });
   }
@@ -124,6 +187,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   world.schedule(heal, kWorldNode, "heal", [&] {
     network.bus_faults() = BusFaults{};
     network.heal_partitions();
+    if (database) database->faults() = StoreFaults{};
     for (auto& node : nodes) {
       node->process->resume();
       if (!node->process->running()) node->process->start();
@@ -142,24 +206,34 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       const Node& node = *nodes[i];
       if (node.role != "echo_client") continue;
       const std::string& name = world.node_name(node.process->node());
+      const std::string window = format_duration(at(scenario.duration) - checkpoint);
+      const std::string healed = format_duration(scenario.heal_at);
       if (node.stats.frames_echoed <= at_checkpoint[i].frames_echoed) {
         checker.violation(world.now(), "liveness",
-                          name + " received no stream echo in the " +
-                              format_duration(at(scenario.duration) - checkpoint) +
-                              " before the end, although every fault was healed at " +
-                              format_duration(scenario.heal_at));
+                          name + " received no stream echo in the " + window +
+                              " before the end, although every fault was healed at " + healed);
       }
       if (node.stats.requests_ok <= at_checkpoint[i].requests_ok) {
         checker.violation(world.now(), "liveness",
-                          name + " got no bus reply in the " +
-                              format_duration(at(scenario.duration) - checkpoint) +
-                              " before the end, although every fault was healed at " +
-                              format_duration(scenario.heal_at));
+                          name + " got no bus reply in the " + window +
+                              " before the end, although every fault was healed at " + healed);
       }
     }
   }
 
   RunReport report;
+  if (database) {
+    std::vector<ClientExpectation> clients;
+    for (const auto& node : nodes) {
+      if (node->role != "engine_client") continue;
+      clients.push_back(ClientExpectation{world.node_name(node->process->node()),
+                                          &node->engine_client, node->runs_expected});
+    }
+    report.has_database = true;
+    report.engine =
+        check_engine(database->database(), world.now(), scenario.invariants, clients, checker);
+    report.store = database->stats();
+  }
   report.scenario_file = scenario.file;
   report.scenario_name = scenario.name;
   report.seed = seed;
@@ -171,17 +245,95 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   report.trace_events = world.trace().events();
   report.simulated = scenario.duration;
   for (const auto& node : nodes) {
-    report.nodes.push_back(NodeReport{world.node_name(node->process->node()), node->role,
-                                      node->process->starts(), node->process->crashes(),
-                                      node->process->running(), node->stats});
+    NodeReport n{world.node_name(node->process->node()),
+                 node->role,
+                 node->process->starts(),
+                 node->process->crashes(),
+                 node->process->running(),
+                 node->stats,
+                 node->worker_total,
+                 node->engine_client};
+    if (auto live = node->worker.lock()) add_stats(n.worker, live->stats());
+    report.nodes.push_back(std::move(n));
   }
   report.bus = broker.stats();
   report.streams = streams.stats();
   report.last_events = world.trace().recent();
-  for (const auto& record : report.last_events)
+  for (const auto& record : report.last_events) {
     report.last_event_nodes.push_back(world.node_name(record.node));
+  }
   return report;
 }
+
+namespace {
+
+std::string u(std::uint64_t v) { return std::to_string(v); }
+
+void echo_table(std::string& out, const RunReport& r) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%-12s %-12s %6s %7s %7s %6s %7s %7s %7s %6s %6s %6s\n", "node",
+                "role", "starts", "crashes", "streams", "stale", "sent", "echoed", "req-ok",
+                "req-to", "req-nr", "annc");
+  out += line;
+  for (const auto& n : r.nodes) {
+    if (n.role != "echo_server" && n.role != "echo_client") continue;
+    const auto& s = n.stats;
+    std::snprintf(line, sizeof line, "%-12s %-12s %6u %7u %7s %6s %7s %7s %7s %6s %6s %6s\n",
+                  n.name.c_str(), n.role.c_str(), n.starts, n.crashes, u(s.connections).c_str(),
+                  u(s.stale_streams).c_str(), u(s.frames_sent).c_str(), u(s.frames_echoed).c_str(),
+                  u(n.role == "echo_server" ? s.jobs_done : s.requests_ok).c_str(),
+                  u(s.requests_timeout).c_str(), u(s.requests_no_responders).c_str(),
+                  u(s.announcements).c_str());
+    out += line;
+  }
+  out +=
+      "(streams: opened or accepted; stale: closed for silence; req-ok: replies received, or "
+      "answered by a server; req-to: timeouts; req-nr: no responders; annc: announcements "
+      "published, or heard by a client)\n";
+}
+
+void engine_table(std::string& out, const RunReport& r) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%-12s %-14s %6s %7s %7s %9s %5s %10s %6s %7s %6s %6s %7s\n",
+                "node", "role", "starts", "crashes", "claimed", "decisions", "stale", "activities",
+                "failed", "ignored", "timers", "reaped", "db-errs");
+  out += line;
+  for (const auto& n : r.nodes) {
+    if (n.role == "engine_worker") {
+      const auto& w = n.worker;
+      std::snprintf(line, sizeof line, "%-12s %-14s %6u %7u %7s %9s %5s %10s %6s %7s %6s %6s %7s\n",
+                    n.name.c_str(), n.role.c_str(), n.starts, n.crashes, u(w.claimed).c_str(),
+                    u(w.decisions).c_str(), u(w.stale_decisions).c_str(),
+                    u(w.activities_run).c_str(), u(w.activities_failed).c_str(),
+                    u(w.results_ignored).c_str(), u(w.timers_fired).c_str(), u(w.reaped).c_str(),
+                    u(w.store_errors).c_str());
+      out += line;
+    } else if (n.role == "engine_client") {
+      std::snprintf(line, sizeof line, "%-12s %-14s %6u %7u  started %zu runs, %s start retries\n",
+                    n.name.c_str(), n.role.c_str(), n.starts, n.crashes,
+                    n.engine_client.started.size(), u(n.engine_client.start_retries).c_str());
+      out += line;
+    }
+  }
+  out +=
+      "(stale: decisions made on a history that had moved on; ignored: results that lost to "
+      "an earlier one; reaped: expired leases returned to the queue)\n";
+  const auto& e = r.engine;
+  const auto& s = r.store;
+  std::snprintf(line, sizeof line,
+                "runs: %lld (%lld completed, %lld failed, %lld cancelled, %lld running); %lld "
+                "tasks open\n",
+                static_cast<long long>(e.runs), static_cast<long long>(e.completed),
+                static_cast<long long>(e.failed), static_cast<long long>(e.cancelled),
+                static_cast<long long>(e.running), static_cast<long long>(e.tasks_open));
+  out += line;
+  out += "store: " + u(s.transactions) + " transactions, " + u(s.committed) + " committed, " +
+         u(s.rolled_back) + " rolled back, " + u(s.failed_before_commit) +
+         " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " + u(s.slow) +
+         " slow, " + u(s.refused_in_outage) + " refused in outages\n";
+}
+
+}  // namespace
 
 std::string format_report(const RunReport& r) {
   std::string out;
@@ -189,53 +341,23 @@ std::string format_report(const RunReport& r) {
   out += "scenario " + r.scenario_name + " (" + r.scenario_file + "), seed " +
          std::to_string(r.seed) + ", " + format_duration(r.simulated) + " simulated\n";
   out += "faults: " + r.fault_mix + "\n\n";
-  std::snprintf(line, sizeof line, "%-12s %-12s %6s %7s %7s %6s %7s %7s %7s %6s %6s %6s\n", "node",
-                "role", "starts", "crashes", "streams", "stale", "sent", "echoed", "req-ok",
-                "req-to", "req-nr", "annc");
-  out += line;
-  for (const auto& n : r.nodes) {
-    const auto& s = n.stats;
-    std::snprintf(
-        line, sizeof line, "%-12s %-12s %6u %7u %7llu %6llu %7llu %7llu %7llu %6llu %6llu %6llu\n",
-        n.name.c_str(), n.role.c_str(), n.starts, n.crashes,
-        static_cast<unsigned long long>(s.connections),
-        static_cast<unsigned long long>(s.stale_streams),
-        static_cast<unsigned long long>(s.frames_sent),
-        static_cast<unsigned long long>(s.frames_echoed),
-        static_cast<unsigned long long>(n.role == "echo_server" ? s.jobs_done : s.requests_ok),
-        static_cast<unsigned long long>(s.requests_timeout),
-        static_cast<unsigned long long>(s.requests_no_responders),
-        static_cast<unsigned long long>(s.announcements));
-    out += line;
+  const bool echo = std::any_of(r.nodes.begin(), r.nodes.end(),
+                                [](const NodeReport& n) { return n.role.rfind("echo_", 0) == 0; });
+  if (echo) echo_table(out, r);
+  if (r.has_database) {
+    if (echo) out += "\n";
+    engine_table(out, r);
   }
-  std::snprintf(line, sizeof line,
-                "\nbus: %llu published, %llu delivered, %llu dropped, %llu lost to partitions, "
-                "%llu duplicated, "
-                "%llu delayed, %llu reordered, %llu no-responders\n",
-                static_cast<unsigned long long>(r.bus.published),
-                static_cast<unsigned long long>(r.bus.delivered),
-                static_cast<unsigned long long>(r.bus.dropped),
-                static_cast<unsigned long long>(r.bus.partitioned),
-                static_cast<unsigned long long>(r.bus.duplicated),
-                static_cast<unsigned long long>(r.bus.delayed),
-                static_cast<unsigned long long>(r.bus.reordered),
-                static_cast<unsigned long long>(r.bus.no_responders));
-  out += line;
-  std::snprintf(
-      line, sizeof line,
-      "streams: %llu opened, %llu refused, %llu frames, %llu lost, %llu reset, %llu half-open\n",
-      static_cast<unsigned long long>(r.streams.opened),
-      static_cast<unsigned long long>(r.streams.refused),
-      static_cast<unsigned long long>(r.streams.frames),
-      static_cast<unsigned long long>(r.streams.lost),
-      static_cast<unsigned long long>(r.streams.resets),
-      static_cast<unsigned long long>(r.streams.half_open));
-  out += line;
-  out +=
-      "\n(streams: opened or accepted; stale: closed for silence; req-ok: replies received, or "
-      "answered by a "
-      "server; req-to: timeouts; req-nr: no responders; annc: announcements published, or heard by "
-      "a client)\n\n";
+  out += "bus: " + u(r.bus.published) + " published, " + u(r.bus.delivered) + " delivered, " +
+         u(r.bus.dropped) + " dropped, " + u(r.bus.partitioned) + " lost to partitions, " +
+         u(r.bus.duplicated) + " duplicated, " + u(r.bus.delayed) + " delayed, " +
+         u(r.bus.reordered) + " reordered, " + u(r.bus.no_responders) + " no-responders\n";
+  if (echo) {
+    out += "streams: " + u(r.streams.opened) + " opened, " + u(r.streams.refused) + " refused, " +
+           u(r.streams.frames) + " frames, " + u(r.streams.lost) + " lost, " + u(r.streams.resets) +
+           " reset, " + u(r.streams.half_open) + " half-open\n";
+  }
+  out += "\n";
   if (r.passed()) {
     out += "invariants: all held\n";
   } else {

@@ -10,6 +10,7 @@
 #include "sim/checker.h"
 #include "sim/scenario.h"
 #include "sim/sim_bus.h"
+#include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/trace.h"
 
@@ -21,7 +22,9 @@ struct NodeReport {
   std::uint32_t starts = 0;
   std::uint32_t crashes = 0;
   bool running = false;
-  EchoStats stats;
+  EchoStats stats;                  // echo roles
+  engine::WorkerStats worker;       // engine_worker, summed over incarnations
+  EngineClientStats engine_client;  // engine_client
 };
 
 struct RunReport {
@@ -36,6 +39,9 @@ struct RunReport {
   std::vector<NodeReport> nodes;
   BusStats bus;
   StreamStats streams;
+  bool has_database = false;
+  StoreStats store;
+  EngineSummary engine;
   std::deque<TraceRecord> last_events;
   std::vector<std::string> last_event_nodes;  // node names for last_events
 

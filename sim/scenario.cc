@@ -12,8 +12,15 @@
 namespace reliant::sim {
 namespace {
 
-const std::vector<std::string> kRoles = {"echo_server", "echo_client"};
-const std::vector<std::string> kInvariants = {"stream_order", "request_reply_match", "liveness"};
+const std::vector<std::string> kRoles = {"echo_server", "echo_client", "engine_worker",
+                                         "engine_client"};
+const std::vector<std::string> kInvariants = {"stream_order", "request_reply_match",
+                                              "liveness",     "runs_end_once",
+                                              "results_once", "queues_drain"};
+const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
+                                                  "liveness"};
+const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
+                                                    "queues_drain"};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -55,7 +62,8 @@ class Reader {
     if (!node.IsMap()) return fail(error(node, path, "expected a map, got " + kind_of(node)));
     for (const auto& entry : node) {
       if (!entry.first.IsScalar()) {
-        return fail(error(entry.first, path, "keys must be plain names, got " + kind_of(entry.first)));
+        return fail(
+            error(entry.first, path, "keys must be plain names, got " + kind_of(entry.first)));
       }
       const auto key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -161,6 +169,88 @@ Result<void> read_client_config(const Reader& r, const YAML::Node& node, const s
   return {};
 }
 
+Result<void> read_durations(const Reader& r, const YAML::Node& node, const std::string& path,
+                            const std::vector<std::pair<const char*, Duration*>>& fields) {
+  for (const auto& [key, target] : fields) {
+    if (!node[key]) continue;
+    auto value = r.duration(node[key], path + "." + key);
+    if (!value) return fail(value.error());
+    if (value->count() <= 0) return fail(r.error(node[key], path + "." + key, "must be positive"));
+    *target = *value;
+  }
+  return {};
+}
+
+Result<void> read_worker_config(const Reader& r, const YAML::Node& node, const std::string& path,
+                                EngineWorkerSettings& config) {
+  if (auto ok =
+          r.expect_map(node, path, {"poll_interval", "reap_interval", "decision_lease", "batch"});
+      !ok)
+    return ok;
+  if (auto ok = read_durations(r, node, path,
+                               {{"poll_interval", &config.poll_interval},
+                                {"reap_interval", &config.reap_interval},
+                                {"decision_lease", &config.decision_lease}});
+      !ok) {
+    return ok;
+  }
+  if (node["batch"]) {
+    auto batch = r.count(node["batch"], path + ".batch", 1000);
+    if (!batch) return fail(batch.error());
+    if (*batch == 0) return fail(r.error(node["batch"], path + ".batch", "must be at least 1"));
+    config.batch = *batch;
+  }
+  return {};
+}
+
+Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
+                                       const std::string& path, EngineClientConfig& config) {
+  if (auto ok = r.expect_map(node, path,
+                             {"runs", "interval", "steps", "step_delay", "heartbeat_timeout",
+                              "start_to_close", "max_attempts"});
+      !ok) {
+    return ok;
+  }
+  if (auto ok = read_durations(r, node, path,
+                               {{"interval", &config.interval},
+                                {"heartbeat_timeout", &config.heartbeat_timeout},
+                                {"start_to_close", &config.start_to_close}});
+      !ok) {
+    return ok;
+  }
+  if (node["runs"]) {
+    auto runs = r.count(node["runs"], path + ".runs", 100000);
+    if (!runs) return fail(runs.error());
+    config.runs = *runs;
+  }
+  if (node["max_attempts"]) {
+    auto attempts = r.count(node["max_attempts"], path + ".max_attempts", 100);
+    if (!attempts) return fail(attempts.error());
+    if (*attempts == 0)
+      return fail(r.error(node["max_attempts"], path + ".max_attempts", "must be at least 1"));
+    config.max_attempts = *attempts;
+  }
+  if (node["steps"]) {
+    auto steps = r.range<int>(
+        node["steps"], path + ".steps",
+        [&r](const YAML::Node& n, const std::string& p) { return r.count(n, p, 10000); });
+    if (!steps) return fail(steps.error());
+    if (steps->min < 1)
+      return fail(r.error(node["steps"], path + ".steps", "a run needs at least 1 step"));
+    config.steps_min = steps->min;
+    config.steps_max = steps->max;
+  }
+  if (node["step_delay"]) {
+    auto delay = r.range<Duration>(
+        node["step_delay"], path + ".step_delay",
+        [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); });
+    if (!delay) return fail(delay.error());
+    config.step_delay_min = delay->min;
+    config.step_delay_max = delay->max;
+  }
+  return {};
+}
+
 Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (!node.IsSequence() || node.size() == 0) {
     return fail(r.error(node, "topology",
@@ -200,12 +290,18 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
       group.count = *count;
     }
     if (g["config"]) {
-      if (group.role != "echo_client") {
-        return fail(
-            r.error(g["config"], path + ".config", "role '" + group.role + "' takes no config"));
+      const std::string config_path = path + ".config";
+      Result<void> ok;
+      if (group.role == "echo_client") {
+        ok = read_client_config(r, g["config"], config_path, group.client);
+      } else if (group.role == "engine_worker") {
+        ok = read_worker_config(r, g["config"], config_path, group.worker);
+      } else if (group.role == "engine_client") {
+        ok = read_engine_client_config(r, g["config"], config_path, group.engine_client);
+      } else {
+        ok = fail(r.error(g["config"], config_path, "role '" + group.role + "' takes no config"));
       }
-      if (auto ok = read_client_config(r, g["config"], path + ".config", group.client); !ok)
-        return ok;
+      if (!ok) return ok;
     }
     if (g["port"]) {
       if (group.role != "echo_server")
@@ -226,9 +322,10 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
   for (std::size_t i = 0; i < node.size(); ++i) {
     const auto& f = node[i];
     const std::string path = "faults.plan[" + std::to_string(i) + "]";
-    if (auto ok = r.expect_map(f, path,
-                               {"at", "crash", "pause", "partition", "reset_stream",
-                                "half_open_stream", "restart_after", "length", "one_way"});
+    if (auto ok =
+            r.expect_map(f, path,
+                         {"at", "crash", "pause", "partition", "reset_stream", "half_open_stream",
+                          "store_outage", "restart_after", "length", "one_way"});
         !ok) {
       return ok;
     }
@@ -238,13 +335,14 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     auto at = r.duration(f["at"], path + ".at");
     if (!at) return fail(at.error());
     fault.at = *at;
-    const char* kinds[] = {"crash", "pause", "partition", "reset_stream", "half_open_stream"};
+    const char* kinds[] = {"crash",       "pause", "partition", "reset_stream", "half_open_stream",
+                           "store_outage"};
     int found = 0;
     for (const char* kind : kinds) found += f[kind] ? 1 : 0;
     if (found != 1) {
-      return fail(
-          r.error(f, path,
-                  "needs exactly one of: crash, pause, partition, reset_stream, half_open_stream"));
+      return fail(r.error(f, path,
+                          "needs exactly one of: crash, pause, partition, reset_stream, "
+                          "half_open_stream, store_outage"));
     }
     auto known_node = [&](const YAML::Node& n, const std::string& p) -> Result<std::string> {
       auto name = r.string(n, p);
@@ -289,17 +387,20 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
         if (!one_way) return fail(one_way.error());
         fault.one_way = *one_way;
       }
+    } else if (f["store_outage"]) {
+      fault.kind = ScriptedFault::Kind::store_outage;
     } else if (f["reset_stream"]) {
       fault.kind = ScriptedFault::Kind::reset_stream;
     } else {
       fault.kind = ScriptedFault::Kind::half_open_stream;
     }
-    const bool needs_length =
-        fault.kind == ScriptedFault::Kind::pause || fault.kind == ScriptedFault::Kind::partition;
+    const bool needs_length = fault.kind == ScriptedFault::Kind::pause ||
+                              fault.kind == ScriptedFault::Kind::partition ||
+                              fault.kind == ScriptedFault::Kind::store_outage;
     if (f["length"]) {
       if (!needs_length)
-        return fail(
-            r.error(f["length"], path + ".length", "only pause and partition take a length"));
+        return fail(r.error(f["length"], path + ".length",
+                            "only pause, partition and store_outage take a length"));
       auto d = r.duration(f["length"], path + ".length");
       if (!d) return fail(d.error());
       fault.length = *d;
@@ -325,7 +426,7 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
 
 Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (auto ok = r.expect_map(node, "faults",
-                             {"bus", "crashes", "restart_after", "pauses", "pause_length",
+                             {"bus", "store", "crashes", "restart_after", "pauses", "pause_length",
                               "partitions", "partition_length", "one_way_share", "stream_resets",
                               "half_open", "clock_offset", "plan"});
       !ok) {
@@ -348,6 +449,38 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
       auto value = r.range<double>(bus[key], std::string("faults.bus.") + key, prob);
       if (!value) return fail(value.error());
       *target = *value;
+    }
+  }
+  if (node["store"]) {
+    const auto& store = node["store"];
+    if (auto ok = r.expect_map(store, "faults.store",
+                               {"fail_before_commit", "fail_after_commit", "slow", "slow_delay",
+                                "outages", "outage_length"});
+        !ok) {
+      return ok;
+    }
+    const std::pair<const char*, Range<double>*> rates[] = {
+        {"fail_before_commit", &f.store_fail_before_commit},
+        {"fail_after_commit", &f.store_fail_after_commit},
+        {"slow", &f.store_slow}};
+    for (const auto& [key, target] : rates) {
+      if (!store[key]) continue;
+      auto value = r.range<double>(store[key], std::string("faults.store.") + key, prob);
+      if (!value) return fail(value.error());
+      *target = *value;
+    }
+    const std::pair<const char*, Range<Duration>*> spans[] = {
+        {"slow_delay", &f.store_slow_delay}, {"outage_length", &f.store_outage_length}};
+    for (const auto& [key, target] : spans) {
+      if (!store[key]) continue;
+      auto value = r.range<Duration>(store[key], std::string("faults.store.") + key, dur);
+      if (!value) return fail(value.error());
+      *target = *value;
+    }
+    if (store["outages"]) {
+      auto value = r.range<int>(store["outages"], "faults.store.outages", cnt);
+      if (!value) return fail(value.error());
+      f.store_outages = *value;
     }
   }
   const std::pair<const char*, Range<int>*> counts[] = {{"crashes", &f.crashes},
@@ -447,6 +580,10 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
   if (has_client && !has_server)
     return fail(
         r.error(root["topology"], "topology", "echo_client nodes need at least one echo_server"));
+  if (s.has_role("engine_client") && !s.has_role("engine_worker")) {
+    return fail(r.error(root["topology"], "topology",
+                        "engine_client nodes need at least one engine_worker"));
+  }
   if (root["faults"]) {
     if (auto ok = read_faults(r, root["faults"], s); !ok) return fail(ok.error());
   }
@@ -465,7 +602,13 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
       s.invariants.push_back(*name);
     }
   } else {
-    s.invariants = kInvariants;
+    // By default, every invariant of the workloads present.
+    if (s.has_role("echo_client")) {
+      s.invariants.insert(s.invariants.end(), kEchoInvariants.begin(), kEchoInvariants.end());
+    }
+    if (s.has_role("engine_client")) {
+      s.invariants.insert(s.invariants.end(), kEngineInvariants.begin(), kEngineInvariants.end());
+    }
   }
   return s;
 }
@@ -478,6 +621,11 @@ std::vector<std::string> Scenario::node_names() const {
     for (int i = 1; i <= group.count; ++i) names.push_back(group.name + "-" + std::to_string(i));
   }
   return names;
+}
+
+bool Scenario::has_role(std::string_view role) const {
+  return std::any_of(topology.begin(), topology.end(),
+                     [&](const NodeGroup& g) { return g.role == role; });
 }
 
 bool Scenario::checks(std::string_view invariant) const {

@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "sim/workload/echo.h"
+#include "sim/workload/engine.h"
 
 namespace reliant::sim {
 
@@ -24,20 +25,22 @@ struct Range {
 
 struct NodeGroup {
   std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
-  std::string role;  // "echo_server" | "echo_client"
+  std::string role;  // echo_server | echo_client | engine_worker | engine_client
   int count = 1;
   EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
   int port = 7000;          // used when role is echo_server
+  EngineWorkerSettings worker;       // used when role is engine_worker
+  EngineClientConfig engine_client;  // used when role is engine_client
 };
 
 struct ScriptedFault {
-  enum class Kind { crash, pause, partition, reset_stream, half_open_stream };
+  enum class Kind { crash, pause, partition, reset_stream, half_open_stream, store_outage };
   Duration at{};
   Kind kind = Kind::crash;
   std::string node;   // crash, pause, partition (first side)
   std::string other;  // partition (second side)
   bool one_way = false;
-  Duration length{};  // restart_after for crash; pause and partition length
+  Duration length{};  // restart_after for crash; pause, partition and store outage length
   int line = 0;
 };
 
@@ -49,6 +52,11 @@ struct FaultRanges {
   Range<Duration> partition_length{seconds(2), seconds(15)};
   double one_way_share = 0.5;
   Range<Duration> clock_offset{};
+  // The database (engine scenarios).
+  Range<double> store_fail_before_commit, store_fail_after_commit, store_slow;
+  Range<Duration> store_slow_delay{milliseconds(100), seconds(2)};
+  Range<int> store_outages;
+  Range<Duration> store_outage_length{seconds(1), seconds(10)};
 };
 
 struct Scenario {
@@ -66,6 +74,7 @@ struct Scenario {
   // All node names, in topology order.
   std::vector<std::string> node_names() const;
   bool checks(std::string_view invariant) const;
+  bool has_role(std::string_view role) const;
 };
 
 // Parses and validates scenario YAML. `file` is used only in error messages:

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/allocator.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
@@ -112,6 +113,7 @@ int sweep(const std::string& path, const std::string& seeds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  reliant::sim::keep_heap_mapped();
   CLI::App app{"reliant-sim: deterministic simulation of Reliant topologies under faults"};
   app.require_subcommand(1);
 

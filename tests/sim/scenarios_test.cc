@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "sim/allocator.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
@@ -70,6 +72,12 @@ TEST_P(EveryScenario, HoldsItsInvariantsUnderTwoHundredSeeds) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenario, testing::ValuesIn(scenario_files()), name_of);
 
+// Sweeps allocate like reliant-sim does: tune the heap the same way (see sim/allocator.h).
+const bool heap_tuned = [] {
+  keep_heap_mapped();
+  return true;
+}();
+
 // The checker can fail: a client that never notices a half-open stream (stale_after longer than
 // the run) breaks liveness, and the report says so and how to reproduce it.
 TEST(Checker, CatchesAClientStuckOnAHalfOpenStream) {
@@ -84,6 +92,20 @@ TEST(Checker, CatchesAClientStuckOnAHalfOpenStream) {
   const std::string text = format_report(report);
   EXPECT_NE(text.find("reproduce: reliant-sim run "), std::string::npos) << text;
   EXPECT_NE(text.find("stuck_half_open.yaml --seed 1"), std::string::npos) << text;
+}
+
+// The engine's checks can fail too: runs that cannot end in time break runs_end_once and leave
+// their tasks in the queue.
+TEST(Checker, CatchesRunsThatNeverEnd) {
+  const Scenario scenario =
+      load(fs::path(RELIANT_SOURCE_DIR) / "tests/sim/scenarios/engine_unfinished.yaml");
+  const auto report = run_scenario(scenario, 1);
+  ASSERT_FALSE(report.passed());
+  std::set<std::string> failed;
+  for (const auto& v : report.violations) failed.insert(v.invariant);
+  EXPECT_EQ(failed, (std::set<std::string>{"runs_end_once", "queues_drain"}))
+      << format_report(report);
+  EXPECT_EQ(report.engine.running, 2) << format_report(report);
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+// A transaction's life in the simulator: request latency → (queue behind earlier ones, maybe a
+// slow spell) → run and commit at one instant → maybe a fault → reply latency → caller.
+#include "sim/sim_store.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+#include "runtime/future.h"
+
+namespace reliant::sim {
+
+SimDatabase::SimDatabase(World& world, Network& network)
+    : world_(world), network_(network), random_(world.random().split("database")) {
+  auto db = SqliteDatabase::open(":memory:");
+  RELIANT_ASSERT_MSG(db.has_value(), "cannot open the simulator's in-memory database");
+  db_ = std::move(*db);
+}
+
+void SimDatabase::submit(SimExecutor& caller, TransactionBody body, Promise<Result<void>> done) {
+  ++stats_.transactions;
+  const NodeId node = caller.node();
+  const std::uint64_t incarnation = caller.incarnation();
+  Instant start = std::max(world_.now() + network_.latency(random_), busy_until_);
+  if (random_.chance(faults_.slow)) {
+    ++stats_.slow;
+    start += random_.between(faults_.slow_min, faults_.slow_max);
+  }
+  busy_until_ = start;
+  world_.schedule(
+      start, kWorldNode, 0, "db.transaction", 0,
+      [this, node, incarnation, body = std::move(body), done] {
+        Result<void> outcome;
+        if (faults_.outage) {
+          ++stats_.refused_in_outage;
+          outcome = fail(ErrorCode::unavailable, "database unavailable (outage)");
+        } else if (random_.chance(faults_.fail_before_commit)) {
+          ++stats_.failed_before_commit;
+          outcome = fail(ErrorCode::unavailable, "connection lost before commit");
+        } else {
+          outcome = db_->transact(body);
+          if (outcome) {
+            ++stats_.committed;
+            if (random_.chance(faults_.fail_after_commit)) {
+              ++stats_.outcome_unknown;
+              outcome = fail(ErrorCode::outcome_unknown, "connection lost during commit");
+            }
+          } else {
+            ++stats_.rolled_back;
+          }
+        }
+        world_.schedule(world_.now() + network_.latency(random_), node, incarnation, "db.reply",
+                        outcome ? 0 : static_cast<std::uint64_t>(outcome.error().code) + 1,
+                        [done, outcome] { done.set(outcome); });
+      });
+}
+
+Task<Result<void>> SimStore::transact(TransactionBody body) {
+  auto [promise, future] = make_promise<Result<void>>(executor_);
+  database_.submit(executor_, std::move(body), promise);
+  Result<void> outcome = co_await future;
+  co_return outcome;
+}
+
+}  // namespace reliant::sim

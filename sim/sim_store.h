@@ -1,0 +1,75 @@
+// The simulated database: the real SQLite backend (in memory) run in virtual time, with the
+// faults a networked database has — latency, errors before commit (nothing happened), errors
+// after commit (it happened, the caller cannot know), slow transactions and outages.
+//
+// SimDatabase is the world's one database server; each SimStore is one process incarnation's
+// connection to it. Transactions execute one at a time at a single virtual instant, like
+// SQLite's single writer; the reply is a world event for the caller's incarnation, so a caller
+// that crashed meanwhile never hears back (but its commit stands).
+#pragma once
+
+#include <memory>
+
+#include "adapters/sqlite/sqlite_database.h"
+#include "runtime/future.h"
+#include "runtime/store.h"
+#include "sim/network.h"
+#include "sim/sim_executor.h"
+
+namespace reliant::sim {
+
+struct StoreFaults {
+  double fail_before_commit = 0;
+  double fail_after_commit = 0;
+  double slow = 0;
+  Duration slow_min = milliseconds(100);
+  Duration slow_max = seconds(2);
+  bool outage = false;  // while set, every transaction fails with `unavailable`
+};
+
+struct StoreStats {
+  std::uint64_t transactions = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t rolled_back = 0;  // the body failed
+  std::uint64_t failed_before_commit = 0;
+  std::uint64_t outcome_unknown = 0;
+  std::uint64_t slow = 0;
+  std::uint64_t refused_in_outage = 0;
+};
+
+class SimDatabase {
+ public:
+  SimDatabase(World& world, Network& network);
+
+  StoreFaults& faults() { return faults_; }
+  const StoreStats& stats() const { return stats_; }
+  // Direct access for the runner's end-of-run checks (never from components).
+  SqliteDatabase& database() { return *db_; }
+
+ private:
+  friend class SimStore;
+  void submit(SimExecutor& caller, TransactionBody body, Promise<Result<void>> done);
+
+  World& world_;
+  Network& network_;
+  Random random_;
+  std::unique_ptr<SqliteDatabase> db_;
+  StoreFaults faults_;
+  StoreStats stats_;
+  Instant busy_until_ = kSimEpoch;  // transactions are serial: the next starts after this
+};
+
+class SimStore final : public Store {
+ public:
+  SimStore(SimDatabase& database, SimExecutor& executor)
+      : database_(database), executor_(executor) {}
+
+  SqlDialect dialect() const override { return SqlDialect::sqlite; }
+  Task<Result<void>> transact(TransactionBody body) override;
+
+ private:
+  SimDatabase& database_;
+  SimExecutor& executor_;
+};
+
+}  // namespace reliant::sim

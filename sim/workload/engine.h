@@ -1,0 +1,106 @@
+// Engine workload: clients start echo_chain runs through the (faulty) store while real Workers
+// run them; at the end the database itself is checked — every run ended exactly once, every
+// step's result counted once, histories gapless, queues drained.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backoff.h"
+#include "core/engine/workflow.h"
+#include "runtime/env.h"
+#include "runtime/scope.h"
+#include "services/worker/worker.h"
+#include "sim/checker.h"
+#include "sim/world.h"
+
+namespace reliant {
+class SqliteDatabase;
+}
+
+namespace reliant::sim {
+
+struct EngineClientConfig {
+  std::int64_t runs = 10;
+  Duration interval = seconds(1);
+  std::int64_t steps_min = 1;
+  std::int64_t steps_max = 5;
+  Duration step_delay_min{};
+  Duration step_delay_max = milliseconds(200);
+  Duration heartbeat_timeout = seconds(2);
+  Duration start_to_close = seconds(30);
+  std::int64_t max_attempts = 10;
+};
+
+struct EngineWorkerSettings {
+  Duration poll_interval = seconds(1);
+  Duration reap_interval = seconds(1);
+  Duration decision_lease = seconds(5);
+  std::int64_t batch = 8;
+};
+
+// What an engine client did; kept outside the component so it survives crashes.
+struct EngineClientStats {
+  std::vector<std::string> started;  // run ids whose start is known to have committed
+  std::uint64_t start_retries = 0;
+};
+
+inline constexpr const char* kEngineQueue = "sim";
+
+// Starts `config.runs` echo_chain runs named "<name>-<i>", one per interval. A start whose outcome
+// is unknown is retried with the same id; `already_exists` then means it had committed.
+class EngineClient {
+ public:
+  EngineClient(Env& env, std::string name, EngineClientConfig config, EngineClientStats& stats);
+
+ private:
+  Task<void> start_all();
+
+  Env& env_;
+  std::string name_;
+  EngineClientConfig config_;
+  EngineClientStats& stats_;
+  Backoff backoff_;
+  Scope scope_;
+};
+
+// The registries every simulated worker shares (immutable once built).
+struct EngineRegistries {
+  engine::WorkflowRegistry workflows;
+  engine::ActivityRegistry activities;
+  EngineRegistries();
+};
+
+// A worker plus the bookkeeping that keeps its counters across crashes.
+class SimWorker {
+ public:
+  SimWorker(Env& env, const std::string& name, const EngineWorkerSettings& settings,
+            const EngineRegistries& registries, engine::WorkerStats& total);
+  ~SimWorker();
+  const engine::WorkerStats& stats() const { return worker_.stats(); }
+
+ private:
+  engine::WorkerStats& total_;
+  engine::Worker worker_;
+};
+
+void add_stats(engine::WorkerStats& total, const engine::WorkerStats& more);
+
+struct EngineSummary {
+  std::int64_t runs = 0, completed = 0, failed = 0, cancelled = 0, running = 0;
+  std::int64_t tasks_open = 0;
+};
+
+// Reads the whole database and checks the engine's invariants (those the scenario names).
+struct ClientExpectation {
+  std::string name;
+  const EngineClientStats* stats;
+  std::int64_t runs;
+};
+EngineSummary check_engine(SqliteDatabase& db, Instant now,
+                           const std::vector<std::string>& invariants,
+                           const std::vector<ClientExpectation>& clients, Checker& checker);
+
+}  // namespace reliant::sim
