@@ -11,6 +11,7 @@
 #include "core/personal_access_token.h"
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"
+#include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 #include "services/storage/sql_row.h"
@@ -310,6 +311,40 @@ TEST_P(StoreConformance, UsersAndTokens) {
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(text_at(stored->rows[0], 0), hash_pat(token));
   EXPECT_EQ(text_at(stored->rows[0], 0).find(token), std::string::npos);
+}
+
+Task<void> insert_row(Store& store, std::int64_t k, bool fail_after_insert, int* errors) {
+  TransactionBody body = [k, fail_after_insert](SqlTransaction& tx) -> Result<void> {
+    if (auto r = tx.execute("INSERT INTO g (k) VALUES ($1)", {k}); !r) return fail(r.error());
+    if (fail_after_insert)
+      return fail(ErrorCode::failed_precondition, "body " + std::to_string(k) + " says no");
+    return {};
+  };
+  Task<Result<void>> pending = store.transact(std::move(body));
+  Result<void> done = co_await pending;
+  if (!done) {
+    EXPECT_EQ(done.error().message, "body " + std::to_string(k) + " says no");
+    ++*errors;
+  }
+}
+
+// Bodies submitted together share transactions; a failing body is rolled back alone.
+TEST_P(StoreConformance, GroupCommitSharesTransactionsAndIsolatesFailures) {
+  ASSERT_TRUE(exec("CREATE TABLE g (k BIGINT PRIMARY KEY)"));
+  GroupCommitStore grouped(*store_, executor_, GroupCommitOptions{8, 1});
+  int errors = 0;
+  {
+    Scope scope(executor_);
+    for (std::int64_t k = 0; k < 40; ++k) scope.spawn(insert_row(grouped, k, k % 5 == 0, &errors));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(errors, 8);
+  auto rows = query("SELECT COUNT(*), MIN(k) FROM g");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(int_at(rows->rows[0], 0), 32);
+  EXPECT_EQ(int_at(rows->rows[0], 1), 1) << "row 0's body failed: its insert was rolled back";
+  EXPECT_EQ(grouped.bodies(), 40u);
+  EXPECT_LT(grouped.batches(), 10u) << "40 bodies at once should need few transactions";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("sqlite", "postgres"),

@@ -82,12 +82,9 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
       "WHERE id = $1",
       {run_id, status, result, error, now_ms});
   if (!updated) return fail(updated.error());
-  // Nothing of an ended run runs any more.
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 "
-      "WHERE run_id = $1 AND status <> 'done'",
-      {run_id, now_ms});
-  if (!retired) return fail(retired.error());
+  // The run's other open tasks are retired lazily by whichever worker takes them: a decision or
+  // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
+  // run_ended). That saves an index on run_id that every task insert would pay for.
   return {};
 }
 
@@ -95,24 +92,43 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
 // signals, cancellation. Returns false when it does not apply (run ended, answer already there).
 Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                              EventKind kind, Json body, std::int64_t now_ms) {
-  auto run = lock_run(tx, dialect, run_id);
-  if (!run) return fail(run.error());
-  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  if ((*run)->status != "running") return false;
-  HistoryEvent event{(*run)->next_seq, kind, std::move(body), now_ms};
-  if (const auto ref = event.ref_seq(); ref > 0) {
-    auto answered = tx.query("SELECT seq FROM workflow_history WHERE run_id = $1 AND ref_seq = $2",
-                             {run_id, ref});
-    if (!answered) return fail(answered.error());
-    if (!answered->rows.empty()) return false;  // the first answer already counted
+  // Postgres: lock the run row first (lock order: run, then tasks). SQLite's single writer holds
+  // the database already, so the statements below are race-free there without it.
+  if (dialect == SqlDialect::postgres) {
+    auto run = lock_run(tx, dialect, run_id);
+    if (!run) return fail(run.error());
+    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
   }
-  if (auto ok = insert_event(tx, run_id, event); !ok) return fail(ok.error());
-  auto bumped =
-      tx.execute("UPDATE workflow_runs SET next_event_seq = $2, updated_at_ms = $3 WHERE id = $1",
-                 {run_id, event.seq + 1, now_ms});
+  const HistoryEvent event{0, kind, std::move(body), now_ms};
+  // Appends at the run's next seq, only while it runs and — for answers — only if the activity or
+  // timer has no answer yet: the first answer counts.
+  std::string sql =
+      "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
+      "SELECT $1, next_event_seq, $2, $3, $4, $5 FROM workflow_runs WHERE id = $1 AND status = "
+      "'running'";
+  if (event.ref_seq() > 0) {
+    sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
+  }
+  auto inserted = tx.execute(
+      sql, {run_id, std::string(to_string(kind)), event.ref_seq(), event.body.dump(), now_ms});
+  if (!inserted) return fail(inserted.error());
+  if (*inserted == 0) {
+    // Ended, already answered, or no such run: only the last is an error.
+    auto exists = tx.query("SELECT 1 FROM workflow_runs WHERE id = $1", {run_id});
+    if (!exists) return fail(exists.error());
+    if (exists->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+    return false;
+  }
+  auto bumped = tx.query(
+      "UPDATE workflow_runs SET next_event_seq = next_event_seq + 1, updated_at_ms = $2 WHERE id = "
+      "$1 RETURNING next_event_seq, namespace",
+      {run_id, now_ms});
   if (!bumped) return fail(bumped.error());
-  if (auto ok = ensure_workflow_task(tx, run_id, (*run)->queue, event.seq + 1, now_ms); !ok)
+  const auto next_seq = int_at(bumped->rows.at(0), 0);
+  if (auto ok = ensure_workflow_task(tx, run_id, text_at(bumped->rows[0], 1), next_seq, now_ms);
+      !ok) {
     return fail(ok.error());
+  }
   return true;
 }
 
@@ -331,9 +347,10 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
 }
 
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {
-  auto rows =
-      tx.query("SELECT kind, body_json FROM workflow_history WHERE run_id = $1 AND seq = $2",
-               {task.run_id, task.event_seq});
+  auto rows = tx.query(
+      "SELECT h.kind, h.body_json, r.status FROM workflow_history h JOIN workflow_runs r ON r.id = "
+      "h.run_id WHERE h.run_id = $1 AND h.seq = $2",
+      {task.run_id, task.event_seq});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty() || text_at(rows->rows[0], 0) != "activity_scheduled") {
     return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
@@ -342,7 +359,17 @@ Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const Clai
   Json body = Json::parse(text_at(rows->rows[0], 1), nullptr, false);
   if (!body.is_object())
     return fail(ErrorCode::internal, "run " + task.run_id + ": corrupt activity_scheduled body");
-  return ScheduledActivity{body.value("name", ""), body.value("input", Json())};
+  return ScheduledActivity{body.value("name", ""), body.value("input", Json()),
+                           text_at(rows->rows[0], 2) != "running"};
+}
+
+Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
+  auto retired = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $3 "
+      "WHERE id = $1 AND status = 'leased' AND attempt = $2",
+      {task.id, task.attempt, now_ms});
+  if (!retired) return fail(retired.error());
+  return {};
 }
 
 Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,

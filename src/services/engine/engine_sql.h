@@ -95,8 +95,11 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
 struct ScheduledActivity {
   std::string name;
   Json input;
+  bool run_ended = false;  // then the activity must not run: retire the task instead
 };
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
+// Marks a task this worker holds as done without doing it (its run has ended).
+Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
 
 // Records an activity's result: the first answer for its scheduled event wins, later ones
 // (a slow first attempt, a redelivery) are ignored. Returns whether this call's answer counted.

@@ -78,7 +78,9 @@ Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now) {
         return fail(newer_database(applied->back()));
       if (std::find(applied->begin(), applied->end(), m->version) != applied->end()) return {};
       for (const auto& statement : m->statements) {
-        if (auto ran = tx.execute(statement, {}); !ran) {
+        if (auto ran = tx.execute(
+                statement_for(statement, postgres ? SqlDialect::postgres : SqlDialect::sqlite), {});
+            !ran) {
           return fail(ran.error().code, "migration " + std::to_string(m->version) + " (" + m->name +
                                             ") failed: " + ran.error().message);
         }

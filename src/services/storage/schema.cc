@@ -150,7 +150,7 @@ const std::vector<Migration> kMigrations = {
               ref_seq BIGINT NOT NULL DEFAULT 0,
               body_json TEXT NOT NULL,
               created_at_ms BIGINT NOT NULL,
-              PRIMARY KEY (run_id, seq)))",
+              PRIMARY KEY (run_id, seq)){{without_rowid}})",
          // At most one answer per activity or timer, whatever races: the idempotency backstop.
          "CREATE UNIQUE INDEX workflow_history_one_answer ON workflow_history(run_id, ref_seq) "
          "WHERE ref_seq > 0",
@@ -174,7 +174,7 @@ const std::vector<Migration> kMigrations = {
               heartbeat_timeout_ms BIGINT NOT NULL DEFAULT 0,
               last_error TEXT,
               created_at_ms BIGINT NOT NULL,
-              updated_at_ms BIGINT NOT NULL))",
+              updated_at_ms BIGINT NOT NULL){{without_rowid}})",
          "CREATE INDEX engine_tasks_ready ON engine_tasks(queue, visible_at_ms) WHERE status = "
          "'ready'",
          "CREATE INDEX engine_tasks_leased ON engine_tasks(lease_expires_at_ms) WHERE status = "
@@ -189,5 +189,14 @@ const std::vector<Migration> kMigrations = {
 std::span<const Migration> migrations() { return kMigrations; }
 
 std::int64_t latest_schema_version() { return kMigrations.back().version; }
+
+std::string statement_for(const std::string& statement, SqlDialect dialect) {
+  static constexpr std::string_view kToken = "{{without_rowid}}";
+  std::string out = statement;
+  for (auto at = out.find(kToken); at != std::string::npos; at = out.find(kToken)) {
+    out.replace(at, kToken.size(), dialect == SqlDialect::sqlite ? " WITHOUT ROWID" : "");
+  }
+  return out;
+}
 
 }  // namespace reliant

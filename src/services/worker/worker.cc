@@ -155,6 +155,15 @@ Task<void> Worker::run_activity(ClaimedTask task) {
   Task<Result<void>> loading = transact(std::move(load));
   Result<void> loaded = co_await loading;
   if (!loaded) co_return;  // the lease expires and the reaper retries
+  if (scheduled->run_ended) {
+    // Cancelled or finished meanwhile: the step must not run.
+    TransactionBody retire = [task, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
+      return retire_task(tx, task, now_ms);
+    };
+    Task<Result<void>> retiring = transact(std::move(retire));
+    (void)co_await retiring;
+    co_return;
+  }
 
   Result<Json> outcome = fail(ErrorCode::not_found, "unknown activity '" + scheduled->name + "'");
   if (Activity* activity = activities_.find(scheduled->name)) {

@@ -1,0 +1,66 @@
+// Group commit: a queue drained into shared transactions whenever one can start.
+#include "services/storage/group_commit_store.h"
+
+#include <memory>
+
+#include "base/assert.h"
+
+namespace reliant {
+
+GroupCommitStore::GroupCommitStore(Store& inner, Executor& executor, GroupCommitOptions options)
+    : inner_(inner), options_(options), scope_(executor) {
+  RELIANT_ASSERT(options_.max_batch >= 1 && options_.max_in_flight >= 1);
+}
+
+Task<Result<void>> GroupCommitStore::transact(TransactionBody body) {
+  auto [promise, future] = make_promise<Result<void>>(scope_.executor());
+  queue_.push_back(Pending{std::move(body), promise});
+  flush_if_possible();
+  Result<void> outcome = co_await future;
+  co_return outcome;
+}
+
+void GroupCommitStore::flush_if_possible() {
+  while (in_flight_ < options_.max_in_flight && !queue_.empty()) {
+    std::vector<Pending> batch;
+    while (!queue_.empty() && batch.size() < options_.max_batch) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    ++in_flight_;
+    scope_.spawn(flush(std::move(batch)));
+  }
+}
+
+Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
+  ++batches_;
+  bodies_ += batch.size();
+  auto bodies = std::make_shared<std::vector<TransactionBody>>();
+  for (auto& p : batch) bodies->push_back(std::move(p.body));
+  auto results = std::make_shared<std::vector<Result<void>>>(bodies->size());
+  TransactionBody shared = [bodies, results](SqlTransaction& tx) -> Result<void> {
+    for (std::size_t i = 0; i < bodies->size(); ++i) {
+      if (auto ok = tx.execute("SAVEPOINT group_commit", {}); !ok) return fail(ok.error());
+      Result<void> outcome = (*bodies)[i](tx);
+      const char* end =
+          outcome ? "RELEASE SAVEPOINT group_commit" : "ROLLBACK TO SAVEPOINT group_commit";
+      if (auto ok = tx.execute(end, {}); !ok) return fail(ok.error());
+      if (!outcome) {
+        // ROLLBACK TO keeps the savepoint; release it so savepoints do not pile up.
+        if (auto ok = tx.execute("RELEASE SAVEPOINT group_commit", {}); !ok)
+          return fail(ok.error());
+      }
+      (*results)[i] = std::move(outcome);
+    }
+    return {};
+  };
+  Task<Result<void>> pending = inner_.transact(std::move(shared));
+  Result<void> committed = co_await pending;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done.set(committed ? (*results)[i] : Result<void>(fail(committed.error())));
+  }
+  --in_flight_;
+  flush_if_possible();
+}
+
+}  // namespace reliant

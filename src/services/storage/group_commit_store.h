@@ -1,0 +1,51 @@
+// GroupCommitStore: a Store that runs transactions submitted while the database is busy
+// together, in one database transaction — one commit (one fsync) for many small steps.
+//
+// Each body runs inside its own SAVEPOINT, so a body that fails is rolled back alone and gets its
+// own error; the others commit. If the shared transaction itself fails (connection lost, commit
+// outcome unknown), every body in it gets that error — callers handle it as they would for a
+// transaction of their own.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+
+#include "runtime/future.h"
+#include "runtime/scope.h"
+#include "runtime/store.h"
+
+namespace reliant {
+
+struct GroupCommitOptions {
+  std::size_t max_batch = 32;     // bodies per database transaction
+  std::size_t max_in_flight = 4;  // database transactions at once (the pool size)
+};
+
+class GroupCommitStore final : public Store {
+ public:
+  GroupCommitStore(Store& inner, Executor& executor, GroupCommitOptions options = {});
+
+  SqlDialect dialect() const override { return inner_.dialect(); }
+  Task<Result<void>> transact(TransactionBody body) override;
+
+  std::uint64_t batches() const { return batches_; }
+  std::uint64_t bodies() const { return bodies_; }
+
+ private:
+  struct Pending {
+    TransactionBody body;
+    Promise<Result<void>> done;
+  };
+  void flush_if_possible();
+  Task<void> flush(std::vector<Pending> batch);
+
+  Store& inner_;
+  GroupCommitOptions options_;
+  std::deque<Pending> queue_;
+  std::size_t in_flight_ = 0;
+  std::uint64_t batches_ = 0;
+  std::uint64_t bodies_ = 0;
+  Scope scope_;
+};
+
+}  // namespace reliant

@@ -1,0 +1,345 @@
+// Durable-engine benchmark: steps per second against the floor of the same backend, measured in
+// one run so the ratio holds however fast the machine is today. Run by tools/bench_engine.sh.
+//   bench_engine --driver sqlite --sqlite-path /tmp/x.db --synchronous NORMAL
+//   bench_engine --driver postgres --url postgres://…/db
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/memory/in_process_bus.h"
+#include "adapters/postgres/postgres_store.h"
+#include "adapters/sqlite/sqlite_store.h"
+#include "app/run_blocking.h"
+#include "core/engine/builtin_workflows.h"
+#include "runtime/sleep.h"
+#include "services/engine/engine_sql.h"
+#include "services/storage/group_commit_store.h"
+#include "services/storage/migrator.h"
+#include "services/worker/worker.h"
+
+namespace reliant {
+namespace {
+
+using engine::Json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// Runs `count` transactions from `clients` concurrent submitters; returns per-transaction
+// latencies in microseconds and the wall time.
+struct Load {
+  std::vector<double> latencies_us;
+  double wall_s = 0;
+  double rate() const { return static_cast<double>(latencies_us.size()) / wall_s; }
+};
+
+Task<void> submitter(Store& store, std::vector<TransactionBody>* bodies, std::size_t* next,
+                     std::vector<double>* latencies, int* errors) {
+  while (*next < bodies->size()) {
+    TransactionBody body = (*bodies)[(*next)++];
+    const auto start = Clock::now();
+    Task<Result<void>> pending = store.transact(std::move(body));
+    Result<void> done = co_await pending;
+    latencies->push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if (!done) {
+      ++*errors;
+      std::fprintf(stderr, "transaction failed: %s\n", done.error().message.c_str());
+    }
+  }
+}
+
+Load run_load(AsioExecutor& executor, Store& store, std::vector<TransactionBody> bodies,
+              int clients) {
+  Load load;
+  std::size_t next = 0;
+  int errors = 0;
+  const auto start = Clock::now();
+  {
+    Scope scope(executor);
+    for (int c = 0; c < clients; ++c)
+      scope.spawn(submitter(store, &bodies, &next, &load.latencies_us, &errors));
+    executor.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  load.wall_s = seconds_since(start);
+  if (errors > 0) std::fprintf(stderr, "%d transactions failed\n", errors);
+  return load;
+}
+
+Result<void> exec(AsioExecutor& executor, Store& store, std::string sql) {
+  return run_blocking(executor, store.transact([sql](SqlTransaction& tx) -> Result<void> {
+    auto r = tx.execute(sql, {});
+    if (!r) return fail(r.error());
+    return {};
+  }));
+}
+
+// The floor: a bare transaction of one INSERT and one UPDATE.
+std::vector<TransactionBody> floor_bodies(std::int64_t count, std::int64_t base) {
+  std::vector<TransactionBody> bodies;
+  for (std::int64_t i = 0; i < count; ++i) {
+    bodies.push_back([id = base + i](SqlTransaction& tx) -> Result<void> {
+      if (auto r = tx.execute("INSERT INTO bench_floor (id, v) VALUES ($1, $2)", {id, id}); !r)
+        return fail(r.error());
+      if (auto r = tx.execute("UPDATE bench_counter SET n = n + 1 WHERE id = $1", {id % 16}); !r)
+        return fail(r.error());
+      return {};
+    });
+  }
+  return bodies;
+}
+
+// Engine steps: `count` leased activity tasks, each completed in its own transaction (history
+// append + task transition + next decision task).
+std::vector<TransactionBody> engine_step_bodies(AsioExecutor& executor, Store& store,
+                                                const engine::WorkflowRegistry& workflows,
+                                                std::int64_t count, const std::string& prefix) {
+  const auto dialect = store.dialect();
+  const std::int64_t now = to_ms(executor.now());
+  auto claimed = std::make_shared<std::vector<engine::ClaimedTask>>();
+  auto prepared = run_blocking(
+      executor, store.transact([&, dialect, now, claimed](SqlTransaction& tx) -> Result<void> {
+        for (std::int64_t i = 0; i < count; ++i) {
+          const engine::NewRun run{prefix + std::to_string(i), prefix, "echo_chain",
+                                   Json{{"steps", 1}}};
+          if (auto r = engine::start_run(tx, run, now); !r) return r;
+        }
+        auto decisions = engine::claim_tasks(tx, dialect, prefix, "bench", now, 600'000, count);
+        if (!decisions) return fail(decisions.error());
+        for (const auto& task : *decisions) {
+          if (auto r = engine::decide_and_commit(tx, dialect, task, workflows, now); !r)
+            return fail(r.error());
+        }
+        auto activities = engine::claim_tasks(tx, dialect, prefix, "bench", now, 600'000, count);
+        if (!activities) return fail(activities.error());
+        *claimed = std::move(*activities);
+        return {};
+      }));
+  if (!prepared) {
+    std::fprintf(stderr, "prepare: %s\n", prepared.error().message.c_str());
+    std::exit(1);
+  }
+  std::vector<TransactionBody> bodies;
+  for (const auto& task : *claimed) {
+    bodies.push_back([task, dialect, now](SqlTransaction& tx) -> Result<void> {
+      auto r = engine::complete_activity(tx, dialect, task, Json{{"ok", true}}, now);
+      if (!r) return fail(r.error());
+      return *r ? Result<void>{} : fail(ErrorCode::internal, "result ignored");
+    });
+  }
+  return bodies;
+}
+
+// Records when each step's activity starts: the interval between consecutive starts of one chain
+// is the engine's per-step overhead (decide, claim, load, complete, wake).
+class StampActivity final : public engine::Activity {
+ public:
+  explicit StampActivity(std::vector<Clock::time_point>* stamps) : stamps_(stamps) {}
+  std::string_view name() const override { return "echo"; }
+  Task<Result<Json>> run(engine::ActivityContext&, Json input) override {
+    stamps_->push_back(Clock::now());
+    co_return input;
+  }
+
+ private:
+  std::vector<Clock::time_point>* stamps_;
+};
+
+Task<void> wait_run(Store& store, Executor& executor, std::string id, bool* done) {
+  for (;;) {
+    auto ended = std::make_shared<bool>(false);
+    TransactionBody body = [id, ended](SqlTransaction& tx) -> Result<void> {
+      auto r = engine::get_run(tx, id);
+      if (!r) return fail(r.error());
+      *ended = r->terminal();
+      return {};
+    };
+    Task<Result<void>> pending = store.transact(std::move(body));
+    Result<void> read = co_await pending;
+    if (read && *ended) break;
+    co_await sleep(executor, milliseconds(5));
+  }
+  *done = true;
+}
+
+struct Options {
+  std::string driver = "sqlite";
+  std::string url;
+  std::string sqlite_path = "/tmp/reliant_bench_engine.db";
+  std::string synchronous = "NORMAL";
+  std::int64_t steps = 2000;
+  std::string label;
+};
+
+void line(const std::string& label, const std::string& what, const Load& load, double floor_rate) {
+  std::printf("%-22s %-34s %9.0f/s  %5.2fx floor  p50 %7.0f us  p99 %7.0f us\n", label.c_str(),
+              what.c_str(), load.rate(), floor_rate > 0 ? load.rate() / floor_rate : 1.0,
+              percentile(load.latencies_us, 0.5), percentile(load.latencies_us, 0.99));
+  std::fflush(stdout);
+}
+
+int run(const Options& o) {
+  AsioExecutor executor;
+  std::unique_ptr<Store> store;
+  std::size_t pool = 1;
+  if (o.driver == "postgres") {
+    pool = 4;
+    auto pg = PostgresStore::open(executor, o.url, PostgresOptions{pool});
+    if (!pg) return std::fprintf(stderr, "%s\n", pg.error().message.c_str()), 1;
+    store = std::move(*pg);
+  } else {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(o.sqlite_path + suffix);
+    auto lite = SqliteStore::open(executor, o.sqlite_path, SqliteOptions{o.synchronous});
+    if (!lite) return std::fprintf(stderr, "%s\n", lite.error().message.c_str()), 1;
+    store = std::move(*lite);
+  }
+  const std::string label = o.label.empty() ? o.driver : o.label;
+  if (auto m = run_blocking(executor, migrate_up(*store, executor.now())); !m) {
+    return std::fprintf(stderr, "%s\n", m.error().message.c_str()), 1;
+  }
+  for (const char* sql :
+       {"DROP TABLE IF EXISTS bench_floor", "DROP TABLE IF EXISTS bench_counter",
+        "CREATE TABLE bench_floor (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)",
+        "CREATE TABLE bench_counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)"}) {
+    if (auto r = exec(executor, *store, sql); !r)
+      return std::fprintf(stderr, "%s\n", r.error().message.c_str()), 1;
+  }
+  for (int i = 0; i < 16; ++i) {
+    (void)exec(executor, *store, "INSERT INTO bench_counter VALUES (" + std::to_string(i) + ", 0)");
+  }
+  engine::WorkflowRegistry workflows;
+  engine::register_builtin_workflows(workflows);
+  const std::int64_t n = o.steps;
+
+  const Load floor1 = run_load(executor, *store, floor_bodies(n, 0), 1);
+  line(label, "floor: INSERT+UPDATE, 1 client", floor1, 0);
+  const Load step1 =
+      run_load(executor, *store, engine_step_bodies(executor, *store, workflows, n, "s1-"), 1);
+  line(label, "engine step, 1 worker", step1, floor1.rate());
+  if (pool > 1) {
+    const Load floor4 = run_load(executor, *store, floor_bodies(n, n), 4);
+    line(label, "floor: INSERT+UPDATE, 4 clients", floor4, 0);
+    const Load step4 =
+        run_load(executor, *store, engine_step_bodies(executor, *store, workflows, n, "s4-"), 4);
+    line(label, "engine step, 4 workers", step4, floor4.rate());
+  }
+  {
+    GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
+    const Load floor_g = run_load(executor, grouped, floor_bodies(n, 2 * n), 32);
+    line(label, "floor, group commit (32 clients)", floor_g, floor1.rate());
+    const Load step_g =
+        run_load(executor, grouped, engine_step_bodies(executor, *store, workflows, n, "sg-"), 32);
+    line(label, "engine step, group commit (32)", step_g, floor1.rate());
+    std::printf("%-22s %-34s %9.2fx its own unbatched rate (%llu bodies in %llu transactions)\n",
+                label.c_str(), "group commit gain, engine steps", step_g.rate() / step1.rate(),
+                static_cast<unsigned long long>(grouped.bodies()),
+                static_cast<unsigned long long>(grouped.batches()));
+  }
+
+  // End to end: one worker runs a 300-step chain; per-step overhead from activity start times.
+  InProcessBroker broker(1);
+  InProcessBus bus(broker, executor);
+  Random random(1);
+  Env env{executor, random, &bus, nullptr, store.get(), nullptr};
+  {
+    std::vector<Clock::time_point> stamps;
+    engine::ActivityRegistry activities;
+    activities.add(std::make_unique<StampActivity>(&stamps));
+    engine::WorkerConfig config;
+    config.worker_id = "bench-chain";
+    config.queue = "chain";
+    auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+    const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", 300}}};
+    const std::int64_t now = to_ms(executor.now());
+    (void)run_blocking(executor, store->transact([run, now](SqlTransaction& tx) {
+      return engine::start_run(tx, run, now);
+    }));
+    (void)bus.publish(engine::wake_subject("chain"), "");
+    bool done = false;
+    Scope scope(executor);
+    scope.spawn(wait_run(*store, executor, "chain-run", &done));
+    executor.run_until([&done] { return done; });
+    std::vector<double> gaps;
+    for (std::size_t i = 1; i < stamps.size(); ++i) {
+      gaps.push_back(std::chrono::duration<double, std::micro>(stamps[i] - stamps[i - 1]).count());
+    }
+    std::printf("%-22s %-34s %9.0f/s  p50 %7.0f us  p99 %7.0f us per step\n", label.c_str(),
+                "chain, 1 worker, end to end", 1e6 / percentile(gaps, 0.5), percentile(gaps, 0.5),
+                percentile(gaps, 0.99));
+  }
+  // Dispatch: 4 workers, 100 runs × 5 steps.
+  {
+    engine::ActivityRegistry activities;
+    engine::register_builtin_activities(activities);
+    std::vector<std::unique_ptr<engine::Worker>> workers;
+    const std::int64_t now = to_ms(executor.now());
+    (void)run_blocking(executor, store->transact([now](SqlTransaction& tx) -> Result<void> {
+      for (int i = 0; i < 100; ++i) {
+        const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
+                                 Json{{"steps", 5}}};
+        if (auto r = engine::start_run(tx, run, now); !r) return r;
+      }
+      return {};
+    }));
+    const auto start = Clock::now();
+    for (int w = 0; w < 4; ++w) {
+      engine::WorkerConfig config;
+      config.worker_id = "dispatch-" + std::to_string(w);
+      config.queue = "dispatch";
+      workers.push_back(std::make_unique<engine::Worker>(env, config, workflows, activities));
+    }
+    bool done = false;
+    Scope scope(executor);
+    scope.spawn([](Store* s, Executor* e, bool* finished) -> Task<void> {
+      for (;;) {
+        auto counts = std::make_shared<engine::QueueCounts>();
+        TransactionBody body = [counts](SqlTransaction& tx) -> Result<void> {
+          auto c = engine::queue_counts(tx, "dispatch");
+          if (!c) return fail(c.error());
+          *counts = *c;
+          return {};
+        };
+        Task<Result<void>> pending = s->transact(std::move(body));
+        Result<void> read = co_await pending;
+        if (read && counts->ready == 0 && counts->leased == 0) break;
+        co_await sleep(*e, milliseconds(5));
+      }
+      *finished = true;
+    }(store.get(), &executor, &done));
+    executor.run_until([&done] { return done; });
+    const double wall = seconds_since(start);
+    std::uint64_t tasks = 0;
+    for (const auto& w : workers) tasks += w->stats().claimed;
+    std::printf("%-22s %-34s %9.0f tasks/s (%llu tasks: 100 runs x 5 steps, decisions included)\n",
+                label.c_str(), "dispatch, 4 workers", static_cast<double>(tasks) / wall,
+                static_cast<unsigned long long>(tasks));
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace reliant
+
+int main(int argc, char** argv) {
+  reliant::Options o;
+  CLI::App app{"Durable-engine throughput against the backend's floor"};
+  app.add_option("--driver", o.driver, "sqlite or postgres");
+  app.add_option("--url", o.url, "Postgres URL");
+  app.add_option("--sqlite-path", o.sqlite_path, "SQLite file (recreated)");
+  app.add_option("--synchronous", o.synchronous, "SQLite synchronous: NORMAL or FULL");
+  app.add_option("--steps", o.steps, "Transactions per measurement");
+  app.add_option("--label", o.label, "Row label");
+  CLI11_PARSE(app, argc, argv);
+  return reliant::run(o);
+}
