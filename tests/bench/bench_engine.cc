@@ -111,8 +111,10 @@ std::vector<TransactionBody> engine_step_bodies(AsioExecutor& executor, Store& s
   auto prepared = run_blocking(
       executor, store.transact([&, dialect, now, claimed](SqlTransaction& tx) -> Result<void> {
         for (std::int64_t i = 0; i < count; ++i) {
-          const engine::NewRun run{prefix + std::to_string(i), prefix, "echo_chain",
-                                   Json{{"steps", 1}}};
+          // Zero-padded like real ids (ULIDs sort by creation time): inserts append to b-trees.
+          char id[32];
+          std::snprintf(id, sizeof id, "%08lld", static_cast<long long>(i));
+          const engine::NewRun run{prefix + id, prefix, "echo_chain", Json{{"steps", 1}}};
           if (auto r = engine::start_run(tx, run, now); !r) return r;
         }
         auto decisions = engine::claim_tasks(tx, dialect, prefix, "bench", now, 600'000, count);

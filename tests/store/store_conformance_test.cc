@@ -345,6 +345,7 @@ TEST_P(StoreConformance, GroupCommitSharesTransactionsAndIsolatesFailures) {
   EXPECT_EQ(int_at(rows->rows[0], 1), 1) << "row 0's body failed: its insert was rolled back";
   EXPECT_EQ(grouped.bodies(), 40u);
   EXPECT_LT(grouped.batches(), 10u) << "40 bodies at once should need few transactions";
+  EXPECT_GT(grouped.reruns(), 0u) << "batches with a failing body are rerun with savepoints";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("sqlite", "postgres"),

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <string>
 
 namespace reliant {
@@ -28,7 +29,8 @@ class SqliteTransaction final : public SqlTransaction {
   Result<void> run(std::string_view sql, const std::vector<SqlValue>& params, SqlRows* rows) {
     auto prepared = db_.prepare(sql);
     if (!prepared) return fail(prepared.error());
-    sqlite3_stmt* stmt = *prepared;
+    sqlite3_stmt* stmt = (*prepared)->stmt;
+    const std::vector<int>& slot_params = (*prepared)->slot_params;
     // Every statement is reset on the way out so the cache can reuse it.
     struct Reset {
       sqlite3_stmt* s;
@@ -37,19 +39,18 @@ class SqliteTransaction final : public SqlTransaction {
         sqlite3_clear_bindings(s);
       }
     } reset{stmt};
-    // Parameters are written $1, $2, …: bind each by name, so order of appearance is irrelevant.
-    const int expected = sqlite3_bind_parameter_count(stmt);
-    if (static_cast<std::size_t>(expected) > params.size()) {
-      return fail(ErrorCode::invalid_argument,
-                  "statement needs " + std::to_string(expected) + " parameters, got " +
-                      std::to_string(params.size()) + ": " + std::string(sql));
-    }
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::string name = "$" + std::to_string(i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (index == 0) continue;  // a parameter the statement does not use
+    // Parameters are written $1, $2, …: slot k of the statement holds $slot_params[k-1], in
+    // whatever order they appear.
+    for (std::size_t slot = 0; slot < slot_params.size(); ++slot) {
+      const auto param = static_cast<std::size_t>(slot_params[slot]);
+      if (param < 1 || param > params.size()) {
+        return fail(ErrorCode::invalid_argument, "statement uses $" + std::to_string(param) +
+                                                     " but " + std::to_string(params.size()) +
+                                                     " parameters were given: " + std::string(sql));
+      }
+      const int index = static_cast<int>(slot + 1);
       int rc = SQLITE_OK;
-      const SqlValue& v = params[i];
+      const SqlValue& v = params[param - 1];
       if (std::holds_alternative<std::nullptr_t>(v)) {
         rc = sqlite3_bind_null(stmt, index);
       } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
@@ -60,7 +61,7 @@ class SqliteTransaction final : public SqlTransaction {
         const auto& s = std::get<std::string>(v);
         rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
       }
-      if (rc != SQLITE_OK) return fail(db_.error("bind " + name, rc));
+      if (rc != SQLITE_OK) return fail(db_.error("bind $" + std::to_string(param), rc));
     }
     if (rows != nullptr) {
       const int columns = sqlite3_column_count(stmt);
@@ -126,13 +127,13 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
 }
 
 SqliteDatabase::~SqliteDatabase() {
-  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  for (auto& [sql, prepared] : statements_) sqlite3_finalize(prepared.stmt);
   sqlite3_close(db_);
 }
 
-Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
+Result<const SqliteDatabase::Prepared*> SqliteDatabase::prepare(std::string_view sql) {
+  if (auto it = statements_.find(sql); it != statements_.end()) return &it->second;
   const std::string key(sql);
-  if (auto it = statements_.find(key); it != statements_.end()) return it->second;
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
@@ -144,8 +145,28 @@ Result<sqlite3_stmt*> SqliteDatabase::prepare(std::string_view sql) {
     sqlite3_finalize(stmt);
     return fail(ErrorCode::invalid_argument, "one statement at a time, got more: " + key);
   }
-  statements_.emplace(key, stmt);
-  return stmt;
+  Prepared prepared{stmt, {}};
+  for (int slot = 1; slot <= sqlite3_bind_parameter_count(stmt); ++slot) {
+    const char* name = sqlite3_bind_parameter_name(stmt, slot);
+    if (name == nullptr || name[0] != '$' || std::atoi(name + 1) < 1) {
+      sqlite3_finalize(stmt);
+      return fail(ErrorCode::invalid_argument, "parameters must be written $1, $2, …; got " +
+                                                   std::string(name ? name : "?") + " in: " + key);
+    }
+    prepared.slot_params.push_back(std::atoi(name + 1));
+  }
+  return &statements_.emplace(key, std::move(prepared)).first->second;
+}
+
+// Runs a parameterless statement from the cache (BEGIN, COMMIT, ROLLBACK).
+Result<void> SqliteDatabase::step_once(std::string_view sql) {
+  auto prepared = prepare(sql);
+  if (!prepared) return fail(prepared.error());
+  sqlite3_stmt* stmt = (*prepared)->stmt;
+  const int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail(error(std::string(sql), rc));
+  return {};
 }
 
 Error SqliteDatabase::error(const std::string& context, int code) const {
@@ -184,17 +205,17 @@ Result<void> SqliteDatabase::execute_script(const std::string& sql) {
 }
 
 Result<void> SqliteDatabase::transact(const TransactionBody& body) {
-  if (auto begun = execute_script("BEGIN IMMEDIATE"); !begun) {
+  if (auto begun = step_once("BEGIN IMMEDIATE"); !begun) {
     return fail(ErrorCode::unavailable, "cannot begin a transaction: " + begun.error().message);
   }
   SqliteTransaction tx(*this);
   Result<void> outcome = body(tx);
   if (!outcome) {
-    (void)execute_script("ROLLBACK");
+    (void)step_once("ROLLBACK");
     return outcome;
   }
-  if (auto committed = execute_script("COMMIT"); !committed) {
-    (void)execute_script("ROLLBACK");
+  if (auto committed = step_once("COMMIT"); !committed) {
+    (void)step_once("ROLLBACK");
     return fail(ErrorCode::unavailable, "commit failed: " + committed.error().message);
   }
   return {};

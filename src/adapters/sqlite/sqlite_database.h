@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "runtime/store.h"
@@ -41,13 +42,25 @@ class SqliteDatabase {
 
  private:
   friend class SqliteTransaction;
+  // A prepared statement and, for each of its parameter slots, which $N it is (1-based), so
+  // binding needs no name lookups.
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> slot_params;
+  };
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
-  Result<sqlite3_stmt*> prepare(std::string_view sql);
+  Result<const Prepared*> prepare(std::string_view sql);
+  Result<void> step_once(std::string_view sql);
   Error error(const std::string& context, int code) const;
 
   sqlite3* db_;
   // Prepared statements by SQL text: repositories run the same few statements over and over.
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> statements_;
 };
 
 }  // namespace reliant

@@ -52,7 +52,9 @@ struct LockedRun {
 // Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
 Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
                                           const std::string& run_id) {
-  std::string sql = "SELECT namespace, status, next_event_seq FROM workflow_runs WHERE id = $1";
+  std::string sql =
+      "SELECT namespace, status, (SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE "
+      "run_id = $1) FROM workflow_runs WHERE id = $1";
   if (dialect == SqlDialect::postgres) sql += " FOR UPDATE";
   auto rows = tx.query(sql, {run_id});
   if (!rows) return fail(rows.error());
@@ -90,42 +92,74 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
 
 // Appends one event that answers or informs (not a decision): activity results, timer firings,
 // signals, cancellation. Returns false when it does not apply (run ended, answer already there).
-Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
-                             EventKind kind, Json body, std::int64_t now_ms) {
-  // Postgres: lock the run row first (lock order: run, then tasks). SQLite's single writer holds
-  // the database already, so the statements below are race-free there without it.
-  if (dialect == SqlDialect::postgres) {
-    auto run = lock_run(tx, dialect, run_id);
-    if (!run) return fail(run.error());
-    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+// Postgres: the whole append in one round trip after the run row's lock — insert the event at
+// the run's next seq (for answers: only if none exists), bump the seq, make sure a decision task
+// is ready, and retire `finish_task_id` (if any). Taking the lock in a statement of its own
+// means this statement's snapshot already sees whatever a previous lock holder committed.
+Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
+                             const HistoryEvent& event, const std::string& finish_task_id) {
+  auto run = lock_run(tx, SqlDialect::postgres, run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  std::string sql =
+      "WITH ins AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+      "created_at_ms) SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE "
+      "run_id = $1), $2, CAST($3 AS BIGINT), $4, CAST($5 AS BIGINT) "
+      "FROM workflow_runs WHERE id = $1 AND status = 'running'";
+  if (event.ref_seq() > 0) {
+    sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
   }
+  sql +=
+      " RETURNING seq), "
+      "decide AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
+      "visible_at_ms, created_at_ms, updated_at_ms) SELECT $1 || ':wf:' || (seq + 1), $7, "
+      "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins ON CONFLICT DO NOTHING RETURNING 1), "
+      "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
+      "WHERE id = $6 RETURNING 1) "
+      "SELECT (SELECT COUNT(*) FROM ins), (SELECT COUNT(*) FROM decide), (SELECT COUNT(*) FROM "
+      "retire)";
+  auto rows = tx.query(sql, {run_id, std::string(to_string(event.kind)), event.ref_seq(),
+                             event.body.dump(), event.at_ms, finish_task_id, (*run)->queue});
+  if (!rows) return fail(rows.error());
+  return int_at(rows->rows.at(0), 0) == 1;
+}
+
+Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                             EventKind kind, Json body, std::int64_t now_ms,
+                             const std::string& finish_task_id = {}) {
   const HistoryEvent event{0, kind, std::move(body), now_ms};
+  if (dialect == SqlDialect::postgres) return append_postgres(tx, run_id, event, finish_task_id);
+  // SQLite: the single writer holds the database, so these statements are race-free without a
+  // row lock; in-process statements cost microseconds, not round trips.
   // Appends at the run's next seq, only while it runs and — for answers — only if the activity or
   // timer has no answer yet: the first answer counts.
   std::string sql =
       "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
-      "SELECT $1, next_event_seq, $2, $3, $4, $5 FROM workflow_runs WHERE id = $1 AND status = "
-      "'running'";
+      "SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE run_id = $1), $2, "
+      "$3, $4, $5 FROM workflow_runs WHERE id = $1 AND status = 'running'";
   if (event.ref_seq() > 0) {
     sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
   }
-  auto inserted = tx.execute(
+  sql += " RETURNING seq, (SELECT namespace FROM workflow_runs WHERE id = $1)";
+  auto appended = tx.query(
       sql, {run_id, std::string(to_string(kind)), event.ref_seq(), event.body.dump(), now_ms});
-  if (!inserted) return fail(inserted.error());
-  if (*inserted == 0) {
+  if (!appended) return fail(appended.error());
+  if (!finish_task_id.empty()) {
+    auto done = tx.execute(
+        "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id "
+        "= $1",
+        {finish_task_id, now_ms});
+    if (!done) return fail(done.error());
+  }
+  if (appended->rows.empty()) {
     // Ended, already answered, or no such run: only the last is an error.
     auto exists = tx.query("SELECT 1 FROM workflow_runs WHERE id = $1", {run_id});
     if (!exists) return fail(exists.error());
     if (exists->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
     return false;
   }
-  auto bumped = tx.query(
-      "UPDATE workflow_runs SET next_event_seq = next_event_seq + 1, updated_at_ms = $2 WHERE id = "
-      "$1 RETURNING next_event_seq, namespace",
-      {run_id, now_ms});
-  if (!bumped) return fail(bumped.error());
-  const auto next_seq = int_at(bumped->rows.at(0), 0);
-  if (auto ok = ensure_workflow_task(tx, run_id, text_at(bumped->rows[0], 1), next_seq, now_ms);
+  const auto& row = appended->rows.front();
+  if (auto ok = ensure_workflow_task(tx, run_id, text_at(row, 1), int_at(row, 0) + 1, now_ms);
       !ok) {
     return fail(ok.error());
   }
@@ -170,9 +204,8 @@ std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
 
 Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms) {
   auto inserted = tx.execute(
-      "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, "
-      "next_event_seq, created_at_ms, "
-      "updated_at_ms) VALUES ($1, $2, $3, 'running', $4, 2, $5, $5)",
+      "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
+      "updated_at_ms) VALUES ($1, $2, $3, 'running', $4, $5, $5)",
       {run.id, run.queue, run.workflow, run.input.dump(), now_ms});
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
@@ -190,7 +223,7 @@ Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_m
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   auto rows = tx.query(
       "SELECT id, namespace, workflow_name, status, input_json, result_json, error, "
-      "next_event_seq, created_at_ms, "
+      "(SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE run_id = $1), created_at_ms, "
       "closed_at_ms FROM workflow_runs WHERE id = $1",
       {run_id});
   if (!rows) return fail(rows.error());
@@ -313,10 +346,6 @@ Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const Claim
       if (auto ok = close_run(tx, task.run_id, e, now_ms); !ok) return fail(ok.error());
     }
   }
-  auto bumped =
-      tx.execute("UPDATE workflow_runs SET next_event_seq = $2, updated_at_ms = $3 WHERE id = $1",
-                 {task.run_id, events.back().seq + 1, now_ms});
-  if (!bumped) return fail(bumped.error());
   return true;
 }
 
@@ -374,12 +403,13 @@ Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64
 
 Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                                const Json& result, std::int64_t now_ms) {
+  // The task is retired whatever the outcome: a late attempt's result is ignored, but its task is
+  // done all the same.
   auto applied = append_external(
       tx, dialect, task.run_id, EventKind::activity_completed,
       Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
-      now_ms);
+      now_ms, task.id);
   if (!applied) return fail(applied.error());
-  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
   return *applied;
 }
 
@@ -430,9 +460,9 @@ Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std
 Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                         std::int64_t now_ms) {
   auto applied = append_external(tx, dialect, task.run_id, EventKind::timer_fired,
-                                 Json{{"started_seq", task.event_seq}}, now_ms);
+                                 Json{{"started_seq", task.event_seq}}, now_ms, task.id);
   if (!applied) return fail(applied.error());
-  return finish_task(tx, task.id, now_ms);
+  return {};
 }
 
 Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,

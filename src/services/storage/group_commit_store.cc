@@ -32,14 +32,24 @@ void GroupCommitStore::flush_if_possible() {
   }
 }
 
-Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
-  ++batches_;
-  bodies_ += batch.size();
-  auto bodies = std::make_shared<std::vector<TransactionBody>>();
-  for (auto& p : batch) bodies->push_back(std::move(p.body));
-  auto results = std::make_shared<std::vector<Result<void>>>(bodies->size());
-  TransactionBody shared = [bodies, results](SqlTransaction& tx) -> Result<void> {
+namespace {
+
+// Marks the optimistic attempt's deliberate rollback: a body failed, so the batch is rerun with
+// savepoints. Not an error any caller sees.
+constexpr const char* kRerunWithSavepoints = "group commit: a body failed, rerun with savepoints";
+
+// The batch as one transaction. Optimistic: no savepoints (each costs a round trip on Postgres);
+// the first failing body aborts the whole attempt. With savepoints: each body is isolated.
+TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
+                           std::shared_ptr<std::vector<Result<void>>> results, bool savepoints) {
+  return [bodies, results, savepoints](SqlTransaction& tx) -> Result<void> {
     for (std::size_t i = 0; i < bodies->size(); ++i) {
+      if (!savepoints) {
+        Result<void> outcome = (*bodies)[i](tx);
+        if (!outcome) return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+        (*results)[i] = std::move(outcome);
+        continue;
+      }
       if (auto ok = tx.execute("SAVEPOINT group_commit", {}); !ok) return fail(ok.error());
       Result<void> outcome = (*bodies)[i](tx);
       const char* end =
@@ -54,8 +64,23 @@ Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
     }
     return {};
   };
-  Task<Result<void>> pending = inner_.transact(std::move(shared));
-  Result<void> committed = co_await pending;
+}
+
+}  // namespace
+
+Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
+  ++batches_;
+  bodies_ += batch.size();
+  auto bodies = std::make_shared<std::vector<TransactionBody>>();
+  for (auto& p : batch) bodies->push_back(std::move(p.body));
+  auto results = std::make_shared<std::vector<Result<void>>>(bodies->size());
+  Task<Result<void>> optimistic = inner_.transact(batch_body(bodies, results, false));
+  Result<void> committed = co_await optimistic;
+  if (!committed && committed.error().message == kRerunWithSavepoints) {
+    ++reruns_;
+    Task<Result<void>> isolated = inner_.transact(batch_body(bodies, results, true));
+    committed = co_await isolated;
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].done.set(committed ? (*results)[i] : Result<void>(fail(committed.error())));
   }

@@ -1,10 +1,12 @@
 // GroupCommitStore: a Store that runs transactions submitted while the database is busy
 // together, in one database transaction — one commit (one fsync) for many small steps.
 //
-// Each body runs inside its own SAVEPOINT, so a body that fails is rolled back alone and gets its
-// own error; the others commit. If the shared transaction itself fails (connection lost, commit
-// outcome unknown), every body in it gets that error — callers handle it as they would for a
-// transaction of their own.
+// A batch first runs without savepoints (each costs a round trip); if a body fails, the batch is
+// rolled back and rerun with each body inside its own SAVEPOINT, so a failing body is rolled back
+// alone and gets its own error; the others commit. Bodies must therefore be safe to run again
+// after a rollback — true of any transaction body, which touches only the transaction. If the
+// shared transaction itself fails (connection lost, commit outcome unknown), every body in it gets
+// that error — callers handle it as they would for a transaction of their own.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +32,8 @@ class GroupCommitStore final : public Store {
 
   std::uint64_t batches() const { return batches_; }
   std::uint64_t bodies() const { return bodies_; }
+  // Batches rerun with savepoints because a body failed.
+  std::uint64_t reruns() const { return reruns_; }
 
  private:
   struct Pending {
@@ -45,6 +49,7 @@ class GroupCommitStore final : public Store {
   std::size_t in_flight_ = 0;
   std::uint64_t batches_ = 0;
   std::uint64_t bodies_ = 0;
+  std::uint64_t reruns_ = 0;
   Scope scope_;
 };
 

@@ -128,8 +128,9 @@ const std::vector<Migration> kMigrations = {
               source TEXT NOT NULL,
               created_at_ms BIGINT NOT NULL,
               UNIQUE (name, version)))",
-         // next_event_seq is the seq the next history event gets: appends bump it under the
-         // row's lock, and a workflow task commits only if it is still what it replayed.
+         // The next history seq is MAX(seq) + 1 of the run's history (a primary-key read),
+         // computed under the run row's lock: appends do not write this row, only a run's end
+         // does. A workflow task commits only if that seq is still the one it replayed up to.
          R"(CREATE TABLE workflow_runs (
               id TEXT PRIMARY KEY,
               namespace TEXT NOT NULL,
@@ -138,7 +139,6 @@ const std::vector<Migration> kMigrations = {
               input_json TEXT NOT NULL,
               result_json TEXT,
               error TEXT,
-              next_event_seq BIGINT NOT NULL,
               created_at_ms BIGINT NOT NULL,
               updated_at_ms BIGINT NOT NULL,
               closed_at_ms BIGINT))",
