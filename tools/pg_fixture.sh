@@ -21,7 +21,13 @@ case "$cmd" in
   start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir" && chmod 700 "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+      chown postgres:postgres "$dir" && chmod 700 "$dir"
+      runuser -u postgres -- test -x "$dir" || {
+        echo "pg_fixture: the postgres user cannot reach $dir (a parent directory is private); use a directory under the project" >&2
+        exit 1
+      }
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bin/initdb" -D "$dir/data" -A trust -U reliant --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/http/health_server.h"
 #include "adapters/memory/in_process_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
@@ -15,6 +16,7 @@
 #include "core/engine/builtin_workflows.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
+#include "runtime/sleep.h"
 #include "services/worker/worker.h"
 
 namespace reliant {
@@ -28,6 +30,7 @@ struct WorkerOptions {
   std::string nats_url;
   std::string streaming_driver = "nats";
   int health_port = 8081;
+  std::string bind_address = "0.0.0.0";
   std::string worker_id;
   std::int64_t concurrency = 64;
   bool migrate = false;
@@ -37,6 +40,21 @@ std::string default_worker_id() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   return std::string(host) + "-" + std::to_string(::getpid()) + "-" + std::to_string(secure_random_u64() % 100000);
+}
+
+// Readiness: the store answers a query (checked every 2 s). `status` is empty when ready.
+Task<void> watch_store(Store& store, Executor& executor, std::string* status) {
+  for (;;) {
+    TransactionBody probe = [](SqlTransaction& tx) -> Result<void> {
+      auto r = tx.query("SELECT 1", {});
+      if (!r) return fail(r.error());
+      return {};
+    };
+    Task<Result<void>> pending = store.transact(std::move(probe));
+    Result<void> ok = co_await pending;
+    *status = ok ? std::string() : "database: " + ok.error().message;
+    co_await sleep(executor, seconds(2));
+  }
 }
 
 int run_worker(const WorkerOptions& options) {
@@ -86,7 +104,17 @@ int run_worker(const WorkerOptions& options) {
     spdlog::info("signal {}: stopping", signal);
     executor.stop();
   });
+  std::string not_ready = "starting";
+  Scope probes(executor);
+  probes.spawn(watch_store(**store, executor, &not_ready));
+  auto health = HealthServer::start(executor.context(), options.bind_address, options.health_port,
+                                    [&not_ready] { return not_ready; });
+  if (!health) {
+    spdlog::error("{}", health.error().message);
+    return 1;
+  }
   auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+  spdlog::info("health checks on {}:{} (/health, /ready)", options.bind_address, (*health)->port());
   spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue, options.db.driver,
                latest_schema_version());
   executor.run();
@@ -118,6 +146,9 @@ void add_worker_command(CLI::App& server, int& exit_code) {
       ->capture_default_str();
   worker->add_option("--health-port", options->health_port, "Health/readiness endpoint port")
       ->envname("HEALTH_PORT")
+      ->capture_default_str();
+  worker->add_option("--bind-address", options->bind_address, "Interface for the health endpoint")
+      ->envname("BIND_ADDRESS")
       ->capture_default_str();
   worker->add_option("--worker-id", options->worker_id, "Lease owner name (default: host-pid-random)");
   worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")->capture_default_str();

@@ -20,10 +20,25 @@ q() { psql "$url" -qtAc "$1"; }
 
 psql "$admin_url" -qtc "CREATE DATABASE $db" >/dev/null
 "$reliant" db migrate up --db-url "$url" >/dev/null
+health_base=$((20000 + $$ % 20000))
+port_w1=$health_base port_w2=$((health_base + 1))
 for w in w1 w2; do
-  "$reliant" server worker --db-url "$url" --worker-id "$w" >"$work/$w.log" 2>&1 &
+  port=$(eval echo "\$port_$w")
+  "$reliant" server worker --db-url "$url" --worker-id "$w" --health-port "$port" --bind-address 127.0.0.1 \
+    >"$work/$w.log" 2>&1 &
   pids+=($!)
   eval "pid_$w=$!"
+done
+# Both workers report ready (store reachable) on their health endpoints.
+for w in w1 w2; do
+  port=$(eval echo "\$port_$w")
+  ready=""
+  for _ in $(seq 1 50); do
+    ready=$(curl -s "http://127.0.0.1:$port/ready" || true)
+    [ "$ready" = '{"status":"ready"}' ] && break
+    sleep 0.1
+  done
+  [ "$ready" = '{"status":"ready"}' ] || { echo "FAIL: $w not ready on :$port: '$ready'"; cat "$work/$w.log"; exit 1; }
 done
 
 # 12 steps of 400 ms, each heartbeating; a dead worker's lease lapses after 1 s without heartbeat.
