@@ -13,6 +13,7 @@
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/trace.h"
+#include "sim/workload/engine.h"
 
 namespace reliant::sim {
 

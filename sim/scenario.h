@@ -13,7 +13,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "sim/workload/echo.h"
-#include "sim/workload/engine.h"
+#include "sim/workload/engine_config.h"
 
 namespace reliant::sim {
 

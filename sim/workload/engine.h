@@ -14,6 +14,7 @@
 #include "runtime/scope.h"
 #include "services/worker/worker.h"
 #include "sim/checker.h"
+#include "sim/workload/engine_config.h"
 #include "sim/world.h"
 
 namespace reliant {
@@ -21,25 +22,6 @@ class SqliteDatabase;
 }
 
 namespace reliant::sim {
-
-struct EngineClientConfig {
-  std::int64_t runs = 10;
-  Duration interval = seconds(1);
-  std::int64_t steps_min = 1;
-  std::int64_t steps_max = 5;
-  Duration step_delay_min{};
-  Duration step_delay_max = milliseconds(200);
-  Duration heartbeat_timeout = seconds(2);
-  Duration start_to_close = seconds(30);
-  std::int64_t max_attempts = 10;
-};
-
-struct EngineWorkerSettings {
-  Duration poll_interval = seconds(1);
-  Duration reap_interval = seconds(1);
-  Duration decision_lease = seconds(5);
-  std::int64_t batch = 8;
-};
 
 // What an engine client did; kept outside the component so it survives crashes.
 struct EngineClientStats {

@@ -10,13 +10,14 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/http/health_server.h"
 #include "adapters/memory/in_process_bus.h"
+#include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/engine/builtin_workflows.h"
+#include "runtime/sleep.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
-#include "runtime/sleep.h"
 #include "services/worker/worker.h"
 
 namespace reliant {
@@ -39,7 +40,8 @@ struct WorkerOptions {
 std::string default_worker_id() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + std::to_string(secure_random_u64() % 100000);
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(secure_random_u64() % 100000);
 }
 
 // Readiness: the store answers a query (checked every 2 s). `status` is empty when ready.
@@ -77,18 +79,26 @@ int run_worker(const WorkerOptions& options) {
     return 1;
   }
   if (options.temporal_host != "localhost" || options.temporal_port != 7233) {
-    spdlog::info("--temporal-host/--temporal-port are not used: the durable engine runs on the database");
+    spdlog::info(
+        "--temporal-host/--temporal-port are not used: the durable engine runs on the database");
   }
-  if (!options.nats_url.empty()) {
-    spdlog::info("--nats-url {}: NATS wake-ups arrive with the nats adapter; polling the queue until then",
-                 options.nats_url);
-  }
-  // Wake-ups between this worker's own steps go over an in-process bus; other processes' new
-  // tasks are found by the poll.
+  // Wake-ups go over NATS when configured, so workers in other processes hear of new tasks at
+  // once; without it, over an in-process bus (this worker's own steps) plus the poll.
   InProcessBroker broker(secure_random_u64());
-  InProcessBus bus(broker, executor);
+  std::unique_ptr<Bus> bus;
+  if (!options.nats_url.empty()) {
+    auto nats = NatsBus::connect(executor, NatsOptions{options.nats_url, "reliant-worker"});
+    if (!nats) {
+      spdlog::error("{}", nats.error().message);
+      return 1;
+    }
+    bus = std::move(*nats);
+  } else {
+    spdlog::info("no --nats-url: other processes' new tasks are found by polling every second");
+    bus = std::make_unique<InProcessBus>(broker, executor);
+  }
   Random random(secure_random_u64());
-  Env env{executor, random, &bus, nullptr, store->get(), nullptr};
+  Env env{executor, random, bus.get(), nullptr, store->get(), nullptr};
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   engine::ActivityRegistry activities;
@@ -115,8 +125,8 @@ int run_worker(const WorkerOptions& options) {
   }
   auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
   spdlog::info("health checks on {}:{} (/health, /ready)", options.bind_address, (*health)->port());
-  spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue, options.db.driver,
-               latest_schema_version());
+  spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue,
+               options.db.driver, latest_schema_version());
   executor.run();
   worker.reset();
   spdlog::info("worker {} stopped", config.worker_id);
@@ -127,21 +137,30 @@ int run_worker(const WorkerOptions& options) {
 
 void add_worker_command(CLI::App& server, int& exit_code) {
   auto options = std::make_shared<WorkerOptions>();
-  auto* worker = server.add_subcommand("worker", "Run a durable-engine worker (workflow and activity tasks)");
+  auto* worker =
+      server.add_subcommand("worker", "Run a durable-engine worker (workflow and activity tasks)");
   add_db_options(*worker, options->db);
-  worker->add_option("--temporal-host", options->temporal_host,
-                     "Accepted for compatibility; unused (the engine runs on the database)")
+  worker
+      ->add_option("--temporal-host", options->temporal_host,
+                   "Accepted for compatibility; unused (the engine runs on the database)")
       ->envname("TEMPORAL_HOST")
       ->capture_default_str();
-  worker->add_option("--temporal-port", options->temporal_port, "Accepted for compatibility; unused")
+  worker
+      ->add_option("--temporal-port", options->temporal_port, "Accepted for compatibility; unused")
       ->envname("TEMPORAL_PORT")
       ->capture_default_str();
-  worker->add_option("--temporal-namespace", options->temporal_namespace,
-                     "Engine namespace: the task queue this worker serves")
+  worker
+      ->add_option("--temporal-namespace", options->temporal_namespace,
+                   "Engine namespace: the task queue this worker serves")
       ->envname("TEMPORAL_NAMESPACE")
       ->capture_default_str();
-  worker->add_option("--nats-url", options->nats_url, "NATS server URL (wake-ups)")->envname("NATS_URL");
-  worker->add_option("--streaming-driver", options->streaming_driver, "memory or nats (forced to nats)")
+  worker
+      ->add_option("--nats-url", options->nats_url,
+                   "NATS server URL, for wake-ups between processes (without it: polling)")
+      ->envname("NATS_URL");
+  worker
+      ->add_option("--streaming-driver", options->streaming_driver,
+                   "memory or nats (forced to nats)")
       ->envname("STREAMING_DRIVER")
       ->capture_default_str();
   worker->add_option("--health-port", options->health_port, "Health/readiness endpoint port")
@@ -150,8 +169,10 @@ void add_worker_command(CLI::App& server, int& exit_code) {
   worker->add_option("--bind-address", options->bind_address, "Interface for the health endpoint")
       ->envname("BIND_ADDRESS")
       ->capture_default_str();
-  worker->add_option("--worker-id", options->worker_id, "Lease owner name (default: host-pid-random)");
-  worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")->capture_default_str();
+  worker->add_option("--worker-id", options->worker_id,
+                     "Lease owner name (default: host-pid-random)");
+  worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")
+      ->capture_default_str();
   worker->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
   worker->callback([options, &exit_code] { exit_code = run_worker(*options); });
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
@@ -13,6 +14,7 @@
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/migrator.h"
+#include "services/worker/worker.h"
 
 namespace reliant {
 namespace {
@@ -25,6 +27,7 @@ struct WorkflowOptions {
   std::string input = "{}";
   std::string run_id;
   std::string ns = "reliant";
+  std::string nats_url;
   std::string signal;
   std::string reason = "cancelled from the command line";
   bool wait = false;
@@ -38,11 +41,13 @@ int report(const Error& error) {
 
 Result<Json> parse_json(const std::string& text, const std::string& flag) {
   Json value = Json::parse(text, nullptr, false);
-  if (value.is_discarded()) return fail(ErrorCode::invalid_argument, flag + " is not valid JSON: " + text);
+  if (value.is_discarded())
+    return fail(ErrorCode::invalid_argument, flag + " is not valid JSON: " + text);
   return value;
 }
 
-Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, std::string run_id, Duration limit) {
+Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, std::string run_id,
+                                              Duration limit) {
   const Instant deadline = executor.now() + limit;
   for (;;) {
     auto run = std::make_shared<engine::RunSummary>();
@@ -57,7 +62,8 @@ Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, 
     if (!read) co_return fail(read.error());
     if (run->terminal()) co_return *run;
     if (limit > Duration::zero() && executor.now() > deadline) {
-      co_return fail(ErrorCode::timeout, "run " + run_id + " still running after " + format_duration(limit));
+      co_return fail(ErrorCode::timeout,
+                     "run " + run_id + " still running after " + format_duration(limit));
     }
     co_await sleep(executor, milliseconds(100));
   }
@@ -69,11 +75,13 @@ int print_outcome(const engine::RunSummary& run) {
     std::printf("%s\n", run.result.value_or(Json()).dump().c_str());
     return 0;
   }
-  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(), run.status.c_str(), run.error.value_or("").c_str());
+  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(), run.status.c_str(),
+               run.error.value_or("").c_str());
   return 1;
 }
 
-int with_engine_store(const DbConfig& config, const std::function<int(AsioExecutor&, Store&)>& use) {
+int with_engine_store(const DbConfig& config,
+                      const std::function<int(AsioExecutor&, Store&)>& use) {
   AsioExecutor executor;
   auto store = open_store(executor, config);
   if (!store) return report(store.error());
@@ -89,15 +97,25 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   auto* workflow = app.add_subcommand("workflow", "Start and inspect durable workflow runs");
   workflow->require_subcommand(1);
 
-  auto* start = workflow->add_subcommand("start", "Start a run; with --wait, print its result when it ends");
+  auto* start =
+      workflow->add_subcommand("start", "Start a run; with --wait, print its result when it ends");
   add_db_options(*start, options->db);
-  start->add_option("name", options->name, "Workflow name (built in: echo_chain, sleep, await_signal)")->required();
+  start
+      ->add_option("name", options->name,
+                   "Workflow name (built in: echo_chain, sleep, await_signal)")
+      ->required();
   start->add_option("--input", options->input, "Input as JSON")->capture_default_str();
   start->add_option("--id", options->run_id, "Run id (default: a new sortable id)");
-  start->add_option("--namespace", options->ns, "Engine namespace (task queue)")->envname("TEMPORAL_NAMESPACE")
+  start->add_option("--namespace", options->ns, "Engine namespace (task queue)")
+      ->envname("TEMPORAL_NAMESPACE")
       ->capture_default_str();
   start->add_flag("--wait", options->wait, "Wait for the run to end and print its result");
-  start->add_option("--wait-seconds", options->wait_seconds, "Give up waiting after this long (0: never)");
+  start
+      ->add_option("--nats-url", options->nats_url,
+                   "Wake workers at once over NATS (else they poll)")
+      ->envname("NATS_URL");
+  start->add_option("--wait-seconds", options->wait_seconds,
+                    "Give up waiting after this long (0: never)");
   start->callback([options, &exit_code] {
     auto input = parse_json(options->input, "--input");
     if (!input) {
@@ -113,6 +131,12 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
         return engine::start_run(tx, run, now_ms);
       }));
       if (!started) return report(started.error());
+      if (!options->nats_url.empty()) {
+        auto nats = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-cli"});
+        if (!nats) return report(nats.error());
+        (void)(*nats)->publish(engine::wake_subject(options->ns), "");
+        (void)(*nats)->flush(seconds(2));
+      }
       if (!options->wait) {
         std::printf("%s\n", id.c_str());
         return 0;
@@ -133,21 +157,22 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
       auto run = std::make_shared<engine::RunSummary>();
       auto history = std::make_shared<std::vector<engine::HistoryEvent>>();
       const std::string id = options->run_id;
-      auto read = run_blocking(executor, store.transact([id, run, history](SqlTransaction& tx) -> Result<void> {
-        auto r = engine::get_run(tx, id);
-        if (!r) return fail(r.error());
-        *run = *r;
-        auto h = engine::load_history(tx, id);
-        if (!h) return fail(h.error());
-        *history = *h;
-        return {};
-      }));
+      auto read = run_blocking(
+          executor, store.transact([id, run, history](SqlTransaction& tx) -> Result<void> {
+            auto r = engine::get_run(tx, id);
+            if (!r) return fail(r.error());
+            *run = *r;
+            auto h = engine::load_history(tx, id);
+            if (!h) return fail(h.error());
+            *history = *h;
+            return {};
+          }));
       if (!read) return report(read.error());
       std::printf("run %s: %s, workflow %s, namespace %s\n", run->id.c_str(), run->status.c_str(),
                   run->workflow.c_str(), run->queue.c_str());
       for (const auto& e : *history) {
-        std::printf("  %4lld  %-20s %s\n", static_cast<long long>(e.seq), std::string(engine::to_string(e.kind)).c_str(),
-                    e.body.dump().c_str());
+        std::printf("  %4lld  %-20s %s\n", static_cast<long long>(e.seq),
+                    std::string(engine::to_string(e.kind)).c_str(), e.body.dump().c_str());
       }
       return 0;
     });

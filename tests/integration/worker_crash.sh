@@ -2,10 +2,12 @@
 # Real processes, real Postgres: two `reliant server worker`s share a chain workflow; the one
 # holding the run's current activity is killed with SIGKILL; the run must still complete, on the
 # other worker, with every step's result recorded exactly once.
-#   worker_crash.sh RELIANT_BINARY PG_URL_FILE
+# Wake-ups go over a real nats-server.
+#   worker_crash.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
 reliant=$1
 admin_url=$(cat "$2")
+nats_url=$(cat "$3")
 db="crash_$$"
 url="${admin_url%/*}/$db"
 work=$(mktemp -d)
@@ -24,7 +26,8 @@ health_base=$((20000 + $$ % 20000))
 port_w1=$health_base port_w2=$((health_base + 1))
 for w in w1 w2; do
   port=$(eval echo "\$port_$w")
-  "$reliant" server worker --db-url "$url" --worker-id "$w" --health-port "$port" --bind-address 127.0.0.1 \
+  "$reliant" server worker --db-url "$url" --nats-url "$nats_url" --worker-id "$w" --health-port "$port" \
+    --bind-address 127.0.0.1 \
     >"$work/$w.log" 2>&1 &
   pids+=($!)
   eval "pid_$w=$!"
@@ -43,7 +46,7 @@ done
 
 # 12 steps of 400 ms, each heartbeating; a dead worker's lease lapses after 1 s without heartbeat.
 steps=12
-run=$("$reliant" workflow start echo_chain --db-url "$url" \
+run=$("$reliant" workflow start echo_chain --db-url "$url" --nats-url "$nats_url" \
   --input "{\"steps\": $steps, \"payload\": \"p\", \"delay_ms\": 400, \"heartbeat_timeout_ms\": 1000, \"start_to_close_ms\": 10000, \"max_attempts\": 5}")
 echo "started run $run"
 
