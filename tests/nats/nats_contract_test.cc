@@ -52,16 +52,27 @@ class NatsHarness final : public BusHarness {
   // server's deliveries then arrive on the subscribers' sockets, and a second round of flushes
   // (a PING behind them on every connection) makes sure nats.c has read them. What remains is
   // handing them to the executor: run it until it has been idle for a while.
-  // On a loaded machine a delivery can take longer than any fixed quiet period, so repeat until a
-  // whole round of flushes and draining delivers nothing more.
+  // Exact, not timed: flush every connection (the server has processed everything sent, and
+  // each connection has read everything the server sent before the PONG), then run the executor
+  // until no bus holds an unhandled message. Handlers may publish (a request starting), so
+  // repeat until a round handles nothing.
   void settle() override {
-    // Handlers run while draining may publish (a request starting), hence two quiet rounds.
-    int quiet_rounds = 0;
-    for (int round = 0; round < 40 && quiet_rounds < 2; ++round) {
+    for (int round = 0; round < 50; ++round) {
       for (int flushes = 0; flushes < 2; ++flushes) {
         for (auto& bus : buses_) (void)bus->flush(seconds(5));
       }
-      quiet_rounds = drain(milliseconds(30)) == 0 ? quiet_rounds + 1 : 0;
+      std::size_t ran = 0;
+      auto& context = executor_.context();
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      for (;;) {
+        context.restart();
+        ran += context.poll();
+        std::int64_t pending = 0;
+        for (auto& bus : buses_) pending += bus->undelivered();
+        if (pending == 0 || std::chrono::steady_clock::now() > give_up) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      if (ran == 0) return;
     }
   }
 
@@ -72,25 +83,6 @@ class NatsHarness final : public BusHarness {
   }
 
  private:
-  // Runs handlers until none has arrived for `quiet` (real time); returns how many ran.
-  std::size_t drain(Duration quiet) {
-    auto& context = executor_.context();
-    auto idle_since = std::chrono::steady_clock::now();
-    std::size_t ran = 0;
-    context.restart();
-    while (std::chrono::steady_clock::now() - idle_since < quiet) {
-      if (const auto n = context.poll(); n > 0) {
-        ran += n;
-        idle_since = std::chrono::steady_clock::now();
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        context.restart();
-      }
-    }
-    // Request timers that are still pending fire in their own time (run_for), as on other buses.
-    return ran;
-  }
-
   AsioExecutor executor_;
   std::vector<std::unique_ptr<NatsBus>> buses_;
 };

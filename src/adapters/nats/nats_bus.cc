@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 
 #include <mutex>
+#include <set>
 
 #include "runtime/bus_request.h"
 #include "runtime/subject.h"
@@ -52,6 +53,7 @@ Error error_of(natsStatus status, const std::string& context) {
 struct Delivery {
   Executor* executor;
   std::weak_ptr<BusHandler> handler;
+  std::shared_ptr<NatsBus::Backlog> backlog;
 };
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
@@ -62,18 +64,29 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
       std::string(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))),
       natsMsg_IsNoResponders(msg)};
   natsMsg_Destroy(msg);
-  delivery->executor->post([handler = delivery->handler, message = std::move(message)] {
-    if (auto h = handler.lock()) (*h)(message);
-  });
+  ++delivery->backlog->posted;
+  delivery->executor->post(
+      [handler = delivery->handler, backlog = delivery->backlog, message = std::move(message)] {
+        if (auto h = handler.lock()) (*h)(message);
+        --backlog->posted;
+      });
 }
 
 void on_complete(void* closure) { delete static_cast<Delivery*>(closure); }
 
 class NatsSubscription final : public Subscription {
  public:
-  NatsSubscription(natsSubscription* subscription, std::shared_ptr<BusHandler> handler)
-      : subscription_(subscription), handler_(std::move(handler)) {}
+  NatsSubscription(natsSubscription* subscription, std::shared_ptr<BusHandler> handler,
+                   std::shared_ptr<NatsBus::Backlog> backlog)
+      : subscription_(subscription), handler_(std::move(handler)), backlog_(std::move(backlog)) {
+    std::lock_guard lock(backlog_->mutex);
+    backlog_->subscriptions.insert(subscription_);
+  }
   ~NatsSubscription() override {
+    {
+      std::lock_guard lock(backlog_->mutex);
+      backlog_->subscriptions.erase(subscription_);
+    }
     natsSubscription_Unsubscribe(subscription_);
     natsSubscription_Destroy(subscription_);
   }
@@ -81,6 +94,7 @@ class NatsSubscription final : public Subscription {
  private:
   natsSubscription* subscription_;
   std::shared_ptr<BusHandler> handler_;  // deliveries hold it weakly: gone = not delivered
+  std::shared_ptr<NatsBus::Backlog> backlog_;
 };
 
 std::once_flag library_opened;
@@ -195,7 +209,7 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
                                      BusHandler handler) {
   if (auto valid = validate_pattern(pattern); !valid) return fail(valid.error());
   auto shared = std::make_shared<BusHandler>(std::move(handler));
-  auto* delivery = new Delivery{&executor_, shared};
+  auto* delivery = new Delivery{&executor_, shared, backlog_};
   const std::string subj(pattern);
   natsSubscription* subscription = nullptr;
   natsStatus s =
@@ -213,7 +227,8 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // a subscription is active when subscribe() returns. While disconnected the SUB is replayed on
   // reconnect, so a failed flush is not an error.
   (void)natsConnection_FlushTimeout(connection_, 2000);
-  return SubscriptionPtr(std::make_unique<NatsSubscription>(subscription, std::move(shared)));
+  return SubscriptionPtr(
+      std::make_unique<NatsSubscription>(subscription, std::move(shared), backlog_));
 }
 
 Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data, Duration timeout) {
@@ -223,6 +238,17 @@ Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data,
 }
 
 std::string NatsBus::new_inbox() { return inbox_prefix_ + std::to_string(++inboxes_); }
+
+std::int64_t NatsBus::undelivered() const {
+  std::int64_t count = backlog_->posted.load();
+  std::lock_guard lock(backlog_->mutex);
+  for (auto* subscription : backlog_->subscriptions) {
+    int msgs = 0;
+    int bytes = 0;
+    if (natsSubscription_GetPending(subscription, &msgs, &bytes) == NATS_OK) count += msgs;
+  }
+  return count;
+}
 
 Result<void> NatsBus::flush(Duration timeout) {
   if (auto s = natsConnection_FlushTimeout(connection_, to_ms(timeout)); s != NATS_OK) {

@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "runtime/bus.h"
 #include "runtime/executor.h"
 
 struct __natsConnection;
+struct __natsSubscription;
 
 namespace reliant {
 
@@ -45,6 +48,17 @@ class NatsBus final : public Bus {
   // For tests and orderly shutdown, never on a component's executor.
   Result<void> flush(Duration timeout);
   bool connected() const { return connected_.load(); }
+  // Messages received from the server whose handlers have not run yet (queued in nats.c or
+  // posted to the executor). With flush(), lets a caller wait until everything sent has been
+  // handled — for tests.
+  std::int64_t undelivered() const;
+
+  // What undelivered() counts; shared with nats.c callbacks, which may outlive the bus.
+  struct Backlog {
+    std::atomic<std::int64_t> posted{0};
+    std::mutex mutex;
+    std::set<__natsSubscription*> subscriptions;
+  };
 
  private:
   NatsBus(Executor& executor, __natsConnection* connection, std::string inbox_prefix,
@@ -59,6 +73,7 @@ class NatsBus final : public Bus {
   std::uint64_t inboxes_ = 0;
   std::atomic<bool> connected_{true};
   std::atomic<NatsBus*>* callback_slot_;  // owned by nats.c's closed callback
+  std::shared_ptr<Backlog> backlog_ = std::make_shared<Backlog>();
 };
 
 }  // namespace reliant
