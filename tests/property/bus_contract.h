@@ -355,7 +355,9 @@ TYPED_TEST_P(BusContract, RequestWithoutSubscribersFailsFastWithNoResponders) {
     RC_ASSERT(outcome.result.has_value());
     RC_ASSERT(!outcome.result->has_value());
     RC_ASSERT(outcome.result->error().code == ErrorCode::no_responders);
-    RC_ASSERT(outcome.finished - outcome.started < timeout / 4);
+    // The code above already rules out a timeout; this only checks the answer was not held back
+    // (generous: real servers on a loaded CI machine are slow, not wrong).
+    RC_ASSERT(outcome.finished - outcome.started < timeout / 2);
     // None of them saw the request. (Whether one whose pattern happens to match the requester's
     // inbox may see the no-responders status is NoRespondersStatusGoesOnlyToTheRequester's job.)
     for (const auto& got : unrelated_got) {

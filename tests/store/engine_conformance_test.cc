@@ -230,8 +230,10 @@ TEST_P(EngineConformance, TwoWorkersShareTheQueue) {
     EXPECT_EQ(run_of(id).status, "completed") << id;
     expect_sound_history(id);
   }
-  EXPECT_GT(a->stats().claimed, 0u);
-  EXPECT_GT(b->stats().claimed, 0u);
+  // Which worker gets which task is up to timing (the simulator's engine_workers_race scenario
+  // covers racing deterministically); what must hold is that every task was claimed by someone
+  // and nothing was lost: 12 runs × (5 decisions + 4 activities).
+  EXPECT_GE(a->stats().claimed + b->stats().claimed, 12u * 9u);
 }
 
 // A slow first attempt outlives its lease: the task is retried elsewhere, both attempts finish,
