@@ -24,12 +24,17 @@ Result<TaskKind> parse_task_kind(const std::string& text) {
 Result<void> ensure_workflow_task(SqlTransaction& tx, const std::string& run_id,
                                   const std::string& queue, std::int64_t next_seq,
                                   std::int64_t now_ms) {
+  // Not needed while the decision task made for the previous event is still ready: whoever takes
+  // it replays the whole history, this event included. (A primary-key lookup; an index enforcing
+  // one ready decision per run would cost a write on every step. Extra decision tasks are
+  // harmless: a decision is made under the run lock from the latest history.)
   auto inserted = tx.execute(
       "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
-      "created_at_ms, "
-      "updated_at_ms) VALUES ($1, $2, 'workflow', $3, 0, 'ready', $4, $4, $4) ON CONFLICT DO "
-      "NOTHING",
-      {workflow_task_id(run_id, next_seq), queue, run_id, now_ms});
+      "created_at_ms, updated_at_ms) SELECT $1, $2, 'workflow', $3, 0, 'ready', $4, $4, $4 "
+      "WHERE NOT EXISTS (SELECT 1 FROM engine_tasks WHERE id = $5 AND status = 'ready') "
+      "ON CONFLICT DO NOTHING",
+      {workflow_task_id(run_id, next_seq), queue, run_id, now_ms,
+       workflow_task_id(run_id, next_seq - 1)});
   if (!inserted) return fail(inserted.error());
   return {};
 }
@@ -113,7 +118,9 @@ Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
       " RETURNING seq), "
       "decide AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
       "visible_at_ms, created_at_ms, updated_at_ms) SELECT $1 || ':wf:' || (seq + 1), $7, "
-      "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins ON CONFLICT DO NOTHING RETURNING 1), "
+      "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins WHERE NOT EXISTS (SELECT 1 FROM "
+      "engine_tasks WHERE id = $1 || ':wf:' || ins.seq AND status = 'ready') "
+      "ON CONFLICT DO NOTHING RETURNING 1), "
       "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
       "WHERE id = $6 RETURNING 1) "
       "SELECT (SELECT COUNT(*) FROM ins), (SELECT COUNT(*) FROM decide), (SELECT COUNT(*) FROM "
@@ -490,24 +497,13 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
       }
       continue;
     }
-    // Deciding and firing are idempotent: make them available again — unless the run already has
-    // a ready decision task, which makes this one redundant.
+    // Deciding and firing are idempotent: make them available again.
     auto again = tx.execute(
         "UPDATE engine_tasks SET status = 'ready', lease_owner = NULL, lease_expires_at_ms = NULL, "
-        "visible_at_ms = $3, "
-        "updated_at_ms = $3 WHERE id = $1 AND status = 'leased' AND attempt = $2 AND NOT (kind = "
-        "'workflow' AND "
-        "EXISTS (SELECT 1 FROM engine_tasks o WHERE o.run_id = $4 AND o.kind = 'workflow' AND "
-        "o.status = 'ready'))",
-        {task.id, task.attempt, now_ms, task.run_id});
+        "visible_at_ms = $3, updated_at_ms = $3 WHERE id = $1 AND status = 'leased' AND attempt = "
+        "$2",
+        {task.id, task.attempt, now_ms});
     if (!again) return fail(again.error());
-    if (*again == 0) {
-      auto redundant = tx.execute(
-          "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $3 "
-          "WHERE id = $1 AND status = 'leased' AND attempt = $2",
-          {task.id, task.attempt, now_ms});
-      if (!redundant) return fail(redundant.error());
-    }
   }
   return static_cast<std::int64_t>(rows->rows.size());
 }

@@ -179,8 +179,7 @@ const std::vector<Migration> kMigrations = {
          "'ready'",
          "CREATE INDEX engine_tasks_leased ON engine_tasks(lease_expires_at_ms) WHERE status = "
          "'leased'",
-         "CREATE UNIQUE INDEX engine_tasks_one_ready_decision ON engine_tasks(run_id) "
-         "WHERE kind = 'workflow' AND status = 'ready'",
+
      }},
 };
 
