@@ -131,9 +131,11 @@ Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
   return int_at(rows->rows.at(0), 0) == 1;
 }
 
+// `queue` is the run's namespace when the caller knows it (a claimed task does), saving a lookup.
 Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                              EventKind kind, Json body, std::int64_t now_ms,
-                             const std::string& finish_task_id = {}) {
+                             const std::string& finish_task_id = {},
+                             const std::string& queue = {}) {
   const HistoryEvent event{0, kind, std::move(body), now_ms};
   if (dialect == SqlDialect::postgres) return append_postgres(tx, run_id, event, finish_task_id);
   // SQLite: the single writer holds the database, so these statements are race-free without a
@@ -147,7 +149,8 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   if (event.ref_seq() > 0) {
     sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
   }
-  sql += " RETURNING seq, (SELECT namespace FROM workflow_runs WHERE id = $1)";
+  sql += queue.empty() ? " RETURNING seq, (SELECT namespace FROM workflow_runs WHERE id = $1)"
+                       : " RETURNING seq";
   auto appended = tx.query(
       sql, {run_id, std::string(to_string(kind)), event.ref_seq(), event.body.dump(), now_ms});
   if (!appended) return fail(appended.error());
@@ -166,8 +169,8 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
     return false;
   }
   const auto& row = appended->rows.front();
-  if (auto ok = ensure_workflow_task(tx, run_id, text_at(row, 1), int_at(row, 0) + 1, now_ms);
-      !ok) {
+  const std::string run_queue = queue.empty() ? text_at(row, 1) : queue;
+  if (auto ok = ensure_workflow_task(tx, run_id, run_queue, int_at(row, 0) + 1, now_ms); !ok) {
     return fail(ok.error());
   }
   return true;
@@ -292,8 +295,7 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
           pick +
           ") "
           "RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
-          "start_to_close_ms, "
-          "heartbeat_timeout_ms",
+          "start_to_close_ms, heartbeat_timeout_ms, queue",
       {queue, now_ms, batch, worker_id, lease_ms});
   if (!rows) return fail(rows.error());
   std::vector<ClaimedTask> claimed;
@@ -301,7 +303,8 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
     auto kind = parse_task_kind(text_at(r, 1));
     if (!kind) return fail(kind.error());
     claimed.push_back(ClaimedTask{text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4),
-                                  int_at(r, 5), int_at(r, 6), int_at(r, 7), int_at(r, 8)});
+                                  int_at(r, 5), int_at(r, 6), int_at(r, 7), int_at(r, 8),
+                                  text_at(r, 9)});
   }
   // RETURNING has no order: sort so that processing order is deterministic.
   std::sort(claimed.begin(), claimed.end(),
@@ -415,7 +418,7 @@ Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const Cla
   auto applied = append_external(
       tx, dialect, task.run_id, EventKind::activity_completed,
       Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
-      now_ms, task.id);
+      now_ms, task.id, task.queue);
   if (!applied) return fail(applied.error());
   return *applied;
 }
@@ -446,8 +449,8 @@ Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const
   if (*retired == 0) return {};
   auto applied = append_external(
       tx, dialect, task.run_id, EventKind::activity_failed,
-      Json{{"scheduled_seq", task.event_seq}, {"error", error}, {"attempts", task.attempt}},
-      now_ms);
+      Json{{"scheduled_seq", task.event_seq}, {"error", error}, {"attempts", task.attempt}}, now_ms,
+      {}, task.queue);
   if (!applied) return fail(applied.error());
   return {};
 }
@@ -466,8 +469,9 @@ Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std
 
 Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                         std::int64_t now_ms) {
-  auto applied = append_external(tx, dialect, task.run_id, EventKind::timer_fired,
-                                 Json{{"started_seq", task.event_seq}}, now_ms, task.id);
+  auto applied =
+      append_external(tx, dialect, task.run_id, EventKind::timer_fired,
+                      Json{{"started_seq", task.event_seq}}, now_ms, task.id, task.queue);
   if (!applied) return fail(applied.error());
   return {};
 }
@@ -477,7 +481,7 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
   // No row locks here (they would be taken before the run row's, against the lock order):
   // every change below is conditional on the lease, so concurrent reapers cannot both act.
   auto rows = tx.query(
-      "SELECT id, kind, run_id, event_seq, attempt, max_attempts FROM engine_tasks "
+      "SELECT id, kind, run_id, event_seq, attempt, max_attempts, queue FROM engine_tasks "
       "WHERE status = 'leased' AND lease_expires_at_ms < $1 ORDER BY lease_expires_at_ms, id LIMIT "
       "$2",
       {now_ms, max_tasks});
@@ -486,7 +490,8 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
     auto kind = parse_task_kind(text_at(r, 1));
     if (!kind) return fail(kind.error());
     const ClaimedTask task{
-        text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4), int_at(r, 5), 0, 0, 0};
+        text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4), int_at(r, 5), 0, 0, 0,
+        text_at(r, 6)};
     if (task.kind == TaskKind::activity) {
       const std::string why =
           "attempt " + std::to_string(task.attempt) + " ended without a result (lease expired)";

@@ -51,6 +51,7 @@ struct ClaimedTask {
   std::int64_t lease_expires_at_ms = 0;
   std::int64_t start_to_close_ms = 0;
   std::int64_t heartbeat_timeout_ms = 0;
+  std::string queue;  // the run's namespace
 };
 
 struct QueueCounts {
