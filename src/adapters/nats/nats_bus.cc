@@ -54,10 +54,12 @@ struct Delivery {
   Executor* executor;
   std::weak_ptr<BusHandler> handler;
   std::shared_ptr<NatsBus::Backlog> backlog;
+  std::atomic<std::int64_t> entered{0};  // on_message calls begun, to compare with nats.c's count
 };
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* delivery = static_cast<Delivery*>(closure);
+  ++delivery->entered;
   const char* reply = natsMsg_GetReply(msg);
   BusMessage message{
       natsMsg_GetSubject(msg), reply ? reply : "",
@@ -77,10 +79,11 @@ void on_complete(void* closure) { delete static_cast<Delivery*>(closure); }
 class NatsSubscription final : public Subscription {
  public:
   NatsSubscription(natsSubscription* subscription, std::shared_ptr<BusHandler> handler,
-                   std::shared_ptr<NatsBus::Backlog> backlog)
+                   std::shared_ptr<NatsBus::Backlog> backlog,
+                   const std::atomic<std::int64_t>* entered)
       : subscription_(subscription), handler_(std::move(handler)), backlog_(std::move(backlog)) {
     std::lock_guard lock(backlog_->mutex);
-    backlog_->subscriptions.insert(subscription_);
+    backlog_->subscriptions.emplace(subscription_, entered);
   }
   ~NatsSubscription() override {
     {
@@ -227,8 +230,8 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // a subscription is active when subscribe() returns. While disconnected the SUB is replayed on
   // reconnect, so a failed flush is not an error.
   (void)natsConnection_FlushTimeout(connection_, 2000);
-  return SubscriptionPtr(
-      std::make_unique<NatsSubscription>(subscription, std::move(shared), backlog_));
+  return SubscriptionPtr(std::make_unique<NatsSubscription>(subscription, std::move(shared),
+                                                            backlog_, &delivery->entered));
 }
 
 Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data, Duration timeout) {
@@ -240,14 +243,20 @@ Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data,
 std::string NatsBus::new_inbox() { return inbox_prefix_ + std::to_string(++inboxes_); }
 
 std::int64_t NatsBus::undelivered() const {
-  std::int64_t count = backlog_->posted.load();
+  // nats.c moves a message from pending to delivered (under its lock) just before calling
+  // on_message; until on_message has counted it in `entered`, only that difference shows it.
+  std::int64_t count = 0;
   std::lock_guard lock(backlog_->mutex);
-  for (auto* subscription : backlog_->subscriptions) {
+  for (const auto& [subscription, entered] : backlog_->subscriptions) {
     int msgs = 0;
     int bytes = 0;
+    std::int64_t delivered = 0;
     if (natsSubscription_GetPending(subscription, &msgs, &bytes) == NATS_OK) count += msgs;
+    if (natsSubscription_GetDelivered(subscription, &delivered) == NATS_OK) {
+      count += delivered - entered->load();
+    }
   }
-  return count;
+  return count + backlog_->posted.load();
 }
 
 Result<void> NatsBus::flush(Duration timeout) {

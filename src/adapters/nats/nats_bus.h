@@ -6,9 +6,9 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "runtime/bus.h"
@@ -57,7 +57,7 @@ class NatsBus final : public Bus {
   struct Backlog {
     std::atomic<std::int64_t> posted{0};
     std::mutex mutex;
-    std::set<__natsSubscription*> subscriptions;
+    std::map<__natsSubscription*, const std::atomic<std::int64_t>*> subscriptions;  // → calls begun
   };
 
  private:
