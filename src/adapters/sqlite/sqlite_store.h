@@ -2,7 +2,10 @@
 // one writer anyway), resuming callers on their executor. The monolith's store.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "adapters/blocking/blocking_pool.h"
 #include "adapters/sqlite/sqlite_database.h"
@@ -17,17 +20,28 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(Executor& executor, const std::string& path,
                                                    const SqliteOptions& options = {});
 
+  ~SqliteStore() override;
+
   SqlDialect dialect() const override { return SqlDialect::sqlite; }
   Task<Result<void>> transact(TransactionBody body) override;
   // Transactions submitted and not yet started (the write queue).
   std::size_t queue_depth() const { return pool_.queued(); }
 
  private:
-  SqliteStore(Executor& executor, std::unique_ptr<SqliteDatabase> db)
-      : executor_(executor), db_(std::move(db)), pool_(1) {}
+  SqliteStore(Executor& executor, std::unique_ptr<SqliteDatabase> db,
+              std::unique_ptr<SqliteDatabase> checkpointer);
+  void checkpoint_loop();
 
   Executor& executor_;
   std::unique_ptr<SqliteDatabase> db_;
+  // A second connection that checkpoints the WAL in the background, so no commit pays for it
+  // (SQLite otherwise checkpoints inside whichever commit crosses 1000 WAL pages: the p99).
+  // Null for in-memory databases (no WAL).
+  std::unique_ptr<SqliteDatabase> checkpointer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;
+  std::thread checkpoint_thread_;
   BlockingPool pool_;  // last: its thread stops before the database closes
 };
 
