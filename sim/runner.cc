@@ -295,15 +295,15 @@ void echo_table(std::string& out, const RunReport& r) {
 void engine_table(std::string& out, const RunReport& r) {
   char line[256];
   std::snprintf(line, sizeof line, "%-12s %-14s %6s %7s %7s %9s %5s %10s %6s %7s %6s %6s %7s\n",
-                "node", "role", "starts", "crashes", "claimed", "decisions", "stale", "activities",
-                "failed", "ignored", "timers", "reaped", "db-errs");
+                "node", "role", "starts", "crashes", "claimed", "decisions", "dropped",
+                "activities", "failed", "ignored", "timers", "reaped", "db-errs");
   out += line;
   for (const auto& n : r.nodes) {
     if (n.role == "engine_worker") {
       const auto& w = n.worker;
       std::snprintf(line, sizeof line, "%-12s %-14s %6u %7u %7s %9s %5s %10s %6s %7s %6s %6s %7s\n",
                     n.name.c_str(), n.role.c_str(), n.starts, n.crashes, u(w.claimed).c_str(),
-                    u(w.decisions).c_str(), u(w.stale_decisions).c_str(),
+                    u(w.decisions).c_str(), u(w.dropped_decisions).c_str(),
                     u(w.activities_run).c_str(), u(w.activities_failed).c_str(),
                     u(w.results_ignored).c_str(), u(w.timers_fired).c_str(), u(w.reaped).c_str(),
                     u(w.store_errors).c_str());
@@ -316,7 +316,8 @@ void engine_table(std::string& out, const RunReport& r) {
     }
   }
   out +=
-      "(stale: decisions made on a history that had moved on; ignored: results that lost to "
+      "(dropped: decisions whose lease was lost or whose run had ended; ignored: results that lost "
+      "to "
       "an earlier one; reaped: expired leases returned to the queue)\n";
   const auto& e = r.engine;
   const auto& s = r.store;

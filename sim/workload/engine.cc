@@ -86,7 +86,7 @@ SimWorker::~SimWorker() { add_stats(total_, worker_.stats()); }
 void add_stats(engine::WorkerStats& total, const engine::WorkerStats& more) {
   total.claimed += more.claimed;
   total.decisions += more.decisions;
-  total.stale_decisions += more.stale_decisions;
+  total.dropped_decisions += more.dropped_decisions;
   total.activities_run += more.activities_run;
   total.activities_failed += more.activities_failed;
   total.results_ignored += more.results_ignored;

@@ -51,21 +51,18 @@ Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const H
 struct LockedRun {
   std::string queue;
   std::string status;
-  std::int64_t next_seq = 0;
 };
 
 // Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
 Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
                                           const std::string& run_id) {
-  std::string sql =
-      "SELECT namespace, status, (SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE "
-      "run_id = $1) FROM workflow_runs WHERE id = $1";
+  std::string sql = "SELECT namespace, status FROM workflow_runs WHERE id = $1";
   if (dialect == SqlDialect::postgres) sql += " FOR UPDATE";
   auto rows = tx.query(sql, {run_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<LockedRun>();
   const auto& r = rows->rows.front();
-  return std::optional<LockedRun>(LockedRun{text_at(r, 0), text_at(r, 1), int_at(r, 2)});
+  return std::optional<LockedRun>(LockedRun{text_at(r, 0), text_at(r, 1)});
 }
 
 // Applies what a terminal event means to the run row and its outstanding tasks.
@@ -120,11 +117,11 @@ Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
       "visible_at_ms, created_at_ms, updated_at_ms) SELECT $1 || ':wf:' || (seq + 1), $7, "
       "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins WHERE NOT EXISTS (SELECT 1 FROM "
       "engine_tasks WHERE id = $1 || ':wf:' || ins.seq AND status = 'ready') "
-      "ON CONFLICT DO NOTHING RETURNING 1), "
+      "ON CONFLICT DO NOTHING), "
       "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
-      "WHERE id = $6 RETURNING 1) "
-      "SELECT (SELECT COUNT(*) FROM ins), (SELECT COUNT(*) FROM decide), (SELECT COUNT(*) FROM "
-      "retire)";
+      "WHERE id = $6) "
+      // Postgres runs every data-modifying CTE whether or not the query reads it.
+      "SELECT COUNT(*) FROM ins";
   auto rows = tx.query(sql, {run_id, std::string(to_string(event.kind)), event.ref_seq(),
                              event.body.dump(), event.at_ms, finish_task_id, (*run)->queue});
   if (!rows) return fail(rows.error());
@@ -232,8 +229,7 @@ Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_m
 
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   auto rows = tx.query(
-      "SELECT id, namespace, workflow_name, status, input_json, result_json, error, "
-      "(SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE run_id = $1), created_at_ms, "
+      "SELECT id, namespace, workflow_name, status, input_json, result_json, error, created_at_ms, "
       "closed_at_ms FROM workflow_runs WHERE id = $1",
       {run_id});
   if (!rows) return fail(rows.error());
@@ -247,9 +243,8 @@ Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   run.input = Json::parse(text_at(r, 4), nullptr, false);
   if (auto result = optional_text_at(r, 5)) run.result = Json::parse(*result, nullptr, false);
   run.error = optional_text_at(r, 6);
-  run.next_event_seq = int_at(r, 7);
-  run.created_at_ms = int_at(r, 8);
-  run.closed_at_ms = optional_int_at(r, 9);
+  run.created_at_ms = int_at(r, 7);
+  run.closed_at_ms = optional_int_at(r, 8);
   return run;
 }
 
@@ -312,25 +307,10 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
   return claimed;
 }
 
-Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
-                             std::int64_t expected_next_seq,
-                             const std::vector<HistoryEvent>& events, std::int64_t now_ms) {
-  auto held = holds_lease(tx, task);
-  if (!held) return fail(held.error());
-  if (!*held) return false;
-  auto run = lock_run(tx, dialect, task.run_id);
-  if (!run) return fail(run.error());
-  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
-  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
-  if ((*run)->status != "running") return false;
-  if ((*run)->next_seq != expected_next_seq) {
-    // Decided on a stale history: retire this task and make sure a fresh one exists.
-    if (auto ok = ensure_workflow_task(tx, task.run_id, (*run)->queue, (*run)->next_seq, now_ms);
-        !ok)
-      return fail(ok.error());
-    return false;
-  }
-  if (events.empty()) return true;
+// Writes a decision's events and the tasks they create. The caller holds the run lock and the
+// task's lease, and decided on the history read under that lock.
+Result<void> write_decision(SqlTransaction& tx, const ClaimedTask& task, const std::string& queue,
+                            const std::vector<HistoryEvent>& events, std::int64_t now_ms) {
   for (const auto& e : events) {
     if (auto ok = insert_event(tx, task.run_id, e); !ok) return fail(ok.error());
     if (e.kind == EventKind::activity_scheduled) {
@@ -339,7 +319,7 @@ Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const Claim
           "visible_at_ms, "
           "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
           "VALUES ($1, $2, 'activity', $3, $4, 'ready', $5, $6, $7, $8, $6, $6)",
-          {task.run_id + ":act:" + std::to_string(e.seq), (*run)->queue, task.run_id, e.seq,
+          {task.run_id + ":act:" + std::to_string(e.seq), queue, task.run_id, e.seq,
            e.body.value("max_attempts", std::int64_t{1}), now_ms,
            e.body.value("start_to_close_ms", std::int64_t{0}),
            e.body.value("heartbeat_timeout_ms", std::int64_t{0})});
@@ -349,34 +329,38 @@ Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const Claim
           "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
           "created_at_ms, "
           "updated_at_ms) VALUES ($1, $2, 'timer', $3, $4, 'ready', $5, $6, $6)",
-          {task.run_id + ":timer:" + std::to_string(e.seq), (*run)->queue, task.run_id, e.seq,
+          {task.run_id + ":timer:" + std::to_string(e.seq), queue, task.run_id, e.seq,
            e.body.value("fire_at_ms", now_ms), now_ms});
       if (!inserted) return fail(inserted.error());
     } else if (is_terminal(e.kind)) {
       if (auto ok = close_run(tx, task.run_id, e, now_ms); !ok) return fail(ok.error());
     }
   }
-  return true;
+  return {};
 }
 
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms) {
-  // Locking the run first means nobody appends between our read and our write.
+  DecisionOutcome outcome;
+  auto held = holds_lease(tx, task);
+  if (!held) return fail(held.error());
+  if (!*held) return outcome;  // the lease expired and the task went to another worker
+  // Locking the run first means nobody appends between our read and our write, so the decision
+  // is made on the latest history and needs no further check.
   auto run = lock_run(tx, dialect, task.run_id);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
+  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
+  if ((*run)->status != "running") return outcome;  // ended meanwhile: nothing to decide
   auto history = load_history(tx, task.run_id);
   if (!history) return fail(history.error());
   auto state = RunState::fold(*history);
   if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
   const auto events = decide_next(*state, workflows.find(state->workflow), now_ms);
-  auto committed = commit_decision(tx, dialect, task, state->last_seq + 1, events, now_ms);
-  if (!committed) return fail(committed.error());
-  DecisionOutcome outcome;
-  outcome.committed = *committed;
-  if (!*committed) return outcome;
-  outcome.events = events.size();
+  if (auto ok = write_decision(tx, task, (*run)->queue, events, now_ms); !ok)
+    return fail(ok.error());
+  outcome.committed = true;
   for (const auto& e : events) {
     if (e.kind == EventKind::activity_scheduled || e.kind == EventKind::timer_started)
       outcome.schedules_work = true;

@@ -30,7 +30,6 @@ struct RunSummary {
   Json input;
   std::optional<Json> result;
   std::optional<std::string> error;
-  std::int64_t next_event_seq = 0;
   std::int64_t created_at_ms = 0;
   std::optional<std::int64_t> closed_at_ms;
   bool terminal() const { return status != "running"; }
@@ -73,16 +72,8 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                              std::int64_t now_ms, std::int64_t lease_ms,
                                              std::int64_t batch);
 
-// Commits a workflow task's decision: `events` were computed from a history whose next seq was
-// `expected_next_seq`. Returns false, changing nothing but retiring the task, when the lease is
-// no longer held or the history has grown meanwhile (a fresh workflow task then exists).
-Result<bool> commit_decision(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
-                             std::int64_t expected_next_seq,
-                             const std::vector<HistoryEvent>& events, std::int64_t now_ms);
-
 struct DecisionOutcome {
-  bool committed = false;       // false: lease lost or history moved on (nothing written)
-  std::size_t events = 0;       // events appended
+  bool committed = false;       // false: the lease was lost or the run had ended
   bool schedules_work = false;  // new activity or timer tasks became ready
   std::optional<EventKind> terminal;
 };

@@ -137,7 +137,7 @@ Task<void> Worker::run_decision(ClaimedTask task) {
   // On failure the lease runs out and the decision is retried: deciding is idempotent.
   if (!done) co_return;
   if (!outcome->committed) {
-    ++stats_.stale_decisions;
+    ++stats_.dropped_decisions;
     co_return;
   }
   ++stats_.decisions;

@@ -31,7 +31,7 @@ struct WorkerConfig {
 struct WorkerStats {
   std::uint64_t claimed = 0;
   std::uint64_t decisions = 0;
-  std::uint64_t stale_decisions = 0;
+  std::uint64_t dropped_decisions = 0;
   std::uint64_t activities_run = 0;
   std::uint64_t activities_failed = 0;
   std::uint64_t results_ignored = 0;  // a result that lost to an earlier one
