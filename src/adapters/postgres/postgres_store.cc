@@ -125,7 +125,12 @@ class PostgresTransaction final : public SqlTransaction {
 
 Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
   try {
-    return std::make_unique<pqxx::connection>(url);
+    auto connection = std::make_unique<pqxx::connection>(url);
+    // Every statement is prepared and its shape never changes, so the generic plan is the right
+    // one. Left to choose, Postgres re-plans some statements (the engine's multi-CTE append) on
+    // every execution: 0.3 ms of planning per step, more than the statement takes to run.
+    pqxx::nontransaction(*connection).exec("SET plan_cache_mode = force_generic_plan");
+    return connection;
   } catch (const pqxx::broken_connection& e) {
     std::string why = e.what();
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
