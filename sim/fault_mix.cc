@@ -134,6 +134,9 @@ std::string FaultMix::describe() const {
       case ScriptedFault::Kind::store_outage:
         out += "store outage@" + format_duration(e.at) + " for " + format_duration(e.length);
         break;
+      case ScriptedFault::Kind::revoke_token:
+        out += "revoke token of " + e.node + "@" + format_duration(e.at);
+        break;
     }
   }
   if (events.empty()) out += " | no process or link faults";

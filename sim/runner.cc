@@ -36,7 +36,10 @@ Task<void> migrate(Store& store, Instant now, bool* done) {
 
 ComponentFactory factory_for(const NodeGroup& group, const std::string& name, Node& node,
                              const std::vector<std::string>& servers, Checker& checker,
-                             const EngineRegistries& registries) {
+                             const EngineRegistries& registries, ToolPathWorkload* tools) {
+  if (group.role == "gateway" || group.role == "daemon" || group.role == "tool_client") {
+    return tools->factory(group, name);
+  }
   EchoStats* stats = &node.stats;
   if (group.role == "echo_server") {
     const std::string address = name + ":" + std::to_string(group.port);
@@ -80,8 +83,9 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   SimBroker broker(world, network);
   SimStreams streams(world, network);
   const bool engine_roles = scenario.has_role("engine_worker");
+  const bool tool_roles = scenario.has_role("gateway");
   std::unique_ptr<SimDatabase> database;
-  if (engine_roles) database = std::make_unique<SimDatabase>(world, network);
+  if (engine_roles || tool_roles) database = std::make_unique<SimDatabase>(world, network);
   const EngineRegistries registries;
   Checker checker;
   Random fault_random = world.random().split("faults");
@@ -98,6 +102,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       }
     }
     RELIANT_ASSERT(migrated);
+  }
+  std::unique_ptr<ToolPathWorkload> tools;
+  if (tool_roles) {
+    tools = std::make_unique<ToolPathWorkload>(world, scenario, *database, checker);
+    tools->seed();
   }
 
   std::vector<std::string> server_addresses;
@@ -120,7 +129,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       node->role = group.role;
       node->runs_expected = group.role == "engine_client" ? group.engine_client.runs : 0;
       ComponentFactory factory =
-          factory_for(group, name, *node, server_addresses, checker, registries);
+          factory_for(group, name, *node, server_addresses, checker, registries, tools.get());
       const NodeId id = world.add_node(name);
       node->process =
           std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
@@ -128,6 +137,10 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       by_name[name] = node.get();
       nodes.push_back(std::move(node));
     }
+  }
+  if (tools) {
+    for (const auto& [name, node] : by_name) tools->attach(name, *node->process);
+    tools->start_sampling();
   }
   for (auto& node : nodes) node->process->start();
 
@@ -172,6 +185,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
           break;
         case ScriptedFault::Kind::half_open_stream:
           streams.break_random_link();
+          break;
+        case ScriptedFault::Kind::revoke_token:
+          if (!tools) return;
+          tools->revoke_token(fault.node);
+          streams.reset_links_of(by_name.at(fault.node)->process->node());
           break;
         case ScriptedFault::Kind::store_outage:
           if (!database) return;
@@ -222,6 +240,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   }
 
   RunReport report;
+  if (tools) {
+    tools->finish(world.now());
+    report.has_tool_path = true;
+    report.tools = tools->summary();
+  }
   if (database) {
     std::vector<ClientExpectation> clients;
     for (const auto& node : nodes) {
@@ -230,8 +253,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
                                           &node->engine_client, node->runs_expected});
     }
     report.has_database = true;
-    report.engine =
-        check_engine(database->database(), world.now(), scenario.invariants, clients, checker);
+    report.has_engine = engine_roles;
+    if (engine_roles) {
+      report.engine =
+          check_engine(database->database(), world.now(), scenario.invariants, clients, checker);
+    }
     report.store = database->stats();
   }
   report.scenario_file = scenario.file;
@@ -334,6 +360,29 @@ void engine_table(std::string& out, const RunReport& r) {
          " slow, " + u(s.refused_in_outage) + " refused in outages\n";
 }
 
+void tool_table(std::string& out, const RunReport& r) {
+  const auto& t = r.tools;
+  char line[160];
+  for (const auto& n : r.nodes) {
+    if (n.role != "gateway" && n.role != "daemon" && n.role != "tool_client") continue;
+    if (n.crashes == 0 && n.starts <= 1) continue;  // only the eventful ones; 1,000 daemons scroll
+    std::snprintf(line, sizeof line, "%-14s %-12s %6u starts %6u crashes\n", n.name.c_str(),
+                  n.role.c_str(), n.starts, n.crashes);
+    out += line;
+  }
+  out += "tool calls: " + u(t.calls) + " (" + u(t.answered_ok) + " ok, " + u(t.answered_error) +
+         " answered with an error, " + u(t.failed) + " failed); " + u(t.executions) +
+         " executions; " + u(t.lost) + " reported lost\n";
+  out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
+         " authentication recoveries, " + u(t.status_changes) +
+         " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +
+         " parked in the store\n";
+  const auto& s = r.store;
+  out += "store: " + u(s.transactions) + " transactions, " + u(s.failed_before_commit) +
+         " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " +
+         u(s.refused_in_outage) + " refused in outages\n";
+}
+
 }  // namespace
 
 std::string format_report(const RunReport& r) {
@@ -345,15 +394,16 @@ std::string format_report(const RunReport& r) {
   const bool echo = std::any_of(r.nodes.begin(), r.nodes.end(),
                                 [](const NodeReport& n) { return n.role.rfind("echo_", 0) == 0; });
   if (echo) echo_table(out, r);
-  if (r.has_database) {
+  if (r.has_engine) {
     if (echo) out += "\n";
     engine_table(out, r);
   }
+  if (r.has_tool_path) tool_table(out, r);
   out += "bus: " + u(r.bus.published) + " published, " + u(r.bus.delivered) + " delivered, " +
          u(r.bus.dropped) + " dropped, " + u(r.bus.partitioned) + " lost to partitions, " +
          u(r.bus.duplicated) + " duplicated, " + u(r.bus.delayed) + " delayed, " +
          u(r.bus.reordered) + " reordered, " + u(r.bus.no_responders) + " no-responders\n";
-  if (echo) {
+  if (echo || r.has_tool_path) {
     out += "streams: " + u(r.streams.opened) + " opened, " + u(r.streams.refused) + " refused, " +
            u(r.streams.frames) + " frames, " + u(r.streams.lost) + " lost, " + u(r.streams.resets) +
            " reset, " + u(r.streams.half_open) + " half-open\n";

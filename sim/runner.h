@@ -14,6 +14,7 @@
 #include "sim/sim_transport.h"
 #include "sim/trace.h"
 #include "sim/workload/engine.h"
+#include "sim/workload/tools.h"
 
 namespace reliant::sim {
 
@@ -42,7 +43,10 @@ struct RunReport {
   StreamStats streams;
   bool has_database = false;
   StoreStats store;
+  bool has_engine = false;
   EngineSummary engine;
+  bool has_tool_path = false;
+  ToolPathSummary tools;
   std::deque<TraceRecord> last_events;
   std::vector<std::string> last_event_nodes;  // node names for last_events
 

@@ -12,15 +12,19 @@
 namespace reliant::sim {
 namespace {
 
-const std::vector<std::string> kRoles = {"echo_server", "echo_client", "engine_worker",
-                                         "engine_client"};
-const std::vector<std::string> kInvariants = {"stream_order", "request_reply_match",
-                                              "liveness",     "runs_end_once",
-                                              "results_once", "queues_drain"};
+const std::vector<std::string> kRoles = {"echo_server",   "echo_client", "engine_worker",
+                                         "engine_client", "gateway",     "daemon",
+                                         "tool_client"};
+const std::vector<std::string> kInvariants = {
+    "stream_order",   "request_reply_match", "liveness",          "runs_end_once",
+    "results_once",   "queues_drain",        "tool_at_most_once", "tool_results",
+    "tool_isolation", "daemon_status",       "daemon_liveness"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
+const std::vector<std::string> kToolInvariants = {
+    "tool_at_most_once", "tool_results", "tool_isolation", "daemon_status", "daemon_liveness"};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -251,6 +255,96 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
   return {};
 }
 
+Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
+                                DaemonNodeConfig& config) {
+  if (auto ok = r.expect_map(node, path, {"user", "type", "labels"}); !ok) return ok;
+  if (node["user"]) {
+    auto user = r.string(node["user"], path + ".user");
+    if (!user) return fail(user.error());
+    if (user->empty() || user->find_first_of(" .*>") != std::string::npos)
+      return fail(
+          r.error(node["user"], path + ".user", "'" + *user + "' is not a valid user name"));
+    config.user = *user;
+  }
+  if (node["type"]) {
+    auto type = r.string(node["type"], path + ".type");
+    if (!type) return fail(type.error());
+    if (*type != "local" && *type != "cloud")
+      return fail(
+          r.error(node["type"], path + ".type", "expected local or cloud, got '" + *type + "'"));
+    config.type = *type;
+  }
+  if (node["labels"]) {
+    const auto& labels = node["labels"];
+    if (!labels.IsMap())
+      return fail(r.error(labels, path + ".labels", "expected a map, got " + kind_of(labels)));
+    for (const auto& entry : labels) {
+      auto key = r.string(entry.first, path + ".labels");
+      if (!key) return fail(key.error());
+      auto value = r.string(entry.second, path + ".labels." + *key);
+      if (!value) return fail(value.error());
+      config.labels[*key] = *value;
+    }
+  }
+  return {};
+}
+
+Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
+                                     const std::string& path, ToolClientConfig& config) {
+  if (auto ok = r.expect_map(
+          node, path,
+          {"user", "interval", "sync_share", "tool_timeout", "command_time_max", "daemon"});
+      !ok) {
+    return ok;
+  }
+  for (const char* key : {"user", "daemon"}) {
+    if (!node[key]) continue;
+    auto text = r.string(node[key], path + "." + key);
+    if (!text) return fail(text.error());
+    (std::string(key) == "user" ? config.user : config.daemon) = *text;
+  }
+  if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
+    return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));
+  if (auto ok = read_durations(r, node, path,
+                               {{"interval", &config.interval},
+                                {"tool_timeout", &config.tool_timeout},
+                                {"command_time_max", &config.command_time_max}});
+      !ok) {
+    return ok;
+  }
+  if (node["sync_share"]) {
+    auto share = r.probability(node["sync_share"], path + ".sync_share");
+    if (!share) return fail(share.error());
+    config.sync_share = *share;
+  }
+  return {};
+}
+
+Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTimings& timings) {
+  if (auto ok = r.expect_map(node, "tool_path",
+                             {"heartbeat_interval", "stale_after", "disconnect_after",
+                              "backoff_initial", "backoff_max"});
+      !ok) {
+    return ok;
+  }
+  if (auto ok = read_durations(r, node, "tool_path",
+                               {{"heartbeat_interval", &timings.heartbeat_interval},
+                                {"stale_after", &timings.stale_after},
+                                {"disconnect_after", &timings.disconnect_after},
+                                {"backoff_initial", &timings.backoff_initial},
+                                {"backoff_max", &timings.backoff_max}});
+      !ok) {
+    return ok;
+  }
+  if (timings.stale_after <= timings.heartbeat_interval)
+    return fail(r.error(node, "tool_path", "stale_after must be longer than heartbeat_interval"));
+  if (timings.disconnect_after < timings.stale_after)
+    return fail(r.error(node, "tool_path", "disconnect_after is shorter than stale_after"));
+  if (timings.backoff_max < timings.backoff_initial)
+    return fail(r.error(node, "tool_path", "backoff_max is shorter than backoff_initial"));
+  return {};
+}
+
 Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (!node.IsSequence() || node.size() == 0) {
     return fail(r.error(node, "topology",
@@ -298,6 +392,10 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
         ok = read_worker_config(r, g["config"], config_path, group.worker);
       } else if (group.role == "engine_client") {
         ok = read_engine_client_config(r, g["config"], config_path, group.engine_client);
+      } else if (group.role == "daemon") {
+        ok = read_daemon_config(r, g["config"], config_path, group.daemon);
+      } else if (group.role == "tool_client") {
+        ok = read_tool_client_config(r, g["config"], config_path, group.tool_client);
       } else {
         ok = fail(r.error(g["config"], config_path, "role '" + group.role + "' takes no config"));
       }
@@ -325,7 +423,7 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     if (auto ok =
             r.expect_map(f, path,
                          {"at", "crash", "pause", "partition", "reset_stream", "half_open_stream",
-                          "store_outage", "restart_after", "length", "one_way"});
+                          "store_outage", "revoke_token", "restart_after", "length", "one_way"});
         !ok) {
       return ok;
     }
@@ -335,14 +433,15 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     auto at = r.duration(f["at"], path + ".at");
     if (!at) return fail(at.error());
     fault.at = *at;
-    const char* kinds[] = {"crash",       "pause", "partition", "reset_stream", "half_open_stream",
-                           "store_outage"};
+    const char* kinds[] = {
+        "crash",        "pause",       "partition", "reset_stream", "half_open_stream",
+        "store_outage", "revoke_token"};
     int found = 0;
     for (const char* kind : kinds) found += f[kind] ? 1 : 0;
     if (found != 1) {
       return fail(r.error(f, path,
                           "needs exactly one of: crash, pause, partition, reset_stream, "
-                          "half_open_stream, store_outage"));
+                          "half_open_stream, store_outage, revoke_token"));
     }
     auto known_node = [&](const YAML::Node& n, const std::string& p) -> Result<std::string> {
       auto name = r.string(n, p);
@@ -389,6 +488,11 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
       }
     } else if (f["store_outage"]) {
       fault.kind = ScriptedFault::Kind::store_outage;
+    } else if (f["revoke_token"]) {
+      fault.kind = ScriptedFault::Kind::revoke_token;
+      auto n = known_node(f["revoke_token"], path + ".revoke_token");
+      if (!n) return fail(n.error());
+      fault.node = *n;
     } else if (f["reset_stream"]) {
       fault.kind = ScriptedFault::Kind::reset_stream;
     } else {
@@ -525,7 +629,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
         root, "", "the file is empty; a scenario needs at least name, duration and topology"));
   if (auto ok = r.expect_map(root, "",
                              {"name", "description", "duration", "heal_at", "network", "topology",
-                              "faults", "invariants"});
+                              "tool_path", "faults", "invariants"});
       !ok) {
     return fail(ok.error());
   }
@@ -584,6 +688,13 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
     return fail(r.error(root["topology"], "topology",
                         "engine_client nodes need at least one engine_worker"));
   }
+  if ((s.has_role("daemon") || s.has_role("tool_client")) && !s.has_role("gateway")) {
+    return fail(r.error(root["topology"], "topology",
+                        "daemon and tool_client nodes need at least one gateway"));
+  }
+  if (root["tool_path"]) {
+    if (auto ok = read_tool_path(r, root["tool_path"], s.tool_path); !ok) return fail(ok.error());
+  }
   if (root["faults"]) {
     if (auto ok = read_faults(r, root["faults"], s); !ok) return fail(ok.error());
   }
@@ -608,6 +719,9 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
     }
     if (s.has_role("engine_client")) {
       s.invariants.insert(s.invariants.end(), kEngineInvariants.begin(), kEngineInvariants.end());
+    }
+    if (s.has_role("daemon")) {
+      s.invariants.insert(s.invariants.end(), kToolInvariants.begin(), kToolInvariants.end());
     }
   }
   return s;

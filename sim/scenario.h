@@ -14,6 +14,7 @@
 #include "base/time.h"
 #include "sim/workload/echo.h"
 #include "sim/workload/engine_config.h"
+#include "sim/workload/tools_config.h"
 
 namespace reliant::sim {
 
@@ -25,16 +26,27 @@ struct Range {
 
 struct NodeGroup {
   std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
-  std::string role;  // echo_server | echo_client | engine_worker | engine_client
+  // echo_server | echo_client | engine_worker | engine_client | gateway | daemon | tool_client
+  std::string role;
   int count = 1;
   EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
   int port = 7000;          // used when role is echo_server
   EngineWorkerSettings worker;       // used when role is engine_worker
   EngineClientConfig engine_client;  // used when role is engine_client
+  DaemonNodeConfig daemon;           // used when role is daemon
+  ToolClientConfig tool_client;      // used when role is tool_client
 };
 
 struct ScriptedFault {
-  enum class Kind { crash, pause, partition, reset_stream, half_open_stream, store_outage };
+  enum class Kind {
+    crash,
+    pause,
+    partition,
+    reset_stream,
+    half_open_stream,
+    store_outage,
+    revoke_token
+  };
   Duration at{};
   Kind kind = Kind::crash;
   std::string node;   // crash, pause, partition (first side)
@@ -67,6 +79,7 @@ struct Scenario {
   Duration heal_at = seconds(40);  // every fault healed here; the rest is the liveness phase
   Range<Duration> latency{milliseconds(1), milliseconds(5)};
   std::vector<NodeGroup> topology;
+  ToolPathTimings tool_path;
   FaultRanges faults;
   std::vector<ScriptedFault> plan;
   std::vector<std::string> invariants;

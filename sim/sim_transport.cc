@@ -68,6 +68,29 @@ bool SimStreams::reset_random_link() {
   return true;
 }
 
+std::size_t SimStreams::reset_links_of(NodeId node) {
+  std::vector<std::shared_ptr<Link>> hit;
+  for (const auto& [id, weak] : links_) {
+    auto link = weak.lock();
+    if (link && link->end[0] != nullptr && link->end[1] != nullptr &&
+        (link->node[0] == node || link->node[1] == node)) {
+      hit.push_back(std::move(link));
+    }
+  }
+  for (const auto& link : hit) {
+    ++stats_.resets;
+    for (int side = 0; side < 2; ++side) {
+      world_.schedule(world_.now(), link->node[side], link->incarnation[side], "stream.reset",
+                      link->id, [link, side] {
+                        if (auto* end = link->end[side]) {
+                          end->ended(Error{ErrorCode::closed, "connection reset"});
+                        }
+                      });
+    }
+  }
+  return hit.size();
+}
+
 bool SimStreams::break_random_link() {
   auto link = pick_open_link();
   if (!link) return false;

@@ -50,6 +50,8 @@ class SimStreams {
   // Returns false when no link is open.
   bool reset_random_link();
   bool break_random_link();  // half-open: both directions silently lose frames
+  // Resets every open link with `node` at one end; returns how many.
+  std::size_t reset_links_of(NodeId node);
 
   std::size_t open_links() const;
 

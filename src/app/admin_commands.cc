@@ -2,7 +2,9 @@
 #include "app/admin_commands.h"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
@@ -26,7 +28,26 @@ struct AdminOptions {
   std::string name;
   std::string user;
   std::string token_id;
+  std::string expires_in;
 };
+
+// "90d", "12h", "30m", "45s" → milliseconds.
+Result<std::int64_t> parse_lifetime_ms(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  static const std::map<std::string, std::int64_t> kUnitMs = {
+      {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  const auto found = kUnitMs.find(unit);
+  if (digits == 0 || digits > 9 || found == kUnitMs.end()) {
+    return fail(
+        ErrorCode::invalid_argument,
+        "expected a positive number and a unit s, m, h or d (e.g. 90d), got \"" + text + "\"");
+  }
+  const std::int64_t count = std::stoll(text.substr(0, digits));
+  if (count <= 0) return fail(ErrorCode::invalid_argument, "the lifetime must be positive");
+  return count * found->second;
+}
 
 int report(const Error& error) {
   std::fprintf(stderr, "error: %s\n", error.message.c_str());
@@ -148,14 +169,27 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
   add_db_options(*create, options->db);
   create->add_option("--user", options->user, "The user's id or email")->required();
   create->add_option("--name", options->name, "What the token is for");
+  create->add_option("--expires-in", options->expires_in,
+                     "Lifetime, e.g. 90d, 12h, 30m (default: never expires)");
   create->callback([options, &exit_code] {
+    std::optional<std::int64_t> lifetime_ms;
+    if (!options->expires_in.empty()) {
+      auto parsed = parse_lifetime_ms(options->expires_in);
+      if (!parsed) {
+        std::fprintf(stderr, "error: --expires-in: %s\n", parsed.error().message.c_str());
+        exit_code = 2;
+        return;
+      }
+      lifetime_ms = *parsed;
+    }
     AsioExecutor clock;
     IdGenerator ids(clock, Random(secure_random_u64()));
     std::array<std::uint8_t, kPatRandomBytes> secret{};
     secure_random_bytes(secret.data(), secret.size());
     const std::string value = format_pat(secret);
     PersonalAccessToken meta{
-        ids.next(), "", options->name, pat_display_prefix(value), to_ms(clock.now()), {}, {}};
+        ids.next(), "", options->name, pat_display_prefix(value), to_ms(clock.now()), {}, {}, {}};
+    if (lifetime_ms) meta.expires_at_ms = meta.created_at_ms + *lifetime_ms;
     const std::string user_key = options->user;
     const std::string hash = hash_pat(value);
     auto owner = std::make_shared<User>();
@@ -194,13 +228,13 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
           return {};
         });
     if (exit_code != 0) return;
-    std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %s\n", "ID", "USER", "NAME", "PREFIX",
-                "CREATED", "LAST USED", "REVOKED");
+    std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %-20s  %s\n", "ID", "USER", "NAME",
+                "PREFIX", "CREATED", "LAST USED", "EXPIRES", "REVOKED");
     for (const auto& t : *tokens) {
-      std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %s\n", t.id.c_str(), t.user_id.c_str(),
-                  t.name.c_str(), (t.display_prefix + "…").c_str(),
+      std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %-20s  %s\n", t.id.c_str(),
+                  t.user_id.c_str(), t.name.c_str(), (t.display_prefix + "…").c_str(),
                   format_time(t.created_at_ms).c_str(), format_time(t.last_used_at_ms).c_str(),
-                  format_time(t.revoked_at_ms).c_str());
+                  format_time(t.expires_at_ms).c_str(), format_time(t.revoked_at_ms).c_str());
     }
   });
   auto* revoke = token->add_subcommand("revoke", "Revoke a token by id");

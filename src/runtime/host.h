@@ -1,13 +1,18 @@
 // Host: the daemon's access to its machine — processes and files (DESIGN.md §4).
 //
 // The real adapter uses posix_spawn and the file system; the simulator's host is an in-memory
-// file system with scripted commands. Cancelling a run (destroying the awaiting task) kills the
-// process. Paths are absolute or relative to the host's working directory.
+// file system with scripted commands. Paths are absolute or relative to the host's working
+// directory. Call every method on the owner's executor thread; every task resumes there.
+//
+// Higher-level file tools (glob, grep, edit) are built on these few operations in the daemon's
+// tool layer, so they behave identically on every host.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -17,23 +22,31 @@
 namespace reliant {
 
 struct ProcessSpec {
-  std::string command;  // run by the shell: /bin/sh -c "<command>"
-  std::string working_dir;
+  std::string command;                     // run by the shell: /bin/sh -c "<command>"
+  std::string working_dir;                 // empty: the host's working directory
   std::map<std::string, std::string> env;  // added to the host's environment
   Duration timeout{};                      // zero: no limit
   std::size_t output_limit_bytes = 0;      // zero: no limit; beyond it output is cut
+  // Called on the executor's thread with each piece of output as it is produced — all of it,
+  // regardless of output_limit_bytes (a streaming caller bounds its own copy). Never called
+  // after the run's task has finished or been destroyed.
+  std::function<void(std::string_view)> on_output;
+  // False: ProcessOutcome::output stays empty (the caller keeps what on_output gave it).
+  bool collect_output = true;
 };
 
 struct ProcessOutcome {
   int exit_code = 0;  // -1 when killed by a signal or on timeout
   bool timed_out = false;
-  bool truncated = false;  // output exceeded output_limit_bytes
-  std::string output;      // stdout and stderr, interleaved as written
+  bool truncated = false;          // output exceeded output_limit_bytes
+  std::string output;              // stdout and stderr, interleaved as written
+  std::uint64_t output_bytes = 0;  // everything the process wrote, including what was cut
 };
 
 struct FileEntry {
-  std::string path;
-  bool is_directory = false;
+  std::string path;           // list_directory: the listed directory joined with the entry's name
+  bool is_directory = false;  // follows symbolic links
+  bool is_symlink = false;    // walkers do not descend into linked directories (no cycles)
   std::uint64_t size_bytes = 0;
 };
 
@@ -42,15 +55,22 @@ class Host {
   virtual ~Host() = default;
 
   // Runs a command to completion (or timeout). Fails only when it cannot be started; a non-zero
-  // exit is a successful outcome with that exit code.
+  // exit is a successful outcome with that exit code. On timeout the process and everything it
+  // started (its process group) are killed and the outcome has timed_out set.
+  //
+  // Cancelling: destroying the task that awaits run() (e.g. destroying its Scope) kills the
+  // process and its process group at once; on_output is not called again.
   virtual Task<Result<ProcessOutcome>> run(ProcessSpec spec) = 0;
 
   // Fails with `not_found` when absent, `invalid_argument` for a directory.
   virtual Task<Result<std::string>> read_file(std::string path) = 0;
-  // Creates parent directories as needed; replaces the file atomically.
+  // Creates parent directories as needed; replaces the file atomically. Fails with
+  // `invalid_argument` when `path` is a directory or a parent is a file.
   virtual Task<Result<void>> write_file(std::string path, std::string content) = 0;
-  // Entries directly under `path`, sorted by name.
+  // Entries directly under `path`, sorted by name. Fails with `not_found` when absent,
+  // `invalid_argument` when `path` is not a directory.
   virtual Task<Result<std::vector<FileEntry>>> list_directory(std::string path) = 0;
+  // Fails with `not_found` when absent. The entry's path is `path` as given.
   virtual Task<Result<FileEntry>> stat(std::string path) = 0;
 };
 

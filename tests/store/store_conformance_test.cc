@@ -11,10 +11,12 @@
 #include "core/personal_access_token.h"
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 #include "services/storage/sql_row.h"
+#include "services/storage/tool_requests.h"
 #include "store/store_backend.h"
 
 namespace reliant {
@@ -257,7 +259,7 @@ TEST_P(StoreConformance, UsersAndTokens) {
   secret.fill(7);
   const std::string token = format_pat(secret);
   const PersonalAccessToken meta{
-      "01TOKEN0000000000000000001", ada.id, "laptop", pat_display_prefix(token), 2000, {}, {}};
+      "01TOKEN0000000000000000001", ada.id, "laptop", pat_display_prefix(token), 2000, {}, {}, {}};
   ASSERT_TRUE(transact(
       [meta, token](SqlTransaction& tx) { return insert_token(tx, meta, hash_pat(token)); }));
 
@@ -311,6 +313,158 @@ TEST_P(StoreConformance, UsersAndTokens) {
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(text_at(stored->rows[0], 0), hash_pat(token));
   EXPECT_EQ(text_at(stored->rows[0], 0).find(token), std::string::npos);
+}
+
+TEST_P(StoreConformance, ExpiredTokensAreRefused) {
+  migrate();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) {
+    return insert_user(tx, User{"01USER00000000000000000009", "eve@example.com", "Eve", 1000});
+  }));
+  std::array<std::uint8_t, kPatRandomBytes> secret{};
+  secret.fill(9);
+  const std::string token = format_pat(secret);
+  const PersonalAccessToken meta{"01TOKEN0000000000000000009",
+                                 "01USER00000000000000000009",
+                                 "ci",
+                                 pat_display_prefix(token),
+                                 2000,
+                                 {},
+                                 {},
+                                 4000};
+  ASSERT_TRUE(transact(
+      [meta, token](SqlTransaction& tx) { return insert_token(tx, meta, hash_pat(token)); }));
+  const auto at = [this, token](std::int64_t now_ms) {
+    return transact([token, now_ms](SqlTransaction& tx) -> Result<void> {
+      auto a = authenticate_token(tx, token, now_ms);
+      if (!a) return fail(a.error());
+      return {};
+    });
+  };
+  EXPECT_TRUE(at(3999).has_value());
+  auto expired = at(4000);
+  ASSERT_FALSE(expired.has_value());
+  EXPECT_EQ(expired.error().code, ErrorCode::unauthenticated);
+  EXPECT_EQ(expired.error().message, "invalid, revoked or expired token");
+}
+
+TEST_P(StoreConformance, DaemonConnectionsAreConditionalOnTheLatestConnection) {
+  migrate();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_user(tx, User{"u-a", "a@example.com", "A", 0}); !ok) return ok;
+    return insert_user(tx, User{"u-b", "b@example.com", "B", 0});
+  }));
+  DaemonRecord d;
+  d.id = "01DAEMON000000000000000001";
+  d.user_id = "u-a";
+  d.name = "laptop";
+  d.labels = {{"os", "linux"}, {"gpu", "true"}};
+  d.gateway_id = "gw-1";
+  d.connected_at_ms = 1000;
+  d.connection_id = "c1";
+  d.session_id = "s1";
+  ASSERT_TRUE(transact([d](SqlTransaction& tx) { return record_daemon_connected(tx, d); }));
+  DaemonRecord again = d;  // reconnects through another gateway
+  again.gateway_id = "gw-2";
+  again.connected_at_ms = 2000;
+  again.connection_id = "c2";
+  ASSERT_TRUE(transact([again](SqlTransaction& tx) { return record_daemon_connected(tx, again); }));
+  // The first gateway's late "disconnected" must not touch the newer connection.
+  auto stale = std::make_shared<bool>(true);
+  ASSERT_TRUE(transact([stale, d](SqlTransaction& tx) -> Result<void> {
+    auto applied = record_daemon_status(tx, d.id, "c1", "disconnected", 3000);
+    if (!applied) return fail(applied.error());
+    *stale = *applied;
+    return {};
+  }));
+  EXPECT_FALSE(*stale);
+  auto found = std::make_shared<std::optional<DaemonRecord>>();
+  ASSERT_TRUE(transact([found, d](SqlTransaction& tx) -> Result<void> {
+    auto f = find_daemon(tx, d.id);
+    if (!f) return fail(f.error());
+    *found = *f;
+    return {};
+  }));
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->status, "active");
+  EXPECT_EQ((*found)->gateway_id, "gw-2");
+  EXPECT_EQ((*found)->labels, d.labels);
+  // Another user cannot take the daemon's identity.
+  DaemonRecord thief = d;
+  thief.user_id = "u-b";
+  auto refused =
+      transact([thief](SqlTransaction& tx) { return record_daemon_connected(tx, thief); });
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::permission_denied);
+}
+
+TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) {
+  migrate();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) {
+    return insert_user(tx, User{"u-t", "t@example.com", "T", 0});
+  }));
+  ToolRequestRecord r;
+  r.request_id = "req-1";
+  r.user_id = "u-t";
+  r.daemon_id = "01DAEMON000000000000000002";
+  r.tool_name = "bash";
+  r.input_json = R"({"command":"true"})";
+  r.reply_subject = "tools.result.u-t.req-1";
+  r.created_at_ms = 10;
+  auto inserted = std::make_shared<std::vector<bool>>();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(transact([r, inserted](SqlTransaction& tx) -> Result<void> {
+      auto ok = insert_tool_request(tx, r);
+      if (!ok) return fail(ok.error());
+      inserted->push_back(*ok);
+      return {};
+    }));
+  }
+  EXPECT_EQ(*inserted, (std::vector<bool>{true, false})) << "a retried insert is a no-op";
+  const auto dispatch = [this](const std::string& session) {
+    auto d = std::make_shared<Dispatch>(Dispatch::not_found);
+    EXPECT_TRUE(transact([d, session](SqlTransaction& tx) -> Result<void> {
+      auto got = dispatch_tool_request(tx, "req-1", session, 20);
+      if (!got) return fail(got.error());
+      *d = *got;
+      return {};
+    }));
+    return *d;
+  };
+  auto open = std::make_shared<std::size_t>(0);
+  const auto count_open = [this, open, r] {
+    EXPECT_TRUE(transact([open, r](SqlTransaction& tx) -> Result<void> {
+      auto rows = open_tool_requests(tx, r.daemon_id, 10);
+      if (!rows) return fail(rows.error());
+      *open = rows->size();
+      return {};
+    }));
+    return *open;
+  };
+  EXPECT_EQ(count_open(), 1u);
+  EXPECT_EQ(dispatch("s1"), Dispatch::send);
+  EXPECT_EQ(dispatch("s1"), Dispatch::resend);
+  EXPECT_EQ(dispatch("s2"), Dispatch::lost) << "a restarted daemon must not run it again";
+  auto first = std::make_shared<std::vector<bool>>();
+  for (const char* result : {R"({"content":"first"})", R"({"content":"second"})"}) {
+    ASSERT_TRUE(transact([first, result](SqlTransaction& tx) -> Result<void> {
+      auto ok = complete_tool_request(tx, "req-1", result, 30);
+      if (!ok) return fail(ok.error());
+      first->push_back(*ok);
+      return {};
+    }));
+  }
+  EXPECT_EQ(*first, (std::vector<bool>{true, false}));
+  EXPECT_EQ(dispatch("s1"), Dispatch::completed);
+  EXPECT_EQ(count_open(), 0u);
+  auto stored = std::make_shared<std::optional<ToolRequestRecord>>();
+  ASSERT_TRUE(transact([stored](SqlTransaction& tx) -> Result<void> {
+    auto f = find_tool_request(tx, "req-1");
+    if (!f) return fail(f.error());
+    *stored = *f;
+    return {};
+  }));
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->result_json, std::optional<std::string>(R"({"content":"first"})"));
 }
 
 Task<void> insert_row(Store& store, std::int64_t k, bool fail_after_insert, int* errors) {

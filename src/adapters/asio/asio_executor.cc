@@ -21,9 +21,12 @@ TimerId AsioExecutor::after(Duration delay, std::function<void()> fn) {
   const TimerId id = next_timer_++;
   auto timer = std::make_unique<boost::asio::steady_timer>(context_);
   timer->expires_after(std::max(delay, Duration::zero()));
-  timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the entry is already gone
-    timers_.erase(id);
+  timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code&) {
+    // The entry, not the error code, says whether the timer is still wanted: a timer cancelled
+    // after it expired but before this ran still completes with success.
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    timers_.erase(it);
     fn();
   });
   timers_.emplace(id, std::move(timer));
@@ -33,8 +36,8 @@ TimerId AsioExecutor::after(Duration delay, std::function<void()> fn) {
 bool AsioExecutor::cancel(TimerId id) {
   auto it = timers_.find(id);
   if (it == timers_.end()) return false;
-  // Destroying the timer aborts its wait; the handler then runs with operation_aborted and
-  // returns without touching anything.
+  // Destroying the timer aborts its wait (or, if it already expired, its queued handler finds
+  // no entry and returns without touching anything).
   timers_.erase(it);
   return true;
 }

@@ -10,16 +10,17 @@ namespace {
 
 constexpr const char* kUserColumns = "id, email, name, created_at_ms";
 constexpr const char* kTokenColumns =
-    "id, user_id, name, display_prefix, created_at_ms, last_used_at_ms, revoked_at_ms";
+    "id, user_id, name, display_prefix, created_at_ms, last_used_at_ms, revoked_at_ms, "
+    "expires_at_ms";
 
 User user_from(const SqlRow& row) {
   return User{text_at(row, 0), text_at(row, 1), text_at(row, 2), int_at(row, 3)};
 }
 
 PersonalAccessToken token_from(const SqlRow& row) {
-  return PersonalAccessToken{text_at(row, 0),        text_at(row, 1), text_at(row, 2),
-                             text_at(row, 3),        int_at(row, 4),  optional_int_at(row, 5),
-                             optional_int_at(row, 6)};
+  return PersonalAccessToken{
+      text_at(row, 0), text_at(row, 1),         text_at(row, 2),         text_at(row, 3),
+      int_at(row, 4),  optional_int_at(row, 5), optional_int_at(row, 6), optional_int_at(row, 7)};
 }
 
 Result<std::optional<User>> one_user(SqlTransaction& tx, const std::string& where,
@@ -81,9 +82,10 @@ Result<void> insert_token(SqlTransaction& tx, const PersonalAccessToken& token,
                           const std::string& token_hash) {
   auto inserted = tx.execute(
       "INSERT INTO personal_access_tokens (id, user_id, name, display_prefix, token_hash, "
-      "created_at_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      {token.id, token.user_id, token.name, token.display_prefix, token_hash, token.created_at_ms});
+      "created_at_ms, expires_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      {token.id, token.user_id, token.name, token.display_prefix, token_hash, token.created_at_ms,
+       nullable(token.expires_at_ms)});
   if (!inserted) return fail(inserted.error());
   return {};
 }
@@ -119,11 +121,14 @@ Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::
 
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
                                          std::int64_t now_ms) {
-  const auto refused = [] { return fail(ErrorCode::unauthenticated, "invalid or revoked token"); };
+  const auto refused = [] {
+    return fail(ErrorCode::unauthenticated, "invalid, revoked or expired token");
+  };
   if (!looks_like_pat(token)) return refused();
   const std::string hash = hash_pat(token);
   auto rows = tx.query(
-      "SELECT t.id, t.token_hash, t.revoked_at_ms, u.id, u.email, u.name, u.created_at_ms "
+      "SELECT t.id, t.token_hash, t.revoked_at_ms, u.id, u.email, u.name, u.created_at_ms, "
+      "t.expires_at_ms "
       "FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
       {hash});
   if (!rows) return fail(rows.error());
@@ -133,6 +138,7 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
   // depends on how much of a guessed hash matched.
   if (!constant_time_equal(text_at(row, 1), hash) || optional_int_at(row, 2).has_value())
     return refused();
+  if (const auto expires = optional_int_at(row, 7); expires && *expires <= now_ms) return refused();
   const std::string token_id = text_at(row, 0);
   auto touched = tx.execute("UPDATE personal_access_tokens SET last_used_at_ms = $2 WHERE id = $1",
                             {token_id, now_ms});

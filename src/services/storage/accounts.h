@@ -27,6 +27,7 @@ struct PersonalAccessToken {
   std::int64_t created_at_ms = 0;
   std::optional<std::int64_t> last_used_at_ms;
   std::optional<std::int64_t> revoked_at_ms;
+  std::optional<std::int64_t> expires_at_ms;  // none: never expires
 };
 
 // Fails with `already_exists` when the email is taken, `invalid_argument` for a malformed email.

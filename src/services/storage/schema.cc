@@ -1,5 +1,6 @@
 // Migration 1: identities, daemons, projects, chats and their messages, tool requests and the
-// per-user update stream. Migration 2: the durable engine (DESIGN.md §6).
+// per-user update stream. Migration 2: the durable engine (DESIGN.md §6). Migration 3: the tool
+// path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -180,6 +181,22 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX engine_tasks_leased ON engine_tasks(lease_expires_at_ms) WHERE status = "
          "'leased'",
 
+     }},
+    {3,
+     "tool path: token expiry, daemon connections, tool request dispatch",
+     {
+         "ALTER TABLE personal_access_tokens ADD COLUMN expires_at_ms BIGINT",
+         // Each stream a gateway accepts gets a new connection_id: status writes are conditional
+         // on it, so a gateway that lost a daemon to another cannot overwrite the newer state.
+         "ALTER TABLE daemons ADD COLUMN connection_id TEXT",
+         // The daemon process's run: a request dispatched to an earlier session was lost with it.
+         "ALTER TABLE daemons ADD COLUMN session_id TEXT",
+         "ALTER TABLE daemons ADD COLUMN version TEXT NOT NULL DEFAULT ''",
+         "ALTER TABLE tool_requests ADD COLUMN reply_subject TEXT NOT NULL DEFAULT ''",
+         "ALTER TABLE tool_requests ADD COLUMN daemon_session TEXT",
+         // What a gateway streams to a daemon when it connects.
+         "CREATE INDEX tool_requests_open ON tool_requests(daemon_id, created_at_ms) "
+         "WHERE status <> 'completed'",
      }},
 };
 

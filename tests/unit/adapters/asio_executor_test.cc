@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,19 @@ TEST(AsioExecutor, TimersFireInDeadlineOrderAndCancelledOnesNever) {
   EXPECT_FALSE(executor.cancel(cancelled));
   executor.run(/*keep_alive=*/false);
   EXPECT_EQ(order, (std::vector<int>{1, 3}));
+}
+
+TEST(AsioExecutor, ATimerCancelledAfterItExpiredButBeforeItsHandlerRanNeverRuns) {
+  AsioExecutor executor;
+  // Both expire together, so asio has already queued the second's completion (with success)
+  // when the first cancels it: cancel() must still win.
+  bool second_ran = false;
+  TimerId second = 0;
+  executor.after(Duration::zero(), [&] { EXPECT_TRUE(executor.cancel(second)); });
+  second = executor.after(Duration::zero(), [&] { second_ran = true; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // both are due before the loop runs
+  executor.run(/*keep_alive=*/false);
+  EXPECT_FALSE(second_ran);
 }
 
 Task<void> nap(Executor& executor, Instant* woke) {

@@ -1,0 +1,616 @@
+// SimHost: the in-memory file system, command resolution, the built-in shell and virtual-time
+// playback of scripted output.
+#include "sim/sim_host.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <utility>
+
+#include "base/assert.h"
+#include "core/path.h"
+#include "runtime/sleep.h"
+
+namespace reliant::sim {
+
+SimCommandScript SimCommandScript::reply(std::string output, int exit_code, Duration duration) {
+  SimCommandScript script;
+  script.steps.push_back({Duration::zero(), std::move(output)});
+  if (duration > Duration::zero()) script.steps.push_back({duration, ""});
+  script.exit_code = exit_code;
+  return script;
+}
+
+struct SimHost::Run {
+  Run(SimHost& host_in, ProcessSpec& spec_in, std::string cwd_in, Instant deadline_in)
+      : host(host_in), spec(spec_in), cwd(std::move(cwd_in)), deadline(deadline_in) {
+    ++host.running_;
+    ++host.stats_.runs_started;
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+  // Runs when the run ends and when its frame is destroyed early: the latter is a kill.
+  ~Run() {
+    --host.running_;
+    if (!ended) ++host.stats_.runs_killed;
+  }
+
+  void emit(std::string_view chunk) {
+    if (chunk.empty()) return;
+    outcome.output_bytes += chunk.size();
+    if (spec.collect_output) {
+      std::size_t room = chunk.size();
+      if (spec.output_limit_bytes != 0) {
+        const std::size_t used = outcome.output.size();
+        room = used >= spec.output_limit_bytes
+                   ? 0
+                   : std::min(chunk.size(), spec.output_limit_bytes - used);
+      }
+      if (room < chunk.size()) outcome.truncated = true;
+      outcome.output.append(chunk.substr(0, room));
+    }
+    if (spec.on_output) spec.on_output(chunk);
+  }
+
+  SimHost& host;
+  ProcessSpec& spec;
+  std::string cwd;
+  Instant deadline;
+  ProcessOutcome outcome;
+  bool ended = false;
+};
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+// How a link of a command chain runs after the previous one.
+enum class Join { always, if_ok, if_failed };
+
+struct Link {
+  Join join = Join::always;
+  std::string text;
+};
+
+// Splits a command line at top-level `;`, `&&`, `||` (and `&`, which here runs in sequence:
+// the simulated shell has no job control). Pipes are refused: register a handler instead.
+Result<std::vector<Link>> parse_chain(std::string_view line) {
+  std::vector<Link> links;
+  Link current;
+  char quote = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote != 0) {
+      if (c == '\\' && quote == '"' && i + 1 < line.size()) {
+        current.text += c;
+        current.text += line[++i];
+        continue;
+      }
+      if (c == quote) quote = 0;
+      current.text += c;
+      continue;
+    }
+    if (c == '\\' && i + 1 < line.size()) {
+      current.text += c;
+      current.text += line[++i];
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      current.text += c;
+      continue;
+    }
+    Join next = Join::always;
+    bool split = false;
+    if (c == ';' || c == '\n') {
+      split = true;
+    } else if (c == '&' && i + 1 < line.size() && line[i + 1] == '&') {
+      split = true;
+      next = Join::if_ok;
+      ++i;
+    } else if (c == '|' && i + 1 < line.size() && line[i + 1] == '|') {
+      split = true;
+      next = Join::if_failed;
+      ++i;
+    } else if (c == '|') {
+      return fail(ErrorCode::invalid_argument, "pipes are not supported by the simulated shell");
+    } else if (c == '&' && (i == 0 || line[i - 1] != '>')) {
+      split = true;  // `cmd &`: no job control here, so it simply runs first
+    }
+    if (!split) {
+      current.text += c;
+      continue;
+    }
+    if (!trim(current.text).empty()) links.push_back(std::move(current));
+    current = Link{};
+    current.join = next;
+  }
+  if (quote != 0) return fail(ErrorCode::invalid_argument, "Unterminated quoted string");
+  if (!trim(current.text).empty()) links.push_back(std::move(current));
+  return links;
+}
+
+// Shell words: quotes group and are removed, backslash escapes the next character.
+Result<std::vector<std::string>> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote == '\'') {
+      if (c == '\'') {
+        quote = 0;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (quote == '"') {
+      if (c == '"') {
+        quote = 0;
+      } else if (c == '\\' && i + 1 < text.size() &&
+                 std::string_view("\"\\$`").find(text[i + 1]) != std::string_view::npos) {
+        word += text[++i];
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      word += text[++i];
+    } else {
+      word += c;
+    }
+  }
+  if (quote != 0) return fail(ErrorCode::invalid_argument, "Unterminated quoted string");
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+// Pulls `> file`, `>> file`, `>file` and `2>&1` (stderr is already merged) out of the words.
+struct Redirect {
+  std::optional<std::string> path;
+  bool append = false;
+};
+
+Redirect take_redirect(std::vector<std::string>& words) {
+  Redirect redirect;
+  std::vector<std::string> kept;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string_view w = words[i];
+    if (w == "2>&1" || w == ">&2" || w == "1>&2") continue;
+    bool append = false;
+    if (w.starts_with(">>")) {
+      append = true;
+      w.remove_prefix(2);
+    } else if (w.starts_with("1>>")) {
+      append = true;
+      w.remove_prefix(3);
+    } else if (w.starts_with(">")) {
+      w.remove_prefix(1);
+    } else if (w.starts_with("1>")) {
+      w.remove_prefix(2);
+    } else {
+      kept.push_back(words[i]);
+      continue;
+    }
+    redirect.append = append;
+    if (!w.empty()) {
+      redirect.path = std::string(w);
+    } else if (i + 1 < words.size()) {
+      redirect.path = words[++i];
+    }
+  }
+  words = std::move(kept);
+  return redirect;
+}
+
+std::optional<Duration> parse_seconds(std::string_view text) {
+  double factor = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 's':
+        text.remove_suffix(1);
+        break;
+      case 'm':
+        factor = 60;
+        text.remove_suffix(1);
+        break;
+      case 'h':
+        factor = 3600;
+        text.remove_suffix(1);
+        break;
+      default:
+        break;
+    }
+  }
+  if (text.empty()) return std::nullopt;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value * factor));
+}
+
+}  // namespace
+
+SimHost::SimHost(Executor& executor, std::string working_dir)
+    : executor_(executor), working_dir_(normalize_path(working_dir)) {
+  make_directory(working_dir_);
+}
+
+void SimHost::on_command(std::string command, SimCommandScript script) {
+  exact_[std::string(trim(command))] = std::move(script);
+}
+
+void SimHost::on_prefix(std::string prefix, SimCommandHandler handler) {
+  RELIANT_ASSERT(!prefix.empty());
+  RELIANT_ASSERT(handler != nullptr);
+  prefixes_[std::move(prefix)] = std::move(handler);
+}
+
+std::string SimHost::resolve(std::string_view path) const {
+  return resolve_from(working_dir_, path);
+}
+
+std::string SimHost::resolve_from(std::string_view dir, std::string_view path) const {
+  return resolve_path(dir, path);
+}
+
+// --- the file system ---
+
+bool SimHost::is_file(std::string_view path) const { return files_.count(resolve(path)) != 0; }
+
+bool SimHost::is_directory(std::string_view path) const {
+  const std::string p = resolve(path);
+  if (p == "/" || directories_.count(p) != 0) return true;
+  // Implicit: some file or directory lies below it.
+  const std::string prefix = p + "/";
+  auto file = files_.lower_bound(prefix);
+  if (file != files_.end() && file->first.starts_with(prefix)) return true;
+  auto dir = directories_.lower_bound(prefix);
+  return dir != directories_.end() && dir->starts_with(prefix);
+}
+
+std::optional<std::string> SimHost::file(std::string_view path) const {
+  auto it = files_.find(resolve(path));
+  if (it == files_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SimHost::put_file(std::string_view path, std::string content) {
+  auto stored = store_file(resolve(path), std::move(content), false);
+  RELIANT_ASSERT_MSG(stored.has_value(), "SimHost::put_file: a parent is a file, or it is a dir");
+}
+
+void SimHost::make_directory(std::string_view path) {
+  const std::string p = resolve(path);
+  RELIANT_ASSERT_MSG(files_.count(p) == 0, "SimHost::make_directory: a file is in the way");
+  if (p != "/") directories_.insert(p);
+}
+
+bool SimHost::remove(std::string_view path) {
+  const std::string p = resolve(path);
+  if (files_.erase(p) != 0) return true;
+  if (!is_directory(p) || p == "/") return false;
+  const std::string prefix = p + "/";
+  std::erase_if(files_, [&](const auto& entry) { return entry.first.starts_with(prefix); });
+  std::erase_if(directories_, [&](const auto& dir) { return dir.starts_with(prefix); });
+  directories_.erase(p);
+  return true;
+}
+
+Result<void> SimHost::store_file(const std::string& absolute, std::string content, bool append) {
+  if (absolute == "/" || is_directory(absolute)) {
+    return fail(ErrorCode::invalid_argument, absolute + " is a directory");
+  }
+  for (std::string_view parent = parent_path(absolute); parent != "/";
+       parent = parent_path(parent)) {
+    if (files_.count(parent) != 0) {
+      return fail(ErrorCode::invalid_argument,
+                  "cannot create " + absolute + ": " + std::string(parent) + " is a file");
+    }
+  }
+  if (append) {
+    files_[absolute] += content;
+  } else {
+    files_[absolute] = std::move(content);
+  }
+  return {};
+}
+
+std::vector<FileEntry> SimHost::children(const std::string& dir) const {
+  const std::string prefix = dir == "/" ? std::string("/") : dir + "/";
+  std::map<std::string, FileEntry> by_name;
+  for (auto it = files_.lower_bound(prefix); it != files_.end() && it->first.starts_with(prefix);
+       ++it) {
+    const std::string_view rest = std::string_view(it->first).substr(prefix.size());
+    const std::size_t slash = rest.find('/');
+    const std::string name(rest.substr(0, slash));
+    FileEntry entry;
+    entry.path = prefix + name;
+    entry.is_directory = slash != std::string_view::npos;
+    if (!entry.is_directory) entry.size_bytes = it->second.size();
+    by_name.emplace(name, std::move(entry));
+  }
+  for (auto it = directories_.lower_bound(prefix);
+       it != directories_.end() && it->starts_with(prefix); ++it) {
+    const std::string_view rest = std::string_view(*it).substr(prefix.size());
+    const std::string name(rest.substr(0, rest.find('/')));
+    if (name.empty()) continue;
+    FileEntry entry;
+    entry.path = prefix + name;
+    entry.is_directory = true;
+    by_name.emplace(name, std::move(entry));
+  }
+  std::vector<FileEntry> out;
+  out.reserve(by_name.size());
+  for (auto& [name, entry] : by_name) out.push_back(std::move(entry));
+  return out;
+}
+
+Task<Result<std::string>> SimHost::read_file(std::string path) {
+  const std::string p = resolve(path);
+  auto it = files_.find(p);
+  if (it != files_.end()) co_return it->second;
+  if (is_directory(p)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
+  co_return fail(ErrorCode::not_found, p + " does not exist");
+}
+
+Task<Result<void>> SimHost::write_file(std::string path, std::string content) {
+  co_return store_file(resolve(path), std::move(content), false);
+}
+
+Task<Result<std::vector<FileEntry>>> SimHost::list_directory(std::string path) {
+  const std::string p = resolve(path);
+  if (files_.count(p) != 0) co_return fail(ErrorCode::invalid_argument, p + " is not a directory");
+  if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
+  co_return children(p);
+}
+
+Task<Result<FileEntry>> SimHost::stat(std::string path) {
+  const std::string p = resolve(path);
+  FileEntry entry;
+  entry.path = path;
+  auto it = files_.find(p);
+  if (it != files_.end()) {
+    entry.size_bytes = it->second.size();
+    co_return entry;
+  }
+  if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
+  entry.is_directory = true;
+  co_return entry;
+}
+
+// --- commands ---
+
+const SimCommandHandler* SimHost::handler_for(std::string_view command) const {
+  const SimCommandHandler* best = nullptr;
+  std::size_t best_length = 0;
+  for (const auto& [prefix, handler] : prefixes_) {
+    if (command.starts_with(prefix) && prefix.size() >= best_length) {
+      best = &handler;
+      best_length = prefix.size();
+    }
+  }
+  return best;
+}
+
+Task<bool> SimHost::play(Run& run, SimCommandScript script, std::optional<std::string> redirect,
+                         bool append) {
+  std::optional<std::string> target;
+  if (redirect) {
+    target = resolve_from(run.cwd, *redirect);
+    auto created = store_file(*target, "", append);
+    if (!created) {
+      run.emit("sh: 1: cannot create " + *redirect + ": " + created.error().message + "\n");
+      run.outcome.exit_code = 2;
+      co_return true;
+    }
+  }
+  for (auto& step : script.steps) {
+    const Instant now = executor_.now();
+    if (now + step.after > run.deadline) {
+      co_await sleep(executor_, run.deadline - now);
+      co_return false;
+    }
+    if (step.after > Duration::zero()) co_await sleep(executor_, step.after);
+    if (target) {
+      // The target may have been removed or replaced meanwhile: write wherever it is now.
+      (void)store_file(*target, step.output, true);
+    } else {
+      run.emit(step.output);
+    }
+  }
+  run.outcome.exit_code = script.exit_code;
+  co_return true;
+}
+
+SimCommandScript SimHost::builtin(Run& run, const std::vector<std::string>& words) {
+  RELIANT_ASSERT(!words.empty());
+  const std::string& name = words[0];
+  if (name == "true" || name == ":") return {};
+  if (name == "false") return SimCommandScript::reply("", 1);
+  if (name == "pwd") return SimCommandScript::reply(run.cwd + "\n");
+  if (name == "echo") {
+    std::size_t first = 1;
+    bool newline = true;
+    if (words.size() > 1 && words[1] == "-n") {
+      newline = false;
+      first = 2;
+    }
+    std::string out;
+    for (std::size_t i = first; i < words.size(); ++i) {
+      if (i > first) out += ' ';
+      out += words[i];
+    }
+    if (newline) out += '\n';
+    return SimCommandScript::reply(std::move(out));
+  }
+  if (name == "cat") {
+    std::string out;
+    int exit_code = 0;
+    for (std::size_t i = 1; i < words.size(); ++i) {
+      const std::string p = resolve_from(run.cwd, words[i]);
+      if (auto it = files_.find(p); it != files_.end()) {
+        out += it->second;
+      } else if (is_directory(p)) {
+        out += "cat: " + words[i] + ": Is a directory\n";
+        exit_code = 1;
+      } else {
+        out += "cat: " + words[i] + ": No such file or directory\n";
+        exit_code = 1;
+      }
+    }
+    return SimCommandScript::reply(std::move(out), exit_code);
+  }
+  if (name == "ls") {
+    bool all = false;
+    std::vector<std::string> targets;
+    for (std::size_t i = 1; i < words.size(); ++i) {
+      if (words[i].starts_with("-")) {
+        all = all || words[i].find('a') != std::string::npos;
+      } else {
+        targets.push_back(words[i]);
+      }
+    }
+    if (targets.empty()) targets.push_back(".");
+    std::string out;
+    int exit_code = 0;
+    for (const auto& target : targets) {
+      const std::string p = resolve_from(run.cwd, target);
+      if (files_.count(p) != 0) {
+        out += target + "\n";
+      } else if (is_directory(p)) {
+        if (targets.size() > 1) out += target + ":\n";
+        for (const auto& entry : children(p)) {
+          const std::string_view entry_name = file_name(entry.path);
+          if (!all && entry_name.starts_with(".")) continue;
+          out.append(entry_name);
+          out += '\n';
+        }
+      } else {
+        out += "ls: cannot access '" + target + "': No such file or directory\n";
+        exit_code = 2;
+      }
+    }
+    return SimCommandScript::reply(std::move(out), exit_code);
+  }
+  if (name == "sleep") {
+    if (words.size() != 2) return SimCommandScript::reply("sleep: missing operand\n", 1);
+    const auto delay = parse_seconds(words[1]);
+    if (!delay) {
+      return SimCommandScript::reply("sleep: invalid time interval '" + words[1] + "'\n", 1);
+    }
+    SimCommandScript script;
+    script.steps.push_back({*delay, ""});
+    return script;
+  }
+  return SimCommandScript::reply("sh: 1: " + name + ": not found\n", 127);
+}
+
+Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
+  commands_run_.push_back(spec.command);
+  std::string cwd = spec.working_dir.empty() ? working_dir_ : resolve(spec.working_dir);
+  if (!is_directory(cwd)) {
+    co_return fail(ErrorCode::not_found, "working directory " + cwd + " does not exist");
+  }
+  const Instant deadline =
+      spec.timeout > Duration::zero() ? executor_.now() + spec.timeout : Instant::max();
+  Run run(*this, spec, std::move(cwd), deadline);
+  const std::string_view line = trim(spec.command);
+  bool in_time = true;
+
+  // A script for the whole line wins over the shell's own parsing.
+  auto exact = exact_.find(line);
+  const SimCommandHandler* whole = exact == exact_.end() ? handler_for(line) : nullptr;
+  const bool scripted = exact != exact_.end() || whole != nullptr;
+  Result<std::vector<Link>> links =
+      scripted ? Result<std::vector<Link>>(std::vector<Link>{}) : parse_chain(line);
+  if (scripted) {
+    SimCommandScript script;
+    if (exact != exact_.end()) {
+      script = exact->second;
+    } else {
+      script = (*whole)(*this, SimCommandCall{std::string(line), run.cwd, spec.env});
+    }
+    Task<bool> played = play(run, std::move(script), std::nullopt, false);
+    in_time = co_await played;
+  } else if (!links) {
+    run.emit("sh: 1: Syntax error: " + links.error().message + "\n");
+    run.outcome.exit_code = 2;
+  } else {
+    for (const Link& link : *links) {
+      if (link.join == Join::if_ok && run.outcome.exit_code != 0) continue;
+      if (link.join == Join::if_failed && run.outcome.exit_code == 0) continue;
+      const std::string_view text = trim(link.text);
+      auto words = split_words(text);
+      if (!words) {
+        run.emit("sh: 1: Syntax error: " + words.error().message + "\n");
+        run.outcome.exit_code = 2;
+        break;
+      }
+      Redirect redirect = take_redirect(*words);
+      if (words->empty()) continue;
+      if ((*words)[0] == "exit") {
+        int code = 0;
+        if (words->size() > 1) code = std::atoi((*words)[1].c_str());
+        run.outcome.exit_code = code & 0xff;
+        break;
+      }
+      if ((*words)[0] == "cd") {
+        const std::string target =
+            words->size() > 1 ? resolve_from(run.cwd, (*words)[1]) : working_dir_;
+        if (is_directory(target)) {
+          run.cwd = target;
+          run.outcome.exit_code = 0;
+        } else {
+          run.emit("sh: 1: cd: can't cd to " + (words->size() > 1 ? (*words)[1] : target) + "\n");
+          run.outcome.exit_code = 2;
+        }
+        continue;
+      }
+      SimCommandScript script;
+      auto link_exact = exact_.find(text);
+      if (link_exact != exact_.end()) {
+        script = link_exact->second;
+      } else if (const SimCommandHandler* handler = handler_for(text)) {
+        script = (*handler)(*this, SimCommandCall{std::string(text), run.cwd, spec.env});
+      } else {
+        script = builtin(run, *words);
+      }
+      Task<bool> played = play(run, std::move(script), redirect.path, redirect.append);
+      in_time = co_await played;
+      if (!in_time) break;
+    }
+  }
+
+  run.ended = true;
+  if (!in_time) {
+    run.outcome.timed_out = true;
+    run.outcome.exit_code = -1;
+    ++stats_.runs_timed_out;
+  } else {
+    ++stats_.runs_finished;
+  }
+  co_return std::move(run.outcome);
+}
+
+}  // namespace reliant::sim

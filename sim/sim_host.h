@@ -1,0 +1,113 @@
+// SimHost: the simulator's Host — an in-memory file system and scripted commands in virtual
+// time. Deterministic, no real I/O: a command's output and exit happen at virtual instants on
+// the owner's executor, and destroying the awaiting task withdraws its timer (that is the kill).
+//
+// Commands resolve in this order: an exact command registered with on_command, the longest
+// prefix registered with on_prefix, then a small built-in shell that splits `;`, `&&`, `||`,
+// honours quotes, `> file` and `>> file`, and knows echo, cat, ls, pwd, cd, sleep (virtual
+// time), true, false, exit and `:`. Anything else exits 127 "not found", like /bin/sh.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "runtime/host.h"
+
+namespace reliant::sim {
+
+// One step of a scripted command: wait `after`, then write `output`.
+struct SimCommandStep {
+  Duration after{};
+  std::string output;
+};
+
+struct SimCommandScript {
+  std::vector<SimCommandStep> steps;
+  int exit_code = 0;
+
+  // Writes `output` at once, then exits with `exit_code` after `duration`.
+  static SimCommandScript reply(std::string output, int exit_code = 0,
+                                Duration duration = Duration::zero());
+};
+
+struct SimCommandCall {
+  std::string command;      // the simple command (one link of a `;`/`&&` chain) or the whole line
+  std::string working_dir;  // absolute
+  std::map<std::string, std::string> env;
+};
+
+class SimHost;
+// Decides what a command does, at the virtual instant it starts. May read or change the file
+// system through `host` (a scripted `make` can write its outputs).
+using SimCommandHandler = std::function<SimCommandScript(SimHost& host, const SimCommandCall&)>;
+
+struct SimHostStats {
+  std::uint64_t runs_started = 0;
+  std::uint64_t runs_finished = 0;  // ended by themselves (any exit code)
+  std::uint64_t runs_timed_out = 0;
+  std::uint64_t runs_killed = 0;  // their task was destroyed first (cancel, crash)
+};
+
+class SimHost final : public Host {
+ public:
+  // `working_dir` (absolute) resolves relative paths; it is created.
+  explicit SimHost(Executor& executor, std::string working_dir = "/");
+  // Destroy every task awaiting run() before the host.
+  ~SimHost() override = default;
+
+  // Scripted commands. A later registration of the same command or prefix replaces it.
+  void on_command(std::string command, SimCommandScript script);
+  void on_prefix(std::string prefix, SimCommandHandler handler);
+
+  // The file system, for scenarios and tests to set up and check (components use the port).
+  void put_file(std::string_view path, std::string content);
+  void make_directory(std::string_view path);
+  bool remove(std::string_view path);  // a file, or a directory with everything below it
+  std::optional<std::string> file(std::string_view path) const;
+  bool is_file(std::string_view path) const;
+  bool is_directory(std::string_view path) const;
+  const std::string& working_dir() const { return working_dir_; }
+
+  // Every command line run() was given, in order.
+  const std::vector<std::string>& commands_run() const { return commands_run_; }
+  std::size_t running() const { return running_; }
+  const SimHostStats& stats() const { return stats_; }
+
+  Task<Result<ProcessOutcome>> run(ProcessSpec spec) override;
+  Task<Result<std::string>> read_file(std::string path) override;
+  Task<Result<void>> write_file(std::string path, std::string content) override;
+  Task<Result<std::vector<FileEntry>>> list_directory(std::string path) override;
+  Task<Result<FileEntry>> stat(std::string path) override;
+
+ private:
+  struct Run;  // one run() in progress: its outcome, working directory and deadline
+
+  std::string resolve(std::string_view path) const;
+  std::string resolve_from(std::string_view dir, std::string_view path) const;
+  const SimCommandHandler* handler_for(std::string_view command) const;
+  Result<void> store_file(const std::string& absolute, std::string content, bool append);
+  std::vector<FileEntry> children(const std::string& dir) const;
+  // Plays one script's steps into `run`; false when the deadline passed (the run timed out).
+  Task<bool> play(Run& run, SimCommandScript script, std::optional<std::string> redirect,
+                  bool append);
+  SimCommandScript builtin(Run& run, const std::vector<std::string>& words);
+
+  Executor& executor_;
+  std::string working_dir_;
+  std::map<std::string, std::string, std::less<>> files_;  // absolute path -> content
+  std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
+  std::map<std::string, SimCommandScript, std::less<>> exact_;
+  std::map<std::string, SimCommandHandler, std::less<>> prefixes_;
+  std::vector<std::string> commands_run_;
+  std::size_t running_ = 0;
+  SimHostStats stats_;
+};
+
+}  // namespace reliant::sim

@@ -1,0 +1,618 @@
+// The tool-path workload: gateway, daemon and tool_client roles, and their invariants.
+#include "sim/workload/tools.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/sqlite/sqlite_database.h"
+#include "core/daemon_selection.h"
+#include "core/personal_access_token.h"
+#include "runtime/ids.h"
+#include "runtime/sleep.h"
+#include "services/daemon/daemon.h"
+#include "services/gateway/gateway.h"
+#include "services/routing/bus_daemon_router.h"
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/storage/sql_row.h"
+#include "sim/sim_host.h"
+#include "sim/sim_store.h"
+
+namespace reliant::sim {
+
+namespace v1 = reliant::daemon::v1;
+
+namespace {
+
+constexpr int kGatewayPort = 9190;
+
+std::string user_id_of(const std::string& user) { return "user-" + user; }
+
+DaemonCandidate candidate_from(const DaemonRecord& d) {
+  DaemonCandidate c;
+  c.id = d.id;
+  c.user_id = d.user_id;
+  c.name = d.name;
+  c.type = d.type == "cloud" ? DaemonType::cloud : DaemonType::local;
+  c.labels = d.labels;
+  c.status = d.status == "active" ? DaemonStatus::active
+             : d.status == "idle" ? DaemonStatus::idle
+                                  : DaemonStatus::disconnected;
+  c.connected_at_ms = d.connected_at_ms.value_or(0);
+  c.created_at_ms = d.created_at_ms;
+  return c;
+}
+
+}  // namespace
+
+// One daemon's machine: what outlives the daemon process — its credentials file, its
+// daemon.json and its request journal — plus what the checkers need to know about it.
+struct ToolPathWorkload::Machine final : daemon::DaemonObserver {
+  std::string node;
+  std::string user_id;
+  DaemonNodeConfig config;
+  std::string token;      // the credentials file; empty once deleted
+  std::string daemon_id;  // ~/.reliant/daemon.json
+  std::string token_id;   // the token's row, for revocation
+  daemon::MemoryRequestJournal journal;
+  SimProcess* process = nullptr;
+  bool registered = false;
+  std::optional<Instant> registered_since;
+  std::optional<Instant> down_since;
+  std::uint64_t registrations = 0;
+  std::uint64_t auth_failures = 0;
+  ToolPathWorkload::Impl* impl = nullptr;
+
+  void on_registered(const std::string& id, const std::string& /*gateway*/) override;
+  void on_disconnected() override;
+  void on_execute(const v1::ToolRequest& request) override;
+  void on_auth_failure() override { ++auth_failures; }
+};
+
+struct ToolPathWorkload::Impl {
+  World& world;
+  const Scenario& scenario;
+  SimDatabase& database;
+  Checker& checker;
+  std::vector<std::unique_ptr<Machine>> machines;  // topology order
+  std::map<std::string, Machine*> machine_by_node;
+  std::map<std::string, SimProcess*> gateways;  // node → process
+  std::vector<std::string> gateway_addresses;
+  std::map<std::string, std::vector<std::string>> executions;  // request id → daemon nodes
+  std::vector<ToolCallRecord> calls;
+  std::vector<std::shared_ptr<gateway::GatewayStats>> gateway_stats;
+  std::optional<Instant> store_healthy_since;
+  Random random;
+  SimExecutor clock;
+  IdGenerator ids;
+
+  Impl(World& w, const Scenario& s, SimDatabase& d, Checker& c)
+      : world(w),
+        scenario(s),
+        database(d),
+        checker(c),
+        random(w.random().split("tool-path")),
+        clock(w, kWorldNode),
+        ids(clock, random.split("ids")) {}
+
+  // Status writes may lag behind the truth by the stale timeout plus one heartbeat, and the
+  // store write itself (retried with backoff up to 5 s).
+  Duration status_allowance() const {
+    return scenario.tool_path.stale_after + scenario.tool_path.heartbeat_interval + seconds(7);
+  }
+  // After healing: the longest reconnect backoff, the registration, and two heartbeats.
+  Duration reconnect_allowance() const {
+    return scenario.tool_path.backoff_max + 2 * scenario.tool_path.heartbeat_interval + seconds(5);
+  }
+  bool store_healthy() const {
+    const StoreFaults& f = database.faults();
+    return !f.outage && f.fail_before_commit == 0 && f.fail_after_commit == 0 && f.slow == 0;
+  }
+};
+
+void ToolPathWorkload::Machine::on_registered(const std::string& id, const std::string&) {
+  daemon_id = id;
+  registered = true;
+  registered_since = impl->world.now();
+  ++registrations;
+}
+
+void ToolPathWorkload::Machine::on_disconnected() {
+  registered = false;
+  registered_since.reset();
+}
+
+void ToolPathWorkload::Machine::on_execute(const v1::ToolRequest& request) {
+  impl->executions[request.request_id()].push_back(node);
+  if (request.user_id() != user_id) {
+    impl->checker.violation(impl->world.now(), "tool_isolation",
+                            node + " (user " + user_id + ") ran request " + request.request_id() +
+                                " of user " + request.user_id());
+  }
+}
+
+namespace {
+
+// The credentials of one daemon process: the machine's file, and a registration flow that —
+// like the api server would — issues a fresh token for the logged-in user.
+class SimCredentials final : public daemon::CredentialStore {
+ public:
+  SimCredentials(Env& env, std::string& token, std::string& daemon_id, std::string& token_id,
+                 std::string user_id)
+      : env_(env),
+        token_(token),
+        daemon_id_(daemon_id),
+        token_id_(token_id),
+        user_id_(std::move(user_id)),
+        ids_(env.executor, env.random.split("credentials")) {}
+
+  std::optional<std::string> token() const override {
+    if (token_.empty()) return std::nullopt;
+    return token_;
+  }
+  void discard_token() override { token_.clear(); }
+  Task<Result<std::string>> reregister() override {
+    auto fresh = std::make_shared<std::string>();
+    auto fresh_id = std::make_shared<std::string>(ids_.next());
+    Random random = env_.random.split("token");
+    TransactionBody body =
+        [fresh, fresh_id, random, user = user_id_,
+         now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) mutable -> Result<void> {
+      std::array<std::uint8_t, kPatRandomBytes> bytes{};
+      for (auto& b : bytes) b = static_cast<std::uint8_t>(random.below(256));
+      *fresh = format_pat(bytes);
+      PersonalAccessToken meta{
+          *fresh_id, user, "sim daemon (re-registered)", pat_display_prefix(*fresh), now_ms, {},
+          {},        {}};
+      return insert_token(tx, meta, hash_pat(*fresh));
+    };
+    Task<Result<void>> inserting = env_.store->transact(std::move(body));
+    Result<void> inserted = co_await inserting;
+    if (!inserted) co_return fail(inserted.error());
+    token_ = *fresh;
+    token_id_ = *fresh_id;
+    co_return *fresh;
+  }
+  std::string daemon_id() const override { return daemon_id_; }
+  void save_daemon_id(const std::string& id) override { daemon_id_ = id; }
+
+ private:
+  Env& env_;
+  std::string& token_;
+  std::string& daemon_id_;
+  std::string& token_id_;
+  std::string user_id_;
+  IdGenerator ids_;
+};
+
+// One incarnation of a daemon process: its host (a fresh in-memory machine view), tools,
+// credentials and the Daemon component.
+class SimDaemonProcess {
+ public:
+  SimDaemonProcess(Env& env, ToolPathWorkload::Machine& machine, daemon::DaemonConfig config)
+      : host_(env.executor, "/home/" + machine.config.user),
+        env_{env.executor, env.random, env.bus, env.transport, env.store, &host_},
+        credentials_(env_, machine.token, machine.daemon_id, machine.token_id, machine.user_id),
+        tools_(daemon::make_builtin_tools()),
+        daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {}
+
+ private:
+  SimHost host_;
+  Env env_;
+  SimCredentials credentials_;
+  daemon::ToolSet tools_;
+  daemon::Daemon daemon_;  // last: destroyed first
+};
+
+struct ClientShared {
+  ToolPathWorkload::Impl* impl;
+  std::string node;
+  ToolClientConfig config;
+};
+
+// Calls tools on its user's daemons, one at a time, forever; records every call.
+class ToolClient {
+ public:
+  ToolClient(Env& env, ClientShared shared)
+      : env_(env),
+        shared_(std::move(shared)),
+        router_(env, routing::BusRouterConfig{}),
+        ids_(env.executor, env.random.split("tool-client")),
+        scope_(env.executor) {
+    scope_.spawn(loop());
+  }
+
+ private:
+  Task<Result<std::string>> choose_daemon() {
+    auto rows = std::make_shared<std::vector<DaemonRecord>>();
+    TransactionBody read =
+        [rows, user = user_id_of(shared_.config.user)](SqlTransaction& tx) -> Result<void> {
+      auto all = list_daemons(tx, user);
+      if (!all) return fail(all.error());
+      *rows = std::move(*all);
+      return {};
+    };
+    Task<Result<void>> reading = env_.store->transact(std::move(read));
+    Result<void> read_ok = co_await reading;
+    if (!read_ok) co_return fail(read_ok.error());
+    std::vector<DaemonCandidate> candidates;
+    for (const auto& row : *rows) candidates.push_back(candidate_from(row));
+    SelectionRequest request;
+    request.user_id = user_id_of(shared_.config.user);
+    if (!shared_.config.daemon.empty()) {
+      auto source = parse_selector_source(nlohmann::json(shared_.config.daemon));
+      if (!source) co_return fail(source.error());
+      request.workflow_selector = *source;
+    }
+    auto step = select_daemon(request, candidates);
+    if (!step) co_return fail(step.error());
+    if (const auto* decision = std::get_if<DaemonDecision>(&*step)) co_return decision->daemon_id;
+    auto finished = finish_daemon_selection(request, candidates, std::optional<std::string>());
+    if (!finished) co_return fail(finished.error());
+    co_return finished->daemon_id;
+  }
+
+  Task<void> loop() {
+    ToolPathWorkload::Impl& impl = *shared_.impl;
+    const ToolClientConfig& config = shared_.config;
+    for (;;) {
+      co_await sleep(env_.executor, config.interval);
+      Task<Result<std::string>> choosing = choose_daemon();
+      Result<std::string> daemon_id = co_await choosing;
+      if (!daemon_id) continue;  // no daemon registered yet, or the store is down
+      routing::ToolCall call;
+      call.user_id = user_id_of(config.user);
+      call.daemon_id = *daemon_id;
+      call.request_id = ids_.next();
+      call.tool_name = "bash";
+      const auto sleep_ms = env_.random.between(std::int64_t{0}, to_ms(config.command_time_max));
+      char seconds_text[32];
+      std::snprintf(seconds_text, sizeof seconds_text, "%.3f",
+                    static_cast<double>(sleep_ms) / 1000);
+      call.input_json = nlohmann::json{{"command", std::string("sleep ") + seconds_text +
+                                                       " && echo " + call.request_id}}
+                            .dump();
+      call.timeout = config.tool_timeout;
+      const bool sync = env_.random.chance(config.sync_share);
+      const std::size_t index = impl.calls.size();
+      impl.calls.push_back(ToolCallRecord{call.request_id,
+                                          shared_.node,
+                                          call.user_id,
+                                          call.daemon_id,
+                                          sync,
+                                          env_.executor.now(),
+                                          {},
+                                          "",
+                                          false});
+      const std::string request_id = call.request_id;
+      const std::string target = call.daemon_id;
+      Task<Result<v1::ToolResponse>> calling = sync
+                                                   ? router_.send_tool_request_sync(std::move(call))
+                                                   : router_.send_tool_request(std::move(call));
+      Result<v1::ToolResponse> response = co_await calling;
+      ToolCallRecord& record = impl.calls[index];
+      record.answered = env_.executor.now();
+      if (!response) {
+        record.failed = true;
+        record.outcome = std::string(to_string(response.error().code));
+        continue;
+      }
+      record.outcome = response->is_error() ? response->error_code() : "ok";
+      if (response->daemon_id() != target) {
+        impl.checker.violation(env_.executor.now(), "tool_isolation",
+                               "request " + request_id + " for daemon " + target +
+                                   " was answered by daemon " + response->daemon_id());
+      }
+      if (!response->is_error() && response->content().find(request_id) == std::string::npos) {
+        impl.checker.violation(env_.executor.now(), "tool_results",
+                               "request " + request_id + " got output that is not its own: \"" +
+                                   response->content().substr(0, 80) + "\"");
+      }
+    }
+  }
+
+  Env& env_;
+  ClientShared shared_;
+  routing::BusDaemonRouter router_;
+  IdGenerator ids_;
+  Scope scope_;  // last: destroyed first
+};
+
+}  // namespace
+
+ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
+                                   Checker& checker)
+    : impl_(std::make_unique<Impl>(world, scenario, database, checker)) {
+  for (const auto& group : scenario.topology) {
+    for (int i = 1; i <= group.count; ++i) {
+      const std::string name = group.name + "-" + std::to_string(i);
+      if (group.role == "gateway") {
+        impl_->gateway_addresses.push_back(name + ":" + std::to_string(kGatewayPort));
+      } else if (group.role == "daemon") {
+        auto machine = std::make_unique<Machine>();
+        machine->node = name;
+        machine->config = group.daemon;
+        machine->user_id = user_id_of(group.daemon.user);
+        machine->impl = impl_.get();
+        impl_->machine_by_node[name] = machine.get();
+        impl_->machines.push_back(std::move(machine));
+      }
+    }
+  }
+}
+
+ToolPathWorkload::~ToolPathWorkload() = default;
+
+void ToolPathWorkload::seed() {
+  std::set<std::string> users;
+  for (const auto& group : impl_->scenario.topology) {
+    if (group.role == "daemon") users.insert(group.daemon.user);
+    if (group.role == "tool_client") users.insert(group.tool_client.user);
+  }
+  Impl& impl = *impl_;
+  auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    for (const auto& user : users) {
+      if (auto ok = insert_user(tx, User{user_id_of(user), user + "@example.com", user, 0}); !ok)
+        return ok;
+    }
+    for (auto& machine : impl.machines) {
+      machine->token_id = impl.ids.next();
+      std::array<std::uint8_t, kPatRandomBytes> bytes{};
+      for (auto& b : bytes) b = static_cast<std::uint8_t>(impl.random.below(256));
+      machine->token = format_pat(bytes);
+      PersonalAccessToken meta{machine->token_id,
+                               machine->user_id,
+                               "sim daemon",
+                               pat_display_prefix(machine->token),
+                               0,
+                               {},
+                               {},
+                               {}};
+      if (auto ok = insert_token(tx, meta, hash_pat(machine->token)); !ok) return ok;
+    }
+    return {};
+  });
+  RELIANT_ASSERT_MSG(done.has_value(), done ? "" : done.error().message.c_str());
+}
+
+ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::string& name) {
+  Impl* impl = impl_.get();
+  const ToolPathTimings timings = impl->scenario.tool_path;
+  if (group.role == "gateway") {
+    auto stats = std::make_shared<gateway::GatewayStats>();
+    impl->gateway_stats.push_back(stats);
+    gateway::GatewayConfig config;
+    config.gateway_id = name;
+    config.listen_address = name + ":" + std::to_string(kGatewayPort);
+    config.heartbeat_interval = timings.heartbeat_interval;
+    config.presence.stale_after = timings.stale_after;
+    config.presence.disconnect_after = timings.disconnect_after;
+    return [config, stats](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<gateway::Gateway>(env, config, stats.get());
+    };
+  }
+  if (group.role == "daemon") {
+    Machine* machine = impl->machine_by_node.at(name);
+    daemon::DaemonConfig config;
+    config.gateways = impl->gateway_addresses;
+    config.identity.name = name;
+    config.identity.type = group.daemon.type;
+    config.identity.labels = group.daemon.labels;
+    config.identity.hostname = name;
+    config.identity.platform = "linux";
+    config.identity.working_dir = "/home/" + group.daemon.user;
+    config.identity.version = "sim";
+    config.heartbeat_interval = timings.heartbeat_interval;
+    config.stale_after = timings.stale_after;
+    config.dial_timeout = seconds(5);
+    config.register_timeout = seconds(5);
+    config.reconnect = BackoffPolicy{timings.backoff_initial, timings.backoff_max, 2.0, 0.5};
+    return [machine, config](Env& env) -> std::shared_ptr<void> {
+      machine->registered = false;
+      machine->registered_since.reset();
+      return std::make_shared<SimDaemonProcess>(env, *machine, config);
+    };
+  }
+  RELIANT_ASSERT(group.role == "tool_client");
+  ClientShared shared{impl, name, group.tool_client};
+  return [shared](Env& env) -> std::shared_ptr<void> {
+    return std::make_shared<ToolClient>(env, shared);
+  };
+}
+
+void ToolPathWorkload::attach(const std::string& name, SimProcess& process) {
+  if (auto it = impl_->machine_by_node.find(name); it != impl_->machine_by_node.end()) {
+    it->second->process = &process;
+  }
+  for (const auto& address : impl_->gateway_addresses) {
+    if (address.substr(0, address.find(':')) == name) impl_->gateways[name] = &process;
+  }
+}
+
+void ToolPathWorkload::start_sampling() {
+  Impl* impl = impl_.get();
+  const Instant heal = kSimEpoch + impl->scenario.heal_at;
+  auto sample = std::make_shared<std::function<void()>>();
+  *sample = [impl, heal, sample] {
+    const Instant now = impl->world.now();
+    if (impl->store_healthy()) {
+      if (!impl->store_healthy_since) impl->store_healthy_since = now;
+    } else {
+      impl->store_healthy_since.reset();
+    }
+    const Duration allowance = impl->status_allowance();
+    const Duration disconnect_allowance = impl->scenario.tool_path.disconnect_after +
+                                          impl->scenario.tool_path.heartbeat_interval + seconds(7);
+    struct Row {
+      std::string status;
+      std::int64_t connected_at_ms = 0;
+    };
+    std::map<std::string, Row> recorded;
+    (void)impl->database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto rows = tx.query("SELECT id, status, connected_at_ms FROM daemons", {});
+      if (!rows) return fail(rows.error());
+      for (const auto& r : rows->rows)
+        recorded[text_at(r, 0)] = Row{text_at(r, 1), optional_int_at(r, 2).value_or(0)};
+      return {};
+    });
+    const bool store_settled =
+        impl->store_healthy_since && now - *impl->store_healthy_since >= allowance;
+    for (auto& machine : impl->machines) {
+      // The truth: the daemon process runs (not paused: a hung daemon sends no heartbeats) and
+      // holds a registered stream. A crash destroys the component without telling the
+      // observer, hence the process check.
+      const bool connected = machine->process != nullptr && machine->process->running() &&
+                             !machine->process->paused() && machine->registered;
+      if (connected) {
+        machine->down_since.reset();
+      } else if (!machine->down_since) {
+        machine->down_since = now;
+      }
+      if (machine->daemon_id.empty() || !store_settled) continue;
+      const auto row = recorded.find(machine->daemon_id);
+      if (row == recorded.end()) continue;
+      const std::string& status = row->second.status;
+      // Measured from the later of "lost its stream" and "last admitted by a gateway": a
+      // registration whose acknowledgement never arrived is a connection the gateway must time
+      // out by itself.
+      const Instant admitted{milliseconds(row->second.connected_at_ms)};
+      if (machine->down_since) {
+        const Instant since = std::max(*machine->down_since, admitted);
+        if (now - since >= allowance && status == "active") {
+          impl->checker.violation(now, "daemon_status",
+                                  machine->node + " has had no stream since " +
+                                      format_duration(since - kSimEpoch) +
+                                      " but is still recorded active");
+        }
+        if (now - since >= disconnect_allowance && status != "disconnected") {
+          impl->checker.violation(now, "daemon_status",
+                                  machine->node + " has had no stream since " +
+                                      format_duration(since - kSimEpoch) + " but is recorded " +
+                                      status + ", not disconnected");
+        }
+      }
+      if (now >= heal + allowance && connected && machine->registered_since &&
+          now - *machine->registered_since >= allowance && status != "active") {
+        impl->checker.violation(now, "daemon_status",
+                                machine->node + " has been connected since " +
+                                    format_duration(*machine->registered_since - kSimEpoch) +
+                                    " but is recorded " + status);
+      }
+    }
+    impl->world.schedule(now + seconds(1), kWorldNode, "tools.sample", *sample);
+  };
+  impl->world.schedule(kSimEpoch + seconds(1), kWorldNode, "tools.sample", *sample);
+}
+
+void ToolPathWorkload::revoke_token(const std::string& daemon_node) {
+  auto it = impl_->machine_by_node.find(daemon_node);
+  if (it == impl_->machine_by_node.end()) return;
+  Machine& machine = *it->second;
+  const std::string token_id = machine.token_id;
+  const std::int64_t now_ms = to_ms(impl_->world.now());
+  (void)impl_->database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    return ::reliant::revoke_token(tx, token_id, now_ms);
+  });
+}
+
+void ToolPathWorkload::finish(Instant end) {
+  Impl& impl = *impl_;
+  // At most once, everywhere.
+  for (const auto& [request_id, nodes] : impl.executions) {
+    if (nodes.size() > 1) {
+      std::string where;
+      for (const auto& n : nodes) where += (where.empty() ? "" : ", ") + n;
+      impl.checker.violation(end, "tool_at_most_once",
+                             "request " + request_id + " ran " + std::to_string(nodes.size()) +
+                                 " times (" + where + ")");
+    }
+  }
+  // Every call made after the healing allowance, with time left to finish, was answered.
+  const Instant heal = kSimEpoch + impl.scenario.heal_at;
+  const Instant from = heal + impl.reconnect_allowance();
+  for (const auto& call : impl.calls) {
+    if (call.issued < from) continue;
+    const ToolClientConfig* config = nullptr;
+    for (const auto& group : impl.scenario.topology) {
+      if (group.role == "tool_client" && call.client.rfind(group.name + "-", 0) == 0)
+        config = &group.tool_client;
+    }
+    const Duration budget = (config != nullptr ? config->tool_timeout : seconds(10)) + seconds(10);
+    if (call.issued + budget > end) continue;
+    if (!call.answered) {
+      impl.checker.violation(end, "tool_results",
+                             "call " + call.request_id + " from " + call.client + " (issued at " +
+                                 format_duration(call.issued - kSimEpoch) +
+                                 ", after healing) never returned");
+    } else if (call.failed) {
+      impl.checker.violation(end, "tool_results",
+                             "call " + call.request_id + " from " + call.client + " (issued at " +
+                                 format_duration(call.issued - kSimEpoch) + ", " +
+                                 (call.sync ? "sync" : "durable") + ") failed: " + call.outcome);
+    }
+  }
+  // Liveness: every daemon connected and recorded active at the end.
+  std::map<std::string, std::pair<std::string, std::string>> recorded;  // id → status, gateway
+  (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto rows = tx.query("SELECT id, status, gateway_id FROM daemons", {});
+    if (!rows) return fail(rows.error());
+    for (const auto& r : rows->rows)
+      recorded[text_at(r, 0)] = {text_at(r, 1), optional_text_at(r, 2).value_or("")};
+    return {};
+  });
+  for (const auto& machine : impl.machines) {
+    if (!machine->registered) {
+      impl.checker.violation(end, "daemon_liveness",
+                             machine->node +
+                                 " is not connected at the end, although every fault "
+                                 "was healed at " +
+                                 format_duration(impl.scenario.heal_at));
+      continue;
+    }
+    const auto it = recorded.find(machine->daemon_id);
+    if (it == recorded.end() || it->second.first != "active") {
+      impl.checker.violation(end, "daemon_liveness",
+                             machine->node + " is connected but recorded " +
+                                 (it == recorded.end() ? "nowhere" : it->second.first));
+      continue;
+    }
+    const auto gateway = impl.gateways.find(it->second.second);
+    if (gateway == impl.gateways.end() || !gateway->second->running()) {
+      impl.checker.violation(end, "daemon_liveness",
+                             machine->node + " is recorded on gateway '" + it->second.second +
+                                 "', which is not running");
+    }
+  }
+}
+
+ToolPathSummary ToolPathWorkload::summary() const {
+  ToolPathSummary s;
+  for (const auto& call : impl_->calls) {
+    ++s.calls;
+    if (!call.answered) continue;
+    if (call.failed) {
+      ++s.failed;
+    } else if (call.outcome == "ok") {
+      ++s.answered_ok;
+    } else {
+      ++s.answered_error;
+    }
+  }
+  for (const auto& [id, nodes] : impl_->executions) s.executions += nodes.size();
+  for (const auto& machine : impl_->machines) {
+    s.registrations += machine->registrations;
+    s.auth_recoveries += machine->auth_failures;
+  }
+  for (const auto& stats : impl_->gateway_stats) {
+    s.status_changes += stats->status_changes;
+    s.forwarded += stats->requests_forwarded;
+    s.parked += stats->requests_parked;
+    s.lost += stats->lost_requests;
+  }
+  return s;
+}
+
+}  // namespace reliant::sim

@@ -1,0 +1,84 @@
+// Tool-path workload: real Gateways, Daemons and bus routers in the simulated world. Tool
+// clients call tools on their users' daemons — half of the calls durable fire-and-forget, half
+// synchronous request-reply — while crashes, partitions, stream breaks, bus faults, store
+// faults and token revocations hit them. What happened is kept outside the components so it
+// survives crashes, and checked:
+//   tool_at_most_once  no request id runs twice, on any daemon;
+//   tool_results       every call made once the faults healed (plus the reconnect allowance)
+//                      gets an answer — with the output of its own command;
+//   tool_isolation     no request reaches (or is answered by) another user's daemon;
+//   daemon_status      a daemon's recorded status follows the truth within the stale timeout
+//                      plus one heartbeat;
+//   daemon_liveness    after healing, every daemon is connected and recorded active within the
+//                      backoff cap plus two heartbeats.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/process.h"
+#include "sim/scenario.h"
+#include "sim/world.h"
+
+namespace reliant::sim {
+
+struct ToolCallRecord {
+  std::string request_id;
+  std::string client;  // node name
+  std::string user_id;
+  std::string daemon_id;
+  bool sync = false;
+  Instant issued{};
+  std::optional<Instant> answered;
+  std::string outcome;  // "ok", the response's error code, or the router's failure
+  bool failed = false;  // no response at all (timeout, unavailable, …)
+};
+
+struct ToolPathSummary {
+  std::uint64_t calls = 0;
+  std::uint64_t answered_ok = 0;
+  std::uint64_t answered_error = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t executions = 0;
+  std::uint64_t registrations = 0;
+  std::uint64_t auth_recoveries = 0;
+  std::uint64_t status_changes = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t parked = 0;
+  std::uint64_t lost = 0;
+};
+
+class ToolPathWorkload {
+ public:
+  ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
+  ~ToolPathWorkload();
+
+  // Users, their tokens and the daemons' credentials, straight into the (migrated) database.
+  void seed();
+  // The component factory of a gateway, daemon or tool_client node.
+  ComponentFactory factory(const NodeGroup& group, const std::string& name);
+  // Tells the workload which process runs `name` (after the factories, before the run).
+  void attach(const std::string& name, SimProcess& process);
+  // Samples recorded daemon statuses against the truth, every second of virtual time.
+  void start_sampling();
+  // The fault `revoke_token: <daemon>`: its token is revoked and its stream reset, so the next
+  // registration is refused and the daemon must recover by itself.
+  void revoke_token(const std::string& daemon_node);
+  // End-of-run invariants.
+  void finish(Instant end);
+  ToolPathSummary summary() const;
+
+  // Opaque to users; named here so the roles' components (in tools.cc) can reach them.
+  struct Machine;
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reliant::sim

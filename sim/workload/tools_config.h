@@ -1,0 +1,36 @@
+// Settings of the tool-path workload's roles (gateway, daemon, tool_client) and its timings, as
+// scenario files give them (no component headers here: the scenario parser builds without them).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "base/time.h"
+
+namespace reliant::sim {
+
+// The scenario's `tool_path:` section: one set of timings for every gateway and daemon.
+struct ToolPathTimings {
+  Duration heartbeat_interval = seconds(15);
+  Duration stale_after = seconds(30);
+  Duration disconnect_after = seconds(60);
+  Duration backoff_initial = milliseconds(500);
+  Duration backoff_max = seconds(10);
+};
+
+struct DaemonNodeConfig {
+  std::string user = "alice";
+  std::string type = "local";  // local | cloud
+  std::map<std::string, std::string> labels;
+};
+
+struct ToolClientConfig {
+  std::string user = "alice";
+  Duration interval = seconds(2);  // between calls
+  double sync_share = 0.5;         // the rest are durable fire-and-forget calls
+  Duration tool_timeout = seconds(10);
+  Duration command_time_max = milliseconds(500);  // each call runs `sleep` up to this long
+  std::string daemon;  // a daemon selector (name, local, cloud, any); empty: default resolution
+};
+
+}  // namespace reliant::sim

@@ -1,0 +1,54 @@
+// The daemon status machine: active ⇄ idle → disconnected.
+#include "core/presence.h"
+
+namespace reliant {
+
+std::string_view to_string(PresenceStatus status) {
+  switch (status) {
+    case PresenceStatus::active:
+      return "active";
+    case PresenceStatus::idle:
+      return "idle";
+    case PresenceStatus::disconnected:
+      return "disconnected";
+  }
+  return "unknown";
+}
+
+Presence::Presence(PresencePolicy policy, Instant connected_at)
+    : policy_(policy), last_heard_(connected_at) {}
+
+std::optional<PresenceStatus> Presence::on_heard(Instant now) {
+  if (status_ == PresenceStatus::disconnected) return std::nullopt;
+  if (now > last_heard_) last_heard_ = now;
+  if (status_ == PresenceStatus::idle) {
+    status_ = PresenceStatus::active;
+    return status_;
+  }
+  return std::nullopt;
+}
+
+std::optional<PresenceStatus> Presence::on_tick(Instant now) {
+  if (status_ == PresenceStatus::active && now - last_heard_ >= policy_.stale_after) {
+    status_ = PresenceStatus::idle;
+    return status_;
+  }
+  return std::nullopt;
+}
+
+bool Presence::presumed_dead(Instant now) const {
+  return status_ != PresenceStatus::disconnected && now - last_heard_ >= policy_.disconnect_after;
+}
+
+std::optional<PresenceStatus> Presence::on_disconnect() {
+  if (status_ == PresenceStatus::disconnected) return std::nullopt;
+  status_ = PresenceStatus::disconnected;
+  return status_;
+}
+
+Instant Presence::next_deadline() const {
+  return status_ == PresenceStatus::active ? last_heard_ + policy_.stale_after
+                                           : last_heard_ + policy_.disconnect_after;
+}
+
+}  // namespace reliant

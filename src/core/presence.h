@@ -1,0 +1,51 @@
+// Presence: the status machine a gateway keeps for each daemon stream it holds (seed 000):
+//
+//   connect ──→ ACTIVE ──(no heartbeat for stale_after)──→ IDLE ──(heartbeat)──→ ACTIVE
+//                 │                                          │
+//                 └──────────── disconnect ──────────────────┴──→ DISCONNECTED
+//
+// A stream silent for disconnect_after is presumed dead (half-open: the peer vanished without
+// the connection saying so) and the gateway closes it, which is a disconnect. Sans-I/O: the
+// owner feeds it events and time and acts on the changes it returns.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "base/time.h"
+
+namespace reliant {
+
+enum class PresenceStatus { active, idle, disconnected };
+std::string_view to_string(PresenceStatus status);
+
+struct PresencePolicy {
+  Duration stale_after = seconds(30);
+  Duration disconnect_after = minutes(2);
+};
+
+class Presence {
+ public:
+  Presence(PresencePolicy policy, Instant connected_at);
+
+  PresenceStatus status() const { return status_; }
+  Instant last_heard() const { return last_heard_; }
+
+  // Any frame from the daemon counts as a sign of life. Returns the new status on a change.
+  std::optional<PresenceStatus> on_heard(Instant now);
+  // Time passed. Returns the new status on a change (active → idle).
+  std::optional<PresenceStatus> on_tick(Instant now);
+  // Silent for disconnect_after: the owner should close the stream.
+  bool presumed_dead(Instant now) const;
+  // The stream ended. Returns the new status on a change.
+  std::optional<PresenceStatus> on_disconnect();
+  // The next instant at which on_tick or presumed_dead can change its answer.
+  Instant next_deadline() const;
+
+ private:
+  PresencePolicy policy_;
+  PresenceStatus status_ = PresenceStatus::active;
+  Instant last_heard_;
+};
+
+}  // namespace reliant

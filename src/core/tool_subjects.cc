@@ -1,0 +1,57 @@
+// Subject builders and parsers for the tool path.
+#include "core/tool_subjects.h"
+
+#include <cctype>
+
+namespace reliant::subjects {
+
+Result<void> check_token(std::string_view what, std::string_view id) {
+  if (id.empty()) return fail(ErrorCode::invalid_argument, std::string(what) + " is empty");
+  for (const char c : id) {
+    if (c == '.' || c == '*' || c == '>' || std::isspace(static_cast<unsigned char>(c)) ||
+        static_cast<unsigned char>(c) < 0x20) {
+      return fail(ErrorCode::invalid_argument,
+                  std::string(what) + " \"" + std::string(id) + "\" is not a valid subject token");
+    }
+  }
+  return {};
+}
+
+namespace {
+std::string join(std::string_view prefix, std::string_view token) {
+  std::string out(prefix);
+  out += '.';
+  out += token;
+  return out;
+}
+}  // namespace
+
+std::string tool_request(std::string_view user_id) { return join("tools.request", user_id); }
+std::string tool_request_sync(std::string_view user_id) {
+  return join("tools.request.sync", user_id);
+}
+std::string tool_cancel(std::string_view user_id) { return join("tools.cancel", user_id); }
+std::string tool_result(std::string_view user_id, std::string_view request_id) {
+  return join(join("tools.result", user_id), request_id);
+}
+std::string kill_process(std::string_view user_id) { return join("daemon.kill", user_id); }
+std::string daemon_command(std::string_view user_id) { return join("daemon.command", user_id); }
+std::string online_check(std::string_view user_id) { return join("daemon.online", user_id); }
+std::string daemon_status(std::string_view user_id) { return join("daemon.status", user_id); }
+std::string gateway_deliver(std::string_view daemon_id) {
+  return join("gateway.deliver", daemon_id);
+}
+std::string gateway_evict(std::string_view daemon_id) { return join("gateway.evict", daemon_id); }
+
+Result<std::string> user_of(std::string_view subject, std::string_view prefix) {
+  if (subject.size() <= prefix.size() + 1 || subject.substr(0, prefix.size()) != prefix ||
+      subject[prefix.size()] != '.') {
+    return fail(ErrorCode::invalid_argument,
+                "subject " + std::string(subject) + " is not " + std::string(prefix) + ".<user>");
+  }
+  const std::string_view user = subject.substr(prefix.size() + 1);
+  if (auto ok = check_token("user id", user); !ok) return fail(ok.error());
+  return std::string(user);
+}
+
+}  // namespace reliant::subjects

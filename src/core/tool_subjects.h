@@ -1,0 +1,50 @@
+// The bus subjects of the tool path (DESIGN.md §5), in one place. The full table, with who
+// publishes, who subscribes and how, is in docs/tool-path.md.
+//
+// User and daemon ids become subject tokens, so an id that is not a plain token (a `.`, a
+// wildcard, whitespace) could address other users' subjects: every builder checks its ids.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace reliant::subjects {
+
+// Gateways' queue group for fire-and-forget subjects: one gateway handles each message.
+inline constexpr std::string_view kGatewayQueueGroup = "gateways";
+
+// Whether `id` may appear as one subject token.
+Result<void> check_token(std::string_view what, std::string_view id);
+
+// Fire-and-forget ToolRequest (queue group of gateways).
+std::string tool_request(std::string_view user_id);
+inline constexpr std::string_view kToolRequestAll = "tools.request.*";
+// Request-reply ToolRequest → ToolResponse (every gateway; only the holder answers).
+std::string tool_request_sync(std::string_view user_id);
+inline constexpr std::string_view kToolRequestSyncAll = "tools.request.sync.*";
+// Fire-and-forget CancelTool (queue group).
+std::string tool_cancel(std::string_view user_id);
+inline constexpr std::string_view kToolCancelAll = "tools.cancel.*";
+// Where a fire-and-forget request's result is published (the router subscribes first).
+std::string tool_result(std::string_view user_id, std::string_view request_id);
+// Request-reply KillProcess, DaemonCommand and OnlineCheck (every gateway; holder answers).
+std::string kill_process(std::string_view user_id);
+inline constexpr std::string_view kKillProcessAll = "daemon.kill.*";
+std::string daemon_command(std::string_view user_id);
+inline constexpr std::string_view kDaemonCommandAll = "daemon.command.*";
+std::string online_check(std::string_view user_id);
+inline constexpr std::string_view kOnlineCheckAll = "daemon.online.*";
+// DaemonStatusEvent whenever a recorded status changes.
+std::string daemon_status(std::string_view user_id);
+// Gateway to gateway, request-reply: only the gateway holding the daemon subscribes. Used to
+// hand over a fire-and-forget message that reached a gateway without the daemon, and to close
+// an older stream of a daemon that connected again elsewhere.
+std::string gateway_deliver(std::string_view daemon_id);
+std::string gateway_evict(std::string_view daemon_id);
+
+// The user id in "<prefix>.<user>" subjects, or an error for anything else.
+Result<std::string> user_of(std::string_view subject, std::string_view prefix);
+
+}  // namespace reliant::subjects

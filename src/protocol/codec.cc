@@ -1,0 +1,67 @@
+// Deterministic binary and canonical JSON codecs for the wire messages.
+#include "protocol/codec.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+namespace reliant::protocol {
+
+namespace {
+
+std::string too_large(const google::protobuf::Message& message, std::size_t size) {
+  return message.GetTypeName() + " of " + std::to_string(size) + " bytes exceeds the limit of " +
+         std::to_string(kMaxMessageBytes) + " bytes";
+}
+
+}  // namespace
+
+std::string encode(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message) {
+  if (bytes.size() > kMaxMessageBytes) {
+    return fail(ErrorCode::invalid_argument, too_large(message, bytes.size()));
+  }
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return fail(ErrorCode::invalid_argument, "malformed " + message.GetTypeName() + " (" +
+                                                 std::to_string(bytes.size()) + " bytes)");
+  }
+  return {};
+}
+
+std::string to_json(const google::protobuf::Message& message) {
+  std::string raw;
+  google::protobuf::util::JsonPrintOptions options;
+  // The status of a message that only holds defaults still prints as "{}"; conversion of a
+  // well-formed message cannot fail.
+  (void)google::protobuf::util::MessageToJsonString(message, &raw, options);
+  // nlohmann keeps object keys sorted: map fields come out in one order in every process.
+  return nlohmann::json::parse(raw).dump();
+}
+
+Result<void> from_json_into(std::string_view json, google::protobuf::Message& message) {
+  if (json.size() > kMaxMessageBytes) {
+    return fail(ErrorCode::invalid_argument, too_large(message, json.size()));
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &message, options);
+  if (!status.ok()) {
+    return fail(ErrorCode::invalid_argument,
+                "invalid " + message.GetTypeName() + " JSON: " + std::string(status.message()));
+  }
+  return {};
+}
+
+}  // namespace reliant::protocol

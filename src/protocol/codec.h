@@ -1,0 +1,41 @@
+// Codecs for the wire messages: binary frames on streams, protobuf's JSON mapping on the bus.
+//
+// Both encoders are deterministic (DESIGN.md §9: protobuf map fields otherwise serialize in a
+// different order in every process), so the simulator can hash what it sends. Decoders never
+// throw: malformed input is an `invalid_argument` error naming the message type.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <google/protobuf/message.h>
+
+#include "base/result.h"
+
+namespace reliant::protocol {
+
+// Largest frame or bus payload accepted (NATS's default max_payload is 1 MiB).
+inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
+
+std::string encode(const google::protobuf::Message& message);
+Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message);
+
+// Canonical JSON: protobuf's JSON mapping with object keys sorted.
+std::string to_json(const google::protobuf::Message& message);
+Result<void> from_json_into(std::string_view json, google::protobuf::Message& message);
+
+template <class M>
+Result<M> decode(std::string_view bytes) {
+  M message;
+  if (auto ok = decode_into(bytes, message); !ok) return fail(ok.error());
+  return message;
+}
+
+template <class M>
+Result<M> from_json(std::string_view json) {
+  M message;
+  if (auto ok = from_json_into(json, message); !ok) return fail(ok.error());
+  return message;
+}
+
+}  // namespace reliant::protocol

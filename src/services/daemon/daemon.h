@@ -1,0 +1,168 @@
+// Daemon: the tools daemon's connection to the platform (seed 000). It dials a gateway,
+// registers, heartbeats, runs tool requests concurrently (each with its own timeout, each
+// cancellable), answers redelivered requests from its result cache, and reconnects with
+// exponential backoff and jitter — rotating through the gateways it was given. On an
+// authentication error it recovers by itself: it deletes the stale credentials, registers
+// again and retries.
+//
+// The same class runs in the simulator and in `reliant daemon start`; only the ports differ.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/backoff.h"
+#include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/env.h"
+#include "runtime/scope.h"
+#include "services/daemon/result_cache.h"
+#include "services/daemon/tools/tool.h"
+
+namespace reliant::daemon {
+
+// What the daemon says about itself when it registers.
+struct DaemonIdentity {
+  std::string name;
+  std::string type = "local";  // local | cloud
+  std::map<std::string, std::string> labels;
+  std::string hostname;
+  std::string platform;
+  std::string working_dir;
+  std::string version;
+};
+
+struct DaemonConfig {
+  std::vector<std::string> gateways;  // addresses, tried in turn on each reconnect
+  DaemonIdentity identity;
+  Duration heartbeat_interval = seconds(15);
+  // No frame from the gateway for this long: the stream is presumed dead (half-open) and the
+  // daemon reconnects.
+  Duration stale_after = seconds(30);
+  Duration dial_timeout = seconds(10);
+  Duration register_timeout = seconds(10);
+  BackoffPolicy reconnect{milliseconds(500), seconds(30), 2.0, 0.5};
+  Duration default_tool_timeout = minutes(10);  // when a request names none
+  std::size_t result_cache_entries = 4096;
+  std::size_t output_limit_bytes = 512 * 1024;  // keeps every response under the bus's 1 MiB
+};
+
+// The daemon's credentials and stable identity on its machine: the credentials file and
+// ~/.reliant/daemon.json for the real binary, memory in the simulator.
+class CredentialStore {
+ public:
+  virtual ~CredentialStore() = default;
+  virtual std::optional<std::string> token() const = 0;
+  // Deletes stale credentials (after the gateway refused them).
+  virtual void discard_token() = 0;
+  // Obtains fresh credentials — the registration flow. Fails (e.g. `unavailable`) when this
+  // daemon cannot register by itself, such as with a token given on the command line.
+  virtual Task<Result<std::string>> reregister() = 0;
+  virtual std::string daemon_id() const = 0;  // empty before the first registration
+  virtual void save_daemon_id(const std::string& daemon_id) = 0;
+};
+
+// The request ids this daemon's machine has started, across restarts of the process: a request
+// started by an earlier run and asked again (a retry after the daemon crashed) is answered with
+// daemon_lost instead of running twice. A file under ~/.reliant for the real binary; memory
+// that survives simulated crashes in the simulator.
+class RequestJournal {
+ public:
+  virtual ~RequestJournal() = default;
+  virtual bool contains(const std::string& request_id) const = 0;
+  virtual void add(const std::string& request_id) = 0;
+};
+
+// A bounded journal in memory (the oldest ids are forgotten first).
+class MemoryRequestJournal final : public RequestJournal {
+ public:
+  explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
+  bool contains(const std::string& request_id) const override {
+    return ids_.count(request_id) != 0;
+  }
+  void add(const std::string& request_id) override {
+    if (!ids_.insert(request_id).second) return;
+    order_.push_back(request_id);
+    if (order_.size() > capacity_) {
+      ids_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<std::string> order_;
+  std::set<std::string> ids_;
+};
+
+// Notified of what happens inside a daemon; outlives it (tests and the simulator's checkers).
+class DaemonObserver {
+ public:
+  virtual ~DaemonObserver() = default;
+  virtual void on_registered(const std::string& /*daemon_id*/, const std::string& /*gateway*/) {}
+  virtual void on_disconnected() {}
+  // A tool actually starts running (never for a request answered from the cache).
+  virtual void on_execute(const v1::ToolRequest& /*request*/) {}
+  virtual void on_auth_failure() {}
+};
+
+class Daemon {
+ public:
+  Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, RequestJournal& journal,
+         ToolSet& tools, DaemonObserver* observer = nullptr);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  bool registered() const { return stream_ != nullptr; }
+  const std::string& daemon_id() const { return daemon_id_; }
+  const std::string& user_id() const { return user_id_; }
+  const std::string& session_id() const { return session_id_; }
+  std::size_t running_tools() const { return running_.size(); }
+
+ private:
+  struct Running;
+
+  Task<void> connect_loop();
+  // One stream: register, then serve frames until it ends. Fails with `unauthenticated` when
+  // the gateway refused the credentials.
+  Task<Result<void>> serve(Stream& stream, std::string address);
+  Task<void> heartbeats(Stream& stream);
+  void handle(const v1::GatewayFrame& frame);
+  void start_tool(const v1::ToolRequest& request);
+  Task<void> run_tool(v1::ToolRequest request);
+  // Records and sends the outcome of a request that was running; ignored if it already ended.
+  // `stop_now`: the tool's task is not the caller and is stopped at once.
+  void finish(const std::string& request_id, v1::ToolResponse response, bool stop_now);
+  void send(const v1::DaemonFrame& frame);
+  void send_response(const v1::ToolResponse& response);
+  void run_command(const v1::DaemonCommand& command);
+  void kill_process(const v1::KillProcess& kill);
+
+  Env& env_;
+  DaemonConfig config_;
+  CredentialStore& credentials_;
+  RequestJournal& journal_;
+  ToolSet& tools_;
+  DaemonObserver* observer_;
+  std::string session_id_;  // new for every start of the process
+  std::string daemon_id_;
+  std::string user_id_;
+  Stream* stream_ = nullptr;  // the registered stream, if any
+  Instant last_heard_{};
+  std::uint64_t heartbeat_sequence_ = 0;
+  Backoff backoff_;
+  ResultCache cache_;
+  std::unique_ptr<BackgroundProcesses> background_;
+  ToolContext context_;
+  std::map<std::string, std::unique_ptr<Running>> running_;
+  std::vector<std::unique_ptr<Running>> finished_;  // freed on the next turn of work
+  Scope scope_;  // last: destroyed first, before anything its tasks use
+};
+
+}  // namespace reliant::daemon

@@ -1,0 +1,146 @@
+// Background processes: start, bounded output buffers, reads, kills and forgetting old ones.
+#include "services/daemon/tools/background_processes.h"
+
+#include <utility>
+
+#include "base/assert.h"
+
+namespace reliant::daemon {
+
+std::string BackgroundStatus::describe() const {
+  if (running) return "running";
+  if (start_error) return "failed to start: " + *start_error;
+  if (killed) return "killed";
+  if (timed_out) return "timed out (killed)";
+  if (exit_code) return "exited with code " + std::to_string(*exit_code);
+  return "ended";
+}
+
+BackgroundProcesses::BackgroundProcesses(Executor& executor, Host& host,
+                                         std::size_t buffer_limit_bytes, std::size_t max_processes)
+    : executor_(executor),
+      host_(host),
+      buffer_limit_bytes_(buffer_limit_bytes),
+      max_processes_(max_processes) {
+  RELIANT_ASSERT(buffer_limit_bytes_ > 0);
+  RELIANT_ASSERT(max_processes_ > 0);
+}
+
+BackgroundProcesses::~BackgroundProcesses() {
+  // Kill first, while every Process their callbacks could touch still exists.
+  for (auto& [id, process] : processes_) process->scope.reset();
+}
+
+Result<std::string> BackgroundProcesses::start(ProcessSpec spec, std::string description) {
+  if (processes_.size() >= max_processes_ && !make_room()) {
+    return fail(ErrorCode::resource_exhausted,
+                "already " + std::to_string(max_processes_) +
+                    " background processes running; kill one with bash_kill first");
+  }
+  const std::uint64_t number = next_id_++;
+  auto process = std::make_unique<Process>();
+  Process* raw = process.get();
+  raw->status.id = "bash_" + std::to_string(number);
+  raw->status.command = spec.command;
+  raw->status.description = std::move(description);
+  raw->status.running = true;
+  raw->status.started_at = executor_.now();
+  raw->scope = std::make_unique<Scope>(executor_);
+  // The callback holds a raw pointer: the Process outlives the task (see Process::scope).
+  spec.on_output = [this, raw](std::string_view chunk) { append(*raw, chunk); };
+  spec.collect_output = false;
+  raw->scope->spawn(supervise(raw, std::move(spec)));
+  processes_.emplace(number, std::move(process));
+  RELIANT_ASSERT(processes_.size() <= max_processes_);
+  return raw->status.id;
+}
+
+Task<void> BackgroundProcesses::supervise(Process* process, ProcessSpec spec) {
+  Task<Result<ProcessOutcome>> run = host_.run(std::move(spec));
+  Result<ProcessOutcome> outcome = co_await run;
+  BackgroundStatus& status = process->status;
+  status.running = false;
+  status.ended_at = executor_.now();
+  if (!outcome) {
+    status.start_error = outcome.error().describe();
+    co_return;
+  }
+  status.timed_out = outcome->timed_out;
+  if (!outcome->timed_out) status.exit_code = outcome->exit_code;
+}
+
+void BackgroundProcesses::append(Process& process, std::string_view chunk) {
+  process.status.output_bytes += chunk.size();
+  process.buffer.append(chunk);
+  // Trim in batches: erasing the front on every chunk would copy the buffer every time.
+  if (process.buffer.size() > 2 * buffer_limit_bytes_) trim(process);
+}
+
+void BackgroundProcesses::trim(Process& process) {
+  if (process.buffer.size() <= buffer_limit_bytes_) return;
+  const std::size_t drop = process.buffer.size() - buffer_limit_bytes_;
+  process.buffer.erase(0, drop);
+  process.dropped_unread += drop;
+  process.status.dropped_bytes += drop;
+}
+
+BackgroundProcesses::Process* BackgroundProcesses::find(std::string_view id) {
+  for (auto& [number, process] : processes_) {
+    if (process->status.id == id) return process.get();
+  }
+  return nullptr;
+}
+
+Result<BackgroundOutput> BackgroundProcesses::read(std::string_view id) {
+  Process* process = find(id);
+  if (process == nullptr) {
+    return fail(ErrorCode::not_found, "no background process \"" + std::string(id) + "\"");
+  }
+  trim(*process);
+  BackgroundOutput out;
+  out.output = std::move(process->buffer);
+  process->buffer.clear();
+  out.dropped_bytes = std::exchange(process->dropped_unread, 0);
+  out.status = process->status;
+  return out;
+}
+
+Result<BackgroundStatus> BackgroundProcesses::kill(std::string_view id) {
+  Process* process = find(id);
+  if (process == nullptr) {
+    return fail(ErrorCode::not_found, "no background process \"" + std::string(id) + "\"");
+  }
+  if (process->status.running) {
+    // Destroying the scope destroys the task awaiting Host::run: the host kills the group.
+    process->scope.reset();
+    process->status.running = false;
+    process->status.killed = true;
+    process->status.ended_at = executor_.now();
+  }
+  return process->status;
+}
+
+std::vector<BackgroundStatus> BackgroundProcesses::list() const {
+  std::vector<BackgroundStatus> out;
+  out.reserve(processes_.size());
+  for (const auto& [number, process] : processes_) out.push_back(process->status);
+  return out;
+}
+
+std::size_t BackgroundProcesses::running() const {
+  std::size_t count = 0;
+  for (const auto& [number, process] : processes_) count += process->status.running ? 1 : 0;
+  return count;
+}
+
+bool BackgroundProcesses::make_room() {
+  for (auto it = processes_.begin(); it != processes_.end(); ++it) {
+    if (!it->second->status.running) {
+      processes_.erase(it);  // its task has finished: nothing refers to it any more
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace reliant::daemon

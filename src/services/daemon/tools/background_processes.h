@@ -1,0 +1,93 @@
+// BackgroundProcesses: commands the bash tool started with run_in_background — each a Host::run
+// task in a Scope of its own whose output collects in a bounded buffer until bash_output reads
+// it. Killing one destroys its Scope, which (per the Host contract) kills the process group.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "runtime/executor.h"
+#include "runtime/host.h"
+#include "runtime/scope.h"
+#include "runtime/task.h"
+
+namespace reliant::daemon {
+
+struct BackgroundStatus {
+  std::string id;  // "bash_1", "bash_2", ... in start order
+  std::string command;
+  std::string description;
+  bool running = false;
+  bool killed = false;                     // ended by kill()
+  bool timed_out = false;                  // ended by its own timeout
+  std::optional<int> exit_code;            // set when the process ended by itself
+  std::optional<std::string> start_error;  // the host could not start it
+  Instant started_at{};
+  std::optional<Instant> ended_at;
+  std::uint64_t output_bytes = 0;   // everything it wrote so far
+  std::uint64_t dropped_bytes = 0;  // lost, in total, because nobody read them in time
+
+  // "running", "exited with code 0", "killed", "timed out", "failed to start: ..."
+  std::string describe() const;
+};
+
+struct BackgroundOutput {
+  std::string output;               // written since the previous read
+  std::uint64_t dropped_bytes = 0;  // written since the previous read but lost (oldest first)
+  BackgroundStatus status;
+};
+
+class BackgroundProcesses {
+ public:
+  // Each process keeps at most `buffer_limit_bytes` of unread output (the newest); at most
+  // `max_processes` are remembered — the oldest ended ones are forgotten to make room.
+  BackgroundProcesses(Executor& executor, Host& host, std::size_t buffer_limit_bytes = 1 << 20,
+                      std::size_t max_processes = 32);
+  // Kills every process still running.
+  ~BackgroundProcesses();
+  BackgroundProcesses(const BackgroundProcesses&) = delete;
+  BackgroundProcesses& operator=(const BackgroundProcesses&) = delete;
+
+  // Starts `spec` (its on_output and collect_output are replaced) and returns its id at once;
+  // the process starts on the executor's next turn. Fails with `resource_exhausted` when
+  // max_processes are all still running.
+  Result<std::string> start(ProcessSpec spec, std::string description);
+  // Output since the last read, and the status. Fails with `not_found` for an unknown id.
+  Result<BackgroundOutput> read(std::string_view id);
+  // Kills a running process (no-op for one that already ended) and returns its final status.
+  // Unread output stays readable. Fails with `not_found` for an unknown id.
+  Result<BackgroundStatus> kill(std::string_view id);
+  std::vector<BackgroundStatus> list() const;  // in start order
+  std::size_t running() const;
+
+ private:
+  struct Process {
+    BackgroundStatus status;
+    std::string buffer;  // unread output, at most 2 x the limit between trims
+    std::uint64_t dropped_unread = 0;
+    // Last: destroyed first, so the task dies before the fields its callback writes.
+    std::unique_ptr<Scope> scope;
+  };
+
+  Task<void> supervise(Process* process, ProcessSpec spec);
+  void append(Process& process, std::string_view chunk);
+  void trim(Process& process);
+  Process* find(std::string_view id);
+  bool make_room();
+
+  Executor& executor_;
+  Host& host_;
+  std::size_t buffer_limit_bytes_;
+  std::size_t max_processes_;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, std::unique_ptr<Process>> processes_;  // by start order
+};
+
+}  // namespace reliant::daemon

@@ -1,0 +1,141 @@
+// The tool registry: lookup, and execute() — the one entry point that turns any request, however
+// malformed, into a ToolResult.
+#include "services/daemon/tools/tool.h"
+
+#include <exception>
+
+#include "base/assert.h"
+#include "core/path.h"
+#include "services/daemon/tools/tool_support.h"
+
+namespace reliant::daemon {
+
+ToolResult tool_success(std::string content, Json metadata) {
+  ToolResult result;
+  result.content = std::move(content);
+  result.metadata = std::move(metadata);
+  return result;
+}
+
+ToolResult tool_failure(std::string_view error_code, std::string message, Json metadata) {
+  RELIANT_ASSERT(!error_code.empty());
+  ToolResult result;
+  result.is_error = true;
+  result.content = std::move(message);
+  result.metadata = std::move(metadata);
+  result.error_code = std::string(error_code);
+  return result;
+}
+
+void ToolSet::add(std::unique_ptr<Tool> tool) {
+  RELIANT_ASSERT(tool != nullptr);
+  std::string name(tool->name());
+  RELIANT_ASSERT_MSG(!name.empty(), "a tool needs a name");
+  RELIANT_ASSERT_MSG(tools_.count(name) == 0, "tool registered twice");
+  tools_.emplace(std::move(name), std::move(tool));
+}
+
+const Tool* ToolSet::find(std::string_view name) const {
+  auto it = tools_.find(name);
+  return it == tools_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> ToolSet::names() const {
+  std::vector<std::string> out;
+  out.reserve(tools_.size());
+  for (const auto& [name, tool] : tools_) out.push_back(name);
+  return out;
+}
+
+namespace {
+
+std::string available(const ToolSet& tools) {
+  std::string out;
+  for (const auto& name : tools.names()) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] ": the model needs the rest.
+std::string without_exception_tag(std::string_view what) {
+  if (!what.empty() && what.front() == '[') {
+    const std::size_t close = what.find("] ");
+    if (close != std::string_view::npos) what.remove_prefix(close + 2);
+  }
+  return std::string(what);
+}
+
+ToolResult finish(ToolResult result) {
+  result.content = repair_utf8(result.content);
+  return result;
+}
+
+}  // namespace
+
+Task<ToolResult> ToolSet::execute(ToolContext& ctx, std::string tool_name, std::string input_json) {
+  auto it = tools_.find(tool_name);
+  if (it == tools_.end()) {
+    co_return tool_failure(
+        tool_error::unknown_tool,
+        "unknown tool \"" + repair_utf8(tool_name) + "\"; available tools: " + available(*this));
+  }
+  if (!is_absolute_path(ctx.working_dir)) {
+    co_return tool_failure(tool_error::failed,
+                           "the daemon's working directory is not an absolute path: \"" +
+                               repair_utf8(ctx.working_dir) + "\"");
+  }
+  Json input;
+  std::string parse_error;
+  try {
+    input = input_json.empty() ? Json::object() : Json::parse(input_json);
+  } catch (const Json::exception& e) {
+    parse_error = without_exception_tag(e.what());
+  }
+  if (!parse_error.empty()) {
+    co_return tool_failure(tool_error::invalid_input,
+                           "input for " + tool_name + " is not valid JSON: " + parse_error);
+  }
+  if (!input.is_object()) {
+    co_return tool_failure(
+        tool_error::invalid_input,
+        "input for " + tool_name + " must be a JSON object, got " + std::string(input.type_name()));
+  }
+  ToolResult result;
+  std::string thrown;
+  try {
+    Task<ToolResult> run = it->second->run(ctx, std::move(input));
+    result = co_await run;
+  } catch (const std::exception& e) {
+    thrown = e.what();
+    if (thrown.empty()) thrown = "unknown error";
+  }
+  if (!thrown.empty()) {
+    // A tool bug must not take the daemon down: report it as this call's failure.
+    co_return finish(tool_failure(
+        tool_error::failed, tool_name + " failed unexpectedly: " + without_exception_tag(thrown)));
+  }
+  co_return finish(std::move(result));
+}
+
+void register_builtin_tools(ToolSet& tools) {
+  tools.add(make_bash_tool());
+  tools.add(make_bash_output_tool());
+  tools.add(make_bash_kill_tool());
+  tools.add(make_bash_list_tool());
+  tools.add(make_view_tool());
+  tools.add(make_write_tool());
+  tools.add(make_edit_tool());
+  tools.add(make_ls_tool());
+  tools.add(make_glob_tool());
+  tools.add(make_grep_tool());
+}
+
+ToolSet make_builtin_tools() {
+  ToolSet tools;
+  register_builtin_tools(tools);
+  return tools;
+}
+
+}  // namespace reliant::daemon

@@ -1,0 +1,91 @@
+// Tools: what the tools daemon runs on the user's machine for the model — the Tool interface,
+// the context each run gets, and the ToolSet registry that turns a (name, JSON input) request
+// into a ToolResult without ever throwing or crashing on bad input.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/executor.h"
+#include "runtime/host.h"
+#include "runtime/task.h"
+
+namespace reliant::daemon {
+
+using Json = nlohmann::json;
+
+class BackgroundProcesses;
+
+// The error_code values a ToolResult carries (empty when the tool succeeded).
+namespace tool_error {
+inline constexpr std::string_view unknown_tool = "unknown_tool";
+inline constexpr std::string_view invalid_input = "invalid_input";  // bad JSON, field, regex...
+inline constexpr std::string_view timeout = "timeout";              // the command was killed
+inline constexpr std::string_view cancelled = "cancelled";
+inline constexpr std::string_view not_found = "not_found";    // file, directory, string, id
+inline constexpr std::string_view not_unique = "not_unique";  // edit: old_string occurs > 1 time
+inline constexpr std::string_view failed = "failed";          // anything else (incl. exit != 0)
+}  // namespace tool_error
+
+struct ToolResult {
+  bool is_error = false;
+  std::string content;  // what the model reads; always valid UTF-8 after ToolSet::execute
+  Json metadata = Json::object();
+  std::string error_code;  // one of tool_error, empty on success
+};
+
+// Everything a tool may use. `working_dir` is absolute; relative paths in inputs resolve
+// against it. Tools cap what they return at `output_limit_bytes` and say so when they cut.
+struct ToolContext {
+  Executor& executor;
+  Host& host;
+  std::string working_dir;
+  std::size_t output_limit_bytes = 1 << 20;
+  BackgroundProcesses& background;
+};
+
+class Tool {
+ public:
+  virtual ~Tool() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+  // JSON Schema of the input object, as sent to the model.
+  virtual Json input_schema() const = 0;
+  // `input` is a JSON object (ToolSet::execute checks). Invalid fields are an is_error result
+  // with error_code invalid_input. Destroying the returned task cancels the run (a running
+  // process is killed).
+  virtual Task<ToolResult> run(ToolContext& ctx, Json input) = 0;
+};
+
+class ToolSet {
+ public:
+  // Names are unique: adding a second tool of the same name is a bug.
+  void add(std::unique_ptr<Tool> tool);
+  const Tool* find(std::string_view name) const;
+  std::vector<std::string> names() const;  // sorted
+
+  // Parses `input_json` (empty means {}), checks it is an object, finds the tool and runs it.
+  // Unknown tool, bad JSON or a tool that throws give an is_error result with a precise
+  // message — never an exception. The content is made valid UTF-8 (process output is bytes).
+  Task<ToolResult> execute(ToolContext& ctx, std::string tool_name, std::string input_json);
+
+ private:
+  std::map<std::string, std::unique_ptr<Tool>, std::less<>> tools_;
+};
+
+// bash, bash_output, bash_kill, bash_list, view, write, edit, glob, grep, ls.
+ToolSet make_builtin_tools();
+void register_builtin_tools(ToolSet& tools);
+
+// Results, for tools and the daemon alike.
+ToolResult tool_success(std::string content, Json metadata = Json::object());
+ToolResult tool_failure(std::string_view error_code, std::string message,
+                        Json metadata = Json::object());
+
+}  // namespace reliant::daemon

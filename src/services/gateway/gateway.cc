@@ -1,0 +1,657 @@
+// The gateway: daemon streams in, the ToolBridge between them and the bus.
+#include "services/gateway/gateway.h"
+
+#include <algorithm>
+
+#include "core/backoff.h"
+#include "core/tool_subjects.h"
+#include "protocol/codec.h"
+#include "runtime/sleep.h"
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/storage/tool_requests.h"
+
+namespace reliant::gateway {
+
+struct Gateway::Connection {
+  std::string connection_id;
+  std::string daemon_id;
+  std::string user_id;
+  std::string session_id;
+  Stream* stream = nullptr;
+  Presence presence;
+  std::vector<SubscriptionPtr> subscriptions;
+  // Tasks that use this connection; they die with it.
+  std::unique_ptr<Scope> scope;
+};
+
+// A tool request this gateway sent to a daemon and awaits the answer of.
+struct Gateway::InFlight {
+  std::string daemon_id;
+  bool durable = false;                   // a fire-and-forget request with a row in the store
+  std::vector<std::string> sync_inboxes;  // synchronous callers waiting on the bus
+  Instant expires_at{};
+};
+
+namespace {
+
+std::string bearer_token(const Metadata& metadata) {
+  const auto it = metadata.find("authorization");
+  if (it == metadata.end()) return {};
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (it->second.compare(0, kPrefix.size(), kPrefix) != 0) return {};
+  return it->second.substr(kPrefix.size());
+}
+
+std::string daemon_type_name(v1::DaemonType type) {
+  return type == v1::DAEMON_TYPE_CLOUD ? "cloud" : "local";
+}
+
+v1::DaemonStatus wire_status(PresenceStatus status) {
+  switch (status) {
+    case PresenceStatus::active:
+      return v1::DAEMON_STATUS_ACTIVE;
+    case PresenceStatus::idle:
+      return v1::DAEMON_STATUS_IDLE;
+    case PresenceStatus::disconnected:
+      return v1::DAEMON_STATUS_DISCONNECTED;
+  }
+  return v1::DAEMON_STATUS_UNSPECIFIED;
+}
+
+void refuse(Stream& stream, std::string code, std::string message) {
+  v1::GatewayFrame frame;
+  frame.mutable_error()->set_code(std::move(code));
+  frame.mutable_error()->set_message(std::move(message));
+  (void)stream.send(protocol::encode(frame));
+  stream.close();
+}
+
+v1::ToolRequest request_from(const ToolRequestRecord& row) {
+  v1::ToolRequest request;
+  request.set_request_id(row.request_id);
+  request.set_tool_name(row.tool_name);
+  request.set_input_json(row.input_json);
+  request.set_tool_call_id(row.tool_call_id);
+  request.set_timeout_ms(row.timeout_ms);
+  request.set_user_id(row.user_id);
+  request.set_daemon_id(row.daemon_id);
+  request.set_reply_subject(row.reply_subject);
+  return request;
+}
+
+// What a registration resolves to in the store.
+struct Admission {
+  std::string user_id;
+  std::string daemon_id;
+};
+
+}  // namespace
+
+Gateway::Gateway(Env& env, GatewayConfig config, GatewayStats* stats)
+    : env_(env),
+      config_(std::move(config)),
+      stats_(stats != nullptr ? *stats : own_stats_),
+      ids_(env.executor, env.random.split("gateway-ids")),
+      scope_(env.executor) {
+  RELIANT_ASSERT_MSG(env.bus != nullptr && env.store != nullptr && env.transport != nullptr,
+                     "a gateway needs a bus, a store and a transport");
+  Bus& bus = *env_.bus;
+  const std::string group(subjects::kGatewayQueueGroup);
+  subscribe_or_die(bus.queue_subscribe(subjects::kToolRequestAll, group,
+                                       [this](const BusMessage& m) { on_tool_request(m); }));
+  subscribe_or_die(bus.queue_subscribe(subjects::kToolCancelAll, group,
+                                       [this](const BusMessage& m) { on_cancel(m); }));
+  subscribe_or_die(bus.subscribe(subjects::kToolRequestSyncAll,
+                                 [this](const BusMessage& m) { on_sync_tool_request(m); }));
+  subscribe_or_die(bus.subscribe(subjects::kKillProcessAll,
+                                 [this](const BusMessage& m) { on_kill_process(m); }));
+  subscribe_or_die(bus.subscribe(subjects::kDaemonCommandAll,
+                                 [this](const BusMessage& m) { on_daemon_command(m); }));
+  subscribe_or_die(bus.subscribe(subjects::kOnlineCheckAll,
+                                 [this](const BusMessage& m) { on_online_check(m); }));
+  auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
+    ++stats_.streams_accepted;
+    scope_.spawn(serve(std::move(stream)));
+  });
+  RELIANT_ASSERT_MSG(listener.has_value(), listener ? "" : listener.error().message.c_str());
+  listener_ = std::move(*listener);
+  scope_.spawn(sweep());
+}
+
+Gateway::~Gateway() {
+  // Stop hearing the bus before the tasks go.
+  subscriptions_.clear();
+  listener_.reset();
+}
+
+void Gateway::subscribe_or_die(Result<SubscriptionPtr> subscription) {
+  RELIANT_ASSERT_MSG(subscription.has_value(),
+                     subscription ? "" : subscription.error().message.c_str());
+  subscriptions_.push_back(std::move(*subscription));
+}
+
+Task<void> Gateway::serve(StreamPtr stream) {
+  // The first frame must be a registration, in time.
+  bool admitted = false;
+  Stream* raw = stream.get();
+  const TimerId deadline = env_.executor.after(config_.register_timeout, [raw, &admitted] {
+    if (!admitted) raw->close();
+  });
+  ScopedTimer deadline_guard(env_.executor, deadline);
+  Task<Result<std::string>> first = stream->receive();
+  Result<std::string> bytes = co_await first;
+  if (!bytes) co_return;
+  auto hello = protocol::decode<v1::DaemonFrame>(*bytes);
+  if (!hello || !hello->has_register_()) {
+    ++stats_.refused;
+    refuse(*stream, "invalid_argument", "the first frame on a daemon stream must be a register");
+    co_return;
+  }
+  const v1::Register reg = hello->register_();
+  const std::string token = bearer_token(stream->metadata());
+  if (!reg.daemon_id().empty() && !is_valid_id(reg.daemon_id())) {
+    ++stats_.refused;
+    refuse(*stream, "invalid_argument", "daemon_id \"" + reg.daemon_id() + "\" is not a valid id");
+    co_return;
+  }
+
+  const Instant now = env_.executor.now();
+  auto admission = std::make_shared<Admission>();
+  DaemonRecord record;
+  record.id = reg.daemon_id().empty() ? ids_.next() : reg.daemon_id();
+  record.name = reg.name().empty() ? reg.hostname() : reg.name();
+  record.type = daemon_type_name(reg.type());
+  for (const auto& [key, value] : reg.labels()) record.labels[key] = value;
+  record.hostname = reg.hostname();
+  record.platform = reg.platform();
+  record.working_dir = reg.working_dir();
+  record.version = reg.version();
+  record.gateway_id = config_.gateway_id;
+  record.connected_at_ms = to_ms(now);
+  record.connection_id = ids_.next();
+  record.session_id = reg.session_id();
+  TransactionBody admit = [token, record, admission,
+                           now_ms = to_ms(now)](SqlTransaction& tx) mutable -> Result<void> {
+    auto who = authenticate_token(tx, token, now_ms);
+    if (!who) return fail(who.error());
+    record.user_id = who->user.id;
+    if (auto ok = record_daemon_connected(tx, record); !ok) return ok;
+    admission->user_id = record.user_id;
+    admission->daemon_id = record.id;
+    return {};
+  };
+  Task<Result<void>> admitting = env_.store->transact(std::move(admit));
+  Result<void> admitted_in_store = co_await admitting;
+  if (!admitted_in_store) {
+    ++stats_.refused;
+    const Error& e = admitted_in_store.error();
+    if (e.code == ErrorCode::unauthenticated) {
+      refuse(*stream, "unauthenticated", e.message);
+    } else if (e.code == ErrorCode::permission_denied) {
+      refuse(*stream, "permission_denied", e.message);
+    } else {
+      refuse(*stream, "unavailable", "the gateway cannot register daemons right now: " + e.message);
+    }
+    co_return;
+  }
+  admitted = true;
+  ++stats_.registrations;
+
+  Connection connection{record.connection_id,
+                        admission->daemon_id,
+                        admission->user_id,
+                        reg.session_id(),
+                        raw,
+                        Presence(config_.presence, now),
+                        {},
+                        std::make_unique<Scope>(env_.executor)};
+  // One live stream per daemon: a local predecessor is closed here, one on another gateway
+  // by the eviction notice.
+  if (auto old = connections_.find(connection.daemon_id); old != connections_.end()) {
+    ++stats_.replaced;
+    refuse(*old->second->stream, "replaced", "this daemon connected again");
+  }
+  connections_[connection.daemon_id] = &connection;
+  (void)env_.bus->publish(subjects::gateway_evict(connection.daemon_id), connection.connection_id);
+  const std::string daemon_id = connection.daemon_id;
+  if (auto sub = env_.bus->subscribe(
+          subjects::gateway_deliver(daemon_id),
+          [this, daemon_id](const BusMessage& m) { on_deliver(daemon_id, m); })) {
+    connection.subscriptions.push_back(std::move(*sub));
+  }
+  if (auto sub =
+          env_.bus->subscribe(subjects::gateway_evict(daemon_id),
+                              [this, daemon_id](const BusMessage& m) { on_evict(daemon_id, m); })) {
+    connection.subscriptions.push_back(std::move(*sub));
+  }
+
+  v1::GatewayFrame ack;
+  ack.mutable_register_ack()->set_daemon_id(connection.daemon_id);
+  ack.mutable_register_ack()->set_user_id(connection.user_id);
+  ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
+  ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
+  send(connection, ack);
+  ++stats_.status_changes;
+  v1::DaemonStatusEvent event;
+  event.set_daemon_id(connection.daemon_id);
+  event.set_user_id(connection.user_id);
+  event.set_status(v1::DAEMON_STATUS_ACTIVE);
+  event.set_gateway_id(config_.gateway_id);
+  event.set_at_ms(to_ms(now));
+  (void)env_.bus->publish(subjects::daemon_status(connection.user_id), protocol::to_json(event));
+
+  connection.scope->spawn(keep_alive(&connection));
+  connection.scope->spawn(stream_open_requests(&connection));
+  for (;;) {
+    Task<Result<std::string>> next = stream->receive();
+    Result<std::string> received = co_await next;
+    if (!received) break;
+    auto frame = protocol::decode<v1::DaemonFrame>(*received);
+    if (!frame) {
+      ++stats_.rejected_messages;  // dropped; the stream stays usable
+      continue;
+    }
+    on_frame(connection, *frame);
+  }
+
+  if (auto it = connections_.find(connection.daemon_id);
+      it != connections_.end() && it->second == &connection) {
+    connections_.erase(it);
+  }
+  connection.subscriptions.clear();
+  connection.scope.reset();
+  if (connection.presence.on_disconnect()) {
+    scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
+                               PresenceStatus::disconnected));
+  }
+}
+
+void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
+  if (auto changed = connection.presence.on_heard(env_.executor.now())) {
+    scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
+                               *changed));
+  }
+  switch (frame.frame_case()) {
+    case v1::DaemonFrame::kToolResponse:
+      on_response(connection, frame.tool_response());
+      break;
+    case v1::DaemonFrame::kKillProcessResult: {
+      const auto& result = frame.kill_process_result();
+      if (auto it = pending_commands_.find(result.command_id()); it != pending_commands_.end()) {
+        (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
+        pending_commands_.erase(it);
+      }
+      break;
+    }
+    case v1::DaemonFrame::kCommandResult: {
+      const auto& result = frame.command_result();
+      if (auto it = pending_commands_.find(result.command_id()); it != pending_commands_.end()) {
+        (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
+        pending_commands_.erase(it);
+      }
+      break;
+    }
+    default:
+      break;  // heartbeats (and output chunks, not routed yet) only prove the daemon is alive
+  }
+}
+
+Task<void> Gateway::keep_alive(Connection* connection) {
+  Instant last_beat = env_.executor.now();
+  for (;;) {
+    const Instant next_beat = last_beat + config_.heartbeat_interval;
+    const Instant wake = std::min(next_beat, connection->presence.next_deadline());
+    const Duration wait = std::max<Duration>(wake - env_.executor.now(), milliseconds(1));
+    co_await sleep(env_.executor, wait);
+    const Instant now = env_.executor.now();
+    if (now >= next_beat) {
+      v1::GatewayFrame beat;
+      beat.mutable_heartbeat()->set_sent_at_ms(to_ms(now));
+      send(*connection, beat);
+      last_beat = now;
+    }
+    if (auto changed = connection->presence.on_tick(now)) {
+      scope_.spawn(record_status(connection->daemon_id, connection->user_id,
+                                 connection->connection_id, *changed));
+    }
+    if (connection->presence.presumed_dead(now)) {
+      // Half-open or hung: closing ends the serve loop, which records the disconnect.
+      connection->stream->close();
+      co_return;
+    }
+  }
+}
+
+Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
+                                  std::string connection_id, PresenceStatus status) {
+  // Retried through store faults: the recorded status must converge to the truth. Each write
+  // is conditional on the connection, so a stale one changes nothing.
+  Backoff backoff(BackoffPolicy{milliseconds(200), seconds(5), 2.0, 0.5});
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto applied = std::make_shared<bool>(false);
+    TransactionBody write = [daemon_id, connection_id, status, applied,
+                             now_ms =
+                                 to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+      auto done = record_daemon_status(tx, daemon_id, connection_id, std::string(to_string(status)),
+                                       now_ms);
+      if (!done) return fail(done.error());
+      *applied = *done;
+      return {};
+    };
+    Task<Result<void>> writing = env_.store->transact(std::move(write));
+    Result<void> written = co_await writing;
+    if (written) {
+      if (!*applied) co_return;  // a newer connection owns the row now
+      ++stats_.status_changes;
+      v1::DaemonStatusEvent event;
+      event.set_daemon_id(daemon_id);
+      event.set_user_id(user_id);
+      event.set_status(wire_status(status));
+      event.set_gateway_id(config_.gateway_id);
+      event.set_at_ms(to_ms(env_.executor.now()));
+      (void)env_.bus->publish(subjects::daemon_status(user_id), protocol::to_json(event));
+      co_return;
+    }
+    co_await sleep(env_.executor, backoff.next(env_.random));
+  }
+}
+
+Task<void> Gateway::stream_open_requests(Connection* connection) {
+  auto rows = std::make_shared<std::vector<ToolRequestRecord>>();
+  TransactionBody read = [daemon_id = connection->daemon_id, rows,
+                          limit = config_.open_requests_batch](SqlTransaction& tx) -> Result<void> {
+    auto open = open_tool_requests(tx, daemon_id, limit);
+    if (!open) return fail(open.error());
+    *rows = std::move(*open);
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(read));
+  Result<void> found = co_await reading;
+  if (!found) co_return;  // the routers' redelivery covers what is not streamed now
+  for (const auto& row : *rows) {
+    if (row.user_id != connection->user_id) continue;
+    Task<void> sending = dispatch(connection, request_from(row));
+    co_await sending;
+  }
+}
+
+Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
+  auto decision = std::make_shared<Dispatch>(Dispatch::not_found);
+  TransactionBody claim = [id = request.request_id(), session = connection->session_id, decision,
+                           now_ms =
+                               to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    auto d = dispatch_tool_request(tx, id, session, now_ms);
+    if (!d) return fail(d.error());
+    *decision = *d;
+    return {};
+  };
+  Task<Result<void>> claiming = env_.store->transact(std::move(claim));
+  Result<void> claimed = co_await claiming;
+  if (!claimed) co_return;  // the request stays open; the router redelivers it
+  switch (*decision) {
+    case Dispatch::send:
+    case Dispatch::resend: {
+      auto& flight = in_flight_[request.request_id()];
+      flight.daemon_id = connection->daemon_id;
+      flight.durable = true;
+      flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+      v1::GatewayFrame frame;
+      *frame.mutable_tool_request() = request;
+      send(*connection, frame);
+      ++stats_.requests_sent;
+      break;
+    }
+    case Dispatch::lost: {
+      // Dispatched to an earlier run of this daemon, which is gone: whether it ran is unknown,
+      // and running it again could run it twice. The caller gets an error it can act on.
+      ++stats_.lost_requests;
+      v1::ToolResponse lost;
+      lost.set_request_id(request.request_id());
+      lost.set_is_error(true);
+      lost.set_error_code("daemon_lost");
+      lost.set_error_message(
+          "the daemon restarted while this tool request was in flight; it may or may not have run");
+      lost.set_content(lost.error_message());
+      lost.set_daemon_id(connection->daemon_id);
+      lost.set_user_id(connection->user_id);
+      scope_.spawn(complete(std::move(lost)));
+      break;
+    }
+    case Dispatch::completed: {
+      // Answered already; the caller may have missed the result: publish it again.
+      v1::ToolResponse again;
+      again.set_request_id(request.request_id());
+      again.set_daemon_id(connection->daemon_id);
+      scope_.spawn(complete(std::move(again)));
+      break;
+    }
+    case Dispatch::not_found:
+      ++stats_.rejected_messages;  // a router always stores a durable request first
+      break;
+  }
+}
+
+void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
+  ++stats_.responses;
+  // The gateway stamps who answered; a daemon cannot claim to be another.
+  response.set_daemon_id(connection.daemon_id);
+  response.set_user_id(connection.user_id);
+  bool durable = true;  // unknown here: maybe dispatched by another gateway; the store knows
+  if (auto it = in_flight_.find(response.request_id()); it != in_flight_.end()) {
+    if (it->second.daemon_id != connection.daemon_id) {
+      ++stats_.rejected_messages;
+      return;
+    }
+    const std::string json = protocol::to_json(response);
+    for (const auto& inbox : it->second.sync_inboxes) (void)env_.bus->publish(inbox, json);
+    durable = it->second.durable;
+    in_flight_.erase(it);
+  }
+  if (durable) scope_.spawn(complete(std::move(response)));
+}
+
+Task<void> Gateway::complete(v1::ToolResponse response) {
+  // An empty response (no success, no error, no content) only republishes the stored result.
+  const bool has_result = response.success() || response.is_error() || !response.content().empty();
+  auto row = std::make_shared<std::optional<ToolRequestRecord>>();
+  TransactionBody store_it = [response, has_result, row, now_ms = to_ms(env_.executor.now())](
+                                 SqlTransaction& tx) -> Result<void> {
+    auto found = find_tool_request(tx, response.request_id());
+    if (!found) return fail(found.error());
+    if (!*found || (*found)->daemon_id != response.daemon_id()) return {};  // not this daemon's
+    if (has_result && (*found)->status != "completed") {
+      const std::string json = protocol::to_json(response);
+      if (auto done = complete_tool_request(tx, response.request_id(), json, now_ms); !done)
+        return fail(done.error());
+      (*found)->status = "completed";
+      (*found)->result_json = json;
+    }
+    *row = std::move(*found);
+    return {};
+  };
+  Task<Result<void>> storing = env_.store->transact(std::move(store_it));
+  Result<void> stored = co_await storing;
+  // On a store error the result is not lost: the daemon keeps it, and the router's
+  // redelivery brings the request back here, to be answered from the daemon's cache.
+  if (!stored || !*row || !(*row)->result_json || (*row)->reply_subject.empty()) co_return;
+  (void)env_.bus->publish((*row)->reply_subject, *(*row)->result_json);
+}
+
+Gateway::Connection* Gateway::holder(const std::string& daemon_id, const std::string& user_id) {
+  const auto it = connections_.find(daemon_id);
+  if (it == connections_.end()) return nullptr;
+  // A daemon serves only its own user: a message naming another user's daemon goes nowhere.
+  return it->second->user_id == user_id ? it->second : nullptr;
+}
+
+void Gateway::send(Connection& connection, const v1::GatewayFrame& frame) {
+  (void)connection.stream->send(protocol::encode(frame));
+}
+
+void Gateway::on_tool_request(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "tools.request");
+  auto request = protocol::from_json<v1::ToolRequest>(message.data);
+  if (!user || !request || request->user_id() != *user || request->request_id().empty()) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  if (Connection* connection = holder(request->daemon_id(), *user)) {
+    connection->scope->spawn(dispatch(connection, std::move(*request)));
+    return;
+  }
+  v1::GatewayFrame frame;
+  const std::string daemon_id = request->daemon_id();
+  *frame.mutable_tool_request() = std::move(*request);
+  scope_.spawn(forward(std::move(frame), daemon_id));
+}
+
+Task<void> Gateway::forward(v1::GatewayFrame frame, std::string daemon_id) {
+  if (!subjects::check_token("daemon id", daemon_id)) {
+    ++stats_.rejected_messages;
+    co_return;
+  }
+  Task<Result<BusMessage>> asking = env_.bus->request(
+      subjects::gateway_deliver(daemon_id), protocol::to_json(frame), config_.forward_timeout);
+  Result<BusMessage> answer = co_await asking;
+  if (answer) {
+    ++stats_.requests_forwarded;
+  } else {
+    // Nobody holds the daemon (or the hand-over was lost): a tool request stays pending in
+    // the store and reaches the daemon when it connects, or with the router's redelivery.
+    ++stats_.requests_parked;
+  }
+}
+
+void Gateway::on_deliver(const std::string& daemon_id, const BusMessage& message) {
+  auto frame = protocol::from_json<v1::GatewayFrame>(message.data);
+  const auto it = connections_.find(daemon_id);
+  if (!frame || it == connections_.end()) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  Connection* connection = it->second;
+  if (frame->has_tool_request() && frame->tool_request().user_id() == connection->user_id) {
+    connection->scope->spawn(dispatch(connection, frame->tool_request()));
+  } else if (frame->has_cancel() && frame->cancel().user_id() == connection->user_id) {
+    send(*connection, *frame);
+  } else {
+    ++stats_.rejected_messages;
+    return;
+  }
+  if (!message.reply_to.empty()) (void)env_.bus->publish(message.reply_to, "accepted");
+}
+
+void Gateway::on_evict(const std::string& daemon_id, const BusMessage& message) {
+  const auto it = connections_.find(daemon_id);
+  if (it == connections_.end() || it->second->connection_id == message.data) return;
+  ++stats_.replaced;
+  refuse(*it->second->stream, "replaced", "this daemon connected again through another gateway");
+}
+
+void Gateway::on_sync_tool_request(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "tools.request.sync");
+  auto request = protocol::from_json<v1::ToolRequest>(message.data);
+  if (!user || !request) {
+    // Every gateway answers a malformed request the same way; the first answer is the one
+    // the caller sees.
+    ++stats_.rejected_messages;
+    if (!message.reply_to.empty()) {
+      v1::ToolResponse error;
+      error.set_is_error(true);
+      error.set_error_code("invalid_input");
+      error.set_error_message(!user ? user.error().message : request.error().message);
+      error.set_content(error.error_message());
+      (void)env_.bus->publish(message.reply_to, protocol::to_json(error));
+    }
+    return;
+  }
+  if (request->user_id().empty()) request->set_user_id(*user);
+  Connection* connection =
+      request->user_id() == *user ? holder(request->daemon_id(), *user) : nullptr;
+  if (connection == nullptr || request->request_id().empty() || message.reply_to.empty()) return;
+  auto& flight = in_flight_[request->request_id()];
+  if (flight.daemon_id.empty()) flight.daemon_id = connection->daemon_id;
+  if (flight.daemon_id != connection->daemon_id) return;
+  if (std::find(flight.sync_inboxes.begin(), flight.sync_inboxes.end(), message.reply_to) ==
+      flight.sync_inboxes.end()) {
+    flight.sync_inboxes.push_back(message.reply_to);
+  }
+  flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+  // A repeat (the router retrying) is sent again: the daemon answers from its cache, or not
+  // at all while the first run is still going.
+  v1::GatewayFrame frame;
+  *frame.mutable_tool_request() = std::move(*request);
+  send(*connection, frame);
+  ++stats_.requests_sent;
+}
+
+void Gateway::on_cancel(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "tools.cancel");
+  auto cancel = protocol::from_json<v1::CancelTool>(message.data);
+  if (!user || !cancel || cancel->user_id() != *user) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  v1::GatewayFrame frame;
+  const std::string daemon_id = cancel->daemon_id();
+  *frame.mutable_cancel() = std::move(*cancel);
+  if (Connection* connection = holder(daemon_id, *user)) {
+    send(*connection, frame);
+    return;
+  }
+  scope_.spawn(forward(std::move(frame), daemon_id));
+}
+
+void Gateway::on_kill_process(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "daemon.kill");
+  auto kill = protocol::from_json<v1::KillProcess>(message.data);
+  if (!user || !kill || message.reply_to.empty()) return;
+  Connection* connection = holder(kill->daemon_id(), *user);
+  if (connection == nullptr) return;  // another gateway's daemon, or nobody's
+  if (kill->command_id().empty()) kill->set_command_id(ids_.next());
+  pending_commands_[kill->command_id()] = {message.reply_to,
+                                           env_.executor.now() + config_.sync_request_ttl};
+  v1::GatewayFrame frame;
+  *frame.mutable_kill_process() = std::move(*kill);
+  send(*connection, frame);
+}
+
+void Gateway::on_daemon_command(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "daemon.command");
+  auto command = protocol::from_json<v1::DaemonCommand>(message.data);
+  if (!user || !command || message.reply_to.empty()) return;
+  Connection* connection = holder(command->daemon_id(), *user);
+  if (connection == nullptr) return;
+  if (command->command_id().empty()) command->set_command_id(ids_.next());
+  pending_commands_[command->command_id()] = {message.reply_to,
+                                              env_.executor.now() + config_.sync_request_ttl};
+  v1::GatewayFrame frame;
+  *frame.mutable_command() = std::move(*command);
+  send(*connection, frame);
+}
+
+void Gateway::on_online_check(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "daemon.online");
+  auto check = protocol::from_json<v1::OnlineCheck>(message.data);
+  if (!user || !check || message.reply_to.empty()) return;
+  if (holder(check->daemon_id(), *user) == nullptr) return;
+  v1::OnlineCheckReply reply;
+  reply.set_online(true);
+  reply.set_gateway_id(config_.gateway_id);
+  (void)env_.bus->publish(message.reply_to, protocol::to_json(reply));
+}
+
+Task<void> Gateway::sweep() {
+  // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
+  // after the TTL; they time out on their side.
+  for (;;) {
+    co_await sleep(env_.executor, minutes(1));
+    const Instant now = env_.executor.now();
+    std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
+    std::erase_if(pending_commands_,
+                  [now](const auto& entry) { return entry.second.expires_at < now; });
+  }
+}
+
+}  // namespace reliant::gateway

@@ -1,0 +1,121 @@
+// Gateway: holds the daemons' streams and bridges them to the bus (seed 001).
+//
+// It accepts daemon streams, authenticates each by its PAT against the store, keeps one live
+// stream per daemon identity (a newer connection, here or on another gateway, closes the older
+// one), tracks each daemon's status (active → idle → disconnected, seed 000) in the store and
+// on the bus, and runs the ToolBridge:
+//   - fire-and-forget subjects (tool requests, cancellations) in the gateways' queue group: the
+//     one gateway that gets a message serves it, or hands it to the gateway holding the daemon
+//     (gateway.deliver.<daemon>); if nobody holds it, the durable request waits in the store;
+//   - request-reply subjects (synchronous tool calls, kill process, daemon commands, online
+//     checks) on plain subscriptions: every gateway hears them, only the holder answers.
+// When a daemon connects, the gateway streams it the requests still open for it in the store.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/presence.h"
+#include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/env.h"
+#include "runtime/ids.h"
+#include "runtime/scope.h"
+
+namespace reliant::gateway {
+
+namespace v1 = reliant::daemon::v1;
+
+struct GatewayConfig {
+  std::string gateway_id;      // unique among gateways
+  std::string listen_address;  // where daemons dial in
+  Duration heartbeat_interval = seconds(15);
+  PresencePolicy presence;  // stale after 30 s → idle; silent 2 min → closed, disconnected
+  Duration register_timeout = seconds(10);
+  Duration forward_timeout = seconds(2);
+  // How long a synchronous request's reply inbox is remembered without an answer.
+  Duration sync_request_ttl = minutes(15);
+  std::int64_t open_requests_batch = 256;
+};
+
+// Counters for tests, the simulator's report and /debug.
+struct GatewayStats {
+  std::uint64_t streams_accepted = 0;
+  std::uint64_t registrations = 0;
+  std::uint64_t refused = 0;   // bad or missing credentials, malformed registration
+  std::uint64_t replaced = 0;  // older streams closed for a newer connection of the daemon
+  std::uint64_t requests_sent = 0;
+  std::uint64_t requests_forwarded = 0;
+  std::uint64_t requests_parked = 0;  // no gateway held the daemon: left pending in the store
+  std::uint64_t responses = 0;
+  std::uint64_t lost_requests = 0;  // dispatched to a daemon process that has since restarted
+  std::uint64_t status_changes = 0;
+  std::uint64_t rejected_messages = 0;  // malformed or addressed to another user's daemon
+};
+
+class Gateway {
+ public:
+  Gateway(Env& env, GatewayConfig config, GatewayStats* stats = nullptr);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  std::size_t connected_daemons() const { return connections_.size(); }
+  bool holds(const std::string& daemon_id) const { return connections_.count(daemon_id) != 0; }
+  const std::string& id() const { return config_.gateway_id; }
+
+ private:
+  struct Connection;
+  struct InFlight;
+
+  Task<void> serve(StreamPtr stream);
+  Task<void> keep_alive(Connection* connection);
+  Task<void> stream_open_requests(Connection* connection);
+  Task<void> dispatch(Connection* connection, v1::ToolRequest request);
+  Task<void> forward(v1::GatewayFrame frame, std::string daemon_id);
+  // Stores a daemon's answer (the first one counts) and publishes the stored answer to the
+  // request's reply subject. An empty response only republishes.
+  Task<void> complete(v1::ToolResponse response);
+  Task<void> record_status(std::string daemon_id, std::string user_id, std::string connection_id,
+                           PresenceStatus status);
+  void on_response(Connection& connection, v1::ToolResponse response);
+  void on_frame(Connection& connection, const v1::DaemonFrame& frame);
+
+  // Bus handlers.
+  void on_tool_request(const BusMessage& message);
+  void on_sync_tool_request(const BusMessage& message);
+  void on_cancel(const BusMessage& message);
+  void on_kill_process(const BusMessage& message);
+  void on_daemon_command(const BusMessage& message);
+  void on_online_check(const BusMessage& message);
+  void on_deliver(const std::string& daemon_id, const BusMessage& message);
+  void on_evict(const std::string& daemon_id, const BusMessage& message);
+
+  // The connection holding `daemon_id` for `user_id`, or null.
+  Connection* holder(const std::string& daemon_id, const std::string& user_id);
+  void send(Connection& connection, const v1::GatewayFrame& frame);
+  void subscribe_or_die(Result<SubscriptionPtr> subscription);
+  Task<void> sweep();
+
+  Env& env_;
+  GatewayConfig config_;
+  GatewayStats own_stats_;
+  GatewayStats& stats_;
+  IdGenerator ids_;
+  // By daemon id. Each Connection lives in the frame of the task serving its stream.
+  std::map<std::string, Connection*> connections_;
+  std::map<std::string, InFlight> in_flight_;  // by request id
+  // Kill and command requests waiting for the daemon's answer, by command id.
+  struct PendingCommand {
+    std::string inbox;
+    Instant expires_at{};
+  };
+  std::map<std::string, PendingCommand> pending_commands_;
+  std::vector<SubscriptionPtr> subscriptions_;
+  ListenerPtr listener_;
+  Scope scope_;  // last: destroyed first
+};
+
+}  // namespace reliant::gateway

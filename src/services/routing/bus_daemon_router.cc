@@ -1,0 +1,250 @@
+// The bus DaemonRouter: durable fire-and-forget with redelivery, request-reply with retries.
+#include "services/routing/bus_daemon_router.h"
+
+#include <memory>
+#include <optional>
+
+#include "core/backoff.h"
+#include "core/tool_subjects.h"
+#include "protocol/codec.h"
+#include "runtime/future.h"
+#include "runtime/sleep.h"
+#include "services/storage/tool_requests.h"
+
+namespace reliant::routing {
+
+namespace {
+
+Result<void> check_call(const ToolCall& call) {
+  if (auto ok = subjects::check_token("user id", call.user_id); !ok) return ok;
+  if (auto ok = subjects::check_token("daemon id", call.daemon_id); !ok) return ok;
+  if (auto ok = subjects::check_token("request id", call.request_id); !ok) return ok;
+  if (call.tool_name.empty()) return fail(ErrorCode::invalid_argument, "tool name is empty");
+  return {};
+}
+
+v1::ToolRequest to_request(const ToolCall& call, const std::string& reply_subject) {
+  v1::ToolRequest request;
+  request.set_request_id(call.request_id);
+  request.set_tool_name(call.tool_name);
+  request.set_input_json(call.input_json);
+  request.set_tool_call_id(call.tool_call_id);
+  request.set_timeout_ms(to_ms(call.timeout));
+  request.set_user_id(call.user_id);
+  request.set_daemon_id(call.daemon_id);
+  request.set_reply_subject(reply_subject);
+  return request;
+}
+
+Error timed_out(const ToolCall& call, Duration waited) {
+  return Error{ErrorCode::timeout, "no result for tool request " + call.request_id + " (" +
+                                       call.tool_name + " on daemon " + call.daemon_id +
+                                       ") within " + std::to_string(to_ms(waited)) + " ms"};
+}
+
+// The result a subscription hands to the waiting call, and the wake-up of the current wait.
+struct ResultSlot {
+  std::optional<std::string> data;
+  std::optional<Promise<bool>> wake;
+};
+
+}  // namespace
+
+BusDaemonRouter::BusDaemonRouter(Env& env, BusRouterConfig config) : env_(env), config_(config) {
+  RELIANT_ASSERT_MSG(env.bus != nullptr, "the bus router needs a bus");
+}
+
+Task<Result<bool>> BusDaemonRouter::store_request(const ToolCall& call,
+                                                  const std::string& reply_subject) {
+  ToolRequestRecord row;
+  row.request_id = call.request_id;
+  row.user_id = call.user_id;
+  row.daemon_id = call.daemon_id;
+  row.tool_name = call.tool_name;
+  row.input_json = call.input_json;
+  row.tool_call_id = call.tool_call_id;
+  row.timeout_ms = to_ms(call.timeout);
+  row.reply_subject = reply_subject;
+  row.created_at_ms = to_ms(env_.executor.now());
+  auto inserted = std::make_shared<bool>(false);
+  // Retried: the request must be stored before it is routed. Inserting is idempotent, so an
+  // attempt whose outcome was unknown is safe to repeat.
+  Backoff backoff(BackoffPolicy{milliseconds(100), seconds(2), 2.0, 0.5});
+  Error last{ErrorCode::unavailable, "no attempt"};
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    TransactionBody insert = [row, inserted](SqlTransaction& tx) -> Result<void> {
+      auto done = insert_tool_request(tx, row);
+      if (!done) return fail(done.error());
+      *inserted = *done;
+      return {};
+    };
+    Task<Result<void>> inserting = env_.store->transact(std::move(insert));
+    Result<void> stored = co_await inserting;
+    if (stored) co_return *inserted;
+    last = stored.error();
+    if (last.code == ErrorCode::invalid_argument) break;
+    co_await sleep(env_.executor, backoff.next(env_.random));
+  }
+  co_return fail(last.code, "cannot store tool request " + call.request_id + ": " + last.message);
+}
+
+Task<Result<std::optional<v1::ToolResponse>>> BusDaemonRouter::stored_result(
+    const std::string& request_id) {
+  auto result = std::make_shared<std::optional<std::string>>();
+  TransactionBody read = [request_id, result](SqlTransaction& tx) -> Result<void> {
+    auto row = find_tool_request(tx, request_id);
+    if (!row) return fail(row.error());
+    if (*row && (*row)->result_json) *result = (*row)->result_json;
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(read));
+  Result<void> found = co_await reading;
+  if (!found) co_return fail(found.error());
+  if (!*result) co_return std::optional<v1::ToolResponse>();
+  auto response = protocol::from_json<v1::ToolResponse>(**result);
+  if (!response) co_return fail(response.error());
+  co_return std::optional<v1::ToolResponse>(std::move(*response));
+}
+
+Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call) {
+  RELIANT_ASSERT_MSG(env_.store != nullptr, "durable tool requests need a store");
+  if (auto ok = check_call(call); !ok) co_return fail(ok.error());
+  const std::string reply_subject = subjects::tool_result(call.user_id, call.request_id);
+  // Listen before anything can answer.
+  auto slot = std::make_shared<ResultSlot>();
+  auto subscription = env_.bus->subscribe(reply_subject, [slot](const BusMessage& message) {
+    if (slot->data) return;
+    slot->data = message.data;
+    if (slot->wake) slot->wake->set(true);
+  });
+  if (!subscription) co_return fail(subscription.error());
+  Task<Result<bool>> storing = store_request(call, reply_subject);
+  Result<bool> stored = co_await storing;
+  if (!stored) co_return fail(stored.error());
+
+  const std::string subject = subjects::tool_request(call.user_id);
+  const std::string payload = protocol::to_json(to_request(call, reply_subject));
+  const Duration budget = call.timeout + config_.grace;
+  const Instant deadline = env_.executor.now() + budget;
+  for (;;) {
+    if (!slot->data) (void)env_.bus->publish(subject, payload);
+    if (!slot->data) {
+      auto [promise, future] = make_promise<bool>(env_.executor);
+      slot->wake = promise;
+      const Duration wait = std::min(config_.redeliver_after, deadline - env_.executor.now());
+      const TimerId timer = env_.executor.after(wait, [promise = promise] { promise.set(false); });
+      ScopedTimer guard(env_.executor, timer);
+      co_await future;
+      slot->wake.reset();
+    }
+    if (slot->data) {
+      auto response = protocol::from_json<v1::ToolResponse>(*slot->data);
+      if (response) co_return std::move(*response);
+      slot->data.reset();  // not a response: keep waiting for one
+    }
+    // Maybe the result was published while nobody listened (e.g. our subscription was not
+    // yet known to the broker): the store has it.
+    Task<Result<std::optional<v1::ToolResponse>>> looking = stored_result(call.request_id);
+    Result<std::optional<v1::ToolResponse>> stored_response = co_await looking;
+    if (stored_response && *stored_response) co_return std::move(**stored_response);
+    if (env_.executor.now() >= deadline) co_return fail(timed_out(call, budget));
+  }
+}
+
+Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall call) {
+  if (auto ok = check_call(call); !ok) co_return fail(ok.error());
+  const std::string subject = subjects::tool_request_sync(call.user_id);
+  const std::string payload = protocol::to_json(to_request(call, {}));
+  const Duration budget = call.timeout + config_.grace;
+  const Instant deadline = env_.executor.now() + budget;
+  Error last{ErrorCode::timeout, "no attempt"};
+  for (;;) {
+    const Duration remaining = deadline - env_.executor.now();
+    if (remaining <= Duration::zero()) break;
+    Task<Result<BusMessage>> asking =
+        env_.bus->request(subject, payload, std::min(config_.sync_attempt_timeout, remaining));
+    Result<BusMessage> reply = co_await asking;
+    if (reply) {
+      auto response = protocol::from_json<v1::ToolResponse>(reply->data);
+      if (!response) co_return fail(response.error());
+      co_return std::move(*response);
+    }
+    last = reply.error();
+    if (last.code == ErrorCode::closed) break;
+    if (last.code == ErrorCode::no_responders) {
+      // No gateway is up at all: wait a little rather than spin.
+      co_await sleep(env_.executor, std::min<Duration>(seconds(1), deadline - env_.executor.now()));
+    }
+    // A timeout: the request or its answer was lost, or the tool is still running. Asking
+    // again with the same request id is safe either way.
+  }
+  if (last.code == ErrorCode::no_responders) {
+    co_return fail(ErrorCode::unavailable,
+                   "no gateway is subscribed to " + subject + " (is any gateway running?)");
+  }
+  if (last.code == ErrorCode::timeout) co_return fail(timed_out(call, budget));
+  co_return fail(last);
+}
+
+Task<Result<void>> BusDaemonRouter::cancel_tool(std::string user_id, std::string daemon_id,
+                                                std::string request_id, std::string reason) {
+  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  v1::CancelTool cancel;
+  cancel.set_request_id(std::move(request_id));
+  cancel.set_reason(std::move(reason));
+  cancel.set_user_id(user_id);
+  cancel.set_daemon_id(std::move(daemon_id));
+  co_return env_.bus->publish(subjects::tool_cancel(user_id), protocol::to_json(cancel));
+}
+
+Task<Result<bool>> BusDaemonRouter::is_online(std::string user_id, std::string daemon_id) {
+  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  v1::OnlineCheck check;
+  check.set_user_id(user_id);
+  check.set_daemon_id(std::move(daemon_id));
+  Task<Result<BusMessage>> asking = env_.bus->request(
+      subjects::online_check(user_id), protocol::to_json(check), config_.control_timeout);
+  Result<BusMessage> reply = co_await asking;
+  if (!reply) {
+    if (reply.error().code == ErrorCode::timeout || reply.error().code == ErrorCode::no_responders)
+      co_return false;  // nobody holds it
+    co_return fail(reply.error());
+  }
+  auto answer = protocol::from_json<v1::OnlineCheckReply>(reply->data);
+  if (!answer) co_return fail(answer.error());
+  co_return answer->online();
+}
+
+Task<Result<v1::KillProcessResult>> BusDaemonRouter::kill_process(std::string user_id,
+                                                                  std::string daemon_id,
+                                                                  std::string process_id) {
+  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  v1::KillProcess kill;
+  kill.set_process_id(std::move(process_id));
+  kill.set_user_id(user_id);
+  kill.set_daemon_id(std::move(daemon_id));
+  Task<Result<BusMessage>> asking = env_.bus->request(
+      subjects::kill_process(user_id), protocol::to_json(kill), config_.control_timeout);
+  Result<BusMessage> reply = co_await asking;
+  if (!reply) co_return fail(reply.error());
+  co_return protocol::from_json<v1::KillProcessResult>(reply->data);
+}
+
+Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::daemon_command(std::string user_id,
+                                                                      std::string daemon_id,
+                                                                      std::string command,
+                                                                      std::string args_json) {
+  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  v1::DaemonCommand request;
+  request.set_command(std::move(command));
+  request.set_args_json(std::move(args_json));
+  request.set_user_id(user_id);
+  request.set_daemon_id(std::move(daemon_id));
+  Task<Result<BusMessage>> asking = env_.bus->request(
+      subjects::daemon_command(user_id), protocol::to_json(request), config_.control_timeout);
+  Result<BusMessage> reply = co_await asking;
+  if (!reply) co_return fail(reply.error());
+  co_return protocol::from_json<v1::DaemonCommandResult>(reply->data);
+}
+
+}  // namespace reliant::routing

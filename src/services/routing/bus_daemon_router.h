@@ -1,0 +1,43 @@
+// BusDaemonRouter: the DaemonRouter over the Bus port — nats-server in the distributed mode,
+// the simulated bus in the simulator. Durable requests also need the Store.
+#pragma once
+
+#include "runtime/env.h"
+#include "services/routing/daemon_router.h"
+
+namespace reliant::routing {
+
+struct BusRouterConfig {
+  // A durable request not answered within this is looked up in the store and published again.
+  Duration redeliver_after = seconds(5);
+  // A synchronous attempt waits this long before asking again with the same request id.
+  Duration sync_attempt_timeout = seconds(5);
+  // Added to a call's own timeout: the hops to the daemon and back.
+  Duration grace = seconds(10);
+  Duration control_timeout = seconds(5);  // online checks, kill, daemon commands
+};
+
+class BusDaemonRouter final : public DaemonRouter {
+ public:
+  BusDaemonRouter(Env& env, BusRouterConfig config = {});
+
+  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) override;
+  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall call) override;
+  Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id, std::string request_id,
+                                 std::string reason) override;
+  Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override;
+  Task<Result<v1::KillProcessResult>> kill_process(std::string user_id, std::string daemon_id,
+                                                   std::string process_id) override;
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
+                                                       std::string command,
+                                                       std::string args_json) override;
+
+ private:
+  Task<Result<bool>> store_request(const ToolCall& call, const std::string& reply_subject);
+  Task<Result<std::optional<v1::ToolResponse>>> stored_result(const std::string& request_id);
+
+  Env& env_;
+  BusRouterConfig config_;
+};
+
+}  // namespace reliant::routing

@@ -1,0 +1,53 @@
+// DaemonRouter: how workers and api servers reach a user's daemon (seed 001). The bus
+// implementation (the NATSDaemonRouter of the seeds; it runs on any Bus) serves the
+// distributed deployment and the simulator; the local one serves the monolith's in-process
+// daemon with direct calls.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/task.h"
+
+namespace reliant::routing {
+
+namespace v1 = reliant::daemon::v1;
+
+struct ToolCall {
+  std::string user_id;
+  std::string daemon_id;   // already selected (core/daemon_selection)
+  std::string request_id;  // unique; a retry of the same call reuses it
+  std::string tool_name;
+  std::string input_json = "{}";
+  std::string tool_call_id;
+  Duration timeout = minutes(10);  // how long the tool may run on the daemon
+};
+
+class DaemonRouter {
+ public:
+  virtual ~DaemonRouter() = default;
+
+  // Fire-and-forget on tools.request.<user>, made durable: the request is stored before it is
+  // routed and redelivered until its result arrives, so a lost message, the wrong gateway or a
+  // gateway crash lose nothing. Resolves with the daemon's response (is_error for a tool that
+  // failed, error_code daemon_lost when the daemon restarted mid-run) or fails with `timeout`.
+  virtual Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) = 0;
+  // Request-reply on tools.request.sync.<user>, retried with the same request id until the
+  // deadline (the daemon runs it once and answers repeats from its cache). Nothing is stored.
+  virtual Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall call) = 0;
+  virtual Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id,
+                                         std::string request_id, std::string reason) = 0;
+  // Whether some gateway holds a stream to the daemon right now.
+  virtual Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) = 0;
+  virtual Task<Result<v1::KillProcessResult>> kill_process(std::string user_id,
+                                                           std::string daemon_id,
+                                                           std::string process_id) = 0;
+  virtual Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id,
+                                                               std::string daemon_id,
+                                                               std::string command,
+                                                               std::string args_json) = 0;
+};
+
+}  // namespace reliant::routing

@@ -1,0 +1,105 @@
+// Daemon rows: registration on connect and conditional status writes.
+#include "services/storage/daemons.h"
+
+#include <nlohmann/json.hpp>
+
+#include "services/storage/sql_row.h"
+
+namespace reliant {
+namespace {
+
+constexpr const char* kColumns =
+    "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, status, "
+    "last_heartbeat_at_ms, gateway_id, connected_at_ms, connection_id, session_id, created_at_ms";
+
+std::map<std::string, std::string> labels_from(const std::string& text) {
+  std::map<std::string, std::string> labels;
+  const auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return labels;
+  for (const auto& [key, value] : json.items()) {
+    if (value.is_string()) labels[key] = value.get<std::string>();
+  }
+  return labels;
+}
+
+DaemonRecord daemon_from(const SqlRow& r) {
+  DaemonRecord d;
+  d.id = text_at(r, 0);
+  d.user_id = text_at(r, 1);
+  d.name = text_at(r, 2);
+  d.type = text_at(r, 3);
+  d.labels = labels_from(text_at(r, 4));
+  d.hostname = text_at(r, 5);
+  d.platform = text_at(r, 6);
+  d.working_dir = text_at(r, 7);
+  d.version = text_at(r, 8);
+  d.status = text_at(r, 9);
+  d.last_heartbeat_at_ms = optional_int_at(r, 10);
+  d.gateway_id = optional_text_at(r, 11).value_or("");
+  d.connected_at_ms = optional_int_at(r, 12);
+  d.connection_id = optional_text_at(r, 13).value_or("");
+  d.session_id = optional_text_at(r, 14).value_or("");
+  d.created_at_ms = int_at(r, 15);
+  return d;
+}
+
+}  // namespace
+
+Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::string& id) {
+  auto rows = tx.query(std::string("SELECT ") + kColumns + " FROM daemons WHERE id = $1", {id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<DaemonRecord>();
+  return std::optional<DaemonRecord>(daemon_from(rows->rows.front()));
+}
+
+Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id) {
+  auto rows = tx.query(std::string("SELECT ") + kColumns +
+                           " FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
+                       {user_id});
+  if (!rows) return fail(rows.error());
+  std::vector<DaemonRecord> out;
+  for (const auto& r : rows->rows) out.push_back(daemon_from(r));
+  return out;
+}
+
+Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) {
+  const std::string labels = nlohmann::json(d.labels).dump();
+  auto updated = tx.execute(
+      "UPDATE daemons SET name = $3, type = $4, labels_json = $5, hostname = $6, platform = $7, "
+      "working_dir = $8, version = $9, status = 'active', last_heartbeat_at_ms = $10, "
+      "gateway_id = $11, connected_at_ms = $10, connection_id = $12, session_id = $13 "
+      "WHERE id = $1 AND user_id = $2",
+      {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
+       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id});
+  if (!updated) return fail(updated.error());
+  if (*updated == 1) return {};
+  auto owner = tx.query("SELECT user_id FROM daemons WHERE id = $1", {d.id});
+  if (!owner) return fail(owner.error());
+  if (!owner->rows.empty()) {
+    return fail(ErrorCode::permission_denied, "daemon " + d.id + " belongs to another user");
+  }
+  auto inserted = tx.execute(
+      "INSERT INTO daemons (id, user_id, name, type, labels_json, hostname, platform, "
+      "working_dir, version, status, last_heartbeat_at_ms, gateway_id, connected_at_ms, "
+      "connection_id, session_id, created_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10)",
+      {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
+       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_id,
+                                  const std::string& connection_id, const std::string& status,
+                                  std::int64_t now_ms) {
+  std::string sql = "UPDATE daemons SET status = $3";
+  if (status == "active") sql += ", last_heartbeat_at_ms = $4";
+  sql += " WHERE id = $1 AND connection_id = $2";
+  std::vector<SqlValue> params{daemon_id, connection_id, status};
+  if (status == "active") params.emplace_back(now_ms);
+  auto updated = tx.execute(sql, params);
+  if (!updated) return fail(updated.error());
+  return *updated == 1;
+}
+
+}  // namespace reliant

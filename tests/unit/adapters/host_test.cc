@@ -1,0 +1,333 @@
+// PosixHost: real processes and files in a temporary directory — output, exit codes, env,
+// timeouts, output caps, cancellation killing the whole process group, atomic writes — and the
+// daemon's tools running on it.
+#include "adapters/host/posix_host.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime/scope.h"
+#include "services/daemon/tools/background_processes.h"
+#include "services/daemon/tools/tool.h"
+
+namespace reliant {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <class T>
+Task<void> await_into(Task<T> task, std::optional<T>* out) {
+  T value = co_await task;
+  *out = std::move(value);
+}
+
+// True when `pid` no longer runs (gone, or a zombie nobody reaped yet).
+bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto close = line.rfind(')');
+  return close == std::string::npos || (close + 2 < line.size() && line[close + 2] == 'Z');
+}
+
+std::vector<pid_t> pids_in(const std::string& text) {
+  std::vector<pid_t> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+      out.push_back(static_cast<pid_t>(std::stol(line)));
+    }
+  }
+  return out;
+}
+
+struct RealMachine {
+  AsioExecutor executor;
+  fs::path dir = [] {
+    std::string pattern = (fs::temp_directory_path() / "reliant-host-XXXXXX").string();
+    const char* made = ::mkdtemp(pattern.data());
+    EXPECT_NE(made, nullptr);
+    return fs::path(pattern);
+  }();
+  PosixHost host{executor, dir.string()};
+  std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
+
+  ~RealMachine() {
+    scope.reset();
+    run_for(milliseconds(50));  // let killed children be reaped
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+
+  // Runs the loop until `done` holds or `limit` passes; returns whether `done` held.
+  bool run_until(const std::function<bool()>& done, Duration limit = seconds(20)) {
+    bool expired = false;
+    const TimerId deadline = executor.after(limit, [&] { expired = true; });
+    // A tick, so conditions that change without a handler of their own are rechecked.
+    std::function<void()> tick;
+    TimerId ticker = 0;
+    tick = [&] { ticker = executor.after(milliseconds(10), tick); };
+    tick();
+    executor.run_until([&] { return expired || done(); });
+    executor.cancel(deadline);
+    executor.cancel(ticker);
+    return done();
+  }
+  void run_for(Duration d) {
+    bool elapsed = false;
+    executor.after(d, [&] { elapsed = true; });
+    executor.run_until([&] { return elapsed; });
+  }
+
+  template <class T>
+  T wait(Task<T> task) {
+    std::optional<T> out;
+    scope->spawn(await_into(std::move(task), &out));
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << "timed out waiting";
+    return std::move(*out);
+  }
+  Result<ProcessOutcome> run(std::string command, Duration timeout = seconds(20),
+                             std::size_t limit = 0) {
+    ProcessSpec spec;
+    spec.command = std::move(command);
+    spec.timeout = timeout;
+    spec.output_limit_bytes = limit;
+    return wait(host.run(std::move(spec)));
+  }
+};
+
+TEST(PosixHost, RunsCommandsWithMergedOutputAndExitCodes) {
+  RealMachine m;
+  auto outcome = m.run("echo hello; echo oops 1>&2");
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().describe();
+  EXPECT_EQ(outcome->output, "hello\noops\n");
+  EXPECT_EQ(outcome->exit_code, 0);
+  EXPECT_FALSE(outcome->timed_out);
+
+  outcome = m.run("exit 7");
+  EXPECT_EQ(outcome->exit_code, 7);
+
+  outcome = m.run("pwd");
+  EXPECT_EQ(outcome->output, fs::canonical(m.dir).string() + "\n");
+
+  outcome = m.run("kill -9 $$");
+  EXPECT_EQ(outcome->exit_code, -1) << "killed by a signal";
+
+  outcome = m.run("read line; echo \"[$line]\"");
+  EXPECT_EQ(outcome->output, "[]\n") << "stdin is /dev/null";
+}
+
+TEST(PosixHost, AddsEnvironmentAndUsesTheWorkingDirectory) {
+  RealMachine m;
+  fs::create_directories(m.dir / "sub");
+  ProcessSpec spec;
+  spec.command = "echo \"$RELIANT_TEST_VALUE\"; pwd";
+  spec.working_dir = "sub";
+  spec.env = {{"RELIANT_TEST_VALUE", "a b"}};
+  auto outcome = m.wait(m.host.run(std::move(spec)));
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->output, "a b\n" + fs::canonical(m.dir / "sub").string() + "\n");
+
+  ProcessSpec missing;
+  missing.command = "true";
+  missing.working_dir = "nowhere";
+  auto failed = m.wait(m.host.run(std::move(missing)));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, ErrorCode::not_found);
+}
+
+TEST(PosixHost, ATimeoutKillsTheCommandAndItsChildren) {
+  RealMachine m;
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = m.run("sleep 30 & echo $!; echo started; sleep 30", milliseconds(300));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->timed_out);
+  EXPECT_EQ(outcome->exit_code, -1);
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  const auto pids = pids_in(outcome->output);
+  ASSERT_EQ(pids.size(), 1u) << outcome->output;
+  EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5)))
+      << "the background child died with the group";
+}
+
+TEST(PosixHost, OutputBeyondTheLimitIsCountedButNotKept) {
+  RealMachine m;
+  auto outcome = m.run("head -c 200000 /dev/zero | tr '\\0' x", seconds(20), 1000);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->exit_code, 0);
+  EXPECT_EQ(outcome->output, std::string(1000, 'x'));
+  EXPECT_TRUE(outcome->truncated);
+  EXPECT_EQ(outcome->output_bytes, 200000u);
+}
+
+TEST(PosixHost, StreamsOutputAsItIsProduced) {
+  RealMachine m;
+  std::vector<std::string> chunks;
+  ProcessSpec spec;
+  spec.command = "echo a; sleep 0.3; echo b";
+  spec.collect_output = false;
+  spec.on_output = [&](std::string_view chunk) { chunks.emplace_back(chunk); };
+  auto outcome = m.wait(m.host.run(std::move(spec)));
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->output, "") << "collect_output is off";
+  EXPECT_EQ(outcome->output_bytes, 4u);
+  EXPECT_EQ(chunks, (std::vector<std::string>{"a\n", "b\n"}));
+}
+
+TEST(PosixHost, ABackgroundChildHoldingThePipeDoesNotDelayTheResult) {
+  RealMachine m;
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = m.run("sleep 30 & echo $!");
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  const auto pids = pids_in(outcome->output);
+  ASSERT_EQ(pids.size(), 1u);
+  ::kill(pids[0], SIGKILL);  // left running by design; clean up
+}
+
+TEST(PosixHost, CancellingKillsTheWholeProcessGroup) {
+  RealMachine m;
+  std::string output;
+  std::optional<Result<ProcessOutcome>> out;
+  auto call = std::make_unique<Scope>(m.executor);
+  ProcessSpec spec;
+  spec.command = "sleep 30 & echo $!; echo $$; sleep 30";
+  spec.on_output = [&](std::string_view chunk) { output.append(chunk); };
+  call->spawn(await_into(m.host.run(std::move(spec)), &out));
+  ASSERT_TRUE(m.run_until([&] { return pids_in(output).size() == 2; }, seconds(10))) << output;
+  const auto pids = pids_in(output);
+  call.reset();  // cancel
+  EXPECT_FALSE(out.has_value());
+  EXPECT_TRUE(
+      m.run_until([&] { return process_gone(pids[0]) && process_gone(pids[1]); }, seconds(5)))
+      << "the shell and its background child were killed";
+  // The shell was our child: it must have been reaped, not left a zombie.
+  EXPECT_TRUE(m.run_until([&] { return ::kill(pids[1], 0) != 0; }, seconds(5)));
+}
+
+TEST(PosixHost, FilesRoundTrip) {
+  RealMachine m;
+  ASSERT_TRUE(m.wait(m.host.write_file("sub/dir/f.txt", "content")).has_value());
+  auto read = m.wait(m.host.read_file((m.dir / "sub/dir/f.txt").string()));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(*read, "content");
+  auto stat = m.wait(m.host.stat("sub/dir/f.txt"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->size_bytes, 7u);
+  EXPECT_FALSE(stat->is_directory);
+  EXPECT_TRUE(m.wait(m.host.stat("sub"))->is_directory);
+
+  std::string binary("a\0b\xff", 4);
+  ASSERT_TRUE(m.wait(m.host.write_file("bin.dat", binary)).has_value());
+  EXPECT_EQ(*m.wait(m.host.read_file("bin.dat")), binary);
+
+  fs::create_symlink(m.dir / "sub", m.dir / "link");
+  auto listing = m.wait(m.host.list_directory(""));
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->size(), 3u);
+  EXPECT_EQ((*listing)[0].path, m.dir.string() + "/bin.dat");
+  EXPECT_EQ((*listing)[0].size_bytes, 4u);
+  EXPECT_EQ((*listing)[1].path, m.dir.string() + "/link");
+  EXPECT_TRUE((*listing)[1].is_directory);
+  EXPECT_TRUE((*listing)[1].is_symlink);
+  EXPECT_EQ((*listing)[2].path, m.dir.string() + "/sub");
+  EXPECT_FALSE((*listing)[2].is_symlink);
+}
+
+TEST(PosixHost, FileErrorsAndAtomicReplacement) {
+  RealMachine m;
+  EXPECT_EQ(m.wait(m.host.read_file("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.stat("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.list_directory("missing")).error().code, ErrorCode::not_found);
+  fs::create_directories(m.dir / "d");
+  EXPECT_EQ(m.wait(m.host.read_file("d")).error().code, ErrorCode::invalid_argument);
+  ASSERT_EQ(::mkfifo((m.dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(m.wait(m.host.read_file("fifo")).error().code, ErrorCode::invalid_argument)
+      << "a FIFO is refused, not read (that would block)";
+  fs::remove(m.dir / "fifo");
+  EXPECT_EQ(m.wait(m.host.write_file("d", "x")).error().code, ErrorCode::invalid_argument);
+  ASSERT_TRUE(m.wait(m.host.write_file("plain", "x")).has_value());
+  EXPECT_EQ(m.wait(m.host.list_directory("plain")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.write_file("plain/inner", "x")).error().code,
+            ErrorCode::invalid_argument);
+
+  // Replacing keeps the file's permissions and leaves no temporary file behind.
+  ASSERT_TRUE(m.wait(m.host.write_file("run.sh", "#!/bin/sh\necho one\n")).has_value());
+  ::chmod((m.dir / "run.sh").c_str(), 0755);
+  ASSERT_TRUE(m.wait(m.host.write_file("run.sh", "#!/bin/sh\necho two\n")).has_value());
+  struct stat info {};
+  ASSERT_EQ(::stat((m.dir / "run.sh").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0755u);
+  EXPECT_EQ(m.run("./run.sh")->output, "two\n");
+  std::size_t entries = 0;
+  for (const auto& entry : fs::directory_iterator(m.dir)) {
+    EXPECT_EQ(entry.path().filename().string().find(".reliant-"), std::string::npos);
+    ++entries;
+  }
+  EXPECT_EQ(entries, 3u);  // d, plain, run.sh
+
+  // Writing through a symbolic link writes its target.
+  fs::create_symlink(m.dir / "plain", m.dir / "alias");
+  ASSERT_TRUE(m.wait(m.host.write_file("alias", "via link")).has_value());
+  EXPECT_TRUE(fs::is_symlink(m.dir / "alias"));
+  EXPECT_EQ(*m.wait(m.host.read_file("plain")), "via link");
+}
+
+// The same tools the simulator tests, on the real machine.
+TEST(PosixHost, TheDaemonToolsRunOnIt) {
+  RealMachine m;
+  daemon::BackgroundProcesses background(m.executor, m.host);
+  daemon::ToolContext ctx{m.executor, m.host, m.dir.string(), 1 << 20, background};
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  auto call = [&](std::string name, const daemon::Json& input) {
+    return m.wait(tools.execute(ctx, std::move(name), input.dump()));
+  };
+  auto r = call("write", {{"file_path", "src/main.cc"}, {"content", "int main() { return 1; }\n"}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  r = call("edit", {{"file_path", "src/main.cc"}, {"old_string", "1"}, {"new_string", "0"}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  EXPECT_EQ(call("view", {{"file_path", "src/main.cc"}}).content,
+            "     1\tint main() { return 0; }\n");
+  EXPECT_EQ(call("glob", {{"pattern", "**/*.cc"}}).content, "src/main.cc");
+  EXPECT_EQ(call("grep", {{"pattern", "return \\d"}}).content,
+            "src/main.cc:1:int main() { return 0; }\n");
+  EXPECT_EQ(call("ls", daemon::Json::object()).content, "src/");
+  r = call("bash", {{"command", "cat src/main.cc; exit 3"}});
+  EXPECT_EQ(r.error_code, "failed");
+  EXPECT_EQ(r.content, "int main() { return 0; }\n[exit code: 3]");
+  r = call("bash", {{"command", "sleep 10"}, {"timeout_ms", 200}});
+  EXPECT_EQ(r.error_code, "timeout");
+
+  r = call("bash", {{"command", "echo $$; echo up; sleep 30"}, {"run_in_background", true}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  std::string seen;
+  ASSERT_TRUE(m.run_until(
+      [&] {
+        seen += background.read("bash_1")->output;
+        return seen.find("up\n") != std::string::npos;
+      },
+      seconds(10)));
+  const auto pids = pids_in(seen);
+  ASSERT_EQ(pids.size(), 1u);
+  r = call("bash_kill", {{"id", "bash_1"}});
+  EXPECT_EQ(r.content, "killed bash_1");
+  EXPECT_TRUE(m.run_until([&] { return ::kill(pids[0], 0) != 0; }, seconds(5)))
+      << "killed and reaped";
+}
+
+}  // namespace
+}  // namespace reliant
