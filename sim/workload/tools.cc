@@ -15,6 +15,7 @@
 #include "services/daemon/daemon.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
+#include "services/routing/daemon_resolver.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/sql_row.h"
@@ -30,21 +31,6 @@ namespace {
 constexpr int kGatewayPort = 9190;
 
 std::string user_id_of(const std::string& user) { return "user-" + user; }
-
-DaemonCandidate candidate_from(const DaemonRecord& d) {
-  DaemonCandidate c;
-  c.id = d.id;
-  c.user_id = d.user_id;
-  c.name = d.name;
-  c.type = d.type == "cloud" ? DaemonType::cloud : DaemonType::local;
-  c.labels = d.labels;
-  c.status = d.status == "active" ? DaemonStatus::active
-             : d.status == "idle" ? DaemonStatus::idle
-                                  : DaemonStatus::disconnected;
-  c.connected_at_ms = d.connected_at_ms.value_or(0);
-  c.created_at_ms = d.created_at_ms;
-  return c;
-}
 
 }  // namespace
 
@@ -227,32 +213,17 @@ class ToolClient {
 
  private:
   Task<Result<std::string>> choose_daemon() {
-    auto rows = std::make_shared<std::vector<DaemonRecord>>();
-    TransactionBody read =
-        [rows, user = user_id_of(shared_.config.user)](SqlTransaction& tx) -> Result<void> {
-      auto all = list_daemons(tx, user);
-      if (!all) return fail(all.error());
-      *rows = std::move(*all);
-      return {};
-    };
-    Task<Result<void>> reading = env_.store->transact(std::move(read));
-    Result<void> read_ok = co_await reading;
-    if (!read_ok) co_return fail(read_ok.error());
-    std::vector<DaemonCandidate> candidates;
-    for (const auto& row : *rows) candidates.push_back(candidate_from(row));
-    SelectionRequest request;
-    request.user_id = user_id_of(shared_.config.user);
+    routing::DaemonChoice choice;
     if (!shared_.config.daemon.empty()) {
       auto source = parse_selector_source(nlohmann::json(shared_.config.daemon));
       if (!source) co_return fail(source.error());
-      request.workflow_selector = *source;
+      choice.workflow = *source;
     }
-    auto step = select_daemon(request, candidates);
-    if (!step) co_return fail(step.error());
-    if (const auto* decision = std::get_if<DaemonDecision>(&*step)) co_return decision->daemon_id;
-    auto finished = finish_daemon_selection(request, candidates, std::optional<std::string>());
-    if (!finished) co_return fail(finished.error());
-    co_return finished->daemon_id;
+    Task<Result<DaemonDecision>> resolving =
+        routing::resolve_daemon(*env_.store, user_id_of(shared_.config.user), std::move(choice));
+    Result<DaemonDecision> decision = co_await resolving;
+    if (!decision) co_return fail(decision.error());
+    co_return decision->daemon_id;
   }
 
   Task<void> loop() {

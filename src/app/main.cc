@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/admin_commands.h"
+#include "app/tool_call_command.h"
 #include "app/version.h"
 #include "app/worker_command.h"
 #include "app/workflow_commands.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
+  reliant::add_tool_commands(app, exit_code);
   auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
   server->require_subcommand(1);
   reliant::add_worker_command(*server, exit_code);

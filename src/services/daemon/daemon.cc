@@ -10,29 +10,10 @@
 
 namespace reliant::daemon {
 
-// One tool request in progress: its task lives in its own Scope, so cancelling it (a cancel
-// frame or the timeout) is destroying that Scope — which kills a running process.
-struct Daemon::Running {
-  std::unique_ptr<Scope> scope;
-  TimerId timeout = 0;
-};
-
 namespace {
 
 v1::DaemonType daemon_type(const std::string& type) {
   return type == "cloud" ? v1::DAEMON_TYPE_CLOUD : v1::DAEMON_TYPE_LOCAL;
-}
-
-v1::ToolResponse error_response(const std::string& request_id, std::string_view code,
-                                std::string message) {
-  v1::ToolResponse response;
-  response.set_request_id(request_id);
-  response.set_success(false);
-  response.set_is_error(true);
-  response.set_error_code(std::string(code));
-  response.set_content(message);
-  response.set_error_message(std::move(message));
-  return response;
 }
 
 }  // namespace
@@ -42,16 +23,21 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
     : env_(env),
       config_(std::move(config)),
       credentials_(credentials),
-      journal_(journal),
       tools_(tools),
       observer_(observer),
       session_id_(IdGenerator(env.executor, env.random.split("daemon-session")).next()),
       daemon_id_(credentials.daemon_id()),
       backoff_(config_.reconnect),
-      cache_(config_.result_cache_entries),
       background_(std::make_unique<BackgroundProcesses>(env.executor, *env.host)),
       context_{env.executor, *env.host, config_.identity.working_dir, config_.output_limit_bytes,
                *background_},
+      runner_(
+          env.executor, tools, context_, journal, config_.result_cache_entries,
+          config_.default_tool_timeout,
+          [this](const v1::ToolResponse& response) { send_response(response); },
+          [observer](const v1::ToolRequest& request) {
+            if (observer != nullptr) observer->on_execute(request);
+          }),
       scope_(env.executor) {
   RELIANT_ASSERT_MSG(!config_.gateways.empty(), "a daemon needs at least one gateway address");
   RELIANT_ASSERT_MSG(env.transport != nullptr && env.host != nullptr,
@@ -59,17 +45,11 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
   scope_.spawn(connect_loop());
 }
 
-Daemon::~Daemon() {
-  // Tool tasks first (they use the context and the background processes), then the rest.
-  for (auto& [id, running] : running_) env_.executor.cancel(running->timeout);
-  running_.clear();
-  finished_.clear();
-}
+Daemon::~Daemon() = default;
 
 Task<void> Daemon::connect_loop() {
   std::size_t next_gateway = env_.random.below(config_.gateways.size());
   for (;;) {
-    finished_.clear();
     std::optional<std::string> token = credentials_.token();
     if (!token) {
       Task<Result<std::string>> registering = credentials_.reregister();
@@ -145,6 +125,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     credentials_.save_daemon_id(daemon_id_);
   }
   user_id_ = ack.user_id();
+  runner_.set_identity(daemon_id_, user_id_);
   stream_ = &stream;
   last_heard_ = env_.executor.now();
   backoff_.reset();
@@ -178,7 +159,6 @@ Task<void> Daemon::heartbeats(Stream& stream) {
     beat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
     (void)stream.send(protocol::encode(beat));
     co_await sleep(env_.executor, config_.heartbeat_interval);
-    finished_.clear();
     if (env_.executor.now() - last_heard_ >= config_.stale_after) {
       // Nothing from the gateway (its heartbeats included): the link is half-open or the
       // gateway is gone. Closing ends the session and the connect loop dials again.
@@ -191,19 +171,11 @@ Task<void> Daemon::heartbeats(Stream& stream) {
 void Daemon::handle(const v1::GatewayFrame& frame) {
   switch (frame.frame_case()) {
     case v1::GatewayFrame::kToolRequest:
-      start_tool(frame.tool_request());
+      runner_.start(frame.tool_request());
       break;
-    case v1::GatewayFrame::kCancel: {
-      const auto& cancel = frame.cancel();
-      if (running_.count(cancel.request_id()) != 0) {
-        finish(cancel.request_id(),
-               error_response(cancel.request_id(), tool_error::cancelled,
-                              "cancelled" + (cancel.reason().empty() ? std::string()
-                                                                     : ": " + cancel.reason())),
-               true);
-      }
+    case v1::GatewayFrame::kCancel:
+      runner_.cancel(frame.cancel().request_id(), frame.cancel().reason());
       break;
-    }
     case v1::GatewayFrame::kKillProcess:
       kill_process(frame.kill_process());
       break;
@@ -213,73 +185,6 @@ void Daemon::handle(const v1::GatewayFrame& frame) {
     default:
       break;  // heartbeats only refresh last_heard_
   }
-}
-
-void Daemon::start_tool(const v1::ToolRequest& request) {
-  finished_.clear();
-  if (const auto* done = cache_.find(request.request_id()); done != nullptr) {
-    send_response(*done);  // a redelivery: the first result, never a second run
-    return;
-  }
-  if (running_.count(request.request_id()) != 0) return;  // its result is on the way
-  if (journal_.contains(request.request_id())) {
-    // Started by an earlier run of this daemon, which died before answering: it may have run.
-    v1::ToolResponse lost = error_response(
-        request.request_id(), "daemon_lost",
-        "an earlier run of this daemon started this request and stopped before answering; it "
-        "may or may not have run");
-    lost.set_daemon_id(daemon_id_);
-    lost.set_user_id(user_id_);
-    cache_.put(lost);
-    send_response(lost);
-    return;
-  }
-  journal_.add(request.request_id());
-  auto running = std::make_unique<Running>();
-  running->scope = std::make_unique<Scope>(env_.executor);
-  Scope& scope = *running->scope;
-  const Duration timeout =
-      request.timeout_ms() > 0 ? milliseconds(request.timeout_ms()) : config_.default_tool_timeout;
-  running->timeout = env_.executor.after(timeout, [this, id = request.request_id(), timeout] {
-    finish(id,
-           error_response(id, tool_error::timeout,
-                          "the tool did not finish within " + std::to_string(to_ms(timeout)) +
-                              " ms and was stopped"),
-           true);
-  });
-  running_.emplace(request.request_id(), std::move(running));
-  if (observer_ != nullptr) observer_->on_execute(request);
-  scope.spawn(run_tool(request));
-}
-
-Task<void> Daemon::run_tool(v1::ToolRequest request) {
-  Task<ToolResult> execution = tools_.execute(context_, request.tool_name(), request.input_json());
-  ToolResult result = co_await execution;
-  v1::ToolResponse response;
-  response.set_request_id(request.request_id());
-  response.set_success(!result.is_error);
-  response.set_is_error(result.is_error);
-  response.set_content(std::move(result.content));
-  response.set_metadata_json(result.metadata.dump());
-  response.set_error_code(result.error_code);
-  if (result.is_error) response.set_error_message(response.content());
-  finish(request.request_id(), std::move(response), false);
-}
-
-void Daemon::finish(const std::string& request_id, v1::ToolResponse response, bool stop_now) {
-  auto it = running_.find(request_id);
-  if (it == running_.end()) return;  // already finished (timeout, cancel or result)
-  std::unique_ptr<Running> running = std::move(it->second);
-  running_.erase(it);
-  env_.executor.cancel(running->timeout);
-  response.set_daemon_id(daemon_id_);
-  response.set_user_id(user_id_);
-  cache_.put(response);
-  send_response(response);
-  // A tool that returned is the caller here: its Scope cannot die under it, so it waits in
-  // finished_ for the next turn of work. A timeout or a cancel frees it now, which stops the
-  // tool (and kills its process).
-  if (!stop_now) finished_.push_back(std::move(running));
 }
 
 void Daemon::send_response(const v1::ToolResponse& response) {
@@ -309,11 +214,13 @@ void Daemon::run_command(const v1::DaemonCommand& command) {
   auto* result = frame.mutable_command_result();
   result->set_command_id(command.command_id());
   if (command.command() == "status") {
-    nlohmann::json status = {
-        {"daemon_id", daemon_id_},          {"session_id", session_id_},
-        {"name", config_.identity.name},    {"version", config_.identity.version},
-        {"running_tools", running_.size()}, {"cached_results", cache_.size()},
-        {"tools", tools_.names()}};
+    nlohmann::json status = {{"daemon_id", daemon_id_},
+                             {"session_id", session_id_},
+                             {"name", config_.identity.name},
+                             {"version", config_.identity.version},
+                             {"running_tools", runner_.running()},
+                             {"cached_results", runner_.cached()},
+                             {"tools", tools_.names()}};
     result->set_ok(true);
     result->set_output_json(status.dump());
   } else if (command.command() == "list_tools") {

@@ -21,7 +21,7 @@
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
 #include "runtime/scope.h"
-#include "services/daemon/result_cache.h"
+#include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/tool.h"
 
 namespace reliant::daemon {
@@ -67,39 +67,6 @@ class CredentialStore {
   virtual void save_daemon_id(const std::string& daemon_id) = 0;
 };
 
-// The request ids this daemon's machine has started, across restarts of the process: a request
-// started by an earlier run and asked again (a retry after the daemon crashed) is answered with
-// daemon_lost instead of running twice. A file under ~/.reliant for the real binary; memory
-// that survives simulated crashes in the simulator.
-class RequestJournal {
- public:
-  virtual ~RequestJournal() = default;
-  virtual bool contains(const std::string& request_id) const = 0;
-  virtual void add(const std::string& request_id) = 0;
-};
-
-// A bounded journal in memory (the oldest ids are forgotten first).
-class MemoryRequestJournal final : public RequestJournal {
- public:
-  explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
-  bool contains(const std::string& request_id) const override {
-    return ids_.count(request_id) != 0;
-  }
-  void add(const std::string& request_id) override {
-    if (!ids_.insert(request_id).second) return;
-    order_.push_back(request_id);
-    if (order_.size() > capacity_) {
-      ids_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-
- private:
-  std::size_t capacity_;
-  std::deque<std::string> order_;
-  std::set<std::string> ids_;
-};
-
 // Notified of what happens inside a daemon; outlives it (tests and the simulator's checkers).
 class DaemonObserver {
  public:
@@ -123,22 +90,15 @@ class Daemon {
   const std::string& daemon_id() const { return daemon_id_; }
   const std::string& user_id() const { return user_id_; }
   const std::string& session_id() const { return session_id_; }
-  std::size_t running_tools() const { return running_.size(); }
+  std::size_t running_tools() const { return runner_.running(); }
 
  private:
-  struct Running;
-
   Task<void> connect_loop();
   // One stream: register, then serve frames until it ends. Fails with `unauthenticated` when
   // the gateway refused the credentials.
   Task<Result<void>> serve(Stream& stream, std::string address);
   Task<void> heartbeats(Stream& stream);
   void handle(const v1::GatewayFrame& frame);
-  void start_tool(const v1::ToolRequest& request);
-  Task<void> run_tool(v1::ToolRequest request);
-  // Records and sends the outcome of a request that was running; ignored if it already ended.
-  // `stop_now`: the tool's task is not the caller and is stopped at once.
-  void finish(const std::string& request_id, v1::ToolResponse response, bool stop_now);
   void send(const v1::DaemonFrame& frame);
   void send_response(const v1::ToolResponse& response);
   void run_command(const v1::DaemonCommand& command);
@@ -147,7 +107,6 @@ class Daemon {
   Env& env_;
   DaemonConfig config_;
   CredentialStore& credentials_;
-  RequestJournal& journal_;
   ToolSet& tools_;
   DaemonObserver* observer_;
   std::string session_id_;  // new for every start of the process
@@ -157,12 +116,10 @@ class Daemon {
   Instant last_heard_{};
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;
-  ResultCache cache_;
   std::unique_ptr<BackgroundProcesses> background_;
   ToolContext context_;
-  std::map<std::string, std::unique_ptr<Running>> running_;
-  std::vector<std::unique_ptr<Running>> finished_;  // freed on the next turn of work
-  Scope scope_;  // last: destroyed first, before anything its tasks use
+  ToolRunner runner_;  // after what its tools use: stopped before they go
+  Scope scope_;        // last: destroyed first, before anything its tasks use
 };
 
 }  // namespace reliant::daemon

@@ -1,0 +1,171 @@
+// GrpcStream: the Stream port over one gRPC bidi call — the state both sides of the thread
+// boundary share, and the Stream the component holds.
+//
+// Two worlds meet here. gRPC calls the reactors (grpc_reactors.h) on its own threads; they
+// report to a StreamCore, which keeps the call's state under one mutex and starts the next read
+// or write itself. The component calls the Stream on its executor's thread; whatever it must
+// learn from gRPC (a frame for a waiting receive, the end of the stream, a dial's outcome)
+// reaches it through Executor::post, never from a gRPC thread. The reactor and the Stream each
+// hold the core, so either may go first: the core never calls a reactor after its OnDone (the
+// pointer is cleared under the mutex) and never calls the component after the Stream is gone.
+#pragma once
+
+#include <google/protobuf/message.h>
+#include <grpcpp/support/status.h>
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "runtime/executor.h"
+#include "runtime/future.h"
+#include "runtime/transport.h"
+
+namespace reliant::grpc_detail {
+
+// What the core asks of its reactor. Always called with the core's mutex held, and only while
+// the reactor is alive (before its OnDone).
+class RpcOps {
+ public:
+  virtual ~RpcOps() = default;
+  virtual void start_read(google::protobuf::Message* into) = 0;
+  virtual void start_write(const google::protobuf::Message* message) = 0;
+  virtual void try_cancel() = 0;
+  // Client only: half-close (no more writes), and drop the hold that keeps OnDone away while
+  // the core may still start operations from outside a reaction.
+  virtual void half_close() = 0;
+  virtual void release() = 0;
+  // Server only: tell the dialer the stream is accepted, and end the call with a status.
+  virtual void send_initial_metadata() = 0;
+  virtual void finish(const grpc::Status& status) = 0;
+};
+
+enum class RpcSide { client, server };
+
+// A gRPC status as the Error the component sees (dial failures, unary handler replies).
+Error error_of(const grpc::Status& status);
+grpc::Status status_of(const Error& error);
+
+class StreamCore : public std::enable_shared_from_this<StreamCore> {
+ public:
+  // Frames received beyond this many unread ones pause reading, so a peer that sends faster
+  // than the component reads fills gRPC's flow-control window instead of our memory.
+  static constexpr std::size_t kArrivalsMax = 1024;
+  // Frames accepted by send() and not yet handed to gRPC; beyond this send() refuses.
+  static constexpr std::size_t kOutboxBytesMax = 64u << 20;
+  // After close(), how long the peer gets to finish the call before it is cancelled (a peer
+  // that went half-open would otherwise keep the call, and its memory, forever).
+  static constexpr Duration kCloseGrace = seconds(10);
+
+  StreamCore(Executor& executor, RpcSide side, const google::protobuf::Message& out_prototype,
+             const google::protobuf::Message& in_prototype, Metadata metadata, std::string peer,
+             std::size_t max_message_bytes);
+  StreamCore(const StreamCore&) = delete;
+  StreamCore& operator=(const StreamCore&) = delete;
+
+  // ---- gRPC threads (reactors) ----
+  // The reactor is ready for operations: reading starts.
+  void bind(RpcOps* rpc);
+  // Client: the server accepted the stream (its initial metadata arrived) — or did not.
+  void on_established(bool ok, std::string peer);
+  void on_read_done(bool ok);
+  void on_write_done(bool ok);
+  void on_cancel();
+  // The reactor is about to be deleted; `status` is the call's outcome on the client side.
+  void on_done(const grpc::Status* status);
+
+  // ---- the executor's thread ----
+  Result<void> send(std::string frame);
+  void receive_into(Promise<Result<std::string>> promise);
+  // Orderly: frames already sent go first, then the peer is told.
+  void close(Error reason);
+  void set_on_close(std::function<void(const Error&)> callback);
+  // The Stream is gone: close, and never call the component again.
+  void detach();
+  // Server: the component takes the stream; the dialer's dial() completes.
+  void accepted();
+  // Client: `promise` gets the outcome of the call's start (established, or why not).
+  void await_established(Promise<Result<void>> promise);
+  // Cancels the call now (a dial that timed out, a transport shutting down, a close that the
+  // peer did not complete in time). Safe from any thread.
+  void abort();
+
+  Executor& executor() const { return executor_; }
+  const Metadata& metadata() const { return metadata_; }
+  std::string peer() const;
+
+ private:
+  struct Queued {
+    std::unique_ptr<google::protobuf::Message> message;
+    std::size_t bytes;
+  };
+
+  void pump_locked();
+  void end_locked(Error reason);
+  void kick_locked();
+  void kick();
+  void arm_close_grace();
+
+  Executor& executor_;
+  const RpcSide side_;
+  const google::protobuf::Message& out_prototype_;
+  const Metadata metadata_;
+  const std::size_t max_message_bytes_;
+
+  // ---- shared with gRPC threads, under mutex_ ----
+  mutable std::mutex mutex_;
+  RpcOps* rpc_ = nullptr;    // cleared by on_done
+  bool ops_closed_ = false;  // server: Finish called; client: hold released
+  bool reading_ = false;
+  bool read_ended_ = false;
+  bool writing_ = false;
+  bool write_ended_ = false;  // a write failed, or the local side half-closed
+  bool write_failed_ = false;
+  bool closing_ = false;      // close() asked for an orderly end
+  bool discard_ = false;      // closed locally: frames that still arrive are dropped
+  bool established_ = false;  // client: the server accepted the call
+  bool rpc_done_ = false;
+  std::optional<grpc::Status> finish_status_;  // server: finish once no write is in flight
+  std::optional<Error> ended_;                 // why the wire can carry no more frames
+  Error dial_error_{ErrorCode::unavailable, "the call ended before the server accepted it"};
+  std::string peer_;
+  std::deque<Queued> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  std::unique_ptr<google::protobuf::Message> write_message_;
+  std::unique_ptr<google::protobuf::Message> read_message_;
+  std::deque<std::string> arrivals_;
+  bool receiver_waiting_ = false;
+  bool dial_waiting_ = false;
+  bool kick_posted_ = false;
+
+  // ---- the executor's thread only ----
+  Promise<Result<std::string>> receiver_;
+  Promise<Result<void>> dialer_;
+  std::shared_ptr<std::function<void(const Error&)>> on_close_;
+  bool close_notified_ = false;
+  bool closed_locally_ = false;
+  std::optional<Error> close_reason_;
+  TimerId close_grace_timer_ = 0;
+};
+
+class GrpcStream final : public Stream {
+ public:
+  explicit GrpcStream(std::shared_ptr<StreamCore> core) : core_(std::move(core)) {}
+  ~GrpcStream() override;
+
+  Result<void> send(std::string frame) override;
+  Task<Result<std::string>> receive() override;
+  void close() override;
+  void on_close(std::function<void(const Error&)> callback) override;
+  const Metadata& metadata() const override { return core_->metadata(); }
+  std::string peer() const override { return core_->peer(); }
+
+ private:
+  std::shared_ptr<StreamCore> core_;
+};
+
+}  // namespace reliant::grpc_detail

@@ -1,0 +1,183 @@
+// Reading and writing the daemon's files, with private permissions for secrets.
+#include "app/daemon_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace reliant {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::unavailable, "cannot read " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Writes through a temporary file and a rename, so a crash never leaves half a file.
+Result<void> write_text(const std::string& path, const std::string& text, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec)
+    return fail(ErrorCode::unavailable,
+                "cannot create the folder of " + path + ": " + ec.message());
+  const std::string temp = path + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return fail(ErrorCode::unavailable, "cannot write " + temp);
+  ::fchmod(fd, mode);  // an existing file keeps its old mode otherwise
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      return fail(ErrorCode::unavailable, "cannot write " + temp);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    return fail(ErrorCode::unavailable, "cannot replace " + path);
+  return {};
+}
+
+}  // namespace
+
+Result<DaemonPaths> daemon_paths() {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0')
+    return fail(ErrorCode::failed_precondition, "HOME is not set: cannot find the daemon's files");
+  const std::string h = home;
+#ifdef __APPLE__
+  const std::string config = h + "/Library/Application Support/reliant";
+#else
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const std::string config =
+      (xdg != nullptr && *xdg != '\0' ? std::string(xdg) : h + "/.config") + "/reliant";
+#endif
+  const std::string state = h + "/.reliant";
+  return DaemonPaths{config + "/auth/reliant-daemon.json", state + "/daemon.json",
+                     state + "/daemon-requests.journal", state + "/daemon.pid",
+                     state + "/daemon.log"};
+}
+
+Result<std::optional<DaemonCredentials>> load_credentials(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::optional<DaemonCredentials>();
+  auto text = read_text(path);
+  if (!text) return fail(text.error());
+  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (!json.is_object() || !json.contains("token") || !json["token"].is_string()) {
+    return fail(ErrorCode::invalid_argument,
+                path + " is not a credentials file (delete it and run `reliant daemon register`)");
+  }
+  DaemonCredentials c;
+  c.token = json["token"].get<std::string>();
+  c.user_id = json.value("user_id", "");
+  c.server = json.value("server", "");
+  return std::optional<DaemonCredentials>(std::move(c));
+}
+
+Result<void> save_credentials(const std::string& path, const DaemonCredentials& c) {
+  nlohmann::json json = {{"token", c.token}, {"user_id", c.user_id}, {"server", c.server}};
+  return write_text(path, json.dump(2) + "\n", 0600);
+}
+
+Result<void> remove_file_if_exists(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) return fail(ErrorCode::unavailable, "cannot delete " + path + ": " + ec.message());
+  return {};
+}
+
+Result<DaemonIdentityFile> load_identity(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return DaemonIdentityFile{};
+  auto text = read_text(path);
+  if (!text) return fail(text.error());
+  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (!json.is_object()) return fail(ErrorCode::invalid_argument, path + " is not valid JSON");
+  DaemonIdentityFile identity;
+  identity.daemon_id = json.value("daemon_id", "");
+  if (json.contains("labels") && json["labels"].is_object()) {
+    for (const auto& [key, value] : json["labels"].items()) {
+      if (!value.is_string())
+        return fail(ErrorCode::invalid_argument, path + ": label " + key + " is not a string");
+      identity.labels[key] = value.get<std::string>();
+    }
+  }
+  return identity;
+}
+
+Result<void> save_identity(const std::string& path, const DaemonIdentityFile& identity) {
+  nlohmann::json json = {{"daemon_id", identity.daemon_id}, {"labels", identity.labels}};
+  return write_text(path, json.dump(2) + "\n", 0644);
+}
+
+Result<std::map<std::string, std::string>> parse_labels(const std::string& text) {
+  std::map<std::string, std::string> labels;
+  std::stringstream in(text);
+  std::string pair;
+  while (std::getline(in, pair, ',')) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail(ErrorCode::invalid_argument,
+                  "label \"" + pair + "\" is not key=value (e.g. --labels env=dev,gpu=true)");
+    }
+    labels[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return labels;
+}
+
+FileRequestJournal::FileRequestJournal(std::string path, std::size_t capacity)
+    : path_(std::move(path)), capacity_(capacity), memory_(capacity) {}
+
+Result<std::unique_ptr<FileRequestJournal>> FileRequestJournal::open(const std::string& path,
+                                                                     std::size_t capacity) {
+  std::unique_ptr<FileRequestJournal> journal(new FileRequestJournal(path, capacity));
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ifstream in(path);
+  std::string id;
+  while (std::getline(in, id)) {
+    if (id.empty()) continue;
+    journal->memory_.add(id);
+    journal->order_.push_back(id);
+    if (journal->order_.size() > capacity) journal->order_.pop_front();
+  }
+  std::ofstream probe(path, std::ios::app);
+  if (!probe) return fail(ErrorCode::unavailable, "cannot write the request journal " + path);
+  return journal;
+}
+
+bool FileRequestJournal::contains(const std::string& request_id) const {
+  return memory_.contains(request_id);
+}
+
+void FileRequestJournal::add(const std::string& request_id) {
+  memory_.add(request_id);
+  order_.push_back(request_id);
+  // Appended before the tool starts; the page cache keeps it across a crash of the process.
+  std::ofstream(path_, std::ios::app) << request_id << '\n';
+  if (order_.size() >= 2 * capacity_) compact();
+}
+
+void FileRequestJournal::compact() {
+  while (order_.size() > capacity_) order_.pop_front();
+  std::string text;
+  for (const auto& id : order_) text += id + "\n";
+  (void)write_text(path_, text, 0600);
+}
+
+}  // namespace reliant

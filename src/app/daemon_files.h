@@ -1,0 +1,69 @@
+// The daemon's files on the user's machine (seed 000): the credentials file (per OS), the
+// identity file ~/.reliant/daemon.json (stable daemon id and labels), the request journal, and
+// the PID and log files of `reliant daemon start --background`.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "services/daemon/tool_runner.h"
+
+namespace reliant {
+
+struct DaemonPaths {
+  std::string credentials;  // ~/.config/reliant/auth/reliant-daemon.json on Linux
+  std::string identity;     // ~/.reliant/daemon.json
+  std::string journal;      // ~/.reliant/daemon-requests.journal
+  std::string pid;          // ~/.reliant/daemon.pid
+  std::string log;          // ~/.reliant/daemon.log
+};
+
+// From $HOME (and $XDG_CONFIG_HOME on Linux). Fails when HOME is not set.
+Result<DaemonPaths> daemon_paths();
+
+struct DaemonCredentials {
+  std::string token;
+  std::string user_id;  // when known
+  std::string server;   // the API server it was issued by
+};
+
+// nullopt when the file does not exist; an error naming the file when it is unreadable.
+Result<std::optional<DaemonCredentials>> load_credentials(const std::string& path);
+// Written with mode 0600 (the file holds a secret), atomically.
+Result<void> save_credentials(const std::string& path, const DaemonCredentials& credentials);
+Result<void> remove_file_if_exists(const std::string& path);
+
+struct DaemonIdentityFile {
+  std::string daemon_id;
+  std::map<std::string, std::string> labels;
+};
+Result<DaemonIdentityFile> load_identity(const std::string& path);  // empty when absent
+Result<void> save_identity(const std::string& path, const DaemonIdentityFile& identity);
+
+// "a=1,b=2" → {a:1, b:2}; precise error on a malformed pair.
+Result<std::map<std::string, std::string>> parse_labels(const std::string& text);
+
+// Request ids started on this machine, appended to a file so they survive a restart of the
+// daemon process. Bounded: the file is rewritten with the newest half when it grows too long.
+class FileRequestJournal final : public daemon::RequestJournal {
+ public:
+  static Result<std::unique_ptr<FileRequestJournal>> open(const std::string& path,
+                                                          std::size_t capacity = 65536);
+  bool contains(const std::string& request_id) const override;
+  void add(const std::string& request_id) override;
+
+ private:
+  FileRequestJournal(std::string path, std::size_t capacity);
+  void compact();
+
+  std::string path_;
+  std::size_t capacity_;
+  daemon::MemoryRequestJournal memory_;
+  std::deque<std::string> order_;
+};
+
+}  // namespace reliant

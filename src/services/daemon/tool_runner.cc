@@ -1,0 +1,123 @@
+// Tool execution with timeouts, cancellation and at-most-once answers.
+#include "services/daemon/tool_runner.h"
+
+namespace reliant::daemon {
+
+// One request in progress: its task lives in its own Scope, so cancelling it (a cancel or the
+// timeout) is destroying that Scope — which kills a running process.
+struct ToolRunner::Running {
+  std::unique_ptr<Scope> scope;
+  TimerId timeout = 0;
+};
+
+v1::ToolResponse error_response(const std::string& request_id, std::string_view code,
+                                std::string message) {
+  v1::ToolResponse response;
+  response.set_request_id(request_id);
+  response.set_success(false);
+  response.set_is_error(true);
+  response.set_error_code(std::string(code));
+  response.set_content(message);
+  response.set_error_message(std::move(message));
+  return response;
+}
+
+ToolRunner::ToolRunner(Executor& executor, ToolSet& tools, ToolContext& context,
+                       RequestJournal& journal, std::size_t cache_entries, Duration default_timeout,
+                       Answer answer, Started started)
+    : executor_(executor),
+      tools_(tools),
+      context_(context),
+      journal_(journal),
+      default_timeout_(default_timeout),
+      answer_(std::move(answer)),
+      started_(std::move(started)),
+      cache_(cache_entries) {}
+
+ToolRunner::~ToolRunner() {
+  for (auto& [id, running] : running_) executor_.cancel(running->timeout);
+  running_.clear();
+  finished_.clear();
+}
+
+void ToolRunner::set_identity(std::string daemon_id, std::string user_id) {
+  daemon_id_ = std::move(daemon_id);
+  user_id_ = std::move(user_id);
+}
+
+void ToolRunner::start(const v1::ToolRequest& request) {
+  finished_.clear();
+  if (const auto* done = cache_.find(request.request_id()); done != nullptr) {
+    answer_(*done);  // a redelivery: the first result, never a second run
+    return;
+  }
+  if (running_.count(request.request_id()) != 0) return;  // its result is on the way
+  if (journal_.contains(request.request_id())) {
+    // Started by an earlier run of this daemon, which died before answering: it may have run.
+    v1::ToolResponse lost = error_response(
+        request.request_id(), "daemon_lost",
+        "an earlier run of this daemon started this request and stopped before answering; it "
+        "may or may not have run");
+    lost.set_daemon_id(daemon_id_);
+    lost.set_user_id(user_id_);
+    cache_.put(lost);
+    answer_(lost);
+    return;
+  }
+  journal_.add(request.request_id());
+  auto running = std::make_unique<Running>();
+  running->scope = std::make_unique<Scope>(executor_);
+  Scope& scope = *running->scope;
+  const Duration timeout =
+      request.timeout_ms() > 0 ? milliseconds(request.timeout_ms()) : default_timeout_;
+  running->timeout = executor_.after(timeout, [this, id = request.request_id(), timeout] {
+    finish(id,
+           error_response(id, tool_error::timeout,
+                          "the tool did not finish within " + std::to_string(to_ms(timeout)) +
+                              " ms and was stopped"),
+           true);
+  });
+  running_.emplace(request.request_id(), std::move(running));
+  if (started_) started_(request);
+  scope.spawn(run(request));
+}
+
+bool ToolRunner::cancel(const std::string& request_id, const std::string& reason) {
+  if (running_.count(request_id) == 0) return false;
+  finish(request_id,
+         error_response(request_id, tool_error::cancelled,
+                        "cancelled" + (reason.empty() ? std::string() : ": " + reason)),
+         true);
+  return true;
+}
+
+Task<void> ToolRunner::run(v1::ToolRequest request) {
+  Task<ToolResult> execution = tools_.execute(context_, request.tool_name(), request.input_json());
+  ToolResult result = co_await execution;
+  v1::ToolResponse response;
+  response.set_request_id(request.request_id());
+  response.set_success(!result.is_error);
+  response.set_is_error(result.is_error);
+  response.set_content(std::move(result.content));
+  response.set_metadata_json(result.metadata.dump());
+  response.set_error_code(result.error_code);
+  if (result.is_error) response.set_error_message(response.content());
+  finish(request.request_id(), std::move(response), false);
+}
+
+void ToolRunner::finish(const std::string& request_id, v1::ToolResponse response, bool stop_now) {
+  auto it = running_.find(request_id);
+  if (it == running_.end()) return;  // already finished (timeout, cancel or result)
+  std::unique_ptr<Running> running = std::move(it->second);
+  running_.erase(it);
+  executor_.cancel(running->timeout);
+  response.set_daemon_id(daemon_id_);
+  response.set_user_id(user_id_);
+  cache_.put(response);
+  answer_(response);
+  // A tool that returned is the caller here: its Scope cannot die under it, so it waits in
+  // finished_ for the next start. A timeout or a cancel frees it now, which stops the tool.
+  if (!stop_now) finished_.push_back(std::move(running));
+}
+
+}  // namespace reliant::daemon

@@ -1,0 +1,112 @@
+// ToolRunner: runs tool requests on this machine exactly as a daemon must — concurrently, each
+// with its own timeout and cancellable, at most once per request_id (a repeat is answered from
+// the result cache, a request an earlier run of the process started gets daemon_lost). The
+// Daemon feeds it requests from its gateway stream; the monolith's LocalDaemonRouter calls it
+// directly.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/executor.h"
+#include "runtime/scope.h"
+#include "services/daemon/result_cache.h"
+#include "services/daemon/tools/tool.h"
+
+namespace reliant::daemon {
+
+// The request ids this daemon's machine has started, across restarts of the process: a request
+// started by an earlier run and asked again (a retry after the daemon crashed) is answered with
+// daemon_lost instead of running twice. A file under ~/.reliant for the real binary; memory
+// that survives simulated crashes in the simulator.
+class RequestJournal {
+ public:
+  virtual ~RequestJournal() = default;
+  virtual bool contains(const std::string& request_id) const = 0;
+  virtual void add(const std::string& request_id) = 0;
+};
+
+// A bounded journal in memory (the oldest ids are forgotten first).
+class MemoryRequestJournal final : public RequestJournal {
+ public:
+  explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
+  bool contains(const std::string& request_id) const override {
+    return ids_.count(request_id) != 0;
+  }
+  void add(const std::string& request_id) override {
+    if (!ids_.insert(request_id).second) return;
+    order_.push_back(request_id);
+    if (order_.size() > capacity_) {
+      ids_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<std::string> order_;
+  std::set<std::string> ids_;
+};
+
+// "daemon_lost", "timeout", "cancelled"… responses that no tool produced.
+v1::ToolResponse error_response(const std::string& request_id, std::string_view code,
+                                std::string message);
+
+class ToolRunner {
+ public:
+  // Called with every outcome, on the executor: a tool's result, a timeout, a cancellation,
+  // a cached answer to a repeat, or daemon_lost. Never called after destruction.
+  using Answer = std::function<void(const v1::ToolResponse&)>;
+  // Called just before a tool actually starts (never for cached or lost answers).
+  using Started = std::function<void(const v1::ToolRequest&)>;
+
+  ToolRunner(Executor& executor, ToolSet& tools, ToolContext& context, RequestJournal& journal,
+             std::size_t cache_entries, Duration default_timeout, Answer answer,
+             Started started = {});
+  // Stops every running tool (their processes are killed).
+  ~ToolRunner();
+  ToolRunner(const ToolRunner&) = delete;
+  ToolRunner& operator=(const ToolRunner&) = delete;
+
+  // Who answers: stamped on every response.
+  void set_identity(std::string daemon_id, std::string user_id);
+  void start(const v1::ToolRequest& request);
+  // Returns false when the request is not running.
+  bool cancel(const std::string& request_id, const std::string& reason);
+  // The cached answer of a finished request, if still remembered.
+  const v1::ToolResponse* answer_of(const std::string& request_id) const {
+    return cache_.find(request_id);
+  }
+  std::size_t running() const { return running_.size(); }
+  std::size_t cached() const { return cache_.size(); }
+  const ToolSet& tools() const { return tools_; }
+
+ private:
+  struct Running;
+  Task<void> run(v1::ToolRequest request);
+  // Records and answers the outcome of a running request; ignored if it already ended.
+  // `stop_now`: the tool's task is not the caller and is stopped at once.
+  void finish(const std::string& request_id, v1::ToolResponse response, bool stop_now);
+
+  Executor& executor_;
+  ToolSet& tools_;
+  ToolContext& context_;
+  RequestJournal& journal_;
+  Duration default_timeout_;
+  Answer answer_;
+  Started started_;
+  std::string daemon_id_;
+  std::string user_id_;
+  ResultCache cache_;
+  std::map<std::string, std::unique_ptr<Running>> running_;
+  std::vector<std::unique_ptr<Running>> finished_;  // freed on the next start
+};
+
+}  // namespace reliant::daemon

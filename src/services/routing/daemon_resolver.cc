@@ -1,0 +1,55 @@
+// Daemon resolution against the store's records.
+#include "services/routing/daemon_resolver.h"
+
+#include <memory>
+#include <vector>
+
+#include "services/storage/daemons.h"
+
+namespace reliant::routing {
+namespace {
+
+DaemonCandidate candidate_from(const DaemonRecord& d) {
+  DaemonCandidate c;
+  c.id = d.id;
+  c.user_id = d.user_id;
+  c.name = d.name;
+  c.type = d.type == "cloud" ? DaemonType::cloud : DaemonType::local;
+  c.labels = d.labels;
+  c.status = d.status == "active" ? DaemonStatus::active
+             : d.status == "idle" ? DaemonStatus::idle
+                                  : DaemonStatus::disconnected;
+  c.connected_at_ms = d.connected_at_ms.value_or(0);
+  c.created_at_ms = d.created_at_ms;
+  return c;
+}
+
+}  // namespace
+
+Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
+                                            DaemonChoice choice) {
+  auto rows = std::make_shared<std::vector<DaemonRecord>>();
+  TransactionBody read = [rows, user_id](SqlTransaction& tx) -> Result<void> {
+    auto all = list_daemons(tx, user_id);
+    if (!all) return fail(all.error());
+    *rows = std::move(*all);
+    return {};
+  };
+  Task<Result<void>> reading = store.transact(std::move(read));
+  Result<void> read_ok = co_await reading;
+  if (!read_ok) co_return fail(read_ok.error());
+  std::vector<DaemonCandidate> candidates;
+  for (const auto& row : *rows) candidates.push_back(candidate_from(row));
+  SelectionRequest request;
+  request.user_id = user_id;
+  request.node_selector = std::move(choice.node);
+  request.workflow_selector = std::move(choice.workflow);
+  request.session_daemon_id = std::move(choice.session_daemon_id);
+  auto step = select_daemon(request, candidates);
+  if (!step) co_return fail(step.error());
+  if (const auto* decision = std::get_if<DaemonDecision>(&*step)) co_return *decision;
+  // No control plane yet: its step has no answer, and the cascade goes on to the database.
+  co_return finish_daemon_selection(request, candidates, std::optional<std::string>());
+}
+
+}  // namespace reliant::routing

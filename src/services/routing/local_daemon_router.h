@@ -1,0 +1,51 @@
+// LocalDaemonRouter: the monolith's DaemonRouter (seed 001: "direct function calls"). The
+// daemon runs in this process — its tools and ToolRunner, no stream, no gateway, no bus — and
+// every call goes straight to it, with the same at-most-once answers as a remote daemon.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/future.h"
+#include "services/daemon/tool_runner.h"
+#include "services/daemon/tools/background_processes.h"
+#include "services/routing/daemon_router.h"
+
+namespace reliant::routing {
+
+class LocalDaemonRouter final : public DaemonRouter {
+ public:
+  // The in-process daemon `daemon_id` of `user_id`, running tools on `host` in `working_dir`.
+  LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
+                    daemon::RequestJournal& journal, std::string daemon_id, std::string user_id);
+  ~LocalDaemonRouter() override;
+
+  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) override;
+  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall call) override;
+  Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id, std::string request_id,
+                                 std::string reason) override;
+  Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override;
+  Task<Result<v1::KillProcessResult>> kill_process(std::string user_id, std::string daemon_id,
+                                                   std::string process_id) override;
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
+                                                       std::string command,
+                                                       std::string args_json) override;
+
+ private:
+  Result<void> check(const std::string& user_id, const std::string& daemon_id) const;
+  void answered(const v1::ToolResponse& response);
+
+  Executor& executor_;
+  std::string daemon_id_;
+  std::string user_id_;
+  daemon::ToolSet tools_;
+  daemon::BackgroundProcesses background_;
+  daemon::ToolContext context_;
+  // Callers waiting for a request's answer, by request id.
+  std::map<std::string, std::vector<Promise<v1::ToolResponse>>> waiting_;
+  daemon::ToolRunner runner_;  // last: its tools stop before what they use goes
+};
+
+}  // namespace reliant::routing
