@@ -38,13 +38,16 @@ std::string online_check(std::string_view user_id);
 inline constexpr std::string_view kOnlineCheckAll = "daemon.online.*";
 // DaemonStatusEvent whenever a recorded status changes.
 std::string daemon_status(std::string_view user_id);
-// Gateway to gateway, request-reply: only the gateway holding the daemon subscribes. Used to
+// Gateway to gateway, request-reply: every gateway hears it, only the one holding the daemon
+// acts and answers. Used to
 // hand over a fire-and-forget message that reached a gateway without the daemon, and to close
 // an older stream of a daemon that connected again elsewhere.
 std::string gateway_deliver(std::string_view daemon_id);
+inline constexpr std::string_view kGatewayDeliverAll = "gateway.deliver.*";
 std::string gateway_evict(std::string_view daemon_id);
+inline constexpr std::string_view kGatewayEvictAll = "gateway.evict.*";
 
-// The user id in "<prefix>.<user>" subjects, or an error for anything else.
+// The id in "<prefix>.<id>" subjects (a user's, or a daemon's for gateway.*), or an error.
 Result<std::string> user_of(std::string_view subject, std::string_view prefix);
 
 }  // namespace reliant::subjects

@@ -81,8 +81,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   // ---- the executor's thread ----
   Result<void> send(std::string frame);
   void receive_into(Promise<Result<std::string>> promise);
-  // Orderly: frames already sent go first, then the peer is told.
-  void close(Error reason);
+  // Orderly: frames already sent go first, then the peer is told (a server ends the call with
+  // `status`; a client can only half-close).
+  void close(Error reason, grpc::Status status = grpc::Status::OK);
   void set_on_close(std::function<void(const Error&)> callback);
   // The Stream is gone: close, and never call the component again.
   void detach();
@@ -90,9 +91,10 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   void accepted();
   // Client: `promise` gets the outcome of the call's start (established, or why not).
   void await_established(Promise<Result<void>> promise);
-  // Cancels the call now (a dial that timed out, a transport shutting down, a close that the
-  // peer did not complete in time). Safe from any thread.
-  void abort();
+  // Ends the call now (a dial that timed out, a transport shutting down, a close the peer did
+  // not complete in time): cancelled, or — server only — refused with another `status`.
+  // Safe from any thread.
+  void abort(const grpc::Status& status = grpc::Status::CANCELLED);
 
   Executor& executor() const { return executor_; }
   const Metadata& metadata() const { return metadata_; }
@@ -130,6 +132,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   bool established_ = false;  // client: the server accepted the call
   bool rpc_done_ = false;
   std::optional<grpc::Status> finish_status_;  // server: finish once no write is in flight
+  grpc::Status close_status_;                  // server: how an orderly close finishes
   std::optional<Error> ended_;                 // why the wire can carry no more frames
   Error dial_error_{ErrorCode::unavailable, "the call ended before the server accepted it"};
   std::string peer_;

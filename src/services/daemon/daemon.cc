@@ -55,6 +55,11 @@ Task<void> Daemon::connect_loop() {
       Task<Result<std::string>> registering = credentials_.reregister();
       Result<std::string> fresh = co_await registering;
       if (!fresh) {
+        if (fresh.error().code == ErrorCode::failed_precondition) {
+          // Registering needs a person (a browser login): retrying cannot help.
+          if (observer_ != nullptr) observer_->on_fatal(fresh.error());
+          co_return;
+        }
         co_await sleep(env_.executor, backoff_.next(env_.random));
         continue;
       }

@@ -60,8 +60,9 @@ class CredentialStore {
   virtual std::optional<std::string> token() const = 0;
   // Deletes stale credentials (after the gateway refused them).
   virtual void discard_token() = 0;
-  // Obtains fresh credentials — the registration flow. Fails (e.g. `unavailable`) when this
-  // daemon cannot register by itself, such as with a token given on the command line.
+  // Obtains fresh credentials — the registration flow. Fails with `failed_precondition` when
+  // this daemon cannot register by itself (no login to register with): the daemon then stops
+  // and says so. Other errors are retried with backoff.
   virtual Task<Result<std::string>> reregister() = 0;
   virtual std::string daemon_id() const = 0;  // empty before the first registration
   virtual void save_daemon_id(const std::string& daemon_id) = 0;
@@ -76,6 +77,8 @@ class DaemonObserver {
   // A tool actually starts running (never for a request answered from the cache).
   virtual void on_execute(const v1::ToolRequest& /*request*/) {}
   virtual void on_auth_failure() {}
+  // The daemon stopped for good (e.g. its credentials were refused and it cannot register).
+  virtual void on_fatal(const Error& /*why*/) {}
 };
 
 class Daemon {

@@ -110,6 +110,13 @@ Gateway::Gateway(Env& env, GatewayConfig config, GatewayStats* stats)
                                  [this](const BusMessage& m) { on_daemon_command(m); }));
   subscribe_or_die(bus.subscribe(subjects::kOnlineCheckAll,
                                  [this](const BusMessage& m) { on_online_check(m); }));
+  // Hand-overs between gateways: every gateway hears them, only the holder acts. (One
+  // subscription per gateway rather than two per daemon: a gateway holds thousands of
+  // daemons, and each subscription costs memory in the client and the server.)
+  subscribe_or_die(bus.subscribe(subjects::kGatewayDeliverAll,
+                                 [this](const BusMessage& m) { on_deliver(m); }));
+  subscribe_or_die(bus.subscribe(subjects::kGatewayEvictAll,
+                                 [this](const BusMessage& m) { on_evict(m); }));
   auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
     ++stats_.streams_accepted;
     scope_.spawn(serve(std::move(stream)));
@@ -214,17 +221,6 @@ Task<void> Gateway::serve(StreamPtr stream) {
   }
   connections_[connection.daemon_id] = &connection;
   (void)env_.bus->publish(subjects::gateway_evict(connection.daemon_id), connection.connection_id);
-  const std::string daemon_id = connection.daemon_id;
-  if (auto sub = env_.bus->subscribe(
-          subjects::gateway_deliver(daemon_id),
-          [this, daemon_id](const BusMessage& m) { on_deliver(daemon_id, m); })) {
-    connection.subscriptions.push_back(std::move(*sub));
-  }
-  if (auto sub =
-          env_.bus->subscribe(subjects::gateway_evict(daemon_id),
-                              [this, daemon_id](const BusMessage& m) { on_evict(daemon_id, m); })) {
-    connection.subscriptions.push_back(std::move(*sub));
-  }
 
   v1::GatewayFrame ack;
   ack.mutable_register_ack()->set_daemon_id(connection.daemon_id);
@@ -478,6 +474,60 @@ Task<void> Gateway::complete(v1::ToolResponse response) {
   (void)env_.bus->publish((*row)->reply_subject, *(*row)->result_json);
 }
 
+Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse response) {
+  auto owner = std::make_shared<std::string>();
+  TransactionBody check = [token, owner, request_id = response.request_id(),
+                           daemon_id = response.daemon_id(),
+                           now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    auto who = authenticate_token(tx, token, now_ms);
+    if (!who) return fail(who.error());
+    auto row = find_tool_request(tx, request_id);
+    if (!row) return fail(row.error());
+    // The same answer for "no such request" and "another user's": nothing leaks.
+    if (!*row || (*row)->user_id != who->user.id || (*row)->daemon_id != daemon_id)
+      return fail(ErrorCode::not_found, "no tool request " + request_id + " for this daemon");
+    *owner = who->user.id;
+    return {};
+  };
+  Task<Result<void>> checking = env_.store->transact(std::move(check));
+  Result<void> allowed = co_await checking;
+  if (!allowed) co_return fail(allowed.error());
+  response.set_user_id(*owner);
+  Task<void> storing = complete(std::move(response));
+  co_await storing;
+  co_return Result<void>{};
+}
+
+Task<Result<v1::ListDaemonsResponse>> Gateway::list_daemons(std::string token) {
+  auto out = std::make_shared<v1::ListDaemonsResponse>();
+  TransactionBody read = [token, out,
+                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    auto who = authenticate_token(tx, token, now_ms);
+    if (!who) return fail(who.error());
+    auto rows = ::reliant::list_daemons(tx, who->user.id);
+    if (!rows) return fail(rows.error());
+    for (const auto& d : *rows) {
+      auto* info = out->add_daemons();
+      info->set_id(d.id);
+      info->set_name(d.name);
+      info->set_type(d.type == "cloud" ? v1::DAEMON_TYPE_CLOUD : v1::DAEMON_TYPE_LOCAL);
+      for (const auto& [key, value] : d.labels) (*info->mutable_labels())[key] = value;
+      info->set_status(d.status == "active" ? v1::DAEMON_STATUS_ACTIVE
+                       : d.status == "idle" ? v1::DAEMON_STATUS_IDLE
+                                            : v1::DAEMON_STATUS_DISCONNECTED);
+      info->set_gateway_id(d.gateway_id);
+      info->set_connected_at_ms(d.connected_at_ms.value_or(0));
+      info->set_last_heartbeat_at_ms(d.last_heartbeat_at_ms.value_or(0));
+      info->set_hostname(d.hostname);
+    }
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(read));
+  Result<void> done = co_await reading;
+  if (!done) co_return fail(done.error());
+  co_return std::move(*out);
+}
+
 Gateway::Connection* Gateway::holder(const std::string& daemon_id, const std::string& user_id) {
   const auto it = connections_.find(daemon_id);
   if (it == connections_.end()) return nullptr;
@@ -523,10 +573,12 @@ Task<void> Gateway::forward(v1::GatewayFrame frame, std::string daemon_id) {
   }
 }
 
-void Gateway::on_deliver(const std::string& daemon_id, const BusMessage& message) {
+void Gateway::on_deliver(const BusMessage& message) {
+  auto daemon_id = subjects::user_of(message.subject, "gateway.deliver");  // the daemon's id
+  const auto it = daemon_id ? connections_.find(*daemon_id) : connections_.end();
+  if (it == connections_.end()) return;  // another gateway's daemon: that one answers
   auto frame = protocol::from_json<v1::GatewayFrame>(message.data);
-  const auto it = connections_.find(daemon_id);
-  if (!frame || it == connections_.end()) {
+  if (!frame) {
     ++stats_.rejected_messages;
     return;
   }
@@ -542,8 +594,9 @@ void Gateway::on_deliver(const std::string& daemon_id, const BusMessage& message
   if (!message.reply_to.empty()) (void)env_.bus->publish(message.reply_to, "accepted");
 }
 
-void Gateway::on_evict(const std::string& daemon_id, const BusMessage& message) {
-  const auto it = connections_.find(daemon_id);
+void Gateway::on_evict(const BusMessage& message) {
+  auto daemon_id = subjects::user_of(message.subject, "gateway.evict");
+  const auto it = daemon_id ? connections_.find(*daemon_id) : connections_.end();
   if (it == connections_.end() || it->second->connection_id == message.data) return;
   ++stats_.replaced;
   refuse(*it->second->stream, "replaced", "this daemon connected again through another gateway");

@@ -62,6 +62,13 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
+  // The unary fallback (ToolsDaemonService.ReportToolResult): a daemon reports a result while
+  // its stream is down. Authenticated by the daemon's PAT; the request must be one of its
+  // user's, addressed to the daemon named in the response.
+  Task<Result<void>> report_result(std::string token, v1::ToolResponse response);
+  // DaemonService.ListDaemons: the token's user's daemons with their recorded status.
+  Task<Result<v1::ListDaemonsResponse>> list_daemons(std::string token);
+
   std::size_t connected_daemons() const { return connections_.size(); }
   bool holds(const std::string& daemon_id) const { return connections_.count(daemon_id) != 0; }
   const std::string& id() const { return config_.gateway_id; }
@@ -90,8 +97,8 @@ class Gateway {
   void on_kill_process(const BusMessage& message);
   void on_daemon_command(const BusMessage& message);
   void on_online_check(const BusMessage& message);
-  void on_deliver(const std::string& daemon_id, const BusMessage& message);
-  void on_evict(const std::string& daemon_id, const BusMessage& message);
+  void on_deliver(const BusMessage& message);
+  void on_evict(const BusMessage& message);
 
   // The connection holding `daemon_id` for `user_id`, or null.
   Connection* holder(const std::string& daemon_id, const std::string& user_id);

@@ -1,0 +1,509 @@
+// StreamCore: one gRPC bidi call's state machine — at most one read and one write in flight,
+// an orderly close, and every hand-over to the component posted to its executor.
+#include "adapters/grpc/grpc_stream.h"
+
+#include <utility>
+
+#include "base/assert.h"
+
+namespace reliant::grpc_detail {
+namespace {
+
+std::string code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "code " + std::to_string(static_cast<int>(code));
+  }
+}
+
+// How a client learns its call ended: the status the server (or gRPC) gave.
+Error end_reason(const grpc::Status& status) {
+  if (status.ok()) return Error{ErrorCode::closed, "the peer closed the stream"};
+  return Error{ErrorCode::closed,
+               "stream ended: " + code_name(status.error_code()) + ": " + status.error_message()};
+}
+
+Task<Result<std::string>> receive_frame(std::shared_ptr<StreamCore> core) {
+  auto [promise, future] = make_promise<Result<std::string>>(core->executor());
+  core->receive_into(std::move(promise));
+  Result<std::string> frame = co_await future;
+  co_return frame;
+}
+
+}  // namespace
+
+Error error_of(const grpc::Status& status) {
+  ErrorCode code = ErrorCode::internal;
+  switch (status.error_code()) {
+    case grpc::StatusCode::CANCELLED:
+      code = ErrorCode::cancelled;
+      break;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      code = ErrorCode::invalid_argument;
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = ErrorCode::timeout;
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = ErrorCode::not_found;
+      break;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      code = ErrorCode::already_exists;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = ErrorCode::permission_denied;
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      code = ErrorCode::unauthenticated;
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      code = ErrorCode::resource_exhausted;
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      code = ErrorCode::failed_precondition;
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::ABORTED:
+      code = ErrorCode::unavailable;
+      break;
+    default:
+      break;
+  }
+  std::string message = status.error_message();
+  if (message.empty()) message = code_name(status.error_code());
+  return Error{code, std::move(message)};
+}
+
+grpc::Status status_of(const Error& error) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (error.code) {
+    case ErrorCode::invalid_argument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case ErrorCode::not_found:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case ErrorCode::already_exists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case ErrorCode::unavailable:
+    case ErrorCode::no_responders:
+    case ErrorCode::closed:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case ErrorCode::timeout:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case ErrorCode::cancelled:
+      code = grpc::StatusCode::CANCELLED;
+      break;
+    case ErrorCode::unauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case ErrorCode::permission_denied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case ErrorCode::resource_exhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case ErrorCode::failed_precondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case ErrorCode::outcome_unknown:
+      code = grpc::StatusCode::UNKNOWN;
+      break;
+    case ErrorCode::internal:
+      break;
+  }
+  return grpc::Status(code, error.message);
+}
+
+StreamCore::StreamCore(Executor& executor, RpcSide side,
+                       const google::protobuf::Message& out_prototype,
+                       const google::protobuf::Message& in_prototype, Metadata metadata,
+                       std::string peer, std::size_t max_message_bytes)
+    : executor_(executor),
+      side_(side),
+      out_prototype_(out_prototype),
+      metadata_(std::move(metadata)),
+      max_message_bytes_(max_message_bytes),
+      peer_(std::move(peer)),
+      read_message_(in_prototype.New()) {}
+
+// ---- gRPC threads ----
+
+void StreamCore::bind(RpcOps* rpc) {
+  RELIANT_ASSERT(rpc != nullptr);
+  std::lock_guard lock(mutex_);
+  RELIANT_ASSERT(rpc_ == nullptr && !rpc_done_);
+  rpc_ = rpc;
+  pump_locked();
+}
+
+void StreamCore::on_established(bool ok, std::string peer) {
+  std::lock_guard lock(mutex_);
+  if (ok) {
+    established_ = true;
+    peer_ = std::move(peer);
+  }
+  if (dial_waiting_) kick_locked();
+}
+
+void StreamCore::on_read_done(bool ok) {
+  // The buffer is ours until the next start_read, which only this path triggers.
+  std::string frame;
+  if (ok) read_message_->SerializeToString(&frame);
+  std::lock_guard lock(mutex_);
+  reading_ = false;
+  if (!ok) {
+    read_ended_ = true;
+    // A server's read fails when the client half-closed (or the call died: on_cancel says so).
+    // A client learns why from the status, in on_done.
+    if (side_ == RpcSide::server) {
+      end_locked(Error{ErrorCode::closed, "the peer closed the stream"});
+      if (!finish_status_) finish_status_ = grpc::Status::OK;
+    }
+  } else if (!discard_ && !ended_) {
+    arrivals_.push_back(std::move(frame));
+    if (receiver_waiting_) kick_locked();
+  }
+  pump_locked();
+}
+
+void StreamCore::on_write_done(bool ok) {
+  std::lock_guard lock(mutex_);
+  writing_ = false;
+  if (!ok) {
+    // The call is dead for writing. A client may still read what the server sent before it
+    // ended (so reading goes on, past the bound, to reach the end); a server's call is over.
+    write_ended_ = true;
+    write_failed_ = true;
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    if (side_ == RpcSide::server) {
+      end_locked(Error{ErrorCode::closed, "stream broken: a write failed"});
+      if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "broken");
+    }
+  }
+  pump_locked();
+}
+
+void StreamCore::on_cancel() {
+  std::lock_guard lock(mutex_);
+  end_locked(Error{ErrorCode::closed,
+                   "stream reset: cancelled by the peer, or the connection was lost"});
+  if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  pump_locked();
+}
+
+void StreamCore::on_done(const grpc::Status* status) {
+  std::lock_guard lock(mutex_);
+  rpc_ = nullptr;
+  rpc_done_ = true;
+  if (status != nullptr) {
+    if (!established_) dial_error_ = error_of(*status);
+    end_locked(end_reason(*status));
+  } else {
+    end_locked(Error{ErrorCode::closed, "stream ended"});
+  }
+  kick_locked();  // also lets the executor drop the close grace timer
+}
+
+// ---- the executor's thread ----
+
+Result<void> StreamCore::send(std::string frame) {
+  if (closed_locally_) return fail(ErrorCode::closed, "stream closed");
+  if (frame.size() > max_message_bytes_) {
+    return fail(ErrorCode::resource_exhausted,
+                "frame of " + std::to_string(frame.size()) + " bytes exceeds the " +
+                    std::to_string(max_message_bytes_) + "-byte message limit");
+  }
+  std::unique_ptr<google::protobuf::Message> message(out_prototype_.New());
+  if (!message->ParseFromString(frame)) {
+    Error error{ErrorCode::invalid_argument,
+                "frame of " + std::to_string(frame.size()) + " bytes is not a valid " +
+                    out_prototype_.GetTypeName() + ": stream closed"};
+    close(error, status_of(error));
+    return fail(std::move(error));
+  }
+  std::lock_guard lock(mutex_);
+  if (ended_) return fail(*ended_);
+  if (write_ended_) return fail(ErrorCode::closed, "stream closed: the connection broke");
+  if (outbox_bytes_ + frame.size() > kOutboxBytesMax) {
+    return fail(ErrorCode::resource_exhausted,
+                "stream send queue full (" + std::to_string(outbox_bytes_) +
+                    " bytes not yet written): the peer is not reading");
+  }
+  outbox_bytes_ += frame.size();
+  outbox_.push_back(Queued{std::move(message), frame.size()});
+  pump_locked();
+  return {};
+}
+
+void StreamCore::receive_into(Promise<Result<std::string>> promise) {
+  std::optional<Result<std::string>> now;
+  {
+    std::lock_guard lock(mutex_);
+    if (!arrivals_.empty()) {
+      now = std::move(arrivals_.front());
+      arrivals_.pop_front();
+      pump_locked();  // reading may have paused at the bound
+    } else if (closed_locally_) {
+      now = fail(ErrorCode::closed, "stream closed");
+    } else if (ended_) {
+      now = fail(*ended_);
+    } else {
+      // One receive at a time: a waiter still here belongs to a receive whose frame was
+      // destroyed (cancelled), so it is replaced.
+      receiver_waiting_ = true;
+      receiver_ = std::move(promise);
+      return;
+    }
+  }
+  promise.set(std::move(*now));
+}
+
+void StreamCore::close(Error reason, grpc::Status status) {
+  if (closed_locally_) return;
+  closed_locally_ = true;
+  Promise<Result<std::string>> receiver;
+  bool rpc_alive = false;
+  {
+    std::lock_guard lock(mutex_);
+    close_reason_ = ended_ ? *ended_ : reason;
+    close_status_ = std::move(status);
+    discard_ = true;
+    arrivals_.clear();
+    closing_ = true;
+    if (receiver_waiting_) {
+      receiver_waiting_ = false;
+      receiver = std::move(receiver_);
+    }
+    pump_locked();
+    rpc_alive = rpc_ != nullptr;
+    // on_close runs from a fresh executor turn, never inside close().
+    if (on_close_ && !close_notified_) kick_locked();
+  }
+  if (receiver.valid()) receiver.set(fail(ErrorCode::closed, "stream closed"));
+  if (rpc_alive) arm_close_grace();
+}
+
+void StreamCore::set_on_close(std::function<void(const Error&)> callback) {
+  on_close_ = std::make_shared<std::function<void(const Error&)>>(std::move(callback));
+  std::lock_guard lock(mutex_);
+  if ((ended_ || closed_locally_) && !close_notified_) kick_locked();
+}
+
+void StreamCore::detach() {
+  close(Error{ErrorCode::closed, "stream closed"});
+  on_close_.reset();
+}
+
+void StreamCore::accepted() {
+  std::lock_guard lock(mutex_);
+  if (rpc_ != nullptr && !ops_closed_) rpc_->send_initial_metadata();
+}
+
+void StreamCore::await_established(Promise<Result<void>> promise) {
+  std::optional<Result<void>> now;
+  {
+    std::lock_guard lock(mutex_);
+    if (established_) {
+      now = Result<void>{};
+    } else if (rpc_done_) {
+      now = fail(dial_error_);
+    } else {
+      dial_waiting_ = true;
+      dialer_ = std::move(promise);
+      return;
+    }
+  }
+  promise.set(std::move(*now));
+}
+
+void StreamCore::abort(const grpc::Status& status) {
+  std::lock_guard lock(mutex_);
+  if (rpc_ == nullptr) return;
+  discard_ = true;
+  arrivals_.clear();
+  const bool cancel = status.error_code() == grpc::StatusCode::CANCELLED;
+  if (side_ == RpcSide::server) {
+    end_locked(Error{ErrorCode::closed, "stream cancelled"});
+    if (!finish_status_) finish_status_ = status;
+  } else {
+    write_ended_ = true;
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    // With no read in flight nothing would ever report the end: stop reading now.
+    if (!reading_) read_ended_ = true;
+  }
+  // A refusal is a status the dialer should see; a cancel overrides any status.
+  if (cancel || side_ == RpcSide::client) rpc_->try_cancel();
+  pump_locked();
+}
+
+std::string StreamCore::peer() const {
+  std::lock_guard lock(mutex_);
+  return peer_;
+}
+
+// ---- internals ----
+
+void StreamCore::pump_locked() {
+  if (rpc_ == nullptr || ops_closed_) return;
+  if (!reading_ && !read_ended_ &&
+      (discard_ || write_failed_ || arrivals_.size() < kArrivalsMax)) {
+    reading_ = true;
+    rpc_->start_read(read_message_.get());
+  }
+  if (!writing_ && !write_ended_ && !outbox_.empty()) {
+    write_message_ = std::move(outbox_.front().message);
+    outbox_bytes_ -= outbox_.front().bytes;
+    outbox_.pop_front();
+    writing_ = true;
+    rpc_->start_write(write_message_.get());
+  }
+  if (closing_ && !writing_ && outbox_.empty() && !write_ended_) {
+    // Everything sent before close() is on its way: now the peer may be told.
+    write_ended_ = true;
+    if (side_ == RpcSide::client) {
+      rpc_->half_close();
+    } else if (!finish_status_) {
+      finish_status_ = close_status_;
+    }
+  }
+  if (side_ == RpcSide::server) {
+    // gRPC wants no write in flight when the call is finished.
+    if (finish_status_ && !writing_) {
+      ops_closed_ = true;
+      rpc_->finish(*finish_status_);
+    }
+  } else if (read_ended_ && !writing_) {
+    // The server ended the call (or it was cancelled): nothing more will be started from
+    // outside a reaction, so gRPC may call OnDone once its own operations are over.
+    ops_closed_ = true;
+    rpc_->release();
+  }
+}
+
+void StreamCore::end_locked(Error reason) {
+  if (ended_) return;
+  ended_ = std::move(reason);
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  kick_locked();
+}
+
+void StreamCore::kick_locked() {
+  if (kick_posted_) return;
+  kick_posted_ = true;
+  executor_.post([self = shared_from_this()] { self->kick(); });
+}
+
+void StreamCore::kick() {
+  Promise<Result<std::string>> receiver;
+  std::optional<Result<std::string>> frame;
+  Promise<Result<void>> dialer;
+  std::optional<Result<void>> dial_result;
+  std::shared_ptr<std::function<void(const Error&)>> notify;
+  std::optional<Error> reason;
+  bool rpc_done = false;
+  {
+    std::lock_guard lock(mutex_);
+    kick_posted_ = false;
+    if (receiver_waiting_) {
+      if (!arrivals_.empty()) {
+        frame = std::move(arrivals_.front());
+        arrivals_.pop_front();
+        pump_locked();
+      } else if (ended_) {
+        frame = fail(*ended_);
+      }
+      if (frame) {
+        receiver_waiting_ = false;
+        receiver = std::move(receiver_);
+      }
+    }
+    if (dial_waiting_ && (established_ || rpc_done_)) {
+      dial_waiting_ = false;
+      dialer = std::move(dialer_);
+      dial_result = established_ ? Result<void>{} : Result<void>(fail(dial_error_));
+    }
+    if (on_close_ && !close_notified_ && (closed_locally_ || ended_)) {
+      close_notified_ = true;
+      notify = on_close_;
+      reason = closed_locally_ ? *close_reason_ : *ended_;
+    }
+    rpc_done = rpc_done_;
+  }
+  if (rpc_done && close_grace_timer_ != 0) {
+    executor_.cancel(close_grace_timer_);
+    close_grace_timer_ = 0;
+  }
+  if (frame) receiver.set(std::move(*frame));
+  if (dial_result) dialer.set(std::move(*dial_result));
+  // The callback may destroy the Stream (and so clear on_close_): `notify` keeps it alive.
+  if (notify) (*notify)(*reason);
+}
+
+void StreamCore::arm_close_grace() {
+  if (close_grace_timer_ != 0) return;
+  close_grace_timer_ = executor_.after(kCloseGrace, [weak = weak_from_this()] {
+    if (auto core = weak.lock()) {
+      core->close_grace_timer_ = 0;
+      core->abort();
+    }
+  });
+}
+
+// ---- GrpcStream ----
+
+GrpcStream::~GrpcStream() { core_->detach(); }
+
+Result<void> GrpcStream::send(std::string frame) { return core_->send(std::move(frame)); }
+
+Task<Result<std::string>> GrpcStream::receive() { return receive_frame(core_); }
+
+void GrpcStream::close() { core_->close(Error{ErrorCode::closed, "stream closed"}); }
+
+void GrpcStream::on_close(std::function<void(const Error&)> callback) {
+  core_->set_on_close(std::move(callback));
+}
+
+}  // namespace reliant::grpc_detail

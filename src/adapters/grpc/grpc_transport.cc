@@ -1,0 +1,534 @@
+// GrpcTransport: one gRPC server per listen(), one channel per dial(), TLS credentials and the
+// unary handlers — the wiring around the stream machinery of grpc_stream.h / grpc_reactors.h.
+#include "adapters/grpc/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <chrono>
+#include <climits>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "adapters/grpc/grpc_reactors.h"
+#include "adapters/grpc/grpc_stream.h"
+#include "reliant/daemon/v1/daemon.grpc.pb.h"
+#include "runtime/scope.h"
+
+namespace reliant {
+namespace grpc_detail {
+
+using daemon::v1::DaemonFrame;
+using daemon::v1::GatewayFrame;
+using daemon::v1::ListDaemonsRequest;
+using daemon::v1::ListDaemonsResponse;
+using daemon::v1::ReportToolResultAck;
+using daemon::v1::ToolResponse;
+
+// The unary RPCs' handlers and the scope their tasks run in; the executor's thread only.
+struct Handlers {
+  explicit Handlers(Executor& executor) : scope(executor) {}
+  GrpcTransport::ReportHandler report;
+  GrpcTransport::ListDaemonsHandler list_daemons;
+  Scope scope;
+};
+
+// The dialer's metadata as the component sees it: without HTTP/2 pseudo-headers and gRPC's own.
+Metadata client_metadata(const grpc::CallbackServerContext& context) {
+  Metadata out;
+  for (const auto& [key, value] : context.client_metadata()) {
+    const std::string_view name(key.data(), key.size());
+    if (name.empty() || name.front() == ':' || name.starts_with("grpc-") ||
+        name == "user-agent" || name == "te" || name == "content-type") {
+      continue;
+    }
+    out.emplace(std::string(name), std::string(value.data(), value.size()));
+  }
+  return out;
+}
+
+// gRPC aborts the process on a header it cannot send: check (and lower-case) before dialing.
+Result<Metadata> grpc_metadata(const Metadata& metadata) {
+  Metadata out;
+  for (const auto& [key, value] : metadata) {
+    std::string name;
+    for (char c : key) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    bool valid = !name.empty() && !name.starts_with("grpc-");
+    for (char c : name) {
+      valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '_' || c == '.');
+    }
+    if (!valid) {
+      return fail(ErrorCode::invalid_argument,
+                  "metadata key '" + key +
+                      "' is not a gRPC header name (letters, digits, '-', '_', '.'; not grpc-*)");
+    }
+    if (!name.ends_with("-bin")) {
+      for (char c : value) {
+        if (c < 0x20 || c > 0x7e) {
+          return fail(ErrorCode::invalid_argument,
+                      "metadata value of '" + name +
+                          "' has a byte gRPC cannot carry (binary values need a key ending -bin)");
+        }
+      }
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> channel_credentials(GrpcTlsMode mode,
+                                                              const std::string& ca_pem) {
+  switch (mode) {
+    case GrpcTlsMode::tls: {
+      grpc::SslCredentialsOptions options;
+      options.pem_root_certs = ca_pem;  // empty: gRPC's default (system) roots
+      return grpc::SslCredentials(options);
+    }
+    case GrpcTlsMode::insecure_tls_skip_verify: {
+      // Encrypted, but any certificate (and any name in it) is accepted.
+      grpc::experimental::TlsChannelCredentialsOptions options;
+      options.set_verify_server_certs(false);
+      options.set_certificate_verifier(
+          std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+      options.set_check_call_host(false);
+      return grpc::experimental::TlsCredentials(options);
+    }
+    case GrpcTlsMode::h2c:
+    case GrpcTlsMode::infer:
+      break;
+  }
+  return grpc::InsecureChannelCredentials();
+}
+
+// A handler task cancelled before it answered (the transport is going) still answers.
+struct FinishOnExit {
+  ~FinishOnExit() {
+    answer->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server stopped first"));
+  }
+  std::shared_ptr<UnaryAnswer> answer;
+};
+
+Task<void> answer_report(std::shared_ptr<UnaryAnswer> answer, Task<Result<void>> work) {
+  FinishOnExit guard{answer};
+  Result<void> done = co_await work;
+  ReportToolResultAck ack;
+  ack.set_accepted(true);
+  answer->finish(done ? grpc::Status::OK : status_of(done.error()), &ack);
+}
+
+Task<void> answer_list(std::shared_ptr<UnaryAnswer> answer,
+                       Task<Result<ListDaemonsResponse>> work) {
+  FinishOnExit guard{answer};
+  Result<ListDaemonsResponse> done = co_await work;
+  if (done) {
+    answer->finish(grpc::Status::OK, &*done);
+  } else {
+    answer->finish(status_of(done.error()));
+  }
+}
+
+class ToolsService;
+class DaemonsService;
+
+// One listen(): a gRPC server, its services and the accept handler. Accepted streams outlive
+// the Listener (Transport contract), so the server is shut down when the Listener is gone *and*
+// its last stream ended — or by the transport's destructor, whichever comes first.
+struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
+  ServerEntry(Executor& e, GrpcRole r, std::size_t max_bytes, std::weak_ptr<Handlers> h)
+      : executor(e), role(r), max_message_bytes(max_bytes), handlers(std::move(h)) {}
+
+  template <class In, class Out>
+  grpc::ServerBidiReactor<In, Out>* accept(grpc::CallbackServerContext* context);
+  void stop_accepting();  // executor
+  void shutdown();        // executor; idempotent
+  void stream_finished();  // gRPC threads
+
+  Executor& executor;
+  const GrpcRole role;
+  const std::size_t max_message_bytes;
+  const std::weak_ptr<Handlers> handlers;
+  std::string address;
+  std::shared_ptr<AcceptHandler> on_accept;  // executor only; reset when the Listener goes
+  std::unique_ptr<ToolsService> tools;
+  std::unique_ptr<DaemonsService> daemons;
+  std::unique_ptr<grpc::Server> server;  // executor only
+
+  std::mutex mutex;
+  bool accepting = true;
+  std::size_t live_streams = 0;
+  bool shutdown_scheduled = false;
+};
+
+template <class In, class Out>
+grpc::ServerBidiReactor<In, Out>* ServerEntry::accept(grpc::CallbackServerContext* context) {
+  {
+    std::lock_guard lock(mutex);
+    if (!accepting) {
+      return new RefusingReactor<In, Out>(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE, "the listener at " + address + " stopped accepting"));
+    }
+    ++live_streams;
+  }
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::server, Out::default_instance(),
+                                           In::default_instance(), client_metadata(*context),
+                                           peer_address(context->peer()), max_message_bytes);
+  auto* reactor = new ServerStreamReactor<In, Out>(
+      context, core, [self = shared_from_this()] { self->stream_finished(); });
+  // The dialer's dial() completes only when the component has the stream (accepted() sends
+  // the initial metadata it waits for).
+  executor.post([weak = weak_from_this(), core] {
+    auto self = weak.lock();
+    std::shared_ptr<AcceptHandler> handler = self ? self->on_accept : nullptr;
+    if (!handler) {
+      core->abort(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the listener stopped accepting"));
+      return;
+    }
+    core->accepted();
+    (*handler)(std::make_unique<GrpcStream>(core));
+  });
+  return reactor;
+}
+
+void ServerEntry::stop_accepting() {
+  on_accept.reset();
+  bool idle = false;
+  {
+    std::lock_guard lock(mutex);
+    accepting = false;
+    idle = live_streams == 0 && !shutdown_scheduled;
+    if (idle) shutdown_scheduled = true;
+  }
+  if (idle) shutdown();
+}
+
+void ServerEntry::shutdown() {
+  if (!server) return;
+  // A deadline of now cancels what is still running; our reactors finish cancelled calls from
+  // gRPC's threads, so this never waits for the executor (the thread running it).
+  server->Shutdown(std::chrono::system_clock::now());
+  server->Wait();
+  server.reset();
+}
+
+void ServerEntry::stream_finished() {
+  bool last = false;
+  {
+    std::lock_guard lock(mutex);
+    --live_streams;
+    last = !accepting && live_streams == 0 && !shutdown_scheduled;
+    if (last) shutdown_scheduled = true;
+  }
+  // Not from here: Shutdown waits for this very callback to return.
+  if (last) {
+    executor.post([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->shutdown();
+    });
+  }
+}
+
+template <class Response, class Request, class Handler, class Answer>
+grpc::ServerUnaryReactor* serve_unary(ServerEntry& entry, grpc::CallbackServerContext* context,
+                                      const Request& request, Response* response,
+                                      Handler Handlers::*handler, Answer answer_with,
+                                      const char* rpc_name) {
+  auto answer = std::make_shared<UnaryAnswer>(response);
+  auto* reactor = new UnaryReactor(answer);
+  entry.executor.post([handlers = entry.handlers, answer, metadata = client_metadata(*context),
+                       request, handler, answer_with, rpc_name] {
+    auto state = handlers.lock();
+    if (!state) {
+      answer->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
+      return;
+    }
+    const Handler& serve = (*state).*handler;
+    if (!serve) {
+      answer->finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                  std::string(rpc_name) + " is not served by this endpoint"));
+      return;
+    }
+    auto work = serve(metadata, request);
+    state->scope.spawn(answer_with(answer, std::move(work)));
+  });
+  return reactor;
+}
+
+class ToolsService final : public daemon::v1::ToolsDaemonService::CallbackService {
+ public:
+  explicit ToolsService(ServerEntry& entry) : entry_(entry) {}
+
+  grpc::ServerBidiReactor<DaemonFrame, GatewayFrame>* ConnectDaemon(
+      grpc::CallbackServerContext* context) override {
+    if (entry_.role != GrpcRole::gateway) {
+      return new RefusingReactor<DaemonFrame, GatewayFrame>(
+          grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                       "this endpoint is a daemon: it serves ConnectGateway, not ConnectDaemon"));
+    }
+    return entry_.accept<DaemonFrame, GatewayFrame>(context);
+  }
+
+  grpc::ServerBidiReactor<GatewayFrame, DaemonFrame>* ConnectGateway(
+      grpc::CallbackServerContext* context) override {
+    if (entry_.role != GrpcRole::daemon) {
+      return new RefusingReactor<GatewayFrame, DaemonFrame>(
+          grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                       "this endpoint is a gateway: it serves ConnectDaemon, not ConnectGateway"));
+    }
+    return entry_.accept<GatewayFrame, DaemonFrame>(context);
+  }
+
+  grpc::ServerUnaryReactor* ReportToolResult(grpc::CallbackServerContext* context,
+                                             const ToolResponse* request,
+                                             ReportToolResultAck* response) override {
+    return serve_unary(entry_, context, *request, response, &Handlers::report, &answer_report,
+                       "ReportToolResult");
+  }
+
+ private:
+  ServerEntry& entry_;
+};
+
+class DaemonsService final : public daemon::v1::DaemonService::CallbackService {
+ public:
+  explicit DaemonsService(ServerEntry& entry) : entry_(entry) {}
+
+  grpc::ServerUnaryReactor* ListDaemons(grpc::CallbackServerContext* context,
+                                        const ListDaemonsRequest* request,
+                                        ListDaemonsResponse* response) override {
+    return serve_unary(entry_, context, *request, response, &Handlers::list_daemons,
+                       &answer_list, "ListDaemons");
+  }
+
+ private:
+  ServerEntry& entry_;
+};
+
+class GrpcListener final : public Listener {
+ public:
+  explicit GrpcListener(std::shared_ptr<ServerEntry> entry) : entry_(std::move(entry)) {}
+  ~GrpcListener() override { entry_->stop_accepting(); }
+  std::string address() const override { return entry_->address; }
+
+ private:
+  std::shared_ptr<ServerEntry> entry_;
+};
+
+// Cancels a dial's call unless the stream was handed over (timeout, failure, or the dialing
+// coroutine destroyed while it waited).
+struct AbortOnExit {
+  ~AbortOnExit() {
+    if (core) core->abort();
+  }
+  std::shared_ptr<StreamCore> core;
+};
+
+void start_connect_daemon(daemon::v1::ToolsDaemonService::StubInterface::async_interface* stub,
+                          grpc::ClientContext* context,
+                          grpc::ClientBidiReactor<DaemonFrame, GatewayFrame>* reactor) {
+  stub->ConnectDaemon(context, reactor);
+}
+
+void start_connect_gateway(daemon::v1::ToolsDaemonService::StubInterface::async_interface* stub,
+                           grpc::ClientContext* context,
+                           grpc::ClientBidiReactor<GatewayFrame, DaemonFrame>* reactor) {
+  stub->ConnectGateway(context, reactor);
+}
+
+// Starts a client call that sends Out and receives In; returns the stream's core.
+template <class Out, class In>
+std::shared_ptr<StreamCore> start_call(
+    Executor& executor, const std::shared_ptr<grpc::Channel>& channel,
+    typename ClientStreamReactor<Out, In>::StartRpc rpc, const Metadata& metadata,
+    std::string authority, std::size_t max_message_bytes, std::shared_ptr<CallRegistry> calls) {
+  auto core =
+      std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
+                                   In::default_instance(), metadata, std::move(authority),
+                                   max_message_bytes);
+  ClientStreamReactor<Out, In>::start(channel, rpc, core, metadata, std::move(calls));
+  return core;
+}
+
+Result<std::string> read_pem(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::invalid_argument, std::string("cannot read the ") + what + " " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string pem = text.str();
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    return fail(ErrorCode::invalid_argument,
+                std::string("the ") + what + " " + path + " is not PEM (no -----BEGIN line)");
+  }
+  return pem;
+}
+
+}  // namespace grpc_detail
+
+using grpc_detail::AbortOnExit;
+using grpc_detail::channel_credentials;
+using grpc_detail::DaemonsService;
+using grpc_detail::grpc_metadata;
+using grpc_detail::read_pem;
+using grpc_detail::start_call;
+using grpc_detail::start_connect_daemon;
+using grpc_detail::start_connect_gateway;
+using grpc_detail::ToolsService;
+using grpc_detail::CallRegistry;
+using grpc_detail::GrpcListener;
+using grpc_detail::GrpcStream;
+using grpc_detail::Handlers;
+using grpc_detail::ServerEntry;
+using grpc_detail::StreamCore;
+using daemon::v1::DaemonFrame;
+using daemon::v1::GatewayFrame;
+
+Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(Executor& executor,
+                                                             GrpcTransportOptions options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                "serving TLS needs both a certificate and a private key file (got only the " +
+                    std::string(options.tls_cert_file.empty() ? "key" : "certificate") + ")");
+  }
+  if (options.max_message_bytes == 0 || options.max_message_bytes > INT_MAX) {
+    return fail(ErrorCode::invalid_argument, "max_message_bytes must be in 1..2^31-1");
+  }
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+  if (!options.tls_ca_file.empty()) {
+    auto pem = read_pem(options.tls_ca_file, "TLS CA file");
+    if (!pem) return fail(pem.error());
+    ca_pem = std::move(*pem);
+  }
+  if (!options.tls_cert_file.empty()) {
+    auto cert = read_pem(options.tls_cert_file, "TLS certificate file");
+    if (!cert) return fail(cert.error());
+    auto key = read_pem(options.tls_key_file, "TLS key file");
+    if (!key) return fail(key.error());
+    cert_pem = std::move(*cert);
+    key_pem = std::move(*key);
+  }
+  return std::unique_ptr<GrpcTransport>(new GrpcTransport(
+      executor, std::move(options), std::move(ca_pem), std::move(cert_pem), std::move(key_pem)));
+}
+
+GrpcTransport::GrpcTransport(Executor& executor, GrpcTransportOptions options, std::string ca_pem,
+                             std::string cert_pem, std::string key_pem)
+    : executor_(executor),
+      options_(std::move(options)),
+      ca_pem_(std::move(ca_pem)),
+      cert_pem_(std::move(cert_pem)),
+      key_pem_(std::move(key_pem)),
+      calls_(std::make_shared<CallRegistry>()),
+      handlers_(std::make_shared<Handlers>(executor)) {}
+
+GrpcTransport::~GrpcTransport() {
+  // Servers first: their calls are cancelled and finished from gRPC's threads.
+  for (auto& entry : servers_) {
+    entry->stop_accepting();
+    entry->shutdown();
+  }
+  servers_.clear();
+  handlers_.reset();  // cancels running handler tasks; each still answers its call
+  // Client calls post to the executor until their last callback: wait for them to be over.
+  calls_->abort_all();
+  const bool idle = calls_->wait_idle(std::chrono::seconds(10));
+  RELIANT_ASSERT_MSG(idle, "gRPC kept client calls alive 10 s after they were cancelled");
+}
+
+Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_accept) {
+  auto parsed = parse_listen_address(address);
+  if (!parsed) return fail(parsed.error());
+  std::erase_if(servers_, [](const auto& entry) { return !entry->server; });
+
+  auto entry = std::make_shared<ServerEntry>(executor_, options_.role, options_.max_message_bytes,
+                                             handlers_);
+  entry->on_accept = std::make_shared<AcceptHandler>(std::move(on_accept));
+  entry->tools = std::make_unique<ToolsService>(*entry);
+  entry->daemons = std::make_unique<DaemonsService>(*entry);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!cert_pem_.empty()) {
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({key_pem_, cert_pem_});
+    credentials = grpc::SslServerCredentials(tls);
+  }
+  int bound_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(parsed->with_port(parsed->port), credentials, &bound_port);
+  builder.RegisterService(entry->tools.get());
+  builder.RegisterService(entry->daemons.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would "succeed".
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  entry->server = builder.BuildAndStart();
+  if (!entry->server || bound_port == 0) {
+    if (entry->server) entry->shutdown();
+    return fail(ErrorCode::already_exists,
+                "cannot listen on " + address +
+                    ": the address is in use or is not an address of this host" +
+                    (cert_pem_.empty() ? "" : " (or the TLS certificate and key do not match)"));
+  }
+  entry->address = parsed->with_port(static_cast<std::uint16_t>(bound_port));
+  servers_.push_back(entry);
+  return ListenerPtr(std::make_unique<GrpcListener>(std::move(entry)));
+}
+
+Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metadata,
+                                            Duration timeout) {
+  Result<GrpcDialTarget> target = parse_dial_address(address, options_.tls_mode);
+  if (!target) co_return fail(target.error());
+  Result<Metadata> headers = grpc_metadata(metadata);
+  if (!headers) co_return fail(headers.error());
+  const std::string where = address + " (" + std::string(to_string(target->tls_mode)) + ")";
+
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
+  args.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
+  // A channel of its own per stream, with its own subchannels: no connection (or reconnect
+  // backoff) shared with an earlier, failed dial — the caller's backoff is the only one.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      target->authority, channel_credentials(target->tls_mode, ca_pem_), args);
+
+  std::shared_ptr<StreamCore> core =
+      options_.role == GrpcRole::daemon
+          ? start_call<DaemonFrame, GatewayFrame>(executor_, channel, &start_connect_daemon,
+                                                  *headers, target->authority,
+                                                  options_.max_message_bytes, calls_)
+          : start_call<GatewayFrame, DaemonFrame>(executor_, channel, &start_connect_gateway,
+                                                  *headers, target->authority,
+                                                  options_.max_message_bytes, calls_);
+  AbortOnExit abort_guard{core};
+
+  auto [promise, future] = make_promise<Result<void>>(executor_);
+  core->await_established(promise);
+  ScopedTimer deadline(executor_,
+                       executor_.after(timeout, [promise = promise, where, timeout] {
+                         promise.set(fail(ErrorCode::timeout,
+                                          "no answer within " + format_duration(timeout)));
+                       }));
+  Result<void> established = co_await future;
+  if (!established) {
+    const Error& error = established.error();
+    co_return fail(error.code, "dial " + where + ": " + error.message);
+  }
+  abort_guard.core = nullptr;
+  co_return StreamPtr(std::make_unique<GrpcStream>(std::move(core)));
+}
+
+Result<void> GrpcTransport::set_report_handler(ReportHandler handler) {
+  if (!handler) return fail(ErrorCode::invalid_argument, "the report handler is empty");
+  handlers_->report = std::move(handler);
+  return {};
+}
+
+Result<void> GrpcTransport::set_list_daemons_handler(ListDaemonsHandler handler) {
+  if (!handler) return fail(ErrorCode::invalid_argument, "the ListDaemons handler is empty");
+  handlers_->list_daemons = std::move(handler);
+  return {};
+}
+
+}  // namespace reliant
