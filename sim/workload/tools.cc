@@ -362,7 +362,9 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     config.presence.stale_after = timings.stale_after;
     config.presence.disconnect_after = timings.disconnect_after;
     return [config, stats](Env& env) -> std::shared_ptr<void> {
-      return std::make_shared<gateway::Gateway>(env, config, stats.get());
+      auto gateway = gateway::Gateway::start(env, config, stats.get());
+      RELIANT_ASSERT_MSG(gateway.has_value(), gateway ? "" : gateway.error().message.c_str());
+      return std::shared_ptr<gateway::Gateway>(std::move(*gateway));
     };
   }
   if (group.role == "daemon") {

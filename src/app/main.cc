@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/admin_commands.h"
+#include "app/daemon_commands.h"
+#include "app/gateway_command.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
 #include "app/worker_command.h"
@@ -20,9 +22,11 @@ int main(int argc, char** argv) {
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
+  reliant::add_daemon_commands(app, exit_code, argc, argv);
   auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
   server->require_subcommand(1);
   reliant::add_worker_command(*server, exit_code);
+  reliant::add_gateway_command(*server, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

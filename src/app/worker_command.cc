@@ -12,6 +12,7 @@
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/engine/builtin_workflows.h"
@@ -42,21 +43,6 @@ std::string default_worker_id() {
   gethostname(host, sizeof host - 1);
   return std::string(host) + "-" + std::to_string(::getpid()) + "-" +
          std::to_string(secure_random_u64() % 100000);
-}
-
-// Readiness: the store answers a query (checked every 2 s). `status` is empty when ready.
-Task<void> watch_store(Store& store, Executor& executor, std::string* status) {
-  for (;;) {
-    TransactionBody probe = [](SqlTransaction& tx) -> Result<void> {
-      auto r = tx.query("SELECT 1", {});
-      if (!r) return fail(r.error());
-      return {};
-    };
-    Task<Result<void>> pending = store.transact(std::move(probe));
-    Result<void> ok = co_await pending;
-    *status = ok ? std::string() : "database: " + ok.error().message;
-    co_await sleep(executor, seconds(2));
-  }
 }
 
 int run_worker(const WorkerOptions& options) {

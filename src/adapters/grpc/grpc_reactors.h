@@ -17,8 +17,8 @@
 
 namespace reliant::grpc_detail {
 
-// The client calls still alive. Their reactors post to the executor until their very end, so
-// the transport cancels them and waits for the last one before it lets its owner go on.
+// The client calls still alive. Their reactors post to the executor until their OnDone, so the
+// transport cancels them and waits for the last one before it lets its owner go on.
 class CallRegistry {
  public:
   void add(const std::shared_ptr<StreamCore>& core) {
@@ -51,23 +51,6 @@ class CallRegistry {
   std::map<StreamCore*, std::weak_ptr<StreamCore>> live_;
 };
 
-// Leaves the registry when destroyed: the first member of a client reactor, so it goes last,
-// after the call's context and channel.
-class RegistryTicket {
- public:
-  RegistryTicket(std::shared_ptr<CallRegistry> registry, const std::shared_ptr<StreamCore>& core)
-      : registry_(std::move(registry)), core_(core.get()) {
-    registry_->add(core);
-  }
-  RegistryTicket(const RegistryTicket&) = delete;
-  RegistryTicket& operator=(const RegistryTicket&) = delete;
-  ~RegistryTicket() { registry_->remove(core_); }
-
- private:
-  std::shared_ptr<CallRegistry> registry_;
-  StreamCore* core_;
-};
-
 // The dialing side: sends Out, receives In.
 template <class Out, class In>
 class ClientStreamReactor final : public grpc::ClientBidiReactor<Out, In>, public RpcOps {
@@ -80,6 +63,7 @@ class ClientStreamReactor final : public grpc::ClientBidiReactor<Out, In>, publi
   static void start(const std::shared_ptr<grpc::Channel>& channel, StartRpc rpc,
                     std::shared_ptr<StreamCore> core, const Metadata& metadata,
                     std::shared_ptr<CallRegistry> registry) {
+    registry->add(core);
     auto* reactor = new ClientStreamReactor(channel, std::move(core), std::move(registry));
     for (const auto& [key, value] : metadata) reactor->context_.AddMetadata(key, value);
     rpc(reactor->stub_->async(), &reactor->context_, reactor);
@@ -96,7 +80,14 @@ class ClientStreamReactor final : public grpc::ClientBidiReactor<Out, In>, publi
   void OnWriteDone(bool ok) override { core_->on_write_done(ok); }
   void OnDone(const grpc::Status& status) override {
     core_->on_done(&status);
-    delete this;
+    // Not deleted here: the context and stub hold the channel, and dropping the last reference
+    // to a channel on one of gRPC's callback threads makes gRPC join that very thread and
+    // crash (grpc/grpc#32584). The executor's thread lets go of it instead.
+    std::shared_ptr<CallRegistry> registry = registry_;
+    StreamCore* key = core_.get();
+    core_->executor().post([doomed = std::shared_ptr<ClientStreamReactor>(this)] {});
+    // Nothing of ours runs on gRPC's threads for this call any more.
+    registry->remove(key);
   }
 
   void start_read(google::protobuf::Message* into) override {
@@ -114,11 +105,11 @@ class ClientStreamReactor final : public grpc::ClientBidiReactor<Out, In>, publi
  private:
   ClientStreamReactor(const std::shared_ptr<grpc::Channel>& channel,
                       std::shared_ptr<StreamCore> core, std::shared_ptr<CallRegistry> registry)
-      : ticket_(std::move(registry), core),
+      : registry_(std::move(registry)),
         stub_(daemon::v1::ToolsDaemonService::NewStub(channel)),
         core_(std::move(core)) {}
 
-  RegistryTicket ticket_;  // first: destroyed last
+  std::shared_ptr<CallRegistry> registry_;
   std::unique_ptr<Stub> stub_;
   grpc::ClientContext context_;
   std::shared_ptr<StreamCore> core_;

@@ -71,6 +71,7 @@ Task<void> Daemon::connect_loop() {
         address, Metadata{{"authorization", "Bearer " + *token}}, config_.dial_timeout);
     Result<StreamPtr> stream = co_await dialing;
     if (!stream) {
+      if (observer_ != nullptr) observer_->on_connect_failed(address, stream.error());
       co_await sleep(env_.executor, backoff_.next(env_.random));
       continue;
     }

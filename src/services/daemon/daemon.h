@@ -74,6 +74,8 @@ class DaemonObserver {
   virtual ~DaemonObserver() = default;
   virtual void on_registered(const std::string& /*daemon_id*/, const std::string& /*gateway*/) {}
   virtual void on_disconnected() {}
+  // A gateway could not be reached (the daemon backs off and tries the next one).
+  virtual void on_connect_failed(const std::string& /*gateway*/, const Error& /*why*/) {}
   // A tool actually starts running (never for a request answered from the cache).
   virtual void on_execute(const v1::ToolRequest& /*request*/) {}
   virtual void on_auth_failure() {}

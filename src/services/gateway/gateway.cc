@@ -96,46 +96,60 @@ Gateway::Gateway(Env& env, GatewayConfig config, GatewayStats* stats)
       scope_(env.executor) {
   RELIANT_ASSERT_MSG(env.bus != nullptr && env.store != nullptr && env.transport != nullptr,
                      "a gateway needs a bus, a store and a transport");
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::start(Env& env, GatewayConfig config,
+                                                GatewayStats* stats) {
+  std::unique_ptr<Gateway> gateway(new Gateway(env, std::move(config), stats));
+  if (auto ok = gateway->open(); !ok) return fail(ok.error());
+  return gateway;
+}
+
+Result<void> Gateway::open() {
   Bus& bus = *env_.bus;
   const std::string group(subjects::kGatewayQueueGroup);
-  subscribe_or_die(bus.queue_subscribe(subjects::kToolRequestAll, group,
-                                       [this](const BusMessage& m) { on_tool_request(m); }));
-  subscribe_or_die(bus.queue_subscribe(subjects::kToolCancelAll, group,
-                                       [this](const BusMessage& m) { on_cancel(m); }));
-  subscribe_or_die(bus.subscribe(subjects::kToolRequestSyncAll,
-                                 [this](const BusMessage& m) { on_sync_tool_request(m); }));
-  subscribe_or_die(bus.subscribe(subjects::kKillProcessAll,
-                                 [this](const BusMessage& m) { on_kill_process(m); }));
-  subscribe_or_die(bus.subscribe(subjects::kDaemonCommandAll,
-                                 [this](const BusMessage& m) { on_daemon_command(m); }));
-  subscribe_or_die(bus.subscribe(subjects::kOnlineCheckAll,
-                                 [this](const BusMessage& m) { on_online_check(m); }));
-  // Hand-overs between gateways: every gateway hears them, only the holder acts. (One
-  // subscription per gateway rather than two per daemon: a gateway holds thousands of
-  // daemons, and each subscription costs memory in the client and the server.)
-  subscribe_or_die(bus.subscribe(subjects::kGatewayDeliverAll,
-                                 [this](const BusMessage& m) { on_deliver(m); }));
-  subscribe_or_die(bus.subscribe(subjects::kGatewayEvictAll,
-                                 [this](const BusMessage& m) { on_evict(m); }));
+  const std::pair<std::string_view, BusHandler> queued[] = {
+      {subjects::kToolRequestAll, [this](const BusMessage& m) { on_tool_request(m); }},
+      {subjects::kToolCancelAll, [this](const BusMessage& m) { on_cancel(m); }},
+  };
+  for (const auto& [pattern, handler] : queued) {
+    auto sub = bus.queue_subscribe(pattern, group, handler);
+    if (!sub) return fail(sub.error());
+    subscriptions_.push_back(std::move(*sub));
+  }
+  // Hand-overs between gateways are plain subscriptions too: every gateway hears them, only
+  // the holder acts. (One subscription per gateway rather than two per daemon: a gateway holds
+  // thousands of daemons, and each subscription costs memory in the client and the server.)
+  const std::pair<std::string_view, BusHandler> plain[] = {
+      {subjects::kToolRequestSyncAll, [this](const BusMessage& m) { on_sync_tool_request(m); }},
+      {subjects::kKillProcessAll, [this](const BusMessage& m) { on_kill_process(m); }},
+      {subjects::kDaemonCommandAll, [this](const BusMessage& m) { on_daemon_command(m); }},
+      {subjects::kOnlineCheckAll, [this](const BusMessage& m) { on_online_check(m); }},
+      {subjects::kGatewayDeliverAll, [this](const BusMessage& m) { on_deliver(m); }},
+      {subjects::kGatewayEvictAll, [this](const BusMessage& m) { on_evict(m); }},
+  };
+  for (const auto& [pattern, handler] : plain) {
+    auto sub = bus.subscribe(pattern, handler);
+    if (!sub) return fail(sub.error());
+    subscriptions_.push_back(std::move(*sub));
+  }
   auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
     ++stats_.streams_accepted;
     scope_.spawn(serve(std::move(stream)));
   });
-  RELIANT_ASSERT_MSG(listener.has_value(), listener ? "" : listener.error().message.c_str());
+  if (!listener) {
+    return fail(listener.error().code, "cannot listen for daemons on " + config_.listen_address +
+                                           ": " + listener.error().message);
+  }
   listener_ = std::move(*listener);
   scope_.spawn(sweep());
+  return {};
 }
 
 Gateway::~Gateway() {
   // Stop hearing the bus before the tasks go.
   subscriptions_.clear();
   listener_.reset();
-}
-
-void Gateway::subscribe_or_die(Result<SubscriptionPtr> subscription) {
-  RELIANT_ASSERT_MSG(subscription.has_value(),
-                     subscription ? "" : subscription.error().message.c_str());
-  subscriptions_.push_back(std::move(*subscription));
 }
 
 Task<void> Gateway::serve(StreamPtr stream) {

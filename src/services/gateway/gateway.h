@@ -57,7 +57,10 @@ struct GatewayStats {
 
 class Gateway {
  public:
-  Gateway(Env& env, GatewayConfig config, GatewayStats* stats = nullptr);
+  // Subscribes to the bridge's subjects and listens for daemons. Fails when the address is
+  // taken or malformed, or the bus refuses a subscription.
+  static Result<std::unique_ptr<Gateway>> start(Env& env, GatewayConfig config,
+                                                GatewayStats* stats = nullptr);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -76,6 +79,9 @@ class Gateway {
  private:
   struct Connection;
   struct InFlight;
+
+  Gateway(Env& env, GatewayConfig config, GatewayStats* stats);
+  Result<void> open();
 
   Task<void> serve(StreamPtr stream);
   Task<void> keep_alive(Connection* connection);
@@ -103,7 +109,6 @@ class Gateway {
   // The connection holding `daemon_id` for `user_id`, or null.
   Connection* holder(const std::string& daemon_id, const std::string& user_id);
   void send(Connection& connection, const v1::GatewayFrame& frame);
-  void subscribe_or_die(Result<SubscriptionPtr> subscription);
   Task<void> sweep();
 
   Env& env_;

@@ -1,0 +1,459 @@
+// `reliant daemon register|start|status|stop|logs` (seed 000): the tools daemon on a user's
+// machine. `start` resolves the gateway URL(s) and credentials, then runs the Daemon component
+// on a real host and gRPC; `--background` re-runs itself detached with a PID file and a log.
+#include "app/daemon_commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_transport.h"
+#include "adapters/host/posix_host.h"
+#include "app/daemon_files.h"
+#include "app/secure_random.h"
+#include "app/version.h"
+#include "core/personal_access_token.h"
+#include "services/daemon/daemon.h"
+
+namespace reliant {
+namespace {
+
+constexpr int kNotRunning = 3;  // `daemon status`, as LSB init scripts say it
+
+struct GlobalOptions {
+  std::string server = "https://reliantapi.com";
+  std::string gateway;
+};
+
+struct StartOptions {
+  std::string name;
+  int port = 9190;
+  std::string grpc_url;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string tls_mode = "infer";
+  bool token_from_stdin = false;
+  bool background = false;
+  std::string labels;
+  std::string type = "local";
+  std::string working_dir;
+  double heartbeat_s = 15;
+  double stale_s = 30;
+  double backoff_max_s = 30;
+  std::string log_format = "text";
+};
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+// https://reliantapi.com → https://gateway.reliantapi.com (seed 000); the port is kept.
+std::string derive_gateway(const std::string& server) {
+  const auto scheme = server.find("://");
+  if (scheme == std::string::npos) return "gateway." + server;
+  return server.substr(0, scheme + 3) + "gateway." + server.substr(scheme + 3);
+}
+
+std::vector<std::string> split_urls(const std::string& text) {
+  std::vector<std::string> urls;
+  std::stringstream in(text);
+  std::string url;
+  while (std::getline(in, url, ',')) {
+    while (!url.empty() && url.back() == ' ') url.pop_back();
+    while (!url.empty() && url.front() == ' ') url.erase(0, 1);
+    if (!url.empty()) urls.push_back(url);
+  }
+  return urls;
+}
+
+Result<std::string> read_token_from_stdin() {
+  std::string token;
+  std::getline(std::cin, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (!looks_like_pat(token)) {
+    return fail(ErrorCode::invalid_argument,
+                "stdin does not hold a personal access token (expected rlnt_pat_…)");
+  }
+  return token;
+}
+
+int say(const Error& error) {
+  std::fprintf(stderr, "error: %s\n", error.message.c_str());
+  return 1;
+}
+
+// The credentials file, and what "register again" means on this machine: without a browser
+// login (the api server's flow) a daemon cannot get a new token by itself.
+class FileCredentials final : public daemon::CredentialStore {
+ public:
+  FileCredentials(DaemonPaths paths, DaemonCredentials credentials, DaemonIdentityFile identity)
+      : paths_(std::move(paths)),
+        credentials_(std::move(credentials)),
+        identity_(std::move(identity)) {}
+
+  std::optional<std::string> token() const override {
+    if (credentials_.token.empty()) return std::nullopt;
+    return credentials_.token;
+  }
+  void discard_token() override {
+    spdlog::warn("the gateway refused the daemon's token: deleting {}", paths_.credentials);
+    credentials_.token.clear();
+    if (auto ok = remove_file_if_exists(paths_.credentials); !ok)
+      spdlog::error("{}", ok.error().message);
+  }
+  Task<Result<std::string>> reregister() override {
+    co_return fail(ErrorCode::failed_precondition,
+                   "the daemon's credentials were refused (revoked or expired?) and it cannot "
+                   "register again without a login: run `reliant daemon register`, or pipe a "
+                   "new token to `reliant daemon start --token`");
+  }
+  std::string daemon_id() const override { return identity_.daemon_id; }
+  void save_daemon_id(const std::string& id) override {
+    identity_.daemon_id = id;
+    if (auto ok = save_identity(paths_.identity, identity_); !ok)
+      spdlog::error("{}", ok.error().message);
+  }
+
+ private:
+  DaemonPaths paths_;
+  DaemonCredentials credentials_;
+  DaemonIdentityFile identity_;
+};
+
+class LoggingObserver final : public daemon::DaemonObserver {
+ public:
+  explicit LoggingObserver(AsioExecutor& executor) : executor_(executor) {}
+  void on_registered(const std::string& id, const std::string& gateway) override {
+    spdlog::info("connected to {} as daemon {}", gateway, id);
+  }
+  void on_disconnected() override { spdlog::warn("disconnected; reconnecting with backoff"); }
+  void on_connect_failed(const std::string& gateway, const Error& why) override {
+    spdlog::warn("cannot reach gateway {}: {}", gateway, why.message);
+  }
+  void on_auth_failure() override { spdlog::warn("authentication refused"); }
+  void on_fatal(const Error& why) override {
+    spdlog::error("{}", why.message);
+    failed = true;
+    executor_.stop();
+  }
+  bool failed = false;
+
+ private:
+  AsioExecutor& executor_;
+};
+
+std::optional<pid_t> running_pid(const std::string& pid_file) {
+  std::ifstream in(pid_file);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return std::nullopt;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+// Re-runs this command detached: a new session, stdin from /dev/null, output to the log.
+int start_in_background(const DaemonPaths& paths, int argc, char** argv) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(paths.log).parent_path(), ec);
+  const pid_t child = ::fork();
+  if (child < 0) return say(Error{ErrorCode::internal, "fork failed"});
+  if (child == 0) {
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDONLY);
+    const int log = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (null >= 0) ::dup2(null, STDIN_FILENO);
+    if (log >= 0) {
+      ::dup2(log, STDOUT_FILENO);
+      ::dup2(log, STDERR_FILENO);
+    }
+    std::vector<char*> args;
+    for (int i = 0; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--background" || arg == "--token") continue;  // the token is saved by now
+      args.push_back(argv[i]);
+    }
+    args.push_back(nullptr);
+    ::execv("/proc/self/exe", args.data());
+    std::_Exit(127);
+  }
+  // Give it a moment: a daemon that cannot even start should say so here, not in a log.
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int status = 0;
+    if (::waitpid(child, &status, WNOHANG) == child) {
+      std::fprintf(stderr, "error: the daemon exited at once (status %d); see %s\n",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1, paths.log.c_str());
+      return 1;
+    }
+  }
+  std::printf("daemon started in the background (pid %d); logs: %s\n", child, paths.log.c_str());
+  return 0;
+}
+
+int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
+  if (o.log_format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+  }
+  auto paths = daemon_paths();
+  if (!paths) return say(paths.error());
+  if (auto pid = running_pid(paths->pid); pid && *pid != ::getpid()) {
+    return say(Error{ErrorCode::already_exists,
+                     "a daemon is already running (pid " + std::to_string(*pid) +
+                         "); stop it with `reliant daemon stop`"});
+  }
+  // Credentials: --token (stdin) overrides the file; nothing → a precise error.
+  DaemonCredentials credentials;
+  if (o.token_from_stdin) {
+    auto token = read_token_from_stdin();
+    if (!token) return say(token.error());
+    credentials.token = *token;
+    credentials.server = g.server;
+    if (auto ok = save_credentials(paths->credentials, credentials); !ok) return say(ok.error());
+  } else {
+    auto stored = load_credentials(paths->credentials);
+    if (!stored) return say(stored.error());
+    if (!*stored) {
+      return say(Error{ErrorCode::failed_precondition,
+                       "no daemon credentials in " + paths->credentials +
+                           ": run `reliant daemon register`, or pipe a token: echo rlnt_pat_… | "
+                           "reliant daemon start --token"});
+    }
+    credentials = **stored;
+  }
+  auto identity = load_identity(paths->identity);
+  if (!identity) return say(identity.error());
+  if (!o.labels.empty()) {
+    auto labels = parse_labels(o.labels);
+    if (!labels) return say(labels.error());
+    identity->labels = *labels;  // kept in daemon.json for the next start
+    if (auto ok = save_identity(paths->identity, *identity); !ok) return say(ok.error());
+  }
+  if (o.type != "local" && o.type != "cloud")
+    return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
+  auto tls_mode = parse_tls_mode(o.tls_mode);
+  if (!tls_mode) return say(tls_mode.error());
+  std::vector<std::string> gateways = split_urls(
+      !o.grpc_url.empty() ? o.grpc_url : !g.gateway.empty() ? g.gateway : derive_gateway(g.server));
+  if (gateways.empty()) return say(Error{ErrorCode::invalid_argument, "no gateway URL"});
+  for (const auto& url : gateways) {
+    if (auto ok = parse_dial_address(url, *tls_mode); !ok) return say(ok.error());
+  }
+  if (o.background) return start_in_background(*paths, argc, argv);
+
+  AsioExecutor executor;
+  GrpcTransportOptions transport_options;
+  transport_options.role = GrpcRole::daemon;
+  transport_options.tls_mode = *tls_mode;
+  transport_options.tls_ca_file = o.tls_ca;
+  transport_options.tls_cert_file = o.tls_cert;
+  transport_options.tls_key_file = o.tls_key;
+  auto transport = GrpcTransport::create(executor, transport_options);
+  if (!transport) return say(transport.error());
+  const std::string working_dir = o.working_dir.empty()
+                                      ? std::filesystem::current_path().string()
+                                      : std::filesystem::absolute(o.working_dir).string();
+  PosixHost host(executor, working_dir);
+  auto journal = FileRequestJournal::open(paths->journal);
+  if (!journal) return say(journal.error());
+  Random random(secure_random_u64());
+  Env env{executor, random, nullptr, transport->get(), nullptr, &host};
+  daemon::DaemonConfig config;
+  config.gateways = gateways;
+  config.identity.name = o.name.empty() ? host_name() : o.name;
+  config.identity.type = o.type;
+  config.identity.labels = identity->labels;
+  config.identity.hostname = host_name();
+  config.identity.platform = "linux";
+  config.identity.working_dir = working_dir;
+  config.identity.version = version_string();
+  config.heartbeat_interval = milliseconds(static_cast<std::int64_t>(o.heartbeat_s * 1000));
+  config.stale_after = milliseconds(static_cast<std::int64_t>(o.stale_s * 1000));
+  config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
+  FileCredentials store(*paths, credentials, *identity);
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  LoggingObserver observer(executor);
+  {
+    std::ofstream(paths->pid) << ::getpid() << "\n";
+  }
+  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
+  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    executor.stop();
+  });
+  spdlog::info("daemon '{}' ({}) in {}, gateways: {}", config.identity.name, o.type, working_dir,
+               o.grpc_url.empty() ? gateways.front() : o.grpc_url);
+  {
+    daemon::Daemon component(env, config, store, **journal, tools, &observer);
+    executor.run();
+  }
+  if (running_pid(paths->pid) == ::getpid()) (void)remove_file_if_exists(paths->pid);
+  return observer.failed ? 1 : 0;
+}
+
+int run_register(const GlobalOptions& g, bool token_from_stdin) {
+  auto paths = daemon_paths();
+  if (!paths) return say(paths.error());
+  if (!token_from_stdin) {
+    return say(Error{ErrorCode::failed_precondition,
+                     "browser registration needs the api server's login flow (" + g.server +
+                         "); on a headless machine pipe a token instead: echo rlnt_pat_… | "
+                         "reliant daemon register --token"});
+  }
+  auto token = read_token_from_stdin();
+  if (!token) return say(token.error());
+  if (auto ok = save_credentials(paths->credentials, DaemonCredentials{*token, "", g.server}); !ok)
+    return say(ok.error());
+  std::printf("credentials saved to %s\n", paths->credentials.c_str());
+  return 0;
+}
+
+int run_status() {
+  auto paths = daemon_paths();
+  if (!paths) return say(paths.error());
+  auto credentials = load_credentials(paths->credentials);
+  auto identity = load_identity(paths->identity);
+  const auto pid = running_pid(paths->pid);
+  std::printf("daemon:      %s\n",
+              pid ? ("running (pid " + std::to_string(*pid) + ")").c_str() : "not running");
+  std::printf("credentials: %s\n",
+              !credentials        ? credentials.error().message.c_str()
+              : !*credentials     ? ("none (" + paths->credentials + ")").c_str()
+                                  : (paths->credentials + " (" +
+                                     pat_display_prefix((*credentials)->token) + "…)")
+                                        .c_str());
+  if (identity) {
+    std::printf("daemon id:   %s\n",
+                identity->daemon_id.empty() ? "(not registered yet)" : identity->daemon_id.c_str());
+    std::string labels;
+    for (const auto& [k, v] : identity->labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    std::printf("labels:      %s\n", labels.empty() ? "(none)" : labels.c_str());
+  }
+  std::printf("log:         %s\n", paths->log.c_str());
+  return pid ? 0 : kNotRunning;
+}
+
+int run_stop(bool force) {
+  auto paths = daemon_paths();
+  if (!paths) return say(paths.error());
+  const auto pid = running_pid(paths->pid);
+  if (!pid) {
+    std::printf("the daemon is not running\n");
+    return 0;
+  }
+  ::kill(*pid, force ? SIGKILL : SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (::kill(*pid, 0) != 0) {
+      (void)remove_file_if_exists(paths->pid);
+      std::printf("daemon (pid %d) stopped\n", *pid);
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return say(Error{ErrorCode::timeout, "the daemon (pid " + std::to_string(*pid) +
+                                           ") did not stop within 10 s; use --force"});
+}
+
+int run_logs(bool follow, int lines) {
+  auto paths = daemon_paths();
+  if (!paths) return say(paths.error());
+  std::ifstream in(paths->log);
+  if (!in) return say(Error{ErrorCode::not_found, "no log at " + paths->log});
+  std::deque<std::string> tail;
+  std::string line;
+  while (std::getline(in, line)) {
+    tail.push_back(line);
+    if (static_cast<int>(tail.size()) > lines) tail.pop_front();
+  }
+  for (const auto& l : tail) std::printf("%s\n", l.c_str());
+  std::fflush(stdout);
+  while (follow) {
+    in.clear();
+    while (std::getline(in, line)) std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
+  auto global = std::make_shared<GlobalOptions>();
+  app.add_option("--server", global->server, "API server URL")
+      ->envname("RELIANT_SERVER_URL")
+      ->capture_default_str();
+  app.add_option("--gateway", global->gateway, "Gateway URL (default: derived from --server)")
+      ->envname("RELIANT_GATEWAY_URL");
+  auto* daemon = app.add_subcommand("daemon", "The tools daemon on this machine");
+  daemon->require_subcommand(1);
+
+  auto token_for_register = std::make_shared<bool>(false);
+  auto* reg = daemon->add_subcommand("register", "Create and save this machine's credentials");
+  reg->add_flag("--token", *token_for_register, "Read a PAT from stdin instead of browser auth");
+  reg->callback([global, token_for_register, &exit_code] {
+    exit_code = run_register(*global, *token_for_register);
+  });
+
+  auto o = std::make_shared<StartOptions>();
+  auto* start = daemon->add_subcommand("start", "Connect to the gateway and serve tool requests");
+  start->add_option("--name", o->name, "Human-friendly daemon name (default: hostname)");
+  start->add_option("--port", o->port, "Local daemon listen port (managed cloud daemons)")
+      ->envname("TOOLS_DAEMON_PORT")
+      ->capture_default_str();
+  start->add_option("--grpc-url", o->grpc_url,
+                    "Gateway URL, or a comma-separated list tried in turn on reconnect")
+      ->envname("DAEMON_GRPC_URL");
+  start->add_option("--tls-cert", o->tls_cert, "TLS certificate file path")
+      ->envname("TLS_CERT_FILE");
+  start->add_option("--tls-key", o->tls_key, "TLS key file path")->envname("TLS_KEY_FILE");
+  start->add_option("--tls-ca", o->tls_ca, "PEM roots to verify the gateway with (tls mode)");
+  start->add_option("--tls-mode", o->tls_mode, "tls, insecure_tls_skip_verify or h2c")
+      ->envname("DAEMON_TLS_MODE")
+      ->capture_default_str();
+  start->add_flag("--token", o->token_from_stdin, "Read a PAT from stdin instead of browser auth");
+  start->add_flag("--background", o->background, "Run in the background (PID and log files)");
+  start->add_option("--labels", o->labels, "Labels for daemon selection: key=value,…");
+  start->add_option("--type", o->type, "local or cloud")->capture_default_str();
+  start->add_option("--working-dir", o->working_dir, "Where tools run (default: here)");
+  start->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")
+      ->capture_default_str();
+  start->add_option("--stale-timeout", o->stale_s,
+                    "Seconds without a word from the gateway before reconnecting")
+      ->capture_default_str();
+  start->add_option("--backoff-max", o->backoff_max_s, "Longest wait between reconnects (s)")
+      ->capture_default_str();
+  start->add_option("--log-format", o->log_format, "text or json")->capture_default_str();
+  start->callback([global, o, &exit_code, argc, argv] {
+    exit_code = run_start(*global, *o, argc, argv);
+  });
+
+  auto* status = daemon->add_subcommand("status", "Whether the daemon runs, and its identity");
+  status->callback([&exit_code] { exit_code = run_status(); });
+  auto force = std::make_shared<bool>(false);
+  auto* stop = daemon->add_subcommand("stop", "Stop the daemon");
+  stop->add_flag("--force", *force, "SIGKILL instead of a graceful stop");
+  stop->callback([force, &exit_code] { exit_code = run_stop(*force); });
+  auto follow = std::make_shared<bool>(false);
+  auto lines = std::make_shared<int>(100);
+  auto* logs = daemon->add_subcommand("logs", "Print the daemon's log");
+  logs->add_flag("--follow,-f", *follow, "Keep printing new lines");
+  logs->add_option("--lines,-n", *lines, "How many of the last lines")->capture_default_str();
+  logs->callback([follow, lines, &exit_code] { exit_code = run_logs(*follow, *lines); });
+}
+
+}  // namespace reliant

@@ -1,0 +1,210 @@
+// `reliant server gateway` (seed 001): holds the daemons' gRPC streams and bridges them to NATS.
+// One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
+// health and readiness over HTTP. SIGINT/SIGTERM stop it.
+#include "app/gateway_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_transport.h"
+#include "adapters/http/health_server.h"
+#include "adapters/nats/nats_bus.h"
+#include "app/db_config.h"
+#include "app/readiness.h"
+#include "app/run_blocking.h"
+#include "app/secure_random.h"
+#include "app/self_signed_tls.h"
+#include "services/gateway/gateway.h"
+#include "services/storage/migrator.h"
+
+namespace reliant {
+namespace {
+
+struct GatewayOptions {
+  DbConfig db;
+  int daemon_port = 9190;
+  int frontend_port = 9191;
+  int health_port = 8080;
+  std::string bind_address = "0.0.0.0";
+  std::string nats_url;
+  std::string tls_cert;
+  std::string tls_key;
+  bool disable_tls = false;
+  std::string cors_origins = "*";
+  std::string jwt_public_key;
+  std::string gateway_id;
+  double heartbeat_s = 15;
+  double stale_s = 30;
+  double disconnect_s = 120;
+  bool migrate = false;
+};
+
+std::string bearer(const Metadata& metadata) {
+  const auto it = metadata.find("authorization");
+  if (it == metadata.end() || it->second.rfind("Bearer ", 0) != 0) return {};
+  return it->second.substr(7);
+}
+
+Duration seconds_of(double s) { return milliseconds(static_cast<std::int64_t>(s * 1000)); }
+
+int run_gateway(const GatewayOptions& o) {
+  if (o.stale_s <= o.heartbeat_s || o.disconnect_s < o.stale_s) {
+    spdlog::error("need --heartbeat-interval < --stale-timeout <= --disconnect-timeout");
+    return 2;
+  }
+  AsioExecutor executor;
+  auto store = open_store(executor, o.db);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  if (o.migrate) {
+    if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
+      spdlog::error("{}", applied.error().message);
+      return 1;
+    }
+  }
+  if (auto current = run_blocking(executor, require_current_schema(**store)); !current) {
+    spdlog::error("{}", current.error().message);
+    return 1;
+  }
+  const std::string gateway_id =
+      o.gateway_id.empty() ? "gateway-" + std::to_string(::getpid()) : o.gateway_id;
+  auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, gateway_id});
+  if (!bus) {
+    spdlog::error("{}", bus.error().message);
+    return 1;
+  }
+  GrpcTransportOptions transport_options;
+  transport_options.role = GrpcRole::gateway;
+  if (!o.disable_tls) {
+    if (o.tls_cert.empty() != o.tls_key.empty()) {
+      spdlog::error("--tls-cert and --tls-key go together");
+      return 2;
+    }
+    TlsFiles files{o.tls_cert, o.tls_key};
+    if (o.tls_cert.empty()) {
+      auto generated = ensure_self_signed_tls(o.db.data_dir);
+      if (!generated) {
+        spdlog::error("{}", generated.error().message);
+        return 1;
+      }
+      files = *generated;
+      spdlog::info("TLS with a self-signed certificate ({}); daemons need "
+                   "--tls-mode insecure_tls_skip_verify",
+                   files.cert_file);
+    }
+    transport_options.tls_cert_file = files.cert_file;
+    transport_options.tls_key_file = files.key_file;
+  }
+  auto transport = GrpcTransport::create(executor, transport_options);
+  if (!transport) {
+    spdlog::error("{}", transport.error().message);
+    return 1;
+  }
+  Random random(secure_random_u64());
+  Env env{executor, random, bus->get(), transport->get(), store->get(), nullptr};
+  gateway::GatewayConfig config;
+  config.gateway_id = gateway_id;
+  config.listen_address = o.bind_address + ":" + std::to_string(o.daemon_port);
+  config.heartbeat_interval = seconds_of(o.heartbeat_s);
+  config.presence.stale_after = seconds_of(o.stale_s);
+  config.presence.disconnect_after = seconds_of(o.disconnect_s);
+  auto started = gateway::Gateway::start(env, config);
+  if (!started) {
+    spdlog::error("{}", started.error().message);
+    return 1;
+  }
+  std::unique_ptr<gateway::Gateway> component = std::move(*started);
+  gateway::Gateway* gw = component.get();
+  (void)(*transport)->set_report_handler(
+      [gw](Metadata metadata, daemon::v1::ToolResponse response) {
+        return gw->report_result(bearer(metadata), std::move(response));
+      });
+  (void)(*transport)->set_list_daemons_handler(
+      [gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
+        return gw->list_daemons(bearer(metadata));
+      });
+  // The frontend port serves DaemonService for browsers and tools (the same gRPC server type).
+  auto frontend = (*transport)->listen(o.bind_address + ":" + std::to_string(o.frontend_port),
+                                       [](StreamPtr stream) { stream->close(); });
+  if (!frontend) {
+    spdlog::error("cannot listen on the frontend port: {}", frontend.error().message);
+    return 1;
+  }
+
+  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
+  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    executor.stop();
+  });
+  std::string store_status = "starting";
+  Scope probes(executor);
+  probes.spawn(watch_store(**store, executor, &store_status));
+  NatsBus* nats = bus->get();
+  auto health = HealthServer::start(executor.context(), o.bind_address, o.health_port,
+                                    [&store_status, nats]() -> std::string {
+                                      if (!store_status.empty()) return store_status;
+                                      if (!nats->connected()) return "nats: not connected";
+                                      return {};
+                                    });
+  if (!health) {
+    spdlog::error("{}", health.error().message);
+    return 1;
+  }
+  spdlog::info("gateway {} accepting daemons on {}:{} ({}), frontend on :{}, health on :{}",
+               gateway_id, o.bind_address, o.daemon_port, o.disable_tls ? "h2c" : "TLS",
+               o.frontend_port, (*health)->port());
+  executor.run();
+  component.reset();
+  spdlog::info("gateway {} stopped", gateway_id);
+  return 0;
+}
+
+}  // namespace
+
+void add_gateway_command(CLI::App& server, int& exit_code) {
+  auto o = std::make_shared<GatewayOptions>();
+  auto* cmd = server.add_subcommand("gateway", "Hold daemon streams and bridge them to NATS");
+  add_db_options(*cmd, o->db);
+  cmd->add_option("--daemon-port", o->daemon_port, "Daemon bidi-streaming gRPC listen port")
+      ->envname("TOOLS_DAEMON_PORT")
+      ->capture_default_str();
+  cmd->add_option("--frontend-port", o->frontend_port, "Frontend gRPC listen port")
+      ->envname("FRONTEND_PORT")
+      ->capture_default_str();
+  cmd->add_option("--health-port", o->health_port, "Health/readiness endpoint port")
+      ->envname("HEALTH_PORT")
+      ->capture_default_str();
+  cmd->add_option("--bind-address", o->bind_address, "Network interface to bind to")
+      ->envname("BIND_ADDRESS")
+      ->capture_default_str();
+  cmd->add_option("--nats-url", o->nats_url, "NATS server URL")->envname("NATS_URL")->required();
+  cmd->add_option("--tls-cert", o->tls_cert, "TLS certificate file (default: self-signed)")
+      ->envname("TLS_CERT_FILE");
+  cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
+  cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP/2 (h2c)")->envname("DISABLE_TLS");
+  cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
+      ->envname("CORS_ALLOWED_ORIGINS")
+      ->capture_default_str();
+  cmd->add_option("--jwt-public-key", o->jwt_public_key,
+                  "JWT public key PEM for frontend auth (daemons authenticate with PATs)")
+      ->envname("JWT_PUBLIC_KEY");
+  cmd->add_option("--gateway-id", o->gateway_id, "This gateway's name (default: gateway-<pid>)")
+      ->envname("GATEWAY_ID");
+  cmd->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")
+      ->capture_default_str();
+  cmd->add_option("--stale-timeout", o->stale_s, "Seconds without a heartbeat before idle")
+      ->capture_default_str();
+  cmd->add_option("--disconnect-timeout", o->disconnect_s,
+                  "Seconds without a heartbeat before the stream is closed")
+      ->capture_default_str();
+  cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
+  cmd->callback([o, &exit_code] { exit_code = run_gateway(*o); });
+}
+
+}  // namespace reliant
