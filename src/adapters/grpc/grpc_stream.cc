@@ -200,6 +200,7 @@ void StreamCore::on_read_done(bool ok) {
       if (!finish_status_) finish_status_ = grpc::Status::OK;
     }
   } else if (!discard_ && !ended_) {
+    arrivals_bytes_ += frame.size();
     arrivals_.push_back(std::move(frame));
     if (receiver_waiting_) kick_locked();
   }
@@ -281,9 +282,7 @@ void StreamCore::receive_into(Promise<Result<std::string>> promise) {
   {
     std::lock_guard lock(mutex_);
     if (!arrivals_.empty()) {
-      now = std::move(arrivals_.front());
-      arrivals_.pop_front();
-      pump_locked();  // reading may have paused at the bound
+      now = take_arrival_locked();
     } else if (closed_locally_) {
       now = fail(ErrorCode::closed, "stream closed");
     } else if (ended_) {
@@ -310,6 +309,7 @@ void StreamCore::close(Error reason, grpc::Status status) {
     close_status_ = std::move(status);
     discard_ = true;
     arrivals_.clear();
+  arrivals_bytes_ = 0;
     closing_ = true;
     if (receiver_waiting_) {
       receiver_waiting_ = false;
@@ -362,6 +362,7 @@ void StreamCore::abort(const grpc::Status& status) {
   if (rpc_ == nullptr) return;
   discard_ = true;
   arrivals_.clear();
+  arrivals_bytes_ = 0;
   const bool cancel = status.error_code() == grpc::StatusCode::CANCELLED;
   if (side_ == RpcSide::server) {
     end_locked(Error{ErrorCode::closed, "stream cancelled"});
@@ -387,8 +388,8 @@ std::string StreamCore::peer() const {
 
 void StreamCore::pump_locked() {
   if (rpc_ == nullptr || ops_closed_) return;
-  if (!reading_ && !read_ended_ &&
-      (discard_ || write_failed_ || arrivals_.size() < kArrivalsMax)) {
+  const bool room = arrivals_.size() < kArrivalsMax && arrivals_bytes_ < kArrivalsBytesMax;
+  if (!reading_ && !read_ended_ && (room || discard_ || write_failed_)) {
     reading_ = true;
     rpc_->start_read(read_message_.get());
   }
@@ -422,6 +423,14 @@ void StreamCore::pump_locked() {
   }
 }
 
+std::string StreamCore::take_arrival_locked() {
+  std::string frame = std::move(arrivals_.front());
+  arrivals_.pop_front();
+  arrivals_bytes_ -= frame.size();
+  pump_locked();  // reading may have paused at the bound
+  return frame;
+}
+
 void StreamCore::end_locked(Error reason) {
   if (ended_) return;
   ended_ = std::move(reason);
@@ -449,9 +458,7 @@ void StreamCore::kick() {
     kick_posted_ = false;
     if (receiver_waiting_) {
       if (!arrivals_.empty()) {
-        frame = std::move(arrivals_.front());
-        arrivals_.pop_front();
-        pump_locked();
+        frame = take_arrival_locked();
       } else if (ended_) {
         frame = fail(*ended_);
       }

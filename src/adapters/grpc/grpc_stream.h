@@ -52,9 +52,10 @@ grpc::Status status_of(const Error& error);
 
 class StreamCore : public std::enable_shared_from_this<StreamCore> {
  public:
-  // Frames received beyond this many unread ones pause reading, so a peer that sends faster
-  // than the component reads fills gRPC's flow-control window instead of our memory.
+  // Unread frames beyond these bounds pause reading, so a peer that sends faster than the
+  // component reads fills gRPC's flow-control window instead of our memory.
   static constexpr std::size_t kArrivalsMax = 1024;
+  static constexpr std::size_t kArrivalsBytesMax = 16u << 20;
   // Frames accepted by send() and not yet handed to gRPC; beyond this send() refuses.
   static constexpr std::size_t kOutboxBytesMax = 64u << 20;
   // After close(), how long the peer gets to finish the call before it is cancelled (a peer
@@ -107,6 +108,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   };
 
   void pump_locked();
+  std::string take_arrival_locked();
   void end_locked(Error reason);
   void kick_locked();
   void kick();
@@ -141,6 +143,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   std::unique_ptr<google::protobuf::Message> write_message_;
   std::unique_ptr<google::protobuf::Message> read_message_;
   std::deque<std::string> arrivals_;
+  std::size_t arrivals_bytes_ = 0;
   bool receiver_waiting_ = false;
   bool dial_waiting_ = false;
   bool kick_posted_ = false;

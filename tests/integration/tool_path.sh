@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Real binaries on loopback: nats-server and Postgres (the project's fixtures), two gateways, two
+# daemons of one user with different labels. `reliant tool call` runs bash on the daemon its
+# selector picks, synchronously and durably; then the gateway holding one daemon is killed with
+# SIGKILL: that daemon reconnects to the other gateway (the daemons rotate through both URLs),
+# its recorded status follows, and tool calls keep succeeding. Also: a wrong token is refused
+# and the daemon says why; a call to a user without daemons fails precisely.
+#   tool_path.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
+set -euo pipefail
+reliant=$1
+admin_url=$(cat "$2")
+nats_url=$(cat "$3")
+db="tools_$$"
+url="${admin_url%/*}/$db"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  psql "$admin_url" -qtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+q() { psql "$url" -qtAc "$1"; }
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
+  exit 1
+}
+
+psql "$admin_url" -qtc "CREATE DATABASE $db" >/dev/null
+"$reliant" db migrate up --db-url "$url" >/dev/null
+"$reliant" admin user create --email dev@example.com --db-url "$url" >/dev/null
+token_a=$("$reliant" admin token create --user dev@example.com --name laptop --db-url "$url" | tail -n 1)
+token_b=$("$reliant" admin token create --user dev@example.com --name build-box --db-url "$url" | tail -n 1)
+
+base=$((21000 + $$ % 20000))
+gw_urls=""
+for g in 1 2; do
+  daemon_port=$((base + 10 * g)) frontend_port=$((base + 10 * g + 1)) health_port=$((base + 10 * g + 2))
+  "$reliant" server gateway --db-url "$url" --nats-url "$nats_url" --gateway-id "gw$g" \
+    --daemon-port "$daemon_port" --frontend-port "$frontend_port" --health-port "$health_port" \
+    --bind-address 127.0.0.1 --disable-tls --heartbeat-interval 1 --stale-timeout 3 \
+    --disconnect-timeout 6 >"$work/gw$g.log" 2>&1 &
+  pids+=($!)
+  eval "pid_gw$g=$!"
+  gw_urls="$gw_urls${gw_urls:+,}http://127.0.0.1:$daemon_port"
+  ready=""
+  for _ in $(seq 1 50); do
+    ready=$(curl -s "http://127.0.0.1:$health_port/ready" || true)
+    [ "$ready" = '{"status":"ready"}' ] && break
+    sleep 0.1
+  done
+  [ "$ready" = '{"status":"ready"}' ] || fail "gateway gw$g not ready: '$ready'"
+done
+
+# Two daemons of the same user, each with its own HOME (credentials, daemon.json, journal).
+start_daemon() {  # NAME TOKEN LABELS
+  mkdir -p "$work/$1"
+  echo "$2" | HOME="$work/$1" "$reliant" daemon start --token --name "$1" --labels "$3" \
+    --grpc-url "$gw_urls" --working-dir "$work/$1" --heartbeat-interval 1 --stale-timeout 3 \
+    --backoff-max 1 >"$work/$1.log" 2>&1 &
+  pids+=($!)
+}
+start_daemon laptop "$token_a" role=dev
+start_daemon build-box "$token_b" role=build
+for _ in $(seq 1 100); do
+  [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" -eq 2 ] && break
+  sleep 0.1
+done
+[ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" -eq 2 ] || fail "daemons not active"
+
+call() {  # SELECTOR COMMAND [--sync]
+  "$reliant" tool call --db-url "$url" --nats-url "$nats_url" --user dev@example.com \
+    --daemon "$1" --tool bash --input "{\"command\":\"$2\"}" --timeout 10 ${3:-} 2>>"$work/calls.log"
+}
+out=$(call '{"labels":{"role":"build"}}' 'echo hi from $(basename $PWD)' --sync) || fail "sync call: $out"
+grep -q '"content": "hi from build-box\\n"' <<<"$out" || fail "the build daemon did not answer: $out"
+out=$(call laptop 'echo durable on $(basename $PWD)') || fail "durable call: $out"
+grep -q '"content": "durable on laptop\\n"' <<<"$out" || fail "the laptop daemon did not answer: $out"
+echo "tool calls reach the selected daemons (sync and durable)"
+
+# Kill -9 the gateway holding the build daemon; it must come back through the other gateway.
+build_id=$(q "SELECT id FROM daemons WHERE name = 'build-box'")
+holder=$(q "SELECT gateway_id FROM daemons WHERE id = '$build_id'")
+victim_pid=$(eval echo "\$pid_$holder")
+kill -9 "$victim_pid"
+echo "killed gateway $holder (pid $victim_pid), which held build-box"
+moved=""
+for _ in $(seq 1 100); do
+  now=$(q "SELECT gateway_id || ' ' || status FROM daemons WHERE id = '$build_id'")
+  if [ "${now%% *}" != "$holder" ] && [ "${now#* }" = "active" ]; then moved=$now; break; fi
+  sleep 0.1
+done
+[ -n "$moved" ] || fail "build-box did not reconnect to the surviving gateway (now: $now)"
+echo "build-box reconnected: $moved"
+for i in 1 2 3; do
+  out=$(call '{"labels":{"role":"build"}}' "echo after failover $i" --sync) || fail "sync call $i after failover: $out"
+  grep -q "after failover $i" <<<"$out" || fail "wrong answer after failover: $out"
+  out=$(call build-box "echo durable after failover $i") || fail "durable call $i after failover: $out"
+  grep -q "durable after failover $i" <<<"$out" || fail "wrong answer after failover: $out"
+done
+echo "tool calls keep succeeding after the failover"
+
+# Nothing ran twice: every request id appears once in the durable table.
+dupes=$(q "SELECT COUNT(*) FROM (SELECT request_id FROM tool_requests GROUP BY request_id HAVING COUNT(*) > 1) d")
+[ "$dupes" -eq 0 ] || fail "$dupes duplicated tool requests"
+open=$(q "SELECT COUNT(*) FROM tool_requests WHERE status <> 'completed'")
+[ "$open" -eq 0 ] || fail "$open durable requests left open"
+
+# Bad input: a wrong token is refused (the daemon deletes it and says what to do); no daemon
+# for the user → a precise error and exit code 2.
+mkdir -p "$work/intruder"
+set +e
+echo "rlnt_pat_0000000000000000000000000000000000000000000" | HOME="$work/intruder" \
+  timeout 20 "$reliant" daemon start --token --grpc-url "$gw_urls" >"$work/intruder.log" 2>&1
+code=$?
+set -e
+[ "$code" -eq 1 ] || fail "a daemon with a wrong token exited with $code"
+grep -q "cannot register again without a login" "$work/intruder.log" || fail "no precise error for a wrong token"
+"$reliant" admin user create --email nobody@example.com --db-url "$url" >/dev/null
+set +e
+err=$("$reliant" tool call --db-url "$url" --nats-url "$nats_url" --user nobody@example.com \
+  --tool bash --input '{"command":"true"}' 2>&1)
+code=$?
+set -e
+[ "$code" -eq 2 ] || fail "a call for a user without daemons exited with $code: $err"
+grep -q "no daemon" <<<"$err" || fail "unclear error for a user without daemons: $err"
+echo "PASS"
