@@ -27,6 +27,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Interop tests use clients nobody here wrote (grpc-js, the nats npm client): Node.js and npm
+# (the machine's own when present, Debian's otherwise) and the locked packages.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+  npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+fi
+
 jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
