@@ -10,9 +10,10 @@ namespace reliant::protocol {
 
 namespace {
 
-std::string too_large(const google::protobuf::Message& message, std::size_t size) {
+std::string too_large(const google::protobuf::Message& message, std::size_t size,
+                      std::size_t limit) {
   return message.GetTypeName() + " of " + std::to_string(size) + " bytes exceeds the limit of " +
-         std::to_string(kMaxMessageBytes) + " bytes";
+         std::to_string(limit) + " bytes";
 }
 
 }  // namespace
@@ -29,8 +30,8 @@ std::string encode(const google::protobuf::Message& message) {
 }
 
 Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message) {
-  if (bytes.size() > kMaxMessageBytes) {
-    return fail(ErrorCode::invalid_argument, too_large(message, bytes.size()));
+  if (bytes.size() > kMaxFrameBytes) {
+    return fail(ErrorCode::invalid_argument, too_large(message, bytes.size(), kMaxFrameBytes));
   }
   if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return fail(ErrorCode::invalid_argument, "malformed " + message.GetTypeName() + " (" +
@@ -50,8 +51,8 @@ std::string to_json(const google::protobuf::Message& message) {
 }
 
 Result<void> from_json_into(std::string_view json, google::protobuf::Message& message) {
-  if (json.size() > kMaxMessageBytes) {
-    return fail(ErrorCode::invalid_argument, too_large(message, json.size()));
+  if (json.size() > kMaxBusPayloadBytes) {
+    return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;

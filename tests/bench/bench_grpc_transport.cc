@@ -1,8 +1,11 @@
 // GrpcTransport round trip: a 200-byte frame ping-pong through the adapter (daemon dials, the
-// gateway's component echoes, each side on its own executor thread) against the floor — a bare
-// gRPC callback bidi ping-pong on the same service — measured in the same run.
+// gateway's component echoes, each side on its own executor thread, the gateway in a second
+// process) against the floor — a bare gRPC callback bidi ping-pong on the same service, same
+// processes — measured in the same run.
 //   bench_grpc_transport [round_trips]   prints p50/p99 of both and their ratio
 #include <grpcpp/grpcpp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -254,36 +257,73 @@ void report(const char* name, const Percentiles& p) {
   std::printf("%-28s p50 %8.1f us   p99 %8.1f us\n", name, p.p50_us, p.p99_us);
 }
 
-int run(int argc, char** argv) {
-  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 5000;
-  if (round_trips <= 0) return 2;
-
-  // The floor's server: bare gRPC, no executor in the way.
+// The child process: both echo servers, until the parent closes `stop_fd`.
+void serve(int ports_fd, int stop_fd) {
   EchoService service;
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  const std::string floor_address = "127.0.0.1:" + std::to_string(port);
-  EchoGateway gateway;
+  {
+    EchoGateway gateway;
+    const std::string addresses =
+        "127.0.0.1:" + std::to_string(port) + " " + gateway.address() + "\n";
+    if (::write(ports_fd, addresses.data(), addresses.size()) < 0) std::abort();
+    char byte = 0;
+    while (::read(stop_fd, &byte, 1) > 0) {
+    }
+  }
+  server->Shutdown();
+}
+
+int run(int argc, char** argv) {
+  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 5000;
+  if (round_trips <= 0) return 2;
+
+  // The servers live in another process, as a gateway does: in one process a single gRPC
+  // thread could bounce both ends of the floor's ping-pong without ever switching threads.
+  // Forked before gRPC starts any thread.
+  int ports[2];
+  int stop[2];
+  if (::pipe(ports) != 0 || ::pipe(stop) != 0) return 1;
+  const pid_t child = ::fork();
+  if (child < 0) return 1;
+  if (child == 0) {
+    ::close(ports[0]);
+    ::close(stop[1]);
+    serve(ports[1], stop[0]);
+    ::_exit(0);
+  }
+  ::close(ports[1]);
+  ::close(stop[0]);
+  std::string line;
+  char c = 0;
+  while (::read(ports[0], &c, 1) == 1 && c != '\n') line += c;
+  const auto space = line.find(' ');
+  if (space == std::string::npos) return 1;
+  const std::string floor_address = line.substr(0, space);
+  const std::string adapter_address = line.substr(space + 1);
 
   // Warm both paths up, then alternate rounds so drift hits both alike.
   (void)floor_round_trips(floor_address, 500);
-  (void)adapter_round_trips(gateway.address(), 500);
+  (void)adapter_round_trips(adapter_address, 500);
   std::vector<double> floor_rtts;
   std::vector<double> adapter_rtts;
-  for (int round = 0; round < 2; ++round) {
-    auto f = floor_round_trips(floor_address, round_trips / 2);
+  for (int round = 0; round < 4; ++round) {
+    auto f = floor_round_trips(floor_address, round_trips / 4);
     floor_rtts.insert(floor_rtts.end(), f.begin(), f.end());
-    auto a = adapter_round_trips(gateway.address(), round_trips / 2);
+    auto a = adapter_round_trips(adapter_address, round_trips / 4);
     adapter_rtts.insert(adapter_rtts.end(), a.begin(), a.end());
   }
-  server->Shutdown();
+  ::close(stop[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
 
   const Percentiles floor = percentiles(floor_rtts);
   const Percentiles adapter = percentiles(adapter_rtts);
-  std::printf("%d round trips of a %zu-byte frame each way, loopback, one outstanding\n",
+  std::printf("%d round trips of a %zu-byte frame each way, loopback, server in a second "
+              "process, one outstanding\n",
               round_trips, kFrameBytes);
   report("bare gRPC callback bidi", floor);
   report("GrpcTransport (adapter)", adapter);

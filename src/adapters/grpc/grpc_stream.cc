@@ -58,9 +58,8 @@ Error end_reason(const grpc::Status& status) {
 }
 
 Task<Result<std::string>> receive_frame(std::shared_ptr<StreamCore> core) {
-  auto [promise, future] = make_promise<Result<std::string>>(core->executor());
-  core->receive_into(std::move(promise));
-  Result<std::string> frame = co_await future;
+  FrameAwaiter next(std::move(core));
+  Result<std::string> frame = co_await next;
   co_return frame;
 }
 
@@ -277,31 +276,35 @@ Result<void> StreamCore::send(std::string frame) {
   return {};
 }
 
-void StreamCore::receive_into(Promise<Result<std::string>> promise) {
-  std::optional<Result<std::string>> now;
-  {
-    std::lock_guard lock(mutex_);
-    if (!arrivals_.empty()) {
-      now = take_arrival_locked();
-    } else if (closed_locally_) {
-      now = fail(ErrorCode::closed, "stream closed");
-    } else if (ended_) {
-      now = fail(*ended_);
-    } else {
-      // One receive at a time: a waiter still here belongs to a receive whose frame was
-      // destroyed (cancelled), so it is replaced.
+bool StreamCore::take_or_wait(FrameAwaiter& awaiter, bool register_if_empty) {
+  std::lock_guard lock(mutex_);
+  if (!arrivals_.empty()) {
+    awaiter.result_ = take_arrival_locked();
+  } else if (closed_locally_) {
+    awaiter.result_ = fail(ErrorCode::closed, "stream closed");
+  } else if (ended_) {
+    awaiter.result_ = fail(*ended_);
+  } else {
+    if (register_if_empty) {
+      RELIANT_ASSERT_MSG(receiver_ == nullptr, "one receive at a time");
+      receiver_ = &awaiter;
       receiver_waiting_ = true;
-      receiver_ = std::move(promise);
-      return;
     }
+    return false;
   }
-  promise.set(std::move(*now));
+  return true;
+}
+
+void StreamCore::withdraw(FrameAwaiter& awaiter) {
+  if (receiver_ != &awaiter) return;
+  receiver_ = nullptr;
+  std::lock_guard lock(mutex_);
+  receiver_waiting_ = false;
 }
 
 void StreamCore::close(Error reason, grpc::Status status) {
   if (closed_locally_) return;
   closed_locally_ = true;
-  Promise<Result<std::string>> receiver;
   bool rpc_alive = false;
   {
     std::lock_guard lock(mutex_);
@@ -311,16 +314,11 @@ void StreamCore::close(Error reason, grpc::Status status) {
     arrivals_.clear();
   arrivals_bytes_ = 0;
     closing_ = true;
-    if (receiver_waiting_) {
-      receiver_waiting_ = false;
-      receiver = std::move(receiver_);
-    }
     pump_locked();
     rpc_alive = rpc_ != nullptr;
-    // on_close runs from a fresh executor turn, never inside close().
-    if (on_close_ && !close_notified_) kick_locked();
+    // A waiting receive and on_close run from a fresh executor turn, never inside close().
+    if (receiver_waiting_ || (on_close_ && !close_notified_)) kick_locked();
   }
-  if (receiver.valid()) receiver.set(fail(ErrorCode::closed, "stream closed"));
   if (rpc_alive) arm_close_grace();
 }
 
@@ -446,25 +444,24 @@ void StreamCore::kick_locked() {
 }
 
 void StreamCore::kick() {
-  Promise<Result<std::string>> receiver;
-  std::optional<Result<std::string>> frame;
+  FrameAwaiter* receiver = nullptr;
   Promise<Result<void>> dialer;
   std::optional<Result<void>> dial_result;
-  std::shared_ptr<std::function<void(const Error&)>> notify;
-  std::optional<Error> reason;
   bool rpc_done = false;
   {
     std::lock_guard lock(mutex_);
     kick_posted_ = false;
     if (receiver_waiting_) {
       if (!arrivals_.empty()) {
-        frame = take_arrival_locked();
+        receiver_->result_ = take_arrival_locked();
+      } else if (closed_locally_) {
+        receiver_->result_ = fail(ErrorCode::closed, "stream closed");
       } else if (ended_) {
-        frame = fail(*ended_);
+        receiver_->result_ = fail(*ended_);
       }
-      if (frame) {
+      if (receiver_->result_) {
         receiver_waiting_ = false;
-        receiver = std::move(receiver_);
+        receiver = std::exchange(receiver_, nullptr);
       }
     }
     if (dial_waiting_ && (established_ || rpc_done_)) {
@@ -472,19 +469,26 @@ void StreamCore::kick() {
       dialer = std::move(dialer_);
       dial_result = established_ ? Result<void>{} : Result<void>(fail(dial_error_));
     }
-    if (on_close_ && !close_notified_ && (closed_locally_ || ended_)) {
-      close_notified_ = true;
-      notify = on_close_;
-      reason = closed_locally_ ? *close_reason_ : *ended_;
-    }
     rpc_done = rpc_done_;
   }
   if (rpc_done && close_grace_timer_ != 0) {
     executor_.cancel(close_grace_timer_);
     close_grace_timer_ = 0;
   }
-  if (frame) receiver.set(std::move(*frame));
   if (dial_result) dialer.set(std::move(*dial_result));
+  // The frame first, then the end. The resumed component may close or destroy the stream
+  // meanwhile: what on_close needs is read afterwards.
+  if (receiver != nullptr) receiver->waiter_.resume();
+  std::shared_ptr<std::function<void(const Error&)>> notify;
+  std::optional<Error> reason;
+  {
+    std::lock_guard lock(mutex_);
+    if (on_close_ && !close_notified_ && (closed_locally_ || ended_)) {
+      close_notified_ = true;
+      notify = on_close_;
+      reason = closed_locally_ ? *close_reason_ : *ended_;
+    }
+  }
   // The callback may destroy the Stream (and so clear on_close_): `notify` keeps it alive.
   if (notify) (*notify)(*reason);
 }
@@ -497,6 +501,29 @@ void StreamCore::arm_close_grace() {
       core->abort();
     }
   });
+}
+
+// ---- FrameAwaiter ----
+
+FrameAwaiter::~FrameAwaiter() {
+  if (waiter_) core_->withdraw(*this);
+}
+
+bool FrameAwaiter::await_ready() { return core_->take_or_wait(*this, false); }
+
+bool FrameAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  waiter_ = waiter;
+  if (core_->take_or_wait(*this, true)) {
+    waiter_ = {};
+    return false;  // arrived in between: go on without suspending
+  }
+  return true;
+}
+
+Result<std::string> FrameAwaiter::await_resume() {
+  RELIANT_ASSERT(result_.has_value());
+  waiter_ = {};
+  return std::move(*result_);
 }
 
 // ---- GrpcStream ----

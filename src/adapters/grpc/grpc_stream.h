@@ -13,6 +13,7 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/support/status.h>
 
+#include <coroutine>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -45,6 +46,29 @@ class RpcOps {
 };
 
 enum class RpcSide { client, server };
+
+class StreamCore;
+
+// What receive() awaits. Resumed straight from the executor turn that found its frame (one
+// hand-over per frame, not the two a Promise/Future would take: this is the hot path).
+// Destroying it while it waits (its frame was cancelled) withdraws it.
+class FrameAwaiter {
+ public:
+  explicit FrameAwaiter(std::shared_ptr<StreamCore> core) : core_(std::move(core)) {}
+  FrameAwaiter(const FrameAwaiter&) = delete;
+  FrameAwaiter& operator=(const FrameAwaiter&) = delete;
+  ~FrameAwaiter();
+
+  bool await_ready();
+  bool await_suspend(std::coroutine_handle<> waiter);
+  Result<std::string> await_resume();
+
+ private:
+  friend class StreamCore;
+  std::shared_ptr<StreamCore> core_;
+  std::optional<Result<std::string>> result_;
+  std::coroutine_handle<> waiter_;
+};
 
 // A gRPC status as the Error the component sees (dial failures, unary handler replies).
 Error error_of(const grpc::Status& status);
@@ -81,7 +105,10 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
   // ---- the executor's thread ----
   Result<void> send(std::string frame);
-  void receive_into(Promise<Result<std::string>> promise);
+  // For FrameAwaiter: the next frame (or the end) if there is one now; else `awaiter` (when
+  // given) is registered and false returned.
+  bool take_or_wait(FrameAwaiter& awaiter, bool register_if_empty);
+  void withdraw(FrameAwaiter& awaiter);
   // Orderly: frames already sent go first, then the peer is told (a server ends the call with
   // `status`; a client can only half-close).
   void close(Error reason, grpc::Status status = grpc::Status::OK);
@@ -149,7 +176,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   bool kick_posted_ = false;
 
   // ---- the executor's thread only ----
-  Promise<Result<std::string>> receiver_;
+  FrameAwaiter* receiver_ = nullptr;
   Promise<Result<void>> dialer_;
   std::shared_ptr<std::function<void(const Error&)>> on_close_;
   bool close_notified_ = false;

@@ -80,6 +80,26 @@ v1::ToolRequest request_from(const ToolRequestRecord& row) {
   return request;
 }
 
+// NATS refuses messages over its max_payload (1 MiB by default), and JSON escaping can grow
+// output several times (control characters become \u00XX). A response that would not fit is cut
+// to fit, at a UTF-8 boundary, and says so; its `truncated` flag is set.
+constexpr std::size_t kMaxBusResponseBytes = 1'000'000;
+
+void fit_for_bus(v1::ToolResponse& response) {
+  const std::size_t original = response.content().size();
+  for (std::size_t size = protocol::to_json(response).size(); size > kMaxBusResponseBytes;
+       size = protocol::to_json(response).size()) {
+    std::string& content = *response.mutable_content();
+    std::size_t keep = static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
+                                                kMaxBusResponseBytes / static_cast<double>(size));
+    while (keep > 0 && (static_cast<unsigned char>(content[keep]) & 0xC0) == 0x80) --keep;
+    content.resize(keep);
+    content += "\n[output truncated to fit a bus message: " + std::to_string(keep) + " of " +
+               std::to_string(original) + " bytes kept]";
+    response.set_truncated(true);
+  }
+}
+
 // What a registration resolves to in the store.
 struct Admission {
   std::string user_id;
@@ -447,6 +467,7 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
   // The gateway stamps who answered; a daemon cannot claim to be another.
   response.set_daemon_id(connection.daemon_id);
   response.set_user_id(connection.user_id);
+  fit_for_bus(response);
   bool durable = true;  // unknown here: maybe dispatched by another gateway; the store knows
   if (auto it = in_flight_.find(response.request_id()); it != in_flight_.end()) {
     if (it->second.daemon_id != connection.daemon_id) {
@@ -490,9 +511,9 @@ Task<void> Gateway::complete(v1::ToolResponse response) {
 
 Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse response) {
   auto owner = std::make_shared<std::string>();
-  TransactionBody check = [token, owner, request_id = response.request_id(),
-                           daemon_id = response.daemon_id(),
-                           now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+  TransactionBody check =
+      [token, owner, request_id = response.request_id(), daemon_id = response.daemon_id(),
+       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
     auto who = authenticate_token(tx, token, now_ms);
     if (!who) return fail(who.error());
     auto row = find_tool_request(tx, request_id);

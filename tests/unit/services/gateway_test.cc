@@ -1,0 +1,243 @@
+// The Gateway against hand-written daemons in a simulated world: what it does with bad input on
+// a daemon stream (garbage first frames, wrong tokens, malformed frames later), outputs too big
+// for the bus, and messages addressed to another user's daemon.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "core/personal_access_token.h"
+#include "protocol/codec.h"
+#include "runtime/scope.h"
+#include "services/gateway/gateway.h"
+#include "services/routing/bus_daemon_router.h"
+#include "services/storage/accounts.h"
+#include "services/storage/migrator.h"
+#include "sim/sim_bus.h"
+#include "sim/sim_store.h"
+#include "sim/sim_transport.h"
+
+namespace reliant::gateway {
+namespace {
+
+namespace sim = reliant::sim;
+
+Task<void> migrate(Store* store, Instant now, bool* done) {
+  Task<Result<std::vector<std::int64_t>>> pending = migrate_up(*store, now);
+  Result<std::vector<std::int64_t>> applied = co_await pending;
+  EXPECT_TRUE(applied.has_value());
+  *done = true;
+}
+
+Task<void> dial_into(Transport* transport, std::string token,
+                     std::optional<Result<StreamPtr>>* out) {
+  Task<Result<StreamPtr>> dialing =
+      transport->dial("gw:9190", Metadata{{"authorization", "Bearer " + token}}, seconds(5));
+  *out = co_await dialing;
+}
+
+Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
+  Task<Result<std::string>> next = stream->receive();
+  *out = co_await next;
+}
+
+Task<void> call_into(routing::DaemonRouter* router, routing::ToolCall call,
+                     std::optional<Result<v1::ToolResponse>>* out) {
+  Task<Result<v1::ToolResponse>> pending = router->send_tool_request_sync(std::move(call));
+  *out = co_await pending;
+}
+
+std::string token_of(std::uint8_t fill) {
+  std::array<std::uint8_t, kPatRandomBytes> bytes{};
+  bytes.fill(fill);
+  return format_pat(bytes);
+}
+
+// A world with a gateway node, a "daemon" node whose frames the test writes by hand, and a
+// "worker" node with a bus router.
+struct World {
+  sim::World world{3};
+  sim::Network network{milliseconds(1), milliseconds(2)};
+  sim::SimBroker broker{world, network};
+  sim::SimStreams streams{world, network};
+  sim::SimDatabase database{world, network};
+  sim::NodeId gw_node = world.add_node("gw");
+  sim::NodeId daemon_node = world.add_node("daemon");
+  sim::NodeId worker_node = world.add_node("worker");
+  sim::SimExecutor gw_exec{world, gw_node};
+  sim::SimExecutor daemon_exec{world, daemon_node};
+  sim::SimExecutor worker_exec{world, worker_node};
+  sim::SimBus gw_bus{broker, gw_exec};
+  sim::SimBus worker_bus{broker, worker_exec};
+  sim::SimTransport gw_transport{streams, gw_exec};
+  sim::SimTransport daemon_transport{streams, daemon_exec};
+  sim::SimStore gw_store{database, gw_exec};
+  sim::SimStore worker_store{database, worker_exec};
+  Random random{5};
+  Env gw_env{gw_exec, random, &gw_bus, &gw_transport, &gw_store, nullptr};
+  Env worker_env{worker_exec, random, &worker_bus, nullptr, &worker_store, nullptr};
+  std::unique_ptr<Gateway> gateway;
+  routing::BusDaemonRouter router{
+      worker_env, routing::BusRouterConfig{seconds(5), seconds(1), seconds(1), seconds(1)}};
+  Scope scope{daemon_exec};
+  const std::string alice_token = token_of(1);
+  const std::string bob_token = token_of(2);
+
+  World() {
+    bool migrated = false;
+    scope.spawn(migrate(&worker_store, world.now(), &migrated));
+    run_until([&] { return migrated; });
+    auto seeded = database.database().transact([this](SqlTransaction& tx) -> Result<void> {
+      for (auto [user, token] : {std::pair{"alice", alice_token}, std::pair{"bob", bob_token}}) {
+        const std::string id = std::string("user-") + user;
+        if (auto ok = insert_user(tx, User{id, std::string(user) + "@example.com", user, 0}); !ok)
+          return ok;
+        PersonalAccessToken meta{
+            "tok-" + std::string(user), id, "", pat_display_prefix(token), 0, {}, {}, {}};
+        if (auto ok = insert_token(tx, meta, hash_pat(token)); !ok) return ok;
+      }
+      return {};
+    });
+    EXPECT_TRUE(seeded.has_value());
+    GatewayConfig config;
+    config.gateway_id = "gw";
+    config.listen_address = "gw:9190";
+    auto started = Gateway::start(gw_env, config);
+    EXPECT_TRUE(started.has_value());
+    gateway = std::move(*started);
+  }
+
+  template <class Done>
+  void run_until(Done done) {
+    while (!done() && world.step()) {
+    }
+  }
+  StreamPtr dial(const std::string& token) {
+    std::optional<Result<StreamPtr>> out;
+    scope.spawn(dial_into(&daemon_transport, token, &out));
+    run_until([&] { return out.has_value(); });
+    EXPECT_TRUE(out && out->has_value());
+    return std::move(**out);
+  }
+  std::optional<v1::GatewayFrame> next_frame(Stream& stream) {
+    std::optional<Result<std::string>> out;
+    scope.spawn(receive_into(&stream, &out));
+    run_until([&] { return out.has_value(); });
+    if (!out || !*out) return std::nullopt;
+    auto frame = protocol::decode<v1::GatewayFrame>(**out);
+    EXPECT_TRUE(frame.has_value());
+    return frame ? std::optional<v1::GatewayFrame>(*frame) : std::nullopt;
+  }
+  static std::string register_frame(const std::string& name) {
+    v1::DaemonFrame frame;
+    frame.mutable_register_()->set_name(name);
+    frame.mutable_register_()->set_session_id("session-1");
+    return protocol::encode(frame);
+  }
+  // A registered hand-written daemon: returns its stream and daemon id.
+  std::pair<StreamPtr, std::string> registered(const std::string& token) {
+    StreamPtr stream = dial(token);
+    EXPECT_TRUE(stream->send(register_frame("hand-made")).has_value());
+    auto ack = next_frame(*stream);
+    EXPECT_TRUE(ack && ack->has_register_ack());
+    return {std::move(stream), ack ? ack->register_ack().daemon_id() : ""};
+  }
+};
+
+TEST(Gateway, RefusesAStreamWhoseFirstFrameIsNotARegistration) {
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  ASSERT_TRUE(stream->send("\xff\xff garbage").has_value());
+  auto frame = w.next_frame(*stream);
+  ASSERT_TRUE(frame && frame->has_error());
+  EXPECT_EQ(frame->error().code(), "invalid_argument");
+  EXPECT_EQ(frame->error().message(), "the first frame on a daemon stream must be a register");
+  EXPECT_FALSE(w.next_frame(*stream).has_value()) << "and the stream is closed";
+  EXPECT_EQ(w.gateway->connected_daemons(), 0u);
+}
+
+TEST(Gateway, RefusesWrongRevokedAndMissingTokensAlike) {
+  World w;
+  for (const std::string& token : {token_of(9), std::string("rlnt_pat_short"), std::string()}) {
+    StreamPtr stream = w.dial(token);
+    ASSERT_TRUE(stream->send(World::register_frame("intruder")).has_value());
+    auto frame = w.next_frame(*stream);
+    ASSERT_TRUE(frame && frame->has_error()) << token;
+    EXPECT_EQ(frame->error().code(), "unauthenticated");
+    EXPECT_EQ(frame->error().message(), "invalid, revoked or expired token");
+  }
+  ASSERT_TRUE(w.database.database()
+                  .transact([](SqlTransaction& tx) { return revoke_token(tx, "tok-alice", 1); })
+                  .has_value());
+  StreamPtr stream = w.dial(w.alice_token);
+  ASSERT_TRUE(stream->send(World::register_frame("revoked")).has_value());
+  auto frame = w.next_frame(*stream);
+  ASSERT_TRUE(frame && frame->has_error());
+  EXPECT_EQ(frame->error().code(), "unauthenticated");
+}
+
+TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {
+  World w;
+  auto [stream, daemon_id] = w.registered(w.alice_token);
+  ASSERT_TRUE(stream->send("not a frame at all \x01\x02").has_value());
+  std::optional<Result<v1::ToolResponse>> response;
+  routing::ToolCall call{"user-alice", daemon_id, "req-1", "bash", R"({"command":"true"})",
+                         "",           seconds(5)};
+  w.scope.spawn(call_into(&w.router, call, &response));
+  auto request = w.next_frame(*stream);
+  ASSERT_TRUE(request && request->has_tool_request()) << "the stream still works";
+  EXPECT_EQ(request->tool_request().request_id(), "req-1");
+  v1::DaemonFrame answer;
+  answer.mutable_tool_response()->set_request_id("req-1");
+  answer.mutable_tool_response()->set_success(true);
+  answer.mutable_tool_response()->set_content("ok");
+  ASSERT_TRUE(stream->send(protocol::encode(answer)).has_value());
+  w.run_until([&] { return response.has_value(); });
+  ASSERT_TRUE(response && response->has_value());
+  EXPECT_EQ((*response)->content(), "ok");
+  EXPECT_EQ((*response)->daemon_id(), daemon_id) << "stamped by the gateway";
+}
+
+TEST(Gateway, CutsAnOutputTooBigForTheBusAndSaysSo) {
+  World w;
+  auto [stream, daemon_id] = w.registered(w.alice_token);
+  std::optional<Result<v1::ToolResponse>> response;
+  routing::ToolCall call{"user-alice", daemon_id, "req-big", "bash", R"({"command":"cat /dev/x"})",
+                         "",           seconds(5)};
+  w.scope.spawn(call_into(&w.router, call, &response));
+  auto request = w.next_frame(*stream);
+  ASSERT_TRUE(request && request->has_tool_request());
+  // 1.5 MB of control characters: each becomes \u0001 in JSON, six times the size.
+  v1::DaemonFrame answer;
+  answer.mutable_tool_response()->set_request_id("req-big");
+  answer.mutable_tool_response()->set_success(true);
+  answer.mutable_tool_response()->set_content(std::string(1'500'000, '\x01'));
+  ASSERT_TRUE(stream->send(protocol::encode(answer)).has_value());
+  w.run_until([&] { return response.has_value(); });
+  ASSERT_TRUE(response && response->has_value()) << response->error().message;
+  EXPECT_TRUE((*response)->truncated());
+  EXPECT_LE(protocol::to_json(**response).size(), 1'000'000u);
+  EXPECT_NE((*response)->content().find("[output truncated to fit a bus message"),
+            std::string::npos);
+}
+
+TEST(Gateway, NeverDeliversToAnotherUsersDaemon) {
+  World w;
+  auto [stream, alice_daemon] = w.registered(w.alice_token);
+  // Bob names Alice's daemon: the subject is bob's, the daemon is not bob's.
+  std::optional<Result<v1::ToolResponse>> response;
+  routing::ToolCall call{"user-bob", alice_daemon, "req-x", "bash", R"({"command":"id"})",
+                         "",         seconds(1)};
+  w.scope.spawn(call_into(&w.router, call, &response));
+  std::optional<Result<std::string>> frame;
+  w.scope.spawn(receive_into(stream.get(), &frame));
+  w.run_until([&] { return response.has_value(); });
+  ASSERT_TRUE(response.has_value());
+  EXPECT_FALSE(response->has_value());
+  EXPECT_EQ(response->error().code, ErrorCode::timeout);
+  EXPECT_FALSE(frame.has_value()) << "nothing reached Alice's daemon";
+}
+
+}  // namespace
+}  // namespace reliant::gateway
