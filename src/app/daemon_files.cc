@@ -156,8 +156,8 @@ Result<std::unique_ptr<FileRequestJournal>> FileRequestJournal::open(const std::
     journal->order_.push_back(id);
     if (journal->order_.size() > capacity) journal->order_.pop_front();
   }
-  std::ofstream probe(path, std::ios::app);
-  if (!probe) return fail(ErrorCode::unavailable, "cannot write the request journal " + path);
+  journal->out_.open(path, std::ios::app);
+  if (!journal->out_) return fail(ErrorCode::unavailable, "cannot write the request journal " + path);
   return journal;
 }
 
@@ -168,8 +168,10 @@ bool FileRequestJournal::contains(const std::string& request_id) const {
 void FileRequestJournal::add(const std::string& request_id) {
   memory_.add(request_id);
   order_.push_back(request_id);
-  // Appended before the tool starts; the page cache keeps it across a crash of the process.
-  std::ofstream(path_, std::ios::app) << request_id << '\n';
+  // Appended before the tool starts; flushed to the kernel, whose page cache keeps it across
+  // a crash of the process.
+  out_ << request_id << '\n';
+  out_.flush();
   if (order_.size() >= 2 * capacity_) compact();
 }
 
@@ -177,7 +179,9 @@ void FileRequestJournal::compact() {
   while (order_.size() > capacity_) order_.pop_front();
   std::string text;
   for (const auto& id : order_) text += id + "\n";
+  out_.close();
   (void)write_text(path_, text, 0600);
+  out_.open(path_, std::ios::app);
 }
 
 }  // namespace reliant

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,7 @@ class FileRequestJournal final : public daemon::RequestJournal {
   std::size_t capacity_;
   daemon::MemoryRequestJournal memory_;
   std::deque<std::string> order_;
+  std::ofstream out_;  // kept open: one write per request, no open/close
 };
 
 }  // namespace reliant

@@ -6,6 +6,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include <unordered_map>
+
 namespace reliant::protocol {
 
 namespace {
@@ -14,6 +16,22 @@ std::string too_large(const google::protobuf::Message& message, std::size_t size
                       std::size_t limit) {
   return message.GetTypeName() + " of " + std::to_string(size) + " bytes exceeds the limit of " +
          std::to_string(limit) + " bytes";
+}
+
+// Whether a message of this type can hold a map field (the only source of nondeterministic
+// JSON), directly or in a nested message. Remembered per type and thread.
+bool may_hold_maps(const google::protobuf::Descriptor* type) {
+  thread_local std::unordered_map<const google::protobuf::Descriptor*, bool> known;
+  if (const auto it = known.find(type); it != known.end()) return it->second;
+  known[type] = false;  // a recursive type reaches itself: assume no until shown otherwise
+  bool maps = false;
+  for (int i = 0; i < type->field_count() && !maps; ++i) {
+    const auto* field = type->field(i);
+    maps = field->is_map() || (field->message_type() != nullptr &&
+                               may_hold_maps(field->message_type()));
+  }
+  known[type] = maps;
+  return maps;
 }
 
 }  // namespace
@@ -46,7 +64,9 @@ std::string to_json(const google::protobuf::Message& message) {
   // The status of a message that only holds defaults still prints as "{}"; conversion of a
   // well-formed message cannot fail.
   (void)google::protobuf::util::MessageToJsonString(message, &raw, options);
-  // nlohmann keeps object keys sorted: map fields come out in one order in every process.
+  // Fields print in field-number order; only map entries come out in a per-process order, so
+  // only messages that can hold maps go through nlohmann, whose objects keep keys sorted.
+  if (!may_hold_maps(message.GetDescriptor())) return raw;
   return nlohmann::json::parse(raw).dump();
 }
 

@@ -322,9 +322,10 @@ int run(int argc, char** argv) {
 
   const Percentiles floor = percentiles(floor_rtts);
   const Percentiles adapter = percentiles(adapter_rtts);
-  std::printf("%d round trips of a %zu-byte frame each way, loopback, server in a second "
-              "process, one outstanding\n",
-              round_trips, kFrameBytes);
+  std::printf(
+      "%d round trips of a %zu-byte frame each way, loopback, server in a second "
+      "process, one outstanding\n",
+      round_trips, kFrameBytes);
   report("bare gRPC callback bidi", floor);
   report("GrpcTransport (adapter)", adapter);
   std::printf("%-28s p50 %8.2fx     p99 %8.2fx\n", "ratio adapter / floor",

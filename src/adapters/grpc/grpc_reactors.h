@@ -4,11 +4,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "adapters/grpc/grpc_address.h"
 #include "adapters/grpc/grpc_stream.h"
@@ -59,7 +61,7 @@ class ClientStreamReactor final : public grpc::ClientBidiReactor<Out, In>, publi
   using StartRpc = void (*)(Stub::async_interface*, grpc::ClientContext*,
                             grpc::ClientBidiReactor<Out, In>*);
 
-  // Starts the call; the reactor deletes itself once gRPC is done with it.
+  // Starts the call; the reactor is deleted (on the executor's thread) once gRPC is done with it.
   static void start(const std::shared_ptr<grpc::Channel>& channel, StartRpc rpc,
                     std::shared_ptr<StreamCore> core, const Metadata& metadata,
                     std::shared_ptr<CallRegistry> registry) {

@@ -226,8 +226,8 @@ void StreamCore::on_write_done(bool ok) {
 
 void StreamCore::on_cancel() {
   std::lock_guard lock(mutex_);
-  end_locked(Error{ErrorCode::closed,
-                   "stream reset: cancelled by the peer, or the connection was lost"});
+  end_locked(
+      Error{ErrorCode::closed, "stream reset: cancelled by the peer, or the connection was lost"});
   if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
   pump_locked();
 }
@@ -256,9 +256,9 @@ Result<void> StreamCore::send(std::string frame) {
   }
   std::unique_ptr<google::protobuf::Message> message(out_prototype_.New());
   if (!message->ParseFromString(frame)) {
-    Error error{ErrorCode::invalid_argument,
-                "frame of " + std::to_string(frame.size()) + " bytes is not a valid " +
-                    out_prototype_.GetTypeName() + ": stream closed"};
+    Error error{ErrorCode::invalid_argument, "frame of " + std::to_string(frame.size()) +
+                                                 " bytes is not a valid " +
+                                                 out_prototype_.GetTypeName() + ": stream closed"};
     close(error, status_of(error));
     return fail(std::move(error));
   }
@@ -312,7 +312,7 @@ void StreamCore::close(Error reason, grpc::Status status) {
     close_status_ = std::move(status);
     discard_ = true;
     arrivals_.clear();
-  arrivals_bytes_ = 0;
+    arrivals_bytes_ = 0;
     closing_ = true;
     pump_locked();
     rpc_alive = rpc_ != nullptr;

@@ -40,8 +40,8 @@ Metadata client_metadata(const grpc::CallbackServerContext& context) {
   Metadata out;
   for (const auto& [key, value] : context.client_metadata()) {
     const std::string_view name(key.data(), key.size());
-    if (name.empty() || name.front() == ':' || name.starts_with("grpc-") ||
-        name == "user-agent" || name == "te" || name == "content-type") {
+    if (name.empty() || name.front() == ':' || name.starts_with("grpc-") || name == "user-agent" ||
+        name == "te" || name == "content-type") {
       continue;
     }
     out.emplace(std::string(name), std::string(value.data(), value.size()));
@@ -57,8 +57,8 @@ Result<Metadata> grpc_metadata(const Metadata& metadata) {
     for (char c : key) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     bool valid = !name.empty() && !name.starts_with("grpc-");
     for (char c : name) {
-      valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                        c == '_' || c == '.');
+      valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                        c == '.');
     }
     if (!valid) {
       return fail(ErrorCode::invalid_argument,
@@ -142,8 +142,8 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
 
   template <class In, class Out>
   grpc::ServerBidiReactor<In, Out>* accept(grpc::CallbackServerContext* context);
-  void stop_accepting();  // executor
-  void shutdown();        // executor; idempotent
+  void stop_accepting();   // executor
+  void shutdown();         // executor; idempotent
   void stream_finished();  // gRPC threads
 
   Executor& executor;
@@ -297,8 +297,8 @@ class DaemonsService final : public daemon::v1::DaemonService::CallbackService {
   grpc::ServerUnaryReactor* ListDaemons(grpc::CallbackServerContext* context,
                                         const ListDaemonsRequest* request,
                                         ListDaemonsResponse* response) override {
-    return serve_unary(entry_, context, *request, response, &Handlers::list_daemons,
-                       &answer_list, "ListDaemons");
+    return serve_unary(entry_, context, *request, response, &Handlers::list_daemons, &answer_list,
+                       "ListDaemons");
   }
 
  private:
@@ -338,21 +338,23 @@ void start_connect_gateway(daemon::v1::ToolsDaemonService::StubInterface::async_
 
 // Starts a client call that sends Out and receives In; returns the stream's core.
 template <class Out, class In>
-std::shared_ptr<StreamCore> start_call(
-    Executor& executor, const std::shared_ptr<grpc::Channel>& channel,
-    typename ClientStreamReactor<Out, In>::StartRpc rpc, const Metadata& metadata,
-    std::string authority, std::size_t max_message_bytes, std::shared_ptr<CallRegistry> calls) {
-  auto core =
-      std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
-                                   In::default_instance(), metadata, std::move(authority),
-                                   max_message_bytes);
+std::shared_ptr<StreamCore> start_call(Executor& executor,
+                                       const std::shared_ptr<grpc::Channel>& channel,
+                                       typename ClientStreamReactor<Out, In>::StartRpc rpc,
+                                       const Metadata& metadata, std::string authority,
+                                       std::size_t max_message_bytes,
+                                       std::shared_ptr<CallRegistry> calls) {
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
+                                           In::default_instance(), metadata, std::move(authority),
+                                           max_message_bytes);
   ClientStreamReactor<Out, In>::start(channel, rpc, core, metadata, std::move(calls));
   return core;
 }
 
 Result<std::string> read_pem(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::invalid_argument, std::string("cannot read the ") + what + " " + path);
+  if (!in)
+    return fail(ErrorCode::invalid_argument, std::string("cannot read the ") + what + " " + path);
   std::ostringstream text;
   text << in.rdbuf();
   std::string pem = text.str();
@@ -365,23 +367,23 @@ Result<std::string> read_pem(const std::string& path, const char* what) {
 
 }  // namespace grpc_detail
 
+using daemon::v1::DaemonFrame;
+using daemon::v1::GatewayFrame;
 using grpc_detail::AbortOnExit;
+using grpc_detail::CallRegistry;
 using grpc_detail::channel_credentials;
 using grpc_detail::DaemonsService;
 using grpc_detail::grpc_metadata;
-using grpc_detail::read_pem;
-using grpc_detail::start_call;
-using grpc_detail::start_connect_daemon;
-using grpc_detail::start_connect_gateway;
-using grpc_detail::ToolsService;
-using grpc_detail::CallRegistry;
 using grpc_detail::GrpcListener;
 using grpc_detail::GrpcStream;
 using grpc_detail::Handlers;
+using grpc_detail::read_pem;
 using grpc_detail::ServerEntry;
+using grpc_detail::start_call;
+using grpc_detail::start_connect_daemon;
+using grpc_detail::start_connect_gateway;
 using grpc_detail::StreamCore;
-using daemon::v1::DaemonFrame;
-using daemon::v1::GatewayFrame;
+using grpc_detail::ToolsService;
 
 Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(Executor& executor,
                                                              GrpcTransportOptions options) {
@@ -505,11 +507,9 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
 
   auto [promise, future] = make_promise<Result<void>>(executor_);
   core->await_established(promise);
-  ScopedTimer deadline(executor_,
-                       executor_.after(timeout, [promise = promise, where, timeout] {
-                         promise.set(fail(ErrorCode::timeout,
-                                          "no answer within " + format_duration(timeout)));
-                       }));
+  ScopedTimer deadline(executor_, executor_.after(timeout, [promise = promise, where, timeout] {
+    promise.set(fail(ErrorCode::timeout, "no answer within " + format_duration(timeout)));
+  }));
   Result<void> established = co_await future;
   if (!established) {
     const Error& error = established.error();

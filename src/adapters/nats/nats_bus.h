@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/bus.h"
+#include "runtime/future.h"
 #include "runtime/executor.h"
 
 struct __natsConnection;
@@ -74,6 +75,11 @@ class NatsBus final : public Bus {
   std::atomic<bool> connected_{true};
   std::atomic<NatsBus*>* callback_slot_;  // owned by nats.c's closed callback
   std::shared_ptr<Backlog> backlog_ = std::make_shared<Backlog>();
+  // Requests waiting for a reply, by inbox (executor thread only), and the one subscription
+  // that serves them all.
+  std::shared_ptr<std::map<std::string, Promise<Result<BusMessage>>>> waiting_ =
+      std::make_shared<std::map<std::string, Promise<Result<BusMessage>>>>();
+  SubscriptionPtr inbox_subscription_;  // last: unsubscribes before the rest goes
 };
 
 }  // namespace reliant

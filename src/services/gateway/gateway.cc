@@ -85,10 +85,11 @@ v1::ToolRequest request_from(const ToolRequestRecord& row) {
 // to fit, at a UTF-8 boundary, and says so; its `truncated` flag is set.
 constexpr std::size_t kMaxBusResponseBytes = 1'000'000;
 
-void fit_for_bus(v1::ToolResponse& response) {
+// Returns the response's JSON, which fits.
+std::string fit_for_bus(v1::ToolResponse& response) {
   const std::size_t original = response.content().size();
-  for (std::size_t size = protocol::to_json(response).size(); size > kMaxBusResponseBytes;
-       size = protocol::to_json(response).size()) {
+  std::string json = protocol::to_json(response);
+  for (std::size_t size = json.size(); size > kMaxBusResponseBytes; size = json.size()) {
     std::string& content = *response.mutable_content();
     std::size_t keep = static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
                                                 kMaxBusResponseBytes / static_cast<double>(size));
@@ -97,7 +98,9 @@ void fit_for_bus(v1::ToolResponse& response) {
     content += "\n[output truncated to fit a bus message: " + std::to_string(keep) + " of " +
                std::to_string(original) + " bytes kept]";
     response.set_truncated(true);
+    json = protocol::to_json(response);
   }
+  return json;
 }
 
 // What a registration resolves to in the store.
@@ -467,14 +470,13 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
   // The gateway stamps who answered; a daemon cannot claim to be another.
   response.set_daemon_id(connection.daemon_id);
   response.set_user_id(connection.user_id);
-  fit_for_bus(response);
+  const std::string json = fit_for_bus(response);
   bool durable = true;  // unknown here: maybe dispatched by another gateway; the store knows
   if (auto it = in_flight_.find(response.request_id()); it != in_flight_.end()) {
     if (it->second.daemon_id != connection.daemon_id) {
       ++stats_.rejected_messages;
       return;
     }
-    const std::string json = protocol::to_json(response);
     for (const auto& inbox : it->second.sync_inboxes) (void)env_.bus->publish(inbox, json);
     durable = it->second.durable;
     in_flight_.erase(it);

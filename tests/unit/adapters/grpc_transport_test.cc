@@ -3,8 +3,8 @@
 // frames, streams destroyed mid-flight, both call directions, h2c and TLS, unary handlers.
 #include "adapters/grpc/grpc_transport.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -414,27 +414,49 @@ TEST(GrpcTransport, DialingAClosedPortIsUnavailableWithinTheTimeout) {
   EXPECT_LT(took, std::chrono::seconds(3));
 }
 
+// A TCP listener that never speaks HTTP/2: connections open, nothing ever answers.
+struct SilentServer {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::string address;
+  SilentServer() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd, 8), 0);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~SilentServer() { ::close(fd); }
+};
+
 TEST(GrpcTransport, DialingASilentServerTimesOut) {
   Loopback net;
-  // A TCP listener that never speaks HTTP/2: the connection opens, nothing ever answers.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  SilentServer silent;
   const auto start = std::chrono::steady_clock::now();
-  auto dialed = net.dial(*net.daemon, address, {}, milliseconds(300));
+  auto dialed = net.dial(*net.daemon, silent.address, {}, milliseconds(300));
   const auto took = std::chrono::steady_clock::now() - start;
-  ::close(fd);
   ASSERT_FALSE(dialed);
   EXPECT_EQ(dialed.error().code, ErrorCode::timeout) << dialed.error().describe();
+  EXPECT_NE(dialed.error().message.find(silent.address), std::string::npos);
   EXPECT_GE(took, std::chrono::milliseconds(300));
   EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+TEST(GrpcTransport, ADialCancelledMidwayLeavesNoCallBehind) {
+  Loopback net;
+  SilentServer silent;
+  {
+    Scope dialing(net.executor);
+    std::optional<Result<StreamPtr>> out;
+    dialing.spawn(await_into(net.daemon->dial(silent.address, {}, seconds(30)), &out));
+    net.run_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(out.has_value());
+  }  // the dialing coroutine is destroyed while it waits
+  const auto start = std::chrono::steady_clock::now();
+  net.daemon.reset();  // returns once gRPC let go of every call: the cancelled one included
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(GrpcTransport, MalformedFramesCloseTheStreamWithInvalidArgument) {
@@ -514,7 +536,7 @@ TEST(GrpcTransport, ReverseConnectionsCarryTheSameFrames) {
   Connected c = connect(net, *net.daemon, *net.gateway, {{"authorization", "Bearer cloud"}});
   ASSERT_TRUE(c.accepted && c.dialed);
   EXPECT_EQ(c.accepted->metadata().at("authorization"), "Bearer cloud");
-  ASSERT_TRUE(c.dialed->send(gateway_frame(7)));  // the gateway still sends GatewayFrames
+  ASSERT_TRUE(c.dialed->send(gateway_frame(7)));   // the gateway still sends GatewayFrames
   ASSERT_TRUE(c.accepted->send(daemon_frame(8)));  // and the daemon DaemonFrames
   auto at_daemon = net.receive(*c.accepted);
   ASSERT_TRUE(at_daemon);
@@ -663,8 +685,7 @@ TEST(GrpcTransport, UnaryHandlersRunOnTheExecutor) {
   Loopback net;
   auto listener = net.gateway->listen("127.0.0.1:0", [](StreamPtr) {});
   ASSERT_TRUE(listener);
-  auto channel =
-      grpc::CreateChannel((*listener)->address(), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel((*listener)->address(), grpc::InsecureChannelCredentials());
   auto tools = v1::ToolsDaemonService::NewStub(channel);
   auto daemons = v1::DaemonService::NewStub(channel);
   // Blocking calls from a thread of their own while the executor runs here.

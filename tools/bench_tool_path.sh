@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Tool-path benchmark on loopback with real processes: a nats-server, a gateway and daemons
+# (`reliant`), SQLite for the gateway's store (only registrations touch it).
+#   1. round trip of a no-op tool (`echo`, 200 bytes) bus → gateway → daemon → back, one call at
+#      a time, p50/p99, against the floor measured in the same run: a bare nats.c request-reply
+#      through the same nats-server plus a bare gRPC bidi ping-pong (bench_grpc_transport);
+#   2. sustained round trips per second with 20 daemons and 32 callers;
+#   3. idle daemon streams one gateway holds per GiB of RSS.
+#   tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls=${1:-3000}
+idle=${2:-4000}
+cmake --build build --target reliant bench_tool_path bench_grpc_transport -j"$(nproc)" >/dev/null
+reliant=build/src/app/reliant
+bench=build/tests/bench/bench_tool_path
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+port=$((30000 + $$ % 10000))
+db="--db-driver sqlite --db-url $work/reliant.db"
+nats_url="nats://127.0.0.1:$port"
+nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &
+pids+=($!)
+$reliant db migrate up $db >/dev/null
+$reliant admin user create --email bench@example.com $db >/dev/null
+token=$($reliant admin token create --user bench@example.com $db | tail -n 1)
+sleep 0.3
+start_gateway() {  # ID PORT
+  $reliant server gateway $db --nats-url "$nats_url" --gateway-id "$1" --bind-address 127.0.0.1 \
+    --daemon-port "$2" --frontend-port $(($2 + 1)) --health-port $(($2 + 2)) --disable-tls \
+    >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 50); do
+    [ "$(curl -s "http://127.0.0.1:$(($2 + 2))/ready" || true)" = '{"status":"ready"}' ] && return
+    sleep 0.1
+  done
+  echo "gateway $1 not ready"; cat "$work/$1.log"; exit 1
+}
+start_daemon() {  # NAME
+  mkdir -p "$work/$1"
+  echo "$token" | HOME="$work/$1" $reliant daemon start --token --name "$1" \
+    --grpc-url "http://127.0.0.1:$((port + 10))" --working-dir "$work/$1" >"$work/$1.log" 2>&1 &
+  pids+=($!)
+}
+active() { sqlite3 "$work/reliant.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null || echo 0; }
+wait_active() {
+  for _ in $(seq 1 200); do [ "$(active)" -ge "$1" ] && return; sleep 0.1; done
+  echo "only $(active) of $1 daemons active"; exit 1
+}
+
+start_gateway gw $((port + 10))
+start_daemon d1
+wait_active 1
+
+echo "== gRPC floor (bench_grpc_transport)"
+grpc=$(build/tests/bench/bench_grpc_transport "$calls" | tee /dev/stderr | grep "bare gRPC callback bidi")
+grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
+grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
+echo
+echo "== tool round trip, one call at a time ($calls calls)"
+$bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls "$calls" \
+  --grpc-floor-p50 "$grpc_p50" --grpc-floor-p99 "$grpc_p99"
+
+echo
+echo "== sustained, 20 daemons"
+for i in $(seq 2 20); do start_daemon "d$i"; done
+wait_active 20
+$bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls $((calls * 3)) \
+  --concurrency 32
+
+echo
+echo "== idle daemon streams on one gateway ($idle)"
+start_gateway idle-gw $((port + 20))
+gw_pid=${pids[-1]}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+before=$(rss_kb "$gw_pid")
+$bench hold-streams --gateway "127.0.0.1:$((port + 20))" --token "$token" --streams "$idle" \
+  >"$work/hold.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 600); do grep -q "^holding" "$work/hold.log" && break; sleep 0.2; done
+grep -q "^holding" "$work/hold.log" || { echo "streams not held"; cat "$work/hold.log"; exit 1; }
+sleep 2
+after=$(rss_kb "$gw_pid")
+held=$(awk '/^holding/ {print $2}' "$work/hold.log")
+awk -v b="$before" -v a="$after" -v n="$held" 'BEGIN {
+  per = (a - b) * 1024 / n
+  printf "gateway RSS %d MiB → %d MiB for %d idle streams: %.1f KiB per stream, %.0f streams per GiB (target ≥ 25000)\n",
+         b / 1024, a / 1024, n, per / 1024, 1073741824 / per }'
