@@ -465,6 +465,11 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would "succeed".
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A gateway holds thousands of mostly idle streams: small read buffers to start with (gRPC
+  // grows them for busy connections), and no bandwidth probing on links that carry heartbeats.
+  builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, 2048);
+  builder.AddChannelArgument(GRPC_ARG_TCP_MIN_READ_CHUNK_SIZE, 512);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   entry->server = builder.BuildAndStart();
   if (!entry->server || bound_port == 0) {
     if (entry->server) entry->shutdown();
