@@ -470,6 +470,7 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, 2048);
   builder.AddChannelArgument(GRPC_ARG_TCP_MIN_READ_CHUNK_SIZE, 512);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   entry->server = builder.BuildAndStart();
   if (!entry->server || bound_port == 0) {
     if (entry->server) entry->shutdown();
