@@ -37,7 +37,8 @@ Task<void> migrate(Store& store, Instant now, bool* done) {
 ComponentFactory factory_for(const NodeGroup& group, const std::string& name, Node& node,
                              const std::vector<std::string>& servers, Checker& checker,
                              const EngineRegistries& registries, ToolPathWorkload* tools) {
-  if (group.role == "gateway" || group.role == "daemon" || group.role == "tool_client") {
+  if (group.role == "gateway" || group.role == "daemon" || group.role == "tool_client" ||
+      group.role == "control_plane") {
     return tools->factory(group, name);
   }
   EchoStats* stats = &node.stats;

@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string> kRoles = {"echo_server",   "echo_client", "engine_worker",
                                          "engine_client", "gateway",     "daemon",
-                                         "tool_client"};
+                                         "tool_client",   "control_plane"};
 const std::vector<std::string> kInvariants = {
     "stream_order",   "request_reply_match", "liveness",          "runs_end_once",
     "results_once",   "queues_drain",        "tool_at_most_once", "tool_results",
@@ -257,7 +257,13 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
 
 Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 DaemonNodeConfig& config) {
-  if (auto ok = r.expect_map(node, path, {"user", "type", "labels"}); !ok) return ok;
+  if (auto ok = r.expect_map(node, path, {"user", "type", "labels", "managed"}); !ok) return ok;
+  if (node["managed"]) {
+    auto managed = r.boolean(node["managed"], path + ".managed");
+    if (!managed) return fail(managed.error());
+    config.managed = *managed;
+    if (config.managed) config.type = "cloud";
+  }
   if (node["user"]) {
     auto user = r.string(node["user"], path + ".user");
     if (!user) return fail(user.error());
@@ -396,6 +402,12 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
         ok = read_daemon_config(r, g["config"], config_path, group.daemon);
       } else if (group.role == "tool_client") {
         ok = read_tool_client_config(r, g["config"], config_path, group.tool_client);
+      } else if (group.role == "control_plane") {
+        ok = r.expect_map(g["config"], config_path, {"interval"});
+        if (ok) {
+          ok = read_durations(r, g["config"], config_path,
+                              {{"interval", &group.control_plane.interval}});
+        }
       } else {
         ok = fail(r.error(g["config"], config_path, "role '" + group.role + "' takes no config"));
       }
@@ -687,6 +699,13 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
   if (s.has_role("engine_client") && !s.has_role("engine_worker")) {
     return fail(r.error(root["topology"], "topology",
                         "engine_client nodes need at least one engine_worker"));
+  }
+  const bool managed = std::any_of(s.topology.begin(), s.topology.end(), [](const NodeGroup& g) {
+    return g.role == "daemon" && g.daemon.managed;
+  });
+  if (managed && !s.has_role("control_plane")) {
+    return fail(r.error(root["topology"], "topology",
+                        "managed daemons need a control_plane node to have them connected"));
   }
   if ((s.has_role("daemon") || s.has_role("tool_client")) && !s.has_role("gateway")) {
     return fail(r.error(root["topology"], "topology",

@@ -26,7 +26,8 @@ struct Range {
 
 struct NodeGroup {
   std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
-  // echo_server | echo_client | engine_worker | engine_client | gateway | daemon | tool_client
+  // echo_server | echo_client | engine_worker | engine_client | gateway | daemon | tool_client |
+  // control_plane
   std::string role;
   int count = 1;
   EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
@@ -35,6 +36,7 @@ struct NodeGroup {
   EngineClientConfig engine_client;  // used when role is engine_client
   DaemonNodeConfig daemon;           // used when role is daemon
   ToolClientConfig tool_client;      // used when role is tool_client
+  ControlPlaneConfig control_plane;  // used when role is control_plane
 };
 
 struct ScriptedFault {

@@ -12,6 +12,8 @@
 #include "core/personal_access_token.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
+#include "core/tool_subjects.h"
+#include "protocol/codec.h"
 #include "services/daemon/daemon.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
@@ -29,6 +31,7 @@ namespace v1 = reliant::daemon::v1;
 namespace {
 
 constexpr int kGatewayPort = 9190;
+constexpr int kManagedPort = 9290;
 
 std::string user_id_of(const std::string& user) { return "user-" + user; }
 
@@ -183,7 +186,12 @@ class SimDaemonProcess {
         env_{env.executor, env.random, env.bus, env.transport, env.store, &host_},
         credentials_(env_, machine.token, machine.daemon_id, machine.token_id, machine.user_id),
         tools_(daemon::make_builtin_tools()),
-        daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {}
+        daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
+    if (machine.config.managed) {
+      auto listening = daemon_.listen();
+      RELIANT_ASSERT_MSG(listening.has_value(), listening ? "" : listening.error().message.c_str());
+    }
+  }
 
  private:
   SimHost host_;
@@ -292,6 +300,24 @@ class ToolClient {
   Scope scope_;  // last: destroyed first
 };
 
+// The control plane's part in managed daemons (seed 000): it keeps each managed daemon
+// connected by asking the gateways, through the bus, to dial any that is not recorded active.
+class ControlPlane {
+ public:
+  ControlPlane(Env& env, ToolPathWorkload::Impl* impl, ControlPlaneConfig config)
+      : env_(env), impl_(impl), config_(config), scope_(env.executor) {
+    scope_.spawn(loop());
+  }
+
+ private:
+  Task<void> loop();
+
+  Env& env_;
+  ToolPathWorkload::Impl* impl_;
+  ControlPlaneConfig config_;
+  Scope scope_;
+};
+
 }  // namespace
 
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
@@ -330,6 +356,21 @@ void ToolPathWorkload::seed() {
         return ok;
     }
     for (auto& machine : impl.machines) {
+      if (machine->config.managed) {
+        // Provisioned by the control plane: a row and an id, no credentials.
+        machine->daemon_id = impl.ids.next();
+        DaemonRecord row;
+        row.id = machine->daemon_id;
+        row.user_id = machine->user_id;
+        row.name = machine->node;
+        row.type = "cloud";
+        row.connected_at_ms = 0;
+        row.connection_id = "provisioned";
+        if (auto ok = record_daemon_connected(tx, row); !ok) return ok;
+        auto down = record_daemon_status(tx, row.id, "provisioned", "disconnected", 0);
+        if (!down) return fail(down.error());
+        continue;
+      }
       machine->token_id = impl.ids.next();
       std::array<std::uint8_t, kPatRandomBytes> bytes{};
       for (auto& b : bytes) b = static_cast<std::uint8_t>(impl.random.below(256));
@@ -370,7 +411,11 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
   if (group.role == "daemon") {
     Machine* machine = impl->machine_by_node.at(name);
     daemon::DaemonConfig config;
-    config.gateways = impl->gateway_addresses;
+    if (group.daemon.managed) {
+      config.listen_address = name + ":" + std::to_string(kManagedPort);
+    } else {
+      config.gateways = impl->gateway_addresses;
+    }
     config.identity.name = name;
     config.identity.type = group.daemon.type;
     config.identity.labels = group.daemon.labels;
@@ -387,6 +432,12 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
       machine->registered = false;
       machine->registered_since.reset();
       return std::make_shared<SimDaemonProcess>(env, *machine, config);
+    };
+  }
+  if (group.role == "control_plane") {
+    const ControlPlaneConfig config = group.control_plane;
+    return [impl, config](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<ControlPlane>(env, impl, config);
     };
   }
   RELIANT_ASSERT(group.role == "tool_client");
@@ -557,6 +608,30 @@ void ToolPathWorkload::finish(Instant end) {
       impl.checker.violation(end, "daemon_liveness",
                              machine->node + " is recorded on gateway '" + it->second.second +
                                  "', which is not running");
+    }
+  }
+}
+
+Task<void> ControlPlane::loop() {
+  for (;;) {
+    co_await sleep(env_.executor, config_.interval);
+    for (const auto& machine : impl_->machines) {
+      if (!machine->config.managed) continue;
+      auto status = std::make_shared<std::string>();
+      TransactionBody read = [id = machine->daemon_id, status](SqlTransaction& tx) -> Result<void> {
+        auto row = find_daemon(tx, id);
+        if (!row) return fail(row.error());
+        *status = *row ? (*row)->status : "missing";
+        return {};
+      };
+      Task<Result<void>> reading = env_.store->transact(std::move(read));
+      Result<void> read_ok = co_await reading;
+      if (!read_ok || *status == "active") continue;
+      v1::ManagedConnect connect;
+      connect.set_daemon_id(machine->daemon_id);
+      connect.set_user_id(machine->user_id);
+      connect.set_address(machine->node + ":" + std::to_string(kManagedPort));
+      (void)env_.bus->publish(subjects::kGatewayConnect, protocol::to_json(connect));
     }
   }
 }

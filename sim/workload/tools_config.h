@@ -22,6 +22,13 @@ struct DaemonNodeConfig {
   std::string user = "alice";
   std::string type = "local";  // local | cloud
   std::map<std::string, std::string> labels;
+  // A managed cloud daemon: it dials nobody and holds no credentials; a gateway dials it when
+  // the control plane says so (a control_plane node must exist).
+  bool managed = false;
+};
+
+struct ControlPlaneConfig {
+  Duration interval = seconds(2);  // how often it checks that managed daemons are connected
 };
 
 struct ToolClientConfig {

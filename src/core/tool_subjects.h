@@ -47,6 +47,9 @@ inline constexpr std::string_view kGatewayDeliverAll = "gateway.deliver.*";
 std::string gateway_evict(std::string_view daemon_id);
 inline constexpr std::string_view kGatewayEvictAll = "gateway.evict.*";
 
+// ManagedConnect commands (queue group of gateways): dial a managed cloud daemon.
+inline constexpr std::string_view kGatewayConnect = "gateway.connect";
+
 // The id in "<prefix>.<id>" subjects (a user's, or a daemon's for gateway.*), or an error.
 Result<std::string> user_of(std::string_view subject, std::string_view prefix);
 

@@ -39,10 +39,11 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
             if (observer != nullptr) observer->on_execute(request);
           }),
       scope_(env.executor) {
-  RELIANT_ASSERT_MSG(!config_.gateways.empty(), "a daemon needs at least one gateway address");
+  RELIANT_ASSERT_MSG(!config_.gateways.empty() || !config_.listen_address.empty(),
+                     "a daemon needs a gateway to dial or an address to be dialed on");
   RELIANT_ASSERT_MSG(env.transport != nullptr && env.host != nullptr,
                      "a daemon needs a transport and a host");
-  scope_.spawn(connect_loop());
+  if (!config_.gateways.empty()) scope_.spawn(connect_loop());
 }
 
 Daemon::~Daemon() = default;
@@ -77,7 +78,6 @@ Task<void> Daemon::connect_loop() {
     }
     Task<Result<void>> session = serve(**stream, address);
     Result<void> ended = co_await session;
-    stream_ = nullptr;
     if (observer_ != nullptr) observer_->on_disconnected();
     if (!ended && ended.error().code == ErrorCode::unauthenticated) {
       // Seed 000's auto-recovery: the credentials are stale; drop them and register again
@@ -154,8 +154,31 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     }
     handle(*decoded);
   }
-  stream_ = nullptr;
+  if (stream_ == &stream) stream_ = nullptr;  // a newer accepted stream may have taken over
   co_return Result<void>{};
+}
+
+Result<void> Daemon::listen() {
+  auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
+    scope_.spawn(serve_accepted(std::move(stream)));
+  });
+  if (!listener) {
+    return fail(listener.error().code, "cannot listen for gateways on " + config_.listen_address +
+                                           ": " + listener.error().message);
+  }
+  listener_ = std::move(*listener);
+  return {};
+}
+
+Task<void> Daemon::serve_accepted(StreamPtr stream) {
+  // A gateway dialed in (a managed daemon). The newest stream wins: the gateway that dials is
+  // the one the control plane chose, and an older stream is likely dead.
+  if (stream_ != nullptr) stream_->close();
+  const std::string peer = stream->peer();
+  Task<Result<void>> session = serve(*stream, "gateway at " + peer);
+  Result<void> ended = co_await session;
+  (void)ended;
+  if (stream_ == nullptr && observer_ != nullptr) observer_->on_disconnected();
 }
 
 Task<void> Daemon::heartbeats(Stream& stream) {

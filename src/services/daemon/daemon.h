@@ -39,6 +39,9 @@ struct DaemonIdentity {
 
 struct DaemonConfig {
   std::vector<std::string> gateways;  // addresses, tried in turn on each reconnect
+  // A managed (cloud) daemon accepts the gateway's stream here instead of dialing (see
+  // listen()); it may have no gateways to dial at all.
+  std::string listen_address;
   DaemonIdentity identity;
   Duration heartbeat_interval = seconds(15);
   // No frame from the gateway for this long: the stream is presumed dead (half-open) and the
@@ -91,6 +94,10 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
+  // Managed daemons: accept gateways' streams on config.listen_address (ConnectGateway). A
+  // newer stream replaces the one being served. Fails when the address is taken or malformed.
+  Result<void> listen();
+
   bool registered() const { return stream_ != nullptr; }
   const std::string& daemon_id() const { return daemon_id_; }
   const std::string& user_id() const { return user_id_; }
@@ -103,6 +110,7 @@ class Daemon {
   // the gateway refused the credentials.
   Task<Result<void>> serve(Stream& stream, std::string address);
   Task<void> heartbeats(Stream& stream);
+  Task<void> serve_accepted(StreamPtr stream);
   void handle(const v1::GatewayFrame& frame);
   void send(const v1::DaemonFrame& frame);
   void send_response(const v1::ToolResponse& response);
@@ -118,6 +126,7 @@ class Daemon {
   std::string daemon_id_;
   std::string user_id_;
   Stream* stream_ = nullptr;  // the registered stream, if any
+  ListenerPtr listener_;
   Instant last_heard_{};
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;

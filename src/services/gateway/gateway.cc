@@ -135,6 +135,12 @@ Result<void> Gateway::open() {
       {subjects::kToolRequestAll, [this](const BusMessage& m) { on_tool_request(m); }},
       {subjects::kToolCancelAll, [this](const BusMessage& m) { on_cancel(m); }},
   };
+  {
+    auto sub = bus.queue_subscribe(subjects::kGatewayConnect, group,
+                                   [this](const BusMessage& m) { on_connect_command(m); });
+    if (!sub) return fail(sub.error());
+    subscriptions_.push_back(std::move(*sub));
+  }
   for (const auto& [pattern, handler] : queued) {
     auto sub = bus.queue_subscribe(pattern, group, handler);
     if (!sub) return fail(sub.error());
@@ -158,7 +164,7 @@ Result<void> Gateway::open() {
   }
   auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
     ++stats_.streams_accepted;
-    scope_.spawn(serve(std::move(stream)));
+    scope_.spawn(serve(std::move(stream), std::nullopt));
   });
   if (!listener) {
     return fail(listener.error().code, "cannot listen for daemons on " + config_.listen_address +
@@ -175,7 +181,55 @@ Gateway::~Gateway() {
   listener_.reset();
 }
 
-Task<void> Gateway::serve(StreamPtr stream) {
+void Gateway::on_connect_command(const BusMessage& message) {
+  auto command = protocol::from_json<v1::ManagedConnect>(message.data);
+  if (!command || !subjects::check_token("user id", command->user_id()) ||
+      !is_valid_id(command->daemon_id()) || command->address().empty()) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  if (holds(command->daemon_id())) return;  // connected already
+  scope_.spawn(connect_managed(std::move(*command)));
+}
+
+Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
+  // No credentials go to the daemon: the gateway authenticates this stream by having been told
+  // to make it (seed 000, reverse connection architecture). While no other gateway holds the
+  // daemon, a lost stream is dialed again with backoff; ten failed dials in a row give up (the
+  // control plane asks again when it wants the daemon back).
+  Backoff backoff(BackoffPolicy{milliseconds(500), seconds(15), 2.0, 0.5});
+  for (int failures = 0; failures < 10;) {
+    ++stats_.managed_dials;
+    Task<Result<StreamPtr>> dialing =
+        env_.transport->dial(command.address(), Metadata{}, config_.register_timeout);
+    Result<StreamPtr> stream = co_await dialing;
+    if (!stream) {
+      ++stats_.managed_dial_failures;
+      ++failures;
+    } else {
+      failures = 0;
+      backoff.reset();
+      Task<void> serving =
+          serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
+      co_await serving;
+      auto elsewhere = std::make_shared<bool>(false);
+      TransactionBody look = [id = command.daemon_id(), gateway = config_.gateway_id,
+                              elsewhere](SqlTransaction& tx) -> Result<void> {
+        auto row = find_daemon(tx, id);
+        if (!row) return fail(row.error());
+        *elsewhere = *row && (*row)->status != "disconnected" && (*row)->gateway_id != gateway;
+        return {};
+      };
+      Task<Result<void>> looking = env_.store->transact(std::move(look));
+      Result<void> looked = co_await looking;
+      if (looked && *elsewhere) co_return;  // another gateway took it over
+    }
+    co_await sleep(env_.executor, backoff.next(env_.random));
+    if (holds(command.daemon_id())) co_return;
+  }
+}
+
+Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   // The first frame must be a registration, in time.
   bool admitted = false;
   Stream* raw = stream.get();
@@ -203,7 +257,9 @@ Task<void> Gateway::serve(StreamPtr stream) {
   const Instant now = env_.executor.now();
   auto admission = std::make_shared<Admission>();
   DaemonRecord record;
-  record.id = reg.daemon_id().empty() ? ids_.next() : reg.daemon_id();
+  record.id = stamped ? stamped->daemon_id
+              : reg.daemon_id().empty() ? ids_.next()
+                                        : reg.daemon_id();
   record.name = reg.name().empty() ? reg.hostname() : reg.name();
   record.type = daemon_type_name(reg.type());
   for (const auto& [key, value] : reg.labels()) record.labels[key] = value;
@@ -213,13 +269,20 @@ Task<void> Gateway::serve(StreamPtr stream) {
   record.version = reg.version();
   record.gateway_id = config_.gateway_id;
   record.connected_at_ms = to_ms(now);
+  record.lease_until_ms = to_ms(now + config_.presence.stale_after);
   record.connection_id = ids_.next();
   record.session_id = reg.session_id();
-  TransactionBody admit = [token, record, admission,
+  if (stamped) {
+    record.user_id = stamped->user_id;
+    record.type = "cloud";
+  }
+  TransactionBody admit = [token, record, admission, managed = stamped.has_value(),
                            now_ms = to_ms(now)](SqlTransaction& tx) mutable -> Result<void> {
-    auto who = authenticate_token(tx, token, now_ms);
-    if (!who) return fail(who.error());
-    record.user_id = who->user.id;
+    if (!managed) {
+      auto who = authenticate_token(tx, token, now_ms);
+      if (!who) return fail(who.error());
+      record.user_id = who->user.id;
+    }
     if (auto ok = record_daemon_connected(tx, record); !ok) return ok;
     admission->user_id = record.user_id;
     admission->daemon_id = record.id;
@@ -332,9 +395,12 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
 
 Task<void> Gateway::keep_alive(Connection* connection) {
   Instant last_beat = env_.executor.now();
+  Instant last_renewal = last_beat;
   for (;;) {
     const Instant next_beat = last_beat + config_.heartbeat_interval;
-    const Instant wake = std::min(next_beat, connection->presence.next_deadline());
+    const Instant next_renewal = last_renewal + lease_renewal();
+    const Instant wake =
+        std::min({next_beat, next_renewal, connection->presence.next_deadline()});
     const Duration wait = std::max<Duration>(wake - env_.executor.now(), milliseconds(1));
     co_await sleep(env_.executor, wait);
     const Instant now = env_.executor.now();
@@ -347,6 +413,19 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (auto changed = connection->presence.on_tick(now)) {
       scope_.spawn(record_status(connection->daemon_id, connection->user_id,
                                  connection->connection_id, *changed));
+    }
+    if (now >= next_renewal) {
+      // One attempt per renewal: a failed one is simply retried at the next.
+      last_renewal = now;
+      TransactionBody renew = [id = connection->daemon_id, conn = connection->connection_id,
+                               status = std::string(to_string(connection->presence.status())),
+                               until = to_ms(now + config_.presence.stale_after)](
+                                  SqlTransaction& tx) -> Result<void> {
+        auto renewed = renew_daemon_lease(tx, id, conn, status, until);
+        if (!renewed) return fail(renewed.error());
+        return {};
+      };
+      connection->scope->spawn(run_transaction(std::move(renew)));
     }
     if (connection->presence.presumed_dead(now)) {
       // Half-open or hung: closing ends the serve loop, which records the disconnect.
@@ -733,15 +812,47 @@ void Gateway::on_online_check(const BusMessage& message) {
 }
 
 Task<void> Gateway::sweep() {
-  // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
-  // after the TTL; they time out on their side.
+  Instant last_memory_sweep = env_.executor.now();
   for (;;) {
-    co_await sleep(env_.executor, minutes(1));
+    co_await sleep(env_.executor, lease_renewal());
     const Instant now = env_.executor.now();
-    std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
-    std::erase_if(pending_commands_,
-                  [now](const auto& entry) { return entry.second.expires_at < now; });
+    // Rows whose gateway stopped renewing them (it died): disconnected, whoever notices first.
+    auto expired = std::make_shared<std::vector<ExpiredDaemon>>();
+    TransactionBody expire = [expired, now_ms = to_ms(now)](SqlTransaction& tx) -> Result<void> {
+      auto rows = expire_daemon_leases(tx, now_ms);
+      if (!rows) return fail(rows.error());
+      *expired = std::move(*rows);
+      return {};
+    };
+    Task<Result<void>> expiring = env_.store->transact(std::move(expire));
+    Result<void> swept = co_await expiring;
+    if (swept) {
+      for (const auto& daemon : *expired) {
+        ++stats_.status_changes;
+        v1::DaemonStatusEvent event;
+        event.set_daemon_id(daemon.id);
+        event.set_user_id(daemon.user_id);
+        event.set_status(v1::DAEMON_STATUS_DISCONNECTED);
+        event.set_at_ms(to_ms(now));
+        (void)env_.bus->publish(subjects::daemon_status(daemon.user_id), protocol::to_json(event));
+      }
+    }
+    // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
+    // after the TTL; they time out on their side.
+    if (now - last_memory_sweep >= minutes(1)) {
+      last_memory_sweep = now;
+      std::erase_if(in_flight_,
+                    [now](const auto& entry) { return entry.second.expires_at < now; });
+      std::erase_if(pending_commands_,
+                    [now](const auto& entry) { return entry.second.expires_at < now; });
+    }
   }
+}
+
+Task<void> Gateway::run_transaction(TransactionBody body) {
+  Task<Result<void>> running = env_.store->transact(std::move(body));
+  Result<void> done = co_await running;
+  (void)done;
 }
 
 }  // namespace reliant::gateway

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ struct GatewayStats {
   std::uint64_t lost_requests = 0;  // dispatched to a daemon process that has since restarted
   std::uint64_t status_changes = 0;
   std::uint64_t rejected_messages = 0;  // malformed or addressed to another user's daemon
+  std::uint64_t managed_dials = 0;      // managed daemons dialed (reverse connections)
+  std::uint64_t managed_dial_failures = 0;
 };
 
 class Gateway {
@@ -83,7 +86,16 @@ class Gateway {
   Gateway(Env& env, GatewayConfig config, GatewayStats* stats);
   Result<void> open();
 
-  Task<void> serve(StreamPtr stream);
+  // A managed daemon's identity, stamped by the gateway from a ManagedConnect command.
+  struct Stamped {
+    std::string daemon_id;
+    std::string user_id;
+  };
+  // Serves one daemon stream: accepted (authenticated by PAT) or dialed to a managed daemon
+  // (identity stamped).
+  Task<void> serve(StreamPtr stream, std::optional<Stamped> stamped);
+  Task<void> connect_managed(v1::ManagedConnect command);
+  void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
   Task<void> stream_open_requests(Connection* connection);
   Task<void> dispatch(Connection* connection, v1::ToolRequest request);
@@ -109,7 +121,11 @@ class Gateway {
   // The connection holding `daemon_id` for `user_id`, or null.
   Connection* holder(const std::string& daemon_id, const std::string& user_id);
   void send(Connection& connection, const v1::GatewayFrame& frame);
+  // Expires the leases of dead gateways' daemons; forgets unanswered callers.
   Task<void> sweep();
+  Task<void> run_transaction(TransactionBody body);
+  // Each held daemon's row is leased for stale_after and renewed three times as often.
+  Duration lease_renewal() const { return config_.presence.stale_after / 3; }
 
   Env& env_;
   GatewayConfig config_;

@@ -67,10 +67,12 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
   auto updated = tx.execute(
       "UPDATE daemons SET name = $3, type = $4, labels_json = $5, hostname = $6, platform = $7, "
       "working_dir = $8, version = $9, status = 'active', last_heartbeat_at_ms = $10, "
-      "gateway_id = $11, connected_at_ms = $10, connection_id = $12, session_id = $13 "
+      "gateway_id = $11, connected_at_ms = $10, connection_id = $12, session_id = $13, "
+      "lease_until_ms = $14 "
       "WHERE id = $1 AND user_id = $2",
       {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
-       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id});
+       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
+       d.lease_until_ms});
   if (!updated) return fail(updated.error());
   if (*updated == 1) return {};
   auto owner = tx.query("SELECT user_id FROM daemons WHERE id = $1", {d.id});
@@ -81,10 +83,11 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
   auto inserted = tx.execute(
       "INSERT INTO daemons (id, user_id, name, type, labels_json, hostname, platform, "
       "working_dir, version, status, last_heartbeat_at_ms, gateway_id, connected_at_ms, "
-      "connection_id, session_id, created_at_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10)",
+      "connection_id, session_id, created_at_ms, lease_until_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10, $14)",
       {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
-       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id});
+       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
+       d.lease_until_ms});
   if (!inserted) return fail(inserted.error());
   return {};
 }
@@ -100,6 +103,27 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
   auto updated = tx.execute(sql, params);
   if (!updated) return fail(updated.error());
   return *updated == 1;
+}
+
+Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
+                                const std::string& connection_id, const std::string& status,
+                                std::int64_t lease_until_ms) {
+  auto updated = tx.execute(
+      "UPDATE daemons SET status = $3, lease_until_ms = $4 WHERE id = $1 AND connection_id = $2",
+      {daemon_id, connection_id, status, lease_until_ms});
+  if (!updated) return fail(updated.error());
+  return *updated == 1;
+}
+
+Result<std::vector<ExpiredDaemon>> expire_daemon_leases(SqlTransaction& tx, std::int64_t now_ms) {
+  auto rows = tx.query(
+      "UPDATE daemons SET status = 'disconnected' WHERE status <> 'disconnected' AND "
+      "lease_until_ms IS NOT NULL AND lease_until_ms < $1 RETURNING id, user_id",
+      {now_ms});
+  if (!rows) return fail(rows.error());
+  std::vector<ExpiredDaemon> out;
+  for (const auto& r : rows->rows) out.push_back(ExpiredDaemon{text_at(r, 0), text_at(r, 1)});
+  return out;
 }
 
 }  // namespace reliant

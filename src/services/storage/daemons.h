@@ -32,6 +32,7 @@ struct DaemonRecord {
   std::optional<std::int64_t> connected_at_ms;
   std::string connection_id;
   std::string session_id;
+  std::int64_t lease_until_ms = 0;  // renewed by the holding gateway
   std::int64_t created_at_ms = 0;
 };
 
@@ -49,5 +50,20 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& dae
 Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_id,
                                   const std::string& connection_id, const std::string& status,
                                   std::int64_t now_ms);
+
+// Renews the holding gateway's lease on the row and re-asserts the connection's status (which
+// a sweep may have overwritten while the store was unreachable). Returns whether
+// `connection_id` is still the daemon's current connection.
+Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
+                                const std::string& connection_id, const std::string& status,
+                                std::int64_t lease_until_ms);
+
+struct ExpiredDaemon {
+  std::string id;
+  std::string user_id;
+};
+// Marks disconnected every connected row whose lease ran out before `now_ms` (its gateway
+// died), and returns them.
+Result<std::vector<ExpiredDaemon>> expire_daemon_leases(SqlTransaction& tx, std::int64_t now_ms);
 
 }  // namespace reliant

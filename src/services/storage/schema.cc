@@ -192,6 +192,9 @@ const std::vector<Migration> kMigrations = {
          // The daemon process's run: a request dispatched to an earlier session was lost with it.
          "ALTER TABLE daemons ADD COLUMN session_id TEXT",
          "ALTER TABLE daemons ADD COLUMN version TEXT NOT NULL DEFAULT ''",
+         // The holding gateway renews this while it holds the stream; a row whose lease ran
+         // out belongs to a gateway that died, and any gateway marks it disconnected.
+         "ALTER TABLE daemons ADD COLUMN lease_until_ms BIGINT",
          "ALTER TABLE tool_requests ADD COLUMN reply_subject TEXT NOT NULL DEFAULT ''",
          "ALTER TABLE tool_requests ADD COLUMN daemon_session TEXT",
          // What a gateway streams to a daemon when it connects.

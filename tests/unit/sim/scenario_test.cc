@@ -76,7 +76,7 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(
       error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
       "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
-      "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client)");
+      "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client, control_plane)");
   EXPECT_EQ(
       error_of(replace(kValid, "[client-1, server-2]", "[client-1, server-9]")),
       "bad.yaml:20:29: faults.plan[0].partition[1]: no node named 'server-9' in the topology");
