@@ -8,12 +8,17 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/personal_access_token.h"
+#include "core/tool_subjects.h"
+#include "protocol/codec.h"
+#include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/ids.h"
 #include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 
@@ -29,6 +34,8 @@ struct AdminOptions {
   std::string user;
   std::string token_id;
   std::string expires_in;
+  std::string nats_url;
+  std::string address;
 };
 
 // "90d", "12h", "30m", "45s" → milliseconds.
@@ -254,13 +261,86 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
 
 }  // namespace
 
+// Managed (cloud) daemons: what the control plane does for them, by hand — provision a daemon
+// identity, and tell the gateways to dial it.
+void add_daemons(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* daemon = admin.add_subcommand("daemon", "Managed cloud daemons (the control plane's part)");
+  daemon->require_subcommand(1);
+  auto* provision = daemon->add_subcommand(
+      "provision", "Create a managed daemon's identity for a user; prints its id");
+  add_db_options(*provision, options->db);
+  provision->add_option("--user", options->user, "The user's id or email")->required();
+  provision->add_option("--name", options->name, "The daemon's name")->required();
+  provision->callback([options, &exit_code] {
+    AsioExecutor clock;
+    IdGenerator ids(clock, Random(secure_random_u64()));
+    DaemonRecord row;
+    row.id = ids.next();
+    row.name = options->name;
+    row.type = "cloud";
+    row.connection_id = "provisioned";
+    const std::string user_key = options->user;
+    exit_code = with_store(options->db, true, [&row, user_key](SqlTransaction& tx) -> Result<void> {
+      auto user = find_user_by_id_or_email(tx, user_key);
+      if (!user) return fail(user.error());
+      if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
+      row.user_id = (*user)->id;
+      if (auto ok = record_daemon_connected(tx, row); !ok) return ok;
+      auto down = record_daemon_status(tx, row.id, row.connection_id, "disconnected", 0);
+      if (!down) return fail(down.error());
+      return {};
+    });
+    if (exit_code == 0) std::printf("%s\n", row.id.c_str());
+  });
+  auto* connect = daemon->add_subcommand(
+      "connect", "Ask the gateways (through NATS) to dial a managed daemon at ADDRESS");
+  add_db_options(*connect, options->db);
+  connect->add_option("--nats-url", options->nats_url, "NATS server URL")
+      ->envname("NATS_URL")
+      ->required();
+  connect->add_option("--daemon", options->token_id, "The managed daemon's id")->required();
+  connect
+      ->add_option("--address", options->address,
+                   "Where the daemon listens: https://host:port, http://host:port or host:port")
+      ->required();
+  connect->callback([options, &exit_code] {
+    auto owner = std::make_shared<std::string>();
+    const std::string id = options->token_id;
+    exit_code = with_store(options->db, true, [id, owner](SqlTransaction& tx) -> Result<void> {
+      auto row = find_daemon(tx, id);
+      if (!row) return fail(row.error());
+      if (!*row) return fail(ErrorCode::not_found, "no daemon " + id);
+      *owner = (*row)->user_id;
+      return {};
+    });
+    if (exit_code != 0) return;
+    AsioExecutor executor;
+    auto bus = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-admin"});
+    if (!bus) {
+      exit_code = report(bus.error());
+      return;
+    }
+    daemon::v1::ManagedConnect command;
+    command.set_daemon_id(id);
+    command.set_user_id(*owner);
+    command.set_address(options->address);
+    if (auto sent = (*bus)->publish(subjects::kGatewayConnect, protocol::to_json(command)); !sent) {
+      exit_code = report(sent.error());
+      return;
+    }
+    (void)(*bus)->flush(seconds(2));
+    std::printf("asked the gateways to dial %s at %s\n", id.c_str(), options->address.c_str());
+  });
+}
+
 void add_admin_commands(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<AdminOptions>();
   add_db(app, options, exit_code);
-  auto* admin = app.add_subcommand("admin", "Users and tokens (operators and tests)");
+  auto* admin = app.add_subcommand("admin", "Users, tokens and managed daemons (operators, tests)");
   admin->require_subcommand(1);
   add_users(*admin, options, exit_code);
   add_tokens(*admin, options, exit_code);
+  add_daemons(*admin, options, exit_code);
 }
 
 }  // namespace reliant

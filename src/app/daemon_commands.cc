@@ -47,6 +47,7 @@ struct StartOptions {
   std::string tls_mode = "infer";
   bool token_from_stdin = false;
   bool background = false;
+  bool managed = false;
   std::string labels;
   std::string type = "local";
   std::string working_dir;
@@ -211,11 +212,12 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
   if (auto pid = running_pid(paths->pid); pid && *pid != ::getpid()) {
-    return say(Error{ErrorCode::already_exists,
-                     "a daemon is already running (pid " + std::to_string(*pid) +
-                         "); stop it with `reliant daemon stop`"});
+    return say(Error{ErrorCode::already_exists, "a daemon is already running (pid " +
+                                                    std::to_string(*pid) +
+                                                    "); stop it with `reliant daemon stop`"});
   }
-  // Credentials: --token (stdin) overrides the file; nothing → a precise error.
+  // Credentials: --token (stdin) overrides the file; nothing → a precise error. A managed
+  // daemon needs none: the gateway that dials it vouches for it.
   DaemonCredentials credentials;
   if (o.token_from_stdin) {
     auto token = read_token_from_stdin();
@@ -223,7 +225,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     credentials.token = *token;
     credentials.server = g.server;
     if (auto ok = save_credentials(paths->credentials, credentials); !ok) return say(ok.error());
-  } else {
+  } else if (!o.managed) {
     auto stored = load_credentials(paths->credentials);
     if (!stored) return say(stored.error());
     if (!*stored) {
@@ -246,9 +248,13 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
   auto tls_mode = parse_tls_mode(o.tls_mode);
   if (!tls_mode) return say(tls_mode.error());
-  std::vector<std::string> gateways = split_urls(
-      !o.grpc_url.empty() ? o.grpc_url : !g.gateway.empty() ? g.gateway : derive_gateway(g.server));
-  if (gateways.empty()) return say(Error{ErrorCode::invalid_argument, "no gateway URL"});
+  std::vector<std::string> gateways =
+      o.managed && o.grpc_url.empty() ? std::vector<std::string>{}
+                                      : split_urls(!o.grpc_url.empty()  ? o.grpc_url
+                                                   : !g.gateway.empty() ? g.gateway
+                                                                        : derive_gateway(g.server));
+  if (gateways.empty() && !o.managed)
+    return say(Error{ErrorCode::invalid_argument, "no gateway URL"});
   for (const auto& url : gateways) {
     if (auto ok = parse_dial_address(url, *tls_mode); !ok) return say(ok.error());
   }
@@ -273,8 +279,9 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   Env env{executor, random, nullptr, transport->get(), nullptr, &host};
   daemon::DaemonConfig config;
   config.gateways = gateways;
+  if (o.managed) config.listen_address = "0.0.0.0:" + std::to_string(o.port);
   config.identity.name = o.name.empty() ? host_name() : o.name;
-  config.identity.type = o.type;
+  config.identity.type = o.managed ? "cloud" : o.type;  // managed daemons are cloud daemons
   config.identity.labels = identity->labels;
   config.identity.hostname = host_name();
   config.identity.platform = "linux";
@@ -286,19 +293,23 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   FileCredentials store(*paths, credentials, *identity);
   daemon::ToolSet tools = daemon::make_builtin_tools();
   LoggingObserver observer(executor);
-  {
-    std::ofstream(paths->pid) << ::getpid() << "\n";
-  }
+  { std::ofstream(paths->pid) << ::getpid() << "\n"; }
   boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
   signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
     executor.stop();
   });
-  spdlog::info("daemon '{}' ({}) in {}, gateways: {}", config.identity.name, o.type, working_dir,
-               o.grpc_url.empty() ? gateways.front() : o.grpc_url);
+  std::string dialing;
+  for (const auto& url : gateways) dialing += (dialing.empty() ? "" : ",") + url;
+  spdlog::info("daemon '{}' ({}) in {}, gateways: {}", config.identity.name, config.identity.type,
+               working_dir, dialing.empty() ? "none (managed: gateways dial in)" : dialing);
   {
     daemon::Daemon component(env, config, store, **journal, tools, &observer);
+    if (o.managed) {
+      if (auto listening = component.listen(); !listening) return say(listening.error());
+      spdlog::info("managed daemon: waiting for gateways on {}", config.listen_address);
+    }
     executor.run();
   }
   if (running_pid(paths->pid) == ::getpid()) (void)remove_file_if_exists(paths->pid);
@@ -330,12 +341,12 @@ int run_status() {
   const auto pid = running_pid(paths->pid);
   std::printf("daemon:      %s\n",
               pid ? ("running (pid " + std::to_string(*pid) + ")").c_str() : "not running");
-  std::printf("credentials: %s\n",
-              !credentials        ? credentials.error().message.c_str()
-              : !*credentials     ? ("none (" + paths->credentials + ")").c_str()
-                                  : (paths->credentials + " (" +
-                                     pat_display_prefix((*credentials)->token) + "…)")
-                                        .c_str());
+  std::printf(
+      "credentials: %s\n",
+      !credentials ? credentials.error().message.c_str()
+      : !*credentials
+          ? ("none (" + paths->credentials + ")").c_str()
+          : (paths->credentials + " (" + pat_display_prefix((*credentials)->token) + "…)").c_str());
   if (identity) {
     std::printf("daemon id:   %s\n",
                 identity->daemon_id.empty() ? "(not registered yet)" : identity->daemon_id.c_str());
@@ -415,8 +426,9 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   start->add_option("--port", o->port, "Local daemon listen port (managed cloud daemons)")
       ->envname("TOOLS_DAEMON_PORT")
       ->capture_default_str();
-  start->add_option("--grpc-url", o->grpc_url,
-                    "Gateway URL, or a comma-separated list tried in turn on reconnect")
+  start
+      ->add_option("--grpc-url", o->grpc_url,
+                   "Gateway URL, or a comma-separated list tried in turn on reconnect")
       ->envname("DAEMON_GRPC_URL");
   start->add_option("--tls-cert", o->tls_cert, "TLS certificate file path")
       ->envname("TLS_CERT_FILE");
@@ -429,18 +441,20 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   start->add_flag("--background", o->background, "Run in the background (PID and log files)");
   start->add_option("--labels", o->labels, "Labels for daemon selection: key=value,…");
   start->add_option("--type", o->type, "local or cloud")->capture_default_str();
+  start->add_flag("--managed", o->managed,
+                  "A managed cloud daemon: gateways dial it on --port (no credentials needed)");
   start->add_option("--working-dir", o->working_dir, "Where tools run (default: here)");
   start->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")
       ->capture_default_str();
-  start->add_option("--stale-timeout", o->stale_s,
-                    "Seconds without a word from the gateway before reconnecting")
+  start
+      ->add_option("--stale-timeout", o->stale_s,
+                   "Seconds without a word from the gateway before reconnecting")
       ->capture_default_str();
   start->add_option("--backoff-max", o->backoff_max_s, "Longest wait between reconnects (s)")
       ->capture_default_str();
   start->add_option("--log-format", o->log_format, "text or json")->capture_default_str();
-  start->callback([global, o, &exit_code, argc, argv] {
-    exit_code = run_start(*global, *o, argc, argv);
-  });
+  start->callback(
+      [global, o, &exit_code, argc, argv] { exit_code = run_start(*global, *o, argc, argv); });
 
   auto* status = daemon->add_subcommand("status", "Whether the daemon runs, and its identity");
   status->callback([&exit_code] { exit_code = run_status(); });

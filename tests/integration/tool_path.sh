@@ -107,6 +107,24 @@ dupes=$(q "SELECT COUNT(*) FROM (SELECT request_id FROM tool_requests GROUP BY r
 open=$(q "SELECT COUNT(*) FROM tool_requests WHERE status <> 'completed'")
 [ "$open" -eq 0 ] || fail "$open durable requests left open"
 
+# A managed cloud daemon: no credentials; provisioned, then dialed by a gateway on command.
+pod_id=$("$reliant" admin daemon provision --user dev@example.com --name pod --db-url "$url")
+pod_port=$((base + 50))
+mkdir -p "$work/pod"
+HOME="$work/pod" "$reliant" daemon start --managed --port "$pod_port" --name pod \
+  --working-dir "$work/pod" --heartbeat-interval 1 --stale-timeout 3 >"$work/pod.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+"$reliant" admin daemon connect --nats-url "$nats_url" --daemon "$pod_id" \
+  --address "http://127.0.0.1:$pod_port" --db-url "$url" >/dev/null
+for _ in $(seq 1 100); do
+  [ "$(q "SELECT status FROM daemons WHERE id = '$pod_id'")" = "active" ] && break
+  sleep 0.1
+done
+out=$(call cloud 'echo from the pod' --sync) || fail "call to the managed daemon: $out"
+grep -q '"content": "from the pod\\n"' <<<"$out" || fail "the managed daemon did not answer: $out"
+echo "managed daemon: dialed by a gateway on command, serving calls"
+
 # Bad input: a wrong token is refused (the daemon deletes it and says what to do); no daemon
 # for the user → a precise error and exit code 2.
 mkdir -p "$work/intruder"
