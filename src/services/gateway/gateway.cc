@@ -20,7 +20,6 @@ struct Gateway::Connection {
   std::string session_id;
   Stream* stream = nullptr;
   Presence presence;
-  std::vector<SubscriptionPtr> subscriptions;
   // Tasks that use this connection; they die with it.
   std::unique_ptr<Scope> scope;
 };
@@ -102,12 +101,6 @@ std::string fit_for_bus(v1::ToolResponse& response) {
   }
   return json;
 }
-
-// What a registration resolves to in the store.
-struct Admission {
-  std::string user_id;
-  std::string daemon_id;
-};
 
 }  // namespace
 
@@ -229,35 +222,32 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   }
 }
 
-Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
-  // The first frame must be a registration, in time.
-  bool admitted = false;
-  Stream* raw = stream.get();
-  const TimerId deadline = env_.executor.after(config_.register_timeout, [raw, &admitted] {
-    if (!admitted) raw->close();
-  });
-  ScopedTimer deadline_guard(env_.executor, deadline);
-  Task<Result<std::string>> first = stream->receive();
+// Reads and checks the registration and records the connection in the store. Its own
+// coroutine, so that everything it needs (the frame, the record, the transaction) is freed once
+// the daemon is admitted: a gateway holds thousands of streams for hours.
+Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
+                                                      std::optional<Stamped> stamped) {
+  Task<Result<std::string>> first = stream.receive();
   Result<std::string> bytes = co_await first;
-  if (!bytes) co_return;
+  if (!bytes) co_return std::nullopt;
   auto hello = protocol::decode<v1::DaemonFrame>(*bytes);
   if (!hello || !hello->has_register_()) {
     ++stats_.refused;
-    refuse(*stream, "invalid_argument", "the first frame on a daemon stream must be a register");
-    co_return;
+    refuse(stream, "invalid_argument", "the first frame on a daemon stream must be a register");
+    co_return std::nullopt;
   }
-  const v1::Register reg = hello->register_();
-  const std::string token = bearer_token(stream->metadata());
+  const v1::Register& reg = hello->register_();
+  const std::string token = bearer_token(stream.metadata());
   if (!reg.daemon_id().empty() && !is_valid_id(reg.daemon_id())) {
     ++stats_.refused;
-    refuse(*stream, "invalid_argument", "daemon_id \"" + reg.daemon_id() + "\" is not a valid id");
-    co_return;
+    refuse(stream, "invalid_argument", "daemon_id \"" + reg.daemon_id() + "\" is not a valid id");
+    co_return std::nullopt;
   }
 
   const Instant now = env_.executor.now();
-  auto admission = std::make_shared<Admission>();
+  auto admission = std::make_shared<Admitted>();
   DaemonRecord record;
-  record.id = stamped ? stamped->daemon_id
+  record.id = stamped                   ? stamped->daemon_id
               : reg.daemon_id().empty() ? ids_.next()
                                         : reg.daemon_id();
   record.name = reg.name().empty() ? reg.hostname() : reg.name();
@@ -276,8 +266,11 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     record.user_id = stamped->user_id;
     record.type = "cloud";
   }
-  TransactionBody admit = [token, record, admission, managed = stamped.has_value(),
-                           now_ms = to_ms(now)](SqlTransaction& tx) mutable -> Result<void> {
+  admission->connection_id = record.connection_id;
+  admission->session_id = record.session_id;
+  admission->at = now;
+  TransactionBody body = [token, record, admission, managed = stamped.has_value(),
+                          now_ms = to_ms(now)](SqlTransaction& tx) mutable -> Result<void> {
     if (!managed) {
       auto who = authenticate_token(tx, token, now_ms);
       if (!who) return fail(who.error());
@@ -288,31 +281,49 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     admission->daemon_id = record.id;
     return {};
   };
-  Task<Result<void>> admitting = env_.store->transact(std::move(admit));
+  Task<Result<void>> admitting = env_.store->transact(std::move(body));
   Result<void> admitted_in_store = co_await admitting;
   if (!admitted_in_store) {
     ++stats_.refused;
     const Error& e = admitted_in_store.error();
     if (e.code == ErrorCode::unauthenticated) {
-      refuse(*stream, "unauthenticated", e.message);
+      refuse(stream, "unauthenticated", e.message);
     } else if (e.code == ErrorCode::permission_denied) {
-      refuse(*stream, "permission_denied", e.message);
+      refuse(stream, "permission_denied", e.message);
     } else {
-      refuse(*stream, "unavailable", "the gateway cannot register daemons right now: " + e.message);
+      refuse(stream, "unavailable", "the gateway cannot register daemons right now: " + e.message);
     }
-    co_return;
+    co_return std::nullopt;
   }
+  co_return *admission;
+}
+
+Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
+  // The first frame must be a registration, in time.
+  bool admitted = false;
+  Stream* raw = stream.get();
+  const TimerId deadline = env_.executor.after(config_.register_timeout, [raw, &admitted] {
+    if (!admitted) raw->close();
+  });
+  std::optional<Admitted> admission;
+  {
+    ScopedTimer deadline_guard(env_.executor, deadline);
+    Task<std::optional<Admitted>> admitting = admit(*stream, std::move(stamped));
+    admission = co_await admitting;
+  }
+  if (!admission) co_return;
   admitted = true;
   ++stats_.registrations;
+  const Instant now = admission->at;
 
-  Connection connection{record.connection_id,
-                        admission->daemon_id,
-                        admission->user_id,
-                        reg.session_id(),
+  Connection connection{std::move(admission->connection_id),
+                        std::move(admission->daemon_id),
+                        std::move(admission->user_id),
+                        std::move(admission->session_id),
                         raw,
                         Presence(config_.presence, now),
-                        {},
                         std::make_unique<Scope>(env_.executor)};
+  admission.reset();
   // One live stream per daemon: a local predecessor is closed here, one on another gateway
   // by the eviction notice.
   if (auto old = connections_.find(connection.daemon_id); old != connections_.end()) {
@@ -355,7 +366,6 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
       it != connections_.end() && it->second == &connection) {
     connections_.erase(it);
   }
-  connection.subscriptions.clear();
   connection.scope.reset();
   if (connection.presence.on_disconnect()) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
@@ -399,8 +409,7 @@ Task<void> Gateway::keep_alive(Connection* connection) {
   for (;;) {
     const Instant next_beat = last_beat + config_.heartbeat_interval;
     const Instant next_renewal = last_renewal + lease_renewal();
-    const Instant wake =
-        std::min({next_beat, next_renewal, connection->presence.next_deadline()});
+    const Instant wake = std::min({next_beat, next_renewal, connection->presence.next_deadline()});
     const Duration wait = std::max<Duration>(wake - env_.executor.now(), milliseconds(1));
     co_await sleep(env_.executor, wait);
     const Instant now = env_.executor.now();
@@ -417,10 +426,10 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_renewal) {
       // One attempt per renewal: a failed one is simply retried at the next.
       last_renewal = now;
-      TransactionBody renew = [id = connection->daemon_id, conn = connection->connection_id,
-                               status = std::string(to_string(connection->presence.status())),
-                               until = to_ms(now + config_.presence.stale_after)](
-                                  SqlTransaction& tx) -> Result<void> {
+      TransactionBody renew =
+          [id = connection->daemon_id, conn = connection->connection_id,
+           status = std::string(to_string(connection->presence.status())),
+           until = to_ms(now + config_.presence.stale_after)](SqlTransaction& tx) -> Result<void> {
         auto renewed = renew_daemon_lease(tx, id, conn, status, until);
         if (!renewed) return fail(renewed.error());
         return {};
@@ -841,8 +850,7 @@ Task<void> Gateway::sweep() {
     // after the TTL; they time out on their side.
     if (now - last_memory_sweep >= minutes(1)) {
       last_memory_sweep = now;
-      std::erase_if(in_flight_,
-                    [now](const auto& entry) { return entry.second.expires_at < now; });
+      std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
       std::erase_if(pending_commands_,
                     [now](const auto& entry) { return entry.second.expires_at < now; });
     }

@@ -14,8 +14,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +95,15 @@ class Gateway {
   // (identity stamped).
   Task<void> serve(StreamPtr stream, std::optional<Stamped> stamped);
   Task<void> connect_managed(v1::ManagedConnect command);
+  // An admitted registration: who the stream's daemon is.
+  struct Admitted {
+    std::string daemon_id;
+    std::string user_id;
+    std::string connection_id;
+    std::string session_id;
+    Instant at{};
+  };
+  Task<std::optional<Admitted>> admit(Stream& stream, std::optional<Stamped> stamped);
   void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
   Task<void> stream_open_requests(Connection* connection);
