@@ -10,10 +10,10 @@
 #include "adapters/sqlite/sqlite_database.h"
 #include "core/daemon_selection.h"
 #include "core/personal_access_token.h"
-#include "runtime/ids.h"
-#include "runtime/sleep.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
+#include "runtime/ids.h"
+#include "runtime/sleep.h"
 #include "services/daemon/daemon.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
@@ -34,6 +34,13 @@ constexpr int kGatewayPort = 9190;
 constexpr int kManagedPort = 9290;
 
 std::string user_id_of(const std::string& user) { return "user-" + user; }
+
+// A token from the world's randomness, as the api server would issue one.
+std::string random_pat(Random& random) {
+  std::array<std::uint8_t, kPatRandomBytes> bytes{};
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(random.below(256));
+  return format_pat(bytes);
+}
 
 }  // namespace
 
@@ -150,9 +157,7 @@ class SimCredentials final : public daemon::CredentialStore {
     TransactionBody body =
         [fresh, fresh_id, random, user = user_id_,
          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) mutable -> Result<void> {
-      std::array<std::uint8_t, kPatRandomBytes> bytes{};
-      for (auto& b : bytes) b = static_cast<std::uint8_t>(random.below(256));
-      *fresh = format_pat(bytes);
+      *fresh = random_pat(random);
       PersonalAccessToken meta{
           *fresh_id, user, "sim daemon (re-registered)", pat_display_prefix(*fresh), now_ms, {},
           {},        {}};
@@ -372,9 +377,7 @@ void ToolPathWorkload::seed() {
         continue;
       }
       machine->token_id = impl.ids.next();
-      std::array<std::uint8_t, kPatRandomBytes> bytes{};
-      for (auto& b : bytes) b = static_cast<std::uint8_t>(impl.random.below(256));
-      machine->token = format_pat(bytes);
+      machine->token = random_pat(impl.random);
       PersonalAccessToken meta{machine->token_id,
                                machine->user_id,
                                "sim daemon",

@@ -12,38 +12,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 interop=$here/../interop
 proto=$here/../../proto/reliant/daemon/v1/daemon.proto
 [ -d "$interop/node_modules/@grpc/grpc-js" ] || { echo "FAIL: run: npm ci --prefix tests/interop"; exit 1; }
-db="interop_$$"
-url="${admin_url%/*}/$db"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  psql "$admin_url" -qtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-q() { psql "$url" -qtAc "$1"; }
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/*.log; do echo "--- $f"; tail -n 20 "$f"; done
-  exit 1
-}
-
-psql "$admin_url" -qtc "CREATE DATABASE $db" >/dev/null
-"$reliant" db migrate up --db-url "$url" >/dev/null
+source "$here/lib.sh"
+integration_setup interop
 "$reliant" admin user create --email js@example.com --db-url "$url" >/dev/null
 "$reliant" admin user create --email native@example.com --db-url "$url" >/dev/null
 token_js=$("$reliant" admin token create --user js@example.com --db-url "$url" | tail -n 1)
 token_native=$("$reliant" admin token create --user native@example.com --db-url "$url" | tail -n 1)
 port=$((23000 + $$ % 20000))
-"$reliant" server gateway --db-url "$url" --nats-url "$nats_url" --gateway-id gw --bind-address 127.0.0.1 \
-  --daemon-port "$port" --frontend-port $((port + 1)) --health-port $((port + 2)) --disable-tls \
-  >"$work/gw.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do
-  [ "$(curl -s "http://127.0.0.1:$((port + 2))/ready" || true)" = '{"status":"ready"}' ] && break
-  sleep 0.1
-done
+start_gateway gw "$port"
 
 # 1. grpc-js as the daemon.
 node "$interop/grpc_daemon.mjs" "$proto" "127.0.0.1:$port" "$token_js" >"$work/grpc-js.log" 2>&1 &

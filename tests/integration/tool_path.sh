@@ -10,25 +10,8 @@ set -euo pipefail
 reliant=$1
 admin_url=$(cat "$2")
 nats_url=$(cat "$3")
-db="tools_$$"
-url="${admin_url%/*}/$db"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  psql "$admin_url" -qtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-q() { psql "$url" -qtAc "$1"; }
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
-  exit 1
-}
-
-psql "$admin_url" -qtc "CREATE DATABASE $db" >/dev/null
-"$reliant" db migrate up --db-url "$url" >/dev/null
+source "$(dirname "$0")/lib.sh"
+integration_setup tools
 "$reliant" admin user create --email dev@example.com --db-url "$url" >/dev/null
 token_a=$("$reliant" admin token create --user dev@example.com --name laptop --db-url "$url" | tail -n 1)
 token_b=$("$reliant" admin token create --user dev@example.com --name build-box --db-url "$url" | tail -n 1)
@@ -36,21 +19,10 @@ token_b=$("$reliant" admin token create --user dev@example.com --name build-box 
 base=$((21000 + $$ % 20000))
 gw_urls=""
 for g in 1 2; do
-  daemon_port=$((base + 10 * g)) frontend_port=$((base + 10 * g + 1)) health_port=$((base + 10 * g + 2))
-  "$reliant" server gateway --db-url "$url" --nats-url "$nats_url" --gateway-id "gw$g" \
-    --daemon-port "$daemon_port" --frontend-port "$frontend_port" --health-port "$health_port" \
-    --bind-address 127.0.0.1 --disable-tls --heartbeat-interval 1 --stale-timeout 3 \
-    --disconnect-timeout 6 >"$work/gw$g.log" 2>&1 &
-  pids+=($!)
-  eval "pid_gw$g=$!"
+  daemon_port=$((base + 10 * g))
+  start_gateway "gw$g" "$daemon_port" --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
+  eval "pid_gw$g=$last_pid"
   gw_urls="$gw_urls${gw_urls:+,}http://127.0.0.1:$daemon_port"
-  ready=""
-  for _ in $(seq 1 50); do
-    ready=$(curl -s "http://127.0.0.1:$health_port/ready" || true)
-    [ "$ready" = '{"status":"ready"}' ] && break
-    sleep 0.1
-  done
-  [ "$ready" = '{"status":"ready"}' ] || fail "gateway gw$g not ready: '$ready'"
 done
 
 # Two daemons of the same user, each with its own HOME (credentials, daemon.json, journal).

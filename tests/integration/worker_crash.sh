@@ -8,20 +8,8 @@ set -euo pipefail
 reliant=$1
 admin_url=$(cat "$2")
 nats_url=$(cat "$3")
-db="crash_$$"
-url="${admin_url%/*}/$db"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  psql "$admin_url" -qtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-q() { psql "$url" -qtAc "$1"; }
-
-psql "$admin_url" -qtc "CREATE DATABASE $db" >/dev/null
-"$reliant" db migrate up --db-url "$url" >/dev/null
+source "$(dirname "$0")/lib.sh"
+integration_setup crash
 health_base=$((20000 + $$ % 20000))
 port_w1=$health_base port_w2=$((health_base + 1))
 for w in w1 w2; do
@@ -33,16 +21,7 @@ for w in w1 w2; do
   eval "pid_$w=$!"
 done
 # Both workers report ready (store reachable) on their health endpoints.
-for w in w1 w2; do
-  port=$(eval echo "\$port_$w")
-  ready=""
-  for _ in $(seq 1 50); do
-    ready=$(curl -s "http://127.0.0.1:$port/ready" || true)
-    [ "$ready" = '{"status":"ready"}' ] && break
-    sleep 0.1
-  done
-  [ "$ready" = '{"status":"ready"}' ] || { echo "FAIL: $w not ready on :$port: '$ready'"; cat "$work/$w.log"; exit 1; }
-done
+for w in w1 w2; do wait_ready "$(eval echo "\$port_$w")" "worker $w"; done
 
 # 12 steps of 400 ms, each heartbeating; a dead worker's lease lapses after 1 s without heartbeat.
 steps=12

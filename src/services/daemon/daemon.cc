@@ -230,36 +230,18 @@ void Daemon::send(const v1::DaemonFrame& frame) {
 
 void Daemon::kill_process(const v1::KillProcess& kill) {
   v1::DaemonFrame frame;
-  auto* result = frame.mutable_kill_process_result();
-  result->set_command_id(kill.command_id());
-  auto killed = background_->kill(kill.process_id());
-  result->set_killed(killed.has_value());
-  if (!killed) result->set_error_message(killed.error().message);
+  *frame.mutable_kill_process_result() = kill_background_process(*background_, kill);
   send(frame);
 }
 
 void Daemon::run_command(const v1::DaemonCommand& command) {
   v1::DaemonFrame frame;
-  auto* result = frame.mutable_command_result();
-  result->set_command_id(command.command_id());
-  if (command.command() == "status") {
-    nlohmann::json status = {{"daemon_id", daemon_id_},
-                             {"session_id", session_id_},
-                             {"name", config_.identity.name},
-                             {"version", config_.identity.version},
-                             {"running_tools", runner_.running()},
-                             {"cached_results", runner_.cached()},
-                             {"tools", tools_.names()}};
-    result->set_ok(true);
-    result->set_output_json(status.dump());
-  } else if (command.command() == "list_tools") {
-    result->set_ok(true);
-    result->set_output_json(nlohmann::json(tools_.names()).dump());
-  } else {
-    result->set_ok(false);
-    result->set_error_message("unknown daemon command \"" + command.command() +
-                              "\" (known: status, list_tools)");
-  }
+  *frame.mutable_command_result() =
+      answer_daemon_command(command, runner_,
+                            Json{{"daemon_id", daemon_id_},
+                                 {"session_id", session_id_},
+                                 {"name", config_.identity.name},
+                                 {"version", config_.identity.version}});
   send(frame);
 }
 

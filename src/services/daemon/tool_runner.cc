@@ -1,6 +1,8 @@
 // Tool execution with timeouts, cancellation and at-most-once answers.
 #include "services/daemon/tool_runner.h"
 
+#include "services/daemon/tools/background_processes.h"
+
 namespace reliant::daemon {
 
 // One request in progress: its task lives in its own Scope, so cancelling it (a cancel or the
@@ -20,6 +22,37 @@ v1::ToolResponse error_response(const std::string& request_id, std::string_view 
   response.set_content(message);
   response.set_error_message(std::move(message));
   return response;
+}
+
+v1::DaemonCommandResult answer_daemon_command(const v1::DaemonCommand& command,
+                                              const ToolRunner& runner, Json identity) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  if (command.command() == "status") {
+    identity["running_tools"] = runner.running();
+    identity["cached_results"] = runner.cached();
+    identity["tools"] = runner.tools().names();
+    result.set_ok(true);
+    result.set_output_json(identity.dump());
+  } else if (command.command() == "list_tools") {
+    result.set_ok(true);
+    result.set_output_json(Json(runner.tools().names()).dump());
+  } else {
+    result.set_ok(false);
+    result.set_error_message("unknown daemon command \"" + command.command() +
+                             "\" (known: status, list_tools)");
+  }
+  return result;
+}
+
+v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
+                                              const v1::KillProcess& kill) {
+  v1::KillProcessResult result;
+  result.set_command_id(kill.command_id());
+  auto killed = background.kill(kill.process_id());
+  result.set_killed(killed.has_value());
+  if (!killed) result.set_error_message(killed.error().message);
+  return result;
 }
 
 ToolRunner::ToolRunner(Executor& executor, ToolSet& tools, ToolContext& context,

@@ -59,6 +59,18 @@ class MemoryRequestJournal final : public RequestJournal {
 v1::ToolResponse error_response(const std::string& request_id, std::string_view code,
                                 std::string message);
 
+class BackgroundProcesses;
+
+class ToolRunner;
+
+// The daemon commands every daemon answers, remote or in-process: "status" (the runner's load
+// and the tools, merged into `identity`) and "list_tools".
+v1::DaemonCommandResult answer_daemon_command(const v1::DaemonCommand& command,
+                                              const ToolRunner& runner, Json identity);
+// Kills one of the daemon's background processes.
+v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
+                                              const v1::KillProcess& kill);
+
 class ToolRunner {
  public:
   // Called with every outcome, on the executor: a tool's result, a timeout, a cancellation,

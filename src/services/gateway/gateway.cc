@@ -299,20 +299,16 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
 }
 
 Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
-  // The first frame must be a registration, in time.
-  bool admitted = false;
+  // The first frame must be a registration, in time: the deadline lives only while admit() runs.
   Stream* raw = stream.get();
-  const TimerId deadline = env_.executor.after(config_.register_timeout, [raw, &admitted] {
-    if (!admitted) raw->close();
-  });
   std::optional<Admitted> admission;
   {
-    ScopedTimer deadline_guard(env_.executor, deadline);
+    ScopedTimer deadline(env_.executor,
+                         env_.executor.after(config_.register_timeout, [raw] { raw->close(); }));
     Task<std::optional<Admitted>> admitting = admit(*stream, std::move(stamped));
     admission = co_await admitting;
   }
   if (!admission) co_return;
-  admitted = true;
   ++stats_.registrations;
   const Instant now = admission->at;
 
@@ -339,14 +335,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
   ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
   send(connection, ack);
-  ++stats_.status_changes;
-  v1::DaemonStatusEvent event;
-  event.set_daemon_id(connection.daemon_id);
-  event.set_user_id(connection.user_id);
-  event.set_status(v1::DAEMON_STATUS_ACTIVE);
-  event.set_gateway_id(config_.gateway_id);
-  event.set_at_ms(to_ms(now));
-  (void)env_.bus->publish(subjects::daemon_status(connection.user_id), protocol::to_json(event));
+  publish_status(connection.daemon_id, connection.user_id, PresenceStatus::active);
 
   connection.scope->spawn(keep_alive(&connection));
   connection.scope->spawn(stream_open_requests(&connection));
@@ -382,22 +371,12 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
     case v1::DaemonFrame::kToolResponse:
       on_response(connection, frame.tool_response());
       break;
-    case v1::DaemonFrame::kKillProcessResult: {
-      const auto& result = frame.kill_process_result();
-      if (auto it = pending_commands_.find(result.command_id()); it != pending_commands_.end()) {
-        (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
-        pending_commands_.erase(it);
-      }
+    case v1::DaemonFrame::kKillProcessResult:
+      answer_command(frame.kill_process_result().command_id(), frame.kill_process_result());
       break;
-    }
-    case v1::DaemonFrame::kCommandResult: {
-      const auto& result = frame.command_result();
-      if (auto it = pending_commands_.find(result.command_id()); it != pending_commands_.end()) {
-        (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
-        pending_commands_.erase(it);
-      }
+    case v1::DaemonFrame::kCommandResult:
+      answer_command(frame.command_result().command_id(), frame.command_result());
       break;
-    }
     default:
       break;  // heartbeats (and output chunks, not routed yet) only prove the daemon is alive
   }
@@ -463,15 +442,7 @@ Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
     Task<Result<void>> writing = env_.store->transact(std::move(write));
     Result<void> written = co_await writing;
     if (written) {
-      if (!*applied) co_return;  // a newer connection owns the row now
-      ++stats_.status_changes;
-      v1::DaemonStatusEvent event;
-      event.set_daemon_id(daemon_id);
-      event.set_user_id(user_id);
-      event.set_status(wire_status(status));
-      event.set_gateway_id(config_.gateway_id);
-      event.set_at_ms(to_ms(env_.executor.now()));
-      (void)env_.bus->publish(subjects::daemon_status(user_id), protocol::to_json(event));
+      if (*applied) publish_status(daemon_id, user_id, status);  // else a newer connection won
       co_return;
     }
     co_await sleep(env_.executor, backoff.next(env_.random));
@@ -536,17 +507,13 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
       lost.set_content(lost.error_message());
       lost.set_daemon_id(connection->daemon_id);
       lost.set_user_id(connection->user_id);
-      scope_.spawn(complete(std::move(lost)));
+      scope_.spawn(complete(request.request_id(), connection->daemon_id, protocol::to_json(lost)));
       break;
     }
-    case Dispatch::completed: {
+    case Dispatch::completed:
       // Answered already; the caller may have missed the result: publish it again.
-      v1::ToolResponse again;
-      again.set_request_id(request.request_id());
-      again.set_daemon_id(connection->daemon_id);
-      scope_.spawn(complete(std::move(again)));
+      scope_.spawn(complete(request.request_id(), connection->daemon_id, std::nullopt));
       break;
-    }
     case Dispatch::not_found:
       ++stats_.rejected_messages;  // a router always stores a durable request first
       break;
@@ -569,24 +536,23 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
     durable = it->second.durable;
     in_flight_.erase(it);
   }
-  if (durable) scope_.spawn(complete(std::move(response)));
+  if (durable) scope_.spawn(complete(response.request_id(), connection.daemon_id, json));
 }
 
-Task<void> Gateway::complete(v1::ToolResponse response) {
-  // An empty response (no success, no error, no content) only republishes the stored result.
-  const bool has_result = response.success() || response.is_error() || !response.content().empty();
+Task<void> Gateway::complete(std::string request_id, std::string daemon_id,
+                             std::optional<std::string> result_json) {
   auto row = std::make_shared<std::optional<ToolRequestRecord>>();
-  TransactionBody store_it = [response, has_result, row, now_ms = to_ms(env_.executor.now())](
-                                 SqlTransaction& tx) -> Result<void> {
-    auto found = find_tool_request(tx, response.request_id());
+  TransactionBody store_it = [request_id, daemon_id, result_json, row,
+                              now_ms =
+                                  to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    auto found = find_tool_request(tx, request_id);
     if (!found) return fail(found.error());
-    if (!*found || (*found)->daemon_id != response.daemon_id()) return {};  // not this daemon's
-    if (has_result && (*found)->status != "completed") {
-      const std::string json = protocol::to_json(response);
-      if (auto done = complete_tool_request(tx, response.request_id(), json, now_ms); !done)
+    if (!*found || (*found)->daemon_id != daemon_id) return {};  // not this daemon's
+    if (result_json && (*found)->status != "completed") {
+      if (auto done = complete_tool_request(tx, request_id, *result_json, now_ms); !done)
         return fail(done.error());
       (*found)->status = "completed";
-      (*found)->result_json = json;
+      (*found)->result_json = *result_json;
     }
     *row = std::move(*found);
     return {};
@@ -618,7 +584,8 @@ Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse re
   Result<void> allowed = co_await checking;
   if (!allowed) co_return fail(allowed.error());
   response.set_user_id(*owner);
-  Task<void> storing = complete(std::move(response));
+  std::string json = fit_for_bus(response);
+  Task<void> storing = complete(response.request_id(), response.daemon_id(), std::move(json));
   co_await storing;
   co_return Result<void>{};
 }
@@ -782,31 +749,47 @@ void Gateway::on_cancel(const BusMessage& message) {
 }
 
 void Gateway::on_kill_process(const BusMessage& message) {
-  auto user = subjects::user_of(message.subject, "daemon.kill");
-  auto kill = protocol::from_json<v1::KillProcess>(message.data);
-  if (!user || !kill || message.reply_to.empty()) return;
-  Connection* connection = holder(kill->daemon_id(), *user);
-  if (connection == nullptr) return;  // another gateway's daemon, or nobody's
-  if (kill->command_id().empty()) kill->set_command_id(ids_.next());
-  pending_commands_[kill->command_id()] = {message.reply_to,
-                                           env_.executor.now() + config_.sync_request_ttl};
-  v1::GatewayFrame frame;
-  *frame.mutable_kill_process() = std::move(*kill);
-  send(*connection, frame);
+  relay_command<v1::KillProcess>(message, "daemon.kill", &v1::GatewayFrame::mutable_kill_process);
 }
 
 void Gateway::on_daemon_command(const BusMessage& message) {
-  auto user = subjects::user_of(message.subject, "daemon.command");
-  auto command = protocol::from_json<v1::DaemonCommand>(message.data);
-  if (!user || !command || message.reply_to.empty()) return;
-  Connection* connection = holder(command->daemon_id(), *user);
-  if (connection == nullptr) return;
-  if (command->command_id().empty()) command->set_command_id(ids_.next());
-  pending_commands_[command->command_id()] = {message.reply_to,
+  relay_command<v1::DaemonCommand>(message, "daemon.command", &v1::GatewayFrame::mutable_command);
+}
+
+template <class Request>
+void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
+                            Request* (v1::GatewayFrame::*slot)()) {
+  auto user = subjects::user_of(message.subject, prefix);
+  auto request = protocol::from_json<Request>(message.data);
+  if (!user || !request || message.reply_to.empty()) return;
+  Connection* connection = holder(request->daemon_id(), *user);
+  if (connection == nullptr) return;  // another gateway's daemon, or nobody's
+  if (request->command_id().empty()) request->set_command_id(ids_.next());
+  pending_commands_[request->command_id()] = {message.reply_to,
                                               env_.executor.now() + config_.sync_request_ttl};
   v1::GatewayFrame frame;
-  *frame.mutable_command() = std::move(*command);
+  *(frame.*slot)() = std::move(*request);
   send(*connection, frame);
+}
+
+void Gateway::answer_command(const std::string& command_id,
+                             const google::protobuf::Message& result) {
+  const auto it = pending_commands_.find(command_id);
+  if (it == pending_commands_.end()) return;
+  (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
+  pending_commands_.erase(it);
+}
+
+void Gateway::publish_status(const std::string& daemon_id, const std::string& user_id,
+                             PresenceStatus status) {
+  ++stats_.status_changes;
+  v1::DaemonStatusEvent event;
+  event.set_daemon_id(daemon_id);
+  event.set_user_id(user_id);
+  event.set_status(wire_status(status));
+  event.set_gateway_id(config_.gateway_id);
+  event.set_at_ms(to_ms(env_.executor.now()));
+  (void)env_.bus->publish(subjects::daemon_status(user_id), protocol::to_json(event));
 }
 
 void Gateway::on_online_check(const BusMessage& message) {
@@ -837,13 +820,7 @@ Task<void> Gateway::sweep() {
     Result<void> swept = co_await expiring;
     if (swept) {
       for (const auto& daemon : *expired) {
-        ++stats_.status_changes;
-        v1::DaemonStatusEvent event;
-        event.set_daemon_id(daemon.id);
-        event.set_user_id(daemon.user_id);
-        event.set_status(v1::DAEMON_STATUS_DISCONNECTED);
-        event.set_at_ms(to_ms(now));
-        (void)env_.bus->publish(subjects::daemon_status(daemon.user_id), protocol::to_json(event));
+        publish_status(daemon.id, daemon.user_id, PresenceStatus::disconnected);
       }
     }
     // Bounded memory: callers that never got an answer (their daemon went away) are forgotten

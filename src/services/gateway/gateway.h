@@ -109,9 +109,10 @@ class Gateway {
   Task<void> stream_open_requests(Connection* connection);
   Task<void> dispatch(Connection* connection, v1::ToolRequest request);
   Task<void> forward(v1::GatewayFrame frame, std::string daemon_id);
-  // Stores a daemon's answer (the first one counts) and publishes the stored answer to the
-  // request's reply subject. An empty response only republishes.
-  Task<void> complete(v1::ToolResponse response);
+  // Stores a daemon's answer to a durable request (the first one counts; none: only look it
+  // up) and publishes the stored answer to the request's reply subject.
+  Task<void> complete(std::string request_id, std::string daemon_id,
+                      std::optional<std::string> result_json);
   Task<void> record_status(std::string daemon_id, std::string user_id, std::string connection_id,
                            PresenceStatus status);
   void on_response(Connection& connection, v1::ToolResponse response);
@@ -132,6 +133,14 @@ class Gateway {
   void send(Connection& connection, const v1::GatewayFrame& frame);
   // Expires the leases of dead gateways' daemons; forgets unanswered callers.
   Task<void> sweep();
+  // Kill and command requests go down the holder's stream; the daemon's answer goes to the
+  // request's inbox when it comes (answer_command).
+  template <class Request>
+  void relay_command(const BusMessage& message, std::string_view prefix,
+                     Request* (v1::GatewayFrame::*slot)());
+  void answer_command(const std::string& command_id, const google::protobuf::Message& result);
+  void publish_status(const std::string& daemon_id, const std::string& user_id,
+                      PresenceStatus status);
   Task<void> run_transaction(TransactionBody body);
   // Each held daemon's row is leased for stale_after and renewed three times as often.
   Duration lease_renewal() const { return config_.presence.stale_after / 3; }

@@ -215,6 +215,16 @@ Task<Result<bool>> BusDaemonRouter::is_online(std::string user_id, std::string d
   co_return answer->online();
 }
 
+// Kill and command requests: request-reply, answered only by the gateway holding the daemon.
+template <class Reply>
+Task<Result<Reply>> BusDaemonRouter::control_request(std::string subject, std::string payload) {
+  Task<Result<BusMessage>> asking =
+      env_.bus->request(std::move(subject), std::move(payload), config_.control_timeout);
+  Result<BusMessage> reply = co_await asking;
+  if (!reply) co_return fail(reply.error());
+  co_return protocol::from_json<Reply>(reply->data);
+}
+
 Task<Result<v1::KillProcessResult>> BusDaemonRouter::kill_process(std::string user_id,
                                                                   std::string daemon_id,
                                                                   std::string process_id) {
@@ -223,11 +233,10 @@ Task<Result<v1::KillProcessResult>> BusDaemonRouter::kill_process(std::string us
   kill.set_process_id(std::move(process_id));
   kill.set_user_id(user_id);
   kill.set_daemon_id(std::move(daemon_id));
-  Task<Result<BusMessage>> asking = env_.bus->request(
-      subjects::kill_process(user_id), protocol::to_json(kill), config_.control_timeout);
-  Result<BusMessage> reply = co_await asking;
-  if (!reply) co_return fail(reply.error());
-  co_return protocol::from_json<v1::KillProcessResult>(reply->data);
+  Task<Result<v1::KillProcessResult>> asking = control_request<v1::KillProcessResult>(
+      subjects::kill_process(user_id), protocol::to_json(kill));
+  Result<v1::KillProcessResult> result = co_await asking;
+  co_return result;
 }
 
 Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::daemon_command(std::string user_id,
@@ -240,11 +249,10 @@ Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::daemon_command(std::strin
   request.set_args_json(std::move(args_json));
   request.set_user_id(user_id);
   request.set_daemon_id(std::move(daemon_id));
-  Task<Result<BusMessage>> asking = env_.bus->request(
-      subjects::daemon_command(user_id), protocol::to_json(request), config_.control_timeout);
-  Result<BusMessage> reply = co_await asking;
-  if (!reply) co_return fail(reply.error());
-  co_return protocol::from_json<v1::DaemonCommandResult>(reply->data);
+  Task<Result<v1::DaemonCommandResult>> asking = control_request<v1::DaemonCommandResult>(
+      subjects::daemon_command(user_id), protocol::to_json(request));
+  Result<v1::DaemonCommandResult> result = co_await asking;
+  co_return result;
 }
 
 }  // namespace reliant::routing

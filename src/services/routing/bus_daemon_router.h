@@ -35,6 +35,8 @@ class BusDaemonRouter final : public DaemonRouter {
  private:
   Task<Result<bool>> store_request(const ToolCall& call, const std::string& reply_subject);
   Task<Result<std::optional<v1::ToolResponse>>> stored_result(const std::string& request_id);
+  template <class Reply>
+  Task<Result<Reply>> control_request(std::string subject, std::string payload);
 
   Env& env_;
   BusRouterConfig config_;

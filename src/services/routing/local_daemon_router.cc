@@ -1,8 +1,6 @@
 // The monolith's router: direct calls into the in-process daemon.
 #include "services/routing/local_daemon_router.h"
 
-#include <nlohmann/json.hpp>
-
 namespace reliant::routing {
 
 LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
@@ -80,35 +78,21 @@ Task<Result<v1::KillProcessResult>> LocalDaemonRouter::kill_process(std::string 
                                                                     std::string daemon_id,
                                                                     std::string process_id) {
   if (auto ok = check(user_id, daemon_id); !ok) co_return fail(ok.error());
-  v1::KillProcessResult result;
-  auto killed = background_.kill(process_id);
-  result.set_killed(killed.has_value());
-  if (!killed) result.set_error_message(killed.error().message);
-  co_return result;
+  v1::KillProcess kill;
+  kill.set_process_id(std::move(process_id));
+  co_return daemon::kill_background_process(background_, kill);
 }
 
 Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::daemon_command(std::string user_id,
                                                                         std::string daemon_id,
                                                                         std::string command,
-                                                                        std::string /*args*/) {
+                                                                        std::string args_json) {
   if (auto ok = check(user_id, daemon_id); !ok) co_return fail(ok.error());
-  v1::DaemonCommandResult result;
-  if (command == "status" || command == "list_tools") {
-    result.set_ok(true);
-    nlohmann::json out = tools_.names();
-    if (command == "status") {
-      out = {{"daemon_id", daemon_id_},
-             {"running_tools", runner_.running()},
-             {"cached_results", runner_.cached()},
-             {"tools", tools_.names()}};
-    }
-    result.set_output_json(out.dump());
-  } else {
-    result.set_ok(false);
-    result.set_error_message("unknown daemon command \"" + command +
-                             "\" (known: status, list_tools)");
-  }
-  co_return result;
+  v1::DaemonCommand request;
+  request.set_command(std::move(command));
+  request.set_args_json(std::move(args_json));
+  co_return daemon::answer_daemon_command(request, runner_,
+                                          daemon::Json{{"daemon_id", daemon_id_}});
 }
 
 }  // namespace reliant::routing
