@@ -23,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
-port=$((30000 + $$ % 10000))
+source tools/ports.sh
+port=$(free_port_block 30)
 db="--db-driver sqlite --db-url $work/reliant.db"
 nats_url="nats://127.0.0.1:$port"
 nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &

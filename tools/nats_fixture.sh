@@ -9,8 +9,8 @@ case "$cmd" in
   start)
     command -v nats-server >/dev/null || { echo "nats_fixture: nats-server not found (apt-get install nats-server)" >&2; exit 1; }
     mkdir -p "$dir"
-    port=54222
-    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+    source "$(dirname "$0")/ports.sh"
+    port=$(free_port_block 1 4222)
     nohup nats-server -a 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 50); do

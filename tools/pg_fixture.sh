@@ -32,9 +32,8 @@ case "$cmd" in
       as_owner "$bin/initdb" -D "$dir/data" -A trust -U reliant --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
-    # A free port: the first one from 55432 that nothing listens on.
-    port=55432
-    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+    source "$(dirname "$0")/ports.sh"
+    port=$(free_port_block 1 5432)
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >/dev/null \
       || { tail -n 20 "$dir/server.log" >&2; exit 1; }

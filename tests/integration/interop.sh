@@ -18,7 +18,7 @@ integration_setup interop
 "$reliant" admin user create --email native@example.com --db-url "$url" >/dev/null
 token_js=$("$reliant" admin token create --user js@example.com --db-url "$url" | tail -n 1)
 token_native=$("$reliant" admin token create --user native@example.com --db-url "$url" | tail -n 1)
-port=$((23000 + $$ % 20000))
+port=$(free_port_block 3)
 start_gateway gw "$port"
 
 # 1. grpc-js as the daemon.

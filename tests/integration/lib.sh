@@ -2,6 +2,8 @@
 # background processes that die with the test, and the usual waits. The caller sets `reliant`,
 # `admin_url` and `nats_url`, then calls `integration_setup PREFIX`.
 
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/ports.sh"
+
 # Creates and migrates database PREFIX_<pid>; sets db, url, work (a scratch folder) and pids.
 integration_setup() {
   db="$1_$$"

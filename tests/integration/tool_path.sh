@@ -16,7 +16,7 @@ integration_setup tools
 token_a=$("$reliant" admin token create --user dev@example.com --name laptop --db-url "$url" | tail -n 1)
 token_b=$("$reliant" admin token create --user dev@example.com --name build-box --db-url "$url" | tail -n 1)
 
-base=$((21000 + $$ % 20000))
+base=$(free_port_block 60)
 gw_urls=""
 for g in 1 2; do
   daemon_port=$((base + 10 * g))

@@ -10,7 +10,7 @@ admin_url=$(cat "$2")
 nats_url=$(cat "$3")
 source "$(dirname "$0")/lib.sh"
 integration_setup crash
-health_base=$((20000 + $$ % 20000))
+health_base=$(free_port_block 2)
 port_w1=$health_base port_w2=$((health_base + 1))
 for w in w1 w2; do
   port=$(eval echo "\$port_$w")
