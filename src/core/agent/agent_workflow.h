@@ -1,0 +1,31 @@
+// The `agent` workflow: the chat's agent loop on the durable engine (seeds 002/003). Each user
+// message starts a run: ask the model (activity `llm_turn`), run each tool call it made on the
+// daemon the selection cascade picks (`tool_call`, one at a time, in the model's order), ask
+// again with the results, until the model answers without tools or `max_turns` is reached;
+// then `chat_finish` records the outcome. A failed step is recorded too, so every user message
+// gets exactly one final outcome. The activities (services/agent) persist messages and updates.
+#pragma once
+
+#include "core/engine/workflow.h"
+
+namespace reliant::agent {
+
+inline constexpr std::string_view agent_workflow_name = "agent";
+inline constexpr std::string_view llm_turn_activity = "llm_turn";
+inline constexpr std::string_view tool_call_activity = "tool_call";
+inline constexpr std::string_view chat_finish_activity = "chat_finish";
+
+// Input: {"chat_id", "user_id", "model"?, "max_turns"? (1..100, default 20), "daemon"? (a
+// selector: shorthand string or {id, name, type, labels}), "tool_timeout_ms"?}.
+// `llm_turn` returns {"message_id", "text", "tool_calls": [{"id", "name", "input"}]};
+// `tool_call` returns {"message_id", "content", "is_error"}; `chat_finish` returns {}.
+// Result: {"outcome": "completed"|"max_turns", "message_id"?, "turns"}.
+class AgentWorkflow final : public engine::Workflow {
+ public:
+  std::string_view name() const override { return agent_workflow_name; }
+  Result<std::vector<engine::Command>> decide(const engine::RunState& state) const override;
+};
+
+void register_agent_workflow(engine::WorkflowRegistry& registry);
+
+}  // namespace reliant::agent

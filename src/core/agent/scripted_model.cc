@@ -1,0 +1,155 @@
+// Scripted model: plan from the user's words, one tool per turn, then a summary of the results.
+#include "core/agent/scripted_model.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace reliant::agent {
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string text_of(const llm::Message& message) {
+  std::string text;
+  for (const auto& block : message.content) {
+    if (block.kind == llm::Block::Kind::text) text += block.text;
+  }
+  return text;
+}
+
+// The first lines of a tool's output, so that the answer stays short.
+std::string excerpt(const std::string& content) {
+  constexpr std::size_t max_lines = 12;
+  constexpr std::size_t max_bytes = 1200;
+  std::string out;
+  std::size_t lines = 0;
+  for (std::size_t i = 0; i < content.size() && out.size() < max_bytes; ++i) {
+    if (content[i] == '\n' && ++lines == max_lines) {
+      out += "\n…";
+      break;
+    }
+    out.push_back(content[i]);
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string describe_call(const llm::Block& call) {
+  if (call.tool_name == "bash") return "`" + call.input.value("command", std::string()) + "`";
+  if (call.tool_name == "ls") return "the files in " + call.input.value("path", std::string("."));
+  return call.tool_name;
+}
+
+}  // namespace
+
+std::vector<llm::Block> scripted_plan(const std::string& user_text) {
+  std::vector<llm::Block> plan;
+  const std::string text = lower(user_text);
+  const bool wants_listing =
+      text.find("list") != std::string::npos &&
+      (text.find("file") != std::string::npos || text.find("director") != std::string::npos);
+  if (wants_listing) {
+    llm::Block call;
+    call.kind = llm::Block::Kind::tool_call;
+    call.tool_name = "ls";
+    call.input = {{"path", "."}};
+    plan.push_back(std::move(call));
+  }
+  for (std::size_t open = user_text.find('`'); open != std::string::npos;) {
+    const std::size_t close = user_text.find('`', open + 1);
+    if (close == std::string::npos) break;
+    const std::string command = user_text.substr(open + 1, close - open - 1);
+    if (!command.empty()) {
+      llm::Block call;
+      call.kind = llm::Block::Kind::tool_call;
+      call.tool_name = "bash";
+      call.input = {{"command", command}};
+      plan.push_back(std::move(call));
+    }
+    open = user_text.find('`', close + 1);
+  }
+  return plan;
+}
+
+llm::Response scripted_reply(const llm::Request& request) {
+  llm::Response response;
+  response.model = request.model.empty() ? "scripted" : request.model;
+  // The latest user message, the results that followed it, and the number of calls so far
+  // (tool call ids are numbered across the whole conversation, so they stay unique).
+  std::size_t last_user = request.messages.size();
+  std::size_t calls_so_far = 0;
+  for (std::size_t i = 0; i < request.messages.size(); ++i) {
+    if (request.messages[i].role == llm::Message::Role::user) last_user = i;
+    for (const auto& block : request.messages[i].content) {
+      if (block.kind == llm::Block::Kind::tool_call) ++calls_so_far;
+    }
+  }
+  std::string user_text;
+  std::vector<const llm::Block*> results;
+  if (last_user < request.messages.size()) {
+    user_text = text_of(request.messages[last_user]);
+    for (std::size_t i = last_user + 1; i < request.messages.size(); ++i) {
+      for (const auto& block : request.messages[i].content) {
+        if (block.kind == llm::Block::Kind::tool_result) results.push_back(&block);
+      }
+    }
+  }
+  const auto plan = scripted_plan(user_text);
+  response.input_tokens = static_cast<std::int64_t>(user_text.size() / 4 + 1);
+  if (results.size() < plan.size()) {
+    llm::Block call = plan[results.size()];
+    call.tool_call_id = "call_" + std::to_string(calls_so_far + 1);
+    response.content.push_back(
+        llm::Block::text_block("Let me look at " + describe_call(call) + "."));
+    response.content.push_back(std::move(call));
+    response.stop_reason = "tool_use";
+    response.output_tokens = 16;
+    return response;
+  }
+  std::string answer;
+  if (plan.empty()) {
+    answer = "You said: " + user_text +
+             "\n(I am the scripted model: ask me to list the files or to run a `command`.)";
+  } else {
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      const auto& result = *results[i];
+      const bool listing = plan[i].tool_name == "ls";
+      std::string what = describe_call(plan[i]);
+      if (listing) what[0] = 'T';
+      answer += (i ? "\n\n" : "") + what +
+                (result.is_error ? " failed:\n"
+                 : listing       ? " are:\n"
+                                 : " printed:\n") +
+                excerpt(result.text);
+    }
+  }
+  response.content.push_back(llm::Block::text_block(answer));
+  response.stop_reason = "end_turn";
+  response.output_tokens = static_cast<std::int64_t>(answer.size() / 4 + 1);
+  return response;
+}
+
+Task<Result<llm::Response>> ScriptedLlm::complete(llm::Request request, llm::TextSink on_text) {
+  llm::Response response = scripted_reply(request);
+  if (on_text) {
+    for (const auto& block : response.content) {
+      if (block.kind != llm::Block::Kind::text) continue;
+      // Deltas of up to eight words, split after a space, as a streaming model sends them.
+      std::size_t start = 0, words = 0;
+      for (std::size_t i = 0; i < block.text.size(); ++i) {
+        if (block.text[i] == ' ' && ++words % 8 == 0) {
+          on_text(std::string_view(block.text).substr(start, i + 1 - start));
+          start = i + 1;
+        }
+      }
+      if (start < block.text.size()) on_text(std::string_view(block.text).substr(start));
+    }
+  }
+  co_return response;
+}
+
+}  // namespace reliant::agent

@@ -1,0 +1,63 @@
+// HTTP as a port: the api component answers requests without touching a socket (DESIGN.md §2).
+// The Beast adapter (adapters/http/http_server.h) parses requests and writes responses; a test
+// or the simulator can call a handler directly.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/task.h"
+
+namespace reliant {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", … (upper case)
+  std::string path;    // without the query, percent-decoded: "/api/v1/chats/abc"
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string remote_address;
+
+  std::string header(const std::string& lower_case_name) const {
+    auto it = headers.find(lower_case_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// Where a streaming response writes its body, chunk by chunk, as the data arrives.
+class HttpBodyWriter {
+ public:
+  virtual ~HttpBodyWriter() = default;
+  // Resolves once the chunk is handed to the connection: true, or false when the client is gone
+  // (then the stream should end).
+  virtual Task<bool> write(std::string chunk) = 0;
+};
+
+// A response body produced over time (server-sent events). The server runs it after sending the
+// head and closes the connection when it returns.
+class HttpBodyStream {
+ public:
+  virtual ~HttpBodyStream() = default;
+  virtual Task<void> run(HttpBodyWriter& out) = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<HttpBodyStream> stream;  // set: `body` is ignored and the body is streamed
+};
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // Called on the server's executor; the returned task runs there too.
+  virtual Task<HttpResponse> handle(HttpRequest request) = 0;
+};
+
+}  // namespace reliant

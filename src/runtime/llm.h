@@ -1,0 +1,76 @@
+// Llm: a chat completion with tools, its text streamed as it is generated (DESIGN.md §4).
+// Adapters: Anthropic Messages, OpenAI Chat Completions (any compatible base URL) and the
+// scripted model the simulator, the tests and the offline demo use. The conversation is kept
+// in one provider-neutral form; each adapter translates it to its wire format.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "runtime/task.h"
+
+namespace reliant::llm {
+
+using Json = nlohmann::json;
+
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  Json input_schema = Json::object();  // JSON Schema of the tool's input object
+};
+
+// One piece of a message: text, a tool call the model made, or the result of one.
+struct Block {
+  enum class Kind { text, tool_call, tool_result };
+  Kind kind = Kind::text;
+  std::string text;             // text; a tool result's content
+  std::string tool_call_id;     // tool_call and tool_result
+  std::string tool_name;        // tool_call
+  Json input = Json::object();  // tool_call
+  bool is_error = false;        // tool_result
+
+  static Block text_block(std::string text) {
+    return {Kind::text, std::move(text), {}, {}, Json::object(), false};
+  }
+};
+
+struct Message {
+  enum class Role { user, assistant, tool };
+  Role role = Role::user;
+  std::vector<Block> content;
+};
+
+struct Request {
+  std::string model;
+  std::string system;
+  std::vector<Message> messages;
+  std::vector<ToolSpec> tools;
+  std::int64_t max_tokens = 4096;
+};
+
+struct Response {
+  std::string model;
+  std::vector<Block> content;  // text and tool_call blocks, in the order the model gave them
+  std::string stop_reason;     // "end_turn", "tool_use", "max_tokens", …
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+// Receives the response's text as it is generated (called on the caller's executor).
+using TextSink = std::function<void(std::string_view delta)>;
+
+class Llm {
+ public:
+  virtual ~Llm() = default;
+  // Fails with `unavailable` (unreachable, 5xx, 429 after retries), `timeout`, `invalid_argument`
+  // (the provider refused the request) or `unauthenticated` (a bad key).
+  virtual Task<Result<Response>> complete(Request request, TextSink on_text) = 0;
+};
+
+}  // namespace reliant::llm

@@ -1,0 +1,366 @@
+// llm_turn, tool_call and chat_finish: conversation in, one stored message and its updates out.
+#include "services/agent/agent_activities.h"
+
+#include <memory>
+
+#include "core/agent/agent_workflow.h"
+#include "services/daemon/tools/tool.h"
+#include "services/routing/daemon_resolver.h"
+#include "services/storage/chats.h"
+#include "services/updates/user_events.h"
+
+namespace reliant::agent {
+namespace {
+
+using engine::ActivityContext;
+using engine::Json;
+
+llm::Message to_llm(const MessageRecord& stored) {
+  llm::Message message;
+  message.role = stored.role == "assistant" ? llm::Message::Role::assistant
+                 : stored.role == "tool"    ? llm::Message::Role::tool
+                                            : llm::Message::Role::user;
+  for (const auto& block : stored.blocks) {
+    llm::Block b;
+    if (block.kind == "text") {
+      b.text = block.body.value("text", "");
+    } else if (block.kind == "tool_call") {
+      b.kind = llm::Block::Kind::tool_call;
+      b.tool_call_id = block.body.value("id", "");
+      b.tool_name = block.body.value("name", "");
+      b.input = block.body.value("input", Json::object());
+    } else if (block.kind == "tool_result") {
+      b.kind = llm::Block::Kind::tool_result;
+      b.tool_call_id = block.body.value("tool_call_id", "");
+      b.text = block.body.value("content", "");
+      b.is_error = block.body.value("is_error", false);
+    } else {
+      continue;  // thinking, errors: not sent back to the model
+    }
+    message.content.push_back(std::move(b));
+  }
+  return message;
+}
+
+// Writes `message` once and, when this call wrote it, its `message` update; then announces.
+// Returns the stored message (the first attempt's, when a retry got here second).
+Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string user_id,
+                                          MessageRecord message,
+                                          std::vector<updates::UserEvent> extra) {
+  auto stored = std::make_shared<MessageRecord>();
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  TransactionBody body = [stored, events, user_id, message = std::move(message),
+                          extra = std::move(extra)](SqlTransaction& tx) -> Result<void> {
+    auto written = insert_message_once(tx, message);
+    if (!written) return fail(written.error());
+    *stored = written->message;
+    if (!written->inserted) return {};
+    auto event = updates::append_user_event(
+        tx, {user_id, 0, "message", message.chat_id, to_json(*stored), message.created_at_ms});
+    if (!event) return fail(event.error());
+    events->push_back(std::move(*event));
+    for (auto e : extra) {
+      auto appended = updates::append_user_event(tx, std::move(e));
+      if (!appended) return fail(appended.error());
+      events->push_back(std::move(*appended));
+    }
+    return {};
+  };
+  Task<Result<void>> writing = deps.store.transact(std::move(body));
+  Result<void> outcome = co_await writing;
+  if (!outcome) co_return fail(outcome.error());
+  if (deps.bus) updates::announce(*deps.bus, *events);
+  co_return std::move(*stored);
+}
+
+void preview(const AgentDeps& deps, const std::string& user_id, const std::string& chat_id,
+             std::string kind, Json body, std::int64_t now_ms) {
+  if (deps.bus) {
+    updates::announce(*deps.bus, {{user_id, 0, std::move(kind), chat_id, std::move(body), now_ms}});
+  }
+}
+
+class LlmTurn final : public engine::Activity {
+ public:
+  explicit LlmTurn(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return llm_turn_activity; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    const std::string chat_id = input.value("chat_id", "");
+    const std::string user_id = input.value("user_id", "");
+    const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
+    auto request = std::make_shared<llm::Request>();
+    request->model = input.value("model", deps_.default_model);
+    request->tools = deps_.tools;
+    request->system =
+        "You are Reliant, a software engineering agent. Use the tools to inspect and change the "
+        "user's workspace; answer concisely.";
+    auto existing = std::make_shared<std::optional<MessageRecord>>();
+    TransactionBody load = [request, existing, chat_id, user_id,
+                            message_id](SqlTransaction& tx) -> Result<void> {
+      auto chat = find_chat(tx, chat_id);
+      if (!chat) return fail(chat.error());
+      if (!*chat || (*chat)->user_id != user_id)
+        return fail(ErrorCode::not_found, "no chat " + chat_id);
+      auto mine = find_message(tx, message_id);
+      if (!mine) return fail(mine.error());
+      *existing = std::move(*mine);
+      if (*existing) return {};
+      auto messages = load_messages(tx, chat_id);
+      if (!messages) return fail(messages.error());
+      for (const auto& m : *messages) request->messages.push_back(to_llm(m));
+      return {};
+    };
+    Task<Result<void>> loading = deps_.store.transact(std::move(load));
+    Result<void> loaded = co_await loading;
+    if (!loaded) co_return fail(loaded.error());
+    if (*existing) co_return summarize(**existing);  // an earlier attempt got this far
+
+    Executor& executor = context.executor;
+    llm::TextSink on_text = [this, &executor, user_id, chat_id,
+                             message_id](std::string_view delta) {
+      preview(deps_, user_id, chat_id, "text_delta", {{"message_id", message_id}, {"text", delta}},
+              to_ms(executor.now()));
+    };
+    Task<Result<llm::Response>> asking = deps_.llm.complete(*request, std::move(on_text));
+    Result<llm::Response> response = co_await asking;
+    if (!response) co_return fail(response.error());
+
+    MessageRecord message;
+    message.id = message_id;
+    message.chat_id = chat_id;
+    message.role = "assistant";
+    message.model = response->model;
+    message.input_tokens = response->input_tokens;
+    message.output_tokens = response->output_tokens;
+    message.created_at_ms = to_ms(executor.now());
+    for (const auto& block : response->content) {
+      if (block.kind == llm::Block::Kind::text) {
+        if (!block.text.empty()) message.blocks.push_back({"text", {{"text", block.text}}});
+      } else if (block.kind == llm::Block::Kind::tool_call) {
+        message.blocks.push_back(
+            {"tool_call",
+             {{"id", block.tool_call_id}, {"name", block.tool_name}, {"input", block.input}}});
+      }
+    }
+    Task<Result<MessageRecord>> storing = store_message(deps_, user_id, std::move(message), {});
+    Result<MessageRecord> stored = co_await storing;
+    if (!stored) co_return fail(stored.error());
+    co_return summarize(*stored);
+  }
+
+ private:
+  static Json summarize(const MessageRecord& message) {
+    std::string text;
+    Json calls = Json::array();
+    for (const auto& block : message.blocks) {
+      if (block.kind == "text") text += block.body.value("text", "");
+      if (block.kind == "tool_call") calls.push_back(block.body);
+    }
+    return {{"message_id", message.id}, {"text", text}, {"tool_calls", calls}};
+  }
+
+  AgentDeps deps_;
+};
+
+class ToolCallStep final : public engine::Activity {
+ public:
+  explicit ToolCallStep(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return tool_call_activity; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    const std::string chat_id = input.value("chat_id", "");
+    const std::string user_id = input.value("user_id", "");
+    const Json call = input.value("tool_call", Json::object());
+    const std::string call_id = call.value("id", "");
+    const std::string tool = call.value("name", "");
+    const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
+    Executor& executor = context.executor;
+
+    auto existing = std::make_shared<std::optional<MessageRecord>>();
+    auto session_daemon = std::make_shared<std::string>();
+    TransactionBody load = [existing, session_daemon, chat_id,
+                            message_id](SqlTransaction& tx) -> Result<void> {
+      auto mine = find_message(tx, message_id);
+      if (!mine) return fail(mine.error());
+      *existing = std::move(*mine);
+      auto chat = find_chat(tx, chat_id);
+      if (!chat) return fail(chat.error());
+      if (*chat) *session_daemon = (*chat)->active_daemon_id;
+      return {};
+    };
+    Task<Result<void>> loading = deps_.store.transact(std::move(load));
+    Result<void> loaded = co_await loading;
+    if (!loaded) co_return fail(loaded.error());
+    if (*existing) co_return summarize(**existing);
+
+    routing::DaemonChoice choice;
+    if (input.contains("daemon")) {
+      auto selector = parse_selector_source(input["daemon"]);
+      if (selector) choice.workflow = std::move(*selector);
+    }
+    if (!session_daemon->empty()) choice.session_daemon_id = *session_daemon;
+    Task<Result<DaemonDecision>> resolving =
+        routing::resolve_daemon(deps_.store, user_id, std::move(choice));
+    Result<DaemonDecision> daemon = co_await resolving;
+
+    bool is_error = true;
+    std::string content;
+    std::string daemon_id;
+    if (!daemon) {
+      if (daemon.error().code == ErrorCode::unavailable ||
+          daemon.error().code == ErrorCode::outcome_unknown) {
+        co_return fail(daemon.error());  // the store: retry the step
+      }
+      content = "no daemon can run " + tool + ": " + daemon.error().message;
+    } else {
+      daemon_id = daemon->daemon_id;
+      preview(deps_, user_id, chat_id, "tool_running",
+              {{"tool_call_id", call_id},
+               {"name", tool},
+               {"input", call.value("input", Json::object())},
+               {"daemon_id", daemon_id}},
+              to_ms(executor.now()));
+      routing::ToolCall request;
+      request.user_id = user_id;
+      request.daemon_id = daemon_id;
+      // The same id on every attempt: the daemon runs the call once and answers repeats.
+      request.request_id = context.run_id + "-" + std::to_string(context.scheduled_seq);
+      request.tool_name = tool;
+      request.input_json = call.value("input", Json::object()).dump();
+      request.tool_call_id = call_id;
+      request.timeout = milliseconds(input.value("timeout_ms", std::int64_t{600000}));
+      Task<Result<daemon::v1::ToolResponse>> sending =
+          deps_.router.send_tool_request(std::move(request));
+      Result<daemon::v1::ToolResponse> response = co_await sending;
+      if (!response) {
+        const ErrorCode code = response.error().code;
+        if (code == ErrorCode::unavailable || code == ErrorCode::outcome_unknown) {
+          co_return fail(response.error());
+        }
+        content = tool + " did not finish: " + response.error().message;
+      } else {
+        is_error = response->is_error() || !response->success();
+        content = response->content();
+        if (content.empty() && !response->error_message().empty())
+          content = response->error_message();
+      }
+    }
+
+    MessageRecord message;
+    message.id = message_id;
+    message.chat_id = chat_id;
+    message.role = "tool";
+    message.created_at_ms = to_ms(executor.now());
+    message.blocks.push_back({"tool_result",
+                              {{"tool_call_id", call_id},
+                               {"name", tool},
+                               {"content", content},
+                               {"is_error", is_error},
+                               {"daemon_id", daemon_id}}});
+    Task<Result<MessageRecord>> storing = store_message(deps_, user_id, std::move(message), {});
+    Result<MessageRecord> stored = co_await storing;
+    if (!stored) co_return fail(stored.error());
+    co_return summarize(*stored);
+  }
+
+ private:
+  static Json summarize(const MessageRecord& message) {
+    const Json& body = message.blocks.empty() ? Json::object() : message.blocks.front().body;
+    return {{"message_id", message.id},
+            {"content", body.value("content", "")},
+            {"is_error", body.value("is_error", false)}};
+  }
+  AgentDeps deps_;
+};
+
+class ChatFinish final : public engine::Activity {
+ public:
+  explicit ChatFinish(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return chat_finish_activity; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    const std::string chat_id = input.value("chat_id", "");
+    const std::string user_id = input.value("user_id", "");
+    const std::string outcome = input.value("outcome", "completed");
+    const std::string run_id = context.run_id;
+    const std::int64_t now_ms = to_ms(context.executor.now());
+    const std::string status = outcome == "failed" ? "failed" : "idle";
+    std::optional<MessageRecord> notice;
+    if (outcome != "completed") {
+      MessageRecord message;
+      message.id = step_message_id(run_id, context.scheduled_seq);
+      message.chat_id = chat_id;
+      message.role = "assistant";
+      message.created_at_ms = now_ms;
+      if (outcome == "failed") {
+        message.blocks.push_back({"error", {{"message", input.value("error", "")}}});
+      } else {
+        message.blocks.push_back(
+            {"text",
+             {{"text", "Stopped after " + std::to_string(input.value("turns", 0)) +
+                           " turns (max_turns) before a final answer."}}});
+      }
+      notice = std::move(message);
+    }
+    auto events = std::make_shared<std::vector<updates::UserEvent>>();
+    TransactionBody body = [events, chat_id, user_id, run_id, status, outcome, now_ms, notice,
+                            error = input.value("error", "")](SqlTransaction& tx) -> Result<void> {
+      if (notice) {
+        auto written = insert_message_once(tx, *notice);
+        if (!written) return fail(written.error());
+        if (!written->inserted) return {};  // recorded by an earlier attempt
+        auto event = updates::append_user_event(
+            tx, {user_id, 0, "message", chat_id, to_json(written->message), now_ms});
+        if (!event) return fail(event.error());
+        events->push_back(std::move(*event));
+      }
+      // Only the chat's current run moves its status (a cancelled run's late steps do not).
+      auto moved = tx.execute(
+          "UPDATE chats SET status = $2, updated_at_ms = $3 WHERE id = $1 AND workflow_run_id = $4 "
+          "AND status = 'running'",
+          {chat_id, status, now_ms, run_id});
+      if (!moved) return fail(moved.error());
+      if (*moved == 0) return {};
+      Json body = {{"status", status}, {"run_id", run_id}, {"outcome", outcome}};
+      if (!error.empty()) body["error"] = error;
+      auto event =
+          updates::append_user_event(tx, {user_id, 0, "chat_status", chat_id, body, now_ms});
+      if (!event) return fail(event.error());
+      events->push_back(std::move(*event));
+      return {};
+    };
+    Task<Result<void>> writing = deps_.store.transact(std::move(body));
+    Result<void> written = co_await writing;
+    if (!written) co_return fail(written.error());
+    if (deps_.bus) updates::announce(*deps_.bus, *events);
+    co_return Json::object();
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+}  // namespace
+
+std::string step_message_id(const std::string& run_id, std::int64_t scheduled_seq) {
+  return "m-" + run_id + "-" + std::to_string(scheduled_seq);
+}
+
+std::vector<llm::ToolSpec> builtin_tool_specs() {
+  const daemon::ToolSet tools = daemon::make_builtin_tools();
+  std::vector<llm::ToolSpec> specs;
+  for (const auto& name : tools.names()) {
+    const daemon::Tool* tool = tools.find(name);
+    specs.push_back({name, std::string(tool->description()), tool->input_schema()});
+  }
+  return specs;
+}
+
+void register_agent_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
+  registry.add(std::make_unique<LlmTurn>(deps));
+  registry.add(std::make_unique<ToolCallStep>(deps));
+  registry.add(std::make_unique<ChatFinish>(deps));
+}
+
+}  // namespace reliant::agent

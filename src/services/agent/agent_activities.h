@@ -1,0 +1,35 @@
+// The agent workflow's activities (core/agent/agent_workflow.h): `llm_turn` asks the model,
+// `tool_call` runs one tool on the user's daemon, `chat_finish` records the outcome. Each writes
+// its message and its updates in one transaction under an id derived from the run and step, so
+// a retried attempt returns what the first one stored — the user sees each step once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/bus.h"
+#include "runtime/llm.h"
+#include "runtime/store.h"
+#include "services/routing/daemon_router.h"
+#include "services/worker/activity.h"
+
+namespace reliant::agent {
+
+struct AgentDeps {
+  Store& store;
+  Bus* bus = nullptr;  // announcements and previews; null: none (the store still has them)
+  llm::Llm& llm;
+  routing::DaemonRouter& router;
+  std::string default_model = "scripted";
+  std::vector<llm::ToolSpec> tools;  // what the model may call
+};
+
+// The daemon's built-in tools as the model sees them.
+std::vector<llm::ToolSpec> builtin_tool_specs();
+
+void register_agent_activities(engine::ActivityRegistry& registry, const AgentDeps& deps);
+
+// The message an activity step writes: "m-<run>-<seq>".
+std::string step_message_id(const std::string& run_id, std::int64_t scheduled_seq);
+
+}  // namespace reliant::agent

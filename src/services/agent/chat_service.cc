@@ -1,0 +1,220 @@
+// Chat operations: each one transaction (with its updates) and, after the commit, the
+// announcements and the engine's wake-up.
+#include "services/agent/chat_service.h"
+
+#include <memory>
+
+#include "core/agent/agent_workflow.h"
+#include "core/daemon_selection.h"
+#include "services/engine/engine_sql.h"
+#include "services/storage/daemons.h"
+#include "services/updates/user_events.h"
+#include "services/worker/worker.h"
+
+namespace reliant::agent {
+namespace {
+
+using Events = std::shared_ptr<std::vector<updates::UserEvent>>;
+
+// The chat, when it is `user_id`'s; not_found otherwise (the same answer as for no chat).
+Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
+                              const std::string& chat_id) {
+  auto chat = find_chat(tx, chat_id);
+  if (!chat) return fail(chat.error());
+  if (!*chat || (*chat)->user_id != user_id)
+    return fail(ErrorCode::not_found, "no chat " + chat_id);
+  return std::move(**chat);
+}
+
+Result<void> record(SqlTransaction& tx, const Events& events, updates::UserEvent event) {
+  auto appended = updates::append_user_event(tx, std::move(event));
+  if (!appended) return fail(appended.error());
+  events->push_back(std::move(*appended));
+  return {};
+}
+
+}  // namespace
+
+ChatService::ChatService(Env& env, ChatServiceConfig config)
+    : env_(env), config_(std::move(config)), ids_(env.executor, env.random.split("chat-service")) {}
+
+Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::string title) {
+  if (title.size() > 500)
+    co_return fail(ErrorCode::invalid_argument, "title longer than 500 bytes");
+  ChatRecord chat;
+  chat.id = ids_.next();
+  chat.user_id = user_id;
+  chat.title = std::move(title);
+  chat.created_at_ms = chat.updated_at_ms = to_ms(env_.executor.now());
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  TransactionBody body = [chat, events](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_chat(tx, chat); !ok) return ok;
+    return record(tx, events,
+                  {chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
+  };
+  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  updates::announce(*env_.bus, *events);
+  co_return chat;
+}
+
+Task<Result<std::vector<ChatRecord>>> ChatService::list_chats(std::string user_id) {
+  auto chats = std::make_shared<std::vector<ChatRecord>>();
+  TransactionBody body = [chats, user_id](SqlTransaction& tx) -> Result<void> {
+    auto rows = reliant::list_chats(tx, user_id, 200);
+    if (!rows) return fail(rows.error());
+    *chats = std::move(*rows);
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(body));
+  Result<void> read = co_await reading;
+  if (!read) co_return fail(read.error());
+  co_return std::move(*chats);
+}
+
+Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string chat_id) {
+  auto view = std::make_shared<ChatView>();
+  TransactionBody body = [view, user_id, chat_id](SqlTransaction& tx) -> Result<void> {
+    auto chat = owned_chat(tx, user_id, chat_id);
+    if (!chat) return fail(chat.error());
+    view->chat = std::move(*chat);
+    auto messages = load_messages(tx, chat_id);
+    if (!messages) return fail(messages.error());
+    view->messages = std::move(*messages);
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(body));
+  Result<void> read = co_await reading;
+  if (!read) co_return fail(read.error());
+  co_return std::move(*view);
+}
+
+Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::string chat_id,
+                                                    std::string text, SendOptions options) {
+  if (text.empty()) co_return fail(ErrorCode::invalid_argument, "the message is empty");
+  if (static_cast<std::int64_t>(text.size()) > config_.max_message_bytes) {
+    co_return fail(ErrorCode::resource_exhausted, "the message has " + std::to_string(text.size()) +
+                                                      " bytes; the limit is " +
+                                                      std::to_string(config_.max_message_bytes));
+  }
+  engine::Json input = {{"chat_id", chat_id}, {"user_id", user_id}};
+  const std::string model = options.model.empty() ? config_.default_model : options.model;
+  if (!model.empty()) input["model"] = model;
+  if (!options.daemon.is_null()) {
+    if (auto selector = parse_selector_source(options.daemon); !selector) {
+      co_return fail(ErrorCode::invalid_argument, "daemon selector: " + selector.error().message);
+    }
+    input["daemon"] = options.daemon;
+  }
+  if (options.max_turns) {
+    if (*options.max_turns < 1 || *options.max_turns > 100) {
+      co_return fail(ErrorCode::invalid_argument, "max_turns must be from 1 to 100");
+    }
+    input["max_turns"] = *options.max_turns;
+  }
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  MessageRecord message;
+  message.id = ids_.next();
+  message.chat_id = chat_id;
+  message.role = "user";
+  message.created_at_ms = now_ms;
+  message.blocks.push_back({"text", {{"text", std::move(text)}}});
+  engine::NewRun run{ids_.next(), config_.queue, std::string(agent_workflow_name),
+                     std::move(input)};
+
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  TransactionBody body = [events, user_id, message, run,
+                          now_ms](SqlTransaction& tx) -> Result<void> {
+    auto chat = owned_chat(tx, user_id, message.chat_id);
+    if (!chat) return fail(chat.error());
+    if (chat->status == "running") {
+      return fail(ErrorCode::failed_precondition,
+                  "chat " + chat->id + " is still answering its previous message (run " +
+                      chat->workflow_run_id + "); wait for it or cancel it");
+    }
+    auto stored = insert_message_once(tx, message);
+    if (!stored) return fail(stored.error());
+    if (auto ok = record(
+            tx, events, {user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
+        !ok) {
+      return ok;
+    }
+    if (auto ok = engine::start_run(tx, run, now_ms); !ok) return ok;
+    if (auto ok = update_chat_status(tx, message.chat_id, "running", run.id, now_ms); !ok)
+      return ok;
+    return record(tx, events,
+                  {user_id,
+                   0,
+                   "chat_status",
+                   message.chat_id,
+                   {{"status", "running"}, {"run_id", run.id}},
+                   now_ms});
+  };
+  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  updates::announce(*env_.bus, *events);
+  (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
+  co_return SentMessage{message.id, run.id, events->front().seq};
+}
+
+Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  TransactionBody body = [events, user_id, chat_id, now_ms,
+                          dialect = env_.store->dialect()](SqlTransaction& tx) -> Result<void> {
+    auto chat = owned_chat(tx, user_id, chat_id);
+    if (!chat) return fail(chat.error());
+    if (chat->status != "running") return {};  // nothing to cancel: cancelling twice is fine
+    if (auto ok =
+            engine::cancel_run(tx, dialect, chat->workflow_run_id, "cancelled by the user", now_ms);
+        !ok) {
+      if (ok.error().code != ErrorCode::failed_precondition) return ok;  // already finished
+    }
+    if (auto ok = update_chat_status(tx, chat_id, "cancelled", "", now_ms); !ok) return ok;
+    return record(
+        tx, events,
+        {user_id,
+         0,
+         "chat_status",
+         chat_id,
+         {{"status", "cancelled"}, {"run_id", chat->workflow_run_id}, {"outcome", "cancelled"}},
+         now_ms});
+  };
+  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  updates::announce(*env_.bus, *events);
+  (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
+  co_return Result<void>{};
+}
+
+Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::string chat_id,
+                                                   std::string daemon_id) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  TransactionBody body = [events, user_id, chat_id, daemon_id,
+                          now_ms](SqlTransaction& tx) -> Result<void> {
+    auto chat = owned_chat(tx, user_id, chat_id);
+    if (!chat) return fail(chat.error());
+    if (!daemon_id.empty()) {
+      auto daemon = find_daemon(tx, daemon_id);
+      if (!daemon) return fail(daemon.error());
+      if (!*daemon || (*daemon)->user_id != user_id)
+        return fail(ErrorCode::not_found, "no daemon " + daemon_id);
+    }
+    std::optional<std::string> value;
+    if (!daemon_id.empty()) value = daemon_id;
+    if (auto ok = reliant::set_session_daemon(tx, chat_id, value, now_ms); !ok) return ok;
+    return record(tx, events,
+                  {user_id, 0, "chat_daemon", chat_id, {{"active_daemon_id", daemon_id}}, now_ms});
+  };
+  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  updates::announce(*env_.bus, *events);
+  co_return Result<void>{};
+}
+
+}  // namespace reliant::agent

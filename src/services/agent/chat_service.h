@@ -1,0 +1,65 @@
+// What a client can do to a chat, as store transactions plus announcements — shared by every
+// API surface (REST today) and by tests: create, send a message (which starts an `agent` run),
+// cancel, choose the session daemon, read. Every call checks the chat belongs to the caller;
+// another user's chat is `not_found`, exactly like a chat that does not exist.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/env.h"
+#include "runtime/ids.h"
+#include "services/storage/chats.h"
+
+namespace reliant::agent {
+
+struct ChatServiceConfig {
+  std::string queue = "reliant";  // the engine namespace the agent runs in
+  std::string default_model;      // empty: the worker's default
+  std::int64_t max_message_bytes = 256 * 1024;
+};
+
+struct SendOptions {
+  std::string model;
+  nlohmann::json daemon;  // a selector for this run's tools (null: the cascade decides)
+  std::optional<std::int64_t> max_turns;
+};
+
+struct SentMessage {
+  std::string message_id;
+  std::string run_id;
+  std::int64_t seq = 0;  // the user update that records the message: stream from here
+};
+
+struct ChatView {
+  ChatRecord chat;
+  std::vector<MessageRecord> messages;
+};
+
+class ChatService {
+ public:
+  // `env` needs a store and a bus.
+  ChatService(Env& env, ChatServiceConfig config);
+
+  Task<Result<ChatRecord>> create_chat(std::string user_id, std::string title);
+  Task<Result<std::vector<ChatRecord>>> list_chats(std::string user_id);
+  Task<Result<ChatView>> get_chat(std::string user_id, std::string chat_id);
+  // Fails with failed_precondition while the chat's previous message is still being answered,
+  // invalid_argument for empty or oversized text, not_found for someone else's chat.
+  Task<Result<SentMessage>> send_message(std::string user_id, std::string chat_id, std::string text,
+                                         SendOptions options);
+  Task<Result<void>> cancel(std::string user_id, std::string chat_id);
+  // Empty daemon_id clears it. The daemon must be the user's.
+  Task<Result<void>> set_session_daemon(std::string user_id, std::string chat_id,
+                                        std::string daemon_id);
+
+ private:
+  Env& env_;
+  ChatServiceConfig config_;
+  IdGenerator ids_;
+};
+
+}  // namespace reliant::agent

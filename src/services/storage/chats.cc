@@ -1,0 +1,183 @@
+// Chat, message and content block rows.
+#include "services/storage/chats.h"
+
+#include "services/storage/sql_row.h"
+
+namespace reliant {
+namespace {
+
+constexpr const char* kChatColumns =
+    "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms";
+
+ChatRecord chat_from(const SqlRow& r) {
+  ChatRecord c;
+  c.id = text_at(r, 0);
+  c.user_id = text_at(r, 1);
+  c.title = text_at(r, 2);
+  c.status = text_at(r, 3);
+  c.workflow_run_id = optional_text_at(r, 4).value_or("");
+  c.active_daemon_id = optional_text_at(r, 5).value_or("");
+  c.created_at_ms = int_at(r, 6);
+  c.updated_at_ms = int_at(r, 7);
+  return c;
+}
+
+constexpr const char* kMessageColumns =
+    "id, chat_id, ordinal, role, model, input_tokens, output_tokens, created_at_ms";
+
+MessageRecord message_from(const SqlRow& r) {
+  MessageRecord m;
+  m.id = text_at(r, 0);
+  m.chat_id = text_at(r, 1);
+  m.ordinal = int_at(r, 2);
+  m.role = text_at(r, 3);
+  m.model = text_at(r, 4);
+  m.input_tokens = int_at(r, 5);
+  m.output_tokens = int_at(r, 6);
+  m.created_at_ms = int_at(r, 7);
+  return m;
+}
+
+Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message) {
+  auto rows =
+      tx.query("SELECT kind, body_json FROM content_blocks WHERE message_id = $1 ORDER BY ordinal",
+               {message.id});
+  if (!rows) return fail(rows.error());
+  for (const auto& row : rows->rows) {
+    auto body = nlohmann::json::parse(text_at(row, 1), nullptr, false);
+    message.blocks.push_back({text_at(row, 0), body.is_discarded() ? nlohmann::json() : body});
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
+  auto done = tx.execute(
+      "INSERT INTO chats (id, user_id, title, status, workflow_run_id, active_daemon_id, "
+      "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      {c.id, c.user_id, c.title, c.status,
+       c.workflow_run_id.empty() ? SqlValue(nullptr) : SqlValue(c.workflow_run_id),
+       c.active_daemon_id.empty() ? SqlValue(nullptr) : SqlValue(c.active_daemon_id),
+       c.created_at_ms, c.updated_at_ms});
+  if (!done) return fail(done.error());
+  return {};
+}
+
+Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id) {
+  auto rows = tx.query(std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1", {id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<ChatRecord>();
+  return std::optional<ChatRecord>(chat_from(rows->rows.front()));
+}
+
+Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
+                                           std::int64_t limit) {
+  auto rows = tx.query(std::string("SELECT ") + kChatColumns +
+                           " FROM chats WHERE user_id = $1 ORDER BY updated_at_ms DESC, id DESC "
+                           "LIMIT $2",
+                       {user_id, limit});
+  if (!rows) return fail(rows.error());
+  std::vector<ChatRecord> chats;
+  for (const auto& row : rows->rows) chats.push_back(chat_from(row));
+  return chats;
+}
+
+Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id,
+                                const std::string& status, const std::string& run_id,
+                                std::int64_t now_ms) {
+  auto done = tx.execute(
+      "UPDATE chats SET status = $2, workflow_run_id = COALESCE($3, workflow_run_id), "
+      "updated_at_ms = $4 WHERE id = $1",
+      {chat_id, status, run_id.empty() ? SqlValue(nullptr) : SqlValue(run_id), now_ms});
+  if (!done) return fail(done.error());
+  if (*done == 0) return fail(ErrorCode::not_found, "no chat " + chat_id);
+  return {};
+}
+
+Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
+                                const std::optional<std::string>& daemon_id, std::int64_t now_ms) {
+  auto done = tx.execute("UPDATE chats SET active_daemon_id = $2, updated_at_ms = $3 WHERE id = $1",
+                         {chat_id, nullable(daemon_id), now_ms});
+  if (!done) return fail(done.error());
+  if (*done == 0) return fail(ErrorCode::not_found, "no chat " + chat_id);
+  return {};
+}
+
+Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecord& m) {
+  auto existing = find_message(tx, m.id);
+  if (!existing) return fail(existing.error());
+  if (*existing) return StoredMessage{std::move(**existing), false};
+  auto next = tx.query("SELECT COALESCE(MAX(ordinal), 0) + 1 FROM messages WHERE chat_id = $1",
+                       {m.chat_id});
+  if (!next) return fail(next.error());
+  MessageRecord stored = m;
+  stored.ordinal = int_at(next->rows.front(), 0);
+  auto done = tx.execute(
+      "INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, output_tokens, "
+      "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      {stored.id, stored.chat_id, stored.ordinal, stored.role, stored.model, stored.input_tokens,
+       stored.output_tokens, stored.created_at_ms});
+  if (!done) return fail(done.error());
+  for (std::size_t i = 0; i < stored.blocks.size(); ++i) {
+    auto block = tx.execute(
+        "INSERT INTO content_blocks (id, message_id, ordinal, kind, body_json) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        {stored.id + "." + std::to_string(i + 1), stored.id, static_cast<std::int64_t>(i + 1),
+         stored.blocks[i].kind, stored.blocks[i].body.dump()});
+    if (!block) return fail(block.error());
+  }
+  auto touched = tx.execute("UPDATE chats SET updated_at_ms = $2 WHERE id = $1",
+                            {stored.chat_id, stored.created_at_ms});
+  if (!touched) return fail(touched.error());
+  return StoredMessage{std::move(stored), true};
+}
+
+Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id) {
+  auto rows =
+      tx.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = $1", {id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<MessageRecord>();
+  MessageRecord message = message_from(rows->rows.front());
+  if (auto ok = load_blocks(tx, message); !ok) return fail(ok.error());
+  return std::optional<MessageRecord>(std::move(message));
+}
+
+Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id) {
+  auto rows = tx.query(std::string("SELECT ") + kMessageColumns +
+                           " FROM messages WHERE chat_id = $1 ORDER BY ordinal",
+                       {chat_id});
+  if (!rows) return fail(rows.error());
+  std::vector<MessageRecord> messages;
+  for (const auto& row : rows->rows) {
+    messages.push_back(message_from(row));
+    if (auto ok = load_blocks(tx, messages.back()); !ok) return fail(ok.error());
+  }
+  return messages;
+}
+
+nlohmann::json to_json(const ChatRecord& c) {
+  return {{"id", c.id},
+          {"title", c.title},
+          {"status", c.status},
+          {"workflow_run_id", c.workflow_run_id},
+          {"active_daemon_id", c.active_daemon_id},
+          {"created_at_ms", c.created_at_ms},
+          {"updated_at_ms", c.updated_at_ms}};
+}
+
+nlohmann::json to_json(const MessageRecord& m) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& block : m.blocks) blocks.push_back({{"kind", block.kind}, {"body", block.body}});
+  return {{"id", m.id},
+          {"chat_id", m.chat_id},
+          {"ordinal", m.ordinal},
+          {"role", m.role},
+          {"model", m.model},
+          {"input_tokens", m.input_tokens},
+          {"output_tokens", m.output_tokens},
+          {"created_at_ms", m.created_at_ms},
+          {"content", blocks}};
+}
+
+}  // namespace reliant

@@ -1,0 +1,70 @@
+// Chats, their messages and content blocks (seed 003's data model). A message is written once:
+// its id is chosen by the caller (the agent derives it from the run and step), so a retried
+// step finds the first write instead of adding a second message.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/store.h"
+
+namespace reliant {
+
+struct ChatRecord {
+  std::string id;
+  std::string user_id;
+  std::string title;
+  std::string status = "idle";   // idle | running | failed | cancelled
+  std::string workflow_run_id;   // the latest run, if any
+  std::string active_daemon_id;  // the session daemon; empty: none
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct ContentBlockRecord {
+  std::string kind;  // text | tool_call | tool_result | thinking | image | error
+  nlohmann::json body = nlohmann::json::object();
+};
+
+struct MessageRecord {
+  std::string id;
+  std::string chat_id;
+  std::int64_t ordinal = 0;  // assigned on insert: 1, 2, … per chat
+  std::string role;          // user | assistant | system | tool
+  std::string model;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t created_at_ms = 0;
+  std::vector<ContentBlockRecord> blocks;
+};
+
+Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& chat);
+Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id);
+// Newest first.
+Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
+                                           std::int64_t limit);
+Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id,
+                                const std::string& status, const std::string& run_id,
+                                std::int64_t now_ms);
+Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
+                                const std::optional<std::string>& daemon_id, std::int64_t now_ms);
+
+// Inserts the message with the next ordinal unless a message with its id exists. Returns the
+// stored message either way (the first write wins) and whether this call wrote it.
+struct StoredMessage {
+  MessageRecord message;
+  bool inserted = false;
+};
+Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecord& message);
+Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id);
+// In ordinal order, with their blocks.
+Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
+
+nlohmann::json to_json(const ChatRecord& chat);
+nlohmann::json to_json(const MessageRecord& message);
+
+}  // namespace reliant

@@ -1,0 +1,48 @@
+// The user update log (seed 003's streaming layer): every update a user can see is appended in
+// the same transaction as the change it describes, numbered per user without gaps; after the
+// commit it is announced on updates.user.<user_id>. The store is the truth and the bus only
+// delivers, so a reader that misses an announcement (bus loss, another api replica, a client
+// resuming later) reads the gap back from the store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/bus.h"
+#include "runtime/store.h"
+
+namespace reliant::updates {
+
+struct UserEvent {
+  std::string user_id;
+  std::int64_t seq = 0;  // 0: a preview, never stored
+  std::string kind;
+  std::string chat_id;
+  nlohmann::json body = nlohmann::json::object();
+  std::int64_t created_at_ms = 0;
+};
+
+std::string user_subject(const std::string& user_id);
+
+// Appends one event and returns it with its number. Two transactions appending for one user
+// serialize on the user's head row, so numbers commit in order and a reader never sees a gap
+// that will later fill.
+Result<UserEvent> append_user_event(SqlTransaction& tx, UserEvent event);
+// Events after `since_seq`, oldest first; `chat_id` non-empty keeps only that chat's.
+Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,
+                                                std::int64_t since_seq, std::int64_t limit,
+                                                const std::string& chat_id = {});
+// The user's latest number (0 before any event).
+Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
+
+// Announces committed events (all of one user) — or a preview — on the bus. Loss is fine.
+void announce(Bus& bus, const std::vector<UserEvent>& events);
+// Decodes an announcement; malformed bytes give an error, never a crash.
+Result<std::vector<UserEvent>> decode_announcement(std::string_view payload);
+
+nlohmann::json to_json(const UserEvent& event);
+
+}  // namespace reliant::updates

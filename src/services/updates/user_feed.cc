@@ -1,0 +1,109 @@
+// UserFeed: announcements that continue the sequence are queued as they come; a gap, a fresh
+// start or the poll reads the store from the last number queued, so the queue always holds a
+// gapless run of numbers.
+#include "services/updates/user_feed.h"
+
+#include <memory>
+
+namespace reliant::updates {
+
+Result<std::unique_ptr<UserFeed>> UserFeed::open(Env& env, FeedOptions options) {
+  std::unique_ptr<UserFeed> feed(new UserFeed(env, std::move(options)));
+  auto subscription =
+      env.bus->subscribe(user_subject(feed->options_.user_id),
+                         [raw = feed.get()](const BusMessage& m) { raw->on_announcement(m); });
+  if (!subscription) return fail(subscription.error());
+  feed->subscription_ = std::move(*subscription);
+  return feed;
+}
+
+UserFeed::UserFeed(Env& env, FeedOptions options)
+    : env_(env),
+      options_(std::move(options)),
+      position_(options_.since_seq),
+      tail_(options_.since_seq) {}
+
+UserFeed::~UserFeed() = default;
+
+bool UserFeed::wanted(const UserEvent& event) const {
+  if (event.user_id != options_.user_id) return false;
+  if (event.seq == 0 && !options_.previews) return false;
+  return options_.chat_id.empty() || event.chat_id == options_.chat_id;
+}
+
+void UserFeed::on_announcement(const BusMessage& message) {
+  auto events = decode_announcement(message.data);
+  if (!events) return;  // nothing lost: the store has the events
+  bool woke = false;
+  for (auto& event : *events) {
+    if (event.seq == 0) {
+      if (wanted(event)) {
+        ready_.push_back(std::move(event));
+        woke = true;
+      }
+    } else if (event.seq == tail_ + 1 && !poll_due_) {
+      tail_ = event.seq;
+      if (wanted(event)) {
+        ready_.push_back(std::move(event));
+        woke = true;
+      }
+    } else if (event.seq > tail_) {
+      // A gap: the bus lost an announcement, or this feed has not caught up yet.
+      poll_due_ = true;
+      woke = true;
+    }
+  }
+  if (woke && waiter_) waiter_->set(true);
+}
+
+Task<void> UserFeed::wait(Duration timeout) {
+  auto [promise, future] = make_promise<bool>(env_.executor);
+  waiter_ = promise;
+  ScopedTimer timer(env_.executor,
+                    env_.executor.after(timeout, [promise = promise] { promise.set(false); }));
+  const bool woken = co_await future;
+  waiter_.reset();
+  if (!woken) poll_due_ = true;
+}
+
+Task<Result<std::vector<UserEvent>>> UserFeed::next() {
+  for (;;) {
+    if (poll_due_) {
+      poll_due_ = false;
+      ++store_reads_;
+      auto read = std::make_shared<std::vector<UserEvent>>();
+      TransactionBody body = [read, user = options_.user_id, since = tail_,
+                              limit = options_.batch](SqlTransaction& tx) -> Result<void> {
+        auto events = read_user_events(tx, user, since, limit);
+        if (!events) return fail(events.error());
+        *read = std::move(*events);
+        return {};
+      };
+      Task<Result<void>> reading = env_.store->transact(std::move(body));
+      Result<void> outcome = co_await reading;
+      if (!outcome) {
+        poll_due_ = true;
+        co_return fail(outcome.error());
+      }
+      // Announcements queued while the read was in flight already moved tail_ on; the store
+      // returns a gapless run, so what lies past tail_ continues it.
+      for (auto& event : *read) {
+        if (event.seq <= tail_) continue;
+        tail_ = event.seq;
+        if (wanted(event)) ready_.push_back(std::move(event));
+      }
+      if (static_cast<std::int64_t>(read->size()) >= options_.batch) poll_due_ = true;
+    }
+    if (!ready_.empty()) {
+      std::vector<UserEvent> out = std::move(ready_);
+      ready_.clear();
+      position_ = tail_;
+      co_return out;
+    }
+    position_ = tail_;
+    if (poll_due_) continue;
+    co_await wait(options_.poll_interval);
+  }
+}
+
+}  // namespace reliant::updates
