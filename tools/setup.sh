@@ -45,7 +45,8 @@ cmake --build build -j"$jobs"
 
 if [ "${1:-}" != "--build-only" ]; then
   echo
-  echo "setup: built. Running the demo: echo clients and servers over the simulated bus and streams under faults."
+  echo "setup: built. Running the demo: the monolith answers a chat offline (scripted model) with"
+  echo "tools run by its embedded daemon. The simulator: build/sim/reliant-sim run scenarios/<name>.yaml"
   echo
-  ./build/sim/reliant-sim run scenarios/echo_under_faults.yaml --seed 7
+  tools/demo.sh
 fi

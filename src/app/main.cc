@@ -6,8 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include "app/admin_commands.h"
+#include "app/chat_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
+#include "app/monolith_command.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
 #include "app/worker_command.h"
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
   reliant::add_daemon_commands(app, exit_code, argc, argv);
+  reliant::add_monolith_command(app, exit_code);
+  reliant::add_chat_command(app, exit_code);
   auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
   server->require_subcommand(1);
   reliant::add_worker_command(*server, exit_code);

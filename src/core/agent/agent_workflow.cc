@@ -48,6 +48,7 @@ engine::ScheduleActivity llm_turn(const Json& input, std::int64_t turn) {
   engine::ActivityOptions options;
   options.max_attempts = 3;
   options.start_to_close = minutes(10);
+  options.heartbeat_timeout = agent_heartbeat_timeout;
   return {std::string(llm_turn_activity), std::move(body), options};
 }
 
@@ -61,6 +62,7 @@ engine::ScheduleActivity tool_call(const Json& input, const Json& call) {
   // Every attempt sends the same request id, so a retry never runs the tool twice.
   options.max_attempts = 5;
   options.start_to_close = milliseconds(timeout_ms) + minutes(1);
+  options.heartbeat_timeout = agent_heartbeat_timeout;
   return {std::string(tool_call_activity), std::move(body), options};
 }
 

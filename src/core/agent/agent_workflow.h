@@ -15,6 +15,11 @@ inline constexpr std::string_view llm_turn_activity = "llm_turn";
 inline constexpr std::string_view tool_call_activity = "tool_call";
 inline constexpr std::string_view chat_finish_activity = "chat_finish";
 
+// llm_turn and tool_call beat this often while they wait; an attempt silent for the timeout is
+// taken over by another worker (the tool's request id makes the retry safe).
+inline constexpr Duration agent_heartbeat_interval = seconds(2);
+inline constexpr Duration agent_heartbeat_timeout = seconds(10);
+
 // Input: {"chat_id", "user_id", "model"?, "max_turns"? (1..100, default 20), "daemon"? (a
 // selector: shorthand string or {id, name, type, labels}), "tool_timeout_ms"?}.
 // `llm_turn` returns {"message_id", "text", "tool_calls": [{"id", "name", "input"}]};

@@ -40,7 +40,8 @@ std::string excerpt(const std::string& content) {
 
 std::string describe_call(const llm::Block& call) {
   if (call.tool_name == "bash") return "`" + call.input.value("command", std::string()) + "`";
-  if (call.tool_name == "ls") return "the files in " + call.input.value("path", std::string("."));
+  if (call.tool_name == "ls")
+    return "the files in `" + call.input.value("path", std::string(".")) + "`";
   return call.tool_name;
 }
 

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "core/agent/agent_workflow.h"
+#include "runtime/scope.h"
+#include "runtime/sleep.h"
 #include "services/daemon/tools/tool.h"
 #include "services/routing/daemon_resolver.h"
 #include "services/storage/chats.h"
@@ -73,6 +75,15 @@ Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string use
   co_return std::move(*stored);
 }
 
+// Beats for an activity that waits on something slow (a model, a tool), so a worker that dies
+// mid-step is noticed after the heartbeat timeout rather than the whole start-to-close time.
+Task<void> keep_alive(Executor& executor, std::function<void()> heartbeat) {
+  for (;;) {
+    co_await sleep(executor, agent_heartbeat_interval);
+    if (heartbeat) heartbeat();
+  }
+}
+
 void preview(const AgentDeps& deps, const std::string& user_id, const std::string& chat_id,
              std::string kind, Json body, std::int64_t now_ms) {
   if (deps.bus) {
@@ -122,6 +133,8 @@ class LlmTurn final : public engine::Activity {
       preview(deps_, user_id, chat_id, "text_delta", {{"message_id", message_id}, {"text", delta}},
               to_ms(executor.now()));
     };
+    Scope beating(executor);
+    beating.spawn(keep_alive(executor, context.heartbeat));
     Task<Result<llm::Response>> asking = deps_.llm.complete(*request, std::move(on_text));
     Result<llm::Response> response = co_await asking;
     if (!response) co_return fail(response.error());
@@ -230,6 +243,8 @@ class ToolCallStep final : public engine::Activity {
       request.input_json = call.value("input", Json::object()).dump();
       request.tool_call_id = call_id;
       request.timeout = milliseconds(input.value("timeout_ms", std::int64_t{600000}));
+      Scope beating(executor);
+      beating.spawn(keep_alive(executor, context.heartbeat));
       Task<Result<daemon::v1::ToolResponse>> sending =
           deps_.router.send_tool_request(std::move(request));
       Result<daemon::v1::ToolResponse> response = co_await sending;

@@ -66,7 +66,8 @@ Task<void> UserFeed::wait(Duration timeout) {
   if (!woken) poll_due_ = true;
 }
 
-Task<Result<std::vector<UserEvent>>> UserFeed::next() {
+Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
+  const Instant deadline = env_.executor.now() + max_wait;
   for (;;) {
     if (poll_due_) {
       poll_due_ = false;
@@ -102,7 +103,9 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next() {
     }
     position_ = tail_;
     if (poll_due_) continue;
-    co_await wait(options_.poll_interval);
+    const Instant now = env_.executor.now();
+    if (now >= deadline) co_return std::vector<UserEvent>{};
+    co_await wait(std::min<Duration>(options_.poll_interval, deadline - now));
   }
 }
 

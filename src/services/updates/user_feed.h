@@ -30,9 +30,9 @@ class UserFeed {
   static Result<std::unique_ptr<UserFeed>> open(Env& env, FeedOptions options);
   ~UserFeed();
 
-  // The next updates (at least one), waiting until there are some. Fails only when the store
-  // fails; the caller may call again.
-  Task<Result<std::vector<UserEvent>>> next();
+  // The next updates, waiting until there are some or `max_wait` passes (then none). Fails
+  // only when the store fails; the caller may call again.
+  Task<Result<std::vector<UserEvent>>> next(Duration max_wait = hours(24 * 365));
   // The highest stored number delivered (or skipped as another chat's) so far.
   std::int64_t position() const { return position_; }
   // The calls to next() that read the store (the rest were served by announcements).

@@ -1,0 +1,295 @@
+// The chat client: create or reuse a chat, send, then follow the chat's update stream (SSE)
+// until the run ends. Exit 0 for an answer, 1 when the run fails or the server refuses, 2 when
+// the server cannot be reached or the arguments are wrong.
+#include "app/chat_command.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "app/http_client.h"
+#include "app/local_account.h"
+
+namespace reliant {
+namespace {
+
+using Json = nlohmann::json;
+
+struct ChatOptions {
+  std::string server = "http://127.0.0.1:8080";
+  std::string token;
+  std::string data_dir = "./data";
+  std::string chat_id;
+  std::string daemon;
+  std::string model;
+  std::int64_t max_turns = 0;
+  std::string message;
+  bool quiet = false;
+};
+
+// One server-sent event.
+struct SseEvent {
+  std::string id;
+  std::string kind;
+  std::string data;
+};
+
+// Splits a byte stream into events (blank-line separated; comments ignored).
+class SseParser {
+ public:
+  template <class Sink>
+  void feed(std::string_view bytes, Sink&& sink) {
+    buffer_.append(bytes);
+    for (std::size_t end; (end = buffer_.find("\n\n")) != std::string::npos;) {
+      const std::string block = buffer_.substr(0, end);
+      buffer_.erase(0, end + 2);
+      SseEvent event;
+      std::size_t start = 0;
+      while (start < block.size()) {
+        std::size_t eol = block.find('\n', start);
+        if (eol == std::string::npos) eol = block.size();
+        const std::string line = block.substr(start, eol - start);
+        start = eol + 1;
+        auto value = [&](std::size_t prefix) {
+          return line.substr(line.size() > prefix && line[prefix] == ' ' ? prefix + 1 : prefix);
+        };
+        if (line.rfind("id:", 0) == 0)
+          event.id = value(3);
+        else if (line.rfind("event:", 0) == 0)
+          event.kind = value(6);
+        else if (line.rfind("data:", 0) == 0)
+          event.data += value(5);
+      }
+      if (!event.data.empty()) sink(event);
+    }
+  }
+
+ private:
+  std::string buffer_;
+};
+
+std::string indent(const std::string& text, std::size_t max_lines) {
+  std::string out;
+  std::size_t lines = 0, start = 0;
+  while (start < text.size()) {
+    std::size_t eol = text.find('\n', start);
+    if (eol == std::string::npos) eol = text.size();
+    if (lines == max_lines) {
+      std::size_t rest = 0;
+      for (std::size_t i = start; i < text.size(); ++i) rest += text[i] == '\n';
+      out += "    … (" + std::to_string(rest + 1) + " more lines)\n";
+      break;
+    }
+    out += (lines == 0 ? "  ⎿ " : "    ") + text.substr(start, eol - start) + "\n";
+    ++lines;
+    start = eol + 1;
+  }
+  return out.empty() ? "  ⎿ (no output)\n" : out;
+}
+
+std::string server_error(const HttpReply& reply) {
+  auto body = Json::parse(reply.body, nullptr, false);
+  std::string message = reply.body;
+  if (!body.is_discarded() && body.contains("error") && body["error"].is_object()) {
+    message = body["error"].value("message", reply.body);
+  }
+  return "server answered " + std::to_string(reply.status) + ": " + message;
+}
+
+// Prints the run's updates; remembers how it ended.
+class Printer {
+ public:
+  Printer(std::string run_id, bool quiet) : run_id_(std::move(run_id)), quiet_(quiet) {}
+
+  // False once the run has ended.
+  bool on_event(const SseEvent& sse) {
+    auto event = Json::parse(sse.data, nullptr, false);
+    if (event.is_discarded()) return true;
+    const std::string kind = event.value("kind", sse.kind);
+    const Json body = event.value("body", Json::object());
+    if (kind == "text_delta") {
+      const std::string id = body.value("message_id", "");
+      const std::string text = body.value("text", "");
+      if (streamed_[id].empty()) std::fputs("● ", stdout);
+      streamed_[id] += text;
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+    } else if (kind == "tool_running") {
+      if (!quiet_)
+        std::printf("  … running %s on %s\n", body.value("name", "").c_str(),
+                    body.value("daemon_id", "").c_str());
+      std::fflush(stdout);
+    } else if (kind == "message") {
+      print_message(body);
+    } else if (kind == "chat_status" && body.value("run_id", "") == run_id_) {
+      status_ = body.value("status", "");
+      if (status_ == "running") return true;
+      outcome_ = body.value("outcome", status_);
+      error_ = body.value("error", "");
+      return false;
+    }
+    return true;
+  }
+
+  const std::string& status() const { return status_; }
+  const std::string& outcome() const { return outcome_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  void print_message(const Json& message) {
+    const std::string role = message.value("role", "");
+    if (role == "user") return;  // the user typed it
+    const std::string id = message.value("id", "");
+    for (const auto& block : message.value("content", Json::array())) {
+      const std::string kind = block.value("kind", "");
+      const Json body = block.value("body", Json::object());
+      if (kind == "text") {
+        const std::string text = body.value("text", "");
+        const std::string& shown = streamed_[id];
+        if (shown.empty()) {
+          std::printf("● %s\n", text.c_str());
+        } else {
+          // The deltas showed a prefix (or all) of it already.
+          std::printf("%s\n",
+                      text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0
+                          ? text.substr(shown.size()).c_str()
+                          : "");
+        }
+      } else if (kind == "tool_call") {
+        const Json input = body.value("input", Json::object());
+        std::string summary = input.contains("command") && input["command"].is_string()
+                                  ? input["command"].get<std::string>()
+                                  : input.dump();
+        std::printf("  ⏺ %s %s\n", body.value("name", "").c_str(), summary.c_str());
+      } else if (kind == "tool_result") {
+        const bool is_error = body.value("is_error", false);
+        std::printf("%s%s", is_error ? "  ✗ error\n" : "",
+                    indent(body.value("content", ""), quiet_ ? 3 : 12).c_str());
+      } else if (kind == "error") {
+        std::printf("✗ %s\n", body.value("message", "").c_str());
+      }
+    }
+    std::fflush(stdout);
+  }
+
+  std::string run_id_;
+  bool quiet_;
+  std::map<std::string, std::string> streamed_;  // delta text shown per message id
+  std::string status_ = "running";
+  std::string outcome_;
+  std::string error_;
+};
+
+int run_chat(const ChatOptions& o) {
+  auto endpoint = parse_http_endpoint(o.server);
+  if (!endpoint) {
+    std::fprintf(stderr, "error: %s\n", endpoint.error().message.c_str());
+    return 2;
+  }
+  std::string token = o.token;
+  if (token.empty()) {
+    auto saved = read_local_token(o.data_dir);
+    if (!saved) {
+      std::fprintf(stderr,
+                   "error: no token: pass --token, set RELIANT_TOKEN, or point --data-dir at a "
+                   "monolith's data directory (%s)\n",
+                   saved.error().message.c_str());
+      return 2;
+    }
+    token = *saved;
+  }
+  const HttpHeaders auth{{"Authorization", "Bearer " + token}};
+  auto call = [&](const std::string& method, const std::string& target,
+                  const Json& body) -> Result<Json> {
+    auto reply = http_call(*endpoint, method, target, auth, body.is_null() ? "" : body.dump());
+    if (!reply) return fail(reply.error());
+    if (reply->status / 100 != 2) return fail(ErrorCode::failed_precondition, server_error(*reply));
+    auto json = Json::parse(reply->body, nullptr, false);
+    if (json.is_discarded()) return fail(ErrorCode::internal, "the server's answer is not JSON");
+    return json;
+  };
+  auto report = [](const Error& error) {
+    std::fprintf(stderr, "error: %s\n", error.message.c_str());
+    return error.code == ErrorCode::failed_precondition || error.code == ErrorCode::internal ? 1
+                                                                                             : 2;
+  };
+
+  std::string chat_id = o.chat_id;
+  if (chat_id.empty()) {
+    auto chat = call("POST", "/api/v1/chats", Json{{"title", o.message.substr(0, 80)}});
+    if (!chat) return report(chat.error());
+    chat_id = chat->value("id", "");
+  }
+  Json send = {{"text", o.message}};
+  if (!o.daemon.empty()) {
+    auto selector = Json::parse(o.daemon, nullptr, false);
+    send["daemon"] = selector.is_discarded() ? Json(o.daemon) : selector;
+  }
+  if (!o.model.empty()) send["model"] = o.model;
+  if (o.max_turns > 0) send["max_turns"] = o.max_turns;
+  auto sent = call("POST", "/api/v1/chats/" + chat_id + "/messages", send);
+  if (!sent) return report(sent.error());
+  const std::string run_id = sent->value("run_id", "");
+  const std::int64_t seq = sent->value("seq", std::int64_t{1});
+  if (!o.quiet) std::printf("chat %s · run %s\n", chat_id.c_str(), run_id.c_str());
+  std::fflush(stdout);
+
+  Printer printer(run_id, o.quiet);
+  SseParser parser;
+  bool running = true;
+  // The stream resumes from the message's own update, so nothing between the send and the
+  // stream's start is missed; a dropped connection resumes from the last id seen.
+  std::string last_id = std::to_string(seq - 1);
+  for (int attempt = 0; running && attempt < 5; ++attempt) {
+    auto streamed = http_stream(
+        *endpoint, "/api/v1/updates?chat_id=" + url_encode(chat_id) + "&since_seq=" + last_id, auth,
+        [&](std::string_view bytes) {
+          parser.feed(bytes, [&](const SseEvent& event) {
+            if (!event.id.empty()) last_id = event.id;
+            if (running) running = printer.on_event(event);
+          });
+          return running;
+        });
+    if (streamed && streamed->status / 100 != 2)
+      return report({ErrorCode::failed_precondition, server_error(*streamed)});
+    if (!streamed && attempt == 4) return report(streamed.error());
+  }
+  if (running)
+    return report({ErrorCode::unavailable, "the update stream ended before the run did"});
+  if (printer.status() == "idle") {
+    if (!o.quiet && printer.outcome() == "max_turns") std::printf("(stopped at max_turns)\n");
+    return 0;
+  }
+  std::fprintf(stderr, "error: the run %s%s%s\n", printer.status().c_str(),
+               printer.error().empty() ? "" : ": ", printer.error().c_str());
+  return 1;
+}
+
+}  // namespace
+
+void add_chat_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ChatOptions>();
+  auto* chat =
+      app.add_subcommand("chat", "Send a message and stream the agent's answer and tool activity");
+  chat->add_option("message", o->message, "What to ask")->required();
+  chat->add_option("--server", o->server, "API server URL")
+      ->envname("RELIANT_SERVER")
+      ->capture_default_str();
+  chat->add_option("--token", o->token, "Personal access token (default: DATA_DIR/auth/token)")
+      ->envname("RELIANT_TOKEN");
+  chat->add_option("--data-dir", o->data_dir, "A monolith's data directory, for its local token")
+      ->envname("DATA_DIR")
+      ->capture_default_str();
+  chat->add_option("--chat", o->chat_id, "Continue this chat (default: a new one)");
+  chat->add_option(
+      "--daemon", o->daemon,
+      "Daemon selector for the tools: local, cloud, any, a name, or JSON {id,name,type,labels}");
+  chat->add_option("--model", o->model, "Model name");
+  chat->add_option("--max-turns", o->max_turns, "Model turns before the agent stops (1..100)");
+  chat->add_flag("--quiet", o->quiet, "Less tool output");
+  chat->callback([o, &exit_code] { exit_code = run_chat(*o); });
+}
+
+}  // namespace reliant

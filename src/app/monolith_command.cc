@@ -1,0 +1,198 @@
+// The monolith process: one executor runs the store, the in-process bus, the engine's worker,
+// the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
+#include "app/monolith_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/host/posix_host.h"
+#include "adapters/http/http_server.h"
+#include "adapters/memory/in_process_bus.h"
+#include "app/daemon_files.h"
+#include "app/db_config.h"
+#include "app/local_account.h"
+#include "app/run_blocking.h"
+#include "app/secure_random.h"
+#include "app/version.h"
+#include "core/agent/agent_workflow.h"
+#include "core/agent/scripted_model.h"
+#include "core/engine/builtin_workflows.h"
+#include "services/agent/agent_activities.h"
+#include "services/api/api_server.h"
+#include "services/routing/lazy_daemon_starter.h"
+#include "services/storage/migrator.h"
+#include "services/worker/worker.h"
+
+namespace reliant {
+namespace {
+
+struct MonolithOptions {
+  std::string data_dir = "./data";
+  std::string bind_address = "127.0.0.1";
+  int api_port = 8080;
+  std::string working_dir;
+  std::string cors_origins = "*";
+  std::string model = "scripted";
+  std::int64_t concurrency = 64;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+Task<Result<void>> start_embedded_daemon(routing::LazyDaemonStarter* daemons, std::string user_id) {
+  Task<Result<std::string>> starting = daemons->ensure_started(std::move(user_id));
+  Result<std::string> started = co_await starting;
+  if (!started) co_return fail(started.error());
+  co_return Result<void>{};
+}
+
+int run_monolith(const MonolithOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create the data directory {}: {}", options.data_dir, ec.message());
+    return 1;
+  }
+  const std::string working_dir =
+      std::filesystem::absolute(options.working_dir.empty()
+                                    ? std::filesystem::current_path()
+                                    : std::filesystem::path(options.working_dir))
+          .lexically_normal();
+  if (!std::filesystem::is_directory(working_dir)) {
+    spdlog::error("--working-dir {} is not a directory", working_dir);
+    return 1;
+  }
+  AsioExecutor executor;
+  DbConfig db;
+  db.driver = "sqlite";
+  db.data_dir = options.data_dir;
+  auto store = open_store(executor, db);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
+    spdlog::error("{}", applied.error().message);
+    return 1;
+  }
+  auto account = ensure_local_account(executor, **store, options.data_dir);
+  if (!account) {
+    spdlog::error("{}", account.error().message);
+    return 1;
+  }
+  auto journal = FileRequestJournal::open(options.data_dir + "/daemon-journal");
+  if (!journal) {
+    spdlog::error("{}", journal.error().message);
+    return 1;
+  }
+
+  InProcessBroker broker(secure_random_u64());
+  InProcessBus bus(broker, executor);
+  PosixHost host(executor, working_dir);
+  Random random(secure_random_u64());
+  Env env{executor, random, &bus, nullptr, store->get(), &host};
+
+  routing::LazyDaemonStarter daemons(
+      env,
+      routing::LocalDaemonIdentity{"embedded", host_name(), "linux", working_dir, version_string()},
+      **journal);
+  agent::ScriptedLlm llm;
+  engine::WorkflowRegistry workflows;
+  engine::register_builtin_workflows(workflows);
+  agent::register_agent_workflow(workflows);
+  engine::ActivityRegistry activities;
+  engine::register_builtin_activities(activities);
+  agent::register_agent_activities(
+      activities,
+      agent::AgentDeps{**store, &bus, llm, daemons, options.model, agent::builtin_tool_specs()});
+  engine::WorkerConfig worker_config;
+  worker_config.worker_id = "monolith-" + std::to_string(::getpid());
+  worker_config.max_in_flight = options.concurrency;
+  worker_config.poll_interval = seconds(1);
+
+  api::ApiConfig api_config;
+  api_config.chats.queue = worker_config.queue;
+  // Seed 002: the daemon starts on the first authenticated request, not at boot.
+  api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
+    return start_embedded_daemon(&daemons, std::move(user_id));
+  });
+  HttpServerOptions http_options;
+  http_options.bind_address = options.bind_address;
+  http_options.port = options.api_port;
+  http_options.cors_origins = split_list(options.cors_origins);
+  auto http = HttpServer::start(executor, http_options, api);
+  if (!http) {
+    spdlog::error("{}", http.error().message);
+    return 1;
+  }
+  auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
+
+  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
+  signals.async_wait([&executor](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: stopping", signal);
+    executor.stop();
+  });
+  spdlog::info("monolith {} serving http://{}:{} (data in {}, tools run in {}, model {})",
+               version_string(), options.bind_address, (*http)->port(), options.data_dir,
+               working_dir, options.model);
+  spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
+               account->created ? " (new)" : "");
+  executor.run();
+  http->reset();
+  worker.reset();
+  spdlog::info("monolith stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_monolith_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<MonolithOptions>();
+  auto* monolith = app.add_subcommand(
+      "monolith",
+      "Run everything in one process: SQLite, engine, API and the embedded tools daemon");
+  monolith
+      ->add_option("--data-dir", options->data_dir,
+                   "Where reliant.db, the token and the journal live")
+      ->envname("DATA_DIR")
+      ->capture_default_str();
+  monolith->add_option("--api-port", options->api_port, "HTTP API listen port (0: any free port)")
+      ->envname("API_PORT")
+      ->capture_default_str();
+  monolith->add_option("--bind-address", options->bind_address, "Interface to listen on")
+      ->envname("BIND_ADDRESS")
+      ->capture_default_str();
+  monolith->add_option("--working-dir", options->working_dir,
+                       "Where the embedded daemon runs tools (default: the current directory)");
+  monolith
+      ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
+      ->envname("CORS_ALLOWED_ORIGINS")
+      ->capture_default_str();
+  monolith->add_option("--model", options->model, "Model name (the scripted model answers offline)")
+      ->capture_default_str();
+  monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
+      ->capture_default_str();
+  monolith->callback([options, &exit_code] { exit_code = run_monolith(*options); });
+}
+
+}  // namespace reliant

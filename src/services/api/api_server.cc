@@ -1,0 +1,371 @@
+// REST routes, PAT authentication and the SSE update stream.
+#include "services/api/api_server.h"
+
+#include <nlohmann/json.hpp>
+
+#include "services/engine/engine_sql.h"
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/updates/user_feed.h"
+
+namespace reliant::api {
+namespace {
+
+using Json = nlohmann::json;
+
+HttpResponse json_response(int status, const Json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+// Splits "/api/v1/chats/abc/messages" into its segments.
+std::vector<std::string> segments(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > start) parts.push_back(path.substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+Result<Json> parse_body(const HttpRequest& request) {
+  if (request.body.empty()) return Json::object();
+  auto body = Json::parse(request.body, nullptr, false);
+  if (body.is_discarded())
+    return fail(ErrorCode::invalid_argument, "the request body is not valid JSON");
+  if (!body.is_object())
+    return fail(ErrorCode::invalid_argument, "the request body must be a JSON object");
+  return body;
+}
+
+Result<std::int64_t> parse_seq(const std::string& text, const std::string& what) {
+  if (text.empty()) return std::int64_t{0};
+  std::int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
+      return fail(ErrorCode::invalid_argument,
+                  what + " must be a non-negative integer, not '" + text + "'");
+    }
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+Json daemon_json(const DaemonRecord& d) {
+  return {{"id", d.id},
+          {"name", d.name},
+          {"type", d.type},
+          {"labels", d.labels},
+          {"hostname", d.hostname},
+          {"platform", d.platform},
+          {"working_dir", d.working_dir},
+          {"version", d.version},
+          {"status", d.status},
+          {"last_heartbeat_at_ms", d.last_heartbeat_at_ms ? Json(*d.last_heartbeat_at_ms) : Json()},
+          {"connected_at_ms", d.connected_at_ms ? Json(*d.connected_at_ms) : Json()}};
+}
+
+// The SSE body: `id:` is the update's number (absent for previews), `event:` its kind.
+std::string sse_frame(const updates::UserEvent& event) {
+  std::string frame;
+  if (event.seq > 0) frame += "id: " + std::to_string(event.seq) + "\n";
+  frame += "event: " + event.kind + "\n";
+  frame += "data: " + updates::to_json(event).dump() + "\n\n";
+  return frame;
+}
+
+class UpdateStream final : public HttpBodyStream {
+ public:
+  UpdateStream(std::unique_ptr<updates::UserFeed> feed, Duration keepalive, std::uint64_t* open)
+      : feed_(std::move(feed)), keepalive_(keepalive), open_(open) {
+    ++*open_;
+  }
+  ~UpdateStream() override { --*open_; }
+
+  Task<void> run(HttpBodyWriter& out) override {
+    // The first bytes tell the client the stream is live (and where it starts).
+    Task<bool> hello = out.write(": stream from " + std::to_string(feed_->position()) + "\n\n");
+    if (!co_await hello) co_return;
+    for (;;) {
+      Task<Result<std::vector<updates::UserEvent>>> next = feed_->next(keepalive_);
+      auto batch = co_await next;
+      std::string chunk;
+      if (!batch) {
+        chunk = ": store unavailable, retrying\n\n";
+      } else if (batch->empty()) {
+        chunk = ": keepalive\n\n";
+      } else {
+        for (const auto& event : *batch) chunk += sse_frame(event);
+      }
+      Task<bool> writing = out.write(std::move(chunk));
+      if (!co_await writing) co_return;  // the client went away
+    }
+  }
+
+ private:
+  std::unique_ptr<updates::UserFeed> feed_;
+  Duration keepalive_;
+  std::uint64_t* open_;
+};
+
+}  // namespace
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument:
+      return 400;
+    case ErrorCode::unauthenticated:
+      return 401;
+    case ErrorCode::permission_denied:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::already_exists:
+    case ErrorCode::failed_precondition:
+      return 409;
+    case ErrorCode::resource_exhausted:
+      return 413;
+    case ErrorCode::cancelled:
+      return 499;
+    case ErrorCode::unavailable:
+    case ErrorCode::no_responders:
+    case ErrorCode::closed:
+      return 503;
+    case ErrorCode::timeout:
+      return 504;
+    case ErrorCode::outcome_unknown:
+    case ErrorCode::internal:
+      return 500;
+  }
+  return 500;
+}
+
+HttpResponse error_response(const Error& error) {
+  return json_response(
+      http_status(error.code),
+      {{"error", {{"code", std::string(to_string(error.code))}, {"message", error.message}}}});
+}
+
+ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
+    : env_(env),
+      config_(std::move(config)),
+      on_authenticated_(std::move(on_authenticated)),
+      chats_(env, config_.chats) {}
+
+Task<Result<std::string>> ApiServer::authenticate(const HttpRequest& request) {
+  const std::string header = request.header("authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  std::string token;
+  if (header.compare(0, bearer.size(), bearer) == 0) {
+    token = header.substr(bearer.size());
+  } else if (header.empty() && request.path == "/api/v1/updates") {
+    token =
+        request.query.count("access_token") ? request.query.at("access_token") : "";  // EventSource
+  }
+  if (token.empty()) {
+    co_return fail(ErrorCode::unauthenticated,
+                   "missing credentials: send 'Authorization: Bearer <token>'");
+  }
+  auto user = std::make_shared<std::string>();
+  TransactionBody body = [user, token,
+                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    auto who = authenticate_token(tx, token, now_ms);
+    if (!who) return fail(who.error());
+    *user = who->user.id;
+    return {};
+  };
+  Task<Result<void>> checking = env_.store->transact(std::move(body));
+  Result<void> checked = co_await checking;
+  if (!checked) co_return fail(checked.error());
+  co_return *user;
+}
+
+Task<HttpResponse> ApiServer::handle(HttpRequest request) {
+  ++stats_.requests;
+  if (request.path == "/health" || request.path == "/api/v1/health") {
+    co_return json_response(200, {{"status", "ok"}});
+  }
+  if (request.body.size() > config_.max_body_bytes) {
+    co_return error_response(
+        {ErrorCode::resource_exhausted,
+         "request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes"});
+  }
+  Task<Result<std::string>> authenticating = authenticate(request);
+  Result<std::string> user = co_await authenticating;
+  if (!user) co_return error_response(user.error());
+  if (on_authenticated_) {
+    Task<Result<void>> hook = on_authenticated_(*user);
+    Result<void> ready = co_await hook;
+    if (!ready) co_return error_response(ready.error());
+  }
+  Task<HttpResponse> routing = route(std::move(request), std::move(*user));
+  co_return co_await routing;
+}
+
+Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
+  const auto parts = segments(request.path);
+  const std::string& method = request.method;
+  auto not_found = [&] {
+    return error_response({ErrorCode::not_found, "no route " + method + " " + request.path});
+  };
+  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") co_return not_found();
+  const std::string& resource = parts[2];
+
+  if (resource == "me" && parts.size() == 3 && method == "GET") {
+    co_return json_response(200, {{"user_id", user_id}});
+  }
+  if (resource == "updates" && parts.size() == 3 && method == "GET") {
+    co_return open_stream(request, user_id);
+  }
+  if (resource == "daemons" && parts.size() == 3 && method == "GET") {
+    Task<HttpResponse> listing = list_daemons(user_id);
+    co_return co_await listing;
+  }
+  if (resource == "runs" && parts.size() == 4 && method == "GET") {
+    Task<HttpResponse> getting = get_run(user_id, parts[3]);
+    co_return co_await getting;
+  }
+  if (resource != "chats") co_return not_found();
+
+  auto body = parse_body(request);
+  if (!body) co_return error_response(body.error());
+  if (parts.size() == 3 && method == "POST") {
+    if (body->contains("title") && !(*body)["title"].is_string()) {
+      co_return error_response({ErrorCode::invalid_argument, "\"title\" must be a string"});
+    }
+    Task<Result<ChatRecord>> creating = chats_.create_chat(user_id, body->value("title", ""));
+    Result<ChatRecord> chat = co_await creating;
+    if (!chat) co_return error_response(chat.error());
+    co_return json_response(201, to_json(*chat));
+  }
+  if (parts.size() == 3 && method == "GET") {
+    Task<Result<std::vector<ChatRecord>>> listing = chats_.list_chats(user_id);
+    Result<std::vector<ChatRecord>> chats = co_await listing;
+    if (!chats) co_return error_response(chats.error());
+    Json out = Json::array();
+    for (const auto& chat : *chats) out.push_back(to_json(chat));
+    co_return json_response(200, {{"chats", out}});
+  }
+  if (parts.size() < 4) co_return not_found();
+  const std::string chat_id = parts[3];
+  if (parts.size() == 4 && method == "GET") {
+    Task<Result<agent::ChatView>> getting = chats_.get_chat(user_id, chat_id);
+    Result<agent::ChatView> view = co_await getting;
+    if (!view) co_return error_response(view.error());
+    Json messages = Json::array();
+    for (const auto& message : view->messages) messages.push_back(to_json(message));
+    Json out = to_json(view->chat);
+    out["messages"] = messages;
+    co_return json_response(200, out);
+  }
+  if (parts.size() == 5 && parts[4] == "messages" && method == "POST") {
+    const Json& text = (*body)["text"];
+    if (!text.is_string())
+      co_return error_response({ErrorCode::invalid_argument, "\"text\" must be a string"});
+    agent::SendOptions options;
+    if (body->contains("model")) {
+      if (!(*body)["model"].is_string()) {
+        co_return error_response({ErrorCode::invalid_argument, "\"model\" must be a string"});
+      }
+      options.model = (*body)["model"];
+    }
+    if (body->contains("daemon")) options.daemon = (*body)["daemon"];
+    if (body->contains("max_turns")) {
+      if (!(*body)["max_turns"].is_number_integer()) {
+        co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
+      }
+      options.max_turns = (*body)["max_turns"].get<std::int64_t>();
+    }
+    Task<Result<agent::SentMessage>> sending =
+        chats_.send_message(user_id, chat_id, text, std::move(options));
+    Result<agent::SentMessage> sent = co_await sending;
+    if (!sent) co_return error_response(sent.error());
+    co_return json_response(
+        202, {{"message_id", sent->message_id}, {"run_id", sent->run_id}, {"seq", sent->seq}});
+  }
+  if (parts.size() == 5 && parts[4] == "cancel" && method == "POST") {
+    Task<Result<void>> cancelling = chats_.cancel(user_id, chat_id);
+    Result<void> cancelled = co_await cancelling;
+    if (!cancelled) co_return error_response(cancelled.error());
+    co_return json_response(200, {{"status", "cancelled"}});
+  }
+  if (parts.size() == 5 && parts[4] == "daemon" && (method == "PUT" || method == "DELETE")) {
+    std::string daemon_id;
+    if (method == "PUT") {
+      if (!(*body)["daemon_id"].is_string()) {
+        co_return error_response({ErrorCode::invalid_argument, "\"daemon_id\" must be a string"});
+      }
+      daemon_id = (*body)["daemon_id"];
+    }
+    Task<Result<void>> setting = chats_.set_session_daemon(user_id, chat_id, daemon_id);
+    Result<void> set = co_await setting;
+    if (!set) co_return error_response(set.error());
+    co_return json_response(200, {{"active_daemon_id", daemon_id}});
+  }
+  co_return not_found();
+}
+
+Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
+  auto daemons = std::make_shared<std::vector<DaemonRecord>>();
+  TransactionBody body = [daemons, user_id](SqlTransaction& tx) -> Result<void> {
+    auto rows = reliant::list_daemons(tx, user_id);
+    if (!rows) return fail(rows.error());
+    *daemons = std::move(*rows);
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(body));
+  Result<void> read = co_await reading;
+  if (!read) co_return error_response(read.error());
+  Json out = Json::array();
+  for (const auto& daemon : *daemons) out.push_back(daemon_json(daemon));
+  co_return json_response(200, {{"daemons", out}});
+}
+
+Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id) {
+  auto run = std::make_shared<engine::RunSummary>();
+  TransactionBody body = [run, user_id, run_id](SqlTransaction& tx) -> Result<void> {
+    auto found = engine::get_run(tx, run_id);
+    if (!found) return fail(found.error());
+    // A run is the user's when its input says so (the agent's runs carry user_id).
+    if (found->input.value("user_id", "") != user_id)
+      return fail(ErrorCode::not_found, "no workflow run " + run_id);
+    *run = std::move(*found);
+    return {};
+  };
+  Task<Result<void>> reading = env_.store->transact(std::move(body));
+  Result<void> read = co_await reading;
+  if (!read) co_return error_response(read.error());
+  co_return json_response(200, {{"id", run->id},
+                                {"workflow", run->workflow},
+                                {"status", run->status},
+                                {"result", run->result.value_or(Json())},
+                                {"error", run->error ? Json(*run->error) : Json()}});
+}
+
+HttpResponse ApiServer::open_stream(const HttpRequest& request, const std::string& user_id) {
+  // Resume point: ?since_seq=N, or the browser's Last-Event-ID after a reconnect.
+  const std::string since_text = request.query.count("since_seq") ? request.query.at("since_seq")
+                                                                  : request.header("last-event-id");
+  auto since = parse_seq(since_text, "since_seq");
+  if (!since) return error_response(since.error());
+  updates::FeedOptions options;
+  options.user_id = user_id;
+  options.since_seq = *since;
+  if (request.query.count("chat_id")) options.chat_id = request.query.at("chat_id");
+  options.previews = !request.query.count("previews") || request.query.at("previews") != "false";
+  auto feed = updates::UserFeed::open(env_, options);
+  if (!feed) return error_response(feed.error());
+  HttpResponse response;
+  response.content_type = "text/event-stream";
+  response.stream = std::make_shared<UpdateStream>(std::move(*feed), config_.stream_keepalive,
+                                                   &stats_.streams_open);
+  return response;
+}
+
+}  // namespace reliant::api

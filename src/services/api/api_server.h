@@ -1,0 +1,60 @@
+// ApiServer: the client-facing REST API (seed 001's api server) as an HttpHandler — chats,
+// messages, daemons, workflow runs, and the update stream as server-sent events with resume.
+// Stateless: everything comes from the store, updates arrive over the bus, so any number of
+// replicas serve any client. Users authenticate with a personal access token (Bearer).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "runtime/env.h"
+#include "runtime/http.h"
+#include "runtime/scope.h"
+#include "services/agent/chat_service.h"
+
+namespace reliant::api {
+
+struct ApiConfig {
+  agent::ChatServiceConfig chats;
+  std::size_t max_body_bytes = 1 << 20;
+  Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
+};
+
+class ApiServer final : public HttpHandler {
+ public:
+  // Runs once per authenticated request before it is served (the monolith starts the user's
+  // embedded daemon here: seed 002's LazyDaemonStarter). An error fails the request.
+  using OnAuthenticated = std::function<Task<Result<void>>(std::string user_id)>;
+
+  // `env` needs a store and a bus.
+  ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticated = {});
+
+  Task<HttpResponse> handle(HttpRequest request) override;
+
+  struct Stats {
+    std::uint64_t requests = 0;
+    std::uint64_t streams_open = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  Task<Result<std::string>> authenticate(const HttpRequest& request);
+  Task<HttpResponse> route(HttpRequest request, std::string user_id);
+  Task<HttpResponse> list_daemons(std::string user_id);
+  Task<HttpResponse> get_run(std::string user_id, std::string run_id);
+  HttpResponse open_stream(const HttpRequest& request, const std::string& user_id);
+
+  Env& env_;
+  ApiConfig config_;
+  OnAuthenticated on_authenticated_;
+  agent::ChatService chats_;
+  Stats stats_;
+};
+
+// The HTTP status for an error code (invalid_argument → 400, not_found → 404, …).
+int http_status(ErrorCode code);
+// {"error": {"code": "...", "message": "..."}}
+HttpResponse error_response(const Error& error);
+
+}  // namespace reliant::api

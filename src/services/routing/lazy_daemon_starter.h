@@ -1,0 +1,59 @@
+// LazyDaemonStarter: the monolith's DaemonRouter (seed 002). The tools daemon runs in this
+// process and starts for a user on their first authenticated request — or on the first tool
+// call for them, so a run resumed after a restart finds it too. Starting records the daemon
+// in the store as connected and active, so selection, listings and session daemons work as in
+// the distributed mode; then every call goes to that user's LocalDaemonRouter directly.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "runtime/env.h"
+#include "services/routing/local_daemon_router.h"
+
+namespace reliant::routing {
+
+struct LocalDaemonIdentity {
+  std::string name = "embedded";
+  std::string hostname;
+  std::string platform;
+  std::string working_dir;  // absolute: where the tools run
+  std::string version;
+};
+
+class LazyDaemonStarter final : public DaemonRouter {
+ public:
+  // `env` needs a store and a host. The journal is shared by every user's daemon (request ids
+  // are unique), and must outlive this.
+  LazyDaemonStarter(Env& env, LocalDaemonIdentity identity, daemon::RequestJournal& journal);
+  ~LazyDaemonStarter() override;
+
+  // The user's in-process daemon id, starting it (and recording it) when it is not running.
+  Task<Result<std::string>> ensure_started(std::string user_id);
+  // The id the user's embedded daemon has (stable across restarts of the process).
+  static std::string daemon_id_for(const std::string& user_id);
+
+  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) override;
+  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall call) override;
+  Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id, std::string request_id,
+                                 std::string reason) override;
+  Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override;
+  Task<Result<v1::KillProcessResult>> kill_process(std::string user_id, std::string daemon_id,
+                                                   std::string process_id) override;
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
+                                                       std::string command,
+                                                       std::string args_json) override;
+
+ private:
+  // The user's running daemon, or not_found when `daemon_id` is not it.
+  Task<Result<LocalDaemonRouter*>> daemon_for(std::string user_id, std::string daemon_id);
+
+  Env& env_;
+  LocalDaemonIdentity identity_;
+  daemon::RequestJournal& journal_;
+  std::map<std::string, std::unique_ptr<LocalDaemonRouter>> running_;  // by user id
+  std::uint64_t connections_ = 0;
+};
+
+}  // namespace reliant::routing
