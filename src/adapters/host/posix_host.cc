@@ -335,6 +335,10 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 2);
+  // Nothing else of this process reaches the command: a server's listening socket, a database
+  // file or a gRPC connection held by a tool (or its background children) would outlive a
+  // crash of this process and keep, e.g., its port from being bound again on restart.
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
   posix_spawn_file_actions_addchdir_np(&setup.actions, working_dir.c_str());
   // A group of its own, so a kill reaches everything the command started; default signal
   // handling and no blocked signals, whatever this process set up for itself.

@@ -3,6 +3,7 @@
 // daemon's tools running on it.
 #include "adapters/host/posix_host.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -128,6 +129,19 @@ TEST(PosixHost, RunsCommandsWithMergedOutputAndExitCodes) {
 
   outcome = m.run("read line; echo \"[$line]\"");
   EXPECT_EQ(outcome->output, "[]\n") << "stdin is /dev/null";
+}
+
+TEST(PosixHost, CommandsInheritNoDescriptorButTheirStandardOnes) {
+  RealMachine m;
+  // A descriptor this process holds open without close-on-exec (a listening socket, a
+  // database file): a command must not get it, or it would outlive a crash of the process.
+  const int held = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(held, 3);
+  auto outcome = m.run("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+  ::close(held);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().describe();
+  // 0, 1, 2 and the descriptor `ls` itself opens to read the directory.
+  EXPECT_EQ(outcome->output, "0 1 2 3 ") << "held descriptor: " << held;
 }
 
 TEST(PosixHost, AddsEnvironmentAndUsesTheWorkingDirectory) {

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The monolith as users run it: `reliant monolith` and `reliant chat` answer a message with
+# tools run by the embedded daemon; bad requests get precise 4xx answers and lose nothing; a
+# kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
+# tool never runs twice.
+#   monolith.sh RELIANT_BINARY
+set -euo pipefail
+reliant=$1
+source "$(dirname "$0")/../../tools/ports.sh"
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
+  exit 1
+}
+mkdir -p "$work/ws" && echo one >"$work/ws/alpha.txt" && echo two >"$work/ws/beta.txt"
+port=$(free_port_block 1)
+api="http://127.0.0.1:$port"
+start() {
+  "$reliant" monolith --data-dir "$work/data" --api-port "$port" --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 50); do
+    curl -sf "$api/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  fail "the monolith did not come up"
+}
+start
+token=$(cat "$work/data/auth/token")
+# status METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body goes to $work/body
+status() {
+  curl -s -o "$work/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer ${4-$token}" \
+    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$api$2"
+}
+expect() {  # WANT METHOD PATH [BODY] [TOKEN]
+  local want=$1 got
+  shift
+  got=$(status "$@")
+  [ "$got" = "$want" ] || fail "$1 $2: HTTP $got, expected $want: $(cat "$work/body")"
+}
+
+# A chat through the CLI: the listing and the command's output are streamed back.
+out=$("$reliant" chat --server "$api" --data-dir "$work/data" 'list the files and run `echo hello from $(basename $PWD)`' 2>&1) \
+  || fail "reliant chat: $out"
+for want in alpha.txt beta.txt "hello from ws" "⏺ bash"; do
+  grep -qF "$want" <<<"$out" || fail "the chat output lacks '$want': $out"
+done
+
+# Bad input: precise statuses, and nothing changes.
+expect 401 GET /api/v1/chats "" ""
+expect 401 GET /api/v1/chats "" "rlnt_pat_not-a-real-token"
+expect 400 POST /api/v1/chats '{"title": '
+grep -q "not valid JSON" "$work/body" || fail "the 400 does not say why: $(cat "$work/body")"
+expect 400 POST /api/v1/chats '{"title": 5}'
+expect 404 GET /api/v1/chats/01NOSUCHCHAT0000000000000
+expect 404 POST /api/v1/chats/01NOSUCHCHAT0000000000000/messages '{"text":"hi"}'
+expect 404 GET /api/v1/nothing-here
+expect 400 GET '/api/v1/updates?since_seq=abc'
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$work/big"
+got=$(curl -s -o "$work/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
+  --data-binary "@$work/big" "$api/api/v1/chats")
+[ "$got" = 413 ] || fail "an oversized body got HTTP $got"
+expect 201 POST /api/v1/chats '{"title":"busy"}'
+chat=$(sed -E 's/.*"id":"([^"]+)".*/\1/' "$work/body")
+expect 400 POST "/api/v1/chats/$chat/messages" '{"text": 42}'
+expect 202 POST "/api/v1/chats/$chat/messages" '{"text":"run `echo started >> runs.txt; sleep 3; echo slept`"}'
+expect 409 POST "/api/v1/chats/$chat/messages" '{"text":"too soon"}'
+grep -q "still answering" "$work/body" || fail "the 409 does not say why: $(cat "$work/body")"
+expect 200 GET /api/v1/chats
+[ "$(grep -o '"id"' "$work/body" | wc -l)" = 2 ] || fail "expected exactly two chats: $(cat "$work/body")"
+
+# kill -9 while the tool runs, then restart: the run ends once, the command ran once.
+for _ in $(seq 1 50); do [ -s "$work/ws/runs.txt" ] && break; sleep 0.1; done
+[ -s "$work/ws/runs.txt" ] || fail "the slow command never started"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+start
+final=""
+for _ in $(seq 1 600); do
+  expect 200 GET "/api/v1/chats/$chat"
+  grep -q '"status":"running"' "$work/body" || { final=$(cat "$work/body"); break; }
+  sleep 0.1
+done
+[ -n "$final" ] || fail "the run did not finish within 60 s of the restart: $(cat "$work/body")"
+grep -q '"status":"idle"' <<<"$final" || fail "the chat did not end idle: $final"
+[ "$(wc -l <"$work/ws/runs.txt")" = 1 ] || fail "the command ran $(wc -l <"$work/ws/runs.txt") times"
+answers=$(grep -o '"role":"assistant"' <<<"$final" | wc -l)
+[ "$answers" = 2 ] || fail "expected the tool request and one final answer, got $answers assistant messages: $final"
+echo "PASS: chat through the CLI, 4xx answers, recovery after kill -9 (command ran once)"
