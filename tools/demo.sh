@@ -10,8 +10,8 @@ reliant=build/src/app/reliant
 [ -x "$reliant" ] || { echo "demo: $reliant is missing; run tools/setup.sh --build-only first" >&2; exit 1; }
 message=${1:-'List the files here, then run `uname -sr && git log --oneline -1 2>/dev/null || true`'}
 data=$(mktemp -d)
-port=$(free_port_block 1)
-"$reliant" monolith --data-dir "$data" --api-port "$port" --working-dir "$PWD" >"$data/monolith.log" 2>&1 &
+port=$(free_port_block 2)
+"$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) --working-dir "$PWD" >"$data/monolith.log" 2>&1 &
 monolith=$!
 trap 'kill "$monolith" 2>/dev/null || true; wait "$monolith" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do

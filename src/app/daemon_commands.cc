@@ -2,6 +2,7 @@
 // machine. `start` resolves the gateway URL(s) and credentials, then runs the Daemon component
 // on a real host and gRPC; `--background` re-runs itself detached with a PID file and a log.
 #include "app/daemon_commands.h"
+#include "app/process_lifecycle.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "adapters/host/posix_host.h"
 #include "app/daemon_files.h"
 #include "app/secure_random.h"
+#include "app/text_lists.h"
 #include "app/version.h"
 #include "core/personal_access_token.h"
 #include "services/daemon/daemon.h"
@@ -68,18 +70,6 @@ std::string derive_gateway(const std::string& server) {
   const auto scheme = server.find("://");
   if (scheme == std::string::npos) return "gateway." + server;
   return server.substr(0, scheme + 3) + "gateway." + server.substr(scheme + 3);
-}
-
-std::vector<std::string> split_urls(const std::string& text) {
-  std::vector<std::string> urls;
-  std::stringstream in(text);
-  std::string url;
-  while (std::getline(in, url, ',')) {
-    while (!url.empty() && url.back() == ' ') url.pop_back();
-    while (!url.empty() && url.front() == ' ') url.erase(0, 1);
-    if (!url.empty()) urls.push_back(url);
-  }
-  return urls;
 }
 
 Result<std::string> read_token_from_stdin() {
@@ -250,7 +240,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   if (!tls_mode) return say(tls_mode.error());
   std::vector<std::string> gateways =
       o.managed && o.grpc_url.empty() ? std::vector<std::string>{}
-                                      : split_urls(!o.grpc_url.empty()  ? o.grpc_url
+                                      : split_list(!o.grpc_url.empty()  ? o.grpc_url
                                                    : !g.gateway.empty() ? g.gateway
                                                                         : derive_gateway(g.server));
   if (gateways.empty() && !o.managed)
@@ -294,12 +284,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   daemon::ToolSet tools = daemon::make_builtin_tools();
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
-  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
-  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", signal);
-    executor.stop();
-  });
+  StopOnSignals stop_on_signals(executor);
   std::string dialing;
   for (const auto& url : gateways) dialing += (dialing.empty() ? "" : ",") + url;
   spdlog::info("daemon '{}' ({}) in {}, gateways: {}", config.identity.name, config.identity.type,

@@ -1,5 +1,7 @@
 // Flags, environment and the choice of Store adapter.
 #include "app/db_config.h"
+#include "app/run_blocking.h"
+#include "services/storage/migrator.h"
 
 #include <filesystem>
 
@@ -51,6 +53,21 @@ Result<std::unique_ptr<Store>> open_store(Executor& executor, const DbConfig& co
   }
   return fail(ErrorCode::invalid_argument,
               "unknown --db-driver '" + config.driver + "' (use sqlite or postgres)");
+}
+
+Result<std::unique_ptr<Store>> open_server_store(AsioExecutor& executor, const DbConfig& config,
+                                                 bool migrate) {
+  auto store = open_store(executor, config);
+  if (!store) return fail(store.error());
+  if (migrate) {
+    if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
+      return fail(applied.error());
+    }
+  }
+  if (auto current = run_blocking(executor, require_current_schema(**store)); !current) {
+    return fail(current.error());
+  }
+  return store;
 }
 
 }  // namespace reliant

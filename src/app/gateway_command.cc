@@ -2,6 +2,7 @@
 // One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
 // health and readiness over HTTP. SIGINT/SIGTERM stop it.
 #include "app/gateway_command.h"
+#include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -56,19 +57,9 @@ int run_gateway(const GatewayOptions& o) {
     return 2;
   }
   AsioExecutor executor;
-  auto store = open_store(executor, o.db);
+  auto store = open_server_store(executor, o.db, o.migrate);
   if (!store) {
     spdlog::error("{}", store.error().message);
-    return 1;
-  }
-  if (o.migrate) {
-    if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
-      spdlog::error("{}", applied.error().message);
-      return 1;
-    }
-  }
-  if (auto current = run_blocking(executor, require_current_schema(**store)); !current) {
-    spdlog::error("{}", current.error().message);
     return 1;
   }
   const std::string gateway_id =
@@ -93,9 +84,10 @@ int run_gateway(const GatewayOptions& o) {
         return 1;
       }
       files = *generated;
-      spdlog::info("TLS with a self-signed certificate ({}); daemons need "
-                   "--tls-mode insecure_tls_skip_verify",
-                   files.cert_file);
+      spdlog::info(
+          "TLS with a self-signed certificate ({}); daemons need "
+          "--tls-mode insecure_tls_skip_verify",
+          files.cert_file);
     }
     transport_options.tls_cert_file = files.cert_file;
     transport_options.tls_key_file = files.key_file;
@@ -120,38 +112,25 @@ int run_gateway(const GatewayOptions& o) {
   }
   std::unique_ptr<gateway::Gateway> component = std::move(*started);
   gateway::Gateway* gw = component.get();
-  (void)(*transport)->set_report_handler(
-      [gw](Metadata metadata, daemon::v1::ToolResponse response) {
+  (void)(*transport)
+      ->set_report_handler([gw](Metadata metadata, daemon::v1::ToolResponse response) {
         return gw->report_result(bearer(metadata), std::move(response));
       });
-  (void)(*transport)->set_list_daemons_handler(
-      [gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
+  (void)(*transport)
+      ->set_list_daemons_handler([gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
         return gw->list_daemons(bearer(metadata));
       });
   // The frontend port serves DaemonService for browsers and tools (the same gRPC server type).
-  auto frontend = (*transport)->listen(o.bind_address + ":" + std::to_string(o.frontend_port),
-                                       [](StreamPtr stream) { stream->close(); });
+  auto frontend = (*transport)
+                      ->listen(o.bind_address + ":" + std::to_string(o.frontend_port),
+                               [](StreamPtr stream) { stream->close(); });
   if (!frontend) {
     spdlog::error("cannot listen on the frontend port: {}", frontend.error().message);
     return 1;
   }
 
-  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
-  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", signal);
-    executor.stop();
-  });
-  std::string store_status = "starting";
-  Scope probes(executor);
-  probes.spawn(watch_store(**store, executor, &store_status));
-  NatsBus* nats = bus->get();
-  auto health = HealthServer::start(executor.context(), o.bind_address, o.health_port,
-                                    [&store_status, nats]() -> std::string {
-                                      if (!store_status.empty()) return store_status;
-                                      if (!nats->connected()) return "nats: not connected";
-                                      return {};
-                                    });
+  StopOnSignals stop_on_signals(executor);
+  auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
   if (!health) {
     spdlog::error("{}", health.error().message);
     return 1;

@@ -121,7 +121,8 @@ Result<HttpReply> http_stream(const HttpEndpoint& endpoint, const std::string& t
   if (ec) return fail(lost(ec, endpoint));
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(
+      std::numeric_limits<std::uint64_t>::max());  // boost::none fails on Content-Length in 1.74
   http::read_header(stream, buffer, parser, ec);
   if (ec) return fail(lost(ec, endpoint));
   HttpReply reply{static_cast<int>(parser.get().result_int()), {}};

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/admin_commands.h"
+#include "app/api_command.h"
 #include "app/chat_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   reliant::add_chat_command(app, exit_code);
   auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
   server->require_subcommand(1);
+  reliant::add_api_command(*server, exit_code);
   reliant::add_worker_command(*server, exit_code);
   reliant::add_gateway_command(*server, exit_code);
   CLI11_PARSE(app, argc, argv);

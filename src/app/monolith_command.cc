@@ -1,6 +1,7 @@
 // The monolith process: one executor runs the store, the in-process bus, the engine's worker,
 // the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
 #include "app/monolith_command.h"
+#include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,20 +10,23 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/host/posix_host.h"
 #include "adapters/http/http_server.h"
 #include "adapters/memory/in_process_bus.h"
 #include "app/daemon_files.h"
 #include "app/db_config.h"
+#include "app/llm_options.h"
 #include "app/local_account.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "app/text_lists.h"
 #include "app/version.h"
 #include "core/agent/agent_workflow.h"
-#include "core/agent/scripted_model.h"
 #include "core/engine/builtin_workflows.h"
 #include "services/agent/agent_activities.h"
 #include "services/api/api_server.h"
+#include "services/api/grpc_api.h"
 #include "services/routing/lazy_daemon_starter.h"
 #include "services/storage/migrator.h"
 #include "services/worker/worker.h"
@@ -34,23 +38,12 @@ struct MonolithOptions {
   std::string data_dir = "./data";
   std::string bind_address = "127.0.0.1";
   int api_port = 8080;
+  int grpc_port = 9090;
   std::string working_dir;
   std::string cors_origins = "*";
-  std::string model = "scripted";
+  LlmOptions llm;
   std::int64_t concurrency = 64;
 };
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 std::string host_name() {
   char name[256] = {};
@@ -115,15 +108,19 @@ int run_monolith(const MonolithOptions& options) {
       env,
       routing::LocalDaemonIdentity{"embedded", host_name(), "linux", working_dir, version_string()},
       **journal);
-  agent::ScriptedLlm llm;
+  auto llm = open_llm(executor, options.llm);
+  if (!llm) {
+    spdlog::error("{}", llm.error().message);
+    return 2;
+  }
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
   agent::register_agent_activities(
-      activities,
-      agent::AgentDeps{**store, &bus, llm, daemons, options.model, agent::builtin_tool_specs()});
+      activities, agent::AgentDeps{**store, &bus, **llm, daemons, default_model(options.llm),
+                                   agent::builtin_tool_specs()});
   engine::WorkerConfig worker_config;
   worker_config.worker_id = "monolith-" + std::to_string(::getpid());
   worker_config.max_in_flight = options.concurrency;
@@ -144,20 +141,28 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("{}", http.error().message);
     return 1;
   }
+  api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
+    return start_embedded_daemon(&daemons, std::move(user_id));
+  });
+  GrpcRpcServerOptions grpc_options;
+  grpc_options.bind_address = options.bind_address;
+  grpc_options.port = options.grpc_port;
+  auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
+  if (!grpc) {
+    spdlog::error("cannot serve gRPC: {}", grpc.error().message);
+    return 1;
+  }
   auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
 
-  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
-  signals.async_wait([&executor](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    spdlog::info("signal {}: stopping", signal);
-    executor.stop();
-  });
-  spdlog::info("monolith {} serving http://{}:{} (data in {}, tools run in {}, model {})",
-               version_string(), options.bind_address, (*http)->port(), options.data_dir,
-               working_dir, options.model);
+  StopOnSignals stop_on_signals(executor);
+  spdlog::info(
+      "monolith {} serving http://{}:{} and gRPC on :{} (data in {}, tools run in {}, model: {})",
+      version_string(), options.bind_address, (*http)->port(), (*grpc)->port(), options.data_dir,
+      working_dir, options.llm.provider);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
   executor.run();
+  grpc->reset();
   http->reset();
   worker.reset();
   spdlog::info("monolith stopped");
@@ -179,6 +184,9 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
   monolith->add_option("--api-port", options->api_port, "HTTP API listen port (0: any free port)")
       ->envname("API_PORT")
       ->capture_default_str();
+  monolith->add_option("--grpc-port", options->grpc_port, "gRPC API listen port (0: any free port)")
+      ->envname("GRPC_PORT")
+      ->capture_default_str();
   monolith->add_option("--bind-address", options->bind_address, "Interface to listen on")
       ->envname("BIND_ADDRESS")
       ->capture_default_str();
@@ -188,8 +196,7 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
       ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")
       ->capture_default_str();
-  monolith->add_option("--model", options->model, "Model name (the scripted model answers offline)")
-      ->capture_default_str();
+  add_llm_options(*monolith, options->llm);
   monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
       ->capture_default_str();
   monolith->callback([options, &exit_code] { exit_code = run_monolith(*options); });

@@ -1,6 +1,7 @@
 // The worker process: one executor, one store, the bus, the built-in workflows and activities,
 // and a Worker component; SIGINT/SIGTERM stop it cleanly.
 #include "app/worker_command.h"
+#include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -12,11 +13,15 @@
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/llm_options.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "core/agent/agent_workflow.h"
 #include "core/engine/builtin_workflows.h"
 #include "runtime/sleep.h"
+#include "services/agent/agent_activities.h"
+#include "services/routing/bus_daemon_router.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 #include "services/worker/worker.h"
@@ -36,6 +41,7 @@ struct WorkerOptions {
   std::string worker_id;
   std::int64_t concurrency = 64;
   bool migrate = false;
+  LlmOptions llm;
 };
 
 std::string default_worker_id() {
@@ -47,21 +53,9 @@ std::string default_worker_id() {
 
 int run_worker(const WorkerOptions& options) {
   AsioExecutor executor;
-  auto store = open_store(executor, options.db);
+  auto store = open_server_store(executor, options.db, options.migrate);
   if (!store) {
     spdlog::error("{}", store.error().message);
-    return 1;
-  }
-  if (options.migrate) {
-    auto applied = run_blocking(executor, migrate_up(**store, executor.now()));
-    if (!applied) {
-      spdlog::error("{}", applied.error().message);
-      return 1;
-    }
-  }
-  auto current = run_blocking(executor, require_current_schema(**store));
-  if (!current) {
-    spdlog::error("{}", current.error().message);
     return 1;
   }
   if (options.temporal_host != "localhost" || options.temporal_port != 7233) {
@@ -85,26 +79,32 @@ int run_worker(const WorkerOptions& options) {
   }
   Random random(secure_random_u64());
   Env env{executor, random, bus.get(), nullptr, store->get(), nullptr};
+  // Tool calls reach the users' daemons through the gateways (NATS): the same router the
+  // api uses.
+  routing::BusDaemonRouter router(env);
+  auto llm = open_llm(executor, options.llm);
+  if (!llm) {
+    spdlog::error("{}", llm.error().message);
+    return 2;
+  }
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
+  agent::register_agent_workflow(workflows);
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
+  agent::register_agent_activities(
+      activities, agent::AgentDeps{**store, bus.get(), **llm, router, default_model(options.llm),
+                                   agent::builtin_tool_specs()});
   engine::WorkerConfig config;
   config.worker_id = options.worker_id.empty() ? default_worker_id() : options.worker_id;
   config.queue = options.temporal_namespace;
   config.max_in_flight = options.concurrency;
 
-  boost::asio::signal_set signals(executor.context(), SIGINT, SIGTERM);
-  signals.async_wait([&executor](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", signal);
-    executor.stop();
-  });
-  std::string not_ready = "starting";
-  Scope probes(executor);
-  probes.spawn(watch_store(**store, executor, &not_ready));
-  auto health = HealthServer::start(executor.context(), options.bind_address, options.health_port,
-                                    [&not_ready] { return not_ready; });
+  StopOnSignals stop_on_signals(executor);
+  // Ready once the store answers (and NATS is connected, when wake-ups go over it).
+  const NatsBus* nats = options.nats_url.empty() ? nullptr : static_cast<const NatsBus*>(bus.get());
+  auto health =
+      ServerHealth::start(executor, **store, nats, options.bind_address, options.health_port);
   if (!health) {
     spdlog::error("{}", health.error().message);
     return 1;
@@ -160,6 +160,7 @@ void add_worker_command(CLI::App& server, int& exit_code) {
   worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")
       ->capture_default_str();
   worker->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
+  add_llm_options(*worker, options->llm);
   worker->callback([options, &exit_code] { exit_code = run_worker(*options); });
 }
 

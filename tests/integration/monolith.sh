@@ -21,10 +21,10 @@ fail() {
   exit 1
 }
 mkdir -p "$work/ws" && echo one >"$work/ws/alpha.txt" && echo two >"$work/ws/beta.txt"
-port=$(free_port_block 1)
+port=$(free_port_block 2)
 api="http://127.0.0.1:$port"
 start() {
-  "$reliant" monolith --data-dir "$work/data" --api-port "$port" --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
+  "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 50); do
     curl -sf "$api/health" >/dev/null && return 0

@@ -19,6 +19,12 @@
 
 namespace reliant::grpc_detail {
 
+// Defined in grpc_transport.cc, shared with the RPC server (grpc_rpc_server.cc):
+// The dialer's metadata as the component sees it: without HTTP/2 pseudo-headers and gRPC's own.
+Metadata client_metadata(const grpc::CallbackServerContext& context);
+// A PEM file's text (`what` names it in errors); invalid_argument when unreadable or not PEM.
+Result<std::string> read_pem(const std::string& path, const char* what);
+
 // The client calls still alive. Their reactors post to the executor until their OnDone, so the
 // transport cancels them and waits for the last one before it lets its owner go on.
 class CallRegistry {

@@ -122,8 +122,11 @@ Result<std::vector<engine::Command>> AgentWorkflow::decide(const engine::RunStat
   const Json calls = turn.result.value("tool_calls", Json::array());
   const std::size_t calls_done = steps.size() - turn_index;
   if (calls.empty()) {
-    return std::vector<engine::Command>{chat_finish(
-        input, {{"outcome", "completed"}, {"message_id", turn.result.value("message_id", "")}})};
+    // llm_turn recorded the end of the run with the final answer, in one transaction.
+    return std::vector<engine::Command>{
+        engine::CompleteRun{{{"outcome", "completed"},
+                             {"message_id", turn.result.value("message_id", "")},
+                             {"turns", turns}}}};
   }
   if (calls_done < calls.size())
     return std::vector<engine::Command>{tool_call(input, calls[calls_done])};

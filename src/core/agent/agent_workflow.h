@@ -1,9 +1,10 @@
 // The `agent` workflow: the chat's agent loop on the durable engine (seeds 002/003). Each user
 // message starts a run: ask the model (activity `llm_turn`), run each tool call it made on the
 // daemon the selection cascade picks (`tool_call`, one at a time, in the model's order), ask
-// again with the results, until the model answers without tools or `max_turns` is reached;
-// then `chat_finish` records the outcome. A failed step is recorded too, so every user message
-// gets exactly one final outcome. The activities (services/agent) persist messages and updates.
+// again with the results, until the model answers without tools — that `llm_turn` records the
+// end of the run with the answer — or `max_turns` is reached or a step fails; then
+// `chat_finish` records that outcome. So every user message gets exactly one final outcome.
+// The activities (services/agent) persist messages and updates.
 #pragma once
 
 #include "core/engine/workflow.h"

@@ -44,15 +44,43 @@ llm::Message to_llm(const MessageRecord& stored) {
   return message;
 }
 
-// Writes `message` once and, when this call wrote it, its `message` update; then announces.
-// Returns the stored message (the first attempt's, when a retry got here second).
+// How a run ends, recorded on its chat.
+struct RunEnding {
+  std::string run_id;
+  std::string status;   // idle | failed
+  std::string outcome;  // completed | max_turns | failed
+  std::string error;
+};
+
+// Moves the chat out of `running` and records a chat_status update — only while `run_id` is
+// still the chat's current run (a cancelled run's late steps change nothing).
+Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::string& chat_id,
+                     const RunEnding& ending, std::int64_t now_ms,
+                     std::vector<updates::UserEvent>& events) {
+  auto moved = tx.execute(
+      "UPDATE chats SET status = $2, updated_at_ms = $3 WHERE id = $1 AND workflow_run_id = $4 "
+      "AND status = 'running'",
+      {chat_id, ending.status, now_ms, ending.run_id});
+  if (!moved) return fail(moved.error());
+  if (*moved == 0) return {};
+  Json body = {{"status", ending.status}, {"run_id", ending.run_id}, {"outcome", ending.outcome}};
+  if (!ending.error.empty()) body["error"] = ending.error;
+  auto event = updates::append_user_event(tx, {user_id, 0, "chat_status", chat_id, body, now_ms});
+  if (!event) return fail(event.error());
+  events.push_back(std::move(*event));
+  return {};
+}
+
+// Writes `message` once and, when this call wrote it, its `message` update — and, with an
+// `ending`, the end of the run in the same transaction (the user sees the answer and the end
+// together); then announces. Returns the stored message (the first attempt's, when a retry got
+// here second).
 Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string user_id,
-                                          MessageRecord message,
-                                          std::vector<updates::UserEvent> extra) {
+                                          MessageRecord message, std::optional<RunEnding> ending) {
   auto stored = std::make_shared<MessageRecord>();
   auto events = std::make_shared<std::vector<updates::UserEvent>>();
   TransactionBody body = [stored, events, user_id, message = std::move(message),
-                          extra = std::move(extra)](SqlTransaction& tx) -> Result<void> {
+                          ending = std::move(ending)](SqlTransaction& tx) -> Result<void> {
     auto written = insert_message_once(tx, message);
     if (!written) return fail(written.error());
     *stored = written->message;
@@ -61,12 +89,8 @@ Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string use
         tx, {user_id, 0, "message", message.chat_id, to_json(*stored), message.created_at_ms});
     if (!event) return fail(event.error());
     events->push_back(std::move(*event));
-    for (auto e : extra) {
-      auto appended = updates::append_user_event(tx, std::move(e));
-      if (!appended) return fail(appended.error());
-      events->push_back(std::move(*appended));
-    }
-    return {};
+    if (!ending) return {};
+    return end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, *events);
   };
   Task<Result<void>> writing = deps.store.transact(std::move(body));
   Result<void> outcome = co_await writing;
@@ -156,7 +180,14 @@ class LlmTurn final : public engine::Activity {
              {{"id", block.tool_call_id}, {"name", block.tool_name}, {"input", block.input}}});
       }
     }
-    Task<Result<MessageRecord>> storing = store_message(deps_, user_id, std::move(message), {});
+    // An answer without tool calls is the run's final answer: the run ends with it.
+    std::optional<RunEnding> ending;
+    const bool calls_tools =
+        std::any_of(message.blocks.begin(), message.blocks.end(),
+                    [](const ContentBlockRecord& b) { return b.kind == "tool_call"; });
+    if (!calls_tools) ending = RunEnding{context.run_id, "idle", "completed", ""};
+    Task<Result<MessageRecord>> storing =
+        store_message(deps_, user_id, std::move(message), std::move(ending));
     Result<MessageRecord> stored = co_await storing;
     if (!stored) co_return fail(stored.error());
     co_return summarize(*stored);
@@ -273,7 +304,8 @@ class ToolCallStep final : public engine::Activity {
                                {"content", content},
                                {"is_error", is_error},
                                {"daemon_id", daemon_id}}});
-    Task<Result<MessageRecord>> storing = store_message(deps_, user_id, std::move(message), {});
+    Task<Result<MessageRecord>> storing =
+        store_message(deps_, user_id, std::move(message), std::nullopt);
     Result<MessageRecord> stored = co_await storing;
     if (!stored) co_return fail(stored.error());
     co_return summarize(*stored);
@@ -330,20 +362,8 @@ class ChatFinish final : public engine::Activity {
         if (!event) return fail(event.error());
         events->push_back(std::move(*event));
       }
-      // Only the chat's current run moves its status (a cancelled run's late steps do not).
-      auto moved = tx.execute(
-          "UPDATE chats SET status = $2, updated_at_ms = $3 WHERE id = $1 AND workflow_run_id = $4 "
-          "AND status = 'running'",
-          {chat_id, status, now_ms, run_id});
-      if (!moved) return fail(moved.error());
-      if (*moved == 0) return {};
-      Json body = {{"status", status}, {"run_id", run_id}, {"outcome", outcome}};
-      if (!error.empty()) body["error"] = error;
-      auto event =
-          updates::append_user_event(tx, {user_id, 0, "chat_status", chat_id, body, now_ms});
-      if (!event) return fail(event.error());
-      events->push_back(std::move(*event));
-      return {};
+      return end_run(tx, user_id, chat_id, RunEnding{run_id, status, outcome, error}, now_ms,
+                     *events);
     };
     Task<Result<void>> writing = deps_.store.transact(std::move(body));
     Result<void> written = co_await writing;

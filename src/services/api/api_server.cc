@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/api/api_support.h"
 #include "services/engine/engine_sql.h"
-#include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/updates/user_feed.h"
 
@@ -160,30 +160,13 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
 
 Task<Result<std::string>> ApiServer::authenticate(const HttpRequest& request) {
   const std::string header = request.header("authorization");
-  constexpr std::string_view bearer = "Bearer ";
-  std::string token;
-  if (header.compare(0, bearer.size(), bearer) == 0) {
-    token = header.substr(bearer.size());
-  } else if (header.empty() && request.path == "/api/v1/updates") {
+  std::string token = bearer_token(header);
+  if (header.empty() && request.path == "/api/v1/updates") {
     token =
         request.query.count("access_token") ? request.query.at("access_token") : "";  // EventSource
   }
-  if (token.empty()) {
-    co_return fail(ErrorCode::unauthenticated,
-                   "missing credentials: send 'Authorization: Bearer <token>'");
-  }
-  auto user = std::make_shared<std::string>();
-  TransactionBody body = [user, token,
-                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-    auto who = authenticate_token(tx, token, now_ms);
-    if (!who) return fail(who.error());
-    *user = who->user.id;
-    return {};
-  };
-  Task<Result<void>> checking = env_.store->transact(std::move(body));
-  Result<void> checked = co_await checking;
-  if (!checked) co_return fail(checked.error());
-  co_return *user;
+  Task<Result<std::string>> checking = authenticate_pat(env_, std::move(token));
+  co_return co_await checking;
 }
 
 Task<HttpResponse> ApiServer::handle(HttpRequest request) {
@@ -312,16 +295,9 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
 }
 
 Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
-  auto daemons = std::make_shared<std::vector<DaemonRecord>>();
-  TransactionBody body = [daemons, user_id](SqlTransaction& tx) -> Result<void> {
-    auto rows = reliant::list_daemons(tx, user_id);
-    if (!rows) return fail(rows.error());
-    *daemons = std::move(*rows);
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(body));
-  Result<void> read = co_await reading;
-  if (!read) co_return error_response(read.error());
+  Task<Result<std::vector<DaemonRecord>>> reading = load_daemons(env_, std::move(user_id));
+  Result<std::vector<DaemonRecord>> daemons = co_await reading;
+  if (!daemons) co_return error_response(daemons.error());
   Json out = Json::array();
   for (const auto& daemon : *daemons) out.push_back(daemon_json(daemon));
   co_return json_response(200, {{"daemons", out}});

@@ -67,15 +67,7 @@ Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user
 void announce(Bus& bus, const std::vector<UserEvent>& events) {
   if (events.empty()) return;
   api::v1::UserUpdates message;
-  for (const auto& event : events) {
-    auto* update = message.add_updates();
-    update->set_user_id(event.user_id);
-    update->set_seq(event.seq);
-    update->set_kind(event.kind);
-    update->set_chat_id(event.chat_id);
-    update->set_body_json(event.body.dump());
-    update->set_created_at_ms(event.created_at_ms);
-  }
+  for (const auto& event : events) to_proto(event, *message.add_updates());
   // Best effort by design: a lost announcement is read back from the store.
   (void)bus.publish(user_subject(events.front().user_id), protocol::to_json(message));
 }
@@ -102,6 +94,15 @@ nlohmann::json to_json(const UserEvent& event) {
           {"chat_id", event.chat_id},
           {"body", event.body},
           {"created_at_ms", event.created_at_ms}};
+}
+
+void to_proto(const UserEvent& event, api::v1::UserUpdate& out) {
+  out.set_user_id(event.user_id);
+  out.set_seq(event.seq);
+  out.set_kind(event.kind);
+  out.set_chat_id(event.chat_id);
+  out.set_body_json(event.body.dump());
+  out.set_created_at_ms(event.created_at_ms);
 }
 
 }  // namespace reliant::updates

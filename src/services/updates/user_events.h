@@ -14,6 +14,10 @@
 #include "runtime/bus.h"
 #include "runtime/store.h"
 
+namespace reliant::api::v1 {
+class UserUpdate;
+}  // namespace reliant::api::v1
+
 namespace reliant::updates {
 
 struct UserEvent {
@@ -44,5 +48,7 @@ void announce(Bus& bus, const std::vector<UserEvent>& events);
 Result<std::vector<UserEvent>> decode_announcement(std::string_view payload);
 
 nlohmann::json to_json(const UserEvent& event);
+// The wire form, as bus announcements and the gRPC update stream carry it.
+void to_proto(const UserEvent& event, api::v1::UserUpdate& out);
 
 }  // namespace reliant::updates

@@ -5,9 +5,11 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "unit/support/real_loop.h"
 
 #include <atomic>
 #include <chrono>
@@ -114,24 +116,9 @@ struct Loopback {
   // Runs the executor until `done` holds or `limit` passes; returns `done()`.
   bool run_until(const std::function<bool()>& done,
                  std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    bool expired = false;
-    TimerId timer = 0;
-    std::function<void()> tick = [&] {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        expired = true;
-      } else {
-        timer = executor.after(milliseconds(5), tick);
-      }
-    };
-    timer = executor.after(milliseconds(5), tick);
-    executor.run_until([&] { return expired || done(); });
-    executor.cancel(timer);
-    return done();
+    return testing::run_until(executor, done, limit);
   }
-  void run_for(std::chrono::milliseconds duration) {
-    run_until([] { return false; }, duration);
-  }
+  void run_for(std::chrono::milliseconds duration) { testing::run_for(executor, duration); }
 
   Result<StreamPtr> dial(GrpcTransport& transport, std::string address, Metadata metadata = {},
                          Duration timeout = seconds(5)) {

@@ -1,0 +1,471 @@
+// GrpcRpcServer: one generic callback reactor per call (gRPC's threads), the state it shares
+// with the executor (RpcCallCore), and the dispatcher that runs the handler's tasks on the
+// executor. A call is always finished from whichever side is first — the handler's answer, or
+// gRPC's cancellation — so shutting the server down never waits for the executor.
+#include "adapters/grpc/grpc_rpc_server.h"
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "adapters/grpc/grpc_address.h"
+#include "adapters/grpc/grpc_reactors.h"
+#include "adapters/grpc/grpc_stream.h"
+#include "runtime/future.h"
+#include "runtime/scope.h"
+
+namespace reliant {
+namespace grpc_detail {
+namespace {
+
+std::string bytes_of(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const auto& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
+}
+
+// Hands the bytes to gRPC without copying them: the slice owns the string.
+grpc::ByteBuffer buffer_of(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* text) { delete static_cast<std::string*>(text); },
+      owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+grpc::Status too_large(std::size_t bytes, std::size_t limit) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      "the response message of " + std::to_string(bytes) +
+                          " bytes exceeds the limit of " + std::to_string(limit));
+}
+
+}  // namespace
+
+// The calls whose reactors gRPC has not let go of; the server's destructor waits for none.
+class CallCounter {
+ public:
+  void add() {
+    std::lock_guard lock(mutex_);
+    ++live_;
+  }
+  void remove() {
+    std::lock_guard lock(mutex_);
+    if (--live_ == 0) idle_.notify_all();
+  }
+  std::size_t live() const {
+    std::lock_guard lock(mutex_);
+    return live_;
+  }
+  bool wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return idle_.wait_for(lock, timeout, [this] { return live_ == 0; });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t live_ = 0;
+};
+
+// One call's state, shared by its reactor (gRPC's threads) and its handler task (the
+// executor). The reactor is used only under the mutex and never after Finish, after which
+// gRPC may delete it at any moment.
+class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
+ public:
+  RpcCallCore(Executor& executor, std::size_t max_message_bytes)
+      : executor_(executor), max_message_bytes_(max_message_bytes) {}
+
+  Executor& executor() const { return executor_; }
+
+  // ---- gRPC's threads ----
+  void bind(grpc::ServerGenericBidiReactor* reactor) {
+    std::lock_guard lock(mutex_);
+    reactor_ = reactor;
+  }
+  void on_write_done(bool ok) {
+    {
+      std::lock_guard lock(mutex_);
+      writing_ = false;
+      if (!ok) write_failed_ = true;
+      if (pending_finish_) {
+        grpc::Status status = std::move(*pending_finish_);
+        pending_finish_.reset();
+        finish_locked(std::move(status));
+      }
+    }
+    executor_.post([self = shared_from_this(), ok] { self->write_done_.set(ok); });
+  }
+  // The client cancelled, its deadline passed, or the server is shutting down.
+  void on_cancel() {
+    {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    }
+    executor_.post([self = shared_from_this()] {
+      if (auto hook = std::exchange(self->on_cancel_, {})) hook();
+    });
+  }
+
+  // ---- any thread ----
+  // Ends the call with `status`; the first end wins (later ones change nothing).
+  void finish(grpc::Status status) {
+    std::lock_guard lock(mutex_);
+    finish_locked(std::move(status));
+  }
+
+  // ---- the executor's thread ----
+  // One message of a stream; the future says whether gRPC wrote it.
+  Future<bool> write(std::string bytes) {
+    auto written = make_promise<bool>(executor_);
+    write_done_ = written.first;
+    std::lock_guard lock(mutex_);
+    RELIANT_ASSERT_MSG(!writing_, "one write at a time");
+    if (ended_locked() || write_failed_) {
+      written.first.set(false);
+    } else if (bytes.size() > max_message_bytes_) {
+      finish_locked(too_large(bytes.size(), max_message_bytes_));
+      written.first.set(false);
+    } else {
+      out_ = buffer_of(std::move(bytes));
+      writing_ = true;
+      reactor_->StartWrite(&out_);
+    }
+    return std::move(written.second);
+  }
+  // A unary call's answer: the message and OK together.
+  void answer(std::string bytes) {
+    std::lock_guard lock(mutex_);
+    if (ended_locked()) return;
+    if (bytes.size() > max_message_bytes_) {
+      finish_locked(too_large(bytes.size(), max_message_bytes_));
+      return;
+    }
+    out_ = buffer_of(std::move(bytes));
+    finished_ = true;
+    std::exchange(reactor_, nullptr)
+        ->StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+  bool ended() const {
+    std::lock_guard lock(mutex_);
+    return ended_locked();
+  }
+  // Runs (on the executor) when the call is cancelled; at most once.
+  void set_on_cancel(std::function<void()> hook) { on_cancel_ = std::move(hook); }
+
+ private:
+  bool ended_locked() const { return finished_ || pending_finish_ || cancelled_; }
+  void finish_locked(grpc::Status status) {
+    if (finished_ || pending_finish_) return;
+    // gRPC takes no Finish while a write is in flight: it follows the write's completion
+    // (which a cancelled call reports at once).
+    if (writing_) {
+      pending_finish_ = std::move(status);
+      return;
+    }
+    finished_ = true;
+    std::exchange(reactor_, nullptr)->Finish(std::move(status));
+  }
+
+  Executor& executor_;
+  const std::size_t max_message_bytes_;
+
+  // ---- shared with gRPC's threads, under mutex_ ----
+  mutable std::mutex mutex_;
+  grpc::ServerGenericBidiReactor* reactor_ = nullptr;  // cleared when finished
+  bool finished_ = false;
+  bool cancelled_ = false;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  std::optional<grpc::Status> pending_finish_;
+  grpc::ByteBuffer out_;  // the message being written; gRPC reads it until the write is done
+
+  // ---- the executor's thread only ----
+  Promise<bool> write_done_;
+  std::function<void()> on_cancel_;
+};
+
+namespace {
+
+// A handler task destroyed before it answered (the server is going) still ends its call.
+struct FinishOnExit {
+  ~FinishOnExit() {
+    core->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server stopped first"));
+  }
+  std::shared_ptr<RpcCallCore> core;
+};
+
+class CallWriter final : public RpcWriter {
+ public:
+  explicit CallWriter(std::shared_ptr<RpcCallCore> core) : core_(std::move(core)) {}
+  Task<bool> write(std::string message_bytes) override {
+    Future<bool> written = core_->write(std::move(message_bytes));
+    co_return co_await written;
+  }
+
+ private:
+  std::shared_ptr<RpcCallCore> core_;
+};
+
+// Exceptions end the call, never the process (a root task's exception aborts).
+Task<void> answer_unary(std::shared_ptr<RpcCallCore> core, Task<Result<std::string>> work) {
+  FinishOnExit guard{core};
+  std::optional<Result<std::string>> reply;
+  try {
+    Result<std::string> done = co_await work;
+    reply.emplace(std::move(done));
+  } catch (const std::exception& e) {
+    reply.emplace(fail(ErrorCode::internal, std::string("the handler failed: ") + e.what()));
+  } catch (...) {
+    reply.emplace(fail(ErrorCode::internal, "the handler failed"));
+  }
+  if (*reply) {
+    core->answer(std::move(**reply));
+  } else {
+    core->finish(status_of(reply->error()));
+  }
+}
+
+Task<void> run_stream(std::shared_ptr<RpcCallCore> core, Task<Result<void>> work,
+                      std::function<void()> on_exit) {
+  FinishOnExit guard{core};
+  std::optional<Result<void>> outcome;
+  try {
+    Result<void> done = co_await work;
+    outcome.emplace(std::move(done));
+  } catch (const std::exception& e) {
+    outcome.emplace(fail(ErrorCode::internal, std::string("the handler failed: ") + e.what()));
+  } catch (...) {
+    outcome.emplace(fail(ErrorCode::internal, "the handler failed"));
+  }
+  core->finish(*outcome ? grpc::Status::OK : status_of(outcome->error()));
+  on_exit();
+}
+
+}  // namespace
+
+// Runs the handler's tasks; the executor's thread only. A stream's task has a scope of its own
+// so that the client cancelling it can destroy it at once.
+class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
+ public:
+  RpcDispatcher(Executor& executor, RpcHandler& handler) : handler_(handler), unary_(executor) {}
+
+  void dispatch(std::shared_ptr<RpcCallCore> core, RpcCall call) {
+    if (core->ended()) return;  // cancelled on its way here
+    if (!handler_.knows(call.method)) {
+      core->finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method " + call.method));
+      return;
+    }
+    if (!handler_.is_server_streaming(call.method)) {
+      Task<Result<std::string>> work = handler_.unary(std::move(call));
+      unary_.spawn(answer_unary(std::move(core), std::move(work)));
+      return;
+    }
+    const std::uint64_t id = next_stream_++;
+    auto owned = std::make_unique<StreamTask>(core);
+    StreamTask& stream = *owned;
+    streams_.emplace(id, std::move(owned));
+    // The scope goes in a turn of its own (the task's end posts, a cancel arrives posted),
+    // never from inside the task it owns.
+    auto forget = [weak = weak_from_this(), id] {
+      if (auto self = weak.lock()) self->streams_.erase(id);
+    };
+    core->set_on_cancel(forget);
+    Task<Result<void>> work = handler_.server_stream(std::move(call), stream.writer);
+    stream.scope.spawn(run_stream(
+        core, std::move(work), [&executor = core->executor(), forget] { executor.post(forget); }));
+  }
+
+ private:
+  struct StreamTask {
+    explicit StreamTask(const std::shared_ptr<RpcCallCore>& core)
+        : writer(core), scope(core->executor()) {}
+    CallWriter writer;
+    Scope scope;  // last: the task goes before the writer it writes to
+  };
+
+  RpcHandler& handler_;
+  Scope unary_;
+  std::map<std::uint64_t, std::unique_ptr<StreamTask>> streams_;
+  std::uint64_t next_stream_ = 1;
+};
+
+namespace {
+
+// Every call, whatever its method: read the one request message, hand it to the executor,
+// and let the core finish the call.
+class GenericCall final : public grpc::ServerGenericBidiReactor {
+ public:
+  GenericCall(grpc::GenericCallbackServerContext* context, Executor& executor,
+              std::size_t max_message_bytes, std::shared_ptr<CallCounter> calls,
+              std::weak_ptr<RpcDispatcher> dispatcher)
+      : context_(context),
+        calls_(std::move(calls)),
+        dispatcher_(std::move(dispatcher)),
+        core_(std::make_shared<RpcCallCore>(executor, max_message_bytes)) {
+    core_->bind(this);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // A cancelled call (or one over the size limit, which gRPC fails itself) gets here too;
+      // its status is already decided and this one is ignored.
+      core_->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the call ended before its request message arrived"));
+      return;
+    }
+    RpcCall call;
+    call.method = context_->method();
+    call.metadata = client_metadata(*context_);
+    call.peer = peer_address(context_->peer());
+    call.request = bytes_of(request_);
+    request_.Clear();
+    core_->executor().post(
+        [dispatcher = dispatcher_, core = core_, call = std::move(call)]() mutable {
+          auto live = dispatcher.lock();
+          if (!live) {
+            core->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
+            return;
+          }
+          live->dispatch(std::move(core), std::move(call));
+        });
+  }
+  void OnWriteDone(bool ok) override { core_->on_write_done(ok); }
+  void OnCancel() override { core_->on_cancel(); }
+  void OnDone() override {
+    std::shared_ptr<CallCounter> calls = std::move(calls_);
+    delete this;
+    calls->remove();
+  }
+
+ private:
+  grpc::GenericCallbackServerContext* context_;
+  std::shared_ptr<CallCounter> calls_;
+  std::weak_ptr<RpcDispatcher> dispatcher_;
+  std::shared_ptr<RpcCallCore> core_;
+  grpc::ByteBuffer request_;
+};
+
+}  // namespace
+
+class GenericService final : public grpc::CallbackGenericService {
+ public:
+  GenericService(Executor& executor, std::size_t max_message_bytes,
+                 std::shared_ptr<CallCounter> calls, std::weak_ptr<RpcDispatcher> dispatcher)
+      : executor_(executor),
+        max_message_bytes_(max_message_bytes),
+        calls_(std::move(calls)),
+        dispatcher_(std::move(dispatcher)) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    calls_->add();
+    return new GenericCall(context, executor_, max_message_bytes_, calls_, dispatcher_);
+  }
+
+ private:
+  Executor& executor_;
+  const std::size_t max_message_bytes_;
+  const std::shared_ptr<CallCounter> calls_;
+  const std::weak_ptr<RpcDispatcher> dispatcher_;
+};
+
+}  // namespace grpc_detail
+
+using grpc_detail::CallCounter;
+using grpc_detail::GenericService;
+using grpc_detail::RpcDispatcher;
+
+GrpcRpcServer::GrpcRpcServer(AsioExecutor& executor, std::size_t max_message_bytes,
+                             RpcHandler& handler)
+    : calls_(std::make_shared<CallCounter>()),
+      dispatcher_(std::make_shared<RpcDispatcher>(executor, handler)),
+      service_(std::make_unique<GenericService>(executor, max_message_bytes, calls_, dispatcher_)) {
+}
+
+Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& executor,
+                                                            GrpcRpcServerOptions options,
+                                                            RpcHandler& handler) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                "serving TLS needs both a certificate and a private key file (got only the " +
+                    std::string(options.tls_cert_file.empty() ? "key" : "certificate") + ")");
+  }
+  if (options.max_message_bytes == 0 || options.max_message_bytes > INT_MAX) {
+    return fail(ErrorCode::invalid_argument, "max_message_bytes must be in 1..2^31-1");
+  }
+  if (options.port < 0 || options.port > 65535) {
+    return fail(ErrorCode::invalid_argument,
+                "the gRPC port must be in 0..65535, not " + std::to_string(options.port));
+  }
+  std::string host = options.bind_address;
+  if (host.find(':') != std::string::npos && !host.starts_with("[")) host = "[" + host + "]";
+  auto address = parse_listen_address(host + ":" + std::to_string(options.port));
+  if (!address) return fail(address.error());
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty()) {
+    auto cert = grpc_detail::read_pem(options.tls_cert_file, "TLS certificate file");
+    if (!cert) return fail(cert.error());
+    auto key = grpc_detail::read_pem(options.tls_key_file, "TLS key file");
+    if (!key) return fail(key.error());
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(tls);
+  }
+
+  std::unique_ptr<GrpcRpcServer> server(
+      new GrpcRpcServer(executor, options.max_message_bytes, handler));
+  int bound_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address->with_port(address->port), credentials, &bound_port);
+  builder.RegisterCallbackGenericService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would "succeed".
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || bound_port == 0) {
+    return fail(
+        ErrorCode::already_exists,
+        "cannot serve gRPC on " + address->with_port(address->port) +
+            ": the address is in use or is not an address of this host" +
+            (options.tls_cert_file.empty() ? ""
+                                           : " (or the TLS certificate and key do not match)"));
+  }
+  server->port_ = bound_port;
+  return server;
+}
+
+GrpcRpcServer::~GrpcRpcServer() {
+  if (server_) {
+    // A deadline of now cancels every open call; the reactors finish cancelled calls from
+    // gRPC's threads, so this never waits for the executor (the thread running it).
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+  const bool idle = calls_->wait_idle(std::chrono::seconds(10));
+  RELIANT_ASSERT_MSG(idle, "gRPC kept calls alive 10 s after the server shut down");
+  server_.reset();
+  dispatcher_.reset();  // destroys the handler tasks still running; their calls are over
+  service_.reset();
+}
+
+std::size_t GrpcRpcServer::live_calls() const { return calls_->live(); }
+
+}  // namespace reliant

@@ -1,0 +1,166 @@
+// The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
+// It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
+#include "app/api_command.h"
+#include "app/process_lifecycle.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_rpc_server.h"
+#include "adapters/http/health_server.h"
+#include "adapters/http/http_server.h"
+#include "adapters/nats/nats_bus.h"
+#include "app/db_config.h"
+#include "app/readiness.h"
+#include "app/run_blocking.h"
+#include "app/secure_random.h"
+#include "app/text_lists.h"
+#include "services/api/api_server.h"
+#include "services/api/grpc_api.h"
+#include "services/storage/migrator.h"
+
+namespace reliant {
+namespace {
+
+struct ApiOptions {
+  DbConfig db;
+  int api_port = 8080;
+  int grpc_port = 9090;
+  int health_port = 8081;
+  int pprof_port = 6060;
+  std::string bind_address = "0.0.0.0";
+  std::string temporal_host = "localhost";
+  int temporal_port = 7233;
+  std::string temporal_namespace = "reliant";
+  std::string nats_url;
+  std::string streaming_driver = "nats";
+  std::string tls_cert;
+  std::string tls_key;
+  bool disable_tls = false;
+  std::string jwt_public_key;
+  std::string jwt_public_key_file;
+  std::string cors_origins = "*";
+  bool migrate = false;
+};
+
+int run_api(const ApiOptions& o) {
+  if (o.nats_url.empty()) {
+    spdlog::error("--nats-url (NATS_URL) is required: api replicas receive updates over NATS");
+    return 2;
+  }
+  if (!o.disable_tls) {
+    spdlog::error(
+        "HTTPS on the REST port is not available yet: run with --disable-tls (DISABLE_TLS=true) "
+        "behind a TLS-terminating load balancer");
+    return 2;
+  }
+  if (!o.jwt_public_key.empty() || !o.jwt_public_key_file.empty()) {
+    spdlog::error("JWT validation is not available yet: authenticate with personal access tokens");
+    return 2;
+  }
+  if (o.streaming_driver != "nats") {
+    spdlog::info("--streaming-driver {} ignored: an api replica streams through NATS",
+                 o.streaming_driver);
+  }
+  AsioExecutor executor;
+  auto store = open_server_store(executor, o.db, o.migrate);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, "reliant-api"});
+  if (!bus) {
+    spdlog::error("{}", bus.error().message);
+    return 1;
+  }
+  Random random(secure_random_u64());
+  Env env{executor, random, bus->get(), nullptr, store->get(), nullptr};
+  api::ApiConfig config;
+  config.chats.queue = o.temporal_namespace;
+  api::ApiServer api(env, config);
+  HttpServerOptions http_options;
+  http_options.bind_address = o.bind_address;
+  http_options.port = o.api_port;
+  http_options.cors_origins = split_list(o.cors_origins);
+  auto http = HttpServer::start(executor, http_options, api);
+  if (!http) {
+    spdlog::error("{}", http.error().message);
+    return 1;
+  }
+  api::GrpcApi grpc_api(env, config);
+  GrpcRpcServerOptions grpc_options;
+  grpc_options.bind_address = o.bind_address;
+  grpc_options.port = o.grpc_port;
+  auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
+  if (!grpc) {
+    spdlog::error("cannot serve gRPC: {}", grpc.error().message);
+    return 1;
+  }
+
+  StopOnSignals stop_on_signals(executor);
+  auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
+  if (!health) {
+    spdlog::error("{}", health.error().message);
+    return 1;
+  }
+  spdlog::info("api serving REST on {}:{}, health on :{}", o.bind_address, (*http)->port(),
+               (*health)->port());
+  executor.run();
+  http->reset();
+  spdlog::info("api stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_api_command(CLI::App& server, int& exit_code) {
+  auto o = std::make_shared<ApiOptions>();
+  auto* cmd =
+      server.add_subcommand("api", "Serve the client API (REST) — stateless, run N replicas");
+  add_db_options(*cmd, o->db);
+  cmd->add_option("--api-port", o->api_port, "HTTP API listen port")
+      ->envname("API_PORT")
+      ->capture_default_str();
+  cmd->add_option("--grpc-port", o->grpc_port, "gRPC listen port")
+      ->envname("GRPC_PORT")
+      ->capture_default_str();
+  cmd->add_option("--health-port", o->health_port, "Health/readiness endpoint port")
+      ->envname("HEALTH_PORT")
+      ->capture_default_str();
+  cmd->add_option("--pprof-port", o->pprof_port, "Debug server port (127.0.0.1 only)")
+      ->envname("PPROF_PORT")
+      ->capture_default_str();
+  cmd->add_option("--bind-address", o->bind_address, "Network interface to bind to")
+      ->envname("BIND_ADDRESS")
+      ->capture_default_str();
+  cmd->add_option("--temporal-host", o->temporal_host, "Accepted for compatibility; unused")
+      ->envname("TEMPORAL_HOST")
+      ->capture_default_str();
+  cmd->add_option("--temporal-port", o->temporal_port, "Accepted for compatibility; unused")
+      ->envname("TEMPORAL_PORT")
+      ->capture_default_str();
+  cmd->add_option("--temporal-namespace", o->temporal_namespace,
+                  "Engine namespace the chats' runs go to")
+      ->envname("TEMPORAL_NAMESPACE")
+      ->capture_default_str();
+  cmd->add_option("--nats-url", o->nats_url, "NATS server URL (required)")->envname("NATS_URL");
+  cmd->add_option("--streaming-driver", o->streaming_driver, "memory or nats (forced to nats)")
+      ->envname("STREAMING_DRIVER")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", o->tls_cert, "TLS certificate file")->envname("TLS_CERT_FILE");
+  cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
+  cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP")->envname("DISABLE_TLS");
+  cmd->add_option("--jwt-public-key", o->jwt_public_key, "JWT public key PEM")
+      ->envname("JWT_PUBLIC_KEY");
+  cmd->add_option("--jwt-public-key-file", o->jwt_public_key_file, "JWT public key PEM file")
+      ->envname("JWT_PUBLIC_KEY_FILE");
+  cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
+      ->envname("CORS_ALLOWED_ORIGINS")
+      ->capture_default_str();
+  cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
+  cmd->callback([o, &exit_code] { exit_code = run_api(*o); });
+}
+
+}  // namespace reliant

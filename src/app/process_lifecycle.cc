@@ -1,0 +1,37 @@
+// Signals and the health endpoint of the server commands.
+#include "app/process_lifecycle.h"
+
+#include <spdlog/spdlog.h>
+
+#include "app/readiness.h"
+
+namespace reliant {
+
+StopOnSignals::StopOnSignals(AsioExecutor& executor)
+    : signals_(executor.context(), SIGINT, SIGTERM) {
+  signals_.async_wait([&executor](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    executor.stop();
+  });
+}
+
+Result<std::unique_ptr<ServerHealth>> ServerHealth::start(AsioExecutor& executor, Store& store,
+                                                          const NatsBus* nats,
+                                                          const std::string& bind_address,
+                                                          int port) {
+  std::unique_ptr<ServerHealth> health(new ServerHealth(executor));
+  health->probes_.spawn(watch_store(store, executor, &health->store_status_));
+  const std::string* store_status = &health->store_status_;
+  auto server = HealthServer::start(executor.context(), bind_address, port,
+                                    [store_status, nats]() -> std::string {
+                                      if (!store_status->empty()) return *store_status;
+                                      if (nats && !nats->connected()) return "nats: not connected";
+                                      return {};
+                                    });
+  if (!server) return fail(server.error());
+  health->server_ = std::move(*server);
+  return health;
+}
+
+}  // namespace reliant

@@ -1,0 +1,64 @@
+// GrpcApi: the api's gRPC face (seed 001: "gRPC/ConnectRPC, default port 9090") as an
+// RpcHandler — ChatService, StreamingService and DaemonService of proto/reliant/api/v1/api.proto
+// on the same ChatService, PAT authentication and UserFeed as the REST ApiServer. It sees only
+// serialized messages; the gRPC adapter (adapters/grpc/grpc_rpc_server.h) carries them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "runtime/env.h"
+#include "runtime/rpc.h"
+#include "services/agent/chat_service.h"
+#include "services/api/api_server.h"
+
+namespace reliant::api {
+
+class GrpcApi final : public RpcHandler {
+ public:
+  // Runs once per authenticated call before it is served (the monolith starts the user's
+  // embedded daemon here). An error fails the call.
+  using OnAuthenticated = ApiServer::OnAuthenticated;
+
+  // `env` needs a store and a bus. Of `config`, the chats part applies.
+  GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated = {});
+
+  bool knows(std::string_view method) const override;
+  bool is_server_streaming(std::string_view method) const override;
+  // Every call authenticates with the metadata `authorization: Bearer <token>`; a request
+  // that does not parse is invalid_argument ("malformed <message type> …").
+  Task<Result<std::string>> unary(RpcCall call) override;
+  // StreamUpdates: every update after since_seq, then live ones, until the client goes.
+  Task<Result<void>> server_stream(RpcCall call, RpcWriter& out) override;
+
+  struct Stats {
+    std::uint64_t calls = 0;
+    std::uint64_t streams_open = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  using UnaryMethod = Task<Result<std::string>> (GrpcApi::*)(std::string user_id,
+                                                             std::string request);
+  static const std::map<std::string_view, UnaryMethod>& unary_methods();
+
+  Task<Result<std::string>> authenticate(const RpcCall& call);
+  Task<Result<std::string>> create_chat(std::string user_id, std::string request);
+  Task<Result<std::string>> list_chats(std::string user_id, std::string request);
+  Task<Result<std::string>> get_chat(std::string user_id, std::string request);
+  Task<Result<std::string>> send_message(std::string user_id, std::string request);
+  Task<Result<std::string>> cancel_chat(std::string user_id, std::string request);
+  Task<Result<std::string>> list_daemons(std::string user_id, std::string request);
+  Task<Result<std::string>> set_session_daemon(std::string user_id, std::string request);
+  Task<Result<void>> stream_updates(std::string user_id, std::string request, RpcWriter& out);
+
+  Env& env_;
+  ApiConfig config_;
+  OnAuthenticated on_authenticated_;
+  agent::ChatService chats_;
+  Stats stats_;
+};
+
+}  // namespace reliant::api

@@ -1,0 +1,167 @@
+// bench_chat: end-to-end chat latency and throughput as a client sees them, against a running
+// API server (monolith or distributed). Each of C clients owns a chat and keeps one update
+// stream open; it sends a message, waits for that run's final status on the stream, and sends
+// the next. Latency = send → final status received; throughput = finished chats per second.
+//   bench_chat --server http://127.0.0.1:8080 --token T [--clients C] [--messages M] [--text S]
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/http_client.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+// Final statuses seen on a client's stream, by run id.
+struct Finals {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::string> runs;
+  bool closed = false;
+  std::string last_run;  // the stream ends once this run's final status has arrived
+  std::string error;
+};
+
+void follow(const reliant::HttpEndpoint& endpoint, const std::string& token,
+            const std::string& chat, Finals* finals) {
+  std::string buffer;
+  auto streamed = reliant::http_stream(
+      endpoint, "/api/v1/updates?previews=false&chat_id=" + chat + "&since_seq=0",
+      {{"Authorization", "Bearer " + token}}, [&](std::string_view bytes) {
+        buffer.append(bytes);
+        for (std::size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
+          const std::string block = buffer.substr(0, end);
+          buffer.erase(0, end + 2);
+          const auto data = block.find("data: ");
+          if (data == std::string::npos) continue;
+          auto event = Json::parse(block.substr(data + 6), nullptr, false);
+          if (event.is_discarded() || event.value("kind", "") != "chat_status") continue;
+          const Json body = event.value("body", Json::object());
+          if (body.value("status", "") == "running") continue;
+          std::lock_guard lock(finals->mutex);
+          finals->runs.push_back(body.value("run_id", ""));
+          if (finals->runs.back() == finals->last_run) finals->closed = true;
+          finals->changed.notify_all();
+        }
+        std::lock_guard lock(finals->mutex);
+        return !finals->closed;
+      });
+  std::lock_guard lock(finals->mutex);
+  if (!streamed) finals->error = streamed.error().message;
+  finals->closed = true;
+  finals->changed.notify_all();
+}
+
+struct ClientResult {
+  std::vector<double> latencies_ms;
+  std::string error;
+};
+
+void client(const reliant::HttpEndpoint& endpoint, const std::string& token, int messages,
+            const std::string& text, ClientResult* result) {
+  const reliant::HttpHeaders auth{{"Authorization", "Bearer " + token}};
+  auto created =
+      reliant::http_call(endpoint, "POST", "/api/v1/chats", auth, R"({"title":"bench"})");
+  if (!created || created->status != 201) {
+    result->error = created ? created->body : created.error().message;
+    return;
+  }
+  const std::string chat = Json::parse(created->body).value("id", "");
+  Finals finals;
+  std::thread stream(follow, endpoint, token, chat, &finals);
+  // The stream is live once it has answered; a short pause keeps the first send after it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string body = Json{{"text", text}}.dump();
+  for (int i = 0; i < messages && result->error.empty(); ++i) {
+    const auto start = Clock::now();
+    auto sent =
+        reliant::http_call(endpoint, "POST", "/api/v1/chats/" + chat + "/messages", auth, body);
+    if (!sent || sent->status != 202) {
+      result->error = sent ? sent->body : sent.error().message;
+      break;
+    }
+    const std::string run = Json::parse(sent->body).value("run_id", "");
+    std::unique_lock lock(finals.mutex);
+    if (i + 1 == messages) finals.last_run = run;
+    const bool done = finals.changed.wait_for(lock, std::chrono::seconds(60), [&] {
+      return finals.closed ||
+             std::find(finals.runs.begin(), finals.runs.end(), run) != finals.runs.end();
+    });
+    const bool seen = std::find(finals.runs.begin(), finals.runs.end(), run) != finals.runs.end();
+    if (!done || !seen) {
+      result->error = done ? "stream closed: " + finals.error : "no final status within 60 s";
+      break;
+    }
+    result->latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  {
+    std::lock_guard lock(finals.mutex);
+    finals.closed = true;  // after an error: the stream ends at its next keepalive
+  }
+  stream.join();
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"End-to-end chat latency and throughput against a running API server"};
+  std::string server = "http://127.0.0.1:8080";
+  std::string token;
+  int clients = 1;
+  int messages = 200;
+  std::string text = "hello";
+  app.add_option("--server", server)->capture_default_str();
+  app.add_option("--token", token)->required();
+  app.add_option("--clients", clients)->capture_default_str();
+  app.add_option("--messages", messages, "Messages per client")->capture_default_str();
+  app.add_option("--text", text,
+                 "The message (the scripted model answers without tools unless asked)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  auto endpoint = reliant::parse_http_endpoint(server);
+  if (!endpoint) {
+    std::fprintf(stderr, "error: %s\n", endpoint.error().message.c_str());
+    return 2;
+  }
+  std::vector<ClientResult> results(static_cast<std::size_t>(clients));
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back(client, *endpoint, token, messages, text,
+                         &results[static_cast<std::size_t>(i)]);
+  }
+  for (auto& thread : threads) thread.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (const auto& result : results) {
+    if (!result.error.empty()) {
+      std::fprintf(stderr, "error: %s\n", result.error.c_str());
+      return 1;
+    }
+    all.insert(all.end(), result.latencies_ms.begin(), result.latencies_ms.end());
+  }
+  std::printf(
+      "chats=%zu clients=%d p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms throughput=%.1f chats/s\n",
+      all.size(), clients, percentile(all, 0.5), percentile(all, 0.9), percentile(all, 0.99),
+      percentile(all, 1.0), static_cast<double>(all.size()) / seconds);
+  return 0;
+}

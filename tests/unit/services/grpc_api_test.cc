@@ -1,0 +1,516 @@
+// GrpcApi behind a real GrpcRpcServer, on a real monolith stack (SQLite file, in-process bus,
+// Worker running the agent, scripted model, in-process daemon on PosixHost in a temp dir),
+// called by generated C++ stubs: a chat streamed end to end, the answers' shapes, and the
+// failures — credentials, unknown chats, empty text, garbage bytes, unknown methods,
+// cancelled streams.
+#include "services/api/grpc_api.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include "unit/support/real_loop.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_rpc_server.h"
+#include "adapters/host/posix_host.h"
+#include "adapters/memory/in_process_bus.h"
+#include "adapters/sqlite/sqlite_store.h"
+#include "core/agent/agent_workflow.h"
+#include "core/agent/scripted_model.h"
+#include "core/personal_access_token.h"
+#include "reliant/api/v1/api.grpc.pb.h"
+#include "runtime/scope.h"
+#include "services/agent/agent_activities.h"
+#include "services/routing/local_daemon_router.h"
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/storage/migrator.h"
+#include "services/worker/worker.h"
+
+namespace reliant::api {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+template <class T>
+Task<void> await_into(Task<T> task, std::optional<T>* out) {
+  T value = co_await task;
+  *out = std::move(value);
+}
+
+std::string token_of(std::uint8_t fill) {
+  std::array<std::uint8_t, kPatRandomBytes> bytes{};
+  bytes.fill(fill);
+  return format_pat(bytes);
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "reliant-grpc-api-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& file) {
+  auto store = SqliteStore::open(executor, file.string());
+  EXPECT_TRUE(store.has_value()) << store.error().describe();
+  return store ? std::move(*store) : nullptr;
+}
+
+// The monolith's parts on a real executor, which runs on the test's thread (inside
+// run_until); gRPC clients run on threads of their own.
+struct Stack {
+  TempDir temp;
+  std::string work_dir = (temp.path / "work").string();
+  AsioExecutor executor;
+  std::unique_ptr<SqliteStore> store = open_store(executor, temp.path / "reliant.db");
+  InProcessBroker broker{1};
+  InProcessBus bus{broker, executor};
+  std::unique_ptr<PosixHost> host;
+  Random random{7};
+  std::unique_ptr<Env> env;
+  daemon::MemoryRequestJournal journal;
+  std::unique_ptr<routing::LocalDaemonRouter> router;
+  agent::ScriptedLlm llm;
+  engine::WorkflowRegistry workflows;
+  engine::ActivityRegistry activities;
+  std::unique_ptr<engine::Worker> worker;
+  std::unique_ptr<GrpcApi> api;
+  std::unique_ptr<GrpcRpcServer> server;
+  std::unique_ptr<Scope> scope;
+  const std::string alice = token_of(1);
+  const std::string bob = token_of(2);
+  int authenticated_calls = 0;
+
+  Stack() {
+    fs::create_directories(work_dir);
+    std::ofstream(work_dir + "/README.md") << "# demo\n";
+    std::ofstream(work_dir + "/main.cc") << "int main() {}\n";
+    host = std::make_unique<PosixHost>(executor, work_dir);
+    env = std::make_unique<Env>(Env{executor, random, &bus, nullptr, store.get(), host.get()});
+    scope = std::make_unique<Scope>(executor);
+    auto migrated = run(migrate_up(*store, executor.now()));
+    EXPECT_TRUE(migrated.has_value()) << migrated.error().describe();
+    TransactionBody seed = [this](SqlTransaction& tx) -> Result<void> {
+      for (auto [user, token] : {std::pair{"alice", alice}, std::pair{"bob", bob}}) {
+        const std::string id = std::string("user-") + user;
+        if (auto ok = insert_user(tx, User{id, std::string(user) + "@example.com", user, 0}); !ok)
+          return ok;
+        PersonalAccessToken meta{
+            "tok-" + std::string(user), id, "", pat_display_prefix(token), 0, {}, {}, {}};
+        if (auto ok = insert_token(tx, meta, hash_pat(token)); !ok) return ok;
+      }
+      DaemonRecord daemon;
+      daemon.id = "daemon-1";
+      daemon.user_id = "user-alice";
+      daemon.name = "laptop";
+      daemon.labels = {{"os", "linux"}, {"team", "core"}};
+      daemon.hostname = "alice-laptop";
+      daemon.status = "active";
+      daemon.connection_id = "c1";
+      daemon.connected_at_ms = 1;
+      return record_daemon_connected(tx, daemon);
+    };
+    auto seeded = run(store->transact(std::move(seed)));
+    EXPECT_TRUE(seeded.has_value()) << seeded.error().describe();
+
+    router = std::make_unique<routing::LocalDaemonRouter>(executor, *host, work_dir, journal,
+                                                          "daemon-1", "user-alice");
+    agent::register_agent_workflow(workflows);
+    agent::register_agent_activities(
+        activities,
+        agent::AgentDeps{*store, &bus, llm, *router, "scripted", agent::builtin_tool_specs()});
+    engine::WorkerConfig worker_config;
+    worker_config.worker_id = "w1";
+    worker_config.poll_interval = milliseconds(100);
+    worker = std::make_unique<engine::Worker>(*env, worker_config, workflows, activities);
+    api = std::make_unique<GrpcApi>(*env, ApiConfig{}, [this](std::string) {
+      ++authenticated_calls;
+      return ready();
+    });
+    GrpcRpcServerOptions options;
+    options.port = 0;
+    auto started = GrpcRpcServer::start(executor, options, *api);
+    EXPECT_TRUE(started.has_value()) << started.error().describe();
+    if (started) server = std::move(*started);
+  }
+  ~Stack() {
+    server.reset();
+    scope.reset();
+    api.reset();
+    worker.reset();
+    router.reset();
+    run_for(std::chrono::milliseconds(20));
+  }
+
+  static Task<Result<void>> ready() { co_return Result<void>{}; }
+
+  template <class T>
+  T run(Task<T> task) {
+    std::optional<T> out;
+    scope->spawn(await_into(std::move(task), &out));
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << "the task never finished";
+    return std::move(*out);
+  }
+
+  // Runs the executor until `done` holds or `limit` passes; returns `done()`.
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    return testing::run_until(executor, done, limit);
+  }
+  void run_for(std::chrono::milliseconds duration) { testing::run_for(executor, duration); }
+
+  // Runs `client` on a thread of its own while the executor runs here.
+  template <class F>
+  auto call(F client) -> decltype(client()) {
+    return testing::call_on_thread(executor, std::move(client), std::chrono::seconds(30));
+  }
+
+  std::shared_ptr<grpc::Channel> channel() const {
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  // One unary call through a generated stub: (status, response).
+  template <class Response, class Request, class Method>
+  std::pair<grpc::Status, Response> unary(Method method, Request request,
+                                          const std::string& token) {
+    return call([this, method, request, token] {
+      auto chats = v1::ChatService::NewStub(channel());
+      auto daemons = v1::DaemonService::NewStub(channel());
+      grpc::ClientContext context;
+      if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+      Response response;
+      grpc::Status status = method(*chats, *daemons, context, request, response);
+      return std::make_pair(status, response);
+    });
+  }
+
+  std::pair<grpc::Status, v1::Chat> create_chat(const std::string& token, std::string title) {
+    v1::CreateChatRequest request;
+    request.set_title(std::move(title));
+    return unary<v1::Chat>([](auto& chats, auto&, auto& context, const auto& in,
+                              auto& out) { return chats.CreateChat(&context, in, &out); },
+                           request, token);
+  }
+  std::pair<grpc::Status, v1::SendMessageResponse> send(const std::string& token,
+                                                        std::string chat_id, std::string text) {
+    v1::SendMessageRequest request;
+    request.set_chat_id(std::move(chat_id));
+    request.set_text(std::move(text));
+    return unary<v1::SendMessageResponse>(
+        [](auto& chats, auto&, auto& context, const auto& in, auto& out) {
+          return chats.SendMessage(&context, in, &out);
+        },
+        request, token);
+  }
+  std::pair<grpc::Status, v1::GetChatResponse> get_chat(const std::string& token,
+                                                        std::string chat_id) {
+    v1::GetChatRequest request;
+    request.set_chat_id(std::move(chat_id));
+    return unary<v1::GetChatResponse>([](auto& chats, auto&, auto& context, const auto& in,
+                                         auto& out) { return chats.GetChat(&context, in, &out); },
+                                      request, token);
+  }
+  // Raw bytes to `method`, whatever they are.
+  grpc::Status generic_call(const std::string& method, const std::string& bytes,
+                            const std::string& token) {
+    return call([this, method, bytes, token] {
+      grpc::GenericStub stub(channel());
+      grpc::ClientContext context;
+      context.AddMetadata("authorization", "Bearer " + token);
+      grpc::Slice slice(bytes);
+      grpc::ByteBuffer request(&slice, 1);
+      grpc::ByteBuffer response;
+      std::promise<grpc::Status> done;
+      stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                     [&done](grpc::Status status) { done.set_value(std::move(status)); });
+      return done.get_future().get();
+    });
+  }
+};
+
+// StreamUpdates read on a thread of its own until `stop` says so (or the stream ends).
+struct UpdateReader {
+  grpc::ClientContext context;
+  std::mutex mutex;
+  std::vector<v1::UserUpdate> updates;  // under mutex
+  std::atomic<bool> stopped{false};     // `stop` held for an update
+  std::atomic<bool> ended{false};       // the stream ended (status set)
+  grpc::Status status;
+  std::thread thread;
+
+  UpdateReader(std::shared_ptr<grpc::Channel> channel, const std::string& token,
+               v1::StreamUpdatesRequest request, std::function<bool(const v1::UserUpdate&)> stop) {
+    context.AddMetadata("authorization", "Bearer " + token);
+    thread = std::thread([this, channel, request, stop] {
+      auto stub = v1::StreamingService::NewStub(channel);
+      auto reader = stub->StreamUpdates(&context, request);
+      v1::UserUpdate update;
+      while (reader->Read(&update)) {
+        {
+          std::lock_guard lock(mutex);
+          updates.push_back(update);
+        }
+        if (stop && stop(update)) {
+          stopped = true;
+          context.TryCancel();
+        }
+      }
+      status = reader->Finish();
+      ended = true;
+    });
+  }
+  ~UpdateReader() {
+    context.TryCancel();
+    thread.join();
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return updates.size();
+  }
+};
+
+bool idle_status(const v1::UserUpdate& update) {
+  return update.kind() == "chat_status" &&
+         Json::parse(update.body_json()).value("status", "") == "idle";
+}
+
+TEST(GrpcApi, AChatStreamsEveryUpdateInOrderUntilIdleAndReadsBackSixMessages) {
+  Stack s;
+  ASSERT_TRUE(s.server);
+  auto [created, chat] = s.create_chat(s.alice, "demo");
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_EQ(chat.title(), "demo");
+  EXPECT_EQ(chat.status(), "idle");
+  EXPECT_FALSE(chat.id().empty());
+
+  v1::StreamUpdatesRequest from_start;
+  from_start.set_since_seq(0);
+  from_start.set_chat_id(chat.id());
+  from_start.set_previews(true);
+  UpdateReader reader(s.channel(), s.alice, from_start, &idle_status);
+  auto [sent, message] = s.send(s.alice, chat.id(), "list the files and run `echo hi`");
+  ASSERT_TRUE(sent.ok()) << sent.error_message();
+  EXPECT_FALSE(message.message_id().empty());
+  EXPECT_FALSE(message.run_id().empty());
+  EXPECT_EQ(message.seq(), 2);
+  ASSERT_TRUE(s.run_until([&] { return reader.ended.load(); })) << "no idle status arrived";
+  EXPECT_TRUE(reader.stopped);
+
+  // Stored updates 1..n without a gap, previews (seq 0) in between, ending with idle.
+  std::int64_t expected = 1;
+  int previews = 0;
+  bool saw_listing = false;
+  bool saw_echo = false;
+  for (const auto& update : reader.updates) {
+    EXPECT_EQ(update.chat_id(), chat.id());
+    EXPECT_EQ(update.user_id(), "user-alice");
+    if (update.seq() == 0) {
+      ++previews;
+      continue;
+    }
+    EXPECT_EQ(update.seq(), expected++) << update.kind();
+    if (update.kind() != "message") continue;
+    const Json body = Json::parse(update.body_json());
+    if (body.value("role", "") != "tool") continue;
+    const std::string content = body["content"][0]["body"].value("content", "");
+    saw_listing = saw_listing || content.find("README.md") != std::string::npos;
+    saw_echo = saw_echo || content == "hi\n";
+  }
+  EXPECT_EQ(expected - 1, 9) << "created, user message, running, 5 agent messages, idle";
+  EXPECT_TRUE(idle_status(reader.updates.back()));
+  EXPECT_GT(previews, 0);
+  EXPECT_TRUE(saw_listing);
+  EXPECT_TRUE(saw_echo);
+
+  auto [got, view] = s.get_chat(s.alice, chat.id());
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(view.chat().id(), chat.id());
+  EXPECT_EQ(view.chat().status(), "idle");
+  EXPECT_EQ(view.chat().workflow_run_id(), message.run_id());
+  ASSERT_EQ(view.messages_size(), 6);
+  std::vector<std::string> roles;
+  for (const auto& m : view.messages()) roles.push_back(m.role());
+  EXPECT_EQ(roles, (std::vector<std::string>{"user", "assistant", "tool", "assistant", "tool",
+                                             "assistant"}));
+  EXPECT_EQ(view.messages(0).id(), message.message_id());
+  EXPECT_EQ(view.messages(0).ordinal(), 1);
+  ASSERT_EQ(view.messages(4).content_size(), 1);
+  EXPECT_EQ(view.messages(4).content(0).kind(), "tool_result");
+  EXPECT_EQ(Json::parse(view.messages(4).content(0).body_json()).value("content", ""), "hi\n");
+
+  // Resuming from the last number seen: nothing again, the stream waits for new updates.
+  v1::StreamUpdatesRequest resume;
+  resume.set_since_seq(expected - 1);
+  resume.set_chat_id(chat.id());
+  UpdateReader later(s.channel(), s.alice, resume, {});
+  s.run_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(later.size(), 0u);
+  EXPECT_FALSE(later.ended);
+}
+
+TEST(GrpcApi, ListsChatsAndDaemonsAndSetsTheSessionDaemon) {
+  Stack s;
+  ASSERT_TRUE(s.server);
+  auto [created, chat] = s.create_chat(s.alice, "one");
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(s.create_chat(s.bob, "bob's").first.ok());
+
+  auto [listed, chats] =
+      s.unary<v1::ListChatsResponse>([](auto& stub, auto&, auto& context, const auto& in,
+                                        auto& out) { return stub.ListChats(&context, in, &out); },
+                                     v1::ListChatsRequest(), s.alice);
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_EQ(chats.chats_size(), 1);
+  EXPECT_EQ(chats.chats(0).id(), chat.id());
+
+  auto [found, daemons] = s.unary<v1::ListDaemonsResponse>(
+      [](auto&, auto& stub, auto& context, const auto& in, auto& out) {
+        return stub.ListDaemons(&context, in, &out);
+      },
+      v1::ListDaemonsRequest(), s.alice);
+  ASSERT_TRUE(found.ok()) << found.error_message();
+  ASSERT_EQ(daemons.daemons_size(), 1);
+  const v1::Daemon& daemon = daemons.daemons(0);
+  EXPECT_EQ(daemon.id(), "daemon-1");
+  EXPECT_EQ(daemon.name(), "laptop");
+  EXPECT_EQ(daemon.status(), "active");
+  EXPECT_EQ(daemon.hostname(), "alice-laptop");
+  EXPECT_EQ(daemon.connected_at_ms(), 1);
+  EXPECT_EQ(daemon.labels().at("team"), "core");
+  EXPECT_EQ(daemon.labels().size(), 2u);
+
+  v1::SetSessionDaemonRequest set;
+  set.set_chat_id(chat.id());
+  set.set_daemon_id("daemon-1");
+  auto set_daemon = [&s](const v1::SetSessionDaemonRequest& request, const std::string& token) {
+    return s
+        .unary<v1::SetSessionDaemonResponse>(
+            [](auto&, auto& stub, auto& context, const auto& in, auto& out) {
+              return stub.SetSessionDaemon(&context, in, &out);
+            },
+            request, token)
+        .first;
+  };
+  ASSERT_TRUE(set_daemon(set, s.alice).ok());
+  EXPECT_EQ(s.get_chat(s.alice, chat.id()).second.chat().active_daemon_id(), "daemon-1");
+  EXPECT_EQ(set_daemon(set, s.bob).error_code(), grpc::StatusCode::NOT_FOUND);
+  set.set_daemon_id("");
+  ASSERT_TRUE(set_daemon(set, s.alice).ok());
+  EXPECT_EQ(s.get_chat(s.alice, chat.id()).second.chat().active_daemon_id(), "");
+  EXPECT_EQ(s.authenticated_calls, 9);
+}
+
+TEST(GrpcApi, FailuresAreTheMatchingStatuses) {
+  Stack s;
+  ASSERT_TRUE(s.server);
+  // Credentials: missing, unknown, not a bearer.
+  for (const std::string& token : {std::string(), token_of(9), std::string("rlnt_pat_short")}) {
+    auto [status, chat] = s.create_chat(token, "x");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << token;
+    EXPECT_FALSE(status.error_message().empty());
+  }
+  EXPECT_EQ(s.authenticated_calls, 0);
+  v1::StreamUpdatesRequest everything;
+  UpdateReader anonymous(s.channel(), token_of(9), everything, {});
+  ASSERT_TRUE(s.run_until([&] { return anonymous.ended.load(); }));
+  EXPECT_EQ(anonymous.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Unknown chats, and someone else's.
+  auto [created, chat] = s.create_chat(s.alice, "mine");
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(s.get_chat(s.alice, "no-such-chat").first.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.get_chat(s.bob, chat.id()).first.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.send(s.alice, "no-such-chat", "hi").first.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Bad requests: empty text, a selector that is not JSON, a negative resume point.
+  grpc::Status empty = s.send(s.alice, chat.id(), "").first;
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << empty.error_message();
+  v1::SendMessageRequest selector;
+  selector.set_chat_id(chat.id());
+  selector.set_text("hi");
+  selector.set_daemon_selector_json("{not json");
+  auto [bad_selector, unused] = s.unary<v1::SendMessageResponse>(
+      [](auto& stub, auto&, auto& context, const auto& in, auto& out) {
+        return stub.SendMessage(&context, in, &out);
+      },
+      selector, s.alice);
+  EXPECT_EQ(bad_selector.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::StreamUpdatesRequest negative;
+  negative.set_since_seq(-1);
+  UpdateReader backwards(s.channel(), s.alice, negative, {});
+  ASSERT_TRUE(s.run_until([&] { return backwards.ended.load(); }));
+  EXPECT_EQ(backwards.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Garbage bytes where a SendMessageRequest belongs; a method nobody serves.
+  const std::string garbage("\x0a\x7f", 2);  // field 1, 127 bytes long, then nothing
+  grpc::Status malformed =
+      s.generic_call("/reliant.api.v1.ChatService/SendMessage", garbage, s.alice);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(malformed.error_message().find("malformed reliant.api.v1.SendMessageRequest"),
+            std::string::npos)
+      << malformed.error_message();
+  EXPECT_EQ(s.generic_call("/reliant.api.v1.ChatService/DeleteChat", "", s.alice).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(
+      s.generic_call("/reliant.daemon.v1.DaemonService/ListDaemons", "", s.alice).error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(GrpcApi, AStreamTheClientCancelsEndsOnTheServer) {
+  Stack s;
+  ASSERT_TRUE(s.server);
+  {
+    v1::StreamUpdatesRequest live;
+    UpdateReader idle(s.channel(), s.alice, live, {});
+    ASSERT_TRUE(s.run_until([&] { return s.api->stats().streams_open == 1; }));
+    s.run_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(idle.size(), 0u);
+    idle.context.TryCancel();
+    ASSERT_TRUE(s.run_until([&] { return idle.ended.load(); }));
+    EXPECT_EQ(idle.status.error_code(), grpc::StatusCode::CANCELLED);
+  }
+  EXPECT_TRUE(s.run_until([&] { return s.api->stats().streams_open == 0; }));
+  EXPECT_TRUE(s.run_until([&] { return s.server->live_calls() == 0; }));
+}
+
+TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
+  Stack s;
+  const auto* file = v1::Chat::descriptor()->file();
+  int methods = 0;
+  for (int i = 0; i < file->service_count(); ++i) {
+    const auto* service = file->service(i);
+    for (int j = 0; j < service->method_count(); ++j) {
+      const auto* method = service->method(j);
+      const std::string path = "/" + service->full_name() + "/" + method->name();
+      EXPECT_TRUE(s.api->knows(path)) << path;
+      EXPECT_EQ(s.api->is_server_streaming(path), method->server_streaming()) << path;
+      EXPECT_FALSE(method->client_streaming()) << path;
+      ++methods;
+    }
+  }
+  EXPECT_EQ(methods, 8);
+  EXPECT_FALSE(s.api->knows("/reliant.api.v1.ChatService/DeleteChat"));
+}
+
+}  // namespace
+}  // namespace reliant::api

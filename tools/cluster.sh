@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The distributed topology as local processes, with a real Postgres and nats-server (the same
+# shape as compose/docker-compose.yml, for machines without Docker):
+#   Postgres, nats-server, gateway ×2, worker ×2, api ×2, and one tools daemon for a demo user.
+#
+#   tools/cluster.sh start DIR    start everything; DIR/cluster.env has the URLs and the token
+#   tools/cluster.sh stop DIR     stop everything and delete DIR
+#   tools/cluster.sh status DIR   each process: running or not
+#
+# Then:  source DIR/cluster.env && build/src/app/reliant chat --server "$API_1" --token "$TOKEN" "…"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmd=${1:?usage: cluster.sh start|stop|status DIR}
+dir=${2:?usage: cluster.sh start|stop|status DIR}
+reliant=${RELIANT:-$PWD/build/src/app/reliant}
+source tools/ports.sh
+
+launch() {  # NAME COMMAND...: runs in the background, logs to DIR/NAME.log, pid in DIR/NAME.pid
+  local name=$1
+  shift
+  "$@" >"$dir/$name.log" 2>&1 &
+  echo $! >"$dir/$name.pid"
+}
+wait_ready() {  # PORT NAME
+  for _ in $(seq 1 100); do
+    [ "$(curl -s "http://127.0.0.1:$1/ready" || true)" = '{"status":"ready"}' ] && return 0
+    sleep 0.1
+  done
+  echo "cluster: $2 is not ready on :$1 (see $dir/$2.log)" >&2
+  tail -n 20 "$dir/$2.log" >&2
+  exit 1
+}
+
+case "$cmd" in
+  start)
+    [ -x "$reliant" ] || { echo "cluster: $reliant is missing; run tools/setup.sh --build-only" >&2; exit 1; }
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    tools/pg_fixture.sh start "$dir/postgres" >/dev/null
+    tools/nats_fixture.sh start "$dir/nats" >/dev/null
+    admin_url=$(cat "$dir/postgres/url")
+    db_url="${admin_url%/*}/reliant"
+    psql "$admin_url" -qtc "CREATE DATABASE reliant" >/dev/null 2>&1 || true
+    nats_url=$(cat "$dir/nats/url")
+    "$reliant" db migrate up --db-url "$db_url" >/dev/null
+    base=$(free_port_block 30)
+    common=(--db-url "$db_url" --nats-url "$nats_url" --bind-address 127.0.0.1)
+    gateways=""
+    for g in 1 2; do
+      port=$((base + 3 * (g - 1)))
+      launch "gateway-$g" "$reliant" server gateway "${common[@]}" --gateway-id "gateway-$g" --disable-tls \
+        --daemon-port "$port" --frontend-port $((port + 1)) --health-port $((port + 2))
+      gateways="$gateways${gateways:+,}http://127.0.0.1:$port"
+    done
+    for w in 1 2; do
+      launch "worker-$w" "$reliant" server worker "${common[@]}" --worker-id "worker-$w" \
+        --health-port $((base + 10 + w))
+    done
+    for a in 1 2; do
+      launch "api-$a" "$reliant" server api "${common[@]}" --disable-tls \
+        --api-port $((base + 20 + 2 * a)) --health-port $((base + 21 + 2 * a)) --grpc-port $((base + 26 + a))
+    done
+    wait_ready $((base + 2)) gateway-1
+    wait_ready $((base + 5)) gateway-2
+    wait_ready $((base + 11)) worker-1
+    wait_ready $((base + 12)) worker-2
+    wait_ready $((base + 23)) api-1
+    wait_ready $((base + 25)) api-2
+    "$reliant" admin user create --email dev@example.com --db-url "$db_url" >/dev/null 2>&1 || true
+    token=$("$reliant" admin token create --user dev@example.com --name cluster --db-url "$db_url" | tail -n 1)
+    mkdir -p "$dir/daemon-home" "$dir/workspace"
+    echo "$token" | HOME="$dir/daemon-home" launch daemon "$reliant" daemon start --token --name laptop \
+      --grpc-url "$gateways" --working-dir "$dir/workspace"
+    cat >"$dir/cluster.env" <<ENV
+DATABASE_URL=$db_url
+NATS_URL=$nats_url
+API_1=http://127.0.0.1:$((base + 22))
+API_2=http://127.0.0.1:$((base + 24))
+GRPC_1=127.0.0.1:$((base + 27))
+GRPC_2=127.0.0.1:$((base + 28))
+GATEWAYS=$gateways
+TOKEN=$token
+ENV
+    chmod 600 "$dir/cluster.env"
+    for _ in $(seq 1 100); do
+      [ "$(psql "$db_url" -qtAc "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" -ge 1 ] && break
+      sleep 0.1
+    done
+    echo "cluster: up in $dir — api $((base + 22)), $((base + 24)); gateways $gateways; daemon 'laptop' in $dir/workspace"
+    echo "cluster: source $dir/cluster.env && $reliant chat --server \"\$API_1\" --token \"\$TOKEN\" 'list the files'"
+    ;;
+  stop)
+    [ -d "$dir" ] || exit 0
+    for pid_file in "$dir"/*.pid; do
+      [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true
+    done
+    sleep 0.5
+    for pid_file in "$dir"/*.pid; do
+      [ -f "$pid_file" ] && kill -9 "$(cat "$pid_file")" 2>/dev/null || true
+    done
+    tools/nats_fixture.sh stop "$dir/nats" >/dev/null 2>&1 || true
+    tools/pg_fixture.sh stop "$dir/postgres" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    echo "cluster: stopped"
+    ;;
+  status)
+    for pid_file in "$dir"/*.pid; do
+      name=$(basename "$pid_file" .pid)
+      if kill -0 "$(cat "$pid_file")" 2>/dev/null; then echo "$name: running"; else echo "$name: stopped"; fi
+    done
+    ;;
+  *) echo "usage: cluster.sh start|stop|status DIR" >&2; exit 2 ;;
+esac
