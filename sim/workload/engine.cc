@@ -85,6 +85,7 @@ SimWorker::~SimWorker() { add_stats(total_, worker_.stats()); }
 
 void add_stats(engine::WorkerStats& total, const engine::WorkerStats& more) {
   total.claimed += more.claimed;
+  total.eager += more.eager;
   total.decisions += more.decisions;
   total.dropped_decisions += more.dropped_decisions;
   total.activities_run += more.activities_run;

@@ -269,14 +269,13 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
   return history;
 }
 
-Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
-                                             const std::string& queue, const std::string& worker_id,
-                                             std::int64_t now_ms, std::int64_t lease_ms,
-                                             std::int64_t batch) {
-  std::string pick =
-      "SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND visible_at_ms <= $2 "
-      "ORDER BY visible_at_ms, id LIMIT $3";
-  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
+namespace {
+
+// Leases the tasks `where` selects to a worker. Parameters: $2 now, $4 worker id, $5 the lease
+// of a workflow task; `where` may use $1 and $3 (and must mention both, for Postgres' typing).
+// An activity's lease is its heartbeat timeout when it has one, else its start-to-close time.
+Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::string& where,
+                                             const std::vector<SqlValue>& params) {
   auto rows = tx.query(
       "UPDATE engine_tasks SET status = 'leased', lease_owner = $4, attempt = attempt + 1, "
       "leased_at_ms = $2, "
@@ -286,12 +285,11 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
       "THEN heartbeat_timeout_ms WHEN kind = 'activity' AND start_to_close_ms > 0 THEN "
       "start_to_close_ms "
       "ELSE CAST($5 AS BIGINT) END "
-      "WHERE id IN (" +
-          pick +
-          ") "
-          "RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
+      "WHERE " +
+          where +
+          " RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
           "start_to_close_ms, heartbeat_timeout_ms, queue",
-      {queue, now_ms, batch, worker_id, lease_ms});
+      params);
   if (!rows) return fail(rows.error());
   std::vector<ClaimedTask> claimed;
   for (const auto& r : rows->rows) {
@@ -301,8 +299,24 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                   int_at(r, 5), int_at(r, 6), int_at(r, 7), int_at(r, 8),
                                   text_at(r, 9)});
   }
+  return claimed;
+}
+
+}  // namespace
+
+Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
+                                             const std::string& queue, const std::string& worker_id,
+                                             std::int64_t now_ms, std::int64_t lease_ms,
+                                             std::int64_t batch) {
+  std::string pick =
+      "SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND visible_at_ms <= $2 "
+      "ORDER BY visible_at_ms, id LIMIT $3";
+  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
+  auto claimed =
+      lease_tasks(tx, "id IN (" + pick + ")", {queue, now_ms, batch, worker_id, lease_ms});
+  if (!claimed) return fail(claimed.error());
   // RETURNING has no order: sort so that processing order is deterministic.
-  std::sort(claimed.begin(), claimed.end(),
+  std::sort(claimed->begin(), claimed->end(),
             [](const auto& a, const auto& b) { return a.id < b.id; });
   return claimed;
 }
@@ -341,7 +355,8 @@ Result<void> write_decision(SqlTransaction& tx, const ClaimedTask& task, const s
 
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
-                                          const WorkflowRegistry& workflows, std::int64_t now_ms) {
+                                          const WorkflowRegistry& workflows, std::int64_t now_ms,
+                                          const EagerDispatch& eager) {
   DecisionOutcome outcome;
   auto held = holds_lease(tx, task);
   if (!held) return fail(held.error());
@@ -362,9 +377,22 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
     return fail(ok.error());
   outcome.committed = true;
   for (const auto& e : events) {
+    if (is_terminal(e.kind)) outcome.terminal = e.kind;
+    if (e.kind == EventKind::activity_scheduled &&
+        static_cast<std::int64_t>(outcome.eager.size()) < eager.limit) {
+      // The same lease a claim would take, on the task write_decision just inserted.
+      auto leased = lease_tasks(tx, "id = $1 AND status = 'ready' AND CAST($3 AS BIGINT) >= 0",
+                                {task.run_id + ":act:" + std::to_string(e.seq), now_ms,
+                                 std::int64_t{0}, eager.worker_id, std::int64_t{0}});
+      if (!leased) return fail(leased.error());
+      if (leased->size() == 1) {
+        outcome.eager.push_back(
+            {leased->front(), {e.body.value("name", ""), e.body.value("input", Json()), false}});
+        continue;
+      }
+    }
     if (e.kind == EventKind::activity_scheduled || e.kind == EventKind::timer_started)
       outcome.schedules_work = true;
-    if (is_terminal(e.kind)) outcome.terminal = e.kind;
   }
   return outcome;
 }

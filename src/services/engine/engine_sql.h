@@ -72,23 +72,40 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                              std::int64_t now_ms, std::int64_t lease_ms,
                                              std::int64_t batch);
 
-struct DecisionOutcome {
-  bool committed = false;       // false: the lease was lost or the run had ended
-  bool schedules_work = false;  // new activity or timer tasks became ready
-  std::optional<EventKind> terminal;
-};
-// A whole workflow task in one transaction: lock the run, replay its history, ask its workflow
-// (from `workflows`) what to do, and commit that. A corrupt history fails with `internal`.
-Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
-                                          const ClaimedTask& task,
-                                          const WorkflowRegistry& workflows, std::int64_t now_ms);
-
 // The activity_scheduled event a task serves: its name and input.
 struct ScheduledActivity {
   std::string name;
   Json input;
   bool run_ended = false;  // then the activity must not run: retire the task instead
 };
+
+// An activity task leased in the same transaction that scheduled it, with what it runs.
+struct EagerActivity {
+  ClaimedTask task;
+  ScheduledActivity activity;
+};
+
+// Leases up to `limit` of the activities a decision schedules to the deciding worker at once
+// ("eager dispatch"): no claim transaction, no wake-up round trip, no second read of the
+// history. The lease is the same as a claim's, so a worker that dies holding it is handled the
+// same way (the lease expires and the task is retried).
+struct EagerDispatch {
+  std::string worker_id;
+  std::int64_t limit = 0;
+};
+
+struct DecisionOutcome {
+  bool committed = false;       // false: the lease was lost or the run had ended
+  bool schedules_work = false;  // new activity or timer tasks became ready (not leased eagerly)
+  std::optional<EventKind> terminal;
+  std::vector<EagerActivity> eager;
+};
+// A whole workflow task in one transaction: lock the run, replay its history, ask its workflow
+// (from `workflows`) what to do, and commit that. A corrupt history fails with `internal`.
+Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
+                                          const ClaimedTask& task,
+                                          const WorkflowRegistry& workflows, std::int64_t now_ms,
+                                          const EagerDispatch& eager = {});
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
 // Marks a task this worker holds as done without doing it (its run has ended).
 Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);

@@ -125,9 +125,12 @@ Task<void> Worker::process(ClaimedTask task) {
 Task<void> Worker::run_decision(ClaimedTask task) {
   auto outcome = std::make_shared<DecisionOutcome>();
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  TransactionBody body = [outcome, task, dialect = dialect_, workflows = &workflows_,
-                          now_ms](SqlTransaction& tx) -> Result<void> {
-    auto decided = decide_and_commit(tx, dialect, task, *workflows, now_ms);
+  // Room for activities leased on the spot: this task's slot is about to free up.
+  const EagerDispatch eager{config_.worker_id, std::min(config_.eager_activities,
+                                                        config_.max_in_flight - in_flight_ + 1)};
+  TransactionBody body = [outcome, task, dialect = dialect_, workflows = &workflows_, now_ms,
+                          eager](SqlTransaction& tx) -> Result<void> {
+    auto decided = decide_and_commit(tx, dialect, task, *workflows, now_ms, eager);
     if (!decided) return fail(decided.error());
     *outcome = *decided;
     return {};
@@ -141,20 +144,36 @@ Task<void> Worker::run_decision(ClaimedTask task) {
     co_return;
   }
   ++stats_.decisions;
+  for (auto& leased : outcome->eager) {
+    ++stats_.eager;
+    ++in_flight_;
+    scope_.spawn(run_eager(std::move(leased)));
+  }
   if (outcome->schedules_work) announce_work();
 }
 
-Task<void> Worker::run_activity(ClaimedTask task) {
+Task<void> Worker::run_eager(EagerActivity leased) {
+  Task<void> step = run_activity(std::move(leased.task), std::move(leased.activity));
+  co_await step;
+  --in_flight_;
+  wake();  // room for more
+}
+
+Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {
   auto scheduled = std::make_shared<ScheduledActivity>();
-  TransactionBody load = [scheduled, task](SqlTransaction& tx) -> Result<void> {
-    auto found = load_scheduled_activity(tx, task);
-    if (!found) return fail(found.error());
-    *scheduled = std::move(*found);
-    return {};
-  };
-  Task<Result<void>> loading = transact(std::move(load));
-  Result<void> loaded = co_await loading;
-  if (!loaded) co_return;  // the lease expires and the reaper retries
+  if (preloaded) {
+    *scheduled = std::move(*preloaded);
+  } else {
+    TransactionBody load = [scheduled, task](SqlTransaction& tx) -> Result<void> {
+      auto found = load_scheduled_activity(tx, task);
+      if (!found) return fail(found.error());
+      *scheduled = std::move(*found);
+      return {};
+    };
+    Task<Result<void>> loading = transact(std::move(load));
+    Result<void> loaded = co_await loading;
+    if (!loaded) co_return;  // the lease expires and the reaper retries
+  }
   if (scheduled->run_ended) {
     // Cancelled or finished meanwhile: the step must not run.
     TransactionBody retire = [task, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {

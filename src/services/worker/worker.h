@@ -25,11 +25,14 @@ struct WorkerConfig {
   Duration poll_interval = seconds(1);  // when no wake-up arrives
   Duration reap_interval = seconds(1);
   std::int64_t max_in_flight = 64;  // tasks processed at once
+  // Activities a decision may lease to its own worker at once (0: every activity is claimed).
+  std::int64_t eager_activities = 8;
   Duration store_retry = milliseconds(200);
 };
 
 struct WorkerStats {
   std::uint64_t claimed = 0;
+  std::uint64_t eager = 0;  // activities leased by the decision that scheduled them
   std::uint64_t decisions = 0;
   std::uint64_t dropped_decisions = 0;
   std::uint64_t activities_run = 0;
@@ -57,8 +60,10 @@ class Worker {
   Task<void> reap_loop();
   Task<void> process(ClaimedTask task);
   Task<void> run_decision(ClaimedTask task);
-  Task<void> run_activity(ClaimedTask task);
+  // `preloaded`: the activity, when the task was leased with it (eager dispatch).
+  Task<void> run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded = {});
   Task<void> run_timer(ClaimedTask task);
+  Task<void> run_eager(EagerActivity leased);
   Task<void> send_heartbeat(TransactionBody beat, Promise<Result<Json>> attempt_done);
   // Runs `body` once; on failure counts it and returns the error.
   Task<Result<void>> transact(TransactionBody body);
