@@ -36,7 +36,11 @@ Task<void> migrate(Store& store, Instant now, bool* done) {
 
 ComponentFactory factory_for(const NodeGroup& group, const std::string& name, Node& node,
                              const std::vector<std::string>& servers, Checker& checker,
-                             const EngineRegistries& registries, ToolPathWorkload* tools) {
+                             const EngineRegistries& registries, ToolPathWorkload* tools,
+                             ChatWorkload* chats) {
+  if (group.role == "chat_api" || group.role == "chat_worker" || group.role == "chat_client") {
+    return chats->factory(group, name);
+  }
   if (group.role == "gateway" || group.role == "daemon" || group.role == "tool_client" ||
       group.role == "control_plane") {
     return tools->factory(group, name);
@@ -109,6 +113,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
     tools = std::make_unique<ToolPathWorkload>(world, scenario, *database, checker);
     tools->seed();
   }
+  std::unique_ptr<ChatWorkload> chats;
+  if (scenario.has_role("chat_client")) {
+    chats = std::make_unique<ChatWorkload>(world, scenario, *database, checker);
+    chats->seed();
+  }
 
   std::vector<std::string> server_addresses;
   for (const auto& group : scenario.topology) {
@@ -129,8 +138,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
       auto node = std::make_unique<Node>();
       node->role = group.role;
       node->runs_expected = group.role == "engine_client" ? group.engine_client.runs : 0;
-      ComponentFactory factory =
-          factory_for(group, name, *node, server_addresses, checker, registries, tools.get());
+      ComponentFactory factory = factory_for(group, name, *node, server_addresses, checker,
+                                             registries, tools.get(), chats.get());
       const NodeId id = world.add_node(name);
       node->process =
           std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
@@ -241,6 +250,11 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   }
 
   RunReport report;
+  if (chats) {
+    chats->finish(world.now());
+    report.has_chat = true;
+    report.chat = chats->summary();
+  }
   if (tools) {
     tools->finish(world.now());
     report.has_tool_path = true;
@@ -400,6 +414,11 @@ std::string format_report(const RunReport& r) {
     engine_table(out, r);
   }
   if (r.has_tool_path) tool_table(out, r);
+  if (r.has_chat) {
+    out += "chat: " + u(r.chat.messages) + " messages sent, " + u(r.chat.answered) + " answered, " +
+           u(r.chat.updates_seen) + " updates streamed, " + u(r.chat.api_switches) +
+           " switches to another api\n";
+  }
   out += "bus: " + u(r.bus.published) + " published, " + u(r.bus.delivered) + " delivered, " +
          u(r.bus.dropped) + " dropped, " + u(r.bus.partitioned) + " lost to partitions, " +
          u(r.bus.duplicated) + " duplicated, " + u(r.bus.delayed) + " delayed, " +

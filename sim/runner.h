@@ -13,6 +13,7 @@
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/trace.h"
+#include "sim/workload/chat.h"
 #include "sim/workload/engine.h"
 #include "sim/workload/tools.h"
 
@@ -47,6 +48,8 @@ struct RunReport {
   EngineSummary engine;
   bool has_tool_path = false;
   ToolPathSummary tools;
+  bool has_chat = false;
+  ChatSummary chat;
   std::deque<TraceRecord> last_events;
   std::vector<std::string> last_event_nodes;  // node names for last_events
 

@@ -12,13 +12,13 @@
 namespace reliant::sim {
 namespace {
 
-const std::vector<std::string> kRoles = {"echo_server",   "echo_client", "engine_worker",
-                                         "engine_client", "gateway",     "daemon",
-                                         "tool_client",   "control_plane"};
+const std::vector<std::string> kRoles = {
+    "echo_server", "echo_client",   "engine_worker", "engine_client", "gateway",    "daemon",
+    "tool_client", "control_plane", "chat_api",      "chat_worker",   "chat_client"};
 const std::vector<std::string> kInvariants = {
-    "stream_order",   "request_reply_match", "liveness",          "runs_end_once",
-    "results_once",   "queues_drain",        "tool_at_most_once", "tool_results",
-    "tool_isolation", "daemon_status",       "daemon_liveness"};
+    "stream_order",    "request_reply_match", "liveness",     "runs_end_once",  "results_once",
+    "queues_drain",    "tool_at_most_once",   "tool_results", "tool_isolation", "daemon_status",
+    "daemon_liveness", "chat_updates",        "chat_answers"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
@@ -402,6 +402,18 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
         ok = read_daemon_config(r, g["config"], config_path, group.daemon);
       } else if (group.role == "tool_client") {
         ok = read_tool_client_config(r, g["config"], config_path, group.tool_client);
+      } else if (group.role == "chat_client") {
+        ok = r.expect_map(g["config"], config_path, {"user", "interval", "request_timeout"});
+        if (ok && g["config"]["user"]) {
+          auto user = r.string(g["config"]["user"], config_path + ".user");
+          if (!user) return fail(user.error());
+          group.chat_client.user = *user;
+        }
+        if (ok) {
+          ok = read_durations(r, g["config"], config_path,
+                              {{"interval", &group.chat_client.interval},
+                               {"request_timeout", &group.chat_client.request_timeout}});
+        }
       } else if (group.role == "control_plane") {
         ok = r.expect_map(g["config"], config_path, {"interval"});
         if (ok) {
@@ -706,6 +718,11 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
   if (managed && !s.has_role("control_plane")) {
     return fail(r.error(root["topology"], "topology",
                         "managed daemons need a control_plane node to have them connected"));
+  }
+  if ((s.has_role("chat_client") || s.has_role("chat_worker")) &&
+      !(s.has_role("chat_api") && s.has_role("chat_worker") && s.has_role("daemon"))) {
+    return fail(r.error(root["topology"], "topology",
+                        "chat nodes need chat_api, chat_worker and daemon nodes (and a gateway)"));
   }
   if ((s.has_role("daemon") || s.has_role("tool_client")) && !s.has_role("gateway")) {
     return fail(r.error(root["topology"], "topology",

@@ -27,7 +27,7 @@ struct Range {
 struct NodeGroup {
   std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
   // echo_server | echo_client | engine_worker | engine_client | gateway | daemon | tool_client |
-  // control_plane
+  // control_plane | chat_api | chat_worker | chat_client
   std::string role;
   int count = 1;
   EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
@@ -37,6 +37,7 @@ struct NodeGroup {
   DaemonNodeConfig daemon;           // used when role is daemon
   ToolClientConfig tool_client;      // used when role is tool_client
   ControlPlaneConfig control_plane;  // used when role is control_plane
+  ChatClientConfig chat_client;      // used when role is chat_client
 };
 
 struct ScriptedFault {

@@ -40,4 +40,13 @@ struct ToolClientConfig {
   std::string daemon;  // a daemon selector (name, local, cloud, any); empty: default resolution
 };
 
+// A chat client (the chat workload): it owns one chat of `user`, sends a message asking for a
+// command every `interval` (when the previous one is answered), and follows the user's updates
+// through the api nodes, switching to another api when one does not answer.
+struct ChatClientConfig {
+  std::string user = "alice";
+  Duration interval = seconds(3);
+  Duration request_timeout = seconds(5);  // one api request (a poll waits up to 2 s of it)
+};
+
 }  // namespace reliant::sim

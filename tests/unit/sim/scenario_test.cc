@@ -73,10 +73,10 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
             "bad.yaml:16:11: faults.bus.drop: range is empty: min is greater than max");
   EXPECT_EQ(error_of(replace(kValid, "drop: [0, 0.1]", "drop: [0, 1.5]")),
             "bad.yaml:16:15: faults.bus.drop[1]: a probability must be within [0, 1], got 1.5");
-  EXPECT_EQ(
-      error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
-      "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
-      "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client, control_plane)");
+  EXPECT_EQ(error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
+            "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
+            "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client, "
+            "control_plane, chat_api, chat_worker, chat_client)");
   EXPECT_EQ(
       error_of(replace(kValid, "[client-1, server-2]", "[client-1, server-9]")),
       "bad.yaml:20:29: faults.plan[0].partition[1]: no node named 'server-9' in the topology");
@@ -84,7 +84,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       error_of(replace(kValid, "invariants: [stream_order, liveness]", "invariants: [liveliness]")),
       "bad.yaml:23:14: invariants[0]: unknown invariant 'liveliness' (known: stream_order, "
       "request_reply_match, liveness, runs_end_once, results_once, queues_drain, "
-      "tool_at_most_once, tool_results, tool_isolation, daemon_status, daemon_liveness)");
+      "tool_at_most_once, tool_results, tool_isolation, daemon_status, daemon_liveness, "
+      "chat_updates, chat_answers)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
             "before the "

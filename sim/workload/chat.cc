@@ -1,0 +1,444 @@
+// The chat workload: api, worker and client roles over the tool path, and their invariants.
+#include "sim/workload/chat.h"
+
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/agent/agent_workflow.h"
+#include "core/agent/scripted_model.h"
+#include "core/personal_access_token.h"
+#include "runtime/ids.h"
+#include "runtime/sleep.h"
+#include "services/agent/agent_activities.h"
+#include "services/api/api_server.h"
+#include "services/routing/bus_daemon_router.h"
+#include "services/storage/accounts.h"
+#include "services/storage/sql_row.h"
+#include "services/worker/worker.h"
+
+namespace reliant::sim {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string user_id_of(const std::string& user) { return "user-" + user; }
+std::string api_subject(const std::string& api_node) { return "api.http." + api_node; }
+
+// What a client saw of one run, kept outside the client so it survives anything.
+struct RunSeen {
+  std::string marker;  // the output its command prints
+  Instant started{};
+  int finals = 0;
+  std::string outcome;
+  bool answer_quotes_output = false;
+};
+
+struct ClientBook {
+  std::string node;
+  std::string user_id;
+  std::string token;
+  ChatClientConfig config;
+  std::string chat_id;
+  std::int64_t cursor = 0;  // the last update number seen (updates are read unfiltered)
+  std::size_t api = 0;      // index of the api in use
+  std::uint64_t sent = 0;
+  std::string last_user_marker;
+  std::string current_run;
+  std::map<std::string, RunSeen> runs;
+  std::set<std::string> chats_seen;
+  Instant last_update{};
+};
+
+}  // namespace
+
+struct ChatWorkload::Impl {
+  World& world;
+  const Scenario& scenario;
+  SimDatabase& database;
+  Checker& checker;
+  std::vector<std::string> apis;  // api node names
+  std::vector<std::unique_ptr<ClientBook>> clients;
+  std::map<std::string, ClientBook*> client_by_node;
+  ChatSummary stats;
+  Random random;
+
+  Impl(World& w, const Scenario& s, SimDatabase& d, Checker& c)
+      : world(w), scenario(s), database(d), checker(c), random(w.random().split("chat")) {}
+};
+
+namespace {
+
+// Answers ApiServer requests that arrive over the bus (the simulator has no HTTP): a request is
+// {method, path, query, body, token}; the reply {status, body}. A streamed answer (the update
+// stream) becomes a long poll: it ends after its first chunk of updates or keepalive.
+class SimApi {
+ public:
+  SimApi(Env& env, const std::string& name) : env_(env), api_(env, config()), scope_(env.executor) {
+    auto subscribed = env.bus->subscribe(api_subject(name), [this](const BusMessage& m) {
+      if (!m.reply_to.empty()) scope_.spawn(serve(m.data, m.reply_to));
+    });
+    RELIANT_ASSERT_MSG(subscribed.has_value(), "chat_api could not subscribe");
+    subscription_ = std::move(*subscribed);
+  }
+
+ private:
+  static api::ApiConfig config() {
+    api::ApiConfig c;
+    c.stream_keepalive = seconds(2);
+    return c;
+  }
+
+  class LongPoll final : public HttpBodyWriter {
+   public:
+    Task<bool> write(std::string chunk) override {
+      const bool hello = chunk.rfind(": stream from", 0) == 0;
+      body += chunk;
+      co_return hello;  // the first real chunk ends the poll
+    }
+    std::string body;
+  };
+
+  Task<void> serve(std::string data, std::string reply_to) {
+    auto in = Json::parse(data, nullptr, false);
+    if (in.is_discarded()) co_return;
+    HttpRequest request;
+    request.method = in.value("method", "GET");
+    request.path = in.value("path", "/");
+    const Json query = in.value("query", Json::object());  // named: items() must not dangle
+    for (const auto& [key, value] : query.items()) {
+      if (value.is_string()) request.query[key] = value.get<std::string>();
+    }
+    request.headers["authorization"] = "Bearer " + in.value("token", "");
+    request.body = in.value("body", "");
+    Task<HttpResponse> handling = api_.handle(std::move(request));
+    HttpResponse response = co_await handling;
+    if (response.stream) {
+      LongPoll poll;
+      Task<void> streaming = response.stream->run(poll);
+      co_await streaming;
+      response.body = std::move(poll.body);
+    }
+    (void)env_.bus->publish(reply_to,
+                            Json{{"status", response.status}, {"body", response.body}}.dump());
+  }
+
+  Env& env_;
+  api::ApiServer api_;
+  SubscriptionPtr subscription_;
+  Scope scope_;  // last: destroyed first
+};
+
+// A worker process running the agent: the engine's Worker, the scripted model, the bus router.
+class SimChatWorker {
+ public:
+  SimChatWorker(Env& env, const std::string& name)
+      : router_(env), deps_{*env.store, env.bus,    llm_,
+                            router_,    "scripted", agent::builtin_tool_specs()} {
+    agent::register_agent_workflow(workflows_);
+    agent::register_agent_activities(activities_, deps_);
+    engine::WorkerConfig config;
+    // A lease owner per incarnation: a restarted worker must not pass for its former self.
+    config.worker_id = name + "-" + std::to_string(env.random.next() % 1000000);
+    worker_ = std::make_unique<engine::Worker>(env, config, workflows_, activities_);
+  }
+
+ private:
+  routing::BusDaemonRouter router_;
+  agent::ScriptedLlm llm_;
+  agent::AgentDeps deps_;
+  engine::WorkflowRegistry workflows_;
+  engine::ActivityRegistry activities_;
+  std::unique_ptr<engine::Worker> worker_;  // last: destroyed first
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+class SimChatClient {
+ public:
+  SimChatClient(Env& env, ChatWorkload::Impl* impl, ClientBook* book)
+      : env_(env), impl_(impl), book_(book), scope_(env.executor) {
+    scope_.spawn(send_loop());
+    scope_.spawn(poll_loop());
+  }
+
+ private:
+  Task<Result<Reply>> call(std::string method, std::string path, Json query, std::string body) {
+    const std::string api = impl_->apis[book_->api % impl_->apis.size()];
+    Json request = {{"method", method},
+                    {"path", path},
+                    {"query", query},
+                    {"body", body},
+                    {"token", book_->token}};
+    Task<Result<BusMessage>> asking =
+        env_.bus->request(api_subject(api), request.dump(), book_->config.request_timeout);
+    Result<BusMessage> answer = co_await asking;
+    if (!answer || answer->no_responders) {
+      // That api is down or cut off: the next request goes to another one.
+      ++book_->api;
+      ++impl_->stats.api_switches;
+      co_return fail(answer ? Error{ErrorCode::no_responders, api} : answer.error());
+    }
+    auto reply = Json::parse(answer->data, nullptr, false);
+    if (reply.is_discarded()) co_return fail(ErrorCode::internal, "malformed api reply");
+    co_return Reply{reply.value("status", 0), reply.value("body", "")};
+  }
+
+  Task<void> send_loop() {
+    while (book_->chat_id.empty()) {
+      Task<Result<Reply>> creating =
+          call("POST", "/api/v1/chats", Json::object(), R"({"title":"sim"})");
+      Result<Reply> created = co_await creating;
+      if (created && created->status == 201) {
+        book_->chat_id = Json::parse(created->body).value("id", "");
+        break;
+      }
+      co_await sleep(env_.executor, seconds(1));
+    }
+    for (;;) {
+      co_await sleep(env_.executor, book_->config.interval);
+      // One message at a time: the previous run must have ended (as the stream tells).
+      if (!book_->current_run.empty() && book_->runs[book_->current_run].finals == 0) continue;
+      const std::string marker = book_->node + "-m" + std::to_string(book_->sent + 1);
+      const std::string body = Json{{"text", "run `echo " + marker + "`"}}.dump();
+      Task<Result<Reply>> sending =
+          call("POST", "/api/v1/chats/" + book_->chat_id + "/messages", Json::object(), body);
+      Result<Reply> sent = co_await sending;
+      if (!sent) continue;  // maybe sent, maybe not: the stream will tell
+      if (sent->status == 202) {
+        ++book_->sent;
+        ++impl_->stats.messages;
+        book_->current_run = Json::parse(sent->body).value("run_id", "");
+        RunSeen& run = book_->runs[book_->current_run];
+        if (run.marker.empty()) run.marker = marker;
+        if (run.started == Instant{}) run.started = env_.executor.now();
+      }
+    }
+  }
+
+  Task<void> poll_loop() {
+    for (;;) {
+      Json query = {{"since_seq", std::to_string(book_->cursor)}, {"previews", "false"}};
+      Task<Result<Reply>> polling = call("GET", "/api/v1/updates", query, "");
+      Result<Reply> polled = co_await polling;
+      if (!polled || polled->status != 200) {
+        co_await sleep(env_.executor, milliseconds(200));
+        continue;
+      }
+      consume(polled->body);
+    }
+  }
+
+  // Reads the SSE body: numbered updates must continue the cursor exactly.
+  void consume(const std::string& body) {
+    std::size_t start = 0;
+    while (start < body.size()) {
+      std::size_t end = body.find("\n\n", start);
+      if (end == std::string::npos) end = body.size();
+      const std::string block = body.substr(start, end - start);
+      start = end + 2;
+      const auto data = block.find("data: ");
+      if (data == std::string::npos) continue;
+      auto event =
+          Json::parse(block.substr(data + 6, block.find('\n', data) - data - 6), nullptr, false);
+      if (event.is_discarded()) continue;
+      const std::int64_t seq = event.value("seq", std::int64_t{0});
+      if (seq == 0) continue;
+      if (seq <= book_->cursor) {
+        impl_->checker.violation(env_.executor.now(), "chat_updates",
+                                 book_->node + " got update " + std::to_string(seq) +
+                                     " again (cursor " + std::to_string(book_->cursor) + ")");
+        continue;
+      }
+      if (seq != book_->cursor + 1) {
+        impl_->checker.violation(env_.executor.now(), "chat_updates",
+                                 book_->node + " got update " + std::to_string(seq) + " after " +
+                                     std::to_string(book_->cursor) + ": a gap");
+      }
+      book_->cursor = seq;
+      book_->last_update = env_.executor.now();
+      ++impl_->stats.updates_seen;
+      observe(event);
+    }
+  }
+
+  void observe(const Json& event) {
+    const std::string kind = event.value("kind", "");
+    const std::string chat = event.value("chat_id", "");
+    if (!chat.empty()) book_->chats_seen.insert(chat);
+    // The user's other chats (another client of the same user) only count for order and gaps.
+    if (chat != book_->chat_id) return;
+    const Json body = event.value("body", Json::object());
+    if (kind == "message") {
+      std::string text;
+      for (const auto& block : body.value("content", Json::array())) {
+        text += block.value("body", Json::object()).value("text", "");
+      }
+      if (body.value("role", "") == "user") {
+        const auto open = text.find("`echo ");
+        book_->last_user_marker = open == std::string::npos
+                                      ? ""
+                                      : text.substr(open + 6, text.find('`', open + 1) - open - 6);
+      } else if (body.value("role", "") == "assistant" && !book_->current_run.empty()) {
+        RunSeen& run = book_->runs[book_->current_run];
+        if (!run.marker.empty() && text.find("printed:\n" + run.marker) != std::string::npos) {
+          run.answer_quotes_output = true;
+        }
+      }
+    } else if (kind == "chat_status") {
+      const std::string run_id = body.value("run_id", "");
+      RunSeen& run = book_->runs[run_id];
+      if (body.value("status", "") == "running") {
+        book_->current_run = run_id;
+        if (run.marker.empty()) run.marker = book_->last_user_marker;
+        if (run.started == Instant{}) run.started = env_.executor.now();
+        return;
+      }
+      ++run.finals;
+      run.outcome = body.value("outcome", body.value("status", ""));
+      if (run.finals == 1) ++impl_->stats.answered;
+      if (run.finals > 1) {
+        impl_->checker.violation(env_.executor.now(), "chat_answers",
+                                 "run " + run_id + " of " + book_->node + " ended " +
+                                     std::to_string(run.finals) + " times");
+      }
+    }
+  }
+
+  Env& env_;
+  ChatWorkload::Impl* impl_;
+  ClientBook* book_;
+  Scope scope_;  // last: destroyed first
+};
+
+}  // namespace
+
+ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database,
+                           Checker& checker)
+    : impl_(std::make_unique<Impl>(world, scenario, database, checker)) {
+  for (const auto& group : scenario.topology) {
+    for (int i = 1; i <= group.count; ++i) {
+      const std::string name = group.name + "-" + std::to_string(i);
+      if (group.role == "chat_api") impl_->apis.push_back(name);
+      if (group.role != "chat_client") continue;
+      auto book = std::make_unique<ClientBook>();
+      book->node = name;
+      book->user_id = user_id_of(group.chat_client.user);
+      book->config = group.chat_client;
+      book->api = static_cast<std::size_t>(i - 1);  // spread the clients over the apis
+      impl_->client_by_node[name] = book.get();
+      impl_->clients.push_back(std::move(book));
+    }
+  }
+}
+
+ChatWorkload::~ChatWorkload() = default;
+
+void ChatWorkload::seed() {
+  Impl& impl = *impl_;
+  auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    for (auto& book : impl.clients) {
+      auto user = find_user(tx, book->user_id);
+      if (!user) return fail(user.error());
+      if (!*user) {
+        const std::string name = book->user_id.substr(5);
+        if (auto ok = insert_user(tx, User{book->user_id, name + "@example.com", name, 0}); !ok)
+          return ok;
+      }
+      std::array<std::uint8_t, kPatRandomBytes> bytes{};
+      for (auto& b : bytes) b = static_cast<std::uint8_t>(impl.random.below(256));
+      book->token = format_pat(bytes);
+      PersonalAccessToken meta{"tok-" + book->node,
+                               book->user_id,
+                               "sim chat client",
+                               pat_display_prefix(book->token),
+                               0,
+                               {},
+                               {},
+                               {}};
+      if (auto ok = insert_token(tx, meta, hash_pat(book->token)); !ok) return ok;
+    }
+    return {};
+  });
+  RELIANT_ASSERT_MSG(done.has_value(), done ? "" : done.error().message.c_str());
+}
+
+ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string& name) {
+  Impl* impl = impl_.get();
+  if (group.role == "chat_api") {
+    return
+        [name](Env& env) -> std::shared_ptr<void> { return std::make_shared<SimApi>(env, name); };
+  }
+  if (group.role == "chat_worker") {
+    return [name](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<SimChatWorker>(env, name);
+    };
+  }
+  RELIANT_ASSERT(group.role == "chat_client");
+  ClientBook* book = impl->client_by_node.at(name);
+  return [impl, book](Env& env) -> std::shared_ptr<void> {
+    return std::make_shared<SimChatClient>(env, impl, book);
+  };
+}
+
+void ChatWorkload::finish(Instant end) {
+  Impl& impl = *impl_;
+  const Instant heal = kSimEpoch + impl.scenario.heal_at;
+  // Runs started after healing (with time to finish) must have ended once, quoting their output.
+  const Duration budget = seconds(40);
+  std::map<std::string, std::string> run_status;
+  std::map<std::string, std::string> chat_owner;
+  std::map<std::string, std::int64_t> heads;
+  (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto runs = tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'agent'", {});
+    if (!runs) return fail(runs.error());
+    for (const auto& r : runs->rows) run_status[text_at(r, 0)] = text_at(r, 1);
+    auto chats = tx.query("SELECT id, user_id FROM chats", {});
+    if (!chats) return fail(chats.error());
+    for (const auto& r : chats->rows) chat_owner[text_at(r, 0)] = text_at(r, 1);
+    auto head_rows = tx.query("SELECT user_id, last_seq FROM user_event_heads", {});
+    if (!head_rows) return fail(head_rows.error());
+    for (const auto& r : head_rows->rows) heads[text_at(r, 0)] = int_at(r, 1);
+    return {};
+  });
+  for (const auto& book : impl.clients) {
+    for (const auto& chat : book->chats_seen) {
+      if (chat_owner.count(chat) && chat_owner[chat] != book->user_id) {
+        impl.checker.violation(
+            end, "chat_updates",
+            book->node + " (" + book->user_id + ") saw chat " + chat + " of " + chat_owner[chat]);
+      }
+    }
+    // Caught up: the stream reached the user's last update (allowing for a poll in flight).
+    if (book->cursor < heads[book->user_id] && end - book->last_update > seconds(10)) {
+      impl.checker.violation(end, "chat_updates",
+                             book->node + " is at update " + std::to_string(book->cursor) + " of " +
+                                 std::to_string(heads[book->user_id]) +
+                                 " at the end, after healing");
+    }
+    for (const auto& [run_id, run] : book->runs) {
+      if (run.started < heal || run.started + budget > end) continue;
+      if (run.finals != 1) {
+        impl.checker.violation(end, "chat_answers",
+                               "run " + run_id + " of " + book->node + " (started " +
+                                   format_duration(run.started - kSimEpoch) +
+                                   ", after healing) ended " + std::to_string(run.finals) +
+                                   " times");
+      } else if (run_status[run_id] != "completed") {
+        impl.checker.violation(end, "chat_answers", "run " + run_id + " is " + run_status[run_id]);
+      } else if (!run.answer_quotes_output) {
+        impl.checker.violation(end, "chat_answers",
+                               "the answer of run " + run_id +
+                                   " does not quote the output of `echo " + run.marker + "`");
+      }
+    }
+  }
+}
+
+ChatSummary ChatWorkload::summary() const { return impl_->stats; }
+
+}  // namespace reliant::sim

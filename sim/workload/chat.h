@@ -1,0 +1,50 @@
+// Chat workload: the whole request path of seeds 002/003 in the simulated world — chat_api
+// nodes (the real ApiServer, reached over the bus), chat_worker nodes (real engine Workers
+// running the agent with the scripted model and the bus router) and chat_client nodes, next to
+// the tool-path workload's gateways and daemons. Clients send messages that make the agent run a
+// command on their user's daemon and follow their updates by long-polling whichever api answers.
+// Checked:
+//   chat_updates   every client sees its user's stored updates in order, without a gap, and
+//                  only its own chat's (no other user's data);
+//   chat_answers   after healing, every message sent gets exactly one final status, its run
+//                  completes, and the answer quotes its own command's output.
+// Tool calls running once is the tool-path workload's tool_at_most_once.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sim/checker.h"
+#include "sim/process.h"
+#include "sim/scenario.h"
+#include "sim/sim_store.h"
+#include "sim/world.h"
+
+namespace reliant::sim {
+
+struct ChatSummary {
+  std::uint64_t messages = 0;
+  std::uint64_t answered = 0;
+  std::uint64_t updates_seen = 0;
+  std::uint64_t api_switches = 0;
+};
+
+class ChatWorkload {
+ public:
+  ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
+  ~ChatWorkload();
+
+  // The clients' tokens (their users exist already: the tool-path workload seeds them).
+  void seed();
+  // The component factory of a chat_api, chat_worker or chat_client node.
+  ComponentFactory factory(const NodeGroup& group, const std::string& name);
+  void finish(Instant end);
+  ChatSummary summary() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reliant::sim
