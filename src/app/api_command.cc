@@ -5,9 +5,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/crypto/jwt_verifier.h"
 #include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/http/health_server.h"
 #include "adapters/http/http_server.h"
@@ -41,6 +44,7 @@ struct ApiOptions {
   bool disable_tls = false;
   std::string jwt_public_key;
   std::string jwt_public_key_file;
+  std::string jwt_audience = "authenticated";
   std::string cors_origins = "*";
   bool migrate = false;
 };
@@ -56,9 +60,24 @@ int run_api(const ApiOptions& o) {
         "behind a TLS-terminating load balancer");
     return 2;
   }
+  // Users of the identity provider authenticate with its JWTs; PATs work either way.
+  std::unique_ptr<JwtVerifier> jwt;
   if (!o.jwt_public_key.empty() || !o.jwt_public_key_file.empty()) {
-    spdlog::error("JWT validation is not available yet: authenticate with personal access tokens");
-    return 2;
+    std::string pem = o.jwt_public_key;
+    if (pem.empty()) {
+      std::ifstream in(o.jwt_public_key_file);
+      if (!in) {
+        spdlog::error("--jwt-public-key-file {}: cannot read it", o.jwt_public_key_file);
+        return 2;
+      }
+      pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto made = JwtVerifier::create({pem, o.jwt_audience});
+    if (!made) {
+      spdlog::error("--jwt-public-key: {}", made.error().message);
+      return 2;
+    }
+    jwt = std::move(*made);
   }
   if (o.streaming_driver != "nats") {
     spdlog::info("--streaming-driver {} ignored: an api replica streams through NATS",
@@ -79,6 +98,7 @@ int run_api(const ApiOptions& o) {
   Env env{executor, random, bus->get(), nullptr, store->get(), nullptr};
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
+  config.jwt = jwt.get();
   api::ApiServer api(env, config);
   HttpServerOptions http_options;
   http_options.bind_address = o.bind_address;
@@ -156,6 +176,10 @@ void add_api_command(CLI::App& server, int& exit_code) {
       ->envname("JWT_PUBLIC_KEY");
   cmd->add_option("--jwt-public-key-file", o->jwt_public_key_file, "JWT public key PEM file")
       ->envname("JWT_PUBLIC_KEY_FILE");
+  cmd->add_option("--jwt-audience", o->jwt_audience,
+                  "The audience JWTs must name (empty: not checked)")
+      ->envname("JWT_AUDIENCE")
+      ->capture_default_str();
   cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")
       ->capture_default_str();

@@ -16,7 +16,9 @@ using Json = nlohmann::json;
 HttpResponse json_response(int status, const Json& body) {
   HttpResponse response;
   response.status = status;
-  response.body = body.dump();
+  // Replace, not throw: error messages echo request bytes (a path, a since_seq), which need
+  // not be UTF-8, and a throwing dump would turn a client's mistake into a 500.
+  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   return response;
 }
 
@@ -165,7 +167,7 @@ Task<Result<std::string>> ApiServer::authenticate(const HttpRequest& request) {
     token =
         request.query.count("access_token") ? request.query.at("access_token") : "";  // EventSource
   }
-  Task<Result<std::string>> checking = authenticate_pat(env_, std::move(token));
+  Task<Result<std::string>> checking = api::authenticate(env_, config_.jwt, std::move(token));
   co_return co_await checking;
 }
 

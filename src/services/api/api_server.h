@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "runtime/scope.h"
@@ -19,6 +20,8 @@ struct ApiConfig {
   agent::ChatServiceConfig chats;
   std::size_t max_body_bytes = 1 << 20;
   Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
+  // Checks JWTs from the identity provider (seed 001's --jwt-public-key); null: PATs only.
+  const BearerVerifier* jwt = nullptr;
 };
 
 class ApiServer final : public HttpHandler {

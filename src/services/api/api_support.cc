@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "core/personal_access_token.h"
 #include "services/storage/accounts.h"
 
 namespace reliant::api {
@@ -13,10 +14,42 @@ std::string bearer_token(std::string_view authorization) {
   return std::string(authorization.substr(bearer.size()));
 }
 
-Task<Result<std::string>> authenticate_pat(Env& env, std::string token) {
+namespace {
+
+Task<Result<std::string>> authenticate_jwt(Env& env, const BearerVerifier& jwt, std::string token) {
+  const std::int64_t now_ms = to_ms(env.executor.now());
+  auto identity = jwt.verify(token, now_ms);
+  if (!identity) co_return fail(identity.error());
+  TransactionBody body = [identity = *identity, now_ms](SqlTransaction& tx) -> Result<void> {
+    auto known = find_user(tx, identity.subject);
+    if (!known) return fail(known.error());
+    if (*known) return {};
+    // First sight of this user of the identity provider: the account starts here.
+    const std::string email =
+        identity.email.empty() ? identity.subject + "@jwt.invalid" : identity.email;
+    auto inserted =
+        insert_user(tx, User{identity.subject, email, email.substr(0, email.find('@')), now_ms});
+    if (!inserted && inserted.error().code != ErrorCode::already_exists) return inserted;
+    return {};
+  };
+  Task<Result<void>> recording = env.store->transact(std::move(body));
+  Result<void> recorded = co_await recording;
+  if (!recorded) co_return fail(recorded.error());
+  co_return identity->subject;
+}
+
+}  // namespace
+
+Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token) {
   if (token.empty()) {
     co_return fail(ErrorCode::unauthenticated,
                    "missing credentials: send 'Authorization: Bearer <token>'");
+  }
+  if (!token.starts_with(kPatPrefix)) {
+    if (jwt == nullptr)
+      co_return fail(ErrorCode::unauthenticated, "invalid token: not a personal access token");
+    Task<Result<std::string>> checking = authenticate_jwt(env, *jwt, std::move(token));
+    co_return co_await checking;
   }
   auto user = std::make_shared<std::string>();
   TransactionBody body = [user, token,

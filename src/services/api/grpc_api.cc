@@ -101,7 +101,7 @@ bool GrpcApi::is_server_streaming(std::string_view method) const {
 Task<Result<std::string>> GrpcApi::authenticate(const RpcCall& call) {
   auto header = call.metadata.find("authorization");
   std::string token = header == call.metadata.end() ? std::string() : bearer_token(header->second);
-  Task<Result<std::string>> checking = authenticate_pat(env_, std::move(token));
+  Task<Result<std::string>> checking = api::authenticate(env_, config_.jwt, std::move(token));
   Result<std::string> user = co_await checking;
   if (!user) co_return fail(user.error());
   if (on_authenticated_) {

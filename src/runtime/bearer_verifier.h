@@ -1,0 +1,27 @@
+// BearerVerifier: checks a bearer token issued by someone else (a JWT from the identity
+// provider, seed 001's --jwt-public-key) and says whose it is. The api component asks it; the
+// crypto lives in an adapter.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace reliant {
+
+struct VerifiedIdentity {
+  std::string subject;  // the provider's user id ("sub")
+  std::string email;    // when the token carries one
+};
+
+class BearerVerifier {
+ public:
+  virtual ~BearerVerifier() = default;
+  // Fails with `unauthenticated` and the reason (malformed, bad signature, expired, not yet
+  // valid, wrong audience, no subject).
+  virtual Result<VerifiedIdentity> verify(std::string_view token, std::int64_t now_ms) const = 0;
+};
+
+}  // namespace reliant

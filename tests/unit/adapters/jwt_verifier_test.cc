@@ -1,0 +1,101 @@
+// JwtVerifier against tokens signed here with fresh RSA and P-256 keys: valid ones pass; a bad
+// signature, another key, `alg: none` or HS256, expiry, nbf, audience and malformed input fail.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/crypto/jwt_verifier.h"
+#include "unit/support/jwt_signer.h"
+
+namespace reliant {
+namespace {
+
+using testing::b64url;
+using testing::KeyPair;
+
+using Json = nlohmann::json;
+constexpr std::int64_t kNow = 1'800'000'000'000;  // ms
+
+Json claims(std::int64_t exp_s = kNow / 1000 + 3600) {
+  return {
+      {"sub", "user-7"}, {"email", "ada@example.com"}, {"aud", "authenticated"}, {"exp", exp_s}};
+}
+
+std::unique_ptr<JwtVerifier> verifier_for(const KeyPair& key,
+                                          std::string audience = "authenticated") {
+  auto made = JwtVerifier::create({key.public_pem(), std::move(audience)});
+  EXPECT_TRUE(made.has_value()) << made.error().message;
+  return std::move(*made);
+}
+
+void expect_refused(const Result<VerifiedIdentity>& result, const std::string& why) {
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::unauthenticated);
+  EXPECT_NE(result.error().message.find(why), std::string::npos) << result.error().message;
+}
+
+TEST(JwtVerifier, AcceptsValidRs256AndEs256Tokens) {
+  for (bool rsa : {true, false}) {
+    KeyPair key(rsa);
+    auto verifier = verifier_for(key);
+    auto identity = verifier->verify(key.token(claims()), kNow);
+    ASSERT_TRUE(identity.has_value()) << key.alg << ": " << identity.error().message;
+    EXPECT_EQ(identity->subject, "user-7");
+    EXPECT_EQ(identity->email, "ada@example.com");
+    Json listed = claims();
+    listed["aud"] = Json::array({"other", "authenticated"});
+    EXPECT_TRUE(verifier->verify(key.token(listed), kNow).has_value()) << "an audience list";
+  }
+}
+
+TEST(JwtVerifier, RefusesForgeriesAndStaleTokens) {
+  KeyPair key(false);
+  KeyPair other(false);
+  auto verifier = verifier_for(key);
+  expect_refused(verifier->verify(other.token(claims()), kNow), "bad signature");
+  std::string tampered = key.token(claims());
+  tampered[tampered.find('.') + 3] ^= 1;
+  EXPECT_FALSE(verifier->verify(tampered, kNow).has_value());
+  // The algorithm is the key's: "none" and HS256 (keyed with the public key) are refused.
+  const std::string unsigned_token =
+      b64url(R"({"alg":"none"})") + "." + b64url(claims().dump()) + ".";
+  expect_refused(verifier->verify(unsigned_token, kNow), "algorithm must be ES256");
+  expect_refused(verifier->verify(key.token(claims(), "HS256"), kNow), "algorithm must be ES256");
+  expect_refused(verifier->verify(key.token(claims(kNow / 1000 - 120)), kNow), "expired");
+  EXPECT_TRUE(verifier->verify(key.token(claims(kNow / 1000 - 10)), kNow).has_value())
+      << "within the leeway";
+  Json early = claims();
+  early["nbf"] = kNow / 1000 + 600;
+  expect_refused(verifier->verify(key.token(early), kNow), "not valid yet");
+  Json elsewhere = claims();
+  elsewhere["aud"] = "someone-else";
+  expect_refused(verifier->verify(key.token(elsewhere), kNow), "audience");
+  Json no_exp = claims();
+  no_exp.erase("exp");
+  expect_refused(verifier->verify(key.token(no_exp), kNow), "no expiry");
+  Json no_sub = claims();
+  no_sub.erase("sub");
+  expect_refused(verifier->verify(key.token(no_sub), kNow), "no subject");
+  for (const char* garbage : {"", "abc", "a.b", "a.b.c.d", "!!.??.**", "e30.e30.e30"}) {
+    EXPECT_FALSE(verifier->verify(garbage, kNow).has_value()) << garbage;
+  }
+}
+
+TEST(JwtVerifier, RefusesKeysItCannotUse) {
+  EXPECT_EQ(JwtVerifier::create({"not a key", ""}).error().code, ErrorCode::invalid_argument);
+  EVP_PKEY* p384 = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, p384);
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  auto made = JwtVerifier::create({std::string(data, static_cast<std::size_t>(length)), ""});
+  BIO_free(bio);
+  EVP_PKEY_free(p384);
+  ASSERT_FALSE(made.has_value());
+  EXPECT_NE(made.error().message.find("P-256"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reliant
