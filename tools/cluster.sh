@@ -58,7 +58,7 @@ case "$cmd" in
     done
     for a in 1 2; do
       launch "api-$a" "$reliant" server api "${common[@]}" --disable-tls \
-        --api-port $((base + 20 + 2 * a)) --health-port $((base + 21 + 2 * a)) --grpc-port $((base + 26 + a))
+        --api-port $((base + 20 + 2 * a)) --health-port $((base + 21 + 2 * a)) --grpc-port $((base + 26 + a)) --pprof-port 0
     done
     wait_ready $((base + 2)) gateway-1
     wait_ready $((base + 5)) gateway-2

@@ -16,6 +16,7 @@
 #include "adapters/http/http_server.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/debug_server.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
@@ -120,14 +121,32 @@ int run_api(const ApiOptions& o) {
   }
 
   StopOnSignals stop_on_signals(executor);
+  auto debug = DebugServer::start(
+      executor, o.pprof_port, **store, o.db.driver, [&api, &grpc_api](std::string& out) {
+        write_metric(out, "reliant_api_http_requests_total", "counter", "REST requests served.",
+                     static_cast<double>(api.stats().requests));
+        write_metric(out, "reliant_api_http_streams_open", "gauge", "Open update streams (SSE).",
+                     static_cast<double>(api.stats().streams_open));
+        write_metric(out, "reliant_api_grpc_calls_total", "counter", "gRPC calls served.",
+                     static_cast<double>(grpc_api.stats().calls));
+        write_metric(out, "reliant_api_grpc_streams_open", "gauge", "Open gRPC update streams.",
+                     static_cast<double>(grpc_api.stats().streams_open));
+      });
+  if (!debug) {
+    spdlog::error("debug server: {}", debug.error().message);
+    return 1;
+  }
   auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
   if (!health) {
     spdlog::error("{}", health.error().message);
     return 1;
   }
-  spdlog::info("api serving REST on {}:{}, health on :{}", o.bind_address, (*http)->port(),
-               (*health)->port());
+  spdlog::info("api serving REST on {}:{}, gRPC on :{}, health on :{}, debug on 127.0.0.1:{}",
+               o.bind_address, (*http)->port(), (*grpc)->port(), (*health)->port(),
+               (*debug)->port());
   executor.run();
+  debug->reset();
+  grpc->reset();
   http->reset();
   spdlog::info("api stopped");
   return 0;
@@ -149,7 +168,8 @@ void add_api_command(CLI::App& server, int& exit_code) {
   cmd->add_option("--health-port", o->health_port, "Health/readiness endpoint port")
       ->envname("HEALTH_PORT")
       ->capture_default_str();
-  cmd->add_option("--pprof-port", o->pprof_port, "Debug server port (127.0.0.1 only)")
+  cmd->add_option("--pprof-port", o->pprof_port,
+                  "Debug server port, 127.0.0.1 only: /metrics, /debug/db (0: any free port)")
       ->envname("PPROF_PORT")
       ->capture_default_str();
   cmd->add_option("--bind-address", o->bind_address, "Network interface to bind to")

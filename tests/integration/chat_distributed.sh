@@ -31,7 +31,7 @@ for w in 1 2; do
 done
 for a in 1 2; do
   "$reliant" server api --db-url "$url" --nats-url "$nats_url" --disable-tls --bind-address 127.0.0.1 \
-    --api-port $((base + 10 + 2 * a)) --health-port $((base + 11 + 2 * a)) --grpc-port $((base + 16 + a)) \
+    --api-port $((base + 10 + 2 * a)) --health-port $((base + 11 + 2 * a)) --grpc-port $((base + 16 + a)) --pprof-port 0 \
     >"$work/api$a.log" 2>&1 &
   pids+=($!)
 done
@@ -110,4 +110,9 @@ grep -q 'finished' <<<"$out" || fail "the tool's output is not in the chat: $out
 # Run 1: two tool turns and the answer; run 2: one tool turn and the answer — nothing twice.
 [ "$(q "SELECT COUNT(*) FROM messages WHERE chat_id = '$chat' AND role = 'assistant'")" = 5 ] \
   || fail "expected 5 assistant messages, got $(q "SELECT COUNT(*) FROM messages WHERE chat_id = '$chat' AND role = 'assistant'")"
+# The debug server (127.0.0.1 only): Prometheus metrics and the database write queue.
+debug_port=$(sed -n 's/.*debug on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/api1.log" | head -n 1)
+metrics=$(curl -sf "http://127.0.0.1:$debug_port/metrics") || fail "no /metrics on :$debug_port"
+grep -Eq '^reliant_api_http_requests_total [1-9]' <<<"$metrics" || fail "no request count in /metrics: $metrics"
+curl -sf "http://127.0.0.1:$debug_port/debug/db" | grep -q '"write_queue_depth":' || fail "no /debug/db"
 echo "PASS: cross-replica streaming; grpc-js saw the run end after kill -9 of $victim; the command ran once"
