@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/llm/sse.h"
 #include "app/http_client.h"
 #include "app/local_account.h"
 
@@ -27,47 +28,6 @@ struct ChatOptions {
   std::int64_t max_turns = 0;
   std::string message;
   bool quiet = false;
-};
-
-// One server-sent event.
-struct SseEvent {
-  std::string id;
-  std::string kind;
-  std::string data;
-};
-
-// Splits a byte stream into events (blank-line separated; comments ignored).
-class SseParser {
- public:
-  template <class Sink>
-  void feed(std::string_view bytes, Sink&& sink) {
-    buffer_.append(bytes);
-    for (std::size_t end; (end = buffer_.find("\n\n")) != std::string::npos;) {
-      const std::string block = buffer_.substr(0, end);
-      buffer_.erase(0, end + 2);
-      SseEvent event;
-      std::size_t start = 0;
-      while (start < block.size()) {
-        std::size_t eol = block.find('\n', start);
-        if (eol == std::string::npos) eol = block.size();
-        const std::string line = block.substr(start, eol - start);
-        start = eol + 1;
-        auto value = [&](std::size_t prefix) {
-          return line.substr(line.size() > prefix && line[prefix] == ' ' ? prefix + 1 : prefix);
-        };
-        if (line.rfind("id:", 0) == 0)
-          event.id = value(3);
-        else if (line.rfind("event:", 0) == 0)
-          event.kind = value(6);
-        else if (line.rfind("data:", 0) == 0)
-          event.data += value(5);
-      }
-      if (!event.data.empty()) sink(event);
-    }
-  }
-
- private:
-  std::string buffer_;
 };
 
 std::string indent(const std::string& text, std::size_t max_lines) {
@@ -104,10 +64,10 @@ class Printer {
   Printer(std::string run_id, bool quiet) : run_id_(std::move(run_id)), quiet_(quiet) {}
 
   // False once the run has ended.
-  bool on_event(const SseEvent& sse) {
+  bool on_event(const llm::SseEvent& sse) {
     auto event = Json::parse(sse.data, nullptr, false);
     if (event.is_discarded()) return true;
-    const std::string kind = event.value("kind", sse.kind);
+    const std::string kind = event.value("kind", sse.event);
     const Json body = event.value("body", Json::object());
     if (kind == "text_delta") {
       const std::string id = body.value("message_id", "");
@@ -237,19 +197,22 @@ int run_chat(const ChatOptions& o) {
   std::fflush(stdout);
 
   Printer printer(run_id, o.quiet);
-  SseParser parser;
   bool running = true;
   // The stream resumes from the message's own update, so nothing between the send and the
   // stream's start is missed; a dropped connection resumes from the last id seen.
   std::string last_id = std::to_string(seq - 1);
   for (int attempt = 0; running && attempt < 5; ++attempt) {
+    llm::SseParser parser;  // a fresh one per connection: a cut stream leaves a partial event
+    std::vector<llm::SseEvent> events;
     auto streamed = http_stream(
         *endpoint, "/api/v1/updates?chat_id=" + url_encode(chat_id) + "&since_seq=" + last_id, auth,
         [&](std::string_view bytes) {
-          parser.feed(bytes, [&](const SseEvent& event) {
+          events.clear();
+          if (!parser.feed(bytes, events)) return false;  // an oversized event: reconnect
+          for (const auto& event : events) {
             if (!event.id.empty()) last_id = event.id;
             if (running) running = printer.on_event(event);
-          });
+          }
           return running;
         });
     if (streamed && streamed->status / 100 != 2)

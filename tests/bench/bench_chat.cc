@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/llm/sse.h"
 #include "app/http_client.h"
 
 namespace {
@@ -35,17 +36,15 @@ struct Finals {
 
 void follow(const reliant::HttpEndpoint& endpoint, const std::string& token,
             const std::string& chat, Finals* finals) {
-  std::string buffer;
+  reliant::llm::SseParser parser;
+  std::vector<reliant::llm::SseEvent> events;
   auto streamed = reliant::http_stream(
       endpoint, "/api/v1/updates?previews=false&chat_id=" + chat + "&since_seq=0",
       {{"Authorization", "Bearer " + token}}, [&](std::string_view bytes) {
-        buffer.append(bytes);
-        for (std::size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
-          const std::string block = buffer.substr(0, end);
-          buffer.erase(0, end + 2);
-          const auto data = block.find("data: ");
-          if (data == std::string::npos) continue;
-          auto event = Json::parse(block.substr(data + 6), nullptr, false);
+        events.clear();
+        if (!parser.feed(bytes, events)) return false;
+        for (const auto& sse : events) {
+          auto event = Json::parse(sse.data, nullptr, false);
           if (event.is_discarded() || event.value("kind", "") != "chat_status") continue;
           const Json body = event.value("body", Json::object());
           if (body.value("status", "") == "running") continue;

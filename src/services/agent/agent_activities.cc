@@ -92,10 +92,10 @@ Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string use
     if (!ending) return {};
     return end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, *events);
   };
-  Task<Result<void>> writing = deps.store.transact(std::move(body));
+  Task<Result<void>> writing =
+      updates::commit_and_announce(deps.store, deps.bus, std::move(body), events);
   Result<void> outcome = co_await writing;
   if (!outcome) co_return fail(outcome.error());
-  if (deps.bus) updates::announce(*deps.bus, *events);
   co_return std::move(*stored);
 }
 
@@ -365,10 +365,10 @@ class ChatFinish final : public engine::Activity {
       return end_run(tx, user_id, chat_id, RunEnding{run_id, status, outcome, error}, now_ms,
                      *events);
     };
-    Task<Result<void>> writing = deps_.store.transact(std::move(body));
+    Task<Result<void>> writing =
+        updates::commit_and_announce(deps_.store, deps_.bus, std::move(body), events);
     Result<void> written = co_await writing;
     if (!written) co_return fail(written.error());
-    if (deps_.bus) updates::announce(*deps_.bus, *events);
     co_return Json::object();
   }
 

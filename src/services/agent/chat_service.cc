@@ -52,10 +52,10 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
     return record(tx, events,
                   {chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
   };
-  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Task<Result<void>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
-  updates::announce(*env_.bus, *events);
   co_return chat;
 }
 
@@ -151,10 +151,10 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                    {{"status", "running"}, {"run_id", run.id}},
                    now_ms});
   };
-  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Task<Result<void>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
-  updates::announce(*env_.bus, *events);
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
   co_return SentMessage{message.id, run.id, events->front().seq};
 }
@@ -182,10 +182,10 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
          {{"status", "cancelled"}, {"run_id", chat->workflow_run_id}, {"outcome", "cancelled"}},
          now_ms});
   };
-  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Task<Result<void>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
-  updates::announce(*env_.bus, *events);
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
   co_return Result<void>{};
 }
@@ -210,10 +210,10 @@ Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::str
     return record(tx, events,
                   {user_id, 0, "chat_daemon", chat_id, {{"active_daemon_id", daemon_id}}, now_ms});
   };
-  Task<Result<void>> writing = env_.store->transact(std::move(body));
+  Task<Result<void>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
-  updates::announce(*env_.bus, *events);
   co_return Result<void>{};
 }
 

@@ -64,6 +64,15 @@ Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user
   return rows->rows.empty() ? std::int64_t{0} : int_at(rows->rows.front(), 0);
 }
 
+Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,
+                                       std::shared_ptr<std::vector<UserEvent>> events) {
+  Task<Result<void>> writing = store.transact(std::move(body));
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  if (bus) announce(*bus, *events);
+  co_return Result<void>{};
+}
+
 void announce(Bus& bus, const std::vector<UserEvent>& events) {
   if (events.empty()) return;
   api::v1::UserUpdates message;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "runtime/bus.h"
 #include "runtime/store.h"
+#include "runtime/task.h"
 
 namespace reliant::api::v1 {
 class UserUpdate;
@@ -41,6 +43,11 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
                                                 const std::string& chat_id = {});
 // The user's latest number (0 before any event).
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
+
+// Runs `body`, which appends the updates it records to `*events`, in one transaction; once it
+// has committed, announces them on `bus` (none: the store alone has them).
+Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,
+                                       std::shared_ptr<std::vector<UserEvent>> events);
 
 // Announces committed events (all of one user) — or a preview — on the bus. Loss is fine.
 void announce(Bus& bus, const std::vector<UserEvent>& events);
