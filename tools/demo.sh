@@ -15,11 +15,12 @@ port=$(free_port_block 2)
 monolith=$!
 trap 'kill "$monolith" 2>/dev/null || true; wait "$monolith" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  # The monolith serves HTTPS with a certificate it generates into its data dir (seed 002).
+  [ -s "$data/tls/cert.pem" ] && curl -sf --cacert "$data/tls/cert.pem" "https://127.0.0.1:$port/health" >/dev/null && break
   kill -0 "$monolith" 2>/dev/null || { cat "$data/monolith.log" >&2; exit 1; }
   sleep 0.1
 done
-echo "demo: reliant monolith on http://127.0.0.1:$port (data in $data, scripted model, offline)"
+echo "demo: reliant monolith on https://127.0.0.1:$port (data in $data, scripted model, offline)"
 echo "demo: reliant chat \"$message\""
 echo
-"$reliant" chat --server "http://127.0.0.1:$port" --data-dir "$data" "$message"
+"$reliant" chat --server "https://127.0.0.1:$port" --data-dir "$data" "$message"

@@ -4,10 +4,12 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
@@ -36,7 +38,24 @@ struct AdminOptions {
   std::string expires_in;
   std::string nats_url;
   std::string address;
+  bool password_stdin = false;
 };
+
+constexpr std::size_t kMinPassword = 8;
+constexpr std::size_t kMaxPassword = 1024;
+
+// The first line of stdin, as a new password (a file or pipe: never a command-line argument,
+// which other users can read in the process list).
+Result<std::string> read_new_password() {
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.size() < kMinPassword || password.size() > kMaxPassword) {
+    return fail(ErrorCode::invalid_argument,
+                "the password (first line of stdin) must be 8 to 1024 characters");
+  }
+  return password;
+}
 
 // "90d", "12h", "30m", "45s" → milliseconds.
 Result<std::int64_t> parse_lifetime_ms(const std::string& text) {
@@ -141,13 +160,50 @@ void add_users(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit
   add_db_options(*create, options->db);
   create->add_option("--email", options->email, "The user's email address")->required();
   create->add_option("--name", options->name, "Display name");
+  create->add_flag("--password-stdin", options->password_stdin,
+                   "Read a password for browser sign-in from stdin");
   create->callback([options, &exit_code] {
+    std::string password_hash;
+    if (options->password_stdin) {
+      auto password = read_new_password();
+      if (!password) {
+        exit_code = report(password.error());
+        return;
+      }
+      password_hash =
+          Pbkdf2PasswordHasher::hash_now(*password, Pbkdf2PasswordHasher::kDefaultIterations);
+    }
     AsioExecutor clock;
     IdGenerator ids(clock, Random(secure_random_u64()));
     const User created{ids.next(), options->email, options->name, to_ms(clock.now())};
-    exit_code = with_store(options->db, true,
-                           [created](SqlTransaction& tx) { return insert_user(tx, created); });
+    exit_code =
+        with_store(options->db, true, [created, password_hash](SqlTransaction& tx) -> Result<void> {
+          auto inserted = insert_user(tx, created);
+          if (!inserted || password_hash.empty()) return inserted;
+          return set_password_hash(tx, created.id, password_hash);
+        });
     if (exit_code == 0) std::printf("%s\n", created.id.c_str());
+  });
+  auto* password = user->add_subcommand(
+      "set-password", "Set a user's password for browser sign-in (read from stdin)");
+  add_db_options(*password, options->db);
+  password->add_option("--user", options->user, "The user's email or id")->required();
+  password->callback([options, &exit_code] {
+    auto password = read_new_password();
+    if (!password) {
+      exit_code = report(password.error());
+      return;
+    }
+    const std::string hash =
+        Pbkdf2PasswordHasher::hash_now(*password, Pbkdf2PasswordHasher::kDefaultIterations);
+    const std::string key = options->user;
+    exit_code = with_store(options->db, true, [key, hash](SqlTransaction& tx) -> Result<void> {
+      auto user = find_user_by_id_or_email(tx, key);
+      if (!user) return fail(user.error());
+      if (!*user) return fail(ErrorCode::not_found, "no user " + key);
+      return set_password_hash(tx, (*user)->id, hash);
+    });
+    if (exit_code == 0) std::printf("password set for %s\n", key.c_str());
   });
   auto* list = user->add_subcommand("list", "List users");
   add_db_options(*list, options->db);

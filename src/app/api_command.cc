@@ -11,6 +11,7 @@
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/crypto/jwt_verifier.h"
+#include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/http/health_server.h"
 #include "adapters/http/http_server.h"
@@ -20,6 +21,7 @@
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "app/self_signed_tls.h"
 #include "app/text_lists.h"
 #include "services/api/api_server.h"
 #include "services/api/grpc_api.h"
@@ -55,11 +57,12 @@ int run_api(const ApiOptions& o) {
     spdlog::error("--nats-url (NATS_URL) is required: api replicas receive updates over NATS");
     return 2;
   }
-  if (!o.disable_tls) {
-    spdlog::error(
-        "HTTPS on the REST port is not available yet: run with --disable-tls (DISABLE_TLS=true) "
-        "behind a TLS-terminating load balancer");
-    return 2;
+  // HTTPS and gRPC over TLS with the given pair or a self-signed one; --disable-tls behind a
+  // TLS-terminating load balancer.
+  auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
+  if (!tls) {
+    spdlog::error("{}", tls.error().message);
+    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
   }
   // Users of the identity provider authenticate with its JWTs; PATs work either way.
   std::unique_ptr<JwtVerifier> jwt;
@@ -100,11 +103,19 @@ int run_api(const ApiOptions& o) {
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
   config.jwt = jwt.get();
+  Pbkdf2PasswordHasher passwords(executor);
+  OsSecretSource secrets;
+  config.passwords = &passwords;
+  config.secrets = &secrets;
   api::ApiServer api(env, config);
   HttpServerOptions http_options;
   http_options.bind_address = o.bind_address;
   http_options.port = o.api_port;
   http_options.cors_origins = split_list(o.cors_origins);
+  if (*tls) {
+    http_options.tls_cert_file = (*tls)->cert_file;
+    http_options.tls_key_file = (*tls)->key_file;
+  }
   auto http = HttpServer::start(executor, http_options, api);
   if (!http) {
     spdlog::error("{}", http.error().message);
@@ -114,6 +125,10 @@ int run_api(const ApiOptions& o) {
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = o.bind_address;
   grpc_options.port = o.grpc_port;
+  if (*tls) {
+    grpc_options.tls_cert_file = (*tls)->cert_file;
+    grpc_options.tls_key_file = (*tls)->key_file;
+  }
   auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
   if (!grpc) {
     spdlog::error("cannot serve gRPC: {}", grpc.error().message);
@@ -189,7 +204,8 @@ void add_api_command(CLI::App& server, int& exit_code) {
   cmd->add_option("--streaming-driver", o->streaming_driver, "memory or nats (forced to nats)")
       ->envname("STREAMING_DRIVER")
       ->capture_default_str();
-  cmd->add_option("--tls-cert", o->tls_cert, "TLS certificate file")->envname("TLS_CERT_FILE");
+  cmd->add_option("--tls-cert", o->tls_cert, "TLS certificate file (default: self-signed)")
+      ->envname("TLS_CERT_FILE");
   cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
   cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP")->envname("DISABLE_TLS");
   cmd->add_option("--jwt-public-key", o->jwt_public_key, "JWT public key PEM")

@@ -4,6 +4,7 @@
 #include "app/chat_command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -19,7 +20,9 @@ namespace {
 using Json = nlohmann::json;
 
 struct ChatOptions {
-  std::string server = "http://127.0.0.1:8080";
+  std::string server = "https://127.0.0.1:8080";
+  std::string tls_ca;
+  bool insecure = false;
   std::string token;
   std::string data_dir = "./data";
   std::string chat_id;
@@ -47,15 +50,6 @@ std::string indent(const std::string& text, std::size_t max_lines) {
     start = eol + 1;
   }
   return out.empty() ? "  ⎿ (no output)\n" : out;
-}
-
-std::string server_error(const HttpReply& reply) {
-  auto body = Json::parse(reply.body, nullptr, false);
-  std::string message = reply.body;
-  if (!body.is_discarded() && body.contains("error") && body["error"].is_object()) {
-    message = body["error"].value("message", reply.body);
-  }
-  return "server answered " + std::to_string(reply.status) + ": " + message;
 }
 
 // Prints the run's updates; remembers how it ended.
@@ -148,6 +142,14 @@ int run_chat(const ChatOptions& o) {
     std::fprintf(stderr, "error: %s\n", endpoint.error().message.c_str());
     return 2;
   }
+  // A monolith's own certificate is self-signed: trust the one in its data dir, if any.
+  endpoint->insecure = o.insecure;
+  endpoint->ca_file = o.tls_ca;
+  if (endpoint->tls && o.tls_ca.empty()) {
+    const std::string local_cert = o.data_dir + "/tls/cert.pem";
+    std::error_code ec;
+    if (std::filesystem::exists(local_cert, ec)) endpoint->ca_file = local_cert;
+  }
   std::string token = o.token;
   if (token.empty()) {
     auto saved = read_local_token(o.data_dir);
@@ -163,11 +165,11 @@ int run_chat(const ChatOptions& o) {
   const HttpHeaders auth{{"Authorization", "Bearer " + token}};
   auto call = [&](const std::string& method, const std::string& target,
                   const Json& body) -> Result<Json> {
-    auto reply = http_call(*endpoint, method, target, auth, body.is_null() ? "" : body.dump());
-    if (!reply) return fail(reply.error());
-    if (reply->status / 100 != 2) return fail(ErrorCode::failed_precondition, server_error(*reply));
-    auto json = Json::parse(reply->body, nullptr, false);
-    if (json.is_discarded()) return fail(ErrorCode::internal, "the server's answer is not JSON");
+    auto json = http_json_call(*endpoint, method, target, auth, body);
+    // Any refusal by the server is exit status 1, like a failed run; 2 is for reaching it.
+    if (!json && json.error().code != ErrorCode::unavailable &&
+        json.error().code != ErrorCode::timeout)
+      return fail(ErrorCode::failed_precondition, json.error().message);
     return json;
   };
   auto report = [](const Error& error) {
@@ -242,7 +244,12 @@ void add_chat_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   chat->add_option("--token", o->token, "Personal access token (default: DATA_DIR/auth/token)")
       ->envname("RELIANT_TOKEN");
-  chat->add_option("--data-dir", o->data_dir, "A monolith's data directory, for its local token")
+  chat->add_option("--tls-ca", o->tls_ca,
+                   "PEM roots to check the server with (default: the system's; for https, "
+                   "DATA_DIR/tls/cert.pem when it exists)");
+  chat->add_flag("--insecure", o->insecure, "https without checking the server's certificate");
+  chat->add_option("--data-dir", o->data_dir,
+                   "A monolith's data directory, for its local token and certificate")
       ->envname("DATA_DIR")
       ->capture_default_str();
   chat->add_option("--chat", o->chat_id, "Continue this chat (default: a new one)");

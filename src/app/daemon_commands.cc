@@ -22,6 +22,7 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_transport.h"
 #include "adapters/host/posix_host.h"
+#include "app/browser_login.h"
 #include "app/daemon_files.h"
 #include "app/secure_random.h"
 #include "app/text_lists.h"
@@ -37,6 +38,9 @@ constexpr int kNotRunning = 3;  // `daemon status`, as LSB init scripts say it
 struct GlobalOptions {
   std::string server = "https://reliantapi.com";
   std::string gateway;
+  CLI::Option* server_option = nullptr;  // to tell an explicit --server from the default
+
+  bool server_given() const { return server_option != nullptr && server_option->count() > 0; }
 };
 
 struct StartOptions {
@@ -88,14 +92,38 @@ int say(const Error& error) {
   return 1;
 }
 
-// The credentials file, and what "register again" means on this machine: without a browser
-// login (the api server's flow) a daemon cannot get a new token by itself.
+// The machine's login (`reliant auth login`) when it is for the server this command talks to:
+// the default server, or the one named with --server.
+std::optional<DaemonCredentials> usable_login(const DaemonPaths& paths, const GlobalOptions& g) {
+  auto login = load_credentials(paths.login);
+  if (!login || !*login || (*login)->token.empty()) return std::nullopt;
+  if (g.server_given() && (*login)->server != g.server) return std::nullopt;
+  return **login;
+}
+
+// A token of the daemon's own, made with the login's (seed 001: "if logged in but not
+// registered, creates a PAT automatically"), saved as the daemon's credentials.
+Result<DaemonCredentials> register_with_login(const DaemonPaths& paths,
+                                              const DaemonCredentials& login) {
+  auto issued = create_token_with(login.server, login.token, "daemon " + host_name());
+  if (!issued) return fail(issued.error());
+  DaemonCredentials credentials{issued->token, issued->user_id, login.server, login.email,
+                                issued->token_id};
+  if (auto saved = save_credentials(paths.credentials, credentials); !saved)
+    return fail(saved.error());
+  return credentials;
+}
+
+// The credentials file, and what "register again" means on this machine: a new token made with
+// the machine's login (`reliant auth login`); without one, a daemon cannot get a token by itself.
 class FileCredentials final : public daemon::CredentialStore {
  public:
-  FileCredentials(DaemonPaths paths, DaemonCredentials credentials, DaemonIdentityFile identity)
+  FileCredentials(DaemonPaths paths, DaemonCredentials credentials, DaemonIdentityFile identity,
+                  std::optional<DaemonCredentials> login)
       : paths_(std::move(paths)),
         credentials_(std::move(credentials)),
-        identity_(std::move(identity)) {}
+        identity_(std::move(identity)),
+        login_(std::move(login)) {}
 
   std::optional<std::string> token() const override {
     if (credentials_.token.empty()) return std::nullopt;
@@ -108,10 +136,25 @@ class FileCredentials final : public daemon::CredentialStore {
       spdlog::error("{}", ok.error().message);
   }
   Task<Result<std::string>> reregister() override {
+    if (login_) {
+      // One blocking call on the daemon's loop: it is disconnected meanwhile anyway.
+      auto registered = register_with_login(paths_, *login_);
+      if (registered) {
+        spdlog::info("registered again with the login of {}", login_->server);
+        credentials_ = *registered;
+        co_return registered->token;
+      }
+      spdlog::warn("cannot register again with the login: {}", registered.error().message);
+      // The api server down or busy: the daemon retries with backoff. A refused login needs
+      // a person.
+      if (registered.error().code != ErrorCode::unauthenticated &&
+          registered.error().code != ErrorCode::failed_precondition)
+        co_return fail(registered.error());
+    }
     co_return fail(ErrorCode::failed_precondition,
                    "the daemon's credentials were refused (revoked or expired?) and it cannot "
-                   "register again without a login: run `reliant daemon register`, or pipe a "
-                   "new token to `reliant daemon start --token`");
+                   "register again without a login: run `reliant auth login` or `reliant daemon "
+                   "register`, or pipe a new token to `reliant daemon start --token`");
   }
   std::string daemon_id() const override { return identity_.daemon_id; }
   void save_daemon_id(const std::string& id) override {
@@ -124,6 +167,7 @@ class FileCredentials final : public daemon::CredentialStore {
   DaemonPaths paths_;
   DaemonCredentials credentials_;
   DaemonIdentityFile identity_;
+  std::optional<DaemonCredentials> login_;
 };
 
 class LoggingObserver final : public daemon::DaemonObserver {
@@ -218,13 +262,20 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   } else if (!o.managed) {
     auto stored = load_credentials(paths->credentials);
     if (!stored) return say(stored.error());
-    if (!*stored) {
+    if (*stored) {
+      credentials = **stored;
+    } else if (auto login = usable_login(*paths, g)) {
+      std::printf("logged in to %s but this daemon is not registered: registering it\n",
+                  login->server.c_str());
+      auto registered = register_with_login(*paths, *login);
+      if (!registered) return say(registered.error());
+      credentials = *registered;
+    } else {
       return say(Error{ErrorCode::failed_precondition,
                        "no daemon credentials in " + paths->credentials +
-                           ": run `reliant daemon register`, or pipe a token: echo rlnt_pat_… | "
-                           "reliant daemon start --token"});
+                           ": run `reliant daemon register` (or `reliant auth login`), or pipe a "
+                           "token: echo rlnt_pat_… | reliant daemon start --token"});
     }
-    credentials = **stored;
   }
   auto identity = load_identity(paths->identity);
   if (!identity) return say(identity.error());
@@ -280,7 +331,8 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   config.heartbeat_interval = milliseconds(static_cast<std::int64_t>(o.heartbeat_s * 1000));
   config.stale_after = milliseconds(static_cast<std::int64_t>(o.stale_s * 1000));
   config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
-  FileCredentials store(*paths, credentials, *identity);
+  FileCredentials store(*paths, credentials, *identity,
+                        o.managed ? std::nullopt : usable_login(*paths, g));
   daemon::ToolSet tools = daemon::make_builtin_tools();
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
@@ -301,20 +353,38 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   return observer.failed ? 1 : 0;
 }
 
-int run_register(const GlobalOptions& g, bool token_from_stdin) {
+int run_register(const GlobalOptions& g, bool token_from_stdin, bool no_browser) {
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
-  if (!token_from_stdin) {
-    return say(Error{ErrorCode::failed_precondition,
-                     "browser registration needs the api server's login flow (" + g.server +
-                         "); on a headless machine pipe a token instead: echo rlnt_pat_… | "
-                         "reliant daemon register --token"});
+  if (token_from_stdin) {
+    auto token = read_token_from_stdin();
+    if (!token) return say(token.error());
+    if (auto ok =
+            save_credentials(paths->credentials, DaemonCredentials{*token, "", g.server, "", ""});
+        !ok)
+      return say(ok.error());
+    std::printf("credentials saved to %s\n", paths->credentials.c_str());
+    return 0;
   }
-  auto token = read_token_from_stdin();
-  if (!token) return say(token.error());
-  if (auto ok = save_credentials(paths->credentials, DaemonCredentials{*token, "", g.server}); !ok)
-    return say(ok.error());
-  std::printf("credentials saved to %s\n", paths->credentials.c_str());
+  // Signed in already: the login makes the daemon's token. Otherwise sign in through the
+  // browser first (seed 000), keeping that login for later registrations.
+  std::optional<DaemonCredentials> login = usable_login(*paths, g);
+  if (!login) {
+    BrowserLoginOptions browser;
+    browser.server = g.server;
+    browser.token_name = "cli login";
+    browser.open_browser = !no_browser;
+    auto issued = browser_login(browser);
+    if (!issued) return say(issued.error());
+    login = DaemonCredentials{issued->token, issued->user_id, g.server, issued->email,
+                              issued->token_id};
+    if (auto saved = save_credentials(paths->login, *login); !saved) return say(saved.error());
+  }
+  auto registered = register_with_login(*paths, *login);
+  if (!registered) return say(registered.error());
+  std::printf("daemon registered for %s on %s; credentials saved to %s\n",
+              login->email.empty() ? login->user_id.c_str() : login->email.c_str(),
+              login->server.c_str(), paths->credentials.c_str());
   return 0;
 }
 
@@ -390,19 +460,21 @@ int run_logs(bool follow, int lines) {
 
 void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   auto global = std::make_shared<GlobalOptions>();
-  app.add_option("--server", global->server, "API server URL")
-      ->envname("RELIANT_SERVER_URL")
-      ->capture_default_str();
+  global->server_option = app.add_option("--server", global->server, "API server URL")
+                              ->envname("RELIANT_SERVER_URL")
+                              ->capture_default_str();
   app.add_option("--gateway", global->gateway, "Gateway URL (default: derived from --server)")
       ->envname("RELIANT_GATEWAY_URL");
   auto* daemon = app.add_subcommand("daemon", "The tools daemon on this machine");
   daemon->require_subcommand(1);
 
   auto token_for_register = std::make_shared<bool>(false);
+  auto no_browser = std::make_shared<bool>(false);
   auto* reg = daemon->add_subcommand("register", "Create and save this machine's credentials");
   reg->add_flag("--token", *token_for_register, "Read a PAT from stdin instead of browser auth");
-  reg->callback([global, token_for_register, &exit_code] {
-    exit_code = run_register(*global, *token_for_register);
+  reg->add_flag("--no-browser", *no_browser, "Print the sign-in URL instead of opening it");
+  reg->callback([global, token_for_register, no_browser, &exit_code] {
+    exit_code = run_register(*global, *token_for_register, *no_browser);
   });
 
   auto o = std::make_shared<StartOptions>();

@@ -66,8 +66,11 @@ Result<DaemonPaths> daemon_paths() {
       (xdg != nullptr && *xdg != '\0' ? std::string(xdg) : h + "/.config") + "/reliant";
 #endif
   const std::string state = h + "/.reliant";
-  return DaemonPaths{config + "/auth/reliant-daemon.json", state + "/daemon.json",
-                     state + "/daemon-requests.journal", state + "/daemon.pid",
+  return DaemonPaths{config + "/auth/reliant-daemon.json",
+                     config + "/auth/credentials.json",
+                     state + "/daemon.json",
+                     state + "/daemon-requests.journal",
+                     state + "/daemon.pid",
                      state + "/daemon.log"};
 }
 
@@ -83,13 +86,23 @@ Result<std::optional<DaemonCredentials>> load_credentials(const std::string& pat
   }
   DaemonCredentials c;
   c.token = json["token"].get<std::string>();
-  c.user_id = json.value("user_id", "");
-  c.server = json.value("server", "");
+  // Optional fields; a hand-edited file with a non-string there reads as not set.
+  const auto field = [&json](const char* key) {
+    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
+  };
+  c.user_id = field("user_id");
+  c.server = field("server");
+  c.email = field("email");
+  c.token_id = field("token_id");
   return std::optional<DaemonCredentials>(std::move(c));
 }
 
 Result<void> save_credentials(const std::string& path, const DaemonCredentials& c) {
-  nlohmann::json json = {{"token", c.token}, {"user_id", c.user_id}, {"server", c.server}};
+  nlohmann::json json = {{"token", c.token},
+                         {"user_id", c.user_id},
+                         {"server", c.server},
+                         {"email", c.email},
+                         {"token_id", c.token_id}};
   return write_text(path, json.dump(2) + "\n", 0600);
 }
 
@@ -157,7 +170,8 @@ Result<std::unique_ptr<FileRequestJournal>> FileRequestJournal::open(const std::
     if (journal->order_.size() > capacity) journal->order_.pop_front();
   }
   journal->out_.open(path, std::ios::app);
-  if (!journal->out_) return fail(ErrorCode::unavailable, "cannot write the request journal " + path);
+  if (!journal->out_)
+    return fail(ErrorCode::unavailable, "cannot write the request journal " + path);
   return journal;
 }
 

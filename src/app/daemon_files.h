@@ -1,6 +1,7 @@
-// The daemon's files on the user's machine (seed 000): the credentials file (per OS), the
-// identity file ~/.reliant/daemon.json (stable daemon id and labels), the request journal, and
-// the PID and log files of `reliant daemon start --background`.
+// The daemon's files on the user's machine (seed 000): the credentials file (per OS) with the
+// login of `reliant auth login` next to it, the identity file ~/.reliant/daemon.json (stable
+// daemon id and labels), the request journal, and the PID and log files of
+// `reliant daemon start --background`.
 #pragma once
 
 #include <deque>
@@ -17,6 +18,7 @@ namespace reliant {
 
 struct DaemonPaths {
   std::string credentials;  // ~/.config/reliant/auth/reliant-daemon.json on Linux
+  std::string login;        // ~/.config/reliant/auth/credentials.json: `reliant auth login`
   std::string identity;     // ~/.reliant/daemon.json
   std::string journal;      // ~/.reliant/daemon-requests.journal
   std::string pid;          // ~/.reliant/daemon.pid
@@ -26,10 +28,13 @@ struct DaemonPaths {
 // From $HOME (and $XDG_CONFIG_HOME on Linux). Fails when HOME is not set.
 Result<DaemonPaths> daemon_paths();
 
+// The daemon's credentials file and the login's have this shape.
 struct DaemonCredentials {
   std::string token;
-  std::string user_id;  // when known
-  std::string server;   // the API server it was issued by
+  std::string user_id;   // when known
+  std::string server;    // the API server it was issued by
+  std::string email;     // when known
+  std::string token_id;  // when known: what `auth logout` revokes
 };
 
 // nullopt when the file does not exist; an error naming the file when it is unreadable.

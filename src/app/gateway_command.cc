@@ -71,26 +71,14 @@ int run_gateway(const GatewayOptions& o) {
   }
   GrpcTransportOptions transport_options;
   transport_options.role = GrpcRole::gateway;
-  if (!o.disable_tls) {
-    if (o.tls_cert.empty() != o.tls_key.empty()) {
-      spdlog::error("--tls-cert and --tls-key go together");
-      return 2;
-    }
-    TlsFiles files{o.tls_cert, o.tls_key};
-    if (o.tls_cert.empty()) {
-      auto generated = ensure_self_signed_tls(o.db.data_dir);
-      if (!generated) {
-        spdlog::error("{}", generated.error().message);
-        return 1;
-      }
-      files = *generated;
-      spdlog::info(
-          "TLS with a self-signed certificate ({}); daemons need "
-          "--tls-mode insecure_tls_skip_verify",
-          files.cert_file);
-    }
-    transport_options.tls_cert_file = files.cert_file;
-    transport_options.tls_key_file = files.key_file;
+  auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
+  if (!tls) {
+    spdlog::error("{}", tls.error().message);
+    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
+  }
+  if (*tls) {
+    transport_options.tls_cert_file = (*tls)->cert_file;
+    transport_options.tls_key_file = (*tls)->key_file;
   }
   auto transport = GrpcTransport::create(executor, transport_options);
   if (!transport) {

@@ -7,6 +7,7 @@
 
 #include "app/admin_commands.h"
 #include "app/api_command.h"
+#include "app/auth_commands.h"
 #include "app/chat_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   reliant::add_daemon_commands(app, exit_code, argc, argv);
   reliant::add_monolith_command(app, exit_code);
   reliant::add_chat_command(app, exit_code);
+  reliant::add_auth_commands(app, exit_code);
   auto* server = app.add_subcommand("server", "Run a server role of the distributed deployment");
   server->require_subcommand(1);
   reliant::add_api_command(*server, exit_code);

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/host/posix_host.h"
 #include "adapters/http/http_server.h"
@@ -20,6 +21,7 @@
 #include "app/local_account.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "app/self_signed_tls.h"
 #include "app/text_lists.h"
 #include "app/version.h"
 #include "core/agent/agent_workflow.h"
@@ -43,6 +45,9 @@ struct MonolithOptions {
   std::string cors_origins = "*";
   LlmOptions llm;
   std::int64_t concurrency = 64;
+  std::string tls_cert;
+  std::string tls_key;
+  bool disable_tls = false;
 };
 
 std::string host_name() {
@@ -128,14 +133,29 @@ int run_monolith(const MonolithOptions& options) {
 
   api::ApiConfig api_config;
   api_config.chats.queue = worker_config.queue;
+  Pbkdf2PasswordHasher passwords(executor);
+  OsSecretSource secrets;
+  api_config.passwords = &passwords;
+  api_config.secrets = &secrets;
   // Seed 002: the daemon starts on the first authenticated request, not at boot.
   api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
     return start_embedded_daemon(&daemons, std::move(user_id));
   });
+  // Seed 002: TLS with a certificate generated into the data dir unless one is given.
+  auto tls =
+      server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
+  if (!tls) {
+    spdlog::error("{}", tls.error().message);
+    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
+  }
   HttpServerOptions http_options;
   http_options.bind_address = options.bind_address;
   http_options.port = options.api_port;
   http_options.cors_origins = split_list(options.cors_origins);
+  if (*tls) {
+    http_options.tls_cert_file = (*tls)->cert_file;
+    http_options.tls_key_file = (*tls)->key_file;
+  }
   auto http = HttpServer::start(executor, http_options, api);
   if (!http) {
     spdlog::error("{}", http.error().message);
@@ -147,6 +167,10 @@ int run_monolith(const MonolithOptions& options) {
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = options.bind_address;
   grpc_options.port = options.grpc_port;
+  if (*tls) {
+    grpc_options.tls_cert_file = (*tls)->cert_file;
+    grpc_options.tls_key_file = (*tls)->key_file;
+  }
   auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
   if (!grpc) {
     spdlog::error("cannot serve gRPC: {}", grpc.error().message);
@@ -156,9 +180,10 @@ int run_monolith(const MonolithOptions& options) {
 
   StopOnSignals stop_on_signals(executor);
   spdlog::info(
-      "monolith {} serving http://{}:{} and gRPC on :{} (data in {}, tools run in {}, model: {})",
-      version_string(), options.bind_address, (*http)->port(), (*grpc)->port(), options.data_dir,
-      working_dir, options.llm.provider);
+      "monolith {} serving {}://{}:{} and gRPC{} on :{} (data in {}, tools run in {}, model: {})",
+      version_string(), *tls ? "https" : "http", options.bind_address, (*http)->port(),
+      *tls ? " over TLS" : "", (*grpc)->port(), options.data_dir, working_dir,
+      options.llm.provider);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
   executor.run();
@@ -196,6 +221,14 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
       ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")
       ->capture_default_str();
+  monolith
+      ->add_option("--tls-cert", options->tls_cert,
+                   "TLS certificate file (default: self-signed, in DATA_DIR/tls)")
+      ->envname("TLS_CERT_FILE");
+  monolith->add_option("--tls-key", options->tls_key, "TLS private key file")
+      ->envname("TLS_KEY_FILE");
+  monolith->add_flag("--disable-tls", options->disable_tls, "Plaintext HTTP and gRPC")
+      ->envname("DISABLE_TLS");
   add_llm_options(*monolith, options->llm);
   monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
       ->capture_default_str();

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -21,8 +22,7 @@ struct Deleter {
 using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using CertPtr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 
-Result<void> write_pem(const std::string& path, mode_t mode, bool key, EVP_PKEY* pkey,
-                       X509* cert) {
+Result<void> write_pem(const std::string& path, mode_t mode, bool key, EVP_PKEY* pkey, X509* cert) {
   FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return fail(ErrorCode::unavailable, "cannot write " + path);
   ::chmod(path.c_str(), mode);
@@ -71,6 +71,22 @@ Result<TlsFiles> ensure_self_signed_tls(const std::string& data_dir) {
   if (auto ok = write_pem(files.cert_file, 0644, false, nullptr, cert.get()); !ok)
     return fail(ok.error());
   return files;
+}
+
+Result<std::optional<TlsFiles>> server_tls_files(bool disable_tls, const std::string& cert_file,
+                                                 const std::string& key_file,
+                                                 const std::string& data_dir) {
+  if (disable_tls) return std::optional<TlsFiles>();
+  if (cert_file.empty() != key_file.empty())
+    return fail(ErrorCode::invalid_argument, "--tls-cert and --tls-key go together");
+  if (!cert_file.empty()) return std::optional<TlsFiles>(TlsFiles{cert_file, key_file});
+  auto generated = ensure_self_signed_tls(data_dir);
+  if (!generated) return fail(generated.error());
+  spdlog::info(
+      "TLS with a self-signed certificate ({}): clients trust that file (SSL_CERT_FILE, "
+      "--tls-ca) or skip verification (--tls-mode insecure_tls_skip_verify)",
+      generated->cert_file);
+  return std::optional<TlsFiles>(*generated);
 }
 
 }  // namespace reliant

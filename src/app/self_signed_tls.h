@@ -2,6 +2,7 @@
 // data dir). Reused when it is already there, so clients can pin it across restarts.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -15,5 +16,12 @@ struct TlsFiles {
 
 // DIR/tls/cert.pem and DIR/tls/key.pem (0600), valid for localhost and 127.0.0.1 for ten years.
 Result<TlsFiles> ensure_self_signed_tls(const std::string& data_dir);
+
+// What a server serves TLS with (seed 001's --tls-cert, --tls-key, --disable-tls): the given
+// pair, or without one a self-signed certificate in `data_dir` (logged, with what clients need);
+// nullopt with `disable_tls`. invalid_argument when only one of the pair is given.
+Result<std::optional<TlsFiles>> server_tls_files(bool disable_tls, const std::string& cert_file,
+                                                 const std::string& key_file,
+                                                 const std::string& data_dir);
 
 }  // namespace reliant

@@ -128,7 +128,9 @@ int main(int argc, char** argv) {
   int clients = 1;
   int messages = 200;
   std::string text = "hello";
+  bool insecure = false;
   app.add_option("--server", server)->capture_default_str();
+  app.add_flag("--insecure", insecure, "https without checking the certificate (a monolith's)");
   app.add_option("--token", token)->required();
   app.add_option("--clients", clients)->capture_default_str();
   app.add_option("--messages", messages, "Messages per client")->capture_default_str();
@@ -141,6 +143,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", endpoint.error().message.c_str());
     return 2;
   }
+  endpoint->insecure = insecure;
   std::vector<ClientResult> results(static_cast<std::size_t>(clients));
   std::vector<std::thread> threads;
   const auto start = Clock::now();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The monolith as users run it: `reliant monolith` and `reliant chat` answer a message with
-# tools run by the embedded daemon; bad requests get precise 4xx answers and lose nothing; a
-# kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
+# The monolith as users run it: `reliant monolith` (HTTPS and gRPC over TLS with the
+# certificate it generates into its data dir, seed 002) and `reliant chat` answer a message
+# with tools run by the embedded daemon; bad requests get precise 4xx answers and lose nothing;
+# a kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
 # tool never runs twice.
 #   monolith.sh RELIANT_BINARY
 set -euo pipefail
@@ -22,17 +23,24 @@ fail() {
 }
 mkdir -p "$work/ws" && echo one >"$work/ws/alpha.txt" && echo two >"$work/ws/beta.txt"
 port=$(free_port_block 2)
-api="http://127.0.0.1:$port"
+api="https://127.0.0.1:$port"
+cert="$work/data/tls/cert.pem"
+curl() { command curl --cacert "$cert" "$@"; }  # the monolith's own certificate, checked
 start() {
   "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 50); do
-    curl -sf "$api/health" >/dev/null && return 0
+    [ -s "$cert" ] && curl -sf "$api/health" >/dev/null && return 0
     sleep 0.1
   done
   fail "the monolith did not come up"
 }
 start
+# TLS: plaintext is not spoken, an unknown certificate is refused, and the key is private.
+[ "$(command curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" != 200 ] \
+  || fail "the monolith answered plaintext HTTP"
+command curl -sf "$api/health" >/dev/null 2>&1 && fail "curl trusted the self-signed certificate without --cacert"
+[ "$(stat -c %a "$work/data/tls/key.pem")" = 600 ] || fail "the TLS key is not 0600"
 token=$(cat "$work/data/auth/token")
 # status METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body goes to $work/body
 status() {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64url.h"
+
 namespace reliant {
 
 struct JwtVerifier::Key {
@@ -23,36 +25,6 @@ using Json = nlohmann::json;
 
 Error refused(std::string why) {
   return {ErrorCode::unauthenticated, "invalid token: " + std::move(why)};
-}
-
-// base64url without padding (RFC 7515 §2); nullopt on a character outside the alphabet.
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-')
-      v = 62;
-    else if (c == '_')
-      v = 63;
-    else
-      return std::nullopt;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6) return std::nullopt;  // a lone character cannot end a base64 string
-  return out;
 }
 
 // ES256 signatures are r‖s (64 bytes); OpenSSL verifies DER.

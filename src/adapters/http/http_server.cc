@@ -1,5 +1,6 @@
 // HttpServer: one coroutine per connection (read a request, ask the handler, write the answer,
-// repeat) in the server's Scope; Asio completions reach it through Promise/Future.
+// repeat) in the server's Scope; Asio completions reach it through Promise/Future. With TLS the
+// same code runs over an SSL stream layered on the accepted socket.
 #include "adapters/http/http_server.h"
 
 #include <array>
@@ -11,10 +12,12 @@
 #include <string_view>
 #include <utility>
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/url_encoding.h"
 #include "runtime/future.h"
 #include "runtime/scope.h"
 #include "runtime/sleep.h"
@@ -24,9 +27,13 @@ namespace reliant {
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
+
+// A client that connects and never completes the TLS handshake is dropped after this.
+constexpr Duration kHandshakeTimeout = milliseconds(10'000);
 
 // After an error answer the client may still be sending (an oversized body). Reading that away
 // for a while before closing lets it read the answer; closing with unread input would send a
@@ -55,6 +62,7 @@ struct Connection {
   };
 
   tcp::socket socket;
+  std::optional<ssl::stream<tcp::socket&>> tls;  // set: every byte goes through it
   beast::flat_buffer buffer;  // outlives each request: it may hold the next pipelined one
   std::optional<http::request_parser<http::string_body>> parser;
   std::string remote_address;
@@ -71,6 +79,16 @@ struct Connection {
     socket.close(ignored);
   }
 };
+
+// Calls `f` with the connection's byte stream: the TLS stream when there is one, else the socket.
+template <class F>
+void on_stream(Connection& c, F&& f) {
+  if (c.tls) {
+    f(*c.tls);
+  } else {
+    f(c.socket);
+  }
+}
 
 // Closes the socket when the connection's coroutine ends, normally or because it was cancelled.
 struct CloseOnExit {
@@ -91,36 +109,52 @@ Future<Accepted> accept_one(Executor& executor, tcp::acceptor& acceptor) {
   return std::move(pair.second);
 }
 
+Future<beast::error_code> handshake(Executor& executor, const std::shared_ptr<Connection>& c) {
+  auto pair = make_promise<beast::error_code>(executor);
+  c->tls->async_handshake(ssl::stream_base::server,
+                          [c, promise = pair.first](beast::error_code ec) { promise.set(ec); });
+  return std::move(pair.second);
+}
+
 Future<beast::error_code> read_header(Executor& executor, const std::shared_ptr<Connection>& c) {
   auto pair = make_promise<beast::error_code>(executor);
-  http::async_read_header(
-      c->socket, c->buffer, *c->parser,
-      [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  on_stream(*c, [&](auto& stream) {
+    http::async_read_header(
+        stream, c->buffer, *c->parser,
+        [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  });
   return std::move(pair.second);
 }
 
 Future<beast::error_code> read_body(Executor& executor, const std::shared_ptr<Connection>& c) {
   auto pair = make_promise<beast::error_code>(executor);
-  http::async_read(
-      c->socket, c->buffer, *c->parser,
-      [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  on_stream(*c, [&](auto& stream) {
+    http::async_read(
+        stream, c->buffer, *c->parser,
+        [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  });
   return std::move(pair.second);
 }
 
 // Resolves to the number of bytes read; 0 means the connection ended or failed.
 Future<std::size_t> read_some(Executor& executor, const std::shared_ptr<Connection>& c) {
   auto pair = make_promise<std::size_t>(executor);
-  c->socket.async_read_some(
-      net::buffer(c->scratch),
-      [c, promise = pair.first](beast::error_code ec, std::size_t n) { promise.set(ec ? 0 : n); });
+  on_stream(*c, [&](auto& stream) {
+    stream.async_read_some(net::buffer(c->scratch),
+                           [c, promise = pair.first](beast::error_code ec, std::size_t n) {
+                             promise.set(ec ? 0 : n);
+                           });
+  });
   return std::move(pair.second);
 }
 
 Future<beast::error_code> write_continue(Executor& executor, const std::shared_ptr<Connection>& c) {
   auto pair = make_promise<beast::error_code>(executor);
-  net::async_write(
-      c->socket, net::buffer(kContinue.data(), kContinue.size()),
-      [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  on_stream(*c, [&](auto& stream) {
+    net::async_write(
+        stream, net::buffer(kContinue.data(), kContinue.size()),
+        [c, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  });
   return std::move(pair.second);
 }
 
@@ -128,9 +162,11 @@ template <class Message>
 Future<beast::error_code> write_message(Executor& executor, const std::shared_ptr<Connection>& c,
                                         std::shared_ptr<Message> message) {
   auto pair = make_promise<beast::error_code>(executor);
-  http::async_write(
-      c->socket, *message,
-      [c, message, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  on_stream(*c, [&](auto& stream) {
+    http::async_write(
+        stream, *message,
+        [c, message, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  });
   return std::move(pair.second);
 }
 
@@ -145,9 +181,11 @@ struct StreamHead {
 Future<beast::error_code> write_head(Executor& executor, const std::shared_ptr<Connection>& c,
                                      std::shared_ptr<StreamHead> head) {
   auto pair = make_promise<beast::error_code>(executor);
-  http::async_write_header(
-      c->socket, head->serializer,
-      [c, head, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  on_stream(*c, [&](auto& stream) {
+    http::async_write_header(
+        stream, head->serializer,
+        [c, head, promise = pair.first](beast::error_code ec, std::size_t) { promise.set(ec); });
+  });
   return std::move(pair.second);
 }
 
@@ -171,13 +209,15 @@ void pump(const std::shared_ptr<Connection>& c) {
       finished.written.set(!ec);
       pump(c);
     };
-    if (!c->chunked) {
-      net::async_write(c->socket, net::buffer(next.data), std::move(done));
-    } else if (next.last) {
-      net::async_write(c->socket, http::make_chunk_last(), std::move(done));
-    } else {
-      net::async_write(c->socket, http::make_chunk(net::buffer(next.data)), std::move(done));
-    }
+    on_stream(*c, [&](auto& stream) {
+      if (!c->chunked) {
+        net::async_write(stream, net::buffer(next.data), std::move(done));
+      } else if (next.last) {
+        net::async_write(stream, http::make_chunk_last(), std::move(done));
+      } else {
+        net::async_write(stream, http::make_chunk(net::buffer(next.data)), std::move(done));
+      }
+    });
   }
 }
 
@@ -193,13 +233,15 @@ Future<bool> enqueue(Executor& executor, const std::shared_ptr<Connection>& c, s
 // that here makes the stream's next write fail at once instead of landing in a kernel buffer.
 // (A client that half-closes its side is treated as gone too; streaming clients do not.)
 void watch_for_hangup(const std::shared_ptr<Connection>& c) {
-  c->socket.async_read_some(net::buffer(c->scratch), [c](beast::error_code ec, std::size_t) {
-    if (!ec) {
-      watch_for_hangup(c);  // stray bytes (a pipelined request) are not answered after a stream
-      return;
-    }
-    c->gone = true;
-    c->close();
+  on_stream(*c, [&](auto& stream) {
+    stream.async_read_some(net::buffer(c->scratch), [c](beast::error_code ec, std::size_t) {
+      if (!ec) {
+        watch_for_hangup(c);  // stray bytes (a pipelined request) are not answered after a stream
+        return;
+      }
+      c->gone = true;
+      c->close();
+    });
   });
 }
 
@@ -240,51 +282,6 @@ std::string upper_case(std::string_view text) {
   return out;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A malformed escape ("%zz", a trailing "%") is kept as written rather than refused.
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      const int high = hex_digit(text[i + 1]);
-      const int low = hex_digit(text[i + 2]);
-      if (high >= 0 && low >= 0) {
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
-
-// "a=1&b=x+y": the first occurrence of a repeated name wins.
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    const std::size_t end = query.find('&');
-    const std::string_view pair = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
-    if (pair.empty()) continue;
-    const std::size_t equals = pair.find('=');
-    std::string name = percent_decode(pair.substr(0, equals), true);
-    std::string value = equals == std::string_view::npos
-                            ? std::string()
-                            : percent_decode(pair.substr(equals + 1), true);
-    out.emplace(std::move(name), std::move(value));
-  }
-  return out;
-}
-
 HttpRequest to_request(http::request<http::string_body>& message,
                        const std::string& remote_address) {
   HttpRequest request;
@@ -292,7 +289,8 @@ HttpRequest to_request(http::request<http::string_body>& message,
   const std::string_view target = view(message.target());
   const std::size_t question = target.find('?');
   request.path = percent_decode(target.substr(0, question), false);
-  if (question != std::string_view::npos) request.query = parse_query(target.substr(question + 1));
+  if (question != std::string_view::npos)
+    request.query = parse_form_urlencoded(target.substr(question + 1));
   for (const auto& field : message) {
     std::string name = lower_case(view(field.name_string()));
     const std::string_view value = view(field.value());
@@ -374,6 +372,27 @@ bool is_parse_error(beast::error_code ec) {
          ec != http::error::partial_message;
 }
 
+// TLS 1.2 and later with the certificate chain and key from PEM files.
+Result<std::unique_ptr<ssl::context>> tls_server_context(const HttpServerOptions& options) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    return fail(ErrorCode::invalid_argument,
+                "TLS certificate " + options.tls_cert_file + ": " + ec.message());
+  }
+  context->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  if (ec) {
+    return fail(ErrorCode::invalid_argument,
+                "TLS key " + options.tls_key_file + ": " + ec.message());
+  }
+  return context;
+}
+
 }  // namespace
 
 struct HttpServer::State {
@@ -383,6 +402,7 @@ struct HttpServer::State {
   AsioExecutor& executor;
   HttpServerOptions options;
   HttpHandler& handler;
+  std::unique_ptr<ssl::context> tls;  // set: connections speak TLS
   tcp::acceptor acceptor;
   Scope scope;  // last: destroyed first, while everything its frames use still exists
 
@@ -402,6 +422,7 @@ struct HttpServer::State {
       if (!ec) connection->remote_address = remote.address().to_string();
       // Streamed chunks are small and latency matters more than packet count.
       connection->socket.set_option(tcp::no_delay(true), ec);
+      if (tls) connection->tls.emplace(connection->socket, *tls);
       scope.spawn(serve(std::move(connection)));
     }
   }
@@ -409,6 +430,12 @@ struct HttpServer::State {
   // Exceptions end the connection, never the process (a root task's exception aborts).
   Task<void> serve(std::shared_ptr<Connection> c) {
     CloseOnExit closing{c};
+    if (c->tls) {
+      ScopedTimer deadline(executor, executor.after(kHandshakeTimeout, [c] { c->close(); }));
+      Future<beast::error_code> shaking = handshake(executor, c);
+      const beast::error_code ec = co_await shaking;
+      if (ec) co_return;
+    }
     try {
       Task<void> serving = serve_requests(c);
       co_await serving;
@@ -585,7 +612,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
     return fail(ErrorCode::invalid_argument, "cannot serve HTTP on " + where + ": '" +
                                                  options.bind_address + "' is not an IP address");
   }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                "cannot serve HTTPS on " + where + ": a certificate needs its key and vice versa");
+  }
   auto state = std::make_unique<State>(executor, std::move(options), handler);
+  if (!state->options.tls_cert_file.empty()) {
+    auto context = tls_server_context(state->options);
+    if (!context) return fail(context.error());
+    state->tls = std::move(*context);
+  }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(state->options.port));
   state->acceptor.open(endpoint.protocol(), ec);
   if (!ec) state->acceptor.set_option(net::socket_base::reuse_address(true), ec);

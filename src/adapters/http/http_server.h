@@ -20,15 +20,18 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   // Origins browsers may call from: empty = no CORS headers at all; "*" = any origin.
   std::vector<std::string> cors_origins;
+  // PEM certificate chain and private key: both set, HTTPS (TLS 1.2+); both empty, plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
  public:
   // Listens on options.bind_address:options.port and serves on `executor` (its io_context
   // thread runs every handler call). Fails with `invalid_argument` when the address is not an IP
-  // address and `unavailable` when it cannot be bound. `executor` and `handler` must outlive
-  // the server. Call start() and the destructor on the executor's thread, or while it is not
-  // running.
+  // address or a TLS file cannot be used, and `unavailable` when it cannot be bound. `executor` and
+  // `handler` must outlive the server. Call start() and the destructor on the executor's thread, or
+  // while it is not running.
   static Result<std::unique_ptr<HttpServer>> start(AsioExecutor& executor,
                                                    HttpServerOptions options, HttpHandler& handler);
   // Stops accepting and closes every open connection; handler tasks and running body streams

@@ -11,41 +11,6 @@
 namespace reliant::api {
 namespace {
 
-using Json = nlohmann::json;
-
-HttpResponse json_response(int status, const Json& body) {
-  HttpResponse response;
-  response.status = status;
-  // Replace, not throw: error messages echo request bytes (a path, a since_seq), which need
-  // not be UTF-8, and a throwing dump would turn a client's mistake into a 500.
-  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return response;
-}
-
-// Splits "/api/v1/chats/abc/messages" into its segments.
-std::vector<std::string> segments(const std::string& path) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    const std::size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > start) parts.push_back(path.substr(start, end - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return parts;
-}
-
-Result<Json> parse_body(const HttpRequest& request) {
-  if (request.body.empty()) return Json::object();
-  auto body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded())
-    return fail(ErrorCode::invalid_argument, "the request body is not valid JSON");
-  if (!body.is_object())
-    return fail(ErrorCode::invalid_argument, "the request body must be a JSON object");
-  return body;
-}
-
 Result<std::int64_t> parse_seq(const std::string& text, const std::string& what) {
   if (text.empty()) return std::int64_t{0};
   std::int64_t value = 0;
@@ -158,7 +123,12 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
     : env_(env),
       config_(std::move(config)),
       on_authenticated_(std::move(on_authenticated)),
-      chats_(env, config_.chats) {}
+      chats_(env, config_.chats),
+      accounts_(env, config_.secrets),
+      projects_(env) {
+  if (config_.passwords != nullptr && config_.secrets != nullptr)
+    login_.emplace(env, *config_.passwords, *config_.secrets);
+}
 
 Task<Result<std::string>> ApiServer::authenticate(const HttpRequest& request) {
   const std::string header = request.header("authorization");
@@ -181,6 +151,14 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
         {ErrorCode::resource_exhausted,
          "request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes"});
   }
+  if (CliLogin::handles(request)) {
+    if (!login_) {
+      co_return error_response(
+          {ErrorCode::not_found, "browser sign-in is not enabled on this server: use a token"});
+    }
+    Task<HttpResponse> signing_in = login_->handle(std::move(request));
+    co_return co_await signing_in;
+  }
   Task<Result<std::string>> authenticating = authenticate(request);
   Result<std::string> user = co_await authenticating;
   if (!user) co_return error_response(user.error());
@@ -194,7 +172,7 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
 }
 
 Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
-  const auto parts = segments(request.path);
+  const auto parts = path_segments(request.path);
   const std::string& method = request.method;
   auto not_found = [&] {
     return error_response({ErrorCode::not_found, "no route " + method + " " + request.path});
@@ -212,13 +190,29 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
     Task<HttpResponse> listing = list_daemons(user_id);
     co_return co_await listing;
   }
-  if (resource == "runs" && parts.size() == 4 && method == "GET") {
-    Task<HttpResponse> getting = get_run(user_id, parts[3]);
+  if (resource == "workflows" && parts.size() == 3 && method == "GET") {
+    Json list = Json::array();
+    for (const auto& name : config_.workflows) list.push_back({{"name", name}, {"builtin", true}});
+    co_return json_response(200, {{"workflows", list}});
+  }
+  if (resource == "runs" && method == "GET" &&
+      (parts.size() == 4 || (parts.size() == 5 && parts[4] == "history"))) {
+    Task<HttpResponse> getting = get_run(user_id, parts[3], parts.size() == 5);
     co_return co_await getting;
+  }
+  if (resource == "tokens" || resource == "settings") {
+    Task<std::optional<HttpResponse>> serving = accounts_.handle(request, parts, user_id);
+    std::optional<HttpResponse> served = co_await serving;
+    co_return served ? std::move(*served) : not_found();
+  }
+  if (resource == "projects") {
+    Task<std::optional<HttpResponse>> serving = projects_.handle(request, parts, user_id);
+    std::optional<HttpResponse> served = co_await serving;
+    co_return served ? std::move(*served) : not_found();
   }
   if (resource != "chats") co_return not_found();
 
-  auto body = parse_body(request);
+  auto body = parse_json_body(request);
   if (!body) co_return error_response(body.error());
   if (parts.size() == 3 && method == "POST") {
     if (body->contains("title") && !(*body)["title"].is_string()) {
@@ -305,25 +299,34 @@ Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
   co_return json_response(200, {{"daemons", out}});
 }
 
-Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id) {
-  auto run = std::make_shared<engine::RunSummary>();
-  TransactionBody body = [run, user_id, run_id](SqlTransaction& tx) -> Result<void> {
-    auto found = engine::get_run(tx, run_id);
-    if (!found) return fail(found.error());
+Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, bool history) {
+  auto out = std::make_shared<Json>();
+  TransactionBody body = [out, user_id, run_id, history](SqlTransaction& tx) -> Result<void> {
+    auto run = engine::get_run(tx, run_id);
+    if (!run) return fail(run.error());
     // A run is the user's when its input says so (the agent's runs carry user_id).
-    if (found->input.value("user_id", "") != user_id)
+    if (run->input.value("user_id", "") != user_id)
       return fail(ErrorCode::not_found, "no workflow run " + run_id);
-    *run = std::move(*found);
+    *out = {{"id", run->id},
+            {"workflow", run->workflow},
+            {"status", run->status},
+            {"result", run->result.value_or(Json())},
+            {"error", run->error ? Json(*run->error) : Json()}};
+    if (!history) return {};
+    auto events = engine::load_history(tx, run_id);
+    if (!events) return fail(events.error());
+    Json list = Json::array();
+    for (const auto& e : *events) {
+      list.push_back({{"seq", e.seq},
+                      {"kind", std::string(engine::to_string(e.kind))},
+                      {"at_ms", e.at_ms},
+                      {"body", e.body}});
+    }
+    (*out)["history"] = list;
     return {};
   };
-  Task<Result<void>> reading = env_.store->transact(std::move(body));
-  Result<void> read = co_await reading;
-  if (!read) co_return error_response(read.error());
-  co_return json_response(200, {{"id", run->id},
-                                {"workflow", run->workflow},
-                                {"status", run->status},
-                                {"result", run->result.value_or(Json())},
-                                {"error", run->error ? Json(*run->error) : Json()}});
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(body), out, 200);
+  co_return co_await reading;
 }
 
 HttpResponse ApiServer::open_stream(const HttpRequest& request, const std::string& user_id) {

@@ -1,18 +1,25 @@
 // ApiServer: the client-facing REST API (seed 001's api server) as an HttpHandler — chats,
-// messages, daemons, workflow runs, and the update stream as server-sent events with resume.
+// messages, projects, daemons, workflows and runs, tokens, settings, the CLI's browser sign-in,
+// and the update stream as server-sent events with resume.
 // Stateless: everything comes from the store, updates arrive over the bus, so any number of
 // replicas serve any client. Users authenticate with a personal access token (Bearer).
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
+#include "runtime/password_hasher.h"
 #include "runtime/scope.h"
+#include "runtime/secret_source.h"
 #include "services/agent/chat_service.h"
+#include "services/api/account_routes.h"
+#include "services/api/cli_login.h"
+#include "services/api/project_routes.h"
 
 namespace reliant::api {
 
@@ -22,6 +29,11 @@ struct ApiConfig {
   Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
   // Checks JWTs from the identity provider (seed 001's --jwt-public-key); null: PATs only.
   const BearerVerifier* jwt = nullptr;
+  // Both set: the CLI's browser sign-in (CliLogin) and token creation over the API are served.
+  PasswordHasher* passwords = nullptr;
+  SecretSource* secrets = nullptr;
+  // What GET /api/v1/workflows lists: the workflows this deployment's workers run.
+  std::vector<std::string> workflows = {"agent"};
 };
 
 class ApiServer final : public HttpHandler {
@@ -45,13 +57,17 @@ class ApiServer final : public HttpHandler {
   Task<Result<std::string>> authenticate(const HttpRequest& request);
   Task<HttpResponse> route(HttpRequest request, std::string user_id);
   Task<HttpResponse> list_daemons(std::string user_id);
-  Task<HttpResponse> get_run(std::string user_id, std::string run_id);
+  // The run, and with `history` its event history; only the user's own runs.
+  Task<HttpResponse> get_run(std::string user_id, std::string run_id, bool history);
   HttpResponse open_stream(const HttpRequest& request, const std::string& user_id);
 
   Env& env_;
   ApiConfig config_;
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
+  std::optional<CliLogin> login_;
+  AccountRoutes accounts_;
+  ProjectRoutes projects_;
   Stats stats_;
 };
 

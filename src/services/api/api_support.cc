@@ -1,12 +1,51 @@
-// PAT authentication and the daemon listing, as store transactions.
+// JSON helpers, bearer authentication and the daemon listing (store transactions).
 #include "services/api/api_support.h"
 
 #include <memory>
 
 #include "core/personal_access_token.h"
+#include "services/api/api_server.h"
 #include "services/storage/accounts.h"
 
 namespace reliant::api {
+
+HttpResponse json_response(int status, const Json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return response;
+}
+
+Result<Json> parse_json_body(const HttpRequest& request) {
+  if (request.body.empty()) return Json::object();
+  auto body = Json::parse(request.body, nullptr, false);
+  if (body.is_discarded())
+    return fail(ErrorCode::invalid_argument, "the request body is not valid JSON");
+  if (!body.is_object())
+    return fail(ErrorCode::invalid_argument, "the request body must be a JSON object");
+  return body;
+}
+
+std::vector<std::string> path_segments(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > start) parts.push_back(path.substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+Task<HttpResponse> transact_and_respond(Env& env, TransactionBody body, std::shared_ptr<Json> out,
+                                        int status) {
+  Task<Result<void>> running = env.store->transact(std::move(body));
+  Result<void> done = co_await running;
+  if (!done) co_return error_response(done.error());
+  co_return json_response(status, *out);
+}
 
 std::string bearer_token(std::string_view authorization) {
   constexpr std::string_view bearer = "Bearer ";

@@ -1,16 +1,35 @@
 // What the api's two faces — REST (ApiServer) and gRPC (GrpcApi) — share beyond ChatService:
-// personal-access-token authentication and the reads that are not a chat's.
+// JSON responses and bodies, bearer authentication and the reads that are not a chat's.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
+#include "runtime/http.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
+
+using Json = nlohmann::json;
+
+// A JSON response. Invalid UTF-8 in `body` (error messages echo request bytes) is replaced
+// rather than thrown on, so a client's mistake never becomes a 500.
+HttpResponse json_response(int status, const Json& body);
+// The request body as a JSON object ({} when empty); invalid_argument otherwise.
+Result<Json> parse_json_body(const HttpRequest& request);
+// "/api/v1/chats/abc/messages" → {api, v1, chats, abc, messages}.
+std::vector<std::string> path_segments(const std::string& path);
+
+// Runs `body` in a transaction; then answers `status` with *out (which `body` fills), or the
+// error.
+Task<HttpResponse> transact_and_respond(Env& env, TransactionBody body, std::shared_ptr<Json> out,
+                                        int status);
 
 // The token of an `Authorization: Bearer <token>` value; empty when it is not one.
 std::string bearer_token(std::string_view authorization);

@@ -119,6 +119,39 @@ Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::
   return {};
 }
 
+NewToken make_token(const std::array<std::uint8_t, kPatRandomBytes>& secret, std::string id,
+                    std::string user_id, std::string name, std::int64_t now_ms,
+                    std::optional<std::int64_t> expires_at_ms) {
+  std::string token = format_pat(secret);
+  PersonalAccessToken meta{
+      std::move(id), std::move(user_id), std::move(name), pat_display_prefix(token), now_ms, {}, {},
+      expires_at_ms};
+  return NewToken{std::move(meta), std::move(token)};
+}
+
+Result<void> insert_new_token(SqlTransaction& tx, const NewToken& token) {
+  return insert_token(tx, token.meta, hash_pat(token.token));
+}
+
+Result<void> set_password_hash(SqlTransaction& tx, const std::string& user_id,
+                               const std::string& password_hash) {
+  auto updated =
+      tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", {user_id, password_hash});
+  if (!updated) return fail(updated.error());
+  if (*updated == 0) return fail(ErrorCode::not_found, "no user " + user_id);
+  return {};
+}
+
+Result<std::optional<PasswordRecord>> find_password(SqlTransaction& tx, const std::string& email) {
+  auto rows = tx.query(
+      std::string("SELECT ") + kUserColumns + ", password_hash FROM users WHERE email = $1",
+      {email});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<PasswordRecord>();
+  const auto& row = rows->rows.front();
+  return std::optional<PasswordRecord>(PasswordRecord{user_from(row), optional_text_at(row, 4)});
+}
+
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
                                          std::int64_t now_ms) {
   const auto refused = [] {

@@ -2,12 +2,14 @@
 // gateway's PAT validation share. Functions run inside a Store transaction.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "core/personal_access_token.h"
 #include "runtime/store.h"
 
 namespace reliant {
@@ -46,6 +48,29 @@ Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
                                                      const std::optional<std::string>& user_id);
 // Fails with `not_found` for an unknown id; revoking twice keeps the first revocation time.
 Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
+
+// A token made for `user_id` from 32 secret random bytes: what is stored, and the token itself
+// (shown once). `expires_at_ms` none: never expires.
+struct NewToken {
+  PersonalAccessToken meta;
+  std::string token;
+};
+NewToken make_token(const std::array<std::uint8_t, kPatRandomBytes>& secret, std::string id,
+                    std::string user_id, std::string name, std::int64_t now_ms,
+                    std::optional<std::int64_t> expires_at_ms = std::nullopt);
+// insert_token with the new token's hash.
+Result<void> insert_new_token(SqlTransaction& tx, const NewToken& token);
+
+// Passwords: stored only as the PasswordHasher's string. Fails with not_found for an unknown
+// user.
+Result<void> set_password_hash(SqlTransaction& tx, const std::string& user_id,
+                               const std::string& password_hash);
+struct PasswordRecord {
+  User user;
+  std::optional<std::string> password_hash;  // none: the user has no password
+};
+// nullopt when no user has this email.
+Result<std::optional<PasswordRecord>> find_password(SqlTransaction& tx, const std::string& email);
 
 struct Authenticated {
   User user;

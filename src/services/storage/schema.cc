@@ -1,6 +1,7 @@
 // Migration 1: identities, daemons, projects, chats and their messages, tool requests and the
 // per-user update stream. Migration 2: the durable engine (DESIGN.md §6). Migration 3: the tool
 // path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
+// Migration 4: sign-in (passwords, the CLI's login codes) and user settings.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -200,6 +201,27 @@ const std::vector<Migration> kMigrations = {
          // What a gateway streams to a daemon when it connects.
          "CREATE INDEX tool_requests_open ON tool_requests(daemon_id, created_at_ms) "
          "WHERE status <> 'completed'",
+     }},
+    {4,
+     "sign-in: passwords, one-time login codes of the CLI's browser flow, user settings",
+     {
+         // A salted, slow hash ("pbkdf2-sha256$<iterations>$<salt>$<hash>"); NULL: the user
+         // cannot sign in with a password (a token or the identity provider only).
+         "ALTER TABLE users ADD COLUMN password_hash TEXT",
+         // A browser sign-in hands the CLI a code, and the CLI trades it (with the PKCE
+         // verifier only it knows) for a token. Only the code's hash is stored; used once.
+         R"(CREATE TABLE login_codes (
+              code_hash TEXT PRIMARY KEY,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              redirect_uri TEXT NOT NULL,
+              code_challenge TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              expires_at_ms BIGINT NOT NULL,
+              used_at_ms BIGINT))",
+         R"(CREATE TABLE user_settings (
+              user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+              body_json TEXT NOT NULL,
+              updated_at_ms BIGINT NOT NULL))",
      }},
 };
 

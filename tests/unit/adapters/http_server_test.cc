@@ -509,5 +509,24 @@ TEST(HttpServer, BindFailuresAreErrorsNotCrashes) {
   EXPECT_EQ(third.error().code, ErrorCode::invalid_argument);
 }
 
+TEST(HttpServer, UnusableTlsFilesAreErrorsNamingTheFile) {
+  AsioExecutor executor;
+  TestHandler handler(executor);
+  HttpServerOptions missing;
+  missing.tls_cert_file = "/nonexistent/cert.pem";
+  missing.tls_key_file = "/nonexistent/key.pem";
+  auto started = HttpServer::start(executor, missing, handler);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(started.error().message.find("/nonexistent/cert.pem"), std::string::npos)
+      << started.error().message;
+
+  HttpServerOptions half;
+  half.tls_cert_file = "/nonexistent/cert.pem";
+  auto refused = HttpServer::start(executor, half, handler);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument);
+}
+
 }  // namespace
 }  // namespace reliant

@@ -5,42 +5,21 @@
 #include <optional>
 
 #include "adapters/crypto/jwt_verifier.h"
-#include "runtime/scope.h"
 #include "services/api/api_server.h"
 #include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
-#include "sim/network.h"
-#include "sim/sim_bus.h"
-#include "sim/sim_executor.h"
-#include "sim/sim_store.h"
-#include "sim/world.h"
+#include "sim/one_node.h"
 #include "unit/support/jwt_signer.h"
 
 namespace reliant::api {
 namespace {
 
-template <class T>
-Task<void> capture(Task<T> task, std::optional<T>* out) {
-  *out = co_await task;
-}
-
-struct Api {
-  sim::World world{5};
-  sim::Network network{milliseconds(0), milliseconds(0)};
-  sim::SimBroker broker{world, network};
-  sim::SimDatabase database{world, network};
-  sim::NodeId node = world.add_node("api");
-  sim::SimExecutor executor{world, node};
-  sim::SimBus bus{broker, executor};
-  sim::SimStore store{database, executor};
-  Random random{3};
-  Env env{executor, random, &bus, nullptr, &store, nullptr};
+struct Api : sim::OneNode {
   testing::KeyPair key{false};
   std::unique_ptr<JwtVerifier> jwt;
   std::unique_ptr<ApiServer> api;
-  std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 
-  Api() {
+  Api() : OneNode(5, 3, "api") {
     run(migrate_up(store, world.now()));
     auto made = JwtVerifier::create({key.public_pem(), "authenticated"});
     EXPECT_TRUE(made.has_value());
@@ -48,15 +27,6 @@ struct Api {
     ApiConfig config;
     config.jwt = jwt.get();
     api = std::make_unique<ApiServer>(env, config);
-  }
-  template <class T>
-  T run(Task<T> task) {
-    std::optional<T> out;
-    scope->spawn(capture(std::move(task), &out));
-    while (!out && world.step()) {
-    }
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
   }
   int get_chats(const std::string& token) {
     HttpRequest request;

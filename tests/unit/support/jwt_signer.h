@@ -9,26 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64url.h"
+
 namespace reliant::testing {
 
 using Json = nlohmann::json;
 
-inline std::string b64url(const std::string& in) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(alphabet[(buffer << (6 - bits)) & 63]);
-  return out;
-}
+inline std::string b64url(const std::string& in) { return base64url_encode(in); }
 
 struct KeyPair {
   EVP_PKEY* pkey;

@@ -1,0 +1,165 @@
+// Tokens and settings: each request one store transaction, scoped to the signed-in user.
+#include "services/api/account_routes.h"
+
+#include <array>
+#include <memory>
+
+#include "services/api/api_server.h"
+#include "services/api/api_support.h"
+#include "services/storage/accounts.h"
+#include "services/storage/settings.h"
+
+namespace reliant::api {
+namespace {
+
+constexpr std::size_t kMaxTokenName = 100;
+constexpr std::int64_t kMaxLifetimeDays = 3650;
+
+Json token_json(const PersonalAccessToken& t) {
+  const auto optional = [](const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(); };
+  return {{"id", t.id},
+          {"name", t.name},
+          {"display_prefix", t.display_prefix},
+          {"created_at_ms", t.created_at_ms},
+          {"last_used_at_ms", optional(t.last_used_at_ms)},
+          {"revoked_at_ms", optional(t.revoked_at_ms)},
+          {"expires_at_ms", optional(t.expires_at_ms)}};
+}
+
+}  // namespace
+
+AccountRoutes::AccountRoutes(Env& env, SecretSource* secrets)
+    : env_(env), secrets_(secrets), ids_(env.executor, env.random.split(0x746f6b656eULL)) {}
+
+Task<std::optional<HttpResponse>> AccountRoutes::handle(const HttpRequest& request,
+                                                        const std::vector<std::string>& parts,
+                                                        const std::string& user_id) {
+  const std::string& method = request.method;
+  if (parts[2] == "tokens") {
+    if (parts.size() == 3 && method == "POST") {
+      Task<HttpResponse> creating = create_token(request, user_id);
+      co_return co_await creating;
+    }
+    if (parts.size() == 3 && method == "GET") {
+      Task<HttpResponse> listing = list_tokens(user_id);
+      co_return co_await listing;
+    }
+    if (parts.size() == 4 && method == "DELETE") {
+      Task<HttpResponse> revoking = revoke_token(user_id, parts[3]);
+      co_return co_await revoking;
+    }
+  }
+  if (parts[2] == "settings" && parts.size() == 3) {
+    if (method == "GET") {
+      Task<HttpResponse> getting = get_settings(user_id);
+      co_return co_await getting;
+    }
+    if (method == "PUT") {
+      Task<HttpResponse> putting = put_settings(request, user_id);
+      co_return co_await putting;
+    }
+  }
+  co_return std::nullopt;
+}
+
+Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::string user_id) {
+  if (secrets_ == nullptr) {
+    co_return error_response(
+        {ErrorCode::failed_precondition, "this server does not issue tokens over the API"});
+  }
+  auto body = parse_json_body(request);
+  if (!body) co_return error_response(body.error());
+  const Json& name = (*body)["name"];
+  if (!name.is_string() || name.get<std::string>().empty() ||
+      name.get<std::string>().size() > kMaxTokenName) {
+    co_return error_response(
+        {ErrorCode::invalid_argument, "\"name\" must be a string of 1 to 100 characters"});
+  }
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  std::optional<std::int64_t> expires_at_ms;
+  if (body->contains("expires_in_days")) {
+    const Json& days = (*body)["expires_in_days"];
+    if (!days.is_number_integer() || days.get<std::int64_t>() < 1 ||
+        days.get<std::int64_t>() > kMaxLifetimeDays) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, "\"expires_in_days\" must be an integer from 1 to 3650"});
+    }
+    expires_at_ms = now_ms + days.get<std::int64_t>() * 24 * 3600 * 1000;
+  }
+  std::array<std::uint8_t, kPatRandomBytes> secret{};
+  secrets_->fill(secret.data(), secret.size());
+  auto issued = std::make_shared<NewToken>(
+      make_token(secret, ids_.next(), user_id, name.get<std::string>(), now_ms, expires_at_ms));
+  auto out = std::make_shared<Json>();
+  TransactionBody insert = [issued, out](SqlTransaction& tx) -> Result<void> {
+    auto inserted = insert_new_token(tx, *issued);
+    if (!inserted) return inserted;
+    *out = token_json(issued->meta);
+    (*out)["token"] = issued->token;  // the only time it is shown
+    return {};
+  };
+  Task<HttpResponse> inserting = transact_and_respond(env_, std::move(insert), out, 201);
+  co_return co_await inserting;
+}
+
+Task<HttpResponse> AccountRoutes::list_tokens(std::string user_id) {
+  auto out = std::make_shared<Json>();
+  TransactionBody read = [out, user_id](SqlTransaction& tx) -> Result<void> {
+    auto tokens = reliant::list_tokens(tx, user_id);
+    if (!tokens) return fail(tokens.error());
+    Json list = Json::array();
+    for (const auto& token : *tokens) list.push_back(token_json(token));
+    *out = {{"tokens", list}};
+    return {};
+  };
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), out, 200);
+  co_return co_await reading;
+}
+
+Task<HttpResponse> AccountRoutes::revoke_token(std::string user_id, std::string token_id) {
+  auto out = std::make_shared<Json>();
+  TransactionBody revoke = [out, user_id, token_id, now_ms = to_ms(env_.executor.now())](
+                               SqlTransaction& tx) -> Result<void> {
+    auto tokens = reliant::list_tokens(tx, user_id);
+    if (!tokens) return fail(tokens.error());
+    const bool owned = std::any_of(tokens->begin(), tokens->end(),
+                                   [&](const PersonalAccessToken& t) { return t.id == token_id; });
+    // Another user's token is "not found" too: ids of others' tokens are not confirmed.
+    if (!owned) return fail(ErrorCode::not_found, "no token with id " + token_id);
+    auto revoked = reliant::revoke_token(tx, token_id, now_ms);
+    if (!revoked) return revoked;
+    *out = {{"id", token_id}, {"status", "revoked"}};
+    return {};
+  };
+  Task<HttpResponse> revoking = transact_and_respond(env_, std::move(revoke), out, 200);
+  co_return co_await revoking;
+}
+
+Task<HttpResponse> AccountRoutes::get_settings(std::string user_id) {
+  auto out = std::make_shared<Json>();
+  TransactionBody read = [out, user_id](SqlTransaction& tx) -> Result<void> {
+    auto settings = load_settings(tx, user_id);
+    if (!settings) return fail(settings.error());
+    *out = {{"settings", *settings}};
+    return {};
+  };
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), out, 200);
+  co_return co_await reading;
+}
+
+Task<HttpResponse> AccountRoutes::put_settings(const HttpRequest& request, std::string user_id) {
+  auto body = parse_json_body(request);
+  if (!body) co_return error_response(body.error());
+  if (!(*body)["settings"].is_object()) {
+    co_return error_response({ErrorCode::invalid_argument, "\"settings\" must be a JSON object"});
+  }
+  auto out = std::make_shared<Json>(Json{{"settings", (*body)["settings"]}});
+  TransactionBody save = [out, user_id,
+                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+    return save_settings(tx, user_id, (*out)["settings"], now_ms);
+  };
+  Task<HttpResponse> saving = transact_and_respond(env_, std::move(save), out, 200);
+  co_return co_await saving;
+}
+
+}  // namespace reliant::api

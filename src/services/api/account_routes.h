@@ -1,0 +1,39 @@
+// AccountRoutes: the signed-in user's own account over REST — personal access tokens (create:
+// shown once; list; revoke) and settings (one JSON object). `reliant daemon register` and
+// `daemon start` create a daemon's token here with the token of `reliant auth login`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/env.h"
+#include "runtime/http.h"
+#include "runtime/ids.h"
+#include "runtime/secret_source.h"
+
+namespace reliant::api {
+
+class AccountRoutes {
+ public:
+  // `secrets` null: tokens cannot be created here (listing and revoking still work).
+  AccountRoutes(Env& env, SecretSource* secrets);
+
+  // The response for /api/v1/tokens… and /api/v1/settings; nullopt for other paths.
+  Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
+                                           const std::vector<std::string>& parts,
+                                           const std::string& user_id);
+
+ private:
+  Task<HttpResponse> create_token(const HttpRequest& request, std::string user_id);
+  Task<HttpResponse> list_tokens(std::string user_id);
+  Task<HttpResponse> revoke_token(std::string user_id, std::string token_id);
+  Task<HttpResponse> get_settings(std::string user_id);
+  Task<HttpResponse> put_settings(const HttpRequest& request, std::string user_id);
+
+  Env& env_;
+  SecretSource* secrets_;
+  IdGenerator ids_;
+};
+
+}  // namespace reliant::api

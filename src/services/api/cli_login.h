@@ -1,0 +1,37 @@
+// CliLogin: how a command-line client gets a token through the browser (`reliant auth login`,
+// `reliant daemon register`) — OAuth 2.0's loopback flow for native apps (RFC 8252) with PKCE
+// (RFC 7636). The CLI listens on 127.0.0.1, opens the browser at /cli/login with its redirect
+// URI, a state and a code challenge; the user signs in with email and password; the browser is
+// sent back to the CLI with a one-time code; the CLI trades the code and its verifier at
+// /api/v1/auth/cli/token for a personal access token. Codes are stored hashed, live five
+// minutes and work once, and redirects go to loopback addresses only, so a code never leaves
+// the user's machine.
+#pragma once
+
+#include "runtime/env.h"
+#include "runtime/http.h"
+#include "runtime/ids.h"
+#include "runtime/password_hasher.h"
+#include "runtime/secret_source.h"
+
+namespace reliant::api {
+
+class CliLogin {
+ public:
+  CliLogin(Env& env, PasswordHasher& passwords, SecretSource& secrets);
+
+  // Whether `request` belongs to this flow (served without a bearer token).
+  static bool handles(const HttpRequest& request);
+  Task<HttpResponse> handle(HttpRequest request);
+
+ private:
+  Task<HttpResponse> sign_in(HttpRequest request);
+  Task<HttpResponse> exchange(HttpRequest request);
+
+  Env& env_;
+  PasswordHasher& passwords_;
+  SecretSource& secrets_;
+  IdGenerator ids_;
+};
+
+}  // namespace reliant::api

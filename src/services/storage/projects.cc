@@ -1,0 +1,110 @@
+// Projects and worktrees over SQL; ownership is checked in the statements themselves.
+#include "services/storage/projects.h"
+
+#include "services/storage/sql_row.h"
+
+namespace reliant {
+namespace {
+
+ProjectRecord project_from(const SqlRow& row) {
+  return ProjectRecord{text_at(row, 0), text_at(row, 1), text_at(row, 2),
+                       text_at(row, 3), int_at(row, 4),  {}};
+}
+
+Error no_project(const std::string& id) { return {ErrorCode::not_found, "no project " + id}; }
+
+Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
+                          const std::string& project_id) {
+  auto rows =
+      tx.query("SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", {project_id, user_id});
+  if (!rows) return fail(rows.error());
+  return !rows->rows.empty();
+}
+
+}  // namespace
+
+Result<void> insert_project(SqlTransaction& tx, const ProjectRecord& project) {
+  auto inserted = tx.execute(
+      "INSERT INTO projects (id, user_id, name, path, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+      {project.id, project.user_id, project.name, project.path, project.created_at_ms});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<std::vector<ProjectRecord>> list_projects(SqlTransaction& tx, const std::string& user_id) {
+  auto rows = tx.query(
+      "SELECT id, user_id, name, path, created_at_ms FROM projects WHERE user_id = $1 "
+      "ORDER BY created_at_ms, id",
+      {user_id});
+  if (!rows) return fail(rows.error());
+  std::vector<ProjectRecord> out;
+  for (const auto& row : rows->rows) out.push_back(project_from(row));
+  return out;
+}
+
+Result<std::optional<ProjectRecord>> find_project(SqlTransaction& tx, const std::string& user_id,
+                                                  const std::string& project_id) {
+  auto rows = tx.query(
+      "SELECT id, user_id, name, path, created_at_ms FROM projects WHERE id = $1 AND user_id = $2",
+      {project_id, user_id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<ProjectRecord>();
+  ProjectRecord project = project_from(rows->rows.front());
+  auto trees = tx.query(
+      "SELECT id, project_id, path, branch, created_at_ms FROM worktrees WHERE project_id = $1 "
+      "ORDER BY created_at_ms, id",
+      {project_id});
+  if (!trees) return fail(trees.error());
+  for (const auto& row : trees->rows) {
+    project.worktrees.push_back(WorktreeRecord{text_at(row, 0), text_at(row, 1), text_at(row, 2),
+                                               text_at(row, 3), int_at(row, 4)});
+  }
+  return std::optional<ProjectRecord>(std::move(project));
+}
+
+Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
+                            const std::string& project_id) {
+  // Explicit rather than ON DELETE actions: SQLite enforces them only with foreign keys on.
+  auto owned = owns_project(tx, user_id, project_id);
+  if (!owned) return fail(owned.error());
+  if (!*owned) return fail(no_project(project_id));
+  for (const char* sql :
+       {"UPDATE chats SET worktree_id = NULL WHERE worktree_id IN "
+        "(SELECT id FROM worktrees WHERE project_id = $1)",
+        "UPDATE chats SET project_id = NULL WHERE project_id = $1",
+        "DELETE FROM worktrees WHERE project_id = $1", "DELETE FROM projects WHERE id = $1"}) {
+    auto done = tx.execute(sql, {project_id});
+    if (!done) return fail(done.error());
+  }
+  return {};
+}
+
+Result<void> insert_worktree(SqlTransaction& tx, const std::string& user_id,
+                             const WorktreeRecord& worktree) {
+  auto owned = owns_project(tx, user_id, worktree.project_id);
+  if (!owned) return fail(owned.error());
+  if (!*owned) return fail(no_project(worktree.project_id));
+  auto inserted = tx.execute(
+      "INSERT INTO worktrees (id, project_id, path, branch, created_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      {worktree.id, worktree.project_id, worktree.path, worktree.branch, worktree.created_at_ms});
+  if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<void> delete_worktree(SqlTransaction& tx, const std::string& user_id,
+                             const std::string& project_id, const std::string& worktree_id) {
+  auto owned = owns_project(tx, user_id, project_id);
+  if (!owned) return fail(owned.error());
+  if (!*owned) return fail(no_project(project_id));
+  auto unlinked =
+      tx.execute("UPDATE chats SET worktree_id = NULL WHERE worktree_id = $1", {worktree_id});
+  if (!unlinked) return fail(unlinked.error());
+  auto deleted = tx.execute("DELETE FROM worktrees WHERE id = $1 AND project_id = $2",
+                            {worktree_id, project_id});
+  if (!deleted) return fail(deleted.error());
+  if (*deleted == 0) return fail(ErrorCode::not_found, "no worktree " + worktree_id);
+  return {};
+}
+
+}  // namespace reliant

@@ -1,0 +1,48 @@
+// Projects (a codebase a user works on) and their worktrees (checkouts of it, seed 003's data
+// model). Every read and write names the user, so one user never sees another's projects.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/store.h"
+
+namespace reliant {
+
+struct WorktreeRecord {
+  std::string id;
+  std::string project_id;
+  std::string path;
+  std::string branch;
+  std::int64_t created_at_ms = 0;
+};
+
+struct ProjectRecord {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string path;
+  std::int64_t created_at_ms = 0;
+  std::vector<WorktreeRecord> worktrees;  // filled by find_project
+};
+
+Result<void> insert_project(SqlTransaction& tx, const ProjectRecord& project);
+// Oldest first, without worktrees.
+Result<std::vector<ProjectRecord>> list_projects(SqlTransaction& tx, const std::string& user_id);
+// With its worktrees; nullopt when there is none of this user's with that id.
+Result<std::optional<ProjectRecord>> find_project(SqlTransaction& tx, const std::string& user_id,
+                                                  const std::string& project_id);
+// Fails with not_found when the user has no such project. Its worktrees go with it; chats keep
+// their messages and lose the link.
+Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
+                            const std::string& project_id);
+
+// Fails with not_found when the project is not the user's.
+Result<void> insert_worktree(SqlTransaction& tx, const std::string& user_id,
+                             const WorktreeRecord& worktree);
+Result<void> delete_worktree(SqlTransaction& tx, const std::string& user_id,
+                             const std::string& project_id, const std::string& worktree_id);
+
+}  // namespace reliant

@@ -1,0 +1,260 @@
+// The api's account surface on the simulated store: the CLI's browser sign-in (loopback
+// redirects only, one-time codes bound to a PKCE verifier and a redirect URI), tokens made and
+// revoked over REST, settings, projects and worktrees, and that one user never reaches
+// another's.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "base/constant_time.h"
+#include "base/url_encoding.h"
+#include "core/pkce.h"
+#include "services/api/api_server.h"
+#include "services/storage/accounts.h"
+#include "services/storage/migrator.h"
+#include "sim/one_node.h"
+
+namespace reliant::api {
+namespace {
+
+using Json = nlohmann::json;
+
+// Fast and transparent, so the tests exercise the flow rather than PBKDF2 (tested on its own).
+class PlainPasswordHasher final : public PasswordHasher {
+ public:
+  Task<std::string> hash(std::string password) override { co_return "plain$" + password; }
+  Task<bool> verify(std::string password, std::string stored) override {
+    co_return constant_time_equal("plain$" + password, stored);
+  }
+};
+
+constexpr const char* kRedirect = "http://127.0.0.1:43123/callback";
+const std::string kVerifier(64, 'v');
+
+struct Api : sim::OneNode {
+  PlainPasswordHasher passwords;
+  SeededSecretSource secrets{random};
+  std::unique_ptr<ApiServer> api;
+
+  Api() : OneNode(11, 3, "api") {
+    run(migrate_up(store, world.now()));
+    ApiConfig config;
+    config.passwords = &passwords;
+    config.secrets = &secrets;
+    api = std::make_unique<ApiServer>(env, config);
+  }
+  // A user with this email and password (empty: none), and a token of theirs.
+  std::string add_user(const std::string& id, const std::string& email,
+                       const std::string& password) {
+    std::array<std::uint8_t, kPatRandomBytes> secret{};
+    secret[0] = static_cast<std::uint8_t>(id.size());
+    secret[1] = static_cast<std::uint8_t>(id.back());
+    const NewToken token = make_token(secret, "tok-" + id, id, "test", 0);
+    auto made = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      if (auto ok = insert_user(tx, User{id, email, "", 0}); !ok) return ok;
+      if (!password.empty()) {
+        if (auto ok = set_password_hash(tx, id, "plain$" + password); !ok) return ok;
+      }
+      return insert_new_token(tx, token);
+    });
+    EXPECT_TRUE(made.has_value()) << made.error().message;
+    return token.token;
+  }
+  HttpResponse call(const std::string& method, const std::string& target,
+                    const std::string& token = "", const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    const auto question = target.find('?');
+    request.path = target.substr(0, question);
+    if (question != std::string::npos)
+      request.query = parse_form_urlencoded(target.substr(question + 1));
+    if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
+    request.body = body;
+    return run(api->handle(std::move(request)));
+  }
+  Json json(const HttpResponse& response) { return Json::parse(response.body); }
+  std::string form(const std::string& email, const std::string& password,
+                   const std::string& redirect = kRedirect) {
+    return "email=" + url_encode(email) + "&password=" + url_encode(password) +
+           "&redirect_uri=" + url_encode(redirect) +
+           "&state=st%3C1%3E&code_challenge=" + pkce_challenge(kVerifier);
+  }
+  // Signs in through the form and returns the code from the redirect ("" when refused).
+  std::string sign_in(const std::string& email, const std::string& password) {
+    const HttpResponse page = call("POST", "/cli/login", "", form(email, password));
+    if (page.status != 303) return "";
+    for (const auto& [name, value] : page.headers) {
+      if (name != "Location") continue;
+      const auto query = parse_form_urlencoded(value.substr(value.find('?') + 1));
+      EXPECT_EQ(query.at("state"), "st<1>") << "the state goes back as it came";
+      EXPECT_TRUE(value.starts_with(kRedirect));
+      return query.at("code");
+    }
+    ADD_FAILURE() << "a 303 without a Location";
+    return "";
+  }
+  HttpResponse trade(const std::string& code, const std::string& verifier = kVerifier,
+                     const std::string& redirect = kRedirect) {
+    return call(
+        "POST", "/api/v1/auth/cli/token", "",
+        Json{{"code", code}, {"code_verifier", verifier}, {"redirect_uri", redirect}}.dump());
+  }
+};
+
+TEST(CliLogin, TheSignInPageAcceptsOnlyLoopbackRedirectsAndEscapesWhatItEchoes) {
+  Api a;
+  const std::string challenge = pkce_challenge(kVerifier);
+  const auto page = [&](const std::string& redirect, const std::string& state) {
+    return a.call("GET", "/cli/login?redirect_uri=" + url_encode(redirect) +
+                             "&state=" + url_encode(state) + "&code_challenge=" + challenge);
+  };
+  const HttpResponse ok = page("http://localhost:5000/cb", "\"><script>");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("<form method=\"post\""), std::string::npos);
+  EXPECT_EQ(ok.body.find("<script>"), std::string::npos) << "the state is escaped";
+  EXPECT_NE(ok.body.find("&quot;&gt;&lt;script&gt;"), std::string::npos);
+  for (const std::string bad :
+       {"https://evil.example/cb", "http://evil.example:80/cb", "http://127.0.0.1.evil.example:80/",
+        "http://127.0.0.1/cb", "http://127.0.0.1:80@evil.example/", "javascript:alert(1)", ""}) {
+    EXPECT_EQ(page(bad, "s").status, 400) << bad;
+  }
+  EXPECT_EQ(page(kRedirect, "").status, 400) << "no state";
+  EXPECT_EQ(a.call("GET", "/cli/login?redirect_uri=" + url_encode(kRedirect) +
+                              "&state=s&code_challenge=short")
+                .status,
+            400);
+}
+
+TEST(CliLogin, ACodeBuysOneTokenWithItsVerifierAndRedirectOnly) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "right password");
+  EXPECT_EQ(a.sign_in("ada@example.com", "wrong"), "");
+  EXPECT_EQ(a.sign_in("nobody@example.com", "right password"), "");
+  EXPECT_EQ(a.call("POST", "/cli/login", "",
+                   a.form("ada@example.com", "right password", "https://evil.example/"))
+                .status,
+            400)
+      << "a good password does not send a code to a foreign redirect";
+
+  const std::string code = a.sign_in("ada@example.com", "right password");
+  ASSERT_FALSE(code.empty());
+  EXPECT_EQ(a.trade(code, std::string(64, 'w')).status, 401) << "another verifier";
+  EXPECT_EQ(a.trade(code, kVerifier, "http://127.0.0.1:9/other").status, 401) << "another URI";
+  EXPECT_EQ(a.trade(code, "short").status, 400);
+  const HttpResponse traded = a.trade(code);
+  ASSERT_EQ(traded.status, 201) << traded.body;
+  const Json issued = a.json(traded);
+  EXPECT_EQ(issued["user_id"], "u1");
+  EXPECT_EQ(issued["email"], "ada@example.com");
+  EXPECT_EQ(a.call("GET", "/api/v1/me", issued["token"]).status, 200);
+  EXPECT_EQ(a.trade(code).status, 401) << "a code works once";
+  EXPECT_EQ(a.trade("made-up-code").status, 401);
+  EXPECT_EQ(a.trade(code, kVerifier).body.find("rlnt_pat_"), std::string::npos);
+}
+
+TEST(CliLogin, ACodeExpiresAfterFiveMinutes) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "pw");
+  const std::string code = a.sign_in("ada@example.com", "pw");
+  ASSERT_FALSE(code.empty());
+  a.world.run_until(a.world.now() + seconds(301));
+  EXPECT_EQ(a.trade(code).status, 401);
+}
+
+TEST(CliLogin, AUserWithoutAPasswordCannotSignInThisWay) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "");
+  EXPECT_EQ(a.sign_in("ada@example.com", ""), "");
+  EXPECT_EQ(a.sign_in("ada@example.com", "plain$"), "");
+}
+
+TEST(AccountRoutes, TokensAreShownOnceListedWithoutSecretsAndRevocableOnlyByTheirOwner) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const std::string bob = a.add_user("u22", "bob@example.com", "");
+  const HttpResponse created =
+      a.call("POST", "/api/v1/tokens", ada, R"({"name":"daemon laptop","expires_in_days":30})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const Json token = a.json(created);
+  const std::string value = token["token"];
+  EXPECT_EQ(a.call("GET", "/api/v1/me", value).status, 200);
+  EXPECT_TRUE(token["expires_at_ms"].is_number());
+
+  const HttpResponse listed = a.call("GET", "/api/v1/tokens", ada);
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_EQ(a.json(listed)["tokens"].size(), 2u);
+  EXPECT_EQ(listed.body.find(value), std::string::npos) << "a listing never holds a token";
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/tokens", bob))["tokens"].size(), 1u);
+
+  const std::string id = token["id"];
+  EXPECT_EQ(a.call("DELETE", "/api/v1/tokens/" + id, bob).status, 404) << "not bob's";
+  EXPECT_EQ(a.call("GET", "/api/v1/me", value).status, 200);
+  EXPECT_EQ(a.call("DELETE", "/api/v1/tokens/" + id, ada).status, 200);
+  EXPECT_EQ(a.call("GET", "/api/v1/me", value).status, 401) << "revoked";
+
+  EXPECT_EQ(a.call("POST", "/api/v1/tokens", ada, R"({"name":""})").status, 400);
+  EXPECT_EQ(a.call("POST", "/api/v1/tokens", ada, R"({"name":"x","expires_in_days":0})").status,
+            400);
+  EXPECT_EQ(a.call("POST", "/api/v1/tokens", ada, "{not json").status, 400);
+}
+
+TEST(AccountRoutes, SettingsAreOneJsonObjectPerUser) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const std::string bob = a.add_user("u22", "bob@example.com", "");
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", ada))["settings"], Json::object());
+  EXPECT_EQ(a.call("PUT", "/api/v1/settings", ada, R"({"settings":[1]})").status, 400);
+  EXPECT_EQ(a.call("PUT", "/api/v1/settings", ada, R"({"settings":{"theme":"dark"}})").status, 200);
+  EXPECT_EQ(a.call("PUT", "/api/v1/settings", ada, R"({"settings":{"model":"m2"}})").status, 200);
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", ada))["settings"], (Json{{"model", "m2"}}));
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", bob))["settings"], Json::object());
+}
+
+TEST(ProjectRoutes, ProjectsAndWorktreesBelongToOneUser) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const std::string bob = a.add_user("u22", "bob@example.com", "");
+  const HttpResponse created =
+      a.call("POST", "/api/v1/projects", ada, R"({"name":"reliant","path":"/src/reliant"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string project = a.json(created)["id"];
+  const HttpResponse tree = a.call("POST", "/api/v1/projects/" + project + "/worktrees", ada,
+                                   R"({"path":"/src/reliant-wt","branch":"feature"})");
+  ASSERT_EQ(tree.status, 201) << tree.body;
+  const std::string worktree = a.json(tree)["id"];
+
+  const Json got = a.json(a.call("GET", "/api/v1/projects/" + project, ada));
+  EXPECT_EQ(got["name"], "reliant");
+  ASSERT_EQ(got["worktrees"].size(), 1u);
+  EXPECT_EQ(got["worktrees"][0]["branch"], "feature");
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/projects", ada))["projects"].size(), 1u);
+
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/projects", bob))["projects"].size(), 0u);
+  EXPECT_EQ(a.call("GET", "/api/v1/projects/" + project, bob).status, 404);
+  EXPECT_EQ(
+      a.call("POST", "/api/v1/projects/" + project + "/worktrees", bob, R"({"path":"/x"})").status,
+      404);
+  EXPECT_EQ(a.call("DELETE", "/api/v1/projects/" + project, bob).status, 404);
+  EXPECT_EQ(a.call("POST", "/api/v1/projects", ada, R"({"name":""})").status, 400);
+  EXPECT_EQ(a.call("POST", "/api/v1/projects", ada, R"({"name":"x","path":7})").status, 400);
+
+  EXPECT_EQ(a.call("DELETE", "/api/v1/projects/" + project + "/worktrees/" + worktree, ada).status,
+            200);
+  EXPECT_EQ(a.call("DELETE", "/api/v1/projects/" + project, ada).status, 200);
+  EXPECT_EQ(a.call("GET", "/api/v1/projects/" + project, ada).status, 404);
+}
+
+TEST(ApiRoutes, WorkflowsAreListedAndOthersRunsAreNotFound) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const Json workflows = a.json(a.call("GET", "/api/v1/workflows", ada));
+  ASSERT_EQ(workflows["workflows"].size(), 1u);
+  EXPECT_EQ(workflows["workflows"][0]["name"], "agent");
+  EXPECT_EQ(a.call("GET", "/api/v1/runs/nope/history", ada).status, 404);
+  EXPECT_EQ(a.call("GET", "/api/v1/workflows").status, 401) << "signed in only";
+}
+
+}  // namespace
+}  // namespace reliant::api
