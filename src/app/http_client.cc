@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <memory>
 #include <optional>
 
 #include <boost/asio/connect.hpp>
@@ -158,23 +159,61 @@ Error lost(const beast::error_code& ec, const HttpEndpoint& endpoint) {
 
 }  // namespace
 
+struct HttpSession::State {
+  explicit State(HttpEndpoint e) : endpoint(std::move(e)) {}
+  HttpEndpoint endpoint;
+  std::unique_ptr<Connection> connection;  // null: the next call connects
+  beast::flat_buffer buffer;
+};
+
+HttpSession::HttpSession(HttpEndpoint endpoint)
+    : state_(std::make_unique<State>(std::move(endpoint))) {}
+
+HttpSession::~HttpSession() {
+  if (state_->connection) state_->connection->close();
+}
+
+Result<HttpReply> HttpSession::call(const std::string& method, const std::string& target,
+                                    const HttpHeaders& headers, const std::string& body,
+                                    std::chrono::seconds timeout) {
+  State& s = *state_;
+  if (!s.connection) {
+    s.connection = std::make_unique<Connection>(s.endpoint);
+    s.buffer.clear();
+    if (auto ok = s.connection->open(timeout); !ok) {
+      s.connection.reset();
+      return fail(ok.error());
+    }
+  }
+  // Whatever goes wrong, the connection is not reused: its state is unknown.
+  Connection& connection = *s.connection;
+  beast::error_code ec;
+  auto request = make_request(s.endpoint, method, target, headers, body);
+  connection.tcp().expires_after(timeout);
+  connection.with_stream([&](auto& stream) { http::write(stream, request, ec); });
+  if (ec) {
+    s.connection.reset();
+    return fail(lost(ec, s.endpoint));
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  connection.with_stream([&](auto& stream) { http::read(stream, s.buffer, parser, ec); });
+  if (ec) {
+    s.connection.reset();
+    return fail(lost(ec, s.endpoint));
+  }
+  if (!parser.get().keep_alive()) {
+    connection.close();
+    s.connection.reset();
+  }
+  return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+}
+
 Result<HttpReply> http_call(const HttpEndpoint& endpoint, const std::string& method,
                             const std::string& target, const HttpHeaders& headers,
                             const std::string& body, std::chrono::seconds timeout) {
-  Connection connection(endpoint);
-  if (auto ok = connection.open(timeout); !ok) return fail(ok.error());
-  beast::error_code ec;
-  auto request = make_request(endpoint, method, target, headers, body);
-  connection.tcp().expires_after(timeout);
-  connection.with_stream([&](auto& stream) { http::write(stream, request, ec); });
-  if (ec) return fail(lost(ec, endpoint));
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  connection.with_stream([&](auto& stream) { http::read(stream, buffer, parser, ec); });
-  if (ec) return fail(lost(ec, endpoint));
-  connection.close();
-  return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+  HttpSession session(endpoint);
+  return session.call(method, target, headers, body, timeout);
 }
 
 Result<HttpReply> http_stream(const HttpEndpoint& endpoint, const std::string& target,

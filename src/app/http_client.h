@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,7 +39,28 @@ struct HttpReply {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// Fails with `unavailable` (cannot connect, connection lost) or `timeout`.
+// One keep-alive connection to an endpoint, used by call after call (a TLS handshake once, not
+// per request); connected on the first call and again after the server closed it or a call
+// failed. Not thread-safe.
+class HttpSession {
+ public:
+  explicit HttpSession(HttpEndpoint endpoint);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  // Fails as http_call does. A failed call is not retried: the request may have arrived.
+  Result<HttpReply> call(const std::string& method, const std::string& target,
+                         const HttpHeaders& headers, const std::string& body,
+                         std::chrono::seconds timeout = std::chrono::seconds(30));
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// One request on a connection of its own. Fails with `unavailable` (cannot connect, connection
+// lost) or `timeout`.
 Result<HttpReply> http_call(const HttpEndpoint& endpoint, const std::string& method,
                             const std::string& target, const HttpHeaders& headers,
                             const std::string& body,

@@ -82,10 +82,11 @@ void client(const reliant::HttpEndpoint& endpoint, const std::string& token, int
   // The stream is live once it has answered; a short pause keeps the first send after it.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const std::string body = Json{{"text", text}}.dump();
+  // Sends reuse one connection, as a browser's or SDK's client does.
+  reliant::HttpSession session(endpoint);
   for (int i = 0; i < messages && result->error.empty(); ++i) {
     const auto start = Clock::now();
-    auto sent =
-        reliant::http_call(endpoint, "POST", "/api/v1/chats/" + chat + "/messages", auth, body);
+    auto sent = session.call("POST", "/api/v1/chats/" + chat + "/messages", auth, body);
     if (!sent || sent->status != 202) {
       result->error = sent ? sent->body : sent.error().message;
       break;
