@@ -1,6 +1,7 @@
 // The browser sign-in page, the code it hands out, and the code-for-token exchange.
 #include "services/api/cli_login.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -22,6 +23,17 @@ constexpr std::string_view kExchangePath = "/api/v1/auth/cli/token";
 constexpr std::int64_t kCodeLifetimeMs = 5 * 60 * 1000;
 constexpr std::size_t kMaxStateBytes = 256;
 constexpr std::size_t kMaxTokenName = 100;
+// Password guessing: five failures per account, twenty per client address, per 15 minutes.
+constexpr int kAccountFailures = 5;
+constexpr int kAddressFailures = 20;
+constexpr Duration kFailureWindow = minutes(15);
+
+std::string lower_case(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
 
 std::string html_escape(std::string_view text) {
   std::string out;
@@ -150,7 +162,9 @@ CliLogin::CliLogin(Env& env, PasswordHasher& passwords, SecretSource& secrets)
     : env_(env),
       passwords_(passwords),
       secrets_(secrets),
-      ids_(env.executor, env.random.split(0x6c6f67696eULL)) {}
+      ids_(env.executor, env.random.split(0x6c6f67696eULL)),
+      per_account_(kAccountFailures, kFailureWindow),
+      per_address_(kAddressFailures, kFailureWindow) {}
 
 bool CliLogin::handles(const HttpRequest& request) {
   return request.path == kLoginPath || request.path == kExchangePath;
@@ -184,6 +198,20 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   };
   const std::string email = field("email");
   const std::string password = field("password");
+  const std::string account_key = lower_case(email);
+  const Instant started = env_.executor.now();
+  Duration account_wait{0}, address_wait{0};
+  const bool account_ok = per_account_.allowed(account_key, started, &account_wait);
+  const bool address_ok = per_address_.allowed(request.remote_address, started, &address_wait);
+  if (!account_ok || !address_ok) {
+    const auto wait_minutes =
+        std::chrono::duration_cast<minutes>(std::max(account_wait, address_wait)).count() + 1;
+    co_return sign_in_form(*params, email,
+                           "Too many failed sign-ins for this account or from this address: try "
+                           "again in " +
+                               std::to_string(wait_minutes) + " minutes.",
+                           429);
+  }
 
   auto record = std::make_shared<std::optional<PasswordRecord>>();
   TransactionBody lookup = [record, email](SqlTransaction& tx) -> Result<void> {
@@ -204,7 +232,12 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
     accepted = co_await verifying;
   }
   // One message for an unknown email, a user without a password and a wrong password.
-  if (!accepted) co_return sign_in_form(*params, email, "Wrong email or password.", 401);
+  if (!accepted) {
+    per_account_.failed(account_key, started);
+    per_address_.failed(request.remote_address, started);
+    co_return sign_in_form(*params, email, "Wrong email or password.", 401);
+  }
+  per_account_.succeeded(account_key);
 
   std::array<std::uint8_t, 32> secret{};
   secrets_.fill(secret.data(), secret.size());

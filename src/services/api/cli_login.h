@@ -5,9 +5,10 @@
 // sent back to the CLI with a one-time code; the CLI trades the code and its verifier at
 // /api/v1/auth/cli/token for a personal access token. Codes are stored hashed, live five
 // minutes and work once, and redirects go to loopback addresses only, so a code never leaves
-// the user's machine.
+// the user's machine. Failed sign-ins are limited per account and per client address.
 #pragma once
 
+#include "core/attempt_limiter.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "runtime/ids.h"
@@ -32,6 +33,9 @@ class CliLogin {
   PasswordHasher& passwords_;
   SecretSource& secrets_;
   IdGenerator ids_;
+  // Failed sign-ins per account and per client address (this replica's view).
+  AttemptLimiter per_account_;
+  AttemptLimiter per_address_;
 };
 
 }  // namespace reliant::api

@@ -163,6 +163,19 @@ TEST(CliLogin, ACodeExpiresAfterFiveMinutes) {
   EXPECT_EQ(a.trade(code).status, 401);
 }
 
+TEST(CliLogin, RepeatedWrongPasswordsLockTheAccountForAWhile) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "pw");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(a.call("POST", "/cli/login", "", a.form("ada@example.com", "guess")).status, 401);
+  }
+  const HttpResponse locked = a.call("POST", "/cli/login", "", a.form("ADA@example.com", "pw"));
+  EXPECT_EQ(locked.status, 429) << "even the right password, in any letter case";
+  EXPECT_NE(locked.body.find("Too many failed sign-ins"), std::string::npos);
+  a.world.run_until(a.world.now() + minutes(15) + seconds(1));
+  EXPECT_FALSE(a.sign_in("ada@example.com", "pw").empty()) << "the lock expires";
+}
+
 TEST(CliLogin, AUserWithoutAPasswordCannotSignInThisWay) {
   Api a;
   a.add_user("u1", "ada@example.com", "");

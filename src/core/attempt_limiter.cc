@@ -1,0 +1,42 @@
+// Failure times per key, oldest first; a key is refused while `max_failures` lie in the window.
+#include "core/attempt_limiter.h"
+
+namespace reliant {
+
+AttemptLimiter::AttemptLimiter(int max_failures, Duration window, std::size_t max_keys)
+    : max_failures_(max_failures), window_(window), max_keys_(max_keys) {}
+
+void AttemptLimiter::forget_expired(std::deque<Instant>& times, Instant now) const {
+  while (!times.empty() && times.front() + window_ <= now) times.pop_front();
+}
+
+void AttemptLimiter::prune(Instant now) {
+  for (auto it = failures_.begin(); it != failures_.end();) {
+    forget_expired(it->second, now);
+    it = it->second.empty() ? failures_.erase(it) : std::next(it);
+  }
+}
+
+bool AttemptLimiter::allowed(const std::string& key, Instant now, Duration* retry_after) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return true;
+  forget_expired(it->second, now);
+  if (static_cast<int>(it->second.size()) < max_failures_) return true;
+  if (retry_after != nullptr) *retry_after = it->second.front() + window_ - now;
+  return false;
+}
+
+void AttemptLimiter::failed(const std::string& key, Instant now) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) {
+    if (failures_.size() >= max_keys_) prune(now);
+    if (failures_.size() >= max_keys_) return;
+    it = failures_.emplace(key, std::deque<Instant>()).first;
+  }
+  forget_expired(it->second, now);
+  it->second.push_back(now);
+  // Only the newest max_failures matter for the decision.
+  while (static_cast<int>(it->second.size()) > max_failures_) it->second.pop_front();
+}
+
+}  // namespace reliant

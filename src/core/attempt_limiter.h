@@ -1,0 +1,40 @@
+// AttemptLimiter: at most `max_failures` failed attempts per key (an email, a client address)
+// within a sliding `window`; past that the key is refused until its oldest failure leaves the
+// window. What slows password guessing at the sign-in form. Pure: the caller passes the time.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "base/time.h"
+
+namespace reliant {
+
+class AttemptLimiter {
+ public:
+  // Remembers at most `max_keys` keys: past that, keys whose failures all expired are dropped,
+  // and a new key is not tracked until there is room (it is then allowed: the per-address and
+  // per-account limits together still hold a guesser back).
+  AttemptLimiter(int max_failures, Duration window, std::size_t max_keys = 100'000);
+
+  // Whether another attempt for `key` may proceed now; when not, `retry_after` says how long
+  // until it may.
+  bool allowed(const std::string& key, Instant now, Duration* retry_after = nullptr);
+  void failed(const std::string& key, Instant now);
+  void succeeded(const std::string& key) { failures_.erase(key); }
+
+  std::size_t tracked() const { return failures_.size(); }
+
+ private:
+  void forget_expired(std::deque<Instant>& times, Instant now) const;
+  void prune(Instant now);
+
+  int max_failures_;
+  Duration window_;
+  std::size_t max_keys_;
+  std::unordered_map<std::string, std::deque<Instant>> failures_;
+};
+
+}  // namespace reliant
