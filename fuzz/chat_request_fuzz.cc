@@ -1,10 +1,10 @@
 // Fuzz target: any bytes as the body of the REST API's requests (create a chat, send a message,
 // choose the session daemon, create a token or project, save settings, the CLI sign-in form and
-// its code trade) or as the `since_seq` of the update stream or the sign-in page's query get a
-// 2xx, 3xx or 4xx answer from ApiServer (so do they as a chat id in the path) — never a 5xx, an
-// exception (the HTTP server would answer 500) or a crash. The requests carry a valid token and run
-// against the real SQLite schema in a simulated world, so validation is reached past authentication
-// and ownership checks.
+// its code trade, Connect calls in JSON, binary and stream envelopes) or as the `since_seq` of the
+// update stream or the sign-in page's query get a 2xx, 3xx or 4xx answer from ApiServer (so do they
+// as a chat id in the path) — never a 5xx, an exception (the HTTP server would answer 500) or a
+// crash. The requests carry a valid token and run against the real SQLite schema in a simulated
+// world, so validation is reached past authentication and ownership checks.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include "runtime/scope.h"
 #include "services/agent/chat_service.h"
 #include "services/api/api_server.h"
+#include "services/api/grpc_api.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
@@ -56,13 +57,14 @@ class PlainPasswordHasher final : public PasswordHasher {
   }
 };
 
-api::ApiConfig config_with(PasswordHasher& passwords, SecretSource& secrets) {
+api::ApiConfig config_with(PasswordHasher& passwords, SecretSource& secrets,
+                           api::ConnectRpc& connect) {
   api::ApiConfig config;
+  config.connect = &connect;
   config.passwords = &passwords;
   config.secrets = &secrets;
   return config;
 }
-
 
 // One user with a token and a daemon, and an ApiServer on the simulated store and bus. Shared by
 // many inputs (a fresh one costs ten times the requests): what requests leave behind (chats,
@@ -71,7 +73,9 @@ api::ApiConfig config_with(PasswordHasher& passwords, SecretSource& secrets) {
 struct Harness : sim::OneNode {
   PlainPasswordHasher passwords;
   SeededSecretSource secrets{random};
-  api::ApiServer server{env, config_with(passwords, secrets)};
+  api::GrpcApi grpc{env, api::ApiConfig{}};
+  api::ConnectRpc connect{grpc};
+  api::ApiServer server{env, config_with(passwords, secrets, connect)};
   agent::ChatService chats{env, agent::ChatServiceConfig{}};
   std::string token;
 
@@ -106,13 +110,14 @@ struct Harness : sim::OneNode {
   }
 
   void expect_client_or_success(std::string method, std::string path, std::string body,
-                                std::map<std::string, std::string> query = {}) {
+                                std::map<std::string, std::string> query = {},
+                                std::string content_type = "application/json") {
     HttpRequest request;
     request.method = std::move(method);
     request.path = std::move(path);
     request.query = std::move(query);
     request.headers["authorization"] = "Bearer " + token;
-    request.headers["content-type"] = "application/json";
+    request.headers["content-type"] = std::move(content_type);
     request.body = std::move(body);
     request.remote_address = "127.0.0.1";
     const std::string what = request.method + " " + request.path;
@@ -161,6 +166,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   harness->expect_client_or_success("POST", "/api/v1/auth/cli/token", bytes);
   harness->expect_client_or_success("POST", "/cli/login", bytes);
   harness->expect_client_or_success("GET", "/cli/login", "", parse_form_urlencoded(bytes));
+  // The gRPC services over Connect: the bytes as a JSON or binary request, and as a stream's
+  // request envelope.
+  harness->expect_client_or_success("POST", "/reliant.api.v1.ChatService/CreateChat", bytes, {},
+                                    "application/json");
+  harness->expect_client_or_success("POST", "/reliant.api.v1.ChatService/SendMessage", bytes, {},
+                                    "application/proto");
+  harness->expect_client_or_success("POST", "/reliant.api.v1.StreamingService/StreamUpdates", bytes,
+                                    {}, "application/connect+json");
   harness->settle();
   return 0;
 }

@@ -33,6 +33,7 @@ struct OneNode {
     RELIANT_ASSERT_MSG(out.has_value(), "the task never finished");
     return std::move(*out);
   }
+  void run(Task<void> task) { (void)run(finish(std::move(task))); }
 
   World world;
   Network network{milliseconds(0), milliseconds(0)};
@@ -50,6 +51,10 @@ struct OneNode {
   template <class T>
   static Task<void> capture(Task<T> task, std::optional<T>* out) {
     *out = co_await task;
+  }
+  static Task<bool> finish(Task<void> task) {
+    co_await task;
+    co_return true;
   }
 };
 

@@ -107,6 +107,10 @@ int run_api(const ApiOptions& o) {
   OsSecretSource secrets;
   config.passwords = &passwords;
   config.secrets = &secrets;
+  api::GrpcApi grpc_api(env, config);
+  // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
+  api::ConnectRpc connect(grpc_api);
+  config.connect = &connect;
   api::ApiServer api(env, config);
   HttpServerOptions http_options;
   http_options.bind_address = o.bind_address;
@@ -121,7 +125,6 @@ int run_api(const ApiOptions& o) {
     spdlog::error("{}", http.error().message);
     return 1;
   }
-  api::GrpcApi grpc_api(env, config);
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = o.bind_address;
   grpc_options.port = o.grpc_port;

@@ -138,6 +138,12 @@ int run_monolith(const MonolithOptions& options) {
   api_config.passwords = &passwords;
   api_config.secrets = &secrets;
   // Seed 002: the daemon starts on the first authenticated request, not at boot.
+  api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
+    return start_embedded_daemon(&daemons, std::move(user_id));
+  });
+  // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
+  api::ConnectRpc connect(grpc_api);
+  api_config.connect = &connect;
   api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
     return start_embedded_daemon(&daemons, std::move(user_id));
   });
@@ -161,9 +167,6 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("{}", http.error().message);
     return 1;
   }
-  api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
-    return start_embedded_daemon(&daemons, std::move(user_id));
-  });
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = options.bind_address;
   grpc_options.port = options.grpc_port;

@@ -61,6 +61,11 @@ for want in alpha.txt beta.txt "hello from ws" "⏺ bash"; do
   grep -qF "$want" <<<"$out" || fail "the chat output lacks '$want': $out"
 done
 
+# The gRPC services over the Connect protocol on the HTTPS port, as a browser calls them.
+connect=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{}' \
+  "$api/reliant.api.v1.ChatService/ListChats") || fail "Connect ListChats failed"
+grep -q '"chats":\[{' <<<"$connect" || fail "Connect ListChats: $connect"
+
 # Bad input: precise statuses, and nothing changes.
 expect 401 GET /api/v1/chats "" ""
 expect 401 GET /api/v1/chats "" "rlnt_pat_not-a-real-token"

@@ -45,7 +45,8 @@ constexpr std::size_t kLingerBytesMax = 8u << 20;
 constexpr Duration kAcceptRetryDelay = milliseconds(50);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
-constexpr std::string_view kAllowHeaders = "authorization, content-type, last-event-id";
+constexpr std::string_view kAllowHeaders =
+    "authorization, content-type, last-event-id, connect-protocol-version, connect-timeout-ms";
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 

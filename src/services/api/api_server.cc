@@ -151,6 +151,10 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
         {ErrorCode::resource_exhausted,
          "request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes"});
   }
+  if (config_.connect != nullptr && ConnectRpc::handles(request)) {
+    Task<HttpResponse> calling = config_.connect->handle(std::move(request));
+    co_return co_await calling;
+  }
   if (CliLogin::handles(request)) {
     if (!login_) {
       co_return error_response(

@@ -19,6 +19,7 @@
 #include "services/agent/chat_service.h"
 #include "services/api/account_routes.h"
 #include "services/api/cli_login.h"
+#include "services/api/connect_rpc.h"
 #include "services/api/project_routes.h"
 
 namespace reliant::api {
@@ -32,6 +33,8 @@ struct ApiConfig {
   // Both set: the CLI's browser sign-in (CliLogin) and token creation over the API are served.
   PasswordHasher* passwords = nullptr;
   SecretSource* secrets = nullptr;
+  // Set: Connect calls (POST /reliant.…/Method) on the HTTP port go to it (browsers' gRPC).
+  ConnectRpc* connect = nullptr;
   // What GET /api/v1/workflows lists: the workflows this deployment's workers run.
   std::vector<std::string> workflows = {"agent"};
 };
