@@ -446,7 +446,8 @@ TEST_F(HttpServerTest, CorsPreflightAndAllowedOrigins) {
   EXPECT_EQ(answered[http::field::access_control_allow_origin], "https://app.example");
   EXPECT_EQ(answered[http::field::access_control_allow_methods], "GET, POST, PUT, DELETE, OPTIONS");
   EXPECT_EQ(answered[http::field::access_control_allow_headers],
-            "authorization, content-type, last-event-id");
+            "authorization, content-type, last-event-id, connect-protocol-version, "
+            "connect-timeout-ms");
   EXPECT_EQ(answered[http::field::vary], "Origin");
   EXPECT_EQ(answered.count(http::field::content_length), 0u);
   EXPECT_EQ(handler_.calls.load(), 0);
