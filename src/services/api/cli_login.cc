@@ -226,11 +226,17 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
     co_return sign_in_form(*params, email, "The server cannot check sign-ins right now: try again.",
                            503);
   }
-  bool accepted = false;
-  if (*record && (*record)->password_hash && !password.empty()) {
-    Task<bool> verifying = passwords_.verify(password, *(*record)->password_hash);
-    accepted = co_await verifying;
+  // Every attempt costs one hash check, so the answer's timing does not tell whether the email
+  // has an account: without a password to check, a made-up one is checked instead.
+  const bool has_password = *record && (*record)->password_hash && !password.empty();
+  if (!has_password && stand_in_hash_.empty()) {
+    Task<std::string> making = passwords_.hash("a stand-in that matches no account");
+    stand_in_hash_ = co_await making;
   }
+  Task<bool> verifying =
+      passwords_.verify(password, has_password ? *(*record)->password_hash : stand_in_hash_);
+  const bool matches = co_await verifying;
+  const bool accepted = matches && has_password;
   // One message for an unknown email, a user without a password and a wrong password.
   if (!accepted) {
     per_account_.failed(account_key, started);

@@ -36,6 +36,7 @@ class CliLogin {
   // Failed sign-ins per account and per client address (this replica's view).
   AttemptLimiter per_account_;
   AttemptLimiter per_address_;
+  std::string stand_in_hash_;  // checked when there is no password to check (made on first use)
 };
 
 }  // namespace reliant::api
