@@ -12,17 +12,15 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/crypto/jwt_verifier.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
-#include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/http/health_server.h"
-#include "adapters/http/http_server.h"
 #include "adapters/nats/nats_bus.h"
+#include "app/api_listeners.h"
 #include "app/db_config.h"
 #include "app/debug_server.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
-#include "app/text_lists.h"
 #include "services/api/api_server.h"
 #include "services/api/grpc_api.h"
 #include "services/storage/migrator.h"
@@ -112,29 +110,10 @@ int run_api(const ApiOptions& o) {
   api::ConnectRpc connect(grpc_api);
   config.connect = &connect;
   api::ApiServer api(env, config);
-  HttpServerOptions http_options;
-  http_options.bind_address = o.bind_address;
-  http_options.port = o.api_port;
-  http_options.cors_origins = split_list(o.cors_origins);
-  if (*tls) {
-    http_options.tls_cert_file = (*tls)->cert_file;
-    http_options.tls_key_file = (*tls)->key_file;
-  }
-  auto http = HttpServer::start(executor, http_options, api);
-  if (!http) {
-    spdlog::error("{}", http.error().message);
-    return 1;
-  }
-  GrpcRpcServerOptions grpc_options;
-  grpc_options.bind_address = o.bind_address;
-  grpc_options.port = o.grpc_port;
-  if (*tls) {
-    grpc_options.tls_cert_file = (*tls)->cert_file;
-    grpc_options.tls_key_file = (*tls)->key_file;
-  }
-  auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
-  if (!grpc) {
-    spdlog::error("cannot serve gRPC: {}", grpc.error().message);
+  auto listeners = start_api_listeners(
+      executor, {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls}, api, grpc_api);
+  if (!listeners) {
+    spdlog::error("{}", listeners.error().message);
     return 1;
   }
 
@@ -160,12 +139,12 @@ int run_api(const ApiOptions& o) {
     return 1;
   }
   spdlog::info("api serving REST on {}:{}, gRPC on :{}, health on :{}, debug on 127.0.0.1:{}",
-               o.bind_address, (*http)->port(), (*grpc)->port(), (*health)->port(),
+               o.bind_address, listeners->http->port(), listeners->grpc->port(), (*health)->port(),
                (*debug)->port());
   executor.run();
   debug->reset();
-  grpc->reset();
-  http->reset();
+  listeners->grpc.reset();
+  listeners->http.reset();
   spdlog::info("api stopped");
   return 0;
 }

@@ -250,8 +250,10 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
                                                     std::to_string(*pid) +
                                                     "); stop it with `reliant daemon stop`"});
   }
-  // Credentials: --token (stdin) overrides the file; nothing → a precise error. A managed
-  // daemon needs none: the gateway that dials it vouches for it.
+  // Credentials: --token (stdin) overrides the file; then the file; then a token made with the
+  // login; nothing → a precise error. A managed daemon needs none: the gateway that dials it
+  // vouches for it.
+  const std::optional<DaemonCredentials> login = o.managed ? std::nullopt : usable_login(*paths, g);
   DaemonCredentials credentials;
   if (o.token_from_stdin) {
     auto token = read_token_from_stdin();
@@ -264,7 +266,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     if (!stored) return say(stored.error());
     if (*stored) {
       credentials = **stored;
-    } else if (auto login = usable_login(*paths, g)) {
+    } else if (login) {
       std::printf("logged in to %s but this daemon is not registered: registering it\n",
                   login->server.c_str());
       auto registered = register_with_login(*paths, *login);
@@ -331,8 +333,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   config.heartbeat_interval = milliseconds(static_cast<std::int64_t>(o.heartbeat_s * 1000));
   config.stale_after = milliseconds(static_cast<std::int64_t>(o.stale_s * 1000));
   config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
-  FileCredentials store(*paths, credentials, *identity,
-                        o.managed ? std::nullopt : usable_login(*paths, g));
+  FileCredentials store(*paths, credentials, *identity, login);
   daemon::ToolSet tools = daemon::make_builtin_tools();
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }

@@ -11,10 +11,9 @@
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
-#include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/host/posix_host.h"
-#include "adapters/http/http_server.h"
 #include "adapters/memory/in_process_bus.h"
+#include "app/api_listeners.h"
 #include "app/daemon_files.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
@@ -22,7 +21,6 @@
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
-#include "app/text_lists.h"
 #include "app/version.h"
 #include "core/agent/agent_workflow.h"
 #include "core/engine/builtin_workflows.h"
@@ -154,29 +152,12 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("{}", tls.error().message);
     return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
   }
-  HttpServerOptions http_options;
-  http_options.bind_address = options.bind_address;
-  http_options.port = options.api_port;
-  http_options.cors_origins = split_list(options.cors_origins);
-  if (*tls) {
-    http_options.tls_cert_file = (*tls)->cert_file;
-    http_options.tls_key_file = (*tls)->key_file;
-  }
-  auto http = HttpServer::start(executor, http_options, api);
-  if (!http) {
-    spdlog::error("{}", http.error().message);
-    return 1;
-  }
-  GrpcRpcServerOptions grpc_options;
-  grpc_options.bind_address = options.bind_address;
-  grpc_options.port = options.grpc_port;
-  if (*tls) {
-    grpc_options.tls_cert_file = (*tls)->cert_file;
-    grpc_options.tls_key_file = (*tls)->key_file;
-  }
-  auto grpc = GrpcRpcServer::start(executor, grpc_options, grpc_api);
-  if (!grpc) {
-    spdlog::error("cannot serve gRPC: {}", grpc.error().message);
+  auto listeners = start_api_listeners(
+      executor,
+      {options.bind_address, options.api_port, options.grpc_port, options.cors_origins, *tls}, api,
+      grpc_api);
+  if (!listeners) {
+    spdlog::error("{}", listeners.error().message);
     return 1;
   }
   auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
@@ -184,14 +165,14 @@ int run_monolith(const MonolithOptions& options) {
   StopOnSignals stop_on_signals(executor);
   spdlog::info(
       "monolith {} serving {}://{}:{} and gRPC{} on :{} (data in {}, tools run in {}, model: {})",
-      version_string(), *tls ? "https" : "http", options.bind_address, (*http)->port(),
-      *tls ? " over TLS" : "", (*grpc)->port(), options.data_dir, working_dir,
+      version_string(), *tls ? "https" : "http", options.bind_address, listeners->http->port(),
+      *tls ? " over TLS" : "", listeners->grpc->port(), options.data_dir, working_dir,
       options.llm.provider);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
   executor.run();
-  grpc->reset();
-  http->reset();
+  listeners->grpc.reset();
+  listeners->http.reset();
   worker.reset();
   spdlog::info("monolith stopped");
   return 0;

@@ -32,6 +32,9 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
+// How long a body stream whose client hung up may take to notice (its next write fails) before
+// it is cancelled.
+constexpr Duration kHangupGrace = milliseconds(500);
 // A client that connects and never completes the TLS handshake is dropped after this.
 constexpr Duration kHandshakeTimeout = milliseconds(10'000);
 
@@ -231,19 +234,38 @@ Future<bool> enqueue(Executor& executor, const std::shared_ptr<Connection>& c, s
 }
 
 // While a body streams the client sends nothing, so a finished read means it hung up. Noticing
-// that here makes the stream's next write fail at once instead of landing in a kernel buffer.
+// that here makes the stream's next write fail at once instead of landing in a kernel buffer;
+// a stream that does not end by itself within kHangupGrace (it waits for something to write)
+// is cancelled by settling `ended` (false).
 // (A client that half-closes its side is treated as gone too; streaming clients do not.)
-void watch_for_hangup(const std::shared_ptr<Connection>& c) {
+void watch_for_hangup(Executor& executor, const std::shared_ptr<Connection>& c,
+                      Promise<bool> ended) {
   on_stream(*c, [&](auto& stream) {
-    stream.async_read_some(net::buffer(c->scratch), [c](beast::error_code ec, std::size_t) {
-      if (!ec) {
-        watch_for_hangup(c);  // stray bytes (a pipelined request) are not answered after a stream
-        return;
-      }
-      c->gone = true;
-      c->close();
-    });
+    stream.async_read_some(net::buffer(c->scratch),
+                           [&executor, c, ended](beast::error_code ec, std::size_t) {
+                             if (!ec) {
+                               // Stray bytes (a pipelined request) are not answered after a stream.
+                               watch_for_hangup(executor, c, ended);
+                               return;
+                             }
+                             c->gone = true;
+                             c->close();
+                             executor.after(kHangupGrace, [ended] { ended.set(false); });
+                           });
   });
+}
+
+// Runs a response's body stream and settles `ended` with whether it ran to its end.
+Task<void> run_body_stream(std::shared_ptr<HttpBodyStream> stream, HttpBodyWriter& writer,
+                           Promise<bool> ended) {
+  bool completed = false;
+  try {
+    Task<void> running = stream->run(writer);
+    co_await running;
+    completed = true;
+  } catch (...) {
+  }
+  ended.set(completed);
 }
 
 class ChunkWriter final : public HttpBodyWriter {
@@ -582,15 +604,15 @@ struct HttpServer::State {
     const beast::error_code ec = co_await writing;
     if (ec || head_request) co_return;
 
-    watch_for_hangup(c);
+    // The stream runs in a scope of its own, so that a client hanging up ends it even while it
+    // waits for something to write (an update stream with nothing new): leaving this frame
+    // destroys the scope, and with it the stream's frame.
+    auto [ended, ending] = make_promise<bool>(executor);
+    watch_for_hangup(executor, c, ended);
     ChunkWriter writer(executor, c);
-    bool completed = false;
-    try {
-      Task<void> running = response.stream->run(writer);
-      co_await running;
-      completed = true;
-    } catch (...) {
-    }
+    Scope running(executor);  // after `writer`: destroyed first
+    running.spawn(run_body_stream(response.stream, writer, ended));
+    const bool completed = co_await ending;
     // A stream that failed leaves the chunked body unterminated, so the client sees it was cut
     // short rather than complete.
     if (!completed || !c->chunked || c->gone) co_return;

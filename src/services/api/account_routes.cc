@@ -96,6 +96,7 @@ Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::
     if (!inserted) return inserted;
     *out = token_json(issued->meta);
     (*out)["token"] = issued->token;  // the only time it is shown
+    (*out)["user_id"] = issued->meta.user_id;
     return {};
   };
   Task<HttpResponse> inserting = transact_and_respond(env_, std::move(insert), out, 201);

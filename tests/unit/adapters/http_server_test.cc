@@ -411,6 +411,21 @@ TEST_F(HttpServerTest, ClientHangUpMidStreamFailsTheNextWriteAndEndsTheStream) {
   EXPECT_EQ(next.send(get("/after")).result_int(), 200);
 }
 
+TEST_F(HttpServerTest, ClientHangUpCancelsAStreamThatWaitsWithoutWriting) {
+  start();
+  {
+    Client client(client_context_, port_);
+    http::write(client.socket, get("/forever"));
+    EXPECT_NE(client.read_until("first").find("first"), std::string::npos);
+    client.socket.close();
+  }
+  // Forever waits an hour before its next write: only cancellation frees its frame.
+  ASSERT_TRUE(eventually([&] { return handler_.probe.frame_destroyed.load(); }));
+  EXPECT_FALSE(handler_.probe.ended.load());
+  Client next(client_context_, port_);
+  EXPECT_EQ(next.send(get("/after")).result_int(), 200);
+}
+
 TEST_F(HttpServerTest, DestroyingTheServerCancelsStreamsAndClosesConnections) {
   start();
   Client client(client_context_, port_);

@@ -194,6 +194,7 @@ TEST(AccountRoutes, TokensAreShownOnceListedWithoutSecretsAndRevocableOnlyByThei
   const std::string value = token["token"];
   EXPECT_EQ(a.call("GET", "/api/v1/me", value).status, 200);
   EXPECT_TRUE(token["expires_at_ms"].is_number());
+  EXPECT_EQ(token["user_id"], "u1") << "the CLI learns whose token it is without asking again";
 
   const HttpResponse listed = a.call("GET", "/api/v1/tokens", ada);
   EXPECT_EQ(listed.status, 200);

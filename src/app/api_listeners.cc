@@ -1,0 +1,31 @@
+// Both listeners from one set of options.
+#include "app/api_listeners.h"
+
+#include "app/text_lists.h"
+
+namespace reliant {
+
+Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListenOptions& options,
+                                         HttpHandler& rest, RpcHandler& rpc) {
+  HttpServerOptions http_options;
+  http_options.bind_address = options.bind_address;
+  http_options.port = options.api_port;
+  http_options.cors_origins = split_list(options.cors_origins);
+  GrpcRpcServerOptions grpc_options;
+  grpc_options.bind_address = options.bind_address;
+  grpc_options.port = options.grpc_port;
+  if (options.tls) {
+    http_options.tls_cert_file = grpc_options.tls_cert_file = options.tls->cert_file;
+    http_options.tls_key_file = grpc_options.tls_key_file = options.tls->key_file;
+  }
+  ApiListeners listeners;
+  auto http = HttpServer::start(executor, http_options, rest);
+  if (!http) return fail(http.error());
+  listeners.http = std::move(*http);
+  auto grpc = GrpcRpcServer::start(executor, grpc_options, rpc);
+  if (!grpc) return fail(grpc.error().code, "cannot serve gRPC: " + grpc.error().message);
+  listeners.grpc = std::move(*grpc);
+  return listeners;
+}
+
+}  // namespace reliant
