@@ -5,7 +5,7 @@
 #   tools/bench_engine.sh [STEPS]     (default 2000 transactions per measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=${1:-2000}
+steps=${1:-5000}
 [ -x build/tests/bench/bench_engine ] || cmake --build build --target bench_engine -j"$(nproc)"
 bench=build/tests/bench/bench_engine
 tmp=$(mktemp -d)

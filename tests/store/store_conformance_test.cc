@@ -237,6 +237,61 @@ TEST_P(StoreConformance, ANewerDatabaseIsRefused) {
       << migrated.error().message;
 }
 
+// Migration 5 rebuilds engine_tasks on SQLite: the tasks of a version-4 database survive with
+// every column, the indexes are back, and the constraints still hold.
+TEST_P(StoreConformance, EngineTasksSurviveMigrationFive) {
+  auto older = run_blocking(executor_, migrate_up(*store_, executor_.now(), 4));
+  ASSERT_TRUE(older.has_value()) << older.error().message;
+  ASSERT_EQ(older->back(), 4);
+  ASSERT_TRUE(
+      exec("INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, "
+           "created_at_ms, updated_at_ms) VALUES ('r1', 'q', 'w', 'running', '{}', 1, 1)"));
+  ASSERT_TRUE(exec(
+      "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, attempt, "
+      "max_attempts, visible_at_ms, lease_owner, leased_at_ms, lease_expires_at_ms, "
+      "start_to_close_ms, heartbeat_timeout_ms, last_error, created_at_ms, updated_at_ms) VALUES "
+      "('t1', 'q', 'activity', 'r1', 3, 'leased', 2, 5, 10, 'w1', 11, 99, 50, 7, 'boom', 1, 2), "
+      "('t2', 'q', 'workflow', 'r1', 0, 'ready', 0, 1, 10, NULL, NULL, NULL, 0, 0, NULL, 1, 1)"));
+
+  migrate();
+  auto rows = query(
+      "SELECT id, kind, status, attempt, max_attempts, lease_owner, lease_expires_at_ms, "
+      "start_to_close_ms, heartbeat_timeout_ms, last_error FROM engine_tasks ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  ASSERT_EQ(rows->rows.size(), 2u);
+  const auto& leased = rows->rows[0];
+  EXPECT_EQ(text_at(leased, 0), "t1");
+  EXPECT_EQ(text_at(leased, 1), "activity");
+  EXPECT_EQ(text_at(leased, 2), "leased");
+  EXPECT_EQ(int_at(leased, 3), 2);
+  EXPECT_EQ(int_at(leased, 4), 5);
+  EXPECT_EQ(text_at(leased, 5), "w1");
+  EXPECT_EQ(int_at(leased, 6), 99);
+  EXPECT_EQ(int_at(leased, 7), 50);
+  EXPECT_EQ(int_at(leased, 8), 7);
+  EXPECT_EQ(text_at(leased, 9), "boom");
+  EXPECT_EQ(text_at(rows->rows[1], 2), "ready");
+
+  auto expired =
+      query("SELECT id FROM engine_tasks WHERE status = 'leased' AND lease_expires_at_ms < 100");
+  ASSERT_TRUE(expired.has_value());
+  ASSERT_EQ(expired->rows.size(), 1u);
+  EXPECT_EQ(text_at(expired->rows[0], 0), "t1");
+  auto bad_status = exec("UPDATE engine_tasks SET status = 'lost' WHERE id = 't1'");
+  ASSERT_FALSE(bad_status.has_value());
+  EXPECT_EQ(bad_status.error().code, ErrorCode::failed_precondition) << bad_status.error().message;
+  auto bad_kind = exec("UPDATE engine_tasks SET kind = 'other' WHERE id = 't2'");
+  ASSERT_FALSE(bad_kind.has_value());
+  auto orphan = exec(
+      "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
+      "created_at_ms, updated_at_ms) VALUES ('t3', 'q', 'workflow', 'nope', 0, 'ready', 1, 1, 1)");
+  EXPECT_FALSE(orphan.has_value()) << "the reference to workflow_runs holds";
+  ASSERT_TRUE(exec("DELETE FROM workflow_runs WHERE id = 'r1'"));
+  auto left = query("SELECT COUNT(*) FROM engine_tasks");
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(int_at(left->rows[0], 0), 0) << "deleting a run still deletes its tasks";
+}
+
 TEST_P(StoreConformance, UsersAndTokens) {
   migrate();
   const User ada{"01USERADA0000000000000000A", "ada@example.com", "Ada", 1000};

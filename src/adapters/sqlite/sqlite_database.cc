@@ -59,7 +59,8 @@ class SqliteTransaction final : public SqlTransaction {
         rc = sqlite3_bind_double(stmt, index, *d);
       } else {
         const auto& s = std::get<std::string>(v);
-        rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        // SQLITE_STATIC: `params` outlives the statement's use of it (reset on the way out).
+        rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
       }
       if (rc != SQLITE_OK) return fail(db_.error("bind $" + std::to_string(param), rc));
     }
@@ -105,6 +106,13 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
         ErrorCode::invalid_argument,
         "sqlite synchronous must be OFF, NORMAL or FULL, got '" + options.synchronous + "'");
   }
+  // Before SQLite's first use in the process: no allocation statistics, whose global mutex is
+  // taken on every malloc and free SQLite makes. (If SQLite is already initialised this is
+  // refused, harmlessly.)
+  static const bool configured = [] {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  }();
+  (void)configured;
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -20,22 +20,25 @@ Result<TaskKind> parse_task_kind(const std::string& text) {
   return fail(ErrorCode::internal, "unknown task kind '" + text + "'");
 }
 
-// Makes sure the run has a ready workflow task (at most one exists; see the unique index).
-Result<void> ensure_workflow_task(SqlTransaction& tx, const std::string& run_id,
+// A ready workflow task for the run's event `next_seq` - 1; none when one exists already.
+Result<void> insert_workflow_task(SqlTransaction& tx, const std::string& run_id,
                                   const std::string& queue, std::int64_t next_seq,
                                   std::int64_t now_ms) {
-  // Not needed while the decision task made for the previous event is still ready: whoever takes
-  // it replays the whole history, this event included. (A primary-key lookup; an index enforcing
-  // one ready decision per run would cost a write on every step. Extra decision tasks are
-  // harmless: a decision is made under the run lock from the latest history.)
   auto inserted = tx.execute(
       "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
-      "created_at_ms, updated_at_ms) SELECT $1, $2, 'workflow', $3, 0, 'ready', $4, $4, $4 "
-      "WHERE NOT EXISTS (SELECT 1 FROM engine_tasks WHERE id = $5 AND status = 'ready') "
+      "created_at_ms, updated_at_ms) VALUES ($1, $2, 'workflow', $3, 0, 'ready', $4, $4, $4) "
       "ON CONFLICT DO NOTHING",
-      {workflow_task_id(run_id, next_seq), queue, run_id, now_ms,
-       workflow_task_id(run_id, next_seq - 1)});
+      {workflow_task_id(run_id, next_seq), queue, run_id, now_ms});
   if (!inserted) return fail(inserted.error());
+  return {};
+}
+
+Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms) {
+  auto done = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id = "
+      "$1",
+      {task_id, now_ms});
+  if (!done) return fail(done.error());
   return {};
 }
 
@@ -136,50 +139,43 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   const HistoryEvent event{0, kind, std::move(body), now_ms};
   if (dialect == SqlDialect::postgres) return append_postgres(tx, run_id, event, finish_task_id);
   // SQLite: the single writer holds the database, so these statements are race-free without a
-  // row lock; in-process statements cost microseconds, not round trips.
-  // Appends at the run's next seq, only while it runs and — for answers — only if the activity or
-  // timer has no answer yet: the first answer counts.
-  std::string sql =
-      "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
-      "SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM workflow_history WHERE run_id = $1), $2, "
-      "$3, $4, $5 FROM workflow_runs WHERE id = $1 AND status = 'running'";
-  if (event.ref_seq() > 0) {
-    sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
-  }
-  sql += queue.empty() ? " RETURNING seq, (SELECT namespace FROM workflow_runs WHERE id = $1)"
-                       : " RETURNING seq";
-  auto appended = tx.query(
-      sql, {run_id, std::string(to_string(kind)), event.ref_seq(), event.body.dump(), now_ms});
-  if (!appended) return fail(appended.error());
+  // row lock; in-process statements cost microseconds, not round trips. One read, then plain
+  // writes: an INSERT … SELECT from its own table would make SQLite copy the rows it reads into a
+  // temporary b-tree first. The read fetches the run, its last seq, whether the event's activity
+  // or timer has an answer already, and whether the decision task made after the last event is
+  // still ready.
+  auto state = tx.query(
+      "SELECT namespace, status, last, EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 "
+      "AND ref_seq = $2 AND ref_seq > 0), EXISTS (SELECT 1 FROM engine_tasks WHERE id = $1 || "
+      "':wf:' || (last + 1) AND status = 'ready') FROM (SELECT namespace, status, (SELECT "
+      "COALESCE(MAX(seq), 0) FROM workflow_history WHERE run_id = $1) AS last FROM "
+      "workflow_runs WHERE id = $1)",
+      {run_id, event.ref_seq()});
+  if (!state) return fail(state.error());
   if (!finish_task_id.empty()) {
-    auto done = tx.execute(
-        "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id "
-        "= $1",
-        {finish_task_id, now_ms});
-    if (!done) return fail(done.error());
+    if (auto done = finish_task(tx, finish_task_id, now_ms); !done) return fail(done.error());
   }
-  if (appended->rows.empty()) {
-    // Ended, already answered, or no such run: only the last is an error.
-    auto exists = tx.query("SELECT 1 FROM workflow_runs WHERE id = $1", {run_id});
-    if (!exists) return fail(exists.error());
-    if (exists->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-    return false;
-  }
-  const auto& row = appended->rows.front();
-  const std::string run_queue = queue.empty() ? text_at(row, 1) : queue;
-  if (auto ok = ensure_workflow_task(tx, run_id, run_queue, int_at(row, 0) + 1, now_ms); !ok) {
+  if (state->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  const auto& run = state->rows.front();
+  // Appends only while the run runs and — for answers — only if the activity or timer has no
+  // answer yet: the first answer counts.
+  if (text_at(run, 1) != "running" || int_at(run, 3) != 0) return false;
+  const std::int64_t seq = int_at(run, 2) + 1;
+  auto appended = tx.execute(
+      "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      {run_id, seq, std::string(to_string(kind)), event.ref_seq(), event.body.dump(), now_ms});
+  if (!appended) return fail(appended.error());
+  // A decision task is not needed while the one made after the previous event is still ready:
+  // whoever takes it replays the whole history, this event included. (An index enforcing one
+  // ready decision per run would cost a write on every step. Extra decision tasks are harmless:
+  // a decision is made under the run lock from the latest history.)
+  if (int_at(run, 4) != 0) return true;
+  const std::string run_queue = queue.empty() ? text_at(run, 0) : queue;
+  if (auto ok = insert_workflow_task(tx, run_id, run_queue, seq + 1, now_ms); !ok) {
     return fail(ok.error());
   }
   return true;
-}
-
-Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms) {
-  auto done = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id = "
-      "$1",
-      {task_id, now_ms});
-  if (!done) return fail(done.error());
-  return {};
 }
 
 // Whether `task`'s lease is still the current one.
@@ -224,7 +220,7 @@ Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_m
   const HistoryEvent started{1, EventKind::run_started,
                              Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
   if (auto ok = insert_event(tx, run.id, started); !ok) return fail(ok.error());
-  return ensure_workflow_task(tx, run.id, run.queue, 2, now_ms);
+  return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
 
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {

@@ -60,10 +60,11 @@ Task<Result<SchemaStatus>> schema_status(Store& store) {
   co_return status_from(*versions);
 }
 
-Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now) {
+Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now, std::int64_t up_to) {
   std::vector<std::int64_t> done;
   const bool postgres = store.dialect() == SqlDialect::postgres;
   for (const Migration& migration : migrations()) {
+    if (migration.version > up_to) break;
     auto applied_now = std::make_shared<bool>(false);
     const Migration* m = &migration;  // static storage: safe to use on the store's thread
     const std::int64_t now_ms = to_ms(now);
@@ -77,7 +78,12 @@ Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now) {
       if (!applied->empty() && applied->back() > latest_schema_version())
         return fail(newer_database(applied->back()));
       if (std::find(applied->begin(), applied->end(), m->version) != applied->end()) return {};
-      for (const auto& statement : m->statements) {
+      std::vector<std::string> statements = m->statements;
+      if (!postgres) {
+        statements.insert(statements.end(), m->sqlite_statements.begin(),
+                          m->sqlite_statements.end());
+      }
+      for (const auto& statement : statements) {
         if (auto ran = tx.execute(
                 statement_for(statement, postgres ? SqlDialect::postgres : SqlDialect::sqlite), {});
             !ran) {

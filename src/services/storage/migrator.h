@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,10 @@ Task<Result<SchemaStatus>> schema_status(Store& store);
 
 // Applies every pending migration in order. Idempotent: running it again, or from several
 // processes at once, applies each migration exactly once. Returns the versions it applied.
-// Fails with `failed_precondition` when the database is newer than this binary.
-Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now);
+// Fails with `failed_precondition` when the database is newer than this binary. `up_to` stops
+// after that version (tests build older schemas with it).
+Task<Result<std::vector<std::int64_t>>> migrate_up(
+    Store& store, Instant now, std::int64_t up_to = std::numeric_limits<std::int64_t>::max());
 
 // For servers at start-up: ok only when the database is exactly at this binary's version.
 // A newer database → `failed_precondition` ("upgrade reliant"); an older one →
