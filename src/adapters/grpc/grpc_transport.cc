@@ -471,6 +471,8 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   builder.AddChannelArgument(GRPC_ARG_TCP_MIN_READ_CHUNK_SIZE, 512);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  // Not GRPC_ARG_MINIMAL_STACK: it saves 1.4 KiB per idle stream (measured), but it drops the
+  // message-size filter, which is what refuses a peer's oversized frames.
   entry->server = builder.BuildAndStart();
   if (!entry->server || bound_port == 0) {
     if (entry->server) entry->shutdown();

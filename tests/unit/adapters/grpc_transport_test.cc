@@ -300,6 +300,45 @@ TEST(GrpcTransport, FramesOverTheLimitAreRefusedAndTheStreamGoesOn) {
   EXPECT_EQ(daemon_sequence(*next), 2u);
 }
 
+// A client nobody here wrote, allowed to send anything: the listener's own limit refuses the
+// frame (RESOURCE_EXHAUSTED) and the component never sees it.
+TEST(GrpcTransport, AForeignClientsOversizedFrameIsRefusedByTheListener) {
+  Loopback net;
+  std::vector<StreamPtr> accepted;
+  auto listener = net.gateway->listen(
+      "127.0.0.1:0", [&accepted](StreamPtr stream) { accepted.push_back(std::move(stream)); });
+  ASSERT_TRUE(listener.has_value()) << listener.error().describe();
+  const std::string address = (*listener)->address();
+  grpc::Status status;
+  std::atomic<bool> finished{false};
+  std::thread client([&] {
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    auto stub = v1::ToolsDaemonService::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto stream = stub->ConnectDaemon(&context);
+    v1::DaemonFrame frame;
+    frame.ParseFromString(daemon_frame(1, 5u << 20));
+    stream->Write(frame);
+    v1::GatewayFrame reply;
+    while (stream->Read(&reply)) {
+    }
+    status = stream->Finish();
+    finished = true;
+  });
+  // The executor serves the listener while the client waits for the end of its call.
+  const bool ended = net.run_until([&] { return finished.load(); }, std::chrono::seconds(20));
+  client.join();
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  for (auto& stream : accepted) {
+    auto frame = net.receive(*stream);
+    EXPECT_FALSE(frame.has_value()) << "the oversized frame reached the component";
+  }
+}
+
 struct CloseLog {
   std::vector<Error> errors;
   std::vector<std::thread::id> threads;
