@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "base/assert.h"
+#include "runtime/sleep.h"
 
 namespace reliant {
 
@@ -84,6 +85,11 @@ Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].done.set(committed ? (*results)[i] : Result<void>(fail(committed.error())));
   }
+  // Before this slot takes the next batch, the callers just answered (their resumptions are
+  // queued on the executor) get to submit their next bodies; taken at once, a batch would hold
+  // only what arrived meanwhile (measured on Postgres with 32 callers and 4 slots: 2.8 bodies
+  // per transaction).
+  co_await sleep(scope_.executor(), Duration::zero());
   --in_flight_;
   flush_if_possible();
 }
