@@ -351,7 +351,19 @@ TEST_P(StoreConformance, UsersAndTokens) {
   EXPECT_EQ((*tokens)[0].last_used_at_ms, 3000) << "authentication records the last use";
   EXPECT_EQ((*tokens)[0].display_prefix, token.substr(0, 13));
 
-  ASSERT_TRUE(transact([meta](SqlTransaction& tx) { return revoke_token(tx, meta.id, 4000); }));
+  // Scoped to another owner, the token is not found and stays valid.
+  auto not_theirs = transact([meta](SqlTransaction& tx) {
+    return revoke_token(tx, meta.id, 3500, std::string("someone-else"));
+  });
+  ASSERT_FALSE(not_theirs.has_value());
+  EXPECT_EQ(not_theirs.error().code, ErrorCode::not_found);
+  ASSERT_TRUE(transact([token](SqlTransaction& tx) -> Result<void> {
+    auto a = authenticate_token(tx, token, 3600);
+    if (!a) return fail(a.error());
+    return {};
+  }));
+  ASSERT_TRUE(transact(
+      [meta](SqlTransaction& tx) { return revoke_token(tx, meta.id, 4000, meta.user_id); }));
   auto revoked = transact([token](SqlTransaction& tx) -> Result<void> {
     auto a = authenticate_token(tx, token, 5000);
     if (!a) return fail(a.error());

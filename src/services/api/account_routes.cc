@@ -121,13 +121,7 @@ Task<HttpResponse> AccountRoutes::revoke_token(std::string user_id, std::string 
   auto out = std::make_shared<Json>();
   TransactionBody revoke = [out, user_id, token_id, now_ms = to_ms(env_.executor.now())](
                                SqlTransaction& tx) -> Result<void> {
-    auto tokens = reliant::list_tokens(tx, user_id);
-    if (!tokens) return fail(tokens.error());
-    const bool owned = std::any_of(tokens->begin(), tokens->end(),
-                                   [&](const PersonalAccessToken& t) { return t.id == token_id; });
-    // Another user's token is "not found" too: ids of others' tokens are not confirmed.
-    if (!owned) return fail(ErrorCode::not_found, "no token with id " + token_id);
-    auto revoked = reliant::revoke_token(tx, token_id, now_ms);
+    auto revoked = reliant::revoke_token(tx, token_id, now_ms, user_id);
     if (!revoked) return revoked;
     *out = {{"id", token_id}, {"status", "revoked"}};
     return {};

@@ -106,9 +106,14 @@ Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
   return tokens;
 }
 
-Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {
-  auto exists =
-      tx.query("SELECT revoked_at_ms FROM personal_access_tokens WHERE id = $1", {token_id});
+Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms,
+                          const std::optional<std::string>& owner) {
+  auto exists = owner ? tx.query(
+                            "SELECT revoked_at_ms FROM personal_access_tokens WHERE id = $1 AND "
+                            "user_id = $2",
+                            {token_id, *owner})
+                      : tx.query("SELECT revoked_at_ms FROM personal_access_tokens WHERE id = $1",
+                                 {token_id});
   if (!exists) return fail(exists.error());
   if (exists->rows.empty()) return fail(ErrorCode::not_found, "no token with id " + token_id);
   auto updated = tx.execute(

@@ -47,7 +47,10 @@ Result<void> insert_token(SqlTransaction& tx, const PersonalAccessToken& token,
 Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
                                                      const std::optional<std::string>& user_id);
 // Fails with `not_found` for an unknown id; revoking twice keeps the first revocation time.
-Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
+// With `owner`, only that user's token: another user's is `not_found` too, so ids of others'
+// tokens are never confirmed.
+Result<void> revoke_token(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms,
+                          const std::optional<std::string>& owner = std::nullopt);
 
 // A token made for `user_id` from 32 secret random bytes: what is stored, and the token itself
 // (shown once). `expires_at_ms` none: never expires.
