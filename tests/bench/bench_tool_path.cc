@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -93,6 +94,47 @@ std::vector<double> nats_floor(const std::string& url, int round_trips) {
   return rtts;
 }
 
+// ---- the bus adapter alone: NatsBus request-reply, a NatsBus responder on its own thread ----
+
+Task<void> bus_requests(Bus& bus, int round_trips, std::vector<double>* rtts) {
+  const std::string payload(kPayloadBytes, 'b');
+  for (int i = 0; i < round_trips; ++i) {
+    const auto start = Clock::now();
+    Task<Result<BusMessage>> asking = bus.request("bench.bus", payload, seconds(2));
+    Result<BusMessage> reply = co_await asking;
+    if (reply)
+      rtts->push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+}
+
+std::vector<double> bus_adapter_round_trips(const std::string& url, int round_trips) {
+  AsioExecutor responder_executor;
+  auto responder = NatsBus::connect(responder_executor, NatsOptions{url, "bench-bus-responder"});
+  AsioExecutor executor;
+  auto requester = NatsBus::connect(executor, NatsOptions{url, "bench-bus-requester"});
+  if (!responder || !requester) {
+    std::fprintf(stderr, "cannot connect to %s\n", url.c_str());
+    std::exit(1);
+  }
+  Bus& answering = **responder;
+  auto subscription = answering.subscribe("bench.bus", [&answering](const BusMessage& m) {
+    (void)answering.publish(m.reply_to, m.data);
+  });
+  std::thread responder_thread([&responder_executor] { responder_executor.run(); });
+  std::vector<double> rtts;
+  {
+    Scope scope(executor);
+    scope.spawn(bus_requests(**requester, round_trips, &rtts));
+    executor.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  responder_executor.post([&] {
+    subscription->reset();
+    responder_executor.stop();
+  });
+  responder_thread.join();
+  return rtts;
+}
+
 // ---- tool calls through the router ----
 
 struct Target {
@@ -134,25 +176,27 @@ struct RoundTripOptions {
 };
 
 int round_trip(const RoundTripOptions& o) {
+  const auto floor = nats_floor(o.nats_url, o.calls);
+  const auto bus_adapter =
+      o.concurrency == 1 ? bus_adapter_round_trips(o.nats_url, o.calls) : std::vector<double>{};
   AsioExecutor executor;
   auto store = open_store(executor, o.db);
   if (!store) return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
   auto target = std::make_shared<Target>();
-  auto read = run_blocking(executor, (*store)->transact([o, target](SqlTransaction& tx)
-                                                            -> Result<void> {
-    auto user = find_user_by_id_or_email(tx, o.user);
-    if (!user || !*user) return fail(ErrorCode::not_found, "no user " + o.user);
-    target->user_id = (*user)->id;
-    auto daemons = list_daemons(tx, target->user_id);
-    if (!daemons) return fail(daemons.error());
-    for (const auto& d : *daemons)
-      if (d.status == "active") target->daemons.push_back(d.id);
-    return {};
-  }));
+  auto read =
+      run_blocking(executor, (*store)->transact([o, target](SqlTransaction& tx) -> Result<void> {
+        auto user = find_user_by_id_or_email(tx, o.user);
+        if (!user || !*user) return fail(ErrorCode::not_found, "no user " + o.user);
+        target->user_id = (*user)->id;
+        auto daemons = list_daemons(tx, target->user_id);
+        if (!daemons) return fail(daemons.error());
+        for (const auto& d : *daemons)
+          if (d.status == "active") target->daemons.push_back(d.id);
+        return {};
+      }));
   if (!read) return std::fprintf(stderr, "%s\n", read.error().message.c_str()), 1;
   if (target->daemons.empty()) return std::fprintf(stderr, "no active daemon\n"), 1;
 
-  const auto floor = nats_floor(o.nats_url, o.calls);
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, "bench-tool-path"});
   if (!bus) return std::fprintf(stderr, "%s\n", bus.error().message.c_str()), 1;
   Random random(42);
@@ -175,8 +219,8 @@ int round_trip(const RoundTripOptions& o) {
   {
     Scope scope(executor);
     for (int c = 0; c < o.concurrency; ++c)
-      scope.spawn(caller(router, ids, *target, &remaining, static_cast<std::size_t>(c), &rtts,
-                         &errors));
+      scope.spawn(
+          caller(router, ids, *target, &remaining, static_cast<std::size_t>(c), &rtts, &errors));
     executor.run_until([&scope] { return scope.live_tasks() == 0; });
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -187,6 +231,8 @@ int round_trip(const RoundTripOptions& o) {
   if (o.concurrency == 1) {
     std::printf("%-44s p50 %7.0f us  p99 %7.0f us\n", "floor: bare nats.c request-reply", floor50,
                 floor99);
+    std::printf("%-44s p50 %7.0f us  p99 %7.0f us\n", "our bus adapter: NatsBus request-reply",
+                percentile(bus_adapter, 0.5), percentile(bus_adapter, 0.99));
     if (o.grpc_floor_p50 > 0) {
       std::printf("%-44s p50 %7.0f us  p99 %7.0f us\n", "floor: bare gRPC bidi ping-pong",
                   o.grpc_floor_p50, o.grpc_floor_p99);

@@ -1,15 +1,28 @@
 // The Bus contract suite against a real nats-server (started by tools/nats_fixture.sh through
 // CTest; its URL file named by RELIANT_NATS_URL_FILE): the nats.c adapter must behave exactly
 // like the in-process and simulated buses.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/nats/nats_bus.h"
 #include "property/bus_contract.h"
+#include "runtime/scope.h"
 
 namespace reliant::contract {
 namespace {
@@ -104,6 +117,118 @@ TEST(NatsBus, ABadUrlOrNoServerIsAPreciseError) {
   auto empty = NatsBus::connect(executor, NatsOptions{"", "t"});
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code, ErrorCode::invalid_argument);
+}
+
+// ---- a server of the test's own, to stop and start again ----
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::abort();
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool accepts_connections(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class OwnNatsServer {
+ public:
+  explicit OwnNatsServer(int port) : port_(port) { start(); }
+  ~OwnNatsServer() { kill(); }
+  void start() {
+    const std::string port = std::to_string(port_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int quiet = ::open("/dev/null", O_WRONLY);
+      ::dup2(quiet, STDOUT_FILENO);
+      ::dup2(quiet, STDERR_FILENO);
+      ::execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 500 && !accepts_connections(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// Runs the executor until `done` holds (checked every few milliseconds, since nats.c's
+// reconnects happen on its own thread), or gives up after ten seconds.
+bool run_until(AsioExecutor& executor, const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    executor.context().restart();
+    executor.context().run_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+Task<void> ask(Bus& bus, std::string subject, std::optional<Result<BusMessage>>* out) {
+  Task<Result<BusMessage>> asking = bus.request(std::move(subject), "ping", seconds(5));
+  *out = co_await asking;
+}
+
+// nats.c reconnects on its own thread and replays the subscriptions; the executor must take up
+// the new socket: deliveries, publishes and request-reply go on as before the restart.
+TEST(NatsBus, SubscriptionsAndRequestsSurviveAServerRestart) {
+  const int port = free_port();
+  OwnNatsServer server(port);
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  AsioExecutor executor;
+  auto subscriber = NatsBus::connect(executor, NatsOptions{url, "restart-sub", milliseconds(50)});
+  auto publisher = NatsBus::connect(executor, NatsOptions{url, "restart-pub", milliseconds(50)});
+  ASSERT_TRUE(subscriber.has_value() && publisher.has_value());
+  NatsBus& sub = **subscriber;
+  NatsBus& pub = **publisher;
+  std::vector<std::string> got;
+  auto feed = sub.subscribe("restart.>", [&got](const BusMessage& m) { got.push_back(m.data); });
+  auto echo = sub.subscribe("restart-echo",
+                            [&sub](const BusMessage& m) { (void)sub.publish(m.reply_to, "pong"); });
+  ASSERT_TRUE(feed.has_value() && echo.has_value());
+  ASSERT_TRUE(pub.publish("restart.a", "before").has_value());
+  ASSERT_TRUE(run_until(executor, [&] { return got.size() == 1; }));
+
+  server.kill();
+  ASSERT_TRUE(run_until(executor, [&] { return !sub.connected() && !pub.connected(); }));
+  server.start();
+  ASSERT_TRUE(run_until(executor, [&] { return sub.connected() && pub.connected(); }))
+      << "no reconnect within 10 s";
+  ASSERT_TRUE(sub.flush(seconds(5)).has_value());  // its subscriptions are on the new server
+
+  ASSERT_TRUE(pub.publish("restart.b", "after").has_value());
+  ASSERT_TRUE(run_until(executor, [&] { return got.size() == 2; })) << "nothing after restart";
+  EXPECT_EQ(got, (std::vector<std::string>{"before", "after"}));
+  std::optional<Result<BusMessage>> reply;
+  Scope scope(executor);
+  scope.spawn(ask(pub, "restart-echo", &reply));
+  ASSERT_TRUE(run_until(executor, [&] { return reply.has_value(); }));
+  ASSERT_TRUE(reply->has_value()) << reply->error().message;
+  EXPECT_EQ((*reply)->data, "pong");
 }
 
 }  // namespace reliant::contract

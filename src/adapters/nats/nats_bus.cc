@@ -1,12 +1,23 @@
-// nats.c glue: status codes become Errors, messages are copied and posted to the executor.
+// nats.c glue in its event-loop mode: the executor watches nats.c's socket, reads it, and hands
+// what the subscriptions queued to their handlers; status codes become Errors.
 #include "adapters/nats/nats_bus.h"
 
 #include "runtime/future.h"
 
 #include <nats/nats.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
-#include <set>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "runtime/bus_request.h"
 #include "runtime/subject.h"
@@ -50,47 +61,27 @@ Error error_of(natsStatus status, const std::string& context) {
   return Error{code, context + ": " + describe(status)};
 }
 
-// What a nats.c subscription's callbacks need; freed by nats.c's completion callback, after the
-// last message callback of the subscription has run.
-struct Delivery {
-  Executor* executor;
-  std::weak_ptr<BusHandler> handler;
-  std::shared_ptr<NatsBus::Backlog> backlog;
-  std::atomic<std::int64_t> entered{0};  // on_message calls begun, to compare with nats.c's count
-};
-
-void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  auto* delivery = static_cast<Delivery*>(closure);
-  ++delivery->entered;
+BusMessage to_bus_message(natsMsg* msg) {
   const char* reply = natsMsg_GetReply(msg);
-  BusMessage message{
+  return BusMessage{
       natsMsg_GetSubject(msg), reply ? reply : "",
       std::string(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))),
       natsMsg_IsNoResponders(msg)};
-  natsMsg_Destroy(msg);
-  ++delivery->backlog->posted;
-  delivery->executor->post(
-      [handler = delivery->handler, backlog = delivery->backlog, message = std::move(message)] {
-        if (auto h = handler.lock()) (*h)(message);
-        --backlog->posted;
-      });
 }
-
-void on_complete(void* closure) { delete static_cast<Delivery*>(closure); }
 
 class NatsSubscription final : public Subscription {
  public:
-  NatsSubscription(natsSubscription* subscription, std::shared_ptr<BusHandler> handler,
-                   std::shared_ptr<NatsBus::Backlog> backlog,
-                   const std::atomic<std::int64_t>* entered)
-      : subscription_(subscription), handler_(std::move(handler)), backlog_(std::move(backlog)) {
-    std::lock_guard lock(backlog_->mutex);
-    backlog_->subscriptions.emplace(subscription_, entered);
+  NatsSubscription(natsSubscription* subscription, std::string pattern,
+                   std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry)
+      : subscription_(subscription), handler_(std::move(handler)), registry_(std::move(registry)) {
+    std::lock_guard lock(registry_->mutex);
+    registry_->subscriptions.emplace(subscription_,
+                                     NatsBus::Registry::Entry{handler_, std::move(pattern)});
   }
   ~NatsSubscription() override {
     {
-      std::lock_guard lock(backlog_->mutex);
-      backlog_->subscriptions.erase(subscription_);
+      std::lock_guard lock(registry_->mutex);
+      registry_->subscriptions.erase(subscription_);
     }
     natsSubscription_Unsubscribe(subscription_);
     natsSubscription_Destroy(subscription_);
@@ -99,14 +90,223 @@ class NatsSubscription final : public Subscription {
  private:
   natsSubscription* subscription_;
   std::shared_ptr<BusHandler> handler_;  // deliveries hold it weakly: gone = not delivered
-  std::shared_ptr<NatsBus::Backlog> backlog_;
+  std::shared_ptr<NatsBus::Registry> registry_;
 };
+
+// Whether `fd` has something to read now (or an error to report).
+bool readable_now(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
 
 std::once_flag library_opened;
 
 }  // namespace
 
-Result<std::unique_ptr<NatsBus>> NatsBus::connect(Executor& executor, const NatsOptions& options) {
+// nats.c's socket as the executor watches it, in nats.c's event-loop mode. nats.c calls
+// attach/read/write/detach from whichever thread it is on (the executor's, or its reconnect and
+// ping threads); those calls touch only atomics and post the rest to the executor, which alone
+// owns the descriptor. The descriptor is a dup of nats.c's socket: when nats.c closes its own
+// (to reconnect), ours still names the same socket until the executor lets it go, so the
+// executor can never unregister a descriptor number that something else has reused meanwhile.
+struct NatsSocket : std::enable_shared_from_this<NatsSocket> {
+  explicit NatsSocket(AsioExecutor& e) : executor(e) {}
+
+  AsioExecutor& executor;
+  std::atomic<natsConnection*> connection{nullptr};
+  std::atomic<int> fd{-1};  // nats.c's own descriptor, for flush() to wait on
+  std::atomic<bool> write_wanted{false};
+  std::atomic<bool> write_posted{false};
+  // One ProcessRead/WriteEvent at a time: the executor's, or a flush() on another thread.
+  std::mutex io;
+  // Executor thread only.
+  NatsBus* bus = nullptr;  // cleared by ~NatsBus
+  bool closed = false;     // set by ~NatsBus: a watch posted before then is stale
+  std::optional<boost::asio::posix::stream_descriptor> watched;
+  std::uint64_t generation = 0;  // of `watched`: completions of an older one are ignored
+  bool read_waiting = false;
+  bool write_waiting = false;
+
+  void watch(int nats_fd) {
+    unwatch();
+    if (closed) return;
+    const int own = ::dup(nats_fd);
+    if (own < 0) return;  // nats.c closed it already; its next attach brings the new one
+    watched.emplace(executor.context(), own);
+    read_turn();  // what arrived before the watch began
+    write_turn();
+  }
+  void unwatch() {
+    ++generation;
+    watched.reset();  // cancels the waits and closes our dup
+    read_waiting = write_waiting = false;
+  }
+  void read_turn() {
+    if (!watched) return;
+    if (natsConnection* nc = connection.load()) {
+      std::lock_guard lock(io);
+      natsConnection_ProcessReadEvent(nc);
+    }
+    if (bus != nullptr) bus->deliver();  // may destroy the bus, and unwatch
+    if (!watched) return;
+    // nats.c reads one buffer per event and asio's epoll is edge-triggered: what is left in the
+    // socket would raise no new event. Read it from a fresh turn, so other work interleaves.
+    if (readable_now(watched->native_handle())) {
+      executor.post([self = shared_from_this(), g = generation] {
+        if (g == self->generation) self->read_turn();
+      });
+      return;
+    }
+    if (read_waiting) return;
+    read_waiting = true;
+    watched->async_wait(
+        boost::asio::posix::descriptor_base::wait_read,
+        [self = shared_from_this(), g = generation](const boost::system::error_code& e) {
+          if (g != self->generation) return;
+          self->read_waiting = false;
+          if (!e) self->read_turn();
+        });
+  }
+  // Writes what nats.c holds; from any thread.
+  void write_now() {
+    if (!write_wanted.load()) return;
+    if (natsConnection* nc = connection.load()) {
+      std::lock_guard lock(io);
+      natsConnection_ProcessWriteEvent(nc);
+    }
+  }
+  void write_turn() {
+    write_posted = false;
+    write_now();
+    if (!write_wanted.load() || !watched || write_waiting) return;
+    // The socket's buffer is full: go on when it has room.
+    write_waiting = true;
+    watched->async_wait(
+        boost::asio::posix::descriptor_base::wait_write,
+        [self = shared_from_this(), g = generation](const boost::system::error_code& e) {
+          if (g != self->generation) return;
+          self->write_waiting = false;
+          if (!e) self->write_turn();
+        });
+  }
+  void post_deliver() {
+    executor.post([self = shared_from_this()] {
+      if (self->bus != nullptr) self->bus->deliver();
+    });
+  }
+  void post_write_turn() {
+    if (write_posted.exchange(true)) return;
+    executor.post([self = shared_from_this()] { self->write_turn(); });
+  }
+
+  // The reads and writes a flush() waits for, on a helper thread: started on the first flush,
+  // asleep between flushes, stopped by ~NatsBus. It sleeps in poll() on the socket and on
+  // `helper_poke`, which nats.c's write requests ring while a flush is on (the PING a flush
+  // sends is one).
+  void begin_flush() {
+    std::lock_guard lock(helper_mutex);
+    ++flushing;
+    if (!helper.joinable()) helper = std::thread([this] { help_flushes(); });
+    helper_wake.notify_one();
+  }
+  void end_flush() { --flushing; }
+  void poke_helper() {
+    const std::uint64_t one = 1;
+    (void)!::write(helper_poke, &one, sizeof one);
+  }
+  void stop_helper() {
+    {
+      std::lock_guard lock(helper_mutex);
+      stopping = true;
+      helper_wake.notify_one();
+    }
+    poke_helper();
+    if (helper.joinable()) helper.join();
+  }
+  void help_flushes() {
+    std::unique_lock lock(helper_mutex);
+    for (;;) {
+      helper_wake.wait(lock, [this] { return flushing > 0 || stopping; });
+      if (stopping) return;
+      lock.unlock();
+      write_now();
+      const int nats_fd = fd.load();
+      pollfd polled[2] = {{helper_poke, POLLIN, 0}, {nats_fd, POLLIN, 0}};
+      // Reconnecting (no socket): the poke or the timeout brings the next look.
+      if (::poll(polled, nats_fd < 0 ? 1 : 2, 5) > 0) {
+        if (polled[0].revents != 0) {
+          std::uint64_t count = 0;
+          (void)!::read(helper_poke, &count, sizeof count);
+        }
+        if (nats_fd >= 0 && polled[1].revents != 0) {
+          {
+            std::lock_guard io_lock(io);
+            if (natsConnection* nc = connection.load()) natsConnection_ProcessReadEvent(nc);
+          }
+          // What this read brought is the subscriptions' (the executor's own read may find the
+          // socket empty now).
+          post_deliver();
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex helper_mutex;
+  std::condition_variable helper_wake;
+  std::atomic<int> flushing{0};
+  bool stopping = false;
+  const int helper_poke = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::thread helper;
+
+  ~NatsSocket() { ::close(helper_poke); }
+};
+
+namespace {
+
+// nats.c's event-loop callbacks. `loop` is the connection's NatsSocket, which outlives them.
+natsStatus on_attach(void** user_data, void* loop, natsConnection* nc, natsSock nats_fd) {
+  auto* socket = static_cast<NatsSocket*>(loop);
+  *user_data = socket;
+  socket->connection = nc;
+  socket->fd = nats_fd;
+  socket->executor.post([self = socket->shared_from_this(), nats_fd] { self->watch(nats_fd); });
+  return NATS_OK;
+}
+
+natsStatus on_read_interest(void* user_data, bool add) {
+  // nats.c asks to stop reading before it closes the socket to reconnect (and never asks to
+  // start again: attach does).
+  if (!add) {
+    auto* socket = static_cast<NatsSocket*>(user_data);
+    socket->fd = -1;
+    socket->executor.post([self = socket->shared_from_this()] { self->unwatch(); });
+  }
+  return NATS_OK;
+}
+
+natsStatus on_write_interest(void* user_data, bool add) {
+  // Called with nats.c's connection lock held: only flag, and post.
+  auto* socket = static_cast<NatsSocket*>(user_data);
+  socket->write_wanted = add;
+  if (add) {
+    socket->post_write_turn();
+    if (socket->flushing.load() > 0) socket->poke_helper();
+  }
+  return NATS_OK;
+}
+
+natsStatus on_detach(void* user_data) {
+  auto* socket = static_cast<NatsSocket*>(user_data);
+  socket->fd = -1;
+  socket->executor.post([self = socket->shared_from_this()] { self->unwatch(); });
+  return NATS_OK;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NatsBus>> NatsBus::connect(AsioExecutor& executor,
+                                                  const NatsOptions& options) {
   std::call_once(library_opened, [] { nats_Open(-1); });
   if (options.url.empty())
     return fail(ErrorCode::invalid_argument, "--nats-url (or NATS_URL) is empty");
@@ -122,8 +322,12 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(Executor& executor, const Nats
                 "invalid NATS URL '" + options.url + "': " + describe(s));
   natsOptions_SetName(opts, options.name.c_str());
   // Send at once instead of from a flusher thread: measured here, a request-reply drops from a
-  // p50 of 990 µs to 210 µs (DESIGN.md §9).
+  // p50 of 990 µs to 210 µs (DESIGN.md §9). In the event-loop mode this asks for a write
+  // right away, which publish() makes.
   natsOptions_SetSendAsap(opts, true);
+  auto socket = std::make_shared<NatsSocket>(executor);
+  natsOptions_SetEventLoop(opts, socket.get(), on_attach, on_read_interest, on_write_interest,
+                           on_detach);
   natsOptions_SetAllowReconnect(opts, true);
   natsOptions_SetMaxReconnect(opts, options.max_reconnects);
   natsOptions_SetReconnectWait(opts, to_ms(options.reconnect_wait));
@@ -157,23 +361,35 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(Executor& executor, const Nats
   natsInbox_Create(&inbox);
   std::string prefix = std::string(inbox) + ".";
   natsInbox_Destroy(inbox);
-  std::unique_ptr<NatsBus> bus(new NatsBus(executor, connection, std::move(prefix), slot));
+  std::unique_ptr<NatsBus> bus(
+      new NatsBus(executor, connection, std::move(prefix), std::move(socket), slot));
   slot->store(bus.get());
   return bus;
 }
 
-NatsBus::NatsBus(Executor& executor, natsConnection* connection, std::string inbox_prefix,
-                 std::atomic<NatsBus*>* callback_slot)
+NatsBus::NatsBus(AsioExecutor& executor, natsConnection* connection, std::string inbox_prefix,
+                 std::shared_ptr<NatsSocket> socket, std::atomic<NatsBus*>* callback_slot)
     : executor_(executor),
       connection_(connection),
+      socket_(std::move(socket)),
       inbox_prefix_(std::move(inbox_prefix)),
-      callback_slot_(callback_slot) {}
+      callback_slot_(callback_slot) {
+  socket_->bus = this;
+}
 
 NatsBus::~NatsBus() {
-  inbox_subscription_.reset();  // before the connection it belongs to
   callback_slot_->store(nullptr);
+  socket_->bus = nullptr;
+  // Closing flushes what nats.c still holds (unsubscriptions, say) and waits for the server's
+  // PONG: the helper does the writing and reading, as in flush().
+  socket_->begin_flush();
   natsConnection_Close(connection_);
+  socket_->end_flush();
+  socket_->stop_helper();
   natsConnection_Destroy(connection_);
+  socket_->connection = nullptr;
+  socket_->closed = true;
+  socket_->unwatch();  // nats.c's detach only posted it
 }
 
 void NatsBus::on_disconnected(natsConnection*, void* self) {
@@ -198,6 +414,7 @@ Result<void> NatsBus::publish(std::string_view subject, std::string data,
                                       static_cast<int>(data.size()));
   }
   if (s != NATS_OK) return fail(error_of(s, "publish to " + subj));
+  socket_->write_now();  // on the wire before returning, like nats.c's own send-asap mode
   return {};
 }
 
@@ -212,60 +429,48 @@ Result<SubscriptionPtr> NatsBus::queue_subscribe(std::string_view pattern, std::
 }
 
 Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view group,
-                                     BusHandler handler) {
+                                     BusHandler handler, bool one_reply) {
   if (auto valid = validate_pattern(pattern); !valid) return fail(valid.error());
-  auto shared = std::make_shared<BusHandler>(std::move(handler));
-  auto* delivery = new Delivery{&executor_, shared, backlog_};
   const std::string subj(pattern);
   natsSubscription* subscription = nullptr;
-  natsStatus s =
-      group.empty()
-          ? natsConnection_Subscribe(&subscription, connection_, subj.c_str(), on_message, delivery)
-          : natsConnection_QueueSubscribe(&subscription, connection_, subj.c_str(),
-                                          std::string(group).c_str(), on_message, delivery);
-  if (s != NATS_OK) {
-    delete delivery;
-    return fail(error_of(s, "subscribe to " + subj));
-  }
-  natsSubscription_SetOnCompleteCB(subscription, on_complete, delivery);
+  // Synchronous subscriptions: nats.c queues their messages, and deliver() takes them on the
+  // executor's thread — an asynchronous one would get a delivery thread of its own.
+  natsStatus s = group.empty()
+                     ? natsConnection_SubscribeSync(&subscription, connection_, subj.c_str())
+                     : natsConnection_QueueSubscribeSync(&subscription, connection_, subj.c_str(),
+                                                         std::string(group).c_str());
+  if (s != NATS_OK) return fail(error_of(s, "subscribe to " + subj));
   // NATS orders commands per connection only: until the server has seen this SUB, a publish from
   // another connection would miss it. Wait for that one round trip, so that — as on every Bus —
   // a subscription is active when subscribe() returns. While disconnected the SUB is replayed on
   // reconnect, so a failed flush is not an error.
-  (void)natsConnection_FlushTimeout(connection_, 2000);
-  return SubscriptionPtr(std::make_unique<NatsSubscription>(subscription, std::move(shared),
-                                                            backlog_, &delivery->entered));
+  auto subscribed = SubscriptionPtr(std::make_unique<NatsSubscription>(
+      subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_));
+  if (one_reply) {
+    natsSubscription_AutoUnsubscribe(subscription, 1);
+  } else {
+    (void)flush(seconds(2));
+  }
+  return subscribed;
 }
 
 Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data, Duration timeout) {
-  // One wildcard subscription on this connection's inbox prefix serves every request: a
-  // subscription per request would cost a server round trip (the flush that makes it active)
-  // and a nats.c delivery thread each time — about a millisecond per request, measured.
-  if (!inbox_subscription_) {
-    auto waiting = waiting_;
-    auto subscribed = subscribe(inbox_prefix_ + "*", [waiting](const BusMessage& reply) {
-      const auto it = waiting->find(reply.subject);
-      if (it == waiting->end()) return;  // late: the request timed out
-      Promise<Result<BusMessage>> promise = std::move(it->second);
-      waiting->erase(it);
-      if (reply.no_responders) {
-        promise.set(fail(ErrorCode::no_responders, "no responders"));
-      } else {
-        promise.set(reply);
-      }
-    });
-    if (!subscribed) co_return fail(subscribed.error());
-    inbox_subscription_ = std::move(*subscribed);
-  }
+  // A subscription of its own on a fresh inbox, which needs no round trip to become active: the
+  // server reads this connection's SUB before its request, so before any reply. It is
+  // synchronous (no nats.c thread, see add()) and the server drops it after one message.
   const std::string inbox = new_inbox();
   auto [promise, future] = make_promise<Result<BusMessage>>(executor_);
-  (*waiting_)[inbox] = promise;
-  // Whatever ends the wait (reply, timeout, or this frame being destroyed) forgets the inbox.
-  struct Forget {
-    std::shared_ptr<std::map<std::string, Promise<Result<BusMessage>>>> waiting;
-    std::string inbox;
-    ~Forget() { waiting->erase(inbox); }
-  } forget{waiting_, inbox};
+  auto subscribed = add(
+      inbox, {},
+      [promise = promise, subject](const BusMessage& reply) {
+        if (reply.no_responders) {
+          promise.set(fail(ErrorCode::no_responders, "no responders on " + subject));
+        } else {
+          promise.set(reply);
+        }
+      },
+      true);
+  if (!subscribed) co_return fail(subscribed.error());
   ScopedTimer timer(executor_, executor_.after(timeout, [promise = promise, subject, timeout] {
     promise.set(
         fail(ErrorCode::timeout, "no reply on " + subject + " within " + format_duration(timeout)));
@@ -273,36 +478,60 @@ Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data,
   if (auto published = publish(subject, std::move(data), inbox); !published) {
     co_return fail(published.error());
   }
-  Result<BusMessage> reply = co_await future;
-  if (!reply && reply.error().code == ErrorCode::no_responders) {
-    co_return fail(ErrorCode::no_responders, "no responders on " + subject);
-  }
-  co_return reply;
+  co_return co_await future;
 }
 
 std::string NatsBus::new_inbox() { return inbox_prefix_ + std::to_string(++inboxes_); }
 
 std::int64_t NatsBus::undelivered() const {
-  // nats.c moves a message from pending to delivered (under its lock) just before calling
-  // on_message; until on_message has counted it in `entered`, only that difference shows it.
   std::int64_t count = 0;
-  std::lock_guard lock(backlog_->mutex);
-  for (const auto& [subscription, entered] : backlog_->subscriptions) {
+  std::lock_guard lock(registry_->mutex);
+  for (const auto& [subscription, handler] : registry_->subscriptions) {
     int msgs = 0;
     int bytes = 0;
-    std::int64_t delivered = 0;
     if (natsSubscription_GetPending(subscription, &msgs, &bytes) == NATS_OK) count += msgs;
-    if (natsSubscription_GetDelivered(subscription, &delivered) == NATS_OK) {
-      count += delivered - entered->load();
+  }
+  return count;
+}
+
+void NatsBus::deliver() {
+  // Everything first, then the handlers: a handler may subscribe, unsubscribe or destroy the bus.
+  // One pass over the subscriptions per read: cheap for the tens a gateway or a worker holds.
+  std::vector<std::pair<std::weak_ptr<BusHandler>, BusMessage>> batch;
+  {
+    std::lock_guard lock(registry_->mutex);
+    for (const auto& [subscription, entry] : registry_->subscriptions) {
+      int msgs = 0;
+      int bytes = 0;
+      if (natsSubscription_GetPending(subscription, &msgs, &bytes) != NATS_OK) continue;
+      for (; msgs > 0; --msgs) {
+        natsMsg* msg = nullptr;
+        const natsStatus s = natsSubscription_NextMsg(&msg, subscription, 0);
+        if (s == NATS_NO_RESPONDERS) {
+          // nats.c consumes the server's status and says only this: it came to a request's
+          // inbox, which the subscription's pattern is.
+          batch.emplace_back(entry.handler, BusMessage{entry.pattern, "", "", true});
+          continue;
+        }
+        if (s != NATS_OK) break;
+        batch.emplace_back(entry.handler, to_bus_message(msg));
+        natsMsg_Destroy(msg);
+      }
     }
   }
-  return count + backlog_->posted.load();
+  for (auto& [handler, message] : batch) {
+    if (auto h = handler.lock()) (*h)(message);
+  }
 }
 
 Result<void> NatsBus::flush(Duration timeout) {
-  if (auto s = natsConnection_FlushTimeout(connection_, to_ms(timeout)); s != NATS_OK) {
-    return fail(error_of(s, "flush"));
-  }
+  // nats.c's flush waits for the server's PONG, which only a read of the socket shows — and the
+  // reads are the executor's, which may be this very thread. A helper does them meanwhile.
+  socket_->begin_flush();
+  const natsStatus s = natsConnection_FlushTimeout(connection_, to_ms(timeout));
+  socket_->end_flush();
+
+  if (s != NATS_OK) return fail(error_of(s, "flush"));
   return {};
 }
 

@@ -1,8 +1,12 @@
 // NatsBus: the Bus port on a real nats-server through nats.c (the distributed deployment).
 //
-// nats.c runs its own threads: every message is handed to the connection's executor with post(),
-// so handlers run on the component's executor like on every other Bus. nats.c reconnects on its
-// own (forever by default) and re-subscribes; publishes made while disconnected are buffered.
+// nats.c runs in its event-loop mode on the connection's executor: the executor's thread reads
+// the socket, and hands each message to its handler itself; a publish is written at once. No
+// nats.c thread stands between the socket and a handler — each such hand-off is a thread
+// wake-up, and two of them per message (nats.c's reader thread, then the subscription's delivery
+// thread, then the executor) cost 60–80 µs per request-reply on this project's 2-core machines
+// (tools/bench_tool_path.sh prints the figure). nats.c still reconnects on a thread of its own
+// (forever by default) and re-subscribes; publishes made while disconnected are buffered.
 #pragma once
 
 #include <atomic>
@@ -11,14 +15,17 @@
 #include <mutex>
 #include <string>
 
+#include "adapters/asio/asio_executor.h"
 #include "runtime/bus.h"
-#include "runtime/future.h"
 #include "runtime/executor.h"
+#include "runtime/future.h"
 
 struct __natsConnection;
 struct __natsSubscription;
 
 namespace reliant {
+
+struct NatsSocket;
 
 struct NatsOptions {
   std::string url;               // nats://host:port
@@ -31,7 +38,8 @@ class NatsBus final : public Bus {
  public:
   // Connects before returning; fails with `unavailable` when no server answers and
   // `invalid_argument` for a malformed URL.
-  static Result<std::unique_ptr<NatsBus>> connect(Executor& executor, const NatsOptions& options);
+  static Result<std::unique_ptr<NatsBus>> connect(AsioExecutor& executor,
+                                                  const NatsOptions& options);
   ~NatsBus() override;
 
   Result<void> publish(std::string_view subject, std::string data,
@@ -45,41 +53,49 @@ class NatsBus final : public Bus {
                                    Duration timeout) override;
   std::string new_inbox() override;
 
-  // Blocks until the server has processed everything this connection sent (one round trip).
-  // For tests and orderly shutdown, never on a component's executor.
+  // Blocks until the server has processed everything this connection sent and this connection
+  // has read everything the server sent before (one round trip); what was read on the way is
+  // handled from a later executor turn. Works on the executor's thread (subscribe() uses it
+  // there) or on any other, whether the executor runs or not (tests, shutdown).
   Result<void> flush(Duration timeout);
   bool connected() const { return connected_.load(); }
-  // Messages received from the server whose handlers have not run yet (queued in nats.c or
-  // posted to the executor). With flush(), lets a caller wait until everything sent has been
-  // handled — for tests.
+  // Messages read from the server whose handlers have not run yet. With flush(), lets a caller
+  // wait until everything sent has been handled — for tests.
   std::int64_t undelivered() const;
 
-  // What undelivered() counts; shared with nats.c callbacks, which may outlive the bus.
-  struct Backlog {
-    std::atomic<std::int64_t> posted{0};
-    std::mutex mutex;
-    std::map<__natsSubscription*, const std::atomic<std::int64_t>*> subscriptions;  // → calls begun
+  // The subscriptions whose messages the executor hands out, shared with their Subscription
+  // objects (which unregister themselves) and read by undelivered() from any thread.
+  struct Registry {
+    struct Entry {
+      std::weak_ptr<BusHandler> handler;  // gone = not delivered
+      std::string pattern;                // names a request's inbox in a no-responders status
+    };
+    mutable std::mutex mutex;
+    std::map<__natsSubscription*, Entry> subscriptions;
   };
 
  private:
-  NatsBus(Executor& executor, __natsConnection* connection, std::string inbox_prefix,
-          std::atomic<NatsBus*>* callback_slot);
-  Result<SubscriptionPtr> add(std::string_view pattern, std::string_view group, BusHandler handler);
+  friend struct NatsSocket;
+  NatsBus(AsioExecutor& executor, __natsConnection* connection, std::string inbox_prefix,
+          std::shared_ptr<NatsSocket> socket, std::atomic<NatsBus*>* callback_slot);
+  // `one_reply`: a request's inbox — active without waiting for the server (see request()) and
+  // dropped by the server after one message; otherwise returns once the server has it.
+  Result<SubscriptionPtr> add(std::string_view pattern, std::string_view group, BusHandler handler,
+                              bool one_reply = false);
+  // On the executor's thread, after the socket was read: every message waiting in a
+  // subscription goes to its handler, in the order it arrived per subscription.
+  void deliver();
   static void on_disconnected(__natsConnection*, void* self);
   static void on_reconnected(__natsConnection*, void* self);
 
-  Executor& executor_;
+  AsioExecutor& executor_;
   __natsConnection* connection_;
+  std::shared_ptr<NatsSocket> socket_;  // nats.c's socket as the executor watches it
   std::string inbox_prefix_;
   std::uint64_t inboxes_ = 0;
   std::atomic<bool> connected_{true};
   std::atomic<NatsBus*>* callback_slot_;  // owned by nats.c's closed callback
-  std::shared_ptr<Backlog> backlog_ = std::make_shared<Backlog>();
-  // Requests waiting for a reply, by inbox (executor thread only), and the one subscription
-  // that serves them all.
-  std::shared_ptr<std::map<std::string, Promise<Result<BusMessage>>>> waiting_ =
-      std::make_shared<std::map<std::string, Promise<Result<BusMessage>>>>();
-  SubscriptionPtr inbox_subscription_;  // last: unsubscribes before the rest goes
+  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
 };
 
 }  // namespace reliant
