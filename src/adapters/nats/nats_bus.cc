@@ -10,8 +10,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -375,6 +377,7 @@ NatsBus::NatsBus(AsioExecutor& executor, natsConnection* connection, std::string
       inbox_prefix_(std::move(inbox_prefix)),
       callback_slot_(callback_slot) {
   socket_->bus = this;
+  natsStatistics_Create(&stats_);
 }
 
 NatsBus::~NatsBus() {
@@ -387,6 +390,7 @@ NatsBus::~NatsBus() {
   socket_->end_flush();
   socket_->stop_helper();
   natsConnection_Destroy(connection_);
+  natsStatistics_Destroy(stats_);
   socket_->connection = nullptr;
   socket_->closed = true;
   socket_->unwatch();  // nats.c's detach only posted it
@@ -495,12 +499,29 @@ std::int64_t NatsBus::undelivered() const {
 }
 
 void NatsBus::deliver() {
+  // A read that brought no message (a PONG, a PING, part of a frame) costs nothing. Otherwise the
+  // scan over the subscriptions stops once it has taken as many messages as the connection
+  // received since the last time; nats.c's synchronous subscriptions say which of them hold
+  // messages only when asked, one by one. (A message that never reaches a queue — its
+  // subscription just went — makes that one scan complete, which then brings the counts level.)
+  // Counted under the socket's lock: no read is then half-way, between nats.c counting a
+  // message and queueing it.
+  std::uint64_t received = 0;
+  bool counted = false;
+  {
+    std::lock_guard io(socket_->io);
+    counted =
+        natsConnection_GetStats(connection_, stats_) == NATS_OK &&
+        natsStatistics_GetCounts(stats_, &received, nullptr, nullptr, nullptr, nullptr) == NATS_OK;
+  }
+  if (counted && received <= taken_) return;
+  const std::uint64_t wanted = counted ? received - taken_ : UINT64_MAX;
   // Everything first, then the handlers: a handler may subscribe, unsubscribe or destroy the bus.
-  // One pass over the subscriptions per read: cheap for the tens a gateway or a worker holds.
   std::vector<std::pair<std::weak_ptr<BusHandler>, BusMessage>> batch;
   {
     std::lock_guard lock(registry_->mutex);
     for (const auto& [subscription, entry] : registry_->subscriptions) {
+      if (batch.size() >= wanted) break;
       int msgs = 0;
       int bytes = 0;
       if (natsSubscription_GetPending(subscription, &msgs, &bytes) != NATS_OK) continue;
@@ -519,6 +540,8 @@ void NatsBus::deliver() {
       }
     }
   }
+  taken_ += batch.size();
+  if (counted && batch.size() < wanted) taken_ = std::max(taken_, received);  // never queued
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }

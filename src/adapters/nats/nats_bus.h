@@ -22,6 +22,7 @@
 
 struct __natsConnection;
 struct __natsSubscription;
+struct __natsStatistics;
 
 namespace reliant {
 
@@ -96,6 +97,10 @@ class NatsBus final : public Bus {
   std::atomic<bool> connected_{true};
   std::atomic<NatsBus*>* callback_slot_;  // owned by nats.c's closed callback
   std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+  // deliver()'s count of the messages it took, against the connection's count of those it
+  // received (read into `stats_`): executor thread only.
+  __natsStatistics* stats_ = nullptr;
+  std::uint64_t taken_ = 0;
 };
 
 }  // namespace reliant
