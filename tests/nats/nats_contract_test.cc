@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +22,7 @@
 #include "adapters/nats/nats_bus.h"
 #include "property/bus_contract.h"
 #include "runtime/scope.h"
+#include "unit/support/real_loop.h"
 
 namespace reliant::contract {
 namespace {
@@ -176,17 +176,8 @@ class OwnNatsServer {
   pid_t pid_ = -1;
 };
 
-// Runs the executor until `done` holds (checked every few milliseconds, since nats.c's
-// reconnects happen on its own thread), or gives up after ten seconds.
-bool run_until(AsioExecutor& executor, const std::function<bool()>& done) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    executor.context().restart();
-    executor.context().run_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+// How long the restart test waits for each step (nats.c reconnects every 50 ms here).
+constexpr std::chrono::milliseconds kPatience{10000};
 
 Task<void> ask(Bus& bus, std::string subject, std::optional<Result<BusMessage>>* out) {
   Task<Result<BusMessage>> asking = bus.request(std::move(subject), "ping", seconds(5));
@@ -211,22 +202,28 @@ TEST(NatsBus, SubscriptionsAndRequestsSurviveAServerRestart) {
                             [&sub](const BusMessage& m) { (void)sub.publish(m.reply_to, "pong"); });
   ASSERT_TRUE(feed.has_value() && echo.has_value());
   ASSERT_TRUE(pub.publish("restart.a", "before").has_value());
-  ASSERT_TRUE(run_until(executor, [&] { return got.size() == 1; }));
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return got.size() == 1; }, kPatience));
 
   server.kill();
-  ASSERT_TRUE(run_until(executor, [&] { return !sub.connected() && !pub.connected(); }));
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return !sub.connected() && !pub.connected(); }, kPatience));
   server.start();
-  ASSERT_TRUE(run_until(executor, [&] { return sub.connected() && pub.connected(); }))
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return sub.connected() && pub.connected(); }, kPatience))
       << "no reconnect within 10 s";
   ASSERT_TRUE(sub.flush(seconds(5)).has_value());  // its subscriptions are on the new server
 
   ASSERT_TRUE(pub.publish("restart.b", "after").has_value());
-  ASSERT_TRUE(run_until(executor, [&] { return got.size() == 2; })) << "nothing after restart";
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return got.size() == 2; }, kPatience))
+      << "nothing after restart";
   EXPECT_EQ(got, (std::vector<std::string>{"before", "after"}));
   std::optional<Result<BusMessage>> reply;
   Scope scope(executor);
   scope.spawn(ask(pub, "restart-echo", &reply));
-  ASSERT_TRUE(run_until(executor, [&] { return reply.has_value(); }));
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return reply.has_value(); }, kPatience));
   ASSERT_TRUE(reply->has_value()) << reply->error().message;
   EXPECT_EQ((*reply)->data, "pong");
 }

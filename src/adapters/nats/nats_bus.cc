@@ -159,15 +159,20 @@ struct NatsSocket : std::enable_shared_from_this<NatsSocket> {
       });
       return;
     }
-    if (read_waiting) return;
-    read_waiting = true;
-    watched->async_wait(
-        boost::asio::posix::descriptor_base::wait_read,
-        [self = shared_from_this(), g = generation](const boost::system::error_code& e) {
-          if (g != self->generation) return;
-          self->read_waiting = false;
-          if (!e) self->read_turn();
-        });
+    wait_then(boost::asio::posix::descriptor_base::wait_read, read_waiting, &NatsSocket::read_turn);
+  }
+  // Runs `turn` once the watched socket is ready for `what`; one wait of each kind at a time,
+  // and none survives an unwatch.
+  void wait_then(boost::asio::posix::descriptor_base::wait_type what, bool& waiting,
+                 void (NatsSocket::*turn)()) {
+    if (waiting) return;
+    waiting = true;
+    watched->async_wait(what, [self = shared_from_this(), g = generation, &waiting,
+                               turn](const boost::system::error_code& e) {
+      if (g != self->generation) return;
+      waiting = false;
+      if (!e) ((*self).*turn)();
+    });
   }
   // Writes what nats.c holds; from any thread.
   void write_now() {
@@ -180,16 +185,10 @@ struct NatsSocket : std::enable_shared_from_this<NatsSocket> {
   void write_turn() {
     write_posted = false;
     write_now();
-    if (!write_wanted.load() || !watched || write_waiting) return;
+    if (!write_wanted.load() || !watched) return;
     // The socket's buffer is full: go on when it has room.
-    write_waiting = true;
-    watched->async_wait(
-        boost::asio::posix::descriptor_base::wait_write,
-        [self = shared_from_this(), g = generation](const boost::system::error_code& e) {
-          if (g != self->generation) return;
-          self->write_waiting = false;
-          if (!e) self->write_turn();
-        });
+    wait_then(boost::asio::posix::descriptor_base::wait_write, write_waiting,
+              &NatsSocket::write_turn);
   }
   void post_deliver() {
     executor.post([self = shared_from_this()] {

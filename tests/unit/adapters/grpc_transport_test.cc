@@ -315,16 +315,19 @@ TEST(GrpcTransport, AForeignClientsOversizedFrameIsRefusedByTheListener) {
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(64 << 20);
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-    auto stub = v1::ToolsDaemonService::NewStub(channel);
+    // gRPC's generated client for the service (its "stub"), used directly.
+    auto client = v1::ToolsDaemonService::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    auto stream = stub->ConnectDaemon(&context);
+    auto stream = client->ConnectDaemon(&context);
     v1::DaemonFrame frame;
     frame.ParseFromString(daemon_frame(1, 5u << 20));
     stream->Write(frame);
+    // Whatever the gateway sends before it ends the call is of no interest: read to the end,
+    // where Finish() has the status.
     v1::GatewayFrame reply;
-    while (stream->Read(&reply)) {
-    }
+    bool reading = true;
+    while (reading) reading = stream->Read(&reply);
     status = stream->Finish();
     finished = true;
   });
