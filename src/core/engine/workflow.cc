@@ -5,6 +5,10 @@
 
 namespace reliant::engine {
 
+std::string start_to_close_exceeded(Duration limit) {
+  return "activity exceeded its start-to-close timeout of " + format_duration(limit);
+}
+
 void WorkflowRegistry::add(std::unique_ptr<Workflow> workflow) {
   RELIANT_ASSERT(workflow != nullptr);
   const std::string name(workflow->name());

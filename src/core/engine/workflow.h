@@ -21,6 +21,10 @@ struct ActivityOptions {
   Duration heartbeat_timeout{};  // zero: no heartbeats required
 };
 
+// Why an attempt that outlived its start-to-close timeout failed — the same words whether its
+// worker's timer noticed first or the reaper did (the attempt's lease lasts exactly that long).
+std::string start_to_close_exceeded(Duration limit);
+
 struct ScheduleActivity {
   std::string name;
   Json input;

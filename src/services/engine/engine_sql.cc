@@ -489,7 +489,8 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
   // No row locks here (they would be taken before the run row's, against the lock order):
   // every change below is conditional on the lease, so concurrent reapers cannot both act.
   auto rows = tx.query(
-      "SELECT id, kind, run_id, event_seq, attempt, max_attempts, queue FROM engine_tasks "
+      "SELECT id, kind, run_id, event_seq, attempt, max_attempts, queue, start_to_close_ms, "
+      "leased_at_ms, lease_expires_at_ms FROM engine_tasks "
       "WHERE status = 'leased' AND lease_expires_at_ms < $1 ORDER BY lease_expires_at_ms, id LIMIT "
       "$2",
       {now_ms, max_tasks});
@@ -501,8 +502,15 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
         text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4), int_at(r, 5), 0, 0, 0,
         text_at(r, 6)};
     if (task.kind == TaskKind::activity) {
-      const std::string why =
-          "attempt " + std::to_string(task.attempt) + " ended without a result (lease expired)";
+      // A lease that ran to the attempt's start-to-close deadline is that timeout, whoever
+      // notices it first; a shorter one (heartbeats) means the worker went silent.
+      const std::int64_t start_to_close_ms = int_at(r, 7);
+      const bool deadline_passed =
+          start_to_close_ms > 0 && int_at(r, 9) >= int_at(r, 8) + start_to_close_ms;
+      const std::string why = deadline_passed
+                                  ? start_to_close_exceeded(milliseconds(start_to_close_ms))
+                                  : "attempt " + std::to_string(task.attempt) +
+                                        " ended without a result (lease expired)";
       if (auto ok = fail_activity_attempt(tx, dialect, task, why, now_ms,
                                           activity_retry_delay_ms(task.attempt));
           !ok) {

@@ -207,8 +207,7 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
       const Duration limit =
           task.start_to_close_ms > 0 ? milliseconds(task.start_to_close_ms) : hours(24);
       ScopedTimer deadline(env_.executor, env_.executor.after(limit, [promise = promise, limit] {
-        promise.set(fail(ErrorCode::timeout, "activity exceeded its start-to-close timeout of " +
-                                                 format_duration(limit)));
+        promise.set(fail(ErrorCode::timeout, engine::start_to_close_exceeded(limit)));
       }));
       Result<Json> result = co_await future;
       outcome = std::move(result);
