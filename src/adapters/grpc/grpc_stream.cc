@@ -169,10 +169,11 @@ StreamCore::StreamCore(Executor& executor, RpcSide side,
 
 void StreamCore::bind(RpcOps* rpc) {
   RELIANT_ASSERT(rpc != nullptr);
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   RELIANT_ASSERT(rpc_ == nullptr && !rpc_done_);
   rpc_ = rpc;
   pump_locked();
+  start_pending(lock);
 }
 
 void StreamCore::on_established(bool ok, std::string peer) {
@@ -188,7 +189,7 @@ void StreamCore::on_read_done(bool ok) {
   // The buffer is ours until the next start_read, which only this path triggers.
   std::string frame;
   if (ok) read_message_->SerializeToString(&frame);
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   reading_ = false;
   if (!ok) {
     read_ended_ = true;
@@ -204,10 +205,11 @@ void StreamCore::on_read_done(bool ok) {
     if (receiver_waiting_) kick_locked();
   }
   pump_locked();
+  start_pending(lock);
 }
 
 void StreamCore::on_write_done(bool ok) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   writing_ = false;
   if (!ok) {
     // The call is dead for writing. A client may still read what the server sent before it
@@ -222,18 +224,21 @@ void StreamCore::on_write_done(bool ok) {
     }
   }
   pump_locked();
+  start_pending(lock);
 }
 
 void StreamCore::on_cancel() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   end_locked(
       Error{ErrorCode::closed, "stream reset: cancelled by the peer, or the connection was lost"});
   if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
   pump_locked();
+  start_pending(lock);
 }
 
 void StreamCore::on_done(const grpc::Status* status) {
   std::lock_guard lock(mutex_);
+  RELIANT_ASSERT_MSG(!pending_.any(), "an operation was decided after the call's last one");
   rpc_ = nullptr;
   rpc_done_ = true;
   if (status != nullptr) {
@@ -262,7 +267,7 @@ Result<void> StreamCore::send(std::string frame) {
     close(error, status_of(error));
     return fail(std::move(error));
   }
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (ended_) return fail(*ended_);
   if (write_ended_) return fail(ErrorCode::closed, "stream closed: the connection broke");
   if (outbox_bytes_ + frame.size() > kOutboxBytesMax) {
@@ -273,13 +278,15 @@ Result<void> StreamCore::send(std::string frame) {
   outbox_bytes_ += frame.size();
   outbox_.push_back(Queued{std::move(message), frame.size()});
   pump_locked();
+  start_pending(lock);
   return {};
 }
 
 bool StreamCore::take_or_wait(FrameAwaiter& awaiter, bool register_if_empty) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (!arrivals_.empty()) {
     awaiter.result_ = take_arrival_locked();
+    start_pending(lock);
   } else if (closed_locally_) {
     awaiter.result_ = fail(ErrorCode::closed, "stream closed");
   } else if (ended_) {
@@ -307,7 +314,7 @@ void StreamCore::close(Error reason, grpc::Status status) {
   closed_locally_ = true;
   bool rpc_alive = false;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     close_reason_ = ended_ ? *ended_ : reason;
     close_status_ = std::move(status);
     discard_ = true;
@@ -318,6 +325,7 @@ void StreamCore::close(Error reason, grpc::Status status) {
     rpc_alive = rpc_ != nullptr;
     // A waiting receive and on_close run from a fresh executor turn, never inside close().
     if (receiver_waiting_ || (on_close_ && !close_notified_)) kick_locked();
+    start_pending(lock);
   }
   if (rpc_alive) arm_close_grace();
 }
@@ -334,8 +342,10 @@ void StreamCore::detach() {
 }
 
 void StreamCore::accepted() {
-  std::lock_guard lock(mutex_);
-  if (rpc_ != nullptr && !ops_closed_) rpc_->send_initial_metadata();
+  std::unique_lock lock(mutex_);
+  if (rpc_ == nullptr || ops_closed_) return;
+  pending_.initial_metadata = true;
+  start_pending(lock);
 }
 
 void StreamCore::await_established(Promise<Result<void>> promise) {
@@ -356,7 +366,7 @@ void StreamCore::await_established(Promise<Result<void>> promise) {
 }
 
 void StreamCore::abort(const grpc::Status& status) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (rpc_ == nullptr) return;
   discard_ = true;
   arrivals_.clear();
@@ -373,8 +383,11 @@ void StreamCore::abort(const grpc::Status& status) {
     if (!reading_) read_ended_ = true;
   }
   // A refusal is a status the dialer should see; a cancel overrides any status.
-  if (cancel || side_ == RpcSide::client) rpc_->try_cancel();
+  // Once the last operation is decided, gRPC may delete the reactor any moment: no cancel then
+  // (nor any need for one — the call is ending).
+  if ((cancel || side_ == RpcSide::client) && !ops_closed_) pending_.cancel = true;
   pump_locked();
+  start_pending(lock);
 }
 
 std::string StreamCore::peer() const {
@@ -389,20 +402,20 @@ void StreamCore::pump_locked() {
   const bool room = arrivals_.size() < kArrivalsMax && arrivals_bytes_ < kArrivalsBytesMax;
   if (!reading_ && !read_ended_ && (room || discard_ || write_failed_)) {
     reading_ = true;
-    rpc_->start_read(read_message_.get());
+    pending_.read = read_message_.get();
   }
   if (!writing_ && !write_ended_ && !outbox_.empty()) {
     write_message_ = std::move(outbox_.front().message);
     outbox_bytes_ -= outbox_.front().bytes;
     outbox_.pop_front();
     writing_ = true;
-    rpc_->start_write(write_message_.get());
+    pending_.write = write_message_.get();
   }
   if (closing_ && !writing_ && outbox_.empty() && !write_ended_) {
     // Everything sent before close() is on its way: now the peer may be told.
     write_ended_ = true;
     if (side_ == RpcSide::client) {
-      rpc_->half_close();
+      pending_.half_close = true;
     } else if (!finish_status_) {
       finish_status_ = close_status_;
     }
@@ -411,14 +424,38 @@ void StreamCore::pump_locked() {
     // gRPC wants no write in flight when the call is finished.
     if (finish_status_ && !writing_) {
       ops_closed_ = true;
-      rpc_->finish(*finish_status_);
+      pending_.finish = true;
     }
   } else if (read_ended_ && !writing_) {
     // The server ended the call (or it was cancelled): nothing more will be started from
     // outside a reaction, so gRPC may call OnDone once its own operations are over.
     ops_closed_ = true;
-    rpc_->release();
+    pending_.release = true;
   }
+}
+
+void StreamCore::start_pending(std::unique_lock<std::mutex>& lock) {
+  if (starting_) return;
+  starting_ = true;
+  while (pending_.any()) {
+    // Within one batch the order is fixed, and it is the order the core needs: a cancel before
+    // the finish it precedes, the initial metadata before the first write, and the finish or
+    // release — after which gRPC may delete the reactor — last of all.
+    const PendingOps ops = std::exchange(pending_, {});
+    RpcOps* rpc = rpc_;
+    std::optional<grpc::Status> finish_status;
+    if (ops.finish) finish_status = *finish_status_;
+    lock.unlock();
+    if (ops.cancel) rpc->try_cancel();
+    if (ops.initial_metadata) rpc->send_initial_metadata();
+    if (ops.read != nullptr) rpc->start_read(ops.read);
+    if (ops.write != nullptr) rpc->start_write(ops.write);
+    if (ops.half_close) rpc->half_close();
+    if (finish_status) rpc->finish(*finish_status);
+    if (ops.release) rpc->release();
+    lock.lock();
+  }
+  starting_ = false;
 }
 
 std::string StreamCore::take_arrival_locked() {
@@ -449,7 +486,7 @@ void StreamCore::kick() {
   std::optional<Result<void>> dial_result;
   bool rpc_done = false;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     kick_posted_ = false;
     if (receiver_waiting_) {
       if (!arrivals_.empty()) {
@@ -470,6 +507,7 @@ void StreamCore::kick() {
       dial_result = established_ ? Result<void>{} : Result<void>(fail(dial_error_));
     }
     rpc_done = rpc_done_;
+    start_pending(lock);  // taking a frame may have resumed reading
   }
   if (rpc_done && close_grace_timer_ != 0) {
     executor_.cancel(close_grace_timer_);

@@ -28,8 +28,10 @@
 
 namespace reliant::grpc_detail {
 
-// What the core asks of its reactor. Always called with the core's mutex held, and only while
-// the reactor is alive (before its OnDone).
+// What the core asks of its reactor. Called without the core's mutex (gRPC may finish an
+// operation on another thread before the call returns, and that thread's reaction needs the
+// mutex), one thread at a time, in the order the core decided them, and only while the
+// reactor is alive (before its OnDone).
 class RpcOps {
  public:
   virtual ~RpcOps() = default;
@@ -134,7 +136,25 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
     std::size_t bytes;
   };
 
+  // The gRPC operations pump_locked() decided and no thread has started yet.
+  struct PendingOps {
+    google::protobuf::Message* read = nullptr;
+    const google::protobuf::Message* write = nullptr;
+    bool cancel = false;
+    bool initial_metadata = false;
+    bool half_close = false;
+    bool finish = false;
+    bool release = false;
+    bool any() const {
+      return read != nullptr || write != nullptr || cancel || initial_metadata || half_close ||
+             finish || release;
+    }
+  };
+
   void pump_locked();
+  // Starts the pending operations with the mutex released — unless another thread is already
+  // starting some, which then starts these too (so they reach gRPC in the order decided).
+  void start_pending(std::unique_lock<std::mutex>& lock);
   std::string take_arrival_locked();
   void end_locked(Error reason);
   void kick_locked();
@@ -160,6 +180,8 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   bool discard_ = false;      // closed locally: frames that still arrive are dropped
   bool established_ = false;  // client: the server accepted the call
   bool rpc_done_ = false;
+  PendingOps pending_;
+  bool starting_ = false;                      // a thread is in start_pending's loop
   std::optional<grpc::Status> finish_status_;  // server: finish once no write is in flight
   grpc::Status close_status_;                  // server: how an orderly close finishes
   std::optional<Error> ended_;                 // why the wire can carry no more frames

@@ -388,6 +388,7 @@ NatsBus::~NatsBus() {
   natsConnection_Close(connection_);
   socket_->end_flush();
   socket_->stop_helper();
+  destroy_retired();
   natsConnection_Destroy(connection_);
   natsStatistics_Destroy(stats_);
   socket_->connection = nullptr;
@@ -535,7 +536,7 @@ void NatsBus::deliver() {
         }
         if (s != NATS_OK) break;
         batch.emplace_back(entry.handler, to_bus_message(msg));
-        natsMsg_Destroy(msg);
+        retire(msg);
       }
     }
   }
@@ -544,6 +545,18 @@ void NatsBus::deliver() {
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }
+}
+
+void NatsBus::retire(natsMsg* message) {
+  retired_.push_back(message);
+  retired_bytes_ += static_cast<std::size_t>(natsMsg_GetDataLength(message));
+  if (retired_.size() >= kRetiredMax || retired_bytes_ >= kRetiredBytesMax) destroy_retired();
+}
+
+void NatsBus::destroy_retired() {
+  for (natsMsg* message : retired_) natsMsg_Destroy(message);
+  retired_.clear();
+  retired_bytes_ = 0;
 }
 
 Result<void> NatsBus::flush(Duration timeout) {

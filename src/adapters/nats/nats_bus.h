@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "adapters/asio/asio_executor.h"
 #include "runtime/bus.h"
@@ -23,6 +24,7 @@
 struct __natsConnection;
 struct __natsSubscription;
 struct __natsStatistics;
+struct __natsMsg;
 
 namespace reliant {
 
@@ -86,6 +88,14 @@ class NatsBus final : public Bus {
   // On the executor's thread, after the socket was read: every message waiting in a
   // subscription goes to its handler, in the order it arrived per subscription.
   void deliver();
+  // nats.c gives every destroyed message to its collector thread and wakes that thread if it
+  // sleeps — a wake-up per message, on the machine's few cores just when the handler needs one.
+  // Delivered messages wait here instead and are destroyed together, once they are this many
+  // or this large (so an idle bus holds at most that much); ~NatsBus destroys the rest.
+  static constexpr std::size_t kRetiredMax = 64;
+  static constexpr std::size_t kRetiredBytesMax = 256u << 10;
+  void retire(__natsMsg* message);
+  void destroy_retired();
   static void on_disconnected(__natsConnection*, void* self);
   static void on_reconnected(__natsConnection*, void* self);
 
@@ -101,6 +111,8 @@ class NatsBus final : public Bus {
   // received (read into `stats_`): executor thread only.
   __natsStatistics* stats_ = nullptr;
   std::uint64_t taken_ = 0;
+  std::vector<__natsMsg*> retired_;  // executor thread only
+  std::size_t retired_bytes_ = 0;
 };
 
 }  // namespace reliant
