@@ -6,12 +6,14 @@
 #      through the same nats-server plus a bare gRPC bidi ping-pong (bench_grpc_transport);
 #   2. sustained round trips per second with 20 daemons and 32 callers;
 #   3. idle daemon streams one gateway holds per GiB of RSS.
+# It also prints what one executor hand-over costs on this machine (bench_handoff): the tool
+# path makes two per call that its floors do not.
 #   tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-3000}
 idle=${2:-4000}
-cmake --build build --target reliant bench_tool_path bench_grpc_transport -j"$(nproc)" >/dev/null
+cmake --build build --target reliant bench_tool_path bench_grpc_transport bench_handoff -j"$(nproc)" >/dev/null
 reliant=build/src/app/reliant
 bench=build/tests/bench/bench_tool_path
 work=$(mktemp -d)
@@ -64,6 +66,9 @@ echo "== gRPC floor (bench_grpc_transport)"
 grpc=$(build/tests/bench/bench_grpc_transport "$calls" | tee /dev/stderr | grep "bare gRPC callback bidi")
 grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
 grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
+echo
+echo "== executor hand-over round trip (bench_handoff: two hand-overs)"
+build/tests/bench/bench_handoff --benchmark_min_time=0.5 2>/dev/null | grep BM_
 echo
 echo "== tool round trip, one call at a time ($calls calls)"
 $bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls "$calls" \

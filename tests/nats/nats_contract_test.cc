@@ -61,10 +61,6 @@ class NatsHarness final : public BusHarness {
   Bus& connection(int i) override { return *buses_.at(static_cast<std::size_t>(i)); }
   Executor& executor(int) override { return executor_; }
 
-  // Everything published has reached the server once each connection's flush returns; the
-  // server's deliveries then arrive on the subscribers' sockets, and a second round of flushes
-  // (a PING behind them on every connection) makes sure nats.c has read them. What remains is
-  // handing them to the executor: run it until it has been idle for a while.
   // Exact, not timed: flush every connection (the server has processed everything sent, and
   // each connection has read everything the server sent before the PONG), then run the executor
   // until no bus holds an unhandled message. Handlers may publish (a request starting), so
