@@ -224,4 +224,29 @@ TEST(NatsBus, SubscriptionsAndRequestsSurviveAServerRestart) {
   EXPECT_EQ((*reply)->data, "pong");
 }
 
+// nats-server sends a request's no-responders status to a subscription of the requesting
+// connection that matches the request's inbox — not always the request's own. With a wildcard
+// subscription on that connection (`*.>` matches every inbox, not the one-token subject asked),
+// each request must still fail at once, and the wildcard's handler must see no status.
+TEST(NatsBus, NoRespondersReachesTheRequestPastAWildcardSubscriptionOfItsConnection) {
+  AsioExecutor executor;
+  auto bus = NatsBus::connect(executor, NatsOptions{nats_url(), "wildcard-requester"});
+  ASSERT_TRUE(bus.has_value()) << bus.error().message;
+  std::vector<BusMessage> seen;
+  auto wildcard = (*bus)->subscribe("*.>", [&](const BusMessage& m) { seen.push_back(m); });
+  ASSERT_TRUE(wildcard.has_value()) << wildcard.error().message;
+  Scope scope(executor);
+  for (int i = 0; i < 20; ++i) {
+    std::optional<Result<BusMessage>> reply;
+    scope.spawn(ask(**bus, "nobody" + std::to_string(i), &reply));
+    ASSERT_TRUE(reliant::testing::run_until(
+        executor, [&] { return reply.has_value(); }, seconds(2)))
+        << "request " << i << " waited for its timeout";
+    ASSERT_FALSE(reply->has_value());
+    EXPECT_EQ(reply->error().code, ErrorCode::no_responders) << reply->error().message;
+  }
+  EXPECT_TRUE(seen.empty()) << seen.size() << " messages reached the wildcard, the first on "
+                            << seen.front().subject;
+}
+
 }  // namespace reliant::contract

@@ -74,11 +74,12 @@ BusMessage to_bus_message(natsMsg* msg) {
 class NatsSubscription final : public Subscription {
  public:
   NatsSubscription(natsSubscription* subscription, std::string pattern,
-                   std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry)
+                   std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry,
+                   bool inbox)
       : subscription_(subscription), handler_(std::move(handler)), registry_(std::move(registry)) {
     std::lock_guard lock(registry_->mutex);
     registry_->subscriptions.emplace(subscription_,
-                                     NatsBus::Registry::Entry{handler_, std::move(pattern)});
+                                     NatsBus::Registry::Entry{handler_, std::move(pattern), inbox});
   }
   ~NatsSubscription() override {
     {
@@ -449,7 +450,7 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // a subscription is active when subscribe() returns. While disconnected the SUB is replayed on
   // reconnect, so a failed flush is not an error.
   auto subscribed = SubscriptionPtr(std::make_unique<NatsSubscription>(
-      subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_));
+      subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_, one_reply));
   if (one_reply) {
     natsSubscription_AutoUnsubscribe(subscription, 1);
   } else {
@@ -529,9 +530,16 @@ void NatsBus::deliver() {
         natsMsg* msg = nullptr;
         const natsStatus s = natsSubscription_NextMsg(&msg, subscription, 0);
         if (s == NATS_NO_RESPONDERS) {
-          // nats.c consumes the server's status and says only this: it came to a request's
-          // inbox, which the subscription's pattern is.
-          batch.emplace_back(entry.handler, BusMessage{entry.pattern, "", "", true});
+          // nats.c consumes the server's status and says only this. The server sends it to the
+          // first subscription of this connection that matches the request's inbox — which may
+          // be a wildcard one (`>`, `*.>`) rather than the request's own. Then it goes to the one
+          // request whose inbox that pattern matches; with several, which one it was for cannot
+          // be told, and no handler gets a status that was not meant for it.
+          if (entry.inbox) {
+            batch.emplace_back(entry.handler, BusMessage{entry.pattern, "", "", true});
+          } else if (const Registry::Entry* request = sole_inbox_matching(entry.pattern)) {
+            batch.emplace_back(request->handler, BusMessage{request->pattern, "", "", true});
+          }
           continue;
         }
         if (s != NATS_OK) break;
@@ -545,6 +553,16 @@ void NatsBus::deliver() {
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }
+}
+
+const NatsBus::Registry::Entry* NatsBus::sole_inbox_matching(const std::string& pattern) const {
+  const Registry::Entry* found = nullptr;
+  for (const auto& [subscription, entry] : registry_->subscriptions) {
+    if (!entry.inbox || !subject_matches(pattern, entry.pattern)) continue;
+    if (found != nullptr) return nullptr;
+    found = &entry;
+  }
+  return found;
 }
 
 void NatsBus::retire(natsMsg* message) {

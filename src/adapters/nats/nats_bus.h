@@ -72,6 +72,7 @@ class NatsBus final : public Bus {
     struct Entry {
       std::weak_ptr<BusHandler> handler;  // gone = not delivered
       std::string pattern;                // names a request's inbox in a no-responders status
+      bool inbox = false;                 // a request's own one-reply subscription
     };
     mutable std::mutex mutex;
     std::map<__natsSubscription*, Entry> subscriptions;
@@ -88,6 +89,8 @@ class NatsBus final : public Bus {
   // On the executor's thread, after the socket was read: every message waiting in a
   // subscription goes to its handler, in the order it arrived per subscription.
   void deliver();
+  // Under the registry's lock: the one request inbox `pattern` matches, if exactly one does.
+  const Registry::Entry* sole_inbox_matching(const std::string& pattern) const;
   // nats.c gives every destroyed message to its collector thread and wakes that thread if it
   // sleeps — a wake-up per message, on the machine's few cores just when the handler needs one.
   // Delivered messages wait here instead and are destroyed together, once they are this many
