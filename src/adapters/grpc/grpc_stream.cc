@@ -172,17 +172,17 @@ void StreamCore::bind(RpcOps* rpc) {
   std::unique_lock lock(mutex_);
   RELIANT_ASSERT(rpc_ == nullptr && !rpc_done_);
   rpc_ = rpc;
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
 }
 
 void StreamCore::on_established(bool ok, std::string peer) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (ok) {
     established_ = true;
     peer_ = std::move(peer);
   }
   if (dial_waiting_) kick_locked();
+  start_pending(lock);
 }
 
 void StreamCore::on_read_done(bool ok) {
@@ -204,8 +204,7 @@ void StreamCore::on_read_done(bool ok) {
     arrivals_.push_back(std::move(frame));
     if (receiver_waiting_) kick_locked();
   }
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
 }
 
 void StreamCore::on_write_done(bool ok) {
@@ -223,8 +222,7 @@ void StreamCore::on_write_done(bool ok) {
       if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "broken");
     }
   }
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
 }
 
 void StreamCore::on_cancel() {
@@ -232,12 +230,11 @@ void StreamCore::on_cancel() {
   end_locked(
       Error{ErrorCode::closed, "stream reset: cancelled by the peer, or the connection was lost"});
   if (!finish_status_) finish_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
 }
 
 void StreamCore::on_done(const grpc::Status* status) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   RELIANT_ASSERT_MSG(!pending_.any(), "an operation was decided after the call's last one");
   rpc_ = nullptr;
   rpc_done_ = true;
@@ -248,6 +245,7 @@ void StreamCore::on_done(const grpc::Status* status) {
     end_locked(Error{ErrorCode::closed, "stream ended"});
   }
   kick_locked();  // also lets the executor drop the close grace timer
+  start_pending(lock);
 }
 
 // ---- the executor's thread ----
@@ -277,8 +275,7 @@ Result<void> StreamCore::send(std::string frame) {
   }
   outbox_bytes_ += frame.size();
   outbox_.push_back(Queued{std::move(message), frame.size()});
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
   return {};
 }
 
@@ -321,19 +318,19 @@ void StreamCore::close(Error reason, grpc::Status status) {
     arrivals_.clear();
     arrivals_bytes_ = 0;
     closing_ = true;
-    pump_locked();
     rpc_alive = rpc_ != nullptr;
     // A waiting receive and on_close run from a fresh executor turn, never inside close().
     if (receiver_waiting_ || (on_close_ && !close_notified_)) kick_locked();
-    start_pending(lock);
+    pump(lock);
   }
   if (rpc_alive) arm_close_grace();
 }
 
 void StreamCore::set_on_close(std::function<void(const Error&)> callback) {
   on_close_ = std::make_shared<std::function<void(const Error&)>>(std::move(callback));
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if ((ended_ || closed_locally_) && !close_notified_) kick_locked();
+  start_pending(lock);
 }
 
 void StreamCore::detach() {
@@ -386,8 +383,7 @@ void StreamCore::abort(const grpc::Status& status) {
   // Once the last operation is decided, gRPC may delete the reactor any moment: no cancel then
   // (nor any need for one — the call is ending).
   if ((cancel || side_ == RpcSide::client) && !ops_closed_) pending_.cancel = true;
-  pump_locked();
-  start_pending(lock);
+  pump(lock);
 }
 
 std::string StreamCore::peer() const {
@@ -434,18 +430,26 @@ void StreamCore::pump_locked() {
   }
 }
 
+void StreamCore::pump(std::unique_lock<std::mutex>& lock) {
+  pump_locked();
+  start_pending(lock);
+}
+
 void StreamCore::start_pending(std::unique_lock<std::mutex>& lock) {
   if (starting_) return;
   starting_ = true;
-  while (pending_.any()) {
-    // Within one batch the order is fixed, and it is the order the core needs: a cancel before
-    // the finish it precedes, the initial metadata before the first write, and the finish or
-    // release — after which gRPC may delete the reactor — last of all.
+  while (pending_.any() || kick_due_) {
+    // Within one batch the order is fixed, and it is the order the core needs: the kick first
+    // (the executor is the critical path), a cancel before the finish it precedes, the initial
+    // metadata before the first write, and the finish or release — after which gRPC may
+    // delete the reactor — last of all.
     const PendingOps ops = std::exchange(pending_, {});
+    const bool kick_due = std::exchange(kick_due_, false);
     RpcOps* rpc = rpc_;
     std::optional<grpc::Status> finish_status;
     if (ops.finish) finish_status = *finish_status_;
     lock.unlock();
+    if (kick_due) executor_.post([self = shared_from_this()] { self->kick(); });
     if (ops.cancel) rpc->try_cancel();
     if (ops.initial_metadata) rpc->send_initial_metadata();
     if (ops.read != nullptr) rpc->start_read(ops.read);
@@ -477,7 +481,7 @@ void StreamCore::end_locked(Error reason) {
 void StreamCore::kick_locked() {
   if (kick_posted_) return;
   kick_posted_ = true;
-  executor_.post([self = shared_from_this()] { self->kick(); });
+  kick_due_ = true;
 }
 
 void StreamCore::kick() {

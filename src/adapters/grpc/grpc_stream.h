@@ -151,12 +151,18 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
     }
   };
 
+  // Decides the next gRPC operations (under the mutex): see start_pending.
   void pump_locked();
-  // Starts the pending operations with the mutex released — unless another thread is already
-  // starting some, which then starts these too (so they reach gRPC in the order decided).
+  // Starts the pending operations, and posts a kick decided under the mutex, with the mutex
+  // released — unless another thread is already starting some, which then starts these too (so
+  // they reach gRPC in the order decided). Returns with the mutex held.
   void start_pending(std::unique_lock<std::mutex>& lock);
+  void pump(std::unique_lock<std::mutex>& lock);
   std::string take_arrival_locked();
   void end_locked(Error reason);
+  // Decides a kick: the executor's next turn hands frames, the end and a dial's outcome to the
+  // component. start_pending posts it once the mutex is released: posted under it, the woken
+  // executor would find the mutex still held by the gRPC thread and sleep again.
   void kick_locked();
   void kick();
   void arm_close_grace();
@@ -197,7 +203,8 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   std::size_t arrivals_bytes_ = 0;
   bool receiver_waiting_ = false;
   bool dial_waiting_ = false;
-  bool kick_posted_ = false;
+  bool kick_posted_ = false;  // a kick is decided or posted and has not run yet
+  bool kick_due_ = false;     // decided, not yet posted
 
   // ---- the executor's thread only ----
   FrameAwaiter* receiver_ = nullptr;
