@@ -1,13 +1,19 @@
 // Fuzz target: any bytes given to the wire decoders — a stream frame in either direction, or a
 // bus payload in JSON — yield a message or an invalid_argument error, never a crash; and what
 // decodes re-encodes to bytes that decode to the same message (the simulator hashes encodings).
+// The JSON fast path for plain messages (protocol/plain_json.h) must agree with protobuf's util:
+// it accepts only what protobuf accepts, as the same message, and prints the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
 #include "base/assert.h"
 #include "protocol/codec.h"
+#include "protocol/plain_json.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 
 namespace {
@@ -40,6 +46,21 @@ void json_round_trip(std::string_view text) {
   RELIANT_ASSERT(reliant::protocol::to_json(*again) == once);
 }
 
+template <class M>
+void plain_json_agrees_with_protobuf(std::string_view text) {
+  M fast;
+  if (!reliant::protocol::parse_plain_json(text, fast)) return;
+  M theirs;
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &theirs);
+  RELIANT_ASSERT_MSG(status.ok(), "the fast path accepted JSON protobuf rejects");
+  RELIANT_ASSERT(google::protobuf::util::MessageDifferencer::Equals(fast, theirs));
+  std::string printed;
+  (void)google::protobuf::util::MessageToJsonString(fast, &printed);
+  const auto ours = reliant::protocol::print_plain_json(fast);
+  RELIANT_ASSERT(!ours || *ours == printed);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -49,5 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   json_round_trip<v1::ToolRequest>(bytes);
   json_round_trip<v1::GatewayFrame>(bytes);
   json_round_trip<v1::ToolResponse>(bytes);
+  plain_json_agrees_with_protobuf<v1::ToolRequest>(bytes);
+  plain_json_agrees_with_protobuf<v1::ToolResponse>(bytes);
   return 0;
 }

@@ -8,6 +8,8 @@
 
 #include <unordered_map>
 
+#include "protocol/plain_json.h"
+
 namespace reliant::protocol {
 
 namespace {
@@ -27,8 +29,8 @@ bool may_hold_maps(const google::protobuf::Descriptor* type) {
   bool maps = false;
   for (int i = 0; i < type->field_count() && !maps; ++i) {
     const auto* field = type->field(i);
-    maps = field->is_map() || (field->message_type() != nullptr &&
-                               may_hold_maps(field->message_type()));
+    maps = field->is_map() ||
+           (field->message_type() != nullptr && may_hold_maps(field->message_type()));
   }
   known[type] = maps;
   return maps;
@@ -59,6 +61,9 @@ Result<void> decode_into(std::string_view bytes, google::protobuf::Message& mess
 }
 
 std::string to_json(const google::protobuf::Message& message) {
+  if (is_plain(message.GetDescriptor())) {
+    if (auto printed = print_plain_json(message)) return std::move(*printed);
+  }
   std::string raw;
   google::protobuf::util::JsonPrintOptions options;
   // The status of a message that only holds defaults still prints as "{}"; conversion of a
@@ -73,6 +78,10 @@ std::string to_json(const google::protobuf::Message& message) {
 Result<void> from_json_into(std::string_view json, google::protobuf::Message& message) {
   if (json.size() > kMaxBusPayloadBytes) {
     return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
+  }
+  if (is_plain(message.GetDescriptor())) {
+    if (parse_plain_json(json, message)) return {};
+    message.Clear();  // what the declined parse left
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
