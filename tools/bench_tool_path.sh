@@ -3,12 +3,16 @@
 # (`reliant`), SQLite for the gateway's store (only registrations touch it).
 #   1. round trip of a no-op tool (`echo`, 200 bytes) bus → gateway → daemon → back, one call at
 #      a time, p50/p99, against the floor measured in the same run: a bare nats.c request-reply
-#      through the same nats-server plus a bare gRPC bidi ping-pong (bench_grpc_transport);
+#      through the same nats-server plus a bare gRPC bidi ping-pong (bench_grpc_transport).
+#      In ROUNDS rounds (default 4) of CALLS/ROUNDS calls, each measuring its floors right
+#      before its tool calls: this machine's latencies drift by 2x within minutes, and a floor
+#      measured minutes apart from the path would compare two different machines. Every
+#      round's ratio is printed, then their median;
 #   2. sustained round trips per second with 20 daemons and 32 callers;
 #   3. idle daemon streams one gateway holds per GiB of RSS.
 # It also prints what one executor hand-over costs on this machine (bench_handoff): the tool
 # path makes two per call that its floors do not.
-#   tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
+#   [ROUNDS=N] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-3000}
@@ -62,17 +66,29 @@ start_gateway gw $((port + 10))
 start_daemon d1
 wait_active 1
 
-echo "== gRPC floor (bench_grpc_transport)"
-grpc=$(build/tests/bench/bench_grpc_transport "$calls" | tee /dev/stderr | grep "bare gRPC callback bidi")
-grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
-grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
-echo
 echo "== executor hand-over round trip (bench_handoff: two hand-overs)"
 build/tests/bench/bench_handoff --benchmark_min_time=0.5 2>/dev/null | grep BM_
 echo
-echo "== tool round trip, one call at a time ($calls calls)"
-$bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls "$calls" \
-  --grpc-floor-p50 "$grpc_p50" --grpc-floor-p99 "$grpc_p99"
+rounds=${ROUNDS:-4}
+per_round=$((calls / rounds))
+ratios=()
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round of $rounds: gRPC floor (bench_grpc_transport), then $per_round tool calls"
+  grpc=$(build/tests/bench/bench_grpc_transport "$per_round" | tee /dev/stderr |
+    grep "bare gRPC callback bidi")
+  grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
+  grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
+  result=$($bench round-trip --nats-url "$nats_url" $db --user bench@example.com \
+    --calls "$per_round" --grpc-floor-p50 "$grpc_p50" --grpc-floor-p99 "$grpc_p99")
+  echo "$result"
+  ratios+=("$(awk '/^ratio to the floor/ {print $9, $11}' <<<"$result" | tr -d x)")
+  echo
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+p50s=$(printf '%s\n' "${ratios[@]}" | awk '{ print $1 }')
+p99s=$(printf '%s\n' "${ratios[@]}" | awk '{ print $2 }')
+echo "ratio to the floor, median of $rounds rounds      p50 $(median <<<"$p50s")x   p99 $(median <<<"$p99s")x" \
+  "  (targets: ≤ 1.5x, ≤ 3x; p50 by round: $(tr '\n' ' ' <<<"$p50s"))"
 
 echo
 echo "== sustained, 20 daemons"
