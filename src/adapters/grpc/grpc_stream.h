@@ -165,6 +165,8 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   // executor would find the mutex still held by the gRPC thread and sleep again.
   void kick_locked();
   void kick();
+  // The executor's turn after the one that took a frame: reading goes on.
+  void resume_reading();
   void arm_close_grace();
 
   Executor& executor_;
@@ -178,6 +180,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   RpcOps* rpc_ = nullptr;    // cleared by on_done
   bool ops_closed_ = false;  // server: Finish called; client: hold released
   bool reading_ = false;
+  bool read_deferred_ = false;  // the next read waits for resume_reading (see on_read_done)
   bool read_ended_ = false;
   bool writing_ = false;
   bool write_ended_ = false;  // a write failed, or the local side half-closed
