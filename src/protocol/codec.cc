@@ -61,9 +61,7 @@ Result<void> decode_into(std::string_view bytes, google::protobuf::Message& mess
 }
 
 std::string to_json(const google::protobuf::Message& message) {
-  if (is_plain(message.GetDescriptor())) {
-    if (auto printed = print_plain_json(message)) return std::move(*printed);
-  }
+  if (auto printed = print_plain_json(message)) return std::move(*printed);
   std::string raw;
   google::protobuf::util::JsonPrintOptions options;
   // The status of a message that only holds defaults still prints as "{}"; conversion of a
@@ -79,10 +77,8 @@ Result<void> from_json_into(std::string_view json, google::protobuf::Message& me
   if (json.size() > kMaxBusPayloadBytes) {
     return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
   }
-  if (is_plain(message.GetDescriptor())) {
-    if (parse_plain_json(json, message)) return {};
-    message.Clear();  // what the declined parse left
-  }
+  if (parse_plain_json(json, message)) return {};
+  message.Clear();  // what a declined parse left
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(

@@ -497,6 +497,7 @@ void StreamCore::kick() {
   Promise<Result<void>> dialer;
   std::optional<Result<void>> dial_result;
   bool rpc_done = false;
+  bool read_deferred = false;
   {
     std::unique_lock lock(mutex_);
     kick_posted_ = false;
@@ -519,6 +520,8 @@ void StreamCore::kick() {
       dial_result = established_ ? Result<void>{} : Result<void>(fail(dial_error_));
     }
     rpc_done = rpc_done_;
+    // Only resume_reading, on this thread, clears it, and no frame arrives meanwhile.
+    read_deferred = read_deferred_;
     start_pending(lock);  // taking a frame may have resumed reading
   }
   if (rpc_done && close_grace_timer_ != 0) {
@@ -529,14 +532,9 @@ void StreamCore::kick() {
   // The frame first, then the end. The resumed component may close or destroy the stream
   // meanwhile: what on_close needs is read afterwards.
   if (receiver != nullptr) receiver->waiter_.resume();
-  bool deferred = false;
-  {
-    std::lock_guard lock(mutex_);
-    deferred = read_deferred_;
-  }
   // Reading goes on from the turn after the ones the frame started (a tool that answers at
   // once has written by then): see on_read_done.
-  if (deferred) executor_.post([self = shared_from_this()] { self->resume_reading(); });
+  if (read_deferred) executor_.post([self = shared_from_this()] { self->resume_reading(); });
   std::shared_ptr<std::function<void(const Error&)>> notify;
   std::optional<Error> reason;
   {

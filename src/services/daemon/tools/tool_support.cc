@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/utf8.h"
 #include "core/path.h"
 
 namespace reliant::daemon {
@@ -17,35 +18,6 @@ const Json* field_of(const Json& input, std::string_view field) {
   auto it = input.find(field);
   if (it == input.end() || it->is_null()) return nullptr;  // models send null for "not given"
   return &*it;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid or cut short.
-std::size_t sequence_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b = byte(i);
-  if (b < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b >= 0xC2 && b <= 0xDF) {
-    length = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    length = 3;
-    if (b == 0xE0) lo = 0xA0;  // overlong
-    if (b == 0xED) hi = 0x9F;  // surrogates
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    length = 4;
-    if (b == 0xF0) lo = 0x90;  // overlong
-    if (b == 0xF4) hi = 0x8F;  // beyond U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return length;
 }
 
 }  // namespace
@@ -166,16 +138,17 @@ std::string repair_utf8(std::string_view text) {
   std::string out;
   std::size_t i = 0;
   // Fast path: most output is valid and is copied once.
+  std::uint32_t code_point = 0;
   while (i < text.size()) {
-    const std::size_t length = sequence_length(text, i);
+    const int length = decode_utf8(text, i, code_point);
     if (length == 0) break;
-    i += length;
+    i += static_cast<std::size_t>(length);
   }
   if (i == text.size()) return std::string(text);
   out.reserve(text.size() + 16);
   out.append(text.substr(0, i));
   while (i < text.size()) {
-    const std::size_t length = sequence_length(text, i);
+    const auto length = static_cast<std::size_t>(decode_utf8(text, i, code_point));
     if (length == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
