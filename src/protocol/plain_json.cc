@@ -491,10 +491,14 @@ class Parser {
     return true;
   }
 
+  // Takes `word` if it stands alone here (`truefalse` is neither); takes nothing otherwise, so
+  // the caller may try another word at the same place.
   bool literal(std::string_view word) {
+    const std::size_t end = pos_ + word.size();
     if (in_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
-    return pos_ == in_.size() || !(std::isalnum(static_cast<unsigned char>(in_[pos_])) != 0);
+    if (end < in_.size() && std::isalnum(static_cast<unsigned char>(in_[end])) != 0) return false;
+    pos_ = end;
+    return true;
   }
 
   bool take(char c) {

@@ -183,46 +183,63 @@ TEST(PlainJsonProperty, NestedRepeatedMessagesPrintAndParseLikeProtobuf) {
 
 // Whatever the input, codec.cc's answer is protobuf's: the fast path accepts only what protobuf
 // accepts, into the same message, and whatever it declines protobuf judges as before.
+template <class M>
+void decoding_agrees_with_protobuf() {
+  M sample;
+  fill(sample, 0);
+  // Valid JSON bent in one to three places: a token that JSON, UTF-8 or protobuf's mapping
+  // treats specially, put in, put over, or a byte taken out.
+  std::string text = protobuf_print(sample);
+  const int bends = *rc::gen::inRange(1, 4);
+  for (int b = 0; b < bends; ++b) {
+    const std::string token = *rc::gen::element<std::string>(
+        "\"", "\\", ",", ":", "{", "}", "[", "]", " ", "\n", "0", "-", ".", "e", "null", "true",
+        "tru", "\\u", "\\ud800", "\\udc00", "\\ud83d\\ude00", "\\u0000", "\\/", "\\x", "1e5",
+        "false", "-0", "01", "2.0", "18446744073709551616", "-9223372036854775809",
+        "\"requestId\":", "\"request_id\":", "\"timeoutMs\":", "\x80", "\xc3\x28", "\xe0\x80\x80",
+        "\xed\xa0\x80", std::string(1, '\0'), "\x7f");
+    const auto at = *rc::gen::inRange<std::size_t>(0, text.size() + 1);
+    switch (*rc::gen::inRange(0, 3)) {
+      case 0:
+        text.insert(at, token);
+        break;
+      case 1:
+        text.replace(at, token.size(), token);
+        break;
+      default:
+        if (at < text.size()) text.erase(at, 1);
+    }
+  }
+  M theirs;
+  const bool protobuf_ok = protobuf_parse(text, theirs);
+  M fast;
+  const bool fast_ok = protocol::parse_plain_json(text, fast);
+  RC_TAG(fast_ok ? "fast path" : protobuf_ok ? "declined, protobuf accepts" : "rejected");
+  if (fast_ok) {
+    RC_ASSERT(protobuf_ok);
+    RC_ASSERT(same(fast, theirs));
+  }
+  auto decoded = protocol::from_json<M>(text);
+  RC_ASSERT(decoded.has_value() == protobuf_ok);
+  if (protobuf_ok) RC_ASSERT(same(*decoded, theirs));
+}
+
 TEST(PlainJsonProperty, DecodingArbitraryTextAgreesWithProtobuf) {
-  check_property(1000, [] {
-    daemon_v1::ToolRequest sample;
-    fill(sample, 0);
-    // Valid JSON bent in one to three places: a token that JSON, UTF-8 or protobuf's mapping
-    // treats specially, put in, put over, or a byte taken out.
-    std::string text = protobuf_print(sample);
-    const int bends = *rc::gen::inRange(1, 4);
-    for (int b = 0; b < bends; ++b) {
-      const std::string token = *rc::gen::element<std::string>(
-          "\"", "\\", ",", ":", "{", "}", "[", "]", " ", "\n", "0", "-", ".", "e", "null", "true",
-          "tru", "\\u", "\\ud800", "\\udc00", "\\ud83d\\ude00", "\\u0000", "\\/", "\\x", "1e5",
-          "-0", "01", "2.0", "18446744073709551616", "-9223372036854775809",
-          "\"requestId\":", "\"request_id\":", "\"timeoutMs\":", "\x80", "\xc3\x28", "\xe0\x80\x80",
-          "\xed\xa0\x80", std::string(1, '\0'), "\x7f");
-      const auto at = *rc::gen::inRange<std::size_t>(0, text.size() + 1);
-      switch (*rc::gen::inRange(0, 3)) {
-        case 0:
-          text.insert(at, token);
-          break;
-        case 1:
-          text.replace(at, token.size(), token);
-          break;
-        default:
-          if (at < text.size()) text.erase(at, 1);
-      }
-    }
-    daemon_v1::ToolRequest theirs;
-    const bool protobuf_ok = protobuf_parse(text, theirs);
-    daemon_v1::ToolRequest fast;
-    const bool fast_ok = protocol::parse_plain_json(text, fast);
-    RC_TAG(fast_ok ? "fast path" : protobuf_ok ? "declined, protobuf accepts" : "rejected");
-    if (fast_ok) {
-      RC_ASSERT(protobuf_ok);
-      RC_ASSERT(same(fast, theirs));
-    }
-    auto decoded = protocol::from_json<daemon_v1::ToolRequest>(text);
-    RC_ASSERT(decoded.has_value() == protobuf_ok);
-    if (protobuf_ok) RC_ASSERT(same(*decoded, theirs));
-  });
+  check_property(1000, [] { decoding_agrees_with_protobuf<daemon_v1::ToolRequest>(); });
+  check_property(1000, [] { decoding_agrees_with_protobuf<daemon_v1::ToolResponse>(); });
+}
+
+// Found by the protocol fuzzer: the parser took `true` from `truefalse`, failed on the `f`
+// after it, and then read `false` from where `true` had ended.
+TEST(PlainJson, ALiteralGluedToAnotherIsDeclined) {
+  const std::string glued =
+      R"({"requestId":"r1","success":truefalse,"content":"hi\n","metadataJson":"{}"})";
+  daemon_v1::ToolResponse fast;
+  EXPECT_FALSE(protocol::parse_plain_json(glued, fast));
+  EXPECT_FALSE(protocol::from_json<daemon_v1::ToolResponse>(glued).has_value());
+  ASSERT_TRUE(protocol::parse_plain_json(R"({"success":true,"isError":false})", fast));
+  EXPECT_TRUE(fast.success());
+  EXPECT_FALSE(fast.is_error());
 }
 
 TEST(PlainJson, WhatItDeclinesProtobufStillJudges) {
