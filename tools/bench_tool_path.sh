@@ -10,8 +10,9 @@
 #      round's ratio is printed, then their median;
 #   2. sustained round trips per second with 20 daemons and 32 callers;
 #   3. idle daemon streams one gateway holds per GiB of RSS.
-# It also prints what one executor hand-over costs on this machine (bench_handoff): the tool
-# path makes two per call that its floors do not.
+# It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
+# the tool path would pay two per call that its floors do not; Executor::hand_over lets the
+# gRPC thread run an idle executor's work itself instead.
 #   [ROUNDS=N] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,7 @@ start_gateway gw $((port + 10))
 start_daemon d1
 wait_active 1
 
-echo "== executor hand-over round trip (bench_handoff: two hand-overs)"
+echo "== hand-over round trip between two executors (bench_handoff: two hand-overs)"
 build/tests/bench/bench_handoff --benchmark_min_time=0.5 2>/dev/null | grep BM_
 echo
 rounds=${ROUNDS:-4}

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 #include "base/time.h"
 
@@ -23,12 +24,18 @@ class Executor {
   // Real executors accept posts from any thread; this is how adapter threads hand results back.
   virtual void post(std::function<void()> fn) = 0;
 
-  // Runs `fn` once, `delay` from now (a negative delay counts as zero). Call only on the
-  // executor's thread. Returns a non-zero id for cancel().
+  // From an adapter's thread: runs `fn` as this executor's next handler. A real executor that
+  // is idle lets the calling thread run it at once — exclusively, as its handlers always run —
+  // so the hand-over costs no thread wake-up; otherwise, and in the simulator, it is posted.
+  // The caller must hold no lock that a handler may take.
+  virtual void hand_over(std::function<void()> fn) { post(std::move(fn)); }
+
+  // Runs `fn` once, `delay` from now (a negative delay counts as zero). Call only from this
+  // executor's handlers. Returns a non-zero id for cancel().
   virtual TimerId after(Duration delay, std::function<void()> fn) = 0;
 
   // Cancels a pending timer. Returns false when it already ran, was cancelled or never existed.
-  // Call only on the executor's thread.
+  // Call only from this executor's handlers.
   virtual bool cancel(TimerId id) = 0;
 };
 

@@ -457,7 +457,7 @@ void StreamCore::start_pending(std::unique_lock<std::mutex>& lock) {
     std::optional<grpc::Status> finish_status;
     if (ops.finish) finish_status = *finish_status_;
     lock.unlock();
-    if (kick_due) executor_.post([self = shared_from_this()] { self->kick(); });
+    if (kick_due) executor_.hand_over([self = shared_from_this()] { self->kick(); });
     if (ops.cancel) rpc->try_cancel();
     if (ops.initial_metadata) rpc->send_initial_metadata();
     if (ops.write != nullptr) rpc->start_write(ops.write);

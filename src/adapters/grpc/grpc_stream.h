@@ -3,9 +3,10 @@
 //
 // Two worlds meet here. gRPC calls the reactors (grpc_reactors.h) on its own threads; they
 // report to a StreamCore, which keeps the call's state under one mutex and starts the next read
-// or write itself. The component calls the Stream on its executor's thread; whatever it must
-// learn from gRPC (a frame for a waiting receive, the end of the stream, a dial's outcome)
-// reaches it through Executor::post, never from a gRPC thread. The reactor and the Stream each
+// or write itself. The component calls the Stream from its executor's handlers; whatever it
+// must learn from gRPC (a frame for a waiting receive, the end of the stream, a dial's outcome)
+// reaches it through Executor::hand_over — run by the gRPC thread itself when the executor is
+// idle, as one of the executor's handlers, and never beside one. The reactor and the Stream each
 // hold the core, so either may go first: the core never calls a reactor after its OnDone (the
 // pointer is cleared under the mutex) and never calls the component after the Stream is gone.
 #pragma once
@@ -153,16 +154,17 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
   // Decides the next gRPC operations (under the mutex): see start_pending.
   void pump_locked();
-  // Starts the pending operations, and posts a kick decided under the mutex, with the mutex
+  // Starts the pending operations, and hands over a kick decided under the mutex, with the mutex
   // released — unless another thread is already starting some, which then starts these too (so
-  // they reach gRPC in the order decided). Returns with the mutex held.
+  // they reach gRPC in the order decided, the ones a kick run here decided included). Returns
+  // with the mutex held.
   void start_pending(std::unique_lock<std::mutex>& lock);
   void pump(std::unique_lock<std::mutex>& lock);
   std::string take_arrival_locked();
   void end_locked(Error reason);
-  // Decides a kick: the executor's next turn hands frames, the end and a dial's outcome to the
-  // component. start_pending posts it once the mutex is released: posted under it, the woken
-  // executor would find the mutex still held by the gRPC thread and sleep again.
+  // Decides a kick: the executor's next handler hands frames, the end and a dial's outcome to
+  // the component. start_pending hands it over once the mutex is released: the kick takes the
+  // mutex (and a woken executor would find it still held by the gRPC thread and sleep again).
   void kick_locked();
   void kick();
   // The executor's turn after the one that took a frame: reading goes on.
