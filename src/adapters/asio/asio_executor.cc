@@ -60,22 +60,20 @@ void AsioExecutor::post(std::function<void()> fn) {
 }
 
 void AsioExecutor::hand_over(std::function<void()> fn) {
-  // Taken over only from outside any executor's work, while the loop runs, with nothing posted
-  // still waiting (it goes first), and when no handler runs.
+  // Taken over only from outside any executor's work, with nothing posted still waiting (it
+  // goes first), when no handler runs, and while the loop runs (read under the lock: a loop
+  // that ends waits for the lock before its caller goes on).
   const bool outside = taken_over == nullptr && asio_hook::this_thread.run_lock == nullptr;
-  if (!outside || !looping_.load(std::memory_order_acquire) ||
-      queued_.load(std::memory_order_acquire) != 0 || !run_lock_.try_lock()) {
-    post(std::move(fn));
-    return;
-  }
-  if (!looping_.load(std::memory_order_acquire)) {  // the loop ended meanwhile
+  if (outside && queued_.load(std::memory_order_acquire) == 0 && run_lock_.try_lock()) {
+    if (looping_.load(std::memory_order_acquire)) {
+      run_stolen(std::move(fn));
+      // run_until() checks its condition after handlers it ran; this one ran elsewhere.
+      if (waiting_until_.load(std::memory_order_acquire)) boost::asio::post(context_, [] {});
+      return;
+    }
     run_lock_.unlock();
-    post(std::move(fn));
-    return;
   }
-  run_stolen(std::move(fn));
-  // run_until() checks its condition after handlers it ran; this one ran elsewhere.
-  if (waiting_until_.load(std::memory_order_acquire)) boost::asio::post(context_, [] {});
+  post(std::move(fn));
 }
 
 void AsioExecutor::run_stolen(std::function<void()> fn) {

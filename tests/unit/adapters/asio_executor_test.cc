@@ -115,6 +115,21 @@ class RunningExecutor {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // back in its wait
   }
   std::thread::id loop_thread() const { return thread_.get_id(); }
+  // Hands `work` over until a hand-over runs on the calling thread, and runs it there; false if
+  // none did. The loop thread may still be leaving its last handler: then the hand-over is
+  // posted (and does nothing), and the next try finds it idle.
+  bool hand_over_here(const std::function<void()>& work) {
+    std::atomic<bool> here{false};
+    for (int attempt = 0; attempt < 50 && !here; ++attempt) {
+      wait_idle();
+      executor.hand_over([&] {
+        here = std::this_thread::get_id() != loop_thread();
+        if (here) work();
+      });
+    }
+    wait_idle();  // a posted try is done with `here`
+    return here;
+  }
 
   AsioExecutor executor;
 
@@ -130,20 +145,11 @@ TEST(AsioExecutor, AHandOverToAnIdleExecutorRunsOnTheCallingThreadWithWhatItPost
     order.push_back(step);
     threads.push_back(std::this_thread::get_id());
   };
-  // The loop thread may still be leaving its last handler: then the hand-over is posted, and
-  // the next try finds it idle.
-  std::atomic<bool> on_caller{false};
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    running.wait_idle();
-    running.executor.hand_over([&] {
-      on_caller = std::this_thread::get_id() != running.loop_thread();
-      if (!on_caller) return;
-      record(1);
-      running.executor.post([&] { record(2); });
-      running.executor.post([&] { record(3); });
-    });
-    if (on_caller) break;
-  }
+  ASSERT_TRUE(running.hand_over_here([&] {
+    record(1);
+    running.executor.post([&] { record(2); });
+    running.executor.post([&] { record(3); });
+  }));
   // Done before hand_over returned, in the order posted, all on this thread.
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
   for (auto id : threads) EXPECT_EQ(id, std::this_thread::get_id());
@@ -245,16 +251,7 @@ TEST(AsioExecutor, AHandOverRunsABoundedShareOfWhatItPostsAndTheLoopTheRest) {
       all.set_value();
     }
   };
-  // Retried until it starts on this thread (see the first hand-over test).
-  std::atomic<bool> started_here{false};
-  for (int attempt = 0; attempt < 50 && !started_here; ++attempt) {
-    running.wait_idle();
-    running.executor.hand_over([&] {
-      started_here = std::this_thread::get_id() != running.loop_thread();
-      if (started_here) step(0);
-    });
-  }
-  ASSERT_TRUE(started_here.load());
+  ASSERT_TRUE(running.hand_over_here([&] { step(0); }));
   all.get_future().wait();
   ASSERT_EQ(order.size(), static_cast<std::size_t>(kPosts));
   for (int i = 0; i < kPosts; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
