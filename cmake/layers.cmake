@@ -1,4 +1,4 @@
-# Helpers that give each architectural layer its own target (DESIGN.md §2).
+# Helpers that give each architectural layer its own target (docs/architecture.md §2).
 # A layer's include root is the repository's src/ (or sim/) folder, but a target only sees the
 # headers of the layers it links: an include in the wrong direction fails to link or compile,
 # because each layer's headers are exposed only through its own target's include path.

@@ -15,7 +15,7 @@ port=$(free_port_block 2)
 monolith=$!
 trap 'kill "$monolith" 2>/dev/null || true; wait "$monolith" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do
-  # The monolith serves HTTPS with a certificate it generates into its data dir (seed 002).
+  # The monolith serves HTTPS with a certificate it generates into its data dir (spec S2.4).
   [ -s "$data/tls/cert.pem" ] && curl -sf --cacert "$data/tls/cert.pem" "https://127.0.0.1:$port/health" >/dev/null && break
   kill -0 "$monolith" 2>/dev/null || { cat "$data/monolith.log" >&2; exit 1; }
   sleep 0.1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Ports-only lint (DESIGN.md §2, §7): component and simulator code must do no I/O of its own —
-# no real clocks, threads, OS randomness, sockets, files, processes or environment. Scans
+# Ports-only lint (docs/architecture.md §2): component and simulator code must do no I/O of its own
+# — no real clocks, threads, OS randomness, sockets, files, processes or environment. Scans
 # src/core, src/services and sim/ (except sim/cli/, the simulator's command-line edge).
 #   tools/lint.sh [REPO_ROOT]     lint the tree; exit 1 and list file:line: rule on violations
 #   tools/lint.sh --self-test     prove each rule fires on a planted violation
@@ -65,6 +65,6 @@ root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 if scan "$root"; then
   echo "lint: ok (no I/O outside the ports in src/core, src/services, sim)"
 else
-  echo "lint: FAILED — component and simulator code must use the ports (DESIGN.md §2)"
+  echo "lint: FAILED — component and simulator code must use the ports (docs/architecture.md §2)"
   exit 1
 fi

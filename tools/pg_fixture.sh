@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throwaway Postgres 15 on loopback for tests and benchmarks (DESIGN.md §9).
+# A throwaway Postgres 15 on loopback for tests and benchmarks (docs/architecture.md §11).
 #   tools/pg_fixture.sh start DIR [--fsync]   initdb into DIR (if new), start on a free port,
 #                                             write the connection URL to DIR/url
 #   tools/pg_fixture.sh stop DIR              stop it and delete DIR

@@ -1,4 +1,4 @@
-// Chat workload: the whole request path of seeds 002/003 in the simulated world — chat_api
+// Chat workload: the whole request path of spec S3.4 in the simulated world — chat_api
 // nodes (the real ApiServer, reached over the bus), chat_worker nodes (real engine Workers
 // running the agent with the scripted model and the bus router) and chat_client nodes, next to
 // the tool-path workload's gateways and daemons. Clients send messages that make the agent run a

@@ -1,4 +1,4 @@
-// `reliant server api`: the stateless API server of the distributed deployment (seed 001).
+// `reliant server api`: the stateless API server of the distributed deployment (spec S1.2–S1.5).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-// `reliant daemon register|start|status|stop|logs` (seed 000): the tools daemon on a user's
+// `reliant daemon register|start|status|stop|logs` (spec S0.3–S0.10): the tools daemon on a user's
 // machine. `start` resolves the gateway URL(s) and credentials, then runs the Daemon component
 // on a real host and gRPC; `--background` re-runs itself detached with a PID file and a log.
 #include "app/daemon_commands.h"
@@ -69,7 +69,7 @@ std::string host_name() {
   return name;
 }
 
-// https://reliantapi.com → https://gateway.reliantapi.com (seed 000); the port is kept.
+// https://reliantapi.com → https://gateway.reliantapi.com (spec S0.7); the port is kept.
 std::string derive_gateway(const std::string& server) {
   const auto scheme = server.find("://");
   if (scheme == std::string::npos) return "gateway." + server;
@@ -101,8 +101,8 @@ std::optional<DaemonCredentials> usable_login(const DaemonPaths& paths, const Gl
   return **login;
 }
 
-// A token of the daemon's own, made with the login's (seed 001: "if logged in but not
-// registered, creates a PAT automatically"), saved as the daemon's credentials.
+// A token of the daemon's own, made with the login's (spec S1.16: a machine logged in but not
+// registered registers itself), saved as the daemon's credentials.
 Result<DaemonCredentials> register_with_login(const DaemonPaths& paths,
                                               const DaemonCredentials& login) {
   auto issued = create_token_with(login.server, login.token, "daemon " + host_name());
@@ -368,7 +368,7 @@ int run_register(const GlobalOptions& g, bool token_from_stdin, bool no_browser)
     return 0;
   }
   // Signed in already: the login makes the daemon's token. Otherwise sign in through the
-  // browser first (seed 000), keeping that login for later registrations.
+  // browser first (spec S0.3), keeping that login for later registrations.
   std::optional<DaemonCredentials> login = usable_login(*paths, g);
   if (!login) {
     BrowserLoginOptions browser;

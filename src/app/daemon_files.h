@@ -1,5 +1,5 @@
-// The daemon's files on the user's machine (seed 000): the credentials file (per OS) with the
-// login of `reliant auth login` next to it, the identity file ~/.reliant/daemon.json (stable
+// The daemon's files on the user's machine (spec S0.3, S0.19): the credentials file (per OS) with
+// the login of `reliant auth login` next to it, the identity file ~/.reliant/daemon.json (stable
 // daemon id and labels), the request journal, and the PID and log files of
 // `reliant daemon start --background`.
 #pragma once

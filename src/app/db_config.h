@@ -1,5 +1,5 @@
 // Database selection shared by every command that touches the store: --db-driver, --db-url and
-// --data-dir with their environment variables (seed 001: DATABASE_DRIVER, DATABASE_URL, DATA_DIR).
+// --data-dir with their environment variables (spec S1.5: DATABASE_DRIVER, DATABASE_URL, DATA_DIR).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// The debug server (seed 001's --pprof-port): Prometheus-format metrics on /metrics and the
+// The debug server (--pprof-port, spec S1.3): Prometheus-format metrics on /metrics and the
 // database write queue on /debug/db. It binds 127.0.0.1 only: operators reach it from the host.
 #pragma once
 

@@ -1,5 +1,5 @@
-// `reliant server gateway` (seed 001): holds the daemons' gRPC streams and bridges them to NATS.
-// One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
+// `reliant server gateway` (spec S1.9, S1.13): holds the daemons' gRPC streams and bridges them to
+// NATS. One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
 // health and readiness over HTTP. SIGINT/SIGTERM stop it.
 #include "app/gateway_command.h"
 #include "app/process_lifecycle.h"

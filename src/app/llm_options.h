@@ -1,5 +1,5 @@
 // The model a process talks to, from flags and env: the scripted model (offline, default) or
-// an Anthropic / OpenAI-compatible provider (seed 001's keys and base URLs).
+// an Anthropic / OpenAI-compatible provider (spec S3.2).
 #pragma once
 
 #include <memory>

@@ -135,7 +135,7 @@ int run_monolith(const MonolithOptions& options) {
   OsSecretSource secrets;
   api_config.passwords = &passwords;
   api_config.secrets = &secrets;
-  // Seed 002: the daemon starts on the first authenticated request, not at boot.
+  // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
   api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
     return start_embedded_daemon(&daemons, std::move(user_id));
   });
@@ -145,7 +145,7 @@ int run_monolith(const MonolithOptions& options) {
   api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
     return start_embedded_daemon(&daemons, std::move(user_id));
   });
-  // Seed 002: TLS with a certificate generated into the data dir unless one is given.
+  // Spec S2.4: TLS with a certificate generated into the data dir unless one is given.
   auto tls =
       server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
   if (!tls) {

@@ -1,4 +1,4 @@
-// `reliant monolith`: every role in one process (seed 002) — SQLite, the engine's worker, an
+// `reliant monolith`: every role in one process (spec S2.2) — SQLite, the engine's worker, an
 // in-process bus and update hub, the REST API, and the tools daemon started lazily per user.
 #pragma once
 

@@ -1,5 +1,5 @@
 // What every long-running command shares: stopping cleanly on SIGINT/SIGTERM, and the health
-// endpoint whose /ready checks the store and, when the process uses it, NATS (seed 001).
+// endpoint whose /ready checks the store and, when the process uses it, NATS (spec S1.3).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// Readiness probes shared by the server commands (seed 001: /ready checks the store and the
+// Readiness probes shared by the server commands (spec S1.3: /ready checks the store and the
 // bus). Each writes an empty string when ready, or what is wrong.
 #pragma once
 

@@ -1,4 +1,4 @@
-// RELIANT_ASSERT: invariant checks that stay on in every build type (DESIGN.md §8).
+// RELIANT_ASSERT: invariant checks that stay on in every build type (docs/architecture.md §10).
 #pragma once
 
 namespace reliant::detail {

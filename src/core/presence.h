@@ -1,4 +1,4 @@
-// Presence: the status machine a gateway keeps for each daemon stream it holds (seed 000):
+// Presence: the status machine a gateway keeps for each daemon stream it holds (spec S0.20, S5.1):
 //
 //   connect ──→ ACTIVE ──(no heartbeat for stale_after)──→ IDLE ──(heartbeat)──→ ACTIVE
 //                 │                                          │

@@ -1,5 +1,5 @@
-// The bus subjects of the tool path (DESIGN.md §5), in one place. The full table, with who
-// publishes, who subscribes and how, is in docs/tool-path.md.
+// The bus subjects of the tool path (docs/architecture.md §6), in one place. The full table, with
+// who publishes, who subscribes and how, is in docs/tool-path.md.
 //
 // User and daemon ids become subject tokens, so an id that is not a plain token (a `.`, a
 // wildcard, whitespace) could address other users' subjects: every builder checks its ids.

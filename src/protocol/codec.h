@@ -1,9 +1,9 @@
 // Codecs for the wire messages: binary frames on streams, protobuf's JSON mapping on the bus
 // (for plain messages — most bus payloads — done by plain_json.h, with the same bytes).
 //
-// Both encoders are deterministic (DESIGN.md §9: protobuf map fields otherwise serialize in a
-// different order in every process), so the simulator can hash what it sends. Decoders never
-// throw: malformed input is an `invalid_argument` error naming the message type.
+// Both encoders are deterministic (docs/architecture.md §11: protobuf map fields otherwise
+// serialize in a different order in every process), so the simulator can hash what it sends.
+// Decoders never throw: malformed input is an `invalid_argument` error naming the message type.
 #pragma once
 
 #include <string>

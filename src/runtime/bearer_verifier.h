@@ -1,5 +1,5 @@
 // BearerVerifier: checks a bearer token issued by someone else (a JWT from the identity
-// provider, seed 001's --jwt-public-key) and says whose it is. The api component asks it; the
+// provider, --jwt-public-key of spec S1.5) and says whose it is. The api component asks it; the
 // crypto lives in an adapter.
 #pragma once
 

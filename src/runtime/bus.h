@@ -1,4 +1,5 @@
-// Bus: NATS core semantics (DESIGN.md §4). At-most-once, no persistence, per-publisher order.
+// Bus: NATS core semantics (docs/architecture.md §4). At-most-once, no persistence,
+// per-publisher order.
 //
 // One Bus object is one connection, bound to the executor of the component that uses it:
 // handlers always run on that executor. Implementations: the in-process bus (monolith), the

@@ -1,4 +1,5 @@
-// Env: everything a component may use of the outside world, handed in once (DESIGN.md §2).
+// Env: everything a component may use of the outside world, handed in once
+// (docs/architecture.md §2).
 //
 // The real binaries fill it with adapters, the simulator with simulated ports. Ports a process
 // role does not use are null (a gateway has no Host, a daemon no Store).

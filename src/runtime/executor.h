@@ -1,4 +1,4 @@
-// Executor: the one event loop a component lives on, and its clock (DESIGN.md §3–§4).
+// Executor: the one event loop a component lives on, and its clock (docs/architecture.md §4–§5).
 #pragma once
 
 #include <cstdint>

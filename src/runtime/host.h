@@ -1,4 +1,4 @@
-// Host: the daemon's access to its machine — processes and files (DESIGN.md §4).
+// Host: the daemon's access to its machine — processes and files (docs/architecture.md §4).
 //
 // The real adapter uses posix_spawn and the file system; the simulator's host is an in-memory
 // file system with scripted commands. Paths are absolute or relative to the host's working

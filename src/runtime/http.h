@@ -1,6 +1,6 @@
-// HTTP as a port: the api component answers requests without touching a socket (DESIGN.md §2).
-// The Beast adapter (adapters/http/http_server.h) parses requests and writes responses; a test
-// or the simulator can call a handler directly.
+// HTTP as a port: the api component answers requests without touching a socket
+// (docs/architecture.md §2). The Beast adapter (adapters/http/http_server.h) parses requests and
+// writes responses; a test or the simulator can call a handler directly.
 #pragma once
 
 #include <cstdint>

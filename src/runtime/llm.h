@@ -1,7 +1,7 @@
-// Llm: a chat completion with tools, its text streamed as it is generated (DESIGN.md §4).
-// Adapters: Anthropic Messages, OpenAI Chat Completions (any compatible base URL) and the
-// scripted model the simulator, the tests and the offline demo use. The conversation is kept
-// in one provider-neutral form; each adapter translates it to its wire format.
+// Llm: a chat completion with tools, its text streamed as it is generated
+// (docs/architecture.md §4). Adapters: Anthropic Messages, OpenAI Chat Completions (any compatible
+// base URL) and the scripted model the simulator, the tests and the offline demo use. The
+// conversation is kept in one provider-neutral form; each adapter translates it to its wire format.
 #pragma once
 
 #include <cstdint>

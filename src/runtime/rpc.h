@@ -1,6 +1,6 @@
-// RPC as a port: the api component answers gRPC calls without touching gRPC (DESIGN.md §2).
-// The gRPC adapter (adapters/grpc/grpc_rpc_server.h) receives calls and writes answers as
-// serialized protobuf bytes; a test or the simulator can call a handler directly.
+// RPC as a port: the api component answers gRPC calls without touching gRPC
+// (docs/architecture.md §2). The gRPC adapter (adapters/grpc/grpc_rpc_server.h) receives calls and
+// writes answers as serialized protobuf bytes; a test or the simulator can call a handler directly.
 #pragma once
 
 #include <map>

@@ -1,4 +1,4 @@
-// Store: transactional SQL on the system's one database (DESIGN.md §4, §6).
+// Store: transactional SQL on the system's one database (docs/architecture.md §4, §7).
 //
 // The port is deliberately at the level of "run this transaction": typed repositories (users,
 // tokens, daemons, chats, workflow histories, task queues) are built on top of it once and work

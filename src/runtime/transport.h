@@ -1,4 +1,4 @@
-// Transport: bidirectional, ordered frame streams with metadata (DESIGN.md §4).
+// Transport: bidirectional, ordered frame streams with metadata (docs/architecture.md §4).
 //
 // The daemon dials the gateway; the gateway listens (and dials managed daemons in reverse).
 // A stream may break without either side being told (half-open): heartbeats are the caller's

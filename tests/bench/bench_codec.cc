@@ -1,5 +1,5 @@
-// Wire codecs on the tool path: the JSON a bus payload is (DESIGN.md §5) and the binary a
-// daemon-stream frame is, for a tool request and response of the size a no-op tool call has.
+// Wire codecs on the tool path: the JSON a bus payload is (docs/architecture.md §6) and the binary
+// a daemon-stream frame is, for a tool request and response of the size a no-op tool call has.
 #include <benchmark/benchmark.h>
 
 #include "protocol/codec.h"

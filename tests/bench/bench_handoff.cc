@@ -1,5 +1,5 @@
-// A hand-over between threads (DESIGN.md §3): another thread gives work to an executor that
-// sleeps in epoll, measured as a round trip between two executors on two threads —
+// A hand-over between threads (docs/architecture.md §5): another thread gives work to an executor
+// that sleeps in epoll, measured as a round trip between two executors on two threads —
 //   0: posted, the threads free to run on any core;
 //   1: posted, both threads pinned to one core;
 //   2: handed over with Executor::hand_over, which lets the calling thread run the idle

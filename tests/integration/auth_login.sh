@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Signing in and registering daemons (seeds 000 and 001), real processes on loopback: Postgres
-# and nats-server (the fixtures), two gateways and an api server.
+# Signing in and registering daemons (spec S0.3–S0.10, S1.15–S1.16), real processes on loopback:
+# Postgres and nats-server (the fixtures), two gateways and an api server.
 #  1. `reliant auth login` opens "the browser" (tests/integration/fake_browser.py as $BROWSER,
 #     which fills the sign-in form like a person) and saves the token it trades the code for;
 #     a wrong password gets no token.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The monolith as users run it: `reliant monolith` (HTTPS and gRPC over TLS with the
-# certificate it generates into its data dir, seed 002) and `reliant chat` answer a message
+# certificate it generates into its data dir, spec S2.4) and `reliant chat` answer a message
 # with tools run by the embedded daemon; bad requests get precise 4xx answers and lose nothing;
 # a kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
 # tool never runs twice.

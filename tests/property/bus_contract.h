@@ -1,5 +1,6 @@
-// The Bus contract suite: NATS core semantics (DESIGN.md §4) that every Bus implementation must
-// pass, written against an abstract BusHarness and instantiated once per implementation.
+// The Bus contract suite: NATS core semantics (docs/architecture.md §4) that every Bus
+// implementation must pass, written against an abstract BusHarness and instantiated once per
+// implementation.
 //
 // To add an implementation, write a harness class deriving from BusHarness, constructible from a
 // std::uint64_t seed (fault-free; the seed only fixes choices such as queue-group picks and
@@ -83,7 +84,7 @@ struct RequestOutcome {
 };
 
 // A free function rather than a capturing lambda, and the awaited Task is a named local: both
-// sidestep GCC 12 coroutine bugs (DESIGN.md §9).
+// sidestep GCC 12 coroutine bugs (docs/architecture.md §10).
 inline Task<void> request_into(Bus& bus, Executor& executor, std::string subject, std::string data,
                                Duration timeout, RequestOutcome* out) {
   out->started = executor.now();

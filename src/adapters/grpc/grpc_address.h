@@ -1,4 +1,4 @@
-// gRPC addresses: dial URLs and TLS modes (seed 001), listen addresses, peer strings.
+// gRPC addresses: dial URLs and TLS modes (spec S1.17), listen addresses, peer strings.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 namespace reliant {
 
 // How dial() secures its connection. `infer` follows the URL: https:// → tls; http:// or a bare
-// host:port → h2c. An explicit mode wins over the scheme (seed 001's --tls-mode).
+// host:port → h2c. An explicit mode wins over the scheme (--tls-mode, spec S1.17).
 enum class GrpcTlsMode {
   infer,
   tls,                       // TLS, the server certificate verified (production)

@@ -1,5 +1,5 @@
 // GrpcRpcServer: the gRPC adapter for the RPC port (runtime/rpc.h) — the api's gRPC face
-// (seed 001: default port 9090). One generic callback service takes every call, so no
+// (spec S1.3: default port 9090). One generic callback service takes every call, so no
 // generated service code is needed: the request's bytes go to the RpcHandler on the executor,
 // its answer (one message, or a stream of them) goes back through gRPC's threads.
 #pragma once

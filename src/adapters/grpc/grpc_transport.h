@@ -3,7 +3,7 @@
 //
 // Frames are serialized protobuf messages: the daemon side sends DaemonFrame bytes and receives
 // GatewayFrame bytes, the gateway side the reverse, whichever of the two dialed. The role says
-// which RPC each direction uses (DESIGN.md §4):
+// which RPC each direction uses (docs/architecture.md §4):
 //
 //   role      listen() serves               dial() calls
 //   gateway   ConnectDaemon (daemons dial)  ConnectGateway (reverse: a managed daemon)

@@ -1,5 +1,5 @@
 // HealthServer: /health (the process is alive) and /ready (it can do its job) over plain HTTP,
-// for load balancers and orchestrators (seed 001's --health-port). Runs on the process's
+// for load balancers and orchestrators (--health-port, spec S1.3). Runs on the process's
 // io_context; each request is answered and the connection closed.
 #pragma once
 

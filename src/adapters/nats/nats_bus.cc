@@ -324,8 +324,8 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(AsioExecutor& executor,
                 "invalid NATS URL '" + options.url + "': " + describe(s));
   natsOptions_SetName(opts, options.name.c_str());
   // Send at once instead of from a flusher thread: measured here, a request-reply drops from a
-  // p50 of 990 µs to 210 µs (DESIGN.md §9). In the event-loop mode this asks for a write
-  // right away, which publish() makes.
+  // p50 of 990 µs to 210 µs (docs/architecture.md §11). In the event-loop mode this asks for a
+  // write right away, which publish() makes.
   natsOptions_SetSendAsap(opts, true);
   auto socket = std::make_shared<NatsSocket>(executor);
   natsOptions_SetEventLoop(opts, socket.get(), on_attach, on_read_interest, on_write_interest,

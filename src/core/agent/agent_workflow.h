@@ -1,4 +1,4 @@
-// The `agent` workflow: the chat's agent loop on the durable engine (seeds 002/003). Each user
+// The `agent` workflow: the chat's agent loop on the durable engine (spec S3.4). Each user
 // message starts a run: ask the model (activity `llm_turn`), run each tool call it made on the
 // daemon the selection cascade picks (`tool_call`, one at a time, in the model's order), ask
 // again with the results, until the model answers without tools — that `llm_turn` records the

@@ -1,4 +1,4 @@
-// ApiServer: the client-facing REST API (seed 001's api server) as an HttpHandler — chats,
+// ApiServer: the client-facing REST API (spec S1.2's api server) as an HttpHandler — chats,
 // messages, projects, daemons, workflows and runs, tokens, settings, the CLI's browser sign-in,
 // and the update stream as server-sent events with resume.
 // Stateless: everything comes from the store, updates arrive over the bus, so any number of
@@ -28,7 +28,7 @@ struct ApiConfig {
   agent::ChatServiceConfig chats;
   std::size_t max_body_bytes = 1 << 20;
   Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
-  // Checks JWTs from the identity provider (seed 001's --jwt-public-key); null: PATs only.
+  // Checks JWTs from the identity provider (--jwt-public-key, spec S1.5); null: PATs only.
   const BearerVerifier* jwt = nullptr;
   // Both set: the CLI's browser sign-in (CliLogin) and token creation over the API are served.
   PasswordHasher* passwords = nullptr;
@@ -42,7 +42,7 @@ struct ApiConfig {
 class ApiServer final : public HttpHandler {
  public:
   // Runs once per authenticated request before it is served (the monolith starts the user's
-  // embedded daemon here: seed 002's LazyDaemonStarter). An error fails the request.
+  // embedded daemon here: LazyDaemonStarter, spec S2.3). An error fails the request.
   using OnAuthenticated = std::function<Task<Result<void>>(std::string user_id)>;
 
   // `env` needs a store and a bus.

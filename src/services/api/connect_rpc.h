@@ -1,5 +1,5 @@
 // ConnectRpc: the Connect protocol (connectrpc.com/docs/protocol) on the HTTP port, so a
-// browser calls the gRPC services (seed 003: "ConnectRPC for browser-compatible gRPC") over
+// browser calls the gRPC services (spec S3.2) over
 // plain HTTP/1.1 without a proxy. Unary calls are POST /<package.Service>/<Method> with a JSON
 // (application/json) or binary (application/proto) body, answered 200 with the response or an
 // HTTP error status with {"code", "message"}; server-streaming calls send and receive enveloped

@@ -1,4 +1,4 @@
-// GrpcApi: the api's gRPC face (seed 001: "gRPC/ConnectRPC, default port 9090") as an
+// GrpcApi: the api's gRPC face (gRPC/ConnectRPC, spec S1.3) as an
 // RpcHandler — ChatService, StreamingService and DaemonService of proto/reliant/api/v1/api.proto
 // on the same ChatService, PAT authentication and UserFeed as the REST ApiServer. It sees only
 // serialized messages; the gRPC adapter (adapters/grpc/grpc_rpc_server.h) carries them.

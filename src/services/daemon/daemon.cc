@@ -80,7 +80,7 @@ Task<void> Daemon::connect_loop() {
     Result<void> ended = co_await session;
     if (observer_ != nullptr) observer_->on_disconnected();
     if (!ended && ended.error().code == ErrorCode::unauthenticated) {
-      // Seed 000's auto-recovery: the credentials are stale; drop them and register again
+      // Auto-recovery (spec S0.10): the credentials are stale; drop them and register again
       // on the next turn of the loop.
       if (observer_ != nullptr) observer_->on_auth_failure();
       credentials_.discard_token();

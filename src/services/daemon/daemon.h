@@ -1,4 +1,4 @@
-// Daemon: the tools daemon's connection to the platform (seed 000). It dials a gateway,
+// Daemon: the tools daemon's connection to the platform (spec S0.2–S0.10). It dials a gateway,
 // registers, heartbeats, runs tool requests concurrently (each with its own timeout, each
 // cancellable), answers redelivered requests from its result cache, and reconnects with
 // exponential backoff and jitter — rotating through the gateways it was given. On an

@@ -1,6 +1,6 @@
 // ResultCache: the daemon's memory of finished tool requests, by request_id, so a redelivered
-// request returns the first result instead of running twice (DESIGN.md §5). Bounded: the oldest
-// entry goes first once `capacity` is reached.
+// request returns the first result instead of running twice (docs/architecture.md §6). Bounded: the
+// oldest entry goes first once `capacity` is reached.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // The durable engine's storage: runs, append-only histories and the task queue, as operations
-// inside one Store transaction each (DESIGN.md §6). Shared by workers, the api server, the CLI
-// and the simulator; identical on SQLite and Postgres except that Postgres claims with
+// inside one Store transaction each (docs/architecture.md §7). Shared by workers, the api server,
+// the CLI and the simulator; identical on SQLite and Postgres except that Postgres claims with
 // FOR UPDATE SKIP LOCKED.
 #pragma once
 

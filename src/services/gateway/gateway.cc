@@ -187,7 +187,7 @@ void Gateway::on_connect_command(const BusMessage& message) {
 
 Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   // No credentials go to the daemon: the gateway authenticates this stream by having been told
-  // to make it (seed 000, reverse connection architecture). While no other gateway holds the
+  // to make it (spec S0.12, the reverse connection). While no other gateway holds the
   // daemon, a lost stream is dialed again with backoff; ten failed dials in a row give up (the
   // control plane asks again when it wants the daemon back).
   Backoff backoff(BackoffPolicy{milliseconds(500), seconds(15), 2.0, 0.5});

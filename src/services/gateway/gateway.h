@@ -1,8 +1,8 @@
-// Gateway: holds the daemons' streams and bridges them to the bus (seed 001).
+// Gateway: holds the daemons' streams and bridges them to the bus (spec S1.9–S1.12).
 //
 // It accepts daemon streams, authenticates each by its PAT against the store, keeps one live
 // stream per daemon identity (a newer connection, here or on another gateway, closes the older
-// one), tracks each daemon's status (active → idle → disconnected, seed 000) in the store and
+// one), tracks each daemon's status (active → idle → disconnected, spec S0.20) in the store and
 // on the bus, and runs the ToolBridge:
 //   - fire-and-forget subjects (tool requests, cancellations) in the gateways' queue group: the
 //     one gateway that gets a message serves it, or hands it to the gateway holding the daemon

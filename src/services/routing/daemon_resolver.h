@@ -1,5 +1,5 @@
 // Resolves which daemon a tool call goes to: the user's daemons as the store records them, run
-// through the selection cascade of core/daemon_selection (seed 000). The step after "connected
+// through the selection cascade of core/daemon_selection (spec S0.16). The step after "connected
 // daemons" asks the control plane, which does not exist yet; the cascade then falls back to
 // the database.
 #pragma once

@@ -1,5 +1,5 @@
-// DaemonRouter: how workers and api servers reach a user's daemon (seed 001). The bus
-// implementation (the NATSDaemonRouter of the seeds; it runs on any Bus) serves the
+// DaemonRouter: how workers and api servers reach a user's daemon (spec S1.4, S1.19). The bus
+// implementation (the NATSDaemonRouter of the spec; it runs on any Bus) serves the
 // distributed deployment and the simulator; the local one serves the monolith's in-process
 // daemon with direct calls.
 #pragma once

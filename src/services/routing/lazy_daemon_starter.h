@@ -1,4 +1,4 @@
-// LazyDaemonStarter: the monolith's DaemonRouter (seed 002). The tools daemon runs in this
+// LazyDaemonStarter: the monolith's DaemonRouter (spec S2.3). The tools daemon runs in this
 // process and starts for a user on their first authenticated request — or on the first tool
 // call for them, so a run resumed after a restart finds it too. Starting records the daemon
 // in the store as connected and active, so selection, listings and session daemons work as in

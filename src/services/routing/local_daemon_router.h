@@ -1,4 +1,4 @@
-// LocalDaemonRouter: the monolith's DaemonRouter (seed 001: "direct function calls"). The
+// LocalDaemonRouter: the monolith's DaemonRouter (spec S1.22: "direct calls"). The
 // daemon runs in this process — its tools and ToolRunner, no stream, no gateway, no bus — and
 // every call goes straight to it, with the same at-most-once answers as a remote daemon.
 #pragma once

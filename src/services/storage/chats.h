@@ -1,4 +1,4 @@
-// Chats, their messages and content blocks (seed 003's data model). A message is written once:
+// Chats, their messages and content blocks (spec S3.2's data model). A message is written once:
 // its id is chosen by the caller (the agent derives it from the run and step), so a retried
 // step finds the first write instead of adding a second message.
 #pragma once

@@ -1,4 +1,4 @@
-// Projects (a codebase a user works on) and their worktrees (checkouts of it, seed 003's data
+// Projects (a codebase a user works on) and their worktrees (checkouts of it, spec S3.2's data
 // model). Every read and write names the user, so one user never sees another's projects.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Migration 1: identities, daemons, projects, chats and their messages, tool requests and the
-// per-user update stream. Migration 2: the durable engine (DESIGN.md §6). Migration 3: the tool
-// path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
+// per-user update stream. Migration 2: the durable engine (docs/architecture.md §7). Migration 3:
+// the tool path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
 // Migration 4: sign-in (passwords, the CLI's login codes) and user settings.
 #include "services/storage/schema.h"
 
@@ -56,7 +56,7 @@ const std::vector<Migration> kMigrations = {
               branch TEXT NOT NULL DEFAULT '',
               created_at_ms BIGINT NOT NULL))",
          "CREATE INDEX worktrees_project ON worktrees(project_id)",
-         // active_daemon_id is the chat's session daemon (seed 000: the daemon picker).
+         // active_daemon_id is the chat's session daemon (spec S0.15: the daemon picker).
          R"(CREATE TABLE chats (
               id TEXT PRIMARY KEY,
               user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -87,8 +87,9 @@ const std::vector<Migration> kMigrations = {
               kind TEXT NOT NULL CHECK (kind IN ('text', 'tool_call', 'tool_result', 'thinking', 'image', 'error')),
               body_json TEXT NOT NULL,
               UNIQUE (message_id, ordinal)))",
-         // A tool request is durable before it is routed (DESIGN.md §5): a gateway streams the
-         // pending ones to a daemon when it connects. request_id is the idempotency key.
+         // A tool request is durable before it is routed (docs/architecture.md §6): a gateway
+         // streams the pending ones to a daemon when it connects. request_id is the idempotency
+         // key.
          R"(CREATE TABLE tool_requests (
               request_id TEXT PRIMARY KEY,
               user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

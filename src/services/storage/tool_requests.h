@@ -1,5 +1,5 @@
-// Durable tool requests (DESIGN.md §5): a pending row exists before a request is routed, the
-// gateway that hands it to a daemon marks it dispatched to that daemon process's session, and
+// Durable tool requests (docs/architecture.md §6): a pending row exists before a request is routed,
+// the gateway that hands it to a daemon marks it dispatched to that daemon process's session, and
 // the first result completes it. This is what makes a queue-group delivery to the wrong gateway,
 // a lost bus message or a gateway crash lose nothing, and a daemon restart never run a request
 // twice. Functions run inside a Store transaction.

@@ -1,4 +1,4 @@
-// The user update log (seed 003's streaming layer): every update a user can see is appended in
+// The user update log (spec S3.2's streaming layer): every update a user can see is appended in
 // the same transaction as the change it describes, numbered per user without gaps; after the
 // commit it is announced on updates.user.<user_id>. The store is the truth and the bus only
 // delivers, so a reader that misses an announcement (bus loss, another api replica, a client

@@ -1,5 +1,5 @@
-// Worker: the durable engine's executor of tasks (DESIGN.md §6). It leases tasks from the
-// store's queue, replays and decides workflow tasks, runs activities with their timeouts and
+// Worker: the durable engine's executor of tasks (docs/architecture.md §7). It leases tasks from
+// the store's queue, replays and decides workflow tasks, runs activities with their timeouts and
 // heartbeats, fires timers and returns expired leases — stateless, so any number can run and
 // any can crash. Wake-ups come over the bus; a slow poll is the safety net.
 #pragma once

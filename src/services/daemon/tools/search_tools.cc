@@ -168,7 +168,8 @@ class GlobTool final : public Tool {
     std::vector<std::pair<std::string, std::size_t>> stack{{base, 0}};
     std::set<std::pair<std::string, std::size_t>> visited;
     while (!stack.empty()) {
-      // Plain locals rather than structured bindings across suspension points (GCC 12, §9).
+      // Plain locals rather than structured bindings across suspension points (GCC 12:
+      // docs/architecture.md §10).
       std::string dir = std::move(stack.back().first);
       const std::size_t i = stack.back().second;
       stack.pop_back();
