@@ -1,8 +1,15 @@
 // HttpServer: one coroutine per connection (read a request, ask the handler, write the answer,
 // repeat) in the server's Scope; Asio completions reach it through Promise/Future. With TLS the
-// same code runs over an SSL stream layered on the accepted socket.
+// same code runs over an SSL stream layered on the accepted socket. Reading a request has
+// deadlines and the number of open connections has caps (HttpServerOptions); requests whose
+// framing two HTTP implementations could read differently are refused.
 #include "adapters/http/http_server.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -17,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/assert.h"
 #include "base/url_encoding.h"
 #include "runtime/future.h"
 #include "runtime/scope.h"
@@ -35,9 +43,6 @@ namespace {
 // How long a body stream whose client hung up may take to notice (its next write fails) before
 // it is cancelled.
 constexpr Duration kHangupGrace = milliseconds(500);
-// A client that connects and never completes the TLS handshake is dropped after this.
-constexpr Duration kHandshakeTimeout = milliseconds(10'000);
-
 // After an error answer the client may still be sending (an oversized body). Reading that away
 // for a while before closing lets it read the answer; closing with unread input would send a
 // reset that can destroy the answer in the client's buffer.
@@ -46,6 +51,21 @@ constexpr std::size_t kLingerBytesMax = 8u << 20;
 // Accept failures such as running out of file descriptors persist for a while: retry later
 // rather than spin.
 constexpr Duration kAcceptRetryDelay = milliseconds(50);
+// Out of descriptors, waiting clients accepted and closed at once per retry (shed_waiting()).
+constexpr int kShedPerRetryMax = 64;
+// What a kept-alive connection's wait for its next request reads at once.
+constexpr std::size_t kIdleReadBytes = 4096;
+// The connection cap never goes below this, however low the descriptor limit.
+constexpr std::size_t kConnectionCapMin = 8;
+// Descriptors left to the rest of the process: a quarter of the limit, at least this many.
+constexpr std::uint64_t kDescriptorReserveMin = 64;
+// The answer to a connection over the caps, written before the request is read (so that it
+// is the whole exchange) and only over plain HTTP: a TLS client would need a handshake first.
+constexpr std::string_view kBusyBody = R"({"error":"too many connections, retry later"})";
+constexpr std::string_view kBusyHead =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Content-Length: 45\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+static_assert(kBusyBody.size() == 45, "kBusyHead's Content-Length");
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
@@ -146,6 +166,20 @@ Future<std::size_t> read_some(Executor& executor, const std::shared_ptr<Connecti
   on_stream(*c, [&](auto& stream) {
     stream.async_read_some(net::buffer(c->scratch),
                            [c, promise = pair.first](beast::error_code ec, std::size_t n) {
+                             promise.set(ec ? 0 : n);
+                           });
+  });
+  return std::move(pair.second);
+}
+
+// Waits for more of the request stream and appends what arrives to the connection's buffer,
+// where the parser finds it. Resolves to the number of bytes read; 0: it ended or failed.
+Future<std::size_t> read_more(Executor& executor, const std::shared_ptr<Connection>& c) {
+  auto pair = make_promise<std::size_t>(executor);
+  on_stream(*c, [&](auto& stream) {
+    stream.async_read_some(c->buffer.prepare(kIdleReadBytes),
+                           [c, promise = pair.first](beast::error_code ec, std::size_t n) {
+                             if (!ec) c->buffer.commit(n);
                              promise.set(ec ? 0 : n);
                            });
   });
@@ -395,6 +429,110 @@ bool is_parse_error(beast::error_code ec) {
          ec != http::error::partial_message;
 }
 
+// Why a request's framing is refused; empty when it is sound.
+//
+// Beast 1.74's parser (basic_parser.ipp, on_field_impl) frames a body as chunked only when
+// "chunked" is the last coding of Transfer-Encoding and otherwise lets the header go without a
+// word: a request with `Transfer-Encoding: chunked, identity` (or `identity`, or `gzip`) is read
+// as having no body, and the bytes its sender meant as the body are parsed as the next request
+// on the connection. A proxy in front that frames the same bytes by the header's meaning sees
+// one request where we answer two: request smuggling. Beast refuses Content-Length after
+// `chunked` (bad_content_length) and Transfer-Encoding after Content-Length
+// (bad_transfer_encoding), but takes `Transfer-Encoding: identity` followed by Content-Length
+// and frames the body by the length. So, after the parser: a request may carry
+// Transfer-Encoding only as exactly `chunked` (the one coding we implement), without
+// Content-Length (RFC 9112 §6.1 lets a server reject both; §6.3: chunked not last is a 400 and a
+// close), and not in HTTP/1.0 (§6.1: its framing is faulty).
+std::string framing_problem(const http::request_parser<http::string_body>& parser) {
+  const http::request<http::string_body>& message = parser.get();
+  const auto codings = message.equal_range(http::field::transfer_encoding);
+  if (codings.first == codings.second) return {};
+  if (message.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (message.count(http::field::content_length) > 0) {
+    return "both Transfer-Encoding and Content-Length";
+  }
+  std::size_t chunked = 0;
+  std::size_t others = 0;
+  for (auto field = codings.first; field != codings.second; ++field) {
+    const std::string_view list = view(field->value());
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      std::size_t comma = list.find(',', start);
+      if (comma == std::string_view::npos) comma = list.size();
+      std::string_view coding = list.substr(start, comma - start);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (lower_case(coding) == "chunked") {
+        ++chunked;
+      } else if (!coding.empty()) {  // empty list elements are allowed (RFC 9110 §5.6.1)
+        ++others;
+      }
+      start = comma + 1;
+    }
+  }
+  // The parser's own reading must agree, or the body would be framed other than we checked.
+  if (chunked != 1 || others != 0 || !parser.chunked()) {
+    return "Transfer-Encoding must be exactly \"chunked\"";
+  }
+  return {};
+}
+
+// The address a client's connections count against: an IPv4 address (also one reaching an
+// IPv6 socket as a mapped address), or an IPv6 client's /64, which one host or site usually
+// holds whole.
+std::string address_key(const net::ip::address& address) {
+  if (!address.is_v6()) return address.to_string();
+  const net::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// Closes a connection over the caps at once. Over plain HTTP the client first gets a 503 with
+// Retry-After, written without waiting (the send buffer of a new socket has room for it).
+void turn_away(tcp::socket& socket, bool plain) {
+  beast::error_code ignored;
+  if (plain) {
+    const std::array<net::const_buffer, 2> busy = {net::buffer(kBusyHead.data(), kBusyHead.size()),
+                                                   net::buffer(kBusyBody.data(), kBusyBody.size())};
+    socket.non_blocking(true, ignored);
+    socket.write_some(busy, ignored);
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+// One descriptor held back for the moment the process runs out of them: see shed_waiting().
+class SpareDescriptor {
+ public:
+  SpareDescriptor() { take(); }
+  ~SpareDescriptor() { give_up(); }
+  SpareDescriptor(const SpareDescriptor&) = delete;
+  SpareDescriptor& operator=(const SpareDescriptor&) = delete;
+
+  // Opens it again unless it is held (it fails while the process is out of descriptors).
+  void take() {
+    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  void give_up() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system;
+}
+
 // TLS 1.2 and later with the certificate chain and key from PEM files.
 Result<std::unique_ptr<ssl::context>> tls_server_context(const HttpServerOptions& options) {
   auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -419,43 +557,122 @@ Result<std::unique_ptr<ssl::context>> tls_server_context(const HttpServerOptions
 }  // namespace
 
 struct HttpServer::State {
-  State(AsioExecutor& e, HttpServerOptions o, HttpHandler& h)
-      : executor(e), options(std::move(o)), handler(h), acceptor(e.context()), scope(e) {}
+  State(AsioExecutor& e, HttpServerOptions o, HttpHandler& h, std::size_t cap)
+      : executor(e),
+        options(std::move(o)),
+        handler(h),
+        open_connections_max(cap),
+        acceptor(e.context()),
+        scope(e) {}
+
+  // A connection's place under the caps, given back when it is destroyed: with the frame of
+  // the connection's coroutine, whether that ended or was cancelled.
+  class Admission {
+   public:
+    Admission(State& state, std::string address) : state_(&state), address_(std::move(address)) {}
+    Admission(Admission&& other) noexcept
+        : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
+    Admission& operator=(Admission&&) = delete;
+    ~Admission() {
+      if (state_ != nullptr) state_->leave(address_);
+    }
+
+   private:
+    State* state_;
+    std::string address_;
+  };
 
   AsioExecutor& executor;
   HttpServerOptions options;
   HttpHandler& handler;
-  std::unique_ptr<ssl::context> tls;  // set: connections speak TLS
+  const std::size_t open_connections_max;  // options.max_connections or less: connection_cap()
+  std::unique_ptr<ssl::context> tls;       // set: connections speak TLS
+  std::size_t open_connections = 0;
+  // Open connections by address_key(); only addresses with some, so at most
+  // open_connections_max entries.
+  std::map<std::string, std::size_t> open_by_address;
+  SpareDescriptor spare;
   tcp::acceptor acceptor;
   Scope scope;  // last: destroyed first, while everything its frames use still exists
 
+  // Whether one more connection from `address` fits under the caps; if so it is counted.
+  bool admit(const std::string& address) {
+    if (open_connections >= open_connections_max) return false;
+    const std::size_t per_address_max = options.max_connections_per_address;
+    if (per_address_max > 0) {
+      const auto it = open_by_address.find(address);
+      if (it != open_by_address.end() && it->second >= per_address_max) return false;
+    }
+    ++open_connections;
+    ++open_by_address[address];
+    RELIANT_ASSERT(open_by_address.size() <= open_connections);
+    return true;
+  }
+
+  void leave(const std::string& address) {
+    RELIANT_ASSERT(open_connections > 0);
+    --open_connections;
+    const auto it = open_by_address.find(address);
+    RELIANT_ASSERT(it != open_by_address.end() && it->second > 0);
+    if (--it->second == 0) open_by_address.erase(it);
+  }
+
+  // Out of descriptors (EMFILE, ENFILE) a waiting client cannot be accepted: it would hang in
+  // the listen backlog, unanswered, until a descriptor frees up. Letting go of the spare makes
+  // room to accept the waiting clients one by one and close them at once, so that they hear
+  // "busy" and can retry; the spare is taken back straight after (should something else have
+  // taken the freed descriptor, on a later retry).
+  void shed_waiting() {
+    spare.give_up();
+    for (int i = 0; i < kShedPerRetryMax; ++i) {
+      tcp::socket shed(executor.context());
+      beast::error_code ec;
+      acceptor.accept(shed, ec);  // the acceptor is non-blocking: would_block when none waits
+      if (ec) break;
+      turn_away(shed, !tls);
+    }
+    spare.take();
+  }
+
+  // Never stops accepting: a connection over the caps is accepted and closed at once, rather
+  // than left in the backlog where the client would wait for nothing.
   Task<void> accept_loop() {
     for (;;) {
       Future<Accepted> accepting = accept_one(executor, acceptor);
       Accepted accepted = co_await accepting;
       if (accepted.ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (accepted.ec) {
+        if (out_of_descriptors(accepted.ec)) shed_waiting();
         Sleep pausing = sleep(executor, kAcceptRetryDelay);
         co_await pausing;
         continue;
       }
-      auto connection = std::make_shared<Connection>(std::move(accepted.socket));
       beast::error_code ec;
-      const auto remote = connection->socket.remote_endpoint(ec);
-      if (!ec) connection->remote_address = remote.address().to_string();
+      const tcp::endpoint remote = accepted.socket.remote_endpoint(ec);
+      if (ec) {  // the client is already gone
+        accepted.socket.close(ec);
+        continue;
+      }
+      std::string address = address_key(remote.address());
+      if (!admit(address)) {
+        turn_away(accepted.socket, !tls);
+        continue;
+      }
+      Admission admission(*this, std::move(address));
+      auto connection = std::make_shared<Connection>(std::move(accepted.socket));
+      connection->remote_address = remote.address().to_string();
       // Streamed chunks are small and latency matters more than packet count.
       connection->socket.set_option(tcp::no_delay(true), ec);
       if (tls) connection->tls.emplace(connection->socket, *tls);
-      scope.spawn(serve(std::move(connection)));
+      scope.spawn(serve(std::move(connection), std::move(admission)));
     }
   }
 
   // Exceptions end the connection, never the process (a root task's exception aborts).
-  Task<void> serve(std::shared_ptr<Connection> c) {
+  Task<void> serve(std::shared_ptr<Connection> c, [[maybe_unused]] Admission admission) {
     CloseOnExit closing{c};
     if (c->tls) {
-      ScopedTimer deadline(executor, executor.after(kHandshakeTimeout, [c] { c->close(); }));
-      Future<beast::error_code> shaking = handshake(executor, c);
+      Task<beast::error_code> shaking = handshake_within_deadline(c);
       const beast::error_code ec = co_await shaking;
       if (ec) co_return;
     }
@@ -466,27 +683,87 @@ struct HttpServer::State {
     }
   }
 
+  // The deadlines close the connection: the read (or handshake) in progress then fails.
+  TimerId close_after(Duration timeout, const std::shared_ptr<Connection>& c) {
+    return executor.after(timeout, [c] { c->close(); });
+  }
+
+  Task<beast::error_code> handshake_within_deadline(std::shared_ptr<Connection> c) {
+    ScopedTimer deadline(executor, close_after(options.tls_handshake_timeout, c));
+    Future<beast::error_code> shaking = handshake(executor, c);
+    const beast::error_code ec = co_await shaking;
+    co_return ec;
+  }
+
+  // A kept-alive connection waits at most keep_alive_idle_timeout for its next request's first
+  // byte. Returns false when the connection ended or the wait timed out.
+  Task<bool> await_next_request(std::shared_ptr<Connection> c) {
+    if (c->buffer.size() > 0) co_return true;  // pipelined: it is already here
+    ScopedTimer deadline(executor, close_after(options.keep_alive_idle_timeout, c));
+    Future<std::size_t> waiting = read_more(executor, c);
+    const std::size_t n = co_await waiting;
+    co_return n > 0;
+  }
+
+  // The request line and headers within header_read_timeout.
+  Task<beast::error_code> read_header_within_deadline(std::shared_ptr<Connection> c) {
+    ScopedTimer deadline(executor, close_after(options.header_read_timeout, c));
+    Future<beast::error_code> reading = read_header(executor, c);
+    const beast::error_code ec = co_await reading;
+    co_return ec;
+  }
+
+  // The whole body (after a 100 Continue when the client waits for one) within
+  // body_read_timeout.
+  Task<beast::error_code> read_body_within_deadline(std::shared_ptr<Connection> c) {
+    ScopedTimer deadline(executor, close_after(options.body_read_timeout, c));
+    beast::error_code ec;
+    if (wants_continue(c->parser->get())) {
+      Future<beast::error_code> continuing = write_continue(executor, c);
+      ec = co_await continuing;
+    }
+    if (!ec) {
+      Future<beast::error_code> reading = read_body(executor, c);
+      ec = co_await reading;
+    }
+    co_return ec;
+  }
+
+  // Only reading a request runs under a deadline: the handler's work and the answer (a body
+  // stream may last hours) do not.
   Task<void> serve_requests(std::shared_ptr<Connection> c) {
-    for (;;) {
+    for (bool first = true;; first = false) {
+      if (!first) {
+        Task<bool> waiting = await_next_request(c);
+        const bool more = co_await waiting;
+        if (!more) co_return;
+      }
       c->parser.emplace();
       c->parser->body_limit(options.max_body_bytes);
-      Future<beast::error_code> reading_header = read_header(executor, c);
+      Task<beast::error_code> reading_header = read_header_within_deadline(c);
       beast::error_code ec = co_await reading_header;
-      if (!ec && !c->parser->is_done() && wants_continue(c->parser->get())) {
-        Future<beast::error_code> continuing = write_continue(executor, c);
-        ec = co_await continuing;
+      if (!ec) {
+        const std::string problem = framing_problem(*c->parser);
+        if (!problem.empty()) {
+          HttpResponse response = error_response(400, "malformed HTTP request: " + problem);
+          Task<void> refusing = refuse(c, std::move(response));
+          co_await refusing;
+          co_return;
+        }
       }
       if (!ec && !c->parser->is_done()) {
-        Future<beast::error_code> reading_body = read_body(executor, c);
+        Task<beast::error_code> reading_body = read_body_within_deadline(c);
         ec = co_await reading_body;
       }
       if (ec) {
         if (is_parse_error(ec)) {
-          Task<void> refusing = refuse(c, ec);
+          Task<void> refusing = refuse(c, refusal(ec));
           co_await refusing;
         }
         co_return;
       }
+      // A deadline that fired as the read completed has closed the connection anyway.
+      if (!c->socket.is_open()) co_return;
 
       http::request<http::string_body> message = c->parser->release();
       const unsigned version = message.version();
@@ -555,17 +832,19 @@ struct HttpServer::State {
     return response;
   }
 
-  // Answers a request that could not be read, then closes (the rest of it cannot be skipped).
-  Task<void> refuse(std::shared_ptr<Connection> c, beast::error_code ec) {
-    HttpResponse response;
+  // The answer to a request the parser could not read.
+  HttpResponse refusal(beast::error_code ec) const {
     if (ec == http::error::body_limit) {
-      response = error_response(
+      return error_response(
           413, "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
-    } else if (ec == http::error::header_limit) {
-      response = error_response(431, "request header too large");
-    } else {
-      response = error_response(400, "malformed HTTP request: " + ec.message());
     }
+    if (ec == http::error::header_limit) return error_response(431, "request header too large");
+    return error_response(400, "malformed HTTP request: " + ec.message());
+  }
+
+  // Answers a request that could not be read (or must not be), then closes: the rest of it
+  // cannot be skipped, and whatever follows on the connection is never read as a request.
+  Task<void> refuse(std::shared_ptr<Connection> c, HttpResponse response) {
     auto out = to_message(std::move(response), 11, false, false, {});
     Future<beast::error_code> writing = write_message(executor, c, std::move(out));
     const beast::error_code written = co_await writing;
@@ -622,6 +901,13 @@ struct HttpServer::State {
   }
 };
 
+std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit) {
+  const std::uint64_t reserve = std::max(kDescriptorReserveMin, descriptor_limit / 4);
+  const std::uint64_t room = descriptor_limit > reserve ? descriptor_limit - reserve : 0;
+  const std::uint64_t cap = std::max<std::uint64_t>(room, kConnectionCapMin);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(max_connections, cap));
+}
+
 Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
                                                       HttpServerOptions options,
                                                       HttpHandler& handler) {
@@ -639,7 +925,25 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
     return fail(ErrorCode::invalid_argument,
                 "cannot serve HTTPS on " + where + ": a certificate needs its key and vice versa");
   }
-  auto state = std::make_unique<State>(executor, std::move(options), handler);
+  for (const Duration timeout : {options.tls_handshake_timeout, options.header_read_timeout,
+                                 options.body_read_timeout, options.keep_alive_idle_timeout}) {
+    if (timeout <= Duration::zero()) {
+      return fail(ErrorCode::invalid_argument,
+                  "cannot serve HTTP on " + where + ": every read deadline must be positive");
+    }
+  }
+  if (options.max_connections == 0) {
+    return fail(ErrorCode::invalid_argument,
+                "cannot serve HTTP on " + where + ": max_connections must be at least 1");
+  }
+  // Connections must not take every descriptor the process may open: the store, gRPC and the
+  // daemon's processes need theirs, and a connection is only turned away once accepted.
+  std::size_t cap = options.max_connections;
+  struct rlimit descriptors {};
+  if (::getrlimit(RLIMIT_NOFILE, &descriptors) == 0 && descriptors.rlim_cur != RLIM_INFINITY) {
+    cap = connection_cap(cap, descriptors.rlim_cur);
+  }
+  auto state = std::make_unique<State>(executor, std::move(options), handler, cap);
   if (!state->options.tls_cert_file.empty()) {
     auto context = tls_server_context(state->options);
     if (!context) return fail(context.error());
@@ -650,17 +954,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
   if (!ec) state->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) state->acceptor.bind(endpoint, ec);
   if (!ec) state->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  // For shed_waiting()'s accept, which must not block; asynchronous accepts are unaffected.
+  if (!ec) state->acceptor.non_blocking(true, ec);
   if (ec)
     return fail(ErrorCode::unavailable, "cannot serve HTTP on " + where + ": " + ec.message());
   const tcp::endpoint bound = state->acceptor.local_endpoint(ec);
   if (ec)
     return fail(ErrorCode::unavailable, "cannot serve HTTP on " + where + ": " + ec.message());
   state->scope.spawn(state->accept_loop());
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(state), bound.port()));
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(state), bound.port(), cap));
 }
 
-HttpServer::HttpServer(std::unique_ptr<State> state, int port)
-    : state_(std::move(state)), port_(port) {}
+HttpServer::HttpServer(std::unique_ptr<State> state, int port, std::size_t max_connections)
+    : state_(std::move(state)), port_(port), max_connections_(max_connections) {}
 
 HttpServer::~HttpServer() {
   beast::error_code ignored;

@@ -1,14 +1,18 @@
 // HttpServer: the Beast HTTP/1.1 adapter for the HTTP port (runtime/http.h): parses requests,
 // hands them to an HttpHandler on the process's io_context and writes plain or streamed answers.
+// Reading a request has deadlines and open connections have caps, so that idle or slow clients
+// cannot lock others out; a request whose framing is ambiguous (request smuggling) gets a 400.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "adapters/asio/asio_executor.h"
 #include "base/result.h"
+#include "base/time.h"
 #include "runtime/http.h"
 
 namespace reliant {
@@ -23,13 +27,48 @@ struct HttpServerOptions {
   // PEM certificate chain and private key: both set, HTTPS (TLS 1.2+); both empty, plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+
+  // Deadlines on reading requests, so that idle and slow clients cannot hold connections. Each
+  // bounds a whole phase, not the gap between two bytes: a client trickling a byte a second is
+  // cut like a silent one. Answers are never cut by them: a handler may take its time and a
+  // streamed body (server-sent events) may run for hours.
+  //
+  // A connection that has not finished its TLS handshake this long after it was accepted.
+  Duration tls_handshake_timeout = seconds(10);
+  // The request line and headers: from the end of the handshake (or the accept) for a
+  // connection's first request, from the request's first byte for a later one.
+  Duration header_read_timeout = seconds(10);
+  // The whole body, from the end of the headers; 60 s for max_body_bytes (1 MiB) asks for
+  // about 17 KiB/s.
+  Duration body_read_timeout = seconds(60);
+  // A kept-alive connection waiting for its next request. Above the 60 s idle timeout common
+  // load balancers use, so that the balancer closes an idle connection first, rather than send
+  // a request on one we are closing.
+  Duration keep_alive_idle_timeout = seconds(75);
+
+  // Open connections at most. One more is accepted and closed at once (over plain HTTP after a
+  // 503 with Retry-After) rather than left in the listen backlog, and accepting goes on. At
+  // start it is lowered to leave a quarter of the process's descriptor limit (at least 64) to
+  // everything else: see HttpServer::max_connections().
+  std::size_t max_connections = 4096;
+  // Open connections from one client address (an IPv6 client: its /64) at most; 0: no cap.
+  // Behind a load balancer or a reverse proxy every connection comes from the proxy's address:
+  // set 0 there (or above what the proxy opens), or the proxy's connections are refused.
+  std::size_t max_connections_per_address = 256;
 };
+
+// The connection cap a server applies when the process may open `descriptor_limit` files
+// (RLIMIT_NOFILE): `max_connections`, lowered so that a quarter of the limit (at least 64
+// descriptors) stays free for the store, gRPC, the daemon's processes and a connection being
+// turned away; never below 8.
+std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit);
 
 class HttpServer {
  public:
   // Listens on options.bind_address:options.port and serves on `executor` (its io_context
   // thread runs every handler call). Fails with `invalid_argument` when the address is not an IP
-  // address or a TLS file cannot be used, and `unavailable` when it cannot be bound. `executor` and
+  // address, a TLS file cannot be used, a deadline is not positive or max_connections is 0, and
+  // `unavailable` when it cannot be bound. `executor` and
   // `handler` must outlive the server. Call start() and the destructor on the executor's thread, or
   // while it is not running.
   static Result<std::unique_ptr<HttpServer>> start(AsioExecutor& executor,
@@ -41,12 +80,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const { return port_; }
+  // The connection cap in force: options.max_connections, or less when the descriptor limit
+  // is low (connection_cap()).
+  std::size_t max_connections() const { return max_connections_; }
 
  private:
   struct State;
-  HttpServer(std::unique_ptr<State> state, int port);
+  HttpServer(std::unique_ptr<State> state, int port, std::size_t max_connections);
   std::unique_ptr<State> state_;
   int port_;
+  std::size_t max_connections_;
 };
 
 }  // namespace reliant

@@ -1,17 +1,23 @@
 // HttpServer over real loopback sockets: request decoding, keep-alive, limits, bad input,
-// chunked streaming, client hang-ups, server shutdown, CORS and bind failures.
+// chunked streaming, client hang-ups, server shutdown, CORS and bind failures; read deadlines,
+// connection caps and ambiguous framing (request smuggling).
 #include "adapters/http/http_server.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -100,7 +106,26 @@ class Forever final : public HttpBodyStream {
   StreamProbe& probe_;
 };
 
-// Echoes the request as JSON, except for a few paths that stream or fail.
+// Writes "0".."4", 150 ms apart: longer, in total and between two writes, than the read
+// deadlines of the tests that use it.
+class SlowChunks final : public HttpBodyStream {
+ public:
+  explicit SlowChunks(Executor& executor) : executor_(executor) {}
+  Task<void> run(HttpBodyWriter& out) override {
+    for (int i = 0; i < 5; ++i) {
+      Sleep pausing = sleep(executor_, milliseconds(150));
+      co_await pausing;
+      Task<bool> writing = out.write(std::to_string(i));
+      const bool written = co_await writing;
+      if (!written) co_return;
+    }
+  }
+
+ private:
+  Executor& executor_;
+};
+
+// Echoes the request as JSON, except for a few paths that stream, wait or fail.
 class TestHandler final : public HttpHandler {
  public:
   explicit TestHandler(Executor& executor) : executor_(executor) {}
@@ -122,6 +147,15 @@ class TestHandler final : public HttpHandler {
       response.content_type = "text/event-stream";
       response.stream = std::make_shared<Forever>(executor_, probe);
       co_return response;
+    }
+    if (request.path == "/slow-stream") {
+      response.content_type = "text/event-stream";
+      response.stream = std::make_shared<SlowChunks>(executor_);
+      co_return response;
+    }
+    if (request.path == "/slow") {  // longer than the read deadlines of the tests that use it
+      Sleep thinking = sleep(executor_, milliseconds(300));
+      co_await thinking;
     }
     if (request.path == "/throw") throw std::runtime_error("boom");
     nlohmann::json echo = {{"method", request.method}, {"path", request.path},
@@ -174,6 +208,78 @@ struct Client {
 
 http::request<http::string_body> get(const std::string& target) {
   return http::request<http::string_body>(http::verb::get, target, 11);
+}
+
+// What a connection received until the server closed it, or until the time limit.
+struct Received {
+  std::string bytes;
+  bool closed = false;  // end of stream or reset, before the limit
+  std::chrono::milliseconds waited{0};
+};
+
+// Reads without blocking past `limit`, so that a server that never closes fails the test
+// instead of hanging it.
+Received read_until_closed(tcp::socket& socket, std::chrono::milliseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + limit;
+  Received received;
+  std::array<char, 4096> chunk{};
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    pollfd ready{socket.native_handle(), POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (::poll(&ready, 1, static_cast<int>(left.count()) + 1) <= 0) continue;
+    beast::error_code ec;
+    const std::size_t n = socket.read_some(net::buffer(chunk), ec);
+    if (ec) {
+      received.closed = true;
+      break;
+    }
+    received.bytes.append(chunk.data(), n);
+  }
+  received.waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  return received;
+}
+
+// A connection from `from` (any loopback address) to the server; false when it cannot be made.
+bool connect_from(tcp::socket& socket, int port, const std::string& from) {
+  beast::error_code ec;
+  socket.open(tcp::v4(), ec);
+  if (!ec) socket.bind(tcp::endpoint(net::ip::make_address(from), 0), ec);
+  if (!ec) {
+    socket.connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+  }
+  return !ec;
+}
+
+// Sends `raw` on a new connection and returns everything that came back before the server
+// closed it (at most 3 s).
+Received exchange(net::io_context& context, int port, const std::string& raw) {
+  tcp::socket socket(context);
+  if (!connect_from(socket, port, "127.0.0.1")) return {};
+  beast::error_code ec;
+  net::write(socket, net::buffer(raw), ec);
+  return read_until_closed(socket, std::chrono::milliseconds(3000));
+}
+
+int count_of(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// The status code of a request sent on a new connection that asks to be closed after it; 0
+// when the connection failed or was closed without an answer.
+int fresh_request_status(net::io_context& context, int port, const std::string& path) {
+  const Received received =
+      exchange(context, port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  if (received.bytes.rfind("HTTP/1.1 ", 0) != 0 || received.bytes.size() < 12) return 0;
+  return std::atoi(received.bytes.substr(9, 3).c_str());
 }
 
 bool eventually(const std::function<bool()>& condition) {
@@ -542,6 +648,288 @@ TEST(HttpServer, UnusableTlsFilesAreErrorsNamingTheFile) {
   auto refused = HttpServer::start(executor, half, handler);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument);
+}
+
+// Deadlines. Each test shortens one and leaves the others at their defaults (seconds), so only
+// the one under test can close the connection within the test's few seconds.
+
+TEST_F(HttpServerTest, SilentConnectionIsClosedAtTheHeaderDeadline) {
+  HttpServerOptions options;
+  options.header_read_timeout = milliseconds(200);
+  start(options);
+  Client silent(client_context_, port_);
+  const Received received = read_until_closed(silent.socket, milliseconds(2000));
+  EXPECT_TRUE(received.closed);
+  EXPECT_GE(received.waited.count(), 150);
+  EXPECT_EQ(received.bytes, "");
+  EXPECT_EQ(fresh_request_status(client_context_, port_, "/after"), 200);
+}
+
+TEST_F(HttpServerTest, KeptAliveConnectionIsClosedAfterTheIdleTimeout) {
+  HttpServerOptions options;
+  options.keep_alive_idle_timeout = milliseconds(500);
+  start(options);
+  Client client(client_context_, port_);
+  EXPECT_EQ(client.send(get("/one")).result_int(), 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // within the idle timeout
+  const auto second = client.send(get("/two"));
+  EXPECT_EQ(second.result_int(), 200);
+  EXPECT_TRUE(second.keep_alive());
+
+  const Received received = read_until_closed(client.socket, milliseconds(2500));
+  EXPECT_TRUE(received.closed);
+  EXPECT_GE(received.waited.count(), 400);
+  EXPECT_EQ(received.bytes, "");
+  EXPECT_EQ(handler_.calls.load(), 2);
+}
+
+// Sends `head`, then `drip` a byte every 20 ms until the server closes the connection (at most
+// 3 s). Returns how long that took, or 0 when it never closed.
+std::chrono::milliseconds trickle_until_closed(tcp::socket& socket, const std::string& head,
+                                               const std::string& drip) {
+  const auto start = std::chrono::steady_clock::now();
+  net::write(socket, net::buffer(head));
+  for (std::size_t i = 0; i < 150; ++i) {
+    beast::error_code ec;
+    net::write(socket, net::buffer(&drip[i % drip.size()], 1), ec);
+    if (ec || read_until_closed(socket, milliseconds(20)).closed) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+    }
+  }
+  return std::chrono::milliseconds(0);
+}
+
+TEST_F(HttpServerTest, HeaderTrickledAByteAtATimeIsCutAtTheHeaderDeadline) {
+  HttpServerOptions options;
+  options.header_read_timeout = milliseconds(300);
+  start(options);
+  Client client(client_context_, port_);
+  // A byte every 20 ms keeps any per-read timer happy; only a deadline on the whole head cuts it.
+  const auto took =
+      trickle_until_closed(client.socket, "GET /x HTTP/1.1\r\nHost: x\r\n", "X-Drip: 1\r\n");
+  EXPECT_GE(took.count(), 250);
+  EXPECT_LT(took.count(), 2000);
+  EXPECT_EQ(handler_.calls.load(), 0);
+}
+
+TEST_F(HttpServerTest, BodyTrickledAByteAtATimeIsCutAtTheBodyDeadline) {
+  HttpServerOptions options;
+  options.body_read_timeout = milliseconds(300);
+  start(options);
+  Client client(client_context_, port_);
+  const auto took = trickle_until_closed(
+      client.socket, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", "x");
+  EXPECT_GE(took.count(), 250);
+  EXPECT_LT(took.count(), 2000);
+  EXPECT_EQ(handler_.calls.load(), 0);
+}
+
+TEST_F(HttpServerTest, AnswersThatTakeLongerThanTheReadDeadlinesAreNotCut) {
+  HttpServerOptions options;
+  options.header_read_timeout = milliseconds(100);
+  options.body_read_timeout = milliseconds(100);
+  options.keep_alive_idle_timeout = milliseconds(100);
+  start(options);
+  // A stream of 750 ms, 150 ms between writes, while the client sends nothing.
+  Client streaming(client_context_, port_);
+  http::write(streaming.socket, get("/slow-stream"));
+  http::response<http::string_body> streamed;
+  beast::error_code ec;
+  http::read(streaming.socket, streaming.buffer, streamed, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(streamed.result_int(), 200);
+  EXPECT_EQ(streamed.body(), "01234");
+  // A handler that takes 300 ms.
+  Client waiting(client_context_, port_);
+  EXPECT_EQ(waiting.send(get("/slow")).result_int(), 200);
+}
+
+// A self-signed certificate made with the openssl command, in a folder of its own.
+struct TestCertificate {
+  std::filesystem::path dir;
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  TestCertificate() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "reliant-http-tls-XXXXXX").string();
+    dir = ::mkdtemp(pattern.data());
+    cert = dir / "cert.pem";
+    key = dir / "key.pem";
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        " -subj /CN=localhost -keyout " +
+        key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  ~TestCertificate() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
+TEST_F(HttpServerTest, ClientThatNeverShakesHandsIsClosedAtTheHandshakeDeadline) {
+  TestCertificate certificate;
+  HttpServerOptions options;
+  options.tls_cert_file = certificate.cert.string();
+  options.tls_key_file = certificate.key.string();
+  options.tls_handshake_timeout = milliseconds(200);
+  start(options);
+  Client silent(client_context_, port_);
+  const Received received = read_until_closed(silent.socket, milliseconds(2000));
+  EXPECT_TRUE(received.closed);
+  EXPECT_GE(received.waited.count(), 150);
+}
+
+// Connection caps.
+
+TEST_F(HttpServerTest, ConnectionCapTurnsAwayTheExtraConnectionAndAdmitsOneAfterAClose) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  start(options);
+  ASSERT_EQ(server_->max_connections(), 2u);
+  auto first = std::make_unique<Client>(client_context_, port_);
+  Client second(client_context_, port_);
+  EXPECT_EQ(first->send(get("/a")).result_int(), 200);
+  EXPECT_EQ(second.send(get("/b")).result_int(), 200);
+
+  // Accepted and closed at once, with a 503 it reads before sending anything.
+  Client extra(client_context_, port_);
+  const Received refused = read_until_closed(extra.socket, milliseconds(2000));
+  EXPECT_TRUE(refused.closed);
+  EXPECT_EQ(refused.bytes.rfind("HTTP/1.1 503 ", 0), 0u) << refused.bytes;
+  EXPECT_NE(refused.bytes.find("Retry-After: 1\r\n"), std::string::npos) << refused.bytes;
+  EXPECT_NE(refused.bytes.find("too many connections"), std::string::npos) << refused.bytes;
+
+  // The admitted connections still work.
+  EXPECT_EQ(first->send(get("/a2")).result_int(), 200);
+  EXPECT_EQ(second.send(get("/b2")).result_int(), 200);
+
+  first.reset();  // its place frees up once the server sees the close
+  EXPECT_TRUE(
+      eventually([&] { return fresh_request_status(client_context_, port_, "/c") == 200; }));
+  EXPECT_EQ(handler_.calls.load(), 5);
+}
+
+TEST_F(HttpServerTest, PerAddressCapCountsEachClientAddressApart) {
+  HttpServerOptions options;
+  options.max_connections_per_address = 1;
+  start(options);
+  auto local = std::make_unique<Client>(client_context_, port_);
+  EXPECT_EQ(local->send(get("/a")).result_int(), 200);
+
+  tcp::socket same(client_context_);
+  ASSERT_TRUE(connect_from(same, port_, "127.0.0.1"));
+  const Received refused = read_until_closed(same, milliseconds(2000));
+  EXPECT_TRUE(refused.closed);
+  EXPECT_EQ(refused.bytes.rfind("HTTP/1.1 503 ", 0), 0u) << refused.bytes;
+
+  tcp::socket other(client_context_);
+  if (!connect_from(other, port_, "127.0.0.2")) {
+    GTEST_SKIP() << "this machine cannot connect from 127.0.0.2";
+  }
+  auto request = get("/b");
+  request.set(http::field::host, "127.0.0.1");
+  http::write(other, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(other, buffer, response);
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(nlohmann::json::parse(response.body())["remote_address"], "127.0.0.2");
+
+  local.reset();
+  EXPECT_TRUE(
+      eventually([&] { return fresh_request_status(client_context_, port_, "/c") == 200; }));
+}
+
+TEST_F(HttpServerTest, PerAddressCapOfZeroIsNoCap) {
+  HttpServerOptions options;
+  options.max_connections_per_address = 0;
+  start(options);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(std::make_unique<Client>(client_context_, port_));
+    EXPECT_EQ(clients.back()->send(get("/x")).result_int(), 200);
+  }
+}
+
+TEST(HttpServer, ConnectionCapLeavesAQuarterOfTheDescriptorLimit) {
+  EXPECT_EQ(connection_cap(4096, 256), 192u);        // 64 kept
+  EXPECT_EQ(connection_cap(4096, 1024), 768u);       // a quarter kept
+  EXPECT_EQ(connection_cap(4096, 1u << 20), 4096u);  // the configured cap
+  EXPECT_EQ(connection_cap(2, 256), 2u);
+  EXPECT_EQ(connection_cap(4096, 16), 8u);  // never below 8
+}
+
+TEST(HttpServer, NonPositiveDeadlinesAndAZeroCapAreRefused) {
+  AsioExecutor executor;
+  TestHandler handler(executor);
+  HttpServerOptions no_deadline;
+  no_deadline.header_read_timeout = Duration::zero();
+  auto started = HttpServer::start(executor, no_deadline, handler);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::invalid_argument);
+  HttpServerOptions no_connections;
+  no_connections.max_connections = 0;
+  started = HttpServer::start(executor, no_connections, handler);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::invalid_argument);
+}
+
+// Framing: what two HTTP implementations could read differently is refused with a 400 and a
+// close, and what follows it on the connection is never read as a request.
+
+const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+
+void expect_refused_alone(const Received& received, const std::string& what) {
+  EXPECT_TRUE(received.closed) << what;
+  EXPECT_EQ(received.bytes.rfind("HTTP/1.1 400 ", 0), 0u) << what << ": " << received.bytes;
+  EXPECT_EQ(count_of(received.bytes, "HTTP/1."), 1) << what << ": " << received.bytes;
+}
+
+TEST_F(HttpServerTest, ChunkedThenIdentityIsRefusedAndTheSmuggledRequestNeverAnswered) {
+  start();
+  // Beast alone frames this body as empty and answers the body as a second request.
+  const Received received =
+      exchange(client_context_, port_,
+               "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n" +
+                   kSmuggled);
+  expect_refused_alone(received, "chunked, identity");
+  EXPECT_NE(received.bytes.find("Transfer-Encoding must be exactly"), std::string::npos)
+      << received.bytes;
+  EXPECT_EQ(handler_.calls.load(), 0);
+}
+
+TEST_F(HttpServerTest, AmbiguousFramingIsRefusedWith400) {
+  start();
+  const std::string post = "POST /a HTTP/1.1\r\nHost: x\r\n";
+  const std::string requests[] = {
+      // Transfer-Encoding and Content-Length together, in either order and with either coding.
+      post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",  // Beast takes it
+      post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello",
+      post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+      // Codings we do not implement, or chunked not last or twice.
+      post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+      post + "Transfer-Encoding: identity\r\n\r\n",
+      post + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      post + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+      post + "Transfer-Encoding: \r\n\r\n",
+      // Transfer-Encoding in HTTP/1.0.
+      "POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  };
+  for (const std::string& request : requests) {
+    expect_refused_alone(exchange(client_context_, port_, request + kSmuggled), request);
+  }
+  EXPECT_EQ(handler_.calls.load(), 0);
+
+  // Plain chunked, in any case, is still read.
+  for (const std::string coding : {"chunked", "Chunked"}) {
+    const Received ok = exchange(client_context_, port_,
+                                 post + "Transfer-Encoding: " + coding +
+                                     "\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(ok.bytes.rfind("HTTP/1.1 200 ", 0), 0u) << ok.bytes;
+    EXPECT_NE(ok.bytes.find(R"("body":"hello")"), std::string::npos) << ok.bytes;
+  }
 }
 
 }  // namespace
