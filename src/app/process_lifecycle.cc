@@ -23,12 +23,12 @@ Result<std::unique_ptr<ServerHealth>> ServerHealth::start(AsioExecutor& executor
   std::unique_ptr<ServerHealth> health(new ServerHealth(executor));
   health->probes_.spawn(watch_store(store, executor, &health->store_status_));
   const std::string* store_status = &health->store_status_;
-  auto server = HealthServer::start(executor.context(), bind_address, port,
-                                    [store_status, nats]() -> std::string {
-                                      if (!store_status->empty()) return *store_status;
-                                      if (nats && !nats->connected()) return "nats: not connected";
-                                      return {};
-                                    });
+  auto server =
+      HealthServer::start(executor, bind_address, port, [store_status, nats]() -> std::string {
+        if (!store_status->empty()) return *store_status;
+        if (nats && !nats->connected()) return "nats: not connected";
+        return {};
+      });
   if (!server) return fail(server.error());
   health->server_ = std::move(*server);
   return health;
