@@ -47,6 +47,7 @@ struct ApiOptions {
   std::string jwt_public_key_file;
   std::string jwt_audience = "authenticated";
   std::string cors_origins = "*";
+  HttpLimitOptions http_limits;
   bool migrate = false;
 };
 
@@ -111,7 +112,8 @@ int run_api(const ApiOptions& o) {
   config.connect = &connect;
   api::ApiServer api(env, config);
   auto listeners = start_api_listeners(
-      executor, {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls}, api, grpc_api);
+      executor, {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls, o.http_limits}, api,
+      grpc_api);
   if (!listeners) {
     spdlog::error("{}", listeners.error().message);
     return 1;
@@ -201,6 +203,7 @@ void add_api_command(CLI::App& server, int& exit_code) {
   cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")
       ->capture_default_str();
+  add_http_limit_options(*cmd, o->http_limits);
   cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
   cmd->callback([o, &exit_code] { exit_code = run_api(*o); });
 }

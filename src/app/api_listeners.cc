@@ -1,6 +1,8 @@
 // Both listeners from one set of options.
 #include "app/api_listeners.h"
 
+#include <spdlog/spdlog.h>
+
 #include "app/text_lists.h"
 
 namespace reliant {
@@ -11,6 +13,7 @@ Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListen
   http_options.bind_address = options.bind_address;
   http_options.port = options.api_port;
   http_options.cors_origins = split_list(options.cors_origins);
+  apply_http_limits(options.http_limits, http_options);
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = options.bind_address;
   grpc_options.port = options.grpc_port;
@@ -22,6 +25,12 @@ Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListen
   auto http = HttpServer::start(executor, http_options, rest);
   if (!http) return fail(http.error());
   listeners.http = std::move(*http);
+  if (listeners.http->max_connections() < options.http_limits.max_connections) {
+    spdlog::info(
+        "at most {} open HTTP connections (not {}), to leave part of the descriptor limit "
+        "(ulimit -n) to the process's other files; raise the limit to allow more",
+        listeners.http->max_connections(), options.http_limits.max_connections);
+  }
   auto grpc = GrpcRpcServer::start(executor, grpc_options, rpc);
   if (!grpc) return fail(grpc.error().code, "cannot serve gRPC: " + grpc.error().message);
   listeners.grpc = std::move(*grpc);

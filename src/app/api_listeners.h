@@ -9,6 +9,7 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/http/http_server.h"
+#include "app/http_limits.h"
 #include "app/self_signed_tls.h"
 
 namespace reliant {
@@ -17,8 +18,9 @@ struct ApiListenOptions {
   std::string bind_address;
   int api_port = 0;
   int grpc_port = 0;
-  std::string cors_origins;     // comma-separated, or *
-  std::optional<TlsFiles> tls;  // none: plaintext
+  std::string cors_origins;      // comma-separated, or *
+  std::optional<TlsFiles> tls;   // none: plaintext
+  HttpLimitOptions http_limits;  // the HTTP port's read deadlines and connection caps
 };
 
 struct ApiListeners {

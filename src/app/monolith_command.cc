@@ -41,6 +41,7 @@ struct MonolithOptions {
   int grpc_port = 9090;
   std::string working_dir;
   std::string cors_origins = "*";
+  HttpLimitOptions http_limits;
   LlmOptions llm;
   std::int64_t concurrency = 64;
   std::string tls_cert;
@@ -152,10 +153,10 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("{}", tls.error().message);
     return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
   }
-  auto listeners = start_api_listeners(
-      executor,
-      {options.bind_address, options.api_port, options.grpc_port, options.cors_origins, *tls}, api,
-      grpc_api);
+  auto listeners = start_api_listeners(executor,
+                                       {options.bind_address, options.api_port, options.grpc_port,
+                                        options.cors_origins, *tls, options.http_limits},
+                                       api, grpc_api);
   if (!listeners) {
     spdlog::error("{}", listeners.error().message);
     return 1;
@@ -213,6 +214,7 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
       ->envname("TLS_KEY_FILE");
   monolith->add_flag("--disable-tls", options->disable_tls, "Plaintext HTTP and gRPC")
       ->envname("DISABLE_TLS");
+  add_http_limit_options(*monolith, options->http_limits);
   add_llm_options(*monolith, options->llm);
   monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
       ->capture_default_str();

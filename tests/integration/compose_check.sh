@@ -14,5 +14,6 @@ for role in api worker gateway; do
 done
 grep -q GATEWAY_ID <<<"$("$reliant" server gateway --help)" || { echo "FAIL: gateway lacks GATEWAY_ID"; exit 1; }
 grep -q LLM_PROVIDER <<<"$("$reliant" server worker --help)" || { echo "FAIL: worker lacks LLM_PROVIDER"; exit 1; }
+grep -q HTTP_MAX_CONNECTIONS_PER_ADDRESS <<<"$("$reliant" server api --help)" || { echo "FAIL: api lacks HTTP_MAX_CONNECTIONS_PER_ADDRESS"; exit 1; }
 "$reliant" db migrate --help >/dev/null
 echo "PASS: compose file parses; its commands and env vars exist"

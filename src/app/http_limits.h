@@ -1,0 +1,33 @@
+// The HTTP port's read deadlines and connection caps as flags and env vars, for the commands
+// that serve the API (`reliant server api`, `reliant monolith`). Unset, each keeps the default
+// of HttpServerOptions.
+#pragma once
+
+#include <cstddef>
+
+#include "adapters/http/http_server.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace reliant {
+
+// A duration as the flags take it: seconds, with a fraction.
+inline double seconds_in(Duration d) { return static_cast<double>(to_ms(d)) / 1000.0; }
+
+struct HttpLimitOptions {
+  double tls_handshake_timeout_s = seconds_in(HttpServerOptions{}.tls_handshake_timeout);
+  double header_read_timeout_s = seconds_in(HttpServerOptions{}.header_read_timeout);
+  double body_read_timeout_s = seconds_in(HttpServerOptions{}.body_read_timeout);
+  double keep_alive_idle_timeout_s = seconds_in(HttpServerOptions{}.keep_alive_idle_timeout);
+  std::size_t max_connections = HttpServerOptions{}.max_connections;
+  std::size_t max_connections_per_address = HttpServerOptions{}.max_connections_per_address;
+};
+
+void add_http_limit_options(CLI::App& command, HttpLimitOptions& options);
+
+// Copies the limits into the server's options.
+void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& options);
+
+}  // namespace reliant
