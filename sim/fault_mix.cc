@@ -77,8 +77,8 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
     fault.at = draw(random, window);
     mix.events.push_back(fault);
   }
-  // Drawn last, and only where a database exists, so adding them changed no other scenario.
-  if (scenario.has_role("engine_worker")) {
+  // Drawn last, so that adding them changed no scenario without a database.
+  if (scenario.has_database()) {
     mix.store.fail_before_commit = draw(random, f.store_fail_before_commit);
     mix.store.fail_after_commit = draw(random, f.store_fail_after_commit);
     mix.store.slow = draw(random, f.store_slow);

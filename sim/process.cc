@@ -2,6 +2,7 @@
 #include "sim/process.h"
 
 #include "base/assert.h"
+#include "sim/sim_log.h"
 
 namespace reliant::sim {
 
@@ -13,7 +14,8 @@ struct SimProcess::Incarnation {
                                     std::to_string(world.incarnation(node)))),
         bus(broker, executor),
         transport(streams, executor),
-        env{executor, random, &bus, &transport, nullptr, nullptr} {
+        log(world, node),
+        env{executor, random, &bus, &transport, nullptr, nullptr, &log} {
     if (database != nullptr) {
       store.emplace(*database, executor);
       env.store = &*store;
@@ -25,6 +27,7 @@ struct SimProcess::Incarnation {
   Random random;
   SimBus bus;
   SimTransport transport;
+  SimLog log;
   std::optional<SimStore> store;
   Env env;
   std::shared_ptr<void> component;

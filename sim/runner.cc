@@ -82,19 +82,21 @@ std::string RunReport::reproduce_command() const {
   return "reliant-sim run " + scenario_file + " --seed " + std::to_string(seed);
 }
 
-RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
+RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHooks& hooks) {
   World world(seed);
+  world.log_book().echo = hooks.on_log_line;
   Network network(scenario.latency.min, scenario.latency.max);
   SimBroker broker(world, network);
   SimStreams streams(world, network);
   const bool engine_roles = scenario.has_role("engine_worker");
   const bool tool_roles = scenario.has_role("gateway");
   std::unique_ptr<SimDatabase> database;
-  if (engine_roles || tool_roles) database = std::make_unique<SimDatabase>(world, network);
+  if (scenario.has_database()) database = std::make_unique<SimDatabase>(world, network);
   const EngineRegistries registries;
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
+  if (hooks.on_fault_mix) hooks.on_fault_mix(mix.describe());
 
   if (database) {
     SimExecutor setup(world, kWorldNode);
@@ -300,6 +302,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed) {
   report.bus = broker.stats();
   report.streams = streams.stats();
   report.last_events = world.trace().recent();
+  report.last_log_lines = world.log_book().recent;
   for (const auto& record : report.last_events) {
     report.last_event_nodes.push_back(world.node_name(record.node));
   }
@@ -372,7 +375,8 @@ void engine_table(std::string& out, const RunReport& r) {
   out += "store: " + u(s.transactions) + " transactions, " + u(s.committed) + " committed, " +
          u(s.rolled_back) + " rolled back, " + u(s.failed_before_commit) +
          " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " + u(s.slow) +
-         " slow, " + u(s.refused_in_outage) + " refused in outages\n";
+         " slow, " + u(s.refused_in_outage) + " refused in outages, " + u(s.abandoned) +
+         " abandoned by a crashed caller\n";
 }
 
 void tool_table(std::string& out, const RunReport& r) {
@@ -386,16 +390,20 @@ void tool_table(std::string& out, const RunReport& r) {
     out += line;
   }
   out += "tool calls: " + u(t.calls) + " (" + u(t.answered_ok) + " ok, " + u(t.answered_error) +
-         " answered with an error, " + u(t.failed) + " failed); " + u(t.executions) +
+         " answered with an error, " + u(t.failed) + " failed, of which " + u(t.unroutable) +
+         " found no daemon); " + u(t.executions) +
          " executions; " + u(t.lost) + " reported lost\n";
   out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
          " authentication recoveries, " + u(t.status_changes) +
          " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +
-         " parked in the store\n";
+         " parked in the store, " + u(t.stale_registrations) + " stale registrations refused, " +
+         u(t.ownership_lost) + " streams let go to a later owner, " + u(t.leases_expired) +
+         " leases expired\n";
   const auto& s = r.store;
   out += "store: " + u(s.transactions) + " transactions, " + u(s.failed_before_commit) +
          " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " +
-         u(s.refused_in_outage) + " refused in outages\n";
+         u(s.refused_in_outage) + " refused in outages, " + u(s.abandoned) +
+         " abandoned by a crashed caller\n";
 }
 
 }  // namespace
@@ -436,6 +444,13 @@ std::string format_report(const RunReport& r) {
     for (const auto& v : r.violations) {
       out += "  FAILED " + v.invariant + " at t=" + format_duration(v.at - kSimEpoch) + ": " +
              v.detail + "\n";
+    }
+    if (!r.last_log_lines.empty()) {
+      out += "last log lines before the end of the run:\n";
+      const std::size_t shown = std::min<std::size_t>(r.last_log_lines.size(), 30);
+      for (std::size_t i = r.last_log_lines.size() - shown; i < r.last_log_lines.size(); ++i) {
+        out += "  " + r.last_log_lines[i] + "\n";
+      }
     }
     out += "last events before the end of the run:\n";
     for (std::size_t i = 0; i < r.last_events.size(); ++i) {

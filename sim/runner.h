@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ struct RunReport {
   bool has_chat = false;
   ChatSummary chat;
   std::deque<TraceRecord> last_events;
+  std::deque<std::string> last_log_lines;
   std::vector<std::string> last_event_nodes;  // node names for last_events
 
   bool passed() const { return violations.empty(); }
@@ -58,7 +60,15 @@ struct RunReport {
   std::string reproduce_command() const;
 };
 
-RunReport run_scenario(const Scenario& scenario, std::uint64_t seed);
+struct RunHooks {
+  // Hears the drawn fault mix before anything runs: a sweep that runs each seed in a child
+  // process keeps it, so that a seed that crashes still says what it was up against.
+  std::function<void(const std::string&)> on_fault_mix;
+  // Hears every line the simulated processes log, as it is written.
+  std::function<void(const std::string&)> on_log_line;
+};
+
+RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHooks& hooks = {});
 
 // The human-readable summary: fault mix, a table per node, bus and stream totals, invariants,
 // trace hash, and on failure the events leading up to it and the line that reproduces it.

@@ -733,6 +733,12 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
   }
   if (root["faults"]) {
     if (auto ok = read_faults(r, root["faults"], s); !ok) return fail(ok.error());
+    // A declared fault must be able to fire.
+    if (root["faults"]["store"] && !s.has_database()) {
+      return fail(r.error(root["faults"]["store"], "faults.store",
+                          "this scenario has no database (no engine_worker or gateway node): "
+                          "store faults could never fire"));
+    }
   }
   if (root["invariants"]) {
     const auto& inv = root["invariants"];
@@ -776,6 +782,10 @@ std::vector<std::string> Scenario::node_names() const {
 bool Scenario::has_role(std::string_view role) const {
   return std::any_of(topology.begin(), topology.end(),
                      [&](const NodeGroup& g) { return g.role == role; });
+}
+
+bool Scenario::has_database() const {
+  return has_role("engine_worker") || has_role("gateway");
 }
 
 bool Scenario::checks(std::string_view invariant) const {

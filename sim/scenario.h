@@ -1,6 +1,6 @@
 // Scenario: a simulation described in YAML — topology, workload settings, fault ranges, a
-// scripted fault plan, timings and invariants (DESIGN.md §7). Loading validates everything and
-// names the file, line and problem on any mistake.
+// scripted fault plan, timings and invariants (docs/architecture.md §9). Loading validates
+// everything and names the file, line and problem on any mistake.
 #pragma once
 
 #include <cstdint>
@@ -91,6 +91,9 @@ struct Scenario {
   std::vector<std::string> node_names() const;
   bool checks(std::string_view invariant) const;
   bool has_role(std::string_view role) const;
+  // Whether the run has a database (engine, tool-path and chat roles use one): store faults
+  // can fire only then.
+  bool has_database() const;
 };
 
 // Parses and validates scenario YAML. `file` is used only in error messages:

@@ -251,8 +251,9 @@ std::optional<Duration> parse_seconds(std::string_view text) {
 
 }  // namespace
 
-SimHost::SimHost(Executor& executor, std::string working_dir)
+SimHost::SimHost(Executor& executor, std::string working_dir, std::vector<std::string> roots)
     : executor_(executor), working_dir_(normalize_path(working_dir)) {
+  for (const auto& root : roots) roots_.push_back(normalize_path(root));
   make_directory(working_dir_);
 }
 
@@ -366,27 +367,60 @@ std::vector<FileEntry> SimHost::children(const std::string& dir) const {
   return out;
 }
 
-Task<Result<std::string>> SimHost::read_file(std::string path) {
+Result<void> SimHost::confined(const std::string& absolute) const {
+  if (roots_.empty()) return {};
+  for (const auto& root : roots_) {
+    if (root == "/" || absolute == root ||
+        (absolute.size() > root.size() && absolute.compare(0, root.size(), root) == 0 &&
+         absolute[root.size()] == '/')) {
+      return {};
+    }
+  }
+  std::string listed;
+  for (const auto& root : roots_) listed += (listed.empty() ? "" : ", ") + root;
+  return fail(ErrorCode::permission_denied,
+              absolute + " is outside the daemon's workspace (" + listed + ")");
+}
+
+Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t max_bytes) {
   const std::string p = resolve(path);
+  if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
   auto it = files_.find(p);
-  if (it != files_.end()) co_return it->second;
+  if (it != files_.end()) {
+    if (it->second.size() > max_bytes) {
+      co_return fail(ErrorCode::resource_exhausted,
+                     p + " holds " + std::to_string(it->second.size()) + " bytes, more than the " +
+                         std::to_string(max_bytes) + " allowed");
+    }
+    co_return it->second;
+  }
   if (is_directory(p)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
   co_return fail(ErrorCode::not_found, p + " does not exist");
 }
 
 Task<Result<void>> SimHost::write_file(std::string path, std::string content) {
-  co_return store_file(resolve(path), std::move(content), false);
+  const std::string p = resolve(path);
+  if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
+  co_return store_file(p, std::move(content), false);
 }
 
-Task<Result<std::vector<FileEntry>>> SimHost::list_directory(std::string path) {
+Task<Result<std::vector<FileEntry>>> SimHost::list_directory(std::string path,
+                                                             std::size_t max_entries) {
   const std::string p = resolve(path);
+  if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
   if (files_.count(p) != 0) co_return fail(ErrorCode::invalid_argument, p + " is not a directory");
   if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
-  co_return children(p);
+  std::vector<FileEntry> entries = children(p);
+  if (entries.size() > max_entries) {
+    co_return fail(ErrorCode::resource_exhausted,
+                   p + " holds more than the " + std::to_string(max_entries) + " entries allowed");
+  }
+  co_return entries;
 }
 
 Task<Result<FileEntry>> SimHost::stat(std::string path) {
   const std::string p = resolve(path);
+  if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
   FileEntry entry;
   entry.path = path;
   auto it = files_.find(p);

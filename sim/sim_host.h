@@ -57,8 +57,11 @@ struct SimHostStats {
 
 class SimHost final : public Host {
  public:
-  // `working_dir` (absolute) resolves relative paths; it is created.
-  explicit SimHost(Executor& executor, std::string working_dir = "/");
+  // `working_dir` (absolute) resolves relative paths; it is created. `roots`: file operations
+  // stay under these directories (absolute; the in-memory file system has no symbolic links,
+  // so `..` is all there is to resolve); empty: not confined.
+  explicit SimHost(Executor& executor, std::string working_dir = "/",
+                   std::vector<std::string> roots = {});
   // Destroy every task awaiting run() before the host.
   ~SimHost() override = default;
 
@@ -81,15 +84,18 @@ class SimHost final : public Host {
   const SimHostStats& stats() const { return stats_; }
 
   Task<Result<ProcessOutcome>> run(ProcessSpec spec) override;
-  Task<Result<std::string>> read_file(std::string path) override;
+  Task<Result<std::string>> read_file(std::string path, std::size_t max_bytes) override;
   Task<Result<void>> write_file(std::string path, std::string content) override;
-  Task<Result<std::vector<FileEntry>>> list_directory(std::string path) override;
+  Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
+                                                      std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
 
  private:
   struct Run;  // one run() in progress: its outcome, working directory and deadline
 
   std::string resolve(std::string_view path) const;
+  // Fails with permission_denied when `absolute` lies outside every root.
+  Result<void> confined(const std::string& absolute) const;
   std::string resolve_from(std::string_view dir, std::string_view path) const;
   const SimCommandHandler* handler_for(std::string_view command) const;
   Result<void> store_file(const std::string& absolute, std::string content, bool append);
@@ -101,6 +107,7 @@ class SimHost final : public Host {
 
   Executor& executor_;
   std::string working_dir_;
+  std::vector<std::string> roots_;  // normalized; empty: not confined
   std::map<std::string, std::string, std::less<>> files_;  // absolute path -> content
   std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
   std::map<std::string, SimCommandScript, std::less<>> exact_;

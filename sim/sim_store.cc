@@ -29,6 +29,11 @@ void SimDatabase::submit(SimExecutor& caller, TransactionBody body, Promise<Resu
   world_.schedule(
       start, kWorldNode, 0, "db.transaction", 0,
       [this, node, incarnation, body = std::move(body), done] {
+        if (world_.incarnation(node) != incarnation) {
+          // The connection died with its process: nothing runs, nobody hears back.
+          ++stats_.abandoned;
+          return;
+        }
         Result<void> outcome;
         if (faults_.outage) {
           ++stats_.refused_in_outage;

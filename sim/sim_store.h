@@ -5,7 +5,9 @@
 // SimDatabase is the world's one database server; each SimStore is one process incarnation's
 // connection to it. Transactions execute one at a time at a single virtual instant, like
 // SQLite's single writer; the reply is a world event for the caller's incarnation, so a caller
-// that crashed meanwhile never hears back (but its commit stands).
+// that crashed meanwhile never hears back (but its commit stands). A transaction whose caller
+// died before it ran is rolled back without running its body, as a real server rolls back what
+// a dead connection left open — the body belongs to the dead incarnation and may use its state.
 #pragma once
 
 #include <memory>
@@ -35,6 +37,7 @@ struct StoreStats {
   std::uint64_t outcome_unknown = 0;
   std::uint64_t slow = 0;
   std::uint64_t refused_in_outage = 0;
+  std::uint64_t abandoned = 0;  // the caller's process died before the transaction ran
 };
 
 class SimDatabase {

@@ -129,6 +129,9 @@ void SimStreams::connect(SimExecutor& dialer, const std::string& address, const 
     link->incarnation[0] = from_incarnation;
     link->node[1] = acceptor->node();
     link->incarnation[1] = acceptor->incarnation();
+    // The acceptor's first frames travel behind the dial's answer, as a server's messages
+    // follow the handshake on a real connection: none reaches the dialer before its stream.
+    link->last_delivery[1] = answer_at;
     links_.emplace(link->id, link);
     ++stats_.opened;
     world_.schedule(world_.now(), link->node[1], link->incarnation[1], "stream.accept", link->id,

@@ -5,19 +5,37 @@
 // pending events are dropped; while it is paused they wait and run, in order, when it resumes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <string>
 #include <vector>
 
 #include "base/time.h"
+#include "runtime/log.h"
 #include "runtime/random.h"
 #include "sim/trace.h"
 
 namespace reliant::sim {
 
 using NodeId = std::uint32_t;   // 0 is the world itself (fault plan, checkers)
+
+// What the simulated processes logged (SimLog): the last lines, kept for a failing run's
+// report, and an optional echo of every line.
+struct LogBook {
+  std::size_t keep_last = 200;
+  LogLevel level = LogLevel::info;
+  std::deque<std::string> recent;
+  std::function<void(const std::string&)> echo;  // set: called with every line
+
+  void add(std::string line) {
+    if (echo) echo(line);
+    recent.push_back(std::move(line));
+    while (recent.size() > keep_last) recent.pop_front();
+  }
+};
 using EventId = std::uint64_t;  // 0 is never valid
 constexpr NodeId kWorldNode = 0;
 
@@ -33,6 +51,7 @@ class World {
   Instant now() const { return now_; }
   Random& random() { return random_; }
   Trace& trace() { return trace_; }
+  LogBook& log_book() { return log_book_; }
   std::uint64_t seed() const { return seed_; }
 
   // Node bookkeeping for incarnation tagging and pauses.
@@ -92,6 +111,7 @@ class World {
   std::uint64_t seed_;
   Random random_;
   Trace trace_;
+  LogBook log_book_;
   bool trace_events_;
   Instant now_ = kSimEpoch;
   std::uint64_t next_seq_ = 1;

@@ -40,6 +40,9 @@ if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-
 fi
 
 jobs=$(nproc)
+# ccache keys on paths relative to the checkout and ignores the build directory's own path, so a
+# fresh clone elsewhere (CI) reuses what an earlier build compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 

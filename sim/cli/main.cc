@@ -1,11 +1,21 @@
 // `reliant-sim`: run a scenario under one seed, or sweep many seeds. This file is the
-// simulator's only edge with the outside world (it reads the scenario file and the wall clock
-// for progress), so the I/O lint exempts it.
+// simulator's only edge with the outside world (it reads the scenario file, the wall clock for
+// progress, and runs each seed of a sweep in a child process), so the I/O lint exempts it.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -47,23 +57,116 @@ bool parse_seed_range(const std::string& text, std::uint64_t& first, std::uint64
   return first <= last;
 }
 
-int run(const std::string& path, std::uint64_t seed) {
+int run(const std::string& path, std::uint64_t seed, bool echo_log) {
   auto scenario = load(path);
   if (!scenario) {
     std::fprintf(stderr, "error: %s\n", scenario.error().message.c_str());
     return kExitUsage;
   }
-  const auto report = reliant::sim::run_scenario(*scenario, seed);
+  reliant::sim::RunHooks hooks;
+  if (echo_log) {
+    hooks.on_log_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+  }
+  const auto report = reliant::sim::run_scenario(*scenario, seed, hooks);
   std::fputs(reliant::sim::format_report(report).c_str(), stdout);
   return report.passed() ? 0 : kExitFailed;
 }
 
-int sweep(const std::string& path, const std::string& seeds) {
+// One seed's outcome as its child process reported it (or died before it could).
+struct SeedOutcome {
+  std::uint64_t seed = 0;
+  std::string fault_mix;  // first thing the child sends, before the run starts
+  bool finished = false;  // the child reported a result
+  bool passed = false;
+  std::string trace_hash;
+  std::uint64_t events = 0;
+  std::string invariant;  // the first violation
+  std::string detail;
+  std::string crash;  // how the child died, when it did not finish
+};
+
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return text;
+}
+
+void write_all(int fd, const std::string& text) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    at += static_cast<std::size_t>(n);
+  }
+}
+
+// The child: runs the seed and reports on `fd`, line by line.
+[[noreturn]] void run_seed_in_child(const Scenario& scenario, std::uint64_t seed, int fd) {
+  reliant::sim::RunHooks hooks;
+  hooks.on_fault_mix = [fd](const std::string& mix) {
+    write_all(fd, "mix\t" + one_line(mix) + "\n");
+  };
+  const auto report = reliant::sim::run_scenario(scenario, seed, hooks);
+  std::string out = "result\t" + std::string(report.passed() ? "1" : "0") + "\t" +
+                    report.trace_hash + "\t" + std::to_string(report.trace_events) + "\n";
+  if (!report.passed()) {
+    out += "violation\t" + one_line(report.violations.front().invariant) + "\t" +
+           one_line(report.violations.front().detail) + "\n";
+  }
+  write_all(fd, out);
+  ::_exit(0);
+}
+
+void parse_child_output(const std::string& text, SeedOutcome& outcome) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream parts(line);
+    std::string field;
+    while (std::getline(parts, field, '\t')) fields.push_back(field);
+    if (fields.size() >= 2 && fields[0] == "mix") {
+      outcome.fault_mix = fields[1];
+    } else if (fields.size() >= 4 && fields[0] == "result") {
+      outcome.finished = true;
+      outcome.passed = fields[1] == "1";
+      outcome.trace_hash = fields[2];
+      outcome.events = std::strtoull(fields[3].c_str(), nullptr, 10);
+    } else if (fields.size() >= 3 && fields[0] == "violation") {
+      outcome.invariant = fields[1];
+      outcome.detail = fields[2];
+    }
+  }
+}
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    const char* name = ::sigabbrev_np(signal);
+    return "crashed with signal " + std::to_string(signal) + " (SIG" +
+           (name != nullptr ? name : "?") + ")";
+  }
+  if (WIFEXITED(status)) {
+    return "exited with status " + std::to_string(WEXITSTATUS(status)) + " before reporting";
+  }
+  return "ended abnormally";
+}
+
+// Each seed runs in a child process, up to `jobs` at once: a seed that crashes the simulator
+// (a bug in a component or in the simulator) is a failure like any other, with its fault mix
+// and the line that reproduces it, and the sweep goes on.
+int sweep(const std::string& path, const std::string& seeds, int jobs) {
   std::uint64_t first = 0;
   std::uint64_t last = 0;
   if (!parse_seed_range(seeds, first, last)) {
     std::fprintf(stderr, "error: --seeds '%s': expected A..B with A <= B, e.g. 1..100\n",
                  seeds.c_str());
+    return kExitUsage;
+  }
+  if (jobs < 1 || jobs > 256) {
+    std::fprintf(stderr, "error: --jobs %d: expected 1..256\n", jobs);
     return kExitUsage;
   }
   auto scenario = load(path);
@@ -75,22 +178,101 @@ int sweep(const std::string& path, const std::string& seeds) {
   const std::uint64_t total = last - first + 1;
   std::uint64_t passed = 0;
   std::uint64_t events = 0;
-  std::vector<reliant::sim::RunReport> failures;
-  for (std::uint64_t seed = first;; ++seed) {
-    auto report = reliant::sim::run_scenario(*scenario, seed);
-    events += report.trace_events;
-    const std::uint64_t done = seed - first + 1;
-    std::printf("[%llu/%llu] seed %llu %s trace %s | %s\n", static_cast<unsigned long long>(done),
-                static_cast<unsigned long long>(total), static_cast<unsigned long long>(seed),
-                report.passed() ? "ok  " : "FAIL", report.trace_hash.c_str(),
-                report.fault_mix.c_str());
-    std::fflush(stdout);
-    if (report.passed()) {
-      ++passed;
-    } else {
-      failures.push_back(std::move(report));
+  std::vector<SeedOutcome> failures;
+
+  struct Child {
+    pid_t pid = -1;
+    int fd = -1;
+    std::uint64_t seed = 0;
+    std::string output;
+  };
+  std::vector<Child> running;
+  std::map<std::uint64_t, SeedOutcome> done;  // finished out of order, printed in order
+  std::uint64_t launched = 0;
+  std::uint64_t next_to_print = first;
+  bool exhausted = false;
+
+  auto print_ready = [&] {
+    for (auto it = done.find(next_to_print); it != done.end(); it = done.find(next_to_print)) {
+      const SeedOutcome& o = it->second;
+      const std::uint64_t index = o.seed - first + 1;
+      const bool ok = o.finished && o.passed;
+      std::printf("[%llu/%llu] seed %llu %s trace %s | %s\n",
+                  static_cast<unsigned long long>(index), static_cast<unsigned long long>(total),
+                  static_cast<unsigned long long>(o.seed), ok ? "ok  " : "FAIL",
+                  o.finished ? o.trace_hash.c_str() : "-", o.fault_mix.c_str());
+      if (!o.finished) std::printf("    seed %llu %s\n", static_cast<unsigned long long>(o.seed),
+                                   o.crash.c_str());
+      std::fflush(stdout);
+      events += o.events;
+      if (ok) {
+        ++passed;
+      } else {
+        failures.push_back(o);
+      }
+      done.erase(it);
+      if (next_to_print == last) {
+        exhausted = true;
+        break;
+      }
+      ++next_to_print;
     }
-    if (seed == last) break;
+  };
+
+  while (!exhausted) {
+    while (static_cast<int>(running.size()) < jobs && launched < total) {
+      const std::uint64_t seed = first + launched++;
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) {
+        std::perror("pipe2");
+        return kExitUsage;
+      }
+      std::fflush(stdout);
+      const pid_t pid = ::fork();
+      if (pid < 0) {
+        std::perror("fork");
+        return kExitUsage;
+      }
+      if (pid == 0) {
+        ::close(fds[0]);
+        run_seed_in_child(*scenario, seed, fds[1]);
+      }
+      ::close(fds[1]);
+      running.push_back(Child{pid, fds[0], seed, {}});
+    }
+    if (running.empty()) break;
+    std::vector<pollfd> polls;
+    for (const auto& child : running) polls.push_back(pollfd{child.fd, POLLIN, 0});
+    if (::poll(polls.data(), polls.size(), -1) < 0 && errno != EINTR) {
+      std::perror("poll");
+      return kExitUsage;
+    }
+    for (std::size_t i = polls.size(); i-- > 0;) {
+      if (polls[i].revents == 0) continue;
+      Child& child = running[i];
+      char buffer[4096];
+      const ssize_t n = ::read(child.fd, buffer, sizeof buffer);
+      if (n > 0) {
+        child.output.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      // End of output: the child is done, one way or another.
+      ::close(child.fd);
+      int status = 0;
+      while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      SeedOutcome outcome;
+      outcome.seed = child.seed;
+      parse_child_output(child.output, outcome);
+      if (!outcome.finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        outcome.finished = false;
+        outcome.crash = describe_exit(status);
+      }
+      done.emplace(child.seed, std::move(outcome));
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    print_ready();
   }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -102,10 +284,12 @@ int sweep(const std::string& path, const std::string& seeds) {
       static_cast<unsigned long long>(passed), "failed", failures.size(), "events",
       static_cast<unsigned long long>(events),
       wall_s > 0 ? static_cast<double>(events) / wall_s : 0.0);
+  const std::string repro_prefix = "reliant-sim run " + path + " --seed ";
   for (const auto& f : failures) {
-    std::printf("  FAILED seed %llu: %s: %s\n    reproduce: %s\n",
-                static_cast<unsigned long long>(f.seed), f.violations.front().invariant.c_str(),
-                f.violations.front().detail.c_str(), f.reproduce_command().c_str());
+    const std::string what = f.finished ? f.invariant + ": " + f.detail : f.crash;
+    std::printf("  FAILED seed %llu: %s\n    faults: %s\n    reproduce: %s%llu\n",
+                static_cast<unsigned long long>(f.seed), what.c_str(), f.fault_mix.c_str(),
+                repro_prefix.c_str(), static_cast<unsigned long long>(f.seed));
   }
   return failures.empty() ? 0 : kExitFailed;
 }
@@ -122,6 +306,8 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Run a scenario under one seed and print its summary");
   run_cmd->add_option("scenario", run_path, "Scenario YAML file")->required();
   run_cmd->add_option("--seed", seed, "Seed for every random choice in the run");
+  bool echo_log = false;
+  run_cmd->add_flag("--log", echo_log, "Print what the simulated processes log, as they log it");
 
   std::string sweep_path;
   std::string seeds = "1..20";
@@ -129,6 +315,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("sweep", "Run a scenario under a range of seeds and summarise");
   sweep_cmd->add_option("scenario", sweep_path, "Scenario YAML file")->required();
   sweep_cmd->add_option("--seeds", seeds, "Seed range A..B (inclusive)");
+  int jobs = 1;
+  sweep_cmd->add_option("--jobs", jobs, "Seeds run at once, each in its own process");
 
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check", "Validate a scenario file without running it");
@@ -139,8 +327,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
-  if (*run_cmd) return run(run_path, seed);
-  if (*sweep_cmd) return sweep(sweep_path, seeds);
+  if (*run_cmd) return run(run_path, seed, echo_log);
+  if (*sweep_cmd) return sweep(sweep_path, seeds, jobs);
   auto scenario = load(check_path);
   if (!scenario) {
     std::fprintf(stderr, "error: %s\n", scenario.error().message.c_str());

@@ -52,7 +52,8 @@ struct ToolPathWorkload::Machine final : daemon::DaemonObserver {
   DaemonNodeConfig config;
   std::string token;      // the credentials file; empty once deleted
   std::string daemon_id;  // ~/.reliant/daemon.json
-  std::string token_id;   // the token's row, for revocation
+  std::uint64_t registration_seq = 0;  // idem
+  std::string token_id;                // the token's row, for revocation
   daemon::MemoryRequestJournal journal;
   SimProcess* process = nullptr;
   bool registered = false;
@@ -137,10 +138,11 @@ namespace {
 class SimCredentials final : public daemon::CredentialStore {
  public:
   SimCredentials(Env& env, std::string& token, std::string& daemon_id, std::string& token_id,
-                 std::string user_id)
+                 std::uint64_t& registration_seq, std::string user_id)
       : env_(env),
         token_(token),
         daemon_id_(daemon_id),
+        registration_seq_(registration_seq),
         token_id_(token_id),
         user_id_(std::move(user_id)),
         ids_(env.executor, env.random.split("credentials")) {}
@@ -172,11 +174,17 @@ class SimCredentials final : public daemon::CredentialStore {
   }
   std::string daemon_id() const override { return daemon_id_; }
   void save_daemon_id(const std::string& id) override { daemon_id_ = id; }
+  std::uint64_t next_registration_seq(Instant now) override {
+    const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
+    registration_seq_ = std::max(registration_seq_ + 1, now_ms);
+    return registration_seq_;
+  }
 
  private:
   Env& env_;
   std::string& token_;
   std::string& daemon_id_;
+  std::uint64_t& registration_seq_;  // ~/.reliant/daemon.json, like daemon_id_
   std::string& token_id_;
   std::string user_id_;
   IdGenerator ids_;
@@ -189,7 +197,8 @@ class SimDaemonProcess {
   SimDaemonProcess(Env& env, ToolPathWorkload::Machine& machine, daemon::DaemonConfig config)
       : host_(env.executor, "/home/" + machine.config.user),
         env_{env.executor, env.random, env.bus, env.transport, env.store, &host_},
-        credentials_(env_, machine.token, machine.daemon_id, machine.token_id, machine.user_id),
+        credentials_(env_, machine.token, machine.daemon_id, machine.token_id,
+                     machine.registration_seq, machine.user_id),
         tools_(daemon::make_builtin_tools()),
         daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
     if (machine.config.managed) {
@@ -246,7 +255,15 @@ class ToolClient {
       co_await sleep(env_.executor, config.interval);
       Task<Result<std::string>> choosing = choose_daemon();
       Result<std::string> daemon_id = co_await choosing;
-      if (!daemon_id) continue;  // no daemon registered yet, or the store is down
+      if (!daemon_id) {
+        // No daemon resolves (none registered yet, the store is down, or one is connected but
+        // recorded as if it were not): a call that could not be made. Before healing that is
+        // expected; after it, tool_results counts it as a failure.
+        impl.calls.push_back(ToolCallRecord{ids_.next(), shared_.node, user_id_of(config.user),
+                                            "", false, env_.executor.now(), env_.executor.now(),
+                                            "unroutable: " + daemon_id.error().message, true});
+        continue;
+      }
       routing::ToolCall call;
       call.user_id = user_id_of(config.user);
       call.daemon_id = *daemon_id;
@@ -305,7 +322,7 @@ class ToolClient {
   Scope scope_;  // last: destroyed first
 };
 
-// The control plane's part in managed daemons (seed 000): it keeps each managed daemon
+// The control plane's part in managed daemons (spec S0.12): it keeps each managed daemon
 // connected by asking the gateways, through the bus, to dial any that is not recorded active.
 class ControlPlane {
  public:
@@ -475,14 +492,19 @@ void ToolPathWorkload::start_sampling() {
                                           impl->scenario.tool_path.heartbeat_interval + seconds(7);
     struct Row {
       std::string status;
-      std::int64_t connected_at_ms = 0;
+      Instant admitted{};  // connected_at_ms, read on the admitting gateway's clock
     };
     std::map<std::string, Row> recorded;
     (void)impl->database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-      auto rows = tx.query("SELECT id, status, connected_at_ms FROM daemons", {});
+      auto rows = tx.query("SELECT id, status, connected_at_ms, gateway_id FROM daemons", {});
       if (!rows) return fail(rows.error());
-      for (const auto& r : rows->rows)
-        recorded[text_at(r, 0)] = Row{text_at(r, 1), optional_int_at(r, 2).value_or(0)};
+      for (const auto& r : rows->rows) {
+        Instant admitted{milliseconds(optional_int_at(r, 2).value_or(0))};
+        // Back to world time: the gateway wrote its own clock, which may be skewed.
+        const auto gateway = impl->gateways.find(optional_text_at(r, 3).value_or(""));
+        if (gateway != impl->gateways.end()) admitted -= gateway->second->clock_offset();
+        recorded[text_at(r, 0)] = Row{text_at(r, 1), admitted};
+      }
       return {};
     });
     const bool store_settled =
@@ -505,7 +527,7 @@ void ToolPathWorkload::start_sampling() {
       // Measured from the later of "lost its stream" and "last admitted by a gateway": a
       // registration whose acknowledgement never arrived is a connection the gateway must time
       // out by itself.
-      const Instant admitted{milliseconds(row->second.connected_at_ms)};
+      const Instant admitted = row->second.admitted;
       if (machine->down_since) {
         const Instant since = std::max(*machine->down_since, admitted);
         if (now - since >= allowance && status == "active") {
@@ -646,6 +668,7 @@ ToolPathSummary ToolPathWorkload::summary() const {
     if (!call.answered) continue;
     if (call.failed) {
       ++s.failed;
+      if (call.outcome.rfind("unroutable", 0) == 0) ++s.unroutable;
     } else if (call.outcome == "ok") {
       ++s.answered_ok;
     } else {
@@ -662,6 +685,9 @@ ToolPathSummary ToolPathWorkload::summary() const {
     s.forwarded += stats->requests_forwarded;
     s.parked += stats->requests_parked;
     s.lost += stats->lost_requests;
+    s.stale_registrations += stats->stale_registrations;
+    s.ownership_lost += stats->ownership_lost;
+    s.leases_expired += stats->leases_expired;
   }
   return s;
 }

@@ -5,7 +5,8 @@
 // survives crashes, and checked:
 //   tool_at_most_once  no request id runs twice, on any daemon;
 //   tool_results       every call made once the faults healed (plus the reconnect allowance)
-//                      gets an answer — with the output of its own command;
+//                      resolves a daemon and gets an answer — with the output of its own
+//                      command;
 //   tool_isolation     no request reaches (or is answered by) another user's daemon;
 //   daemon_status      a daemon's recorded status follows the truth within the stale timeout
 //                      plus one heartbeat;
@@ -44,6 +45,7 @@ struct ToolPathSummary {
   std::uint64_t answered_ok = 0;
   std::uint64_t answered_error = 0;
   std::uint64_t failed = 0;
+  std::uint64_t unroutable = 0;  // of the failed: no daemon resolved, so no request was sent
   std::uint64_t executions = 0;
   std::uint64_t registrations = 0;
   std::uint64_t auth_recoveries = 0;
@@ -51,6 +53,9 @@ struct ToolPathSummary {
   std::uint64_t forwarded = 0;
   std::uint64_t parked = 0;
   std::uint64_t lost = 0;
+  std::uint64_t stale_registrations = 0;  // refused: the daemon had registered again since
+  std::uint64_t ownership_lost = 0;       // streams a gateway let go: a later one owns the row
+  std::uint64_t leases_expired = 0;       // dead gateways' daemons recorded disconnected
 };
 
 class ToolPathWorkload {

@@ -1,6 +1,7 @@
 // The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
+#include "app/logging.h"
 #include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@
 #include "app/debug_server.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
+#include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
 #include "services/api/api_server.h"
@@ -92,13 +94,15 @@ int run_api(const ApiOptions& o) {
     spdlog::error("{}", store.error().message);
     return 1;
   }
+  (void)protect_secret_environment();  // DATABASE_URL and the like, read above
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, "reliant-api"});
   if (!bus) {
     spdlog::error("{}", bus.error().message);
     return 1;
   }
   Random random(secure_random_u64());
-  Env env{executor, random, bus->get(), nullptr, store->get(), nullptr};
+  SpdlogLog log;
+  Env env{executor, random, bus->get(), nullptr, store->get(), nullptr, &log};
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
   config.jwt = jwt.get();

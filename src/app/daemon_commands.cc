@@ -2,6 +2,7 @@
 // machine. `start` resolves the gateway URL(s) and credentials, then runs the Daemon component
 // on a real host and gRPC; `--background` re-runs itself detached with a PID file and a log.
 #include "app/daemon_commands.h"
+#include "app/logging.h"
 #include "app/process_lifecycle.h"
 
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include "app/secure_random.h"
 #include "app/text_lists.h"
 #include "app/version.h"
+#include "app/workspace_options.h"
 #include "core/personal_access_token.h"
 #include "services/daemon/daemon.h"
 
@@ -61,6 +63,7 @@ struct StartOptions {
   double stale_s = 30;
   double backoff_max_s = 30;
   std::string log_format = "text";
+  WorkspaceFlags workspace;
 };
 
 std::string host_name() {
@@ -162,6 +165,13 @@ class FileCredentials final : public daemon::CredentialStore {
     if (auto ok = save_identity(paths_.identity, identity_); !ok)
       spdlog::error("{}", ok.error().message);
   }
+  std::uint64_t next_registration_seq(Instant now) override {
+    const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
+    identity_.registration_seq = std::max(identity_.registration_seq + 1, now_ms);
+    if (auto ok = save_identity(paths_.identity, identity_); !ok)
+      spdlog::error("{}", ok.error().message);
+    return identity_.registration_seq;
+  }
 
  private:
   DaemonPaths paths_;
@@ -240,9 +250,7 @@ int start_in_background(const DaemonPaths& paths, int argc, char** argv) {
 }
 
 int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
-  if (o.log_format == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
-  }
+  if (auto logging = configure_logging(o.log_format); !logging) return say(logging.error());
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
   if (auto pid = running_pid(paths->pid); pid && *pid != ::getpid()) {
@@ -315,11 +323,17 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   const std::string working_dir = o.working_dir.empty()
                                       ? std::filesystem::current_path().string()
                                       : std::filesystem::absolute(o.working_dir).string();
-  PosixHost host(executor, working_dir);
+  auto host_config = host_options(working_dir, o.workspace);
+  if (!host_config) return say(host_config.error());
+  // Tools' orphans (a `setsid` child, a double fork) are adopted here rather than by init, so
+  // that they are reaped and can be found and killed with their tool.
+  if (!enable_child_subreaper()) spdlog::warn("cannot become a child subreaper");
+  PosixHost host(executor, *host_config);
   auto journal = FileRequestJournal::open(paths->journal);
   if (!journal) return say(journal.error());
   Random random(secure_random_u64());
-  Env env{executor, random, nullptr, transport->get(), nullptr, &host};
+  SpdlogLog log;
+  Env env{executor, random, nullptr, transport->get(), nullptr, &host, &log};
   daemon::DaemonConfig config;
   config.gateways = gateways;
   if (o.managed) config.listen_address = "0.0.0.0:" + std::to_string(o.port);
@@ -340,8 +354,10 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   StopOnSignals stop_on_signals(executor);
   std::string dialing;
   for (const auto& url : gateways) dialing += (dialing.empty() ? "" : ",") + url;
-  spdlog::info("daemon '{}' ({}) in {}, gateways: {}", config.identity.name, config.identity.type,
-               working_dir, dialing.empty() ? "none (managed: gateways dial in)" : dialing);
+  spdlog::info("daemon '{}' ({}) in {}, gateways: {}; file tools reach {}", config.identity.name,
+               config.identity.type, working_dir,
+               dialing.empty() ? "none (managed: gateways dial in)" : dialing,
+               describe_workspace(*host_config));
   {
     daemon::Daemon component(env, config, store, **journal, tools, &observer);
     if (o.managed) {
@@ -502,6 +518,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   start->add_flag("--managed", o->managed,
                   "A managed cloud daemon: gateways dial it on --port (no credentials needed)");
   start->add_option("--working-dir", o->working_dir, "Where tools run (default: here)");
+  add_workspace_flags(*start, o->workspace);
   start->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")
       ->capture_default_str();
   start

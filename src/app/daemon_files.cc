@@ -122,6 +122,10 @@ Result<DaemonIdentityFile> load_identity(const std::string& path) {
   if (!json.is_object()) return fail(ErrorCode::invalid_argument, path + " is not valid JSON");
   DaemonIdentityFile identity;
   identity.daemon_id = json.value("daemon_id", "");
+  if (const auto seq = json.find("registration_seq");
+      seq != json.end() && seq->is_number_unsigned()) {
+    identity.registration_seq = seq->get<std::uint64_t>();
+  }
   if (json.contains("labels") && json["labels"].is_object()) {
     for (const auto& [key, value] : json["labels"].items()) {
       if (!value.is_string())
@@ -133,7 +137,9 @@ Result<DaemonIdentityFile> load_identity(const std::string& path) {
 }
 
 Result<void> save_identity(const std::string& path, const DaemonIdentityFile& identity) {
-  nlohmann::json json = {{"daemon_id", identity.daemon_id}, {"labels", identity.labels}};
+  nlohmann::json json = {{"daemon_id", identity.daemon_id},
+                         {"labels", identity.labels},
+                         {"registration_seq", identity.registration_seq}};
   return write_text(path, json.dump(2) + "\n", 0644);
 }
 

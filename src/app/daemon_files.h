@@ -4,6 +4,7 @@
 // `reliant daemon start --background`.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -46,6 +47,7 @@ Result<void> remove_file_if_exists(const std::string& path);
 struct DaemonIdentityFile {
   std::string daemon_id;
   std::map<std::string, std::string> labels;
+  std::uint64_t registration_seq = 0;  // the last registration's number (Register)
 };
 Result<DaemonIdentityFile> load_identity(const std::string& path);  // empty when absent
 Result<void> save_identity(const std::string& path, const DaemonIdentityFile& identity);

@@ -2,6 +2,7 @@
 // NATS. One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
 // health and readiness over HTTP. SIGINT/SIGTERM stop it.
 #include "app/gateway_command.h"
+#include "app/logging.h"
 #include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include "app/db_config.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
+#include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
 #include "services/gateway/gateway.h"
@@ -62,6 +64,7 @@ int run_gateway(const GatewayOptions& o) {
     spdlog::error("{}", store.error().message);
     return 1;
   }
+  (void)protect_secret_environment();  // DATABASE_URL and the like, read above
   const std::string gateway_id =
       o.gateway_id.empty() ? "gateway-" + std::to_string(::getpid()) : o.gateway_id;
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, gateway_id});
@@ -86,7 +89,8 @@ int run_gateway(const GatewayOptions& o) {
     return 1;
   }
   Random random(secure_random_u64());
-  Env env{executor, random, bus->get(), transport->get(), store->get(), nullptr};
+  SpdlogLog log;
+  Env env{executor, random, bus->get(), transport->get(), store->get(), nullptr, &log};
   gateway::GatewayConfig config;
   config.gateway_id = gateway_id;
   config.listen_address = o.bind_address + ":" + std::to_string(o.daemon_port);

@@ -1,6 +1,7 @@
 // `reliant`: the one binary for every role. Subcommands arrive with the issues that build each
 // role (server api|worker|gateway, daemon, monolith, chat).
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "app/chat_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
+#include "app/logging.h"
 #include "app/monolith_command.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
@@ -21,6 +23,17 @@ int main(int argc, char** argv) {
   CLI::App app{"Reliant: an AI software-engineering platform"};
   app.require_subcommand(1);
   int exit_code = 0;
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "Log lines as text or json (every role)")
+      ->envname("LOG_FORMAT")
+      ->capture_default_str();
+  // Before any command runs, so its first line is already in the chosen format.
+  app.parse_complete_callback([&log_format] {
+    if (auto logging = reliant::configure_logging(log_format); !logging) {
+      std::fprintf(stderr, "error: %s\n", logging.error().message.c_str());
+      std::exit(2);
+    }
+  });
   auto* version = app.add_subcommand("version", "Print the version and build details");
   version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
   reliant::add_admin_commands(app, exit_code);

@@ -1,6 +1,7 @@
 // The monolith process: one executor runs the store, the in-process bus, the engine's worker,
 // the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
 #include "app/monolith_command.h"
+#include "app/logging.h"
 #include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
@@ -19,9 +20,11 @@
 #include "app/llm_options.h"
 #include "app/local_account.h"
 #include "app/run_blocking.h"
+#include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
 #include "app/version.h"
+#include "app/workspace_options.h"
 #include "core/agent/agent_workflow.h"
 #include "core/engine/builtin_workflows.h"
 #include "services/agent/agent_activities.h"
@@ -47,6 +50,7 @@ struct MonolithOptions {
   std::string tls_cert;
   std::string tls_key;
   bool disable_tls = false;
+  WorkspaceFlags workspace;
 };
 
 std::string host_name() {
@@ -56,6 +60,9 @@ std::string host_name() {
 }
 
 Task<Result<void>> start_embedded_daemon(routing::LazyDaemonStarter* daemons, std::string user_id) {
+  // Only the machine's owner gets the embedded daemon; other users' requests are served
+  // without one (their tool calls say to connect a daemon of their own).
+  if (user_id != daemons->local_user_id()) co_return Result<void>{};
   Task<Result<std::string>> starting = daemons->ensure_started(std::move(user_id));
   Result<std::string> started = co_await starting;
   if (!started) co_return fail(started.error());
@@ -104,19 +111,29 @@ int run_monolith(const MonolithOptions& options) {
 
   InProcessBroker broker(secure_random_u64());
   InProcessBus bus(broker, executor);
-  PosixHost host(executor, working_dir);
+  auto host_config = host_options(working_dir, options.workspace);
+  if (!host_config) {
+    spdlog::error("{}", host_config.error().message);
+    return 2;
+  }
+  if (!enable_child_subreaper()) spdlog::warn("cannot become a child subreaper");
+  PosixHost host(executor, *host_config);
+  spdlog::info("the embedded daemon's file tools reach {}", describe_workspace(*host_config));
   Random random(secure_random_u64());
-  Env env{executor, random, &bus, nullptr, store->get(), &host};
+  SpdlogLog log;
+  Env env{executor, random, &bus, nullptr, store->get(), &host, &log};
 
   routing::LazyDaemonStarter daemons(
       env,
       routing::LocalDaemonIdentity{"embedded", host_name(), "linux", working_dir, version_string()},
-      **journal);
+      **journal, account->user_id);
   auto llm = open_llm(executor, options.llm);
   if (!llm) {
     spdlog::error("{}", llm.error().message);
     return 2;
   }
+  // Everything secret was read from the environment: out of the tools' reach from here on.
+  (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);
@@ -202,6 +219,7 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   monolith->add_option("--working-dir", options->working_dir,
                        "Where the embedded daemon runs tools (default: the current directory)");
+  add_workspace_flags(*monolith, options->workspace);
   monolith
       ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")

@@ -1,6 +1,7 @@
 // The worker process: one executor, one store, the bus, the built-in workflows and activities,
 // and a Worker component; SIGINT/SIGTERM stop it cleanly.
 #include "app/worker_command.h"
+#include "app/logging.h"
 #include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include "app/llm_options.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
+#include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "core/agent/agent_workflow.h"
 #include "core/engine/builtin_workflows.h"
@@ -78,7 +80,8 @@ int run_worker(const WorkerOptions& options) {
     bus = std::make_unique<InProcessBus>(broker, executor);
   }
   Random random(secure_random_u64());
-  Env env{executor, random, bus.get(), nullptr, store->get(), nullptr};
+  SpdlogLog log;
+  Env env{executor, random, bus.get(), nullptr, store->get(), nullptr, &log};
   // Tool calls reach the users' daemons through the gateways (NATS): the same router the
   // api uses.
   routing::BusDaemonRouter router(env);
@@ -87,6 +90,8 @@ int run_worker(const WorkerOptions& options) {
     spdlog::error("{}", llm.error().message);
     return 2;
   }
+  // Everything secret was read from the environment: out of the tools' reach from here on.
+  (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);

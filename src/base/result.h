@@ -10,8 +10,17 @@
 
 namespace reliant {
 
+// tl::expected with [[nodiscard]]: a failure nobody looks at is a bug, so ignoring a Result
+// does not compile (-Werror); say `(void)` where dropping it is deliberate, and why.
 template <class T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+ public:
+  using Base = tl::expected<T, Error>;
+  using Base::Base;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}       // NOLINT: implicit, like expected's own
+  Result(Base&& other) : Base(std::move(other)) {}  // NOLINT
+};
 
 // `return fail(ErrorCode::timeout, "no reply");` converts to any Result<T>.
 inline tl::unexpected<Error> fail(ErrorCode code, std::string message) {

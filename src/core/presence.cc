@@ -1,6 +1,8 @@
 // The daemon status machine: active ⇄ idle → disconnected.
 #include "core/presence.h"
 
+#include "base/assert.h"
+
 namespace reliant {
 
 std::string_view to_string(PresenceStatus status) {
@@ -16,7 +18,11 @@ std::string_view to_string(PresenceStatus status) {
 }
 
 Presence::Presence(PresencePolicy policy, Instant connected_at)
-    : policy_(policy), last_heard_(connected_at) {}
+    : policy_(policy), last_heard_(connected_at) {
+  // Idle must come before the stream is given up on, or a silent daemon would never be idle.
+  RELIANT_ASSERT(policy_.stale_after > Duration::zero());
+  RELIANT_ASSERT(policy_.disconnect_after > policy_.stale_after);
+}
 
 std::optional<PresenceStatus> Presence::on_heard(Instant now) {
   if (status_ == PresenceStatus::disconnected) return std::nullopt;
@@ -47,8 +53,11 @@ std::optional<PresenceStatus> Presence::on_disconnect() {
 }
 
 Instant Presence::next_deadline() const {
-  return status_ == PresenceStatus::active ? last_heard_ + policy_.stale_after
-                                           : last_heard_ + policy_.disconnect_after;
+  const Instant deadline = status_ == PresenceStatus::active
+                               ? last_heard_ + policy_.stale_after
+                               : last_heard_ + policy_.disconnect_after;
+  RELIANT_ASSERT(deadline > last_heard_);
+  return deadline;
 }
 
 }  // namespace reliant

@@ -47,6 +47,12 @@ inline constexpr std::string_view kGatewayDeliverAll = "gateway.deliver.*";
 std::string gateway_evict(std::string_view daemon_id);
 inline constexpr std::string_view kGatewayEvictAll = "gateway.evict.*";
 
+// A personal access token of the user was revoked: its id. Every holder of a connection the
+// token authenticated ends it — gateways close the daemon's stream, api servers end update
+// streams. Loss is covered by each holder's periodic re-check of the token.
+std::string credential_revoked(std::string_view user_id);
+inline constexpr std::string_view kCredentialRevokedAll = "auth.revoked.*";
+
 // ManagedConnect commands (queue group of gateways): dial a managed cloud daemon.
 inline constexpr std::string_view kGatewayConnect = "gateway.connect";
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,7 @@ namespace reliant {
 struct VerifiedIdentity {
   std::string subject;  // the provider's user id ("sub")
   std::string email;    // when the token carries one
+  std::optional<std::int64_t> expires_at_ms;  // "exp", when the token has one
 };
 
 class BearerVerifier {

@@ -2,12 +2,14 @@
 // (docs/architecture.md §2).
 //
 // The real binaries fill it with adapters, the simulator with simulated ports. Ports a process
-// role does not use are null (a gateway has no Host, a daemon no Store).
+// role does not use are null (a gateway has no Host, a daemon no Store); without a Log nothing
+// is logged.
 #pragma once
 
 #include "runtime/bus.h"
 #include "runtime/executor.h"
 #include "runtime/host.h"
+#include "runtime/log.h"
 #include "runtime/random.h"
 #include "runtime/store.h"
 #include "runtime/transport.h"
@@ -21,6 +23,14 @@ struct Env {
   Transport* transport = nullptr;
   Store* store = nullptr;
   Host* host = nullptr;
+  Log* log = nullptr;
 };
+
+// Writes a line to env.log, if there is one and it keeps this level. `message` is built only
+// then: log_line(env, LogLevel::info, [&] { return "admitted " + id; }).
+template <class MakeMessage>
+void log_line(Env& env, LogLevel level, MakeMessage&& message) {
+  if (env.log != nullptr && env.log->enabled(level)) env.log->write(level, message());
+}
 
 }  // namespace reliant

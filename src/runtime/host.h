@@ -6,8 +6,15 @@
 //
 // Higher-level file tools (glob, grep, edit) are built on these few operations in the daemon's
 // tool layer, so they behave identically on every host.
+//
+// File operations are bounded: in bytes and entries (the limits below, or tighter ones the
+// caller passes), and in time — a host never lets one stall its owner's executor, and an
+// operation that does not finish within the host's own deadline fails with `timeout`. A host
+// may confine them to workspace roots: a path outside every root, once `..` and symbolic links
+// are resolved, fails with `permission_denied` and is never touched.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -50,26 +57,40 @@ struct FileEntry {
   std::uint64_t size_bytes = 0;
 };
 
+// The largest file read_file returns, and the most entries list_directory returns, unless the
+// caller asks for less.
+inline constexpr std::size_t kReadFileBytesMax = 64u << 20;
+inline constexpr std::size_t kListEntriesMax = 100'000;
+
 class Host {
  public:
   virtual ~Host() = default;
 
   // Runs a command to completion (or timeout). Fails only when it cannot be started; a non-zero
   // exit is a successful outcome with that exit code. On timeout the process and everything it
-  // started (its process group) are killed and the outcome has timed_out set.
+  // started — its process group and every descendant, also those that left the group — are
+  // killed and the outcome has timed_out set.
   //
   // Cancelling: destroying the task that awaits run() (e.g. destroying its Scope) kills the
-  // process and its process group at once; on_output is not called again.
+  // process and every descendant at once; on_output is not called again. A command does not
+  // see the environment of the process the host runs in, only ordinary variables (PATH, HOME,
+  // locale...) and spec.env: no secret of the server or daemon reaches a tool.
   virtual Task<Result<ProcessOutcome>> run(ProcessSpec spec) = 0;
 
-  // Fails with `not_found` when absent, `invalid_argument` for a directory.
-  virtual Task<Result<std::string>> read_file(std::string path) = 0;
+  // The whole file. Fails with `not_found` when absent, `invalid_argument` for a directory or
+  // anything but a regular file that can be read at once (a FIFO, a device, a kernel file that
+  // waits for data such as /proc/kmsg), and `resource_exhausted` when it holds more than
+  // `max_bytes`.
+  virtual Task<Result<std::string>> read_file(std::string path,
+                                              std::size_t max_bytes = kReadFileBytesMax) = 0;
   // Creates parent directories as needed; replaces the file atomically. Fails with
   // `invalid_argument` when `path` is a directory or a parent is a file.
   virtual Task<Result<void>> write_file(std::string path, std::string content) = 0;
   // Entries directly under `path`, sorted by name. Fails with `not_found` when absent,
-  // `invalid_argument` when `path` is not a directory.
-  virtual Task<Result<std::vector<FileEntry>>> list_directory(std::string path) = 0;
+  // `invalid_argument` when `path` is not a directory, and `resource_exhausted` when it holds
+  // more than `max_entries`.
+  virtual Task<Result<std::vector<FileEntry>>> list_directory(
+      std::string path, std::size_t max_entries = kListEntriesMax) = 0;
   // Fails with `not_found` when absent. The entry's path is `path` as given.
   virtual Task<Result<FileEntry>> stat(std::string path) = 0;
 };

@@ -29,6 +29,8 @@ class Scope {
 
   // Tasks spawned and not yet finished.
   std::size_t live_tasks() const { return tasks_.size(); }
+  // True while the scope is being destroyed: nothing may be spawned into it any more.
+  bool closing() const { return tearing_down_; }
   Executor& executor() const { return executor_; }
 
  private:

@@ -9,6 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -55,6 +58,54 @@ class Store {
   // `outcome_unknown` when the commit was sent but its result was lost: the caller must make
   // its writes idempotent or check before retrying.
   virtual Task<Result<void>> transact(TransactionBody body) = 0;
+
+  // Runs `body` like transact() and returns what it returned:
+  //
+  //   Task<Result<DaemonRecord>> finding = store.transact_for(
+  //       [id](SqlTransaction& tx) { return find_daemon(tx, id); });
+  //   Result<DaemonRecord> daemon = co_await finding;
+  //
+  // `body` returns a Result<T> (T copyable or movable). Like every coroutine here, await the
+  // returned task as a named local (GCC 12); `body` may capture, since it is not a coroutine.
+  template <class Body>
+  auto transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTransaction&>>;
 };
+
+namespace detail {
+// Storage for a transaction body's value: it may run more than once (a retried serialization
+// failure), so the last successful run's value is the one kept.
+template <class T>
+struct TransactionValue {
+  std::optional<T> value;
+};
+template <>
+struct TransactionValue<void> {};
+
+template <class R>
+Task<R> transact_returning(Store& store, std::function<R(SqlTransaction&)> body) {
+  using T = typename R::value_type;
+  auto out = std::make_shared<TransactionValue<T>>();
+  TransactionBody wrapped = [body = std::move(body), out](SqlTransaction& tx) -> Result<void> {
+    R value = body(tx);
+    if (!value) return fail(value.error());
+    if constexpr (!std::is_void_v<T>) out->value = std::move(*value);
+    return {};
+  };
+  Task<Result<void>> running = store.transact(std::move(wrapped));
+  Result<void> done = co_await running;
+  if (!done) co_return fail(done.error());
+  if constexpr (std::is_void_v<T>) {
+    co_return R{};
+  } else {
+    co_return std::move(*out->value);
+  }
+}
+}  // namespace detail
+
+template <class Body>
+auto Store::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTransaction&>> {
+  using R = std::invoke_result_t<Body&, SqlTransaction&>;
+  return detail::transact_returning<R>(*this, std::function<R(SqlTransaction&)>(std::move(body)));
+}
 
 }  // namespace reliant

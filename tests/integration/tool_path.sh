@@ -115,4 +115,25 @@ code=$?
 set -e
 [ "$code" -eq 2 ] || fail "a call for a user without daemons exited with $code: $err"
 grep -q "no daemon" <<<"$err" || fail "unclear error for a user without daemons: $err"
+
+# Revocation reaches a connected daemon: its token is revoked (by the admin command, which has
+# no bus to announce it on: the gateway's re-check with every lease renewal finds it) while a
+# tool of it runs. The stream ends within a few seconds, the running tool and everything it
+# started stop, and the daemon, which cannot register again without a login, stops and says so.
+laptop_pid=$(pgrep -f -- "--name laptop" | head -n 1)
+"$reliant" tool call --db-url "$url" --nats-url "$nats_url" --user dev@example.com --daemon laptop \
+  --tool bash --input '{"command":"setsid sh -c \"exec sleep 311\" & exec sleep 312"}' --timeout 60 \
+  >"$work/revoked-call.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do pgrep -f 'sleep 31[12]' >/dev/null && break; sleep 0.1; done
+[ "$(pgrep -fc 'sleep 31[12]')" = 2 ] || fail "the long tool did not start on laptop"
+laptop_token=$(q "SELECT id FROM personal_access_tokens WHERE name = 'laptop'")
+revoked_at=$(date +%s)
+"$reliant" admin token revoke "$laptop_token" --db-url "$url" >/dev/null
+for _ in $(seq 1 150); do pgrep -f 'sleep 31[12]' >/dev/null || break; sleep 0.1; done
+pgrep -fa 'sleep 31[12]' && fail "the revoked daemon's tool still runs $(($(date +%s) - revoked_at)) s after the revocation"
+for _ in $(seq 1 100); do kill -0 "$laptop_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$laptop_pid" 2>/dev/null && fail "the daemon whose token was revoked still runs"
+grep -q "revoked" "$work/laptop.log" || fail "the daemon did not say its token was revoked"
+echo "revocation: the daemon's stream, its running tool and the daemon itself ended in $(($(date +%s) - revoked_at)) s"
 echo "PASS"

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -42,13 +43,23 @@ std::string name_of(const testing::TestParamInfo<fs::path>& info) {
   return name;
 }
 
+// 200 seeds per scenario; fewer when RELIANT_SIM_SEEDS says so (the sanitizer builds, whose
+// point is memory and UB checks, run 25).
+std::uint64_t seeds_to_run() {
+  const char* text = std::getenv("RELIANT_SIM_SEEDS");
+  if (text == nullptr) return 200;
+  const std::uint64_t seeds = std::strtoull(text, nullptr, 10);
+  return seeds > 0 ? seeds : 200;
+}
+
 class EveryScenario : public testing::TestWithParam<fs::path> {};
 
 // The same seed twice gives the same trace hash; different seeds explore different runs.
 TEST_P(EveryScenario, IsDeterministicUnderTwentySeeds) {
   const Scenario scenario = load(GetParam());
   std::vector<std::string> hashes;
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+  const std::uint64_t seeds = std::min<std::uint64_t>(20, seeds_to_run());
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const auto first = run_scenario(scenario, seed);
     const auto second = run_scenario(scenario, seed);
     EXPECT_EQ(first.trace_hash, second.trace_hash)
@@ -64,7 +75,8 @@ TEST_P(EveryScenario, IsDeterministicUnderTwentySeeds) {
 // Invariants (safety throughout, liveness after healing) hold for 200 seeds.
 TEST_P(EveryScenario, HoldsItsInvariantsUnderTwoHundredSeeds) {
   const Scenario scenario = load(GetParam());
-  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+  const std::uint64_t seeds = seeds_to_run();
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const auto report = run_scenario(scenario, seed);
     EXPECT_TRUE(report.passed()) << format_report(report);
   }

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "adapters/asio/handler_hook.h"
+#include "adapters/asio/hook/reliant_asio_handler_hook.h"
 
 namespace reliant {
 namespace {

@@ -1,6 +1,6 @@
 // AsioExecutor: the real Executor, an io_context run by one thread; post() is thread-safe.
 //
-// Its handlers run one at a time under a run lock (adapters/asio/handler_hook.h takes it around
+// Its handlers run one at a time under a run lock (adapters/asio/hook/reliant_asio_handler_hook.h takes it around
 // every handler asio invokes on the running thread). hand_over() uses it: an adapter's thread
 // that finds the executor idle — nothing posted and waiting, no handler running — takes the
 // lock and runs the handed-over work itself, with whatever that work posts, before letting go.

@@ -1,12 +1,13 @@
-// BlockingPool: a few dedicated threads for calls that block (database drivers), so executors
-// never do. Each thread has an index, so a thread can own a connection of its own.
+// BlockingPool: a few dedicated threads for calls that block (database drivers, file system
+// calls), so executors never do. Each thread has an index, so a thread can own a connection of
+// its own.
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
-#include <mutex>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -16,8 +17,13 @@ class BlockingPool {
  public:
   using Job = std::function<void(std::size_t thread_index)>;
 
-  explicit BlockingPool(std::size_t threads);
-  // Lets running jobs finish, drops queued ones, joins the threads.
+  // `stop_grace`: how long the destructor waits for running jobs. Without one it waits as long
+  // as they take (a database call ends). With one, a thread whose job is still stuck after it
+  // (a read of a file that never answers) is let go: it finishes on its own and touches nothing
+  // of the pool's owner — its job must own what it uses.
+  explicit BlockingPool(std::size_t threads,
+                        std::optional<std::chrono::milliseconds> stop_grace = std::nullopt);
+  // Lets running jobs finish (within the grace, if any), drops queued ones, joins the threads.
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
@@ -28,12 +34,9 @@ class BlockingPool {
   std::size_t size() const { return threads_.size(); }
 
  private:
-  void loop(std::size_t index);
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
+  struct Shared;  // what the threads use: outlives the pool while a let-go thread runs
+  std::shared_ptr<Shared> shared_;
+  std::optional<std::chrono::milliseconds> stop_grace_;
   std::vector<std::thread> threads_;
 };
 

@@ -1,11 +1,15 @@
-// PosixHost: spawning commands in their own process group, reading their output through asio,
-// noticing their exit through a pidfd (or polling where there is none), timeouts and kills;
-// and the file operations on std::filesystem with atomic writes.
+// PosixHost: spawning commands in their own process group with a scrubbed environment and a
+// marker its descendants inherit, reading their output through asio, noticing their exit through
+// a pidfd (or polling where there is none), timeouts and kills of the group and of every marked
+// descendant; and the file operations, confined and bounded, on file threads of the host's own.
 #include "adapters/host/posix_host.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -13,14 +17,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <mutex>
 #include <optional>
-#include <sstream>
+#include <set>
 #include <system_error>
 
+#include "adapters/blocking/blocking_pool.h"
 #include "base/assert.h"
 #include "runtime/future.h"
 
@@ -63,13 +69,153 @@ Error from_error_code(const std::error_code& ec, const std::string& what) {
   return Error{ErrorCode::internal, what + ": " + ec.message()};
 }
 
+// The variable that marks every process of one run of a command: "<pid>.<host>.<run>". Its
+// descendants inherit it, also those that leave the process group (setsid), so a kill finds
+// them all by it.
+constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
+constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
+constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
+// How long the destructor waits for a file thread stuck in the kernel before letting it go.
+constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
+
+// Shells of commands still running: theirs to reap, never the orphan reaper's.
+struct Tracked {
+  std::mutex mutex;
+  std::set<pid_t> shells;
+};
+
+std::vector<pid_t> all_processes() {
+  std::vector<pid_t> pids;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (const dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return pids;
+}
+
+// Whether `pid`'s environment holds the marker variable with a value starting with `prefix`.
+// (Readable for processes of the same user, which are the only ones a tool can start.)
+bool carries_marker(pid_t pid, std::string_view prefix) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/environ";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string environ_text;
+  std::array<char, 16 * 1024> buffer{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    environ_text.append(buffer.data(), static_cast<std::size_t>(n));
+    if (environ_text.size() >= kEnvironBytesMax) break;
+  }
+  ::close(fd);
+  const std::string wanted = std::string(kMarkerVariable) + "=" + std::string(prefix);
+  for (std::size_t at = 0; at < environ_text.size();) {
+    const std::size_t end = environ_text.find('\0', at);
+    const std::string_view entry(environ_text.data() + at,
+                                 (end == std::string::npos ? environ_text.size() : end) - at);
+    if (entry.substr(0, wanted.size()) == wanted) return true;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+// SIGKILL to every process carrying a marker that starts with `prefix`, rescanning for ones
+// forked meanwhile. Returns how many were signalled.
+std::size_t kill_marked(std::string_view prefix) {
+  std::size_t killed = 0;
+  const pid_t self = ::getpid();
+  for (int round = 0; round < kKillRoundsMax; ++round) {
+    std::size_t found = 0;
+    for (const pid_t pid : all_processes()) {
+      if (pid == self || !carries_marker(pid, prefix)) continue;
+      if (::kill(pid, SIGKILL) == 0) ++found;
+    }
+    killed += found;
+    if (found == 0) break;
+  }
+  return killed;
+}
+
+// Reaps this process's zombie children that no running command owns: descendants of tools
+// that were orphaned and adopted (this process is a child subreaper), once they die.
+void reap_orphans(Tracked& tracked) {
+  const pid_t self = ::getpid();
+  for (const pid_t pid : all_processes()) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::array<char, 512> buffer{};
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size() - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
+    const std::string_view text(buffer.data(), static_cast<std::size_t>(n));
+    const std::size_t paren = text.rfind(')');
+    if (paren == std::string_view::npos || paren + 4 >= text.size()) continue;
+    const char state = text[paren + 2];
+    const long parent = std::strtol(text.data() + paren + 4, nullptr, 10);
+    if (state != 'Z' || parent != self) continue;
+    std::lock_guard lock(tracked.mutex);
+    if (tracked.shells.count(pid) != 0) continue;  // a command's shell: its Child reaps it
+    int status = 0;
+    (void)::waitpid(pid, &status, WNOHANG);
+  }
+}
+
+// The environment a command starts from: the ordinary variables of this process and those
+// `passed` names (a name, or a prefix ending in '*'); nothing else — no key, token or URL of the
+// server or daemon.
+std::map<std::string, std::string> scrubbed_environment(const std::vector<std::string>& passed) {
+  static const char* const kOrdinary[] = {
+      "PATH",        "HOME",       "USER",        "LOGNAME",     "SHELL",      "TERM",
+      "COLORTERM",   "LANG",       "LANGUAGE",    "LC_*",        "TZ",         "TMPDIR",
+      "TEMP",        "TMP",        "EDITOR",      "VISUAL",      "PAGER",      "SSH_AUTH_SOCK",
+      "HTTP_PROXY",  "HTTPS_PROXY", "NO_PROXY",   "ALL_PROXY",   "http_proxy", "https_proxy",
+      "no_proxy",    "all_proxy",  "DISPLAY",     "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR"};
+  auto allowed = [&passed](std::string_view name) {
+    auto matches = [name](std::string_view pattern) {
+      if (!pattern.empty() && pattern.back() == '*') {
+        return name.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1);
+      }
+      return name == pattern;
+    };
+    for (const char* pattern : kOrdinary) {
+      if (matches(pattern)) return true;
+    }
+    for (const auto& pattern : passed) {
+      if (matches(pattern)) return true;
+    }
+    return false;
+  };
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::size_t equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    const std::string_view name = text.substr(0, equals);
+    if (allowed(name)) out[std::string(name)] = std::string(text.substr(equals + 1));
+  }
+  return out;
+}
+
 // A running command: its pipe, its exit watch, its timeout, and the promise the awaiting task
 // waits on. Shared with asio's handlers, so it lives until the last one has run — which is how
 // a killed process still gets reaped after its task is gone.
 class Child : public std::enable_shared_from_this<Child> {
  public:
-  Child(AsioExecutor& executor, pid_t pid, int output_fd, ProcessSpec spec)
+  // `kill_descendants` is called with the run's marker whenever the group is killed.
+  Child(AsioExecutor& executor, pid_t pid, int output_fd, ProcessSpec spec, std::string marker,
+        std::function<void(const std::string&)> kill_descendants, std::shared_ptr<Tracked> tracked)
       : io_(executor.context()),
+        marker_(std::move(marker)),
+        kill_descendants_(std::move(kill_descendants)),
+        tracked_(std::move(tracked)),
         pid_(pid),
         output_(io_, output_fd),
         timeout_(io_),
@@ -123,12 +269,18 @@ class Child : public std::enable_shared_from_this<Child> {
     // The shell is not reaped yet (exit is observed with WNOWAIT), so its pid — the group id —
     // cannot have been reused by an unrelated process.
     if (!reaped_) ::kill(-pid_, SIGKILL);
+    // Descendants that left the group (setsid, a double fork) are found by the run's marker.
+    if (kill_descendants_) kill_descendants_(marker_);
   }
 
   void reap() {
     if (reaped_) return;
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped_ = true;
+      std::lock_guard lock(tracked_->mutex);
+      tracked_->shells.erase(pid_);
+    }
   }
 
   // Has the shell exited? Looks without reaping it (WNOWAIT); records how it ended.
@@ -261,6 +413,9 @@ class Child : public std::enable_shared_from_this<Child> {
   }
 
   boost::asio::io_context& io_;
+  std::string marker_;
+  std::function<void(const std::string&)> kill_descendants_;
+  std::shared_ptr<Tracked> tracked_;
   pid_t pid_;
   boost::asio::posix::stream_descriptor output_;
   std::optional<boost::asio::posix::stream_descriptor> exit_watch_;  // the pidfd
@@ -305,25 +460,26 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-// The host's environment with `additions` on top, as "KEY=value" strings.
-std::vector<std::string> environment_with(const std::map<std::string, std::string>& additions) {
-  std::map<std::string, std::string> merged;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const std::size_t equals = text.find('=');
-    if (equals == std::string_view::npos) continue;
-    merged[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
-  }
-  for (const auto& [key, value] : additions) merged[key] = value;
+// `base` with `additions` on top, as "KEY=value" strings.
+std::vector<std::string> environment_with(std::map<std::string, std::string> base,
+                                          const std::map<std::string, std::string>& additions) {
+  for (const auto& [key, value] : additions) base[key] = value;
   std::vector<std::string> out;
-  out.reserve(merged.size());
-  for (const auto& [key, value] : merged) out.push_back(key + "=" + value);
+  out.reserve(base.size());
+  for (const auto& [key, value] : base) out.push_back(key + "=" + value);
   return out;
 }
 
+struct SpawnContext {
+  std::map<std::string, std::string> environment;  // scrubbed; spec.env and the marker on top
+  std::string marker;
+  std::function<void(const std::string&)> kill_descendants;
+  std::shared_ptr<Tracked> tracked;
+};
+
 // Starts `/bin/sh -c command` in a new process group with stdout and stderr on one pipe.
 Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
-                                     const std::string& working_dir) {
+                                     const std::string& working_dir, SpawnContext context) {
   std::error_code ec;
   if (!fs::is_directory(working_dir, ec)) {
     return fail(ErrorCode::not_found, "working directory " + working_dir + " does not exist");
@@ -358,75 +514,101 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   std::string shell = "/bin/sh";
   std::string dash_c = "-c";
   std::vector<char*> argv = {shell.data(), dash_c.data(), spec.command.data(), nullptr};
-  std::vector<std::string> env = environment_with(spec.env);
+  std::map<std::string, std::string> additions = spec.env;
+  additions[kMarkerVariable] = context.marker;  // last: a command cannot unmark itself here
+  std::vector<std::string> env = environment_with(std::move(context.environment), additions);
   std::vector<char*> envp;
   envp.reserve(env.size() + 1);
   for (auto& entry : env) envp.push_back(entry.data());
   envp.push_back(nullptr);
 
   pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, shell.c_str(), &setup.actions, &setup.attributes,
-                                    argv.data(), envp.data());
+  int spawned = 0;
+  {
+    // Tracked before the orphan reaper can see it exit, so only its Child reaps it.
+    std::lock_guard lock(context.tracked->mutex);
+    spawned = ::posix_spawn(&pid, shell.c_str(), &setup.actions, &setup.attributes, argv.data(),
+                            envp.data());
+    if (spawned == 0) context.tracked->shells.insert(pid);
+  }
   ::close(fds[1]);
   if (spawned != 0) {
     ::close(fds[0]);
     return fail(from_errno(spawned, "cannot start /bin/sh"));
   }
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-  auto child = std::make_shared<Child>(executor, pid, fds[0], std::move(spec));
+  auto child = std::make_shared<Child>(executor, pid, fds[0], std::move(spec),
+                                       std::move(context.marker),
+                                       std::move(context.kill_descendants), context.tracked);
   child->start();
   return child;
 }
 
-}  // namespace
-
-PosixHost::PosixHost(AsioExecutor& executor, std::string working_dir)
-    : executor_(executor), working_dir_(fs::path(working_dir).lexically_normal().string()) {
-  RELIANT_ASSERT_MSG(fs::path(working_dir_).is_absolute(), "PosixHost needs an absolute path");
-  if (working_dir_.size() > 1 && working_dir_.back() == '/') working_dir_.pop_back();
+// Whether `path` (absolute, normal) lies in `root` (absolute, normal, no trailing slash).
+bool lies_in(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+                          path[root.size()] == '/');
 }
 
-PosixHost::~PosixHost() = default;
-
-std::string PosixHost::resolve(const std::string& path) const {
-  if (path.empty()) return working_dir_;
-  fs::path p(path);
-  if (p.is_relative()) p = fs::path(working_dir_) / p;
-  std::string out = p.lexically_normal().string();
+// `path` with every symbolic link of its existing part resolved (the rest kept as written,
+// normalized): where an operation on it would actually land.
+std::string landing_place(const std::string& path) {
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(path, ec);
+  std::string out = (ec ? fs::path(path).lexically_normal() : real).string();
   if (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
 }
 
-Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
-  const std::string dir = resolve(spec.working_dir);
-  auto child = spawn(executor_, std::move(spec), dir);
-  if (!child) co_return fail(child.error());
-  CancelOnDestroy guard{*child};
-  Future<Result<ProcessOutcome>> done = (*child)->take_future();
-  Result<ProcessOutcome> outcome = co_await done;
-  co_return outcome;
-}
-
-Task<Result<std::string>> PosixHost::read_file(std::string path) {
-  const std::string p = resolve(path);
-  std::error_code ec;
-  const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) co_return fail(ErrorCode::not_found, p + " does not exist");
-  if (fs::is_directory(status)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
-  // A FIFO would block the executor and a device may never end (/dev/zero): regular files only.
-  if (!fs::is_regular_file(status)) {
-    co_return fail(ErrorCode::invalid_argument, p + " is not a regular file");
+// Reads at most max_bytes + 1 bytes of a regular file without ever waiting for data.
+Result<std::string> read_bounded(const std::string& p, std::size_t max_bytes) {
+  // O_NONBLOCK: a kernel file that waits for data (/proc/kmsg) answers EAGAIN instead of
+  // holding the thread forever; on ordinary files it changes nothing.
+  const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == EISDIR) return fail(ErrorCode::invalid_argument, p + " is a directory");
+    return fail(from_errno(errno, "cannot open " + p));
   }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) co_return fail(from_errno(errno, "cannot open " + p));
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) co_return fail(ErrorCode::internal, "cannot read " + p);
-  co_return std::move(content).str();
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return fail(from_errno(errno, "cannot stat " + p));
+  if (S_ISDIR(info.st_mode)) return fail(ErrorCode::invalid_argument, p + " is a directory");
+  // A FIFO would block and a device may never end (/dev/zero): regular files only.
+  if (!S_ISREG(info.st_mode)) {
+    return fail(ErrorCode::invalid_argument, p + " is not a regular file");
+  }
+  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    return fail(ErrorCode::resource_exhausted, p + " holds " + std::to_string(info.st_size) +
+                                                   " bytes, more than the " +
+                                                   std::to_string(max_bytes) + " allowed");
+  }
+  std::string content;
+  std::array<char, 64 * 1024> buffer{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return fail(ErrorCode::invalid_argument,
+                  p + " is not a file that can be read at once (it waits for data)");
+    }
+    if (n < 0) return fail(from_errno(errno, "cannot read " + p));
+    if (n == 0) break;
+    content.append(buffer.data(), static_cast<std::size_t>(n));
+    // Kernel files report size 0 and may be endless: the size is checked as they are read.
+    if (content.size() > max_bytes) {
+      return fail(ErrorCode::resource_exhausted,
+                  p + " holds more than the " + std::to_string(max_bytes) + " bytes allowed");
+    }
+  }
+  return content;
 }
 
-Task<Result<void>> PosixHost::write_file(std::string path, std::string content) {
-  std::string p = resolve(path);
+Result<void> write_atomically(std::string p, const std::string& content,
+                              const std::string& temp_suffix) {
   std::error_code ec;
   // Through a symbolic link to its target: replacing the link itself would surprise the user.
   if (fs::is_symlink(fs::symlink_status(p, ec))) {
@@ -434,19 +616,17 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
     if (!ec) p = target.string();
   }
   const fs::file_status status = fs::status(p, ec);
-  if (fs::is_directory(status)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
+  if (fs::is_directory(status)) return fail(ErrorCode::invalid_argument, p + " is a directory");
   const fs::path parent = fs::path(p).parent_path();
   fs::create_directories(parent, ec);
-  if (ec) co_return fail(from_error_code(ec, "cannot create the directories of " + p));
+  if (ec) return fail(from_error_code(ec, "cannot create the directories of " + p));
 
   // Write a temporary file beside it, then rename over it: readers see the old file or the
   // new one, never half of it.
   const std::string temp =
-      (parent / ("." + fs::path(p).filename().string() + ".reliant-" + std::to_string(::getpid()) +
-                 "-" + std::to_string(next_temp_++)))
-          .string();
+      (parent / ("." + fs::path(p).filename().string() + ".reliant-" + temp_suffix)).string();
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) co_return fail(from_errno(errno, "cannot create " + temp));
+  if (fd < 0) return fail(from_errno(errno, "cannot create " + temp));
   if (fs::exists(status)) ::fchmod(fd, static_cast<mode_t>(status.permissions()));
   std::size_t written = 0;
   int write_error = 0;
@@ -464,24 +644,27 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
   if (write_error == 0 && ::rename(temp.c_str(), p.c_str()) != 0) write_error = errno;
   if (write_error != 0) {
     ::unlink(temp.c_str());
-    co_return fail(from_errno(write_error, "cannot write " + p));
+    return fail(from_errno(write_error, "cannot write " + p));
   }
-  co_return Result<void>{};
+  return {};
 }
 
-Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path) {
-  const std::string p = resolve(path);
+Result<std::vector<FileEntry>> list_bounded(const std::string& p, std::size_t max_entries) {
   std::error_code ec;
   const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) co_return fail(ErrorCode::not_found, p + " does not exist");
+  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
   if (!fs::is_directory(status)) {
-    co_return fail(ErrorCode::invalid_argument, p + " is not a directory");
+    return fail(ErrorCode::invalid_argument, p + " is not a directory");
   }
   fs::directory_iterator it(p, ec);
-  if (ec) co_return fail(from_error_code(ec, "cannot list " + p));
+  if (ec) return fail(from_error_code(ec, "cannot list " + p));
   std::vector<FileEntry> entries;
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) break;
+    if (entries.size() == max_entries) {
+      return fail(ErrorCode::resource_exhausted,
+                  p + " holds more than the " + std::to_string(max_entries) + " entries allowed");
+    }
     const fs::directory_entry& entry = *it;
     FileEntry out;
     out.path = (p == "/" ? std::string("/") : p + "/") + entry.path().filename().string();
@@ -494,31 +677,209 @@ Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path)
     }
     entries.push_back(std::move(out));
   }
-  if (ec) co_return fail(from_error_code(ec, "cannot list " + p));
+  if (ec) return fail(from_error_code(ec, "cannot list " + p));
   std::sort(entries.begin(), entries.end(),
             [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
-  co_return entries;
+  return entries;
 }
 
-Task<Result<FileEntry>> PosixHost::stat(std::string path) {
-  const std::string p = resolve(path);
+Result<FileEntry> stat_of(const std::string& p, const std::string& as_given) {
   std::error_code ec;
   const fs::file_status link_status = fs::symlink_status(p, ec);
   const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) co_return fail(ErrorCode::not_found, p + " does not exist");
+  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
   FileEntry entry;
-  entry.path = path;
+  entry.path = as_given;
   entry.is_symlink = fs::is_symlink(link_status);
   entry.is_directory = fs::is_directory(status);
   if (fs::is_regular_file(status)) {
     const auto size = fs::file_size(p, ec);
     entry.size_bytes = ec ? 0 : size;
   }
-  co_return entry;
+  return entry;
 }
 
-std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, std::string working_dir) {
-  return std::make_unique<PosixHost>(executor, std::move(working_dir));
+std::atomic<std::uint64_t> hosts_created{0};
+
+}  // namespace
+
+// What the host's file threads and children share with it. Jobs and children hold it, so it
+// outlives a host whose file thread was let go while stuck.
+struct PosixHost::Shared {
+  std::mutex mutex;
+  AsioExecutor* executor = nullptr;  // cleared when the host goes: nothing is posted after
+  std::vector<std::string> roots;    // canonical; empty: not confined
+  std::map<std::string, std::string> environment;  // what commands start from
+  std::string marker_prefix;                       // "<pid>.<host>." of every run of this host
+  std::atomic<std::uint64_t> next_run{1};
+  std::atomic<std::uint64_t> next_temp{1};
+  std::shared_ptr<Tracked> tracked = std::make_shared<Tracked>();
+  Duration file_operation_timeout{};
+  std::unique_ptr<BlockingPool> pool;  // the file threads
+
+  // Fails with permission_denied when `path` lands outside every root.
+  Result<std::string> confined(const std::string& path) const {
+    if (roots.empty()) return path;
+    const std::string place = landing_place(path);
+    for (const auto& root : roots) {
+      if (lies_in(place, root)) return path;
+    }
+    std::string listed;
+    for (const auto& root : roots) listed += (listed.empty() ? "" : ", ") + root;
+    return fail(ErrorCode::permission_denied,
+                path + (place != path ? " (" + place + ")" : std::string()) +
+                    " is outside the daemon's workspace (" + listed +
+                    "); a daemon started with --workspace-root or --unconfined reaches more");
+  }
+};
+
+PosixHost::PosixHost(AsioExecutor& executor, std::string working_dir)
+    : PosixHost(executor, PosixHostOptions{std::move(working_dir), {}, {}}) {}
+
+PosixHost::PosixHost(AsioExecutor& executor, PosixHostOptions options)
+    : executor_(executor),
+      working_dir_(fs::path(options.working_dir).lexically_normal().string()),
+      shared_(std::make_shared<Shared>()) {
+  RELIANT_ASSERT_MSG(fs::path(working_dir_).is_absolute(), "PosixHost needs an absolute path");
+  RELIANT_ASSERT(options.file_threads > 0);
+  if (working_dir_.size() > 1 && working_dir_.back() == '/') working_dir_.pop_back();
+  shared_->executor = &executor;
+  for (const auto& root : options.roots) {
+    RELIANT_ASSERT_MSG(fs::path(root).is_absolute(), "workspace roots are absolute paths");
+    shared_->roots.push_back(landing_place(root));
+  }
+  shared_->environment = scrubbed_environment(options.passed_env);
+  shared_->marker_prefix = std::to_string(::getpid()) + "." + std::to_string(++hosts_created) + ".";
+  shared_->file_operation_timeout = options.file_operation_timeout;
+  shared_->pool = std::make_unique<BlockingPool>(options.file_threads, kFileThreadsStopGrace);
 }
+
+PosixHost::~PosixHost() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->executor = nullptr;
+  }
+  // Every process of every run still alive — running commands, and what they left behind
+  // in the background — goes with the host (the daemon is exiting).
+  (void)kill_marked(shared_->marker_prefix);
+  reap_orphans(*shared_->tracked);
+  shared_->pool.reset();  // waits a moment for file threads, then lets stuck ones go
+}
+
+std::string PosixHost::resolve(const std::string& path) const {
+  if (path.empty()) return working_dir_;
+  fs::path p(path);
+  if (p.is_relative()) p = fs::path(working_dir_) / p;
+  std::string out = p.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+template <class T>
+Task<Result<T>> PosixHost::off_executor(std::string what, std::function<Result<T>()> work) {
+  auto pair = make_promise<Result<T>>(executor_);
+  Promise<Result<T>> promise = pair.first;
+  Future<Result<T>> future = std::move(pair.second);
+  shared_->pool->submit([shared = shared_, promise, work = std::move(work)](std::size_t) {
+    Result<T> out = work();
+    std::lock_guard lock(shared->mutex);
+    if (shared->executor == nullptr) return;  // the host is gone; so is the waiter
+    shared->executor->post([promise, out = std::move(out)]() { (void)promise.set(out); });
+  });
+  const Duration limit = shared_->file_operation_timeout;
+  ScopedTimer deadline(executor_, executor_.after(limit, [promise, what, limit] {
+    (void)promise.set(fail(ErrorCode::timeout,
+                           what + ": no answer from the file system within " +
+                               format_duration(limit)));
+  }));
+  Result<T> out = co_await future;
+  co_return out;
+}
+
+Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
+  const std::string dir = resolve(spec.working_dir);
+  SpawnContext context;
+  context.environment = shared_->environment;
+  context.marker = shared_->marker_prefix + std::to_string(shared_->next_run++);
+  context.tracked = shared_->tracked;
+  // Killing descendants scans /proc: a file thread's work, never the executor's.
+  context.kill_descendants = [weak = std::weak_ptr<Shared>(shared_)](const std::string& marker) {
+    auto shared = weak.lock();
+    if (!shared || !shared->pool) return;
+    shared->pool->submit([marker, tracked = shared->tracked](std::size_t) {
+      (void)kill_marked(marker);
+      reap_orphans(*tracked);
+    });
+  };
+  auto child = spawn(executor_, std::move(spec), dir, std::move(context));
+  if (!child) co_return fail(child.error());
+  CancelOnDestroy guard{*child};
+  Future<Result<ProcessOutcome>> done = (*child)->take_future();
+  Result<ProcessOutcome> outcome = co_await done;
+  co_return outcome;
+}
+
+Task<Result<std::string>> PosixHost::read_file(std::string path, std::size_t max_bytes) {
+  const std::string p = resolve(path);
+  std::function<Result<std::string>()> work = [shared = shared_, p, max_bytes] {
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<std::string>(fail(allowed.error()));
+    std::error_code ec;
+    if (!fs::exists(fs::status(p, ec))) {
+      return Result<std::string>(fail(ErrorCode::not_found, p + " does not exist"));
+    }
+    return read_bounded(p, max_bytes);
+  };
+  Task<Result<std::string>> reading = off_executor<std::string>("read " + p, std::move(work));
+  Result<std::string> out = co_await reading;
+  co_return out;
+}
+
+Task<Result<void>> PosixHost::write_file(std::string path, std::string content) {
+  const std::string p = resolve(path);
+  const std::string suffix =
+      std::to_string(::getpid()) + "-" + std::to_string(shared_->next_temp++);
+  std::function<Result<void>()> work = [shared = shared_, p, suffix,
+                                        content = std::move(content)] {
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<void>(fail(allowed.error()));
+    return Result<void>(write_atomically(p, content, suffix));
+  };
+  Task<Result<void>> writing = off_executor<void>("write " + p, std::move(work));
+  Result<void> out = co_await writing;
+  co_return out;
+}
+
+Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
+                                                                std::size_t max_entries) {
+  const std::string p = resolve(path);
+  std::function<Result<std::vector<FileEntry>>()> work = [shared = shared_, p, max_entries] {
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<std::vector<FileEntry>>(fail(allowed.error()));
+    return list_bounded(p, max_entries);
+  };
+  Task<Result<std::vector<FileEntry>>> listing =
+      off_executor<std::vector<FileEntry>>("list " + p, std::move(work));
+  Result<std::vector<FileEntry>> out = co_await listing;
+  co_return out;
+}
+
+Task<Result<FileEntry>> PosixHost::stat(std::string path) {
+  const std::string p = resolve(path);
+  std::function<Result<FileEntry>()> work = [shared = shared_, p, path] {
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<FileEntry>(fail(allowed.error()));
+    return stat_of(p, path);
+  };
+  Task<Result<FileEntry>> stating = off_executor<FileEntry>("stat " + p, std::move(work));
+  Result<FileEntry> out = co_await stating;
+  co_return out;
+}
+
+std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, PosixHostOptions options) {
+  return std::make_unique<PosixHost>(executor, std::move(options));
+}
+
+bool enable_child_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
 
 }  // namespace reliant

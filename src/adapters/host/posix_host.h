@@ -1,51 +1,81 @@
-// PosixHost: the real Host on the user's machine — commands through posix_spawn("/bin/sh -c"),
-// files through std::filesystem — on an AsioExecutor's io_context, so output is read without
-// ever blocking the component's executor.
+// PosixHost: the real Host on the user's machine — commands through posix_spawn("/bin/sh -c")
+// on an AsioExecutor's io_context, so output is read without ever blocking the component's
+// executor; files through the file system on threads of the host's own, so a slow or stuck file
+// (a network mount, /proc/kmsg) never stalls the executor either.
 //
-// Each command runs in a process group of its own. A timeout or a cancel (destroying the task
-// awaiting run()) sends SIGKILL to that whole group, so `sleep 30 & sleep 30` leaves nothing
-// behind; killed processes are reaped asynchronously. A command that exits normally returns
-// at once even when a background child it started still holds its output open; that child is
-// left running (the pipe's read end is closed, so it gets SIGPIPE if it writes).
-//
-// File operations run inline on the executor thread: local files are small and fast, and the
-// daemon has nothing else to do while a tool waits for one.
+// Each command runs in a process group of its own, with a scrubbed environment and a marker
+// variable (RELIANT_TOOL_RUN) that its descendants inherit. A timeout or a cancel (destroying
+// the task awaiting run()) kills the group and every process carrying the run's marker — also
+// one that left the group with setsid — and destroying the host kills every process of every
+// run it started. Killed processes are reaped asynchronously; in a process that is a child
+// subreaper (enable_child_subreaper()), orphaned descendants of tools are reaped too. A command
+// that exits normally returns at once even when a background child it started still holds its
+// output open; that child is left running (the pipe's read end is closed, so it gets SIGPIPE if
+// it writes).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapters/asio/asio_executor.h"
 #include "runtime/host.h"
 
 namespace reliant {
 
+struct PosixHostOptions {
+  std::string working_dir;  // absolute; relative paths (and commands without one) use it
+  // File operations stay under these directories (absolute; symbolic links in them are
+  // resolved). Empty: no confinement — anything the OS user may reach.
+  std::vector<std::string> roots;
+  // Variables of this process's environment that commands see, besides the ordinary ones
+  // (PATH, HOME, USER, SHELL, TERM, locale, time zone, temporary directory, proxies, the SSH
+  // agent): a name, or a prefix ending in '*'.
+  std::vector<std::string> passed_env;
+  Duration file_operation_timeout = seconds(30);  // one read, write, listing or stat
+  std::size_t file_threads = 4;
+};
+
 class PosixHost final : public Host {
  public:
-  // `working_dir` must be absolute; relative paths (and commands without one) use it.
+  PosixHost(AsioExecutor& executor, PosixHostOptions options);
+  // Convenience: no confinement, default options.
   PosixHost(AsioExecutor& executor, std::string working_dir);
+  // Kills every process that runs of every command this host started.
   ~PosixHost() override;
   PosixHost(const PosixHost&) = delete;
   PosixHost& operator=(const PosixHost&) = delete;
 
   Task<Result<ProcessOutcome>> run(ProcessSpec spec) override;
-  Task<Result<std::string>> read_file(std::string path) override;
+  Task<Result<std::string>> read_file(std::string path, std::size_t max_bytes) override;
   Task<Result<void>> write_file(std::string path, std::string content) override;
-  Task<Result<std::vector<FileEntry>>> list_directory(std::string path) override;
+  Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
+                                                      std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
 
   const std::string& working_dir() const { return working_dir_; }
 
+  struct Shared;  // what file threads and children share with the host (internal)
+
  private:
   std::string resolve(const std::string& path) const;
+  // Runs `work` on a file thread; fails with `timeout` after file_operation_timeout.
+  template <class T>
+  Task<Result<T>> off_executor(std::string what, std::function<Result<T>()> work);
 
   AsioExecutor& executor_;
   std::string working_dir_;
-  std::uint64_t next_temp_ = 1;  // names of write_file's temporary files
+  std::shared_ptr<Shared> shared_;
 };
 
-// The daemon's Host. `working_dir` must be absolute.
-std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, std::string working_dir);
+// The daemon's Host.
+std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, PosixHostOptions options);
+
+// Makes this process adopt the orphaned descendants of the commands it runs (rather than init),
+// so that they can be found and reaped (PR_SET_CHILD_SUBREAPER). For processes that run tools:
+// `reliant daemon start` and the monolith. Returns false where the system does not support it.
+bool enable_child_subreaper();
 
 }  // namespace reliant

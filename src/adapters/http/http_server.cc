@@ -304,12 +304,15 @@ Task<void> run_body_stream(std::shared_ptr<HttpBodyStream> stream, HttpBodyWrite
 
 class ChunkWriter final : public HttpBodyWriter {
  public:
-  ChunkWriter(Executor& executor, std::shared_ptr<Connection> connection)
-      : executor_(executor), connection_(std::move(connection)) {}
+  ChunkWriter(Executor& executor, std::shared_ptr<Connection> connection, Duration write_timeout)
+      : executor_(executor), connection_(std::move(connection)), write_timeout_(write_timeout) {}
 
   Task<bool> write(std::string chunk) override {
     if (connection_->gone) co_return false;
     if (chunk.empty()) co_return true;  // an empty chunk would end the body
+    // A client that stopped reading: closing fails the write, which ends the stream.
+    ScopedTimer deadline(executor_,
+                         executor_.after(write_timeout_, [c = connection_] { c->close(); }));
     Future<bool> writing = enqueue(executor_, connection_, std::move(chunk), false);
     const bool written = co_await writing;
     co_return written;
@@ -318,6 +321,7 @@ class ChunkWriter final : public HttpBodyWriter {
  private:
   Executor& executor_;
   std::shared_ptr<Connection> connection_;
+  Duration write_timeout_;
 };
 
 // Boost 1.74's Beast hands out boost::string_view.
@@ -888,7 +892,7 @@ struct HttpServer::State {
     // destroys the scope, and with it the stream's frame.
     auto [ended, ending] = make_promise<bool>(executor);
     watch_for_hangup(executor, c, ended);
-    ChunkWriter writer(executor, c);
+    ChunkWriter writer(executor, c, options.stream_write_timeout);
     Scope running(executor);  // after `writer`: destroyed first
     running.spawn(run_body_stream(response.stream, writer, ended));
     const bool completed = co_await ending;

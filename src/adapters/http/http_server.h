@@ -45,6 +45,10 @@ struct HttpServerOptions {
   // load balancers use, so that the balancer closes an idle connection first, rather than send
   // a request on one we are closing.
   Duration keep_alive_idle_timeout = seconds(75);
+  // One piece of a streamed body that the client has not taken in this long (it stopped
+  // reading, and the socket's buffers are full) ends the connection: a slow reader holds at
+  // most one piece, never a growing backlog.
+  Duration stream_write_timeout = seconds(60);
 
   // Open connections at most. One more is accepted and closed at once (over plain HTTP after a
   // 503 with Retry-After) rather than left in the listen backlog, and accepting goes on. At

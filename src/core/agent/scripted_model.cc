@@ -64,7 +64,20 @@ std::vector<llm::Block> scripted_plan(const std::string& user_text) {
     const std::size_t close = user_text.find('`', open + 1);
     if (close == std::string::npos) break;
     const std::string command = user_text.substr(open + 1, close - open - 1);
-    if (!command.empty()) {
+    constexpr std::string_view kToolPrefix = "tool:";
+    if (command.rfind(kToolPrefix, 0) == 0) {
+      // `tool:NAME {json input}`: any tool, e.g. `tool:view {"file_path":"notes.txt"}`.
+      const std::size_t space = command.find(' ');
+      llm::Block call;
+      call.kind = llm::Block::Kind::tool_call;
+      call.tool_name = command.substr(kToolPrefix.size(), space == std::string::npos
+                                                              ? std::string::npos
+                                                              : space - kToolPrefix.size());
+      const std::string input = space == std::string::npos ? "{}" : command.substr(space + 1);
+      call.input = llm::Json::parse(input, nullptr, false);
+      if (!call.input.is_object()) call.input = llm::Json::object();
+      if (!call.tool_name.empty()) plan.push_back(std::move(call));
+    } else if (!command.empty()) {
       llm::Block call;
       call.kind = llm::Block::Kind::tool_call;
       call.tool_name = "bash";

@@ -1,6 +1,7 @@
 // The scripted model: a deterministic stand-in for an LLM, for the simulator, the tests and the
 // offline demo. It reads the latest user message as a plan — "list the files" asks for `ls`,
-// each `backticked command` asks for `bash` — requests one tool per turn in that order, then
+// each `backticked command` asks for `bash`, and `tool:NAME {json}` for any tool with that
+// input (`tool:view {"file_path":"notes.txt"}`) — requests one tool per turn in that order, then
 // answers with what the tools returned. Same conversation, same reply: no clock, no randomness.
 #pragma once
 

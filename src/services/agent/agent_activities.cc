@@ -108,6 +108,30 @@ Task<void> keep_alive(Executor& executor, std::function<void()> heartbeat) {
   }
 }
 
+Task<void> cancel_tool_call(routing::DaemonRouter* router, std::string user_id,
+                            std::string daemon_id, std::string request_id) {
+  Task<Result<void>> cancelling = router->cancel_tool(
+      std::move(user_id), std::move(daemon_id), std::move(request_id), "the run was cancelled");
+  Result<void> cancelled = co_await cancelling;
+  (void)cancelled;  // best effort: a tool that already finished has nothing to stop
+}
+
+// Lives in the frame of a tool call in flight. If the frame goes before the answer came — the
+// attempt was cancelled because its run was cancelled or its lease lost — the tool is cancelled
+// on its daemon, so it does not run on after the run (its process tree is killed there).
+struct CancelIfAbandoned {
+  routing::DaemonRouter* router;
+  Scope* cleanup;
+  std::string user_id;
+  std::string daemon_id;
+  std::string request_id;
+  bool answered = false;
+  ~CancelIfAbandoned() {
+    if (answered || cleanup == nullptr || cleanup->closing()) return;
+    cleanup->spawn(cancel_tool_call(router, user_id, daemon_id, request_id));
+  }
+};
+
 void preview(const AgentDeps& deps, const std::string& user_id, const std::string& chat_id,
              std::string kind, Json body, std::int64_t now_ms) {
   if (deps.bus) {
@@ -274,11 +298,14 @@ class ToolCallStep final : public engine::Activity {
       request.input_json = call.value("input", Json::object()).dump();
       request.tool_call_id = call_id;
       request.timeout = milliseconds(input.value("timeout_ms", std::int64_t{600000}));
+      CancelIfAbandoned abandoned{&deps_.router, context.cleanup, user_id, daemon_id,
+                                  request.request_id};
       Scope beating(executor);
       beating.spawn(keep_alive(executor, context.heartbeat));
       Task<Result<daemon::v1::ToolResponse>> sending =
           deps_.router.send_tool_request(std::move(request));
       Result<daemon::v1::ToolResponse> response = co_await sending;
+      abandoned.answered = true;
       if (!response) {
         const ErrorCode code = response.error().code;
         if (code == ErrorCode::unavailable || code == ErrorCode::outcome_unknown) {

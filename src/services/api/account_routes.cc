@@ -4,6 +4,7 @@
 #include <array>
 #include <memory>
 
+#include "core/tool_subjects.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
 #include "services/storage/accounts.h"
@@ -127,7 +128,13 @@ Task<HttpResponse> AccountRoutes::revoke_token(std::string user_id, std::string 
     return {};
   };
   Task<HttpResponse> revoking = transact_and_respond(env_, std::move(revoke), out, 200);
-  co_return co_await revoking;
+  HttpResponse response = co_await revoking;
+  // Connections the token opened end now (a daemon's stream, update streams), not at their
+  // holders' next re-check. A lost announcement only delays that.
+  if (response.status == 200 && env_.bus != nullptr) {
+    (void)env_.bus->publish(subjects::credential_revoked(user_id), token_id);
+  }
+  co_return response;
 }
 
 Task<HttpResponse> AccountRoutes::get_settings(std::string user_id) {

@@ -49,8 +49,9 @@ std::string sse_frame(const updates::UserEvent& event) {
 
 class UpdateStream final : public HttpBodyStream {
  public:
-  UpdateStream(std::unique_ptr<updates::UserFeed> feed, Duration keepalive, std::uint64_t* open)
-      : feed_(std::move(feed)), keepalive_(keepalive), open_(open) {
+  UpdateStream(std::unique_ptr<updates::UserFeed> feed, std::unique_ptr<CredentialWatch> watch,
+               Duration keepalive, std::uint64_t* open)
+      : feed_(std::move(feed)), watch_(std::move(watch)), keepalive_(keepalive), open_(open) {
     ++*open_;
   }
   ~UpdateStream() override { --*open_; }
@@ -62,7 +63,20 @@ class UpdateStream final : public HttpBodyStream {
     for (;;) {
       Task<Result<std::vector<updates::UserEvent>>> next = feed_->next(keepalive_);
       auto batch = co_await next;
+      if (watch_->ended()) {
+        // The token that opened the stream was revoked or expired: nothing more for it.
+        Task<bool> last = out.write(": the credential of this stream was " + watch_->why() + "\n\n");
+        (void)co_await last;
+        co_return;
+      }
       std::string chunk;
+      if (!batch && batch.error().code == ErrorCode::resource_exhausted) {
+        // The client fell behind: end the stream, and with it what waited for the client. It
+        // reconnects with Last-Event-ID and reads the rest from the store.
+        Task<bool> last = out.write(": " + batch.error().message + "\n\n");
+        (void)co_await last;
+        co_return;
+      }
       if (!batch) {
         chunk = ": store unavailable, retrying\n\n";
       } else if (batch->empty()) {
@@ -77,6 +91,7 @@ class UpdateStream final : public HttpBodyStream {
 
  private:
   std::unique_ptr<updates::UserFeed> feed_;
+  std::unique_ptr<CredentialWatch> watch_;  // after feed_: destroyed first (it points at it)
   Duration keepalive_;
   std::uint64_t* open_;
 };
@@ -130,14 +145,15 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
     login_.emplace(env, *config_.passwords, *config_.secrets);
 }
 
-Task<Result<std::string>> ApiServer::authenticate(const HttpRequest& request) {
+Task<Result<Credential>> ApiServer::authenticate(const HttpRequest& request) {
   const std::string header = request.header("authorization");
   std::string token = bearer_token(header);
   if (header.empty() && request.path == "/api/v1/updates") {
     token =
         request.query.count("access_token") ? request.query.at("access_token") : "";  // EventSource
   }
-  Task<Result<std::string>> checking = api::authenticate(env_, config_.jwt, std::move(token));
+  Task<Result<Credential>> checking =
+      api::authenticate_credential(env_, config_.jwt, std::move(token));
   co_return co_await checking;
 }
 
@@ -163,19 +179,20 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
     Task<HttpResponse> signing_in = login_->handle(std::move(request));
     co_return co_await signing_in;
   }
-  Task<Result<std::string>> authenticating = authenticate(request);
-  Result<std::string> user = co_await authenticating;
-  if (!user) co_return error_response(user.error());
+  Task<Result<Credential>> authenticating = authenticate(request);
+  Result<Credential> credential = co_await authenticating;
+  if (!credential) co_return error_response(credential.error());
   if (on_authenticated_) {
-    Task<Result<void>> hook = on_authenticated_(*user);
+    Task<Result<void>> hook = on_authenticated_(credential->user_id);
     Result<void> ready = co_await hook;
     if (!ready) co_return error_response(ready.error());
   }
-  Task<HttpResponse> routing = route(std::move(request), std::move(*user));
+  Task<HttpResponse> routing = route(std::move(request), std::move(*credential));
   co_return co_await routing;
 }
 
-Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
+Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) {
+  const std::string user_id = credential.user_id;
   const auto parts = path_segments(request.path);
   const std::string& method = request.method;
   auto not_found = [&] {
@@ -188,7 +205,7 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, std::string user_id) {
     co_return json_response(200, {{"user_id", user_id}});
   }
   if (resource == "updates" && parts.size() == 3 && method == "GET") {
-    co_return open_stream(request, user_id);
+    co_return open_stream(request, credential);
   }
   if (resource == "daemons" && parts.size() == 3 && method == "GET") {
     Task<HttpResponse> listing = list_daemons(user_id);
@@ -333,23 +350,27 @@ Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, b
   co_return co_await reading;
 }
 
-HttpResponse ApiServer::open_stream(const HttpRequest& request, const std::string& user_id) {
+HttpResponse ApiServer::open_stream(const HttpRequest& request, const Credential& credential) {
   // Resume point: ?since_seq=N, or the browser's Last-Event-ID after a reconnect.
   const std::string since_text = request.query.count("since_seq") ? request.query.at("since_seq")
                                                                   : request.header("last-event-id");
   auto since = parse_seq(since_text, "since_seq");
   if (!since) return error_response(since.error());
   updates::FeedOptions options;
-  options.user_id = user_id;
+  options.user_id = credential.user_id;
   options.since_seq = *since;
   if (request.query.count("chat_id")) options.chat_id = request.query.at("chat_id");
   options.previews = !request.query.count("previews") || request.query.at("previews") != "false";
   auto feed = updates::UserFeed::open(env_, options);
   if (!feed) return error_response(feed.error());
+  updates::UserFeed* raw_feed = feed->get();
+  auto watch = CredentialWatch::open(env_, credential, config_.credential_recheck,
+                                     [raw_feed] { raw_feed->interrupt(); });
+  if (!watch) return error_response(watch.error());
   HttpResponse response;
   response.content_type = "text/event-stream";
-  response.stream = std::make_shared<UpdateStream>(std::move(*feed), config_.stream_keepalive,
-                                                   &stats_.streams_open);
+  response.stream = std::make_shared<UpdateStream>(std::move(*feed), std::move(*watch),
+                                                   config_.stream_keepalive, &stats_.streams_open);
   return response;
 }
 

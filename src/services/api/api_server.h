@@ -20,6 +20,7 @@
 #include "services/api/account_routes.h"
 #include "services/api/cli_login.h"
 #include "services/api/connect_rpc.h"
+#include "services/api/credential_watch.h"
 #include "services/api/project_routes.h"
 
 namespace reliant::api {
@@ -28,6 +29,9 @@ struct ApiConfig {
   agent::ChatServiceConfig chats;
   std::size_t max_body_bytes = 1 << 20;
   Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
+  // How often an update stream asks the store whether its token still holds (a revocation
+  // announced on the bus ends it at once; this covers a lost announcement).
+  Duration credential_recheck = seconds(10);
   // Checks JWTs from the identity provider (--jwt-public-key, spec S1.5); null: PATs only.
   const BearerVerifier* jwt = nullptr;
   // Both set: the CLI's browser sign-in (CliLogin) and token creation over the API are served.
@@ -57,12 +61,12 @@ class ApiServer final : public HttpHandler {
   const Stats& stats() const { return stats_; }
 
  private:
-  Task<Result<std::string>> authenticate(const HttpRequest& request);
-  Task<HttpResponse> route(HttpRequest request, std::string user_id);
+  Task<Result<Credential>> authenticate(const HttpRequest& request);
+  Task<HttpResponse> route(HttpRequest request, Credential credential);
   Task<HttpResponse> list_daemons(std::string user_id);
   // The run, and with `history` its event history; only the user's own runs.
   Task<HttpResponse> get_run(std::string user_id, std::string run_id, bool history);
-  HttpResponse open_stream(const HttpRequest& request, const std::string& user_id);
+  HttpResponse open_stream(const HttpRequest& request, const Credential& credential);
 
   Env& env_;
   ApiConfig config_;

@@ -55,7 +55,7 @@ std::string bearer_token(std::string_view authorization) {
 
 namespace {
 
-Task<Result<std::string>> authenticate_jwt(Env& env, const BearerVerifier& jwt, std::string token) {
+Task<Result<Credential>> authenticate_jwt(Env& env, const BearerVerifier& jwt, std::string token) {
   const std::int64_t now_ms = to_ms(env.executor.now());
   auto identity = jwt.verify(token, now_ms);
   if (!identity) co_return fail(identity.error());
@@ -74,12 +74,20 @@ Task<Result<std::string>> authenticate_jwt(Env& env, const BearerVerifier& jwt, 
   Task<Result<void>> recording = env.store->transact(std::move(body));
   Result<void> recorded = co_await recording;
   if (!recorded) co_return fail(recorded.error());
-  co_return identity->subject;
+  co_return Credential{identity->subject, "", identity->expires_at_ms};
 }
 
 }  // namespace
 
 Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token) {
+  Task<Result<Credential>> checking = authenticate_credential(env, jwt, std::move(token));
+  Result<Credential> credential = co_await checking;
+  if (!credential) co_return fail(credential.error());
+  co_return std::move(credential->user_id);
+}
+
+Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier* jwt,
+                                                 std::string token) {
   if (token.empty()) {
     co_return fail(ErrorCode::unauthenticated,
                    "missing credentials: send 'Authorization: Bearer <token>'");
@@ -87,21 +95,21 @@ Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std:
   if (!token.starts_with(kPatPrefix)) {
     if (jwt == nullptr)
       co_return fail(ErrorCode::unauthenticated, "invalid token: not a personal access token");
-    Task<Result<std::string>> checking = authenticate_jwt(env, *jwt, std::move(token));
+    Task<Result<Credential>> checking = authenticate_jwt(env, *jwt, std::move(token));
     co_return co_await checking;
   }
-  auto user = std::make_shared<std::string>();
-  TransactionBody body = [user, token,
+  auto credential = std::make_shared<Credential>();
+  TransactionBody body = [credential, token,
                           now_ms = to_ms(env.executor.now())](SqlTransaction& tx) -> Result<void> {
     auto who = reliant::authenticate_token(tx, token, now_ms);
     if (!who) return fail(who.error());
-    *user = who->user.id;
+    *credential = Credential{who->user.id, who->token_id, who->expires_at_ms};
     return {};
   };
   Task<Result<void>> checking = env.store->transact(std::move(body));
   Result<void> checked = co_await checking;
   if (!checked) co_return fail(checked.error());
-  co_return *user;
+  co_return std::move(*credential);
 }
 
 Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_id) {

@@ -12,6 +12,7 @@
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
+#include "services/api/credential_watch.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
@@ -40,6 +41,10 @@ std::string bearer_token(std::string_view authorization);
 // Fails with unauthenticated when the token is empty, unknown, revoked, expired or invalid, or
 // with the store's error.
 Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token);
+// The same, with which token it was and when it expires: what a long-lived stream watches
+// (CredentialWatch).
+Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier* jwt,
+                                                 std::string token);
 
 // The user's daemons, oldest first.
 Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_id);

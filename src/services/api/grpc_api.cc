@@ -98,18 +98,19 @@ bool GrpcApi::is_server_streaming(std::string_view method) const {
   return method == kStreamUpdates;
 }
 
-Task<Result<std::string>> GrpcApi::authenticate(const RpcCall& call) {
+Task<Result<Credential>> GrpcApi::authenticate(const RpcCall& call) {
   auto header = call.metadata.find("authorization");
   std::string token = header == call.metadata.end() ? std::string() : bearer_token(header->second);
-  Task<Result<std::string>> checking = api::authenticate(env_, config_.jwt, std::move(token));
-  Result<std::string> user = co_await checking;
-  if (!user) co_return fail(user.error());
+  Task<Result<Credential>> checking =
+      api::authenticate_credential(env_, config_.jwt, std::move(token));
+  Result<Credential> credential = co_await checking;
+  if (!credential) co_return fail(credential.error());
   if (on_authenticated_) {
-    Task<Result<void>> hook = on_authenticated_(*user);
+    Task<Result<void>> hook = on_authenticated_(credential->user_id);
     Result<void> ready = co_await hook;
     if (!ready) co_return fail(ready.error());
   }
-  co_return std::move(*user);
+  co_return std::move(*credential);
 }
 
 Task<Result<std::string>> GrpcApi::unary(RpcCall call) {
@@ -118,11 +119,11 @@ Task<Result<std::string>> GrpcApi::unary(RpcCall call) {
   if (method == unary_methods().end()) {
     co_return fail(ErrorCode::not_found, "no unary method " + call.method);
   }
-  Task<Result<std::string>> authenticating = authenticate(call);
-  Result<std::string> user = co_await authenticating;
-  if (!user) co_return fail(user.error());
+  Task<Result<Credential>> authenticating = authenticate(call);
+  Result<Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
   Task<Result<std::string>> serving =
-      (this->*(method->second))(std::move(*user), std::move(call.request));
+      (this->*(method->second))(std::move(credential->user_id), std::move(call.request));
   co_return co_await serving;
 }
 
@@ -130,10 +131,11 @@ Task<Result<void>> GrpcApi::server_stream(RpcCall call, RpcWriter& out) {
   ++stats_.calls;
   if (call.method != kStreamUpdates)
     co_return fail(ErrorCode::not_found, "no stream method " + call.method);
-  Task<Result<std::string>> authenticating = authenticate(call);
-  Result<std::string> user = co_await authenticating;
-  if (!user) co_return fail(user.error());
-  Task<Result<void>> streaming = stream_updates(std::move(*user), std::move(call.request), out);
+  Task<Result<Credential>> authenticating = authenticate(call);
+  Result<Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
+  Task<Result<void>> streaming =
+      stream_updates(std::move(*credential), std::move(call.request), out);
   co_return co_await streaming;
 }
 
@@ -224,26 +226,36 @@ Task<Result<std::string>> GrpcApi::set_session_daemon(std::string user_id, std::
   co_return protocol::encode(v1::SetSessionDaemonResponse());
 }
 
-Task<Result<void>> GrpcApi::stream_updates(std::string user_id, std::string request,
+Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string request,
                                            RpcWriter& out) {
   auto in = protocol::decode<v1::StreamUpdatesRequest>(request);
   if (!in) co_return fail(in.error());
   if (in->since_seq() < 0)
     co_return fail(ErrorCode::invalid_argument, "since_seq must not be negative");
   updates::FeedOptions options;
-  options.user_id = std::move(user_id);
+  options.user_id = credential.user_id;
   options.since_seq = in->since_seq();
   options.chat_id = in->chat_id();
   options.previews = in->previews();
   const Duration retry = options.poll_interval;
   auto feed = updates::UserFeed::open(env_, std::move(options));
   if (!feed) co_return fail(feed.error());
+  updates::UserFeed* raw_feed = feed->get();
+  auto watch = CredentialWatch::open(env_, std::move(credential), config_.credential_recheck,
+                                     [raw_feed] { raw_feed->interrupt(); });
+  if (!watch) co_return fail(watch.error());
   OpenStream counted(stats_.streams_open);
   // No keepalive messages: gRPC keeps the connection itself, and a client that goes away makes
   // the adapter destroy this frame (or the next write fail).
   for (;;) {
     Task<Result<std::vector<updates::UserEvent>>> next = (*feed)->next();
     Result<std::vector<updates::UserEvent>> batch = co_await next;
+    if ((*watch)->ended()) {
+      co_return fail(ErrorCode::unauthenticated,
+                     "the credential of this stream was " + (*watch)->why());
+    }
+    // The client fell behind: end the stream (RESOURCE_EXHAUSTED, saying where to resume).
+    if (!batch && batch.error().code == ErrorCode::resource_exhausted) co_return fail(batch.error());
     if (!batch) {
       Sleep pausing = sleep(env_.executor, retry);  // the store failed: try again shortly
       co_await pausing;

@@ -44,7 +44,7 @@ class GrpcApi final : public RpcHandler {
                                                              std::string request);
   static const std::map<std::string_view, UnaryMethod>& unary_methods();
 
-  Task<Result<std::string>> authenticate(const RpcCall& call);
+  Task<Result<Credential>> authenticate(const RpcCall& call);
   Task<Result<std::string>> create_chat(std::string user_id, std::string request);
   Task<Result<std::string>> list_chats(std::string user_id, std::string request);
   Task<Result<std::string>> get_chat(std::string user_id, std::string request);
@@ -52,7 +52,7 @@ class GrpcApi final : public RpcHandler {
   Task<Result<std::string>> cancel_chat(std::string user_id, std::string request);
   Task<Result<std::string>> list_daemons(std::string user_id, std::string request);
   Task<Result<std::string>> set_session_daemon(std::string user_id, std::string request);
-  Task<Result<void>> stream_updates(std::string user_id, std::string request, RpcWriter& out);
+  Task<Result<void>> stream_updates(Credential credential, std::string request, RpcWriter& out);
 
   Env& env_;
   ApiConfig config_;

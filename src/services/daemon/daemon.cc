@@ -90,6 +90,14 @@ Task<void> Daemon::connect_loop() {
 }
 
 Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
+  const std::uint64_t session_number = ++sessions_started_;
+  sessions_.insert(&stream);
+  struct Forget {
+    std::set<Stream*>& sessions;
+    Stream* stream;
+    ~Forget() { sessions.erase(stream); }
+  } forget{sessions_, &stream};
+
   v1::DaemonFrame hello;
   auto* reg = hello.mutable_register_();
   reg->set_daemon_id(daemon_id_);
@@ -101,6 +109,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   reg->set_working_dir(config_.identity.working_dir);
   reg->set_version(config_.identity.version);
   reg->set_session_id(session_id_);
+  reg->set_registration_seq(credentials_.next_registration_seq(env_.executor.now()));
   for (const auto& name : tools_.names()) reg->add_capabilities(name);
   if (auto sent = stream.send(protocol::encode(hello)); !sent) co_return fail(sent.error());
 
@@ -125,6 +134,12 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
                    "gateway " + address + " did not acknowledge the registration");
   }
   acknowledged = true;
+  if (session_number != sessions_started_) {
+    // A newer stream was accepted while this one registered: that one is the daemon's, and
+    // this one goes (its gateway sees it close and records nothing over the newer one).
+    stream.close();
+    co_return fail(ErrorCode::cancelled, "a newer stream replaced the one from " + address);
+  }
   const auto& ack = frame->register_ack();
   if (ack.daemon_id() != daemon_id_) {
     daemon_id_ = ack.daemon_id();
@@ -150,6 +165,14 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     if (decoded->has_error()) {
       // e.g. "replaced": this daemon connected again elsewhere.
       stream.close();
+      if (decoded->error().code() == "unauthenticated") {
+        // Its credentials were revoked: nothing it started under them runs on, and the connect
+        // loop recovers (new credentials, or it stops and says why).
+        (void)runner_.cancel_all("the daemon's credentials were revoked");
+        if (stream_ == &stream) stream_ = nullptr;
+        co_return fail(ErrorCode::unauthenticated,
+                       "gateway " + address + " ended the session: " + decoded->error().message());
+      }
       break;
     }
     handle(*decoded);
@@ -172,8 +195,9 @@ Result<void> Daemon::listen() {
 
 Task<void> Daemon::serve_accepted(StreamPtr stream) {
   // A gateway dialed in (a managed daemon). The newest stream wins: the gateway that dials is
-  // the one the control plane chose, and an older stream is likely dead.
-  if (stream_ != nullptr) stream_->close();
+  // the one the control plane chose, and an older stream is likely dead. Every older session
+  // goes, registered or still waiting for its acknowledgement, so that one session lives.
+  for (Stream* older : std::vector<Stream*>(sessions_.begin(), sessions_.end())) older->close();
   const std::string peer = stream->peer();
   Task<Result<void>> session = serve(*stream, "gateway at " + peer);
   Result<void> ended = co_await session;

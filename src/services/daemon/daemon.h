@@ -69,6 +69,11 @@ class CredentialStore {
   virtual Task<Result<std::string>> reregister() = 0;
   virtual std::string daemon_id() const = 0;  // empty before the first registration
   virtual void save_daemon_id(const std::string& daemon_id) = 0;
+  // The number of the next registration (Register.registration_seq): larger than every number
+  // returned before for this daemon, across restarts of its process — at least `now` in ms and
+  // past the last one, which is kept with the daemon id, so neither a lost file nor a clock set
+  // back alone can make it repeat.
+  virtual std::uint64_t next_registration_seq(Instant now) = 0;
 };
 
 // Notified of what happens inside a daemon; outlives it (tests and the simulator's checkers).
@@ -95,7 +100,8 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   // Managed daemons: accept gateways' streams on config.listen_address (ConnectGateway). A
-  // newer stream replaces the one being served. Fails when the address is taken or malformed.
+  // newer stream replaces every one being served, registered or still registering. Fails when
+  // the address is taken or malformed.
   Result<void> listen();
 
   bool registered() const { return stream_ != nullptr; }
@@ -125,7 +131,11 @@ class Daemon {
   std::string session_id_;  // new for every start of the process
   std::string daemon_id_;
   std::string user_id_;
-  Stream* stream_ = nullptr;  // the registered stream, if any
+  Stream* stream_ = nullptr;  // the registered stream of the newest session, if any
+  // Sessions (streams being served, registered or not) and how many were started: only the
+  // newest may become stream_, and accepting a stream closes every older one.
+  std::set<Stream*> sessions_;
+  std::uint64_t sessions_started_ = 0;
   ListenerPtr listener_;
   Instant last_heard_{};
   std::uint64_t heartbeat_sequence_ = 0;

@@ -124,6 +124,14 @@ bool ToolRunner::cancel(const std::string& request_id, const std::string& reason
   return true;
 }
 
+std::size_t ToolRunner::cancel_all(const std::string& reason) {
+  std::vector<std::string> ids;
+  ids.reserve(running_.size());
+  for (const auto& [id, run] : running_) ids.push_back(id);
+  for (const auto& id : ids) (void)cancel(id, reason);
+  return ids.size();
+}
+
 Task<void> ToolRunner::run(v1::ToolRequest request) {
   Task<ToolResult> execution = tools_.execute(context_, request.tool_name(), request.input_json());
   ToolResult result = co_await execution;

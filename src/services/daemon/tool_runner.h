@@ -92,6 +92,8 @@ class ToolRunner {
   void start(const v1::ToolRequest& request);
   // Returns false when the request is not running.
   bool cancel(const std::string& request_id, const std::string& reason);
+  // Cancels every running request; returns how many there were.
+  std::size_t cancel_all(const std::string& reason);
   // The cached answer of a finished request, if still remembered.
   const v1::ToolResponse* answer_of(const std::string& request_id) const {
     return cache_.find(request_id);

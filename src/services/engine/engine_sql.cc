@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/assert.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant::engine {
@@ -161,6 +162,7 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   // answer yet: the first answer counts.
   if (text_at(run, 1) != "running" || int_at(run, 3) != 0) return false;
   const std::int64_t seq = int_at(run, 2) + 1;
+  RELIANT_ASSERT(seq >= 1);  // continues the history (a run starts with its first event)
   auto appended = tx.execute(
       "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
       "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -369,6 +371,15 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   auto state = RunState::fold(*history);
   if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
   const auto events = decide_next(*state, workflows.find(state->workflow), now_ms);
+  // The history's invariants, checked where it is written: a running run's history has no
+  // terminal event, and the decision's events continue its numbers without a gap, with at most
+  // one terminal event, last.
+  const std::int64_t last_seq = history->empty() ? 0 : history->back().seq;
+  RELIANT_ASSERT(history->empty() || !is_terminal(history->back().kind));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    RELIANT_ASSERT(events[i].seq == last_seq + 1 + static_cast<std::int64_t>(i));
+    RELIANT_ASSERT(!is_terminal(events[i].kind) || i + 1 == events.size());
+  }
   if (auto ok = write_decision(tx, task, (*run)->queue, events, now_ms); !ok)
     return fail(ok.error());
   outcome.committed = true;
@@ -469,7 +480,10 @@ Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std
       "WHEN CAST($3 AS BIGINT) + heartbeat_timeout_ms < leased_at_ms + start_to_close_ms "
       "THEN CAST($3 AS BIGINT) + heartbeat_timeout_ms ELSE leased_at_ms + start_to_close_ms END, "
       "updated_at_ms = $3 "
-      "WHERE id = $1 AND status = 'leased' AND attempt = $2 AND heartbeat_timeout_ms > 0",
+      "WHERE id = $1 AND status = 'leased' AND attempt = $2 AND heartbeat_timeout_ms > 0 "
+      // A run that ended (cancelled) wants no more of its activities: the attempt stops.
+      "AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id AND "
+      "r.status = 'running')",
       {task.id, task.attempt, now_ms});
   if (!extended) return fail(extended.error());
   return *extended == 1;

@@ -18,6 +18,7 @@ struct Gateway::Connection {
   std::string daemon_id;
   std::string user_id;
   std::string session_id;
+  std::string token_id;  // the PAT that admitted it; empty for a managed daemon
   Stream* stream = nullptr;
   Presence presence;
   // Tasks that use this connection; they die with it.
@@ -82,16 +83,21 @@ v1::ToolRequest request_from(const ToolRequestRecord& row) {
 // NATS refuses messages over its max_payload (1 MiB by default), and JSON escaping can grow
 // output several times (control characters become \u00XX). A response that would not fit is cut
 // to fit, at a UTF-8 boundary, and says so; its `truncated` flag is set.
-constexpr std::size_t kMaxBusResponseBytes = 1'000'000;
+constexpr std::size_t kBusResponseBytesMax = 1'000'000;
+// Dials of a managed daemon that fail in a row before the gateway gives up on it (the control
+// plane asks again when it wants the daemon back).
+constexpr int kManagedDialFailuresMax = 10;
+// Attempts at recording a status change through store faults (with backoff up to 5 s).
+constexpr int kStatusWriteAttemptsMax = 8;
 
 // Returns the response's JSON, which fits.
 std::string fit_for_bus(v1::ToolResponse& response) {
   const std::size_t original = response.content().size();
   std::string json = protocol::to_json(response);
-  for (std::size_t size = json.size(); size > kMaxBusResponseBytes; size = json.size()) {
+  for (std::size_t size = json.size(); size > kBusResponseBytesMax; size = json.size()) {
     std::string& content = *response.mutable_content();
     std::size_t keep = static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
-                                                kMaxBusResponseBytes / static_cast<double>(size));
+                                                kBusResponseBytesMax / static_cast<double>(size));
     while (keep > 0 && (static_cast<unsigned char>(content[keep]) & 0xC0) == 0x80) --keep;
     content.resize(keep);
     content += "\n[output truncated to fit a bus message: " + std::to_string(keep) + " of " +
@@ -149,6 +155,8 @@ Result<void> Gateway::open() {
       {subjects::kOnlineCheckAll, [this](const BusMessage& m) { on_online_check(m); }},
       {subjects::kGatewayDeliverAll, [this](const BusMessage& m) { on_deliver(m); }},
       {subjects::kGatewayEvictAll, [this](const BusMessage& m) { on_evict(m); }},
+      {subjects::kCredentialRevokedAll,
+       [this](const BusMessage& m) { on_credential_revoked(m); }},
   };
   for (const auto& [pattern, handler] : plain) {
     auto sub = bus.subscribe(pattern, handler);
@@ -188,10 +196,10 @@ void Gateway::on_connect_command(const BusMessage& message) {
 Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   // No credentials go to the daemon: the gateway authenticates this stream by having been told
   // to make it (spec S0.12, the reverse connection). While no other gateway holds the
-  // daemon, a lost stream is dialed again with backoff; ten failed dials in a row give up (the
+  // daemon, a lost stream is dialed again with backoff; kManagedDialFailuresMax failed dials in a row give up (the
   // control plane asks again when it wants the daemon back).
   Backoff backoff(BackoffPolicy{milliseconds(500), seconds(15), 2.0, 0.5});
-  for (int failures = 0; failures < 10;) {
+  for (int failures = 0; failures < kManagedDialFailuresMax;) {
     ++stats_.managed_dials;
     Task<Result<StreamPtr>> dialing =
         env_.transport->dial(command.address(), Metadata{}, config_.register_timeout);
@@ -205,17 +213,15 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
       Task<void> serving =
           serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
       co_await serving;
-      auto elsewhere = std::make_shared<bool>(false);
-      TransactionBody look = [id = command.daemon_id(), gateway = config_.gateway_id,
-                              elsewhere](SqlTransaction& tx) -> Result<void> {
-        auto row = find_daemon(tx, id);
-        if (!row) return fail(row.error());
-        *elsewhere = *row && (*row)->status != "disconnected" && (*row)->gateway_id != gateway;
-        return {};
-      };
-      Task<Result<void>> looking = env_.store->transact(std::move(look));
-      Result<void> looked = co_await looking;
-      if (looked && *elsewhere) co_return;  // another gateway took it over
+      Task<Result<bool>> looking = env_.store->transact_for(
+          [id = command.daemon_id(),
+           gateway = config_.gateway_id](SqlTransaction& tx) -> Result<bool> {
+            auto row = find_daemon(tx, id);
+            if (!row) return fail(row.error());
+            return *row && (*row)->status != "disconnected" && (*row)->gateway_id != gateway;
+          });
+      Result<bool> elsewhere = co_await looking;
+      if (elsewhere && *elsewhere) co_return;  // another gateway took it over
     }
     co_await sleep(env_.executor, backoff.next(env_.random));
     if (holds(command.daemon_id())) co_return;
@@ -244,8 +250,15 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
     co_return std::nullopt;
   }
 
+  // Never admit a stream whose peer has gone: a daemon that gave up waiting (this gateway was
+  // hung) has registered elsewhere since. The flag outlives this frame; the stream owns the
+  // callback.
+  auto peer_gone = std::make_shared<bool>(false);
+  stream.on_close([peer_gone](const Error&) { *peer_gone = true; });
+  if (*peer_gone) co_return std::nullopt;
+
   const Instant now = env_.executor.now();
-  auto admission = std::make_shared<Admitted>();
+  Admitted admission;
   DaemonRecord record;
   record.id = stamped                   ? stamped->daemon_id
               : reg.daemon_id().empty() ? ids_.next()
@@ -262,40 +275,51 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   record.lease_until_ms = to_ms(now + config_.presence.stale_after);
   record.connection_id = ids_.next();
   record.session_id = reg.session_id();
+  record.registration_seq = reg.registration_seq();
   if (stamped) {
     record.user_id = stamped->user_id;
     record.type = "cloud";
   }
-  admission->connection_id = record.connection_id;
-  admission->session_id = record.session_id;
-  admission->at = now;
-  TransactionBody body = [token, record, admission, managed = stamped.has_value(),
-                          now_ms = to_ms(now)](SqlTransaction& tx) mutable -> Result<void> {
-    if (!managed) {
-      auto who = authenticate_token(tx, token, now_ms);
-      if (!who) return fail(who.error());
-      record.user_id = who->user.id;
-    }
-    if (auto ok = record_daemon_connected(tx, record); !ok) return ok;
-    admission->user_id = record.user_id;
-    admission->daemon_id = record.id;
-    return {};
-  };
-  Task<Result<void>> admitting = env_.store->transact(std::move(body));
-  Result<void> admitted_in_store = co_await admitting;
-  if (!admitted_in_store) {
+  admission.connection_id = record.connection_id;
+  admission.session_id = record.session_id;
+  admission.at = now;
+  if (*peer_gone) co_return std::nullopt;  // gone while this gateway read the registration
+  Task<Result<Admitted>> admitting = env_.store->transact_for(
+      [token, record, admission, managed = stamped.has_value(),
+       now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
+        DaemonRecord row = record;
+        Admitted admitted = admission;
+        if (!managed) {
+          auto who = authenticate_token(tx, token, now_ms);
+          if (!who) return fail(who.error());
+          row.user_id = who->user.id;
+          admitted.token_id = who->token_id;
+        }
+        if (auto ok = record_daemon_connected(tx, row); !ok) return fail(ok.error());
+        admitted.user_id = row.user_id;
+        admitted.daemon_id = row.id;
+        return admitted;
+      });
+  Result<Admitted> admitted = co_await admitting;
+  if (!admitted) {
     ++stats_.refused;
-    const Error& e = admitted_in_store.error();
+    const Error& e = admitted.error();
+    log_line(env_, LogLevel::warn, [&] {
+      return "refused daemon " + record.id + " from " + stream.peer() + ": " + e.describe();
+    });
     if (e.code == ErrorCode::unauthenticated) {
       refuse(stream, "unauthenticated", e.message);
     } else if (e.code == ErrorCode::permission_denied) {
       refuse(stream, "permission_denied", e.message);
+    } else if (e.code == ErrorCode::failed_precondition) {
+      ++stats_.stale_registrations;
+      refuse(stream, "stale_registration", e.message);
     } else {
       refuse(stream, "unavailable", "the gateway cannot register daemons right now: " + e.message);
     }
     co_return std::nullopt;
   }
-  co_return *admission;
+  co_return std::move(*admitted);
 }
 
 Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
@@ -316,6 +340,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
                         std::move(admission->daemon_id),
                         std::move(admission->user_id),
                         std::move(admission->session_id),
+                        std::move(admission->token_id),
                         raw,
                         Presence(config_.presence, now),
                         std::make_unique<Scope>(env_.executor)};
@@ -327,6 +352,10 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     refuse(*old->second->stream, "replaced", "this daemon connected again");
   }
   connections_[connection.daemon_id] = &connection;
+  log_line(env_, LogLevel::info, [&] {
+    return "daemon " + connection.daemon_id + " of user " + connection.user_id +
+           " connected (connection " + connection.connection_id + ")";
+  });
   (void)env_.bus->publish(subjects::gateway_evict(connection.daemon_id), connection.connection_id);
 
   v1::GatewayFrame ack;
@@ -356,6 +385,10 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     connections_.erase(it);
   }
   connection.scope.reset();
+  log_line(env_, LogLevel::info, [&] {
+    return "daemon " + connection.daemon_id + " disconnected (connection " +
+           connection.connection_id + ")";
+  });
   if (connection.presence.on_disconnect()) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
                                PresenceStatus::disconnected));
@@ -405,15 +438,7 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_renewal) {
       // One attempt per renewal: a failed one is simply retried at the next.
       last_renewal = now;
-      TransactionBody renew =
-          [id = connection->daemon_id, conn = connection->connection_id,
-           status = std::string(to_string(connection->presence.status())),
-           until = to_ms(now + config_.presence.stale_after)](SqlTransaction& tx) -> Result<void> {
-        auto renewed = renew_daemon_lease(tx, id, conn, status, until);
-        if (!renewed) return fail(renewed.error());
-        return {};
-      };
-      connection->scope->spawn(run_transaction(std::move(renew)));
+      connection->scope->spawn(renew_lease(connection, to_ms(now + config_.presence.stale_after)));
     }
     if (connection->presence.presumed_dead(now)) {
       // Half-open or hung: closing ends the serve loop, which records the disconnect.
@@ -423,25 +448,62 @@ Task<void> Gateway::keep_alive(Connection* connection) {
   }
 }
 
+Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until_ms) {
+  struct Renewal {
+    bool owned = true;
+    bool credential_holds = true;
+  };
+  Task<Result<Renewal>> renewing = env_.store->transact_for(
+      [id = connection->daemon_id, conn = connection->connection_id,
+       status = std::string(to_string(connection->presence.status())), lease_until_ms,
+       token_id = connection->token_id,
+       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewal> {
+        Renewal out;
+        auto renewed = renew_daemon_lease(tx, id, conn, status, lease_until_ms);
+        if (!renewed) return fail(renewed.error());
+        out.owned = *renewed;
+        // The token that admitted the stream is checked again with every renewal, so a
+        // revocation whose announcement was lost still ends the stream within a renewal.
+        if (!token_id.empty()) {
+          auto active = token_active(tx, token_id, now_ms);
+          if (!active) return fail(active.error());
+          out.credential_holds = *active;
+        }
+        return out;
+      });
+  Result<Renewal> renewal = co_await renewing;
+  if (!renewal) co_return;  // one attempt per renewal: the next one tries again
+  if (!renewal->credential_holds) {
+    ++stats_.credentials_revoked;
+    refuse(*connection->stream, "unauthenticated", "the daemon's token was revoked or expired");
+    co_return;
+  }
+  if (renewal->owned) co_return;
+  // The row names another connection: the daemon registered again later (here or elsewhere),
+  // so this stream is not the one the platform routes to. Let it go rather than hold a daemon
+  // nobody can reach through us; the daemon keeps whichever stream is its newest.
+  ++stats_.ownership_lost;
+  log_line(env_, LogLevel::info, [&] {
+    return "daemon " + connection->daemon_id + " registered again elsewhere: letting connection " +
+           connection->connection_id + " go";
+  });
+  connection->stream->close();
+}
+
 Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
                                   std::string connection_id, PresenceStatus status) {
   // Retried through store faults: the recorded status must converge to the truth. Each write
   // is conditional on the connection, so a stale one changes nothing.
   Backoff backoff(BackoffPolicy{milliseconds(200), seconds(5), 2.0, 0.5});
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    auto applied = std::make_shared<bool>(false);
-    TransactionBody write = [daemon_id, connection_id, status, applied,
-                             now_ms =
-                                 to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-      auto done = record_daemon_status(tx, daemon_id, connection_id, std::string(to_string(status)),
-                                       now_ms);
-      if (!done) return fail(done.error());
-      *applied = *done;
-      return {};
-    };
-    Task<Result<void>> writing = env_.store->transact(std::move(write));
-    Result<void> written = co_await writing;
-    if (written) {
+  for (int attempt = 0; attempt < kStatusWriteAttemptsMax; ++attempt) {
+    Task<Result<bool>> writing = env_.store->transact_for(
+        [daemon_id, connection_id, status,
+         now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<bool> {
+          return record_daemon_status(tx, daemon_id, connection_id,
+                                      std::string(to_string(status)), now_ms);
+        });
+    Result<bool> applied = co_await writing;
+    if (applied) {
       if (*applied) publish_status(daemon_id, user_id, status);  // else a newer connection won
       co_return;
     }
@@ -450,17 +512,13 @@ Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
 }
 
 Task<void> Gateway::stream_open_requests(Connection* connection) {
-  auto rows = std::make_shared<std::vector<ToolRequestRecord>>();
-  TransactionBody read = [daemon_id = connection->daemon_id, rows,
-                          limit = config_.open_requests_batch](SqlTransaction& tx) -> Result<void> {
-    auto open = open_tool_requests(tx, daemon_id, limit);
-    if (!open) return fail(open.error());
-    *rows = std::move(*open);
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(read));
-  Result<void> found = co_await reading;
-  if (!found) co_return;  // the routers' redelivery covers what is not streamed now
+  Task<Result<std::vector<ToolRequestRecord>>> reading = env_.store->transact_for(
+      [daemon_id = connection->daemon_id,
+       limit = config_.open_requests_batch](SqlTransaction& tx) {
+        return open_tool_requests(tx, daemon_id, limit);
+      });
+  Result<std::vector<ToolRequestRecord>> rows = co_await reading;
+  if (!rows) co_return;  // the routers' redelivery covers what is not streamed now
   for (const auto& row : *rows) {
     if (row.user_id != connection->user_id) continue;
     Task<void> sending = dispatch(connection, request_from(row));
@@ -469,25 +527,25 @@ Task<void> Gateway::stream_open_requests(Connection* connection) {
 }
 
 Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
-  auto decision = std::make_shared<Dispatch>(Dispatch::not_found);
-  TransactionBody claim = [id = request.request_id(), session = connection->session_id, decision,
-                           now_ms =
-                               to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-    auto d = dispatch_tool_request(tx, id, session, now_ms);
-    if (!d) return fail(d.error());
-    *decision = *d;
-    return {};
-  };
-  Task<Result<void>> claiming = env_.store->transact(std::move(claim));
-  Result<void> claimed = co_await claiming;
-  if (!claimed) co_return;  // the request stays open; the router redelivers it
+  Task<Result<Dispatch>> claiming = env_.store->transact_for(
+      [id = request.request_id(), session = connection->session_id,
+       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
+        return dispatch_tool_request(tx, id, session, now_ms);
+      });
+  Result<Dispatch> decision = co_await claiming;
+  if (!decision) co_return;  // the request stays open; the router redelivers it
   switch (*decision) {
     case Dispatch::send:
     case Dispatch::resend: {
-      auto& flight = in_flight_[request.request_id()];
-      flight.daemon_id = connection->daemon_id;
-      flight.durable = true;
-      flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+      if (in_flight_.size() < config_.in_flight_max || in_flight_.count(request.request_id())) {
+        auto& flight = in_flight_[request.request_id()];
+        flight.daemon_id = connection->daemon_id;
+        flight.durable = true;
+        flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+      } else {
+        ++stats_.over_bounds;  // untracked: on_response takes an unknown answer as durable
+      }
+      RELIANT_ASSERT(in_flight_.size() <= config_.in_flight_max);
       v1::GatewayFrame frame;
       *frame.mutable_tool_request() = request;
       send(*connection, frame);
@@ -541,48 +599,43 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
 
 Task<void> Gateway::complete(std::string request_id, std::string daemon_id,
                              std::optional<std::string> result_json) {
-  auto row = std::make_shared<std::optional<ToolRequestRecord>>();
-  TransactionBody store_it = [request_id, daemon_id, result_json, row,
-                              now_ms =
-                                  to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-    auto found = find_tool_request(tx, request_id);
-    if (!found) return fail(found.error());
-    if (!*found || (*found)->daemon_id != daemon_id) return {};  // not this daemon's
-    if (result_json && (*found)->status != "completed") {
-      if (auto done = complete_tool_request(tx, request_id, *result_json, now_ms); !done)
-        return fail(done.error());
-      (*found)->status = "completed";
-      (*found)->result_json = *result_json;
-    }
-    *row = std::move(*found);
-    return {};
-  };
-  Task<Result<void>> storing = env_.store->transact(std::move(store_it));
-  Result<void> stored = co_await storing;
+  using Row = std::optional<ToolRequestRecord>;
+  Task<Result<Row>> storing = env_.store->transact_for(
+      [request_id, daemon_id, result_json,
+       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Row> {
+        auto found = find_tool_request(tx, request_id);
+        if (!found) return fail(found.error());
+        if (!*found || (*found)->daemon_id != daemon_id) return Row();  // not this daemon's
+        if (result_json && (*found)->status != "completed") {
+          if (auto done = complete_tool_request(tx, request_id, *result_json, now_ms); !done)
+            return fail(done.error());
+          (*found)->status = "completed";
+          (*found)->result_json = *result_json;
+        }
+        return found;
+      });
+  Result<Row> row = co_await storing;
   // On a store error the result is not lost: the daemon keeps it, and the router's
   // redelivery brings the request back here, to be answered from the daemon's cache.
-  if (!stored || !*row || !(*row)->result_json || (*row)->reply_subject.empty()) co_return;
+  if (!row || !*row || !(*row)->result_json || (*row)->reply_subject.empty()) co_return;
   (void)env_.bus->publish((*row)->reply_subject, *(*row)->result_json);
 }
 
 Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse response) {
-  auto owner = std::make_shared<std::string>();
-  TransactionBody check =
-      [token, owner, request_id = response.request_id(), daemon_id = response.daemon_id(),
-       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-    auto who = authenticate_token(tx, token, now_ms);
-    if (!who) return fail(who.error());
-    auto row = find_tool_request(tx, request_id);
-    if (!row) return fail(row.error());
-    // The same answer for "no such request" and "another user's": nothing leaks.
-    if (!*row || (*row)->user_id != who->user.id || (*row)->daemon_id != daemon_id)
-      return fail(ErrorCode::not_found, "no tool request " + request_id + " for this daemon");
-    *owner = who->user.id;
-    return {};
-  };
-  Task<Result<void>> checking = env_.store->transact(std::move(check));
-  Result<void> allowed = co_await checking;
-  if (!allowed) co_return fail(allowed.error());
+  Task<Result<std::string>> checking = env_.store->transact_for(
+      [token, request_id = response.request_id(), daemon_id = response.daemon_id(),
+       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<std::string> {
+        auto who = authenticate_token(tx, token, now_ms);
+        if (!who) return fail(who.error());
+        auto row = find_tool_request(tx, request_id);
+        if (!row) return fail(row.error());
+        // The same answer for "no such request" and "another user's": nothing leaks.
+        if (!*row || (*row)->user_id != who->user.id || (*row)->daemon_id != daemon_id)
+          return fail(ErrorCode::not_found, "no tool request " + request_id + " for this daemon");
+        return who->user.id;
+      });
+  Result<std::string> owner = co_await checking;
+  if (!owner) co_return fail(owner.error());
   response.set_user_id(*owner);
   std::string json = fit_for_bus(response);
   Task<void> storing = complete(response.request_id(), response.daemon_id(), std::move(json));
@@ -591,15 +644,16 @@ Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse re
 }
 
 Task<Result<v1::ListDaemonsResponse>> Gateway::list_daemons(std::string token) {
-  auto out = std::make_shared<v1::ListDaemonsResponse>();
-  TransactionBody read = [token, out,
-                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+  Task<Result<v1::ListDaemonsResponse>> reading = env_.store->transact_for(
+      [token, now_ms = to_ms(env_.executor.now())](
+          SqlTransaction& tx) -> Result<v1::ListDaemonsResponse> {
     auto who = authenticate_token(tx, token, now_ms);
     if (!who) return fail(who.error());
     auto rows = ::reliant::list_daemons(tx, who->user.id);
     if (!rows) return fail(rows.error());
+    v1::ListDaemonsResponse out;
     for (const auto& d : *rows) {
-      auto* info = out->add_daemons();
+      auto* info = out.add_daemons();
       info->set_id(d.id);
       info->set_name(d.name);
       info->set_type(d.type == "cloud" ? v1::DAEMON_TYPE_CLOUD : v1::DAEMON_TYPE_LOCAL);
@@ -612,12 +666,9 @@ Task<Result<v1::ListDaemonsResponse>> Gateway::list_daemons(std::string token) {
       info->set_last_heartbeat_at_ms(d.last_heartbeat_at_ms.value_or(0));
       info->set_hostname(d.hostname);
     }
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(read));
-  Result<void> done = co_await reading;
-  if (!done) co_return fail(done.error());
-  co_return std::move(*out);
+    return out;
+  });
+  co_return co_await reading;
 }
 
 Gateway::Connection* Gateway::holder(const std::string& daemon_id, const std::string& user_id) {
@@ -686,6 +737,23 @@ void Gateway::on_deliver(const BusMessage& message) {
   if (!message.reply_to.empty()) (void)env_.bus->publish(message.reply_to, "accepted");
 }
 
+void Gateway::on_credential_revoked(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "auth.revoked");
+  if (!user || message.data.empty()) return;
+  // Every stream the token admitted ends: the daemon stops getting requests at once, and
+  // registers again if it can (with a login) — with a token that holds.
+  std::vector<Connection*> revoked;
+  for (const auto& [daemon_id, connection] : connections_) {
+    if (connection->user_id == *user && connection->token_id == message.data) {
+      revoked.push_back(connection);
+    }
+  }
+  for (Connection* connection : revoked) {
+    ++stats_.credentials_revoked;
+    refuse(*connection->stream, "unauthenticated", "the daemon's token was revoked");
+  }
+}
+
 void Gateway::on_evict(const BusMessage& message) {
   auto daemon_id = subjects::user_of(message.subject, "gateway.evict");
   const auto it = daemon_id ? connections_.find(*daemon_id) : connections_.end();
@@ -715,11 +783,28 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
   Connection* connection =
       request->user_id() == *user ? holder(request->daemon_id(), *user) : nullptr;
   if (connection == nullptr || request->request_id().empty() || message.reply_to.empty()) return;
+  if (in_flight_.size() >= config_.in_flight_max && !in_flight_.count(request->request_id())) {
+    ++stats_.over_bounds;
+    v1::ToolResponse busy;
+    busy.set_request_id(request->request_id());
+    busy.set_is_error(true);
+    busy.set_error_code("resource_exhausted");
+    busy.set_error_message("the gateway holding this daemon has too many calls in flight");
+    busy.set_content(busy.error_message());
+    (void)env_.bus->publish(message.reply_to, protocol::to_json(busy));
+    return;
+  }
   auto& flight = in_flight_[request->request_id()];
+  RELIANT_ASSERT(in_flight_.size() <= config_.in_flight_max);
   if (flight.daemon_id.empty()) flight.daemon_id = connection->daemon_id;
   if (flight.daemon_id != connection->daemon_id) return;
   if (std::find(flight.sync_inboxes.begin(), flight.sync_inboxes.end(), message.reply_to) ==
       flight.sync_inboxes.end()) {
+    // A router retrying asks from one inbox; more than a few are the same call asked again and
+    // again: the oldest are dropped (those callers time out, as they would have anyway).
+    if (flight.sync_inboxes.size() == config_.sync_inboxes_per_request_max) {
+      flight.sync_inboxes.erase(flight.sync_inboxes.begin());
+    }
     flight.sync_inboxes.push_back(message.reply_to);
   }
   flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
@@ -765,8 +850,14 @@ void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
   Connection* connection = holder(request->daemon_id(), *user);
   if (connection == nullptr) return;  // another gateway's daemon, or nobody's
   if (request->command_id().empty()) request->set_command_id(ids_.next());
+  if (pending_commands_.size() >= config_.pending_commands_max &&
+      !pending_commands_.count(request->command_id())) {
+    ++stats_.over_bounds;  // dropped: the caller's request times out
+    return;
+  }
   pending_commands_[request->command_id()] = {message.reply_to,
                                               env_.executor.now() + config_.sync_request_ttl};
+  RELIANT_ASSERT(pending_commands_.size() <= config_.pending_commands_max);
   v1::GatewayFrame frame;
   *(frame.*slot)() = std::move(*request);
   send(*connection, frame);
@@ -807,24 +898,11 @@ Task<void> Gateway::sweep() {
   Instant last_memory_sweep = env_.executor.now();
   for (;;) {
     co_await sleep(env_.executor, lease_renewal());
-    const Instant now = env_.executor.now();
-    // Rows whose gateway stopped renewing them (it died): disconnected, whoever notices first.
-    auto expired = std::make_shared<std::vector<ExpiredDaemon>>();
-    TransactionBody expire = [expired, now_ms = to_ms(now)](SqlTransaction& tx) -> Result<void> {
-      auto rows = expire_daemon_leases(tx, now_ms);
-      if (!rows) return fail(rows.error());
-      *expired = std::move(*rows);
-      return {};
-    };
-    Task<Result<void>> expiring = env_.store->transact(std::move(expire));
-    Result<void> swept = co_await expiring;
-    if (swept) {
-      for (const auto& daemon : *expired) {
-        publish_status(daemon.id, daemon.user_id, PresenceStatus::disconnected);
-      }
-    }
+    Task<void> expiring = expire_dead_leases();
+    co_await expiring;
     // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
     // after the TTL; they time out on their side.
+    const Instant now = env_.executor.now();
     if (now - last_memory_sweep >= minutes(1)) {
       last_memory_sweep = now;
       std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
@@ -834,10 +912,53 @@ Task<void> Gateway::sweep() {
   }
 }
 
-Task<void> Gateway::run_transaction(TransactionBody body) {
-  Task<Result<void>> running = env_.store->transact(std::move(body));
-  Result<void> done = co_await running;
-  (void)done;
+Task<void> Gateway::expire_dead_leases() {
+  // A lease is written on its holder's clock, which is not ours: comparing the two would let a
+  // gateway whose clock runs ahead record live daemons as disconnected. Instead a lease is dead
+  // once this gateway has seen it unchanged for stale_after on its own clock — its holder missed
+  // every renewal (three per stale_after) in that time.
+  const Instant now = env_.executor.now();
+  Task<Result<std::vector<DaemonLease>>> reading = env_.store->transact_for(
+      [gateway = config_.gateway_id, now_ms = to_ms(now)](SqlTransaction& tx) {
+        return leased_daemons(tx, gateway, now_ms);
+      });
+  Result<std::vector<DaemonLease>> leases = co_await reading;
+  if (!leases) co_return;  // the next sweep looks again; sightings stay as they were
+
+  std::map<std::string, LeaseSighting> sightings;
+  std::vector<DaemonLease> dead;
+  for (auto& lease : *leases) {
+    const auto held = connections_.find(lease.id);
+    if (held != connections_.end() && held->second->connection_id == lease.connection_id) {
+      continue;  // ours, and live: we renew it
+    }
+    LeaseSighting sighting{lease.connection_id, lease.lease_until_ms, now};
+    if (const auto seen = lease_sightings_.find(lease.id);
+        seen != lease_sightings_.end() && seen->second.connection_id == lease.connection_id &&
+        seen->second.lease_until_ms == lease.lease_until_ms) {
+      sighting.first_seen = seen->second.first_seen;
+    }
+    if (now - sighting.first_seen >= config_.presence.stale_after) {
+      dead.push_back(std::move(lease));
+    } else {
+      sightings.emplace(lease.id, std::move(sighting));
+    }
+  }
+  lease_sightings_ = std::move(sightings);  // what is not in the store any more is forgotten
+  RELIANT_ASSERT(lease_sightings_.size() <= leases->size());
+  for (const auto& lease : dead) {
+    Task<Result<bool>> expiring = env_.store->transact_for(
+        [lease](SqlTransaction& tx) { return expire_daemon_lease(tx, lease); });
+    Result<bool> expired = co_await expiring;
+    // Renewed meanwhile, or taken over: alive after all. A store error: seen again next time.
+    if (expired && *expired) {
+      ++stats_.leases_expired;
+      log_line(env_, LogLevel::info, [&] {
+        return "daemon " + lease.id + " recorded disconnected: its gateway stopped renewing";
+      });
+      publish_status(lease.id, lease.user_id, PresenceStatus::disconnected);
+    }
+  }
 }
 
 }  // namespace reliant::gateway

@@ -39,6 +39,14 @@ struct GatewayConfig {
   // How long a synchronous request's reply inbox is remembered without an answer.
   Duration sync_request_ttl = minutes(15);
   std::int64_t open_requests_batch = 256;
+  // Requests and commands this gateway sent down its streams and awaits answers for, at most:
+  // a flood of them (a misbehaving router, daemons that never answer) cannot grow the gateway
+  // without bound. Past the bound a synchronous call is refused (resource_exhausted), a durable
+  // one is still sent (its answer finds its way through the store) and a command is dropped
+  // (its caller times out).
+  std::size_t in_flight_max = 100'000;
+  std::size_t sync_inboxes_per_request_max = 16;
+  std::size_t pending_commands_max = 10'000;
 };
 
 // Counters for tests, the simulator's report and /debug.
@@ -56,6 +64,14 @@ struct GatewayStats {
   std::uint64_t rejected_messages = 0;  // malformed or addressed to another user's daemon
   std::uint64_t managed_dials = 0;      // managed daemons dialed (reverse connections)
   std::uint64_t managed_dial_failures = 0;
+  // Registrations refused because the daemon registered again later (held up while this
+  // gateway hung).
+  std::uint64_t stale_registrations = 0;
+  // Streams let go because a lease renewal found the row owned by a later connection.
+  std::uint64_t ownership_lost = 0;
+  std::uint64_t leases_expired = 0;  // other gateways' daemons recorded disconnected
+  std::uint64_t over_bounds = 0;      // requests or commands refused at in_flight_max & co
+  std::uint64_t credentials_revoked = 0;  // streams ended: the token that admitted them went
 };
 
 class Gateway {
@@ -101,11 +117,14 @@ class Gateway {
     std::string user_id;
     std::string connection_id;
     std::string session_id;
+    std::string token_id;
     Instant at{};
   };
   Task<std::optional<Admitted>> admit(Stream& stream, std::optional<Stamped> stamped);
   void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
+  // Renews the row's lease; a renewal that finds a later connection on the row closes ours.
+  Task<void> renew_lease(Connection* connection, std::int64_t lease_until_ms);
   Task<void> stream_open_requests(Connection* connection);
   Task<void> dispatch(Connection* connection, v1::ToolRequest request);
   Task<void> forward(v1::GatewayFrame frame, std::string daemon_id);
@@ -127,12 +146,14 @@ class Gateway {
   void on_online_check(const BusMessage& message);
   void on_deliver(const BusMessage& message);
   void on_evict(const BusMessage& message);
+  void on_credential_revoked(const BusMessage& message);
 
   // The connection holding `daemon_id` for `user_id`, or null.
   Connection* holder(const std::string& daemon_id, const std::string& user_id);
   void send(Connection& connection, const v1::GatewayFrame& frame);
   // Expires the leases of dead gateways' daemons; forgets unanswered callers.
   Task<void> sweep();
+  Task<void> expire_dead_leases();
   // Kill and command requests go down the holder's stream; the daemon's answer goes to the
   // request's inbox when it comes (answer_command).
   template <class Request>
@@ -141,7 +162,6 @@ class Gateway {
   void answer_command(const std::string& command_id, const google::protobuf::Message& result);
   void publish_status(const std::string& daemon_id, const std::string& user_id,
                       PresenceStatus status);
-  Task<void> run_transaction(TransactionBody body);
   // Each held daemon's row is leased for stale_after and renewed three times as often.
   Duration lease_renewal() const { return config_.presence.stale_after / 3; }
 
@@ -159,6 +179,14 @@ class Gateway {
     Instant expires_at{};
   };
   std::map<std::string, PendingCommand> pending_commands_;
+  // Other gateways' leases as this one last saw them, by daemon id: one unchanged for
+  // stale_after of our own clock is dead. Holds at most the rows the last sweep read.
+  struct LeaseSighting {
+    std::string connection_id;
+    std::int64_t lease_until_ms = 0;
+    Instant first_seen{};
+  };
+  std::map<std::string, LeaseSighting> lease_sightings_;
   std::vector<SubscriptionPtr> subscriptions_;
   ListenerPtr listener_;
   Scope scope_;  // last: destroyed first

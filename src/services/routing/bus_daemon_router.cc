@@ -15,6 +15,10 @@ namespace reliant::routing {
 
 namespace {
 
+// Attempts at storing a request before it is routed (an insert is idempotent, so an attempt
+// whose outcome was unknown is safe to repeat).
+constexpr int kStoreAttemptsMax = 6;
+
 Result<void> check_call(const ToolCall& call) {
   if (auto ok = subjects::check_token("user id", call.user_id); !ok) return ok;
   if (auto ok = subjects::check_token("daemon id", call.daemon_id); !ok) return ok;
@@ -66,22 +70,16 @@ Task<Result<bool>> BusDaemonRouter::store_request(const ToolCall& call,
   row.timeout_ms = to_ms(call.timeout);
   row.reply_subject = reply_subject;
   row.created_at_ms = to_ms(env_.executor.now());
-  auto inserted = std::make_shared<bool>(false);
   // Retried: the request must be stored before it is routed. Inserting is idempotent, so an
   // attempt whose outcome was unknown is safe to repeat.
   Backoff backoff(BackoffPolicy{milliseconds(100), seconds(2), 2.0, 0.5});
   Error last{ErrorCode::unavailable, "no attempt"};
-  for (int attempt = 0; attempt < 6; ++attempt) {
-    TransactionBody insert = [row, inserted](SqlTransaction& tx) -> Result<void> {
-      auto done = insert_tool_request(tx, row);
-      if (!done) return fail(done.error());
-      *inserted = *done;
-      return {};
-    };
-    Task<Result<void>> inserting = env_.store->transact(std::move(insert));
-    Result<void> stored = co_await inserting;
-    if (stored) co_return *inserted;
-    last = stored.error();
+  for (int attempt = 0; attempt < kStoreAttemptsMax; ++attempt) {
+    Task<Result<bool>> inserting =
+        env_.store->transact_for([row](SqlTransaction& tx) { return insert_tool_request(tx, row); });
+    Result<bool> inserted = co_await inserting;
+    if (inserted) co_return *inserted;
+    last = inserted.error();
     if (last.code == ErrorCode::invalid_argument) break;
     co_await sleep(env_.executor, backoff.next(env_.random));
   }
@@ -90,16 +88,15 @@ Task<Result<bool>> BusDaemonRouter::store_request(const ToolCall& call,
 
 Task<Result<std::optional<v1::ToolResponse>>> BusDaemonRouter::stored_result(
     const std::string& request_id) {
-  auto result = std::make_shared<std::optional<std::string>>();
-  TransactionBody read = [request_id, result](SqlTransaction& tx) -> Result<void> {
-    auto row = find_tool_request(tx, request_id);
-    if (!row) return fail(row.error());
-    if (*row && (*row)->result_json) *result = (*row)->result_json;
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(read));
-  Result<void> found = co_await reading;
-  if (!found) co_return fail(found.error());
+  using Stored = std::optional<std::string>;
+  Task<Result<Stored>> reading =
+      env_.store->transact_for([request_id](SqlTransaction& tx) -> Result<Stored> {
+        auto row = find_tool_request(tx, request_id);
+        if (!row) return fail(row.error());
+        return *row ? (*row)->result_json : Stored();
+      });
+  Result<Stored> result = co_await reading;
+  if (!result) co_return fail(result.error());
   if (!*result) co_return std::optional<v1::ToolResponse>();
   auto response = protocol::from_json<v1::ToolResponse>(**result);
   if (!response) co_return fail(response.error());

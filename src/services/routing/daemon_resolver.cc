@@ -28,16 +28,10 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
 
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
                                             DaemonChoice choice) {
-  auto rows = std::make_shared<std::vector<DaemonRecord>>();
-  TransactionBody read = [rows, user_id](SqlTransaction& tx) -> Result<void> {
-    auto all = list_daemons(tx, user_id);
-    if (!all) return fail(all.error());
-    *rows = std::move(*all);
-    return {};
-  };
-  Task<Result<void>> reading = store.transact(std::move(read));
-  Result<void> read_ok = co_await reading;
-  if (!read_ok) co_return fail(read_ok.error());
+  Task<Result<std::vector<DaemonRecord>>> reading =
+      store.transact_for([user_id](SqlTransaction& tx) { return list_daemons(tx, user_id); });
+  Result<std::vector<DaemonRecord>> rows = co_await reading;
+  if (!rows) co_return fail(rows.error());
   std::vector<DaemonCandidate> candidates;
   for (const auto& row : *rows) candidates.push_back(candidate_from(row));
   SelectionRequest request;

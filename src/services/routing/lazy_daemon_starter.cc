@@ -1,13 +1,19 @@
 // LazyDaemonStarter: one LocalDaemonRouter per user, created on first need and recorded.
 #include "services/routing/lazy_daemon_starter.h"
 
+#include "base/assert.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::routing {
 
 LazyDaemonStarter::LazyDaemonStarter(Env& env, LocalDaemonIdentity identity,
-                                     daemon::RequestJournal& journal)
-    : env_(env), identity_(std::move(identity)), journal_(journal) {}
+                                     daemon::RequestJournal& journal, std::string local_user_id)
+    : env_(env),
+      identity_(std::move(identity)),
+      journal_(journal),
+      local_user_id_(std::move(local_user_id)) {
+  RELIANT_ASSERT_MSG(!local_user_id_.empty(), "the embedded daemon serves the local user");
+}
 
 LazyDaemonStarter::~LazyDaemonStarter() = default;
 
@@ -16,6 +22,11 @@ std::string LazyDaemonStarter::daemon_id_for(const std::string& user_id) {
 }
 
 Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id) {
+  if (user_id != local_user_id_) {
+    co_return fail(ErrorCode::failed_precondition,
+                   "this server's embedded daemon runs tools only for its local user; connect a "
+                   "daemon of your own (reliant daemon start)");
+  }
   const std::string daemon_id = daemon_id_for(user_id);
   if (running_.count(user_id)) co_return daemon_id;
   const std::int64_t now_ms = to_ms(env_.executor.now());

@@ -24,13 +24,18 @@ struct LocalDaemonIdentity {
 
 class LazyDaemonStarter final : public DaemonRouter {
  public:
-  // `env` needs a store and a host. The journal is shared by every user's daemon (request ids
-  // are unique), and must outlive this.
-  LazyDaemonStarter(Env& env, LocalDaemonIdentity identity, daemon::RequestJournal& journal);
+  // `env` needs a store and a host. The journal must outlive this. The embedded daemon runs
+  // tools as the server's own OS user, with its files and data directory in reach, so it
+  // serves `local_user_id` only (the machine's owner, the monolith's local account): another
+  // user's request fails with failed_precondition — they connect a daemon of their own.
+  LazyDaemonStarter(Env& env, LocalDaemonIdentity identity, daemon::RequestJournal& journal,
+                    std::string local_user_id);
   ~LazyDaemonStarter() override;
 
   // The user's in-process daemon id, starting it (and recording it) when it is not running.
+  // Fails with failed_precondition for anyone but the local user.
   Task<Result<std::string>> ensure_started(std::string user_id);
+  const std::string& local_user_id() const { return local_user_id_; }
   // The id the user's embedded daemon has (stable across restarts of the process).
   static std::string daemon_id_for(const std::string& user_id);
 
@@ -52,6 +57,7 @@ class LazyDaemonStarter final : public DaemonRouter {
   Env& env_;
   LocalDaemonIdentity identity_;
   daemon::RequestJournal& journal_;
+  std::string local_user_id_;
   std::map<std::string, std::unique_ptr<LocalDaemonRouter>> running_;  // by user id
   std::uint64_t connections_ = 0;
 };

@@ -182,7 +182,16 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
                             {token_id, now_ms});
   if (!touched) return fail(touched.error());
   return Authenticated{User{text_at(row, 3), text_at(row, 4), text_at(row, 5), int_at(row, 6)},
-                       token_id};
+                       token_id, optional_int_at(row, 7)};
+}
+
+Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {
+  auto rows = tx.query(
+      "SELECT 1 FROM personal_access_tokens WHERE id = $1 AND revoked_at_ms IS NULL AND "
+      "(expires_at_ms IS NULL OR expires_at_ms > $2)",
+      {token_id, now_ms});
+  if (!rows) return fail(rows.error());
+  return !rows->rows.empty();
 }
 
 }  // namespace reliant

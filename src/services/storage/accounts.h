@@ -78,11 +78,15 @@ Result<std::optional<PasswordRecord>> find_password(SqlTransaction& tx, const st
 struct Authenticated {
   User user;
   std::string token_id;
+  std::optional<std::int64_t> expires_at_ms;  // none: the token never expires
 };
 // Checks a presented token: well-formed, known (hash compared in constant time), not revoked.
 // Records the last-used time. Fails with `unauthenticated` otherwise — the same error for every
 // reason, so a caller learns nothing about which tokens exist.
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
                                          std::int64_t now_ms);
+// Whether the token with this id still authenticates at `now_ms`: it exists, is not revoked and
+// has not expired. What holders of long-lived connections re-check.
+Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
 
 }  // namespace reliant

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/assert.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -64,30 +65,44 @@ Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::st
 
 Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) {
   const std::string labels = nlohmann::json(d.labels).dump();
+  const auto seq = static_cast<std::int64_t>(d.registration_seq);
+  RELIANT_ASSERT(seq >= 0);
+  // Compare-and-set on the daemon's own order: only a later registration (or one that does not
+  // count) takes the row over. A counted one keeps the highest number seen.
   auto updated = tx.execute(
       "UPDATE daemons SET name = $3, type = $4, labels_json = $5, hostname = $6, platform = $7, "
       "working_dir = $8, version = $9, status = 'active', last_heartbeat_at_ms = $10, "
       "gateway_id = $11, connected_at_ms = $10, connection_id = $12, session_id = $13, "
-      "lease_until_ms = $14 "
-      "WHERE id = $1 AND user_id = $2",
+      "lease_until_ms = $14, "
+      "registration_seq = CASE WHEN CAST($15 AS BIGINT) = 0 THEN registration_seq "
+      "ELSE CAST($15 AS BIGINT) END "
+      "WHERE id = $1 AND user_id = $2 AND "
+      "(CAST($15 AS BIGINT) = 0 OR registration_seq < CAST($15 AS BIGINT))",
       {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
        d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
-       d.lease_until_ms});
+       d.lease_until_ms, seq});
   if (!updated) return fail(updated.error());
   if (*updated == 1) return {};
-  auto owner = tx.query("SELECT user_id FROM daemons WHERE id = $1", {d.id});
+  auto owner = tx.query("SELECT user_id, registration_seq FROM daemons WHERE id = $1", {d.id});
   if (!owner) return fail(owner.error());
   if (!owner->rows.empty()) {
-    return fail(ErrorCode::permission_denied, "daemon " + d.id + " belongs to another user");
+    if (text_at(owner->rows.front(), 0) != d.user_id) {
+      return fail(ErrorCode::permission_denied, "daemon " + d.id + " belongs to another user");
+    }
+    return fail(ErrorCode::failed_precondition,
+                "registration " + std::to_string(seq) + " of daemon " + d.id +
+                    " is stale: registration " +
+                    std::to_string(int_at(owner->rows.front(), 1)) + " was admitted already");
   }
   auto inserted = tx.execute(
       "INSERT INTO daemons (id, user_id, name, type, labels_json, hostname, platform, "
       "working_dir, version, status, last_heartbeat_at_ms, gateway_id, connected_at_ms, "
-      "connection_id, session_id, created_at_ms, lease_until_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10, $14)",
+      "connection_id, session_id, created_at_ms, lease_until_ms, registration_seq) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10, $14, "
+      "$15)",
       {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
        d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
-       d.lease_until_ms});
+       d.lease_until_ms, seq});
   if (!inserted) return fail(inserted.error());
   return {};
 }
@@ -115,15 +130,31 @@ Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id
   return *updated == 1;
 }
 
-Result<std::vector<ExpiredDaemon>> expire_daemon_leases(SqlTransaction& tx, std::int64_t now_ms) {
+Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,
+                                                std::int64_t now_ms) {
+  // Another gateway's lease is compared with nothing here: its clock is not ours.
   auto rows = tx.query(
-      "UPDATE daemons SET status = 'disconnected' WHERE status <> 'disconnected' AND "
-      "lease_until_ms IS NOT NULL AND lease_until_ms < $1 RETURNING id, user_id",
-      {now_ms});
+      "SELECT id, user_id, connection_id, lease_until_ms FROM daemons "
+      "WHERE status <> 'disconnected' AND lease_until_ms IS NOT NULL AND connection_id IS NOT NULL "
+      "AND (gateway_id IS NULL OR gateway_id <> $1 OR lease_until_ms < $2) "
+      "ORDER BY id",
+      {gateway_id, now_ms});
   if (!rows) return fail(rows.error());
-  std::vector<ExpiredDaemon> out;
-  for (const auto& r : rows->rows) out.push_back(ExpiredDaemon{text_at(r, 0), text_at(r, 1)});
+  std::vector<DaemonLease> out;
+  out.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) {
+    out.push_back(DaemonLease{text_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3)});
+  }
   return out;
+}
+
+Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease) {
+  auto updated = tx.execute(
+      "UPDATE daemons SET status = 'disconnected' WHERE id = $1 AND connection_id = $2 AND "
+      "lease_until_ms = $3 AND status <> 'disconnected'",
+      {lease.id, lease.connection_id, lease.lease_until_ms});
+  if (!updated) return fail(updated.error());
+  return *updated == 1;
 }
 
 }  // namespace reliant

@@ -33,6 +33,8 @@ struct DaemonRecord {
   std::string connection_id;
   std::string session_id;
   std::int64_t lease_until_ms = 0;  // renewed by the holding gateway
+  // The daemon's own order of the admitted registration (0: a daemon that does not count).
+  std::uint64_t registration_seq = 0;
   std::int64_t created_at_ms = 0;
 };
 
@@ -41,8 +43,10 @@ Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::s
 Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id);
 
 // A new connection of `daemon` (id, user, identity fields, gateway, connection and session ids,
-// connected_at): inserts it, or takes over the existing row. Fails with `permission_denied`
-// when the id belongs to another user.
+// connected_at, registration_seq): inserts it, or takes over the existing row. Fails with
+// `permission_denied` when the id belongs to another user, and with `failed_precondition` when
+// the row holds a later registration of the daemon (this one is stale: the daemon gave up on it
+// and registered again since). A registration_seq of 0 is never stale.
 Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& daemon);
 
 // Sets the status (and, for `active`, the heartbeat time) while `connection_id` is still the
@@ -58,12 +62,19 @@ Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id
                                 const std::string& connection_id, const std::string& status,
                                 std::int64_t lease_until_ms);
 
-struct ExpiredDaemon {
+// A connected row's lease as a sweeping gateway sees it.
+struct DaemonLease {
   std::string id;
   std::string user_id;
+  std::string connection_id;
+  std::int64_t lease_until_ms = 0;
 };
-// Marks disconnected every connected row whose lease ran out before `now_ms` (its gateway
-// died), and returns them.
-Result<std::vector<ExpiredDaemon>> expire_daemon_leases(SqlTransaction& tx, std::int64_t now_ms);
+// Rows recorded connected that `gateway_id` does not renew itself: every other gateway's, and
+// its own whose lease ran out by its own clock (`now_ms`) — those of an earlier run of it.
+Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,
+                                                std::int64_t now_ms);
+// Marks the row disconnected if it still holds exactly this lease (same connection, not renewed
+// since). Returns whether it did.
+Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease);
 
 }  // namespace reliant

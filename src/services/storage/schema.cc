@@ -265,6 +265,13 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX engine_tasks_leased ON engine_tasks(lease_expires_at_ms) WHERE status = "
          "'leased'",
      }},
+    {6,
+     "daemon admissions fenced by the daemon's own registration order",
+     {
+         // The registration_seq of the admitted connection: a gateway that admits an older one
+         // late (it hung with the registration in hand) is refused.
+         "ALTER TABLE daemons ADD COLUMN registration_seq BIGINT NOT NULL DEFAULT 0",
+     }},
 };
 
 }  // namespace

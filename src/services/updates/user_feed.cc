@@ -32,8 +32,19 @@ bool UserFeed::wanted(const UserEvent& event) const {
 }
 
 void UserFeed::on_announcement(const BusMessage& message) {
+  if (overflowed_) return;
+  if (ready_announced_bytes_ + message.data.size() > options_.queued_bytes_max) {
+    // The client does not keep up: stop holding updates for it (the store has them all).
+    overflowed_ = true;
+    ready_.clear();
+    ready_.shrink_to_fit();
+    ready_announced_bytes_ = 0;
+    if (waiter_) waiter_->set(true);
+    return;
+  }
   auto events = decode_announcement(message.data);
   if (!events) return;  // nothing lost: the store has the events
+  const std::size_t queued_before = ready_.size();
   bool woke = false;
   for (auto& event : *events) {
     if (event.seq == 0) {
@@ -53,7 +64,13 @@ void UserFeed::on_announcement(const BusMessage& message) {
       woke = true;
     }
   }
+  if (ready_.size() > queued_before) ready_announced_bytes_ += message.data.size();
   if (woke && waiter_) waiter_->set(true);
+}
+
+void UserFeed::interrupt() {
+  interrupted_ = true;
+  if (waiter_) waiter_->set(true);
 }
 
 Task<void> UserFeed::wait(Duration timeout) {
@@ -69,22 +86,24 @@ Task<void> UserFeed::wait(Duration timeout) {
 Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
   const Instant deadline = env_.executor.now() + max_wait;
   for (;;) {
+    if (overflowed_) {
+      co_return fail(ErrorCode::resource_exhausted,
+                     "the client reads updates too slowly (more than " +
+                         std::to_string(options_.queued_bytes_max) +
+                         " bytes waited for it); resume from since_seq " +
+                         std::to_string(position_));
+    }
     if (poll_due_) {
       poll_due_ = false;
       ++store_reads_;
-      auto read = std::make_shared<std::vector<UserEvent>>();
-      TransactionBody body = [read, user = options_.user_id, since = tail_,
-                              limit = options_.batch](SqlTransaction& tx) -> Result<void> {
-        auto events = read_user_events(tx, user, since, limit);
-        if (!events) return fail(events.error());
-        *read = std::move(*events);
-        return {};
-      };
-      Task<Result<void>> reading = env_.store->transact(std::move(body));
-      Result<void> outcome = co_await reading;
-      if (!outcome) {
+      Task<Result<std::vector<UserEvent>>> reading = env_.store->transact_for(
+          [user = options_.user_id, since = tail_, limit = options_.batch](SqlTransaction& tx) {
+            return read_user_events(tx, user, since, limit);
+          });
+      Result<std::vector<UserEvent>> read = co_await reading;
+      if (!read) {
         poll_due_ = true;
-        co_return fail(outcome.error());
+        co_return fail(read.error());
       }
       // Announcements queued while the read was in flight already moved tail_ on; the store
       // returns a gapless run, so what lies past tail_ continues it.
@@ -98,10 +117,15 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
     if (!ready_.empty()) {
       std::vector<UserEvent> out = std::move(ready_);
       ready_.clear();
+      ready_announced_bytes_ = 0;
       position_ = tail_;
       co_return out;
     }
     position_ = tail_;
+    if (interrupted_) {
+      interrupted_ = false;
+      co_return std::vector<UserEvent>{};
+    }
     if (poll_due_) continue;
     const Instant now = env_.executor.now();
     if (now >= deadline) co_return std::vector<UserEvent>{};

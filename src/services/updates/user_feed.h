@@ -4,6 +4,7 @@
 // one), so it works the same in the monolith (in-process bus) and on any api replica (NATS).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ struct FeedOptions {
   bool previews = true;  // text deltas and tool progress (seq 0)
   Duration poll_interval = seconds(1);
   std::int64_t batch = 500;
+  // Announced updates wait here while the client reads slowly (its stream is not written to).
+  // Past this many bytes the feed gives up on it: next() fails with resource_exhausted and the
+  // stream ends; the client resumes from its last number (since_seq, Last-Event-ID) and reads
+  // the rest from the store at its own pace.
+  std::size_t queued_bytes_max = 8u << 20;
 };
 
 class UserFeed {
@@ -31,8 +37,12 @@ class UserFeed {
   ~UserFeed();
 
   // The next updates, waiting until there are some or `max_wait` passes (then none). Fails
-  // only when the store fails; the caller may call again.
+  // with resource_exhausted once the client fell too far behind (the stream should end; the
+  // feed is done), otherwise only when the store fails (the caller may call again).
   Task<Result<std::vector<UserEvent>>> next(Duration max_wait = hours(24 * 365));
+  // Makes a next() that waits return at once with no updates (its owner has something else to
+  // attend to, e.g. the credential of its stream was revoked).
+  void interrupt();
   // The highest stored number delivered (or skipped as another chat's) so far.
   std::int64_t position() const { return position_; }
   // The calls to next() that read the store (the rest were served by announcements).
@@ -49,6 +59,9 @@ class UserFeed {
   std::int64_t position_;         // returned by next() up to here
   std::int64_t tail_;             // queued in ready_ (or skipped) up to here, without a gap
   std::vector<UserEvent> ready_;  // to return: stored events past position_, and previews
+  std::size_t ready_announced_bytes_ = 0;  // what announcements added to ready_
+  bool overflowed_ = false;                // the client fell behind: the feed is done
+  bool interrupted_ = false;
   bool poll_due_ = true;
   std::uint64_t store_reads_ = 0;
   std::optional<Promise<bool>> waiter_;

@@ -11,6 +11,7 @@
 #include "core/engine/history.h"
 #include "runtime/executor.h"
 #include "runtime/random.h"
+#include "runtime/scope.h"
 #include "runtime/task.h"
 
 namespace reliant::engine {
@@ -22,7 +23,12 @@ struct ActivityContext {
   Executor& executor;
   Random& random;
   // Tells the engine the attempt is alive (extends its lease when a heartbeat timeout is set).
+  // A heartbeat that finds the lease lost or the run ended (cancelled) cancels the attempt.
   std::function<void()> heartbeat;
+  // Outlives the attempt: where an activity starts what must still happen once its attempt is
+  // cancelled (telling a daemon to stop the tool it started). Check closing() first: a worker
+  // that is shutting down takes nothing new.
+  Scope* cleanup = nullptr;
 };
 
 class Activity {

@@ -9,6 +9,11 @@
 namespace reliant::engine {
 namespace {
 
+// Attempts at recording an activity's result through store faults (recording is idempotent).
+constexpr int kResultRecordAttemptsMax = 5;
+// Expired leases one reaper sweep returns to the queue (the next sweep takes the rest).
+constexpr std::int64_t kReapedPerSweepMax = 100;
+
 // Runs one activity attempt and hands its outcome to `done`; destroyed (cancelled) when the
 // attempt times out or loses its lease.
 Task<void> attempt_activity(Activity* activity, ActivityContext* context, Json input,
@@ -64,6 +69,15 @@ Task<Result<void>> Worker::transact(TransactionBody body) {
   co_return outcome;
 }
 
+template <class Body>
+auto Worker::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTransaction&>> {
+  using R = std::invoke_result_t<Body&, SqlTransaction&>;
+  Task<R> pending = env_.store->transact_for(std::move(body));
+  R outcome = co_await pending;
+  if (!outcome) ++stats_.store_errors;
+  co_return outcome;
+}
+
 Task<void> Worker::poll_loop() {
   for (;;) {
     woken_ = false;
@@ -72,20 +86,15 @@ Task<void> Worker::poll_loop() {
       co_await wait_for_work(config_.poll_interval);
       continue;
     }
-    auto claimed = std::make_shared<std::vector<ClaimedTask>>();
     const std::int64_t now_ms = to_ms(env_.executor.now());
     const std::int64_t lease_ms = to_ms(config_.decision_lease);
-    TransactionBody body = [claimed, dialect = dialect_, queue = config_.queue,
-                            worker = config_.worker_id, now_ms, lease_ms,
-                            room](SqlTransaction& tx) -> Result<void> {
-      auto tasks = claim_tasks(tx, dialect, queue, worker, now_ms, lease_ms, room);
-      if (!tasks) return fail(tasks.error());
-      *claimed = std::move(*tasks);
-      return {};
-    };
-    Task<Result<void>> claiming = transact(std::move(body));
-    Result<void> outcome = co_await claiming;
-    if (!outcome) {
+    Task<Result<std::vector<ClaimedTask>>> claiming =
+        transact_for([dialect = dialect_, queue = config_.queue, worker = config_.worker_id,
+                      now_ms, lease_ms, room](SqlTransaction& tx) {
+          return claim_tasks(tx, dialect, queue, worker, now_ms, lease_ms, room);
+        });
+    Result<std::vector<ClaimedTask>> claimed = co_await claiming;
+    if (!claimed) {
       co_await sleep(env_.executor, config_.store_retry);
       continue;
     }
@@ -123,22 +132,18 @@ Task<void> Worker::process(ClaimedTask task) {
 }
 
 Task<void> Worker::run_decision(ClaimedTask task) {
-  auto outcome = std::make_shared<DecisionOutcome>();
   const std::int64_t now_ms = to_ms(env_.executor.now());
   // Room for activities leased on the spot: this task's slot is about to free up.
   const EagerDispatch eager{config_.worker_id, std::min(config_.eager_activities,
                                                         config_.max_in_flight - in_flight_ + 1)};
-  TransactionBody body = [outcome, task, dialect = dialect_, workflows = &workflows_, now_ms,
-                          eager](SqlTransaction& tx) -> Result<void> {
-    auto decided = decide_and_commit(tx, dialect, task, *workflows, now_ms, eager);
-    if (!decided) return fail(decided.error());
-    *outcome = *decided;
-    return {};
-  };
-  Task<Result<void>> deciding = transact(std::move(body));
-  Result<void> done = co_await deciding;
+  Task<Result<DecisionOutcome>> deciding =
+      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms,
+                    eager](SqlTransaction& tx) {
+        return decide_and_commit(tx, dialect, task, *workflows, now_ms, eager);
+      });
+  Result<DecisionOutcome> outcome = co_await deciding;
   // On failure the lease runs out and the decision is retried: deciding is idempotent.
-  if (!done) co_return;
+  if (!outcome) co_return;
   if (!outcome->committed) {
     ++stats_.dropped_decisions;
     co_return;
@@ -160,19 +165,13 @@ Task<void> Worker::run_eager(EagerActivity leased) {
 }
 
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {
-  auto scheduled = std::make_shared<ScheduledActivity>();
-  if (preloaded) {
-    *scheduled = std::move(*preloaded);
-  } else {
-    TransactionBody load = [scheduled, task](SqlTransaction& tx) -> Result<void> {
-      auto found = load_scheduled_activity(tx, task);
-      if (!found) return fail(found.error());
-      *scheduled = std::move(*found);
-      return {};
-    };
-    Task<Result<void>> loading = transact(std::move(load));
-    Result<void> loaded = co_await loading;
+  std::optional<ScheduledActivity> scheduled = std::move(preloaded);
+  if (!scheduled) {
+    Task<Result<ScheduledActivity>> loading = transact_for(
+        [task](SqlTransaction& tx) { return load_scheduled_activity(tx, task); });
+    Result<ScheduledActivity> loaded = co_await loading;
     if (!loaded) co_return;  // the lease expires and the reaper retries
+    scheduled = std::move(*loaded);
   }
   if (scheduled->run_ended) {
     // Cancelled or finished meanwhile: the step must not run.
@@ -189,7 +188,7 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
     ++stats_.activities_run;
     auto [promise, future] = make_promise<Result<Json>>(env_.executor);
     ActivityContext context{task.run_id,   task.event_seq, task.attempt,
-                            env_.executor, env_.random,    {}};
+                            env_.executor, env_.random,    {},           &scope_};
     context.heartbeat = [this, task, promise = promise] {
       if (task.heartbeat_timeout_ms <= 0) return;
       TransactionBody beat = [task, now_ms = to_ms(env_.executor.now()),
@@ -216,19 +215,14 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
 
   const std::int64_t now_ms = to_ms(env_.executor.now());
   if (outcome) {
-    auto counted = std::make_shared<bool>(false);
-    TransactionBody complete = [counted, task, dialect = dialect_, result = *outcome,
-                                now_ms](SqlTransaction& tx) -> Result<void> {
-      auto applied = complete_activity(tx, dialect, task, result, now_ms);
-      if (!applied) return fail(applied.error());
-      *counted = *applied;
-      return {};
+    auto complete = [task, dialect = dialect_, result = *outcome, now_ms](SqlTransaction& tx) {
+      return complete_activity(tx, dialect, task, result, now_ms);
     };
     // Recording a result is idempotent, so an unknown outcome is simply retried.
-    for (int tries = 0; tries < 5; ++tries) {
-      Task<Result<void>> completing = transact(complete);
-      Result<void> done = co_await completing;
-      if (done) {
+    for (int tries = 0; tries < kResultRecordAttemptsMax; ++tries) {
+      Task<Result<bool>> completing = transact_for(complete);
+      Result<bool> counted = co_await completing;
+      if (counted) {
         if (*counted) {
           announce_work();
         } else {
@@ -276,18 +270,13 @@ Task<void> Worker::run_timer(ClaimedTask task) {
 Task<void> Worker::reap_loop() {
   for (;;) {
     co_await sleep(env_.executor, config_.reap_interval);
-    auto handled = std::make_shared<std::int64_t>(0);
     const std::int64_t now_ms = to_ms(env_.executor.now());
-    TransactionBody body = [handled, dialect = dialect_,
-                            now_ms](SqlTransaction& tx) -> Result<void> {
-      auto n = requeue_expired(tx, dialect, now_ms, 100);
-      if (!n) return fail(n.error());
-      *handled = *n;
-      return {};
-    };
-    Task<Result<void>> reaping = transact(std::move(body));
-    Result<void> reaped = co_await reaping;
-    if (reaped && *handled > 0) {
+    Task<Result<std::int64_t>> reaping =
+        transact_for([dialect = dialect_, now_ms](SqlTransaction& tx) {
+          return requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
+        });
+    Result<std::int64_t> handled = co_await reaping;
+    if (handled && *handled > 0) {
       stats_.reaped += static_cast<std::uint64_t>(*handled);
       announce_work();
     }

@@ -67,6 +67,9 @@ class Worker {
   Task<void> send_heartbeat(TransactionBody beat, Promise<Result<Json>> attempt_done);
   // Runs `body` once; on failure counts it and returns the error.
   Task<Result<void>> transact(TransactionBody body);
+  // Store::transact_for, counting store errors.
+  template <class Body>
+  auto transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTransaction&>>;
   // Waits until a wake-up arrives or `timeout` passes.
   Task<void> wait_for_work(Duration timeout);
   void wake();

@@ -301,6 +301,136 @@ TEST(PosixHost, FileErrorsAndAtomicReplacement) {
   EXPECT_EQ(*m.wait(m.host.read_file("plain")), "via link");
 }
 
+TEST(PosixHost, FileOperationsAreBoundedInBytesAndEntries) {
+  RealMachine m;
+  ASSERT_TRUE(m.wait(m.host.write_file("ten", "0123456789")).has_value());
+  EXPECT_EQ(*m.wait(m.host.read_file("ten", 10)), "0123456789");
+  EXPECT_EQ(m.wait(m.host.read_file("ten", 9)).error().code, ErrorCode::resource_exhausted);
+  fs::create_directories(m.dir / "many");
+  for (int i = 0; i < 5; ++i) std::ofstream(m.dir / "many" / std::to_string(i)) << i;
+  EXPECT_EQ(m.wait(m.host.list_directory("many", 5))->size(), 5u);
+  EXPECT_EQ(m.wait(m.host.list_directory("many", 4)).error().code,
+            ErrorCode::resource_exhausted);
+  // A kernel file of size 0 that never ends is cut at the bound, not read forever.
+  EXPECT_EQ(m.wait(m.host.read_file("/dev/zero", 1024)).error().code,
+            ErrorCode::invalid_argument);  // not a regular file at all
+  auto self_stat = m.wait(m.host.read_file("/proc/self/stat", 1 << 20));
+  EXPECT_TRUE(self_stat.has_value()) << "procfs files report size 0 but are read";
+}
+
+// /proc/kmsg is a regular file that blocks a reader until the kernel logs something: a file
+// tool reading it froze the daemon's executor for good before file work moved off it.
+TEST(PosixHost, AFileThatWaitsForDataIsRefusedAndNeverStallsTheExecutor) {
+  RealMachine m;
+  if (::access("/proc/kmsg", R_OK) != 0) GTEST_SKIP() << "/proc/kmsg is not readable here";
+  auto read = m.wait(m.host.read_file("/proc/kmsg"));
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, ErrorCode::invalid_argument) << read.error().message;
+}
+
+TEST(PosixHost, FileToolsStayInsideTheWorkspaceRoots) {
+  RealMachine m;
+  fs::create_directories(m.dir / "work" / "src");
+  fs::create_directories(m.dir / "outside");
+  std::ofstream(m.dir / "outside" / "secret") << "s3cret";
+  std::ofstream(m.dir / "work" / "src" / "main.c") << "int main;";
+  fs::create_symlink(m.dir / "outside", m.dir / "work" / "escape");
+  PosixHostOptions options;
+  options.working_dir = (m.dir / "work").string();
+  options.roots = {(m.dir / "work").string()};
+  PosixHost host(m.executor, options);
+  EXPECT_EQ(*m.wait(host.read_file("src/main.c")), "int main;");
+  EXPECT_TRUE(m.wait(host.list_directory(".")).has_value());
+  for (const std::string path :
+       {(m.dir / "outside" / "secret").string(), std::string("../outside/secret"),
+        std::string("escape/secret"), std::string("/etc/passwd"), std::string("src/../../outside")}) {
+    auto read = m.wait(host.read_file(path));
+    ASSERT_FALSE(read.has_value()) << path;
+    EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
+    EXPECT_NE(read.error().message.find("outside the daemon's workspace"), std::string::npos);
+    EXPECT_EQ(m.wait(host.stat(path)).error().code, ErrorCode::permission_denied) << path;
+  }
+  EXPECT_EQ(m.wait(host.write_file("escape/planted", "x")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(m.wait(host.write_file("/tmp/reliant-planted-by-test", "x")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_FALSE(fs::exists(m.dir / "outside" / "planted"));
+  EXPECT_EQ(m.wait(host.list_directory("..")).error().code, ErrorCode::permission_denied);
+  // A new file inside is fine, also under directories that do not exist yet.
+  EXPECT_TRUE(m.wait(host.write_file("new/dir/file", "ok")).has_value());
+}
+
+TEST(PosixHost, CommandsSeeAScrubbedEnvironment) {
+  ::setenv("RELIANT_TEST_SECRET_API_KEY", "sk-do-not-leak", 1);
+  ::setenv("RELIANT_TEST_PASSED", "yes", 1);
+  RealMachine m;
+  PosixHostOptions options;
+  options.working_dir = m.dir.string();
+  options.passed_env = {"RELIANT_TEST_PASS*"};
+  PosixHost host(m.executor, options);
+  ProcessSpec spec;
+  spec.command = "env";
+  spec.env = {{"ADDED", "by-spec"}};
+  auto out = m.wait(host.run(std::move(spec)));
+  ::unsetenv("RELIANT_TEST_SECRET_API_KEY");
+  ::unsetenv("RELIANT_TEST_PASSED");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->output.find("sk-do-not-leak"), std::string::npos) << out->output;
+  EXPECT_NE(out->output.find("PATH="), std::string::npos);
+  EXPECT_NE(out->output.find("ADDED=by-spec"), std::string::npos);
+  EXPECT_NE(out->output.find("RELIANT_TEST_PASSED=yes"), std::string::npos);
+  EXPECT_NE(out->output.find("RELIANT_TOOL_RUN="), std::string::npos);
+}
+
+// `(setsid sleep 301 &)` leaves the process group and outlives a group kill; the run's marker
+// finds it.
+TEST(PosixHost, CancellingKillsDescendantsThatLeftTheGroup) {
+  RealMachine m;
+  std::string output;
+  std::optional<Result<ProcessOutcome>> out;
+  auto call = std::make_unique<Scope>(m.executor);
+  ProcessSpec spec;
+  spec.command = "setsid sh -c 'echo $$; exec sleep 301' & sleep 30";
+  spec.on_output = [&](std::string_view chunk) { output.append(chunk); };
+  call->spawn(await_into(m.host.run(std::move(spec)), &out));
+  ASSERT_TRUE(m.run_until([&] { return pids_in(output).size() == 1; }, seconds(10))) << output;
+  const pid_t escaped = pids_in(output)[0];
+  ASSERT_NE(::getpgid(escaped), ::getpgid(0));
+  call.reset();  // cancel
+  EXPECT_TRUE(m.run_until([&] { return process_gone(escaped); }, seconds(5)))
+      << "the descendant that left the group was killed too";
+}
+
+TEST(PosixHost, ATimeoutKillsDescendantsThatLeftTheGroup) {
+  RealMachine m;
+  ProcessSpec spec;
+  spec.command = "setsid sh -c 'echo $$; exec sleep 302' & sleep 30";
+  spec.timeout = milliseconds(500);
+  auto out = m.wait(m.host.run(std::move(spec)));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->timed_out);
+  const auto pids = pids_in(out->output);
+  ASSERT_EQ(pids.size(), 1u) << out->output;
+  EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5)));
+}
+
+TEST(PosixHost, DestroyingTheHostKillsWhatItsCommandsLeftRunning) {
+  RealMachine m;
+  std::optional<pid_t> left;
+  {
+    PosixHost host(m.executor, m.dir.string());
+    ProcessSpec spec;
+    spec.command = "setsid sh -c 'exec sleep 303' & echo $!";
+    auto out = m.wait(host.run(std::move(spec)));
+    ASSERT_TRUE(out.has_value());
+    const auto pids = pids_in(out->output);
+    ASSERT_EQ(pids.size(), 1u);
+    left = pids[0];
+    EXPECT_FALSE(process_gone(*left)) << "a normal exit leaves background work running";
+  }
+  EXPECT_TRUE(m.run_until([&] { return process_gone(*left); }, seconds(5)));
+}
+
 // The same tools the simulator tests, on the real machine.
 TEST(PosixHost, TheDaemonToolsRunOnIt) {
   RealMachine m;

@@ -12,10 +12,10 @@ namespace reliant::daemon {
 namespace {
 
 constexpr std::int64_t kDefaultViewLines = 2000;
-constexpr std::size_t kMaxLineBytes = 2000;  // longer lines (minified code) are cut for the model
-constexpr std::size_t kMaxListEntries = 1000;
+constexpr std::size_t kLineBytesMax = 2000;  // longer lines (minified code) are cut for the model
+constexpr std::size_t kLsEntriesMax = 1000;
 // view reads the whole file; beyond this the model should search or slice it with bash instead.
-constexpr std::uint64_t kMaxViewFileBytes = 32 << 20;
+constexpr std::uint64_t kViewFileBytesMax = 32 << 20;
 
 Json path_schema(std::string_view field, std::string_view what) {
   return {{field, {{"type", "string"}, {"description", what}}}};
@@ -70,13 +70,13 @@ class ViewTool final : public Tool {
       co_return tool_failure(tool_error::invalid_input,
                              "view " + shown + ": is a directory (use ls to list it)");
     }
-    if (entry->size_bytes > kMaxViewFileBytes) {
+    if (entry->size_bytes > kViewFileBytesMax) {
       co_return tool_failure(tool_error::invalid_input,
                              "view " + shown + ": the file is too large to view (" +
                                  std::to_string(entry->size_bytes) +
                                  " bytes); search it with grep or slice it with bash");
     }
-    Task<Result<std::string>> read_task = ctx.host.read_file(path);
+    Task<Result<std::string>> read_task = ctx.host.read_file(path, kViewFileBytesMax);
     Result<std::string> content = co_await read_task;
     if (!content) co_return host_failure(content.error(), "view " + shown);
 
@@ -115,8 +115,8 @@ class ViewTool final : public Tool {
       char number[32];
       std::snprintf(number, sizeof number, "%6lld\t", static_cast<long long>(n));
       out += number;
-      if (line.size() > kMaxLineBytes) {
-        out.append(line.substr(0, utf8_prefix_length(line, kMaxLineBytes)));
+      if (line.size() > kLineBytesMax) {
+        out.append(line.substr(0, utf8_prefix_length(line, kLineBytesMax)));
         out += " [line cut at 2000 bytes]";
         ++cut_lines;
       } else {
@@ -305,7 +305,7 @@ class LsTool final : public Tool {
     std::string out;
     std::size_t shown_entries = 0;
     for (const auto& entry : *entries) {
-      if (shown_entries == kMaxListEntries) break;
+      if (shown_entries == kLsEntriesMax) break;
       std::string line(file_name(entry.path));
       if (entry.is_directory) line += '/';
       if (entry.is_symlink) line += " (symlink)";

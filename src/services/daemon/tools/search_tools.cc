@@ -21,19 +21,21 @@ namespace reliant::daemon {
 
 namespace {
 
-constexpr std::size_t kMaxListings = 20'000;           // directories one search may list
-constexpr std::size_t kMaxFiles = 100'000;             // files one search may collect
-constexpr std::size_t kMaxGlobResults = 1'000;         // paths glob shows
-constexpr std::uint64_t kMaxGrepFileBytes = 10 << 20;  // larger files are skipped
+constexpr std::size_t kListingsMax = 20'000;           // directories one search may list
+constexpr std::size_t kFilesMax = 100'000;             // files one search may collect
+constexpr std::size_t kGlobResultsMax = 1'000;         // paths glob shows
+constexpr std::uint64_t kGrepFileBytesMax = 10 << 20;  // larger files are skipped
+// What one grep reads in all: a search over a whole system tree stops here and says so.
+constexpr std::uint64_t kGrepBytesMax = 256ull << 20;
 constexpr std::size_t kBinaryProbeBytes = 8'192;       // a NUL in here marks a binary file
 // std::regex matches recursively: on very long lines it can exhaust the stack, so only this
 // much of each line is searched.
-constexpr std::size_t kMaxSearchLineBytes = 4'096;
-constexpr std::size_t kMaxShownLineBytes = 500;
+constexpr std::size_t kSearchLineBytesMax = 4'096;
+constexpr std::size_t kShownLineBytesMax = 500;
 
 bool hidden(std::string_view name) { return !name.empty() && name.front() == '.'; }
 
-// Lists directories through the host, once each, and stops at kMaxListings.
+// Lists directories through the host, once each, and stops at kListingsMax.
 class Lister {
  public:
   explicit Lister(Host& host) : host_(host) {}
@@ -42,7 +44,7 @@ class Lister {
   Task<const std::vector<FileEntry>*> list(std::string dir) {
     auto it = cache_.find(dir);
     if (it != cache_.end()) co_return it->second.ok ? &it->second.entries : nullptr;
-    if (listings_ >= kMaxListings) {
+    if (listings_ >= kListingsMax) {
       exhausted_ = true;
       co_return nullptr;
     }
@@ -138,7 +140,7 @@ class GlobTool final : public Tool {
     std::string out;
     std::size_t listed = 0;
     for (const auto& path : found) {
-      if (listed == kMaxGlobResults) break;
+      if (listed == kGlobResultsMax) break;
       append_line(out, shown_path(ctx, path));
       ++listed;
     }
@@ -155,7 +157,7 @@ class GlobTool final : public Tool {
 
  private:
   // Adds the files under `root` matching the brace-free `pattern` to `found`. Returns false
-  // when it stopped at kMaxFiles.
+  // when it stopped at kFilesMax.
   static Task<bool> collect(ToolContext& ctx, Lister& lister, std::string root, std::string pattern,
                             std::set<std::string>& found) {
     std::string base = is_absolute_path(pattern) ? std::string("/") : root;
@@ -199,7 +201,7 @@ class GlobTool final : public Tool {
         Task<Result<FileEntry>> stat_task = ctx.host.stat(child);
         Result<FileEntry> entry = co_await stat_task;
         if (entry && !entry->is_directory) found.insert(child);
-        if (found.size() >= kMaxFiles) co_return false;
+        if (found.size() >= kFilesMax) co_return false;
         continue;
       }
       Task<const std::vector<FileEntry>*> list_task = lister.list(dir);
@@ -209,7 +211,7 @@ class GlobTool final : public Tool {
         if (!glob_match_segment(segment, file_name(it->path))) continue;
         if (last) {
           if (!it->is_directory) found.insert(it->path);
-          if (found.size() >= kMaxFiles) co_return false;
+          if (found.size() >= kFilesMax) co_return false;
         } else if (it->is_directory) {
           stack.emplace_back(it->path, i + 1);
         }
@@ -302,19 +304,30 @@ class GrepTool final : public Tool {
     std::size_t skipped_binary = 0;
     std::size_t skipped_large = 0;
     std::size_t unreadable = 0;
+    std::uint64_t bytes_read = 0;
+    bool stopped_at_bytes = false;
     bool truncated = false;
     for (const auto& file : files) {
       if (truncated) break;
-      if (file.size_bytes > kMaxGrepFileBytes) {
+      if (file.size_bytes > kGrepFileBytesMax) {
         ++skipped_large;
         continue;
       }
-      Task<Result<std::string>> read_task = ctx.host.read_file(file.path);
+      if (bytes_read + file.size_bytes > kGrepBytesMax) {
+        stopped_at_bytes = true;
+        break;
+      }
+      Task<Result<std::string>> read_task = ctx.host.read_file(file.path, kGrepFileBytesMax);
       Result<std::string> content = co_await read_task;
       if (!content) {
-        ++unreadable;
+        if (content.error().code == ErrorCode::resource_exhausted) {
+          ++skipped_large;  // grew since it was listed
+        } else {
+          ++unreadable;
+        }
         continue;
       }
+      bytes_read += content->size();
       if (std::memchr(content->data(), '\0', std::min(content->size(), kBinaryProbeBytes))) {
         ++skipped_binary;
         continue;
@@ -329,7 +342,7 @@ class GrepTool final : public Tool {
         rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         const std::string_view searched_part =
-            line.substr(0, utf8_prefix_length(line, kMaxSearchLineBytes));
+            line.substr(0, utf8_prefix_length(line, kSearchLineBytesMax));
         bool hit = false;
         try {
           hit = std::regex_search(searched_part.begin(), searched_part.end(), regex);
@@ -340,8 +353,8 @@ class GrepTool final : public Tool {
         any = true;
         ++matches;
         std::string entry = shown + ":" + std::to_string(line_number) + ":";
-        if (line.size() > kMaxShownLineBytes) {
-          entry.append(line.substr(0, utf8_prefix_length(line, kMaxShownLineBytes)));
+        if (line.size() > kShownLineBytesMax) {
+          entry.append(line.substr(0, utf8_prefix_length(line, kShownLineBytesMax)));
           entry += " [...]";
         } else {
           entry.append(line);
@@ -362,7 +375,8 @@ class GrepTool final : public Tool {
                      {"skipped_binary", skipped_binary},
                      {"skipped_large", skipped_large},
                      {"unreadable", unreadable},
-                     {"truncated", truncated || !walk_complete}};
+                     {"bytes_read", bytes_read},
+                     {"truncated", truncated || !walk_complete || stopped_at_bytes}};
     if (truncated) {
       append_line(out, "[output truncated: more matches beyond the limit of " +
                            std::to_string(ctx.output_limit_bytes) +
@@ -370,6 +384,10 @@ class GrepTool final : public Tool {
     }
     if (!walk_complete) {
       append_line(out, "[search stopped early: too many files or directories]");
+    }
+    if (stopped_at_bytes) {
+      append_line(out, "[search stopped early: it read " + std::to_string(bytes_read) +
+                           " bytes, the most one search reads; narrow the path or glob]");
     }
     if (matches == 0) {
       std::string content = "no matches for /" + *pattern + "/ in " + shown_root;
@@ -404,7 +422,7 @@ class GrepTool final : public Tool {
     std::size_t listings = 0;
     bool complete = true;
     while (!stack.empty()) {
-      if (listings == kMaxListings || files.size() >= kMaxFiles) {
+      if (listings == kListingsMax || files.size() >= kFilesMax) {
         complete = false;
         break;
       }

@@ -1,8 +1,8 @@
 // Asio's handler-tracking hooks, used to run every handler of an AsioExecutor under its run lock.
 //
 // CMakeLists.txt names this header in BOOST_ASIO_CUSTOM_HANDLER_TRACKING for every translation
-// unit, so each handler asio invokes (posts, timers, socket and descriptor completions, Beast's
-// composed operations) passes through Invocation. On a thread that runs an AsioExecutor's
+// unit (through an include directory of its own), so each handler asio invokes (posts, timers,
+// socket and descriptor completions, Beast's composed operations) passes through Invocation. On a thread that runs an AsioExecutor's
 // io_context, the outermost handler holds that executor's run lock: another thread may then run
 // the executor's work while it is idle, and never at the same time (AsioExecutor::hand_over).
 // Handlers of threads that run no AsioExecutor are untouched.

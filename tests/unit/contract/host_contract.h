@@ -1,0 +1,208 @@
+// The Host contract (runtime/host.h), one typed suite for every Host: the simulator's and the
+// real one must agree on what commands and file operations do, including their errors and
+// bounds, so that what a scenario shows of the daemon's tools holds on a real machine.
+//
+// A harness type H provides:
+//   H()                                   a fresh machine with an empty work directory
+//   std::string work_dir() const          its absolute path
+//   Host& host()                          a host whose working directory is work_dir()
+//   std::unique_ptr<Host> confined_host() a host in work_dir()/inside with that directory as its
+//                                         only workspace root
+//   Executor& executor()                  the hosts' executor
+//   template <class T> T wait(Task<T>)    runs the machine until the task ends
+//   void run_for(Duration)                runs the machine for a while
+// (A confined host may or may not share its files with host(): the simulator's hosts are
+// separate machines. The confinement case sets up through the confined host.)
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/host.h"
+#include "runtime/scope.h"
+
+namespace reliant::contract {
+
+template <class T>
+Task<void> await_into(Task<T> task, std::optional<T>* out) {
+  T value = co_await task;
+  *out = std::move(value);
+}
+
+template <class H>
+class HostContract : public testing::Test {
+ protected:
+  H machine;
+  Host& host() { return machine.host(); }
+  std::string path(const std::string& relative) { return machine.work_dir() + "/" + relative; }
+
+  template <class T>
+  T wait(Task<T> task) {
+    return machine.wait(std::move(task));
+  }
+  Result<ProcessOutcome> run(std::string command, Duration timeout = seconds(20),
+                             std::size_t output_limit_bytes = 0) {
+    ProcessSpec spec;
+    spec.command = std::move(command);
+    spec.timeout = timeout;
+    spec.output_limit_bytes = output_limit_bytes;
+    return wait(host().run(std::move(spec)));
+  }
+  void write(const std::string& relative, const std::string& content) {
+    ASSERT_TRUE(wait(host().write_file(path(relative), content)).has_value()) << relative;
+  }
+};
+
+TYPED_TEST_SUITE_P(HostContract);
+
+TYPED_TEST_P(HostContract, ACommandGivesItsOutputAndExitCode) {
+  auto ok = this->run("echo hello");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->exit_code, 0);
+  EXPECT_EQ(ok->output, "hello\n");
+  EXPECT_FALSE(ok->timed_out);
+  auto failed = this->run("echo no; exit 3");
+  ASSERT_TRUE(failed.has_value()) << "a non-zero exit is an outcome, not an error";
+  EXPECT_EQ(failed->exit_code, 3);
+  EXPECT_EQ(failed->output, "no\n");
+}
+
+TYPED_TEST_P(HostContract, ACommandRunsInTheWorkingDirectory) {
+  auto pwd = this->run("pwd");
+  ASSERT_TRUE(pwd.has_value());
+  EXPECT_EQ(pwd->output, this->machine.work_dir() + "\n");
+  this->write("sub/file.txt", "x");
+  ProcessSpec spec;
+  spec.command = "pwd";
+  spec.working_dir = "sub";  // relative to the host's working directory
+  auto sub = this->wait(this->host().run(std::move(spec)));
+  ASSERT_TRUE(sub.has_value());
+  EXPECT_EQ(sub->output, this->path("sub") + "\n");
+}
+
+TYPED_TEST_P(HostContract, ATimeoutKillsTheCommand) {
+  auto slow = this->run("sleep 30", milliseconds(300));
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_TRUE(slow->timed_out);
+  EXPECT_EQ(slow->exit_code, -1);
+}
+
+TYPED_TEST_P(HostContract, OutputBeyondTheLimitIsCountedNotKept) {
+  auto out = this->run("echo 0123456789", seconds(20), 4);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->output, "0123");
+  EXPECT_TRUE(out->truncated);
+  EXPECT_EQ(out->output_bytes, 11u);
+}
+
+TYPED_TEST_P(HostContract, CancellingEndsTheCommandAndItsOutput) {
+  std::optional<Result<ProcessOutcome>> out;
+  std::size_t chunks = 0;
+  {
+    Scope call(this->machine.executor());
+    ProcessSpec spec;
+    spec.command = "sleep 30";
+    spec.on_output = [&chunks](std::string_view) { ++chunks; };
+    call.spawn(await_into(this->host().run(std::move(spec)), &out));
+    this->machine.run_for(milliseconds(100));
+  }  // cancelled here
+  this->machine.run_for(milliseconds(100));
+  EXPECT_FALSE(out.has_value());
+  EXPECT_EQ(chunks, 0u);
+}
+
+TYPED_TEST_P(HostContract, FilesRoundTripAndCreateTheirDirectories) {
+  this->write("a/b/c.txt", "content\n");
+  auto read = this->wait(this->host().read_file(this->path("a/b/c.txt")));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(*read, "content\n");
+  auto relative = this->wait(this->host().read_file("a/b/c.txt"));
+  ASSERT_TRUE(relative.has_value()) << "relative to the working directory";
+  EXPECT_EQ(*relative, "content\n");
+  this->write("a/b/c.txt", "replaced");
+  EXPECT_EQ(*this->wait(this->host().read_file("a/b/c.txt")), "replaced");
+  auto stat = this->wait(this->host().stat("a/b/c.txt"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->path, "a/b/c.txt") << "the path as given";
+  EXPECT_EQ(stat->size_bytes, 8u);
+  EXPECT_FALSE(stat->is_directory);
+  EXPECT_TRUE(this->wait(this->host().stat("a/b"))->is_directory);
+}
+
+TYPED_TEST_P(HostContract, ListingsAreSortedAndSayWhatIsADirectory) {
+  this->write("dir/b.txt", "bb");
+  this->write("dir/a.txt", "a");
+  this->write("dir/sub/x", "");
+  auto listing = this->wait(this->host().list_directory(this->path("dir")));
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->size(), 3u);
+  EXPECT_EQ((*listing)[0].path, this->path("dir/a.txt"));
+  EXPECT_EQ((*listing)[0].size_bytes, 1u);
+  EXPECT_FALSE((*listing)[0].is_directory);
+  EXPECT_EQ((*listing)[1].path, this->path("dir/b.txt"));
+  EXPECT_EQ((*listing)[2].path, this->path("dir/sub"));
+  EXPECT_TRUE((*listing)[2].is_directory);
+}
+
+TYPED_TEST_P(HostContract, FileErrorsAreTheSameEverywhere) {
+  this->write("file", "x");
+  this->write("dir/inner", "y");
+  EXPECT_EQ(this->wait(this->host().read_file("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(this->host().stat("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(this->host().list_directory("missing")).error().code,
+            ErrorCode::not_found);
+  EXPECT_EQ(this->wait(this->host().read_file("dir")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(this->host().list_directory("file")).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(this->host().write_file("dir", "z")).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(this->host().write_file("file/under", "z")).error().code,
+            ErrorCode::invalid_argument);
+}
+
+TYPED_TEST_P(HostContract, ReadsAndListingsAreBounded) {
+  this->write("ten", "0123456789");
+  EXPECT_EQ(*this->wait(this->host().read_file("ten", 10)), "0123456789");
+  EXPECT_EQ(this->wait(this->host().read_file("ten", 9)).error().code,
+            ErrorCode::resource_exhausted);
+  for (int i = 0; i < 5; ++i) this->write("five/" + std::to_string(i), "");
+  EXPECT_EQ(this->wait(this->host().list_directory("five", 5))->size(), 5u);
+  EXPECT_EQ(this->wait(this->host().list_directory("five", 4)).error().code,
+            ErrorCode::resource_exhausted);
+}
+
+TYPED_TEST_P(HostContract, AConfinedHostNeverReachesOutsideItsRoots) {
+  this->write("outside/secret", "s3cret");
+  std::unique_ptr<Host> confined = this->machine.confined_host();
+  ASSERT_TRUE(this->wait(confined->write_file("ok.txt", "ok")).has_value());
+  EXPECT_EQ(*this->wait(confined->read_file("ok.txt")), "ok");
+  EXPECT_TRUE(this->wait(confined->write_file("new/file", "fine")).has_value());
+  for (const std::string& path :
+       {std::string("../outside/secret"), this->path("outside/secret"),
+        std::string("new/../../outside/secret"), std::string("/etc/passwd")}) {
+    auto read = this->wait(confined->read_file(path));
+    ASSERT_FALSE(read.has_value()) << path;
+    EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
+    EXPECT_EQ(this->wait(confined->stat(path)).error().code, ErrorCode::permission_denied);
+  }
+  EXPECT_EQ(this->wait(confined->list_directory("..")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(confined->write_file("../outside/planted", "x")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(this->host().read_file("outside/planted")).error().code,
+            ErrorCode::not_found)
+      << "nothing was written outside";
+}
+
+REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
+                            ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
+                            OutputBeyondTheLimitIsCountedNotKept,
+                            CancellingEndsTheCommandAndItsOutput,
+                            FilesRoundTripAndCreateTheirDirectories,
+                            ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
+                            ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots);
+
+}  // namespace reliant::contract

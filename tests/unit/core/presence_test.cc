@@ -1,0 +1,90 @@
+// Presence: the gateway's status machine for one daemon stream (active ⇄ idle → disconnected).
+#include "core/presence.h"
+
+#include <gtest/gtest.h>
+
+namespace reliant {
+namespace {
+
+const Instant t0 = Instant(seconds(1'000));
+const PresencePolicy policy{seconds(30), minutes(2)};
+
+TEST(Presence, StartsActiveAndStaysActiveWhileHeard) {
+  Presence p(policy, t0);
+  EXPECT_EQ(p.status(), PresenceStatus::active);
+  for (int i = 1; i <= 10; ++i) {
+    const Instant now = t0 + seconds(15) * i;
+    EXPECT_EQ(p.on_heard(now), std::nullopt);
+    EXPECT_EQ(p.on_tick(now), std::nullopt);
+    EXPECT_EQ(p.last_heard(), now);
+  }
+  EXPECT_EQ(p.status(), PresenceStatus::active);
+}
+
+TEST(Presence, SilentForStaleAfterBecomesIdleOnceThenActiveWhenHeard) {
+  Presence p(policy, t0);
+  EXPECT_EQ(p.on_tick(t0 + seconds(29)), std::nullopt);
+  EXPECT_EQ(p.on_tick(t0 + seconds(30)), PresenceStatus::idle);
+  EXPECT_EQ(p.on_tick(t0 + seconds(31)), std::nullopt);  // a change is reported once
+  EXPECT_EQ(p.status(), PresenceStatus::idle);
+  EXPECT_EQ(p.on_heard(t0 + seconds(40)), PresenceStatus::active);
+  EXPECT_EQ(p.on_heard(t0 + seconds(41)), std::nullopt);
+  // Stale is measured from the last sign of life, not from the connection.
+  EXPECT_EQ(p.on_tick(t0 + seconds(70)), std::nullopt);
+  EXPECT_EQ(p.on_tick(t0 + seconds(71)), PresenceStatus::idle);
+}
+
+TEST(Presence, PresumedDeadAfterDisconnectAfterOfSilence) {
+  Presence p(policy, t0);
+  EXPECT_FALSE(p.presumed_dead(t0 + seconds(119)));
+  EXPECT_TRUE(p.presumed_dead(t0 + minutes(2)));
+  (void)p.on_heard(t0 + minutes(2));
+  EXPECT_FALSE(p.presumed_dead(t0 + minutes(3)));
+}
+
+TEST(Presence, DisconnectIsFinal) {
+  Presence p(policy, t0);
+  EXPECT_EQ(p.on_disconnect(), PresenceStatus::disconnected);
+  EXPECT_EQ(p.on_disconnect(), std::nullopt);
+  // A late frame or tick changes nothing, and a closed stream is not "presumed dead" again.
+  EXPECT_EQ(p.on_heard(t0 + seconds(1)), std::nullopt);
+  EXPECT_EQ(p.on_tick(t0 + minutes(5)), std::nullopt);
+  EXPECT_FALSE(p.presumed_dead(t0 + minutes(5)));
+  EXPECT_EQ(p.status(), PresenceStatus::disconnected);
+}
+
+TEST(Presence, IdleThenDisconnect) {
+  Presence p(policy, t0);
+  EXPECT_EQ(p.on_tick(t0 + seconds(45)), PresenceStatus::idle);
+  EXPECT_EQ(p.on_disconnect(), PresenceStatus::disconnected);
+}
+
+TEST(Presence, NextDeadlineIsWhenTheAnswerCanChange) {
+  Presence p(policy, t0);
+  EXPECT_EQ(p.next_deadline(), t0 + seconds(30));  // active: the stale deadline
+  (void)p.on_heard(t0 + seconds(10));
+  EXPECT_EQ(p.next_deadline(), t0 + seconds(40));
+  (void)p.on_tick(t0 + seconds(40));
+  EXPECT_EQ(p.status(), PresenceStatus::idle);
+  EXPECT_EQ(p.next_deadline(), t0 + seconds(10) + minutes(2));  // idle: the presumed-dead one
+}
+
+TEST(Presence, AnOlderFrameDoesNotMoveLastHeardBack) {
+  Presence p(policy, t0 + seconds(5));
+  (void)p.on_heard(t0);
+  EXPECT_EQ(p.last_heard(), t0 + seconds(5));
+}
+
+TEST(PresenceDeathTest, PolicyMustIdleBeforeItGivesUp) {
+  EXPECT_DEATH({ Presence p(PresencePolicy{seconds(30), seconds(30)}, t0); }, "");
+  EXPECT_DEATH({ Presence p(PresencePolicy{Duration::zero(), seconds(30)}, t0); }, "");
+}
+
+TEST(Presence, StatusNames) {
+  EXPECT_EQ(to_string(PresenceStatus::active), "active");
+  EXPECT_EQ(to_string(PresenceStatus::idle), "idle");
+  EXPECT_EQ(to_string(PresenceStatus::disconnected), "disconnected");
+}
+
+}  // namespace
+}  // namespace reliant

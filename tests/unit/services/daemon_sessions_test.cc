@@ -1,0 +1,161 @@
+// A managed Daemon dialled by two gateways at once (hand-written gateways in a simulated world):
+// the daemon keeps one session — the newest stream — whatever order the acknowledgements come
+// in and whichever stream ends first, and its answers always go down a live stream.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "protocol/codec.h"
+#include "runtime/scope.h"
+#include "services/daemon/daemon.h"
+#include "sim/sim_host.h"
+#include "sim/sim_transport.h"
+
+namespace reliant::daemon {
+namespace {
+
+namespace sim = reliant::sim;
+
+Task<void> dial_into(Transport* transport, std::optional<Result<StreamPtr>>* out) {
+  Task<Result<StreamPtr>> dialing = transport->dial("pod:9290", Metadata{}, seconds(5));
+  *out = co_await dialing;
+}
+
+Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
+  Task<Result<std::string>> next = stream->receive();
+  *out = co_await next;
+}
+
+class NoCredentials final : public CredentialStore {
+ public:
+  std::optional<std::string> token() const override { return std::nullopt; }
+  void discard_token() override {}
+  Task<Result<std::string>> reregister() override {
+    co_return fail(ErrorCode::failed_precondition, "a managed daemon has no credentials");
+  }
+  std::string daemon_id() const override { return "pod-daemon"; }
+  void save_daemon_id(const std::string&) override {}
+  std::uint64_t next_registration_seq(Instant) override { return ++seq_; }
+
+ private:
+  std::uint64_t seq_ = 0;
+};
+
+struct World {
+  sim::World world{11};
+  sim::Network network{milliseconds(1), milliseconds(2)};
+  sim::SimStreams streams{world, network};
+  sim::NodeId pod_node = world.add_node("pod");
+  sim::NodeId gw1_node = world.add_node("gw-1");
+  sim::NodeId gw2_node = world.add_node("gw-2");
+  sim::SimExecutor pod_exec{world, pod_node};
+  sim::SimExecutor gw_exec{world, gw1_node};
+  sim::SimExecutor gw2_exec{world, gw2_node};
+  sim::SimTransport pod_transport{streams, pod_exec};
+  sim::SimTransport gw_transport{streams, gw_exec};
+  sim::SimTransport gw2_transport{streams, gw2_exec};
+  sim::SimHost host{pod_exec, "/home/pod"};
+  Random random{7};
+  Env pod_env{pod_exec, random, nullptr, &pod_transport, nullptr, &host};
+  NoCredentials credentials;
+  MemoryRequestJournal journal;
+  ToolSet tools = make_builtin_tools();
+  std::unique_ptr<Daemon> daemon;
+  Scope scope{gw_exec};
+
+  World() {
+    DaemonConfig config;
+    config.listen_address = "pod:9290";
+    config.identity.name = "pod";
+    config.identity.type = "cloud";
+    config.identity.working_dir = "/home/pod";
+    daemon = std::make_unique<Daemon>(pod_env, config, credentials, journal, tools);
+    EXPECT_TRUE(daemon->listen().has_value());
+  }
+
+  template <class Done>
+  void run_until(Done done) {
+    while (!done() && world.step()) {
+    }
+  }
+  // Gateway 1 or 2 dials the pod and reads its registration.
+  StreamPtr dial_and_read_register(int gateway) {
+    std::optional<Result<StreamPtr>> out;
+    scope.spawn(dial_into(gateway == 1 ? &gw_transport : &gw2_transport, &out));
+    run_until([&] { return out.has_value(); });
+    EXPECT_TRUE(out && out->has_value());
+    StreamPtr stream = std::move(**out);
+    auto hello = next_frame(*stream);
+    EXPECT_TRUE(hello && hello->has_register_());
+    return stream;
+  }
+  // The next frame other than a heartbeat; none when the stream ends or `within` passes.
+  std::optional<v1::DaemonFrame> next_frame(Stream& stream, Duration within = seconds(5)) {
+    const Instant deadline = world.now() + within;
+    for (;;) {
+      std::optional<Result<std::string>> out;
+      scope.spawn(receive_into(&stream, &out));
+      run_until([&] { return out.has_value() || world.now() > deadline; });
+      if (!out || !*out) return std::nullopt;
+      auto frame = protocol::decode<v1::DaemonFrame>(**out);
+      EXPECT_TRUE(frame.has_value());
+      if (frame && frame->has_heartbeat()) continue;
+      return frame ? std::optional<v1::DaemonFrame>(*frame) : std::nullopt;
+    }
+  }
+  static void acknowledge(Stream& stream) {
+    v1::GatewayFrame ack;
+    ack.mutable_register_ack()->set_daemon_id("pod-daemon");
+    ack.mutable_register_ack()->set_user_id("user-erin");
+    ack.mutable_register_ack()->set_heartbeat_interval_ms(15'000);
+    EXPECT_TRUE(stream.send(protocol::encode(ack)).has_value());
+  }
+  void settle() { world.run_until(world.now() + milliseconds(50)); }
+};
+
+// The race behind defect 2 of issue 15: gateway A dials, gateway B dials before A's
+// acknowledgement arrives, B's acknowledgement arrives first, then A's; then A's stream ends
+// (A was evicted). The daemon must still answer on B.
+TEST(DaemonSessions, TheNewestStreamServesWhateverOrderAcknowledgementsComeIn) {
+  World w;
+  StreamPtr a = w.dial_and_read_register(1);
+  StreamPtr b = w.dial_and_read_register(2);
+  World::acknowledge(*b);
+  w.settle();
+  World::acknowledge(*a);  // a stream the daemon must not take over from B
+  w.settle();
+  a->close();
+  w.settle();
+  ASSERT_TRUE(w.daemon->registered()) << "B is alive: the daemon is connected";
+
+  v1::GatewayFrame request;
+  request.mutable_tool_request()->set_request_id("req-1");
+  request.mutable_tool_request()->set_tool_name("echo");
+  request.mutable_tool_request()->set_input_json(R"({"text":"hi"})");
+  request.mutable_tool_request()->set_user_id("user-erin");
+  request.mutable_tool_request()->set_daemon_id("pod-daemon");
+  ASSERT_TRUE(b->send(protocol::encode(request)).has_value());
+  auto answer = w.next_frame(*b);
+  ASSERT_TRUE(answer.has_value()) << "the answer went down no stream";
+  ASSERT_TRUE(answer->has_tool_response());
+  EXPECT_EQ(answer->tool_response().request_id(), "req-1");
+}
+
+// A newer stream closes the older session even before that one is acknowledged.
+TEST(DaemonSessions, AcceptingAStreamClosesTheOlderOneStillRegistering) {
+  World w;
+  StreamPtr a = w.dial_and_read_register(1);
+  StreamPtr b = w.dial_and_read_register(2);
+  // Closed at once (well before the daemon's own 10 s registration deadline).
+  std::optional<Result<std::string>> ended;
+  w.scope.spawn(receive_into(a.get(), &ended));
+  w.run_until([&] { return ended.has_value() || w.world.now() > sim::kSimEpoch + seconds(1); });
+  ASSERT_TRUE(ended.has_value()) << "A is still open";
+  EXPECT_FALSE(ended->has_value()) << "A was closed by the daemon";
+  World::acknowledge(*b);
+  w.settle();
+  EXPECT_TRUE(w.daemon->registered());
+}
+
+}  // namespace
+}  // namespace reliant::daemon

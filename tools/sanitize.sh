@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test suites under sanitizers, each in a build directory of its own (tools/test.sh runs
+# both):
+#   tools/sanitize.sh asan   AddressSanitizer + UndefinedBehaviorSanitizer over the unit,
+#                            property and simulator suites (build-asan/)
+#   tools/sanitize.sh tsan   ThreadSanitizer over the adapters' tests, the bus contract on a real
+#                            nats-server, the store suites (the blocking pool, group commit) and
+#                            the tool path's integration test with real processes (build-tsan/)
+# The simulator's sweeps run fewer seeds under ASan (RELIANT_SIM_SEEDS, default 25 here): the
+# plain build already runs 200 per scenario; here the point is the memory checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-}
+case "$kind" in
+  asan | tsan) ;;
+  *)
+    echo "usage: tools/sanitize.sh asan|tsan" >&2
+    exit 2
+    ;;
+esac
+
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+dir=build-$kind
+sanitizer=$([ "$kind" = asan ] && echo address || echo thread)
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRELIANT_SANITIZE="$sanitizer" >/dev/null
+
+if [ "$kind" = asan ]; then
+  cmake --build "$dir" -j"$(nproc)" --target unit_tests property_tests sim_tests
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  RELIANT_SIM_SEEDS=${RELIANT_SIM_SEEDS:-25} \
+    ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" -L 'unit|property|sim' \
+      -E 'sim\.(determinism_across_processes|cli_errors)'
+else
+  cmake --build "$dir" -j"$(nproc)" --target unit_tests nats_tests store_tests reliant
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tools/tsan.supp"
+  # The adapters (real threads: gRPC, Beast, the executor's hand-over, the blocking pool), the
+  # stores, the bus on nats-server, and the tool path end to end.
+  ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" \
+    -R '^(GrpcTransport|GrpcRpcServer|HttpServer|AsioExecutor|PosixHost|BlockingPool|LlmHttp|AnthropicLlm|OpenAiLlm)|^(postgres|nats)\.|^Store|^Engine|^integration\.tool_path$'
+  ctest --test-dir "$dir" --output-on-failure -L nats
+fi
