@@ -7,6 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "base/base64url.h"
@@ -48,10 +52,37 @@ std::optional<std::string> es256_to_der(const std::string& raw) {
   return out;
 }
 
-std::optional<std::int64_t> seconds_claim(const Json& claims, const char* name) {
-  auto it = claims.find(name);
-  if (it == claims.end() || !it->is_number()) return std::nullopt;
-  return static_cast<std::int64_t>(it->get<double>());
+// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Beyond any real token's lifetime, and
+// small enough that turning it into milliseconds and adding the leeway cannot overflow.
+constexpr std::int64_t kMaxSeconds = 253'402'300'799;
+
+// A NumericDate claim (RFC 7519 §2: exp, nbf, iat) as whole seconds since the epoch; nullopt
+// when the token does not carry it. The JSON number is range-checked before it is converted:
+// casting a double such as 1e300 to an integer is undefined behaviour. A string, a fraction, a
+// negative number, NaN or infinity and anything past kMaxSeconds make the token invalid.
+Result<std::optional<std::int64_t>> seconds_claim(const Json& claims, const char* name) {
+  const auto it = claims.find(name);
+  if (it == claims.end()) return std::optional<std::int64_t>();
+  const auto bad = [name](const char* why) { return fail(refused(std::string(name) + why)); };
+  if (it->is_number_unsigned()) {  // what the parser makes of a non-negative integer
+    const auto value = it->get<std::uint64_t>();
+    if (value > static_cast<std::uint64_t>(kMaxSeconds)) return bad(" is out of range");
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(value));
+  }
+  if (it->is_number_integer()) {
+    const auto value = it->get<std::int64_t>();
+    if (value < 0) return bad(" is negative");
+    if (value > kMaxSeconds) return bad(" is out of range");
+    return std::optional<std::int64_t>(value);
+  }
+  if (!it->is_number_float()) return bad(" is not a number of seconds");
+  const double value = it->get<double>();
+  if (!std::isfinite(value)) return bad(" is not a finite number");
+  if (value < 0) return bad(" is negative");
+  if (value > static_cast<double>(kMaxSeconds)) return bad(" is out of range");
+  if (value != std::floor(value)) return bad(" is not a whole number of seconds");
+  // In range and whole: the conversion is exact.
+  return std::optional<std::int64_t>(static_cast<std::int64_t>(value));
 }
 
 }  // namespace
@@ -128,12 +159,15 @@ Result<VerifiedIdentity> JwtVerifier::verify(std::string_view token, std::int64_
   if (!valid) return fail(refused("bad signature"));
 
   const auto exp = seconds_claim(claims, "exp");
-  if (!exp) return fail(refused("no expiry (exp)"));
-  if (now_ms >= *exp * 1000 + options_.leeway_ms) return fail(refused("expired"));
-  if (const auto nbf = seconds_claim(claims, "nbf");
-      nbf && now_ms + options_.leeway_ms < *nbf * 1000) {
+  if (!exp) return fail(exp.error());
+  if (!*exp) return fail(refused("no expiry (exp)"));
+  if (now_ms >= **exp * 1000 + options_.leeway_ms) return fail(refused("expired"));
+  const auto nbf = seconds_claim(claims, "nbf");
+  if (!nbf) return fail(nbf.error());
+  if (*nbf && now_ms + options_.leeway_ms < **nbf * 1000)
     return fail(refused("not valid yet (nbf)"));
-  }
+  // Not used for a decision, but a token with a malformed iat is a malformed token.
+  if (const auto iat = seconds_claim(claims, "iat"); !iat) return fail(iat.error());
   if (!options_.audience.empty()) {
     const auto aud = claims.find("aud");
     bool matches = false;

@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cstdint>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "adapters/crypto/jwt_verifier.h"
@@ -81,6 +84,49 @@ TEST(JwtVerifier, RefusesForgeriesAndStaleTokens) {
   for (const char* garbage : {"", "abc", "a.b", "a.b.c.d", "!!.??.**", "e30.e30.e30"}) {
     EXPECT_FALSE(verifier->verify(garbage, kNow).has_value()) << garbage;
   }
+}
+
+// exp, nbf and iat are read as whole seconds in range, without converting an out-of-range
+// double to an integer (undefined behaviour: 1e300 used to be refused only by luck).
+TEST(JwtVerifier, RefusesTimeClaimsThatAreNotWholeSecondsInRange) {
+  KeyPair key(false);
+  auto verifier = verifier_for(key);
+  const auto with = [&](const char* name, const Json& value) {
+    Json c = claims();
+    c[name] = value;
+    return verifier->verify(key.token(c), kNow);
+  };
+  expect_refused(with("exp", 1e300), "exp is out of range");
+  expect_refused(with("exp", -1), "exp is negative");
+  expect_refused(with("exp", -1e300), "exp is negative");
+  expect_refused(with("exp", 1.5), "exp is not a whole number");
+  expect_refused(with("exp", kNow / 1000 + 3600.5), "exp is not a whole number");
+  expect_refused(with("exp", "123"), "exp is not a number");
+  expect_refused(with("exp", Json::array({kNow / 1000 + 3600})), "exp is not a number");
+  expect_refused(with("exp", nullptr), "exp is not a number");
+  expect_refused(with("exp", std::uint64_t{1} << 63), "exp is out of range");
+  expect_refused(with("exp", std::numeric_limits<std::uint64_t>::max()), "exp is out of range");
+  expect_refused(with("exp", 253'402'300'800), "exp is out of range");  // after 9999-12-31
+  expect_refused(with("nbf", 1e300), "nbf is out of range");
+  expect_refused(with("nbf", -5), "nbf is negative");
+  expect_refused(with("iat", "yesterday"), "iat is not a number");
+  expect_refused(with("iat", 0.25), "iat is not a whole number");
+  // Numbers JSON cannot write, spelled out in the payload: refused, whatever the parser makes of
+  // them.
+  for (const std::string raw_exp : {"1e999", "-1e999", "1e309"}) {
+    const std::string head = b64url(Json{{"alg", key.alg}, {"typ", "JWT"}}.dump());
+    const std::string payload = R"({"sub":"user-7","aud":"authenticated","exp":)" + raw_exp + "}";
+    const std::string signed_part = head + "." + b64url(payload);
+    const auto verified = verifier->verify(signed_part + "." + b64url(key.sign(signed_part)), kNow);
+    ASSERT_FALSE(verified.has_value()) << raw_exp;
+    EXPECT_EQ(verified.error().code, ErrorCode::unauthenticated) << raw_exp;
+  }
+  // Whole seconds are fine however they are written, up to the last second of 9999.
+  EXPECT_TRUE(with("exp", static_cast<double>(kNow / 1000 + 3600)).has_value())
+      << "1.8e9 as a float";
+  EXPECT_TRUE(with("exp", 253'402'300'799).has_value());
+  EXPECT_TRUE(with("nbf", kNow / 1000 - 60).has_value());
+  EXPECT_TRUE(with("iat", kNow / 1000 - 60).has_value());
 }
 
 TEST(JwtVerifier, RefusesKeysItCannotUse) {
