@@ -39,4 +39,17 @@ void AttemptLimiter::failed(const std::string& key, Instant now) {
   while (static_cast<int>(it->second.size()) > max_failures_) it->second.pop_front();
 }
 
+void AttemptLimiter::forgive(const std::string& key, Instant at) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return;
+  std::deque<Instant>& times = it->second;
+  // The newest match: attempts are recorded in time order, and the one forgiven is recent.
+  for (auto t = times.rbegin(); t != times.rend(); ++t) {
+    if (*t != at) continue;
+    times.erase(std::next(t).base());
+    break;
+  }
+  if (times.empty()) failures_.erase(it);
+}
+
 }  // namespace reliant

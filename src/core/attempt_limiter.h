@@ -1,6 +1,9 @@
 // AttemptLimiter: at most `max_failures` failed attempts per key (an email, a client address)
 // within a sliding `window`; past that the key is refused until its oldest failure leaves the
 // window. What slows password guessing at the sign-in form. Pure: the caller passes the time.
+// An attempt whose outcome takes time (a slow password hash) is recorded as failed before it
+// is checked, so attempts made meanwhile already count; one that turns out not to be a failure
+// is forgiven (or the key cleared by succeeded()).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +26,9 @@ class AttemptLimiter {
   // until it may.
   bool allowed(const std::string& key, Instant now, Duration* retry_after = nullptr);
   void failed(const std::string& key, Instant now);
+  // Withdraws one failure recorded for `key` at `at` (by failed(key, at)): the attempt it
+  // stood for did not fail after all. Nothing happens when there is none.
+  void forgive(const std::string& key, Instant at);
   void succeeded(const std::string& key) { failures_.erase(key); }
 
   std::size_t tracked() const { return failures_.size(); }

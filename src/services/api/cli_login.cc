@@ -213,6 +213,12 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
                            429);
   }
 
+  // The attempt counts as failed from now on, before the slow hash check, so attempts that
+  // arrive while this one is checked are refused without a check of their own: recorded
+  // after the check, a hundred concurrent guesses all passed the limit of five.
+  per_account_.failed(account_key, started);
+  per_address_.failed(request.remote_address, started);
+
   auto record = std::make_shared<std::optional<PasswordRecord>>();
   TransactionBody lookup = [record, email](SqlTransaction& tx) -> Result<void> {
     auto found = find_password(tx, email);
@@ -223,6 +229,9 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   Task<Result<void>> looking_up = env_.store->transact(std::move(lookup));
   Result<void> looked_up = co_await looking_up;
   if (!looked_up) {
+    // Nothing was checked: the attempt is not held against the account or the address.
+    per_account_.forgive(account_key, started);
+    per_address_.forgive(request.remote_address, started);
     co_return sign_in_form(*params, email, "The server cannot check sign-ins right now: try again.",
                            503);
   }
@@ -238,12 +247,9 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   const bool matches = co_await verifying;
   const bool accepted = matches && has_password;
   // One message for an unknown email, a user without a password and a wrong password.
-  if (!accepted) {
-    per_account_.failed(account_key, started);
-    per_address_.failed(request.remote_address, started);
-    co_return sign_in_form(*params, email, "Wrong email or password.", 401);
-  }
+  if (!accepted) co_return sign_in_form(*params, email, "Wrong email or password.", 401);
   per_account_.succeeded(account_key);
+  per_address_.forgive(request.remote_address, started);  // only failures count per address
 
   std::array<std::uint8_t, 32> secret{};
   secrets_.fill(secret.data(), secret.size());

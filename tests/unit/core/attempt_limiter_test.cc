@@ -38,5 +38,23 @@ TEST(AttemptLimiter, KeepsAtMostMaxKeysAndDropsExpiredOnesFirst) {
   EXPECT_FALSE(limiter.allowed("d", t0 + minutes(2)));
 }
 
+// The sign-in form records an attempt before its slow check and forgives it when it succeeds.
+TEST(AttemptLimiter, AForgivenAttemptNoLongerCountsAndOnlyThatOneIsForgiven) {
+  AttemptLimiter limiter(2, minutes(15));
+  limiter.failed("ada", t0);
+  limiter.failed("ada", t0 + seconds(1));
+  EXPECT_FALSE(limiter.allowed("ada", t0 + seconds(2)));
+  limiter.forgive("ada", t0 + seconds(1));
+  EXPECT_TRUE(limiter.allowed("ada", t0 + seconds(2)));
+  limiter.failed("ada", t0 + seconds(2));
+  EXPECT_FALSE(limiter.allowed("ada", t0 + seconds(3))) << "the failure at t0 still counts";
+  limiter.forgive("ada", t0 + seconds(30));  // none at that time: nothing changes
+  limiter.forgive("bob", t0);                // an unknown key: nothing changes
+  EXPECT_FALSE(limiter.allowed("ada", t0 + seconds(3)));
+  limiter.forgive("ada", t0);
+  limiter.forgive("ada", t0 + seconds(2));
+  EXPECT_EQ(limiter.tracked(), 0u) << "a key with nothing left is dropped";
+}
+
 }  // namespace
 }  // namespace reliant

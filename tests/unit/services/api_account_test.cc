@@ -4,13 +4,16 @@
 // another's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/constant_time.h"
 #include "base/url_encoding.h"
 #include "core/pkce.h"
+#include "runtime/sleep.h"
 #include "services/api/api_server.h"
 #include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
@@ -22,19 +25,34 @@ namespace {
 using Json = nlohmann::json;
 
 // Fast and transparent, so the tests exercise the flow rather than PBKDF2 (tested on its own).
+// It counts its checks, and with a `delay` it is as slow as a real hash (off the executor, in
+// virtual time), so that concurrent sign-ins overlap.
 class PlainPasswordHasher final : public PasswordHasher {
  public:
-  Task<std::string> hash(std::string password) override { co_return "plain$" + password; }
+  explicit PlainPasswordHasher(Executor& executor) : executor_(executor) {}
+  Task<std::string> hash(std::string password) override {
+    ++hashes;
+    co_return "plain$" + password;
+  }
   Task<bool> verify(std::string password, std::string stored) override {
+    ++verifies;
+    if (delay > Duration{0}) co_await sleep(executor_, delay);
     co_return constant_time_equal("plain$" + password, stored);
   }
+
+  Duration delay{0};
+  int hashes = 0;
+  int verifies = 0;
+
+ private:
+  Executor& executor_;
 };
 
 constexpr const char* kRedirect = "http://127.0.0.1:43123/callback";
 const std::string kVerifier(64, 'v');
 
 struct Api : sim::OneNode {
-  PlainPasswordHasher passwords;
+  PlainPasswordHasher passwords{executor};
   SeededSecretSource secrets{random};
   std::unique_ptr<ApiServer> api;
 
@@ -174,6 +192,65 @@ TEST(CliLogin, RepeatedWrongPasswordsLockTheAccountForAWhile) {
   EXPECT_NE(locked.body.find("Too many failed sign-ins"), std::string::npos);
   a.world.run_until(a.world.now() + minutes(15) + seconds(1));
   EXPECT_FALSE(a.sign_in("ada@example.com", "pw").empty()) << "the lock expires";
+}
+
+// One sign-in attempt through the form, from `address`, its status appended to `statuses`.
+Task<void> attempt_sign_in(ApiServer* api, std::string body, std::string address,
+                           std::vector<int>* statuses) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/cli/login";
+  request.body = std::move(body);
+  request.remote_address = std::move(address);
+  Task<HttpResponse> handling = api->handle(std::move(request));
+  HttpResponse response = co_await handling;
+  statuses->push_back(response.status);
+}
+
+// The limit holds for attempts that overlap: each is counted before its (slow) hash check, so
+// those beyond the limit are refused without one. Counted after the check, 100 concurrent
+// wrong passwords got a check each.
+TEST(CliLogin, ConcurrentWrongPasswordsGetNoMoreHashChecksThanTheLimit) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "pw");
+  a.passwords.delay = seconds(1);
+  std::vector<int> statuses;
+  for (int i = 0; i < 100; ++i) {  // one account, from 100 addresses
+    a.scope->spawn(attempt_sign_in(a.api.get(), a.form("ada@example.com", "guess"),
+                                   "10.0.0." + std::to_string(i), &statuses));
+  }
+  while (statuses.size() < 100 && a.world.step()) {
+  }
+  ASSERT_EQ(statuses.size(), 100u);
+  EXPECT_EQ(a.passwords.verifies, 5) << "five per account";
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 401), 5);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), 95);
+
+  statuses.clear();
+  a.passwords.verifies = 0;
+  for (int i = 0; i < 100; ++i) {  // 100 accounts, from one address
+    a.scope->spawn(attempt_sign_in(a.api.get(),
+                                   a.form("user" + std::to_string(i) + "@example.com", "guess"),
+                                   "192.0.2.7", &statuses));
+  }
+  while (statuses.size() < 100 && a.world.step()) {
+  }
+  ASSERT_EQ(statuses.size(), 100u);
+  EXPECT_EQ(a.passwords.verifies, 20) << "twenty per address";
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), 80);
+}
+
+// A success is not a failure: it clears the account and does not count against the address.
+TEST(CliLogin, SuccessfulSignInsDoNotCountAgainstTheAddress) {
+  Api a;
+  a.add_user("u1", "ada@example.com", "pw");
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_FALSE(a.sign_in("ada@example.com", "pw").empty()) << "sign-in " << i;
+  }
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(a.sign_in("ada@example.com", "guess"), "");
+  EXPECT_FALSE(a.sign_in("ada@example.com", "pw").empty()) << "four failures, then the password";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.sign_in("ada@example.com", "guess"), "");
+  EXPECT_EQ(a.call("POST", "/cli/login", "", a.form("ada@example.com", "pw")).status, 429);
 }
 
 TEST(CliLogin, AUserWithoutAPasswordCannotSignInThisWay) {
