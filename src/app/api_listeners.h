@@ -24,6 +24,10 @@ struct ApiListenOptions {
 };
 
 struct ApiListeners {
+  // The handlers as the servers call them: the api's, logging what error answers leave out
+  // (the database's text behind a generic message). Declared first: they outlive the servers.
+  std::unique_ptr<HttpHandler> logged_rest;
+  std::unique_ptr<RpcHandler> logged_rpc;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<GrpcRpcServer> grpc;  // declared last: stops first
 };

@@ -1,6 +1,8 @@
 // The store readiness probe.
 #include "app/readiness.h"
 
+#include <spdlog/spdlog.h>
+
 #include "runtime/sleep.h"
 
 namespace reliant {
@@ -14,7 +16,12 @@ Task<void> watch_store(Store& store, Executor& executor, std::string* status) {
     };
     Task<Result<void>> pending = store.transact(std::move(probe));
     Result<void> ok = co_await pending;
-    *status = ok ? std::string() : "database: " + ok.error().message;
+    // /ready answers on the bind address: the database's own words go to the log instead, once
+    // per change rather than every probe.
+    const std::string now = ok ? std::string() : "database: " + client_message(ok.error());
+    if (!ok && now != *status)
+      spdlog::warn("readiness: the database does not answer: {}", ok.error().describe());
+    *status = now;
     co_await sleep(executor, seconds(2));
   }
 }

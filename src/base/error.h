@@ -29,9 +29,17 @@ std::string_view to_string(ErrorCode code) noexcept;
 struct Error {
   ErrorCode code;
   std::string message;
+  // Set when `message` is another system's own text — a database's error, an SQL statement —
+  // which belongs in the server's log but never in an answer to a client (client_message()).
+  bool internal_message = false;
 
   // "timeout: no reply on echo.a within 2s"
   std::string describe() const;
 };
+
+// What a client may be told about `error`: its message, unless that message is internal or the
+// failure is the server's own (internal, outcome_unknown: details for operators, not callers);
+// then a fixed sentence for its code. Servers log describe() whenever the two differ.
+std::string client_message(const Error& error);
 
 }  // namespace reliant

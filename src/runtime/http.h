@@ -51,6 +51,9 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<HttpBodyStream> stream;  // set: `body` is ignored and the body is streamed
+  // For the server's log, never sent: what an error answer leaves out (the full error when the
+  // client got only a generic message). Empty: nothing to log.
+  std::string log_note;
 };
 
 class HttpHandler {

@@ -150,7 +150,8 @@ grpc::Status status_of(const Error& error) {
     case ErrorCode::internal:
       break;
   }
-  return grpc::Status(code, error.message);
+  // Never a database's text or an internal failure's detail: those are for the server's log.
+  return grpc::Status(code, client_message(error));
 }
 
 StreamCore::StreamCore(Executor& executor, RpcSide side,

@@ -75,6 +75,7 @@ class FrameAwaiter {
 
 // A gRPC status as the Error the component sees (dial failures, unary handler replies).
 Error error_of(const grpc::Status& status);
+// The status a peer is sent for `error`, with the message it may see (client_message).
 grpc::Status status_of(const Error& error);
 
 class StreamCore : public std::enable_shared_from_this<StreamCore> {

@@ -19,6 +19,12 @@ constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 70
 // step's CTE, p50 1.5 ms unprepared).
 using PreparedNames = std::unordered_map<std::string, std::string>;
 
+// An error whose message is Postgres's or libpqxx's own text (and maybe SQL): for the logs,
+// never for a client's answer (Error::internal_message).
+tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
+  return fail(Error{code, std::move(message), true});
+}
+
 class PostgresTransaction final : public SqlTransaction {
  public:
   PostgresTransaction(pqxx::work& work, pqxx::connection& connection, PreparedNames& prepared)
@@ -99,22 +105,23 @@ class PostgresTransaction final : public SqlTransaction {
       }
       return work_.exec_prepared(it->second, pqxx::prepare::make_dynamic_params(values));
     } catch (const pqxx::unique_violation& e) {
-      return fail(ErrorCode::already_exists, e.what());
+      return driver_error(ErrorCode::already_exists, e.what());
     } catch (const pqxx::integrity_constraint_violation& e) {
-      return fail(ErrorCode::failed_precondition, e.what());
+      return driver_error(ErrorCode::failed_precondition, e.what());
     } catch (const pqxx::broken_connection& e) {
-      return fail(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
+      return driver_error(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
     } catch (const pqxx::transaction_rollback& e) {  // deadlock, serialization failure: retry
-      return fail(ErrorCode::unavailable,
-                  std::string("transaction rolled back by the server, retry: ") + e.what());
+      return driver_error(ErrorCode::unavailable,
+                          std::string("transaction rolled back by the server, retry: ") + e.what());
     } catch (const pqxx::syntax_error& e) {  // also undefined tables and columns
-      return fail(ErrorCode::invalid_argument, std::string(e.what()) + " in: " + std::string(sql));
+      return driver_error(ErrorCode::invalid_argument,
+                          std::string(e.what()) + " in: " + std::string(sql));
     } catch (const pqxx::data_exception& e) {
-      return fail(ErrorCode::invalid_argument, e.what());
+      return driver_error(ErrorCode::invalid_argument, e.what());
     } catch (const pqxx::sql_error& e) {
-      return fail(ErrorCode::internal, e.what());
+      return driver_error(ErrorCode::internal, e.what());
     } catch (const std::exception& e) {
-      return fail(ErrorCode::internal, e.what());
+      return driver_error(ErrorCode::internal, e.what());
     }
   }
 
@@ -136,11 +143,11 @@ Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     const bool malformed =
         why.find("invalid") != std::string::npos || why.find("missing") != std::string::npos;
-    return fail(malformed ? ErrorCode::invalid_argument : ErrorCode::unavailable,
-                "cannot connect to Postgres at " + redact_url(url) + ": " + why);
+    return driver_error(malformed ? ErrorCode::invalid_argument : ErrorCode::unavailable,
+                        "cannot connect to Postgres at " + redact_url(url) + ": " + why);
   } catch (const std::exception& e) {
-    return fail(ErrorCode::invalid_argument,
-                "cannot connect to Postgres at " + redact_url(url) + ": " + e.what());
+    return driver_error(ErrorCode::invalid_argument,
+                        "cannot connect to Postgres at " + redact_url(url) + ": " + e.what());
   }
 }
 
@@ -201,7 +208,7 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     // A lost connection is replaced on next use; until the server is back, callers see
     // `unavailable` and nothing happened.
     auto fresh = connect(url_);
-    if (!fresh) return fail(ErrorCode::unavailable, fresh.error().message);
+    if (!fresh) return driver_error(ErrorCode::unavailable, fresh.error().message);
     connection = std::move(*fresh);
     connections_->prepared[index].clear();
   }
@@ -216,19 +223,22 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     try {
       work.commit();
     } catch (const pqxx::in_doubt_error& e) {
-      return fail(ErrorCode::outcome_unknown, std::string("commit outcome unknown: ") + e.what());
+      return driver_error(ErrorCode::outcome_unknown,
+                          std::string("commit outcome unknown: ") + e.what());
     } catch (const pqxx::broken_connection& e) {
-      return fail(ErrorCode::outcome_unknown,
-                  std::string("connection lost during commit: ") + e.what());
+      return driver_error(ErrorCode::outcome_unknown,
+                          std::string("connection lost during commit: ") + e.what());
     } catch (const pqxx::serialization_failure& e) {
-      return fail(ErrorCode::unavailable, std::string("serialization failure, retry: ") + e.what());
+      return driver_error(ErrorCode::unavailable,
+                          std::string("serialization failure, retry: ") + e.what());
     }
     return {};
   } catch (const pqxx::broken_connection& e) {
     connection.reset();
-    return fail(ErrorCode::unavailable, std::string("connection to Postgres lost: ") + e.what());
+    return driver_error(ErrorCode::unavailable,
+                        std::string("connection to Postgres lost: ") + e.what());
   } catch (const std::exception& e) {
-    return fail(ErrorCode::internal, e.what());
+    return driver_error(ErrorCode::internal, e.what());
   }
 }
 

@@ -7,6 +7,15 @@
 #include <string>
 
 namespace reliant {
+namespace {
+
+// An error whose message is SQLite's own text or holds SQL: for the logs, never for a client's
+// answer (Error::internal_message).
+tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
+  return fail(Error{code, std::move(message), true});
+}
+
+}  // namespace
 
 class SqliteTransaction final : public SqlTransaction {
  public:
@@ -44,9 +53,10 @@ class SqliteTransaction final : public SqlTransaction {
     for (std::size_t slot = 0; slot < slot_params.size(); ++slot) {
       const auto param = static_cast<std::size_t>(slot_params[slot]);
       if (param < 1 || param > params.size()) {
-        return fail(ErrorCode::invalid_argument, "statement uses $" + std::to_string(param) +
-                                                     " but " + std::to_string(params.size()) +
-                                                     " parameters were given: " + std::string(sql));
+        return driver_error(ErrorCode::invalid_argument,
+                            "statement uses $" + std::to_string(param) + " but " +
+                                std::to_string(params.size()) +
+                                " parameters were given: " + std::string(sql));
       }
       const int index = static_cast<int>(slot + 1);
       int rc = SQLITE_OK;
@@ -151,15 +161,16 @@ Result<const SqliteDatabase::Prepared*> SqliteDatabase::prepare(std::string_view
   if (tail != nullptr &&
       std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
     sqlite3_finalize(stmt);
-    return fail(ErrorCode::invalid_argument, "one statement at a time, got more: " + key);
+    return driver_error(ErrorCode::invalid_argument, "one statement at a time, got more: " + key);
   }
   Prepared prepared{stmt, {}};
   for (int slot = 1; slot <= sqlite3_bind_parameter_count(stmt); ++slot) {
     const char* name = sqlite3_bind_parameter_name(stmt, slot);
     if (name == nullptr || name[0] != '$' || std::atoi(name + 1) < 1) {
       sqlite3_finalize(stmt);
-      return fail(ErrorCode::invalid_argument, "parameters must be written $1, $2, …; got " +
-                                                   std::string(name ? name : "?") + " in: " + key);
+      return driver_error(ErrorCode::invalid_argument,
+                          "parameters must be written $1, $2, …; got " +
+                              std::string(name ? name : "?") + " in: " + key);
     }
     prepared.slot_params.push_back(std::atoi(name + 1));
   }
@@ -183,21 +194,21 @@ Error SqliteDatabase::error(const std::string& context, int code) const {
     case SQLITE_CONSTRAINT: {
       const int extended = sqlite3_extended_errcode(db_);
       if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return Error{ErrorCode::already_exists, message};
+        return Error{ErrorCode::already_exists, message, true};
       }
-      return Error{ErrorCode::failed_precondition, message};
+      return Error{ErrorCode::failed_precondition, message, true};
     }
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Error{ErrorCode::unavailable, message};
+      return Error{ErrorCode::unavailable, message, true};
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-      return Error{ErrorCode::unavailable, message};
+      return Error{ErrorCode::unavailable, message, true};
     case SQLITE_ERROR:
-      return Error{ErrorCode::invalid_argument, message};
+      return Error{ErrorCode::invalid_argument, message, true};
     default:
-      return Error{ErrorCode::internal, message};
+      return Error{ErrorCode::internal, message, true};
   }
 }
 
@@ -207,14 +218,15 @@ Result<void> SqliteDatabase::execute_script(const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string text = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
-    return fail(ErrorCode::internal, text);
+    return driver_error(ErrorCode::internal, text);
   }
   return {};
 }
 
 Result<void> SqliteDatabase::transact(const TransactionBody& body) {
   if (auto begun = step_once("BEGIN IMMEDIATE"); !begun) {
-    return fail(ErrorCode::unavailable, "cannot begin a transaction: " + begun.error().message);
+    return driver_error(ErrorCode::unavailable,
+                        "cannot begin a transaction: " + begun.error().message);
   }
   SqliteTransaction tx(*this);
   Result<void> outcome = body(tx);
@@ -224,7 +236,7 @@ Result<void> SqliteDatabase::transact(const TransactionBody& body) {
   }
   if (auto committed = step_once("COMMIT"); !committed) {
     (void)step_once("ROLLBACK");
-    return fail(ErrorCode::unavailable, "commit failed: " + committed.error().message);
+    return driver_error(ErrorCode::unavailable, "commit failed: " + committed.error().message);
   }
   return {};
 }

@@ -129,9 +129,14 @@ int http_status(ErrorCode code) {
 }
 
 HttpResponse error_response(const Error& error) {
-  return json_response(
+  const std::string shown = client_message(error);
+  HttpResponse response = json_response(
       http_status(error.code),
-      {{"error", {{"code", std::string(to_string(error.code))}, {"message", error.message}}}});
+      {{"error", {{"code", std::string(to_string(error.code))}, {"message", shown}}}});
+  // A database's own text (a constraint's name, SQL) or an internal failure's detail is for the
+  // operator: the server logs it, the client gets a sentence for the kind of failure.
+  if (shown != error.message) response.log_note = error.describe();
+  return response;
 }
 
 ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticated)

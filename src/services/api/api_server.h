@@ -80,7 +80,8 @@ class ApiServer final : public HttpHandler {
 
 // The HTTP status for an error code (invalid_argument → 400, not_found → 404, …).
 int http_status(ErrorCode code);
-// {"error": {"code": "...", "message": "..."}}
+// {"error": {"code": "...", "message": "..."}}, with the message a client may see
+// (client_message); when that leaves something out, the full error is in `log_note`.
 HttpResponse error_response(const Error& error);
 
 }  // namespace reliant::api

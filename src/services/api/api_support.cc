@@ -66,10 +66,25 @@ Task<Result<Credential>> authenticate_jwt(Env& env, const BearerVerifier& jwt, s
     // First sight of this user of the identity provider: the account starts here.
     const std::string email =
         identity.email.empty() ? identity.subject + "@jwt.invalid" : identity.email;
-    auto inserted =
-        insert_user(tx, User{identity.subject, email, email.substr(0, email.find('@')), now_ms});
-    if (!inserted && inserted.error().code != ErrorCode::already_exists) return inserted;
-    return {};
+    // An account made another way (`reliant admin user create`, another subject) may have this
+    // email. Joining the two on the email alone would hand that account to whoever controls
+    // this identity, so the request is refused, saying what to do. (The insert used to fail
+    // on the unique email, and the failure was ignored: Postgres then refused the commit with
+    // its own text.)
+    auto taken = find_user_by_email(tx, email);
+    if (!taken) return fail(taken.error());
+    if (*taken) {
+      return fail(ErrorCode::already_exists,
+                  "a user with the email " + email +
+                      " already exists and signs in another way: use that account's token "
+                      "(`reliant admin token create --user " +
+                      email +
+                      "` makes one), or sign in to the identity provider with another email");
+    }
+    auto inserted = insert_user_unless_present(
+        tx, User{identity.subject, email, email.substr(0, email.find('@')), now_ms});
+    if (!inserted) return fail(inserted.error());
+    return {};  // inserted, or another request of this user's did it first
   };
   Task<Result<void>> recording = env.store->transact(std::move(body));
   Result<void> recorded = co_await recording;

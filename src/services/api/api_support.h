@@ -38,7 +38,8 @@ std::string bearer_token(std::string_view authorization);
 // The id of the user a bearer token belongs to. A personal access token (rlnt_pat_…) is looked
 // up in the store; anything else is a JWT from the identity provider, checked by `jwt` (when
 // configured) — its subject is the user's id, and a user seen for the first time is created.
-// Fails with unauthenticated when the token is empty, unknown, revoked, expired or invalid, or
+// Fails with unauthenticated when the token is empty, unknown, revoked, expired or invalid,
+// with already_exists when a new JWT user's email belongs to an account made another way, or
 // with the store's error.
 Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token);
 // The same, with which token it was and when it expires: what a long-lived stream watches

@@ -72,9 +72,13 @@ HttpResponse unary_error(int status, std::string_view code, const std::string& m
   return response;
 }
 
+// With the message a client may see; the full error goes to the server's log (log_note).
 HttpResponse unary_error(const Error& error) {
   const ConnectCode code = connect_code(error.code);
-  return unary_error(code.http_status, code.name, error.message);
+  const std::string shown = client_message(error);
+  HttpResponse response = unary_error(code.http_status, code.name, shown);
+  if (shown != error.message) response.log_note = error.describe();
+  return response;
 }
 
 // The method's request or response type, or null when the method is not in the pool.
@@ -173,7 +177,7 @@ class ConnectStream final : public HttpBodyStream {
     Json end = Json::object();
     if (!ended) {
       const ConnectCode code = connect_code(ended.error().code);
-      end["error"] = error_json(code.name, ended.error().message);
+      end["error"] = error_json(code.name, client_message(ended.error()));
     }
     Task<bool> finishing = out.write(
         envelope(kEndStreamFlag, end.dump(-1, ' ', false, Json::error_handler_t::replace)));
@@ -229,9 +233,10 @@ Task<HttpResponse> ConnectRpc::handle(HttpRequest request) {
     if (!message) {
       // Errors of a streaming call travel in the end-of-stream message.
       const ConnectCode code = connect_code(message.error().code);
-      response.body = envelope(kEndStreamFlag,
-                               Json{{"error", error_json(code.name, message.error().message)}}.dump(
-                                   -1, ' ', false, Json::error_handler_t::replace));
+      response.body =
+          envelope(kEndStreamFlag,
+                   Json{{"error", error_json(code.name, client_message(message.error()))}}.dump(
+                       -1, ' ', false, Json::error_handler_t::replace));
       co_return response;
     }
     call.request = std::move(*message);

@@ -57,6 +57,25 @@ Result<void> insert_user(SqlTransaction& tx, const User& user) {
   return {};
 }
 
+Result<bool> insert_user_unless_present(SqlTransaction& tx, const User& user) {
+  if (!plausible_email(user.email)) {
+    return fail(ErrorCode::invalid_argument, "'" + user.email + "' is not an email address");
+  }
+  // ON CONFLICT on the id only: a statement that failed on it would end a Postgres
+  // transaction, while a taken email must still fail.
+  auto inserted = tx.execute(
+      "INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4) "
+      "ON CONFLICT (id) DO NOTHING",
+      {user.id, user.email, user.name, user.created_at_ms});
+  if (!inserted) {
+    if (inserted.error().code == ErrorCode::already_exists) {
+      return fail(ErrorCode::already_exists, "a user with email " + user.email + " already exists");
+    }
+    return fail(inserted.error());
+  }
+  return *inserted == 1;
+}
+
 Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id) {
   return one_user(tx, "id", id);
 }

@@ -34,6 +34,10 @@ struct PersonalAccessToken {
 
 // Fails with `already_exists` when the email is taken, `invalid_argument` for a malformed email.
 Result<void> insert_user(SqlTransaction& tx, const User& user);
+// The same, except that a user with this id already there is no error: whether this call
+// inserted it. For users whose id comes from elsewhere (a JWT's subject), whose first
+// requests may race. A taken email still fails with `already_exists`.
+Result<bool> insert_user_unless_present(SqlTransaction& tx, const User& user);
 Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id);
 Result<std::optional<User>> find_user_by_email(SqlTransaction& tx, const std::string& email);
 // "ID or EMAIL" as the admin CLI accepts it.

@@ -21,6 +21,21 @@ TEST(Result, CarriesValueOrError) {
   EXPECT_EQ(odd.error().describe(), "invalid_argument: 3 is odd");
 }
 
+// A database's own words and internal failures' details are for logs; the rest is for clients.
+TEST(Error, ClientsSeeOnlyMessagesMeantForThem) {
+  EXPECT_EQ(client_message(Error{ErrorCode::not_found, "no chat c1"}), "no chat c1");
+  const Error driver{ErrorCode::already_exists,
+                     "UNIQUE constraint failed: users.email: INSERT INTO users …", true};
+  EXPECT_EQ(client_message(driver), "it already exists");
+  EXPECT_NE(driver.describe().find("users.email"), std::string::npos) << "the log keeps it";
+  EXPECT_EQ(client_message(Error{ErrorCode::internal, "corrupt history at seq 7"}).find("seq 7"),
+            std::string::npos);
+  EXPECT_EQ(client_message(Error{ErrorCode::outcome_unknown, "connection lost during commit: EOF"})
+                .find("EOF"),
+            std::string::npos);
+  EXPECT_FALSE(client_message(Error{ErrorCode::unavailable, "", true}).empty());
+}
+
 TEST(Time, FormatsDurationsCompactly) {
   EXPECT_EQ(format_duration(milliseconds(250)), "250ms");
   EXPECT_EQ(format_duration(milliseconds(1500)), "1.5s");

@@ -64,5 +64,79 @@ TEST(ApiAuthentication, AJwtOfTheIdentityProviderLetsItsUserIn) {
   EXPECT_EQ(a.get_chats(""), 401);
 }
 
+// A JWT user seen for the first time whose email an account made another way already has: a
+// clear 409, no account taken over, and none of the database's words in the answer. (The
+// failed insert used to be ignored: SQLite went on without a user row; Postgres refused the
+// commit and its error text reached the client.)
+TEST(ApiAuthentication, AJwtWhoseEmailBelongsToAnotherAccountIsRefusedClearly) {
+  Api a;
+  auto made = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    return insert_user(tx, User{"local-ada", "ada@example.com", "ada", 0});
+  });
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  const std::int64_t now_s = to_ms(a.world.now()) / 1000;
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/api/v1/chats";
+  request.headers["authorization"] = "Bearer " + a.key.token({{"sub", "idp-ada"},
+                                                              {"email", "ada@example.com"},
+                                                              {"aud", "authenticated"},
+                                                              {"exp", now_s + 600}});
+  const HttpResponse refused = a.run(a.api->handle(request));
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("a user with the email ada@example.com already exists"),
+            std::string::npos)
+      << refused.body;
+  for (const char* leak : {"UNIQUE", "constraint", "INSERT", "users.email", "duplicate key"}) {
+    EXPECT_EQ(refused.body.find(leak), std::string::npos) << leak << " in " << refused.body;
+  }
+  auto checked = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    auto jwt_user = find_user(tx, "idp-ada");
+    if (!jwt_user) return fail(jwt_user.error());
+    EXPECT_FALSE(jwt_user->has_value()) << "no second account with the same email";
+    auto local = find_user_by_email(tx, "ada@example.com");
+    if (!local) return fail(local.error());
+    EXPECT_TRUE(*local && (*local)->id == "local-ada") << "the existing account is untouched";
+    return {};
+  });
+  EXPECT_TRUE(checked.has_value()) << checked.error().message;
+  EXPECT_EQ(a.get_chats(a.jwt_for("idp-grace", now_s + 600)), 200) << "another email is fine";
+}
+
+// What the database says in its own words is logged, never answered: the stores mark their
+// errors, and error_response keeps them out of the body.
+TEST(ApiErrors, TheDatabasesOwnWordsStayInTheLog) {
+  Api a;
+  auto duplicate = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    auto first = tx.execute(
+        "INSERT INTO users (id, email, name, created_at_ms) "
+        "VALUES ('u1', 'x@example.com', 'x', 0)",
+        {});
+    if (!first) return fail(first.error());
+    auto second = tx.execute(
+        "INSERT INTO users (id, email, name, created_at_ms) "
+        "VALUES ('u2', 'x@example.com', 'x', 0)",
+        {});
+    if (!second) return fail(second.error());
+    return {};
+  });
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_TRUE(duplicate.error().internal_message) << duplicate.error().message;
+  const HttpResponse answer = error_response(duplicate.error());
+  EXPECT_EQ(answer.status, 409);
+  EXPECT_EQ(answer.body.find("UNIQUE"), std::string::npos) << answer.body;
+  EXPECT_EQ(answer.body.find("INSERT"), std::string::npos) << answer.body;
+  EXPECT_NE(answer.log_note.find(duplicate.error().message), std::string::npos);
+
+  const HttpResponse internal = error_response({ErrorCode::internal, "corrupt history at seq 7"});
+  EXPECT_EQ(internal.status, 500);
+  EXPECT_EQ(internal.body.find("seq 7"), std::string::npos) << internal.body;
+  EXPECT_NE(internal.log_note.find("seq 7"), std::string::npos);
+
+  const HttpResponse ours = error_response({ErrorCode::not_found, "no chat c1"});
+  EXPECT_NE(ours.body.find("no chat c1"), std::string::npos) << "our own messages are for clients";
+  EXPECT_TRUE(ours.log_note.empty());
+}
+
 }  // namespace
 }  // namespace reliant::api
