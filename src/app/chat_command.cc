@@ -1,18 +1,22 @@
 // The chat client: create or reuse a chat, send, then follow the chat's update stream (SSE)
 // until the run ends. Exit 0 for an answer, 1 when the run fails or the server refuses, 2 when
-// the server cannot be reached or the arguments are wrong.
+// the server cannot be reached or the arguments are wrong. Everything printed that came from the
+// server (tool output above all) goes through base/terminal_text.h first: escape sequences in
+// it would reach the user's terminal.
 #include "app/chat_command.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "adapters/llm/sse.h"
 #include "app/http_client.h"
 #include "app/local_account.h"
+#include "base/terminal_text.h"
 
 namespace reliant {
 namespace {
@@ -68,12 +72,15 @@ class Printer {
       const std::string text = body.value("text", "");
       if (streamed_[id].empty()) std::fputs("● ", stdout);
       streamed_[id] += text;
-      std::fputs(text.c_str(), stdout);
+      // One sanitizer per message across its deltas: a sequence cut between two deltas is
+      // still removed whole.
+      std::fputs(live_[id].feed(text).c_str(), stdout);
       std::fflush(stdout);
     } else if (kind == "tool_running") {
       if (!quiet_)
-        std::printf("  … running %s on %s\n", body.value("name", "").c_str(),
-                    body.value("daemon_id", "").c_str());
+        std::printf("  … running %s on %s\n",
+                    strip_terminal_controls(body.value("name", "")).c_str(),
+                    strip_terminal_controls(body.value("daemon_id", "")).c_str());
       std::fflush(stdout);
     } else if (kind == "message") {
       print_message(body);
@@ -103,26 +110,32 @@ class Printer {
         const std::string text = body.value("text", "");
         const std::string& shown = streamed_[id];
         if (shown.empty()) {
-          std::printf("● %s\n", text.c_str());
+          std::printf("● %s\n", strip_terminal_controls(text).c_str());
         } else {
-          // The deltas showed a prefix (or all) of it already.
-          std::printf("%s\n",
-                      text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0
-                          ? text.substr(shown.size()).c_str()
-                          : "");
+          // The deltas showed a prefix (or all) of it already; the rest continues the same
+          // sanitizer, which then ends.
+          TerminalSanitizer& live = live_[id];
+          std::string rest = text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0
+                                 ? live.feed(std::string_view(text).substr(shown.size()))
+                                 : std::string();
+          rest += live.finish();
+          std::printf("%s\n", rest.c_str());
         }
+        live_.erase(id);
       } else if (kind == "tool_call") {
         const Json input = body.value("input", Json::object());
         std::string summary = input.contains("command") && input["command"].is_string()
                                   ? input["command"].get<std::string>()
                                   : input.dump();
-        std::printf("  ⏺ %s %s\n", body.value("name", "").c_str(), summary.c_str());
+        std::printf("  ⏺ %s %s\n", strip_terminal_controls(body.value("name", "")).c_str(),
+                    strip_terminal_controls(summary).c_str());
       } else if (kind == "tool_result") {
         const bool is_error = body.value("is_error", false);
-        std::printf("%s%s", is_error ? "  ✗ error\n" : "",
-                    indent(body.value("content", ""), quiet_ ? 3 : 12).c_str());
+        std::printf(
+            "%s%s", is_error ? "  ✗ error\n" : "",
+            indent(strip_terminal_controls(body.value("content", "")), quiet_ ? 3 : 12).c_str());
       } else if (kind == "error") {
-        std::printf("✗ %s\n", body.value("message", "").c_str());
+        std::printf("✗ %s\n", strip_terminal_controls(body.value("message", "")).c_str());
       }
     }
     std::fflush(stdout);
@@ -131,6 +144,7 @@ class Printer {
   std::string run_id_;
   bool quiet_;
   std::map<std::string, std::string> streamed_;  // delta text shown per message id
+  std::map<std::string, TerminalSanitizer> live_;  // per message id, while its deltas stream
   std::string status_ = "running";
   std::string outcome_;
   std::string error_;
@@ -173,7 +187,7 @@ int run_chat(const ChatOptions& o) {
     return json;
   };
   auto report = [](const Error& error) {
-    std::fprintf(stderr, "error: %s\n", error.message.c_str());
+    std::fprintf(stderr, "error: %s\n", strip_terminal_controls(error.message).c_str());
     return error.code == ErrorCode::failed_precondition || error.code == ErrorCode::internal ? 1
                                                                                              : 2;
   };
@@ -195,7 +209,9 @@ int run_chat(const ChatOptions& o) {
   if (!sent) return report(sent.error());
   const std::string run_id = sent->value("run_id", "");
   const std::int64_t seq = sent->value("seq", std::int64_t{1});
-  if (!o.quiet) std::printf("chat %s · run %s\n", chat_id.c_str(), run_id.c_str());
+  if (!o.quiet)
+    std::printf("chat %s · run %s\n", strip_terminal_controls(chat_id).c_str(),
+                strip_terminal_controls(run_id).c_str());
   std::fflush(stdout);
 
   Printer printer(run_id, o.quiet);
@@ -227,8 +243,9 @@ int run_chat(const ChatOptions& o) {
     if (!o.quiet && printer.outcome() == "max_turns") std::printf("(stopped at max_turns)\n");
     return 0;
   }
-  std::fprintf(stderr, "error: the run %s%s%s\n", printer.status().c_str(),
-               printer.error().empty() ? "" : ": ", printer.error().c_str());
+  std::fprintf(stderr, "error: the run %s%s%s\n", strip_terminal_controls(printer.status()).c_str(),
+               printer.error().empty() ? "" : ": ",
+               strip_terminal_controls(printer.error()).c_str());
   return 1;
 }
 

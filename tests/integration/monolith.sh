@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The monolith as users run it: `reliant monolith` (HTTPS and gRPC over TLS with the
 # certificate it generates into its data dir, spec S2.4) and `reliant chat` answer a message
-# with tools run by the embedded daemon; bad requests get precise 4xx answers and lose nothing;
+# with tools run by the embedded daemon, none of the tools' escape sequences reaching the
+# terminal; bad requests get precise 4xx answers and lose nothing;
 # a kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
 # tool never runs twice.
 #   monolith.sh RELIANT_BINARY
@@ -60,6 +61,15 @@ out=$("$reliant" chat --server "$api" --data-dir "$work/data" 'list the files an
 for want in alpha.txt beta.txt "hello from ws" "⏺ bash"; do
   grep -qF "$want" <<<"$out" || fail "the chat output lacks '$want': $out"
 done
+# Tool output that sets the window title, clears the screen and writes the clipboard (OSC 52)
+# reaches the terminal as its text only (in the same chat).
+first_chat=$(sed -nE 's/^chat ([^ ]+) · run .*/\1/p' <<<"$out" | head -n 1)
+[ -n "$first_chat" ] || fail "reliant chat did not print the chat's id: $out"
+out=$("$reliant" chat --server "$api" --data-dir "$work/data" --chat "$first_chat" \
+  'run `printf "before\033]0;pwned\007\033[2J\033]52;c;cHduZWQ=\007after\n"`' 2>&1) \
+  || fail "reliant chat (escape sequences): $out"
+grep -qF "beforeafter" <<<"$out" || fail "the tool output lost its text: $(cat -v <<<"$out")"
+if grep -q $'\e' <<<"$out"; then fail "escape sequences reached the terminal: $(cat -v <<<"$out")"; fi
 
 # The gRPC services over the Connect protocol on the HTTPS port, as a browser calls them.
 connect=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{}' \
