@@ -7,13 +7,50 @@
 #   tools/cluster.sh stop DIR     stop everything and delete DIR
 #   tools/cluster.sh status DIR   each process: running or not
 #
+# DIR is new or empty, or one this script started before: `start` marks it with a file,
+# .reliant-cluster, and `stop` kills processes and deletes only a marked directory holding
+# nothing but what `start` puts there. Anything else is refused and left as it is.
+#
 # Then:  source DIR/cluster.env && build/src/app/reliant chat --server "$API_1" --token "$TOKEN" "…"
 set -euo pipefail
-cd "$(dirname "$0")/.."
 cmd=${1:?usage: cluster.sh start|stop|status DIR}
 dir=${2:?usage: cluster.sh start|stop|status DIR}
+# DIR as the caller named it, from where they are, before the cd below.
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+cd "$(dirname "$0")/.."
 reliant=${RELIANT:-$PWD/build/src/app/reliant}
 source tools/ports.sh
+
+marker=.reliant-cluster
+marker_text="reliant cluster directory: tools/cluster.sh stop deletes it"
+
+refuse() {
+  echo "cluster: $*" >&2
+  exit 1
+}
+# Refuses (exit 1) unless DIR is a directory `start` made: the marker, and, when `strict`,
+# nothing but what `start` creates. Never the file system's root or the home directory.
+check_cluster_dir() {  # DIR [strict]
+  local real home entry name unexpected=""
+  real=$(cd "$1" && pwd -P)
+  home=$(cd ~ 2>/dev/null && pwd -P || echo /nonexistent)
+  if [ "$real" = / ] || [ "$real" = "$home" ]; then refuse "refusing to touch $real"; fi
+  if [ ! -f "$real/$marker" ] || [ "$(head -n 1 "$real/$marker")" != "$marker_text" ]; then
+    refuse "$1 is not a cluster directory (it has no $marker, which \`cluster.sh start\` writes): not touching it"
+  fi
+  [ "${2:-}" = strict ] || return 0
+  for entry in "$real"/* "$real"/.[!.]* "$real"/..?*; do
+    [ -e "$entry" ] || [ -L "$entry" ] || continue
+    name=${entry##*/}
+    case "$name" in
+      "$marker" | cluster.env | postgres | nats | daemon-home | workspace | *.log | *.pid) ;;
+      *) unexpected="$unexpected $name" ;;
+    esac
+  done
+  if [ -n "$unexpected" ]; then
+    refuse "$1 holds what \`cluster.sh start\` did not put there ($unexpected ): not deleting it; move those away or delete the directory yourself"
+  fi
+}
 
 launch() {  # NAME COMMAND...: runs in the background, logs to DIR/NAME.log, pid in DIR/NAME.pid
   local name=$1
@@ -34,8 +71,12 @@ wait_ready() {  # PORT NAME
 case "$cmd" in
   start)
     [ -x "$reliant" ] || { echo "cluster: $reliant is missing; run tools/setup.sh --build-only" >&2; exit 1; }
+    if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
+      check_cluster_dir "$dir"  # not empty: only a directory this script made before
+    fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    echo "$marker_text" >"$dir/$marker"
     tools/pg_fixture.sh start "$dir/postgres" >/dev/null
     tools/nats_fixture.sh start "$dir/nats" >/dev/null
     admin_url=$(cat "$dir/postgres/url")
@@ -91,6 +132,8 @@ ENV
     ;;
   stop)
     [ -d "$dir" ] || exit 0
+    dir=$(cd "$dir" && pwd -P)  # the directory itself, not a symlink to it
+    check_cluster_dir "$dir" strict
     for pid_file in "$dir"/*.pid; do
       [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true
     done
@@ -104,6 +147,8 @@ ENV
     echo "cluster: stopped"
     ;;
   status)
+    [ -d "$dir" ] || refuse "no directory $dir"
+    check_cluster_dir "$dir"
     for pid_file in "$dir"/*.pid; do
       name=$(basename "$pid_file" .pid)
       if kill -0 "$(cat "$pid_file")" 2>/dev/null; then echo "$name: running"; else echo "$name: stopped"; fi
