@@ -132,11 +132,14 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     sqlite3_close(raw);
     return fail(ErrorCode::unavailable, "cannot open sqlite database '" + path + "': " + message);
   }
-  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, options.busy_timeout_ms));
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   std::string pragmas =
       "PRAGMA foreign_keys = ON; PRAGMA synchronous = " + options.synchronous + ";";
-  if (path != ":memory:") pragmas = "PRAGMA journal_mode = WAL; " + pragmas;
+  if (path != ":memory:") {
+    pragmas = "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = " +
+              std::to_string(options.journal_size_limit_bytes) + "; " + pragmas;
+  }
   if (auto ok = db->execute_script(pragmas); !ok) {
     return fail(ErrorCode::unavailable,
                 "cannot use sqlite database '" + path + "': " + ok.error().message);
@@ -220,6 +223,16 @@ Result<void> SqliteDatabase::execute_script(const std::string& sql) {
     sqlite3_free(message);
     return driver_error(ErrorCode::internal, text);
   }
+  return {};
+}
+
+Result<void> SqliteDatabase::checkpoint_wal(bool truncate, int wait_ms) {
+  if (truncate) sqlite3_busy_timeout(db_, wait_ms);
+  const int rc = sqlite3_wal_checkpoint_v2(
+      db_, nullptr, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
+      nullptr);
+  if (truncate) sqlite3_busy_timeout(db_, busy_timeout_ms_);
+  if (rc != SQLITE_OK) return fail(error("wal_checkpoint", rc));
   return {};
 }
 

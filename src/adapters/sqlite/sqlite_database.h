@@ -3,6 +3,7 @@
 // time).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,13 @@ struct SqliteOptions {
   // transactions on power loss but never corrupts. The monolith defaults to NORMAL.
   std::string synchronous = "NORMAL";
   int busy_timeout_ms = 5000;
+  // SqliteStore: after this long without a transaction, the WAL is checkpointed and truncated
+  // to zero bytes; a checkpoint alone leaves the file at the largest size it ever reached.
+  // Zero: never.
+  int wal_truncate_idle_ms = 5000;
+  // A WAL that a checkpoint emptied is cut back to this size when writing starts over in it
+  // (PRAGMA journal_size_limit), so one burst of writes does not keep its size for good.
+  std::int64_t journal_size_limit_bytes = 64 << 20;
 };
 
 class SqliteDatabase {
@@ -40,6 +48,13 @@ class SqliteDatabase {
   // Outside any transaction, e.g. PRAGMAs.
   Result<void> execute_script(const std::string& sql);
 
+  // Copies the WAL's frames back into the database (file databases only). PASSIVE
+  // (`truncate` false) copies what it can without waiting for anyone. TRUNCATE copies every
+  // frame and truncates the WAL file to zero bytes; it needs every other connection to be
+  // between transactions, and while it waits new writers wait too, so it waits at most
+  // `wait_ms` and then fails with `unavailable` (try again later).
+  Result<void> checkpoint_wal(bool truncate, int wait_ms = 0);
+
  private:
   friend class SqliteTransaction;
   // A prepared statement and, for each of its parameter slots, which $N it is (1-based), so
@@ -53,12 +68,13 @@ class SqliteDatabase {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  SqliteDatabase(sqlite3* db, int busy_timeout_ms) : db_(db), busy_timeout_ms_(busy_timeout_ms) {}
   Result<const Prepared*> prepare(std::string_view sql);
   Result<void> step_once(std::string_view sql);
   Error error(const std::string& context, int code) const;
 
   sqlite3* db_;
+  int busy_timeout_ms_;
   // Prepared statements by SQL text: repositories run the same few statements over and over.
   std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> statements_;
 };
