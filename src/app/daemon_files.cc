@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/data_dir.h"
+
 namespace reliant {
 namespace {
 
@@ -27,11 +29,17 @@ Result<std::string> read_text(const std::string& path) {
 
 // Writes through a temporary file and a rename, so a crash never leaves half a file.
 Result<void> write_text(const std::string& path, const std::string& text, mode_t mode) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec)
-    return fail(ErrorCode::unavailable,
-                "cannot create the folder of " + path + ": " + ec.message());
+  // A private file's folder is private too when this creates it.
+  if ((mode & 077) == 0) {
+    if (auto made = ensure_private_directory(fs::path(path).parent_path().string()); !made)
+      return fail(made.error());
+  } else {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec)
+      return fail(ErrorCode::unavailable,
+                  "cannot create the folder of " + path + ": " + ec.message());
+  }
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return fail(ErrorCode::unavailable, "cannot write " + temp);
@@ -165,8 +173,14 @@ FileRequestJournal::FileRequestJournal(std::string path, std::size_t capacity)
 Result<std::unique_ptr<FileRequestJournal>> FileRequestJournal::open(const std::string& path,
                                                                      std::size_t capacity) {
   std::unique_ptr<FileRequestJournal> journal(new FileRequestJournal(path, capacity));
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (auto made = ensure_private_directory(fs::path(path).parent_path().string()); !made)
+    return fail(made.error());
+  // Created 0600 before the stream opens it (which would make it 0644): which requests ran on
+  // this machine is the user's business.
+  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      fd >= 0) {
+    ::close(fd);
+  }
   std::ifstream in(path);
   std::string id;
   while (std::getline(in, id)) {

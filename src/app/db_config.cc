@@ -1,5 +1,6 @@
 // Flags, environment and the choice of Store adapter.
 #include "app/db_config.h"
+#include "app/data_dir.h"
 #include "app/run_blocking.h"
 #include "services/storage/migrator.h"
 
@@ -40,11 +41,8 @@ Result<std::unique_ptr<Store>> open_store(Executor& executor, const DbConfig& co
   if (config.driver == "sqlite") {
     std::string path = config.url;
     if (path.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(config.data_dir, ec);
-      if (ec)
-        return fail(ErrorCode::unavailable,
-                    "cannot create data directory " + config.data_dir + ": " + ec.message());
+      // A new data directory is private (0700); the database in it is 0600 either way.
+      if (auto made = ensure_private_directory(config.data_dir); !made) return fail(made.error());
       path = (std::filesystem::path(config.data_dir) / "reliant.db").string();
     }
     auto store = SqliteStore::open(executor, path, SqliteOptions{config.sqlite_synchronous});

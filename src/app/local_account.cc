@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "app/data_dir.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/personal_access_token.h"
@@ -74,9 +75,7 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
   auto created = run_blocking(executor, store.transact(std::move(create)));
   if (!created) return fail(created.error());
   std::error_code ec;
-  std::filesystem::create_directories(data_dir + "/auth", ec);
-  if (ec)
-    return fail(ErrorCode::unavailable, "cannot create " + data_dir + "/auth: " + ec.message());
+  if (auto made = ensure_private_directory(data_dir + "/auth"); !made) return fail(made.error());
   {
     const std::string temp = account.token_file + ".tmp";
     std::ofstream out(temp, std::ios::trunc);

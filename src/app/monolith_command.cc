@@ -16,6 +16,7 @@
 #include "adapters/memory/in_process_bus.h"
 #include "app/api_listeners.h"
 #include "app/daemon_files.h"
+#include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
 #include "app/local_account.h"
@@ -70,10 +71,9 @@ Task<Result<void>> start_embedded_daemon(routing::LazyDaemonStarter* daemons, st
 }
 
 int run_monolith(const MonolithOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create the data directory {}: {}", options.data_dir, ec.message());
+  // Private: the database, the token and the TLS key live here (0700, files 0600).
+  if (auto ready = prepare_data_dir(options.data_dir); !ready) {
+    spdlog::error("cannot use the data directory {}: {}", options.data_dir, ready.error().message);
     return 1;
   }
   const std::string working_dir =

@@ -1,16 +1,20 @@
 // Self-signed certificate generation with OpenSSL (an EC P-256 key).
 #include "app/self_signed_tls.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+
+#include "app/data_dir.h"
 
 namespace reliant {
 namespace {
@@ -23,9 +27,15 @@ using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using CertPtr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 
 Result<void> write_pem(const std::string& path, mode_t mode, bool key, EVP_PKEY* pkey, X509* cert) {
-  FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) return fail(ErrorCode::unavailable, "cannot write " + path);
-  ::chmod(path.c_str(), mode);
+  // Created with its mode, so the key is never readable by others, not even for a moment.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return fail(ErrorCode::unavailable, "cannot write " + path);
+  ::fchmod(fd, mode);  // an existing file keeps its old mode otherwise
+  FILE* out = ::fdopen(fd, "w");
+  if (out == nullptr) {
+    ::close(fd);
+    return fail(ErrorCode::unavailable, "cannot write " + path);
+  }
   const int ok = key ? PEM_write_PrivateKey(out, pkey, nullptr, nullptr, 0, nullptr, nullptr)
                      : PEM_write_X509(out, cert);
   std::fclose(out);
@@ -41,8 +51,7 @@ Result<TlsFiles> ensure_self_signed_tls(const std::string& data_dir) {
   std::error_code ec;
   if (std::filesystem::exists(files.cert_file, ec) && std::filesystem::exists(files.key_file, ec))
     return files;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail(ErrorCode::unavailable, "cannot create " + dir + ": " + ec.message());
+  if (auto made = ensure_private_directory(dir); !made) return fail(made.error());
 
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return fail(ErrorCode::internal, "cannot generate a TLS key");

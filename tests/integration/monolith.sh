@@ -2,7 +2,8 @@
 # The monolith as users run it: `reliant monolith` (HTTPS and gRPC over TLS with the
 # certificate it generates into its data dir, spec S2.4) and `reliant chat` answer a message
 # with tools run by the embedded daemon, none of the tools' escape sequences reaching the
-# terminal; bad requests get precise 4xx answers and lose nothing;
+# terminal; its data dir is private (0700, files 0600); bad requests get precise 4xx answers
+# and lose nothing;
 # a kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
 # tool never runs twice.
 #   monolith.sh RELIANT_BINARY
@@ -42,6 +43,13 @@ start
   || fail "the monolith answered plaintext HTTP"
 command curl -sf "$api/health" >/dev/null 2>&1 && fail "curl trusted the self-signed certificate without --cacert"
 [ "$(stat -c %a "$work/data/tls/key.pem")" = 600 ] || fail "the TLS key is not 0600"
+# Only its owner may read what the monolith keeps: the data dir is 0700, the database (and the
+# -wal and -shm files SQLite makes), the token, the key and the journal are 0600.
+[ "$(stat -c %a "$work/data")" = 700 ] || fail "the data dir is $(stat -c %a "$work/data"), not 700"
+for f in reliant.db reliant.db-wal reliant.db-shm auth/token tls/key.pem daemon-journal; do
+  [ -e "$work/data/$f" ] || fail "DATA_DIR/$f is missing: $(ls -la "$work/data")"
+  [ "$(stat -c %a "$work/data/$f")" = 600 ] || fail "DATA_DIR/$f is $(stat -c %a "$work/data/$f"), not 600"
+done
 token=$(cat "$work/data/auth/token")
 # status METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body goes to $work/body
 status() {
@@ -104,7 +112,11 @@ for _ in $(seq 1 50); do [ -s "$work/ws/runs.txt" ] && break; sleep 0.1; done
 [ -s "$work/ws/runs.txt" ] || fail "the slow command never started"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
+# A data dir others can enter is used as it is, with a warning.
+chmod 755 "$work/data"
 start
+grep -q "can be entered by others" "$work/monolith.log" || fail "no warning about a data dir of mode 755"
+[ "$(stat -c %a "$work/data/reliant.db")" = 600 ] || fail "reliant.db is no longer 0600"
 final=""
 for _ in $(seq 1 600); do
   expect 200 GET "/api/v1/chats/$chat"

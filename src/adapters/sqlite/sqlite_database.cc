@@ -1,7 +1,10 @@
 // SQLite connection, statement cache, $N parameter binding and error mapping.
 #include "adapters/sqlite/sqlite_database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -13,6 +16,21 @@ namespace {
 // answer (Error::internal_message).
 tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
   return fail(Error{code, std::move(message), true});
+}
+
+// The database holds password and token hashes and every chat: only its owner may read it.
+// Created 0600 before SQLite opens it, SQLite then gives the -wal and -shm files it makes the
+// same mode; files an older version left readable by others are tightened.
+void make_private(const std::string& path) {
+  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+      ::chmod(file.c_str(), info.st_mode & 0700);
+    }
+  }
 }
 
 }  // namespace
@@ -123,6 +141,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   }();
   (void)configured;
+  if (path != ":memory:") make_private(path);
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -34,7 +34,8 @@ struct SqliteOptions {
 class SqliteDatabase {
  public:
   // Opens (creating if needed) `path`, or an in-memory database for ":memory:". Enables WAL
-  // (for files) and foreign keys. Fails with `unavailable` when the file cannot be opened.
+  // (for files) and foreign keys. The file and its -wal and -shm are made 0600. Fails with
+  // `unavailable` when the file cannot be opened.
   static Result<std::unique_ptr<SqliteDatabase>> open(const std::string& path,
                                                       const SqliteOptions& options = {});
   ~SqliteDatabase();
