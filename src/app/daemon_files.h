@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "app/file_lock.h"
 #include "base/result.h"
 #include "services/daemon/tool_runner.h"
 
@@ -57,8 +58,12 @@ Result<std::map<std::string, std::string>> parse_labels(const std::string& text)
 
 // Request ids started on this machine, appended to a file so they survive a restart of the
 // daemon process. Bounded: the file is rewritten with the newest half when it grows too long.
+// One process at a time: the journal is read once, at open, so a second process using it
+// would not see what the first starts and would run it again.
 class FileRequestJournal final : public daemon::RequestJournal {
  public:
+  // Takes an exclusive lock on `path`.lock for the journal's life; fails with already_exists,
+  // naming the holder's pid, while another process has the journal open.
   static Result<std::unique_ptr<FileRequestJournal>> open(const std::string& path,
                                                           std::size_t capacity = 65536);
   bool contains(const std::string& request_id) const override;
@@ -70,6 +75,7 @@ class FileRequestJournal final : public daemon::RequestJournal {
 
   std::string path_;
   std::size_t capacity_;
+  std::unique_ptr<ExclusiveFileLock> lock_;  // a file of its own: compact() replaces the journal
   daemon::MemoryRequestJournal memory_;
   std::deque<std::string> order_;
   std::ofstream out_;  // kept open: one write per request, no open/close

@@ -1,4 +1,5 @@
-// Private folders: mkdir with 0700 for the leaf, a look at an existing one's mode.
+// Private folders (mkdir with 0700 for the leaf, a look at an existing one's mode) and the
+// data directory's lock.
 #include "app/data_dir.h"
 
 #include <errno.h>
@@ -46,6 +47,18 @@ Result<void> prepare_data_dir(const std::string& path) {
         path, static_cast<unsigned>(*mode), path);
   }
   return {};
+}
+
+Result<std::unique_ptr<ExclusiveFileLock>> lock_data_dir(const std::string& path) {
+  const std::string lock_file = (std::filesystem::path(path) / "reliant.lock").string();
+  auto lock = ExclusiveFileLock::acquire(lock_file);
+  if (lock || lock.error().code != ErrorCode::already_exists) return lock;
+  const auto pid = ExclusiveFileLock::holder(lock_file);
+  return fail(ErrorCode::already_exists,
+              "another reliant process" + (pid ? " (pid " + std::to_string(*pid) + ")" : "") +
+                  " is using DATA_DIR " + path +
+                  ": stop it first, or give this one another --data-dir (two processes on one "
+                  "data directory would run the same tools twice)");
 }
 
 }  // namespace reliant

@@ -76,6 +76,13 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("cannot use the data directory {}: {}", options.data_dir, ready.error().message);
     return 1;
   }
+  // One process per data directory, for this process's whole life (the kernel lets go when it
+  // dies): two monoliths on one database each ran every in-flight tool.
+  auto claim = lock_data_dir(options.data_dir);
+  if (!claim) {
+    spdlog::error("{}", claim.error().message);
+    return 1;
+  }
   const std::string working_dir =
       std::filesystem::absolute(options.working_dir.empty()
                                     ? std::filesystem::current_path()

@@ -7,12 +7,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/http/health_server.h"
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/nats/nats_bus.h"
+#include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
 #include "app/readiness.h"
@@ -54,6 +56,25 @@ std::string default_worker_id() {
 }
 
 int run_worker(const WorkerOptions& options) {
+  // On SQLite the worker owns the database's folder, as a monolith does: beside a monolith it
+  // would take the monolith's engine tasks and run their tools elsewhere. (Postgres is made
+  // for many workers.)
+  std::unique_ptr<ExclusiveFileLock> claim;
+  if (options.db.driver == "sqlite") {
+    const std::string folder =
+        options.db.url.empty() ? options.db.data_dir
+                               : std::filesystem::absolute(options.db.url).parent_path().string();
+    if (auto made = ensure_private_directory(folder); !made) {
+      spdlog::error("{}", made.error().message);
+      return 1;
+    }
+    auto locked = lock_data_dir(folder);
+    if (!locked) {
+      spdlog::error("{}", locked.error().message);
+      return 1;
+    }
+    claim = std::move(*locked);
+  }
   AsioExecutor executor;
   auto store = open_server_store(executor, options.db, options.migrate);
   if (!store) {

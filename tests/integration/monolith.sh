@@ -2,8 +2,8 @@
 # The monolith as users run it: `reliant monolith` (HTTPS and gRPC over TLS with the
 # certificate it generates into its data dir, spec S2.4) and `reliant chat` answer a message
 # with tools run by the embedded daemon, none of the tools' escape sequences reaching the
-# terminal; its data dir is private (0700, files 0600); bad requests get precise 4xx answers
-# and lose nothing;
+# terminal; its data dir is private (0700, files 0600) and its own (a second monolith on it is
+# refused); bad requests get precise 4xx answers and lose nothing;
 # a kill -9 mid-tool, then a restart, still ends the run with exactly one final answer and the
 # tool never runs twice.
 #   monolith.sh RELIANT_BINARY
@@ -46,10 +46,20 @@ command curl -sf "$api/health" >/dev/null 2>&1 && fail "curl trusted the self-si
 # Only its owner may read what the monolith keeps: the data dir is 0700, the database (and the
 # -wal and -shm files SQLite makes), the token, the key and the journal are 0600.
 [ "$(stat -c %a "$work/data")" = 700 ] || fail "the data dir is $(stat -c %a "$work/data"), not 700"
-for f in reliant.db reliant.db-wal reliant.db-shm auth/token tls/key.pem daemon-journal; do
+for f in reliant.db reliant.db-wal reliant.db-shm auth/token tls/key.pem daemon-journal reliant.lock; do
   [ -e "$work/data/$f" ] || fail "DATA_DIR/$f is missing: $(ls -la "$work/data")"
   [ "$(stat -c %a "$work/data/$f")" = 600 ] || fail "DATA_DIR/$f is $(stat -c %a "$work/data/$f"), not 600"
 done
+# One process per data dir: a second monolith on it (on other ports) stops at once and says
+# who holds it; two on one data dir ran every in-flight tool twice. After the kill -9 below a
+# new one starts on it without trouble.
+if second=$(timeout 20 "$reliant" monolith --data-dir "$work/data" --api-port 0 --grpc-port 0 \
+  --working-dir "$work/ws" 2>&1); then
+  fail "a second monolith ran on the same data dir: $second"
+fi
+grep -qF "another reliant process (pid $pid) is using DATA_DIR $work/data" <<<"$second" \
+  || fail "the second monolith did not say why it stopped: $second"
+curl -sf "$api/health" >/dev/null || fail "the first monolith stopped answering"
 token=$(cat "$work/data/auth/token")
 # status METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body goes to $work/body
 status() {
