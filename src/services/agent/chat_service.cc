@@ -73,15 +73,17 @@ Task<Result<std::vector<ChatRecord>>> ChatService::list_chats(std::string user_i
   co_return std::move(*chats);
 }
 
-Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string chat_id) {
+Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string chat_id,
+                                             MessagePageQuery page) {
   auto view = std::make_shared<ChatView>();
-  TransactionBody body = [view, user_id, chat_id](SqlTransaction& tx) -> Result<void> {
+  TransactionBody body = [view, user_id, chat_id, page](SqlTransaction& tx) -> Result<void> {
     auto chat = owned_chat(tx, user_id, chat_id);
     if (!chat) return fail(chat.error());
     view->chat = std::move(*chat);
-    auto messages = load_messages(tx, chat_id);
+    auto messages = load_message_page(tx, chat_id, page);
     if (!messages) return fail(messages.error());
-    view->messages = std::move(*messages);
+    view->messages = std::move(messages->messages);
+    view->has_more = messages->has_more;
     return {};
   };
   Task<Result<void>> reading = env_.store->transact(std::move(body));

@@ -36,7 +36,8 @@ struct SentMessage {
 
 struct ChatView {
   ChatRecord chat;
-  std::vector<MessageRecord> messages;
+  std::vector<MessageRecord> messages;  // one page, in ordinal order
+  bool has_more = false;                // more messages beyond the page, in its direction
 };
 
 class ChatService {
@@ -46,7 +47,9 @@ class ChatService {
 
   Task<Result<ChatRecord>> create_chat(std::string user_id, std::string title);
   Task<Result<std::vector<ChatRecord>>> list_chats(std::string user_id);
-  Task<Result<ChatView>> get_chat(std::string user_id, std::string chat_id);
+  // The chat and one page of its messages (by default its first 100).
+  Task<Result<ChatView>> get_chat(std::string user_id, std::string chat_id,
+                                  MessagePageQuery page = {});
   // Fails with failed_precondition while the chat's previous message is still being answered,
   // invalid_argument for empty or oversized text, not_found for someone else's chat.
   Task<Result<SentMessage>> send_message(std::string user_id, std::string chat_id, std::string text,

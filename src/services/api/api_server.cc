@@ -260,13 +260,35 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
   if (parts.size() < 4) co_return not_found();
   const std::string chat_id = parts[3];
   if (parts.size() == 4 && method == "GET") {
-    Task<Result<agent::ChatView>> getting = chats_.get_chat(user_id, chat_id);
+    // ?limit=N&after=ORDINAL or &before=ORDINAL: one page of messages, oldest first.
+    std::int64_t numbers[3] = {0, 0, 0};
+    const char* names[3] = {"limit", "after", "before"};
+    for (int i = 0; i < 3; ++i) {
+      auto it = request.query.find(names[i]);
+      if (it == request.query.end()) continue;
+      auto value = parse_seq(it->second, names[i]);
+      if (!value) co_return error_response(value.error());
+      numbers[i] = *value;
+    }
+    auto page = message_page_query(numbers[0], numbers[1], numbers[2]);
+    if (!page) co_return error_response(page.error());
+    const bool backwards = page->before_ordinal.has_value();
+    Task<Result<agent::ChatView>> getting = chats_.get_chat(user_id, chat_id, *page);
     Result<agent::ChatView> view = co_await getting;
     if (!view) co_return error_response(view.error());
     Json messages = Json::array();
     for (const auto& message : view->messages) messages.push_back(to_json(message));
     Json out = to_json(view->chat);
     out["messages"] = messages;
+    out["has_more"] = view->has_more;
+    // The cursor of the next page in the same direction.
+    if (view->has_more && !view->messages.empty()) {
+      if (backwards) {
+        out["next_before"] = view->messages.front().ordinal;
+      } else {
+        out["next_after"] = view->messages.back().ordinal;
+      }
+    }
     co_return json_response(200, out);
   }
   if (parts.size() == 5 && parts[4] == "messages" && method == "POST") {

@@ -1,6 +1,7 @@
 // JSON helpers, bearer authentication and the daemon listing (store transactions).
 #include "services/api/api_support.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "core/personal_access_token.h"
@@ -125,6 +126,22 @@ Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier*
   Result<void> checked = co_await checking;
   if (!checked) co_return fail(checked.error());
   co_return std::move(*credential);
+}
+
+Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t after,
+                                            std::int64_t before) {
+  if (limit < 0 || after < 0 || before < 0) {
+    return fail(ErrorCode::invalid_argument, "limit, after and before must not be negative");
+  }
+  if (after > 0 && before > 0) {
+    return fail(ErrorCode::invalid_argument,
+                "give after (the page after a message) or before (the page before one), not both");
+  }
+  MessagePageQuery page;
+  page.limit = limit == 0 ? kDefaultMessagePage : std::min(limit, kMaxMessagePage);
+  page.after_ordinal = after;
+  if (before > 0) page.before_ordinal = before;
+  return page;
 }
 
 Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_id) {

@@ -13,6 +13,7 @@
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "services/api/credential_watch.h"
+#include "services/storage/chats.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
@@ -49,5 +50,16 @@ Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier*
 
 // The user's daemons, oldest first.
 Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_id);
+
+// Paging of a chat's messages (REST GET /chats/{id}, gRPC GetChat): a long chat is tens of
+// megabytes, so it comes a page at a time.
+inline constexpr std::int64_t kDefaultMessagePage = 100;
+inline constexpr std::int64_t kMaxMessagePage = 1000;
+// The page asked for, from its parts (0: not given): `limit` defaults to kDefaultMessagePage
+// and is capped at kMaxMessagePage; `after` and `before` are message ordinals, the page
+// starting after the one or ending before the other. Fails with invalid_argument for a
+// negative value or both cursors at once.
+Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t after,
+                                            std::int64_t before);
 
 }  // namespace reliant::api

@@ -164,12 +164,15 @@ Task<Result<std::string>> GrpcApi::list_chats(std::string user_id, std::string r
 Task<Result<std::string>> GrpcApi::get_chat(std::string user_id, std::string request) {
   auto in = protocol::decode<v1::GetChatRequest>(request);
   if (!in) co_return fail(in.error());
-  Task<Result<agent::ChatView>> getting = chats_.get_chat(std::move(user_id), in->chat_id());
+  auto page = message_page_query(in->limit(), in->after_ordinal(), in->before_ordinal());
+  if (!page) co_return fail(page.error());
+  Task<Result<agent::ChatView>> getting = chats_.get_chat(std::move(user_id), in->chat_id(), *page);
   Result<agent::ChatView> view = co_await getting;
   if (!view) co_return fail(view.error());
   v1::GetChatResponse out;
   to_proto(view->chat, *out.mutable_chat());
   for (const auto& message : view->messages) to_proto(message, *out.add_messages());
+  out.set_has_more(view->has_more);
   co_return protocol::encode(out);
 }
 

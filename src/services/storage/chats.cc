@@ -1,6 +1,9 @@
 // Chat, message and content block rows.
 #include "services/storage/chats.h"
 
+#include <algorithm>
+
+#include "base/assert.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -38,13 +41,16 @@ MessageRecord message_from(const SqlRow& r) {
   return m;
 }
 
-Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message) {
+// Adds the blocks' stored size to *bytes when given.
+Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t* bytes = nullptr) {
   auto rows =
       tx.query("SELECT kind, body_json FROM content_blocks WHERE message_id = $1 ORDER BY ordinal",
                {message.id});
   if (!rows) return fail(rows.error());
   for (const auto& row : rows->rows) {
-    auto body = nlohmann::json::parse(text_at(row, 1), nullptr, false);
+    const std::string text = text_at(row, 1);
+    if (bytes != nullptr) *bytes += text.size();
+    auto body = nlohmann::json::parse(text, nullptr, false);
     message.blocks.push_back({text_at(row, 0), body.is_discarded() ? nlohmann::json() : body});
   }
   return {};
@@ -154,6 +160,38 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
     if (auto ok = load_blocks(tx, messages.back()); !ok) return fail(ok.error());
   }
   return messages;
+}
+
+Result<MessagePage> load_message_page(SqlTransaction& tx, const std::string& chat_id,
+                                      const MessagePageQuery& query) {
+  RELIANT_ASSERT(query.limit > 0);
+  RELIANT_ASSERT(query.after_ordinal >= 0);
+  const bool backwards = query.before_ordinal.has_value();
+  // One row more than the page holds says whether there is more.
+  auto rows = backwards ? tx.query(std::string("SELECT ") + kMessageColumns +
+                                       " FROM messages WHERE chat_id = $1 AND ordinal < $2 "
+                                       "ORDER BY ordinal DESC LIMIT $3",
+                                   {chat_id, *query.before_ordinal, query.limit + 1})
+                        : tx.query(std::string("SELECT ") + kMessageColumns +
+                                       " FROM messages WHERE chat_id = $1 AND ordinal > $2 "
+                                       "ORDER BY ordinal LIMIT $3",
+                                   {chat_id, query.after_ordinal, query.limit + 1});
+  if (!rows) return fail(rows.error());
+  MessagePage page;
+  std::size_t bytes = 0;
+  // Walked from the cursor outwards: the page is what lies nearest to it.
+  for (const auto& row : rows->rows) {
+    if (static_cast<std::int64_t>(page.messages.size()) == query.limit ||
+        (!page.messages.empty() && bytes >= query.max_bytes)) {
+      page.has_more = true;
+      break;
+    }
+    MessageRecord message = message_from(row);
+    if (auto ok = load_blocks(tx, message, &bytes); !ok) return fail(ok.error());
+    page.messages.push_back(std::move(message));
+  }
+  if (backwards) std::reverse(page.messages.begin(), page.messages.end());
+  return page;
 }
 
 nlohmann::json to_json(const ChatRecord& c) {

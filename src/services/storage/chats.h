@@ -64,6 +64,23 @@ Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std:
 // In ordinal order, with their blocks.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
 
+// Which page of a chat's messages to read: those after `after_ordinal` (0: from the first),
+// or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
+// first, at most `max_bytes` of content blocks (so that a few huge tool outputs do not make
+// one answer of tens of megabytes).
+struct MessagePageQuery {
+  std::int64_t after_ordinal = 0;
+  std::optional<std::int64_t> before_ordinal;
+  std::int64_t limit = 100;
+  std::size_t max_bytes = 4 << 20;
+};
+struct MessagePage {
+  std::vector<MessageRecord> messages;  // in ordinal order either way
+  bool has_more = false;                // more messages lie beyond the page, in its direction
+};
+Result<MessagePage> load_message_page(SqlTransaction& tx, const std::string& chat_id,
+                                      const MessagePageQuery& query);
+
 nlohmann::json to_json(const ChatRecord& chat);
 nlohmann::json to_json(const MessageRecord& message);
 
