@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "core/daemon_selection.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto json = nlohmann::json::parse(text, nullptr, false);
+  // As every entry point that takes a selector parses it: depth-bounded.
+  const auto json = reliant::parse_json_or_discarded(text);
   if (json.is_discarded()) return 0;
   auto source = reliant::parse_selector_source(json);
   if (!source) {

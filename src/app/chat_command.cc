@@ -17,6 +17,7 @@
 #include "app/http_client.h"
 #include "app/local_account.h"
 #include "base/terminal_text.h"
+#include "base/json_parse.h"
 
 namespace reliant {
 namespace {
@@ -63,7 +64,8 @@ class Printer {
 
   // False once the run has ended.
   bool on_event(const llm::SseEvent& sse) {
-    auto event = Json::parse(sse.data, nullptr, false);
+    // Updates carry stored documents (messages with their tool inputs).
+    auto event = parse_json_or_discarded(sse.data, kStoredJsonDepthMax);
     if (event.is_discarded()) return true;
     const std::string kind = event.value("kind", sse.event);
     const Json body = event.value("body", Json::object());
@@ -200,7 +202,7 @@ int run_chat(const ChatOptions& o) {
   }
   Json send = {{"text", o.message}};
   if (!o.daemon.empty()) {
-    auto selector = Json::parse(o.daemon, nullptr, false);
+    auto selector = parse_json_or_discarded(o.daemon);
     send["daemon"] = selector.is_discarded() ? Json(o.daemon) : selector;
   }
   if (!o.model.empty()) send["model"] = o.model;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/data_dir.h"
+#include "base/json_parse.h"
 
 namespace reliant {
 namespace {
@@ -87,7 +88,7 @@ Result<std::optional<DaemonCredentials>> load_credentials(const std::string& pat
   if (!fs::exists(path, ec)) return std::optional<DaemonCredentials>();
   auto text = read_text(path);
   if (!text) return fail(text.error());
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  const auto json = parse_json_or_discarded(*text);
   if (!json.is_object() || !json.contains("token") || !json["token"].is_string()) {
     return fail(ErrorCode::invalid_argument,
                 path + " is not a credentials file (delete it and run `reliant daemon register`)");
@@ -126,7 +127,7 @@ Result<DaemonIdentityFile> load_identity(const std::string& path) {
   if (!fs::exists(path, ec)) return DaemonIdentityFile{};
   auto text = read_text(path);
   if (!text) return fail(text.error());
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  const auto json = parse_json_or_discarded(*text);
   if (!json.is_object()) return fail(ErrorCode::invalid_argument, path + " is not valid JSON");
   DaemonIdentityFile identity;
   identity.daemon_id = json.value("daemon_id", "");

@@ -14,6 +14,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/json_parse.h"
+
 namespace reliant {
 
 namespace beast = boost::beast;
@@ -257,7 +259,7 @@ Result<HttpReply> http_stream(const HttpEndpoint& endpoint, const std::string& t
 }
 
 std::string server_error(const HttpReply& reply) {
-  auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  auto body = parse_json_or_discarded(reply.body, kStoredJsonDepthMax);
   std::string message = reply.body;
   if (!body.is_discarded() && body.contains("error") && body["error"].is_object()) {
     message = body["error"].value("message", reply.body);
@@ -277,7 +279,8 @@ Result<nlohmann::json> http_json_call(const HttpEndpoint& endpoint, const std::s
                                                       : ErrorCode::internal;
     return fail(code, server_error(*reply));
   }
-  auto json = nlohmann::json::parse(reply->body, nullptr, false);
+  // Answers carry stored documents (a chat's messages with their tool inputs).
+  auto json = parse_json_or_discarded(reply->body, kStoredJsonDepthMax);
   if (json.is_discarded()) return fail(ErrorCode::internal, "the server's answer is not JSON");
   return json;
 }

@@ -16,6 +16,7 @@
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "services/routing/bus_daemon_router.h"
@@ -55,13 +56,13 @@ Task<Result<v1::ToolResponse>> call_tool(routing::DaemonRouter& router, routing:
 }
 
 int run_tool_call(const ToolCallOptions& o) {
-  const auto input = nlohmann::json::parse(o.input, nullptr, false);
+  const auto input = parse_json_or_discarded(o.input);
   if (input.is_discarded() || !input.is_object())
     return refuse("--input must be a JSON object, e.g. '{\"command\":\"echo hi\"}'");
   std::optional<SelectorSource> selector;
   if (!o.daemon.empty()) {
     // Shorthand (local, cloud, any, a name) or a structured selector as JSON.
-    auto json = nlohmann::json::parse(o.daemon, nullptr, false);
+    auto json = parse_json_or_discarded(o.daemon);
     if (json.is_discarded() || !json.is_object()) json = o.daemon;
     auto parsed = parse_selector_source(json);
     if (!parsed) return refuse("--daemon: " + parsed.error().message);

@@ -10,6 +10,7 @@
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "base/json_parse.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
@@ -39,10 +40,12 @@ int report(const Error& error) {
   return 1;
 }
 
-Result<Json> parse_json(const std::string& text, const std::string& flag) {
-  Json value = Json::parse(text, nullptr, false);
-  if (value.is_discarded())
-    return fail(ErrorCode::invalid_argument, flag + " is not valid JSON: " + text);
+Result<Json> parse_flag_json(const std::string& text, const std::string& flag) {
+  auto value = parse_json(text);
+  if (!value) {
+    return fail(ErrorCode::invalid_argument,
+                flag + " is not valid JSON (" + value.error().message + "): " + text);
+  }
   return value;
 }
 
@@ -117,7 +120,7 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   start->add_option("--wait-seconds", options->wait_seconds,
                     "Give up waiting after this long (0: never)");
   start->callback([options, &exit_code] {
-    auto input = parse_json(options->input, "--input");
+    auto input = parse_flag_json(options->input, "--input");
     if (!input) {
       exit_code = report(input.error());
       return;
@@ -184,7 +187,7 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   signal->add_option("signal", options->signal, "Signal name")->required();
   signal->add_option("--payload", options->input, "Payload as JSON")->capture_default_str();
   signal->callback([options, &exit_code] {
-    auto payload = parse_json(options->input, "--payload");
+    auto payload = parse_flag_json(options->input, "--payload");
     if (!payload) {
       exit_code = report(payload.error());
       return;

@@ -8,6 +8,7 @@
 
 #include <unordered_map>
 
+#include "base/json_parse.h"
 #include "protocol/plain_json.h"
 
 namespace reliant::protocol {
@@ -77,8 +78,14 @@ Result<void> from_json_into(std::string_view json, google::protobuf::Message& me
   if (json.size() > kMaxBusPayloadBytes) {
     return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
   }
-  if (parse_plain_json(json, message)) return {};
+  if (parse_plain_json(json, message)) return {};  // bounds its own depth (plain_json.cc)
   message.Clear();  // what a declined parse left
+  // protobuf's parser refuses objects nested deeper than 100 but not arrays, whose levels reach
+  // its object writer one by one; refuse deep JSON before it gets there.
+  if (auto shallow = check_json_depth(json); !shallow) {
+    return fail(ErrorCode::invalid_argument,
+                "invalid " + message.GetTypeName() + " JSON: " + shallow.error().message);
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(

@@ -3,7 +3,8 @@
 //
 // Both encoders are deterministic (docs/architecture.md §11: protobuf map fields otherwise
 // serialize in a different order in every process), so the simulator can hash what it sends.
-// Decoders never throw: malformed input is an `invalid_argument` error naming the message type.
+// Decoders never throw: malformed input is an `invalid_argument` error naming the message type,
+// and so is JSON nested deeper than kJsonDepthMax (base/json_parse.h).
 #pragma once
 
 #include <string>

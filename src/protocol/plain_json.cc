@@ -21,7 +21,8 @@ using google::protobuf::FileDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-// Deeper nesting is declined (protobuf's own parser stops at 100).
+// Deeper nesting is declined; codec.cc then refuses it before protobuf's parser sees it (the
+// recursion here stays this shallow either way).
 constexpr int kMaxDepth = 64;
 
 // What printing and parsing need of a type, computed once per type and thread.

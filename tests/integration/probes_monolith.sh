@@ -78,7 +78,9 @@ chat_result() {  # CHAT SECONDS [TOKEN]
   for _ in $(seq 1 $(($2 * 10))); do
     local body
     body=$(curl -sf -H "Authorization: Bearer $t" "$api/api/v1/chats/$1")
-    if python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["status"] != "running" else 1)' "$body"; then
+    # Through stdin: a chat with megabytes of output is too long for an argument.
+    if printf '%s' "$body" |
+      python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["status"] != "running" else 1)'; then
       echo "$body"
       return 0
     fi
@@ -122,6 +124,7 @@ s.sendall(f"GET /api/v1/updates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sy
 time.sleep(120)  # never reads
 PY
   streams+=($!)
+  disown "$!"  # killed at the end of this probe: no job notice
 done
 for i in 1 2 3; do
   chat=$(chat_with '`head -c 3000000 /dev/zero | tr "\0" x; echo` `head -c 3000000 /dev/zero | tr "\0" y; echo`')
@@ -137,11 +140,11 @@ streams=()
 
 # 4. Cancel mid-tool: nothing of the tool survives, not even a process that left its group.
 chat=$(chat_with '`setsid sh -c "exec sleep 301" & exec sleep 302`')
-for _ in $(seq 1 100); do pgrep -f 'sleep 30[12]' >/dev/null && break; sleep 0.1; done
-[ "$(pgrep -fc 'sleep 30[12]')" = 2 ] || fail "the tool's processes did not start"
+for _ in $(seq 1 100); do [ "$(pgrep -fxc 'sleep 30[12]')" = 2 ] && break; sleep 0.1; done
+[ "$(pgrep -fxc 'sleep 30[12]')" = 2 ] || fail "the tool's processes did not start"
 curl -sf -X POST "${auth[@]}" "$api/api/v1/chats/$chat/cancel" >/dev/null || fail "cancel refused"
-for _ in $(seq 1 100); do pgrep -f 'sleep 30[12]' >/dev/null || break; sleep 0.1; done
-pgrep -fa 'sleep 30[12]' && fail "cancelled: the tool's processes still run"
+for _ in $(seq 1 100); do pgrep -fx 'sleep 30[12]' >/dev/null || break; sleep 0.1; done
+pgrep -fxa 'sleep 30[12]' && fail "cancelled: the tool's processes still run"
 echo "ok   cancel: the tool's process tree is gone"
 
 # 5. A revoked token ends its open update stream.

@@ -125,13 +125,14 @@ laptop_pid=$(pgrep -f -- "--name laptop" | head -n 1)
   --tool bash --input '{"command":"setsid sh -c \"exec sleep 311\" & exec sleep 312"}' --timeout 60 \
   >"$work/revoked-call.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do pgrep -f 'sleep 31[12]' >/dev/null && break; sleep 0.1; done
-[ "$(pgrep -fc 'sleep 31[12]')" = 2 ] || fail "the long tool did not start on laptop"
+# -x: the whole command line, so the tool call client (whose arguments quote both) is not counted.
+for _ in $(seq 1 100); do [ "$(pgrep -fxc 'sleep 31[12]')" = 2 ] && break; sleep 0.1; done
+[ "$(pgrep -fxc 'sleep 31[12]')" = 2 ] || fail "the long tool did not start on laptop"
 laptop_token=$(q "SELECT id FROM personal_access_tokens WHERE name = 'laptop'")
 revoked_at=$(date +%s)
 "$reliant" admin token revoke "$laptop_token" --db-url "$url" >/dev/null
-for _ in $(seq 1 150); do pgrep -f 'sleep 31[12]' >/dev/null || break; sleep 0.1; done
-pgrep -fa 'sleep 31[12]' && fail "the revoked daemon's tool still runs $(($(date +%s) - revoked_at)) s after the revocation"
+for _ in $(seq 1 150); do pgrep -fx 'sleep 31[12]' >/dev/null || break; sleep 0.1; done
+pgrep -fxa 'sleep 31[12]' && fail "the revoked daemon's tool still runs $(($(date +%s) - revoked_at)) s after the revocation"
 for _ in $(seq 1 100); do kill -0 "$laptop_pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$laptop_pid" 2>/dev/null && fail "the daemon whose token was revoked still runs"
 grep -q "revoked" "$work/laptop.log" || fail "the daemon did not say its token was revoked"

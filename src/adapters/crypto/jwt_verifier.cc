@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64url.h"
+#include "base/json_parse.h"
 
 namespace reliant {
 
@@ -131,8 +132,9 @@ Result<VerifiedIdentity> JwtVerifier::verify(std::string_view token, std::int64_
   auto payload_text = base64url_decode(token.substr(first + 1, second - first - 1));
   auto signature = base64url_decode(token.substr(second + 1));
   if (!header_text || !payload_text || !signature) return fail(refused("not base64url"));
-  const Json header = Json::parse(*header_text, nullptr, false);
-  const Json claims = Json::parse(*payload_text, nullptr, false);
+  // Read before the signature is checked, so from anyone: bounded like any request.
+  const Json header = parse_json_or_discarded(*header_text);
+  const Json claims = parse_json_or_discarded(*payload_text);
   if (!header.is_object() || !claims.is_object())
     return fail(refused("header or claims are not JSON objects"));
   const auto alg = header.find("alg");
@@ -183,7 +185,7 @@ Result<VerifiedIdentity> JwtVerifier::verify(std::string_view token, std::int64_
   if (sub == claims.end() || !sub->is_string() || sub->get<std::string>().empty()) {
     return fail(refused("no subject (sub)"));
   }
-  VerifiedIdentity identity{sub->get<std::string>(), ""};
+  VerifiedIdentity identity{sub->get<std::string>(), "", **exp * 1000};
   if (const auto email = claims.find("email"); email != claims.end() && email->is_string()) {
     identity.email = email->get<std::string>();
   }

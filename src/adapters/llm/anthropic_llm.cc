@@ -9,6 +9,7 @@
 
 #include "adapters/llm/sse.h"
 #include "adapters/llm/wire_json.h"
+#include "base/json_parse.h"
 
 namespace reliant::llm {
 
@@ -135,7 +136,7 @@ class AnthropicStream final : public StreamConsumer {
 
   std::optional<StreamFailure> on_event(const SseEvent& event) {
     if (stopped_) return std::nullopt;  // nothing after message_stop matters
-    Json data = Json::parse(event.data, nullptr, false);
+    Json data = parse_json_or_discarded(event.data);
     if (data.is_discarded() || !data.is_object()) {
       return StreamFailure{
           {ErrorCode::unavailable, std::string(kProvider) + ": malformed JSON in a '" +
@@ -232,7 +233,7 @@ class AnthropicStream final : public StreamConsumer {
     if (!slot.tool) return;
     Json input = slot.initial_input;
     if (!slot.json.empty()) {
-      Json parsed = Json::parse(slot.json, nullptr, false);
+      Json parsed = parse_json_or_discarded(slot.json);
       input = !parsed.is_discarded() && parsed.is_object() ? std::move(parsed) : Json::object();
     }
     response_.content[slot.position].input = std::move(input);
@@ -285,7 +286,7 @@ Json anthropic_request_body(const Request& request, const std::string& model) {
 }
 
 std::string anthropic_error_message(std::string_view body) {
-  const Json parsed = Json::parse(body, nullptr, false);
+  const Json parsed = parse_json_or_discarded(body);
   if (parsed.is_discarded()) return {};
   const Json& error = member(parsed, "error");
   std::string message = string_at(error, "message");

@@ -10,6 +10,7 @@
 
 #include "adapters/llm/sse.h"
 #include "adapters/llm/wire_json.h"
+#include "base/json_parse.h"
 
 namespace reliant::llm {
 
@@ -101,7 +102,7 @@ class OpenAiStream final : public StreamConsumer {
       block.tool_name = call.name;
       // Invalid arguments become {}: the tool reports what is missing and the model recovers.
       Json input =
-          call.arguments.empty() ? Json::object() : Json::parse(call.arguments, nullptr, false);
+          call.arguments.empty() ? Json::object() : parse_json_or_discarded(call.arguments);
       block.input = !input.is_discarded() && input.is_object() ? std::move(input) : Json::object();
       response_.content.push_back(std::move(block));
     }
@@ -128,7 +129,7 @@ class OpenAiStream final : public StreamConsumer {
       done_ = true;
       return std::nullopt;
     }
-    Json chunk = Json::parse(event.data, nullptr, false);
+    Json chunk = parse_json_or_discarded(event.data);
     if (chunk.is_discarded() || !chunk.is_object()) {
       return StreamFailure{
           {ErrorCode::unavailable,
@@ -267,7 +268,7 @@ Json openai_request_body(const Request& request, const std::string& model) {
 }
 
 std::string openai_error_message(std::string_view body) {
-  const Json parsed = Json::parse(body, nullptr, false);
+  const Json parsed = parse_json_or_discarded(body);
   if (parsed.is_discarded() || !parsed.is_object()) return {};
   const Json& error = member(parsed, "error");
   if (error.is_string()) return error.get<std::string>();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/json_parse.h"
 #include "core/personal_access_token.h"
 #include "services/api/api_server.h"
 #include "services/storage/accounts.h"
@@ -19,10 +20,12 @@ HttpResponse json_response(int status, const Json& body) {
 
 Result<Json> parse_json_body(const HttpRequest& request) {
   if (request.body.empty()) return Json::object();
-  auto body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded())
-    return fail(ErrorCode::invalid_argument, "the request body is not valid JSON");
-  if (!body.is_object())
+  auto body = parse_json(request.body);
+  if (!body) {
+    return fail(ErrorCode::invalid_argument,
+                "the request body is not valid JSON: " + body.error().message);
+  }
+  if (!body->is_object())
     return fail(ErrorCode::invalid_argument, "the request body must be a JSON object");
   return body;
 }

@@ -23,7 +23,8 @@ using Json = nlohmann::json;
 // A JSON response. Invalid UTF-8 in `body` (error messages echo request bytes) is replaced
 // rather than thrown on, so a client's mistake never becomes a 500.
 HttpResponse json_response(int status, const Json& body);
-// The request body as a JSON object ({} when empty); invalid_argument otherwise.
+// The request body as a JSON object ({} when empty); invalid_argument otherwise, also when it
+// nests deeper than kJsonDepthMax (base/json_parse.h).
 Result<Json> parse_json_body(const HttpRequest& request);
 // "/api/v1/chats/abc/messages" → {api, v1, chats, abc, messages}.
 std::vector<std::string> path_segments(const std::string& path);

@@ -52,7 +52,7 @@ Task<void> CredentialWatch::recheck_loop() {
     if (credential_.expires_at_ms) {
       const Duration left = milliseconds(*credential_.expires_at_ms) -
                             milliseconds(to_ms(env_.executor.now()));
-      wait = std::clamp(left, milliseconds(1), recheck_);
+      wait = std::clamp<Duration>(left, milliseconds(1), recheck_);
     }
     Sleep pausing = sleep(env_.executor, wait);
     co_await pausing;

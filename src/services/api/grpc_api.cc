@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "reliant/api/v1/api.pb.h"
 #include "runtime/sleep.h"
@@ -182,10 +183,12 @@ Task<Result<std::string>> GrpcApi::send_message(std::string user_id, std::string
   agent::SendOptions options;
   options.model = in->model();
   if (!in->daemon_selector_json().empty()) {
-    options.daemon = nlohmann::json::parse(in->daemon_selector_json(), nullptr, false);
-    if (options.daemon.is_discarded()) {
-      co_return fail(ErrorCode::invalid_argument, "daemon_selector_json is not valid JSON");
+    auto selector = parse_json(in->daemon_selector_json());
+    if (!selector) {
+      co_return fail(ErrorCode::invalid_argument,
+                     "daemon_selector_json is not valid JSON: " + selector.error().message);
     }
+    options.daemon = std::move(*selector);
   }
   if (in->max_turns() != 0) options.max_turns = in->max_turns();
   Task<Result<agent::SentMessage>> sending =

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant::engine {
@@ -238,8 +239,9 @@ Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   run.queue = text_at(r, 1);
   run.workflow = text_at(r, 2);
   run.status = text_at(r, 3);
-  run.input = Json::parse(text_at(r, 4), nullptr, false);
-  if (auto result = optional_text_at(r, 5)) run.result = Json::parse(*result, nullptr, false);
+  run.input = parse_json_or_discarded(text_at(r, 4), kStoredJsonDepthMax);
+  if (auto result = optional_text_at(r, 5))
+    run.result = parse_json_or_discarded(*result, kStoredJsonDepthMax);
   run.error = optional_text_at(r, 6);
   run.created_at_ms = int_at(r, 7);
   run.closed_at_ms = optional_int_at(r, 8);
@@ -257,7 +259,7 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
   for (const auto& r : rows->rows) {
     auto kind = parse_event_kind(text_at(r, 1));
     if (!kind) return fail(ErrorCode::internal, "run " + run_id + ": " + kind.error().message);
-    Json body = Json::parse(text_at(r, 2), nullptr, false);
+    Json body = parse_json_or_discarded(text_at(r, 2), kStoredJsonDepthMax);
     if (!body.is_object()) {
       return fail(ErrorCode::internal,
                   "run " + run_id + ": history event " + text_at(r, 0) + " is not a JSON object");
@@ -414,7 +416,7 @@ Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const Clai
     return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
                                          std::to_string(task.event_seq));
   }
-  Json body = Json::parse(text_at(rows->rows[0], 1), nullptr, false);
+  Json body = parse_json_or_discarded(text_at(rows->rows[0], 1), kStoredJsonDepthMax);
   if (!body.is_object())
     return fail(ErrorCode::internal, "run " + task.run_id + ": corrupt activity_scheduled body");
   return ScheduledActivity{body.value("name", ""), body.value("input", Json()),

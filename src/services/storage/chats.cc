@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -50,7 +51,7 @@ Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t
   for (const auto& row : rows->rows) {
     const std::string text = text_at(row, 1);
     if (bytes != nullptr) *bytes += text.size();
-    auto body = nlohmann::json::parse(text, nullptr, false);
+    auto body = parse_json_or_discarded(text, kStoredJsonDepthMax);
     message.blocks.push_back({text_at(row, 0), body.is_discarded() ? nlohmann::json() : body});
   }
   return {};

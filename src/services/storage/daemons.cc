@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -15,7 +16,7 @@ constexpr const char* kColumns =
 
 std::map<std::string, std::string> labels_from(const std::string& text) {
   std::map<std::string, std::string> labels;
-  const auto json = nlohmann::json::parse(text, nullptr, false);
+  const auto json = parse_json_or_discarded(text, kStoredJsonDepthMax);
   if (!json.is_object()) return labels;
   for (const auto& [key, value] : json.items()) {
     if (value.is_string()) labels[key] = value.get<std::string>();

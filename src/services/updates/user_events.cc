@@ -1,6 +1,7 @@
 // User update log: append under the user's head row, read by number, announce as UserUpdates.
 #include "services/updates/user_events.h"
 
+#include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "reliant/api/v1/updates.pb.h"
 #include "services/storage/sql_row.h"
@@ -50,7 +51,7 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
     event.seq = int_at(row, 0);
     event.kind = text_at(row, 1);
     event.chat_id = optional_text_at(row, 2).value_or("");
-    auto body = nlohmann::json::parse(text_at(row, 3), nullptr, false);
+    auto body = parse_json_or_discarded(text_at(row, 3), kStoredJsonDepthMax);
     event.body = body.is_discarded() ? nlohmann::json::object() : std::move(body);
     event.created_at_ms = int_at(row, 4);
     events.push_back(std::move(event));
@@ -86,13 +87,15 @@ Result<std::vector<UserEvent>> decode_announcement(std::string_view payload) {
   if (!message) return fail(message.error());
   std::vector<UserEvent> events;
   for (const auto& update : message->updates()) {
-    auto body = nlohmann::json::parse(update.body_json(), nullptr, false);
-    if (body.is_discarded()) {
+    // The bodies the update log stores, so read with the bound for stored documents.
+    auto body = parse_json(update.body_json(), kStoredJsonDepthMax);
+    if (!body) {
       return fail(ErrorCode::invalid_argument,
-                  "update " + std::to_string(update.seq()) + ": body_json is not JSON");
+                  "update " + std::to_string(update.seq()) +
+                      ": body_json is not JSON: " + body.error().message);
     }
     events.push_back({update.user_id(), update.seq(), update.kind(), update.chat_id(),
-                      std::move(body), update.created_at_ms()});
+                      std::move(*body), update.created_at_ms()});
   }
   return events;
 }

@@ -236,7 +236,7 @@ TEST(PosixHost, CancellingKillsTheWholeProcessGroup) {
 TEST(PosixHost, FilesRoundTrip) {
   RealMachine m;
   ASSERT_TRUE(m.wait(m.host.write_file("sub/dir/f.txt", "content")).has_value());
-  auto read = m.wait(m.host.read_file((m.dir / "sub/dir/f.txt").string()));
+  auto read = m.wait(m.host.read_file((m.dir / "sub/dir/f.txt").string(), kReadFileBytesMax));
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(*read, "content");
   auto stat = m.wait(m.host.stat("sub/dir/f.txt"));
@@ -247,10 +247,10 @@ TEST(PosixHost, FilesRoundTrip) {
 
   std::string binary("a\0b\xff", 4);
   ASSERT_TRUE(m.wait(m.host.write_file("bin.dat", binary)).has_value());
-  EXPECT_EQ(*m.wait(m.host.read_file("bin.dat")), binary);
+  EXPECT_EQ(*m.wait(m.host.read_file("bin.dat", kReadFileBytesMax)), binary);
 
   fs::create_symlink(m.dir / "sub", m.dir / "link");
-  auto listing = m.wait(m.host.list_directory(""));
+  auto listing = m.wait(m.host.list_directory("", kListEntriesMax));
   ASSERT_TRUE(listing.has_value());
   ASSERT_EQ(listing->size(), 3u);
   EXPECT_EQ((*listing)[0].path, m.dir.string() + "/bin.dat");
@@ -264,18 +264,18 @@ TEST(PosixHost, FilesRoundTrip) {
 
 TEST(PosixHost, FileErrorsAndAtomicReplacement) {
   RealMachine m;
-  EXPECT_EQ(m.wait(m.host.read_file("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.read_file("missing", kReadFileBytesMax)).error().code, ErrorCode::not_found);
   EXPECT_EQ(m.wait(m.host.stat("missing")).error().code, ErrorCode::not_found);
-  EXPECT_EQ(m.wait(m.host.list_directory("missing")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.list_directory("missing", kListEntriesMax)).error().code, ErrorCode::not_found);
   fs::create_directories(m.dir / "d");
-  EXPECT_EQ(m.wait(m.host.read_file("d")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.read_file("d", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument);
   ASSERT_EQ(::mkfifo((m.dir / "fifo").c_str(), 0600), 0);
-  EXPECT_EQ(m.wait(m.host.read_file("fifo")).error().code, ErrorCode::invalid_argument)
+  EXPECT_EQ(m.wait(m.host.read_file("fifo", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument)
       << "a FIFO is refused, not read (that would block)";
   fs::remove(m.dir / "fifo");
   EXPECT_EQ(m.wait(m.host.write_file("d", "x")).error().code, ErrorCode::invalid_argument);
   ASSERT_TRUE(m.wait(m.host.write_file("plain", "x")).has_value());
-  EXPECT_EQ(m.wait(m.host.list_directory("plain")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.list_directory("plain", kListEntriesMax)).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("plain/inner", "x")).error().code,
             ErrorCode::invalid_argument);
 
@@ -298,7 +298,7 @@ TEST(PosixHost, FileErrorsAndAtomicReplacement) {
   fs::create_symlink(m.dir / "plain", m.dir / "alias");
   ASSERT_TRUE(m.wait(m.host.write_file("alias", "via link")).has_value());
   EXPECT_TRUE(fs::is_symlink(m.dir / "alias"));
-  EXPECT_EQ(*m.wait(m.host.read_file("plain")), "via link");
+  EXPECT_EQ(*m.wait(m.host.read_file("plain", kReadFileBytesMax)), "via link");
 }
 
 TEST(PosixHost, FileOperationsAreBoundedInBytesAndEntries) {
@@ -323,7 +323,7 @@ TEST(PosixHost, FileOperationsAreBoundedInBytesAndEntries) {
 TEST(PosixHost, AFileThatWaitsForDataIsRefusedAndNeverStallsTheExecutor) {
   RealMachine m;
   if (::access("/proc/kmsg", R_OK) != 0) GTEST_SKIP() << "/proc/kmsg is not readable here";
-  auto read = m.wait(m.host.read_file("/proc/kmsg"));
+  auto read = m.wait(m.host.read_file("/proc/kmsg", kReadFileBytesMax));
   ASSERT_FALSE(read.has_value());
   EXPECT_EQ(read.error().code, ErrorCode::invalid_argument) << read.error().message;
 }
@@ -339,12 +339,12 @@ TEST(PosixHost, FileToolsStayInsideTheWorkspaceRoots) {
   options.working_dir = (m.dir / "work").string();
   options.roots = {(m.dir / "work").string()};
   PosixHost host(m.executor, options);
-  EXPECT_EQ(*m.wait(host.read_file("src/main.c")), "int main;");
-  EXPECT_TRUE(m.wait(host.list_directory(".")).has_value());
-  for (const std::string path :
+  EXPECT_EQ(*m.wait(host.read_file("src/main.c", kReadFileBytesMax)), "int main;");
+  EXPECT_TRUE(m.wait(host.list_directory(".", kListEntriesMax)).has_value());
+  for (const std::string& path :
        {(m.dir / "outside" / "secret").string(), std::string("../outside/secret"),
         std::string("escape/secret"), std::string("/etc/passwd"), std::string("src/../../outside")}) {
-    auto read = m.wait(host.read_file(path));
+    auto read = m.wait(host.read_file(path, kReadFileBytesMax));
     ASSERT_FALSE(read.has_value()) << path;
     EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
     EXPECT_NE(read.error().message.find("outside the daemon's workspace"), std::string::npos);
@@ -355,7 +355,7 @@ TEST(PosixHost, FileToolsStayInsideTheWorkspaceRoots) {
   EXPECT_EQ(m.wait(host.write_file("/tmp/reliant-planted-by-test", "x")).error().code,
             ErrorCode::permission_denied);
   EXPECT_FALSE(fs::exists(m.dir / "outside" / "planted"));
-  EXPECT_EQ(m.wait(host.list_directory("..")).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(m.wait(host.list_directory("..", kListEntriesMax)).error().code, ErrorCode::permission_denied);
   // A new file inside is fine, also under directories that do not exist yet.
   EXPECT_TRUE(m.wait(host.write_file("new/dir/file", "ok")).has_value());
 }

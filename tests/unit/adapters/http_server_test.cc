@@ -884,7 +884,8 @@ const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
 void expect_refused_alone(const Received& received, const std::string& what) {
   EXPECT_TRUE(received.closed) << what;
   EXPECT_EQ(received.bytes.rfind("HTTP/1.1 400 ", 0), 0u) << what << ": " << received.bytes;
-  EXPECT_EQ(count_of(received.bytes, "HTTP/1."), 1) << what << ": " << received.bytes;
+  // Status lines only: an error body may quote the request's version ("HTTP/1.0 request").
+  EXPECT_EQ(count_of(received.bytes, "HTTP/1.1 "), 1) << what << ": " << received.bytes;
 }
 
 TEST_F(HttpServerTest, ChunkedThenIdentityIsRefusedAndTheSmuggledRequestNeverAnswered) {

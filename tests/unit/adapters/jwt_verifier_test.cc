@@ -129,6 +129,24 @@ TEST(JwtVerifier, RefusesTimeClaimsThatAreNotWholeSecondsInRange) {
   EXPECT_TRUE(with("iat", kNow / 1000 - 60).has_value());
 }
 
+// The header and claims are read before the signature is checked, so anyone can send them:
+// nesting 100,000 deep (issue 15) is refused like any other garbage, without a crash.
+TEST(JwtVerifier, RefusesDeeplyNestedHeadersAndClaims) {
+  KeyPair key(false);
+  auto verifier = verifier_for(key);
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const std::string good = key.token(claims());
+  const std::string signature = good.substr(good.rfind('.'));
+  expect_refused(verifier->verify(b64url(deep) + "." + b64url(claims().dump()) + signature, kNow),
+                 "not JSON objects");
+  std::string claims_text = claims().dump();
+  claims_text.insert(claims_text.size() - 1, ",\"x\":" + deep);
+  const std::string head = good.substr(0, good.find('.'));
+  expect_refused(verifier->verify(head + "." + b64url(claims_text) + signature, kNow),
+                 "not JSON objects");
+  EXPECT_TRUE(verifier->verify(good, kNow).has_value());
+}
+
 TEST(JwtVerifier, RefusesKeysItCannotUse) {
   EXPECT_EQ(JwtVerifier::create({"not a key", ""}).error().code, ErrorCode::invalid_argument);
   EVP_PKEY* p384 = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");

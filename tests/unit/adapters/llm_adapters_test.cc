@@ -740,6 +740,26 @@ TEST(AnthropicLlm, MalformedEventJsonFailsWithoutCrashing) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// Issue 15: an event nested 100,000 deep is refused as malformed, not parsed and then copied.
+TEST(AnthropicLlm, AnEventNestedTooDeepFailsWithoutCrashing) {
+  FakeProvider server;
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  server.script(sse_reply(anthropic_message_start(10) +
+                              "event: ping\ndata: {\"type\":\"ping\",\"x\":" + deep + "}\n\n" +
+                              anthropic_end("end_turn", 3),
+                          /*finished=*/true, /*chunk_bytes=*/1 << 16, /*write_bytes=*/1 << 16));
+  Loop loop;
+  AnthropicLlm llm(loop.executor, anthropic_config(server));
+  std::vector<std::string> deltas;
+  auto response = loop.complete(llm, hello_request(), &deltas);
+
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, ErrorCode::unavailable);
+  EXPECT_NE(response.error().message.find("malformed JSON in a 'ping' event"), std::string::npos)
+      << response.error().message.substr(0, 200);
+  EXPECT_EQ(server.connections(), 1);
+}
+
 TEST(AnthropicLlm, SilenceLongerThanTheIdleTimeoutIsATimeout) {
   FakeProvider server;
   Reply stalled = sse_reply(anthropic_message_start(10), /*finished=*/false);
@@ -904,6 +924,34 @@ TEST(OpenAiLlm, AssemblesToolCallsFromArgumentFragmentsByIndex) {
   EXPECT_EQ(response->stop_reason, "tool_use");
   EXPECT_EQ(response->input_tokens, 80);
   EXPECT_EQ(response->output_tokens, 30);
+}
+
+// Issue 15: tool-call arguments nested 100,000 deep are treated like any invalid arguments.
+TEST(OpenAiLlm, ToolCallArgumentsNestedTooDeepBecomeAnEmptyInput) {
+  FakeProvider server;
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  std::string body = openai_chunk({{"role", "assistant"}, {"content", nullptr}});
+  body +=
+      openai_chunk({{"tool_calls",
+                     {{{"index", 0},
+                       {"id", "call_1"},
+                       {"type", "function"},
+                       {"function", {{"name", "bash"}, {"arguments", "{\"x\":" + deep + "}"}}}}}}});
+  body += openai_chunk(Json::object(), "tool_calls");
+  body += openai_usage_and_done(5, 5);
+  server.script(
+      sse_reply(body, /*finished=*/true, /*chunk_bytes=*/1 << 16, /*write_bytes=*/1 << 16));
+  Loop loop;
+  OpenAiLlm llm(loop.executor, openai_config(server));
+  std::vector<std::string> deltas;
+  auto response = loop.complete(llm, hello_request(), &deltas);
+
+  ASSERT_TRUE(response) << response.error().describe();
+  ASSERT_EQ(response->content.size(), 1u);
+  EXPECT_EQ(response->content[0].kind, Block::Kind::tool_call);
+  EXPECT_EQ(response->content[0].tool_name, "bash");
+  EXPECT_EQ(response->content[0].input, Json::object());
+  EXPECT_EQ(response->stop_reason, "tool_use");
 }
 
 TEST(OpenAiLlm, SendsTheConversationInTheChatCompletionsFormat) {

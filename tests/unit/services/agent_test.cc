@@ -53,7 +53,7 @@ struct Monolith {
   std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 
   Monolith() {
-    run(migrate_up(store, world.now()));
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     auto seeded = database.database().transact([](SqlTransaction& tx) -> Result<void> {
       for (const char* user : {"user-1", "user-2"}) {
         if (auto ok = insert_user(tx, User{user, std::string(user) + "@example.com", user, 0}); !ok)

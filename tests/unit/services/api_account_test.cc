@@ -57,7 +57,7 @@ struct Api : sim::OneNode {
   std::unique_ptr<ApiServer> api;
 
   Api() : OneNode(11, 3, "api") {
-    run(migrate_up(store, world.now()));
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     ApiConfig config;
     config.passwords = &passwords;
     config.secrets = &secrets;
@@ -301,6 +301,52 @@ TEST(AccountRoutes, SettingsAreOneJsonObjectPerUser) {
   EXPECT_EQ(a.call("PUT", "/api/v1/settings", ada, R"({"settings":{"model":"m2"}})").status, 200);
   EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", ada))["settings"], (Json{{"model", "m2"}}));
   EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", bob))["settings"], Json::object());
+}
+
+// Issue 15: settings nested 70,000 deep parsed, then overflowed the stack when copied, and the
+// server died with every user on it.
+TEST(AccountRoutes, DeeplyNestedSettingsAreRefusedAndTheServerKeepsServing) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  // `levels` objects, one inside the other: {"a":{"a":…{}…}}.
+  const auto nested = [](std::size_t levels) {
+    std::string text;
+    for (std::size_t i = 1; i < levels; ++i) text += "{\"a\":";
+    text += "{}";
+    text.append(levels - 1, '}');
+    return text;
+  };
+  for (const std::string& deep :
+       {"{\"settings\":" + nested(100'000) + "}",
+        "{\"settings\":{\"a\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}}"}) {
+    const HttpResponse refused = a.call("PUT", "/api/v1/settings", ada, deep);
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    const Json error = a.json(refused).value("error", Json::object());
+    EXPECT_EQ(error.value("code", ""), "invalid_argument");
+    const std::string message = error.value("message", "");
+    EXPECT_EQ(message.rfind("the request body is not valid JSON: JSON nested deeper than 64 "
+                            "levels at byte ",
+                            0),
+              0u)
+        << message;
+  }
+  // {"settings": …} with 63 levels inside is 64 in all: the deepest body accepted, read back as
+  // it was written.
+  const HttpResponse deepest =
+      a.call("PUT", "/api/v1/settings", ada, "{\"settings\":" + nested(63) + "}");
+  EXPECT_EQ(deepest.status, 200) << deepest.body;
+  const HttpResponse read = a.call("GET", "/api/v1/settings", ada);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(a.json(read)["settings"], Json::parse(nested(63)));
+  const HttpResponse one_more =
+      a.call("PUT", "/api/v1/settings", ada, "{\"settings\":" + nested(64) + "}");
+  EXPECT_EQ(one_more.status, 400) << one_more.body;
+  EXPECT_NE(one_more.body.find("at byte 327"), std::string::npos)
+      << "the 65th '{' is 12 + 5 * 63 bytes in: " << one_more.body;
+  // Still serving, and still this user's.
+  EXPECT_EQ(a.call("PUT", "/api/v1/settings", ada, R"({"settings":{"theme":"dark"}})").status, 200);
+  EXPECT_EQ(a.json(a.call("GET", "/api/v1/settings", ada))["settings"], (Json{{"theme", "dark"}}));
+  EXPECT_EQ(a.call("GET", "/api/v1/me", ada).status, 200);
 }
 
 TEST(ProjectRoutes, ProjectsAndWorktreesBelongToOneUser) {

@@ -20,7 +20,7 @@ struct Api : sim::OneNode {
   std::unique_ptr<ApiServer> api;
 
   Api() : OneNode(5, 3, "api") {
-    run(migrate_up(store, world.now()));
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     auto made = JwtVerifier::create({key.public_pem(), "authenticated"});
     EXPECT_TRUE(made.has_value());
     jwt = std::move(*made);

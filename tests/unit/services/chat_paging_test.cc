@@ -31,7 +31,7 @@ struct Api : sim::OneNode {
   std::string bob;
 
   Api() : OneNode(17, 5, "api") {
-    run(migrate_up(store, world.now()));
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     rest = std::make_unique<ApiServer>(env, ApiConfig{});
     grpc = std::make_unique<GrpcApi>(env, ApiConfig{});
     ada = add_user("u-ada", "ada@example.com", 1);

@@ -68,7 +68,7 @@ struct Connect : sim::OneNode {
   std::string token;
 
   Connect() : OneNode(17, 5, "api") {
-    run(migrate_up(store, world.now()));
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     std::array<std::uint8_t, kPatRandomBytes> secret{};
     secret.fill(9);
     const NewToken made = make_token(secret, "tok-1", "u1", "test", 0);
@@ -129,6 +129,37 @@ TEST(ConnectRpc, ErrorsAreHttpStatusesWithConnectCodes) {
          "unimplemented");
   expect(c.call("/reliant.api.v1.ChatService/GetChat", "application/json", R"({"chatId":"x"})"),
          404, "not_found");
+}
+
+// Issue 15 on the Connect face: request JSON nested 100,000 deep is refused before protobuf's
+// parser sees it, and the server goes on answering.
+TEST(ConnectRpc, DeeplyNestedJsonIsInvalidArgument) {
+  Connect c;
+  const std::string create = "/reliant.api.v1.ChatService/CreateChat";
+  std::string objects;
+  for (int i = 0; i < 100'000; ++i) objects += "{\"a\":";
+  for (const std::string& deep :
+       {"{\"title\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}",
+        std::string(100'000, '['), objects}) {
+    const HttpResponse refused = c.call(create, "application/json", deep);
+    EXPECT_EQ(refused.status, 400) << refused.body.substr(0, 200);
+    const Json error = Json::parse(refused.body);
+    EXPECT_EQ(error.value("code", ""), "invalid_argument");
+    EXPECT_NE(error.value("message", "").find("JSON nested deeper than 64 levels at byte "),
+              std::string::npos)
+        << error.value("message", "");
+  }
+  const std::string stream = "/reliant.api.v1.StreamingService/StreamUpdates";
+  const HttpResponse streamed =
+      c.call(stream, "application/connect+json", envelope(std::string(100'000, '[')));
+  ASSERT_EQ(streamed.status, 200);
+  const auto end = envelopes(streamed.body);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].flags, 2);
+  EXPECT_EQ(Json::parse(end[0].payload)["error"]["code"], "invalid_argument") << end[0].payload;
+
+  const HttpResponse created = c.call(create, "application/json", R"({"title":"still here"})");
+  EXPECT_EQ(created.status, 200) << created.body;
 }
 
 TEST(ConnectRpc, ServerStreamsAreEnvelopesEndedByAnEndOfStreamMessage) {

@@ -104,6 +104,13 @@ TEST(ToolSet, BadJsonAndNonObjectInputAreInvalidInput) {
   EXPECT_EQ(r.error_code, "invalid_input");
   EXPECT_EQ(r.content, "missing required field \"command\" (a string)");
 
+  // A model's input nested 100,000 deep (issue 15) is refused, not parsed and then copied.
+  r = d.call_raw("bash",
+                 "{\"command\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}");
+  EXPECT_EQ(r.error_code, "invalid_input");
+  EXPECT_EQ(r.content,
+            "input for bash is not valid JSON: JSON nested deeper than 64 levels at byte 74");
+
   r = d.call("bash", Json{{"command", 42}});
   EXPECT_EQ(r.error_code, "invalid_input");
   EXPECT_EQ(r.content, "field \"command\" must be a string, got number");

@@ -53,7 +53,7 @@ TEST(SimHost, FilesAndImplicitDirectories) {
   EXPECT_TRUE(m.host.is_directory("/home"));
   EXPECT_EQ(m.host.file("/home/me/notes.txt"), "relative");
 
-  auto listing = m.wait(m.host.list_directory("/home/me"));
+  auto listing = m.wait(m.host.list_directory("/home/me", kListEntriesMax));
   ASSERT_TRUE(listing.has_value());
   ASSERT_EQ(listing->size(), 2u);
   EXPECT_EQ((*listing)[0].path, "/home/me/notes.txt");
@@ -62,9 +62,9 @@ TEST(SimHost, FilesAndImplicitDirectories) {
   EXPECT_EQ((*listing)[1].path, "/home/me/src");
   EXPECT_TRUE((*listing)[1].is_directory);
 
-  EXPECT_EQ(m.wait(m.host.read_file("src")).error().code, ErrorCode::invalid_argument);
-  EXPECT_EQ(m.wait(m.host.read_file("nope")).error().code, ErrorCode::not_found);
-  EXPECT_EQ(m.wait(m.host.list_directory("notes.txt")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.read_file("src", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.read_file("nope", kReadFileBytesMax)).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.list_directory("notes.txt", kListEntriesMax)).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("notes.txt/x", "")).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("src", "")).error().code, ErrorCode::invalid_argument);
   ASSERT_TRUE(m.wait(m.host.write_file("src/b.cc", "b")).has_value());

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "core/path.h"
 #include "services/daemon/tools/tool_support.h"
 
@@ -86,17 +87,14 @@ Task<ToolResult> ToolSet::execute(ToolContext& ctx, std::string tool_name, std::
                            "the daemon's working directory is not an absolute path: \"" +
                                repair_utf8(ctx.working_dir) + "\"");
   }
-  Json input;
-  std::string parse_error;
-  try {
-    input = input_json.empty() ? Json::object() : Json::parse(input_json);
-  } catch (const Json::exception& e) {
-    parse_error = without_exception_tag(e.what());
+  // A model wrote this input; tools copy and print it, which recurses once per level.
+  Result<Json> parsed = input_json.empty() ? Result<Json>(Json::object()) : parse_json(input_json);
+  if (!parsed) {
+    co_return tool_failure(
+        tool_error::invalid_input,
+        "input for " + tool_name + " is not valid JSON: " + parsed.error().message);
   }
-  if (!parse_error.empty()) {
-    co_return tool_failure(tool_error::invalid_input,
-                           "input for " + tool_name + " is not valid JSON: " + parse_error);
-  }
+  Json input = std::move(*parsed);
   if (!input.is_object()) {
     co_return tool_failure(
         tool_error::invalid_input,
