@@ -97,8 +97,10 @@ struct ToolPathWorkload::Impl {
 
   // Status writes may lag behind the truth by the stale timeout plus one heartbeat, and the
   // store write itself (retried with backoff up to 5 s).
+  // A lease expires once a gateway has seen it unchanged for stale_after on its own clock, and a
+  // gateway that restarts starts looking afresh: up to two stale_after after the last renewal.
   Duration status_allowance() const {
-    return scenario.tool_path.stale_after + scenario.tool_path.heartbeat_interval + seconds(7);
+    return 2 * scenario.tool_path.stale_after + scenario.tool_path.heartbeat_interval + seconds(7);
   }
   // After healing: the longest reconnect backoff, the registration, and two heartbeats.
   Duration reconnect_allowance() const {
