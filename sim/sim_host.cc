@@ -370,11 +370,7 @@ std::vector<FileEntry> SimHost::children(const std::string& dir) const {
 Result<void> SimHost::confined(const std::string& absolute) const {
   if (roots_.empty()) return {};
   for (const auto& root : roots_) {
-    if (root == "/" || absolute == root ||
-        (absolute.size() > root.size() && absolute.compare(0, root.size(), root) == 0 &&
-         absolute[root.size()] == '/')) {
-      return {};
-    }
+    if (path_within(root, absolute)) return {};
   }
   std::string listed;
   for (const auto& root : roots_) listed += (listed.empty() ? "" : ", ") + root;

@@ -4,9 +4,6 @@
 // line as it is written (`reliant-sim run --log`).
 #pragma once
 
-#include <cstddef>
-#include <deque>
-#include <functional>
 #include <string>
 
 #include "runtime/log.h"

@@ -177,8 +177,7 @@ class SimCredentials final : public daemon::CredentialStore {
   std::string daemon_id() const override { return daemon_id_; }
   void save_daemon_id(const std::string& id) override { daemon_id_ = id; }
   std::uint64_t next_registration_seq(Instant now) override {
-    const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
-    registration_seq_ = std::max(registration_seq_ + 1, now_ms);
+    registration_seq_ = daemon::registration_seq_after(registration_seq_, now);
     return registration_seq_;
   }
 

@@ -62,7 +62,6 @@ struct StartOptions {
   double heartbeat_s = 15;
   double stale_s = 30;
   double backoff_max_s = 30;
-  std::string log_format = "text";
   WorkspaceFlags workspace;
 };
 
@@ -166,8 +165,7 @@ class FileCredentials final : public daemon::CredentialStore {
       spdlog::error("{}", ok.error().message);
   }
   std::uint64_t next_registration_seq(Instant now) override {
-    const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
-    identity_.registration_seq = std::max(identity_.registration_seq + 1, now_ms);
+    identity_.registration_seq = daemon::registration_seq_after(identity_.registration_seq, now);
     if (auto ok = save_identity(paths_.identity, identity_); !ok)
       spdlog::error("{}", ok.error().message);
     return identity_.registration_seq;
@@ -250,7 +248,6 @@ int start_in_background(const DaemonPaths& paths, int argc, char** argv) {
 }
 
 int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
-  if (auto logging = configure_logging(o.log_format); !logging) return say(logging.error());
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
   if (auto pid = running_pid(paths->pid); pid && *pid != ::getpid()) {
@@ -527,7 +524,6 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
       ->capture_default_str();
   start->add_option("--backoff-max", o->backoff_max_s, "Longest wait between reconnects (s)")
       ->capture_default_str();
-  start->add_option("--log-format", o->log_format, "text or json")->capture_default_str();
   start->callback(
       [global, o, &exit_code, argc, argv] { exit_code = run_start(*global, *o, argc, argv); });
 

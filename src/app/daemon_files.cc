@@ -177,15 +177,10 @@ Result<std::unique_ptr<FileRequestJournal>> FileRequestJournal::open(const std::
   if (auto made = ensure_private_directory(fs::path(path).parent_path().string()); !made)
     return fail(made.error());
   const std::string lock_file = path + ".lock";
-  auto lock = ExclusiveFileLock::acquire(lock_file);
-  if (!lock && lock.error().code == ErrorCode::already_exists) {
-    const auto pid = ExclusiveFileLock::holder(lock_file);
-    return fail(ErrorCode::already_exists,
-                "another reliant process" + (pid ? " (pid " + std::to_string(*pid) + ")" : "") +
-                    " is using the request journal " + path +
-                    " (a daemon of this user on this machine): stop it first (`reliant daemon "
-                    "stop`); two processes on one journal would run a tool request twice");
-  }
+  auto lock = ExclusiveFileLock::acquire(
+      lock_file, "the request journal " + path + " (a daemon of this user on this machine)",
+      "stop it first (`reliant daemon stop`); two processes on one journal would run a tool "
+      "request twice");
   if (!lock) return fail(lock.error());
   journal->lock_ = std::move(*lock);
   // Created 0600 before the stream opens it (which would make it 0644): which requests ran on

@@ -51,14 +51,10 @@ Result<void> prepare_data_dir(const std::string& path) {
 
 Result<std::unique_ptr<ExclusiveFileLock>> lock_data_dir(const std::string& path) {
   const std::string lock_file = (std::filesystem::path(path) / "reliant.lock").string();
-  auto lock = ExclusiveFileLock::acquire(lock_file);
-  if (lock || lock.error().code != ErrorCode::already_exists) return lock;
-  const auto pid = ExclusiveFileLock::holder(lock_file);
-  return fail(ErrorCode::already_exists,
-              "another reliant process" + (pid ? " (pid " + std::to_string(*pid) + ")" : "") +
-                  " is using DATA_DIR " + path +
-                  ": stop it first, or give this one another --data-dir (two processes on one "
-                  "data directory would run the same tools twice)");
+  return ExclusiveFileLock::acquire(
+      lock_file, "DATA_DIR " + path,
+      "stop it first, or give this one another --data-dir (two processes on one data directory "
+      "would run the same tools twice)");
 }
 
 }  // namespace reliant

@@ -8,10 +8,24 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace reliant {
+namespace {
 
-Result<std::unique_ptr<ExclusiveFileLock>> ExclusiveFileLock::acquire(const std::string& path) {
+// The pid the holder of `path`'s lock wrote, when there is one.
+std::optional<long> holder(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ExclusiveFileLock>> ExclusiveFileLock::acquire(const std::string& path,
+                                                                      std::string_view what,
+                                                                      std::string_view advice) {
   // O_CLOEXEC: processes started from here (tools) must not inherit the lock and keep it alive
   // after this process is gone.
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -23,7 +37,10 @@ Result<std::unique_ptr<ExclusiveFileLock>> ExclusiveFileLock::acquire(const std:
     const int error = errno;
     ::close(fd);
     if (error == EWOULDBLOCK) {
-      return fail(ErrorCode::already_exists, path + " is locked by another process");
+      const auto pid = holder(path);
+      return fail(ErrorCode::already_exists,
+                  "another reliant process" + (pid ? " (pid " + std::to_string(*pid) + ")" : "") +
+                      " is using " + std::string(what) + ": " + std::string(advice));
     }
     return fail(ErrorCode::unavailable, "cannot lock " + path + ": " + std::strerror(error));
   }
@@ -32,14 +49,7 @@ Result<std::unique_ptr<ExclusiveFileLock>> ExclusiveFileLock::acquire(const std:
   const bool recorded = ::ftruncate(fd, 0) == 0 &&
                         ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
   (void)recorded;
-  return std::unique_ptr<ExclusiveFileLock>(new ExclusiveFileLock(path, fd));
-}
-
-std::optional<long> ExclusiveFileLock::holder(const std::string& path) {
-  std::ifstream in(path);
-  long pid = 0;
-  if (!(in >> pid) || pid <= 0) return std::nullopt;
-  return pid;
+  return std::unique_ptr<ExclusiveFileLock>(new ExclusiveFileLock(fd));
 }
 
 ExclusiveFileLock::~ExclusiveFileLock() { ::close(fd_); }

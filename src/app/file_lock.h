@@ -4,8 +4,8 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -15,22 +15,19 @@ class ExclusiveFileLock {
  public:
   // Takes the lock on `path` (created 0600 when missing) without waiting, and writes this
   // process's pid into the file for whoever is refused next. Fails with `already_exists` when
-  // another process holds it (holder() may then say which), `unavailable` when the file cannot
-  // be opened or locked.
-  static Result<std::unique_ptr<ExclusiveFileLock>> acquire(const std::string& path);
-  // The pid the holder of `path`'s lock wrote, when there is one.
-  static std::optional<long> holder(const std::string& path);
+  // another process holds it — "another reliant process (pid N) is using WHAT: ADVICE" — and
+  // `unavailable` when the file cannot be opened or locked.
+  static Result<std::unique_ptr<ExclusiveFileLock>> acquire(const std::string& path,
+                                                            std::string_view what,
+                                                            std::string_view advice);
 
   ~ExclusiveFileLock();  // closing the file releases the lock
   ExclusiveFileLock(const ExclusiveFileLock&) = delete;
   ExclusiveFileLock& operator=(const ExclusiveFileLock&) = delete;
 
-  const std::string& path() const { return path_; }
-
  private:
-  ExclusiveFileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  explicit ExclusiveFileLock(int fd) : fd_(fd) {}
 
-  std::string path_;
   int fd_;
 };
 

@@ -61,12 +61,14 @@ std::string host_name() {
 }
 
 Task<Result<void>> start_embedded_daemon(routing::LazyDaemonStarter* daemons, std::string user_id) {
-  // Only the machine's owner gets the embedded daemon; other users' requests are served
-  // without one (their tool calls say to connect a daemon of their own).
-  if (user_id != daemons->local_user_id()) co_return Result<void>{};
+  // Only the machine's owner gets the embedded daemon (the starter refuses anyone else with
+  // failed_precondition); other users' requests are served without one, and their tool calls
+  // say to connect a daemon of their own.
   Task<Result<std::string>> starting = daemons->ensure_started(std::move(user_id));
   Result<std::string> started = co_await starting;
-  if (!started) co_return fail(started.error());
+  if (!started && started.error().code != ErrorCode::failed_precondition) {
+    co_return fail(started.error());
+  }
   co_return Result<void>{};
 }
 

@@ -9,13 +9,6 @@
 extern char** environ;
 
 namespace reliant {
-namespace {
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
 
 bool is_secret_variable(std::string_view name) {
   std::string upper(name);
@@ -23,9 +16,8 @@ bool is_secret_variable(std::string_view name) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   }
   const std::string_view n = upper;
-  return ends_with(n, "_API_KEY") || ends_with(n, "_TOKEN") || ends_with(n, "_SECRET") ||
-         ends_with(n, "_PASSWORD") || n == "DATABASE_URL" || n == "PGPASSWORD" ||
-         n.find("SECRET") != std::string_view::npos;
+  return n.ends_with("_API_KEY") || n.ends_with("_TOKEN") || n.ends_with("_PASSWORD") ||
+         n == "DATABASE_URL" || n == "PGPASSWORD" || n.find("SECRET") != std::string_view::npos;
 }
 
 int protect_secret_environment() {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/json_parse.h"
 #include "base/utf8.h"
 
 namespace reliant::protocol {
@@ -23,7 +24,7 @@ using google::protobuf::Reflection;
 
 // Deeper nesting is declined; codec.cc then refuses it before protobuf's parser sees it (the
 // recursion here stays this shallow either way).
-constexpr int kMaxDepth = 64;
+constexpr int kMaxDepth = static_cast<int>(kJsonDepthMax);
 
 // What printing and parsing need of a type, computed once per type and thread.
 struct TypeInfo {

@@ -28,6 +28,7 @@
 
 #include "adapters/blocking/blocking_pool.h"
 #include "base/assert.h"
+#include "core/path.h"
 #include "runtime/future.h"
 
 extern char** environ;
@@ -544,13 +545,6 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   return child;
 }
 
-// Whether `path` (absolute, normal) lies in `root` (absolute, normal, no trailing slash).
-bool lies_in(const std::string& path, const std::string& root) {
-  if (root == "/") return true;
-  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
-                          path[root.size()] == '/');
-}
-
 // `path` with every symbolic link of its existing part resolved (the rest kept as written,
 // normalized): where an operation on it would actually land.
 std::string landing_place(const std::string& path) {
@@ -722,7 +716,7 @@ struct PosixHost::Shared {
     if (roots.empty()) return path;
     const std::string place = landing_place(path);
     for (const auto& root : roots) {
-      if (lies_in(place, root)) return path;
+      if (path_within(root, place)) return path;
     }
     std::string listed;
     for (const auto& root : roots) listed += (listed.empty() ? "" : ", ") + root;

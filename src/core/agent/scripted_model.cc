@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json_parse.h"
+
 namespace reliant::agent {
 namespace {
 
@@ -74,7 +76,7 @@ std::vector<llm::Block> scripted_plan(const std::string& user_text) {
                                                               ? std::string::npos
                                                               : space - kToolPrefix.size());
       const std::string input = space == std::string::npos ? "{}" : command.substr(space + 1);
-      call.input = llm::Json::parse(input, nullptr, false);
+      call.input = parse_json_or_discarded(input);
       if (!call.input.is_object()) call.input = llm::Json::object();
       if (!call.tool_name.empty()) plan.push_back(std::move(call));
     } else if (!command.empty()) {

@@ -60,36 +60,22 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
 }
 
 Task<Result<std::vector<ChatRecord>>> ChatService::list_chats(std::string user_id) {
-  auto chats = std::make_shared<std::vector<ChatRecord>>();
-  TransactionBody body = [chats, user_id](SqlTransaction& tx) -> Result<void> {
-    auto rows = reliant::list_chats(tx, user_id, 200);
-    if (!rows) return fail(rows.error());
-    *chats = std::move(*rows);
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(body));
-  Result<void> read = co_await reading;
-  if (!read) co_return fail(read.error());
-  co_return std::move(*chats);
+  Task<Result<std::vector<ChatRecord>>> reading = env_.store->transact_for(
+      [user_id](SqlTransaction& tx) { return reliant::list_chats(tx, user_id, 200); });
+  co_return co_await reading;
 }
 
 Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string chat_id,
                                              MessagePageQuery page) {
-  auto view = std::make_shared<ChatView>();
-  TransactionBody body = [view, user_id, chat_id, page](SqlTransaction& tx) -> Result<void> {
-    auto chat = owned_chat(tx, user_id, chat_id);
-    if (!chat) return fail(chat.error());
-    view->chat = std::move(*chat);
-    auto messages = load_message_page(tx, chat_id, page);
-    if (!messages) return fail(messages.error());
-    view->messages = std::move(messages->messages);
-    view->has_more = messages->has_more;
-    return {};
-  };
-  Task<Result<void>> reading = env_.store->transact(std::move(body));
-  Result<void> read = co_await reading;
-  if (!read) co_return fail(read.error());
-  co_return std::move(*view);
+  Task<Result<ChatView>> reading = env_.store->transact_for(
+      [user_id, chat_id, page](SqlTransaction& tx) -> Result<ChatView> {
+        auto chat = owned_chat(tx, user_id, chat_id);
+        if (!chat) return fail(chat.error());
+        auto messages = load_message_page(tx, chat_id, page);
+        if (!messages) return fail(messages.error());
+        return ChatView{std::move(*chat), std::move(messages->messages), messages->has_more};
+      });
+  co_return co_await reading;
 }
 
 Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::string chat_id,

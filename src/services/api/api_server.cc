@@ -145,7 +145,8 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
       accounts_(env, config_.secrets),
-      projects_(env) {
+      projects_(env),
+      watches_(env, config_.credential_recheck) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
     login_.emplace(env, *config_.passwords, *config_.secrets);
 }
@@ -391,8 +392,7 @@ HttpResponse ApiServer::open_stream(const HttpRequest& request, const Credential
   auto feed = updates::UserFeed::open(env_, options);
   if (!feed) return error_response(feed.error());
   updates::UserFeed* raw_feed = feed->get();
-  auto watch = CredentialWatch::open(env_, credential, config_.credential_recheck,
-                                     [raw_feed] { raw_feed->interrupt(); });
+  auto watch = watches_.watch(credential, [raw_feed] { raw_feed->interrupt(); });
   if (!watch) return error_response(watch.error());
   HttpResponse response;
   response.content_type = "text/event-stream";

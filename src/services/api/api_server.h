@@ -75,6 +75,7 @@ class ApiServer final : public HttpHandler {
   std::optional<CliLogin> login_;
   AccountRoutes accounts_;
   ProjectRoutes projects_;
+  CredentialWatches watches_;  // of the update streams
   Stats stats_;
 };
 

@@ -98,13 +98,6 @@ Task<Result<Credential>> authenticate_jwt(Env& env, const BearerVerifier& jwt, s
 
 }  // namespace
 
-Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token) {
-  Task<Result<Credential>> checking = authenticate_credential(env, jwt, std::move(token));
-  Result<Credential> credential = co_await checking;
-  if (!credential) co_return fail(credential.error());
-  co_return std::move(credential->user_id);
-}
-
 Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier* jwt,
                                                  std::string token) {
   if (token.empty()) {
@@ -117,18 +110,13 @@ Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier*
     Task<Result<Credential>> checking = authenticate_jwt(env, *jwt, std::move(token));
     co_return co_await checking;
   }
-  auto credential = std::make_shared<Credential>();
-  TransactionBody body = [credential, token,
-                          now_ms = to_ms(env.executor.now())](SqlTransaction& tx) -> Result<void> {
-    auto who = reliant::authenticate_token(tx, token, now_ms);
-    if (!who) return fail(who.error());
-    *credential = Credential{who->user.id, who->token_id, who->expires_at_ms};
-    return {};
-  };
-  Task<Result<void>> checking = env.store->transact(std::move(body));
-  Result<void> checked = co_await checking;
-  if (!checked) co_return fail(checked.error());
-  co_return std::move(*credential);
+  Task<Result<Credential>> checking = env.store->transact_for(
+      [token, now_ms = to_ms(env.executor.now())](SqlTransaction& tx) -> Result<Credential> {
+        auto who = reliant::authenticate_token(tx, token, now_ms);
+        if (!who) return fail(who.error());
+        return Credential{who->user.id, who->token_id, who->expires_at_ms};
+      });
+  co_return co_await checking;
 }
 
 Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t after,
@@ -141,7 +129,7 @@ Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t aft
                 "give after (the page after a message) or before (the page before one), not both");
   }
   MessagePageQuery page;
-  page.limit = limit == 0 ? kDefaultMessagePage : std::min(limit, kMaxMessagePage);
+  page.limit = limit == 0 ? kMessagePageDefault : std::min(limit, kMaxMessagePage);
   page.after_ordinal = after;
   if (before > 0) page.before_ordinal = before;
   return page;

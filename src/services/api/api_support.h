@@ -37,15 +37,13 @@ Task<HttpResponse> transact_and_respond(Env& env, TransactionBody body, std::sha
 // The token of an `Authorization: Bearer <token>` value; empty when it is not one.
 std::string bearer_token(std::string_view authorization);
 
-// The id of the user a bearer token belongs to. A personal access token (rlnt_pat_…) is looked
-// up in the store; anything else is a JWT from the identity provider, checked by `jwt` (when
-// configured) — its subject is the user's id, and a user seen for the first time is created.
-// Fails with unauthenticated when the token is empty, unknown, revoked, expired or invalid,
-// with already_exists when a new JWT user's email belongs to an account made another way, or
-// with the store's error.
-Task<Result<std::string>> authenticate(Env& env, const BearerVerifier* jwt, std::string token);
-// The same, with which token it was and when it expires: what a long-lived stream watches
-// (CredentialWatch).
+// Whose a bearer token is, which token it was and when it expires (what a long-lived stream
+// watches, CredentialWatches). A personal access token (rlnt_pat_…) is looked up in the store;
+// anything else is a JWT from the identity provider, checked by `jwt` (when configured) — its
+// subject is the user's id, and a user seen for the first time is created. Fails with
+// unauthenticated when the token is empty, unknown, revoked, expired or invalid, with
+// already_exists when a new JWT user's email belongs to an account made another way, or with
+// the store's error.
 Task<Result<Credential>> authenticate_credential(Env& env, const BearerVerifier* jwt,
                                                  std::string token);
 
@@ -54,9 +52,8 @@ Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_
 
 // Paging of a chat's messages (REST GET /chats/{id}, gRPC GetChat): a long chat is tens of
 // megabytes, so it comes a page at a time.
-inline constexpr std::int64_t kDefaultMessagePage = 100;
 inline constexpr std::int64_t kMaxMessagePage = 1000;
-// The page asked for, from its parts (0: not given): `limit` defaults to kDefaultMessagePage
+// The page asked for, from its parts (0: not given): `limit` defaults to kMessagePageDefault
 // and is capped at kMaxMessagePage; `after` and `before` are message ordinals, the page
 // starting after the one or ending before the other. Fails with invalid_argument for a
 // negative value or both cursors at once.

@@ -1,7 +1,11 @@
-// CredentialWatch: an announcement subscription and a periodic re-check of one credential.
+// CredentialWatches: one revocation subscription and one periodic store check for every watched
+// credential of a server; each watch keeps only a timer for its expiry.
 #include "services/api/credential_watch.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
 
 #include "core/tool_subjects.h"
 #include "runtime/sleep.h"
@@ -9,67 +13,126 @@
 
 namespace reliant::api {
 
-Result<std::unique_ptr<CredentialWatch>> CredentialWatch::open(Env& env, Credential credential,
-                                                               Duration recheck,
-                                                               std::function<void()> on_ended) {
-  RELIANT_ASSERT(env.store != nullptr && env.bus != nullptr);
+struct CredentialWatches::Registry {
+  Registry(Env& env, Duration recheck) : env(env), recheck(recheck), scope(env.executor) {}
+
+  // The watches of `token_id` end with `why`. Looked up one at a time: a watch's on_ended may
+  // destroy another watch.
+  void end_token(const std::string& token_id, const std::string& why) {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, watch] : watches) {
+      if (watch->credential_.token_id == token_id) ids.push_back(id);
+    }
+    for (std::uint64_t id : ids) {
+      if (auto found = watches.find(id); found != watches.end()) found->second->end(why);
+    }
+  }
+
+  // Every `recheck` while tokens are watched: which of them no longer authenticate, in one
+  // transaction for all.
+  Task<void> recheck_loop() {
+    while (!watches.empty()) {
+      Sleep pausing = sleep(env.executor, recheck);
+      co_await pausing;
+      std::set<std::string> tokens;
+      for (const auto& [id, watch] : watches) {
+        if (!watch->ended() && !watch->credential_.token_id.empty()) {
+          tokens.insert(watch->credential_.token_id);
+        }
+      }
+      if (tokens.empty()) continue;
+      const std::int64_t now_ms = to_ms(env.executor.now());
+      ++rechecks;
+      Task<Result<std::vector<std::string>>> checking = env.store->transact_for(
+          [tokens, now_ms](SqlTransaction& tx) -> Result<std::vector<std::string>> {
+            std::vector<std::string> inactive;
+            for (const auto& token_id : tokens) {
+              Result<bool> active = token_active(tx, token_id, now_ms);
+              if (!active) return fail(active.error());
+              if (!*active) inactive.push_back(token_id);
+            }
+            return inactive;
+          });
+      Result<std::vector<std::string>> inactive = co_await checking;
+      // The store unreachable: the credentials are given the benefit of the doubt until it
+      // answers.
+      if (!inactive) continue;
+      for (const auto& token_id : *inactive) end_token(token_id, "revoked");
+    }
+    looping = false;
+  }
+
+  Env& env;
+  Duration recheck;
+  std::map<std::uint64_t, CredentialWatch*> watches;  // by id: deterministic order
+  std::uint64_t next_id = 1;
+  std::uint64_t rechecks = 0;
+  SubscriptionPtr revoked;  // kCredentialRevokedAll, from the first watched token on
+  bool looping = false;
+  Scope scope;  // last: destroyed first
+};
+
+CredentialWatches::CredentialWatches(Env& env, Duration recheck)
+    : registry_(std::make_shared<Registry>(env, recheck)) {
   RELIANT_ASSERT(recheck > Duration::zero());
+}
+
+// The watches that outlive this object keep only their expiry (their weak reference expires).
+CredentialWatches::~CredentialWatches() = default;
+
+std::size_t CredentialWatches::watched() const { return registry_->watches.size(); }
+std::uint64_t CredentialWatches::rechecks() const { return registry_->rechecks; }
+
+Result<std::unique_ptr<CredentialWatch>> CredentialWatches::watch(
+    Credential credential, std::function<void()> on_ended) {
+  Registry& r = *registry_;
   std::unique_ptr<CredentialWatch> watch(
-      new CredentialWatch(env, std::move(credential), recheck, std::move(on_ended)));
-  if (!watch->credential_.token_id.empty()) {
-    auto subscription = env.bus->subscribe(
-        subjects::credential_revoked(watch->credential_.user_id),
-        [raw = watch.get()](const BusMessage& message) {
-          if (message.data == raw->credential_.token_id) raw->end("revoked");
+      new CredentialWatch(r.env.executor, std::move(credential), std::move(on_ended)));
+  if (const auto& expiry = watch->credential_.expires_at_ms) {
+    watch->scope_.spawn(watch->expire_at(*expiry));
+  }
+  if (watch->credential_.token_id.empty()) return watch;  // a JWT: only its expiry ends it
+
+  RELIANT_ASSERT(r.env.store != nullptr && r.env.bus != nullptr);
+  if (!r.revoked) {
+    auto subscription = r.env.bus->subscribe(
+        subjects::kCredentialRevokedAll,
+        [raw = registry_.get()](const BusMessage& message) {
+          raw->end_token(message.data, "revoked");
         });
     if (!subscription) return fail(subscription.error());
-    watch->subscription_ = std::move(*subscription);
+    r.revoked = std::move(*subscription);
   }
-  watch->scope_.spawn(watch->recheck_loop());
+  watch->registry_ = registry_;
+  watch->id_ = r.next_id++;
+  r.watches.emplace(watch->id_, watch.get());
+  if (!r.looping) {
+    r.looping = true;
+    r.scope.spawn(r.recheck_loop());
+  }
   return watch;
 }
 
-CredentialWatch::CredentialWatch(Env& env, Credential credential, Duration recheck,
+CredentialWatch::CredentialWatch(Executor& executor, Credential credential,
                                  std::function<void()> on_ended)
-    : env_(env),
-      credential_(std::move(credential)),
-      recheck_(recheck),
-      on_ended_(std::move(on_ended)),
-      scope_(env.executor) {}
+    : credential_(std::move(credential)), on_ended_(std::move(on_ended)), scope_(executor) {}
 
-CredentialWatch::~CredentialWatch() { subscription_.reset(); }
+CredentialWatch::~CredentialWatch() {
+  if (auto registry = registry_.lock()) registry->watches.erase(id_);
+}
 
 void CredentialWatch::end(std::string why) {
   if (ended()) return;
   why_ = std::move(why);
-  subscription_.reset();
   if (on_ended_) on_ended_();
 }
 
-Task<void> CredentialWatch::recheck_loop() {
-  while (!ended()) {
-    Duration wait = recheck_;
-    if (credential_.expires_at_ms) {
-      const Duration left = milliseconds(*credential_.expires_at_ms) -
-                            milliseconds(to_ms(env_.executor.now()));
-      wait = std::clamp<Duration>(left, milliseconds(1), recheck_);
-    }
-    Sleep pausing = sleep(env_.executor, wait);
-    co_await pausing;
-    const std::int64_t now_ms = to_ms(env_.executor.now());
-    if (credential_.expires_at_ms && *credential_.expires_at_ms <= now_ms) {
-      end("expired");
-      co_return;
-    }
-    if (credential_.token_id.empty()) continue;  // a JWT: only its expiry ends it
-    Task<Result<bool>> checking =
-        env_.store->transact_for([token_id = credential_.token_id, now_ms](SqlTransaction& tx) {
-          return token_active(tx, token_id, now_ms);
-        });
-    Result<bool> active = co_await checking;
-    // The store unreachable: the credential is given the benefit of the doubt until it answers.
-    if (active && !*active) end("revoked");
-  }
+Task<void> CredentialWatch::expire_at(std::int64_t expires_at_ms) {
+  Executor& executor = scope_.executor();
+  const Duration left = milliseconds(expires_at_ms) - milliseconds(to_ms(executor.now()));
+  Sleep pausing = sleep(executor, std::max<Duration>(left, Duration::zero()));
+  co_await pausing;
+  end("expired");
 }
 
 }  // namespace reliant::api

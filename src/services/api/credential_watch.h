@@ -1,7 +1,11 @@
-// CredentialWatch: whether the credential that opened a long-lived connection (an update stream)
-// still holds. A revoked token ends the stream at once when the revocation is announced on the
-// bus (auth.revoked.<user>), and within `recheck` when the announcement is lost — the watch asks
-// the store then; a token or JWT that expires ends it when it expires.
+// CredentialWatches: whether the credentials that opened long-lived connections (update streams)
+// still hold. A revoked token ends its streams at once when the revocation is announced on the
+// bus (auth.revoked.<user>), and within `recheck` when the announcement is lost — the watches ask
+// the store then; a token or JWT that expires ends its streams when it expires.
+//
+// One per server: one bus subscription and one store transaction per `recheck` however many
+// streams are open (10,000 streams each with their own were 10,000 subscriptions and 1,000
+// transactions a second).
 #pragma once
 
 #include <cstdint>
@@ -22,13 +26,34 @@ struct Credential {
   std::optional<std::int64_t> expires_at_ms;  // none: it does not expire
 };
 
+class CredentialWatch;
+
+class CredentialWatches {
+ public:
+  // `env` needs a store and a bus once something is watched.
+  CredentialWatches(Env& env, Duration recheck);
+  ~CredentialWatches();
+  CredentialWatches(const CredentialWatches&) = delete;
+  CredentialWatches& operator=(const CredentialWatches&) = delete;
+
+  // Watches `credential` until the returned watch is destroyed; `on_ended` runs once, on the
+  // executor, when the credential is revoked or expires. A watch may outlive this object: it
+  // then simply stops being told anything. Fails only when the bus refuses the subscription.
+  Result<std::unique_ptr<CredentialWatch>> watch(Credential credential,
+                                                 std::function<void()> on_ended);
+
+  std::size_t watched() const;
+  std::uint64_t rechecks() const;  // store transactions made so far
+
+  struct Registry;  // shared with the watches, which may outlive this object
+
+ private:
+  std::shared_ptr<Registry> registry_;
+};
+
+// One connection's credential.
 class CredentialWatch {
  public:
-  // `env` needs a store and a bus. `on_ended` runs once, on the executor, when the credential is
-  // revoked or expires.
-  static Result<std::unique_ptr<CredentialWatch>> open(Env& env, Credential credential,
-                                                       Duration recheck,
-                                                       std::function<void()> on_ended);
   ~CredentialWatch();
   CredentialWatch(const CredentialWatch&) = delete;
   CredentialWatch& operator=(const CredentialWatch&) = delete;
@@ -38,18 +63,18 @@ class CredentialWatch {
   const std::string& why() const { return why_; }
 
  private:
-  CredentialWatch(Env& env, Credential credential, Duration recheck,
-                  std::function<void()> on_ended);
+  friend class CredentialWatches;
+  friend struct CredentialWatches::Registry;
+  CredentialWatch(Executor& executor, Credential credential, std::function<void()> on_ended);
   void end(std::string why);
-  Task<void> recheck_loop();
+  Task<void> expire_at(std::int64_t expires_at_ms);
 
-  Env& env_;
   Credential credential_;
-  Duration recheck_;
   std::function<void()> on_ended_;
   std::string why_;
-  SubscriptionPtr subscription_;
-  Scope scope_;  // last: destroyed first
+  std::weak_ptr<CredentialWatches::Registry> registry_;
+  std::uint64_t id_ = 0;  // in the registry
+  Scope scope_;           // last: destroyed first
 };
 
 }  // namespace reliant::api

@@ -76,7 +76,8 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
     : env_(env),
       config_(std::move(config)),
       on_authenticated_(std::move(on_authenticated)),
-      chats_(env, config_.chats) {}
+      chats_(env, config_.chats),
+      watches_(env, config_.credential_recheck) {}
 
 const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods() {
   static const std::map<std::string_view, UnaryMethod> methods = {
@@ -247,8 +248,7 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
   auto feed = updates::UserFeed::open(env_, std::move(options));
   if (!feed) co_return fail(feed.error());
   updates::UserFeed* raw_feed = feed->get();
-  auto watch = CredentialWatch::open(env_, std::move(credential), config_.credential_recheck,
-                                     [raw_feed] { raw_feed->interrupt(); });
+  auto watch = watches_.watch(std::move(credential), [raw_feed] { raw_feed->interrupt(); });
   if (!watch) co_return fail(watch.error());
   OpenStream counted(stats_.streams_open);
   // No keepalive messages: gRPC keeps the connection itself, and a client that goes away makes

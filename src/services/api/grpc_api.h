@@ -58,6 +58,7 @@ class GrpcApi final : public RpcHandler {
   ApiConfig config_;
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
+  CredentialWatches watches_;  // of the update streams
   Stats stats_;
 };
 

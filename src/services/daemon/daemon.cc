@@ -1,6 +1,8 @@
 // The tools daemon's connect loop, stream session and tool execution.
 #include "services/daemon/daemon.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "protocol/codec.h"
@@ -9,6 +11,11 @@
 #include "services/daemon/tools/background_processes.h"
 
 namespace reliant::daemon {
+
+std::uint64_t registration_seq_after(std::uint64_t last, Instant now) {
+  const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
+  return std::max(last + 1, now_ms);
+}
 
 namespace {
 

@@ -73,8 +73,12 @@ class CredentialStore {
   // returned before for this daemon, across restarts of its process — at least `now` in ms and
   // past the last one, which is kept with the daemon id, so neither a lost file nor a clock set
   // back alone can make it repeat.
+  // Implementations keep the last number and store `registration_seq_after(last, now)`.
   virtual std::uint64_t next_registration_seq(Instant now) = 0;
 };
+
+// The registration number after `last` at `now`: past `last`, and at least `now` in ms.
+std::uint64_t registration_seq_after(std::uint64_t last, Instant now);
 
 // Notified of what happens inside a daemon; outlives it (tests and the simulator's checkers).
 class DaemonObserver {

@@ -251,11 +251,10 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   }
 
   // Never admit a stream whose peer has gone: a daemon that gave up waiting (this gateway was
-  // hung) has registered elsewhere since. The flag outlives this frame; the stream owns the
-  // callback.
+  // slow or hung) registers elsewhere. The flag outlives this frame; the stream owns the
+  // callback, which runs from the executor, so it is read after the store's answer below.
   auto peer_gone = std::make_shared<bool>(false);
   stream.on_close([peer_gone](const Error&) { *peer_gone = true; });
-  if (*peer_gone) co_return std::nullopt;
 
   const Instant now = env_.executor.now();
   Admitted admission;
@@ -283,7 +282,6 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   admission.connection_id = record.connection_id;
   admission.session_id = record.session_id;
   admission.at = now;
-  if (*peer_gone) co_return std::nullopt;  // gone while this gateway read the registration
   Task<Result<Admitted>> admitting = env_.store->transact_for(
       [token, record, admission, managed = stamped.has_value(),
        now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
@@ -301,6 +299,14 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
         return admitted;
       });
   Result<Admitted> admitted = co_await admitting;
+  if (admitted && *peer_gone) {
+    // Recorded for a dialer that has left: undo it (the write names this connection only, so
+    // it cannot touch a later registration) and never serve or announce the stream.
+    ++stats_.refused;
+    scope_.spawn(record_status(admitted->daemon_id, admitted->user_id, admitted->connection_id,
+                               PresenceStatus::disconnected));
+    co_return std::nullopt;
+  }
   if (!admitted) {
     ++stats_.refused;
     const Error& e = admitted.error();
@@ -537,7 +543,7 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
   switch (*decision) {
     case Dispatch::send:
     case Dispatch::resend: {
-      if (in_flight_.size() < config_.in_flight_max || in_flight_.count(request.request_id())) {
+      if (in_flight_has_room(request.request_id())) {
         auto& flight = in_flight_[request.request_id()];
         flight.daemon_id = connection->daemon_id;
         flight.durable = true;
@@ -737,6 +743,10 @@ void Gateway::on_deliver(const BusMessage& message) {
   if (!message.reply_to.empty()) (void)env_.bus->publish(message.reply_to, "accepted");
 }
 
+bool Gateway::in_flight_has_room(const std::string& request_id) const {
+  return in_flight_.count(request_id) != 0 || in_flight_.size() < config_.in_flight_max;
+}
+
 void Gateway::on_credential_revoked(const BusMessage& message) {
   auto user = subjects::user_of(message.subject, "auth.revoked");
   if (!user || message.data.empty()) return;
@@ -783,7 +793,7 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
   Connection* connection =
       request->user_id() == *user ? holder(request->daemon_id(), *user) : nullptr;
   if (connection == nullptr || request->request_id().empty() || message.reply_to.empty()) return;
-  if (in_flight_.size() >= config_.in_flight_max && !in_flight_.count(request->request_id())) {
+  if (!in_flight_has_room(request->request_id())) {
     ++stats_.over_bounds;
     v1::ToolResponse busy;
     busy.set_request_id(request->request_id());

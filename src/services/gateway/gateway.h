@@ -173,6 +173,8 @@ class Gateway {
   // By daemon id. Each Connection lives in the frame of the task serving its stream.
   std::map<std::string, Connection*> connections_;
   std::map<std::string, InFlight> in_flight_;  // by request id
+  // Whether `request_id` is tracked already or in_flight_ has room for it (config_.in_flight_max).
+  bool in_flight_has_room(const std::string& request_id) const;
   // Kill and command requests waiting for the daemon's answer, by command id.
   struct PendingCommand {
     std::string inbox;

@@ -35,7 +35,6 @@ class LazyDaemonStarter final : public DaemonRouter {
   // The user's in-process daemon id, starting it (and recording it) when it is not running.
   // Fails with failed_precondition for anyone but the local user.
   Task<Result<std::string>> ensure_started(std::string user_id);
-  const std::string& local_user_id() const { return local_user_id_; }
   // The id the user's embedded daemon has (stable across restarts of the process).
   static std::string daemon_id_for(const std::string& user_id);
 

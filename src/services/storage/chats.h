@@ -68,10 +68,11 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
 // or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
 // first, at most `max_bytes` of content blocks (so that a few huge tool outputs do not make
 // one answer of tens of megabytes).
+inline constexpr std::int64_t kMessagePageDefault = 100;  // messages, when no limit is asked
 struct MessagePageQuery {
   std::int64_t after_ordinal = 0;
   std::optional<std::int64_t> before_ordinal;
-  std::int64_t limit = 100;
+  std::int64_t limit = kMessagePageDefault;
   std::size_t max_bytes = 4 << 20;
 };
 struct MessagePage {

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 #include "unit/support/real_loop.h"
+#include "unit/support/self_signed_certificate.h"
 
 #include <atomic>
 #include <chrono>
@@ -473,23 +474,7 @@ TEST(GrpcRpcServer, ATakenPortOrABadAddressFailsToStart) {
             ErrorCode::invalid_argument);
 }
 
-struct Certificate {
-  fs::path dir;
-  fs::path cert;
-  fs::path key;
-  Certificate() {
-    std::string pattern = (fs::temp_directory_path() / "reliant-rpc-tls-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-    cert = dir / "cert.pem";
-    key = dir / "key.pem";
-    const std::string command =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-        " -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-        key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  }
-  ~Certificate() { fs::remove_all(dir); }
-};
+using Certificate = testing::SelfSignedCertificate;
 
 TEST(GrpcRpcServer, ServesTlsWhenGivenACertificateAndKey) {
   Certificate certificate;

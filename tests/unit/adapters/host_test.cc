@@ -21,6 +21,7 @@
 #include "runtime/scope.h"
 #include "services/daemon/tools/background_processes.h"
 #include "services/daemon/tools/tool.h"
+#include "unit/support/temp_dir.h"
 
 namespace reliant {
 namespace {
@@ -57,20 +58,14 @@ std::vector<pid_t> pids_in(const std::string& text) {
 
 struct RealMachine {
   AsioExecutor executor;
-  fs::path dir = [] {
-    std::string pattern = (fs::temp_directory_path() / "reliant-host-XXXXXX").string();
-    const char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    return fs::path(pattern);
-  }();
+  testing::TempDir temp{"reliant-host"};  // removed after the host and its children
+  fs::path dir = temp.path;
   PosixHost host{executor, dir.string()};
   std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 
   ~RealMachine() {
     scope.reset();
     run_for(milliseconds(50));  // let killed children be reaped
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
   }
 
   // Runs the loop until `done` holds or `limit` passes; returns whether `done` held.

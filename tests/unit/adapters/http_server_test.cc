@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/sleep.h"
+#include "unit/support/self_signed_certificate.h"
 
 namespace reliant {
 namespace {
@@ -745,28 +746,7 @@ TEST_F(HttpServerTest, AnswersThatTakeLongerThanTheReadDeadlinesAreNotCut) {
   EXPECT_EQ(waiting.send(get("/slow")).result_int(), 200);
 }
 
-// A self-signed certificate made with the openssl command, in a folder of its own.
-struct TestCertificate {
-  std::filesystem::path dir;
-  std::filesystem::path cert;
-  std::filesystem::path key;
-  TestCertificate() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "reliant-http-tls-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-    cert = dir / "cert.pem";
-    key = dir / "key.pem";
-    const std::string command =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-        " -subj /CN=localhost -keyout " +
-        key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  }
-  ~TestCertificate() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-};
+using TestCertificate = testing::SelfSignedCertificate;
 
 TEST_F(HttpServerTest, ClientThatNeverShakesHandsIsClosedAtTheHandshakeDeadline) {
   TestCertificate certificate;

@@ -35,6 +35,7 @@
 #include "adapters/llm/openai_llm.h"
 #include "adapters/llm/sse.h"
 #include "runtime/scope.h"
+#include "unit/support/temp_dir.h"
 
 namespace reliant::llm {
 namespace {
@@ -72,8 +73,8 @@ struct TestCertificate {
   };
   std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>> key{EVP_EC_gen("P-256")};
   std::unique_ptr<X509, Deleter<X509, X509_free>> cert{X509_new()};
-  std::string dir;
-  std::string cert_file;
+  testing::TempDir dir{"reliant-llm"};
+  std::string cert_file = dir.string() + "/cert.pem";
 
   TestCertificate() {
     X509_set_version(cert.get(), 2);
@@ -92,18 +93,11 @@ struct TestCertificate {
     X509_add_ext(cert.get(), san, -1);
     X509_EXTENSION_free(san);
     X509_sign(cert.get(), key.get(), EVP_sha256());
-    std::string pattern = (std::filesystem::temp_directory_path() / "reliant-llm-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-    cert_file = dir + "/cert.pem";
     FILE* out = std::fopen(cert_file.c_str(), "w");
     if (out != nullptr) {
       PEM_write_X509(out, cert.get());
       std::fclose(out);
     }
-  }
-  ~TestCertificate() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
   }
 };
 

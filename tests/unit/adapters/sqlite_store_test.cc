@@ -15,24 +15,12 @@
 #include "adapters/sqlite/sqlite_store.h"
 #include "runtime/scope.h"
 #include "unit/support/real_loop.h"
+#include "unit/support/temp_dir.h"
 
 namespace reliant {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string name = (fs::temp_directory_path() / "reliant-sqlite-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(name.data()), nullptr);
-    path = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::uintmax_t size_or_zero(const fs::path& file) {
   std::error_code ec;
@@ -48,7 +36,7 @@ Task<void> transact(Store* store, TransactionBody body, std::optional<Result<voi
 }
 
 struct Fixture {
-  TempDir dir;
+  testing::TempDir dir{"reliant-sqlite"};
   AsioExecutor executor;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<Scope> scope;

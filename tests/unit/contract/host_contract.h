@@ -33,7 +33,7 @@ Task<void> await_into(Task<T> task, std::optional<T>* out) {
 }
 
 template <class H>
-class HostContract : public testing::Test {
+class HostContract : public ::testing::Test {
  protected:
   H machine;
   Host& host() { return machine.host(); }

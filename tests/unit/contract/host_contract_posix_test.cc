@@ -1,10 +1,10 @@
 // The Host contract on the real host: processes and files in a temporary directory.
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "adapters/host/posix_host.h"
 #include "unit/contract/host_contract.h"
+#include "unit/support/temp_dir.h"
 
 namespace reliant::contract {
 namespace {
@@ -14,17 +14,12 @@ namespace fs = std::filesystem;
 class PosixMachine {
  public:
   PosixMachine() {
-    std::string pattern = (fs::temp_directory_path() / "reliant-host-contract-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::canonical(pattern).string();
     host_ = std::make_unique<PosixHost>(executor_, dir_);
     scope_ = std::make_unique<Scope>(executor_);
   }
   ~PosixMachine() {
     scope_.reset();
     host_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
   std::string work_dir() const { return dir_; }
   Host& host() { return *host_; }
@@ -65,12 +60,13 @@ class PosixMachine {
   }
 
   AsioExecutor executor_;
-  std::string dir_;
+  testing::TempDir temp_{"reliant-host-contract"};  // removed after the host is gone
+  std::string dir_ = temp_.string();
   std::unique_ptr<PosixHost> host_;
   std::unique_ptr<Scope> scope_;
 };
 
-using Posix = testing::Types<PosixMachine>;
+using Posix = ::testing::Types<PosixMachine>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Posix, HostContract, Posix);
 
 }  // namespace

@@ -34,7 +34,7 @@ class SimMachine {
   Scope scope_{executor_};  // last: its tasks go before the host they use
 };
 
-using Sim = testing::Types<SimMachine>;
+using Sim = ::testing::Types<SimMachine>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Sim, HostContract, Sim);
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 #include "unit/support/real_loop.h"
+#include "unit/support/temp_dir.h"
 
 #include <array>
 #include <atomic>
@@ -60,15 +61,6 @@ std::string token_of(std::uint8_t fill) {
   return format_pat(bytes);
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "reliant-grpc-api-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& file) {
   auto store = SqliteStore::open(executor, file.string());
   EXPECT_TRUE(store.has_value()) << store.error().describe();
@@ -78,7 +70,7 @@ std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& 
 // The monolith's parts on a real executor, which runs on the test's thread (inside
 // run_until); gRPC clients run on threads of their own.
 struct Stack {
-  TempDir temp;
+  testing::TempDir temp{"reliant-grpc-api"};
   std::string work_dir = (temp.path / "work").string();
   AsioExecutor executor;
   std::unique_ptr<SqliteStore> store = open_store(executor, temp.path / "reliant.db");
