@@ -60,18 +60,6 @@ std::string host_name() {
   return name;
 }
 
-Task<Result<void>> start_embedded_daemon(routing::LazyDaemonStarter* daemons, std::string user_id) {
-  // Only the machine's owner gets the embedded daemon (the starter refuses anyone else with
-  // failed_precondition); other users' requests are served without one, and their tool calls
-  // say to connect a daemon of their own.
-  Task<Result<std::string>> starting = daemons->ensure_started(std::move(user_id));
-  Result<std::string> started = co_await starting;
-  if (!started && started.error().code != ErrorCode::failed_precondition) {
-    co_return fail(started.error());
-  }
-  co_return Result<void>{};
-}
-
 int run_monolith(const MonolithOptions& options) {
   // Private: the database, the token and the TLS key live here (0700, files 0600).
   if (auto ready = prepare_data_dir(options.data_dir); !ready) {
@@ -164,13 +152,13 @@ int run_monolith(const MonolithOptions& options) {
   api_config.secrets = &secrets;
   // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
   api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
-    return start_embedded_daemon(&daemons, std::move(user_id));
+    return daemons.start_for_request(std::move(user_id));
   });
   // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
   api::ConnectRpc connect(grpc_api);
   api_config.connect = &connect;
   api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
-    return start_embedded_daemon(&daemons, std::move(user_id));
+    return daemons.start_for_request(std::move(user_id));
   });
   // Spec S2.4: TLS with a certificate generated into the data dir unless one is given.
   auto tls =

@@ -12,6 +12,7 @@
 
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
+#include "unit/support/temp_dir.h"
 
 namespace reliant::testing_store {
 namespace {
@@ -23,22 +24,15 @@ std::string unique_suffix() {
 
 class SqliteBackend final : public Backend {
  public:
-  SqliteBackend()
-      : path_(std::filesystem::temp_directory_path() /
-              ("reliant_store_test_" + unique_suffix() + ".db")) {}
-  ~SqliteBackend() override {
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(path_.string() + suffix);
-  }
   std::unique_ptr<Store> open(Executor& executor) override {
-    auto store = SqliteStore::open(executor, path_.string());
+    auto store = SqliteStore::open(executor, (dir_.path / "reliant.db").string());
     EXPECT_TRUE(store.has_value()) << store.error().message;
     return store ? std::move(*store) : nullptr;
   }
   std::string name() const override { return "sqlite"; }
 
  private:
-  std::filesystem::path path_;
+  testing::TempDir dir_{"reliant-store-test"};  // the database with its -wal and -shm
 };
 
 class PostgresBackend final : public Backend {

@@ -129,7 +129,7 @@ Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t aft
                 "give after (the page after a message) or before (the page before one), not both");
   }
   MessagePageQuery page;
-  page.limit = limit == 0 ? kMessagePageDefault : std::min(limit, kMaxMessagePage);
+  page.limit = limit == 0 ? kMessagePageDefault : std::min(limit, kMessagePageMax);
   page.after_ordinal = after;
   if (before > 0) page.before_ordinal = before;
   return page;

@@ -59,7 +59,6 @@ struct CredentialWatches::Registry {
       if (!inactive) continue;
       for (const auto& token_id : *inactive) end_token(token_id, "revoked");
     }
-    looping = false;
   }
 
   Env& env;
@@ -68,7 +67,6 @@ struct CredentialWatches::Registry {
   std::uint64_t next_id = 1;
   std::uint64_t rechecks = 0;
   SubscriptionPtr revoked;  // kCredentialRevokedAll, from the first watched token on
-  bool looping = false;
   Scope scope;  // last: destroyed first
 };
 
@@ -106,10 +104,7 @@ Result<std::unique_ptr<CredentialWatch>> CredentialWatches::watch(
   watch->registry_ = registry_;
   watch->id_ = r.next_id++;
   r.watches.emplace(watch->id_, watch.get());
-  if (!r.looping) {
-    r.looping = true;
-    r.scope.spawn(r.recheck_loop());
-  }
+  if (r.scope.live_tasks() == 0) r.scope.spawn(r.recheck_loop());  // it ends when idle
   return watch;
 }
 

@@ -28,7 +28,7 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
                    "daemon of your own (reliant daemon start)");
   }
   const std::string daemon_id = daemon_id_for(user_id);
-  if (running_.count(user_id)) co_return daemon_id;
+  if (running_) co_return daemon_id;
   const std::int64_t now_ms = to_ms(env_.executor.now());
   DaemonRecord record;
   record.id = daemon_id;
@@ -60,11 +60,19 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   Task<Result<void>> recording = env_.store->transact(std::move(body));
   Result<void> recorded = co_await recording;
   if (!recorded) co_return fail(recorded.error());
-  if (!running_.count(user_id)) {  // another caller may have started it meanwhile
-    running_[user_id] = std::make_unique<LocalDaemonRouter>(
+  if (!running_) {  // another caller may have started it meanwhile
+    running_ = std::make_unique<LocalDaemonRouter>(
         env_.executor, *env_.host, identity_.working_dir, journal_, daemon_id, user_id);
   }
   co_return daemon_id;
+}
+
+Task<Result<void>> LazyDaemonStarter::start_for_request(std::string user_id) {
+  if (user_id != local_user_id_) co_return Result<void>{};
+  Task<Result<std::string>> starting = ensure_started(std::move(user_id));
+  Result<std::string> started = co_await starting;
+  if (!started) co_return fail(started.error());
+  co_return Result<void>{};
 }
 
 Task<Result<LocalDaemonRouter*>> LazyDaemonStarter::daemon_for(std::string user_id,
@@ -76,7 +84,7 @@ Task<Result<LocalDaemonRouter*>> LazyDaemonStarter::daemon_for(std::string user_
   Task<Result<std::string>> starting = ensure_started(user_id);
   Result<std::string> started = co_await starting;
   if (!started) co_return fail(started.error());
-  co_return running_.at(user_id).get();
+  co_return running_.get();
 }
 
 Task<Result<v1::ToolResponse>> LazyDaemonStarter::send_tool_request(ToolCall call) {
@@ -106,7 +114,7 @@ Task<Result<void>> LazyDaemonStarter::cancel_tool(std::string user_id, std::stri
 }
 
 Task<Result<bool>> LazyDaemonStarter::is_online(std::string user_id, std::string daemon_id) {
-  co_return daemon_id == daemon_id_for(user_id) && running_.count(user_id) > 0;
+  co_return user_id == local_user_id_ && daemon_id == daemon_id_for(user_id) && running_;
 }
 
 Task<Result<v1::KillProcessResult>> LazyDaemonStarter::kill_process(std::string user_id,

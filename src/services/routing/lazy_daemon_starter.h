@@ -5,7 +5,6 @@
 // the distributed mode; then every call goes to that user's LocalDaemonRouter directly.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 
@@ -35,6 +34,9 @@ class LazyDaemonStarter final : public DaemonRouter {
   // The user's in-process daemon id, starting it (and recording it) when it is not running.
   // Fails with failed_precondition for anyone but the local user.
   Task<Result<std::string>> ensure_started(std::string user_id);
+  // On each authenticated request (spec S2.3): ensure_started for the local user; nothing for
+  // anyone else, whose tool calls then say to connect a daemon of their own.
+  Task<Result<void>> start_for_request(std::string user_id);
   // The id the user's embedded daemon has (stable across restarts of the process).
   static std::string daemon_id_for(const std::string& user_id);
 
@@ -57,7 +59,7 @@ class LazyDaemonStarter final : public DaemonRouter {
   LocalDaemonIdentity identity_;
   daemon::RequestJournal& journal_;
   std::string local_user_id_;
-  std::map<std::string, std::unique_ptr<LocalDaemonRouter>> running_;  // by user id
+  std::unique_ptr<LocalDaemonRouter> running_;  // the local user's, once started
   std::uint64_t connections_ = 0;
 };
 

@@ -64,11 +64,15 @@ Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std:
 // In ordinal order, with their blocks.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
 
+// A page of a chat's messages holds kMessagePageDefault messages unless a limit is asked, and
+// never more than kMessagePageMax.
+inline constexpr std::int64_t kMessagePageDefault = 100;
+inline constexpr std::int64_t kMessagePageMax = 1000;
+
 // Which page of a chat's messages to read: those after `after_ordinal` (0: from the first),
 // or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
 // first, at most `max_bytes` of content blocks (so that a few huge tool outputs do not make
 // one answer of tens of megabytes).
-inline constexpr std::int64_t kMessagePageDefault = 100;  // messages, when no limit is asked
 struct MessagePageQuery {
   std::int64_t after_ordinal = 0;
   std::optional<std::int64_t> before_ordinal;

@@ -59,7 +59,7 @@ std::vector<pid_t> pids_in(const std::string& text) {
 struct RealMachine {
   AsioExecutor executor;
   testing::TempDir temp{"reliant-host"};  // removed after the host and its children
-  fs::path dir = temp.path;
+  const fs::path& dir = temp.path;
   PosixHost host{executor, dir.string()};
   std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 

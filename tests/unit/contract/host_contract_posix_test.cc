@@ -14,21 +14,21 @@ namespace fs = std::filesystem;
 class PosixMachine {
  public:
   PosixMachine() {
-    host_ = std::make_unique<PosixHost>(executor_, dir_);
+    host_ = std::make_unique<PosixHost>(executor_, temp_.string());
     scope_ = std::make_unique<Scope>(executor_);
   }
   ~PosixMachine() {
     scope_.reset();
     host_.reset();
   }
-  std::string work_dir() const { return dir_; }
+  std::string work_dir() const { return temp_.string(); }
   Host& host() { return *host_; }
   Executor& executor() { return executor_; }
   std::unique_ptr<Host> confined_host() {
-    fs::create_directories(dir_ + "/inside");
+    fs::create_directories(temp_.string() + "/inside");
     PosixHostOptions options;
-    options.working_dir = dir_ + "/inside";
-    options.roots = {dir_ + "/inside"};
+    options.working_dir = temp_.string() + "/inside";
+    options.roots = {temp_.string() + "/inside"};
     return std::make_unique<PosixHost>(executor_, options);
   }
   template <class T>
@@ -61,7 +61,6 @@ class PosixMachine {
 
   AsioExecutor executor_;
   testing::TempDir temp_{"reliant-host-contract"};  // removed after the host is gone
-  std::string dir_ = temp_.string();
   std::unique_ptr<PosixHost> host_;
   std::unique_ptr<Scope> scope_;
 };

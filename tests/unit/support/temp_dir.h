@@ -16,9 +16,11 @@ struct TempDir {
   std::filesystem::path path;
 
   explicit TempDir(std::string_view prefix = "reliant-test") {
-    // mkdtemp replaces the trailing six X with a unique suffix.
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+    // mkdtemp's template: it replaces the six trailing X with a unique suffix.
+    constexpr std::string_view kMkdtempSuffix = "-XXXXXX";
+    std::string pattern = (std::filesystem::temp_directory_path() /
+                           (std::string(prefix) + std::string(kMkdtempSuffix)))
+                              .string();
     const bool made = ::mkdtemp(pattern.data()) != nullptr;
     EXPECT_TRUE(made) << "mkdtemp " << pattern;
     if (made) path = std::filesystem::canonical(pattern);
