@@ -499,6 +499,22 @@ std::int64_t NatsBus::undelivered() const {
   return count;
 }
 
+std::uint64_t NatsBus::received() const {
+  // A statistics object of its own: `stats_` is the executor's, and this runs on any thread.
+  natsStatistics* stats = nullptr;
+  if (natsStatistics_Create(&stats) != NATS_OK) return 0;
+  std::uint64_t count = 0;
+  {
+    std::lock_guard io(socket_->io);
+    if (natsConnection_GetStats(connection_, stats) != NATS_OK ||
+        natsStatistics_GetCounts(stats, &count, nullptr, nullptr, nullptr, nullptr) != NATS_OK) {
+      count = 0;
+    }
+  }
+  natsStatistics_Destroy(stats);
+  return count;
+}
+
 void NatsBus::deliver() {
   // A read that brought no message (a PONG, a PING, part of a frame) costs nothing. Otherwise the
   // scan over the subscriptions stops once it has taken as many messages as the connection

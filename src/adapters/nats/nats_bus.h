@@ -65,6 +65,9 @@ class NatsBus final : public Bus {
   // Messages read from the server whose handlers have not run yet. With flush(), lets a caller
   // wait until everything sent has been handled — for tests.
   std::int64_t undelivered() const;
+  // Messages this connection has read from the server so far. With flush() and undelivered(),
+  // lets a caller see that a round of handling brought nothing new — for tests.
+  std::uint64_t received() const;
 
   // The subscriptions whose messages the executor hands out, shared with their Subscription
   // objects (which unregister themselves) and read by undelivered() from any thread.
