@@ -14,9 +14,7 @@
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/trace.h"
-#include "sim/workload/chat.h"
 #include "sim/workload/engine.h"
-#include "sim/workload/tools.h"
 
 namespace reliant::sim {
 
@@ -26,9 +24,6 @@ struct NodeReport {
   std::uint32_t starts = 0;
   std::uint32_t crashes = 0;
   bool running = false;
-  EchoStats stats;                  // echo roles
-  engine::WorkerStats worker;       // engine_worker, summed over incarnations
-  EngineClientStats engine_client;  // engine_client
 };
 
 struct RunReport {
@@ -45,12 +40,9 @@ struct RunReport {
   StreamStats streams;
   bool has_database = false;
   StoreStats store;
-  bool has_engine = false;
-  EngineSummary engine;
-  bool has_tool_path = false;
-  ToolPathSummary tools;
-  bool has_chat = false;
-  ChatSummary chat;
+  EngineSummary engine;  // filled by the engine workload, if the run has one
+  // Each workload's part of the summary, in the order the workloads report.
+  std::vector<std::string> sections;
   std::deque<TraceRecord> last_events;
   std::deque<std::string> last_log_lines;
   std::vector<std::string> last_event_nodes;  // node names for last_events

@@ -437,6 +437,16 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
   return {};
 }
 
+bool is_daemon_node(const Scenario& s, const std::string& node) {
+  for (const auto& group : s.topology) {
+    if (group.role != "daemon") continue;
+    for (int i = 1; i <= group.count; ++i) {
+      if (node == group.name + "-" + std::to_string(i)) return true;
+    }
+  }
+  return false;
+}
+
 Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
                        const std::set<std::string>& nodes) {
   if (!node.IsSequence())
@@ -516,6 +526,9 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
       fault.kind = ScriptedFault::Kind::revoke_token;
       auto n = known_node(f["revoke_token"], path + ".revoke_token");
       if (!n) return fail(n.error());
+      if (!is_daemon_node(s, *n))
+        return fail(r.error(f["revoke_token"], path + ".revoke_token",
+                            "'" + *n + "' is not a daemon: only a daemon's token can be revoked"));
       fault.node = *n;
     } else if (f["reset_stream"]) {
       fault.kind = ScriptedFault::Kind::reset_stream;

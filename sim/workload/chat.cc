@@ -17,6 +17,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
+#include "sim/runner.h"
 
 namespace reliant::sim {
 namespace {
@@ -440,5 +441,17 @@ void ChatWorkload::finish(Instant end) {
 }
 
 ChatSummary ChatWorkload::summary() const { return impl_->stats; }
+
+bool ChatWorkload::builds(std::string_view role) const {
+  return role == "chat_api" || role == "chat_worker" || role == "chat_client";
+}
+
+void ChatWorkload::summarize(RunReport& report) const {
+  const ChatSummary& c = impl_->stats;
+  const auto u = [](std::uint64_t v) { return std::to_string(v); };
+  report.sections.push_back("chat: " + u(c.messages) + " messages sent, " + u(c.answered) +
+                            " answered, " + u(c.updates_seen) + " updates streamed, " +
+                            u(c.api_switches) + " switches to another api\n");
+}
 
 }  // namespace reliant::sim

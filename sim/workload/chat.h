@@ -18,6 +18,7 @@
 #include "sim/process.h"
 #include "sim/scenario.h"
 #include "sim/sim_store.h"
+#include "sim/workload/workload.h"
 #include "sim/world.h"
 
 namespace reliant::sim {
@@ -29,16 +30,18 @@ struct ChatSummary {
   std::uint64_t api_switches = 0;
 };
 
-class ChatWorkload {
+class ChatWorkload final : public Workload {
  public:
   ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
-  ~ChatWorkload();
+  ~ChatWorkload() override;
 
+  // chat_api, chat_worker and chat_client.
+  bool builds(std::string_view role) const override;
   // The clients' tokens (their users exist already: the tool-path workload seeds them).
-  void seed();
-  // The component factory of a chat_api, chat_worker or chat_client node.
-  ComponentFactory factory(const NodeGroup& group, const std::string& name);
-  void finish(Instant end);
+  void seed() override;
+  ComponentFactory factory(const NodeGroup& group, const std::string& name) override;
+  void finish(Instant end) override;
+  void summarize(RunReport& report) const override;
   ChatSummary summary() const;
 
   struct Impl;

@@ -21,6 +21,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/sql_row.h"
+#include "sim/runner.h"
 #include "sim/sim_host.h"
 #include "sim/sim_store.h"
 
@@ -73,6 +74,7 @@ struct ToolPathWorkload::Impl {
   World& world;
   const Scenario& scenario;
   SimDatabase& database;
+  SimStreams& streams;
   Checker& checker;
   std::vector<std::unique_ptr<Machine>> machines;  // topology order
   std::map<std::string, Machine*> machine_by_node;
@@ -86,10 +88,11 @@ struct ToolPathWorkload::Impl {
   SimExecutor clock;
   IdGenerator ids;
 
-  Impl(World& w, const Scenario& s, SimDatabase& d, Checker& c)
+  Impl(World& w, const Scenario& s, SimDatabase& d, SimStreams& st, Checker& c)
       : world(w),
         scenario(s),
         database(d),
+        streams(st),
         checker(c),
         random(w.random().split("tool-path")),
         clock(w, kWorldNode),
@@ -344,8 +347,8 @@ class ControlPlane {
 }  // namespace
 
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                                   Checker& checker)
-    : impl_(std::make_unique<Impl>(world, scenario, database, checker)) {
+                                   SimStreams& streams, Checker& checker)
+    : impl_(std::make_unique<Impl>(world, scenario, database, streams, checker)) {
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
@@ -365,6 +368,11 @@ ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDa
 }
 
 ToolPathWorkload::~ToolPathWorkload() = default;
+
+bool ToolPathWorkload::builds(std::string_view role) const {
+  return role == "gateway" || role == "daemon" || role == "tool_client" ||
+         role == "control_plane";
+}
 
 void ToolPathWorkload::seed() {
   std::set<std::string> users;
@@ -477,7 +485,7 @@ void ToolPathWorkload::attach(const std::string& name, SimProcess& process) {
   }
 }
 
-void ToolPathWorkload::start_sampling() {
+void ToolPathWorkload::begin() {
   Impl* impl = impl_.get();
   const Instant heal = kSimEpoch + impl->scenario.heal_at;
   auto sample = std::make_shared<std::function<void()>>();
@@ -557,15 +565,19 @@ void ToolPathWorkload::start_sampling() {
   impl->world.schedule(kSimEpoch + seconds(1), kWorldNode, "tools.sample", *sample);
 }
 
-void ToolPathWorkload::revoke_token(const std::string& daemon_node) {
-  auto it = impl_->machine_by_node.find(daemon_node);
-  if (it == impl_->machine_by_node.end()) return;
+bool ToolPathWorkload::apply(const ScriptedFault& fault) {
+  if (fault.kind != ScriptedFault::Kind::revoke_token) return false;
+  auto it = impl_->machine_by_node.find(fault.node);
+  RELIANT_ASSERT(it != impl_->machine_by_node.end());  // the scenario names a daemon
   Machine& machine = *it->second;
   const std::string token_id = machine.token_id;
   const std::int64_t now_ms = to_ms(impl_->world.now());
   (void)impl_->database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     return ::reliant::revoke_token(tx, token_id, now_ms);
   });
+  RELIANT_ASSERT(machine.process != nullptr);
+  impl_->streams.reset_links_of(machine.process->node());
+  return true;
 }
 
 void ToolPathWorkload::finish(Instant end) {
@@ -691,6 +703,36 @@ ToolPathSummary ToolPathWorkload::summary() const {
     s.leases_expired += stats->leases_expired;
   }
   return s;
+}
+
+void ToolPathWorkload::summarize(RunReport& report) const {
+  const ToolPathSummary t = summary();
+  const auto u = [](std::uint64_t v) { return std::to_string(v); };
+  std::string out;
+  char line[160];
+  for (const auto& n : report.nodes) {
+    if (!builds(n.role) || n.role == "control_plane") continue;
+    if (n.crashes == 0 && n.starts <= 1) continue;  // only the eventful ones; 1,000 daemons scroll
+    std::snprintf(line, sizeof line, "%-14s %-12s %6u starts %6u crashes\n", n.name.c_str(),
+                  n.role.c_str(), n.starts, n.crashes);
+    out += line;
+  }
+  out += "tool calls: " + u(t.calls) + " (" + u(t.answered_ok) + " ok, " + u(t.answered_error) +
+         " answered with an error, " + u(t.failed) + " failed, of which " + u(t.unroutable) +
+         " found no daemon); " + u(t.executions) + " executions; " + u(t.lost) +
+         " reported lost\n";
+  out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
+         " authentication recoveries, " + u(t.status_changes) +
+         " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +
+         " parked in the store, " + u(t.stale_registrations) + " stale registrations refused, " +
+         u(t.ownership_lost) + " streams let go to a later owner, " + u(t.leases_expired) +
+         " leases expired\n";
+  const StoreStats& s = report.store;
+  out += "store: " + u(s.transactions) + " transactions, " + u(s.failed_before_commit) +
+         " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " +
+         u(s.refused_in_outage) + " refused in outages, " + u(s.abandoned) +
+         " abandoned by a crashed caller\n";
+  report.sections.push_back(std::move(out));
 }
 
 }  // namespace reliant::sim

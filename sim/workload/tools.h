@@ -24,6 +24,8 @@
 #include "sim/checker.h"
 #include "sim/process.h"
 #include "sim/scenario.h"
+#include "sim/sim_transport.h"
+#include "sim/workload/workload.h"
 #include "sim/world.h"
 
 namespace reliant::sim {
@@ -58,24 +60,27 @@ struct ToolPathSummary {
   std::uint64_t leases_expired = 0;       // dead gateways' daemons recorded disconnected
 };
 
-class ToolPathWorkload {
+class ToolPathWorkload final : public Workload {
  public:
-  ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
-  ~ToolPathWorkload();
+  ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
+                   SimStreams& streams, Checker& checker);
+  ~ToolPathWorkload() override;
 
+  // gateway, daemon, tool_client and control_plane.
+  bool builds(std::string_view role) const override;
   // Users, their tokens and the daemons' credentials, straight into the (migrated) database.
-  void seed();
-  // The component factory of a gateway, daemon or tool_client node.
-  ComponentFactory factory(const NodeGroup& group, const std::string& name);
-  // Tells the workload which process runs `name` (after the factories, before the run).
-  void attach(const std::string& name, SimProcess& process);
+  void seed() override;
+  ComponentFactory factory(const NodeGroup& group, const std::string& name) override;
+  // Learns which process runs each daemon.
+  void attach(const std::string& name, SimProcess& process) override;
   // Samples recorded daemon statuses against the truth, every second of virtual time.
-  void start_sampling();
-  // The fault `revoke_token: <daemon>`: its token is revoked and its stream reset, so the next
+  void begin() override;
+  // The fault `revoke_token: <daemon>`: its token is revoked and its streams reset, so the next
   // registration is refused and the daemon must recover by itself.
-  void revoke_token(const std::string& daemon_node);
+  bool apply(const ScriptedFault& fault) override;
   // End-of-run invariants.
-  void finish(Instant end);
+  void finish(Instant end) override;
+  void summarize(RunReport& report) const override;
   ToolPathSummary summary() const;
 
   // Opaque to users; named here so the roles' components (in tools.cc) can reach them.

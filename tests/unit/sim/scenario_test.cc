@@ -94,6 +94,10 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
             "bad.yaml:19:7: faults.plan[0]: missing 'length'");
   EXPECT_EQ(error_of(replace(kValid, "count: 2", "count: two")),
             "bad.yaml:9:12: topology[0].count: expected a whole number, got 'two'");
+  EXPECT_EQ(error_of(replace(replace(kValid, "      one_way: true\n      length: 5s\n", ""),
+                             "partition: [client-1, server-2]", "revoke_token: server-1")),
+            "bad.yaml:20:21: faults.plan[0].revoke_token: 'server-1' is not a daemon: only a "
+            "daemon's token can be revoked");
 }
 
 TEST(Scenario, MalformedYamlAndEmptyFiles) {
