@@ -27,11 +27,11 @@ Task<void> migrate(Store& store, Instant now, bool* done) {
 }
 
 Workload& workload_for(const std::vector<std::unique_ptr<Workload>>& workloads,
-                       const std::string& role) {
+                       std::string_view role) {
   for (const auto& workload : workloads) {
     if (workload->builds(role)) return *workload;
   }
-  RELIANT_ASSERT_MSG(false, ("no workload builds the role " + role).c_str());
+  RELIANT_ASSERT_MSG(false, ("no workload builds the role " + std::string(role)).c_str());
   std::abort();
 }
 
@@ -77,7 +77,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   std::map<std::string, SimProcess*> by_name;
   std::size_t offset_index = 0;
   for (const auto& group : scenario.topology) {
-    Workload& workload = workload_for(workloads, group.role);
+    Workload& workload = workload_for(workloads, group.role());
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
       ComponentFactory factory = workload.factory(group, name);
@@ -86,7 +86,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
                                                        std::move(factory),
                                                        mix.clock_offsets[offset_index++].second,
                                                        database.get()));
-      roles.push_back(group.role);
+      roles.emplace_back(group.role());
       by_name[name] = processes.back().get();
     }
   }

@@ -12,9 +12,6 @@
 namespace reliant::sim {
 namespace {
 
-const std::vector<std::string> kRoles = {
-    "echo_server", "echo_client",   "engine_worker", "engine_client", "gateway",    "daemon",
-    "tool_client", "control_plane", "chat_api",      "chat_worker",   "chat_client"};
 const std::vector<std::string> kInvariants = {
     "stream_order",    "request_reply_match", "liveness",     "runs_end_once",  "results_once",
     "queues_drain",    "tool_at_most_once",   "tool_results", "tool_isolation", "daemon_status",
@@ -351,6 +348,38 @@ Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTim
   return {};
 }
 
+// A group's `config`, read into the settings of its role.
+Result<void> read_role_config(const Reader& r, const YAML::Node& config, const std::string& path,
+                              NodeGroup& group) {
+  if (auto* client = std::get_if<EchoClientConfig>(&group.settings))
+    return read_client_config(r, config, path, *client);
+  if (auto* worker = std::get_if<EngineWorkerSettings>(&group.settings))
+    return read_worker_config(r, config, path, *worker);
+  if (auto* client = std::get_if<EngineClientConfig>(&group.settings))
+    return read_engine_client_config(r, config, path, *client);
+  if (auto* daemon = std::get_if<DaemonNodeConfig>(&group.settings))
+    return read_daemon_config(r, config, path, *daemon);
+  if (auto* client = std::get_if<ToolClientConfig>(&group.settings))
+    return read_tool_client_config(r, config, path, *client);
+  if (auto* client = std::get_if<ChatClientConfig>(&group.settings)) {
+    if (auto ok = r.expect_map(config, path, {"user", "interval", "request_timeout"}); !ok)
+      return ok;
+    if (config["user"]) {
+      auto user = r.string(config["user"], path + ".user");
+      if (!user) return fail(user.error());
+      client->user = *user;
+    }
+    return read_durations(r, config, path,
+                          {{"interval", &client->interval},
+                           {"request_timeout", &client->request_timeout}});
+  }
+  if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings)) {
+    if (auto ok = r.expect_map(config, path, {"interval"}); !ok) return ok;
+    return read_durations(r, config, path, {{"interval", &plane->interval}});
+  }
+  return fail(r.error(config, path, "role '" + std::string(group.role()) + "' takes no config"));
+}
+
 Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (!node.IsSequence() || node.size() == 0) {
     return fail(r.error(node, "topology",
@@ -378,11 +407,14 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
     group.name = *name;
     auto role = r.string(g["role"], path + ".role");
     if (!role) return fail(role.error());
-    if (std::find(kRoles.begin(), kRoles.end(), *role) == kRoles.end()) {
+    std::optional<RoleSettings> settings = role_settings_named(*role);
+    if (!settings) {
       return fail(r.error(g["role"], path + ".role",
-                          "unknown role '" + *role + "' (known roles: " + join(kRoles) + ")"));
+                          "unknown role '" + *role + "' (known roles: " +
+                              join(std::vector<std::string>(kRoleNames.begin(), kRoleNames.end())) +
+                              ")"));
     }
-    group.role = *role;
+    group.settings = std::move(*settings);
     if (g["count"]) {
       auto count = r.count(g["count"], path + ".count", 1000);
       if (!count) return fail(count.error());
@@ -390,47 +422,15 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
       group.count = *count;
     }
     if (g["config"]) {
-      const std::string config_path = path + ".config";
-      Result<void> ok;
-      if (group.role == "echo_client") {
-        ok = read_client_config(r, g["config"], config_path, group.client);
-      } else if (group.role == "engine_worker") {
-        ok = read_worker_config(r, g["config"], config_path, group.worker);
-      } else if (group.role == "engine_client") {
-        ok = read_engine_client_config(r, g["config"], config_path, group.engine_client);
-      } else if (group.role == "daemon") {
-        ok = read_daemon_config(r, g["config"], config_path, group.daemon);
-      } else if (group.role == "tool_client") {
-        ok = read_tool_client_config(r, g["config"], config_path, group.tool_client);
-      } else if (group.role == "chat_client") {
-        ok = r.expect_map(g["config"], config_path, {"user", "interval", "request_timeout"});
-        if (ok && g["config"]["user"]) {
-          auto user = r.string(g["config"]["user"], config_path + ".user");
-          if (!user) return fail(user.error());
-          group.chat_client.user = *user;
-        }
-        if (ok) {
-          ok = read_durations(r, g["config"], config_path,
-                              {{"interval", &group.chat_client.interval},
-                               {"request_timeout", &group.chat_client.request_timeout}});
-        }
-      } else if (group.role == "control_plane") {
-        ok = r.expect_map(g["config"], config_path, {"interval"});
-        if (ok) {
-          ok = read_durations(r, g["config"], config_path,
-                              {{"interval", &group.control_plane.interval}});
-        }
-      } else {
-        ok = fail(r.error(g["config"], config_path, "role '" + group.role + "' takes no config"));
-      }
-      if (!ok) return ok;
+      if (auto ok = read_role_config(r, g["config"], path + ".config", group); !ok) return ok;
     }
     if (g["port"]) {
-      if (group.role != "echo_server")
+      auto* server = std::get_if<EchoServerRole>(&group.settings);
+      if (server == nullptr)
         return fail(r.error(g["port"], path + ".port", "only echo_server listens on a port"));
       auto port = r.count(g["port"], path + ".port", 65535);
       if (!port) return fail(port.error());
-      group.port = *port;
+      server->port = *port;
     }
     s.topology.push_back(std::move(group));
   }
@@ -439,7 +439,7 @@ Result<void> read_topology(const Reader& r, const YAML::Node& node, Scenario& s)
 
 bool is_daemon_node(const Scenario& s, const std::string& node) {
   for (const auto& group : s.topology) {
-    if (group.role != "daemon") continue;
+    if (!group.is<DaemonNodeConfig>()) continue;
     for (int i = 1; i <= group.count; ++i) {
       if (node == group.name + "-" + std::to_string(i)) return true;
     }
@@ -715,9 +715,9 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
   }
   if (auto ok = read_topology(r, root["topology"], s); !ok) return fail(ok.error());
   const bool has_server = std::any_of(s.topology.begin(), s.topology.end(),
-                                      [](const NodeGroup& g) { return g.role == "echo_server"; });
+                                      [](const NodeGroup& g) { return g.is<EchoServerRole>(); });
   const bool has_client = std::any_of(s.topology.begin(), s.topology.end(),
-                                      [](const NodeGroup& g) { return g.role == "echo_client"; });
+                                      [](const NodeGroup& g) { return g.is<EchoClientConfig>(); });
   if (has_client && !has_server)
     return fail(
         r.error(root["topology"], "topology", "echo_client nodes need at least one echo_server"));
@@ -726,7 +726,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
                         "engine_client nodes need at least one engine_worker"));
   }
   const bool managed = std::any_of(s.topology.begin(), s.topology.end(), [](const NodeGroup& g) {
-    return g.role == "daemon" && g.daemon.managed;
+    return g.is<DaemonNodeConfig>() && g.as<DaemonNodeConfig>().managed;
   });
   if (managed && !s.has_role("control_plane")) {
     return fail(r.error(root["topology"], "topology",
@@ -792,9 +792,27 @@ std::vector<std::string> Scenario::node_names() const {
   return names;
 }
 
+namespace {
+
+template <std::size_t I = 0>
+std::optional<RoleSettings> role_settings_at_or_after(std::string_view role) {
+  if constexpr (I == std::variant_size_v<RoleSettings>) {
+    return std::nullopt;
+  } else {
+    if (kRoleNames[I] == role) return RoleSettings(std::in_place_index<I>);
+    return role_settings_at_or_after<I + 1>(role);
+  }
+}
+
+}  // namespace
+
+std::optional<RoleSettings> role_settings_named(std::string_view role) {
+  return role_settings_at_or_after(role);
+}
+
 bool Scenario::has_role(std::string_view role) const {
   return std::any_of(topology.begin(), topology.end(),
-                     [&](const NodeGroup& g) { return g.role == role; });
+                     [&](const NodeGroup& g) { return g.role() == role; });
 }
 
 bool Scenario::has_database() const {

@@ -3,13 +3,16 @@
 // everything and names the file, line and problem on any mistake.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/result.h"
 #include "base/time.h"
 #include "sim/workload/echo.h"
@@ -24,21 +27,44 @@ struct Range {
   T max{};
 };
 
+// A role's settings, one type per role; roles without settings are empty tags.
+struct EchoServerRole {
+  int port = 7000;
+};
+struct GatewayRole {};
+struct ChatApiRole {};
+struct ChatWorkerRole {};
+using RoleSettings =
+    std::variant<EchoServerRole, EchoClientConfig, EngineWorkerSettings, EngineClientConfig,
+                 GatewayRole, DaemonNodeConfig, ToolClientConfig, ControlPlaneConfig, ChatApiRole,
+                 ChatWorkerRole, ChatClientConfig>;
+// The roles' names in scenario files, in the order of RoleSettings' alternatives.
+inline constexpr std::array<std::string_view, 11> kRoleNames = {
+    "echo_server", "echo_client",   "engine_worker", "engine_client", "gateway",    "daemon",
+    "tool_client", "control_plane", "chat_api",      "chat_worker",   "chat_client"};
+static_assert(kRoleNames.size() == std::variant_size_v<RoleSettings>);
+
 struct NodeGroup {
   std::string name;  // nodes are named "<name>-1" … "<name>-<count>"
-  // echo_server | echo_client | engine_worker | engine_client | gateway | daemon | tool_client |
-  // control_plane | chat_api | chat_worker | chat_client
-  std::string role;
   int count = 1;
-  EchoClientConfig client;  // used when role is echo_client (servers are filled in by the runner)
-  int port = 7000;          // used when role is echo_server
-  EngineWorkerSettings worker;       // used when role is engine_worker
-  EngineClientConfig engine_client;  // used when role is engine_client
-  DaemonNodeConfig daemon;           // used when role is daemon
-  ToolClientConfig tool_client;      // used when role is tool_client
-  ControlPlaneConfig control_plane;  // used when role is control_plane
-  ChatClientConfig chat_client;      // used when role is chat_client
+  RoleSettings settings;  // which alternative it holds is the group's role
+
+  std::string_view role() const { return kRoleNames[settings.index()]; }
+  // The settings of the group's role, which must be `Settings`'.
+  template <class Settings>
+  const Settings& as() const {
+    const Settings* settings_of_role = std::get_if<Settings>(&settings);
+    RELIANT_ASSERT_MSG(settings_of_role != nullptr, name.c_str());
+    return *settings_of_role;
+  }
+  template <class Settings>
+  bool is() const {
+    return std::holds_alternative<Settings>(settings);
+  }
 };
+
+// The settings of the role named `role` (defaults), or nothing for an unknown name.
+std::optional<RoleSettings> role_settings_named(std::string_view role);
 
 struct ScriptedFault {
   enum class Kind {

@@ -324,12 +324,12 @@ ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& 
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
-      if (group.role == "chat_api") impl_->apis.push_back(name);
-      if (group.role != "chat_client") continue;
+      if (group.is<ChatApiRole>()) impl_->apis.push_back(name);
+      if (!group.is<ChatClientConfig>()) continue;
       auto book = std::make_unique<ClientBook>();
       book->node = name;
-      book->user_id = user_id_of(group.chat_client.user);
-      book->config = group.chat_client;
+      book->user_id = user_id_of(group.as<ChatClientConfig>().user);
+      book->config = group.as<ChatClientConfig>();
       book->api = static_cast<std::size_t>(i - 1);  // spread the clients over the apis
       impl_->client_by_node[name] = book.get();
       impl_->clients.push_back(std::move(book));
@@ -370,16 +370,16 @@ void ChatWorkload::seed() {
 
 ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string& name) {
   Impl* impl = impl_.get();
-  if (group.role == "chat_api") {
+  if (group.is<ChatApiRole>()) {
     return
         [name](Env& env) -> std::shared_ptr<void> { return std::make_shared<SimApi>(env, name); };
   }
-  if (group.role == "chat_worker") {
+  if (group.is<ChatWorkerRole>()) {
     return [name](Env& env) -> std::shared_ptr<void> {
       return std::make_shared<SimChatWorker>(env, name);
     };
   }
-  RELIANT_ASSERT(group.role == "chat_client");
+  RELIANT_ASSERT(group.is<ChatClientConfig>());
   ClientBook* book = impl->client_by_node.at(name);
   return [impl, book](Env& env) -> std::shared_ptr<void> {
     return std::make_shared<SimChatClient>(env, impl, book);

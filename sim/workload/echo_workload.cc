@@ -10,9 +10,10 @@ namespace reliant::sim {
 EchoWorkload::EchoWorkload(const Scenario& scenario, Checker& checker)
     : scenario_(scenario), checker_(checker) {
   for (const auto& group : scenario.topology) {
-    if (group.role != "echo_server") continue;
+    if (!group.is<EchoServerRole>()) continue;
+    const std::string port = std::to_string(group.as<EchoServerRole>().port);
     for (int i = 1; i <= group.count; ++i) {
-      servers_.push_back(group.name + "-" + std::to_string(i) + ":" + std::to_string(group.port));
+      servers_.push_back(group.name + "-" + std::to_string(i) + ":" + port);
     }
   }
 }
@@ -23,17 +24,16 @@ bool EchoWorkload::builds(std::string_view role) const {
 
 ComponentFactory EchoWorkload::factory(const NodeGroup& group, const std::string& name) {
   Node& node = nodes_[name];
-  node.role = group.role;
+  node.role = group.role();
   EchoStats* stats = &node.stats;
-  if (group.role == "echo_server") {
-    const std::string address = name + ":" + std::to_string(group.port);
+  if (group.is<EchoServerRole>()) {
+    const std::string address = name + ":" + std::to_string(group.as<EchoServerRole>().port);
     return [stats, name, address](Env& env) -> std::shared_ptr<void> {
       return std::make_shared<EchoServer>(env, EchoServerConfig{name, address}, *stats);
     };
   }
-  RELIANT_ASSERT(group.role == "echo_client");
   clients_.push_back(name);
-  EchoClientConfig config = group.client;
+  EchoClientConfig config = group.as<EchoClientConfig>();
   config.servers = servers_;
   Checker* checker = &checker_;
   return [stats, name, config, checker](Env& env) -> std::shared_ptr<void> {

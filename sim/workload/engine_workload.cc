@@ -17,10 +17,10 @@ bool EngineWorkload::builds(std::string_view role) const {
 
 ComponentFactory EngineWorkload::factory(const NodeGroup& group, const std::string& name) {
   Node& node = nodes_[name];
-  node.role = group.role;
+  node.role = group.role();
   Node* n = &node;
-  if (group.role == "engine_worker") {
-    const EngineWorkerSettings settings = group.worker;
+  if (group.is<EngineWorkerSettings>()) {
+    const EngineWorkerSettings settings = group.as<EngineWorkerSettings>();
     const EngineRegistries* registries = &registries_;
     return [n, name, settings, registries](Env& env) -> std::shared_ptr<void> {
       auto worker = std::make_shared<SimWorker>(env, name, settings, *registries, n->worker_total);
@@ -28,10 +28,9 @@ ComponentFactory EngineWorkload::factory(const NodeGroup& group, const std::stri
       return worker;
     };
   }
-  RELIANT_ASSERT(group.role == "engine_client");
-  node.runs_expected = group.engine_client.runs;
+  const EngineClientConfig config = group.as<EngineClientConfig>();
+  node.runs_expected = config.runs;
   clients_.push_back(name);
-  const EngineClientConfig config = group.engine_client;
   return [n, name, config](Env& env) -> std::shared_ptr<void> {
     return std::make_shared<EngineClient>(env, name, config, n->client);
   };

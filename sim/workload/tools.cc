@@ -352,13 +352,13 @@ ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDa
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
-      if (group.role == "gateway") {
+      if (group.is<GatewayRole>()) {
         impl_->gateway_addresses.push_back(name + ":" + std::to_string(kGatewayPort));
-      } else if (group.role == "daemon") {
+      } else if (group.is<DaemonNodeConfig>()) {
         auto machine = std::make_unique<Machine>();
         machine->node = name;
-        machine->config = group.daemon;
-        machine->user_id = user_id_of(group.daemon.user);
+        machine->config = group.as<DaemonNodeConfig>();
+        machine->user_id = user_id_of(machine->config.user);
         machine->impl = impl_.get();
         impl_->machine_by_node[name] = machine.get();
         impl_->machines.push_back(std::move(machine));
@@ -377,8 +377,8 @@ bool ToolPathWorkload::builds(std::string_view role) const {
 void ToolPathWorkload::seed() {
   std::set<std::string> users;
   for (const auto& group : impl_->scenario.topology) {
-    if (group.role == "daemon") users.insert(group.daemon.user);
-    if (group.role == "tool_client") users.insert(group.tool_client.user);
+    if (group.is<DaemonNodeConfig>()) users.insert(group.as<DaemonNodeConfig>().user);
+    if (group.is<ToolClientConfig>()) users.insert(group.as<ToolClientConfig>().user);
   }
   Impl& impl = *impl_;
   auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
@@ -422,7 +422,7 @@ void ToolPathWorkload::seed() {
 ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::string& name) {
   Impl* impl = impl_.get();
   const ToolPathTimings timings = impl->scenario.tool_path;
-  if (group.role == "gateway") {
+  if (group.is<GatewayRole>()) {
     auto stats = std::make_shared<gateway::GatewayStats>();
     impl->gateway_stats.push_back(stats);
     gateway::GatewayConfig config;
@@ -437,20 +437,21 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
       return std::shared_ptr<gateway::Gateway>(std::move(*gateway));
     };
   }
-  if (group.role == "daemon") {
+  if (group.is<DaemonNodeConfig>()) {
+    const DaemonNodeConfig& daemon = group.as<DaemonNodeConfig>();
     Machine* machine = impl->machine_by_node.at(name);
     daemon::DaemonConfig config;
-    if (group.daemon.managed) {
+    if (daemon.managed) {
       config.listen_address = name + ":" + std::to_string(kManagedPort);
     } else {
       config.gateways = impl->gateway_addresses;
     }
     config.identity.name = name;
-    config.identity.type = group.daemon.type;
-    config.identity.labels = group.daemon.labels;
+    config.identity.type = daemon.type;
+    config.identity.labels = daemon.labels;
     config.identity.hostname = name;
     config.identity.platform = "linux";
-    config.identity.working_dir = "/home/" + group.daemon.user;
+    config.identity.working_dir = "/home/" + daemon.user;
     config.identity.version = "sim";
     config.heartbeat_interval = timings.heartbeat_interval;
     config.stale_after = timings.stale_after;
@@ -463,14 +464,13 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
       return std::make_shared<SimDaemonProcess>(env, *machine, config);
     };
   }
-  if (group.role == "control_plane") {
-    const ControlPlaneConfig config = group.control_plane;
+  if (group.is<ControlPlaneConfig>()) {
+    const ControlPlaneConfig config = group.as<ControlPlaneConfig>();
     return [impl, config](Env& env) -> std::shared_ptr<void> {
       return std::make_shared<ControlPlane>(env, impl, config);
     };
   }
-  RELIANT_ASSERT(group.role == "tool_client");
-  ClientShared shared{impl, name, group.tool_client};
+  ClientShared shared{impl, name, group.as<ToolClientConfig>()};
   return [shared](Env& env) -> std::shared_ptr<void> {
     return std::make_shared<ToolClient>(env, shared);
   };
@@ -599,8 +599,8 @@ void ToolPathWorkload::finish(Instant end) {
     if (call.issued < from) continue;
     const ToolClientConfig* config = nullptr;
     for (const auto& group : impl.scenario.topology) {
-      if (group.role == "tool_client" && call.client.rfind(group.name + "-", 0) == 0)
-        config = &group.tool_client;
+      if (group.is<ToolClientConfig>() && call.client.rfind(group.name + "-", 0) == 0)
+        config = &group.as<ToolClientConfig>();
     }
     const Duration budget = (config != nullptr ? config->tool_timeout : seconds(10)) + seconds(10);
     if (call.issued + budget > end) continue;

@@ -39,7 +39,9 @@ TEST(Scenario, ParsesAValidFile) {
   EXPECT_EQ(s->heal_at, seconds(40));
   EXPECT_EQ(s->latency.max, milliseconds(3));
   EXPECT_EQ(s->node_names(), (std::vector<std::string>{"server-1", "server-2", "client-1"}));
-  EXPECT_EQ(s->topology[1].client.interval, milliseconds(250));
+  EXPECT_EQ(s->topology[1].role(), "echo_client");
+  EXPECT_EQ(s->topology[1].as<EchoClientConfig>().interval, milliseconds(250));
+  EXPECT_EQ(s->topology[0].as<EchoServerRole>().port, 7000);
   EXPECT_DOUBLE_EQ(s->faults.bus_drop.max, 0.1);
   EXPECT_EQ(s->faults.crashes.min, 1);
   ASSERT_EQ(s->plan.size(), 1u);
