@@ -82,10 +82,9 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
       const std::string name = group.name + "-" + std::to_string(i);
       ComponentFactory factory = workload.factory(group, name);
       const NodeId id = world.add_node(name);
-      processes.push_back(std::make_unique<SimProcess>(world, broker, streams, id,
-                                                       std::move(factory),
-                                                       mix.clock_offsets[offset_index++].second,
-                                                       database.get()));
+      processes.push_back(
+          std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
+                                       mix.clock_offsets[offset_index++].second, database.get()));
       roles.emplace_back(group.role());
       by_name[name] = processes.back().get();
     }

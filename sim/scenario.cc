@@ -369,9 +369,9 @@ Result<void> read_role_config(const Reader& r, const YAML::Node& config, const s
       if (!user) return fail(user.error());
       client->user = *user;
     }
-    return read_durations(r, config, path,
-                          {{"interval", &client->interval},
-                           {"request_timeout", &client->request_timeout}});
+    return read_durations(
+        r, config, path,
+        {{"interval", &client->interval}, {"request_timeout", &client->request_timeout}});
   }
   if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings)) {
     if (auto ok = r.expect_map(config, path, {"interval"}); !ok) return ok;

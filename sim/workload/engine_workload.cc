@@ -7,8 +7,7 @@
 
 namespace reliant::sim {
 
-EngineWorkload::EngineWorkload(const Scenario& scenario, SimDatabase& database,
-                               Checker& checker)
+EngineWorkload::EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker)
     : scenario_(scenario), database_(database), checker_(checker) {}
 
 bool EngineWorkload::builds(std::string_view role) const {

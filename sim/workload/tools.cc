@@ -88,6 +88,8 @@ struct ToolPathWorkload::Impl {
   SimExecutor clock;
   IdGenerator ids;
 
+  void sample_statuses();
+
   Impl(World& w, const Scenario& s, SimDatabase& d, SimStreams& st, Checker& c)
       : world(w),
         scenario(s),
@@ -370,8 +372,7 @@ ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDa
 ToolPathWorkload::~ToolPathWorkload() = default;
 
 bool ToolPathWorkload::builds(std::string_view role) const {
-  return role == "gateway" || role == "daemon" || role == "tool_client" ||
-         role == "control_plane";
+  return role == "gateway" || role == "daemon" || role == "tool_client" || role == "control_plane";
 }
 
 void ToolPathWorkload::seed() {
@@ -487,82 +488,83 @@ void ToolPathWorkload::attach(const std::string& name, SimProcess& process) {
 
 void ToolPathWorkload::begin() {
   Impl* impl = impl_.get();
-  const Instant heal = kSimEpoch + impl->scenario.heal_at;
-  auto sample = std::make_shared<std::function<void()>>();
-  *sample = [impl, heal, sample] {
-    const Instant now = impl->world.now();
-    if (impl->store_healthy()) {
-      if (!impl->store_healthy_since) impl->store_healthy_since = now;
-    } else {
-      impl->store_healthy_since.reset();
-    }
-    const Duration allowance = impl->status_allowance();
-    const Duration disconnect_allowance = impl->scenario.tool_path.disconnect_after +
-                                          impl->scenario.tool_path.heartbeat_interval + seconds(7);
-    struct Row {
-      std::string status;
-      Instant admitted{};  // connected_at_ms, read on the admitting gateway's clock
-    };
-    std::map<std::string, Row> recorded;
-    (void)impl->database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-      auto rows = tx.query("SELECT id, status, connected_at_ms, gateway_id FROM daemons", {});
-      if (!rows) return fail(rows.error());
-      for (const auto& r : rows->rows) {
-        Instant admitted{milliseconds(optional_int_at(r, 2).value_or(0))};
-        // Back to world time: the gateway wrote its own clock, which may be skewed.
-        const auto gateway = impl->gateways.find(optional_text_at(r, 3).value_or(""));
-        if (gateway != impl->gateways.end()) admitted -= gateway->second->clock_offset();
-        recorded[text_at(r, 0)] = Row{text_at(r, 1), admitted};
-      }
-      return {};
-    });
-    const bool store_settled =
-        impl->store_healthy_since && now - *impl->store_healthy_since >= allowance;
-    for (auto& machine : impl->machines) {
-      // The truth: the daemon process runs (not paused: a hung daemon sends no heartbeats) and
-      // holds a registered stream. A crash destroys the component without telling the
-      // observer, hence the process check.
-      const bool connected = machine->process != nullptr && machine->process->running() &&
-                             !machine->process->paused() && machine->registered;
-      if (connected) {
-        machine->down_since.reset();
-      } else if (!machine->down_since) {
-        machine->down_since = now;
-      }
-      if (machine->daemon_id.empty() || !store_settled) continue;
-      const auto row = recorded.find(machine->daemon_id);
-      if (row == recorded.end()) continue;
-      const std::string& status = row->second.status;
-      // Measured from the later of "lost its stream" and "last admitted by a gateway": a
-      // registration whose acknowledgement never arrived is a connection the gateway must time
-      // out by itself.
-      const Instant admitted = row->second.admitted;
-      if (machine->down_since) {
-        const Instant since = std::max(*machine->down_since, admitted);
-        if (now - since >= allowance && status == "active") {
-          impl->checker.violation(now, "daemon_status",
-                                  machine->node + " has had no stream since " +
-                                      format_duration(since - kSimEpoch) +
-                                      " but is still recorded active");
-        }
-        if (now - since >= disconnect_allowance && status != "disconnected") {
-          impl->checker.violation(now, "daemon_status",
-                                  machine->node + " has had no stream since " +
-                                      format_duration(since - kSimEpoch) + " but is recorded " +
-                                      status + ", not disconnected");
-        }
-      }
-      if (now >= heal + allowance && connected && machine->registered_since &&
-          now - *machine->registered_since >= allowance && status != "active") {
-        impl->checker.violation(now, "daemon_status",
-                                machine->node + " has been connected since " +
-                                    format_duration(*machine->registered_since - kSimEpoch) +
-                                    " but is recorded " + status);
-      }
-    }
-    impl->world.schedule(now + seconds(1), kWorldNode, "tools.sample", *sample);
+  impl->world.schedule(kSimEpoch + seconds(1), kWorldNode, "tools.sample",
+                       [impl] { impl->sample_statuses(); });
+}
+
+// Once a second: the recorded statuses against the truth. (A member, not a closure that holds
+// itself through a shared_ptr: that cycle outlived every run.)
+void ToolPathWorkload::Impl::sample_statuses() {
+  const Instant heal = kSimEpoch + scenario.heal_at;
+  const Instant now = world.now();
+  if (store_healthy()) {
+    if (!store_healthy_since) store_healthy_since = now;
+  } else {
+    store_healthy_since.reset();
+  }
+  const Duration allowance = status_allowance();
+  const Duration disconnect_allowance =
+      scenario.tool_path.disconnect_after + scenario.tool_path.heartbeat_interval + seconds(7);
+  struct Row {
+    std::string status;
+    Instant admitted{};  // connected_at_ms, read on the admitting gateway's clock
   };
-  impl->world.schedule(kSimEpoch + seconds(1), kWorldNode, "tools.sample", *sample);
+  std::map<std::string, Row> recorded;
+  (void)database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto rows = tx.query("SELECT id, status, connected_at_ms, gateway_id FROM daemons", {});
+    if (!rows) return fail(rows.error());
+    for (const auto& r : rows->rows) {
+      Instant admitted{milliseconds(optional_int_at(r, 2).value_or(0))};
+      // Back to world time: the gateway wrote its own clock, which may be skewed.
+      const auto gateway = gateways.find(optional_text_at(r, 3).value_or(""));
+      if (gateway != gateways.end()) admitted -= gateway->second->clock_offset();
+      recorded[text_at(r, 0)] = Row{text_at(r, 1), admitted};
+    }
+    return {};
+  });
+  const bool store_settled = store_healthy_since && now - *store_healthy_since >= allowance;
+  for (auto& machine : machines) {
+    // The truth: the daemon process runs (not paused: a hung daemon sends no heartbeats) and
+    // holds a registered stream. A crash destroys the component without telling the
+    // observer, hence the process check.
+    const bool connected = machine->process != nullptr && machine->process->running() &&
+                           !machine->process->paused() && machine->registered;
+    if (connected) {
+      machine->down_since.reset();
+    } else if (!machine->down_since) {
+      machine->down_since = now;
+    }
+    if (machine->daemon_id.empty() || !store_settled) continue;
+    const auto row = recorded.find(machine->daemon_id);
+    if (row == recorded.end()) continue;
+    const std::string& status = row->second.status;
+    // Measured from the later of "lost its stream" and "last admitted by a gateway": a
+    // registration whose acknowledgement never arrived is a connection the gateway must time
+    // out by itself.
+    const Instant admitted = row->second.admitted;
+    if (machine->down_since) {
+      const Instant since = std::max(*machine->down_since, admitted);
+      if (now - since >= allowance && status == "active") {
+        checker.violation(now, "daemon_status",
+                          machine->node + " has had no stream since " +
+                              format_duration(since - kSimEpoch) + " but is still recorded active");
+      }
+      if (now - since >= disconnect_allowance && status != "disconnected") {
+        checker.violation(now, "daemon_status",
+                          machine->node + " has had no stream since " +
+                              format_duration(since - kSimEpoch) + " but is recorded " + status +
+                              ", not disconnected");
+      }
+    }
+    if (now >= heal + allowance && connected && machine->registered_since &&
+        now - *machine->registered_since >= allowance && status != "active") {
+      checker.violation(now, "daemon_status",
+                        machine->node + " has been connected since " +
+                            format_duration(*machine->registered_since - kSimEpoch) +
+                            " but is recorded " + status);
+    }
+  }
+  world.schedule(now + seconds(1), kWorldNode, "tools.sample", [this] { sample_statuses(); });
 }
 
 bool ToolPathWorkload::apply(const ScriptedFault& fault) {
@@ -719,8 +721,7 @@ void ToolPathWorkload::summarize(RunReport& report) const {
   }
   out += "tool calls: " + u(t.calls) + " (" + u(t.answered_ok) + " ok, " + u(t.answered_error) +
          " answered with an error, " + u(t.failed) + " failed, of which " + u(t.unroutable) +
-         " found no daemon); " + u(t.executions) + " executions; " + u(t.lost) +
-         " reported lost\n";
+         " found no daemon); " + u(t.executions) + " executions; " + u(t.lost) + " reported lost\n";
   out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
          " authentication recoveries, " + u(t.status_changes) +
          " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +

@@ -30,8 +30,8 @@ std::vector<std::unique_ptr<Workload>> make_workloads(const WorkloadContext& con
   }
   if (has_any_role(scenario, {"engine_worker", "engine_client"})) {
     RELIANT_ASSERT(context.database != nullptr);
-    workloads.push_back(std::make_unique<EngineWorkload>(scenario, *context.database,
-                                                         context.checker));
+    workloads.push_back(
+        std::make_unique<EngineWorkload>(scenario, *context.database, context.checker));
   }
   // The chat workload's users are the tool path's: it seeds after it.
   if (has_any_role(scenario, {"gateway", "daemon", "tool_client", "control_plane"})) {
