@@ -442,10 +442,6 @@ void ChatWorkload::finish(Instant end) {
 
 ChatSummary ChatWorkload::summary() const { return impl_->stats; }
 
-bool ChatWorkload::builds(std::string_view role) const {
-  return role == "chat_api" || role == "chat_worker" || role == "chat_client";
-}
-
 void ChatWorkload::summarize(RunReport& report) const {
   const ChatSummary& c = impl_->stats;
   const auto u = [](std::uint64_t v) { return std::to_string(v); };

@@ -11,6 +11,7 @@
 // Tool calls running once is the tool-path workload's tool_at_most_once.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -35,8 +36,9 @@ class ChatWorkload final : public Workload {
   ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
   ~ChatWorkload() override;
 
-  // chat_api, chat_worker and chat_client.
-  bool builds(std::string_view role) const override;
+  static constexpr std::array<std::string_view, 3> kRoles = {"chat_api", "chat_worker",
+                                                            "chat_client"};
+  std::span<const std::string_view> roles() const override { return kRoles; }
   // The clients' tokens (their users exist already: the tool-path workload seeds them).
   void seed() override;
   ComponentFactory factory(const NodeGroup& group, const std::string& name) override;

@@ -18,10 +18,6 @@ EchoWorkload::EchoWorkload(const Scenario& scenario, Checker& checker)
   }
 }
 
-bool EchoWorkload::builds(std::string_view role) const {
-  return role == "echo_server" || role == "echo_client";
-}
-
 ComponentFactory EchoWorkload::factory(const NodeGroup& group, const std::string& name) {
   Node& node = nodes_[name];
   node.role = group.role();

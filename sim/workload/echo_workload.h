@@ -3,6 +3,7 @@
 // every client still gets stream echoes and bus replies — and the echo table of the report.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,7 +18,8 @@ class EchoWorkload final : public Workload {
  public:
   EchoWorkload(const Scenario& scenario, Checker& checker);
 
-  bool builds(std::string_view role) const override;
+  static constexpr std::array<std::string_view, 2> kRoles = {"echo_server", "echo_client"};
+  std::span<const std::string_view> roles() const override { return kRoles; }
   ComponentFactory factory(const NodeGroup& group, const std::string& name) override;
   void checkpoint(Instant now) override;
   void finish(Instant end) override;

@@ -10,10 +10,6 @@ namespace reliant::sim {
 EngineWorkload::EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker)
     : scenario_(scenario), database_(database), checker_(checker) {}
 
-bool EngineWorkload::builds(std::string_view role) const {
-  return role == "engine_worker" || role == "engine_client";
-}
-
 ComponentFactory EngineWorkload::factory(const NodeGroup& group, const std::string& name) {
   Node& node = nodes_[name];
   node.role = group.role();

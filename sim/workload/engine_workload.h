@@ -3,6 +3,7 @@
 // table of the report.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,7 +20,8 @@ class EngineWorkload final : public Workload {
  public:
   EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker);
 
-  bool builds(std::string_view role) const override;
+  static constexpr std::array<std::string_view, 2> kRoles = {"engine_worker", "engine_client"};
+  std::span<const std::string_view> roles() const override { return kRoles; }
   ComponentFactory factory(const NodeGroup& group, const std::string& name) override;
   void finish(Instant end) override;
   void summarize(RunReport& report) const override;

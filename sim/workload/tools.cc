@@ -371,10 +371,6 @@ ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDa
 
 ToolPathWorkload::~ToolPathWorkload() = default;
 
-bool ToolPathWorkload::builds(std::string_view role) const {
-  return role == "gateway" || role == "daemon" || role == "tool_client" || role == "control_plane";
-}
-
 void ToolPathWorkload::seed() {
   std::set<std::string> users;
   for (const auto& group : impl_->scenario.topology) {

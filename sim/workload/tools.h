@@ -14,6 +14,7 @@
 //                      backoff cap plus two heartbeats.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -66,8 +67,9 @@ class ToolPathWorkload final : public Workload {
                    SimStreams& streams, Checker& checker);
   ~ToolPathWorkload() override;
 
-  // gateway, daemon, tool_client and control_plane.
-  bool builds(std::string_view role) const override;
+  static constexpr std::array<std::string_view, 4> kRoles = {"gateway", "daemon", "tool_client",
+                                                            "control_plane"};
+  std::span<const std::string_view> roles() const override { return kRoles; }
   // Users, their tokens and the daemons' credentials, straight into the (migrated) database.
   void seed() override;
   ComponentFactory factory(const NodeGroup& group, const std::string& name) override;

@@ -4,6 +4,8 @@
 // sim/workload/workloads.cc, so a new workload is a folder entry and a line there.
 #pragma once
 
+#include <algorithm>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,8 +21,12 @@ class Workload {
  public:
   virtual ~Workload() = default;
 
-  // Whether this workload builds the nodes of `role`.
-  virtual bool builds(std::string_view role) const = 0;
+  // The roles whose nodes this workload builds (each workload's kRoles).
+  virtual std::span<const std::string_view> roles() const = 0;
+  bool builds(std::string_view role) const {
+    const auto mine = roles();
+    return std::find(mine.begin(), mine.end(), role) != mine.end();
+  }
   // Before any process exists, once the database (if any) is migrated: rows the run starts with.
   virtual void seed() {}
   // The component factory of a node of one of this workload's roles.

@@ -1,7 +1,7 @@
 // The one list of simulation workloads (see workloads.h).
 #include "sim/workload/workloads.h"
 
-#include <initializer_list>
+#include <span>
 #include <string_view>
 
 #include "base/assert.h"
@@ -13,7 +13,7 @@
 namespace reliant::sim {
 namespace {
 
-bool has_any_role(const Scenario& scenario, std::initializer_list<std::string_view> roles) {
+bool has_any_role(const Scenario& scenario, std::span<const std::string_view> roles) {
   for (std::string_view role : roles) {
     if (scenario.has_role(role)) return true;
   }
@@ -25,21 +25,21 @@ bool has_any_role(const Scenario& scenario, std::initializer_list<std::string_vi
 std::vector<std::unique_ptr<Workload>> make_workloads(const WorkloadContext& context) {
   const Scenario& scenario = context.scenario;
   std::vector<std::unique_ptr<Workload>> workloads;
-  if (has_any_role(scenario, {"echo_server", "echo_client"})) {
+  if (has_any_role(scenario, EchoWorkload::kRoles)) {
     workloads.push_back(std::make_unique<EchoWorkload>(scenario, context.checker));
   }
-  if (has_any_role(scenario, {"engine_worker", "engine_client"})) {
+  if (has_any_role(scenario, EngineWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(
         std::make_unique<EngineWorkload>(scenario, *context.database, context.checker));
   }
   // The chat workload's users are the tool path's: it seeds after it.
-  if (has_any_role(scenario, {"gateway", "daemon", "tool_client", "control_plane"})) {
+  if (has_any_role(scenario, ToolPathWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(std::make_unique<ToolPathWorkload>(
         context.world, scenario, *context.database, context.streams, context.checker));
   }
-  if (has_any_role(scenario, {"chat_api", "chat_worker", "chat_client"})) {
+  if (has_any_role(scenario, ChatWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(std::make_unique<ChatWorkload>(context.world, scenario, *context.database,
                                                        context.checker));

@@ -499,18 +499,21 @@ std::int64_t NatsBus::undelivered() const {
   return count;
 }
 
+std::optional<std::uint64_t> NatsBus::count_received(natsStatistics* stats) const {
+  std::uint64_t count = 0;
+  std::lock_guard io(socket_->io);
+  if (natsConnection_GetStats(connection_, stats) != NATS_OK ||
+      natsStatistics_GetCounts(stats, &count, nullptr, nullptr, nullptr, nullptr) != NATS_OK) {
+    return std::nullopt;
+  }
+  return count;
+}
+
 std::uint64_t NatsBus::received() const {
   // A statistics object of its own: `stats_` is the executor's, and this runs on any thread.
   natsStatistics* stats = nullptr;
   if (natsStatistics_Create(&stats) != NATS_OK) return 0;
-  std::uint64_t count = 0;
-  {
-    std::lock_guard io(socket_->io);
-    if (natsConnection_GetStats(connection_, stats) != NATS_OK ||
-        natsStatistics_GetCounts(stats, &count, nullptr, nullptr, nullptr, nullptr) != NATS_OK) {
-      count = 0;
-    }
-  }
+  const std::uint64_t count = count_received(stats).value_or(0);
   natsStatistics_Destroy(stats);
   return count;
 }
@@ -521,18 +524,9 @@ void NatsBus::deliver() {
   // received since the last time; nats.c's synchronous subscriptions say which of them hold
   // messages only when asked, one by one. (A message that never reaches a queue — its
   // subscription just went — makes that one scan complete, which then brings the counts level.)
-  // Counted under the socket's lock: no read is then half-way, between nats.c counting a
-  // message and queueing it.
-  std::uint64_t received = 0;
-  bool counted = false;
-  {
-    std::lock_guard io(socket_->io);
-    counted =
-        natsConnection_GetStats(connection_, stats_) == NATS_OK &&
-        natsStatistics_GetCounts(stats_, &received, nullptr, nullptr, nullptr, nullptr) == NATS_OK;
-  }
-  if (counted && received <= taken_) return;
-  const std::uint64_t wanted = counted ? received - taken_ : UINT64_MAX;
+  const std::optional<std::uint64_t> received = count_received(stats_);
+  if (received && *received <= taken_) return;
+  const std::uint64_t wanted = received ? *received - taken_ : UINT64_MAX;
   // Everything first, then the handlers: a handler may subscribe, unsubscribe or destroy the bus.
   std::vector<std::pair<std::weak_ptr<BusHandler>, BusMessage>> batch;
   {
@@ -565,7 +559,7 @@ void NatsBus::deliver() {
     }
   }
   taken_ += batch.size();
-  if (counted && batch.size() < wanted) taken_ = std::max(taken_, received);  // never queued
+  if (received && batch.size() < wanted) taken_ = std::max(taken_, *received);  // never queued
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }

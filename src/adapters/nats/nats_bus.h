@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ class NatsBus final : public Bus {
   // On the executor's thread, after the socket was read: every message waiting in a
   // subscription goes to its handler, in the order it arrived per subscription.
   void deliver();
+  // nats.c's count of messages this connection has read, into `stats`, under the socket's lock
+  // (no read is then half-way between counting a message and queueing it); nothing if nats.c
+  // cannot say.
+  std::optional<std::uint64_t> count_received(__natsStatistics* stats) const;
   // Under the registry's lock: the one request inbox `pattern` matches, if exactly one does.
   const Registry::Entry* sole_inbox_matching(const std::string& pattern) const;
   // nats.c gives every destroyed message to its collector thread and wakes that thread if it

@@ -67,7 +67,8 @@ struct CredentialWatches::Registry {
   std::uint64_t next_id = 1;
   std::uint64_t rechecks = 0;
   SubscriptionPtr revoked;  // kCredentialRevokedAll, from the first watched token on
-  Scope scope;  // last: destroyed first
+  // Runs recheck_loop only, so it holds a task exactly while the loop runs. Last: destroyed first.
+  Scope scope;
 };
 
 CredentialWatches::CredentialWatches(Env& env, Duration recheck)
