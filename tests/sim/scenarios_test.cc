@@ -35,12 +35,17 @@ std::vector<fs::path> scenario_files() {
   return files;
 }
 
-std::string name_of(const testing::TestParamInfo<fs::path>& info) {
-  std::string name = info.param.stem().string();
+// A scenario file's stem as a test name: letters and digits only.
+std::string test_name_of(const fs::path& scenario) {
+  std::string name = scenario.stem().string();
   std::replace_if(
       name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
       '_');
   return name;
+}
+
+std::string name_of(const testing::TestParamInfo<fs::path>& info) {
+  return test_name_of(info.param);
 }
 
 // 200 seeds per scenario; fewer when RELIANT_SIM_SEEDS says so (the sanitizer builds, whose
@@ -72,17 +77,53 @@ TEST_P(EveryScenario, IsDeterministicUnderTwentySeeds) {
       << "two seeds gave the same run";
 }
 
-// Invariants (safety throughout, liveness after healing) hold for 200 seeds.
-TEST_P(EveryScenario, HoldsItsInvariantsUnderTwoHundredSeeds) {
-  const Scenario scenario = load(GetParam());
-  const std::uint64_t seeds = seeds_to_run();
-  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenario, testing::ValuesIn(scenario_files()), name_of);
+
+// Invariants (safety throughout, liveness after healing) hold for 200 seeds. The seeds run in
+// kSeedShards tests per scenario, so that CTest can spread the slowest scenario over both cores
+// instead of finishing with one test that runs alone for 20 minutes.
+constexpr std::uint64_t kSeedShards = 4;
+
+struct SeedShard {
+  fs::path scenario;
+  std::uint64_t shard = 0;  // 0 .. kSeedShards - 1
+
+  std::uint64_t first_seed() const { return shard * seeds_to_run() / kSeedShards + 1; }
+  std::uint64_t last_seed() const { return (shard + 1) * seeds_to_run() / kSeedShards; }
+};
+
+// How gtest (and so CTest's test list) shows a shard.
+void PrintTo(const SeedShard& shard, std::ostream* out) {
+  *out << shard.scenario.filename().string() << " shard " << shard.shard + 1;
+}
+
+std::vector<SeedShard> seed_shards() {
+  std::vector<SeedShard> shards;
+  for (const auto& file : scenario_files()) {
+    for (std::uint64_t shard = 0; shard < kSeedShards; ++shard) shards.push_back({file, shard});
+  }
+  return shards;
+}
+
+class EveryScenarioShard : public testing::TestWithParam<SeedShard> {};
+
+TEST_P(EveryScenarioShard, HoldsItsInvariants) {
+  const SeedShard& shard = GetParam();
+  const Scenario scenario = load(shard.scenario);
+  for (std::uint64_t seed = shard.first_seed(); seed <= shard.last_seed(); ++seed) {
     const auto report = run_scenario(scenario, seed);
     EXPECT_TRUE(report.passed()) << format_report(report);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenario, testing::ValuesIn(scenario_files()), name_of);
+// Test names carry the shard, not its seeds: RELIANT_SIM_SEEDS changes the seeds, and CTest's
+// discovery must see the same names at build and at run time.
+INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenarioShard, testing::ValuesIn(seed_shards()),
+                         [](const testing::TestParamInfo<SeedShard>& info) {
+                           return test_name_of(info.param.scenario) + "_shard_" +
+                                  std::to_string(info.param.shard + 1) + "_of_" +
+                                  std::to_string(kSeedShards);
+                         });
 
 // Sweeps allocate like reliant-sim does: tune the heap the same way (see sim/allocator.h).
 const bool heap_tuned = [] {
