@@ -259,7 +259,7 @@ Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const s
     auto managed = r.boolean(node["managed"], path + ".managed");
     if (!managed) return fail(managed.error());
     config.managed = *managed;
-    if (config.managed) config.type = "cloud";
+    if (config.managed) config.type = DaemonType::cloud;
   }
   if (node["user"]) {
     auto user = r.string(node["user"], path + ".user");
@@ -272,10 +272,11 @@ Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const s
   if (node["type"]) {
     auto type = r.string(node["type"], path + ".type");
     if (!type) return fail(type.error());
-    if (*type != "local" && *type != "cloud")
+    const std::optional<DaemonType> named = daemon_type_named(*type);
+    if (!named)
       return fail(
           r.error(node["type"], path + ".type", "expected local or cloud, got '" + *type + "'"));
-    config.type = *type;
+    config.type = *named;
   }
   if (node["labels"]) {
     const auto& labels = node["labels"];

@@ -397,13 +397,13 @@ void ChatWorkload::finish(Instant end) {
   (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto runs = tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'agent'", {});
     if (!runs) return fail(runs.error());
-    for (const auto& r : runs->rows) run_status[text_at(r, 0)] = text_at(r, 1);
+    for (const SqlRecord& r : records(*runs)) run_status[r.text("id")] = r.text("status");
     auto chats = tx.query("SELECT id, user_id FROM chats", {});
     if (!chats) return fail(chats.error());
-    for (const auto& r : chats->rows) chat_owner[text_at(r, 0)] = text_at(r, 1);
+    for (const SqlRecord& r : records(*chats)) chat_owner[r.text("id")] = r.text("user_id");
     auto head_rows = tx.query("SELECT user_id, last_seq FROM user_event_heads", {});
     if (!head_rows) return fail(head_rows.error());
-    for (const auto& r : head_rows->rows) heads[text_at(r, 0)] = int_at(r, 1);
+    for (const SqlRecord& r : records(*head_rows)) heads[r.text("user_id")] = r.integer("last_seq");
     return {};
   });
   for (const auto& book : impl.clients) {

@@ -107,9 +107,9 @@ EngineSummary check_engine(SqliteDatabase& db, Instant now,
     auto runs =
         tx.query("SELECT id, status, input_json, result_json FROM workflow_runs ORDER BY id", {});
     if (!runs) return fail(runs.error());
-    for (const auto& row : runs->rows) {
-      const std::string id = text_at(row, 0);
-      const std::string status = text_at(row, 1);
+    for (const SqlRecord& row : records(*runs)) {
+      const std::string id = row.text("id");
+      const std::string status = row.text("status");
       ++summary.runs;
       summary.completed += status == "completed";
       summary.failed += status == "failed";
@@ -133,8 +133,8 @@ EngineSummary check_engine(SqliteDatabase& db, Instant now,
         }
       }
       if (checks("results_once") && status == "completed") {
-        const Json input = Json::parse(text_at(row, 2), nullptr, false);
-        const Json result = Json::parse(text_at(row, 3), nullptr, false);
+        const Json input = Json::parse(row.text("input_json"), nullptr, false);
+        const Json result = Json::parse(row.text("result_json"), nullptr, false);
         const auto steps = input.value("steps", std::int64_t{0});
         bool in_order = result.is_object() && result["outputs"].is_array() &&
                         static_cast<std::int64_t>(result["outputs"].size()) == steps;
@@ -149,9 +149,9 @@ EngineSummary check_engine(SqliteDatabase& db, Instant now,
         }
       }
     }
-    auto open = tx.query("SELECT COUNT(*) FROM engine_tasks WHERE status <> 'done'", {});
+    auto open = tx.query("SELECT COUNT(*) AS tasks FROM engine_tasks WHERE status <> 'done'", {});
     if (!open) return fail(open.error());
-    summary.tasks_open = int_at(open->rows[0], 0);
+    summary.tasks_open = first_record(*open).integer("tasks");
     if (checks("queues_drain") && summary.tasks_open > 0) {
       checker.violation(
           now, "queues_drain",

@@ -391,11 +391,11 @@ void ToolPathWorkload::seed() {
         row.id = machine->daemon_id;
         row.user_id = machine->user_id;
         row.name = machine->node;
-        row.type = "cloud";
+        row.type = DaemonType::cloud;
         row.connected_at_ms = 0;
         row.connection_id = "provisioned";
         if (auto ok = record_daemon_connected(tx, row); !ok) return ok;
-        auto down = record_daemon_status(tx, row.id, "provisioned", "disconnected", 0);
+        auto down = record_daemon_status(tx, row.id, "provisioned", DaemonStatus::disconnected, 0);
         if (!down) return fail(down.error());
         continue;
       }
@@ -509,12 +509,12 @@ void ToolPathWorkload::Impl::sample_statuses() {
   (void)database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto rows = tx.query("SELECT id, status, connected_at_ms, gateway_id FROM daemons", {});
     if (!rows) return fail(rows.error());
-    for (const auto& r : rows->rows) {
-      Instant admitted{milliseconds(optional_int_at(r, 2).value_or(0))};
+    for (const SqlRecord& r : records(*rows)) {
+      Instant admitted{milliseconds(r.optional_integer("connected_at_ms").value_or(0))};
       // Back to world time: the gateway wrote its own clock, which may be skewed.
-      const auto gateway = gateways.find(optional_text_at(r, 3).value_or(""));
+      const auto gateway = gateways.find(r.text_or_empty("gateway_id"));
       if (gateway != gateways.end()) admitted -= gateway->second->clock_offset();
-      recorded[text_at(r, 0)] = Row{text_at(r, 1), admitted};
+      recorded[r.text("id")] = Row{r.text("status"), admitted};
     }
     return {};
   });
@@ -619,8 +619,8 @@ void ToolPathWorkload::finish(Instant end) {
   (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto rows = tx.query("SELECT id, status, gateway_id FROM daemons", {});
     if (!rows) return fail(rows.error());
-    for (const auto& r : rows->rows)
-      recorded[text_at(r, 0)] = {text_at(r, 1), optional_text_at(r, 2).value_or("")};
+    for (const SqlRecord& r : records(*rows))
+      recorded[r.text("id")] = {r.text("status"), r.text_or_empty("gateway_id")};
     return {};
   });
   for (const auto& machine : impl.machines) {
@@ -653,16 +653,10 @@ Task<void> ControlPlane::loop() {
     co_await sleep(env_.executor, config_.interval);
     for (const auto& machine : impl_->machines) {
       if (!machine->config.managed) continue;
-      auto status = std::make_shared<std::string>();
-      TransactionBody read = [id = machine->daemon_id, status](SqlTransaction& tx) -> Result<void> {
-        auto row = find_daemon(tx, id);
-        if (!row) return fail(row.error());
-        *status = *row ? (*row)->status : "missing";
-        return {};
-      };
-      Task<Result<void>> reading = env_.store->transact(std::move(read));
-      Result<void> read_ok = co_await reading;
-      if (!read_ok || *status == "active") continue;
+      Task<Result<std::optional<DaemonRecord>>> reading = env_.store->transact_for(
+          [id = machine->daemon_id](SqlTransaction& tx) { return find_daemon(tx, id); });
+      Result<std::optional<DaemonRecord>> row = co_await reading;
+      if (!row || (*row && (*row)->status == DaemonStatus::active)) continue;
       v1::ManagedConnect connect;
       connect.set_daemon_id(machine->daemon_id);
       connect.set_user_id(machine->user_id);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/time.h"
+#include "core/daemon_status.h"
 
 namespace reliant::sim {
 
@@ -20,7 +21,7 @@ struct ToolPathTimings {
 
 struct DaemonNodeConfig {
   std::string user = "alice";
-  std::string type = "local";  // local | cloud
+  DaemonType type = DaemonType::local;
   std::map<std::string, std::string> labels;
   // A managed cloud daemon: it dials nobody and holds no credentials; a gateway dials it when
   // the control plane says so (a control_plane node must exist).

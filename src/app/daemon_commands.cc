@@ -292,8 +292,8 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     identity->labels = *labels;  // kept in daemon.json for the next start
     if (auto ok = save_identity(paths->identity, *identity); !ok) return say(ok.error());
   }
-  if (o.type != "local" && o.type != "cloud")
-    return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
+  const std::optional<DaemonType> type = daemon_type_named(o.type);
+  if (!type) return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
   auto tls_mode = parse_tls_mode(o.tls_mode);
   if (!tls_mode) return say(tls_mode.error());
   std::vector<std::string> gateways =
@@ -335,7 +335,8 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   config.gateways = gateways;
   if (o.managed) config.listen_address = "0.0.0.0:" + std::to_string(o.port);
   config.identity.name = o.name.empty() ? host_name() : o.name;
-  config.identity.type = o.managed ? "cloud" : o.type;  // managed daemons are cloud daemons
+  // Managed daemons are cloud daemons.
+  config.identity.type = o.managed ? DaemonType::cloud : *type;
   config.identity.labels = identity->labels;
   config.identity.hostname = host_name();
   config.identity.platform = "linux";
@@ -352,7 +353,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   std::string dialing;
   for (const auto& url : gateways) dialing += (dialing.empty() ? "" : ",") + url;
   spdlog::info("daemon '{}' ({}) in {}, gateways: {}; file tools reach {}", config.identity.name,
-               config.identity.type, working_dir,
+               to_string(config.identity.type), working_dir,
                dialing.empty() ? "none (managed: gateways dial in)" : dialing,
                describe_workspace(*host_config));
   {

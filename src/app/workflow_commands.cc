@@ -74,11 +74,11 @@ Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, 
 
 // Prints a run's outcome; the exit code says whether it completed.
 int print_outcome(const engine::RunSummary& run) {
-  if (run.status == "completed") {
+  if (run.status == engine::RunStatus::completed) {
     std::printf("%s\n", run.result.value_or(Json()).dump().c_str());
     return 0;
   }
-  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(), run.status.c_str(),
+  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(), std::string(to_string(run.status)).c_str(),
                run.error.value_or("").c_str());
   return 1;
 }
@@ -171,7 +171,8 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
             return {};
           }));
       if (!read) return report(read.error());
-      std::printf("run %s: %s, workflow %s, namespace %s\n", run->id.c_str(), run->status.c_str(),
+      std::printf("run %s: %s, workflow %s, namespace %s\n", run->id.c_str(),
+                  std::string(to_string(run->status)).c_str(),
                   run->workflow.c_str(), run->queue.c_str());
       for (const auto& e : *history) {
         std::printf("  %4lld  %-20s %s\n", static_cast<long long>(e.seq),

@@ -26,24 +26,17 @@ bool is_whole_expression(std::string_view text) {
          t.starts_with(kExpressionOpen) && t.ends_with(kExpressionClose);
 }
 
+constexpr EnumNames<DaemonTypeFilter, 3> kTypeFilterNames{{
+    {DaemonTypeFilter::local, "local"},
+    {DaemonTypeFilter::cloud, "cloud"},
+    {DaemonTypeFilter::any, "any"},
+}};
+
 std::optional<DaemonTypeFilter> parse_type_filter(std::string_view text) {
-  if (text == "local") return DaemonTypeFilter::local;
-  if (text == "cloud") return DaemonTypeFilter::cloud;
-  if (text == "any") return DaemonTypeFilter::any;
-  return std::nullopt;
+  return value_named(kTypeFilterNames, text);
 }
 
-std::string_view type_filter_name(DaemonTypeFilter type) {
-  switch (type) {
-    case DaemonTypeFilter::local:
-      return "local";
-    case DaemonTypeFilter::cloud:
-      return "cloud";
-    case DaemonTypeFilter::any:
-      return "any";
-  }
-  return "unknown";
-}
+std::string_view type_filter_name(DaemonTypeFilter type) { return name_of(kTypeFilterNames, type); }
 
 bool is_empty(const DaemonSelector& s) { return !s.id && !s.name && !s.type && s.labels.empty(); }
 
@@ -208,22 +201,6 @@ Result<DaemonDecision> database_fallback(std::string_view user_id, const Owned& 
 }
 
 }  // namespace
-
-std::string_view to_string(DaemonType type) noexcept {
-  return type == DaemonType::local ? "local" : "cloud";
-}
-
-std::string_view to_string(DaemonStatus status) noexcept {
-  switch (status) {
-    case DaemonStatus::active:
-      return "active";
-    case DaemonStatus::idle:
-      return "idle";
-    case DaemonStatus::disconnected:
-      return "disconnected";
-  }
-  return "unknown";
-}
 
 bool is_connected(const DaemonCandidate& daemon) noexcept {
   return daemon.status == DaemonStatus::active || daemon.status == DaemonStatus::idle;

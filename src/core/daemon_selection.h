@@ -14,17 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.h"
+#include "core/daemon_status.h"
 #include "runtime/task.h"
 
 namespace reliant {
 
 using Json = nlohmann::json;
 
-enum class DaemonType { local, cloud };
-enum class DaemonStatus { active, idle, disconnected };
-
-std::string_view to_string(DaemonType type) noexcept;
-std::string_view to_string(DaemonStatus status) noexcept;
 
 // A daemon as the store knows it. The list passed to selection may hold other users' daemons;
 // they are filtered out before anything else looks at them.

@@ -5,18 +5,6 @@
 
 namespace reliant {
 
-std::string_view to_string(PresenceStatus status) {
-  switch (status) {
-    case PresenceStatus::active:
-      return "active";
-    case PresenceStatus::idle:
-      return "idle";
-    case PresenceStatus::disconnected:
-      return "disconnected";
-  }
-  return "unknown";
-}
-
 Presence::Presence(PresencePolicy policy, Instant connected_at)
     : policy_(policy), last_heard_(connected_at) {
   // Idle must come before the stream is given up on, or a silent daemon would never be idle.
@@ -24,36 +12,36 @@ Presence::Presence(PresencePolicy policy, Instant connected_at)
   RELIANT_ASSERT(policy_.disconnect_after > policy_.stale_after);
 }
 
-std::optional<PresenceStatus> Presence::on_heard(Instant now) {
-  if (status_ == PresenceStatus::disconnected) return std::nullopt;
+std::optional<DaemonStatus> Presence::on_heard(Instant now) {
+  if (status_ == DaemonStatus::disconnected) return std::nullopt;
   if (now > last_heard_) last_heard_ = now;
-  if (status_ == PresenceStatus::idle) {
-    status_ = PresenceStatus::active;
+  if (status_ == DaemonStatus::idle) {
+    status_ = DaemonStatus::active;
     return status_;
   }
   return std::nullopt;
 }
 
-std::optional<PresenceStatus> Presence::on_tick(Instant now) {
-  if (status_ == PresenceStatus::active && now - last_heard_ >= policy_.stale_after) {
-    status_ = PresenceStatus::idle;
+std::optional<DaemonStatus> Presence::on_tick(Instant now) {
+  if (status_ == DaemonStatus::active && now - last_heard_ >= policy_.stale_after) {
+    status_ = DaemonStatus::idle;
     return status_;
   }
   return std::nullopt;
 }
 
 bool Presence::presumed_dead(Instant now) const {
-  return status_ != PresenceStatus::disconnected && now - last_heard_ >= policy_.disconnect_after;
+  return status_ != DaemonStatus::disconnected && now - last_heard_ >= policy_.disconnect_after;
 }
 
-std::optional<PresenceStatus> Presence::on_disconnect() {
-  if (status_ == PresenceStatus::disconnected) return std::nullopt;
-  status_ = PresenceStatus::disconnected;
+std::optional<DaemonStatus> Presence::on_disconnect() {
+  if (status_ == DaemonStatus::disconnected) return std::nullopt;
+  status_ = DaemonStatus::disconnected;
   return status_;
 }
 
 Instant Presence::next_deadline() const {
-  const Instant deadline = status_ == PresenceStatus::active
+  const Instant deadline = status_ == DaemonStatus::active
                                ? last_heard_ + policy_.stale_after
                                : last_heard_ + policy_.disconnect_after;
   RELIANT_ASSERT(deadline > last_heard_);

@@ -13,11 +13,9 @@
 #include <string_view>
 
 #include "base/time.h"
+#include "core/daemon_status.h"
 
 namespace reliant {
-
-enum class PresenceStatus { active, idle, disconnected };
-std::string_view to_string(PresenceStatus status);
 
 struct PresencePolicy {
   Duration stale_after = seconds(30);
@@ -28,23 +26,23 @@ class Presence {
  public:
   Presence(PresencePolicy policy, Instant connected_at);
 
-  PresenceStatus status() const { return status_; }
+  DaemonStatus status() const { return status_; }
   Instant last_heard() const { return last_heard_; }
 
   // Any frame from the daemon counts as a sign of life. Returns the new status on a change.
-  std::optional<PresenceStatus> on_heard(Instant now);
+  std::optional<DaemonStatus> on_heard(Instant now);
   // Time passed. Returns the new status on a change (active → idle).
-  std::optional<PresenceStatus> on_tick(Instant now);
+  std::optional<DaemonStatus> on_tick(Instant now);
   // Silent for disconnect_after: the owner should close the stream.
   bool presumed_dead(Instant now) const;
   // The stream ended. Returns the new status on a change.
-  std::optional<PresenceStatus> on_disconnect();
+  std::optional<DaemonStatus> on_disconnect();
   // The next instant at which on_tick or presumed_dead can change its answer.
   Instant next_deadline() const;
 
  private:
   PresencePolicy policy_;
-  PresenceStatus status_ = PresenceStatus::active;
+  DaemonStatus status_ = DaemonStatus::active;
   Instant last_heard_;
 };
 

@@ -141,7 +141,7 @@ TEST_P(EngineConformance, AChainRunsToCompletion) {
   auto worker = make_worker("w1");
   run_until_terminal({"chain"});
   const auto run = run_of("chain");
-  EXPECT_EQ(run.status, "completed");
+  EXPECT_EQ(run.status, RunStatus::completed);
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ((*run.result)["steps"], 5);
   ASSERT_EQ((*run.result)["outputs"].size(), 5u);
@@ -159,7 +159,7 @@ TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError)
   auto worker = make_worker("w1");
   run_until_terminal({"bad-input", "no-such"});
   const auto bad = run_of("bad-input");
-  EXPECT_EQ(bad.status, "failed");
+  EXPECT_EQ(bad.status, RunStatus::failed);
   EXPECT_EQ(bad.error,
             "invalid input for workflow echo_chain: expected {\"steps\": N, \"payload\": …}");
   EXPECT_EQ(run_of("no-such").error, "unknown workflow 'no_such_workflow'");
@@ -186,12 +186,12 @@ TEST_P(EngineConformance, TimersSignalsAndCancellation) {
       [d, at](SqlTransaction& tx) { return cancel_run(tx, d, "doomed", "user asked", at); }));
   auto worker = make_worker("w1");
   run_until_terminal({"sleeper", "waiter", "impatient", "doomed"});
-  EXPECT_EQ(run_of("sleeper").status, "completed");
+  EXPECT_EQ(run_of("sleeper").status, RunStatus::completed);
   const auto waiter = run_of("waiter");
-  EXPECT_EQ(waiter.status, "completed");
+  EXPECT_EQ(waiter.status, RunStatus::completed);
   EXPECT_EQ((*waiter.result)["payload"]["x"], 1);
   EXPECT_EQ(run_of("impatient").error, "timed out waiting for signal 'never'");
-  EXPECT_EQ(run_of("doomed").status, "cancelled");
+  EXPECT_EQ(run_of("doomed").status, RunStatus::cancelled);
   auto late = transact(
       [d, at](SqlTransaction& tx) { return signal_run(tx, d, "waiter", "go", Json(), at); });
   ASSERT_FALSE(late.has_value());
@@ -207,12 +207,12 @@ TEST_P(EngineConformance, FailedAttemptsRetryUntilTheirLimit) {
         Json{{"steps", 1}, {"delay_ms", 2000}, {"start_to_close_ms", 100}, {"max_attempts", 1}});
   auto worker = make_worker("w1");
   run_until_terminal({"recovers", "gives-up", "too-slow"});
-  EXPECT_EQ(run_of("recovers").status, "completed");
+  EXPECT_EQ(run_of("recovers").status, RunStatus::completed);
   const auto gave_up = run_of("gives-up");
-  EXPECT_EQ(gave_up.status, "failed");
+  EXPECT_EQ(gave_up.status, RunStatus::failed);
   EXPECT_EQ(gave_up.error, "step 1 failed: echo: failing attempt 2 on purpose");
   const auto slow = run_of("too-slow");
-  EXPECT_EQ(slow.status, "failed");
+  EXPECT_EQ(slow.status, RunStatus::failed);
   EXPECT_EQ(slow.error, "step 1 failed: activity exceeded its start-to-close timeout of 100ms");
 }
 
@@ -227,7 +227,7 @@ TEST_P(EngineConformance, TwoWorkersShareTheQueue) {
   auto b = make_worker("b");
   run_until_terminal(ids);
   for (const auto& id : ids) {
-    EXPECT_EQ(run_of(id).status, "completed") << id;
+    EXPECT_EQ(run_of(id).status, RunStatus::completed) << id;
     expect_sound_history(id);
   }
   // Which worker gets which task is up to timing (the simulator's engine_workers_race scenario

@@ -91,8 +91,32 @@ TEST_P(StoreConformance, RoundTripsEveryValueType) {
 TEST_P(StoreConformance, ParametersAreNumberedNotPositional) {
   auto rows = query("SELECT $2 AS second, $1 AS first", {std::string("one"), std::string("two")});
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
-  EXPECT_EQ(text_at(rows->rows[0], 0), "two");
-  EXPECT_EQ(text_at(rows->rows[0], 1), "one");
+  const SqlRecord row = first_record(*rows);
+  EXPECT_EQ(row.text("second"), "two");
+  EXPECT_EQ(row.text("first"), "one");
+}
+
+// Repositories read cells by column name: both backends name a column by its alias, a bare
+// column by itself (also through a table alias), and report NULLs as such.
+TEST_P(StoreConformance, RowsAreReadByColumnName) {
+  ASSERT_TRUE(exec("CREATE TABLE named (id TEXT PRIMARY KEY, n BIGINT, note TEXT)"));
+  ASSERT_TRUE(exec("INSERT INTO named (id, n, note) VALUES ('a', 7, NULL), ('b', 9, 'x')"));
+  auto rows = query("SELECT t.id, t.n, t.note, COUNT(*) OVER () AS total FROM named t ORDER BY t.id",
+                    {});
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  std::vector<std::string> seen;
+  for (const SqlRecord& row : records(*rows)) {
+    seen.push_back(row.text("id") + "=" + std::to_string(row.integer("n")) + "/" +
+                   row.optional_text("note").value_or("null") + "/" +
+                   std::to_string(row.integer("total")));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=7/null/2", "b=9/x/2"}));
+  // A stored name no enum value has is a failure to read, not a guess.
+  constexpr EnumNames<DaemonStatus, 3> names = kDaemonStatusNames;
+  auto status = first_record(*rows).enumerated("id", names);
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::internal);
+  EXPECT_NE(status.error().message.find("'a'"), std::string::npos) << status.error().message;
 }
 
 TEST_P(StoreConformance, AFailingBodyRollsBackEverything) {
@@ -165,7 +189,7 @@ TEST_P(StoreConformance, ConcurrentTransactionsAllCommit) {
   EXPECT_EQ(failures, 0);
   auto rows = query("SELECT n FROM counter WHERE id = 1");
   ASSERT_TRUE(rows.has_value());
-  EXPECT_EQ(int_at(rows->rows[0], 0), 50);
+  EXPECT_EQ(first_record(*rows).integer("n"), 50);
 }
 
 TEST_P(StoreConformance, MigrationsApplyOnceAndReportStatus) {
@@ -216,9 +240,10 @@ TEST_P(StoreConformance, ConcurrentMigratorsApplyEachMigrationOnce) {
   }
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(applied_a.size() + applied_b.size(), migrations().size());
-  auto rows = query("SELECT COUNT(*) FROM schema_migrations");
+  auto rows = query("SELECT COUNT(*) AS applied FROM schema_migrations");
   ASSERT_TRUE(rows.has_value());
-  EXPECT_EQ(int_at(rows->rows[0], 0), static_cast<std::int64_t>(migrations().size()));
+  EXPECT_EQ(first_record(*rows).integer("applied"),
+            static_cast<std::int64_t>(migrations().size()));
 }
 
 TEST_P(StoreConformance, ANewerDatabaseIsRefused) {
@@ -259,24 +284,24 @@ TEST_P(StoreConformance, EngineTasksSurviveMigrationFive) {
       "start_to_close_ms, heartbeat_timeout_ms, last_error FROM engine_tasks ORDER BY id");
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   ASSERT_EQ(rows->rows.size(), 2u);
-  const auto& leased = rows->rows[0];
-  EXPECT_EQ(text_at(leased, 0), "t1");
-  EXPECT_EQ(text_at(leased, 1), "activity");
-  EXPECT_EQ(text_at(leased, 2), "leased");
-  EXPECT_EQ(int_at(leased, 3), 2);
-  EXPECT_EQ(int_at(leased, 4), 5);
-  EXPECT_EQ(text_at(leased, 5), "w1");
-  EXPECT_EQ(int_at(leased, 6), 99);
-  EXPECT_EQ(int_at(leased, 7), 50);
-  EXPECT_EQ(int_at(leased, 8), 7);
-  EXPECT_EQ(text_at(leased, 9), "boom");
-  EXPECT_EQ(text_at(rows->rows[1], 2), "ready");
+  const SqlRecord leased(*rows, 0);
+  EXPECT_EQ(leased.text("id"), "t1");
+  EXPECT_EQ(leased.text("kind"), "activity");
+  EXPECT_EQ(leased.text("status"), "leased");
+  EXPECT_EQ(leased.integer("attempt"), 2);
+  EXPECT_EQ(leased.integer("max_attempts"), 5);
+  EXPECT_EQ(leased.text("lease_owner"), "w1");
+  EXPECT_EQ(leased.integer("lease_expires_at_ms"), 99);
+  EXPECT_EQ(leased.integer("start_to_close_ms"), 50);
+  EXPECT_EQ(leased.integer("heartbeat_timeout_ms"), 7);
+  EXPECT_EQ(leased.text("last_error"), "boom");
+  EXPECT_EQ(SqlRecord(*rows, 1).text("status"), "ready");
 
   auto expired =
       query("SELECT id FROM engine_tasks WHERE status = 'leased' AND lease_expires_at_ms < 100");
   ASSERT_TRUE(expired.has_value());
   ASSERT_EQ(expired->rows.size(), 1u);
-  EXPECT_EQ(text_at(expired->rows[0], 0), "t1");
+  EXPECT_EQ(first_record(*expired).text("id"), "t1");
   auto bad_status = exec("UPDATE engine_tasks SET status = 'lost' WHERE id = 't1'");
   ASSERT_FALSE(bad_status.has_value());
   EXPECT_EQ(bad_status.error().code, ErrorCode::failed_precondition) << bad_status.error().message;
@@ -287,9 +312,9 @@ TEST_P(StoreConformance, EngineTasksSurviveMigrationFive) {
       "created_at_ms, updated_at_ms) VALUES ('t3', 'q', 'workflow', 'nope', 0, 'ready', 1, 1, 1)");
   EXPECT_FALSE(orphan.has_value()) << "the reference to workflow_runs holds";
   ASSERT_TRUE(exec("DELETE FROM workflow_runs WHERE id = 'r1'"));
-  auto left = query("SELECT COUNT(*) FROM engine_tasks");
+  auto left = query("SELECT COUNT(*) AS tasks FROM engine_tasks");
   ASSERT_TRUE(left.has_value());
-  EXPECT_EQ(int_at(left->rows[0], 0), 0) << "deleting a run still deletes its tasks";
+  EXPECT_EQ(first_record(*left).integer("tasks"), 0) << "deleting a run still deletes its tasks";
 }
 
 TEST_P(StoreConformance, UsersAndTokens) {
@@ -378,8 +403,8 @@ TEST_P(StoreConformance, UsersAndTokens) {
   // The database never holds the token itself.
   auto stored = query("SELECT token_hash FROM personal_access_tokens");
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(text_at(stored->rows[0], 0), hash_pat(token));
-  EXPECT_EQ(text_at(stored->rows[0], 0).find(token), std::string::npos);
+  EXPECT_EQ(first_record(*stored).text("token_hash"), hash_pat(token));
+  EXPECT_EQ(first_record(*stored).text("token_hash").find(token), std::string::npos);
 }
 
 TEST_P(StoreConformance, ExpiredTokensAreRefused) {
@@ -438,7 +463,7 @@ TEST_P(StoreConformance, DaemonConnectionsAreConditionalOnTheLatestConnection) {
   // The first gateway's late "disconnected" must not touch the newer connection.
   auto stale = std::make_shared<bool>(true);
   ASSERT_TRUE(transact([stale, d](SqlTransaction& tx) -> Result<void> {
-    auto applied = record_daemon_status(tx, d.id, "c1", "disconnected", 3000);
+    auto applied = record_daemon_status(tx, d.id, "c1", DaemonStatus::disconnected, 3000);
     if (!applied) return fail(applied.error());
     *stale = *applied;
     return {};
@@ -452,7 +477,7 @@ TEST_P(StoreConformance, DaemonConnectionsAreConditionalOnTheLatestConnection) {
     return {};
   }));
   ASSERT_TRUE(found->has_value());
-  EXPECT_EQ((*found)->status, "active");
+  EXPECT_EQ((*found)->status, DaemonStatus::active);
   EXPECT_EQ((*found)->gateway_id, "gw-2");
   EXPECT_EQ((*found)->labels, d.labels);
   // Another user cannot take the daemon's identity.
@@ -560,10 +585,11 @@ TEST_P(StoreConformance, GroupCommitSharesTransactionsAndIsolatesFailures) {
     executor_.run_until([&scope] { return scope.live_tasks() == 0; });
   }
   EXPECT_EQ(errors, 8);
-  auto rows = query("SELECT COUNT(*), MIN(k) FROM g");
+  auto rows = query("SELECT COUNT(*) AS inserted, MIN(k) AS lowest FROM g");
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
-  EXPECT_EQ(int_at(rows->rows[0], 0), 32);
-  EXPECT_EQ(int_at(rows->rows[0], 1), 1) << "row 0's body failed: its insert was rolled back";
+  EXPECT_EQ(first_record(*rows).integer("inserted"), 32);
+  EXPECT_EQ(first_record(*rows).integer("lowest"), 1)
+      << "row 0's body failed: its insert was rolled back";
   EXPECT_EQ(grouped.bodies(), 40u);
   EXPECT_LT(grouped.batches(), 10u) << "40 bodies at once should need few transactions";
   EXPECT_GT(grouped.reruns(), 0u) << "batches with a failing body are rerun with savepoints";

@@ -47,9 +47,9 @@ void to_proto(const MessageRecord& message, v1::Message& out) {
 void to_proto(const DaemonRecord& daemon, v1::Daemon& out) {
   out.set_id(daemon.id);
   out.set_name(daemon.name);
-  out.set_type(daemon.type);
+  out.set_type(std::string(to_string(daemon.type)));
   for (const auto& [key, value] : daemon.labels) (*out.mutable_labels())[key] = value;
-  out.set_status(daemon.status);
+  out.set_status(std::string(to_string(daemon.status)));
   out.set_hostname(daemon.hostname);
   out.set_platform(daemon.platform);
   out.set_working_dir(daemon.working_dir);

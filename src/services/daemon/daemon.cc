@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/codec.h"
+#include "protocol/daemon_wire.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
 #include "services/daemon/tools/background_processes.h"
@@ -16,14 +17,6 @@ std::uint64_t registration_seq_after(std::uint64_t last, Instant now) {
   const auto now_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
   return std::max(last + 1, now_ms);
 }
-
-namespace {
-
-v1::DaemonType daemon_type(const std::string& type) {
-  return type == "cloud" ? v1::DAEMON_TYPE_CLOUD : v1::DAEMON_TYPE_LOCAL;
-}
-
-}  // namespace
 
 Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, RequestJournal& journal,
                ToolSet& tools, DaemonObserver* observer)
@@ -109,7 +102,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   auto* reg = hello.mutable_register_();
   reg->set_daemon_id(daemon_id_);
   reg->set_name(config_.identity.name);
-  reg->set_type(daemon_type(config_.identity.type));
+  reg->set_type(protocol::wire_type(config_.identity.type));
   for (const auto& [key, value] : config_.identity.labels) (*reg->mutable_labels())[key] = value;
   reg->set_hostname(config_.identity.hostname);
   reg->set_platform(config_.identity.platform);

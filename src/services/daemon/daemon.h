@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/backoff.h"
+#include "core/daemon_status.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
 #include "runtime/scope.h"
@@ -29,7 +30,7 @@ namespace reliant::daemon {
 // What the daemon says about itself when it registers.
 struct DaemonIdentity {
   std::string name;
-  std::string type = "local";  // local | cloud
+  DaemonType type = DaemonType::local;
   std::map<std::string, std::string> labels;
   std::string hostname;
   std::string platform;

@@ -55,7 +55,7 @@ Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const H
 
 struct LockedRun {
   std::string queue;
-  std::string status;
+  RunStatus status = RunStatus::running;
 };
 
 // Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
@@ -66,30 +66,32 @@ Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect
   auto rows = tx.query(sql, {run_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<LockedRun>();
-  const auto& r = rows->rows.front();
-  return std::optional<LockedRun>(LockedRun{text_at(r, 0), text_at(r, 1)});
+  const SqlRecord r = first_record(*rows);
+  auto status = r.enumerated("status", kRunStatusNames);
+  if (!status) return fail(status.error());
+  return std::optional<LockedRun>(LockedRun{r.text("namespace"), *status});
 }
 
 // Applies what a terminal event means to the run row and its outstanding tasks.
 Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
                        std::int64_t now_ms) {
-  std::string status = "completed";
+  RunStatus status = RunStatus::completed;
   SqlValue result = nullptr;
   SqlValue error = nullptr;
   if (e.kind == EventKind::run_completed) {
     result = e.body.value("result", Json()).dump();
   } else if (e.kind == EventKind::run_failed) {
-    status = "failed";
+    status = RunStatus::failed;
     error = e.body.value("error", "");
   } else {
-    status = "cancelled";
+    status = RunStatus::cancelled;
     error = e.body.value("reason", "");
   }
   auto updated = tx.execute(
       "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
       "updated_at_ms = $5 "
       "WHERE id = $1",
-      {run_id, status, result, error, now_ms});
+      {run_id, std::string(to_string(status)), result, error, now_ms});
   if (!updated) return fail(updated.error());
   // The run's other open tasks are retired lazily by whichever worker takes them: a decision or
   // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
@@ -126,11 +128,11 @@ Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
       "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
       "WHERE id = $6) "
       // Postgres runs every data-modifying CTE whether or not the query reads it.
-      "SELECT COUNT(*) FROM ins";
+      "SELECT COUNT(*) AS appended FROM ins";
   auto rows = tx.query(sql, {run_id, std::string(to_string(event.kind)), event.ref_seq(),
                              event.body.dump(), event.at_ms, finish_task_id, (*run)->queue});
   if (!rows) return fail(rows.error());
-  return int_at(rows->rows.at(0), 0) == 1;
+  return first_record(*rows).integer("appended") == 1;
 }
 
 // `queue` is the run's namespace when the caller knows it (a claimed task does), saving a lookup.
@@ -148,8 +150,9 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   // still ready.
   auto state = tx.query(
       "SELECT namespace, status, last, EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 "
-      "AND ref_seq = $2 AND ref_seq > 0), EXISTS (SELECT 1 FROM engine_tasks WHERE id = $1 || "
-      "':wf:' || (last + 1) AND status = 'ready') FROM (SELECT namespace, status, (SELECT "
+      "AND ref_seq = $2 AND ref_seq > 0) AS answered, EXISTS (SELECT 1 FROM engine_tasks WHERE "
+      "id = $1 || ':wf:' || (last + 1) AND status = 'ready') AS decision_ready FROM (SELECT "
+      "namespace, status, (SELECT "
       "COALESCE(MAX(seq), 0) FROM workflow_history WHERE run_id = $1) AS last FROM "
       "workflow_runs WHERE id = $1)",
       {run_id, event.ref_seq()});
@@ -158,11 +161,13 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
     if (auto done = finish_task(tx, finish_task_id, now_ms); !done) return fail(done.error());
   }
   if (state->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  const auto& run = state->rows.front();
+  const SqlRecord run = first_record(*state);
   // Appends only while the run runs and — for answers — only if the activity or timer has no
   // answer yet: the first answer counts.
-  if (text_at(run, 1) != "running" || int_at(run, 3) != 0) return false;
-  const std::int64_t seq = int_at(run, 2) + 1;
+  auto status = run.enumerated("status", kRunStatusNames);
+  if (!status) return fail(status.error());
+  if (*status != RunStatus::running || run.integer("answered") != 0) return false;
+  const std::int64_t seq = run.integer("last") + 1;
   RELIANT_ASSERT(seq >= 1);  // continues the history (a run starts with its first event)
   auto appended = tx.execute(
       "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
@@ -173,8 +178,8 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   // whoever takes it replays the whole history, this event included. (An index enforcing one
   // ready decision per run would cost a write on every step. Extra decision tasks are harmless:
   // a decision is made under the run lock from the latest history.)
-  if (int_at(run, 4) != 0) return true;
-  const std::string run_queue = queue.empty() ? text_at(run, 0) : queue;
+  if (run.integer("decision_ready") != 0) return true;
+  const std::string run_queue = queue.empty() ? run.text("namespace") : queue;
   if (auto ok = insert_workflow_task(tx, run_id, run_queue, seq + 1, now_ms); !ok) {
     return fail(ok.error());
   }
@@ -186,7 +191,8 @@ Result<bool> holds_lease(SqlTransaction& tx, const ClaimedTask& task) {
   auto rows = tx.query("SELECT status, attempt FROM engine_tasks WHERE id = $1", {task.id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return false;
-  return text_at(rows->rows[0], 0) == "leased" && int_at(rows->rows[0], 1) == task.attempt;
+  const SqlRecord row = first_record(*rows);
+  return row.text("status") == "leased" && row.integer("attempt") == task.attempt;
 }
 
 }  // namespace
@@ -233,18 +239,20 @@ Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
       {run_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  const auto& r = rows->rows[0];
+  const SqlRecord r = first_record(*rows);
   RunSummary run;
-  run.id = text_at(r, 0);
-  run.queue = text_at(r, 1);
-  run.workflow = text_at(r, 2);
-  run.status = text_at(r, 3);
-  run.input = parse_json_or_discarded(text_at(r, 4), kStoredJsonDepthMax);
-  if (auto result = optional_text_at(r, 5))
+  run.id = r.text("id");
+  run.queue = r.text("namespace");
+  run.workflow = r.text("workflow_name");
+  auto status = r.enumerated("status", kRunStatusNames);
+  if (!status) return fail(status.error());
+  run.status = *status;
+  run.input = parse_json_or_discarded(r.text("input_json"), kStoredJsonDepthMax);
+  if (auto result = r.optional_text("result_json"))
     run.result = parse_json_or_discarded(*result, kStoredJsonDepthMax);
-  run.error = optional_text_at(r, 6);
-  run.created_at_ms = int_at(r, 7);
-  run.closed_at_ms = optional_int_at(r, 8);
+  run.error = r.optional_text("error");
+  run.created_at_ms = r.integer("created_at_ms");
+  run.closed_at_ms = r.optional_integer("closed_at_ms");
   return run;
 }
 
@@ -256,15 +264,16 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
   if (!rows) return fail(rows.error());
   std::vector<HistoryEvent> history;
   history.reserve(rows->rows.size());
-  for (const auto& r : rows->rows) {
-    auto kind = parse_event_kind(text_at(r, 1));
+  for (const SqlRecord& r : records(*rows)) {
+    auto kind = parse_event_kind(r.text("kind"));
     if (!kind) return fail(ErrorCode::internal, "run " + run_id + ": " + kind.error().message);
-    Json body = parse_json_or_discarded(text_at(r, 2), kStoredJsonDepthMax);
+    Json body = parse_json_or_discarded(r.text("body_json"), kStoredJsonDepthMax);
+    const std::int64_t seq = r.integer("seq");
     if (!body.is_object()) {
-      return fail(ErrorCode::internal,
-                  "run " + run_id + ": history event " + text_at(r, 0) + " is not a JSON object");
+      return fail(ErrorCode::internal, "run " + run_id + ": history event " +
+                                           std::to_string(seq) + " is not a JSON object");
     }
-    history.push_back(HistoryEvent{int_at(r, 0), *kind, std::move(body), int_at(r, 3)});
+    history.push_back(HistoryEvent{seq, *kind, std::move(body), r.integer("created_at_ms")});
   }
   return history;
 }
@@ -292,12 +301,13 @@ Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::stri
       params);
   if (!rows) return fail(rows.error());
   std::vector<ClaimedTask> claimed;
-  for (const auto& r : rows->rows) {
-    auto kind = parse_task_kind(text_at(r, 1));
+  for (const SqlRecord& r : records(*rows)) {
+    auto kind = parse_task_kind(r.text("kind"));
     if (!kind) return fail(kind.error());
-    claimed.push_back(ClaimedTask{text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4),
-                                  int_at(r, 5), int_at(r, 6), int_at(r, 7), int_at(r, 8),
-                                  text_at(r, 9)});
+    claimed.push_back(ClaimedTask{r.text("id"), *kind, r.text("run_id"), r.integer("event_seq"),
+                                  r.integer("attempt"), r.integer("max_attempts"),
+                                  r.integer("lease_expires_at_ms"), r.integer("start_to_close_ms"),
+                                  r.integer("heartbeat_timeout_ms"), r.text("queue")});
   }
   return claimed;
 }
@@ -367,7 +377,7 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
   if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
-  if ((*run)->status != "running") return outcome;  // ended meanwhile: nothing to decide
+  if ((*run)->status != RunStatus::running) return outcome;  // ended meanwhile: nothing to decide
   auto history = load_history(tx, task.run_id);
   if (!history) return fail(history.error());
   auto state = RunState::fold(*history);
@@ -412,15 +422,16 @@ Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const Clai
       "h.run_id WHERE h.run_id = $1 AND h.seq = $2",
       {task.run_id, task.event_seq});
   if (!rows) return fail(rows.error());
-  if (rows->rows.empty() || text_at(rows->rows[0], 0) != "activity_scheduled") {
+  if (rows->rows.empty() || first_record(*rows).text("kind") != "activity_scheduled") {
     return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
                                          std::to_string(task.event_seq));
   }
-  Json body = parse_json_or_discarded(text_at(rows->rows[0], 1), kStoredJsonDepthMax);
+  const SqlRecord row = first_record(*rows);
+  Json body = parse_json_or_discarded(row.text("body_json"), kStoredJsonDepthMax);
   if (!body.is_object())
     return fail(ErrorCode::internal, "run " + task.run_id + ": corrupt activity_scheduled body");
   return ScheduledActivity{body.value("name", ""), body.value("input", Json()),
-                           text_at(rows->rows[0], 2) != "running"};
+                           row.text("status") != to_string(RunStatus::running)};
 }
 
 Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
@@ -511,18 +522,19 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
       "$2",
       {now_ms, max_tasks});
   if (!rows) return fail(rows.error());
-  for (const auto& r : rows->rows) {
-    auto kind = parse_task_kind(text_at(r, 1));
+  for (const SqlRecord& r : records(*rows)) {
+    auto kind = parse_task_kind(r.text("kind"));
     if (!kind) return fail(kind.error());
-    const ClaimedTask task{
-        text_at(r, 0), *kind, text_at(r, 2), int_at(r, 3), int_at(r, 4), int_at(r, 5), 0, 0, 0,
-        text_at(r, 6)};
+    const ClaimedTask task{r.text("id"),      *kind, r.text("run_id"), r.integer("event_seq"),
+                           r.integer("attempt"), r.integer("max_attempts"), 0, 0, 0,
+                           r.text("queue")};
     if (task.kind == TaskKind::activity) {
       // A lease that ran to the attempt's start-to-close deadline is that timeout, whoever
       // notices it first; a shorter one (heartbeats) means the worker went silent.
-      const std::int64_t start_to_close_ms = int_at(r, 7);
+      const std::int64_t start_to_close_ms = r.integer("start_to_close_ms");
       const bool deadline_passed =
-          start_to_close_ms > 0 && int_at(r, 9) >= int_at(r, 8) + start_to_close_ms;
+          start_to_close_ms > 0 &&
+          r.integer("lease_expires_at_ms") >= r.integer("leased_at_ms") + start_to_close_ms;
       const std::string why = deadline_passed
                                   ? start_to_close_exceeded(milliseconds(start_to_close_ms))
                                   : "attempt " + std::to_string(task.attempt) +
@@ -566,13 +578,14 @@ Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::strin
 }
 
 Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue) {
-  auto rows = tx.query("SELECT status, COUNT(*) FROM engine_tasks WHERE queue = $1 GROUP BY status",
-                       {queue});
+  auto rows = tx.query(
+      "SELECT status, COUNT(*) AS tasks FROM engine_tasks WHERE queue = $1 GROUP BY status",
+      {queue});
   if (!rows) return fail(rows.error());
   QueueCounts counts;
-  for (const auto& r : rows->rows) {
-    const auto status = text_at(r, 0);
-    const auto n = int_at(r, 1);
+  for (const SqlRecord& r : records(*rows)) {
+    const auto status = r.text("status");
+    const auto n = r.integer("tasks");
     if (status == "ready") counts.ready = n;
     if (status == "leased") counts.leased = n;
     if (status == "done") counts.done = n;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.h"
 #include "core/engine/history.h"
 #include "core/engine/workflow.h"
 #include "runtime/store.h"
@@ -22,17 +23,28 @@ struct NewRun {
   Json input;
 };
 
+// A workflow run is running until it ends in one of the other three.
+enum class RunStatus { running, completed, failed, cancelled };
+inline constexpr EnumNames<RunStatus, 4> kRunStatusNames{{
+    {RunStatus::running, "running"},
+    {RunStatus::completed, "completed"},
+    {RunStatus::failed, "failed"},
+    {RunStatus::cancelled, "cancelled"},
+}};
+constexpr std::string_view to_string(RunStatus status) { return name_of(kRunStatusNames, status); }
+RELIANT_JSON_BY_NAME(RunStatus, kRunStatusNames)
+
 struct RunSummary {
   std::string id;
   std::string queue;
   std::string workflow;
-  std::string status;  // running | completed | failed | cancelled
+  RunStatus status = RunStatus::running;
   Json input;
   std::optional<Json> result;
   std::optional<std::string> error;
   std::int64_t created_at_ms = 0;
   std::optional<std::int64_t> closed_at_ms;
-  bool terminal() const { return status != "running"; }
+  bool terminal() const { return status != RunStatus::running; }
 };
 
 enum class TaskKind { workflow, activity, timer };

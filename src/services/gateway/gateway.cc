@@ -6,6 +6,7 @@
 #include "core/backoff.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
+#include "protocol/daemon_wire.h"
 #include "runtime/sleep.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
@@ -41,22 +42,6 @@ std::string bearer_token(const Metadata& metadata) {
   constexpr std::string_view kPrefix = "Bearer ";
   if (it->second.compare(0, kPrefix.size(), kPrefix) != 0) return {};
   return it->second.substr(kPrefix.size());
-}
-
-std::string daemon_type_name(v1::DaemonType type) {
-  return type == v1::DAEMON_TYPE_CLOUD ? "cloud" : "local";
-}
-
-v1::DaemonStatus wire_status(PresenceStatus status) {
-  switch (status) {
-    case PresenceStatus::active:
-      return v1::DAEMON_STATUS_ACTIVE;
-    case PresenceStatus::idle:
-      return v1::DAEMON_STATUS_IDLE;
-    case PresenceStatus::disconnected:
-      return v1::DAEMON_STATUS_DISCONNECTED;
-  }
-  return v1::DAEMON_STATUS_UNSPECIFIED;
 }
 
 void refuse(Stream& stream, std::string code, std::string message) {
@@ -218,7 +203,7 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
            gateway = config_.gateway_id](SqlTransaction& tx) -> Result<bool> {
             auto row = find_daemon(tx, id);
             if (!row) return fail(row.error());
-            return *row && (*row)->status != "disconnected" && (*row)->gateway_id != gateway;
+            return *row && (*row)->status != DaemonStatus::disconnected && (*row)->gateway_id != gateway;
           });
       Result<bool> elsewhere = co_await looking;
       if (elsewhere && *elsewhere) co_return;  // another gateway took it over
@@ -263,7 +248,7 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
               : reg.daemon_id().empty() ? ids_.next()
                                         : reg.daemon_id();
   record.name = reg.name().empty() ? reg.hostname() : reg.name();
-  record.type = daemon_type_name(reg.type());
+  record.type = protocol::type_from_wire(reg.type());
   for (const auto& [key, value] : reg.labels()) record.labels[key] = value;
   record.hostname = reg.hostname();
   record.platform = reg.platform();
@@ -277,7 +262,7 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   record.registration_seq = reg.registration_seq();
   if (stamped) {
     record.user_id = stamped->user_id;
-    record.type = "cloud";
+    record.type = DaemonType::cloud;
   }
   admission.connection_id = record.connection_id;
   admission.session_id = record.session_id;
@@ -304,7 +289,7 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
     // it cannot touch a later registration) and never serve or announce the stream.
     ++stats_.refused;
     scope_.spawn(record_status(admitted->daemon_id, admitted->user_id, admitted->connection_id,
-                               PresenceStatus::disconnected));
+                               DaemonStatus::disconnected));
     co_return std::nullopt;
   }
   if (!admitted) {
@@ -370,7 +355,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
   ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
   send(connection, ack);
-  publish_status(connection.daemon_id, connection.user_id, PresenceStatus::active);
+  publish_status(connection.daemon_id, connection.user_id, DaemonStatus::active);
 
   connection.scope->spawn(keep_alive(&connection));
   connection.scope->spawn(stream_open_requests(&connection));
@@ -397,7 +382,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   });
   if (connection.presence.on_disconnect()) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
-                               PresenceStatus::disconnected));
+                               DaemonStatus::disconnected));
   }
 }
 
@@ -461,7 +446,7 @@ Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until
   };
   Task<Result<Renewal>> renewing = env_.store->transact_for(
       [id = connection->daemon_id, conn = connection->connection_id,
-       status = std::string(to_string(connection->presence.status())), lease_until_ms,
+       status = connection->presence.status(), lease_until_ms,
        token_id = connection->token_id,
        now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewal> {
         Renewal out;
@@ -497,7 +482,7 @@ Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until
 }
 
 Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
-                                  std::string connection_id, PresenceStatus status) {
+                                  std::string connection_id, DaemonStatus status) {
   // Retried through store faults: the recorded status must converge to the truth. Each write
   // is conditional on the connection, so a stale one changes nothing.
   Backoff backoff(BackoffPolicy{milliseconds(200), seconds(5), 2.0, 0.5});
@@ -505,8 +490,7 @@ Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
     Task<Result<bool>> writing = env_.store->transact_for(
         [daemon_id, connection_id, status,
          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<bool> {
-          return record_daemon_status(tx, daemon_id, connection_id,
-                                      std::string(to_string(status)), now_ms);
+          return record_daemon_status(tx, daemon_id, connection_id, status, now_ms);
         });
     Result<bool> applied = co_await writing;
     if (applied) {
@@ -612,10 +596,10 @@ Task<void> Gateway::complete(std::string request_id, std::string daemon_id,
         auto found = find_tool_request(tx, request_id);
         if (!found) return fail(found.error());
         if (!*found || (*found)->daemon_id != daemon_id) return Row();  // not this daemon's
-        if (result_json && (*found)->status != "completed") {
+        if (result_json && (*found)->status != ToolRequestStatus::completed) {
           if (auto done = complete_tool_request(tx, request_id, *result_json, now_ms); !done)
             return fail(done.error());
-          (*found)->status = "completed";
+          (*found)->status = ToolRequestStatus::completed;
           (*found)->result_json = *result_json;
         }
         return found;
@@ -662,11 +646,9 @@ Task<Result<v1::ListDaemonsResponse>> Gateway::list_daemons(std::string token) {
       auto* info = out.add_daemons();
       info->set_id(d.id);
       info->set_name(d.name);
-      info->set_type(d.type == "cloud" ? v1::DAEMON_TYPE_CLOUD : v1::DAEMON_TYPE_LOCAL);
+      info->set_type(protocol::wire_type(d.type));
       for (const auto& [key, value] : d.labels) (*info->mutable_labels())[key] = value;
-      info->set_status(d.status == "active" ? v1::DAEMON_STATUS_ACTIVE
-                       : d.status == "idle" ? v1::DAEMON_STATUS_IDLE
-                                            : v1::DAEMON_STATUS_DISCONNECTED);
+      info->set_status(protocol::wire_status(d.status));
       info->set_gateway_id(d.gateway_id);
       info->set_connected_at_ms(d.connected_at_ms.value_or(0));
       info->set_last_heartbeat_at_ms(d.last_heartbeat_at_ms.value_or(0));
@@ -882,12 +864,12 @@ void Gateway::answer_command(const std::string& command_id,
 }
 
 void Gateway::publish_status(const std::string& daemon_id, const std::string& user_id,
-                             PresenceStatus status) {
+                             DaemonStatus status) {
   ++stats_.status_changes;
   v1::DaemonStatusEvent event;
   event.set_daemon_id(daemon_id);
   event.set_user_id(user_id);
-  event.set_status(wire_status(status));
+  event.set_status(protocol::wire_status(status));
   event.set_gateway_id(config_.gateway_id);
   event.set_at_ms(to_ms(env_.executor.now()));
   (void)env_.bus->publish(subjects::daemon_status(user_id), protocol::to_json(event));
@@ -966,7 +948,7 @@ Task<void> Gateway::expire_dead_leases() {
       log_line(env_, LogLevel::info, [&] {
         return "daemon " + lease.id + " recorded disconnected: its gateway stopped renewing";
       });
-      publish_status(lease.id, lease.user_id, PresenceStatus::disconnected);
+      publish_status(lease.id, lease.user_id, DaemonStatus::disconnected);
     }
   }
 }

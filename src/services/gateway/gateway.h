@@ -133,7 +133,7 @@ class Gateway {
   Task<void> complete(std::string request_id, std::string daemon_id,
                       std::optional<std::string> result_json);
   Task<void> record_status(std::string daemon_id, std::string user_id, std::string connection_id,
-                           PresenceStatus status);
+                           DaemonStatus status);
   void on_response(Connection& connection, v1::ToolResponse response);
   void on_frame(Connection& connection, const v1::DaemonFrame& frame);
 
@@ -161,7 +161,7 @@ class Gateway {
                      Request* (v1::GatewayFrame::*slot)());
   void answer_command(const std::string& command_id, const google::protobuf::Message& result);
   void publish_status(const std::string& daemon_id, const std::string& user_id,
-                      PresenceStatus status);
+                      DaemonStatus status);
   // Each held daemon's row is leased for stale_after and renewed three times as often.
   Duration lease_renewal() const { return config_.presence.stale_after / 3; }
 

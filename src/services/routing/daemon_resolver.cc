@@ -14,11 +14,9 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
   c.id = d.id;
   c.user_id = d.user_id;
   c.name = d.name;
-  c.type = d.type == "cloud" ? DaemonType::cloud : DaemonType::local;
+  c.type = d.type;
   c.labels = d.labels;
-  c.status = d.status == "active" ? DaemonStatus::active
-             : d.status == "idle" ? DaemonStatus::idle
-                                  : DaemonStatus::disconnected;
+  c.status = d.status;
   c.connected_at_ms = d.connected_at_ms.value_or(0);
   c.created_at_ms = d.created_at_ms;
   return c;

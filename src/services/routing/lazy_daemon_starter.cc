@@ -34,12 +34,12 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   record.id = daemon_id;
   record.user_id = user_id;
   record.name = identity_.name;
-  record.type = "local";
+  record.type = DaemonType::local;
   record.hostname = identity_.hostname;
   record.platform = identity_.platform;
   record.working_dir = identity_.working_dir;
   record.version = identity_.version;
-  record.status = "active";
+  record.status = DaemonStatus::active;
   record.last_heartbeat_at_ms = now_ms;
   record.gateway_id = "embedded";
   record.connected_at_ms = now_ms;
@@ -50,7 +50,7 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   record.lease_until_ms = std::numeric_limits<std::int64_t>::max();
   TransactionBody body = [record](SqlTransaction& tx) -> Result<void> {
     if (auto ok = record_daemon_connected(tx, record); !ok) return ok;
-    if (auto ok = record_daemon_status(tx, record.id, record.connection_id, "active",
+    if (auto ok = record_daemon_status(tx, record.id, record.connection_id, DaemonStatus::active,
                                        record.connected_at_ms.value_or(0));
         !ok) {
       return fail(ok.error());

@@ -13,14 +13,19 @@ constexpr const char* kTokenColumns =
     "id, user_id, name, display_prefix, created_at_ms, last_used_at_ms, revoked_at_ms, "
     "expires_at_ms";
 
-User user_from(const SqlRow& row) {
-  return User{text_at(row, 0), text_at(row, 1), text_at(row, 2), int_at(row, 3)};
+User user_from(const SqlRecord& row) {
+  return User{row.text("id"), row.text("email"), row.text("name"), row.integer("created_at_ms")};
 }
 
-PersonalAccessToken token_from(const SqlRow& row) {
-  return PersonalAccessToken{
-      text_at(row, 0), text_at(row, 1),         text_at(row, 2),         text_at(row, 3),
-      int_at(row, 4),  optional_int_at(row, 5), optional_int_at(row, 6), optional_int_at(row, 7)};
+PersonalAccessToken token_from(const SqlRecord& row) {
+  return PersonalAccessToken{row.text("id"),
+                             row.text("user_id"),
+                             row.text("name"),
+                             row.text("display_prefix"),
+                             row.integer("created_at_ms"),
+                             row.optional_integer("last_used_at_ms"),
+                             row.optional_integer("revoked_at_ms"),
+                             row.optional_integer("expires_at_ms")};
 }
 
 Result<std::optional<User>> one_user(SqlTransaction& tx, const std::string& where,
@@ -29,7 +34,7 @@ Result<std::optional<User>> one_user(SqlTransaction& tx, const std::string& wher
       std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where + " = $1", {value});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<User>();
-  return std::optional<User>(user_from(rows->rows.front()));
+  return std::optional<User>(user_from(first_record(*rows)));
 }
 
 bool plausible_email(const std::string& email) {
@@ -93,7 +98,7 @@ Result<std::vector<User>> list_users(SqlTransaction& tx) {
       std::string("SELECT ") + kUserColumns + " FROM users ORDER BY created_at_ms, id", {});
   if (!rows) return fail(rows.error());
   std::vector<User> users;
-  for (const auto& row : rows->rows) users.push_back(user_from(row));
+  for (const SqlRecord& row : records(*rows)) users.push_back(user_from(row));
   return users;
 }
 
@@ -121,7 +126,7 @@ Result<std::vector<PersonalAccessToken>> list_tokens(SqlTransaction& tx,
   auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
   std::vector<PersonalAccessToken> tokens;
-  for (const auto& row : rows->rows) tokens.push_back(token_from(row));
+  for (const SqlRecord& row : records(*rows)) tokens.push_back(token_from(row));
   return tokens;
 }
 
@@ -172,8 +177,9 @@ Result<std::optional<PasswordRecord>> find_password(SqlTransaction& tx, const st
       {email});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<PasswordRecord>();
-  const auto& row = rows->rows.front();
-  return std::optional<PasswordRecord>(PasswordRecord{user_from(row), optional_text_at(row, 4)});
+  const SqlRecord row = first_record(*rows);
+  return std::optional<PasswordRecord>(
+      PasswordRecord{user_from(row), row.optional_text("password_hash")});
 }
 
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
@@ -184,24 +190,27 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
   if (!looks_like_pat(token)) return refused();
   const std::string hash = hash_pat(token);
   auto rows = tx.query(
-      "SELECT t.id, t.token_hash, t.revoked_at_ms, u.id, u.email, u.name, u.created_at_ms, "
-      "t.expires_at_ms "
+      "SELECT t.id AS token_id, t.token_hash, t.revoked_at_ms, t.expires_at_ms, "
+      "u.id AS user_id, u.email, u.name, u.created_at_ms "
       "FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
       {hash});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return refused();
-  const auto& row = rows->rows.front();
+  const SqlRecord row = first_record(*rows);
   // The index lookup found it by hash; compare again in constant time so no code path's timing
   // depends on how much of a guessed hash matched.
-  if (!constant_time_equal(text_at(row, 1), hash) || optional_int_at(row, 2).has_value())
+  if (!constant_time_equal(row.text("token_hash"), hash) ||
+      row.optional_integer("revoked_at_ms").has_value())
     return refused();
-  if (const auto expires = optional_int_at(row, 7); expires && *expires <= now_ms) return refused();
-  const std::string token_id = text_at(row, 0);
+  const auto expires_at_ms = row.optional_integer("expires_at_ms");
+  if (expires_at_ms && *expires_at_ms <= now_ms) return refused();
+  const std::string token_id = row.text("token_id");
   auto touched = tx.execute("UPDATE personal_access_tokens SET last_used_at_ms = $2 WHERE id = $1",
                             {token_id, now_ms});
   if (!touched) return fail(touched.error());
-  return Authenticated{User{text_at(row, 3), text_at(row, 4), text_at(row, 5), int_at(row, 6)},
-                       token_id, optional_int_at(row, 7)};
+  return Authenticated{
+      User{row.text("user_id"), row.text("email"), row.text("name"), row.integer("created_at_ms")},
+      token_id, expires_at_ms};
 }
 
 Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {

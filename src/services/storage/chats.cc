@@ -13,32 +13,32 @@ namespace {
 constexpr const char* kChatColumns =
     "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms";
 
-ChatRecord chat_from(const SqlRow& r) {
+ChatRecord chat_from(const SqlRecord& r) {
   ChatRecord c;
-  c.id = text_at(r, 0);
-  c.user_id = text_at(r, 1);
-  c.title = text_at(r, 2);
-  c.status = text_at(r, 3);
-  c.workflow_run_id = optional_text_at(r, 4).value_or("");
-  c.active_daemon_id = optional_text_at(r, 5).value_or("");
-  c.created_at_ms = int_at(r, 6);
-  c.updated_at_ms = int_at(r, 7);
+  c.id = r.text("id");
+  c.user_id = r.text("user_id");
+  c.title = r.text("title");
+  c.status = r.text("status");
+  c.workflow_run_id = r.text_or_empty("workflow_run_id");
+  c.active_daemon_id = r.text_or_empty("active_daemon_id");
+  c.created_at_ms = r.integer("created_at_ms");
+  c.updated_at_ms = r.integer("updated_at_ms");
   return c;
 }
 
 constexpr const char* kMessageColumns =
     "id, chat_id, ordinal, role, model, input_tokens, output_tokens, created_at_ms";
 
-MessageRecord message_from(const SqlRow& r) {
+MessageRecord message_from(const SqlRecord& r) {
   MessageRecord m;
-  m.id = text_at(r, 0);
-  m.chat_id = text_at(r, 1);
-  m.ordinal = int_at(r, 2);
-  m.role = text_at(r, 3);
-  m.model = text_at(r, 4);
-  m.input_tokens = int_at(r, 5);
-  m.output_tokens = int_at(r, 6);
-  m.created_at_ms = int_at(r, 7);
+  m.id = r.text("id");
+  m.chat_id = r.text("chat_id");
+  m.ordinal = r.integer("ordinal");
+  m.role = r.text("role");
+  m.model = r.text("model");
+  m.input_tokens = r.integer("input_tokens");
+  m.output_tokens = r.integer("output_tokens");
+  m.created_at_ms = r.integer("created_at_ms");
   return m;
 }
 
@@ -48,11 +48,11 @@ Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t
       tx.query("SELECT kind, body_json FROM content_blocks WHERE message_id = $1 ORDER BY ordinal",
                {message.id});
   if (!rows) return fail(rows.error());
-  for (const auto& row : rows->rows) {
-    const std::string text = text_at(row, 1);
+  for (const SqlRecord& row : records(*rows)) {
+    const std::string text = row.text("body_json");
     if (bytes != nullptr) *bytes += text.size();
     auto body = parse_json_or_discarded(text, kStoredJsonDepthMax);
-    message.blocks.push_back({text_at(row, 0), body.is_discarded() ? nlohmann::json() : body});
+    message.blocks.push_back({row.text("kind"), body.is_discarded() ? nlohmann::json() : body});
   }
   return {};
 }
@@ -75,7 +75,7 @@ Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::strin
   auto rows = tx.query(std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ChatRecord>();
-  return std::optional<ChatRecord>(chat_from(rows->rows.front()));
+  return std::optional<ChatRecord>(chat_from(first_record(*rows)));
 }
 
 Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
@@ -86,7 +86,7 @@ Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string
                        {user_id, limit});
   if (!rows) return fail(rows.error());
   std::vector<ChatRecord> chats;
-  for (const auto& row : rows->rows) chats.push_back(chat_from(row));
+  for (const SqlRecord& row : records(*rows)) chats.push_back(chat_from(row));
   return chats;
 }
 
@@ -115,11 +115,12 @@ Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecor
   auto existing = find_message(tx, m.id);
   if (!existing) return fail(existing.error());
   if (*existing) return StoredMessage{std::move(**existing), false};
-  auto next = tx.query("SELECT COALESCE(MAX(ordinal), 0) + 1 FROM messages WHERE chat_id = $1",
-                       {m.chat_id});
+  auto next = tx.query(
+      "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next_ordinal FROM messages WHERE chat_id = $1",
+      {m.chat_id});
   if (!next) return fail(next.error());
   MessageRecord stored = m;
-  stored.ordinal = int_at(next->rows.front(), 0);
+  stored.ordinal = first_record(*next).integer("next_ordinal");
   auto done = tx.execute(
       "INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, output_tokens, "
       "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -145,7 +146,7 @@ Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std:
       tx.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<MessageRecord>();
-  MessageRecord message = message_from(rows->rows.front());
+  MessageRecord message = message_from(first_record(*rows));
   if (auto ok = load_blocks(tx, message); !ok) return fail(ok.error());
   return std::optional<MessageRecord>(std::move(message));
 }
@@ -156,7 +157,7 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
                        {chat_id});
   if (!rows) return fail(rows.error());
   std::vector<MessageRecord> messages;
-  for (const auto& row : rows->rows) {
+  for (const SqlRecord& row : records(*rows)) {
     messages.push_back(message_from(row));
     if (auto ok = load_blocks(tx, messages.back()); !ok) return fail(ok.error());
   }
@@ -181,7 +182,7 @@ Result<MessagePage> load_message_page(SqlTransaction& tx, const std::string& cha
   MessagePage page;
   std::size_t bytes = 0;
   // Walked from the cursor outwards: the page is what lies nearest to it.
-  for (const auto& row : rows->rows) {
+  for (const SqlRecord& row : records(*rows)) {
     if (static_cast<std::int64_t>(page.messages.size()) == query.limit ||
         (!page.messages.empty() && bytes >= query.max_bytes)) {
       page.has_more = true;

@@ -24,24 +24,28 @@ std::map<std::string, std::string> labels_from(const std::string& text) {
   return labels;
 }
 
-DaemonRecord daemon_from(const SqlRow& r) {
+Result<DaemonRecord> daemon_from(const SqlRecord& r) {
   DaemonRecord d;
-  d.id = text_at(r, 0);
-  d.user_id = text_at(r, 1);
-  d.name = text_at(r, 2);
-  d.type = text_at(r, 3);
-  d.labels = labels_from(text_at(r, 4));
-  d.hostname = text_at(r, 5);
-  d.platform = text_at(r, 6);
-  d.working_dir = text_at(r, 7);
-  d.version = text_at(r, 8);
-  d.status = text_at(r, 9);
-  d.last_heartbeat_at_ms = optional_int_at(r, 10);
-  d.gateway_id = optional_text_at(r, 11).value_or("");
-  d.connected_at_ms = optional_int_at(r, 12);
-  d.connection_id = optional_text_at(r, 13).value_or("");
-  d.session_id = optional_text_at(r, 14).value_or("");
-  d.created_at_ms = int_at(r, 15);
+  d.id = r.text("id");
+  d.user_id = r.text("user_id");
+  d.name = r.text("name");
+  auto type = r.enumerated("type", kDaemonTypeNames);
+  if (!type) return fail(type.error());
+  d.type = *type;
+  d.labels = labels_from(r.text("labels_json"));
+  d.hostname = r.text("hostname");
+  d.platform = r.text("platform");
+  d.working_dir = r.text("working_dir");
+  d.version = r.text("version");
+  auto status = r.enumerated("status", kDaemonStatusNames);
+  if (!status) return fail(status.error());
+  d.status = *status;
+  d.last_heartbeat_at_ms = r.optional_integer("last_heartbeat_at_ms");
+  d.gateway_id = r.text_or_empty("gateway_id");
+  d.connected_at_ms = r.optional_integer("connected_at_ms");
+  d.connection_id = r.text_or_empty("connection_id");
+  d.session_id = r.text_or_empty("session_id");
+  d.created_at_ms = r.integer("created_at_ms");
   return d;
 }
 
@@ -51,7 +55,9 @@ Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::s
   auto rows = tx.query(std::string("SELECT ") + kColumns + " FROM daemons WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<DaemonRecord>();
-  return std::optional<DaemonRecord>(daemon_from(rows->rows.front()));
+  auto daemon = daemon_from(first_record(*rows));
+  if (!daemon) return fail(daemon.error());
+  return std::optional<DaemonRecord>(std::move(*daemon));
 }
 
 Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id) {
@@ -60,7 +66,11 @@ Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::st
                        {user_id});
   if (!rows) return fail(rows.error());
   std::vector<DaemonRecord> out;
-  for (const auto& r : rows->rows) out.push_back(daemon_from(r));
+  for (const SqlRecord& r : records(*rows)) {
+    auto daemon = daemon_from(r);
+    if (!daemon) return fail(daemon.error());
+    out.push_back(std::move(*daemon));
+  }
   return out;
 }
 
@@ -79,7 +89,7 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
       "ELSE CAST($15 AS BIGINT) END "
       "WHERE id = $1 AND user_id = $2 AND "
       "(CAST($15 AS BIGINT) = 0 OR registration_seq < CAST($15 AS BIGINT))",
-      {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
+      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform, d.working_dir, d.version,
        d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
        d.lease_until_ms, seq});
   if (!updated) return fail(updated.error());
@@ -87,13 +97,14 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
   auto owner = tx.query("SELECT user_id, registration_seq FROM daemons WHERE id = $1", {d.id});
   if (!owner) return fail(owner.error());
   if (!owner->rows.empty()) {
-    if (text_at(owner->rows.front(), 0) != d.user_id) {
+    const SqlRecord row = first_record(*owner);
+    if (row.text("user_id") != d.user_id) {
       return fail(ErrorCode::permission_denied, "daemon " + d.id + " belongs to another user");
     }
     return fail(ErrorCode::failed_precondition,
                 "registration " + std::to_string(seq) + " of daemon " + d.id +
                     " is stale: registration " +
-                    std::to_string(int_at(owner->rows.front(), 1)) + " was admitted already");
+                    std::to_string(row.integer("registration_seq")) + " was admitted already");
   }
   auto inserted = tx.execute(
       "INSERT INTO daemons (id, user_id, name, type, labels_json, hostname, platform, "
@@ -101,7 +112,7 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
       "connection_id, session_id, created_at_ms, lease_until_ms, registration_seq) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10, $14, "
       "$15)",
-      {d.id, d.user_id, d.name, d.type, labels, d.hostname, d.platform, d.working_dir, d.version,
+      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform, d.working_dir, d.version,
        d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
        d.lease_until_ms, seq});
   if (!inserted) return fail(inserted.error());
@@ -109,24 +120,24 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
 }
 
 Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_id,
-                                  const std::string& connection_id, const std::string& status,
+                                  const std::string& connection_id, DaemonStatus status,
                                   std::int64_t now_ms) {
   std::string sql = "UPDATE daemons SET status = $3";
-  if (status == "active") sql += ", last_heartbeat_at_ms = $4";
+  if (status == DaemonStatus::active) sql += ", last_heartbeat_at_ms = $4";
   sql += " WHERE id = $1 AND connection_id = $2";
-  std::vector<SqlValue> params{daemon_id, connection_id, status};
-  if (status == "active") params.emplace_back(now_ms);
+  std::vector<SqlValue> params{daemon_id, connection_id, std::string(to_string(status))};
+  if (status == DaemonStatus::active) params.emplace_back(now_ms);
   auto updated = tx.execute(sql, params);
   if (!updated) return fail(updated.error());
   return *updated == 1;
 }
 
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
-                                const std::string& connection_id, const std::string& status,
+                                const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms) {
   auto updated = tx.execute(
       "UPDATE daemons SET status = $3, lease_until_ms = $4 WHERE id = $1 AND connection_id = $2",
-      {daemon_id, connection_id, status, lease_until_ms});
+      {daemon_id, connection_id, std::string(to_string(status)), lease_until_ms});
   if (!updated) return fail(updated.error());
   return *updated == 1;
 }
@@ -143,8 +154,9 @@ Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::s
   if (!rows) return fail(rows.error());
   std::vector<DaemonLease> out;
   out.reserve(rows->rows.size());
-  for (const auto& r : rows->rows) {
-    out.push_back(DaemonLease{text_at(r, 0), text_at(r, 1), text_at(r, 2), int_at(r, 3)});
+  for (const SqlRecord& r : records(*rows)) {
+    out.push_back(DaemonLease{r.text("id"), r.text("user_id"), r.text("connection_id"),
+                              r.integer("lease_until_ms")});
   }
   return out;
 }

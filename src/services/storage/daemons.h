@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "core/daemon_status.h"
 #include "runtime/store.h"
 
 namespace reliant {
@@ -20,13 +21,13 @@ struct DaemonRecord {
   std::string id;
   std::string user_id;
   std::string name;
-  std::string type = "local";  // local | cloud
+  DaemonType type = DaemonType::local;
   std::map<std::string, std::string> labels;
   std::string hostname;
   std::string platform;
   std::string working_dir;
   std::string version;
-  std::string status = "disconnected";  // active | idle | disconnected
+  DaemonStatus status = DaemonStatus::disconnected;
   std::optional<std::int64_t> last_heartbeat_at_ms;
   std::string gateway_id;
   std::optional<std::int64_t> connected_at_ms;
@@ -52,14 +53,14 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& dae
 // Sets the status (and, for `active`, the heartbeat time) while `connection_id` is still the
 // daemon's current connection. Returns whether it was.
 Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_id,
-                                  const std::string& connection_id, const std::string& status,
+                                  const std::string& connection_id, DaemonStatus status,
                                   std::int64_t now_ms);
 
 // Renews the holding gateway's lease on the row and re-asserts the connection's status (which
 // a sweep may have overwritten while the store was unreachable). Returns whether
 // `connection_id` is still the daemon's current connection.
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
-                                const std::string& connection_id, const std::string& status,
+                                const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms);
 
 // A connected row's lease as a sweeping gateway sees it.

@@ -41,9 +41,10 @@ Result<LoginCode> redeem_login_code(SqlTransaction& tx, const std::string& code_
       {code_hash});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return refused();
-  const auto& row = rows->rows.front();
-  return LoginCode{text_at(row, 0), text_at(row, 1), text_at(row, 2),
-                   text_at(row, 3), int_at(row, 4),  int_at(row, 5)};
+  const SqlRecord row = first_record(*rows);
+  return LoginCode{row.text("code_hash"),      row.text("user_id"),
+                   row.text("redirect_uri"),   row.text("code_challenge"),
+                   row.integer("created_at_ms"), row.integer("expires_at_ms")};
 }
 
 }  // namespace reliant

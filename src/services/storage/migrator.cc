@@ -21,7 +21,7 @@ Result<std::vector<std::int64_t>> applied_versions(SqlTransaction& tx) {
   auto rows = tx.query("SELECT version FROM schema_migrations ORDER BY version", {});
   if (!rows) return fail(rows.error());
   std::vector<std::int64_t> versions;
-  for (const auto& row : rows->rows) versions.push_back(int_at(row, 0));
+  for (const SqlRecord& row : records(*rows)) versions.push_back(row.integer("version"));
   return versions;
 }
 

@@ -6,9 +6,9 @@
 namespace reliant {
 namespace {
 
-ProjectRecord project_from(const SqlRow& row) {
-  return ProjectRecord{text_at(row, 0), text_at(row, 1), text_at(row, 2),
-                       text_at(row, 3), int_at(row, 4),  {}};
+ProjectRecord project_from(const SqlRecord& row) {
+  return ProjectRecord{row.text("id"),   row.text("user_id"),            row.text("name"),
+                       row.text("path"), row.integer("created_at_ms"), {}};
 }
 
 Error no_project(const std::string& id) { return {ErrorCode::not_found, "no project " + id}; }
@@ -38,7 +38,7 @@ Result<std::vector<ProjectRecord>> list_projects(SqlTransaction& tx, const std::
       {user_id});
   if (!rows) return fail(rows.error());
   std::vector<ProjectRecord> out;
-  for (const auto& row : rows->rows) out.push_back(project_from(row));
+  for (const SqlRecord& row : records(*rows)) out.push_back(project_from(row));
   return out;
 }
 
@@ -49,15 +49,16 @@ Result<std::optional<ProjectRecord>> find_project(SqlTransaction& tx, const std:
       {project_id, user_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ProjectRecord>();
-  ProjectRecord project = project_from(rows->rows.front());
+  ProjectRecord project = project_from(first_record(*rows));
   auto trees = tx.query(
       "SELECT id, project_id, path, branch, created_at_ms FROM worktrees WHERE project_id = $1 "
       "ORDER BY created_at_ms, id",
       {project_id});
   if (!trees) return fail(trees.error());
-  for (const auto& row : trees->rows) {
-    project.worktrees.push_back(WorktreeRecord{text_at(row, 0), text_at(row, 1), text_at(row, 2),
-                                               text_at(row, 3), int_at(row, 4)});
+  for (const SqlRecord& row : records(*trees)) {
+    project.worktrees.push_back(WorktreeRecord{row.text("id"), row.text("project_id"),
+                                               row.text("path"), row.text("branch"),
+                                               row.integer("created_at_ms")});
   }
   return std::optional<ProjectRecord>(std::move(project));
 }

@@ -10,7 +10,7 @@ Result<nlohmann::json> load_settings(SqlTransaction& tx, const std::string& user
   auto rows = tx.query("SELECT body_json FROM user_settings WHERE user_id = $1", {user_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return nlohmann::json::object();
-  auto body = parse_json_or_discarded(text_at(rows->rows.front(), 0), kStoredJsonDepthMax);
+  auto body = parse_json_or_discarded(first_record(*rows).text("body_json"), kStoredJsonDepthMax);
   if (body.is_discarded() || !body.is_object())
     return fail(ErrorCode::internal, "the stored settings of user " + user_id + " are corrupt");
   return body;

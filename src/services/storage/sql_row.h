@@ -1,44 +1,78 @@
-// Typed reads of SqlRows cells, so repositories need no variant juggling.
+// Rows of a query's result read by column name, with typed cells, so repositories need no
+// variant juggling and no column positions to keep in step with their SELECT lists.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "base/assert.h"
+#include "base/enum_names.h"
+#include "base/result.h"
 #include "runtime/store.h"
 
 namespace reliant {
 
-using SqlRow = std::vector<SqlValue>;
+// One row of `rows`. A column the query did not select is a bug in the query (asserted); a
+// cell whose content is not what the schema promises is a failure (enumerated).
+class SqlRecord {
+ public:
+  SqlRecord(const SqlRows& rows, std::size_t index);
 
-inline std::string text_at(const SqlRow& row, std::size_t i) {
-  RELIANT_ASSERT(i < row.size());
-  if (const auto* s = std::get_if<std::string>(&row[i])) return *s;
-  if (const auto* n = std::get_if<std::int64_t>(&row[i])) return std::to_string(*n);
-  return {};
-}
+  std::string text(std::string_view column) const;
+  std::optional<std::string> optional_text(std::string_view column) const;
+  // NULL reads as empty: for optional ids kept as strings.
+  std::string text_or_empty(std::string_view column) const;
+  std::int64_t integer(std::string_view column) const;
+  std::optional<std::int64_t> optional_integer(std::string_view column) const;
 
-inline std::int64_t int_at(const SqlRow& row, std::size_t i) {
-  RELIANT_ASSERT(i < row.size());
-  if (const auto* n = std::get_if<std::int64_t>(&row[i])) return *n;
-  if (const auto* d = std::get_if<double>(&row[i])) return static_cast<std::int64_t>(*d);
-  if (const auto* s = std::get_if<std::string>(&row[i])) return std::stoll(*s);
-  return 0;
-}
+  // The enum value the cell names; a name outside `names` (a row the CHECK constraints of the
+  // schema should have refused) fails with `internal` instead of guessing.
+  template <typename Enum, std::size_t N>
+  Result<Enum> enumerated(std::string_view column, const EnumNames<Enum, N>& names) const {
+    const std::string name = text(column);
+    if (const auto value = value_named(names, name)) return *value;
+    return fail(unexpected_value(column, name));
+  }
 
-inline std::optional<std::int64_t> optional_int_at(const SqlRow& row, std::size_t i) {
-  RELIANT_ASSERT(i < row.size());
-  if (std::holds_alternative<std::nullptr_t>(row[i])) return std::nullopt;
-  return int_at(row, i);
-}
+ private:
+  const SqlValue& cell(std::string_view column) const;
+  static Error unexpected_value(std::string_view column, std::string_view value);
 
-inline std::optional<std::string> optional_text_at(const SqlRow& row, std::size_t i) {
-  RELIANT_ASSERT(i < row.size());
-  if (std::holds_alternative<std::nullptr_t>(row[i])) return std::nullopt;
-  return text_at(row, i);
-}
+  const SqlRows* rows_;
+  std::size_t index_;
+};
+
+// `for (const SqlRecord& row : records(*rows))`.
+class SqlRecords {
+ public:
+  class Iterator {
+   public:
+    Iterator(const SqlRows& rows, std::size_t index) : rows_(&rows), index_(index) {}
+    SqlRecord operator*() const { return SqlRecord(*rows_, index_); }
+    Iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return index_ == other.index_; }
+
+   private:
+    const SqlRows* rows_;
+    std::size_t index_;
+  };
+
+  explicit SqlRecords(const SqlRows& rows) : rows_(rows) {}
+  Iterator begin() const { return {rows_, 0}; }
+  Iterator end() const { return {rows_, rows_.rows.size()}; }
+
+ private:
+  const SqlRows& rows_;
+};
+
+inline SqlRecords records(const SqlRows& rows) { return SqlRecords(rows); }
+// The first row; the query returned at least one (asserted).
+SqlRecord first_record(const SqlRows& rows);
 
 inline SqlValue nullable(const std::optional<std::int64_t>& v) {
   return v ? SqlValue(*v) : SqlValue(nullptr);

@@ -10,20 +10,22 @@ constexpr const char* kColumns =
     "request_id, user_id, daemon_id, tool_name, input_json, tool_call_id, timeout_ms, "
     "reply_subject, status, daemon_session, result_json, created_at_ms";
 
-ToolRequestRecord request_from(const SqlRow& r) {
+Result<ToolRequestRecord> request_from(const SqlRecord& r) {
   ToolRequestRecord t;
-  t.request_id = text_at(r, 0);
-  t.user_id = text_at(r, 1);
-  t.daemon_id = optional_text_at(r, 2).value_or("");
-  t.tool_name = text_at(r, 3);
-  t.input_json = text_at(r, 4);
-  t.tool_call_id = text_at(r, 5);
-  t.timeout_ms = int_at(r, 6);
-  t.reply_subject = text_at(r, 7);
-  t.status = text_at(r, 8);
-  t.daemon_session = optional_text_at(r, 9).value_or("");
-  t.result_json = optional_text_at(r, 10);
-  t.created_at_ms = int_at(r, 11);
+  t.request_id = r.text("request_id");
+  t.user_id = r.text("user_id");
+  t.daemon_id = r.text_or_empty("daemon_id");
+  t.tool_name = r.text("tool_name");
+  t.input_json = r.text("input_json");
+  t.tool_call_id = r.text("tool_call_id");
+  t.timeout_ms = r.integer("timeout_ms");
+  t.reply_subject = r.text("reply_subject");
+  auto status = r.enumerated("status", kToolRequestStatusNames);
+  if (!status) return fail(status.error());
+  t.status = *status;
+  t.daemon_session = r.text_or_empty("daemon_session");
+  t.result_json = r.optional_text("result_json");
+  t.created_at_ms = r.integer("created_at_ms");
   return t;
 }
 
@@ -47,7 +49,9 @@ Result<std::optional<ToolRequestRecord>> find_tool_request(SqlTransaction& tx,
                {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ToolRequestRecord>();
-  return std::optional<ToolRequestRecord>(request_from(rows->rows.front()));
+  auto request = request_from(first_record(*rows));
+  if (!request) return fail(request.error());
+  return std::optional<ToolRequestRecord>(std::move(*request));
 }
 
 Result<std::vector<ToolRequestRecord>> open_tool_requests(SqlTransaction& tx,
@@ -60,7 +64,11 @@ Result<std::vector<ToolRequestRecord>> open_tool_requests(SqlTransaction& tx,
                        {daemon_id, limit});
   if (!rows) return fail(rows.error());
   std::vector<ToolRequestRecord> out;
-  for (const auto& r : rows->rows) out.push_back(request_from(r));
+  for (const SqlRecord& r : records(*rows)) {
+    auto request = request_from(r);
+    if (!request) return fail(request.error());
+    out.push_back(std::move(*request));
+  }
   return out;
 }
 
@@ -77,9 +85,11 @@ Result<Dispatch> dispatch_tool_request(SqlTransaction& tx, const std::string& re
                        {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return Dispatch::not_found;
-  const auto& r = rows->rows.front();
-  if (text_at(r, 0) == "completed") return Dispatch::completed;
-  return optional_text_at(r, 1).value_or("") == session_id ? Dispatch::resend : Dispatch::lost;
+  const SqlRecord r = first_record(*rows);
+  auto status = r.enumerated("status", kToolRequestStatusNames);
+  if (!status) return fail(status.error());
+  if (*status == ToolRequestStatus::completed) return Dispatch::completed;
+  return r.text_or_empty("daemon_session") == session_id ? Dispatch::resend : Dispatch::lost;
 }
 
 Result<bool> complete_tool_request(SqlTransaction& tx, const std::string& request_id,

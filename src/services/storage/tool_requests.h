@@ -10,10 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.h"
 #include "base/result.h"
 #include "runtime/store.h"
 
 namespace reliant {
+
+// Pending: stored, not yet sent. Dispatched: sent to one daemon session. Completed: its result
+// is stored.
+enum class ToolRequestStatus { pending, dispatched, completed };
+inline constexpr EnumNames<ToolRequestStatus, 3> kToolRequestStatusNames{{
+    {ToolRequestStatus::pending, "pending"},
+    {ToolRequestStatus::dispatched, "dispatched"},
+    {ToolRequestStatus::completed, "completed"},
+}};
+RELIANT_JSON_BY_NAME(ToolRequestStatus, kToolRequestStatusNames)
 
 struct ToolRequestRecord {
   std::string request_id;
@@ -24,8 +35,8 @@ struct ToolRequestRecord {
   std::string tool_call_id;
   std::int64_t timeout_ms = 0;
   std::string reply_subject;
-  std::string status = "pending";  // pending | dispatched | completed
-  std::string daemon_session;      // the daemon process it was dispatched to
+  ToolRequestStatus status = ToolRequestStatus::pending;
+  std::string daemon_session;  // the daemon process it was dispatched to
   std::optional<std::string> result_json;
   std::int64_t created_at_ms = 0;
 };

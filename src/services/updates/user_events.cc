@@ -19,7 +19,7 @@ Result<UserEvent> append_user_event(SqlTransaction& tx, UserEvent event) {
       "RETURNING last_seq",
       {event.user_id});
   if (!head) return fail(head.error());
-  event.seq = int_at(head->rows.front(), 0);
+  event.seq = first_record(*head).integer("last_seq");
   auto done = tx.execute(
       "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
       "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -45,15 +45,15 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
   auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
   std::vector<UserEvent> events;
-  for (const auto& row : rows->rows) {
+  for (const SqlRecord& row : records(*rows)) {
     UserEvent event;
     event.user_id = user_id;
-    event.seq = int_at(row, 0);
-    event.kind = text_at(row, 1);
-    event.chat_id = optional_text_at(row, 2).value_or("");
-    auto body = parse_json_or_discarded(text_at(row, 3), kStoredJsonDepthMax);
+    event.seq = row.integer("seq");
+    event.kind = row.text("kind");
+    event.chat_id = row.text_or_empty("chat_id");
+    auto body = parse_json_or_discarded(row.text("body_json"), kStoredJsonDepthMax);
     event.body = body.is_discarded() ? nlohmann::json::object() : std::move(body);
-    event.created_at_ms = int_at(row, 4);
+    event.created_at_ms = row.integer("created_at_ms");
     events.push_back(std::move(event));
   }
   return events;
@@ -62,7 +62,7 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id) {
   auto rows = tx.query("SELECT last_seq FROM user_event_heads WHERE user_id = $1", {user_id});
   if (!rows) return fail(rows.error());
-  return rows->rows.empty() ? std::int64_t{0} : int_at(rows->rows.front(), 0);
+  return rows->rows.empty() ? std::int64_t{0} : first_record(*rows).integer("last_seq");
 }
 
 Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,

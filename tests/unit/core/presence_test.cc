@@ -11,27 +11,27 @@ const PresencePolicy policy{seconds(30), minutes(2)};
 
 TEST(Presence, StartsActiveAndStaysActiveWhileHeard) {
   Presence p(policy, t0);
-  EXPECT_EQ(p.status(), PresenceStatus::active);
+  EXPECT_EQ(p.status(), DaemonStatus::active);
   for (int i = 1; i <= 10; ++i) {
     const Instant now = t0 + seconds(15) * i;
     EXPECT_EQ(p.on_heard(now), std::nullopt);
     EXPECT_EQ(p.on_tick(now), std::nullopt);
     EXPECT_EQ(p.last_heard(), now);
   }
-  EXPECT_EQ(p.status(), PresenceStatus::active);
+  EXPECT_EQ(p.status(), DaemonStatus::active);
 }
 
 TEST(Presence, SilentForStaleAfterBecomesIdleOnceThenActiveWhenHeard) {
   Presence p(policy, t0);
   EXPECT_EQ(p.on_tick(t0 + seconds(29)), std::nullopt);
-  EXPECT_EQ(p.on_tick(t0 + seconds(30)), PresenceStatus::idle);
+  EXPECT_EQ(p.on_tick(t0 + seconds(30)), DaemonStatus::idle);
   EXPECT_EQ(p.on_tick(t0 + seconds(31)), std::nullopt);  // a change is reported once
-  EXPECT_EQ(p.status(), PresenceStatus::idle);
-  EXPECT_EQ(p.on_heard(t0 + seconds(40)), PresenceStatus::active);
+  EXPECT_EQ(p.status(), DaemonStatus::idle);
+  EXPECT_EQ(p.on_heard(t0 + seconds(40)), DaemonStatus::active);
   EXPECT_EQ(p.on_heard(t0 + seconds(41)), std::nullopt);
   // Stale is measured from the last sign of life, not from the connection.
   EXPECT_EQ(p.on_tick(t0 + seconds(70)), std::nullopt);
-  EXPECT_EQ(p.on_tick(t0 + seconds(71)), PresenceStatus::idle);
+  EXPECT_EQ(p.on_tick(t0 + seconds(71)), DaemonStatus::idle);
 }
 
 TEST(Presence, PresumedDeadAfterDisconnectAfterOfSilence) {
@@ -44,19 +44,19 @@ TEST(Presence, PresumedDeadAfterDisconnectAfterOfSilence) {
 
 TEST(Presence, DisconnectIsFinal) {
   Presence p(policy, t0);
-  EXPECT_EQ(p.on_disconnect(), PresenceStatus::disconnected);
+  EXPECT_EQ(p.on_disconnect(), DaemonStatus::disconnected);
   EXPECT_EQ(p.on_disconnect(), std::nullopt);
   // A late frame or tick changes nothing, and a closed stream is not "presumed dead" again.
   EXPECT_EQ(p.on_heard(t0 + seconds(1)), std::nullopt);
   EXPECT_EQ(p.on_tick(t0 + minutes(5)), std::nullopt);
   EXPECT_FALSE(p.presumed_dead(t0 + minutes(5)));
-  EXPECT_EQ(p.status(), PresenceStatus::disconnected);
+  EXPECT_EQ(p.status(), DaemonStatus::disconnected);
 }
 
 TEST(Presence, IdleThenDisconnect) {
   Presence p(policy, t0);
-  EXPECT_EQ(p.on_tick(t0 + seconds(45)), PresenceStatus::idle);
-  EXPECT_EQ(p.on_disconnect(), PresenceStatus::disconnected);
+  EXPECT_EQ(p.on_tick(t0 + seconds(45)), DaemonStatus::idle);
+  EXPECT_EQ(p.on_disconnect(), DaemonStatus::disconnected);
 }
 
 TEST(Presence, NextDeadlineIsWhenTheAnswerCanChange) {
@@ -65,7 +65,7 @@ TEST(Presence, NextDeadlineIsWhenTheAnswerCanChange) {
   (void)p.on_heard(t0 + seconds(10));
   EXPECT_EQ(p.next_deadline(), t0 + seconds(40));
   (void)p.on_tick(t0 + seconds(40));
-  EXPECT_EQ(p.status(), PresenceStatus::idle);
+  EXPECT_EQ(p.status(), DaemonStatus::idle);
   EXPECT_EQ(p.next_deadline(), t0 + seconds(10) + minutes(2));  // idle: the presumed-dead one
 }
 
@@ -81,9 +81,9 @@ TEST(PresenceDeathTest, PolicyMustIdleBeforeItGivesUp) {
 }
 
 TEST(Presence, StatusNames) {
-  EXPECT_EQ(to_string(PresenceStatus::active), "active");
-  EXPECT_EQ(to_string(PresenceStatus::idle), "idle");
-  EXPECT_EQ(to_string(PresenceStatus::disconnected), "disconnected");
+  EXPECT_EQ(to_string(DaemonStatus::active), "active");
+  EXPECT_EQ(to_string(DaemonStatus::idle), "idle");
+  EXPECT_EQ(to_string(DaemonStatus::disconnected), "disconnected");
 }
 
 }  // namespace

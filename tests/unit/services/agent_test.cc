@@ -63,7 +63,7 @@ struct Monolith {
       daemon.id = "daemon-1";
       daemon.user_id = "user-1";
       daemon.name = "laptop";
-      daemon.status = "active";
+      daemon.status = DaemonStatus::active;
       daemon.connection_id = "c1";
       daemon.connected_at_ms = 1;
       return record_daemon_connected(tx, daemon);

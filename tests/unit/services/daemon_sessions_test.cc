@@ -67,7 +67,7 @@ struct World {
     DaemonConfig config;
     config.listen_address = "pod:9290";
     config.identity.name = "pod";
-    config.identity.type = "cloud";
+    config.identity.type = DaemonType::cloud;
     config.identity.working_dir = "/home/pod";
     daemon = std::make_unique<Daemon>(pod_env, config, credentials, journal, tools);
     EXPECT_TRUE(daemon->listen().has_value());

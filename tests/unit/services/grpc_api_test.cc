@@ -116,7 +116,7 @@ struct Stack {
       daemon.name = "laptop";
       daemon.labels = {{"os", "linux"}, {"team", "core"}};
       daemon.hostname = "alice-laptop";
-      daemon.status = "active";
+      daemon.status = DaemonStatus::active;
       daemon.connection_id = "c1";
       daemon.connected_at_ms = 1;
       return record_daemon_connected(tx, daemon);
