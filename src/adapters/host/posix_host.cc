@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include "adapters/blocking/blocking_pool.h"
 #include "base/assert.h"
@@ -76,6 +78,9 @@ Error from_error_code(const std::error_code& ec, const std::string& what) {
 constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
 constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
 constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
+// Scans after the first when the host goes, for processes that were between two images.
+constexpr int kExitRescansMax = 3;
+constexpr std::chrono::milliseconds kExitRescanPause{10};
 // How long the destructor waits for a file thread stuck in the kernel before letting it go.
 constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
 
@@ -754,8 +759,14 @@ PosixHost::~PosixHost() {
     shared_->executor = nullptr;
   }
   // Every process of every run still alive — running commands, and what they left behind
-  // in the background — goes with the host (the daemon is exiting).
+  // in the background — goes with the host (the daemon is exiting). A process caught inside
+  // execve shows an empty environment for a moment (the kernel sets the new image's after
+  // switching to it), so one scan can miss it: scan again a few times, a moment apart.
   (void)kill_marked(shared_->marker_prefix);
+  for (int rescan = 0; rescan < kExitRescansMax; ++rescan) {
+    std::this_thread::sleep_for(kExitRescanPause);
+    (void)kill_marked(shared_->marker_prefix);
+  }
   reap_orphans(*shared_->tracked);
   shared_->pool.reset();  // waits a moment for file threads, then lets stuck ones go
 }
