@@ -37,7 +37,7 @@ class ChatWorkload final : public Workload {
   ~ChatWorkload() override;
 
   static constexpr std::array<std::string_view, 3> kRoles = {"chat_api", "chat_worker",
-                                                            "chat_client"};
+                                                             "chat_client"};
   std::span<const std::string_view> roles() const override { return kRoles; }
   // The clients' tokens (their users exist already: the tool-path workload seeds them).
   void seed() override;

@@ -68,7 +68,7 @@ class ToolPathWorkload final : public Workload {
   ~ToolPathWorkload() override;
 
   static constexpr std::array<std::string_view, 4> kRoles = {"gateway", "daemon", "tool_client",
-                                                            "control_plane"};
+                                                             "control_plane"};
   std::span<const std::string_view> roles() const override { return kRoles; }
   // Users, their tokens and the daemons' credentials, straight into the (migrated) database.
   void seed() override;

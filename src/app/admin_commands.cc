@@ -342,8 +342,8 @@ void add_daemons(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& ex
       if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
       row.user_id = (*user)->id;
       if (auto ok = record_daemon_connected(tx, row); !ok) return ok;
-      auto down = record_daemon_status(tx, row.id, row.connection_id,
-                                       DaemonStatus::disconnected, 0);
+      auto down =
+          record_daemon_status(tx, row.id, row.connection_id, DaemonStatus::disconnected, 0);
       if (!down) return fail(down.error());
       return {};
     });

@@ -78,8 +78,8 @@ int print_outcome(const engine::RunSummary& run) {
     std::printf("%s\n", run.result.value_or(Json()).dump().c_str());
     return 0;
   }
-  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(), std::string(to_string(run.status)).c_str(),
-               run.error.value_or("").c_str());
+  std::fprintf(stderr, "run %s %s: %s\n", run.id.c_str(),
+               std::string(to_string(run.status)).c_str(), run.error.value_or("").c_str());
   return 1;
 }
 
@@ -172,8 +172,8 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
           }));
       if (!read) return report(read.error());
       std::printf("run %s: %s, workflow %s, namespace %s\n", run->id.c_str(),
-                  std::string(to_string(run->status)).c_str(),
-                  run->workflow.c_str(), run->queue.c_str());
+                  std::string(to_string(run->status)).c_str(), run->workflow.c_str(),
+                  run->queue.c_str());
       for (const auto& e : *history) {
         std::printf("  %4lld  %-20s %s\n", static_cast<long long>(e.seq),
                     std::string(engine::to_string(e.kind)).c_str(), e.body.dump().c_str());

@@ -43,10 +43,10 @@ constexpr std::optional<Enum> value_named(const EnumNames<Enum, N>& names, std::
 // JSON holds an enum by its name, never by its number: an enum with a names table declares
 // RELIANT_JSON_BY_NAME(Enum, table) next to it (nlohmann finds these by argument-dependent lookup
 // and prefers them to its own conversion, which writes the number).
-#define RELIANT_JSON_BY_NAME(Enum, names)                                      \
-  template <typename BasicJson>                                                \
-  void to_json(BasicJson& json, Enum value) {                                  \
-    json = std::string(::reliant::name_of(names, value));                     \
+#define RELIANT_JSON_BY_NAME(Enum, names)                 \
+  template <typename BasicJson>                           \
+  void to_json(BasicJson& json, Enum value) {             \
+    json = std::string(::reliant::name_of(names, value)); \
   }
 
 }  // namespace reliant

@@ -21,7 +21,6 @@ namespace reliant {
 
 using Json = nlohmann::json;
 
-
 // A daemon as the store knows it. The list passed to selection may hold other users' daemons;
 // they are filtered out before anything else looks at them.
 struct DaemonCandidate {

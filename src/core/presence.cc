@@ -41,9 +41,8 @@ std::optional<DaemonStatus> Presence::on_disconnect() {
 }
 
 Instant Presence::next_deadline() const {
-  const Instant deadline = status_ == DaemonStatus::active
-                               ? last_heard_ + policy_.stale_after
-                               : last_heard_ + policy_.disconnect_after;
+  const Instant deadline = status_ == DaemonStatus::active ? last_heard_ + policy_.stale_after
+                                                           : last_heard_ + policy_.disconnect_after;
   RELIANT_ASSERT(deadline > last_heard_);
   return deadline;
 }

@@ -1,5 +1,5 @@
-// A daemon's type and status as the wire's enums (reliant.daemon.v1.DaemonType, DaemonStatus), next
-// to the core enums they carry: the gateway, the daemon and the api convert here only.
+// A daemon's type and status as the wire's enums (reliant.daemon.v1.DaemonType and
+// DaemonStatus), next to the core enums they carry: the gateway and the daemon convert here only.
 #pragma once
 
 #include "core/daemon_status.h"

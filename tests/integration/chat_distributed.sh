@@ -74,7 +74,7 @@ echo "message via api1, answer streamed from api2: ids $ids"
 interop=$(cd "$(dirname "$0")/../interop" && pwd)
 proto=$(cd "$(dirname "$0")/../../proto" && pwd)
 node "$interop/grpc_chat.mjs" "$proto" "127.0.0.1:$((base + 18))" "$token" \
-  'run `echo started >> runs.txt; sleep 4; echo finished`' "$chat" >"$work/grpc-js.log" 2>&1 &
+  'run `echo started >> runs.txt; sleep 6; echo finished`' "$chat" >"$work/grpc-js.log" 2>&1 &
 client=$!
 run=""
 for _ in $(seq 1 100); do
@@ -84,13 +84,20 @@ for _ in $(seq 1 100); do
 done
 [ -n "$run" ] || fail "the grpc-js client did not send: $(cat "$work/grpc-js.log")"
 victim=""
-for _ in $(seq 1 100); do
+polls=0
+deadline=$((SECONDS + 30))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  polls=$((polls + 1))
   victim=$(q "SELECT lease_owner FROM engine_tasks t JOIN workflow_history h ON h.run_id = t.run_id AND h.seq = t.event_seq
               WHERE t.run_id = '$run' AND t.kind = 'activity' AND t.status = 'leased' AND h.body_json LIKE '%\"name\":\"bash\"%' LIMIT 1")
   [ -n "$victim" ] && [ -s "$work/laptop/runs.txt" ] && break
+  victim=""
   sleep 0.1
 done
-[ -n "$victim" ] || fail "never saw the tool step leased"
+# On failure, what the engine held for the run, to tell a missed window from a step that never leased.
+[ -n "$victim" ] || fail "never saw the tool step leased while it ran ($polls polls); the run's tasks:
+$(q "SELECT kind, status, attempt, lease_owner, event_seq FROM engine_tasks WHERE run_id = '$run' ORDER BY id")
+runs.txt: $(cat "$work/laptop/runs.txt" 2>/dev/null)"
 kill -9 "$(eval echo "\$pid_$victim")"
 echo "killed worker $victim, which held the tool step"
 for _ in $(seq 1 450); do kill -0 "$client" 2>/dev/null || break; sleep 0.1; done

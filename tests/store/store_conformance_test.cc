@@ -101,8 +101,8 @@ TEST_P(StoreConformance, ParametersAreNumberedNotPositional) {
 TEST_P(StoreConformance, RowsAreReadByColumnName) {
   ASSERT_TRUE(exec("CREATE TABLE named (id TEXT PRIMARY KEY, n BIGINT, note TEXT)"));
   ASSERT_TRUE(exec("INSERT INTO named (id, n, note) VALUES ('a', 7, NULL), ('b', 9, 'x')"));
-  auto rows = query("SELECT t.id, t.n, t.note, COUNT(*) OVER () AS total FROM named t ORDER BY t.id",
-                    {});
+  auto rows =
+      query("SELECT t.id, t.n, t.note, COUNT(*) OVER () AS total FROM named t ORDER BY t.id", {});
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   std::vector<std::string> seen;
   for (const SqlRecord& row : records(*rows)) {
@@ -242,8 +242,7 @@ TEST_P(StoreConformance, ConcurrentMigratorsApplyEachMigrationOnce) {
   EXPECT_EQ(applied_a.size() + applied_b.size(), migrations().size());
   auto rows = query("SELECT COUNT(*) AS applied FROM schema_migrations");
   ASSERT_TRUE(rows.has_value());
-  EXPECT_EQ(first_record(*rows).integer("applied"),
-            static_cast<std::int64_t>(migrations().size()));
+  EXPECT_EQ(first_record(*rows).integer("applied"), static_cast<std::int64_t>(migrations().size()));
 }
 
 TEST_P(StoreConformance, ANewerDatabaseIsRefused) {

@@ -18,8 +18,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -78,9 +78,8 @@ Error from_error_code(const std::error_code& ec, const std::string& what) {
 constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
 constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
 constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
-// Scans after the first when the host goes, for processes that were between two images.
-constexpr int kExitRescansMax = 3;
-constexpr std::chrono::milliseconds kExitRescanPause{10};
+// Before a rescan for a process caught between two images (see kill_marked).
+constexpr std::chrono::milliseconds kBetweenImagesPause{5};
 // How long the destructor waits for a file thread stuck in the kernel before letting it go.
 constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
 
@@ -103,12 +102,58 @@ std::vector<pid_t> all_processes() {
   return pids;
 }
 
+// What /proc says of a process's marker.
+enum class MarkerSeen {
+  carried,         // its environment holds the marker
+  absent,          // it does not, or the process is not ours to read, or gone
+  between_images,  // a live user process whose environment reads empty: one inside execve
+};
+
+// The fields of /proc/<pid>/stat this file needs.
+struct ProcStat {
+  char state = '?';  // R, S, D, Z, X, …
+  pid_t parent = 0;
+  unsigned long flags = 0;  // the kernel's PF_* flags
+};
+
+// "pid (comm) state ppid pgrp session tty_nr tpgid flags …": comm may hold spaces and
+// parentheses; the last ')' ends it. Nothing for a process that is gone.
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::array<char, 512> buffer{};
+  const ssize_t n = ::read(fd, buffer.data(), buffer.size() - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  const std::string_view text(buffer.data(), static_cast<std::size_t>(n));
+  const std::size_t paren = text.rfind(')');
+  if (paren == std::string_view::npos || paren + 4 >= text.size()) return std::nullopt;
+  ProcStat stat;
+  stat.state = text[paren + 2];
+  char* field = nullptr;
+  stat.parent = static_cast<pid_t>(std::strtol(text.data() + paren + 4, &field, 10));
+  for (int skipped = 0; skipped < 4; ++skipped) (void)std::strtol(field, &field, 10);
+  stat.flags = std::strtoul(field, nullptr, 10);
+  return stat;
+}
+
+// A kernel thread, or a process that has exited: neither has an environment to read.
+bool has_no_environment(pid_t pid) {
+  constexpr unsigned long kKernelThreadFlag = 0x00200000;  // PF_KTHREAD
+  const auto stat = read_proc_stat(pid);
+  return !stat || stat->state == 'Z' || stat->state == 'X' ||
+         (stat->flags & kKernelThreadFlag) != 0;
+}
+
 // Whether `pid`'s environment holds the marker variable with a value starting with `prefix`.
-// (Readable for processes of the same user, which are the only ones a tool can start.)
-bool carries_marker(pid_t pid, std::string_view prefix) {
+// (Readable for processes of the same user, which are the only ones a tool can start.) A process
+// inside execve reads empty for a moment: the kernel gives the new image its environment only
+// after switching to it.
+MarkerSeen marker_seen(pid_t pid, std::string_view prefix) {
   const std::string path = "/proc/" + std::to_string(pid) + "/environ";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return MarkerSeen::absent;
   std::string environ_text;
   std::array<char, 16 * 1024> buffer{};
   for (;;) {
@@ -119,31 +164,40 @@ bool carries_marker(pid_t pid, std::string_view prefix) {
     if (environ_text.size() >= kEnvironBytesMax) break;
   }
   ::close(fd);
+  if (environ_text.empty()) {
+    return has_no_environment(pid) ? MarkerSeen::absent : MarkerSeen::between_images;
+  }
   const std::string wanted = std::string(kMarkerVariable) + "=" + std::string(prefix);
   for (std::size_t at = 0; at < environ_text.size();) {
     const std::size_t end = environ_text.find('\0', at);
     const std::string_view entry(environ_text.data() + at,
                                  (end == std::string::npos ? environ_text.size() : end) - at);
-    if (entry.substr(0, wanted.size()) == wanted) return true;
+    if (entry.substr(0, wanted.size()) == wanted) return MarkerSeen::carried;
     if (end == std::string::npos) break;
     at = end + 1;
   }
-  return false;
+  return MarkerSeen::absent;
 }
 
 // SIGKILL to every process carrying a marker that starts with `prefix`, rescanning for ones
-// forked meanwhile. Returns how many were signalled.
+// forked meanwhile, and, after a short pause, for ones that were between two images (a tool's
+// `setsid sh -c '…' &` execs twice right after forking). Never on the executor: it reads /proc
+// and may sleep. Returns how many were signalled.
 std::size_t kill_marked(std::string_view prefix) {
   std::size_t killed = 0;
   const pid_t self = ::getpid();
   for (int round = 0; round < kKillRoundsMax; ++round) {
     std::size_t found = 0;
+    bool unsettled = false;
     for (const pid_t pid : all_processes()) {
-      if (pid == self || !carries_marker(pid, prefix)) continue;
-      if (::kill(pid, SIGKILL) == 0) ++found;
+      if (pid == self) continue;
+      const MarkerSeen seen = marker_seen(pid, prefix);
+      unsettled = unsettled || seen == MarkerSeen::between_images;
+      if (seen == MarkerSeen::carried && ::kill(pid, SIGKILL) == 0) ++found;
     }
     killed += found;
-    if (found == 0) break;
+    if (found == 0 && !unsettled) break;
+    if (found == 0) std::this_thread::sleep_for(kBetweenImagesPause);
   }
   return killed;
 }
@@ -153,20 +207,8 @@ std::size_t kill_marked(std::string_view prefix) {
 void reap_orphans(Tracked& tracked) {
   const pid_t self = ::getpid();
   for (const pid_t pid : all_processes()) {
-    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    std::array<char, 512> buffer{};
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size() - 1);
-    ::close(fd);
-    if (n <= 0) continue;
-    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
-    const std::string_view text(buffer.data(), static_cast<std::size_t>(n));
-    const std::size_t paren = text.rfind(')');
-    if (paren == std::string_view::npos || paren + 4 >= text.size()) continue;
-    const char state = text[paren + 2];
-    const long parent = std::strtol(text.data() + paren + 4, nullptr, 10);
-    if (state != 'Z' || parent != self) continue;
+    const auto stat = read_proc_stat(pid);
+    if (!stat || stat->state != 'Z' || stat->parent != self) continue;
     std::lock_guard lock(tracked.mutex);
     if (tracked.shells.count(pid) != 0) continue;  // a command's shell: its Child reaps it
     int status = 0;
@@ -759,14 +801,8 @@ PosixHost::~PosixHost() {
     shared_->executor = nullptr;
   }
   // Every process of every run still alive — running commands, and what they left behind
-  // in the background — goes with the host (the daemon is exiting). A process caught inside
-  // execve shows an empty environment for a moment (the kernel sets the new image's after
-  // switching to it), so one scan can miss it: scan again a few times, a moment apart.
+  // in the background — goes with the host (the daemon is exiting).
   (void)kill_marked(shared_->marker_prefix);
-  for (int rescan = 0; rescan < kExitRescansMax; ++rescan) {
-    std::this_thread::sleep_for(kExitRescanPause);
-    (void)kill_marked(shared_->marker_prefix);
-  }
   reap_orphans(*shared_->tracked);
   shared_->pool.reset();  // waits a moment for file threads, then lets stuck ones go
 }

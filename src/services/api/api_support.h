@@ -53,8 +53,8 @@ Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_
 // Paging of a chat's messages (REST GET /chats/{id}, gRPC GetChat): a long chat is tens of
 // megabytes, so it comes a page at a time. The page asked for, from its parts (0: not given):
 // `limit` defaults to kMessagePageDefault and is capped at kMessagePageMax; `after` and `before`
-// are message ordinals, the page starting after the one or ending before the other. Fails with invalid_argument for a
-// negative value or both cursors at once.
+// are message ordinals, the page starting after the one or ending before the other. Fails with
+// invalid_argument for a negative value or both cursors at once.
 Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t after,
                                             std::int64_t before);
 

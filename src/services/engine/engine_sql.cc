@@ -270,8 +270,8 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
     Json body = parse_json_or_discarded(r.text("body_json"), kStoredJsonDepthMax);
     const std::int64_t seq = r.integer("seq");
     if (!body.is_object()) {
-      return fail(ErrorCode::internal, "run " + run_id + ": history event " +
-                                           std::to_string(seq) + " is not a JSON object");
+      return fail(ErrorCode::internal, "run " + run_id + ": history event " + std::to_string(seq) +
+                                           " is not a JSON object");
     }
     history.push_back(HistoryEvent{seq, *kind, std::move(body), r.integer("created_at_ms")});
   }
@@ -304,10 +304,16 @@ Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::stri
   for (const SqlRecord& r : records(*rows)) {
     auto kind = parse_task_kind(r.text("kind"));
     if (!kind) return fail(kind.error());
-    claimed.push_back(ClaimedTask{r.text("id"), *kind, r.text("run_id"), r.integer("event_seq"),
-                                  r.integer("attempt"), r.integer("max_attempts"),
-                                  r.integer("lease_expires_at_ms"), r.integer("start_to_close_ms"),
-                                  r.integer("heartbeat_timeout_ms"), r.text("queue")});
+    claimed.push_back(ClaimedTask{.id = r.text("id"),
+                                  .kind = *kind,
+                                  .run_id = r.text("run_id"),
+                                  .event_seq = r.integer("event_seq"),
+                                  .attempt = r.integer("attempt"),
+                                  .max_attempts = r.integer("max_attempts"),
+                                  .lease_expires_at_ms = r.integer("lease_expires_at_ms"),
+                                  .start_to_close_ms = r.integer("start_to_close_ms"),
+                                  .heartbeat_timeout_ms = r.integer("heartbeat_timeout_ms"),
+                                  .queue = r.text("queue")});
   }
   return claimed;
 }
@@ -525,9 +531,14 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
   for (const SqlRecord& r : records(*rows)) {
     auto kind = parse_task_kind(r.text("kind"));
     if (!kind) return fail(kind.error());
-    const ClaimedTask task{r.text("id"),      *kind, r.text("run_id"), r.integer("event_seq"),
-                           r.integer("attempt"), r.integer("max_attempts"), 0, 0, 0,
-                           r.text("queue")};
+    // Only what retrying or failing the attempt reads: the lease is over.
+    const ClaimedTask task{.id = r.text("id"),
+                           .kind = *kind,
+                           .run_id = r.text("run_id"),
+                           .event_seq = r.integer("event_seq"),
+                           .attempt = r.integer("attempt"),
+                           .max_attempts = r.integer("max_attempts"),
+                           .queue = r.text("queue")};
     if (task.kind == TaskKind::activity) {
       // A lease that ran to the attempt's start-to-close deadline is that timeout, whoever
       // notices it first; a shorter one (heartbeats) means the worker went silent.

@@ -203,7 +203,8 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
            gateway = config_.gateway_id](SqlTransaction& tx) -> Result<bool> {
             auto row = find_daemon(tx, id);
             if (!row) return fail(row.error());
-            return *row && (*row)->status != DaemonStatus::disconnected && (*row)->gateway_id != gateway;
+            return *row && (*row)->status != DaemonStatus::disconnected &&
+                   (*row)->gateway_id != gateway;
           });
       Result<bool> elsewhere = co_await looking;
       if (elsewhere && *elsewhere) co_return;  // another gateway took it over
@@ -446,8 +447,7 @@ Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until
   };
   Task<Result<Renewal>> renewing = env_.store->transact_for(
       [id = connection->daemon_id, conn = connection->connection_id,
-       status = connection->presence.status(), lease_until_ms,
-       token_id = connection->token_id,
+       status = connection->presence.status(), lease_until_ms, token_id = connection->token_id,
        now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewal> {
         Renewal out;
         auto renewed = renew_daemon_lease(tx, id, conn, status, lease_until_ms);

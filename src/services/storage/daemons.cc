@@ -89,9 +89,9 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
       "ELSE CAST($15 AS BIGINT) END "
       "WHERE id = $1 AND user_id = $2 AND "
       "(CAST($15 AS BIGINT) = 0 OR registration_seq < CAST($15 AS BIGINT))",
-      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform, d.working_dir, d.version,
-       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
-       d.lease_until_ms, seq});
+      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform,
+       d.working_dir, d.version, d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id,
+       d.session_id, d.lease_until_ms, seq});
   if (!updated) return fail(updated.error());
   if (*updated == 1) return {};
   auto owner = tx.query("SELECT user_id, registration_seq FROM daemons WHERE id = $1", {d.id});
@@ -103,8 +103,8 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
     }
     return fail(ErrorCode::failed_precondition,
                 "registration " + std::to_string(seq) + " of daemon " + d.id +
-                    " is stale: registration " +
-                    std::to_string(row.integer("registration_seq")) + " was admitted already");
+                    " is stale: registration " + std::to_string(row.integer("registration_seq")) +
+                    " was admitted already");
   }
   auto inserted = tx.execute(
       "INSERT INTO daemons (id, user_id, name, type, labels_json, hostname, platform, "
@@ -112,9 +112,9 @@ Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) 
       "connection_id, session_id, created_at_ms, lease_until_ms, registration_seq) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $10, $12, $13, $10, $14, "
       "$15)",
-      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform, d.working_dir, d.version,
-       d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id, d.session_id,
-       d.lease_until_ms, seq});
+      {d.id, d.user_id, d.name, std::string(to_string(d.type)), labels, d.hostname, d.platform,
+       d.working_dir, d.version, d.connected_at_ms.value_or(0), d.gateway_id, d.connection_id,
+       d.session_id, d.lease_until_ms, seq});
   if (!inserted) return fail(inserted.error());
   return {};
 }

@@ -42,8 +42,8 @@ Result<LoginCode> redeem_login_code(SqlTransaction& tx, const std::string& code_
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return refused();
   const SqlRecord row = first_record(*rows);
-  return LoginCode{row.text("code_hash"),      row.text("user_id"),
-                   row.text("redirect_uri"),   row.text("code_challenge"),
+  return LoginCode{row.text("code_hash"),        row.text("user_id"),
+                   row.text("redirect_uri"),     row.text("code_challenge"),
                    row.integer("created_at_ms"), row.integer("expires_at_ms")};
 }
 

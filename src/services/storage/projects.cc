@@ -7,7 +7,7 @@ namespace reliant {
 namespace {
 
 ProjectRecord project_from(const SqlRecord& row) {
-  return ProjectRecord{row.text("id"),   row.text("user_id"),            row.text("name"),
+  return ProjectRecord{row.text("id"),   row.text("user_id"),          row.text("name"),
                        row.text("path"), row.integer("created_at_ms"), {}};
 }
 

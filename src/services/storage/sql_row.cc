@@ -56,7 +56,8 @@ std::optional<std::int64_t> SqlRecord::optional_integer(std::string_view column)
 
 Error SqlRecord::unexpected_value(std::string_view column, std::string_view value) {
   return Error{ErrorCode::internal, "stored column " + std::string(column) + " holds '" +
-                                        std::string(value) + "', a value this version does not know"};
+                                        std::string(value) +
+                                        "', a value this version does not know"};
 }
 
 SqlRecord first_record(const SqlRows& rows) {
