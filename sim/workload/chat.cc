@@ -13,6 +13,7 @@
 #include "runtime/sleep.h"
 #include "services/agent/agent_activities.h"
 #include "services/api/api_server.h"
+#include "services/engine/engine_sql.h"
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/sql_row.h"
@@ -391,13 +392,17 @@ void ChatWorkload::finish(Instant end) {
   const Instant heal = kSimEpoch + impl.scenario.heal_at;
   // Runs started after healing (with time to finish) must have ended once, quoting their output.
   const Duration budget = seconds(40);
-  std::map<std::string, std::string> run_status;
+  std::map<std::string, engine::RunStatus> run_status;
   std::map<std::string, std::string> chat_owner;
   std::map<std::string, std::int64_t> heads;
-  (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+  auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto runs = tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'agent'", {});
     if (!runs) return fail(runs.error());
-    for (const SqlRecord& r : records(*runs)) run_status[r.text("id")] = r.text("status");
+    for (const SqlRecord& r : records(*runs)) {
+      auto status = r.enumerated("status", engine::kRunStatusNames);
+      if (!status) return fail(status.error());
+      run_status[r.text("id")] = *status;
+    }
     auto chats = tx.query("SELECT id, user_id FROM chats", {});
     if (!chats) return fail(chats.error());
     for (const SqlRecord& r : records(*chats)) chat_owner[r.text("id")] = r.text("user_id");
@@ -406,6 +411,10 @@ void ChatWorkload::finish(Instant end) {
     for (const SqlRecord& r : records(*head_rows)) heads[r.text("user_id")] = r.integer("last_seq");
     return {};
   });
+  if (!read) {
+    impl.checker.violation(end, "chat_answers",
+                           "cannot read the database: " + read.error().message);
+  }
   for (const auto& book : impl.clients) {
     for (const auto& chat : book->chats_seen) {
       if (chat_owner.count(chat) && chat_owner[chat] != book->user_id) {
@@ -429,8 +438,13 @@ void ChatWorkload::finish(Instant end) {
                                    format_duration(run.started - kSimEpoch) +
                                    ", after healing) ended " + std::to_string(run.finals) +
                                    " times");
-      } else if (run_status[run_id] != "completed") {
-        impl.checker.violation(end, "chat_answers", "run " + run_id + " is " + run_status[run_id]);
+      } else if (const auto status = run_status.find(run_id);
+                 status == run_status.end() || status->second != engine::RunStatus::completed) {
+        impl.checker.violation(
+            end, "chat_answers",
+            "run " + run_id + " is " +
+                (status == run_status.end() ? std::string("not stored")
+                                            : std::string(engine::to_string(status->second))));
       } else if (!run.answer_quotes_output) {
         impl.checker.violation(end, "chat_answers",
                                "the answer of run " + run_id +

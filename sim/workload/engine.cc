@@ -109,12 +109,14 @@ EngineSummary check_engine(SqliteDatabase& db, Instant now,
     if (!runs) return fail(runs.error());
     for (const SqlRecord& row : records(*runs)) {
       const std::string id = row.text("id");
-      const std::string status = row.text("status");
+      auto status_read = row.enumerated("status", engine::kRunStatusNames);
+      if (!status_read) return fail(status_read.error());
+      const engine::RunStatus status = *status_read;
       ++summary.runs;
-      summary.completed += status == "completed";
-      summary.failed += status == "failed";
-      summary.cancelled += status == "cancelled";
-      summary.running += status == "running";
+      summary.completed += status == engine::RunStatus::completed;
+      summary.failed += status == engine::RunStatus::failed;
+      summary.cancelled += status == engine::RunStatus::cancelled;
+      summary.running += status == engine::RunStatus::running;
       auto history = engine::load_history(tx, id);
       if (!history) return fail(history.error());
       auto state = engine::RunState::fold(*history);
@@ -126,13 +128,15 @@ EngineSummary check_engine(SqliteDatabase& db, Instant now,
         const auto terminals = std::count_if(
             history->begin(), history->end(),
             [](const engine::HistoryEvent& e) { return engine::is_terminal(e.kind); });
-        if (status == "running" || terminals != 1 || !engine::is_terminal(history->back().kind)) {
+        if (status == engine::RunStatus::running || terminals != 1 ||
+            !engine::is_terminal(history->back().kind)) {
           checker.violation(now, "runs_end_once",
-                            "run " + id + " is " + status + " with " + std::to_string(terminals) +
+                            "run " + id + " is " + std::string(engine::to_string(status)) +
+                                " with " + std::to_string(terminals) +
                                 " terminal event(s) after every fault was healed");
         }
       }
-      if (checks("results_once") && status == "completed") {
+      if (checks("results_once") && status == engine::RunStatus::completed) {
         const Json input = Json::parse(row.text("input_json"), nullptr, false);
         const Json result = Json::parse(row.text("result_json"), nullptr, false);
         const auto steps = input.value("steps", std::int64_t{0});

@@ -9,6 +9,7 @@
 
 #include "adapters/sqlite/sqlite_database.h"
 #include "core/daemon_selection.h"
+#include "core/daemon_status.h"
 #include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
@@ -502,11 +503,11 @@ void ToolPathWorkload::Impl::sample_statuses() {
   const Duration disconnect_allowance =
       scenario.tool_path.disconnect_after + scenario.tool_path.heartbeat_interval + seconds(7);
   struct Row {
-    std::string status;
+    DaemonStatus status = DaemonStatus::disconnected;
     Instant admitted{};  // connected_at_ms, read on the admitting gateway's clock
   };
   std::map<std::string, Row> recorded;
-  (void)database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto rows = tx.query("SELECT id, status, connected_at_ms, gateway_id FROM daemons", {});
     if (!rows) return fail(rows.error());
     for (const SqlRecord& r : records(*rows)) {
@@ -514,10 +515,13 @@ void ToolPathWorkload::Impl::sample_statuses() {
       // Back to world time: the gateway wrote its own clock, which may be skewed.
       const auto gateway = gateways.find(r.text_or_empty("gateway_id"));
       if (gateway != gateways.end()) admitted -= gateway->second->clock_offset();
-      recorded[r.text("id")] = Row{r.text("status"), admitted};
+      auto status = r.enumerated("status", kDaemonStatusNames);
+      if (!status) return fail(status.error());
+      recorded[r.text("id")] = Row{*status, admitted};
     }
     return {};
   });
+  if (!read) checker.violation(now, "daemon_status", "daemons unreadable: " + read.error().message);
   const bool store_settled = store_healthy_since && now - *store_healthy_since >= allowance;
   for (auto& machine : machines) {
     // The truth: the daemon process runs (not paused: a hung daemon sends no heartbeats) and
@@ -533,31 +537,31 @@ void ToolPathWorkload::Impl::sample_statuses() {
     if (machine->daemon_id.empty() || !store_settled) continue;
     const auto row = recorded.find(machine->daemon_id);
     if (row == recorded.end()) continue;
-    const std::string& status = row->second.status;
+    const DaemonStatus status = row->second.status;
     // Measured from the later of "lost its stream" and "last admitted by a gateway": a
     // registration whose acknowledgement never arrived is a connection the gateway must time
     // out by itself.
     const Instant admitted = row->second.admitted;
     if (machine->down_since) {
       const Instant since = std::max(*machine->down_since, admitted);
-      if (now - since >= allowance && status == "active") {
+      if (now - since >= allowance && status == DaemonStatus::active) {
         checker.violation(now, "daemon_status",
                           machine->node + " has had no stream since " +
                               format_duration(since - kSimEpoch) + " but is still recorded active");
       }
-      if (now - since >= disconnect_allowance && status != "disconnected") {
+      if (now - since >= disconnect_allowance && status != DaemonStatus::disconnected) {
         checker.violation(now, "daemon_status",
                           machine->node + " has had no stream since " +
-                              format_duration(since - kSimEpoch) + " but is recorded " + status +
-                              ", not disconnected");
+                              format_duration(since - kSimEpoch) + " but is recorded " +
+                              std::string(to_string(status)) + ", not disconnected");
       }
     }
     if (now >= heal + allowance && connected && machine->registered_since &&
-        now - *machine->registered_since >= allowance && status != "active") {
+        now - *machine->registered_since >= allowance && status != DaemonStatus::active) {
       checker.violation(now, "daemon_status",
                         machine->node + " has been connected since " +
                             format_duration(*machine->registered_since - kSimEpoch) +
-                            " but is recorded " + status);
+                            " but is recorded " + std::string(to_string(status)));
     }
   }
   world.schedule(now + seconds(1), kWorldNode, "tools.sample", [this] { sample_statuses(); });
@@ -615,14 +619,20 @@ void ToolPathWorkload::finish(Instant end) {
     }
   }
   // Liveness: every daemon connected and recorded active at the end.
-  std::map<std::string, std::pair<std::string, std::string>> recorded;  // id → status, gateway
-  (void)impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+  std::map<std::string, std::pair<DaemonStatus, std::string>> recorded;  // id → status, gateway
+  auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto rows = tx.query("SELECT id, status, gateway_id FROM daemons", {});
     if (!rows) return fail(rows.error());
-    for (const SqlRecord& r : records(*rows))
-      recorded[r.text("id")] = {r.text("status"), r.text_or_empty("gateway_id")};
+    for (const SqlRecord& r : records(*rows)) {
+      auto status = r.enumerated("status", kDaemonStatusNames);
+      if (!status) return fail(status.error());
+      recorded[r.text("id")] = {*status, r.text_or_empty("gateway_id")};
+    }
     return {};
   });
+  if (!read) {
+    impl.checker.violation(end, "daemon_liveness", "daemons unreadable: " + read.error().message);
+  }
   for (const auto& machine : impl.machines) {
     if (!machine->registered) {
       impl.checker.violation(end, "daemon_liveness",
@@ -633,10 +643,11 @@ void ToolPathWorkload::finish(Instant end) {
       continue;
     }
     const auto it = recorded.find(machine->daemon_id);
-    if (it == recorded.end() || it->second.first != "active") {
-      impl.checker.violation(end, "daemon_liveness",
-                             machine->node + " is connected but recorded " +
-                                 (it == recorded.end() ? "nowhere" : it->second.first));
+    if (it == recorded.end() || it->second.first != DaemonStatus::active) {
+      impl.checker.violation(
+          end, "daemon_liveness",
+          machine->node + " is connected but recorded " +
+              (it == recorded.end() ? "nowhere" : std::string(to_string(it->second.first))));
       continue;
     }
     const auto gateway = impl.gateways.find(it->second.second);

@@ -12,7 +12,6 @@
 #include "core/engine/builtin_workflows.h"
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
-#include "services/storage/migrator.h"
 #include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
 #include "store/store_backend.h"
@@ -20,21 +19,13 @@
 namespace reliant::engine {
 namespace {
 
-class EngineConformance : public ::testing::TestWithParam<std::string> {
+class EngineConformance : public testing_store::MigratedBackendTest {
  protected:
   void SetUp() override {
-    backend_ = testing_store::make_backend(GetParam());
-    ASSERT_NE(backend_, nullptr);
-    store_ = backend_->open(executor_);
-    ASSERT_NE(store_, nullptr);
-    auto migrated = run_blocking(executor_, migrate_up(*store_, executor_.now()));
-    ASSERT_TRUE(migrated.has_value()) << migrated.error().message;
+    MigratedBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     register_builtin_workflows(workflows_);
     register_builtin_activities(activities_);
-  }
-
-  Result<void> transact(TransactionBody body) {
-    return run_blocking(executor_, store_->transact(std::move(body)));
   }
   std::int64_t now_ms() { return to_ms(executor_.now()); }
   SqlDialect dialect() const { return store_->dialect(); }
@@ -124,9 +115,6 @@ class EngineConformance : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(RunState::fold(history).has_value()) << id;
   }
 
-  AsioExecutor executor_;
-  std::unique_ptr<testing_store::Backend> backend_;
-  std::unique_ptr<Store> store_;
   InProcessBroker broker_;
   InProcessBus bus_{broker_, executor_};
   Random random_{1};

@@ -11,6 +11,8 @@
 
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
+#include "app/run_blocking.h"
+#include "services/storage/migrator.h"
 #include "unit/support/temp_dir.h"
 
 namespace reliant::testing_store {
@@ -82,6 +84,28 @@ std::unique_ptr<Backend> make_backend(const std::string& kind) {
     return nullptr;
   }
   return std::make_unique<PostgresBackend>(url);
+}
+
+void BackendTest::SetUp() {
+  backend_ = make_backend(GetParam());
+  ASSERT_NE(backend_, nullptr);
+  store_ = backend_->open(executor_);
+  ASSERT_NE(store_, nullptr);
+}
+
+Result<void> BackendTest::transact(TransactionBody body) {
+  return run_blocking(executor_, store_->transact(std::move(body)));
+}
+
+void BackendTest::migrate() {
+  auto applied = run_blocking(executor_, migrate_up(*store_, executor_.now()));
+  ASSERT_TRUE(applied.has_value()) << applied.error().message;
+}
+
+void MigratedBackendTest::SetUp() {
+  BackendTest::SetUp();
+  if (HasFatalFailure()) return;
+  migrate();
 }
 
 }  // namespace reliant::testing_store

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "adapters/asio/asio_executor.h"
 #include "runtime/store.h"
 
@@ -21,5 +23,25 @@ class Backend {
 // "sqlite" or "postgres". Postgres needs RELIANT_PG_URL_FILE; without it the test fails,
 // loudly, rather than silently testing less.
 std::unique_ptr<Backend> make_backend(const std::string& kind);
+
+// A test on a fresh database of the backend its parameter names ("sqlite" or "postgres"), with
+// a store opened on it. Suites instantiate it with ::testing::Values("sqlite", "postgres").
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override;
+  Result<void> transact(TransactionBody body);
+  // Applies the schema's migrations.
+  void migrate();
+
+  AsioExecutor executor_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Store> store_;
+};
+
+// The same, with the schema's migrations applied.
+class MigratedBackendTest : public BackendTest {
+ protected:
+  void SetUp() override;
+};
 
 }  // namespace reliant::testing_store

@@ -24,19 +24,8 @@ namespace {
 
 using testing_store::Backend;
 
-class StoreConformance : public ::testing::TestWithParam<std::string> {
+class StoreConformance : public testing_store::BackendTest {
  protected:
-  void SetUp() override {
-    backend_ = testing_store::make_backend(GetParam());
-    ASSERT_NE(backend_, nullptr);
-    store_ = backend_->open(executor_);
-    ASSERT_NE(store_, nullptr);
-  }
-
-  Result<void> transact(TransactionBody body) {
-    return run_blocking(executor_, store_->transact(std::move(body)));
-  }
-
   Result<SqlRows> query(const std::string& sql, std::vector<SqlValue> params = {}) {
     auto rows = std::make_shared<SqlRows>();
     auto done = transact([rows, sql, params](SqlTransaction& tx) -> Result<void> {
@@ -56,15 +45,6 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
       return {};
     });
   }
-
-  void migrate() {
-    auto applied = run_blocking(executor_, migrate_up(*store_, executor_.now()));
-    ASSERT_TRUE(applied.has_value()) << applied.error().message;
-  }
-
-  AsioExecutor executor_;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreConformance, RoundTripsEveryValueType) {

@@ -47,7 +47,7 @@ llm::Message to_llm(const MessageRecord& stored) {
 // How a run ends, recorded on its chat.
 struct RunEnding {
   std::string run_id;
-  std::string status;   // idle | failed
+  ChatStatus status = ChatStatus::idle;  // idle or failed
   std::string outcome;  // completed | max_turns | failed
   std::string error;
 };
@@ -60,7 +60,7 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
   auto moved = tx.execute(
       "UPDATE chats SET status = $2, updated_at_ms = $3 WHERE id = $1 AND workflow_run_id = $4 "
       "AND status = 'running'",
-      {chat_id, ending.status, now_ms, ending.run_id});
+      {chat_id, std::string(to_string(ending.status)), now_ms, ending.run_id});
   if (!moved) return fail(moved.error());
   if (*moved == 0) return {};
   Json body = {{"status", ending.status}, {"run_id", ending.run_id}, {"outcome", ending.outcome}};
@@ -209,7 +209,7 @@ class LlmTurn final : public engine::Activity {
     const bool calls_tools =
         std::any_of(message.blocks.begin(), message.blocks.end(),
                     [](const ContentBlockRecord& b) { return b.kind == "tool_call"; });
-    if (!calls_tools) ending = RunEnding{context.run_id, "idle", "completed", ""};
+    if (!calls_tools) ending = RunEnding{context.run_id, ChatStatus::idle, "completed", ""};
     Task<Result<MessageRecord>> storing =
         store_message(deps_, user_id, std::move(message), std::move(ending));
     Result<MessageRecord> stored = co_await storing;
@@ -359,7 +359,7 @@ class ChatFinish final : public engine::Activity {
     const std::string outcome = input.value("outcome", "completed");
     const std::string run_id = context.run_id;
     const std::int64_t now_ms = to_ms(context.executor.now());
-    const std::string status = outcome == "failed" ? "failed" : "idle";
+    const ChatStatus status = outcome == "failed" ? ChatStatus::failed : ChatStatus::idle;
     std::optional<MessageRecord> notice;
     if (outcome != "completed") {
       MessageRecord message;

@@ -116,7 +116,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                           now_ms](SqlTransaction& tx) -> Result<void> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
-    if (chat->status == "running") {
+    if (chat->status == ChatStatus::running) {
       return fail(ErrorCode::failed_precondition,
                   "chat " + chat->id + " is still answering its previous message (run " +
                       chat->workflow_run_id + "); wait for it or cancel it");
@@ -129,14 +129,14 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
       return ok;
     }
     if (auto ok = engine::start_run(tx, run, now_ms); !ok) return ok;
-    if (auto ok = update_chat_status(tx, message.chat_id, "running", run.id, now_ms); !ok)
+    if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
       return ok;
     return record(tx, events,
                   {user_id,
                    0,
                    "chat_status",
                    message.chat_id,
-                   {{"status", "running"}, {"run_id", run.id}},
+                   {{"status", ChatStatus::running}, {"run_id", run.id}},
                    now_ms});
   };
   Task<Result<void>> writing =
@@ -154,21 +154,24 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
                           dialect = env_.store->dialect()](SqlTransaction& tx) -> Result<void> {
     auto chat = owned_chat(tx, user_id, chat_id);
     if (!chat) return fail(chat.error());
-    if (chat->status != "running") return {};  // nothing to cancel: cancelling twice is fine
+    if (chat->status != ChatStatus::running)
+      return {};  // nothing to cancel: cancelling twice is fine
     if (auto ok =
             engine::cancel_run(tx, dialect, chat->workflow_run_id, "cancelled by the user", now_ms);
         !ok) {
       if (ok.error().code != ErrorCode::failed_precondition) return ok;  // already finished
     }
-    if (auto ok = update_chat_status(tx, chat_id, "cancelled", "", now_ms); !ok) return ok;
-    return record(
-        tx, events,
-        {user_id,
-         0,
-         "chat_status",
-         chat_id,
-         {{"status", "cancelled"}, {"run_id", chat->workflow_run_id}, {"outcome", "cancelled"}},
-         now_ms});
+    if (auto ok = update_chat_status(tx, chat_id, ChatStatus::cancelled, "", now_ms); !ok)
+      return ok;
+    return record(tx, events,
+                  {user_id,
+                   0,
+                   "chat_status",
+                   chat_id,
+                   {{"status", ChatStatus::cancelled},
+                    {"run_id", chat->workflow_run_id},
+                    {"outcome", "cancelled"}},
+                   now_ms});
   };
   Task<Result<void>> writing =
       updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);

@@ -21,7 +21,7 @@ constexpr std::string_view kStreamUpdates = "/reliant.api.v1.StreamingService/St
 void to_proto(const ChatRecord& chat, v1::Chat& out) {
   out.set_id(chat.id);
   out.set_title(chat.title);
-  out.set_status(chat.status);
+  out.set_status(std::string(to_string(chat.status)));
   out.set_workflow_run_id(chat.workflow_run_id);
   out.set_active_daemon_id(chat.active_daemon_id);
   out.set_created_at_ms(chat.created_at_ms);

@@ -13,12 +13,14 @@ namespace {
 constexpr const char* kChatColumns =
     "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms";
 
-ChatRecord chat_from(const SqlRecord& r) {
+Result<ChatRecord> chat_from(const SqlRecord& r) {
+  auto status = r.enumerated("status", kChatStatusNames);
+  if (!status) return fail(status.error());
   ChatRecord c;
   c.id = r.text("id");
   c.user_id = r.text("user_id");
   c.title = r.text("title");
-  c.status = r.text("status");
+  c.status = *status;
   c.workflow_run_id = r.text_or_empty("workflow_run_id");
   c.active_daemon_id = r.text_or_empty("active_daemon_id");
   c.created_at_ms = r.integer("created_at_ms");
@@ -63,7 +65,7 @@ Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
   auto done = tx.execute(
       "INSERT INTO chats (id, user_id, title, status, workflow_run_id, active_daemon_id, "
       "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      {c.id, c.user_id, c.title, c.status,
+      {c.id, c.user_id, c.title, std::string(to_string(c.status)),
        c.workflow_run_id.empty() ? SqlValue(nullptr) : SqlValue(c.workflow_run_id),
        c.active_daemon_id.empty() ? SqlValue(nullptr) : SqlValue(c.active_daemon_id),
        c.created_at_ms, c.updated_at_ms});
@@ -75,7 +77,9 @@ Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::strin
   auto rows = tx.query(std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ChatRecord>();
-  return std::optional<ChatRecord>(chat_from(first_record(*rows)));
+  auto chat = chat_from(first_record(*rows));
+  if (!chat) return fail(chat.error());
+  return std::optional<ChatRecord>(std::move(*chat));
 }
 
 Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
@@ -86,17 +90,21 @@ Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string
                        {user_id, limit});
   if (!rows) return fail(rows.error());
   std::vector<ChatRecord> chats;
-  for (const SqlRecord& row : records(*rows)) chats.push_back(chat_from(row));
+  for (const SqlRecord& row : records(*rows)) {
+    auto chat = chat_from(row);
+    if (!chat) return fail(chat.error());
+    chats.push_back(std::move(*chat));
+  }
   return chats;
 }
 
-Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id,
-                                const std::string& status, const std::string& run_id,
-                                std::int64_t now_ms) {
+Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id, ChatStatus status,
+                                const std::string& run_id, std::int64_t now_ms) {
   auto done = tx.execute(
       "UPDATE chats SET status = $2, workflow_run_id = COALESCE($3, workflow_run_id), "
       "updated_at_ms = $4 WHERE id = $1",
-      {chat_id, status, run_id.empty() ? SqlValue(nullptr) : SqlValue(run_id), now_ms});
+      {chat_id, std::string(to_string(status)),
+       run_id.empty() ? SqlValue(nullptr) : SqlValue(run_id), now_ms});
   if (!done) return fail(done.error());
   if (*done == 0) return fail(ErrorCode::not_found, "no chat " + chat_id);
   return {};

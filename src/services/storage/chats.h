@@ -6,19 +6,36 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.h"
 #include "runtime/store.h"
 
 namespace reliant {
+
+// Idle: no run, or the last one completed. Running: a run answers the latest message. Failed:
+// the last run failed. Cancelled: the user cancelled the last run. A new message may start a run
+// from any state but running.
+enum class ChatStatus { idle, running, failed, cancelled };
+inline constexpr EnumNames<ChatStatus, 4> kChatStatusNames{{
+    {ChatStatus::idle, "idle"},
+    {ChatStatus::running, "running"},
+    {ChatStatus::failed, "failed"},
+    {ChatStatus::cancelled, "cancelled"},
+}};
+RELIANT_JSON_BY_NAME(ChatStatus, kChatStatusNames)
+constexpr std::string_view to_string(ChatStatus status) {
+  return name_of(kChatStatusNames, status);
+}
 
 struct ChatRecord {
   std::string id;
   std::string user_id;
   std::string title;
-  std::string status = "idle";   // idle | running | failed | cancelled
+  ChatStatus status = ChatStatus::idle;
   std::string workflow_run_id;   // the latest run, if any
   std::string active_daemon_id;  // the session daemon; empty: none
   std::int64_t created_at_ms = 0;
@@ -47,9 +64,8 @@ Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::strin
 // Newest first.
 Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
                                            std::int64_t limit);
-Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id,
-                                const std::string& status, const std::string& run_id,
-                                std::int64_t now_ms);
+Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id, ChatStatus status,
+                                const std::string& run_id, std::int64_t now_ms);
 Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
                                 const std::optional<std::string>& daemon_id, std::int64_t now_ms);
 

@@ -131,7 +131,7 @@ TEST(AgentLoop, ListsFilesRunsACommandAndAnswersWithWhatItSaw) {
 
   auto view = m.run(m.chats.get_chat("user-1", chat->id));
   ASSERT_TRUE(view.has_value());
-  EXPECT_EQ(view->chat.status, "idle");
+  EXPECT_EQ(view->chat.status, ChatStatus::idle);
   std::vector<std::string> roles;
   for (const auto& message : view->messages) roles.push_back(message.role);
   EXPECT_EQ(roles, (std::vector<std::string>{"user", "assistant", "tool", "assistant", "tool",
@@ -196,11 +196,11 @@ TEST(AgentLoop, NoDaemonBecomesAToolErrorTheModelAnswers) {
   ASSERT_TRUE(sent.has_value());
   m.run_until([&] {
     auto view = m.run(m.chats.get_chat("user-2", chat->id));
-    return view && view->chat.status != "running";
+    return view && view->chat.status != ChatStatus::running;
   });
   auto view = m.run(m.chats.get_chat("user-2", chat->id));
   ASSERT_TRUE(view.has_value());
-  EXPECT_EQ(view->chat.status, "idle");
+  EXPECT_EQ(view->chat.status, ChatStatus::idle);
   ASSERT_EQ(view->messages.size(), 4u);
   EXPECT_TRUE(view->messages[2].blocks.at(0).body.value("is_error", false));
   EXPECT_NE(view->messages[3].blocks.at(0).body.value("text", "").find("failed"),
