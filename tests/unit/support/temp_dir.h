@@ -17,9 +17,12 @@ struct TempDir {
   std::filesystem::path path;
 
   explicit TempDir(std::string_view prefix = "reliant-test") {
-    // mkdtemp fills in the trailing XXXXXX of the name it is given.
-    std::string name =
-        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+    // mkdtemp(3) requires its template to end in exactly these six characters, and replaces
+    // them with ones that make the name unique.
+    constexpr std::string_view kUniqueSuffixPattern = "XXXXXX";
+    std::string name = (std::filesystem::temp_directory_path() /
+                        (std::string(prefix) + "-" + std::string(kUniqueSuffixPattern)))
+                           .string();
     const bool made = ::mkdtemp(name.data()) != nullptr;
     EXPECT_TRUE(made) << "mkdtemp " << name;
     if (made) path = std::filesystem::canonical(name);
