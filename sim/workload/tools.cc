@@ -161,24 +161,24 @@ class SimCredentials final : public daemon::CredentialStore {
   }
   void discard_token() override { token_.clear(); }
   Task<Result<std::string>> reregister() override {
-    auto fresh = std::make_shared<std::string>();
-    auto fresh_id = std::make_shared<std::string>(ids_.next());
+    std::string fresh_id = ids_.next();
     Random random = env_.random.split("token");
-    TransactionBody body =
-        [fresh, fresh_id, random, user = user_id_,
-         now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) mutable -> Result<void> {
-      *fresh = random_pat(random);
+    // Returns the token it stored.
+    auto body = [fresh_id, random, user = user_id_, now_ms = to_ms(env_.executor.now())](
+                    SqlTransaction& tx) mutable -> Result<std::string> {
+      std::string fresh = random_pat(random);
       PersonalAccessToken meta{
-          *fresh_id, user, "sim daemon (re-registered)", pat_display_prefix(*fresh), now_ms, {},
-          {},        {}};
-      return insert_token(tx, meta, hash_pat(*fresh));
+          fresh_id, user, "sim daemon (re-registered)", pat_display_prefix(fresh), now_ms, {},
+          {},       {}};
+      if (auto ok = insert_token(tx, meta, hash_pat(fresh)); !ok) return fail(ok.error());
+      return fresh;
     };
-    Task<Result<void>> inserting = env_.store->transact(std::move(body));
-    Result<void> inserted = co_await inserting;
-    if (!inserted) co_return fail(inserted.error());
+    Task<Result<std::string>> inserting = env_.store->transact_for(std::move(body));
+    Result<std::string> fresh = co_await inserting;
+    if (!fresh) co_return fail(fresh.error());
     token_ = *fresh;
-    token_id_ = *fresh_id;
-    co_return *fresh;
+    token_id_ = std::move(fresh_id);
+    co_return std::move(*fresh);
   }
   std::string daemon_id() const override { return daemon_id_; }
   void save_daemon_id(const std::string& id) override { daemon_id_ = id; }

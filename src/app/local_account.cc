@@ -39,16 +39,14 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
   const std::int64_t now_ms = to_ms(executor.now());
   // A saved token that still authenticates is kept.
   if (auto saved = read_local_token(data_dir)) {
-    auto user = std::make_shared<std::string>();
-    TransactionBody check = [user, token = *saved, now_ms](SqlTransaction& tx) -> Result<void> {
+    auto check = [token = *saved, now_ms](SqlTransaction& tx) -> Result<std::string> {
       auto who = authenticate_token(tx, token, now_ms);
       if (!who) return fail(who.error());
-      *user = who->user.id;
-      return {};
+      return who->user.id;
     };
-    auto checked = run_blocking(executor, store.transact(std::move(check)));
+    auto checked = run_blocking(executor, store.transact_for(std::move(check)));
     if (checked) {
-      account.user_id = *user;
+      account.user_id = std::move(*checked);
       return account;
     }
     if (checked.error().code != ErrorCode::unauthenticated) return fail(checked.error());
@@ -59,20 +57,22 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
   const std::string token = format_pat(secret);
   PersonalAccessToken meta{
       ids.next(), "", "monolith local token", pat_display_prefix(token), now_ms, {}, {}, {}};
-  auto user_id = std::make_shared<std::string>(ids.next());
-  TransactionBody create = [user_id, meta, hash = hash_pat(token),
-                            now_ms](SqlTransaction& tx) mutable -> Result<void> {
+  // The local user's id: the existing one's, or `new_id` for the user it creates.
+  auto create = [new_id = ids.next(), meta, hash = hash_pat(token),
+                 now_ms](SqlTransaction& tx) mutable -> Result<std::string> {
     auto existing = find_user_by_email(tx, kLocalEmail);
     if (!existing) return fail(existing.error());
+    std::string user_id = new_id;
     if (*existing) {
-      *user_id = (*existing)->id;
-    } else if (auto ok = insert_user(tx, User{*user_id, kLocalEmail, "local", now_ms}); !ok) {
-      return ok;
+      user_id = (*existing)->id;
+    } else if (auto ok = insert_user(tx, User{user_id, kLocalEmail, "local", now_ms}); !ok) {
+      return fail(ok.error());
     }
-    meta.user_id = *user_id;
-    return insert_token(tx, meta, hash);
+    meta.user_id = user_id;
+    if (auto ok = insert_token(tx, meta, hash); !ok) return fail(ok.error());
+    return user_id;
   };
-  auto created = run_blocking(executor, store.transact(std::move(create)));
+  auto created = run_blocking(executor, store.transact_for(std::move(create)));
   if (!created) return fail(created.error());
   std::error_code ec;
   if (auto made = ensure_private_directory(data_dir + "/auth"); !made) return fail(made.error());
@@ -88,7 +88,7 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
       return fail(ErrorCode::unavailable,
                   "cannot write " + account.token_file + ": " + ec.message());
   }
-  account.user_id = *user_id;
+  account.user_id = std::move(*created);
   account.created = true;
   return account;
 }

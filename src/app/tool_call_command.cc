@@ -74,16 +74,14 @@ int run_tool_call(const ToolCallOptions& o) {
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, "reliant-tool-call"});
   if (!bus) return refuse(bus.error().message);
 
-  auto user_id = std::make_shared<std::string>();
-  auto found = run_blocking(
-      executor, (*store)->transact([key = o.user, user_id](SqlTransaction& tx) -> Result<void> {
+  auto user_id = run_blocking(
+      executor, (*store)->transact_for([key = o.user](SqlTransaction& tx) -> Result<std::string> {
         auto user = find_user_by_id_or_email(tx, key);
         if (!user) return fail(user.error());
         if (!*user) return fail(ErrorCode::not_found, "no user " + key);
-        *user_id = (*user)->id;
-        return {};
+        return (*user)->id;
       }));
-  if (!found) return refuse(found.error().message);
+  if (!user_id) return refuse(user_id.error().message);
   routing::DaemonChoice choice;
   choice.node = selector;
   auto decision = run_blocking(executor, routing::resolve_daemon(**store, *user_id, choice));

@@ -53,17 +53,11 @@ Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, 
                                               Duration limit) {
   const Instant deadline = executor.now() + limit;
   for (;;) {
-    auto run = std::make_shared<engine::RunSummary>();
-    TransactionBody body = [run, run_id](SqlTransaction& tx) -> Result<void> {
-      auto r = engine::get_run(tx, run_id);
-      if (!r) return fail(r.error());
-      *run = *r;
-      return {};
-    };
-    Task<Result<void>> pending = store.transact(std::move(body));
-    Result<void> read = co_await pending;
-    if (!read) co_return fail(read.error());
-    if (run->terminal()) co_return *run;
+    Task<Result<engine::RunSummary>> pending =
+        store.transact_for([run_id](SqlTransaction& tx) { return engine::get_run(tx, run_id); });
+    Result<engine::RunSummary> run = co_await pending;
+    if (!run) co_return fail(run.error());
+    if (run->terminal()) co_return std::move(*run);
     if (limit > Duration::zero() && executor.now() > deadline) {
       co_return fail(ErrorCode::timeout,
                      "run " + run_id + " still running after " + format_duration(limit));
@@ -157,20 +151,22 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   show->add_option("run", options->run_id, "Run id")->required();
   show->callback([options, &exit_code] {
     exit_code = with_engine_store(options->db, [&](AsioExecutor& executor, Store& store) {
-      auto run = std::make_shared<engine::RunSummary>();
-      auto history = std::make_shared<std::vector<engine::HistoryEvent>>();
+      struct Shown {
+        engine::RunSummary run;
+        std::vector<engine::HistoryEvent> history;
+      };
       const std::string id = options->run_id;
-      auto read = run_blocking(
-          executor, store.transact([id, run, history](SqlTransaction& tx) -> Result<void> {
-            auto r = engine::get_run(tx, id);
-            if (!r) return fail(r.error());
-            *run = *r;
-            auto h = engine::load_history(tx, id);
-            if (!h) return fail(h.error());
-            *history = *h;
-            return {};
+      auto read =
+          run_blocking(executor, store.transact_for([id](SqlTransaction& tx) -> Result<Shown> {
+            auto run = engine::get_run(tx, id);
+            if (!run) return fail(run.error());
+            auto history = engine::load_history(tx, id);
+            if (!history) return fail(history.error());
+            return Shown{std::move(*run), std::move(*history)};
           }));
       if (!read) return report(read.error());
+      const engine::RunSummary* run = &read->run;
+      const std::vector<engine::HistoryEvent>* history = &read->history;
       std::printf("run %s: %s, workflow %s, namespace %s\n", run->id.c_str(),
                   std::string(to_string(run->status)).c_str(), run->workflow.c_str(),
                   run->queue.c_str());

@@ -148,32 +148,39 @@ class LlmTurn final : public engine::Activity {
     const std::string chat_id = input.value("chat_id", "");
     const std::string user_id = input.value("user_id", "");
     const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
-    auto request = std::make_shared<llm::Request>();
-    request->model = input.value("model", deps_.default_model);
-    request->tools = deps_.tools;
-    request->system =
-        "You are Reliant, a software engineering agent. Use the tools to inspect and change the "
-        "user's workspace; answer concisely.";
-    auto existing = std::make_shared<std::optional<MessageRecord>>();
-    TransactionBody load = [request, existing, chat_id, user_id,
-                            message_id](SqlTransaction& tx) -> Result<void> {
+    // This step's message when an earlier attempt stored it, or else the chat so far. (A value
+    // the body returns, not one it appends to: a retried transaction runs the body again.)
+    struct Loaded {
+      std::optional<MessageRecord> existing;
+      std::vector<llm::Message> history;
+    };
+    auto load = [chat_id, user_id, message_id](SqlTransaction& tx) -> Result<Loaded> {
       auto chat = find_chat(tx, chat_id);
       if (!chat) return fail(chat.error());
       if (!*chat || (*chat)->user_id != user_id)
         return fail(ErrorCode::not_found, "no chat " + chat_id);
+      Loaded out;
       auto mine = find_message(tx, message_id);
       if (!mine) return fail(mine.error());
-      *existing = std::move(*mine);
-      if (*existing) return {};
+      out.existing = std::move(*mine);
+      if (out.existing) return out;
       auto messages = load_messages(tx, chat_id);
       if (!messages) return fail(messages.error());
-      for (const auto& m : *messages) request->messages.push_back(to_llm(m));
-      return {};
+      for (const auto& m : *messages) out.history.push_back(to_llm(m));
+      return out;
     };
-    Task<Result<void>> loading = deps_.store.transact(std::move(load));
-    Result<void> loaded = co_await loading;
+    Task<Result<Loaded>> loading = deps_.store.transact_for(std::move(load));
+    Result<Loaded> loaded = co_await loading;
     if (!loaded) co_return fail(loaded.error());
-    if (*existing) co_return summarize(**existing);  // an earlier attempt got this far
+    if (loaded->existing) co_return summarize(*loaded->existing);  // an earlier attempt got here
+
+    llm::Request request;
+    request.model = input.value("model", deps_.default_model);
+    request.tools = deps_.tools;
+    request.system =
+        "You are Reliant, a software engineering agent. Use the tools to inspect and change the "
+        "user's workspace; answer concisely.";
+    request.messages = std::move(loaded->history);
 
     Executor& executor = context.executor;
     llm::TextSink on_text = [this, &executor, user_id, chat_id,
@@ -183,7 +190,7 @@ class LlmTurn final : public engine::Activity {
     };
     Scope beating(executor);
     beating.spawn(keep_alive(executor, context.heartbeat));
-    Task<Result<llm::Response>> asking = deps_.llm.complete(*request, std::move(on_text));
+    Task<Result<llm::Response>> asking = deps_.llm.complete(std::move(request), std::move(on_text));
     Result<llm::Response> response = co_await asking;
     if (!response) co_return fail(response.error());
 
@@ -245,29 +252,32 @@ class ToolCallStep final : public engine::Activity {
     const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
     Executor& executor = context.executor;
 
-    auto existing = std::make_shared<std::optional<MessageRecord>>();
-    auto session_daemon = std::make_shared<std::string>();
-    TransactionBody load = [existing, session_daemon, chat_id,
-                            message_id](SqlTransaction& tx) -> Result<void> {
+    // This step's message when an earlier attempt stored it, and the chat's session daemon.
+    struct Loaded {
+      std::optional<MessageRecord> existing;
+      std::string session_daemon;
+    };
+    auto load = [chat_id, message_id](SqlTransaction& tx) -> Result<Loaded> {
+      Loaded out;
       auto mine = find_message(tx, message_id);
       if (!mine) return fail(mine.error());
-      *existing = std::move(*mine);
+      out.existing = std::move(*mine);
       auto chat = find_chat(tx, chat_id);
       if (!chat) return fail(chat.error());
-      if (*chat) *session_daemon = (*chat)->active_daemon_id;
-      return {};
+      if (*chat) out.session_daemon = (*chat)->active_daemon_id;
+      return out;
     };
-    Task<Result<void>> loading = deps_.store.transact(std::move(load));
-    Result<void> loaded = co_await loading;
+    Task<Result<Loaded>> loading = deps_.store.transact_for(std::move(load));
+    Result<Loaded> loaded = co_await loading;
     if (!loaded) co_return fail(loaded.error());
-    if (*existing) co_return summarize(**existing);
+    if (loaded->existing) co_return summarize(*loaded->existing);
 
     routing::DaemonChoice choice;
     if (input.contains("daemon")) {
       auto selector = parse_selector_source(input["daemon"]);
       if (selector) choice.workflow = std::move(*selector);
     }
-    if (!session_daemon->empty()) choice.session_daemon_id = *session_daemon;
+    if (!loaded->session_daemon.empty()) choice.session_daemon_id = loaded->session_daemon;
     Task<Result<DaemonDecision>> resolving =
         routing::resolve_daemon(deps_.store, user_id, std::move(choice));
     Result<DaemonDecision> daemon = co_await resolving;

@@ -89,45 +89,40 @@ Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::
   }
   std::array<std::uint8_t, kPatRandomBytes> secret{};
   secrets_->fill(secret.data(), secret.size());
-  auto issued = std::make_shared<NewToken>(
-      make_token(secret, ids_.next(), user_id, name.get<std::string>(), now_ms, expires_at_ms));
-  auto out = std::make_shared<Json>();
-  TransactionBody insert = [issued, out](SqlTransaction& tx) -> Result<void> {
-    auto inserted = insert_new_token(tx, *issued);
-    if (!inserted) return inserted;
-    *out = token_json(issued->meta);
-    (*out)["token"] = issued->token;  // the only time it is shown
-    (*out)["user_id"] = issued->meta.user_id;
-    return {};
+  JsonTransactionBody insert =
+      [issued = make_token(secret, ids_.next(), user_id, name.get<std::string>(), now_ms,
+                           expires_at_ms)](SqlTransaction& tx) -> Result<Json> {
+    auto inserted = insert_new_token(tx, issued);
+    if (!inserted) return fail(inserted.error());
+    Json out = token_json(issued.meta);
+    out["token"] = issued.token;  // the only time it is shown
+    out["user_id"] = issued.meta.user_id;
+    return out;
   };
-  Task<HttpResponse> inserting = transact_and_respond(env_, std::move(insert), out, 201);
+  Task<HttpResponse> inserting = transact_and_respond(env_, std::move(insert), 201);
   co_return co_await inserting;
 }
 
 Task<HttpResponse> AccountRoutes::list_tokens(std::string user_id) {
-  auto out = std::make_shared<Json>();
-  TransactionBody read = [out, user_id](SqlTransaction& tx) -> Result<void> {
+  JsonTransactionBody read = [user_id](SqlTransaction& tx) -> Result<Json> {
     auto tokens = reliant::list_tokens(tx, user_id);
     if (!tokens) return fail(tokens.error());
     Json list = Json::array();
     for (const auto& token : *tokens) list.push_back(token_json(token));
-    *out = {{"tokens", list}};
-    return {};
+    return Json{{"tokens", list}};
   };
-  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), out, 200);
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), 200);
   co_return co_await reading;
 }
 
 Task<HttpResponse> AccountRoutes::revoke_token(std::string user_id, std::string token_id) {
-  auto out = std::make_shared<Json>();
-  TransactionBody revoke = [out, user_id, token_id, now_ms = to_ms(env_.executor.now())](
-                               SqlTransaction& tx) -> Result<void> {
+  JsonTransactionBody revoke =
+      [user_id, token_id, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Json> {
     auto revoked = reliant::revoke_token(tx, token_id, now_ms, user_id);
-    if (!revoked) return revoked;
-    *out = {{"id", token_id}, {"status", "revoked"}};
-    return {};
+    if (!revoked) return fail(revoked.error());
+    return Json{{"id", token_id}, {"status", "revoked"}};
   };
-  Task<HttpResponse> revoking = transact_and_respond(env_, std::move(revoke), out, 200);
+  Task<HttpResponse> revoking = transact_and_respond(env_, std::move(revoke), 200);
   HttpResponse response = co_await revoking;
   // Connections the token opened end now (a daemon's stream, update streams), not at their
   // holders' next re-check. A lost announcement only delays that.
@@ -138,14 +133,12 @@ Task<HttpResponse> AccountRoutes::revoke_token(std::string user_id, std::string 
 }
 
 Task<HttpResponse> AccountRoutes::get_settings(std::string user_id) {
-  auto out = std::make_shared<Json>();
-  TransactionBody read = [out, user_id](SqlTransaction& tx) -> Result<void> {
+  JsonTransactionBody read = [user_id](SqlTransaction& tx) -> Result<Json> {
     auto settings = load_settings(tx, user_id);
     if (!settings) return fail(settings.error());
-    *out = {{"settings", *settings}};
-    return {};
+    return Json{{"settings", *settings}};
   };
-  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), out, 200);
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), 200);
   co_return co_await reading;
 }
 
@@ -155,12 +148,14 @@ Task<HttpResponse> AccountRoutes::put_settings(const HttpRequest& request, std::
   if (!(*body)["settings"].is_object()) {
     co_return error_response({ErrorCode::invalid_argument, "\"settings\" must be a JSON object"});
   }
-  auto out = std::make_shared<Json>(Json{{"settings", (*body)["settings"]}});
-  TransactionBody save = [out, user_id,
-                          now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-    return save_settings(tx, user_id, (*out)["settings"], now_ms);
+  JsonTransactionBody save = [settings = (*body)["settings"], user_id,
+                              now_ms =
+                                  to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Json> {
+    if (auto saved = save_settings(tx, user_id, settings, now_ms); !saved)
+      return fail(saved.error());
+    return Json{{"settings", settings}};
   };
-  Task<HttpResponse> saving = transact_and_respond(env_, std::move(save), out, 200);
+  Task<HttpResponse> saving = transact_and_respond(env_, std::move(save), 200);
   co_return co_await saving;
 }
 

@@ -349,19 +349,18 @@ Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
 }
 
 Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, bool history) {
-  auto out = std::make_shared<Json>();
-  TransactionBody body = [out, user_id, run_id, history](SqlTransaction& tx) -> Result<void> {
+  JsonTransactionBody body = [user_id, run_id, history](SqlTransaction& tx) -> Result<Json> {
     auto run = engine::get_run(tx, run_id);
     if (!run) return fail(run.error());
     // A run is the user's when its input says so (the agent's runs carry user_id).
     if (run->input.value("user_id", "") != user_id)
       return fail(ErrorCode::not_found, "no workflow run " + run_id);
-    *out = {{"id", run->id},
-            {"workflow", run->workflow},
-            {"status", run->status},
-            {"result", run->result.value_or(Json())},
-            {"error", run->error ? Json(*run->error) : Json()}};
-    if (!history) return {};
+    Json out = {{"id", run->id},
+                {"workflow", run->workflow},
+                {"status", run->status},
+                {"result", run->result.value_or(Json())},
+                {"error", run->error ? Json(*run->error) : Json()}};
+    if (!history) return out;
     auto events = engine::load_history(tx, run_id);
     if (!events) return fail(events.error());
     Json list = Json::array();
@@ -371,10 +370,10 @@ Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, b
                       {"at_ms", e.at_ms},
                       {"body", e.body}});
     }
-    (*out)["history"] = list;
-    return {};
+    out["history"] = list;
+    return out;
   };
-  Task<HttpResponse> reading = transact_and_respond(env_, std::move(body), out, 200);
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(body), 200);
   co_return co_await reading;
 }
 

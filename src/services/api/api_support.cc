@@ -43,11 +43,10 @@ std::vector<std::string> path_segments(const std::string& path) {
   return parts;
 }
 
-Task<HttpResponse> transact_and_respond(Env& env, TransactionBody body, std::shared_ptr<Json> out,
-                                        int status) {
-  Task<Result<void>> running = env.store->transact(std::move(body));
-  Result<void> done = co_await running;
-  if (!done) co_return error_response(done.error());
+Task<HttpResponse> transact_and_respond(Env& env, JsonTransactionBody body, int status) {
+  Task<Result<Json>> running = env.store->transact_for(std::move(body));
+  Result<Json> out = co_await running;
+  if (!out) co_return error_response(out.error());
   co_return json_response(status, *out);
 }
 
@@ -136,17 +135,10 @@ Result<MessagePageQuery> message_page_query(std::int64_t limit, std::int64_t aft
 }
 
 Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_id) {
-  auto daemons = std::make_shared<std::vector<DaemonRecord>>();
-  TransactionBody body = [daemons, user_id](SqlTransaction& tx) -> Result<void> {
-    auto rows = reliant::list_daemons(tx, user_id);
-    if (!rows) return fail(rows.error());
-    *daemons = std::move(*rows);
-    return {};
-  };
-  Task<Result<void>> reading = env.store->transact(std::move(body));
-  Result<void> read = co_await reading;
-  if (!read) co_return fail(read.error());
-  co_return std::move(*daemons);
+  Task<Result<std::vector<DaemonRecord>>> reading = env.store->transact_for(
+      [user_id](SqlTransaction& tx) { return reliant::list_daemons(tx, user_id); });
+  Result<std::vector<DaemonRecord>> daemons = co_await reading;
+  co_return daemons;
 }
 
 }  // namespace reliant::api

@@ -2,6 +2,7 @@
 // JSON responses and bodies, bearer authentication and the reads that are not a chat's.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,10 +30,10 @@ Result<Json> parse_json_body(const HttpRequest& request);
 // "/api/v1/chats/abc/messages" → {api, v1, chats, abc, messages}.
 std::vector<std::string> path_segments(const std::string& path);
 
-// Runs `body` in a transaction; then answers `status` with *out (which `body` fills), or the
-// error.
-Task<HttpResponse> transact_and_respond(Env& env, TransactionBody body, std::shared_ptr<Json> out,
-                                        int status);
+// A transaction body that returns the JSON to answer with.
+using JsonTransactionBody = std::function<Result<Json>(SqlTransaction&)>;
+// Runs `body` in a transaction; then answers `status` with the JSON it returned, or the error.
+Task<HttpResponse> transact_and_respond(Env& env, JsonTransactionBody body, int status);
 
 // The token of an `Authorization: Bearer <token>` value; empty when it is not one.
 std::string bearer_token(std::string_view authorization);

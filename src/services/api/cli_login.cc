@@ -219,16 +219,10 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   per_account_.failed(account_key, started);
   per_address_.failed(request.remote_address, started);
 
-  auto record = std::make_shared<std::optional<PasswordRecord>>();
-  TransactionBody lookup = [record, email](SqlTransaction& tx) -> Result<void> {
-    auto found = find_password(tx, email);
-    if (!found) return fail(found.error());
-    *record = std::move(*found);
-    return {};
-  };
-  Task<Result<void>> looking_up = env_.store->transact(std::move(lookup));
-  Result<void> looked_up = co_await looking_up;
-  if (!looked_up) {
+  Task<Result<std::optional<PasswordRecord>>> looking_up =
+      env_.store->transact_for([email](SqlTransaction& tx) { return find_password(tx, email); });
+  Result<std::optional<PasswordRecord>> record = co_await looking_up;
+  if (!record) {
     // Nothing was checked: the attempt is not held against the account or the address.
     per_account_.forgive(account_key, started);
     per_address_.forgive(request.remote_address, started);
@@ -301,12 +295,15 @@ Task<HttpResponse> CliLogin::exchange(HttpRequest request) {
   std::array<std::uint8_t, kPatRandomBytes> secret{};
   secrets_.fill(secret.data(), secret.size());
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  auto issued = std::make_shared<NewToken>(make_token(secret, ids_.next(), "", token_name, now_ms));
-  auto email = std::make_shared<std::string>();
-  TransactionBody trade = [issued, email, now_ms,
-                           hash = code_hash((*body)["code"].get<std::string>()), verifier,
-                           redirect_uri = (*body)["redirect_uri"].get<std::string>()](
-                              SqlTransaction& tx) -> Result<void> {
+  // The token, issued to the code's user, and that user's email.
+  struct Traded {
+    NewToken issued;
+    std::string email;
+  };
+  auto trade = [issued = make_token(secret, ids_.next(), "", token_name, now_ms), now_ms,
+                hash = code_hash((*body)["code"].get<std::string>()), verifier,
+                redirect_uri = (*body)["redirect_uri"].get<std::string>()](
+                   SqlTransaction& tx) -> Result<Traded> {
     auto code = redeem_login_code(tx, hash, now_ms);
     if (!code) return fail(code.error());
     if (code->redirect_uri != redirect_uri ||
@@ -317,17 +314,18 @@ Task<HttpResponse> CliLogin::exchange(HttpRequest request) {
     auto user = find_user(tx, code->user_id);
     if (!user) return fail(user.error());
     if (!*user) return fail(ErrorCode::unauthenticated, "the user no longer exists");
-    *email = (*user)->email;
-    issued->meta.user_id = code->user_id;
-    return insert_new_token(tx, *issued);
+    Traded out{issued, (*user)->email};
+    out.issued.meta.user_id = code->user_id;
+    if (auto inserted = insert_new_token(tx, out.issued); !inserted) return fail(inserted.error());
+    return out;
   };
-  Task<Result<void>> trading = env_.store->transact(std::move(trade));
-  Result<void> traded = co_await trading;
+  Task<Result<Traded>> trading = env_.store->transact_for(std::move(trade));
+  Result<Traded> traded = co_await trading;
   if (!traded) co_return error_response(traded.error());
-  co_return json_response(201, {{"token", issued->token},
-                                {"token_id", issued->meta.id},
-                                {"user_id", issued->meta.user_id},
-                                {"email", *email}});
+  co_return json_response(201, {{"token", traded->issued.token},
+                                {"token_id", traded->issued.meta.id},
+                                {"user_id", traded->issued.meta.user_id},
+                                {"email", traded->email}});
 }
 
 }  // namespace reliant::api

@@ -55,18 +55,16 @@ Task<std::optional<HttpResponse>> ProjectRoutes::handle(const HttpRequest& reque
   if (parts[2] != "projects") co_return std::nullopt;
   const std::string& method = request.method;
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  auto out = std::make_shared<Json>();
-  TransactionBody body;
+  JsonTransactionBody body;
   int status = 200;
 
   if (parts.size() == 3 && method == "GET") {
-    body = [out, user_id](SqlTransaction& tx) -> Result<void> {
+    body = [user_id](SqlTransaction& tx) -> Result<Json> {
       auto projects = list_projects(tx, user_id);
       if (!projects) return fail(projects.error());
       Json list = Json::array();
       for (const auto& p : *projects) list.push_back(project_json(p, false));
-      *out = {{"projects", list}};
-      return {};
+      return Json{{"projects", list}};
     };
   } else if (parts.size() == 3 && method == "POST") {
     auto json = parse_json_body(request);
@@ -77,26 +75,23 @@ Task<std::optional<HttpResponse>> ProjectRoutes::handle(const HttpRequest& reque
     if (!path) co_return error_response(path.error());
     ProjectRecord project{ids_.next(), user_id, *name, *path, now_ms, {}};
     status = 201;
-    body = [out, project](SqlTransaction& tx) -> Result<void> {
+    body = [project](SqlTransaction& tx) -> Result<Json> {
       auto inserted = insert_project(tx, project);
-      if (!inserted) return inserted;
-      *out = project_json(project, true);
-      return {};
+      if (!inserted) return fail(inserted.error());
+      return project_json(project, true);
     };
   } else if (parts.size() == 4 && method == "GET") {
-    body = [out, user_id, id = parts[3]](SqlTransaction& tx) -> Result<void> {
+    body = [user_id, id = parts[3]](SqlTransaction& tx) -> Result<Json> {
       auto project = find_project(tx, user_id, id);
       if (!project) return fail(project.error());
       if (!*project) return fail(ErrorCode::not_found, "no project " + id);
-      *out = project_json(**project, true);
-      return {};
+      return project_json(**project, true);
     };
   } else if (parts.size() == 4 && method == "DELETE") {
-    body = [out, user_id, id = parts[3]](SqlTransaction& tx) -> Result<void> {
+    body = [user_id, id = parts[3]](SqlTransaction& tx) -> Result<Json> {
       auto deleted = delete_project(tx, user_id, id);
-      if (!deleted) return deleted;
-      *out = {{"id", id}, {"status", "deleted"}};
-      return {};
+      if (!deleted) return fail(deleted.error());
+      return Json{{"id", id}, {"status", "deleted"}};
     };
   } else if (parts.size() == 5 && parts[4] == "worktrees" && method == "POST") {
     auto json = parse_json_body(request);
@@ -107,23 +102,21 @@ Task<std::optional<HttpResponse>> ProjectRoutes::handle(const HttpRequest& reque
     if (!branch) co_return error_response(branch.error());
     WorktreeRecord worktree{ids_.next(), parts[3], *path, *branch, now_ms};
     status = 201;
-    body = [out, user_id, worktree](SqlTransaction& tx) -> Result<void> {
+    body = [user_id, worktree](SqlTransaction& tx) -> Result<Json> {
       auto inserted = insert_worktree(tx, user_id, worktree);
-      if (!inserted) return inserted;
-      *out = worktree_json(worktree);
-      return {};
+      if (!inserted) return fail(inserted.error());
+      return worktree_json(worktree);
     };
   } else if (parts.size() == 6 && parts[4] == "worktrees" && method == "DELETE") {
-    body = [out, user_id, project = parts[3], id = parts[5]](SqlTransaction& tx) -> Result<void> {
+    body = [user_id, project = parts[3], id = parts[5]](SqlTransaction& tx) -> Result<Json> {
       auto deleted = delete_worktree(tx, user_id, project, id);
-      if (!deleted) return deleted;
-      *out = {{"id", id}, {"status", "deleted"}};
-      return {};
+      if (!deleted) return fail(deleted.error());
+      return Json{{"id", id}, {"status", "deleted"}};
     };
   } else {
     co_return std::nullopt;
   }
-  Task<HttpResponse> running = transact_and_respond(env_, std::move(body), out, status);
+  Task<HttpResponse> running = transact_and_respond(env_, std::move(body), status);
   co_return co_await running;
 }
 

@@ -47,16 +47,10 @@ SchemaStatus status_from(const std::vector<std::int64_t>& applied) {
 }  // namespace
 
 Task<Result<SchemaStatus>> schema_status(Store& store) {
-  auto versions = std::make_shared<std::vector<std::int64_t>>();
-  TransactionBody body = [versions](SqlTransaction& tx) -> Result<void> {
-    auto applied = applied_versions(tx);
-    if (!applied) return fail(applied.error());
-    *versions = std::move(*applied);
-    return {};
-  };
-  Task<Result<void>> pending = store.transact(std::move(body));
-  Result<void> read = co_await pending;
-  if (!read) co_return fail(read.error());
+  Task<Result<std::vector<std::int64_t>>> pending =
+      store.transact_for([](SqlTransaction& tx) { return applied_versions(tx); });
+  Result<std::vector<std::int64_t>> versions = co_await pending;
+  if (!versions) co_return fail(versions.error());
   co_return status_from(*versions);
 }
 
@@ -65,10 +59,10 @@ Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now, st
   const bool postgres = store.dialect() == SqlDialect::postgres;
   for (const Migration& migration : migrations()) {
     if (migration.version > up_to) break;
-    auto applied_now = std::make_shared<bool>(false);
     const Migration* m = &migration;  // static storage: safe to use on the store's thread
     const std::int64_t now_ms = to_ms(now);
-    TransactionBody body = [m, now_ms, postgres, applied_now](SqlTransaction& tx) -> Result<void> {
+    // True when this transaction applied the migration, false when it was applied already.
+    auto body = [m, now_ms, postgres](SqlTransaction& tx) -> Result<bool> {
       if (postgres) {
         auto locked = tx.query("SELECT pg_advisory_xact_lock($1::bigint)", {kMigrationLockKey});
         if (!locked) return fail(locked.error());
@@ -77,7 +71,7 @@ Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now, st
       if (!applied) return fail(applied.error());
       if (!applied->empty() && applied->back() > latest_schema_version())
         return fail(newer_database(applied->back()));
-      if (std::find(applied->begin(), applied->end(), m->version) != applied->end()) return {};
+      if (std::find(applied->begin(), applied->end(), m->version) != applied->end()) return false;
       std::vector<std::string> statements = m->statements;
       if (!postgres) {
         statements.insert(statements.end(), m->sqlite_statements.begin(),
@@ -95,12 +89,11 @@ Task<Result<std::vector<std::int64_t>>> migrate_up(Store& store, Instant now, st
           "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
           {m->version, m->name, now_ms});
       if (!recorded) return fail(recorded.error());
-      *applied_now = true;
-      return {};
+      return true;
     };
-    Task<Result<void>> pending = store.transact(std::move(body));
-    Result<void> outcome = co_await pending;
-    if (!outcome) co_return fail(outcome.error());
+    Task<Result<bool>> pending = store.transact_for(std::move(body));
+    Result<bool> applied_now = co_await pending;
+    if (!applied_now) co_return fail(applied_now.error());
     if (*applied_now) done.push_back(migration.version);
   }
   co_return done;

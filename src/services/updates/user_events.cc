@@ -67,7 +67,13 @@ Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user
 
 Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,
                                        std::shared_ptr<std::vector<UserEvent>> events) {
-  Task<Result<void>> writing = store.transact(std::move(body));
+  // A retried transaction runs the body again: only the committed attempt's events are
+  // announced, not those of an attempt that rolled back as well.
+  TransactionBody attempt = [body = std::move(body), events](SqlTransaction& tx) {
+    events->clear();
+    return body(tx);
+  };
+  Task<Result<void>> writing = store.transact(std::move(attempt));
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
   if (bus) announce(*bus, *events);
