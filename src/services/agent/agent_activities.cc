@@ -77,26 +77,26 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
 // here second).
 Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string user_id,
                                           MessageRecord message, std::optional<RunEnding> ending) {
-  auto stored = std::make_shared<MessageRecord>();
-  auto events = std::make_shared<std::vector<updates::UserEvent>>();
-  TransactionBody body = [stored, events, user_id, message = std::move(message),
-                          ending = std::move(ending)](SqlTransaction& tx) -> Result<void> {
+  auto body = [user_id, message = std::move(message), ending = std::move(ending)](
+                  SqlTransaction& tx,
+                  std::vector<updates::UserEvent>& events) -> Result<MessageRecord> {
     auto written = insert_message_once(tx, message);
     if (!written) return fail(written.error());
-    *stored = written->message;
-    if (!written->inserted) return {};
-    auto event = updates::append_user_event(
-        tx, {user_id, 0, "message", message.chat_id, to_json(*stored), message.created_at_ms});
+    if (!written->inserted) return std::move(written->message);
+    auto event = updates::append_user_event(tx, {user_id, 0, "message", message.chat_id,
+                                                 to_json(written->message), message.created_at_ms});
     if (!event) return fail(event.error());
-    events->push_back(std::move(*event));
-    if (!ending) return {};
-    return end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, *events);
+    events.push_back(std::move(*event));
+    if (ending) {
+      auto ended = end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, events);
+      if (!ended) return fail(ended.error());
+    }
+    return std::move(written->message);
   };
-  Task<Result<void>> writing =
-      updates::commit_and_announce(deps.store, deps.bus, std::move(body), events);
-  Result<void> outcome = co_await writing;
-  if (!outcome) co_return fail(outcome.error());
-  co_return std::move(*stored);
+  Task<Result<MessageRecord>> writing =
+      updates::commit_and_announce(deps.store, deps.bus, std::move(body));
+  Result<MessageRecord> stored = co_await writing;
+  co_return stored;
 }
 
 // Beats for an activity that waits on something slow (a model, a tool), so a worker that dies
@@ -387,9 +387,9 @@ class ChatFinish final : public engine::Activity {
       }
       notice = std::move(message);
     }
-    auto events = std::make_shared<std::vector<updates::UserEvent>>();
-    TransactionBody body = [events, chat_id, user_id, run_id, status, outcome, now_ms, notice,
-                            error = input.value("error", "")](SqlTransaction& tx) -> Result<void> {
+    auto body = [chat_id, user_id, run_id, status, outcome, now_ms, notice,
+                 error = input.value("error", "")](
+                    SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
       if (notice) {
         auto written = insert_message_once(tx, *notice);
         if (!written) return fail(written.error());
@@ -397,13 +397,13 @@ class ChatFinish final : public engine::Activity {
         auto event = updates::append_user_event(
             tx, {user_id, 0, "message", chat_id, to_json(written->message), now_ms});
         if (!event) return fail(event.error());
-        events->push_back(std::move(*event));
+        events.push_back(std::move(*event));
       }
       return end_run(tx, user_id, chat_id, RunEnding{run_id, status, outcome, error}, now_ms,
-                     *events);
+                     events);
     };
     Task<Result<void>> writing =
-        updates::commit_and_announce(deps_.store, deps_.bus, std::move(body), events);
+        updates::commit_and_announce(deps_.store, deps_.bus, std::move(body));
     Result<void> written = co_await writing;
     if (!written) co_return fail(written.error());
     co_return Json::object();

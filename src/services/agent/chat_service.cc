@@ -14,7 +14,7 @@
 namespace reliant::agent {
 namespace {
 
-using Events = std::shared_ptr<std::vector<updates::UserEvent>>;
+using Events = std::vector<updates::UserEvent>;
 
 // The chat, when it is `user_id`'s; not_found otherwise (the same answer as for no chat).
 Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
@@ -26,10 +26,10 @@ Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
   return std::move(**chat);
 }
 
-Result<void> record(SqlTransaction& tx, const Events& events, updates::UserEvent event) {
+Result<void> record(SqlTransaction& tx, Events& events, updates::UserEvent event) {
   auto appended = updates::append_user_event(tx, std::move(event));
   if (!appended) return fail(appended.error());
-  events->push_back(std::move(*appended));
+  events.push_back(std::move(*appended));
   return {};
 }
 
@@ -46,14 +46,12 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
   chat.user_id = user_id;
   chat.title = std::move(title);
   chat.created_at_ms = chat.updated_at_ms = to_ms(env_.executor.now());
-  auto events = std::make_shared<std::vector<updates::UserEvent>>();
-  TransactionBody body = [chat, events](SqlTransaction& tx) -> Result<void> {
+  auto body = [chat](SqlTransaction& tx, Events& events) -> Result<void> {
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
     return record(tx, events,
                   {chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
   };
-  Task<Result<void>> writing =
-      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
+  Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
   co_return chat;
@@ -111,9 +109,9 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   engine::NewRun run{ids_.next(), config_.queue, std::string(agent_workflow_name),
                      std::move(input)};
 
-  auto events = std::make_shared<std::vector<updates::UserEvent>>();
-  TransactionBody body = [events, user_id, message, run,
-                          now_ms](SqlTransaction& tx) -> Result<void> {
+  // Returns the number of the message's update, from which the sender can follow the answer.
+  auto body = [user_id, message, run, now_ms](SqlTransaction& tx,
+                                              Events& events) -> Result<std::int64_t> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status == ChatStatus::running) {
@@ -126,32 +124,36 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (auto ok = record(
             tx, events, {user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
         !ok) {
-      return ok;
+      return fail(ok.error());
     }
-    if (auto ok = engine::start_run(tx, run, now_ms); !ok) return ok;
+    const std::int64_t message_seq = events.back().seq;
+    if (auto ok = engine::start_run(tx, run, now_ms); !ok) return fail(ok.error());
     if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
-      return ok;
-    return record(tx, events,
-                  {user_id,
-                   0,
-                   "chat_status",
-                   message.chat_id,
-                   {{"status", ChatStatus::running}, {"run_id", run.id}},
-                   now_ms});
+      return fail(ok.error());
+    if (auto ok = record(tx, events,
+                         {user_id,
+                          0,
+                          "chat_status",
+                          message.chat_id,
+                          {{"status", ChatStatus::running}, {"run_id", run.id}},
+                          now_ms});
+        !ok) {
+      return fail(ok.error());
+    }
+    return message_seq;
   };
-  Task<Result<void>> writing =
-      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
-  Result<void> written = co_await writing;
-  if (!written) co_return fail(written.error());
+  Task<Result<std::int64_t>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
+  Result<std::int64_t> message_seq = co_await writing;
+  if (!message_seq) co_return fail(message_seq.error());
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
-  co_return SentMessage{message.id, run.id, events->front().seq};
+  co_return SentMessage{message.id, run.id, *message_seq};
 }
 
 Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  auto events = std::make_shared<std::vector<updates::UserEvent>>();
-  TransactionBody body = [events, user_id, chat_id, now_ms,
-                          dialect = env_.store->dialect()](SqlTransaction& tx) -> Result<void> {
+  auto body = [user_id, chat_id, now_ms, dialect = env_.store->dialect()](
+                  SqlTransaction& tx, Events& events) -> Result<void> {
     auto chat = owned_chat(tx, user_id, chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status != ChatStatus::running)
@@ -173,8 +175,7 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
                     {"outcome", "cancelled"}},
                    now_ms});
   };
-  Task<Result<void>> writing =
-      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
+  Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
@@ -184,9 +185,8 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
 Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::string chat_id,
                                                    std::string daemon_id) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  auto events = std::make_shared<std::vector<updates::UserEvent>>();
-  TransactionBody body = [events, user_id, chat_id, daemon_id,
-                          now_ms](SqlTransaction& tx) -> Result<void> {
+  auto body = [user_id, chat_id, daemon_id, now_ms](SqlTransaction& tx,
+                                                    Events& events) -> Result<void> {
     auto chat = owned_chat(tx, user_id, chat_id);
     if (!chat) return fail(chat.error());
     if (!daemon_id.empty()) {
@@ -201,8 +201,7 @@ Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::str
     return record(tx, events,
                   {user_id, 0, "chat_daemon", chat_id, {{"active_daemon_id", daemon_id}}, now_ms});
   };
-  Task<Result<void>> writing =
-      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), events);
+  Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
   co_return Result<void>{};

@@ -65,21 +65,6 @@ Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user
   return rows->rows.empty() ? std::int64_t{0} : first_record(*rows).integer("last_seq");
 }
 
-Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,
-                                       std::shared_ptr<std::vector<UserEvent>> events) {
-  // A retried transaction runs the body again: only the committed attempt's events are
-  // announced, not those of an attempt that rolled back as well.
-  TransactionBody attempt = [body = std::move(body), events](SqlTransaction& tx) {
-    events->clear();
-    return body(tx);
-  };
-  Task<Result<void>> writing = store.transact(std::move(attempt));
-  Result<void> written = co_await writing;
-  if (!written) co_return fail(written.error());
-  if (bus) announce(*bus, *events);
-  co_return Result<void>{};
-}
-
 void announce(Bus& bus, const std::vector<UserEvent>& events) {
   if (events.empty()) return;
   api::v1::UserUpdates message;

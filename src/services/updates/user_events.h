@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,10 +45,18 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
 // The user's latest number (0 before any event).
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
 
-// Runs `body`, which appends the updates it records to `*events`, in one transaction; once it
-// has committed, announces them on `bus` (none: the store alone has them).
-Task<Result<void>> commit_and_announce(Store& store, Bus* bus, TransactionBody body,
-                                       std::shared_ptr<std::vector<UserEvent>> events);
+// Runs `body(tx, events)` in one transaction and returns what it returned: a Result<T>.
+// `body` appends the updates it records to `events` (append_user_event's results); once the
+// transaction has committed, they are announced on `bus` (none: the store alone has them).
+// A body the store runs more than once (a retry, a group-commit rerun) starts each run with no
+// events, so only the committed run's are announced:
+//
+//   Task<Result<void>> writing = updates::commit_and_announce(
+//       store, bus, [chat](SqlTransaction& tx, std::vector<UserEvent>& events) { ... });
+//   Result<void> written = co_await writing;
+template <class Body>
+auto commit_and_announce(Store& store, Bus* bus, Body body)
+    -> Task<std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>>;
 
 // Announces committed events (all of one user) — or a preview — on the bus. Loss is fine.
 void announce(Bus& bus, const std::vector<UserEvent>& events);
@@ -57,5 +66,29 @@ Result<std::vector<UserEvent>> decode_announcement(std::string_view payload);
 nlohmann::json to_json(const UserEvent& event);
 // The wire form, as bus announcements and the gRPC update stream carry it.
 void to_proto(const UserEvent& event, api::v1::UserUpdate& out);
+
+namespace detail {
+template <class R>
+Task<R> commit_and_announce_returning(
+    Store& store, Bus* bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)> body) {
+  // Shared with the transaction body, which the store may run after this frame has suspended.
+  auto events = std::make_shared<std::vector<UserEvent>>();
+  Task<R> writing = store.transact_for([body = std::move(body), events](SqlTransaction& tx) -> R {
+    events->clear();
+    return body(tx, *events);
+  });
+  R written = co_await writing;
+  if (written && bus) announce(*bus, *events);
+  co_return written;
+}
+}  // namespace detail
+
+template <class Body>
+auto commit_and_announce(Store& store, Bus* bus, Body body)
+    -> Task<std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>> {
+  using R = std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>;
+  return detail::commit_and_announce_returning<R>(
+      store, bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)>(std::move(body)));
+}
 
 }  // namespace reliant::updates

@@ -66,13 +66,13 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
   // optimistic attempt rolls back and the first body runs again under a savepoint. A filler
   // transaction holds the only slot meanwhile, so both queue into the same batch.
   GroupCommitStore grouped(n.store, n.executor, GroupCommitOptions{8, 1});
-  auto events = std::make_shared<std::vector<UserEvent>>();
   int appending_runs = 0;
-  TransactionBody appending = [events, &appending_runs](SqlTransaction& tx) -> Result<void> {
+  auto appending = [&appending_runs](SqlTransaction& tx,
+                                     std::vector<UserEvent>& events) -> Result<void> {
     ++appending_runs;
     auto event = append_user_event(tx, {"user-1", 0, "chat_created", "chat-1", {}, 1});
     if (!event) return fail(event.error());
-    events->push_back(std::move(*event));
+    events.push_back(std::move(*event));
     return {};
   };
   TransactionBody failing = [](SqlTransaction&) -> Result<void> {
@@ -83,8 +83,7 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
     Scope scope(n.executor);
     scope.spawn(
         capture(grouped.transact([](SqlTransaction&) -> Result<void> { return {}; }), &filled));
-    scope.spawn(
-        capture(commit_and_announce(grouped, &n.bus, std::move(appending), events), &appended));
+    scope.spawn(capture(commit_and_announce(grouped, &n.bus, std::move(appending)), &appended));
     scope.spawn(capture(grouped.transact(std::move(failing)), &refused));
     n.run_until_idle();
   }
