@@ -90,18 +90,25 @@ std::string format_time(std::optional<std::int64_t> ms) {
   return buf;
 }
 
-// Opens the store and checks the schema is current; runs `body` in one transaction.
-int with_store(const DbConfig& config, bool require_schema, const TransactionBody& body) {
+// Opens the store and, with `require_schema`, checks the schema is current; runs `body` (which
+// returns a Result<T>) in one transaction and returns what it returned.
+template <class Body>
+auto transact_on(const DbConfig& config, bool require_schema, Body body)
+    -> std::invoke_result_t<Body&, SqlTransaction&> {
   AsioExecutor executor;
   auto store = open_store(executor, config);
-  if (!store) return report(store.error());
+  if (!store) return fail(store.error());
   if (require_schema) {
     auto current = run_blocking(executor, require_current_schema(**store));
-    if (!current) return report(current.error());
+    if (!current) return fail(current.error());
   }
-  auto done = run_blocking(executor, (*store)->transact(body));
-  if (!done) return report(done.error());
-  return 0;
+  return run_blocking(executor, (*store)->transact_for(std::move(body)));
+}
+
+// transact_on for a body with no value: the command's exit code, after reporting any error.
+int with_store(const DbConfig& config, bool require_schema, TransactionBody body) {
+  auto done = transact_on(config, require_schema, std::move(body));
+  return done ? 0 : report(done.error());
 }
 
 void add_db(CLI::App& app, std::shared_ptr<AdminOptions> options, int& exit_code) {
@@ -208,14 +215,11 @@ void add_users(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit
   auto* list = user->add_subcommand("list", "List users");
   add_db_options(*list, options->db);
   list->callback([options, &exit_code] {
-    auto users = std::make_shared<std::vector<User>>();
-    exit_code = with_store(options->db, true, [users](SqlTransaction& tx) -> Result<void> {
-      auto all = list_users(tx);
-      if (!all) return fail(all.error());
-      *users = std::move(*all);
-      return {};
-    });
-    if (exit_code != 0) return;
+    auto users = transact_on(options->db, true, [](SqlTransaction& tx) { return list_users(tx); });
+    if (!users) {
+      exit_code = report(users.error());
+      return;
+    }
     std::printf("%-26s  %-32s  %-20s  %s\n", "ID", "EMAIL", "NAME", "CREATED");
     for (const auto& u : *users) {
       std::printf("%-26s  %-32s  %-20s  %s\n", u.id.c_str(), u.email.c_str(), u.name.c_str(),
@@ -255,17 +259,19 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
     if (lifetime_ms) meta.expires_at_ms = meta.created_at_ms + *lifetime_ms;
     const std::string user_key = options->user;
     const std::string hash = hash_pat(value);
-    auto owner = std::make_shared<User>();
-    exit_code = with_store(options->db, true,
-                           [&meta, user_key, hash, owner](SqlTransaction& tx) -> Result<void> {
-                             auto user = find_user_by_id_or_email(tx, user_key);
-                             if (!user) return fail(user.error());
-                             if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
-                             *owner = **user;
-                             meta.user_id = owner->id;
-                             return insert_token(tx, meta, hash);
-                           });
-    if (exit_code != 0) return;
+    auto owner = transact_on(options->db, true, [&meta, user_key, hash](SqlTransaction& tx) {
+      auto user = find_user_by_id_or_email(tx, user_key);
+      if (!user) return Result<User>(fail(user.error()));
+      if (!*user) return Result<User>(fail(ErrorCode::not_found, "no user " + user_key));
+      meta.user_id = (*user)->id;
+      if (auto inserted = insert_token(tx, meta, hash); !inserted)
+        return Result<User>(fail(inserted.error()));
+      return Result<User>(std::move(**user));
+    });
+    if (!owner) {
+      exit_code = report(owner.error());
+      return;
+    }
     std::printf("token %s for %s (%s). Store it now: it is not shown again.\n", meta.id.c_str(),
                 owner->email.c_str(), owner->id.c_str());
     std::printf("%s\n", value.c_str());
@@ -274,23 +280,23 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
   add_db_options(*list, options->db);
   list->add_option("--user", options->user, "Only this user's tokens (id or email)");
   list->callback([options, &exit_code] {
-    auto tokens = std::make_shared<std::vector<PersonalAccessToken>>();
     const std::string user_key = options->user;
-    exit_code =
-        with_store(options->db, true, [tokens, user_key](SqlTransaction& tx) -> Result<void> {
-          std::optional<std::string> user_id;
-          if (!user_key.empty()) {
-            auto user = find_user_by_id_or_email(tx, user_key);
-            if (!user) return fail(user.error());
-            if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
-            user_id = (*user)->id;
-          }
-          auto all = list_tokens(tx, user_id);
-          if (!all) return fail(all.error());
-          *tokens = std::move(*all);
-          return {};
-        });
-    if (exit_code != 0) return;
+    auto tokens =
+        transact_on(options->db, true,
+                    [user_key](SqlTransaction& tx) -> Result<std::vector<PersonalAccessToken>> {
+                      std::optional<std::string> user_id;
+                      if (!user_key.empty()) {
+                        auto user = find_user_by_id_or_email(tx, user_key);
+                        if (!user) return fail(user.error());
+                        if (!*user) return fail(ErrorCode::not_found, "no user " + user_key);
+                        user_id = (*user)->id;
+                      }
+                      return list_tokens(tx, user_id);
+                    });
+    if (!tokens) {
+      exit_code = report(tokens.error());
+      return;
+    }
     std::printf("%-26s  %-26s  %-16s  %-14s  %-20s  %-20s  %-20s  %s\n", "ID", "USER", "NAME",
                 "PREFIX", "CREATED", "LAST USED", "EXPIRES", "REVOKED");
     for (const auto& t : *tokens) {
@@ -361,16 +367,17 @@ void add_daemons(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& ex
                    "Where the daemon listens: https://host:port, http://host:port or host:port")
       ->required();
   connect->callback([options, &exit_code] {
-    auto owner = std::make_shared<std::string>();
     const std::string id = options->token_id;
-    exit_code = with_store(options->db, true, [id, owner](SqlTransaction& tx) -> Result<void> {
+    auto owner = transact_on(options->db, true, [id](SqlTransaction& tx) -> Result<std::string> {
       auto row = find_daemon(tx, id);
       if (!row) return fail(row.error());
       if (!*row) return fail(ErrorCode::not_found, "no daemon " + id);
-      *owner = (*row)->user_id;
-      return {};
+      return std::move((*row)->user_id);
     });
-    if (exit_code != 0) return;
+    if (!owner) {
+      exit_code = report(owner.error());
+      return;
+    }
     AsioExecutor executor;
     auto bus = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-admin"});
     if (!bus) {
