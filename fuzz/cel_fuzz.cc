@@ -1,0 +1,28 @@
+// Fuzz target: any bytes given as a CEL expression parse to a tree or to an error at a position
+// inside the source, never a crash or a hang; an accepted tree prints to text that parses back
+// to the same tree and prints the same again.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/assert.h"
+#include "core/cel/parser.h"
+#include "core/cel/printer.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view source(reinterpret_cast<const char*>(data), size);
+  auto tree = reliant::cel::parse(source);
+  if (!tree) {
+    RELIANT_ASSERT(!tree.error().message.empty());
+    RELIANT_ASSERT(tree.error().offset <= size);
+    (void)reliant::cel::describe(tree.error(), source);
+    return 0;
+  }
+  const std::string printed = reliant::cel::to_source(*tree);
+  auto again = reliant::cel::parse(printed);
+  RELIANT_ASSERT_MSG(again.has_value(), printed.c_str());
+  RELIANT_ASSERT_MSG(reliant::cel::same_tree(*again, *tree), printed.c_str());
+  RELIANT_ASSERT(reliant::cel::to_source(*again) == printed);
+  return 0;
+}
