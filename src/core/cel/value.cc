@@ -1,0 +1,298 @@
+// CEL values: construction, heterogeneous equality and ordering, maps keyed by value, JSON.
+#include "core/cel/value.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "base/assert.h"
+#include "base/base64url.h"
+
+namespace reliant::cel {
+namespace {
+
+// Every int64, uint64 and double is exact as a long double on the platforms we build for
+// (x86-64's 64-bit mantissa, aarch64's quad), so numbers compare exactly across types.
+static_assert(std::numeric_limits<long double>::digits >= 64);
+
+std::optional<long double> as_number(const Value& v) {
+  if (const auto* i = v.get_if<std::int64_t>()) return static_cast<long double>(*i);
+  if (const auto* u = v.get_if<std::uint64_t>()) return static_cast<long double>(*u);
+  if (const auto* d = v.get_if<double>()) return static_cast<long double>(*d);
+  return std::nullopt;
+}
+
+// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
+void civil_from_days(std::int64_t days, std::int64_t& year, unsigned& month, unsigned& day) {
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  year = static_cast<std::int64_t>(year_of_era) + era * 400;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned shifted_month = (5 * day_of_year + 2) / 153;
+  day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+  month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  if (month <= 2) ++year;
+}
+
+// Nanoseconds as ".123", ".123456" or ".123456789"; nothing for zero.
+std::string fraction(std::int32_t nanos) {
+  if (nanos == 0) return "";
+  char buffer[16];
+  if (nanos % 1'000'000 == 0) {
+    std::snprintf(buffer, sizeof buffer, ".%03d", nanos / 1'000'000);
+  } else if (nanos % 1'000 == 0) {
+    std::snprintf(buffer, sizeof buffer, ".%06d", nanos / 1'000);
+  } else {
+    std::snprintf(buffer, sizeof buffer, ".%09d", nanos);
+  }
+  return buffer;
+}
+
+}  // namespace
+
+Value::Value(ValueList list) : storage_(std::make_shared<const ValueList>(std::move(list))) {}
+Value::Value(ValueMap map) : storage_(std::make_shared<const ValueMap>(std::move(map))) {}
+
+Value Value::from_constant(const Constant& constant) {
+  return std::visit(
+      [](const auto& c) -> Value {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          return Value(nullptr);
+        } else {
+          return Value(c);
+        }
+      },
+      constant);
+}
+
+const ValueList* Value::list() const {
+  const auto* list = get_if<std::shared_ptr<const ValueList>>();
+  return list ? list->get() : nullptr;
+}
+
+const ValueMap* Value::map() const {
+  const auto* map = get_if<std::shared_ptr<const ValueMap>>();
+  return map ? map->get() : nullptr;
+}
+
+std::string_view Value::type_name() const {
+  return std::visit(
+      [](const auto& v) -> std::string_view {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::nullptr_t>) return "null_type";
+        if constexpr (std::is_same_v<T, bool>) return "bool";
+        if constexpr (std::is_same_v<T, std::int64_t>) return "int";
+        if constexpr (std::is_same_v<T, std::uint64_t>) return "uint";
+        if constexpr (std::is_same_v<T, double>) return "double";
+        if constexpr (std::is_same_v<T, std::string>) return "string";
+        if constexpr (std::is_same_v<T, Bytes>) return "bytes";
+        if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) return "list";
+        if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) return "map";
+        if constexpr (std::is_same_v<T, Timestamp>) return "google.protobuf.Timestamp";
+        if constexpr (std::is_same_v<T, Duration>) return "google.protobuf.Duration";
+        if constexpr (std::is_same_v<T, Type>) return "type";
+        if constexpr (std::is_same_v<T, Optional>) return "optional_type";
+      },
+      storage_);
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (auto x = as_number(a)) {
+    auto y = as_number(b);
+    return y && *x == *y;  // NaN: false
+  }
+  if (a.storage().index() != b.storage().index()) return false;
+  if (const auto* list = a.list()) {
+    const ValueList& other = *b.list();
+    if (list->size() != other.size()) return false;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      if (!((*list)[i] == other[i])) return false;
+    }
+    return true;
+  }
+  if (const auto* map = a.map()) {
+    const ValueMap& other = *b.map();
+    if (map->size() != other.size()) return false;
+    for (const auto& [key, value] : map->entries()) {
+      const Value* found = other.find(key);
+      if (!found || !(*found == value)) return false;
+    }
+    return true;
+  }
+  if (const auto* optional = a.get_if<Optional>()) {
+    const auto& other = std::get<Optional>(b.storage());
+    if (!optional->value || !other.value) return !optional->value && !other.value;
+    return *optional->value == *other.value;
+  }
+  return a.storage() == b.storage();
+}
+
+std::optional<std::partial_ordering> compare(const Value& a, const Value& b) {
+  if (auto x = as_number(a)) {
+    auto y = as_number(b);
+    if (!y) return std::nullopt;
+    const std::partial_ordering order = *x <=> *y;
+    if (order == std::partial_ordering::unordered) return std::nullopt;
+    return order;
+  }
+  if (a.storage().index() != b.storage().index()) return std::nullopt;
+  if (const auto* s = a.get_if<std::string>()) return *s <=> *b.get_if<std::string>();
+  if (const auto* o = a.get_if<Bytes>()) return o->octets <=> b.get_if<Bytes>()->octets;
+  if (const auto* f = a.get_if<bool>()) return *f <=> *b.get_if<bool>();
+  if (const auto* t = a.get_if<Timestamp>()) return *t <=> *b.get_if<Timestamp>();
+  if (const auto* d = a.get_if<Duration>()) return *d <=> *b.get_if<Duration>();
+  return std::nullopt;
+}
+
+std::optional<ValueMap::KeyId> ValueMap::key_id(const Value& key) {
+  if (const auto* b = key.get_if<bool>()) return KeyId(*b);
+  if (const auto* s = key.get_if<std::string>()) return KeyId(*s);
+  if (const auto* i = key.get_if<std::int64_t>()) return KeyId(*i);
+  if (const auto* u = key.get_if<std::uint64_t>()) {
+    if (*u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return KeyId(static_cast<std::int64_t>(*u));
+    return KeyId(*u);
+  }
+  if (const auto* d = key.get_if<double>()) {
+    // Only a lookup gets here (insert refuses doubles): 1.0 finds the key 1.
+    if (!std::isfinite(*d) || std::trunc(*d) != *d) return std::nullopt;
+    if (*d >= -9223372036854775808.0 && *d < 9223372036854775808.0)
+      return KeyId(static_cast<std::int64_t>(*d));
+    if (*d >= 0 && *d < 18446744073709551616.0) return KeyId(static_cast<std::uint64_t>(*d));
+  }
+  return std::nullopt;
+}
+
+bool ValueMap::insert(Value key, Value value) {
+  if (key.is<double>()) return false;
+  auto id = key_id(key);
+  if (!id) return false;
+  auto [it, added] = index_.emplace(std::move(*id), entries_.size());
+  if (!added) return false;
+  entries_.emplace_back(std::move(key), std::move(value));
+  return true;
+}
+
+const Value* ValueMap::find(const Value& key) const {
+  auto id = key_id(key);
+  if (!id) return nullptr;
+  auto it = index_.find(*id);
+  return it == index_.end() ? nullptr : &entries_[it->second].second;
+}
+
+Value from_json(const nlohmann::json& json) {
+  switch (json.type()) {
+    case nlohmann::json::value_t::null:
+      return Value(nullptr);
+    case nlohmann::json::value_t::boolean:
+      return Value(json.get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value(json.get<std::int64_t>());
+    case nlohmann::json::value_t::number_unsigned: {
+      const auto u = json.get<std::uint64_t>();
+      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return Value(static_cast<std::int64_t>(u));
+      return Value(u);
+    }
+    case nlohmann::json::value_t::number_float:
+      return Value(json.get<double>());
+    case nlohmann::json::value_t::string:
+      return Value(json.get<std::string>());
+    case nlohmann::json::value_t::array: {
+      ValueList list;
+      list.reserve(json.size());
+      for (const auto& element : json) list.push_back(from_json(element));
+      return Value(std::move(list));
+    }
+    case nlohmann::json::value_t::object: {
+      ValueMap map;
+      for (const auto& [key, element] : json.items()) {
+        const bool added = map.insert(Value(key), from_json(element));
+        RELIANT_ASSERT(added);  // a JSON object's keys are distinct strings
+      }
+      return Value(std::move(map));
+    }
+    case nlohmann::json::value_t::binary: {
+      const auto& binary = json.get_binary();
+      return Value(Bytes{std::string(binary.begin(), binary.end())});
+    }
+    case nlohmann::json::value_t::discarded:
+      break;
+  }
+  return Value(nullptr);
+}
+
+nlohmann::json to_json(const Value& value) {
+  return std::visit(
+      [](const auto& v) -> nlohmann::json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (std::isnan(v)) return "NaN";
+          if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+          return v;
+        } else if constexpr (std::is_same_v<T, Bytes>) {
+          // Standard base64 with padding, as proto3 JSON prints bytes: base64url's alphabet
+          // differs in two characters.
+          std::string out = base64url_encode(v.octets);
+          for (char& c : out) {
+            if (c == '-') c = '+';
+            if (c == '_') c = '/';
+          }
+          while (out.size() % 4 != 0) out += '=';
+          return out;
+        } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) {
+          nlohmann::json out = nlohmann::json::array();
+          for (const auto& element : *v) out.push_back(to_json(element));
+          return out;
+        } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) {
+          nlohmann::json out = nlohmann::json::object();
+          for (const auto& [key, element] : v->entries()) {
+            const auto* text = std::get_if<std::string>(&key.storage());
+            out[text ? *text : to_json(key).dump()] = to_json(element);
+          }
+          return out;
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          return format_timestamp(v);
+        } else if constexpr (std::is_same_v<T, Duration>) {
+          return format_duration(v);
+        } else if constexpr (std::is_same_v<T, Type>) {
+          return v.name;
+        } else if constexpr (std::is_same_v<T, Optional>) {
+          return v.value ? to_json(*v.value) : nlohmann::json(nullptr);
+        } else {
+          return v;  // bool, int64, uint64, string
+        }
+      },
+      value.storage());
+}
+
+std::string format_timestamp(const Timestamp& t) {
+  const std::int64_t days = (t.seconds >= 0 ? t.seconds : t.seconds - 86399) / 86400;
+  const std::int64_t second_of_day = t.seconds - days * 86400;
+  std::int64_t year = 0;
+  unsigned month = 0, day = 0;
+  civil_from_days(days, year, month, day);
+  char buffer[96];  // far more than a year of 4 digits needs; GCC bounds each field loosely
+  std::snprintf(
+      buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(year),
+      month, day, static_cast<long long>(second_of_day / 3600),
+      static_cast<long long>(second_of_day / 60 % 60), static_cast<long long>(second_of_day % 60));
+  return std::string(buffer) + fraction(t.nanos) + "Z";
+}
+
+std::string format_duration(const Duration& d) {
+  const bool negative = d.seconds < 0 || d.nanos < 0;
+  const std::uint64_t seconds =
+      negative ? 0 - static_cast<std::uint64_t>(d.seconds) : static_cast<std::uint64_t>(d.seconds);
+  const std::int32_t nanos = d.nanos < 0 ? -d.nanos : d.nanos;
+  return (negative ? "-" : "") + std::to_string(seconds) + fraction(nanos) + "s";
+}
+
+}  // namespace reliant::cel
