@@ -1,12 +1,14 @@
 // Fuzz target: any bytes given as a CEL expression parse to a tree or to an error at a position
 // inside the source, never a crash or a hang; an accepted tree prints to text that parses back
-// to the same tree and prints the same again.
+// to the same tree and prints the same again, and evaluates (to a value or an error) within its
+// budget.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "base/assert.h"
+#include "core/cel/evaluator.h"
 #include "core/cel/parser.h"
 #include "core/cel/printer.h"
 
@@ -24,5 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   RELIANT_ASSERT_MSG(again.has_value(), printed.c_str());
   RELIANT_ASSERT_MSG(reliant::cel::same_tree(*again, *tree), printed.c_str());
   RELIANT_ASSERT(reliant::cel::to_source(*again) == printed);
+
+  static const reliant::cel::Activation variables = [] {
+    reliant::cel::Activation a;
+    a.bind("x", reliant::cel::Value(std::int64_t{3}));
+    a.bind("s", reliant::cel::Value("text"));
+    a.bind("l", reliant::cel::from_json(nlohmann::json::parse(R"([1, 2.5, "a", [true], {}])")));
+    a.bind("m", reliant::cel::from_json(nlohmann::json::parse(R"({"k": {"v": null}, "n": 1})")));
+    return a;
+  }();
+  auto value = reliant::cel::evaluate(*tree, variables, reliant::cel::EvalOptions{20'000});
+  if (value) (void)reliant::cel::to_json(*value).dump();
   return 0;
 }

@@ -1,0 +1,53 @@
+// Evaluates a parsed CEL expression against variables (cel-spec doc/langdef.md, "Evaluation").
+// Errors are values until they must surface: `false && error` is false and `true || error` is
+// true, in either order, as are all() and exists() over elements that fail. Every evaluation has
+// a cost budget, so a hostile expression ends with an error instead of holding a worker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "core/cel/ast.h"
+#include "core/cel/value.h"
+
+namespace reliant::cel {
+
+// A failed evaluation: what went wrong, and where (the offset of the operation, as in Expr).
+struct EvalError {
+  std::size_t offset = 0;
+  std::string message;
+};
+
+using EvalResult = tl::expected<Value, EvalError>;
+
+// The variables an expression sees, by name. A dotted name ("inputs.mode") is found before the
+// selection it spells, as cel-spec's qualified-name resolution asks.
+class Activation {
+ public:
+  void bind(std::string name, Value value) { variables_[std::move(name)] = std::move(value); }
+  const Value* find(std::string_view name) const {
+    auto it = variables_.find(name);
+    return it == variables_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, Value, std::less<>> variables_;
+};
+
+struct EvalOptions {
+  // Work allowed per evaluation, in steps: one per node evaluated, one per comprehension
+  // iteration, one per list element a concatenation builds or `in` scans, and one per 16 bytes
+  // a string or bytes concatenation builds. So the default also bounds what an evaluation can
+  // allocate: about a million list elements, or 16 MB of text.
+  std::int64_t cost_max = 1'000'000;
+};
+
+EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOptions& options = {});
+
+}  // namespace reliant::cel
