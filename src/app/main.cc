@@ -9,6 +9,7 @@
 #include "app/admin_commands.h"
 #include "app/api_command.h"
 #include "app/auth_commands.h"
+#include "app/cel_command.h"
 #include "app/chat_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
+  reliant::add_cel_commands(app, exit_code);
   reliant::add_daemon_commands(app, exit_code, argc, argv);
   reliant::add_monolith_command(app, exit_code);
   reliant::add_chat_command(app, exit_code);
