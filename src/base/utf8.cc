@@ -52,4 +52,14 @@ void append_utf8(std::uint32_t code_point, std::string& out) {
   }
 }
 
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    std::uint32_t code_point = 0;
+    const int length = decode_utf8(text, at, code_point);
+    if (length == 0) return false;
+    at += static_cast<std::size_t>(length);
+  }
+  return true;
+}
+
 }  // namespace reliant

@@ -32,6 +32,17 @@ bool same_list(const std::vector<Expr>& a, const std::vector<Expr>& b) {
 
 }  // namespace
 
+std::optional<std::string> qualified_name(const Expr& expr) {
+  if (const auto* ident = std::get_if<Ident>(&expr.node)) {
+    return (ident->from_root ? "." : "") + ident->name;
+  }
+  if (const auto* select = std::get_if<Select>(&expr.node); select && !select->optional) {
+    auto prefix = qualified_name(*select->operand);
+    if (prefix) return *prefix + "." + select->field;
+  }
+  return std::nullopt;
+}
+
 bool same_tree(const Expr& a, const Expr& b) {
   if (a.node.index() != b.node.index()) return false;
   return std::visit(

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -116,5 +117,9 @@ inline constexpr const char* kOptionalIndex = "_[?_]";
 
 // Structural equality, positions ignored: what a print/parse round trip must preserve.
 bool same_tree(const Expr& a, const Expr& b);
+
+// The dotted name an identifier or a chain of plain selections on one spells ("a.b.c", or
+// ".a.b" from the root), if the expression is such a chain.
+std::optional<std::string> qualified_name(const Expr& expr);
 
 }  // namespace reliant::cel

@@ -21,16 +21,6 @@ constexpr const char* kBudgetExceeded = "evaluation cost budget exceeded";
 constexpr std::string_view kTypeNames[] = {"int",   "uint", "double", "bool",      "string",
                                            "bytes", "list", "map",    "null_type", "type"};
 
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t at = 0; at < text.size();) {
-    std::uint32_t code_point = 0;
-    const int length = decode_utf8(text, at, code_point);
-    if (length == 0) return false;
-    at += static_cast<std::size_t>(length);
-  }
-  return true;
-}
-
 std::int64_t code_points(std::string_view text) {
   std::int64_t count = 0;
   for (char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
@@ -91,24 +81,23 @@ class Evaluator {
     return error(expr, "undeclared reference to '" + ident.name + "'");
   }
 
-  // The dotted name a chain of plain selections on an identifier spells, when the chain does.
-  std::optional<std::string> qualified_name(const Expr& expr) const {
-    if (const auto* ident = std::get_if<Ident>(&expr.node)) {
-      for (const auto& local : scope_) {
-        if (local.first == ident->name) return std::nullopt;  // a local shadows every global
-      }
-      return ident->name;
+  // The variable name a chain of plain selections spells (qualified_name), unless its first
+  // part is a comprehension variable, which shadows every global; a name from the root (".a")
+  // is never shadowed.
+  std::optional<std::string> global_name(const Expr& expr) const {
+    auto name = qualified_name(expr);
+    if (!name) return std::nullopt;
+    if (name->front() == '.') return name->substr(1);
+    const std::string_view root = std::string_view(*name).substr(0, name->find('.'));
+    for (const auto& local : scope_) {
+      if (local.first == root) return std::nullopt;
     }
-    if (const auto* select = std::get_if<Select>(&expr.node); select && !select->optional) {
-      auto prefix = qualified_name(*select->operand);
-      if (prefix) return *prefix + "." + select->field;
-    }
-    return std::nullopt;
+    return name;
   }
 
   EvalResult eval_node(const Select& select, const Expr& expr) {
     if (!select.optional) {
-      if (auto name = qualified_name(expr)) {
+      if (auto name = global_name(expr)) {
         if (const Value* bound = variables_.find(*name)) return *bound;
       }
     }
@@ -226,7 +215,7 @@ class Evaluator {
   bool is_optional_namespace(const Expr& target) const {
     const auto* ident = std::get_if<Ident>(&target.node);
     return ident && ident->name == "optional" && !variables_.find("optional") &&
-           qualified_name(target).has_value();
+           global_name(target).has_value();
   }
 
   EvalResult optional_constructor(const Call& call, const Expr& expr) {

@@ -282,18 +282,6 @@ class Parser {
     }
   }
 
-  // The dotted name an identifier or a chain of plain selections spells, if it is one.
-  static std::optional<std::string> qualified_name(const Expr& expr) {
-    if (const auto* ident = std::get_if<Ident>(&expr.node)) {
-      return (ident->from_root ? "." : "") + ident->name;
-    }
-    if (const auto* select = std::get_if<Select>(&expr.node); select && !select->optional) {
-      auto prefix = qualified_name(*select->operand);
-      if (prefix) return *prefix + "." + select->field;
-    }
-    return std::nullopt;
-  }
-
   Parsed primary() {
     const Token& token = peek();
     const std::size_t offset = token.offset;

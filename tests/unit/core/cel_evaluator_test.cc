@@ -95,6 +95,10 @@ TEST(CelEvaluator, ResolvesQualifiedNamesBeforeSelections) {
   auto value = evaluate(*tree, activation);
   ASSERT_TRUE(value.has_value()) << value.error().message;
   EXPECT_EQ(to_json(*value), 52);
+  // A comprehension variable shadows a global of its name; a name from the root does not.
+  const auto vars = nlohmann::json::parse(R"({"x": {"y": 5}})");
+  EXPECT_EQ(run("[1].map(x, x)", vars), "[1]");
+  EXPECT_EQ(run("[1].map(x, .x.y + x)", vars), "[6]");
 }
 
 TEST(CelEvaluator, ExpandsMacros) {
