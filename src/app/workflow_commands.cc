@@ -10,6 +10,7 @@
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "app/workflow_language_commands.h"
 #include "base/json_parse.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
@@ -221,6 +222,8 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
       return 0;
     });
   });
+
+  add_workflow_language_commands(*workflow, exit_code);
 }
 
 }  // namespace reliant

@@ -1,0 +1,130 @@
+// Names of node and input types, and the graph's indexes.
+#include "core/workflow/definition.h"
+
+#include "base/assert.h"
+
+namespace reliant::workflow {
+namespace {
+
+constexpr std::pair<std::string_view, NodeType> kNodeTypes[] = {
+    {"call_llm", NodeType::call_llm},
+    {"execute_tools", NodeType::execute_tools},
+    {"approval", NodeType::approval},
+    {"ask_question", NodeType::ask_question},
+    {"save_message", NodeType::save_message},
+    {"run", NodeType::run},
+    {"compact", NodeType::compact},
+    {"create_worktree", NodeType::create_worktree},
+    {"loop", NodeType::loop},
+    {"join", NodeType::join},
+    {"group", NodeType::group},
+    {"router", NodeType::router},
+    {"workflow", NodeType::workflow},
+};
+
+}  // namespace
+
+std::string_view to_string(NodeType type) noexcept {
+  for (const auto& [name, t] : kNodeTypes) {
+    if (t == type) return name;
+  }
+  return "?";
+}
+
+std::optional<NodeType> node_type_named(std::string_view name) noexcept {
+  for (const auto& [n, t] : kNodeTypes) {
+    if (n == name) return t;
+  }
+  return std::nullopt;
+}
+
+bool is_action(NodeType type) noexcept {
+  switch (type) {
+    case NodeType::loop:
+    case NodeType::join:
+    case NodeType::group:
+    case NodeType::router:
+      return false;
+    default:
+      return true;  // a workflow node with an inline body is opened by the interpreter itself
+  }
+}
+
+std::string_view to_string(ThreadMode mode) noexcept {
+  switch (mode) {
+    case ThreadMode::inherit:
+      return "inherit";
+    case ThreadMode::fresh:
+      return "new";
+    case ThreadMode::fork:
+      return "fork";
+  }
+  return "?";
+}
+
+std::string_view to_string(InputType type) noexcept {
+  switch (type) {
+    case InputType::string:
+      return "string";
+    case InputType::integer:
+      return "integer";
+    case InputType::number:
+      return "number";
+    case InputType::boolean:
+      return "boolean";
+    case InputType::enumeration:
+      return "enum";
+    case InputType::array:
+      return "array";
+    case InputType::object:
+      return "object";
+    case InputType::model:
+      return "model";
+    case InputType::tools:
+      return "tools";
+    case InputType::preset:
+      return "preset";
+    case InputType::group:
+      return "group";
+  }
+  return "?";
+}
+
+const NodeSpec* Graph::find(std::string_view id) const {
+  const auto it = index.find(id);
+  return it == index.end() ? nullptr : &nodes[it->second];
+}
+
+void Graph::finish() {
+  index.clear();
+  for (std::size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i].id, i);
+  edges_from.assign(nodes.size(), {});
+  std::vector<std::vector<std::size_t>> successors(nodes.size());
+  for (std::size_t e = 0; e < edges.size(); ++e) {
+    const auto from = index.find(edges[e].from);
+    RELIANT_ASSERT(from != index.end());
+    edges_from[from->second].push_back(e);
+    auto add = [&](const std::string& to) {
+      const auto it = index.find(to);
+      RELIANT_ASSERT(it != index.end());
+      successors[from->second].push_back(it->second);
+    };
+    for (const auto& c : edges[e].cases) add(c.to);
+    if (!edges[e].fallback.empty()) add(edges[e].fallback);
+  }
+  // Transitive closure by a search from each node: graphs are small (bounded by kNodesMax)
+  // and this runs once per load.
+  reaches.assign(nodes.size(), std::vector<bool>(nodes.size(), false));
+  for (std::size_t a = 0; a < nodes.size(); ++a) {
+    std::vector<std::size_t> stack(successors[a].begin(), successors[a].end());
+    while (!stack.empty()) {
+      const auto b = stack.back();
+      stack.pop_back();
+      if (reaches[a][b]) continue;
+      reaches[a][b] = true;
+      stack.insert(stack.end(), successors[b].begin(), successors[b].end());
+    }
+  }
+}
+
+}  // namespace reliant::workflow

@@ -1,0 +1,156 @@
+// A workflow as typed data: what the loader builds from YAML and the interpreter walks. Every
+// element keeps its place in the file (line and column, 1-based) for error messages.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/workflow/template.h"
+
+namespace reliant::workflow {
+
+struct Mark {
+  int line = 0;  // 1-based; 0 when the element has no place in a file
+  int column = 0;
+};
+
+enum class NodeType {
+  call_llm,
+  execute_tools,
+  approval,
+  ask_question,
+  save_message,
+  run,
+  compact,
+  create_worktree,
+  loop,
+  join,
+  group,
+  router,
+  workflow,
+};
+std::string_view to_string(NodeType type) noexcept;
+std::optional<NodeType> node_type_named(std::string_view name) noexcept;
+// Nodes that leave the run to do their work (a model call, a command, a person): the host runs
+// them and reports a result. The rest the interpreter decides itself.
+bool is_action(NodeType type) noexcept;
+
+enum class ThreadMode { inherit, fresh, fork };  // YAML: inherit | new | fork
+std::string_view to_string(ThreadMode mode) noexcept;
+
+struct ThreadSpec {
+  ThreadMode mode = ThreadMode::inherit;
+  bool memo = true;
+  std::optional<TemplateTree> inject;  // {role, content}: a message put on the thread first
+};
+
+// A join's rule: wait for every branch that can still arrive, or go on the first arrival.
+enum class JoinMode { all, any };
+
+struct Graph;
+
+struct NodeSpec {
+  std::string id;
+  NodeType type = NodeType::call_llm;
+  Mark mark;
+  std::optional<Template> condition;  // skipped (not failed) when false
+  JoinMode join = JoinMode::all;
+  TemplateTree args;  // `args:` merged with the type's own top-level keys (`command:` …)
+  std::optional<std::string> timeout;  // as written ("10m", "1h"); the engine enforces it
+  std::optional<TemplateTree> save_message;
+  std::optional<TemplateTree> daemon;
+  std::optional<ThreadSpec> thread;
+  // Sub-workflows and loops: a reference (builtin://NAME, project://NAME) or an inline graph.
+  std::string ref;
+  std::shared_ptr<const Graph> body;
+  // Loops: repeat while `loop_while` holds (checked after each iteration), or once per element
+  // of `items`; `parallel` iterations at a time (1: one after another).
+  std::optional<Template> loop_while;
+  std::optional<Template> items;
+  std::size_t parallel = 1;
+};
+
+struct EdgeCase {
+  std::string to;
+  std::optional<Template> condition;  // none: always
+  std::string label;
+  Mark mark;
+};
+
+// From one node: to `to`; or to the first case that holds, else to `fallback` (YAML `default`).
+struct EdgeSpec {
+  std::string from;
+  std::vector<EdgeCase> cases;
+  std::string fallback;
+  Mark mark;
+};
+
+// A graph of nodes: the workflow's own, or the inline body of a loop, group or sub-workflow.
+struct Graph {
+  std::vector<std::string> entries;  // `entry:` one id or a list; all start together
+  std::vector<NodeSpec> nodes;
+  std::vector<EdgeSpec> edges;
+  std::vector<std::pair<std::string, TemplateTree>> outputs;
+  nlohmann::json ui;  // kept for editors, not interpreted
+  // Map-form nodes with no edges run one after another, in the order written.
+  bool implicit_chain = false;
+
+  // Filled by finish(): indexes for the interpreter.
+  std::map<std::string, std::size_t, std::less<>> index;
+  std::vector<std::vector<std::size_t>> edges_from;  // node → indexes into `edges`
+  std::vector<std::vector<bool>> reaches;            // reaches[a][b]: a path a → … → b exists
+
+  const NodeSpec* find(std::string_view id) const;
+  // Builds the indexes; the graph must be valid (edges name known nodes, no cycle).
+  void finish();
+};
+
+enum class InputType {
+  string,
+  integer,
+  number,
+  boolean,
+  enumeration,
+  array,
+  object,
+  model,
+  tools,
+  preset,
+  group
+};
+std::string_view to_string(InputType type) noexcept;
+
+struct InputSpec {
+  std::string name;
+  InputType type = InputType::string;
+  Mark mark;
+  std::optional<nlohmann::json> default_value;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::vector<nlohmann::json> choices;  // `enum:`
+  bool multi = false;
+  bool required = false;
+  std::string description;
+  std::vector<InputSpec> fields;  // a group's own inputs
+  nlohmann::json extra;           // ui, tags, presets: kept for clients
+};
+
+struct Definition {
+  std::string name;
+  std::string description;
+  std::string api_version;
+  nlohmann::json presets;
+  std::vector<InputSpec> inputs;
+  std::optional<TemplateTree> daemon;  // the workflow-level selector
+  std::shared_ptr<const Graph> graph;
+  std::string file;  // where it was loaded from, for messages
+};
+
+}  // namespace reliant::workflow

@@ -1,0 +1,640 @@
+// The workflow interpreter: scopes (the run's graph, each loop iteration's and each group's),
+// node states within them, and the rules that move nodes from activated to done.
+#include "core/workflow/interpreter.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+#include "core/workflow/template.h"
+
+namespace reliant::workflow {
+
+// One instance of a graph: the run's own, or one iteration of a loop's inline body.
+struct Interpreter::Scope {
+  const Graph* graph = nullptr;
+  std::string key;   // "" for the run; "agent_loop#0/" for a loop's first iteration
+  std::string path;  // "" or "agent_loop."
+  cel::Value inputs;
+  cel::Value iter;
+  cel::Value params;
+  cel::Value outer_nodes;            // the enclosing scope's `nodes` when this one opened
+  std::optional<std::size_t> owner;  // the scope holding the loop or group node
+  std::size_t owner_node = 0;
+  std::size_t iteration = 0;
+  std::vector<NodeStatus> status;
+  std::vector<bool> activated;
+  std::vector<std::pair<std::string, cel::Value>> outputs;  // completed nodes, in order
+  cel::Value nodes_cache;
+  bool nodes_dirty = true;
+  std::size_t busy = 0;    // nodes waiting, running or opened
+  std::size_t queued = 0;  // activations not yet processed
+  std::size_t waiting_joins = 0;
+  bool finished = false;
+};
+
+// A loop node's progress: iterations started and done, the elements of `items`, the results.
+struct Interpreter::Loop {
+  std::vector<cel::Value> items;
+  bool over_items = false;
+  std::size_t started = 0;
+  std::size_t done = 0;
+  std::size_t running = 0;
+  bool stop = false;  // `while` turned false: start no more
+  std::vector<cel::Value> results;
+  cel::Value last;
+  cel::Value params;
+};
+
+namespace {
+
+cel::Value map_of(std::initializer_list<std::pair<const char*, cel::Value>> fields) {
+  cel::ValueMap map;
+  for (const auto& [k, v] : fields) map.insert(cel::Value(k), v);
+  return cel::Value(std::move(map));
+}
+
+// `base` with `extra`'s fields added (replacing those of the same name).
+cel::Value merged(const cel::Value& base,
+                  const std::vector<std::pair<std::string, cel::Value>>& extra) {
+  cel::ValueMap map;
+  if (const auto* m = base.map()) {
+    for (const auto& [k, v] : m->entries()) {
+      const auto* name = k.get_if<std::string>();
+      bool replaced = false;
+      for (const auto& [ek, ev] : extra) replaced = replaced || (name != nullptr && *name == ek);
+      if (!replaced) map.insert(k, v);
+    }
+  }
+  for (const auto& [k, v] : extra) map.insert(cel::Value(k), v);
+  return cel::Value(std::move(map));
+}
+
+// The fields a node type's output always has, so expressions can test them without has(): a
+// model call's text and tool calls, and the results of a tools node. A reported output is laid
+// over these (its own fields win).
+std::vector<std::pair<std::string, cel::Value>> output_defaults(NodeType type) {
+  switch (type) {
+    case NodeType::call_llm:
+      return {{"message", map_of({{"role", cel::Value("assistant")}, {"text", cel::Value("")}})},
+              {"response_text", cel::Value("")},
+              {"tool_calls", cel::Value(cel::ValueList{})},
+              {"thinking", cel::Value("")}};
+    case NodeType::execute_tools:
+      return {{"tool_results", cel::Value(cel::ValueList{})}};
+    default:
+      return {};
+  }
+}
+
+cel::Value with_defaults(NodeType type, const cel::Value& output) {
+  auto defaults = output_defaults(type);
+  const auto* given = output.map();
+  if (defaults.empty() || given == nullptr) return output;
+  std::vector<std::pair<std::string, cel::Value>> fields;
+  for (const auto& [k, v] : given->entries()) {
+    if (const auto* name = k.get_if<std::string>()) fields.emplace_back(*name, v);
+  }
+  cel::ValueMap base;
+  for (auto& [k, v] : defaults) base.insert(cel::Value(k), std::move(v));
+  return merged(cel::Value(std::move(base)), fields);
+}
+
+std::string describe(const TreeError& e) {
+  return (e.where.empty() ? std::string() : e.where + ": ") + e.error.message;
+}
+
+}  // namespace
+
+std::string_view to_string(RunStatus status) noexcept {
+  switch (status) {
+    case RunStatus::running:
+      return "running";
+    case RunStatus::completed:
+      return "completed";
+    case RunStatus::failed:
+      return "error";
+  }
+  return "?";
+}
+
+Interpreter::Interpreter(std::shared_ptr<const Definition> definition, RunContext context)
+    : definition_(std::move(definition)), context_(std::move(context)) {
+  RELIANT_ASSERT(definition_ != nullptr && definition_->graph != nullptr);
+  const auto& graph = *definition_->graph;
+  if (!context_.start_at.empty() && graph.find(context_.start_at) == nullptr) {
+    status_ = RunStatus::failed;
+    error_ = "start_at names no node: \"" + context_.start_at + "\"";
+    return;
+  }
+  const auto first = context_.start_at.empty() ? graph.entries : std::vector{context_.start_at};
+  open_scope(graph, "", "", context_.inputs, cel::Value(nullptr), cel::Value(cel::ValueMap{}),
+             std::nullopt, 0, first);
+  drain();
+}
+
+Interpreter::~Interpreter() = default;
+
+void Interpreter::open_scope(const Graph& graph, std::string key, std::string path,
+                             cel::Value inputs, cel::Value iter, cel::Value params,
+                             std::optional<std::size_t> owner, std::size_t owner_node,
+                             const std::vector<std::string>& first) {
+  if (scopes_.size() >= kScopesMax) {
+    status_ = RunStatus::failed;
+    error_ =
+        "the run opened more than " + std::to_string(kScopesMax) + " loop iterations and groups";
+    return;
+  }
+  auto scope = std::make_unique<Scope>();
+  scope->graph = &graph;
+  scope->key = std::move(key);
+  scope->path = std::move(path);
+  scope->inputs = std::move(inputs);
+  scope->iter = std::move(iter);
+  scope->params = std::move(params);
+  scope->owner = owner;
+  scope->owner_node = owner_node;
+  scope->status.assign(graph.nodes.size(), NodeStatus::idle);
+  scope->activated.assign(graph.nodes.size(), false);
+  if (owner) {
+    scope->outer_nodes = nodes_value(*scopes_[*owner]);
+  } else {
+    scope->outer_nodes = cel::Value(cel::ValueMap{});
+    for (const auto& [id, output] : context_.state) scope->outputs.emplace_back(id, output);
+  }
+  const auto index = scopes_.size();
+  scopes_.push_back(std::move(scope));
+  for (const auto& id : first) {
+    const auto entry = graph.index.find(id);
+    RELIANT_ASSERT(entry != graph.index.end());
+    ++scopes_[index]->queued;
+    queue_.emplace_back(index, entry->second);
+  }
+}
+
+const cel::Value& Interpreter::nodes_value(Scope& scope) {
+  if (scope.nodes_dirty) {
+    scope.nodes_cache = merged(scope.outer_nodes, scope.outputs);
+    scope.nodes_dirty = false;
+  }
+  return scope.nodes_cache;
+}
+
+cel::Activation Interpreter::variables(Scope& scope) {
+  cel::Activation a;
+  a.bind("inputs", scope.inputs);
+  a.bind("nodes", nodes_value(scope));
+  a.bind("workflow", context_.workflow);
+  a.bind("iter", scope.iter);
+  a.bind("params", scope.params);
+  return a;
+}
+
+std::string Interpreter::node_path(const Scope& scope, std::size_t node) const {
+  return scope.path + scope.graph->nodes[node].id;
+}
+
+void Interpreter::set_status(Scope& scope, std::size_t node, NodeStatus status) {
+  auto is_busy = [](NodeStatus s) {
+    return s == NodeStatus::waiting || s == NodeStatus::running || s == NodeStatus::opened;
+  };
+  const auto before = scope.status[node];
+  if (is_busy(before)) --scope.busy;
+  if (is_busy(status)) ++scope.busy;
+  if (before == NodeStatus::waiting) --scope.waiting_joins;
+  if (status == NodeStatus::waiting) ++scope.waiting_joins;
+  scope.status[node] = status;
+}
+
+void Interpreter::drain() {
+  while (status_ == RunStatus::running) {
+    if (!queue_.empty()) {
+      const auto [scope, node] = queue_.front();
+      queue_.pop_front();
+      --scopes_[scope]->queued;
+      if (!scopes_[scope]->finished) activate(scope, node);
+      continue;
+    }
+    bool progressed = false;
+    for (std::size_t s = 0; s < scopes_.size() && !progressed; ++s) {
+      auto& scope = *scopes_[s];
+      if (scope.finished || scope.waiting_joins == 0) continue;
+      for (std::size_t n = 0; n < scope.status.size(); ++n) {
+        if (scope.status[n] == NodeStatus::waiting && join_ready(scope, n)) {
+          set_status(scope, n, NodeStatus::idle);
+          begin(s, n);
+          progressed = true;
+          break;
+        }
+      }
+    }
+    if (progressed) continue;
+    // The innermost idle scope first: its end may start work in the scope around it.
+    for (std::size_t s = scopes_.size(); s-- > 0 && !progressed;) {
+      auto& scope = *scopes_[s];
+      if (!scope.finished && scope.busy == 0 && scope.queued == 0) {
+        finish_scope(s);
+        progressed = true;
+      }
+    }
+    if (!progressed) break;
+  }
+}
+
+bool Interpreter::join_ready(const Scope& scope, std::size_t node) const {
+  // Ready when no branch that could still arrive is under way: nothing busy reaches the join.
+  for (std::size_t n = 0; n < scope.status.size(); ++n) {
+    if (n == node) continue;
+    const auto s = scope.status[n];
+    const bool busy =
+        s == NodeStatus::waiting || s == NodeStatus::running || s == NodeStatus::opened;
+    if (busy && scope.graph->reaches[n][node]) return false;
+  }
+  return true;
+}
+
+void Interpreter::activate(std::size_t s, std::size_t n) {
+  auto& scope = *scopes_[s];
+  // A node runs at most once per scope: a second arrival (another branch reaching a node that
+  // is not a join) changes nothing.
+  if (scope.activated[n]) return;
+  scope.activated[n] = true;
+  const auto& spec = scope.graph->nodes[n];
+  if (spec.type == NodeType::join && spec.join == JoinMode::all) {
+    set_status(scope, n, NodeStatus::waiting);
+    return;
+  }
+  begin(s, n);
+}
+
+void Interpreter::begin(std::size_t s, std::size_t n) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  auto vars = variables(scope);
+  if (spec.condition) {
+    auto holds = spec.condition->evaluate(vars);
+    if (!holds) return fail(s, n, "condition: " + holds.error().message);
+    const auto* b = holds->get_if<bool>();
+    if (b == nullptr) {
+      return fail(s, n, "condition is " + std::string(holds->type_name()) + ", not bool");
+    }
+    if (!*b) return skip(s, n);
+  }
+  const auto path = node_path(scope, n);
+  if (std::find(reached_.begin(), reached_.end(), path) == reached_.end()) reached_.push_back(path);
+  switch (spec.type) {
+    case NodeType::join:
+      return complete(s, n, cel::Value(cel::ValueMap{}));
+    case NodeType::router: {
+      auto args = evaluate(spec.args, vars, "args");
+      if (!args) return fail(s, n, describe(args.error()));
+      return complete(s, n, std::move(*args));
+    }
+    case NodeType::loop:
+      return start_loop(s, n, vars);
+    case NodeType::group:
+    case NodeType::workflow:
+      if (spec.body != nullptr) {
+        auto args = evaluate(spec.args, vars, "args");
+        if (!args) return fail(s, n, describe(args.error()));
+        set_status(scope, n, NodeStatus::opened);
+        // An inline sub-workflow sees its args as inputs; a group shares the run's inputs.
+        auto inputs = scope.inputs;
+        if (spec.type == NodeType::workflow) {
+          std::vector<std::pair<std::string, cel::Value>> fields;
+          if (const auto* m = args->map()) {
+            for (const auto& [k, v] : m->entries())
+              fields.emplace_back(*k.get_if<std::string>(), v);
+          }
+          inputs = merged(scope.inputs, fields);
+        }
+        open_scope(*spec.body, scope.key + spec.id + "/", path + ".", std::move(inputs), scope.iter,
+                   *args, s, n, spec.body->entries);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  issue(s, n, vars, scope.key + spec.id, spec.type, spec.ref, cel::Value(nullptr));
+}
+
+void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& vars, std::string key,
+                        NodeType as, const std::string& ref, cel::Value extra_args) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  Action action;
+  action.key = std::move(key);
+  action.path = node_path(scope, n);
+  action.node_id = spec.id;
+  action.type = as;
+  action.ref = ref;
+  action.timeout = spec.timeout;
+  auto args = evaluate(spec.args, vars, "args");
+  if (!args) return fail(s, n, describe(args.error()));
+  action.args = extra_args.map() != nullptr
+                    ? merged(*args,
+                             [&] {
+                               std::vector<std::pair<std::string, cel::Value>> fields;
+                               for (const auto& [k, v] : extra_args.map()->entries())
+                                 fields.emplace_back(*k.get_if<std::string>(), v);
+                               return fields;
+                             }())
+                    : std::move(*args);
+  if (spec.thread) {
+    cel::Value inject(nullptr);
+    if (spec.thread->inject) {
+      auto evaluated = evaluate(*spec.thread->inject, vars, "thread.inject");
+      if (!evaluated) return fail(s, n, describe(evaluated.error()));
+      inject = std::move(*evaluated);
+    }
+    action.thread = map_of({{"mode", cel::Value(std::string(to_string(spec.thread->mode)))},
+                            {"memo", cel::Value(spec.thread->memo)},
+                            {"inject", inject}});
+  }
+  const auto* daemon =
+      spec.daemon ? &*spec.daemon : (definition_->daemon ? &*definition_->daemon : nullptr);
+  if (daemon != nullptr) {
+    auto selector = evaluate(*daemon, vars, "daemon");
+    if (!selector) return fail(s, n, describe(selector.error()));
+    action.daemon = cel::to_json(*selector);
+  }
+  if (!by_key_.emplace(action.key, std::pair(s, n)).second) {
+    return fail(s, n, "internal: action " + action.key + " issued twice");
+  }
+  issued_.push_back(action.key);
+  pending_.push_back(std::move(action));
+  if (scope.status[n] != NodeStatus::opened) set_status(scope, n, NodeStatus::running);
+}
+
+tl::expected<void, std::string> Interpreter::report(const NodeResult& result) {
+  const auto it = by_key_.find(result.key);
+  if (it == by_key_.end() || status_ != RunStatus::running) {
+    return tl::unexpected("no pending node has key \"" + result.key + "\"");
+  }
+  const auto [s, n] = it->second;
+  by_key_.erase(it);
+  std::erase_if(pending_, [&](const Action& a) { return a.key == result.key; });
+  const auto loop_iteration = iteration_of_key_.find(result.key);
+  if (loop_iteration != iteration_of_key_.end()) {
+    const auto index = loop_iteration->second;
+    iteration_of_key_.erase(loop_iteration);
+    if (result.error) {
+      fail(s, n, *result.error);
+    } else {
+      iteration_done(s, n, index, result.output, cel::Value(cel::ValueMap{}));
+    }
+  } else if (result.error) {
+    fail(s, n, *result.error);
+  } else {
+    complete(s, n, with_defaults(scopes_[s]->graph->nodes[n].type, result.output));
+  }
+  drain();
+  return {};
+}
+
+void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  set_status(scope, n, NodeStatus::done);
+  scope.outputs.emplace_back(spec.id, output);
+  scope.nodes_dirty = true;
+  last_output_by_path_[node_path(scope, n)] = output;
+  if (spec.save_message) {
+    auto vars = variables(scope);
+    vars.bind("output", output);
+    bool wanted = true;
+    if (const auto* condition = spec.save_message->field("condition")) {
+      auto holds = evaluate(*condition, vars, "save_message.condition");
+      if (!holds) return fail(s, n, describe(holds.error()));
+      // The condition may be written bare (`condition: x > 1`): a string is an expression.
+      if (const auto* text = holds->get_if<std::string>()) {
+        auto parsed = Template::parse_expression(*text);
+        if (!parsed) return fail(s, n, "save_message.condition: " + parsed.error().message);
+        auto value = parsed->evaluate(vars);
+        if (!value) return fail(s, n, "save_message.condition: " + value.error().message);
+        holds = std::move(*value);
+      }
+      wanted = *holds == cel::Value(true);
+    }
+    if (wanted) {
+      TemplateTree fields = *spec.save_message;
+      std::erase_if(fields.fields, [](const auto& f) { return f.first == "condition"; });
+      auto message = evaluate(fields, vars, "save_message");
+      if (!message) return fail(s, n, describe(message.error()));
+      messages_.push_back(
+          SavedMessage{scope.key + spec.id, node_path(scope, n), std::move(*message)});
+    }
+  }
+  follow_edges(s, n);
+}
+
+void Interpreter::skip(std::size_t s, std::size_t n) {
+  set_status(*scopes_[s], n, NodeStatus::skipped);
+  follow_edges(s, n);
+}
+
+void Interpreter::follow_edges(std::size_t s, std::size_t n) {
+  auto& scope = *scopes_[s];
+  const auto& graph = *scope.graph;
+  if (graph.edges_from[n].empty()) return;
+  auto vars = variables(scope);
+  for (const auto e : graph.edges_from[n]) {
+    const auto& edge = graph.edges[e];
+    std::string target;
+    for (const auto& c : edge.cases) {
+      if (c.condition) {
+        auto holds = c.condition->evaluate(vars);
+        if (!holds) {
+          return fail(s, n, "edge to " + c.to + ": " + holds.error().message);
+        }
+        if (!holds->is<bool>()) {
+          return fail(s, n,
+                      "edge to " + c.to + ": condition is " + std::string(holds->type_name()) +
+                          ", not bool");
+        }
+        if (!*holds->get_if<bool>()) continue;
+      }
+      target = c.to;
+      break;
+    }
+    if (target.empty()) target = edge.fallback;
+    if (target.empty()) continue;
+    ++scope.queued;
+    queue_.emplace_back(s, graph.index.find(target)->second);
+  }
+}
+
+void Interpreter::fail(std::size_t s, std::size_t n, std::string message) {
+  auto& scope = *scopes_[s];
+  set_status(scope, n, NodeStatus::failed);
+  status_ = RunStatus::failed;
+  error_node_ = node_path(scope, n);
+  error_ = std::move(message);
+  pending_.clear();
+  by_key_.clear();
+  queue_.clear();
+}
+
+void Interpreter::start_loop(std::size_t s, std::size_t n, const cel::Activation& vars) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  Loop loop;
+  auto params = evaluate(spec.args, vars, "args");
+  if (!params) return fail(s, n, describe(params.error()));
+  loop.params = std::move(*params);
+  if (spec.items) {
+    auto items = spec.items->evaluate(vars);
+    if (!items) return fail(s, n, "items: " + items.error().message);
+    const auto* list = items->list();
+    if (list == nullptr)
+      return fail(s, n, "items is " + std::string(items->type_name()) + ", not a list");
+    if (list->size() > kLoopIterationsMax) {
+      return fail(s, n,
+                  "items has " + std::to_string(list->size()) + " elements, more than " +
+                      std::to_string(kLoopIterationsMax));
+    }
+    loop.items = *list;
+    loop.over_items = true;
+  }
+  set_status(scope, n, NodeStatus::opened);
+  loops_[{s, n}] = std::move(loop);
+  auto& state = loops_[{s, n}];
+  if (state.over_items && state.items.empty()) {
+    loops_.erase({s, n});
+    return complete(s, n,
+                    map_of({{"_iterations", cel::Value(std::int64_t{0})},
+                            {"results", cel::Value(cel::ValueList{})}}));
+  }
+  const auto first = state.over_items ? std::min(spec.parallel, state.items.size()) : 1;
+  for (std::size_t i = 0; i < first && status_ == RunStatus::running; ++i) open_iteration(s, n);
+}
+
+void Interpreter::open_iteration(std::size_t s, std::size_t n) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  auto& loop = loops_.at({s, n});
+  const auto index = loop.started++;
+  ++loop.running;
+  // `iter.previous`: the last finished iteration's outputs (null in the first), so an attempt
+  // can start from what went wrong in the one before.
+  const cel::Value previous = index == 0 ? cel::Value(nullptr) : loop.last;
+  cel::Value iter = loop.over_items
+                        ? map_of({{"iteration", cel::Value(static_cast<std::int64_t>(index))},
+                                  {"index", cel::Value(static_cast<std::int64_t>(index))},
+                                  {"item", loop.items[index]},
+                                  {"previous", previous}})
+                        : map_of({{"iteration", cel::Value(static_cast<std::int64_t>(index))},
+                                  {"previous", previous}});
+  const auto key = scope.key + spec.id + "#" + std::to_string(index);
+  if (spec.body == nullptr) {
+    // A loop over a referenced workflow: each iteration is one action, with `iter` in its args.
+    auto vars = variables(scope);
+    vars.bind("iter", iter);
+    iteration_of_key_[key] = index;
+    issue(s, n, vars, key, NodeType::workflow, spec.ref, map_of({{"iter", iter}}));
+    return;
+  }
+  auto inputs = scope.inputs;
+  open_scope(*spec.body, key + "/", node_path(scope, n) + ".", std::move(inputs), std::move(iter),
+             loop.params, s, n, spec.body->entries);
+  if (status_ == RunStatus::running) scopes_.back()->iteration = index;
+}
+
+void Interpreter::iteration_done(std::size_t s, std::size_t n, std::size_t index,
+                                 cel::Value outputs, const cel::Value& inner_nodes) {
+  auto& scope = *scopes_[s];
+  const auto& spec = scope.graph->nodes[n];
+  auto& loop = loops_.at({s, n});
+  ++loop.done;
+  --loop.running;
+  if (loop.results.size() <= index) loop.results.resize(index + 1);
+  loop.results[index] = outputs;
+  loop.last = outputs;
+  if (spec.loop_while && !loop.stop) {
+    auto vars = variables(scope);
+    vars.bind("outputs", outputs);
+    vars.bind("nodes", inner_nodes.map() != nullptr && inner_nodes.map()->size() > 0
+                           ? inner_nodes
+                           : nodes_value(scope));
+    // `iter.iteration` counts the iterations done: `while: iter.iteration < 3` runs three.
+    cel::Value iter = map_of({{"iteration", cel::Value(static_cast<std::int64_t>(loop.done))}});
+    vars.bind("iter", iter);
+    auto holds = spec.loop_while->evaluate(vars);
+    if (!holds) return fail(s, n, "while: " + holds.error().message);
+    if (!holds->is<bool>())
+      return fail(s, n, "while is " + std::string(holds->type_name()) + ", not bool");
+    loop.stop = !*holds->get_if<bool>();
+  }
+  const bool more = loop.over_items ? loop.started < loop.items.size() : true;
+  if (!loop.stop && more) {
+    if (loop.started >= kLoopIterationsMax) {
+      return fail(s, n,
+                  "the loop ran " + std::to_string(kLoopIterationsMax) + " iterations, its limit");
+    }
+    return open_iteration(s, n);
+  }
+  if (loop.running > 0) return;  // parallel iterations still under way
+  std::vector<std::pair<std::string, cel::Value>> extra{
+      {"_iterations", cel::Value(static_cast<std::int64_t>(loop.done))}};
+  if (loop.over_items) extra.emplace_back("results", cel::Value(loop.results));
+  auto output = merged(loop.last, extra);
+  loops_.erase({s, n});
+  complete(s, n, std::move(output));
+}
+
+void Interpreter::finish_scope(std::size_t s) {
+  auto& scope = *scopes_[s];
+  scope.finished = true;
+  auto vars = variables(scope);
+  cel::Value outputs(cel::ValueMap{});
+  if (!scope.graph->outputs.empty()) {
+    cel::ValueMap map;
+    for (const auto& [name, tree] : scope.graph->outputs) {
+      auto value = evaluate(tree, vars, "outputs." + name);
+      if (!value) {
+        if (!scope.owner) {
+          status_ = RunStatus::failed;
+          error_ = describe(value.error());
+          return;
+        }
+        return fail(*scope.owner, scope.owner_node, describe(value.error()));
+      }
+      map.insert(cel::Value(name), std::move(*value));
+    }
+    outputs = cel::Value(std::move(map));
+  } else if (scope.owner) {
+    outputs = merged(cel::Value(cel::ValueMap{}), scope.outputs);  // no outputs: its nodes
+  }
+  if (!scope.owner) {
+    status_ = RunStatus::completed;
+    outputs_ = std::move(outputs);
+    return;
+  }
+  const auto owner = *scope.owner;
+  const auto owner_node = scope.owner_node;
+  const auto& spec = scopes_[owner]->graph->nodes[owner_node];
+  if (spec.type == NodeType::loop) {
+    auto inner = merged(cel::Value(cel::ValueMap{}), scope.outputs);
+    return iteration_done(owner, owner_node, scope.iteration, std::move(outputs), inner);
+  }
+  complete(owner, owner_node, std::move(outputs));
+}
+
+const cel::Value* Interpreter::output_at(const std::string& path) const {
+  const auto it = last_output_by_path_.find(path);
+  return it == last_output_by_path_.end() ? nullptr : &it->second;
+}
+
+tl::expected<std::unique_ptr<Interpreter>, std::string> replay(
+    std::shared_ptr<const Definition> definition, RunContext context,
+    const std::vector<NodeResult>& history) {
+  auto interpreter = std::make_unique<Interpreter>(std::move(definition), std::move(context));
+  for (const auto& result : history) {
+    if (auto reported = interpreter->report(result); !reported) {
+      return tl::unexpected("history does not fit the workflow: " + reported.error());
+    }
+  }
+  return interpreter;
+}
+
+}  // namespace reliant::workflow

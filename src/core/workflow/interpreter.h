@@ -1,0 +1,148 @@
+// The workflow interpreter: a pure state machine from (definition, inputs, the results of the
+// nodes run so far) to the nodes to run next, and in the end the run's outcome and outputs. It
+// has no clock and does no I/O: the host (the durable engine, the scenario runner, a benchmark)
+// runs each Action and reports its result. Replaying the same results gives the same actions,
+// which is what makes a run durable: `decide` is the whole interface the engine needs.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "core/cel/value.h"
+#include "core/workflow/definition.h"
+
+namespace reliant::workflow {
+
+// What expressions see besides inputs and nodes: `workflow` (id, name, path, branch …).
+struct RunContext {
+  cel::Value inputs;    // resolved (resolve_inputs)
+  cel::Value workflow;  // a map
+  // Scenario files' `state` and `start_at`: node outputs known before the run, and the node to
+  // start from instead of the entry.
+  std::map<std::string, cel::Value> state;
+  std::string start_at;
+};
+
+// A node the host must run: a model call, tools, a command, a person's answer, a sub-workflow,
+// or a message to store.
+struct Action {
+  std::string key;   // unique in the run: "agent_loop#1/call_llm" (loop iterations numbered)
+  std::string path;  // as scenario files name it: "agent_loop.call_llm"
+  std::string node_id;
+  NodeType type = NodeType::call_llm;
+  cel::Value args;  // evaluated templates
+  std::string ref;  // workflow nodes (and loops over a ref): what to run
+  std::optional<std::string> timeout;
+  cel::Value thread;      // {mode, memo, inject} or null
+  nlohmann::json daemon;  // the evaluated selector, the node's else the workflow's; null if none
+};
+
+// A node's result: its output, or why it failed.
+struct NodeResult {
+  std::string key;
+  cel::Value output;
+  std::optional<std::string> error;
+};
+
+// A message a node's `save_message:` asks to store once the node is done.
+struct SavedMessage {
+  std::string key;  // the node's
+  std::string path;
+  cel::Value message;  // {role, content, …}
+};
+
+enum class RunStatus { running, completed, failed };
+std::string_view to_string(RunStatus status) noexcept;
+
+// Bounds, so a workflow (or a hostile file) cannot grow a run without end.
+inline constexpr std::size_t kLoopIterationsMax = 10'000;
+inline constexpr std::size_t kScopesMax = 100'000;
+
+class Interpreter {
+ public:
+  Interpreter(std::shared_ptr<const Definition> definition, RunContext context);
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+  // Actions issued and not yet reported, oldest first.
+  const std::vector<Action>& pending() const { return pending_; }
+  // Reports a pending action's result and decides what follows. An unknown key is an error
+  // (and changes nothing): results must answer what was asked.
+  tl::expected<void, std::string> report(const NodeResult& result);
+
+  RunStatus status() const { return status_; }
+  const cel::Value& outputs() const { return outputs_; }  // when completed
+  const std::string& error() const { return error_; }     // when failed
+  const std::string& error_node() const { return error_node_; }
+  // Paths of nodes started (not skipped), in order, each once.
+  const std::vector<std::string>& reached() const { return reached_; }
+  // Every action key ever issued, in order: the property tests check none repeats.
+  const std::vector<std::string>& issued() const { return issued_; }
+  const std::vector<SavedMessage>& messages() const { return messages_; }
+  // The output of a completed node by path ("agent_loop", "implement_loop.verify": the last
+  // iteration's), or nullptr.
+  const cel::Value* output_at(const std::string& path) const;
+
+ private:
+  struct Scope;
+  struct Loop;
+  enum class NodeStatus : std::uint8_t { idle, waiting, running, opened, done, skipped, failed };
+
+  void open_scope(const Graph& graph, std::string key, std::string path, cel::Value inputs,
+                  cel::Value iter, cel::Value params, std::optional<std::size_t> owner,
+                  std::size_t owner_node, const std::vector<std::string>& first);
+  void drain();
+  void activate(std::size_t scope, std::size_t node);
+  void begin(std::size_t scope, std::size_t node);
+  void issue(std::size_t scope, std::size_t node, const cel::Activation& variables, std::string key,
+             NodeType as, const std::string& ref, cel::Value extra_args);
+  void complete(std::size_t scope, std::size_t node, cel::Value output);
+  void skip(std::size_t scope, std::size_t node);
+  void follow_edges(std::size_t scope, std::size_t node);
+  void fail(std::size_t scope, std::size_t node, std::string message);
+  void start_loop(std::size_t scope, std::size_t node, const cel::Activation& variables);
+  void open_iteration(std::size_t scope, std::size_t node);
+  void iteration_done(std::size_t loop_scope, std::size_t loop_node, std::size_t index,
+                      cel::Value outputs, const cel::Value& inner_nodes);
+  void finish_scope(std::size_t scope);
+  bool join_ready(const Scope& scope, std::size_t node) const;
+  void set_status(Scope& scope, std::size_t node, NodeStatus status);
+  const cel::Value& nodes_value(Scope& scope);
+  cel::Activation variables(Scope& scope);
+  std::string node_path(const Scope& scope, std::size_t node) const;
+
+  std::shared_ptr<const Definition> definition_;
+  RunContext context_;
+  std::vector<std::unique_ptr<Scope>> scopes_;
+  std::map<std::pair<std::size_t, std::size_t>, Loop> loops_;
+  std::deque<std::pair<std::size_t, std::size_t>> queue_;
+  std::vector<Action> pending_;
+  std::map<std::string, std::pair<std::size_t, std::size_t>, std::less<>> by_key_;
+  // Loops over a ref: the iteration each pending key stands for.
+  std::map<std::string, std::size_t, std::less<>> iteration_of_key_;
+  std::vector<std::string> reached_;
+  std::vector<std::string> issued_;
+  std::vector<SavedMessage> messages_;
+  std::map<std::string, cel::Value, std::less<>> last_output_by_path_;
+  RunStatus status_ = RunStatus::running;
+  cel::Value outputs_;
+  std::string error_;
+  std::string error_node_;
+};
+
+// The pure form the durable engine calls: the interpreter's state after `history`, replayed from
+// the start. Fails if the history reports a key that was never pending (a corrupt history).
+tl::expected<std::unique_ptr<Interpreter>, std::string> replay(
+    std::shared_ptr<const Definition> definition, RunContext context,
+    const std::vector<NodeResult>& history);
+
+}  // namespace reliant::workflow

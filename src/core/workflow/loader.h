@@ -1,0 +1,34 @@
+// Reads a workflow from YAML into a Definition, checking everything that can be checked before
+// a run: keys, node types, entry, edges, cycles, templates, inputs and their defaults. Every
+// mistake is reported with its place in the file, as "file:line:column: what is wrong".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "core/workflow/definition.h"
+
+namespace reliant::workflow {
+
+struct Diagnostic {
+  Mark mark;
+  std::string message;
+};
+
+// "file:line:column: message" (without line and column when the mark has none).
+std::string format(std::string_view file, const Diagnostic& diagnostic);
+
+// Bounds on what a workflow file may hold, so a hostile file costs bounded work.
+inline constexpr std::size_t kWorkflowBytesMax = 4 * 1024 * 1024;
+inline constexpr std::size_t kNodesMax = 2'000;
+inline constexpr int kNestingMax = 32;  // loops and groups inside each other
+
+// All the mistakes found, in file order, or the definition. `file` names the source in
+// messages and in Definition::file.
+tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
+                                                                std::string_view file);
+
+}  // namespace reliant::workflow

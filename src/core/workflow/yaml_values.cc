@@ -1,0 +1,173 @@
+// YAML scalars to typed values (YAML 1.2 core schema), and Go-style durations.
+#include "core/workflow/yaml_values.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+namespace reliant::workflow {
+namespace {
+
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::optional<cel::Value> core_schema(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL")
+    return cel::Value(nullptr);
+  if (s == "true" || s == "True" || s == "TRUE") return cel::Value(true);
+  if (s == "false" || s == "False" || s == "FALSE") return cel::Value(false);
+  std::string_view digits = s;
+  if (digits.front() == '-' || digits.front() == '+') digits.remove_prefix(1);
+  if (all_of(digits, is_digit)) {
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') return cel::Value(static_cast<std::int64_t>(v));
+    return std::nullopt;  // too large for an int: kept as text
+  }
+  if (digits.starts_with("0x") || digits.starts_with("0o")) {
+    errno = 0;
+    char* end = nullptr;
+    const auto body = std::string(digits.substr(2));
+    const long long v = std::strtoll(body.c_str(), &end, digits[1] == 'x' ? 16 : 8);
+    if (errno == 0 && *end == '\0' && !body.empty() && s.front() != '-') {
+      return cel::Value(static_cast<std::int64_t>(v));
+    }
+    return std::nullopt;
+  }
+  if (digits == ".inf" || digits == ".Inf" || digits == ".INF") {
+    return cel::Value(s.front() == '-' ? -std::numeric_limits<double>::infinity()
+                                       : std::numeric_limits<double>::infinity());
+  }
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return cel::Value(std::nan(""));
+  // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+  std::size_t i = 0;
+  bool mantissa = false;
+  while (i < digits.size() && is_digit(digits[i])) ++i, mantissa = true;
+  if (i < digits.size() && digits[i] == '.') {
+    ++i;
+    while (i < digits.size() && is_digit(digits[i])) ++i, mantissa = true;
+  }
+  if (!mantissa) return std::nullopt;
+  if (i < digits.size() && (digits[i] == 'e' || digits[i] == 'E')) {
+    ++i;
+    if (i < digits.size() && (digits[i] == '-' || digits[i] == '+')) ++i;
+    const auto exponent_begin = i;
+    while (i < digits.size() && is_digit(digits[i])) ++i;
+    if (i == exponent_begin) return std::nullopt;
+  }
+  if (i != digits.size()) return std::nullopt;
+  return cel::Value(std::strtod(s.c_str(), nullptr));
+}
+
+}  // namespace
+
+bool is_plain(const YAML::Node& scalar) { return scalar.Tag() == "?"; }
+
+cel::Value scalar_value(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return cel::Value(nullptr);
+  if (!node.IsScalar()) return cel::Value(nullptr);
+  if (!is_plain(node)) return cel::Value(node.Scalar());
+  if (auto typed = core_schema(node.Scalar())) return *typed;
+  return cel::Value(node.Scalar());
+}
+
+nlohmann::json to_json(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    auto out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(to_json(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    auto out = nlohmann::json::object();
+    for (const auto& entry : node) out[entry.first.Scalar()] = to_json(entry.second);
+    return out;
+  }
+  const auto value = scalar_value(node);
+  if (const auto* d = value.get_if<double>(); d != nullptr && !std::isfinite(*d)) {
+    return nlohmann::json(node.Scalar());  // JSON has no NaN or infinity
+  }
+  return cel::to_json(value);
+}
+
+cel::Value to_value(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    cel::ValueList items;
+    for (const auto& item : node) items.push_back(to_value(item));
+    return cel::Value(std::move(items));
+  }
+  if (node.IsMap()) {
+    cel::ValueMap map;
+    for (const auto& entry : node)
+      map.insert(cel::Value(entry.first.Scalar()), to_value(entry.second));
+    return cel::Value(std::move(map));
+  }
+  return scalar_value(node);
+}
+
+std::optional<double> as_double(const cel::Value& value) {
+  if (const auto* i = value.get_if<std::int64_t>()) return static_cast<double>(*i);
+  if (const auto* u = value.get_if<std::uint64_t>()) return static_cast<double>(*u);
+  if (const auto* d = value.get_if<double>()) return *d;
+  return std::nullopt;
+}
+
+std::optional<cel::Duration> parse_go_duration(std::string_view text) {
+  std::string_view s = text;
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return cel::Duration{};
+  if (s.empty()) return std::nullopt;
+  // Whole nanoseconds in a long double keeps every unit exact up to CEL's ±10,000 years.
+  long double total_nanos = 0;
+  while (!s.empty()) {
+    std::size_t i = 0;
+    while (i < s.size() && (is_digit(s[i]) || s[i] == '.')) ++i;
+    const auto number = s.substr(0, i);
+    if (number.empty() || number == "." || number.find('.') != number.rfind('.'))
+      return std::nullopt;
+    s.remove_prefix(i);
+    std::size_t unit_size = 0;
+    while (unit_size < s.size() && !is_digit(s[unit_size]) && s[unit_size] != '.') ++unit_size;
+    const auto unit = s.substr(0, unit_size);
+    s.remove_prefix(unit_size);
+    long double scale = 0;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "µs" || unit == "μs")
+      scale = 1e3L;
+    else if (unit == "ms")
+      scale = 1e6L;
+    else if (unit == "s")
+      scale = 1e9L;
+    else if (unit == "m")
+      scale = 60e9L;
+    else if (unit == "h")
+      scale = 3600e9L;
+    else
+      return std::nullopt;
+    total_nanos += std::strtold(std::string(number).c_str(), nullptr) * scale;
+    if (total_nanos > static_cast<long double>(cel::kDurationSecondsMax) * 1e9L)
+      return std::nullopt;
+  }
+  const auto nanos =
+      static_cast<std::int64_t>(std::llround(static_cast<double>(std::fmod(total_nanos, 1e9L))));
+  const auto seconds =
+      static_cast<std::int64_t>((total_nanos - std::fmod(total_nanos, 1e9L)) / 1e9L);
+  cel::Duration d{seconds, static_cast<std::int32_t>(nanos)};
+  if (negative) d = cel::Duration{-d.seconds, -d.nanos};
+  return d;
+}
+
+}  // namespace reliant::workflow

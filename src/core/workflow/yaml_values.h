@@ -1,0 +1,27 @@
+// YAML scalars typed as YAML 1.2's core schema types them (a quoted scalar is always a
+// string), and YAML trees as JSON or CEL values: one reading for workflows and scenario files.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "core/cel/value.h"
+
+namespace reliant::workflow {
+
+// Plain (unquoted, not a block scalar): only these are read as null, booleans and numbers.
+bool is_plain(const YAML::Node& scalar);
+// null, bool, int, double or string.
+cel::Value scalar_value(const YAML::Node& scalar);
+nlohmann::json to_json(const YAML::Node& node);
+cel::Value to_value(const YAML::Node& node);
+std::optional<double> as_double(const cel::Value& value);
+
+// Go's time.ParseDuration grammar ("1h30m", "10m", "1.5s", "300ms", "-2h"), which Reliant's
+// timeouts and parseDuration() use. nullopt when malformed or out of range.
+std::optional<cel::Duration> parse_go_duration(std::string_view text);
+
+}  // namespace reliant::workflow
