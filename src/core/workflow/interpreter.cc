@@ -159,7 +159,10 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
     scope->outer_nodes = nodes_value(*scopes_[*owner]);
   } else {
     scope->outer_nodes = cel::Value(cel::ValueMap{});
-    for (const auto& [id, output] : context_.state) scope->outputs.emplace_back(id, output);
+    for (const auto& [id, output] : context_.state) {
+      scope->outputs.emplace_back(id, output);
+      last_output_by_path_[id] = output;
+    }
   }
   const auto index = scopes_.size();
   scopes_.push_back(std::move(scope));
@@ -396,6 +399,8 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
   auto& scope = *scopes_[s];
   const auto& spec = scope.graph->nodes[n];
   set_status(scope, n, NodeStatus::done);
+  // A node run again (after start_at, over its `state`) replaces what was known of it.
+  std::erase_if(scope.outputs, [&](const auto& entry) { return entry.first == spec.id; });
   scope.outputs.emplace_back(spec.id, output);
   scope.nodes_dirty = true;
   last_output_by_path_[node_path(scope, n)] = output;

@@ -88,6 +88,8 @@ std::string joined(const Keys& keys) {
 class Loader {
  public:
   std::vector<Diagnostic> errors;
+  // Ids of nodes that failed to load: edges and entries naming them are not reported again.
+  std::set<std::string, std::less<>> broken_ids;
 
   void error(const YAML::Node& at, std::string message) {
     errors.push_back(Diagnostic{mark_of(at), std::move(message)});
@@ -133,9 +135,10 @@ class Loader {
     const auto& text = node.Scalar();
     const auto at = cel::position_of(text, std::min(e.offset, text.size()));
     auto mark = mark_of(node);
-    // A quoted or plain one-line scalar: the column within it is the file's column.
-    if (at.line == 1 && node.Tag() != "!" && text.find('\n') == std::string::npos) {
-      mark.column += at.column - 1;
+    // A one-line scalar: the column within it is the file's column (past the opening quote
+    // of a quoted one).
+    if (at.line == 1 && text.find('\n') == std::string::npos) {
+      mark.column += at.column - 1 + (is_plain(node) ? 0 : 1);
     }
     error(mark, std::string(what) + ": " +
                     (at.line > 1 ? "line " + std::to_string(at.line) + ", " : std::string()) +
@@ -387,8 +390,11 @@ class Loader {
           error(node, "a node has no id");
           continue;
         }
-        if (auto spec = node_at(node, id.Scalar(), id, std::nullopt, depth))
+        if (auto spec = node_at(node, id.Scalar(), id, std::nullopt, depth)) {
           out.push_back(std::move(*spec));
+        } else {
+          broken_ids.insert(id.Scalar());
+        }
       }
       return out;
     }
@@ -558,7 +564,7 @@ class Loader {
   }
 
   void check_graph(Graph& graph, Mark entry_mark, const std::string& what) {
-    std::set<std::string, std::less<>> ids;
+    std::set<std::string, std::less<>> ids = broken_ids;
     for (const auto& node : graph.nodes) {
       if (!ids.insert(node.id).second)
         error(node.mark, "node id \"" + node.id + "\" is used twice");

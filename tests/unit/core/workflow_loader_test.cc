@@ -1,0 +1,172 @@
+// The workflow loader: what it accepts (list and map form, inputs, templates, every node type)
+// and each mistake it reports with its line and column.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/workflow/builtins.h"
+#include "core/workflow/inputs.h"
+#include "core/workflow/loader.h"
+
+namespace reliant::workflow {
+namespace {
+
+// All the messages for `yaml`, formatted as the CLI prints them, or "ok".
+std::string errors_of(const std::string& yaml) {
+  auto loaded = load_workflow(yaml, "w.yaml");
+  if (loaded) return "ok";
+  std::string out;
+  for (const auto& e : loaded.error()) out += (out.empty() ? "" : "\n") + format("w.yaml", e);
+  return out;
+}
+
+TEST(WorkflowLoader, ReadsListFormWithEveryNodeType) {
+  const std::string yaml = R"(name: all
+entry: a
+inputs:
+  n: {type: integer, default: 2, min: 1, max: 5}
+nodes:
+  - {id: a, type: call_llm, args: {model: "{{ inputs.n }}"}}
+  - {id: b, type: execute_tools, args: {tool_calls: "{{ nodes.a.tool_calls }}"}}
+  - {id: c, type: approval, title: "Go?", actions: [{type: approve}]}
+  - {id: d, type: ask_question, question: "Which?"}
+  - {id: e, type: save_message, args: {role: system, content: hi}}
+  - {id: f, type: run, command: ls}
+  - {id: g, type: compact, timeout: 10m}
+  - {id: h, type: create_worktree, args: {name: x}}
+  - {id: i, type: loop, while: "false", inline: {entry: i1, nodes: [{id: i1, type: run, command: x}]}}
+  - {id: j, type: join, condition: any}
+  - {id: k, type: group, inline: {entry: k1, nodes: [{id: k1, type: router}]}}
+  - {id: l, type: router}
+  - {id: m, type: workflow, ref: "builtin://agent", thread: {mode: fork, inject: {role: user, content: x}}}
+edges:
+  - {from: a, to: b}
+  - {from: b, cases: [{to: c, condition: "true", label: yes}], default: d}
+  - {from: c, default: e}
+  - {from: d, default: e}
+  - {from: e, to: f}
+  - {from: f, to: g}
+  - {from: g, to: h}
+  - {from: h, to: i}
+  - {from: i, to: j}
+  - {from: j, to: k}
+  - {from: k, to: l}
+  - {from: l, to: m}
+)";
+  auto loaded = load_workflow(yaml, "w.yaml");
+  ASSERT_TRUE(loaded) << errors_of(yaml);
+  const auto& graph = *loaded->graph;
+  ASSERT_EQ(graph.nodes.size(), 13u);
+  EXPECT_EQ(graph.find("f")->args.field("command")->value, cel::Value("ls"));
+  EXPECT_EQ(graph.find("c")->args.field("title")->value, cel::Value("Go?"));
+  EXPECT_EQ(graph.find("j")->join, JoinMode::any);
+  EXPECT_EQ(graph.find("m")->thread->mode, ThreadMode::fork);
+  EXPECT_EQ(graph.find("g")->timeout, "10m");
+  EXPECT_TRUE(graph.reaches[graph.index.at("a")][graph.index.at("m")]);
+  EXPECT_FALSE(graph.reaches[graph.index.at("m")][graph.index.at("a")]);
+}
+
+TEST(WorkflowLoader, ReadsSeedMapFormAsASequence) {
+  const std::string yaml = R"(name: two
+daemon: local
+nodes:
+  local_work:
+    agent: {model: {name: claude-sonnet}, system_prompt: local files}
+  cloud_work:
+    daemon: cloud
+    agent: {model: {name: claude-sonnet}, system_prompt: compute}
+)";
+  auto loaded = load_workflow(yaml, "w.yaml");
+  ASSERT_TRUE(loaded) << errors_of(yaml);
+  const auto& graph = *loaded->graph;
+  ASSERT_EQ(graph.nodes.size(), 2u);
+  EXPECT_EQ(graph.entries, std::vector<std::string>{"local_work"});
+  EXPECT_EQ(graph.nodes[0].type, NodeType::workflow);
+  EXPECT_EQ(graph.nodes[0].ref, "builtin://agent");
+  EXPECT_EQ(graph.nodes[1].daemon->value, cel::Value("cloud"));
+  ASSERT_EQ(graph.edges.size(), 1u);
+  EXPECT_EQ(graph.edges[0].fallback, "cloud_work");
+}
+
+TEST(WorkflowLoader, LocatesEachMistake) {
+  EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: teleport}\n"),
+            "w.yaml:4:19: node \"a\": unknown node type \"teleport\" (expected call_llm, "
+            "execute_tools, approval, ask_question, save_message, run, compact, "
+            "create_worktree, loop, join, group, router or workflow)");
+  EXPECT_EQ(errors_of("name: x\nnodes:\n  - {id: a, type: router}\n"),
+            "w.yaml:1:1: the workflow has no entry (the id of its first node)");
+  EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: router}\nedges:\n"
+                      "  - {from: a, to: b}\n"),
+            "w.yaml:6:19: edge to unknown node \"b\"");
+  EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: router}\n  - {id: b, type: "
+                      "router}\nedges:\n  - {from: a, to: b}\n  - {from: b, to: a}\n"),
+            "w.yaml:4:10: node \"a\" is on a cycle of edges; repeat work with a loop node");
+  EXPECT_EQ(
+      errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: run, command: \"{{ 1 + }}\"}\n"),
+      "w.yaml:4:41: args.command: column 8 of the expression: unexpected end of expression");
+  EXPECT_EQ(errors_of("name: x\nentry: a\nsize: 3\nnodes:\n  - {id: a, type: router}\n"),
+            "w.yaml:3:1: unknown key \"size\" in the workflow (expected apiVersion, daemon, "
+            "description, edges, entry, inputs, name, nodes, outputs, presets, ui)");
+  EXPECT_EQ(errors_of("name: x\nentry: a\ninputs:\n  n: {type: integer, default: 9, max: 5}\n"
+                      "nodes:\n  - {id: a, type: router}\n"),
+            "w.yaml:4:31: input \"n\": default 9 is above max 5");
+  EXPECT_EQ(
+      errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: router, daemon: {type: moon}}\n"),
+      "w.yaml:4:35: node \"a\": daemon: daemon selector key \"type\" must be local, cloud or "
+      "any, got \"moon\"");
+  EXPECT_EQ(errors_of("name: x\nentry: a\nnodes: [\n"),
+            "w.yaml:4:1: YAML: end of sequence flow not found");
+}
+
+TEST(WorkflowLoader, ReportsEveryMistakeInFileOrder) {
+  const auto errors = errors_of(
+      "name: x\nentry: a\nnodes:\n  - {id: a, type: router, colour: red}\n  - {id: a, type: "
+      "loop}\n");
+  EXPECT_NE(errors.find("w.yaml:4:27: unknown key \"colour\""), std::string::npos) << errors;
+  EXPECT_NE(errors.find("w.yaml:5:5: node \"a\": a loop needs inline or ref"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("node id \"a\" is used twice"), std::string::npos) << errors;
+}
+
+TEST(WorkflowLoader, TheBuiltInsLoad) {
+  ASSERT_GE(builtin_workflows().size(), 3u);
+  for (const auto& builtin : builtin_workflows()) {
+    EXPECT_EQ(errors_of(std::string(builtin.yaml)), "ok") << builtin.name;
+  }
+  EXPECT_NE(builtin_workflow("agent"), nullptr);
+}
+
+TEST(WorkflowInputs, DefaultsChecksAndConvertsCommandLineText) {
+  auto loaded = load_workflow(R"(name: x
+entry: a
+inputs:
+  mode: {type: enum, enum: [auto, plan], default: auto}
+  turns: {type: integer, min: 1, max: 10}
+  steps: {type: enum, multi: true, enum: [a, b], default: [a]}
+  flag: {type: boolean}
+  who: {type: string, required: true}
+nodes: [{id: a, type: router}]
+)",
+                              "w.yaml");
+  ASSERT_TRUE(loaded);
+  auto inputs = resolve_inputs(loaded->inputs, {{"turns", "3"}, {"who", "me"}});
+  ASSERT_TRUE(inputs) << inputs.error();
+  EXPECT_EQ(cel::to_json(*inputs).dump(),
+            R"({"flag":false,"mode":"auto","steps":["a"],"turns":3,"who":"me"})");
+  EXPECT_EQ(resolve_inputs(loaded->inputs, {{"who", "me"}, {"turns", 11}}).error(),
+            "input \"turns\": 11 is above max 10");
+  EXPECT_EQ(resolve_inputs(loaded->inputs, {{"who", "me"}, {"turns", 11}}, InputBounds::ignored)
+                .has_value(),
+            true);
+  EXPECT_EQ(resolve_inputs(loaded->inputs, {{"who", "me"}, {"mode", "fast"}}).error(),
+            "input \"mode\": \"fast\" is not one of \"auto\", \"plan\"");
+  EXPECT_EQ(resolve_inputs(loaded->inputs, {{"who", "me"}, {"steps", {"c"}}}).error(),
+            "input \"steps\": \"c\" is not one of \"a\", \"b\"");
+  EXPECT_EQ(resolve_inputs(loaded->inputs, nlohmann::json::object()).error(),
+            "input \"who\" is required");
+  EXPECT_EQ(resolve_inputs(loaded->inputs, {{"who", "me"}, {"colour", 1}}).error(),
+            "unknown input \"colour\"");
+}
+
+}  // namespace
+}  // namespace reliant::workflow
