@@ -423,7 +423,7 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
     }
     if (wanted) {
       TemplateTree fields = *spec.save_message;
-      std::erase_if(fields.fields, [](const auto& f) { return f.first == "condition"; });
+      std::erase_if(fields.fields, [](const auto& f) { return f.name == "condition"; });
       auto message = evaluate(fields, vars, "save_message");
       if (!message) return fail(s, n, describe(message.error()));
       messages_.push_back(

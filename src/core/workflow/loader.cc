@@ -159,7 +159,7 @@ class Loader {
       tree.kind = TemplateTree::Kind::map;
       for (const auto& entry : node) {
         const auto key = entry.first.Scalar();
-        tree.fields.emplace_back(key, tree_at(entry.second, what.empty() ? key : what + "." + key));
+        tree.fields.push_back({key, tree_at(entry.second, what.empty() ? key : what + "." + key)});
       }
       return tree;
     }
@@ -221,7 +221,7 @@ class Loader {
       error(value, "\"" + key + "\" is given both at the node and in its args");
       return;
     }
-    spec.args.fields.emplace_back(key, tree_at(value, "args." + key));
+    spec.args.fields.push_back({key, tree_at(value, "args." + key)});
   }
 
   std::optional<NodeSpec> node_at(const YAML::Node& node, std::string id, const YAML::Node& id_at,

@@ -106,7 +106,7 @@ bool Template::has_holes() const {
 
 tl::expected<cel::Value, cel::EvalError> Template::evaluate(const cel::Activation& variables,
                                                             const cel::EvalOptions& options) const {
-  auto located = [this](std::size_t hole_offset, cel::EvalError e) {
+  auto located = [](std::size_t hole_offset, cel::EvalError e) {
     e.offset += hole_offset;
     return tl::unexpected(std::move(e));
   };
@@ -134,8 +134,8 @@ std::string interpolated(const cel::Value& value) {
 }
 
 const TemplateTree* TemplateTree::field(std::string_view name) const {
-  for (const auto& [key, value] : fields) {
-    if (key == name) return &value;
+  for (const auto& field : fields) {
+    if (field.name == name) return &field.value;
   }
   return nullptr;
 }

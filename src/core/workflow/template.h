@@ -50,6 +50,8 @@ class Template {
   bool whole_ = false;  // the text is one hole and nothing else
 };
 
+struct TemplateField;
+
 // A YAML value whose strings may hold templates: scalars, lists and maps (in written order).
 struct TemplateTree {
   enum class Kind { value, text, list, map };
@@ -57,15 +59,15 @@ struct TemplateTree {
   cel::Value value;  // Kind::value: a scalar with no holes
   std::shared_ptr<const Template> text;
   std::vector<TemplateTree> items;
-  std::vector<std::pair<std::string, TemplateTree>> fields;
+  std::vector<TemplateField> fields;  // a vector of an incomplete type, as C++17 allows
 
-  static TemplateTree of(cel::Value v) {
-    TemplateTree t;
-    t.value = std::move(v);
-    return t;
-  }
   bool is_null() const { return kind == Kind::value && value.is<std::nullptr_t>(); }
   const TemplateTree* field(std::string_view name) const;
+};
+
+struct TemplateField {
+  std::string name;
+  TemplateTree value;
 };
 
 // Evaluates every template in `tree`; the first failure names its place, e.g. "args.model".
