@@ -12,7 +12,7 @@ packages=(
   libboost-dev libboost-system-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libnats-dev nats-server libpqxx-dev libsqlite3-dev postgresql
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
+  libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libre2-dev
   clang libclang-rt-14-dev
 )
 missing=()
@@ -37,6 +37,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
   npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+fi
+# cel-spec's conformance tests for the CEL evaluator come as an npm package too (conformance.cel).
+if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel-conformance/package-lock.json -nt tests/cel-conformance/node_modules ]; then
+  npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error
 fi
 
 jobs=$(nproc)

@@ -1,5 +1,6 @@
-// A tree-walking evaluator: operators and functions by their internal names, macros as loops
-// over a scope of comprehension variables, and a step counter against the cost budget.
+// A tree-walking evaluator: operators by their internal names, macros as loops over a scope of
+// comprehension variables, named functions from core/cel/functions.h, and a step counter against
+// the cost budget.
 #include "core/cel/evaluator.h"
 
 #include <charconv>
@@ -9,17 +10,36 @@
 #include <vector>
 
 #include "base/utf8.h"
+#include "core/cel/functions.h"
+#include "core/cel/well_known.h"
 
 namespace reliant::cel {
 namespace {
 
 constexpr std::int64_t kIntMin = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kIntMax = std::numeric_limits<std::int64_t>::max();
-constexpr const char* kBudgetExceeded = "evaluation cost budget exceeded";
 
 // Type names that evaluate to type values when no variable of that name is bound.
-constexpr std::string_view kTypeNames[] = {"int",   "uint", "double", "bool",      "string",
-                                           "bytes", "list", "map",    "null_type", "type"};
+constexpr std::string_view kTypeNames[] = {"int",
+                                           "uint",
+                                           "double",
+                                           "bool",
+                                           "string",
+                                           "bytes",
+                                           "list",
+                                           "map",
+                                           "null_type",
+                                           "type",
+                                           "optional_type",
+                                           "google.protobuf.Timestamp",
+                                           "google.protobuf.Duration"};
+
+std::optional<Value> type_denotation(std::string_view name) {
+  for (std::string_view type : kTypeNames) {
+    if (name == type) return Value(Type{std::string(type)});
+  }
+  return std::nullopt;
+}
 
 std::int64_t code_points(std::string_view text) {
   std::int64_t count = 0;
@@ -38,7 +58,7 @@ std::string format_double(double value) {
 class Evaluator {
  public:
   Evaluator(const Activation& variables, const EvalOptions& options)
-      : variables_(variables), budget_(options.cost_max) {}
+      : variables_(variables), options_(options), budget_(options.cost_max) {}
 
   EvalResult eval(const Expr& expr) {
     if (!charge(1)) return error(expr, kBudgetExceeded);
@@ -58,11 +78,8 @@ class Evaluator {
     }
     return error(at, "no such overload: " + std::string(function) + "(" + types + ")");
   }
-  bool charge(std::int64_t steps) {
-    budget_ -= steps;
-    exhausted_ = exhausted_ || budget_ < 0;
-    return !exhausted_;
-  }
+  bool charge(std::int64_t steps) { return budget_.charge(steps); }
+  bool exhausted() const { return budget_.exhausted(); }
 
   EvalResult eval_node(const Constant& constant, const Expr&) {
     return Value::from_constant(constant);
@@ -75,9 +92,7 @@ class Evaluator {
       }
     }
     if (const Value* bound = variables_.find(ident.name)) return *bound;
-    for (std::string_view type : kTypeNames) {
-      if (ident.name == type) return Value(Type{std::string(type)});
-    }
+    if (auto type = type_denotation(ident.name)) return *type;
     return error(expr, "undeclared reference to '" + ident.name + "'");
   }
 
@@ -99,6 +114,7 @@ class Evaluator {
     if (!select.optional) {
       if (auto name = global_name(expr)) {
         if (const Value* bound = variables_.find(*name)) return *bound;
+        if (auto type = type_denotation(*name)) return *type;
       }
     }
     auto operand = eval(*select.operand);
@@ -108,14 +124,9 @@ class Evaluator {
   }
 
   EvalResult field(const Value& operand, const std::string& name, const Expr& at) {
-    // A selection on an optional applies to its value and stays optional: a.?b.c is none when
-    // a has no b.
-    if (const auto* optional = operand.get_if<Optional>()) {
-      if (!optional->value) return operand;
-      auto selected = field(*optional->value, name, at);
-      if (!selected) return selected;
-      return Value(Optional{std::make_shared<const Value>(std::move(*selected))});
-    }
+    // A selection on an optional is an optional selection on its value: a.?b.c is none when a
+    // has no b, and so is optional.of(a).b.
+    if (operand.is<Optional>()) return optional_field(operand, name, at);
     if (const ValueMap* map = operand.map()) {
       if (const Value* found = map->find(Value(name))) return *found;
       return error(at, "no such key: " + name);
@@ -166,7 +177,8 @@ class Evaluator {
         const auto* optional = value->get_if<Optional>();
         if (!optional) return error(entry.value, "an optional map entry must be an optional");
         if (!optional->value) continue;
-        value = *optional->value;
+        Value present = *optional->value;  // copied out first: assigning frees the optional
+        value = std::move(present);
       }
       if (key->is<double>() || !(key->is<bool>() || key->is<std::int64_t>() ||
                                  key->is<std::uint64_t>() || key->is<std::string>())) {
@@ -179,8 +191,29 @@ class Evaluator {
     return Value(std::move(out));
   }
 
+  // Only google.protobuf's well-known types, which stand for CEL values (core/cel/well_known.h).
   EvalResult eval_node(const Message& message, const Expr& expr) {
-    return error(expr, "unknown type '" + message.type_name + "': this CEL has no message types");
+    const std::string_view name =
+        std::string_view(message.type_name).substr(message.type_name.front() == '.' ? 1 : 0);
+    if (!is_well_known_type(name)) {
+      return error(expr, "unknown type '" + message.type_name + "': this CEL has no message types");
+    }
+    std::vector<std::pair<std::string, Value>> fields;
+    for (const auto& init : message.fields) {
+      auto value = eval(init.value);
+      if (!value) return value;
+      if (init.optional) {
+        const auto* optional = value->get_if<Optional>();
+        if (!optional) return error(init.value, "an optional field must be an optional");
+        if (!optional->value) continue;
+        Value present = *optional->value;  // copied out first: assigning frees the optional
+        value = std::move(present);
+      }
+      fields.emplace_back(init.field, std::move(*value));
+    }
+    auto built = make_well_known(name, fields);
+    if (!built) return error(expr, built.error());
+    return *built;
   }
 
   EvalResult eval_node(const Call& call, const Expr& expr) {
@@ -190,10 +223,12 @@ class Evaluator {
         return logical(call, expr, f == op::kLogicalAnd);
       if (f == op::kConditional) return conditional(call, expr);
       if (f == "has" && call.args.size() == 1) return has(call.args[0]);
+      if (f == "coalesce" && !call.args.empty()) return coalesce(call);
     } else if (call.args.size() == 2 || (f == "map" && call.args.size() == 3)) {
       if (f == "all" || f == "exists" || f == "exists_one" || f == "map" || f == "filter") {
         return comprehension(call, expr);
       }
+      if (f == "optMap" || f == "optFlatMap") return optional_map(call, expr);
     }
     if (call.target && is_optional_namespace(*call.target)) return optional_constructor(call, expr);
     std::vector<Value> args;
@@ -250,7 +285,7 @@ class Evaluator {
     for (const auto& operand : call.args) {
       auto value = eval(operand);
       if (!value) {
-        if (exhausted_) return value;  // no operand absorbs running out of budget
+        if (exhausted()) return value;  // no operand absorbs running out of budget
         if (!failure) failure = value.error();
         continue;
       }
@@ -277,9 +312,46 @@ class Evaluator {
     const auto& select = std::get<Select>(arg.node);
     auto operand = eval(*select.operand);
     if (!operand) return operand;
-    if (const ValueMap* map = operand->map())
+    const Value* target = &*operand;
+    // On an optional, has() tests its value; optional.none() has no fields.
+    if (const auto* optional = operand->get_if<Optional>()) {
+      if (!optional->value) return Value(false);
+      target = optional->value.get();
+    }
+    if (const ValueMap* map = target->map()) {
       return Value(map->find(Value(select.field)) != nullptr);
-    return error(arg, "has() on type '" + std::string(operand->type_name()) + "'");
+    }
+    return error(arg, "has() on type '" + std::string(target->type_name()) + "'");
+  }
+
+  // coalesce(a, b, …): the first argument that is not null, evaluated left to right and no
+  // further; null if all are.
+  EvalResult coalesce(const Call& call) {
+    for (const auto& arg : call.args) {
+      auto value = eval(arg);
+      if (!value || !value->is<std::nullptr_t>()) return value;
+    }
+    return Value(nullptr);
+  }
+
+  // opt.optMap(x, f(x)) is optional.of(f(value)), opt.optFlatMap(x, g(x)) is g(value) (itself an
+  // optional); both are optional.none() on optional.none().
+  EvalResult optional_map(const Call& call, const Expr& expr) {
+    auto target = eval(*call.target);
+    if (!target) return target;
+    const auto* optional = target->get_if<Optional>();
+    if (!optional) return no_overload(expr, call.function, {*target});
+    if (!optional->value) return *target;
+    scope_.emplace_back(std::get<Ident>(call.args[0].node).name, *optional->value);
+    auto mapped = eval(call.args[1]);
+    scope_.pop_back();
+    if (!mapped || call.function == "optFlatMap") {
+      if (mapped && !mapped->is<Optional>()) {
+        return error(expr, "optFlatMap() must map to an optional");
+      }
+      return mapped;
+    }
+    return Value(Optional{std::make_shared<const Value>(std::move(*mapped))});
   }
 
   // all, exists, exists_one, map and filter over a list's elements or a map's keys.
@@ -311,7 +383,7 @@ class Evaluator {
       }
       scope_.pop_back();
       if (!step) {
-        if (exhausted_) return step;
+        if (exhausted()) return step;
         if (f == "all" || f == "exists") {
           if (!failure) failure = step.error();
           continue;
@@ -351,7 +423,7 @@ class Evaluator {
       const Value& b = args[1];
       if (f == op::kEquals || f == op::kNotEquals) {
         const bool same = equals(a, b);
-        if (exhausted_) return error(expr, kBudgetExceeded);
+        if (exhausted()) return error(expr, kBudgetExceeded);
         return Value(same == (f == op::kEquals));
       }
       if (f == op::kLess || f == op::kLessEquals || f == op::kGreater || f == op::kGreaterEquals) {
@@ -394,26 +466,21 @@ class Evaluator {
           return *optional->value;
         }
         if (f == "orValue" && args.size() == 2) return optional->value ? *optional->value : args[1];
-      }
-    }
-    if (method && args.size() == 2) {
-      const auto* text = args[0].get_if<std::string>();
-      const auto* part = args[1].get_if<std::string>();
-      if (text && part) {
-        if (!charge(static_cast<std::int64_t>((text->size() + part->size()) / 16))) {
-          return error(expr, kBudgetExceeded);
-        }
-        if (f == "contains") return Value(text->find(*part) != std::string::npos);
-        if (f == "startsWith") return Value(text->rfind(*part, 0) == 0);
-        if (f == "endsWith") {
-          return Value(text->size() >= part->size() &&
-                       text->compare(text->size() - part->size(), part->size(), *part) == 0);
+        if (f == "or" && args.size() == 2 && args[1].is<Optional>()) {
+          return optional->value ? args[0] : args[1];
         }
       }
     }
-    static constexpr std::string_view kKnown[] = {
-        "size", "contains", "startsWith", "endsWith", "int",      "uint",  "double", "string",
-        "bool", "bytes",    "type",       "dyn",      "hasValue", "value", "orValue"};
+    if (Function function = find_function(f)) {
+      CallContext context{budget_, options_};
+      auto result = function(args, method, context);
+      if (!result) return no_overload(expr, f, args);
+      if (!*result) return error(expr, std::move(result->error()));
+      return std::move(**result);
+    }
+    static constexpr std::string_view kKnown[] = {"size",  "int",     "uint", "double",  "string",
+                                                  "bool",  "bytes",   "type", "dyn",     "hasValue",
+                                                  "value", "orValue", "or",   "coalesce"};
     for (std::string_view known : kKnown) {
       if (f == known) return no_overload(expr, f, args);
     }
@@ -425,7 +492,7 @@ class Evaluator {
 
   // Value equality with its work charged: one step per list element or map entry compared, at
   // every depth, so comparing large inputs in a loop runs out of budget instead of time. Once
-  // the budget is gone the answer is meaningless; the caller checks exhausted_.
+  // the budget is gone the answer is meaningless; the caller checks exhausted().
   bool equals(const Value& a, const Value& b) {
     const ValueList* x = a.list();
     const ValueList* y = b.list();
@@ -471,7 +538,7 @@ class Evaluator {
       }
       for (const auto& element : *list) {
         const bool same = equals(element, item);
-        if (exhausted_) return error(expr, kBudgetExceeded);
+        if (exhausted()) return error(expr, kBudgetExceeded);
         if (same) return Value(true);
       }
       return Value(false);
@@ -545,6 +612,10 @@ class Evaluator {
   }
 
   EvalResult arithmetic(const std::string& f, const Value& a, const Value& b, const Expr& expr) {
+    if (auto result = time_arithmetic(f, a, b)) {
+      if (!*result) return error(expr, std::move(result->error()));
+      return std::move(**result);
+    }
     if (a.storage().index() != b.storage().index()) return no_overload(expr, f, {a, b});
     if (const auto* x = a.get_if<std::int64_t>()) {
       return checked(f, *x, *b.get_if<std::int64_t>(), expr);
@@ -607,8 +678,8 @@ class Evaluator {
         return Value(static_cast<std::int64_t>(*u));
       }
       if (const auto* d = v.get_if<double>()) {
-        // The int64 range is [-2^63, 2^63); doubles at its ends are exact.
-        if (!(*d >= -9223372036854775808.0 && *d < 9223372036854775808.0)) {
+        // Within (-2^63, 2^63): cel-spec refuses -2^63 too, though int64 holds it.
+        if (!(*d > -9223372036854775808.0 && *d < 9223372036854775808.0)) {
           return error(expr, "int overflow");
         }
         return Value(static_cast<std::int64_t>(*d));
@@ -688,8 +759,8 @@ class Evaluator {
   }
 
   const Activation& variables_;
-  std::int64_t budget_;
-  bool exhausted_ = false;  // once out of budget, every step fails and no operator absorbs it
+  const EvalOptions& options_;
+  Budget budget_;  // once it is exhausted, every step fails and no operator absorbs that
   // Comprehension variables in scope, innermost last.
   std::vector<std::pair<std::string, Value>> scope_;
 };

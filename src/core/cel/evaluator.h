@@ -14,6 +14,7 @@
 #include <tl/expected.hpp>
 
 #include "core/cel/ast.h"
+#include "core/cel/time_zones.h"
 #include "core/cel/value.h"
 
 namespace reliant::cel {
@@ -46,6 +47,9 @@ struct EvalOptions {
   // a string or bytes concatenation builds. So the default also bounds what an evaluation can
   // allocate: about a million list elements, or 16 MB of text.
   std::int64_t cost_max = 1'000'000;
+  // Where the timestamp accessors find IANA zones ("Europe/Paris"); without it they know only
+  // UTC and fixed offsets ("+02:00").
+  TimeZoneLoader load_time_zone = nullptr;
 };
 
 EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOptions& options = {});

@@ -394,7 +394,7 @@ class Parser {
   }
 
   // The macros' shapes (cel-spec, "Macros"): has(a.f) takes a field selection; the
-  // comprehensions take a plain variable name first.
+  // comprehensions, and optionals' optMap and optFlatMap, take a plain variable name first.
   static tl::expected<void, SyntaxError> check_macro(const Expr& expr) {
     const auto& c = std::get<Call>(expr.node);
     if (!c.target && c.function == "has" && c.args.size() == 1) {
@@ -407,7 +407,8 @@ class Parser {
     if (!c.target) return {};
     const bool comprehension =
         ((c.function == "all" || c.function == "exists" || c.function == "exists_one" ||
-          c.function == "filter" || c.function == "map") &&
+          c.function == "filter" || c.function == "map" || c.function == "optMap" ||
+          c.function == "optFlatMap") &&
          c.args.size() == 2) ||
         (c.function == "map" && c.args.size() == 3);
     if (!comprehension) return {};

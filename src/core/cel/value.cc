@@ -7,35 +7,33 @@
 
 #include "base/assert.h"
 #include "base/base64url.h"
+#include "core/cel/timestamps.h"
 
 namespace reliant::cel {
 namespace {
 
-// Every int64, uint64 and double is exact as a long double on the platforms we build for
-// (x86-64's 64-bit mantissa, aarch64's quad), so numbers compare exactly across types.
+// Every int64 and uint64 is exact as a long double on the platforms we build for (x86-64's
+// 64-bit mantissa, aarch64's quad), so integers compare exactly across int and uint.
 static_assert(std::numeric_limits<long double>::digits >= 64);
 
-std::optional<long double> as_number(const Value& v) {
-  if (const auto* i = v.get_if<std::int64_t>()) return static_cast<long double>(*i);
-  if (const auto* u = v.get_if<std::uint64_t>()) return static_cast<long double>(*u);
-  if (const auto* d = v.get_if<double>()) return static_cast<long double>(*d);
-  return std::nullopt;
-}
-
-// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
-void civil_from_days(std::int64_t days, std::int64_t& year, unsigned& month, unsigned& day) {
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
-  const unsigned year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  year = static_cast<std::int64_t>(year_of_era) + era * 400;
-  const unsigned day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const unsigned shifted_month = (5 * day_of_year + 2) / 153;
-  day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-  month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
-  if (month <= 2) ++year;
+// Numbers on one line: integers exactly, and an integer against a double as a double, as
+// cel-spec's conformance data asks ("the conversion of the int to double is lossy and the numbers
+// end up being equal": 2^63 - 1 equals 2^63.0). nullopt when either is not a number.
+std::optional<std::partial_ordering> numeric_order(const Value& a, const Value& b) {
+  const auto as_double = [](const Value& v) -> std::optional<double> {
+    if (const auto* i = v.get_if<std::int64_t>()) return static_cast<double>(*i);
+    if (const auto* u = v.get_if<std::uint64_t>()) return static_cast<double>(*u);
+    if (const auto* d = v.get_if<double>()) return *d;
+    return std::nullopt;
+  };
+  const auto x = as_double(a), y = as_double(b);
+  if (!x || !y) return std::nullopt;
+  if (a.is<double>() || b.is<double>()) return *x <=> *y;  // unordered with NaN
+  const auto exact = [](const Value& v) {
+    if (const auto* i = v.get_if<std::int64_t>()) return static_cast<long double>(*i);
+    return static_cast<long double>(*v.get_if<std::uint64_t>());
+  };
+  return exact(a) <=> exact(b);
 }
 
 // Nanoseconds as ".123", ".123456" or ".123456789"; nothing for zero.
@@ -102,10 +100,7 @@ std::string_view Value::type_name() const {
 }
 
 bool operator==(const Value& a, const Value& b) {
-  if (auto x = as_number(a)) {
-    auto y = as_number(b);
-    return y && *x == *y;  // NaN: false
-  }
+  if (auto order = numeric_order(a, b)) return *order == 0;  // NaN: unordered, so false
   if (a.storage().index() != b.storage().index()) return false;
   if (const auto* list = a.list()) {
     const ValueList& other = *b.list();
@@ -133,11 +128,8 @@ bool operator==(const Value& a, const Value& b) {
 }
 
 std::optional<std::partial_ordering> compare(const Value& a, const Value& b) {
-  if (auto x = as_number(a)) {
-    auto y = as_number(b);
-    if (!y) return std::nullopt;
-    const std::partial_ordering order = *x <=> *y;
-    if (order == std::partial_ordering::unordered) return std::nullopt;
+  if (auto order = numeric_order(a, b)) {
+    if (*order == std::partial_ordering::unordered) return std::nullopt;
     return order;
   }
   if (a.storage().index() != b.storage().index()) return std::nullopt;

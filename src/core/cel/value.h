@@ -28,8 +28,8 @@ struct Timestamp {
   auto operator<=>(const Timestamp&) const = default;
 };
 
-// A signed span; seconds and nanos carry the same sign, |nanos| < 1e9. CEL's range is ±10,000
-// years (about ±315,576,000,000 s).
+// A signed span; seconds and nanos carry the same sign, |nanos| < 1e9. CEL's range is that of an
+// int64 count of nanoseconds, about ±292 years (core/cel/timestamps.h checks it).
 struct Duration {
   std::int64_t seconds = 0;
   std::int32_t nanos = 0;
@@ -38,6 +38,7 @@ struct Duration {
 
 inline constexpr std::int64_t kTimestampSecondsMin = -62135596800;  // 0001-01-01T00:00:00Z
 inline constexpr std::int64_t kTimestampSecondsMax = 253402300799;  // 9999-12-31T23:59:59Z
+// google.protobuf.Duration's bound (±10,000 years), wider than CEL's arithmetic allows.
 inline constexpr std::int64_t kDurationSecondsMax = 315576000000;
 
 // A type as a value: what type(x) returns. Named by CEL's type names ("int", "list",
@@ -132,13 +133,13 @@ class ValueMap {
 Value from_json(const nlohmann::json& json);
 // CEL to JSON for printing a result: uint and int as numbers, doubles as numbers (NaN and
 // infinities as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does), bytes as
-// base64, timestamps as RFC 3339, durations as "1.5s", types by name, optionals as their value
+// base64, timestamps as RFC 3339, durations as "1.500s", types by name, optionals as their value
 // or null; maps with non-string keys get the key's printed form.
 nlohmann::json to_json(const Value& value);
 
 // RFC 3339 in UTC with as many fractional digits as needed (0, 3, 6 or 9): 2026-11-24T10:00:00Z.
 std::string format_timestamp(const Timestamp& t);
-// Seconds with up to 9 fractional digits and an "s": "1.5s", "-0.000000001s", "0s".
+// Seconds with 0, 3, 6 or 9 fractional digits (as proto3 JSON) and an "s": "1.500s", "0s".
 std::string format_duration(const Duration& d);
 
 }  // namespace reliant::cel

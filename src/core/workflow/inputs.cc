@@ -8,7 +8,9 @@
 namespace reliant::workflow {
 namespace {
 
-std::string shown(const nlohmann::json& value) { return value.dump(); }
+std::string shown(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string number_text(double d) {
   if (d == std::floor(d) && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));

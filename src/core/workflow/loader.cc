@@ -8,7 +8,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/utf8.h"
 #include "core/cel/parser.h"
+#include "core/cel/timestamps.h"
 #include "core/daemon_selection.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/yaml_values.h"
@@ -283,7 +285,7 @@ class Loader {
     }
     if (const auto timeout = node["timeout"]) {
       const auto text = string_at(timeout, what + " timeout");
-      if (text && !parse_go_duration(*text)) {
+      if (text && !cel::parse_duration(*text)) {
         error(timeout,
               what + ": timeout \"" + *text + "\" is not a duration such as 30s, 10m or 1h");
       } else if (text) {
@@ -705,6 +707,9 @@ tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view
   if (yaml.size() > kWorkflowBytesMax) {
     return tl::unexpected(std::vector<Diagnostic>{
         {{}, "the file is larger than " + std::to_string(kWorkflowBytesMax) + " bytes"}});
+  }
+  if (!is_valid_utf8(yaml)) {
+    return tl::unexpected(std::vector<Diagnostic>{{{}, "the file is not valid UTF-8"}});
   }
   YAML::Node root;
   try {

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/utf8.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/yaml_values.h"
 
@@ -163,6 +164,9 @@ bool fields_match(const cel::Value& expected, const cel::Value& actual, std::str
 }  // namespace
 
 tl::expected<std::vector<Scenario>, std::vector<Diagnostic>> load_scenarios(std::string_view yaml) {
+  if (!is_valid_utf8(yaml)) {
+    return tl::unexpected(std::vector<Diagnostic>{{{}, "the file is not valid UTF-8"}});
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(yaml));

@@ -1,4 +1,4 @@
-// YAML scalars to typed values (YAML 1.2 core schema), and Go-style durations.
+// YAML scalars to typed values (YAML 1.2 core schema).
 #include "core/workflow/yaml_values.h"
 
 #include <cerrno>
@@ -120,54 +120,5 @@ std::optional<double> as_double(const cel::Value& value) {
   return std::nullopt;
 }
 
-std::optional<cel::Duration> parse_go_duration(std::string_view text) {
-  std::string_view s = text;
-  bool negative = false;
-  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
-    negative = s.front() == '-';
-    s.remove_prefix(1);
-  }
-  if (s == "0") return cel::Duration{};
-  if (s.empty()) return std::nullopt;
-  // Whole nanoseconds in a long double keeps every unit exact up to CEL's ±10,000 years.
-  long double total_nanos = 0;
-  while (!s.empty()) {
-    std::size_t i = 0;
-    while (i < s.size() && (is_digit(s[i]) || s[i] == '.')) ++i;
-    const auto number = s.substr(0, i);
-    if (number.empty() || number == "." || number.find('.') != number.rfind('.'))
-      return std::nullopt;
-    s.remove_prefix(i);
-    std::size_t unit_size = 0;
-    while (unit_size < s.size() && !is_digit(s[unit_size]) && s[unit_size] != '.') ++unit_size;
-    const auto unit = s.substr(0, unit_size);
-    s.remove_prefix(unit_size);
-    long double scale = 0;
-    if (unit == "ns")
-      scale = 1;
-    else if (unit == "us" || unit == "µs" || unit == "μs")
-      scale = 1e3L;
-    else if (unit == "ms")
-      scale = 1e6L;
-    else if (unit == "s")
-      scale = 1e9L;
-    else if (unit == "m")
-      scale = 60e9L;
-    else if (unit == "h")
-      scale = 3600e9L;
-    else
-      return std::nullopt;
-    total_nanos += std::strtold(std::string(number).c_str(), nullptr) * scale;
-    if (total_nanos > static_cast<long double>(cel::kDurationSecondsMax) * 1e9L)
-      return std::nullopt;
-  }
-  const auto nanos =
-      static_cast<std::int64_t>(std::llround(static_cast<double>(std::fmod(total_nanos, 1e9L))));
-  const auto seconds =
-      static_cast<std::int64_t>((total_nanos - std::fmod(total_nanos, 1e9L)) / 1e9L);
-  cel::Duration d{seconds, static_cast<std::int32_t>(nanos)};
-  if (negative) d = cel::Duration{-d.seconds, -d.nanos};
-  return d;
-}
 
 }  // namespace reliant::workflow

@@ -20,8 +20,4 @@ nlohmann::json to_json(const YAML::Node& node);
 cel::Value to_value(const YAML::Node& node);
 std::optional<double> as_double(const cel::Value& value);
 
-// Go's time.ParseDuration grammar ("1h30m", "10m", "1.5s", "300ms", "-2h"), which Reliant's
-// timeouts and parseDuration() use. nullopt when malformed or out of range.
-std::optional<cel::Duration> parse_go_duration(std::string_view text);
-
 }  // namespace reliant::workflow

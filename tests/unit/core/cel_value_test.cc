@@ -18,8 +18,10 @@ TEST(CelValue, NumbersAreEqualByValueAcrossTypes) {
   EXPECT_EQ(i(1), Value(1.0));
   EXPECT_EQ(u(1), Value(1.0));
   EXPECT_FALSE(i(-1) == u(std::numeric_limits<std::uint64_t>::max()));
-  // 2^63 - 1 is not 2^63: exact comparison, not through double.
-  EXPECT_FALSE(i(std::numeric_limits<std::int64_t>::max()) == Value(9223372036854775808.0));
+  // Integers compare exactly with each other, but with a double as a double (cel-spec): 2^63 - 1
+  // rounds to 2^63.
+  EXPECT_FALSE(i(std::numeric_limits<std::int64_t>::max()) == u(std::uint64_t{1} << 63));
+  EXPECT_EQ(i(std::numeric_limits<std::int64_t>::max()), Value(9223372036854775808.0));
   EXPECT_FALSE(Value(std::nan("")) == Value(std::nan("")));
   EXPECT_FALSE(i(1) == Value("1"));
   EXPECT_FALSE(Value(nullptr) == Value(false));

@@ -1,0 +1,78 @@
+// The functions the evaluator calls by name once its operators and macros have not matched, in
+// groups of one file each: strings (cel-spec's and cel-go's strings extension), regular
+// expressions, timestamps and durations, and Reliant's extensions. A function gets evaluated
+// arguments (args[0] is the target of a method call) and says "no overload" by returning nullopt.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "base/assert.h"
+#include "core/cel/evaluator.h"
+#include "core/cel/value.h"
+
+namespace reliant::cel {
+
+inline constexpr const char* kBudgetExceeded = "evaluation cost budget exceeded";
+
+// What is left of an evaluation's cost budget (EvalOptions::cost_max).
+class Budget {
+ public:
+  explicit Budget(std::int64_t steps) : remaining_(steps) {}
+  // Spends `steps`; false once the budget is spent, and ever after.
+  bool charge(std::int64_t steps) {
+    remaining_ -= steps;
+    exhausted_ = exhausted_ || remaining_ < 0;
+    return !exhausted_;
+  }
+  // One step per 16 bytes read or built, as concatenation charges.
+  bool charge_bytes(std::size_t bytes) { return charge(static_cast<std::int64_t>(bytes / 16)); }
+  bool exhausted() const { return exhausted_; }
+
+ private:
+  std::int64_t remaining_;
+  bool exhausted_ = false;
+};
+
+struct CallContext {
+  Budget& budget;
+  const EvalOptions& options;
+};
+
+// A function's value, or the message of the error it evaluates to.
+using CallResult = tl::expected<Value, std::string>;
+using Args = std::vector<Value>;
+using Function = std::optional<CallResult> (*)(const Args& args, bool method, CallContext& context);
+using FunctionTable = std::map<std::string_view, Function>;
+
+inline void add_function(FunctionTable& table, std::string_view name, Function function) {
+  const bool added = table.emplace(name, function).second;
+  RELIANT_ASSERT(added);  // one function per name, whichever group defines it
+}
+
+// Each group adds its functions by name.
+void add_string_functions(FunctionTable& table);
+void add_regex_functions(FunctionTable& table);
+void add_time_functions(FunctionTable& table);
+void add_reliant_functions(FunctionTable& table);
+
+// The function called `name`, or null if there is none.
+Function find_function(std::string_view name);
+
+// `a + b` and `a - b` over timestamps and durations; nullopt for other operands.
+std::optional<CallResult> time_arithmetic(std::string_view op, const Value& a, const Value& b);
+
+// Shorthands for the groups.
+inline std::optional<CallResult> fail(std::string message) {
+  return CallResult(tl::unexpected(std::move(message)));
+}
+inline std::optional<CallResult> budget_exceeded() { return fail(kBudgetExceeded); }
+
+}  // namespace reliant::cel
