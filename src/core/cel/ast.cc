@@ -94,4 +94,33 @@ bool same_tree(const Expr& a, const Expr& b) {
       a.node);
 }
 
+Builtin builtin_named(std::string_view function) noexcept {
+  static constexpr std::pair<std::string_view, Builtin> kNames[] = {
+      {op::kLogicalAnd, Builtin::logical_and},
+      {op::kLogicalOr, Builtin::logical_or},
+      {op::kConditional, Builtin::conditional},
+      {op::kLogicalNot, Builtin::logical_not},
+      {op::kNegate, Builtin::negate},
+      {op::kEquals, Builtin::equals},
+      {op::kNotEquals, Builtin::not_equals},
+      {op::kLess, Builtin::less},
+      {op::kLessEquals, Builtin::less_equals},
+      {op::kGreater, Builtin::greater},
+      {op::kGreaterEquals, Builtin::greater_equals},
+      {op::kIn, Builtin::in},
+      {op::kIndex, Builtin::index},
+      {op::kOptionalIndex, Builtin::optional_index},
+      {op::kAdd, Builtin::add},
+      {op::kSubtract, Builtin::subtract},
+      {op::kMultiply, Builtin::multiply},
+      {op::kDivide, Builtin::divide},
+      {op::kModulo, Builtin::modulo},
+      {"size", Builtin::size},
+      {"has", Builtin::has}};
+  for (const auto& [name, builtin] : kNames) {
+    if (name == function) return builtin;
+  }
+  return Builtin::other;
+}
+
 }  // namespace reliant::cel

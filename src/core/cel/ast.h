@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -41,11 +42,41 @@ struct Select {
   bool optional = false;
 };
 
+// The operators and functions evaluation meets most, resolved from the name when the tree is
+// built, so the evaluator switches on a number instead of comparing names on every call.
+enum class Builtin : std::uint8_t {
+  unresolved,  // not looked up yet (a tree built by hand): the evaluator resolves it
+  other,       // any other function, found by name
+  logical_and,
+  logical_or,
+  conditional,
+  logical_not,
+  negate,
+  equals,
+  not_equals,
+  less,
+  less_equals,
+  greater,
+  greater_equals,
+  in,
+  index,
+  optional_index,
+  add,
+  subtract,
+  multiply,
+  divide,
+  modulo,
+  size,
+  has,
+};
+Builtin builtin_named(std::string_view function) noexcept;
+
 // `function(args…)` or, with a target, `target.function(args…)`.
 struct Call {
   ExprPtr target;  // null for a global call
   std::string function;
   std::vector<Expr> args;
+  Builtin builtin = Builtin::unresolved;  // builtin_named(function), set by the parser
 };
 
 // `[a, ?b]`: an element marked optional is added only when its optional value is present.

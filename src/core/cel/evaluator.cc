@@ -70,7 +70,7 @@ class Evaluator {
     return tl::unexpected(EvalError{at.offset, std::move(message)});
   }
   static tl::unexpected<EvalError> no_overload(const Expr& at, std::string_view function,
-                                               const std::vector<Value>& args) {
+                                               const Args& args) {
     std::string types;
     for (const auto& arg : args) {
       if (!types.empty()) types += ", ";
@@ -110,8 +110,45 @@ class Evaluator {
     return name;
   }
 
+  // Whether `expr`, a chain of selections, could spell a variable or a type name rather than
+  // select fields: only with dotted variables bound, or below `google` (google.protobuf.*).
+  bool may_name_something(const Expr& expr) const {
+    if (variables_.has_dotted_names()) return true;
+    const Expr* root = &expr;
+    while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
+    const auto* ident = std::get_if<Ident>(&root->node);
+    return ident != nullptr && ident->name == "google";
+  }
+
+  // A chain of field selections on a variable (`nodes.think.tool_calls`), found in place: a
+  // pointer into the activation or the maps it holds, so the chain copies one value instead of
+  // one per step. nullptr for anything else, or a missing field: eval reports those.
+  const Value* borrow(const Expr& expr, std::int64_t& steps) const {
+    ++steps;
+    if (const auto* ident = std::get_if<Ident>(&expr.node)) {
+      if (!ident->from_root) {
+        for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+          if (it->first == ident->name) return &it->second;
+        }
+      }
+      return variables_.find(ident->name);
+    }
+    const auto* select = std::get_if<Select>(&expr.node);
+    if (select == nullptr || select->optional) return nullptr;
+    const Value* operand = borrow(*select->operand, steps);
+    const ValueMap* map = operand != nullptr ? operand->map() : nullptr;
+    return map != nullptr ? map->find(std::string_view(select->field)) : nullptr;
+  }
+
   EvalResult eval_node(const Select& select, const Expr& expr) {
-    if (!select.optional) {
+    if (!select.optional && !may_name_something(expr)) {
+      std::int64_t steps = 0;
+      if (const Value* found = borrow(expr, steps)) {
+        if (!charge(steps - 1)) return error(expr, kBudgetExceeded);  // eval charged this node
+        return *found;
+      }
+    }
+    if (!select.optional && may_name_something(expr)) {
       if (auto name = global_name(expr)) {
         if (const Value* bound = variables_.find(*name)) return *bound;
         if (auto type = type_denotation(*name)) return *type;
@@ -128,7 +165,7 @@ class Evaluator {
     // has no b, and so is optional.of(a).b.
     if (operand.is<Optional>()) return optional_field(operand, name, at);
     if (const ValueMap* map = operand.map()) {
-      if (const Value* found = map->find(Value(name))) return *found;
+      if (const Value* found = map->find(std::string_view(name))) return *found;
       return error(at, "no such key: " + name);
     }
     return error(
@@ -217,12 +254,13 @@ class Evaluator {
   }
 
   EvalResult eval_node(const Call& call, const Expr& expr) {
-    const std::string& f = call.function;
+    const std::string_view f = call.function;
+    const Builtin op = call.builtin == Builtin::unresolved ? builtin_named(f) : call.builtin;
     if (!call.target) {
-      if (f == op::kLogicalAnd || f == op::kLogicalOr)
-        return logical(call, expr, f == op::kLogicalAnd);
-      if (f == op::kConditional) return conditional(call, expr);
-      if (f == "has" && call.args.size() == 1) return has(call.args[0]);
+      if (op == Builtin::logical_and || op == Builtin::logical_or)
+        return logical(call, expr, op == Builtin::logical_and);
+      if (op == Builtin::conditional) return conditional(call, expr);
+      if (op == Builtin::has && call.args.size() == 1) return has(call.args[0]);
       if (f == "coalesce" && !call.args.empty()) return coalesce(call);
     } else if (call.args.size() == 2 || (f == "map" && call.args.size() == 3)) {
       if (f == "all" || f == "exists" || f == "exists_one" || f == "map" || f == "filter") {
@@ -231,7 +269,7 @@ class Evaluator {
       if (f == "optMap" || f == "optFlatMap") return optional_map(call, expr);
     }
     if (call.target && is_optional_namespace(*call.target)) return optional_constructor(call, expr);
-    std::vector<Value> args;
+    Args args;
     args.reserve(call.args.size() + 1);
     if (call.target) {
       auto target = eval(*call.target);
@@ -243,7 +281,7 @@ class Evaluator {
       if (!value) return value;
       args.push_back(std::move(*value));
     }
-    return apply(f, args, expr, call.target != nullptr);
+    return apply(f, op, args, expr, call.target != nullptr);
   }
 
   // `optional.of(x)` and friends: `optional` is a namespace, not a variable, unless one is bound.
@@ -254,7 +292,7 @@ class Evaluator {
   }
 
   EvalResult optional_constructor(const Call& call, const Expr& expr) {
-    const std::string& f = call.function;
+    const std::string_view f = call.function;
     if (f == "none" && call.args.empty()) return Value(Optional{});
     if ((f == "of" || f == "ofNonZeroValue") && call.args.size() == 1) {
       auto value = eval(call.args[0]);
@@ -262,7 +300,7 @@ class Evaluator {
       if (f == "ofNonZeroValue" && is_zero(*value)) return Value(Optional{});
       return Value(Optional{std::make_shared<const Value>(std::move(*value))});
     }
-    return error(expr, "undeclared reference to function 'optional." + f + "'");
+    return error(expr, "undeclared reference to function 'optional." + std::string(f) + "'");
   }
 
   // The zero value of its type: null, false, 0, 0u, 0.0, "", b"", [], {}.
@@ -367,7 +405,7 @@ class Evaluator {
     }
     const std::size_t count = list ? list->size() : map->size();
     const std::string& variable = std::get<Ident>(call.args[0].node).name;
-    const std::string& f = call.function;
+    const std::string_view f = call.function;
     std::optional<EvalError> failure;
     std::int64_t matches = 0;
     ValueList out;
@@ -416,33 +454,46 @@ class Evaluator {
   }
 
   // Operators and functions on evaluated arguments; for a method call, args[0] is the target.
-  EvalResult apply(const std::string& f, const std::vector<Value>& args, const Expr& expr,
+  EvalResult apply(std::string_view f, Builtin op, const Args& args, const Expr& expr,
                    bool method) {
     if (args.size() == 2 && !method) {
       const Value& a = args[0];
       const Value& b = args[1];
-      if (f == op::kEquals || f == op::kNotEquals) {
-        const bool same = equals(a, b);
-        if (exhausted()) return error(expr, kBudgetExceeded);
-        return Value(same == (f == op::kEquals));
-      }
-      if (f == op::kLess || f == op::kLessEquals || f == op::kGreater || f == op::kGreaterEquals) {
-        return relation(f, a, b, expr);
-      }
-      if (f == op::kIn) return membership(a, b, expr);
-      if (f == op::kIndex) return index(a, b, expr);
-      if (f == op::kOptionalIndex) return optional_index(a, b, expr);
-      if (f == op::kAdd || f == op::kSubtract || f == op::kMultiply || f == op::kDivide ||
-          f == op::kModulo) {
-        return arithmetic(f, a, b, expr);
+      switch (op) {
+        case Builtin::equals:
+        case Builtin::not_equals: {
+          const bool same = equals(a, b);
+          if (exhausted()) return error(expr, kBudgetExceeded);
+          return Value(same == (op == Builtin::equals));
+        }
+        case Builtin::less:
+        case Builtin::less_equals:
+        case Builtin::greater:
+        case Builtin::greater_equals:
+          return relation(f, op, a, b, expr);
+        case Builtin::in:
+          return membership(a, b, expr);
+        case Builtin::index:
+          return index(a, b, expr);
+        case Builtin::optional_index:
+          return optional_index(a, b, expr);
+        case Builtin::add:
+        case Builtin::subtract:
+        case Builtin::multiply:
+        case Builtin::divide:
+        case Builtin::modulo:
+          return arithmetic(f, op, a, b, expr);
+        default:
+          break;
       }
     }
+    if (op == Builtin::size && args.size() == 1) return size(args[0], expr);
     if (args.size() == 1 && !method) {
-      if (f == op::kLogicalNot) {
+      if (op == Builtin::logical_not) {
         if (const bool* b = args[0].get_if<bool>()) return Value(!*b);
         return no_overload(expr, f, args);
       }
-      if (f == op::kNegate) {
+      if (op == Builtin::negate) {
         if (const auto* i = args[0].get_if<std::int64_t>()) {
           if (*i == kIntMin) return error(expr, "int overflow");
           return Value(-*i);
@@ -457,7 +508,7 @@ class Evaluator {
         return convert(f, args[0], expr);
       }
     }
-    if (f == "size" && args.size() == 1) return size(args[0], expr);
+    if (op == Builtin::size && args.size() == 1) return size(args[0], expr);
     if (method && !args.empty()) {
       if (const auto* optional = args[0].get_if<Optional>()) {
         if (f == "hasValue" && args.size() == 1) return Value(optional->value != nullptr);
@@ -487,7 +538,7 @@ class Evaluator {
     if (f.front() == '_' || f.front() == '!' || f.front() == '@' || f.front() == '-') {
       return no_overload(expr, f, args);
     }
-    return error(expr, "undeclared reference to function '" + f + "'");
+    return error(expr, "undeclared reference to function '" + std::string(f) + "'");
   }
 
   // Value equality with its work charged: one step per list element or map entry compared, at
@@ -517,7 +568,8 @@ class Evaluator {
     return a == b;
   }
 
-  EvalResult relation(const std::string& f, const Value& a, const Value& b, const Expr& expr) {
+  EvalResult relation(std::string_view f, Builtin op, const Value& a, const Value& b,
+                      const Expr& expr) {
     const auto order = compare(a, b);
     if (!order) {
       const bool numbers = (a.is<std::int64_t>() || a.is<std::uint64_t>() || a.is<double>()) &&
@@ -525,9 +577,9 @@ class Evaluator {
       if (numbers) return Value(false);  // NaN is unordered: every comparison is false
       return no_overload(expr, f, {a, b});
     }
-    if (f == op::kLess) return Value(*order < 0);
-    if (f == op::kLessEquals) return Value(*order <= 0);
-    if (f == op::kGreater) return Value(*order > 0);
+    if (op == Builtin::less) return Value(*order < 0);
+    if (op == Builtin::less_equals) return Value(*order <= 0);
+    if (op == Builtin::greater) return Value(*order > 0);
     return Value(*order >= 0);
   }
 
@@ -596,42 +648,44 @@ class Evaluator {
 
   // int and uint arithmetic: overflow and division by zero are errors, never wrapped values.
   template <class Int>
-  static EvalResult checked(const std::string& f, Int x, Int y, const Expr& expr) {
+  static EvalResult checked(Builtin op, Int x, Int y, const Expr& expr) {
     Int out = 0;
     bool overflow = false;
-    if (f == op::kAdd) overflow = __builtin_add_overflow(x, y, &out);
-    if (f == op::kSubtract) overflow = __builtin_sub_overflow(x, y, &out);
-    if (f == op::kMultiply) overflow = __builtin_mul_overflow(x, y, &out);
-    if (f == op::kDivide || f == op::kModulo) {
-      if (y == 0) return error(expr, f == op::kDivide ? "division by zero" : "modulus by zero");
+    if (op == Builtin::add) overflow = __builtin_add_overflow(x, y, &out);
+    if (op == Builtin::subtract) overflow = __builtin_sub_overflow(x, y, &out);
+    if (op == Builtin::multiply) overflow = __builtin_mul_overflow(x, y, &out);
+    if (op == Builtin::divide || op == Builtin::modulo) {
+      if (y == 0)
+        return error(expr, op == Builtin::divide ? "division by zero" : "modulus by zero");
       if constexpr (std::is_signed_v<Int>) overflow = x == kIntMin && y == -1;
-      if (!overflow) out = f == op::kDivide ? x / y : x % y;
+      if (!overflow) out = op == Builtin::divide ? x / y : x % y;
     }
     if (overflow) return error(expr, std::is_signed_v<Int> ? "int overflow" : "uint overflow");
     return Value(out);
   }
 
-  EvalResult arithmetic(const std::string& f, const Value& a, const Value& b, const Expr& expr) {
+  EvalResult arithmetic(std::string_view f, Builtin op, const Value& a, const Value& b,
+                        const Expr& expr) {
     if (auto result = time_arithmetic(f, a, b)) {
       if (!*result) return error(expr, std::move(result->error()));
       return std::move(**result);
     }
     if (a.storage().index() != b.storage().index()) return no_overload(expr, f, {a, b});
     if (const auto* x = a.get_if<std::int64_t>()) {
-      return checked(f, *x, *b.get_if<std::int64_t>(), expr);
+      return checked(op, *x, *b.get_if<std::int64_t>(), expr);
     }
     if (const auto* x = a.get_if<std::uint64_t>()) {
-      return checked(f, *x, *b.get_if<std::uint64_t>(), expr);
+      return checked(op, *x, *b.get_if<std::uint64_t>(), expr);
     }
     if (const auto* x = a.get_if<double>()) {
       const double y = *b.get_if<double>();
-      if (f == op::kAdd) return Value(*x + y);
-      if (f == op::kSubtract) return Value(*x - y);
-      if (f == op::kMultiply) return Value(*x * y);
-      if (f == op::kDivide) return Value(*x / y);
+      if (op == Builtin::add) return Value(*x + y);
+      if (op == Builtin::subtract) return Value(*x - y);
+      if (op == Builtin::multiply) return Value(*x * y);
+      if (op == Builtin::divide) return Value(*x / y);
       return no_overload(expr, f, {a, b});
     }
-    if (f != op::kAdd) return no_overload(expr, f, {a, b});
+    if (op != Builtin::add) return no_overload(expr, f, {a, b});
     if (const auto* x = a.get_if<std::string>()) {
       const auto* y = b.get_if<std::string>();
       if (!charge(static_cast<std::int64_t>((x->size() + y->size()) / 16))) {
@@ -670,7 +724,7 @@ class Evaluator {
     return no_overload(expr, "size", {v});
   }
 
-  EvalResult convert(const std::string& f, const Value& v, const Expr& expr) {
+  EvalResult convert(std::string_view f, const Value& v, const Expr& expr) {
     if (f == "int") {
       if (const auto* i = v.get_if<std::int64_t>()) return Value(*i);
       if (const auto* u = v.get_if<std::uint64_t>()) {

@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -31,14 +33,31 @@ using EvalResult = tl::expected<Value, EvalError>;
 // selection it spells, as cel-spec's qualified-name resolution asks.
 class Activation {
  public:
-  void bind(std::string name, Value value) { variables_[std::move(name)] = std::move(value); }
-  const Value* find(std::string_view name) const {
-    auto it = variables_.find(name);
-    return it == variables_.end() ? nullptr : &it->second;
+  void bind(std::string name, Value value) {
+    dotted_ = dotted_ || name.find('.') != std::string::npos;
+    for (auto& [bound, old] : variables_) {
+      if (bound == name) {
+        old = std::move(value);
+        return;
+      }
+    }
+    variables_.emplace_back(std::move(name), std::move(value));
   }
+  // A scan: activations hold a handful of names (inputs, nodes, iter …), where comparing
+  // lengths first beats a tree's string comparisons.
+  const Value* find(std::string_view name) const {
+    for (const auto& [bound, value] : variables_) {
+      if (bound.size() == name.size() && bound == name) return &value;
+    }
+    return nullptr;
+  }
+  // Whether some bound name holds a dot: only then can `a.b.c` name a variable of its own, and
+  // the evaluator spell out selection chains to look.
+  bool has_dotted_names() const { return dotted_; }
 
  private:
-  std::map<std::string, Value, std::less<>> variables_;
+  std::vector<std::pair<std::string, Value>> variables_;
+  bool dotted_ = false;
 };
 
 struct EvalOptions {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <tl/expected.hpp>
 
 #include "base/assert.h"
@@ -48,7 +49,8 @@ struct CallContext {
 
 // A function's value, or the message of the error it evaluates to.
 using CallResult = tl::expected<Value, std::string>;
-using Args = std::vector<Value>;
+// A call's arguments; calls take at most a few, so they live on the stack.
+using Args = boost::container::small_vector<Value, 4>;
 using Function = std::optional<CallResult> (*)(const Args& args, bool method, CallContext& context);
 using FunctionTable = std::map<std::string_view, Function>;
 

@@ -89,6 +89,7 @@ class Parser {
   Parsed call(std::size_t offset, std::string function, std::vector<Node> args,
               ExprPtr target = nullptr, int target_height = 0) {
     Call c;
+    c.builtin = builtin_named(function);
     c.function = std::move(function);
     c.target = std::move(target);
     int tallest = target_height;

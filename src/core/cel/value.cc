@@ -160,21 +160,67 @@ std::optional<ValueMap::KeyId> ValueMap::key_id(const Value& key) {
   return std::nullopt;
 }
 
+std::size_t ValueMap::position(const KeyId& id) const {
+  if (entries_.size() > kScanMax) {
+    const auto it = index_.find(id);
+    return it == index_.end() ? entries_.size() : it->second;
+  }
+  const auto* name = std::get_if<std::string>(&id);
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const Value& key = entries_[i].first;
+    const auto* key_name = key.get_if<std::string>();
+    if (name != nullptr || key_name != nullptr) {  // strings equal only strings: no copies
+      if (name != nullptr && key_name != nullptr && *name == *key_name) return i;
+      continue;
+    }
+    if (key_id(key) == id) return i;
+  }
+  return entries_.size();
+}
+
 bool ValueMap::insert(Value key, Value value) {
   if (key.is<double>()) return false;
   auto id = key_id(key);
   if (!id) return false;
-  auto [it, added] = index_.emplace(std::move(*id), entries_.size());
-  if (!added) return false;
+  if (position(*id) != entries_.size()) return false;
   entries_.emplace_back(std::move(key), std::move(value));
+  if (entries_.size() == kScanMax + 1) {
+    for (std::size_t i = 0; i < entries_.size(); ++i) index_.emplace(*key_id(entries_[i].first), i);
+  } else if (entries_.size() > kScanMax + 1) {
+    index_.emplace(std::move(*id), entries_.size() - 1);
+  }
   return true;
 }
 
+bool ValueMap::set(Value key, Value value) {
+  if (key.is<double>()) return false;
+  auto id = key_id(key);
+  if (!id) return false;
+  if (const auto at = position(*id); at != entries_.size()) {
+    entries_[at].second = std::move(value);
+    return true;
+  }
+  return insert(std::move(key), std::move(value));
+}
+
 const Value* ValueMap::find(const Value& key) const {
+  if (const auto* name = key.get_if<std::string>()) return find(std::string_view(*name));
   auto id = key_id(key);
   if (!id) return nullptr;
-  auto it = index_.find(*id);
-  return it == index_.end() ? nullptr : &entries_[it->second].second;
+  const auto at = position(*id);
+  return at == entries_.size() ? nullptr : &entries_[at].second;
+}
+
+const Value* ValueMap::find(std::string_view name) const {
+  if (entries_.size() > kScanMax) {
+    const auto it = index_.find(KeyId(std::string(name)));
+    return it == index_.end() ? nullptr : &entries_[it->second].second;
+  }
+  for (const auto& [key, value] : entries_) {
+    const auto* s = key.get_if<std::string>();
+    if (s != nullptr && *s == name) return &value;
+  }
+  return nullptr;
 }
 
 Value from_json(const nlohmann::json& json) {

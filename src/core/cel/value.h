@@ -74,10 +74,11 @@ class Value {
   Value(Bytes b) : storage_(std::move(b)) {}          // NOLINT
   Value(ValueList list);                              // NOLINT
   Value(ValueMap map);                                // NOLINT
-  Value(Timestamp t) : storage_(t) {}                 // NOLINT
-  Value(Duration d) : storage_(d) {}                  // NOLINT
-  Value(Type t) : storage_(std::move(t)) {}           // NOLINT
-  Value(Optional o) : storage_(std::move(o)) {}       // NOLINT
+  explicit Value(std::shared_ptr<const ValueMap> map) : storage_(std::move(map)) {}
+  Value(Timestamp t) : storage_(t) {}            // NOLINT
+  Value(Duration d) : storage_(d) {}             // NOLINT
+  Value(Type t) : storage_(std::move(t)) {}      // NOLINT
+  Value(Optional o) : storage_(std::move(o)) {}  // NOLINT
 
   static Value from_constant(const Constant& constant);
 
@@ -114,7 +115,11 @@ class ValueMap {
  public:
   // Fails (returns false) on a key of another type, or a key given twice.
   bool insert(Value key, Value value);
+  // Inserts, or replaces the value of an existing key (of a supported type); false otherwise.
+  bool set(Value key, Value value);
   const Value* find(const Value& key) const;
+  // A field: the entry under a string key (what `m.name` selects), found without building a key.
+  const Value* find(std::string_view name) const;
   std::size_t size() const { return entries_.size(); }
   const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
 
@@ -123,9 +128,13 @@ class ValueMap {
   // integral), so equal numbers of different types land on one entry.
   using KeyId = std::variant<bool, std::int64_t, std::uint64_t, std::string>;
   static std::optional<KeyId> key_id(const Value& key);
+  // Maps as workflows hold them (a node's output, a tool call) have a handful of entries: up to
+  // this many are searched in order, and only a larger map builds the index.
+  static constexpr std::size_t kScanMax = 12;
+  std::size_t position(const KeyId& id) const;  // entries_.size() when absent
 
   std::vector<std::pair<Value, Value>> entries_;
-  std::map<KeyId, std::size_t> index_;
+  std::map<KeyId, std::size_t> index_;  // filled once entries_ outgrows kScanMax
 };
 
 // JSON to CEL: integers become int (uint beyond int64), other numbers double, objects maps with

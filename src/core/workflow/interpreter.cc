@@ -24,8 +24,10 @@ struct Interpreter::Scope {
   std::vector<NodeStatus> status;
   std::vector<bool> activated;
   std::vector<std::pair<std::string, cel::Value>> outputs;  // completed nodes, in order
+  // `nodes` as expressions see it, kept up to date in place as nodes complete (copied first
+  // when a value handed out still holds it), so a step costs one insertion, not a rebuild.
+  std::shared_ptr<cel::ValueMap> nodes_map;
   cel::Value nodes_cache;
-  bool nodes_dirty = true;
   std::size_t busy = 0;    // nodes waiting, running or opened
   std::size_t queued = 0;  // activations not yet processed
   std::size_t waiting_joins = 0;
@@ -175,9 +177,10 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
 }
 
 const cel::Value& Interpreter::nodes_value(Scope& scope) {
-  if (scope.nodes_dirty) {
-    scope.nodes_cache = merged(scope.outer_nodes, scope.outputs);
-    scope.nodes_dirty = false;
+  if (scope.nodes_map == nullptr) {
+    auto built = merged(scope.outer_nodes, scope.outputs);
+    scope.nodes_map = std::make_shared<cel::ValueMap>(*built.map());
+    scope.nodes_cache = cel::Value(std::shared_ptr<const cel::ValueMap>(scope.nodes_map));
   }
   return scope.nodes_cache;
 }
@@ -283,7 +286,7 @@ void Interpreter::begin(std::size_t s, std::size_t n) {
     if (!*b) return skip(s, n);
   }
   const auto path = node_path(scope, n);
-  if (std::find(reached_.begin(), reached_.end(), path) == reached_.end()) reached_.push_back(path);
+  if (reached_set_.insert(path).second) reached_.push_back(path);
   switch (spec.type) {
     case NodeType::join:
       return complete(s, n, cel::Value(cel::ValueMap{}));
@@ -402,7 +405,14 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
   // A node run again (after start_at, over its `state`) replaces what was known of it.
   std::erase_if(scope.outputs, [&](const auto& entry) { return entry.first == spec.id; });
   scope.outputs.emplace_back(spec.id, output);
-  scope.nodes_dirty = true;
+  if (scope.nodes_map != nullptr) {
+    // Held only by the scope (the map and its Value): safe to change in place.
+    if (scope.nodes_map.use_count() > 2) {
+      scope.nodes_map = std::make_shared<cel::ValueMap>(*scope.nodes_map);
+      scope.nodes_cache = cel::Value(std::shared_ptr<const cel::ValueMap>(scope.nodes_map));
+    }
+    scope.nodes_map->set(cel::Value(spec.id), output);
+  }
   last_output_by_path_[node_path(scope, n)] = output;
   if (spec.save_message) {
     auto vars = variables(scope);

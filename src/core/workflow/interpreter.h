@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -130,6 +131,7 @@ class Interpreter {
   // Loops over a ref: the iteration each pending key stands for.
   std::map<std::string, std::size_t, std::less<>> iteration_of_key_;
   std::vector<std::string> reached_;
+  std::unordered_set<std::string> reached_set_;
   std::vector<std::string> issued_;
   std::vector<SavedMessage> messages_;
   std::map<std::string, cel::Value, std::less<>> last_output_by_path_;

@@ -120,5 +120,4 @@ std::optional<double> as_double(const cel::Value& value) {
   return std::nullopt;
 }
 
-
 }  // namespace reliant::workflow
