@@ -3,7 +3,10 @@
 #include "app/cel_command.h"
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include "base/json_parse.h"
@@ -20,6 +23,16 @@ struct CelEvalOptions {
 };
 
 constexpr int kEvaluationFailed = 1;
+
+// IANA zones for the timestamp accessors (getHours('Europe/Paris')), from the machine's tz
+// database; the evaluator passes only names it has checked (no "..", not absolute).
+std::optional<std::string> load_zone(std::string_view name) {
+  std::ifstream in("/usr/share/zoneinfo/" + std::string(name), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
 constexpr int kBadOptions = 2;
 
 int run_cel_eval(const CelEvalOptions& o) {
@@ -40,7 +53,10 @@ int run_cel_eval(const CelEvalOptions& o) {
   }
   cel::Activation activation;
   for (const auto& [name, value] : vars->items()) activation.bind(name, cel::from_json(value));
-  auto value = cel::evaluate(*tree, activation, cel::EvalOptions{o.budget});
+  cel::EvalOptions options;
+  options.cost_max = o.budget;
+  options.load_time_zone = load_zone;
+  auto value = cel::evaluate(*tree, activation, options);
   if (!value) {
     const cel::SyntaxError located{value.error().offset, value.error().message};
     std::fprintf(stderr, "error: %s\n", cel::describe(located, o.expression).c_str());

@@ -22,6 +22,11 @@ expect 1 'error: column 4: unexpected end of expression' -- "$reliant" cel eval 
 expect 1 'error: column 3: division by zero' -- "$reliant" cel eval 'x / 0' --vars '{"x": 1}'
 expect 1 'error: column 1: undeclared reference to '"'"'y'"'" -- "$reliant" cel eval 'y'
 expect 1 'error: column 25: evaluation cost budget exceeded' -- "$reliant" cel eval '[1, 2, 3].map(a, [1, 2, 3].map(b, a * b))' --budget 10
+# IANA zones come from the machine's tz database; a name that climbs out of it is refused.
+if [ -f /usr/share/zoneinfo/Asia/Kolkata ]; then
+  expect 0 '20' -- "$reliant" cel eval "timestamp('2026-11-24T15:00:00Z').getHours('Asia/Kolkata')"
+fi
+expect 1 "error: column 34: unknown time zone '../etc/passwd'" -- "$reliant" cel eval "timestamp('2026-11-24T15:00:00Z').getHours('../etc/passwd')"
 expect 2 'error: --vars must be a JSON object' -- "$reliant" cel eval 'x' --vars '[1]'
 expect 2 'error: --budget must be at least 1' -- "$reliant" cel eval 'x' --budget 0
 exit $status
