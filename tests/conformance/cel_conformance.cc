@@ -233,20 +233,19 @@ std::string shown(const Value& v) {
 Outcome run_test(const json& test) {
   const auto skip = [](std::string why) { return Outcome{Outcome::kSkipped, std::move(why)}; };
   const auto failed = [](std::string why) { return Outcome{Outcome::kFailed, std::move(why)}; };
-  if (test.value("checkOnly", false))
-    return skip("check-only test (type checking not implemented)");
+  if (test.value("checkOnly", false)) return skip("check-only test: this CEL has no type checker");
   if (test.value("disableMacros", false)) return skip("macros cannot be turned off in this CEL");
   if (test.contains("unknown") || test.contains("anyUnknowns")) {
-    return skip("unknown values (partial evaluation) not implemented");
+    return skip("unknown values: this CEL does no partial evaluation");
   }
   if (test.contains("typedResult"))
-    return skip("typed results need type checking (not implemented)");
+    return skip("typed result: this CEL has no type checker to type it");
   const std::string source = test.at("expr").get<std::string>();
   auto tree = parse(source);
   if (!tree) return failed("syntax error: " + describe(tree.error(), source));
   if (unknown_message(*tree)) return skip(kNoMessages);
   if (!test.value("container", "").empty()) {
-    return skip("container-relative name resolution not implemented");
+    return skip("container-relative names: this CEL resolves names from the root only");
   }
   Activation activation;
   const json bindings = test.value("bindings", json::object());

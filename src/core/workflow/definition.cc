@@ -1,4 +1,4 @@
-// Names of node and input types, and the graph's indexes.
+// Names of node types and thread modes, and the graph's indexes.
 #include "core/workflow/definition.h"
 
 #include "base/assert.h"
@@ -38,18 +38,6 @@ std::optional<NodeType> node_type_named(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-bool is_action(NodeType type) noexcept {
-  switch (type) {
-    case NodeType::loop:
-    case NodeType::join:
-    case NodeType::group:
-    case NodeType::router:
-      return false;
-    default:
-      return true;  // a workflow node with an inline body is opened by the interpreter itself
-  }
-}
-
 std::string_view to_string(ThreadMode mode) noexcept {
   switch (mode) {
     case ThreadMode::inherit:
@@ -58,34 +46,6 @@ std::string_view to_string(ThreadMode mode) noexcept {
       return "new";
     case ThreadMode::fork:
       return "fork";
-  }
-  return "?";
-}
-
-std::string_view to_string(InputType type) noexcept {
-  switch (type) {
-    case InputType::string:
-      return "string";
-    case InputType::integer:
-      return "integer";
-    case InputType::number:
-      return "number";
-    case InputType::boolean:
-      return "boolean";
-    case InputType::enumeration:
-      return "enum";
-    case InputType::array:
-      return "array";
-    case InputType::object:
-      return "object";
-    case InputType::model:
-      return "model";
-    case InputType::tools:
-      return "tools";
-    case InputType::preset:
-      return "preset";
-    case InputType::group:
-      return "group";
   }
   return "?";
 }

@@ -38,9 +38,6 @@ enum class NodeType {
 };
 std::string_view to_string(NodeType type) noexcept;
 std::optional<NodeType> node_type_named(std::string_view name) noexcept;
-// Nodes that leave the run to do their work (a model call, a command, a person): the host runs
-// them and reports a result. The rest the interpreter decides itself.
-bool is_action(NodeType type) noexcept;
 
 enum class ThreadMode { inherit, fresh, fork };  // YAML: inherit | new | fork
 std::string_view to_string(ThreadMode mode) noexcept;
@@ -125,7 +122,6 @@ enum class InputType {
   preset,
   group
 };
-std::string_view to_string(InputType type) noexcept;
 
 struct InputSpec {
   std::string name;

@@ -75,12 +75,6 @@ const TypeKeys& type_keys(NodeType type) {
   }
 }
 
-Mark mark_of(const YAML::Node& node) {
-  const auto m = node.Mark();
-  if (m.line < 0) return {};
-  return Mark{m.line + 1, m.column + 1};
-}
-
 std::string joined(const Keys& keys) {
   std::string out;
   for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;

@@ -20,11 +20,6 @@ const Keys kEventKeys = {"node", "output", "error"};
 const Keys kExpectKeys = {"outcome",      "reached",    "not_reached",
                           "node_outputs", "error_node", "error_contains"};
 
-Mark mark_of(const YAML::Node& node) {
-  const auto m = node.Mark();
-  return m.line < 0 ? Mark{} : Mark{m.line + 1, m.column + 1};
-}
-
 struct Reader {
   std::vector<Diagnostic> errors;
 

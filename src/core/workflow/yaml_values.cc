@@ -70,6 +70,11 @@ std::optional<cel::Value> core_schema(const std::string& s) {
 
 }  // namespace
 
+Mark mark_of(const YAML::Node& node) {
+  const auto m = node.Mark();
+  return m.line < 0 ? Mark{} : Mark{m.line + 1, m.column + 1};
+}
+
 bool is_plain(const YAML::Node& scalar) { return scalar.Tag() == "?"; }
 
 cel::Value scalar_value(const YAML::Node& node) {

@@ -9,8 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cel/value.h"
+#include "core/workflow/definition.h"
 
 namespace reliant::workflow {
+
+// Where a node stands in its file (1-based), or no place for a node built in memory.
+Mark mark_of(const YAML::Node& node);
 
 // Plain (unquoted, not a block scalar): only these are read as null, booleans and numbers.
 bool is_plain(const YAML::Node& scalar);

@@ -6,22 +6,10 @@
 
 #include "core/cel/evaluator.h"
 #include "core/cel/parser.h"
+#include "unit/core/cel_run.h"
 
 namespace reliant::cel {
 namespace {
-
-// The value of `source` as JSON text, or "error: …" with the evaluator's message.
-std::string run(const std::string& source,
-                const nlohmann::json& variables = nlohmann::json::object(),
-                EvalOptions options = {}) {
-  auto tree = parse(source);
-  if (!tree) return "syntax: " + describe(tree.error(), source);
-  Activation activation;
-  for (const auto& [name, value] : variables.items()) activation.bind(name, from_json(value));
-  auto value = evaluate(*tree, activation, options);
-  if (!value) return "error: " + value.error().message;
-  return to_json(*value).dump();
-}
 
 TEST(CelEvaluator, ComputesArithmeticAndRefusesOverflow) {
   EXPECT_EQ(run("1 + 2 * 3 - 4 / 2 % 3"), "5");
