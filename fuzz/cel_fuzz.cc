@@ -1,7 +1,7 @@
 // Fuzz target: any bytes given as a CEL expression parse to a tree or to an error at a position
 // inside the source, never a crash or a hang; an accepted tree prints to text that parses back
 // to the same tree and prints the same again, and evaluates (to a value or an error) within its
-// budget.
+// budget; the compiled Program evaluates it to the same value or error.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "core/cel/evaluator.h"
+#include "core/cel/functions.h"
 #include "core/cel/parser.h"
 #include "core/cel/printer.h"
 
@@ -35,7 +36,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     a.bind("m", reliant::cel::from_json(nlohmann::json::parse(R"({"k": {"v": null}, "n": 1})")));
     return a;
   }();
-  auto value = reliant::cel::evaluate(*tree, variables, reliant::cel::EvalOptions{20'000});
+  const reliant::cel::EvalOptions options{20'000};
+  auto value = reliant::cel::evaluate(*tree, variables, options);
   if (value) (void)reliant::cel::to_json(*value).dump();
+  // The compiled program agrees with the tree walk, value for value and message for message,
+  // unless the budget ran out (the two spend it alike but not to the step on every path).
+  const auto compiled = reliant::cel::Program(std::move(*tree)).evaluate(variables, options);
+  const auto shown = [](const reliant::cel::EvalResult& r) {
+    return r ? reliant::cel::to_json(*r).dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+             : "error: " + r.error().message;
+  };
+  const bool out_of_budget =
+      (!value && value.error().message == reliant::cel::kBudgetExceeded) ||
+      (!compiled && compiled.error().message == reliant::cel::kBudgetExceeded);
+  if (!out_of_budget) {
+    RELIANT_ASSERT_MSG(shown(value) == shown(compiled),
+                       (printed + " → " + shown(value) + " vs " + shown(compiled)).c_str());
+  }
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CEL against its peer, in the same run: bench_cel (this project's evaluator) and @bufbuild/cel
-# (tests/bench/cel_peer, locked) evaluate the agent loop's conditions (tests/bench/
-# agent_conditions.json), alternating ROUNDS times because this machine's speed drifts; then the
+# CEL against its peer, in the same run: bench_cel (this project's compiled program, and the tree
+# walk it replaces) and @bufbuild/cel (tests/bench/cel_peer, locked) evaluate the agent loop's
+# conditions (tests/bench/agent_conditions.json), alternating ROUNDS times because this machine's speed drifts; then the
 # workflow interpreter's decisions per second on a 100-node workflow, against its CEL floor.
 #   tools/bench_cel.sh [ROUNDS]     (default 3)
 set -euo pipefail
@@ -24,19 +24,25 @@ tmp, rounds = sys.argv[1], int(sys.argv[2])
 spec = json.load(open("tests/bench/agent_conditions.json"))
 rows = []
 for i, expression in enumerate(spec["expressions"]):
-    ours, peer = [], []
+    ours, walk, peer = [], [], []
     for r in range(1, rounds + 1):
         for b in json.load(open(f"{tmp}/cpp-{r}.json"))["benchmarks"]:
             if b["name"] == f"BM_AgentCondition/{i}_median":
                 ours.append(b["cpu_time"])
+            if b["name"] == f"BM_AgentConditionWalk/{i}_median":
+                walk.append(b["cpu_time"])
         peer.append([json.loads(l) for l in open(f"{tmp}/peer-{r}.jsonl")][i]["p50_ns"])
-    rows.append((expression, statistics.median(ours), statistics.median(peer)))
-print(f"{'expression':<72} {'ours ns':>8} {'peer ns':>8} {'ratio':>6}")
-for e, o, p in rows:
-    print(f"{e[:72]:<72} {o:8.0f} {p:8.0f} {p / o:6.1f}")
-ratios = [p / o for _, o, p in rows]
-print(f"ratio: geometric mean {statistics.geometric_mean(ratios):.1f}, lowest {min(ratios):.1f} "
-      f"(medians over {rounds} alternating rounds; ours = median of 5 repetitions, peer = p50 of 100 batches)")
+    rows.append((expression, statistics.median(ours), statistics.median(walk),
+                 statistics.median(peer)))
+print(f"{'expression':<64} {'ours ns':>8} {'walk ns':>8} {'peer ns':>8} {'peer/ours':>9}")
+for e, o, w, p in rows:
+    print(f"{e[:64]:<64} {o:8.0f} {w:8.0f} {p:8.0f} {p / o:9.1f}")
+ratios = [p / o for _, o, _, p in rows]
+walks = [w / o for _, o, w, _ in rows]
+print(f"peer/ours: geometric mean {statistics.geometric_mean(ratios):.1f}, lowest {min(ratios):.1f}; "
+      f"walk/ours: geometric mean {statistics.geometric_mean(walks):.1f}")
+print(f"(medians over {rounds} alternating rounds; ours = cel::Program, walk = cel::evaluate's tree "
+      f"walk, each the median of 5 repetitions; peer = @bufbuild/cel, p50 of 100 batches)")
 PY
 echo
 build/tests/bench/bench_cel --benchmark_filter='Interpreter' --benchmark_repetitions=5 \

@@ -1,7 +1,9 @@
 // CEL and the workflow interpreter, measured:
 // - BM_AgentCondition/i: expression i of agent_conditions.json (the agent loop's conditions),
-//   parsed once, evaluated against one turn's variables. tools/bench_cel.sh runs its peer,
+//   compiled once (cel::Program), evaluated against one turn's variables. tools/bench_cel.sh runs
+//   its peer,
 //   @bufbuild/cel on the same file, in the same run and prints the ratio.
+// - BM_AgentConditionWalk/i: the same by the tree walk, the program's floor to beat.
 // - BM_InterpreterDecisions: a 100-node workflow (ten stages, each a fan-out of nine conditional
 //   run nodes into a join) run to its end; `decisions/s` counts results reported, each a step of
 //   the interpreter. Its floor, BM_InterpreterFloor, evaluates the same conditions and command
@@ -10,6 +12,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,30 +25,54 @@
 namespace reliant {
 namespace {
 
-nlohmann::json agent_conditions() {
-  std::ifstream in(RELIANT_BENCH_DIR "/agent_conditions.json");
-  return nlohmann::json::parse(in);
-}
+// Expression `index` of agent_conditions.json, parsed, and the turn's variables it reads.
+struct AgentCondition {
+  cel::Expr tree;
+  cel::Activation variables;
+};
 
-void BM_AgentCondition(benchmark::State& state) {
-  static const auto spec = agent_conditions();
+std::optional<AgentCondition> agent_condition(benchmark::State& state) {
+  static const auto spec = [] {
+    std::ifstream in(RELIANT_BENCH_DIR "/agent_conditions.json");
+    return nlohmann::json::parse(in);
+  }();
   const auto& source =
       spec["expressions"][static_cast<std::size_t>(state.range(0))].get_ref<const std::string&>();
   auto tree = cel::parse(source);
   if (!tree) {
     state.SkipWithError(tree.error().message.c_str());
-    return;
+    return std::nullopt;
   }
-  cel::Activation variables;
+  AgentCondition condition{std::move(*tree), {}};
   for (const auto& [name, value] : spec["variables"].items())
-    variables.bind(name, cel::from_json(value));
+    condition.variables.bind(name, cel::from_json(value));
+  return condition;
+}
+
+void BM_AgentCondition(benchmark::State& state) {
+  auto condition = agent_condition(state);
+  if (!condition) return;
+  // Compiled once, as the peer plans once and as workflows hold their conditions.
+  const cel::Program program(std::move(condition->tree));
   for (auto _ : state) {
-    auto value = cel::evaluate(*tree, variables);
+    auto value = program.evaluate(condition->variables);
     benchmark::DoNotOptimize(value);
   }
-  state.SetLabel(cel::to_json(*cel::evaluate(*tree, variables)).dump());
+  state.SetLabel(cel::to_json(*program.evaluate(condition->variables)).dump());
 }
 BENCHMARK(BM_AgentCondition)->DenseRange(0, 5);
+
+// The same expressions by the tree walk (cel::evaluate), which Program replaces where an
+// expression is evaluated more than once: the ratio is what compiling buys.
+void BM_AgentConditionWalk(benchmark::State& state) {
+  auto condition = agent_condition(state);
+  if (!condition) return;
+  for (auto _ : state) {
+    auto value = cel::evaluate(condition->tree, condition->variables);
+    benchmark::DoNotOptimize(value);
+  }
+}
+BENCHMARK(BM_AgentConditionWalk)->DenseRange(0, 5);
 
 constexpr int kStages = 10;
 constexpr int kBranches = 9;

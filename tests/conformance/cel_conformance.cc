@@ -258,6 +258,13 @@ Outcome run_test(const json& test) {
   EvalOptions options;
   options.load_time_zone = load_zone;
   auto result = evaluate(*tree, activation, options);
+  // What ships is the compiled program: it must agree with the tree walk on every test.
+  const auto compiled = Program(std::move(*tree)).evaluate(activation, options);
+  if (result.has_value() != compiled.has_value() || (result && !same(*result, *compiled)) ||
+      (!result && result.error().message != compiled.error().message)) {
+    return failed("the compiled program disagrees with the tree walk: " +
+                  (compiled ? shown(*compiled) : "error: " + compiled.error().message));
+  }
   if (test.contains("evalError") || test.contains("anyEvalErrors")) {
     if (result) return failed("expected an error, got " + shown(*result));
     return Outcome{Outcome::kPassed, ""};

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,6 +72,28 @@ struct EvalOptions {
   TimeZoneLoader load_time_zone = nullptr;
 };
 
+// Walks the tree: for an expression evaluated once. Program is for one evaluated many times.
 EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOptions& options = {});
+
+// An expression prepared once for many evaluations, as a workflow's conditions and templates
+// are. It is compiled into steps that borrow their operands (constants, variables and the values
+// inside them) instead of copying them, and apply the operators conditions use most in place;
+// what the steps do not cover runs on the tree evaluator. Values, errors and cost are evaluate()'s.
+class Program {
+ public:
+  explicit Program(Expr expr);
+  Program(Program&&) noexcept;
+  Program& operator=(Program&&) noexcept;
+  ~Program();
+
+  EvalResult evaluate(const Activation& variables, const EvalOptions& options = {}) const;
+  const Expr& expr() const { return *expr_; }
+
+  class Step;  // one compiled node (evaluator.cc)
+
+ private:
+  std::unique_ptr<const Expr> expr_;  // the steps point into it, so it never moves
+  std::unique_ptr<const Step> root_;
+};
 
 }  // namespace reliant::cel

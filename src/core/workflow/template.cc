@@ -36,16 +36,16 @@ std::size_t hole_end(std::string_view text, std::size_t from) {
   return std::string_view::npos;
 }
 
-tl::expected<std::shared_ptr<const cel::Expr>, TemplateError> parse_hole(std::string_view text,
-                                                                         std::size_t begin,
-                                                                         std::size_t end) {
+tl::expected<std::shared_ptr<const cel::Program>, TemplateError> parse_hole(std::string_view text,
+                                                                            std::size_t begin,
+                                                                            std::size_t end) {
   const auto source = text.substr(begin, end - begin);
   if (trimmed(source).empty()) return tl::unexpected(TemplateError{begin, "empty {{ }}"});
   auto tree = cel::parse(source);
   if (!tree) {
     return tl::unexpected(TemplateError{begin + tree.error().offset, tree.error().message});
   }
-  return std::make_shared<const cel::Expr>(std::move(*tree));
+  return std::make_shared<const cel::Program>(std::move(*tree));
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ tl::expected<cel::Value, cel::EvalError> Template::evaluate(const cel::Activatio
     return tl::unexpected(std::move(e));
   };
   if (whole_) {
-    auto value = cel::evaluate(*parts_[0].hole, variables, options);
+    auto value = parts_[0].hole->evaluate(variables, options);
     if (!value) return located(parts_[0].offset, value.error());
     return value;
   }
@@ -119,7 +119,7 @@ tl::expected<cel::Value, cel::EvalError> Template::evaluate(const cel::Activatio
   for (const auto& part : parts_) {
     out += part.literal;
     if (part.hole == nullptr) continue;
-    auto value = cel::evaluate(*part.hole, variables, options);
+    auto value = part.hole->evaluate(variables, options);
     if (!value) return located(part.offset, value.error());
     out += interpolated(*value);
   }

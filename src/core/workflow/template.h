@@ -41,9 +41,9 @@ class Template {
 
  private:
   struct Part {
-    std::string literal;                    // text before the hole, or the whole tail
-    std::shared_ptr<const cel::Expr> hole;  // null for trailing text
-    std::size_t offset = 0;                 // where the hole's expression starts in text_
+    std::string literal;                       // text before the hole, or the whole tail
+    std::shared_ptr<const cel::Program> hole;  // null for trailing text
+    std::size_t offset = 0;                    // where the hole's expression starts in text_
   };
   std::string text_;
   std::vector<Part> parts_;

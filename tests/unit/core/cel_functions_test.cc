@@ -160,7 +160,9 @@ TEST(CelFunctions, TimestampAccessorsAskTheLoaderForIanaZones) {
   // Never a path that leaves the zone directory.
   EXPECT_EQ(run(t + ".getHours('../../etc/passwd')", nlohmann::json::object(), options),
             "error: unknown time zone '../../etc/passwd'");
-  EXPECT_EQ(asked, (std::vector<std::string>{"America/Sao_Paulo", "Mars/Olympus"}));
+  // Each name twice: run() evaluates by the tree walk and by the compiled program.
+  EXPECT_EQ(asked, (std::vector<std::string>{"America/Sao_Paulo", "America/Sao_Paulo",
+                                             "Mars/Olympus", "Mars/Olympus"}));
 }
 
 TEST(CelFunctions, WellKnownTypesStandForTheirValues) {
