@@ -20,7 +20,7 @@ enum class EventKind {
   activity_scheduled,  // {name, input, max_attempts, start_to_close_ms, heartbeat_timeout_ms}
   activity_completed,  // {scheduled_seq, result, attempt}
   activity_failed,     // {scheduled_seq, error, attempts}: retries exhausted
-  timer_started,       // {fire_at_ms}
+  timer_started,       // {fire_at_ms, tag?}
   timer_fired,         // {started_seq}
   signal_received,     // {name, payload}
   cancel_requested,    // {reason}

@@ -43,6 +43,7 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       if (it == activities.end()) return fail(corrupt(e, "answers no scheduled activity"));
       if (it->second.status != ActivityState::Status::pending)
         return fail(corrupt(e, "activity already resolved"));
+      it->second.resolved_seq = e.seq;
       if (e.kind == EventKind::activity_completed) {
         it->second.status = ActivityState::Status::completed;
         it->second.result = e.body.value("result", Json());
@@ -53,13 +54,15 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       break;
     }
     case EventKind::timer_started:
-      timers[e.seq] = TimerState{e.seq, e.body.value("fire_at_ms", std::int64_t{0}), false};
+      timers[e.seq] = TimerState{e.seq, e.body.value("fire_at_ms", std::int64_t{0}), false, 0,
+                                 e.body.value("tag", "")};
       break;
     case EventKind::timer_fired: {
       auto it = timers.find(e.ref_seq());
       if (it == timers.end()) return fail(corrupt(e, "answers no started timer"));
       if (it->second.fired) return fail(corrupt(e, "timer already fired"));
       it->second.fired = true;
+      it->second.fired_seq = e.seq;
       break;
     }
     case EventKind::signal_received:

@@ -18,14 +18,17 @@ struct ActivityState {
   std::string name;
   Json input;
   Status status = Status::pending;
-  Json result;        // when completed
-  std::string error;  // when failed
+  Json result;                    // when completed
+  std::string error;              // when failed
+  std::int64_t resolved_seq = 0;  // the seq of its activity_completed or activity_failed event
 };
 
 struct TimerState {
   std::int64_t started_seq = 0;
   std::int64_t fire_at_ms = 0;
   bool fired = false;
+  std::int64_t fired_seq = 0;
+  std::string tag;  // StartTimer::tag: what the workflow started it for
 };
 
 struct Signal {

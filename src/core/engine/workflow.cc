@@ -58,7 +58,9 @@ std::vector<HistoryEvent> decide_next(const RunState& state, const Workflow* wor
                {"start_to_close_ms", to_ms(a->options.start_to_close)},
                {"heartbeat_timeout_ms", to_ms(a->options.heartbeat_timeout)}});
     } else if (const auto* t = std::get_if<StartTimer>(&command)) {
-      add(EventKind::timer_started, Json{{"fire_at_ms", now_ms + to_ms(t->delay)}});
+      Json body{{"fire_at_ms", now_ms + to_ms(t->delay)}};
+      if (!t->tag.empty()) body["tag"] = t->tag;  // untagged timers' events stay as they were
+      add(EventKind::timer_started, std::move(body));
     } else if (const auto* c = std::get_if<CompleteRun>(&command)) {
       add(EventKind::run_completed, Json{{"result", c->result}});
       break;  // nothing may follow a terminal event

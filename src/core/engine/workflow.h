@@ -32,6 +32,9 @@ struct ScheduleActivity {
 };
 struct StartTimer {
   Duration delay{};
+  // What the timer is for, when a workflow runs several (the workflow language: the node whose
+  // timeout it is); kept in the history and in TimerState.
+  std::string tag;
 };
 struct CompleteRun {
   Json result;

@@ -1,0 +1,266 @@
+// The workflow language's engine workflow: the run's history → the interpreter's answers, in the
+// order they arrived → the commands for what is still to do.
+#include "core/workflow/engine_workflow.h"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "core/cel/timestamps.h"
+#include "core/cel/value.h"
+#include "core/workflow/builtins.h"
+#include "core/workflow/inputs.h"
+#include "core/workflow/interpreter.h"
+#include "core/workflow/loader.h"
+
+namespace reliant::workflow {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kBuiltinPrefix = "builtin://";
+// The activity storing a node's `save_message:` is keyed apart from the node: "save:" + its key.
+constexpr std::string_view kSavePrefix = "save:";
+
+Error invalid(std::string message) {
+  return Error{ErrorCode::invalid_argument, "workflow run: " + std::move(message)};
+}
+
+// An answer to a pending action, from the history: what the interpreter is told, and when.
+struct Answer {
+  std::int64_t seq = 0;
+  NodeResult result;
+};
+
+std::vector<Answer> answers_in_order(const engine::RunState& state) {
+  std::vector<Answer> answers;
+  for (const auto& [seq, activity] : state.activities) {
+    if (activity.status == engine::ActivityState::Status::pending) continue;
+    const std::string key = activity.input.value("key", "");
+    if (key.empty() || key.starts_with(kSavePrefix)) continue;  // not a node: nothing waits
+    NodeResult result{key, cel::Value(nullptr), std::nullopt};
+    if (activity.status == engine::ActivityState::Status::completed) {
+      result.output = cel::from_json(activity.result);
+    } else {
+      result.error = activity.error;
+    }
+    answers.push_back(Answer{activity.resolved_seq, std::move(result)});
+  }
+  for (const auto& signal : state.signals) {
+    if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
+    const std::string key = signal.payload.value("key", "");
+    if (key.empty()) continue;
+    answers.push_back(Answer{
+        signal.seq, NodeResult{key, cel::from_json(signal.payload.value("output", Json::object())),
+                               std::nullopt}});
+  }
+  for (const auto& [seq, timer] : state.timers) {
+    if (!timer.fired || timer.tag.empty()) continue;
+    answers.push_back(Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr),
+                                                         "no answer within its timeout"}});
+  }
+  std::sort(answers.begin(), answers.end(),
+            [](const Answer& a, const Answer& b) { return a.seq < b.seq; });
+  return answers;
+}
+
+bool waits_for_a_person(NodeType type) {
+  return type == NodeType::approval || type == NodeType::ask_question;
+}
+
+Json activity_input(const Action& action, const Json& context) {
+  return Json{{"key", action.key},
+              {"path", action.path},
+              {"node_id", action.node_id},
+              {"type", std::string(to_string(action.type))},
+              {"args", cel::to_json(action.args)},
+              {"ref", action.ref},
+              {"thread", cel::to_json(action.thread)},
+              {"daemon", action.daemon},
+              {"run", context}};
+}
+
+Result<Duration> timeout_of(const std::string& text) {
+  auto parsed = cel::parse_duration(text);
+  if (!parsed) return fail(invalid("timeout '" + text + "': " + parsed.error()));
+  const auto nanos =
+      std::chrono::seconds(parsed->seconds) + std::chrono::nanoseconds(parsed->nanos);
+  if (nanos <= Duration::zero()) return fail(invalid("timeout '" + text + "' is not positive"));
+  return std::chrono::duration_cast<Duration>(nanos);
+}
+
+}  // namespace
+
+Json to_json(const RunRequest& request) {
+  Json out{{"inputs", request.inputs}, {"context", request.context}};
+  if (!request.ref.empty()) out["ref"] = request.ref;
+  if (!request.source.empty()) out["source"] = request.source;
+  if (!request.file.empty()) out["file"] = request.file;
+  return out;
+}
+
+Result<RunRequest> run_request_from_json(const Json& json) {
+  if (!json.is_object()) return fail(invalid("input must be an object"));
+  RunRequest request;
+  for (const auto& [name, value] : json.items()) {
+    if (name == "ref" || name == "source" || name == "file") {
+      if (!value.is_string()) return fail(invalid(name + " must be a string"));
+    } else if (name == "inputs" || name == "context") {
+      if (!value.is_object()) return fail(invalid(name + " must be an object"));
+    } else {
+      return fail(invalid("unknown key '" + name + "'"));
+    }
+  }
+  request.ref = json.value("ref", "");
+  request.source = json.value("source", "");
+  request.file = json.value("file", "");
+  request.inputs = json.value("inputs", Json::object());
+  request.context = json.value("context", Json::object());
+  if (request.ref.empty() == request.source.empty()) {
+    return fail(invalid("give exactly one of ref (builtin://NAME) and source (the YAML)"));
+  }
+  if (!request.ref.empty() && !request.ref.starts_with(kBuiltinPrefix)) {
+    return fail(invalid("ref '" + request.ref + "': only builtin:// refs travel in a run; " +
+                        "a project's workflow travels as its source"));
+  }
+  return request;
+}
+
+std::string activity_name(NodeType type) { return "node." + std::string(to_string(type)); }
+
+Result<engine::ActivityOptions> activity_options(NodeType type,
+                                                 const std::optional<std::string>& timeout) {
+  engine::ActivityOptions options;
+  switch (type) {
+    case NodeType::call_llm:
+    case NodeType::compact:
+      // A model call streams for minutes; its heartbeats tell a live one from a lost worker.
+      options = engine::ActivityOptions{3, minutes(10), seconds(10)};
+      break;
+    case NodeType::execute_tools:
+    case NodeType::run:
+      // Retries reach the daemon under the same request id, which answers a repeat from its
+      // result cache instead of running the tool again.
+      options = engine::ActivityOptions{5, minutes(10), Duration::zero()};
+      break;
+    case NodeType::save_message:
+      options = engine::ActivityOptions{10, seconds(30), Duration::zero()};
+      break;
+    default:
+      options = engine::ActivityOptions{3, minutes(5), Duration::zero()};
+      break;
+  }
+  if (timeout) {
+    auto limit = timeout_of(*timeout);
+    if (!limit) return fail(limit.error());
+    options.start_to_close = *limit;
+  }
+  return options;
+}
+
+Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& request) {
+  std::string_view yaml = request.source;
+  std::string file = request.file.empty() ? "workflow.yaml" : request.file;
+  if (!request.ref.empty()) {
+    const auto* builtin = builtin_workflow(request.ref.substr(kBuiltinPrefix.size()));
+    if (builtin == nullptr) {
+      return fail(invalid("no workflow " + request.ref + " (built-ins: " + builtin_names() + ")"));
+    }
+    yaml = builtin->yaml;
+    file = request.ref;
+  }
+  auto loaded = load_workflow(yaml, file);
+  if (!loaded) {
+    std::string message;
+    for (const auto& diagnostic : loaded.error()) {
+      if (!message.empty()) message += "\n";
+      message += format(file, diagnostic);
+    }
+    return fail(invalid(message));
+  }
+  return std::make_shared<const Definition>(std::move(*loaded));
+}
+
+Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
+  auto request = run_request_from_json(state.input);
+  if (!request) return fail(request.error());
+  auto loaded = load_run_definition(*request);
+  if (!loaded) return fail(loaded.error());
+  const auto& definition = *loaded;
+  auto inputs = resolve_inputs(definition->inputs, request->inputs, InputBounds::checked);
+  if (!inputs) return fail(invalid("inputs: " + inputs.error()));
+
+  RunContext context;
+  context.inputs = std::move(*inputs);
+  Json workflow = request->context.value("workflow", Json::object());
+  workflow["name"] = definition->name;
+  context.workflow = cel::from_json(workflow);
+  Interpreter run(definition, std::move(context));
+  for (const auto& answer : answers_in_order(state)) {
+    const auto& pending = run.pending();
+    const bool waiting = std::any_of(pending.begin(), pending.end(),
+                                     [&](const Action& a) { return a.key == answer.result.key; });
+    // An answer to what no longer waits (a timeout that fired after the answer, a second
+    // answer) changes nothing.
+    if (waiting) (void)run.report(answer.result);
+    if (run.status() != RunStatus::running) break;
+  }
+
+  std::set<std::string> scheduled;  // activity keys already in the history
+  std::set<std::string> timed;      // nodes whose timeout timer is already started
+  bool saves_pending = false;
+  for (const auto& [seq, activity] : state.activities) {
+    scheduled.insert(activity.input.value("key", ""));
+    saves_pending = saves_pending || (activity.input.value("key", "").starts_with(kSavePrefix) &&
+                                      activity.status == engine::ActivityState::Status::pending);
+  }
+  for (const auto& [seq, timer] : state.timers) timed.insert(timer.tag);
+
+  std::vector<engine::Command> commands;
+  if (run.status() == RunStatus::failed) {
+    const std::string where = run.error_node().empty() ? "" : run.error_node() + ": ";
+    commands.push_back(engine::FailRun{where + run.error()});
+    return commands;
+  }
+  // Messages the nodes done so far asked to store (their `save_message:`), each once.
+  for (const auto& message : run.messages()) {
+    const std::string key = std::string(kSavePrefix) + message.key;
+    if (scheduled.contains(key)) continue;
+    commands.push_back(engine::ScheduleActivity{
+        activity_name(NodeType::save_message),
+        // Shaped as a save_message node's input, so one activity stores both.
+        Json{{"key", key},
+             {"path", message.path},
+             {"type", "save_message"},
+             {"args", cel::to_json(message.message)},
+             {"run", request->context}},
+        *activity_options(NodeType::save_message, std::nullopt)});
+    saves_pending = true;
+  }
+  if (run.status() == RunStatus::completed) {
+    // The run ends once its messages are stored, so a client that sees it end sees them too.
+    if (!saves_pending) {
+      commands.push_back(engine::CompleteRun{
+          Json{{"outcome", "completed"}, {"outputs", cel::to_json(run.outputs())}}});
+    }
+    return commands;
+  }
+  for (const auto& action : run.pending()) {
+    if (waits_for_a_person(action.type)) {
+      if (action.timeout && !timed.contains(action.key)) {
+        auto limit = timeout_of(*action.timeout);
+        if (!limit) return fail(limit.error());
+        commands.push_back(engine::StartTimer{*limit, action.key});
+      }
+      continue;
+    }
+    if (scheduled.contains(action.key)) continue;
+    auto options = activity_options(action.type, action.timeout);
+    if (!options) return fail(options.error());
+    commands.push_back(engine::ScheduleActivity{
+        activity_name(action.type), activity_input(action, request->context), *options});
+  }
+  return commands;
+}
+
+}  // namespace reliant::workflow

@@ -1,0 +1,60 @@
+// The workflow language on the durable engine: one engine workflow whose decision step replays
+// the pure interpreter over the run's history. Every node that does work becomes an activity
+// (`node.run`, `node.call_llm` …) keyed by the interpreter's action key; approval and
+// ask_question wait for a signal, with a tagged durable timer for their `timeout`; the run ends
+// with the interpreter's outcome. Replaying the same history gives the same commands, and an
+// action already in the history is never issued again, so a crash anywhere resumes from the
+// last completed node and no node runs twice per iteration.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "core/engine/workflow.h"
+#include "core/workflow/definition.h"
+
+namespace reliant::workflow {
+
+// The engine workflow's name: runs of any YAML workflow are runs of this one.
+inline constexpr std::string_view kEngineWorkflowName = "workflow";
+// The signal that answers an approval or ask_question node: payload {key, output}, where
+// `output` is {status: approved|denied, message} or {answer}.
+inline constexpr std::string_view kAnswerSignal = "node_answer";
+
+// What a run starts from (run_started's input). The definition travels in the run, its YAML
+// text or a builtin:// ref, so deciding needs no I/O and a definition edited later does not
+// change a run already started.
+struct RunRequest {
+  std::string ref;     // "builtin://agent"; empty when `source` is given
+  std::string source;  // the YAML text of a project's workflow
+  std::string file;    // its name in messages ("review.yaml")
+  nlohmann::json inputs = nlohmann::json::object();   // checked and defaulted by the run
+  nlohmann::json context = nlohmann::json::object();  // user_id, chat_id, project_id …: passed
+                                                      // to every activity as "run"
+};
+nlohmann::json to_json(const RunRequest& request);
+Result<RunRequest> run_request_from_json(const nlohmann::json& json);
+
+// The activity a node of this type runs as: "node.call_llm", "node.run" …
+std::string activity_name(NodeType type);
+// Activity options per node type: its `timeout` (else a default per type) as start-to-close,
+// attempts, and heartbeats for model calls.
+Result<engine::ActivityOptions> activity_options(NodeType type,
+                                                 const std::optional<std::string>& timeout);
+
+class EngineWorkflow final : public engine::Workflow {
+ public:
+  std::string_view name() const override { return kEngineWorkflowName; }
+  Result<std::vector<engine::Command>> decide(const engine::RunState& state) const override;
+};
+
+// The definition a run request names: its source, or the built-in its ref names, loaded and
+// checked (every mistake as file:line:column).
+Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& request);
+
+}  // namespace reliant::workflow

@@ -1,0 +1,342 @@
+// The workflow language on the engine (core/workflow/engine_workflow.h), driven the way a
+// worker drives it: decide_next over the folded history, activities answered by the test,
+// signals and timers appended as the store appends them. Every decision is re-run on the same
+// history to check it adds nothing: no node is issued twice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/engine/run_state.h"
+#include "core/workflow/engine_workflow.h"
+
+namespace reliant::workflow {
+namespace {
+
+using engine::EventKind;
+using Json = nlohmann::json;
+
+class EngineRun {
+ public:
+  explicit EngineRun(const RunRequest& request) {
+    append(EventKind::run_started,
+           Json{{"workflow", std::string(kEngineWorkflowName)}, {"input", to_json(request)}});
+    decide();
+  }
+
+  // Runs a decision and checks it is final: deciding again on its result adds nothing.
+  void decide() {
+    for (auto& event : engine::decide_next(state_, &workflow_, now_ms_)) append_event(event);
+    EXPECT_TRUE(engine::decide_next(state_, &workflow_, now_ms_).empty())
+        << "a second decision on the same history issued more";
+  }
+
+  // The pending activity running the node at `path`, or nullptr.
+  const engine::ActivityState* activity(const std::string& path) const {
+    for (const auto& [seq, a] : state_.activities) {
+      if (a.status == engine::ActivityState::Status::pending && a.input.value("path", "") == path)
+        return &a;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> pending_paths() const {
+    std::vector<std::string> paths;
+    for (const auto& [seq, a] : state_.activities) {
+      if (a.status == engine::ActivityState::Status::pending) paths.push_back(a.input["path"]);
+    }
+    return paths;
+  }
+
+  void complete(const std::string& path, Json result) {
+    const auto* a = activity(path);
+    ASSERT_NE(a, nullptr) << "no pending activity for " << path;
+    append(
+        EventKind::activity_completed,
+        Json{{"scheduled_seq", a->scheduled_seq}, {"result", std::move(result)}, {"attempt", 1}});
+    decide();
+  }
+  void fail(const std::string& path, const std::string& error) {
+    const auto* a = activity(path);
+    ASSERT_NE(a, nullptr) << "no pending activity for " << path;
+    append(EventKind::activity_failed,
+           Json{{"scheduled_seq", a->scheduled_seq}, {"error", error}, {"attempts", 5}});
+    decide();
+  }
+  void signal(const std::string& name, Json payload) {
+    append(EventKind::signal_received, Json{{"name", name}, {"payload", std::move(payload)}});
+    decide();
+  }
+  void fire_timers() {
+    std::vector<std::int64_t> due;
+    for (const auto& [seq, timer] : state_.timers) {
+      if (!timer.fired) due.push_back(seq);
+    }
+    for (auto seq : due) append(EventKind::timer_fired, Json{{"started_seq", seq}});
+    decide();
+  }
+
+  const engine::RunState& state() const { return state_; }
+  // The terminal event's body.
+  Json end() const {
+    EXPECT_TRUE(state_.terminal.has_value());
+    return history_.back().body;
+  }
+
+ private:
+  void append(EventKind kind, Json body) {
+    append_event(engine::HistoryEvent{state_.last_seq + 1, kind, std::move(body), now_ms_});
+  }
+  void append_event(const engine::HistoryEvent& event) {
+    ASSERT_TRUE(state_.apply(event).has_value());
+    history_.push_back(event);
+    now_ms_ += 10;
+  }
+
+  EngineWorkflow workflow_;
+  engine::RunState state_;
+  std::vector<engine::HistoryEvent> history_;
+  std::int64_t now_ms_ = 1'000;
+};
+
+RunRequest source(std::string yaml, Json inputs = Json::object()) {
+  RunRequest request;
+  request.source = std::move(yaml);
+  request.file = "test.yaml";
+  request.inputs = std::move(inputs);
+  request.context = Json{{"user_id", "u1"}, {"chat_id", "c1"}};
+  return request;
+}
+
+constexpr const char* kBuildThenApprove = R"(name: ship
+inputs:
+  target: {type: string, default: all}
+entry: build
+nodes:
+  - {id: build, type: run, command: "make {{ inputs.target }}", timeout: 2m}
+  - {id: approve, type: approval, title: "Deploy?", timeout: 1h}
+  - {id: deploy, type: run, command: deploy, daemon: {type: cloud}}
+edges:
+  - {from: build, to: approve}
+  - from: approve
+    cases:
+      - {to: deploy, condition: "nodes.approve.status == 'approved'"}
+outputs:
+  built: "{{ nodes.build.exit_code == 0 }}"
+  deployed: "{{ has(nodes.deploy) }}"
+)";
+
+TEST(WorkflowEngine, WorkNodesAreActivitiesAndApprovalsWaitForTheirSignal) {
+  EngineRun run(source(kBuildThenApprove, Json{{"target", "web"}}));
+  const auto* build = run.activity("build");
+  ASSERT_NE(build, nullptr);
+  EXPECT_EQ(build->name, "node.run");
+  EXPECT_EQ(build->input["args"]["command"], "make web");
+  EXPECT_EQ(build->input["run"]["chat_id"], "c1");
+  run.complete("build", Json{{"exit_code", 0}, {"stdout", "ok"}, {"stderr", ""}});
+
+  // The approval is no activity: the run waits, with its timeout as a tagged timer.
+  EXPECT_TRUE(run.pending_paths().empty());
+  ASSERT_EQ(run.state().timers.size(), 1U);
+  const std::string approval_key = run.state().timers.begin()->second.tag;
+  EXPECT_EQ(approval_key, "approve");
+  EXPECT_FALSE(run.state().terminal.has_value());
+
+  // Signals for other keys, or of other names, change nothing.
+  run.signal(std::string(kAnswerSignal),
+             Json{{"key", "nope"}, {"output", {{"status", "approved"}}}});
+  run.signal("other", Json{{"key", approval_key}, {"output", {{"status", "approved"}}}});
+  EXPECT_TRUE(run.pending_paths().empty());
+
+  run.signal(std::string(kAnswerSignal),
+             Json{{"key", approval_key}, {"output", {{"status", "approved"}, {"message", "go"}}}});
+  const auto* deploy = run.activity("deploy");
+  ASSERT_NE(deploy, nullptr);
+  EXPECT_EQ(deploy->input["daemon"], (Json{{"type", "cloud"}}));
+  // The timer fires after the answer: too late to matter.
+  run.fire_timers();
+  ASSERT_NE(run.activity("deploy"), nullptr);
+  run.complete("deploy", Json{{"exit_code", 0}, {"stdout", ""}, {"stderr", ""}});
+
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"],
+            (Json{{"outcome", "completed"}, {"outputs", {{"built", true}, {"deployed", true}}}}));
+}
+
+TEST(WorkflowEngine, ADeniedApprovalTakesNoEdgeAndTheRunCompletes) {
+  EngineRun run(source(kBuildThenApprove));
+  run.complete("build", Json{{"exit_code", 0}});
+  run.signal(std::string(kAnswerSignal),
+             Json{{"key", "approve"}, {"output", {{"status", "denied"}, {"message", "no"}}}});
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"]["outputs"]["deployed"], false);
+}
+
+TEST(WorkflowEngine, AnApprovalNobodyAnswersFailsTheRunAtItsTimeout) {
+  EngineRun run(source(kBuildThenApprove));
+  run.complete("build", Json{{"exit_code", 0}});
+  run.fire_timers();
+  ASSERT_EQ(run.state().terminal, EventKind::run_failed);
+  EXPECT_NE(run.end()["error"].get<std::string>().find("no answer within its timeout"),
+            std::string::npos)
+      << run.end();
+  // And a late answer finds the run over.
+  EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
+}
+
+TEST(WorkflowEngine, ANodeWhoseActivityFailsFailsTheRunNamingIt) {
+  EngineRun run(source(kBuildThenApprove));
+  run.fail("build", "exit status 2");
+  ASSERT_EQ(run.state().terminal, EventKind::run_failed);
+  const std::string error = run.end()["error"];
+  EXPECT_NE(error.find("build"), std::string::npos) << error;
+  EXPECT_NE(error.find("exit status 2"), std::string::npos) << error;
+}
+
+TEST(WorkflowEngine, ParallelBranchesAreScheduledTogetherAndAnsweredInAnyOrder) {
+  EngineRun run(source(R"(name: fan
+entry: a
+nodes:
+  - {id: a, type: run, command: a}
+  - {id: b, type: run, command: b}
+  - {id: c, type: run, command: c}
+  - {id: done, type: join}
+edges:
+  - {from: a, to: b}
+  - {from: a, to: c}
+  - {from: b, to: done}
+  - {from: c, to: done}
+outputs:
+  order: "{{ [nodes.b.stdout, nodes.c.stdout] }}"
+)"));
+  run.complete("a", Json{{"stdout", "a"}});
+  EXPECT_EQ(run.pending_paths(), (std::vector<std::string>{"b", "c"}));
+  run.complete("c", Json{{"stdout", "C"}});
+  EXPECT_FALSE(run.state().terminal.has_value());  // the join waits for b
+  run.complete("b", Json{{"stdout", "B"}});
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"]["outputs"]["order"], (Json{"B", "C"}));
+}
+
+TEST(WorkflowEngine, LoopIterationsAreActivitiesOfTheirOwn) {
+  EngineRun run(source(R"(name: retry
+entry: attempts
+nodes:
+  - id: attempts
+    type: loop
+    while: outputs.code != 0 && iter.iteration < 3
+    inline:
+      entry: test
+      nodes:
+        - {id: test, type: run, command: make test}
+      outputs:
+        code: "{{ nodes.test.exit_code }}"
+)"));
+  for (int code : {2, 1, 0}) {
+    const auto* test = run.activity("attempts.test");
+    ASSERT_NE(test, nullptr);
+    run.complete("attempts.test", Json{{"exit_code", code}});
+  }
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  std::vector<std::string> keys;
+  for (const auto& [seq, a] : run.state().activities) keys.push_back(a.input["key"]);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"attempts#0/test", "attempts#1/test", "attempts#2/test"}));
+}
+
+TEST(WorkflowEngine, SavedMessagesAreStoredBeforeTheRunEnds) {
+  EngineRun run(source(R"(name: note
+entry: a
+nodes:
+  - id: a
+    type: run
+    command: date
+    save_message:
+      role: assistant
+      content: "ran: {{ output.stdout }}"
+)"));
+  run.complete("a", Json{{"stdout", "Tuesday"}});
+  // The node is done, its message's activity is pending, and the run waits for it.
+  const auto* save = run.activity("a");
+  ASSERT_NE(save, nullptr);
+  EXPECT_EQ(save->name, "node.save_message");
+  EXPECT_EQ(save->input["key"], "save:a");
+  EXPECT_EQ(save->input["args"]["content"], "ran: Tuesday");
+  EXPECT_FALSE(run.state().terminal.has_value());
+  run.complete("a", Json::object());
+  EXPECT_EQ(run.state().terminal, EventKind::run_completed);
+}
+
+TEST(WorkflowEngine, BuiltinAgentRunsTurnsUntilAnAnswerWithoutToolCalls) {
+  RunRequest request;
+  request.ref = "builtin://agent";
+  request.inputs = Json{{"mode", "auto"}};
+  EngineRun run(request);
+  // The model asks for a tool once, then answers; every other node (tools, messages) succeeds.
+  std::vector<Json> answers = {
+      Json{{"response_text", ""},
+           {"tool_calls",
+            Json::array({{{"id", "t1"}, {"name", "bash"}, {"input", Json::object()}}})}},
+      Json{{"response_text", "done"}, {"tool_calls", Json::array()}}};
+  std::vector<std::string> names;
+  for (int step = 0; step < 20 && !run.state().terminal; ++step) {
+    const engine::ActivityState* next = nullptr;
+    for (const auto& [seq, a] : run.state().activities) {
+      if (a.status == engine::ActivityState::Status::pending) {
+        next = &a;
+        break;
+      }
+    }
+    ASSERT_NE(next, nullptr) << "the run waits for nothing";
+    names.push_back(next->name);
+    Json result = Json::object();
+    if (next->name == "node.call_llm") {
+      ASSERT_FALSE(answers.empty());
+      EXPECT_GT(next->input["args"].size(), 0U);
+      result = answers.front();
+      answers.erase(answers.begin());
+    }
+    run.complete(next->input["path"], result);
+  }
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed) << Json(names);
+  EXPECT_EQ(run.end()["result"]["outputs"]["answer"], "done");
+  EXPECT_EQ(run.end()["result"]["outputs"]["turns"], 2);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "node.call_llm"), 2) << Json(names);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "node.execute_tools"), 1) << Json(names);
+}
+
+TEST(WorkflowEngine, BadDefinitionsAndInputsFailTheRunWithTheirPlace) {
+  {
+    EngineRun run(source("name: x\nentry: a\nnodes:\n  - {id: a, type: nope}\n"));
+    ASSERT_EQ(run.state().terminal, EventKind::run_failed);
+    const std::string error = run.end()["error"];
+    EXPECT_NE(error.find("test.yaml:4:"), std::string::npos) << error;
+  }
+  {
+    EngineRun run(source(kBuildThenApprove, Json{{"target", 3}}));
+    ASSERT_EQ(run.state().terminal, EventKind::run_failed);
+    EXPECT_NE(run.end()["error"].get<std::string>().find("target"), std::string::npos) << run.end();
+  }
+  RunRequest unknown;
+  unknown.ref = "builtin://nope";
+  EngineRun run(unknown);
+  ASSERT_EQ(run.state().terminal, EventKind::run_failed);
+  EXPECT_NE(run.end()["error"].get<std::string>().find("builtin://nope"), std::string::npos);
+  EXPECT_FALSE(run_request_from_json(Json{{"ref", "project://x"}}).has_value());
+  EXPECT_FALSE(
+      run_request_from_json(Json{{"source", "a"}, {"ref", "builtin://agent"}}).has_value());
+  EXPECT_FALSE(run_request_from_json(Json{{"source", "a"}, {"extra", 1}}).has_value());
+}
+
+TEST(WorkflowEngine, NodeTimeoutsBecomeStartToCloseLimits) {
+  auto options = activity_options(NodeType::run, std::string("2m"));
+  ASSERT_TRUE(options.has_value());
+  EXPECT_EQ(options->start_to_close, minutes(2));
+  EXPECT_GT(activity_options(NodeType::call_llm, std::nullopt)->heartbeat_timeout,
+            Duration::zero());
+  EXPECT_FALSE(activity_options(NodeType::run, std::string("soon")).has_value());
+  EXPECT_FALSE(activity_options(NodeType::run, std::string("-1s")).has_value());
+}
+
+}  // namespace
+}  // namespace reliant::workflow
