@@ -91,8 +91,8 @@ struct Map {
   std::vector<MapEntry> entries;
 };
 
-// `pkg.Message{field: value}`: a message construction. This CEL models no protobuf messages; the
-// parser keeps it so the evaluator can say so precisely.
+// `pkg.Message{field: value}`: a message construction, of a well-known type or one registered
+// in EvalOptions::types (core/cel/messages.h); `type_name` as written (".pkg.M" from the root).
 struct FieldInit;
 struct Message {
   std::string type_name;

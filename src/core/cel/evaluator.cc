@@ -11,6 +11,7 @@
 
 #include "base/utf8.h"
 #include "core/cel/functions.h"
+#include "core/cel/messages.h"
 #include "core/cel/well_known.h"
 
 namespace reliant::cel {
@@ -95,6 +96,7 @@ class Evaluator {
     }
     if (const Value* bound = variables_.find(ident.name)) return *bound;
     if (auto type = type_denotation(ident.name)) return *type;
+    if (auto type = message_type(ident.name)) return Value(Type{type->name});
     return error(expr, "undeclared reference to '" + ident.name + "'");
   }
 
@@ -112,10 +114,20 @@ class Evaluator {
     return name;
   }
 
+  // The registered message type `name` names from the container (EvalOptions), if any.
+  std::shared_ptr<const MessageType> message_type(std::string_view name) const {
+    if (!options_.types) return nullptr;
+    for (const std::string& candidate : candidate_names(name, options_.container)) {
+      if (auto type = options_.types->find(candidate)) return type;
+    }
+    return nullptr;
+  }
+
   // Whether `expr`, a chain of selections, could spell a variable or a type name rather than
-  // select fields: only with dotted variables bound, or below `google` (google.protobuf.*).
+  // select fields: only with dotted variables bound or message types registered, or below
+  // `google` (google.protobuf.*).
   bool may_name_something(const Expr& expr) const {
-    if (variables_.has_dotted_names()) return true;
+    if (variables_.has_dotted_names() || options_.types) return true;
     const Expr* root = &expr;
     while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
     const auto* ident = std::get_if<Ident>(&root->node);
@@ -154,6 +166,7 @@ class Evaluator {
       if (auto name = global_name(expr)) {
         if (const Value* bound = variables_.find(*name)) return *bound;
         if (auto type = type_denotation(*name)) return *type;
+        if (auto type = message_type(*name)) return Value(Type{type->name});
       }
     }
     auto operand = eval(*select.operand);
@@ -170,6 +183,11 @@ class Evaluator {
       if (const Value* found = map->find(std::string_view(name))) return *found;
       return error(at, "no such key: " + name);
     }
+    if (const MessageValue* message = operand.message()) {
+      auto value = message->get(name);
+      if (!value) return error(at, std::move(value.error()));
+      return std::move(*value);
+    }
     return error(
         at, "type '" + std::string(operand.type_name()) + "' does not support field selection");
   }
@@ -183,6 +201,13 @@ class Evaluator {
     if (const ValueMap* map = target->map()) {
       const Value* found = map->find(Value(name));
       return Value(Optional{found ? std::make_shared<const Value>(*found) : nullptr});
+    }
+    // A message's field is present when has() says so: an unset one gives optional.none().
+    if (const MessageValue* message = target->message()) {
+      auto set = message->has(name);
+      if (!set) return error(at, std::move(set.error()));
+      if (!*set) return Value(Optional{});
+      return Value(Optional{std::make_shared<const Value>(*message->get(name))});
     }
     return error(
         at, "type '" + std::string(target->type_name()) + "' does not support field selection");
@@ -230,13 +255,19 @@ class Evaluator {
     return Value(std::move(out));
   }
 
-  // Only google.protobuf's well-known types, which stand for CEL values (core/cel/well_known.h).
+  // google.protobuf's well-known types stand for CEL values (core/cel/well_known.h); other types
+  // come from EvalOptions::types, their names resolved in EvalOptions::container.
   EvalResult eval_node(const Message& message, const Expr& expr) {
-    const std::string_view name =
-        std::string_view(message.type_name).substr(message.type_name.front() == '.' ? 1 : 0);
-    if (!is_well_known_type(name)) {
-      return error(expr, "unknown type '" + message.type_name + "': this CEL has no message types");
+    std::string name;
+    std::shared_ptr<const MessageType> type;
+    for (std::string& candidate : candidate_names(message.type_name, options_.container)) {
+      if (options_.types) type = options_.types->find(candidate);
+      if (type || is_well_known_type(candidate)) {
+        name = std::move(candidate);
+        break;
+      }
     }
+    if (name.empty()) return error(expr, "unknown type '" + message.type_name + "'");
     std::vector<std::pair<std::string, Value>> fields;
     for (const auto& init : message.fields) {
       auto value = eval(init.value);
@@ -250,7 +281,7 @@ class Evaluator {
       }
       fields.emplace_back(init.field, std::move(*value));
     }
-    auto built = make_well_known(name, fields);
+    auto built = type ? MessageValue::make(std::move(type), fields) : make_well_known(name, fields);
     if (!built) return error(expr, built.error());
     return *built;
   }
@@ -305,7 +336,8 @@ class Evaluator {
     return error(expr, "undeclared reference to function 'optional." + std::string(f) + "'");
   }
 
-  // The zero value of its type: null, false, 0, 0u, 0.0, "", b"", [], {}.
+  // The zero value of its type: null, false, 0, 0u, 0.0, "", b"", [], {}, a message with no field
+  // set.
   static bool is_zero(const Value& v) {
     if (v.is<std::nullptr_t>()) return true;
     if (const auto* b = v.get_if<bool>()) return !*b;
@@ -316,6 +348,7 @@ class Evaluator {
     if (const auto* o = v.get_if<Bytes>()) return o->octets.empty();
     if (const ValueList* list = v.list()) return list->empty();
     if (const ValueMap* map = v.map()) return map->size() == 0;
+    if (const MessageValue* message = v.message()) return message->fields().empty();
     return false;
   }
 
@@ -360,6 +393,11 @@ class Evaluator {
     }
     if (const ValueMap* map = target->map()) {
       return Value(map->find(Value(select.field)) != nullptr);
+    }
+    if (const MessageValue* message = target->message()) {
+      auto set = message->has(select.field);
+      if (!set) return error(arg, std::move(set.error()));
+      return Value(*set);
     }
     return error(arg, "has() on type '" + std::string(target->type_name()) + "'");
   }
@@ -563,6 +601,19 @@ class Evaluator {
       for (const auto& [key, value] : m->entries()) {
         const Value* found = n->find(key);
         if (!charge(1) || !found || !equals(value, *found)) return false;
+      }
+      return true;
+    }
+    const MessageValue* p = a.message();
+    const MessageValue* q = b.message();
+    if (p && q) {
+      // Same type, same fields set (positions name fields within one type), equal values.
+      if (&p->type() != &q->type() || p->fields().size() != q->fields().size()) return false;
+      for (std::size_t i = 0; i < p->fields().size(); ++i) {
+        if (!charge(1) || p->fields()[i].first != q->fields()[i].first ||
+            !equals(p->fields()[i].second, q->fields()[i].second)) {
+          return false;
+        }
       }
       return true;
     }

@@ -22,6 +22,8 @@
 
 namespace reliant::cel {
 
+class TypeRegistry;
+
 // A failed evaluation: what went wrong, and where (the offset of the operation, as in Expr).
 struct EvalError {
   std::size_t offset = 0;
@@ -70,6 +72,12 @@ struct EvalOptions {
   // Where the timestamp accessors find IANA zones ("Europe/Paris"); without it they know only
   // UTC and fixed offsets ("+02:00").
   TimeZoneLoader load_time_zone = nullptr;
+  // The protobuf message types `pkg.Msg{…}` may build (core/cel/messages.h); without it, only
+  // google.protobuf's well-known types.
+  std::shared_ptr<const TypeRegistry> types = nullptr;
+  // The package type names are resolved in ("cel.expr.conformance.proto3": `TestAllTypes` is
+  // cel.expr.conformance.proto3.TestAllTypes), as cel-spec's containers; empty for the root.
+  std::string container{};
 };
 
 // Walks the tree: for an expression evaluated once. Program is for one evaluated many times.

@@ -4,6 +4,7 @@
 // evaluator has it; list.join() is the strings extension's.
 #include "base/json_parse.h"
 #include "core/cel/functions.h"
+#include "core/cel/messages.h"
 #include "core/cel/timestamps.h"
 
 namespace reliant::cel {
@@ -57,6 +58,13 @@ bool charge_walk(const Value& value, Budget& budget) {
   if (const auto* bytes = value.get_if<Bytes>()) return budget.charge_bytes(bytes->octets.size());
   if (const auto* optional = value.get_if<Optional>()) {
     return !optional->value || charge_walk(*optional->value, budget);
+  }
+  if (const MessageValue* message = value.message()) {
+    if (!budget.charge(static_cast<std::int64_t>(message->fields().size()))) return false;
+    for (const auto& [field, element] : message->fields()) {
+      if (!charge_walk(element, budget)) return false;
+    }
+    return true;
   }
   return true;
 }

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/base64url.h"
+#include "core/cel/messages.h"
 #include "core/cel/timestamps.h"
 
 namespace reliant::cel {
@@ -78,6 +79,11 @@ const ValueMap* Value::map() const {
   return map ? map->get() : nullptr;
 }
 
+const MessageValue* Value::message() const {
+  const auto* message = get_if<std::shared_ptr<const MessageValue>>();
+  return message ? message->get() : nullptr;
+}
+
 std::string_view Value::type_name() const {
   return std::visit(
       [](const auto& v) -> std::string_view {
@@ -95,6 +101,9 @@ std::string_view Value::type_name() const {
         if constexpr (std::is_same_v<T, Duration>) return "google.protobuf.Duration";
         if constexpr (std::is_same_v<T, Type>) return "type";
         if constexpr (std::is_same_v<T, Optional>) return "optional_type";
+        if constexpr (std::is_same_v<T, std::shared_ptr<const MessageValue>>) {
+          return v->type().name;
+        }
       },
       storage_);
 }
@@ -123,6 +132,18 @@ bool operator==(const Value& a, const Value& b) {
     const auto& other = std::get<Optional>(b.storage());
     if (!optional->value || !other.value) return !optional->value && !other.value;
     return *optional->value == *other.value;
+  }
+  if (const MessageValue* message = a.message()) {
+    // Positions in fields() name the same fields only within one type.
+    const MessageValue& other = *b.message();
+    if (&message->type() != &other.type()) return false;
+    if (message->fields().size() != other.fields().size()) return false;
+    for (std::size_t i = 0; i < message->fields().size(); ++i) {
+      const auto& [field, value] = message->fields()[i];
+      const auto& [other_field, other_value] = other.fields()[i];
+      if (field != other_field || !(value == other_value)) return false;
+    }
+    return true;
   }
   return a.storage() == b.storage();
 }
@@ -304,6 +325,12 @@ nlohmann::json to_json(const Value& value) {
           return v.name;
         } else if constexpr (std::is_same_v<T, Optional>) {
           return v.value ? to_json(*v.value) : nlohmann::json(nullptr);
+        } else if constexpr (std::is_same_v<T, std::shared_ptr<const MessageValue>>) {
+          nlohmann::json out = nlohmann::json::object();
+          for (const auto& [field, element] : v->fields()) {
+            out[v->type().fields[field].name] = to_json(element);
+          }
+          return out;
         } else {
           return v;  // bool, int64, uint64, string
         }

@@ -1,6 +1,7 @@
 // CEL values (cel-spec doc/langdef.md, "Values"): null, bool, int, uint, double, string, bytes,
-// list, map, timestamp, duration, type and optional. Lists and maps are immutable and shared, so
-// copying a value is cheap whatever it holds. Equality is CEL's heterogeneous equality: numbers
+// list, map, timestamp, duration, type, optional and protobuf message (core/cel/messages.h).
+// Lists, maps and messages are immutable and shared, so copying a value is cheap whatever it
+// holds. Equality is CEL's heterogeneous equality: numbers
 // compare by value across int, uint and double, so 1 == 1u == 1.0, also as map keys.
 #pragma once
 
@@ -51,6 +52,7 @@ struct Type {
 class Value;
 using ValueList = std::vector<Value>;
 class ValueMap;
+class MessageValue;
 // An optional value (cel-spec's optionals): engaged, or optional.none().
 struct Optional {
   std::shared_ptr<const Value> value;  // null: none
@@ -61,7 +63,7 @@ class Value {
   using Storage =
       std::variant<std::nullptr_t, bool, std::int64_t, std::uint64_t, double, std::string, Bytes,
                    std::shared_ptr<const ValueList>, std::shared_ptr<const ValueMap>, Timestamp,
-                   Duration, Type, Optional>;
+                   Duration, Type, Optional, std::shared_ptr<const MessageValue>>;
 
   Value() : storage_(nullptr) {}
   Value(std::nullptr_t) : storage_(nullptr) {}        // NOLINT: implicit
@@ -79,6 +81,7 @@ class Value {
   Value(Duration d) : storage_(d) {}             // NOLINT
   Value(Type t) : storage_(std::move(t)) {}      // NOLINT
   Value(Optional o) : storage_(std::move(o)) {}  // NOLINT
+  explicit Value(std::shared_ptr<const MessageValue> message) : storage_(std::move(message)) {}
 
   static Value from_constant(const Constant& constant);
 
@@ -93,8 +96,10 @@ class Value {
   }
   const ValueList* list() const;
   const ValueMap* map() const;
+  const MessageValue* message() const;
 
-  // CEL's name for this value's type: "int", "map", "google.protobuf.Duration" …
+  // CEL's name for this value's type: "int", "map", "google.protobuf.Duration", a message's full
+  // name …
   std::string_view type_name() const;
 
  private:
@@ -102,7 +107,9 @@ class Value {
 };
 
 // CEL's equality: false (never an error) across unrelated types; numbers by value; lists and
-// maps element by element. NaN equals nothing, itself included.
+// maps element by element; messages of one type field by field (set fields only: a field set to
+// its default differs from an unset one where the field has presence). NaN equals nothing,
+// itself included.
 bool operator==(const Value& a, const Value& b);
 
 // CEL's ordering for `<` and friends: numbers across types, strings by code point, bytes by
@@ -143,7 +150,8 @@ Value from_json(const nlohmann::json& json);
 // CEL to JSON for printing a result: uint and int as numbers, doubles as numbers (NaN and
 // infinities as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does), bytes as
 // base64, timestamps as RFC 3339, durations as "1.500s", types by name, optionals as their value
-// or null; maps with non-string keys get the key's printed form.
+// or null, messages as an object of their set fields by field name; maps with non-string keys get
+// the key's printed form.
 nlohmann::json to_json(const Value& value);
 
 // RFC 3339 in UTC with as many fractional digits as needed (0, 3, 6 or 9): 2026-11-24T10:00:00Z.
