@@ -69,6 +69,11 @@ class Evaluator {
   // Everything below is also the compiled program's (Program's) slow path: it calls these on
   // operands it has evaluated itself.
   const Activation& variables() const { return variables_; }
+  // Whether a chain of selections may spell a name (a dotted variable, a registered message
+  // type) rather than select fields: then the chain is resolved here, as a whole.
+  bool names_may_be_dotted() const {
+    return variables_.has_dotted_names() || options_.types != nullptr;
+  }
   static tl::unexpected<EvalError> error(const Expr& at, std::string message) {
     return tl::unexpected(EvalError{at.offset, std::move(message)});
   }
@@ -127,7 +132,7 @@ class Evaluator {
   // select fields: only with dotted variables bound or message types registered, or below
   // `google` (google.protobuf.*).
   bool may_name_something(const Expr& expr) const {
-    if (variables_.has_dotted_names() || options_.types) return true;
+    if (names_may_be_dotted()) return true;
     const Expr* root = &expr;
     while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
     const auto* ident = std::get_if<Ident>(&root->node);
@@ -971,15 +976,15 @@ class IdentStep final : public Program::Step {
   const Ident& ident_;
 };
 
-// `operand.field`. With dotted names bound, the chain may spell a variable of its own, which
-// the tree evaluator resolves.
+// `operand.field`. With dotted names bound or message types registered, the chain may spell a
+// name of its own, which the tree evaluator resolves.
 class SelectStep final : public Program::Step {
  public:
   SelectStep(const Expr& expr, const Select& select)
       : Step(expr), select_(select), operand_(compile(*select.operand)) {}
   const Value* eval(Frame& frame, Value& out) const override {
     if (!charge(frame)) return nullptr;
-    if (frame.tree.variables().has_dotted_names()) {
+    if (frame.tree.names_may_be_dotted()) {
       return settle(frame, frame.tree.eval_node(select_, expr_), out);
     }
     Value scratch;
