@@ -1,0 +1,882 @@
+// The tree-walking evaluator, internal to core/cel: operators by their internal names, macros as
+// loops over a scope of comprehension variables, named functions from core/cel/functions.h, and
+// a step counter against the cost budget. evaluate() runs it on a whole tree; Program's compiled
+// steps call its operations as their slow path and run it on the subtrees they do not cover.
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "base/utf8.h"
+#include "core/cel/evaluator.h"
+#include "core/cel/functions.h"
+#include "core/cel/messages.h"
+#include "core/cel/well_known.h"
+
+namespace reliant::cel::detail {
+
+inline constexpr std::int64_t kIntMin = std::numeric_limits<std::int64_t>::min();
+inline constexpr std::int64_t kIntMax = std::numeric_limits<std::int64_t>::max();
+
+// Type names that evaluate to type values when no variable of that name is bound.
+inline constexpr std::string_view kTypeNames[] = {"int",
+                                                  "uint",
+                                                  "double",
+                                                  "bool",
+                                                  "string",
+                                                  "bytes",
+                                                  "list",
+                                                  "map",
+                                                  "null_type",
+                                                  "type",
+                                                  "optional_type",
+                                                  "google.protobuf.Timestamp",
+                                                  "google.protobuf.Duration"};
+
+inline std::optional<Value> type_denotation(std::string_view name) {
+  for (std::string_view type : kTypeNames) {
+    if (name == type) return Value(Type{std::string(type)});
+  }
+  return std::nullopt;
+}
+
+inline std::int64_t code_points(std::string_view text) {
+  std::int64_t count = 0;
+  for (char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+inline std::string format_double(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : std::string("?");
+}
+
+class Evaluator {
+ public:
+  Evaluator(const Activation& variables, const EvalOptions& options, Budget& budget)
+      : variables_(variables), options_(options), budget_(budget) {}
+
+  EvalResult eval(const Expr& expr) {
+    if (!charge(1)) return error(expr, kBudgetExceeded);
+    return std::visit([this, &expr](const auto& node) { return eval_node(node, expr); }, expr.node);
+  }
+
+  // Everything below is also the compiled program's (Program's) slow path: it calls these on
+  // operands it has evaluated itself.
+  const Activation& variables() const { return variables_; }
+  // Whether a chain of selections may spell a name (a dotted variable, a registered message
+  // type) rather than select fields: then the chain is resolved here, as a whole.
+  bool names_may_be_dotted() const {
+    return variables_.has_dotted_names() || options_.types != nullptr;
+  }
+  static tl::unexpected<EvalError> error(const Expr& at, std::string message) {
+    return tl::unexpected(EvalError{at.offset, std::move(message)});
+  }
+  static tl::unexpected<EvalError> no_overload(const Expr& at, std::string_view function,
+                                               const Args& args) {
+    std::string types;
+    for (const auto& arg : args) {
+      if (!types.empty()) types += ", ";
+      types += arg.type_name();
+    }
+    return error(at, "no such overload: " + std::string(function) + "(" + types + ")");
+  }
+  bool charge(std::int64_t steps) { return budget_.charge(steps); }
+  bool exhausted() const { return budget_.exhausted(); }
+
+  EvalResult eval_node(const Constant& constant, const Expr&) {
+    return Value::from_constant(constant);
+  }
+
+  EvalResult eval_node(const Ident& ident, const Expr& expr) {
+    if (!ident.from_root) {
+      for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+        if (it->first == ident.name) return it->second;
+      }
+    }
+    if (const Value* bound = variables_.find(ident.name)) return *bound;
+    if (auto type = type_denotation(ident.name)) return *type;
+    if (auto type = message_type(ident.name)) return Value(Type{type->name});
+    return error(expr, "undeclared reference to '" + ident.name + "'");
+  }
+
+  // The variable name a chain of plain selections spells (qualified_name), unless its first
+  // part is a comprehension variable, which shadows every global; a name from the root (".a")
+  // is never shadowed.
+  std::optional<std::string> global_name(const Expr& expr) const {
+    auto name = qualified_name(expr);
+    if (!name) return std::nullopt;
+    if (name->front() == '.') return name->substr(1);
+    const std::string_view root = std::string_view(*name).substr(0, name->find('.'));
+    for (const auto& local : scope_) {
+      if (local.first == root) return std::nullopt;
+    }
+    return name;
+  }
+
+  // The registered message type `name` names from the container (EvalOptions), if any.
+  std::shared_ptr<const MessageType> message_type(std::string_view name) const {
+    if (!options_.types) return nullptr;
+    for (const std::string& candidate : candidate_names(name, options_.container)) {
+      if (auto type = options_.types->find(candidate)) return type;
+    }
+    return nullptr;
+  }
+
+  // Whether `expr`, a chain of selections, could spell a variable or a type name rather than
+  // select fields: only with dotted variables bound or message types registered, or below
+  // `google` (google.protobuf.*).
+  bool may_name_something(const Expr& expr) const {
+    if (names_may_be_dotted()) return true;
+    const Expr* root = &expr;
+    while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
+    const auto* ident = std::get_if<Ident>(&root->node);
+    return ident != nullptr && ident->name == "google";
+  }
+
+  // A chain of field selections on a variable (`nodes.think.tool_calls`), found in place: a
+  // pointer into the activation or the maps it holds, so the chain copies one value instead of
+  // one per step. nullptr for anything else, or a missing field: eval reports those.
+  const Value* borrow(const Expr& expr, std::int64_t& steps) const {
+    ++steps;
+    if (const auto* ident = std::get_if<Ident>(&expr.node)) {
+      if (!ident->from_root) {
+        for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+          if (it->first == ident->name) return &it->second;
+        }
+      }
+      return variables_.find(ident->name);
+    }
+    const auto* select = std::get_if<Select>(&expr.node);
+    if (select == nullptr || select->optional) return nullptr;
+    const Value* operand = borrow(*select->operand, steps);
+    const ValueMap* map = operand != nullptr ? operand->map() : nullptr;
+    return map != nullptr ? map->find(std::string_view(select->field)) : nullptr;
+  }
+
+  EvalResult eval_node(const Select& select, const Expr& expr) {
+    if (!select.optional && !may_name_something(expr)) {
+      std::int64_t steps = 0;
+      if (const Value* found = borrow(expr, steps)) {
+        if (!charge(steps - 1)) return error(expr, kBudgetExceeded);  // eval charged this node
+        return *found;
+      }
+    }
+    if (!select.optional && may_name_something(expr)) {
+      if (auto name = global_name(expr)) {
+        if (const Value* bound = variables_.find(*name)) return *bound;
+        if (auto type = type_denotation(*name)) return *type;
+        if (auto type = message_type(*name)) return Value(Type{type->name});
+      }
+    }
+    auto operand = eval(*select.operand);
+    if (!operand) return operand;
+    if (select.optional) return optional_field(*operand, select.field, expr);
+    return field(*operand, select.field, expr);
+  }
+
+  EvalResult field(const Value& operand, const std::string& name, const Expr& at) {
+    // A selection on an optional is an optional selection on its value: a.?b.c is none when a
+    // has no b, and so is optional.of(a).b.
+    if (operand.is<Optional>()) return optional_field(operand, name, at);
+    if (const ValueMap* map = operand.map()) {
+      if (const Value* found = map->find(std::string_view(name))) return *found;
+      return error(at, "no such key: " + name);
+    }
+    if (const MessageValue* message = operand.message()) {
+      auto value = message->get(name);
+      if (!value) return error(at, std::move(value.error()));
+      return std::move(*value);
+    }
+    return error(
+        at, "type '" + std::string(operand.type_name()) + "' does not support field selection");
+  }
+
+  EvalResult optional_field(const Value& operand, const std::string& name, const Expr& at) {
+    const Value* target = &operand;
+    if (const auto* optional = operand.get_if<Optional>()) {
+      if (!optional->value) return operand;  // none stays none
+      target = optional->value.get();
+    }
+    if (const ValueMap* map = target->map()) {
+      const Value* found = map->find(Value(name));
+      return Value(Optional{found ? std::make_shared<const Value>(*found) : nullptr});
+    }
+    // A message's field is present when has() says so: an unset one gives optional.none().
+    if (const MessageValue* message = target->message()) {
+      auto set = message->has(name);
+      if (!set) return error(at, std::move(set.error()));
+      if (!*set) return Value(Optional{});
+      return Value(Optional{std::make_shared<const Value>(*message->get(name))});
+    }
+    return error(
+        at, "type '" + std::string(target->type_name()) + "' does not support field selection");
+  }
+
+  EvalResult eval_node(const List& list, const Expr&) {
+    ValueList out;
+    out.reserve(list.elements.size());
+    for (const auto& element : list.elements) {
+      auto value = eval(element.value);
+      if (!value) return value;
+      if (element.optional) {
+        const auto* optional = value->get_if<Optional>();
+        if (!optional) return error(element.value, "an optional list element must be an optional");
+        if (optional->value) out.push_back(*optional->value);
+        continue;
+      }
+      out.push_back(std::move(*value));
+    }
+    return Value(std::move(out));
+  }
+
+  EvalResult eval_node(const Map& map, const Expr&) {
+    ValueMap out;
+    for (const auto& entry : map.entries) {
+      auto key = eval(entry.key);
+      if (!key) return key;
+      auto value = eval(entry.value);
+      if (!value) return value;
+      if (entry.optional) {
+        const auto* optional = value->get_if<Optional>();
+        if (!optional) return error(entry.value, "an optional map entry must be an optional");
+        if (!optional->value) continue;
+        Value present = *optional->value;  // copied out first: assigning frees the optional
+        value = std::move(present);
+      }
+      if (key->is<double>() || !(key->is<bool>() || key->is<std::int64_t>() ||
+                                 key->is<std::uint64_t>() || key->is<std::string>())) {
+        return error(entry.key, "unsupported key type '" + std::string(key->type_name()) + "'");
+      }
+      if (!out.insert(std::move(*key), std::move(*value))) {
+        return error(entry.key, "repeated key in map literal");
+      }
+    }
+    return Value(std::move(out));
+  }
+
+  // google.protobuf's well-known types stand for CEL values (core/cel/well_known.h); other types
+  // come from EvalOptions::types, their names resolved in EvalOptions::container.
+  EvalResult eval_node(const Message& message, const Expr& expr) {
+    std::string name;
+    std::shared_ptr<const MessageType> type;
+    for (std::string& candidate : candidate_names(message.type_name, options_.container)) {
+      if (options_.types) type = options_.types->find(candidate);
+      if (type || is_well_known_type(candidate)) {
+        name = std::move(candidate);
+        break;
+      }
+    }
+    if (name.empty()) return error(expr, "unknown type '" + message.type_name + "'");
+    std::vector<std::pair<std::string, Value>> fields;
+    for (const auto& init : message.fields) {
+      auto value = eval(init.value);
+      if (!value) return value;
+      if (init.optional) {
+        const auto* optional = value->get_if<Optional>();
+        if (!optional) return error(init.value, "an optional field must be an optional");
+        if (!optional->value) continue;
+        Value present = *optional->value;  // copied out first: assigning frees the optional
+        value = std::move(present);
+      }
+      fields.emplace_back(init.field, std::move(*value));
+    }
+    auto built = type ? MessageValue::make(std::move(type), fields) : make_well_known(name, fields);
+    if (!built) return error(expr, built.error());
+    return *built;
+  }
+
+  EvalResult eval_node(const Call& call, const Expr& expr) {
+    const std::string_view f = call.function;
+    const Builtin op = call.builtin == Builtin::unresolved ? builtin_named(f) : call.builtin;
+    if (!call.target) {
+      if (op == Builtin::logical_and || op == Builtin::logical_or)
+        return logical(call, expr, op == Builtin::logical_and);
+      if (op == Builtin::conditional) return conditional(call, expr);
+      if (op == Builtin::has && call.args.size() == 1) return has(call.args[0]);
+      if (f == "coalesce" && !call.args.empty()) return coalesce(call);
+    } else if (call.args.size() == 2 || (f == "map" && call.args.size() == 3)) {
+      if (f == "all" || f == "exists" || f == "exists_one" || f == "map" || f == "filter") {
+        return comprehension(call, expr);
+      }
+      if (f == "optMap" || f == "optFlatMap") return optional_map(call, expr);
+    }
+    if (call.target && is_optional_namespace(*call.target)) return optional_constructor(call, expr);
+    Args args;
+    args.reserve(call.args.size() + 1);
+    if (call.target) {
+      auto target = eval(*call.target);
+      if (!target) return target;
+      args.push_back(std::move(*target));
+    }
+    for (const auto& arg : call.args) {
+      auto value = eval(arg);
+      if (!value) return value;
+      args.push_back(std::move(*value));
+    }
+    return apply(f, op, args, expr, call.target != nullptr);
+  }
+
+  // `optional.of(x)` and friends: `optional` is a namespace, not a variable, unless one is bound.
+  bool is_optional_namespace(const Expr& target) const {
+    const auto* ident = std::get_if<Ident>(&target.node);
+    return ident && ident->name == "optional" && !variables_.find("optional") &&
+           global_name(target).has_value();
+  }
+
+  EvalResult optional_constructor(const Call& call, const Expr& expr) {
+    const std::string_view f = call.function;
+    if (f == "none" && call.args.empty()) return Value(Optional{});
+    if ((f == "of" || f == "ofNonZeroValue") && call.args.size() == 1) {
+      auto value = eval(call.args[0]);
+      if (!value) return value;
+      if (f == "ofNonZeroValue" && is_zero(*value)) return Value(Optional{});
+      return Value(Optional{std::make_shared<const Value>(std::move(*value))});
+    }
+    return error(expr, "undeclared reference to function 'optional." + std::string(f) + "'");
+  }
+
+  // The zero value of its type: null, false, 0, 0u, 0.0, "", b"", [], {}, a message with no field
+  // set.
+  static bool is_zero(const Value& v) {
+    if (v.is<std::nullptr_t>()) return true;
+    if (const auto* b = v.get_if<bool>()) return !*b;
+    if (const auto* i = v.get_if<std::int64_t>()) return *i == 0;
+    if (const auto* u = v.get_if<std::uint64_t>()) return *u == 0;
+    if (const auto* d = v.get_if<double>()) return *d == 0;
+    if (const auto* s = v.get_if<std::string>()) return s->empty();
+    if (const auto* o = v.get_if<Bytes>()) return o->octets.empty();
+    if (const ValueList* list = v.list()) return list->empty();
+    if (const ValueMap* map = v.map()) return map->size() == 0;
+    if (const MessageValue* message = v.message()) return message->fields().empty();
+    return false;
+  }
+
+  // && and ||: a decisive operand (false for &&, true for ||) wins over an error on either side.
+  EvalResult logical(const Call& call, const Expr& expr, bool is_and) {
+    std::optional<EvalError> failure;
+    for (const auto& operand : call.args) {
+      auto value = eval(operand);
+      if (!value) {
+        if (exhausted()) return value;  // no operand absorbs running out of budget
+        if (!failure) failure = value.error();
+        continue;
+      }
+      const bool* b = value->get_if<bool>();
+      if (!b) {
+        if (!failure) failure = no_overload(expr, is_and ? "_&&_" : "_||_", {*value}).value();
+        continue;
+      }
+      if (*b != is_and) return Value(!is_and);
+    }
+    if (failure) return tl::unexpected(*failure);
+    return Value(is_and);
+  }
+
+  EvalResult conditional(const Call& call, const Expr& expr) {
+    auto condition = eval(call.args[0]);
+    if (!condition) return condition;
+    const bool* b = condition->get_if<bool>();
+    if (!b) return no_overload(expr, "_?_:_", {*condition});
+    return eval(call.args[*b ? 1 : 2]);
+  }
+
+  EvalResult has(const Expr& arg) {
+    const auto& select = std::get<Select>(arg.node);
+    auto operand = eval(*select.operand);
+    if (!operand) return operand;
+    const Value* target = &*operand;
+    // On an optional, has() tests its value; optional.none() has no fields.
+    if (const auto* optional = operand->get_if<Optional>()) {
+      if (!optional->value) return Value(false);
+      target = optional->value.get();
+    }
+    if (const ValueMap* map = target->map()) {
+      return Value(map->find(Value(select.field)) != nullptr);
+    }
+    if (const MessageValue* message = target->message()) {
+      auto set = message->has(select.field);
+      if (!set) return error(arg, std::move(set.error()));
+      return Value(*set);
+    }
+    return error(arg, "has() on type '" + std::string(target->type_name()) + "'");
+  }
+
+  // coalesce(a, b, …): the first argument that is not null, evaluated left to right and no
+  // further; null if all are.
+  EvalResult coalesce(const Call& call) {
+    for (const auto& arg : call.args) {
+      auto value = eval(arg);
+      if (!value || !value->is<std::nullptr_t>()) return value;
+    }
+    return Value(nullptr);
+  }
+
+  // opt.optMap(x, f(x)) is optional.of(f(value)), opt.optFlatMap(x, g(x)) is g(value) (itself an
+  // optional); both are optional.none() on optional.none().
+  EvalResult optional_map(const Call& call, const Expr& expr) {
+    auto target = eval(*call.target);
+    if (!target) return target;
+    const auto* optional = target->get_if<Optional>();
+    if (!optional) return no_overload(expr, call.function, {*target});
+    if (!optional->value) return *target;
+    scope_.emplace_back(std::get<Ident>(call.args[0].node).name, *optional->value);
+    auto mapped = eval(call.args[1]);
+    scope_.pop_back();
+    if (!mapped || call.function == "optFlatMap") {
+      if (mapped && !mapped->is<Optional>()) {
+        return error(expr, "optFlatMap() must map to an optional");
+      }
+      return mapped;
+    }
+    return Value(Optional{std::make_shared<const Value>(std::move(*mapped))});
+  }
+
+  // all, exists, exists_one, map and filter over a list's elements or a map's keys.
+  EvalResult comprehension(const Call& call, const Expr& expr) {
+    auto range = eval(*call.target);
+    if (!range) return range;
+    // Iterated in place (`range` keeps the collection alive): copying it per evaluation would
+    // cost time the budget does not see.
+    const ValueList* list = range->list();
+    const ValueMap* map = range->map();
+    if (!list && !map) {
+      return error(expr, call.function + "() over type '" + std::string(range->type_name()) + "'");
+    }
+    const std::size_t count = list ? list->size() : map->size();
+    const std::string& variable = std::get<Ident>(call.args[0].node).name;
+    const std::string_view f = call.function;
+    std::optional<EvalError> failure;
+    std::int64_t matches = 0;
+    ValueList out;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!charge(1)) return error(expr, kBudgetExceeded);
+      const Value& item = list ? (*list)[i] : map->entries()[i].first;
+      scope_.emplace_back(variable, item);
+      auto step = eval(call.args[1]);
+      EvalResult mapped;
+      if (step && f == "map" && call.args.size() == 3) {
+        const bool* keep = step->get_if<bool>();
+        if (keep && *keep) mapped = eval(call.args[2]);
+      }
+      scope_.pop_back();
+      if (!step) {
+        if (exhausted()) return step;
+        if (f == "all" || f == "exists") {
+          if (!failure) failure = step.error();
+          continue;
+        }
+        return step;
+      }
+      if (f == "map") {
+        if (call.args.size() == 2) {
+          out.push_back(std::move(*step));
+          continue;
+        }
+        const bool* keep = step->get_if<bool>();
+        if (!keep) return no_overload(call.args[1], "map", {*step});
+        if (!*keep) continue;
+        if (!mapped) return mapped;
+        out.push_back(std::move(*mapped));
+        continue;
+      }
+      const bool* b = step->get_if<bool>();
+      if (!b) return no_overload(call.args[1], f, {*step});
+      if (f == "all" && !*b) return Value(false);
+      if (f == "exists" && *b) return Value(true);
+      if (f == "exists_one" && *b) ++matches;
+      if (f == "filter" && *b) out.push_back(item);
+    }
+    if (f == "map" || f == "filter") return Value(std::move(out));
+    if (f == "exists_one") return Value(matches == 1);
+    if (failure) return tl::unexpected(*failure);
+    return Value(f == "all");
+  }
+
+  // Operators and functions on evaluated arguments; for a method call, args[0] is the target.
+  EvalResult apply(std::string_view f, Builtin op, const Args& args, const Expr& expr,
+                   bool method) {
+    if (args.size() == 2 && !method) {
+      const Value& a = args[0];
+      const Value& b = args[1];
+      switch (op) {
+        case Builtin::equals:
+        case Builtin::not_equals: {
+          const bool same = equals(a, b);
+          if (exhausted()) return error(expr, kBudgetExceeded);
+          return Value(same == (op == Builtin::equals));
+        }
+        case Builtin::less:
+        case Builtin::less_equals:
+        case Builtin::greater:
+        case Builtin::greater_equals:
+          return relation(f, op, a, b, expr);
+        case Builtin::in:
+          return membership(a, b, expr);
+        case Builtin::index:
+          return index(a, b, expr);
+        case Builtin::optional_index:
+          return optional_index(a, b, expr);
+        case Builtin::add:
+        case Builtin::subtract:
+        case Builtin::multiply:
+        case Builtin::divide:
+        case Builtin::modulo:
+          return arithmetic(f, op, a, b, expr);
+        default:
+          break;
+      }
+    }
+    if (op == Builtin::size && args.size() == 1) return size(args[0], expr);
+    if (args.size() == 1 && !method) {
+      if (op == Builtin::logical_not) {
+        if (const bool* b = args[0].get_if<bool>()) return Value(!*b);
+        return no_overload(expr, f, args);
+      }
+      if (op == Builtin::negate) {
+        if (const auto* i = args[0].get_if<std::int64_t>()) {
+          if (*i == kIntMin) return error(expr, "int overflow");
+          return Value(-*i);
+        }
+        if (const auto* d = args[0].get_if<double>()) return Value(-*d);
+        return no_overload(expr, f, args);
+      }
+      if (f == "dyn") return args[0];
+      if (f == "type") return Value(Type{std::string(args[0].type_name())});
+      if (f == "int" || f == "uint" || f == "double" || f == "string" || f == "bool" ||
+          f == "bytes") {
+        return convert(f, args[0], expr);
+      }
+    }
+    if (op == Builtin::size && args.size() == 1) return size(args[0], expr);
+    if (method && !args.empty()) {
+      if (const auto* optional = args[0].get_if<Optional>()) {
+        if (f == "hasValue" && args.size() == 1) return Value(optional->value != nullptr);
+        if (f == "value" && args.size() == 1) {
+          if (!optional->value) return error(expr, "optional.none() has no value");
+          return *optional->value;
+        }
+        if (f == "orValue" && args.size() == 2) return optional->value ? *optional->value : args[1];
+        if (f == "or" && args.size() == 2 && args[1].is<Optional>()) {
+          return optional->value ? args[0] : args[1];
+        }
+      }
+    }
+    if (Function function = find_function(f)) {
+      CallContext context{budget_, options_};
+      auto result = function(args, method, context);
+      if (!result) return no_overload(expr, f, args);
+      if (!*result) return error(expr, std::move(result->error()));
+      return std::move(**result);
+    }
+    static constexpr std::string_view kKnown[] = {"size",  "int",     "uint", "double",  "string",
+                                                  "bool",  "bytes",   "type", "dyn",     "hasValue",
+                                                  "value", "orValue", "or",   "coalesce"};
+    for (std::string_view known : kKnown) {
+      if (f == known) return no_overload(expr, f, args);
+    }
+    if (f.front() == '_' || f.front() == '!' || f.front() == '@' || f.front() == '-') {
+      return no_overload(expr, f, args);
+    }
+    return error(expr, "undeclared reference to function '" + std::string(f) + "'");
+  }
+
+  // Value equality with its work charged: one step per list element or map entry compared, at
+  // every depth, so comparing large inputs in a loop runs out of budget instead of time. Once
+  // the budget is gone the answer is meaningless; the caller checks exhausted().
+  bool equals(const Value& a, const Value& b) {
+    const ValueList* x = a.list();
+    const ValueList* y = b.list();
+    if (x && y) {
+      if (x->size() != y->size()) return false;
+      for (std::size_t i = 0; i < x->size(); ++i) {
+        if (!charge(1) || !equals((*x)[i], (*y)[i])) return false;
+      }
+      return true;
+    }
+    const ValueMap* m = a.map();
+    const ValueMap* n = b.map();
+    if (m && n) {
+      if (m->size() != n->size()) return false;
+      for (const auto& [key, value] : m->entries()) {
+        const Value* found = n->find(key);
+        if (!charge(1) || !found || !equals(value, *found)) return false;
+      }
+      return true;
+    }
+    const MessageValue* p = a.message();
+    const MessageValue* q = b.message();
+    if (p && q) {
+      // Same type, same fields set (positions name fields within one type), equal values.
+      if (&p->type() != &q->type() || p->fields().size() != q->fields().size()) return false;
+      for (std::size_t i = 0; i < p->fields().size(); ++i) {
+        if (!charge(1) || p->fields()[i].first != q->fields()[i].first ||
+            !equals(p->fields()[i].second, q->fields()[i].second)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (const auto* s = a.get_if<std::string>()) charge(static_cast<std::int64_t>(s->size() / 16));
+    return a == b;
+  }
+
+  EvalResult relation(std::string_view f, Builtin op, const Value& a, const Value& b,
+                      const Expr& expr) {
+    const auto order = compare(a, b);
+    if (!order) {
+      const bool numbers = (a.is<std::int64_t>() || a.is<std::uint64_t>() || a.is<double>()) &&
+                           (b.is<std::int64_t>() || b.is<std::uint64_t>() || b.is<double>());
+      if (numbers) return Value(false);  // NaN is unordered: every comparison is false
+      return no_overload(expr, f, {a, b});
+    }
+    if (op == Builtin::less) return Value(*order < 0);
+    if (op == Builtin::less_equals) return Value(*order <= 0);
+    if (op == Builtin::greater) return Value(*order > 0);
+    return Value(*order >= 0);
+  }
+
+  EvalResult membership(const Value& item, const Value& container, const Expr& expr) {
+    if (const ValueList* list = container.list()) {
+      if (!charge(static_cast<std::int64_t>(list->size()))) {
+        return error(expr, kBudgetExceeded);
+      }
+      for (const auto& element : *list) {
+        const bool same = equals(element, item);
+        if (exhausted()) return error(expr, kBudgetExceeded);
+        if (same) return Value(true);
+      }
+      return Value(false);
+    }
+    if (const ValueMap* map = container.map()) return Value(map->find(item) != nullptr);
+    return no_overload(expr, op::kIn, {item, container});
+  }
+
+  // A list position from an int, uint or integral double index.
+  static std::optional<std::int64_t> position(const Value& index) {
+    if (const auto* i = index.get_if<std::int64_t>()) return *i;
+    if (const auto* u = index.get_if<std::uint64_t>()) {
+      if (*u > static_cast<std::uint64_t>(kIntMax)) return kIntMax;
+      return static_cast<std::int64_t>(*u);
+    }
+    if (const auto* d = index.get_if<double>()) {
+      if (std::trunc(*d) != *d || std::abs(*d) > 9e18) return std::nullopt;
+      return static_cast<std::int64_t>(*d);
+    }
+    return std::nullopt;
+  }
+
+  EvalResult index(const Value& container, const Value& key, const Expr& expr) {
+    if (const ValueList* list = container.list()) {
+      auto at = position(key);
+      if (!at) return no_overload(expr, op::kIndex, {container, key});
+      if (*at < 0 || *at >= static_cast<std::int64_t>(list->size())) {
+        return error(expr, "index out of range: " + std::to_string(*at));
+      }
+      return (*list)[static_cast<std::size_t>(*at)];
+    }
+    if (const ValueMap* map = container.map()) {
+      if (const Value* found = map->find(key)) return *found;
+      return error(expr, "no such key: " + to_json(key).dump());
+    }
+    if (const auto* optional = container.get_if<Optional>()) {
+      if (!optional->value) return container;
+      return optional_index(*optional->value, key, expr);
+    }
+    return no_overload(expr, op::kIndex, {container, key});
+  }
+
+  EvalResult optional_index(const Value& container, const Value& key, const Expr& expr) {
+    if (const auto* optional = container.get_if<Optional>()) {
+      if (!optional->value) return container;
+      return optional_index(*optional->value, key, expr);
+    }
+    auto found = index(container, key, expr);
+    if (!found) {
+      if (container.list() || container.map()) return Value(Optional{});
+      return found;
+    }
+    return Value(Optional{std::make_shared<const Value>(std::move(*found))});
+  }
+
+  // int and uint arithmetic: overflow and division by zero are errors, never wrapped values.
+  template <class Int>
+  static EvalResult checked(Builtin op, Int x, Int y, const Expr& expr) {
+    Int out = 0;
+    bool overflow = false;
+    if (op == Builtin::add) overflow = __builtin_add_overflow(x, y, &out);
+    if (op == Builtin::subtract) overflow = __builtin_sub_overflow(x, y, &out);
+    if (op == Builtin::multiply) overflow = __builtin_mul_overflow(x, y, &out);
+    if (op == Builtin::divide || op == Builtin::modulo) {
+      if (y == 0)
+        return error(expr, op == Builtin::divide ? "division by zero" : "modulus by zero");
+      if constexpr (std::is_signed_v<Int>) overflow = x == kIntMin && y == -1;
+      if (!overflow) out = op == Builtin::divide ? x / y : x % y;
+    }
+    if (overflow) return error(expr, std::is_signed_v<Int> ? "int overflow" : "uint overflow");
+    return Value(out);
+  }
+
+  EvalResult arithmetic(std::string_view f, Builtin op, const Value& a, const Value& b,
+                        const Expr& expr) {
+    if (auto result = time_arithmetic(f, a, b)) {
+      if (!*result) return error(expr, std::move(result->error()));
+      return std::move(**result);
+    }
+    if (a.storage().index() != b.storage().index()) return no_overload(expr, f, {a, b});
+    if (const auto* x = a.get_if<std::int64_t>()) {
+      return checked(op, *x, *b.get_if<std::int64_t>(), expr);
+    }
+    if (const auto* x = a.get_if<std::uint64_t>()) {
+      return checked(op, *x, *b.get_if<std::uint64_t>(), expr);
+    }
+    if (const auto* x = a.get_if<double>()) {
+      const double y = *b.get_if<double>();
+      if (op == Builtin::add) return Value(*x + y);
+      if (op == Builtin::subtract) return Value(*x - y);
+      if (op == Builtin::multiply) return Value(*x * y);
+      if (op == Builtin::divide) return Value(*x / y);
+      return no_overload(expr, f, {a, b});
+    }
+    if (op != Builtin::add) return no_overload(expr, f, {a, b});
+    if (const auto* x = a.get_if<std::string>()) {
+      const auto* y = b.get_if<std::string>();
+      if (!charge(static_cast<std::int64_t>((x->size() + y->size()) / 16))) {
+        return error(expr, kBudgetExceeded);
+      }
+      return Value(*x + *y);
+    }
+    if (const auto* x = a.get_if<Bytes>()) {
+      const auto* y = b.get_if<Bytes>();
+      if (!charge(static_cast<std::int64_t>((x->octets.size() + y->octets.size()) / 16))) {
+        return error(expr, kBudgetExceeded);
+      }
+      return Value(Bytes{x->octets + y->octets});
+    }
+    if (const ValueList* x = a.list()) {
+      const ValueList* y = b.list();
+      if (!charge(static_cast<std::int64_t>(x->size() + y->size()))) {
+        return error(expr, kBudgetExceeded);
+      }
+      ValueList out = *x;
+      out.insert(out.end(), y->begin(), y->end());
+      return Value(std::move(out));
+    }
+    return no_overload(expr, f, {a, b});
+  }
+
+  EvalResult size(const Value& v, const Expr& expr) {
+    if (const auto* s = v.get_if<std::string>()) {
+      if (!charge(static_cast<std::int64_t>(s->size() / 16))) return error(expr, kBudgetExceeded);
+      return Value(code_points(*s));
+    }
+    if (const auto* b = v.get_if<Bytes>())
+      return Value(static_cast<std::int64_t>(b->octets.size()));
+    if (const ValueList* list = v.list()) return Value(static_cast<std::int64_t>(list->size()));
+    if (const ValueMap* map = v.map()) return Value(static_cast<std::int64_t>(map->size()));
+    return no_overload(expr, "size", {v});
+  }
+
+  EvalResult convert(std::string_view f, const Value& v, const Expr& expr) {
+    if (f == "int") {
+      if (const auto* i = v.get_if<std::int64_t>()) return Value(*i);
+      if (const auto* u = v.get_if<std::uint64_t>()) {
+        if (*u > static_cast<std::uint64_t>(kIntMax)) return error(expr, "int overflow");
+        return Value(static_cast<std::int64_t>(*u));
+      }
+      if (const auto* d = v.get_if<double>()) {
+        // Within (-2^63, 2^63): cel-spec refuses -2^63 too, though int64 holds it.
+        if (!(*d > -9223372036854775808.0 && *d < 9223372036854775808.0)) {
+          return error(expr, "int overflow");
+        }
+        return Value(static_cast<std::int64_t>(*d));
+      }
+      if (const auto* s = v.get_if<std::string>()) {
+        std::int64_t out = 0;
+        auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), out);
+        if (ec != std::errc() || end != s->data() + s->size()) {
+          return error(expr, "cannot convert '" + *s + "' to int");
+        }
+        return Value(out);
+      }
+      if (const auto* t = v.get_if<Timestamp>()) return Value(t->seconds);
+    } else if (f == "uint") {
+      if (const auto* u = v.get_if<std::uint64_t>()) return Value(*u);
+      if (const auto* i = v.get_if<std::int64_t>()) {
+        if (*i < 0) return error(expr, "uint overflow");
+        return Value(static_cast<std::uint64_t>(*i));
+      }
+      if (const auto* d = v.get_if<double>()) {
+        if (!(*d > -1.0 && *d < 18446744073709551616.0)) return error(expr, "uint overflow");
+        return Value(static_cast<std::uint64_t>(*d));
+      }
+      if (const auto* s = v.get_if<std::string>()) {
+        std::uint64_t out = 0;
+        auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), out);
+        if (ec != std::errc() || end != s->data() + s->size()) {
+          return error(expr, "cannot convert '" + *s + "' to uint");
+        }
+        return Value(out);
+      }
+    } else if (f == "double") {
+      if (const auto* d = v.get_if<double>()) return Value(*d);
+      if (const auto* i = v.get_if<std::int64_t>()) return Value(static_cast<double>(*i));
+      if (const auto* u = v.get_if<std::uint64_t>()) return Value(static_cast<double>(*u));
+      if (const auto* s = v.get_if<std::string>()) {
+        if (*s == "NaN") return Value(std::numeric_limits<double>::quiet_NaN());
+        if (*s == "Infinity" || *s == "+Infinity" || *s == "inf" || *s == "+inf")
+          return Value(std::numeric_limits<double>::infinity());
+        if (*s == "-Infinity" || *s == "-inf")
+          return Value(-std::numeric_limits<double>::infinity());
+        double out = 0;
+        auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), out);
+        if (ec != std::errc() || end != s->data() + s->size()) {
+          return error(expr, "cannot convert '" + *s + "' to double");
+        }
+        return Value(out);
+      }
+    } else if (f == "string") {
+      if (const auto* s = v.get_if<std::string>()) return Value(*s);
+      if (const auto* i = v.get_if<std::int64_t>()) return Value(std::to_string(*i));
+      if (const auto* u = v.get_if<std::uint64_t>()) return Value(std::to_string(*u));
+      if (const auto* d = v.get_if<double>()) return Value(format_double(*d));
+      if (const auto* b = v.get_if<bool>()) return Value(std::string(*b ? "true" : "false"));
+      if (const auto* o = v.get_if<Bytes>()) {
+        if (!is_valid_utf8(o->octets)) return error(expr, "bytes are not valid UTF-8");
+        return Value(o->octets);
+      }
+      if (const auto* t = v.get_if<Timestamp>()) return Value(format_timestamp(*t));
+      if (const auto* d = v.get_if<Duration>()) return Value(format_duration(*d));
+    } else if (f == "bool") {
+      if (const auto* b = v.get_if<bool>()) return Value(*b);
+      if (const auto* s = v.get_if<std::string>()) {
+        for (std::string_view yes : {"1", "t", "T", "TRUE", "true", "True"}) {
+          if (*s == yes) return Value(true);
+        }
+        for (std::string_view no : {"0", "f", "F", "FALSE", "false", "False"}) {
+          if (*s == no) return Value(false);
+        }
+        return error(expr, "cannot convert '" + *s + "' to bool");
+      }
+    } else if (f == "bytes") {
+      if (const auto* o = v.get_if<Bytes>()) return Value(*o);
+      if (const auto* s = v.get_if<std::string>()) return Value(Bytes{*s});
+    }
+    return no_overload(expr, f, {v});
+  }
+
+ private:
+  const Activation& variables_;
+  const EvalOptions& options_;
+  Budget& budget_;  // once it is exhausted, every step fails and no operator absorbs that
+  // Comprehension variables in scope, innermost last.
+  std::vector<std::pair<std::string, Value>> scope_;
+};
+
+}  // namespace reliant::cel::detail
