@@ -1,6 +1,7 @@
 // CEL syntax trees survive printing: for random trees, parse(to_source(tree)) is the same tree,
 // and printing that gives the same text. Covers precedence, parentheses, unary runs, negative
-// literals, escapes in strings and bytes, optional selections and collections.
+// literals, escapes in strings and bytes, optional selections and collections. The same random
+// trees check the compiled Program against the tree walk: same value, or same error.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include <rapidcheck.h>
 
 #include "base/utf8.h"
+#include "core/cel/evaluator.h"
+#include "core/cel/functions.h"
 #include "core/cel/parser.h"
 #include "core/cel/printer.h"
 #include "property/property_check.h"
@@ -145,6 +148,41 @@ TEST(CelSyntax, PrintedTreesParseBackToTheSameTree) {
       RC_FAIL(source + " reads back as another tree, printed " + to_source(*parsed));
     }
     RC_ASSERT(to_source(*parsed) == source);
+  });
+}
+
+TEST(CelSyntax, CompiledProgramsAgreeWithTheTreeWalk) {
+  // Variables under the generator's names, of several types, so selections, indexes and
+  // operators meet maps, lists, strings and numbers.
+  Activation variables;
+  variables.bind("a", from_json(nlohmann::json::parse(R"({"a": 1, "b": [1, 2.5, "x"], "x": {}})")));
+  variables.bind("b", from_json(nlohmann::json::parse(R"([true, {"nodes": "n"}, null])")));
+  variables.bind("x", Value(std::int64_t{7}));
+  variables.bind("inputs", from_json(nlohmann::json::parse(R"({"mode": "auto", "_y1": 2})")));
+  variables.bind("nodes", Value("text"));
+  variables.bind("_y1", Value(false));  // && and || meet a decisive operand
+  const auto shown = [](const EvalResult& result) {
+    if (!result)
+      return "error at " + std::to_string(result.error().offset) + ": " + result.error().message;
+    return to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  property::check_property(3000, [&] {
+    // Parsed from its text, as workflows hold expressions: positions and resolved builtins.
+    const std::string source = to_source(tree(*rc::gen::inRange(1, 8)));
+    auto parsed = parse(source);
+    RC_ASSERT(parsed.has_value());
+    const EvalOptions options{*rc::gen::element<std::int64_t>(3, 40, 1'000'000)};
+    const auto walked = evaluate(*parsed, variables, options);
+    const auto compiled = Program(std::move(*parsed)).evaluate(variables, options);
+    // They spend the budget alike but not to the step on every path (the walk charges a
+    // selection chain again when it cannot borrow it): compare only what did not run out.
+    const auto out_of_budget = [](const EvalResult& r) {
+      return !r && r.error().message == kBudgetExceeded;
+    };
+    if (out_of_budget(walked) || out_of_budget(compiled)) return;
+    if (shown(walked) != shown(compiled)) {
+      RC_FAIL(source + ": the walk gives " + shown(walked) + ", the program " + shown(compiled));
+    }
   });
 }
 
