@@ -145,18 +145,49 @@ tl::expected<nlohmann::json, std::string> resolved(const InputSpec& spec,
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<std::string_view, InputType> kInputTypeNames[] = {
+    {"string", InputType::string},    {"integer", InputType::integer},
+    {"number", InputType::number},    {"boolean", InputType::boolean},
+    {"enum", InputType::enumeration}, {"array", InputType::array},
+    {"object", InputType::object},    {"model", InputType::model},
+    {"tools", InputType::tools},      {"preset", InputType::preset},
+    {"group", InputType::group}};
+
+}  // namespace
+
 std::optional<InputType> input_type_named(std::string_view name) noexcept {
-  static constexpr std::pair<std::string_view, InputType> kNames[] = {
-      {"string", InputType::string},    {"integer", InputType::integer},
-      {"number", InputType::number},    {"boolean", InputType::boolean},
-      {"enum", InputType::enumeration}, {"array", InputType::array},
-      {"object", InputType::object},    {"model", InputType::model},
-      {"tools", InputType::tools},      {"preset", InputType::preset},
-      {"group", InputType::group}};
-  for (const auto& [n, type] : kNames) {
+  for (const auto& [n, type] : kInputTypeNames) {
     if (n == name) return type;
   }
   return std::nullopt;
+}
+
+std::string_view to_string(InputType type) noexcept {
+  for (const auto& [n, t] : kInputTypeNames) {
+    if (t == type) return n;
+  }
+  return "string";
+}
+
+nlohmann::json input_schema(const std::vector<InputSpec>& specs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& spec : specs) {
+    nlohmann::json entry = spec.extra.is_object() ? spec.extra : nlohmann::json::object();
+    entry["name"] = spec.name;
+    entry["type"] = std::string(to_string(spec.type));
+    if (!spec.description.empty()) entry["description"] = spec.description;
+    if (spec.default_value) entry["default"] = *spec.default_value;
+    if (spec.min) entry["min"] = *spec.min;
+    if (spec.max) entry["max"] = *spec.max;
+    if (!spec.choices.empty()) entry["enum"] = spec.choices;
+    if (spec.multi) entry["multi"] = true;
+    if (spec.required) entry["required"] = true;
+    if (!spec.fields.empty()) entry["fields"] = input_schema(spec.fields);
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 tl::expected<void, std::string> check_input_value(const InputSpec& spec,

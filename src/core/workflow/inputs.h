@@ -16,6 +16,12 @@
 namespace reliant::workflow {
 
 std::optional<InputType> input_type_named(std::string_view name) noexcept;
+std::string_view to_string(InputType type) noexcept;  // as files spell it: "enum", "tools" …
+
+// The inputs as clients render a form from them: [{name, type, description, default, min, max,
+// enum, multi, required, fields, and what the file keeps for clients (ui, tags …)}], in file
+// order, absent keys left out.
+nlohmann::json input_schema(const std::vector<InputSpec>& specs);
 
 // Whether `value` fits `spec`: its type, min and max (a number's value, a string's or list's
 // length), and enum choices (each element, for multi). The error says what is wrong, e.g.

@@ -65,7 +65,8 @@ class UpdateStream final : public HttpBodyStream {
       auto batch = co_await next;
       if (watch_->ended()) {
         // The token that opened the stream was revoked or expired: nothing more for it.
-        Task<bool> last = out.write(": the credential of this stream was " + watch_->why() + "\n\n");
+        Task<bool> last =
+            out.write(": the credential of this stream was " + watch_->why() + "\n\n");
         (void)co_await last;
         co_return;
       }
@@ -146,6 +147,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       chats_(env, config_.chats),
       accounts_(env, config_.secrets),
       projects_(env),
+      workflows_(env, config_.workflows),
       watches_(env, config_.credential_recheck) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
     login_.emplace(env, *config_.passwords, *config_.secrets);
@@ -217,10 +219,11 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
     Task<HttpResponse> listing = list_daemons(user_id);
     co_return co_await listing;
   }
-  if (resource == "workflows" && parts.size() == 3 && method == "GET") {
-    Json list = Json::array();
-    for (const auto& name : config_.workflows) list.push_back({{"name", name}, {"builtin", true}});
-    co_return json_response(200, {{"workflows", list}});
+  if (resource == "workflows" ||
+      (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows")) {
+    Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
+    std::optional<HttpResponse> served = co_await serving;
+    co_return served ? std::move(*served) : not_found();
   }
   if (resource == "runs" && method == "GET" &&
       (parts.size() == 4 || (parts.size() == 5 && parts[4] == "history"))) {

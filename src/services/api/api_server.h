@@ -22,6 +22,7 @@
 #include "services/api/connect_rpc.h"
 #include "services/api/credential_watch.h"
 #include "services/api/project_routes.h"
+#include "services/api/workflow_routes.h"
 
 namespace reliant::api {
 
@@ -75,6 +76,7 @@ class ApiServer final : public HttpHandler {
   std::optional<CliLogin> login_;
   AccountRoutes accounts_;
   ProjectRoutes projects_;
+  WorkflowRoutes workflows_;
   CredentialWatches watches_;  // of the update streams
   Stats stats_;
 };

@@ -13,6 +13,8 @@ ProjectRecord project_from(const SqlRecord& row) {
 
 Error no_project(const std::string& id) { return {ErrorCode::not_found, "no project " + id}; }
 
+}  // namespace
+
 Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
                           const std::string& project_id) {
   auto rows =
@@ -20,8 +22,6 @@ Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
   if (!rows) return fail(rows.error());
   return !rows->rows.empty();
 }
-
-}  // namespace
 
 Result<void> insert_project(SqlTransaction& tx, const ProjectRecord& project) {
   auto inserted = tx.execute(
@@ -69,11 +69,12 @@ Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
   auto owned = owns_project(tx, user_id, project_id);
   if (!owned) return fail(owned.error());
   if (!*owned) return fail(no_project(project_id));
-  for (const char* sql :
-       {"UPDATE chats SET worktree_id = NULL WHERE worktree_id IN "
-        "(SELECT id FROM worktrees WHERE project_id = $1)",
-        "UPDATE chats SET project_id = NULL WHERE project_id = $1",
-        "DELETE FROM worktrees WHERE project_id = $1", "DELETE FROM projects WHERE id = $1"}) {
+  for (const char* sql : {"UPDATE chats SET worktree_id = NULL WHERE worktree_id IN "
+                          "(SELECT id FROM worktrees WHERE project_id = $1)",
+                          "UPDATE chats SET project_id = NULL WHERE project_id = $1",
+                          "DELETE FROM worktrees WHERE project_id = $1",
+                          "DELETE FROM project_workflows WHERE project_id = $1",
+                          "DELETE FROM projects WHERE id = $1"}) {
     auto done = tx.execute(sql, {project_id});
     if (!done) return fail(done.error());
   }

@@ -34,10 +34,14 @@ Result<std::vector<ProjectRecord>> list_projects(SqlTransaction& tx, const std::
 // With its worktrees; nullopt when there is none of this user's with that id.
 Result<std::optional<ProjectRecord>> find_project(SqlTransaction& tx, const std::string& user_id,
                                                   const std::string& project_id);
-// Fails with not_found when the user has no such project. Its worktrees go with it; chats keep
-// their messages and lose the link.
+// Fails with not_found when the user has no such project. Its worktrees and workflows go with
+// it; chats keep their messages and lose the link.
 Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
                             const std::string& project_id);
+
+// Whether the user has a project with this id.
+Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
+                          const std::string& project_id);
 
 // Fails with not_found when the project is not the user's.
 Result<void> insert_worktree(SqlTransaction& tx, const std::string& user_id,

@@ -1,7 +1,8 @@
 // Migration 1: identities, daemons, projects, chats and their messages, tool requests and the
 // per-user update stream. Migration 2: the durable engine (docs/architecture.md §7). Migration 3:
 // the tool path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
-// Migration 4: sign-in (passwords, the CLI's login codes) and user settings.
+// Migration 4: sign-in (passwords, the CLI's login codes) and user settings. Migration 7: the
+// workflow definitions of projects.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -271,6 +272,21 @@ const std::vector<Migration> kMigrations = {
          // The registration_seq of the admitted connection: a gateway that admits an older one
          // late (it hung with the registration in hand) is refused.
          "ALTER TABLE daemons ADD COLUMN registration_seq BIGINT NOT NULL DEFAULT 0",
+     }},
+    {7,
+     "workflow definitions stored per project",
+     {
+         // A project's workflows by name; each save validates the YAML and bumps the version.
+         // A run carries the source it started from, so editing one never changes a run.
+         R"(CREATE TABLE project_workflows (
+              id TEXT PRIMARY KEY,
+              project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+              name TEXT NOT NULL,
+              source TEXT NOT NULL,
+              version BIGINT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL,
+              UNIQUE (project_id, name)))",
      }},
 };
 

@@ -387,10 +387,93 @@ TEST(ApiRoutes, WorkflowsAreListedAndOthersRunsAreNotFound) {
   Api a;
   const std::string ada = a.add_user("u1", "ada@example.com", "");
   const Json workflows = a.json(a.call("GET", "/api/v1/workflows", ada));
-  ASSERT_EQ(workflows["workflows"].size(), 1u);
+  ASSERT_GE(workflows["workflows"].size(), 2u);
   EXPECT_EQ(workflows["workflows"][0]["name"], "agent");
+  // The language's built-ins, each with the input schema a form is drawn from.
+  const Json& agent = workflows["workflows"][1];
+  EXPECT_EQ(agent["name"], "builtin://agent");
+  bool has_mode = false;
+  for (const auto& input : agent["inputs"]) {
+    if (input["name"] == "mode") {
+      has_mode = true;
+      EXPECT_EQ(input["type"], "enum");
+      EXPECT_EQ(input["enum"], (Json{"auto", "manual", "plan"}));
+      EXPECT_EQ(input["default"], "auto");
+    }
+  }
+  EXPECT_TRUE(has_mode) << agent.dump();
   EXPECT_EQ(a.call("GET", "/api/v1/runs/nope/history", ada).status, 404);
   EXPECT_EQ(a.call("GET", "/api/v1/workflows").status, 401) << "signed in only";
+}
+
+TEST(ApiRoutes, ProjectWorkflowsAreValidatedStoredAndVersioned) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const std::string bob = a.add_user("u2", "bob@example.com", "");
+  const std::string project =
+      a.json(a.call("POST", "/api/v1/projects", ada, R"({"name":"web"})"))["id"];
+  const std::string base = "/api/v1/projects/" + project + "/workflows";
+  const auto body = [](const std::string& yaml) { return Json{{"source", yaml}}.dump(); };
+  const std::string good =
+      "name: lint\ninputs:\n  fix: {type: boolean, default: false}\nentry: run\nnodes:\n"
+      "  - {id: run, type: run, command: make lint}\n";
+
+  // Checked without storing: a mistake comes back at file:line:column.
+  auto checked = a.call("POST", "/api/v1/workflows/validate", ada, body(good));
+  EXPECT_EQ(checked.status, 200);
+  EXPECT_EQ(a.json(checked)["name"], "lint");
+  auto refused = a.call(
+      "POST", "/api/v1/workflows/validate", ada,
+      Json{{"source", "name: x\nentry: a\nnodes:\n  - {id: a, type: nope}\n"}, {"file", "x.yaml"}}
+          .dump());
+  ASSERT_EQ(refused.status, 400);
+  const Json diagnostics = a.json(refused)["diagnostics"];
+  ASSERT_FALSE(diagnostics.empty());
+  EXPECT_EQ(diagnostics[0]["line"], 4);
+  EXPECT_EQ(diagnostics[0]["text"].get<std::string>().rfind("x.yaml:4:", 0), 0u)
+      << diagnostics.dump();
+
+  // Created only when valid, once per name.
+  EXPECT_EQ(a.call("POST", base, ada, body("name: broken\nentry: nowhere\nnodes: []\n")).status,
+            400);
+  auto created = a.call("POST", base, ada, body(good));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(a.json(created)["version"], 1);
+  EXPECT_EQ(a.json(created)["inputs"][0]["name"], "fix");
+  EXPECT_EQ(a.call("POST", base, ada, body(good)).status, 409);
+
+  const Json listed = a.json(a.call("GET", base, ada));
+  ASSERT_EQ(listed["workflows"].size(), 1u);
+  EXPECT_EQ(listed["workflows"][0]["name"], "lint");
+  EXPECT_FALSE(listed["workflows"][0].contains("source"));
+  EXPECT_EQ(a.json(a.call("GET", base + "/lint", ada))["source"], good);
+
+  // An update is validated too, keeps the name, and bumps the version.
+  const std::string better = good + "  - {id: again, type: run, command: make lint}\n";
+  EXPECT_EQ(a.call("PUT", base + "/lint", ada, body("name: lint\nentry: x\nnodes: []\n")).status,
+            400);
+  EXPECT_EQ(a.call("PUT", base + "/lint", ada,
+                   body("name: other\nentry: a\nnodes:\n"
+                        "  - {id: a, type: run, command: x}\n"))
+                .status,
+            400);
+  auto updated = a.call("PUT", base + "/lint", ada, body(better));
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(a.json(updated)["version"], 2);
+  EXPECT_EQ(a.call("PUT", base + "/nope", ada, body(good)).status, 400);
+
+  // Another user's project is not found, whatever the verb.
+  EXPECT_EQ(a.call("GET", base, bob).status, 404);
+  EXPECT_EQ(a.call("GET", base + "/lint", bob).status, 404);
+  EXPECT_EQ(a.call("POST", base, bob, body(good)).status, 404);
+  EXPECT_EQ(a.call("DELETE", base + "/lint", bob).status, 404);
+
+  EXPECT_EQ(a.call("DELETE", base + "/lint", ada).status, 200);
+  EXPECT_EQ(a.call("GET", base + "/lint", ada).status, 404);
+  // A project's workflows go with it.
+  ASSERT_EQ(a.call("POST", base, ada, body(good)).status, 201);
+  EXPECT_EQ(a.call("DELETE", "/api/v1/projects/" + project, ada).status, 200);
+  EXPECT_EQ(a.call("GET", base, ada).status, 404);
 }
 
 }  // namespace

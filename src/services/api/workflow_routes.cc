@@ -1,0 +1,183 @@
+// Workflow definitions: YAML validated by the loader, stored per project by the repository.
+#include "services/api/workflow_routes.h"
+
+#include "core/workflow/builtins.h"
+#include "core/workflow/inputs.h"
+#include "core/workflow/loader.h"
+#include "services/api/api_server.h"
+#include "services/api/api_support.h"
+#include "services/storage/project_workflows.h"
+
+namespace reliant::api {
+namespace {
+
+Json summary_json(const workflow::Definition& definition) {
+  return {{"name", definition.name},
+          {"description", definition.description},
+          {"inputs", workflow::input_schema(definition.inputs)}};
+}
+
+Json record_json(const ProjectWorkflowRecord& record, bool with_source) {
+  Json out = {{"id", record.id},
+              {"project_id", record.project_id},
+              {"name", record.name},
+              {"version", record.version},
+              {"created_at_ms", record.created_at_ms},
+              {"updated_at_ms", record.updated_at_ms}};
+  if (with_source) out["source"] = record.source;
+  // Stored definitions passed the loader; a later loader that refuses one still lists it.
+  if (auto loaded = workflow::load_workflow(record.source, record.name + ".yaml")) {
+    out["description"] = loaded->description;
+    out["inputs"] = workflow::input_schema(loaded->inputs);
+  }
+  return out;
+}
+
+// The YAML in a request body ({"source": "...", "file": "name.yaml"}), loaded: the definition,
+// or a 400 response listing every mistake.
+struct Loaded {
+  std::string source;
+  std::optional<workflow::Definition> definition;
+  std::optional<HttpResponse> refusal;
+};
+
+Loaded load_body(const HttpRequest& request, const std::string& default_file) {
+  Loaded out;
+  auto json = parse_json_body(request);
+  if (!json) {
+    out.refusal = error_response(json.error());
+    return out;
+  }
+  const Json& source = (*json)["source"];
+  const Json& file = (*json)["file"];
+  if (!source.is_string() || source.get<std::string>().empty() ||
+      !(file.is_null() || file.is_string())) {
+    out.refusal = error_response(
+        {ErrorCode::invalid_argument, "expected {\"source\": YAML text, \"file\": optional name}"});
+    return out;
+  }
+  out.source = source.get<std::string>();
+  const std::string name = file.is_string() ? file.get<std::string>() : default_file;
+  auto loaded = workflow::load_workflow(out.source, name);
+  if (loaded) {
+    out.definition = std::move(*loaded);
+    return out;
+  }
+  Json diagnostics = Json::array();
+  for (const auto& d : loaded.error()) {
+    diagnostics.push_back({{"line", d.mark.line},
+                           {"column", d.mark.column},
+                           {"message", d.message},
+                           {"text", workflow::format(name, d)}});
+  }
+  out.refusal = json_response(
+      400, {{"error",
+             {{"code", "invalid_argument"},
+              {"message", diagnostics[0]["text"].get<std::string>() +
+                              (diagnostics.size() > 1
+                                   ? " (and " + std::to_string(diagnostics.size() - 1) + " more)"
+                                   : "")}}},
+            {"diagnostics", diagnostics}});
+  return out;
+}
+
+}  // namespace
+
+WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows)
+    : env_(env),
+      engine_workflows_(std::move(engine_workflows)),
+      ids_(env.executor, env.random.split(0x776b666cULL)) {}
+
+Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& request,
+                                                         const std::vector<std::string>& parts,
+                                                         const std::string& user_id) {
+  const std::string& method = request.method;
+  if (parts[2] == "workflows") {
+    if (parts.size() == 3 && method == "GET") {
+      Json list = Json::array();
+      for (const auto& name : engine_workflows_)
+        list.push_back({{"name", name}, {"builtin", true}});
+      for (const auto& builtin : workflow::builtin_workflows()) {
+        const std::string ref = "builtin://" + std::string(builtin.name);
+        auto loaded = workflow::load_workflow(builtin.yaml, ref);
+        if (!loaded) continue;  // the build's tests load every built-in
+        Json entry = summary_json(*loaded);
+        entry["name"] = ref;
+        entry["builtin"] = true;
+        list.push_back(std::move(entry));
+      }
+      co_return json_response(200, {{"workflows", list}});
+    }
+    if (parts.size() == 4 && parts[3] == "validate" && method == "POST") {
+      Loaded loaded = load_body(request, "workflow.yaml");
+      if (loaded.refusal) co_return std::move(*loaded.refusal);
+      Json out = summary_json(*loaded.definition);
+      out["valid"] = true;
+      co_return json_response(200, out);
+    }
+    co_return std::nullopt;
+  }
+  if (parts[2] != "projects" || parts.size() < 5 || parts[4] != "workflows") co_return std::nullopt;
+
+  const std::string project_id = parts[3];
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  JsonTransactionBody body;
+  int status = 200;
+  if (parts.size() == 5 && method == "GET") {
+    body = [user_id, project_id](SqlTransaction& tx) -> Result<Json> {
+      auto listed = list_project_workflows(tx, user_id, project_id);
+      if (!listed) return fail(listed.error());
+      Json list = Json::array();
+      for (const auto& record : *listed) list.push_back(record_json(record, false));
+      return Json{{"workflows", list}};
+    };
+  } else if (parts.size() == 5 && method == "POST") {
+    Loaded loaded = load_body(request, "workflow.yaml");
+    if (loaded.refusal) co_return std::move(*loaded.refusal);
+    ProjectWorkflowRecord record{ids_.next(), project_id, loaded.definition->name, loaded.source, 1,
+                                 now_ms,      now_ms};
+    status = 201;
+    body = [user_id, record](SqlTransaction& tx) -> Result<Json> {
+      auto inserted = insert_project_workflow(tx, user_id, record);
+      if (!inserted) return fail(inserted.error());
+      return record_json(record, true);
+    };
+  } else if (parts.size() == 6 && method == "GET") {
+    body = [user_id, project_id, name = parts[5]](SqlTransaction& tx) -> Result<Json> {
+      auto found = find_project_workflow(tx, user_id, project_id, name);
+      if (!found) return fail(found.error());
+      if (!*found) {
+        return fail(ErrorCode::not_found,
+                    "project " + project_id + " has no workflow '" + name + "'");
+      }
+      return record_json(**found, true);
+    };
+  } else if (parts.size() == 6 && method == "PUT") {
+    const std::string name = parts[5];
+    Loaded loaded = load_body(request, name + ".yaml");
+    if (loaded.refusal) co_return std::move(*loaded.refusal);
+    if (loaded.definition->name != name) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, "the definition is named '" + loaded.definition->name +
+                                            "', not '" + name + "': a workflow keeps its name"});
+    }
+    body = [user_id, project_id, name, source = loaded.source,
+            now_ms](SqlTransaction& tx) -> Result<Json> {
+      auto updated = update_project_workflow(tx, user_id, project_id, name, source, now_ms);
+      if (!updated) return fail(updated.error());
+      return record_json(*updated, true);
+    };
+  } else if (parts.size() == 6 && method == "DELETE") {
+    body = [user_id, project_id, name = parts[5]](SqlTransaction& tx) -> Result<Json> {
+      auto deleted = delete_project_workflow(tx, user_id, project_id, name);
+      if (!deleted) return fail(deleted.error());
+      return Json{{"name", name}, {"status", "deleted"}};
+    };
+  } else {
+    co_return std::nullopt;
+  }
+  Task<HttpResponse> running = transact_and_respond(env_, std::move(body), status);
+  co_return co_await running;
+}
+
+}  // namespace reliant::api
