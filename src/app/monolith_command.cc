@@ -27,6 +27,7 @@
 #include "app/version.h"
 #include "app/workspace_options.h"
 #include "core/agent/agent_workflow.h"
+#include "core/workflow/engine_workflow.h"
 #include "core/engine/builtin_workflows.h"
 #include "services/agent/agent_activities.h"
 #include "services/api/api_server.h"
@@ -134,6 +135,9 @@ int run_monolith(const MonolithOptions& options) {
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);
+  // Workflow-language runs (POST /api/v1/workflows/runs). No node.* activity is registered yet,
+  // so a work node fails its run as an unknown activity; approvals, routing and joins run.
+  workflows.add(std::make_unique<workflow::EngineWorkflow>());
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
   agent::register_agent_activities(

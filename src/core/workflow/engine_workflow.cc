@@ -93,6 +93,7 @@ Result<Duration> timeout_of(const std::string& text) {
 
 Json to_json(const RunRequest& request) {
   Json out{{"inputs", request.inputs}, {"context", request.context}};
+  if (!request.user_id.empty()) out["user_id"] = request.user_id;
   if (!request.ref.empty()) out["ref"] = request.ref;
   if (!request.source.empty()) out["source"] = request.source;
   if (!request.file.empty()) out["file"] = request.file;
@@ -103,7 +104,7 @@ Result<RunRequest> run_request_from_json(const Json& json) {
   if (!json.is_object()) return fail(invalid("input must be an object"));
   RunRequest request;
   for (const auto& [name, value] : json.items()) {
-    if (name == "ref" || name == "source" || name == "file") {
+    if (name == "ref" || name == "source" || name == "file" || name == "user_id") {
       if (!value.is_string()) return fail(invalid(name + " must be a string"));
     } else if (name == "inputs" || name == "context") {
       if (!value.is_object()) return fail(invalid(name + " must be an object"));
@@ -111,6 +112,7 @@ Result<RunRequest> run_request_from_json(const Json& json) {
       return fail(invalid("unknown key '" + name + "'"));
     }
   }
+  request.user_id = json.value("user_id", "");
   request.ref = json.value("ref", "");
   request.source = json.value("source", "");
   request.file = json.value("file", "");
@@ -181,7 +183,15 @@ Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& 
   return std::make_shared<const Definition>(std::move(*loaded));
 }
 
-Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
+namespace {
+
+// A run's interpreter, brought up to date with every answer in its history.
+struct Replayed {
+  RunRequest request;
+  std::unique_ptr<Interpreter> run;
+};
+
+Result<Replayed> replay(const engine::RunState& state) {
   auto request = run_request_from_json(state.input);
   if (!request) return fail(request.error());
   auto loaded = load_run_definition(*request);
@@ -195,16 +205,40 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   Json workflow = request->context.value("workflow", Json::object());
   workflow["name"] = definition->name;
   context.workflow = cel::from_json(workflow);
-  Interpreter run(definition, std::move(context));
+  auto run = std::make_unique<Interpreter>(definition, std::move(context));
   for (const auto& answer : answers_in_order(state)) {
-    const auto& pending = run.pending();
+    const auto& pending = run->pending();
     const bool waiting = std::any_of(pending.begin(), pending.end(),
                                      [&](const Action& a) { return a.key == answer.result.key; });
     // An answer to what no longer waits (a timeout that fired after the answer, a second
     // answer) changes nothing.
-    if (waiting) (void)run.report(answer.result);
-    if (run.status() != RunStatus::running) break;
+    if (waiting) (void)run->report(answer.result);
+    if (run->status() != RunStatus::running) break;
   }
+  return Replayed{std::move(*request), std::move(run)};
+}
+
+}  // namespace
+
+Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
+  std::vector<WaitingNode> waiting;
+  if (state.terminal) return waiting;
+  auto replayed = replay(state);
+  if (!replayed) return fail(replayed.error());
+  if (replayed->run->status() != RunStatus::running) return waiting;
+  for (const auto& action : replayed->run->pending()) {
+    if (!waits_for_a_person(action.type)) continue;
+    waiting.push_back(WaitingNode{action.key, action.path, action.node_id, action.type,
+                                  cel::to_json(action.args)});
+  }
+  return waiting;
+}
+
+Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
+  auto replayed = replay(state);
+  if (!replayed) return fail(replayed.error());
+  const RunRequest& request = replayed->request;
+  Interpreter& run = *replayed->run;
 
   std::set<std::string> scheduled;  // activity keys already in the history
   std::set<std::string> timed;      // nodes whose timeout timer is already started
@@ -233,7 +267,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
              {"path", message.path},
              {"type", "save_message"},
              {"args", cel::to_json(message.message)},
-             {"run", request->context}},
+             {"run", request.context}},
         *activity_options(NodeType::save_message, std::nullopt)});
     saves_pending = true;
   }
@@ -257,8 +291,8 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     if (scheduled.contains(action.key)) continue;
     auto options = activity_options(action.type, action.timeout);
     if (!options) return fail(options.error());
-    commands.push_back(engine::ScheduleActivity{
-        activity_name(action.type), activity_input(action, request->context), *options});
+    commands.push_back(engine::ScheduleActivity{activity_name(action.type),
+                                                activity_input(action, request.context), *options});
   }
   return commands;
 }

@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "core/engine/workflow.h"
 #include "core/workflow/definition.h"
+#include "core/workflow/interpreter.h"
 
 namespace reliant::workflow {
 
@@ -30,9 +31,10 @@ inline constexpr std::string_view kAnswerSignal = "node_answer";
 // text or a builtin:// ref, so deciding needs no I/O and a definition edited later does not
 // change a run already started.
 struct RunRequest {
-  std::string ref;     // "builtin://agent"; empty when `source` is given
-  std::string source;  // the YAML text of a project's workflow
-  std::string file;    // its name in messages ("review.yaml")
+  std::string user_id;  // whose run it is: the API answers only them about it
+  std::string ref;      // "builtin://agent"; empty when `source` is given
+  std::string source;   // the YAML text of a project's workflow
+  std::string file;     // its name in messages ("review.yaml")
   nlohmann::json inputs = nlohmann::json::object();   // checked and defaulted by the run
   nlohmann::json context = nlohmann::json::object();  // user_id, chat_id, project_id …: passed
                                                       // to every activity as "run"
@@ -52,6 +54,17 @@ class EngineWorkflow final : public engine::Workflow {
   std::string_view name() const override { return kEngineWorkflowName; }
   Result<std::vector<engine::Command>> decide(const engine::RunState& state) const override;
 };
+
+// A node of a running run that waits for a person: an approval or a question.
+struct WaitingNode {
+  std::string key;  // what the answer's signal names
+  std::string path;
+  std::string node_id;
+  NodeType type = NodeType::approval;
+  nlohmann::json args;  // title, question, options …
+};
+// What the run waits for now (empty once it has ended, or when nothing waits for a person).
+Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state);
 
 // The definition a run request names: its source, or the built-in its ref names, loaded and
 // checked (every mistake as file:line:column).

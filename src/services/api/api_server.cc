@@ -147,7 +147,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       chats_(env, config_.chats),
       accounts_(env, config_.secrets),
       projects_(env),
-      workflows_(env, config_.workflows),
+      workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
     login_.emplace(env, *config_.passwords, *config_.secrets);
@@ -221,6 +221,11 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
   }
   if (resource == "workflows" ||
       (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows")) {
+    Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
+    std::optional<HttpResponse> served = co_await serving;
+    co_return served ? std::move(*served) : not_found();
+  }
+  if (resource == "runs" && method == "POST" && parts.size() == 5) {
     Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
     std::optional<HttpResponse> served = co_await serving;
     co_return served ? std::move(*served) : not_found();

@@ -1,12 +1,16 @@
 // Workflow definitions: YAML validated by the loader, stored per project by the repository.
 #include "services/api/workflow_routes.h"
 
+#include "core/engine/run_state.h"
 #include "core/workflow/builtins.h"
+#include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/loader.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
+#include "services/engine/engine_sql.h"
 #include "services/storage/project_workflows.h"
+#include "services/worker/worker.h"
 
 namespace reliant::api {
 namespace {
@@ -83,9 +87,11 @@ Loaded load_body(const HttpRequest& request, const std::string& default_file) {
 
 }  // namespace
 
-WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows)
+WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows,
+                               std::string queue)
     : env_(env),
       engine_workflows_(std::move(engine_workflows)),
+      queue_(std::move(queue)),
       ids_(env.executor, env.random.split(0x776b666cULL)) {}
 
 Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& request,
@@ -108,6 +114,10 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       }
       co_return json_response(200, {{"workflows", list}});
     }
+    if (parts.size() == 4 && parts[3] == "runs" && method == "POST") {
+      Task<HttpResponse> starting = start_run(request, user_id);
+      co_return co_await starting;
+    }
     if (parts.size() == 4 && parts[3] == "validate" && method == "POST") {
       Loaded loaded = load_body(request, "workflow.yaml");
       if (loaded.refusal) co_return std::move(*loaded.refusal);
@@ -116,6 +126,11 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       co_return json_response(200, out);
     }
     co_return std::nullopt;
+  }
+  if (parts[2] == "runs" && parts.size() == 5 && method == "POST" &&
+      (parts[4] == "approve" || parts[4] == "deny" || parts[4] == "answer")) {
+    Task<HttpResponse> answering = answer(request, parts[3], parts[4], user_id);
+    co_return co_await answering;
   }
   if (parts[2] != "projects" || parts.size() < 5 || parts[4] != "workflows") co_return std::nullopt;
 
@@ -178,6 +193,146 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
   }
   Task<HttpResponse> running = transact_and_respond(env_, std::move(body), status);
   co_return co_await running;
+}
+
+Task<HttpResponse> WorkflowRoutes::start_run(const HttpRequest& request,
+                                             const std::string& user_id) {
+  auto json = parse_json_body(request);
+  if (!json) co_return error_response(json.error());
+  const Json& ref = (*json)["workflow"];
+  const Json& project = (*json)["project_id"];
+  const Json& inputs = (*json)["inputs"];
+  if (!(ref.is_string() || (*json)["source"].is_string()) ||
+      !(project.is_null() || project.is_string()) || !(inputs.is_null() || inputs.is_object())) {
+    co_return error_response(
+        {ErrorCode::invalid_argument,
+         "expected {\"workflow\": \"builtin://NAME\" or a project workflow's name with "
+         "\"project_id\", or \"source\": YAML; \"inputs\": {…}}"});
+  }
+  workflow::RunRequest run;
+  run.user_id = user_id;
+  run.inputs = inputs.is_object() ? inputs : Json::object();
+  const std::string run_id = ids_.next();
+  Json context = {{"user_id", user_id}, {"workflow", {{"id", run_id}}}};
+  if (project.is_string()) context["project_id"] = project;
+
+  if ((*json)["source"].is_string()) {
+    Loaded loaded = load_body(request, "workflow.yaml");
+    if (loaded.refusal) co_return std::move(*loaded.refusal);
+    run.source = loaded.source;
+    run.file = (*json).value("file", "workflow.yaml");
+  } else if (ref.get<std::string>().starts_with("builtin://")) {
+    run.ref = ref.get<std::string>();
+  } else {
+    if (!project.is_string()) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, "a project's workflow is named with its \"project_id\""});
+    }
+    // The stored source travels in the run: editing the definition later changes no run.
+    auto find = [user_id, project_id = project.get<std::string>(), name = ref.get<std::string>()](
+                    SqlTransaction& tx) -> Result<ProjectWorkflowRecord> {
+      auto record = find_project_workflow(tx, user_id, project_id, name);
+      if (!record) return fail(record.error());
+      if (!*record) {
+        return fail(ErrorCode::not_found,
+                    "project " + project_id + " has no workflow '" + name + "'");
+      }
+      return std::move(**record);
+    };
+    Task<Result<ProjectWorkflowRecord>> finding = env_.store->transact_for(std::move(find));
+    Result<ProjectWorkflowRecord> found = co_await finding;
+    if (!found) co_return error_response(found.error());
+    run.source = found->source;
+    run.file = found->name + ".yaml";
+  }
+  // Refused now rather than failed later: a definition or inputs the run would reject.
+  auto definition = workflow::load_run_definition(run);
+  if (!definition) co_return error_response(definition.error());
+  auto resolved = workflow::resolve_inputs((*definition)->inputs, run.inputs);
+  if (!resolved) {
+    co_return error_response({ErrorCode::invalid_argument, "inputs: " + resolved.error()});
+  }
+  context["workflow"]["name"] = (*definition)->name;
+  run.context = std::move(context);
+
+  engine::NewRun started{run_id, queue_, std::string(workflow::kEngineWorkflowName),
+                         workflow::to_json(run)};
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  auto start = [started, now_ms](SqlTransaction& tx) {
+    return engine::start_run(tx, started, now_ms);
+  };
+  Task<Result<void>> starting = env_.store->transact_for(std::move(start));
+  Result<void> stored = co_await starting;
+  if (!stored) co_return error_response(stored.error());
+  if (env_.bus != nullptr) (void)env_.bus->publish(engine::wake_subject(queue_), "");
+  co_return json_response(
+      201, {{"run_id", run_id}, {"workflow", (*definition)->name}, {"status", "running"}});
+}
+
+Task<HttpResponse> WorkflowRoutes::answer(const HttpRequest& request, const std::string& run_id,
+                                          const std::string& verb, const std::string& user_id) {
+  auto json = parse_json_body(request);
+  if (!json) co_return error_response(json.error());
+  const Json& node = (*json)["node"];
+  const Json& message = (*json)["message"];
+  if (!(node.is_null() || node.is_string()) || !(message.is_null() || message.is_string()) ||
+      (verb == "answer" && !json->contains("answer"))) {
+    co_return error_response(
+        {ErrorCode::invalid_argument,
+         verb == "answer"
+             ? "expected {\"answer\": …, \"node\": optional key or path}"
+             : "expected {\"message\": optional text, \"node\": optional key or path}"});
+  }
+  Json output = verb == "answer" ? Json{{"answer", (*json)["answer"]}}
+                                 : Json{{"status", verb == "approve" ? "approved" : "denied"},
+                                        {"message", message.is_string() ? message : Json("")}};
+  const auto wanted_type =
+      verb == "answer" ? workflow::NodeType::ask_question : workflow::NodeType::approval;
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const SqlDialect dialect = env_.store->dialect();
+  auto signal = [=](SqlTransaction& tx) -> Result<Json> {
+    auto summary = engine::get_run(tx, run_id);
+    if (!summary) return fail(summary.error());
+    if (summary->workflow != workflow::kEngineWorkflowName ||
+        summary->input.value("user_id", "") != user_id) {
+      return fail(ErrorCode::not_found, "no workflow run " + run_id);
+    }
+    auto history = engine::load_history(tx, run_id);
+    if (!history) return fail(history.error());
+    auto state = engine::RunState::fold(*history);
+    if (!state) return fail(state.error());
+    if (state->terminal) {
+      return fail(ErrorCode::failed_precondition, "run " + run_id + " has ended");
+    }
+    auto waiting = workflow::waiting_nodes(*state);
+    if (!waiting) return fail(waiting.error());
+    const workflow::WaitingNode* target = nullptr;
+    for (const auto& w : *waiting) {
+      if (w.type != wanted_type) continue;
+      if (node.is_string() && node != w.key && node != w.path && node != w.node_id) continue;
+      if (target != nullptr) {
+        return fail(ErrorCode::invalid_argument,
+                    "more than one node waits: name one with \"node\" (" + target->key + ", " +
+                        w.key + ")");
+      }
+      target = &w;
+    }
+    if (target == nullptr) {
+      return fail(ErrorCode::failed_precondition,
+                  "run " + run_id + " has no " +
+                      (wanted_type == workflow::NodeType::approval ? "approval" : "question") +
+                      (node.is_string() ? " '" + node.get<std::string>() + "'" : "") + " waiting");
+    }
+    auto signalled = engine::signal_run(tx, dialect, run_id, std::string(workflow::kAnswerSignal),
+                                        Json{{"key", target->key}, {"output", output}}, now_ms);
+    if (!signalled) return fail(signalled.error());
+    return Json{{"run_id", run_id}, {"node", target->key}, {"output", output}};
+  };
+  Task<Result<Json>> signalling = env_.store->transact_for(std::move(signal));
+  Result<Json> answered = co_await signalling;
+  if (!answered) co_return error_response(answered.error());
+  if (env_.bus != nullptr) (void)env_.bus->publish(engine::wake_subject(queue_), "");
+  co_return json_response(200, *answered);
 }
 
 }  // namespace reliant::api

@@ -3,7 +3,9 @@
 // YAML without storing it (POST /api/v1/workflows/validate), and a project's own definitions
 // (/api/v1/projects/{id}/workflows[/{name}]: list, create, get, update, delete). A definition is
 // validated before it is stored: one that fails is refused with every mistake at
-// file:line:column.
+// file:line:column. Runs of workflows: started from a built-in, a project's workflow or YAML
+// given inline (POST /api/v1/workflows/runs), and answered where a node waits for a person
+// (POST /api/v1/runs/{id}/approve|deny|answer: 409 when nothing waits, 404 for another user's).
 #pragma once
 
 #include <optional>
@@ -18,8 +20,9 @@ namespace reliant::api {
 
 class WorkflowRoutes {
  public:
-  // `engine_workflows`: what the deployment's workers run besides the language's built-ins.
-  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows);
+  // `engine_workflows`: what the deployment's workers run besides the language's built-ins;
+  // `queue`: the engine namespace runs start in.
+  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows, std::string queue);
 
   // The response for the paths above; nullopt for other paths.
   Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
@@ -27,8 +30,13 @@ class WorkflowRoutes {
                                            const std::string& user_id);
 
  private:
+  Task<HttpResponse> start_run(const HttpRequest& request, const std::string& user_id);
+  Task<HttpResponse> answer(const HttpRequest& request, const std::string& run_id,
+                            const std::string& verb, const std::string& user_id);
+
   Env& env_;
   std::vector<std::string> engine_workflows_;
+  std::string queue_;
   IdGenerator ids_;
 };
 

@@ -141,6 +141,13 @@ TEST(WorkflowEngine, WorkNodesAreActivitiesAndApprovalsWaitForTheirSignal) {
   const std::string approval_key = run.state().timers.begin()->second.tag;
   EXPECT_EQ(approval_key, "approve");
   EXPECT_FALSE(run.state().terminal.has_value());
+  // What the API shows a person: the node that waits, with its args.
+  auto waiting = waiting_nodes(run.state());
+  ASSERT_TRUE(waiting.has_value());
+  ASSERT_EQ(waiting->size(), 1U);
+  EXPECT_EQ((*waiting)[0].key, "approve");
+  EXPECT_EQ((*waiting)[0].type, NodeType::approval);
+  EXPECT_EQ((*waiting)[0].args["title"], "Deploy?");
 
   // Signals for other keys, or of other names, change nothing.
   run.signal(std::string(kAnswerSignal),
@@ -152,6 +159,7 @@ TEST(WorkflowEngine, WorkNodesAreActivitiesAndApprovalsWaitForTheirSignal) {
              Json{{"key", approval_key}, {"output", {{"status", "approved"}, {"message", "go"}}}});
   const auto* deploy = run.activity("deploy");
   ASSERT_NE(deploy, nullptr);
+  EXPECT_TRUE(waiting_nodes(run.state())->empty());
   EXPECT_EQ(deploy->input["daemon"], (Json{{"type", "cloud"}}));
   // The timer fires after the answer: too late to matter.
   run.fire_timers();

@@ -13,10 +13,12 @@
 #include "base/constant_time.h"
 #include "base/url_encoding.h"
 #include "core/pkce.h"
+#include "core/workflow/engine_workflow.h"
 #include "runtime/sleep.h"
 #include "services/api/api_server.h"
 #include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
+#include "services/worker/worker.h"
 #include "sim/one_node.h"
 
 namespace reliant::api {
@@ -474,6 +476,108 @@ TEST(ApiRoutes, ProjectWorkflowsAreValidatedStoredAndVersioned) {
   ASSERT_EQ(a.call("POST", base, ada, body(good)).status, 201);
   EXPECT_EQ(a.call("DELETE", "/api/v1/projects/" + project, ada).status, 200);
   EXPECT_EQ(a.call("GET", base, ada).status, 404);
+}
+
+// A stand-in for the daemon's `run` node: answers with the command it was given.
+class EchoRunNode final : public engine::Activity {
+ public:
+  std::string_view name() const override { return "node.run"; }
+  Task<Result<Json>> run(engine::ActivityContext&, Json input) override {
+    co_return Json{
+        {"exit_code", 0}, {"stdout", "ran " + input["args"].value("command", "")}, {"stderr", ""}};
+  }
+};
+
+// The API with a worker running workflow-language runs.
+struct ApiWithWorker : Api {
+  engine::WorkflowRegistry workflows;
+  engine::ActivityRegistry activities;
+  std::unique_ptr<engine::Worker> worker;
+  ApiWithWorker() {
+    workflows.add(std::make_unique<workflow::EngineWorkflow>());
+    activities.add(std::make_unique<EchoRunNode>());
+    engine::WorkerConfig config;
+    config.worker_id = "w1";
+    worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+  }
+  ~ApiWithWorker() { worker.reset(); }
+  // Steps virtual time until the run's status is `status` (a bounded number of steps).
+  Json run_until(const std::string& token, const std::string& run_id, const std::string& status) {
+    Json run;
+    for (int i = 0; i < 200; ++i) {
+      run = json(call("GET", "/api/v1/runs/" + run_id, token));
+      if (run["status"] == status) return run;
+      for (int step = 0; step < 50 && world.step(); ++step) {
+      }
+    }
+    ADD_FAILURE() << "run " << run_id << " never became " << status << ": " << run.dump();
+    return run;
+  }
+};
+
+constexpr const char* kApproveThenShip = R"(name: ship
+inputs:
+  target: {type: string, default: all}
+entry: approve
+nodes:
+  - {id: approve, type: approval, title: "Ship {{ inputs.target }}?"}
+  - {id: ship, type: run, command: "make {{ inputs.target }}"}
+edges:
+  - from: approve
+    cases:
+      - {to: ship, condition: "nodes.approve.status == 'approved'"}
+outputs:
+  shipped: "{{ has(nodes.ship) ? nodes.ship.stdout : 'no' }}"
+)";
+
+TEST(ApiRoutes, WorkflowRunsStartAndWaitForTheirApproval) {
+  ApiWithWorker a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const std::string bob = a.add_user("u2", "bob@example.com", "");
+  const auto start = [&](Json body) {
+    return a.call("POST", "/api/v1/workflows/runs", ada, body.dump());
+  };
+
+  // Refused before it starts: bad YAML at its place, inputs outside their types.
+  auto bad = start(Json{{"source", "name: x\nentry: a\nnodes:\n  - {id: a, type: nope}\n"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_FALSE(a.json(bad)["diagnostics"].empty());
+  EXPECT_EQ(start(Json{{"source", kApproveThenShip}, {"inputs", {{"target", 3}}}}).status, 400);
+  EXPECT_EQ(start(Json{{"workflow", "builtin://nope"}}).status, 400);
+  EXPECT_EQ(start(Json{{"workflow", "lint"}}).status, 400)
+      << "a project workflow needs its project";
+
+  auto started = start(Json{{"source", kApproveThenShip}, {"inputs", {{"target", "web"}}}});
+  ASSERT_EQ(started.status, 201) << started.body;
+  const std::string run_id = a.json(started)["run_id"];
+  for (int step = 0; step < 500 && a.world.step(); ++step) {
+  }
+  // Another user's run is not found, whatever they send.
+  EXPECT_EQ(a.call("POST", "/api/v1/runs/" + run_id + "/approve", bob, "{}").status, 404);
+  EXPECT_EQ(a.call("GET", "/api/v1/runs/" + run_id, bob).status, 404);
+  // An answer is for a question; this run waits for an approval.
+  EXPECT_EQ(
+      a.call("POST", "/api/v1/runs/" + run_id + "/answer", ada, R"({"answer": "yes"})").status,
+      409);
+  EXPECT_EQ(
+      a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, R"({"node": "other"})").status,
+      409);
+
+  auto approved =
+      a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, R"({"message": "go"})");
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(a.json(approved)["node"], "approve");
+  const Json done = a.run_until(ada, run_id, "completed");
+  EXPECT_EQ(done["result"]["outputs"]["shipped"], "ran make web") << done.dump();
+  // Once it has ended, nothing is waiting.
+  EXPECT_EQ(a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, "{}").status, 409);
+
+  // A denied approval takes no edge: the run completes without shipping.
+  const std::string denied_id = a.json(start(Json{{"source", kApproveThenShip}}))["run_id"];
+  for (int step = 0; step < 500 && a.world.step(); ++step) {
+  }
+  ASSERT_EQ(a.call("POST", "/api/v1/runs/" + denied_id + "/deny", ada, "{}").status, 200);
+  EXPECT_EQ(a.run_until(ada, denied_id, "completed")["result"]["outputs"]["shipped"], "no");
 }
 
 }  // namespace
