@@ -234,6 +234,50 @@ Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
   return waiting;
 }
 
+Result<Json> node_states(const engine::RunState& state) {
+  Json nodes = Json::array();
+  for (const auto& [seq, activity] : state.activities) {
+    const std::string key = activity.input.value("key", "");
+    if (key.empty() || key.starts_with(kSavePrefix)) continue;
+    Json node = {{"key", key},
+                 {"path", activity.input.value("path", "")},
+                 {"node_id", activity.input.value("node_id", "")},
+                 {"type", activity.input.value("type", "")}};
+    switch (activity.status) {
+      case engine::ActivityState::Status::pending:
+        node["status"] = "running";
+        break;
+      case engine::ActivityState::Status::completed:
+        node["status"] = "completed";
+        node["output"] = activity.result;
+        break;
+      case engine::ActivityState::Status::failed:
+        node["status"] = "failed";
+        node["error"] = activity.error;
+        break;
+    }
+    nodes.push_back(std::move(node));
+  }
+  // Answered approvals and questions: their signals, in arrival order.
+  for (const auto& signal : state.signals) {
+    if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
+    nodes.push_back({{"key", signal.payload.value("key", "")},
+                     {"status", "completed"},
+                     {"output", signal.payload.value("output", Json::object())}});
+  }
+  auto waiting = waiting_nodes(state);
+  if (!waiting) return fail(waiting.error());
+  for (const auto& node : *waiting) {
+    nodes.push_back({{"key", node.key},
+                     {"path", node.path},
+                     {"node_id", node.node_id},
+                     {"type", std::string(to_string(node.type))},
+                     {"status", "waiting"},
+                     {"args", node.args}});
+  }
+  return nodes;
+}
+
 Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
   auto replayed = replay(state);
   if (!replayed) return fail(replayed.error());

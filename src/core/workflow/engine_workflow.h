@@ -66,6 +66,11 @@ struct WaitingNode {
 // What the run waits for now (empty once it has ended, or when nothing waits for a person).
 Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state);
 
+// Every node the run has reached, in the order it was scheduled or began to wait: {key, path,
+// node_id, type, status (running, completed, failed, waiting), output or error, attempts}.
+// What a client draws a run's graph from.
+Result<nlohmann::json> node_states(const engine::RunState& state);
+
 // The definition a run request names: its source, or the built-in its ref names, loaded and
 // checked (every mistake as file:line:column).
 Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& request);

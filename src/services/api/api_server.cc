@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/workflow/engine_workflow.h"
 #include "services/api/api_support.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
@@ -368,9 +369,19 @@ Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, b
                 {"status", run->status},
                 {"result", run->result.value_or(Json())},
                 {"error", run->error ? Json(*run->error) : Json()}};
-    if (!history) return out;
+    const bool language = run->workflow == workflow::kEngineWorkflowName;
+    if (!history && !language) return out;
     auto events = engine::load_history(tx, run_id);
     if (!events) return fail(events.error());
+    if (language) {
+      // A workflow-language run: each node's state, and what waits for a person.
+      auto state = engine::RunState::fold(*events);
+      if (!state) return fail(state.error());
+      auto nodes = workflow::node_states(*state);
+      if (!nodes) return fail(nodes.error());
+      out["nodes"] = std::move(*nodes);
+      if (!history) return out;
+    }
     Json list = Json::array();
     for (const auto& e : *events) {
       list.push_back({{"seq", e.seq},

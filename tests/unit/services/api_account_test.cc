@@ -563,12 +563,23 @@ TEST(ApiRoutes, WorkflowRunsStartAndWaitForTheirApproval) {
       a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, R"({"node": "other"})").status,
       409);
 
+  // The run shows the node that waits, with its evaluated args.
+  const Json waiting = a.json(a.call("GET", "/api/v1/runs/" + run_id, ada));
+  ASSERT_EQ(waiting["nodes"].size(), 1u) << waiting.dump();
+  EXPECT_EQ(waiting["nodes"][0]["status"], "waiting");
+  EXPECT_EQ(waiting["nodes"][0]["args"]["title"], "Ship web?");
   auto approved =
       a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, R"({"message": "go"})");
   ASSERT_EQ(approved.status, 200) << approved.body;
   EXPECT_EQ(a.json(approved)["node"], "approve");
   const Json done = a.run_until(ada, run_id, "completed");
   EXPECT_EQ(done["result"]["outputs"]["shipped"], "ran make web") << done.dump();
+  // Every node it reached, with its state: the command, and the approval's answer.
+  ASSERT_EQ(done["nodes"].size(), 2u) << done.dump();
+  EXPECT_EQ(done["nodes"][0]["key"], "ship");
+  EXPECT_EQ(done["nodes"][0]["status"], "completed");
+  EXPECT_EQ(done["nodes"][1]["key"], "approve");
+  EXPECT_EQ(done["nodes"][1]["output"]["status"], "approved");
   // Once it has ended, nothing is waiting.
   EXPECT_EQ(a.call("POST", "/api/v1/runs/" + run_id + "/approve", ada, "{}").status, 409);
 
