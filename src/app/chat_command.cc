@@ -6,7 +6,6 @@
 #include "app/chat_command.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string_view>
@@ -14,10 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/llm/sse.h"
+#include "app/api_client.h"
 #include "app/http_client.h"
-#include "app/local_account.h"
-#include "base/terminal_text.h"
 #include "base/json_parse.h"
+#include "base/terminal_text.h"
 
 namespace reliant {
 namespace {
@@ -25,11 +24,7 @@ namespace {
 using Json = nlohmann::json;
 
 struct ChatOptions {
-  std::string server = "https://127.0.0.1:8080";
-  std::string tls_ca;
-  bool insecure = false;
-  std::string token;
-  std::string data_dir = "./data";
+  ApiClientOptions api;
   std::string chat_id;
   std::string daemon;
   std::string model;
@@ -145,7 +140,7 @@ class Printer {
 
   std::string run_id_;
   bool quiet_;
-  std::map<std::string, std::string> streamed_;  // delta text shown per message id
+  std::map<std::string, std::string> streamed_;    // delta text shown per message id
   std::map<std::string, TerminalSanitizer> live_;  // per message id, while its deltas stream
   std::string status_ = "running";
   std::string outcome_;
@@ -153,46 +148,13 @@ class Printer {
 };
 
 int run_chat(const ChatOptions& o) {
-  auto endpoint = parse_http_endpoint(o.server);
-  if (!endpoint) {
-    std::fprintf(stderr, "error: %s\n", endpoint.error().message.c_str());
-    return 2;
-  }
-  // A monolith's own certificate is self-signed: trust the one in its data dir, if any.
-  endpoint->insecure = o.insecure;
-  endpoint->ca_file = o.tls_ca;
-  if (endpoint->tls && o.tls_ca.empty()) {
-    const std::string local_cert = o.data_dir + "/tls/cert.pem";
-    std::error_code ec;
-    if (std::filesystem::exists(local_cert, ec)) endpoint->ca_file = local_cert;
-  }
-  std::string token = o.token;
-  if (token.empty()) {
-    auto saved = read_local_token(o.data_dir);
-    if (!saved) {
-      std::fprintf(stderr,
-                   "error: no token: pass --token, set RELIANT_TOKEN, or point --data-dir at a "
-                   "monolith's data directory (%s)\n",
-                   saved.error().message.c_str());
-      return 2;
-    }
-    token = *saved;
-  }
-  const HttpHeaders auth{{"Authorization", "Bearer " + token}};
-  auto call = [&](const std::string& method, const std::string& target,
-                  const Json& body) -> Result<Json> {
-    auto json = http_json_call(*endpoint, method, target, auth, body);
-    // Any refusal by the server is exit status 1, like a failed run; 2 is for reaching it.
-    if (!json && json.error().code != ErrorCode::unavailable &&
-        json.error().code != ErrorCode::timeout)
-      return fail(ErrorCode::failed_precondition, json.error().message);
-    return json;
-  };
-  auto report = [](const Error& error) {
-    std::fprintf(stderr, "error: %s\n", strip_terminal_controls(error.message).c_str());
-    return error.code == ErrorCode::failed_precondition || error.code == ErrorCode::internal ? 1
-                                                                                             : 2;
-  };
+  auto client = ApiClient::open(o.api);
+  if (!client) return report_api_error(client.error());
+  const auto call = [&client](const std::string& method, const std::string& target,
+                              const Json& body) { return client->call(method, target, body); };
+  const auto report = report_api_error;
+  const HttpEndpoint* endpoint = &client->endpoint();
+  const HttpHeaders& auth = client->auth();
 
   std::string chat_id = o.chat_id;
   if (chat_id.empty()) {
@@ -258,19 +220,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   auto* chat =
       app.add_subcommand("chat", "Send a message and stream the agent's answer and tool activity");
   chat->add_option("message", o->message, "What to ask")->required();
-  chat->add_option("--server", o->server, "API server URL")
-      ->envname("RELIANT_SERVER")
-      ->capture_default_str();
-  chat->add_option("--token", o->token, "Personal access token (default: DATA_DIR/auth/token)")
-      ->envname("RELIANT_TOKEN");
-  chat->add_option("--tls-ca", o->tls_ca,
-                   "PEM roots to check the server with (default: the system's; for https, "
-                   "DATA_DIR/tls/cert.pem when it exists)");
-  chat->add_flag("--insecure", o->insecure, "https without checking the server's certificate");
-  chat->add_option("--data-dir", o->data_dir,
-                   "A monolith's data directory, for its local token and certificate")
-      ->envname("DATA_DIR")
-      ->capture_default_str();
+  add_api_client_options(*chat, o->api);
   chat->add_option("--chat", o->chat_id, "Continue this chat (default: a new one)");
   chat->add_option(
       "--daemon", o->daemon,

@@ -11,6 +11,7 @@
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "app/workflow_language_commands.h"
+#include "app/workflow_run_commands.h"
 #include "base/json_parse.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
@@ -224,6 +225,7 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   });
 
   add_workflow_language_commands(*workflow, exit_code);
+  add_workflow_run_commands(*workflow, exit_code);
 }
 
 }  // namespace reliant

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Workflow-language runs on the real monolith, from the CLI: a workflow that waits for an
+# approval is started with `reliant workflow run FILE --follow`, which prints the waiting node
+# and how to answer it; `reliant workflow approve` answers it over REST and the follow ends with
+# the run's outputs. A project's stored workflow runs by name; a definition with a mistake is
+# refused at file:line:column before anything starts; answering a run that waits for nothing
+# is a 409 and exit status 1.
+#   workflow_run.sh RELIANT_BINARY
+set -euo pipefail
+reliant=$1
+source "$(dirname "$0")/../../tools/ports.sh"
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
+  exit 1
+}
+mkdir -p "$work/ws"
+port=$(free_port_block 2)
+api="https://127.0.0.1:$port"
+"$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) \
+  --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do
+  [ -s "$work/data/tls/cert.pem" ] && command curl -sf --cacert "$work/data/tls/cert.pem" "$api/health" >/dev/null && break
+  sleep 0.1
+done
+cli() { "$reliant" "$@" --server "$api" --data-dir "$work/data"; }
+
+cat >"$work/release.yaml" <<'YAML'
+name: release
+inputs:
+  version: {type: string, default: "0.1"}
+entry: approve
+nodes:
+  - {id: approve, type: approval, title: "Release {{ inputs.version }}?"}
+  - {id: announce, type: router, args: {text: "released {{ inputs.version }}"}}
+edges:
+  - from: approve
+    cases:
+      - {to: announce, condition: "nodes.approve.status == 'approved'"}
+outputs:
+  decision: "{{ nodes.approve.status }}"
+  note: "{{ nodes.approve.message }}"
+  text: "{{ has(nodes.announce) ? nodes.announce.text : '' }}"
+YAML
+
+# A mistake is refused before the run starts, at its place in the file.
+printf 'name: broken\nentry: a\nnodes:\n  - {id: a, type: nope}\n' >"$work/broken.yaml"
+if out=$(cli workflow run "$work/broken.yaml" 2>&1); then fail "a broken workflow started: $out"; fi
+grep -qF "broken.yaml:4:" <<<"$out" || fail "the refusal does not name the place: $out"
+
+cli workflow run "$work/release.yaml" --input version=2.0 --follow >"$work/follow.log" 2>&1 &
+follower=$!
+run_id=""
+for _ in $(seq 1 100); do
+  run_id=$(sed -n 's/^run \([^ ]*\) (release)$/\1/p' "$work/follow.log")
+  [ -n "$run_id" ] && grep -q "waiting approve" "$work/follow.log" && break
+  sleep 0.1
+done
+grep -q "waiting approve (approval): Release 2.0?" "$work/follow.log" \
+  || fail "the follow did not show the waiting approval: $(cat "$work/follow.log")"
+grep -qF "reliant workflow approve|deny $run_id" "$work/follow.log" \
+  || fail "the follow did not say how to answer: $(cat "$work/follow.log")"
+out=$(cli workflow approve "$run_id" --message "ship it" 2>&1) || fail "approve: $out"
+grep -qF "approved approve" <<<"$out" || fail "approve said: $out"
+wait "$follower" || fail "the follow exited $?: $(cat "$work/follow.log")"
+grep -qF 'completed: {"decision":"approved","note":"ship it","text":"released 2.0"}' "$work/follow.log" \
+  || fail "the run's outputs: $(cat "$work/follow.log")"
+
+# Nothing waits any more: a second answer is refused (409), exit status 1.
+if out=$(cli workflow deny "$run_id" 2>&1); then fail "a second answer was accepted: $out"; fi
+grep -qF "has ended" <<<"$out" || fail "the second answer's refusal: $out"
+
+# A project's stored workflow, by name; denied, it takes no edge.
+token=$(cat "$work/data/auth/token")
+project=$(command curl -sf --cacert "$work/data/tls/cert.pem" -H "Authorization: Bearer $token" \
+  -d '{"name":"web"}' "$api/api/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+python3 -c 'import json,sys; print(json.dumps({"source": open(sys.argv[1]).read()}))' "$work/release.yaml" >"$work/body.json"
+code=$(command curl -s -o "$work/created.json" -w '%{http_code}' --cacert "$work/data/tls/cert.pem" \
+  -H "Authorization: Bearer $token" --data-binary @"$work/body.json" "$api/api/v1/projects/$project/workflows")
+[ "$code" = 201 ] || fail "storing the workflow: HTTP $code $(cat "$work/created.json")"
+out=$(cli workflow run release --project "$project" 2>&1) || fail "run by name: $out"
+stored_run=$(sed -n 's/^run \([^ ]*\) (release)$/\1/p' <<<"$out")
+for _ in $(seq 1 50); do
+  if out=$(cli workflow deny "$stored_run" 2>&1); then break; fi
+  sleep 0.1
+done
+grep -qF "denied approve" <<<"$out" || fail "deny: $out"
+out=$(cli workflow follow "$stored_run" 2>&1) || fail "follow: $out"
+grep -qF '"decision":"denied"' <<<"$out" && grep -qF '"text":""' <<<"$out" \
+  || fail "the denied run's outputs: $out"
+echo "workflow_run: ok"
