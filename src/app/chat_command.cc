@@ -150,16 +150,11 @@ class Printer {
 int run_chat(const ChatOptions& o) {
   auto client = ApiClient::open(o.api);
   if (!client) return report_api_error(client.error());
-  const auto call = [&client](const std::string& method, const std::string& target,
-                              const Json& body) { return client->call(method, target, body); };
-  const auto report = report_api_error;
-  const HttpEndpoint* endpoint = &client->endpoint();
-  const HttpHeaders& auth = client->auth();
 
   std::string chat_id = o.chat_id;
   if (chat_id.empty()) {
-    auto chat = call("POST", "/api/v1/chats", Json{{"title", o.message.substr(0, 80)}});
-    if (!chat) return report(chat.error());
+    auto chat = client->call("POST", "/api/v1/chats", Json{{"title", o.message.substr(0, 80)}});
+    if (!chat) return report_api_error(chat.error());
     chat_id = chat->value("id", "");
   }
   Json send = {{"text", o.message}};
@@ -169,8 +164,8 @@ int run_chat(const ChatOptions& o) {
   }
   if (!o.model.empty()) send["model"] = o.model;
   if (o.max_turns > 0) send["max_turns"] = o.max_turns;
-  auto sent = call("POST", "/api/v1/chats/" + chat_id + "/messages", send);
-  if (!sent) return report(sent.error());
+  auto sent = client->call("POST", "/api/v1/chats/" + chat_id + "/messages", send);
+  if (!sent) return report_api_error(sent.error());
   const std::string run_id = sent->value("run_id", "");
   const std::int64_t seq = sent->value("seq", std::int64_t{1});
   if (!o.quiet)
@@ -186,23 +181,25 @@ int run_chat(const ChatOptions& o) {
   for (int attempt = 0; running && attempt < 5; ++attempt) {
     llm::SseParser parser;  // a fresh one per connection: a cut stream leaves a partial event
     std::vector<llm::SseEvent> events;
-    auto streamed = http_stream(
-        *endpoint, "/api/v1/updates?chat_id=" + url_encode(chat_id) + "&since_seq=" + last_id, auth,
-        [&](std::string_view bytes) {
-          events.clear();
-          if (!parser.feed(bytes, events)) return false;  // an oversized event: reconnect
-          for (const auto& event : events) {
-            if (!event.id.empty()) last_id = event.id;
-            if (running) running = printer.on_event(event);
-          }
-          return running;
-        });
+    auto streamed =
+        http_stream(client->endpoint(),
+                    "/api/v1/updates?chat_id=" + url_encode(chat_id) + "&since_seq=" + last_id,
+                    client->auth(), [&](std::string_view bytes) {
+                      events.clear();
+                      if (!parser.feed(bytes, events))
+                        return false;  // an oversized event: reconnect
+                      for (const auto& event : events) {
+                        if (!event.id.empty()) last_id = event.id;
+                        if (running) running = printer.on_event(event);
+                      }
+                      return running;
+                    });
     if (streamed && streamed->status / 100 != 2)
-      return report({ErrorCode::failed_precondition, server_error(*streamed)});
-    if (!streamed && attempt == 4) return report(streamed.error());
+      return report_api_error({ErrorCode::failed_precondition, server_error(*streamed)});
+    if (!streamed && attempt == 4) return report_api_error(streamed.error());
   }
   if (running)
-    return report({ErrorCode::unavailable, "the update stream ended before the run did"});
+    return report_api_error({ErrorCode::unavailable, "the update stream ended before the run did"});
   if (printer.status() == "idle") {
     if (!o.quiet && printer.outcome() == "max_turns") std::printf("(stopped at max_turns)\n");
     return 0;

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "Log lines as text or json (every role)")
       ->envname("LOG_FORMAT")
       ->capture_default_str();
-  app.fallthrough();  // `reliant daemon start --log-format json` works as well as before the command
+  app.fallthrough();  // `reliant daemon start --log-format json` works as well as before the
+                      // command
   // Before any command runs, so its first line is already in the chosen format.
   app.parse_complete_callback([&log_format] {
     if (auto logging = reliant::configure_logging(log_format); !logging) {

@@ -14,6 +14,27 @@
 #include "core/workflow/scenario.h"
 
 namespace reliant {
+
+Result<std::string> read_workflow_source(const std::string& name) {
+  if (name.starts_with("builtin://")) {
+    const auto* builtin = workflow::builtin_workflow(name.substr(10));
+    if (builtin == nullptr) {
+      return fail(ErrorCode::not_found,
+                  name + ": no such built-in workflow (have: " + workflow::builtin_names() + ")");
+    }
+    return std::string(builtin->yaml);
+  }
+  std::ifstream in(name, std::ios::binary);
+  if (!in) return fail(ErrorCode::not_found, name + ": cannot read the file");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (buffer.str().size() > workflow::kWorkflowBytesMax) {
+    return fail(ErrorCode::invalid_argument,
+                name + ": larger than " + std::to_string(workflow::kWorkflowBytesMax) + " bytes");
+  }
+  return buffer.str();
+}
+
 namespace {
 
 constexpr int kFailed = 1;
@@ -24,35 +45,19 @@ struct LanguageOptions {
   bool verbose = false;
 };
 
-// The file's text, or an error line. builtin://NAME reads the workflow shipped in the binary.
+// read_workflow_source, its failure printed.
 bool read_source(const std::string& name, std::string& text) {
-  if (name.starts_with("builtin://")) {
-    const auto* builtin = workflow::builtin_workflow(name.substr(10));
-    if (builtin == nullptr) {
-      std::fprintf(stderr, "%s: no such built-in workflow (have: %s)\n", name.c_str(),
-                   workflow::builtin_names().c_str());
-      return false;
-    }
-    text = std::string(builtin->yaml);
-    return true;
-  }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read the file\n", name.c_str());
+  auto read = read_workflow_source(name);
+  if (!read) {
+    std::fprintf(stderr, "%s\n", read.error().message.c_str());
     return false;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (buffer.str().size() > workflow::kWorkflowBytesMax) {
-    std::fprintf(stderr, "%s: larger than %zu bytes\n", name.c_str(), workflow::kWorkflowBytesMax);
-    return false;
-  }
-  text = buffer.str();
+  text = std::move(*read);
   return true;
 }
 
 void print_errors(const std::string& file, const std::vector<workflow::Diagnostic>& errors) {
-  for (const auto& e : errors) std::fprintf(stderr, "%s\n", workflow::format(file, e).c_str());
+  std::fprintf(stderr, "%s\n", workflow::format_all(file, errors).c_str());
 }
 
 std::shared_ptr<const workflow::Definition> load(const std::string& file) {

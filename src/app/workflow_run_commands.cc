@@ -6,16 +6,15 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "app/api_client.h"
+#include "app/workflow_language_commands.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
 
@@ -122,21 +121,20 @@ int run_workflow(const RunOptions& o) {
   auto inputs = inputs_of(o);
   if (!inputs) return report_api_error(inputs.error());
   Json body = {{"inputs", *inputs}};
-  std::ifstream file(o.workflow, std::ios::binary);
   if (o.workflow.starts_with("builtin://")) {
     body["workflow"] = o.workflow;
   } else if (!o.project.empty()) {
     body["workflow"] = o.workflow;
     body["project_id"] = o.project;
-  } else if (file) {
-    std::ostringstream text;
-    text << file.rdbuf();
-    body["source"] = text.str();
-    body["file"] = o.workflow;
   } else {
-    return report_api_error(
-        {ErrorCode::invalid_argument,
-         "cannot read " + o.workflow + " (a project's workflow is named with --project)"});
+    auto source = read_workflow_source(o.workflow);
+    if (!source) {
+      return report_api_error(
+          {ErrorCode::invalid_argument,
+           source.error().message + " (a project's workflow is named with --project)"});
+    }
+    body["source"] = std::move(*source);
+    body["file"] = o.workflow;
   }
   auto started = client->call("POST", "/api/v1/workflows/runs", body);
   if (!started) return report_api_error(started.error());

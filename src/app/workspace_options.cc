@@ -27,8 +27,7 @@ Result<PosixHostOptions> host_options(const std::string& working_dir, const Work
     std::error_code ec;
     const std::filesystem::path absolute = std::filesystem::absolute(root, ec);
     if (ec || !std::filesystem::is_directory(absolute, ec)) {
-      return fail(ErrorCode::invalid_argument,
-                  "--workspace-root " + root + " is not a directory");
+      return fail(ErrorCode::invalid_argument, "--workspace-root " + root + " is not a directory");
     }
     options.roots.push_back(absolute.lexically_normal().string());
   }

@@ -6,8 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -97,7 +95,7 @@ class Program {
   EvalResult evaluate(const Activation& variables, const EvalOptions& options = {}) const;
   const Expr& expr() const { return *expr_; }
 
-  class Step;  // one compiled node (evaluator.cc)
+  class Step;  // one compiled node (program.cc)
 
  private:
   std::unique_ptr<const Expr> expr_;  // the steps point into it, so it never moves

@@ -1,11 +1,11 @@
 // Reliant's CEL extensions for workflow expressions: list.first() and list.last() (optionals, so
 // an empty list gives optional.none() and `.orValue(x)` supplies a default), parseJson(),
-// toJson(), getOrDefault() and parseDuration(). coalesce() evaluates its arguments lazily, so the
-// evaluator has it; list.join() is the strings extension's.
+// toJson() and getOrDefault(). coalesce() evaluates its arguments lazily, so the evaluator has
+// it; list.join() is the strings extension's, parseDuration() the time functions' (it is
+// duration() by another name).
 #include "base/json_parse.h"
 #include "core/cel/functions.h"
 #include "core/cel/messages.h"
-#include "core/cel/timestamps.h"
 
 namespace reliant::cel {
 namespace {
@@ -83,15 +83,6 @@ std::optional<CallResult> get_or_default(const Args& args, bool, CallContext&) {
   return found ? *found : args[2];
 }
 
-std::optional<CallResult> parse_duration_text(const Args& args, bool method, CallContext& context) {
-  const auto* text = !method && args.size() == 1 ? args[0].get_if<std::string>() : nullptr;
-  if (!text) return std::nullopt;
-  if (!context.budget.charge_bytes(text->size())) return budget_exceeded();
-  auto parsed = parse_duration(*text);
-  if (!parsed) return fail(std::move(parsed.error()));
-  return Value(*parsed);
-}
-
 }  // namespace
 
 void add_reliant_functions(FunctionTable& table) {
@@ -100,7 +91,6 @@ void add_reliant_functions(FunctionTable& table) {
   add_function(table, "parseJson", parse_json_value);
   add_function(table, "toJson", to_json_text);
   add_function(table, "getOrDefault", get_or_default);
-  add_function(table, "parseDuration", parse_duration_text);
 }
 
 }  // namespace reliant::cel

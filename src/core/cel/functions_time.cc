@@ -131,6 +131,8 @@ std::optional<CallResult> time_arithmetic(std::string_view op, const Value& a, c
 void add_time_functions(FunctionTable& table) {
   add_function(table, "timestamp", timestamp);
   add_function(table, "duration", duration);
+  // Reliant's extension: a name workflows read more easily, the same conversion.
+  add_function(table, "parseDuration", duration);
   add_function(table, "getFullYear", accessor<Field::kFullYear>);
   add_function(table, "getMonth", accessor<Field::kMonth>);
   add_function(table, "getDayOfYear", accessor<Field::kDayOfYear>);

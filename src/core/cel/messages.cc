@@ -62,17 +62,6 @@ std::string cannot_hold(const Value& value) {
   return "cannot hold a value of type '" + std::string(value.type_name()) + "'";
 }
 
-// A double rounded to a float as IEEE 754 rounds, beyond float's range too (to ±infinity, as
-// cel-spec asks), where a plain conversion is undefined behaviour.
-float to_float(double d) {
-  constexpr double kHalfwayPastMax = 0x1.ffffffp+127;  // FLT_MAX plus half its last place
-  constexpr float kMax = std::numeric_limits<float>::max();
-  constexpr float kInfinity = std::numeric_limits<float>::infinity();
-  if (std::abs(d) >= kHalfwayPastMax) return d > 0 ? kInfinity : -kInfinity;
-  if (std::abs(d) > kMax) return d > 0 ? kMax : -kMax;
-  return static_cast<float>(d);  // NaN stays NaN
-}
-
 // `value` as a value of scalar type `scalar`: the CEL type it must have, and the range it must
 // fit. The error says only what went wrong with the value; the caller names the field.
 tl::expected<Value, std::string> to_scalar(Scalar scalar, const Value& value) {
@@ -462,6 +451,15 @@ struct FieldReader {
 };
 
 }  // namespace
+
+float to_float(double d) {
+  constexpr double kHalfwayPastMax = 0x1.ffffffp+127;  // FLT_MAX plus half its last place
+  constexpr float kMax = std::numeric_limits<float>::max();
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
+  if (std::abs(d) >= kHalfwayPastMax) return d > 0 ? kInfinity : -kInfinity;
+  if (std::abs(d) > kMax) return d > 0 ? kMax : -kMax;
+  return static_cast<float>(d);  // NaN stays NaN
+}
 
 const Field* MessageType::find(std::string_view field) const {
   const auto it = field_index.find(field);

@@ -134,6 +134,10 @@ class MessageValue {
   Fields fields_;
 };
 
+// A double rounded to a float as IEEE 754 rounds, beyond float's range too (to ±infinity, as
+// cel-spec asks), where a plain conversion is undefined behaviour.
+float to_float(double d);
+
 // The full names a type name written inside `container` may mean, the most specific first
 // (cel-spec doc/langdef.md, "Name Resolution"): in container "a.b", "T" is "a.b.T", then "a.T",
 // then "T"; "x.T" is "a.b.x.T", "a.x.T", "x.T". A leading dot (".a.T") names only "a.T".

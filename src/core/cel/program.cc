@@ -336,29 +336,6 @@ class CallStep final : public Program::Step {
   std::vector<StepPtr> operands_;  // the target first, for a method call
 };
 
-// Calls the tree evaluator treats specially before evaluating arguments: macros, which bind a
-// variable or test presence; coalesce, which stops at the first non-null argument; and
-// `optional.of(…)`, where `optional` names a namespace.
-bool evaluated_specially(const Call& call, Builtin op) {
-  const std::string_view f = call.function;
-  if (!call.target) return op == Builtin::has || f == "coalesce";
-  if (const auto* ident = std::get_if<Ident>(&call.target->node);
-      ident && ident->name == "optional") {
-    return true;
-  }
-  return f == "all" || f == "exists" || f == "exists_one" || f == "map" || f == "filter" ||
-         f == "optMap" || f == "optFlatMap";
-}
-
-// Whether a chain of selections starts at `google`, where it may name a type
-// (google.protobuf.Timestamp) rather than select fields.
-bool below_google(const Expr& expr) {
-  const Expr* root = &expr;
-  while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
-  const auto* ident = std::get_if<Ident>(&root->node);
-  return ident != nullptr && ident->name == "google";
-}
-
 StepPtr compile(const Expr& expr) {
   if (const auto* constant = std::get_if<Constant>(&expr.node)) {
     return std::make_unique<ConstantStep>(expr, *constant);
@@ -367,7 +344,7 @@ StepPtr compile(const Expr& expr) {
     if (!ident->from_root) return std::make_unique<IdentStep>(expr, *ident);
   }
   if (const auto* select = std::get_if<Select>(&expr.node)) {
-    if (!below_google(expr)) return std::make_unique<SelectStep>(expr, *select);
+    if (!detail::rooted_at_google(expr)) return std::make_unique<SelectStep>(expr, *select);
   }
   if (const auto* call = std::get_if<Call>(&expr.node)) {
     const Builtin op =
@@ -378,7 +355,7 @@ StepPtr compile(const Expr& expr) {
     if (!call->target && op == Builtin::conditional && call->args.size() == 3) {
       return std::make_unique<ConditionalStep>(expr, *call);
     }
-    if (!evaluated_specially(*call, op)) return std::make_unique<CallStep>(expr, *call, op);
+    if (!detail::evaluated_specially(*call, op)) return std::make_unique<CallStep>(expr, *call, op);
   }
   return std::make_unique<TreeStep>(expr);
 }

@@ -57,6 +57,35 @@ inline std::string format_double(double value) {
   return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
+// The comprehension macros, which bind a variable over a list's elements or a map's keys.
+inline bool is_comprehension(std::string_view function) {
+  return function == "all" || function == "exists" || function == "exists_one" ||
+         function == "map" || function == "filter";
+}
+
+// Calls the evaluator handles before evaluating their arguments: macros, which bind a variable
+// or test presence; coalesce, which stops at the first non-null argument; optMap and
+// optFlatMap; and `optional.of(…)`, where `optional` names a namespace. Program's compiled
+// steps leave these to the evaluator whole.
+inline bool evaluated_specially(const Call& call, Builtin op) {
+  const std::string_view f = call.function;
+  if (!call.target) return op == Builtin::has || f == "coalesce";
+  if (const auto* ident = std::get_if<Ident>(&call.target->node);
+      ident && ident->name == "optional") {
+    return true;
+  }
+  return is_comprehension(f) || f == "optMap" || f == "optFlatMap";
+}
+
+// Whether a chain of selections starts at `google`, where it may name a type
+// (google.protobuf.Timestamp) rather than select fields.
+inline bool rooted_at_google(const Expr& expr) {
+  const Expr* root = &expr;
+  while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
+  const auto* ident = std::get_if<Ident>(&root->node);
+  return ident != nullptr && ident->name == "google";
+}
+
 class Evaluator {
  public:
   Evaluator(const Activation& variables, const EvalOptions& options, Budget& budget)
@@ -133,11 +162,7 @@ class Evaluator {
   // select fields: only with dotted variables bound or message types registered, or below
   // `google` (google.protobuf.*).
   bool may_name_something(const Expr& expr) const {
-    if (names_may_be_dotted()) return true;
-    const Expr* root = &expr;
-    while (const auto* select = std::get_if<Select>(&root->node)) root = select->operand.get();
-    const auto* ident = std::get_if<Ident>(&root->node);
-    return ident != nullptr && ident->name == "google";
+    return names_may_be_dotted() || rooted_at_google(expr);
   }
 
   // A chain of field selections on a variable (`nodes.think.tool_calls`), found in place: a
@@ -161,14 +186,15 @@ class Evaluator {
   }
 
   EvalResult eval_node(const Select& select, const Expr& expr) {
-    if (!select.optional && !may_name_something(expr)) {
+    const bool may_name = !select.optional && may_name_something(expr);
+    if (!select.optional && !may_name) {
       std::int64_t steps = 0;
       if (const Value* found = borrow(expr, steps)) {
         if (!charge(steps - 1)) return error(expr, kBudgetExceeded);  // eval charged this node
         return *found;
       }
     }
-    if (!select.optional && may_name_something(expr)) {
+    if (may_name) {
       if (auto name = global_name(expr)) {
         if (const Value* bound = variables_.find(*name)) return *bound;
         if (auto type = type_denotation(*name)) return *type;
@@ -205,7 +231,7 @@ class Evaluator {
       target = optional->value.get();
     }
     if (const ValueMap* map = target->map()) {
-      const Value* found = map->find(Value(name));
+      const Value* found = map->find(std::string_view(name));
       return Value(Optional{found ? std::make_shared<const Value>(*found) : nullptr});
     }
     // A message's field is present when has() says so: an unset one gives optional.none().
@@ -302,9 +328,7 @@ class Evaluator {
       if (op == Builtin::has && call.args.size() == 1) return has(call.args[0]);
       if (f == "coalesce" && !call.args.empty()) return coalesce(call);
     } else if (call.args.size() == 2 || (f == "map" && call.args.size() == 3)) {
-      if (f == "all" || f == "exists" || f == "exists_one" || f == "map" || f == "filter") {
-        return comprehension(call, expr);
-      }
+      if (is_comprehension(f)) return comprehension(call, expr);
       if (f == "optMap" || f == "optFlatMap") return optional_map(call, expr);
     }
     if (call.target && is_optional_namespace(*call.target)) return optional_constructor(call, expr);
@@ -398,7 +422,7 @@ class Evaluator {
       target = optional->value.get();
     }
     if (const ValueMap* map = target->map()) {
-      return Value(map->find(Value(select.field)) != nullptr);
+      return Value(map->find(std::string_view(select.field)) != nullptr);
     }
     if (const MessageValue* message = target->message()) {
       auto set = message->has(select.field);
@@ -554,7 +578,6 @@ class Evaluator {
         return convert(f, args[0], expr);
       }
     }
-    if (op == Builtin::size && args.size() == 1) return size(args[0], expr);
     if (method && !args.empty()) {
       if (const auto* optional = args[0].get_if<Optional>()) {
         if (f == "hasValue" && args.size() == 1) return Value(optional->value != nullptr);
@@ -587,45 +610,9 @@ class Evaluator {
     return error(expr, "undeclared reference to function '" + std::string(f) + "'");
   }
 
-  // Value equality with its work charged: one step per list element or map entry compared, at
-  // every depth, so comparing large inputs in a loop runs out of budget instead of time. Once
-  // the budget is gone the answer is meaningless; the caller checks exhausted().
-  bool equals(const Value& a, const Value& b) {
-    const ValueList* x = a.list();
-    const ValueList* y = b.list();
-    if (x && y) {
-      if (x->size() != y->size()) return false;
-      for (std::size_t i = 0; i < x->size(); ++i) {
-        if (!charge(1) || !equals((*x)[i], (*y)[i])) return false;
-      }
-      return true;
-    }
-    const ValueMap* m = a.map();
-    const ValueMap* n = b.map();
-    if (m && n) {
-      if (m->size() != n->size()) return false;
-      for (const auto& [key, value] : m->entries()) {
-        const Value* found = n->find(key);
-        if (!charge(1) || !found || !equals(value, *found)) return false;
-      }
-      return true;
-    }
-    const MessageValue* p = a.message();
-    const MessageValue* q = b.message();
-    if (p && q) {
-      // Same type, same fields set (positions name fields within one type), equal values.
-      if (&p->type() != &q->type() || p->fields().size() != q->fields().size()) return false;
-      for (std::size_t i = 0; i < p->fields().size(); ++i) {
-        if (!charge(1) || p->fields()[i].first != q->fields()[i].first ||
-            !equals(p->fields()[i].second, q->fields()[i].second)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    if (const auto* s = a.get_if<std::string>()) charge(static_cast<std::int64_t>(s->size() / 16));
-    return a == b;
-  }
+  // Value equality with its work charged (core/cel/value.h's equal): comparing large inputs in
+  // a loop runs out of budget instead of time; the caller checks exhausted().
+  bool equals(const Value& a, const Value& b) { return equal(a, b, &budget_); }
 
   EvalResult relation(std::string_view f, Builtin op, const Value& a, const Value& b,
                       const Expr& expr) {

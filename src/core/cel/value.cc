@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/base64url.h"
+#include "core/cel/functions.h"
 #include "core/cel/messages.h"
 #include "core/cel/timestamps.h"
 
@@ -108,14 +109,19 @@ std::string_view Value::type_name() const {
       storage_);
 }
 
-bool operator==(const Value& a, const Value& b) {
+bool equal(const Value& a, const Value& b, Budget* budget) {
+  // One step per element, entry or field compared, at every depth, and one per 16 bytes of
+  // text: comparing large values in a loop runs out of budget instead of time.
+  const auto charge = [budget](std::int64_t steps) {
+    return budget == nullptr || budget->charge(steps);
+  };
   if (auto order = numeric_order(a, b)) return *order == 0;  // NaN: unordered, so false
   if (a.storage().index() != b.storage().index()) return false;
   if (const auto* list = a.list()) {
     const ValueList& other = *b.list();
     if (list->size() != other.size()) return false;
     for (std::size_t i = 0; i < list->size(); ++i) {
-      if (!((*list)[i] == other[i])) return false;
+      if (!charge(1) || !equal((*list)[i], other[i], budget)) return false;
     }
     return true;
   }
@@ -124,14 +130,14 @@ bool operator==(const Value& a, const Value& b) {
     if (map->size() != other.size()) return false;
     for (const auto& [key, value] : map->entries()) {
       const Value* found = other.find(key);
-      if (!found || !(*found == value)) return false;
+      if (!charge(1) || !found || !equal(value, *found, budget)) return false;
     }
     return true;
   }
   if (const auto* optional = a.get_if<Optional>()) {
     const auto& other = std::get<Optional>(b.storage());
     if (!optional->value || !other.value) return !optional->value && !other.value;
-    return *optional->value == *other.value;
+    return equal(*optional->value, *other.value, budget);
   }
   if (const MessageValue* message = a.message()) {
     // Positions in fields() name the same fields only within one type.
@@ -141,12 +147,17 @@ bool operator==(const Value& a, const Value& b) {
     for (std::size_t i = 0; i < message->fields().size(); ++i) {
       const auto& [field, value] = message->fields()[i];
       const auto& [other_field, other_value] = other.fields()[i];
-      if (field != other_field || !(value == other_value)) return false;
+      if (!charge(1) || field != other_field || !equal(value, other_value, budget)) return false;
     }
     return true;
   }
+  if (const auto* text = a.get_if<std::string>()) {
+    if (budget != nullptr && !budget->charge_bytes(text->size())) return false;
+  }
   return a.storage() == b.storage();
 }
+
+bool operator==(const Value& a, const Value& b) { return equal(a, b, nullptr); }
 
 std::optional<std::partial_ordering> compare(const Value& a, const Value& b) {
   if (auto order = numeric_order(a, b)) {

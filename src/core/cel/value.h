@@ -111,6 +111,11 @@ class Value {
 // its default differs from an unset one where the field has presence). NaN equals nothing,
 // itself included.
 bool operator==(const Value& a, const Value& b);
+// The same, with its work charged to `budget` (null: free): a step per element, entry or field
+// compared and per 16 bytes of text. Once the budget is spent the answer is meaningless: the
+// caller checks Budget::exhausted().
+class Budget;
+bool equal(const Value& a, const Value& b, Budget* budget);
 
 // CEL's ordering for `<` and friends: numbers across types, strings by code point, bytes by
 // octet, bools, timestamps, durations. Unordered (nullopt) across other types and with NaN.

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "core/cel/messages.h"
 #include "core/cel/timestamps.h"
 
 namespace reliant::cel {
@@ -67,7 +68,7 @@ tl::expected<Value, std::string> wrapper(std::string_view name, const Value* val
   }
   if (kind == "DoubleValue") return get(0.0).map([](double d) { return Value(d); });
   if (kind == "FloatValue") {
-    return get(0.0).map([](double d) { return Value(static_cast<double>(static_cast<float>(d))); });
+    return get(0.0).map([](double d) { return Value(static_cast<double>(to_float(d))); });
   }
   if (kind == "Int64Value")
     return get(std::int64_t{0}).map([](std::int64_t i) { return Value(i); });

@@ -3,6 +3,7 @@
 #include "core/workflow/engine_workflow.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -26,6 +27,17 @@ Error invalid(std::string message) {
   return Error{ErrorCode::invalid_argument, "workflow run: " + std::move(message)};
 }
 
+// The node an activity runs, by its key; nullopt for an activity that answers no node (a
+// `save_message:`, keyed "save:" + its node's key).
+std::optional<std::string> node_key(const engine::ActivityState& activity) {
+  std::string key = activity.input.value("key", "");
+  if (key.empty() || key.starts_with(kSavePrefix)) return std::nullopt;
+  return key;
+}
+
+// The answer a fired timeout gives its node.
+constexpr const char* kNoAnswer = "no answer within its timeout";
+
 // An answer to a pending action, from the history: what the interpreter is told, and when.
 struct Answer {
   std::int64_t seq = 0;
@@ -36,9 +48,9 @@ std::vector<Answer> answers_in_order(const engine::RunState& state) {
   std::vector<Answer> answers;
   for (const auto& [seq, activity] : state.activities) {
     if (activity.status == engine::ActivityState::Status::pending) continue;
-    const std::string key = activity.input.value("key", "");
-    if (key.empty() || key.starts_with(kSavePrefix)) continue;  // not a node: nothing waits
-    NodeResult result{key, cel::Value(nullptr), std::nullopt};
+    auto key = node_key(activity);
+    if (!key) continue;  // not a node: nothing waits for it
+    NodeResult result{*key, cel::Value(nullptr), std::nullopt};
     if (activity.status == engine::ActivityState::Status::completed) {
       result.output = cel::from_json(activity.result);
     } else {
@@ -56,8 +68,8 @@ std::vector<Answer> answers_in_order(const engine::RunState& state) {
   }
   for (const auto& [seq, timer] : state.timers) {
     if (!timer.fired || timer.tag.empty()) continue;
-    answers.push_back(Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr),
-                                                         "no answer within its timeout"}});
+    answers.push_back(
+        Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr), kNoAnswer}});
   }
   std::sort(answers.begin(), answers.end(),
             [](const Answer& a, const Answer& b) { return a.seq < b.seq; });
@@ -160,26 +172,39 @@ Result<engine::ActivityOptions> activity_options(NodeType type,
   return options;
 }
 
+namespace {
+
+// The built-ins, loaded once: every decision of a builtin:// run and every poll of one would
+// otherwise parse the same embedded YAML again. Read-only after the first call, so threads
+// share it without a lock. (The build's tests load every built-in, so none is missing here.)
+const std::map<std::string, std::shared_ptr<const Definition>, std::less<>>& builtin_definitions() {
+  static const auto definitions = [] {
+    std::map<std::string, std::shared_ptr<const Definition>, std::less<>> out;
+    for (const auto& builtin : builtin_workflows()) {
+      const std::string ref = std::string(kBuiltinPrefix) + std::string(builtin.name);
+      if (auto loaded = load_workflow(builtin.yaml, ref)) {
+        out.emplace(ref, std::make_shared<const Definition>(std::move(*loaded)));
+      }
+    }
+    return out;
+  }();
+  return definitions;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& request) {
-  std::string_view yaml = request.source;
-  std::string file = request.file.empty() ? "workflow.yaml" : request.file;
   if (!request.ref.empty()) {
-    const auto* builtin = builtin_workflow(request.ref.substr(kBuiltinPrefix.size()));
-    if (builtin == nullptr) {
+    const auto& builtins = builtin_definitions();
+    auto found = builtins.find(request.ref);
+    if (found == builtins.end()) {
       return fail(invalid("no workflow " + request.ref + " (built-ins: " + builtin_names() + ")"));
     }
-    yaml = builtin->yaml;
-    file = request.ref;
+    return found->second;
   }
-  auto loaded = load_workflow(yaml, file);
-  if (!loaded) {
-    std::string message;
-    for (const auto& diagnostic : loaded.error()) {
-      if (!message.empty()) message += "\n";
-      message += format(file, diagnostic);
-    }
-    return fail(invalid(message));
-  }
+  const std::string file = request.file.empty() ? "workflow.yaml" : request.file;
+  auto loaded = load_workflow(request.source, file);
+  if (!loaded) return fail(invalid(format_all(file, loaded.error())));
   return std::make_shared<const Definition>(std::move(*loaded));
 }
 
@@ -218,15 +243,11 @@ Result<Replayed> replay(const engine::RunState& state) {
   return Replayed{std::move(*request), std::move(run)};
 }
 
-}  // namespace
-
-Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
+// The nodes of a replayed run that wait for a person.
+std::vector<WaitingNode> waiting_in(const Interpreter& run) {
   std::vector<WaitingNode> waiting;
-  if (state.terminal) return waiting;
-  auto replayed = replay(state);
-  if (!replayed) return fail(replayed.error());
-  if (replayed->run->status() != RunStatus::running) return waiting;
-  for (const auto& action : replayed->run->pending()) {
+  if (run.status() != RunStatus::running) return waiting;
+  for (const auto& action : run.pending()) {
     if (!waits_for_a_person(action.type)) continue;
     waiting.push_back(WaitingNode{action.key, action.path, action.node_id, action.type,
                                   cel::to_json(action.args)});
@@ -234,12 +255,21 @@ Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
   return waiting;
 }
 
+}  // namespace
+
+Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
+  if (state.terminal) return std::vector<WaitingNode>{};
+  auto replayed = replay(state);
+  if (!replayed) return fail(replayed.error());
+  return waiting_in(*replayed->run);
+}
+
 Result<Json> node_states(const engine::RunState& state) {
   Json nodes = Json::array();
   for (const auto& [seq, activity] : state.activities) {
-    const std::string key = activity.input.value("key", "");
-    if (key.empty() || key.starts_with(kSavePrefix)) continue;
-    Json node = {{"key", key},
+    auto key = node_key(activity);
+    if (!key) continue;
+    Json node = {{"key", *key},
                  {"path", activity.input.value("path", "")},
                  {"node_id", activity.input.value("node_id", "")},
                  {"type", activity.input.value("type", "")}};
@@ -265,6 +295,11 @@ Result<Json> node_states(const engine::RunState& state) {
                      {"status", "completed"},
                      {"output", signal.payload.value("output", Json::object())}});
   }
+  // Approvals and questions nobody answered in time.
+  for (const auto& [seq, timer] : state.timers) {
+    if (!timer.fired || timer.tag.empty()) continue;
+    nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
+  }
   auto waiting = waiting_nodes(state);
   if (!waiting) return fail(waiting.error());
   for (const auto& node : *waiting) {
@@ -288,9 +323,10 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   std::set<std::string> timed;      // nodes whose timeout timer is already started
   bool saves_pending = false;
   for (const auto& [seq, activity] : state.activities) {
-    scheduled.insert(activity.input.value("key", ""));
-    saves_pending = saves_pending || (activity.input.value("key", "").starts_with(kSavePrefix) &&
+    std::string key = activity.input.value("key", "");
+    saves_pending = saves_pending || (key.starts_with(kSavePrefix) &&
                                       activity.status == engine::ActivityState::Status::pending);
+    scheduled.insert(std::move(key));
   }
   for (const auto& [seq, timer] : state.timers) timed.insert(timer.tag);
 

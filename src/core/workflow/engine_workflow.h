@@ -66,9 +66,10 @@ struct WaitingNode {
 // What the run waits for now (empty once it has ended, or when nothing waits for a person).
 Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state);
 
-// Every node the run has reached, in the order it was scheduled or began to wait: {key, path,
-// node_id, type, status (running, completed, failed, waiting), output or error, attempts}.
-// What a client draws a run's graph from.
+// Every node the run has reached: {key, status (running, completed, failed, waiting), output or
+// error, and path, node_id and type where the history has them (activities and waiting nodes;
+// an answered or timed-out approval has its key only)}; activities in schedule order, then
+// answers, timeouts and what waits. What a client draws a run's graph from.
 Result<nlohmann::json> node_states(const engine::RunState& state);
 
 // The definition a run request names: its source, or the built-in its ref names, loaded and

@@ -696,6 +696,15 @@ std::string format(std::string_view file, const Diagnostic& d) {
   return out + ": " + d.message;
 }
 
+std::string format_all(std::string_view file, const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const auto& diagnostic : diagnostics) {
+    if (!out.empty()) out += "\n";
+    out += format(file, diagnostic);
+  }
+  return out;
+}
+
 tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
                                                                 std::string_view file) {
   if (yaml.size() > kWorkflowBytesMax) {

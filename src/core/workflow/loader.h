@@ -20,6 +20,8 @@ struct Diagnostic {
 
 // "file:line:column: message" (without line and column when the mark has none).
 std::string format(std::string_view file, const Diagnostic& diagnostic);
+// Every diagnostic formatted, one per line.
+std::string format_all(std::string_view file, const std::vector<Diagnostic>& diagnostics);
 
 // Bounds on what a workflow file may hold, so a hostile file costs bounded work.
 inline constexpr std::size_t kWorkflowBytesMax = 4 * 1024 * 1024;

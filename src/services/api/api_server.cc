@@ -220,13 +220,10 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
     Task<HttpResponse> listing = list_daemons(user_id);
     co_return co_await listing;
   }
+  // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
   if (resource == "workflows" ||
-      (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows")) {
-    Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
-    std::optional<HttpResponse> served = co_await serving;
-    co_return served ? std::move(*served) : not_found();
-  }
-  if (resource == "runs" && method == "POST" && parts.size() == 5) {
+      (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows") ||
+      (resource == "runs" && method == "POST" && parts.size() == 5)) {
     Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
     std::optional<HttpResponse> served = co_await serving;
     co_return served ? std::move(*served) : not_found();

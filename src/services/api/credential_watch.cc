@@ -82,8 +82,8 @@ CredentialWatches::~CredentialWatches() = default;
 std::size_t CredentialWatches::watched() const { return registry_->watches.size(); }
 std::uint64_t CredentialWatches::rechecks() const { return registry_->rechecks; }
 
-Result<std::unique_ptr<CredentialWatch>> CredentialWatches::watch(
-    Credential credential, std::function<void()> on_ended) {
+Result<std::unique_ptr<CredentialWatch>> CredentialWatches::watch(Credential credential,
+                                                                  std::function<void()> on_ended) {
   Registry& r = *registry_;
   std::unique_ptr<CredentialWatch> watch(
       new CredentialWatch(r.env.executor, std::move(credential), std::move(on_ended)));
@@ -94,11 +94,10 @@ Result<std::unique_ptr<CredentialWatch>> CredentialWatches::watch(
 
   RELIANT_ASSERT(r.env.store != nullptr && r.env.bus != nullptr);
   if (!r.revoked) {
-    auto subscription = r.env.bus->subscribe(
-        subjects::kCredentialRevokedAll,
-        [raw = registry_.get()](const BusMessage& message) {
-          raw->end_token(message.data, "revoked");
-        });
+    auto subscription = r.env.bus->subscribe(subjects::kCredentialRevokedAll,
+                                             [raw = registry_.get()](const BusMessage& message) {
+                                               raw->end_token(message.data, "revoked");
+                                             });
     if (!subscription) return fail(subscription.error());
     r.revoked = std::move(*subscription);
   }

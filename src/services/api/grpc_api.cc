@@ -261,7 +261,8 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
                      "the credential of this stream was " + (*watch)->why());
     }
     // The client fell behind: end the stream (RESOURCE_EXHAUSTED, saying where to resume).
-    if (!batch && batch.error().code == ErrorCode::resource_exhausted) co_return fail(batch.error());
+    if (!batch && batch.error().code == ErrorCode::resource_exhausted)
+      co_return fail(batch.error());
     if (!batch) {
       Sleep pausing = sleep(env_.executor, retry);  // the store failed: try again shortly
       co_await pausing;

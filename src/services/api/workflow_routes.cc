@@ -21,18 +21,24 @@ Json summary_json(const workflow::Definition& definition) {
           {"inputs", workflow::input_schema(definition.inputs)}};
 }
 
-Json record_json(const ProjectWorkflowRecord& record, bool with_source) {
-  Json out = {{"id", record.id},
-              {"project_id", record.project_id},
-              {"name", record.name},
-              {"version", record.version},
-              {"created_at_ms", record.created_at_ms},
-              {"updated_at_ms", record.updated_at_ms}};
-  if (with_source) out["source"] = record.source;
-  // Stored definitions passed the loader; a later loader that refuses one still lists it.
-  if (auto loaded = workflow::load_workflow(record.source, record.name + ".yaml")) {
-    out["description"] = loaded->description;
-    out["inputs"] = workflow::input_schema(loaded->inputs);
+// A stored workflow as listings show it: no source, nothing parsed.
+Json record_json(const ProjectWorkflowRecord& record) {
+  return {{"id", record.id},
+          {"project_id", record.project_id},
+          {"name", record.name},
+          {"version", record.version},
+          {"created_at_ms", record.created_at_ms},
+          {"updated_at_ms", record.updated_at_ms}};
+}
+
+// One stored workflow whole: its source, and the description and input schema of `definition`
+// (null when the stored YAML no longer loads: a later loader may refuse what an earlier took).
+Json full_record_json(const ProjectWorkflowRecord& record, const workflow::Definition* definition) {
+  Json out = record_json(record);
+  out["source"] = record.source;
+  if (definition != nullptr) {
+    out["description"] = definition->description;
+    out["inputs"] = workflow::input_schema(definition->inputs);
   }
   return out;
 }
@@ -41,19 +47,15 @@ Json record_json(const ProjectWorkflowRecord& record, bool with_source) {
 // or a 400 response listing every mistake.
 struct Loaded {
   std::string source;
-  std::optional<workflow::Definition> definition;
+  std::string file;
+  std::shared_ptr<const workflow::Definition> definition;
   std::optional<HttpResponse> refusal;
 };
 
-Loaded load_body(const HttpRequest& request, const std::string& default_file) {
+Loaded load_source(const Json& body, const std::string& default_file) {
   Loaded out;
-  auto json = parse_json_body(request);
-  if (!json) {
-    out.refusal = error_response(json.error());
-    return out;
-  }
-  const Json& source = (*json)["source"];
-  const Json& file = (*json)["file"];
+  const Json source = body.value("source", Json());
+  const Json file = body.value("file", Json());
   if (!source.is_string() || source.get<std::string>().empty() ||
       !(file.is_null() || file.is_string())) {
     out.refusal = error_response(
@@ -61,10 +63,11 @@ Loaded load_body(const HttpRequest& request, const std::string& default_file) {
     return out;
   }
   out.source = source.get<std::string>();
-  const std::string name = file.is_string() ? file.get<std::string>() : default_file;
+  out.file = file.is_string() ? file.get<std::string>() : default_file;
+  const std::string& name = out.file;
   auto loaded = workflow::load_workflow(out.source, name);
   if (loaded) {
-    out.definition = std::move(*loaded);
+    out.definition = std::make_shared<const workflow::Definition>(std::move(*loaded));
     return out;
   }
   Json diagnostics = Json::array();
@@ -85,6 +88,32 @@ Loaded load_body(const HttpRequest& request, const std::string& default_file) {
   return out;
 }
 
+Loaded load_body(const HttpRequest& request, const std::string& default_file) {
+  auto json = parse_json_body(request);
+  if (!json) {
+    Loaded out;
+    out.refusal = error_response(json.error());
+    return out;
+  }
+  return load_source(*json, default_file);
+}
+
+// The deployment's engine workflows and the language's built-ins, with their input schemas.
+Json workflow_listing(const std::vector<std::string>& engine_workflows) {
+  Json list = Json::array();
+  for (const auto& name : engine_workflows) list.push_back({{"name", name}, {"builtin", true}});
+  for (const auto& builtin : workflow::builtin_workflows()) {
+    const std::string ref = "builtin://" + std::string(builtin.name);
+    auto loaded = workflow::load_workflow(builtin.yaml, ref);
+    if (!loaded) continue;  // the build's tests load every built-in
+    Json entry = summary_json(*loaded);
+    entry["name"] = ref;
+    entry["builtin"] = true;
+    list.push_back(std::move(entry));
+  }
+  return Json{{"workflows", list}};
+}
+
 }  // namespace
 
 WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows,
@@ -92,6 +121,7 @@ WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflo
     : env_(env),
       engine_workflows_(std::move(engine_workflows)),
       queue_(std::move(queue)),
+      listing_(workflow_listing(engine_workflows_)),
       ids_(env.executor, env.random.split(0x776b666cULL)) {}
 
 Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& request,
@@ -99,21 +129,7 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
                                                          const std::string& user_id) {
   const std::string& method = request.method;
   if (parts[2] == "workflows") {
-    if (parts.size() == 3 && method == "GET") {
-      Json list = Json::array();
-      for (const auto& name : engine_workflows_)
-        list.push_back({{"name", name}, {"builtin", true}});
-      for (const auto& builtin : workflow::builtin_workflows()) {
-        const std::string ref = "builtin://" + std::string(builtin.name);
-        auto loaded = workflow::load_workflow(builtin.yaml, ref);
-        if (!loaded) continue;  // the build's tests load every built-in
-        Json entry = summary_json(*loaded);
-        entry["name"] = ref;
-        entry["builtin"] = true;
-        list.push_back(std::move(entry));
-      }
-      co_return json_response(200, {{"workflows", list}});
-    }
+    if (parts.size() == 3 && method == "GET") co_return json_response(200, listing_);
     if (parts.size() == 4 && parts[3] == "runs" && method == "POST") {
       Task<HttpResponse> starting = start_run(request, user_id);
       co_return co_await starting;
@@ -143,7 +159,7 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       auto listed = list_project_workflows(tx, user_id, project_id);
       if (!listed) return fail(listed.error());
       Json list = Json::array();
-      for (const auto& record : *listed) list.push_back(record_json(record, false));
+      for (const auto& record : *listed) list.push_back(record_json(record));
       return Json{{"workflows", list}};
     };
   } else if (parts.size() == 5 && method == "POST") {
@@ -152,20 +168,17 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
     ProjectWorkflowRecord record{ids_.next(), project_id, loaded.definition->name, loaded.source, 1,
                                  now_ms,      now_ms};
     status = 201;
-    body = [user_id, record](SqlTransaction& tx) -> Result<Json> {
+    body = [user_id, record, definition = loaded.definition](SqlTransaction& tx) -> Result<Json> {
       auto inserted = insert_project_workflow(tx, user_id, record);
       if (!inserted) return fail(inserted.error());
-      return record_json(record, true);
+      return full_record_json(record, definition.get());
     };
   } else if (parts.size() == 6 && method == "GET") {
     body = [user_id, project_id, name = parts[5]](SqlTransaction& tx) -> Result<Json> {
-      auto found = find_project_workflow(tx, user_id, project_id, name);
+      auto found = get_project_workflow(tx, user_id, project_id, name);
       if (!found) return fail(found.error());
-      if (!*found) {
-        return fail(ErrorCode::not_found,
-                    "project " + project_id + " has no workflow '" + name + "'");
-      }
-      return record_json(**found, true);
+      auto definition = workflow::load_workflow(found->source, name + ".yaml");
+      return full_record_json(*found, definition ? &*definition : nullptr);
     };
   } else if (parts.size() == 6 && method == "PUT") {
     const std::string name = parts[5];
@@ -176,11 +189,11 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
           {ErrorCode::invalid_argument, "the definition is named '" + loaded.definition->name +
                                             "', not '" + name + "': a workflow keeps its name"});
     }
-    body = [user_id, project_id, name, source = loaded.source,
+    body = [user_id, project_id, name, source = loaded.source, definition = loaded.definition,
             now_ms](SqlTransaction& tx) -> Result<Json> {
       auto updated = update_project_workflow(tx, user_id, project_id, name, source, now_ms);
       if (!updated) return fail(updated.error());
-      return record_json(*updated, true);
+      return full_record_json(*updated, definition.get());
     };
   } else if (parts.size() == 6 && method == "DELETE") {
     body = [user_id, project_id, name = parts[5]](SqlTransaction& tx) -> Result<Json> {
@@ -216,11 +229,13 @@ Task<HttpResponse> WorkflowRoutes::start_run(const HttpRequest& request,
   Json context = {{"user_id", user_id}, {"workflow", {{"id", run_id}}}};
   if (project.is_string()) context["project_id"] = project;
 
+  std::shared_ptr<const workflow::Definition> definition;
   if ((*json)["source"].is_string()) {
-    Loaded loaded = load_body(request, "workflow.yaml");
+    Loaded loaded = load_source(*json, "workflow.yaml");
     if (loaded.refusal) co_return std::move(*loaded.refusal);
-    run.source = loaded.source;
-    run.file = (*json).value("file", "workflow.yaml");
+    run.source = std::move(loaded.source);
+    run.file = std::move(loaded.file);
+    definition = std::move(loaded.definition);
   } else if (ref.get<std::string>().starts_with("builtin://")) {
     run.ref = ref.get<std::string>();
   } else {
@@ -229,15 +244,9 @@ Task<HttpResponse> WorkflowRoutes::start_run(const HttpRequest& request,
           {ErrorCode::invalid_argument, "a project's workflow is named with its \"project_id\""});
     }
     // The stored source travels in the run: editing the definition later changes no run.
-    auto find = [user_id, project_id = project.get<std::string>(), name = ref.get<std::string>()](
-                    SqlTransaction& tx) -> Result<ProjectWorkflowRecord> {
-      auto record = find_project_workflow(tx, user_id, project_id, name);
-      if (!record) return fail(record.error());
-      if (!*record) {
-        return fail(ErrorCode::not_found,
-                    "project " + project_id + " has no workflow '" + name + "'");
-      }
-      return std::move(**record);
+    auto find = [user_id, project_id = project.get<std::string>(),
+                 name = ref.get<std::string>()](SqlTransaction& tx) {
+      return get_project_workflow(tx, user_id, project_id, name);
     };
     Task<Result<ProjectWorkflowRecord>> finding = env_.store->transact_for(std::move(find));
     Result<ProjectWorkflowRecord> found = co_await finding;
@@ -246,13 +255,16 @@ Task<HttpResponse> WorkflowRoutes::start_run(const HttpRequest& request,
     run.file = found->name + ".yaml";
   }
   // Refused now rather than failed later: a definition or inputs the run would reject.
-  auto definition = workflow::load_run_definition(run);
-  if (!definition) co_return error_response(definition.error());
-  auto resolved = workflow::resolve_inputs((*definition)->inputs, run.inputs);
+  if (!definition) {
+    auto loaded = workflow::load_run_definition(run);
+    if (!loaded) co_return error_response(loaded.error());
+    definition = std::move(*loaded);
+  }
+  auto resolved = workflow::resolve_inputs(definition->inputs, run.inputs);
   if (!resolved) {
     co_return error_response({ErrorCode::invalid_argument, "inputs: " + resolved.error()});
   }
-  context["workflow"]["name"] = (*definition)->name;
+  context["workflow"]["name"] = definition->name;
   run.context = std::move(context);
 
   engine::NewRun started{run_id, queue_, std::string(workflow::kEngineWorkflowName),
@@ -266,7 +278,7 @@ Task<HttpResponse> WorkflowRoutes::start_run(const HttpRequest& request,
   if (!stored) co_return error_response(stored.error());
   if (env_.bus != nullptr) (void)env_.bus->publish(engine::wake_subject(queue_), "");
   co_return json_response(
-      201, {{"run_id", run_id}, {"workflow", (*definition)->name}, {"status", "running"}});
+      201, {{"run_id", run_id}, {"workflow", definition->name}, {"status", "running"}});
 }
 
 Task<HttpResponse> WorkflowRoutes::answer(const HttpRequest& request, const std::string& run_id,

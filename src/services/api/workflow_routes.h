@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "runtime/ids.h"
@@ -37,6 +39,7 @@ class WorkflowRoutes {
   Env& env_;
   std::vector<std::string> engine_workflows_;
   std::string queue_;
+  nlohmann::json listing_;  // GET /workflows: fixed for the process's life, built once
   IdGenerator ids_;
 };
 

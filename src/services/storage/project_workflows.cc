@@ -100,6 +100,15 @@ Result<std::optional<ProjectWorkflowRecord>> find_project_workflow(SqlTransactio
   return find_owned(tx, project_id, name);
 }
 
+Result<ProjectWorkflowRecord> get_project_workflow(SqlTransaction& tx, const std::string& user_id,
+                                                   const std::string& project_id,
+                                                   const std::string& name) {
+  auto found = find_project_workflow(tx, user_id, project_id, name);
+  if (!found) return fail(found.error());
+  if (!*found) return fail(no_workflow(project_id, name));
+  return std::move(**found);
+}
+
 Result<void> delete_project_workflow(SqlTransaction& tx, const std::string& user_id,
                                      const std::string& project_id, const std::string& name) {
   if (auto owned = require_project(tx, user_id, project_id); !owned) return owned;

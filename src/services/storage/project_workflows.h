@@ -34,6 +34,10 @@ Result<ProjectWorkflowRecord> update_project_workflow(
 Result<std::vector<ProjectWorkflowRecord>> list_project_workflows(SqlTransaction& tx,
                                                                   const std::string& user_id,
                                                                   const std::string& project_id);
+// The same, failing with not_found when the project has no workflow of that name.
+Result<ProjectWorkflowRecord> get_project_workflow(SqlTransaction& tx, const std::string& user_id,
+                                                   const std::string& project_id,
+                                                   const std::string& name);
 Result<std::optional<ProjectWorkflowRecord>> find_project_workflow(SqlTransaction& tx,
                                                                    const std::string& user_id,
                                                                    const std::string& project_id,

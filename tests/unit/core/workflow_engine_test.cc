@@ -188,6 +188,12 @@ TEST(WorkflowEngine, AnApprovalNobodyAnswersFailsTheRunAtItsTimeout) {
   EXPECT_NE(run.end()["error"].get<std::string>().find("no answer within its timeout"),
             std::string::npos)
       << run.end();
+  // The node shows as failed by its timeout.
+  auto nodes = node_states(run.state());
+  ASSERT_TRUE(nodes.has_value());
+  ASSERT_FALSE(nodes->empty());
+  EXPECT_EQ(nodes->back()["key"], "approve");
+  EXPECT_EQ(nodes->back()["status"], "failed");
   // And a late answer finds the run over.
   EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
 }
