@@ -13,9 +13,10 @@ namespace reliant::sim {
 namespace {
 
 const std::vector<std::string> kInvariants = {
-    "stream_order",    "request_reply_match", "liveness",     "runs_end_once",  "results_once",
-    "queues_drain",    "tool_at_most_once",   "tool_results", "tool_isolation", "daemon_status",
-    "daemon_liveness", "chat_updates",        "chat_answers"};
+    "stream_order",   "request_reply_match", "liveness",           "runs_end_once",
+    "results_once",   "queues_drain",        "tool_at_most_once",  "tool_results",
+    "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
+    "chat_answers",   "workflow_nodes_once", "approvals_signalled"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
@@ -363,12 +364,19 @@ Result<void> read_role_config(const Reader& r, const YAML::Node& config, const s
   if (auto* client = std::get_if<ToolClientConfig>(&group.settings))
     return read_tool_client_config(r, config, path, *client);
   if (auto* client = std::get_if<ChatClientConfig>(&group.settings)) {
-    if (auto ok = r.expect_map(config, path, {"user", "interval", "request_timeout"}); !ok)
+    if (auto ok =
+            r.expect_map(config, path, {"user", "interval", "request_timeout", "manual_share"});
+        !ok)
       return ok;
     if (config["user"]) {
       auto user = r.string(config["user"], path + ".user");
       if (!user) return fail(user.error());
       client->user = *user;
+    }
+    if (config["manual_share"]) {
+      auto share = r.probability(config["manual_share"], path + ".manual_share");
+      if (!share) return fail(share.error());
+      client->manual_share = *share;
     }
     return read_durations(
         r, config, path,
@@ -816,9 +824,7 @@ bool Scenario::has_role(std::string_view role) const {
                      [&](const NodeGroup& g) { return g.role() == role; });
 }
 
-bool Scenario::has_database() const {
-  return has_role("engine_worker") || has_role("gateway");
-}
+bool Scenario::has_database() const { return has_role("engine_worker") || has_role("gateway"); }
 
 bool Scenario::checks(std::string_view invariant) const {
   return std::find(invariants.begin(), invariants.end(), invariant) != invariants.end();

@@ -22,6 +22,15 @@ SimCommandScript SimCommandScript::reply(std::string output, int exit_code, Dura
   return script;
 }
 
+SimCommandScript SimCommandScript::reply_with_stderr(std::string output, std::string error_output,
+                                                     int exit_code) {
+  SimCommandScript script;
+  script.steps.push_back({Duration::zero(), std::move(output)});
+  script.steps.push_back({Duration::zero(), std::move(error_output), /*to_stderr=*/true});
+  script.exit_code = exit_code;
+  return script;
+}
+
 struct SimHost::Run {
   Run(SimHost& host_in, ProcessSpec& spec_in, std::string cwd_in, Instant deadline_in)
       : host(host_in), spec(spec_in), cwd(std::move(cwd_in)), deadline(deadline_in) {
@@ -36,21 +45,24 @@ struct SimHost::Run {
     if (!ended) ++host.stats_.runs_killed;
   }
 
-  void emit(std::string_view chunk) {
+  // Stderr joins stdout, as written, unless the spec keeps it apart.
+  void emit(std::string_view chunk, bool to_stderr = false) {
     if (chunk.empty()) return;
     outcome.output_bytes += chunk.size();
-    if (spec.collect_output) {
+    const bool apart = to_stderr && spec.separate_stderr;
+    std::string& kept = apart ? outcome.error_output : outcome.output;
+    if (apart || spec.collect_output) {
       std::size_t room = chunk.size();
       if (spec.output_limit_bytes != 0) {
-        const std::size_t used = outcome.output.size();
+        const std::size_t used = kept.size();
         room = used >= spec.output_limit_bytes
                    ? 0
                    : std::min(chunk.size(), spec.output_limit_bytes - used);
       }
       if (room < chunk.size()) outcome.truncated = true;
-      outcome.output.append(chunk.substr(0, room));
+      kept.append(chunk.substr(0, room));
     }
-    if (spec.on_output) spec.on_output(chunk);
+    if (!apart && spec.on_output) spec.on_output(chunk);
   }
 
   SimHost& host;
@@ -183,10 +195,11 @@ Result<std::vector<std::string>> split_words(std::string_view text) {
   return words;
 }
 
-// Pulls `> file`, `>> file`, `>file` and `2>&1` (stderr is already merged) out of the words.
+// Pulls `> file`, `>> file`, `>file`, `>&2` and `2>&1` out of the words.
 struct Redirect {
   std::optional<std::string> path;
   bool append = false;
+  std::optional<bool> to_stderr;  // `>&2`: every step to stderr; `2>&1`: every step to stdout
 };
 
 Redirect take_redirect(std::vector<std::string>& words) {
@@ -194,7 +207,10 @@ Redirect take_redirect(std::vector<std::string>& words) {
   std::vector<std::string> kept;
   for (std::size_t i = 0; i < words.size(); ++i) {
     std::string_view w = words[i];
-    if (w == "2>&1" || w == ">&2" || w == "1>&2") continue;
+    if (w == "2>&1" || w == ">&2" || w == "1>&2") {
+      redirect.to_stderr = w != "2>&1";
+      continue;
+    }
     bool append = false;
     if (w.starts_with(">>")) {
       append = true;
@@ -450,7 +466,7 @@ Task<bool> SimHost::play(Run& run, SimCommandScript script, std::optional<std::s
     target = resolve_from(run.cwd, *redirect);
     auto created = store_file(*target, "", append);
     if (!created) {
-      run.emit("sh: 1: cannot create " + *redirect + ": " + created.error().message + "\n");
+      run.emit("sh: 1: cannot create " + *redirect + ": " + created.error().message + "\n", true);
       run.outcome.exit_code = 2;
       co_return true;
     }
@@ -462,11 +478,11 @@ Task<bool> SimHost::play(Run& run, SimCommandScript script, std::optional<std::s
       co_return false;
     }
     if (step.after > Duration::zero()) co_await sleep(executor_, step.after);
-    if (target) {
+    if (target && !step.to_stderr) {
       // The target may have been removed or replaced meanwhile: write wherever it is now.
       (void)store_file(*target, step.output, true);
     } else {
-      run.emit(step.output);
+      run.emit(step.output, step.to_stderr);
     }
   }
   run.outcome.exit_code = script.exit_code;
@@ -544,16 +560,19 @@ SimCommandScript SimHost::builtin(Run& run, const std::vector<std::string>& word
     return SimCommandScript::reply(std::move(out), exit_code);
   }
   if (name == "sleep") {
-    if (words.size() != 2) return SimCommandScript::reply("sleep: missing operand\n", 1);
+    if (words.size() != 2) {
+      return SimCommandScript::reply_with_stderr("", "sleep: missing operand\n", 1);
+    }
     const auto delay = parse_seconds(words[1]);
     if (!delay) {
-      return SimCommandScript::reply("sleep: invalid time interval '" + words[1] + "'\n", 1);
+      return SimCommandScript::reply_with_stderr(
+          "", "sleep: invalid time interval '" + words[1] + "'\n", 1);
     }
     SimCommandScript script;
     script.steps.push_back({*delay, ""});
     return script;
   }
-  return SimCommandScript::reply("sh: 1: " + name + ": not found\n", 127);
+  return SimCommandScript::reply_with_stderr("", "sh: 1: " + name + ": not found\n", 127);
 }
 
 Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
@@ -584,7 +603,7 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
     Task<bool> played = play(run, std::move(script), std::nullopt, false);
     in_time = co_await played;
   } else if (!links) {
-    run.emit("sh: 1: Syntax error: " + links.error().message + "\n");
+    run.emit("sh: 1: Syntax error: " + links.error().message + "\n", true);
     run.outcome.exit_code = 2;
   } else {
     for (const Link& link : *links) {
@@ -593,7 +612,7 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
       const std::string_view text = trim(link.text);
       auto words = split_words(text);
       if (!words) {
-        run.emit("sh: 1: Syntax error: " + words.error().message + "\n");
+        run.emit("sh: 1: Syntax error: " + words.error().message + "\n", true);
         run.outcome.exit_code = 2;
         break;
       }
@@ -612,7 +631,8 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
           run.cwd = target;
           run.outcome.exit_code = 0;
         } else {
-          run.emit("sh: 1: cd: can't cd to " + (words->size() > 1 ? (*words)[1] : target) + "\n");
+          run.emit("sh: 1: cd: can't cd to " + (words->size() > 1 ? (*words)[1] : target) + "\n",
+                   true);
           run.outcome.exit_code = 2;
         }
         continue;
@@ -625,6 +645,9 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
         script = (*handler)(*this, SimCommandCall{std::string(text), run.cwd, spec.env});
       } else {
         script = builtin(run, *words);
+      }
+      if (redirect.to_stderr) {
+        for (auto& step : script.steps) step.to_stderr = *redirect.to_stderr;
       }
       Task<bool> played = play(run, std::move(script), redirect.path, redirect.append);
       in_time = co_await played;

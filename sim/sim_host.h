@@ -4,8 +4,10 @@
 //
 // Commands resolve in this order: an exact command registered with on_command, the longest
 // prefix registered with on_prefix, then a small built-in shell that splits `;`, `&&`, `||`,
-// honours quotes, `> file` and `>> file`, and knows echo, cat, ls, pwd, cd, sleep (virtual
-// time), true, false, exit and `:`. Anything else exits 127 "not found", like /bin/sh.
+// honours quotes, `> file`, `>> file`, `>&2` and `2>&1`, and knows echo, cat, ls, pwd, cd, sleep
+// (virtual time), true, false, exit and `:`. Anything else exits 127 "not found", like /bin/sh.
+// Its complaints (not found, syntax errors, cd, sleep, a redirection it cannot create) go to
+// stderr (cat's and ls's stay on stdout); stderr joins the output unless separate_stderr.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +24,11 @@
 
 namespace reliant::sim {
 
-// One step of a scripted command: wait `after`, then write `output`.
+// One step of a scripted command: wait `after`, then write `output` to stdout, or to stderr.
 struct SimCommandStep {
   Duration after{};
   std::string output;
+  bool to_stderr = false;
 };
 
 struct SimCommandScript {
@@ -35,6 +38,9 @@ struct SimCommandScript {
   // Writes `output` at once, then exits with `exit_code` after `duration`.
   static SimCommandScript reply(std::string output, int exit_code = 0,
                                 Duration duration = Duration::zero());
+  // Writes `output` to stdout, then `error_output` to stderr, and exits with `exit_code`.
+  static SimCommandScript reply_with_stderr(std::string output, std::string error_output,
+                                            int exit_code = 0);
 };
 
 struct SimCommandCall {
@@ -107,7 +113,7 @@ class SimHost final : public Host {
 
   Executor& executor_;
   std::string working_dir_;
-  std::vector<std::string> roots_;  // normalized; empty: not confined
+  std::vector<std::string> roots_;                         // normalized; empty: not confined
   std::map<std::string, std::string, std::less<>> files_;  // absolute path -> content
   std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
   std::map<std::string, SimCommandScript, std::less<>> exact_;

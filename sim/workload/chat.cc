@@ -9,6 +9,7 @@
 #include "core/agent/agent_workflow.h"
 #include "core/agent/scripted_model.h"
 #include "core/personal_access_token.h"
+#include "core/workflow/engine_workflow.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
 #include "services/agent/agent_activities.h"
@@ -35,6 +36,7 @@ struct RunSeen {
   int finals = 0;
   std::string outcome;
   bool answer_quotes_output = false;
+  bool manual = false;  // sent in manual mode: the client approves its tool calls
 };
 
 struct ClientBook {
@@ -166,6 +168,7 @@ class SimChatClient {
       : env_(env), impl_(impl), book_(book), scope_(env.executor) {
     scope_.spawn(send_loop());
     scope_.spawn(poll_loop());
+    scope_.spawn(approve_loop());
   }
 
  private:
@@ -206,7 +209,10 @@ class SimChatClient {
       // One message at a time: the previous run must have ended (as the stream tells).
       if (!book_->current_run.empty() && book_->runs[book_->current_run].finals == 0) continue;
       const std::string marker = book_->node + "-m" + std::to_string(book_->sent + 1);
-      const std::string body = Json{{"text", "run `echo " + marker + "`"}}.dump();
+      const bool manual = env_.random.chance(book_->config.manual_share);
+      Json message = {{"text", "run `echo " + marker + "`"}};
+      if (manual) message["mode"] = "manual";
+      const std::string body = message.dump();
       Task<Result<Reply>> sending =
           call("POST", "/api/v1/chats/" + book_->chat_id + "/messages", Json::object(), body);
       Result<Reply> sent = co_await sending;
@@ -218,6 +224,31 @@ class SimChatClient {
         RunSeen& run = book_->runs[book_->current_run];
         if (run.marker.empty()) run.marker = marker;
         if (run.started == Instant{}) run.started = env_.executor.now();
+        run.manual = manual;
+      }
+    }
+  }
+
+  // Approves what the current manual-mode run waits for, as a person at the client would.
+  Task<void> approve_loop() {
+    for (;;) {
+      co_await sleep(env_.executor, milliseconds(500));
+      const std::string run_id = book_->current_run;
+      if (run_id.empty()) continue;
+      const RunSeen& run = book_->runs[run_id];
+      if (!run.manual || run.finals > 0) continue;
+      Task<Result<Reply>> reading = call("GET", "/api/v1/runs/" + run_id, Json::object(), "");
+      Result<Reply> read = co_await reading;
+      if (!read || read->status != 200) continue;
+      const Json state = Json::parse(read->body, nullptr, false);
+      if (state.is_discarded()) continue;
+      for (const auto& node : state.value("nodes", Json::array())) {
+        if (node.value("status", "") != "waiting") continue;
+        const std::string body = Json{{"node", node.value("key", "")}}.dump();
+        Task<Result<Reply>> approving =
+            call("POST", "/api/v1/runs/" + run_id + "/approve", Json::object(), body);
+        Result<Reply> approved = co_await approving;
+        if (approved && approved->status == 200) ++impl_->stats.approvals;
       }
     }
   }
@@ -387,6 +418,68 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
   };
 }
 
+namespace {
+
+// The workflow-language invariants over every run's history: each node (an activity key, one
+// per loop iteration) is scheduled at most once, and in manual mode no tools run before a
+// person's approval of that turn arrived as a signal.
+void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
+  std::map<std::string, Json> inputs;
+  std::map<std::string, std::vector<engine::HistoryEvent>> histories;
+  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto runs =
+        tx.query("SELECT id, input_json FROM workflow_runs WHERE workflow_name = 'workflow'", {});
+    if (!runs) return fail(runs.error());
+    for (const SqlRecord& r : records(*runs)) {
+      inputs[r.text("id")] = Json::parse(r.text("input_json"), nullptr, false);
+      auto history = engine::load_history(tx, r.text("id"));
+      if (!history) return fail(history.error());
+      histories[r.text("id")] = std::move(*history);
+    }
+    return {};
+  });
+  if (!read) {
+    checker.violation(end, "workflow_nodes_once",
+                      "cannot read the database: " + read.error().message);
+    return;
+  }
+  for (const auto& [run_id, history] : histories) {
+    const Json& input = inputs[run_id];
+    const bool manual =
+        input.is_object() && input.value("inputs", Json::object()).value("mode", "") == "manual";
+    std::set<std::string> scheduled;
+    std::set<std::string> approved;  // approval keys answered "approved", so far
+    for (const auto& e : history) {
+      if (e.kind == engine::EventKind::signal_received &&
+          e.body.value("name", "") == workflow::kAnswerSignal) {
+        const Json payload = e.body.value("payload", Json::object());
+        if (payload.value("output", Json::object()).value("status", "") == "approved") {
+          approved.insert(payload.value("key", ""));
+        }
+      }
+      if (e.kind != engine::EventKind::activity_scheduled) continue;
+      const Json activity = e.body.value("input", Json::object());
+      const std::string key = activity.is_object() ? activity.value("key", "") : "";
+      if (key.empty()) continue;
+      if (!scheduled.insert(key).second) {
+        checker.violation(end, "workflow_nodes_once",
+                          "run " + run_id + " scheduled " + key + " twice");
+      }
+      const std::string suffix = "/use_tools";
+      if (manual && key.ends_with(suffix) && !key.starts_with("save:")) {
+        const std::string approval = key.substr(0, key.size() - suffix.size()) + "/approve_tools";
+        if (!approved.contains(approval)) {
+          checker.violation(
+              end, "approvals_signalled",
+              "run " + run_id + " ran " + key + " without an approval of " + approval);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void ChatWorkload::finish(Instant end) {
   Impl& impl = *impl_;
   const Instant heal = kSimEpoch + impl.scenario.heal_at;
@@ -396,7 +489,8 @@ void ChatWorkload::finish(Instant end) {
   std::map<std::string, std::string> chat_owner;
   std::map<std::string, std::int64_t> heads;
   auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto runs = tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'agent'", {});
+    auto runs = tx.query(
+        "SELECT id, status FROM workflow_runs WHERE workflow_name IN ('agent', 'workflow')", {});
     if (!runs) return fail(runs.error());
     for (const SqlRecord& r : records(*runs)) {
       auto status = r.enumerated("status", engine::kRunStatusNames);
@@ -415,6 +509,7 @@ void ChatWorkload::finish(Instant end) {
     impl.checker.violation(end, "chat_answers",
                            "cannot read the database: " + read.error().message);
   }
+  check_workflow_runs(impl.database, impl.checker, end);
   for (const auto& book : impl.clients) {
     for (const auto& chat : book->chats_seen) {
       if (chat_owner.count(chat) && chat_owner[chat] != book->user_id) {
@@ -461,7 +556,8 @@ void ChatWorkload::summarize(RunReport& report) const {
   const auto u = [](std::uint64_t v) { return std::to_string(v); };
   report.sections.push_back("chat: " + u(c.messages) + " messages sent, " + u(c.answered) +
                             " answered, " + u(c.updates_seen) + " updates streamed, " +
-                            u(c.api_switches) + " switches to another api\n");
+                            u(c.api_switches) + " switches to another api, " + u(c.approvals) +
+                            " approvals\n");
 }
 
 }  // namespace reliant::sim

@@ -29,6 +29,7 @@ struct ChatSummary {
   std::uint64_t answered = 0;
   std::uint64_t updates_seen = 0;
   std::uint64_t api_switches = 0;
+  std::uint64_t approvals = 0;  // manual-mode tool calls the clients approved
 };
 
 class ChatWorkload final : public Workload {

@@ -48,6 +48,9 @@ struct ChatClientConfig {
   std::string user = "alice";
   Duration interval = seconds(3);
   Duration request_timeout = seconds(5);  // one api request (a poll waits up to 2 s of it)
+  // The share of messages sent in manual mode: their tool calls wait until the client approves
+  // them over the API.
+  double manual_share = 0;
 };
 
 }  // namespace reliant::sim

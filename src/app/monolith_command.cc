@@ -135,14 +135,14 @@ int run_monolith(const MonolithOptions& options) {
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);
-  // Workflow-language runs (POST /api/v1/workflows/runs). No node.* activity is registered yet,
-  // so a work node fails its run as an unknown activity; approvals, routing and joins run.
-  workflows.add(std::make_unique<workflow::EngineWorkflow>());
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
-  agent::register_agent_activities(
-      activities, agent::AgentDeps{**store, &bus, **llm, daemons, default_model(options.llm),
-                                   agent::builtin_tool_specs()});
+  agent::AgentDeps agent_deps{
+      **store, &bus, **llm, daemons, default_model(options.llm), agent::builtin_tool_specs()};
+  // The one configured model serves any tags a workflow's `model:` asks for.
+  agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
+  agent_deps.queue = engine::WorkerConfig{}.queue;
+  agent::register_agent_activities(activities, agent_deps);
   engine::WorkerConfig worker_config;
   worker_config.worker_id = "monolith-" + std::to_string(::getpid());
   worker_config.max_in_flight = options.concurrency;

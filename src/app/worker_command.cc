@@ -117,14 +117,14 @@ int run_worker(const WorkerOptions& options) {
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   agent::register_agent_workflow(workflows);
-  // Workflow-language runs (POST /api/v1/workflows/runs). No node.* activity is registered yet,
-  // so a work node fails its run as an unknown activity; approvals, routing and joins run.
-  workflows.add(std::make_unique<workflow::EngineWorkflow>());
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
-  agent::register_agent_activities(
-      activities, agent::AgentDeps{**store, bus.get(), **llm, router, default_model(options.llm),
-                                   agent::builtin_tool_specs()});
+  agent::AgentDeps agent_deps{
+      **store, bus.get(), **llm, router, default_model(options.llm), agent::builtin_tool_specs()};
+  // The one configured model serves any tags a workflow's `model:` asks for.
+  agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
+  agent_deps.queue = options.temporal_namespace;
+  agent::register_agent_activities(activities, agent_deps);
   engine::WorkerConfig config;
   config.worker_id = options.worker_id.empty() ? default_worker_id() : options.worker_id;
   config.queue = options.temporal_namespace;

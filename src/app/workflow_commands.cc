@@ -93,7 +93,12 @@ int with_engine_store(const DbConfig& config,
 
 void add_workflow_commands(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<WorkflowOptions>();
-  auto* workflow = app.add_subcommand("workflow", "Start and inspect durable workflow runs");
+  auto* language = app.add_subcommand(
+      "workflow", "Run workflows (YAML nodes and edges) on the server, and inspect them");
+  language->require_subcommand(1);
+  // The engine's own runs, read and written in the database directly: for operators.
+  auto* workflow = language->add_subcommand(
+      "engine", "Start and inspect the engine's runs directly in the database (operators)");
   workflow->require_subcommand(1);
 
   auto* start =
@@ -224,8 +229,8 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
     });
   });
 
-  add_workflow_language_commands(*workflow, exit_code);
-  add_workflow_run_commands(*workflow, exit_code);
+  add_workflow_language_commands(*language, exit_code);
+  add_workflow_run_commands(*language, exit_code);
 }
 
 }  // namespace reliant

@@ -1,13 +1,15 @@
 // Workflow runs from the command line, over REST: start (the file's YAML travels in the
-// request), follow (each node's state printed as it changes, until the run ends), and answers
-// for the nodes that wait for a person. Exit 0 when the run completes, 1 when it fails or the
-// server refuses, 2 when the server cannot be reached or the arguments are wrong.
+// request), follow (each node's updates printed in order, until the run ends), list, show,
+// cancel, and answers for the nodes that wait for a person. Exit 0 when the run completes, 1 when
+// it fails or the server refuses, 2 when the server cannot be reached or the arguments are wrong.
 #include "app/workflow_run_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -59,60 +61,104 @@ Result<Json> inputs_of(const RunOptions& o) {
   return inputs;
 }
 
-// One line per node whose state changed since the last poll; the nodes that wait for a person
-// say how to answer them.
+// One line per node update, in the order the run made them: started, completed, failed, and
+// for nodes that wait for a person how to answer them (once per node).
 class NodePrinter {
  public:
   explicit NodePrinter(std::string run_id) : run_id_(std::move(run_id)) {}
 
-  void show(const Json& run) {
-    for (const auto& node : run.value("nodes", Json::array())) {
-      const std::string key = node.value("key", "");
-      const std::string status = node.value("status", "");
-      if (seen_[key] == status) continue;
-      seen_[key] = status;
-      std::string line = "  " + status + " " + key;
-      if (node.contains("type")) line += " (" + node.value("type", "") + ")";
-      if (status == "failed") line += ": " + node.value("error", "");
-      if (status == "waiting") {
-        const Json args = node.value("args", Json::object());
-        const std::string title = args.value("title", args.value("question", ""));
-        if (!title.empty()) line += ": " + title;
-        const std::string verb = node.value("type", "") == "ask_question"
-                                     ? "answer " + run_id_ + " VALUE"
-                                     : "approve|deny " + run_id_;
-        line += "\n    → reliant workflow " + verb + " --node " + key;
-      }
-      std::printf("%s\n", shown(line).c_str());
+  void show(const Json& event) {
+    const std::string kind = event.value("kind", "");
+    const std::string key = event.value("key", "");
+    std::string line;
+    if (kind == "node_started") {
+      line = "  started " + key + " (" + event.value("type", "") + ")";
+    } else if (kind == "node_completed") {
+      line = "  completed " + key;
+    } else if (kind == "node_failed") {
+      line = "  failed " + key + ": " + event.value("error", "");
+    } else if (kind == "node_waiting") {
+      if (!waiting_.insert(key).second) return;
+      const Json args = event.value("args", Json::object());
+      const std::string title = args.value("title", args.value("question", ""));
+      const std::string verb = event.value("type", "") == "ask_question"
+                                   ? "answer " + run_id_ + " VALUE"
+                                   : "approve|deny " + run_id_;
+      line = "  waiting " + key + " (" + event.value("type", "") + ")" +
+             (title.empty() ? "" : ": " + title) + "\n    → reliant workflow " + verb + " --node " +
+             key;
+    } else {
+      return;
     }
+    std::printf("%s\n", shown(line).c_str());
     std::fflush(stdout);
   }
 
  private:
   std::string run_id_;
-  std::map<std::string, std::string> seen_;
+  std::set<std::string> waiting_;
 };
 
+// Prints the run's node updates as they come (polling its events from the last seq seen) until
+// it ends. 0 when it completes.
 int follow(const ApiClient& client, const std::string& run_id, std::int64_t poll_ms) {
   NodePrinter printer(run_id);
+  std::int64_t since = 0;
   for (;;) {
-    auto run = client.call("GET", "/api/v1/runs/" + run_id);
-    if (!run) return report_api_error(run.error());
-    printer.show(*run);
-    const std::string status = run->value("status", "");
-    if (status == "completed") {
-      std::printf("completed: %s\n",
-                  shown(run->value("result", Json()).value("outputs", Json()).dump()).c_str());
-      return 0;
-    }
-    if (status != "running") {
-      const Json& error = (*run)["error"];
-      std::printf("%s%s\n", shown(status).c_str(),
-                  error.is_string() ? (": " + shown(error.get<std::string>())).c_str() : "");
-      return 1;
+    auto page =
+        client.call("GET", "/api/v1/runs/" + run_id + "/events?since_seq=" + std::to_string(since));
+    if (!page) return report_api_error(page.error());
+    for (const auto& event : page->value("events", Json::array())) {
+      printer.show(event);
+      const std::string kind = event.value("kind", "");
+      if (kind == "run_completed") {
+        std::printf("completed: %s\n",
+                    shown(event.value("result", Json()).value("outputs", Json()).dump()).c_str());
+        return 0;
+      }
+      if (kind == "run_failed" || kind == "run_cancelled") {
+        std::printf("%s: %s\n", kind == "run_failed" ? "failed" : "cancelled",
+                    shown(event.value("error", "")).c_str());
+        return 1;
+      }
+      if (kind != "node_waiting") since = std::max(since, event.value("seq", since));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
+}
+
+int list_runs(const ApiClient& client) {
+  auto listed = client.call("GET", "/api/v1/workflows/runs");
+  if (!listed) return report_api_error(listed.error());
+  for (const auto& run : listed->value("runs", Json::array())) {
+    std::string name = run.value("workflow", "");
+    if (name.empty()) name = run.value("ref", "");
+    std::string line = run.value("id", "") + "  " + run.value("status", "") + "  " + name;
+    if (!run.value("parent_run_id", "").empty())
+      line += "  (child of " + run.value("parent_run_id", "") + ")";
+    std::printf("%s\n", shown(line).c_str());
+  }
+  return 0;
+}
+
+int show_run(const ApiClient& client, const std::string& run_id) {
+  auto run = client.call("GET", "/api/v1/runs/" + run_id);
+  if (!run) return report_api_error(run.error());
+  std::printf("run %s: %s\n", shown(run_id).c_str(), shown(run->value("status", "")).c_str());
+  for (const auto& node : run->value("nodes", Json::array())) {
+    std::string line = "  " + node.value("status", "") + " " + node.value("key", "");
+    if (node.contains("type")) line += " (" + node.value("type", "") + ")";
+    if (node.contains("error")) line += ": " + node.value("error", "");
+    if (node.contains("output")) line += " → " + node["output"].dump();
+    std::printf("%s\n", shown(line).c_str());
+  }
+  if (run->value("result", Json()).is_object()) {
+    std::printf("outputs: %s\n", shown((*run)["result"].value("outputs", Json()).dump()).c_str());
+  }
+  if ((*run)["error"].is_string()) {
+    std::printf("error: %s\n", shown((*run)["error"].get<std::string>()).c_str());
+  }
+  return 0;
 }
 
 int run_workflow(const RunOptions& o) {
@@ -190,6 +236,33 @@ void add_workflow_run_commands(CLI::App& workflow, int& exit_code) {
   follow_command->callback([o, &exit_code] {
     auto client = ApiClient::open(o->api);
     exit_code = client ? follow(*client, o->run_id, o->poll_ms) : report_api_error(client.error());
+  });
+
+  auto* list = workflow.add_subcommand("list", "List your workflow runs, newest first");
+  add_api_client_options(*list, o->api);
+  list->callback([o, &exit_code] {
+    auto client = ApiClient::open(o->api);
+    exit_code = client ? list_runs(*client) : report_api_error(client.error());
+  });
+  auto* show = workflow.add_subcommand("show", "Print a run's nodes, their outputs and its end");
+  show->add_option("run", o->run_id, "The run's id")->required();
+  add_api_client_options(*show, o->api);
+  show->callback([o, &exit_code] {
+    auto client = ApiClient::open(o->api);
+    exit_code = client ? show_run(*client, o->run_id) : report_api_error(client.error());
+  });
+  auto* cancel = workflow.add_subcommand("cancel", "Cancel a run");
+  cancel->add_option("run", o->run_id, "The run's id")->required();
+  add_api_client_options(*cancel, o->api);
+  cancel->callback([o, &exit_code] {
+    auto client = ApiClient::open(o->api);
+    if (!client) {
+      exit_code = report_api_error(client.error());
+      return;
+    }
+    auto cancelled = client->call("POST", "/api/v1/runs/" + o->run_id + "/cancel", Json::object());
+    exit_code = cancelled ? (std::printf("cancelled %s\n", shown(o->run_id).c_str()), 0)
+                          : report_api_error(cancelled.error());
   });
 
   for (const char* verb : {"approve", "deny"}) {

@@ -33,21 +33,28 @@ struct ProcessSpec {
   std::string working_dir;                 // empty: the host's working directory
   std::map<std::string, std::string> env;  // added to the host's environment
   Duration timeout{};                      // zero: no limit
-  std::size_t output_limit_bytes = 0;      // zero: no limit; beyond it output is cut
+  // Zero: no limit; beyond it output is cut (with separate_stderr, each stream on its own).
+  std::size_t output_limit_bytes = 0;
   // Called on the executor's thread with each piece of output as it is produced — all of it,
-  // regardless of output_limit_bytes (a streaming caller bounds its own copy). Never called
-  // after the run's task has finished or been destroyed.
+  // regardless of output_limit_bytes (a streaming caller bounds its own copy); stdout only with
+  // separate_stderr. Never called after the run's task has finished or been destroyed.
   std::function<void(std::string_view)> on_output;
   // False: ProcessOutcome::output stays empty (the caller keeps what on_output gave it).
+  // error_output is collected either way: on_output never sees it.
   bool collect_output = true;
+  // True: stderr is kept apart in ProcessOutcome::error_output (a caller that must tell a
+  // command's result from its diagnostics, such as a workflow's run node); false: stdout and
+  // stderr share one stream, interleaved as written.
+  bool separate_stderr = false;
 };
 
 struct ProcessOutcome {
   int exit_code = 0;  // -1 when killed by a signal or on timeout
   bool timed_out = false;
-  bool truncated = false;          // output exceeded output_limit_bytes
-  std::string output;              // stdout and stderr, interleaved as written
-  std::uint64_t output_bytes = 0;  // everything the process wrote, including what was cut
+  bool truncated = false;          // output or error_output exceeded output_limit_bytes
+  std::string output;              // stdout and stderr interleaved; stdout only when separate
+  std::string error_output;        // stderr with separate_stderr, else empty
+  std::uint64_t output_bytes = 0;  // everything the process wrote (both streams), even if cut
 };
 
 struct FileEntry {

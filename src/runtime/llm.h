@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ struct ToolSpec {
   std::string name;
   std::string description;
   Json input_schema = Json::object();  // JSON Schema of the tool's input object
+  // A response tool: calling it is how the model gives its structured answer (a workflow's
+  // `response_tool`), not work to run.
+  bool response = false;
 };
 
 // One piece of a message: text, a tool call the model made, or the result of one.
@@ -52,6 +56,7 @@ struct Request {
   std::vector<Message> messages;
   std::vector<ToolSpec> tools;
   std::int64_t max_tokens = 4096;
+  std::optional<double> temperature;  // the provider's default when unset
 };
 
 struct Response {

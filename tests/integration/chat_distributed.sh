@@ -18,29 +18,9 @@ token=$("$reliant" admin token create --user dev@example.com --name laptop --db-
 
 base=$(free_port_block 20)
 start_gateway gw "$base" --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
-mkdir -p "$work/laptop"
-echo "$token" | HOME="$work/laptop" "$reliant" daemon start --token --name laptop \
-  --grpc-url "http://127.0.0.1:$base" --working-dir "$work/laptop" --heartbeat-interval 1 \
-  --stale-timeout 3 --backoff-max 1 >"$work/laptop.log" 2>&1 &
-pids+=($!)
-for w in 1 2; do
-  "$reliant" server worker --db-url "$url" --nats-url "$nats_url" --worker-id "w$w" \
-    --health-port $((base + 4 + w)) --bind-address 127.0.0.1 >"$work/w$w.log" 2>&1 &
-  pids+=($!)
-  eval "pid_w$w=$!"
-done
-for a in 1 2; do
-  "$reliant" server api --db-url "$url" --nats-url "$nats_url" --disable-tls --bind-address 127.0.0.1 \
-    --api-port $((base + 10 + 2 * a)) --health-port $((base + 11 + 2 * a)) --grpc-port $((base + 16 + a)) --pprof-port 0 \
-    >"$work/api$a.log" 2>&1 &
-  pids+=($!)
-done
-for p in $((base + 5)) $((base + 6)) $((base + 13)) $((base + 15)); do wait_ready "$p" "server on :$p"; done
-for _ in $(seq 1 100); do
-  [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 1 ] && break
-  sleep 0.1
-done
-[ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 1 ] || fail "the daemon is not active"
+start_daemon laptop "$token" "$base"
+start_servers "$base" 2
+wait_daemons_active 1
 api1="http://127.0.0.1:$((base + 12))"
 api2="http://127.0.0.1:$((base + 14))"
 post() {  # API PATH BODY → the JSON answer (fails on a non-2xx status)

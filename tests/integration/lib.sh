@@ -54,3 +54,45 @@ start_gateway() {  # ID PORT [ARGS...]
   pids+=("$last_pid")
   wait_ready $((port + 2)) "gateway $id"
 }
+
+# Starts a daemon NAME of the user whose token is TOKEN, connected to the plaintext gateway on
+# GATEWAY_PORT, working in $work/NAME; extra arguments go to `daemon start`.
+start_daemon() {  # NAME TOKEN GATEWAY_PORT [ARGS...]
+  local name=$1 token=$2 port=$3
+  shift 3
+  mkdir -p "$work/$name"
+  echo "$token" | HOME="$work/$name" "$reliant" daemon start --token --name "$name" \
+    --grpc-url "http://127.0.0.1:$port" --working-dir "$work/$name" --heartbeat-interval 1 \
+    --stale-timeout 3 --backoff-max 1 "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+}
+
+# Starts COUNT workers w1…wCOUNT (health on BASE+4+i, pids in pid_wI) and COUNT apis (REST on
+# BASE+10+2i, health BASE+11+2i, gRPC BASE+16+i), and waits until all are ready.
+start_servers() {  # BASE COUNT
+  local base=$1 count=$2 i
+  for i in $(seq 1 "$count"); do
+    "$reliant" server worker --db-url "$url" --nats-url "$nats_url" --worker-id "w$i" \
+      --health-port $((base + 4 + i)) --bind-address 127.0.0.1 >"$work/w$i.log" 2>&1 &
+    pids+=($!)
+    eval "pid_w$i=$!"
+    "$reliant" server api --db-url "$url" --nats-url "$nats_url" --disable-tls \
+      --bind-address 127.0.0.1 --api-port $((base + 10 + 2 * i)) \
+      --health-port $((base + 11 + 2 * i)) --grpc-port $((base + 16 + i)) --pprof-port 0 \
+      >"$work/api$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in $(seq 1 "$count"); do
+    wait_ready $((base + 4 + i)) "worker w$i"
+    wait_ready $((base + 11 + 2 * i)) "api $i"
+  done
+}
+
+# Waits up to 10 s until COUNT daemons are active.
+wait_daemons_active() {  # COUNT
+  for _ in $(seq 1 100); do
+    [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'") daemons active, expected $1"
+}

@@ -25,7 +25,7 @@ for w in w1 w2; do wait_ready "$(eval echo "\$port_$w")" "worker $w"; done
 
 # 12 steps of 400 ms, each heartbeating; a dead worker's lease lapses after 1 s without heartbeat.
 steps=12
-run=$("$reliant" workflow start echo_chain --db-url "$url" --nats-url "$nats_url" \
+run=$("$reliant" workflow engine start echo_chain --db-url "$url" --nats-url "$nats_url" \
   --input "{\"steps\": $steps, \"payload\": \"p\", \"delay_ms\": 400, \"heartbeat_timeout_ms\": 1000, \"start_to_close_ms\": 10000, \"max_attempts\": 5}")
 echo "started run $run"
 

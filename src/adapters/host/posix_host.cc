@@ -1,13 +1,15 @@
 // PosixHost: spawning commands in their own process group with a scrubbed environment and a
-// marker its descendants inherit, reading their output through asio, noticing their exit through
-// a pidfd (or polling where there is none), timeouts and kills of the group and of every marked
-// descendant; and the file operations, confined and bounded, on file threads of the host's own.
+// marker its descendants inherit, reading their output through asio (a stderr kept apart from an
+// anonymous file once they exit), noticing their exit through a pidfd (or polling where there is
+// none), timeouts and kills of the group and of every marked descendant; and the file
+// operations, confined and bounded, on file threads of the host's own.
 #include "adapters/host/posix_host.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -78,8 +80,12 @@ Error from_error_code(const std::error_code& ec, const std::string& what) {
 constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
 constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
 constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
-// Before a rescan for a process caught between two images (see kill_marked).
+// Before a rescan for a process caught between two images, or signalled and not yet dead (see
+// kill_marked), and how long such rescans go on at most: a loaded machine can keep a process
+// re-exec'ing in a loop between images, or leave a killed one unscheduled, for many scans in a
+// row, so these are bounded by time, apart from the rounds that find new processes to kill.
 constexpr std::chrono::milliseconds kBetweenImagesPause{5};
+constexpr std::chrono::seconds kSettleTimeMax{4};
 // How long the destructor waits for a file thread stuck in the kernel before letting it go.
 constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
 
@@ -184,22 +190,34 @@ MarkerSeen marker_seen(pid_t pid, std::string_view prefix) {
 // `setsid sh -c '…' &` execs twice right after forking). Never on the executor: it reads /proc
 // and may sleep. Returns how many were signalled.
 std::size_t kill_marked(std::string_view prefix) {
-  std::size_t killed = 0;
   const pid_t self = ::getpid();
-  for (int round = 0; round < kKillRoundsMax; ++round) {
-    std::size_t found = 0;
+  // A signalled process reads as carrying the marker until the kernel gets to kill it; only a
+  // process signalled for the first time makes a round one that kills.
+  std::set<pid_t> signalled;
+  int killing_rounds = 0;
+  const auto settle_deadline = std::chrono::steady_clock::now() + kSettleTimeMax;
+  while (killing_rounds < kKillRoundsMax) {
+    std::size_t fresh = 0;
     bool unsettled = false;
     for (const pid_t pid : all_processes()) {
       if (pid == self) continue;
       const MarkerSeen seen = marker_seen(pid, prefix);
-      unsettled = unsettled || seen == MarkerSeen::between_images;
-      if (seen == MarkerSeen::carried && ::kill(pid, SIGKILL) == 0) ++found;
+      if (seen == MarkerSeen::between_images) unsettled = true;
+      if (seen != MarkerSeen::carried || ::kill(pid, SIGKILL) != 0) continue;
+      if (signalled.insert(pid).second) {
+        ++fresh;
+      } else {
+        unsettled = true;  // signalled before and not dead yet
+      }
     }
-    killed += found;
-    if (found == 0 && !unsettled) break;
-    if (found == 0) std::this_thread::sleep_for(kBetweenImagesPause);
+    if (fresh > 0) {
+      ++killing_rounds;
+      continue;
+    }
+    if (!unsettled || std::chrono::steady_clock::now() >= settle_deadline) break;
+    std::this_thread::sleep_for(kBetweenImagesPause);
   }
-  return killed;
+  return signalled.size();
 }
 
 // Reaps this process's zombie children that no running command owns: descendants of tools
@@ -221,11 +239,14 @@ void reap_orphans(Tracked& tracked) {
 // server or daemon.
 std::map<std::string, std::string> scrubbed_environment(const std::vector<std::string>& passed) {
   static const char* const kOrdinary[] = {
-      "PATH",        "HOME",       "USER",        "LOGNAME",     "SHELL",      "TERM",
-      "COLORTERM",   "LANG",       "LANGUAGE",    "LC_*",        "TZ",         "TMPDIR",
-      "TEMP",        "TMP",        "EDITOR",      "VISUAL",      "PAGER",      "SSH_AUTH_SOCK",
-      "HTTP_PROXY",  "HTTPS_PROXY", "NO_PROXY",   "ALL_PROXY",   "http_proxy", "https_proxy",
-      "no_proxy",    "all_proxy",  "DISPLAY",     "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR"};
+      "PATH",           "HOME",          "USER",       "LOGNAME",
+      "SHELL",          "TERM",          "COLORTERM",  "LANG",
+      "LANGUAGE",       "LC_*",          "TZ",         "TMPDIR",
+      "TEMP",           "TMP",           "EDITOR",     "VISUAL",
+      "PAGER",          "SSH_AUTH_SOCK", "HTTP_PROXY", "HTTPS_PROXY",
+      "NO_PROXY",       "ALL_PROXY",     "http_proxy", "https_proxy",
+      "no_proxy",       "all_proxy",     "DISPLAY",    "WAYLAND_DISPLAY",
+      "XDG_RUNTIME_DIR"};
   auto allowed = [&passed](std::string_view name) {
     auto matches = [name](std::string_view pattern) {
       if (!pattern.empty() && pattern.back() == '*') {
@@ -252,19 +273,22 @@ std::map<std::string, std::string> scrubbed_environment(const std::vector<std::s
   return out;
 }
 
-// A running command: its pipe, its exit watch, its timeout, and the promise the awaiting task
-// waits on. Shared with asio's handlers, so it lives until the last one has run — which is how
-// a killed process still gets reaped after its task is gone.
+// A running command: its pipe, its stderr file when kept apart, its exit watch, its timeout, and
+// the promise the awaiting task waits on. Shared with asio's handlers, so it lives until the
+// last one has run — which is how a killed process still gets reaped after its task is gone.
 class Child : public std::enable_shared_from_this<Child> {
  public:
   // `kill_descendants` is called with the run's marker whenever the group is killed.
-  Child(AsioExecutor& executor, pid_t pid, int output_fd, ProcessSpec spec, std::string marker,
-        std::function<void(const std::string&)> kill_descendants, std::shared_ptr<Tracked> tracked)
+  // `error_fd`: the anonymous file the command's stderr goes to, owned from here; -1 for none.
+  Child(AsioExecutor& executor, pid_t pid, int output_fd, int error_fd, ProcessSpec spec,
+        std::string marker, std::function<void(const std::string&)> kill_descendants,
+        std::shared_ptr<Tracked> tracked)
       : io_(executor.context()),
         marker_(std::move(marker)),
         kill_descendants_(std::move(kill_descendants)),
         tracked_(std::move(tracked)),
         pid_(pid),
+        error_fd_(error_fd),
         output_(io_, output_fd),
         timeout_(io_),
         poll_(io_),
@@ -273,6 +297,9 @@ class Child : public std::enable_shared_from_this<Child> {
     promise_ = std::move(promise);
     future_.emplace(std::move(future));
   }
+  ~Child() { close_error_file(); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
 
   Future<Result<ProcessOutcome>> take_future() {
     RELIANT_ASSERT(future_.has_value());
@@ -308,6 +335,7 @@ class Child : public std::enable_shared_from_this<Child> {
     boost::system::error_code ignored;
     timeout_.cancel();
     output_.close(ignored);
+    close_error_file();
     if (exited_) reap();
     // Otherwise the exit watch is still armed and reaps when the kill lands.
   }
@@ -455,9 +483,45 @@ class Child : public std::enable_shared_from_this<Child> {
     output_.close(ignored);
     if (exit_watch_) exit_watch_->close(ignored);
     reap();
+    take_error_output();
     outcome_.timed_out = timed_out_;
     outcome_.exit_code = timed_out_ ? -1 : exit_code_;
     promise_.set(std::move(outcome_));
+  }
+
+  // What the command wrote to stderr, up to the limit, from its file. The file is sealed
+  // first: a background child still holding it can then no longer grow it (its writes fail, as
+  // on the closed pipe), so what stays in memory is bounded by what came before the exit.
+  void take_error_output() {
+    if (error_fd_ < 0) return;
+    (void)::fcntl(error_fd_, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK);
+    struct stat info {};
+    if (::fstat(error_fd_, &info) == 0) {
+      const auto size = static_cast<std::uint64_t>(info.st_size);
+      std::uint64_t keep = size;
+      if (spec_.output_limit_bytes != 0 && size > spec_.output_limit_bytes) {
+        keep = spec_.output_limit_bytes;
+        outcome_.truncated = true;
+      }
+      outcome_.output_bytes += size;
+      std::string& text = outcome_.error_output;
+      text.resize(static_cast<std::size_t>(keep));
+      std::size_t done = 0;
+      while (done < text.size()) {
+        const ssize_t n =
+            ::pread(error_fd_, text.data() + done, text.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+      }
+      text.resize(done);
+    }
+    close_error_file();
+  }
+
+  void close_error_file() {
+    if (error_fd_ >= 0) ::close(error_fd_);
+    error_fd_ = -1;
   }
 
   boost::asio::io_context& io_;
@@ -465,6 +529,7 @@ class Child : public std::enable_shared_from_this<Child> {
   std::function<void(const std::string&)> kill_descendants_;
   std::shared_ptr<Tracked> tracked_;
   pid_t pid_;
+  int error_fd_;  // the stderr file; -1 when none or closed
   boost::asio::posix::stream_descriptor output_;
   std::optional<boost::asio::posix::stream_descriptor> exit_watch_;  // the pidfd
   boost::asio::steady_timer timeout_;
@@ -525,20 +590,31 @@ struct SpawnContext {
   std::shared_ptr<Tracked> tracked;
 };
 
-// Starts `/bin/sh -c command` in a new process group with stdout and stderr on one pipe.
+// Starts `/bin/sh -c command` in a new process group with stdout and stderr on one pipe, or,
+// with separate_stderr, stderr in an anonymous file: read once the command exits, it needs no
+// second reader racing the first at the exit.
 Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
                                      const std::string& working_dir, SpawnContext context) {
   std::error_code ec;
   if (!fs::is_directory(working_dir, ec)) {
     return fail(ErrorCode::not_found, "working directory " + working_dir + " does not exist");
   }
+  int error_fd = -1;
+  if (spec.separate_stderr) {
+    error_fd = ::memfd_create("stderr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (error_fd < 0) return fail(from_errno(errno, "memfd_create"));
+  }
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(from_errno(errno, "pipe"));
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    const int error = errno;
+    if (error_fd >= 0) ::close(error_fd);
+    return fail(from_errno(error, "pipe"));
+  }
   SpawnSetup setup;
-  // The pipe's own descriptors are close-on-exec; the dup2'd copies (1 and 2) are not.
+  // Our descriptors are close-on-exec; the dup2'd copies (1 and 2) are not.
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 2);
+  posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
   // Nothing else of this process reaches the command: a server's listening socket, a database
   // file or a gRPC connection held by a tool (or its background children) would outlive a
   // crash of this process and keep, e.g., its port from being bound again on restart.
@@ -582,10 +658,11 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   ::close(fds[1]);
   if (spawned != 0) {
     ::close(fds[0]);
+    if (error_fd >= 0) ::close(error_fd);
     return fail(from_errno(spawned, "cannot start /bin/sh"));
   }
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-  auto child = std::make_shared<Child>(executor, pid, fds[0], std::move(spec),
+  auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, std::move(spec),
                                        std::move(context.marker),
                                        std::move(context.kill_descendants), context.tracked);
   child->start();
@@ -829,9 +906,8 @@ Task<Result<T>> PosixHost::off_executor(std::string what, std::function<Result<T
   });
   const Duration limit = shared_->file_operation_timeout;
   ScopedTimer deadline(executor_, executor_.after(limit, [promise, what, limit] {
-    (void)promise.set(fail(ErrorCode::timeout,
-                           what + ": no answer from the file system within " +
-                               format_duration(limit)));
+    (void)promise.set(fail(ErrorCode::timeout, what + ": no answer from the file system within " +
+                                                   format_duration(limit)));
   }));
   Result<T> out = co_await future;
   co_return out;
@@ -880,8 +956,7 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
   const std::string p = resolve(path);
   const std::string suffix =
       std::to_string(::getpid()) + "-" + std::to_string(shared_->next_temp++);
-  std::function<Result<void>()> work = [shared = shared_, p, suffix,
-                                        content = std::move(content)] {
+  std::function<Result<void>()> work = [shared = shared_, p, suffix, content = std::move(content)] {
     auto allowed = shared->confined(p);
     if (!allowed) return Result<void>(fail(allowed.error()));
     return Result<void>(write_atomically(p, content, suffix));
@@ -892,7 +967,7 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
 }
 
 Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
-                                                                std::size_t max_entries) {
+                                                               std::size_t max_entries) {
   const std::string p = resolve(path);
   std::function<Result<std::vector<FileEntry>>()> work = [shared = shared_, p, max_entries] {
     auto allowed = shared->confined(p);

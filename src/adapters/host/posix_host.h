@@ -11,7 +11,7 @@
 // subreaper (enable_child_subreaper()), orphaned descendants of tools are reaped too. A command
 // that exits normally returns at once even when a background child it started still holds its
 // output open; that child is left running (the pipe's read end is closed, so it gets SIGPIPE if
-// it writes).
+// it writes; a stderr kept apart lives in an anonymous file, sealed then, so writes there fail).
 #pragma once
 
 #include <cstdint>

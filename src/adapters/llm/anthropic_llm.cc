@@ -2,6 +2,7 @@
 // the streamed events (message_start … message_stop) back into one Response.
 #include "adapters/llm/anthropic_llm.h"
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <utility>
@@ -273,6 +274,7 @@ Json anthropic_request_body(const Request& request, const std::string& model) {
                {"messages", std::move(messages)},
                {"stream", true}};
   if (!request.system.empty()) body["system"] = request.system;
+  if (request.temperature) body["temperature"] = std::clamp(*request.temperature, 0.0, 1.0);
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const ToolSpec& tool : request.tools) {

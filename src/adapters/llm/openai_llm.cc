@@ -255,6 +255,7 @@ Json openai_request_body(const Request& request, const std::string& model) {
                {"stream", true},
                {"stream_options", {{"include_usage", true}}}};
   if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
+  if (request.temperature) body["temperature"] = *request.temperature;
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const ToolSpec& tool : request.tools) {

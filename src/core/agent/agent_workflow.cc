@@ -1,6 +1,8 @@
 // The agent loop as a pure decision over the run's history.
 #include "core/agent/agent_workflow.h"
 
+#include "core/workflow/engine_workflow.h"
+
 namespace reliant::agent {
 namespace {
 
@@ -139,6 +141,8 @@ Result<std::vector<engine::Command>> AgentWorkflow::decide(const engine::RunStat
 
 void register_agent_workflow(engine::WorkflowRegistry& registry) {
   registry.add(std::make_unique<AgentWorkflow>());
+  // What chats run now: the workflow language's engine workflow (builtin://agent by default).
+  registry.add(std::make_unique<workflow::EngineWorkflow>());
 }
 
 }  // namespace reliant::agent

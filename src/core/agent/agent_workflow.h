@@ -32,6 +32,8 @@ class AgentWorkflow final : public engine::Workflow {
   Result<std::vector<engine::Command>> decide(const engine::RunState& state) const override;
 };
 
+// The chat agent's workflows: the C++ loop (`agent`, for runs started before chats ran
+// builtin://agent) and the workflow language's engine workflow (`workflow`).
 void register_agent_workflow(engine::WorkflowRegistry& registry);
 
 }  // namespace reliant::agent

@@ -47,6 +47,29 @@ std::string describe_call(const llm::Block& call) {
   return call.tool_name;
 }
 
+// A value that fits a JSON Schema: an enum's first choice, an object's properties filled in
+// turn, text from `text` for strings. Deterministic, for the scripted model's structured answers.
+llm::Json example_of(const llm::Json& schema, const std::string& text, int depth = 0) {
+  if (!schema.is_object() || depth > 8) return nullptr;
+  if (schema.contains("enum") && schema["enum"].is_array() && !schema["enum"].empty()) {
+    return schema["enum"][0];
+  }
+  const std::string type = schema.value("type", schema.contains("properties") ? "object" : "");
+  if (type == "object") {
+    llm::Json out = llm::Json::object();
+    const auto properties = schema.find("properties");
+    if (properties == schema.end() || !properties->is_object()) return out;
+    for (auto it = properties->begin(); it != properties->end(); ++it) {
+      out[it.key()] = example_of(it.value(), text, depth + 1);
+    }
+    return out;
+  }
+  if (type == "array") return llm::Json::array();
+  if (type == "boolean") return true;
+  if (type == "integer" || type == "number") return 1;
+  return excerpt(text.empty() ? std::string("(scripted)") : text);
+}
+
 }  // namespace
 
 std::vector<llm::Block> scripted_plan(const std::string& user_text) {
@@ -121,6 +144,24 @@ llm::Response scripted_reply(const llm::Request& request) {
     call.tool_call_id = "call_" + std::to_string(calls_so_far + 1);
     response.content.push_back(
         llm::Block::text_block("Let me look at " + describe_call(call) + "."));
+    response.content.push_back(std::move(call));
+    response.stop_reason = "tool_use";
+    response.output_tokens = 16;
+    return response;
+  }
+  // Offered a response tool, the model answers through it, with arguments made from its schema.
+  const auto respond = std::find_if(request.tools.begin(), request.tools.end(),
+                                    [](const llm::ToolSpec& tool) { return tool.response; });
+  const bool responded = std::any_of(results.begin(), results.end(), [&](const llm::Block* r) {
+    return respond != request.tools.end() && r->text == "Recorded.";
+  });
+  if (respond != request.tools.end() && !responded) {
+    llm::Block call;
+    call.kind = llm::Block::Kind::tool_call;
+    call.tool_name = respond->name;
+    call.tool_call_id = "call_" + std::to_string(calls_so_far + 1);
+    call.input = example_of(respond->input_schema, user_text);
+    if (!call.input.is_object()) call.input = llm::Json::object();
     response.content.push_back(std::move(call));
     response.stop_reason = "tool_use";
     response.output_tokens = 16;

@@ -2,7 +2,8 @@
 // offline demo. It reads the latest user message as a plan — "list the files" asks for `ls`,
 // each `backticked command` asks for `bash`, and `tool:NAME {json}` for any tool with that
 // input (`tool:view {"file_path":"notes.txt"}`) — requests one tool per turn in that order, then
-// answers with what the tools returned. Same conversation, same reply: no clock, no randomness.
+// answers with what the tools returned — or, offered a response tool, calls it with arguments
+// made from its schema. Same conversation, same reply: no clock, no randomness.
 #pragma once
 
 #include <string>

@@ -22,6 +22,9 @@ using Json = nlohmann::json;
 constexpr std::string_view kBuiltinPrefix = "builtin://";
 // The activity storing a node's `save_message:` is keyed apart from the node: "save:" + its key.
 constexpr std::string_view kSavePrefix = "save:";
+// The step that records a chat's run's end on the chat (its status, an error message).
+constexpr std::string_view kFinishKey = "run:finish";
+constexpr std::string_view kChatFinishActivity = "chat_finish";  // services/agent's ChatFinish
 
 Error invalid(std::string message) {
   return Error{ErrorCode::invalid_argument, "workflow run: " + std::move(message)};
@@ -31,7 +34,7 @@ Error invalid(std::string message) {
 // `save_message:`, keyed "save:" + its node's key).
 std::optional<std::string> node_key(const engine::ActivityState& activity) {
   std::string key = activity.input.value("key", "");
-  if (key.empty() || key.starts_with(kSavePrefix)) return std::nullopt;
+  if (key.empty() || key.starts_with(kSavePrefix) || key == kFinishKey) return std::nullopt;
   return key;
 }
 
@@ -80,16 +83,30 @@ bool waits_for_a_person(NodeType type) {
   return type == NodeType::approval || type == NodeType::ask_question;
 }
 
+// The chat thread a run's thread is. A child run talks on the thread of the node that started
+// it (context.thread) and names the threads it starts apart from its parent's.
+std::string chat_thread(const std::string& id, const Json& context) {
+  return id.empty() ? context.value("thread", "") : context.value("thread_prefix", "") + id;
+}
+
+void add_thread(Json& input, const std::string& id, const std::optional<std::string>& from,
+                const Json& context) {
+  input["thread_id"] = chat_thread(id, context);
+  if (from) input["thread_from"] = chat_thread(*from, context);
+}
+
 Json activity_input(const Action& action, const Json& context) {
-  return Json{{"key", action.key},
-              {"path", action.path},
-              {"node_id", action.node_id},
-              {"type", std::string(to_string(action.type))},
-              {"args", cel::to_json(action.args)},
-              {"ref", action.ref},
-              {"thread", cel::to_json(action.thread)},
-              {"daemon", action.daemon},
-              {"run", context}};
+  Json input{{"key", action.key},
+             {"path", action.path},
+             {"node_id", action.node_id},
+             {"type", std::string(to_string(action.type))},
+             {"args", cel::to_json(action.args)},
+             {"ref", action.ref},
+             {"thread", cel::to_json(action.thread)},
+             {"daemon", action.daemon},
+             {"run", context}};
+  add_thread(input, action.thread_id, action.thread_from, context);
+  return input;
 }
 
 Result<Duration> timeout_of(const std::string& text) {
@@ -153,12 +170,18 @@ Result<engine::ActivityOptions> activity_options(NodeType type,
       break;
     case NodeType::execute_tools:
     case NodeType::run:
+    case NodeType::create_worktree:
       // Retries reach the daemon under the same request id, which answers a repeat from its
-      // result cache instead of running the tool again.
-      options = engine::ActivityOptions{5, minutes(10), Duration::zero()};
+      // result cache instead of running the tool again. Heartbeats while the tool runs tell a
+      // lost worker from a long command.
+      options = engine::ActivityOptions{5, minutes(10), seconds(10)};
       break;
     case NodeType::save_message:
       options = engine::ActivityOptions{10, seconds(30), Duration::zero()};
+      break;
+    case NodeType::workflow:
+      // A child run takes as long as its nodes; the parent's heartbeats show it still waits.
+      options = engine::ActivityOptions{3, minutes(24 * 60), seconds(30)};
       break;
     default:
       options = engine::ActivityOptions{3, minutes(5), Duration::zero()};
@@ -313,6 +336,88 @@ Result<Json> node_states(const engine::RunState& state) {
   return nodes;
 }
 
+Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::int64_t since_seq) {
+  Json events = Json::array();
+  std::map<std::int64_t, Json> scheduled;      // by seq: the node an activity runs
+  std::map<std::int64_t, std::string> tagged;  // by seq: the node a timer times out
+  std::int64_t last_seq = 0;
+  for (const auto& e : history) {
+    last_seq = e.seq;
+    Json event;
+    switch (e.kind) {
+      case engine::EventKind::activity_scheduled: {
+        const Json input = e.body.value("input", Json::object());
+        const std::string key = input.is_object() ? input.value("key", "") : "";
+        if (key.empty() || key.starts_with(kSavePrefix) || key == kFinishKey) break;
+        scheduled[e.seq] = Json{{"key", key},
+                                {"path", input.value("path", "")},
+                                {"node_id", input.value("node_id", "")},
+                                {"type", input.value("type", "")}};
+        event = scheduled[e.seq];
+        event["kind"] = "node_started";
+        break;
+      }
+      case engine::EventKind::activity_completed:
+      case engine::EventKind::activity_failed: {
+        auto node = scheduled.find(e.ref_seq());
+        if (node == scheduled.end()) break;
+        event = node->second;
+        if (e.kind == engine::EventKind::activity_completed) {
+          event["kind"] = "node_completed";
+          event["output"] = e.body.value("result", Json());
+        } else {
+          event["kind"] = "node_failed";
+          event["error"] = e.body.value("error", "");
+        }
+        break;
+      }
+      case engine::EventKind::timer_started:
+        if (!e.body.value("tag", "").empty()) tagged[e.seq] = e.body.value("tag", "");
+        break;
+      case engine::EventKind::timer_fired: {
+        auto node = tagged.find(e.ref_seq());
+        if (node == tagged.end()) break;
+        event = Json{{"kind", "node_failed"}, {"key", node->second}, {"error", kNoAnswer}};
+        break;
+      }
+      case engine::EventKind::signal_received:
+        if (e.body.value("name", "") != kAnswerSignal) break;
+        event = Json{{"kind", "node_completed"},
+                     {"key", e.body.value("payload", Json::object()).value("key", "")},
+                     {"output", e.body.value("payload", Json::object()).value("output", Json())}};
+        break;
+      case engine::EventKind::run_completed:
+        event = Json{{"kind", "run_completed"}, {"result", e.body.value("result", Json())}};
+        break;
+      case engine::EventKind::run_failed:
+        event = Json{{"kind", "run_failed"}, {"error", e.body.value("error", "")}};
+        break;
+      case engine::EventKind::run_cancelled:
+        event = Json{{"kind", "run_cancelled"}, {"error", e.body.value("reason", "")}};
+        break;
+      default:
+        break;
+    }
+    if (event.is_null() || e.seq <= since_seq) continue;
+    event["seq"] = e.seq;
+    events.push_back(std::move(event));
+  }
+  auto state = engine::RunState::fold(history);
+  if (!state) return fail(state.error());
+  auto waiting = waiting_nodes(*state);
+  if (!waiting) return fail(waiting.error());
+  for (const auto& node : *waiting) {
+    events.push_back({{"kind", "node_waiting"},
+                      {"seq", last_seq},
+                      {"key", node.key},
+                      {"path", node.path},
+                      {"node_id", node.node_id},
+                      {"type", std::string(to_string(node.type))},
+                      {"args", node.args}});
+  }
+  return events;
+}
+
 Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
   auto replayed = replay(state);
   if (!replayed) return fail(replayed.error());
@@ -331,31 +436,58 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   for (const auto& [seq, timer] : state.timers) timed.insert(timer.tag);
 
   std::vector<engine::Command> commands;
+  // A chat's own run (not a child's) records its end on the chat before it ends.
+  const bool ends_on_chat = !request.context.value("chat_id", "").empty() &&
+                            request.context.value("parent_run_id", "").empty();
+  const engine::ActivityState* finish = nullptr;
+  for (const auto& [seq, activity] : state.activities) {
+    if (activity.input.value("key", "") == kFinishKey) finish = &activity;
+  }
+  // Ends the run once the chat has it (or at once without a chat).
+  auto end_with = [&](engine::Command ending, std::string outcome, std::string error) {
+    if (ends_on_chat && finish == nullptr) {
+      commands.push_back(
+          engine::ScheduleActivity{std::string(kChatFinishActivity),
+                                   Json{{"key", kFinishKey},
+                                        {"chat_id", request.context.value("chat_id", "")},
+                                        {"user_id", request.user_id},
+                                        {"outcome", std::move(outcome)},
+                                        {"error", std::move(error)}},
+                                   *activity_options(NodeType::save_message, std::nullopt)});
+    } else if (!ends_on_chat || finish->status != engine::ActivityState::Status::pending) {
+      commands.push_back(std::move(ending));
+    }
+  };
   if (run.status() == RunStatus::failed) {
     const std::string where = run.error_node().empty() ? "" : run.error_node() + ": ";
-    commands.push_back(engine::FailRun{where + run.error()});
+    end_with(engine::FailRun{where + run.error()}, "failed", where + run.error());
     return commands;
   }
   // Messages the nodes done so far asked to store (their `save_message:`), each once.
   for (const auto& message : run.messages()) {
     const std::string key = std::string(kSavePrefix) + message.key;
     if (scheduled.contains(key)) continue;
-    commands.push_back(engine::ScheduleActivity{
-        activity_name(NodeType::save_message),
-        // Shaped as a save_message node's input, so one activity stores both.
-        Json{{"key", key},
-             {"path", message.path},
-             {"type", "save_message"},
-             {"args", cel::to_json(message.message)},
-             {"run", request.context}},
-        *activity_options(NodeType::save_message, std::nullopt)});
+    // Shaped as a save_message node's input, so one activity stores both.
+    Json input{{"key", key},
+               {"path", message.path},
+               {"type", "save_message"},
+               {"args", cel::to_json(message.message)},
+               {"run", request.context}};
+    add_thread(input, message.thread_id, message.thread_from, request.context);
+    commands.push_back(
+        engine::ScheduleActivity{activity_name(NodeType::save_message), std::move(input),
+                                 *activity_options(NodeType::save_message, std::nullopt)});
     saves_pending = true;
   }
+  // Nodes wait for the messages of the nodes before them: a model call must see the tool
+  // results the previous node saved on the thread.
+  if (saves_pending) return commands;
   if (run.status() == RunStatus::completed) {
     // The run ends once its messages are stored, so a client that sees it end sees them too.
-    if (!saves_pending) {
-      commands.push_back(engine::CompleteRun{
-          Json{{"outcome", "completed"}, {"outputs", cel::to_json(run.outputs())}}});
+    {
+      end_with(engine::CompleteRun{Json{{"outcome", "completed"},
+                                        {"outputs", cel::to_json(run.outputs())}}},
+               "completed", "");
     }
     return commands;
   }

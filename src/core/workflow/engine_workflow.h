@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.h"
+#include "core/engine/history.h"
+#include "core/engine/run_state.h"
 #include "core/engine/workflow.h"
 #include "core/workflow/definition.h"
 #include "core/workflow/interpreter.h"
@@ -71,6 +73,14 @@ Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state);
 // an answered or timed-out approval has its key only)}; activities in schedule order, then
 // answers, timeouts and what waits. What a client draws a run's graph from.
 Result<nlohmann::json> node_states(const engine::RunState& state);
+
+// A run's progress as a client follows it: node_started, node_completed, node_failed and
+// node_waiting for each node, then run_completed, run_failed or run_cancelled, in history
+// order, each with the history `seq` it comes from — a client resumes after the last seq it
+// saw (`since_seq`). Waiting nodes come last, at the history's last seq, since waiting is what
+// the history implies rather than an event in it.
+Result<nlohmann::json> node_events(const std::vector<engine::HistoryEvent>& history,
+                                   std::int64_t since_seq);
 
 // The definition a run request names: its source, or the built-in its ref names, loaded and
 // checked (every mistake as file:line:column).

@@ -3,6 +3,7 @@
 #include "core/workflow/interpreter.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "base/assert.h"
 #include "core/workflow/template.h"
@@ -17,8 +18,10 @@ struct Interpreter::Scope {
   cel::Value inputs;
   cel::Value iter;
   cel::Value params;
-  cel::Value outer_nodes;            // the enclosing scope's `nodes` when this one opened
-  std::optional<std::size_t> owner;  // the scope holding the loop or group node
+  cel::Value outer_nodes;                  // the enclosing scope's `nodes` when this one opened
+  std::string thread_id;                   // the thread its nodes talk on ("" the run's main one)
+  std::optional<std::string> thread_from;  // a forked thread's source
+  std::optional<std::size_t> owner;        // the scope holding the loop or group node
   std::size_t owner_node = 0;
   std::size_t iteration = 0;
   std::vector<NodeStatus> status;
@@ -48,6 +51,16 @@ struct Interpreter::Loop {
 };
 
 namespace {
+
+// The thread a node talks on, and a fork's source: its scope's unless it asks for a thread of
+// its own (`new`, or `fork` of the scope's), named by its key so each is one per run.
+std::pair<std::string, std::optional<std::string>> thread_of(
+    const std::string& scope_thread, const std::optional<std::string>& scope_from,
+    const NodeSpec& spec, const std::string& key) {
+  if (!spec.thread || spec.thread->mode == ThreadMode::inherit) return {scope_thread, scope_from};
+  if (spec.thread->mode == ThreadMode::fresh) return {key, std::nullopt};
+  return {key, scope_thread};
+}
 
 cel::Value map_of(std::initializer_list<std::pair<const char*, cel::Value>> fields) {
   cel::ValueMap map;
@@ -155,6 +168,13 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
   scope->params = std::move(params);
   scope->owner = owner;
   scope->owner_node = owner_node;
+  if (owner) {
+    // The loop, group or inline workflow that opened the scope may start a thread for it.
+    const auto& outer = *scopes_[*owner];
+    const auto& opener = outer.graph->nodes[owner_node];
+    std::tie(scope->thread_id, scope->thread_from) =
+        thread_of(outer.thread_id, outer.thread_from, opener, outer.key + opener.id);
+  }
   scope->status.assign(graph.nodes.size(), NodeStatus::idle);
   scope->activated.assign(graph.nodes.size(), false);
   if (owner) {
@@ -346,6 +366,8 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
                                return fields;
                              }())
                     : std::move(*args);
+  std::tie(action.thread_id, action.thread_from) =
+      thread_of(scope.thread_id, scope.thread_from, spec, action.key);
   if (spec.thread) {
     cel::Value inject(nullptr);
     if (spec.thread->inject) {
@@ -436,8 +458,15 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
       std::erase_if(fields.fields, [](const auto& f) { return f.name == "condition"; });
       auto message = evaluate(fields, vars, "save_message");
       if (!message) return fail(s, n, describe(message.error()));
-      messages_.push_back(
-          SavedMessage{scope.key + spec.id, node_path(scope, n), std::move(*message)});
+      SavedMessage saved;
+      saved.key = scope.key + spec.id;
+      saved.path = node_path(scope, n);
+      saved.message = std::move(*message);
+      // On the thread the node is in: a node that worked on a thread of its own (a fork)
+      // reports back to its scope's.
+      saved.thread_id = scope.thread_id;
+      saved.thread_from = scope.thread_from;
+      messages_.push_back(std::move(saved));
     }
   }
   follow_edges(s, n);

@@ -42,7 +42,12 @@ struct Action {
   cel::Value args;  // evaluated templates
   std::string ref;  // workflow nodes (and loops over a ref): what to run
   std::optional<std::string> timeout;
-  cel::Value thread;      // {mode, memo, inject} or null
+  cel::Value thread;  // {mode, memo, inject} or null
+  // The thread the node talks on: "" is the run's main thread; a node or scope with `thread:
+  // new|fork` gets one named by its key. `thread_from` names a fork's source, so the host can
+  // create the fork the first time it is used.
+  std::string thread_id;
+  std::optional<std::string> thread_from;
   nlohmann::json daemon;  // the evaluated selector, the node's else the workflow's; null if none
 };
 
@@ -57,7 +62,9 @@ struct NodeResult {
 struct SavedMessage {
   std::string key;  // the node's
   std::string path;
-  cel::Value message;  // {role, content, …}
+  cel::Value message;     // {role, content, …}
+  std::string thread_id;  // the thread the node is in (its scope's, not one of its own)
+  std::optional<std::string> thread_from;
 };
 
 enum class RunStatus { running, completed, failed };

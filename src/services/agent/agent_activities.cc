@@ -1,6 +1,9 @@
 // llm_turn, tool_call and chat_finish: conversation in, one stored message and its updates out.
 #include "services/agent/agent_activities.h"
 
+#include "services/agent/node_activities.h"
+#include "services/agent/step_support.h"
+
 #include <memory>
 
 #include "core/agent/agent_workflow.h"
@@ -16,128 +19,6 @@ namespace {
 
 using engine::ActivityContext;
 using engine::Json;
-
-llm::Message to_llm(const MessageRecord& stored) {
-  llm::Message message;
-  message.role = stored.role == "assistant" ? llm::Message::Role::assistant
-                 : stored.role == "tool"    ? llm::Message::Role::tool
-                                            : llm::Message::Role::user;
-  for (const auto& block : stored.blocks) {
-    llm::Block b;
-    if (block.kind == "text") {
-      b.text = block.body.value("text", "");
-    } else if (block.kind == "tool_call") {
-      b.kind = llm::Block::Kind::tool_call;
-      b.tool_call_id = block.body.value("id", "");
-      b.tool_name = block.body.value("name", "");
-      b.input = block.body.value("input", Json::object());
-    } else if (block.kind == "tool_result") {
-      b.kind = llm::Block::Kind::tool_result;
-      b.tool_call_id = block.body.value("tool_call_id", "");
-      b.text = block.body.value("content", "");
-      b.is_error = block.body.value("is_error", false);
-    } else {
-      continue;  // thinking, errors: not sent back to the model
-    }
-    message.content.push_back(std::move(b));
-  }
-  return message;
-}
-
-// How a run ends, recorded on its chat.
-struct RunEnding {
-  std::string run_id;
-  ChatStatus status = ChatStatus::idle;  // idle or failed
-  std::string outcome;  // completed | max_turns | failed
-  std::string error;
-};
-
-// Moves the chat out of `running` and records a chat_status update — only while `run_id` is
-// still the chat's current run (a cancelled run's late steps change nothing).
-Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::string& chat_id,
-                     const RunEnding& ending, std::int64_t now_ms,
-                     std::vector<updates::UserEvent>& events) {
-  auto moved = tx.execute(
-      "UPDATE chats SET status = $2, updated_at_ms = $3 WHERE id = $1 AND workflow_run_id = $4 "
-      "AND status = 'running'",
-      {chat_id, std::string(to_string(ending.status)), now_ms, ending.run_id});
-  if (!moved) return fail(moved.error());
-  if (*moved == 0) return {};
-  Json body = {{"status", ending.status}, {"run_id", ending.run_id}, {"outcome", ending.outcome}};
-  if (!ending.error.empty()) body["error"] = ending.error;
-  auto event = updates::append_user_event(tx, {user_id, 0, "chat_status", chat_id, body, now_ms});
-  if (!event) return fail(event.error());
-  events.push_back(std::move(*event));
-  return {};
-}
-
-// Writes `message` once and, when this call wrote it, its `message` update — and, with an
-// `ending`, the end of the run in the same transaction (the user sees the answer and the end
-// together); then announces. Returns the stored message (the first attempt's, when a retry got
-// here second).
-Task<Result<MessageRecord>> store_message(const AgentDeps& deps, std::string user_id,
-                                          MessageRecord message, std::optional<RunEnding> ending) {
-  auto body = [user_id, message = std::move(message), ending = std::move(ending)](
-                  SqlTransaction& tx,
-                  std::vector<updates::UserEvent>& events) -> Result<MessageRecord> {
-    auto written = insert_message_once(tx, message);
-    if (!written) return fail(written.error());
-    if (!written->inserted) return std::move(written->message);
-    auto event = updates::append_user_event(tx, {user_id, 0, "message", message.chat_id,
-                                                 to_json(written->message), message.created_at_ms});
-    if (!event) return fail(event.error());
-    events.push_back(std::move(*event));
-    if (ending) {
-      auto ended = end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, events);
-      if (!ended) return fail(ended.error());
-    }
-    return std::move(written->message);
-  };
-  Task<Result<MessageRecord>> writing =
-      updates::commit_and_announce(deps.store, deps.bus, std::move(body));
-  Result<MessageRecord> stored = co_await writing;
-  co_return stored;
-}
-
-// Beats for an activity that waits on something slow (a model, a tool), so a worker that dies
-// mid-step is noticed after the heartbeat timeout rather than the whole start-to-close time.
-Task<void> keep_alive(Executor& executor, std::function<void()> heartbeat) {
-  for (;;) {
-    co_await sleep(executor, agent_heartbeat_interval);
-    if (heartbeat) heartbeat();
-  }
-}
-
-Task<void> cancel_tool_call(routing::DaemonRouter* router, std::string user_id,
-                            std::string daemon_id, std::string request_id) {
-  Task<Result<void>> cancelling = router->cancel_tool(
-      std::move(user_id), std::move(daemon_id), std::move(request_id), "the run was cancelled");
-  Result<void> cancelled = co_await cancelling;
-  (void)cancelled;  // best effort: a tool that already finished has nothing to stop
-}
-
-// Lives in the frame of a tool call in flight. If the frame goes before the answer came — the
-// attempt was cancelled because its run was cancelled or its lease lost — the tool is cancelled
-// on its daemon, so it does not run on after the run (its process tree is killed there).
-struct CancelIfAbandoned {
-  routing::DaemonRouter* router;
-  Scope* cleanup;
-  std::string user_id;
-  std::string daemon_id;
-  std::string request_id;
-  bool answered = false;
-  ~CancelIfAbandoned() {
-    if (answered || cleanup == nullptr || cleanup->closing()) return;
-    cleanup->spawn(cancel_tool_call(router, user_id, daemon_id, request_id));
-  }
-};
-
-void preview(const AgentDeps& deps, const std::string& user_id, const std::string& chat_id,
-             std::string kind, Json body, std::int64_t now_ms) {
-  if (deps.bus) {
-    updates::announce(*deps.bus, {{user_id, 0, std::move(kind), chat_id, std::move(body), now_ms}});
-  }
-}
 
 class LlmTurn final : public engine::Activity {
  public:
@@ -185,8 +66,8 @@ class LlmTurn final : public engine::Activity {
     Executor& executor = context.executor;
     llm::TextSink on_text = [this, &executor, user_id, chat_id,
                              message_id](std::string_view delta) {
-      preview(deps_, user_id, chat_id, "text_delta", {{"message_id", message_id}, {"text", delta}},
-              to_ms(executor.now()));
+      preview(deps_.bus, user_id, chat_id, "text_delta",
+              {{"message_id", message_id}, {"text", delta}}, to_ms(executor.now()));
     };
     Scope beating(executor);
     beating.spawn(keep_alive(executor, context.heartbeat));
@@ -218,7 +99,7 @@ class LlmTurn final : public engine::Activity {
                     [](const ContentBlockRecord& b) { return b.kind == "tool_call"; });
     if (!calls_tools) ending = RunEnding{context.run_id, ChatStatus::idle, "completed", ""};
     Task<Result<MessageRecord>> storing =
-        store_message(deps_, user_id, std::move(message), std::move(ending));
+        store_message(deps_.store, deps_.bus, user_id, std::move(message), std::move(ending));
     Result<MessageRecord> stored = co_await storing;
     if (!stored) co_return fail(stored.error());
     co_return summarize(*stored);
@@ -293,7 +174,7 @@ class ToolCallStep final : public engine::Activity {
       content = "no daemon can run " + tool + ": " + daemon.error().message;
     } else {
       daemon_id = daemon->daemon_id;
-      preview(deps_, user_id, chat_id, "tool_running",
+      preview(deps_.bus, user_id, chat_id, "tool_running",
               {{"tool_call_id", call_id},
                {"name", tool},
                {"input", call.value("input", Json::object())},
@@ -308,14 +189,16 @@ class ToolCallStep final : public engine::Activity {
       request.input_json = call.value("input", Json::object()).dump();
       request.tool_call_id = call_id;
       request.timeout = milliseconds(input.value("timeout_ms", std::int64_t{600000}));
-      CancelIfAbandoned abandoned{&deps_.router, context.cleanup, user_id, daemon_id,
-                                  request.request_id};
+      UndoIfAbandoned abandoned{context.cleanup, [router = &deps_.router, user_id, daemon_id,
+                                                  request_id = request.request_id] {
+                                  return cancel_tool_call(router, user_id, daemon_id, request_id);
+                                }};
       Scope beating(executor);
       beating.spawn(keep_alive(executor, context.heartbeat));
       Task<Result<daemon::v1::ToolResponse>> sending =
           deps_.router.send_tool_request(std::move(request));
       Result<daemon::v1::ToolResponse> response = co_await sending;
-      abandoned.answered = true;
+      abandoned.settled = true;
       if (!response) {
         const ErrorCode code = response.error().code;
         if (code == ErrorCode::unavailable || code == ErrorCode::outcome_unknown) {
@@ -342,7 +225,7 @@ class ToolCallStep final : public engine::Activity {
                                {"is_error", is_error},
                                {"daemon_id", daemon_id}}});
     Task<Result<MessageRecord>> storing =
-        store_message(deps_, user_id, std::move(message), std::nullopt);
+        store_message(deps_.store, deps_.bus, user_id, std::move(message), std::nullopt);
     Result<MessageRecord> stored = co_await storing;
     if (!stored) co_return fail(stored.error());
     co_return summarize(*stored);
@@ -433,6 +316,7 @@ void register_agent_activities(engine::ActivityRegistry& registry, const AgentDe
   registry.add(std::make_unique<LlmTurn>(deps));
   registry.add(std::make_unique<ToolCallStep>(deps));
   registry.add(std::make_unique<ChatFinish>(deps));
+  register_node_activities(registry, deps);
 }
 
 }  // namespace reliant::agent

@@ -15,18 +15,37 @@
 
 namespace reliant::agent {
 
+// A model the deployment can call, for `model: {tags, providers}`; one without tags serves any.
+struct ModelEntry {
+  std::string name;
+  std::string provider;  // anthropic, openai, scripted …; empty: any
+  std::vector<std::string> tags;
+};
+
 struct AgentDeps {
+  AgentDeps(Store& store, Bus* bus, llm::Llm& llm, routing::DaemonRouter& router,
+            std::string default_model = "scripted", std::vector<llm::ToolSpec> tools = {})
+      : store(store),
+        bus(bus),
+        llm(llm),
+        router(router),
+        default_model(std::move(default_model)),
+        tools(std::move(tools)) {}
+
   Store& store;
   Bus* bus = nullptr;  // announcements and previews; null: none (the store still has them)
   llm::Llm& llm;
   routing::DaemonRouter& router;
   std::string default_model = "scripted";
   std::vector<llm::ToolSpec> tools;  // what the model may call
+  std::vector<ModelEntry> models;    // empty: the default model only
+  std::string queue = "reliant";     // the engine namespace child runs start in
 };
 
 // The daemon's built-in tools as the model sees them.
 std::vector<llm::ToolSpec> builtin_tool_specs();
 
+// The chat agent's steps and the workflow nodes' activities (node_activities.h).
 void register_agent_activities(engine::ActivityRegistry& registry, const AgentDeps& deps);
 
 // The message an activity step writes: "m-<run>-<seq>".

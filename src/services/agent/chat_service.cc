@@ -4,10 +4,15 @@
 
 #include <memory>
 
-#include "core/agent/agent_workflow.h"
+#include <algorithm>
+
 #include "core/daemon_selection.h"
+#include "core/workflow/engine_workflow.h"
+#include "core/workflow/inputs.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
+#include "services/storage/project_workflows.h"
+#include "services/storage/projects.h"
 #include "services/updates/user_events.h"
 #include "services/worker/worker.h"
 
@@ -33,20 +38,83 @@ Result<void> record(SqlTransaction& tx, Events& events, updates::UserEvent event
   return {};
 }
 
+// The run a message of `chat` starts: the message's workflow else the chat's, the chat's inputs
+// with the message's on top (and its model, mode and turn limit where the workflow takes them),
+// checked against the workflow's inputs. invalid_argument names what is wrong.
+Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatRecord& chat,
+                                              const SendOptions& options,
+                                              const std::string& run_id) {
+  const std::string name = options.workflow.empty() ? chat.workflow : options.workflow;
+  workflow::RunRequest request;
+  request.user_id = chat.user_id;
+  if (name.starts_with("builtin://")) {
+    request.ref = name;
+  } else {
+    if (chat.project_id.empty()) {
+      return fail(ErrorCode::invalid_argument,
+                  "workflow \"" + name + "\": a chat without a project runs builtin:// workflows");
+    }
+    auto stored = get_project_workflow(tx, chat.user_id, chat.project_id, name);
+    if (!stored) return fail(stored.error());
+    request.source = stored->source;
+    request.file = name + ".yaml";
+  }
+  auto definition = workflow::load_run_definition(request);
+  if (!definition) return fail(ErrorCode::invalid_argument, definition.error().message);
+  engine::Json inputs = chat.workflow_inputs;
+  if (options.inputs.is_object()) {
+    for (const auto& [key, value] : options.inputs.items()) inputs[key] = value;
+  }
+  auto declares = [&](const std::string& input) {
+    const auto& specs = (*definition)->inputs;
+    return std::any_of(specs.begin(), specs.end(),
+                       [&](const workflow::InputSpec& spec) { return spec.name == input; });
+  };
+  if (!options.model.empty() && declares("model") && !inputs.contains("model"))
+    inputs["model"] = options.model;
+  if (!options.mode.empty()) inputs["mode"] = options.mode;
+  if (options.max_turns) inputs["max_turns"] = *options.max_turns;
+  auto resolved = workflow::resolve_inputs((*definition)->inputs, inputs);
+  if (!resolved) {
+    return fail(ErrorCode::invalid_argument, name + ": inputs: " + resolved.error());
+  }
+  request.inputs = std::move(inputs);
+  request.context = {{"user_id", chat.user_id}, {"chat_id", chat.id}};
+  if (!chat.project_id.empty()) request.context["project_id"] = chat.project_id;
+  if (!options.daemon.is_null()) request.context["daemon"] = options.daemon;
+  if (!run_id.empty()) request.context["workflow"] = {{"id", run_id}};
+  return request;
+}
+
 }  // namespace
 
 ChatService::ChatService(Env& env, ChatServiceConfig config)
     : env_(env), config_(std::move(config)), ids_(env.executor, env.random.split("chat-service")) {}
 
-Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::string title) {
+Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::string title,
+                                                  ChatWorkflow workflow) {
   if (title.size() > 500)
     co_return fail(ErrorCode::invalid_argument, "title longer than 500 bytes");
+  if (workflow.inputs.is_null()) workflow.inputs = nlohmann::json::object();
+  if (!workflow.inputs.is_object())
+    co_return fail(ErrorCode::invalid_argument, "the workflow's inputs must be a map");
   ChatRecord chat;
   chat.id = ids_.next();
   chat.user_id = user_id;
   chat.title = std::move(title);
+  chat.workflow = workflow.workflow.empty() ? "builtin://agent" : workflow.workflow;
+  chat.workflow_inputs = std::move(workflow.inputs);
+  chat.project_id = std::move(workflow.project_id);
   chat.created_at_ms = chat.updated_at_ms = to_ms(env_.executor.now());
   auto body = [chat](SqlTransaction& tx, Events& events) -> Result<void> {
+    if (!chat.project_id.empty()) {
+      auto owned = owns_project(tx, chat.user_id, chat.project_id);
+      if (!owned) return fail(owned.error());
+      if (!*owned) return fail(ErrorCode::not_found, "no project " + chat.project_id);
+    }
+    // The workflow and inputs are checked now, so a chat that cannot run is refused at once.
+    auto request = chat_run_request(tx, chat, SendOptions{}, "");
+    if (!request) return fail(request.error());
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
     return record(tx, events,
                   {chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
@@ -65,8 +133,8 @@ Task<Result<std::vector<ChatRecord>>> ChatService::list_chats(std::string user_i
 
 Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string chat_id,
                                              MessagePageQuery page) {
-  Task<Result<ChatView>> reading = env_.store->transact_for(
-      [user_id, chat_id, page](SqlTransaction& tx) -> Result<ChatView> {
+  Task<Result<ChatView>> reading =
+      env_.store->transact_for([user_id, chat_id, page](SqlTransaction& tx) -> Result<ChatView> {
         auto chat = owned_chat(tx, user_id, chat_id);
         if (!chat) return fail(chat.error());
         auto messages = load_message_page(tx, chat_id, page);
@@ -84,21 +152,15 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                                                       " bytes; the limit is " +
                                                       std::to_string(config_.max_message_bytes));
   }
-  engine::Json input = {{"chat_id", chat_id}, {"user_id", user_id}};
-  const std::string model = options.model.empty() ? config_.default_model : options.model;
-  if (!model.empty()) input["model"] = model;
   if (!options.daemon.is_null()) {
     if (auto selector = parse_selector_source(options.daemon); !selector) {
       co_return fail(ErrorCode::invalid_argument, "daemon selector: " + selector.error().message);
     }
-    input["daemon"] = options.daemon;
   }
-  if (options.max_turns) {
-    if (*options.max_turns < 1 || *options.max_turns > 100) {
-      co_return fail(ErrorCode::invalid_argument, "max_turns must be from 1 to 100");
-    }
-    input["max_turns"] = *options.max_turns;
+  if (!options.inputs.is_null() && !options.inputs.is_object()) {
+    co_return fail(ErrorCode::invalid_argument, "inputs must be a map");
   }
+  if (options.model.empty()) options.model = config_.default_model;
   const std::int64_t now_ms = to_ms(env_.executor.now());
   MessageRecord message;
   message.id = ids_.next();
@@ -106,12 +168,11 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   message.role = "user";
   message.created_at_ms = now_ms;
   message.blocks.push_back({"text", {{"text", std::move(text)}}});
-  engine::NewRun run{ids_.next(), config_.queue, std::string(agent_workflow_name),
-                     std::move(input)};
+  const std::string run_id = ids_.next();
 
   // Returns the number of the message's update, from which the sender can follow the answer.
-  auto body = [user_id, message, run, now_ms](SqlTransaction& tx,
-                                              Events& events) -> Result<std::int64_t> {
+  auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue](
+                  SqlTransaction& tx, Events& events) -> Result<std::int64_t> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status == ChatStatus::running) {
@@ -119,6 +180,10 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                   "chat " + chat->id + " is still answering its previous message (run " +
                       chat->workflow_run_id + "); wait for it or cancel it");
     }
+    auto request = chat_run_request(tx, *chat, options, run_id);
+    if (!request) return fail(request.error());
+    const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
+                             workflow::to_json(*request)};
     auto stored = insert_message_once(tx, message);
     if (!stored) return fail(stored.error());
     if (auto ok = record(
@@ -147,7 +212,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   Result<std::int64_t> message_seq = co_await writing;
   if (!message_seq) co_return fail(message_seq.error());
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
-  co_return SentMessage{message.id, run.id, *message_seq};
+  co_return SentMessage{message.id, run_id, *message_seq};
 }
 
 Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id) {

@@ -1,7 +1,9 @@
 // What a client can do to a chat, as store transactions plus announcements — shared by every
-// API surface (REST today) and by tests: create, send a message (which starts an `agent` run),
-// cancel, choose the session daemon, read. Every call checks the chat belongs to the caller;
-// another user's chat is `not_found`, exactly like a chat that does not exist.
+// API surface (REST, gRPC) and by tests: create, send a message (which starts a workflow run),
+// cancel, choose the session daemon, read. A message runs the chat's workflow
+// (builtin://agent unless the chat or the message chose another) on the durable engine. Every call
+// checks the chat belongs to the caller; another user's chat is `not_found`, exactly like a chat
+// that does not exist.
 #pragma once
 
 #include <optional>
@@ -22,10 +24,21 @@ struct ChatServiceConfig {
   std::int64_t max_message_bytes = 256 * 1024;
 };
 
+// What a chat runs for each message: a workflow (builtin://NAME, or a project's workflow by
+// name) and its inputs (checked against the workflow's input schema when a message runs it).
+struct ChatWorkflow {
+  std::string workflow = "builtin://agent";
+  nlohmann::json inputs = nlohmann::json::object();
+  std::string project_id;  // the chat's project: where project workflows come from
+};
+
 struct SendOptions {
   std::string model;
   nlohmann::json daemon;  // a selector for this run's tools (null: the cascade decides)
   std::optional<std::int64_t> max_turns;
+  std::string mode;       // auto | manual | plan: builtin://agent's input
+  std::string workflow;   // this message only; empty: the chat's
+  nlohmann::json inputs;  // merged over the chat's inputs (null: none)
 };
 
 struct SentMessage {
@@ -45,7 +58,8 @@ class ChatService {
   // `env` needs a store and a bus.
   ChatService(Env& env, ChatServiceConfig config);
 
-  Task<Result<ChatRecord>> create_chat(std::string user_id, std::string title);
+  Task<Result<ChatRecord>> create_chat(std::string user_id, std::string title,
+                                       ChatWorkflow workflow = {});
   Task<Result<std::vector<ChatRecord>>> list_chats(std::string user_id);
   // The chat and one page of its messages (by default its first 100).
   Task<Result<ChatView>> get_chat(std::string user_id, std::string chat_id,

@@ -3,27 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/workflow/engine_workflow.h"
 #include "services/api/api_support.h"
-#include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
 #include "services/updates/user_feed.h"
 
 namespace reliant::api {
 namespace {
-
-Result<std::int64_t> parse_seq(const std::string& text, const std::string& what) {
-  if (text.empty()) return std::int64_t{0};
-  std::int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
-      return fail(ErrorCode::invalid_argument,
-                  what + " must be a non-negative integer, not '" + text + "'");
-    }
-    value = value * 10 + (c - '0');
-  }
-  return value;
-}
 
 Json daemon_json(const DaemonRecord& d) {
   return {{"id", d.id},
@@ -223,7 +208,7 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
   // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
   if (resource == "workflows" ||
       (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows") ||
-      (resource == "runs" && method == "POST" && parts.size() == 5)) {
+      (resource == "runs" && parts.size() == 5 && (method == "POST" || parts[4] == "events"))) {
     Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
     std::optional<HttpResponse> served = co_await serving;
     co_return served ? std::move(*served) : not_found();
@@ -251,7 +236,23 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
     if (body->contains("title") && !(*body)["title"].is_string()) {
       co_return error_response({ErrorCode::invalid_argument, "\"title\" must be a string"});
     }
-    Task<Result<ChatRecord>> creating = chats_.create_chat(user_id, body->value("title", ""));
+    // What the chat runs for each message: a workflow (builtin://NAME, or a project's by
+    // name), its inputs and the project.
+    agent::ChatWorkflow workflow;
+    for (const char* field : {"workflow", "project_id"}) {
+      if (body->contains(field) && !(*body)[field].is_string()) {
+        co_return error_response(
+            {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
+      }
+    }
+    if (body->contains("inputs") && !(*body)["inputs"].is_object()) {
+      co_return error_response({ErrorCode::invalid_argument, "\"inputs\" must be a map"});
+    }
+    workflow.workflow = body->value("workflow", "builtin://agent");
+    workflow.inputs = body->value("inputs", Json::object());
+    workflow.project_id = body->value("project_id", "");
+    Task<Result<ChatRecord>> creating =
+        chats_.create_chat(user_id, body->value("title", ""), std::move(workflow));
     Result<ChatRecord> chat = co_await creating;
     if (!chat) co_return error_response(chat.error());
     co_return json_response(201, to_json(*chat));
@@ -310,6 +311,22 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
       options.model = (*body)["model"];
     }
     if (body->contains("daemon")) options.daemon = (*body)["daemon"];
+    // This message only: another workflow, inputs over the chat's, builtin://agent's mode.
+    for (auto [field, into] :
+         {std::pair{"mode", &options.mode}, std::pair{"workflow", &options.workflow}}) {
+      if (!body->contains(field)) continue;
+      if (!(*body)[field].is_string()) {
+        co_return error_response(
+            {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
+      }
+      *into = (*body)[field].get<std::string>();
+    }
+    if (body->contains("inputs")) {
+      if (!(*body)["inputs"].is_object()) {
+        co_return error_response({ErrorCode::invalid_argument, "\"inputs\" must be a map"});
+      }
+      options.inputs = (*body)["inputs"];
+    }
     if (body->contains("max_turns")) {
       if (!(*body)["max_turns"].is_number_integer()) {
         co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
@@ -355,42 +372,10 @@ Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
 }
 
 Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, bool history) {
-  JsonTransactionBody body = [user_id, run_id, history](SqlTransaction& tx) -> Result<Json> {
-    auto run = engine::get_run(tx, run_id);
-    if (!run) return fail(run.error());
-    // A run is the user's when its input says so (the agent's runs carry user_id).
-    if (run->input.value("user_id", "") != user_id)
-      return fail(ErrorCode::not_found, "no workflow run " + run_id);
-    Json out = {{"id", run->id},
-                {"workflow", run->workflow},
-                {"status", run->status},
-                {"result", run->result.value_or(Json())},
-                {"error", run->error ? Json(*run->error) : Json()}};
-    const bool language = run->workflow == workflow::kEngineWorkflowName;
-    if (!history && !language) return out;
-    auto events = engine::load_history(tx, run_id);
-    if (!events) return fail(events.error());
-    if (language) {
-      // A workflow-language run: each node's state, and what waits for a person.
-      auto state = engine::RunState::fold(*events);
-      if (!state) return fail(state.error());
-      auto nodes = workflow::node_states(*state);
-      if (!nodes) return fail(nodes.error());
-      out["nodes"] = std::move(*nodes);
-      if (!history) return out;
-    }
-    Json list = Json::array();
-    for (const auto& e : *events) {
-      list.push_back({{"seq", e.seq},
-                      {"kind", std::string(engine::to_string(e.kind))},
-                      {"at_ms", e.at_ms},
-                      {"body", e.body}});
-    }
-    out["history"] = list;
-    return out;
-  };
-  Task<HttpResponse> reading = transact_and_respond(env_, std::move(body), 200);
-  co_return co_await reading;
+  Task<Result<Json>> reading = workflows_.get_run(std::move(user_id), std::move(run_id), history);
+  Result<Json> run = co_await reading;
+  if (!run) co_return error_response(run.error());
+  co_return json_response(200, *run);
 }
 
 HttpResponse ApiServer::open_stream(const HttpRequest& request, const Credential& credential) {

@@ -1,6 +1,8 @@
 // JSON helpers, bearer authentication and the daemon listing (store transactions).
 #include "services/api/api_support.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <memory>
 
@@ -139,6 +141,19 @@ Task<Result<std::vector<DaemonRecord>>> load_daemons(Env& env, std::string user_
       [user_id](SqlTransaction& tx) { return reliant::list_daemons(tx, user_id); });
   Result<std::vector<DaemonRecord>> daemons = co_await reading;
   co_return daemons;
+}
+
+Result<std::int64_t> parse_seq(const std::string& text, const std::string& what) {
+  if (text.empty()) return std::int64_t{0};
+  std::int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
+      return fail(ErrorCode::invalid_argument,
+                  what + " must be a non-negative integer, not '" + text + "'");
+    }
+    value = value * 10 + (c - '0');
+  }
+  return value;
 }
 
 }  // namespace reliant::api

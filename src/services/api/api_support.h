@@ -32,6 +32,9 @@ std::vector<std::string> path_segments(const std::string& path);
 
 // A transaction body that returns the JSON to answer with.
 using JsonTransactionBody = std::function<Result<Json>(SqlTransaction&)>;
+
+// A query's non-negative integer (since_seq, limit …); empty is 0. `what` names it in errors.
+Result<std::int64_t> parse_seq(const std::string& text, const std::string& what);
 // Runs `body` in a transaction; then answers `status` with the JSON it returned, or the error.
 Task<HttpResponse> transact_and_respond(Env& env, JsonTransactionBody body, int status);
 

@@ -1,5 +1,6 @@
-// The gRPC methods: decode the request, authenticate, call ChatService (or read the store),
-// encode the answer; StreamUpdates writes a UserFeed's updates until the client goes.
+// The gRPC methods: decode the request, authenticate, call ChatService or WorkflowRoutes (or
+// read the store), encode the answer; StreamUpdates writes a UserFeed's updates until the client
+// goes.
 #include "services/api/grpc_api.h"
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,61 @@ void to_proto(const DaemonRecord& daemon, v1::Daemon& out) {
   out.set_connected_at_ms(daemon.connected_at_ms.value_or(0));
 }
 
+// Free-form JSON as a *_json field (invalid UTF-8 replaced: run outputs echo tool bytes).
+std::string json_text(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// A *_json field of a request: `empty` when the field is, else its JSON.
+Result<Json> json_field(const std::string& text, std::string_view name, Json empty) {
+  if (text.empty()) return empty;
+  auto json = parse_json(text);
+  if (!json) {
+    return fail(ErrorCode::invalid_argument,
+                std::string(name) + " is not valid JSON: " + json.error().message);
+  }
+  return json;
+}
+
+void to_proto(const Json& record, v1::ProjectWorkflow& out) {
+  out.set_id(record.value("id", ""));
+  out.set_project_id(record.value("project_id", ""));
+  out.set_name(record.value("name", ""));
+  out.set_version(record.value("version", std::int64_t{0}));
+  out.set_created_at_ms(record.value("created_at_ms", std::int64_t{0}));
+  out.set_updated_at_ms(record.value("updated_at_ms", std::int64_t{0}));
+  out.set_source(record.value("source", ""));
+  out.set_description(record.value("description", ""));
+  if (record.contains("inputs")) out.set_inputs_json(json_text(record["inputs"]));
+}
+
+// Awaits a WorkflowRoutes operation and encodes its JSON as a `Response` filled by `fill`.
+template <class Response, class Fill>
+Task<Result<std::string>> encoded(Task<Result<Json>> operation, Fill fill) {
+  Result<Json> out = co_await operation;
+  if (!out) co_return fail(out.error());
+  Response response;
+  fill(*out, response);
+  co_return protocol::encode(response);
+}
+
+// An ApproveNodeRequest's or DenyNodeRequest's answer (the two have the same fields).
+template <class Request>
+NodeAnswer decision(std::string verb, const Request& in) {
+  NodeAnswer out{std::move(verb), std::nullopt, in.message(), Json()};
+  if (!in.node().empty()) out.node = in.node();
+  return out;
+}
+
+// What WorkflowRoutes::answer answered, as a NodeAnswered.
+Task<Result<std::string>> node_answered(Task<Result<Json>> answering) {
+  return encoded<v1::NodeAnswered>(std::move(answering), [](const Json& answered, auto& out) {
+    out.set_run_id(answered.value("run_id", ""));
+    out.set_node(answered.value("node", ""));
+    out.set_output_json(json_text(answered.value("output", Json())));
+  });
+}
+
 // Counts a stream while its frame lives (a cancelled stream's frame is destroyed).
 class OpenStream {
  public:
@@ -77,6 +133,7 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       config_(std::move(config)),
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
+      workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck) {}
 
 const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods() {
@@ -88,6 +145,21 @@ const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods()
       {"/reliant.api.v1.ChatService/CancelChat", &GrpcApi::cancel_chat},
       {"/reliant.api.v1.DaemonService/ListDaemons", &GrpcApi::list_daemons},
       {"/reliant.api.v1.DaemonService/SetSessionDaemon", &GrpcApi::set_session_daemon},
+      {"/reliant.api.v1.WorkflowService/ListWorkflows", &GrpcApi::list_workflows},
+      {"/reliant.api.v1.WorkflowService/ValidateWorkflow", &GrpcApi::validate_workflow},
+      {"/reliant.api.v1.WorkflowService/ListProjectWorkflows", &GrpcApi::list_project_workflows},
+      {"/reliant.api.v1.WorkflowService/GetProjectWorkflow", &GrpcApi::get_project_workflow},
+      {"/reliant.api.v1.WorkflowService/CreateProjectWorkflow", &GrpcApi::create_project_workflow},
+      {"/reliant.api.v1.WorkflowService/UpdateProjectWorkflow", &GrpcApi::update_project_workflow},
+      {"/reliant.api.v1.WorkflowService/DeleteProjectWorkflow", &GrpcApi::delete_project_workflow},
+      {"/reliant.api.v1.WorkflowService/StartRun", &GrpcApi::start_run},
+      {"/reliant.api.v1.WorkflowService/GetRun", &GrpcApi::get_run},
+      {"/reliant.api.v1.WorkflowService/ListRuns", &GrpcApi::list_runs},
+      {"/reliant.api.v1.WorkflowService/ApproveNode", &GrpcApi::approve_node},
+      {"/reliant.api.v1.WorkflowService/DenyNode", &GrpcApi::deny_node},
+      {"/reliant.api.v1.WorkflowService/AnswerNode", &GrpcApi::answer_node},
+      {"/reliant.api.v1.WorkflowService/CancelRun", &GrpcApi::cancel_run},
+      {"/reliant.api.v1.WorkflowService/ListRunEvents", &GrpcApi::list_run_events},
   };
   return methods;
 }
@@ -231,6 +303,212 @@ Task<Result<std::string>> GrpcApi::set_session_daemon(std::string user_id, std::
   Result<void> set = co_await setting;
   if (!set) co_return fail(set.error());
   co_return protocol::encode(v1::SetSessionDaemonResponse());
+}
+
+Task<Result<std::string>> GrpcApi::list_workflows(std::string, std::string request) {
+  auto in = protocol::decode<v1::ListWorkflowsRequest>(request);
+  if (!in) co_return fail(in.error());
+  v1::ListWorkflowsResponse out;
+  for (const auto& workflow : workflows_.workflows()["workflows"]) {
+    v1::WorkflowInfo* info = out.add_workflows();
+    info->set_name(workflow.value("name", ""));
+    info->set_builtin(workflow.value("builtin", false));
+    info->set_description(workflow.value("description", ""));
+    if (workflow.contains("inputs")) info->set_inputs_json(json_text(workflow["inputs"]));
+  }
+  co_return protocol::encode(out);
+}
+
+Task<Result<std::string>> GrpcApi::validate_workflow(std::string, std::string request) {
+  auto in = protocol::decode<v1::ValidateWorkflowRequest>(request);
+  if (!in) co_return fail(in.error());
+  auto valid = workflows_.validate({in->source(), in->file()}, nullptr);
+  if (!valid) co_return fail(valid.error());
+  v1::ValidateWorkflowResponse out;
+  out.set_name(valid->value("name", ""));
+  out.set_description(valid->value("description", ""));
+  out.set_inputs_json(json_text(valid->value("inputs", Json::array())));
+  co_return protocol::encode(out);
+}
+
+Task<Result<std::string>> GrpcApi::list_project_workflows(std::string user_id,
+                                                          std::string request) {
+  auto in = protocol::decode<v1::ListProjectWorkflowsRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> listing = encoded<v1::ListProjectWorkflowsResponse>(
+      workflows_.list_project_workflows(std::move(user_id), in->project_id()),
+      [](const Json& listed, auto& out) {
+        for (const auto& record : listed["workflows"]) to_proto(record, *out.add_workflows());
+      });
+  co_return co_await listing;
+}
+
+Task<Result<std::string>> GrpcApi::get_project_workflow(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::GetProjectWorkflowRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> getting = encoded<v1::ProjectWorkflow>(
+      workflows_.get_project_workflow(std::move(user_id), in->project_id(), in->name()),
+      [](const Json& record, auto& out) { to_proto(record, out); });
+  co_return co_await getting;
+}
+
+Task<Result<std::string>> GrpcApi::create_project_workflow(std::string user_id,
+                                                           std::string request) {
+  auto in = protocol::decode<v1::CreateProjectWorkflowRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> creating = encoded<v1::ProjectWorkflow>(
+      workflows_.create_project_workflow(std::move(user_id), in->project_id(),
+                                         {in->source(), in->file()}, nullptr),
+      [](const Json& record, auto& out) { to_proto(record, out); });
+  co_return co_await creating;
+}
+
+Task<Result<std::string>> GrpcApi::update_project_workflow(std::string user_id,
+                                                           std::string request) {
+  auto in = protocol::decode<v1::UpdateProjectWorkflowRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> updating = encoded<v1::ProjectWorkflow>(
+      workflows_.update_project_workflow(std::move(user_id), in->project_id(), in->name(),
+                                         {in->source(), in->file()}, nullptr),
+      [](const Json& record, auto& out) { to_proto(record, out); });
+  co_return co_await updating;
+}
+
+Task<Result<std::string>> GrpcApi::delete_project_workflow(std::string user_id,
+                                                           std::string request) {
+  auto in = protocol::decode<v1::DeleteProjectWorkflowRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> deleting = encoded<v1::DeleteProjectWorkflowResponse>(
+      workflows_.delete_project_workflow(std::move(user_id), in->project_id(), in->name()),
+      [](const Json&, auto&) {});
+  co_return co_await deleting;
+}
+
+Task<Result<std::string>> GrpcApi::start_run(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::StartRunRequest>(request);
+  if (!in) co_return fail(in.error());
+  auto inputs = json_field(in->inputs_json(), "inputs_json", Json::object());
+  if (!inputs) co_return fail(inputs.error());
+  if (!inputs->is_object())
+    co_return fail(ErrorCode::invalid_argument, "inputs_json must be a JSON object");
+  RunStart start;
+  start.workflow = in->workflow();
+  if (!in->project_id().empty()) start.project_id = in->project_id();
+  if (!in->source().empty()) start.source = WorkflowSource{in->source(), in->file()};
+  start.inputs = std::move(*inputs);
+  Task<Result<std::string>> starting = encoded<v1::StartRunResponse>(
+      workflows_.start_run(std::move(user_id), std::move(start), nullptr),
+      [](const Json& run, auto& out) {
+        out.set_run_id(run.value("run_id", ""));
+        out.set_chat_id(run.value("chat_id", ""));
+        out.set_workflow(run.value("workflow", ""));
+        out.set_status(run.value("status", ""));
+      });
+  co_return co_await starting;
+}
+
+Task<Result<std::string>> GrpcApi::get_run(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::GetRunRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> getting = encoded<v1::GetRunResponse>(
+      workflows_.get_run(std::move(user_id), in->run_id(), in->history()),
+      [](const Json& run, auto& out) {
+        out.set_id(run.value("id", ""));
+        out.set_workflow(run.value("workflow", ""));
+        out.set_status(run.value("status", ""));
+        out.set_result_json(json_text(run.value("result", Json())));
+        if (const Json error = run.value("error", Json()); error.is_string())
+          out.set_error(error.get<std::string>());
+        if (run.contains("nodes")) out.set_nodes_json(json_text(run["nodes"]));
+        if (run.contains("history")) out.set_history_json(json_text(run["history"]));
+      });
+  co_return co_await getting;
+}
+
+Task<Result<std::string>> GrpcApi::list_runs(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::ListRunsRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> listing = encoded<v1::ListRunsResponse>(
+      workflows_.list_runs(std::move(user_id), in->limit() == 0 ? kRunListDefault : in->limit()),
+      [](const Json& listed, auto& out) {
+        for (const auto& run : listed["runs"]) {
+          v1::RunSummary* summary = out.add_runs();
+          summary->set_id(run.value("id", ""));
+          summary->set_status(run.value("status", ""));
+          summary->set_workflow(run.value("workflow", ""));
+          summary->set_ref(run.value("ref", ""));
+          summary->set_chat_id(run.value("chat_id", ""));
+          summary->set_parent_run_id(run.value("parent_run_id", ""));
+          summary->set_created_at_ms(run.value("created_at_ms", std::int64_t{0}));
+          summary->set_closed_at_ms(run.value("closed_at_ms", std::int64_t{0}));
+          summary->set_error(run.value("error", ""));
+        }
+      });
+  co_return co_await listing;
+}
+
+Task<Result<std::string>> GrpcApi::approve_node(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::ApproveNodeRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> answering =
+      node_answered(workflows_.answer(std::move(user_id), in->run_id(), decision("approve", *in)));
+  co_return co_await answering;
+}
+
+Task<Result<std::string>> GrpcApi::deny_node(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::DenyNodeRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> answering =
+      node_answered(workflows_.answer(std::move(user_id), in->run_id(), decision("deny", *in)));
+  co_return co_await answering;
+}
+
+Task<Result<std::string>> GrpcApi::answer_node(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::AnswerNodeRequest>(request);
+  if (!in) co_return fail(in.error());
+  // An answer may be any JSON, null included, but not nothing.
+  if (in->answer_json().empty())
+    co_return fail(ErrorCode::invalid_argument, "answer_json: expected the answer as JSON");
+  auto answer = json_field(in->answer_json(), "answer_json", Json());
+  if (!answer) co_return fail(answer.error());
+  NodeAnswer answering{"answer", std::nullopt, "", std::move(*answer)};
+  if (!in->node().empty()) answering.node = in->node();
+  Task<Result<std::string>> answered =
+      node_answered(workflows_.answer(std::move(user_id), in->run_id(), std::move(answering)));
+  co_return co_await answered;
+}
+
+Task<Result<std::string>> GrpcApi::cancel_run(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::CancelRunRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> cancelling = encoded<v1::CancelRunResponse>(
+      workflows_.cancel_run(std::move(user_id), in->run_id()), [](const Json& run, auto& out) {
+        out.set_run_id(run.value("run_id", ""));
+        out.set_status(run.value("status", ""));
+      });
+  co_return co_await cancelling;
+}
+
+Task<Result<std::string>> GrpcApi::list_run_events(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::ListRunEventsRequest>(request);
+  if (!in) co_return fail(in.error());
+  if (in->since_seq() < 0)
+    co_return fail(ErrorCode::invalid_argument, "since_seq must not be negative");
+  Task<Result<std::string>> reading = encoded<v1::ListRunEventsResponse>(
+      workflows_.run_events(std::move(user_id), in->run_id(), in->since_seq()),
+      [](const Json& listed, auto& out) {
+        out.set_run_id(listed.value("run_id", ""));
+        out.set_status(listed.value("status", ""));
+        out.set_last_seq(listed.value("last_seq", std::int64_t{0}));
+        for (const auto& event : listed["events"]) {
+          v1::RunEvent* e = out.add_events();
+          e->set_seq(event.value("seq", std::int64_t{0}));
+          e->set_kind(event.value("kind", ""));
+          e->set_key(event.value("key", ""));
+          e->set_event_json(json_text(event));
+        }
+      });
+  co_return co_await reading;
 }
 
 Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string request,

@@ -1,6 +1,7 @@
-// GrpcApi: the api's gRPC face (gRPC/ConnectRPC, spec S1.3) as an
-// RpcHandler — ChatService, StreamingService and DaemonService of proto/reliant/api/v1/api.proto
-// on the same ChatService, PAT authentication and UserFeed as the REST ApiServer. It sees only
+// GrpcApi: the api's gRPC face (gRPC/ConnectRPC, spec S1.3) as an RpcHandler — ChatService,
+// StreamingService, DaemonService and WorkflowService of proto/reliant/api/v1/api.proto on the
+// same ChatService, WorkflowRoutes operations, PAT authentication and UserFeed as the REST
+// ApiServer. It sees only
 // serialized messages; the gRPC adapter (adapters/grpc/grpc_rpc_server.h) carries them.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "runtime/rpc.h"
 #include "services/agent/chat_service.h"
 #include "services/api/api_server.h"
+#include "services/api/workflow_routes.h"
 
 namespace reliant::api {
 
@@ -52,12 +54,30 @@ class GrpcApi final : public RpcHandler {
   Task<Result<std::string>> cancel_chat(std::string user_id, std::string request);
   Task<Result<std::string>> list_daemons(std::string user_id, std::string request);
   Task<Result<std::string>> set_session_daemon(std::string user_id, std::string request);
+  // WorkflowService: each decodes its request, calls the WorkflowRoutes operation REST calls,
+  // and encodes the JSON that answers.
+  Task<Result<std::string>> list_workflows(std::string user_id, std::string request);
+  Task<Result<std::string>> validate_workflow(std::string user_id, std::string request);
+  Task<Result<std::string>> list_project_workflows(std::string user_id, std::string request);
+  Task<Result<std::string>> get_project_workflow(std::string user_id, std::string request);
+  Task<Result<std::string>> create_project_workflow(std::string user_id, std::string request);
+  Task<Result<std::string>> update_project_workflow(std::string user_id, std::string request);
+  Task<Result<std::string>> delete_project_workflow(std::string user_id, std::string request);
+  Task<Result<std::string>> start_run(std::string user_id, std::string request);
+  Task<Result<std::string>> get_run(std::string user_id, std::string request);
+  Task<Result<std::string>> list_runs(std::string user_id, std::string request);
+  Task<Result<std::string>> approve_node(std::string user_id, std::string request);
+  Task<Result<std::string>> deny_node(std::string user_id, std::string request);
+  Task<Result<std::string>> answer_node(std::string user_id, std::string request);
+  Task<Result<std::string>> cancel_run(std::string user_id, std::string request);
+  Task<Result<std::string>> list_run_events(std::string user_id, std::string request);
   Task<Result<void>> stream_updates(Credential credential, std::string request, RpcWriter& out);
 
   Env& env_;
   ApiConfig config_;
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
+  WorkflowRoutes workflows_;   // stateless: the operations, like ApiServer's own
   CredentialWatches watches_;  // of the update streams
   Stats stats_;
 };

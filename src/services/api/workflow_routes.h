@@ -1,13 +1,19 @@
-// WorkflowRoutes: workflow definitions over REST. The built-ins and the deployment's engine
-// workflows (GET /api/v1/workflows, with each built-in's input schema for a form), a check of
-// YAML without storing it (POST /api/v1/workflows/validate), and a project's own definitions
+// WorkflowRoutes: workflow definitions and runs, as operations every API face calls (REST here,
+// gRPC and Connect through GrpcApi's WorkflowService) and as the REST paths that call them.
+// The built-ins and the deployment's engine workflows (GET /api/v1/workflows, with each
+// built-in's input schema for a form), a check of YAML without storing it (POST
+// /api/v1/workflows/validate), and a project's own definitions
 // (/api/v1/projects/{id}/workflows[/{name}]: list, create, get, update, delete). A definition is
 // validated before it is stored: one that fails is refused with every mistake at
 // file:line:column. Runs of workflows: started from a built-in, a project's workflow or YAML
 // given inline (POST /api/v1/workflows/runs), and answered where a node waits for a person
 // (POST /api/v1/runs/{id}/approve|deny|answer: 409 when nothing waits, 404 for another user's).
+// A user's runs (GET /api/v1/workflows/runs), one run (GET /api/v1/runs/{id}, served by
+// ApiServer), a run's node updates from a history seq on (GET /api/v1/runs/{id}/events?
+// since_seq=N), and its cancel (POST /api/v1/runs/{id}/cancel).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +26,31 @@
 
 namespace reliant::api {
 
+// A definition's YAML as a request gives it.
+struct WorkflowSource {
+  std::string source;
+  std::string file;  // its name in diagnostics; empty: the operation's default
+};
+
+// What a run starts from: `source`, else `workflow` — "builtin://NAME", or the name of a
+// workflow of the project `project_id`.
+struct RunStart {
+  std::string workflow;
+  std::optional<std::string> project_id;
+  std::optional<WorkflowSource> source;
+  nlohmann::json inputs = nlohmann::json::object();
+};
+
+// An answer to a node that waits for a person.
+struct NodeAnswer {
+  std::string verb;                 // approve | deny | answer
+  std::optional<std::string> node;  // its key, path or id; nullopt: the only one that waits
+  std::string message;              // approve and deny: a note for the record
+  nlohmann::json answer;            // answer: what the question gets
+};
+
+inline constexpr std::int64_t kRunListDefault = 50;  // runs a listing shows unless told
+
 class WorkflowRoutes {
  public:
   // `engine_workflows`: what the deployment's workers run besides the language's built-ins;
@@ -31,11 +62,47 @@ class WorkflowRoutes {
                                            const std::vector<std::string>& parts,
                                            const std::string& user_id);
 
- private:
-  Task<HttpResponse> start_run(const HttpRequest& request, const std::string& user_id);
-  Task<HttpResponse> answer(const HttpRequest& request, const std::string& run_id,
-                            const std::string& verb, const std::string& user_id);
+  // The operations, each answering the JSON the REST API answers. An operation that loads YAML
+  // fails with invalid_argument naming the first mistake at file:line:column and, when
+  // `diagnostics` is set, puts every mistake there ({line, column, message, text}).
+  // Another user's project or run is not_found.
 
+  // {workflows: [{name, builtin, description, inputs}]}: fixed for the process's life.
+  const nlohmann::json& workflows() const { return listing_; }
+  // {name, description, inputs, valid: true} of a definition, stored nowhere.
+  Result<nlohmann::json> validate(const WorkflowSource& yaml, nlohmann::json* diagnostics) const;
+  // {workflows: [...]}: the project's definitions without their source.
+  Task<Result<nlohmann::json>> list_project_workflows(std::string user_id, std::string project_id);
+  // One definition whole: its source, description and input schema.
+  Task<Result<nlohmann::json>> get_project_workflow(std::string user_id, std::string project_id,
+                                                    std::string name);
+  // Stores a valid definition under its own name; already_exists when the name is taken.
+  Task<Result<nlohmann::json>> create_project_workflow(std::string user_id, std::string project_id,
+                                                       WorkflowSource yaml,
+                                                       nlohmann::json* diagnostics);
+  // Replaces `name`'s source with a valid definition of the same name; bumps its version.
+  Task<Result<nlohmann::json>> update_project_workflow(std::string user_id, std::string project_id,
+                                                       std::string name, WorkflowSource yaml,
+                                                       nlohmann::json* diagnostics);
+  Task<Result<nlohmann::json>> delete_project_workflow(std::string user_id, std::string project_id,
+                                                       std::string name);
+  // {run_id, chat_id, workflow, status}; refuses a definition or inputs the run would reject.
+  Task<Result<nlohmann::json>> start_run(std::string user_id, RunStart start,
+                                         nlohmann::json* diagnostics);
+  // {id, workflow, status, result, error}, each node's state for a workflow-language run, and
+  // with `history` the run's event history.
+  Task<Result<nlohmann::json>> get_run(std::string user_id, std::string run_id, bool history);
+  // {runs: [...]}: the user's workflow-language runs, newest first; `limit` kept in 1..500.
+  Task<Result<nlohmann::json>> list_runs(std::string user_id, std::int64_t limit);
+  // {run_id, node, output}; failed_precondition when no such node waits or the run has ended.
+  Task<Result<nlohmann::json>> answer(std::string user_id, std::string run_id, NodeAnswer answer);
+  // {run_id, status: cancelled}; failed_precondition once the run has ended.
+  Task<Result<nlohmann::json>> cancel_run(std::string user_id, std::string run_id);
+  // {run_id, status, events, last_seq}: node updates after history seq `since_seq`.
+  Task<Result<nlohmann::json>> run_events(std::string user_id, std::string run_id,
+                                          std::int64_t since_seq);
+
+ private:
   Env& env_;
   std::vector<std::string> engine_workflows_;
   std::string queue_;

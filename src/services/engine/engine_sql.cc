@@ -215,10 +215,14 @@ std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
 }
 
 Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms) {
+  const std::string owner = run.input.is_object() && run.input.value("user_id", Json()).is_string()
+                                ? run.input["user_id"].get<std::string>()
+                                : std::string();
   auto inserted = tx.execute(
       "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
-      "updated_at_ms) VALUES ($1, $2, $3, 'running', $4, $5, $5)",
-      {run.id, run.queue, run.workflow, run.input.dump(), now_ms});
+      "updated_at_ms, owner) VALUES ($1, $2, $3, 'running', $4, $5, $5, $6)",
+      {run.id, run.queue, run.workflow, run.input.dump(), now_ms,
+       owner.empty() ? SqlValue(nullptr) : SqlValue(owner)});
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
       return fail(ErrorCode::already_exists,
@@ -232,14 +236,43 @@ Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_m
   return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
 
+namespace {
+
+constexpr const char* kRunColumns =
+    "id, namespace, workflow_name, status, input_json, result_json, error, created_at_ms, "
+    "closed_at_ms";
+
+Result<RunSummary> run_from(const SqlRecord& r);
+
+}  // namespace
+
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
-  auto rows = tx.query(
-      "SELECT id, namespace, workflow_name, status, input_json, result_json, error, created_at_ms, "
-      "closed_at_ms FROM workflow_runs WHERE id = $1",
-      {run_id});
+  auto rows = tx.query(std::string("SELECT ") + kRunColumns + " FROM workflow_runs WHERE id = $1",
+                       {run_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  const SqlRecord r = first_record(*rows);
+  return run_from(first_record(*rows));
+}
+
+Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,
+                                          std::int64_t limit) {
+  auto rows = tx.query(std::string("SELECT ") + kRunColumns +
+                           " FROM workflow_runs WHERE owner = $1 ORDER BY created_at_ms DESC, "
+                           "id DESC LIMIT $2",
+                       {owner, limit});
+  if (!rows) return fail(rows.error());
+  std::vector<RunSummary> runs;
+  for (const SqlRecord& row : records(*rows)) {
+    auto run = run_from(row);
+    if (!run) return fail(run.error());
+    runs.push_back(std::move(*run));
+  }
+  return runs;
+}
+
+namespace {
+
+Result<RunSummary> run_from(const SqlRecord& r) {
   RunSummary run;
   run.id = r.text("id");
   run.queue = r.text("namespace");
@@ -255,6 +288,8 @@ Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   run.closed_at_ms = r.optional_integer("closed_at_ms");
   return run;
 }
+
+}  // namespace
 
 Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id) {
   auto rows = tx.query(

@@ -75,6 +75,9 @@ struct QueueCounts {
 // duplicate id.
 Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms);
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
+// A user's runs (those whose input names them as user_id), newest first.
+Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,
+                                          std::int64_t limit);
 Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id);
 
 // Leases up to `batch` ready tasks of `queue`, oldest first. Activity leases last their

@@ -2,6 +2,7 @@
 #include "services/storage/chats.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
@@ -11,7 +12,8 @@ namespace reliant {
 namespace {
 
 constexpr const char* kChatColumns =
-    "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms";
+    "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms, "
+    "project_id, workflow_name, workflow_inputs_json";
 
 Result<ChatRecord> chat_from(const SqlRecord& r) {
   auto status = r.enumerated("status", kChatStatusNames);
@@ -25,16 +27,23 @@ Result<ChatRecord> chat_from(const SqlRecord& r) {
   c.active_daemon_id = r.text_or_empty("active_daemon_id");
   c.created_at_ms = r.integer("created_at_ms");
   c.updated_at_ms = r.integer("updated_at_ms");
+  c.project_id = r.text_or_empty("project_id");
+  c.workflow = r.text("workflow_name");
+  // Chats from before migration 8 say 'agent': the chat agent, now builtin://agent.
+  if (c.workflow == "agent") c.workflow = "builtin://agent";
+  c.workflow_inputs = parse_json_or_discarded(r.text("workflow_inputs_json"), kStoredJsonDepthMax);
+  if (!c.workflow_inputs.is_object()) c.workflow_inputs = nlohmann::json::object();
   return c;
 }
 
 constexpr const char* kMessageColumns =
-    "id, chat_id, ordinal, role, model, input_tokens, output_tokens, created_at_ms";
+    "id, chat_id, thread, ordinal, role, model, input_tokens, output_tokens, created_at_ms";
 
 MessageRecord message_from(const SqlRecord& r) {
   MessageRecord m;
   m.id = r.text("id");
   m.chat_id = r.text("chat_id");
+  m.thread = r.text("thread");
   m.ordinal = r.integer("ordinal");
   m.role = r.text("role");
   m.model = r.text("model");
@@ -64,11 +73,14 @@ Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t
 Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
   auto done = tx.execute(
       "INSERT INTO chats (id, user_id, title, status, workflow_run_id, active_daemon_id, "
-      "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      "created_at_ms, updated_at_ms, project_id, workflow_name, workflow_inputs_json) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
       {c.id, c.user_id, c.title, std::string(to_string(c.status)),
        c.workflow_run_id.empty() ? SqlValue(nullptr) : SqlValue(c.workflow_run_id),
        c.active_daemon_id.empty() ? SqlValue(nullptr) : SqlValue(c.active_daemon_id),
-       c.created_at_ms, c.updated_at_ms});
+       c.created_at_ms, c.updated_at_ms,
+       c.project_id.empty() ? SqlValue(nullptr) : SqlValue(c.project_id), c.workflow,
+       c.workflow_inputs.dump()});
   if (!done) return fail(done.error());
   return {};
 }
@@ -131,9 +143,9 @@ Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecor
   stored.ordinal = first_record(*next).integer("next_ordinal");
   auto done = tx.execute(
       "INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, output_tokens, "
-      "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      "created_at_ms, thread) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
       {stored.id, stored.chat_id, stored.ordinal, stored.role, stored.model, stored.input_tokens,
-       stored.output_tokens, stored.created_at_ms});
+       stored.output_tokens, stored.created_at_ms, stored.thread});
   if (!done) return fail(done.error());
   for (std::size_t i = 0; i < stored.blocks.size(); ++i) {
     auto block = tx.execute(
@@ -160,14 +172,30 @@ Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std:
 }
 
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id) {
-  auto rows = tx.query(std::string("SELECT ") + kMessageColumns +
-                           " FROM messages WHERE chat_id = $1 ORDER BY ordinal",
-                       {chat_id});
+  return load_thread_messages(tx, chat_id, "");
+}
+
+Result<std::vector<MessageRecord>> load_thread_messages(
+    SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
+    std::optional<std::int64_t> through_ordinal) {
+  // Messages and their blocks in one query (a conversation of thousands of messages would
+  // otherwise cost a query per message on every model turn).
+  auto rows = tx.query(
+      "SELECT m.id, m.chat_id, m.thread, m.ordinal, m.role, m.model, m.input_tokens, "
+      "m.output_tokens, m.created_at_ms, b.kind, b.body_json FROM messages m "
+      "LEFT JOIN content_blocks b ON b.message_id = m.id "
+      "WHERE m.chat_id = $1 AND m.thread = $2 AND m.ordinal <= $3 ORDER BY m.ordinal, b.ordinal",
+      {chat_id, thread, through_ordinal.value_or(std::numeric_limits<std::int64_t>::max())});
   if (!rows) return fail(rows.error());
   std::vector<MessageRecord> messages;
   for (const SqlRecord& row : records(*rows)) {
-    messages.push_back(message_from(row));
-    if (auto ok = load_blocks(tx, messages.back()); !ok) return fail(ok.error());
+    if (messages.empty() || messages.back().id != row.text("id")) {
+      messages.push_back(message_from(row));
+    }
+    auto kind = row.optional_text("kind");
+    if (!kind) continue;  // a message without blocks
+    auto body = parse_json_or_discarded(row.text("body_json"), kStoredJsonDepthMax);
+    messages.back().blocks.push_back({*kind, body.is_discarded() ? nlohmann::json() : body});
   }
   return messages;
 }
@@ -178,14 +206,15 @@ Result<MessagePage> load_message_page(SqlTransaction& tx, const std::string& cha
   RELIANT_ASSERT(query.after_ordinal >= 0);
   const bool backwards = query.before_ordinal.has_value();
   // One row more than the page holds says whether there is more.
-  auto rows = backwards ? tx.query(std::string("SELECT ") + kMessageColumns +
-                                       " FROM messages WHERE chat_id = $1 AND ordinal < $2 "
-                                       "ORDER BY ordinal DESC LIMIT $3",
-                                   {chat_id, *query.before_ordinal, query.limit + 1})
-                        : tx.query(std::string("SELECT ") + kMessageColumns +
-                                       " FROM messages WHERE chat_id = $1 AND ordinal > $2 "
-                                       "ORDER BY ordinal LIMIT $3",
-                                   {chat_id, query.after_ordinal, query.limit + 1});
+  auto rows =
+      backwards ? tx.query(std::string("SELECT ") + kMessageColumns +
+                               " FROM messages WHERE chat_id = $1 AND thread = '' AND ordinal < $2 "
+                               "ORDER BY ordinal DESC LIMIT $3",
+                           {chat_id, *query.before_ordinal, query.limit + 1})
+                : tx.query(std::string("SELECT ") + kMessageColumns +
+                               " FROM messages WHERE chat_id = $1 AND thread = '' AND ordinal > $2 "
+                               "ORDER BY ordinal LIMIT $3",
+                           {chat_id, query.after_ordinal, query.limit + 1});
   if (!rows) return fail(rows.error());
   MessagePage page;
   std::size_t bytes = 0;
@@ -210,6 +239,9 @@ nlohmann::json to_json(const ChatRecord& c) {
           {"status", c.status},
           {"workflow_run_id", c.workflow_run_id},
           {"active_daemon_id", c.active_daemon_id},
+          {"project_id", c.project_id},
+          {"workflow", c.workflow},
+          {"workflow_inputs", c.workflow_inputs},
           {"created_at_ms", c.created_at_ms},
           {"updated_at_ms", c.updated_at_ms}};
 }
@@ -219,6 +251,7 @@ nlohmann::json to_json(const MessageRecord& m) {
   for (const auto& block : m.blocks) blocks.push_back({{"kind", block.kind}, {"body", block.body}});
   return {{"id", m.id},
           {"chat_id", m.chat_id},
+          {"thread", m.thread},
           {"ordinal", m.ordinal},
           {"role", m.role},
           {"model", m.model},

@@ -38,6 +38,11 @@ struct ChatRecord {
   ChatStatus status = ChatStatus::idle;
   std::string workflow_run_id;   // the latest run, if any
   std::string active_daemon_id;  // the session daemon; empty: none
+  std::string project_id;        // empty: none
+  // What each message runs unless it says otherwise: builtin://NAME or a project's workflow by
+  // name, with these inputs.
+  std::string workflow = "builtin://agent";
+  nlohmann::json workflow_inputs = nlohmann::json::object();
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -50,7 +55,8 @@ struct ContentBlockRecord {
 struct MessageRecord {
   std::string id;
   std::string chat_id;
-  std::int64_t ordinal = 0;  // assigned on insert: 1, 2, … per chat
+  std::string thread;        // "" the chat's main thread (what it shows); see threads.h
+  std::int64_t ordinal = 0;  // assigned on insert: 1, 2, … per chat, across its threads
   std::string role;          // user | assistant | system | tool
   std::string model;
   std::int64_t input_tokens = 0;
@@ -77,16 +83,21 @@ struct StoredMessage {
 };
 Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecord& message);
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id);
-// In ordinal order, with their blocks.
+// The main thread's messages in ordinal order, with their blocks, in one query.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
+// One thread's own messages (not what it inherits: threads.h), with ordinal ≤ `through_ordinal`
+// when given, in one query.
+Result<std::vector<MessageRecord>> load_thread_messages(
+    SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
+    std::optional<std::int64_t> through_ordinal = std::nullopt);
 
 // A page of a chat's messages holds kMessagePageDefault messages unless a limit is asked, and
 // never more than kMessagePageMax.
 inline constexpr std::int64_t kMessagePageDefault = 100;
 inline constexpr std::int64_t kMessagePageMax = 1000;
 
-// Which page of a chat's messages to read: those after `after_ordinal` (0: from the first),
-// or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
+// Which page of a chat's main-thread messages to read: those after `after_ordinal` (0: from the
+// first), or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
 // first, at most `max_bytes` of content blocks (so that a few huge tool outputs do not make
 // one answer of tens of megabytes).
 struct MessagePageQuery {

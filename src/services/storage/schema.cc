@@ -2,7 +2,7 @@
 // per-user update stream. Migration 2: the durable engine (docs/architecture.md §7). Migration 3:
 // the tool path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
 // Migration 4: sign-in (passwords, the CLI's login codes) and user settings. Migration 7: the
-// workflow definitions of projects.
+// workflow definitions of projects. Migration 8: the conversation threads of workflow runs.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -287,6 +287,28 @@ const std::vector<Migration> kMigrations = {
               created_at_ms BIGINT NOT NULL,
               updated_at_ms BIGINT NOT NULL,
               UNIQUE (project_id, name)))",
+     }},
+    {8,
+     "conversation threads of workflow runs",
+     {
+         // "" is a chat's main thread, the one it shows. A workflow node with `thread: new` or
+         // `fork` talks on a thread of its own; a fork sees its source's messages up to the
+         // fork, then its own.
+         "ALTER TABLE messages ADD COLUMN thread TEXT NOT NULL DEFAULT ''",
+         "CREATE INDEX messages_thread ON messages(chat_id, thread, ordinal)",
+         R"(CREATE TABLE threads (
+              chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+              id TEXT NOT NULL,
+              parent TEXT,
+              forked_at_ordinal BIGINT NOT NULL DEFAULT 0,
+              created_at_ms BIGINT NOT NULL,
+              PRIMARY KEY (chat_id, id)))",
+         // What a chat runs for each message unless the message says otherwise: a workflow
+         // (workflow_name: builtin://agent, or a project's workflow by name) and its inputs.
+         "ALTER TABLE chats ADD COLUMN workflow_inputs_json TEXT NOT NULL DEFAULT '{}'",
+         // Whose run it is (its input's user_id), so a user's runs list without reading inputs.
+         "ALTER TABLE workflow_runs ADD COLUMN owner TEXT",
+         "CREATE INDEX workflow_runs_owner ON workflow_runs(owner, created_at_ms)",
      }},
 };
 

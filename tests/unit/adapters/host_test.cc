@@ -183,6 +183,54 @@ TEST(PosixHost, OutputBeyondTheLimitIsCountedButNotKept) {
   EXPECT_EQ(outcome->output_bytes, 200000u);
 }
 
+// This process's descriptors of the host's stderr files (memfd_create("stderr")).
+std::size_t open_stderr_files() {
+  std::size_t count = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
+    if (fs::read_symlink(entry.path(), ec).string().starts_with("/memfd:stderr")) ++count;
+  }
+  return count;
+}
+
+TEST(PosixHost, StderrKeptApartIsBoundedAndItsFileClosedOnEveryPath) {
+  RealMachine m;
+  auto separate = [](std::string command) {
+    ProcessSpec spec;
+    spec.command = std::move(command);
+    spec.output_limit_bytes = 1000;
+    spec.separate_stderr = true;
+    return spec;
+  };
+  auto big = m.wait(m.host.run(separate("echo out; head -c 200000 /dev/zero | tr '\\0' x >&2")));
+  ASSERT_TRUE(big.has_value()) << big.error().describe();
+  EXPECT_EQ(big->output, "out\n");
+  EXPECT_EQ(big->error_output, std::string(1000, 'x'));
+  EXPECT_TRUE(big->truncated);
+  EXPECT_EQ(big->output_bytes, 200004u);
+  EXPECT_EQ(open_stderr_files(), 0u);
+
+  // A background child still writing to stderr after the exit neither delays the result nor
+  // adds to it.
+  auto late = m.wait(m.host.run(separate("(sleep 0.2; echo late >&2) & echo early >&2")));
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->error_output, "early\n");
+  m.run_for(milliseconds(400));
+
+  std::optional<Result<ProcessOutcome>> out;
+  auto call = std::make_unique<Scope>(m.executor);
+  call->spawn(await_into(m.host.run(separate("echo err >&2; sleep 30")), &out));
+  m.run_for(milliseconds(100));
+  EXPECT_EQ(open_stderr_files(), 1u) << "the running command's";
+  call.reset();  // cancelled
+  EXPECT_FALSE(out.has_value());
+  EXPECT_EQ(open_stderr_files(), 0u);
+  ProcessSpec missing = separate("true");
+  missing.working_dir = "nowhere";
+  EXPECT_FALSE(m.wait(m.host.run(std::move(missing))).has_value());
+  EXPECT_EQ(open_stderr_files(), 0u);
+}
+
 TEST(PosixHost, StreamsOutputAsItIsProduced) {
   RealMachine m;
   std::vector<std::string> chunks;
@@ -259,18 +307,23 @@ TEST(PosixHost, FilesRoundTrip) {
 
 TEST(PosixHost, FileErrorsAndAtomicReplacement) {
   RealMachine m;
-  EXPECT_EQ(m.wait(m.host.read_file("missing", kReadFileBytesMax)).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.read_file("missing", kReadFileBytesMax)).error().code,
+            ErrorCode::not_found);
   EXPECT_EQ(m.wait(m.host.stat("missing")).error().code, ErrorCode::not_found);
-  EXPECT_EQ(m.wait(m.host.list_directory("missing", kListEntriesMax)).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.wait(m.host.list_directory("missing", kListEntriesMax)).error().code,
+            ErrorCode::not_found);
   fs::create_directories(m.dir / "d");
-  EXPECT_EQ(m.wait(m.host.read_file("d", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.read_file("d", kReadFileBytesMax)).error().code,
+            ErrorCode::invalid_argument);
   ASSERT_EQ(::mkfifo((m.dir / "fifo").c_str(), 0600), 0);
-  EXPECT_EQ(m.wait(m.host.read_file("fifo", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument)
+  EXPECT_EQ(m.wait(m.host.read_file("fifo", kReadFileBytesMax)).error().code,
+            ErrorCode::invalid_argument)
       << "a FIFO is refused, not read (that would block)";
   fs::remove(m.dir / "fifo");
   EXPECT_EQ(m.wait(m.host.write_file("d", "x")).error().code, ErrorCode::invalid_argument);
   ASSERT_TRUE(m.wait(m.host.write_file("plain", "x")).has_value());
-  EXPECT_EQ(m.wait(m.host.list_directory("plain", kListEntriesMax)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.list_directory("plain", kListEntriesMax)).error().code,
+            ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("plain/inner", "x")).error().code,
             ErrorCode::invalid_argument);
 
@@ -304,8 +357,7 @@ TEST(PosixHost, FileOperationsAreBoundedInBytesAndEntries) {
   fs::create_directories(m.dir / "many");
   for (int i = 0; i < 5; ++i) std::ofstream(m.dir / "many" / std::to_string(i)) << i;
   EXPECT_EQ(m.wait(m.host.list_directory("many", 5))->size(), 5u);
-  EXPECT_EQ(m.wait(m.host.list_directory("many", 4)).error().code,
-            ErrorCode::resource_exhausted);
+  EXPECT_EQ(m.wait(m.host.list_directory("many", 4)).error().code, ErrorCode::resource_exhausted);
   // A kernel file of size 0 that never ends is cut at the bound, not read forever.
   EXPECT_EQ(m.wait(m.host.read_file("/dev/zero", 1024)).error().code,
             ErrorCode::invalid_argument);  // not a regular file at all
@@ -336,9 +388,9 @@ TEST(PosixHost, FileToolsStayInsideTheWorkspaceRoots) {
   PosixHost host(m.executor, options);
   EXPECT_EQ(*m.wait(host.read_file("src/main.c", kReadFileBytesMax)), "int main;");
   EXPECT_TRUE(m.wait(host.list_directory(".", kListEntriesMax)).has_value());
-  for (const std::string& path :
-       {(m.dir / "outside" / "secret").string(), std::string("../outside/secret"),
-        std::string("escape/secret"), std::string("/etc/passwd"), std::string("src/../../outside")}) {
+  for (const std::string& path : {(m.dir / "outside" / "secret").string(),
+                                  std::string("../outside/secret"), std::string("escape/secret"),
+                                  std::string("/etc/passwd"), std::string("src/../../outside")}) {
     auto read = m.wait(host.read_file(path, kReadFileBytesMax));
     ASSERT_FALSE(read.has_value()) << path;
     EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
@@ -350,7 +402,8 @@ TEST(PosixHost, FileToolsStayInsideTheWorkspaceRoots) {
   EXPECT_EQ(m.wait(host.write_file("/tmp/reliant-planted-by-test", "x")).error().code,
             ErrorCode::permission_denied);
   EXPECT_FALSE(fs::exists(m.dir / "outside" / "planted"));
-  EXPECT_EQ(m.wait(host.list_directory("..", kListEntriesMax)).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(m.wait(host.list_directory("..", kListEntriesMax)).error().code,
+            ErrorCode::permission_denied);
   // A new file inside is fine, also under directories that do not exist yet.
   EXPECT_TRUE(m.wait(host.write_file("new/dir/file", "ok")).has_value());
 }
@@ -480,6 +533,13 @@ TEST(PosixHost, TheDaemonToolsRunOnIt) {
   EXPECT_EQ(r.content, "int main() { return 0; }\n[exit code: 3]");
   r = call("bash", {{"command", "sleep 10"}, {"timeout_ms", 200}});
   EXPECT_EQ(r.error_code, "timeout");
+  r = call("bash", {{"command", "echo \"$GREETING\"; pwd >&2"},
+                    {"separate_stderr", true},
+                    {"env", {{"GREETING", "hi"}}},
+                    {"working_dir", "src"}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  EXPECT_EQ(r.metadata.at("stdout"), "hi\n");
+  EXPECT_EQ(r.metadata.at("stderr"), fs::canonical(m.dir / "src").string() + "\n");
 
   r = call("bash", {{"command", "echo $$; echo up; sleep 30"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error) << r.content;

@@ -44,11 +44,12 @@ class HostContract : public ::testing::Test {
     return machine.wait(std::move(task));
   }
   Result<ProcessOutcome> run(std::string command, Duration timeout = seconds(20),
-                             std::size_t output_limit_bytes = 0) {
+                             std::size_t output_limit_bytes = 0, bool separate_stderr = false) {
     ProcessSpec spec;
     spec.command = std::move(command);
     spec.timeout = timeout;
     spec.output_limit_bytes = output_limit_bytes;
+    spec.separate_stderr = separate_stderr;
     return wait(host().run(std::move(spec)));
   }
   void write(const std::string& relative, const std::string& content) {
@@ -96,6 +97,47 @@ TYPED_TEST_P(HostContract, OutputBeyondTheLimitIsCountedNotKept) {
   EXPECT_EQ(out->output, "0123");
   EXPECT_TRUE(out->truncated);
   EXPECT_EQ(out->output_bytes, 11u);
+}
+
+TYPED_TEST_P(HostContract, StderrJoinsTheOutputUnlessKeptApart) {
+  auto merged = this->run("echo out; echo err >&2; exit 3");
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(merged->exit_code, 3);
+  EXPECT_EQ(merged->output, "out\nerr\n");
+  EXPECT_EQ(merged->error_output, "");
+  EXPECT_EQ(merged->output_bytes, 8u);
+
+  std::string streamed;
+  ProcessSpec spec;
+  spec.command = "echo out; echo err >&2; exit 3";
+  spec.separate_stderr = true;
+  spec.on_output = [&streamed](std::string_view chunk) { streamed.append(chunk); };
+  auto apart = this->wait(this->host().run(std::move(spec)));
+  ASSERT_TRUE(apart.has_value());
+  EXPECT_EQ(apart->exit_code, 3);
+  EXPECT_EQ(apart->output, "out\n");
+  EXPECT_EQ(apart->error_output, "err\n");
+  EXPECT_EQ(streamed, "out\n") << "on_output gets stdout only";
+  EXPECT_EQ(apart->output_bytes, 8u) << "both streams";
+  EXPECT_FALSE(apart->truncated);
+}
+
+TYPED_TEST_P(HostContract, TheLimitAppliesToEachStreamKeptApart) {
+  auto both = this->run("echo 0123456789; echo abcdefghij >&2", seconds(20), 4, true);
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->output, "0123");
+  EXPECT_EQ(both->error_output, "abcd");
+  EXPECT_TRUE(both->truncated);
+  EXPECT_EQ(both->output_bytes, 22u);
+  auto only_stderr = this->run("echo 01; echo abcdefghij >&2", seconds(20), 4, true);
+  ASSERT_TRUE(only_stderr.has_value());
+  EXPECT_EQ(only_stderr->output, "01\n");
+  EXPECT_EQ(only_stderr->error_output, "abcd");
+  EXPECT_TRUE(only_stderr->truncated) << "either stream cut";
+  auto fits = this->run("echo 01; echo ab >&2", seconds(20), 4, true);
+  ASSERT_TRUE(fits.has_value());
+  EXPECT_EQ(fits->error_output, "ab\n");
+  EXPECT_FALSE(fits->truncated) << "each stream has the whole limit";
 }
 
 TYPED_TEST_P(HostContract, CancellingEndsTheCommandAndItsOutput) {
@@ -152,8 +194,7 @@ TYPED_TEST_P(HostContract, FileErrorsAreTheSameEverywhere) {
   this->write("dir/inner", "y");
   EXPECT_EQ(this->wait(this->host().read_file("missing")).error().code, ErrorCode::not_found);
   EXPECT_EQ(this->wait(this->host().stat("missing")).error().code, ErrorCode::not_found);
-  EXPECT_EQ(this->wait(this->host().list_directory("missing")).error().code,
-            ErrorCode::not_found);
+  EXPECT_EQ(this->wait(this->host().list_directory("missing")).error().code, ErrorCode::not_found);
   EXPECT_EQ(this->wait(this->host().read_file("dir")).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(this->wait(this->host().list_directory("file")).error().code,
             ErrorCode::invalid_argument);
@@ -188,8 +229,7 @@ TYPED_TEST_P(HostContract, AConfinedHostNeverReachesOutsideItsRoots) {
     EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
     EXPECT_EQ(this->wait(confined->stat(path)).error().code, ErrorCode::permission_denied);
   }
-  EXPECT_EQ(this->wait(confined->list_directory("..")).error().code,
-            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(confined->list_directory("..")).error().code, ErrorCode::permission_denied);
   EXPECT_EQ(this->wait(confined->write_file("../outside/planted", "x")).error().code,
             ErrorCode::permission_denied);
   EXPECT_EQ(this->wait(this->host().read_file("outside/planted")).error().code,
@@ -200,6 +240,8 @@ TYPED_TEST_P(HostContract, AConfinedHostNeverReachesOutsideItsRoots) {
 REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
                             ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
                             OutputBeyondTheLimitIsCountedNotKept,
+                            StderrJoinsTheOutputUnlessKeptApart,
+                            TheLimitAppliesToEachStreamKeptApart,
                             CancellingEndsTheCommandAndItsOutput,
                             FilesRoundTripAndCreateTheirDirectories,
                             ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,

@@ -104,7 +104,7 @@ RunRequest source(std::string yaml, Json inputs = Json::object()) {
   request.source = std::move(yaml);
   request.file = "test.yaml";
   request.inputs = std::move(inputs);
-  request.context = Json{{"user_id", "u1"}, {"chat_id", "c1"}};
+  request.context = Json{{"user_id", "u1"}, {"project_id", "p1"}};
   return request;
 }
 
@@ -132,7 +132,8 @@ TEST(WorkflowEngine, WorkNodesAreActivitiesAndApprovalsWaitForTheirSignal) {
   ASSERT_NE(build, nullptr);
   EXPECT_EQ(build->name, "node.run");
   EXPECT_EQ(build->input["args"]["command"], "make web");
-  EXPECT_EQ(build->input["run"]["chat_id"], "c1");
+  EXPECT_EQ(build->input["run"]["project_id"], "p1");
+  EXPECT_EQ(build->input["thread_id"], "");  // the run's main thread
   run.complete("build", Json{{"exit_code", 0}, {"stdout", "ok"}, {"stderr", ""}});
 
   // The approval is no activity: the run waits, with its timeout as a tagged timer.
@@ -340,6 +341,77 @@ TEST(WorkflowEngine, BadDefinitionsAndInputsFailTheRunWithTheirPlace) {
   EXPECT_FALSE(
       run_request_from_json(Json{{"source", "a"}, {"ref", "builtin://agent"}}).has_value());
   EXPECT_FALSE(run_request_from_json(Json{{"source", "a"}, {"extra", 1}}).has_value());
+}
+
+TEST(WorkflowEngine, AChatsRunRecordsItsEndOnTheChatBeforeItEnds) {
+  constexpr const char* kOneCommand = R"(name: one
+entry: build
+nodes:
+  - {id: build, type: run, command: make}
+)";
+  for (const bool succeeds : {true, false}) {
+    RunRequest request = source(kOneCommand);
+    request.user_id = "u1";
+    request.context["chat_id"] = "c1";
+    EngineRun run(request);
+    if (succeeds) {
+      run.complete("build", Json{{"exit_code", 0}, {"stdout", ""}, {"stderr", ""}});
+    } else {
+      run.fail("build", "boom");
+    }
+    // The chat's step comes first; the run ends once it is done.
+    const auto* finish = run.activity("");
+    ASSERT_NE(finish, nullptr);
+    EXPECT_EQ(finish->name, "chat_finish");
+    EXPECT_EQ(finish->input["chat_id"], "c1");
+    EXPECT_EQ(finish->input["user_id"], "u1");
+    EXPECT_EQ(finish->input["outcome"], succeeds ? "completed" : "failed");
+    EXPECT_FALSE(run.state().terminal.has_value());
+    run.complete("", Json::object());
+    EXPECT_EQ(run.state().terminal, succeeds ? EventKind::run_completed : EventKind::run_failed);
+    // The chat's step is no node.
+    auto nodes = node_states(run.state());
+    ASSERT_TRUE(nodes.has_value());
+    EXPECT_EQ(nodes->size(), 1U) << nodes->dump();
+  }
+  // A child run (a sub-workflow's) leaves the chat to its parent.
+  RunRequest child = source(kOneCommand);
+  child.context["chat_id"] = "c1";
+  child.context["parent_run_id"] = "r0";
+  EngineRun run(child);
+  run.complete("build", Json{{"exit_code", 0}, {"stdout", ""}, {"stderr", ""}});
+  EXPECT_EQ(run.state().terminal, EventKind::run_completed);
+}
+
+TEST(WorkflowEngine, NodesNameTheThreadTheyTalkOn) {
+  constexpr const char* kThreads = R"(name: threads
+nodes:
+  - id: plan
+    type: call_llm
+    thread: {mode: fork}
+  - id: fresh
+    type: call_llm
+    thread: {mode: new}
+  - id: main
+    type: call_llm
+edges: []
+entry: [plan, fresh, main]
+)";
+  RunRequest request = source(kThreads);
+  EngineRun top(request);
+  ASSERT_NE(top.activity("plan"), nullptr) << top.pending_paths().size();
+  EXPECT_EQ(top.activity("plan")->input["thread_id"], "plan");
+  EXPECT_EQ(top.activity("plan")->input["thread_from"], "");  // a fork of the main thread
+  EXPECT_EQ(top.activity("fresh")->input["thread_id"], "fresh");
+  EXPECT_FALSE(top.activity("fresh")->input.contains("thread_from"));
+  EXPECT_EQ(top.activity("main")->input["thread_id"], "");
+  // A child run talks on its node's thread and names its own threads under the node's key.
+  request.context["thread"] = "plan";
+  request.context["thread_prefix"] = "work/";
+  EngineRun child(request);
+  EXPECT_EQ(child.activity("plan")->input["thread_id"], "work/plan");
+  EXPECT_EQ(child.activity("plan")->input["thread_from"], "plan");
+  EXPECT_EQ(child.activity("main")->input["thread_id"], "plan");
 }
 
 TEST(WorkflowEngine, NodeTimeoutsBecomeStartToCloseLimits) {

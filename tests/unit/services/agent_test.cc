@@ -1,117 +1,14 @@
-// The agent loop end to end in virtual time: a chat message starts an `agent` run on a real
-// Worker and SQLite store; the scripted model lists the files and runs a command on the
+// The agent loop end to end in virtual time: a chat message starts a builtin://agent run on a
+// real Worker and SQLite store; the scripted model lists the files and runs a command on the
 // in-process daemon; every step is stored once and streamed to a UserFeed in order.
 #include <gtest/gtest.h>
 
-#include <optional>
-
-#include "core/agent/agent_workflow.h"
 #include "core/agent/scripted_model.h"
-#include "runtime/scope.h"
-#include "services/agent/agent_activities.h"
 #include "services/agent/chat_service.h"
-#include "services/routing/local_daemon_router.h"
-#include "services/storage/accounts.h"
-#include "services/storage/daemons.h"
-#include "services/storage/migrator.h"
-#include "services/updates/user_feed.h"
-#include "services/worker/worker.h"
-#include "sim/network.h"
-#include "sim/sim_bus.h"
-#include "sim/sim_executor.h"
-#include "sim/sim_host.h"
-#include "sim/sim_store.h"
-#include "sim/world.h"
+#include "unit/services/agent_monolith.h"
 
 namespace reliant::agent {
 namespace {
-
-template <class T>
-Task<void> capture(Task<T> task, std::optional<T>* out) {
-  *out = co_await task;
-}
-
-struct Monolith {
-  sim::World world{21};
-  sim::Network network{milliseconds(0), milliseconds(0)};
-  sim::SimBroker broker{world, network};
-  sim::SimDatabase database{world, network};
-  sim::NodeId node = world.add_node("monolith");
-  sim::SimExecutor executor{world, node};
-  sim::SimBus bus{broker, executor};
-  sim::SimStore store{database, executor};
-  sim::SimHost host{executor, "/work"};
-  Random random{7};
-  Env env{executor, random, &bus, nullptr, &store, &host};
-  daemon::MemoryRequestJournal journal;
-  routing::LocalDaemonRouter router{executor, host, "/work", journal, "daemon-1", "user-1"};
-  ScriptedLlm llm;
-  engine::WorkflowRegistry workflows;
-  engine::ActivityRegistry activities;
-  std::unique_ptr<engine::Worker> worker;
-  ChatService chats{env, ChatServiceConfig{}};
-  std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
-
-  Monolith() {
-    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
-    auto seeded = database.database().transact([](SqlTransaction& tx) -> Result<void> {
-      for (const char* user : {"user-1", "user-2"}) {
-        if (auto ok = insert_user(tx, User{user, std::string(user) + "@example.com", user, 0}); !ok)
-          return ok;
-      }
-      DaemonRecord daemon;
-      daemon.id = "daemon-1";
-      daemon.user_id = "user-1";
-      daemon.name = "laptop";
-      daemon.status = DaemonStatus::active;
-      daemon.connection_id = "c1";
-      daemon.connected_at_ms = 1;
-      return record_daemon_connected(tx, daemon);
-    });
-    EXPECT_TRUE(seeded.has_value()) << seeded.error().message;
-    host.put_file("/work/README.md", "# demo\n");
-    host.put_file("/work/main.cc", "int main() {}\n");
-    host.on_command("uname -a", sim::SimCommandScript::reply("SimOS 1.0 sim-host\n"));
-    register_agent_workflow(workflows);
-    register_agent_activities(
-        activities, AgentDeps{store, &bus, llm, router, "scripted", builtin_tool_specs()});
-    engine::WorkerConfig config;
-    config.worker_id = "w1";
-    worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
-  }
-  ~Monolith() {
-    scope.reset();
-    worker.reset();
-  }
-
-  template <class T>
-  T run(Task<T> task) {
-    std::optional<T> out;
-    scope->spawn(capture(std::move(task), &out));
-    while (!out && world.step()) {
-    }
-    EXPECT_TRUE(out.has_value()) << "the task never finished";
-    return std::move(*out);
-  }
-  template <class Done>
-  void run_until(Done done) {
-    while (!done() && world.step()) {
-    }
-  }
-};
-
-// Drains a feed into `events` until the chat reports a status other than running.
-Task<void> follow(updates::UserFeed* feed, std::vector<updates::UserEvent>* events, bool* done) {
-  while (!*done) {
-    Task<Result<std::vector<updates::UserEvent>>> next = feed->next();
-    auto batch = co_await next;
-    if (!batch) continue;
-    for (auto& event : *batch) {
-      if (event.kind == "chat_status" && event.body.value("status", "") != "running") *done = true;
-      events->push_back(std::move(event));
-    }
-  }
-}
 
 TEST(AgentLoop, ListsFilesRunsACommandAndAnswersWithWhatItSaw) {
   Monolith m;
@@ -183,8 +80,9 @@ TEST(AgentLoop, ABusyChatRefusesASecondMessageAndOtherUsersSeeNothing) {
   EXPECT_EQ(send_theirs.error().code, ErrorCode::not_found);
   auto empty = m.run(m.chats.send_message("user-1", chat->id, "", {}));
   EXPECT_EQ(empty.error().code, ErrorCode::invalid_argument);
-  auto bad_selector =
-      m.run(m.chats.send_message("user-1", chat->id, "x", {"", nlohmann::json(42), {}}));
+  SendOptions bad;
+  bad.daemon = nlohmann::json(42);
+  auto bad_selector = m.run(m.chats.send_message("user-1", chat->id, "x", bad));
   EXPECT_EQ(bad_selector.error().code, ErrorCode::invalid_argument);
 }
 

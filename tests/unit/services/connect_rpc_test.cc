@@ -131,6 +131,24 @@ TEST(ConnectRpc, ErrorsAreHttpStatusesWithConnectCodes) {
          404, "not_found");
 }
 
+TEST(ConnectRpc, WorkflowServiceValidatesADefinition) {
+  Connect c;
+  const std::string validate = "/reliant.api.v1.WorkflowService/ValidateWorkflow";
+  const HttpResponse valid =
+      c.call(validate, "application/json",
+             Json{{"source", "name: lint\nentry: a\nnodes:\n  - {id: a, type: router}\n"}}.dump());
+  ASSERT_EQ(valid.status, 200) << valid.body;
+  EXPECT_EQ(Json::parse(valid.body)["name"], "lint");
+  const HttpResponse refused = c.call(
+      validate, "application/json",
+      Json{{"source", "name: x\nentry: a\nnodes:\n  - {id: a, type: nope}\n"}, {"file", "x.yaml"}}
+          .dump());
+  EXPECT_EQ(refused.status, 400);
+  const Json error = Json::parse(refused.body);
+  EXPECT_EQ(error["code"], "invalid_argument");
+  EXPECT_EQ(error.value("message", "").rfind("x.yaml:4:", 0), 0u) << refused.body;
+}
+
 // Issue 15 on the Connect face: request JSON nested 100,000 deep is refused before protobuf's
 // parser sees it, and the server goes on answering.
 TEST(ConnectRpc, DeeplyNestedJsonIsInvalidArgument) {

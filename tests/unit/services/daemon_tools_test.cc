@@ -2,6 +2,7 @@
 // paths, output caps, timeouts, cancellation and the background-process lifecycle.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,12 +33,16 @@ bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// One simulated daemon: a world, its executor, a host rooted at /work, and the tools.
+// One simulated daemon: a world, its executor, a host at /work (confined to `roots` when
+// given), and the tools.
 struct Daemon {
+  explicit Daemon(std::vector<std::string> roots = {})
+      : host{executor, "/work", std::move(roots)} {}
+
   sim::World world{7};
   sim::NodeId node = world.add_node("daemon");
   sim::SimExecutor executor{world, node};
-  sim::SimHost host{executor, "/work"};
+  sim::SimHost host;
   BackgroundProcesses background{executor, host, /*buffer_limit_bytes=*/1024,
                                  /*max_processes=*/4};
   ToolContext ctx{executor, host, "/work", /*output_limit_bytes=*/4096, background};
@@ -241,6 +246,125 @@ TEST(Bash, DestroyingTheCallKillsTheRunningCommand) {
   EXPECT_EQ(d.host.running(), 0u);
   EXPECT_EQ(d.host.stats().runs_killed, 1u);
   EXPECT_FALSE(d.world.step()) << "the command's timer was withdrawn";
+}
+
+TEST(Bash, SeparateStderrGivesBothStreamsInTheMetadata) {
+  Daemon d;
+  ToolResult r = d.call(
+      "bash", Json{{"command", "echo out; echo err >&2; exit 3"}, {"separate_stderr", true}});
+  EXPECT_EQ(r.error_code, "failed");
+  EXPECT_EQ(r.content, "out\nerr\n[exit code: 3]") << "stdout then stderr";
+  EXPECT_EQ(r.metadata.at("exit_code"), 3);
+  EXPECT_EQ(r.metadata.at("stdout"), "out\n");
+  EXPECT_EQ(r.metadata.at("stderr"), "err\n");
+
+  r = d.call("bash", Json{{"command", "echo out; echo err >&2"}});
+  EXPECT_EQ(r.content, "out\nerr\n");
+  EXPECT_FALSE(r.metadata.contains("stdout")) << "only when asked";
+
+  // Each stream is capped on its own, never inside a character; the content as a whole too.
+  d.host.on_command("noisy", sim::SimCommandScript::reply_with_stderr(
+                                 std::string(4095, 'o') + "\xC3\xA9", std::string(5000, 'e')));
+  r = d.call("bash", Json{{"command", "noisy"}, {"separate_stderr", true}});
+  EXPECT_FALSE(r.is_error) << r.content;
+  EXPECT_EQ(r.metadata.at("stdout"), std::string(4095, 'o'));
+  EXPECT_EQ(r.metadata.at("stderr"), std::string(4096, 'e'));
+  EXPECT_EQ(r.metadata.at("truncated"), true);
+  EXPECT_EQ(r.metadata.at("output_bytes"), 9097);
+  EXPECT_EQ(r.content,
+            std::string(4095, 'o') + "\n[output truncated: 5002 bytes over the limit of 4096]");
+}
+
+TEST(Bash, EnvAddsVariablesToTheCommand) {
+  Daemon d;
+  std::map<std::string, std::string> seen;
+  d.host.on_prefix("show-env", [&seen](sim::SimHost&, const sim::SimCommandCall& call) {
+    seen = call.env;
+    return sim::SimCommandScript::reply("shown\n");
+  });
+  ToolResult r =
+      d.call("bash", Json{{"command", "show-env"}, {"env", {{"GREETING", "hi"}, {"_N2", ""}}}});
+  EXPECT_FALSE(r.is_error) << r.content;
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"GREETING", "hi"}, {"_N2", ""}}));
+
+  r = d.call(
+      "bash",
+      Json{{"command", "show-env"}, {"env", {{"GREETING", "hi"}}}, {"run_in_background", true}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  seen.clear();
+  d.advance(seconds(1));
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"GREETING", "hi"}})) << "in background";
+}
+
+TEST(Bash, EnvMustMapVariableNamesToStrings) {
+  Daemon d;
+  struct Refusal {
+    Json env;
+    std::string message;
+  };
+  const Refusal refusals[] = {
+      {Json{{"N", 1}}, "field \"env\": the value of \"N\" must be a string, got number"},
+      {Json{{"1ABC", "x"}},
+       "field \"env\": \"1ABC\" is not a variable name (letters, digits and '_', not starting "
+       "with a digit)"},
+      {Json{{"N", std::string("a\0b", 3)}},
+       "field \"env\": the value of \"N\" holds a NUL character"},
+      {Json::array({"N=1"}), "field \"env\" must be an object, got array"},
+  };
+  for (const auto& [env, message] : refusals) {
+    const ToolResult r = d.call("bash", Json{{"command", "ls"}, {"env", env}});
+    EXPECT_EQ(r.error_code, "invalid_input") << message;
+    EXPECT_EQ(r.content, message);
+  }
+  for (const std::string name : {"", "A-B", "A=B", "PATH ", "\xC3\xA9"}) {
+    const ToolResult r = d.call("bash", Json{{"command", "ls"}, {"env", {{name, "x"}}}});
+    EXPECT_EQ(r.error_code, "invalid_input") << name;
+  }
+  const ToolResult r = d.call("bash", Json{{"command", "ls"}, {"separate_stderr", "yes"}});
+  EXPECT_EQ(r.content, "field \"separate_stderr\" must be true or false, got string");
+  EXPECT_TRUE(d.host.commands_run().empty()) << "nothing ran";
+}
+
+TEST(Bash, WorkingDirRunsTheCommandElsewhereInTheWorkspace) {
+  Daemon d;
+  d.host.make_directory("/work/sub/deeper");
+  ToolResult r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", "sub"}});
+  EXPECT_FALSE(r.is_error) << r.content;
+  EXPECT_EQ(r.content, "/work/sub\n");
+  r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", "/work/sub/deeper/.."}});
+  EXPECT_EQ(r.content, "/work/sub\n");
+
+  r = d.call("bash",
+             Json{{"command", "pwd"}, {"working_dir", "sub/deeper"}, {"run_in_background", true}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  d.advance(seconds(1));
+  EXPECT_EQ(d.call("bash_output", Json{{"id", "bash_1"}}).content,
+            "/work/sub/deeper\n[bash_1: exited with code 0]");
+}
+
+TEST(Bash, WorkingDirIsRefusedOutsideTheWorkspaceOrWhenNotADirectory) {
+  Daemon d(std::vector<std::string>{"/work"});
+  d.host.put_file("/work/file.txt", "x");
+  d.host.make_directory("/elsewhere");
+  ToolResult r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", "../elsewhere"}});
+  EXPECT_EQ(r.error_code, "failed");
+  EXPECT_EQ(r.content,
+            "bash: working_dir /elsewhere: permission_denied: /elsewhere is outside the daemon's "
+            "workspace (/work)");
+  // As the file tools report it.
+  EXPECT_EQ(d.call("ls", Json{{"path", "../elsewhere"}}).error_code, "failed");
+  r = d.call("bash",
+             Json{{"command", "pwd"}, {"working_dir", "/elsewhere"}, {"run_in_background", true}});
+  EXPECT_EQ(r.error_code, "failed") << "in background too";
+  r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", "missing"}});
+  EXPECT_EQ(r.error_code, "not_found");
+  EXPECT_EQ(r.content, "bash: working_dir missing: /work/missing does not exist");
+  r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", "file.txt"}});
+  EXPECT_EQ(r.error_code, "invalid_input");
+  EXPECT_EQ(r.content, "bash: working_dir file.txt: is not a directory");
+  r = d.call("bash", Json{{"command", "pwd"}, {"working_dir", 3}});
+  EXPECT_EQ(r.content, "field \"working_dir\" must be a string, got number");
+  EXPECT_TRUE(d.host.commands_run().empty()) << "nothing ran";
 }
 
 // --- background processes ---

@@ -2,7 +2,7 @@
 // Worker running the agent, scripted model, in-process daemon on PosixHost in a temp dir),
 // called by generated C++ stubs: a chat streamed end to end, the answers' shapes, and the
 // failures — credentials, unknown chats, empty text, garbage bytes, unknown methods,
-// cancelled streams.
+// cancelled streams; a project workflow stored, run and approved through WorkflowService.
 #include "services/api/grpc_api.h"
 
 #include <grpcpp/generic/generic_stub.h>
@@ -41,6 +41,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
+#include "services/storage/projects.h"
 #include "services/worker/worker.h"
 
 namespace reliant::api {
@@ -48,6 +49,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+// gRPC's generated clients (the code generator names them `Stub`).
+using ChatClient = v1::ChatService::Stub;
+using DaemonClient = v1::DaemonService::Stub;
+using WorkflowClient = v1::WorkflowService::Stub;
 
 template <class T>
 Task<void> await_into(Task<T> task, std::optional<T>* out) {
@@ -181,17 +186,18 @@ struct Stack {
                                grpc::InsecureChannelCredentials());
   }
 
-  // One unary call through a generated stub: (status, response).
-  template <class Response, class Request, class Method>
-  std::pair<grpc::Status, Response> unary(Method method, Request request,
-                                          const std::string& token) {
+  // One unary call of a generated client's method: (status, response). An empty token sends
+  // no credentials.
+  template <class Client, class Request, class Response>
+  std::pair<grpc::Status, Response> rpc(grpc::Status (Client::*method)(grpc::ClientContext*,
+                                                                       const Request&, Response*),
+                                        const Request& request, const std::string& token) {
     return call([this, method, request, token] {
-      auto chats = v1::ChatService::NewStub(channel());
-      auto daemons = v1::DaemonService::NewStub(channel());
+      Client client(channel());
       grpc::ClientContext context;
       if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
       Response response;
-      grpc::Status status = method(*chats, *daemons, context, request, response);
+      grpc::Status status = (client.*method)(&context, request, &response);
       return std::make_pair(status, response);
     });
   }
@@ -199,28 +205,20 @@ struct Stack {
   std::pair<grpc::Status, v1::Chat> create_chat(const std::string& token, std::string title) {
     v1::CreateChatRequest request;
     request.set_title(std::move(title));
-    return unary<v1::Chat>([](auto& chats, auto&, auto& context, const auto& in,
-                              auto& out) { return chats.CreateChat(&context, in, &out); },
-                           request, token);
+    return rpc(&ChatClient::CreateChat, request, token);
   }
   std::pair<grpc::Status, v1::SendMessageResponse> send(const std::string& token,
                                                         std::string chat_id, std::string text) {
     v1::SendMessageRequest request;
     request.set_chat_id(std::move(chat_id));
     request.set_text(std::move(text));
-    return unary<v1::SendMessageResponse>(
-        [](auto& chats, auto&, auto& context, const auto& in, auto& out) {
-          return chats.SendMessage(&context, in, &out);
-        },
-        request, token);
+    return rpc(&ChatClient::SendMessage, request, token);
   }
   std::pair<grpc::Status, v1::GetChatResponse> get_chat(const std::string& token,
                                                         std::string chat_id) {
     v1::GetChatRequest request;
     request.set_chat_id(std::move(chat_id));
-    return unary<v1::GetChatResponse>([](auto& chats, auto&, auto& context, const auto& in,
-                                         auto& out) { return chats.GetChat(&context, in, &out); },
-                                      request, token);
+    return rpc(&ChatClient::GetChat, request, token);
   }
   // Raw bytes to `method`, whatever they are.
   grpc::Status generic_call(const std::string& method, const std::string& bytes,
@@ -367,19 +365,12 @@ TEST(GrpcApi, ListsChatsAndDaemonsAndSetsTheSessionDaemon) {
   ASSERT_TRUE(created.ok());
   ASSERT_TRUE(s.create_chat(s.bob, "bob's").first.ok());
 
-  auto [listed, chats] =
-      s.unary<v1::ListChatsResponse>([](auto& stub, auto&, auto& context, const auto& in,
-                                        auto& out) { return stub.ListChats(&context, in, &out); },
-                                     v1::ListChatsRequest(), s.alice);
+  auto [listed, chats] = s.rpc(&ChatClient::ListChats, v1::ListChatsRequest(), s.alice);
   ASSERT_TRUE(listed.ok()) << listed.error_message();
   ASSERT_EQ(chats.chats_size(), 1);
   EXPECT_EQ(chats.chats(0).id(), chat.id());
 
-  auto [found, daemons] = s.unary<v1::ListDaemonsResponse>(
-      [](auto&, auto& stub, auto& context, const auto& in, auto& out) {
-        return stub.ListDaemons(&context, in, &out);
-      },
-      v1::ListDaemonsRequest(), s.alice);
+  auto [found, daemons] = s.rpc(&DaemonClient::ListDaemons, v1::ListDaemonsRequest(), s.alice);
   ASSERT_TRUE(found.ok()) << found.error_message();
   ASSERT_EQ(daemons.daemons_size(), 1);
   const v1::Daemon& daemon = daemons.daemons(0);
@@ -395,13 +386,7 @@ TEST(GrpcApi, ListsChatsAndDaemonsAndSetsTheSessionDaemon) {
   set.set_chat_id(chat.id());
   set.set_daemon_id("daemon-1");
   auto set_daemon = [&s](const v1::SetSessionDaemonRequest& request, const std::string& token) {
-    return s
-        .unary<v1::SetSessionDaemonResponse>(
-            [](auto&, auto& stub, auto& context, const auto& in, auto& out) {
-              return stub.SetSessionDaemon(&context, in, &out);
-            },
-            request, token)
-        .first;
+    return s.rpc(&DaemonClient::SetSessionDaemon, request, token).first;
   };
   ASSERT_TRUE(set_daemon(set, s.alice).ok());
   EXPECT_EQ(s.get_chat(s.alice, chat.id()).second.chat().active_daemon_id(), "daemon-1");
@@ -441,11 +426,7 @@ TEST(GrpcApi, FailuresAreTheMatchingStatuses) {
   selector.set_chat_id(chat.id());
   selector.set_text("hi");
   selector.set_daemon_selector_json("{not json");
-  auto [bad_selector, unused] = s.unary<v1::SendMessageResponse>(
-      [](auto& stub, auto&, auto& context, const auto& in, auto& out) {
-        return stub.SendMessage(&context, in, &out);
-      },
-      selector, s.alice);
+  auto [bad_selector, unused] = s.rpc(&ChatClient::SendMessage, selector, s.alice);
   EXPECT_EQ(bad_selector.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   v1::StreamUpdatesRequest negative;
   negative.set_since_seq(-1);
@@ -485,6 +466,134 @@ TEST(GrpcApi, AStreamTheClientCancelsEndsOnTheServer) {
   EXPECT_TRUE(s.run_until([&] { return s.server->live_calls() == 0; }));
 }
 
+// An approval and a router: the run needs no daemon and no model, only a person.
+constexpr const char* kGate = R"(name: gate
+entry: approve
+nodes:
+  - {id: approve, type: approval, title: "Ship it?"}
+  - {id: done, type: router}
+edges:
+  - from: approve
+    cases:
+      - {to: done, condition: "nodes.approve.status == 'approved'"}
+outputs:
+  approved: "{{ nodes.approve.status }}"
+)";
+
+TEST(GrpcApi, AProjectWorkflowIsStoredRunAndApprovedOverGrpc) {
+  Stack s;
+  ASSERT_TRUE(s.server);
+  TransactionBody project = [](SqlTransaction& tx) {
+    return insert_project(tx, ProjectRecord{"proj-1", "user-alice", "web", "", 1, {}});
+  };
+  ASSERT_TRUE(s.run(s.store->transact(std::move(project))).has_value());
+
+  // A mistake is refused at its file:line:column.
+  v1::CreateProjectWorkflowRequest create;
+  create.set_project_id("proj-1");
+  create.set_source("name: gate\nentry: a\nnodes:\n  - {id: a, type: nope}\n");
+  create.set_file("gate.yaml");
+  auto [refused, unused] = s.rpc(&WorkflowClient::CreateProjectWorkflow, create, s.alice);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message().rfind("gate.yaml:4:", 0), 0u) << refused.error_message();
+
+  create.set_source(kGate);
+  auto [created, stored] = s.rpc(&WorkflowClient::CreateProjectWorkflow, create, s.alice);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_EQ(stored.name(), "gate");
+  EXPECT_EQ(stored.version(), 1);
+  EXPECT_EQ(stored.project_id(), "proj-1");
+  v1::GetProjectWorkflowRequest get;
+  get.set_project_id("proj-1");
+  get.set_name("gate");
+  auto [got, read] = s.rpc(&WorkflowClient::GetProjectWorkflow, get, s.alice);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(read.source(), kGate);
+  EXPECT_EQ(s.rpc(&WorkflowClient::GetProjectWorkflow, get, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::StartRunRequest start;
+  start.set_workflow("gate");
+  start.set_project_id("proj-1");
+  auto [started, run] = s.rpc(&WorkflowClient::StartRun, start, s.alice);
+  ASSERT_TRUE(started.ok()) << started.error_message();
+  EXPECT_EQ(run.workflow(), "gate");
+  EXPECT_EQ(run.status(), "running");
+  EXPECT_FALSE(run.chat_id().empty());
+
+  // The worker reaches the approval; the run then shows it waiting.
+  v1::GetRunRequest get_run;
+  get_run.set_run_id(run.run_id());
+  const auto run_reaches = [&](const std::function<bool(const v1::GetRunResponse&)>& done) {
+    for (int i = 0; i < 100; ++i) {
+      auto [status, shown] = s.rpc(&WorkflowClient::GetRun, get_run, s.alice);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (done(shown)) return true;
+      s.run_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_TRUE(run_reaches([](const v1::GetRunResponse& shown) {
+    return shown.nodes_json().find("\"waiting\"") != std::string::npos;
+  }));
+
+  // Another user's run is not found; its owner approves it.
+  v1::ApproveNodeRequest approve;
+  approve.set_run_id(run.run_id());
+  approve.set_message("go");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ApproveNode, approve, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.rpc(&WorkflowClient::GetRun, get_run, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto [approved, answered] = s.rpc(&WorkflowClient::ApproveNode, approve, s.alice);
+  ASSERT_TRUE(approved.ok()) << approved.error_message();
+  EXPECT_EQ(answered.node(), "approve");
+  EXPECT_EQ(Json::parse(answered.output_json())["status"], "approved");
+  ASSERT_TRUE(
+      run_reaches([](const v1::GetRunResponse& shown) { return shown.status() == "completed"; }));
+  auto [finished, done] = s.rpc(&WorkflowClient::GetRun, get_run, s.alice);
+  EXPECT_EQ(Json::parse(done.result_json())["outputs"]["approved"], "approved")
+      << done.result_json();
+
+  // Nothing waits any more.
+  auto [again, unused_again] = s.rpc(&WorkflowClient::ApproveNode, approve, s.alice);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << again.error_message();
+  v1::CancelRunRequest cancel;
+  cancel.set_run_id(run.run_id());
+  EXPECT_EQ(s.rpc(&WorkflowClient::CancelRun, cancel, s.alice).first.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  auto [listed, runs] = s.rpc(&WorkflowClient::ListRuns, v1::ListRunsRequest(), s.alice);
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_EQ(runs.runs_size(), 1);
+  EXPECT_EQ(runs.runs(0).id(), run.run_id());
+  EXPECT_EQ(runs.runs(0).workflow(), "gate");
+  EXPECT_EQ(runs.runs(0).status(), "completed");
+  EXPECT_EQ(runs.runs(0).chat_id(), run.chat_id());
+  EXPECT_EQ(s.rpc(&WorkflowClient::ListRuns, v1::ListRunsRequest(), s.bob).second.runs_size(), 0);
+
+  // Node updates in history order, each with its seq; none after the last.
+  v1::ListRunEventsRequest events;
+  events.set_run_id(run.run_id());
+  auto [read_events, history] = s.rpc(&WorkflowClient::ListRunEvents, events, s.alice);
+  ASSERT_TRUE(read_events.ok()) << read_events.error_message();
+  ASSERT_FALSE(history.events().empty());
+  std::int64_t seq = 0;
+  bool approval_completed = false;
+  for (const auto& event : history.events()) {
+    EXPECT_GE(event.seq(), seq) << event.event_json();
+    seq = event.seq();
+    EXPECT_EQ(Json::parse(event.event_json())["kind"], event.kind());
+    approval_completed =
+        approval_completed || (event.kind() == "node_completed" && event.key() == "approve");
+  }
+  EXPECT_TRUE(approval_completed);
+  EXPECT_EQ(history.events(history.events_size() - 1).kind(), "run_completed");
+  EXPECT_GE(history.last_seq(), seq);
+  events.set_since_seq(history.last_seq());
+  EXPECT_EQ(s.rpc(&WorkflowClient::ListRunEvents, events, s.alice).second.events_size(), 0);
+}
+
 TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
   Stack s;
   const auto* file = v1::Chat::descriptor()->file();
@@ -500,7 +609,7 @@ TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
       ++methods;
     }
   }
-  EXPECT_EQ(methods, 8);
+  EXPECT_EQ(methods, 23);
   EXPECT_FALSE(s.api->knows("/reliant.api.v1.ChatService/DeleteChat"));
 }
 

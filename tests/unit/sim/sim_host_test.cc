@@ -62,9 +62,11 @@ TEST(SimHost, FilesAndImplicitDirectories) {
   EXPECT_EQ((*listing)[1].path, "/home/me/src");
   EXPECT_TRUE((*listing)[1].is_directory);
 
-  EXPECT_EQ(m.wait(m.host.read_file("src", kReadFileBytesMax)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.read_file("src", kReadFileBytesMax)).error().code,
+            ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.read_file("nope", kReadFileBytesMax)).error().code, ErrorCode::not_found);
-  EXPECT_EQ(m.wait(m.host.list_directory("notes.txt", kListEntriesMax)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.list_directory("notes.txt", kListEntriesMax)).error().code,
+            ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("notes.txt/x", "")).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(m.wait(m.host.write_file("src", "")).error().code, ErrorCode::invalid_argument);
   ASSERT_TRUE(m.wait(m.host.write_file("src/b.cc", "b")).has_value());
@@ -155,6 +157,46 @@ TEST(SimHost, StreamsOutputAndCapsWhatItCollects) {
   const std::int64_t t0 = to_ms(start - kSimEpoch);
   EXPECT_EQ(chunks, (std::vector<std::pair<std::int64_t, std::string>>{{t0 + 1000, "12345"},
                                                                        {t0 + 2000, "67890"}}));
+}
+
+TEST(SimHost, StderrIsKeptApartOnlyWhenAsked) {
+  Machine m;
+  SimCommandScript script;
+  script.steps = {{seconds(1), "compiling\n"},
+                  {seconds(1), "warning: unused\n", /*to_stderr=*/true},
+                  {seconds(1), "done\n"}};
+  script.exit_code = 1;
+  m.host.on_command("make", script);
+  EXPECT_EQ(m.run("make").output, "compiling\nwarning: unused\ndone\n") << "merged by default";
+
+  std::string streamed;
+  ProcessSpec spec;
+  spec.command = "make";
+  spec.separate_stderr = true;
+  spec.on_output = [&streamed](std::string_view chunk) { streamed.append(chunk); };
+  auto apart = m.wait(m.host.run(std::move(spec)));
+  ASSERT_TRUE(apart.has_value());
+  EXPECT_EQ(apart->output, "compiling\ndone\n");
+  EXPECT_EQ(apart->error_output, "warning: unused\n");
+  EXPECT_EQ(apart->exit_code, 1);
+  EXPECT_EQ(streamed, "compiling\ndone\n");
+
+  // The shell: `>&2` and `2>&1` redirect a command's steps; its complaints go to stderr; a
+  // file redirection takes stdout only.
+  m.host.on_prefix("warn", [](SimHost&, const SimCommandCall&) {
+    return SimCommandScript::reply_with_stderr("result\n", "careful\n");
+  });
+  auto run_apart = [&m](std::string command) {
+    ProcessSpec s;
+    s.command = std::move(command);
+    s.separate_stderr = true;
+    return m.wait(m.host.run(std::move(s))).value_or(ProcessOutcome{});
+  };
+  ProcessOutcome shell = run_apart("echo a >&2; warn 2>&1; gcc; warn > out.txt");
+  EXPECT_EQ(shell.output, "result\ncareful\n");
+  EXPECT_EQ(shell.error_output, "a\nsh: 1: gcc: not found\ncareful\n");
+  EXPECT_EQ(m.host.file("/home/me/out.txt"), "result\n");
+  EXPECT_EQ(run_apart("cd /nowhere").error_output, "sh: 1: cd: can't cd to /nowhere\n");
 }
 
 TEST(SimHost, DestroyingTheRunKillsItAndWithdrawsItsTimer) {

@@ -1,5 +1,7 @@
 // The shell tools: bash (foreground or background), and bash_output, bash_kill, bash_list for
 // the background processes it starts.
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "services/daemon/tools/background_processes.h"
@@ -26,6 +28,54 @@ Json status_metadata(const BackgroundStatus& status) {
   return out;
 }
 
+// A shell variable's name: a letter or '_', then letters, digits or '_'.
+bool is_variable_name(std::string_view name) {
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (name.empty() || !letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
+// The "env" input: variables added to the command's environment.
+Result<std::map<std::string, std::string>> environment_input(const Json& input) {
+  std::map<std::string, std::string> out;
+  auto it = input.find("env");
+  if (it == input.end() || it->is_null()) return out;
+  if (!it->is_object()) {
+    return fail(ErrorCode::invalid_argument,
+                "field \"env\" must be an object, got " + std::string(it->type_name()));
+  }
+  for (const auto& [name, value] : it->items()) {
+    if (!is_variable_name(name)) {
+      return fail(ErrorCode::invalid_argument,
+                  "field \"env\": \"" + name +
+                      "\" is not a variable name (letters, digits and '_', not starting with a "
+                      "digit)");
+    }
+    if (!value.is_string()) {
+      return fail(ErrorCode::invalid_argument, "field \"env\": the value of \"" + name +
+                                                   "\" must be a string, got " +
+                                                   std::string(value.type_name()));
+    }
+    // An environment entry ends at its first NUL: the command would see a shorter value.
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      return fail(ErrorCode::invalid_argument,
+                  "field \"env\": the value of \"" + name + "\" holds a NUL character");
+    }
+    out[name] = value.get<std::string>();
+  }
+  return out;
+}
+
+// One stream for metadata: at most the limit, never cut inside a character, valid UTF-8 (the
+// host cut bytes, and JSON carries text).
+std::string stream_text(std::string text, std::size_t limit_bytes) {
+  if (limit_bytes != 0 && text.size() >= limit_bytes) {
+    text.resize(utf8_prefix_length(text, limit_bytes));
+  }
+  return repair_utf8(text);
+}
+
 Json id_schema() {
   return {
       {"type", "object"},
@@ -39,11 +89,12 @@ class BashTool final : public Tool {
  public:
   std::string_view name() const override { return "bash"; }
   std::string_view description() const override {
-    return "Runs a shell command with /bin/sh -c in the working directory and returns its "
-           "combined stdout and stderr. A non-zero exit code is reported as an error with the "
-           "output. The command is killed after timeout_ms (default 120000, at most 600000). "
-           "With run_in_background it returns a process id at once; read its output with "
-           "bash_output and stop it with bash_kill.";
+    return "Runs a shell command with /bin/sh -c in the working directory (or working_dir) and "
+           "returns its combined stdout and stderr; with separate_stderr, stdout then stderr, "
+           "and each apart in the metadata. env adds environment variables. A non-zero exit "
+           "code is reported as an error with the output. The command is killed after "
+           "timeout_ms (default 120000, at most 600000). With run_in_background it returns a "
+           "process id at once; read its output with bash_output and stop it with bash_kill.";
   }
   Json input_schema() const override {
     return {{"type", "object"},
@@ -59,7 +110,23 @@ class BashTool final : public Tool {
                 {"description", "Start it and return at once with an id for bash_output."}}},
               {"description",
                {{"type", "string"},
-                {"description", "Five to ten words saying what the command does."}}}}},
+                {"description", "Five to ten words saying what the command does."}}},
+              {"separate_stderr",
+               {{"type", "boolean"},
+                {"description",
+                 "Keep stderr apart: the metadata then holds stdout and stderr, each cut at the "
+                 "output limit. Ignored with run_in_background."}}},
+              {"env",
+               {{"type", "object"},
+                {"additionalProperties", {{"type", "string"}}},
+                {"description",
+                 "Environment variables to add, name to value; names are letters, digits and "
+                 "'_', not starting with a digit."}}},
+              {"working_dir",
+               {{"type", "string"},
+                {"description",
+                 "The directory to run in, absolute or relative to the working directory; it "
+                 "must lie inside the daemon's workspace."}}}}},
             {"required", {"command"}},
             {"additionalProperties", false}};
   }
@@ -82,11 +149,30 @@ class BashTool final : public Tool {
     if (!background) co_return invalid_input(background.error());
     auto description = optional_string(input, "description");
     if (!description) co_return invalid_input(description.error());
+    auto separate_stderr = optional_bool(input, "separate_stderr", false);
+    if (!separate_stderr) co_return invalid_input(separate_stderr.error());
+    auto env = environment_input(input);
+    if (!env) co_return invalid_input(env.error());
+    auto given_dir = optional_string(input, "working_dir");
+    if (!given_dir) co_return invalid_input(given_dir.error());
 
     ProcessSpec spec;
     spec.command = *command;
     spec.working_dir = ctx.working_dir;
+    spec.env = std::move(*env);
     spec.output_limit_bytes = ctx.output_limit_bytes;
+    if (*given_dir) {
+      // Confined the way the file tools are: the host refuses a path outside its workspace.
+      const std::string dir = resolve_input_path(ctx, **given_dir);
+      const std::string what = "bash: working_dir " + shown_path(ctx, dir);
+      Task<Result<FileEntry>> stat_task = ctx.host.stat(dir);
+      Result<FileEntry> entry = co_await stat_task;
+      if (!entry) co_return host_failure(entry.error(), what);
+      if (!entry->is_directory) {
+        co_return tool_failure(tool_error::invalid_input, what + ": is not a directory");
+      }
+      spec.working_dir = dir;
+    }
     if (*background) {
       // A background process runs until it ends or is killed, unless a timeout was asked for.
       if (*timeout_ms) spec.timeout = milliseconds(**timeout_ms);
@@ -100,20 +186,25 @@ class BashTool final : public Tool {
 
     const std::int64_t limit_ms = timeout_ms->value_or(kDefaultTimeoutMs);
     spec.timeout = milliseconds(limit_ms);
+    spec.separate_stderr = *separate_stderr;
     const Instant started = ctx.executor.now();
     Task<Result<ProcessOutcome>> running = ctx.host.run(std::move(spec));
     Result<ProcessOutcome> outcome = co_await running;
     if (!outcome) co_return host_failure(outcome.error(), "bash: could not run the command");
 
-    const std::uint64_t cut = outcome->output_bytes > outcome->output.size()
-                                  ? outcome->output_bytes - outcome->output.size()
-                                  : 0;
-    std::string content = cap_output(std::move(outcome->output), ctx.output_limit_bytes, cut);
+    const std::uint64_t kept = outcome->output.size() + outcome->error_output.size();
+    const std::uint64_t cut = outcome->output_bytes > kept ? outcome->output_bytes - kept : 0;
     Json metadata = {{"exit_code", outcome->exit_code},
                      {"timed_out", outcome->timed_out},
                      {"truncated", outcome->truncated || cut > 0},
                      {"output_bytes", outcome->output_bytes},
                      {"duration_ms", to_ms(ctx.executor.now() - started)}};
+    if (*separate_stderr) {
+      metadata["stdout"] = stream_text(outcome->output, ctx.output_limit_bytes);
+      metadata["stderr"] = stream_text(outcome->error_output, ctx.output_limit_bytes);
+    }
+    std::string content =
+        cap_output(std::move(outcome->output) + outcome->error_output, ctx.output_limit_bytes, cut);
     if (outcome->timed_out) {
       append_line(content,
                   "[timed out after " + std::to_string(limit_ms) + " ms: the command was killed]");

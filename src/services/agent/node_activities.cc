@@ -1,0 +1,372 @@
+// node.call_llm, node.save_message and node.compact: the nodes that talk on a thread.
+#include "services/agent/node_activities.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/agent/agent_workflow.h"
+#include "services/agent/node_support.h"
+#include "services/agent/step_support.h"
+
+namespace reliant::agent {
+
+void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps);
+void register_child_run_activity(engine::ActivityRegistry& registry, const AgentDeps& deps);
+
+namespace {
+
+using engine::ActivityContext;
+using Json = nlohmann::json;
+
+constexpr const char* kDefaultSystemPrompt =
+    "You are Reliant, a software engineering agent. Use the tools to inspect and change the "
+    "user's workspace; answer concisely.";
+
+// The tools a filter lets a node offer (node_support.h's tool_allowed), or every tool without
+// a filter.
+std::vector<llm::ToolSpec> filtered_tools(const std::vector<llm::ToolSpec>& tools,
+                                          const Json& filter) {
+  std::vector<llm::ToolSpec> out;
+  for (const auto& tool : tools) {
+    if (tool_allowed(filter, tool.name)) out.push_back(tool);
+  }
+  return out;
+}
+
+// `model:` as a name, or {name} / {tags, providers} matched against the configured models. A
+// configured model that lists no tags serves any tags (a deployment with one model).
+Result<std::string> choose_model(const AgentDeps& deps, const NodeInput& node) {
+  const Json model = node.args.value("model", Json());
+  if (model.is_null()) return deps.default_model;
+  if (model.is_string()) {
+    return model.get<std::string>().empty() ? deps.default_model : model.get<std::string>();
+  }
+  if (!model.is_object()) return fail(node_error(node, "model must be a name or a map"));
+  const std::string name = model.value("name", "");
+  if (!name.empty()) return name;
+  std::vector<std::string> tags;
+  std::vector<std::string> providers;
+  for (const auto& [field, into] : {std::pair{"tags", &tags}, std::pair{"providers", &providers}}) {
+    const Json list = model.value(field, Json::array());
+    if (!list.is_array())
+      return fail(node_error(node, std::string("model.") + field + " must be a list"));
+    for (const auto& entry : list) {
+      if (entry.is_string()) into->push_back(entry.get<std::string>());
+    }
+  }
+  if (const Json provider = model.value("provider", Json()); provider.is_string()) {
+    providers.push_back(provider.get<std::string>());
+  }
+  if (tags.empty() && providers.empty()) return deps.default_model;
+  const std::vector<ModelEntry> configured =
+      deps.models.empty() ? std::vector<ModelEntry>{{deps.default_model, "", {}}} : deps.models;
+  for (const auto& entry : configured) {
+    // The scripted model stands in for every provider (offline runs of any workflow).
+    const bool provider_ok =
+        providers.empty() || entry.provider.empty() || entry.provider == "scripted" ||
+        std::find(providers.begin(), providers.end(), entry.provider) != providers.end();
+    const bool tags_ok =
+        entry.tags.empty() || std::all_of(tags.begin(), tags.end(), [&](auto& t) {
+          return std::find(entry.tags.begin(), entry.tags.end(), t) != entry.tags.end();
+        });
+    if (provider_ok && tags_ok) return entry.name;
+  }
+  return fail(node_error(node, "no configured model has tags " + Json(tags).dump() +
+                                   " and a provider in " + Json(providers).dump()));
+}
+
+// A JSON Schema's basic check of a response tool's arguments: an object, its required fields
+// present, and the declared types of the fields it has.
+std::optional<std::string> schema_mismatch(const Json& schema, const Json& value) {
+  if (!value.is_object()) return "the arguments are not an object";
+  if (!schema.is_object()) return std::nullopt;
+  for (const auto& required : schema.value("required", Json::array())) {
+    if (required.is_string() && !value.contains(required.get<std::string>())) {
+      return "the required field \"" + required.get<std::string>() + "\" is missing";
+    }
+  }
+  const Json properties = schema.value("properties", Json::object());
+  if (!properties.is_object()) return std::nullopt;
+  for (const auto& [field, spec] : properties.items()) {
+    if (!value.contains(field) || !spec.is_object() || !spec.contains("type")) continue;
+    const Json& v = value[field];
+    const std::string type = spec["type"].is_string() ? spec["type"].get<std::string>() : "";
+    const bool ok = type == "string"    ? v.is_string()
+                    : type == "boolean" ? v.is_boolean()
+                    : type == "integer" ? v.is_number_integer()
+                    : type == "number"  ? v.is_number()
+                    : type == "array"   ? v.is_array()
+                    : type == "object"  ? v.is_object()
+                                        : true;
+    if (!ok) return "field \"" + field + "\" is not of type " + type;
+  }
+  return std::nullopt;
+}
+
+class CallLlmNode final : public engine::Activity {
+ public:
+  explicit CallLlmNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.call_llm"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    auto model = choose_model(deps_, node);
+    if (!model) co_return fail(model.error());
+    Executor& executor = context.executor;
+
+    const std::int64_t now_ms = to_ms(executor.now());
+    const std::string run_id = context.run_id;
+    Task<Result<std::vector<MessageRecord>>> loading = deps_.store.transact_for(
+        [node, run_id, now_ms](SqlTransaction& tx) -> Result<std::vector<MessageRecord>> {
+          if (node.chat_id.empty()) return std::vector<MessageRecord>{};
+          if (auto ok = ensure_node_thread(tx, node, run_id, now_ms); !ok) return fail(ok.error());
+          return load_thread(tx, node.chat_id, node.thread_ref.id);
+        });
+    Result<std::vector<MessageRecord>> thread = co_await loading;
+    if (!thread) co_return fail(thread.error());
+
+    llm::Request request;
+    request.model = *model;
+    const std::string system = node.args.value("system_prompt", "");
+    request.system = system.empty() ? kDefaultSystemPrompt : system;
+    if (const Json t = node.args.value("temperature", Json()); t.is_number()) {
+      request.temperature = t.get<double>();
+    }
+    const Json filter = node.args.contains("tool_filter") ? node.args["tool_filter"]
+                                                          : node.args.value("tools", Json());
+    request.tools = filtered_tools(deps_.tools, filter);
+    const Json response_tool = node.args.value("response_tool", Json());
+    std::string response_name;
+    if (response_tool.is_object()) {
+      response_name = response_tool.value("name", "");
+      if (response_name.empty()) co_return fail(node_error(node, "response_tool needs a name"));
+      request.tools.push_back({response_name, response_tool.value("description", ""),
+                               response_tool.value("schema", Json{{"type", "object"}}), true});
+    }
+    for (const auto& message : *thread) request.messages.push_back(to_llm(message));
+    if (const Json prompt = node.args.value("prompt", Json()); prompt.is_string()) {
+      request.messages.push_back({llm::Message::Role::user, {llm::Block::text_block(prompt)}});
+    }
+
+    llm::TextSink on_text = [this, &executor, node, run_id](std::string_view delta) {
+      preview(deps_.bus, node.user_id, node.chat_id, "text_delta",
+              {{"run_id", run_id}, {"node", node.key}, {"text", delta}}, to_ms(executor.now()));
+    };
+    Scope beating(executor);
+    beating.spawn(keep_alive(executor, context.heartbeat));
+    Task<Result<llm::Response>> asking = deps_.llm.complete(std::move(request), std::move(on_text));
+    Result<llm::Response> response = co_await asking;
+    if (!response) co_return fail(response.error());
+
+    std::string text;
+    Json calls = Json::array();
+    Json output = Json::object();
+    for (const auto& block : response->content) {
+      if (block.kind == llm::Block::Kind::text) {
+        text += block.text;
+        continue;
+      }
+      if (block.kind != llm::Block::Kind::tool_call) continue;
+      if (block.tool_name.empty() || !block.input.is_object()) {
+        co_return fail(node_error(
+            node, "the model returned a malformed tool call (" +
+                      (block.tool_name.empty() ? std::string("no tool name")
+                                               : block.tool_name + "'s input is not an object") +
+                      ")"));
+      }
+      Json call = {{"id", block.tool_call_id}, {"name", block.tool_name}, {"input", block.input}};
+      if (!response_name.empty() && block.tool_name == response_name) {
+        if (auto mismatch = schema_mismatch(response_tool.value("schema", Json()), block.input)) {
+          co_return fail(node_error(node, "the model's " + response_name +
+                                              " response does not fit its schema: " + *mismatch));
+        }
+        call["response_tool"] = true;
+        output["response"] = block.input;
+        output["response_data"][response_name] = block.input;
+      }
+      calls.push_back(std::move(call));
+    }
+    output["message"] = {{"role", "assistant"}, {"text", text}};
+    output["response_text"] = text;
+    output["tool_calls"] = std::move(calls);
+    output["thinking"] = "";
+    output["model"] = response->model;
+    output["stop_reason"] = response->stop_reason;
+    output["input_tokens"] = response->input_tokens;
+    output["output_tokens"] = response->output_tokens;
+    co_return output;
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+// A message as a save_message node (or a node's `save_message:`) gives it: {role, content,
+// tool_calls, tool_results, display_style}.
+Result<MessageRecord> message_from_args(const NodeInput& node) {
+  MessageRecord message;
+  message.chat_id = node.chat_id;
+  message.thread = node.thread_ref.id;
+  message.role = node.args.value("role", "assistant");
+  if (message.role != "user" && message.role != "assistant" && message.role != "system" &&
+      message.role != "tool") {
+    return fail(node_error(
+        node, "role must be user, assistant, system or tool, not \"" + message.role + "\""));
+  }
+  const Json content = node.args.value("content", Json(""));
+  std::string text = content.is_string() ? content.get<std::string>()
+                     : content.is_null() ? std::string()
+                                         : content.dump();
+  if (!text.empty()) {
+    Json body = {{"text", std::move(text)}};
+    if (const Json style = node.args.value("display_style", Json()); style.is_string()) {
+      body["display_style"] = style;
+    }
+    message.blocks.push_back({"text", std::move(body)});
+  }
+  const Json calls = node.args.value("tool_calls", Json::array());
+  for (const auto& call : calls.is_array() ? calls : Json::array()) {
+    if (!call.is_object()) return fail(node_error(node, "tool_calls must be a list of maps"));
+    message.blocks.push_back({"tool_call",
+                              {{"id", call.value("id", "")},
+                               {"name", call.value("name", "")},
+                               {"input", call.value("input", Json::object())}}});
+  }
+  const Json results = node.args.value("tool_results", Json::array());
+  for (const auto& result : results.is_array() ? results : Json::array()) {
+    if (!result.is_object()) return fail(node_error(node, "tool_results must be a list of maps"));
+    message.blocks.push_back({"tool_result",
+                              {{"tool_call_id", result.value("tool_call_id", "")},
+                               {"name", result.value("name", "")},
+                               {"content", result.value("content", "")},
+                               {"is_error", result.value("is_error", false)},
+                               {"daemon_id", result.value("daemon_id", "")}}});
+  }
+  return message;
+}
+
+class SaveMessageNode final : public engine::Activity {
+ public:
+  explicit SaveMessageNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.save_message"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    auto message = message_from_args(node);
+    if (!message) co_return fail(message.error());
+    if (node.chat_id.empty()) co_return Json{{"saved", false}};
+    message->id = step_message_id(context.run_id, context.scheduled_seq);
+    message->created_at_ms = to_ms(context.executor.now());
+    if (message->blocks.empty()) co_return Json{{"saved", false}};  // nothing to say
+    const std::string run_id = context.run_id;
+    Task<Result<void>> preparing = deps_.store.transact_for(
+        [node, run_id, now_ms = message->created_at_ms](SqlTransaction& tx) -> Result<void> {
+          return ensure_node_thread(tx, node, run_id, now_ms);
+        });
+    Result<void> prepared = co_await preparing;
+    if (!prepared) co_return fail(prepared.error());
+    Task<Result<MessageRecord>> storing =
+        store_message(deps_.store, deps_.bus, node.user_id, std::move(*message), std::nullopt);
+    Result<MessageRecord> stored = co_await storing;
+    if (!stored) co_return fail(stored.error());
+    co_return Json{{"saved", true}, {"message_id", stored->id}, {"role", stored->role}};
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+class CompactNode final : public engine::Activity {
+ public:
+  explicit CompactNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.compact"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    const std::int64_t threshold = node.args.value("threshold", std::int64_t{150000});
+    const std::string summary_id = step_message_id(context.run_id, context.scheduled_seq);
+    Task<Result<std::vector<MessageRecord>>> loading =
+        deps_.store.transact_for([node](SqlTransaction& tx) -> Result<std::vector<MessageRecord>> {
+          if (node.chat_id.empty()) return std::vector<MessageRecord>{};
+          return load_thread(tx, node.chat_id, node.thread_ref.id);
+        });
+    Result<std::vector<MessageRecord>> thread = co_await loading;
+    if (!thread) co_return fail(thread.error());
+    const std::int64_t before = estimated_tokens(*thread);
+    // A retry after the summary was stored sees it first on the thread: done.
+    if (!thread->empty() && thread->front().id == summary_id) {
+      co_return Json{{"compacted", true},
+                     {"tokens_after", before},
+                     {"thread_token_count", before},
+                     {"message_id", summary_id}};
+    }
+    if (before <= threshold || thread->empty()) {
+      co_return Json{{"compacted", false},
+                     {"tokens_before", before},
+                     {"thread_token_count", before},
+                     {"threshold", threshold}};
+    }
+    llm::Request request;
+    auto model = choose_model(deps_, node);
+    if (!model) co_return fail(model.error());
+    request.model = *model;
+    request.system =
+        "Summarise the conversation so far for whoever continues it: the task, what was done, "
+        "what was found, the files involved, and what remains. Be complete but brief.";
+    for (const auto& message : *thread) request.messages.push_back(to_llm(message));
+    request.messages.push_back(
+        {llm::Message::Role::user, {llm::Block::text_block("Summarise the conversation so far.")}});
+    Scope beating(context.executor);
+    beating.spawn(keep_alive(context.executor, context.heartbeat));
+    Task<Result<llm::Response>> asking = deps_.llm.complete(std::move(request), nullptr);
+    Result<llm::Response> response = co_await asking;
+    if (!response) co_return fail(response.error());
+    std::string summary;
+    for (const auto& block : response->content) {
+      if (block.kind == llm::Block::Kind::text) summary += block.text;
+    }
+    MessageRecord message;
+    message.id = summary_id;
+    message.chat_id = node.chat_id;
+    message.thread = node.thread_ref.id;
+    message.role = "system";
+    message.model = response->model;
+    message.created_at_ms = to_ms(context.executor.now());
+    message.blocks.push_back(
+        {"text",
+         {{"text", "Summary of the conversation before this point:\n" + summary},
+          {"summary", true},
+          {"tokens_before", before}}});
+    const std::int64_t after = estimated_tokens({message});
+    Task<Result<MessageRecord>> storing =
+        store_message(deps_.store, deps_.bus, node.user_id, std::move(message), std::nullopt);
+    Result<MessageRecord> stored = co_await storing;
+    if (!stored) co_return fail(stored.error());
+    co_return Json{{"compacted", true},
+                   {"tokens_before", before},
+                   {"tokens_after", after},
+                   {"thread_token_count", after},
+                   {"message_id", stored->id}};
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+}  // namespace
+
+void register_node_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
+  registry.add(std::make_unique<CallLlmNode>(deps));
+  registry.add(std::make_unique<SaveMessageNode>(deps));
+  registry.add(std::make_unique<CompactNode>(deps));
+  register_node_tool_activities(registry, deps);
+  register_child_run_activity(registry, deps);
+}
+
+}  // namespace reliant::agent

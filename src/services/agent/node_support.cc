@@ -1,0 +1,200 @@
+// Node activities' shared pieces: reading the action, the node's daemon, one tool call on it.
+#include "services/agent/node_support.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/daemon_selection.h"
+#include "services/agent/step_support.h"
+#include "services/routing/daemon_resolver.h"
+
+namespace reliant::agent {
+
+using Json = nlohmann::json;
+
+Result<NodeInput> node_input(const Json& input) {
+  if (!input.is_object()) return fail(ErrorCode::invalid_argument, "node input must be an object");
+  NodeInput node;
+  node.key = input.value("key", "");
+  node.path = input.value("path", "");
+  node.node_id = input.value("node_id", "");
+  node.type = input.value("type", "");
+  node.ref = input.value("ref", "");
+  node.args = input.value("args", Json::object());
+  if (node.args.is_null()) node.args = Json::object();
+  node.thread = input.value("thread", Json());
+  node.daemon = input.value("daemon", Json());
+  node.run = input.value("run", Json::object());
+  if (!node.args.is_object()) {
+    return fail(ErrorCode::invalid_argument, "node " + node.path + ": args must be a map");
+  }
+  if (!node.run.is_object()) node.run = Json::object();
+  node.user_id = node.run.value("user_id", "");
+  node.chat_id = node.run.value("chat_id", "");
+  node.project_id = node.run.value("project_id", "");
+  node.thread_ref.id = input.value("thread_id", "");
+  if (input.contains("thread_from") && input["thread_from"].is_string()) {
+    node.thread_ref.from = input["thread_from"].get<std::string>();
+  }
+  if (node.user_id.empty()) {
+    return fail(ErrorCode::invalid_argument, "node " + node.path + ": the run names no user");
+  }
+  return node;
+}
+
+Error node_error(const NodeInput& node, std::string message) {
+  return Error{ErrorCode::invalid_argument, node.type + " node " +
+                                                (node.path.empty() ? node.key : node.path) + ": " +
+                                                std::move(message)};
+}
+
+Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
+                                const std::string& run_id, std::int64_t now_ms) {
+  auto created = ensure_thread(tx, node.chat_id, node.thread_ref, now_ms);
+  if (!created) return fail(created.error());
+  const Json inject = node.thread.is_object() ? node.thread.value("inject", Json()) : Json();
+  if (!inject.is_object()) return {};
+  // `thread.inject`: a message put on the node's thread before it runs, once per node.
+  MessageRecord message;
+  message.id = "inject-" + run_id + "-" + node.key;
+  message.chat_id = node.chat_id;
+  message.thread = node.thread_ref.id;
+  message.role = inject.value("role", "user");
+  if (message.role != "user" && message.role != "assistant" && message.role != "system") {
+    return fail(node_error(node, "thread.inject.role must be user, assistant or system"));
+  }
+  message.created_at_ms = now_ms;
+  const Json content = inject.value("content", Json(""));
+  message.blocks.push_back(
+      {"text", {{"text", content.is_string() ? content.get<std::string>() : content.dump()}}});
+  auto written = insert_message_once(tx, message);
+  if (!written) return fail(written.error());
+  return {};
+}
+
+Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
+  std::string session_daemon;
+  if (!node.chat_id.empty()) {
+    Task<Result<std::string>> reading = deps.store.transact_for(
+        [chat_id = node.chat_id](SqlTransaction& tx) -> Result<std::string> {
+          auto chat = find_chat(tx, chat_id);
+          if (!chat) return fail(chat.error());
+          return *chat ? (*chat)->active_daemon_id : std::string();
+        });
+    Result<std::string> read = co_await reading;
+    if (!read) co_return fail(read.error());
+    session_daemon = std::move(*read);
+  }
+  routing::DaemonChoice choice;
+  if (!node.daemon.is_null()) {
+    auto selector = parse_selector_source(node.daemon);
+    if (!selector) co_return fail(node_error(node, "daemon: " + selector.error().message));
+    choice.node = std::move(*selector);
+  }
+  // A selector the run was started with (a chat message's) stands where the workflow's would.
+  if (const Json run_daemon = node.run.value("daemon", Json()); !run_daemon.is_null()) {
+    auto selector = parse_selector_source(run_daemon);
+    if (!selector)
+      co_return fail(node_error(node, "the run's daemon: " + selector.error().message));
+    choice.workflow = std::move(*selector);
+  }
+  if (!session_daemon.empty()) choice.session_daemon_id = session_daemon;
+  Task<Result<DaemonDecision>> resolving =
+      routing::resolve_daemon(deps.store, node.user_id, std::move(choice));
+  Result<DaemonDecision> decision = co_await resolving;
+  if (!decision) {
+    const ErrorCode code = decision.error().code;
+    if (code == ErrorCode::unavailable || code == ErrorCode::outcome_unknown) {
+      co_return fail(decision.error());  // the store: retry
+    }
+    co_return fail(node_error(node, "no daemon to run on: " + decision.error().message));
+  }
+  co_return decision->daemon_id;
+}
+
+Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::ActivityContext& context,
+                                          const NodeInput& node, std::string daemon_id,
+                                          std::string tool, Json input, std::string request_id,
+                                          std::string tool_call_id) {
+  Executor& executor = context.executor;
+  preview(deps.bus, node.user_id, node.chat_id, "tool_running",
+          {{"tool_call_id", tool_call_id},
+           {"name", tool},
+           {"input", input},
+           {"daemon_id", daemon_id},
+           {"run_id", context.run_id},
+           {"node", node.key}},
+          to_ms(executor.now()));
+  routing::ToolCall call;
+  call.user_id = node.user_id;
+  call.daemon_id = daemon_id;
+  call.request_id = request_id;
+  call.tool_name = tool;
+  call.input_json = input.dump();
+  call.tool_call_id = std::move(tool_call_id);
+  UndoIfAbandoned abandoned{context.cleanup,
+                            [router = &deps.router, user_id = node.user_id, daemon_id, request_id] {
+                              return cancel_tool_call(router, user_id, daemon_id, request_id);
+                            }};
+  Scope beating(executor);
+  beating.spawn(keep_alive(executor, context.heartbeat));
+  Task<Result<daemon::v1::ToolResponse>> sending = deps.router.send_tool_request(std::move(call));
+  Result<daemon::v1::ToolResponse> response = co_await sending;
+  abandoned.settled = true;
+  DaemonAnswer answer;
+  answer.daemon_id = std::move(daemon_id);
+  if (!response) {
+    const ErrorCode code = response.error().code;
+    if (code == ErrorCode::unavailable || code == ErrorCode::outcome_unknown) {
+      co_return fail(response.error());
+    }
+    answer.is_error = true;
+    answer.content = tool + " did not finish: " + response.error().message;
+    answer.error_code = std::string(to_string(code));
+    co_return answer;
+  }
+  answer.is_error = response->is_error() || !response->success();
+  answer.content = response->content();
+  if (answer.content.empty() && !response->error_message().empty())
+    answer.content = response->error_message();
+  answer.error_code = response->error_code();
+  if (!response->metadata_json().empty()) {
+    answer.metadata = Json::parse(response->metadata_json(), nullptr, false);
+    if (!answer.metadata.is_object()) answer.metadata = Json::object();
+  }
+  co_return answer;
+}
+
+namespace {
+
+bool tool_has_tag(std::string_view tool, std::string_view tag) {
+  static const std::set<std::string, std::less<>> readonly = {
+      "view", "ls", "glob", "grep", "bash_output", "bash_list", "echo"};
+  if (tag == "default" || tag == "all") return true;
+  if (tag == "readonly" || tag == "plan" || tag == "read") return readonly.contains(tool);
+  if (tag == "edit" || tag == "write") return tool == "write" || tool == "edit";
+  if (tag == "shell" || tag == "bash") return tool.starts_with("bash");
+  return false;
+}
+
+}  // namespace
+
+bool tool_allowed(const Json& filter, std::string_view tool) {
+  if (!filter.is_array()) return true;
+  return std::any_of(filter.begin(), filter.end(), [&](const Json& entry) {
+    if (!entry.is_string()) return false;
+    const std::string& text = entry.get_ref<const std::string&>();
+    if (text.starts_with("tag:")) return tool_has_tag(tool, std::string_view(text).substr(4));
+    return text == tool;
+  });
+}
+
+std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages) {
+  std::size_t bytes = 0;
+  for (const auto& message : messages) {
+    for (const auto& block : message.blocks) bytes += block.body.dump().size();
+  }
+  return static_cast<std::int64_t>(bytes / 4);
+}
+
+}  // namespace reliant::agent

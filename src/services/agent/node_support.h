@@ -1,0 +1,69 @@
+// What the node activities share: their input read once, the daemon a node's tools run on, and
+// one tool call sent to it (at most once, cancelled on the daemon if the attempt is abandoned).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "services/agent/agent_activities.h"
+#include "services/storage/threads.h"
+
+namespace reliant::agent {
+
+// The interpreter's action as an activity receives it.
+struct NodeInput {
+  std::string key;  // "turns#2/think"
+  std::string path;
+  std::string node_id;
+  std::string type;
+  std::string ref;
+  nlohmann::json args = nlohmann::json::object();
+  nlohmann::json thread;  // {mode, memo, inject} or null
+  nlohmann::json daemon;  // the node's (else the workflow's) selector, or null
+  nlohmann::json run = nlohmann::json::object();  // the run's context
+  std::string user_id;
+  std::string chat_id;
+  std::string project_id;
+  ThreadRef thread_ref;  // the chat thread the node talks on
+};
+Result<NodeInput> node_input(const nlohmann::json& input);
+
+// A node that cannot do what its args ask (a missing command, a malformed model answer): the
+// run records this as the node's failure.
+Error node_error(const NodeInput& node, std::string message);
+
+// The node's thread exists (created the first time it is used) and holds the node's
+// `thread.inject` message, once.
+Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
+                                const std::string& run_id, std::int64_t now_ms);
+
+// The daemon the node's tools run on: its selector, else the chat's session daemon, else the
+// user's default (core/daemon_selection). A store that is down fails with a retryable error.
+Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node);
+
+struct DaemonAnswer {
+  std::string daemon_id;
+  bool is_error = false;
+  std::string content;
+  nlohmann::json metadata = nlohmann::json::object();
+  std::string error_code;  // the daemon's: invalid_input, timeout, failed …
+};
+// Runs `tool` on `daemon_id` under `request_id` (the same on every attempt: the daemon answers
+// a repeat from its cache). A lost daemon or store fails retryably; a tool that fails answers.
+Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::ActivityContext& context,
+                                          const NodeInput& node, std::string daemon_id,
+                                          std::string tool, nlohmann::json input,
+                                          std::string request_id, std::string tool_call_id);
+
+// Whether a tool filter lets `tool` be offered and run: names, and `tag:NAME` with the tags
+// default/all (every tool), readonly/plan/read (tools that change nothing), edit/write and
+// shell/bash. Not a list: no filter, every tool. Entries that name nothing here (another
+// deployment's `spawn:` tools, an MCP tool not configured) select nothing.
+bool tool_allowed(const nlohmann::json& filter, std::string_view tool);
+
+// A rough token count of stored messages (4 bytes a token), for compaction thresholds.
+std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages);
+
+}  // namespace reliant::agent

@@ -1,0 +1,282 @@
+// node.execute_tools, node.run and node.create_worktree: the nodes that work on a daemon.
+#include <algorithm>
+#include <cctype>
+
+#include "services/agent/node_activities.h"
+#include "services/agent/node_support.h"
+#include "services/storage/projects.h"
+
+namespace reliant::agent {
+namespace {
+
+using engine::ActivityContext;
+using Json = nlohmann::json;
+
+// The request id of a node's n-th daemon call: the same on every attempt of the step.
+std::string call_request_id(const ActivityContext& context, std::size_t index) {
+  return context.run_id + "-" + std::to_string(context.scheduled_seq) + "-" + std::to_string(index);
+}
+
+class ExecuteToolsNode final : public engine::Activity {
+ public:
+  explicit ExecuteToolsNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.execute_tools"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    const Json calls = node.args.value("tool_calls", Json::array());
+    if (!calls.is_array()) co_return fail(node_error(node, "tool_calls must be a list"));
+    const Json filter = node.args.value("tool_filter", Json());
+    Json response_data = Json::object();
+    for (const auto& name : node.args.value("expected_response_tools", Json::array())) {
+      if (name.is_string()) response_data[name.get<std::string>()] = nullptr;
+    }
+    Json results = Json::array();
+    std::optional<std::string> daemon_id;  // chosen at the first call that needs a daemon
+    std::string no_daemon;                 // why there is none ("" when there is one)
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      const Json& call = calls[i];
+      if (!call.is_object() || !call.value("name", Json()).is_string()) {
+        co_return fail(node_error(node, "tool call " + std::to_string(i + 1) +
+                                            " is malformed: it needs a name and an input map"));
+      }
+      const std::string tool = call["name"].get<std::string>();
+      const std::string call_id = call.value("id", "");
+      const Json tool_input = call.value("input", Json::object());
+      Json result = {{"tool_call_id", call_id}, {"name", tool}};
+      // A response tool's arguments are the answer itself: recorded, not run.
+      if (call.value("response_tool", false) || response_data.contains(tool)) {
+        response_data[tool] = tool_input;
+        result["content"] = "Recorded.";
+        result["is_error"] = false;
+        results.push_back(std::move(result));
+        continue;
+      }
+      if (!tool_input.is_object()) {
+        result["content"] = "the input of " + tool + " is not a map";
+        result["is_error"] = true;
+      } else if (!tool_allowed(filter, tool)) {
+        result["content"] = tool + " is not allowed here (tool filter " + filter.dump() + ")";
+        result["is_error"] = true;
+      } else {
+        if (!daemon_id) {
+          Task<Result<std::string>> choosing = node_daemon(deps_, node);
+          Result<std::string> chosen = co_await choosing;
+          if (!chosen && chosen.error().code != ErrorCode::invalid_argument) {
+            co_return fail(chosen.error());  // the store: retry
+          }
+          // No daemon is a tool error the model sees and can answer, not a failed run.
+          daemon_id = chosen ? std::move(*chosen) : std::string();
+          if (!chosen) no_daemon = chosen.error().message;
+        }
+        if (daemon_id->empty()) {
+          result["content"] = "no daemon can run " + tool + ": " + no_daemon;
+          result["is_error"] = true;
+          results.push_back(std::move(result));
+          continue;
+        }
+        Task<Result<DaemonAnswer>> calling =
+            call_on_daemon(deps_, context, node, *daemon_id, tool, tool_input,
+                           call_request_id(context, i), call_id);
+        Result<DaemonAnswer> answer = co_await calling;
+        if (!answer) co_return fail(answer.error());
+        result["content"] = answer->content;
+        result["is_error"] = answer->is_error;
+        result["daemon_id"] = answer->daemon_id;
+      }
+      results.push_back(std::move(result));
+    }
+    std::size_t bytes = 0;
+    for (const auto& result : results) bytes += result.value("content", "").size();
+    Json output = {{"tool_results", std::move(results)}, {"response_data", response_data}};
+    if (!node.chat_id.empty()) {
+      // The thread's size once these results are on it: what compaction thresholds compare.
+      Task<Result<std::vector<MessageRecord>>> loading = deps_.store.transact_for(
+          [node](SqlTransaction& tx) { return load_thread(tx, node.chat_id, node.thread_ref.id); });
+      Result<std::vector<MessageRecord>> thread = co_await loading;
+      if (!thread) co_return fail(thread.error());
+      output["thread_token_count"] =
+          estimated_tokens(*thread) + static_cast<std::int64_t>(bytes / 4);
+    } else {
+      output["thread_token_count"] = static_cast<std::int64_t>(bytes / 4);
+    }
+    co_return output;
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+// Quoted for /bin/sh: 'it'\''s'.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+class RunNode final : public engine::Activity {
+ public:
+  explicit RunNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.run"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    const Json command = node.args.value("command", Json());
+    if (!command.is_string() || command.get<std::string>().empty()) {
+      co_return fail(node_error(node, "command is required"));
+    }
+    std::string text = command.get<std::string>();
+    const std::string shell = node.args.value("shell", "");
+    if (!shell.empty() && shell != "sh") {
+      if (shell != "bash" && shell != "zsh") {
+        co_return fail(node_error(node, "shell must be sh, bash or zsh, not \"" + shell + "\""));
+      }
+      text = shell + " -c " + shell_quoted(text);
+    }
+    Json tool_input = {{"command", text}, {"separate_stderr", true}};
+    if (const Json env = node.args.value("env", Json()); env.is_object() && !env.empty()) {
+      tool_input["env"] = env;
+    }
+    if (const Json dir = node.args.value("working_dir", Json());
+        dir.is_string() && !dir.get<std::string>().empty()) {
+      tool_input["working_dir"] = dir;
+    }
+    if (const Json limit = node.args.value("timeout_ms", Json()); limit.is_number_integer()) {
+      tool_input["timeout_ms"] = limit;
+    } else {
+      tool_input["timeout_ms"] = 600000;
+    }
+    Task<Result<std::string>> choosing = node_daemon(deps_, node);
+    Result<std::string> daemon_id = co_await choosing;
+    if (!daemon_id) co_return fail(daemon_id.error());
+    Task<Result<DaemonAnswer>> calling = call_on_daemon(
+        deps_, context, node, *daemon_id, "bash", tool_input, call_request_id(context, 0), "");
+    Result<DaemonAnswer> answer = co_await calling;
+    if (!answer) co_return fail(answer.error());
+    const Json& metadata = answer->metadata;
+    if (!metadata.contains("exit_code")) {
+      // The command did not run (refused input, an unknown directory …).
+      co_return fail(node_error(node, answer->content));
+    }
+    co_return Json{{"exit_code", metadata.value("exit_code", -1)},
+                   {"stdout", metadata.value("stdout", answer->content)},
+                   {"stderr", metadata.value("stderr", "")},
+                   {"timed_out", metadata.value("timed_out", false)},
+                   {"daemon_id", answer->daemon_id}};
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+// Worktree and branch names go into a shell command and a path: plain names only (a letter or
+// digit, then up to 99 of letters, digits and . _ / -, with no "..").
+bool plain_name(const std::string& text) {
+  if (text.empty() || text.size() > 100 || !std::isalnum(static_cast<unsigned char>(text[0])))
+    return false;
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '/' ||
+           c == '-';
+  });
+  return plain && text.find("..") == std::string::npos;
+}
+
+class CreateWorktreeNode final : public engine::Activity {
+ public:
+  explicit CreateWorktreeNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  std::string_view name() const override { return "node.create_worktree"; }
+
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    auto parsed = node_input(input);
+    if (!parsed) co_return fail(parsed.error());
+    const NodeInput node = std::move(*parsed);
+    const std::string name = node.args.value("name", "");
+    const std::string base = node.args.value("base_branch", "HEAD");
+    const bool force = node.args.value("force", false);
+    if (!plain_name(name)) {
+      co_return fail(node_error(
+          node, "name must be a plain name (letters, digits, . _ - /), not \"" + name + "\""));
+    }
+    if (!plain_name(base))
+      co_return fail(node_error(node, "base_branch \"" + base + "\" is not a plain name"));
+    // Inside the repository (so the daemon's confined tools reach it), and ignored by it.
+    std::string script =
+        "set -e; top=$(git rev-parse --show-toplevel); dir=\"$top/.reliant/worktrees/" + name +
+        "\"; mkdir -p \"$top/.reliant/worktrees\"; "
+        "grep -qx '.reliant/' \"$(git rev-parse --git-common-dir)/info/exclude\" 2>/dev/null || "
+        "{ mkdir -p \"$(git rev-parse --git-common-dir)/info\"; echo '.reliant/' >> "
+        "\"$(git rev-parse --git-common-dir)/info/exclude\"; }; " +
+        std::string("git worktree add ") + (force ? "--force -B " : "-b ") + shell_quoted(name) +
+        " \"$dir\" " + shell_quoted(base) + " >&2; ";
+    for (const auto& file : node.args.value("copy_files", Json::array())) {
+      if (!file.is_string() || !plain_name(file.get<std::string>())) {
+        co_return fail(node_error(node, "copy_files must list plain relative paths"));
+      }
+      const std::string quoted = shell_quoted(file.get<std::string>());
+      script += "if [ -e \"$top\"/" + quoted + " ]; then mkdir -p \"$(dirname \"$dir\"/" + quoted +
+                ")\"; cp -R \"$top\"/" + quoted + " \"$dir\"/" + quoted + "; fi; ";
+    }
+    script += "echo \"$dir\"";
+    Task<Result<std::string>> choosing = node_daemon(deps_, node);
+    Result<std::string> daemon_id = co_await choosing;
+    if (!daemon_id) co_return fail(daemon_id.error());
+    Task<Result<DaemonAnswer>> calling = call_on_daemon(
+        deps_, context, node, *daemon_id, "bash",
+        Json{{"command", script}, {"separate_stderr", true}}, call_request_id(context, 0), "");
+    Result<DaemonAnswer> answer = co_await calling;
+    if (!answer) co_return fail(answer.error());
+    const Json& metadata = answer->metadata;
+    if (metadata.value("exit_code", -1) != 0) {
+      co_return fail(node_error(
+          node, "git worktree add failed: " + metadata.value("stderr", answer->content)));
+    }
+    std::string path = metadata.value("stdout", answer->content);
+    while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+    if (const auto newline = path.rfind('\n'); newline != std::string::npos) {
+      path = path.substr(newline + 1);
+    }
+    Json output = {{"path", path}, {"branch", name}, {"daemon_id", answer->daemon_id}};
+    if (!node.project_id.empty()) {
+      WorktreeRecord worktree{"wt-" + context.run_id + "-" + std::to_string(context.scheduled_seq),
+                              node.project_id, path, name, to_ms(context.executor.now())};
+      Task<Result<void>> recording = deps_.store.transact_for(
+          [worktree, user_id = node.user_id](SqlTransaction& tx) -> Result<void> {
+            auto existing = find_project(tx, user_id, worktree.project_id);
+            if (!existing) return fail(existing.error());
+            if (*existing) {
+              for (const auto& known : (*existing)->worktrees) {
+                if (known.id == worktree.id) return {};  // recorded by an earlier attempt
+              }
+            }
+            return insert_worktree(tx, user_id, worktree);
+          });
+      Result<void> recorded = co_await recording;
+      if (!recorded) co_return fail(recorded.error());
+      output["worktree_id"] = worktree.id;
+    }
+    co_return output;
+  }
+
+ private:
+  AgentDeps deps_;
+};
+
+}  // namespace
+
+void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
+  registry.add(std::make_unique<ExecuteToolsNode>(deps));
+  registry.add(std::make_unique<RunNode>(deps));
+  registry.add(std::make_unique<CreateWorktreeNode>(deps));
+}
+
+}  // namespace reliant::agent

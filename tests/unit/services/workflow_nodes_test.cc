@@ -1,0 +1,224 @@
+// The workflow nodes' activities under a chat, in virtual time: builtin://agent's modes (manual
+// waits for an approval and a denial runs nothing; plan runs read-only tools only), and a model
+// that answers with a malformed tool call or a response that does not fit its schema fails its
+// node, with the reason on the chat, without crashing anything.
+#include <gtest/gtest.h>
+
+#include "core/engine/run_state.h"
+#include "core/workflow/engine_workflow.h"
+#include "services/engine/engine_sql.h"
+#include "unit/services/agent_monolith.h"
+
+namespace reliant::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+// The nodes the run waits on for a person (their keys).
+std::vector<std::string> waiting(Monolith& m, const std::string& run_id) {
+  auto keys =
+      m.run(m.store.transact_for([run_id](SqlTransaction& tx) -> Result<std::vector<std::string>> {
+        auto history = engine::load_history(tx, run_id);
+        if (!history) return fail(history.error());
+        auto state = engine::RunState::fold(*history);
+        if (!state) return fail(state.error());
+        auto nodes = workflow::waiting_nodes(*state);
+        if (!nodes) return fail(nodes.error());
+        std::vector<std::string> out;
+        for (const auto& node : *nodes) out.push_back(node.key);
+        return out;
+      }));
+  return keys ? *keys : std::vector<std::string>{};
+}
+
+void answer(Monolith& m, const std::string& run_id, const std::string& key, Json output) {
+  const std::int64_t now_ms = to_ms(m.executor.now());
+  const SqlDialect dialect = m.store.dialect();
+  auto signalled = m.run(m.store.transact_for([=](SqlTransaction& tx) {
+    return engine::signal_run(tx, dialect, run_id, std::string(workflow::kAnswerSignal),
+                              Json{{"key", key}, {"output", output}}, now_ms);
+  }));
+  ASSERT_TRUE(signalled.has_value()) << signalled.error().message;
+}
+
+ChatView finished(Monolith& m, const std::string& user, const std::string& chat_id) {
+  m.run_until([&] {
+    auto view = m.run(m.chats.get_chat(user, chat_id));
+    return view && view->chat.status != ChatStatus::running;
+  });
+  auto view = m.run(m.chats.get_chat(user, chat_id));
+  EXPECT_TRUE(view.has_value());
+  return view ? std::move(*view) : ChatView{};
+}
+
+std::string tool_output(const ChatView& view) {
+  std::string out;
+  for (const auto& message : view.messages) {
+    for (const auto& block : message.blocks) {
+      if (block.kind == "tool_result") out += block.body.value("content", "") + "\n";
+    }
+  }
+  return out;
+}
+
+TEST(WorkflowNodes, ManualModeRunsToolsOnlyOnceApproved) {
+  for (const bool approve : {true, false}) {
+    Monolith m;
+    auto chat = m.run(m.chats.create_chat("user-1", "manual"));
+    ASSERT_TRUE(chat.has_value());
+    SendOptions options;
+    options.mode = "manual";
+    auto sent = m.run(m.chats.send_message("user-1", chat->id, "run `uname -a`", options));
+    ASSERT_TRUE(sent.has_value()) << sent.error().message;
+    m.run_until([&] { return !waiting(m, sent->run_id).empty(); });
+    const auto keys = waiting(m, sent->run_id);
+    ASSERT_EQ(keys, std::vector<std::string>{"turns#0/approve_tools"});
+    // Nothing ran while it waited.
+    auto before = m.run(m.chats.get_chat("user-1", chat->id));
+    ASSERT_TRUE(before.has_value());
+    EXPECT_EQ(tool_output(*before), "");
+
+    answer(m, sent->run_id, keys[0],
+           Json{{"status", approve ? "approved" : "denied"}, {"message", "not now"}});
+    const ChatView view = finished(m, "user-1", chat->id);
+    EXPECT_EQ(view.chat.status, ChatStatus::idle);
+    if (approve) {
+      EXPECT_NE(tool_output(view).find("SimOS 1.0"), std::string::npos) << tool_output(view);
+    } else {
+      EXPECT_EQ(tool_output(view), "");
+      const auto& last = view.messages.back();
+      EXPECT_EQ(last.role, "system");
+      EXPECT_NE(last.blocks.at(0).body.value("text", "").find("declined: not now"),
+                std::string::npos);
+    }
+  }
+}
+
+TEST(WorkflowNodes, PlanModeRunsReadOnlyToolsOnly) {
+  Monolith m;
+  auto chat = m.run(m.chats.create_chat("user-1", "plan"));
+  ASSERT_TRUE(chat.has_value());
+  SendOptions options;
+  options.mode = "plan";
+  // The scripted model asks for ls (read-only) and bash (not) whatever it is offered.
+  auto sent =
+      m.run(m.chats.send_message("user-1", chat->id, "list the files and run `uname -a`", options));
+  ASSERT_TRUE(sent.has_value());
+  const ChatView view = finished(m, "user-1", chat->id);
+  const std::string out = tool_output(view);
+  EXPECT_NE(out.find("README.md"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SimOS"), std::string::npos) << out;
+  EXPECT_NE(out.find("bash is not allowed here"), std::string::npos) << out;
+}
+
+// A model that answers the same thing every time.
+class FixedLlm final : public llm::Llm {
+ public:
+  explicit FixedLlm(llm::Response reply) : reply_(std::move(reply)) {}
+  Task<Result<llm::Response>> complete(llm::Request, llm::TextSink) override { co_return reply_; }
+
+ private:
+  llm::Response reply_;
+};
+
+llm::Response calling(std::string tool, Json input) {
+  llm::Response reply;
+  llm::Block call;
+  call.kind = llm::Block::Kind::tool_call;
+  call.tool_call_id = "c1";
+  call.tool_name = std::move(tool);
+  call.input = std::move(input);
+  reply.content.push_back(std::move(call));
+  reply.stop_reason = "tool_use";
+  return reply;
+}
+
+std::string failure(Monolith& m, const std::string& chat_id, SendOptions options) {
+  auto sent = m.run(m.chats.send_message("user-1", chat_id, "go", std::move(options)));
+  EXPECT_TRUE(sent.has_value());
+  const ChatView view = finished(m, "user-1", chat_id);
+  EXPECT_EQ(view.chat.status, ChatStatus::failed);
+  std::string error;
+  for (const auto& message : view.messages) {
+    for (const auto& block : message.blocks) {
+      if (block.kind == "error") error = block.body.value("message", "");
+    }
+  }
+  return error;
+}
+
+TEST(WorkflowNodes, AMalformedToolCallFailsTheNodeWithItsReason) {
+  FixedLlm model(calling("", Json::object()));
+  Monolith m(&model);
+  auto chat = m.run(m.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(chat.has_value());
+  const std::string error = failure(m, chat->id, {});
+  EXPECT_NE(error.find("think: "), std::string::npos) << error;
+  EXPECT_NE(error.find("malformed tool call (no tool name)"), std::string::npos) << error;
+
+  FixedLlm not_a_map(calling("bash", Json::array()));
+  Monolith n(&not_a_map);
+  auto other = n.run(n.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(other.has_value());
+  const std::string second = failure(n, other->id, {});
+  EXPECT_NE(second.find("bash's input is not an object"), std::string::npos) << second;
+}
+
+TEST(WorkflowNodes, AResponseThatDoesNotFitItsSchemaFailsTheNode) {
+  FixedLlm model(calling("submit_response", Json{{"value", "no choice"}}));
+  Monolith m(&model);
+  auto chat = m.run(m.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(chat.has_value());
+  SendOptions options;
+  options.workflow = "builtin://structured-agent";
+  const std::string error = failure(m, chat->id, options);
+  EXPECT_NE(error.find("submit_response response does not fit its schema: the required field "
+                       "\"choice\" is missing"),
+            std::string::npos)
+      << error;
+}
+
+TEST(WorkflowNodes, AStructuredAgentEndsWithItsResponse) {
+  Monolith m;  // the scripted model answers a response tool from its schema
+  auto chat = m.run(m.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(chat.has_value());
+  SendOptions options;
+  options.workflow = "builtin://structured-agent";
+  const Json grade = {{"type", "string"}, {"enum", {"pass", "fail"}}};
+  const Json schema = {
+      {"type", "object"}, {"required", Json::array({"grade"})}, {"properties", {{"grade", grade}}}};
+  options.inputs = Json{{"response_schema", schema}};
+  auto sent = m.run(m.chats.send_message("user-1", chat->id, "review it", options));
+  ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  const ChatView view = finished(m, "user-1", chat->id);
+  EXPECT_EQ(view.chat.status, ChatStatus::idle);
+  auto run = m.run(m.store.transact_for(
+      [id = sent->run_id](SqlTransaction& tx) { return engine::get_run(tx, id); }));
+  ASSERT_TRUE(run.has_value());
+  ASSERT_TRUE(run->result.has_value());
+  EXPECT_EQ((*run->result)["outputs"]["response"], (Json{{"grade", "pass"}}))
+      << run->result->dump();
+}
+
+TEST(WorkflowNodes, AChatRefusesAWorkflowItCannotRun) {
+  Monolith m;
+  auto unknown = m.run(m.chats.create_chat("user-1", "", ChatWorkflow{"builtin://nope", {}, ""}));
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(unknown.error().message.find("builtin://nope"), std::string::npos)
+      << unknown.error().message;
+  auto bad_inputs = m.run(m.chats.create_chat(
+      "user-1", "", ChatWorkflow{"builtin://agent", Json{{"mode", "reckless"}}, ""}));
+  ASSERT_FALSE(bad_inputs.has_value());
+  EXPECT_NE(bad_inputs.error().message.find("mode"), std::string::npos);
+  auto chat = m.run(m.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(chat.has_value());
+  SendOptions options;
+  options.mode = "reckless";
+  auto sent = m.run(m.chats.send_message("user-1", chat->id, "hi", options));
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().code, ErrorCode::invalid_argument);
+}
+
+}  // namespace
+}  // namespace reliant::agent
