@@ -49,6 +49,9 @@ struct ClientBook {
   std::size_t api = 0;      // index of the api in use
   std::uint64_t sent = 0;
   std::string last_user_marker;
+  // Markers of the messages sent in manual mode: a run the client learns of from its stream
+  // (the reply to its send was lost) is approved all the same.
+  std::set<std::string> manual_markers;
   std::string current_run;
   std::map<std::string, RunSeen> runs;
   std::set<std::string> chats_seen;
@@ -211,7 +214,10 @@ class SimChatClient {
       const std::string marker = book_->node + "-m" + std::to_string(book_->sent + 1);
       const bool manual = env_.random.chance(book_->config.manual_share);
       Json message = {{"text", "run `echo " + marker + "`"}};
-      if (manual) message["mode"] = "manual";
+      if (manual) {
+        message["mode"] = "manual";
+        book_->manual_markers.insert(marker);
+      }
       const std::string body = message.dump();
       Task<Result<Reply>> sending =
           call("POST", "/api/v1/chats/" + book_->chat_id + "/messages", Json::object(), body);
@@ -328,6 +334,7 @@ class SimChatClient {
       if (body.value("status", "") == "running") {
         book_->current_run = run_id;
         if (run.marker.empty()) run.marker = book_->last_user_marker;
+        if (book_->manual_markers.contains(run.marker)) run.manual = true;
         if (run.started == Instant{}) run.started = env_.executor.now();
         return;
       }
@@ -478,6 +485,35 @@ void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
   }
 }
 
+// Where a run that never ended is stuck: its open tasks and its last events, for the report.
+std::string where_stuck(SimDatabase& database, const std::string& run_id) {
+  std::string out;
+  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto tasks = tx.query(
+        "SELECT id, status, attempt, lease_owner, visible_at_ms, lease_expires_at_ms FROM "
+        "engine_tasks WHERE run_id = $1 AND status <> 'done' ORDER BY id",
+        {run_id});
+    if (!tasks) return fail(tasks.error());
+    for (const SqlRecord& r : records(*tasks)) {
+      out += "; task " + r.text("id") + " " + r.text("status") + " attempt " +
+             std::to_string(r.integer("attempt")) + " owner " +
+             r.optional_text("lease_owner").value_or("-") + " visible " +
+             std::to_string(r.integer("visible_at_ms") - to_ms(kSimEpoch)) + "ms";
+    }
+    auto history = engine::load_history(tx, run_id);
+    if (!history) return fail(history.error());
+    const std::size_t shown = std::min<std::size_t>(history->size(), 4);
+    for (std::size_t i = history->size() - shown; i < history->size(); ++i) {
+      const auto& e = (*history)[i];
+      out += "; event " + std::to_string(e.seq) + " " + std::string(engine::to_string(e.kind)) +
+             " at " + std::to_string(e.at_ms - to_ms(kSimEpoch)) + "ms";
+    }
+    return {};
+  });
+  if (!read) return "; cannot read the run: " + read.error().message;
+  return out.empty() ? "; no tasks, no history" : out;
+}
+
 }  // namespace
 
 void ChatWorkload::finish(Instant end) {
@@ -532,7 +568,7 @@ void ChatWorkload::finish(Instant end) {
                                "run " + run_id + " of " + book->node + " (started " +
                                    format_duration(run.started - kSimEpoch) +
                                    ", after healing) ended " + std::to_string(run.finals) +
-                                   " times");
+                                   " times" + where_stuck(impl.database, run_id));
       } else if (const auto status = run_status.find(run_id);
                  status == run_status.end() || status->second != engine::RunStatus::completed) {
         impl.checker.violation(

@@ -6,6 +6,10 @@
 #include "runtime/sleep.h"
 
 namespace reliant {
+namespace {
+constexpr Duration kProbeIntervalReady = seconds(10);
+constexpr Duration kProbeIntervalFailing = seconds(2);
+}  // namespace
 
 Task<void> watch_store(Store& store, Executor& executor, std::string* status) {
   for (;;) {
@@ -22,7 +26,7 @@ Task<void> watch_store(Store& store, Executor& executor, std::string* status) {
     if (!ok && now != *status)
       spdlog::warn("readiness: the database does not answer: {}", ok.error().describe());
     *status = now;
-    co_await sleep(executor, seconds(2));
+    co_await sleep(executor, ok ? kProbeIntervalReady : kProbeIntervalFailing);
   }
 }
 

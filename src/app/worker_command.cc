@@ -14,6 +14,7 @@
 #include "adapters/http/health_server.h"
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/nats/nats_bus.h"
+#include "adapters/postgres/postgres_store.h"
 #include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
@@ -27,6 +28,7 @@
 #include "runtime/sleep.h"
 #include "services/agent/agent_activities.h"
 #include "services/routing/bus_daemon_router.h"
+#include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 #include "services/worker/worker.h"
@@ -45,6 +47,7 @@ struct WorkerOptions {
   std::string bind_address = "0.0.0.0";
   std::string worker_id;
   std::int64_t concurrency = 64;
+  std::size_t group_commit = 32;  // bodies per shared transaction; 1: none
   bool migrate = false;
   LlmOptions llm;
 };
@@ -98,12 +101,23 @@ int run_worker(const WorkerOptions& options) {
     }
     bus = std::move(*nats);
   } else {
-    spdlog::info("no --nats-url: other processes' new tasks are found by polling every second");
+    spdlog::info("no --nats-url: other processes' new tasks are found by polling (every 2 s)");
     bus = std::make_unique<InProcessBus>(broker, executor);
   }
   Random random(secure_random_u64());
   SpdlogLog log;
-  Env env{executor, random, bus.get(), nullptr, store->get(), nullptr, &log};
+  // The engine's steps and the activities' writes commit together while the database is busy:
+  // one commit (one fsync) for many small transactions (docs/architecture.md §7).
+  std::unique_ptr<GroupCommitStore> grouped;
+  Store* worker_store = store->get();
+  if (options.group_commit > 1) {
+    const std::size_t connections =
+        options.db.driver == "postgres" ? PostgresOptions{}.pool_size : std::size_t{1};
+    grouped = std::make_unique<GroupCommitStore>(
+        **store, executor, GroupCommitOptions{options.group_commit, connections});
+    worker_store = grouped.get();
+  }
+  Env env{executor, random, bus.get(), nullptr, worker_store, nullptr, &log};
   // Tool calls reach the users' daemons through the gateways (NATS): the same router the
   // api uses.
   routing::BusDaemonRouter router(env);
@@ -120,7 +134,8 @@ int run_worker(const WorkerOptions& options) {
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
   agent::AgentDeps agent_deps{
-      **store, bus.get(), **llm, router, default_model(options.llm), agent::builtin_tool_specs()};
+      *worker_store, bus.get(), **llm, router, default_model(options.llm),
+      agent::builtin_tool_specs()};
   // The one configured model serves any tags a workflow's `model:` asks for.
   agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
   agent_deps.queue = options.temporal_namespace;
@@ -188,6 +203,13 @@ void add_worker_command(CLI::App& server, int& exit_code) {
   worker->add_option("--worker-id", options->worker_id,
                      "Lease owner name (default: host-pid-random)");
   worker->add_option("--concurrency", options->concurrency, "Tasks processed at once")
+      ->capture_default_str();
+  worker
+      ->add_option("--group-commit", options->group_commit,
+                   "Transactions committed together at most, while the database is busy (1: "
+                   "each alone)")
+      ->envname("WORKER_GROUP_COMMIT")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   worker->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
   add_llm_options(*worker, options->llm);

@@ -166,5 +166,27 @@ int main(int argc, char** argv) {
       "chats=%zu clients=%d p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms throughput=%.1f chats/s\n",
       all.size(), clients, percentile(all, 0.5), percentile(all, 0.9), percentile(all, 0.99),
       percentile(all, 1.0), static_cast<double>(all.size()) / seconds);
+  // As a chat grows: each send adds the user's message and the answer (two messages when the
+  // model answers without tools), so the chat holds about 2i messages at send i. The p50 over
+  // ten sends around each size, every client's, against the first ten.
+  std::vector<double> first;
+  for (const auto& result : results) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(10, result.latencies_ms.size()); ++i)
+      first.push_back(result.latencies_ms[i]);
+  }
+  const double base = percentile(first, 0.5);
+  std::printf("p50 by chat size: ~20 messages %.2fms", base);
+  for (const std::size_t size : {100, 200, 500, 1000, 2000, 3000}) {
+    std::vector<double> window;
+    const std::size_t from = size / 2;
+    for (const auto& result : results) {
+      for (std::size_t i = from; i < std::min(from + 10, result.latencies_ms.size()); ++i)
+        window.push_back(result.latencies_ms[i]);
+    }
+    if (window.size() < 10) break;
+    const double p50 = percentile(window, 0.5);
+    std::printf(", ~%zu messages %.2fms (%.2fx)", size, p50, base > 0 ? p50 / base : 0);
+  }
+  std::printf("\n");
   return 0;
 }

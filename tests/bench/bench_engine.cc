@@ -22,6 +22,7 @@
 #include "services/engine/engine_sql.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
+#include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
 
 namespace reliant {
@@ -175,19 +176,21 @@ class StampActivity final : public engine::Activity {
   std::vector<Clock::time_point>* stamps_;
 };
 
-// Sets *done once the queue has no task ready or leased: every run on it has ended.
+// Sets *done once no run of the namespace `queue` is running. Polled every 5 ms: it reads the
+// runs' status index, so it costs the store little however many tasks the runs made.
 Task<void> wait_drained(Store& store, Executor& executor, std::string queue, bool* done) {
   for (;;) {
-    auto counts = std::make_shared<engine::QueueCounts>();
-    TransactionBody body = [queue, counts](SqlTransaction& tx) -> Result<void> {
-      auto c = engine::queue_counts(tx, queue);
-      if (!c) return fail(c.error());
-      *counts = *c;
-      return {};
-    };
-    Task<Result<void>> pending = store.transact(std::move(body));
-    Result<void> read = co_await pending;
-    if (read && counts->ready == 0 && counts->leased == 0) break;
+    Task<Result<std::int64_t>> pending =
+        store.transact_for([queue](SqlTransaction& tx) -> Result<std::int64_t> {
+          auto rows = tx.query(
+              "SELECT COUNT(*) AS running FROM workflow_runs WHERE namespace = $1 AND status = "
+              "'running'",
+              {queue});
+          if (!rows) return fail(rows.error());
+          return first_record(*rows).integer("running");
+        });
+    Result<std::int64_t> running = co_await pending;
+    if (running && *running == 0) break;
     co_await sleep(executor, milliseconds(5));
   }
   *done = true;
@@ -226,6 +229,7 @@ struct Options {
   std::string synchronous = "NORMAL";
   std::int64_t steps = 2000;
   std::string label;
+  bool nodes_only = false;  // just the workflow-language nodes (for profiling)
 };
 
 void line(const std::string& label, const std::string& what, const Load& load, double floor_rate) {
@@ -292,140 +296,182 @@ int run(const Options& o) {
     }
     return std::pair{floor, step};
   };
-  const auto [floor1, step1] = compare(1, 0, "s1-");
-  line(label, "floor: INSERT+UPDATE, 1 client", floor1, 0);
-  line(label, "engine step, 1 worker", step1, floor1.rate());
-  if (pool > 1) {
-    const auto [floor4, step4] = compare(4, n, "s4-");
-    line(label, "floor: INSERT+UPDATE, 4 clients", floor4, 0);
-    line(label, "engine step, 4 workers", step4, floor4.rate());
-  }
-  {
-    GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
-    const Load floor_g = run_load(executor, grouped, floor_bodies(n, 2 * n), 32);
-    line(label, "floor, group commit (32 clients)", floor_g, floor1.rate());
-    const Load step_g =
-        run_load(executor, grouped, engine_step_bodies(executor, *store, workflows, n, "sg-"), 32);
-    line(label, "engine step, group commit (32)", step_g, floor1.rate());
-    std::printf(
-        "%-22s %-34s %9.2fx its own unbatched rate (%llu bodies in %llu transactions, %llu "
-        "batches rerun with savepoints)\n",
-        label.c_str(), "group commit gain, engine steps", step_g.rate() / step1.rate(),
-        static_cast<unsigned long long>(grouped.bodies()),
-        static_cast<unsigned long long>(grouped.batches()),
-        static_cast<unsigned long long>(grouped.reruns()));
-  }
-
-  // End to end: one worker runs a 300-step chain; per-step overhead from activity start times.
   InProcessBroker broker(1);
   InProcessBus bus(broker, executor);
   Random random(1);
   Env env{executor, random, &bus, nullptr, store.get(), nullptr};
-  {
-    std::vector<Clock::time_point> stamps;
-    engine::ActivityRegistry activities;
-    activities.add(std::make_unique<StampActivity>(&stamps));
-    engine::WorkerConfig config;
-    config.worker_id = "bench-chain";
-    config.queue = "chain";
-    auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
-    const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", 300}}};
-    const std::int64_t now = to_ms(executor.now());
-    (void)run_blocking(executor, store->transact([run, now](SqlTransaction& tx) {
-      return engine::start_run(tx, run, now);
-    }));
-    (void)bus.publish(engine::wake_subject("chain"), "");
-    bool done = false;
-    Scope scope(executor);
-    scope.spawn(wait_run(*store, executor, "chain-run", &done));
-    executor.run_until([&done] { return done; });
-    std::vector<double> gaps;
-    for (std::size_t i = 1; i < stamps.size(); ++i) {
-      gaps.push_back(std::chrono::duration<double, std::micro>(stamps[i] - stamps[i - 1]).count());
+  if (!o.nodes_only) {
+    const auto [floor1, step1] = compare(1, 0, "s1-");
+    line(label, "floor: INSERT+UPDATE, 1 client", floor1, 0);
+    line(label, "engine step, 1 worker", step1, floor1.rate());
+    if (pool > 1) {
+      const auto [floor4, step4] = compare(4, n, "s4-");
+      line(label, "floor: INSERT+UPDATE, 4 clients", floor4, 0);
+      line(label, "engine step, 4 workers", step4, floor4.rate());
     }
-    std::printf("%-22s %-34s %9.0f/s  p50 %7.0f us  p99 %7.0f us per step\n", label.c_str(),
-                "chain, 1 worker, end to end", 1e6 / percentile(gaps, 0.5), percentile(gaps, 0.5),
-                percentile(gaps, 0.99));
-  }
-  // Dispatch: 4 workers, 100 runs × 5 steps.
-  {
-    engine::ActivityRegistry activities;
-    engine::register_builtin_activities(activities);
-    std::vector<std::unique_ptr<engine::Worker>> workers;
-    const std::int64_t now = to_ms(executor.now());
-    (void)run_blocking(executor, store->transact([now](SqlTransaction& tx) -> Result<void> {
-      for (int i = 0; i < 100; ++i) {
-        const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
-                                 Json{{"steps", 5}}};
-        if (auto r = engine::start_run(tx, run, now); !r) return r;
+    {
+      // Group commit against the same steps unbatched, in alternating rounds (the machine's speed
+      // drifts by 2× within minutes: measured one after the other, the gain would be the drift's).
+      GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
+      const Load floor_g = run_load(executor, grouped, floor_bodies(n, 2 * n), 32);
+      line(label, "floor, group commit (32 clients)", floor_g, floor1.rate());
+      Load alone;
+      Load batched;
+      std::vector<double> gains;
+      const std::int64_t per_round = std::max<std::int64_t>(1, n / kRounds);
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string prefix = "sg" + std::to_string(round);
+        const Load a =
+            run_load(executor, *store,
+                     engine_step_bodies(executor, *store, workflows, per_round, prefix + "a-"), 1);
+        const Load b = run_load(
+            executor, grouped,
+            engine_step_bodies(executor, *store, workflows, 4 * per_round, prefix + "b-"), 32);
+        gains.push_back(b.rate() / a.rate());
+        alone.add(a);
+        batched.add(b);
       }
-      return {};
-    }));
-    const auto start = Clock::now();
-    for (int w = 0; w < 4; ++w) {
-      engine::WorkerConfig config;
-      config.worker_id = "dispatch-" + std::to_string(w);
-      config.queue = "dispatch";
-      workers.push_back(std::make_unique<engine::Worker>(env, config, workflows, activities));
+      line(label, "engine step, group commit (32)", batched, floor1.rate());
+      std::sort(gains.begin(), gains.end());
+      std::printf(
+          "%-22s %-34s %9.2fx its own unbatched rate, rounds %.2fx..%.2fx (%.1f bodies per "
+          "transaction, %llu batches rerun with savepoints, %llu bodies run alone)\n",
+          label.c_str(), "group commit gain, engine steps", batched.rate() / alone.rate(),
+          gains.front(), gains.back(),
+          static_cast<double>(grouped.bodies()) / static_cast<double>(grouped.batches()),
+          static_cast<unsigned long long>(grouped.reruns()),
+          static_cast<unsigned long long>(grouped.alone()));
     }
-    bool done = false;
-    Scope scope(executor);
-    scope.spawn(wait_drained(*store, executor, "dispatch", &done));
-    executor.run_until([&done] { return done; });
-    const double wall = seconds_since(start);
-    std::uint64_t tasks = 0;
-    for (const auto& w : workers) tasks += w->stats().claimed;
-    std::printf("%-22s %-34s %9.0f tasks/s (%llu tasks: 100 runs x 5 steps, decisions included)\n",
-                label.c_str(), "dispatch, 4 workers", static_cast<double>(tasks) / wall,
-                static_cast<unsigned long long>(tasks));
+
+    // End to end: one worker runs a 300-step chain; per-step overhead from activity start times.
+    {
+      std::vector<Clock::time_point> stamps;
+      engine::ActivityRegistry activities;
+      activities.add(std::make_unique<StampActivity>(&stamps));
+      engine::WorkerConfig config;
+      config.worker_id = "bench-chain";
+      config.queue = "chain";
+      auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+      const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", 300}}};
+      const std::int64_t now = to_ms(executor.now());
+      (void)run_blocking(executor, store->transact([run, now](SqlTransaction& tx) {
+        return engine::start_run(tx, run, now);
+      }));
+      (void)bus.publish(engine::wake_subject("chain"), "");
+      bool done = false;
+      Scope scope(executor);
+      scope.spawn(wait_run(*store, executor, "chain-run", &done));
+      executor.run_until([&done] { return done; });
+      std::vector<double> gaps;
+      for (std::size_t i = 1; i < stamps.size(); ++i) {
+        gaps.push_back(
+            std::chrono::duration<double, std::micro>(stamps[i] - stamps[i - 1]).count());
+      }
+      std::printf("%-22s %-34s %9.0f/s  p50 %7.0f us  p99 %7.0f us per step\n", label.c_str(),
+                  "chain, 1 worker, end to end", 1e6 / percentile(gaps, 0.5), percentile(gaps, 0.5),
+                  percentile(gaps, 0.99));
+    }
+    // Dispatch: 4 workers, 100 runs × 5 steps.
+    {
+      engine::ActivityRegistry activities;
+      engine::register_builtin_activities(activities);
+      std::vector<std::unique_ptr<engine::Worker>> workers;
+      const std::int64_t now = to_ms(executor.now());
+      (void)run_blocking(executor, store->transact([now](SqlTransaction& tx) -> Result<void> {
+        for (int i = 0; i < 100; ++i) {
+          const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
+                                   Json{{"steps", 5}}};
+          if (auto r = engine::start_run(tx, run, now); !r) return r;
+        }
+        return {};
+      }));
+      const auto start = Clock::now();
+      for (int w = 0; w < 4; ++w) {
+        engine::WorkerConfig config;
+        config.worker_id = "dispatch-" + std::to_string(w);
+        config.queue = "dispatch";
+        workers.push_back(std::make_unique<engine::Worker>(env, config, workflows, activities));
+      }
+      bool done = false;
+      Scope scope(executor);
+      scope.spawn(wait_drained(*store, executor, "dispatch", &done));
+      executor.run_until([&done] { return done; });
+      const double wall = seconds_since(start);
+      std::uint64_t tasks = 0;
+      for (const auto& w : workers) tasks += w->stats().claimed;
+      std::printf(
+          "%-22s %-34s %9.0f tasks/s (%llu tasks: 100 runs x 5 steps, decisions included)\n",
+          label.c_str(), "dispatch, 4 workers", static_cast<double>(tasks) / wall,
+          static_cast<unsigned long long>(tasks));
+    }
   }
   // Workflow-language nodes: runs of a YAML chain of no-op work nodes on 4 workers; a node
-  // transition is its decision (the interpreter replayed over the run's history), its activity
-  // and its result.
-  {
-    constexpr int kRuns = 100;
-    constexpr int kNodes = 5;
-    std::string yaml = "name: noop\nentry: n1\nnodes:\n";
-    std::string edges = "edges:\n";
-    for (int i = 1; i <= kNodes; ++i) {
-      yaml += "  - {id: n" + std::to_string(i) + ", type: run, command: 'true'}\n";
-      if (i > 1) {
-        edges += "  - {from: n" + std::to_string(i - 1) + ", to: n" + std::to_string(i) + "}\n";
-      }
+  // transition is its decision (from the worker's kept state of the run, or the interpreter
+  // replayed over its history), its activity and its result. Once with each worker's steps in
+  // transactions of their own, once group-committed as `reliant server worker` commits them.
+  constexpr int kRuns = 40;
+  constexpr int kNodes = 100;
+  std::string yaml = "name: noop\nentry: n1\nnodes:\n";
+  std::string edges = "edges:\n";
+  for (int i = 1; i <= kNodes; ++i) {
+    yaml += "  - {id: n" + std::to_string(i) + ", type: run, command: 'true'}\n";
+    if (i > 1) {
+      edges += "  - {from: n" + std::to_string(i - 1) + ", to: n" + std::to_string(i) + "}\n";
     }
-    workflow::RunRequest request;
-    request.user_id = "bench";
-    request.source = yaml + edges;
-    request.file = "noop.yaml";
-    engine::WorkflowRegistry language;
-    language.add(std::make_unique<workflow::EngineWorkflow>());
-    engine::ActivityRegistry activities;
-    activities.add(std::make_unique<NoopNode>());
+  }
+  workflow::RunRequest request;
+  request.user_id = "bench";
+  request.source = yaml + edges;
+  request.file = "noop.yaml";
+  engine::WorkflowRegistry language;
+  language.add(std::make_unique<workflow::EngineWorkflow>());
+  engine::ActivityRegistry activities;
+  activities.add(std::make_unique<NoopNode>());
+  const auto run_nodes = [&](Store& worker_store, const std::string& queue, const char* what) {
     const std::int64_t now = to_ms(executor.now());
     (void)run_blocking(executor, store->transact([&, now](SqlTransaction& tx) -> Result<void> {
       for (int i = 0; i < kRuns; ++i) {
-        const engine::NewRun run{"nodes-" + std::to_string(i), "nodes",
+        const engine::NewRun run{queue + "-" + std::to_string(i), queue,
                                  std::string(workflow::kEngineWorkflowName),
                                  workflow::to_json(request)};
         if (auto r = engine::start_run(tx, run, now); !r) return r;
       }
       return {};
     }));
+    Env worker_env{executor, random, &bus, nullptr, &worker_store, nullptr};
     const auto start = Clock::now();
     std::vector<std::unique_ptr<engine::Worker>> workers;
     for (int w = 0; w < 4; ++w) {
       engine::WorkerConfig config;
-      config.worker_id = "nodes-" + std::to_string(w);
-      config.queue = "nodes";
-      workers.push_back(std::make_unique<engine::Worker>(env, config, language, activities));
+      config.worker_id = queue + "-" + std::to_string(w);
+      config.queue = queue;
+      workers.push_back(std::make_unique<engine::Worker>(worker_env, config, language, activities));
     }
     bool done = false;
     Scope scope(executor);
-    scope.spawn(wait_drained(*store, executor, "nodes", &done));
+    scope.spawn(wait_drained(*store, executor, queue, &done));
     executor.run_until([&done] { return done; });
     const double wall = seconds_since(start);
-    std::printf("%-22s %-34s %9.0f nodes/s (%d runs x %d no-op work nodes, 4 workers)\n",
-                label.c_str(), "workflow nodes, end to end", kRuns * kNodes / wall, kRuns, kNodes);
+    engine::WorkerStats sum;
+    for (const auto& w : workers) {
+      sum.decisions += w->stats().decisions;
+      sum.sticky_hits += w->stats().sticky_hits;
+      sum.eager_decisions += w->stats().eager_decisions;
+      sum.polls += w->stats().polls;
+    }
+    std::printf(
+        "%-22s %-34s %9.0f nodes/s (%d runs x %d no-op work nodes, 4 workers; %llu decisions, "
+        "%llu from a kept state, %llu made with the result before them; %llu polls)\n",
+        label.c_str(), what, kRuns * kNodes / wall, kRuns, kNodes,
+        static_cast<unsigned long long>(sum.decisions),
+        static_cast<unsigned long long>(sum.sticky_hits),
+        static_cast<unsigned long long>(sum.eager_decisions),
+        static_cast<unsigned long long>(sum.polls));
+  };
+  run_nodes(*store, "nodes", "workflow nodes, end to end");
+  {
+    GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
+    run_nodes(grouped, "nodes-g", "workflow nodes, group commit");
   }
   return 0;
 }
@@ -442,6 +488,7 @@ int main(int argc, char** argv) {
   app.add_option("--synchronous", o.synchronous, "SQLite synchronous: NORMAL or FULL");
   app.add_option("--steps", o.steps, "Transactions per measurement");
   app.add_option("--label", o.label, "Row label");
+  app.add_flag("--nodes-only", o.nodes_only, "Only the workflow-language nodes (for profiling)");
   CLI11_PARSE(app, argc, argv);
   return reliant::run(o);
 }

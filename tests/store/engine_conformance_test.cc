@@ -221,10 +221,16 @@ TEST_P(EngineConformance, TwoWorkersShareTheQueue) {
   // Which worker gets which task is up to timing (the simulator's engine_workers_race scenario
   // covers racing deterministically); what must hold is that every task was claimed by someone
   // and nothing was lost: 12 runs × (5 decisions + 4 activities), each activity either claimed
-  // or leased eagerly by the decision that scheduled it.
-  EXPECT_GE(a->stats().claimed + b->stats().claimed + a->stats().eager + b->stats().eager,
-            12u * 9u);
+  // or leased eagerly by the decision that scheduled it, each decision after the first either
+  // claimed or leased eagerly with the result before it.
+  const auto leased = [](const Worker& w) {
+    return w.stats().claimed + w.stats().eager + w.stats().eager_decisions;
+  };
+  EXPECT_GE(leased(*a) + leased(*b), 12u * 9u);
   EXPECT_GT(a->stats().eager + b->stats().eager, 0u);
+  EXPECT_GT(a->stats().eager_decisions + b->stats().eager_decisions, 0u);
+  // Decisions made with the result before them started from the worker's kept state.
+  EXPECT_GT(a->stats().sticky_hits + b->stats().sticky_hits, 0u);
 }
 
 // A slow first attempt outlives its lease: the task is retried elsewhere, both attempts finish,
@@ -296,6 +302,89 @@ TEST_P(EngineConformance, ALateResultFromAnExpiredLeaseIsIgnored) {
   }
   EXPECT_EQ(answers, 1);
   expect_sound_history("slow");
+}
+
+// Sticky execution by hand: a decision keeps the run's state; the activity's result is recorded
+// with the decision that follows, in one transaction, from the kept state, which reads only what
+// was appended since and decides exactly as a decision from the whole history. A kept state that
+// does not continue the stored history (here: one holding a transaction that never committed) is
+// folded again rather than trusted.
+TEST_P(EngineConformance, AKeptStateCatchesUpWithTheHistoryOrIsFoldedAgain) {
+  start("sticky", "echo_chain", Json{{"steps", 2}});
+  const auto d = dialect();
+  const std::int64_t t0 = now_ms();
+  auto claim = [&](std::int64_t at) {
+    auto out = std::make_shared<std::vector<ClaimedTask>>();
+    EXPECT_TRUE(transact([d, at, out](SqlTransaction& tx) -> Result<void> {
+      auto c = claim_tasks(tx, d, "test", "w", at, 30'000, 10);
+      if (!c) return fail(c.error());
+      *out = *c;
+      return {};
+    }));
+    return *out;
+  };
+  auto complete = [&](const ClaimedTask& task, KeptRun* kept) {
+    auto done = std::make_shared<Completion>();
+    auto completed = transact([&, d, task, t0, done, kept](SqlTransaction& tx) -> Result<void> {
+      auto c = complete_activity_and_decide(tx, d, task, Json{{"ok", true}}, t0, workflows_, {},
+                                            kept);
+      if (!c) return fail(c.error());
+      *done = std::move(*c);
+      return {};
+    });
+    EXPECT_TRUE(completed.has_value()) << completed.error().message;
+    return *done;
+  };
+
+  KeptRun kept;
+  auto first = claim(t0);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(transact([&, d, task = first[0], t0](SqlTransaction& tx) -> Result<void> {
+    auto r = decide_and_commit(tx, d, task, workflows_, t0, {}, &kept);
+    if (!r) return fail(r.error());
+    return r->committed ? Result<void>{} : fail(ErrorCode::internal, "not decided");
+  }));
+  EXPECT_EQ(kept.state.last_seq, 2);  // run_started, activity_scheduled
+  auto activity = claim(t0);
+  ASSERT_EQ(activity.size(), 1u);
+  const Completion completion = complete(activity[0], &kept);
+  EXPECT_TRUE(completion.counted);
+  ASSERT_TRUE(completion.decided.has_value());
+  EXPECT_TRUE(completion.decided->committed);
+  EXPECT_EQ(kept.state.last_seq, 4);  // + activity_completed, activity_scheduled (step 2)
+  {
+    const auto folded = RunState::fold(history_of("sticky"));
+    ASSERT_TRUE(folded.has_value());
+    EXPECT_EQ(folded->last_seq, kept.state.last_seq);
+    EXPECT_EQ(folded->activities.size(), kept.state.activities.size());
+    EXPECT_EQ(folded->completed_activities(), kept.state.completed_activities());
+  }
+  // No decision task was made: the next thing to claim is step 2's activity.
+  auto second = claim(t0);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].kind, TaskKind::activity);
+
+  // A state that ran ahead of the stored history: it holds the result of a transaction that
+  // rolled back, at the seq the stored result then takes, stamped at the same millisecond.
+  KeptRun phantom{kept.state, 0};
+  const HistoryEvent never_stored{phantom.state.last_seq + 1, EventKind::activity_completed,
+                                  Json{{"scheduled_seq", 4},
+                                       {"result", Json{{"ok", "never stored"}}},
+                                       {"attempt", 1}},
+                                  t0};
+  ASSERT_TRUE(phantom.state.apply(never_stored).has_value());
+  phantom.last_event_digest = event_digest(never_stored);
+  const Completion done = complete(second[0], &phantom);
+  ASSERT_TRUE(done.decided.has_value());
+  const auto history = history_of("sticky");
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.back().kind, EventKind::run_completed);
+  EXPECT_EQ(phantom.state.last_seq, history.back().seq);
+  EXPECT_TRUE(phantom.state.terminal.has_value());
+  for (const auto& e : history) {
+    EXPECT_EQ(e.body.dump().find("never stored"), std::string::npos) << "seq " << e.seq;
+  }
+  expect_sound_history("sticky");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineConformance, ::testing::Values("sqlite", "postgres"),

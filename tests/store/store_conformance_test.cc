@@ -574,6 +574,92 @@ TEST_P(StoreConformance, GroupCommitSharesTransactionsAndIsolatesFailures) {
   EXPECT_GT(grouped.reruns(), 0u) << "batches with a failing body are rerun with savepoints";
 }
 
+// A body that holds a row lock for a while on Postgres (SQLite's one writer never waits).
+TransactionBody lock_then_linger(SqlDialect dialect, std::int64_t k, bool linger) {
+  return [dialect, k, linger](SqlTransaction& tx) -> Result<void> {
+    if (auto r = tx.execute("UPDATE d SET n = n + 1 WHERE k = $1", {k}); !r) return fail(r.error());
+    if (linger && dialect == SqlDialect::postgres) {
+      if (auto r = tx.query("SELECT pg_sleep(0.2) AS slept", {}); !r) return fail(r.error());
+    }
+    return {};
+  };
+}
+
+Task<void> submit(Store& store, TransactionBody body, int* failures) {
+  Task<Result<void>> pending = store.transact(std::move(body));
+  Result<void> done = co_await pending;
+  if (!done) ++*failures;
+}
+
+// Two batches that deadlock each other: batch A updates row 1 then row 2, batch B row 2 then
+// row 1 (each body alone takes one lock). Postgres breaks the deadlock by rolling one back; its
+// bodies run again (with savepoints, or alone) and succeed: no caller sees the batches' quarrel.
+TEST_P(StoreConformance, GroupCommitSurvivesTwoBatchesThatDeadlockEachOther) {
+  ASSERT_TRUE(exec("CREATE TABLE d (k BIGINT PRIMARY KEY, n BIGINT NOT NULL)"));
+  ASSERT_TRUE(exec("INSERT INTO d (k, n) VALUES (1, 0), (2, 0), (3, 0), (4, 0)"));
+  GroupCommitStore grouped(*store_, executor_, GroupCommitOptions{2, 2});
+  const SqlDialect dialect = store_->dialect();
+  int failures = 0;
+  {
+    Scope scope(executor_);
+    // Both slots busy first, so the next four bodies queue and leave as two batches of two.
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 3, true), &failures));
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 4, true), &failures));
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 1, true), &failures));   // A
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 2, false), &failures));  // A
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 2, true), &failures));   // B
+    scope.spawn(submit(grouped, lock_then_linger(dialect, 1, false), &failures));  // B
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(failures, 0);
+  auto rows = query("SELECT SUM(n) AS total, MIN(n) AS least FROM d WHERE k IN (1, 2)");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(first_record(*rows).integer("total"), 4) << "every body's update committed once";
+  EXPECT_EQ(first_record(*rows).integer("least"), 2);
+  if (dialect == SqlDialect::postgres) {
+    EXPECT_GE(grouped.reruns() + grouped.alone(), 1u) << "the deadlock was never seen";
+  }
+}
+
+// A Store whose n-th transaction the database refuses before running it (a connection lost as
+// the transaction began): nothing of it happened.
+class RefusesOne final : public Store {
+ public:
+  RefusesOne(Store& inner, int refused) : inner_(inner), refused_(refused) {}
+  SqlDialect dialect() const override { return inner_.dialect(); }
+  Task<Result<void>> transact(TransactionBody body) override {
+    if (++seen_ == refused_) co_return fail(ErrorCode::unavailable, "connection lost");
+    Task<Result<void>> pending = inner_.transact(std::move(body));
+    Result<void> done = co_await pending;
+    co_return done;
+  }
+
+ private:
+  Store& inner_;
+  int refused_;
+  int seen_ = 0;
+};
+
+// A refused batch is no body's failure: each runs again alone.
+TEST_P(StoreConformance, GroupCommitRunsTheBodiesOfARefusedBatchAlone) {
+  ASSERT_TRUE(exec("CREATE TABLE g (k BIGINT PRIMARY KEY)"));
+  RefusesOne refusing(*store_, 2);
+  GroupCommitStore grouped(refusing, executor_, GroupCommitOptions{8, 1});
+  int errors = 0;
+  {
+    Scope scope(executor_);
+    // Body 0 leaves alone at once; the other eight queue behind it as the refused batch.
+    for (std::int64_t k = 0; k < 9; ++k) scope.spawn(insert_row(grouped, k, false, &errors));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(errors, 0);
+  auto rows = query("SELECT COUNT(*) AS inserted FROM g");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(first_record(*rows).integer("inserted"), 9);
+  EXPECT_EQ(grouped.batches(), 2u);
+  EXPECT_EQ(grouped.alone(), 8u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,33 @@ struct Signal {
   Json payload;
 };
 
+// What a workflow keeps between decisions of one run on one worker (sticky execution,
+// docs/architecture.md §7): the workflow language keeps its interpreter, fed only the answers
+// that arrived since. A cache, never the truth: deciding without it gives the same commands.
+class WorkflowMemo {
+ public:
+  virtual ~WorkflowMemo() = default;
+};
+
+// Holds a RunState's memo. A copy starts empty, so two states never share (and mutate) one.
+class MemoSlot {
+ public:
+  MemoSlot() = default;
+  MemoSlot(const MemoSlot&) {}
+  MemoSlot& operator=(const MemoSlot&) {
+    memo_.reset();
+    return *this;
+  }
+  MemoSlot(MemoSlot&&) noexcept = default;
+  MemoSlot& operator=(MemoSlot&&) noexcept = default;
+
+  WorkflowMemo* get() const { return memo_.get(); }
+  void reset(std::unique_ptr<WorkflowMemo> memo = nullptr) { memo_ = std::move(memo); }
+
+ private:
+  std::unique_ptr<WorkflowMemo> memo_;
+};
+
 struct RunState {
   std::string workflow;
   Json input;
@@ -46,6 +74,9 @@ struct RunState {
   bool cancel_requested = false;
   std::optional<EventKind> terminal;
   std::int64_t last_seq = 0;
+  // The workflow's cache for this state (mutable: a cache that `decide`, a const view of the
+  // state, may fill). Only events appended through `apply` keep it valid.
+  mutable MemoSlot memo;
 
   // Folds a history, checking it: seqs start at 1 without gaps, it starts with run_started,
   // completions answer an activity/timer that exists and is not yet resolved, nothing follows

@@ -47,10 +47,12 @@ struct Answer {
   NodeResult result;
 };
 
-std::vector<Answer> answers_in_order(const engine::RunState& state) {
+// The answers that arrived after history seq `after_seq`, in arrival order.
+std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t after_seq) {
   std::vector<Answer> answers;
   for (const auto& [seq, activity] : state.activities) {
     if (activity.status == engine::ActivityState::Status::pending) continue;
+    if (activity.resolved_seq <= after_seq) continue;
     auto key = node_key(activity);
     if (!key) continue;  // not a node: nothing waits for it
     NodeResult result{*key, cel::Value(nullptr), std::nullopt};
@@ -62,6 +64,7 @@ std::vector<Answer> answers_in_order(const engine::RunState& state) {
     answers.push_back(Answer{activity.resolved_seq, std::move(result)});
   }
   for (const auto& signal : state.signals) {
+    if (signal.seq <= after_seq) continue;
     if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
     const std::string key = signal.payload.value("key", "");
     if (key.empty()) continue;
@@ -70,7 +73,7 @@ std::vector<Answer> answers_in_order(const engine::RunState& state) {
                                std::nullopt}});
   }
   for (const auto& [seq, timer] : state.timers) {
-    if (!timer.fired || timer.tag.empty()) continue;
+    if (!timer.fired || timer.tag.empty() || timer.fired_seq <= after_seq) continue;
     answers.push_back(
         Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr), kNoAnswer}});
   }
@@ -239,6 +242,19 @@ struct Replayed {
   std::unique_ptr<Interpreter> run;
 };
 
+// Tells `run` the answers of `state` that arrived after seq `after_seq`, in order.
+void feed_answers(const engine::RunState& state, std::int64_t after_seq, Interpreter& run) {
+  for (const auto& answer : answers_in_order(state, after_seq)) {
+    if (run.status() != RunStatus::running) break;
+    const auto& pending = run.pending();
+    const bool waiting = std::any_of(pending.begin(), pending.end(),
+                                     [&](const Action& a) { return a.key == answer.result.key; });
+    // An answer to what no longer waits (a timeout that fired after the answer, a second
+    // answer) changes nothing.
+    if (waiting) (void)run.report(answer.result);
+  }
+}
+
 Result<Replayed> replay(const engine::RunState& state) {
   auto request = run_request_from_json(state.input);
   if (!request) return fail(request.error());
@@ -254,16 +270,71 @@ Result<Replayed> replay(const engine::RunState& state) {
   workflow["name"] = definition->name;
   context.workflow = cel::from_json(workflow);
   auto run = std::make_unique<Interpreter>(definition, std::move(context));
-  for (const auto& answer : answers_in_order(state)) {
-    const auto& pending = run->pending();
-    const bool waiting = std::any_of(pending.begin(), pending.end(),
-                                     [&](const Action& a) { return a.key == answer.result.key; });
-    // An answer to what no longer waits (a timeout that fired after the answer, a second
-    // answer) changes nothing.
-    if (waiting) (void)run->report(answer.result);
-    if (run->status() != RunStatus::running) break;
-  }
+  feed_answers(state, 0, *run);
   return Replayed{std::move(*request), std::move(run)};
+}
+
+// What the history has scheduled: each activity's key and each timeout timer's node, read once
+// per event, so that a decision does not read every activity of a long run again.
+struct Scheduled {
+  std::set<std::string> keys;  // activity keys
+  std::set<std::string> timed;  // nodes whose timeout timer has started
+  std::vector<std::int64_t> saves;  // `save:` activities not yet seen resolved, by seq
+  const engine::ActivityState* finish = nullptr;  // the run:finish step, once scheduled
+  std::int64_t activities_through_seq = 0;
+  std::int64_t timers_through_seq = 0;
+
+  // Reads what `state` scheduled since the last call (states only grow).
+  void catch_up(const engine::RunState& state) {
+    for (auto it = state.activities.upper_bound(activities_through_seq);
+         it != state.activities.end(); ++it) {
+      std::string key = it->second.input.value("key", "");
+      if (key.starts_with(kSavePrefix)) saves.push_back(it->first);
+      if (key == kFinishKey) finish = &it->second;
+      keys.insert(std::move(key));
+      activities_through_seq = it->first;
+    }
+    for (auto it = state.timers.upper_bound(timers_through_seq); it != state.timers.end(); ++it) {
+      timed.insert(it->second.tag);
+      timers_through_seq = it->first;
+    }
+  }
+  // Whether a `save:` activity still runs (those seen done are forgotten).
+  bool saves_pending(const engine::RunState& state) {
+    std::erase_if(saves, [&](std::int64_t seq) {
+      return state.activities.at(seq).status != engine::ActivityState::Status::pending;
+    });
+    return !saves.empty();
+  }
+};
+
+// A run's interpreter kept in its RunState between decisions (sticky execution): it has been
+// told every answer up to history seq `fed_through_seq`, so the next decision tells it only
+// the answers that arrived since, instead of replaying the run from its start; and what the
+// history has scheduled, read up to the same point.
+struct InterpreterMemo final : engine::WorkflowMemo {
+  InterpreterMemo(Replayed r, std::int64_t fed) : replayed(std::move(r)), fed_through_seq(fed) {}
+  Replayed replayed;
+  std::int64_t fed_through_seq = 0;
+  Scheduled scheduled;
+};
+
+// The run's interpreter told every answer in `state`: the memo's, brought up to date, or
+// replayed from the start (and kept as the memo).
+Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
+  auto* memo = dynamic_cast<InterpreterMemo*>(state.memo.get());
+  if (memo != nullptr && memo->fed_through_seq <= state.last_seq) {
+    feed_answers(state, memo->fed_through_seq, *memo->replayed.run);
+    memo->fed_through_seq = state.last_seq;
+  } else {
+    auto replayed = replay(state);
+    if (!replayed) return fail(replayed.error());
+    auto fresh = std::make_unique<InterpreterMemo>(std::move(*replayed), state.last_seq);
+    memo = fresh.get();
+    state.memo.reset(std::move(fresh));
+  }
+  memo->scheduled.catch_up(state);
+  return memo;
 }
 
 // The nodes of a replayed run that wait for a person.
@@ -419,30 +490,20 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
 }
 
 Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
-  auto replayed = replay(state);
-  if (!replayed) return fail(replayed.error());
-  const RunRequest& request = replayed->request;
-  Interpreter& run = *replayed->run;
-
-  std::set<std::string> scheduled;  // activity keys already in the history
-  std::set<std::string> timed;      // nodes whose timeout timer is already started
-  bool saves_pending = false;
-  for (const auto& [seq, activity] : state.activities) {
-    std::string key = activity.input.value("key", "");
-    saves_pending = saves_pending || (key.starts_with(kSavePrefix) &&
-                                      activity.status == engine::ActivityState::Status::pending);
-    scheduled.insert(std::move(key));
-  }
-  for (const auto& [seq, timer] : state.timers) timed.insert(timer.tag);
+  auto memo = up_to_date(state);
+  if (!memo) return fail(memo.error());
+  const RunRequest& request = (*memo)->replayed.request;
+  const Interpreter& run = *(*memo)->replayed.run;
+  Scheduled& history = (*memo)->scheduled;
+  const std::set<std::string>& scheduled = history.keys;  // activity keys in the history
+  const std::set<std::string>& timed = history.timed;  // nodes whose timeout timer started
+  bool saves_pending = history.saves_pending(state);
+  const engine::ActivityState* finish = history.finish;
 
   std::vector<engine::Command> commands;
   // A chat's own run (not a child's) records its end on the chat before it ends.
   const bool ends_on_chat = !request.context.value("chat_id", "").empty() &&
                             request.context.value("parent_run_id", "").empty();
-  const engine::ActivityState* finish = nullptr;
-  for (const auto& [seq, activity] : state.activities) {
-    if (activity.input.value("key", "") == kFinishKey) finish = &activity;
-  }
   // Ends the run once the chat has it (or at once without a chat).
   auto end_with = [&](engine::Command ending, std::string outcome, std::string error) {
     if (ends_on_chat && finish == nullptr) {

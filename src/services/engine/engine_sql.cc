@@ -105,8 +105,10 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
 // the run's next seq (for answers: only if none exists), bump the seq, make sure a decision task
 // is ready, and retire `finish_task_id` (if any). Taking the lock in a statement of its own
 // means this statement's snapshot already sees whatever a previous lock holder committed.
-Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
-                             const HistoryEvent& event, const std::string& finish_task_id) {
+Result<std::optional<std::int64_t>> append_postgres(SqlTransaction& tx, const std::string& run_id,
+                                                    const HistoryEvent& event,
+                                                    const std::string& finish_task_id,
+                                                    bool make_decision_task) {
   auto run = lock_run(tx, SqlDialect::postgres, run_id);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
@@ -118,30 +120,38 @@ Result<bool> append_postgres(SqlTransaction& tx, const std::string& run_id,
   if (event.ref_seq() > 0) {
     sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
   }
+  sql += " RETURNING seq), ";
+  // Without a decision task, the queue's namespace ($7) is still named, for Postgres' typing.
+  sql += make_decision_task
+             ? "decide AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
+               "visible_at_ms, created_at_ms, updated_at_ms) SELECT $1 || ':wf:' || (seq + 1), $7, "
+               "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins WHERE NOT EXISTS (SELECT 1 FROM "
+               "engine_tasks WHERE id = $1 || ':wf:' || ins.seq AND status = 'ready') "
+               "ON CONFLICT DO NOTHING), "
+             : "decide AS (SELECT CAST($7 AS TEXT) AS queue), ";
   sql +=
-      " RETURNING seq), "
-      "decide AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
-      "visible_at_ms, created_at_ms, updated_at_ms) SELECT $1 || ':wf:' || (seq + 1), $7, "
-      "'workflow', $1, 0, 'ready', $5, $5, $5 FROM ins WHERE NOT EXISTS (SELECT 1 FROM "
-      "engine_tasks WHERE id = $1 || ':wf:' || ins.seq AND status = 'ready') "
-      "ON CONFLICT DO NOTHING), "
       "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
       "WHERE id = $6) "
       // Postgres runs every data-modifying CTE whether or not the query reads it.
-      "SELECT COUNT(*) AS appended FROM ins";
+      "SELECT (SELECT seq FROM ins) AS appended_seq";
   auto rows = tx.query(sql, {run_id, std::string(to_string(event.kind)), event.ref_seq(),
                              event.body.dump(), event.at_ms, finish_task_id, (*run)->queue});
   if (!rows) return fail(rows.error());
-  return first_record(*rows).integer("appended") == 1;
+  return first_record(*rows).optional_integer("appended_seq");
 }
 
 // `queue` is the run's namespace when the caller knows it (a claimed task does), saving a lookup.
-Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
-                             EventKind kind, Json body, std::int64_t now_ms,
-                             const std::string& finish_task_id = {},
-                             const std::string& queue = {}) {
+// Returns the event's seq, or nullopt when it does not apply.
+// Without `make_decision_task` the caller decides in the same transaction.
+Result<std::optional<std::int64_t>> append_external(SqlTransaction& tx, SqlDialect dialect,
+                                                    const std::string& run_id, EventKind kind,
+                                                    Json body, std::int64_t now_ms,
+                                                    const std::string& finish_task_id = {},
+                                                    const std::string& queue = {},
+                                                    bool make_decision_task = true) {
   const HistoryEvent event{0, kind, std::move(body), now_ms};
-  if (dialect == SqlDialect::postgres) return append_postgres(tx, run_id, event, finish_task_id);
+  if (dialect == SqlDialect::postgres)
+    return append_postgres(tx, run_id, event, finish_task_id, make_decision_task);
   // SQLite: the single writer holds the database, so these statements are race-free without a
   // row lock; in-process statements cost microseconds, not round trips. One read, then plain
   // writes: an INSERT … SELECT from its own table would make SQLite copy the rows it reads into a
@@ -166,7 +176,7 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   // answer yet: the first answer counts.
   auto status = run.enumerated("status", kRunStatusNames);
   if (!status) return fail(status.error());
-  if (*status != RunStatus::running || run.integer("answered") != 0) return false;
+  if (*status != RunStatus::running || run.integer("answered") != 0) return std::nullopt;
   const std::int64_t seq = run.integer("last") + 1;
   RELIANT_ASSERT(seq >= 1);  // continues the history (a run starts with its first event)
   auto appended = tx.execute(
@@ -178,12 +188,12 @@ Result<bool> append_external(SqlTransaction& tx, SqlDialect dialect, const std::
   // whoever takes it replays the whole history, this event included. (An index enforcing one
   // ready decision per run would cost a write on every step. Extra decision tasks are harmless:
   // a decision is made under the run lock from the latest history.)
-  if (run.integer("decision_ready") != 0) return true;
+  if (!make_decision_task || run.integer("decision_ready") != 0) return seq;
   const std::string run_queue = queue.empty() ? run.text("namespace") : queue;
   if (auto ok = insert_workflow_task(tx, run_id, run_queue, seq + 1, now_ms); !ok) {
     return fail(ok.error());
   }
-  return true;
+  return seq;
 }
 
 // Whether `task`'s lease is still the current one.
@@ -292,10 +302,15 @@ Result<RunSummary> run_from(const SqlRecord& r) {
 }  // namespace
 
 Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id) {
+  return load_history_after(tx, run_id, 0);
+}
+
+Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
+                                                     std::int64_t after_seq) {
   auto rows = tx.query(
-      "SELECT seq, kind, body_json, created_at_ms FROM workflow_history WHERE run_id = $1 ORDER BY "
-      "seq",
-      {run_id});
+      "SELECT seq, kind, body_json, created_at_ms FROM workflow_history WHERE run_id = $1 AND seq "
+      "> $2 ORDER BY seq",
+      {run_id, after_seq});
   if (!rows) return fail(rows.error());
   std::vector<HistoryEvent> history;
   history.reserve(rows->rows.size());
@@ -372,42 +387,158 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
   return claimed;
 }
 
-// Writes a decision's events and the tasks they create. The caller holds the run lock and the
-// task's lease, and decided on the history read under that lock.
-Result<void> write_decision(SqlTransaction& tx, const ClaimedTask& task, const std::string& queue,
-                            const std::vector<HistoryEvent>& events, std::int64_t now_ms) {
+namespace {
+
+// How long an activity's lease lasts: its heartbeat timeout when it has one (shorter than its
+// start-to-close time), else its start-to-close time. The rule lease_tasks applies in SQL.
+std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t heartbeat_timeout_ms) {
+  if (heartbeat_timeout_ms > 0 && heartbeat_timeout_ms < start_to_close_ms)
+    return heartbeat_timeout_ms;
+  return start_to_close_ms;
+}
+
+// Writes a decision's events and the tasks they create: activities and timers ready for any
+// worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
+// (returned in `outcome`). The caller holds the run lock and decided on the history read under
+// it.
+Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const std::string& queue,
+                            const std::vector<HistoryEvent>& events, std::int64_t now_ms,
+                            const EagerDispatch& eager, DecisionOutcome& outcome) {
   for (const auto& e : events) {
-    if (auto ok = insert_event(tx, task.run_id, e); !ok) return fail(ok.error());
+    if (auto ok = insert_event(tx, run_id, e); !ok) return fail(ok.error());
     if (e.kind == EventKind::activity_scheduled) {
+      ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
+                       .kind = TaskKind::activity,
+                       .run_id = run_id,
+                       .event_seq = e.seq,
+                       .attempt = 0,
+                       .max_attempts = e.body.value("max_attempts", std::int64_t{1}),
+                       .lease_expires_at_ms = 0,
+                       .start_to_close_ms = e.body.value("start_to_close_ms", std::int64_t{0}),
+                       .heartbeat_timeout_ms = e.body.value("heartbeat_timeout_ms", std::int64_t{0}),
+                       .queue = queue};
+      const bool leased = static_cast<std::int64_t>(outcome.eager.size()) < eager.limit;
+      SqlValue owner = nullptr;
+      SqlValue leased_at = nullptr;
+      SqlValue expires = nullptr;
+      if (leased) {
+        // The lease a claim would take (eager dispatch): attempt 1, held by the decider.
+        task.attempt = 1;
+        task.lease_expires_at_ms =
+            now_ms + activity_lease_ms(task.start_to_close_ms, task.heartbeat_timeout_ms);
+        owner = eager.worker_id;
+        leased_at = now_ms;
+        expires = task.lease_expires_at_ms;
+      }
       auto inserted = tx.execute(
-          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, max_attempts, "
-          "visible_at_ms, "
+          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, attempt, "
+          "max_attempts, visible_at_ms, lease_owner, leased_at_ms, lease_expires_at_ms, "
           "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
-          "VALUES ($1, $2, 'activity', $3, $4, 'ready', $5, $6, $7, $8, $6, $6)",
-          {task.run_id + ":act:" + std::to_string(e.seq), queue, task.run_id, e.seq,
-           e.body.value("max_attempts", std::int64_t{1}), now_ms,
-           e.body.value("start_to_close_ms", std::int64_t{0}),
-           e.body.value("heartbeat_timeout_ms", std::int64_t{0})});
+          "VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)",
+          {task.id, queue, run_id, e.seq, std::string(leased ? "leased" : "ready"), task.attempt,
+           task.max_attempts, now_ms, owner, leased_at, expires, task.start_to_close_ms,
+           task.heartbeat_timeout_ms});
       if (!inserted) return fail(inserted.error());
+      if (leased) {
+        outcome.eager.push_back(EagerActivity{
+            std::move(task), {e.body.value("name", ""), e.body.value("input", Json()), false}});
+      } else {
+        outcome.schedules_work = true;
+      }
     } else if (e.kind == EventKind::timer_started) {
       auto inserted = tx.execute(
           "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
           "created_at_ms, "
           "updated_at_ms) VALUES ($1, $2, 'timer', $3, $4, 'ready', $5, $6, $6)",
-          {task.run_id + ":timer:" + std::to_string(e.seq), queue, task.run_id, e.seq,
+          {run_id + ":timer:" + std::to_string(e.seq), queue, run_id, e.seq,
            e.body.value("fire_at_ms", now_ms), now_ms});
       if (!inserted) return fail(inserted.error());
+      outcome.schedules_work = true;
     } else if (is_terminal(e.kind)) {
-      if (auto ok = close_run(tx, task.run_id, e, now_ms); !ok) return fail(ok.error());
+      if (auto ok = close_run(tx, run_id, e, now_ms); !ok) return fail(ok.error());
+      outcome.terminal = e.kind;
     }
   }
   return {};
 }
 
+}  // namespace
+
+std::size_t event_digest(const HistoryEvent& e) {
+  return std::hash<std::string>{}(std::string(to_string(e.kind)) + '|' + std::to_string(e.at_ms) +
+                                  '|' + e.body.dump());
+}
+
+namespace {
+
+// Brings `kept` up to the run's stored history: applies the events after its last one when that
+// one is still the stored event of its seq (a state is only kept from committed transactions;
+// this is the cheap check that it was), else folds the whole history into it.
+Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, KeptRun& kept) {
+  RunState& state = kept.state;
+  if (state.last_seq > 0) {
+    auto newer = load_history_after(tx, run_id, state.last_seq - 1);
+    if (!newer) return fail(newer.error());
+    bool applied = !newer->empty() && newer->front().seq == state.last_seq &&
+                   event_digest(newer->front()) == kept.last_event_digest;
+    for (std::size_t i = 1; applied && i < newer->size(); ++i) {
+      applied = state.apply((*newer)[i]).has_value();
+    }
+    if (applied) {
+      kept.last_event_digest = event_digest(newer->back());
+      return {};
+    }
+  }
+  auto history = load_history(tx, run_id);
+  if (!history) return fail(history.error());
+  auto folded = RunState::fold(*history);
+  if (!folded) return fail(ErrorCode::internal, "run " + run_id + ": " + folded.error().message);
+  state = std::move(*folded);
+  kept.last_event_digest = history->empty() ? 0 : event_digest(history->back());
+  return {};
+}
+
+// A decision on a running run whose lock the caller holds: bring its state up to date, ask its
+// workflow, write what it says.
+Result<DecisionOutcome> decide_locked(SqlTransaction& tx, const std::string& run_id,
+                                      const std::string& queue, const WorkflowRegistry& workflows,
+                                      std::int64_t now_ms, const EagerDispatch& eager,
+                                      KeptRun* kept) {
+  KeptRun local;
+  KeptRun& run_kept = kept != nullptr ? *kept : local;
+  if (auto ok = bring_up_to_date(tx, run_id, run_kept); !ok) return fail(ok.error());
+  RunState& state = run_kept.state;
+  const auto events = decide_next(state, workflows.find(state.workflow), now_ms);
+  // The history's invariants, checked where it is written: a running run's history has no
+  // terminal event, and the decision's events continue its numbers without a gap, with at most
+  // one terminal event, last.
+  const std::int64_t last_seq = state.last_seq;
+  RELIANT_ASSERT(!state.terminal);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    RELIANT_ASSERT(events[i].seq == last_seq + 1 + static_cast<std::int64_t>(i));
+    RELIANT_ASSERT(!is_terminal(events[i].kind) || i + 1 == events.size());
+  }
+  DecisionOutcome outcome;
+  if (auto ok = write_decision(tx, run_id, queue, events, now_ms, eager, outcome); !ok)
+    return fail(ok.error());
+  if (kept != nullptr && !events.empty()) {
+    // The run after this transaction, for the caller to keep if it commits.
+    for (const auto& e : events) {
+      const Result<void> applied = state.apply(e);
+      RELIANT_ASSERT_MSG(applied.has_value(), "a decision's own events continue its history");
+    }
+    kept->last_event_digest = event_digest(events.back());
+  }
+  outcome.committed = true;
+  return outcome;
+}
+
+}  // namespace
+
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                          const EagerDispatch& eager) {
+                                          const EagerDispatch& eager, KeptRun* kept) {
   DecisionOutcome outcome;
   auto held = holds_lease(tx, task);
   if (!held) return fail(held.error());
@@ -419,42 +550,7 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
   if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
   if ((*run)->status != RunStatus::running) return outcome;  // ended meanwhile: nothing to decide
-  auto history = load_history(tx, task.run_id);
-  if (!history) return fail(history.error());
-  auto state = RunState::fold(*history);
-  if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
-  const auto events = decide_next(*state, workflows.find(state->workflow), now_ms);
-  // The history's invariants, checked where it is written: a running run's history has no
-  // terminal event, and the decision's events continue its numbers without a gap, with at most
-  // one terminal event, last.
-  const std::int64_t last_seq = history->empty() ? 0 : history->back().seq;
-  RELIANT_ASSERT(history->empty() || !is_terminal(history->back().kind));
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    RELIANT_ASSERT(events[i].seq == last_seq + 1 + static_cast<std::int64_t>(i));
-    RELIANT_ASSERT(!is_terminal(events[i].kind) || i + 1 == events.size());
-  }
-  if (auto ok = write_decision(tx, task, (*run)->queue, events, now_ms); !ok)
-    return fail(ok.error());
-  outcome.committed = true;
-  for (const auto& e : events) {
-    if (is_terminal(e.kind)) outcome.terminal = e.kind;
-    if (e.kind == EventKind::activity_scheduled &&
-        static_cast<std::int64_t>(outcome.eager.size()) < eager.limit) {
-      // The same lease a claim would take, on the task write_decision just inserted.
-      auto leased = lease_tasks(tx, "id = $1 AND status = 'ready' AND CAST($3 AS BIGINT) >= 0",
-                                {task.run_id + ":act:" + std::to_string(e.seq), now_ms,
-                                 std::int64_t{0}, eager.worker_id, std::int64_t{0}});
-      if (!leased) return fail(leased.error());
-      if (leased->size() == 1) {
-        outcome.eager.push_back(
-            {leased->front(), {e.body.value("name", ""), e.body.value("input", Json()), false}});
-        continue;
-      }
-    }
-    if (e.kind == EventKind::activity_scheduled || e.kind == EventKind::timer_started)
-      outcome.schedules_work = true;
-  }
-  return outcome;
+  return decide_locked(tx, task.run_id, (*run)->queue, workflows, now_ms, eager, kept);
 }
 
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {
@@ -488,12 +584,41 @@ Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const Cla
                                const Json& result, std::int64_t now_ms) {
   // The task is retired whatever the outcome: a late attempt's result is ignored, but its task is
   // done all the same.
-  auto applied = append_external(
+  auto appended = append_external(
       tx, dialect, task.run_id, EventKind::activity_completed,
       Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
       now_ms, task.id, task.queue);
-  if (!applied) return fail(applied.error());
-  return *applied;
+  if (!appended) return fail(appended.error());
+  return appended->has_value();
+}
+
+Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect dialect,
+                                                const ClaimedTask& task, const Json& result,
+                                                std::int64_t now_ms,
+                                                const WorkflowRegistry& workflows,
+                                                const EagerDispatch& eager, KeptRun* kept) {
+  // Appending locks the run (Postgres; SQLite's one writer holds it all along) and checks it
+  // runs, which is all a decision needs.
+  auto appended = append_external(
+      tx, dialect, task.run_id, EventKind::activity_completed,
+      Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
+      now_ms, task.id, task.queue, /*make_decision_task=*/false);
+  if (!appended) return fail(appended.error());
+  Completion completion;
+  completion.counted = appended->has_value();
+  if (!completion.counted) return completion;
+  // A decision task made after an earlier event and not yet taken has nothing left to decide
+  // once this one has: retired, it costs no worker a transaction.
+  const std::int64_t seq = **appended;
+  auto retired = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
+      "'ready'",
+      {workflow_task_id(task.run_id, seq), now_ms});
+  if (!retired) return fail(retired.error());
+  auto decided = decide_locked(tx, task.run_id, task.queue, workflows, now_ms, eager, kept);
+  if (!decided) return fail(decided.error());
+  completion.decided = std::move(*decided);
+  return completion;
 }
 
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
@@ -520,11 +645,11 @@ Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const
       {task.id, task.attempt, error, now_ms});
   if (!retired) return fail(retired.error());
   if (*retired == 0) return {};
-  auto applied = append_external(
+  auto appended = append_external(
       tx, dialect, task.run_id, EventKind::activity_failed,
       Json{{"scheduled_seq", task.event_seq}, {"error", error}, {"attempts", task.attempt}}, now_ms,
       {}, task.queue);
-  if (!applied) return fail(applied.error());
+  if (!appended) return fail(appended.error());
   return {};
 }
 
@@ -545,10 +670,10 @@ Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std
 
 Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                         std::int64_t now_ms) {
-  auto applied =
+  auto appended =
       append_external(tx, dialect, task.run_id, EventKind::timer_fired,
                       Json{{"started_seq", task.event_seq}}, now_ms, task.id, task.queue);
-  if (!applied) return fail(applied.error());
+  if (!appended) return fail(appended.error());
   return {};
 }
 
@@ -605,22 +730,34 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
 
 Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                         const std::string& name, const Json& payload, std::int64_t now_ms) {
-  auto applied = append_external(tx, dialect, run_id, EventKind::signal_received,
-                                 Json{{"name", name}, {"payload", payload}}, now_ms);
-  if (!applied) return fail(applied.error());
-  if (!*applied)
+  auto appended = append_external(tx, dialect, run_id, EventKind::signal_received,
+                                  Json{{"name", name}, {"payload", payload}}, now_ms);
+  if (!appended) return fail(appended.error());
+  if (!*appended)
     return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
   return {};
 }
 
 Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                         const std::string& reason, std::int64_t now_ms) {
-  auto applied = append_external(tx, dialect, run_id, EventKind::cancel_requested,
-                                 Json{{"reason", reason}}, now_ms);
-  if (!applied) return fail(applied.error());
-  if (!*applied)
+  auto appended = append_external(tx, dialect, run_id, EventKind::cancel_requested,
+                                  Json{{"reason", reason}}, now_ms);
+  if (!appended) return fail(appended.error());
+  if (!*appended)
     return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
   return {};
+}
+
+Result<NextDue> next_due(SqlTransaction& tx, const std::string& queue) {
+  // Both from the partial indexes on ready and leased tasks.
+  auto rows = tx.query(
+      "SELECT (SELECT MIN(visible_at_ms) FROM engine_tasks WHERE queue = $1 AND status = "
+      "'ready') AS visible_at_ms, (SELECT MIN(lease_expires_at_ms) FROM engine_tasks WHERE "
+      "status = 'leased') AS lease_expires_at_ms",
+      {queue});
+  if (!rows) return fail(rows.error());
+  const SqlRecord r = first_record(*rows);
+  return NextDue{r.optional_integer("visible_at_ms"), r.optional_integer("lease_expires_at_ms")};
 }
 
 Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue) {

@@ -79,6 +79,9 @@ Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
 Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,
                                           std::int64_t limit);
 Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id);
+// The events after seq `after_seq`, in order.
+Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
+                                                     std::int64_t after_seq);
 
 // Leases up to `batch` ready tasks of `queue`, oldest first. Activity leases last their
 // start-to-close timeout (or heartbeat timeout, if shorter); others `lease_ms`.
@@ -115,12 +118,29 @@ struct DecisionOutcome {
   std::optional<EventKind> terminal;
   std::vector<EagerActivity> eager;
 };
+// A run's state as a worker keeps it between decisions (sticky execution, docs/architecture.md
+// §7): the folded history, and a digest of its last event, which must match the stored event of
+// that seq for the state to be trusted.
+struct KeptRun {
+  RunState state;
+  std::size_t last_event_digest = 0;  // event_digest of the state's last event
+};
+// What tells one event from another at the same seq (its kind, time and body).
+std::size_t event_digest(const HistoryEvent& e);
+
 // A whole workflow task in one transaction: lock the run, replay its history, ask its workflow
 // (from `workflows`) what to do, and commit that. A corrupt history fails with `internal`.
+//
+// `kept`: the run as the caller last saw it, or empty. When it continues the stored history,
+// only the events appended since are read and applied; otherwise the whole history is folded
+// into it. On return it also holds the decision's events: the run after this transaction —
+// valid only if the transaction commits, so a caller keeps it only then, and gives a body that
+// runs again an empty one.
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                          const EagerDispatch& eager = {});
+                                          const EagerDispatch& eager = {},
+                                          KeptRun* kept = nullptr);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
 // Marks a task this worker holds as done without doing it (its run has ended).
 Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
@@ -129,6 +149,19 @@ Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64
 // (a slow first attempt, a redelivery) are ignored. Returns whether this call's answer counted.
 Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                                const Json& result, std::int64_t now_ms);
+
+struct Completion {
+  bool counted = false;                    // this call's answer is the one recorded
+  std::optional<DecisionOutcome> decided;  // the decision made with it, when counted
+};
+// Records an activity's result and, when it counted, makes the decision that follows in the same
+// transaction (from `kept`, as decide_and_commit does): one transaction per step instead of two,
+// for the worker that ran the activity. A decision task made earlier and not yet taken is retired.
+Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect dialect,
+                                                const ClaimedTask& task, const Json& result,
+                                                std::int64_t now_ms,
+                                                const WorkflowRegistry& workflows,
+                                                const EagerDispatch& eager, KeptRun* kept);
 // An attempt failed: retried after `retry_delay_ms` while attempts remain, otherwise the
 // activity fails for good (activity_failed). Ignored when the lease is no longer held.
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
@@ -152,6 +185,14 @@ Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::strin
                         const std::string& reason, std::int64_t now_ms);
 
 Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue);
+
+// When the queue next needs a worker without anyone announcing it: its earliest ready task that
+// is not yet visible (a timer, a retry's backoff) and the earliest lease of any queue to expire.
+struct NextDue {
+  std::optional<std::int64_t> visible_at_ms;
+  std::optional<std::int64_t> lease_expires_at_ms;
+};
+Result<NextDue> next_due(SqlTransaction& tx, const std::string& queue);
 
 // Delay before retry `attempt` + 1 of a failed activity: 1 s, 2 s, 4 s … capped at 60 s.
 std::int64_t activity_retry_delay_ms(std::int64_t attempt);

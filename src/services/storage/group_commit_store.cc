@@ -83,7 +83,16 @@ Task<void> GroupCommitStore::flush(std::vector<Pending> batch) {
     committed = co_await isolated;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done.set(committed ? (*results)[i] : Result<void>(fail(committed.error())));
+    Result<void> outcome = committed ? (*results)[i] : Result<void>(fail(committed.error()));
+    // `unavailable`: nothing of the body was committed (the batch, or its savepoint, rolled
+    // back), so it runs once more, alone: one batch's deadlock with another, or a lost
+    // connection, is then no body's failure.
+    if (!outcome && outcome.error().code == ErrorCode::unavailable && batch.size() > 1) {
+      ++alone_;
+      Task<Result<void>> again = inner_.transact((*bodies)[i]);
+      outcome = co_await again;
+    }
+    batch[i].done.set(std::move(outcome));
   }
   // Before this slot takes the next batch, the callers just answered (their resumptions are
   // queued on the executor) get to submit their next bodies; taken at once, a batch would hold

@@ -6,7 +6,12 @@
 // alone and gets its own error; the others commit. Bodies must therefore be safe to run again
 // after a rollback — true of any transaction body, which touches only the transaction. If the
 // shared transaction itself fails (connection lost, commit outcome unknown), every body in it gets
-// that error — callers handle it as they would for a transaction of their own.
+// that error — callers handle it as they would for a transaction of their own — except
+// `unavailable`, which means nothing was committed: then each body runs again in a transaction of
+// its own, as does a body that failed `unavailable` inside a committed batch. Two batches running
+// at once can deadlock where their bodies alone never would (each body takes its locks in one
+// order, but a batch holds the locks of its earlier bodies while it waits), and the server breaks
+// the deadlock by rolling one of them back.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +39,8 @@ class GroupCommitStore final : public Store {
   std::uint64_t bodies() const { return bodies_; }
   // Batches rerun with savepoints because a body failed.
   std::uint64_t reruns() const { return reruns_; }
+  // Bodies run again in a transaction of their own after a batch could not take them.
+  std::uint64_t alone() const { return alone_; }
 
  private:
   struct Pending {
@@ -50,6 +57,7 @@ class GroupCommitStore final : public Store {
   std::uint64_t batches_ = 0;
   std::uint64_t bodies_ = 0;
   std::uint64_t reruns_ = 0;
+  std::uint64_t alone_ = 0;
   Scope scope_;
 };
 

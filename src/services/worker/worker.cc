@@ -13,6 +13,9 @@ namespace {
 constexpr int kResultRecordAttemptsMax = 5;
 // Expired leases one reaper sweep returns to the queue (the next sweep takes the rest).
 constexpr std::int64_t kReapedPerSweepMax = 100;
+// The shortest wait for something that falls due: a task another claimer holds locked shows as
+// due now, and must not make the poll spin.
+constexpr Duration kDueWaitMin = milliseconds(10);
 
 // Runs one activity attempt and hands its outcome to `done`; destroyed (cancelled) when the
 // attempt times out or loses its lease.
@@ -26,6 +29,7 @@ Task<void> attempt_activity(Activity* activity, ActivityContext* context, Json i
 }  // namespace
 
 std::string wake_subject(const std::string& queue) { return "engine.wake." + queue; }
+std::string wake_group(const std::string& queue) { return "engine.workers." + queue; }
 
 Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
                const ActivityRegistry& activities)
@@ -34,15 +38,17 @@ Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
       workflows_(workflows),
       activities_(activities),
       dialect_(env.store->dialect()),
+      sticky_(config_.sticky_runs),
       scope_(env.executor) {
   RELIANT_ASSERT(env_.store != nullptr && env_.bus != nullptr);
   RELIANT_ASSERT(!config_.worker_id.empty() && config_.batch > 0 && config_.max_in_flight > 0);
-  auto subscription =
-      env_.bus->subscribe(wake_subject(config_.queue), [this](const BusMessage&) { wake(); });
+  RELIANT_ASSERT(config_.poll_interval > Duration::zero() &&
+                 config_.reap_interval > Duration::zero());
+  auto subscription = env_.bus->queue_subscribe(
+      wake_subject(config_.queue), wake_group(config_.queue), [this](const BusMessage&) { wake(); });
   RELIANT_ASSERT(subscription.has_value());
   wake_subscription_ = std::move(*subscription);
   scope_.spawn(poll_loop());
-  scope_.spawn(reap_loop());
 }
 
 void Worker::wake() {
@@ -78,7 +84,39 @@ auto Worker::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTran
   co_return outcome;
 }
 
+Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  Task<Result<Poll>> polling =
+      transact_for([dialect = dialect_, queue = config_.queue, worker = config_.worker_id, now_ms,
+                    lease_ms = to_ms(config_.decision_lease), room,
+                    reap](SqlTransaction& tx) -> Result<Poll> {
+        Poll poll;
+        if (reap) {
+          auto reaped = requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
+          if (!reaped) return fail(reaped.error());
+          poll.reaped = *reaped;
+        }
+        auto claimed = claim_tasks(tx, dialect, queue, worker, now_ms, lease_ms, room);
+        if (!claimed) return fail(claimed.error());
+        poll.claimed = std::move(*claimed);
+        // A full batch: the worker claims again at once, so when the queue falls due next does
+        // not matter yet.
+        if (static_cast<std::int64_t>(poll.claimed.size()) < room) {
+          auto due = next_due(tx, queue);
+          if (!due) return fail(due.error());
+          poll.due = *due;
+        }
+        return poll;
+      });
+  Result<Poll> outcome = co_await polling;
+  co_return outcome;
+}
+
+// Claims while there is room, then waits for a wake-up, for the queue's next due time (a timer,
+// a retry, a lease to expire) or for the poll interval, whichever comes first. Idle, a worker
+// thus costs one transaction per poll interval.
 Task<void> Worker::poll_loop() {
+  Instant reap_at = env_.executor.now();
   for (;;) {
     woken_ = false;
     const std::int64_t room = std::min(config_.batch, config_.max_in_flight - in_flight_);
@@ -86,26 +124,42 @@ Task<void> Worker::poll_loop() {
       co_await wait_for_work(config_.poll_interval);
       continue;
     }
-    const std::int64_t now_ms = to_ms(env_.executor.now());
-    const std::int64_t lease_ms = to_ms(config_.decision_lease);
-    Task<Result<std::vector<ClaimedTask>>> claiming =
-        transact_for([dialect = dialect_, queue = config_.queue, worker = config_.worker_id,
-                      now_ms, lease_ms, room](SqlTransaction& tx) {
-          return claim_tasks(tx, dialect, queue, worker, now_ms, lease_ms, room);
-        });
-    Result<std::vector<ClaimedTask>> claimed = co_await claiming;
-    if (!claimed) {
+    const Instant now = env_.executor.now();
+    const bool reap = now >= reap_at;
+    Task<Result<Poll>> polling = poll(room, reap);
+    Result<Poll> polled = co_await polling;
+    if (!polled) {
       co_await sleep(env_.executor, config_.store_retry);
       continue;
     }
-    stats_.claimed += claimed->size();
-    for (auto& task : *claimed) {
+    ++stats_.polls;
+    if (reap) reap_at = now + config_.reap_interval;
+    if (polled->reaped > 0) {
+      stats_.reaped += static_cast<std::uint64_t>(polled->reaped);
+      announce_work();
+    }
+    stats_.claimed += polled->claimed.size();
+    const bool full = static_cast<std::int64_t>(polled->claimed.size()) == room;
+    for (auto& task : polled->claimed) {
       ++in_flight_;
       scope_.spawn(process(std::move(task)));
     }
-    // A full batch suggests more is waiting: claim again at once.
-    if (static_cast<std::int64_t>(claimed->size()) < room)
-      co_await wait_for_work(config_.poll_interval);
+    if (full) {
+      // More may be waiting: claim again at once, and wake another worker to share it.
+      announce_work();
+      continue;
+    }
+    Instant until = now + config_.poll_interval;
+    if (const auto& visible = polled->due.visible_at_ms) {
+      until = std::min(until, Instant{} + milliseconds(*visible));
+    }
+    if (const auto& expires = polled->due.lease_expires_at_ms) {
+      // Reaped once it has expired, and not before the reaper's interval.
+      const Instant expiry = Instant{} + milliseconds(*expires + 1);
+      until = std::min(until, std::max(expiry, reap_at));
+      if (expiry <= until) reap_at = std::min(reap_at, expiry);
+    }
+    co_await wait_for_work(std::max(until - env_.executor.now(), kDueWaitMin));
   }
 }
 
@@ -131,30 +185,82 @@ Task<void> Worker::process(ClaimedTask task) {
   wake();  // room for more
 }
 
-Task<void> Worker::run_decision(ClaimedTask task) {
-  const std::int64_t now_ms = to_ms(env_.executor.now());
-  // Room for activities leased on the spot: this task's slot is about to free up.
-  const EagerDispatch eager{config_.worker_id, std::min(config_.eager_activities,
-                                                        config_.max_in_flight - in_flight_ + 1)};
-  Task<Result<DecisionOutcome>> deciding =
-      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms,
-                    eager](SqlTransaction& tx) {
-        return decide_and_commit(tx, dialect, task, *workflows, now_ms, eager);
-      });
-  Result<DecisionOutcome> outcome = co_await deciding;
-  // On failure the lease runs out and the decision is retried: deciding is idempotent.
-  if (!outcome) co_return;
-  if (!outcome->committed) {
-    ++stats_.dropped_decisions;
-    co_return;
-  }
+namespace {
+
+// The run's state a decision starts from and leaves behind, handed between the executor and the
+// transaction body (which runs off it, one attempt at a time). Only the first attempt may use
+// the kept state: a body that runs again (a retried or group-committed transaction) may have
+// applied events its rolled-back attempt read, so it starts from nothing.
+struct StickyDecision {
+  KeptRun run;
+  int attempts = 0;
+};
+
+}  // namespace
+
+std::int64_t Worker::eager_room() const {
+  // The caller's slot is about to free up.
+  return std::min(config_.eager_activities, config_.max_in_flight - in_flight_ + 1);
+}
+
+void Worker::on_decided(DecisionOutcome outcome) {
   ++stats_.decisions;
-  for (auto& leased : outcome->eager) {
+  for (auto& leased : outcome.eager) {
     ++stats_.eager;
     ++in_flight_;
     scope_.spawn(run_eager(std::move(leased)));
   }
-  if (outcome->schedules_work) announce_work();
+  if (outcome.schedules_work) announce_work();
+}
+
+Task<void> Worker::run_decision(ClaimedTask task) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const EagerDispatch eager{config_.worker_id, eager_room()};
+  auto sticky = std::make_shared<StickyDecision>();
+  sticky->run = sticky_.take(task.run_id);
+  if (sticky->run.state.last_seq > 0) ++stats_.sticky_hits;
+  Task<Result<DecisionOutcome>> deciding =
+      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager,
+                    sticky](SqlTransaction& tx) {
+        if (sticky->attempts++ > 0) sticky->run = KeptRun{};
+        return decide_and_commit(tx, dialect, task, *workflows, now_ms, eager, &sticky->run);
+      });
+  Result<DecisionOutcome> outcome = co_await deciding;
+  // On failure the lease runs out and the decision is retried: deciding is idempotent.
+  if (!outcome) co_return;
+  // Committed (or refused without writing): the state is the stored history's.
+  if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
+  if (!outcome->committed) {
+    ++stats_.dropped_decisions;
+    co_return;
+  }
+  on_decided(std::move(*outcome));
+}
+
+Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const EagerDispatch eager{config_.worker_id, eager_room()};
+  auto sticky = std::make_shared<StickyDecision>();
+  sticky->run = sticky_.take(task.run_id);
+  const bool kept = sticky->run.state.last_seq > 0;
+  Task<Result<Completion>> completing =
+      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky,
+                    result = std::move(result)](SqlTransaction& tx) {
+        if (sticky->attempts++ > 0) sticky->run = KeptRun{};
+        return complete_activity_and_decide(tx, dialect, task, result, now_ms, *workflows, eager,
+                                            &sticky->run);
+      });
+  Result<Completion> completion = co_await completing;
+  if (!completion) co_return false;  // a store fault, or the decision failed: record it alone
+  if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
+  if (!completion->counted) {
+    ++stats_.results_ignored;
+    co_return true;
+  }
+  if (kept) ++stats_.sticky_hits;
+  ++stats_.eager_decisions;
+  on_decided(std::move(*completion->decided));
+  co_return true;
 }
 
 Task<void> Worker::run_eager(EagerActivity leased) {
@@ -215,22 +321,27 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
 
   const std::int64_t now_ms = to_ms(env_.executor.now());
   if (outcome) {
+    if (config_.eager_decisions) {
+      Task<bool> deciding = record_and_decide(task, *outcome);
+      if (co_await deciding) co_return;
+    }
+    // Recording a result is idempotent, so an unknown outcome is simply retried.
     auto complete = [task, dialect = dialect_, result = *outcome, now_ms](SqlTransaction& tx) {
       return complete_activity(tx, dialect, task, result, now_ms);
     };
-    // Recording a result is idempotent, so an unknown outcome is simply retried.
     for (int tries = 0; tries < kResultRecordAttemptsMax; ++tries) {
       Task<Result<bool>> completing = transact_for(complete);
       Result<bool> counted = co_await completing;
-      if (counted) {
-        if (*counted) {
-          announce_work();
-        } else {
-          ++stats_.results_ignored;
-        }
-        break;
+      if (!counted) {
+        co_await sleep(env_.executor, config_.store_retry);
+        continue;
       }
-      co_await sleep(env_.executor, config_.store_retry);
+      if (*counted) {
+        announce_work();
+      } else {
+        ++stats_.results_ignored;
+      }
+      break;
     }
     co_return;
   }
@@ -265,22 +376,6 @@ Task<void> Worker::run_timer(ClaimedTask task) {
   if (!fired) co_return;
   ++stats_.timers_fired;
   announce_work();
-}
-
-Task<void> Worker::reap_loop() {
-  for (;;) {
-    co_await sleep(env_.executor, config_.reap_interval);
-    const std::int64_t now_ms = to_ms(env_.executor.now());
-    Task<Result<std::int64_t>> reaping =
-        transact_for([dialect = dialect_, now_ms](SqlTransaction& tx) {
-          return requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
-        });
-    Result<std::int64_t> handled = co_await reaping;
-    if (handled && *handled > 0) {
-      stats_.reaped += static_cast<std::uint64_t>(*handled);
-      announce_work();
-    }
-  }
 }
 
 }  // namespace reliant::engine

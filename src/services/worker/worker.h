@@ -14,6 +14,7 @@
 #include "runtime/scope.h"
 #include "services/engine/engine_sql.h"
 #include "services/worker/activity.h"
+#include "services/worker/run_cache.h"
 
 namespace reliant::engine {
 
@@ -22,17 +23,30 @@ struct WorkerConfig {
   std::string queue = "reliant";  // the namespace's task queue
   std::int64_t batch = 16;        // tasks claimed per transaction
   Duration decision_lease = seconds(30);
-  Duration poll_interval = seconds(1);  // when no wake-up arrives
+  // The longest a worker waits for a wake-up before it looks at the queue anyway (a lost
+  // wake-up, a worker that died between wake-up and claim). Timers and expiring leases are
+  // looked at when they fall due, whatever this is.
+  Duration poll_interval = seconds(2);
+  // Expired leases are returned at most this often while the queue is busy.
   Duration reap_interval = seconds(1);
   std::int64_t max_in_flight = 64;  // tasks processed at once
   // Activities a decision may lease to its own worker at once (0: every activity is claimed).
   std::int64_t eager_activities = 8;
+  // Whether the worker that records an activity's result makes the decision that follows in
+  // the same transaction.
+  bool eager_decisions = true;
+  // Runs whose folded history the worker keeps between decisions (0: none; every decision
+  // reads its run's whole history).
+  std::size_t sticky_runs = 256;
   Duration store_retry = milliseconds(200);
 };
 
 struct WorkerStats {
   std::uint64_t claimed = 0;
+  std::uint64_t polls = 0;  // claim transactions
   std::uint64_t eager = 0;  // activities leased by the decision that scheduled them
+  std::uint64_t eager_decisions = 0;  // decisions made with the result before them
+  std::uint64_t sticky_hits = 0;      // decisions that started from a kept state
   std::uint64_t decisions = 0;
   std::uint64_t dropped_decisions = 0;
   std::uint64_t activities_run = 0;
@@ -43,8 +57,10 @@ struct WorkerStats {
   std::uint64_t store_errors = 0;
 };
 
-// The subject a worker listens on for "new tasks in `queue`".
+// The subject a worker listens on for "new tasks in `queue`", as a member of the queue group
+// `wake_group(queue)`: each announcement wakes one worker, not all of them.
 std::string wake_subject(const std::string& queue);
+std::string wake_group(const std::string& queue);
 
 class Worker {
  public:
@@ -57,9 +73,23 @@ class Worker {
 
  private:
   Task<void> poll_loop();
-  Task<void> reap_loop();
+  // The claim transaction: expired leases back to the queue (when `reap`), up to `room` tasks
+  // leased, and when the queue next falls due.
+  struct Poll {
+    std::vector<ClaimedTask> claimed;
+    std::int64_t reaped = 0;
+    NextDue due;
+  };
+  Task<Result<Poll>> poll(std::int64_t room, bool reap);
   Task<void> process(ClaimedTask task);
   Task<void> run_decision(ClaimedTask task);
+  // Records an activity's result with the decision that follows, in one transaction; false when
+  // that transaction failed (the caller then records the result alone).
+  Task<bool> record_and_decide(ClaimedTask task, Json result);
+  // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
+  void on_decided(DecisionOutcome outcome);
+  // Activities a decision may lease to this worker now.
+  std::int64_t eager_room() const;
   // `preloaded`: the activity, when the task was leased with it (eager dispatch).
   Task<void> run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded = {});
   Task<void> run_timer(ClaimedTask task);
@@ -80,6 +110,7 @@ class Worker {
   const WorkflowRegistry& workflows_;
   const ActivityRegistry& activities_;
   SqlDialect dialect_;
+  RunCache sticky_;
   WorkerStats stats_;
   std::int64_t in_flight_ = 0;
   bool woken_ = false;

@@ -25,9 +25,18 @@ class EngineRun {
     decide();
   }
 
-  // Runs a decision and checks it is final: deciding again on its result adds nothing.
+  // Runs a decision and checks it is final: deciding again on its result adds nothing. The state
+  // keeps its interpreter between decisions, as a worker's sticky cache does; each decision is
+  // checked against one replayed from the run's start.
   void decide() {
-    for (auto& event : engine::decide_next(state_, &workflow_, now_ms_)) append_event(event);
+    const engine::RunState fresh = state_;  // a copy has no memo
+    const auto replayed = engine::decide_next(fresh, &workflow_, now_ms_);
+    const auto events = engine::decide_next(state_, &workflow_, now_ms_);
+    ASSERT_EQ(events.size(), replayed.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(events[i].body, replayed[i].body) << "the kept interpreter decided otherwise";
+    }
+    for (auto& event : events) append_event(event);
     EXPECT_TRUE(engine::decide_next(state_, &workflow_, now_ms_).empty())
         << "a second decision on the same history issued more";
   }
