@@ -9,6 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/workflow/loader.h"
+#include "core/workflow/yaml_values.h"
+
 namespace reliant::sim {
 namespace {
 
@@ -16,7 +19,8 @@ const std::vector<std::string> kInvariants = {
     "stream_order",   "request_reply_match", "liveness",           "runs_end_once",
     "results_once",   "queues_drain",        "tool_at_most_once",  "tool_results",
     "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
-    "chat_answers",   "workflow_nodes_once", "approvals_signalled"};
+    "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
+    "workflow_node_daemons"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
@@ -350,6 +354,81 @@ Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTim
   return {};
 }
 
+// A workflow_client's config: its workflow must load (its mistakes are reported at their place
+// in the workflow, after the place of `workflow:` in the scenario), and every expectation names
+// an outcome and the outputs it expects.
+Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& config,
+                                         const std::string& path, WorkflowClientConfig& client) {
+  if (auto ok = r.expect_map(config, path,
+                             {"user", "interval", "request_timeout", "approve_share", "concurrent",
+                              "workflow", "inputs", "expect"});
+      !ok)
+    return ok;
+  if (config["user"]) {
+    auto user = r.string(config["user"], path + ".user");
+    if (!user) return fail(user.error());
+    client.user = *user;
+  }
+  if (config["approve_share"]) {
+    auto share = r.probability(config["approve_share"], path + ".approve_share");
+    if (!share) return fail(share.error());
+    client.approve_share = *share;
+  }
+  if (config["concurrent"]) {
+    auto concurrent = r.count(config["concurrent"], path + ".concurrent", 100);
+    if (!concurrent) return fail(concurrent.error());
+    if (*concurrent == 0)
+      return fail(r.error(config["concurrent"], path + ".concurrent", "must be at least 1"));
+    client.concurrent = *concurrent;
+  }
+  if (!config["workflow"]) return fail(r.error(config, path, "missing 'workflow' (its YAML)"));
+  auto text = r.string(config["workflow"], path + ".workflow");
+  if (!text) return fail(text.error());
+  if (auto loaded = workflow::load_workflow(*text, "workflow"); !loaded) {
+    return fail(r.error(config["workflow"], path + ".workflow",
+                        workflow::format("workflow", loaded.error().front())));
+  }
+  client.workflow = *text;
+  if (config["inputs"]) {
+    if (!config["inputs"].IsMap()) {
+      return fail(r.error(config["inputs"], path + ".inputs",
+                          "expected a map, got " + kind_of(config["inputs"])));
+    }
+    client.inputs = workflow::to_json(config["inputs"]);
+  }
+  if (!config["expect"] || !config["expect"].IsMap() || config["expect"].size() == 0) {
+    return fail(r.error(config["expect"] ? config["expect"] : config, path + ".expect",
+                        "expected a map from the approvals' answers (\"approved\", "
+                        "\"denied,approved\", \"none\") to {outcome, outputs}"));
+  }
+  for (const auto& entry : config["expect"]) {
+    const std::string key = entry.first.Scalar();
+    const std::string at = path + ".expect." + key;
+    if (auto ok = r.expect_map(entry.second, at, {"outcome", "outputs"}); !ok) return ok;
+    WorkflowExpectation expectation;
+    if (entry.second["outcome"]) {
+      auto outcome = r.string(entry.second["outcome"], at + ".outcome");
+      if (!outcome) return fail(outcome.error());
+      if (*outcome != "completed" && *outcome != "failed") {
+        return fail(r.error(entry.second["outcome"], at + ".outcome",
+                            "expected completed or failed, got '" + *outcome + "'"));
+      }
+      expectation.outcome = *outcome;
+    }
+    if (entry.second["outputs"]) {
+      if (!entry.second["outputs"].IsMap()) {
+        return fail(r.error(entry.second["outputs"], at + ".outputs",
+                            "expected a map, got " + kind_of(entry.second["outputs"])));
+      }
+      expectation.outputs = workflow::to_json(entry.second["outputs"]);
+    }
+    client.expect[key] = std::move(expectation);
+  }
+  return read_durations(
+      r, config, path,
+      {{"interval", &client.interval}, {"request_timeout", &client.request_timeout}});
+}
+
 // A group's `config`, read into the settings of its role.
 Result<void> read_role_config(const Reader& r, const YAML::Node& config, const std::string& path,
                               NodeGroup& group) {
@@ -382,6 +461,8 @@ Result<void> read_role_config(const Reader& r, const YAML::Node& config, const s
         r, config, path,
         {{"interval", &client->interval}, {"request_timeout", &client->request_timeout}});
   }
+  if (auto* client = std::get_if<WorkflowClientConfig>(&group.settings))
+    return read_workflow_client_config(r, config, path, *client);
   if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings)) {
     if (auto ok = r.expect_map(config, path, {"interval"}); !ok) return ok;
     return read_durations(r, config, path, {{"interval", &plane->interval}});
@@ -741,7 +822,8 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
     return fail(r.error(root["topology"], "topology",
                         "managed daemons need a control_plane node to have them connected"));
   }
-  if ((s.has_role("chat_client") || s.has_role("chat_worker")) &&
+  if ((s.has_role("chat_client") || s.has_role("chat_worker") ||
+       s.has_role("workflow_client")) &&
       !(s.has_role("chat_api") && s.has_role("chat_worker") && s.has_role("daemon"))) {
     return fail(r.error(root["topology"], "topology",
                         "chat nodes need chat_api, chat_worker and daemon nodes (and a gateway)"));

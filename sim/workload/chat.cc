@@ -20,6 +20,9 @@
 #include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
 #include "sim/runner.h"
+#include "sim/workload/api_call.h"
+#include "sim/workload/workflow_client.h"
+#include "core/workflow/loader.h"
 
 namespace reliant::sim {
 namespace {
@@ -27,7 +30,6 @@ namespace {
 using Json = nlohmann::json;
 
 std::string user_id_of(const std::string& user) { return "user-" + user; }
-std::string api_subject(const std::string& api_node) { return "api.http." + api_node; }
 
 // What a client saw of one run, kept outside the client so it survives anything.
 struct RunSeen {
@@ -46,7 +48,7 @@ struct ClientBook {
   ChatClientConfig config;
   std::string chat_id;
   std::int64_t cursor = 0;  // the last update number seen (updates are read unfiltered)
-  std::size_t api = 0;      // index of the api in use
+  ApiRoute route;           // the apis, and the one in use
   std::uint64_t sent = 0;
   std::string last_user_marker;
   // Markers of the messages sent in manual mode: a run the client learns of from its stream
@@ -68,6 +70,9 @@ struct ChatWorkload::Impl {
   std::vector<std::string> apis;  // api node names
   std::vector<std::unique_ptr<ClientBook>> clients;
   std::map<std::string, ClientBook*> client_by_node;
+  std::vector<std::unique_ptr<WorkflowClientBook>> workflow_clients;
+  std::map<std::string, WorkflowClientBook*> workflow_client_by_node;
+  std::map<std::string, std::set<std::string>> followed_runs;  // by user
   ChatSummary stats;
   Random random;
 
@@ -160,10 +165,6 @@ class SimChatWorker {
   std::unique_ptr<engine::Worker> worker_;  // last: destroyed first
 };
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
 
 class SimChatClient {
  public:
@@ -175,32 +176,21 @@ class SimChatClient {
   }
 
  private:
-  Task<Result<Reply>> call(std::string method, std::string path, Json query, std::string body) {
-    const std::string api = impl_->apis[book_->api % impl_->apis.size()];
-    Json request = {{"method", method},
-                    {"path", path},
-                    {"query", query},
-                    {"body", body},
-                    {"token", book_->token}};
-    Task<Result<BusMessage>> asking =
-        env_.bus->request(api_subject(api), request.dump(), book_->config.request_timeout);
-    Result<BusMessage> answer = co_await asking;
-    if (!answer || answer->no_responders) {
-      // That api is down or cut off: the next request goes to another one.
-      ++book_->api;
-      ++impl_->stats.api_switches;
-      co_return fail(answer ? Error{ErrorCode::no_responders, api} : answer.error());
-    }
-    auto reply = Json::parse(answer->data, nullptr, false);
-    if (reply.is_discarded()) co_return fail(ErrorCode::internal, "malformed api reply");
-    co_return Reply{reply.value("status", 0), reply.value("body", "")};
+  Task<Result<ApiReply>> call(std::string method, std::string path, Json query, std::string body) {
+    const std::uint64_t switches = book_->route.switches;
+    Task<Result<ApiReply>> calling =
+        call_api(env_, book_->route, book_->token, book_->config.request_timeout, std::move(method),
+                 std::move(path), std::move(query), std::move(body));
+    Result<ApiReply> reply = co_await calling;
+    impl_->stats.api_switches += book_->route.switches - switches;
+    co_return reply;
   }
 
   Task<void> send_loop() {
     while (book_->chat_id.empty()) {
-      Task<Result<Reply>> creating =
+      Task<Result<ApiReply>> creating =
           call("POST", "/api/v1/chats", Json::object(), R"({"title":"sim"})");
-      Result<Reply> created = co_await creating;
+      Result<ApiReply> created = co_await creating;
       if (created && created->status == 201) {
         book_->chat_id = Json::parse(created->body).value("id", "");
         break;
@@ -219,9 +209,9 @@ class SimChatClient {
         book_->manual_markers.insert(marker);
       }
       const std::string body = message.dump();
-      Task<Result<Reply>> sending =
+      Task<Result<ApiReply>> sending =
           call("POST", "/api/v1/chats/" + book_->chat_id + "/messages", Json::object(), body);
-      Result<Reply> sent = co_await sending;
+      Result<ApiReply> sent = co_await sending;
       if (!sent) continue;  // maybe sent, maybe not: the stream will tell
       if (sent->status == 202) {
         ++book_->sent;
@@ -243,17 +233,17 @@ class SimChatClient {
       if (run_id.empty()) continue;
       const RunSeen& run = book_->runs[run_id];
       if (!run.manual || run.finals > 0) continue;
-      Task<Result<Reply>> reading = call("GET", "/api/v1/runs/" + run_id, Json::object(), "");
-      Result<Reply> read = co_await reading;
+      Task<Result<ApiReply>> reading = call("GET", "/api/v1/runs/" + run_id, Json::object(), "");
+      Result<ApiReply> read = co_await reading;
       if (!read || read->status != 200) continue;
       const Json state = Json::parse(read->body, nullptr, false);
       if (state.is_discarded()) continue;
       for (const auto& node : state.value("nodes", Json::array())) {
         if (node.value("status", "") != "waiting") continue;
         const std::string body = Json{{"node", node.value("key", "")}}.dump();
-        Task<Result<Reply>> approving =
+        Task<Result<ApiReply>> approving =
             call("POST", "/api/v1/runs/" + run_id + "/approve", Json::object(), body);
-        Result<Reply> approved = co_await approving;
+        Result<ApiReply> approved = co_await approving;
         if (approved && approved->status == 200) ++impl_->stats.approvals;
       }
     }
@@ -262,8 +252,8 @@ class SimChatClient {
   Task<void> poll_loop() {
     for (;;) {
       Json query = {{"since_seq", std::to_string(book_->cursor)}, {"previews", "false"}};
-      Task<Result<Reply>> polling = call("GET", "/api/v1/updates", query, "");
-      Result<Reply> polled = co_await polling;
+      Task<Result<ApiReply>> polling = call("GET", "/api/v1/updates", query, "");
+      Result<ApiReply> polled = co_await polling;
       if (!polled || polled->status != 200) {
         co_await sleep(env_.executor, milliseconds(200));
         continue;
@@ -369,38 +359,69 @@ ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& 
       book->node = name;
       book->user_id = user_id_of(group.as<ChatClientConfig>().user);
       book->config = group.as<ChatClientConfig>();
-      book->api = static_cast<std::size_t>(i - 1);  // spread the clients over the apis
+      book->route = ApiRoute{&impl_->apis, static_cast<std::size_t>(i - 1)};  // spread them
       impl_->client_by_node[name] = book.get();
       impl_->clients.push_back(std::move(book));
+    }
+  }
+  for (const auto& group : scenario.topology) {
+    if (!group.is<WorkflowClientConfig>()) continue;
+    const WorkflowClientConfig& config = group.as<WorkflowClientConfig>();
+    // Checked when the scenario was read.
+    auto definition = workflow::load_workflow(config.workflow, "workflow");
+    RELIANT_ASSERT(definition.has_value());
+    for (int i = 1; i <= group.count; ++i) {
+      const std::string name = group.name + "-" + std::to_string(i);
+      auto book = std::make_unique<WorkflowClientBook>();
+      book->node = name;
+      book->user_id = user_id_of(config.user);
+      book->config = config;
+      book->workflow_name = definition->name;
+      book->route = ApiRoute{&impl_->apis, static_cast<std::size_t>(i - 1)};
+      book->followed = &impl_->followed_runs[book->user_id];
+      impl_->workflow_client_by_node[name] = book.get();
+      impl_->workflow_clients.push_back(std::move(book));
     }
   }
 }
 
 ChatWorkload::~ChatWorkload() = default;
 
+namespace {
+
+// A client's user (when no earlier client made it) and a token of its own; returns the token.
+Result<std::string> seed_client(SqlTransaction& tx, Random& random, const std::string& user_id,
+                                const std::string& node, const std::string& what) {
+  auto user = find_user(tx, user_id);
+  if (!user) return fail(user.error());
+  if (!*user) {
+    const std::string name = user_id.substr(5);
+    if (auto ok = insert_user(tx, User{user_id, name + "@example.com", name, 0}); !ok)
+      return fail(ok.error());
+  }
+  std::array<std::uint8_t, kPatRandomBytes> bytes{};
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(random.below(256));
+  std::string token = format_pat(bytes);
+  PersonalAccessToken meta{
+      "tok-" + node, user_id, what, pat_display_prefix(token), 0, {}, {}, {}};
+  if (auto ok = insert_token(tx, meta, hash_pat(token)); !ok) return fail(ok.error());
+  return token;
+}
+
+}  // namespace
+
 void ChatWorkload::seed() {
   Impl& impl = *impl_;
   auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     for (auto& book : impl.clients) {
-      auto user = find_user(tx, book->user_id);
-      if (!user) return fail(user.error());
-      if (!*user) {
-        const std::string name = book->user_id.substr(5);
-        if (auto ok = insert_user(tx, User{book->user_id, name + "@example.com", name, 0}); !ok)
-          return ok;
-      }
-      std::array<std::uint8_t, kPatRandomBytes> bytes{};
-      for (auto& b : bytes) b = static_cast<std::uint8_t>(impl.random.below(256));
-      book->token = format_pat(bytes);
-      PersonalAccessToken meta{"tok-" + book->node,
-                               book->user_id,
-                               "sim chat client",
-                               pat_display_prefix(book->token),
-                               0,
-                               {},
-                               {},
-                               {}};
-      if (auto ok = insert_token(tx, meta, hash_pat(book->token)); !ok) return ok;
+      auto token = seed_client(tx, impl.random, book->user_id, book->node, "sim chat client");
+      if (!token) return fail(token.error());
+      book->token = std::move(*token);
+    }
+    for (auto& book : impl.workflow_clients) {
+      auto token = seed_client(tx, impl.random, book->user_id, book->node, "sim workflow client");
+      if (!token) return fail(token.error());
+      book->token = std::move(*token);
     }
     return {};
   });
@@ -416,6 +437,12 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
   if (group.is<ChatWorkerRole>()) {
     return [name](Env& env) -> std::shared_ptr<void> {
       return std::make_shared<SimChatWorker>(env, name);
+    };
+  }
+  if (group.is<WorkflowClientConfig>()) {
+    WorkflowClientBook* book = impl->workflow_client_by_node.at(name);
+    return [impl, book](Env& env) -> std::shared_ptr<void> {
+      return make_workflow_client(env, book, &impl->checker);
     };
   }
   RELIANT_ASSERT(group.is<ChatClientConfig>());
@@ -546,6 +573,8 @@ void ChatWorkload::finish(Instant end) {
                            "cannot read the database: " + read.error().message);
   }
   check_workflow_runs(impl.database, impl.checker, end);
+  check_node_daemons(impl.database, impl.checker, end);
+  check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
   for (const auto& book : impl.clients) {
     for (const auto& chat : book->chats_seen) {
       if (chat_owner.count(chat) && chat_owner[chat] != book->user_id) {
@@ -594,6 +623,25 @@ void ChatWorkload::summarize(RunReport& report) const {
                             " answered, " + u(c.updates_seen) + " updates streamed, " +
                             u(c.api_switches) + " switches to another api, " + u(c.approvals) +
                             " approvals\n");
+  if (impl_->workflow_clients.empty()) return;
+  std::uint64_t started = 0, found = 0, ended = 0, approved = 0, denied = 0;
+  std::map<std::string, int> outcomes;
+  for (const auto& book : impl_->workflow_clients) {
+    started += book->started;
+    approved += book->approved;
+    denied += book->denied;
+    for (const auto& [id, run] : book->runs) {
+      found += run.adopted ? 1 : 0;
+      if (run.ends == 0) continue;
+      ++ended;
+      ++outcomes[run.outcome + " after '" + answers_key(run) + "'"];
+    }
+  }
+  std::string ends;
+  for (const auto& [what, n] : outcomes) ends += (ends.empty() ? "" : ", ") + u(n) + " " + what;
+  report.sections.push_back("workflows: " + u(started) + " runs started, " + u(found) +
+                            " found after a lost reply, " + u(ended) + " ended (" + ends + "), " +
+                            u(approved) + " approvals given, " + u(denied) + " denied\n");
 }
 
 }  // namespace reliant::sim

@@ -37,8 +37,8 @@ class ChatWorkload final : public Workload {
   ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
   ~ChatWorkload() override;
 
-  static constexpr std::array<std::string_view, 3> kRoles = {"chat_api", "chat_worker",
-                                                             "chat_client"};
+  static constexpr std::array<std::string_view, 4> kRoles = {"chat_api", "chat_worker",
+                                                             "chat_client", "workflow_client"};
   std::span<const std::string_view> roles() const override { return kRoles; }
   // The clients' tokens (their users exist already: the tool-path workload seeds them).
   void seed() override;

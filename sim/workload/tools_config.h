@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/time.h"
 #include "core/daemon_status.h"
 
@@ -51,6 +53,29 @@ struct ChatClientConfig {
   // The share of messages sent in manual mode: their tool calls wait until the client approves
   // them over the API.
   double manual_share = 0;
+};
+
+// How a workflow client expects a run to end, given the answers its approvals got.
+struct WorkflowExpectation {
+  std::string outcome = "completed";                  // completed or failed
+  nlohmann::json outputs = nlohmann::json::object();  // each named output must equal this
+};
+
+// A workflow client (the chat workload): every `interval`, while fewer than `concurrent` of its
+// runs are open, it starts a run of `workflow` (YAML, checked when the scenario is read) with
+// `inputs` through an api node; it follows each run's node events, answers each approval it
+// meets (approving with probability `approve_share`, else denying), and holds the run's end to
+// `expect`, keyed by the answers in the order it gave them ("approved", "denied,approved"), or
+// "none" for a run that met no approval.
+struct WorkflowClientConfig {
+  std::string user = "alice";
+  Duration interval = seconds(3);
+  Duration request_timeout = seconds(5);
+  double approve_share = 0.5;
+  int concurrent = 2;
+  std::string workflow;
+  nlohmann::json inputs = nlohmann::json::object();
+  std::map<std::string, WorkflowExpectation> expect;
 };
 
 }  // namespace reliant::sim

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,10 +54,25 @@ struct Message {
 struct Request {
   std::string model;
   std::string system;
+  // The conversation before `messages`, shared and read-only: a long conversation a worker keeps
+  // (services/agent/conversation_cache.h) is then not copied into every turn's request. The
+  // model reads `earlier`, then `messages` (conversation()).
+  std::shared_ptr<const std::vector<Message>> earlier;
   std::vector<Message> messages;
   std::vector<ToolSpec> tools;
   std::int64_t max_tokens = 4096;
   std::optional<double> temperature;  // the provider's default when unset
+
+  // Every message, in order.
+  std::vector<const Message*> conversation() const {
+    std::vector<const Message*> all;
+    all.reserve((earlier ? earlier->size() : 0) + messages.size());
+    if (earlier) {
+      for (const auto& m : *earlier) all.push_back(&m);
+    }
+    for (const auto& m : messages) all.push_back(&m);
+    return all;
+  }
 };
 
 struct Response {

@@ -3,11 +3,14 @@
 // stream open; it sends a message, waits for that run's final status on the stream, and sends
 // the next. Latency = send → final status received; throughput = finished chats per second.
 //   bench_chat --server http://127.0.0.1:8080 --token T [--clients C] [--messages M] [--text S]
+//   bench_chat --server … --token T --sizes 1000   p50 in a chat of ~1000 messages against one of
+//                                                   ~10, sends alternating between the two
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -113,6 +116,56 @@ void client(const reliant::HttpEndpoint& endpoint, const std::string& token, int
   stream.join();
 }
 
+// One chat and its update stream, for sends one at a time.
+class ChatSession {
+ public:
+  ChatSession(const reliant::HttpEndpoint& endpoint, std::string token)
+      : endpoint_(endpoint), token_(std::move(token)), session_(endpoint) {}
+  ~ChatSession() {
+    close();
+    if (stream_.joinable()) stream_.join();
+  }
+  // The stream ends at its next keepalive: close every session before destroying the first, so
+  // that they wait for their keepalives together.
+  void close() {
+    std::lock_guard lock(finals_.mutex);
+    finals_.closed = true;
+  }
+
+  bool open() {
+    auto created = reliant::http_call(endpoint_, "POST", "/api/v1/chats", auth(),
+                                      R"({"title":"bench"})");
+    if (!created || created->status != 201) return false;
+    chat_ = Json::parse(created->body).value("id", "");
+    stream_ = std::thread(follow, endpoint_, token_, chat_, &finals_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return true;
+  }
+  // Milliseconds from the send to the run's final status; negative on failure.
+  double send(const std::string& text) {
+    const auto start = Clock::now();
+    auto sent = session_.call("POST", "/api/v1/chats/" + chat_ + "/messages", auth(),
+                              Json{{"text", text}}.dump());
+    if (!sent || sent->status != 202) return -1;
+    const std::string run = Json::parse(sent->body).value("run_id", "");
+    std::unique_lock lock(finals_.mutex);
+    const bool seen = finals_.changed.wait_for(lock, std::chrono::seconds(60), [&] {
+      return std::find(finals_.runs.begin(), finals_.runs.end(), run) != finals_.runs.end();
+    });
+    if (!seen) return -1;
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  }
+
+ private:
+  reliant::HttpHeaders auth() const { return {{"Authorization", "Bearer " + token_}}; }
+  reliant::HttpEndpoint endpoint_;
+  std::string token_;
+  reliant::HttpSession session_;
+  std::string chat_;
+  Finals finals_;
+  std::thread stream_;
+};
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -138,6 +191,11 @@ int main(int argc, char** argv) {
   app.add_option("--text", text,
                  "The message (the scripted model answers without tools unless asked)")
       ->capture_default_str();
+  int sizes = 0;
+  app.add_option("--sizes", sizes,
+                 "Compare sends to a chat of about this many messages with sends to chats of "
+                 "about ten, alternating")
+      ->check(CLI::Range(20, 100000));
   CLI11_PARSE(app, argc, argv);
   auto endpoint = reliant::parse_http_endpoint(server);
   if (!endpoint) {
@@ -145,6 +203,42 @@ int main(int argc, char** argv) {
     return 2;
   }
   endpoint->insecure = insecure;
+  if (sizes > 0) {
+    // Each send adds the user's message and the answer: the big chat grows to `sizes` messages
+    // first; then sends alternate between it and small chats of at most ten messages (a fresh
+    // one every five sends), so a drift in the machine's speed weighs on both alike.
+    constexpr int kRounds = 100;
+    constexpr int kSmallSends = 5;
+    ChatSession big(*endpoint, token);
+    if (!big.open()) return std::fprintf(stderr, "error: cannot create a chat\n"), 1;
+    for (int i = 0; i < sizes / 2; ++i) {
+      if (big.send(text) < 0) return std::fprintf(stderr, "error: a send failed\n"), 1;
+    }
+    std::vector<double> small_ms;
+    std::vector<double> big_ms;
+    std::vector<std::unique_ptr<ChatSession>> smalls;
+    for (int i = 0; i < kRounds / kSmallSends; ++i) {
+      smalls.push_back(std::make_unique<ChatSession>(*endpoint, token));
+      if (!smalls.back()->open()) return std::fprintf(stderr, "error: cannot create a chat\n"), 1;
+    }
+    for (int round = 0; round < kRounds; ++round) {
+      const double a = smalls[static_cast<std::size_t>(round / kSmallSends)]->send(text);
+      const double b = big.send(text);
+      if (a < 0 || b < 0) return std::fprintf(stderr, "error: a send failed\n"), 1;
+      small_ms.push_back(a);
+      big_ms.push_back(b);
+    }
+    big.close();
+    for (auto& small : smalls) small->close();
+    const double small_p50 = percentile(small_ms, 0.5);
+    const double big_p50 = percentile(big_ms, 0.5);
+    std::printf(
+        "chat of ~10 messages: p50 %.2fms p90 %.2fms; chat of ~%d messages: p50 %.2fms p90 "
+        "%.2fms; p50 ratio %.2fx (%d sends each, alternating)\n",
+        small_p50, percentile(small_ms, 0.9), sizes + 2 * kRounds, big_p50,
+        percentile(big_ms, 0.9), small_p50 > 0 ? big_p50 / small_p50 : 0, kRounds);
+    return 0;
+  }
   std::vector<ClientResult> results(static_cast<std::size_t>(clients));
   std::vector<std::thread> threads;
   const auto start = Clock::now();

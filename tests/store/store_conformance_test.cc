@@ -12,6 +12,7 @@
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
+#include "services/storage/chats.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
@@ -239,6 +240,33 @@ TEST_P(StoreConformance, ANewerDatabaseIsRefused) {
   ASSERT_FALSE(migrated.has_value());
   EXPECT_NE(migrated.error().message.find("upgrade reliant"), std::string::npos)
       << migrated.error().message;
+}
+
+// Migration 9: a chat of version 8 that says 'agent' ran the chat agent, and still does; after
+// it, a chat may run a project's workflow called agent.
+TEST_P(StoreConformance, ChatsThatSayAgentRunTheBuiltinAfterMigrationNine) {
+  auto older = run_blocking(executor_, migrate_up(*store_, executor_.now(), 8));
+  ASSERT_TRUE(older.has_value()) << older.error().message;
+  ASSERT_TRUE(exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
+  ASSERT_TRUE(
+      exec("INSERT INTO chats (id, user_id, title, status, created_at_ms, updated_at_ms) VALUES "
+           "('old', 'u', 't', 'idle', 1, 1)"));
+  migrate();
+  ChatRecord fresh;
+  fresh.id = "new";
+  fresh.user_id = "u";
+  fresh.workflow = "agent";  // a project's workflow by that name
+  ASSERT_TRUE(transact([fresh](SqlTransaction& tx) { return insert_chat(tx, fresh); }));
+  auto workflows = std::make_shared<std::vector<std::string>>();
+  ASSERT_TRUE(transact([workflows](SqlTransaction& tx) -> Result<void> {
+    for (const char* id : {"old", "new"}) {
+      auto chat = find_chat(tx, id);
+      if (!chat) return fail(chat.error());
+      workflows->push_back((*chat)->workflow);
+    }
+    return {};
+  }));
+  EXPECT_EQ(*workflows, (std::vector<std::string>{"builtin://agent", "agent"}));
 }
 
 // Migration 5 rebuilds engine_tasks on SQLite: the tasks of a version-4 database survive with

@@ -254,7 +254,8 @@ class AnthropicStream final : public StreamConsumer {
 
 Json anthropic_request_body(const Request& request, const std::string& model) {
   Json messages = Json::array();
-  for (const Message& message : request.messages) {
+  for (const Message* each : request.conversation()) {
+    const Message& message = *each;
     const char* role = message.role == Message::Role::assistant ? "assistant" : "user";
     Json content = Json::array();
     for (const Block& block : message.content) {

@@ -217,7 +217,8 @@ Json openai_request_body(const Request& request, const std::string& model) {
   Json messages = Json::array();
   if (!request.system.empty())
     messages.push_back({{"role", "system"}, {"content", request.system}});
-  for (const Message& message : request.messages) {
+  for (const Message* each : request.conversation()) {
+    const Message& message = *each;
     switch (message.role) {
       case Message::Role::user: {
         append_tool_results(message, messages);  // only tool messages should carry them

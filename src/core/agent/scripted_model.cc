@@ -119,20 +119,21 @@ llm::Response scripted_reply(const llm::Request& request) {
   response.model = request.model.empty() ? "scripted" : request.model;
   // The latest user message, the results that followed it, and the number of calls so far
   // (tool call ids are numbered across the whole conversation, so they stay unique).
-  std::size_t last_user = request.messages.size();
+  const std::vector<const llm::Message*> messages = request.conversation();
+  std::size_t last_user = messages.size();
   std::size_t calls_so_far = 0;
-  for (std::size_t i = 0; i < request.messages.size(); ++i) {
-    if (request.messages[i].role == llm::Message::Role::user) last_user = i;
-    for (const auto& block : request.messages[i].content) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i]->role == llm::Message::Role::user) last_user = i;
+    for (const auto& block : messages[i]->content) {
       if (block.kind == llm::Block::Kind::tool_call) ++calls_so_far;
     }
   }
   std::string user_text;
   std::vector<const llm::Block*> results;
-  if (last_user < request.messages.size()) {
-    user_text = text_of(request.messages[last_user]);
-    for (std::size_t i = last_user + 1; i < request.messages.size(); ++i) {
-      for (const auto& block : request.messages[i].content) {
+  if (last_user < messages.size()) {
+    user_text = text_of(*messages[last_user]);
+    for (std::size_t i = last_user + 1; i < messages.size(); ++i) {
+      for (const auto& block : messages[i]->content) {
         if (block.kind == llm::Block::Kind::tool_result) results.push_back(&block);
       }
     }

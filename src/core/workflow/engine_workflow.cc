@@ -86,6 +86,17 @@ bool waits_for_a_person(NodeType type) {
   return type == NodeType::approval || type == NodeType::ask_question;
 }
 
+// How long an approval or a question waits: the node's `timeout`, else its args' (Reliant's
+// examples put it there, beside the title and the actions).
+std::optional<std::string> person_timeout(const Action& action) {
+  if (action.timeout) return action.timeout;
+  const cel::ValueMap* args = action.args.map();
+  const cel::Value* in_args = args ? args->find(std::string_view("timeout")) : nullptr;
+  const std::string* text = in_args ? in_args->get_if<std::string>() : nullptr;
+  if (text) return *text;
+  return std::nullopt;
+}
+
 // The chat thread a run's thread is. A child run talks on the thread of the node that started
 // it (context.thread) and names the threads it starts apart from its parent's.
 std::string chat_thread(const std::string& id, const Json& context) {
@@ -554,8 +565,9 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   }
   for (const auto& action : run.pending()) {
     if (waits_for_a_person(action.type)) {
-      if (action.timeout && !timed.contains(action.key)) {
-        auto limit = timeout_of(*action.timeout);
+      const auto timeout = person_timeout(action);
+      if (timeout && !timed.contains(action.key)) {
+        auto limit = timeout_of(*timeout);
         if (!limit) return fail(limit.error());
         commands.push_back(engine::StartTimer{*limit, action.key});
       }

@@ -5,12 +5,14 @@
 #include <set>
 
 #include "core/agent/agent_workflow.h"
+#include "services/agent/conversation_cache.h"
 #include "services/agent/node_support.h"
 #include "services/agent/step_support.h"
 
 namespace reliant::agent {
 
-void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps);
+void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps,
+                                   std::shared_ptr<ConversationCache> conversations);
 void register_child_run_activity(engine::ActivityRegistry& registry, const AgentDeps& deps);
 
 namespace {
@@ -105,7 +107,8 @@ std::optional<std::string> schema_mismatch(const Json& schema, const Json& value
 
 class CallLlmNode final : public engine::Activity {
  public:
-  explicit CallLlmNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  CallLlmNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
+      : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
   std::string_view name() const override { return "node.call_llm"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
@@ -118,14 +121,17 @@ class CallLlmNode final : public engine::Activity {
 
     const std::int64_t now_ms = to_ms(executor.now());
     const std::string run_id = context.run_id;
-    Task<Result<std::vector<MessageRecord>>> loading = deps_.store.transact_for(
-        [node, run_id, now_ms](SqlTransaction& tx) -> Result<std::vector<MessageRecord>> {
-          if (node.chat_id.empty()) return std::vector<MessageRecord>{};
-          if (auto ok = ensure_node_thread(tx, node, run_id, now_ms); !ok) return fail(ok.error());
-          return load_thread(tx, node.chat_id, node.thread_ref.id);
-        });
-    Result<std::vector<MessageRecord>> thread = co_await loading;
-    if (!thread) co_return fail(thread.error());
+    KeptThread thread;
+    if (!node.chat_id.empty()) {
+      Task<Result<KeptThread>> loading =
+          read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
+                      [node, run_id, now_ms](SqlTransaction& tx) {
+                        return ensure_node_thread(tx, node, run_id, now_ms);
+                      });
+      Result<KeptThread> read = co_await loading;
+      if (!read) co_return fail(read.error());
+      thread = std::move(*read);
+    }
 
     llm::Request request;
     request.model = *model;
@@ -145,7 +151,8 @@ class CallLlmNode final : public engine::Activity {
       request.tools.push_back({response_name, response_tool.value("description", ""),
                                response_tool.value("schema", Json{{"type", "object"}}), true});
     }
-    for (const auto& message : *thread) request.messages.push_back(to_llm(message));
+    request.earlier = thread.conversation;
+    if (!node.chat_id.empty()) conversations_->put(node.chat_id, node.thread_ref.id, std::move(thread));
     if (const Json prompt = node.args.value("prompt", Json()); prompt.is_string()) {
       request.messages.push_back({llm::Message::Role::user, {llm::Block::text_block(prompt)}});
     }
@@ -201,6 +208,7 @@ class CallLlmNode final : public engine::Activity {
 
  private:
   AgentDeps deps_;
+  std::shared_ptr<ConversationCache> conversations_;
 };
 
 // A message as a save_message node (or a node's `save_message:`) gives it: {role, content,
@@ -282,22 +290,29 @@ class SaveMessageNode final : public engine::Activity {
 
 class CompactNode final : public engine::Activity {
  public:
-  explicit CompactNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  CompactNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
+      : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
   std::string_view name() const override { return "node.compact"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);
     if (!parsed) co_return fail(parsed.error());
     const NodeInput node = std::move(*parsed);
-    const std::int64_t threshold = node.args.value("threshold", std::int64_t{150000});
+    // Without a threshold the node compacts: the edge that led to it has decided (Reliant's
+    // agent compares the thread's size with its own input before it gets here).
+    const std::int64_t threshold = node.args.value("threshold", std::int64_t{0});
     const std::string summary_id = step_message_id(context.run_id, context.scheduled_seq);
-    Task<Result<std::vector<MessageRecord>>> loading =
-        deps_.store.transact_for([node](SqlTransaction& tx) -> Result<std::vector<MessageRecord>> {
-          if (node.chat_id.empty()) return std::vector<MessageRecord>{};
-          return load_thread(tx, node.chat_id, node.thread_ref.id);
-        });
-    Result<std::vector<MessageRecord>> thread = co_await loading;
-    if (!thread) co_return fail(thread.error());
+    std::vector<MessageRecord> messages;
+    if (!node.chat_id.empty()) {
+      Task<Result<KeptThread>> loading =
+          read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id);
+      Result<KeptThread> read = co_await loading;
+      if (!read) co_return fail(read.error());
+      // A copy: the model may take minutes, and the kept thread serves other nodes meanwhile.
+      messages = read->messages;
+      conversations_->put(node.chat_id, node.thread_ref.id, std::move(*read));
+    }
+    const std::vector<MessageRecord>* thread = &messages;
     const std::int64_t before = estimated_tokens(*thread);
     // A retry after the summary was stored sees it first on the thread: done.
     if (!thread->empty() && thread->front().id == summary_id) {
@@ -357,15 +372,18 @@ class CompactNode final : public engine::Activity {
 
  private:
   AgentDeps deps_;
+  std::shared_ptr<ConversationCache> conversations_;
 };
 
 }  // namespace
 
 void register_node_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
-  registry.add(std::make_unique<CallLlmNode>(deps));
+  // One per worker: the threads its nodes read lately.
+  auto conversations = std::make_shared<ConversationCache>();
+  registry.add(std::make_unique<CallLlmNode>(deps, conversations));
   registry.add(std::make_unique<SaveMessageNode>(deps));
-  registry.add(std::make_unique<CompactNode>(deps));
-  register_node_tool_activities(registry, deps);
+  registry.add(std::make_unique<CompactNode>(deps, conversations));
+  register_node_tool_activities(registry, deps, conversations);
   register_child_run_activity(registry, deps);
 }
 

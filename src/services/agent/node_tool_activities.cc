@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "services/agent/conversation_cache.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/storage/projects.h"
@@ -19,7 +20,8 @@ std::string call_request_id(const ActivityContext& context, std::size_t index) {
 
 class ExecuteToolsNode final : public engine::Activity {
  public:
-  explicit ExecuteToolsNode(AgentDeps deps) : deps_(std::move(deps)) {}
+  ExecuteToolsNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
+      : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
   std::string_view name() const override { return "node.execute_tools"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
@@ -93,12 +95,13 @@ class ExecuteToolsNode final : public engine::Activity {
     Json output = {{"tool_results", std::move(results)}, {"response_data", response_data}};
     if (!node.chat_id.empty()) {
       // The thread's size once these results are on it: what compaction thresholds compare.
-      Task<Result<std::vector<MessageRecord>>> loading = deps_.store.transact_for(
-          [node](SqlTransaction& tx) { return load_thread(tx, node.chat_id, node.thread_ref.id); });
-      Result<std::vector<MessageRecord>> thread = co_await loading;
+      Task<Result<KeptThread>> loading =
+          read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id);
+      Result<KeptThread> thread = co_await loading;
       if (!thread) co_return fail(thread.error());
       output["thread_token_count"] =
-          estimated_tokens(*thread) + static_cast<std::int64_t>(bytes / 4);
+          estimated_tokens(thread->messages) + static_cast<std::int64_t>(bytes / 4);
+      conversations_->put(node.chat_id, node.thread_ref.id, std::move(*thread));
     } else {
       output["thread_token_count"] = static_cast<std::int64_t>(bytes / 4);
     }
@@ -107,6 +110,7 @@ class ExecuteToolsNode final : public engine::Activity {
 
  private:
   AgentDeps deps_;
+  std::shared_ptr<ConversationCache> conversations_;
 };
 
 // Quoted for /bin/sh: 'it'\''s'.
@@ -273,8 +277,9 @@ class CreateWorktreeNode final : public engine::Activity {
 
 }  // namespace
 
-void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
-  registry.add(std::make_unique<ExecuteToolsNode>(deps));
+void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps,
+                                   std::shared_ptr<ConversationCache> conversations) {
+  registry.add(std::make_unique<ExecuteToolsNode>(deps, std::move(conversations)));
   registry.add(std::make_unique<RunNode>(deps));
   registry.add(std::make_unique<CreateWorktreeNode>(deps));
 }

@@ -84,9 +84,11 @@ struct Authenticated {
   std::string token_id;
   std::optional<std::int64_t> expires_at_ms;  // none: the token never expires
 };
+// How precisely a token's last use is recorded.
+inline constexpr std::int64_t kTokenUseResolutionMs = 60'000;
 // Checks a presented token: well-formed, known (hash compared in constant time), not revoked.
-// Records the last-used time. Fails with `unauthenticated` otherwise — the same error for every
-// reason, so a caller learns nothing about which tokens exist.
+// Records the last-used time (to kTokenUseResolutionMs). Fails with `unauthenticated` otherwise —
+// the same error for every reason, so a caller learns nothing about which tokens exist.
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
                                          std::int64_t now_ms);
 // Whether the token with this id still authenticates at `now_ms`: it exists, is not revoked and

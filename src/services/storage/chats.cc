@@ -29,8 +29,6 @@ Result<ChatRecord> chat_from(const SqlRecord& r) {
   c.updated_at_ms = r.integer("updated_at_ms");
   c.project_id = r.text_or_empty("project_id");
   c.workflow = r.text("workflow_name");
-  // Chats from before migration 8 say 'agent': the chat agent, now builtin://agent.
-  if (c.workflow == "agent") c.workflow = "builtin://agent";
   c.workflow_inputs = parse_json_or_discarded(r.text("workflow_inputs_json"), kStoredJsonDepthMax);
   if (!c.workflow_inputs.is_object()) c.workflow_inputs = nlohmann::json::object();
   return c;
@@ -177,15 +175,17 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
 
 Result<std::vector<MessageRecord>> load_thread_messages(
     SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
-    std::optional<std::int64_t> through_ordinal) {
+    std::optional<std::int64_t> through_ordinal, std::int64_t after_ordinal) {
   // Messages and their blocks in one query (a conversation of thousands of messages would
   // otherwise cost a query per message on every model turn).
   auto rows = tx.query(
       "SELECT m.id, m.chat_id, m.thread, m.ordinal, m.role, m.model, m.input_tokens, "
       "m.output_tokens, m.created_at_ms, b.kind, b.body_json FROM messages m "
       "LEFT JOIN content_blocks b ON b.message_id = m.id "
-      "WHERE m.chat_id = $1 AND m.thread = $2 AND m.ordinal <= $3 ORDER BY m.ordinal, b.ordinal",
-      {chat_id, thread, through_ordinal.value_or(std::numeric_limits<std::int64_t>::max())});
+      "WHERE m.chat_id = $1 AND m.thread = $2 AND m.ordinal <= $3 AND m.ordinal > $4 "
+      "ORDER BY m.ordinal, b.ordinal",
+      {chat_id, thread, through_ordinal.value_or(std::numeric_limits<std::int64_t>::max()),
+       after_ordinal});
   if (!rows) return fail(rows.error());
   std::vector<MessageRecord> messages;
   for (const SqlRecord& row : records(*rows)) {

@@ -86,10 +86,10 @@ Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std:
 // The main thread's messages in ordinal order, with their blocks, in one query.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
 // One thread's own messages (not what it inherits: threads.h), with ordinal ≤ `through_ordinal`
-// when given, in one query.
+// and > `after_ordinal` when given, in one query.
 Result<std::vector<MessageRecord>> load_thread_messages(
     SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
-    std::optional<std::int64_t> through_ordinal = std::nullopt);
+    std::optional<std::int64_t> through_ordinal = std::nullopt, std::int64_t after_ordinal = 0);
 
 // A page of a chat's messages holds kMessagePageDefault messages unless a limit is asked, and
 // never more than kMessagePageMax.

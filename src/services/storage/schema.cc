@@ -310,6 +310,14 @@ const std::vector<Migration> kMigrations = {
          "ALTER TABLE workflow_runs ADD COLUMN owner TEXT",
          "CREATE INDEX workflow_runs_owner ON workflow_runs(owner, created_at_ms)",
      }},
+    {9,
+     "chats from before workflow choice name builtin://agent",
+     {
+         // Before migration 8 every chat ran the engine workflow 'agent': the chat agent, now
+         // builtin://agent. Read as that ever since, 'agent' could not name a project's
+         // workflow called agent; written out, it can.
+         "UPDATE chats SET workflow_name = 'builtin://agent' WHERE workflow_name = 'agent'",
+     }},
 };
 
 }  // namespace

@@ -7,11 +7,9 @@
 #pragma once
 
 #include <cstddef>
-#include <list>
 #include <string>
-#include <unordered_map>
-#include <utility>
 
+#include "base/lru_map.h"
 #include "services/engine/engine_sql.h"
 
 namespace reliant::engine {
@@ -19,22 +17,19 @@ namespace reliant::engine {
 class RunCache {
  public:
   // `capacity` 0 keeps nothing.
-  explicit RunCache(std::size_t capacity) : capacity_(capacity) {}
+  explicit RunCache(std::size_t capacity) : runs_(capacity) {}
 
   // Removes and returns the run's state; an empty one (last_seq 0) when none is kept. A state is
   // taken out while a decision uses it, so two decisions of one run never share it.
   KeptRun take(const std::string& run_id);
   // Keeps `run`, the run's state after a committed transaction, unless a newer one is kept.
   void put(const std::string& run_id, KeptRun run);
-  void erase(const std::string& run_id);
+  void erase(const std::string& run_id) { runs_.erase(run_id); }
 
-  std::size_t size() const { return by_run_.size(); }
+  std::size_t size() const { return runs_.size(); }
 
  private:
-  using Entries = std::list<std::pair<std::string, KeptRun>>;  // most recently used first
-  std::size_t capacity_;
-  Entries entries_;
-  std::unordered_map<std::string, Entries::iterator> by_run_;
+  LruMap<KeptRun> runs_;
 };
 
 }  // namespace reliant::engine

@@ -56,6 +56,13 @@ void Worker::wake() {
   if (wake_waiter_) wake_waiter_->set(true);
 }
 
+void Worker::task_done() {
+  --in_flight_;
+  // A poll that found no room waits for this one; otherwise a finished task is no news (claiming
+  // after each would cost a transaction per task).
+  if (waiting_for_room_) wake();
+}
+
 void Worker::announce_work() { (void)env_.bus->publish(wake_subject(config_.queue), ""); }
 
 Task<void> Worker::wait_for_work(Duration timeout) {
@@ -121,7 +128,9 @@ Task<void> Worker::poll_loop() {
     woken_ = false;
     const std::int64_t room = std::min(config_.batch, config_.max_in_flight - in_flight_);
     if (room <= 0) {
+      waiting_for_room_ = true;
       co_await wait_for_work(config_.poll_interval);
+      waiting_for_room_ = false;
       continue;
     }
     const Instant now = env_.executor.now();
@@ -181,8 +190,7 @@ Task<void> Worker::process(ClaimedTask task) {
       break;
     }
   }
-  --in_flight_;
-  wake();  // room for more
+  task_done();
 }
 
 namespace {
@@ -266,8 +274,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
 Task<void> Worker::run_eager(EagerActivity leased) {
   Task<void> step = run_activity(std::move(leased.task), std::move(leased.activity));
   co_await step;
-  --in_flight_;
-  wake();  // room for more
+  task_done();
 }
 
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {

@@ -104,6 +104,8 @@ class Worker {
   Task<void> wait_for_work(Duration timeout);
   void wake();
   void announce_work();
+  // A task's slot is free again.
+  void task_done();
 
   Env& env_;
   WorkerConfig config_;
@@ -114,6 +116,7 @@ class Worker {
   WorkerStats stats_;
   std::int64_t in_flight_ = 0;
   bool woken_ = false;
+  bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work
   std::optional<Promise<bool>> wake_waiter_;
   SubscriptionPtr wake_subscription_;
   Scope scope_;  // last: destroyed first, before anything its tasks use

@@ -208,6 +208,23 @@ TEST(WorkflowEngine, AnApprovalNobodyAnswersFailsTheRunAtItsTimeout) {
   EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
 }
 
+// Reliant's examples give an approval's timeout in its args, beside its title.
+TEST(WorkflowEngine, AnApprovalsTimeoutMayStandInItsArgs) {
+  EngineRun run(source(R"(name: gate
+entry: approve
+nodes:
+  - id: approve
+    type: approval
+    args: {title: "Go?", timeout: 90s}
+)"));
+  ASSERT_EQ(run.state().timers.size(), 1u);
+  const auto& timer = run.state().timers.begin()->second;
+  EXPECT_EQ(timer.tag, "approve");
+  EXPECT_EQ(timer.fire_at_ms, 1'010 + 90'000) << "started by the first decision, at 1010 ms";
+  run.fire_timers();
+  EXPECT_EQ(run.state().terminal, EventKind::run_failed);
+}
+
 TEST(WorkflowEngine, ANodeWhoseActivityFailsFailsTheRunNamingIt) {
   EngineRun run(source(kBuildThenApprove));
   run.fail("build", "exit status 2");

@@ -78,7 +78,7 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
             "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
             "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client, "
-            "control_plane, chat_api, chat_worker, chat_client)");
+            "control_plane, chat_api, chat_worker, chat_client, workflow_client)");
   EXPECT_EQ(
       error_of(replace(kValid, "[client-1, server-2]", "[client-1, server-9]")),
       "bad.yaml:20:29: faults.plan[0].partition[1]: no node named 'server-9' in the topology");
@@ -87,7 +87,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       "bad.yaml:23:14: invariants[0]: unknown invariant 'liveliness' (known: stream_order, "
       "request_reply_match, liveness, runs_end_once, results_once, queues_drain, "
       "tool_at_most_once, tool_results, tool_isolation, daemon_status, daemon_liveness, "
-      "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled)");
+      "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled, workflow_runs_end, "
+      "workflow_node_daemons)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
             "before the "
@@ -109,6 +110,55 @@ TEST(Scenario, MalformedYamlAndEmptyFiles) {
             "bad.yaml: the file is empty; a scenario needs at least name, duration and topology");
   EXPECT_EQ(error_of("- a\n- b\n"), "bad.yaml:1:1: expected a map, got a list");
   EXPECT_EQ(error_of("name: x\nduration: 1s\n"), "bad.yaml:1:1: missing required key 'topology'");
+}
+
+constexpr const char* kWorkflowClient = R"(name: w
+duration: 60s
+heal_at: 40s
+topology:
+  - {name: gateway, role: gateway}
+  - {name: laptop, role: daemon}
+  - {name: api, role: chat_api}
+  - {name: worker, role: chat_worker}
+  - name: client
+    role: workflow_client
+    config:
+      approve_share: 1
+      inputs: {n: 2}
+      workflow: |
+        name: one
+        entry: a
+        nodes:
+          - {id: a, type: run, command: echo hi}
+      expect:
+        none: {outcome: completed, outputs: {said: hi}}
+)";
+
+TEST(Scenario, WorkflowClientsBringTheirWorkflowAndWhatTheyExpect) {
+  auto s = parse_scenario(kWorkflowClient, "w.yaml");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  const auto& client = s->topology[4].as<WorkflowClientConfig>();
+  EXPECT_DOUBLE_EQ(client.approve_share, 1);
+  EXPECT_EQ(client.inputs, nlohmann::json({{"n", 2}}));
+  EXPECT_NE(client.workflow.find("name: one"), std::string::npos);
+  ASSERT_EQ(client.expect.count("none"), 1u);
+  EXPECT_EQ(client.expect.at("none").outputs, nlohmann::json({{"said", "hi"}}));
+  // The workflow's own mistakes are placed in it, after the place of `workflow:`.
+  EXPECT_EQ(error_of(replace(kWorkflowClient, "type: run", "type: rn")),
+            "bad.yaml:14:17: topology[4].config.workflow: workflow:4:19: node \"a\": unknown node "
+            "type \"rn\" (expected call_llm, execute_tools, approval, ask_question, save_message, "
+            "run, compact, create_worktree, loop, join, group, router or workflow)");
+  EXPECT_EQ(error_of(replace(kWorkflowClient, "      expect:\n        none: {outcome: completed, "
+                                              "outputs: {said: hi}}\n",
+                             "")),
+            "bad.yaml:12:7: topology[4].config.expect: expected a map from the approvals' answers "
+            "(\"approved\", \"denied,approved\", \"none\") to {outcome, outputs}");
+  EXPECT_EQ(error_of(replace(kWorkflowClient, "outcome: completed", "outcome: done")),
+            "bad.yaml:20:25: topology[4].config.expect.none.outcome: expected completed or "
+            "failed, got 'done'");
+  EXPECT_EQ(error_of(replace(kWorkflowClient, "  - {name: worker, role: chat_worker}\n", "")),
+            "bad.yaml:5:3: topology: chat nodes need chat_api, chat_worker and daemon nodes (and "
+            "a gateway)");
 }
 
 TEST(Scenario, ClientsNeedAServer) {
