@@ -387,6 +387,80 @@ TEST_P(EngineConformance, AKeptStateCatchesUpWithTheHistoryOrIsFoldedAgain) {
   expect_sound_history("sticky");
 }
 
+// A step prepared off the store's thread commits only onto the history it was prepared from:
+// once another event lands first (here a signal), it writes nothing and the caller decides from
+// the store; otherwise it writes the result and the decision a transaction would have made.
+TEST_P(EngineConformance, APreparedStepCommitsOnlyOntoTheHistoryItWasPreparedFrom) {
+  start("prepared", "echo_chain", Json{{"steps", 2}});
+  const auto d = dialect();
+  const std::int64_t t0 = now_ms();
+  auto claim = [&]() {
+    auto out = std::make_shared<std::vector<ClaimedTask>>();
+    EXPECT_TRUE(transact([d, t0, out](SqlTransaction& tx) -> Result<void> {
+      auto c = claim_tasks(tx, d, "test", "w", t0, 30'000, 10);
+      if (!c) return fail(c.error());
+      *out = *c;
+      return {};
+    }));
+    return *out;
+  };
+  auto commit = [&](const ClaimedTask& task, const PreparedStep& step) {
+    auto out = std::make_shared<std::optional<Completion>>();
+    EXPECT_TRUE(transact([d, task, &step, t0, out](SqlTransaction& tx) -> Result<void> {
+      auto c = commit_prepared_step(tx, d, task, step, t0, {});
+      if (!c) return fail(c.error());
+      *out = std::move(*c);
+      return {};
+    }));
+    return *out;
+  };
+  KeptRun kept;
+  auto first = claim();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(transact([&, d, task = first[0], t0](SqlTransaction& tx) -> Result<void> {
+    auto r = decide_and_commit(tx, d, task, workflows_, t0, {}, &kept);
+    if (!r) return fail(r.error());
+    return {};
+  }));
+  auto activity = claim();
+  ASSERT_EQ(activity.size(), 1u);
+
+  // A signal lands after the kept state: the prepared step must not commit over it.
+  auto stale = prepare_step(kept, activity[0], Json{{"ok", 1}}, workflows_, t0);
+  ASSERT_TRUE(stale.has_value()) << stale.error().message;
+  ASSERT_TRUE(transact([d, t0](SqlTransaction& tx) {
+    return signal_run(tx, d, "prepared", "nudge", Json::object(), t0);
+  }));
+  const auto before = history_of("prepared").size();
+  EXPECT_FALSE(commit(activity[0], *stale).has_value());
+  EXPECT_EQ(history_of("prepared").size(), before) << "nothing written";
+
+  // Prepared from the history as it now stands, it commits: the result and the next step.
+  KeptRun current;
+  const auto history = history_of("prepared");
+  auto folded = RunState::fold(history);
+  ASSERT_TRUE(folded.has_value());
+  current.state = std::move(*folded);
+  current.last_event_digest = event_digest(history.back());
+  auto fresh = prepare_step(std::move(current), activity[0], Json{{"ok", 2}}, workflows_, t0);
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().message;
+  auto written = commit(activity[0], *fresh);
+  ASSERT_TRUE(written.has_value());
+  EXPECT_TRUE(written->counted);
+  ASSERT_TRUE(written->decided.has_value());
+  EXPECT_TRUE(written->decided->schedules_work) << "step 2's activity";
+  const auto after = history_of("prepared");
+  ASSERT_EQ(after.size(), before + 2);  // the result, and step 2 scheduled
+  EXPECT_EQ(after[before].kind, EventKind::activity_completed);
+  EXPECT_EQ(after[before].body["result"]["ok"], 2);
+  EXPECT_EQ(after[before + 1].kind, EventKind::activity_scheduled);
+  EXPECT_EQ(event_digest(after.back()), fresh->run.last_event_digest)
+      << "the kept run matches what was stored";
+  // Its activity has an answer now: preparing again from the old state commits nothing.
+  EXPECT_FALSE(commit(activity[0], *fresh).has_value());
+  expect_sound_history("prepared");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineConformance, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

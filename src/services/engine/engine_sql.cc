@@ -464,9 +464,15 @@ Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const
 
 }  // namespace
 
+std::size_t event_digest(std::string_view kind, std::int64_t at_ms, std::string_view body_json) {
+  std::string text;
+  text.reserve(kind.size() + body_json.size() + 24);
+  text.append(kind).append(1, '|').append(std::to_string(at_ms)).append(1, '|').append(body_json);
+  return std::hash<std::string>{}(text);
+}
+
 std::size_t event_digest(const HistoryEvent& e) {
-  return std::hash<std::string>{}(std::string(to_string(e.kind)) + '|' + std::to_string(e.at_ms) +
-                                  '|' + e.body.dump());
+  return event_digest(to_string(e.kind), e.at_ms, e.body.dump());
 }
 
 namespace {
@@ -619,6 +625,79 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
   if (!decided) return fail(decided.error());
   completion.decided = std::move(*decided);
   return completion;
+}
+
+Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const Json& result,
+                                  const WorkflowRegistry& workflows, std::int64_t now_ms) {
+  RELIANT_ASSERT(kept.state.last_seq > 0);
+  PreparedStep step;
+  step.from_seq = kept.state.last_seq;
+  step.from_digest = kept.last_event_digest;
+  step.result = HistoryEvent{
+      step.from_seq + 1, EventKind::activity_completed,
+      Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
+      now_ms};
+  RunState& state = kept.state;
+  if (state.terminal) return fail(ErrorCode::failed_precondition, "the kept run has ended");
+  // The kept run may not know the activity yet (another worker scheduled it); apply() refuses
+  // an answer to what it does not know, and the transaction decides from the store instead.
+  if (auto ok = state.apply(step.result); !ok) return fail(ok.error());
+  step.decision = decide_next(state, workflows.find(state.workflow), now_ms);
+  for (const auto& e : step.decision) {
+    const Result<void> applied = state.apply(e);
+    RELIANT_ASSERT_MSG(applied.has_value(), "a decision's own events continue its history");
+  }
+  kept.last_event_digest =
+      event_digest(step.decision.empty() ? step.result : step.decision.back());
+  step.run = std::move(kept);
+  return step;
+}
+
+Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
+                                                       const ClaimedTask& task,
+                                                       const PreparedStep& step,
+                                                       std::int64_t now_ms,
+                                                       const EagerDispatch& eager) {
+  const std::string& run_id = task.run_id;
+  if (dialect == SqlDialect::postgres) {
+    // The run's lock first, as every append takes it, so the checks below see the latest.
+    auto run = lock_run(tx, dialect, run_id);
+    if (!run) return fail(run.error());
+    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  }
+  // Where the history ends, and the event it ends with; whether the activity has an answer.
+  auto rows = tx.query(
+      "SELECT r.status, h.seq, h.kind, h.body_json, h.created_at_ms, EXISTS (SELECT 1 FROM "
+      "workflow_history a WHERE a.run_id = $1 AND a.ref_seq = $3 AND a.ref_seq > 0) AS answered "
+      "FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id AND h.seq = (SELECT "
+      "MAX(seq) FROM workflow_history WHERE run_id = $1) WHERE r.id = $1 AND h.seq = $2",
+      {run_id, step.from_seq, task.event_seq});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<Completion>();  // the history went on
+  const SqlRecord last = first_record(*rows);
+  if (last.text("status") != to_string(RunStatus::running) || last.integer("answered") != 0 ||
+      event_digest(last.text("kind"), last.integer("created_at_ms"), last.text("body_json")) !=
+          step.from_digest) {
+    return std::optional<Completion>();
+  }
+  if (auto done = finish_task(tx, task.id, now_ms); !done) return fail(done.error());
+  if (auto ok = insert_event(tx, run_id, step.result); !ok) return fail(ok.error());
+  // A decision task made after the event before this one, not yet taken: this step decides.
+  auto retired = tx.execute(
+      "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
+      "'ready'",
+      {workflow_task_id(run_id, step.result.seq), now_ms});
+  if (!retired) return fail(retired.error());
+  Completion completion;
+  completion.counted = true;
+  completion.decided.emplace();
+  if (auto ok = write_decision(tx, run_id, task.queue, step.decision, now_ms, eager,
+                               *completion.decided);
+      !ok) {
+    return fail(ok.error());
+  }
+  completion.decided->committed = true;
+  return std::optional<Completion>(std::move(completion));
 }
 
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,

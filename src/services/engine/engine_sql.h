@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/enum_names.h"
@@ -127,6 +128,8 @@ struct KeptRun {
 };
 // What tells one event from another at the same seq (its kind, time and body).
 std::size_t event_digest(const HistoryEvent& e);
+// The same from a stored row, without parsing its body: every writer stores body.dump().
+std::size_t event_digest(std::string_view kind, std::int64_t at_ms, std::string_view body_json);
 
 // A whole workflow task in one transaction: lock the run, replay its history, ask its workflow
 // (from `workflows`) what to do, and commit that. A corrupt history fails with `internal`.
@@ -162,6 +165,32 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
                                                 std::int64_t now_ms,
                                                 const WorkflowRegistry& workflows,
                                                 const EagerDispatch& eager, KeptRun* kept);
+
+// A step decided before its transaction, from a kept run: the activity's result event and the
+// decision that follows, computed on the worker's executor instead of inside the transaction
+// (where, on SQLite, every worker's decisions would share the one writer thread). The
+// transaction only checks that the run's history still ends where the kept run left it, and
+// writes them.
+struct PreparedStep {
+  KeptRun run;                 // the run after the result and the decision
+  std::int64_t from_seq = 0;   // where the stored history must end…
+  std::size_t from_digest = 0;  // …with this event
+  HistoryEvent result;          // the activity_completed event, at from_seq + 1
+  std::vector<HistoryEvent> decision;
+};
+// Applies the activity's result and the decision that follows to `kept` (a run some decision
+// of this worker left: last_seq > 0). No I/O; fails only on a history that is not what the
+// task says (then the caller decides in the transaction, from the store).
+Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const Json& result,
+                                  const WorkflowRegistry& workflows, std::int64_t now_ms);
+// Writes a prepared step when the run still runs, the activity has no answer yet and the history
+// ends at `from_seq` with the same event. nullopt when it does not: the caller then decides in
+// the transaction instead (complete_activity_and_decide).
+Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
+                                                       const ClaimedTask& task,
+                                                       const PreparedStep& step,
+                                                       std::int64_t now_ms,
+                                                       const EagerDispatch& eager);
 // An attempt failed: retried after `retry_delay_ms` while attempts remain, otherwise the
 // activity fails for good (activity_failed). Ignored when the lease is no longer held.
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,

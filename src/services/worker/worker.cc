@@ -201,6 +201,7 @@ namespace {
 // applied events its rolled-back attempt read, so it starts from nothing.
 struct StickyDecision {
   KeptRun run;
+  std::optional<PreparedStep> prepared;  // a step decided before its transaction
   int attempts = 0;
 };
 
@@ -251,10 +252,29 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
   auto sticky = std::make_shared<StickyDecision>();
   sticky->run = sticky_.take(task.run_id);
   const bool kept = sticky->run.state.last_seq > 0;
+  if (kept) {
+    // Decided here, on the executor: the transaction only checks and writes.
+    auto prepared = prepare_step(std::move(sticky->run), task, result, workflows_, now_ms);
+    sticky->run = KeptRun{};
+    if (prepared) sticky->prepared = std::move(*prepared);
+  }
   Task<Result<Completion>> completing =
       transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky,
-                    result = std::move(result)](SqlTransaction& tx) {
-        if (sticky->attempts++ > 0) sticky->run = KeptRun{};
+                    result = std::move(result)](SqlTransaction& tx) -> Result<Completion> {
+        if (sticky->attempts++ > 0) {
+          sticky->run = KeptRun{};
+          sticky->prepared.reset();
+        }
+        if (sticky->prepared) {
+          auto written = commit_prepared_step(tx, dialect, task, *sticky->prepared, now_ms, eager);
+          if (!written) return fail(written.error());
+          if (*written) {
+            sticky->run = std::move(sticky->prepared->run);
+            sticky->prepared.reset();
+            return std::move(**written);
+          }
+          sticky->prepared.reset();  // the history went on: decide from the store
+        }
         return complete_activity_and_decide(tx, dialect, task, result, now_ms, *workflows, eager,
                                             &sticky->run);
       });
