@@ -68,7 +68,7 @@ class Sleep final : public Workflow {
       return fail(bad_input("sleep", "seconds must be within 0..31536000"));
     if (state.timers.empty()) {
       return std::vector<Command>{
-          StartTimer{Duration(static_cast<Duration::rep>(seconds_f * 1e9)), ""}};
+          StartTimer{Duration(static_cast<Duration::rep>(seconds_f * 1e9)), "", nullptr}};
     }
     const TimerState& timer = state.timers.begin()->second;
     if (!timer.fired) return std::vector<Command>{};
@@ -98,7 +98,7 @@ class AwaitSignal final : public Workflow {
       }
       if (state.timers.empty()) {
         return std::vector<Command>{StartTimer{
-            Duration(static_cast<Duration::rep>(in["timeout_seconds"].get<double>() * 1e9)), ""}};
+            Duration(static_cast<Duration::rep>(in["timeout_seconds"].get<double>() * 1e9)), "", nullptr}};
       }
       if (state.timers.begin()->second.fired) {
         return std::vector<Command>{FailRun{"timed out waiting for signal '" + wanted + "'"}};

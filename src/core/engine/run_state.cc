@@ -55,7 +55,7 @@ Result<void> RunState::apply(const HistoryEvent& e) {
     }
     case EventKind::timer_started:
       timers[e.seq] = TimerState{e.seq, e.body.value("fire_at_ms", std::int64_t{0}), false, 0,
-                                 e.body.value("tag", "")};
+                                 e.body.value("tag", ""), e.body.value("info", Json())};
       break;
     case EventKind::timer_fired: {
       auto it = timers.find(e.ref_seq());

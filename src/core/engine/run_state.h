@@ -30,6 +30,7 @@ struct TimerState {
   bool fired = false;
   std::int64_t fired_seq = 0;
   std::string tag;  // StartTimer::tag: what the workflow started it for
+  Json info;        // StartTimer::info
 };
 
 struct Signal {

@@ -60,6 +60,7 @@ std::vector<HistoryEvent> decide_next(const RunState& state, const Workflow* wor
     } else if (const auto* t = std::get_if<StartTimer>(&command)) {
       Json body{{"fire_at_ms", now_ms + to_ms(t->delay)}};
       if (!t->tag.empty()) body["tag"] = t->tag;  // untagged timers' events stay as they were
+      if (!t->info.is_null()) body["info"] = t->info;
       add(EventKind::timer_started, std::move(body));
     } else if (const auto* c = std::get_if<CompleteRun>(&command)) {
       add(EventKind::run_completed, Json{{"result", c->result}});

@@ -35,6 +35,9 @@ struct StartTimer {
   // What the timer is for, when a workflow runs several (the workflow language: the node whose
   // timeout it is); kept in the history and in TimerState.
   std::string tag;
+  // Anything else the workflow wants to read back when it fires (the workflow language: the
+  // node's type); kept in the history and in TimerState. Null: nothing.
+  Json info;
 };
 struct CompleteRun {
   Json result;

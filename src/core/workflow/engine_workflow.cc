@@ -38,8 +38,16 @@ std::optional<std::string> node_key(const engine::ActivityState& activity) {
   return key;
 }
 
-// The answer a fired timeout gives its node.
+// The answer a fired timeout gives its node: an approval ends with status "timeout" (no edge on
+// approved or denied is taken), a question fails.
 constexpr const char* kNoAnswer = "no answer within its timeout";
+bool times_out_as_status(const Json& timer_info) {
+  return timer_info.is_object() && timer_info.value("node_type", "") == "approval";
+}
+const Json& timed_out_approval() {
+  static const Json output = {{"status", "timeout"}, {"message", ""}};
+  return output;
+}
 
 // An answer to a pending action, from the history: what the interpreter is told, and when.
 struct Answer {
@@ -75,7 +83,10 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
   for (const auto& [seq, timer] : state.timers) {
     if (!timer.fired || timer.tag.empty() || timer.fired_seq <= after_seq) continue;
     answers.push_back(
-        Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr), kNoAnswer}});
+        times_out_as_status(timer.info)
+            ? Answer{timer.fired_seq,
+                     NodeResult{timer.tag, cel::from_json(timed_out_approval()), std::nullopt}}
+            : Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr), kNoAnswer}});
   }
   std::sort(answers.begin(), answers.end(),
             [](const Answer& a, const Answer& b) { return a.seq < b.seq; });
@@ -400,10 +411,20 @@ Result<Json> node_states(const engine::RunState& state) {
                      {"status", "completed"},
                      {"output", signal.payload.value("output", Json::object())}});
   }
-  // Approvals and questions nobody answered in time.
+  // Approvals and questions nobody answered in time (a timeout that fired after the answer
+  // changed nothing).
   for (const auto& [seq, timer] : state.timers) {
     if (!timer.fired || timer.tag.empty()) continue;
-    nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
+    const bool answered = std::any_of(state.signals.begin(), state.signals.end(), [&](auto& s) {
+      return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
+             s.payload.value("key", "") == timer.tag;
+    });
+    if (answered) continue;
+    if (times_out_as_status(timer.info)) {
+      nodes.push_back({{"key", timer.tag}, {"status", "completed"}, {"output", timed_out_approval()}});
+    } else {
+      nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
+    }
   }
   auto waiting = waiting_nodes(state);
   if (!waiting) return fail(waiting.error());
@@ -421,7 +442,8 @@ Result<Json> node_states(const engine::RunState& state) {
 Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::int64_t since_seq) {
   Json events = Json::array();
   std::map<std::int64_t, Json> scheduled;      // by seq: the node an activity runs
-  std::map<std::int64_t, std::string> tagged;  // by seq: the node a timer times out
+  std::map<std::int64_t, Json> tagged;  // by seq: the timer_started of a node's timeout
+  std::set<std::string> answered;       // nodes a person answered
   std::int64_t last_seq = 0;
   for (const auto& e : history) {
     last_seq = e.seq;
@@ -454,16 +476,23 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
         break;
       }
       case engine::EventKind::timer_started:
-        if (!e.body.value("tag", "").empty()) tagged[e.seq] = e.body.value("tag", "");
+        if (!e.body.value("tag", "").empty()) tagged[e.seq] = e.body;
         break;
       case engine::EventKind::timer_fired: {
-        auto node = tagged.find(e.ref_seq());
-        if (node == tagged.end()) break;
-        event = Json{{"kind", "node_failed"}, {"key", node->second}, {"error", kNoAnswer}};
+        auto timer = tagged.find(e.ref_seq());
+        if (timer == tagged.end()) break;
+        const std::string key = timer->second.value("tag", "");
+        if (answered.contains(key)) break;  // a timeout after the answer changes nothing
+        if (times_out_as_status(timer->second.value("info", Json()))) {
+          event = Json{{"kind", "node_completed"}, {"key", key}, {"output", timed_out_approval()}};
+        } else {
+          event = Json{{"kind", "node_failed"}, {"key", key}, {"error", kNoAnswer}};
+        }
         break;
       }
       case engine::EventKind::signal_received:
         if (e.body.value("name", "") != kAnswerSignal) break;
+        answered.insert(e.body.value("payload", Json::object()).value("key", ""));
         event = Json{{"kind", "node_completed"},
                      {"key", e.body.value("payload", Json::object()).value("key", "")},
                      {"output", e.body.value("payload", Json::object()).value("output", Json())}};
@@ -569,7 +598,8 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
       if (timeout && !timed.contains(action.key)) {
         auto limit = timeout_of(*timeout);
         if (!limit) return fail(limit.error());
-        commands.push_back(engine::StartTimer{*limit, action.key});
+        commands.push_back(engine::StartTimer{
+            *limit, action.key, Json{{"node_type", std::string(to_string(action.type))}}});
       }
       continue;
     }

@@ -105,6 +105,65 @@ std::optional<std::string> schema_mismatch(const Json& schema, const Json& value
   return std::nullopt;
 }
 
+// A call_llm node's `messages:`, as the model reads them: system messages join the system
+// prompt, the others keep their order.
+struct GivenMessages {
+  std::vector<llm::Message> messages;
+  std::string system;
+};
+
+// The node's `messages:` ({role, content, tool_calls, tool_result} each), or nullopt without
+// them.
+Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
+  const Json list = node.args.value("messages", Json());
+  if (list.is_null() || (list.is_array() && list.empty())) return std::optional<GivenMessages>();
+  if (!list.is_array()) return fail(node_error(node, "messages must be a list"));
+  GivenMessages out;
+  for (const auto& entry : list) {
+    if (!entry.is_object()) return fail(node_error(node, "each of messages must be a map"));
+    const std::string role = entry.value("role", "user");
+    const Json content = entry.value("content", Json(""));
+    const std::string text = content.is_string() ? content.get<std::string>()
+                             : content.is_null() ? std::string()
+                                                 : content.dump();
+    if (role == "system") {
+      out.system += (out.system.empty() ? "" : "\n\n") + text;
+      continue;
+    }
+    llm::Message message;
+    if (role == "user") {
+      message.role = llm::Message::Role::user;
+    } else if (role == "assistant") {
+      message.role = llm::Message::Role::assistant;
+    } else if (role == "tool") {
+      message.role = llm::Message::Role::tool;
+    } else {
+      return fail(node_error(
+          node, "a message's role must be user, assistant, system or tool, not \"" + role + "\""));
+    }
+    if (!text.empty() && role != "tool") message.content.push_back(llm::Block::text_block(text));
+    for (const auto& call : entry.value("tool_calls", Json::array())) {
+      if (!call.is_object()) return fail(node_error(node, "tool_calls must be a list of maps"));
+      llm::Block block;
+      block.kind = llm::Block::Kind::tool_call;
+      block.tool_call_id = call.value("id", "");
+      block.tool_name = call.value("name", "");
+      block.input = call.value("input", Json::object());
+      message.content.push_back(std::move(block));
+    }
+    if (const Json result = entry.value("tool_result", Json()); result.is_object() || role == "tool") {
+      llm::Block block;
+      block.kind = llm::Block::Kind::tool_result;
+      block.tool_call_id = result.is_object() ? result.value("tool_call_id", "") : "";
+      block.text = result.is_object() ? result.value("content", text) : text;
+      block.is_error = result.is_object() && result.value("is_error", false);
+      message.content.push_back(std::move(block));
+    }
+    out.messages.push_back(std::move(message));
+  }
+  return std::optional<GivenMessages>(std::move(out));
+}
+
 class CallLlmNode final : public engine::Activity {
  public:
   CallLlmNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
@@ -121,8 +180,11 @@ class CallLlmNode final : public engine::Activity {
 
     const std::int64_t now_ms = to_ms(executor.now());
     const std::string run_id = context.run_id;
+    // `messages:` makes it an ad-hoc call about those messages, not about the thread.
+    auto given = given_messages(node);
+    if (!given) co_return fail(given.error());
     KeptThread thread;
-    if (!node.chat_id.empty()) {
+    if (!node.chat_id.empty() && !*given) {
       Task<Result<KeptThread>> loading =
           read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
                       [node, run_id, now_ms](SqlTransaction& tx) {
@@ -151,8 +213,14 @@ class CallLlmNode final : public engine::Activity {
       request.tools.push_back({response_name, response_tool.value("description", ""),
                                response_tool.value("schema", Json{{"type", "object"}}), true});
     }
-    request.earlier = thread.conversation;
-    if (!node.chat_id.empty()) conversations_->put(node.chat_id, node.thread_ref.id, std::move(thread));
+    if (*given) {
+      for (auto& message : (*given)->messages) request.messages.push_back(std::move(message));
+      if (!(*given)->system.empty()) request.system += "\n\n" + (*given)->system;
+    } else {
+      request.earlier = thread.conversation;
+      if (!node.chat_id.empty())
+        conversations_->put(node.chat_id, node.thread_ref.id, std::move(thread));
+    }
     if (const Json prompt = node.args.value("prompt", Json()); prompt.is_string()) {
       request.messages.push_back({llm::Message::Role::user, {llm::Block::text_block(prompt)}});
     }

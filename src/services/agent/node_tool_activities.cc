@@ -92,7 +92,9 @@ class ExecuteToolsNode final : public engine::Activity {
     }
     std::size_t bytes = 0;
     for (const auto& result : results) bytes += result.value("content", "").size();
-    Json output = {{"tool_results", std::move(results)}, {"response_data", response_data}};
+    Json output = {{"tool_results", std::move(results)},
+                   {"response_data", response_data},
+                   {"total_result_chars", static_cast<std::int64_t>(bytes)}};
     if (!node.chat_id.empty()) {
       // The thread's size once these results are on it: what compaction thresholds compare.
       Task<Result<KeptThread>> loading =

@@ -86,6 +86,7 @@ class EngineRun {
   }
 
   const engine::RunState& state() const { return state_; }
+  const std::vector<engine::HistoryEvent>& history() const { return history_; }
   // The terminal event's body.
   Json end() const {
     EXPECT_TRUE(state_.terminal.has_value());
@@ -190,22 +191,60 @@ TEST(WorkflowEngine, ADeniedApprovalTakesNoEdgeAndTheRunCompletes) {
   EXPECT_EQ(run.end()["result"]["outputs"]["deployed"], false);
 }
 
-TEST(WorkflowEngine, AnApprovalNobodyAnswersFailsTheRunAtItsTimeout) {
+// An approval nobody answers in time ends with status "timeout", as Reliant's approvals do: no
+// edge on approved or denied is taken, and the run goes on (here: it completes, not deployed).
+TEST(WorkflowEngine, AnApprovalNobodyAnswersEndsWithStatusTimeout) {
   EngineRun run(source(kBuildThenApprove));
   run.complete("build", Json{{"exit_code", 0}});
+  run.fire_timers();
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed) << run.end();
+  EXPECT_EQ(run.end()["result"]["outputs"]["deployed"], false);
+  EXPECT_TRUE(run.pending_paths().empty()) << "deploy never scheduled";
+  auto nodes = node_states(run.state());
+  ASSERT_TRUE(nodes.has_value());
+  ASSERT_FALSE(nodes->empty());
+  EXPECT_EQ(nodes->back()["key"], "approve");
+  EXPECT_EQ(nodes->back()["status"], "completed");
+  EXPECT_EQ(nodes->back()["output"]["status"], "timeout");
+  // And a late answer finds the run over.
+  EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
+}
+
+// A question nobody answers in time fails its node, and the run.
+TEST(WorkflowEngine, AQuestionNobodyAnswersFailsTheRunAtItsTimeout) {
+  EngineRun run(source(R"(name: ask
+entry: q
+nodes:
+  - {id: q, type: ask_question, question: "Which branch?", timeout: 5m}
+)"));
   run.fire_timers();
   ASSERT_EQ(run.state().terminal, EventKind::run_failed);
   EXPECT_NE(run.end()["error"].get<std::string>().find("no answer within its timeout"),
             std::string::npos)
       << run.end();
-  // The node shows as failed by its timeout.
   auto nodes = node_states(run.state());
   ASSERT_TRUE(nodes.has_value());
-  ASSERT_FALSE(nodes->empty());
-  EXPECT_EQ(nodes->back()["key"], "approve");
   EXPECT_EQ(nodes->back()["status"], "failed");
-  // And a late answer finds the run over.
-  EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
+}
+
+// A timeout that fires after the answer changes nothing, and shows nowhere.
+TEST(WorkflowEngine, ATimeoutAfterTheAnswerChangesNothing) {
+  EngineRun run(source(kBuildThenApprove));
+  run.complete("build", Json{{"exit_code", 0}});
+  run.signal(std::string(kAnswerSignal),
+             Json{{"key", "approve"}, {"output", {{"status", "approved"}, {"message", ""}}}});
+  run.fire_timers();
+  ASSERT_NE(run.activity("deploy"), nullptr);
+  auto nodes = node_states(run.state());
+  ASSERT_TRUE(nodes.has_value());
+  int approvals = 0;
+  for (const auto& node : *nodes) approvals += node["key"] == "approve" ? 1 : 0;
+  EXPECT_EQ(approvals, 1);
+  auto events = node_events(run.history(), 0);
+  ASSERT_TRUE(events.has_value());
+  for (const auto& event : *events) {
+    EXPECT_FALSE(event["key"] == "approve" && event["kind"] == "node_failed") << event;
+  }
 }
 
 // Reliant's examples give an approval's timeout in its args, beside its title.
@@ -222,7 +261,8 @@ nodes:
   EXPECT_EQ(timer.tag, "approve");
   EXPECT_EQ(timer.fire_at_ms, 1'010 + 90'000) << "started by the first decision, at 1010 ms";
   run.fire_timers();
-  EXPECT_EQ(run.state().terminal, EventKind::run_failed);
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.state().timers.begin()->second.info["node_type"], "approval");
 }
 
 TEST(WorkflowEngine, ANodeWhoseActivityFailsFailsTheRunNamingIt) {

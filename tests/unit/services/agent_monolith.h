@@ -97,10 +97,13 @@ struct Monolith {
     EXPECT_TRUE(out.has_value()) << "the task never finished";
     return std::move(*out);
   }
+  // Bounded by a virtual day, so a condition that never holds fails the test instead of hanging.
   template <class Done>
   void run_until(Done done) {
-    while (!done() && world.step()) {
+    const auto deadline = world.now() + std::chrono::hours(24);
+    while (!done() && world.now() < deadline && world.step()) {
     }
+    EXPECT_TRUE(done()) << "the condition never held within a virtual day";
   }
 };
 

@@ -200,6 +200,55 @@ TEST(WorkflowNodes, AStructuredAgentEndsWithItsResponse) {
       << run->result->dump();
 }
 
+// A model that answers with text and keeps what it was asked.
+class RecordingLlm final : public llm::Llm {
+ public:
+  Task<Result<llm::Response>> complete(llm::Request request, llm::TextSink) override {
+    requests.push_back(std::move(request));
+    llm::Response reply;
+    reply.content.push_back(llm::Block::text_block("noted"));
+    reply.stop_reason = "end_turn";
+    co_return reply;
+  }
+  std::vector<llm::Request> requests;
+};
+
+// `messages:` makes a model call about those messages, not about the chat's thread: an ad-hoc
+// call (a filter, an audit) that the conversation does not see.
+TEST(WorkflowNodes, GivenMessagesStandInsteadOfTheThread) {
+  RecordingLlm model;
+  Monolith m(&model);
+  auto chat = m.run(m.chats.create_chat("user-1", "ad hoc"));
+  ASSERT_TRUE(chat.has_value());
+  workflow::RunRequest request;
+  request.user_id = "user-1";
+  request.file = "audit.yaml";
+  request.source = R"(name: audit
+entry: check
+nodes:
+  - id: check
+    type: call_llm
+    args:
+      messages:
+        - {role: system, content: "You audit."}
+        - {role: user, content: "Is {{ 6 * 7 }} right?"}
+)";
+  request.context = Json{{"user_id", "user-1"}, {"chat_id", chat->id}};
+  const engine::NewRun run{"audit-1", "reliant", std::string(workflow::kEngineWorkflowName),
+                           workflow::to_json(request)};
+  const std::int64_t now_ms = to_ms(m.executor.now());
+  ASSERT_TRUE(m.run(m.store.transact_for([run, now_ms](SqlTransaction& tx) {
+    return engine::start_run(tx, run, now_ms);
+  })));
+  m.run_until([&] { return !model.requests.empty(); });
+  ASSERT_EQ(model.requests.size(), 1u);
+  const llm::Request& asked = model.requests[0];
+  EXPECT_EQ(asked.earlier, nullptr) << "the thread is not sent";
+  ASSERT_EQ(asked.messages.size(), 1u);
+  EXPECT_EQ(asked.messages[0].content.at(0).text, "Is 42 right?");
+  EXPECT_NE(asked.system.find("You audit."), std::string::npos) << asked.system;
+}
+
 TEST(WorkflowNodes, AChatRefusesAWorkflowItCannotRun) {
   Monolith m;
   auto unknown = m.run(m.chats.create_chat("user-1", "", ChatWorkflow{"builtin://nope", {}, ""}));
