@@ -3,6 +3,9 @@
 #include "core/workflow/engine_workflow.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -239,6 +242,21 @@ const std::map<std::string, std::shared_ptr<const Definition>, std::less<>>& bui
   return definitions;
 }
 
+// The definitions of the sources runs used lately, keyed by file name and text: a direct-mapped
+// cache of a few slots, each replaced whole, so that decisions on the store's threads share it
+// without a lock (a definition is immutable once loaded). A slot two texts contend for only
+// costs a parse; texts over the size bound are not kept.
+constexpr std::size_t kDefinitionSlots = 64;
+constexpr std::size_t kCachedSourceMaxBytes = 256 * 1024;
+struct CachedDefinition {
+  std::string key;  // file, newline, source
+  std::shared_ptr<const Definition> definition;
+};
+std::atomic<std::shared_ptr<const CachedDefinition>>& definition_slot(const std::string& key) {
+  static std::array<std::atomic<std::shared_ptr<const CachedDefinition>>, kDefinitionSlots> slots;
+  return slots[std::hash<std::string>{}(key) % kDefinitionSlots];
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& request) {
@@ -251,9 +269,23 @@ Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& 
     return found->second;
   }
   const std::string file = request.file.empty() ? "workflow.yaml" : request.file;
+  // Runs of one text share its definition: parsing costs about 2k instructions a byte
+  // (yaml-cpp), paid again by every run of a chat's workflow and by a worker that did not keep
+  // the run.
+  const bool cacheable = request.source.size() <= kCachedSourceMaxBytes;
+  const std::string key = cacheable ? file + '\n' + request.source : std::string();
+  if (cacheable) {
+    const auto cached = definition_slot(key).load();
+    if (cached != nullptr && cached->key == key) return cached->definition;
+  }
   auto loaded = load_workflow(request.source, file);
   if (!loaded) return fail(invalid(format_all(file, loaded.error())));
-  return std::make_shared<const Definition>(std::move(*loaded));
+  auto definition = std::make_shared<const Definition>(std::move(*loaded));
+  if (cacheable) {
+    definition_slot(key).store(
+        std::make_shared<const CachedDefinition>(CachedDefinition{key, definition}));
+  }
+  return definition;
 }
 
 namespace {

@@ -184,7 +184,7 @@ class Loader {
     }
     check_keys(node, kThreadKeys, "thread");
     ThreadSpec spec;
-    if (const auto mode = node["mode"]) {
+    if (const auto mode = child(node, "mode")) {
       const auto text = mode.IsScalar() ? mode.Scalar() : "";
       if (text == "inherit") {
         spec.mode = ThreadMode::inherit;
@@ -196,7 +196,7 @@ class Loader {
         error(mode, "thread.mode must be inherit, new or fork");
       }
     }
-    if (const auto memo = node["memo"]) {
+    if (const auto memo = child(node, "memo")) {
       const auto value = scalar_value(memo);
       if (!value.is<bool>()) {
         error(memo, "thread.memo must be true or false");
@@ -204,7 +204,7 @@ class Loader {
         spec.memo = *value.get_if<bool>();
       }
     }
-    if (const auto inject = node["inject"]) spec.inject = tree_at(inject, "thread.inject");
+    if (const auto inject = child(node, "inject")) spec.inject = tree_at(inject, "thread.inject");
     return spec;
   }
 
@@ -229,7 +229,7 @@ class Loader {
     if (shorthand) {
       spec.type = *shorthand;
     } else {
-      const auto type = node["type"];
+      const auto type = child(node, "type");
       if (!type) {
         error(node, what + " has no type");
         return std::nullopt;
@@ -249,7 +249,7 @@ class Loader {
     extra.insert(own.args.begin(), own.args.end());
     if (!shorthand) check_keys(node, kNodeKeys, what, extra);
 
-    if (const auto args = node["args"]) {
+    if (const auto args = child(node, "args")) {
       if (!args.IsMap()) {
         error(args, what + ": args must be a map");
       } else {
@@ -257,13 +257,13 @@ class Loader {
       }
     }
     for (const auto& key : own.args) {
-      if (const auto value = node[key]) merge_arg(spec, key, value);
+      if (const auto value = child(node, key)) merge_arg(spec, key, value);
     }
     // An approval's `description` is its prompt, not the node's.
     if (spec.type == NodeType::approval || spec.type == NodeType::ask_question) {
-      if (const auto value = node["description"]) merge_arg(spec, "description", value);
+      if (const auto value = child(node, "description")) merge_arg(spec, "description", value);
     }
-    if (const auto condition = node["condition"]) {
+    if (const auto condition = child(node, "condition")) {
       if (spec.type == NodeType::join) {
         const auto text = condition.IsScalar() ? condition.Scalar() : "";
         if (text == "all") {
@@ -277,7 +277,7 @@ class Loader {
         spec.condition = expression_at(condition, what + " condition");
       }
     }
-    if (const auto timeout = node["timeout"]) {
+    if (const auto timeout = child(node, "timeout")) {
       const auto text = string_at(timeout, what + " timeout");
       if (text && !cel::parse_duration(*text)) {
         error(timeout,
@@ -286,16 +286,16 @@ class Loader {
         spec.timeout = *text;
       }
     }
-    if (const auto save = node["save_message"]) {
+    if (const auto save = child(node, "save_message")) {
       if (!save.IsMap()) {
         error(save, what + ": save_message must be a map (role, content …)");
       } else {
         spec.save_message = tree_at(save, "save_message");
       }
     }
-    if (const auto daemon = node["daemon"]) spec.daemon = daemon_at(daemon, what);
-    if (const auto thread = node["thread"]) spec.thread = thread_at(thread);
-    if (const auto ref = node["ref"]) {
+    if (const auto daemon = child(node, "daemon")) spec.daemon = daemon_at(daemon, what);
+    if (const auto thread = child(node, "thread")) spec.thread = thread_at(thread);
+    if (const auto ref = child(node, "ref")) {
       if (auto text = string_at(ref, what + " ref")) {
         if (!text->starts_with("builtin://") && !text->starts_with("project://") &&
             !text->starts_with("file://")) {
@@ -304,7 +304,7 @@ class Loader {
         spec.ref = *text;
       }
     }
-    if (const auto body = node["inline"]) {
+    if (const auto body = child(node, "inline")) {
       if (depth >= kNestingMax) {
         error(body, what + ": inline workflows nest deeper than " + std::to_string(kNestingMax));
       } else if (!body.IsMap()) {
@@ -314,10 +314,10 @@ class Loader {
         spec.body = graph_at(body, depth + 1, what + " inline");
       }
     }
-    if (const auto loop_while = node["while"])
+    if (const auto loop_while = child(node, "while"))
       spec.loop_while = expression_at(loop_while, what + " while");
-    if (const auto items = node["items"]) spec.items = expression_at(items, what + " items");
-    if (const auto parallel = node["parallel"]) {
+    if (const auto items = child(node, "items")) spec.items = expression_at(items, what + " items");
+    if (const auto parallel = child(node, "parallel")) {
       const auto value = scalar_value(parallel);
       if (const auto* b = value.get_if<bool>()) {
         spec.parallel = *b ? kParallelAll : 1;
@@ -381,7 +381,7 @@ class Loader {
           error(node, "a node must be a map with id and type");
           continue;
         }
-        const auto id = node["id"];
+        const auto id = child(node, "id");
         if (!id || !id.IsScalar() || id.Scalar().empty()) {
           error(node, "a node has no id");
           continue;
@@ -407,7 +407,7 @@ class Loader {
         error(entry.first, "node \"" + id + "\" must be a map");
         continue;
       }
-      if (body["type"]) {
+      if (child(body, "type")) {
         if (auto spec = node_at(body, id, entry.first, std::nullopt, depth))
           out.push_back(std::move(*spec));
         continue;
@@ -470,13 +470,13 @@ class Loader {
       return c;
     }
     check_keys(node, kCaseKeys, "edge case");
-    if (const auto to = node["to"])
+    if (const auto to = child(node, "to"))
       c.to = string_at(to, "edge case to").value_or("");
     else
       error(node, "an edge case has no \"to\"");
-    if (const auto condition = node["condition"])
+    if (const auto condition = child(node, "condition"))
       c.condition = expression_at(condition, "edge condition");
-    if (const auto label = node["label"]) c.label = string_at(label, "edge label").value_or("");
+    if (const auto label = child(node, "label")) c.label = string_at(label, "edge label").value_or("");
     return c;
   }
 
@@ -494,27 +494,27 @@ class Loader {
       check_keys(node, kEdgeKeys, "edge");
       EdgeSpec edge;
       edge.mark = mark_of(node);
-      if (const auto from = node["from"])
+      if (const auto from = child(node, "from"))
         edge.from = string_at(from, "edge from").value_or("");
       else
         error(node, "an edge has no \"from\"");
-      if (const auto to = node["to"]) {
+      if (const auto to = child(node, "to")) {
         EdgeCase c;
         c.mark = mark_of(to);
         c.to = string_at(to, "edge to").value_or("");
-        if (const auto condition = node["condition"])
+        if (const auto condition = child(node, "condition"))
           c.condition = expression_at(condition, "edge condition");
-        if (const auto label = node["label"]) c.label = string_at(label, "edge label").value_or("");
+        if (const auto label = child(node, "label")) c.label = string_at(label, "edge label").value_or("");
         edge.cases.push_back(std::move(c));
       }
-      if (const auto cases = node["cases"]) {
+      if (const auto cases = child(node, "cases")) {
         if (!cases.IsSequence()) {
           error(cases, "cases must be a list");
         } else {
           for (const auto& c : cases) edge.cases.push_back(case_at(c));
         }
       }
-      if (const auto fallback = node["default"])
+      if (const auto fallback = child(node, "default"))
         edge.fallback = string_at(fallback, "edge default").value_or("");
       if (edge.cases.empty() && edge.fallback.empty())
         error(node, "an edge needs to, cases or default");
@@ -525,7 +525,7 @@ class Loader {
 
   std::shared_ptr<const Graph> graph_at(const YAML::Node& map, int depth, const std::string& what) {
     auto graph = std::make_shared<Graph>();
-    const auto nodes = map["nodes"];
+    const auto nodes = child(map, "nodes");
     if (!nodes || nodes.IsNull()) {
       error(map, what + " has no nodes");
       return graph;
@@ -533,8 +533,8 @@ class Loader {
     graph->nodes = nodes_at(nodes, depth, *graph);
     if (graph->nodes.size() > kNodesMax)
       error(nodes, what + " has more than " + std::to_string(kNodesMax) + " nodes");
-    if (const auto edges = map["edges"]; edges && !edges.IsNull()) graph->edges = edges_at(edges);
-    if (const auto outputs = map["outputs"]; outputs && !outputs.IsNull()) {
+    if (const auto edges = child(map, "edges"); edges && !edges.IsNull()) graph->edges = edges_at(edges);
+    if (const auto outputs = child(map, "outputs"); outputs && !outputs.IsNull()) {
       if (!outputs.IsMap()) {
         error(outputs, "outputs must be a map of name to template");
       } else {
@@ -544,8 +544,8 @@ class Loader {
         }
       }
     }
-    if (const auto ui = map["ui"]) graph->ui = to_json(ui);
-    const auto entry = map["entry"];
+    if (const auto ui = child(map, "ui")) graph->ui = to_json(ui);
+    const auto entry = child(map, "entry");
     if (entry && entry.IsSequence() && entry.size() > 0) {
       for (const auto& e : entry) graph->entries.push_back(string_at(e, "entry").value_or(""));
     } else if (entry) {
@@ -620,7 +620,7 @@ class Loader {
         continue;
       }
       check_keys(body, kInputKeys, what);
-      const auto type = body["type"];
+      const auto type = child(body, "type");
       const auto named = type && type.IsScalar() ? input_type_named(type.Scalar()) : std::nullopt;
       if (!named) {
         error(type ? type : entry.first, what +
@@ -630,7 +630,7 @@ class Loader {
       }
       spec.type = *named;
       if (spec.type == InputType::group && nested) error(type, what + ": groups do not nest");
-      if (const auto d = body["description"]) spec.description = d.IsScalar() ? d.Scalar() : "";
+      if (const auto d = child(body, "description")) spec.description = d.IsScalar() ? d.Scalar() : "";
       for (const auto* bound : {"min", "max"}) {
         if (const auto b = body[bound]) {
           const auto value = scalar_value(b);
@@ -641,25 +641,25 @@ class Loader {
             (std::string_view(bound) == "min" ? spec.min : spec.max) = *number;
         }
       }
-      if (const auto choices = body["enum"]) {
+      if (const auto choices = child(body, "enum")) {
         if (!choices.IsSequence())
           error(choices, what + ": enum must be a list");
         else
           for (const auto& c : choices) spec.choices.push_back(to_json(c));
       }
-      if (const auto multi = body["multi"]) spec.multi = scalar_value(multi) == cel::Value(true);
-      if (const auto required = body["required"])
+      if (const auto multi = child(body, "multi")) spec.multi = scalar_value(multi) == cel::Value(true);
+      if (const auto required = child(body, "required"))
         spec.required = scalar_value(required) == cel::Value(true);
-      if (const auto fields = body["inputs"]) {
+      if (const auto fields = child(body, "inputs")) {
         if (spec.type != InputType::group)
           error(fields, what + ": only a group has inputs");
         else
           spec.fields = inputs_at(fields, true);
       }
       for (const auto* key : {"ui", "tags", "presets", "label", "placeholder"}) {
-        if (const auto value = body[key]) spec.extra[key] = to_json(value);
+        if (const auto value = child(body, key)) spec.extra[key] = to_json(value);
       }
-      if (const auto d = body["default"]) {
+      if (const auto d = child(body, "default")) {
         spec.default_value = to_json(d);
         if (auto checked = check_input_value(spec, *spec.default_value); !checked) {
           error(d, what + ": default " + checked.error());
@@ -673,15 +673,15 @@ class Loader {
   Definition definition_at(const YAML::Node& root) {
     Definition d;
     check_keys(root, kTopKeys, "the workflow");
-    if (const auto name = root["name"]) d.name = string_at(name, "name").value_or("");
-    if (const auto description = root["description"])
+    if (const auto name = child(root, "name")) d.name = string_at(name, "name").value_or("");
+    if (const auto description = child(root, "description"))
       d.description = description.IsScalar() ? description.Scalar() : "";
     if (const auto version = root["apiVersion"])
       d.api_version = string_at(version, "apiVersion").value_or("");
-    if (const auto presets = root["presets"]) d.presets = to_json(presets);
-    if (const auto inputs = root["inputs"]; inputs && !inputs.IsNull())
+    if (const auto presets = child(root, "presets")) d.presets = to_json(presets);
+    if (const auto inputs = child(root, "inputs"); inputs && !inputs.IsNull())
       d.inputs = inputs_at(inputs, false);
-    if (const auto daemon = root["daemon"]) d.daemon = daemon_at(daemon, "the workflow");
+    if (const auto daemon = child(root, "daemon")) d.daemon = daemon_at(daemon, "the workflow");
     d.graph = graph_at(root, 0, "the workflow");
     return d;
   }

@@ -70,6 +70,15 @@ std::optional<cel::Value> core_schema(const std::string& s) {
 
 }  // namespace
 
+YAML::Node child(const YAML::Node& map, std::string_view key) {
+  if (map.IsMap()) {
+    for (const auto& entry : map) {
+      if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.second;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
 Mark mark_of(const YAML::Node& node) {
   const auto m = node.Mark();
   return m.line < 0 ? Mark{} : Mark{m.line + 1, m.column + 1};

@@ -335,7 +335,7 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
     };
     {
       Scope attempt(env_.executor);  // destroyed below: cancels the attempt if still running
-      attempt.spawn(attempt_activity(activity, &context, scheduled->input, promise));
+      attempt.spawn(attempt_activity(activity, &context, std::move(scheduled->input), promise));
       const Duration limit =
           task.start_to_close_ms > 0 ? milliseconds(task.start_to_close_ms) : hours(24);
       ScopedTimer deadline(env_.executor, env_.executor.after(limit, [promise = promise, limit] {

@@ -136,6 +136,32 @@ outputs:
   deployed: "{{ has(nodes.deploy) }}"
 )";
 
+TEST(WorkflowEngine, RunsOfOneTextShareItsDefinition) {
+  RunRequest request;
+  request.file = "one.yaml";
+  request.source = "name: one\nentry: a\nnodes:\n  - {id: a, type: run, command: 'true'}\n";
+  auto first = load_run_definition(request);
+  auto again = load_run_definition(request);
+  ASSERT_TRUE(first.has_value() && again.has_value());
+  EXPECT_EQ(first->get(), again->get()) << "parsed once";
+  // Another name or another text is another definition.
+  request.file = "two.yaml";
+  auto renamed = load_run_definition(request);
+  ASSERT_TRUE(renamed.has_value());
+  EXPECT_NE(first->get(), renamed->get());
+  request.source += "  - {id: b, type: run, command: 'true'}\n";
+  auto longer = load_run_definition(request);
+  ASSERT_TRUE(longer.has_value());
+  EXPECT_EQ((*longer)->graph->nodes.size(), 2u);
+  // An invalid text fails every time, with its place.
+  request.source = "name: bad\nentry: a\nnodes:\n  - {id: a, type: nope}\n";
+  for (int i = 0; i < 2; ++i) {
+    auto bad = load_run_definition(request);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_NE(bad.error().message.find("two.yaml:4:"), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(WorkflowEngine, WorkNodesAreActivitiesAndApprovalsWaitForTheirSignal) {
   EngineRun run(source(kBuildThenApprove, Json{{"target", "web"}}));
   const auto* build = run.activity("build");
