@@ -6,10 +6,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <memory>
 #include <utility>
 
 #include "base/assert.h"
 #include "core/path.h"
+#include "runtime/future.h"
 #include "runtime/sleep.h"
 
 namespace reliant::sim {
@@ -43,6 +46,7 @@ struct SimHost::Run {
   ~Run() {
     --host.running_;
     if (!ended) ++host.stats_.runs_killed;
+    if (spec.input) spec.input->end();  // a killed process reads no more
   }
 
   // Stderr joins stdout, as written, unless the spec keeps it apart.
@@ -283,6 +287,12 @@ void SimHost::on_prefix(std::string prefix, SimCommandHandler handler) {
   prefixes_[std::move(prefix)] = std::move(handler);
 }
 
+void SimHost::on_interactive(std::string prefix, SimInteractiveFactory factory) {
+  RELIANT_ASSERT(!prefix.empty());
+  RELIANT_ASSERT(factory != nullptr);
+  interactive_[std::move(prefix)] = std::move(factory);
+}
+
 std::string SimHost::resolve(std::string_view path) const {
   return resolve_from(working_dir_, path);
 }
@@ -447,16 +457,115 @@ Task<Result<FileEntry>> SimHost::stat(std::string path) {
 
 // --- commands ---
 
-const SimCommandHandler* SimHost::handler_for(std::string_view command) const {
-  const SimCommandHandler* best = nullptr;
+namespace {
+
+// The entry of `by_prefix` whose key is the longest prefix of `command`, or null.
+template <class Map>
+const typename Map::mapped_type* longest_prefix(const Map& by_prefix, std::string_view command) {
+  const typename Map::mapped_type* best = nullptr;
   std::size_t best_length = 0;
-  for (const auto& [prefix, handler] : prefixes_) {
+  for (const auto& [prefix, entry] : by_prefix) {
     if (command.starts_with(prefix) && prefix.size() >= best_length) {
-      best = &handler;
+      best = &entry;
       best_length = prefix.size();
     }
   }
   return best;
+}
+
+}  // namespace
+
+const SimCommandHandler* SimHost::handler_for(std::string_view command) const {
+  return longest_prefix(prefixes_, command);
+}
+
+const SimInteractiveFactory* SimHost::interactive_for(std::string_view command) const {
+  return longest_prefix(interactive_, command);
+}
+
+namespace {
+
+// A talking process's side of its run: writes and the exit land at their virtual instants, in
+// order, while the run lasts (callbacks hold it weakly, so a killed run hears nothing more).
+class Talk final : public SimProcessIo, public std::enable_shared_from_this<Talk> {
+ public:
+  using Emit = std::function<void(std::string_view, bool)>;
+  Talk(Executor& executor, Emit emit, Promise<int> exited)
+      : executor_(executor), emit_(std::move(emit)), exited_(std::move(exited)) {}
+
+  void write(std::string output, Duration after, bool to_stderr) override {
+    at(after, [output = std::move(output), to_stderr](Talk& self) {
+      self.emit_(output, to_stderr);
+    });
+  }
+  void exit(int code, Duration after) override {
+    at(after, [code](Talk& self) {
+      self.done_ = true;
+      self.exited_.set(code);
+    });
+  }
+  bool done() const { return done_; }
+
+ private:
+  void at(Duration after, std::function<void(Talk&)> what) {
+    if (done_) return;
+    const Instant when = std::max(executor_.now() + std::max(after, Duration::zero()), last_at_);
+    last_at_ = when;
+    executor_.after(when - executor_.now(), [weak = weak_from_this(), what = std::move(what)] {
+      auto self = weak.lock();
+      if (self && !self->done_) what(*self);
+    });
+  }
+
+  Executor& executor_;
+  Emit emit_;
+  Promise<int> exited_;
+  Instant last_at_{};
+  bool done_ = false;
+};
+
+// `cat` reading its stdin.
+class EchoInput final : public SimInteractive {
+ public:
+  void on_input(std::string_view data, SimProcessIo& io) override { io.write(std::string(data)); }
+};
+
+}  // namespace
+
+Task<bool> SimHost::talk(Run& run, std::unique_ptr<SimInteractive> process) {
+  auto [exited, exit_code] = make_promise<int>(executor_);
+  auto io = std::make_shared<Talk>(
+      executor_, [&run](std::string_view chunk, bool to_stderr) { run.emit(chunk, to_stderr); },
+      exited);
+  std::shared_ptr<SimInteractive> script(std::move(process));
+  std::shared_ptr<ProcessInput> input = run.spec.input;
+  auto told_end = std::make_shared<bool>(false);
+  // Each write or close is taken on a later turn of the executor, as a pipe would deliver it.
+  auto feed = [weak = std::weak_ptr<Talk>(io), script, input, told_end] {
+    auto self = weak.lock();
+    if (!self || self->done()) return;
+    const std::string data = input->take();
+    if (!data.empty()) script->on_input(data, *self);
+    if (input->closed() && input->queued_bytes() == 0 && !*told_end) {
+      *told_end = true;
+      script->on_end_of_input(*self);
+    }
+  };
+  input->on_ready([this, feed] { executor_.post(feed); });
+  script->on_start(*io);
+  executor_.post(feed);  // what was written before the start
+  std::optional<TimerId> deadline;
+  if (run.deadline != Instant::max()) {
+    deadline = executor_.after(run.deadline - executor_.now(), [exited = exited] {
+      exited.set(std::numeric_limits<int>::min());
+    });
+  }
+  const int code = co_await exit_code;
+  if (deadline) executor_.cancel(*deadline);
+  input->end();
+  if (code == std::numeric_limits<int>::min()) co_return false;
+  run.outcome.exit_code = code;
+  co_return true;
 }
 
 Task<bool> SimHost::play(Run& run, SimCommandScript script, std::optional<std::string> redirect,
@@ -587,13 +696,26 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
   const std::string_view line = trim(spec.command);
   bool in_time = true;
 
+  // A process that talks, given something to say to it (a bare `cat` echoes it).
+  // (`exec` only makes the shell the process: a talker is matched on what follows.)
+  const std::string_view talk_line = line.starts_with("exec ") ? trim(line.substr(5)) : line;
+  const SimInteractiveFactory* talker = spec.input ? interactive_for(talk_line) : nullptr;
+  static const SimInteractiveFactory echo = [](SimHost&, const SimCommandCall&) {
+    return std::unique_ptr<SimInteractive>(std::make_unique<EchoInput>());
+  };
+  if (spec.input && talker == nullptr && talk_line == "cat") talker = &echo;
   // A script for the whole line wins over the shell's own parsing.
   auto exact = exact_.find(line);
   const SimCommandHandler* whole = exact == exact_.end() ? handler_for(line) : nullptr;
   const bool scripted = exact != exact_.end() || whole != nullptr;
-  Result<std::vector<Link>> links =
-      scripted ? Result<std::vector<Link>>(std::vector<Link>{}) : parse_chain(line);
-  if (scripted) {
+  Result<std::vector<Link>> links = scripted || talker != nullptr
+                                        ? Result<std::vector<Link>>(std::vector<Link>{})
+                                        : parse_chain(line);
+  if (talker != nullptr) {
+    Task<bool> talked =
+        talk(run, (*talker)(*this, SimCommandCall{std::string(talk_line), run.cwd, spec.env}));
+    in_time = co_await talked;
+  } else if (scripted) {
     SimCommandScript script;
     if (exact != exact_.end()) {
       script = exact->second;

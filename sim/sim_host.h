@@ -8,11 +8,15 @@
 // (virtual time), true, false, exit and `:`. Anything else exits 127 "not found", like /bin/sh.
 // Its complaints (not found, syntax errors, cd, sleep, a redirection it cannot create) go to
 // stderr (cat's and ls's stay on stdout); stderr joins the output unless separate_stderr.
+//
+// A command given an input (ProcessSpec::input) that matches on_interactive runs as a scripted
+// process that talks (a SimInteractive, e.g. sim/sim_mcp_server.h); a bare `cat` echoes it.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,6 +54,31 @@ struct SimCommandCall {
 };
 
 class SimHost;
+
+// How a scripted process that talks (an MCP server over stdio) answers: what it writes and when
+// it exits, in virtual time. Output never overtakes what the process wrote before it.
+class SimProcessIo {
+ public:
+  virtual ~SimProcessIo() = default;
+  virtual void write(std::string output, Duration after = Duration::zero(),
+                     bool to_stderr = false) = 0;
+  virtual void exit(int code, Duration after = Duration::zero()) = 0;
+};
+
+// A scripted process that talks: started for a run() whose spec has an input, told each piece
+// of that input as it arrives (not split into lines: a reader buffers), and end of file.
+class SimInteractive {
+ public:
+  virtual ~SimInteractive() = default;
+  virtual void on_start(SimProcessIo& /*io*/) {}
+  virtual void on_input(std::string_view data, SimProcessIo& io) = 0;
+  virtual void on_end_of_input(SimProcessIo& io) { io.exit(0); }
+};
+
+struct SimCommandCall;
+using SimInteractiveFactory =
+    std::function<std::unique_ptr<SimInteractive>(SimHost& host, const SimCommandCall& call)>;
+
 // Decides what a command does, at the virtual instant it starts. May read or change the file
 // system through `host` (a scripted `make` can write its outputs).
 using SimCommandHandler = std::function<SimCommandScript(SimHost& host, const SimCommandCall&)>;
@@ -74,6 +103,9 @@ class SimHost final : public Host {
   // Scripted commands. A later registration of the same command or prefix replaces it.
   void on_command(std::string command, SimCommandScript script);
   void on_prefix(std::string prefix, SimCommandHandler handler);
+  // Commands starting with `prefix` that are given an input run as `factory`'s process (the
+  // longest prefix wins; without an input they run as any other command).
+  void on_interactive(std::string prefix, SimInteractiveFactory factory);
 
   // The file system, for scenarios and tests to set up and check (components use the port).
   void put_file(std::string_view path, std::string content);
@@ -110,6 +142,9 @@ class SimHost final : public Host {
   Task<bool> play(Run& run, SimCommandScript script, std::optional<std::string> redirect,
                   bool append);
   SimCommandScript builtin(Run& run, const std::vector<std::string>& words);
+  const SimInteractiveFactory* interactive_for(std::string_view command) const;
+  // Runs a talking process until it exits; false when the deadline passed first.
+  Task<bool> talk(Run& run, std::unique_ptr<SimInteractive> process);
 
   Executor& executor_;
   std::string working_dir_;
@@ -118,6 +153,7 @@ class SimHost final : public Host {
   std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
   std::map<std::string, SimCommandScript, std::less<>> exact_;
   std::map<std::string, SimCommandHandler, std::less<>> prefixes_;
+  std::map<std::string, SimInteractiveFactory, std::less<>> interactive_;
   std::vector<std::string> commands_run_;
   std::size_t running_ = 0;
   SimHostStats stats_;

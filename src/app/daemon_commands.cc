@@ -25,12 +25,14 @@
 #include "adapters/host/posix_host.h"
 #include "app/browser_login.h"
 #include "app/daemon_files.h"
+#include "app/mcp_files.h"
 #include "app/secure_random.h"
 #include "app/text_lists.h"
 #include "app/version.h"
 #include "app/workspace_options.h"
 #include "core/personal_access_token.h"
 #include "services/daemon/daemon.h"
+#include "services/daemon/mcp/mcp_servers.h"
 
 namespace reliant {
 namespace {
@@ -347,6 +349,21 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
   FileCredentials store(*paths, credentials, *identity, login);
   daemon::ToolSet tools = daemon::make_builtin_tools();
+  // MCP servers from the mcp.json layers, started when a call first needs one.
+  mcp::McpServersOptions mcp_options;
+  mcp_options.log_dir = std::filesystem::path(paths->log).parent_path().string();
+  mcp_options.working_dir = working_dir;
+  mcp::McpServers mcp_servers(env, host, mcp_options);
+  if (auto configured = load_mcp_files(working_dir); !configured) {
+    spdlog::warn("MCP servers not started: {}", configured.error().message);
+  } else {
+    for (const auto& [name, server] : *configured) {
+      if (!server.error.empty()) spdlog::warn("MCP server {}: {}", name, server.error);
+    }
+    if (!configured->empty()) spdlog::info("MCP servers configured: {}", configured->size());
+    mcp_servers.configure(std::move(*configured));
+  }
+  tools.attach_mcp(&mcp_servers);
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
   StopOnSignals stop_on_signals(executor);

@@ -14,6 +14,7 @@
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
 #include "app/logging.h"
+#include "app/mcp_command.h"
 #include "app/monolith_command.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
+  reliant::add_mcp_commands(app, exit_code);
   reliant::add_cel_commands(app, exit_code);
   reliant::add_daemon_commands(app, exit_code, argc, argv);
   reliant::add_monolith_command(app, exit_code);

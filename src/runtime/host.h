@@ -18,12 +18,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
 #include "base/time.h"
+#include "runtime/process_input.h"
 #include "runtime/task.h"
 
 namespace reliant {
@@ -46,6 +48,9 @@ struct ProcessSpec {
   // command's result from its diagnostics, such as a workflow's run node); false: stdout and
   // stderr share one stream, interleaved as written.
   bool separate_stderr = false;
+  // A process the caller talks to while it runs (an MCP server): its stdin, fed from here.
+  // Null: stdin is /dev/null. The host ends it (ProcessInput::end) when the process ends.
+  std::shared_ptr<ProcessInput> input;
 };
 
 struct ProcessOutcome {

@@ -280,9 +280,10 @@ class Child : public std::enable_shared_from_this<Child> {
  public:
   // `kill_descendants` is called with the run's marker whenever the group is killed.
   // `error_fd`: the anonymous file the command's stderr goes to, owned from here; -1 for none.
-  Child(AsioExecutor& executor, pid_t pid, int output_fd, int error_fd, ProcessSpec spec,
-        std::string marker, std::function<void(const std::string&)> kill_descendants,
-        std::shared_ptr<Tracked> tracked)
+  // `input_fd`: the write end of the command's stdin pipe, owned from here; -1 for /dev/null.
+  Child(AsioExecutor& executor, pid_t pid, int output_fd, int error_fd, int input_fd,
+        ProcessSpec spec, std::string marker,
+        std::function<void(const std::string&)> kill_descendants, std::shared_ptr<Tracked> tracked)
       : io_(executor.context()),
         marker_(std::move(marker)),
         kill_descendants_(std::move(kill_descendants)),
@@ -290,12 +291,14 @@ class Child : public std::enable_shared_from_this<Child> {
         pid_(pid),
         error_fd_(error_fd),
         output_(io_, output_fd),
+        input_(io_),
         timeout_(io_),
         poll_(io_),
         spec_(std::move(spec)) {
     auto [promise, future] = make_promise<Result<ProcessOutcome>>(executor);
     promise_ = std::move(promise);
     future_.emplace(std::move(future));
+    if (input_fd >= 0) input_.assign(input_fd);
   }
   ~Child() { close_error_file(); }
   Child(const Child&) = delete;
@@ -317,6 +320,12 @@ class Child : public std::enable_shared_from_this<Child> {
     }
     watch_exit();
     read_more();
+    if (spec_.input) {
+      spec_.input->on_ready([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->write_input();
+      });
+      write_input();
+    }
     if (spec_.timeout > Duration::zero()) {
       timeout_.expires_after(spec_.timeout);
       timeout_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -335,6 +344,7 @@ class Child : public std::enable_shared_from_this<Child> {
     boost::system::error_code ignored;
     timeout_.cancel();
     output_.close(ignored);
+    end_input();
     close_error_file();
     if (exited_) reap();
     // Otherwise the exit watch is still armed and reaps when the kill lands.
@@ -417,6 +427,38 @@ class Child : public std::enable_shared_from_this<Child> {
     kill_group();  // the exit watch then sees the shell die and finishes
   }
 
+  // Feeds what the caller queued to the command's stdin, one write at a time; closes the pipe
+  // once the caller closed its input and everything before was written.
+  void write_input() {
+    if (writing_ || !input_.is_open() || !spec_.input) return;
+    writing_buffer_ = spec_.input->take();
+    if (writing_buffer_.empty()) {
+      if (spec_.input->closed()) {
+        boost::system::error_code ignored;
+        input_.close(ignored);
+      }
+      return;
+    }
+    writing_ = true;
+    boost::asio::async_write(
+        input_, boost::asio::buffer(writing_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          self->writing_ = false;
+          if (ec) {
+            // The command closed its stdin (EPIPE) or is gone: nothing more can reach it.
+            self->end_input();
+            return;
+          }
+          self->write_input();
+        });
+  }
+
+  void end_input() {
+    if (spec_.input) spec_.input->end();
+    boost::system::error_code ignored;
+    input_.close(ignored);
+  }
+
   void read_more() {
     read_in_flight_ = true;
     output_.async_read_some(boost::asio::buffer(buffer_),
@@ -481,6 +523,7 @@ class Child : public std::enable_shared_from_this<Child> {
     timeout_.cancel();
     poll_.cancel();
     output_.close(ignored);
+    end_input();
     if (exit_watch_) exit_watch_->close(ignored);
     reap();
     take_error_output();
@@ -531,6 +574,9 @@ class Child : public std::enable_shared_from_this<Child> {
   pid_t pid_;
   int error_fd_;  // the stderr file; -1 when none or closed
   boost::asio::posix::stream_descriptor output_;
+  boost::asio::posix::stream_descriptor input_;  // the command's stdin, when it has one
+  std::string writing_buffer_;                    // the write in flight to input_
+  bool writing_ = false;
   std::optional<boost::asio::posix::stream_descriptor> exit_watch_;  // the pidfd
   boost::asio::steady_timer timeout_;
   boost::asio::steady_timer poll_;  // exit polling where there is no pidfd
@@ -610,9 +656,21 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
     if (error_fd >= 0) ::close(error_fd);
     return fail(from_errno(error, "pipe"));
   }
+  int input_fds[2] = {-1, -1};  // the command's stdin, when the caller talks to it
+  if (spec.input && ::pipe2(input_fds, O_CLOEXEC) != 0) {
+    const int error = errno;
+    for (int fd : {fds[0], fds[1], error_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return fail(from_errno(error, "pipe"));
+  }
   SpawnSetup setup;
-  // Our descriptors are close-on-exec; the dup2'd copies (1 and 2) are not.
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not.
+  if (input_fds[0] >= 0) {
+    posix_spawn_file_actions_adddup2(&setup.actions, input_fds[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
   // Nothing else of this process reaches the command: a server's listening socket, a database
@@ -656,13 +714,16 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
     if (spawned == 0) context.tracked->shells.insert(pid);
   }
   ::close(fds[1]);
+  if (input_fds[0] >= 0) ::close(input_fds[0]);
   if (spawned != 0) {
-    ::close(fds[0]);
-    if (error_fd >= 0) ::close(error_fd);
+    for (int fd : {fds[0], error_fd, input_fds[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
     return fail(from_errno(spawned, "cannot start /bin/sh"));
   }
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-  auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, std::move(spec),
+  if (input_fds[1] >= 0) ::fcntl(input_fds[1], F_SETFL, ::fcntl(input_fds[1], F_GETFL) | O_NONBLOCK);
+  auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, input_fds[1], std::move(spec),
                                        std::move(context.marker),
                                        std::move(context.kill_descendants), context.tracked);
   child->start();
@@ -862,6 +923,9 @@ PosixHost::PosixHost(AsioExecutor& executor, PosixHostOptions options)
   RELIANT_ASSERT(options.file_threads > 0);
   if (working_dir_.size() > 1 && working_dir_.back() == '/') working_dir_.pop_back();
   shared_->executor = &executor;
+  // A command that closes its stdin while input is written to it must fail the write (EPIPE),
+  // not kill this process with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   for (const auto& root : options.roots) {
     RELIANT_ASSERT_MSG(fs::path(root).is_absolute(), "workspace roots are absolute paths");
     shared_->roots.push_back(landing_place(root));

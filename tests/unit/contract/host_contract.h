@@ -237,6 +237,59 @@ TYPED_TEST_P(HostContract, AConfinedHostNeverReachesOutsideItsRoots) {
       << "nothing was written outside";
 }
 
+TYPED_TEST_P(HostContract, AProcessReadsWhatItsCallerWritesWhileItRuns) {
+  auto input = std::make_shared<ProcessInput>();
+  std::string heard;
+  ProcessSpec spec;
+  spec.command = "cat";
+  spec.timeout = seconds(20);
+  spec.input = input;
+  spec.collect_output = false;
+  spec.on_output = [&heard](std::string_view chunk) { heard += chunk; };
+  std::optional<Result<ProcessOutcome>> outcome;
+  Scope scope(this->machine.executor());
+  scope.spawn(await_into(this->host().run(spec), &outcome));
+  const auto until = [&](auto done) {
+    for (int i = 0; i < 2000 && !done(); ++i) this->machine.run_for(milliseconds(5));
+    return done();
+  };
+  ASSERT_TRUE(input->write("hello\n").has_value());
+  ASSERT_TRUE(until([&] { return heard == "hello\n"; })) << heard;
+  EXPECT_FALSE(outcome.has_value()) << "still running: its input is open";
+  ASSERT_TRUE(input->write("again\n").has_value());
+  ASSERT_TRUE(until([&] { return heard == "hello\nagain\n"; })) << heard;
+  input->close();
+  ASSERT_TRUE(until([&] { return outcome.has_value(); }));
+  ASSERT_TRUE(outcome->has_value()) << outcome->error().message;
+  EXPECT_EQ((*outcome)->exit_code, 0) << "end of file ends cat";
+  EXPECT_TRUE(input->ended());
+  const auto late = input->write("too late\n");
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code, ErrorCode::failed_precondition);
+}
+
+TYPED_TEST_P(HostContract, AKilledProcessTakesNoMoreInput) {
+  auto input = std::make_shared<ProcessInput>();
+  ProcessSpec spec;
+  spec.command = "cat";
+  spec.input = input;
+  std::optional<Result<ProcessOutcome>> outcome;
+  {
+    Scope scope(this->machine.executor());
+    scope.spawn(await_into(this->host().run(spec), &outcome));
+    this->machine.run_for(milliseconds(20));
+  }  // the cancel
+  EXPECT_FALSE(outcome.has_value());
+  EXPECT_TRUE(input->ended());
+  EXPECT_FALSE(input->write("x").has_value());
+  // Input nobody reads is bounded.
+  ProcessInput small(8);
+  ASSERT_TRUE(small.write("12345678").has_value());
+  const auto full = small.write("9");
+  ASSERT_FALSE(full.has_value());
+  EXPECT_EQ(full.error().code, ErrorCode::resource_exhausted);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
                             ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
                             OutputBeyondTheLimitIsCountedNotKept,
@@ -245,6 +298,8 @@ REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
                             CancellingEndsTheCommandAndItsOutput,
                             FilesRoundTripAndCreateTheirDirectories,
                             ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
-                            ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots);
+                            ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
+                            AProcessReadsWhatItsCallerWritesWhileItRuns,
+                            AKilledProcessTakesNoMoreInput);
 
 }  // namespace reliant::contract

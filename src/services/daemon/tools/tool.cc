@@ -7,6 +7,7 @@
 #include "base/assert.h"
 #include "base/json_parse.h"
 #include "core/path.h"
+#include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/tool_support.h"
 
 namespace reliant::daemon {
@@ -77,7 +78,9 @@ ToolResult finish(ToolResult result) {
 
 Task<ToolResult> ToolSet::execute(ToolContext& ctx, std::string tool_name, std::string input_json) {
   auto it = tools_.find(tool_name);
-  if (it == tools_.end()) {
+  const bool on_mcp = it == tools_.end() && mcp_ != nullptr &&
+                      std::string_view(tool_name).starts_with(mcp::kMcpToolPrefix);
+  if (it == tools_.end() && !on_mcp) {
     co_return tool_failure(
         tool_error::unknown_tool,
         "unknown tool \"" + repair_utf8(tool_name) + "\"; available tools: " + available(*this));
@@ -99,6 +102,18 @@ Task<ToolResult> ToolSet::execute(ToolContext& ctx, std::string tool_name, std::
     co_return tool_failure(
         tool_error::invalid_input,
         "input for " + tool_name + " must be a JSON object, got " + std::string(input.type_name()));
+  }
+  if (on_mcp) {
+    // The runner bounds the call (it destroys this task at the request's timeout); the server's
+    // own timeout, if configured, is shorter.
+    Task<mcp::McpCallOutcome> calling = mcp_->call(tool_name, std::move(input), hours(24));
+    mcp::McpCallOutcome outcome = co_await calling;
+    const auto parts = mcp::split_exposed_name(tool_name);
+    Json metadata{{"mcp_server", parts ? parts->first : ""}, {"mcp_tool", parts ? parts->second : ""}};
+    if (!outcome.is_error) co_return finish(tool_success(std::move(outcome.text), std::move(metadata)));
+    co_return finish(tool_failure(outcome.error_code.empty() ? tool_error::failed
+                                                             : std::string_view(outcome.error_code),
+                                  std::move(outcome.text), std::move(metadata)));
   }
   ToolResult result;
   std::string thrown;

@@ -16,6 +16,10 @@
 #include "runtime/host.h"
 #include "runtime/task.h"
 
+namespace reliant::mcp {
+class McpServers;
+}  // namespace reliant::mcp
+
 namespace reliant::daemon {
 
 using Json = nlohmann::json;
@@ -73,10 +77,16 @@ class ToolSet {
   // Parses `input_json` (empty means {}), checks it is an object, finds the tool and runs it.
   // Unknown tool, bad JSON or a tool that throws give an is_error result with a precise
   // message — never an exception. The content is made valid UTF-8 (process output is bytes).
+  // Tools named mcp__<server>__<tool> run on `servers`.
   Task<ToolResult> execute(ToolContext& ctx, std::string tool_name, std::string input_json);
+
+  // The MCP servers whose tools this set also runs; null: none. They outlive the set's calls.
+  void attach_mcp(mcp::McpServers* servers) { mcp_ = servers; }
+  mcp::McpServers* mcp() const { return mcp_; }
 
  private:
   std::map<std::string, std::unique_ptr<Tool>, std::less<>> tools_;
+  mcp::McpServers* mcp_ = nullptr;
 };
 
 // bash, bash_output, bash_kill, bash_list, view, write, edit, glob, grep, ls.

@@ -1,0 +1,21 @@
+// The MCP configuration files a daemon reads, in layer order: ~/.reliant/mcp.json, then
+// <project>/.reliant/mcp.json, then <project>/.reliant.local/mcp.json (missing files are no
+// layer), with this process's environment for ${VAR}.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "base/result.h"
+#include "core/mcp/mcp_config.h"
+
+namespace reliant {
+
+// `home` empty: $HOME.
+Result<std::map<std::string, mcp::McpServerConfig>> load_mcp_files(const std::string& project_dir,
+                                                                   std::string home = "");
+
+// This process's environment, for ${VAR}.
+std::optional<std::string> process_environment(std::string_view name);
+
+}  // namespace reliant

@@ -1,0 +1,355 @@
+// McpServers: one state machine per server — disconnected → connecting → healthy, and
+// unhealthy with a restart timer when a start fails or the connection ends.
+#include "services/daemon/mcp/mcp_servers.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/assert.h"
+#include "runtime/sleep.h"
+
+namespace reliant::mcp {
+
+std::string_view to_string(McpServerStatus status) {
+  switch (status) {
+    case McpServerStatus::healthy:
+      return "HEALTHY";
+    case McpServerStatus::unhealthy:
+      return "UNHEALTHY";
+    case McpServerStatus::disconnected:
+      return "DISCONNECTED";
+    case McpServerStatus::disabled:
+      return "DISABLED";
+  }
+  return "DISCONNECTED";
+}
+
+std::string exposed_name(std::string_view server, std::string_view tool) {
+  return std::string(kMcpToolPrefix) + std::string(server) + "__" + std::string(tool);
+}
+
+std::optional<std::pair<std::string, std::string>> split_exposed_name(std::string_view name) {
+  if (!name.starts_with(kMcpToolPrefix)) return std::nullopt;
+  name.remove_prefix(kMcpToolPrefix.size());
+  const auto separator = name.find("__");  // server names never contain "__"
+  if (separator == std::string_view::npos || separator == 0 || separator + 2 >= name.size()) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(name.substr(0, separator)), std::string(name.substr(separator + 2))};
+}
+
+struct McpServers::Server {
+  McpServerConfig config;
+  McpServerStatus status = McpServerStatus::disconnected;
+  std::string error;
+  std::unique_ptr<McpClient> client;
+  std::vector<McpTool> tools;
+  bool connecting = false;
+  std::vector<Promise<Result<void>>> waiters;  // callers waiting for the start in progress
+  Backoff backoff;
+  std::uint32_t restarts = 0;
+  std::uint32_t failures_in_a_row = 0;
+  std::optional<TimerId> restart_timer;
+  std::uint64_t generation = 0;  // bumped by every stop: late news of an old client is ignored
+
+  explicit Server(McpServerConfig c, BackoffPolicy policy) : config(std::move(c)), backoff(policy) {}
+};
+
+McpServers::McpServers(Env& env, Host& host, McpServersOptions options)
+    : McpServers(
+          env,
+          [&env, &host, log_dir = options.log_dir,
+           working_dir = options.working_dir](const McpServerConfig& server)
+              -> Result<std::unique_ptr<McpTransport>> {
+            if (server.type != "stdio") {
+              return fail(ErrorCode::failed_precondition,
+                          "the " + server.type + " transport is not available on this daemon yet");
+            }
+            std::vector<std::string> words{server.command};
+            words.insert(words.end(), server.args.begin(), server.args.end());
+            StdioServer stdio;
+            stdio.command = shell_command(words);
+            stdio.env = server.env;
+            stdio.working_dir = server.cwd.empty() ? working_dir : server.cwd;
+            if (!log_dir.empty()) stdio.log_path = log_dir + "/mcp-" + server.name + ".log";
+            return std::unique_ptr<McpTransport>(
+                std::make_unique<StdioTransport>(env.executor, host, std::move(stdio)));
+          },
+          std::move(options)) {}
+
+McpServers::McpServers(Env& env, TransportFactory factory, McpServersOptions options)
+    : env_(env), factory_(std::move(factory)), options_(std::move(options)), scope_(env.executor) {}
+
+McpServers::~McpServers() {
+  *alive_ = false;
+  for (auto& [name, server] : servers_) {
+    if (server->restart_timer) env_.executor.cancel(*server->restart_timer);
+  }
+}
+
+void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
+  for (auto it = servers_.begin(); it != servers_.end();) {
+    auto wanted = servers.find(it->first);
+    if (wanted == servers.end() || !(wanted->second == it->second->config)) {
+      stop(*it->second, McpServerStatus::disconnected);
+      it = servers_.erase(it);
+    } else {
+      servers.erase(wanted);  // unchanged: keeps running
+      ++it;
+    }
+  }
+  for (auto& [name, config] : servers) {
+    auto server = std::make_shared<Server>(std::move(config), options_.restart);
+    if (!server->config.enabled) {
+      server->status = McpServerStatus::disabled;
+    } else if (!server->config.error.empty()) {
+      server->status = McpServerStatus::unhealthy;
+      server->error = server->config.error;
+    }
+    servers_.emplace(name, std::move(server));
+  }
+}
+
+void McpServers::stop(Server& server, McpServerStatus status) {
+  ++server.generation;
+  if (server.restart_timer) {
+    env_.executor.cancel(*server.restart_timer);
+    server.restart_timer.reset();
+  }
+  server.client.reset();  // kills the process; its pending calls fail
+  server.tools.clear();
+  server.status = status;
+  server.connecting = false;
+  for (auto& waiter : std::exchange(server.waiters, {})) {
+    waiter.set(fail(ErrorCode::unavailable, "the server " + server.config.name + " was stopped"));
+  }
+}
+
+Task<Result<void>> McpServers::started(std::shared_ptr<Server> server) {
+  if (server->status == McpServerStatus::healthy) co_return Result<void>{};
+  if (server->status == McpServerStatus::disabled) {
+    co_return fail(ErrorCode::failed_precondition, "the MCP server " + server->config.name + " is disabled");
+  }
+  if (!server->config.error.empty()) co_return fail(ErrorCode::invalid_argument, server->config.error);
+  auto [promise, future] = make_promise<Result<void>>(env_.executor);
+  server->waiters.push_back(promise);
+  if (!server->connecting) {
+    // A caller needing the server starts it now, even while a restart timer waits.
+    if (server->restart_timer) {
+      env_.executor.cancel(*server->restart_timer);
+      server->restart_timer.reset();
+    }
+    scope_.spawn(start(server));
+  }
+  Result<void> ready = co_await future;
+  co_return ready;
+}
+
+Task<void> McpServers::start(std::shared_ptr<Server> server) {
+  server->connecting = true;
+  const std::uint64_t generation = server->generation;
+  const std::shared_ptr<bool> alive = alive_;
+  Error failure{ErrorCode::unavailable, ""};
+  auto transport = factory_(server->config);
+  if (!transport) {
+    failure = transport.error();
+  } else {
+    auto client = std::make_unique<McpClient>(env_.executor, std::move(*transport), options_.client);
+    McpClient* raw = client.get();
+    server->client = std::move(client);
+    Task<Result<McpServerInfo>> connecting = raw->connect();
+    Result<McpServerInfo> info = co_await connecting;
+    if (!*alive || server->generation != generation) co_return;
+    if (info) {
+      Task<Result<std::vector<McpTool>>> listing = raw->list_tools();
+      Result<std::vector<McpTool>> tools = co_await listing;
+      if (!*alive || server->generation != generation) co_return;
+      if (tools) {
+        server->tools = std::move(*tools);
+        server->status = McpServerStatus::healthy;
+        server->error.clear();
+        server->connecting = false;
+        server->failures_in_a_row = 0;
+        server->backoff.reset();
+        std::weak_ptr<Server> weak = server;
+        raw->on_closed([this, alive, weak, generation](const Error& why) {
+          auto s = weak.lock();
+          if (*alive && s && s->generation == generation) on_lost(s, why);
+        });
+        raw->on_tools_changed([this, alive, weak, generation] {
+          auto s = weak.lock();
+          if (*alive && s && s->generation == generation) scope_.spawn(refresh_tools(s));
+        });
+        for (auto& waiter : std::exchange(server->waiters, {})) waiter.set(Result<void>{});
+        co_return;
+      }
+      failure = tools.error();
+    } else {
+      failure = info.error();
+    }
+  }
+  // The start failed: unhealthy, and a restart later.
+  ++server->generation;
+  server->client.reset();
+  server->connecting = false;
+  server->status = McpServerStatus::unhealthy;
+  server->error = failure.message;
+  ++server->failures_in_a_row;
+  for (auto& waiter : std::exchange(server->waiters, {})) {
+    waiter.set(fail(ErrorCode::unavailable,
+                    "the MCP server " + server->config.name + " did not start: " + failure.message));
+  }
+  // What cannot work as configured (no transport, an unknown version) is not retried.
+  if (failure.code != ErrorCode::failed_precondition) schedule_restart(server);
+}
+
+void McpServers::on_lost(const std::shared_ptr<Server>& server, const Error& why) {
+  ++server->generation;
+  // The client ends on a later turn: this runs inside its own callback.
+  env_.executor.post([client = std::shared_ptr<McpClient>(std::move(server->client))] {});
+  server->tools.clear();
+  server->status = McpServerStatus::unhealthy;
+  server->error = why.message;
+  ++server->failures_in_a_row;
+  schedule_restart(server);
+}
+
+void McpServers::schedule_restart(const std::shared_ptr<Server>& server) {
+  if (server->failures_in_a_row > options_.restarts_max) return;  // waits for the next caller
+  const Duration delay = server->backoff.next(env_.random);
+  std::weak_ptr<Server> weak = server;
+  server->restart_timer = env_.executor.after(delay, [this, alive = alive_, weak] {
+    auto s = weak.lock();
+    if (!*alive || !s) return;
+    s->restart_timer.reset();
+    if (s->connecting || s->status != McpServerStatus::unhealthy) return;
+    ++s->restarts;
+    scope_.spawn(start(s));
+  });
+}
+
+Task<void> McpServers::refresh_tools(std::shared_ptr<Server> server) {
+  if (server->status != McpServerStatus::healthy || !server->client) co_return;
+  const std::uint64_t generation = server->generation;
+  const std::shared_ptr<bool> alive = alive_;
+  Task<Result<std::vector<McpTool>>> listing = server->client->list_tools();
+  Result<std::vector<McpTool>> tools = co_await listing;
+  if (!*alive || server->generation != generation || !tools) co_return;
+  server->tools = std::move(*tools);
+}
+
+Task<std::vector<ExposedTool>> McpServers::tools() {
+  std::vector<ExposedTool> out;
+  std::vector<std::shared_ptr<Server>> servers;
+  for (const auto& [name, server] : servers_) servers.push_back(server);
+  for (const auto& server : servers) {
+    if (server->status == McpServerStatus::disabled || !server->config.error.empty()) continue;
+    Task<Result<void>> starting = started(server);
+    if (!(co_await starting)) continue;  // unhealthy: its status says why
+    for (const auto& tool : server->tools) {
+      ExposedTool exposed;
+      exposed.name = exposed_name(server->config.name, tool.name);
+      exposed.server = server->config.name;
+      exposed.tool = tool.name;
+      exposed.description = tool.description.empty() ? tool.title : tool.description;
+      exposed.input_schema = tool.input_schema;
+      exposed.tags = {"mcp", server->config.name};
+      exposed.tags.insert(exposed.tags.end(), server->config.tags.begin(), server->config.tags.end());
+      exposed.read_only = tool.annotations.is_object() &&
+                          tool.annotations.value("readOnlyHint", false) == true;
+      out.push_back(std::move(exposed));
+    }
+  }
+  co_return out;
+}
+
+Task<McpCallOutcome> McpServers::call(std::string exposed, Json arguments, Duration timeout,
+                                      McpClient::OnProgress on_progress) {
+  const auto failure = [](std::string code, std::string text) {
+    return McpCallOutcome{true, std::move(text), std::move(code)};
+  };
+  const auto parts = split_exposed_name(exposed);
+  if (!parts) co_return failure("invalid_input", exposed + " is not an MCP tool name");
+  const auto found = servers_.find(parts->first);
+  if (found == servers_.end()) co_return failure("not_found", "no MCP server named " + parts->first);
+  std::shared_ptr<Server> server = found->second;
+  Task<Result<void>> starting = started(server);
+  Result<void> ready = co_await starting;
+  if (!ready) co_return failure("unavailable", ready.error().message);
+  if (server->client == nullptr) co_return failure("unavailable", "the server went away");
+  if (server->config.timeout_seconds > 0) {
+    timeout = std::min(timeout, Duration(static_cast<Duration::rep>(server->config.timeout_seconds * 1e9)));
+  }
+  if (timeout <= Duration::zero()) timeout = options_.call_timeout;
+  Task<Result<McpCallResult>> calling =
+      server->client->call_tool(parts->second, std::move(arguments), timeout, std::move(on_progress));
+  Result<McpCallResult> result = co_await calling;
+  if (!result) {
+    const std::string code = result.error().code == ErrorCode::timeout ? "timeout" : "unavailable";
+    co_return failure(code, result.error().message);
+  }
+  co_return McpCallOutcome{result->is_error, std::move(result->text), result->is_error ? "failed" : ""};
+}
+
+McpServerView McpServers::view_of(const Server& server) const {
+  McpServerView view;
+  view.name = server.config.name;
+  view.status = server.status;
+  view.error = server.error;
+  view.tools = server.tools.size();
+  view.restarts = server.restarts;
+  if (server.client) {
+    view.server_name = server.client->server().name;
+    view.server_version = server.client->server().version;
+    view.protocol_version = server.client->server().protocol_version;
+  }
+  view.tags = server.config.tags;
+  view.source = server.config.source;
+  return view;
+}
+
+std::vector<McpServerView> McpServers::list() const {
+  std::vector<McpServerView> out;
+  for (const auto& [name, server] : servers_) out.push_back(view_of(*server));
+  return out;
+}
+
+Result<void> McpServers::enable(const std::string& name) {
+  auto found = servers_.find(name);
+  if (found == servers_.end()) return fail(ErrorCode::not_found, "no MCP server named " + name);
+  Server& server = *found->second;
+  if (server.status != McpServerStatus::disabled) return {};
+  server.config.enabled = true;
+  server.status = server.config.error.empty() ? McpServerStatus::disconnected : McpServerStatus::unhealthy;
+  server.error = server.config.error;
+  server.failures_in_a_row = 0;
+  server.backoff.reset();
+  return {};
+}
+
+Result<void> McpServers::disable(const std::string& name) {
+  auto found = servers_.find(name);
+  if (found == servers_.end()) return fail(ErrorCode::not_found, "no MCP server named " + name);
+  found->second->config.enabled = false;
+  stop(*found->second, McpServerStatus::disabled);
+  return {};
+}
+
+Task<Result<McpServerView>> McpServers::restart(std::string name) {
+  auto found = servers_.find(name);
+  if (found == servers_.end()) co_return fail(ErrorCode::not_found, "no MCP server named " + name);
+  std::shared_ptr<Server> server = found->second;
+  if (server->status == McpServerStatus::disabled) {
+    co_return fail(ErrorCode::failed_precondition, "the MCP server " + name + " is disabled");
+  }
+  stop(*server, McpServerStatus::disconnected);
+  server->failures_in_a_row = 0;
+  server->backoff.reset();
+  ++server->restarts;
+  Task<Result<void>> starting = started(server);
+  Result<void> ready = co_await starting;
+  (void)ready;  // the view says how it went
+  co_return view_of(*server);
+}
+
+}  // namespace reliant::mcp

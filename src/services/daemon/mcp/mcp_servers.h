@@ -1,0 +1,118 @@
+// McpServers: the daemon's MCP servers — each started on demand (the first listing or call that
+// needs it), restarted with backoff when it goes away, and reconfigured in place when the
+// configuration is reloaded. Each has a status: HEALTHY (connected, tools listed), UNHEALTHY (it
+// failed; the error says why, and a restart may be due), DISCONNECTED (not started yet, or
+// stopped) or DISABLED (switched off). Their tools are exposed to models as
+// mcp__<server>__<tool>.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/backoff.h"
+#include "core/mcp/mcp_config.h"
+#include "runtime/env.h"
+#include "runtime/scope.h"
+#include "services/daemon/mcp/mcp_client.h"
+
+namespace reliant::mcp {
+
+enum class McpServerStatus { healthy, unhealthy, disconnected, disabled };
+std::string_view to_string(McpServerStatus status);  // "HEALTHY" …
+
+struct McpServerView {
+  std::string name;
+  McpServerStatus status = McpServerStatus::disconnected;
+  std::string error;  // why it is unhealthy (or the last failure)
+  std::size_t tools = 0;
+  std::uint32_t restarts = 0;  // starts after the first
+  std::string server_name;     // what the server calls itself
+  std::string server_version;
+  std::string protocol_version;
+  std::vector<std::string> tags;
+  std::string source;  // the configuration file
+};
+
+struct ExposedTool {
+  std::string name;  // mcp__<server>__<tool>
+  std::string server;
+  std::string tool;
+  std::string description;
+  Json input_schema;
+  std::vector<std::string> tags;  // "mcp", the server's name and its configured tags
+  bool read_only = false;         // the server's readOnlyHint
+};
+
+inline constexpr std::string_view kMcpToolPrefix = "mcp__";
+std::string exposed_name(std::string_view server, std::string_view tool);
+// The server and tool of an exposed name, or nullopt when it is not one.
+std::optional<std::pair<std::string, std::string>> split_exposed_name(std::string_view name);
+
+struct McpServersOptions {
+  BackoffPolicy restart{seconds(1), minutes(2), 2.0, 0.2};
+  std::uint32_t restarts_max = 8;  // in a row without a healthy start; then it waits for a call
+  Duration call_timeout = minutes(2);
+  std::string log_dir;  // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
+  std::string working_dir;  // stdio servers without a cwd start here; empty: the host's
+  McpClientOptions client;
+};
+
+struct McpCallOutcome {
+  bool is_error = false;
+  std::string text;
+  std::string error_code;  // empty, or "unavailable", "timeout", "not_found", "invalid_input"
+};
+
+class McpServers {
+ public:
+  // Makes the transport for a server (stdio: a process on the host); nullopt-like failure when
+  // its type cannot be served.
+  using TransportFactory =
+      std::function<Result<std::unique_ptr<McpTransport>>(const McpServerConfig& server)>;
+
+  McpServers(Env& env, Host& host, McpServersOptions options = {});
+  // With a transport of the caller's choosing for every server (tests).
+  McpServers(Env& env, TransportFactory factory, McpServersOptions options);
+  ~McpServers();
+  McpServers(const McpServers&) = delete;
+  McpServers& operator=(const McpServers&) = delete;
+
+  // Replaces the configuration: servers gone or changed are stopped, new ones wait to be
+  // needed, unchanged ones keep running.
+  void configure(std::map<std::string, McpServerConfig> servers);
+
+  // Every enabled server's tools, starting those not yet running.
+  Task<std::vector<ExposedTool>> tools();
+  Task<McpCallOutcome> call(std::string exposed, Json arguments, Duration timeout,
+                            McpClient::OnProgress on_progress = nullptr);
+
+  std::vector<McpServerView> list() const;
+  Result<void> enable(const std::string& name);
+  Result<void> disable(const std::string& name);
+  // Stops and starts it again now.
+  Task<Result<McpServerView>> restart(std::string name);
+
+ private:
+  struct Server;
+  Task<Result<void>> started(std::shared_ptr<Server> server);
+  Task<void> start(std::shared_ptr<Server> server);
+  void stop(Server& server, McpServerStatus status);
+  void on_lost(const std::shared_ptr<Server>& server, const Error& why);
+  void schedule_restart(const std::shared_ptr<Server>& server);
+  Task<void> refresh_tools(std::shared_ptr<Server> server);
+  McpServerView view_of(const Server& server) const;
+
+  Env& env_;
+  TransportFactory factory_;
+  McpServersOptions options_;
+  std::map<std::string, std::shared_ptr<Server>> servers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Scope scope_;  // last: restarts and refreshes go first
+};
+
+}  // namespace reliant::mcp

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The daemon's MCP client against servers nobody here wrote, over stdio, on real processes:
+# @modelcontextprotocol/server-everything (tools, images, progress) and
+# @modelcontextprotocol/server-filesystem (configured in a project's layered mcp.json, with a
+# variable), through `reliant mcp`. Also a program that is no MCP server and one that does not
+# exist: a precise error and exit 2, never a hang or a crash.
+#   mcp_reference_servers.sh RELIANT_BINARY
+set -euo pipefail
+reliant=$1
+here=$(cd "$(dirname "$0")" && pwd)
+interop=$here/../interop
+everything=$interop/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+filesystem=$interop/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js
+[ -f "$everything" ] && [ -f "$filesystem" ] || { echo "FAIL: run: npm ci --prefix tests/interop"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export HOME=$work/home  # no user's ~/.reliant/mcp.json
+mkdir -p "$HOME"
+fail() { echo "FAIL: $*"; exit 1; }
+
+# 1. server-everything as an ad-hoc stdio server.
+tools=$("$reliant" mcp tools --timeout 30 -- node "$everything" stdio) || fail "tools: $tools"
+for name in mcp__cli__echo mcp__cli__get-sum mcp__cli__get-tiny-image; do
+  grep -q "^$name"$'\t' <<<"$tools" || fail "no $name in: $tools"
+done
+echo "server-everything: $(wc -l <<<"$tools") tools listed"
+out=$("$reliant" mcp call echo -a '{"message":"hello from reliant"}' -- node "$everything" stdio) ||
+  fail "echo: $out"
+grep -q "hello from reliant" <<<"$out" || fail "echo answered: $out"
+out=$("$reliant" mcp call get-sum -a '{"a":2,"b":40}' -- node "$everything" stdio) || fail "get-sum: $out"
+grep -q "42" <<<"$out" || fail "get-sum answered: $out"
+out=$("$reliant" mcp call get-tiny-image -- node "$everything" stdio) || fail "image: $out"
+grep -q "\[image image/png" <<<"$out" || fail "get-tiny-image answered: $out"
+echo "server-everything: echo, get-sum and get-tiny-image answered: $(head -c 80 <<<"$out")"
+set +e
+out=$("$reliant" mcp call get-sum -a '{"a":"two"}' -- node "$everything" stdio 2>&1); code=$?
+set -e
+[ "$code" = 1 ] || [ "$code" = 2 ] || fail "bad arguments gave exit $code: $out"
+echo "server-everything: bad arguments refused (exit $code)"
+
+# 2. server-filesystem from the project's layered configuration, with ${VAR:-default}.
+project=$work/project
+mkdir -p "$project/.reliant" "$project/.reliant.local" "$project/docs" "$work/outside"
+echo "inside the roots" >"$project/docs/note.txt"
+echo "secret" >"$work/outside/secret.txt"
+cat >"$project/.reliant/mcp.json" <<JSON
+{"mcpServers": {"fs": {"command": "node", "args": ["$filesystem", "\${FS_ROOT:-$project/docs}"]},
+                "off": {"command": "node", "args": ["$everything", "stdio"]}}}
+JSON
+cat >"$project/.reliant.local/mcp.json" <<'JSON'
+{"mcpServers": {"off": {"enabled": false}}}
+JSON
+servers=$("$reliant" mcp servers --dir "$project" --timeout 30) || fail "servers: $servers"
+grep -Eq "^fs +HEALTHY" <<<"$servers" || fail "fs is not healthy: $servers"
+grep -Eq "^off +DISABLED" <<<"$servers" || fail "off is not disabled: $servers"
+echo "$servers"
+out=$("$reliant" mcp call read_text_file --server fs --dir "$project" \
+  -a "{\"path\":\"$project/docs/note.txt\"}") || fail "read_text_file: $out"
+grep -q "inside the roots" <<<"$out" || fail "read_text_file answered: $out"
+set +e
+out=$("$reliant" mcp call read_text_file --server fs --dir "$project" \
+  -a "{\"path\":\"$work/outside/secret.txt\"}" 2>&1); code=$?
+set -e
+[ "$code" = 1 ] || fail "a read outside the server's roots gave exit $code: $out"
+grep -q "secret" <<<"$out" && ! grep -qi "denied\|outside\|not allowed" <<<"$out" && fail "read outside: $out"
+echo "server-filesystem: read inside its root; outside refused by the server (exit 1)"
+
+# 3. Not servers: garbage on stdout, and a command that does not exist.
+set +e
+out=$("$reliant" mcp tools --timeout 2 -- sh -c 'echo this is not json; sleep 30' 2>&1); code=$?
+set -e
+[ "$code" = 2 ] || fail "a program that is no server gave exit $code: $out"
+grep -q "initialize" <<<"$out" || fail "no reason given: $out"
+set +e
+out=$("$reliant" mcp tools --timeout 5 -- /nonexistent/mcp-server 2>&1); code=$?
+set -e
+[ "$code" = 2 ] || fail "a missing server gave exit $code: $out"
+grep -q "exited with code 127" <<<"$out" || fail "no reason given: $out"
+echo "not servers: refused with '$(head -c 100 <<<"$out")' (exit 2)"
+echo "PASS"

@@ -1,0 +1,180 @@
+// The daemon's MCP servers in virtual time, against the simulator's scripted stdio server:
+// started on demand, tools exposed as mcp__<server>__<tool>, a crash followed by a restart with
+// backoff, disabled and misconfigured servers never started, and a reload that keeps what did
+// not change running.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "runtime/env.h"
+#include "runtime/random.h"
+#include "runtime/scope.h"
+#include "services/daemon/mcp/mcp_servers.h"
+#include "services/daemon/tools/background_processes.h"
+#include "services/daemon/tools/tool.h"
+#include "sim/sim_executor.h"
+#include "sim/sim_host.h"
+#include "sim/sim_mcp_server.h"
+#include "sim/world.h"
+#include "unit/services/virtual_time.h"
+
+namespace reliant::mcp {
+namespace {
+
+McpServerConfig stdio(std::string name, std::string command) {
+  McpServerConfig config;
+  config.name = std::move(name);
+  config.command = std::move(command);
+  return config;
+}
+
+struct Harness {
+  Harness() {
+    sim::SimMcpServerOptions crashing;
+    crashing.crash_after_calls = 1;
+    host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+    host.on_interactive("'crashy-mcp'", sim::SimMcpServer::factory(crashing));
+  }
+  ~Harness() {
+    scope.reset();
+    servers.reset();
+  }
+  template <class T>
+  T run(Task<T> task) {
+    return testing_support::run_in_virtual_time(world, *scope, std::move(task));
+  }
+  McpServerView view(const std::string& name) const {
+    for (const auto& v : servers->list()) {
+      if (v.name == name) return v;
+    }
+    ADD_FAILURE() << "no server " << name;
+    return {};
+  }
+
+  sim::World world{11};
+  sim::NodeId node = world.add_node("daemon");
+  sim::SimExecutor executor{world, node};
+  sim::SimHost host{executor, "/work"};
+  Random random{3};
+  Env env{executor, random, nullptr, nullptr, nullptr, &host};
+  std::unique_ptr<McpServers> servers = std::make_unique<McpServers>(env, host);
+  std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
+};
+
+TEST(McpServers, StartOnDemandAndExposeTheirTools) {
+  Harness h;
+  h.servers->configure({{"files", stdio("files", "sim-mcp")}});
+  EXPECT_EQ(h.view("files").status, McpServerStatus::disconnected);
+  EXPECT_EQ(h.host.stats().runs_started, 0u) << "nothing starts before it is needed";
+  auto tools = h.run(h.servers->tools());
+  ASSERT_EQ(tools.size(), 8u);
+  EXPECT_EQ(tools[0].name, "mcp__files__echo");
+  EXPECT_EQ(tools[0].tags, (std::vector<std::string>{"mcp", "files"}));
+  const McpServerView view = h.view("files");
+  EXPECT_EQ(view.status, McpServerStatus::healthy);
+  EXPECT_EQ(view.tools, 8u);
+  EXPECT_EQ(view.server_name, "sim-mcp");
+  auto echoed = h.run(h.servers->call("mcp__files__echo", {{"text", "hello"}}, seconds(10)));
+  EXPECT_FALSE(echoed.is_error) << echoed.text;
+  EXPECT_EQ(echoed.text, "hello");
+  EXPECT_EQ(h.host.stats().runs_started, 1u) << "one process for the listing and the call";
+}
+
+TEST(McpServers, ACrashedServerRestartsWithBackoff) {
+  Harness h;
+  h.servers->configure({{"crashy", stdio("crashy", "crashy-mcp")}});
+  auto crashed = h.run(h.servers->call("mcp__crashy__echo", {{"text", "x"}}, seconds(10)));
+  EXPECT_TRUE(crashed.is_error);
+  EXPECT_EQ(crashed.error_code, "unavailable");
+  EXPECT_EQ(h.view("crashy").status, McpServerStatus::unhealthy);
+  EXPECT_NE(h.view("crashy").error.find("exited with code 1"), std::string::npos)
+      << h.view("crashy").error;
+  h.world.run_until(h.world.now() + seconds(5));
+  EXPECT_EQ(h.view("crashy").status, McpServerStatus::healthy) << h.view("crashy").error;
+  EXPECT_EQ(h.view("crashy").restarts, 1u);
+  EXPECT_EQ(h.host.stats().runs_started, 2u);
+}
+
+TEST(McpServers, DisabledAndBrokenServersNeverStart) {
+  Harness h;
+  McpServerConfig off = stdio("off", "sim-mcp");
+  off.enabled = false;
+  McpServerConfig broken = stdio("broken", "sim-mcp");
+  broken.error = "m.json: mcpServers.broken.env.K: ${K} is not set";
+  McpServerConfig remote;
+  remote.name = "remote";
+  remote.type = "http";
+  remote.url = "https://mcp.example.com/mcp";
+  h.servers->configure({{"off", off}, {"broken", broken}, {"remote", remote}});
+  auto tools = h.run(h.servers->tools());
+  EXPECT_TRUE(tools.empty());
+  EXPECT_EQ(h.view("off").status, McpServerStatus::disabled);
+  EXPECT_EQ(h.view("broken").status, McpServerStatus::unhealthy);
+  EXPECT_EQ(h.view("broken").error, broken.error);
+  EXPECT_EQ(h.view("remote").status, McpServerStatus::unhealthy);
+  EXPECT_NE(h.view("remote").error.find("http transport"), std::string::npos);
+  EXPECT_EQ(h.host.stats().runs_started, 0u);
+  auto refused = h.run(h.servers->call("mcp__off__echo", {}, seconds(10)));
+  EXPECT_TRUE(refused.is_error);
+  EXPECT_NE(refused.text.find("disabled"), std::string::npos) << refused.text;
+  ASSERT_TRUE(h.servers->enable("off").has_value());
+  auto echoed = h.run(h.servers->call("mcp__off__echo", {{"text", "on"}}, seconds(10)));
+  EXPECT_EQ(echoed.text, "on");
+  h.world.run_until(h.world.now() + minutes(10));
+  EXPECT_EQ(h.host.stats().runs_started, 1u) << "no restart loop for what cannot start";
+}
+
+TEST(McpServers, AReloadKeepsWhatDidNotChange) {
+  Harness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}, {"b", stdio("b", "sim-mcp")}});
+  (void)h.run(h.servers->tools());
+  EXPECT_EQ(h.host.stats().runs_started, 2u);
+  McpServerConfig b = stdio("b", "sim-mcp");
+  b.env["LEVEL"] = "debug";
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}, {"b", b}});
+  EXPECT_EQ(h.view("a").status, McpServerStatus::healthy);
+  EXPECT_EQ(h.view("b").status, McpServerStatus::disconnected);
+  (void)h.run(h.servers->tools());
+  EXPECT_EQ(h.host.stats().runs_started, 3u) << "only the changed server started again";
+  EXPECT_EQ(h.host.stats().runs_killed, 1u);
+  h.servers->configure({});
+  EXPECT_TRUE(h.servers->list().empty());
+}
+
+TEST(McpServers, NamesThatAreNotToolsAreRefused) {
+  Harness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}});
+  auto malformed = h.run(h.servers->call("mcp__a", {}, seconds(1)));
+  EXPECT_EQ(malformed.error_code, "invalid_input");
+  auto unknown_server = h.run(h.servers->call("mcp__zz__echo", {}, seconds(1)));
+  EXPECT_EQ(unknown_server.error_code, "not_found");
+  auto unknown_tool = h.run(h.servers->call("mcp__a__nope", {}, seconds(10)));
+  EXPECT_TRUE(unknown_tool.is_error);
+  EXPECT_NE(unknown_tool.text.find("unknown tool nope"), std::string::npos) << unknown_tool.text;
+  EXPECT_EQ(split_exposed_name("mcp__srv__tool__x"), (std::pair<std::string, std::string>{"srv", "tool__x"}));
+}
+
+TEST(McpServers, TheDaemonsToolSetRunsTheirTools) {
+  Harness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}});
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  tools.attach_mcp(h.servers.get());
+  daemon::BackgroundProcesses background(h.executor, h.host);
+  daemon::ToolContext context{h.executor, h.host, "/work", 1 << 20, background};
+  auto echoed = h.run(tools.execute(context, "mcp__a__echo", R"({"text": "via the daemon"})"));
+  EXPECT_FALSE(echoed.is_error) << echoed.content;
+  EXPECT_EQ(echoed.content, "via the daemon");
+  EXPECT_EQ(echoed.metadata["mcp_server"], "a");
+  EXPECT_EQ(echoed.metadata["mcp_tool"], "echo");
+  auto malformed = h.run(tools.execute(context, "mcp__a__echo", "{nope"));
+  EXPECT_TRUE(malformed.is_error);
+  EXPECT_EQ(malformed.error_code, daemon::tool_error::invalid_input);
+  auto failing = h.run(tools.execute(context, "mcp__a__fail", "{}"));
+  EXPECT_TRUE(failing.is_error);
+  EXPECT_EQ(failing.content, "it went wrong");
+  auto builtin = h.run(tools.execute(context, "nonexistent", "{}"));
+  EXPECT_EQ(builtin.error_code, daemon::tool_error::unknown_tool);
+}
+
+}  // namespace
+}  // namespace reliant::mcp
