@@ -354,15 +354,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   mcp_options.log_dir = std::filesystem::path(paths->log).parent_path().string();
   mcp_options.working_dir = working_dir;
   mcp::McpServers mcp_servers(env, host, mcp_options);
-  if (auto configured = load_mcp_files(working_dir); !configured) {
-    spdlog::warn("MCP servers not started: {}", configured.error().message);
-  } else {
-    for (const auto& [name, server] : *configured) {
-      if (!server.error.empty()) spdlog::warn("MCP server {}: {}", name, server.error);
-    }
-    if (!configured->empty()) spdlog::info("MCP servers configured: {}", configured->size());
-    mcp_servers.configure(std::move(*configured));
-  }
+  configure_mcp_servers(mcp_servers, working_dir);
   tools.attach_mcp(&mcp_servers);
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }

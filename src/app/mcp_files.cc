@@ -6,6 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "services/daemon/mcp/mcp_servers.h"
+
 namespace reliant {
 
 std::optional<std::string> process_environment(std::string_view name) {
@@ -37,6 +41,19 @@ Result<std::map<std::string, mcp::McpServerConfig>> load_mcp_files(const std::st
     layers.push_back({file, text.str()});
   }
   return mcp::load_mcp_config(layers, process_environment);
+}
+
+void configure_mcp_servers(mcp::McpServers& servers, const std::string& project_dir) {
+  auto configured = load_mcp_files(project_dir);
+  if (!configured) {
+    spdlog::warn("MCP servers not started: {}", configured.error().message);
+    return;
+  }
+  for (const auto& [name, server] : *configured) {
+    if (!server.error.empty()) spdlog::warn("MCP server {}: {}", name, server.error);
+  }
+  if (!configured->empty()) spdlog::info("MCP servers configured: {}", configured->size());
+  servers.configure(std::move(*configured));
 }
 
 }  // namespace reliant

@@ -19,6 +19,7 @@
 #include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
+#include "app/mcp_files.h"
 #include "app/local_account.h"
 #include "app/run_blocking.h"
 #include "app/secret_environment.h"
@@ -32,6 +33,7 @@
 #include "services/agent/agent_activities.h"
 #include "services/api/api_server.h"
 #include "services/api/grpc_api.h"
+#include "services/daemon/mcp/mcp_servers.h"
 #include "services/routing/lazy_daemon_starter.h"
 #include "services/storage/migrator.h"
 #include "services/worker/worker.h"
@@ -121,10 +123,18 @@ int run_monolith(const MonolithOptions& options) {
   SpdlogLog log;
   Env env{executor, random, &bus, nullptr, store->get(), &host, &log};
 
+  // The embedded daemon's MCP servers, from the mcp.json layers (read before the environment's
+  // secrets are put away: ${VAR} may name one).
+  mcp::McpServersOptions mcp_options;
+  mcp_options.log_dir = std::filesystem::absolute(options.data_dir).string();
+  mcp_options.working_dir = working_dir;
+  mcp::McpServers mcp_servers(env, host, mcp_options);
+  configure_mcp_servers(mcp_servers, working_dir);
   routing::LazyDaemonStarter daemons(
       env,
       routing::LocalDaemonIdentity{"embedded", host_name(), "linux", working_dir, version_string()},
       **journal, account->user_id);
+  daemons.attach_mcp(&mcp_servers);
   auto llm = open_llm(executor, options.llm);
   if (!llm) {
     spdlog::error("{}", llm.error().message);

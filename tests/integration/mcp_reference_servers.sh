@@ -77,4 +77,30 @@ set -e
 [ "$code" = 2 ] || fail "a missing server gave exit $code: $out"
 grep -q "exited with code 127" <<<"$out" || fail "no reason given: $out"
 echo "not servers: refused with '$(head -c 100 <<<"$out")' (exit 2)"
+
+# 4. The monolith's agent, with the scripted model, calls server-everything's echo from the
+# project's mcp.json, and the result streams to `reliant chat`.
+source "$here/../../tools/ports.sh"
+ws=$work/ws
+mkdir -p "$ws/.reliant"
+cat >"$ws/.reliant/mcp.json" <<JSON
+{"mcpServers": {"everything": {"command": "node", "args": ["$everything", "stdio"]}}}
+JSON
+port=$(free_port_block 2)
+api="https://127.0.0.1:$port"
+"$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) \
+  --working-dir "$ws" >"$work/monolith.log" 2>&1 &
+monolith=$!
+trap 'kill -9 $monolith 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  [ -s "$work/data/tls/cert.pem" ] && curl -sf --cacert "$work/data/tls/cert.pem" "$api/health" >/dev/null && break
+  sleep 0.1
+done
+out=$("$reliant" chat --server "$api" --data-dir "$work/data" \
+  'run `tool:mcp__everything__echo {"message":"hello through the agent"}`' 2>&1) ||
+  { cat "$work/monolith.log"; fail "chat: $out"; }
+grep -q "mcp__everything__echo" <<<"$out" || { cat "$work/monolith.log"; fail "no MCP tool call in the chat: $out"; }
+grep -q "Echo: hello through the agent" <<<"$out" || fail "the echo did not stream back: $out"
+[ -f "$work/data/mcp-everything.log" ] || { cat "$work/monolith.log"; fail "no log of the server's stderr: $(ls -la $work/data)"; }
+echo "monolith: the agent called mcp__everything__echo; reliant chat showed: $(grep -m1 "Echo: hello through" <<<"$out")"
 echo "PASS"

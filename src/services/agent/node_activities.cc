@@ -6,6 +6,7 @@
 
 #include "core/agent/agent_workflow.h"
 #include "services/agent/conversation_cache.h"
+#include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
 #include "services/agent/step_support.h"
 
@@ -205,6 +206,13 @@ class CallLlmNode final : public engine::Activity {
     const Json filter = node.args.contains("tool_filter") ? node.args["tool_filter"]
                                                           : node.args.value("tools", Json());
     request.tools = filtered_tools(deps_.tools, filter);
+    // The MCP tools of the daemon this node's tools would run on.
+    if (may_offer_mcp(filter)) {
+      Task<std::vector<llm::ToolSpec>> asking = daemon_tools_.for_node(deps_, executor, node);
+      for (auto& spec : co_await asking) {
+        if (tool_allowed(filter, spec.name)) request.tools.push_back(std::move(spec));
+      }
+    }
     const Json response_tool = node.args.value("response_tool", Json());
     std::string response_name;
     if (response_tool.is_object()) {
@@ -277,6 +285,7 @@ class CallLlmNode final : public engine::Activity {
  private:
   AgentDeps deps_;
   std::shared_ptr<ConversationCache> conversations_;
+  DaemonToolSpecs daemon_tools_;  // the workers' activities run on one executor
 };
 
 // A message as a save_message node (or a node's `save_message:`) gives it: {role, content,

@@ -174,6 +174,7 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
   if (tag == "readonly" || tag == "plan" || tag == "read") return readonly.contains(tool);
   if (tag == "edit" || tag == "write") return tool == "write" || tool == "edit";
   if (tag == "shell" || tag == "bash") return tool.starts_with("bash");
+  if (tag == "mcp") return tool.starts_with("mcp__");
   return false;
 }
 

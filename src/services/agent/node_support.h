@@ -58,8 +58,8 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
                                           std::string request_id, std::string tool_call_id);
 
 // Whether a tool filter lets `tool` be offered and run: names, and `tag:NAME` with the tags
-// default/all (every tool), readonly/plan/read (tools that change nothing), edit/write and
-// shell/bash. Not a list: no filter, every tool. Entries that name nothing here (another
+// default/all (every tool), readonly/plan/read (tools that change nothing; not MCP tools),
+// edit/write, shell/bash and mcp (the daemon's MCP servers' tools, mcp__<server>__<tool>). Not a list: no filter, every tool. Entries that name nothing here (another
 // deployment's `spawn:` tools, an MCP tool not configured) select nothing.
 bool tool_allowed(const nlohmann::json& filter, std::string_view tool);
 

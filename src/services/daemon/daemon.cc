@@ -259,13 +259,20 @@ void Daemon::kill_process(const v1::KillProcess& kill) {
 }
 
 void Daemon::run_command(const v1::DaemonCommand& command) {
+  scope_.spawn(answer_command(command));
+}
+
+Task<void> Daemon::answer_command(v1::DaemonCommand command) {
+  // Some answers wait (tool_specs starts MCP servers); the stream may change meanwhile, and
+  // send() goes to whichever is registered then.
+  Task<v1::DaemonCommandResult> answering = answer_daemon_command(
+      std::move(command), runner_,
+      Json{{"daemon_id", daemon_id_},
+           {"session_id", session_id_},
+           {"name", config_.identity.name},
+           {"version", config_.identity.version}});
   v1::DaemonFrame frame;
-  *frame.mutable_command_result() =
-      answer_daemon_command(command, runner_,
-                            Json{{"daemon_id", daemon_id_},
-                                 {"session_id", session_id_},
-                                 {"name", config_.identity.name},
-                                 {"version", config_.identity.version}});
+  *frame.mutable_command_result() = co_await answering;
   send(frame);
 }
 

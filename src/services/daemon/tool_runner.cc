@@ -1,6 +1,7 @@
 // Tool execution with timeouts, cancellation and at-most-once answers.
 #include "services/daemon/tool_runner.h"
 
+#include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/background_processes.h"
 
 namespace reliant::daemon {
@@ -24,8 +25,8 @@ v1::ToolResponse error_response(const std::string& request_id, std::string_view 
   return response;
 }
 
-v1::DaemonCommandResult answer_daemon_command(const v1::DaemonCommand& command,
-                                              const ToolRunner& runner, Json identity) {
+Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
+                                                    const ToolRunner& runner, Json identity) {
   v1::DaemonCommandResult result;
   result.set_command_id(command.command_id());
   if (command.command() == "status") {
@@ -37,12 +38,25 @@ v1::DaemonCommandResult answer_daemon_command(const v1::DaemonCommand& command,
   } else if (command.command() == "list_tools") {
     result.set_ok(true);
     result.set_output_json(Json(runner.tools().names()).dump());
+  } else if (command.command() == "tool_specs") {
+    Json specs = Json::array();
+    if (mcp::McpServers* servers = runner.tools().mcp()) {
+      Task<std::vector<mcp::ExposedTool>> listing = servers->tools();
+      for (const auto& tool : co_await listing) {
+        specs.push_back({{"name", tool.name},
+                         {"description", tool.description},
+                         {"input_schema", tool.input_schema},
+                         {"read_only", tool.read_only}});
+      }
+    }
+    result.set_ok(true);
+    result.set_output_json(specs.dump(-1, ' ', false, Json::error_handler_t::replace));
   } else {
     result.set_ok(false);
     result.set_error_message("unknown daemon command \"" + command.command() +
-                             "\" (known: status, list_tools)");
+                             "\" (known: status, list_tools, tool_specs)");
   }
-  return result;
+  co_return result;
 }
 
 v1::KillProcessResult kill_background_process(BackgroundProcesses& background,

@@ -64,9 +64,11 @@ class BackgroundProcesses;
 class ToolRunner;
 
 // The daemon commands every daemon answers, remote or in-process: "status" (the runner's load
-// and the tools, merged into `identity`) and "list_tools".
-v1::DaemonCommandResult answer_daemon_command(const v1::DaemonCommand& command,
-                                              const ToolRunner& runner, Json identity);
+// and the tools, merged into `identity`), "list_tools" (the built-in tools' names) and
+// "tool_specs" (the MCP servers' tools as a model is offered them: [{name, description,
+// input_schema, read_only}], starting servers not yet running).
+Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
+                                                    const ToolRunner& runner, Json identity);
 // Kills one of the daemon's background processes.
 v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
                                               const v1::KillProcess& kill);

@@ -62,7 +62,7 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   if (!recorded) co_return fail(recorded.error());
   if (!running_) {  // another caller may have started it meanwhile
     running_ = std::make_unique<LocalDaemonRouter>(
-        env_.executor, *env_.host, identity_.working_dir, journal_, daemon_id, user_id);
+        env_.executor, *env_.host, identity_.working_dir, journal_, daemon_id, user_id, mcp_);
   }
   co_return daemon_id;
 }

@@ -37,6 +37,9 @@ class LazyDaemonStarter final : public DaemonRouter {
   // On each authenticated request (spec S2.3): ensure_started for the local user; nothing for
   // anyone else, whose tool calls then say to connect a daemon of their own.
   Task<Result<void>> start_for_request(std::string user_id);
+  // The MCP servers the embedded daemon runs tools on (null: none); set before it starts, and
+  // they outlive this.
+  void attach_mcp(mcp::McpServers* mcp) { mcp_ = mcp; }
   // The id the user's embedded daemon has (stable across restarts of the process).
   static std::string daemon_id_for(const std::string& user_id);
 
@@ -59,6 +62,7 @@ class LazyDaemonStarter final : public DaemonRouter {
   LocalDaemonIdentity identity_;
   daemon::RequestJournal& journal_;
   std::string local_user_id_;
+  mcp::McpServers* mcp_ = nullptr;
   std::unique_ptr<LocalDaemonRouter> running_;  // the local user's, once started
   std::uint64_t connections_ = 0;
 };

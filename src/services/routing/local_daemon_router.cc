@@ -5,7 +5,7 @@ namespace reliant::routing {
 
 LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
                                      daemon::RequestJournal& journal, std::string daemon_id,
-                                     std::string user_id)
+                                     std::string user_id, mcp::McpServers* mcp)
     : executor_(executor),
       daemon_id_(std::move(daemon_id)),
       user_id_(std::move(user_id)),
@@ -15,6 +15,7 @@ LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string
       runner_(executor, tools_, context_, journal, 4096, minutes(10),
               [this](const v1::ToolResponse& response) { answered(response); }) {
   runner_.set_identity(daemon_id_, user_id_);
+  tools_.attach_mcp(mcp);
 }
 
 LocalDaemonRouter::~LocalDaemonRouter() = default;
@@ -91,8 +92,9 @@ Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::daemon_command(std::str
   v1::DaemonCommand request;
   request.set_command(std::move(command));
   request.set_args_json(std::move(args_json));
-  co_return daemon::answer_daemon_command(request, runner_,
-                                          daemon::Json{{"daemon_id", daemon_id_}});
+  Task<v1::DaemonCommandResult> answering = daemon::answer_daemon_command(
+      std::move(request), runner_, daemon::Json{{"daemon_id", daemon_id_}});
+  co_return co_await answering;
 }
 
 }  // namespace reliant::routing

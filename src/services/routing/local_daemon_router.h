@@ -17,9 +17,11 @@ namespace reliant::routing {
 
 class LocalDaemonRouter final : public DaemonRouter {
  public:
-  // The in-process daemon `daemon_id` of `user_id`, running tools on `host` in `working_dir`.
+  // The in-process daemon `daemon_id` of `user_id`, running tools on `host` in `working_dir`,
+  // and the tools of `mcp`'s servers (null: none; it outlives this).
   LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
-                    daemon::RequestJournal& journal, std::string daemon_id, std::string user_id);
+                    daemon::RequestJournal& journal, std::string daemon_id, std::string user_id,
+                    mcp::McpServers* mcp = nullptr);
   ~LocalDaemonRouter() override;
 
   Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) override;

@@ -13,6 +13,7 @@
 #include "runtime/scope.h"
 #include "services/agent/agent_activities.h"
 #include "services/agent/chat_service.h"
+#include "services/daemon/mcp/mcp_servers.h"
 #include "services/routing/local_daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
@@ -46,7 +47,8 @@ struct Monolith {
   Random random{7};
   Env env{executor, random, &bus, nullptr, &store, &host};
   daemon::MemoryRequestJournal journal;
-  routing::LocalDaemonRouter router{executor, host, "/work", journal, "daemon-1", "user-1"};
+  mcp::McpServers mcp{env, host};  // none configured unless a test does
+  routing::LocalDaemonRouter router{executor, host, "/work", journal, "daemon-1", "user-1", &mcp};
   ScriptedLlm scripted;
   llm::Llm& llm;
   engine::WorkflowRegistry workflows;

@@ -7,6 +7,7 @@
 #include "core/engine/run_state.h"
 #include "core/workflow/engine_workflow.h"
 #include "services/engine/engine_sql.h"
+#include "sim/sim_mcp_server.h"
 #include "unit/services/agent_monolith.h"
 
 namespace reliant::agent {
@@ -247,6 +248,59 @@ nodes:
   ASSERT_EQ(asked.messages.size(), 1u);
   EXPECT_EQ(asked.messages[0].content.at(0).text, "Is 42 right?");
   EXPECT_NE(asked.system.find("You audit."), std::string::npos) << asked.system;
+}
+
+// A model that calls the daemon's MCP echo tool once it is offered, then answers.
+class McpCallingLlm final : public llm::Llm {
+ public:
+  Task<Result<llm::Response>> complete(llm::Request request, llm::TextSink) override {
+    offered.clear();
+    for (const auto& tool : request.tools) offered.push_back(tool.name);
+    llm::Response reply;
+    const bool called = !request.messages.empty() &&
+                        request.messages.back().role == llm::Message::Role::tool;
+    if (!called && std::find(offered.begin(), offered.end(), "mcp__files__echo") != offered.end()) {
+      llm::Block call;
+      call.kind = llm::Block::Kind::tool_call;
+      call.tool_call_id = "call-1";
+      call.tool_name = "mcp__files__echo";
+      call.input = Json{{"text", "echoed by the MCP server"}};
+      reply.content.push_back(std::move(call));
+      reply.stop_reason = "tool_use";
+    } else {
+      reply.content.push_back(llm::Block::text_block("done"));
+      reply.stop_reason = "end_turn";
+    }
+    co_return reply;
+  }
+  std::vector<std::string> offered;
+};
+
+TEST(WorkflowNodes, TheDaemonsMcpToolsAreOfferedAndRunThroughIt) {
+  McpCallingLlm model;
+  Monolith m(&model);
+  m.host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+  mcp::McpServerConfig files;
+  files.name = "files";
+  files.command = "sim-mcp";
+  m.mcp.configure({{"files", files}});
+  auto chat = m.run(m.chats.create_chat("user-1", "mcp"));
+  ASSERT_TRUE(chat.has_value());
+  auto sent = m.run(m.chats.send_message("user-1", chat->id, "echo something", SendOptions{}));
+  ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  const ChatView view = finished(m, "user-1", chat->id);
+  EXPECT_EQ(view.chat.status, ChatStatus::idle);
+  EXPECT_NE(std::find(model.offered.begin(), model.offered.end(), "bash"), model.offered.end());
+  EXPECT_NE(tool_output(view).find("echoed by the MCP server"), std::string::npos)
+      << tool_output(view);
+  // Plan mode offers only read-only tools: no MCP tool.
+  SendOptions plan;
+  plan.mode = "plan";
+  auto planned = m.run(m.chats.send_message("user-1", chat->id, "look only", plan));
+  ASSERT_TRUE(planned.has_value()) << planned.error().message;
+  (void)finished(m, "user-1", chat->id);
+  EXPECT_EQ(std::find(model.offered.begin(), model.offered.end(), "mcp__files__echo"),
+            model.offered.end());
 }
 
 TEST(WorkflowNodes, AChatRefusesAWorkflowItCannotRun) {

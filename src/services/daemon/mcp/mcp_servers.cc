@@ -75,7 +75,7 @@ McpServers::McpServers(Env& env, Host& host, McpServersOptions options)
             return std::unique_ptr<McpTransport>(
                 std::make_unique<StdioTransport>(env.executor, host, std::move(stdio)));
           },
-          std::move(options)) {}
+          options) {}  // copied, not moved: the factory above reads it too
 
 McpServers::McpServers(Env& env, TransportFactory factory, McpServersOptions options)
     : env_(env), factory_(std::move(factory)), options_(std::move(options)), scope_(env.executor) {}

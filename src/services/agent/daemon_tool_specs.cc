@@ -1,0 +1,56 @@
+// DaemonToolSpecs: one "tool_specs" daemon command per daemon and keep_for (see the header).
+#include "services/agent/daemon_tool_specs.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/json_parse.h"
+
+namespace reliant::agent {
+
+using Json = nlohmann::json;
+
+bool may_offer_mcp(const Json& filter) {
+  if (!filter.is_array()) return true;
+  return std::any_of(filter.begin(), filter.end(), [](const Json& entry) {
+    if (!entry.is_string()) return false;
+    const std::string& text = entry.get_ref<const std::string&>();
+    return text == "tag:default" || text == "tag:all" || text == "tag:mcp" ||
+           text.starts_with("mcp__");
+  });
+}
+
+Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps,
+                                                           Executor& executor, NodeInput node) {
+  const std::string user_id = node.user_id;
+  Task<Result<std::string>> choosing = node_daemon(deps, std::move(node));
+  Result<std::string> daemon_id = co_await choosing;
+  if (!daemon_id || daemon_id->empty()) co_return std::vector<llm::ToolSpec>{};
+  const std::string key = user_id + "/" + *daemon_id;
+  if (const Kept* kept = kept_.peek(key); kept != nullptr && executor.now() < kept->until) {
+    co_return kept->specs;
+  }
+  Task<Result<daemon::v1::DaemonCommandResult>> asking =
+      deps.router.daemon_command(user_id, *daemon_id, "tool_specs", "{}");
+  Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
+  // Not kept on failure: an older daemon, or servers still starting, may answer next time.
+  if (!answer || !answer->ok()) co_return std::vector<llm::ToolSpec>{};
+  const Json list = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
+  std::vector<llm::ToolSpec> specs;
+  if (list.is_array()) {
+    for (const auto& entry : list) {
+      if (specs.size() >= kMcpToolsOffered) break;
+      if (!entry.is_object() || !entry.value("name", Json()).is_string()) continue;
+      const std::string name = entry["name"].get<std::string>();
+      if (!name.starts_with("mcp__")) continue;  // a daemon offers nothing else this way
+      const Json schema = entry.value("input_schema", Json());
+      const Json description = entry.value("description", Json());
+      specs.push_back({name, description.is_string() ? description.get<std::string>() : "",
+                       schema.is_object() ? schema : Json{{"type", "object"}}});
+    }
+  }
+  kept_.put(key, Kept{executor.now() + keep_for_, specs});
+  co_return specs;
+}
+
+}  // namespace reliant::agent
