@@ -47,6 +47,7 @@ void configure_mcp_servers(mcp::McpServers& servers, const std::string& project_
   auto configured = load_mcp_files(project_dir);
   if (!configured) {
     spdlog::warn("MCP servers not started: {}", configured.error().message);
+    servers.set_source([project_dir] { return load_mcp_files(project_dir); });
     return;
   }
   for (const auto& [name, server] : *configured) {
@@ -54,6 +55,7 @@ void configure_mcp_servers(mcp::McpServers& servers, const std::string& project_
   }
   if (!configured->empty()) spdlog::info("MCP servers configured: {}", configured->size());
   servers.configure(std::move(*configured));
+  servers.set_source([project_dir] { return load_mcp_files(project_dir); });
 }
 
 }  // namespace reliant

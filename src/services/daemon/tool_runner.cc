@@ -51,10 +51,27 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     }
     result.set_ok(true);
     result.set_output_json(specs.dump(-1, ' ', false, Json::error_handler_t::replace));
+  } else if (command.command() == "reload_config") {
+    // The MCP configuration read again: changed servers restart, unchanged ones keep running.
+    mcp::McpServers* servers = runner.tools().mcp();
+    const Result<void> reloaded = servers == nullptr
+                                      ? Result<void>(fail(ErrorCode::failed_precondition,
+                                                          "this daemon runs no MCP servers"))
+                                      : servers->reload();
+    result.set_ok(reloaded.has_value());
+    if (!reloaded) result.set_error_message(reloaded.error().message);
+    Json listed = Json::array();
+    if (servers != nullptr) {
+      for (const auto& view : servers->list()) {
+        listed.push_back({{"name", view.name}, {"status", std::string(mcp::to_string(view.status))},
+                          {"error", view.error}});
+      }
+    }
+    result.set_output_json(listed.dump(-1, ' ', false, Json::error_handler_t::replace));
   } else {
     result.set_ok(false);
     result.set_error_message("unknown daemon command \"" + command.command() +
-                             "\" (known: status, list_tools, tool_specs)");
+                             "\" (known: status, list_tools, tool_specs, reload_config)");
   }
   co_return result;
 }

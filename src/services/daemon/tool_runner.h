@@ -66,7 +66,8 @@ class ToolRunner;
 // The daemon commands every daemon answers, remote or in-process: "status" (the runner's load
 // and the tools, merged into `identity`), "list_tools" (the built-in tools' names) and
 // "tool_specs" (the MCP servers' tools as a model is offered them: [{name, description,
-// input_schema, read_only}], starting servers not yet running).
+// input_schema, read_only}], starting servers not yet running) and "reload_config" (the MCP
+// configuration read again; the servers' statuses after).
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity);
 // Kills one of the daemon's background processes.

@@ -141,6 +141,27 @@ TEST(McpServers, AReloadKeepsWhatDidNotChange) {
   EXPECT_TRUE(h.servers->list().empty());
 }
 
+TEST(McpServers, AReloadReadsTheSourceAgainAndABrokenOneChangesNothing) {
+  Harness h;
+  std::map<std::string, McpServerConfig> source{{"a", stdio("a", "sim-mcp")}};
+  bool broken = false;
+  EXPECT_EQ(h.servers->reload().error().code, ErrorCode::failed_precondition) << "no source yet";
+  h.servers->set_source([&]() -> Result<std::map<std::string, McpServerConfig>> {
+    if (broken) return fail(ErrorCode::invalid_argument, "m.json: parse error at line 1");
+    return source;
+  });
+  ASSERT_TRUE(h.servers->reload().has_value());
+  ASSERT_EQ(h.servers->list().size(), 1u);
+  source["b"] = stdio("b", "sim-mcp");
+  ASSERT_TRUE(h.servers->reload().has_value());
+  EXPECT_EQ(h.servers->list().size(), 2u);
+  broken = true;
+  auto refused = h.servers->reload();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("line 1"), std::string::npos);
+  EXPECT_EQ(h.servers->list().size(), 2u) << "a broken file changes nothing";
+}
+
 TEST(McpServers, NamesThatAreNotToolsAreRefused) {
   Harness h;
   h.servers->configure({{"a", stdio("a", "sim-mcp")}});

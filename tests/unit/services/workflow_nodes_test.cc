@@ -303,6 +303,27 @@ TEST(WorkflowNodes, TheDaemonsMcpToolsAreOfferedAndRunThroughIt) {
             model.offered.end());
 }
 
+TEST(WorkflowNodes, TheDaemonReloadsItsMcpConfigurationOnCommand) {
+  Monolith m;
+  auto without = m.run(m.router.daemon_command("user-1", "daemon-1", "reload_config", "{}"));
+  ASSERT_TRUE(without.has_value());
+  EXPECT_FALSE(without->ok());
+  EXPECT_NE(without->error_message().find("no MCP configuration"), std::string::npos);
+  mcp::McpServerConfig files;
+  files.name = "files";
+  files.command = "sim-mcp";
+  m.mcp.set_source([files] {
+    return Result<std::map<std::string, mcp::McpServerConfig>>(
+        std::map<std::string, mcp::McpServerConfig>{{"files", files}});
+  });
+  auto reloaded = m.run(m.router.daemon_command("user-1", "daemon-1", "reload_config", "{}"));
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_TRUE(reloaded->ok()) << reloaded->error_message();
+  EXPECT_EQ(Json::parse(reloaded->output_json())[0]["name"], "files");
+  auto other = m.run(m.router.daemon_command("user-2", "daemon-1", "reload_config", "{}"));
+  EXPECT_FALSE(other.has_value()) << "another user's daemon is not reached";
+}
+
 TEST(WorkflowNodes, AChatRefusesAWorkflowItCannotRun) {
   Monolith m;
   auto unknown = m.run(m.chats.create_chat("user-1", "", ChatWorkflow{"builtin://nope", {}, ""}));

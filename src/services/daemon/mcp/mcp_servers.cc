@@ -110,6 +110,14 @@ void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
   }
 }
 
+Result<void> McpServers::reload() {
+  if (!source_) return fail(ErrorCode::failed_precondition, "this daemon has no MCP configuration files");
+  auto configured = source_();
+  if (!configured) return fail(configured.error());
+  configure(std::move(*configured));
+  return {};
+}
+
 void McpServers::stop(Server& server, McpServerStatus status) {
   ++server.generation;
   if (server.restart_timer) {

@@ -85,6 +85,12 @@ class McpServers {
   // Replaces the configuration: servers gone or changed are stopped, new ones wait to be
   // needed, unchanged ones keep running.
   void configure(std::map<std::string, McpServerConfig> servers);
+  // Where reload() reads the configuration again (the daemon binary: the mcp.json layers).
+  using ConfigSource = std::function<Result<std::map<std::string, McpServerConfig>>()>;
+  void set_source(ConfigSource source) { source_ = std::move(source); }
+  // Reads the source and configures what it says; a source that fails changes nothing. Fails
+  // with failed_precondition without a source.
+  Result<void> reload();
 
   // Every enabled server's tools, starting those not yet running.
   Task<std::vector<ExposedTool>> tools();
@@ -111,6 +117,7 @@ class McpServers {
   TransportFactory factory_;
   McpServersOptions options_;
   std::map<std::string, std::shared_ptr<Server>> servers_;
+  ConfigSource source_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Scope scope_;  // last: restarts and refreshes go first
 };
