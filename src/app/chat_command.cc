@@ -15,6 +15,7 @@
 #include "adapters/llm/sse.h"
 #include "app/api_client.h"
 #include "app/http_client.h"
+#include "app/run_inputs.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
 
@@ -29,6 +30,10 @@ struct ChatOptions {
   std::string daemon;
   std::string model;
   std::int64_t max_turns = 0;
+  std::string mode;      // builtin://agent's (or any workflow's) mode input
+  std::string workflow;  // builtin://NAME or a project's workflow; empty: the chat's
+  std::string project;   // a new chat's project, where its workflows come from
+  RunInputOptions inputs;
   std::string message;
   bool quiet = false;
 };
@@ -151,19 +156,35 @@ int run_chat(const ChatOptions& o) {
   auto client = ApiClient::open(o.api);
   if (!client) return report_api_error(client.error());
 
+  auto inputs = run_inputs(o.inputs);
+  if (!inputs) return report_api_error(inputs.error());
   std::string chat_id = o.chat_id;
+  Json send = {{"text", o.message}};
   if (chat_id.empty()) {
-    auto chat = client->call("POST", "/api/v1/chats", Json{{"title", o.message.substr(0, 80)}});
+    // A new chat keeps its workflow and inputs for the messages that follow.
+    Json create = {{"title", o.message.substr(0, 80)}};
+    if (!o.workflow.empty()) create["workflow"] = o.workflow;
+    if (!o.project.empty()) create["project_id"] = o.project;
+    if (!inputs->empty()) create["inputs"] = *inputs;
+    auto chat = client->call("POST", "/api/v1/chats", create);
     if (!chat) return report_api_error(chat.error());
     chat_id = chat->value("id", "");
+  } else {
+    if (!o.project.empty()) {
+      return report_api_error(
+          {ErrorCode::invalid_argument, "--project names a new chat's project, not --chat's"});
+    }
+    // This message only.
+    if (!o.workflow.empty()) send["workflow"] = o.workflow;
+    if (!inputs->empty()) send["inputs"] = *inputs;
   }
-  Json send = {{"text", o.message}};
   if (!o.daemon.empty()) {
     auto selector = parse_json_or_discarded(o.daemon);
     send["daemon"] = selector.is_discarded() ? Json(o.daemon) : selector;
   }
   if (!o.model.empty()) send["model"] = o.model;
   if (o.max_turns > 0) send["max_turns"] = o.max_turns;
+  if (!o.mode.empty()) send["mode"] = o.mode;
   auto sent = client->call("POST", "/api/v1/chats/" + chat_id + "/messages", send);
   if (!sent) return report_api_error(sent.error());
   const std::string run_id = sent->value("run_id", "");
@@ -224,6 +245,15 @@ void add_chat_command(CLI::App& app, int& exit_code) {
       "Daemon selector for the tools: local, cloud, any, a name, or JSON {id,name,type,labels}");
   chat->add_option("--model", o->model, "Model name");
   chat->add_option("--max-turns", o->max_turns, "Model turns before the agent stops (1..100)");
+  chat->add_option("--mode", o->mode,
+                   "auto, manual (each tool call waits for `reliant workflow approve`) or plan "
+                   "(read-only tools)")
+      ->check(CLI::IsMember({"auto", "manual", "plan"}));
+  chat->add_option("--workflow", o->workflow,
+                   "What the chat runs: builtin://NAME, or a project's workflow by name (with "
+                   "--project); default builtin://agent, or the chat's");
+  chat->add_option("--project", o->project, "A new chat's project (its workflows, its worktrees)");
+  add_run_input_options(*chat, o->inputs);
   chat->add_flag("--quiet", o->quiet, "Less tool output");
   chat->callback([o, &exit_code] { exit_code = run_chat(*o); });
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/api_client.h"
+#include "app/run_inputs.h"
 #include "app/workflow_language_commands.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
@@ -29,8 +30,7 @@ struct RunOptions {
   ApiClientOptions api;
   std::string workflow;  // a file, builtin://NAME, or a project workflow's name
   std::string project;
-  std::vector<std::string> inputs;  // k=v
-  std::string inputs_json;
+  RunInputOptions inputs;
   bool follow = false;
   std::string run_id;
   std::string node;
@@ -41,25 +41,6 @@ struct RunOptions {
 };
 
 std::string shown(const std::string& text) { return strip_terminal_controls(text); }
-
-// The run's inputs: --inputs JSON, then each --input k=v over it (values as text; the server
-// converts them to each input's type).
-Result<Json> inputs_of(const RunOptions& o) {
-  Json inputs = Json::object();
-  if (!o.inputs_json.empty()) {
-    inputs = parse_json_or_discarded(o.inputs_json);
-    if (!inputs.is_object())
-      return fail(ErrorCode::invalid_argument, "--inputs must be a JSON object");
-  }
-  for (const auto& pair : o.inputs) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return fail(ErrorCode::invalid_argument, "--input takes NAME=VALUE, got '" + pair + "'");
-    }
-    inputs[pair.substr(0, eq)] = pair.substr(eq + 1);
-  }
-  return inputs;
-}
 
 // One line per node update, in the order the run made them: started, completed, failed, and
 // for nodes that wait for a person how to answer them (once per node).
@@ -164,7 +145,7 @@ int show_run(const ApiClient& client, const std::string& run_id) {
 int run_workflow(const RunOptions& o) {
   auto client = ApiClient::open(o.api);
   if (!client) return report_api_error(client.error());
-  auto inputs = inputs_of(o);
+  auto inputs = run_inputs(o.inputs);
   if (!inputs) return report_api_error(inputs.error());
   Json body = {{"inputs", *inputs}};
   if (o.workflow.starts_with("builtin://")) {
@@ -223,8 +204,7 @@ void add_workflow_run_commands(CLI::App& workflow, int& exit_code) {
   run->add_option("workflow", o->workflow, "FILE, builtin://NAME, or NAME with --project")
       ->required();
   run->add_option("--project", o->project, "The project whose stored workflow NAME is");
-  run->add_option("--input", o->inputs, "An input, NAME=VALUE (repeatable)");
-  run->add_option("--inputs", o->inputs_json, "Inputs as a JSON object");
+  add_run_input_options(*run, o->inputs);
   run->add_flag("--follow", o->follow, "Print each node's progress until the run ends");
   add_api_client_options(*run, o->api);
   run->callback([o, &exit_code] { exit_code = run_workflow(*o); });

@@ -4,7 +4,8 @@
 # and how to answer it; `reliant workflow approve` answers it over REST and the follow ends with
 # the run's outputs. A project's stored workflow runs by name; a definition with a mistake is
 # refused at file:line:column before anything starts; answering a run that waits for nothing
-# is a 409 and exit status 1.
+# is a 409 and exit status 1. `reliant chat --project P --workflow NAME --input k=v` runs a
+# project's workflow in a chat, and the chat keeps it for its next message.
 #   workflow_run.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$1
@@ -97,4 +98,20 @@ grep -qF "denied approve" <<<"$out" || fail "deny: $out"
 out=$(cli workflow follow "$stored_run" 2>&1) || fail "follow: $out"
 grep -qF '"decision":"denied"' <<<"$out" && grep -qF '"text":""' <<<"$out" \
   || fail "the denied run's outputs: $out"
+# A chat that runs a project's workflow with inputs (`reliant chat --workflow --input`); inputs
+# the workflow does not declare are refused before anything runs.
+printf 'name: greet\ninputs:\n  who: {type: string, default: world}\nentry: hello\nnodes:\n  - id: hello\n    type: save_message\n    args: {role: assistant, content: "hello {{ inputs.who }}"}\n' >"$work/greet.yaml"
+python3 -c 'import json,sys; print(json.dumps({"source": open(sys.argv[1]).read()}))' "$work/greet.yaml" >"$work/body.json"
+code=$(command curl -s -o "$work/created.json" -w '%{http_code}' --cacert "$work/data/tls/cert.pem" \
+  -H "Authorization: Bearer $token" --data-binary @"$work/body.json" "$api/api/v1/projects/$project/workflows")
+[ "$code" = 201 ] || fail "storing greet: HTTP $code $(cat "$work/created.json")"
+out=$(cli chat --project "$project" --workflow greet --input who=web "say hello" 2>&1) || fail "chat: $out"
+grep -qF "● hello web" <<<"$out" || fail "the chat's workflow did not answer: $out"
+chat_id=$(sed -n 's/^chat \([^ ]*\) · run .*$/\1/p' <<<"$out")
+out=$(cli chat --chat "$chat_id" --input who=again "once more" 2>&1) || fail "chat again: $out"
+grep -qF "● hello again" <<<"$out" || fail "the chat kept its workflow: $out"
+if out=$(cli chat --project "$project" --workflow greet --input nope=1 "hi" 2>&1); then
+  fail "an undeclared input was accepted: $out"
+fi
+grep -qF "nope" <<<"$out" || fail "the refusal does not name the input: $out"
 echo "workflow_run: ok"

@@ -23,8 +23,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr std::string_view kBuiltinPrefix = "builtin://";
-// The activity storing a node's `save_message:` is keyed apart from the node: "save:" + its key.
-constexpr std::string_view kSavePrefix = "save:";
+constexpr std::string_view kSavePrefix = kSaveMessageKeyPrefix;
 // The step that records a chat's run's end on the chat (its status, an error message).
 constexpr std::string_view kFinishKey = "run:finish";
 constexpr std::string_view kChatFinishActivity = "chat_finish";  // services/agent's ChatFinish
@@ -331,8 +330,8 @@ Result<Replayed> replay(const engine::RunState& state) {
 // What the history has scheduled: each activity's key and each timeout timer's node, read once
 // per event, so that a decision does not read every activity of a long run again.
 struct Scheduled {
-  std::set<std::string> keys;  // activity keys
-  std::set<std::string> timed;  // nodes whose timeout timer has started
+  std::set<std::string> keys;       // activity keys
+  std::set<std::string> timed;      // nodes whose timeout timer has started
   std::vector<std::int64_t> saves;  // `save:` activities not yet seen resolved, by seq
   const engine::ActivityState* finish = nullptr;  // the run:finish step, once scheduled
   std::int64_t activities_through_seq = 0;
@@ -453,7 +452,8 @@ Result<Json> node_states(const engine::RunState& state) {
     });
     if (answered) continue;
     if (times_out_as_status(timer.info)) {
-      nodes.push_back({{"key", timer.tag}, {"status", "completed"}, {"output", timed_out_approval()}});
+      nodes.push_back(
+          {{"key", timer.tag}, {"status", "completed"}, {"output", timed_out_approval()}});
     } else {
       nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
     }
@@ -473,9 +473,9 @@ Result<Json> node_states(const engine::RunState& state) {
 
 Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::int64_t since_seq) {
   Json events = Json::array();
-  std::map<std::int64_t, Json> scheduled;      // by seq: the node an activity runs
-  std::map<std::int64_t, Json> tagged;  // by seq: the timer_started of a node's timeout
-  std::set<std::string> answered;       // nodes a person answered
+  std::map<std::int64_t, Json> scheduled;  // by seq: the node an activity runs
+  std::map<std::int64_t, Json> tagged;     // by seq: the timer_started of a node's timeout
+  std::set<std::string> answered;          // nodes a person answered
   std::int64_t last_seq = 0;
   for (const auto& e : history) {
     last_seq = e.seq;
@@ -568,7 +568,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   const Interpreter& run = *(*memo)->replayed.run;
   Scheduled& history = (*memo)->scheduled;
   const std::set<std::string>& scheduled = history.keys;  // activity keys in the history
-  const std::set<std::string>& timed = history.timed;  // nodes whose timeout timer started
+  const std::set<std::string>& timed = history.timed;     // nodes whose timeout timer started
   bool saves_pending = history.saves_pending(state);
   const engine::ActivityState* finish = history.finish;
 

@@ -25,6 +25,8 @@ namespace reliant::workflow {
 
 // The engine workflow's name: runs of any YAML workflow are runs of this one.
 inline constexpr std::string_view kEngineWorkflowName = "workflow";
+// The activity storing a node's `save_message:` is keyed apart from the node: this + its key.
+inline constexpr std::string_view kSaveMessageKeyPrefix = "save:";
 // The signal that answers an approval or ask_question node: payload {key, output}, where
 // `output` is {status: approved|denied, message} or {answer}.
 inline constexpr std::string_view kAnswerSignal = "node_answer";

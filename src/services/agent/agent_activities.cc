@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "base/sha256.h"
 #include "core/agent/agent_workflow.h"
 #include "runtime/scope.h"
 #include "runtime/sleep.h"
@@ -300,6 +301,11 @@ class ChatFinish final : public engine::Activity {
 
 std::string step_message_id(const std::string& run_id, std::int64_t scheduled_seq) {
   return "m-" + run_id + "-" + std::to_string(scheduled_seq);
+}
+
+std::string node_message_id(const std::string& run_id, std::string_view node_key) {
+  const Sha256::Digest digest = Sha256::of(node_key);
+  return "m-" + run_id + "-n" + to_hex(digest.data(), 8);
 }
 
 std::vector<llm::ToolSpec> builtin_tool_specs() {

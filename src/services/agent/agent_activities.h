@@ -51,4 +51,9 @@ void register_agent_activities(engine::ActivityRegistry& registry, const AgentDe
 // The message an activity step writes: "m-<run>-<seq>".
 std::string step_message_id(const std::string& run_id, std::int64_t scheduled_seq);
 
+// The message a workflow node's `save_message:` writes, known before it is written, so the
+// text a call_llm node streams names the message that will hold it: "m-<run>-n<digest of key>".
+// A node runs at most once per loop iteration, and its key names the iteration.
+std::string node_message_id(const std::string& run_id, std::string_view node_key);
+
 }  // namespace reliant::agent

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/agent/agent_workflow.h"
+#include "core/workflow/engine_workflow.h"
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
@@ -152,7 +153,8 @@ Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
       block.input = call.value("input", Json::object());
       message.content.push_back(std::move(block));
     }
-    if (const Json result = entry.value("tool_result", Json()); result.is_object() || role == "tool") {
+    if (const Json result = entry.value("tool_result", Json());
+        result.is_object() || role == "tool") {
       llm::Block block;
       block.kind = llm::Block::Kind::tool_result;
       block.tool_call_id = result.is_object() ? result.value("tool_call_id", "") : "";
@@ -234,8 +236,15 @@ class CallLlmNode final : public engine::Activity {
     }
 
     llm::TextSink on_text = [this, &executor, node, run_id](std::string_view delta) {
+      // The chat shows its main thread only: text on a node's own thread would stream into a
+      // message the chat never shows.
+      if (!node.thread_ref.id.empty()) return;
       preview(deps_.bus, node.user_id, node.chat_id, "text_delta",
-              {{"run_id", run_id}, {"node", node.key}, {"text", delta}}, to_ms(executor.now()));
+              {{"run_id", run_id},
+               {"node", node.key},
+               {"message_id", node_message_id(run_id, node.key)},
+               {"text", delta}},
+              to_ms(executor.now()));
     };
     Scope beating(executor);
     beating.spawn(keep_alive(executor, context.heartbeat));
@@ -344,7 +353,11 @@ class SaveMessageNode final : public engine::Activity {
     auto message = message_from_args(node);
     if (!message) co_return fail(message.error());
     if (node.chat_id.empty()) co_return Json{{"saved", false}};
-    message->id = step_message_id(context.run_id, context.scheduled_seq);
+    // A node's own `save_message:` stores under the id its streamed text already named.
+    message->id = node.key.starts_with(workflow::kSaveMessageKeyPrefix)
+                      ? node_message_id(context.run_id, std::string_view(node.key).substr(
+                                                            workflow::kSaveMessageKeyPrefix.size()))
+                      : step_message_id(context.run_id, context.scheduled_seq);
     message->created_at_ms = to_ms(context.executor.now());
     if (message->blocks.empty()) co_return Json{{"saved", false}};  // nothing to say
     const std::string run_id = context.run_id;

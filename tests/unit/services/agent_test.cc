@@ -1,6 +1,9 @@
 // The agent loop end to end in virtual time: a chat message starts a builtin://agent run on a
 // real Worker and SQLite store; the scripted model lists the files and runs a command on the
 // in-process daemon; every step is stored once and streamed to a UserFeed in order.
+#include <map>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "core/agent/scripted_model.h"
@@ -60,6 +63,21 @@ TEST(AgentLoop, ListsFilesRunsACommandAndAnswersWithWhatItSaw) {
   EXPECT_EQ(finals, 1);
   EXPECT_EQ(tools_running, 2);
   EXPECT_GT(deltas, 3);
+
+  // Streamed text names the message that stores it, so a client shows each text once: the
+  // deltas of one message spell the stored message's text.
+  std::map<std::string, std::string> streamed;
+  for (const auto& event : events) {
+    if (event.kind == "text_delta")
+      streamed[event.body.value("message_id", "")] += event.body.value("text", "");
+  }
+  ASSERT_FALSE(streamed.contains("")) << "a delta without its message's id";
+  std::map<std::string, std::string> stored;
+  for (const auto& message : view->messages) {
+    if (message.role == "assistant" && !message.blocks.empty())
+      stored[message.id] = message.blocks.at(0).body.value("text", "");
+  }
+  EXPECT_EQ(streamed, stored);
 }
 
 TEST(AgentLoop, ABusyChatRefusesASecondMessageAndOtherUsersSeeNothing) {

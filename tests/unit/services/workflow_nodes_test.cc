@@ -2,6 +2,8 @@
 // waits for an approval and a denial runs nothing; plan runs read-only tools only), and a model
 // that answers with a malformed tool call or a response that does not fit its schema fails its
 // node, with the reason on the chat, without crashing anything.
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "core/engine/run_state.h"
@@ -40,6 +42,22 @@ void answer(Monolith& m, const std::string& run_id, const std::string& key, Json
                               Json{{"key", key}, {"output", output}}, now_ms);
   }));
   ASSERT_TRUE(signalled.has_value()) << signalled.error().message;
+}
+
+// Starts a run of the workflow `source` (YAML) that talks in `chat_id`, as the API would.
+void start_chat_run(Monolith& m, const std::string& run_id, const std::string& chat_id,
+                    std::string source) {
+  workflow::RunRequest request;
+  request.user_id = "user-1";
+  request.file = run_id + ".yaml";
+  request.source = std::move(source);
+  request.context = Json{{"user_id", "user-1"}, {"chat_id", chat_id}};
+  const engine::NewRun run{run_id, "reliant", std::string(workflow::kEngineWorkflowName),
+                           workflow::to_json(request)};
+  const std::int64_t now_ms = to_ms(m.executor.now());
+  auto started = m.run(m.store.transact_for(
+      [run, now_ms](SqlTransaction& tx) { return engine::start_run(tx, run, now_ms); }));
+  ASSERT_TRUE(started.has_value()) << started.error().message;
 }
 
 ChatView finished(Monolith& m, const std::string& user, const std::string& chat_id) {
@@ -221,10 +239,7 @@ TEST(WorkflowNodes, GivenMessagesStandInsteadOfTheThread) {
   Monolith m(&model);
   auto chat = m.run(m.chats.create_chat("user-1", "ad hoc"));
   ASSERT_TRUE(chat.has_value());
-  workflow::RunRequest request;
-  request.user_id = "user-1";
-  request.file = "audit.yaml";
-  request.source = R"(name: audit
+  start_chat_run(m, "audit-1", chat->id, R"(name: audit
 entry: check
 nodes:
   - id: check
@@ -233,14 +248,7 @@ nodes:
       messages:
         - {role: system, content: "You audit."}
         - {role: user, content: "Is {{ 6 * 7 }} right?"}
-)";
-  request.context = Json{{"user_id", "user-1"}, {"chat_id", chat->id}};
-  const engine::NewRun run{"audit-1", "reliant", std::string(workflow::kEngineWorkflowName),
-                           workflow::to_json(request)};
-  const std::int64_t now_ms = to_ms(m.executor.now());
-  ASSERT_TRUE(m.run(m.store.transact_for([run, now_ms](SqlTransaction& tx) {
-    return engine::start_run(tx, run, now_ms);
-  })));
+)");
   m.run_until([&] { return !model.requests.empty(); });
   ASSERT_EQ(model.requests.size(), 1u);
   const llm::Request& asked = model.requests[0];
@@ -250,6 +258,52 @@ nodes:
   EXPECT_NE(asked.system.find("You audit."), std::string::npos) << asked.system;
 }
 
+// The chat shows its main thread only, so the text a model streams on a node's own thread is not
+// previewed there; the main thread's is, naming the message that then stores it.
+TEST(WorkflowNodes, OnlyTheMainThreadsTextStreamsToTheChat) {
+  Monolith m;
+  auto chat = m.run(m.chats.create_chat("user-1", "threads"));
+  ASSERT_TRUE(chat.has_value());
+  auto feed = updates::UserFeed::open(m.env, {"user-1", 0, chat->id});
+  ASSERT_TRUE(feed.has_value());
+  std::vector<updates::UserEvent> events;
+  bool done = false;  // never: the chat's status stays idle, since no message started the run
+  m.scope->spawn(follow(feed->get(), &events, &done));
+  start_chat_run(m, "threads-1", chat->id, R"(name: threads
+entry: aside
+nodes:
+  - id: aside
+    type: call_llm
+    thread: {mode: new}
+    save_message: {role: assistant, content: "{{ output.response_text }}"}
+  - id: main
+    type: call_llm
+    save_message: {role: assistant, content: "{{ output.response_text }}"}
+edges:
+  - {from: aside, to: main}
+)");
+  m.run_until([&] {
+    auto summary = m.run(
+        m.store.transact_for([](SqlTransaction& tx) { return engine::get_run(tx, "threads-1"); }));
+    return summary && summary->terminal();
+  });
+
+  std::set<std::string> streamed_ids;
+  std::set<std::string> streamed_nodes;
+  for (const auto& event : events) {
+    if (event.kind != "text_delta") continue;
+    streamed_ids.insert(event.body.value("message_id", ""));
+    streamed_nodes.insert(event.body.value("node", ""));
+  }
+  EXPECT_EQ(streamed_nodes, std::set<std::string>{"main"});
+  auto view = m.run(m.chats.get_chat("user-1", chat->id));
+  ASSERT_TRUE(view.has_value());
+  std::set<std::string> shown;
+  for (const auto& message : view->messages) shown.insert(message.id);
+  ASSERT_EQ(streamed_ids.size(), 1u);
+  EXPECT_TRUE(shown.contains(*streamed_ids.begin())) << *streamed_ids.begin();
+}
+
 // A model that calls the daemon's MCP echo tool once it is offered, then answers.
 class McpCallingLlm final : public llm::Llm {
  public:
@@ -257,8 +311,8 @@ class McpCallingLlm final : public llm::Llm {
     offered.clear();
     for (const auto& tool : request.tools) offered.push_back(tool.name);
     llm::Response reply;
-    const bool called = !request.messages.empty() &&
-                        request.messages.back().role == llm::Message::Role::tool;
+    const bool called =
+        !request.messages.empty() && request.messages.back().role == llm::Message::Role::tool;
     if (!called && std::find(offered.begin(), offered.end(), "mcp__files__echo") != offered.end()) {
       llm::Block call;
       call.kind = llm::Block::Kind::tool_call;
