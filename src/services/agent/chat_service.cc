@@ -215,6 +215,17 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   co_return SentMessage{message.id, run_id, *message_seq};
 }
 
+Task<Result<std::optional<ChatPlanRecord>>> ChatService::get_plan(std::string user_id,
+                                                                  std::string chat_id) {
+  Task<Result<std::optional<ChatPlanRecord>>> reading = env_.store->transact_for(
+      [user_id, chat_id](SqlTransaction& tx) -> Result<std::optional<ChatPlanRecord>> {
+        auto chat = owned_chat(tx, user_id, chat_id);
+        if (!chat) return fail(chat.error());
+        return find_chat_plan(tx, chat_id);
+      });
+  co_return co_await reading;
+}
+
 Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   auto body = [user_id, chat_id, now_ms, dialect = env_.store->dialect()](

@@ -15,6 +15,7 @@
 #include "runtime/env.h"
 #include "runtime/ids.h"
 #include "services/storage/chats.h"
+#include "services/storage/plans.h"
 
 namespace reliant::agent {
 
@@ -69,6 +70,8 @@ class ChatService {
   Task<Result<SentMessage>> send_message(std::string user_id, std::string chat_id, std::string text,
                                          SendOptions options);
   Task<Result<void>> cancel(std::string user_id, std::string chat_id);
+  // The plan the chat's planning tools keep (server_tools.h); nullopt before the first.
+  Task<Result<std::optional<ChatPlanRecord>>> get_plan(std::string user_id, std::string chat_id);
   // Empty daemon_id clears it. The daemon must be the user's.
   Task<Result<void>> set_session_daemon(std::string user_id, std::string chat_id,
                                         std::string daemon_id);

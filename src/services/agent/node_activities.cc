@@ -9,6 +9,7 @@
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
+#include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
 
 namespace reliant::agent {
@@ -208,6 +209,11 @@ class CallLlmNode final : public engine::Activity {
     const Json filter = node.args.contains("tool_filter") ? node.args["tool_filter"]
                                                           : node.args.value("tools", Json());
     request.tools = filtered_tools(deps_.tools, filter);
+    // The tools the worker runs itself keep their state on the chat (a plan): offered in one.
+    if (!node.chat_id.empty()) {
+      for (auto& spec : filtered_tools(server_tool_specs(), filter))
+        request.tools.push_back(std::move(spec));
+    }
     // The MCP tools of the daemon this node's tools would run on.
     if (may_offer_mcp(filter)) {
       Task<std::vector<llm::ToolSpec>> asking = daemon_tools_.for_node(deps_, executor, node);

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <set>
 
+#include "base/json_parse.h"
 #include "core/daemon_selection.h"
+#include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
 #include "services/routing/daemon_resolver.h"
 
@@ -159,7 +161,7 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
     answer.content = response->error_message();
   answer.error_code = response->error_code();
   if (!response->metadata_json().empty()) {
-    answer.metadata = Json::parse(response->metadata_json(), nullptr, false);
+    answer.metadata = parse_json_or_discarded(response->metadata_json());
     if (!answer.metadata.is_object()) answer.metadata = Json::object();
   }
   co_return answer;
@@ -171,7 +173,9 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
   static const std::set<std::string, std::less<>> readonly = {
       "view", "ls", "glob", "grep", "bash_output", "bash_list", "echo"};
   if (tag == "default" || tag == "all") return true;
-  if (tag == "readonly" || tag == "plan" || tag == "read") return readonly.contains(tool);
+  if (tag == "readonly" || tag == "plan" || tag == "read")
+    return readonly.contains(tool) || server_tool_reads_only(tool);
+  if (tag == "planning") return is_server_tool(tool);
   if (tag == "edit" || tag == "write") return tool == "write" || tool == "edit";
   if (tag == "shell" || tag == "bash") return tool.starts_with("bash");
   if (tag == "mcp") return tool.starts_with("mcp__");

@@ -59,8 +59,10 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
 
 // Whether a tool filter lets `tool` be offered and run: names, and `tag:NAME` with the tags
 // default/all (every tool), readonly/plan/read (tools that change nothing; not MCP tools),
-// edit/write, shell/bash and mcp (the daemon's MCP servers' tools, mcp__<server>__<tool>). Not a list: no filter, every tool. Entries that name nothing here (another
-// deployment's `spawn:` tools, an MCP tool not configured) select nothing.
+// edit/write, shell/bash, planning (the plan tools the server runs, server_tools.h) and mcp (the
+// daemon's MCP servers' tools, mcp__<server>__<tool>). Not a list: no filter, every tool.
+// Entries that name nothing here (another deployment's `spawn:` tools, an MCP tool not
+// configured) select nothing.
 bool tool_allowed(const nlohmann::json& filter, std::string_view tool);
 
 // A rough token count of stored messages (4 bytes a token), for compaction thresholds.

@@ -1,10 +1,12 @@
-// node.execute_tools, node.run and node.create_worktree: the nodes that work on a daemon.
+// node.execute_tools, node.run and node.create_worktree: the nodes that work on a daemon (and,
+// for the tools the server runs itself, on the worker: server_tools.h).
 #include <algorithm>
 #include <cctype>
 
 #include "services/agent/conversation_cache.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
+#include "services/agent/server_tools.h"
 #include "services/storage/projects.h"
 
 namespace reliant::agent {
@@ -62,6 +64,17 @@ class ExecuteToolsNode final : public engine::Activity {
       } else if (!tool_allowed(filter, tool)) {
         result["content"] = tool + " is not allowed here (tool filter " + filter.dump() + ")";
         result["is_error"] = true;
+      } else if (is_server_tool(tool)) {
+        // Runs here, daemon or not (seed 001's ToolRunsOnServer).
+        Task<Result<ServerToolAnswer>> running =
+            run_server_tool(deps_.store, deps_.bus,
+                            {call_request_id(context, i), node.user_id, node.chat_id, tool,
+                             tool_input, to_ms(context.executor.now())});
+        Result<ServerToolAnswer> answer = co_await running;
+        if (!answer) co_return fail(answer.error());  // the store: retry
+        result["content"] = answer->content;
+        result["is_error"] = answer->is_error;
+        result["ran_on"] = "server";
       } else {
         if (!daemon_id) {
           Task<Result<std::string>> choosing = node_daemon(deps_, node);

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/agent/plan_tools.h"
 #include "services/api/api_support.h"
 #include "services/storage/daemons.h"
 #include "services/updates/user_feed.h"
@@ -339,6 +340,16 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
     if (!sent) co_return error_response(sent.error());
     co_return json_response(
         202, {{"message_id", sent->message_id}, {"run_id", sent->run_id}, {"seq", sent->seq}});
+  }
+  if (parts.size() == 5 && parts[4] == "plan" && method == "GET") {
+    Task<Result<std::optional<ChatPlanRecord>>> reading = chats_.get_plan(user_id, chat_id);
+    Result<std::optional<ChatPlanRecord>> plan = co_await reading;
+    if (!plan) co_return error_response(plan.error());
+    if (!*plan) co_return json_response(200, {{"plan", nullptr}, {"version", 0}});
+    co_return json_response(200, {{"plan", (*plan)->plan},
+                                  {"version", (*plan)->version},
+                                  {"text", agent::render_plan((*plan)->plan)},
+                                  {"updated_at_ms", (*plan)->updated_at_ms}});
   }
   if (parts.size() == 5 && parts[4] == "cancel" && method == "POST") {
     Task<Result<void>> cancelling = chats_.cancel(user_id, chat_id);

@@ -318,6 +318,26 @@ const std::vector<Migration> kMigrations = {
          // workflow called agent; written out, it can.
          "UPDATE chats SET workflow_name = 'builtin://agent' WHERE workflow_name = 'agent'",
      }},
+    {10,
+     "plans per chat and the answers of tools that run on the server",
+     {
+         // The planning tools' document (services/agent/plan_tools.h), one per chat.
+         R"(CREATE TABLE chat_plans (
+              chat_id TEXT PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+              plan_json TEXT NOT NULL,
+              version BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL))",
+         // A server tool's answer by its request id, written with its effect in one
+         // transaction: a retried step finds it and does not run the tool again.
+         R"(CREATE TABLE server_tool_calls (
+              request_id TEXT PRIMARY KEY,
+              chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+              tool TEXT NOT NULL,
+              content TEXT NOT NULL,
+              is_error BIGINT NOT NULL,
+              created_at_ms BIGINT NOT NULL))",
+         "CREATE INDEX server_tool_calls_chat ON server_tool_calls(chat_id)",
+     }},
 };
 
 }  // namespace

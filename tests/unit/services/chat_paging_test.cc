@@ -1,7 +1,7 @@
 // A chat's messages come a page at a time, over REST (GET /chats/{id}?limit=&after=|before=)
 // and gRPC (GetChat): 100 by default, at most 1000, and at most a few megabytes of content; a
 // cursor on either side of the page; `has_more` says whether to ask again. (The whole history
-// in one answer was 40 MB for one chat.)
+// in one answer was 40 MB for one chat.) Beside them, the plan its planning tools keep.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -17,6 +17,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/chats.h"
 #include "services/storage/migrator.h"
+#include "services/storage/plans.h"
 #include "sim/one_node.h"
 
 namespace reliant::api {
@@ -208,6 +209,41 @@ TEST(ChatPaging, GrpcGetChatPagesTheSameWay) {
   auto theirs = a.get_chat(in, a.bob);
   ASSERT_FALSE(theirs.has_value());
   EXPECT_EQ(theirs.error().code, ErrorCode::not_found);
+}
+
+}  // namespace
+}  // namespace reliant::api
+
+namespace reliant::api {
+namespace {
+
+// The plan a chat's planning tools keep, over REST beside its messages: null before the first,
+// then the document, its version and its text; another user's chat is a 404.
+TEST(ChatPlan, RestShowsTheChatsPlanToItsUserOnly) {
+  Api a;
+  a.add_chat("c-plan", 1);
+  HttpResponse none = a.get("/api/v1/chats/c-plan/plan", a.ada);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_TRUE(Json::parse(none.body)["plan"].is_null());
+
+  auto saved = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    ChatPlanRecord plan{"c-plan"};
+    plan.plan = {{"title", "Ship"},
+                 {"description", ""},
+                 {"tasks", {{{"id", 1}, {"title", "test"}, {"status", "completed"}}}},
+                 {"next_task_id", 2}};
+    auto version = save_chat_plan(tx, plan, 5);
+    if (!version) return fail(version.error());
+    return {};
+  });
+  ASSERT_TRUE(saved.has_value()) << saved.error().message;
+  HttpResponse shown = a.get("/api/v1/chats/c-plan/plan", a.ada);
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  const Json body = Json::parse(shown.body);
+  EXPECT_EQ(body["version"], 1);
+  EXPECT_EQ(body["plan"]["title"], "Ship");
+  EXPECT_EQ(body["text"], "Plan: Ship\n\nTasks (1 of 1 completed):\n[x] 1. test\n");
+  EXPECT_EQ(a.get("/api/v1/chats/c-plan/plan", a.bob).status, 404);
 }
 
 }  // namespace
