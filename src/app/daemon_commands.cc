@@ -56,6 +56,7 @@ struct StartOptions {
   std::string tls_ca;
   std::string tls_mode = "infer";
   bool token_from_stdin = false;
+  std::string user_id;  // the user the daemon must serve; empty: its credentials' user
   bool background = false;
   bool managed = false;
   std::string labels;
@@ -73,11 +74,38 @@ std::string host_name() {
   return name;
 }
 
-// https://reliantapi.com → https://gateway.reliantapi.com (spec S0.7); the port is kept.
-std::string derive_gateway(const std::string& server) {
-  const auto scheme = server.find("://");
-  if (scheme == std::string::npos) return "gateway." + server;
-  return server.substr(0, scheme + 3) + "gateway." + server.substr(scheme + 3);
+// https://reliantapi.com → https://gateway.reliantapi.com (spec S0.7); the port is kept, a path
+// dropped. An address or localhost names no domain to put `gateway.` in front of: that needs
+// --gateway.
+Result<std::string> derive_gateway(const std::string& server) {
+  const auto scheme_end = server.find("://");
+  const std::string scheme =
+      scheme_end == std::string::npos ? "" : server.substr(0, scheme_end + 3);
+  std::string authority = server.substr(scheme.size());
+  authority = authority.substr(0, authority.find('/'));
+  const std::string host =
+      authority.substr(0, authority.rfind(':') == std::string::npos || authority.front() == '['
+                              ? authority.size()
+                              : authority.rfind(':'));
+  const bool address =
+      !host.empty() &&
+      (host.front() == '[' || host.find_first_not_of("0123456789.") == std::string::npos);
+  if (host.empty() || address || host == "localhost") {
+    return fail(ErrorCode::invalid_argument,
+                "cannot derive a gateway from --server " + server +
+                    " (it names no domain to prefix with gateway.): give --gateway or "
+                    "RELIANT_GATEWAY_URL");
+  }
+  return scheme + "gateway." + authority;
+}
+
+// The gateways a dialing daemon tries: --grpc-url, else --gateway, else derived from --server.
+Result<std::vector<std::string>> gateway_urls(const GlobalOptions& g, const std::string& grpc_url) {
+  if (!grpc_url.empty()) return split_list(grpc_url);
+  if (!g.gateway.empty()) return split_list(g.gateway);
+  auto derived = derive_gateway(g.server);
+  if (!derived) return fail(derived.error());
+  return std::vector<std::string>{*derived};
 }
 
 Result<std::string> read_token_from_stdin() {
@@ -266,6 +294,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     auto token = read_token_from_stdin();
     if (!token) return say(token.error());
     credentials.token = *token;
+    credentials.user_id = o.user_id;
     credentials.server = g.server;
     if (auto ok = save_credentials(paths->credentials, credentials); !ok) return say(ok.error());
   } else if (!o.managed) {
@@ -298,11 +327,12 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   if (!type) return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
   auto tls_mode = parse_tls_mode(o.tls_mode);
   if (!tls_mode) return say(tls_mode.error());
-  std::vector<std::string> gateways =
-      o.managed && o.grpc_url.empty() ? std::vector<std::string>{}
-                                      : split_list(!o.grpc_url.empty()  ? o.grpc_url
-                                                   : !g.gateway.empty() ? g.gateway
-                                                                        : derive_gateway(g.server));
+  std::vector<std::string> gateways;
+  if (!o.managed || !o.grpc_url.empty()) {
+    auto urls = gateway_urls(g, o.grpc_url);
+    if (!urls) return say(urls.error());
+    gateways = std::move(*urls);
+  }
   if (gateways.empty() && !o.managed)
     return say(Error{ErrorCode::invalid_argument, "no gateway URL"});
   for (const auto& url : gateways) {
@@ -335,6 +365,8 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   Env env{executor, random, nullptr, transport->get(), nullptr, &host, &log};
   daemon::DaemonConfig config;
   config.gateways = gateways;
+  // --user-id over the user the credentials were issued to (seed 001's credential order).
+  config.expected_user_id = !o.user_id.empty() ? o.user_id : credentials.user_id;
   if (o.managed) config.listen_address = "0.0.0.0:" + std::to_string(o.port);
   config.identity.name = o.name.empty() ? host_name() : o.name;
   // Managed daemons are cloud daemons.
@@ -412,7 +444,7 @@ int run_register(const GlobalOptions& g, bool token_from_stdin, bool no_browser)
   return 0;
 }
 
-int run_status() {
+int run_status(const GlobalOptions& g) {
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
   auto credentials = load_credentials(paths->credentials);
@@ -433,6 +465,14 @@ int run_status() {
     for (const auto& [k, v] : identity->labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
     std::printf("labels:      %s\n", labels.empty() ? "(none)" : labels.c_str());
   }
+  std::printf("server:      %s\n", g.server.c_str());
+  auto gateways = gateway_urls(g, "");
+  std::string dialed;
+  for (const auto& url : gateways ? *gateways : std::vector<std::string>{})
+    dialed += (dialed.empty() ? "" : ",") + url;
+  std::printf("gateway:     %s\n",
+              gateways ? (dialed + (g.gateway.empty() ? " (derived from the server)" : "")).c_str()
+                       : gateways.error().message.c_str());
   std::printf("log:         %s\n", paths->log.c_str());
   return pid ? 0 : kNotRunning;
 }
@@ -519,6 +559,11 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
       ->envname("DAEMON_TLS_MODE")
       ->capture_default_str();
   start->add_flag("--token", o->token_from_stdin, "Read a PAT from stdin instead of browser auth");
+  start
+      ->add_option("--user-id", o->user_id,
+                   "The user this daemon serves: a gateway that registers it for another user "
+                   "(a token of someone else's) is refused")
+      ->envname("RELIANT_USER_ID");
   start->add_flag("--background", o->background, "Run in the background (PID and log files)");
   start->add_option("--labels", o->labels, "Labels for daemon selection: key=value,…");
   start->add_option("--type", o->type, "local or cloud")->capture_default_str();
@@ -538,7 +583,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
       [global, o, &exit_code, argc, argv] { exit_code = run_start(*global, *o, argc, argv); });
 
   auto* status = daemon->add_subcommand("status", "Whether the daemon runs, and its identity");
-  status->callback([&exit_code] { exit_code = run_status(); });
+  status->callback([global, &exit_code] { exit_code = run_status(*global); });
   auto force = std::make_shared<bool>(false);
   auto* stop = daemon->add_subcommand("stop", "Stop the daemon");
   stop->add_flag("--force", *force, "SIGKILL instead of a graceful stop");

@@ -79,6 +79,10 @@ Task<void> Daemon::connect_loop() {
     Task<Result<void>> session = serve(**stream, address);
     Result<void> ended = co_await session;
     if (observer_ != nullptr) observer_->on_disconnected();
+    if (!ended && ended.error().code == ErrorCode::permission_denied) {
+      if (observer_ != nullptr) observer_->on_fatal(ended.error());  // another user's token
+      co_return;
+    }
     if (!ended && ended.error().code == ErrorCode::unauthenticated) {
       // Auto-recovery (spec S0.10): the credentials are stale; drop them and register again
       // on the next turn of the loop.
@@ -141,6 +145,13 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     co_return fail(ErrorCode::cancelled, "a newer stream replaced the one from " + address);
   }
   const auto& ack = frame->register_ack();
+  if (!config_.expected_user_id.empty() && ack.user_id() != config_.expected_user_id) {
+    stream.close();
+    co_return fail(ErrorCode::permission_denied,
+                   "gateway " + address + " registered this daemon for user " + ack.user_id() +
+                       ", not " + config_.expected_user_id +
+                       " (--user-id): its credentials are another user's");
+  }
   if (ack.daemon_id() != daemon_id_) {
     daemon_id_ = ack.daemon_id();
     credentials_.save_daemon_id(daemon_id_);
@@ -265,12 +276,12 @@ void Daemon::run_command(const v1::DaemonCommand& command) {
 Task<void> Daemon::answer_command(v1::DaemonCommand command) {
   // Some answers wait (tool_specs starts MCP servers); the stream may change meanwhile, and
   // send() goes to whichever is registered then.
-  Task<v1::DaemonCommandResult> answering = answer_daemon_command(
-      std::move(command), runner_,
-      Json{{"daemon_id", daemon_id_},
-           {"session_id", session_id_},
-           {"name", config_.identity.name},
-           {"version", config_.identity.version}});
+  Task<v1::DaemonCommandResult> answering =
+      answer_daemon_command(std::move(command), runner_,
+                            Json{{"daemon_id", daemon_id_},
+                                 {"session_id", session_id_},
+                                 {"name", config_.identity.name},
+                                 {"version", config_.identity.version}});
   v1::DaemonFrame frame;
   *frame.mutable_command_result() = co_await answering;
   send(frame);

@@ -54,6 +54,10 @@ struct DaemonConfig {
   Duration default_tool_timeout = minutes(10);  // when a request names none
   std::size_t result_cache_entries = 4096;
   std::size_t output_limit_bytes = 512 * 1024;  // keeps every response under the bus's 1 MiB
+  // The user this daemon must serve (`reliant daemon start --user-id`); empty: whoever its
+  // credentials belong to. A gateway that registers it for someone else is refused, and a
+  // dialing daemon stops (retrying with the same credentials cannot help).
+  std::string expected_user_id;
 };
 
 // The daemon's credentials and stable identity on its machine: the credentials file and

@@ -1,6 +1,7 @@
 // A managed Daemon dialled by two gateways at once (hand-written gateways in a simulated world):
 // the daemon keeps one session — the newest stream — whatever order the acknowledgements come
-// in and whichever stream ends first, and its answers always go down a live stream.
+// in and whichever stream ends first, and its answers always go down a live stream. A daemon
+// started for one user (--user-id) refuses a registration for another.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -63,8 +64,9 @@ struct World {
   std::unique_ptr<Daemon> daemon;
   Scope scope{gw_exec};
 
-  World() {
+  explicit World(std::string expected_user_id = "") {
     DaemonConfig config;
+    config.expected_user_id = std::move(expected_user_id);
     config.listen_address = "pod:9290";
     config.identity.name = "pod";
     config.identity.type = DaemonType::cloud;
@@ -159,6 +161,23 @@ TEST(DaemonSessions, AcceptingAStreamClosesTheOlderOneStillRegistering) {
   World::acknowledge(*b);
   w.settle();
   EXPECT_TRUE(w.daemon->registered());
+}
+
+// `--user-id`: a daemon that must serve one user refuses a registration for another (its token
+// is someone else's) and serves nothing on that stream; the right user's registration is served.
+TEST(DaemonSessions, ADaemonForOneUserRefusesARegistrationForAnother) {
+  World w("user-frank");
+  StreamPtr wrong = w.dial_and_read_register(1);
+  World::acknowledge(*wrong);  // for user-erin
+  w.settle();
+  EXPECT_FALSE(w.next_frame(*wrong, seconds(1)).has_value()) << "the stream stays open";
+  EXPECT_TRUE(w.daemon->user_id().empty());
+
+  World right("user-erin");
+  StreamPtr stream = right.dial_and_read_register(2);
+  World::acknowledge(*stream);
+  right.settle();
+  EXPECT_EQ(right.daemon->user_id(), "user-erin");
 }
 
 }  // namespace
