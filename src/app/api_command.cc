@@ -25,6 +25,7 @@
 #include "app/self_signed_tls.h"
 #include "services/api/api_server.h"
 #include "services/api/grpc_api.h"
+#include "services/routing/bus_daemon_router.h"
 #include "services/storage/migrator.h"
 
 namespace reliant {
@@ -103,8 +104,11 @@ int run_api(const ApiOptions& o) {
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, bus->get(), nullptr, store->get(), nullptr, &log};
+  // A daemon's own services (its MCP servers) through whichever gateway holds it.
+  routing::BusDaemonRouter daemons(env);
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
+  config.daemons = &daemons;
   config.jwt = jwt.get();
   Pbkdf2PasswordHasher passwords(executor);
   OsSecretSource secrets;

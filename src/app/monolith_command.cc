@@ -19,8 +19,8 @@
 #include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
-#include "app/mcp_files.h"
 #include "app/local_account.h"
+#include "app/mcp_files.h"
 #include "app/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
@@ -160,6 +160,7 @@ int run_monolith(const MonolithOptions& options) {
 
   api::ApiConfig api_config;
   api_config.chats.queue = worker_config.queue;
+  api_config.daemons = &daemons;
   Pbkdf2PasswordHasher passwords(executor);
   OsSecretSource secrets;
   api_config.passwords = &passwords;

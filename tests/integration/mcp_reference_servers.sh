@@ -2,7 +2,8 @@
 # The daemon's MCP client against servers nobody here wrote, over stdio, on real processes:
 # @modelcontextprotocol/server-everything (tools, images, progress) and
 # @modelcontextprotocol/server-filesystem (configured in a project's layered mcp.json, with a
-# variable), through `reliant mcp`. Also a program that is no MCP server and one that does not
+# variable), through `reliant mcp`; and on the monolith, called by the agent and managed
+# through the MCPService over REST. Also a program that is no MCP server and one that does not
 # exist: a precise error and exit 2, never a hang or a crash.
 #   mcp_reference_servers.sh RELIANT_BINARY
 set -euo pipefail
@@ -103,4 +104,32 @@ grep -q "mcp__everything__echo" <<<"$out" || { cat "$work/monolith.log"; fail "n
 grep -q "Echo: hello through the agent" <<<"$out" || fail "the echo did not stream back: $out"
 [ -f "$work/data/mcp-everything.log" ] || { cat "$work/monolith.log"; fail "no log of the server's stderr: $(ls -la $work/data)"; }
 echo "monolith: the agent called mcp__everything__echo; reliant chat showed: $(grep -m1 "Echo: hello through" <<<"$out")"
+
+# 5. The MCPService over the monolith's REST API: the embedded daemon's servers, their tools,
+# disable and restart; an unknown server is a 404.
+token=$(cat "$work/data/auth/token")
+rest() {  # METHOD PATH → the body; the status in $status
+  local answer
+  answer=$(curl -s -w '\n%{http_code}' --cacert "$work/data/tls/cert.pem" -X "$1" \
+    -H "Authorization: Bearer $token" "$api$2")
+  status=${answer##*$'\n'}
+  echo "${answer%$'\n'*}" >"$work/rest.json"
+}
+rest GET /api/v1/daemons
+daemon_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["daemons"][0]["id"])' "$work/rest.json")
+rest GET "/api/v1/daemons/$daemon_id/mcp"
+[ "$status" = 200 ] && grep -q '"name":"everything"' "$work/rest.json" && grep -q '"status":"HEALTHY"' "$work/rest.json" ||
+  fail "GET mcp: $status $(cat "$work/rest.json")"
+rest GET "/api/v1/daemons/$daemon_id/mcp/tools?server=everything"
+[ "$status" = 200 ] && grep -q '"name":"mcp__everything__get-sum"' "$work/rest.json" ||
+  fail "GET mcp/tools: $status $(cat "$work/rest.json")"
+rest POST "/api/v1/daemons/$daemon_id/mcp/everything/disable"
+grep -q '"status":"DISABLED"' "$work/rest.json" || fail "disable: $status $(cat "$work/rest.json")"
+rest POST "/api/v1/daemons/$daemon_id/mcp/everything/enable"
+rest POST "/api/v1/daemons/$daemon_id/mcp/everything/restart"
+[ "$status" = 200 ] && grep -q '"status":"HEALTHY"' "$work/rest.json" ||
+  fail "restart: $status $(cat "$work/rest.json")"
+rest POST "/api/v1/daemons/$daemon_id/mcp/nothing/restart"
+[ "$status" = 404 ] || fail "an unknown server: $status $(cat "$work/rest.json")"
+echo "monolith: MCPService over REST listed, disabled, enabled and restarted server-everything"
 echo "PASS"

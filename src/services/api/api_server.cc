@@ -134,6 +134,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       chats_(env, config_.chats),
       accounts_(env, config_.secrets),
       projects_(env),
+      daemons_(env, config_.daemons),
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
@@ -205,6 +206,11 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
   if (resource == "daemons" && parts.size() == 3 && method == "GET") {
     Task<HttpResponse> listing = list_daemons(user_id);
     co_return co_await listing;
+  }
+  if (resource == "daemons" && parts.size() > 4) {
+    Task<std::optional<HttpResponse>> serving = daemons_.handle(request, parts, user_id);
+    std::optional<HttpResponse> served = co_await serving;
+    co_return served ? std::move(*served) : not_found();
   }
   // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
   if (resource == "workflows" ||

@@ -21,6 +21,7 @@
 #include "services/api/cli_login.h"
 #include "services/api/connect_rpc.h"
 #include "services/api/credential_watch.h"
+#include "services/api/daemon_routes.h"
 #include "services/api/project_routes.h"
 #include "services/api/workflow_routes.h"
 
@@ -40,6 +41,9 @@ struct ApiConfig {
   SecretSource* secrets = nullptr;
   // Set: Connect calls (POST /reliant.…/Method) on the HTTP port go to it (browsers' gRPC).
   ConnectRpc* connect = nullptr;
+  // How the api reaches a user's daemon for its own services (DaemonRoutes: its MCP servers);
+  // null: those routes answer 503.
+  routing::DaemonRouter* daemons = nullptr;
   // What GET /api/v1/workflows lists: the workflows this deployment's workers run.
   std::vector<std::string> workflows = {"agent"};
 };
@@ -76,6 +80,7 @@ class ApiServer final : public HttpHandler {
   std::optional<CliLogin> login_;
   AccountRoutes accounts_;
   ProjectRoutes projects_;
+  DaemonRoutes daemons_;
   WorkflowRoutes workflows_;
   CredentialWatches watches_;  // of the update streams
   Stats stats_;

@@ -1,6 +1,7 @@
 // Tool execution with timeouts, cancellation and at-most-once answers.
 #include "services/daemon/tool_runner.h"
 
+#include "base/json_parse.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/background_processes.h"
 
@@ -25,8 +26,100 @@ v1::ToolResponse error_response(const std::string& request_id, std::string_view 
   return response;
 }
 
+namespace {
+
+Json server_json(const mcp::McpServerView& view) {
+  return {{"name", view.name},
+          {"status", std::string(mcp::to_string(view.status))},
+          {"error", view.error},
+          {"tools", view.tools},
+          {"restarts", view.restarts},
+          {"server_name", view.server_name},
+          {"server_version", view.server_version},
+          {"protocol_version", view.protocol_version},
+          {"tags", view.tags},
+          {"source", view.source}};
+}
+
+std::string dumped(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// The MCPService commands (tool_runner.h): list, tools, enable, disable, restart.
+Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& command,
+                                                 mcp::McpServers* servers) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  auto refuse = [&](ErrorCode code, std::string message) {
+    result.set_ok(false);
+    result.set_output_json(dumped(Json{{"code", std::string(to_string(code))}}));
+    result.set_error_message(std::move(message));
+    return result;
+  };
+  if (servers == nullptr)
+    co_return refuse(ErrorCode::failed_precondition, "this daemon runs no MCP servers");
+  const Json args = parse_json_or_discarded(command.args_json());
+  const std::string server = args.is_object() && args.value("server", Json()).is_string()
+                                 ? args["server"].get<std::string>()
+                                 : "";
+  const std::string& verb = command.command();
+  if (verb == "mcp_list") {
+    Json listed = Json::array();
+    for (const auto& view : servers->list()) listed.push_back(server_json(view));
+    result.set_ok(true);
+    result.set_output_json(dumped(listed));
+    co_return result;
+  }
+  if (verb == "mcp_tools") {
+    Json tools = Json::array();
+    Task<std::vector<mcp::ExposedTool>> listing = servers->tools();
+    for (const auto& tool : co_await listing) {
+      if (!server.empty() && tool.server != server) continue;
+      tools.push_back({{"name", tool.name},
+                       {"server", tool.server},
+                       {"tool", tool.tool},
+                       {"description", tool.description},
+                       {"input_schema", tool.input_schema},
+                       {"tags", tool.tags},
+                       {"read_only", tool.read_only}});
+    }
+    result.set_ok(true);
+    result.set_output_json(dumped(tools));
+    co_return result;
+  }
+  if (server.empty())
+    co_return refuse(ErrorCode::invalid_argument, verb + " needs {\"server\": NAME}");
+  Result<void> done;
+  if (verb == "mcp_enable") {
+    done = servers->enable(server);
+  } else if (verb == "mcp_disable") {
+    done = servers->disable(server);
+  } else {
+    Task<Result<mcp::McpServerView>> restarting = servers->restart(server);
+    Result<mcp::McpServerView> restarted = co_await restarting;
+    if (!restarted) co_return refuse(restarted.error().code, restarted.error().message);
+  }
+  if (!done) co_return refuse(done.error().code, done.error().message);
+  for (const auto& view : servers->list()) {
+    if (view.name == server) result.set_output_json(dumped(server_json(view)));
+  }
+  result.set_ok(true);
+  co_return result;
+}
+
+bool is_mcp_command(const std::string& command) {
+  return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
+         command == "mcp_disable" || command == "mcp_restart";
+}
+
+}  // namespace
+
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity) {
+  if (is_mcp_command(command.command())) {
+    Task<v1::DaemonCommandResult> answering = answer_mcp_command(command, runner.tools().mcp());
+    co_return co_await answering;
+  }
   v1::DaemonCommandResult result;
   result.set_command_id(command.command_id());
   if (command.command() == "status") {
@@ -54,16 +147,17 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
   } else if (command.command() == "reload_config") {
     // The MCP configuration read again: changed servers restart, unchanged ones keep running.
     mcp::McpServers* servers = runner.tools().mcp();
-    const Result<void> reloaded = servers == nullptr
-                                      ? Result<void>(fail(ErrorCode::failed_precondition,
-                                                          "this daemon runs no MCP servers"))
-                                      : servers->reload();
+    const Result<void> reloaded =
+        servers == nullptr
+            ? Result<void>(fail(ErrorCode::failed_precondition, "this daemon runs no MCP servers"))
+            : servers->reload();
     result.set_ok(reloaded.has_value());
     if (!reloaded) result.set_error_message(reloaded.error().message);
     Json listed = Json::array();
     if (servers != nullptr) {
       for (const auto& view : servers->list()) {
-        listed.push_back({{"name", view.name}, {"status", std::string(mcp::to_string(view.status))},
+        listed.push_back({{"name", view.name},
+                          {"status", std::string(mcp::to_string(view.status))},
                           {"error", view.error}});
       }
     }
@@ -71,7 +165,8 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
   } else {
     result.set_ok(false);
     result.set_error_message("unknown daemon command \"" + command.command() +
-                             "\" (known: status, list_tools, tool_specs, reload_config)");
+                             "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
+                             "mcp_tools, mcp_enable, mcp_disable, mcp_restart)");
   }
   co_return result;
 }

@@ -67,7 +67,11 @@ class ToolRunner;
 // and the tools, merged into `identity`), "list_tools" (the built-in tools' names) and
 // "tool_specs" (the MCP servers' tools as a model is offered them: [{name, description,
 // input_schema, read_only}], starting servers not yet running) and "reload_config" (the MCP
-// configuration read again; the servers' statuses after).
+// configuration read again; the servers' statuses after). And the MCPService: "mcp_list" (each
+// server's status, error, tool count, restarts, identity and source), "mcp_tools" (their tools,
+// args {"server"} for one), "mcp_enable", "mcp_disable" and "mcp_restart" (args {"server"}: that
+// server's view after). A refusal has ok false, error_message, and output_json {"code": the
+// ErrorCode's name} (not_found for an unknown server).
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity);
 // Kills one of the daemon's background processes.

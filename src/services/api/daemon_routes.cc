@@ -1,0 +1,80 @@
+// A daemon's MCPService over REST: ownership checked in the store, then one daemon command.
+#include "services/api/daemon_routes.h"
+
+#include "base/json_parse.h"
+#include "services/api/api_server.h"
+#include "services/api/api_support.h"
+#include "services/storage/daemons.h"
+
+namespace reliant::api {
+namespace {
+
+// The daemon command and its args a path asks for; nullopt when the path is not one of ours.
+struct Command {
+  std::string name;
+  Json args = Json::object();
+};
+
+std::optional<Command> command_for(const std::string& method, const std::vector<std::string>& parts,
+                                   const HttpRequest& request) {
+  // parts: api v1 daemons {id} mcp [tools | {server} {verb}]
+  if (parts.size() < 5 || parts[4] != "mcp") return std::nullopt;
+  if (parts.size() == 5 && method == "GET") return Command{"mcp_list"};
+  if (parts.size() == 6 && parts[5] == "tools" && method == "GET") {
+    Command command{"mcp_tools"};
+    if (request.query.count("server")) command.args["server"] = request.query.at("server");
+    return command;
+  }
+  if (parts.size() == 7 && method == "POST" &&
+      (parts[6] == "enable" || parts[6] == "disable" || parts[6] == "restart")) {
+    return Command{"mcp_" + parts[6], Json{{"server", parts[5]}}};
+  }
+  return std::nullopt;
+}
+
+// A refused command's ErrorCode, from the daemon's {"code"} (tool_runner.h).
+ErrorCode refusal_code(const daemon::v1::DaemonCommandResult& result) {
+  const Json detail = parse_json_or_discarded(result.output_json());
+  const std::string code = detail.is_object() ? detail.value("code", "") : "";
+  for (ErrorCode known : {ErrorCode::not_found, ErrorCode::invalid_argument,
+                          ErrorCode::failed_precondition, ErrorCode::timeout}) {
+    if (code == to_string(known)) return known;
+  }
+  return ErrorCode::failed_precondition;
+}
+
+}  // namespace
+
+DaemonRoutes::DaemonRoutes(Env& env, routing::DaemonRouter* router) : env_(env), router_(router) {}
+
+Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& request,
+                                                       const std::vector<std::string>& parts,
+                                                       const std::string& user_id) {
+  const std::optional<Command> command = command_for(request.method, parts, request);
+  if (!command) co_return std::nullopt;
+  const std::string daemon_id = parts[3];
+  Task<Result<bool>> checking =
+      env_.store->transact_for([user_id, daemon_id](SqlTransaction& tx) -> Result<bool> {
+        auto daemon = find_daemon(tx, daemon_id);
+        if (!daemon) return fail(daemon.error());
+        return *daemon && (*daemon)->user_id == user_id;
+      });
+  Result<bool> owned = co_await checking;
+  if (!owned) co_return error_response(owned.error());
+  if (!*owned) co_return error_response({ErrorCode::not_found, "no daemon " + daemon_id});
+  if (router_ == nullptr) {
+    co_return error_response(
+        {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
+  }
+  Task<Result<daemon::v1::DaemonCommandResult>> asking =
+      router_->daemon_command(user_id, daemon_id, command->name, command->args.dump());
+  Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
+  if (!answer) co_return error_response(answer.error());
+  if (!answer->ok()) co_return error_response({refusal_code(*answer), answer->error_message()});
+  const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
+  if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
+  if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
+  co_return json_response(200, {{"server", output}});
+}
+
+}  // namespace reliant::api

@@ -1,0 +1,34 @@
+// DaemonRoutes: a daemon's own services over REST, reached through the DaemonRouter (the bus in
+// the distributed deployment, the embedded daemon in the monolith). Today its MCPService:
+//   GET  /api/v1/daemons/{id}/mcp                           the servers and their status
+//   GET  /api/v1/daemons/{id}/mcp/tools[?server=NAME]       their tools
+//   POST /api/v1/daemons/{id}/mcp/{server}/enable|disable|restart
+// Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/env.h"
+#include "runtime/http.h"
+#include "services/routing/daemon_router.h"
+
+namespace reliant::api {
+
+class DaemonRoutes {
+ public:
+  // `router` null: these routes answer 503 (a deployment whose api reaches no daemon).
+  DaemonRoutes(Env& env, routing::DaemonRouter* router);
+
+  // The response for /api/v1/daemons/{id}/…; nullopt for other paths.
+  Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
+                                           const std::vector<std::string>& parts,
+                                           const std::string& user_id);
+
+ private:
+  Env& env_;
+  routing::DaemonRouter* router_;
+};
+
+}  // namespace reliant::api

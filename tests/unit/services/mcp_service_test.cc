@@ -1,0 +1,103 @@
+// A daemon's MCPService over REST (DaemonRoutes), on the monolith's in-process daemon with a
+// scripted MCP server: the servers with their status, their tools, disable, enable and restart;
+// an unknown server is a 404, another user's daemon too, and an api with no way to its daemons
+// says so (503).
+#include <gtest/gtest.h>
+
+#include <array>
+
+#include "services/api/api_server.h"
+#include "services/storage/accounts.h"
+#include "sim/sim_mcp_server.h"
+#include "unit/services/agent_monolith.h"
+
+namespace reliant::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+struct McpApi {
+  Monolith m;
+  std::unique_ptr<api::ApiServer> rest;
+  std::string erin;  // user-1's token: the daemon's user
+  std::string finn;  // user-2's
+
+  McpApi() {
+    m.host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+    mcp::McpServerConfig files;
+    files.name = "files";
+    files.command = "sim-mcp";
+    m.mcp.configure({{"files", files}});
+    api::ApiConfig config;
+    config.daemons = &m.router;
+    rest = std::make_unique<api::ApiServer>(m.env, config);
+    erin = token_for("user-1", 1);
+    finn = token_for("user-2", 2);
+  }
+  std::string token_for(const std::string& user_id, std::uint8_t fill) {
+    std::array<std::uint8_t, kPatRandomBytes> secret{};
+    secret.fill(fill);
+    const NewToken token = make_token(secret, "tok-" + user_id, user_id, "test", 0);
+    auto made = m.database.database().transact(
+        [&](SqlTransaction& tx) -> Result<void> { return insert_new_token(tx, token); });
+    EXPECT_TRUE(made.has_value()) << made.error().message;
+    return token.token;
+  }
+  HttpResponse call(api::ApiServer& server, const std::string& method, const std::string& path,
+                    const std::string& token) {
+    HttpRequest request;
+    request.method = method;
+    const auto question = path.find('?');
+    request.path = path.substr(0, question);
+    if (question != std::string::npos) request.query["server"] = path.substr(path.find('=') + 1);
+    request.headers["authorization"] = "Bearer " + token;
+    return m.run(server.handle(std::move(request)));
+  }
+  Json ok(const std::string& method, const std::string& path) {
+    HttpResponse response = call(*rest, method, path, erin);
+    EXPECT_EQ(response.status, 200) << method << " " << path << ": " << response.body;
+    return Json::parse(response.body, nullptr, false);
+  }
+};
+
+std::vector<std::string> tool_names(const Json& body) {
+  std::vector<std::string> names;
+  for (const auto& tool : body["tools"]) names.push_back(tool["name"]);
+  return names;
+}
+
+TEST(McpService, ServersAreListedStoppedStartedAndRestartedOverRest) {
+  McpApi a;
+  const Json listed = a.ok("GET", "/api/v1/daemons/daemon-1/mcp");
+  ASSERT_EQ(listed["servers"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["servers"][0]["name"], "files");
+
+  const Json tools = a.ok("GET", "/api/v1/daemons/daemon-1/mcp/tools?server=files");
+  const auto names = tool_names(tools);
+  EXPECT_NE(std::find(names.begin(), names.end(), "mcp__files__echo"), names.end()) << tools.dump();
+  EXPECT_EQ(a.ok("GET", "/api/v1/daemons/daemon-1/mcp")["servers"][0]["status"], "HEALTHY");
+
+  EXPECT_EQ(a.ok("POST", "/api/v1/daemons/daemon-1/mcp/files/disable")["server"]["status"],
+            "DISABLED");
+  EXPECT_TRUE(tool_names(a.ok("GET", "/api/v1/daemons/daemon-1/mcp/tools")).empty());
+  (void)a.ok("POST", "/api/v1/daemons/daemon-1/mcp/files/enable");
+  const Json restarted = a.ok("POST", "/api/v1/daemons/daemon-1/mcp/files/restart");
+  EXPECT_EQ(restarted["server"]["status"], "HEALTHY") << restarted.dump();
+}
+
+TEST(McpService, WrongNamesOtherUsersAndNoRouterAreRefused) {
+  McpApi a;
+  HttpResponse unknown =
+      a.call(*a.rest, "POST", "/api/v1/daemons/daemon-1/mcp/nope/restart", a.erin);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(unknown.body.find("no MCP server named nope"), std::string::npos) << unknown.body;
+  EXPECT_EQ(a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/mcp", a.finn).status, 404);
+  EXPECT_EQ(a.call(*a.rest, "GET", "/api/v1/daemons/no-such/mcp", a.erin).status, 404);
+  EXPECT_EQ(a.call(*a.rest, "PUT", "/api/v1/daemons/daemon-1/mcp/files/restart", a.erin).status,
+            404);
+  api::ApiServer no_router(a.m.env, api::ApiConfig{});
+  EXPECT_EQ(a.call(no_router, "GET", "/api/v1/daemons/daemon-1/mcp", a.erin).status, 503);
+}
+
+}  // namespace
+}  // namespace reliant::agent
