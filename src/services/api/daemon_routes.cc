@@ -17,6 +17,15 @@ struct Command {
 
 std::optional<Command> command_for(const std::string& method, const std::vector<std::string>& parts,
                                    const HttpRequest& request) {
+  // parts: api v1 daemons {id} processes [{pid} [output | kill]]
+  if (parts.size() >= 5 && parts[4] == "processes") {
+    if (parts.size() == 5 && method == "GET") return Command{"bg_list"};
+    if (parts.size() == 7 && parts[6] == "output" && method == "GET")
+      return Command{"bg_output", Json{{"id", parts[5]}}};
+    if (parts.size() == 7 && parts[6] == "kill" && method == "POST")
+      return Command{"bg_kill", Json{{"id", parts[5]}}};
+    return std::nullopt;
+  }
   // parts: api v1 daemons {id} mcp [tools | {server} {verb}]
   if (parts.size() < 5 || parts[4] != "mcp") return std::nullopt;
   if (parts.size() == 5 && method == "GET") return Command{"mcp_list"};
@@ -74,6 +83,9 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
+  if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});
+  if (command->name == "bg_output") co_return json_response(200, output);
+  if (command->name == "bg_kill") co_return json_response(200, {{"process", output}});
   co_return json_response(200, {{"server", output}});
 }
 

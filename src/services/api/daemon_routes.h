@@ -1,8 +1,12 @@
 // DaemonRoutes: a daemon's own services over REST, reached through the DaemonRouter (the bus in
-// the distributed deployment, the embedded daemon in the monolith). Today its MCPService:
+// the distributed deployment, the embedded daemon in the monolith): its MCPService
 //   GET  /api/v1/daemons/{id}/mcp                           the servers and their status
 //   GET  /api/v1/daemons/{id}/mcp/tools[?server=NAME]       their tools
 //   POST /api/v1/daemons/{id}/mcp/{server}/enable|disable|restart
+// and its BackgroundService (the processes its bash tool runs in the background):
+//   GET  /api/v1/daemons/{id}/processes                     each one's command and state
+//   GET  /api/v1/daemons/{id}/processes/{pid}/output        its output since the last read
+//   POST /api/v1/daemons/{id}/processes/{pid}/kill
 // Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503.
 #pragma once
 

@@ -107,6 +107,62 @@ Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& comman
   co_return result;
 }
 
+Json background_json(const BackgroundStatus& status) {
+  Json out = {{"id", status.id},
+              {"command", status.command},
+              {"description", status.description},
+              {"running", status.running},
+              {"killed", status.killed},
+              {"timed_out", status.timed_out},
+              {"state", status.describe()},
+              {"started_at_ms", to_ms(status.started_at)},
+              {"output_bytes", status.output_bytes},
+              {"dropped_bytes", status.dropped_bytes}};
+  if (status.exit_code) out["exit_code"] = *status.exit_code;
+  if (status.ended_at) out["ended_at_ms"] = to_ms(*status.ended_at);
+  return out;
+}
+
+// The BackgroundService commands (tool_runner.h): list, output, kill.
+v1::DaemonCommandResult answer_background_command(const v1::DaemonCommand& command,
+                                                  BackgroundProcesses& background) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  auto refuse = [&](const Error& error) {
+    result.set_ok(false);
+    result.set_output_json(dumped(Json{{"code", std::string(to_string(error.code))}}));
+    result.set_error_message(error.message);
+    return result;
+  };
+  if (command.command() == "bg_list") {
+    Json listed = Json::array();
+    for (const auto& status : background.list()) listed.push_back(background_json(status));
+    result.set_ok(true);
+    result.set_output_json(dumped(listed));
+    return result;
+  }
+  const Json args = parse_json_or_discarded(command.args_json());
+  const std::string id =
+      args.is_object() && args.value("id", Json()).is_string() ? args["id"].get<std::string>() : "";
+  if (id.empty()) {
+    return refuse({ErrorCode::invalid_argument, command.command() + " needs {\"id\": PROCESS}"});
+  }
+  if (command.command() == "bg_output") {
+    Result<BackgroundOutput> read = background.read(id);
+    if (!read) return refuse(read.error());
+    result.set_ok(true);
+    result.set_output_json(dumped(Json{{"output", read->output},
+                                       {"dropped_bytes", read->dropped_bytes},
+                                       {"process", background_json(read->status)}}));
+    return result;
+  }
+  Result<BackgroundStatus> killed = background.kill(id);
+  if (!killed) return refuse(killed.error());
+  result.set_ok(true);
+  result.set_output_json(dumped(background_json(*killed)));
+  return result;
+}
+
 bool is_mcp_command(const std::string& command) {
   return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
          command == "mcp_disable" || command == "mcp_restart";
@@ -116,6 +172,10 @@ bool is_mcp_command(const std::string& command) {
 
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity) {
+  if (command.command() == "bg_list" || command.command() == "bg_output" ||
+      command.command() == "bg_kill") {
+    co_return answer_background_command(command, runner.context().background);
+  }
   if (is_mcp_command(command.command())) {
     Task<v1::DaemonCommandResult> answering = answer_mcp_command(command, runner.tools().mcp());
     co_return co_await answering;
@@ -164,9 +224,10 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_output_json(listed.dump(-1, ' ', false, Json::error_handler_t::replace));
   } else {
     result.set_ok(false);
-    result.set_error_message("unknown daemon command \"" + command.command() +
-                             "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
-                             "mcp_tools, mcp_enable, mcp_disable, mcp_restart)");
+    result.set_error_message(
+        "unknown daemon command \"" + command.command() +
+        "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
+        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_kill)");
   }
   co_return result;
 }

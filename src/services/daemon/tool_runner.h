@@ -71,7 +71,10 @@ class ToolRunner;
 // server's status, error, tool count, restarts, identity and source), "mcp_tools" (their tools,
 // args {"server"} for one), "mcp_enable", "mcp_disable" and "mcp_restart" (args {"server"}: that
 // server's view after). A refusal has ok false, error_message, and output_json {"code": the
-// ErrorCode's name} (not_found for an unknown server).
+// ErrorCode's name} (not_found for an unknown server). And the BackgroundService: "bg_list"
+// (the processes started with bash's run_in_background, in start order), "bg_output" (args
+// {"id"}: the output since the last read, as bash_output reads it, and the status) and
+// "bg_kill" (args {"id"}: the status after).
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity);
 // Kills one of the daemon's background processes.
@@ -108,6 +111,8 @@ class ToolRunner {
   std::size_t running() const { return running_.size(); }
   std::size_t cached() const { return cache_.size(); }
   const ToolSet& tools() const { return tools_; }
+  // What the tools work with (its background processes answer the BackgroundService).
+  ToolContext& context() const { return context_; }
 
  private:
   struct Running;

@@ -1,7 +1,8 @@
-// A daemon's MCPService over REST (DaemonRoutes), on the monolith's in-process daemon with a
-// scripted MCP server: the servers with their status, their tools, disable, enable and restart;
-// an unknown server is a 404, another user's daemon too, and an api with no way to its daemons
-// says so (503).
+// A daemon's own services over REST (DaemonRoutes), on the monolith's in-process daemon. Its
+// MCPService, with a scripted MCP server: the servers with their status, their tools, disable,
+// enable and restart; an unknown server is a 404, another user's daemon too, and an api with no
+// way to its daemons says so (503). Its BackgroundService: a process the bash tool started in the
+// background is listed, its output read and the process killed.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -97,6 +98,37 @@ TEST(McpService, WrongNamesOtherUsersAndNoRouterAreRefused) {
             404);
   api::ApiServer no_router(a.m.env, api::ApiConfig{});
   EXPECT_EQ(a.call(no_router, "GET", "/api/v1/daemons/daemon-1/mcp", a.erin).status, 503);
+}
+
+TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
+  McpApi a;
+  a.m.host.on_command("make watch", sim::SimCommandScript::reply("watching\n", 0, hours(1)));
+  routing::ToolCall call;
+  call.user_id = "user-1";
+  call.daemon_id = "daemon-1";
+  call.request_id = "bg-1";
+  call.tool_name = "bash";
+  call.input_json = R"({"command":"make watch","run_in_background":true})";
+  auto started = a.m.run(a.m.router.send_tool_request_sync(call));
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ASSERT_FALSE(started->is_error()) << started->content();
+  a.m.world.run_until(a.m.world.now() + seconds(1));
+
+  const Json listed = a.ok("GET", "/api/v1/daemons/daemon-1/processes");
+  ASSERT_EQ(listed["processes"].size(), 1u) << listed.dump();
+  const std::string id = listed["processes"][0]["id"];
+  EXPECT_EQ(listed["processes"][0]["command"], "make watch");
+  EXPECT_TRUE(listed["processes"][0]["running"].get<bool>());
+  const Json output = a.ok("GET", "/api/v1/daemons/daemon-1/processes/" + id + "/output");
+  EXPECT_EQ(output["output"], "watching\n") << output.dump();
+  const Json killed = a.ok("POST", "/api/v1/daemons/daemon-1/processes/" + id + "/kill");
+  EXPECT_FALSE(killed["process"]["running"].get<bool>()) << killed.dump();
+  EXPECT_TRUE(killed["process"]["killed"].get<bool>()) << killed.dump();
+
+  EXPECT_EQ(
+      a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes/bash_9/output", a.erin).status,
+      404);
+  EXPECT_EQ(a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes", a.finn).status, 404);
 }
 
 }  // namespace
