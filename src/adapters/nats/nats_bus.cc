@@ -448,13 +448,16 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // NATS orders commands per connection only: until the server has seen this SUB, a publish from
   // another connection would miss it. Wait for that one round trip, so that — as on every Bus —
   // a subscription is active when subscribe() returns. While disconnected the SUB is replayed on
-  // reconnect, so a failed flush is not an error.
+  // reconnect, so there is nothing to wait for then (the flush would hold the executor for its
+  // whole timeout), and a failed flush is not an error. Connected, the wait is bounded
+  // generously: with 2 s, the bus contract once lost a message to a new queue subscription
+  // under ThreadSanitizer on a loaded 2-core machine, where a round trip can take that long.
   auto subscribed = SubscriptionPtr(std::make_unique<NatsSubscription>(
       subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_, one_reply));
   if (one_reply) {
     natsSubscription_AutoUnsubscribe(subscription, 1);
-  } else {
-    (void)flush(seconds(2));
+  } else if (connected_.load()) {
+    (void)flush(seconds(10));
   }
   return subscribed;
 }
