@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,7 @@
 #include "app/api_client.h"
 #include "app/http_client.h"
 #include "app/run_inputs.h"
+#include "app/waiting_nodes.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
 
@@ -96,6 +99,8 @@ class Printer {
     return true;
   }
 
+  // Whether a message with tool calls came since the last ask (manual mode then waits).
+  bool take_tool_calls() { return std::exchange(tool_calls_, false); }
   const std::string& status() const { return status_; }
   const std::string& outcome() const { return outcome_; }
   const std::string& error() const { return error_; }
@@ -125,6 +130,7 @@ class Printer {
         }
         live_.erase(id);
       } else if (kind == "tool_call") {
+        tool_calls_ = true;
         const Json input = body.value("input", Json::object());
         std::string summary = input.contains("command") && input["command"].is_string()
                                   ? input["command"].get<std::string>()
@@ -147,6 +153,7 @@ class Printer {
   bool quiet_;
   std::map<std::string, std::string> streamed_;    // delta text shown per message id
   std::map<std::string, TerminalSanitizer> live_;  // per message id, while its deltas stream
+  bool tool_calls_ = false;
   std::string status_ = "running";
   std::string outcome_;
   std::string error_;
@@ -196,6 +203,9 @@ int run_chat(const ChatOptions& o) {
 
   Printer printer(run_id, o.quiet);
   bool running = true;
+  // In manual mode each batch of tool calls waits for a person: say so, and how to answer.
+  const bool manual = o.mode == "manual" || inputs->value("mode", Json()) == Json("manual");
+  std::set<std::string> waiting_shown;
   // The stream resumes from the message's own update, so nothing between the send and the
   // stream's start is missed; a dropped connection resumes from the last id seen.
   std::string last_id = std::to_string(seq - 1);
@@ -213,6 +223,8 @@ int run_chat(const ChatOptions& o) {
                         if (!event.id.empty()) last_id = event.id;
                         if (running) running = printer.on_event(event);
                       }
+                      if (running && manual && printer.take_tool_calls())
+                        (void)print_new_waiting_nodes(*client, run_id, waiting_shown, 3000);
                       return running;
                     });
     if (streamed && streamed->status / 100 != 2)

@@ -17,6 +17,7 @@
 
 #include "app/api_client.h"
 #include "app/run_inputs.h"
+#include "app/waiting_nodes.h"
 #include "app/workflow_language_commands.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
@@ -60,14 +61,7 @@ class NodePrinter {
       line = "  failed " + key + ": " + event.value("error", "");
     } else if (kind == "node_waiting") {
       if (!waiting_.insert(key).second) return;
-      const Json args = event.value("args", Json::object());
-      const std::string title = args.value("title", args.value("question", ""));
-      const std::string verb = event.value("type", "") == "ask_question"
-                                   ? "answer " + run_id_ + " VALUE"
-                                   : "approve|deny " + run_id_;
-      line = "  waiting " + key + " (" + event.value("type", "") + ")" +
-             (title.empty() ? "" : ": " + title) + "\n    → reliant workflow " + verb + " --node " +
-             key;
+      line = waiting_node_line(run_id_, event);
     } else {
       return;
     }

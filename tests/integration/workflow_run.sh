@@ -5,7 +5,8 @@
 # the run's outputs. A project's stored workflow runs by name; a definition with a mistake is
 # refused at file:line:column before anything starts; answering a run that waits for nothing
 # is a 409 and exit status 1. `reliant chat --project P --workflow NAME --input k=v` runs a
-# project's workflow in a chat, and the chat keeps it for its next message.
+# project's workflow in a chat, and the chat keeps it for its next message. `reliant chat --mode
+# manual` shows the approval a tool call waits for, and runs it once approved.
 #   workflow_run.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$1
@@ -114,4 +115,22 @@ if out=$(cli chat --project "$project" --workflow greet --input nope=1 "hi" 2>&1
   fail "an undeclared input was accepted: $out"
 fi
 grep -qF "nope" <<<"$out" || fail "the refusal does not name the input: $out"
+# Manual mode in `reliant chat`: the tool call waits, the chat says so and how to answer; the
+# approval given with `reliant workflow approve` runs it, and the answer streams to the chat.
+cli chat --mode manual 'run `echo approved-in-manual`' >"$work/manual.log" 2>&1 &
+chatter=$!
+answer_line=""
+for _ in $(seq 1 100); do
+  answer_line=$(grep -m1 "→ reliant workflow approve|deny" "$work/manual.log" || true)
+  [ -n "$answer_line" ] && break
+  sleep 0.1
+done
+[ -n "$answer_line" ] || fail "the manual chat did not show its waiting approval: $(cat "$work/manual.log")"
+grep -q "^  waiting .* (approval)" "$work/manual.log" || fail "no waiting line: $(cat "$work/manual.log")"
+sleep 0.5
+grep -q "⎿ approved-in-manual" "$work/manual.log" && fail "the tool ran before its approval: $(cat "$work/manual.log")"
+manual_run=$(sed -n 's/.*approve|deny \([^ ]*\) --node.*/\1/p' <<<"$answer_line")
+out=$(cli workflow approve "$manual_run" 2>&1) || fail "approve the manual chat's call: $out"
+wait "$chatter" || fail "the manual chat exited $?: $(cat "$work/manual.log")"
+grep -q "⎿ approved-in-manual" "$work/manual.log" || fail "the approved call's output: $(cat "$work/manual.log")"
 echo "workflow_run: ok"
