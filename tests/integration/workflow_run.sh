@@ -6,7 +6,8 @@
 # refused at file:line:column before anything starts; answering a run that waits for nothing
 # is a 409 and exit status 1. `reliant chat --project P --workflow NAME --input k=v` runs a
 # project's workflow in a chat, and the chat keeps it for its next message. `reliant chat --mode
-# manual` shows the approval a tool call waits for, and runs it once approved.
+# manual` shows the approval a tool call waits for, and runs it once approved. The embedded
+# daemon's files are read and written over REST, confined to the workspace.
 #   workflow_run.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$1
@@ -133,4 +134,25 @@ manual_run=$(sed -n 's/.*approve|deny \([^ ]*\) --node.*/\1/p' <<<"$answer_line"
 out=$(cli workflow approve "$manual_run" 2>&1) || fail "approve the manual chat's call: $out"
 wait "$chatter" || fail "the manual chat exited $?: $(cat "$work/manual.log")"
 grep -q "⎿ approved-in-manual" "$work/manual.log" || fail "the approved call's output: $(cat "$work/manual.log")"
+# The embedded daemon's files over REST (FileSystemService): written and read in the workspace;
+# `..`, an absolute path and a symlink out of it are refused (403) and nothing outside is read.
+daemon_id=$(command curl -sf --cacert "$work/data/tls/cert.pem" -H "Authorization: Bearer $token" \
+  "$api/api/v1/daemons" | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemons"][0]["id"])')
+files="$api/api/v1/daemons/$daemon_id/files"
+fs() {  # METHOD PATH_AND_QUERY [BODY] → the status; the body in $work/fs.json
+  command curl -s -o "$work/fs.json" -w '%{http_code}' --cacert "$work/data/tls/cert.pem" \
+    -X "$1" -H "Authorization: Bearer $token" ${3:+--data-binary "$3"} "$files$2"
+}
+[ "$(fs PUT '/content?path=notes/today.md' '{"content":"written over REST"}')" = 200 ] ||
+  fail "write: $(cat "$work/fs.json")"
+[ "$(cat "$work/ws/notes/today.md")" = "written over REST" ] || fail "the file on disk: $(ls -R "$work/ws")"
+[ "$(fs GET '/content?path=notes/today.md')" = 200 ] && grep -qF '"content":"written over REST"' "$work/fs.json" ||
+  fail "read: $(cat "$work/fs.json")"
+echo "outside the workspace" >"$work/secret.txt"
+ln -s "$work/secret.txt" "$work/ws/link.txt"
+for outside in '../secret.txt' "$work/secret.txt" 'link.txt'; do
+  code=$(fs GET "/content?path=$outside")
+  [ "$code" = 403 ] || fail "$outside: HTTP $code $(cat "$work/fs.json")"
+  grep -q "outside the workspace" "$work/fs.json" && fail "$outside was read: $(cat "$work/fs.json")"
+done
 echo "workflow_run: ok"

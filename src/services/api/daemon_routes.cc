@@ -17,6 +17,27 @@ struct Command {
 
 std::optional<Command> command_for(const std::string& method, const std::vector<std::string>& parts,
                                    const HttpRequest& request) {
+  // parts: api v1 daemons {id} files [tree | stat | content], ?path=P (&depth=N)
+  if (parts.size() >= 5 && parts[4] == "files") {
+    Json args = {{"path", request.query.count("path") ? request.query.at("path") : "."}};
+    if (parts.size() == 5 && method == "GET") return Command{"fs_list", args};
+    if (parts.size() != 6) return std::nullopt;
+    if (parts[5] == "tree" && method == "GET") {
+      if (request.query.count("depth")) {
+        const Json depth = parse_json_or_discarded(request.query.at("depth"));
+        args["depth"] = depth.is_number_integer() ? depth : Json(-1);  // refused by the daemon
+      }
+      return Command{"fs_tree", args};
+    }
+    if (parts[5] == "stat" && method == "GET") return Command{"fs_stat", args};
+    if (parts[5] == "content" && method == "GET") return Command{"fs_read", args};
+    if (parts[5] == "content" && method == "PUT") {
+      auto body = parse_json_body(request);
+      args["content"] = body && (*body)["content"].is_string() ? (*body)["content"] : Json();
+      return Command{"fs_write", args};
+    }
+    return std::nullopt;
+  }
   // parts: api v1 daemons {id} processes [{pid} [output | kill]]
   if (parts.size() >= 5 && parts[4] == "processes") {
     if (parts.size() == 5 && method == "GET") return Command{"bg_list"};
@@ -45,8 +66,9 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
 ErrorCode refusal_code(const daemon::v1::DaemonCommandResult& result) {
   const Json detail = parse_json_or_discarded(result.output_json());
   const std::string code = detail.is_object() ? detail.value("code", "") : "";
-  for (ErrorCode known : {ErrorCode::not_found, ErrorCode::invalid_argument,
-                          ErrorCode::failed_precondition, ErrorCode::timeout}) {
+  for (ErrorCode known :
+       {ErrorCode::not_found, ErrorCode::invalid_argument, ErrorCode::failed_precondition,
+        ErrorCode::timeout, ErrorCode::permission_denied, ErrorCode::resource_exhausted}) {
     if (code == to_string(known)) return known;
   }
   return ErrorCode::failed_precondition;
@@ -83,6 +105,7 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
+  if (command->name.starts_with("fs_")) co_return json_response(200, output);
   if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});
   if (command->name == "bg_output") co_return json_response(200, output);
   if (command->name == "bg_kill") co_return json_response(200, {{"process", output}});

@@ -7,6 +7,12 @@
 //   GET  /api/v1/daemons/{id}/processes                     each one's command and state
 //   GET  /api/v1/daemons/{id}/processes/{pid}/output        its output since the last read
 //   POST /api/v1/daemons/{id}/processes/{pid}/kill
+// and its FileSystemService (daemon/file_service.h; the workspace roots confine every path):
+//   GET  /api/v1/daemons/{id}/files?path=P                 the entries under a directory
+//   GET  /api/v1/daemons/{id}/files/tree?path=P&depth=N    a tree, bounded
+//   GET  /api/v1/daemons/{id}/files/stat?path=P
+//   GET  /api/v1/daemons/{id}/files/content?path=P         the file (utf-8, else base64url)
+//   PUT  /api/v1/daemons/{id}/files/content?path=P         {"content"}: replaces it
 // Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503.
 #pragma once
 

@@ -2,6 +2,7 @@
 #include "services/daemon/tool_runner.h"
 
 #include "base/json_parse.h"
+#include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/background_processes.h"
 
@@ -176,6 +177,11 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
       command.command() == "bg_kill") {
     co_return answer_background_command(command, runner.context().background);
   }
+  if (is_file_command(command.command())) {
+    Task<v1::DaemonCommandResult> answering =
+        answer_file_command(std::move(command), runner.context());
+    co_return co_await answering;
+  }
   if (is_mcp_command(command.command())) {
     Task<v1::DaemonCommandResult> answering = answer_mcp_command(command, runner.tools().mcp());
     co_return co_await answering;
@@ -227,7 +233,8 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_error_message(
         "unknown daemon command \"" + command.command() +
         "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
-        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_kill)");
+        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_kill, fs_list, "
+        "fs_tree, fs_stat, fs_read, fs_write)");
   }
   co_return result;
 }

@@ -43,7 +43,7 @@ struct Monolith {
   sim::SimExecutor executor{world, node};
   sim::SimBus bus{broker, executor};
   sim::SimStore store{database, executor};
-  sim::SimHost host{executor, "/work"};
+  sim::SimHost host{executor, "/work", {"/work"}};  // confined, as a real monolith is
   Random random{7};
   Env env{executor, random, &bus, nullptr, &store, &host};
   daemon::MemoryRequestJournal journal;

@@ -2,12 +2,15 @@
 // MCPService, with a scripted MCP server: the servers with their status, their tools, disable,
 // enable and restart; an unknown server is a 404, another user's daemon too, and an api with no
 // way to its daemons says so (503). Its BackgroundService: a process the bash tool started in the
-// background is listed, its output read and the process killed.
+// background is listed, its output read and the process killed. Its FileSystemService: files
+// listed, read and written, and every path confined to the workspace.
 #include <gtest/gtest.h>
 
 #include <array>
 
+#include "base/url_encoding.h"
 #include "services/api/api_server.h"
+#include "services/daemon/file_service.h"
 #include "services/storage/accounts.h"
 #include "sim/sim_mcp_server.h"
 #include "unit/services/agent_monolith.h"
@@ -45,17 +48,19 @@ struct McpApi {
     return token.token;
   }
   HttpResponse call(api::ApiServer& server, const std::string& method, const std::string& path,
-                    const std::string& token) {
+                    const std::string& token, std::string body = "") {
     HttpRequest request;
     request.method = method;
     const auto question = path.find('?');
     request.path = path.substr(0, question);
-    if (question != std::string::npos) request.query["server"] = path.substr(path.find('=') + 1);
+    if (question != std::string::npos)
+      request.query = parse_form_urlencoded(path.substr(question + 1));
     request.headers["authorization"] = "Bearer " + token;
+    request.body = std::move(body);
     return m.run(server.handle(std::move(request)));
   }
-  Json ok(const std::string& method, const std::string& path) {
-    HttpResponse response = call(*rest, method, path, erin);
+  Json ok(const std::string& method, const std::string& path, std::string body = "") {
+    HttpResponse response = call(*rest, method, path, erin, std::move(body));
     EXPECT_EQ(response.status, 200) << method << " " << path << ": " << response.body;
     return Json::parse(response.body, nullptr, false);
   }
@@ -129,6 +134,47 @@ TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
       a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes/bash_9/output", a.erin).status,
       404);
   EXPECT_EQ(a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes", a.finn).status, 404);
+}
+
+// The FileSystemService: list, tree, stat, read and write, on the daemon's workspace; a path out
+// of it, binary content, an oversized write and another user's daemon are answered precisely.
+TEST(FileService, FilesAreListedReadWrittenAndConfinedOverRest) {
+  McpApi a;
+  const std::string files = "/api/v1/daemons/daemon-1/files";
+  const Json listed = a.ok("GET", files + "?path=.");
+  std::vector<std::string> names;
+  for (const auto& entry : listed["entries"]) names.push_back(entry["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"README.md", "main.cc"})) << listed.dump();
+
+  const Json readme = a.ok("GET", files + "/content?path=README.md");
+  EXPECT_EQ(readme["content"], "# demo\n");
+  EXPECT_EQ(readme["encoding"], "utf-8");
+  (void)a.ok("PUT", files + "/content?path=docs/notes.md", R"({"content":"hello"})");
+  EXPECT_EQ(a.ok("GET", files + "/content?path=docs/notes.md")["content"], "hello");
+  EXPECT_EQ(a.ok("GET", files + "/stat?path=docs/notes.md")["size_bytes"], 5);
+  const Json tree = a.ok("GET", files + "/tree?path=.&depth=2");
+  bool found = false;
+  for (const auto& entry : tree["entries"]) found |= entry["path"] == "docs/notes.md";
+  EXPECT_TRUE(found) << tree.dump();
+  EXPECT_FALSE(tree["truncated"].get<bool>());
+
+  a.m.host.put_file("/work/blob.bin", std::string("\xff\x00\x01", 3));
+  const Json blob = a.ok("GET", files + "/content?path=blob.bin");
+  EXPECT_EQ(blob["encoding"], "base64url");
+  EXPECT_EQ(blob["content"], "_wAB");
+
+  for (const char* outside : {"../etc/passwd", "/etc/passwd"}) {
+    const HttpResponse refused = a.call(*a.rest, "GET", files + "/content?path=" + outside, a.erin);
+    EXPECT_EQ(refused.status, 403) << outside << ": " << refused.body;
+  }
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "/content?path=missing.txt", a.erin).status, 404);
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "/tree?path=.&depth=99", a.erin).status, 400);
+  const std::string big(daemon::kFileWriteBytesMax + 1, 'x');
+  EXPECT_EQ(
+      a.call(*a.rest, "PUT", files + "/content?path=big.txt", a.erin, Json{{"content", big}}.dump())
+          .status,
+      413);
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "?path=.", a.finn).status, 404);
 }
 
 }  // namespace

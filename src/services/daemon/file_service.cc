@@ -1,0 +1,157 @@
+// The FileSystemService's daemon commands (file_service.h), on the Host's confined file calls.
+#include "services/daemon/file_service.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/base64url.h"
+#include "base/json_parse.h"
+#include "base/utf8.h"
+#include "services/daemon/tools/tool_support.h"
+
+namespace reliant::daemon {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int kTreeDepthDefault = 3;
+constexpr int kTreeDepthMax = 8;
+
+Json entry_json(const ToolContext& context, const FileEntry& entry) {
+  return {{"path", shown_path(context, entry.path)},
+          {"name", entry.path.substr(entry.path.find_last_of('/') + 1)},
+          {"is_directory", entry.is_directory},
+          {"is_symlink", entry.is_symlink},
+          {"size_bytes", entry.size_bytes}};
+}
+
+v1::DaemonCommandResult answered(const v1::DaemonCommand& command, const Json& output) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  result.set_ok(true);
+  result.set_output_json(output.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return result;
+}
+
+v1::DaemonCommandResult refused(const v1::DaemonCommand& command, const Error& error) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  result.set_ok(false);
+  result.set_output_json(Json{{"code", std::string(to_string(error.code))}}.dump());
+  result.set_error_message(error.message);
+  return result;
+}
+
+// Breadth-first down to `depth`, within the entry budget.
+Task<Result<Json>> tree(ToolContext& context, std::string root, int depth) {
+  Json entries = Json::array();
+  std::vector<std::pair<std::string, int>> pending = {{root, 0}};
+  bool truncated = false;
+  for (std::size_t next = 0; next < pending.size(); ++next) {
+    // Plain locals, not a structured binding, across the suspension (docs/architecture.md §10).
+    const std::string directory = pending[next].first;
+    const int level = pending[next].second;
+    Task<Result<std::vector<FileEntry>>> listing =
+        context.host.list_directory(directory, kFileTreeEntriesMax);
+    Result<std::vector<FileEntry>> listed = co_await listing;
+    if (!listed) {
+      if (next == 0) co_return fail(listed.error());
+      continue;  // a subdirectory that went away or cannot be read: the rest still shows
+    }
+    for (const auto& entry : *listed) {
+      if (entries.size() >= kFileTreeEntriesMax) {
+        truncated = true;
+        break;
+      }
+      entries.push_back(entry_json(context, entry));
+      if (entry.is_directory && !entry.is_symlink && level + 1 < depth)
+        pending.emplace_back(entry.path, level + 1);
+    }
+    if (truncated) break;
+  }
+  co_return Json{
+      {"root", shown_path(context, root)}, {"entries", entries}, {"truncated", truncated}};
+}
+
+}  // namespace
+
+bool is_file_command(const std::string& command) {
+  return command == "fs_list" || command == "fs_tree" || command == "fs_stat" ||
+         command == "fs_read" || command == "fs_write";
+}
+
+Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context) {
+  const Json args = parse_json_or_discarded(command.args_json());
+  if (!args.is_object() || !args.value("path", Json()).is_string()) {
+    co_return refused(command,
+                      {ErrorCode::invalid_argument, command.command() + " needs {\"path\": TEXT}"});
+  }
+  const std::string path = resolve_input_path(context, args["path"].get<std::string>());
+  const std::string& verb = command.command();
+  if (verb == "fs_list") {
+    Task<Result<std::vector<FileEntry>>> listing =
+        context.host.list_directory(path, kFileTreeEntriesMax);
+    Result<std::vector<FileEntry>> listed = co_await listing;
+    if (!listed) co_return refused(command, listed.error());
+    Json entries = Json::array();
+    for (const auto& entry : *listed) entries.push_back(entry_json(context, entry));
+    co_return answered(command, {{"path", shown_path(context, path)}, {"entries", entries}});
+  }
+  if (verb == "fs_tree") {
+    const Json depth_arg = args.value("depth", Json(kTreeDepthDefault));
+    if (!depth_arg.is_number_integer() || depth_arg.get<int>() < 1 ||
+        depth_arg.get<int>() > kTreeDepthMax) {
+      co_return refused(command, {ErrorCode::invalid_argument,
+                                  "depth must be 1 to " + std::to_string(kTreeDepthMax)});
+    }
+    Task<Result<Json>> walking = tree(context, path, depth_arg.get<int>());
+    Result<Json> walked = co_await walking;
+    if (!walked) co_return refused(command, walked.error());
+    co_return answered(command, *walked);
+  }
+  if (verb == "fs_stat") {
+    Task<Result<FileEntry>> stating = context.host.stat(path);
+    Result<FileEntry> entry = co_await stating;
+    if (!entry) co_return refused(command, entry.error());
+    co_return answered(command, entry_json(context, *entry));
+  }
+  if (verb == "fs_read") {
+    Task<Result<FileEntry>> stating = context.host.stat(path);
+    Result<FileEntry> entry = co_await stating;
+    if (!entry) co_return refused(command, entry.error());
+    if (entry->size_bytes > kFileReadBytesMax) {
+      co_return refused(command,
+                        {ErrorCode::resource_exhausted,
+                         shown_path(context, path) + " has " + std::to_string(entry->size_bytes) +
+                             " bytes; files are read up to " + std::to_string(kFileReadBytesMax)});
+    }
+    Task<Result<std::string>> reading = context.host.read_file(path, kFileReadBytesMax);
+    Result<std::string> content = co_await reading;
+    if (!content) co_return refused(command, content.error());
+    const bool text = is_valid_utf8(*content);
+    co_return answered(command, {{"path", shown_path(context, path)},
+                                 {"encoding", text ? "utf-8" : "base64url"},
+                                 {"content", text ? *content : base64url_encode(*content)},
+                                 {"size_bytes", content->size()}});
+  }
+  // fs_write
+  if (!args.value("content", Json()).is_string()) {
+    co_return refused(command, {ErrorCode::invalid_argument, "fs_write needs {\"content\": TEXT}"});
+  }
+  std::string content = args["content"].get<std::string>();
+  if (content.size() > kFileWriteBytesMax) {
+    co_return refused(
+        command, {ErrorCode::resource_exhausted,
+                  "the content has " + std::to_string(content.size()) +
+                      " bytes; files are written up to " + std::to_string(kFileWriteBytesMax)});
+  }
+  const std::size_t size = content.size();
+  Task<Result<void>> writing = context.host.write_file(path, std::move(content));
+  Result<void> written = co_await writing;
+  if (!written) co_return refused(command, written.error());
+  co_return answered(command, {{"path", shown_path(context, path)}, {"size_bytes", size}});
+}
+
+}  // namespace reliant::daemon

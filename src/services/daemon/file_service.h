@@ -1,0 +1,34 @@
+// The daemon's FileSystemService as daemon commands (answered by answer_daemon_command): a
+// browser's file tree, viewer and editor reach the user's files through them. Every path goes
+// through the Host, so the workspace roots confine these exactly as they confine the agent's file
+// tools: a path that resolves outside, by `..`, a symlink or being absolute, is refused
+// (permission_denied). Relative paths start at the daemon's working directory.
+//   fs_list  {path}                       the entries directly under a directory
+//   fs_tree  {path, depth?}               entries down to `depth` levels (default 3, at most 8),
+//                                         at most kFileTreeEntriesMax of them; linked directories
+//                                         are listed, not entered
+//   fs_stat  {path}                       one entry
+//   fs_read  {path}                       {content, encoding: utf-8 | base64url, size_bytes}; at
+//                                         most kFileReadBytesMax, so an answer fits a bus message
+//   fs_write {path, content}              replaces the file atomically (parents made); at most
+//                                         kFileWriteBytesMax
+// A refusal has ok false, error_message, and output_json {"code": the ErrorCode's name}.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/task.h"
+#include "services/daemon/tools/tool.h"
+
+namespace reliant::daemon {
+
+inline constexpr std::size_t kFileReadBytesMax = 512 * 1024;
+inline constexpr std::size_t kFileWriteBytesMax = 512 * 1024;
+inline constexpr std::size_t kFileTreeEntriesMax = 5'000;
+
+bool is_file_command(const std::string& command);
+Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context);
+
+}  // namespace reliant::daemon
