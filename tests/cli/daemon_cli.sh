@@ -66,7 +66,8 @@ status_of
 [ "$code" = 0 ] || fail "status of a running daemon exited $code: $out"
 pid=$(sed -n 's/^daemon: *running (pid \([0-9]*\))$/\1/p' <<<"$out")
 [ -n "$pid" ] && kill -0 "$pid" || fail "no running pid in: $out"
-[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] || fail "the daemon did not detach (setsid)"
+# Its own session (setsid): field 6 of /proc/PID/stat is the session id.
+[ "$(cut -d' ' -f6 "/proc/$pid/stat")" = "$pid" ] || fail "the daemon did not detach (setsid)"
 
 # 4. Its log, then new lines as they come (each failed dial is one).
 for _ in $(seq 1 50); do grep -q "gateways: $gateway" "$HOME/.reliant/daemon.log" 2>/dev/null && break; sleep 0.1; done
