@@ -9,6 +9,7 @@
 #include "base/base64url.h"
 #include "base/json_parse.h"
 #include "base/utf8.h"
+#include "services/daemon/command_answers.h"
 #include "services/daemon/tools/tool_support.h"
 
 namespace reliant::daemon {
@@ -25,23 +26,6 @@ Json entry_json(const ToolContext& context, const FileEntry& entry) {
           {"is_directory", entry.is_directory},
           {"is_symlink", entry.is_symlink},
           {"size_bytes", entry.size_bytes}};
-}
-
-v1::DaemonCommandResult answered(const v1::DaemonCommand& command, const Json& output) {
-  v1::DaemonCommandResult result;
-  result.set_command_id(command.command_id());
-  result.set_ok(true);
-  result.set_output_json(output.dump(-1, ' ', false, Json::error_handler_t::replace));
-  return result;
-}
-
-v1::DaemonCommandResult refused(const v1::DaemonCommand& command, const Error& error) {
-  v1::DaemonCommandResult result;
-  result.set_command_id(command.command_id());
-  result.set_ok(false);
-  result.set_output_json(Json{{"code", std::string(to_string(error.code))}}.dump());
-  result.set_error_message(error.message);
-  return result;
 }
 
 // Breadth-first down to `depth`, within the entry budget.
@@ -85,8 +69,8 @@ bool is_file_command(const std::string& command) {
 Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context) {
   const Json args = parse_json_or_discarded(command.args_json());
   if (!args.is_object() || !args.value("path", Json()).is_string()) {
-    co_return refused(command,
-                      {ErrorCode::invalid_argument, command.command() + " needs {\"path\": TEXT}"});
+    co_return command_refused(
+        command, {ErrorCode::invalid_argument, command.command() + " needs {\"path\": TEXT}"});
   }
   const std::string path = resolve_input_path(context, args["path"].get<std::string>());
   const std::string& verb = command.command();
@@ -94,55 +78,57 @@ Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, Too
     Task<Result<std::vector<FileEntry>>> listing =
         context.host.list_directory(path, kFileTreeEntriesMax);
     Result<std::vector<FileEntry>> listed = co_await listing;
-    if (!listed) co_return refused(command, listed.error());
+    if (!listed) co_return command_refused(command, listed.error());
     Json entries = Json::array();
     for (const auto& entry : *listed) entries.push_back(entry_json(context, entry));
-    co_return answered(command, {{"path", shown_path(context, path)}, {"entries", entries}});
+    co_return command_answered(command,
+                               {{"path", shown_path(context, path)}, {"entries", entries}});
   }
   if (verb == "fs_tree") {
     const Json depth_arg = args.value("depth", Json(kTreeDepthDefault));
     if (!depth_arg.is_number_integer() || depth_arg.get<int>() < 1 ||
         depth_arg.get<int>() > kTreeDepthMax) {
-      co_return refused(command, {ErrorCode::invalid_argument,
-                                  "depth must be 1 to " + std::to_string(kTreeDepthMax)});
+      co_return command_refused(command, {ErrorCode::invalid_argument,
+                                          "depth must be 1 to " + std::to_string(kTreeDepthMax)});
     }
     Task<Result<Json>> walking = tree(context, path, depth_arg.get<int>());
     Result<Json> walked = co_await walking;
-    if (!walked) co_return refused(command, walked.error());
-    co_return answered(command, *walked);
+    if (!walked) co_return command_refused(command, walked.error());
+    co_return command_answered(command, *walked);
   }
   if (verb == "fs_stat") {
     Task<Result<FileEntry>> stating = context.host.stat(path);
     Result<FileEntry> entry = co_await stating;
-    if (!entry) co_return refused(command, entry.error());
-    co_return answered(command, entry_json(context, *entry));
+    if (!entry) co_return command_refused(command, entry.error());
+    co_return command_answered(command, entry_json(context, *entry));
   }
   if (verb == "fs_read") {
     Task<Result<FileEntry>> stating = context.host.stat(path);
     Result<FileEntry> entry = co_await stating;
-    if (!entry) co_return refused(command, entry.error());
+    if (!entry) co_return command_refused(command, entry.error());
     if (entry->size_bytes > kFileReadBytesMax) {
-      co_return refused(command,
-                        {ErrorCode::resource_exhausted,
-                         shown_path(context, path) + " has " + std::to_string(entry->size_bytes) +
-                             " bytes; files are read up to " + std::to_string(kFileReadBytesMax)});
+      co_return command_refused(
+          command, {ErrorCode::resource_exhausted,
+                    shown_path(context, path) + " has " + std::to_string(entry->size_bytes) +
+                        " bytes; files are read up to " + std::to_string(kFileReadBytesMax)});
     }
     Task<Result<std::string>> reading = context.host.read_file(path, kFileReadBytesMax);
     Result<std::string> content = co_await reading;
-    if (!content) co_return refused(command, content.error());
+    if (!content) co_return command_refused(command, content.error());
     const bool text = is_valid_utf8(*content);
-    co_return answered(command, {{"path", shown_path(context, path)},
-                                 {"encoding", text ? "utf-8" : "base64url"},
-                                 {"content", text ? *content : base64url_encode(*content)},
-                                 {"size_bytes", content->size()}});
+    co_return command_answered(command, {{"path", shown_path(context, path)},
+                                         {"encoding", text ? "utf-8" : "base64url"},
+                                         {"content", text ? *content : base64url_encode(*content)},
+                                         {"size_bytes", content->size()}});
   }
   // fs_write
   if (!args.value("content", Json()).is_string()) {
-    co_return refused(command, {ErrorCode::invalid_argument, "fs_write needs {\"content\": TEXT}"});
+    co_return command_refused(command,
+                              {ErrorCode::invalid_argument, "fs_write needs {\"content\": TEXT}"});
   }
   std::string content = args["content"].get<std::string>();
   if (content.size() > kFileWriteBytesMax) {
-    co_return refused(
+    co_return command_refused(
         command, {ErrorCode::resource_exhausted,
                   "the content has " + std::to_string(content.size()) +
                       " bytes; files are written up to " + std::to_string(kFileWriteBytesMax)});
@@ -150,8 +136,8 @@ Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, Too
   const std::size_t size = content.size();
   Task<Result<void>> writing = context.host.write_file(path, std::move(content));
   Result<void> written = co_await writing;
-  if (!written) co_return refused(command, written.error());
-  co_return answered(command, {{"path", shown_path(context, path)}, {"size_bytes", size}});
+  if (!written) co_return command_refused(command, written.error());
+  co_return command_answered(command, {{"path", shown_path(context, path)}, {"size_bytes", size}});
 }
 
 }  // namespace reliant::daemon

@@ -2,6 +2,7 @@
 #include "services/daemon/tool_runner.h"
 
 #include "base/json_parse.h"
+#include "services/daemon/command_answers.h"
 #include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/background_processes.h"
@@ -42,23 +43,13 @@ Json server_json(const mcp::McpServerView& view) {
           {"source", view.source}};
 }
 
-std::string dumped(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 // The MCPService commands (tool_runner.h): list, tools, enable, disable, restart.
 Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& command,
                                                  mcp::McpServers* servers) {
-  v1::DaemonCommandResult result;
-  result.set_command_id(command.command_id());
-  auto refuse = [&](ErrorCode code, std::string message) {
-    result.set_ok(false);
-    result.set_output_json(dumped(Json{{"code", std::string(to_string(code))}}));
-    result.set_error_message(std::move(message));
-    return result;
-  };
-  if (servers == nullptr)
-    co_return refuse(ErrorCode::failed_precondition, "this daemon runs no MCP servers");
+  if (servers == nullptr) {
+    co_return command_refused(command,
+                              {ErrorCode::failed_precondition, "this daemon runs no MCP servers"});
+  }
   const Json args = parse_json_or_discarded(command.args_json());
   const std::string server = args.is_object() && args.value("server", Json()).is_string()
                                  ? args["server"].get<std::string>()
@@ -67,9 +58,7 @@ Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& comman
   if (verb == "mcp_list") {
     Json listed = Json::array();
     for (const auto& view : servers->list()) listed.push_back(server_json(view));
-    result.set_ok(true);
-    result.set_output_json(dumped(listed));
-    co_return result;
+    co_return command_answered(command, listed);
   }
   if (verb == "mcp_tools") {
     Json tools = Json::array();
@@ -84,12 +73,12 @@ Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& comman
                        {"tags", tool.tags},
                        {"read_only", tool.read_only}});
     }
-    result.set_ok(true);
-    result.set_output_json(dumped(tools));
-    co_return result;
+    co_return command_answered(command, tools);
   }
-  if (server.empty())
-    co_return refuse(ErrorCode::invalid_argument, verb + " needs {\"server\": NAME}");
+  if (server.empty()) {
+    co_return command_refused(command,
+                              {ErrorCode::invalid_argument, verb + " needs {\"server\": NAME}"});
+  }
   Result<void> done;
   if (verb == "mcp_enable") {
     done = servers->enable(server);
@@ -98,14 +87,14 @@ Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& comman
   } else {
     Task<Result<mcp::McpServerView>> restarting = servers->restart(server);
     Result<mcp::McpServerView> restarted = co_await restarting;
-    if (!restarted) co_return refuse(restarted.error().code, restarted.error().message);
+    if (!restarted) co_return command_refused(command, restarted.error());
   }
-  if (!done) co_return refuse(done.error().code, done.error().message);
-  for (const auto& view : servers->list()) {
-    if (view.name == server) result.set_output_json(dumped(server_json(view)));
+  if (!done) co_return command_refused(command, done.error());
+  Json view = Json::object();
+  for (const auto& each : servers->list()) {
+    if (each.name == server) view = server_json(each);
   }
-  result.set_ok(true);
-  co_return result;
+  co_return command_answered(command, view);
 }
 
 Json background_json(const BackgroundStatus& status) {
@@ -127,41 +116,28 @@ Json background_json(const BackgroundStatus& status) {
 // The BackgroundService commands (tool_runner.h): list, output, kill.
 v1::DaemonCommandResult answer_background_command(const v1::DaemonCommand& command,
                                                   BackgroundProcesses& background) {
-  v1::DaemonCommandResult result;
-  result.set_command_id(command.command_id());
-  auto refuse = [&](const Error& error) {
-    result.set_ok(false);
-    result.set_output_json(dumped(Json{{"code", std::string(to_string(error.code))}}));
-    result.set_error_message(error.message);
-    return result;
-  };
   if (command.command() == "bg_list") {
     Json listed = Json::array();
     for (const auto& status : background.list()) listed.push_back(background_json(status));
-    result.set_ok(true);
-    result.set_output_json(dumped(listed));
-    return result;
+    return command_answered(command, listed);
   }
   const Json args = parse_json_or_discarded(command.args_json());
   const std::string id =
       args.is_object() && args.value("id", Json()).is_string() ? args["id"].get<std::string>() : "";
   if (id.empty()) {
-    return refuse({ErrorCode::invalid_argument, command.command() + " needs {\"id\": PROCESS}"});
+    return command_refused(
+        command, {ErrorCode::invalid_argument, command.command() + " needs {\"id\": PROCESS}"});
   }
   if (command.command() == "bg_output") {
     Result<BackgroundOutput> read = background.read(id);
-    if (!read) return refuse(read.error());
-    result.set_ok(true);
-    result.set_output_json(dumped(Json{{"output", read->output},
-                                       {"dropped_bytes", read->dropped_bytes},
-                                       {"process", background_json(read->status)}}));
-    return result;
+    if (!read) return command_refused(command, read.error());
+    return command_answered(command, {{"output", read->output},
+                                      {"dropped_bytes", read->dropped_bytes},
+                                      {"process", background_json(read->status)}});
   }
   Result<BackgroundStatus> killed = background.kill(id);
-  if (!killed) return refuse(killed.error());
-  result.set_ok(true);
-  result.set_output_json(dumped(background_json(*killed)));
-  return result;
+  if (!killed) return command_refused(command, killed.error());
+  return command_answered(command, background_json(*killed));
 }
 
 bool is_mcp_command(const std::string& command) {

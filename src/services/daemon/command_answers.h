@@ -1,0 +1,17 @@
+// How a daemon command is answered (tool_runner.h's answer_daemon_command and the services it
+// serves): ok with its output as JSON, or refused with the error's message and, in output_json,
+// {"code": the ErrorCode's name}, so a caller across the bus can tell not_found from the rest.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "reliant/daemon/v1/daemon.pb.h"
+
+namespace reliant::daemon {
+
+v1::DaemonCommandResult command_answered(const v1::DaemonCommand& command,
+                                         const nlohmann::json& output);
+v1::DaemonCommandResult command_refused(const v1::DaemonCommand& command, const Error& error);
+
+}  // namespace reliant::daemon
