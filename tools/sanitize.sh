@@ -2,7 +2,9 @@
 # The test suites under sanitizers, each in a build directory of its own (tools/test.sh runs
 # both):
 #   tools/sanitize.sh asan   AddressSanitizer + UndefinedBehaviorSanitizer over the unit,
-#                            property and simulator suites (build-asan/)
+#                            property and simulator suites and the bus contract on a real
+#                            nats-server (nats.c frees what its threads still use when misused:
+#                            NatsBus.UnsubscribingWhileTheFlushHelperReadsIsSafe) (build-asan/)
 #   tools/sanitize.sh tsan   ThreadSanitizer over the adapters' tests (the executor's hand-over,
 #                            Beast's HTTP server and clients, the host's blocking pool), the store
 #                            and engine suites on SQLite and Postgres (group commit), the
@@ -35,12 +37,13 @@ sanitizer=$([ "$kind" = asan ] && echo address || echo thread)
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRELIANT_SANITIZE="$sanitizer" >/dev/null
 
 if [ "$kind" = asan ]; then
-  cmake --build "$dir" -j"$(nproc)" --target unit_tests property_tests sim_tests
+  cmake --build "$dir" -j"$(nproc)" --target unit_tests property_tests sim_tests nats_tests
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   RELIANT_SIM_SEEDS=${RELIANT_SIM_SEEDS:-8} \
     ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" -L 'unit|property|sim' \
       -E 'sim\.(determinism_across_processes|cli_errors|no_leaks)|IsDeterministicUnderTwentySeeds'
+  ctest --test-dir "$dir" --output-on-failure -L nats
 else
   cmake --build "$dir" -j"$(nproc)" --target unit_tests nats_tests store_tests
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tools/tsan.supp"

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -264,6 +265,42 @@ TEST(NatsBus, NoRespondersReachesTheRequestPastAWildcardSubscriptionOfItsConnect
   }
   EXPECT_TRUE(seen.empty()) << seen.size() << " messages reached the wildcard, the first on "
                             << seen.front().subject;
+}
+
+// A subscription destroyed on the executor's thread just as the flush helper reads the socket
+// (for a few milliseconds after a flush returns, the helper still waits on it): nats.c looks a
+// message's subscription up without holding a reference, so an unsubscribe must never overlap a
+// read. The bus contract once crashed so in CI. Each round subscribes (a flush), has another
+// connection publish to it and unsubscribes at once; under AddressSanitizer a use-after-free is
+// reported even when it does not crash. Afterwards the connection still delivers.
+TEST(NatsBus, UnsubscribingWhileTheFlushHelperReadsIsSafe) {
+  AsioExecutor executor;
+  auto subscriber = NatsBus::connect(executor, NatsOptions{nats_url(), "churn-subscriber"});
+  ASSERT_TRUE(subscriber.has_value()) << subscriber.error().message;
+  AsioExecutor publisher_executor;
+  auto publisher = NatsBus::connect(publisher_executor, NatsOptions{nats_url(), "churn-publisher"});
+  ASSERT_TRUE(publisher.has_value()) << publisher.error().message;
+
+  constexpr int kRounds = 1000;
+  constexpr int kMessagesPerRound = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    auto churned = (*subscriber)->subscribe("churn.subject", [](const BusMessage&) {});
+    ASSERT_TRUE(churned.has_value()) << churned.error().message;
+    for (int i = 0; i < kMessagesPerRound; ++i) {
+      ASSERT_TRUE((*publisher)->publish("churn.subject", "x").has_value());
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(round % 200));
+    churned->reset();
+    executor.context().restart();
+    executor.context().poll();
+  }
+
+  int handled = 0;
+  auto last = (*subscriber)->subscribe("churn.last", [&](const BusMessage&) { ++handled; });
+  ASSERT_TRUE(last.has_value()) << last.error().message;
+  ASSERT_TRUE((*publisher)->publish("churn.last", "y").has_value());
+  EXPECT_TRUE(reliant::testing::run_until(
+      executor, [&] { return handled == 1; }, seconds(5)));
 }
 
 }  // namespace reliant::contract

@@ -71,31 +71,6 @@ BusMessage to_bus_message(natsMsg* msg) {
       natsMsg_IsNoResponders(msg)};
 }
 
-class NatsSubscription final : public Subscription {
- public:
-  NatsSubscription(natsSubscription* subscription, std::string pattern,
-                   std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry,
-                   bool inbox)
-      : subscription_(subscription), handler_(std::move(handler)), registry_(std::move(registry)) {
-    std::lock_guard lock(registry_->mutex);
-    registry_->subscriptions.emplace(subscription_,
-                                     NatsBus::Registry::Entry{handler_, std::move(pattern), inbox});
-  }
-  ~NatsSubscription() override {
-    {
-      std::lock_guard lock(registry_->mutex);
-      registry_->subscriptions.erase(subscription_);
-    }
-    natsSubscription_Unsubscribe(subscription_);
-    natsSubscription_Destroy(subscription_);
-  }
-
- private:
-  natsSubscription* subscription_;
-  std::shared_ptr<BusHandler> handler_;  // deliveries hold it weakly: gone = not delivered
-  std::shared_ptr<NatsBus::Registry> registry_;
-};
-
 // Whether `fd` has something to read now (or an error to report).
 bool readable_now(int fd) {
   pollfd p{fd, POLLIN, 0};
@@ -265,6 +240,39 @@ struct NatsSocket : std::enable_shared_from_this<NatsSocket> {
 };
 
 namespace {
+
+class NatsSubscription final : public Subscription {
+ public:
+  NatsSubscription(natsSubscription* subscription, std::string pattern,
+                   std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry,
+                   std::shared_ptr<NatsSocket> socket, bool inbox)
+      : subscription_(subscription),
+        handler_(std::move(handler)),
+        registry_(std::move(registry)),
+        socket_(std::move(socket)) {
+    std::lock_guard lock(registry_->mutex);
+    registry_->subscriptions.emplace(subscription_,
+                                     NatsBus::Registry::Entry{handler_, std::move(pattern), inbox});
+  }
+  ~NatsSubscription() override {
+    {
+      std::lock_guard lock(registry_->mutex);
+      registry_->subscriptions.erase(subscription_);
+    }
+    // nats.c's read looks a message's subscription up and then uses it without holding a
+    // reference: freeing it during a read (the flush helper's, on another thread) is a
+    // use-after-free. Reads hold the socket's lock, so this waits for the one under way.
+    std::lock_guard io(socket_->io);
+    natsSubscription_Unsubscribe(subscription_);
+    natsSubscription_Destroy(subscription_);
+  }
+
+ private:
+  natsSubscription* subscription_;
+  std::shared_ptr<BusHandler> handler_;  // deliveries hold it weakly: gone = not delivered
+  std::shared_ptr<NatsBus::Registry> registry_;
+  std::shared_ptr<NatsSocket> socket_;
+};
 
 // nats.c's event-loop callbacks. `loop` is the connection's NatsSocket, which outlives them.
 natsStatus on_attach(void** user_data, void* loop, natsConnection* nc, natsSock nats_fd) {
@@ -453,7 +461,8 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // generously: with 2 s, the bus contract once lost a message to a new queue subscription
   // under ThreadSanitizer on a loaded 2-core machine, where a round trip can take that long.
   auto subscribed = SubscriptionPtr(std::make_unique<NatsSubscription>(
-      subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_, one_reply));
+      subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_, socket_,
+      one_reply));
   if (one_reply) {
     natsSubscription_AutoUnsubscribe(subscription, 1);
   } else if (connected_.load()) {
