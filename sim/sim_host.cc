@@ -494,9 +494,8 @@ class Talk final : public SimProcessIo, public std::enable_shared_from_this<Talk
       : executor_(executor), emit_(std::move(emit)), exited_(std::move(exited)) {}
 
   void write(std::string output, Duration after, bool to_stderr) override {
-    at(after, [output = std::move(output), to_stderr](Talk& self) {
-      self.emit_(output, to_stderr);
-    });
+    at(after,
+       [output = std::move(output), to_stderr](Talk& self) { self.emit_(output, to_stderr); });
   }
   void exit(int code, Duration after) override {
     at(after, [code](Talk& self) {
@@ -530,7 +529,83 @@ class EchoInput final : public SimInteractive {
   void on_input(std::string_view data, SimProcessIo& io) override { io.write(std::string(data)); }
 };
 
+// The shell a terminal runs (see the header): line editing as a terminal in canonical mode
+// does it, then a few commands.
+class TerminalShell final : public SimInteractive {
+ public:
+  TerminalShell(SimHost& host, TerminalSize size) : host_(host), size_(size) {}
+  void on_start(SimProcessIo& io) override { io.write("$ "); }
+  void on_resize(TerminalSize size, SimProcessIo&) override { size_ = size; }
+  void on_input(std::string_view data, SimProcessIo& io) override {
+    for (const char c : data) {
+      if (exited_) return;
+      if (c == '\r' || c == '\n') {
+        io.write("\r\n");
+        run_line(io);
+        line_.clear();
+      } else if (c == '\x7f' || c == '\b') {
+        if (!line_.empty()) {
+          line_.pop_back();
+          io.write("\b \b");
+        }
+      } else if (c == '\x04') {
+        if (line_.empty()) exit(0, io);
+      } else if (static_cast<unsigned char>(c) >= 0x20) {
+        line_ += c;
+        io.write(std::string(1, c));
+      }
+    }
+  }
+  void on_end_of_input(SimProcessIo& io) override { exit(0, io); }
+
+ private:
+  void exit(int code, SimProcessIo& io) {
+    exited_ = true;
+    io.exit(code);
+  }
+  static std::string with_crlf(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+      if (c == '\n') out += '\r';
+      out += c;
+    }
+    return out;
+  }
+  void run_line(SimProcessIo& io) {
+    const std::string_view line = trim(line_);
+    if (line == "exit" || line.starts_with("exit ")) {
+      exit(line == "exit" ? 0 : std::atoi(std::string(line.substr(5)).c_str()) & 0xff, io);
+      return;
+    }
+    std::string output;
+    if (line.empty()) {
+    } else if (line == "echo" || line.starts_with("echo ")) {
+      output = std::string(line == "echo" ? "" : trim(line.substr(5))) + "\n";
+    } else if (line == "pwd") {
+      output = host_.working_dir() + "\n";
+    } else if (line == "stty size") {
+      output = std::to_string(size_.rows) + " " + std::to_string(size_.cols) + "\n";
+    } else if (auto script = host_.script_of(line)) {
+      for (const SimCommandStep& step : script->steps) output += step.output;
+    } else {
+      output = "sh: 1: " + std::string(line.substr(0, line.find(' '))) + ": not found\n";
+    }
+    io.write(with_crlf(output) + "$ ");
+  }
+
+  SimHost& host_;
+  TerminalSize size_;
+  std::string line_;
+  bool exited_ = false;
+};
+
 }  // namespace
+
+std::optional<SimCommandScript> SimHost::script_of(std::string_view command) const {
+  const auto exact = exact_.find(command);
+  if (exact == exact_.end()) return std::nullopt;
+  return exact->second;
+}
 
 Task<bool> SimHost::talk(Run& run, std::unique_ptr<SimInteractive> process) {
   auto [exited, exit_code] = make_promise<int>(executor_);
@@ -544,6 +619,7 @@ Task<bool> SimHost::talk(Run& run, std::unique_ptr<SimInteractive> process) {
   auto feed = [weak = std::weak_ptr<Talk>(io), script, input, told_end] {
     auto self = weak.lock();
     if (!self || self->done()) return;
+    if (auto size = input->take_resize()) script->on_resize(*size, *self);
     const std::string data = input->take();
     if (!data.empty()) script->on_input(data, *self);
     if (input->closed() && input->queued_bytes() == 0 && !*told_end) {
@@ -556,9 +632,8 @@ Task<bool> SimHost::talk(Run& run, std::unique_ptr<SimInteractive> process) {
   executor_.post(feed);  // what was written before the start
   std::optional<TimerId> deadline;
   if (run.deadline != Instant::max()) {
-    deadline = executor_.after(run.deadline - executor_.now(), [exited = exited] {
-      exited.set(std::numeric_limits<int>::min());
-    });
+    deadline = executor_.after(run.deadline - executor_.now(),
+                               [exited = exited] { exited.set(std::numeric_limits<int>::min()); });
   }
   const int code = co_await exit_code;
   if (deadline) executor_.cancel(*deadline);
@@ -704,6 +779,18 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
     return std::unique_ptr<SimInteractive>(std::make_unique<EchoInput>());
   };
   if (spec.input && talker == nullptr && talk_line == "cat") talker = &echo;
+  const TerminalSize terminal_size = spec.terminal.value_or(TerminalSize{});
+  const SimInteractiveFactory terminal = [terminal_size](SimHost& host, const SimCommandCall&) {
+    return std::unique_ptr<SimInteractive>(std::make_unique<TerminalShell>(host, terminal_size));
+  };
+  if (spec.terminal) {
+    if (!spec.input || !spec.terminal->valid()) {
+      co_return fail(ErrorCode::invalid_argument,
+                     "a command on a terminal needs an input and a size of 1 to " +
+                         std::to_string(TerminalSize::kCellsMax) + " rows and columns");
+    }
+    talker = &terminal;
+  }
   // A script for the whole line wins over the shell's own parsing.
   auto exact = exact_.find(line);
   const SimCommandHandler* whole = exact == exact_.end() ? handler_for(line) : nullptr;

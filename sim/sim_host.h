@@ -11,6 +11,10 @@
 //
 // A command given an input (ProcessSpec::input) that matches on_interactive runs as a scripted
 // process that talks (a SimInteractive, e.g. sim/sim_mcp_server.h); a bare `cat` echoes it.
+// Any command on a terminal (ProcessSpec::terminal) runs as a small interactive shell: the
+// terminal echoes what is typed (CR LF for Enter, backspace erases), each line then runs as
+// `echo`, `pwd`, `stty size` or an exact command registered with on_command (its output with CR
+// LF line ends), after a `$ ` prompt; `exit [N]` or ^D on an empty line ends it.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +77,8 @@ class SimInteractive {
   virtual void on_start(SimProcessIo& /*io*/) {}
   virtual void on_input(std::string_view data, SimProcessIo& io) = 0;
   virtual void on_end_of_input(SimProcessIo& io) { io.exit(0); }
+  // The process's terminal was resized (ProcessSpec::terminal).
+  virtual void on_resize(TerminalSize /*size*/, SimProcessIo& /*io*/) {}
 };
 
 struct SimCommandCall;
@@ -116,6 +122,8 @@ class SimHost final : public Host {
   bool is_directory(std::string_view path) const;
   const std::string& working_dir() const { return working_dir_; }
 
+  // The script registered with on_command for exactly `command`, if any.
+  std::optional<SimCommandScript> script_of(std::string_view command) const;
   // Every command line run() was given, in order.
   const std::vector<std::string>& commands_run() const { return commands_run_; }
   std::size_t running() const { return running_; }

@@ -13,8 +13,8 @@
 namespace reliant {
 
 struct VerifiedIdentity {
-  std::string subject;  // the provider's user id ("sub")
-  std::string email;    // when the token carries one
+  std::string subject;                        // the provider's user id ("sub")
+  std::string email;                          // when the token carries one
   std::optional<std::int64_t> expires_at_ms;  // "exp", when the token has one
 };
 

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,12 @@ struct ProcessSpec {
   // A process the caller talks to while it runs (an MCP server): its stdin, fed from here.
   // Null: stdin is /dev/null. The host ends it (ProcessInput::end) when the process ends.
   std::shared_ptr<ProcessInput> input;
+  // Set: the command runs on a new pseudo-terminal of this size (needs `input`): its stdin,
+  // stdout and stderr are the terminal, it leads a session of its own with the terminal as its
+  // controlling one, TERM is xterm-256color unless `env` says otherwise, and the output is what
+  // the terminal shows (the terminal echoes input, and ends lines with CR LF).
+  // separate_stderr does not apply.
+  std::optional<TerminalSize> terminal;
 };
 
 struct ProcessOutcome {

@@ -24,11 +24,25 @@ void ProcessInput::close() {
   notify();
 }
 
+Result<void> ProcessInput::resize(TerminalSize size) {
+  if (ended_) return fail(ErrorCode::failed_precondition, "the process has ended");
+  if (!size.valid()) {
+    return fail(ErrorCode::invalid_argument,
+                "a terminal is 1 to " + std::to_string(TerminalSize::kCellsMax) +
+                    " rows and columns, not " + std::to_string(size.rows) + "x" +
+                    std::to_string(size.cols));
+  }
+  resize_ = size;
+  notify();
+  return {};
+}
+
 std::string ProcessInput::take() { return std::exchange(queued_, std::string()); }
 
 void ProcessInput::end() {
   ended_ = true;
   queued_.clear();
+  resize_.reset();
   ready_ = nullptr;
 }
 

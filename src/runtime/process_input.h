@@ -1,16 +1,28 @@
 // ProcessInput: the standard input of a process its caller talks to while it runs (an MCP
-// server over stdio). The caller writes; the host feeds what was written to the process in
-// order, and end of file after close(). Used on the owner's executor thread only. A process
-// started without one reads /dev/null.
+// server over stdio, a terminal's shell). The caller writes; the host feeds what was written to
+// the process in order, and end of file after close(). For a process on a terminal
+// (ProcessSpec::terminal) the caller may also resize the terminal. Used on the owner's executor
+// thread only. A process started without one reads /dev/null.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "base/result.h"
 
 namespace reliant {
+
+// A terminal's size in character cells.
+struct TerminalSize {
+  static constexpr int kCellsMax = 1000;  // each way; more is a client's mistake
+  int rows = 24;
+  int cols = 80;
+  bool valid() const { return rows > 0 && cols > 0 && rows <= kCellsMax && cols <= kCellsMax; }
+  friend bool operator==(const TerminalSize&, const TerminalSize&) = default;
+};
 
 class ProcessInput {
  public:
@@ -26,12 +38,17 @@ class ProcessInput {
   Result<void> write(std::string data);
   // The process reads end of file after what is queued.
   void close();
+  // The process's terminal takes this size (the latest one asked wins). Fails with
+  // `invalid_argument` for a size out of range, and like write() once the process ended.
+  Result<void> resize(TerminalSize size);
   bool closed() const { return closed_; }
   bool ended() const { return ended_; }
   std::size_t queued_bytes() const { return queued_.size(); }
 
   // The host's side. take() returns everything queued, in order, and empties the queue.
   std::string take();
+  // The size asked since the last call, if any.
+  std::optional<TerminalSize> take_resize() { return std::exchange(resize_, std::nullopt); }
   // `ready` runs after each write() and close() (synchronously: a host posts if it must);
   // one at a time, replaced by the next call; null to stop.
   void on_ready(std::function<void()> ready) { ready_ = std::move(ready); }
@@ -45,6 +62,7 @@ class ProcessInput {
 
   std::size_t queued_limit_bytes_;
   std::string queued_;
+  std::optional<TerminalSize> resize_;
   std::function<void()> ready_;
   bool closed_ = false;
   bool ended_ = false;

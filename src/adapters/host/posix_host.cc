@@ -7,8 +7,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -430,7 +432,15 @@ class Child : public std::enable_shared_from_this<Child> {
   // Feeds what the caller queued to the command's stdin, one write at a time; closes the pipe
   // once the caller closed its input and everything before was written.
   void write_input() {
-    if (writing_ || !input_.is_open() || !spec_.input) return;
+    if (!input_.is_open() || !spec_.input) return;
+    if (auto size = spec_.input->take_resize(); size && spec_.terminal) {
+      // The terminal tells the command's foreground group (SIGWINCH).
+      winsize cells{};
+      cells.ws_row = static_cast<unsigned short>(size->rows);
+      cells.ws_col = static_cast<unsigned short>(size->cols);
+      (void)::ioctl(input_.native_handle(), TIOCSWINSZ, &cells);
+    }
+    if (writing_) return;
     writing_buffer_ = spec_.input->take();
     if (writing_buffer_.empty()) {
       if (spec_.input->closed()) {
@@ -575,7 +585,7 @@ class Child : public std::enable_shared_from_this<Child> {
   int error_fd_;  // the stderr file; -1 when none or closed
   boost::asio::posix::stream_descriptor output_;
   boost::asio::posix::stream_descriptor input_;  // the command's stdin, when it has one
-  std::string writing_buffer_;                    // the write in flight to input_
+  std::string writing_buffer_;                   // the write in flight to input_
   bool writing_ = false;
   std::optional<boost::asio::posix::stream_descriptor> exit_watch_;  // the pidfd
   boost::asio::steady_timer timeout_;
@@ -645,43 +655,83 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   if (!fs::is_directory(working_dir, ec)) {
     return fail(ErrorCode::not_found, "working directory " + working_dir + " does not exist");
   }
+  if (spec.terminal && (!spec.input || !spec.terminal->valid())) {
+    return fail(ErrorCode::invalid_argument,
+                "a command on a terminal needs an input and a size of 1 to " +
+                    std::to_string(TerminalSize::kCellsMax) + " rows and columns");
+  }
   int error_fd = -1;
-  if (spec.separate_stderr) {
+  if (spec.separate_stderr && !spec.terminal) {
     error_fd = ::memfd_create("stderr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (error_fd < 0) return fail(from_errno(errno, "memfd_create"));
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    const int error = errno;
-    if (error_fd >= 0) ::close(error_fd);
-    return fail(from_errno(error, "pipe"));
-  }
-  int input_fds[2] = {-1, -1};  // the command's stdin, when the caller talks to it
-  if (spec.input && ::pipe2(input_fds, O_CLOEXEC) != 0) {
-    const int error = errno;
-    for (int fd : {fds[0], fds[1], error_fd}) {
-      if (fd >= 0) ::close(fd);
+  // fds[0]: what the command's output is read from; fds[1]: the end it writes to (closed here
+  // once it started). input_fds likewise for its stdin, when the caller talks to it. On a
+  // terminal both are the terminal's controller side (the command opens the other by name).
+  int fds[2] = {-1, -1};
+  int input_fds[2] = {-1, -1};
+  std::string terminal_name;
+  if (spec.terminal) {
+    winsize size{};
+    size.ws_row = static_cast<unsigned short>(spec.terminal->rows);
+    size.ws_col = static_cast<unsigned short>(spec.terminal->cols);
+    int controller = -1;
+    int device = -1;
+    std::array<char, 256> name{};
+    if (::openpty(&controller, &device, name.data(), nullptr, &size) != 0) {
+      return fail(from_errno(errno, "openpty"));
     }
-    return fail(from_errno(error, "pipe"));
+    ::close(device);  // opened again by the command, after setsid, to become its terminal
+    terminal_name = name.data();
+    ::fcntl(controller, F_SETFD, FD_CLOEXEC);
+    fds[0] = controller;
+    input_fds[1] = ::fcntl(controller, F_DUPFD_CLOEXEC, 0);
+    if (input_fds[1] < 0) {
+      const int error = errno;
+      ::close(controller);
+      return fail(from_errno(error, "dup"));
+    }
+  } else {
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      const int error = errno;
+      if (error_fd >= 0) ::close(error_fd);
+      return fail(from_errno(error, "pipe"));
+    }
+    if (spec.input && ::pipe2(input_fds, O_CLOEXEC) != 0) {
+      const int error = errno;
+      for (int fd : {fds[0], fds[1], error_fd}) {
+        if (fd >= 0) ::close(fd);
+      }
+      return fail(from_errno(error, "pipe"));
+    }
   }
   SpawnSetup setup;
   // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not.
-  if (input_fds[0] >= 0) {
-    posix_spawn_file_actions_adddup2(&setup.actions, input_fds[0], 0);
+  if (spec.terminal) {
+    posix_spawn_file_actions_addopen(&setup.actions, 0, terminal_name.c_str(), O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, 0, 1);
+    posix_spawn_file_actions_adddup2(&setup.actions, 0, 2);
   } else {
-    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+    if (input_fds[0] >= 0) {
+      posix_spawn_file_actions_adddup2(&setup.actions, input_fds[0], 0);
+    } else {
+      posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
   }
-  posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
   // Nothing else of this process reaches the command: a server's listening socket, a database
   // file or a gRPC connection held by a tool (or its background children) would outlive a
   // crash of this process and keep, e.g., its port from being bound again on restart.
   posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
   posix_spawn_file_actions_addchdir_np(&setup.actions, working_dir.c_str());
   // A group of its own, so a kill reaches everything the command started; default signal
-  // handling and no blocked signals, whatever this process set up for itself.
+  // handling and no blocked signals, whatever this process set up for itself. On a terminal, a
+  // session of its own (so also a group): glibc's child calls setsid before the file actions,
+  // so opening the terminal makes it the session's controlling terminal.
+  const short group = spec.terminal ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
   posix_spawnattr_setflags(&setup.attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+                           group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&setup.attributes, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -697,6 +747,7 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   std::string dash_c = "-c";
   std::vector<char*> argv = {shell.data(), dash_c.data(), spec.command.data(), nullptr};
   std::map<std::string, std::string> additions = spec.env;
+  if (spec.terminal && !additions.count("TERM")) additions["TERM"] = "xterm-256color";
   additions[kMarkerVariable] = context.marker;  // last: a command cannot unmark itself here
   std::vector<std::string> env = environment_with(std::move(context.environment), additions);
   std::vector<char*> envp;
@@ -713,7 +764,7 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
                             envp.data());
     if (spawned == 0) context.tracked->shells.insert(pid);
   }
-  ::close(fds[1]);
+  if (fds[1] >= 0) ::close(fds[1]);
   if (input_fds[0] >= 0) ::close(input_fds[0]);
   if (spawned != 0) {
     for (int fd : {fds[0], error_fd, input_fds[1]}) {
@@ -722,9 +773,10 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
     return fail(from_errno(spawned, "cannot start /bin/sh"));
   }
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-  if (input_fds[1] >= 0) ::fcntl(input_fds[1], F_SETFL, ::fcntl(input_fds[1], F_GETFL) | O_NONBLOCK);
-  auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, input_fds[1], std::move(spec),
-                                       std::move(context.marker),
+  if (input_fds[1] >= 0)
+    ::fcntl(input_fds[1], F_SETFL, ::fcntl(input_fds[1], F_GETFL) | O_NONBLOCK);
+  auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, input_fds[1],
+                                       std::move(spec), std::move(context.marker),
                                        std::move(context.kill_descendants), context.tracked);
   child->start();
   return child;

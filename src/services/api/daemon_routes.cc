@@ -38,6 +38,29 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
     }
     return std::nullopt;
   }
+  // parts: api v1 daemons {id} terminals [{terminal} [input | resize | output]]
+  if (parts.size() >= 5 && parts[4] == "terminals") {
+    if (parts.size() == 5 && method == "GET") return Command{"term_list"};
+    auto body = parse_json_body(request);
+    Json args = body && body->is_object() ? *body : Json::object();
+    if (parts.size() == 5 && method == "POST") return Command{"term_open", args};
+    if (parts.size() < 6) return std::nullopt;
+    args["id"] = parts[5];
+    if (parts.size() == 6 && method == "DELETE") return Command{"term_close", args};
+    if (parts.size() != 7) return std::nullopt;
+    if (parts[6] == "input" && method == "POST") return Command{"term_input", args};
+    if (parts[6] == "resize" && method == "POST") return Command{"term_resize", args};
+    if (parts[6] == "output" && method == "GET") {
+      Json read{{"id", parts[5]}};
+      for (const char* key : {"offset", "wait_ms"}) {
+        if (!request.query.count(key)) continue;
+        const Json value = parse_json_or_discarded(request.query.at(key));
+        read[key] = value.is_number_integer() ? value : Json(-1);  // refused by the daemon
+      }
+      return Command{"term_read", read};
+    }
+    return std::nullopt;
+  }
   // parts: api v1 daemons {id} processes [{pid} [output | kill]]
   if (parts.size() >= 5 && parts[4] == "processes") {
     if (parts.size() == 5 && method == "GET") return Command{"bg_list"};
@@ -107,6 +130,11 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
   if (command->name.starts_with("fs_")) co_return json_response(200, output);
   if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});
+  if (command->name == "term_list") co_return json_response(200, {{"terminals", output}});
+  if (command->name == "term_read") co_return json_response(200, output);
+  if (command->name.starts_with("term_")) {
+    co_return json_response(command->name == "term_open" ? 201 : 200, {{"terminal", output}});
+  }
   if (command->name == "bg_output") co_return json_response(200, output);
   if (command->name == "bg_kill") co_return json_response(200, {{"process", output}});
   co_return json_response(200, {{"server", output}});

@@ -13,6 +13,14 @@
 //   GET  /api/v1/daemons/{id}/files/stat?path=P
 //   GET  /api/v1/daemons/{id}/files/content?path=P         the file (utf-8, else base64url)
 //   PUT  /api/v1/daemons/{id}/files/content?path=P         {"content"}: replaces it
+// and its TerminalService (daemon/terminal_service.h; the WebSocket /api/v2/terminal/ws streams
+// the same terminals):
+//   GET    /api/v1/daemons/{id}/terminals                   the open terminals
+//   POST   /api/v1/daemons/{id}/terminals                   {rows?, cols?}: opens one (201)
+//   POST   /api/v1/daemons/{id}/terminals/{t}/input         {data | data_base64url}
+//   POST   /api/v1/daemons/{id}/terminals/{t}/resize        {rows, cols}
+//   GET    /api/v1/daemons/{id}/terminals/{t}/output?offset=N&wait_ms=M
+//   DELETE /api/v1/daemons/{id}/terminals/{t}               closes it (its shell is killed)
 // Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503.
 #pragma once
 

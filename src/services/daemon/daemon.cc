@@ -9,6 +9,7 @@
 #include "protocol/daemon_wire.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
+#include "services/daemon/terminal_sessions.h"
 #include "services/daemon/tools/background_processes.h"
 
 namespace reliant::daemon {
@@ -29,8 +30,11 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
       daemon_id_(credentials.daemon_id()),
       backoff_(config_.reconnect),
       background_(std::make_unique<BackgroundProcesses>(env.executor, *env.host)),
-      context_{env.executor, *env.host, config_.identity.working_dir, config_.output_limit_bytes,
-               *background_},
+      terminals_(std::make_unique<TerminalSessions>(env.executor, *env.host,
+                                                    config_.identity.working_dir)),
+      context_{
+          env.executor, *env.host,       config_.identity.working_dir, config_.output_limit_bytes,
+          *background_, terminals_.get()},
       runner_(
           env.executor, tools, context_, journal, config_.result_cache_entries,
           config_.default_tool_timeout,

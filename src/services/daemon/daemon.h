@@ -151,6 +151,7 @@ class Daemon {
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;
   std::unique_ptr<BackgroundProcesses> background_;
+  std::unique_ptr<TerminalSessions> terminals_;
   ToolContext context_;
   ToolRunner runner_;  // after what its tools use: stopped before they go
   Scope scope_;        // last: destroyed first, before anything its tasks use

@@ -5,6 +5,7 @@
 #include "services/daemon/command_answers.h"
 #include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
+#include "services/daemon/terminal_service.h"
 #include "services/daemon/tools/background_processes.h"
 
 namespace reliant::daemon {
@@ -158,6 +159,11 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
         answer_file_command(std::move(command), runner.context());
     co_return co_await answering;
   }
+  if (is_terminal_command(command.command())) {
+    Task<v1::DaemonCommandResult> answering =
+        answer_terminal_command(std::move(command), runner.context().terminals);
+    co_return co_await answering;
+  }
   if (is_mcp_command(command.command())) {
     Task<v1::DaemonCommandResult> answering = answer_mcp_command(command, runner.tools().mcp());
     co_return co_await answering;
@@ -210,7 +216,8 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
         "unknown daemon command \"" + command.command() +
         "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
         "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_kill, fs_list, "
-        "fs_tree, fs_stat, fs_read, fs_write)");
+        "fs_tree, fs_stat, fs_read, fs_write, term_list, term_open, term_input, term_resize, "
+        "term_close, term_read)");
   }
   co_return result;
 }

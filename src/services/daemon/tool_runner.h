@@ -74,7 +74,8 @@ class ToolRunner;
 // ErrorCode's name} (not_found for an unknown server). And the BackgroundService: "bg_list"
 // (the processes started with bash's run_in_background, in start order), "bg_output" (args
 // {"id"}: the output since the last read, as bash_output reads it, and the status) and
-// "bg_kill" (args {"id"}: the status after).
+// "bg_kill" (args {"id"}: the status after). And the FileSystemService (file_service.h) and the
+// TerminalService (terminal_service.h).
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity);
 // Kills one of the daemon's background processes.

@@ -11,7 +11,8 @@ LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string
       user_id_(std::move(user_id)),
       tools_(daemon::make_builtin_tools()),
       background_(executor, host),
-      context_{executor, host, std::move(working_dir), 512 * 1024, background_},
+      terminals_(executor, host, working_dir),
+      context_{executor, host, std::move(working_dir), 512 * 1024, background_, &terminals_},
       runner_(executor, tools_, context_, journal, 4096, minutes(10),
               [this](const v1::ToolResponse& response) { answered(response); }) {
   runner_.set_identity(daemon_id_, user_id_);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/future.h"
+#include "services/daemon/terminal_sessions.h"
 #include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/background_processes.h"
 #include "services/routing/daemon_router.h"
@@ -44,6 +45,7 @@ class LocalDaemonRouter final : public DaemonRouter {
   std::string user_id_;
   daemon::ToolSet tools_;
   daemon::BackgroundProcesses background_;
+  daemon::TerminalSessions terminals_;
   daemon::ToolContext context_;
   // Callers waiting for a request's answer, by request id.
   std::map<std::string, std::vector<Promise<v1::ToolResponse>>> waiting_;

@@ -245,6 +245,69 @@ TEST(PosixHost, StreamsOutputAsItIsProduced) {
   EXPECT_EQ(chunks, (std::vector<std::string>{"a\n", "b\n"}));
 }
 
+// A command on a terminal: it sees a terminal of the size asked (and the new one after a
+// resize, with SIGWINCH), its input is echoed by the terminal, lines end in CR LF, and it leads
+// a session of its own with the terminal as its controlling one.
+TEST(PosixHost, RunsACommandOnATerminalThatTakesInputAndResizes) {
+  RealMachine m;
+  std::string screen;
+  auto input = std::make_shared<ProcessInput>();
+  ProcessSpec spec;
+  spec.command =
+      "trap 'echo winch $(stty size)' WINCH; echo size $(stty size) term $TERM; "
+      "test -t 0 && echo tty; echo session $(cut -d' ' -f6 /proc/$$/stat) pid $$; "
+      "while read line; do echo \"got [$line]\"; done";
+  spec.terminal = TerminalSize{30, 100};
+  spec.input = input;
+  spec.collect_output = false;
+  spec.on_output = [&](std::string_view chunk) { screen += chunk; };
+  std::optional<Result<ProcessOutcome>> outcome;
+  m.scope->spawn(await_into(m.host.run(std::move(spec)), &outcome));
+  ASSERT_TRUE(m.run_until([&] {
+    return screen.find("pid ") != std::string::npos &&
+           screen.find("\r\n", screen.find("pid ")) != std::string::npos;
+  })) << screen;
+  EXPECT_NE(screen.find("size 30 100 term xterm-256color\r\n"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("tty\r\n"), std::string::npos) << screen;
+  const std::size_t session = screen.find("session ");
+  ASSERT_NE(session, std::string::npos) << screen;
+  std::istringstream ids(screen.substr(session + 8));
+  std::string session_id, word, pid;
+  ids >> session_id >> word >> pid;
+  EXPECT_EQ(session_id, pid) << "the command leads a session of its own: " << screen;
+
+  ASSERT_TRUE(input->write("hello\n").has_value());
+  ASSERT_TRUE(m.run_until([&] { return screen.find("got [hello]") != std::string::npos; }))
+      << screen;
+  EXPECT_NE(screen.find("hello\r\n"), std::string::npos) << "the terminal echoes: " << screen;
+
+  ASSERT_TRUE(input->resize(TerminalSize{40, 120}).has_value());
+  ASSERT_TRUE(input->write("again\n").has_value());
+  ASSERT_TRUE(m.run_until([&] { return screen.find("winch 40 120") != std::string::npos; }))
+      << screen;
+  EXPECT_EQ(input->resize(TerminalSize{0, 80}).error().code, ErrorCode::invalid_argument);
+
+  ASSERT_TRUE(input->write("\x04").has_value());  // ^D: end of file on a terminal
+  ASSERT_TRUE(m.run_until([&] { return outcome.has_value(); })) << screen;
+  ASSERT_TRUE(outcome->has_value()) << outcome->error().describe();
+  EXPECT_EQ((*outcome)->exit_code, 0);
+}
+
+TEST(PosixHost, ATerminalNeedsAnInputAndAValidSize) {
+  RealMachine m;
+  ProcessSpec spec;
+  spec.command = "true";
+  spec.terminal = TerminalSize{24, 80};
+  auto outcome = m.wait(m.host.run(spec));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code, ErrorCode::invalid_argument);
+  spec.input = std::make_shared<ProcessInput>();
+  spec.terminal = TerminalSize{24, 5000};
+  outcome = m.wait(m.host.run(spec));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code, ErrorCode::invalid_argument);
+}
+
 TEST(PosixHost, ABackgroundChildHoldingThePipeDoesNotDelayTheResult) {
   RealMachine m;
   const auto start = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 
 #include <array>
 
+#include "base/base64url.h"
 #include "base/url_encoding.h"
 #include "services/api/api_server.h"
 #include "services/daemon/file_service.h"
@@ -175,6 +176,38 @@ TEST(FileService, FilesAreListedReadWrittenAndConfinedOverRest) {
           .status,
       413);
   EXPECT_EQ(a.call(*a.rest, "GET", files + "?path=.", a.finn).status, 404);
+}
+
+// The TerminalService over REST on the monolith's daemon (the simulator's terminal shell): a
+// terminal opened, typed into, read by offset with a wait, resized, listed and closed; another
+// user's daemon is a 404 and bad input a 400.
+TEST(TerminalService, ATerminalIsOpenedTypedIntoReadResizedAndClosedOverRest) {
+  McpApi a;
+  const std::string terminals = "/api/v1/daemons/daemon-1/terminals";
+  const HttpResponse opened =
+      a.call(*a.rest, "POST", terminals, a.erin, Json{{"rows", 20}, {"cols", 70}}.dump());
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  const std::string id = Json::parse(opened.body)["terminal"]["id"];
+  const std::string one = terminals + "/" + id;
+  a.ok("POST", one + "/input", Json{{"data", "echo over-rest\r"}}.dump());
+  const Json read = a.ok("GET", one + "/output?offset=0&wait_ms=1000");
+  const auto data = base64url_decode(read["data_base64url"].get<std::string>());
+  ASSERT_TRUE(data.has_value());
+  EXPECT_NE(data->find("over-rest\r\n"), std::string::npos) << *data;
+  EXPECT_EQ(
+      a.ok("POST", one + "/resize", Json{{"rows", 30}, {"cols", 90}}.dump())["terminal"]["rows"],
+      30);
+  const Json listed = a.ok("GET", terminals);
+  ASSERT_EQ(listed["terminals"].size(), 1u);
+  EXPECT_EQ(listed["terminals"][0]["cols"], 90);
+
+  EXPECT_EQ(a.call(*a.rest, "GET", terminals, a.finn).status, 404);
+  EXPECT_EQ(a.call(*a.rest, "POST", one + "/input", a.finn, Json{{"data", "x"}}.dump()).status,
+            404);
+  EXPECT_EQ(a.call(*a.rest, "POST", one + "/resize", a.erin, Json{{"rows", 0}}.dump()).status, 400);
+  EXPECT_EQ(a.call(*a.rest, "GET", one + "/output?offset=minus", a.erin).status, 400);
+  EXPECT_EQ(a.ok("DELETE", one)["terminal"]["running"], false);
+  EXPECT_EQ(a.call(*a.rest, "GET", one + "/output", a.erin).status, 404);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace reliant::daemon {
 using Json = nlohmann::json;
 
 class BackgroundProcesses;
+class TerminalSessions;
 
 // The error_code values a ToolResult carries (empty when the tool succeeded).
 namespace tool_error {
@@ -52,6 +53,8 @@ struct ToolContext {
   std::string working_dir;
   std::size_t output_limit_bytes = 1 << 20;
   BackgroundProcesses& background;
+  // The daemon's terminals (the TerminalService's commands); null where there are none.
+  TerminalSessions* terminals = nullptr;
 };
 
 class Tool {

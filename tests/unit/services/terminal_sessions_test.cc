@@ -1,0 +1,190 @@
+// The daemon's terminals on the simulator's host (its scripted terminal shell): a session opens,
+// echoes and runs what is typed, pages its output by offset with waiting reads, resizes, ends,
+// is closed, and is closed for idleness; the scrollback and the session count are bounded. And
+// the TerminalService's daemon commands on them.
+#include "services/daemon/terminal_sessions.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "base/base64url.h"
+#include "runtime/scope.h"
+#include "services/daemon/terminal_service.h"
+#include "sim/sim_executor.h"
+#include "sim/sim_host.h"
+#include "sim/world.h"
+
+namespace reliant::daemon {
+namespace {
+
+using Json = nlohmann::json;
+
+template <class T>
+Task<void> await_into(Task<T> task, std::optional<T>* out) {
+  *out = co_await task;
+}
+
+struct Machine {
+  sim::World world{5};
+  sim::NodeId node = world.add_node("daemon");
+  sim::SimExecutor executor{world, node};
+  sim::SimHost host{executor, "/home/me"};
+  TerminalLimits limits = [] {
+    TerminalLimits l;
+    l.sessions_max = 2;
+    l.scrollback_bytes = 64;
+    l.idle_timeout = minutes(5);
+    return l;
+  }();
+  TerminalSessions terminals{executor, host, "/home/me", limits};
+  Scope scope{executor};
+
+  template <class T>
+  T wait(Task<T> task) {
+    std::optional<T> out;
+    scope.spawn(await_into(std::move(task), &out));
+    while (!out && world.step()) {
+    }
+    EXPECT_TRUE(out.has_value()) << "never finished";
+    return std::move(*out);
+  }
+  void settle() {
+    const Instant until = world.now() + milliseconds(100);
+    while (world.now() < until && world.step()) {
+    }
+  }
+  // Everything shown from `offset` on, without waiting.
+  std::string shown(const std::string& id, std::uint64_t offset = 0) {
+    auto read = wait(terminals.read(id, offset, Duration::zero()));
+    EXPECT_TRUE(read.has_value()) << read.error().message;
+    return read ? read->data : "";
+  }
+  Json command(const std::string& name, const Json& args = Json::object()) {
+    v1::DaemonCommand request;
+    request.set_command(name);
+    request.set_args_json(args.dump());
+    const v1::DaemonCommandResult result = wait(answer_terminal_command(request, &terminals));
+    Json out = Json::parse(result.output_json());
+    if (!result.ok()) out["refused"] = result.error_message();
+    return out;
+  }
+};
+
+TEST(TerminalSessions, ATerminalEchoesRunsPagesResizesAndEnds) {
+  Machine m;
+  auto opened = m.terminals.open(TerminalSize{30, 100});
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  const std::string id = opened->id;
+  EXPECT_EQ(id, "term_1");
+  m.settle();
+  EXPECT_EQ(m.shown(id), "$ ");
+
+  // A read at the end waits for output, and wakes when it comes.
+  std::optional<Result<TerminalOutput>> waiting;
+  m.scope.spawn(await_into(m.terminals.read(id, 2, seconds(2)), &waiting));
+  m.settle();
+  EXPECT_FALSE(waiting.has_value()) << "nothing new yet";
+  ASSERT_TRUE(m.terminals.write(id, "echo hi\r").has_value());
+  m.settle();
+  ASSERT_TRUE(waiting.has_value() && waiting->has_value());
+  EXPECT_EQ((*waiting)->offset, 2u);
+  EXPECT_EQ(m.shown(id, 2), "echo hi\r\nhi\r\n$ ");
+
+  // A read with nothing new returns empty after its wait (capped).
+  const Instant before = m.world.now();
+  auto idle = m.wait(m.terminals.read(id, 100, minutes(10)));
+  ASSERT_TRUE(idle.has_value());
+  EXPECT_EQ(idle->data, "");
+  EXPECT_LE(m.world.now() - before, m.limits.read_wait_max + milliseconds(10));
+
+  ASSERT_TRUE(m.terminals.resize(id, TerminalSize{40, 120}).has_value());
+  EXPECT_EQ(m.terminals.resize(id, TerminalSize{0, 1}).error().code, ErrorCode::invalid_argument);
+  ASSERT_TRUE(m.terminals.write(id, "stty size\r").has_value());
+  m.settle();
+  EXPECT_NE(m.shown(id).find("40 120\r\n"), std::string::npos) << m.shown(id);
+  EXPECT_EQ(m.terminals.list().at(0).size, (TerminalSize{40, 120}));
+
+  ASSERT_TRUE(m.terminals.write(id, "exit 3\r").has_value());
+  m.settle();
+  const TerminalView ended = m.terminals.list().at(0);
+  EXPECT_FALSE(ended.running);
+  EXPECT_EQ(ended.exit_code, 3);
+  EXPECT_EQ(m.terminals.write(id, "x").error().code, ErrorCode::failed_precondition);
+  ASSERT_TRUE(m.terminals.close(id).has_value());
+  EXPECT_EQ(m.terminals.close(id).error().code, ErrorCode::not_found);
+  EXPECT_EQ(m.terminals.write("term_x", "x").error().code, ErrorCode::not_found);
+}
+
+TEST(TerminalSessions, ScrollbackSessionsAndReadersAreBoundedAndIdleOnesClose) {
+  Machine m;
+  const std::string id = m.terminals.open(TerminalSize{}).value().id;
+  ASSERT_TRUE(m.terminals.open(TerminalSize{}).has_value());
+  EXPECT_EQ(m.terminals.open(TerminalSize{}).error().code, ErrorCode::resource_exhausted);
+
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(m.terminals.write(id, "echo 0123456789\r").has_value());
+  m.settle();
+  auto read = m.wait(m.terminals.read(id, 0, Duration::zero()));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_GT(read->dropped, 0u) << "the oldest output is gone";
+  EXPECT_EQ(read->offset, read->dropped);
+  EXPECT_LE(read->data.size(), 2 * m.limits.scrollback_bytes);
+  EXPECT_EQ(read->next, read->terminal.output_bytes);
+
+  // Closing wakes a waiting reader, which then learns the terminal is gone.
+  std::optional<Result<TerminalOutput>> waiting;
+  m.scope.spawn(await_into(m.terminals.read(id, read->next, seconds(2)), &waiting));
+  m.settle();
+  ASSERT_TRUE(m.terminals.close(id).has_value());
+  m.settle();
+  ASSERT_TRUE(waiting.has_value());
+  ASSERT_FALSE(waiting->has_value());
+  EXPECT_EQ(waiting->error().code, ErrorCode::not_found);
+
+  // Untouched for the idle timeout: closed.
+  ASSERT_EQ(m.terminals.list().size(), 1u);
+  const Instant until = m.world.now() + m.limits.idle_timeout + m.limits.idle_timeout;
+  while (m.world.now() < until && m.world.step()) {
+  }
+  EXPECT_TRUE(m.terminals.list().empty());
+}
+
+TEST(TerminalService, CommandsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
+  Machine m;
+  const Json opened = m.command("term_open", {{"rows", 10}, {"cols", 40}});
+  ASSERT_EQ(opened["id"], "term_1") << opened.dump();
+  EXPECT_EQ(opened["rows"], 10);
+  EXPECT_TRUE(opened["running"]);
+  EXPECT_EQ(m.command("term_input", {{"id", "term_1"}, {"data", "echo typed\r"}})["id"], "term_1");
+  EXPECT_EQ(m.command("term_input", {{"id", "term_1"},
+                                     {"data_base64url", base64url_encode("echo bytes\r")}})["id"],
+            "term_1");
+  m.settle();
+  const Json read = m.command("term_read", {{"id", "term_1"}, {"offset", 0}, {"wait_ms", 500}});
+  const auto data = base64url_decode(read["data_base64url"].get<std::string>());
+  ASSERT_TRUE(data.has_value());
+  EXPECT_NE(data->find("typed\r\n"), std::string::npos) << *data;
+  EXPECT_NE(data->find("bytes\r\n"), std::string::npos) << *data;
+  EXPECT_EQ(read["next"], data->size());
+  EXPECT_EQ(m.command("term_resize", {{"id", "term_1"}, {"rows", 5}, {"cols", 6}})["rows"], 5);
+  EXPECT_EQ(m.command("term_list").size(), 1u);
+
+  for (const auto& [name, args] : std::vector<std::pair<std::string, Json>>{
+           {"term_open", {{"rows", 0}}},
+           {"term_open", {{"cols", "wide"}}},
+           {"term_input", {{"id", "term_1"}}},
+           {"term_input", {{"id", "term_1"}, {"data_base64url", "!!"}}},
+           {"term_resize", {{"id", "term_1"}, {"rows", 5}}},
+           {"term_read", {{"id", "term_1"}, {"offset", -1}}},
+           {"term_read", {{"id", "term_1"}, {"wait_ms", "soon"}}},
+           {"term_close", Json::object()}}) {
+    const Json refused = m.command(name, args);
+    EXPECT_EQ(refused.value("code", ""), "invalid_argument") << name << " " << args.dump();
+  }
+  EXPECT_EQ(m.command("term_read", {{"id", "term_9"}})["code"], "not_found");
+  EXPECT_EQ(m.command("term_close", {{"id", "term_1"}})["running"], false);
+  EXPECT_EQ(m.command("term_list").size(), 0u);
+}
+
+}  // namespace
+}  // namespace reliant::daemon
