@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/task.h"
+#include "runtime/websocket.h"
 
 namespace reliant {
 
@@ -51,6 +52,10 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<HttpBodyStream> stream;  // set: `body` is ignored and the body is streamed
+  // Set, for a WebSocket upgrade request: the server completes the handshake (status and body
+  // are ignored) and runs the session on the connection. A request that is not an upgrade gets
+  // a 426 instead.
+  std::shared_ptr<WebSocketSession> websocket;
   // For the server's log, never sent: what an error answer leaves out (the full error when the
   // client got only a generic message). Empty: nothing to log.
   std::string log_note;

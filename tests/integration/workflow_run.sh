@@ -7,7 +7,8 @@
 # is a 409 and exit status 1. `reliant chat --project P --workflow NAME --input k=v` runs a
 # project's workflow in a chat, and the chat keeps it for its next message. `reliant chat --mode
 # manual` shows the approval a tool call waits for, and runs it once approved. The embedded
-# daemon's files are read and written over REST, confined to the workspace.
+# daemon's files are read and written over REST, confined to the workspace, and a terminal on it
+# is opened, typed into, resized, left and re-attached over /api/v2/terminal/ws.
 #   workflow_run.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$1
@@ -155,4 +156,8 @@ for outside in '../secret.txt' "$work/secret.txt" 'link.txt'; do
   [ "$code" = 403 ] || fail "$outside: HTTP $code $(cat "$work/fs.json")"
   grep -q "outside the workspace" "$work/fs.json" && fail "$outside was read: $(cat "$work/fs.json")"
 done
+# A terminal on the embedded daemon over the api's WebSocket, driven by the `ws` npm client.
+node "$(dirname "$0")/../interop/terminal_ws.mjs" "$api" "$work/data/tls/cert.pem" "$token" "$daemon_id" \
+  >"$work/terminal_ws.log" 2>&1 || fail "terminal WebSocket: $(cat "$work/terminal_ws.log")"
+cat "$work/terminal_ws.log"
 echo "workflow_run: ok"

@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/http/beast_websocket.h"
 #include "base/assert.h"
 #include "base/url_encoding.h"
 #include "runtime/future.h"
@@ -66,6 +67,9 @@ constexpr std::string_view kBusyHead =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     "Content-Length: 45\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
 static_assert(kBusyBody.size() == 45, "kBusyHead's Content-Length");
+// How long a finished WebSocket session's last messages and close frame may take to leave.
+constexpr Duration kWebSocketCloseTurn = milliseconds(10);
+constexpr int kWebSocketCloseTurnsMax = 100;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
@@ -770,6 +774,7 @@ struct HttpServer::State {
       if (!c->socket.is_open()) co_return;
 
       http::request<http::string_body> message = c->parser->release();
+      const bool upgrade = boost::beast::websocket::is_upgrade(message);
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       const bool head_request = message.method() == http::verb::head;
@@ -784,6 +789,15 @@ struct HttpServer::State {
         response = co_await answering;
       }
 
+      if (response.websocket && upgrade) {
+        Task<void> serving = serve_websocket(c, std::move(message), std::move(response.websocket));
+        co_await serving;
+        co_return;
+      }
+      if (response.websocket) {
+        response = error_response(426, "this endpoint speaks WebSocket: send an upgrade request");
+        response.headers.emplace_back("Upgrade", "websocket");
+      }
       if (response.stream) {
         Task<void> streaming =
             stream_body(c, std::move(response), version, head_request, cors_headers);
@@ -794,6 +808,37 @@ struct HttpServer::State {
       Future<beast::error_code> writing = write_message(executor, c, std::move(out));
       ec = co_await writing;
       if (ec || !keep_alive) co_return;
+    }
+  }
+
+  // The handshake, then the session until it returns; the connection closes after.
+  Task<void> serve_websocket(std::shared_ptr<Connection> c,
+                             http::request<http::string_body> message,
+                             std::shared_ptr<WebSocketSession> session) {
+    if (c->tls) {
+      Task<void> serving = run_websocket(*c->tls, c, std::move(message), std::move(session));
+      co_await serving;
+    } else {
+      Task<void> serving = run_websocket(c->socket, c, std::move(message), std::move(session));
+      co_await serving;
+    }
+  }
+
+  template <class NextLayer>
+  Task<void> run_websocket(NextLayer& next, std::shared_ptr<Connection> c,
+                           http::request<http::string_body> message,
+                           std::shared_ptr<WebSocketSession> session) {
+    http_websocket::BeastWebSocket<NextLayer> socket(executor, next, c);
+    Task<bool> accepting = socket.accept(message);
+    if (!co_await accepting) co_return;
+    Task<void> running = session->run(socket);
+    co_await running;
+    // What the session wrote, then a close frame, before the socket closes (bounded: a peer
+    // that reads nothing cannot hold the connection).
+    socket.close("");
+    for (int turn = 0; turn < kWebSocketCloseTurnsMax && !socket.done(); ++turn) {
+      Sleep pausing = sleep(executor, kWebSocketCloseTurn);
+      co_await pausing;
     }
   }
 

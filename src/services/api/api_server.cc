@@ -5,6 +5,7 @@
 
 #include "services/agent/plan_tools.h"
 #include "services/api/api_support.h"
+#include "services/api/terminal_socket.h"
 #include "services/storage/daemons.h"
 #include "services/updates/user_feed.h"
 
@@ -175,16 +176,63 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
     Task<HttpResponse> signing_in = login_->handle(std::move(request));
     co_return co_await signing_in;
   }
-  Task<Result<Credential>> authenticating = authenticate(request);
+  if (request.path == kTerminalSocketPath) {
+    Task<HttpResponse> opening = open_terminal_socket(std::move(request));
+    co_return co_await opening;
+  }
+  Task<Result<Credential>> authenticating = admit(request);
   Result<Credential> credential = co_await authenticating;
   if (!credential) co_return error_response(credential.error());
-  if (on_authenticated_) {
-    Task<Result<void>> hook = on_authenticated_(credential->user_id);
-    Result<void> ready = co_await hook;
-    if (!ready) co_return error_response(ready.error());
-  }
   Task<HttpResponse> routing = route(std::move(request), std::move(*credential));
   co_return co_await routing;
+}
+
+Task<Result<Credential>> ApiServer::admit(const HttpRequest& request) {
+  Task<Result<Credential>> authenticating = authenticate(request);
+  Result<Credential> credential = co_await authenticating;
+  if (credential && on_authenticated_) {
+    Task<Result<void>> hook = on_authenticated_(credential->user_id);
+    Result<void> ready = co_await hook;
+    if (!ready) co_return fail(ready.error());
+  }
+  co_return credential;
+}
+
+Task<Result<std::string>> ApiServer::authenticate_token(std::string token) {
+  HttpRequest request;
+  request.path = std::string(kTerminalSocketPath);
+  request.headers["authorization"] = "Bearer " + token;
+  Task<Result<Credential>> admitting = admit(request);
+  Result<Credential> credential = co_await admitting;
+  if (!credential) co_return fail(credential.error());
+  co_return credential->user_id;
+}
+
+Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
+  if (request.method != "GET") {
+    co_return error_response(
+        {ErrorCode::not_found, "no route " + request.method + " " + request.path});
+  }
+  if (config_.daemons == nullptr) {
+    co_return error_response(
+        {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
+  }
+  // A client that can set headers authenticates with the upgrade; a browser, in its first
+  // message (a token never goes in the URL).
+  std::optional<std::string> user_id;
+  if (!request.header("authorization").empty()) {
+    Task<Result<std::string>> checking =
+        authenticate_token(bearer_token(request.header("authorization")));
+    Result<std::string> user = co_await checking;
+    if (!user) co_return error_response(user.error());
+    user_id = *user;
+  }
+  HttpResponse response;
+  response.websocket = std::make_shared<TerminalSocket>(
+      env_, *config_.daemons,
+      [this](std::string token) { return authenticate_token(std::move(token)); },
+      std::move(user_id));
+  co_return response;
 }
 
 Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) {

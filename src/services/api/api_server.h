@@ -48,6 +48,9 @@ struct ApiConfig {
   std::vector<std::string> workflows = {"agent"};
 };
 
+// The terminal WebSocket (api/terminal_socket.h documents its framing).
+inline constexpr std::string_view kTerminalSocketPath = "/api/v2/terminal/ws";
+
 class ApiServer final : public HttpHandler {
  public:
   // Runs once per authenticated request before it is served (the monolith starts the user's
@@ -67,6 +70,12 @@ class ApiServer final : public HttpHandler {
 
  private:
   Task<Result<Credential>> authenticate(const HttpRequest& request);
+  // authenticate(), then on_authenticated.
+  Task<Result<Credential>> admit(const HttpRequest& request);
+  // A token's user, with on_authenticated run (the terminal socket's auth message).
+  Task<Result<std::string>> authenticate_token(std::string token);
+  // GET /api/v2/terminal/ws: the terminal WebSocket (api/terminal_socket.h).
+  Task<HttpResponse> open_terminal_socket(HttpRequest request);
   Task<HttpResponse> route(HttpRequest request, Credential credential);
   Task<HttpResponse> list_daemons(std::string user_id);
   // The run, and with `history` its event history; only the user's own runs.

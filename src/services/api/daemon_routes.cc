@@ -85,19 +85,31 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
   return std::nullopt;
 }
 
-// A refused command's ErrorCode, from the daemon's {"code"} (tool_runner.h).
-ErrorCode refusal_code(const daemon::v1::DaemonCommandResult& result) {
+}  // namespace
+
+Error daemon_refusal(const daemon::v1::DaemonCommandResult& result) {
   const Json detail = parse_json_or_discarded(result.output_json());
   const std::string code = detail.is_object() ? detail.value("code", "") : "";
   for (ErrorCode known :
        {ErrorCode::not_found, ErrorCode::invalid_argument, ErrorCode::failed_precondition,
         ErrorCode::timeout, ErrorCode::permission_denied, ErrorCode::resource_exhausted}) {
-    if (code == to_string(known)) return known;
+    if (code == to_string(known)) return {known, result.error_message()};
   }
-  return ErrorCode::failed_precondition;
+  return {ErrorCode::failed_precondition, result.error_message()};
 }
 
-}  // namespace
+Task<Result<void>> check_daemon_owner(Env& env, std::string user_id, std::string daemon_id) {
+  Task<Result<bool>> checking =
+      env.store->transact_for([user_id, daemon_id](SqlTransaction& tx) -> Result<bool> {
+        auto daemon = find_daemon(tx, daemon_id);
+        if (!daemon) return fail(daemon.error());
+        return *daemon && (*daemon)->user_id == user_id;
+      });
+  Result<bool> owned = co_await checking;
+  if (!owned) co_return fail(owned.error());
+  if (!*owned) co_return fail(ErrorCode::not_found, "no daemon " + daemon_id);
+  co_return Result<void>{};
+}
 
 DaemonRoutes::DaemonRoutes(Env& env, routing::DaemonRouter* router) : env_(env), router_(router) {}
 
@@ -107,15 +119,9 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   const std::optional<Command> command = command_for(request.method, parts, request);
   if (!command) co_return std::nullopt;
   const std::string daemon_id = parts[3];
-  Task<Result<bool>> checking =
-      env_.store->transact_for([user_id, daemon_id](SqlTransaction& tx) -> Result<bool> {
-        auto daemon = find_daemon(tx, daemon_id);
-        if (!daemon) return fail(daemon.error());
-        return *daemon && (*daemon)->user_id == user_id;
-      });
-  Result<bool> owned = co_await checking;
+  Task<Result<void>> checking = check_daemon_owner(env_, user_id, daemon_id);
+  Result<void> owned = co_await checking;
   if (!owned) co_return error_response(owned.error());
-  if (!*owned) co_return error_response({ErrorCode::not_found, "no daemon " + daemon_id});
   if (router_ == nullptr) {
     co_return error_response(
         {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
@@ -124,7 +130,7 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
       router_->daemon_command(user_id, daemon_id, command->name, command->args.dump());
   Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
   if (!answer) co_return error_response(answer.error());
-  if (!answer->ok()) co_return error_response({refusal_code(*answer), answer->error_message()});
+  if (!answer->ok()) co_return error_response(daemon_refusal(*answer));
   const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});

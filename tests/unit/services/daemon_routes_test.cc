@@ -10,7 +10,9 @@
 
 #include "base/base64url.h"
 #include "base/url_encoding.h"
+#include "runtime/sleep.h"
 #include "services/api/api_server.h"
+#include "services/api/terminal_socket.h"
 #include "services/daemon/file_service.h"
 #include "services/storage/accounts.h"
 #include "sim/sim_mcp_server.h"
@@ -208,6 +210,89 @@ TEST(TerminalService, ATerminalIsOpenedTypedIntoReadResizedAndClosedOverRest) {
   EXPECT_EQ(a.call(*a.rest, "GET", one + "/output?offset=minus", a.erin).status, 400);
   EXPECT_EQ(a.ok("DELETE", one)["terminal"]["running"], false);
   EXPECT_EQ(a.call(*a.rest, "GET", one + "/output", a.erin).status, 404);
+}
+
+// An in-memory WebSocket: the test's messages are read in order (then the peer has gone), and
+// what the session writes is kept.
+class FakeWebSocket final : public WebSocket {
+ public:
+  FakeWebSocket(Executor& executor, std::vector<WebSocketMessage> incoming)
+      : executor_(executor), incoming_(std::move(incoming)) {}
+  Task<Result<WebSocketMessage>> read() override {
+    // Each message on a later turn, so the session's earlier work has run.
+    Sleep pausing = sleep(executor_, milliseconds(50));
+    co_await pausing;
+    if (next_ >= incoming_.size()) co_return fail(ErrorCode::closed, "gone");
+    co_return incoming_[next_++];
+  }
+  Task<bool> write(WebSocketMessage message) override {
+    if (closed_) co_return false;
+    (message.binary ? screen : texts).push_back(message.data);
+    co_return true;
+  }
+  void close(std::string) override { closed_ = true; }
+  std::vector<std::string> texts;
+  std::vector<std::string> screen;
+
+ private:
+  Executor& executor_;
+  std::vector<WebSocketMessage> incoming_;
+  std::size_t next_ = 0;
+  bool closed_ = false;
+};
+
+WebSocketMessage json_frame(const Json& message) { return {message.dump(), false}; }
+
+Task<bool> session_over(api::TerminalSocket& session, WebSocket& socket) {
+  Task<void> running = session.run(socket);
+  co_await running;
+  co_return true;
+}
+
+// The terminal WebSocket's session on the monolith's daemon: auth in the first message, open,
+// typed input (text and binary), output as binary frames after its offset; refusals for a bad
+// token, a message before any terminal, bad JSON and another user's daemon.
+TEST(TerminalSocket, AuthenticatesOpensTypesAndRefusesWhatItMust) {
+  McpApi a;
+  auto authenticate = [&a](std::string token) -> Task<Result<std::string>> {
+    if (token != a.erin) co_return fail(ErrorCode::unauthenticated, "bad token");
+    co_return std::string("user-1");
+  };
+  FakeWebSocket socket(a.m.executor,
+                       {json_frame({{"type", "auth"}, {"token", a.erin}}),
+                        json_frame({{"type", "input"}, {"data", "too early"}}),
+                        {"{nope", false},
+                        json_frame({{"type", "open"}, {"daemon_id", "daemon-1"}, {"rows", 12}}),
+                        json_frame({{"type", "input"}, {"data", "echo from-text\r"}}),
+                        {"echo from-binary\r", true},
+                        json_frame({{"type", "resize"}, {"rows", 0}, {"cols", 5}}),
+                        json_frame({{"type", "close"}})});
+  api::TerminalSocket session(a.m.env, a.m.router, authenticate, std::nullopt);
+  a.m.run(session_over(session, socket));
+  std::string texts;
+  for (const auto& text : socket.texts) texts += text + "\n";
+  std::string screen;
+  for (const auto& chunk : socket.screen) screen += chunk;
+  EXPECT_NE(texts.find(R"("type":"ready","user_id":"user-1")"), std::string::npos) << texts;
+  EXPECT_NE(texts.find("open or attach a terminal first"), std::string::npos) << texts;
+  EXPECT_NE(texts.find("a text frame is a JSON object"), std::string::npos) << texts;
+  EXPECT_NE(texts.find(R"("rows":12)"), std::string::npos) << texts;
+  EXPECT_NE(texts.find(R"({"offset":0,"type":"output"})"), std::string::npos) << texts;
+  EXPECT_NE(texts.find("rows and cols are whole numbers"), std::string::npos) << texts;
+  EXPECT_NE(screen.find("from-text\r\n"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("from-binary\r\n"), std::string::npos) << screen;
+
+  FakeWebSocket intruder(a.m.executor, {json_frame({{"type", "auth"}, {"token", "wrong"}})});
+  api::TerminalSocket refused(a.m.env, a.m.router, authenticate, std::nullopt);
+  a.m.run(session_over(refused, intruder));
+  ASSERT_EQ(intruder.texts.size(), 1u);
+  EXPECT_NE(intruder.texts[0].find("unauthenticated"), std::string::npos) << intruder.texts[0];
+
+  FakeWebSocket stranger(a.m.executor, {json_frame({{"type", "open"}, {"daemon_id", "daemon-1"}})});
+  api::TerminalSocket other(a.m.env, a.m.router, authenticate, std::string("user-2"));
+  a.m.run(session_over(other, stranger));
+  ASSERT_EQ(stranger.texts.size(), 2u);
+  EXPECT_NE(stranger.texts[1].find("not_found"), std::string::npos) << stranger.texts[1];
 }
 
 }  // namespace
