@@ -3,13 +3,13 @@
 // its real output, a resize reaches the shell, a reconnect (with the token in the upgrade's
 // Authorization header this time) attaches at the byte offset it had reached and sees no byte
 // twice, and `close` ends the shell. A wrong token and another daemon are refused.
-//   node terminal_ws.mjs API_URL CA_CERT_FILE TOKEN DAEMON_ID
+//   node terminal_ws.mjs API_URL CA_CERT_FILE|- TOKEN DAEMON_ID       (- for plain HTTP)
 import fs from "node:fs";
 import WebSocket from "ws";
 
 const [api, caFile, token, daemonId] = process.argv.slice(2);
 const url = api.replace(/^http/, "ws") + "/api/v2/terminal/ws";
-const ca = fs.readFileSync(caFile);
+const ca = caFile === "-" ? undefined : fs.readFileSync(caFile);
 
 function fail(message) {
   console.error("FAIL: " + message);

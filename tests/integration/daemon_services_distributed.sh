@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A daemon's own services on the distributed topology, real processes on loopback: Postgres and
+# nats-server (the fixtures), two gateways, one daemon connected to gateway A, and two apis.
+# Each api reaches the daemon through the bus, where only the gateway holding it answers: its
+# files are written through one api and read through the other, its background processes
+# listed, and a terminal on it is opened, typed into, resized, left and re-attached over the
+# api's WebSocket (the `ws` npm client) — whichever api and gateway a request meets. Another
+# user's token reaches none of it.
+#   daemon_services_distributed.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
+set -euo pipefail
+reliant=$1
+admin_url=$(cat "$2")
+nats_url=$(cat "$3")
+source "$(dirname "$0")/lib.sh"
+integration_setup dsvc
+"$reliant" admin user create --email dev@example.com --db-url "$url" >/dev/null
+"$reliant" admin user create --email other@example.com --db-url "$url" >/dev/null
+token=$("$reliant" admin token create --user dev@example.com --name laptop --db-url "$url" | tail -n 1)
+other=$("$reliant" admin token create --user other@example.com --name laptop --db-url "$url" | tail -n 1)
+
+base=$(free_port_block 24)
+start_gateway ga "$base" --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
+start_gateway gb $((base + 20)) --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
+start_daemon box "$token" "$base"
+start_servers "$base" 2
+wait_daemons_active 1
+api1="http://127.0.0.1:$((base + 12))"
+api2="http://127.0.0.1:$((base + 14))"
+daemon_id=$(q "SELECT id FROM daemons WHERE status = 'active'")
+[ "$(q "SELECT gateway_id FROM daemons WHERE id = '$daemon_id'")" = ga ] || fail "the daemon is not on gateway ga"
+call() {  # API TOKEN METHOD PATH [BODY] → the status; the body in $work/answer.json
+  curl -s -o "$work/answer.json" -w '%{http_code}' -X "$3" -H "Authorization: Bearer $2" \
+    -H 'Content-Type: application/json' ${5:+--data-binary "$5"} "$1/api/v1/daemons/$daemon_id$4"
+}
+
+code=$(call "$api1" "$token" PUT '/files/content?path=notes.md' '{"content":"through the bus"}')
+[ "$code" = 200 ] || fail "write through api 1: HTTP $code $(cat "$work/answer.json")"
+[ "$(cat "$work/box/notes.md")" = "through the bus" ] || fail "the file on the daemon's disk"
+code=$(call "$api2" "$token" GET '/files/content?path=notes.md')
+[ "$code" = 200 ] && grep -qF '"content":"through the bus"' "$work/answer.json" ||
+  fail "read through api 2: HTTP $code $(cat "$work/answer.json")"
+code=$(call "$api2" "$token" GET '/processes')
+[ "$code" = 200 ] && grep -qF '"processes":[]' "$work/answer.json" ||
+  fail "processes: HTTP $code $(cat "$work/answer.json")"
+for path in '/files/content?path=notes.md' '/processes' '/terminals'; do
+  code=$(call "$api1" "$other" GET "$path")
+  [ "$code" = 404 ] || fail "another user's token on $path: HTTP $code $(cat "$work/answer.json")"
+done
+
+node "$(dirname "$0")/../interop/terminal_ws.mjs" "$api2" - "$token" "$daemon_id" >"$work/terminal_ws.log" 2>&1 ||
+  fail "terminal WebSocket through api 2: $(cat "$work/terminal_ws.log")"
+cat "$work/terminal_ws.log"
+code=$(call "$api1" "$token" GET '/terminals')
+[ "$code" = 200 ] && grep -qF '"terminals":[]' "$work/answer.json" ||
+  fail "the closed terminal is still listed: HTTP $code $(cat "$work/answer.json")"
+echo "daemon_services_distributed: ok"
