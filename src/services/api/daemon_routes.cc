@@ -30,6 +30,14 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
       return Command{"fs_tree", args};
     }
     if (parts[5] == "stat" && method == "GET") return Command{"fs_stat", args};
+    if (parts[5] == "search" && method == "GET") {
+      for (const char* key : {"query", "glob"}) {
+        if (request.query.count(key)) args[key] = request.query.at(key);
+      }
+      if (request.query.count("ignore_case"))
+        args["ignore_case"] = request.query.at("ignore_case") == "true";
+      return Command{"fs_search", args};
+    }
     if (parts[5] == "content" && method == "GET") return Command{"fs_read", args};
     if (parts[5] == "content" && method == "PUT") {
       auto body = parse_json_body(request);

@@ -11,6 +11,7 @@
 //   GET  /api/v1/daemons/{id}/files?path=P                 the entries under a directory
 //   GET  /api/v1/daemons/{id}/files/tree?path=P&depth=N    a tree, bounded
 //   GET  /api/v1/daemons/{id}/files/stat?path=P
+//   GET  /api/v1/daemons/{id}/files/search?path=P&query=RE[&glob=G&ignore_case=true]
 //   GET  /api/v1/daemons/{id}/files/content?path=P         the file (utf-8, else base64url)
 //   PUT  /api/v1/daemons/{id}/files/content?path=P         {"content"}: replaces it
 // and its TerminalService (daemon/terminal_service.h; the WebSocket /api/v2/terminal/ws streams

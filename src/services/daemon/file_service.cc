@@ -2,6 +2,8 @@
 #include "services/daemon/file_service.h"
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,11 +61,63 @@ Task<Result<Json>> tree(ToolContext& context, std::string root, int depth) {
       {"root", shown_path(context, root)}, {"entries", entries}, {"truncated", truncated}};
 }
 
+// fs_search: the agent's grep tool, so a search from the browser is bounded, skips what it
+// skips and is confined exactly as the model's; its path:line:text lines become entries.
+Task<v1::DaemonCommandResult> search(const v1::DaemonCommand& command, ToolContext& context,
+                                     const Json& args) {
+  if (!args.value("query", Json()).is_string()) {
+    co_return command_refused(
+        command, {ErrorCode::invalid_argument, "fs_search needs {\"query\": REGEX, \"path\"}"});
+  }
+  Json input{{"pattern", args["query"]}, {"path", args["path"]}};
+  if (args.value("glob", Json()).is_string()) input["glob"] = args["glob"];
+  if (args.value("ignore_case", Json()).is_boolean()) input["-i"] = args["ignore_case"];
+  const std::unique_ptr<Tool> grep = make_grep_tool();
+  Task<ToolResult> running = grep->run(context, std::move(input));
+  const ToolResult result = co_await running;
+  if (result.is_error) {
+    // The tool's codes, back to the ones every file command refuses with.
+    ErrorCode code = ErrorCode::failed_precondition;
+    if (result.error_code == tool_error::invalid_input) code = ErrorCode::invalid_argument;
+    if (result.error_code == tool_error::not_found) code = ErrorCode::not_found;
+    if (result.error_code == tool_error::timeout) code = ErrorCode::timeout;
+    if (result.content.find(std::string(to_string(ErrorCode::permission_denied))) !=
+        std::string::npos)
+      code = ErrorCode::permission_denied;
+    co_return command_refused(command, {code, result.content});
+  }
+  Json matches = Json::array();
+  std::string notes;
+  std::string_view rest = result.content;
+  while (!rest.empty()) {
+    const std::size_t newline = rest.find('\n');
+    const std::string_view line = rest.substr(0, newline);
+    rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+    // path:line:text — the path may hold ':', the line number never does.
+    std::size_t at = line.find(':');
+    bool parsed = false;
+    while (at != std::string_view::npos && !parsed) {
+      const std::size_t number_end = line.find(':', at + 1);
+      if (number_end == std::string_view::npos) break;
+      const std::string_view number = line.substr(at + 1, number_end - at - 1);
+      if (!number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos) {
+        matches.push_back({{"path", std::string(line.substr(0, at))},
+                           {"line", std::stoull(std::string(number))},
+                           {"text", std::string(line.substr(number_end + 1))}});
+        parsed = true;
+      }
+      at = line.find(':', at + 1);
+    }
+    if (!parsed && !line.empty()) notes += std::string(line) + "\n";
+  }
+  co_return command_answered(command, {{"matches", matches}, {"notes", notes}});
+}
+
 }  // namespace
 
 bool is_file_command(const std::string& command) {
   return command == "fs_list" || command == "fs_tree" || command == "fs_stat" ||
-         command == "fs_read" || command == "fs_write";
+         command == "fs_read" || command == "fs_write" || command == "fs_search";
 }
 
 Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context) {
@@ -74,6 +128,10 @@ Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, Too
   }
   const std::string path = resolve_input_path(context, args["path"].get<std::string>());
   const std::string& verb = command.command();
+  if (verb == "fs_search") {
+    Task<v1::DaemonCommandResult> searching = search(command, context, args);
+    co_return co_await searching;
+  }
   if (verb == "fs_list") {
     Task<Result<std::vector<FileEntry>>> listing =
         context.host.list_directory(path, kFileTreeEntriesMax);

@@ -12,6 +12,10 @@
 //                                         most kFileReadBytesMax, so an answer fits a bus message
 //   fs_write {path, content}              replaces the file atomically (parents made); at most
 //                                         kFileWriteBytesMax
+//   fs_search {path, query, glob?, ignore_case?}
+//                                         {matches: [{path, line, text}], notes}: lines matching
+//                                         the regular expression, as the agent's grep tool finds
+//                                         them (bounded; hidden, binary, large files skipped)
 // A refusal has ok false, error_message, and output_json {"code": the ErrorCode's name}.
 #pragma once
 

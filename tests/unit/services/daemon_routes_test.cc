@@ -180,6 +180,27 @@ TEST(FileService, FilesAreListedReadWrittenAndConfinedOverRest) {
   EXPECT_EQ(a.call(*a.rest, "GET", files + "?path=.", a.finn).status, 404);
 }
 
+// Search over REST: lines matching a regular expression, as path/line/text, bounded and confined
+// like the agent's grep; a bad expression is a 400 and a path outside the workspace a 403.
+TEST(FileService, FilesAreSearchedOverRest) {
+  McpApi a;
+  a.m.host.put_file("/work/src/a.cc", "int main() {}\n// TODO: tidy\n");
+  a.m.host.put_file("/work/src/b.h", "// todo later\n");
+  a.m.host.put_file("/work/notes.md", "TODO: write docs\n");
+  const std::string files = "/api/v1/daemons/daemon-1/files";
+  const Json found = a.ok("GET", files + "/search?path=src&query=TODO");
+  ASSERT_EQ(found["matches"].size(), 1u) << found.dump();
+  EXPECT_EQ(found["matches"][0]["path"], "src/a.cc");
+  EXPECT_EQ(found["matches"][0]["line"], 2);
+  EXPECT_EQ(found["matches"][0]["text"], "// TODO: tidy");
+  const Json any_case = a.ok("GET", files + "/search?path=.&query=todo&ignore_case=true&glob=*.h");
+  ASSERT_EQ(any_case["matches"].size(), 1u) << any_case.dump();
+  EXPECT_EQ(any_case["matches"][0]["path"], "src/b.h");
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "/search?path=.&query=(", a.erin).status, 400);
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "/search?path=..&query=x", a.erin).status, 403);
+  EXPECT_EQ(a.call(*a.rest, "GET", files + "/search?path=.", a.erin).status, 400);
+}
+
 // The TerminalService over REST on the monolith's daemon (the simulator's terminal shell): a
 // terminal opened, typed into, read by offset with a wait, resized, listed and closed; another
 // user's daemon is a 404 and bad input a 400.
