@@ -41,6 +41,7 @@ TerminalSessions::TerminalSessions(Executor& executor, Host& host, std::string w
 }
 
 TerminalSessions::~TerminalSessions() {
+  *alive_ = false;
   if (idle_check_) executor_.cancel(*idle_check_);
   // Kill first, while every Session their callbacks could touch still exists.
   for (auto& [number, session] : sessions_) {
@@ -180,7 +181,9 @@ Task<Result<TerminalOutput>> TerminalSessions::read(std::string id, std::uint64_
     session->readers.push_back(woken);
     ScopedTimer timer(executor_, executor_.after(std::min(wait, limits_.read_wait_max),
                                                  [woken = woken] { woken.set(false); }));
+    const std::shared_ptr<bool> alive = alive_;
     (void)co_await waiting;
+    if (!*alive) co_return fail(ErrorCode::closed, "the daemon's terminals are gone");
     session = find(id);  // closed meanwhile?
     if (session == nullptr) co_return fail(unknown(id));
   }

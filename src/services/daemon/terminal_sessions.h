@@ -103,6 +103,9 @@ class TerminalSessions {
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;  // by open order
   std::optional<TimerId> idle_check_;                           // armed while a session is open
+  // False once destroyed: a read still waiting (its caller's task outlives this) then wakes to
+  // an error instead of touching what is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace reliant::daemon

@@ -149,6 +149,22 @@ TEST(TerminalSessions, ScrollbackSessionsAndReadersAreBoundedAndIdleOnesClose) {
   EXPECT_TRUE(m.terminals.list().empty());
 }
 
+// A read still waiting when the sessions go (a daemon shutting down) wakes to an error.
+TEST(TerminalSessions, AReadWaitingWhenTheSessionsGoEndsWithAnError) {
+  Machine m;
+  auto terminals = std::make_unique<TerminalSessions>(m.executor, m.host, "/home/me");
+  const std::string id = terminals->open(TerminalSize{}).value().id;
+  m.settle();
+  std::optional<Result<TerminalOutput>> waiting;
+  m.scope.spawn(await_into(terminals->read(id, 1000, seconds(2)), &waiting));
+  m.settle();
+  terminals.reset();
+  m.settle();
+  ASSERT_TRUE(waiting.has_value());
+  ASSERT_FALSE(waiting->has_value());
+  EXPECT_EQ(waiting->error().code, ErrorCode::closed);
+}
+
 TEST(TerminalService, CommandsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
   Machine m;
   const Json opened = m.command("term_open", {{"rows", 10}, {"cols", 40}});
