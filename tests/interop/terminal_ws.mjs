@@ -2,7 +2,8 @@
 // on the user's daemon is opened after an auth message, a command typed into it answers with
 // its real output, a resize reaches the shell, a reconnect (with the token in the upgrade's
 // Authorization header this time) attaches at the byte offset it had reached and sees no byte
-// twice, and `close` ends the shell. A wrong token and another daemon are refused.
+// twice, and `close` ends the shell. A wrong token and another daemon are refused, and a frame
+// over the size limit closes the socket with 1009.
 //   node terminal_ws.mjs API_URL CA_CERT_FILE|- TOKEN DAEMON_ID       (- for plain HTTP)
 import fs from "node:fs";
 import WebSocket from "ws";
@@ -103,5 +104,14 @@ stranger.send({ type: "open", daemon_id: "no-such-daemon" });
 const missing = await stranger.message("error");
 if (missing.code !== "not_found") fail("another daemon: " + JSON.stringify(missing));
 stranger.socket.close();
+
+// A frame over the server's 1 MiB limit: the socket is closed with 1009 (message too big).
+const flooder = await connect({ Authorization: "Bearer " + token });
+await flooder.message("ready");
+let closeCode = 0;
+flooder.socket.on("close", (code) => (closeCode = code));
+flooder.socket.send(Buffer.alloc(2 * 1024 * 1024, 0x61), { binary: true });
+await flooder.until("the oversized frame's socket closing", () => flooder.closed);
+if (closeCode !== 1009) fail("an oversized frame closed the socket with " + closeCode);
 console.log(`terminal_ws: ok (terminal ${terminalId}, reattached at byte ${reached})`);
 process.exit(0);
