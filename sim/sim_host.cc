@@ -455,6 +455,131 @@ Task<Result<FileEntry>> SimHost::stat(std::string path) {
   co_return entry;
 }
 
+Result<void> SimHost::confined_entry(const std::string& absolute) const {
+  if (absolute == "/") return fail(ErrorCode::permission_denied, "/ cannot be changed");
+  for (const auto& root : roots_) {
+    if (absolute == root) {
+      return fail(ErrorCode::permission_denied,
+                  absolute + " is a workspace root of the daemon, which it does not change");
+    }
+  }
+  return confined(absolute);
+}
+
+std::vector<std::string> SimHost::files_under(const std::string& absolute) const {
+  std::vector<std::string> out;
+  if (files_.count(absolute) != 0) out.emplace_back();
+  const std::string prefix = absolute + "/";
+  for (auto it = files_.lower_bound(prefix); it != files_.end() && it->first.starts_with(prefix);
+       ++it) {
+    out.push_back(it->first.substr(absolute.size()));
+  }
+  return out;
+}
+
+std::vector<std::string> SimHost::directories_under(const std::string& absolute) const {
+  std::vector<std::string> out;
+  if (directories_.count(absolute) != 0) out.emplace_back();
+  const std::string prefix = absolute + "/";
+  for (auto it = directories_.lower_bound(prefix);
+       it != directories_.end() && it->starts_with(prefix); ++it) {
+    out.push_back(it->substr(absolute.size()));
+  }
+  return out;
+}
+
+Result<void> SimHost::check_transfer(const std::string& from, const std::string& to) {
+  if (files_.count(from) == 0 && !is_directory(from)) {
+    return fail(ErrorCode::not_found, from + " does not exist");
+  }
+  if (files_.count(to) != 0 || is_directory(to)) {
+    return fail(ErrorCode::already_exists, to + " exists already");
+  }
+  if (path_within(from, to)) {
+    return fail(ErrorCode::invalid_argument, "cannot put " + from + " inside itself (" + to + ")");
+  }
+  const std::vector<std::string> files = files_under(from);
+  const std::size_t entries = files.size() + directories_under(from).size();
+  std::uint64_t bytes = 0;
+  for (const auto& rest : files) bytes += files_.at(from + rest).size();
+  if (entries > kTreeEntriesMax || bytes > kCopyBytesMax) {
+    return fail(ErrorCode::resource_exhausted, from + " holds more than a copy may take");
+  }
+  for (std::string_view parent = parent_path(to); parent != "/"; parent = parent_path(parent)) {
+    if (files_.count(parent) != 0) {
+      return fail(ErrorCode::invalid_argument,
+                  "cannot create " + to + ": " + std::string(parent) + " is a file");
+    }
+  }
+  const std::string parent(parent_path(to));
+  if (parent != "/") directories_.insert(parent);
+  return {};
+}
+
+Task<Result<void>> SimHost::create_directory(std::string path) {
+  const std::string p = resolve(path);
+  if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
+  if (files_.count(p) != 0) co_return fail(ErrorCode::invalid_argument, p + " is a file");
+  for (std::string_view parent = parent_path(p); parent != "/"; parent = parent_path(parent)) {
+    if (files_.count(parent) != 0) {
+      co_return fail(ErrorCode::invalid_argument,
+                     "cannot create " + p + ": " + std::string(parent) + " is a file");
+    }
+  }
+  if (p != "/") directories_.insert(p);
+  co_return Result<void>{};
+}
+
+Task<Result<void>> SimHost::remove_path(std::string path, bool recursive) {
+  const std::string p = resolve(path);
+  if (auto allowed = confined_entry(p); !allowed) co_return fail(allowed.error());
+  if (files_.erase(p) != 0) co_return Result<void>{};
+  if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
+  const std::size_t below = files_under(p).size() + directories_under(p).size() -
+                            (directories_.count(p) != 0 ? 1 : 0);
+  if (below != 0 && !recursive) {
+    co_return fail(ErrorCode::failed_precondition,
+                   p + " is a directory that is not empty (remove it recursively)");
+  }
+  if (below > kTreeEntriesMax) {
+    co_return fail(ErrorCode::resource_exhausted,
+                   p + " holds more than the " + std::to_string(kTreeEntriesMax) +
+                       " entries allowed");
+  }
+  (void)remove(p);  // it is a directory: remove() cannot fail here
+  co_return Result<void>{};
+}
+
+Task<Result<void>> SimHost::move_path(std::string from, std::string to) {
+  const std::string source = resolve(from);
+  const std::string target = resolve(to);
+  if (auto allowed = confined_entry(source); !allowed) co_return fail(allowed.error());
+  if (auto allowed = confined_entry(target); !allowed) co_return fail(allowed.error());
+  if (auto checked = check_transfer(source, target); !checked) co_return fail(checked.error());
+  for (const auto& rest : files_under(source)) {
+    auto node = files_.extract(source + rest);
+    node.key() = target + rest;
+    files_.insert(std::move(node));
+  }
+  for (const auto& rest : directories_under(source)) {
+    directories_.erase(source + rest);
+    directories_.insert(target + rest);
+  }
+  co_return Result<void>{};
+}
+
+Task<Result<void>> SimHost::copy_path(std::string from, std::string to) {
+  const std::string source = resolve(from);
+  const std::string target = resolve(to);
+  if (auto allowed = confined(source); !allowed) co_return fail(allowed.error());
+  if (auto allowed = confined_entry(target); !allowed) co_return fail(allowed.error());
+  if (auto checked = check_transfer(source, target); !checked) co_return fail(checked.error());
+  for (const auto& rest : files_under(source)) files_[target + rest] = files_.at(source + rest);
+  for (const auto& rest : directories_under(source)) directories_.insert(target + rest);
+  if (is_directory(source)) directories_.insert(target);
+  co_return Result<void>{};
+}
+
 // --- commands ---
 
 namespace {

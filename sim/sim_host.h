@@ -135,6 +135,10 @@ class SimHost final : public Host {
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
                                                       std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
+  Task<Result<void>> create_directory(std::string path) override;
+  Task<Result<void>> remove_path(std::string path, bool recursive) override;
+  Task<Result<void>> move_path(std::string from, std::string to) override;
+  Task<Result<void>> copy_path(std::string from, std::string to) override;
 
  private:
   struct Run;  // one run() in progress: its outcome, working directory and deadline
@@ -142,6 +146,14 @@ class SimHost final : public Host {
   std::string resolve(std::string_view path) const;
   // Fails with permission_denied when `absolute` lies outside every root.
   Result<void> confined(const std::string& absolute) const;
+  // As confined, and also when `absolute` is a root or "/": those are never changed.
+  Result<void> confined_entry(const std::string& absolute) const;
+  // Checks a move or copy: `from` exists, `to` does not and is not inside `from`; makes `to`'s
+  // parents. Counts the entries and bytes under `from` against the bounds.
+  Result<void> check_transfer(const std::string& from, const std::string& to);
+  // Every file and explicit directory at or under `absolute`, as paths relative to it.
+  std::vector<std::string> files_under(const std::string& absolute) const;
+  std::vector<std::string> directories_under(const std::string& absolute) const;
   std::string resolve_from(std::string_view dir, std::string_view path) const;
   const SimCommandHandler* handler_for(std::string_view command) const;
   Result<void> store_file(const std::string& absolute, std::string content, bool append);

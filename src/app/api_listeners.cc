@@ -44,6 +44,16 @@ class LoggedRpc final : public RpcHandler {
   bool is_server_streaming(std::string_view method) const override {
     return inner_.is_server_streaming(method);
   }
+  bool is_bidi_streaming(std::string_view method) const override {
+    return inner_.is_bidi_streaming(method);
+  }
+  Task<Result<void>> bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) override {
+    const std::string method = call.method;
+    Task<Result<void>> streaming = inner_.bidi_stream(std::move(call), in, out);
+    Result<void> ended = co_await streaming;
+    if (!ended) log_hidden(method, ended.error());
+    co_return ended;
+  }
   Task<Result<std::string>> unary(RpcCall call) override {
     const std::string method = call.method;
     Task<Result<std::string>> calling = inner_.unary(std::move(call));

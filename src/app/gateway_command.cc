@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/crypto/jwt_verifier.h"
+#include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/grpc/grpc_transport.h"
 #include "adapters/http/health_server.h"
 #include "adapters/nats/nats_bus.h"
@@ -20,7 +22,9 @@
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
+#include "services/gateway/frontend_rpc.h"
 #include "services/gateway/gateway.h"
+#include "services/routing/bus_daemon_router.h"
 #include "services/storage/migrator.h"
 
 namespace reliant {
@@ -112,12 +116,29 @@ int run_gateway(const GatewayOptions& o) {
       ->set_list_daemons_handler([gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
         return gw->list_daemons(bearer(metadata));
       });
-  // The frontend port serves DaemonService for browsers and tools (the same gRPC server type).
-  auto frontend = (*transport)
-                      ->listen(o.bind_address + ":" + std::to_string(o.frontend_port),
-                               [](StreamPtr stream) { stream->close(); });
+  // The frontend port: DaemonService and a daemon's own services for browsers and tools, each
+  // reaching whichever gateway holds the daemon over the bus.
+  std::unique_ptr<JwtVerifier> jwt;
+  if (!o.jwt_public_key.empty()) {
+    auto made = JwtVerifier::create({o.jwt_public_key, "authenticated"});
+    if (!made) {
+      spdlog::error("--jwt-public-key: {}", made.error().message);
+      return 2;
+    }
+    jwt = std::move(*made);
+  }
+  routing::BusDaemonRouter daemons(env);
+  gateway::FrontendRpc frontend_rpc(env, *gw, daemons, jwt.get());
+  GrpcRpcServerOptions frontend_options;
+  frontend_options.bind_address = o.bind_address;
+  frontend_options.port = o.frontend_port;
+  if (*tls) {
+    frontend_options.tls_cert_file = (*tls)->cert_file;
+    frontend_options.tls_key_file = (*tls)->key_file;
+  }
+  auto frontend = GrpcRpcServer::start(executor, frontend_options, frontend_rpc);
   if (!frontend) {
-    spdlog::error("cannot listen on the frontend port: {}", frontend.error().message);
+    spdlog::error("cannot serve the frontend port: {}", frontend.error().message);
     return 1;
   }
 
@@ -131,6 +152,7 @@ int run_gateway(const GatewayOptions& o) {
                gateway_id, o.bind_address, o.daemon_port, o.disable_tls ? "h2c" : "TLS",
                o.frontend_port, (*health)->port());
   executor.run();
+  frontend->reset();  // no call reaches the gateway after this
   component.reset();
   spdlog::info("gateway {} stopped", gateway_id);
   return 0;

@@ -80,6 +80,10 @@ struct FileEntry {
 // caller asks for less.
 inline constexpr std::size_t kReadFileBytesMax = 64u << 20;
 inline constexpr std::size_t kListEntriesMax = 100'000;
+// The most entries a recursive remove or copy walks, and the most bytes a copy writes: past
+// either, it fails with `resource_exhausted` before it changes anything.
+inline constexpr std::size_t kTreeEntriesMax = 100'000;
+inline constexpr std::uint64_t kCopyBytesMax = 1ull << 30;
 
 class Host {
  public:
@@ -112,6 +116,25 @@ class Host {
       std::string path, std::size_t max_entries = kListEntriesMax) = 0;
   // Fails with `not_found` when absent. The entry's path is `path` as given.
   virtual Task<Result<FileEntry>> stat(std::string path) = 0;
+
+  // Creates a directory and its missing parents; succeeds when it is a directory already.
+  // Fails with `invalid_argument` when it, or a parent, is a file.
+  virtual Task<Result<void>> create_directory(std::string path) = 0;
+  // Removes a file, a symbolic link (never what it points to) or an empty directory; with
+  // `recursive`, a directory and everything under it. Fails with `not_found` when absent,
+  // `failed_precondition` for a directory that is not empty without `recursive`,
+  // `resource_exhausted` past kTreeEntriesMax entries (nothing is removed), and
+  // `permission_denied` for a workspace root itself.
+  virtual Task<Result<void>> remove_path(std::string path, bool recursive) = 0;
+  // Moves (renames) a file, link or directory to `to`, creating `to`'s parents. Fails with
+  // `not_found` when `from` is absent, `already_exists` when `to` exists, `invalid_argument`
+  // when `to` lies inside `from`, and `permission_denied` for a workspace root itself.
+  virtual Task<Result<void>> move_path(std::string from, std::string to) = 0;
+  // Copies a file, or a directory and everything under it, to `to`, creating `to`'s parents;
+  // links inside a copied directory are copied as links, never followed. Fails as move_path
+  // does, and with `resource_exhausted` past kTreeEntriesMax entries or kCopyBytesMax bytes
+  // (nothing is copied).
+  virtual Task<Result<void>> copy_path(std::string from, std::string to) = 0;
 };
 
 }  // namespace reliant

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,15 @@ class RpcWriter {
   virtual Task<bool> write(std::string message_bytes) = 0;
 };
 
+// Where a bidirectional-streaming call reads the client's messages, one at a time.
+class RpcReader {
+ public:
+  virtual ~RpcReader() = default;
+  // The next message; nullopt once the client has finished sending (or is gone). One read at a
+  // time; a read may wait while a write is in flight, and the other way round.
+  virtual Task<std::optional<std::string>> read() = 0;
+};
+
 // Serves the calls; everything here is called, and every task runs, on the server's executor.
 class RpcHandler {
  public:
@@ -36,6 +46,10 @@ class RpcHandler {
   // whether it answers with a stream of messages rather than one.
   virtual bool knows(std::string_view method) const = 0;
   virtual bool is_server_streaming(std::string_view method) const = 0;
+  // Whether the client streams messages too. Such a call reaches the handler once the client's
+  // first message arrives; the handler reads every message, that first one included, from its
+  // RpcReader.
+  virtual bool is_bidi_streaming(std::string_view /*method*/) const { return false; }
   // The serialized response, or an Error that becomes the call's status (invalid_argument →
   // INVALID_ARGUMENT, not_found → NOT_FOUND, …). The task runs to the end even when the
   // client cancels meanwhile (its answer is then dropped); only the server's shutdown
@@ -45,6 +59,14 @@ class RpcHandler {
   // cancels, writes return false and the task is destroyed soon after (Task cancellation), so
   // a stream that waits for something to write ends promptly too.
   virtual Task<Result<void>> server_stream(RpcCall call, RpcWriter& out) = 0;
+  // Reads and writes until done; returning ends the call (an Error becomes its status). When the
+  // client cancels, reads end, writes return false, and the task is destroyed soon after.
+  // `call.request` is empty: the first message is the first `in.read()`.
+  virtual Task<Result<void>> bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out);
 };
+
+inline Task<Result<void>> RpcHandler::bidi_stream(RpcCall call, RpcReader&, RpcWriter&) {
+  co_return fail(ErrorCode::not_found, "no bidirectional method " + call.method);
+}
 
 }  // namespace reliant

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "adapters/grpc/grpc_address.h"
@@ -109,6 +110,20 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
     }
     executor_.post([self = shared_from_this(), ok] { self->write_done_.set(ok); });
   }
+  // A read after the first (a bidirectional call's): its message, or nullopt when the client has
+  // finished sending or the call ended.
+  void on_read_done(bool ok, std::string bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      reading_ = false;
+      if (!ok) read_ended_ = true;
+    }
+    std::optional<std::string> message;
+    if (ok) message = std::move(bytes);
+    executor_.post([self = shared_from_this(), message = std::move(message)]() mutable {
+      (void)self->read_done_.set(std::move(message));
+    });
+  }
   // The client cancelled, its deadline passed, or the server is shutting down.
   void on_cancel() {
     {
@@ -146,6 +161,20 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
       reactor_->StartWrite(&out_);
     }
     return std::move(written.second);
+  }
+  // The next message of a bidirectional call; nullopt once the client has finished sending.
+  Future<std::optional<std::string>> read(grpc::ByteBuffer* into) {
+    auto read = make_promise<std::optional<std::string>>(executor_);
+    read_done_ = read.first;
+    std::lock_guard lock(mutex_);
+    RELIANT_ASSERT_MSG(!reading_, "one read at a time");
+    if (ended_locked() || read_ended_) {
+      read.first.set(std::nullopt);
+    } else {
+      reading_ = true;
+      reactor_->StartRead(into);
+    }
+    return std::move(read.second);
   }
   // A unary call's answer: the message and OK together.
   void answer(std::string bytes) {
@@ -191,11 +220,14 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
   bool cancelled_ = false;
   bool writing_ = false;
   bool write_failed_ = false;
+  bool reading_ = false;
+  bool read_ended_ = false;
   std::optional<grpc::Status> pending_finish_;
   grpc::ByteBuffer out_;  // the message being written; gRPC reads it until the write is done
 
   // ---- the executor's thread only ----
   Promise<bool> write_done_;
+  Promise<std::optional<std::string>> read_done_;
   std::function<void()> on_cancel_;
 };
 
@@ -219,6 +251,24 @@ class CallWriter final : public RpcWriter {
 
  private:
   std::shared_ptr<RpcCallCore> core_;
+};
+
+// A bidirectional call's messages: the first, which started the call, then each read from gRPC.
+class CallReader final : public RpcReader {
+ public:
+  CallReader(std::shared_ptr<RpcCallCore> core, std::shared_ptr<grpc::ByteBuffer> buffer,
+             std::string first)
+      : core_(std::move(core)), buffer_(std::move(buffer)), first_(std::move(first)) {}
+  Task<std::optional<std::string>> read() override {
+    if (first_) co_return std::exchange(first_, std::nullopt);
+    Future<std::optional<std::string>> next = core_->read(buffer_.get());
+    co_return co_await next;
+  }
+
+ private:
+  std::shared_ptr<RpcCallCore> core_;
+  std::shared_ptr<grpc::ByteBuffer> buffer_;  // the reactor's read buffer
+  std::optional<std::string> first_;
 };
 
 // Exceptions end the call, never the process (a root task's exception aborts).
@@ -264,19 +314,23 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
  public:
   RpcDispatcher(Executor& executor, RpcHandler& handler) : handler_(handler), unary_(executor) {}
 
-  void dispatch(std::shared_ptr<RpcCallCore> core, RpcCall call) {
+  // `read_buffer`: where the call's reactor reads further messages (a bidirectional call's).
+  void dispatch(std::shared_ptr<RpcCallCore> core, RpcCall call,
+                std::shared_ptr<grpc::ByteBuffer> read_buffer) {
     if (core->ended()) return;  // cancelled on its way here
     if (!handler_.knows(call.method)) {
       core->finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method " + call.method));
       return;
     }
-    if (!handler_.is_server_streaming(call.method)) {
+    const bool bidi = handler_.is_bidi_streaming(call.method);
+    if (!bidi && !handler_.is_server_streaming(call.method)) {
       Task<Result<std::string>> work = handler_.unary(std::move(call));
       unary_.spawn(answer_unary(std::move(core), std::move(work)));
       return;
     }
     const std::uint64_t id = next_stream_++;
-    auto owned = std::make_unique<StreamTask>(core);
+    std::string first = bidi ? std::exchange(call.request, {}) : std::string();
+    auto owned = std::make_unique<StreamTask>(core, read_buffer, std::move(first));
     StreamTask& stream = *owned;
     streams_.emplace(id, std::move(owned));
     // The scope goes in a turn of its own (the task's end posts, a cancel arrives posted),
@@ -285,16 +339,19 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
       if (auto self = weak.lock()) self->streams_.erase(id);
     };
     core->set_on_cancel(forget);
-    Task<Result<void>> work = handler_.server_stream(std::move(call), stream.writer);
+    Task<Result<void>> work = bidi ? handler_.bidi_stream(std::move(call), stream.reader, stream.writer)
+                                   : handler_.server_stream(std::move(call), stream.writer);
     stream.scope.spawn(run_stream(
         core, std::move(work), [&executor = core->executor(), forget] { executor.post(forget); }));
   }
 
  private:
   struct StreamTask {
-    explicit StreamTask(const std::shared_ptr<RpcCallCore>& core)
-        : writer(core), scope(core->executor()) {}
+    StreamTask(const std::shared_ptr<RpcCallCore>& core, std::shared_ptr<grpc::ByteBuffer> buffer,
+               std::string first)
+        : writer(core), reader(core, std::move(buffer), std::move(first)), scope(core->executor()) {}
     CallWriter writer;
+    CallReader reader;
     Scope scope;  // last: the task goes before the writer it writes to
   };
 
@@ -318,10 +375,17 @@ class GenericCall final : public grpc::ServerGenericBidiReactor {
         dispatcher_(std::move(dispatcher)),
         core_(std::make_shared<RpcCallCore>(executor, max_message_bytes)) {
     core_->bind(this);
-    StartRead(&request_);
+    StartRead(request_.get());
   }
 
   void OnReadDone(bool ok) override {
+    if (dispatched_) {  // a later message of a bidirectional call
+      std::string bytes = ok ? bytes_of(*request_) : std::string();
+      request_->Clear();
+      core_->on_read_done(ok, std::move(bytes));
+      return;
+    }
+    dispatched_ = true;
     if (!ok) {
       // A cancelled call (or one over the size limit, which gRPC fails itself) gets here too;
       // its status is already decided and this one is ignored.
@@ -333,17 +397,17 @@ class GenericCall final : public grpc::ServerGenericBidiReactor {
     call.method = context_->method();
     call.metadata = client_metadata(*context_);
     call.peer = peer_address(context_->peer());
-    call.request = bytes_of(request_);
-    request_.Clear();
-    core_->executor().post(
-        [dispatcher = dispatcher_, core = core_, call = std::move(call)]() mutable {
-          auto live = dispatcher.lock();
-          if (!live) {
-            core->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
-            return;
-          }
-          live->dispatch(std::move(core), std::move(call));
-        });
+    call.request = bytes_of(*request_);
+    request_->Clear();
+    core_->executor().post([dispatcher = dispatcher_, core = core_, call = std::move(call),
+                            buffer = request_]() mutable {
+      auto live = dispatcher.lock();
+      if (!live) {
+        core->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
+        return;
+      }
+      live->dispatch(std::move(core), std::move(call), std::move(buffer));
+    });
   }
   void OnWriteDone(bool ok) override { core_->on_write_done(ok); }
   void OnCancel() override { core_->on_cancel(); }
@@ -358,7 +422,10 @@ class GenericCall final : public grpc::ServerGenericBidiReactor {
   std::shared_ptr<CallCounter> calls_;
   std::weak_ptr<RpcDispatcher> dispatcher_;
   std::shared_ptr<RpcCallCore> core_;
-  grpc::ByteBuffer request_;
+  // Shared with the call's reader: a bidirectional call reads every message into it. gRPC may
+  // still write into it until OnDone, and the reader may outlive the reactor.
+  std::shared_ptr<grpc::ByteBuffer> request_ = std::make_shared<grpc::ByteBuffer>();
+  bool dispatched_ = false;  // gRPC's callbacks for one call never run at once
 };
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -930,6 +931,142 @@ Result<FileEntry> stat_of(const std::string& p, const std::string& as_given) {
   return entry;
 }
 
+// Where an operation on the entry `path` itself lands: its parent with every link resolved,
+// then its own name — a link is the entry, not what it points to.
+std::string entry_place(const std::string& path) {
+  const fs::path p(path);
+  if (!p.has_parent_path() || p.filename().empty() || path == "/") return landing_place(path);
+  const std::string parent = landing_place(p.parent_path().string());
+  return (parent == "/" ? std::string() : parent) + "/" + p.filename().string();
+}
+
+Result<void> make_directories(const std::string& p) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(p, ec);
+  if (fs::is_directory(status)) return {};
+  if (fs::exists(status)) return fail(ErrorCode::invalid_argument, p + " is a file");
+  for (fs::path parent = fs::path(p).parent_path(); !parent.empty() && parent != "/";
+       parent = parent.parent_path()) {
+    const fs::file_status above = fs::status(parent, ec);
+    if (fs::exists(above) && !fs::is_directory(above)) {
+      return fail(ErrorCode::invalid_argument,
+                  "cannot create " + p + ": " + parent.string() + " is a file");
+    }
+  }
+  fs::create_directories(p, ec);
+  if (ec) return fail(from_error_code(ec, "cannot create " + p));
+  return {};
+}
+
+// Counts the entries and bytes under `p` without following links, failing past the bounds.
+struct TreeSize {
+  std::size_t entries = 0;
+  std::uint64_t bytes = 0;
+};
+Result<TreeSize> measure_tree(const std::string& p, std::uint64_t bytes_max) {
+  TreeSize size;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(p, fs::directory_options::none, ec);
+  if (ec) return fail(from_error_code(ec, "cannot list " + p));
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return fail(from_error_code(ec, "cannot list " + p));
+    if (++size.entries > kTreeEntriesMax) {
+      return fail(ErrorCode::resource_exhausted,
+                  p + " holds more than the " + std::to_string(kTreeEntriesMax) +
+                      " entries allowed");
+    }
+    std::error_code entry_ec;
+    if (it->is_regular_file(entry_ec) && !it->is_symlink(entry_ec)) {
+      const auto bytes = it->file_size(entry_ec);
+      if (!entry_ec) size.bytes += bytes;
+    }
+    if (size.bytes > bytes_max) {
+      return fail(ErrorCode::resource_exhausted,
+                  p + " holds more than the " + std::to_string(bytes_max) + " bytes allowed");
+    }
+  }
+  return size;
+}
+
+Result<void> remove_entry(const std::string& p, bool recursive) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(p, ec);
+  if (!fs::exists(status) && !fs::is_symlink(status)) {
+    return fail(ErrorCode::not_found, p + " does not exist");
+  }
+  if (fs::is_directory(status)) {
+    const bool empty = fs::is_empty(p, ec);
+    if (ec) return fail(from_error_code(ec, "cannot list " + p));
+    if (!empty && !recursive) {
+      return fail(ErrorCode::failed_precondition,
+                  p + " is a directory that is not empty (remove it recursively)");
+    }
+    if (!empty) {
+      auto size = measure_tree(p, std::numeric_limits<std::uint64_t>::max());
+      if (!size) return fail(size.error());
+    }
+    fs::remove_all(p, ec);  // never follows links: a link inside goes, its target stays
+  } else {
+    fs::remove(p, ec);
+  }
+  if (ec) return fail(from_error_code(ec, "cannot remove " + p));
+  return {};
+}
+
+// Both ends of a move or copy: `from` exists, `to` does not and is not inside `from`.
+Result<void> check_transfer(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  const fs::file_status from_status = fs::symlink_status(from, ec);
+  if (!fs::exists(from_status) && !fs::is_symlink(from_status)) {
+    return fail(ErrorCode::not_found, from + " does not exist");
+  }
+  const fs::file_status to_status = fs::symlink_status(to, ec);
+  if (fs::exists(to_status) || fs::is_symlink(to_status)) {
+    return fail(ErrorCode::already_exists, to + " exists already");
+  }
+  if (path_within(from, to)) {
+    return fail(ErrorCode::invalid_argument, "cannot put " + from + " inside itself (" + to + ")");
+  }
+  const std::string parent = fs::path(to).parent_path().string();
+  if (!parent.empty()) {
+    if (auto made = make_directories(parent); !made) return made;
+  }
+  return {};
+}
+
+Result<void> copy_entry(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(from, ec);
+  if (fs::is_directory(status)) {
+    auto size = measure_tree(from, kCopyBytesMax);
+    if (!size) return fail(size.error());
+  } else if (fs::is_regular_file(status)) {
+    const auto bytes = fs::file_size(from, ec);
+    if (!ec && bytes > kCopyBytesMax) {
+      return fail(ErrorCode::resource_exhausted, from + " holds more than the " +
+                                                     std::to_string(kCopyBytesMax) +
+                                                     " bytes allowed");
+    }
+  } else if (!fs::is_symlink(status)) {
+    return fail(ErrorCode::invalid_argument, from + " is not a file, link or directory");
+  }
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) {
+    std::error_code cleanup;
+    fs::remove_all(to, cleanup);  // a half copy is worse than none
+    return fail(from_error_code(ec, "cannot copy " + from + " to " + to));
+  }
+  return {};
+}
+
+Result<void> move_entry(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) == 0) return {};
+  if (errno != EXDEV) return fail(from_errno(errno, "cannot move " + from + " to " + to));
+  // Another file system: a copy, then the original goes.
+  if (auto copied = copy_entry(from, to); !copied) return copied;
+  return remove_entry(from, true);
+}
+
 std::atomic<std::uint64_t> hosts_created{0};
 
 }  // namespace
@@ -947,6 +1084,25 @@ struct PosixHost::Shared {
   std::shared_ptr<Tracked> tracked = std::make_shared<Tracked>();
   Duration file_operation_timeout{};
   std::unique_ptr<BlockingPool> pool;  // the file threads
+
+  // Fails with permission_denied when the entry `path` itself (a link, not its target) lands
+  // outside every root, or is a root: the workspace is never removed, moved or replaced.
+  Result<void> confined_entry(const std::string& path) const {
+    const std::string place = entry_place(path);
+    if (place == "/") return fail(ErrorCode::permission_denied, "/ cannot be changed");
+    if (roots.empty()) return {};
+    for (const auto& root : roots) {
+      if (place == root) {
+        return fail(ErrorCode::permission_denied,
+                    path + " is a workspace root of the daemon, which it does not change");
+      }
+    }
+    for (const auto& root : roots) {
+      if (path_within(root, place)) return {};
+    }
+    auto outside = confined(place);
+    return outside ? Result<void>{} : Result<void>(fail(outside.error()));
+  }
 
   // Fails with permission_denied when `path` lands outside every root.
   Result<std::string> confined(const std::string& path) const {
@@ -1105,6 +1261,58 @@ Task<Result<FileEntry>> PosixHost::stat(std::string path) {
   };
   Task<Result<FileEntry>> stating = off_executor<FileEntry>("stat " + p, std::move(work));
   Result<FileEntry> out = co_await stating;
+  co_return out;
+}
+
+Task<Result<void>> PosixHost::create_directory(std::string path) {
+  const std::string p = resolve(path);
+  std::function<Result<void>()> work = [shared = shared_, p] {
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<void>(fail(allowed.error()));
+    return make_directories(p);
+  };
+  Task<Result<void>> making = off_executor<void>("create " + p, std::move(work));
+  Result<void> out = co_await making;
+  co_return out;
+}
+
+Task<Result<void>> PosixHost::remove_path(std::string path, bool recursive) {
+  const std::string p = resolve(path);
+  std::function<Result<void>()> work = [shared = shared_, p, recursive] {
+    if (auto allowed = shared->confined_entry(p); !allowed) return allowed;
+    return remove_entry(p, recursive);
+  };
+  Task<Result<void>> removing = off_executor<void>("remove " + p, std::move(work));
+  Result<void> out = co_await removing;
+  co_return out;
+}
+
+Task<Result<void>> PosixHost::move_path(std::string from, std::string to) {
+  const std::string source = resolve(from);
+  const std::string target = resolve(to);
+  std::function<Result<void>()> work = [shared = shared_, source, target] {
+    if (auto allowed = shared->confined_entry(source); !allowed) return allowed;
+    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
+    if (auto checked = check_transfer(source, target); !checked) return checked;
+    return move_entry(source, target);
+  };
+  Task<Result<void>> moving = off_executor<void>("move " + source, std::move(work));
+  Result<void> out = co_await moving;
+  co_return out;
+}
+
+Task<Result<void>> PosixHost::copy_path(std::string from, std::string to) {
+  const std::string source = resolve(from);
+  const std::string target = resolve(to);
+  std::function<Result<void>()> work = [shared = shared_, source, target] {
+    // The source is read through whatever links lead to it: confined as a read is.
+    if (auto allowed = shared->confined(source); !allowed) return Result<void>(fail(allowed.error()));
+    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
+    if (auto checked = check_transfer(source, target); !checked) return checked;
+    return copy_entry(landing_place(source), target);
+  };
+  Task<Result<void>> copying = off_executor<void>("copy " + source, std::move(work));
+  Result<void> out = co_await copying;
   co_return out;
 }
 

@@ -54,6 +54,10 @@ class PosixHost final : public Host {
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
                                                       std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
+  Task<Result<void>> create_directory(std::string path) override;
+  Task<Result<void>> remove_path(std::string path, bool recursive) override;
+  Task<Result<void>> move_path(std::string from, std::string to) override;
+  Task<Result<void>> copy_path(std::string from, std::string to) override;
 
   const std::string& working_dir() const { return working_dir_; }
 

@@ -21,6 +21,24 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
   if (parts.size() >= 5 && parts[4] == "files") {
     Json args = {{"path", request.query.count("path") ? request.query.at("path") : "."}};
     if (parts.size() == 5 && method == "GET") return Command{"fs_list", args};
+    if (parts.size() == 5 && method == "DELETE") {
+      if (request.query.count("recursive")) {
+        const std::string& recursive = request.query.at("recursive");
+        args["recursive"] = recursive == "true" ? Json(true)
+                            : recursive == "false" ? Json(false)
+                                                   : Json(recursive);  // refused by the daemon
+      }
+      if (!request.query.count("path")) args["path"] = Json();  // refused: never "." by default
+      return Command{"fs_delete", args};
+    }
+    // POST bodies carry their own paths: {path, type, content} or {path, to}.
+    if (method == "POST" && (parts.size() == 5 || (parts.size() == 6 && (parts[5] == "move" ||
+                                                                         parts[5] == "copy")))) {
+      auto body = parse_json_body(request);
+      Json posted = body && body->is_object() ? *body : Json::object();
+      if (!posted.contains("path")) posted["path"] = Json();  // refused by the daemon
+      return Command{parts.size() == 5 ? "fs_create" : "fs_" + parts[5], posted};
+    }
     if (parts.size() != 6) return std::nullopt;
     if (parts[5] == "tree" && method == "GET") {
       if (request.query.count("depth")) {
@@ -74,6 +92,15 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
     if (parts.size() == 5 && method == "GET") return Command{"bg_list"};
     if (parts.size() == 7 && parts[6] == "output" && method == "GET")
       return Command{"bg_output", Json{{"id", parts[5]}}};
+    if (parts.size() == 7 && parts[6] == "follow" && method == "GET") {
+      Json follow{{"id", parts[5]}};
+      for (const char* key : {"offset", "wait_ms"}) {
+        if (!request.query.count(key)) continue;
+        const Json value = parse_json_or_discarded(request.query.at(key));
+        follow[key] = value.is_number_unsigned() ? value : Json(-1);  // refused by the daemon
+      }
+      return Command{"bg_follow", follow};
+    }
     if (parts.size() == 7 && parts[6] == "kill" && method == "POST")
       return Command{"bg_kill", Json{{"id", parts[5]}}};
     return std::nullopt;
@@ -100,6 +127,7 @@ Error daemon_refusal(const daemon::v1::DaemonCommandResult& result) {
   const std::string code = detail.is_object() ? detail.value("code", "") : "";
   for (ErrorCode known :
        {ErrorCode::not_found, ErrorCode::invalid_argument, ErrorCode::failed_precondition,
+        ErrorCode::already_exists,
         ErrorCode::timeout, ErrorCode::permission_denied, ErrorCode::resource_exhausted}) {
     if (code == to_string(known)) return {known, result.error_message()};
   }
@@ -142,6 +170,7 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
+  if (command->name == "fs_create") co_return json_response(201, output);
   if (command->name.starts_with("fs_")) co_return json_response(200, output);
   if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});
   if (command->name == "term_list") co_return json_response(200, {{"terminals", output}});
@@ -149,7 +178,8 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   if (command->name.starts_with("term_")) {
     co_return json_response(command->name == "term_open" ? 201 : 200, {{"terminal", output}});
   }
-  if (command->name == "bg_output") co_return json_response(200, output);
+  if (command->name == "bg_output" || command->name == "bg_follow")
+    co_return json_response(200, output);
   if (command->name == "bg_kill") co_return json_response(200, {{"process", output}});
   co_return json_response(200, {{"server", output}});
 }

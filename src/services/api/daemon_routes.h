@@ -6,6 +6,9 @@
 // and its BackgroundService (the processes its bash tool runs in the background):
 //   GET  /api/v1/daemons/{id}/processes                     each one's command and state
 //   GET  /api/v1/daemons/{id}/processes/{pid}/output        its output since the last read
+//   GET  /api/v1/daemons/{id}/processes/{pid}/follow?offset=N&wait_ms=M
+//                                                           its output from byte N, waiting up
+//                                                           to M ms for more while it runs
 //   POST /api/v1/daemons/{id}/processes/{pid}/kill
 // and its FileSystemService (daemon/file_service.h; the workspace roots confine every path):
 //   GET  /api/v1/daemons/{id}/files?path=P                 the entries under a directory
@@ -14,6 +17,11 @@
 //   GET  /api/v1/daemons/{id}/files/search?path=P&query=RE[&glob=G&ignore_case=true]
 //   GET  /api/v1/daemons/{id}/files/content?path=P         the file (utf-8, else base64url)
 //   PUT  /api/v1/daemons/{id}/files/content?path=P         {"content"}: replaces it
+//   POST /api/v1/daemons/{id}/files                        {path, type: file|directory,
+//                                                           content?}: creates it (201)
+//   DELETE /api/v1/daemons/{id}/files?path=P[&recursive=true]
+//   POST /api/v1/daemons/{id}/files/move                   {path, to}
+//   POST /api/v1/daemons/{id}/files/copy                   {path, to}
 // and its TerminalService (daemon/terminal_service.h; the WebSocket /api/v2/terminal/ws streams
 // the same terminals):
 //   GET    /api/v1/daemons/{id}/terminals                   the open terminals

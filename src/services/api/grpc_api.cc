@@ -134,6 +134,7 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
       workflows_(env, config_.workflows, config_.chats.queue),
+      daemon_services_(env, config_.daemons),
       watches_(env, config_.credential_recheck) {}
 
 const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods() {
@@ -165,11 +166,16 @@ const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods()
 }
 
 bool GrpcApi::knows(std::string_view method) const {
-  return is_server_streaming(method) || unary_methods().contains(method);
+  return is_server_streaming(method) || unary_methods().contains(method) ||
+         daemon_services_.knows(method);
 }
 
 bool GrpcApi::is_server_streaming(std::string_view method) const {
-  return method == kStreamUpdates;
+  return method == kStreamUpdates || daemon_services_.is_server_streaming(method);
+}
+
+bool GrpcApi::is_bidi_streaming(std::string_view method) const {
+  return daemon_services_.is_bidi_streaming(method);
 }
 
 Task<Result<Credential>> GrpcApi::authenticate(const RpcCall& call) {
@@ -190,12 +196,18 @@ Task<Result<Credential>> GrpcApi::authenticate(const RpcCall& call) {
 Task<Result<std::string>> GrpcApi::unary(RpcCall call) {
   ++stats_.calls;
   auto method = unary_methods().find(call.method);
-  if (method == unary_methods().end()) {
+  const bool daemon_service = daemon_services_.knows(call.method);
+  if (method == unary_methods().end() && !daemon_service) {
     co_return fail(ErrorCode::not_found, "no unary method " + call.method);
   }
   Task<Result<Credential>> authenticating = authenticate(call);
   Result<Credential> credential = co_await authenticating;
   if (!credential) co_return fail(credential.error());
+  if (daemon_service) {
+    Task<Result<std::string>> serving =
+        daemon_services_.unary(std::move(credential->user_id), std::move(call));
+    co_return co_await serving;
+  }
   Task<Result<std::string>> serving =
       (this->*(method->second))(std::move(credential->user_id), std::move(call.request));
   co_return co_await serving;
@@ -203,14 +215,35 @@ Task<Result<std::string>> GrpcApi::unary(RpcCall call) {
 
 Task<Result<void>> GrpcApi::server_stream(RpcCall call, RpcWriter& out) {
   ++stats_.calls;
-  if (call.method != kStreamUpdates)
+  const bool daemon_service = daemon_services_.is_server_streaming(call.method);
+  if (call.method != kStreamUpdates && !daemon_service)
     co_return fail(ErrorCode::not_found, "no stream method " + call.method);
   Task<Result<Credential>> authenticating = authenticate(call);
   Result<Credential> credential = co_await authenticating;
   if (!credential) co_return fail(credential.error());
+  if (daemon_service) {
+    OpenStream open(stats_.streams_open);
+    Task<Result<void>> serving =
+        daemon_services_.server_stream(std::move(credential->user_id), std::move(call), out);
+    co_return co_await serving;
+  }
   Task<Result<void>> streaming =
       stream_updates(std::move(*credential), std::move(call.request), out);
   co_return co_await streaming;
+}
+
+Task<Result<void>> GrpcApi::bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) {
+  ++stats_.calls;
+  if (!daemon_services_.is_bidi_streaming(call.method)) {
+    co_return fail(ErrorCode::not_found, "no bidirectional method " + call.method);
+  }
+  Task<Result<Credential>> authenticating = authenticate(call);
+  Result<Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
+  OpenStream open(stats_.streams_open);
+  Task<Result<void>> serving =
+      daemon_services_.bidi_stream(std::move(credential->user_id), std::move(call), in, out);
+  co_return co_await serving;
 }
 
 Task<Result<std::string>> GrpcApi::create_chat(std::string user_id, std::string request) {

@@ -1,5 +1,6 @@
 // GrpcApi: the api's gRPC face (gRPC/ConnectRPC, spec S1.3) as an RpcHandler — ChatService,
-// StreamingService, DaemonService and WorkflowService of proto/reliant/api/v1/api.proto on the
+// StreamingService, DaemonService and WorkflowService of proto/reliant/api/v1/api.proto, and a
+// daemon's own services (daemon_services.proto, DaemonServicesRpc), on the
 // same ChatService, WorkflowRoutes operations, PAT authentication and UserFeed as the REST
 // ApiServer. It sees only
 // serialized messages; the gRPC adapter (adapters/grpc/grpc_rpc_server.h) carries them.
@@ -14,6 +15,7 @@
 #include "runtime/rpc.h"
 #include "services/agent/chat_service.h"
 #include "services/api/api_server.h"
+#include "services/api/daemon_services_rpc.h"
 #include "services/api/workflow_routes.h"
 
 namespace reliant::api {
@@ -29,11 +31,14 @@ class GrpcApi final : public RpcHandler {
 
   bool knows(std::string_view method) const override;
   bool is_server_streaming(std::string_view method) const override;
+  bool is_bidi_streaming(std::string_view method) const override;
   // Every call authenticates with the metadata `authorization: Bearer <token>`; a request
   // that does not parse is invalid_argument ("malformed <message type> …").
   Task<Result<std::string>> unary(RpcCall call) override;
   // StreamUpdates: every update after since_seq, then live ones, until the client goes.
   Task<Result<void>> server_stream(RpcCall call, RpcWriter& out) override;
+  // TerminalService.StreamTerminal.
+  Task<Result<void>> bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) override;
 
   struct Stats {
     std::uint64_t calls = 0;
@@ -78,6 +83,7 @@ class GrpcApi final : public RpcHandler {
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
   WorkflowRoutes workflows_;   // stateless: the operations, like ApiServer's own
+  DaemonServicesRpc daemon_services_;
   CredentialWatches watches_;  // of the update streams
   Stats stats_;
 };

@@ -113,11 +113,78 @@ Task<v1::DaemonCommandResult> search(const v1::DaemonCommand& command, ToolConte
   co_return command_answered(command, {{"matches", matches}, {"notes", notes}});
 }
 
+// fs_create, fs_delete, fs_move and fs_copy: one Host call each, answered with where things are.
+Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolContext& context,
+                                     const Json& args, std::string path) {
+  const std::string& verb = command.command();
+  const std::string shown = shown_path(context, path);
+  if (verb == "fs_create") {
+    const std::string type = args.value("type", Json("file")).is_string()
+                                 ? args.value("type", std::string("file"))
+                                 : std::string();
+    if (type == "directory") {
+      Task<Result<void>> making = context.host.create_directory(path);
+      Result<void> made = co_await making;
+      if (!made) co_return command_refused(command, made.error());
+      co_return command_answered(command, {{"path", shown}, {"type", "directory"}});
+    }
+    const Json content_arg = args.value("content", Json(""));
+    if (type != "file" || !content_arg.is_string()) {
+      co_return command_refused(
+          command, {ErrorCode::invalid_argument,
+                    "fs_create needs {\"path\", \"type\": \"file\" | \"directory\", "
+                    "\"content\"?: TEXT}"});
+    }
+    std::string content = content_arg.get<std::string>();
+    if (content.size() > kFileWriteBytesMax) {
+      co_return command_refused(
+          command, {ErrorCode::resource_exhausted,
+                    "the content has " + std::to_string(content.size()) +
+                        " bytes; files are written up to " + std::to_string(kFileWriteBytesMax)});
+    }
+    Task<Result<FileEntry>> stating = context.host.stat(path);
+    Result<FileEntry> existing = co_await stating;
+    if (existing) co_return command_refused(command, {ErrorCode::already_exists, shown + " exists"});
+    if (existing.error().code != ErrorCode::not_found) {
+      co_return command_refused(command, existing.error());
+    }
+    const std::size_t size = content.size();
+    Task<Result<void>> writing = context.host.write_file(path, std::move(content));
+    Result<void> written = co_await writing;
+    if (!written) co_return command_refused(command, written.error());
+    co_return command_answered(command,
+                               {{"path", shown}, {"type", "file"}, {"size_bytes", size}});
+  }
+  if (verb == "fs_delete") {
+    const Json recursive = args.value("recursive", Json(false));
+    if (!recursive.is_boolean()) {
+      co_return command_refused(command,
+                                {ErrorCode::invalid_argument, "recursive must be true or false"});
+    }
+    Task<Result<void>> removing = context.host.remove_path(path, recursive.get<bool>());
+    Result<void> removed = co_await removing;
+    if (!removed) co_return command_refused(command, removed.error());
+    co_return command_answered(command, {{"path", shown}, {"deleted", true}});
+  }
+  if (!args.value("to", Json()).is_string()) {
+    co_return command_refused(command,
+                              {ErrorCode::invalid_argument, verb + " needs {\"path\", \"to\"}"});
+  }
+  const std::string to = resolve_input_path(context, args["to"].get<std::string>());
+  Task<Result<void>> moving =
+      verb == "fs_move" ? context.host.move_path(path, to) : context.host.copy_path(path, to);
+  Result<void> moved = co_await moving;
+  if (!moved) co_return command_refused(command, moved.error());
+  co_return command_answered(command, {{"path", shown}, {"to", shown_path(context, to)}});
+}
+
 }  // namespace
 
 bool is_file_command(const std::string& command) {
   return command == "fs_list" || command == "fs_tree" || command == "fs_stat" ||
-         command == "fs_read" || command == "fs_write" || command == "fs_search";
+         command == "fs_read" || command == "fs_write" || command == "fs_search" ||
+         command == "fs_create" || command == "fs_delete" || command == "fs_move" ||
+         command == "fs_copy";
 }
 
 Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context) {
@@ -131,6 +198,10 @@ Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, Too
   if (verb == "fs_search") {
     Task<v1::DaemonCommandResult> searching = search(command, context, args);
     co_return co_await searching;
+  }
+  if (verb == "fs_create" || verb == "fs_delete" || verb == "fs_move" || verb == "fs_copy") {
+    Task<v1::DaemonCommandResult> changing = change(command, context, args, path);
+    co_return co_await changing;
   }
   if (verb == "fs_list") {
     Task<Result<std::vector<FileEntry>>> listing =

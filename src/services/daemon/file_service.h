@@ -16,6 +16,13 @@
 //                                         {matches: [{path, line, text}], notes}: lines matching
 //                                         the regular expression, as the agent's grep tool finds
 //                                         them (bounded; hidden, binary, large files skipped)
+//   fs_create {path, type: file | directory, content?}
+//                                         a new file (refused when something is there) or a
+//                                         directory (parents made; one already there is fine)
+//   fs_delete {path, recursive?}          a file, link or empty directory; with recursive, a
+//                                         directory and everything under it (never a root)
+//   fs_move  {path, to}                   renames a file or directory; `to` must not exist
+//   fs_copy  {path, to}                   copies a file or a directory tree (links as links)
 // A refusal has ok false, error_message, and output_json {"code": the ErrorCode's name}.
 #pragma once
 

@@ -46,7 +46,7 @@ TerminalSessions::~TerminalSessions() {
   // Kill first, while every Session their callbacks could touch still exists.
   for (auto& [number, session] : sessions_) {
     session->scope.reset();
-    wake(*session);
+    session->scrollback.wake();
   }
 }
 
@@ -63,7 +63,7 @@ Result<TerminalView> TerminalSessions::open(TerminalSize size) {
                     " terminals are open on this daemon; close one first");
   }
   const std::uint64_t number = next_id_++;
-  auto session = std::make_unique<Session>();
+  auto session = std::make_unique<Session>(executor_, limits_);
   Session* raw = session.get();
   raw->view.id = std::string(kIdPrefix) + std::to_string(number);
   raw->view.command = shell_;
@@ -96,24 +96,12 @@ Task<void> TerminalSessions::supervise(Session* session, ProcessSpec spec) {
   } else {
     session->view.start_error = outcome.error().describe();
   }
-  wake(*session);
+  session->scrollback.wake();
 }
 
 void TerminalSessions::append(Session& session, std::string_view chunk) {
-  session.view.output_bytes += chunk.size();
   session.scrollback.append(chunk);
-  // Trim in batches: erasing the front on every chunk would copy the scrollback every time.
-  if (session.scrollback.size() > 2 * limits_.scrollback_bytes) {
-    const std::size_t cut = session.scrollback.size() - limits_.scrollback_bytes;
-    session.scrollback.erase(0, cut);
-    session.kept_from += cut;
-  }
-  wake(session);
-}
-
-void TerminalSessions::wake(Session& session) {
-  for (auto& reader : session.readers) reader.set(true);
-  session.readers.clear();
+  session.view.output_bytes = session.scrollback.end();
 }
 
 TerminalSessions::Session* TerminalSessions::find(const std::string& id) {
@@ -156,7 +144,7 @@ Result<TerminalView> TerminalSessions::close(const std::string& id) {
   sessions_.erase(it);
   session->scope.reset();  // kills the shell
   session->view.running = false;
-  wake(*session);
+  session->scrollback.wake();
   return session->view;
 }
 
@@ -173,28 +161,25 @@ Task<Result<TerminalOutput>> TerminalSessions::read(std::string id, std::uint64_
   if (session == nullptr) co_return fail(unknown(id));
   session->view.active_at = executor_.now();
   if (offset >= session->view.output_bytes && session->view.running && wait > Duration::zero()) {
-    if (session->readers.size() >= limits_.readers_max) {
-      co_return fail(ErrorCode::resource_exhausted,
-                     std::to_string(limits_.readers_max) + " reads already wait on terminal " + id);
+    Result<OutputLog::Wait> waiting = session->scrollback.next_output();
+    if (!waiting) {
+      co_return fail(waiting.error().code, waiting.error().message + " (terminal " + id + ")");
     }
-    auto [woken, waiting] = make_promise<bool>(executor_);
-    session->readers.push_back(woken);
     ScopedTimer timer(executor_, executor_.after(std::min(wait, limits_.read_wait_max),
-                                                 [woken = woken] { woken.set(false); }));
+                                                 [woken = waiting->woken] { woken.set(false); }));
     const std::shared_ptr<bool> alive = alive_;
-    (void)co_await waiting;
+    Future<bool> woken = std::move(waiting->future);
+    (void)co_await woken;
     if (!*alive) co_return fail(ErrorCode::closed, "the daemon's terminals are gone");
     session = find(id);  // closed meanwhile?
     if (session == nullptr) co_return fail(unknown(id));
   }
+  const OutputPage page = session->scrollback.page(offset, limits_.read_bytes_max);
   TerminalOutput out;
-  const std::uint64_t end = session->view.output_bytes;
-  const std::uint64_t from = std::max(std::min(offset, end), session->kept_from);
-  out.dropped = from > offset ? from - offset : 0;
-  const std::size_t at = static_cast<std::size_t>(from - session->kept_from);
-  out.data = session->scrollback.substr(at, limits_.read_bytes_max);
-  out.offset = from;
-  out.next = from + out.data.size();
+  out.data = page.data;
+  out.offset = page.offset;
+  out.next = page.next;
+  out.dropped = page.dropped;
   out.terminal = session->view;
   co_return out;
 }

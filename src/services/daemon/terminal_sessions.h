@@ -21,6 +21,7 @@
 #include "runtime/host.h"
 #include "runtime/scope.h"
 #include "runtime/task.h"
+#include "services/daemon/output_log.h"
 
 namespace reliant::daemon {
 
@@ -39,7 +40,7 @@ struct TerminalView {
   TerminalSize size;
   Instant opened_at{};
   Instant active_at{};         // the last input, read or resize
-  std::uint64_t output_bytes;  // everything the terminal showed so far: the next read's offset
+  std::uint64_t output_bytes = 0;  // everything the terminal showed so far: the next read's offset
   bool running = false;
   std::optional<int> exit_code;            // once the shell ended by itself
   std::optional<std::string> start_error;  // the host could not start it
@@ -79,18 +80,17 @@ class TerminalSessions {
 
  private:
   struct Session {
+    Session(Executor& executor, const TerminalLimits& limits)
+        : scrollback(executor, limits.scrollback_bytes, limits.readers_max) {}
     TerminalView view;
     std::shared_ptr<ProcessInput> input;
-    std::string scrollback;  // the newest output; its first byte is at `kept_from`
-    std::uint64_t kept_from = 0;
-    std::vector<Promise<bool>> readers;  // woken by output, the end, or a close
+    OutputLog scrollback;  // its reads are woken by output, the end, or a close
     // Last: destroyed first, so the task dies before the fields its callback writes.
     std::unique_ptr<Scope> scope;
   };
 
   Task<void> supervise(Session* session, ProcessSpec spec);
   void append(Session& session, std::string_view chunk);
-  static void wake(Session& session);
   Session* find(const std::string& id);
   void close_idle();
   void arm_idle_check();

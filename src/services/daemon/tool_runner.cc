@@ -1,6 +1,7 @@
 // Tool execution with timeouts, cancellation and at-most-once answers.
 #include "services/daemon/tool_runner.h"
 
+#include "base/base64url.h"
 #include "base/json_parse.h"
 #include "services/daemon/command_answers.h"
 #include "services/daemon/file_service.h"
@@ -141,6 +142,35 @@ v1::DaemonCommandResult answer_background_command(const v1::DaemonCommand& comma
   return command_answered(command, background_json(*killed));
 }
 
+// bg_follow {id, offset?, wait_ms?}: a page of a process's output from `offset`, waiting for
+// more while it runs — how BackgroundService streams it (one outstanding read at a time).
+Task<v1::DaemonCommandResult> follow_background_process(v1::DaemonCommand command,
+                                                        BackgroundProcesses& background) {
+  const Json args = parse_json_or_discarded(command.args_json());
+  if (!args.is_object() || !args.value("id", Json()).is_string()) {
+    co_return command_refused(command,
+                              {ErrorCode::invalid_argument,
+                               "bg_follow needs {\"id\": PROCESS, \"offset\"?, \"wait_ms\"?}"});
+  }
+  const Json offset = args.value("offset", Json(0u));
+  const Json wait_ms = args.value("wait_ms", Json(0u));
+  if (!offset.is_number_unsigned() || !wait_ms.is_number_unsigned()) {
+    co_return command_refused(
+        command, {ErrorCode::invalid_argument, "offset and wait_ms are whole numbers (>= 0)"});
+  }
+  Task<Result<BackgroundPage>> following =
+      background.follow(args["id"].get<std::string>(), offset.get<std::uint64_t>(),
+                        milliseconds(static_cast<std::int64_t>(
+                            std::min<std::uint64_t>(wait_ms.get<std::uint64_t>(), 60'000))));
+  Result<BackgroundPage> page = co_await following;
+  if (!page) co_return command_refused(command, page.error());
+  co_return command_answered(command, {{"data_base64url", base64url_encode(page->page.data)},
+                                       {"offset", page->page.offset},
+                                       {"next", page->page.next},
+                                       {"dropped", page->page.dropped},
+                                       {"process", background_json(page->status)}});
+}
+
 bool is_mcp_command(const std::string& command) {
   return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
          command == "mcp_disable" || command == "mcp_restart";
@@ -153,6 +183,11 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
   if (command.command() == "bg_list" || command.command() == "bg_output" ||
       command.command() == "bg_kill") {
     co_return answer_background_command(command, runner.context().background);
+  }
+  if (command.command() == "bg_follow") {
+    Task<v1::DaemonCommandResult> following =
+        follow_background_process(std::move(command), runner.context().background);
+    co_return co_await following;
   }
   if (is_file_command(command.command())) {
     Task<v1::DaemonCommandResult> answering =
@@ -215,9 +250,9 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_error_message(
         "unknown daemon command \"" + command.command() +
         "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
-        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_kill, fs_list, "
-        "fs_tree, fs_stat, fs_read, fs_write, term_list, term_open, term_input, term_resize, "
-        "term_close, term_read)");
+        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_follow, bg_kill, "
+        "fs_list, fs_tree, fs_stat, fs_read, fs_write, fs_search, fs_create, fs_delete, fs_move, "
+        "fs_copy, term_list, term_open, term_input, term_resize, term_close, term_read)");
   }
   co_return result;
 }

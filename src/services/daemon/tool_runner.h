@@ -73,7 +73,9 @@ class ToolRunner;
 // server's view after). A refusal has ok false, error_message, and output_json {"code": the
 // ErrorCode's name} (not_found for an unknown server). And the BackgroundService: "bg_list"
 // (the processes started with bash's run_in_background, in start order), "bg_output" (args
-// {"id"}: the output since the last read, as bash_output reads it, and the status) and
+// {"id"}: the output since the last read, as bash_output reads it, and the status),
+// "bg_follow" (args {"id", "offset", "wait_ms"}: a page of its output from a byte offset,
+// waiting for more while it runs, without taking what bash_output has not read) and
 // "bg_kill" (args {"id"}: the status after). And the FileSystemService (file_service.h) and the
 // TerminalService (terminal_service.h).
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/host.h"
 #include "runtime/scope.h"
@@ -290,6 +291,92 @@ TYPED_TEST_P(HostContract, AKilledProcessTakesNoMoreInput) {
   EXPECT_EQ(full.error().code, ErrorCode::resource_exhausted);
 }
 
+TYPED_TEST_P(HostContract, DirectoriesAreCreatedRemovedMovedAndCopied) {
+  Host& host = this->host();
+  ASSERT_TRUE(this->wait(host.create_directory("made/deep/er")).has_value());
+  EXPECT_TRUE(this->wait(host.stat("made/deep/er"))->is_directory);
+  EXPECT_TRUE(this->wait(host.create_directory("made/deep")).has_value()) << "exists: fine";
+  EXPECT_TRUE(this->wait(host.list_directory("made/deep/er"))->empty());
+
+  this->write("tree/a.txt", "a");
+  this->write("tree/sub/b.txt", "bb");
+  ASSERT_TRUE(this->wait(host.copy_path("tree", "copied/tree")).has_value());
+  EXPECT_EQ(*this->wait(host.read_file("copied/tree/sub/b.txt")), "bb");
+  EXPECT_EQ(*this->wait(host.read_file("tree/sub/b.txt")), "bb") << "the source stays";
+  ASSERT_TRUE(this->wait(host.copy_path("tree/a.txt", "a-copy.txt")).has_value());
+  EXPECT_EQ(*this->wait(host.read_file("a-copy.txt")), "a");
+
+  ASSERT_TRUE(this->wait(host.move_path("tree", "moved/here")).has_value());
+  EXPECT_EQ(this->wait(host.stat("tree")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(*this->wait(host.read_file("moved/here/a.txt")), "a");
+  ASSERT_TRUE(this->wait(host.move_path("a-copy.txt", "renamed.txt")).has_value());
+  EXPECT_EQ(*this->wait(host.read_file("renamed.txt")), "a");
+
+  ASSERT_TRUE(this->wait(host.remove_path("renamed.txt", false)).has_value());
+  EXPECT_EQ(this->wait(host.stat("renamed.txt")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(host.remove_path("moved", false)).error().code,
+            ErrorCode::failed_precondition)
+      << "a directory with something in it goes only when asked recursively";
+  EXPECT_TRUE(this->wait(host.read_file("moved/here/sub/b.txt")).has_value());
+  ASSERT_TRUE(this->wait(host.remove_path("moved", true)).has_value());
+  EXPECT_EQ(this->wait(host.stat("moved")).error().code, ErrorCode::not_found);
+  ASSERT_TRUE(this->wait(host.remove_path("made/deep/er", false)).has_value()) << "empty";
+}
+
+TYPED_TEST_P(HostContract, RemovesMovesAndCopiesRefuseWhatTheyMust) {
+  Host& host = this->host();
+  this->write("one", "1");
+  this->write("two", "2");
+  this->write("dir/inner", "i");
+  EXPECT_EQ(this->wait(host.remove_path("missing", true)).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(host.move_path("missing", "x")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(host.copy_path("missing", "x")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(this->wait(host.move_path("one", "two")).error().code, ErrorCode::already_exists);
+  EXPECT_EQ(this->wait(host.copy_path("one", "dir")).error().code, ErrorCode::already_exists);
+  EXPECT_EQ(*this->wait(host.read_file("two")), "2") << "nothing was replaced";
+  EXPECT_EQ(this->wait(host.move_path("dir", "dir/below")).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(host.copy_path("dir", "dir/below")).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(host.create_directory("one")).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(host.create_directory("one/under")).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(this->wait(host.copy_path("dir", "one/under")).error().code,
+            ErrorCode::invalid_argument);
+}
+
+TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself) {
+  this->write("outside/secret", "s3cret");
+  std::unique_ptr<Host> confined = this->machine.confined_host();
+  ASSERT_TRUE(this->wait(confined->write_file("mine.txt", "m")).has_value());
+  for (const std::string& outside : {std::string("../outside/secret"),
+                                     this->path("outside/secret"), std::string("../outside")}) {
+    EXPECT_EQ(this->wait(confined->remove_path(outside, true)).error().code,
+              ErrorCode::permission_denied)
+        << outside;
+    EXPECT_EQ(this->wait(confined->move_path(outside, "taken")).error().code,
+              ErrorCode::permission_denied)
+        << outside;
+    EXPECT_EQ(this->wait(confined->copy_path(outside, "taken")).error().code,
+              ErrorCode::permission_denied)
+        << outside;
+  }
+  EXPECT_EQ(this->wait(confined->copy_path("mine.txt", "../outside/planted")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(confined->move_path("mine.txt", "../outside/planted")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(confined->create_directory("../outside/made")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(confined->remove_path(".", true)).error().code,
+            ErrorCode::permission_denied)
+      << "the workspace root itself is never removed";
+  EXPECT_EQ(this->wait(confined->move_path(".", "elsewhere")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(*this->wait(this->host().read_file("outside/secret")), "s3cret");
+  EXPECT_EQ(this->wait(this->host().stat("outside/planted")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(*this->wait(confined->read_file("mine.txt")), "m");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
                             ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
                             OutputBeyondTheLimitIsCountedNotKept,
@@ -300,6 +387,9 @@ REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
                             ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
                             ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
                             AProcessReadsWhatItsCallerWritesWhileItRuns,
-                            AKilledProcessTakesNoMoreInput);
+                            AKilledProcessTakesNoMoreInput,
+                            DirectoriesAreCreatedRemovedMovedAndCopied,
+                            RemovesMovesAndCopiesRefuseWhatTheyMust,
+                            AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself);
 
 }  // namespace reliant::contract

@@ -129,9 +129,21 @@ TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
   EXPECT_TRUE(listed["processes"][0]["running"].get<bool>());
   const Json output = a.ok("GET", "/api/v1/daemons/daemon-1/processes/" + id + "/output");
   EXPECT_EQ(output["output"], "watching\n") << output.dump();
+  // Following reads by offset, apart from what bash_output takes: the same output again.
+  const std::string follow = "/api/v1/daemons/daemon-1/processes/" + id + "/follow";
+  const Json followed = a.ok("GET", follow + "?offset=0");
+  EXPECT_EQ(base64url_decode(followed["data_base64url"].get<std::string>()), "watching\n");
+  EXPECT_EQ(followed["next"], 9);
+  const Instant asked = a.m.world.now();
+  const Json nothing_yet = a.ok("GET", follow + "?offset=9&wait_ms=500");
+  EXPECT_EQ(nothing_yet["data_base64url"], "");
+  EXPECT_GE(a.m.world.now() - asked, milliseconds(500)) << "a follow at the end waits";
+  EXPECT_EQ(a.call(*a.rest, "GET", follow + "?offset=-3", a.erin).status, 400);
   const Json killed = a.ok("POST", "/api/v1/daemons/daemon-1/processes/" + id + "/kill");
   EXPECT_FALSE(killed["process"]["running"].get<bool>()) << killed.dump();
   EXPECT_TRUE(killed["process"]["killed"].get<bool>()) << killed.dump();
+  const Json ended = a.ok("GET", follow + "?offset=9&wait_ms=500");
+  EXPECT_FALSE(ended["process"]["running"].get<bool>()) << "an ended process answers at once";
 
   EXPECT_EQ(
       a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes/bash_9/output", a.erin).status,
@@ -178,6 +190,70 @@ TEST(FileService, FilesAreListedReadWrittenAndConfinedOverRest) {
           .status,
       413);
   EXPECT_EQ(a.call(*a.rest, "GET", files + "?path=.", a.finn).status, 404);
+}
+
+// Creating, deleting, moving and copying over REST: each lands inside the workspace and is
+// refused precisely when it would replace something, reach outside, or remove the root.
+TEST(FileService, FilesAreCreatedDeletedMovedAndCopiedOverRest) {
+  McpApi a;
+  const std::string files = "/api/v1/daemons/daemon-1/files";
+  const HttpResponse created =
+      a.call(*a.rest, "POST", files, a.erin,
+             Json{{"path", "src/new.cc"}, {"type", "file"}, {"content", "// new\n"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(a.m.host.file("/work/src/new.cc"), "// new\n");
+  EXPECT_EQ(a.call(*a.rest, "POST", files, a.erin,
+                   Json{{"path", "src/new.cc"}, {"type", "file"}}.dump())
+                .status,
+            409)
+      << "an existing file is never replaced by a create";
+  ASSERT_EQ(a.call(*a.rest, "POST", files, a.erin,
+                   Json{{"path", "build/out"}, {"type", "directory"}}.dump())
+                .status,
+            201);
+  EXPECT_TRUE(a.m.host.is_directory("/work/build/out"));
+
+  const Json copied = a.ok("POST", files + "/copy", Json{{"path", "src"}, {"to", "backup/src"}}.dump());
+  EXPECT_EQ(copied["to"], "backup/src") << copied.dump();
+  EXPECT_EQ(a.m.host.file("/work/backup/src/new.cc"), "// new\n");
+  (void)a.ok("POST", files + "/move", Json{{"path", "src/new.cc"}, {"to", "src/renamed.cc"}}.dump());
+  EXPECT_FALSE(a.m.host.is_file("/work/src/new.cc"));
+  EXPECT_EQ(a.m.host.file("/work/src/renamed.cc"), "// new\n");
+  EXPECT_EQ(a.call(*a.rest, "POST", files + "/move", a.erin,
+                   Json{{"path", "README.md"}, {"to", "main.cc"}}.dump())
+                .status,
+            409);
+
+  EXPECT_EQ(a.call(*a.rest, "DELETE", files + "?path=backup", a.erin).status, 409)
+      << "a directory with something in it goes only recursively";
+  (void)a.ok("DELETE", files + "?path=backup&recursive=true");
+  EXPECT_FALSE(a.m.host.is_directory("/work/backup"));
+  EXPECT_EQ(a.call(*a.rest, "DELETE", files + "?path=backup", a.erin).status, 404);
+  EXPECT_EQ(a.call(*a.rest, "DELETE", files, a.erin).status, 400) << "no path, no default";
+
+  EXPECT_EQ(a.call(*a.rest, "DELETE", files + "?path=.&recursive=true", a.erin).status, 403)
+      << "the workspace root itself";
+  for (const char* outside : {"../etc", "/etc/passwd"}) {
+    EXPECT_EQ(a.call(*a.rest, "DELETE", files + "?path=" + std::string(outside), a.erin).status,
+              403)
+        << outside;
+    EXPECT_EQ(a.call(*a.rest, "POST", files + "/copy", a.erin,
+                     Json{{"path", outside}, {"to", "stolen"}}.dump())
+                  .status,
+              403)
+        << outside;
+  }
+  EXPECT_EQ(a.call(*a.rest, "POST", files + "/move", a.erin,
+                   Json{{"path", "main.cc"}, {"to", "../main.cc"}}.dump())
+                .status,
+            403);
+  EXPECT_EQ(a.call(*a.rest, "POST", files + "/copy", a.erin, Json{{"path", "main.cc"}}.dump())
+                .status,
+            400);
+  EXPECT_EQ(a.call(*a.rest, "POST", files, a.finn,
+                   Json{{"path", "x"}, {"type", "directory"}}.dump())
+                .status,
+            404);
 }
 
 // Search over REST: lines matching a regular expression, as path/line/text, bounded and confined

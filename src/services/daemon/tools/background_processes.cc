@@ -1,6 +1,7 @@
 // Background processes: start, bounded output buffers, reads, kills and forgetting old ones.
 #include "services/daemon/tools/background_processes.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/assert.h"
@@ -27,6 +28,7 @@ BackgroundProcesses::BackgroundProcesses(Executor& executor, Host& host,
 }
 
 BackgroundProcesses::~BackgroundProcesses() {
+  *alive_ = false;
   // Kill first, while every Process their callbacks could touch still exists.
   for (auto& [id, process] : processes_) process->scope.reset();
 }
@@ -38,7 +40,7 @@ Result<std::string> BackgroundProcesses::start(ProcessSpec spec, std::string des
                     " background processes running; kill one with bash_kill first");
   }
   const std::uint64_t number = next_id_++;
-  auto process = std::make_unique<Process>();
+  auto process = std::make_unique<Process>(executor_, buffer_limit_bytes_);
   Process* raw = process.get();
   raw->status.id = "bash_" + std::to_string(number);
   raw->status.command = spec.command;
@@ -63,15 +65,17 @@ Task<void> BackgroundProcesses::supervise(Process* process, ProcessSpec spec) {
   status.ended_at = executor_.now();
   if (!outcome) {
     status.start_error = outcome.error().describe();
-    co_return;
+  } else {
+    status.timed_out = outcome->timed_out;
+    if (!outcome->timed_out) status.exit_code = outcome->exit_code;
   }
-  status.timed_out = outcome->timed_out;
-  if (!outcome->timed_out) status.exit_code = outcome->exit_code;
+  process->followed.wake();
 }
 
 void BackgroundProcesses::append(Process& process, std::string_view chunk) {
   process.status.output_bytes += chunk.size();
   process.buffer.append(chunk);
+  process.followed.append(chunk);
   // Trim in batches: erasing the front on every chunk would copy the buffer every time.
   if (process.buffer.size() > 2 * buffer_limit_bytes_) trim(process);
 }
@@ -116,8 +120,32 @@ Result<BackgroundStatus> BackgroundProcesses::kill(std::string_view id) {
     process->status.running = false;
     process->status.killed = true;
     process->status.ended_at = executor_.now();
+    process->followed.wake();
   }
   return process->status;
+}
+
+Task<Result<BackgroundPage>> BackgroundProcesses::follow(std::string id, std::uint64_t offset,
+                                                         Duration wait) {
+  Process* process = find(id);
+  if (process == nullptr) {
+    co_return fail(ErrorCode::not_found, "no background process \"" + id + "\"");
+  }
+  if (offset >= process->followed.end() && process->status.running && wait > Duration::zero()) {
+    Result<OutputLog::Wait> waiting = process->followed.next_output();
+    if (!waiting) co_return fail(waiting.error());
+    ScopedTimer timer(executor_, executor_.after(std::min(wait, kFollowWaitMax),
+                                                 [woken = waiting->woken] { woken.set(false); }));
+    const std::shared_ptr<bool> alive = alive_;
+    Future<bool> woken = std::move(waiting->future);
+    (void)co_await woken;
+    if (!*alive) co_return fail(ErrorCode::closed, "the daemon's background processes are gone");
+    process = find(id);  // forgotten meanwhile?
+    if (process == nullptr) {
+      co_return fail(ErrorCode::not_found, "no background process \"" + id + "\"");
+    }
+  }
+  co_return BackgroundPage{process->followed.page(offset, kPageBytesMax), process->status};
 }
 
 std::vector<BackgroundStatus> BackgroundProcesses::list() const {

@@ -17,6 +17,7 @@
 #include "runtime/host.h"
 #include "runtime/scope.h"
 #include "runtime/task.h"
+#include "services/daemon/output_log.h"
 
 namespace reliant::daemon {
 
@@ -44,8 +45,19 @@ struct BackgroundOutput {
   BackgroundStatus status;
 };
 
+// A page of a process's output by offset, for a client that follows it (BackgroundService's
+// streamed output) without taking what bash_output has not read yet.
+struct BackgroundPage {
+  OutputPage page;
+  BackgroundStatus status;
+};
+
 class BackgroundProcesses {
  public:
+  static constexpr std::size_t kPageBytesMax = 64u << 10;  // per page, to fit a bus message
+  static constexpr Duration kFollowWaitMax = seconds(2);   // below the bus's request timeout
+  static constexpr std::size_t kFollowersMax = 8;          // waiting reads per process
+
   // Each process keeps at most `buffer_limit_bytes` of unread output (the newest); at most
   // `max_processes` are remembered — the oldest ended ones are forgotten to make room.
   BackgroundProcesses(Executor& executor, Host& host, std::size_t buffer_limit_bytes = 1 << 20,
@@ -64,12 +76,19 @@ class BackgroundProcesses {
   // Kills a running process (no-op for one that already ended) and returns its final status.
   // Unread output stays readable. Fails with `not_found` for an unknown id.
   Result<BackgroundStatus> kill(std::string_view id);
+  // The output from `offset` on (the newest buffer_limit_bytes are kept for followers, apart
+  // from the unread buffer). When there is nothing yet and the process runs, waits up to `wait`
+  // (at most kFollowWaitMax) for output or its end. Fails with `not_found` for an unknown id.
+  Task<Result<BackgroundPage>> follow(std::string id, std::uint64_t offset, Duration wait);
   std::vector<BackgroundStatus> list() const;  // in start order
   std::size_t running() const;
 
  private:
   struct Process {
+    Process(Executor& executor, std::size_t kept_bytes)
+        : followed(executor, kept_bytes, kFollowersMax) {}
     BackgroundStatus status;
+    OutputLog followed;  // what followers page through; woken by output and the end
     std::string buffer;  // unread output, at most 2 x the limit between trims
     std::uint64_t dropped_unread = 0;
     // Last: destroyed first, so the task dies before the fields its callback writes.
@@ -88,6 +107,8 @@ class BackgroundProcesses {
   std::size_t max_processes_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Process>> processes_;  // by start order
+  // False once destroyed: a follow still waiting then wakes to an error, touching nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace reliant::daemon

@@ -1,0 +1,45 @@
+// DaemonServicesRpc: a daemon's own services over gRPC (proto/reliant/api/v1/
+// daemon_services.proto) — FileSystemService, BackgroundService, TerminalService and MCPService,
+// the gateway's frontend proxy services of seed 001. Each call names a daemon; its owner is
+// checked in the store, then the call becomes daemon commands through the DaemonRouter (the bus
+// to whichever gateway holds the daemon, or the monolith's embedded daemon), the same commands
+// the REST DaemonRoutes send. Streams are long-polls underneath: StreamProcessOutput follows
+// bg_follow, StreamTerminal reads with term_read while it forwards the client's keys with
+// term_input — one outstanding request each way, over any request-reply path.
+//
+// It serves already authenticated calls: the gRPC face that owns it (GrpcApi on the api, the
+// gateway's FrontendRpc) authenticates and passes the user on.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "runtime/env.h"
+#include "runtime/rpc.h"
+#include "services/routing/daemon_router.h"
+
+namespace reliant::api {
+
+class DaemonServicesRpc {
+ public:
+  // `router` null: every call is UNAVAILABLE (a deployment that reaches no daemon).
+  DaemonServicesRpc(Env& env, routing::DaemonRouter* router);
+
+  bool knows(std::string_view method) const;
+  bool is_server_streaming(std::string_view method) const;
+  bool is_bidi_streaming(std::string_view method) const;
+
+  Task<Result<std::string>> unary(std::string user_id, RpcCall call);
+  Task<Result<void>> server_stream(std::string user_id, RpcCall call, RpcWriter& out);
+  Task<Result<void>> bidi_stream(std::string user_id, RpcCall call, RpcReader& in,
+                                 RpcWriter& out);
+
+  // How long one long-poll read waits on the daemon (below the bus's request timeout).
+  static constexpr Duration kPollWait = milliseconds(1500);
+
+ private:
+  Env& env_;
+  routing::DaemonRouter* router_;
+};
+
+}  // namespace reliant::api

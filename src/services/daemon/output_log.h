@@ -1,0 +1,66 @@
+// OutputLog: the newest output of a running process, kept in a bounded buffer that readers page
+// through by absolute byte offset, and the reads waiting for more. A terminal's scrollback and a
+// background process's streamed output are both one: a client follows either with one
+// outstanding read at a time, over any transport that carries request and reply.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "runtime/executor.h"
+#include "runtime/future.h"
+
+namespace reliant::daemon {
+
+struct OutputPage {
+  std::string data;           // bytes as the process wrote them (not necessarily UTF-8)
+  std::uint64_t offset = 0;   // of data's first byte
+  std::uint64_t next = 0;     // the offset to read from next
+  std::uint64_t dropped = 0;  // asked for, but gone from the buffer
+};
+
+class OutputLog {
+ public:
+  // Keeps the newest `kept_bytes` (between trims, up to twice that); at most `readers_max`
+  // reads wait at once.
+  OutputLog(Executor& executor, std::size_t kept_bytes, std::size_t readers_max);
+  // Wakes every waiting read (as after output): the owner going away must not leave them hanging.
+  ~OutputLog();
+  OutputLog(const OutputLog&) = delete;
+  OutputLog& operator=(const OutputLog&) = delete;
+
+  // Appends and wakes the waiting reads.
+  void append(std::string_view chunk);
+  // Wakes the waiting reads without output (the process ended, was closed, …).
+  void wake();
+
+  // Everything ever appended: the offset the next byte will have.
+  std::uint64_t end() const { return end_; }
+  // What the buffer holds from `offset` on, at most `max_bytes`; an offset past the end reads
+  // nothing at the end, one before what is kept reads from the oldest byte kept (`dropped`).
+  OutputPage page(std::uint64_t offset, std::size_t max_bytes) const;
+  // A future the next append or wake sets (true); the reader sets `woken` (false) itself when
+  // it stops waiting first — a timer of its own. Fails with `resource_exhausted` when
+  // readers_max reads wait already. Once it resolves, the reader must check that what it reads
+  // from still exists.
+  struct Wait {
+    Promise<bool> woken;
+    Future<bool> future;
+  };
+  Result<Wait> next_output();
+
+ private:
+  Executor& executor_;
+  std::size_t kept_bytes_;
+  std::size_t readers_max_;
+  std::string kept_;  // its first byte is at kept_from_
+  std::uint64_t kept_from_ = 0;
+  std::uint64_t end_ = 0;
+  std::vector<Promise<bool>> readers_;
+};
+
+}  // namespace reliant::daemon

@@ -1,0 +1,73 @@
+// The gateway's frontend port: ListDaemons from the store, the daemon services through the bus.
+#include "services/gateway/frontend_rpc.h"
+
+#include "protocol/codec.h"
+#include "services/api/api_support.h"
+
+namespace reliant::gateway {
+namespace {
+
+constexpr std::string_view kListDaemons = "/reliant.daemon.v1.DaemonService/ListDaemons";
+
+std::string token_of(const RpcCall& call) {
+  const auto header = call.metadata.find("authorization");
+  return header == call.metadata.end() ? std::string() : api::bearer_token(header->second);
+}
+
+}  // namespace
+
+FrontendRpc::FrontendRpc(Env& env, Gateway& gateway, routing::DaemonRouter& router,
+                         const BearerVerifier* jwt)
+    : env_(env), gateway_(gateway), jwt_(jwt), services_(env, &router) {}
+
+bool FrontendRpc::knows(std::string_view method) const {
+  return method == kListDaemons || services_.knows(method);
+}
+
+bool FrontendRpc::is_server_streaming(std::string_view method) const {
+  return services_.is_server_streaming(method);
+}
+
+bool FrontendRpc::is_bidi_streaming(std::string_view method) const {
+  return services_.is_bidi_streaming(method);
+}
+
+Task<Result<std::string>> FrontendRpc::authenticate(const RpcCall& call) {
+  Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, token_of(call));
+  Result<api::Credential> credential = co_await checking;
+  if (!credential) co_return fail(credential.error());
+  co_return std::move(credential->user_id);
+}
+
+Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
+  if (call.method == kListDaemons) {
+    Task<Result<daemon::v1::ListDaemonsResponse>> listing = gateway_.list_daemons(token_of(call));
+    Result<daemon::v1::ListDaemonsResponse> listed = co_await listing;
+    if (!listed) co_return fail(listed.error());
+    co_return protocol::encode(*listed);
+  }
+  Task<Result<std::string>> authenticating = authenticate(call);
+  Result<std::string> user_id = co_await authenticating;
+  if (!user_id) co_return fail(user_id.error());
+  Task<Result<std::string>> serving = services_.unary(std::move(*user_id), std::move(call));
+  co_return co_await serving;
+}
+
+Task<Result<void>> FrontendRpc::server_stream(RpcCall call, RpcWriter& out) {
+  Task<Result<std::string>> authenticating = authenticate(call);
+  Result<std::string> user_id = co_await authenticating;
+  if (!user_id) co_return fail(user_id.error());
+  Task<Result<void>> serving = services_.server_stream(std::move(*user_id), std::move(call), out);
+  co_return co_await serving;
+}
+
+Task<Result<void>> FrontendRpc::bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) {
+  Task<Result<std::string>> authenticating = authenticate(call);
+  Result<std::string> user_id = co_await authenticating;
+  if (!user_id) co_return fail(user_id.error());
+  Task<Result<void>> serving =
+      services_.bidi_stream(std::move(*user_id), std::move(call), in, out);
+  co_return co_await serving;
+}
+
+}  // namespace reliant::gateway
