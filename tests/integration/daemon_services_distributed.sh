@@ -4,8 +4,9 @@
 # Each api reaches the daemon through the bus, where only the gateway holding it answers: its
 # files are written through one api and read through the other, its background processes
 # listed, and a terminal on it is opened, typed into, resized, left and re-attached over the
-# api's WebSocket (the `ws` npm client) — whichever api and gateway a request meets. Another
-# user's token reaches none of it.
+# api's WebSocket (the `ws` npm client) — whichever api and gateway a request meets. A grpc-js
+# client on gateway B's frontend port lists, reads and writes its files and streams a terminal
+# on it (the daemon is held by gateway A). Another user's token reaches none of it.
 #   daemon_services_distributed.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
 reliant=$1
@@ -53,4 +54,12 @@ cat "$work/terminal_ws.log"
 code=$(call "$api1" "$token" GET '/terminals')
 [ "$code" = 200 ] && grep -qF '"terminals":[]' "$work/answer.json" ||
   fail "the closed terminal is still listed: HTTP $code $(cat "$work/answer.json")"
+# Gateway B's frontend port (FileSystemService, BackgroundService, TerminalService over gRPC):
+# a client nobody here wrote, while gateway A holds the daemon.
+proto="$(cd "$(dirname "$0")/../.." && pwd)/proto/reliant/api/v1/daemon_services.proto"
+node "$(dirname "$0")/../interop/grpc_frontend.mjs" "$proto" "127.0.0.1:$((base + 21))" "$token" \
+  "$daemon_id" "$other" >"$work/grpc_frontend.log" 2>&1 ||
+  fail "grpc-js on gateway B's frontend: $(cat "$work/grpc_frontend.log")"
+cat "$work/grpc_frontend.log"
+[ "$(cat "$work/box/from-grpc-js.txt")" = "grpc-js was here" ] || fail "grpc-js's file on the daemon's disk"
 echo "daemon_services_distributed: ok"

@@ -6,6 +6,13 @@
 // queue here. Every completion holds the shared state, so the stream outlives what is pending
 // even when the session's frame is destroyed first (the server going away). Pings keep an idle
 // connection known alive, and a peer that answers none for the idle timeout is dropped.
+//
+// Messages over kMessageBytesMax are refused here, not with Beast's read_message_max: Boost
+// 1.74's teardown after that refusal reads one chunk of what the peer still sends and closes
+// the socket on the rest, and the reset loses the close frame (the peer sees 1006, not 1009).
+// Instead a message is read a piece at a time, and one that grows past the limit is answered
+// with a close frame (1009) through the ordinary close, which drains the peer's frames until its
+// own close frame arrives.
 #pragma once
 
 #include <deque>
@@ -46,11 +53,12 @@ class BeastWebSocket final : public WebSocket {
     bool writing = false;
     bool gone = false;
     std::optional<std::string> closing;  // a close frame to send once the queue is empty
+    websocket::close_code closing_code = websocket::close_code::normal;
   };
 
   BeastWebSocket(Executor& executor, NextLayer& next, std::shared_ptr<void> owner)
       : executor_(executor), shared_(std::make_shared<Shared>(next, std::move(owner))) {
-    shared_->ws.read_message_max(kMessageBytesMax);
+    shared_->ws.read_message_max(0);  // bounded by read() itself, see above
     shared_->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   }
 
@@ -68,25 +76,28 @@ class BeastWebSocket final : public WebSocket {
 
   Task<Result<WebSocketMessage>> read() override {
     if (shared_->gone) co_return fail(ErrorCode::closed, "the WebSocket is closed");
-    auto [promise, future] = make_promise<Result<WebSocketMessage>>(executor_);
     shared_->buffer.clear();
-    shared_->ws.async_read(shared_->buffer, [shared = shared_, promise = promise](
-                                                const beast::error_code& ec, std::size_t) {
-      if (ec) {
-        shared->gone = true;
-        if (ec == websocket::error::message_too_big) {
-          promise.set(
-              fail(ErrorCode::resource_exhausted,
-                   "a WebSocket message over " + std::to_string(kMessageBytesMax) + " bytes"));
-        } else {
-          promise.set(fail(ErrorCode::closed, "the WebSocket closed: " + ec.message()));
-        }
-        return;
+    do {
+      auto pair = make_promise<beast::error_code>(executor_);
+      Promise<beast::error_code> promise = pair.first;
+      Future<beast::error_code> future = std::move(pair.second);
+      shared_->ws.async_read_some(
+          shared_->buffer, kReadPieceBytes,
+          [shared = shared_, promise = promise](const beast::error_code& ec, std::size_t) {
+            if (ec) shared->gone = true;
+            promise.set(ec);
+          });
+      const beast::error_code ec = co_await future;
+      if (ec) co_return fail(ErrorCode::closed, "the WebSocket closed: " + ec.message());
+      if (shared_->buffer.size() > kMessageBytesMax) {
+        shared_->buffer.clear();
+        close_with(websocket::close_code::too_big, "message too big");
+        co_return fail(ErrorCode::resource_exhausted,
+                       "a WebSocket message over " + std::to_string(kMessageBytesMax) + " bytes");
       }
-      promise.set(WebSocketMessage{beast::buffers_to_string(shared->buffer.data()),
-                                   shared->ws.got_binary()});
-    });
-    co_return co_await future;
+    } while (!shared_->ws.is_message_done());
+    co_return WebSocketMessage{beast::buffers_to_string(shared_->buffer.data()),
+                               shared_->ws.got_binary()};
   }
 
   Task<bool> write(WebSocketMessage message) override {
@@ -101,18 +112,25 @@ class BeastWebSocket final : public WebSocket {
   bool done() const { return shared_->gone; }
 
   void close(std::string reason) override {
-    if (shared_->gone || shared_->closing) return;
-    shared_->closing = std::move(reason);
-    pump(shared_);
+    close_with(websocket::close_code::normal, std::move(reason));
   }
 
  private:
+  static constexpr std::size_t kReadPieceBytes = 64u << 10;
+
+  void close_with(websocket::close_code code, std::string reason) {
+    if (shared_->gone || shared_->closing) return;
+    shared_->closing = std::move(reason);
+    shared_->closing_code = code;
+    pump(shared_);
+  }
+
   static void pump(const std::shared_ptr<Shared>& shared) {
     if (shared->writing || shared->gone) return;
     if (shared->outgoing.empty()) {
       if (!shared->closing) return;
       shared->writing = true;
-      websocket::close_reason reason(websocket::close_code::normal);
+      websocket::close_reason reason(shared->closing_code);
       reason.reason = shared->closing->substr(0, 120);  // a control frame holds 125 bytes
       shared->ws.async_close(reason, [shared](const beast::error_code&) {
         shared->writing = false;

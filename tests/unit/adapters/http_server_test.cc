@@ -21,6 +21,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
 #include "runtime/sleep.h"
@@ -126,6 +127,27 @@ class SlowChunks final : public HttpBodyStream {
   Executor& executor_;
 };
 
+// A WebSocket session that echoes each message until the peer goes, and says how it ended.
+class EchoSession final : public WebSocketSession {
+ public:
+  explicit EchoSession(std::atomic<int>& last_error) : last_error_(last_error) {}
+  Task<void> run(WebSocket& socket) override {
+    for (;;) {
+      Task<Result<WebSocketMessage>> reading = socket.read();
+      Result<WebSocketMessage> message = co_await reading;
+      if (!message) {
+        last_error_ = static_cast<int>(message.error().code);
+        co_return;
+      }
+      Task<bool> writing = socket.write(std::move(*message));
+      if (!co_await writing) co_return;
+    }
+  }
+
+ private:
+  std::atomic<int>& last_error_;
+};
+
 // Echoes the request as JSON, except for a few paths that stream, wait or fail.
 class TestHandler final : public HttpHandler {
  public:
@@ -158,6 +180,10 @@ class TestHandler final : public HttpHandler {
       Sleep thinking = sleep(executor_, milliseconds(300));
       co_await thinking;
     }
+    if (request.path == "/echo-ws") {
+      response.websocket = std::make_shared<EchoSession>(websocket_error);
+      co_return response;
+    }
     if (request.path == "/throw") throw std::runtime_error("boom");
     nlohmann::json echo = {{"method", request.method}, {"path", request.path},
                            {"query", request.query},   {"headers", request.headers},
@@ -169,6 +195,7 @@ class TestHandler final : public HttpHandler {
 
   std::atomic<int> calls{0};
   StreamProbe probe;
+  std::atomic<int> websocket_error{-1};  // the ErrorCode the echo session's last read ended with
 
  private:
   Executor& executor_;
@@ -910,6 +937,43 @@ TEST_F(HttpServerTest, AmbiguousFramingIsRefusedWith400) {
                                      "\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
     EXPECT_EQ(ok.bytes.rfind("HTTP/1.1 200 ", 0), 0u) << ok.bytes;
     EXPECT_NE(ok.bytes.find(R"("body":"hello")"), std::string::npos) << ok.bytes;
+  }
+}
+
+}  // namespace
+}  // namespace reliant
+
+namespace reliant {
+namespace {
+
+// A WebSocket over the server: messages echo, and one over the 1 MiB limit is answered with a
+// close frame saying 1009 (message too big) that reaches the client even while it still sends
+// the rest of that message — the server drains it instead of resetting the connection.
+TEST_F(HttpServerTest, AWebSocketEchoesAndAnOversizedMessageIsClosedWith1009) {
+  start();
+  for (int round = 0; round < 5; ++round) {
+    tcp::socket socket(client_context_);
+    socket.connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)));
+    beast::websocket::stream<tcp::socket&> ws(socket);
+    ws.handshake("127.0.0.1", "/echo-ws");
+    ws.text(true);
+    ws.write(net::buffer(std::string("hello")));
+    beast::flat_buffer echoed;
+    ws.read(echoed);
+    EXPECT_EQ(beast::buffers_to_string(echoed.data()), "hello");
+
+    ws.binary(true);
+    const std::string flood(2u << 20, 'a');
+    beast::error_code ec;
+    ws.write(net::buffer(flood), ec);  // the server may close before all of it is written
+    beast::flat_buffer rest;
+    ws.read(rest, ec);
+    EXPECT_EQ(ec, beast::websocket::error::closed) << round << ": " << ec.message();
+    EXPECT_EQ(ws.reason().code, beast::websocket::close_code::too_big) << round;
+    EXPECT_TRUE(eventually([&] {
+      return handler_.websocket_error.load() == static_cast<int>(ErrorCode::resource_exhausted);
+    }));
   }
 }
 
