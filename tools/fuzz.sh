@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(scenario protocol selector sse updates chat_request cel workflow template jsonrpc)
+targets=(scenario protocol selector sse updates chat_request cel workflow template jsonrpc terminal_socket)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DRELIANT_FUZZ=ON -DRELIANT_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}" -j"$(nproc)"

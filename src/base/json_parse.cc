@@ -137,6 +137,40 @@ nlohmann::json parse_json_or_discarded(std::string_view text, std::size_t depth_
   return std::move(*parsed);
 }
 
+namespace {
+// The field, or null when `json` is not an object or has none.
+const Json* field(const Json& json, std::string_view key) {
+  if (!json.is_object()) return nullptr;
+  const auto it = json.find(key);
+  return it == json.end() ? nullptr : &*it;
+}
+}  // namespace
+
+std::string text_field(const Json& json, std::string_view key, std::string fallback) {
+  const Json* value = field(json, key);
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::move(fallback);
+}
+
+std::uint64_t unsigned_field(const Json& json, std::string_view key, std::uint64_t fallback) {
+  const Json* value = field(json, key);
+  return value != nullptr && value->is_number_unsigned() ? value->get<std::uint64_t>() : fallback;
+}
+
+std::int64_t integer_field(const Json& json, std::string_view key, std::int64_t fallback) {
+  const Json* value = field(json, key);
+  if (value == nullptr || !value->is_number_integer()) return fallback;
+  if (value->is_number_unsigned() &&
+      value->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    return fallback;
+  }
+  return value->get<std::int64_t>();
+}
+
+bool bool_field(const Json& json, std::string_view key, bool fallback) {
+  const Json* value = field(json, key);
+  return value != nullptr && value->is_boolean() ? value->get<bool>() : fallback;
+}
+
 Result<void> check_json_depth(std::string_view text, std::size_t depth_max) {
   if (depth_exceeded_at(text, depth_max)) return fail(too_deep(text, depth_max));
   return {};

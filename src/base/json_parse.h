@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -43,5 +45,17 @@ nlohmann::json parse_json_or_discarded(std::string_view text,
 // On malformed text it may refuse what a parser would reject anyway; it never passes text that a
 // parser would build deeper than `depth_max` before finding the mistake.
 Result<void> check_json_depth(std::string_view text, std::size_t depth_max = kJsonDepthMax);
+
+// A field of a parsed document that came from outside, as the type the reader wants, or
+// `fallback` when the document is not an object, lacks the field, or holds another type there.
+// nlohmann's value(key, default) throws on a field of the wrong type ({"type": 7}); these never
+// throw.
+std::string text_field(const nlohmann::json& json, std::string_view key,
+                       std::string fallback = {});
+std::uint64_t unsigned_field(const nlohmann::json& json, std::string_view key,
+                             std::uint64_t fallback = 0);
+std::int64_t integer_field(const nlohmann::json& json, std::string_view key,
+                           std::int64_t fallback = 0);
+bool bool_field(const nlohmann::json& json, std::string_view key, bool fallback = false);
 
 }  // namespace reliant

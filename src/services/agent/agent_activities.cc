@@ -1,6 +1,7 @@
 // llm_turn, tool_call and chat_finish: conversation in, one stored message and its updates out.
 #include "services/agent/agent_activities.h"
 
+#include "base/json_parse.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/step_support.h"
 
@@ -27,8 +28,8 @@ class LlmTurn final : public engine::Activity {
   std::string_view name() const override { return llm_turn_activity; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
-    const std::string chat_id = input.value("chat_id", "");
-    const std::string user_id = input.value("user_id", "");
+    const std::string chat_id = text_field(input, "chat_id");
+    const std::string user_id = text_field(input, "user_id");
     const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
     // This step's message when an earlier attempt stored it, or else the chat so far. (A value
     // the body returns, not one it appends to: a retried transaction runs the body again.)
@@ -111,7 +112,7 @@ class LlmTurn final : public engine::Activity {
     std::string text;
     Json calls = Json::array();
     for (const auto& block : message.blocks) {
-      if (block.kind == "text") text += block.body.value("text", "");
+      if (block.kind == "text") text += text_field(block.body, "text");
       if (block.kind == "tool_call") calls.push_back(block.body);
     }
     return {{"message_id", message.id}, {"text", text}, {"tool_calls", calls}};
@@ -126,11 +127,11 @@ class ToolCallStep final : public engine::Activity {
   std::string_view name() const override { return tool_call_activity; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
-    const std::string chat_id = input.value("chat_id", "");
-    const std::string user_id = input.value("user_id", "");
+    const std::string chat_id = text_field(input, "chat_id");
+    const std::string user_id = text_field(input, "user_id");
     const Json call = input.value("tool_call", Json::object());
-    const std::string call_id = call.value("id", "");
-    const std::string tool = call.value("name", "");
+    const std::string call_id = text_field(call, "id");
+    const std::string tool = text_field(call, "name");
     const std::string message_id = step_message_id(context.run_id, context.scheduled_seq);
     Executor& executor = context.executor;
 
@@ -236,8 +237,8 @@ class ToolCallStep final : public engine::Activity {
   static Json summarize(const MessageRecord& message) {
     const Json& body = message.blocks.empty() ? Json::object() : message.blocks.front().body;
     return {{"message_id", message.id},
-            {"content", body.value("content", "")},
-            {"is_error", body.value("is_error", false)}};
+            {"content", text_field(body, "content")},
+            {"is_error", bool_field(body, "is_error")}};
   }
   AgentDeps deps_;
 };
@@ -248,8 +249,8 @@ class ChatFinish final : public engine::Activity {
   std::string_view name() const override { return chat_finish_activity; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
-    const std::string chat_id = input.value("chat_id", "");
-    const std::string user_id = input.value("user_id", "");
+    const std::string chat_id = text_field(input, "chat_id");
+    const std::string user_id = text_field(input, "user_id");
     const std::string outcome = input.value("outcome", "completed");
     const std::string run_id = context.run_id;
     const std::int64_t now_ms = to_ms(context.executor.now());
@@ -262,7 +263,7 @@ class ChatFinish final : public engine::Activity {
       message.role = "assistant";
       message.created_at_ms = now_ms;
       if (outcome == "failed") {
-        message.blocks.push_back({"error", {{"message", input.value("error", "")}}});
+        message.blocks.push_back({"error", {{"message", text_field(input, "error")}}});
       } else {
         message.blocks.push_back(
             {"text",
@@ -272,7 +273,7 @@ class ChatFinish final : public engine::Activity {
       notice = std::move(message);
     }
     auto body = [chat_id, user_id, run_id, status, outcome, now_ms, notice,
-                 error = input.value("error", "")](
+                 error = text_field(input, "error")](
                     SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
       if (notice) {
         auto written = insert_message_once(tx, *notice);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/json_parse.h"
 #include "core/agent/agent_workflow.h"
 #include "core/workflow/engine_workflow.h"
 #include "services/agent/conversation_cache.h"
@@ -47,7 +48,7 @@ Result<std::string> choose_model(const AgentDeps& deps, const NodeInput& node) {
     return model.get<std::string>().empty() ? deps.default_model : model.get<std::string>();
   }
   if (!model.is_object()) return fail(node_error(node, "model must be a name or a map"));
-  const std::string name = model.value("name", "");
+  const std::string name = text_field(model, "name");
   if (!name.empty()) return name;
   std::vector<std::string> tags;
   std::vector<std::string> providers;
@@ -149,8 +150,8 @@ Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
       if (!call.is_object()) return fail(node_error(node, "tool_calls must be a list of maps"));
       llm::Block block;
       block.kind = llm::Block::Kind::tool_call;
-      block.tool_call_id = call.value("id", "");
-      block.tool_name = call.value("name", "");
+      block.tool_call_id = text_field(call, "id");
+      block.tool_name = text_field(call, "name");
       block.input = call.value("input", Json::object());
       message.content.push_back(std::move(block));
     }
@@ -158,9 +159,9 @@ Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
         result.is_object() || role == "tool") {
       llm::Block block;
       block.kind = llm::Block::Kind::tool_result;
-      block.tool_call_id = result.is_object() ? result.value("tool_call_id", "") : "";
+      block.tool_call_id = result.is_object() ? text_field(result, "tool_call_id") : "";
       block.text = result.is_object() ? result.value("content", text) : text;
-      block.is_error = result.is_object() && result.value("is_error", false);
+      block.is_error = result.is_object() && bool_field(result, "is_error");
       message.content.push_back(std::move(block));
     }
     out.messages.push_back(std::move(message));
@@ -201,7 +202,7 @@ class CallLlmNode final : public engine::Activity {
 
     llm::Request request;
     request.model = *model;
-    const std::string system = node.args.value("system_prompt", "");
+    const std::string system = text_field(node.args, "system_prompt");
     request.system = system.empty() ? kDefaultSystemPrompt : system;
     if (const Json t = node.args.value("temperature", Json()); t.is_number()) {
       request.temperature = t.get<double>();
@@ -224,9 +225,9 @@ class CallLlmNode final : public engine::Activity {
     const Json response_tool = node.args.value("response_tool", Json());
     std::string response_name;
     if (response_tool.is_object()) {
-      response_name = response_tool.value("name", "");
+      response_name = text_field(response_tool, "name");
       if (response_name.empty()) co_return fail(node_error(node, "response_tool needs a name"));
-      request.tools.push_back({response_name, response_tool.value("description", ""),
+      request.tools.push_back({response_name, text_field(response_tool, "description"),
                                response_tool.value("schema", Json{{"type", "object"}}), true});
     }
     if (*given) {
@@ -330,19 +331,19 @@ Result<MessageRecord> message_from_args(const NodeInput& node) {
   for (const auto& call : calls.is_array() ? calls : Json::array()) {
     if (!call.is_object()) return fail(node_error(node, "tool_calls must be a list of maps"));
     message.blocks.push_back({"tool_call",
-                              {{"id", call.value("id", "")},
-                               {"name", call.value("name", "")},
+                              {{"id", text_field(call, "id")},
+                               {"name", text_field(call, "name")},
                                {"input", call.value("input", Json::object())}}});
   }
   const Json results = node.args.value("tool_results", Json::array());
   for (const auto& result : results.is_array() ? results : Json::array()) {
     if (!result.is_object()) return fail(node_error(node, "tool_results must be a list of maps"));
     message.blocks.push_back({"tool_result",
-                              {{"tool_call_id", result.value("tool_call_id", "")},
-                               {"name", result.value("name", "")},
-                               {"content", result.value("content", "")},
-                               {"is_error", result.value("is_error", false)},
-                               {"daemon_id", result.value("daemon_id", "")}}});
+                              {{"tool_call_id", text_field(result, "tool_call_id")},
+                               {"name", text_field(result, "name")},
+                               {"content", text_field(result, "content")},
+                               {"is_error", bool_field(result, "is_error")},
+                               {"daemon_id", text_field(result, "daemon_id")}}});
   }
   return message;
 }

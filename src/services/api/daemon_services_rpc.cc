@@ -30,22 +30,9 @@ constexpr std::string_view kStreamTerminal = "/reliant.api.v1.TerminalService/St
 
 // ---- the daemon's JSON answers as messages ----
 
-std::string text_of(const Json& json, const char* key) {
-  const auto it = json.find(key);
-  return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-template <class Number>
-Number number_of(const Json& json, const char* key) {
-  const auto it = json.find(key);
-  return it != json.end() && it->is_number() ? it->get<Number>() : Number{};
-}
-bool flag_of(const Json& json, const char* key) {
-  const auto it = json.find(key);
-  return it != json.end() && it->is_boolean() && it->get<bool>();
-}
 // base64url text from the daemon back to bytes ("" when it is not base64url: never expected).
 std::string bytes_of(const Json& json, const char* key) {
-  auto bytes = base64url_decode(text_of(json, key));
+  auto bytes = base64url_decode(text_field(json, key));
   return bytes ? std::move(*bytes) : std::string();
 }
 
@@ -59,62 +46,62 @@ void add_strings(const Json& json, const char* key,
 }
 
 void to_proto(const Json& in, v1::FileEntry& out) {
-  out.set_path(text_of(in, "path"));
-  out.set_name(text_of(in, "name"));
-  out.set_is_directory(flag_of(in, "is_directory"));
-  out.set_is_symlink(flag_of(in, "is_symlink"));
-  out.set_size_bytes(number_of<std::uint64_t>(in, "size_bytes"));
+  out.set_path(text_field(in, "path"));
+  out.set_name(text_field(in, "name"));
+  out.set_is_directory(bool_field(in, "is_directory"));
+  out.set_is_symlink(bool_field(in, "is_symlink"));
+  out.set_size_bytes(unsigned_field(in, "size_bytes"));
 }
 
 void to_proto(const Json& in, v1::BackgroundProcess& out) {
-  out.set_id(text_of(in, "id"));
-  out.set_command(text_of(in, "command"));
-  out.set_description(text_of(in, "description"));
-  out.set_running(flag_of(in, "running"));
-  out.set_killed(flag_of(in, "killed"));
-  out.set_timed_out(flag_of(in, "timed_out"));
-  out.set_state(text_of(in, "state"));
-  if (in.contains("exit_code")) out.set_exit_code(number_of<std::int32_t>(in, "exit_code"));
-  out.set_started_at_ms(number_of<std::int64_t>(in, "started_at_ms"));
-  out.set_ended_at_ms(number_of<std::int64_t>(in, "ended_at_ms"));
-  out.set_output_bytes(number_of<std::uint64_t>(in, "output_bytes"));
-  out.set_dropped_bytes(number_of<std::uint64_t>(in, "dropped_bytes"));
+  out.set_id(text_field(in, "id"));
+  out.set_command(text_field(in, "command"));
+  out.set_description(text_field(in, "description"));
+  out.set_running(bool_field(in, "running"));
+  out.set_killed(bool_field(in, "killed"));
+  out.set_timed_out(bool_field(in, "timed_out"));
+  out.set_state(text_field(in, "state"));
+  if (in.contains("exit_code")) out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
+  out.set_started_at_ms(integer_field(in, "started_at_ms"));
+  out.set_ended_at_ms(integer_field(in, "ended_at_ms"));
+  out.set_output_bytes(unsigned_field(in, "output_bytes"));
+  out.set_dropped_bytes(unsigned_field(in, "dropped_bytes"));
 }
 
 void to_proto(const Json& in, v1::TerminalSession& out) {
-  out.set_id(text_of(in, "id"));
-  out.set_command(text_of(in, "command"));
-  out.set_rows(number_of<std::int32_t>(in, "rows"));
-  out.set_cols(number_of<std::int32_t>(in, "cols"));
-  out.set_opened_at_ms(number_of<std::int64_t>(in, "opened_at_ms"));
-  out.set_active_at_ms(number_of<std::int64_t>(in, "active_at_ms"));
-  out.set_output_bytes(number_of<std::uint64_t>(in, "output_bytes"));
-  out.set_running(flag_of(in, "running"));
-  if (in.contains("exit_code")) out.set_exit_code(number_of<std::int32_t>(in, "exit_code"));
+  out.set_id(text_field(in, "id"));
+  out.set_command(text_field(in, "command"));
+  out.set_rows(static_cast<std::int32_t>(integer_field(in, "rows")));
+  out.set_cols(static_cast<std::int32_t>(integer_field(in, "cols")));
+  out.set_opened_at_ms(integer_field(in, "opened_at_ms"));
+  out.set_active_at_ms(integer_field(in, "active_at_ms"));
+  out.set_output_bytes(unsigned_field(in, "output_bytes"));
+  out.set_running(bool_field(in, "running"));
+  if (in.contains("exit_code")) out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
 }
 
 void to_proto(const Json& in, v1::McpServer& out) {
-  out.set_name(text_of(in, "name"));
-  out.set_status(text_of(in, "status"));
-  out.set_error(text_of(in, "error"));
-  out.set_tools(number_of<std::int32_t>(in, "tools"));
-  out.set_restarts(number_of<std::int32_t>(in, "restarts"));
-  out.set_server_name(text_of(in, "server_name"));
-  out.set_server_version(text_of(in, "server_version"));
-  out.set_protocol_version(text_of(in, "protocol_version"));
+  out.set_name(text_field(in, "name"));
+  out.set_status(text_field(in, "status"));
+  out.set_error(text_field(in, "error"));
+  out.set_tools(static_cast<std::int32_t>(integer_field(in, "tools")));
+  out.set_restarts(static_cast<std::int32_t>(integer_field(in, "restarts")));
+  out.set_server_name(text_field(in, "server_name"));
+  out.set_server_version(text_field(in, "server_version"));
+  out.set_protocol_version(text_field(in, "protocol_version"));
   add_strings(in, "tags", out.mutable_tags());
-  out.set_source(text_of(in, "source"));
+  out.set_source(text_field(in, "source"));
 }
 
 void to_proto(const Json& in, v1::McpTool& out) {
-  out.set_name(text_of(in, "name"));
-  out.set_server(text_of(in, "server"));
-  out.set_tool(text_of(in, "tool"));
-  out.set_description(text_of(in, "description"));
+  out.set_name(text_field(in, "name"));
+  out.set_server(text_field(in, "server"));
+  out.set_tool(text_field(in, "tool"));
+  out.set_description(text_field(in, "description"));
   out.set_input_schema_json(in.value("input_schema", Json::object())
                                 .dump(-1, ' ', false, Json::error_handler_t::replace));
   add_strings(in, "tags", out.mutable_tags());
-  out.set_read_only(flag_of(in, "read_only"));
+  out.set_read_only(bool_field(in, "read_only"));
 }
 
 template <class Message, class List>
@@ -180,8 +167,8 @@ Planner transfer_planner(std::string command) {
     return Plan{in->daemon_id(), command, {{"path", in->path()}, {"to", in->to()}},
                 [](const Json& answer) {
                   v1::TransferFileResponse out;
-                  out.set_path(text_of(answer, "path"));
-                  out.set_to(text_of(answer, "to"));
+                  out.set_path(text_field(answer, "path"));
+                  out.set_to(text_field(answer, "to"));
                   return encoded(out);
                 }};
   };
@@ -196,7 +183,7 @@ const std::map<std::string_view, Planner>& planners() {
          return Plan{in->daemon_id(), "fs_list", {{"path", path_or_here(in->path())}},
                      [](const Json& answer) {
                        v1::ListDirectoryResponse out;
-                       out.set_path(text_of(answer, "path"));
+                       out.set_path(text_field(answer, "path"));
                        add_each<v1::FileEntry>(answer.value("entries", Json()),
                                                out.mutable_entries());
                        return encoded(out);
@@ -210,10 +197,10 @@ const std::map<std::string_view, Planner>& planners() {
          if (in->depth() != 0) args["depth"] = in->depth();
          return Plan{in->daemon_id(), "fs_tree", args, [](const Json& answer) {
                        v1::GetFileTreeResponse out;
-                       out.set_root(text_of(answer, "root"));
+                       out.set_root(text_field(answer, "root"));
                        add_each<v1::FileEntry>(answer.value("entries", Json()),
                                                out.mutable_entries());
-                       out.set_truncated(flag_of(answer, "truncated"));
+                       out.set_truncated(bool_field(answer, "truncated"));
                        return encoded(out);
                      }};
        }},
@@ -234,12 +221,12 @@ const std::map<std::string_view, Planner>& planners() {
          if (!in) return fail(in.error());
          return Plan{in->daemon_id(), "fs_read", {{"path", in->path()}}, [](const Json& answer) {
                        v1::GetFileContentResponse out;
-                       out.set_path(text_of(answer, "path"));
-                       const bool text = text_of(answer, "encoding") == "utf-8";
+                       out.set_path(text_field(answer, "path"));
+                       const bool text = text_field(answer, "encoding") == "utf-8";
                        out.set_is_text(text);
-                       out.set_content(text ? text_of(answer, "content")
+                       out.set_content(text ? text_field(answer, "content")
                                             : bytes_of(answer, "content"));
-                       out.set_size_bytes(number_of<std::uint64_t>(answer, "size_bytes"));
+                       out.set_size_bytes(unsigned_field(answer, "size_bytes"));
                        return encoded(out);
                      }};
        }},
@@ -252,8 +239,8 @@ const std::map<std::string_view, Planner>& planners() {
                      {{"path", in->path()}, {"content", in->content()}},
                      [](const Json& answer) {
                        v1::SaveFileContentResponse out;
-                       out.set_path(text_of(answer, "path"));
-                       out.set_size_bytes(number_of<std::uint64_t>(answer, "size_bytes"));
+                       out.set_path(text_field(answer, "path"));
+                       out.set_size_bytes(unsigned_field(answer, "size_bytes"));
                        return encoded(out);
                      }};
        }},
@@ -266,7 +253,7 @@ const std::map<std::string_view, Planner>& planners() {
          if (!directory) args["content"] = in->content();
          return Plan{in->daemon_id(), "fs_create", args, [](const Json& answer) {
                        v1::CreateFileOrFolderResponse out;
-                       out.set_path(text_of(answer, "path"));
+                       out.set_path(text_field(answer, "path"));
                        return encoded(out);
                      }};
        }},
@@ -279,7 +266,7 @@ const std::map<std::string_view, Planner>& planners() {
                      {{"path", in->path()}, {"recursive", in->recursive()}},
                      [](const Json& answer) {
                        v1::DeleteFileOrFolderResponse out;
-                       out.set_path(text_of(answer, "path"));
+                       out.set_path(text_field(answer, "path"));
                        return encoded(out);
                      }};
        }},
@@ -298,11 +285,11 @@ const std::map<std::string_view, Planner>& planners() {
                        const Json matches = answer.value("matches", Json::array());
                        for (const auto& match : matches) {
                          v1::SearchMatch* each = out.add_matches();
-                         each->set_path(text_of(match, "path"));
-                         each->set_line(number_of<std::uint64_t>(match, "line"));
-                         each->set_text(text_of(match, "text"));
+                         each->set_path(text_field(match, "path"));
+                         each->set_line(unsigned_field(match, "line"));
+                         each->set_text(text_field(match, "text"));
                        }
-                       out.set_notes(text_of(answer, "notes"));
+                       out.set_notes(text_field(answer, "notes"));
                        return encoded(out);
                      }};
        }},
@@ -323,8 +310,8 @@ const std::map<std::string_view, Planner>& planners() {
          return Plan{in->daemon_id(), "bg_output", {{"id", in->process_id()}},
                      [](const Json& answer) {
                        v1::GetProcessOutputResponse out;
-                       out.set_output(text_of(answer, "output"));
-                       out.set_dropped_bytes(number_of<std::uint64_t>(answer, "dropped_bytes"));
+                       out.set_output(text_field(answer, "output"));
+                       out.set_dropped_bytes(unsigned_field(answer, "dropped_bytes"));
                        to_proto(answer.value("process", Json::object()), *out.mutable_process());
                        return encoded(out);
                      }};
@@ -523,13 +510,13 @@ Task<Result<void>> DaemonServicesRpc::server_stream(std::string user_id, RpcCall
     if (!page) co_return fail(page.error());
     v1::ProcessOutputEvent event;
     event.set_data(bytes_of(*page, "data_base64url"));
-    event.set_offset(number_of<std::uint64_t>(*page, "offset"));
-    event.set_dropped(number_of<std::uint64_t>(*page, "dropped"));
+    event.set_offset(unsigned_field(*page, "offset"));
+    event.set_dropped(unsigned_field(*page, "dropped"));
     const Json process = page->value("process", Json::object());
-    const std::uint64_t next = number_of<std::uint64_t>(*page, "next");
+    const std::uint64_t next = unsigned_field(*page, "next");
     // Ended, and this page reaches the end of what it wrote: the last event.
     const bool ended =
-        !flag_of(process, "running") && next >= number_of<std::uint64_t>(process, "output_bytes");
+        !bool_field(process, "running") && next >= unsigned_field(process, "output_bytes");
     event.set_ended(ended);
     if (first || ended) to_proto(process, *event.mutable_process());
     offset = std::max(offset, next);
@@ -580,14 +567,14 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(std::string user_id, RpcCall c
     Result<Json> listed = co_await listing;
     if (!listed) co_return fail(listed.error());
     for (const auto& each : *listed) {
-      if (text_of(each, "id") == first->attach().session_id()) session = each;
+      if (text_field(each, "id") == first->attach().session_id()) session = each;
     }
     if (session.is_null()) {
       co_return fail(ErrorCode::not_found, "no terminal " + first->attach().session_id());
     }
     offset = first->attach().offset();
   }
-  stream.session_id = text_of(session, "id");
+  stream.session_id = text_field(session, "id");
   v1::TerminalStreamOutput opened_message;
   to_proto(session, *opened_message.mutable_opened());
   Task<bool> announcing = out.write(protocol::encode(opened_message));
@@ -613,22 +600,22 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(std::string user_id, RpcCall c
       co_return fail(page.error());
     }
     const std::string data = bytes_of(*page, "data_base64url");
-    const std::uint64_t dropped = number_of<std::uint64_t>(*page, "dropped");
-    offset = std::max(offset, number_of<std::uint64_t>(*page, "next"));
+    const std::uint64_t dropped = unsigned_field(*page, "dropped");
+    offset = std::max(offset, unsigned_field(*page, "next"));
     if (!data.empty() || dropped != 0) {
       v1::TerminalOutputData* chunk = message.mutable_data();
       chunk->set_data(data);
-      chunk->set_offset(number_of<std::uint64_t>(*page, "offset"));
+      chunk->set_offset(unsigned_field(*page, "offset"));
       chunk->set_dropped(dropped);
       Task<bool> writing = out.write(protocol::encode(message));
       if (!co_await writing) co_return Result<void>{};  // the client went; the terminal stays
       continue;
     }
     const Json terminal = page->value("terminal", Json::object());
-    if (!flag_of(terminal, "running")) {
+    if (!bool_field(terminal, "running")) {
       v1::TerminalStreamOutput closed;
       if (terminal.contains("exit_code")) {
-        closed.mutable_closed()->set_exit_code(number_of<std::int32_t>(terminal, "exit_code"));
+        closed.mutable_closed()->set_exit_code(static_cast<std::int32_t>(integer_field(terminal, "exit_code")));
       } else {
         closed.mutable_closed();
       }

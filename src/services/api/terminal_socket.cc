@@ -61,7 +61,7 @@ Task<bool> TerminalSocket::authenticate(WebSocket& socket) {
     co_return false;
   }
   const Json message = first->binary ? Json() : parse_json_or_discarded(first->data);
-  if (!message.is_object() || message.value("type", "") != "auth" ||
+  if (!message.is_object() || text_field(message, "type") != "auth" ||
       !message.value("token", Json()).is_string()) {
     Task<void> sending = send_error(
         socket,
@@ -90,8 +90,8 @@ Task<Result<Json>> TerminalSocket::command(std::string name, Json args) {
 }
 
 Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
-  const std::string type = message.value("type", "");
-  const Json daemon = message.value("daemon_id", Json());
+  const std::string type = text_field(message, "type");
+  const Json daemon = message.contains("daemon_id") ? message["daemon_id"] : Json();
   if (!daemon.is_string()) {
     Task<void> sending =
         send_error(socket, {ErrorCode::invalid_argument, type + " needs \"daemon_id\""});
@@ -113,7 +113,7 @@ Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
       Task<Result<Json>> opening = command("term_open", args);
       view = co_await opening;
     } else {
-      const Json id = message.value("terminal_id", Json());
+      const Json id = message.contains("terminal_id") ? message["terminal_id"] : Json();
       Task<Result<Json>> listing = command("term_list", Json::object());
       Result<Json> listed = co_await listing;
       view = fail(ErrorCode::not_found, "no terminal " +
@@ -121,7 +121,7 @@ Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
                                             " on daemon " + daemon_id_);
       if (!listed) view = fail(listed.error());
       for (const auto& terminal : listed ? *listed : Json::array()) {
-        if (terminal.value("id", "") == id) view = terminal;
+        if (id.is_string() && text_field(terminal, "id") == id.get<std::string>()) view = terminal;
       }
     }
   }
@@ -130,7 +130,7 @@ Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
     co_await sending;
     co_return false;
   }
-  terminal_id_ = (*view)["id"].get<std::string>();
+  terminal_id_ = text_field(*view, "id");
   Task<bool> sending = socket.write(text({{"type", "opened"}, {"terminal", *view}}));
   co_return co_await sending;
 }
@@ -156,8 +156,8 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
       continue;
     }
     failures = 0;
-    const auto data = base64url_decode(read->value("data_base64url", ""));
-    const std::uint64_t dropped = read->value("dropped", std::uint64_t{0});
+    const auto data = base64url_decode(text_field(*read, "data_base64url"));
+    const std::uint64_t dropped = unsigned_field(*read, "dropped");
     if (dropped > 0) {
       Task<bool> telling = socket->write(text({{"type", "dropped"}, {"bytes", dropped}}));
       if (!co_await telling) co_return;
@@ -165,18 +165,19 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
     if (!announced) {
       announced = true;
       Task<bool> telling =
-          socket->write(text({{"type", "output"}, {"offset", read->value("offset", offset)}}));
+          socket->write(text({{"type", "output"}, {"offset", unsigned_field(*read, "offset", offset)}}));
       if (!co_await telling) co_return;
     }
     if (data && !data->empty()) {
       Task<bool> writing = socket->write({*data, true});
       if (!co_await writing) co_return;
     }
-    offset = read->value("next", offset);
-    const Json terminal = read->value("terminal", Json::object());
-    if (!terminal.value("running", true) && offset >= terminal.value("output_bytes", offset)) {
+    offset = unsigned_field(*read, "next", offset);
+    const Json terminal = read->contains("terminal") ? (*read)["terminal"] : Json::object();
+    if (!bool_field(terminal, "running", true) &&
+        offset >= unsigned_field(terminal, "output_bytes", offset)) {
       Task<bool> telling =
-          socket->write(text({{"type", "exit"}, {"exit_code", terminal.value("exit_code", -1)}}));
+          socket->write(text({{"type", "exit"}, {"exit_code", integer_field(terminal, "exit_code", -1)}}));
       (void)co_await telling;
       ended_ = true;
       socket->close("the shell ended");
@@ -207,7 +208,7 @@ Task<void> TerminalSocket::run(WebSocket& socket) {
       co_await sending;
       continue;
     }
-    const std::string type = message->binary ? "input" : parsed.value("type", "");
+    const std::string type = message->binary ? "input" : text_field(parsed, "type");
     if (type == "open" || type == "attach") {
       if (!terminal_id_.empty()) {
         Task<void> sending = send_error(
@@ -215,7 +216,7 @@ Task<void> TerminalSocket::run(WebSocket& socket) {
         co_await sending;
         continue;
       }
-      const Json offset = parsed.value("offset", Json(std::uint64_t{0}));
+      const Json offset = parsed.contains("offset") ? parsed["offset"] : Json(std::uint64_t{0});
       if (!offset.is_number_unsigned()) {
         Task<void> sending =
             send_error(socket, {ErrorCode::invalid_argument, "offset is a byte count (>= 0)"});
@@ -239,15 +240,15 @@ Task<void> TerminalSocket::run(WebSocket& socket) {
       if (message->binary) {
         args["data_base64url"] = base64url_encode(message->data);
       } else {
-        args["data"] = parsed.value("data", Json());
+        args["data"] = parsed.contains("data") ? parsed["data"] : Json();
       }
       Task<Result<Json>> typing = command("term_input", args);
       done = co_await typing;
     } else if (type == "resize") {
       Task<Result<Json>> resizing =
           command("term_resize", {{"id", terminal_id_},
-                                  {"rows", parsed.value("rows", Json())},
-                                  {"cols", parsed.value("cols", Json())}});
+                                  {"rows", parsed.contains("rows") ? parsed["rows"] : Json()},
+                                  {"cols", parsed.contains("cols") ? parsed["cols"] : Json()}});
       done = co_await resizing;
     } else if (type == "close") {
       Task<Result<Json>> closing = command("term_close", {{"id", terminal_id_}});

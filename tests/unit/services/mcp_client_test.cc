@@ -175,3 +175,25 @@ TEST(McpClient, ALineWithoutEndIsCutOffAtTheLimit) {
 
 }  // namespace
 }  // namespace reliant::mcp
+
+namespace reliant::mcp {
+namespace {
+
+// A server's content blocks with fields of the wrong type read as what can be read, never an
+// exception (which would end the daemon): nlohmann's value(key, "") throws on {"type": 7}.
+TEST(McpClient, ContentBlocksWithFieldsOfTheWrongTypeAreReadWithoutThrowing) {
+  const Json content = Json::parse(R"([
+    {"type": 7, "text": "x"},
+    {"type": "text", "text": 42},
+    {"type": "image", "mimeType": [], "data": {}},
+    {"type": "resource", "resource": {"uri": false}},
+    {"type": "resource_link", "uri": null},
+    {"type": "text", "text": "kept"}
+  ])");
+  std::string text;
+  EXPECT_NO_THROW(text = content_text(content));
+  EXPECT_NE(text.find("kept"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace reliant::mcp

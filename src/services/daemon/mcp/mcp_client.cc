@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/json_parse.h"
 #include "base/assert.h"
 
 namespace reliant::mcp {
@@ -33,23 +34,23 @@ std::string content_text(const Json& content) {
   std::string out;
   for (const auto& block : content) {
     if (!block.is_object()) continue;
-    const std::string type = block.value("type", "");
+    const std::string type = text_field(block, "type");
     std::string piece;
     if (type == "text") {
-      piece = block.value("text", "");
+      piece = text_field(block, "text");
     } else if (type == "image" || type == "audio") {
       const Json data = block.value("data", Json(""));
-      piece = "[" + type + " " + block.value("mimeType", "") + ", " +
+      piece = "[" + type + " " + text_field(block, "mimeType") + ", " +
               size_text(data.is_string() ? data.get_ref<const std::string&>() : "") + "]";
     } else if (type == "resource") {
       const Json resource = block.value("resource", Json::object());
       if (resource.is_object() && resource.contains("text") && resource["text"].is_string()) {
         piece = resource["text"].get<std::string>();
       } else if (resource.is_object()) {
-        piece = "[resource " + resource.value("uri", "") + "]";
+        piece = "[resource " + text_field(resource, "uri") + "]";
       }
     } else if (type == "resource_link") {
-      piece = "[resource link " + block.value("uri", "") + "]";
+      piece = "[resource link " + text_field(block, "uri") + "]";
     } else {
       piece = "[" + type + " content]";
     }
@@ -108,8 +109,8 @@ Task<Result<McpServerInfo>> McpClient::connect() {
   server_.protocol_version = version;
   const Json info = answer->value("serverInfo", Json::object());
   if (info.is_object()) {
-    server_.name = info.value("name", "");
-    server_.version = info.value("version", "");
+    server_.name = text_field(info, "name");
+    server_.version = text_field(info, "version");
   }
   const Json capabilities = answer->value("capabilities", Json::object());
   server_.capabilities = capabilities.is_object() ? capabilities : Json::object();

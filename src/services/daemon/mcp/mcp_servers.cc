@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/json_parse.h"
 #include "base/assert.h"
 #include "runtime/sleep.h"
 
@@ -264,7 +265,7 @@ Task<std::vector<ExposedTool>> McpServers::tools() {
       exposed.tags = {"mcp", server->config.name};
       exposed.tags.insert(exposed.tags.end(), server->config.tags.begin(), server->config.tags.end());
       exposed.read_only = tool.annotations.is_object() &&
-                          tool.annotations.value("readOnlyHint", false) == true;
+                          bool_field(tool.annotations, "readOnlyHint");
       out.push_back(std::move(exposed));
     }
   }
