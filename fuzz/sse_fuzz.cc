@@ -9,13 +9,13 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
 #include "base/assert.h"
 
 namespace {
 
-using reliant::llm::SseEvent;
-using reliant::llm::SseParser;
+using reliant::SseEvent;
+using reliant::SseParser;
 
 struct Outcome {
   std::vector<SseEvent> events;

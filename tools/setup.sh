@@ -38,6 +38,10 @@ fi
 if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
   npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
 fi
+# MCP's conformance suite drives the daemon's MCP client (conformance.mcp_client).
+if [ ! -d tests/mcp-conformance/node_modules/@modelcontextprotocol/conformance ] || [ tests/mcp-conformance/package-lock.json -nt tests/mcp-conformance/node_modules ]; then
+  npm ci --prefix tests/mcp-conformance --no-audit --no-fund --loglevel=error
+fi
 # cel-spec's conformance tests for the CEL evaluator come as an npm package too (conformance.cel).
 if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel-conformance/package-lock.json -nt tests/cel-conformance/node_modules ]; then
   npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error

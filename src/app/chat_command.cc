@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
 #include "app/api_client.h"
 #include "app/http_client.h"
 #include "app/run_inputs.h"
@@ -66,7 +66,7 @@ class Printer {
   Printer(std::string run_id, bool quiet) : run_id_(std::move(run_id)), quiet_(quiet) {}
 
   // False once the run has ended.
-  bool on_event(const llm::SseEvent& sse) {
+  bool on_event(const SseEvent& sse) {
     // Updates carry stored documents (messages with their tool inputs).
     auto event = parse_json_or_discarded(sse.data, kStoredJsonDepthMax);
     if (event.is_discarded()) return true;
@@ -210,8 +210,8 @@ int run_chat(const ChatOptions& o) {
   // stream's start is missed; a dropped connection resumes from the last id seen.
   std::string last_id = std::to_string(seq - 1);
   for (int attempt = 0; running && attempt < 5; ++attempt) {
-    llm::SseParser parser;  // a fresh one per connection: a cut stream leaves a partial event
-    std::vector<llm::SseEvent> events;
+    SseParser parser;  // a fresh one per connection: a cut stream leaves a partial event
+    std::vector<SseEvent> events;
     auto streamed =
         http_stream(client->endpoint(),
                     "/api/v1/updates?chat_id=" + url_encode(chat_id) + "&since_seq=" + last_id,

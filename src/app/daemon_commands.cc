@@ -23,6 +23,7 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_transport.h"
 #include "adapters/host/posix_host.h"
+#include "adapters/llm/outbound_http.h"
 #include "app/browser_login.h"
 #include "app/daemon_files.h"
 #include "app/mcp_files.h"
@@ -382,7 +383,9 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   FileCredentials store(*paths, credentials, *identity, login);
   daemon::ToolSet tools = daemon::make_builtin_tools();
   // MCP servers from the mcp.json layers, started when a call first needs one.
+  llm::OutboundHttpClient mcp_http(executor);  // servers of type http and sse
   mcp::McpServersOptions mcp_options;
+  mcp_options.http = &mcp_http;
   mcp_options.log_dir = std::filesystem::path(paths->log).parent_path().string();
   mcp_options.working_dir = working_dir;
   mcp::McpServers mcp_servers(env, host, mcp_options);

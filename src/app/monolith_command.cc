@@ -13,6 +13,7 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/host/posix_host.h"
+#include "adapters/llm/outbound_http.h"
 #include "adapters/memory/in_process_bus.h"
 #include "app/api_listeners.h"
 #include "app/daemon_files.h"
@@ -125,7 +126,9 @@ int run_monolith(const MonolithOptions& options) {
 
   // The embedded daemon's MCP servers, from the mcp.json layers (read before the environment's
   // secrets are put away: ${VAR} may name one).
+  llm::OutboundHttpClient mcp_http(executor);  // servers of type http and sse
   mcp::McpServersOptions mcp_options;
+  mcp_options.http = &mcp_http;
   mcp_options.log_dir = std::filesystem::absolute(options.data_dir).string();
   mcp_options.working_dir = working_dir;
   mcp::McpServers mcp_servers(env, host, mcp_options);

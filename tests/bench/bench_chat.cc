@@ -19,7 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
 #include "app/http_client.h"
 
 namespace {
@@ -39,8 +39,8 @@ struct Finals {
 
 void follow(const reliant::HttpEndpoint& endpoint, const std::string& token,
             const std::string& chat, Finals* finals) {
-  reliant::llm::SseParser parser;
-  std::vector<reliant::llm::SseEvent> events;
+  reliant::SseParser parser;
+  std::vector<reliant::SseEvent> events;
   auto streamed = reliant::http_stream(
       endpoint, "/api/v1/updates?previews=false&chat_id=" + chat + "&since_seq=0",
       {{"Authorization", "Bearer " + token}}, [&](std::string_view bytes) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The daemon's MCP client against servers nobody here wrote, over stdio, on real processes:
-# @modelcontextprotocol/server-everything (tools, images, progress) and
+# The daemon's MCP client against servers nobody here wrote, on real processes:
+# @modelcontextprotocol/server-everything (tools, images, progress) over stdio, Streamable HTTP
+# and the older HTTP+SSE, and
 # @modelcontextprotocol/server-filesystem (configured in a project's layered mcp.json, with a
-# variable), through `reliant mcp`; and on the monolith, called by the agent and managed
-# through the MCPService over REST. Also a program that is no MCP server and one that does not
+# variable), through `reliant mcp`; and on the monolith, called by the agent (over stdio and
+# over HTTP) and managed through the MCPService over REST. Also a program that is no MCP server and one that does not
 # exist: a precise error and exit 2, never a hang or a crash.
 #   mcp_reference_servers.sh RELIANT_BINARY
 set -euo pipefail
@@ -38,6 +39,36 @@ out=$("$reliant" mcp call get-sum -a '{"a":"two"}' -- node "$everything" stdio 2
 set -e
 [ "$code" = 1 ] || [ "$code" = 2 ] || fail "bad arguments gave exit $code: $out"
 echo "server-everything: bad arguments refused (exit $code)"
+
+# 1b. server-everything over Streamable HTTP and over HTTP+SSE (its own express servers).
+source "$here/../../tools/ports.sh"
+http_port=$(free_port_block 2)
+PORT=$http_port node "$everything" streamableHttp >"$work/everything-http.log" 2>&1 &
+http_server=$!
+PORT=$((http_port + 1)) node "$everything" sse >"$work/everything-sse.log" 2>&1 &
+sse_server=$!
+trap 'kill $http_server $sse_server 2>/dev/null || true; rm -rf "$work"' EXIT
+listening() {  # PORT: something accepts connections there
+  curl -s -o /dev/null -m 1 "http://127.0.0.1:$1/" || [ $? -ne 7 ]
+}
+for _ in $(seq 1 100); do
+  if listening "$http_port" && listening $((http_port + 1)); then break; fi
+  sleep 0.1
+done
+out=$("$reliant" mcp call echo -a '{"message":"over streamable http"}' --timeout 30 \
+  --url "http://127.0.0.1:$http_port/mcp") || fail "echo over Streamable HTTP: $out"
+grep -q "Echo: over streamable http" <<<"$out" || fail "echo over Streamable HTTP answered: $out"
+out=$("$reliant" mcp call trigger-long-running-operation -a '{"duration":1,"steps":4}' --timeout 30 \
+  --url "http://127.0.0.1:$http_port/mcp") || fail "a streamed call over HTTP: $out"
+grep -q "Long running operation completed" <<<"$out" || fail "the streamed call answered: $out"
+out=$("$reliant" mcp call echo -a '{"message":"over http+sse"}' --timeout 30 \
+  --url "http://127.0.0.1:$((http_port + 1))/sse" --transport sse) || fail "echo over HTTP+SSE: $out"
+grep -q "Echo: over http+sse" <<<"$out" || fail "echo over HTTP+SSE answered: $out"
+set +e
+out=$("$reliant" mcp tools --timeout 5 --url "http://127.0.0.1:$(free_port_block 1)/mcp" 2>&1); code=$?
+set -e
+[ "$code" = 2 ] && grep -q "cannot reach" <<<"$out" || fail "an unreachable HTTP server gave exit $code: $out"
+echo "server-everything over HTTP: echo and a streamed call (Streamable HTTP), echo (HTTP+SSE); an unreachable URL refused (exit 2)"
 
 # 2. server-filesystem from the project's layered configuration, with ${VAR:-default}.
 project=$work/project
@@ -80,19 +111,20 @@ grep -q "exited with code 127" <<<"$out" || fail "no reason given: $out"
 echo "not servers: refused with '$(head -c 100 <<<"$out")' (exit 2)"
 
 # 4. The monolith's agent, with the scripted model, calls server-everything's echo from the
-# project's mcp.json, and the result streams to `reliant chat`.
-source "$here/../../tools/ports.sh"
+# project's mcp.json, over stdio and over Streamable HTTP, and the results stream to
+# `reliant chat`.
 ws=$work/ws
 mkdir -p "$ws/.reliant"
 cat >"$ws/.reliant/mcp.json" <<JSON
-{"mcpServers": {"everything": {"command": "node", "args": ["$everything", "stdio"]}}}
+{"mcpServers": {"everything": {"command": "node", "args": ["$everything", "stdio"]},
+                "remote": {"type": "http", "url": "http://127.0.0.1:$http_port/mcp"}}}
 JSON
 port=$(free_port_block 2)
 api="https://127.0.0.1:$port"
 "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) \
   --working-dir "$ws" >"$work/monolith.log" 2>&1 &
 monolith=$!
-trap 'kill -9 $monolith 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill -9 $monolith 2>/dev/null || true; kill $http_server $sse_server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
   [ -s "$work/data/tls/cert.pem" ] && curl -sf --cacert "$work/data/tls/cert.pem" "$api/health" >/dev/null && break
   sleep 0.1
@@ -104,6 +136,11 @@ grep -q "mcp__everything__echo" <<<"$out" || { cat "$work/monolith.log"; fail "n
 grep -q "Echo: hello through the agent" <<<"$out" || fail "the echo did not stream back: $out"
 [ -f "$work/data/mcp-everything.log" ] || { cat "$work/monolith.log"; fail "no log of the server's stderr: $(ls -la $work/data)"; }
 echo "monolith: the agent called mcp__everything__echo; reliant chat showed: $(grep -m1 "Echo: hello through" <<<"$out")"
+out=$("$reliant" chat --server "$api" --data-dir "$work/data" \
+  'run `tool:mcp__remote__get-sum {"a":19,"b":23}`' 2>&1) ||
+  { cat "$work/monolith.log"; fail "chat over HTTP: $out"; }
+grep -q "The sum of 19 and 23 is 42" <<<"$out" || { cat "$work/monolith.log"; fail "the HTTP server's sum did not stream back: $out"; }
+echo "monolith: the agent called mcp__remote__get-sum over Streamable HTTP: $(grep -m1 "The sum of" <<<"$out")"
 
 # 5. The MCPService over the monolith's REST API: the embedded daemon's servers, their tools,
 # disable and restart; an unknown server is a 404.

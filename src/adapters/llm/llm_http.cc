@@ -386,8 +386,11 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
     }
   }
 
-  c->request =
-      http::request<http::string_body>(http::verb::post, url.path.empty() ? "/" : url.path, 11);
+  const http::verb verb = http::string_to_verb(post.method);
+  if (verb == http::verb::unknown) {
+    co_return fail(ErrorCode::invalid_argument, "unknown HTTP method '" + post.method + "'");
+  }
+  c->request = http::request<http::string_body>(verb, url.path.empty() ? "/" : url.path, 11);
   c->request.set(http::field::host, where);
   c->request.set(http::field::user_agent, "reliant");
   for (const auto& [name, value] : post.headers) c->request.set(name, value);
@@ -423,7 +426,8 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
       it->second += value;
     }
   }
-  const bool success = reply.status >= 200 && reply.status < 300;
+  if (post.on_head) post.on_head(reply.status, reply.headers);
+  const bool success = post.sink_every_status || (reply.status >= 200 && reply.status < 300);
 
   while (!c->parser->is_done()) {
     {

@@ -42,10 +42,15 @@ struct HttpTimeouts {
 };
 
 struct HttpPost {
+  std::string method = "POST";  // the LLM providers' is always POST; other callers choose
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // sent as is; set content-type in `headers`
   HttpTimeouts timeouts;
+  // Told the status and headers before any of the body is read (not for the providers' calls).
+  std::function<void(int status, const std::map<std::string, std::string>& headers)> on_head;
+  // True: every status's body goes to the body sink (not kept as error_body).
+  bool sink_every_status = false;
 };
 
 struct HttpReply {
@@ -71,7 +76,7 @@ class LlmHttpClient {
   LlmHttpClient(const LlmHttpClient&) = delete;
   LlmHttpClient& operator=(const LlmHttpClient&) = delete;
 
-  // POSTs on one fresh connection. HTTPS verifies the peer against the trust store and the
+  // POSTs (or sends post.method) on one fresh connection. HTTPS verifies the peer against the trust store and the
   // host name, with SNI. Fails with `invalid_argument` (bad URL), `unavailable` (resolve,
   // connect, TLS or I/O failure; the connection broke mid-body) or `timeout` (a limit in
   // post.timeouts passed). Any HTTP status is a success here. Destroying the awaiting frame

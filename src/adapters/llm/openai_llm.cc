@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
 #include "adapters/llm/wire_json.h"
 #include "base/json_parse.h"
 

@@ -33,7 +33,7 @@
 #include "adapters/llm/llm_config.h"
 #include "adapters/llm/llm_http.h"
 #include "adapters/llm/openai_llm.h"
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
 #include "runtime/scope.h"
 #include "unit/support/temp_dir.h"
 

@@ -112,7 +112,10 @@ TEST(McpServers, DisabledAndBrokenServersNeverStart) {
   EXPECT_EQ(h.view("broken").status, McpServerStatus::unhealthy);
   EXPECT_EQ(h.view("broken").error, broken.error);
   EXPECT_EQ(h.view("remote").status, McpServerStatus::unhealthy);
-  EXPECT_NE(h.view("remote").error.find("http transport"), std::string::npos);
+  // This harness's daemon makes no HTTP requests (no HttpClient): it says so, and where.
+  EXPECT_NE(h.view("remote").error.find("cannot reach the http server at https://mcp.example.com/mcp"),
+            std::string::npos)
+      << h.view("remote").error;
   EXPECT_EQ(h.host.stats().runs_started, 0u);
   auto refused = h.run(h.servers->call("mcp__off__echo", {}, seconds(10)));
   EXPECT_TRUE(refused.is_error);

@@ -82,8 +82,10 @@ Task<Result<McpServerInfo>> McpClient::connect() {
       });
   if (!opened) co_return fail(opened.error());
   open_ = true;
+  Json ours = Json::object();
+  if (options_.on_elicitation) ours["elicitation"] = Json::object();
   Json params{{"protocolVersion", kProtocolVersions[0]},
-              {"capabilities", Json::object()},
+              {"capabilities", ours},
               {"clientInfo", {{"name", options_.client_name}, {"version", options_.client_version}}}};
   Task<Result<Json>> initializing = call("initialize", std::move(params), options_.initialize_timeout);
   const std::shared_ptr<bool> alive = alive_;
@@ -97,7 +99,7 @@ Task<Result<McpServerInfo>> McpClient::connect() {
     close();
     co_return fail(ErrorCode::failed_precondition, "initialize: the result is not an object");
   }
-  const std::string version = answer->value("protocolVersion", "");
+  const std::string version = text_field(*answer, "protocolVersion");
   const bool known = std::any_of(std::begin(kProtocolVersions), std::end(kProtocolVersions),
                                  [&](const char* v) { return version == v; });
   if (!known) {
@@ -260,8 +262,11 @@ void McpClient::receive(std::string text) {
     case Message::Kind::request:
       if (message->method == "ping") {
         (void)transport_->send(result(*message->id, Json::object()));
+      } else if (message->method == "elicitation/create" && options_.on_elicitation) {
+        (void)transport_->send(result(*message->id, options_.on_elicitation(message->params)));
       } else {
-        // Sampling, roots and elicitation are capabilities this client does not declare.
+        // Sampling and roots are capabilities this client does not declare (elicitation only with
+        // a handler).
         (void)transport_->send(error_response(message->id, rpc_error::method_not_found,
                                               "method not supported: " + message->method));
       }

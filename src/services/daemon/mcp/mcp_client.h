@@ -59,6 +59,10 @@ struct McpClientOptions {
   std::size_t list_pages_max = 100;        // a server paging forever is cut off here
   std::string client_name = "reliant";
   std::string client_version = "0.1.0";
+  // Set: the client declares the elicitation capability and answers a server's
+  // elicitation/create with what this returns ({action, content}); unset, such requests are
+  // refused (a daemon has nobody to ask).
+  std::function<Json(const Json& params)> on_elicitation;
 };
 
 class McpClient {

@@ -1,6 +1,7 @@
 // McpServers: one state machine per server — disconnected → connecting → healthy, and
 // unhealthy with a restart timer when a start fails or the connection ends.
 #include "services/daemon/mcp/mcp_servers.h"
+#include "services/daemon/mcp/mcp_http_transport.h"
 
 #include <algorithm>
 #include <utility>
@@ -59,12 +60,27 @@ struct McpServers::Server {
 McpServers::McpServers(Env& env, Host& host, McpServersOptions options)
     : McpServers(
           env,
-          [&env, &host, log_dir = options.log_dir,
-           working_dir = options.working_dir](const McpServerConfig& server)
+          [&env, &host, log_dir = options.log_dir, working_dir = options.working_dir,
+           http = options.http](const McpServerConfig& server)
               -> Result<std::unique_ptr<McpTransport>> {
+            if (server.type == "http" || server.type == "sse") {
+              if (http == nullptr) {
+                return fail(ErrorCode::failed_precondition,
+                            "this daemon makes no HTTP requests, so it cannot reach the " +
+                                server.type + " server at " + server.url);
+              }
+              McpHttpEndpoint endpoint;
+              endpoint.url = server.url;
+              endpoint.headers = server.headers;
+              if (server.type == "http") {
+                return std::unique_ptr<McpTransport>(
+                    std::make_unique<StreamableHttpTransport>(env.executor, *http, endpoint));
+              }
+              return std::unique_ptr<McpTransport>(
+                  std::make_unique<SseTransport>(env.executor, *http, endpoint));
+            }
             if (server.type != "stdio") {
-              return fail(ErrorCode::failed_precondition,
-                          "the " + server.type + " transport is not available on this daemon yet");
+              return fail(ErrorCode::invalid_argument, "unknown transport " + server.type);
             }
             std::vector<std::string> words{server.command};
             words.insert(words.end(), server.args.begin(), server.args.end());

@@ -18,6 +18,7 @@
 #include "core/mcp/mcp_config.h"
 #include "runtime/env.h"
 #include "runtime/scope.h"
+#include "runtime/http_client.h"
 #include "services/daemon/mcp/mcp_client.h"
 
 namespace reliant::mcp {
@@ -60,6 +61,9 @@ struct McpServersOptions {
   std::string log_dir;  // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
   std::string working_dir;  // stdio servers without a cwd start here; empty: the host's
   McpClientOptions client;
+  // How servers of type http (Streamable HTTP) and sse (HTTP+SSE) are reached; null: they are
+  // UNHEALTHY, saying this daemon cannot reach them. It must outlive the servers.
+  HttpClient* http = nullptr;
 };
 
 struct McpCallOutcome {

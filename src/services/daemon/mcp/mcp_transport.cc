@@ -24,23 +24,45 @@ std::string shell_command(const std::vector<std::string>& words) {
   return out;
 }
 
-StdioTransport::StdioTransport(Executor& executor, Host& host, StdioServer server)
-    : executor_(executor), host_(host), server_(std::move(server)) {}
-
-StdioTransport::~StdioTransport() {
-  *alive_ = false;
-  close();
-}
-
-Result<void> StdioTransport::open(OnMessage on_message, OnClosed on_closed) {
+Result<void> TransportBase::begin(OnMessage on_message, OnClosed on_closed) {
   if (open_) return fail(ErrorCode::failed_precondition, "the transport is already open");
-  if (server_.command.empty()) return fail(ErrorCode::invalid_argument, "the server has no command");
   on_message_ = std::move(on_message);
   on_closed_ = std::move(on_closed);
-  input_ = std::make_shared<ProcessInput>();
-  partial_.clear();
   open_ = true;
   scope_ = std::make_unique<Scope>(executor_);
+  return {};
+}
+
+void TransportBase::closed(Error why) {
+  if (!open_) return;
+  open_ = false;
+  OnClosed tell = std::move(on_closed_);
+  on_message_ = nullptr;
+  // The tasks are ending, or one of them is running this: they go on a later turn.
+  executor_.post([this, alive = alive_] {
+    if (*alive && !open_) scope_.reset();
+  });
+  if (tell) tell(why);
+}
+
+void TransportBase::forget_client() {
+  open_ = false;
+  on_closed_ = nullptr;
+  on_message_ = nullptr;
+}
+
+StdioTransport::StdioTransport(Executor& executor, Host& host, StdioServer server)
+    : TransportBase(executor), host_(host), server_(std::move(server)) {}
+
+StdioTransport::~StdioTransport() { close(); }
+
+Result<void> StdioTransport::open(OnMessage on_message, OnClosed on_closed) {
+  if (!open_ && server_.command.empty()) {
+    return fail(ErrorCode::invalid_argument, "the server has no command");
+  }
+  if (auto begun = begin(std::move(on_message), std::move(on_closed)); !begun) return begun;
+  input_ = std::make_shared<ProcessInput>();
+  partial_.clear();
   scope_->spawn(serve());
   return {};
 }
@@ -62,11 +84,11 @@ Task<void> StdioTransport::serve() {
   Task<Result<ProcessOutcome>> running = host_.run(std::move(spec));
   Result<ProcessOutcome> outcome = co_await running;
   if (!outcome) {
-    closed(Error{outcome.error().code, "cannot start the server: " + outcome.error().message});
+    ended(Error{outcome.error().code, "cannot start the server: " + outcome.error().message});
   } else {
     std::string why = "the server exited with code " + std::to_string(outcome->exit_code);
     if (!outcome->error_output.empty()) why += ": " + outcome->error_output.substr(0, 512);
-    closed(Error{ErrorCode::unavailable, why});
+    ended(Error{ErrorCode::unavailable, why});
   }
 }
 
@@ -78,7 +100,7 @@ void StdioTransport::take_output(std::string_view chunk) {
     if (end == std::string_view::npos) {
       partial_.append(chunk);
       if (partial_.size() > kMessageBytesMax) {
-        closed(Error{ErrorCode::resource_exhausted,
+        ended(Error{ErrorCode::resource_exhausted,
                      "the server sent a message over " + std::to_string(kMessageBytesMax) +
                          " bytes"});
       }
@@ -99,29 +121,15 @@ Result<void> StdioTransport::send(std::string message) {
   return input_->write(std::move(message));
 }
 
-void StdioTransport::closed(Error why) {
+void StdioTransport::ended(Error why) {
   if (!open_) return;
-  open_ = false;
   if (input_) input_->end();
-  OnClosed tell = std::move(on_closed_);
-  on_message_ = nullptr;
-  // The process's task is ending, or still running when a message closed us; its scope (the
-  // kill) goes on a later turn, not from inside the process's own output callback.
-  executor_.post([this, alive = alive_] {
-    if (*alive && !open_) scope_.reset();
-  });
-  if (tell) tell(why);
+  closed(std::move(why));  // the kill (the scope) goes on a later turn
 }
 
 void StdioTransport::close() {
-  if (!open_) {
-    scope_.reset();
-    return;
-  }
-  open_ = false;
-  on_closed_ = nullptr;
-  on_message_ = nullptr;
-  if (input_) input_->end();
+  if (open_ && input_) input_->end();
+  forget_client();
   scope_.reset();  // kills the process
 }
 

@@ -31,6 +31,29 @@ class McpTransport {
   virtual void close() = 0;
 };
 
+// What every transport keeps: the client's callbacks, whether it is open, and the scope its
+// tasks live in. closed() tells the client once, and lets the tasks go on a later turn — never
+// from inside the task that noticed the end. A derived transport destroys scope_ first in its
+// destructor (its tasks use its own members).
+class TransportBase : public McpTransport {
+ protected:
+  explicit TransportBase(Executor& executor) : executor_(executor) {}
+  ~TransportBase() override { *alive_ = false; }
+  // open()'s common part: fails when open already, else keeps the callbacks and a fresh scope.
+  Result<void> begin(OnMessage on_message, OnClosed on_closed);
+  // The connection ended by itself: the client hears why (once).
+  void closed(Error why);
+  // close()'s common part: the client hears nothing more.
+  void forget_client();
+
+  Executor& executor_;
+  OnMessage on_message_;
+  OnClosed on_closed_;
+  bool open_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
+  std::unique_ptr<Scope> scope_;
+};
+
 struct StdioServer {
   std::string command;  // run by the shell, as given (arguments quoted by the caller)
   std::map<std::string, std::string> env;
@@ -39,7 +62,7 @@ struct StdioServer {
   std::string log_path;
 };
 
-class StdioTransport final : public McpTransport {
+class StdioTransport final : public TransportBase {
  public:
   StdioTransport(Executor& executor, Host& host, StdioServer server);
   ~StdioTransport() override;
@@ -51,18 +74,12 @@ class StdioTransport final : public McpTransport {
  private:
   Task<void> serve();
   void take_output(std::string_view chunk);
-  void closed(Error why);
+  void ended(Error why);
 
-  Executor& executor_;
   Host& host_;
   StdioServer server_;
-  OnMessage on_message_;
-  OnClosed on_closed_;
   std::shared_ptr<ProcessInput> input_;
   std::string partial_;  // a line not yet ended
-  bool open_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
-  std::unique_ptr<Scope> scope_;  // last: the process's task goes first
 };
 
 // `words` quoted for /bin/sh, joined by spaces.

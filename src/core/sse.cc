@@ -1,9 +1,11 @@
 // SseParser: splits bytes into lines (\n, \r\n or \r), lines into fields, blank lines into events.
-#include "adapters/llm/sse.h"
+#include "core/sse.h"
+
+#include <algorithm>
 
 #include <utility>
 
-namespace reliant::llm {
+namespace reliant {
 
 namespace {
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
@@ -85,8 +87,17 @@ void SseParser::process_line(std::string_view line, std::vector<SseEvent>& out) 
     event_.assign(value);
   } else if (field == "id") {
     if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
+  } else if (field == "retry") {
+    // Digits only (spec §9.2.6); anything else is ignored. Bounded: a day is plenty.
+    std::uint64_t ms = 0;
+    bool digits = !value.empty() && value.size() <= 9;
+    for (char c : value) {
+      if (c < '0' || c > '9') digits = false;
+      if (digits) ms = ms * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (digits) retry_ms_ = std::min<std::uint64_t>(ms, 86'400'000);
   }
-  // `retry` and unknown fields are ignored: this client does its own reconnecting.
+  // Unknown fields are ignored.
 }
 
-}  // namespace reliant::llm
+}  // namespace reliant

@@ -2,13 +2,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
 
-namespace reliant::llm {
+namespace reliant {
 
 struct SseEvent {
   std::string event = "message";  // the `event:` field, "message" when the event names none
@@ -29,6 +31,10 @@ class SseParser {
 
   // True when bytes of an unfinished event are buffered (a stream that ends here was cut).
   bool has_partial_event() const { return !line_.empty() || has_fields_; }
+  // The last `retry:` field (the server's reconnection delay in milliseconds), if any came.
+  std::optional<std::uint64_t> retry_ms() const { return retry_ms_; }
+  // The last `id:` seen, even on an event without data (a stream's priming event).
+  const std::string& last_id() const { return last_id_; }
 
  private:
   void process_line(std::string_view line, std::vector<SseEvent>& out);
@@ -41,7 +47,8 @@ class SseParser {
   bool has_data_ = false;
   bool has_fields_ = false;
   std::string last_id_;
+  std::optional<std::uint64_t> retry_ms_;
   bool failed_ = false;
 };
 
-}  // namespace reliant::llm
+}  // namespace reliant
