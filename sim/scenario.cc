@@ -20,13 +20,14 @@ const std::vector<std::string> kInvariants = {
     "results_once",   "queues_drain",        "tool_at_most_once",  "tool_results",
     "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
     "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
-    "workflow_node_daemons"};
+    "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
-    "tool_at_most_once", "tool_results", "tool_isolation", "daemon_status", "daemon_liveness"};
+    "tool_at_most_once", "tool_results",       "tool_isolation",   "daemon_status",
+    "daemon_liveness",   "terminal_isolation", "terminal_results", "cancel_grace"};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -259,7 +260,25 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
 
 Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 DaemonNodeConfig& config) {
-  if (auto ok = r.expect_map(node, path, {"user", "type", "labels", "managed"}); !ok) return ok;
+  if (auto ok = r.expect_map(node, path,
+                             {"user", "type", "labels", "managed", "mcp", "mcp_crash_share"});
+      !ok) {
+    return ok;
+  }
+  if (node["mcp"]) {
+    auto mcp = r.boolean(node["mcp"], path + ".mcp");
+    if (!mcp) return fail(mcp.error());
+    config.mcp = *mcp;
+  }
+  if (node["mcp_crash_share"]) {
+    auto share = r.probability(node["mcp_crash_share"], path + ".mcp_crash_share");
+    if (!share) return fail(share.error());
+    if (!config.mcp) {
+      return fail(r.error(node["mcp_crash_share"], path + ".mcp_crash_share",
+                          "the daemon runs no MCP server (set mcp: true)"));
+    }
+    config.mcp_crash_share = *share;
+  }
   if (node["managed"]) {
     auto managed = r.boolean(node["managed"], path + ".managed");
     if (!managed) return fail(managed.error());
@@ -302,15 +321,21 @@ Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
                                      const std::string& path, ToolClientConfig& config) {
   if (auto ok = r.expect_map(
           node, path,
-          {"user", "interval", "sync_share", "tool_timeout", "command_time_max", "daemon"});
+          {"user", "interval", "sync_share", "tool_timeout", "command_time_max", "daemon", "kind"});
       !ok) {
     return ok;
   }
-  for (const char* key : {"user", "daemon"}) {
+  for (const char* key : {"user", "daemon", "kind"}) {
     if (!node[key]) continue;
     auto text = r.string(node[key], path + "." + key);
     if (!text) return fail(text.error());
-    (std::string(key) == "user" ? config.user : config.daemon) = *text;
+    const std::string name = key;
+    (name == "user" ? config.user : name == "daemon" ? config.daemon : config.kind) = *text;
+  }
+  if (config.kind != "bash" && config.kind != "mcp" && config.kind != "terminal" &&
+      config.kind != "cancel") {
+    return fail(r.error(node["kind"], path + ".kind",
+                        "expected bash, mcp, terminal or cancel, got '" + config.kind + "'"));
   }
   if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
     return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));

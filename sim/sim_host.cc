@@ -47,6 +47,7 @@ struct SimHost::Run {
     --host.running_;
     if (!ended) ++host.stats_.runs_killed;
     if (spec.input) spec.input->end();  // a killed process reads no more
+    if (host.process_ended_) host.process_ended_(spec.command, !ended);
   }
 
   // Stderr joins stdout, as written, unless the spec keeps it apart.

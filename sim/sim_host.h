@@ -126,6 +126,10 @@ class SimHost final : public Host {
   std::optional<SimCommandScript> script_of(std::string_view command) const;
   // Every command line run() was given, in order.
   const std::vector<std::string>& commands_run() const { return commands_run_; }
+  // Told of every run's end, as it happens: its command, and whether it was killed (cancelled,
+  // or its caller destroyed) rather than ending by itself.
+  using ProcessEnded = std::function<void(const std::string& command, bool killed)>;
+  void on_process_end(ProcessEnded hook) { process_ended_ = std::move(hook); }
   std::size_t running() const { return running_; }
   const SimHostStats& stats() const { return stats_; }
 
@@ -175,6 +179,7 @@ class SimHost final : public Host {
   std::map<std::string, SimCommandHandler, std::less<>> prefixes_;
   std::map<std::string, SimInteractiveFactory, std::less<>> interactive_;
   std::vector<std::string> commands_run_;
+  ProcessEnded process_ended_;
   std::size_t running_ = 0;
   SimHostStats stats_;
 };

@@ -88,7 +88,8 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
     answer(std::move(result), options_.reply_delay);
   } else if (method == "tools/call") {
     ++calls_;
-    if (options_.crash_after_calls != 0 && calls_ >= options_.crash_after_calls) {
+    if ((options_.crash_after_calls != 0 && calls_ >= options_.crash_after_calls) ||
+        (options_.crash_now && options_.crash_now())) {
       io.exit(1, options_.reply_delay);
       return;
     }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct SimMcpServerOptions {
   std::size_t crash_after_calls = 0;         // exits 1 on this tools/call (0: never)
   std::size_t flood_bytes = 0;               // on a call to "flood": this many bytes, no newline
   bool list_changed_after_first_call = false;  // adds tool "late" and says so
+  // Asked at every tools/call: true crashes the server there (exit 1), as crash_after_calls does.
+  std::function<bool()> crash_now;
 };
 
 class SimMcpServer final : public SimInteractive {

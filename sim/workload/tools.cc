@@ -15,7 +15,10 @@
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
+#include "base/base64url.h"
+#include "base/json_parse.h"
 #include "services/daemon/daemon.h"
+#include "services/daemon/mcp/mcp_servers.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
 #include "services/routing/daemon_resolver.h"
@@ -24,6 +27,7 @@
 #include "services/storage/sql_row.h"
 #include "sim/runner.h"
 #include "sim/sim_host.h"
+#include "sim/sim_mcp_server.h"
 #include "sim/sim_store.h"
 
 namespace reliant::sim {
@@ -84,6 +88,26 @@ struct ToolPathWorkload::Impl {
   std::map<std::string, std::vector<std::string>> executions;  // request id → daemon nodes
   std::vector<ToolCallRecord> calls;
   std::vector<std::shared_ptr<gateway::GatewayStats>> gateway_stats;
+  std::uint64_t mcp_crashes = 0;
+  // Cancel clients: when each call was cancelled, and when each command ended on a daemon (by
+  // the request id it echoes).
+  struct CancelRecord {
+    std::string request_id;
+    std::string client;
+    Instant cancelled_at{};
+  };
+  std::vector<CancelRecord> cancels;
+  std::map<std::string, Instant> command_ended;
+  // Terminal clients: each line typed, and when its output came back.
+  struct TerminalLine {
+    std::string client;
+    std::string marker;
+    Instant typed{};
+    std::optional<Instant> seen;
+  };
+  std::vector<TerminalLine> terminal_lines;
+  std::uint64_t terminals_opened = 0;
+  std::uint64_t terminal_reattaches = 0;  // reads that failed and were taken up again
   std::optional<Instant> store_healthy_since;
   Random random;
   SimExecutor clock;
@@ -112,6 +136,7 @@ struct ToolPathWorkload::Impl {
   Duration reconnect_allowance() const {
     return scenario.tool_path.backoff_max + 2 * scenario.tool_path.heartbeat_interval + seconds(5);
   }
+  bool healed() const { return world.now() >= kSimEpoch + scenario.heal_at; }
   bool store_healthy() const {
     const StoreFaults& f = database.faults();
     return !f.outage && f.fail_before_commit == 0 && f.fail_after_commit == 0 && f.slow == 0;
@@ -206,8 +231,31 @@ class SimDaemonProcess {
         env_{env.executor, env.random, env.bus, env.transport, env.store, &host_},
         credentials_(env_, machine.token, machine.daemon_id, machine.token_id,
                      machine.registration_seq, machine.user_id),
+        mcp_(env_, host_),
         tools_(daemon::make_builtin_tools()),
         daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
+    ToolPathWorkload::Impl* impl = machine.impl;
+    // The cancel clients' commands end with `echo <request id>`: when each one ended.
+    host_.on_process_end([impl](const std::string& command, bool) {
+      const std::size_t at = command.rfind("echo ");
+      if (at != std::string::npos) impl->command_ended.emplace(command.substr(at + 5), impl->world.now());
+    });
+    if (machine.config.mcp) {
+      sim::SimMcpServerOptions server;
+      server.name = "sim";
+      const double share = machine.config.mcp_crash_share;
+      server.crash_now = [impl, share] {
+        if (share <= 0 || impl->healed() || !impl->random.chance(share)) return false;
+        ++impl->mcp_crashes;
+        return true;
+      };
+      host_.on_interactive("'sim-mcp'", sim::SimMcpServer::factory(std::move(server)));
+      mcp::McpServerConfig sim_server;
+      sim_server.name = "sim";
+      sim_server.command = "sim-mcp";
+      mcp_.configure({{"sim", sim_server}});
+      tools_.attach_mcp(&mcp_);
+    }
     if (machine.config.managed) {
       auto listening = daemon_.listen();
       RELIANT_ASSERT_MSG(listening.has_value(), listening ? "" : listening.error().message.c_str());
@@ -218,6 +266,7 @@ class SimDaemonProcess {
   SimHost host_;
   Env env_;
   SimCredentials credentials_;
+  mcp::McpServers mcp_;
   daemon::ToolSet tools_;
   daemon::Daemon daemon_;  // last: destroyed first
 };
@@ -237,7 +286,11 @@ class ToolClient {
         router_(env, routing::BusRouterConfig{}),
         ids_(env.executor, env.random.split("tool-client")),
         scope_(env.executor) {
-    scope_.spawn(loop());
+    if (shared_.config.kind == "terminal") {
+      scope_.spawn(terminal_loop());
+    } else {
+      scope_.spawn(loop());
+    }
   }
 
  private:
@@ -284,7 +337,18 @@ class ToolClient {
                                                        " && echo " + call.request_id}}
                             .dump();
       call.timeout = config.tool_timeout;
-      const bool sync = env_.random.chance(config.sync_share);
+      bool sync = env_.random.chance(config.sync_share);
+      if (config.kind == "mcp") {
+        call.tool_name = "mcp__sim__echo";
+        call.input_json = nlohmann::json{{"text", "echo " + call.request_id}}.dump();
+      } else if (config.kind == "cancel") {
+        // A command that would run long, cancelled a moment after it is sent.
+        call.input_json =
+            nlohmann::json{{"command", "sleep 30 && echo " + call.request_id}}.dump();
+        call.timeout = seconds(60);
+        sync = false;
+        cancels_.spawn(cancel_later(this, call.user_id, call.daemon_id, call.request_id));
+      }
       const std::size_t index = impl.calls.size();
       impl.calls.push_back(ToolCallRecord{call.request_id,
                                           shared_.node,
@@ -322,11 +386,124 @@ class ToolClient {
     }
   }
 
+  static Task<void> cancel_later(ToolClient* self, std::string user_id, std::string daemon_id,
+                                 std::string request_id) {
+    co_await sleep(self->env_.executor, seconds(1));
+    Task<Result<void>> cancelling =
+        self->router_.cancel_tool(user_id, daemon_id, request_id, "the sim's cancel client");
+    Result<void> sent = co_await cancelling;
+    if (sent) {
+      self->shared_.impl->cancels.push_back(ToolPathWorkload::Impl::CancelRecord{
+          request_id, self->shared_.node, self->env_.executor.now()});
+    }
+  }
+
+  // One daemon command's answer, or why there is none (the daemon's refusal included).
+  Task<Result<nlohmann::json>> command(std::string daemon_id, std::string name,
+                                       nlohmann::json args) {
+    Task<Result<v1::DaemonCommandResult>> asking = router_.daemon_command(
+        user_id_of(shared_.config.user), std::move(daemon_id), std::move(name), args.dump());
+    Result<v1::DaemonCommandResult> answer = co_await asking;
+    if (!answer) co_return fail(answer.error());
+    if (!answer->ok()) {
+      const std::string code = text_field(parse_json_or_discarded(answer->output_json()), "code");
+      co_return fail(code == "not_found" ? ErrorCode::not_found : ErrorCode::failed_precondition,
+                     answer->error_message());
+    }
+    co_return parse_json_or_discarded(answer->output_json());
+  }
+
+  // Every marker of another user in terminal output is a leak (markers are mk|<user>|…|n).
+  void check_isolation(const std::string& output) {
+    ToolPathWorkload::Impl& impl = *shared_.impl;
+    for (std::size_t at = output.find("mk|"); at != std::string::npos;
+         at = output.find("mk|", at + 1)) {
+      const std::size_t end = output.find('|', at + 3);
+      if (end == std::string::npos) continue;  // cut off: the next read has the rest
+      const std::string user = output.substr(at + 3, end - at - 3);
+      if (user == shared_.config.user) continue;
+      impl.checker.violation(env_.executor.now(), "terminal_isolation",
+                             shared_.node + " (user " + shared_.config.user +
+                                 ") read terminal output of user " + user + ": \"" +
+                                 output.substr(at, 60) + "\"");
+    }
+  }
+
+  // A terminal kept open on one daemon: each turn types a marker and reads until it comes back,
+  // taking the output up again at its offset after a failed read (a gateway failing over); a
+  // terminal that is gone (its daemon restarted) is opened anew.
+  Task<void> terminal_loop() {
+    ToolPathWorkload::Impl& impl = *shared_.impl;
+    const ToolClientConfig& config = shared_.config;
+    std::string daemon_id;
+    std::string terminal_id;
+    std::uint64_t offset = 0;
+    std::uint64_t lines = 0;
+    for (;;) {
+      co_await sleep(env_.executor, config.interval);
+      if (daemon_id.empty()) {
+        Task<Result<std::string>> choosing = choose_daemon();
+        Result<std::string> chosen = co_await choosing;
+        if (!chosen) continue;
+        daemon_id = *chosen;
+      }
+      if (terminal_id.empty()) {
+        Task<Result<nlohmann::json>> opening = command(daemon_id, "term_open", {{"rows", 24}});
+        Result<nlohmann::json> opened = co_await opening;
+        if (!opened) {
+          if (opened.error().code == ErrorCode::not_found) daemon_id.clear();
+          continue;
+        }
+        terminal_id = text_field(*opened, "id");
+        offset = 0;
+        ++impl.terminals_opened;
+      }
+      const std::string marker =
+          "mk|" + config.user + "|" + shared_.node + "|" + std::to_string(++lines);
+      const std::size_t index = impl.terminal_lines.size();
+      impl.terminal_lines.push_back({shared_.node, marker, env_.executor.now(), std::nullopt});
+      Task<Result<nlohmann::json>> typing =
+          command(daemon_id, "term_input", {{"id", terminal_id}, {"data", "echo " + marker + "\r"}});
+      Result<nlohmann::json> typed = co_await typing;
+      if (!typed) {
+        if (typed.error().code == ErrorCode::not_found) terminal_id.clear();
+        continue;
+      }
+      const Instant until = env_.executor.now() + config.tool_timeout;
+      std::string tail;  // the newest output, enough to hold the marker's line
+      while (env_.executor.now() < until) {
+        Task<Result<nlohmann::json>> reading = command(
+            daemon_id, "term_read", {{"id", terminal_id}, {"offset", offset}, {"wait_ms", 1000}});
+        Result<nlohmann::json> read = co_await reading;
+        if (!read) {
+          if (read.error().code == ErrorCode::not_found) {
+            terminal_id.clear();
+            break;
+          }
+          ++impl.terminal_reattaches;
+          co_await sleep(env_.executor, milliseconds(200));
+          continue;
+        }
+        const auto data = base64url_decode(text_field(*read, "data_base64url"));
+        offset = std::max(offset, unsigned_field(*read, "next", offset));
+        if (!data || data->empty()) continue;
+        check_isolation(*data);
+        tail = (tail + *data).substr(tail.size() + data->size() > 4096 ? tail.size() + data->size() - 4096 : 0);
+        // The shell echoes the typed line too; the answer is the marker on a line of its own.
+        if (tail.find("\n" + marker + "\r\n") != std::string::npos) {
+          impl.terminal_lines[index].seen = env_.executor.now();
+          break;
+        }
+      }
+    }
+  }
+
   Env& env_;
   ClientShared shared_;
   routing::BusDaemonRouter router_;
   IdGenerator ids_;
-  Scope scope_;  // last: destroyed first
+  Scope cancels_{env_.executor};  // the cancel client's pending cancels
+  Scope scope_;                   // last: destroyed first
 };
 
 // The control plane's part in managed daemons (spec S0.12): it keeps each managed daemon
@@ -618,6 +795,32 @@ void ToolPathWorkload::finish(Instant end) {
                                  (call.sync ? "sync" : "durable") + ") failed: " + call.outcome);
     }
   }
+  // A cancelled command ends within the grace period: cancels made once the faults healed,
+  // whose command started on a daemon.
+  constexpr Duration kCancelGrace = seconds(5);
+  for (const auto& cancel : impl.cancels) {
+    if (cancel.cancelled_at < from || cancel.cancelled_at + kCancelGrace > end) continue;
+    if (impl.executions.count(cancel.request_id) == 0) continue;  // it never ran
+    const auto ended = impl.command_ended.find(cancel.request_id);
+    if (ended == impl.command_ended.end() || ended->second > cancel.cancelled_at + kCancelGrace) {
+      impl.checker.violation(
+          end, "cancel_grace",
+          "request " + cancel.request_id + " from " + cancel.client + " was cancelled at " +
+              format_duration(cancel.cancelled_at - kSimEpoch) + " but its command " +
+              (ended == impl.command_ended.end()
+                   ? std::string("still runs")
+                   : "ran until " + format_duration(ended->second - kSimEpoch)) +
+              " (grace " + format_duration(kCancelGrace) + ")");
+    }
+  }
+  // Every line typed into a terminal once the faults healed came back.
+  for (const auto& line : impl.terminal_lines) {
+    if (line.typed < from || line.typed + seconds(20) > end || line.seen) continue;
+    impl.checker.violation(end, "terminal_results",
+                           line.client + " typed " + line.marker + " at " +
+                               format_duration(line.typed - kSimEpoch) +
+                               " (after healing) and never read it back");
+  }
   // Liveness: every daemon connected and recorded active at the end.
   std::map<std::string, std::pair<DaemonStatus, std::string>> recorded;  // id → status, gateway
   auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
@@ -723,6 +926,14 @@ void ToolPathWorkload::summarize(RunReport& report) const {
   out += "tool calls: " + u(t.calls) + " (" + u(t.answered_ok) + " ok, " + u(t.answered_error) +
          " answered with an error, " + u(t.failed) + " failed, of which " + u(t.unroutable) +
          " found no daemon); " + u(t.executions) + " executions; " + u(t.lost) + " reported lost\n";
+  if (impl_->mcp_crashes != 0 || !impl_->cancels.empty() || !impl_->terminal_lines.empty()) {
+    std::uint64_t seen = 0;
+    for (const auto& line : impl_->terminal_lines) seen += line.seen ? 1 : 0;
+    out += "mcp: " + u(impl_->mcp_crashes) + " server crashes; cancels: " +
+           u(impl_->cancels.size()) + "; terminals: " + u(impl_->terminals_opened) + " opened, " +
+           u(impl_->terminal_lines.size()) + " lines typed, " + u(seen) + " read back, " +
+           u(impl_->terminal_reattaches) + " reads taken up again\n";
+  }
   out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
          " authentication recoveries, " + u(t.status_changes) +
          " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +

@@ -11,7 +11,15 @@
 //   daemon_status      a daemon's recorded status follows the truth within the stale timeout
 //                      plus one heartbeat;
 //   daemon_liveness    after healing, every daemon is connected and recorded active within the
-//                      backoff cap plus two heartbeats.
+//                      backoff cap plus two heartbeats;
+//   terminal_isolation no terminal client reads output another user's terminal showed (each
+//                      line typed carries its user's name);
+//   terminal_results   every line typed into a terminal after healing is read back, whichever
+//                      gateway holds the daemon by then;
+//   cancel_grace       a tool call cancelled after healing has its command end within 5 s.
+// Daemons may run the simulator's MCP server (crashing at random until the faults heal), and
+// clients of kind mcp call it; of kind terminal keep a terminal open; of kind cancel cancel what
+// they start.
 #pragma once
 
 #include <array>

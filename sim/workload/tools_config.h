@@ -28,6 +28,11 @@ struct DaemonNodeConfig {
   // A managed cloud daemon: it dials nobody and holds no credentials; a gateway dials it when
   // the control plane says so (a control_plane node must exist).
   bool managed = false;
+  // An MCP server the daemon runs over stdio (the simulator's scripted one, named "sim"). Each
+  // tools/call crashes it with probability `mcp_crash_share` until the faults heal; the daemon
+  // starts it again with backoff, or at once for the next call that needs it.
+  bool mcp = false;
+  double mcp_crash_share = 0;
 };
 
 struct ControlPlaneConfig {
@@ -41,6 +46,11 @@ struct ToolClientConfig {
   Duration tool_timeout = seconds(10);
   Duration command_time_max = milliseconds(500);  // each call runs `sleep` up to this long
   std::string daemon;  // a daemon selector (name, local, cloud, any); empty: default resolution
+  // What each call does: "bash" (a command that echoes its request id), "mcp" (the daemon's MCP
+  // server echoes it), "terminal" (types a marker into a terminal the client keeps open on the
+  // daemon, re-attaching at its offset across failovers, and reads it back) or "cancel" (starts
+  // a long command and cancels it a moment later).
+  std::string kind = "bash";
 };
 
 // A chat client (the chat workload): it owns one chat of `user`, sends a message asking for a

@@ -13,10 +13,24 @@ namespace {
 
 constexpr std::string_view kIdPrefix = "term_";
 
-std::optional<std::uint64_t> number_of(const std::string& id) {
-  if (!id.starts_with(kIdPrefix)) return std::nullopt;
+// The part of every id that names this set of terminals: when they were made, in base 36. A
+// daemon that restarted hands out other ids, so a client holding an id from before is told the
+// terminal is gone instead of being attached to a newer one that happens to have its number.
+std::string instance_of(Instant now) {
+  std::uint64_t ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
+  std::string out;
+  do {
+    out.insert(out.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[ms % 36]);
+    ms /= 36;
+  } while (ms != 0);
+  return out;
+}
+
+// The number of `id` when it is one of ours (`prefix` is "term_<instance>_").
+std::optional<std::uint64_t> number_of(const std::string& id, const std::string& prefix) {
+  if (!id.starts_with(prefix)) return std::nullopt;
   std::uint64_t number = 0;
-  const char* first = id.data() + kIdPrefix.size();
+  const char* first = id.data() + prefix.size();
   const char* last = id.data() + id.size();
   auto [end, error] = std::from_chars(first, last, number);
   if (error != std::errc() || end != last || first == last) return std::nullopt;
@@ -35,7 +49,8 @@ TerminalSessions::TerminalSessions(Executor& executor, Host& host, std::string w
       host_(host),
       working_dir_(std::move(working_dir)),
       limits_(limits),
-      shell_(shell.empty() ? "exec \"${SHELL:-/bin/sh}\" -l" : std::move(shell)) {
+      shell_(shell.empty() ? "exec \"${SHELL:-/bin/sh}\" -l" : std::move(shell)),
+      id_prefix_(std::string(kIdPrefix) + instance_of(executor.now()) + "_") {
   RELIANT_ASSERT(limits_.sessions_max > 0 && limits_.scrollback_bytes > 0);
   RELIANT_ASSERT(limits_.read_bytes_max > 0 && limits_.readers_max > 0);
 }
@@ -65,7 +80,7 @@ Result<TerminalView> TerminalSessions::open(TerminalSize size) {
   const std::uint64_t number = next_id_++;
   auto session = std::make_unique<Session>(executor_, limits_);
   Session* raw = session.get();
-  raw->view.id = std::string(kIdPrefix) + std::to_string(number);
+  raw->view.id = id_prefix_ + std::to_string(number);
   raw->view.command = shell_;
   raw->view.size = size;
   raw->view.opened_at = raw->view.active_at = executor_.now();
@@ -105,7 +120,7 @@ void TerminalSessions::append(Session& session, std::string_view chunk) {
 }
 
 TerminalSessions::Session* TerminalSessions::find(const std::string& id) {
-  const auto number = number_of(id);
+  const auto number = number_of(id, id_prefix_);
   if (!number) return nullptr;
   const auto it = sessions_.find(*number);
   return it == sessions_.end() ? nullptr : it->second.get();
@@ -137,7 +152,7 @@ Result<TerminalView> TerminalSessions::resize(const std::string& id, TerminalSiz
 }
 
 Result<TerminalView> TerminalSessions::close(const std::string& id) {
-  const auto number = number_of(id);
+  const auto number = number_of(id, id_prefix_);
   const auto it = number ? sessions_.find(*number) : sessions_.end();
   if (it == sessions_.end()) return fail(unknown(id));
   std::unique_ptr<Session> session = std::move(it->second);

@@ -35,7 +35,7 @@ struct TerminalLimits {
 };
 
 struct TerminalView {
-  std::string id;  // "term_1", "term_2", ... in open order
+  std::string id;  // "term_<instance>_1", "…_2", ... in open order; unique across restarts
   std::string command;
   TerminalSize size;
   Instant opened_at{};
@@ -100,6 +100,7 @@ class TerminalSessions {
   std::string working_dir_;
   TerminalLimits limits_;
   std::string shell_;
+  std::string id_prefix_;  // "term_<instance>_"
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;  // by open order
   std::optional<TimerId> idle_check_;                           // armed while a session is open

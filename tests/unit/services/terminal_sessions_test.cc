@@ -76,7 +76,7 @@ TEST(TerminalSessions, ATerminalEchoesRunsPagesResizesAndEnds) {
   auto opened = m.terminals.open(TerminalSize{30, 100});
   ASSERT_TRUE(opened.has_value()) << opened.error().message;
   const std::string id = opened->id;
-  EXPECT_EQ(id, "term_1");
+  EXPECT_TRUE(id.starts_with("term_") && id.ends_with("_1")) << id;
   m.settle();
   EXPECT_EQ(m.shown(id), "$ ");
 
@@ -168,38 +168,55 @@ TEST(TerminalSessions, AReadWaitingWhenTheSessionsGoEndsWithAnError) {
 TEST(TerminalService, CommandsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
   Machine m;
   const Json opened = m.command("term_open", {{"rows", 10}, {"cols", 40}});
-  ASSERT_EQ(opened["id"], "term_1") << opened.dump();
+  const std::string id = opened.value("id", "");
+  ASSERT_TRUE(id.starts_with("term_") && id.ends_with("_1")) << opened.dump();
   EXPECT_EQ(opened["rows"], 10);
   EXPECT_TRUE(opened["running"]);
-  EXPECT_EQ(m.command("term_input", {{"id", "term_1"}, {"data", "echo typed\r"}})["id"], "term_1");
-  EXPECT_EQ(m.command("term_input", {{"id", "term_1"},
+  EXPECT_EQ(m.command("term_input", {{"id", id}, {"data", "echo typed\r"}})["id"], id);
+  EXPECT_EQ(m.command("term_input", {{"id", id},
                                      {"data_base64url", base64url_encode("echo bytes\r")}})["id"],
-            "term_1");
+            id);
   m.settle();
-  const Json read = m.command("term_read", {{"id", "term_1"}, {"offset", 0}, {"wait_ms", 500}});
+  const Json read = m.command("term_read", {{"id", id}, {"offset", 0}, {"wait_ms", 500}});
   const auto data = base64url_decode(read["data_base64url"].get<std::string>());
   ASSERT_TRUE(data.has_value());
   EXPECT_NE(data->find("typed\r\n"), std::string::npos) << *data;
   EXPECT_NE(data->find("bytes\r\n"), std::string::npos) << *data;
   EXPECT_EQ(read["next"], data->size());
-  EXPECT_EQ(m.command("term_resize", {{"id", "term_1"}, {"rows", 5}, {"cols", 6}})["rows"], 5);
+  EXPECT_EQ(m.command("term_resize", {{"id", id}, {"rows", 5}, {"cols", 6}})["rows"], 5);
   EXPECT_EQ(m.command("term_list").size(), 1u);
 
   for (const auto& [name, args] : std::vector<std::pair<std::string, Json>>{
            {"term_open", {{"rows", 0}}},
            {"term_open", {{"cols", "wide"}}},
-           {"term_input", {{"id", "term_1"}}},
-           {"term_input", {{"id", "term_1"}, {"data_base64url", "!!"}}},
-           {"term_resize", {{"id", "term_1"}, {"rows", 5}}},
-           {"term_read", {{"id", "term_1"}, {"offset", -1}}},
-           {"term_read", {{"id", "term_1"}, {"wait_ms", "soon"}}},
+           {"term_input", {{"id", id}}},
+           {"term_input", {{"id", id}, {"data_base64url", "!!"}}},
+           {"term_resize", {{"id", id}, {"rows", 5}}},
+           {"term_read", {{"id", id}, {"offset", -1}}},
+           {"term_read", {{"id", id}, {"wait_ms", "soon"}}},
            {"term_close", Json::object()}}) {
     const Json refused = m.command(name, args);
     EXPECT_EQ(refused.value("code", ""), "invalid_argument") << name << " " << args.dump();
   }
-  EXPECT_EQ(m.command("term_read", {{"id", "term_9"}})["code"], "not_found");
-  EXPECT_EQ(m.command("term_close", {{"id", "term_1"}})["running"], false);
+  EXPECT_EQ(m.command("term_read", {{"id", id + "9"}})["code"], "not_found");
+  EXPECT_EQ(m.command("term_close", {{"id", id}})["running"], false);
   EXPECT_EQ(m.command("term_list").size(), 0u);
+}
+
+// A daemon that restarted gives its terminals other ids: a client still holding one from before
+// is told it is gone, never attached to the new terminal that has the same number.
+TEST(TerminalSessions, IdsFromBeforeARestartAreUnknownAfterIt) {
+  Machine m;
+  auto first = m.terminals.open(TerminalSize{24, 80});
+  ASSERT_TRUE(first.has_value());
+  m.world.run_until(m.world.now() + seconds(3));
+  TerminalSessions restarted(m.executor, m.host, "/home/me", m.limits);
+  auto second = restarted.open(TerminalSize{24, 80});
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(first->id, second->id);
+  auto stale = restarted.write(first->id, "echo wrong terminal\r");
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, ErrorCode::not_found);
 }
 
 }  // namespace
