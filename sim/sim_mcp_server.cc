@@ -66,7 +66,14 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
   const auto text = [](std::string s) {
     return Json{{"content", Json::array({{{"type", "text"}, {"text", std::move(s)}}})}};
   };
-  if (id.is_null()) return;  // a notification: initialized, cancelled …
+  if (id.is_null()) {  // a notification: initialized, cancelled …
+    if (options_.notifications_heard) {
+      const Json request_id = params.is_object() ? params.value("requestId", Json()) : Json();
+      options_.notifications_heard->push_back(
+          method + (request_id.is_null() ? std::string() : " " + request_id.dump()));
+    }
+    return;
+  }
   if (method == "initialize") {
     answer({{"protocolVersion", options_.protocol_version},
             {"capabilities", {{"tools", {{"listChanged", true}}}}},

@@ -35,6 +35,9 @@ struct SimMcpServerOptions {
   bool list_changed_after_first_call = false;  // adds tool "late" and says so
   // Asked at every tools/call: true crashes the server there (exit 1), as crash_after_calls does.
   std::function<bool()> crash_now;
+  // Set: the method of every notification the server hears, with its requestId when it has one
+  // ("notifications/cancelled 7"), for tests.
+  std::shared_ptr<std::vector<std::string>> notifications_heard;
 };
 
 class SimMcpServer final : public SimInteractive {

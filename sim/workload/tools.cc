@@ -302,7 +302,8 @@ class ToolClient {
       choice.workflow = *source;
     }
     Task<Result<DaemonDecision>> resolving =
-        routing::resolve_daemon(*env_.store, user_id_of(shared_.config.user), std::move(choice));
+        routing::resolve_daemon(*env_.store, user_id_of(shared_.config.user), std::move(choice),
+                                &router_);
     Result<DaemonDecision> decision = co_await resolving;
     if (!decision) co_return fail(decision.error());
     co_return decision->daemon_id;

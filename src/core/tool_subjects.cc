@@ -38,6 +38,7 @@ std::string kill_process(std::string_view user_id) { return join("daemon.kill", 
 std::string credential_revoked(std::string_view user_id) { return join("auth.revoked", user_id); }
 std::string daemon_command(std::string_view user_id) { return join("daemon.command", user_id); }
 std::string online_check(std::string_view user_id) { return join("daemon.online", user_id); }
+std::string daemon_reload(std::string_view user_id) { return join("daemon.reload", user_id); }
 std::string daemon_status(std::string_view user_id) { return join("daemon.status", user_id); }
 std::string gateway_deliver(std::string_view daemon_id) {
   return join("gateway.deliver", daemon_id);

@@ -36,6 +36,10 @@ std::string daemon_command(std::string_view user_id);
 inline constexpr std::string_view kDaemonCommandAll = "daemon.command.*";
 std::string online_check(std::string_view user_id);
 inline constexpr std::string_view kOnlineCheckAll = "daemon.online.*";
+// Fire-and-forget DaemonCommand reload_config (queue group): the daemon reads its MCP
+// configuration again; nobody waits for the answer.
+std::string daemon_reload(std::string_view user_id);
+inline constexpr std::string_view kDaemonReloadAll = "daemon.reload.*";
 // DaemonStatusEvent whenever a recorded status changes.
 std::string daemon_status(std::string_view user_id);
 // Gateway to gateway, request-reply: every gateway hears it, only the one holding the daemon

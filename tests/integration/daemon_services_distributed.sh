@@ -62,4 +62,20 @@ node "$(dirname "$0")/../interop/grpc_frontend.mjs" "$proto" "127.0.0.1:$((base 
   fail "grpc-js on gateway B's frontend: $(cat "$work/grpc_frontend.log")"
 cat "$work/grpc_frontend.log"
 [ "$(cat "$work/box/from-grpc-js.txt")" = "grpc-js was here" ] || fail "grpc-js's file on the daemon's disk"
+# A config reload is fire-and-forget on the bus (one gateway of the queue group hands it to the
+# holder): the daemon reads its MCP configuration again, and a server added to it shows up.
+mkdir -p "$work/box/.reliant"
+cat >"$work/box/.reliant/mcp.json" <<'JSON'
+{"mcpServers": {"added-later": {"command": "/nonexistent/never-started", "enabled": false}}}
+JSON
+code=$(call "$api2" "$token" POST '/mcp/reload')
+[ "$code" = 202 ] || fail "reload through api 2: HTTP $code $(cat "$work/answer.json")"
+for _ in $(seq 1 50); do
+  code=$(call "$api1" "$token" GET '/mcp')
+  grep -qF '"name":"added-later"' "$work/answer.json" && break
+  sleep 0.1
+done
+grep -qF '"name":"added-later"' "$work/answer.json" ||
+  fail "the reloaded configuration is not in effect: HTTP $code $(cat "$work/answer.json")"
+echo "a reload sent through api 2 reached the daemon on gateway A: its new server is listed"
 echo "daemon_services_distributed: ok"

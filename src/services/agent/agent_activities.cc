@@ -162,7 +162,7 @@ class ToolCallStep final : public engine::Activity {
     }
     if (!loaded->session_daemon.empty()) choice.session_daemon_id = loaded->session_daemon;
     Task<Result<DaemonDecision>> resolving =
-        routing::resolve_daemon(deps_.store, user_id, std::move(choice));
+        routing::resolve_daemon(deps_.store, user_id, std::move(choice), &deps_.router);
     Result<DaemonDecision> daemon = co_await resolving;
 
     bool is_error = true;

@@ -2,6 +2,7 @@
 #include "services/agent/daemon_tool_specs.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "base/json_parse.h"
@@ -15,9 +16,22 @@ bool may_offer_mcp(const Json& filter) {
   return std::any_of(filter.begin(), filter.end(), [](const Json& entry) {
     if (!entry.is_string()) return false;
     const std::string& text = entry.get_ref<const std::string&>();
-    return text == "tag:default" || text == "tag:all" || text == "tag:mcp" ||
-           text.starts_with("mcp__");
+    if (text.starts_with("mcp__")) return true;
+    if (!text.starts_with("tag:")) return false;
+    // The built-in tools' own tags say nothing of MCP tools (plan mode's readonly above all).
+    static const std::set<std::string, std::less<>> builtin = {
+        "readonly", "plan", "read", "planning", "edit", "write", "shell", "bash"};
+    return !builtin.contains(std::string_view(text).substr(4));
   });
+}
+
+std::vector<std::string> DaemonToolSpecs::tags(const std::string& user_id,
+                                               const std::string& daemon_id,
+                                               const std::string& tool) const {
+  const Kept* kept = kept_.peek(user_id + "/" + daemon_id);
+  if (kept == nullptr) return {};
+  const auto it = kept->tags.find(tool);
+  return it == kept->tags.end() ? std::vector<std::string>{} : it->second;
 }
 
 Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps,
@@ -37,6 +51,7 @@ Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps
   if (!answer || !answer->ok()) co_return std::vector<llm::ToolSpec>{};
   const Json list = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   std::vector<llm::ToolSpec> specs;
+  std::map<std::string, std::vector<std::string>> tags;
   if (list.is_array()) {
     for (const auto& entry : list) {
       if (specs.size() >= kMcpToolsOffered) break;
@@ -47,9 +62,12 @@ Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps
       const Json description = entry.value("description", Json());
       specs.push_back({name, description.is_string() ? description.get<std::string>() : "",
                        schema.is_object() ? schema : Json{{"type", "object"}}});
+      for (const auto& tag : entry.value("tags", Json::array())) {
+        if (tag.is_string()) tags[name].push_back(tag.get<std::string>());
+      }
     }
   }
-  kept_.put(key, Kept{executor.now() + keep_for_, specs});
+  kept_.put(key, Kept{executor.now() + keep_for_, specs, std::move(tags)});
   co_return specs;
 }
 

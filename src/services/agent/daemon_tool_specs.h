@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@
 
 namespace reliant::agent {
 
-// Whether `filter` may take an MCP tool: no filter, tag:default/all/mcp, or an mcp__ name.
+// Whether `filter` may take an MCP tool: no filter, tag:default/all/mcp, a tag the built-in
+// tools do not use (a server's name, or a tag its configuration gives), or an mcp__ name.
 bool may_offer_mcp(const nlohmann::json& filter);
 
 class DaemonToolSpecs {
@@ -28,12 +30,17 @@ class DaemonToolSpecs {
   Task<std::vector<llm::ToolSpec>> for_node(const AgentDeps& deps, Executor& executor,
                                             NodeInput node);
 
+  // The configured tags of an MCP tool of `daemon_id` as last asked (empty when unknown).
+  std::vector<std::string> tags(const std::string& user_id, const std::string& daemon_id,
+                                const std::string& tool) const;
+
   static constexpr std::size_t kMcpToolsOffered = 128;
 
  private:
   struct Kept {
     Instant until;
     std::vector<llm::ToolSpec> specs;
+    std::map<std::string, std::vector<std::string>> tags;  // by tool name
   };
   Duration keep_for_;
   LruMap<Kept> kept_;  // by user and daemon

@@ -16,7 +16,8 @@
 namespace reliant::agent {
 
 void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps,
-                                   std::shared_ptr<ConversationCache> conversations);
+                                   std::shared_ptr<ConversationCache> conversations,
+                                   std::shared_ptr<DaemonToolSpecs> daemon_tools);
 void register_child_run_activity(engine::ActivityRegistry& registry, const AgentDeps& deps);
 
 namespace {
@@ -171,8 +172,11 @@ Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
 
 class CallLlmNode final : public engine::Activity {
  public:
-  CallLlmNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
-      : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
+  CallLlmNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations,
+              std::shared_ptr<DaemonToolSpecs> daemon_tools)
+      : deps_(std::move(deps)),
+        conversations_(std::move(conversations)),
+        daemon_tools_(std::move(daemon_tools)) {}
   std::string_view name() const override { return "node.call_llm"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
@@ -217,9 +221,15 @@ class CallLlmNode final : public engine::Activity {
     }
     // The MCP tools of the daemon this node's tools would run on.
     if (may_offer_mcp(filter)) {
-      Task<std::vector<llm::ToolSpec>> asking = daemon_tools_.for_node(deps_, executor, node);
-      for (auto& spec : co_await asking) {
-        if (tool_allowed(filter, spec.name)) request.tools.push_back(std::move(spec));
+      Task<std::vector<llm::ToolSpec>> asking = daemon_tools_->for_node(deps_, executor, node);
+      std::vector<llm::ToolSpec> offered = co_await asking;
+      Task<Result<std::string>> choosing = node_daemon(deps_, node);
+      Result<std::string> daemon_id = co_await choosing;
+      for (auto& spec : offered) {
+        const std::vector<std::string> tags =
+            daemon_id ? daemon_tools_->tags(node.user_id, *daemon_id, spec.name)
+                      : std::vector<std::string>{};
+        if (tool_allowed(filter, spec.name, tags)) request.tools.push_back(std::move(spec));
       }
     }
     const Json response_tool = node.args.value("response_tool", Json());
@@ -301,7 +311,7 @@ class CallLlmNode final : public engine::Activity {
  private:
   AgentDeps deps_;
   std::shared_ptr<ConversationCache> conversations_;
-  DaemonToolSpecs daemon_tools_;  // the workers' activities run on one executor
+  std::shared_ptr<DaemonToolSpecs> daemon_tools_;  // shared with execute_tools
 };
 
 // A message as a save_message node (or a node's `save_message:`) gives it: {role, content,
@@ -477,10 +487,12 @@ class CompactNode final : public engine::Activity {
 void register_node_activities(engine::ActivityRegistry& registry, const AgentDeps& deps) {
   // One per worker: the threads its nodes read lately.
   auto conversations = std::make_shared<ConversationCache>();
-  registry.add(std::make_unique<CallLlmNode>(deps, conversations));
+  // And the MCP tools (with their tags) of the daemons its nodes run on.
+  auto daemon_tools = std::make_shared<DaemonToolSpecs>();
+  registry.add(std::make_unique<CallLlmNode>(deps, conversations, daemon_tools));
   registry.add(std::make_unique<SaveMessageNode>(deps));
   registry.add(std::make_unique<CompactNode>(deps, conversations));
-  register_node_tool_activities(registry, deps, conversations);
+  register_node_tool_activities(registry, deps, conversations, daemon_tools);
   register_child_run_activity(registry, deps);
 }
 

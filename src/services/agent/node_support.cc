@@ -102,7 +102,7 @@ Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
   }
   if (!session_daemon.empty()) choice.session_daemon_id = session_daemon;
   Task<Result<DaemonDecision>> resolving =
-      routing::resolve_daemon(deps.store, node.user_id, std::move(choice));
+      routing::resolve_daemon(deps.store, node.user_id, std::move(choice), &deps.router);
   Result<DaemonDecision> decision = co_await resolving;
   if (!decision) {
     const ErrorCode code = decision.error().code;
@@ -171,7 +171,7 @@ namespace {
 
 bool tool_has_tag(std::string_view tool, std::string_view tag) {
   static const std::set<std::string, std::less<>> readonly = {
-      "view", "ls", "glob", "grep", "bash_output", "bash_list", "echo"};
+      "view", "ls", "glob", "grep", "bash_output", "bash_list", "echo", "calculate"};
   if (tag == "default" || tag == "all") return true;
   if (tag == "readonly" || tag == "plan" || tag == "read")
     return readonly.contains(tool) || server_tool_reads_only(tool);
@@ -179,17 +179,27 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
   if (tag == "edit" || tag == "write") return tool == "write" || tool == "edit";
   if (tag == "shell" || tag == "bash") return tool.starts_with("bash");
   if (tag == "mcp") return tool.starts_with("mcp__");
+  // mcp__<server>__<tool>: its server's name is a tag of it.
+  if (tool.starts_with("mcp__")) {
+    const std::string_view rest = tool.substr(5);
+    const std::size_t end = rest.find("__");
+    if (end != std::string_view::npos && rest.substr(0, end) == tag) return true;
+  }
   return false;
 }
 
 }  // namespace
 
-bool tool_allowed(const Json& filter, std::string_view tool) {
+bool tool_allowed(const Json& filter, std::string_view tool,
+                  const std::vector<std::string>& tags) {
   if (!filter.is_array()) return true;
   return std::any_of(filter.begin(), filter.end(), [&](const Json& entry) {
     if (!entry.is_string()) return false;
     const std::string& text = entry.get_ref<const std::string&>();
-    if (text.starts_with("tag:")) return tool_has_tag(tool, std::string_view(text).substr(4));
+    if (text.starts_with("tag:")) {
+      const std::string_view tag = std::string_view(text).substr(4);
+      return tool_has_tag(tool, tag) || std::find(tags.begin(), tags.end(), tag) != tags.end();
+    }
     return text == tool;
   });
 }

@@ -63,7 +63,10 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
 // daemon's MCP servers' tools, mcp__<server>__<tool>). Not a list: no filter, every tool.
 // Entries that name nothing here (another deployment's `spawn:` tools, an MCP tool not
 // configured) select nothing.
-bool tool_allowed(const nlohmann::json& filter, std::string_view tool);
+// `tags`: more tags the tool has — an MCP tool's, from its server's configuration (the tool's
+// own name already tags it with "mcp" and its server's name).
+bool tool_allowed(const nlohmann::json& filter, std::string_view tool,
+                  const std::vector<std::string>& tags = {});
 
 // A rough token count of stored messages (4 bytes a token), for compaction thresholds.
 std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json_parse.h"
 #include "services/agent/conversation_cache.h"
+#include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/agent/server_tools.h"
@@ -22,8 +24,11 @@ std::string call_request_id(const ActivityContext& context, std::size_t index) {
 
 class ExecuteToolsNode final : public engine::Activity {
  public:
-  ExecuteToolsNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
-      : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
+  ExecuteToolsNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations,
+                   std::shared_ptr<DaemonToolSpecs> daemon_tools)
+      : deps_(std::move(deps)),
+        conversations_(std::move(conversations)),
+        daemon_tools_(std::move(daemon_tools)) {}
   std::string_view name() const override { return "node.execute_tools"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
@@ -40,6 +45,7 @@ class ExecuteToolsNode final : public engine::Activity {
     Json results = Json::array();
     std::optional<std::string> daemon_id;  // chosen at the first call that needs a daemon
     std::string no_daemon;                 // why there is none ("" when there is one)
+    std::optional<bool> daemon_online;     // asked at the first tool that runs anywhere
     for (std::size_t i = 0; i < calls.size(); ++i) {
       const Json& call = calls[i];
       if (!call.is_object() || !call.value("name", Json()).is_string()) {
@@ -47,11 +53,16 @@ class ExecuteToolsNode final : public engine::Activity {
                                             " is malformed: it needs a name and an input map"));
       }
       const std::string tool = call["name"].get<std::string>();
-      const std::string call_id = call.value("id", "");
+      const std::string call_id = text_field(call, "id");
       const Json tool_input = call.value("input", Json::object());
       Json result = {{"tool_call_id", call_id}, {"name", tool}};
+      bool allowed = tool_allowed(filter, tool);
+      if (!allowed) {
+        Task<bool> checking = mcp_tags_allowed(context, node, filter, tool);
+        allowed = co_await checking;
+      }
       // A response tool's arguments are the answer itself: recorded, not run.
-      if (call.value("response_tool", false) || response_data.contains(tool)) {
+      if (bool_field(call, "response_tool") || response_data.contains(tool)) {
         response_data[tool] = tool_input;
         result["content"] = "Recorded.";
         result["is_error"] = false;
@@ -61,7 +72,7 @@ class ExecuteToolsNode final : public engine::Activity {
       if (!tool_input.is_object()) {
         result["content"] = "the input of " + tool + " is not a map";
         result["is_error"] = true;
-      } else if (!tool_allowed(filter, tool)) {
+      } else if (!allowed) {
         result["content"] = tool + " is not allowed here (tool filter " + filter.dump() + ")";
         result["is_error"] = true;
       } else if (is_server_tool(tool)) {
@@ -86,6 +97,22 @@ class ExecuteToolsNode final : public engine::Activity {
           daemon_id = chosen ? std::move(*chosen) : std::string();
           if (!chosen) no_daemon = chosen.error().message;
         }
+        // A tool that runs anywhere runs on the daemon when it is online, else here.
+        if (is_anywhere_tool(tool)) {
+          if (!daemon_online && !daemon_id->empty()) {
+            Task<Result<bool>> asking = deps_.router.is_online(node.user_id, *daemon_id);
+            Result<bool> online = co_await asking;
+            daemon_online = online ? *online : false;
+          }
+          if (daemon_id->empty() || !*daemon_online) {
+            const ServerToolAnswer answer = run_anywhere_tool(tool, tool_input);
+            result["content"] = answer.content;
+            result["is_error"] = answer.is_error;
+            result["ran_on"] = "server";
+            results.push_back(std::move(result));
+            continue;
+          }
+        }
         if (daemon_id->empty()) {
           result["content"] = "no daemon can run " + tool + ": " + no_daemon;
           result["is_error"] = true;
@@ -104,7 +131,7 @@ class ExecuteToolsNode final : public engine::Activity {
       results.push_back(std::move(result));
     }
     std::size_t bytes = 0;
-    for (const auto& result : results) bytes += result.value("content", "").size();
+    for (const auto& result : results) bytes += text_field(result, "content").size();
     Json output = {{"tool_results", std::move(results)},
                    {"response_data", response_data},
                    {"total_result_chars", static_cast<std::int64_t>(bytes)}};
@@ -124,9 +151,38 @@ class ExecuteToolsNode final : public engine::Activity {
   }
 
  private:
+  Task<bool> mcp_tags_allowed(ActivityContext& context, const NodeInput& node, const Json& filter,
+                              const std::string& tool);
+
   AgentDeps deps_;
   std::shared_ptr<ConversationCache> conversations_;
+  std::shared_ptr<DaemonToolSpecs> daemon_tools_;
 };
+
+// Whether `filter` takes the MCP tool by a tag its server's configuration gives it, as its
+// daemon reports (the tags call_llm offered it by; asked again when this worker has none kept).
+Task<bool> mcp_tags_allow(const AgentDeps& deps, DaemonToolSpecs& specs, Executor& executor,
+                          NodeInput node, Json filter, std::string tool) {
+  if (!tool.starts_with("mcp__") || !filter.is_array()) co_return false;
+  Task<Result<std::string>> choosing = node_daemon(deps, node);
+  Result<std::string> daemon_id = co_await choosing;
+  if (!daemon_id || daemon_id->empty()) co_return false;
+  std::vector<std::string> tags = specs.tags(node.user_id, *daemon_id, tool);
+  if (tags.empty()) {
+    Task<std::vector<llm::ToolSpec>> asking = specs.for_node(deps, executor, node);
+    (void)co_await asking;
+    tags = specs.tags(node.user_id, *daemon_id, tool);
+  }
+  co_return tool_allowed(filter, tool, tags);
+}
+
+Task<bool> ExecuteToolsNode::mcp_tags_allowed(ActivityContext& context, const NodeInput& node,
+                                              const Json& filter, const std::string& tool) {
+  if (!daemon_tools_) co_return false;
+  Task<bool> checking =
+      mcp_tags_allow(deps_, *daemon_tools_, context.executor, node, filter, tool);
+  co_return co_await checking;
+}
 
 // Quoted for /bin/sh: 'it'\''s'.
 std::string shell_quoted(const std::string& text) {
@@ -293,8 +349,10 @@ class CreateWorktreeNode final : public engine::Activity {
 }  // namespace
 
 void register_node_tool_activities(engine::ActivityRegistry& registry, const AgentDeps& deps,
-                                   std::shared_ptr<ConversationCache> conversations) {
-  registry.add(std::make_unique<ExecuteToolsNode>(deps, std::move(conversations)));
+                                   std::shared_ptr<ConversationCache> conversations,
+                                   std::shared_ptr<DaemonToolSpecs> daemon_tools) {
+  registry.add(
+      std::make_unique<ExecuteToolsNode>(deps, std::move(conversations), std::move(daemon_tools)));
   registry.add(std::make_unique<RunNode>(deps));
   registry.add(std::make_unique<CreateWorktreeNode>(deps));
 }

@@ -1,6 +1,8 @@
 // Server tools (server_tools.h): the planning tools, stored per chat, once per request id.
 #include "services/agent/server_tools.h"
 
+#include "core/calculate.h"
+
 #include "services/agent/plan_tools.h"
 #include "services/storage/plans.h"
 #include "services/updates/user_events.h"
@@ -8,6 +10,15 @@
 namespace reliant::agent {
 
 bool is_server_tool(std::string_view tool) { return is_plan_tool(tool); }
+
+bool is_anywhere_tool(std::string_view tool) { return tool == kCalculateTool; }
+
+ServerToolAnswer run_anywhere_tool(std::string_view tool, const nlohmann::json& input) {
+  if (tool != kCalculateTool) return {"no tool " + std::string(tool) + " runs here", true};
+  auto value = calculate(input);
+  if (!value) return {value.error().message, true};
+  return {std::move(*value), false};
+}
 
 bool server_tool_reads_only(std::string_view tool) { return plan_tool_reads_only(tool); }
 

@@ -1,5 +1,7 @@
 // Tools that run on the worker rather than on a daemon (seed 001's ToolRunsOnServer): the
-// planning tools (plan_tools.h), kept per chat. They work with no daemon connected. Each call
+// planning tools (plan_tools.h), kept per chat. They work with no daemon connected. And tools
+// that run anywhere (ToolRunsAnywhere): `calculate` (core/calculate.h) runs on the node's daemon
+// when it is online, here otherwise. Each call
 // runs at most once, like a daemon's tool (docs/tool-path.md): its effect and its answer commit
 // in one transaction under the call's request id, and a retried step reads that answer back.
 #pragma once
@@ -19,6 +21,10 @@
 namespace reliant::agent {
 
 bool is_server_tool(std::string_view tool);
+bool is_anywhere_tool(std::string_view tool);
+// An anywhere tool, run here: its answer (is_error for a bad input). No store, no side effect.
+struct ServerToolAnswer;
+ServerToolAnswer run_anywhere_tool(std::string_view tool, const nlohmann::json& input);
 // Whether a server tool changes nothing (it may run under a read-only tool filter).
 bool server_tool_reads_only(std::string_view tool);
 std::vector<llm::ToolSpec> server_tool_specs();

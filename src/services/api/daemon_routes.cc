@@ -152,7 +152,11 @@ DaemonRoutes::DaemonRoutes(Env& env, routing::DaemonRouter* router) : env_(env),
 Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& request,
                                                        const std::vector<std::string>& parts,
                                                        const std::string& user_id) {
-  const std::optional<Command> command = command_for(request.method, parts, request);
+  // POST /api/v1/daemons/{id}/mcp/reload: fire-and-forget, as the bus carries it.
+  const bool reload = request.method == "POST" && parts.size() == 6 && parts[4] == "mcp" &&
+                      parts[5] == "reload";
+  const std::optional<Command> command =
+      reload ? std::optional<Command>(Command{"reload_config"}) : command_for(request.method, parts, request);
   if (!command) co_return std::nullopt;
   const std::string daemon_id = parts[3];
   Task<Result<void>> checking = check_daemon_owner(env_, user_id, daemon_id);
@@ -161,6 +165,12 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   if (router_ == nullptr) {
     co_return error_response(
         {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
+  }
+  if (reload) {
+    Task<Result<void>> reloading = router_->reload_config(user_id, daemon_id);
+    Result<void> sent = co_await reloading;
+    if (!sent) co_return error_response(sent.error());
+    co_return json_response(202, {{"reload", "sent"}});
   }
   Task<Result<daemon::v1::DaemonCommandResult>> asking =
       router_->daemon_command(user_id, daemon_id, command->name, command->args.dump());

@@ -3,6 +3,7 @@
 //   GET  /api/v1/daemons/{id}/mcp                           the servers and their status
 //   GET  /api/v1/daemons/{id}/mcp/tools[?server=NAME]       their tools
 //   POST /api/v1/daemons/{id}/mcp/{server}/enable|disable|restart
+//   POST /api/v1/daemons/{id}/mcp/reload                    reads mcp.json again (202, not awaited)
 // and its BackgroundService (the processes its bash tool runs in the background):
 //   GET  /api/v1/daemons/{id}/processes                     each one's command and state
 //   GET  /api/v1/daemons/{id}/processes/{pid}/output        its output since the last read

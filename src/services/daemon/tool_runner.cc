@@ -222,6 +222,7 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
         specs.push_back({{"name", tool.name},
                          {"description", tool.description},
                          {"input_schema", tool.input_schema},
+                         {"tags", tool.tags},
                          {"read_only", tool.read_only}});
       }
     }

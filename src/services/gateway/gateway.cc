@@ -118,6 +118,7 @@ Result<void> Gateway::open() {
   const std::pair<std::string_view, BusHandler> queued[] = {
       {subjects::kToolRequestAll, [this](const BusMessage& m) { on_tool_request(m); }},
       {subjects::kToolCancelAll, [this](const BusMessage& m) { on_cancel(m); }},
+      {subjects::kDaemonReloadAll, [this](const BusMessage& m) { on_reload(m); }},
   };
   {
     auto sub = bus.queue_subscribe(subjects::kGatewayConnect, group,
@@ -718,6 +719,9 @@ void Gateway::on_deliver(const BusMessage& message) {
     connection->scope->spawn(dispatch(connection, frame->tool_request()));
   } else if (frame->has_cancel() && frame->cancel().user_id() == connection->user_id) {
     send(*connection, *frame);
+  } else if (frame->has_command() && frame->command().user_id() == connection->user_id &&
+             frame->command().command() == "reload_config") {
+    send(*connection, *frame);  // a handed-over reload: its answer goes nowhere
   } else {
     ++stats_.rejected_messages;
     return;
@@ -827,6 +831,28 @@ void Gateway::on_cancel(const BusMessage& message) {
 
 void Gateway::on_kill_process(const BusMessage& message) {
   relay_command<v1::KillProcess>(message, "daemon.kill", &v1::GatewayFrame::mutable_kill_process);
+}
+
+// One gateway of the queue group hears a reload: it sends it down the daemon's stream, or hands
+// it to the gateway holding the daemon. Nobody waits for the daemon's answer.
+void Gateway::on_reload(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "daemon.reload");
+  auto request = protocol::from_json<v1::DaemonCommand>(message.data);
+  if (!user || !request || request->command() != "reload_config" || request->user_id() != *user) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  request->set_command_id(ids_.next());
+  v1::GatewayFrame frame;
+  *frame.mutable_command() = *request;
+  if (Connection* connection = holder(request->daemon_id(), *user)) {
+    send(*connection, frame);
+    return;
+  }
+  const std::string daemon_id = request->daemon_id();
+  if (subjects::check_token("daemon id", daemon_id)) {
+    (void)env_.bus->publish(subjects::gateway_deliver(daemon_id), protocol::to_json(frame));
+  }
 }
 
 void Gateway::on_daemon_command(const BusMessage& message) {

@@ -4,7 +4,8 @@
 // stream per daemon identity (a newer connection, here or on another gateway, closes the older
 // one), tracks each daemon's status (active → idle → disconnected, spec S0.20) in the store and
 // on the bus, and runs the ToolBridge:
-//   - fire-and-forget subjects (tool requests, cancellations) in the gateways' queue group: the
+//   - fire-and-forget subjects (tool requests, cancellations, config reloads) in the gateways'
+//     queue group: the
 //     one gateway that gets a message serves it, or hands it to the gateway holding the daemon
 //     (gateway.deliver.<daemon>); if nobody holds it, the durable request waits in the store;
 //   - request-reply subjects (synchronous tool calls, kill process, daemon commands, online
@@ -143,6 +144,7 @@ class Gateway {
   void on_cancel(const BusMessage& message);
   void on_kill_process(const BusMessage& message);
   void on_daemon_command(const BusMessage& message);
+  void on_reload(const BusMessage& message);
   void on_online_check(const BusMessage& message);
   void on_deliver(const BusMessage& message);
   void on_evict(const BusMessage& message);

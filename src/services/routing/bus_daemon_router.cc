@@ -200,7 +200,7 @@ Task<Result<bool>> BusDaemonRouter::is_online(std::string user_id, std::string d
   check.set_user_id(user_id);
   check.set_daemon_id(std::move(daemon_id));
   Task<Result<BusMessage>> asking = env_.bus->request(
-      subjects::online_check(user_id), protocol::to_json(check), config_.control_timeout);
+      subjects::online_check(user_id), protocol::to_json(check), config_.online_timeout);
   Result<BusMessage> reply = co_await asking;
   if (!reply) {
     if (reply.error().code == ErrorCode::timeout || reply.error().code == ErrorCode::no_responders)
@@ -250,6 +250,16 @@ Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::daemon_command(std::strin
       subjects::daemon_command(user_id), protocol::to_json(request));
   Result<v1::DaemonCommandResult> result = co_await asking;
   co_return result;
+}
+
+Task<Result<void>> BusDaemonRouter::reload_config(std::string user_id, std::string daemon_id) {
+  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  v1::DaemonCommand request;
+  request.set_command("reload_config");
+  request.set_args_json("{}");
+  request.set_user_id(user_id);
+  request.set_daemon_id(std::move(daemon_id));
+  co_return env_.bus->publish(subjects::daemon_reload(user_id), protocol::to_json(request));
 }
 
 }  // namespace reliant::routing

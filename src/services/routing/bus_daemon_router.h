@@ -14,7 +14,10 @@ struct BusRouterConfig {
   Duration sync_attempt_timeout = seconds(5);
   // Added to a call's own timeout: the hops to the daemon and back.
   Duration grace = seconds(10);
-  Duration control_timeout = seconds(5);  // online checks, kill, daemon commands
+  Duration control_timeout = seconds(5);  // kill and daemon commands
+  // An online check: the holder answers at once, and nobody answers for a daemon nobody holds,
+  // so this is also what selecting past a stale row costs.
+  Duration online_timeout = seconds(1);
 };
 
 class BusDaemonRouter final : public DaemonRouter {
@@ -31,6 +34,7 @@ class BusDaemonRouter final : public DaemonRouter {
   Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
                                                        std::string command,
                                                        std::string args_json) override;
+  Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 
  private:
   Task<Result<bool>> store_request(const ToolCall& call, const std::string& reply_subject);

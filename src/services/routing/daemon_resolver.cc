@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "services/routing/daemon_router.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::routing {
@@ -25,7 +26,7 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
 }  // namespace
 
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
-                                            DaemonChoice choice) {
+                                            DaemonChoice choice, DaemonRouter* online) {
   Task<Result<std::vector<DaemonRecord>>> reading =
       store.transact_for([user_id](SqlTransaction& tx) { return list_daemons(tx, user_id); });
   Result<std::vector<DaemonRecord>> rows = co_await reading;
@@ -39,7 +40,26 @@ Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
   request.session_daemon_id = std::move(choice.session_daemon_id);
   auto step = select_daemon(request, candidates);
   if (!step) co_return fail(step.error());
-  if (const auto* decision = std::get_if<DaemonDecision>(&*step)) co_return *decision;
+  if (const auto* decision = std::get_if<DaemonDecision>(&*step)) {
+    if (online == nullptr || decision->level != SelectionLevel::connected) co_return *decision;
+    // Rows say connected; the gateways say who really is. Each offline one is set aside and the
+    // cascade asked again, at most once per daemon.
+    const DaemonDecision first = *decision;
+    DaemonDecision current = first;
+    for (std::size_t asked = 0; asked < candidates.size(); ++asked) {
+      Task<Result<bool>> asking = online->is_online(user_id, current.daemon_id);
+      Result<bool> is_online = co_await asking;
+      if (!is_online || *is_online) co_return current;  // online, or no way to tell: trust it
+      for (auto& candidate : candidates) {
+        if (candidate.id == current.daemon_id) candidate.status = DaemonStatus::disconnected;
+      }
+      auto next = select_daemon(request, candidates);
+      const auto* again = next ? std::get_if<DaemonDecision>(&*next) : nullptr;
+      if (again == nullptr || again->level != SelectionLevel::connected) co_return first;
+      current = *again;
+    }
+    co_return first;
+  }
   // No control plane yet: its step has no answer, and the cascade goes on to the database.
   co_return finish_daemon_selection(request, candidates, std::optional<std::string>());
 }

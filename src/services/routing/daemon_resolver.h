@@ -19,6 +19,14 @@ struct DaemonChoice {
   std::optional<std::string> session_daemon_id;  // the chat's active_daemon_id
 };
 
-Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice);
+// With `online` set, a daemon the default cascade picks because its row says it is connected is
+// asked about first (DaemonRouter::is_online: the gateway holding it answers): a row can be
+// stale — its gateway died before it could write the disconnect — and another daemon that is
+// online is then taken instead. When none of them answers, the rows are trusted (a durable
+// request waits for the daemon to come back). Explicit choices (node, workflow, session) are
+// the caller's and are not second-guessed.
+class DaemonRouter;
+Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
+                                            DaemonRouter* online = nullptr);
 
 }  // namespace reliant::routing

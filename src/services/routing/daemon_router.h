@@ -48,6 +48,10 @@ class DaemonRouter {
                                                                std::string daemon_id,
                                                                std::string command,
                                                                std::string args_json) = 0;
+  // Fire-and-forget: the daemon reads its MCP configuration again (daemon.reload.<user>, one
+  // gateway of the queue group, which hands it to the holder). Succeeds once it is sent; a
+  // daemon nobody holds never hears it.
+  virtual Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) = 0;
 };
 
 }  // namespace reliant::routing

@@ -140,4 +140,12 @@ Task<Result<v1::DaemonCommandResult>> LazyDaemonStarter::daemon_command(std::str
   co_return co_await running;
 }
 
+Task<Result<void>> LazyDaemonStarter::reload_config(std::string user_id, std::string daemon_id) {
+  Task<Result<LocalDaemonRouter*>> finding = daemon_for(user_id, daemon_id);
+  Result<LocalDaemonRouter*> daemon = co_await finding;
+  if (!daemon) co_return fail(daemon.error());
+  Task<Result<void>> reloading = (*daemon)->reload_config(std::move(user_id), std::move(daemon_id));
+  co_return co_await reloading;
+}
+
 }  // namespace reliant::routing

@@ -53,6 +53,7 @@ class LazyDaemonStarter final : public DaemonRouter {
   Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
                                                        std::string command,
                                                        std::string args_json) override;
+  Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 
  private:
   // The user's running daemon, or not_found when `daemon_id` is not it.

@@ -98,4 +98,12 @@ Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::daemon_command(std::str
   co_return co_await answering;
 }
 
+Task<Result<void>> LocalDaemonRouter::reload_config(std::string user_id, std::string daemon_id) {
+  Task<Result<v1::DaemonCommandResult>> reloading =
+      daemon_command(std::move(user_id), std::move(daemon_id), "reload_config", "{}");
+  Result<v1::DaemonCommandResult> reloaded = co_await reloading;
+  if (!reloaded) co_return fail(reloaded.error());
+  co_return Result<void>{};  // the daemon's own answer (a broken file) is not waited for remotely either
+}
+
 }  // namespace reliant::routing

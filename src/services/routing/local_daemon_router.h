@@ -35,6 +35,7 @@ class LocalDaemonRouter final : public DaemonRouter {
   Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
                                                        std::string command,
                                                        std::string args_json) override;
+  Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 
  private:
   Result<void> check(const std::string& user_id, const std::string& daemon_id) const;

@@ -70,8 +70,8 @@ struct Daemon {
 TEST(ToolSet, HoldsTheBuiltinToolsWithSchemas) {
   Daemon d;
   const std::vector<std::string> expected = {"bash", "bash_kill", "bash_list", "bash_output",
-                                             "echo", "edit",      "glob",      "grep",
-                                             "ls",   "view",      "write"};
+                                             "calculate", "echo", "edit", "glob",
+                                             "grep", "ls",   "view",      "write"};
   EXPECT_EQ(d.tools.names(), expected);
   for (const auto& name : expected) {
     const Tool* tool = d.tools.find(name);

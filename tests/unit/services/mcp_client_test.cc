@@ -105,6 +105,30 @@ TEST(McpClient, ACallThatNeverAnswersTimesOutAndTheSessionGoesOn) {
   EXPECT_EQ(echoed->text, "still here");
 }
 
+// A call its caller gives up on (a cancelled tool: its task destroyed) tells the server, and one
+// that times out does too; the session goes on.
+TEST(McpClient, ACallItsCallerAbandonsIsCancelledOnTheServer) {
+  sim::SimMcpServerOptions options;
+  auto heard = std::make_shared<std::vector<std::string>>();
+  options.notifications_heard = heard;
+  Harness h(options);
+  h.connect();
+  auto abandoned = std::make_unique<Scope>(h.executor);
+  std::optional<Result<McpCallResult>> never;
+  abandoned->spawn([](McpClient* client, std::optional<Result<McpCallResult>>* out) -> Task<void> {
+    *out = co_await client->call_tool("hang", {}, minutes(5));
+  }(h.client.get(), &never));
+  h.world.run_until(h.world.now() + seconds(1));
+  abandoned.reset();  // the tool call is cancelled
+  h.world.run_until(h.world.now() + seconds(1));
+  EXPECT_FALSE(never.has_value());
+  ASSERT_FALSE(heard->empty());
+  EXPECT_EQ(heard->back().rfind("notifications/cancelled ", 0), 0u) << heard->back();
+  auto echoed = h.run(h.client->call_tool("echo", {{"text", "after"}}, seconds(10)));
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().message;
+  EXPECT_EQ(echoed->text, "after");
+}
+
 TEST(McpClient, ProgressAndListChangedAreHeard) {
   sim::SimMcpServerOptions options;
   options.list_changed_after_first_call = true;

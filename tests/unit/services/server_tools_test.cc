@@ -120,5 +120,60 @@ TEST(ServerTools, ACallRunsOnceWhateverItsRetries) {
   EXPECT_NE(no_chat->content.find("no chat"), std::string::npos) << no_chat->content;
 }
 
+// Asks `calculate` once, then answers with what it got.
+class CalculatingLlm final : public llm::Llm {
+ public:
+  Task<Result<llm::Response>> complete(llm::Request request, llm::TextSink) override {
+    llm::Response reply;
+    if (turn++ == 0) {
+      llm::Block block;
+      block.kind = llm::Block::Kind::tool_call;
+      block.tool_call_id = "c1";
+      block.tool_name = "calculate";
+      block.input = {{"expression", "[3, 4, 5].map(x, x * x).size() + n"},
+                     {"variables", {{"n", 40}}}};
+      reply.content.push_back(std::move(block));
+      reply.stop_reason = "tool_use";
+    } else {
+      reply.content.push_back(llm::Block::text_block("done"));
+      reply.stop_reason = "end_turn";
+    }
+    co_return reply;
+    (void)request;
+  }
+  int turn = 0;
+};
+
+// `calculate` runs anywhere (seed 001's ToolRunsAnywhere): on the user's daemon when one is
+// online, on the worker for a user with none; the same answer either way.
+TEST(ServerTools, ACalculationRunsOnTheDaemonWhenOneIsOnlineAndOnTheWorkerOtherwise) {
+  for (const char* user : {"user-1", "user-2"}) {  // user-2 has no daemon
+    CalculatingLlm model;
+    Monolith m(&model);
+    auto chat = m.run(m.chats.create_chat(user, "calc"));
+    ASSERT_TRUE(chat.has_value());
+    ASSERT_TRUE(m.run(m.chats.send_message(user, chat->id, "how many?", {})).has_value());
+    m.run_until([&] {
+      auto view = m.run(m.chats.get_chat(user, chat->id));
+      return view && view->chat.status != ChatStatus::running;
+    });
+    auto view = m.run(m.chats.get_chat(user, chat->id));
+    ASSERT_TRUE(view.has_value());
+    const Json* result = nullptr;
+    for (const auto& message : view->messages) {
+      for (const auto& block : message.blocks) {
+        if (block.kind == "tool_result") result = &block.body;
+      }
+    }
+    ASSERT_NE(result, nullptr) << user;
+    EXPECT_EQ(result->value("content", ""), "43") << user << ": " << result->dump();
+    EXPECT_FALSE(result->value("is_error", true)) << user;
+  }
+  EXPECT_EQ(run_anywhere_tool("calculate", {{"expression", "1 +"}}).is_error, true);
+  EXPECT_NE(run_anywhere_tool("calculate", {{"expression", "1 +"}}).content.find("column"),
+            std::string::npos);
+  EXPECT_EQ(run_anywhere_tool("calculate", {{"expression", "1 / 0"}}).is_error, true);
+}
+
 }  // namespace
 }  // namespace reliant::agent

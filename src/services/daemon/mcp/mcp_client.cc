@@ -171,11 +171,19 @@ Task<Result<McpCallResult>> McpClient::call_tool(std::string name, Json argument
     params["_meta"] = {{"progressToken", token}};
     progress_[token] = std::move(on_progress);
   }
+  // The progress handler goes with the call, however it ends.
+  struct ForgetProgress {
+    McpClient* client;
+    std::string token;
+    std::shared_ptr<bool> alive;
+    ~ForgetProgress() {
+      if (*alive && !token.empty()) client->progress_.erase(token);
+    }
+  } forget{this, token, alive_};
   Task<Result<Json>> calling = call("tools/call", std::move(params), timeout);
   const std::shared_ptr<bool> alive = alive_;
   Result<Json> answer = co_await calling;
   if (!*alive) co_return fail(ErrorCode::cancelled, "the client was closed");
-  if (!token.empty()) progress_.erase(token);
   if (!answer) co_return fail(answer.error().code, name + ": " + answer.error().message);
   if (!answer->is_object()) co_return fail(ErrorCode::internal, name + ": the result is not an object");
   McpCallResult out;
@@ -205,8 +213,24 @@ Task<Result<Json>> McpClient::call(std::string method, Json params, Duration tim
     promise.set(fail(ErrorCode::timeout,
                      "no answer within " + std::to_string(to_ms(timeout)) + " ms"));
   }));
+  // Destroyed before its answer (the caller gave up: a tool call cancelled by the user, its
+  // run's node, or the daemon going away): the server is told to stop, and the call forgotten.
+  struct Abandon {
+    McpClient* client;
+    std::int64_t id;
+    std::shared_ptr<bool> alive;
+    bool answered = false;
+    ~Abandon() {
+      if (answered || !*alive) return;
+      if (client->pending_.erase(id) > 0 && client->open_) {
+        (void)client->transport_->send(notification(
+            "notifications/cancelled", Json{{"requestId", id}, {"reason", "cancelled"}}));
+      }
+    }
+  } abandon{this, id, alive_};
   const std::shared_ptr<bool> alive = alive_;
   Result<Json> answer = co_await future;
+  abandon.answered = true;
   if (!*alive) co_return answer;  // the client is gone (its close failed this call)
   if (pending_.erase(id) > 0 && !answer && answer.error().code == ErrorCode::timeout && open_) {
     // The server may still be working on it: tell it to stop (it may ignore us).

@@ -144,6 +144,7 @@ void register_builtin_tools(ToolSet& tools) {
   tools.add(make_glob_tool());
   tools.add(make_grep_tool());
   tools.add(make_echo_tool());
+  tools.add(make_calculate_tool());
 }
 
 ToolSet make_builtin_tools() {

@@ -54,6 +54,7 @@ std::unique_ptr<Tool> make_write_tool();
 std::unique_ptr<Tool> make_edit_tool();
 std::unique_ptr<Tool> make_ls_tool();
 std::unique_ptr<Tool> make_echo_tool();
+std::unique_ptr<Tool> make_calculate_tool();
 std::unique_ptr<Tool> make_glob_tool();
 std::unique_ptr<Tool> make_grep_tool();
 

@@ -1,0 +1,96 @@
+// Daemon resolution against the store, with the online check: a row that says "active" for a
+// daemon no gateway holds (its gateway died before writing the disconnect) is passed over for
+// one that is online; when none answers, the rows are trusted; explicit choices are not checked.
+#include "services/routing/daemon_resolver.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "services/routing/daemon_router.h"
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/storage/migrator.h"
+#include "sim/one_node.h"
+
+namespace reliant::routing {
+namespace {
+
+// Answers only online checks: the daemons in `online` are held by some gateway.
+class OnlineOnly final : public DaemonRouter {
+ public:
+  std::set<std::string> online;
+  std::vector<std::string> asked;
+  bool broken = false;  // the bus fails
+
+  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<void>> cancel_tool(std::string, std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<bool>> is_online(std::string, std::string daemon_id) override {
+    asked.push_back(daemon_id);
+    if (broken) co_return fail(ErrorCode::unavailable, "the bus is down");
+    co_return online.count(daemon_id) != 0;
+  }
+  Task<Result<v1::KillProcessResult>> kill_process(std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string, std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<void>> reload_config(std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+};
+
+struct Harness : sim::OneNode {
+  OnlineOnly router;
+  Harness() : OneNode(1, 1) {
+    EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
+    auto seeded = database.database().transact([](SqlTransaction& tx) -> Result<void> {
+      if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "u1", 0}); !ok) return ok;
+      // Oldest first: stale (recorded active, held by nobody), then fresh.
+      for (const char* id : {"stale", "fresh"}) {
+        DaemonRecord daemon;
+        daemon.id = id;
+        daemon.user_id = "u1";
+        daemon.name = id;
+        daemon.status = DaemonStatus::active;
+        daemon.connection_id = std::string("c-") + id;
+        daemon.connected_at_ms = std::string(id) == "stale" ? 1 : 2;
+        if (auto ok = record_daemon_connected(tx, daemon); !ok) return ok;
+      }
+      return {};
+    });
+    EXPECT_TRUE(seeded.has_value()) << seeded.error().message;
+  }
+  std::string resolve(DaemonChoice choice = {}, bool check = true) {
+    auto decided = run(resolve_daemon(store, "u1", std::move(choice), check ? &router : nullptr));
+    EXPECT_TRUE(decided.has_value()) << decided.error().message;
+    return decided ? decided->daemon_id : "";
+  }
+};
+
+TEST(DaemonResolver, AStaleActiveRowIsPassedOverForADaemonThatIsOnline) {
+  Harness h;
+  const std::string unchecked = h.resolve({}, /*check=*/false);
+  h.router.online = {"stale", "fresh"};
+  const std::string trusted = h.resolve();
+  EXPECT_EQ(trusted, unchecked) << "both online: the cascade's own choice";
+  h.router.online = {unchecked == "stale" ? "fresh" : "stale"};
+  h.router.asked.clear();
+  const std::string chosen = h.resolve();
+  EXPECT_NE(chosen, unchecked) << "the one no gateway holds is passed over";
+  EXPECT_EQ(h.router.asked.size(), 2u);
+}
+
+TEST(DaemonResolver, WhenNoneAnswersTheRowsAreTrustedAndExplicitChoicesAreNotChecked) {
+  Harness h;
+  const std::string unchecked = h.resolve({}, false);
+  h.router.online = {};
+  EXPECT_EQ(h.resolve(), unchecked) << "nobody online: a durable request waits for it";
+  h.router.broken = true;
+  EXPECT_EQ(h.resolve(), unchecked) << "no way to tell: the row is trusted";
+  h.router.broken = false;
+  h.router.asked.clear();
+  DaemonChoice session;
+  session.session_daemon_id = "stale";
+  EXPECT_EQ(h.resolve(session), "stale");
+  EXPECT_TRUE(h.router.asked.empty()) << "the chat's own daemon is the user's choice";
+}
+
+}  // namespace
+}  // namespace reliant::routing
