@@ -36,7 +36,7 @@ project=$(call POST /api/v1/projects '{"name":"web"}' | json 'd["id"]')
 cat >"$work/where.yaml" <<'YAML'
 name: where
 inputs:
-  target: {type: string, default: deployer}
+  target: {type: string, default: builder}  # the run says deployer: the input, not the default, decides
 entry: on_builder
 nodes:
   - id: on_builder

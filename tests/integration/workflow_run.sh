@@ -83,6 +83,46 @@ grep -qF 'completed: {"decision":"approved","note":"ship it","text":"released 2.
 if out=$(cli workflow deny "$run_id" 2>&1); then fail "a second answer was accepted: $out"; fi
 grep -qF "has ended" <<<"$out" || fail "the second answer's refusal: $out"
 
+# A question answered from the CLI: the run goes on with the answer as the node's output;
+# `workflow list` and `workflow show` see it, and a run still waiting is cancelled.
+cat >"$work/ask.yaml" <<'YAML'
+name: ask
+entry: pick
+nodes:
+  - id: pick
+    type: ask_question
+    title: Storage
+    question: Which store should the cache use?
+    options: [redis, memcached]
+  - id: say
+    type: save_message
+    args: {role: assistant, content: "using {{ nodes.pick.answer }}"}
+edges:
+  - {from: pick, to: say}
+outputs:
+  store: "{{ nodes.pick.answer }}"
+YAML
+out=$(cli workflow run "$work/ask.yaml" 2>&1) || fail "run ask: $out"
+ask_run=$(sed -n 's/^run \([^ ]*\) (ask)$/\1/p' <<<"$out")
+[ -n "$ask_run" ] || fail "no run id in: $out"
+for _ in $(seq 1 50); do
+  if out=$(cli workflow answer "$ask_run" redis 2>&1); then break; fi
+  sleep 0.1
+done
+grep -qF "answered pick" <<<"$out" || fail "answer: $out"
+out=$(cli workflow follow "$ask_run" 2>&1) || fail "follow the answered run: $out"
+grep -qF '"store":"redis"' <<<"$out" || fail "the answer is not the run's output: $out"
+out=$(cli workflow show "$ask_run" 2>&1) || fail "show: $out"
+grep -q "pick" <<<"$out" && grep -q "say" <<<"$out" || fail "show lists no nodes: $out"
+out=$(cli workflow run "$work/ask.yaml" 2>&1) || fail "run ask again: $out"
+waiting_run=$(sed -n 's/^run \([^ ]*\) (ask)$/\1/p' <<<"$out")
+out=$(cli workflow list 2>&1) || fail "list: $out"
+grep -qF "$ask_run" <<<"$out" && grep -qF "$waiting_run" <<<"$out" || fail "list misses a run: $out"
+out=$(cli workflow cancel "$waiting_run" 2>&1) || fail "cancel: $out"
+if out=$(cli workflow follow "$waiting_run" 2>&1); then fail "a cancelled run followed to success: $out"; fi
+grep -qi "cancel" <<<"$out" || fail "the cancelled run's end: $out"
+echo "ok: a question answered from the CLI, the runs listed and shown, a waiting run cancelled"
+
 # A project's stored workflow, by name; denied, it takes no edge.
 token=$(cat "$work/data/auth/token")
 project=$(command curl -sf --cacert "$work/data/tls/cert.pem" -H "Authorization: Bearer $token" \
