@@ -1,6 +1,7 @@
 // The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
+#include "app/web_files.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 
@@ -49,6 +50,7 @@ struct ApiOptions {
   std::string jwt_public_key;
   std::string jwt_public_key_file;
   std::string jwt_audience = "authenticated";
+  std::string web_dir;
   std::string cors_origins = "*";
   HttpLimitOptions http_limits;
   bool migrate = false;
@@ -114,6 +116,14 @@ int run_api(const ApiOptions& o) {
   OsSecretSource secrets;
   config.passwords = &passwords;
   config.secrets = &secrets;
+  // The web app at /; users sign in with email and password (or a PAT).
+  auto web = load_web_assets(o.web_dir);
+  if (!web) {
+    spdlog::error("{}", web.error().message);
+    return 2;
+  }
+  config.web = &web->assets;
+  config.secure_cookies = !o.disable_tls;
   api::GrpcApi grpc_api(env, config);
   // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
   api::ConnectRpc connect(grpc_api);
@@ -200,6 +210,9 @@ void add_api_command(CLI::App& server, int& exit_code) {
       ->envname("TLS_CERT_FILE");
   cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
   cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP")->envname("DISABLE_TLS");
+  cmd->add_option("--web-dir", o->web_dir,
+                  "The web app's built files (default: beside the binary, or web/dist)")
+      ->envname("RELIANT_WEB_DIR");
   cmd->add_option("--jwt-public-key", o->jwt_public_key, "JWT public key PEM")
       ->envname("JWT_PUBLIC_KEY");
   cmd->add_option("--jwt-public-key-file", o->jwt_public_key_file, "JWT public key PEM file")

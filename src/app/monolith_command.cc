@@ -2,12 +2,15 @@
 // the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
 #include "app/monolith_command.h"
 #include "app/logging.h"
+#include "app/web_files.h"
 #include "app/process_lifecycle.h"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
@@ -55,6 +58,7 @@ struct MonolithOptions {
   std::string tls_cert;
   std::string tls_key;
   bool disable_tls = false;
+  std::string web_dir;  // the web app's files; empty: the usual places (app/web_files.h)
   WorkspaceFlags workspace;
 };
 
@@ -168,6 +172,16 @@ int run_monolith(const MonolithOptions& options) {
   OsSecretSource secrets;
   api_config.passwords = &passwords;
   api_config.secrets = &secrets;
+  // The web app at /, signed into with a one-time link printed below.
+  auto web = load_web_assets(options.web_dir);
+  if (!web) {
+    spdlog::error("{}", web.error().message);
+    return 2;
+  }
+  api_config.web = &web->assets;
+  api::LocalSignIn local_sign_in(account->user_id);
+  api_config.local_sign_in = &local_sign_in;
+  api_config.secure_cookies = !options.disable_tls;
   // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
   api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
     return daemons.start_for_request(std::move(user_id));
@@ -203,6 +217,23 @@ int run_monolith(const MonolithOptions& options) {
       options.llm.provider);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
+  // The web app's one-time sign-in link: its code rides in the fragment, which the browser
+  // keeps to itself; also in DATA_DIR/auth/web-link (0600) for scripts and tests.
+  const std::string link = std::string(*tls ? "https" : "http") + "://127.0.0.1:" +
+                           std::to_string(listeners->http->port()) + "/#sign-in=" +
+                           local_sign_in.issue(secrets, executor.now());
+  {
+    const std::string file = (std::filesystem::path(options.data_dir) / "auth" / "web-link").string();
+    ::unlink(file.c_str());
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const std::string line = link + "\n";
+      (void)!::write(fd, line.data(), line.size());
+      ::close(fd);
+    }
+  }
+  spdlog::info("web app: {} (signs you in once, within 10 minutes{})", link,
+               web->dir.empty() ? "; not built: run tools/setup.sh" : "");
   executor.run();
   listeners->grpc.reset();
   listeners->http.reset();
@@ -235,6 +266,9 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
   monolith->add_option("--working-dir", options->working_dir,
                        "Where the embedded daemon runs tools (default: the current directory)");
   add_workspace_flags(*monolith, options->workspace);
+  monolith->add_option("--web-dir", options->web_dir,
+                       "The web app's built files (default: beside the binary, or web/dist)")
+      ->envname("RELIANT_WEB_DIR");
   monolith
       ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
       ->envname("CORS_ALLOWED_ORIGINS")

@@ -140,14 +140,24 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       watches_(env, config_.credential_recheck) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
     login_.emplace(env, *config_.passwords, *config_.secrets);
+  if (config_.secrets != nullptr) {
+    sessions_.emplace(env, *config_.secrets, login_ ? &*login_ : nullptr, config_.local_sign_in,
+                      BrowserSessionOptions{config_.secure_cookies});
+  }
 }
 
 Task<Result<Credential>> ApiServer::authenticate(const HttpRequest& request) {
   const std::string header = request.header("authorization");
   std::string token = bearer_token(header);
-  if (header.empty() && request.path == "/api/v1/updates") {
-    token =
-        request.query.count("access_token") ? request.query.at("access_token") : "";  // EventSource
+  // A browser's session cookie (never a token in the URL): a request it authenticates that
+  // changes something must also carry the session's CSRF token.
+  if (header.empty()) {
+    token = session_cookie(request);
+    if (!token.empty() && !csrf_ok(request, token)) {
+      co_return fail(ErrorCode::permission_denied,
+                     "missing or wrong X-CSRF-Token: a signed-in browser sends the one GET "
+                     "/api/v1/auth/session gives");
+    }
   }
   Task<Result<Credential>> checking =
       api::authenticate_credential(env_, config_.jwt, std::move(token));
@@ -167,6 +177,16 @@ Task<HttpResponse> ApiServer::handle(HttpRequest request) {
   if (config_.connect != nullptr && ConnectRpc::handles(request)) {
     Task<HttpResponse> calling = config_.connect->handle(std::move(request));
     co_return co_await calling;
+  }
+  if (BrowserSessions::handles(request)) {
+    if (!sessions_) {
+      co_return error_response({ErrorCode::not_found, "browser sign-in is not enabled here"});
+    }
+    Task<HttpResponse> signing_in = sessions_->handle(std::move(request));
+    co_return co_await signing_in;
+  }
+  if (config_.web != nullptr) {
+    if (std::optional<HttpResponse> page = serve_web(*config_.web, request)) co_return *page;
   }
   if (CliLogin::handles(request)) {
     if (!login_) {
@@ -223,6 +243,20 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
   if (!request.header("authorization").empty()) {
     Task<Result<std::string>> checking =
         authenticate_token(bearer_token(request.header("authorization")));
+    Result<std::string> user = co_await checking;
+    if (!user) co_return error_response(user.error());
+    user_id = *user;
+  } else if (const std::string cookie = session_cookie(request); !cookie.empty()) {
+    // A browser's session: only from a page of this origin (another site's page could open a
+    // WebSocket with the user's cookie — cross-site WebSocket hijacking).
+    const std::string origin = request.header("origin");
+    const std::string host = request.header("host");
+    if (origin.empty() || (origin != "https://" + host && origin != "http://" + host)) {
+      co_return error_response(
+          {ErrorCode::permission_denied, "a terminal opened with a session cookie must come "
+                                         "from a page of this server (Origin " + origin + ")"});
+    }
+    Task<Result<std::string>> checking = authenticate_token(cookie);
     Result<std::string> user = co_await checking;
     if (!user) co_return error_response(user.error());
     user_id = *user;

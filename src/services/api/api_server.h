@@ -18,7 +18,9 @@
 #include "runtime/secret_source.h"
 #include "services/agent/chat_service.h"
 #include "services/api/account_routes.h"
+#include "services/api/browser_session.h"
 #include "services/api/cli_login.h"
+#include "services/api/web_assets.h"
 #include "services/api/connect_rpc.h"
 #include "services/api/credential_watch.h"
 #include "services/api/daemon_routes.h"
@@ -46,6 +48,13 @@ struct ApiConfig {
   routing::DaemonRouter* daemons = nullptr;
   // What GET /api/v1/workflows lists: the workflows this deployment's workers run.
   std::vector<std::string> workflows = {"agent"};
+  // The web app's files, served at / (null: none). They must outlive the server.
+  const WebAssets* web = nullptr;
+  // Browser sessions (api/browser_session.h) need `secrets`; password sign-in needs `passwords`
+  // too; `local_sign_in` is the monolith's one-time link. Cookies are Secure unless the server
+  // speaks plain HTTP.
+  LocalSignIn* local_sign_in = nullptr;
+  bool secure_cookies = true;
 };
 
 // The terminal WebSocket (api/terminal_socket.h documents its framing).
@@ -87,6 +96,7 @@ class ApiServer final : public HttpHandler {
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
   std::optional<CliLogin> login_;
+  std::optional<BrowserSessions> sessions_;
   AccountRoutes accounts_;
   ProjectRoutes projects_;
   DaemonRoutes daemons_;

@@ -188,36 +188,25 @@ Task<HttpResponse> CliLogin::handle(HttpRequest request) {
       {ErrorCode::not_found, "no route " + request.method + " " + request.path});
 }
 
-Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
-  const auto fields = parse_form_urlencoded(request.body);
-  auto params = flow_params(fields);
-  if (!params) co_return bad_request_page(params.error().message);
-  const auto field = [&](const char* name) {
-    auto it = fields.find(name);
-    return it == fields.end() ? std::string() : it->second;
-  };
-  const std::string email = field("email");
-  const std::string password = field("password");
+Task<Result<std::string>> CliLogin::check_password(std::string email, std::string password,
+                                                   std::string address) {
   const std::string account_key = lower_case(email);
   const Instant started = env_.executor.now();
   Duration account_wait{0}, address_wait{0};
   const bool account_ok = per_account_.allowed(account_key, started, &account_wait);
-  const bool address_ok = per_address_.allowed(request.remote_address, started, &address_wait);
+  const bool address_ok = per_address_.allowed(address, started, &address_wait);
   if (!account_ok || !address_ok) {
     const auto wait_minutes =
         std::chrono::duration_cast<minutes>(std::max(account_wait, address_wait)).count() + 1;
-    co_return sign_in_form(*params, email,
-                           "Too many failed sign-ins for this account or from this address: try "
-                           "again in " +
-                               std::to_string(wait_minutes) + " minutes.",
-                           429);
+    co_return fail(ErrorCode::resource_exhausted,
+                   "Too many failed sign-ins for this account or from this address: try again in " +
+                       std::to_string(wait_minutes) + " minutes.");
   }
-
   // The attempt counts as failed from now on, before the slow hash check, so attempts that
   // arrive while this one is checked are refused without a check of their own: recorded
   // after the check, a hundred concurrent guesses all passed the limit of five.
   per_account_.failed(account_key, started);
-  per_address_.failed(request.remote_address, started);
+  per_address_.failed(address, started);
 
   Task<Result<std::optional<PasswordRecord>>> looking_up =
       env_.store->transact_for([email](SqlTransaction& tx) { return find_password(tx, email); });
@@ -225,9 +214,8 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   if (!record) {
     // Nothing was checked: the attempt is not held against the account or the address.
     per_account_.forgive(account_key, started);
-    per_address_.forgive(request.remote_address, started);
-    co_return sign_in_form(*params, email, "The server cannot check sign-ins right now: try again.",
-                           503);
+    per_address_.forgive(address, started);
+    co_return fail(ErrorCode::unavailable, "The server cannot check sign-ins right now: try again.");
   }
   // Every attempt costs one hash check, so the answer's timing does not tell whether the email
   // has an account: without a password to check, a made-up one is checked instead.
@@ -239,20 +227,40 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   Task<bool> verifying =
       passwords_.verify(password, has_password ? *(*record)->password_hash : stand_in_hash_);
   const bool matches = co_await verifying;
-  const bool accepted = matches && has_password;
   // One message for an unknown email, a user without a password and a wrong password.
-  if (!accepted) co_return sign_in_form(*params, email, "Wrong email or password.", 401);
+  if (!matches || !has_password) co_return fail(ErrorCode::unauthenticated, "Wrong email or password.");
   per_account_.succeeded(account_key);
-  per_address_.forgive(request.remote_address, started);  // only failures count per address
+  per_address_.forgive(address, started);  // only failures count per address
+  co_return (*record)->user.id;
+}
+
+Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
+  const auto fields = parse_form_urlencoded(request.body);
+  auto params = flow_params(fields);
+  if (!params) co_return bad_request_page(params.error().message);
+  const auto field = [&](const char* name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  const std::string email = field("email");
+  Task<Result<std::string>> checking =
+      check_password(email, field("password"), request.remote_address);
+  Result<std::string> user_id = co_await checking;
+  if (!user_id) {
+    const ErrorCode code = user_id.error().code;
+    co_return sign_in_form(*params, email, user_id.error().message,
+                           code == ErrorCode::resource_exhausted ? 429
+                           : code == ErrorCode::unavailable      ? 503
+                                                                 : 401);
+  }
 
   std::array<std::uint8_t, 32> secret{};
   secrets_.fill(secret.data(), secret.size());
   const std::string code =
       base64url_encode(std::string_view(reinterpret_cast<const char*>(secret.data()), 32));
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  LoginCode stored{
-      code_hash(code), (*record)->user.id,      params->redirect_uri, params->code_challenge,
-      now_ms,          now_ms + kCodeLifetimeMs};
+  LoginCode stored{code_hash(code), *user_id,           params->redirect_uri,
+                   params->code_challenge, now_ms, now_ms + kCodeLifetimeMs};
   TransactionBody insert = [stored](SqlTransaction& tx) { return insert_login_code(tx, stored); };
   Task<Result<void>> inserting = env_.store->transact(std::move(insert));
   Result<void> inserted = co_await inserting;

@@ -25,6 +25,14 @@ class CliLogin {
   static bool handles(const HttpRequest& request);
   Task<HttpResponse> handle(HttpRequest request);
 
+  // An email and password, checked as the sign-in form checks them — failures limited per
+  // account and per client address, one slow hash check whatever the email, so the timing does
+  // not tell whether it has an account. The user's id; or unauthenticated (one message for an
+  // unknown email, no password and a wrong one), resource_exhausted (too many failures: the
+  // message says how long to wait) or unavailable (the store).
+  Task<Result<std::string>> check_password(std::string email, std::string password,
+                                           std::string address);
+
  private:
   Task<HttpResponse> sign_in(HttpRequest request);
   Task<HttpResponse> exchange(HttpRequest request);

@@ -56,6 +56,9 @@ const std::string kVerifier(64, 'v');
 struct Api : sim::OneNode {
   PlainPasswordHasher passwords{executor};
   SeededSecretSource secrets{random};
+  LocalSignIn local{"local-user"};
+  WebAssets web = {{"/index.html", {"text/html; charset=utf-8", "<p>app</p>", false}},
+                   {"/assets/app-1.js", {"text/javascript; charset=utf-8", "go()", true}}};
   std::unique_ptr<ApiServer> api;
 
   Api() : OneNode(11, 3, "api") {
@@ -63,7 +66,29 @@ struct Api : sim::OneNode {
     ApiConfig config;
     config.passwords = &passwords;
     config.secrets = &secrets;
+    config.local_sign_in = &local;
+    config.web = &web;
     api = std::make_unique<ApiServer>(env, config);
+  }
+  HttpResponse browser(const std::string& method, const std::string& path,
+                       const std::string& cookie, const std::string& csrf = "",
+                       const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    request.path = path;
+    if (!cookie.empty()) request.headers["cookie"] = "theme=dark; reliant_session=" + cookie;
+    if (!csrf.empty()) request.headers["x-csrf-token"] = csrf;
+    request.body = body;
+    request.remote_address = "10.0.0.7";
+    return run(api->handle(std::move(request)));
+  }
+  // The session token a response's Set-Cookie carries ("" when none).
+  static std::string cookie_of(const HttpResponse& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (name != "Set-Cookie" || !value.starts_with("reliant_session=")) continue;
+      return value.substr(16, value.find(';') - 16);
+    }
+    return "";
   }
   // A user with this email and password (empty: none), and a token of theirs.
   std::string add_user(const std::string& id, const std::string& email,
@@ -122,6 +147,80 @@ struct Api : sim::OneNode {
         Json{{"code", code}, {"code_verifier", verifier}, {"redirect_uri", redirect}}.dump());
   }
 };
+
+// The web app's sign-in: email and password (the CLI sign-in's checks) or the monolith's
+// one-time link give an HttpOnly, SameSite=Strict cookie; a request it authenticates that changes
+// something needs the session's CSRF token; signing out revokes it.
+TEST(BrowserSessions, CookiesSignInCsrfGuardsChangesAndSigningOutRevokes) {
+  Api a;
+  a.add_user("u-web", "web@example.com", "correct horse");
+  HttpResponse wrong = a.call("POST", "/api/v1/auth/session", "",
+                              Json{{"email", "web@example.com"}, {"password", "nope"}}.dump());
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_TRUE(Api::cookie_of(wrong).empty());
+  HttpResponse signed_in =
+      a.call("POST", "/api/v1/auth/session", "",
+             Json{{"email", "web@example.com"}, {"password", "correct horse"}}.dump());
+  ASSERT_EQ(signed_in.status, 200) << signed_in.body;
+  const std::string cookie = Api::cookie_of(signed_in);
+  ASSERT_FALSE(cookie.empty());
+  for (const auto& [name, value] : signed_in.headers) {
+    if (name != "Set-Cookie") continue;
+    EXPECT_NE(value.find("HttpOnly"), std::string::npos) << value;
+    EXPECT_NE(value.find("SameSite=Strict"), std::string::npos) << value;
+    EXPECT_NE(value.find("Secure"), std::string::npos) << value;
+  }
+  EXPECT_EQ(signed_in.body.find(cookie), std::string::npos) << "the page's script never sees it";
+  const std::string csrf = a.json(signed_in)["csrf_token"];
+
+  const HttpResponse who = a.browser("GET", "/api/v1/auth/session", cookie);
+  ASSERT_EQ(who.status, 200);
+  EXPECT_EQ(a.json(who)["user_id"], "u-web");
+  EXPECT_EQ(a.json(who)["csrf_token"], csrf);
+  EXPECT_EQ(a.browser("GET", "/api/v1/chats", cookie).status, 200) << "reads need no CSRF token";
+  const std::string chat = Json{{"title", "from the browser"}}.dump();
+  EXPECT_EQ(a.browser("POST", "/api/v1/chats", cookie, "", chat).status, 403)
+      << "a cross-site form's POST carries the cookie but cannot know the token";
+  EXPECT_EQ(a.browser("POST", "/api/v1/chats", cookie, "x" + csrf, chat).status, 403);
+  EXPECT_EQ(a.browser("POST", "/api/v1/chats", cookie, csrf, chat).status, 201);
+
+  EXPECT_EQ(a.browser("DELETE", "/api/v1/auth/session", cookie).status, 403);
+  const HttpResponse out = a.browser("DELETE", "/api/v1/auth/session", cookie, csrf);
+  ASSERT_EQ(out.status, 200);
+  EXPECT_EQ(a.browser("GET", "/api/v1/chats", cookie).status, 401) << "revoked";
+  EXPECT_EQ(a.browser("GET", "/api/v1/auth/session", cookie).status, 401);
+}
+
+TEST(BrowserSessions, AOneTimeLinkSignsInOnceAndTheAppIsServedAtTheRoot) {
+  Api a;
+  auto made = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    return insert_user(tx, User{"local-user", "local@localhost", "", 0});
+  });
+  ASSERT_TRUE(made.has_value());
+  const std::string code = a.local.issue(a.secrets, a.world.now());
+  const std::string body = Json{{"code", code}}.dump();
+  const HttpResponse first = a.call("POST", "/api/v1/auth/session/local", "", body);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(a.json(first)["user_id"], "local-user");
+  EXPECT_FALSE(Api::cookie_of(first).empty());
+  EXPECT_EQ(a.call("POST", "/api/v1/auth/session/local", "", body).status, 401) << "once";
+  const std::string late = a.local.issue(a.secrets, a.world.now());
+  a.world.run_until(a.world.now() + LocalSignIn::kLifetime + seconds(1));
+  EXPECT_EQ(a.call("POST", "/api/v1/auth/session/local", "", Json{{"code", late}}.dump()).status,
+            401)
+      << "expired";
+
+  const HttpResponse root = a.call("GET", "/");
+  EXPECT_EQ(root.status, 200);
+  EXPECT_EQ(root.body, "<p>app</p>");
+  bool csp = false;
+  for (const auto& [name, value] : root.headers) csp |= name == "Content-Security-Policy";
+  EXPECT_TRUE(csp);
+  EXPECT_EQ(a.call("GET", "/chats/abc").body, "<p>app</p>") << "the app's own routes";
+  EXPECT_EQ(a.call("GET", "/assets/app-1.js").body, "go()");
+  EXPECT_EQ(a.call("GET", "/assets/missing.js").status, 404);
+  EXPECT_EQ(a.call("GET", "/api/v1/chats").status, 401) << "the API is not the app";
+}
 
 TEST(CliLogin, TheSignInPageAcceptsOnlyLoopbackRedirectsAndEscapesWhatItEchoes) {
   Api a;
