@@ -47,6 +47,13 @@ if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel
   npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error
 fi
 
+# The web app (web/): its locked packages, type-checked and built into web/dist, which the
+# monolith and the api server serve at /.
+if [ ! -d web/node_modules/preact ] || [ web/package-lock.json -nt web/node_modules ]; then
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
+npm run build --prefix web --silent >/dev/null
+
 jobs=$(nproc)
 # ccache keys on paths relative to the checkout and ignores the build directory's own path, so a
 # fresh clone elsewhere (CI) reuses what an earlier build compiled.

@@ -7,6 +7,7 @@
 #include "services/api/api_support.h"
 #include "services/api/terminal_socket.h"
 #include "services/storage/daemons.h"
+#include "services/updates/user_events.h"
 #include "services/updates/user_feed.h"
 
 namespace reliant::api {
@@ -284,6 +285,16 @@ Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) 
   }
   if (resource == "updates" && parts.size() == 3 && method == "GET") {
     co_return open_stream(request, credential);
+  }
+  // The newest update's number: where a page that just loaded its state starts following.
+  if (resource == "updates" && parts.size() == 4 && parts[3] == "head" && method == "GET") {
+    JsonTransactionBody head = [user_id](SqlTransaction& tx) -> Result<Json> {
+      auto seq = updates::user_event_head(tx, user_id);
+      if (!seq) return fail(seq.error());
+      return Json{{"seq", *seq}};
+    };
+    Task<HttpResponse> reading = transact_and_respond(env_, std::move(head), 200);
+    co_return co_await reading;
   }
   if (resource == "daemons" && parts.size() == 3 && method == "GET") {
     Task<HttpResponse> listing = list_daemons(user_id);

@@ -1,0 +1,55 @@
+// The REST API as the page uses it: same-origin requests with the session cookie (which the
+// page never sees) and, on every change, the session's CSRF token.
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+let csrfToken = "";
+export function setCsrfToken(token: string) {
+  csrfToken = token;
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const error = json?.error ?? {};
+    throw new ApiError(response.status, error.code ?? "http_" + response.status,
+                       error.message ?? `HTTP ${response.status}`);
+  }
+  return json as T;
+}
+
+// --- the shapes the API answers with (those the page reads) ---
+
+export interface Session { user_id: string; email: string; csrf_token: string }
+export interface Chat {
+  id: string; title: string; status: string; workflow: string; workflow_run_id: string;
+  active_daemon_id: string; updated_at_ms: number; project_id?: string;
+}
+export interface Block { kind: string; body: any }
+export interface Message { id: string; ordinal: number; role: string; content: Block[]; thread?: string }
+export interface ChatView extends Chat { messages: Message[]; has_more: boolean }
+export interface Daemon {
+  id: string; name: string; type: string; status: string; labels: Record<string, string>;
+  hostname?: string; working_dir?: string;
+}
+export interface WorkflowInfo { name: string; ref?: string; description?: string; inputs?: Record<string, any> }
+export interface Token { id: string; name: string; display_prefix?: string; created_at_ms?: number; expires_at_ms?: number | null; revoked_at_ms?: number | null; last_used_at_ms?: number | null }

@@ -1,0 +1,246 @@
+// One chat: its messages (Markdown, code blocks), the model's text as it streams, tool calls as
+// collapsible cards with their output, approvals and questions the run waits for, the session
+// daemon picker, the composer (with the mode) and Cancel. A reload resumes from the last update
+// seen: messages are keyed by id, so an update applied twice changes nothing.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, type Block, type ChatView, type Message } from "../api";
+import { DaemonLabel, useDaemons } from "../daemons";
+import { markdownHtml } from "../markdown";
+import { navigate } from "../router";
+import { subscribe } from "../updates";
+
+interface Waiting { key: string; type: string; args: any }
+interface ToolState { running?: { daemon_id?: string }; result?: any }
+
+function Markdown({ text }: { text: string }) {
+  const html = useMemo(() => markdownHtml(text), [text]);
+  return <div class="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+function ToolCard({ call, state }: { call: any; state: ToolState }) {
+  const result = state.result;
+  const status = result ? (result.is_error ? "error" : "done") : state.running ? "running" : "waiting";
+  const daemon = result?.daemon_id ?? state.running?.daemon_id;
+  const summary = call.name === "bash" ? String(call.input?.command ?? "") : JSON.stringify(call.input ?? {});
+  return (
+    <details class={`tool-card ${status}`} open={status !== "done"} data-testid="tool-card">
+      <summary>
+        <span class="tool-name">{call.name}</span> <code class="tool-summary">{summary}</code>
+        <span class={`badge ${status}`}>{status}</span>
+        {daemon && <small class="tool-daemon" data-testid="tool-daemon"> on {daemon}</small>}
+      </summary>
+      <pre class="tool-output" data-testid="tool-output">{result ? String(result.content ?? "") : status === "running" ? "running…" : "waiting for approval or its turn…"}</pre>
+    </details>
+  );
+}
+
+function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiting; onAnswered: () => void }) {
+  const [answer, setAnswer] = useState("");
+  const [error, setError] = useState("");
+  const send = async (verb: string, body: any) => {
+    setError("");
+    try {
+      await api("POST", `/api/v1/runs/${runId}/${verb}`, { node: node.key, ...body });
+      onAnswered();
+    } catch (e: any) {
+      setError(e.message);
+    }
+  };
+  const title = node.args?.title ?? node.args?.question ?? node.key;
+  const calls = node.args?.tool_calls ?? node.args?.calls;
+  return (
+    <section class="card waiting" role="region" aria-label={`Waiting: ${title}`} data-testid="waiting">
+      <h3>{node.type === "ask_question" ? "Question" : "Approval needed"}: {title}</h3>
+      {node.args?.message && <p>{String(node.args.message)}</p>}
+      {Array.isArray(calls) && (
+        <ul>{calls.map((c: any) => <li><code>{c.name}</code> <code>{JSON.stringify(c.input ?? {})}</code></li>)}</ul>
+      )}
+      {node.type === "ask_question" ? (
+        <form onSubmit={(e) => { e.preventDefault(); send("answer", { answer }); }}>
+          {Array.isArray(node.args?.options) ? (
+            <label>Answer<select value={answer} onChange={(e) => setAnswer((e.target as HTMLSelectElement).value)}>
+              <option value="">choose…</option>
+              {node.args.options.map((o: any) => <option value={String(o)}>{String(o)}</option>)}
+            </select></label>
+          ) : (
+            <label>Answer<input value={answer} onInput={(e) => setAnswer((e.target as HTMLInputElement).value)} /></label>
+          )}
+          <button type="submit" disabled={!answer}>Answer</button>
+        </form>
+      ) : (
+        <div class="row">
+          <button onClick={() => send("approve", {})} data-testid="approve">Approve</button>
+          <button class="danger" onClick={() => send("deny", {})} data-testid="deny">Deny</button>
+        </div>
+      )}
+      {error && <p role="alert" class="error">{error}</p>}
+    </section>
+  );
+}
+
+function MessageView({ message, tools }: { message: Message; tools: Map<string, ToolState> }) {
+  return (
+    <article class={`message ${message.role}`} aria-label={`${message.role} message`} data-testid={`message-${message.role}`}>
+      {message.content.map((block: Block) => {
+        if (block.kind === "text") {
+          return message.role === "assistant" ? <Markdown text={String(block.body.text ?? "")} />
+            : <p class="user-text">{String(block.body.text ?? "")}</p>;
+        }
+        if (block.kind === "tool_call") {
+          return <ToolCard call={block.body} state={tools.get(String(block.body.id)) ?? {}} />;
+        }
+        if (block.kind === "error") return <p role="alert" class="error">{String(block.body.message ?? "")}</p>;
+        return null;  // tool results show in their call's card
+      })}
+    </article>
+  );
+}
+
+export function ChatPage({ chatId }: { chatId: string }) {
+  const [chat, setChat] = useState<ChatView | null>(null);
+  const [messages, setMessages] = useState<Map<string, Message>>(new Map());
+  const [previews, setPreviews] = useState<Map<string, string>>(new Map());
+  const [running, setRunning] = useState<Map<string, { daemon_id?: string }>>(new Map());
+  const [waiting, setWaiting] = useState<Waiting[]>([]);
+  const [status, setStatus] = useState("idle");
+  const [runId, setRunId] = useState("");
+  const [text, setText] = useState("");
+  const [mode, setMode] = useState(localStorage.getItem("reliant.mode") ?? "auto");
+  const [error, setError] = useState("");
+  const { daemons } = useDaemons();
+  const bottom = useRef<HTMLDivElement>(null);
+
+  const upsert = (message: Message) =>
+    setMessages((old) => new Map(old).set(message.id, message));
+  const load = async () => {
+    const view = await api<ChatView>("GET", `/api/v1/chats/${encodeURIComponent(chatId)}`);
+    setChat(view);
+    setStatus(view.status);
+    setRunId(view.workflow_run_id);
+    setMessages(new Map(view.messages.map((m) => [m.id, m])));
+  };
+  useEffect(() => {
+    load().catch((e) => setError(e.status === 404 ? "No such chat." : e.message));
+    return subscribe((u) => {
+      if (u.chat_id !== chatId) return;
+      if (u.kind === "message" && (u.body.thread ?? "") === "") {
+        upsert(u.body as Message);
+        setPreviews((old) => { const next = new Map(old); next.delete(u.body.id); return next; });
+      } else if (u.kind === "text_delta" && u.body.message_id) {
+        setPreviews((old) => new Map(old).set(u.body.message_id, (old.get(u.body.message_id) ?? "") + String(u.body.text ?? "")));
+      } else if (u.kind === "tool_running") {
+        setRunning((old) => new Map(old).set(String(u.body.tool_call_id), { daemon_id: u.body.daemon_id }));
+      } else if (u.kind === "chat_status") {
+        setStatus(String(u.body.status));
+        if (u.body.run_id) setRunId(String(u.body.run_id));
+        if (u.body.status !== "running") setWaiting([]);
+      } else if (u.kind === "chat_daemon") {
+        setChat((old) => (old ? { ...old, active_daemon_id: String(u.body.active_daemon_id ?? u.body.daemon_id ?? "") } : old));
+      }
+    });
+  }, [chatId]);
+
+  // While the run goes on, the nodes it waits on (approvals in manual mode, questions).
+  useEffect(() => {
+    if (status !== "running" || !runId) return;
+    let stopped = false;
+    const poll = async () => {
+      try {
+        const page = await api<{ events: any[] }>("GET", `/api/v1/runs/${runId}/events?since_seq=0`);
+        if (!stopped) setWaiting(page.events.filter((e) => e.kind === "node_waiting"));
+      } catch {
+        // a run of another deployment's kind has no node events: nothing waits
+      }
+    };
+    poll();
+    const timer = setInterval(poll, 1000);
+    return () => { stopped = true; clearInterval(timer); };
+  }, [status, runId]);
+
+  useEffect(() => { bottom.current?.scrollIntoView({ block: "end" }); }, [messages, previews, waiting]);
+
+  const tools = useMemo(() => {
+    const map = new Map<string, ToolState>();
+    for (const [id, state] of running) map.set(id, { running: state });
+    for (const message of messages.values()) {
+      for (const block of message.content) {
+        if (block.kind === "tool_result") {
+          const id = String(block.body.tool_call_id);
+          map.set(id, { ...(map.get(id) ?? {}), result: block.body });
+        }
+      }
+    }
+    return map;
+  }, [messages, running]);
+  const ordered = [...messages.values()].filter((m) => (m.thread ?? "") === "").sort((a, b) => a.ordinal - b.ordinal);
+
+  const send = async (e: Event) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    setError("");
+    try {
+      localStorage.setItem("reliant.mode", mode);
+      const sent = await api<{ run_id: string }>("POST", `/api/v1/chats/${chatId}/messages`, { text, mode });
+      setText("");
+      setRunId(sent.run_id);
+      setStatus("running");
+    } catch (err: any) {
+      setError(err.message);
+    }
+  };
+  const cancel = () => api("POST", `/api/v1/chats/${chatId}/cancel`).catch((e) => setError(e.message));
+  const setDaemon = async (id: string) => {
+    try {
+      if (id) await api("PUT", `/api/v1/chats/${chatId}/daemon`, { daemon_id: id });
+      else await api("DELETE", `/api/v1/chats/${chatId}/daemon`);
+      setChat((old) => (old ? { ...old, active_daemon_id: id } : old));
+    } catch (err: any) {
+      setError(err.message);
+    }
+  };
+
+  if (!chat) return <p role={error ? "alert" : undefined}>{error || "Loading…"}</p>;
+  const session = daemons.find((d) => d.id === chat.active_daemon_id);
+  return (
+    <div class="chat">
+      <header class="chat-head">
+        <h1>{chat.title || "Untitled"}</h1>
+        <span class={`status ${status}`} data-testid="chat-status">{status}</span>
+        {runId && <a href={`/runs/${runId}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${runId}`); }}>run graph</a>}
+        <label class="inline">Session daemon{" "}
+          <select aria-label="Session daemon" data-testid="session-daemon" value={chat.active_daemon_id}
+            onChange={(e) => setDaemon((e.target as HTMLSelectElement).value)}>
+            <option value="">default (resolved per call)</option>
+            {daemons.map((d) => <option value={d.id}>{d.name || d.id} — {d.type}, {d.status}</option>)}
+          </select>
+        </label>
+        {session && <DaemonLabel daemon={session} />}
+      </header>
+      <div class="messages" aria-live="polite" data-testid="messages">
+        {ordered.map((m) => <MessageView message={m} tools={tools} />)}
+        {[...previews.entries()].filter(([id]) => !messages.has(id)).map(([id, preview]) => (
+          <article class="message assistant streaming" data-testid="preview" key={id}><Markdown text={preview} /></article>
+        ))}
+        {waiting.map((node) => <WaitingPrompt runId={runId} node={node} onAnswered={() => setWaiting((w) => w.filter((x) => x.key !== node.key))} />)}
+        <div ref={bottom} />
+      </div>
+      {error && <p role="alert" class="error">{error}</p>}
+      <form class="composer" onSubmit={send}>
+        <label class="grow">Message
+          <textarea rows={2} value={text} data-testid="composer"
+            onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+            onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e); }} />
+        </label>
+        <label>Mode
+          <select value={mode} data-testid="mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+            <option value="auto">auto</option>
+            <option value="manual">manual (approve each tool call)</option>
+            <option value="plan">plan (read-only tools)</option>
+          </select>
+        </label>
+        <button type="submit" disabled={status === "running"} data-testid="send">Send</button>
+        {status === "running" && <button type="button" class="danger" onClick={cancel}>Cancel</button>}
+      </form>
+    </div>
+  );
+}

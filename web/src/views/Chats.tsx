@@ -1,0 +1,74 @@
+// The user's chats, newest first, and a new chat: a workflow (the built-ins and the project's)
+// and that workflow's inputs.
+import { useEffect, useState } from "preact/hooks";
+import { api, type Chat } from "../api";
+import { navigate } from "../router";
+import { subscribe } from "../updates";
+import { InputsForm, type InputSpec } from "./InputsForm";
+
+interface Workflow { name: string; description?: string; inputs?: InputSpec[]; builtin?: boolean }
+
+export function Chats() {
+  const [chats, setChats] = useState<Chat[] | null>(null);
+  const [workflows, setWorkflows] = useState<Workflow[]>([]);
+  const [workflow, setWorkflow] = useState("builtin://agent");
+  const [inputs, setInputs] = useState<Record<string, unknown>>({});
+  const [title, setTitle] = useState("");
+  const [error, setError] = useState("");
+  const load = () => api<{ chats: Chat[] }>("GET", "/api/v1/chats").then((c) => setChats(c.chats ?? []));
+  useEffect(() => {
+    load().catch((e) => setError(e.message));
+    api<{ workflows: Workflow[] }>("GET", "/api/v1/workflows")
+      .then((w) => setWorkflows((w.workflows ?? []).filter((x) => x.name.startsWith("builtin://") || !x.builtin)))
+      .catch(() => undefined);
+    return subscribe((u) => { if (u.kind.startsWith("chat_")) load().catch(() => undefined); });
+  }, []);
+  const chosen = workflows.find((w) => w.name === workflow);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      const chat = await api<Chat>("POST", "/api/v1/chats", { title: title || "New chat", workflow, inputs });
+      navigate(`/chats/${chat.id}`);
+    } catch (err: any) {
+      setError(err.message);
+    }
+  };
+  return (
+    <div class="columns">
+      <section aria-labelledby="chats-title" class="list">
+        <h1 id="chats-title">Chats</h1>
+        {chats === null ? <p>Loading…</p> : chats.length === 0 ? <p class="hint">No chats yet.</p> : (
+          <ul class="chats" data-testid="chat-list">
+            {chats.map((chat) => (
+              <li>
+                <a href={`/chats/${chat.id}`} onClick={(e) => { e.preventDefault(); navigate(`/chats/${chat.id}`); }}>
+                  <span class="title">{chat.title || "Untitled"}</span>
+                  <span class={`status ${chat.status}`}>{chat.status}</span>
+                  <small>{chat.workflow}</small>
+                </a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="new-chat-title" class="card">
+        <h2 id="new-chat-title">New chat</h2>
+        <form onSubmit={create}>
+          <label>Title<input value={title} placeholder="New chat"
+            onInput={(e) => setTitle((e.target as HTMLInputElement).value)} /></label>
+          <label>Workflow
+            <select value={workflow} onChange={(e) => { setWorkflow((e.target as HTMLSelectElement).value); setInputs({}); }}>
+              {workflows.length === 0 && <option value="builtin://agent">builtin://agent</option>}
+              {workflows.map((w) => <option value={w.name}>{w.name}</option>)}
+            </select>
+          </label>
+          {chosen?.description && <p class="hint">{chosen.description}</p>}
+          <InputsForm specs={chosen?.inputs ?? []} values={inputs} onChange={setInputs} />
+          {error && <p role="alert" class="error">{error}</p>}
+          <button type="submit">Start chat</button>
+        </form>
+      </section>
+    </div>
+  );
+}

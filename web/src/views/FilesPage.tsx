@@ -1,0 +1,84 @@
+// The chosen daemon's files: a tree (folders open on click), a viewer, and a small editor that
+// saves through the daemon's FileSystemService. Paths stay inside the daemon's workspace.
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api";
+import { DaemonSelect, useDaemons } from "../daemons";
+
+interface Entry { path: string; name: string; is_directory: boolean; size_bytes: number }
+
+function Folder({ daemon, path, depth, open }: { daemon: string; path: string; depth: number; open: (p: string) => void }) {
+  const [entries, setEntries] = useState<Entry[] | null>(null);
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    api<{ entries: Entry[] }>("GET", `/api/v1/daemons/${daemon}/files?path=${encodeURIComponent(path)}`)
+      .then((r) => setEntries(r.entries)).catch(() => setEntries([]));
+  }, [daemon, path]);
+  if (entries === null) return <p class="hint">…</p>;
+  return (
+    <ul class="tree" role={depth === 0 ? "tree" : "group"}>
+      {entries.map((e) => (
+        <li role="treeitem" aria-expanded={e.is_directory ? expanded.has(e.path) : undefined}>
+          <button class="link" data-testid="file-entry" onClick={() => {
+            if (!e.is_directory) return open(e.path);
+            setExpanded((old) => { const next = new Set(old); next.has(e.path) ? next.delete(e.path) : next.add(e.path); return next; });
+          }}>{e.is_directory ? (expanded.has(e.path) ? "▾ " : "▸ ") : ""}{e.name}</button>
+          {e.is_directory && expanded.has(e.path) && depth < 8 && <Folder daemon={daemon} path={e.path} depth={depth + 1} open={open} />}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function FilesPage() {
+  const { chosen } = useDaemons();
+  const [file, setFile] = useState<{ path: string; content: string; text: boolean } | null>(null);
+  const [draft, setDraft] = useState("");
+  const [note, setNote] = useState("");
+  const open = async (path: string) => {
+    setNote("");
+    try {
+      const read = await api<{ path: string; content: string; encoding: string }>(
+        "GET", `/api/v1/daemons/${chosen}/files/content?path=${encodeURIComponent(path)}`);
+      setFile({ path: read.path, content: read.content, text: read.encoding === "utf-8" });
+      setDraft(read.content);
+    } catch (e: any) {
+      setNote(e.message);
+    }
+  };
+  const save = async () => {
+    if (!file) return;
+    try {
+      await api("PUT", `/api/v1/daemons/${chosen}/files/content?path=${encodeURIComponent(file.path)}`, { content: draft });
+      setFile({ ...file, content: draft });
+      setNote("Saved.");
+    } catch (e: any) {
+      setNote(e.message);
+    }
+  };
+  return (
+    <section class="files" aria-labelledby="files-title">
+      <header class="row"><h1 id="files-title">Files</h1><DaemonSelect /></header>
+      {!chosen ? <p>No daemon is connected.</p> : (
+        <div class="columns">
+          <nav aria-label="Files" class="card tree-wrap"><Folder daemon={chosen} path="." depth={0} open={open} /></nav>
+          <div class="card viewer">
+            {file ? (
+              <>
+                <h2 data-testid="file-path">{file.path}</h2>
+                {file.text ? (
+                  <>
+                    <label class="sr-only" for="editor">Contents of {file.path}</label>
+                    <textarea id="editor" class="editor" data-testid="file-content" value={draft}
+                      onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} />
+                    <div class="row"><button onClick={save} disabled={draft === file.content}>Save</button></div>
+                  </>
+                ) : <p>A binary file ({file.content.length} bytes of base64url).</p>}
+              </>
+            ) : <p class="hint">Choose a file.</p>}
+            {note && <p role="status">{note}</p>}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
