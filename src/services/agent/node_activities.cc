@@ -2,6 +2,7 @@
 #include "services/agent/node_activities.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "base/json_parse.h"
@@ -126,7 +127,9 @@ Result<std::optional<GivenMessages>> given_messages(const NodeInput& node) {
   GivenMessages out;
   for (const auto& entry : list) {
     if (!entry.is_object()) return fail(node_error(node, "each of messages must be a map"));
-    const std::string role = entry.value("role", "user");
+    auto read_role = text_arg(node, entry, "role", "user");
+    if (!read_role) return fail(read_role.error());
+    const std::string role = std::move(*read_role);
     const Json content = entry.value("content", Json(""));
     const std::string text = content.is_string() ? content.get<std::string>()
                              : content.is_null() ? std::string()
@@ -320,7 +323,9 @@ Result<MessageRecord> message_from_args(const NodeInput& node) {
   MessageRecord message;
   message.chat_id = node.chat_id;
   message.thread = node.thread_ref.id;
-  message.role = node.args.value("role", "assistant");
+  auto role = text_arg(node, node.args, "role", "assistant");
+  if (!role) return fail(role.error());
+  message.role = std::move(*role);
   if (message.role != "user" && message.role != "assistant" && message.role != "system" &&
       message.role != "tool") {
     return fail(node_error(
@@ -407,7 +412,13 @@ class CompactNode final : public engine::Activity {
     const NodeInput node = std::move(*parsed);
     // Without a threshold the node compacts: the edge that led to it has decided (Reliant's
     // agent compares the thread's size with its own input before it gets here).
-    const std::int64_t threshold = node.args.value("threshold", std::int64_t{0});
+    const Json limit = node.args.value("threshold", Json());
+    if (!limit.is_null() && !limit.is_number()) {
+      co_return fail(node_error(node, "threshold must be an integer, not " + limit.dump()));
+    }
+    const std::int64_t threshold = limit.is_number_integer() ? limit.get<std::int64_t>()
+                                   : limit.is_number()       ? std::llround(limit.get<double>())
+                                                             : 0;
     const std::string summary_id = step_message_id(context.run_id, context.scheduled_seq);
     std::vector<MessageRecord> messages;
     if (!node.chat_id.empty()) {

@@ -50,6 +50,17 @@ Error node_error(const NodeInput& node, std::string message) {
                                                 std::move(message)};
 }
 
+Result<std::string> text_arg(const NodeInput& node, const Json& map, std::string_view key,
+                             std::string fallback) {
+  if (!map.is_object()) return fallback;
+  const auto found = map.find(key);
+  if (found == map.end() || found->is_null()) return fallback;
+  if (!found->is_string()) {
+    return fail(node_error(node, std::string(key) + " must be text, not " + found->dump()));
+  }
+  return found->get<std::string>();
+}
+
 Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
                                 const std::string& run_id, std::int64_t now_ms) {
   auto created = ensure_thread(tx, node.chat_id, node.thread_ref, now_ms);
@@ -61,7 +72,9 @@ Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
   message.id = "inject-" + run_id + "-" + node.key;
   message.chat_id = node.chat_id;
   message.thread = node.thread_ref.id;
-  message.role = inject.value("role", "user");
+  auto role = text_arg(node, inject, "role", "user");
+  if (!role) return fail(role.error());
+  message.role = std::move(*role);
   if (message.role != "user" && message.role != "assistant" && message.role != "system") {
     return fail(node_error(node, "thread.inject.role must be user, assistant or system"));
   }

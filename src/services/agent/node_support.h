@@ -30,6 +30,12 @@ struct NodeInput {
 };
 Result<NodeInput> node_input(const nlohmann::json& input);
 
+// A field of a node's args (or of a map inside them) that should be text: its value, `fallback`
+// when it is absent or null, or the node's error naming the field when it holds another type
+// (nlohmann's value(key, default) throws there, and a throw out of an activity ends the process).
+Result<std::string> text_arg(const NodeInput& node, const nlohmann::json& map, std::string_view key,
+                             std::string fallback = {});
+
 // A node that cannot do what its args ask (a missing command, a malformed model answer): the
 // run records this as the node's failure.
 Error node_error(const NodeInput& node, std::string message);

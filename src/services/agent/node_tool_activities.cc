@@ -211,7 +211,9 @@ class RunNode final : public engine::Activity {
       co_return fail(node_error(node, "command is required"));
     }
     std::string text = command.get<std::string>();
-    const std::string shell = node.args.value("shell", "");
+    auto chosen_shell = text_arg(node, node.args, "shell");
+    if (!chosen_shell) co_return fail(chosen_shell.error());
+    const std::string shell = std::move(*chosen_shell);
     if (!shell.empty() && shell != "sh") {
       if (shell != "bash" && shell != "zsh") {
         co_return fail(node_error(node, "shell must be sh, bash or zsh, not \"" + shell + "\""));
@@ -266,6 +268,26 @@ bool plain_name(const std::string& text) {
   return plain && text.find("..") == std::string::npos;
 }
 
+// A path copy_files may name: relative, of segments made of letters, digits and . _ -, none of
+// them empty, "." or "..", none starting with "-". Dotfiles (.env) are allowed: untracked files
+// like them are what a new worktree lacks.
+bool plain_path(const std::string& text) {
+  if (text.empty() || text.size() > 200) return false;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('/', start), text.size());
+    const std::string_view segment = std::string_view(text).substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == ".." || segment.front() == '-')
+      return false;
+    const bool plain = std::all_of(segment.begin(), segment.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!plain) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 class CreateWorktreeNode final : public engine::Activity {
  public:
   explicit CreateWorktreeNode(AgentDeps deps) : deps_(std::move(deps)) {}
@@ -275,15 +297,21 @@ class CreateWorktreeNode final : public engine::Activity {
     auto parsed = node_input(input);
     if (!parsed) co_return fail(parsed.error());
     const NodeInput node = std::move(*parsed);
-    const std::string name = node.args.value("name", "");
-    const std::string base = node.args.value("base_branch", "HEAD");
-    const bool force = node.args.value("force", false);
+    const Json name_arg = node.args.value("name", Json(""));
+    const std::string name = name_arg.is_string() ? name_arg.get<std::string>() : "";
     if (!plain_name(name)) {
       co_return fail(node_error(
-          node, "name must be a plain name (letters, digits, . _ - /), not \"" + name + "\""));
+          node, "name must be a plain name (letters, digits, . _ - /), not " + name_arg.dump()));
     }
+    const Json base_arg = node.args.value("base_branch", Json("HEAD"));
+    const std::string base = base_arg.is_string() ? base_arg.get<std::string>() : "";
     if (!plain_name(base))
-      co_return fail(node_error(node, "base_branch \"" + base + "\" is not a plain name"));
+      co_return fail(node_error(node, "base_branch " + base_arg.dump() + " is not a plain name"));
+    const Json force_arg = node.args.value("force", Json(false));
+    if (!force_arg.is_boolean()) {
+      co_return fail(node_error(node, "force must be true or false, not " + force_arg.dump()));
+    }
+    const bool force = force_arg.get<bool>();
     // Inside the repository (so the daemon's confined tools reach it), and ignored by it.
     std::string script =
         "set -e; top=$(git rev-parse --show-toplevel); dir=\"$top/.reliant/worktrees/" + name +
@@ -294,7 +322,7 @@ class CreateWorktreeNode final : public engine::Activity {
         std::string("git worktree add ") + (force ? "--force -B " : "-b ") + shell_quoted(name) +
         " \"$dir\" " + shell_quoted(base) + " >&2; ";
     for (const auto& file : node.args.value("copy_files", Json::array())) {
-      if (!file.is_string() || !plain_name(file.get<std::string>())) {
+      if (!file.is_string() || !plain_path(file.get<std::string>())) {
         co_return fail(node_error(node, "copy_files must list plain relative paths"));
       }
       const std::string quoted = shell_quoted(file.get<std::string>());

@@ -10,10 +10,12 @@
 
 #include "core/agent/agent_workflow.h"
 #include "core/agent/scripted_model.h"
+#include "core/workflow/engine_workflow.h"
 #include "runtime/scope.h"
 #include "services/agent/agent_activities.h"
 #include "services/agent/chat_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
+#include "services/engine/engine_sql.h"
 #include "services/routing/local_daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
@@ -108,6 +110,40 @@ struct Monolith {
     EXPECT_TRUE(done()) << "the condition never held within a virtual day";
   }
 };
+
+// Starts a run of the workflow YAML `source` (its file `run_id`.yaml) as the API would, with
+// `context` ({user_id, chat_id, project_id}; user-1's run when it names no user) and `inputs`.
+inline void start_yaml_run(Monolith& m, const std::string& run_id, std::string source,
+                           nlohmann::json context = nlohmann::json::object(),
+                           nlohmann::json inputs = nlohmann::json::object()) {
+  workflow::RunRequest request;
+  if (!context.contains("user_id")) context["user_id"] = "user-1";
+  request.user_id = context["user_id"].get<std::string>();
+  request.file = run_id + ".yaml";
+  request.source = std::move(source);
+  request.inputs = std::move(inputs);
+  request.context = std::move(context);
+  const engine::NewRun run{run_id, "reliant", std::string(workflow::kEngineWorkflowName),
+                           workflow::to_json(request)};
+  const std::int64_t now_ms = to_ms(m.executor.now());
+  auto started = m.run(m.store.transact_for(
+      [run, now_ms](SqlTransaction& tx) { return engine::start_run(tx, run, now_ms); }));
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+}
+
+// The run as the store has it now (a failed read fails the test and gives an empty summary).
+inline engine::RunSummary run_summary(Monolith& m, const std::string& run_id) {
+  auto run = m.run(
+      m.store.transact_for([run_id](SqlTransaction& tx) { return engine::get_run(tx, run_id); }));
+  EXPECT_TRUE(run.has_value()) << run.error().message;
+  return run ? std::move(*run) : engine::RunSummary{};
+}
+
+// The run once it has ended (within a virtual day).
+inline engine::RunSummary ended_run(Monolith& m, const std::string& run_id) {
+  m.run_until([&] { return run_summary(m, run_id).terminal(); });
+  return run_summary(m, run_id);
+}
 
 // Drains a feed into `events` until the chat reports a status other than running.
 inline Task<void> follow(updates::UserFeed* feed, std::vector<updates::UserEvent>* events,
