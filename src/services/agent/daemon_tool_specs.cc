@@ -34,21 +34,21 @@ std::vector<std::string> DaemonToolSpecs::tags(const std::string& user_id,
   return it == kept->tags.end() ? std::vector<std::string>{} : it->second;
 }
 
-Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps,
-                                                           Executor& executor, NodeInput node) {
+Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& executor,
+                                             NodeInput node) {
   const std::string user_id = node.user_id;
   Task<Result<std::string>> choosing = node_daemon(deps, std::move(node));
   Result<std::string> daemon_id = co_await choosing;
-  if (!daemon_id || daemon_id->empty()) co_return std::vector<llm::ToolSpec>{};
+  if (!daemon_id || daemon_id->empty()) co_return OfferedTools{};
   const std::string key = user_id + "/" + *daemon_id;
   if (const Kept* kept = kept_.peek(key); kept != nullptr && executor.now() < kept->until) {
-    co_return kept->specs;
+    co_return OfferedTools{*daemon_id, kept->specs};
   }
   Task<Result<daemon::v1::DaemonCommandResult>> asking =
       deps.router.daemon_command(user_id, *daemon_id, "tool_specs", "{}");
   Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
   // Not kept on failure: an older daemon, or servers still starting, may answer next time.
-  if (!answer || !answer->ok()) co_return std::vector<llm::ToolSpec>{};
+  if (!answer || !answer->ok()) co_return OfferedTools{*daemon_id, {}};
   const Json list = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   std::vector<llm::ToolSpec> specs;
   std::map<std::string, std::vector<std::string>> tags;
@@ -68,7 +68,7 @@ Task<std::vector<llm::ToolSpec>> DaemonToolSpecs::for_node(const AgentDeps& deps
     }
   }
   kept_.put(key, Kept{executor.now() + keep_for_, specs, std::move(tags)});
-  co_return specs;
+  co_return OfferedTools{*daemon_id, std::move(specs)};
 }
 
 }  // namespace reliant::agent

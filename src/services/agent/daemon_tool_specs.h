@@ -21,14 +21,19 @@ namespace reliant::agent {
 // tools do not use (a server's name, or a tag its configuration gives), or an mcp__ name.
 bool may_offer_mcp(const nlohmann::json& filter);
 
+// The MCP tools offered for a node, and the daemon they come from (empty when none was chosen).
+struct OfferedTools {
+  std::string daemon_id;
+  std::vector<llm::ToolSpec> specs;
+};
+
 class DaemonToolSpecs {
  public:
   explicit DaemonToolSpecs(Duration keep_for = seconds(30), std::size_t daemons = 256)
       : keep_for_(keep_for), kept_(daemons) {}
 
   // The MCP tools of the daemon `node` runs on, at most kMcpToolsOffered of them.
-  Task<std::vector<llm::ToolSpec>> for_node(const AgentDeps& deps, Executor& executor,
-                                            NodeInput node);
+  Task<OfferedTools> for_node(const AgentDeps& deps, Executor& executor, NodeInput node);
 
   // The configured tags of an MCP tool of `daemon_id` as last asked (empty when unknown).
   std::vector<std::string> tags(const std::string& user_id, const std::string& daemon_id,

@@ -224,14 +224,11 @@ class CallLlmNode final : public engine::Activity {
     }
     // The MCP tools of the daemon this node's tools would run on.
     if (may_offer_mcp(filter)) {
-      Task<std::vector<llm::ToolSpec>> asking = daemon_tools_->for_node(deps_, executor, node);
-      std::vector<llm::ToolSpec> offered = co_await asking;
-      Task<Result<std::string>> choosing = node_daemon(deps_, node);
-      Result<std::string> daemon_id = co_await choosing;
-      for (auto& spec : offered) {
+      Task<OfferedTools> asking = daemon_tools_->for_node(deps_, executor, node);
+      OfferedTools offered = co_await asking;
+      for (auto& spec : offered.specs) {
         const std::vector<std::string> tags =
-            daemon_id ? daemon_tools_->tags(node.user_id, *daemon_id, spec.name)
-                      : std::vector<std::string>{};
+            daemon_tools_->tags(node.user_id, offered.daemon_id, spec.name);
         if (tool_allowed(filter, spec.name, tags)) request.tools.push_back(std::move(spec));
       }
     }
@@ -382,13 +379,16 @@ class SaveMessageNode final : public engine::Activity {
                       : step_message_id(context.run_id, context.scheduled_seq);
     message->created_at_ms = to_ms(context.executor.now());
     if (message->blocks.empty()) co_return Json{{"saved", false}};  // nothing to say
-    const std::string run_id = context.run_id;
-    Task<Result<void>> preparing = deps_.store.transact_for(
-        [node, run_id, now_ms = message->created_at_ms](SqlTransaction& tx) -> Result<void> {
-          return ensure_node_thread(tx, node, run_id, now_ms);
-        });
-    Result<void> prepared = co_await preparing;
-    if (!prepared) co_return fail(prepared.error());
+    // The main thread needs nothing made first: no transaction that would do nothing.
+    if (node_thread_needs_preparing(node)) {
+      const std::string run_id = context.run_id;
+      Task<Result<void>> preparing = deps_.store.transact_for(
+          [node, run_id, now_ms = message->created_at_ms](SqlTransaction& tx) -> Result<void> {
+            return ensure_node_thread(tx, node, run_id, now_ms);
+          });
+      Result<void> prepared = co_await preparing;
+      if (!prepared) co_return fail(prepared.error());
+    }
     Task<Result<MessageRecord>> storing =
         store_message(deps_.store, deps_.bus, node.user_id, std::move(*message), std::nullopt);
     Result<MessageRecord> stored = co_await storing;

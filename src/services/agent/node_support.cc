@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
 
 #include "base/json_parse.h"
 #include "core/daemon_selection.h"
 #include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
 #include "services/routing/daemon_resolver.h"
+#include "services/storage/daemons.h"
 
 namespace reliant::agent {
 
@@ -61,6 +63,11 @@ Result<std::string> text_arg(const NodeInput& node, const Json& map, std::string
   return found->get<std::string>();
 }
 
+bool node_thread_needs_preparing(const NodeInput& node) {
+  return !node.thread_ref.id.empty() ||
+         (node.thread.is_object() && node.thread.value("inject", Json()).is_object());
+}
+
 Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
                                 const std::string& run_id, std::int64_t now_ms) {
   auto created = ensure_thread(tx, node.chat_id, node.thread_ref, now_ms);
@@ -88,18 +95,27 @@ Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
 }
 
 Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
-  std::string session_daemon;
-  if (!node.chat_id.empty()) {
-    Task<Result<std::string>> reading = deps.store.transact_for(
-        [chat_id = node.chat_id](SqlTransaction& tx) -> Result<std::string> {
+  // The chat's session daemon and the user's daemons, read in one transaction.
+  struct Read {
+    std::string session_daemon;
+    std::vector<DaemonRecord> daemons;
+  };
+  Task<Result<Read>> reading = deps.store.transact_for(
+      [chat_id = node.chat_id, user_id = node.user_id](SqlTransaction& tx) -> Result<Read> {
+        Read read;
+        if (!chat_id.empty()) {
           auto chat = find_chat(tx, chat_id);
           if (!chat) return fail(chat.error());
-          return *chat ? (*chat)->active_daemon_id : std::string();
-        });
-    Result<std::string> read = co_await reading;
-    if (!read) co_return fail(read.error());
-    session_daemon = std::move(*read);
-  }
+          if (*chat) read.session_daemon = (*chat)->active_daemon_id;
+        }
+        auto daemons = list_daemons(tx, user_id);
+        if (!daemons) return fail(daemons.error());
+        read.daemons = std::move(*daemons);
+        return read;
+      });
+  Result<Read> read = co_await reading;
+  if (!read) co_return fail(read.error());
+  const std::string session_daemon = std::move(read->session_daemon);
   routing::DaemonChoice choice;
   if (!node.daemon.is_null()) {
     auto selector = parse_selector_source(node.daemon);
@@ -114,8 +130,8 @@ Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
     choice.workflow = std::move(*selector);
   }
   if (!session_daemon.empty()) choice.session_daemon_id = session_daemon;
-  Task<Result<DaemonDecision>> resolving =
-      routing::resolve_daemon(deps.store, node.user_id, std::move(choice), &deps.router);
+  Task<Result<DaemonDecision>> resolving = routing::resolve_daemon_among(
+      std::move(read->daemons), node.user_id, std::move(choice), &deps.router);
   Result<DaemonDecision> decision = co_await resolving;
   if (!decision) {
     const ErrorCode code = decision.error().code;

@@ -40,6 +40,8 @@ Result<std::string> text_arg(const NodeInput& node, const nlohmann::json& map, s
 // run records this as the node's failure.
 Error node_error(const NodeInput& node, std::string message);
 
+// Whether ensure_node_thread has anything to do: a thread of its own, or a message to inject.
+bool node_thread_needs_preparing(const NodeInput& node);
 // The node's thread exists (created the first time it is used) and holds the node's
 // `thread.inject` message, once.
 Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,

@@ -169,7 +169,7 @@ Task<bool> mcp_tags_allow(const AgentDeps& deps, DaemonToolSpecs& specs, Executo
   if (!daemon_id || daemon_id->empty()) co_return false;
   std::vector<std::string> tags = specs.tags(node.user_id, *daemon_id, tool);
   if (tags.empty()) {
-    Task<std::vector<llm::ToolSpec>> asking = specs.for_node(deps, executor, node);
+    Task<OfferedTools> asking = specs.for_node(deps, executor, node);
     (void)co_await asking;
     tags = specs.tags(node.user_id, *daemon_id, tool);
   }

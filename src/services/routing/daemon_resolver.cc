@@ -31,8 +31,16 @@ Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
       store.transact_for([user_id](SqlTransaction& tx) { return list_daemons(tx, user_id); });
   Result<std::vector<DaemonRecord>> rows = co_await reading;
   if (!rows) co_return fail(rows.error());
+  Task<Result<DaemonDecision>> resolving =
+      resolve_daemon_among(std::move(*rows), std::move(user_id), std::move(choice), online);
+  co_return co_await resolving;
+}
+
+Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows,
+                                                  std::string user_id, DaemonChoice choice,
+                                                  DaemonRouter* online) {
   std::vector<DaemonCandidate> candidates;
-  for (const auto& row : *rows) candidates.push_back(candidate_from(row));
+  for (const auto& row : rows) candidates.push_back(candidate_from(row));
   SelectionRequest request;
   request.user_id = user_id;
   request.node_selector = std::move(choice.node);

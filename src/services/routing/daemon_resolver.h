@@ -6,10 +6,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/daemon_selection.h"
 #include "runtime/store.h"
 #include "runtime/task.h"
+#include "services/storage/daemons.h"
 
 namespace reliant::routing {
 
@@ -28,5 +30,10 @@ struct DaemonChoice {
 class DaemonRouter;
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
                                             DaemonRouter* online = nullptr);
+// The same among rows the caller read (list_daemons), e.g. in the transaction that also read
+// the chat's session daemon: one round trip instead of two.
+Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows,
+                                                  std::string user_id, DaemonChoice choice,
+                                                  DaemonRouter* online = nullptr);
 
 }  // namespace reliant::routing
