@@ -69,6 +69,7 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       signals.push_back(Signal{e.seq, e.body.value("name", ""), e.body.value("payload", Json())});
       break;
     case EventKind::cancel_requested:
+      if (!cancel_requested) cancel_reason = e.body.value("reason", "");
       cancel_requested = true;
       break;
     case EventKind::run_completed:

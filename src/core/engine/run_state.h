@@ -73,6 +73,7 @@ struct RunState {
   std::map<std::int64_t, TimerState> timers;
   std::vector<Signal> signals;
   bool cancel_requested = false;
+  std::string cancel_reason;  // the first request's, as its caller gave it (may be empty)
   std::optional<EventKind> terminal;
   std::int64_t last_seq = 0;
   // The workflow's cache for this state (mutable: a cache that `decide`, a const view of the

@@ -214,8 +214,11 @@ class CallLlmNode final : public engine::Activity {
     if (const Json t = node.args.value("temperature", Json()); t.is_number()) {
       request.temperature = t.get<double>();
     }
-    const Json filter = node.args.contains("tool_filter") ? node.args["tool_filter"]
-                                                          : node.args.value("tools", Json());
+    auto filter_list = tool_filter_list(node, node.args.contains("tool_filter")
+                                                  ? node.args["tool_filter"]
+                                                  : node.args.value("tools", Json()));
+    if (!filter_list) co_return fail(filter_list.error());
+    const Json filter = std::move(*filter_list);
     request.tools = filtered_tools(deps_.tools, filter);
     // The tools the worker runs itself keep their state on the chat (a plan): offered in one.
     if (!node.chat_id.empty()) {

@@ -233,6 +233,13 @@ bool tool_allowed(const Json& filter, std::string_view tool,
   });
 }
 
+Result<Json> tool_filter_list(const NodeInput& node, const Json& filter) {
+  if (filter.is_null() || filter.is_array()) return filter;
+  if (filter.is_string()) return Json::array({filter});
+  return fail(node_error(node, "tool_filter must be a list of tool names and tag:NAME entries, not " +
+                                   filter.dump()));
+}
+
 std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages) {
   std::size_t bytes = 0;
   for (const auto& message : messages) {

@@ -37,7 +37,9 @@ class ExecuteToolsNode final : public engine::Activity {
     const NodeInput node = std::move(*parsed);
     const Json calls = node.args.value("tool_calls", Json::array());
     if (!calls.is_array()) co_return fail(node_error(node, "tool_calls must be a list"));
-    const Json filter = node.args.value("tool_filter", Json());
+    auto filter_list = tool_filter_list(node, node.args.value("tool_filter", Json()));
+    if (!filter_list) co_return fail(filter_list.error());
+    const Json filter = std::move(*filter_list);
     Json response_data = Json::object();
     for (const auto& name : node.args.value("expected_response_tools", Json::array())) {
       if (name.is_string()) response_data[name.get<std::string>()] = nullptr;

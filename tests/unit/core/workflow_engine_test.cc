@@ -76,6 +76,10 @@ class EngineRun {
     append(EventKind::signal_received, Json{{"name", name}, {"payload", std::move(payload)}});
     decide();
   }
+  void cancel(const std::string& reason) {
+    append(EventKind::cancel_requested, Json{{"reason", reason}});
+    decide();
+  }
   void fire_timers() {
     std::vector<std::int64_t> due;
     for (const auto& [seq, timer] : state_.timers) {
@@ -289,6 +293,14 @@ nodes:
   run.fire_timers();
   ASSERT_EQ(run.state().terminal, EventKind::run_completed);
   EXPECT_EQ(run.state().timers.begin()->second.info["node_type"], "approval");
+}
+
+// A cancelled run says why, as the first request gave it (a later one changes nothing).
+TEST(WorkflowEngine, ACancelledRunEndsWithTheReasonItWasCancelledFor) {
+  EngineRun run(source(kBuildThenApprove));
+  run.cancel("its parent run was cancelled");
+  ASSERT_EQ(run.state().terminal, EventKind::run_cancelled);
+  EXPECT_EQ(run.end()["reason"], "its parent run was cancelled");
 }
 
 TEST(WorkflowEngine, ANodeWhoseActivityFailsFailsTheRunNamingIt) {

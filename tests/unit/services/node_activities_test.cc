@@ -317,6 +317,42 @@ edges:
   EXPECT_EQ(offered(model.requests[2]), (std::set<std::string>{"bash", "edit", "write"}));
 }
 
+// A filter written as one string is a list of one, not "no filter" (plan mode's tag:readonly
+// must never offer bash); a filter of another type fails the node with what it got.
+TEST(WorkflowCallLlm, AToolFilterWrittenAsOneStringIsAListOfOne) {
+  CompactingLlm model;
+  Monolith m(&model);
+  auto chat = m.run(m.chats.create_chat("user-1", "one filter"));
+  ASSERT_TRUE(chat.has_value());
+  start_yaml_run(m, "string-filter-1", R"(name: one
+entry: read
+nodes:
+  - id: read
+    type: call_llm
+    args: {tool_filter: "tag:readonly"}
+)",
+                 Json{{"chat_id", chat->id}});
+  ASSERT_EQ(ended_run(m, "string-filter-1").status, engine::RunStatus::completed);
+  ASSERT_EQ(model.requests.size(), 1u);
+  EXPECT_TRUE(offered(model.requests[0]).contains("view"));
+  EXPECT_FALSE(offered(model.requests[0]).contains("bash"));
+  EXPECT_FALSE(offered(model.requests[0]).contains("write"));
+
+  start_yaml_run(m, "number-filter-1", R"(name: two
+entry: read
+nodes:
+  - id: read
+    type: call_llm
+    args: {tool_filter: 7}
+)",
+                 Json{{"chat_id", chat->id}});
+  const engine::RunSummary failed = ended_run(m, "number-filter-1");
+  EXPECT_EQ(failed.status, engine::RunStatus::failed);
+  EXPECT_NE(failed.error.value_or("").find("tool_filter must be a list"), std::string::npos)
+      << failed.error.value_or("");
+  EXPECT_EQ(model.requests.size(), 1u);  // the failed node asked no model
+}
+
 // builtin://agent passes its inputs on: a chat message's temperature and system prompt are what
 // its model call asks with.
 TEST(WorkflowCallLlm, TheAgentsInputsReachItsModelCall) {
