@@ -14,6 +14,7 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libre2-dev
   clang libclang-rt-14-dev
+  chromium fonts-dejavu-core  # the web app's end-to-end tests (tests/e2e) drive Debian's chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -45,6 +46,10 @@ fi
 # cel-spec's conformance tests for the CEL evaluator come as an npm package too (conformance.cel).
 if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel-conformance/package-lock.json -nt tests/cel-conformance/node_modules ]; then
   npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error
+fi
+# The web app's end-to-end tests (e2e.web) drive chromium with playwright-core, locked.
+if [ ! -d tests/e2e/node_modules/playwright-core ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+  npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 fi
 
 # The web app (web/): its locked packages, type-checked and built into web/dist, which the

@@ -11,11 +11,24 @@ import { SignIn } from "./views/SignIn";
 import { Chats } from "./views/Chats";
 import { ChatPage } from "./views/ChatPage";
 import { RunPage } from "./views/RunPage";
-import { TerminalPage } from "./views/TerminalPage";
 import { FilesPage } from "./views/FilesPage";
 import { McpPage } from "./views/McpPage";
 import { SettingsPage } from "./views/SettingsPage";
 import { DaemonProvider } from "./daemons";
+
+// The terminal (xterm.js, most of the app's code) loads when its page is first opened, so the
+// other pages start sooner.
+function LazyTerminalPage() {
+  const [Page, setPage] = useState<(() => any) | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    import("./views/TerminalPage")
+      .then((m) => setPage(() => m.TerminalPage))
+      .catch((e) => setError(`The terminal did not load: ${e.message ?? e}`));
+  }, []);
+  if (error) return <p role="alert">{error}</p>;
+  return Page ? <Page /> : <p>Loading the terminal…</p>;
+}
 
 async function startSession(): Promise<Session | null> {
   // A one-time link: #sign-in=CODE. The code leaves the URL at once.
@@ -42,17 +55,22 @@ function App() {
   const [error, setError] = useState("");
   const path = usePath();
 
-  const signedIn = async (s: Session) => {
+  // `early`: where the update stream starts, asked beside the session check.
+  const signedIn = async (s: Session, early: Promise<{ seq: number } | null> | null = null) => {
     setCsrfToken(s.csrf_token);
     const stored = Number(sessionStorage.getItem("reliant.updates.seq") || "0");
-    const head = stored > 0 ? stored : (await api<{ seq: number }>("GET", "/api/v1/updates/head")).seq;
+    const head = stored > 0 ? stored
+      : ((await early)?.seq ?? (await api<{ seq: number }>("GET", "/api/v1/updates/head")).seq);
     follow(head);
     setSession(s);
     if (path === "/" || path === "/sign-in") navigate("/chats");
   };
   useEffect(() => {
+    // A page with a session cookie already: ask where updates start at once, not after the check.
+    const early = /sign-in=/.test(location.hash) || sessionStorage.getItem("reliant.updates.seq") ? null
+      : api<{ seq: number }>("GET", "/api/v1/updates/head").catch(() => null);
     startSession()
-      .then((s) => (s ? signedIn(s) : setSession(null)))
+      .then((s) => (s ? signedIn(s, early) : setSession(null)))
       .catch((e) => setError(String(e.message ?? e)));
   }, []);
 
@@ -68,9 +86,9 @@ function App() {
   let page;
   const chat = /^\/chats\/([^/]+)$/.exec(path);
   const run = /^\/runs\/([^/]+)$/.exec(path);
-  if (chat) page = <ChatPage chatId={decodeURIComponent(chat[1])} />;
-  else if (run) page = <RunPage runId={decodeURIComponent(run[1])} />;
-  else if (path === "/terminal") page = <TerminalPage />;
+  if (chat) page = <ChatPage key={chat[1]} chatId={decodeURIComponent(chat[1])} />;
+  else if (run) page = <RunPage key={run[1]} runId={decodeURIComponent(run[1])} />;
+  else if (path === "/terminal") page = <LazyTerminalPage />;
   else if (path === "/files") page = <FilesPage />;
   else if (path === "/mcp") page = <McpPage />;
   else if (path === "/settings") page = <SettingsPage session={session} />;

@@ -7,6 +7,9 @@ export interface Update { seq: number; kind: string; chat_id: string; body: any 
 type Listener = (update: Update) => void;
 
 const kSeqKey = "reliant.updates.seq";
+// The server names every event by its kind (`event: chat_status`), and EventSource hands
+// `onmessage` only the unnamed ones (and those named "message"): each kind needs a listener.
+const kKinds = ["message", "chat_created", "chat_status", "chat_daemon", "chat_plan", "text_delta", "tool_running"];
 const listeners = new Set<Listener>();
 let source: EventSource | null = null;
 let lastSeq = 0;
@@ -30,7 +33,7 @@ export function follow(since: number) {
 function connect() {
   source?.close();
   source = new EventSource(`/api/v1/updates?since_seq=${lastSeq}`);
-  source.onmessage = (event) => {
+  const deliver = (event: MessageEvent) => {
     let update: Update;
     try {
       update = JSON.parse(event.data);
@@ -44,6 +47,7 @@ function connect() {
     }
     for (const listener of listeners) listener(update);
   };
+  for (const kind of kKinds) source.addEventListener(kind, deliver);
   source.onerror = () => {
     // EventSource reconnects by itself, but from its own URL: start again from what we saw.
     source?.close();

@@ -17,19 +17,21 @@ function Markdown({ text }: { text: string }) {
   return <div class="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
-function ToolCard({ call, state }: { call: any; state: ToolState }) {
+// `ended`: the chat's run is over, so a call without a result was never run (declined, cancelled).
+function ToolCard({ call, state, ended }: { call: any; state: ToolState; ended: boolean }) {
   const result = state.result;
-  const status = result ? (result.is_error ? "error" : "done") : state.running ? "running" : "waiting";
+  const status = result ? (result.is_error ? "error" : "done") : ended ? "not-run" : state.running ? "running" : "waiting";
   const daemon = result?.daemon_id ?? state.running?.daemon_id;
   const summary = call.name === "bash" ? String(call.input?.command ?? "") : JSON.stringify(call.input ?? {});
   return (
     <details class={`tool-card ${status}`} open={status !== "done"} data-testid="tool-card">
       <summary>
         <span class="tool-name">{call.name}</span> <code class="tool-summary">{summary}</code>
-        <span class={`badge ${status}`}>{status}</span>
+        <span class={`badge ${status}`}>{status.replace("-", " ")}</span>
         {daemon && <small class="tool-daemon" data-testid="tool-daemon"> on {daemon}</small>}
       </summary>
-      <pre class="tool-output" data-testid="tool-output">{result ? String(result.content ?? "") : status === "running" ? "running…" : "waiting for approval or its turn…"}</pre>
+      <pre class="tool-output" data-testid="tool-output">{result ? String(result.content ?? "")
+        : status === "running" ? "running…" : status === "not-run" ? "(not run)" : "waiting for approval or its turn…"}</pre>
     </details>
   );
 }
@@ -52,6 +54,7 @@ function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiti
     <section class="card waiting" role="region" aria-label={`Waiting: ${title}`} data-testid="waiting">
       <h3>{node.type === "ask_question" ? "Question" : "Approval needed"}: {title}</h3>
       {node.args?.message && <p>{String(node.args.message)}</p>}
+      {node.args?.description && <p>{String(node.args.description)}</p>}
       {Array.isArray(calls) && (
         <ul>{calls.map((c: any) => <li><code>{c.name}</code> <code>{JSON.stringify(c.input ?? {})}</code></li>)}</ul>
       )}
@@ -78,7 +81,9 @@ function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiti
   );
 }
 
-function MessageView({ message, tools }: { message: Message; tools: Map<string, ToolState> }) {
+function MessageView({ message, tools, ended }: { message: Message; tools: Map<string, ToolState>; ended: boolean }) {
+  // A message of tool results only shows nothing of its own: its results are in the cards.
+  if (!message.content.some((block) => block.kind !== "tool_result")) return null;
   return (
     <article class={`message ${message.role}`} aria-label={`${message.role} message`} data-testid={`message-${message.role}`}>
       {message.content.map((block: Block) => {
@@ -87,7 +92,7 @@ function MessageView({ message, tools }: { message: Message; tools: Map<string, 
             : <p class="user-text">{String(block.body.text ?? "")}</p>;
         }
         if (block.kind === "tool_call") {
-          return <ToolCard call={block.body} state={tools.get(String(block.body.id)) ?? {}} />;
+          return <ToolCard call={block.body} state={tools.get(String(block.body.id)) ?? {}} ended={ended} />;
         }
         if (block.kind === "error") return <p role="alert" class="error">{String(block.body.message ?? "")}</p>;
         return null;  // tool results show in their call's card
@@ -112,17 +117,27 @@ export function ChatPage({ chatId }: { chatId: string }) {
 
   const upsert = (message: Message) =>
     setMessages((old) => new Map(old).set(message.id, message));
+  // Updates that arrive while the chat loads are newer than what it may say: the messages merge
+  // (by id), and a status an update gave is kept.
+  const statusUpdated = useRef(false);
   const load = async () => {
     const view = await api<ChatView>("GET", `/api/v1/chats/${encodeURIComponent(chatId)}`);
     setChat(view);
-    setStatus(view.status);
-    setRunId(view.workflow_run_id);
-    setMessages(new Map(view.messages.map((m) => [m.id, m])));
+    if (!statusUpdated.current) {
+      setStatus(view.status);
+      setRunId(view.workflow_run_id);
+    }
+    setMessages((old) => {
+      const next = new Map(view.messages.map((m) => [m.id, m]));
+      for (const [id, m] of old) if (!next.has(id)) next.set(id, m);
+      return next;
+    });
   };
   useEffect(() => {
     load().catch((e) => setError(e.status === 404 ? "No such chat." : e.message));
     return subscribe((u) => {
       if (u.chat_id !== chatId) return;
+      if (u.kind === "chat_status") statusUpdated.current = true;
       if (u.kind === "message" && (u.body.thread ?? "") === "") {
         upsert(u.body as Message);
         setPreviews((old) => { const next = new Map(old); next.delete(u.body.id); return next; });
@@ -147,7 +162,10 @@ export function ChatPage({ chatId }: { chatId: string }) {
     const poll = async () => {
       try {
         const page = await api<{ events: any[] }>("GET", `/api/v1/runs/${runId}/events?since_seq=0`);
-        if (!stopped) setWaiting(page.events.filter((e) => e.kind === "node_waiting"));
+        // A node waits while its latest event is its node_waiting (answered ones go on).
+        const latest = new Map<string, any>();
+        for (const event of page.events) if (event.key) latest.set(event.key, event);
+        if (!stopped) setWaiting([...latest.values()].filter((e) => e.kind === "node_waiting"));
       } catch {
         // a run of another deployment's kind has no node events: nothing waits
       }
@@ -173,18 +191,24 @@ export function ChatPage({ chatId }: { chatId: string }) {
     return map;
   }, [messages, running]);
   const ordered = [...messages.values()].filter((m) => (m.thread ?? "") === "").sort((a, b) => a.ordinal - b.ordinal);
+  // Calls before the latest user message belong to runs that are over.
+  const lastAsked = Math.max(0, ...ordered.filter((m) => m.role === "user").map((m) => m.ordinal));
 
   const send = async (e: Event) => {
     e.preventDefault();
     if (!text.trim()) return;
     setError("");
+    // Running from before the request: a quick run's updates (its end included) can arrive
+    // before the POST's answer does, and must not be overwritten by it.
+    const before = status;
+    setStatus("running");
     try {
       localStorage.setItem("reliant.mode", mode);
       const sent = await api<{ run_id: string }>("POST", `/api/v1/chats/${chatId}/messages`, { text, mode });
       setText("");
       setRunId(sent.run_id);
-      setStatus("running");
     } catch (err: any) {
+      setStatus(before);
       setError(err.message);
     }
   };
@@ -217,12 +241,11 @@ export function ChatPage({ chatId }: { chatId: string }) {
         {session && <DaemonLabel daemon={session} />}
       </header>
       <div class="messages" aria-live="polite" data-testid="messages">
-        {ordered.map((m) => <MessageView message={m} tools={tools} />)}
+        {ordered.map((m) => <MessageView key={m.id} message={m} tools={tools} ended={status !== "running" || m.ordinal < lastAsked} />)}
         {[...previews.entries()].filter(([id]) => !messages.has(id)).map(([id, preview]) => (
           <article class="message assistant streaming" data-testid="preview" key={id}><Markdown text={preview} /></article>
         ))}
         {waiting.map((node) => <WaitingPrompt runId={runId} node={node} onAnswered={() => setWaiting((w) => w.filter((x) => x.key !== node.key))} />)}
-        <div ref={bottom} />
       </div>
       {error && <p role="alert" class="error">{error}</p>}
       <form class="composer" onSubmit={send}>
@@ -232,7 +255,7 @@ export function ChatPage({ chatId }: { chatId: string }) {
             onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e); }} />
         </label>
         <label>Mode
-          <select value={mode} data-testid="mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+          <select aria-label="Mode" value={mode} data-testid="mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
             <option value="auto">auto</option>
             <option value="manual">manual (approve each tool call)</option>
             <option value="plan">plan (read-only tools)</option>
@@ -241,6 +264,9 @@ export function ChatPage({ chatId }: { chatId: string }) {
         <button type="submit" disabled={status === "running"} data-testid="send">Send</button>
         {status === "running" && <button type="button" class="danger" onClick={cancel}>Cancel</button>}
       </form>
+      {/* The end of the page: scrolled to, the sticky composer sits below the last message
+          instead of over it. */}
+      <div ref={bottom} />
     </div>
   );
 }

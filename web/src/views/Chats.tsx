@@ -36,10 +36,10 @@ export function Chats() {
   };
   return (
     <div class="columns">
-      <section aria-labelledby="chats-title" class="list">
+      <section aria-labelledby="chats-title">
         <h1 id="chats-title">Chats</h1>
         {chats === null ? <p>Loading…</p> : chats.length === 0 ? <p class="hint">No chats yet.</p> : (
-          <ul class="chats" data-testid="chat-list">
+          <ul class="chats list" aria-labelledby="chats-title" data-testid="chat-list">
             {chats.map((chat) => (
               <li>
                 <a href={`/chats/${chat.id}`} onClick={(e) => { e.preventDefault(); navigate(`/chats/${chat.id}`); }}>

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The web app's end-to-end tests: starts `reliant monolith` (plain HTTP on free loopback ports,
+# the scripted model, offline, the built web/dist) in a scratch data dir, runs web.test.mjs (one
+# node:test process, as the monolith's sign-in link works once) in headless Debian chromium
+# through playwright-core, and stops it. Screenshots go to SCREENSHOT_DIR (CTest: build/e2e-screenshots).
+#   run.sh RELIANT_BINARY SCREENSHOT_DIR [NODE_TEST_OPTION...]   e.g. --test-name-pattern=terminal
+set -euo pipefail
+reliant=$(realpath "$1")
+shots=$(mkdir -p "$2" && realpath "$2")
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+source "$root/tools/ports.sh"
+[ -x /usr/bin/chromium ] || { echo "e2e: /usr/bin/chromium is missing (tools/setup.sh installs Debian's chromium)"; exit 1; }
+[ -d "$here/node_modules/playwright-core" ] || { echo "e2e: run npm ci --prefix tests/e2e (tools/setup.sh does)"; exit 1; }
+web=${E2E_WEB_DIR:-$root/web/dist}  # another build of the app, to compare
+[ -s "$web/index.html" ] || { echo "e2e: $web is not built (npm run build --prefix web)"; exit 1; }
+rm -f "$shots"/*.png
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# A workspace for the embedded daemon: a file for the files tab, a folder to open.
+mkdir -p "$work/ws/docs"
+printf 'Notes for the e2e test.\nsecond line\n' >"$work/ws/notes.txt"
+printf '# Guide\n' >"$work/ws/docs/guide.md"
+
+port=$(free_port_block 2)
+"$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) --disable-tls \
+  --working-dir "$work/ws" --web-dir "$web" >"$work/monolith.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  [ -s "$work/data/auth/web-link" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { echo "e2e: the monolith exited"; cat "$work/monolith.log"; exit 1; }
+  sleep 0.1
+done
+[ -s "$work/data/auth/web-link" ] || { echo "e2e: the monolith did not come up"; cat "$work/monolith.log"; exit 1; }
+
+status=0
+E2E_BASE_URL="http://127.0.0.1:$port" E2E_DATA_DIR="$work/data" E2E_WORKSPACE="$work/ws" \
+  E2E_LOG="$work/monolith.log" E2E_SCREENSHOTS="$shots" E2E_RELIANT="$reliant" \
+  node --test --test-reporter=spec --test-timeout=150000 "$@" "$here/web.test.mjs" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "--- the monolith's log (last 40 lines)"
+  tail -n 40 "$work/monolith.log"
+fi
+echo "e2e: screenshots in $shots"
+exit "$status"
