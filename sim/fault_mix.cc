@@ -98,6 +98,46 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
   return mix;
 }
 
+std::set<std::string> declared_faults(const Scenario& scenario) {
+  std::set<std::string> declared;
+  const FaultRanges& f = scenario.faults;
+  auto range = [&](const char* name, auto max) {
+    if (max > decltype(max){}) declared.insert(name);
+  };
+  range("fault.bus.drop", f.bus_drop.max);
+  range("fault.bus.duplicate", f.bus_duplicate.max);
+  range("fault.bus.delay", f.bus_delay.max);
+  range("fault.bus.reorder", f.bus_reorder.max);
+  range("fault.process.crash", f.crashes.max);
+  range("fault.process.pause", f.pauses.max);
+  if (scenario.node_names().size() >= 2) range("fault.net.partition", f.partitions.max);
+  range("fault.stream.reset", f.stream_resets.max);
+  range("fault.stream.half_open", f.half_open.max);
+  if (f.clock_offset.min != Duration::zero() || f.clock_offset.max != Duration::zero()) {
+    declared.insert("fault.clock.skew");
+  }
+  if (scenario.has_database()) {
+    range("fault.store.fail_before_commit", f.store_fail_before_commit.max);
+    range("fault.store.outcome_unknown", f.store_fail_after_commit.max);
+    range("fault.store.slow", f.store_slow.max);
+    range("fault.store.outage", f.store_outages.max);
+  }
+  for (const auto& fault : scenario.plan) {
+    switch (fault.kind) {
+      case ScriptedFault::Kind::crash: declared.insert("fault.process.crash"); break;
+      case ScriptedFault::Kind::pause: declared.insert("fault.process.pause"); break;
+      case ScriptedFault::Kind::partition: declared.insert("fault.net.partition"); break;
+      case ScriptedFault::Kind::reset_stream: declared.insert("fault.stream.reset"); break;
+      case ScriptedFault::Kind::half_open_stream: declared.insert("fault.stream.half_open"); break;
+      case ScriptedFault::Kind::store_outage:
+        if (scenario.has_database()) declared.insert("fault.store.outage");
+        break;
+      case ScriptedFault::Kind::revoke_token: declared.insert("fault.auth.revoke_token"); break;
+    }
+  }
+  return declared;
+}
+
 std::string FaultMix::describe() const {
   std::string out = "bus drop=" + percent(bus.drop) + " dup=" + percent(bus.duplicate) +
                     " delay=" + percent(bus.delay) + " reorder=" + percent(bus.reorder);

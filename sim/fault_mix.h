@@ -2,6 +2,7 @@
 // Every run prints its mix, so a failing seed says what it was up against.
 #pragma once
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,5 +25,10 @@ struct FaultMix {
 };
 
 FaultMix draw_fault_mix(const Scenario& scenario, Random& random);
+
+// The fault types `scenario` can fire, by their coverage names: a range whose maximum is above
+// zero, or a scripted fault of that kind ("fault.process.crash", "fault.store.outage", …). Store
+// faults count only where the scenario has a database.
+std::set<std::string> declared_faults(const Scenario& scenario);
 
 }  // namespace reliant::sim

@@ -8,7 +8,7 @@ namespace reliant::sim {
 
 struct SimProcess::Incarnation {
   Incarnation(World& world, SimBroker& broker, SimStreams& streams, SimDatabase* database,
-              NodeId node, Duration offset)
+              SimBuggify* run_buggify, NodeId node, Duration offset)
       : executor(world, node, offset),
         random(world.random().split(world.node_name(node) + "#" +
                                     std::to_string(world.incarnation(node)))),
@@ -20,6 +20,10 @@ struct SimProcess::Incarnation {
       store.emplace(*database, executor);
       env.store = &*store;
     }
+    if (run_buggify != nullptr) {
+      buggify.emplace(*run_buggify, node);
+      env.buggify = &*buggify;
+    }
   }
 
   // Declaration order is teardown order reversed: the component goes first.
@@ -29,16 +33,19 @@ struct SimProcess::Incarnation {
   SimTransport transport;
   SimLog log;
   std::optional<SimStore> store;
+  std::optional<NodeBuggify> buggify;
   Env env;
   std::shared_ptr<void> component;
 };
 
 SimProcess::SimProcess(World& world, SimBroker& broker, SimStreams& streams, NodeId node,
-                       ComponentFactory factory, Duration clock_offset, SimDatabase* database)
+                       ComponentFactory factory, Duration clock_offset, SimDatabase* database,
+                       SimBuggify* buggify)
     : world_(world),
       broker_(broker),
       streams_(streams),
       database_(database),
+      buggify_(buggify),
       node_(node),
       factory_(std::move(factory)),
       clock_offset_(clock_offset) {}
@@ -55,7 +62,8 @@ void SimProcess::start() {
   ++starts_;
   world_.trace().record(world_.now(), node_, "proc.start", starts_);
   current_ =
-      std::make_unique<Incarnation>(world_, broker_, streams_, database_, node_, clock_offset_);
+      std::make_unique<Incarnation>(world_, broker_, streams_, database_, buggify_, node_,
+                                    clock_offset_);
   current_->component = factory_(current_->env);
 }
 

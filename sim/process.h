@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/env.h"
+#include "sim/sim_buggify.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_executor.h"
 #include "sim/sim_store.h"
@@ -23,9 +24,11 @@ using ComponentFactory = std::function<std::shared_ptr<void>(Env& env)>;
 
 class SimProcess {
  public:
-  // `database` may be null: the process then has no store.
+  // `database` may be null: the process then has no store; `buggify` too: no BUGGIFY sites fire
+  // and no `sometimes` markers are counted.
   SimProcess(World& world, SimBroker& broker, SimStreams& streams, NodeId node,
-             ComponentFactory factory, Duration clock_offset, SimDatabase* database = nullptr);
+             ComponentFactory factory, Duration clock_offset, SimDatabase* database = nullptr,
+             SimBuggify* buggify = nullptr);
   ~SimProcess();
 
   void start();
@@ -48,6 +51,7 @@ class SimProcess {
   SimBroker& broker_;
   SimStreams& streams_;
   SimDatabase* database_;
+  SimBuggify* buggify_;
   NodeId node_;
   ComponentFactory factory_;
   Duration clock_offset_;

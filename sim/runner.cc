@@ -10,6 +10,7 @@
 #include "services/storage/migrator.h"
 #include "sim/fault_mix.h"
 #include "sim/process.h"
+#include "sim/sim_buggify.h"
 #include "sim/workload/workloads.h"
 
 namespace reliant::sim {
@@ -35,15 +36,39 @@ Workload& workload_for(const std::vector<std::unique_ptr<Workload>>& workloads,
   std::abort();
 }
 
+// The faults the ports counted as they fired them (the fault plan counts its own as it applies
+// them): the coverage names of declared_faults().
+void count_fault_coverage(const RunReport& report, const FaultMix& mix, Coverage& coverage) {
+  coverage.hit("fault.bus.drop", report.bus.dropped);
+  coverage.hit("fault.bus.duplicate", report.bus.duplicated);
+  coverage.hit("fault.bus.delay", report.bus.delayed);
+  coverage.hit("fault.bus.reorder", report.bus.reordered);
+  coverage.hit("fault.stream.reset", report.streams.resets);
+  coverage.hit("fault.stream.half_open", report.streams.half_open);
+  coverage.hit("fault.store.fail_before_commit", report.store.failed_before_commit);
+  coverage.hit("fault.store.outcome_unknown", report.store.outcome_unknown);
+  coverage.hit("fault.store.slow", report.store.slow);
+  for (const auto& [node, offset] : mix.clock_offsets) {
+    if (offset != Duration::zero()) coverage.hit("fault.clock.skew");
+  }
+}
+
 }  // namespace
 
 std::string RunReport::reproduce_command() const {
-  return "reliant-sim run " + scenario_file + " --seed " + std::to_string(seed);
+  std::string line = "reliant-sim run " + scenario_file + " --seed " + std::to_string(seed);
+  if (!build.empty()) line += "  # build " + build;
+  return line;
 }
 
 RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHooks& hooks) {
   World world(seed);
   world.log_book().echo = hooks.on_log_line;
+  if (hooks.on_trace) {
+    world.trace().on_record = [&world, &hooks](const TraceRecord& r) {
+      hooks.on_trace(r, world.node_name(r.node));
+    };
+  }
   Network network(scenario.latency.min, scenario.latency.max);
   SimBroker broker(world, network);
   SimStreams streams(world, network);
@@ -52,6 +77,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
+  SimBuggify buggify(world, scenario.buggify);
   if (hooks.on_fault_mix) hooks.on_fault_mix(mix.describe());
 
   if (database) {
@@ -84,7 +110,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
       const NodeId id = world.add_node(name);
       processes.push_back(
           std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
-                                       mix.clock_offsets[offset_index++].second, database.get()));
+                                       mix.clock_offsets[offset_index++].second, database.get(),
+                                       &buggify));
       roles.emplace_back(group.role());
       by_name[name] = processes.back().get();
     }
@@ -105,6 +132,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
         case ScriptedFault::Kind::crash: {
           SimProcess* process = by_name.at(fault.node);
           if (!process->running()) return;
+          world.coverage().hit("fault.process.crash");
           process->crash();
           world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.restart",
                          [process] {
@@ -114,6 +142,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
         }
         case ScriptedFault::Kind::pause: {
           SimProcess* process = by_name.at(fault.node);
+          if (process->running() && !process->paused()) world.coverage().hit("fault.process.pause");
           process->pause();
           world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.resume",
                          [process] { process->resume(); });
@@ -122,6 +151,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
         case ScriptedFault::Kind::partition: {
           const NodeId a = by_name.at(fault.node)->node();
           const NodeId b = by_name.at(fault.other)->node();
+          world.coverage().hit("fault.net.partition");
           network.block(a, b);
           if (!fault.one_way) network.block(b, a);
           world.schedule(std::min(world.now() + fault.length, heal), kWorldNode,
@@ -139,11 +169,13 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
           break;
         case ScriptedFault::Kind::store_outage:
           if (!database) return;
+          world.coverage().hit("fault.store.outage");
           database->faults().outage = true;
           world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.store_back",
                          [&database] { database->faults().outage = false; });
           break;
         case ScriptedFault::Kind::revoke_token:
+          world.coverage().hit("fault.auth.revoke_token");
           break;  // a workload's (the tool path's)
       }
       for (const auto& workload : workloads) workload->apply(fault);
@@ -152,6 +184,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
 
   // Liveness phase: heal everything, then require progress in the second half of what is left.
   world.schedule(heal, kWorldNode, "heal", [&] {
+    buggify.heal();
     network.bus_faults() = BusFaults{};
     network.heal_partitions();
     if (database) database->faults() = StoreFaults{};
@@ -189,6 +222,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   for (const auto& workload : workloads) workload->summarize(report);
   report.bus = broker.stats();
   report.streams = streams.stats();
+  count_fault_coverage(report, mix, world.coverage());
+  report.coverage = world.coverage();
   report.last_events = world.trace().recent();
   report.last_log_lines = world.log_book().recent;
   for (const auto& record : report.last_events) {
@@ -247,6 +282,7 @@ std::string format_report(const RunReport& r) {
       out += line;
     }
   }
+  out += "coverage: " + (r.coverage.counts().empty() ? "nothing fired" : r.coverage.encode()) + "\n";
   out += "trace: " + std::to_string(r.trace_events) + " events, sha256 " + r.trace_hash + "\n";
   if (!r.passed()) out += "reproduce: " + r.reproduce_command() + "\n";
   return out;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/checker.h"
+#include "sim/coverage.h"
 #include "sim/scenario.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_store.h"
@@ -41,6 +42,8 @@ struct RunReport {
   bool has_database = false;
   StoreStats store;
   EngineSummary engine;  // filled by the engine workload, if the run has one
+  Coverage coverage;     // faults fired, BUGGIFY sites fired, `sometimes` markers reached
+  std::string build;     // which binary ran it (reliant-sim sets it), for the repro line
   // Each workload's part of the summary, in the order the workloads report.
   std::vector<std::string> sections;
   std::deque<TraceRecord> last_events;
@@ -58,6 +61,8 @@ struct RunHooks {
   std::function<void(const std::string&)> on_fault_mix;
   // Hears every line the simulated processes log, as it is written.
   std::function<void(const std::string&)> on_log_line;
+  // Hears every trace event with the name of its node, as it happens.
+  std::function<void(const TraceRecord&, const std::string&)> on_trace;
 };
 
 RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHooks& hooks = {});

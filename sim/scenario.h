@@ -111,6 +111,8 @@ struct Scenario {
   std::vector<NodeGroup> topology;
   ToolPathTimings tool_path;
   FaultRanges faults;
+  // BUGGIFY (runtime/buggify.h): the components' rare paths, switched on per site per seed.
+  bool buggify = true;
   std::vector<ScriptedFault> plan;
   std::vector<std::string> invariants;
 

@@ -19,6 +19,7 @@ void Trace::record(Instant at, std::uint32_t node, const char* kind, std::uint64
   hash_.update(buf, sizeof buf);
   hash_.update(kind, std::strlen(kind) + 1);
   ++events_;
+  if (on_record) on_record(TraceRecord{at, node, kind, digest});
   if (keep_last_ == 0) return;
   if (recent_.size() == keep_last_) recent_.pop_front();
   recent_.push_back(TraceRecord{at, node, kind, digest});

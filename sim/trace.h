@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "base/sha256.h"
@@ -30,6 +31,9 @@ class Trace {
   // The hash of everything recorded so far (the trace can go on afterwards).
   std::string hex_digest() const;
   const std::deque<TraceRecord>& recent() const { return recent_; }
+  // Hears every record as it is made (a sweep's crash rerun keeps the last ones where a fatal
+  // signal can still write them out).
+  std::function<void(const TraceRecord&)> on_record;
 
  private:
   Sha256 hash_;

@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "runtime/log.h"
 #include "runtime/random.h"
+#include "sim/coverage.h"
 #include "sim/trace.h"
 
 namespace reliant::sim {
@@ -52,6 +53,8 @@ class World {
   Random& random() { return random_; }
   Trace& trace() { return trace_; }
   LogBook& log_book() { return log_book_; }
+  // What the run exercised: faults fired, BUGGIFY sites, `sometimes` markers (sim/coverage.h).
+  Coverage& coverage() { return coverage_; }
   std::uint64_t seed() const { return seed_; }
 
   // Node bookkeeping for incarnation tagging and pauses.
@@ -112,6 +115,7 @@ class World {
   Random random_;
   Trace trace_;
   LogBook log_book_;
+  Coverage coverage_;
   bool trace_events_;
   Instant now_ = kSimEpoch;
   std::uint64_t next_seq_ = 1;

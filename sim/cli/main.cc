@@ -3,6 +3,7 @@
 // progress, and runs each seed of a sweep in a child process), so the I/O lint exempts it.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,13 +14,17 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "base/sha256.h"
 #include "sim/allocator.h"
+#include "sim/coverage.h"
+#include "sim/fault_mix.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
@@ -57,6 +62,22 @@ bool parse_seed_range(const std::string& text, std::uint64_t& first, std::uint64
   return first <= last;
 }
 
+// Which binary this is: the first 12 hex digits of its SHA-256, named in every repro line, since
+// a seed reproduces a run only on the build that ran it.
+const std::string& build_id() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/self/exe", std::ios::binary);
+    if (!in) return std::string("unknown");
+    reliant::Sha256 hash;
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      hash.update(buffer, static_cast<std::size_t>(in.gcount()));
+    }
+    return reliant::to_hex(hash.finish()).substr(0, 12);
+  }();
+  return id;
+}
+
 int run(const std::string& path, std::uint64_t seed, bool echo_log) {
   auto scenario = load(path);
   if (!scenario) {
@@ -67,7 +88,8 @@ int run(const std::string& path, std::uint64_t seed, bool echo_log) {
   if (echo_log) {
     hooks.on_log_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
   }
-  const auto report = reliant::sim::run_scenario(*scenario, seed, hooks);
+  auto report = reliant::sim::run_scenario(*scenario, seed, hooks);
+  report.build = build_id();
   std::fputs(reliant::sim::format_report(report).c_str(), stdout);
   return report.passed() ? 0 : kExitFailed;
 }
@@ -83,6 +105,8 @@ struct SeedOutcome {
   std::string invariant;  // the first violation
   std::string detail;
   std::string crash;  // how the child died, when it did not finish
+  std::vector<std::string> last_events;  // a crashed seed's, from its rerun
+  reliant::sim::Coverage coverage;
 };
 
 std::string one_line(std::string text) {
@@ -102,15 +126,34 @@ void write_all(int fd, const std::string& text) {
   }
 }
 
+// RELIANT_SIM_ABORT_AT_EVENT=N makes a sweep's children abort at their Nth trace event: how the
+// tests check that a crashing seed is reported with its signal, last events and repro line.
+std::uint64_t abort_at_event() {
+  const char* text = std::getenv("RELIANT_SIM_ABORT_AT_EVENT");
+  return text == nullptr ? 0 : std::strtoull(text, nullptr, 10);
+}
+
+void abort_when_due(std::uint64_t& seen) {
+  static const std::uint64_t due = abort_at_event();
+  if (due > 0 && ++seen == due) std::abort();
+}
+
 // The child: runs the seed and reports on `fd`, line by line.
 [[noreturn]] void run_seed_in_child(const Scenario& scenario, std::uint64_t seed, int fd) {
   reliant::sim::RunHooks hooks;
   hooks.on_fault_mix = [fd](const std::string& mix) {
     write_all(fd, "mix\t" + one_line(mix) + "\n");
   };
+  if (abort_at_event() > 0) {
+    hooks.on_trace = [seen = std::uint64_t{0}](const reliant::sim::TraceRecord&,
+                                               const std::string&) mutable {
+      abort_when_due(seen);
+    };
+  }
   const auto report = reliant::sim::run_scenario(scenario, seed, hooks);
   std::string out = "result\t" + std::string(report.passed() ? "1" : "0") + "\t" +
                     report.trace_hash + "\t" + std::to_string(report.trace_events) + "\n";
+  out += "coverage\t" + report.coverage.encode() + "\n";
   if (!report.passed()) {
     out += "violation\t" + one_line(report.violations.front().invariant) + "\t" +
            one_line(report.violations.front().detail) + "\n";
@@ -137,9 +180,89 @@ void parse_child_output(const std::string& text, SeedOutcome& outcome) {
     } else if (fields.size() >= 3 && fields[0] == "violation") {
       outcome.invariant = fields[1];
       outcome.detail = fields[2];
+    } else if (fields.size() >= 2 && fields[0] == "coverage") {
+      outcome.coverage = reliant::sim::Coverage::decode(fields[1]);
+    } else if (fields.size() >= 2 && fields[0] == "event") {
+      outcome.last_events.push_back(fields[1]);
     }
   }
 }
+
+// A crashed seed's last events. The seed runs again in a child that keeps its last trace events
+// as ready-made lines in a static ring, which a fatal signal's handler writes to the pipe (write
+// is async-signal-safe; formatting is not, so it happens as the events come) before the child
+// dies of the same signal.
+constexpr std::size_t kCrashEventsKept = 24;
+constexpr std::size_t kCrashEventLineMax = 192;
+char crash_ring[kCrashEventsKept][kCrashEventLineMax];
+std::size_t crash_ring_next = 0;
+int crash_fd = -1;
+
+extern "C" void write_crash_ring(int signal_number) {
+  for (std::size_t i = 0; i < kCrashEventsKept; ++i) {
+    const char* line = crash_ring[(crash_ring_next + i) % kCrashEventsKept];
+    std::size_t length = 0;
+    while (length < kCrashEventLineMax && line[length] != '\0') ++length;
+    if (length > 0) (void)!::write(crash_fd, line, length);
+  }
+  ::raise(signal_number);  // the default action again (SA_RESETHAND), so the child dies of it
+}
+
+[[noreturn]] void rerun_crashed_seed_in_child(const Scenario& scenario, std::uint64_t seed,
+                                              int fd) {
+  crash_fd = fd;
+  struct sigaction on_fatal {};
+  on_fatal.sa_handler = write_crash_ring;
+  on_fatal.sa_flags = SA_RESETHAND | SA_NODEFER;
+  for (int fatal : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::sigaction(fatal, &on_fatal, nullptr);
+  reliant::sim::RunHooks hooks;
+  hooks.on_trace = [](const reliant::sim::TraceRecord& r, const std::string& node) {
+    char* line = crash_ring[crash_ring_next];
+    std::snprintf(line, kCrashEventLineMax, "event\tt=%s %s %s %016llx\n",
+                  reliant::format_duration(r.at - reliant::sim::kSimEpoch).c_str(), node.c_str(),
+                  r.kind, static_cast<unsigned long long>(r.digest));
+    crash_ring_next = (crash_ring_next + 1) % kCrashEventsKept;
+    static std::uint64_t seen = 0;
+    abort_when_due(seen);
+  };
+  (void)reliant::sim::run_scenario(scenario, seed, hooks);
+  write_all(fd, "event\t(the rerun did not crash: the crash depends on more than the seed)\n");
+  ::_exit(0);
+}
+
+// Runs the crashed seed again (in a child) for the events that led up to the crash.
+std::vector<std::string> last_events_before_crash(const Scenario& scenario, std::uint64_t seed) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {"(no pipe for the rerun)"};
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  if (pid < 0) return {"(no process for the rerun)"};
+  if (pid == 0) {
+    ::close(fds[0]);
+    rerun_crashed_seed_in_child(scenario, seed, fds[1]);
+  }
+  ::close(fds[1]);
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      output.append(buffer, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  SeedOutcome rerun;
+  parse_child_output(output, rerun);
+  return rerun.last_events;
+}
+
 
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
@@ -157,7 +280,7 @@ std::string describe_exit(int status) {
 // Each seed runs in a child process, up to `jobs` at once: a seed that crashes the simulator
 // (a bug in a component or in the simulator) is a failure like any other, with its fault mix
 // and the line that reproduces it, and the sweep goes on.
-int sweep(const std::string& path, const std::string& seeds, int jobs) {
+int sweep(const std::string& path, const std::string& seeds, int jobs, bool show_coverage) {
   std::uint64_t first = 0;
   std::uint64_t last = 0;
   if (!parse_seed_range(seeds, first, last)) {
@@ -179,6 +302,7 @@ int sweep(const std::string& path, const std::string& seeds, int jobs) {
   std::uint64_t passed = 0;
   std::uint64_t events = 0;
   std::vector<SeedOutcome> failures;
+  reliant::sim::SweepCoverage coverage;
 
   struct Child {
     pid_t pid = -1;
@@ -205,6 +329,7 @@ int sweep(const std::string& path, const std::string& seeds, int jobs) {
                                    o.crash.c_str());
       std::fflush(stdout);
       events += o.events;
+      if (o.finished) coverage.add(o.coverage);
       if (ok) {
         ++passed;
       } else {
@@ -268,6 +393,7 @@ int sweep(const std::string& path, const std::string& seeds, int jobs) {
       if (!outcome.finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         outcome.finished = false;
         outcome.crash = describe_exit(status);
+        outcome.last_events = last_events_before_crash(*scenario, child.seed);
       }
       done.emplace(child.seed, std::move(outcome));
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
@@ -287,11 +413,24 @@ int sweep(const std::string& path, const std::string& seeds, int jobs) {
   const std::string repro_prefix = "reliant-sim run " + path + " --seed ";
   for (const auto& f : failures) {
     const std::string what = f.finished ? f.invariant + ": " + f.detail : f.crash;
-    std::printf("  FAILED seed %llu: %s\n    faults: %s\n    reproduce: %s%llu\n",
-                static_cast<unsigned long long>(f.seed), what.c_str(), f.fault_mix.c_str(),
-                repro_prefix.c_str(), static_cast<unsigned long long>(f.seed));
+    std::printf("  FAILED seed %llu: %s\n    faults: %s\n",
+                static_cast<unsigned long long>(f.seed), what.c_str(), f.fault_mix.c_str());
+    if (!f.last_events.empty()) {
+      std::printf("    last events before the crash:\n");
+      for (const auto& e : f.last_events) std::printf("      %s\n", e.c_str());
+    }
+    std::printf("    reproduce: %s%llu  # build %s\n", repro_prefix.c_str(),
+                static_cast<unsigned long long>(f.seed), build_id().c_str());
   }
-  return failures.empty() ? 0 : kExitFailed;
+  // A fault the scenario declares that no seed fired tests nothing: the sweep fails.
+  const std::set<std::string> declared = reliant::sim::declared_faults(*scenario);
+  if (show_coverage) std::printf("\n%s", coverage.table(declared).c_str());
+  const std::set<std::string> unfired = coverage.never_fired(declared);
+  for (const auto& name : unfired) {
+    std::printf("  FAILED coverage: the scenario declares %s, which fired in none of %llu seeds\n",
+                name.c_str(), static_cast<unsigned long long>(coverage.runs));
+  }
+  return failures.empty() && unfired.empty() ? 0 : kExitFailed;
 }
 
 }  // namespace
@@ -317,6 +456,9 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--seeds", seeds, "Seed range A..B (inclusive)");
   int jobs = 1;
   sweep_cmd->add_option("--jobs", jobs, "Seeds run at once, each in its own process");
+  bool show_coverage = false;
+  sweep_cmd->add_flag("--coverage", show_coverage,
+                      "Print how often each fault, BUGGIFY site and sometimes marker fired");
 
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check", "Validate a scenario file without running it");
@@ -328,7 +470,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
   if (*run_cmd) return run(run_path, seed, echo_log);
-  if (*sweep_cmd) return sweep(sweep_path, seeds, jobs);
+  if (*sweep_cmd) return sweep(sweep_path, seeds, jobs, show_coverage);
   auto scenario = load(check_path);
   if (!scenario) {
     std::fprintf(stderr, "error: %s\n", scenario.error().message.c_str());

@@ -6,6 +6,7 @@
 // is logged.
 #pragma once
 
+#include "runtime/buggify.h"
 #include "runtime/bus.h"
 #include "runtime/executor.h"
 #include "runtime/host.h"
@@ -24,7 +25,18 @@ struct Env {
   Store* store = nullptr;
   Host* host = nullptr;
   Log* log = nullptr;
+  Buggify* buggify = nullptr;  // the simulator's; null in the real binaries
 };
+
+// Whether the simulator takes the rare path at `site` now (never outside the simulator). A site
+// names a path port faults cannot reach: a lost dispatch, a truncated batch, an early eviction.
+inline bool buggify(const Env& env, std::string_view site) {
+  return env.buggify != nullptr && env.buggify->fire(site);
+}
+// Marks that a rare-but-expected situation happened (counted by the simulator's sweeps).
+inline void sometimes(const Env& env, std::string_view marker) {
+  if (env.buggify != nullptr) env.buggify->reached(marker);
+}
 
 // Writes a line to env.log, if there is one and it keeps this level. `message` is built only
 // then: log_line(env, LogLevel::info, [&] { return "admitted " + id; }).

@@ -225,7 +225,9 @@ Task<void> Daemon::heartbeats(Stream& stream) {
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
     beat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
-    (void)stream.send(protocol::encode(beat));
+    // A late heartbeat (a busy process, a slow link): one interval without one is within
+    // stale_after.
+    if (!buggify(env_, "daemon.heartbeat_skipped")) (void)stream.send(protocol::encode(beat));
     co_await sleep(env_.executor, config_.heartbeat_interval);
     if (env_.executor.now() - last_heard_ >= config_.stale_after) {
       // Nothing from the gateway (its heartbeats included): the link is half-open or the

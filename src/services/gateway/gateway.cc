@@ -421,7 +421,7 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_beat) {
       v1::GatewayFrame beat;
       beat.mutable_heartbeat()->set_sent_at_ms(to_ms(now));
-      send(*connection, beat);
+      if (!buggify(env_, "gateway.heartbeat_skipped")) send(*connection, beat);
       last_beat = now;
     }
     if (auto changed = connection->presence.on_tick(now)) {
@@ -431,7 +431,10 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_renewal) {
       // One attempt per renewal: a failed one is simply retried at the next.
       last_renewal = now;
-      connection->scope->spawn(renew_lease(connection, to_ms(now + config_.presence.stale_after)));
+      // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
+      if (!buggify(env_, "gateway.renewal_skipped")) {
+        connection->scope->spawn(renew_lease(connection, to_ms(now + config_.presence.stale_after)));
+      }
     }
     if (connection->presence.presumed_dead(now)) {
       // Half-open or hung: closing ends the serve loop, which records the disconnect.
@@ -544,6 +547,7 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
       break;
     }
     case Dispatch::lost: {
+      sometimes(env_, "gateway.request_lost_with_daemon");
       // Dispatched to an earlier run of this daemon, which is gone: whether it ran is unknown,
       // and running it again could run it twice. The caller gets an error it can act on.
       ++stats_.lost_requests;
@@ -730,6 +734,8 @@ void Gateway::on_deliver(const BusMessage& message) {
 }
 
 bool Gateway::in_flight_has_room(const std::string& request_id) const {
+  // Full, the gateway leaves a request untracked: its answer is then taken as durable.
+  if (buggify(env_, "gateway.in_flight_full")) return false;
   return in_flight_.count(request_id) != 0 || in_flight_.size() < config_.in_flight_max;
 }
 
@@ -787,6 +793,10 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
     busy.set_error_code("resource_exhausted");
     busy.set_error_message("the gateway holding this daemon has too many calls in flight");
     busy.set_content(busy.error_message());
+    // Stamped like every answer from this gateway: which daemon the call was for (BUGGIFY's
+    // gateway.in_flight_full found callers given an answer from no daemon).
+    busy.set_daemon_id(connection->daemon_id);
+    busy.set_user_id(connection->user_id);
     (void)env_.bus->publish(message.reply_to, protocol::to_json(busy));
     return;
   }
@@ -921,7 +931,7 @@ Task<void> Gateway::sweep() {
     // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
     // after the TTL; they time out on their side.
     const Instant now = env_.executor.now();
-    if (now - last_memory_sweep >= minutes(1)) {
+    if (now - last_memory_sweep >= minutes(1) || buggify(env_, "gateway.memory_swept_early")) {
       last_memory_sweep = now;
       std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
       std::erase_if(pending_commands_,

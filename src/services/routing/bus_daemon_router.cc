@@ -124,7 +124,10 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
   const Duration budget = call.timeout + config_.grace;
   const Instant deadline = env_.executor.now() + budget;
   for (;;) {
-    if (!slot->data) (void)env_.bus->publish(subject, payload);
+    // A lost publish is redelivered after redeliver_after, as the bus may lose it.
+    if (!slot->data && !buggify(env_, "router.request_publish_lost")) {
+      (void)env_.bus->publish(subject, payload);
+    }
     if (!slot->data) {
       auto [promise, future] = make_promise<bool>(env_.executor);
       slot->wake = promise;
@@ -143,7 +146,10 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
     // yet known to the broker): the store has it.
     Task<Result<std::optional<v1::ToolResponse>>> looking = stored_result(call.request_id);
     Result<std::optional<v1::ToolResponse>> stored_response = co_await looking;
-    if (stored_response && *stored_response) co_return std::move(**stored_response);
+    if (stored_response && *stored_response) {
+      sometimes(env_, "router.result_read_from_store");
+      co_return std::move(**stored_response);
+    }
     if (env_.executor.now() >= deadline) co_return fail(timed_out(call, budget));
   }
 }

@@ -33,6 +33,8 @@ bool UserFeed::wanted(const UserEvent& event) const {
 
 void UserFeed::on_announcement(const BusMessage& message) {
   if (overflowed_) return;
+  // The bus may lose an announcement: the next one shows the gap, the store has the events.
+  if (buggify(env_, "feed.announcement_lost")) return;
   if (ready_announced_bytes_ + message.data.size() > options_.queued_bytes_max) {
     // The client does not keep up: stop holding updates for it (the store has them all).
     overflowed_ = true;
@@ -60,6 +62,7 @@ void UserFeed::on_announcement(const BusMessage& message) {
       }
     } else if (event.seq > tail_) {
       // A gap: the bus lost an announcement, or this feed has not caught up yet.
+      sometimes(env_, "feed.gap_seen");
       poll_due_ = true;
       woke = true;
     }
@@ -96,8 +99,10 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
     if (poll_due_) {
       poll_due_ = false;
       ++store_reads_;
+      // Short pages exercise the catching up over several reads.
+      const std::int64_t batch = buggify(env_, "feed.short_page") ? 1 : options_.batch;
       Task<Result<std::vector<UserEvent>>> reading = env_.store->transact_for(
-          [user = options_.user_id, since = tail_, limit = options_.batch](SqlTransaction& tx) {
+          [user = options_.user_id, since = tail_, limit = batch](SqlTransaction& tx) {
             return read_user_events(tx, user, since, limit);
           });
       Result<std::vector<UserEvent>> read = co_await reading;
@@ -112,7 +117,7 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
         tail_ = event.seq;
         if (wanted(event)) ready_.push_back(std::move(event));
       }
-      if (static_cast<std::int64_t>(read->size()) >= options_.batch) poll_due_ = true;
+      if (static_cast<std::int64_t>(read->size()) >= batch) poll_due_ = true;
     }
     if (!ready_.empty()) {
       std::vector<UserEvent> out = std::move(ready_);

@@ -52,6 +52,8 @@ Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
 }
 
 void Worker::wake() {
+  // Wake-ups are hints backed by the poll: one may be lost.
+  if (buggify(env_, "worker.wake_ignored")) return;
   woken_ = true;
   if (wake_waiter_) wake_waiter_->set(true);
 }
@@ -126,7 +128,9 @@ Task<void> Worker::poll_loop() {
   Instant reap_at = env_.executor.now();
   for (;;) {
     woken_ = false;
-    const std::int64_t room = std::min(config_.batch, config_.max_in_flight - in_flight_);
+    const std::int64_t room = buggify(env_, "worker.claim_one")
+                                  ? std::min<std::int64_t>(1, config_.max_in_flight - in_flight_)
+                                  : std::min(config_.batch, config_.max_in_flight - in_flight_);
     if (room <= 0) {
       waiting_for_room_ = true;
       co_await wait_for_work(config_.poll_interval);
@@ -134,7 +138,7 @@ Task<void> Worker::poll_loop() {
       continue;
     }
     const Instant now = env_.executor.now();
-    const bool reap = now >= reap_at;
+    const bool reap = now >= reap_at || buggify(env_, "worker.reap_early");
     Task<Result<Poll>> polling = poll(room, reap);
     Result<Poll> polled = co_await polling;
     if (!polled) {
@@ -144,6 +148,7 @@ Task<void> Worker::poll_loop() {
     ++stats_.polls;
     if (reap) reap_at = now + config_.reap_interval;
     if (polled->reaped > 0) {
+      sometimes(env_, "worker.expired_lease_reaped");
       stats_.reaped += static_cast<std::uint64_t>(polled->reaped);
       announce_work();
     }
@@ -226,6 +231,7 @@ Task<void> Worker::run_decision(ClaimedTask task) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const EagerDispatch eager{config_.worker_id, eager_room()};
   auto sticky = std::make_shared<StickyDecision>();
+  if (buggify(env_, "worker.sticky_dropped")) sticky_.erase(task.run_id);  // a cache, evicted
   sticky->run = sticky_.take(task.run_id);
   if (sticky->run.state.last_seq > 0) ++stats_.sticky_hits;
   Task<Result<DecisionOutcome>> deciding =
@@ -252,7 +258,8 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
   auto sticky = std::make_shared<StickyDecision>();
   sticky->run = sticky_.take(task.run_id);
   const bool kept = sticky->run.state.last_seq > 0;
-  if (kept) {
+  // Deciding in the transaction from the store is always correct; the kept state only saves work.
+  if (kept && !buggify(env_, "worker.decide_from_store")) {
     // Decided here, on the executor: the transaction only checks and writes.
     auto prepared = prepare_step(std::move(sticky->run), task, result, workflows_, now_ms);
     sticky->run = KeptRun{};
@@ -282,6 +289,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
   if (!completion) co_return false;  // a store fault, or the decision failed: record it alone
   if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
   if (!completion->counted) {
+    sometimes(env_, "worker.late_result_ignored");
     ++stats_.results_ignored;
     co_return true;
   }
@@ -292,6 +300,12 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
 }
 
 Task<void> Worker::run_eager(EagerActivity leased) {
+  // A worker that stalls with an activity leased to it: the lease expires and the reaper hands the
+  // activity to another attempt (only a first attempt, so no run runs out of attempts this way).
+  if (leased.task.attempt == 1 && buggify(env_, "worker.eager_abandoned")) {
+    task_done();
+    co_return;
+  }
   Task<void> step = run_activity(std::move(leased.task), std::move(leased.activity));
   co_await step;
   task_done();
@@ -348,7 +362,7 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
 
   const std::int64_t now_ms = to_ms(env_.executor.now());
   if (outcome) {
-    if (config_.eager_decisions) {
+    if (config_.eager_decisions && !buggify(env_, "worker.result_without_decision")) {
       Task<bool> deciding = record_and_decide(task, *outcome);
       if (co_await deciding) co_return;
     }
@@ -366,6 +380,7 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
       if (*counted) {
         announce_work();
       } else {
+        sometimes(env_, "worker.late_result_ignored");
         ++stats_.results_ignored;
       }
       break;
