@@ -77,8 +77,10 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
+  const Swarm swarm = draw_swarm(scenario, seed);
+  const std::string drawn = mix.describe() + (swarm.describe().empty() ? "" : " | " + swarm.describe());
   SimBuggify buggify(world, scenario.buggify);
-  if (hooks.on_fault_mix) hooks.on_fault_mix(mix.describe());
+  if (hooks.on_fault_mix) hooks.on_fault_mix(drawn);
 
   if (database) {
     SimExecutor setup(world, kWorldNode);
@@ -93,7 +95,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     RELIANT_ASSERT(migrated);
   }
   const std::vector<std::unique_ptr<Workload>> workloads =
-      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker});
+      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm});
   for (const auto& workload : workloads) workload->seed();
 
   // Processes in topology order; the map is for lookups by name only, never iterated for effects
@@ -207,7 +209,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   report.scenario_file = scenario.file;
   report.scenario_name = scenario.name;
   report.seed = seed;
-  report.fault_mix = mix.describe();
+  report.fault_mix = drawn;
   for (const auto& v : checker.violations()) {
     if (scenario.checks(v.invariant)) report.violations.push_back(v);
   }

@@ -781,7 +781,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
         root, "", "the file is empty; a scenario needs at least name, duration and topology"));
   if (auto ok = r.expect_map(root, "",
                              {"name", "description", "duration", "heal_at", "network", "topology",
-                              "tool_path", "faults", "buggify", "invariants"});
+                              "tool_path", "faults", "buggify", "swarm", "invariants"});
       !ok) {
     return fail(ok.error());
   }
@@ -814,6 +814,11 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
           root["heal_at"], "heal_at",
           "must be before the end of the run (duration " + format_duration(s.duration) + ")"));
     s.heal_at = *heal;
+  }
+  if (root["swarm"]) {
+    auto swarm = r.boolean(root["swarm"], "swarm");
+    if (!swarm) return fail(swarm.error());
+    s.swarm = *swarm;
   }
   if (root["buggify"]) {
     auto buggify = r.boolean(root["buggify"], "buggify");

@@ -113,6 +113,8 @@ struct Scenario {
   FaultRanges faults;
   // BUGGIFY (runtime/buggify.h): the components' rare paths, switched on per site per seed.
   bool buggify = true;
+  // Component settings drawn per seed (sim/swarm.h).
+  bool swarm = true;
   std::vector<ScriptedFault> plan;
   std::vector<std::string> invariants;
 

@@ -67,6 +67,7 @@ struct ChatWorkload::Impl {
   const Scenario& scenario;
   SimDatabase& database;
   Checker& checker;
+  Swarm swarm;
   std::vector<std::string> apis;  // api node names
   std::vector<std::unique_ptr<ClientBook>> clients;
   std::map<std::string, ClientBook*> client_by_node;
@@ -76,8 +77,13 @@ struct ChatWorkload::Impl {
   ChatSummary stats;
   Random random;
 
-  Impl(World& w, const Scenario& s, SimDatabase& d, Checker& c)
-      : world(w), scenario(s), database(d), checker(c), random(w.random().split("chat")) {}
+  Impl(World& w, const Scenario& s, SimDatabase& d, Checker& c, const Swarm& sw)
+      : world(w),
+        scenario(s),
+        database(d),
+        checker(c),
+        swarm(sw),
+        random(w.random().split("chat")) {}
 };
 
 namespace {
@@ -145,12 +151,13 @@ class SimApi {
 // A worker process running the agent: the engine's Worker, the scripted model, the bus router.
 class SimChatWorker {
  public:
-  SimChatWorker(Env& env, const std::string& name)
+  SimChatWorker(Env& env, const std::string& name, const Swarm& swarm)
       : router_(env), deps_{*env.store, env.bus,    llm_,
                             router_,    "scripted", agent::builtin_tool_specs()} {
     agent::register_agent_workflow(workflows_);
     agent::register_agent_activities(activities_, deps_);
     engine::WorkerConfig config;
+    swarm.apply(config);
     // A lease owner per incarnation: a restarted worker must not pass for its former self.
     config.worker_id = name + "-" + std::to_string(env.random.next() % 1000000);
     worker_ = std::make_unique<engine::Worker>(env, config, workflows_, activities_);
@@ -348,8 +355,8 @@ class SimChatClient {
 }  // namespace
 
 ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                           Checker& checker)
-    : impl_(std::make_unique<Impl>(world, scenario, database, checker)) {
+                           Checker& checker, const Swarm& swarm)
+    : impl_(std::make_unique<Impl>(world, scenario, database, checker, swarm)) {
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
@@ -435,8 +442,8 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
         [name](Env& env) -> std::shared_ptr<void> { return std::make_shared<SimApi>(env, name); };
   }
   if (group.is<ChatWorkerRole>()) {
-    return [name](Env& env) -> std::shared_ptr<void> {
-      return std::make_shared<SimChatWorker>(env, name);
+    return [name, swarm = impl->swarm](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<SimChatWorker>(env, name, swarm);
     };
   }
   if (group.is<WorkflowClientConfig>()) {

@@ -19,6 +19,7 @@
 #include "sim/process.h"
 #include "sim/scenario.h"
 #include "sim/sim_store.h"
+#include "sim/swarm.h"
 #include "sim/workload/workload.h"
 #include "sim/world.h"
 
@@ -34,7 +35,8 @@ struct ChatSummary {
 
 class ChatWorkload final : public Workload {
  public:
-  ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker);
+  ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker,
+               const Swarm& swarm);
   ~ChatWorkload() override;
 
   static constexpr std::array<std::string_view, 4> kRoles = {"chat_api", "chat_worker",

@@ -63,8 +63,9 @@ EngineRegistries::EngineRegistries() {
 
 namespace {
 engine::WorkerConfig worker_config(Env& env, const std::string& name,
-                                   const EngineWorkerSettings& s) {
+                                   const EngineWorkerSettings& s, const Swarm& swarm) {
   engine::WorkerConfig config;
+  swarm.apply(config);
   config.worker_id = name + "/" + std::to_string(env.random.next() % 1'000'000);
   config.queue = kEngineQueue;
   config.poll_interval = s.poll_interval;
@@ -76,9 +77,10 @@ engine::WorkerConfig worker_config(Env& env, const std::string& name,
 }  // namespace
 
 SimWorker::SimWorker(Env& env, const std::string& name, const EngineWorkerSettings& settings,
-                     const EngineRegistries& registries, engine::WorkerStats& total)
+                     const Swarm& swarm, const EngineRegistries& registries,
+                     engine::WorkerStats& total)
     : total_(total),
-      worker_(env, worker_config(env, name, settings), registries.workflows,
+      worker_(env, worker_config(env, name, settings, swarm), registries.workflows,
               registries.activities) {}
 
 SimWorker::~SimWorker() { add_stats(total_, worker_.stats()); }

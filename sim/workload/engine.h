@@ -14,6 +14,7 @@
 #include "runtime/scope.h"
 #include "services/worker/worker.h"
 #include "sim/checker.h"
+#include "sim/swarm.h"
 #include "sim/workload/engine_config.h"
 #include "sim/world.h"
 
@@ -58,8 +59,9 @@ struct EngineRegistries {
 // A worker plus the bookkeeping that keeps its counters across crashes.
 class SimWorker {
  public:
+  // The swarm's settings first, then the scenario's (which win where both set one).
   SimWorker(Env& env, const std::string& name, const EngineWorkerSettings& settings,
-            const EngineRegistries& registries, engine::WorkerStats& total);
+            const Swarm& swarm, const EngineRegistries& registries, engine::WorkerStats& total);
   ~SimWorker();
   const engine::WorkerStats& stats() const { return worker_.stats(); }
 

@@ -7,8 +7,9 @@
 
 namespace reliant::sim {
 
-EngineWorkload::EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker)
-    : scenario_(scenario), database_(database), checker_(checker) {}
+EngineWorkload::EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker,
+                               const Swarm& swarm)
+    : scenario_(scenario), database_(database), checker_(checker), swarm_(swarm) {}
 
 ComponentFactory EngineWorkload::factory(const NodeGroup& group, const std::string& name) {
   Node& node = nodes_[name];
@@ -17,8 +18,9 @@ ComponentFactory EngineWorkload::factory(const NodeGroup& group, const std::stri
   if (group.is<EngineWorkerSettings>()) {
     const EngineWorkerSettings settings = group.as<EngineWorkerSettings>();
     const EngineRegistries* registries = &registries_;
-    return [n, name, settings, registries](Env& env) -> std::shared_ptr<void> {
-      auto worker = std::make_shared<SimWorker>(env, name, settings, *registries, n->worker_total);
+    return [n, name, settings, registries, swarm = swarm_](Env& env) -> std::shared_ptr<void> {
+      auto worker =
+          std::make_shared<SimWorker>(env, name, settings, swarm, *registries, n->worker_total);
       n->worker = worker;
       return worker;
     };

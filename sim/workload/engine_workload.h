@@ -12,13 +12,15 @@
 #include "sim/checker.h"
 #include "sim/sim_store.h"
 #include "sim/workload/engine.h"
+#include "sim/swarm.h"
 #include "sim/workload/workload.h"
 
 namespace reliant::sim {
 
 class EngineWorkload final : public Workload {
  public:
-  EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker);
+  EngineWorkload(const Scenario& scenario, SimDatabase& database, Checker& checker,
+                 const Swarm& swarm);
 
   static constexpr std::array<std::string_view, 2> kRoles = {"engine_worker", "engine_client"};
   std::span<const std::string_view> roles() const override { return kRoles; }
@@ -38,6 +40,7 @@ class EngineWorkload final : public Workload {
   const Scenario& scenario_;
   SimDatabase& database_;
   Checker& checker_;
+  Swarm swarm_;
   const EngineRegistries registries_;
   // By name: a map's nodes stay put, so components may hold on to their counters.
   std::map<std::string, Node> nodes_;

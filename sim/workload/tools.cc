@@ -81,6 +81,7 @@ struct ToolPathWorkload::Impl {
   SimDatabase& database;
   SimStreams& streams;
   Checker& checker;
+  Swarm swarm;
   std::vector<std::unique_ptr<Machine>> machines;  // topology order
   std::map<std::string, Machine*> machine_by_node;
   std::map<std::string, SimProcess*> gateways;  // node → process
@@ -115,12 +116,13 @@ struct ToolPathWorkload::Impl {
 
   void sample_statuses();
 
-  Impl(World& w, const Scenario& s, SimDatabase& d, SimStreams& st, Checker& c)
+  Impl(World& w, const Scenario& s, SimDatabase& d, SimStreams& st, Checker& c, const Swarm& sw)
       : world(w),
         scenario(s),
         database(d),
         streams(st),
         checker(c),
+        swarm(sw),
         random(w.random().split("tool-path")),
         clock(w, kWorldNode),
         ids(clock, random.split("ids")) {}
@@ -528,8 +530,8 @@ class ControlPlane {
 }  // namespace
 
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                                   SimStreams& streams, Checker& checker)
-    : impl_(std::make_unique<Impl>(world, scenario, database, streams, checker)) {
+                                   SimStreams& streams, Checker& checker, const Swarm& swarm)
+    : impl_(std::make_unique<Impl>(world, scenario, database, streams, checker, swarm)) {
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
@@ -602,6 +604,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     auto stats = std::make_shared<gateway::GatewayStats>();
     impl->gateway_stats.push_back(stats);
     gateway::GatewayConfig config;
+    impl->swarm.apply(config);
     config.gateway_id = name;
     config.listen_address = name + ":" + std::to_string(kGatewayPort);
     config.heartbeat_interval = timings.heartbeat_interval;
@@ -617,6 +620,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     const DaemonNodeConfig& daemon = group.as<DaemonNodeConfig>();
     Machine* machine = impl->machine_by_node.at(name);
     daemon::DaemonConfig config;
+    impl->swarm.apply(config);
     if (daemon.managed) {
       config.listen_address = name + ":" + std::to_string(kManagedPort);
     } else {

@@ -34,6 +34,7 @@
 #include "sim/process.h"
 #include "sim/scenario.h"
 #include "sim/sim_transport.h"
+#include "sim/swarm.h"
 #include "sim/workload/workload.h"
 #include "sim/world.h"
 
@@ -72,7 +73,7 @@ struct ToolPathSummary {
 class ToolPathWorkload final : public Workload {
  public:
   ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                   SimStreams& streams, Checker& checker);
+                   SimStreams& streams, Checker& checker, const Swarm& swarm);
   ~ToolPathWorkload() override;
 
   static constexpr std::array<std::string_view, 4> kRoles = {"gateway", "daemon", "tool_client",

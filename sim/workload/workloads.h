@@ -10,6 +10,7 @@
 #include "sim/scenario.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
+#include "sim/swarm.h"
 #include "sim/workload/workload.h"
 #include "sim/world.h"
 
@@ -21,6 +22,7 @@ struct WorkloadContext {
   SimDatabase* database;  // null when no role needs one
   SimStreams& streams;
   Checker& checker;
+  const Swarm& swarm;
 };
 
 // In the order they seed, finish and report. Every role of the scenario is built by exactly one.

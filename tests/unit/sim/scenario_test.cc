@@ -68,7 +68,7 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of(replace(kValid, "duration: 60s", "durations: 60s")),
             "bad.yaml:2:1: durations: unknown key (expected one of: name, description, duration, "
             "heal_at, network, "
-            "topology, tool_path, faults, buggify, invariants)");
+            "topology, tool_path, faults, buggify, swarm, invariants)");
   EXPECT_EQ(error_of(replace(kValid, "duration: 60s", "duration: 60")),
             "bad.yaml:2:11: duration: '60' has no unit (use ns, us, ms, s, m or h)");
   EXPECT_EQ(error_of(replace(kValid, "drop: [0, 0.1]", "drop: [0.2, 0.1]")),
