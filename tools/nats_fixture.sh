@@ -10,7 +10,7 @@ case "$cmd" in
     command -v nats-server >/dev/null || { echo "nats_fixture: nats-server not found (apt-get install nats-server)" >&2; exit 1; }
     mkdir -p "$dir"
     source "$(dirname "$0")/ports.sh"
-    port=$(free_port_block 1 4222)
+    port=$(free_port_block 1)  # seeded by this process: fixtures started at once differ
     nohup nats-server -a 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 50); do

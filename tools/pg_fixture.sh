@@ -33,7 +33,7 @@ case "$cmd" in
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     source "$(dirname "$0")/ports.sh"
-    port=$(free_port_block 1 5432)
+    port=$(free_port_block 1)  # seeded by this process: fixtures started at once differ
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >/dev/null \
       || { tail -n 20 "$dir/server.log" >&2; exit 1; }

@@ -22,18 +22,13 @@ test("sign in with the one-time link, chat, see the streamed answer and the tool
   assert.match(listing, /notes\.txt/);
   const bash = await h.toolCard(page, `echo ${word}`);
   assert.equal((await h.toolOutput(bash)).trim(), line);
-  assert.match(await bash.locator(".tool-daemon").innerText(), /on embedded-/);
+  assert.match(await h.toolDaemon(bash, "embedded"), /^embedded-/);
 
   const answer = page.getByRole("article", { name: "assistant message" }).last();
   await answer.getByText(`printed:`).waitFor();
   assert.match(await answer.innerText(), new RegExp(`notes\\.txt[\\s\\S]*${word}`));
 
   // The answer came over the update stream as text deltas, then as the stored message.
-  const stored = (await h.rest("GET", `/api/v1/chats/${chatId}`)).messages.at(-1);
-  const text = stored.content.find((b) => b.kind === "text").body.text;
-  const deltas = updates.filter((u) => u.kind === "text_delta" && u.body.message_id === stored.id);
-  assert.ok(deltas.length > 1, `the answer did not stream (${deltas.length} deltas)`);
-  assert.equal(deltas.map((d) => d.body.text).join(""), text);
-  assert.ok(updates.some((u) => u.kind === "message" && u.body.id === stored.id));
+  await h.assertAnswerStreamed(updates, chatId);
   await h.screenshot(page, "chat");
 });

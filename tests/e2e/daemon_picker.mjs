@@ -25,7 +25,7 @@ test("set and clear the session daemon; the next tool call shows its daemon", as
   await h.send(page, `run \`echo session-${word}\``);
   await h.waitIdle(page);
   const onSession = await h.toolCard(page, `session-${word}`);
-  assert.equal(await onSession.locator(".tool-daemon").innerText(), `on ${daemon.id}`);
+  assert.equal(await h.toolDaemon(onSession, daemon.name), daemon.id);
   assert.equal((await h.toolOutput(onSession)).trim(), `session-${word}`);
   await h.screenshot(page, "daemon-picker-set");
 
@@ -35,7 +35,7 @@ test("set and clear the session daemon; the next tool call shows its daemon", as
   await h.send(page, `run \`echo default-${word}\``);
   await h.waitIdle(page);
   const onDefault = await h.toolCard(page, `default-${word}`);
-  assert.equal(await onDefault.locator(".tool-daemon").innerText(), `on ${daemon.id}`);
+  assert.equal(await h.toolDaemon(onDefault, daemon.name), daemon.id);
   assert.equal(await picker.inputValue(), "");
   await h.screenshot(page, "daemon-picker-cleared");
 });

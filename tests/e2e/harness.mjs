@@ -1,7 +1,8 @@
-// What every e2e test shares: headless Debian chromium through playwright-core, the monolith
-// run.sh started (E2E_* variables), one sign-in with its one-time link, a page that fails its
-// test on any console error or page error, screenshots, every URL the browser asked for, and
-// the REST API with the local user's token for setting things up.
+// What every e2e test shares: headless Debian chromium through playwright-core, the server
+// run.sh (a monolith) or run_distributed.sh (tools/cluster.sh) started (E2E_* variables), one
+// sign-in with the monolith's one-time link or a server's email and password, a page that fails
+// its test on any console error or page error, screenshots, every URL the browser asked for, and
+// the REST API with the user's token for setting things up.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,25 +10,32 @@ import { launch } from "./chromium.mjs";
 
 function need(name) {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through tests/e2e/run.sh`);
+  if (!value) throw new Error(`${name} is not set: run the tests through tests/e2e/run.sh or run_distributed.sh`);
   return value;
 }
 
+// What both run scripts set, then what only one of them has, read when first used: the
+// monolith's data dir and log, the cluster's database and user.
 export const env = {
-  baseUrl: need("E2E_BASE_URL"),          // http://127.0.0.1:PORT
-  dataDir: need("E2E_DATA_DIR"),          // the monolith's DATA_DIR
-  workspace: need("E2E_WORKSPACE"),       // where its embedded daemon runs tools
-  log: need("E2E_LOG"),                   // the monolith's log
+  baseUrl: need("E2E_BASE_URL"),          // http://127.0.0.1:PORT (the cluster: api replica 1)
   screenshots: need("E2E_SCREENSHOTS"),   // where the PNGs go (under the build tree)
   reliant: need("E2E_RELIANT"),           // the binary, for admin commands
+  workspace: need("E2E_WORKSPACE"),       // where the daemon runs tools
+  get dataDir() { return need("E2E_DATA_DIR"); },          // the monolith's DATA_DIR
+  get log() { return need("E2E_LOG"); },                   // the monolith's log
+  get databaseUrl() { return need("E2E_DATABASE_URL"); },  // the cluster's Postgres
+  get email() { return need("E2E_EMAIL"); },               // the cluster's user, who signs in
+  get password() { return need("E2E_PASSWORD"); },         // with this password
 };
 mkdirSync(env.screenshots, { recursive: true });
 
-// The local user's token (the monolith writes it on first start).
-export const localToken = () => readFileSync(join(env.dataDir, "auth", "token"), "utf8").trim();
+// The user's token: the cluster's (E2E_TOKEN), or the monolith's local user's (it writes it on
+// first start).
+export const userToken = () =>
+  process.env.E2E_TOKEN || readFileSync(join(env.dataDir, "auth", "token"), "utf8").trim();
 
 // The REST API as a script calls it: a bearer token, JSON in and out; throws on an unexpected status.
-export async function rest(method, path, body, { token = localToken(), expect = [200, 201, 202, 204] } = {}) {
+export async function rest(method, path, body, { token = userToken(), expect = [200, 201, 202, 204] } = {}) {
   const response = await fetch(env.baseUrl + path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
@@ -67,7 +75,8 @@ export async function closeBrowser() {
 }
 
 // A new page whose URLs are recorded and whose console errors and page errors fail the test
-// (checked by `finishTest`), except those matching `allowed`.
+// (checked by `finishTest`), except those whose line ("console error: TEXT (URL)") matches one
+// of `allowed` (an array the caller may change later).
 async function guardedPage(context, { allowed = [] } = {}) {
   context.on("request", (request) => requestedUrls.push(request.url()));
   context.setDefaultTimeout(15000);
@@ -75,9 +84,8 @@ async function guardedPage(context, { allowed = [] } = {}) {
   page.on("websocket", (socket) => requestedUrls.push(socket.url()));
   const errors = [];
   page.on("console", (message) => {
-    if (message.type() === "error" && !allowed.some((re) => re.test(message.text()))) {
-      errors.push(`console error: ${message.text()} (${message.location().url})`);
-    }
+    const line = `console error: ${message.text()} (${message.location().url})`;
+    if (message.type() === "error" && !allowed.some((re) => re.test(line))) errors.push(line);
   });
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   open.push({ page, errors });
@@ -111,6 +119,23 @@ export function signIn() {
     return { page, code, storageState: await context.storageState() };
   })();
   return signedIn;
+}
+
+// Signs in through the page's form with email and password (a server's user; a monolith's
+// opens its link), in a fresh context. Returns the page, on the chat list. Until then, the
+// signed-out page's two questions are refused, which chromium logs as errors: allowed.
+export async function signInWithPassword(email, password) {
+  const context = await (await getBrowser()).newContext({ viewport: { width: 1280, height: 860 } });
+  const signedOut = [/status of 401 .*\/api\/v1\/(auth\/session|updates\/head)\)$/];
+  const page = await guardedPage(context, { allowed: signedOut });
+  await page.goto(env.baseUrl + "/");
+  const form = page.getByRole("form", { name: "Sign in to Reliant" });
+  await form.getByLabel("Email").fill(email);
+  await form.getByLabel("Password").fill(password);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Chats" }).waitFor();
+  signedOut.length = 0;
+  return page;
 }
 
 // A fresh signed-in context (its own tabs, storage and cache) and a guarded page in it.
@@ -181,6 +206,14 @@ export async function toolOutput(card) {
   return card.locator("pre.tool-output").innerText();
 }
 
+// Waits until a card says its call ran on the daemon NAME; returns the id it names (its tooltip).
+export async function toolDaemon(card, name) {
+  const label = card.locator(".tool-daemon");
+  await label.filter({ hasText: `on ${name}` }).waitFor();
+  assert.equal(await label.innerText(), `on ${name}`);
+  return label.getAttribute("title");
+}
+
 // Fails unless the element is on screen and on top (not under the sticky composer, say).
 export async function assertUncovered(locator) {
   const onTop = await locator.evaluate((el) => {
@@ -189,6 +222,17 @@ export async function assertUncovered(locator) {
     return r.bottom <= innerHeight && r.top >= 0 && (el === hit || el.contains(hit));
   });
   assert.ok(onTop, `${locator} is off screen or covered`);
+}
+
+// Fails unless the chat's last message, its answer, came over the update stream (`updates`, from
+// recordUpdates) as several text deltas that make up its text, then as the stored message.
+export async function assertAnswerStreamed(updates, chatId) {
+  const stored = (await rest("GET", `/api/v1/chats/${chatId}`)).messages.at(-1);
+  const text = stored.content.find((b) => b.kind === "text").body.text;
+  const deltas = updates.filter((u) => u.kind === "text_delta" && u.body.message_id === stored.id);
+  assert.ok(deltas.length > 1, `the answer did not stream (${deltas.length} deltas)`);
+  assert.equal(deltas.map((d) => d.body.text).join(""), text);
+  assert.ok(updates.some((u) => u.kind === "message" && u.body.id === stored.id));
 }
 
 // The chat as the API has it, once its run has ended.

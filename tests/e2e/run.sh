@@ -5,17 +5,10 @@
 # through playwright-core, and stops it. Screenshots go to SCREENSHOT_DIR (CTest: build/e2e-screenshots).
 #   run.sh RELIANT_BINARY SCREENSHOT_DIR [NODE_TEST_OPTION...]   e.g. --test-name-pattern=terminal
 set -euo pipefail
-reliant=$(realpath "$1")
-shots=$(mkdir -p "$2" && realpath "$2")
+source "$(dirname "$0")/lib.sh"
+e2e_setup "$1" "$2"
 shift 2
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-source "$root/tools/ports.sh"
-[ -x /usr/bin/chromium ] || { echo "e2e: /usr/bin/chromium is missing (tools/setup.sh installs Debian's chromium)"; exit 1; }
-[ -d "$here/node_modules/playwright-core" ] || { echo "e2e: run npm ci --prefix tests/e2e (tools/setup.sh does)"; exit 1; }
-web=${E2E_WEB_DIR:-$root/web/dist}  # another build of the app, to compare
-[ -s "$web/index.html" ] || { echo "e2e: $web is not built (npm run build --prefix web)"; exit 1; }
-rm -f "$shots"/*.png
+find "$shots" -maxdepth 1 -name '*.png' ! -name '*distributed-*' -delete  # run_distributed.sh's stay
 
 work=$(mktemp -d)
 pid=""
@@ -42,8 +35,7 @@ done
 
 status=0
 E2E_BASE_URL="http://127.0.0.1:$port" E2E_DATA_DIR="$work/data" E2E_WORKSPACE="$work/ws" \
-  E2E_LOG="$work/monolith.log" E2E_SCREENSHOTS="$shots" E2E_RELIANT="$reliant" \
-  node --test --test-reporter=spec --test-timeout=150000 "$@" "$here/web.test.mjs" || status=$?
+  E2E_LOG="$work/monolith.log" e2e_node web.test.mjs "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- the monolith's log (last 40 lines)"
   tail -n 40 "$work/monolith.log"

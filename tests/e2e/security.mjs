@@ -76,7 +76,7 @@ test("another user's chat id in the URL is a 404", async () => {
 test("no token appears in a requested URL or in the server's log", async () => {
   const { cookie, csrf } = await h.browserSecrets();
   const { code } = await h.signIn();
-  const secrets = { "the local user's PAT": h.localToken(), "the session cookie's token": cookie, "the CSRF token": csrf };
+  const secrets = { "the local user's PAT": h.userToken(), "the session cookie's token": cookie, "the CSRF token": csrf };
   if (otherToken) secrets["the other user's PAT"] = otherToken;
   const urls = h.requestedUrls.map((u) => { try { return decodeURIComponent(u); } catch { return u; } });
   assert.ok(urls.length > 20, `only ${urls.length} URLs were recorded`);

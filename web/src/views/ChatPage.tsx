@@ -18,17 +18,20 @@ function Markdown({ text }: { text: string }) {
 }
 
 // `ended`: the chat's run is over, so a call without a result was never run (declined, cancelled).
+// The daemon it ran on shows by name (its id as the tooltip, or alone once it is gone).
 function ToolCard({ call, state, ended }: { call: any; state: ToolState; ended: boolean }) {
+  const { daemons } = useDaemons();
   const result = state.result;
   const status = result ? (result.is_error ? "error" : "done") : ended ? "not-run" : state.running ? "running" : "waiting";
-  const daemon = result?.daemon_id ?? state.running?.daemon_id;
+  const daemon: string | undefined = result?.daemon_id ?? state.running?.daemon_id;
+  const daemonName = daemons.find((d) => d.id === daemon)?.name || daemon;
   const summary = call.name === "bash" ? String(call.input?.command ?? "") : JSON.stringify(call.input ?? {});
   return (
     <details class={`tool-card ${status}`} open={status !== "done"} data-testid="tool-card">
       <summary>
         <span class="tool-name">{call.name}</span> <code class="tool-summary">{summary}</code>
         <span class={`badge ${status}`}>{status.replace("-", " ")}</span>
-        {daemon && <small class="tool-daemon" data-testid="tool-daemon"> on {daemon}</small>}
+        {daemon && <small class="tool-daemon" data-testid="tool-daemon" title={daemon}> on {daemonName}</small>}
       </summary>
       <pre class="tool-output" data-testid="tool-output">{result ? String(result.content ?? "")
         : status === "running" ? "running…" : status === "not-run" ? "(not run)" : "waiting for approval or its turn…"}</pre>
