@@ -230,7 +230,8 @@ class SimDaemonProcess {
  public:
   SimDaemonProcess(Env& env, ToolPathWorkload::Machine& machine, daemon::DaemonConfig config)
       : host_(env.executor, "/home/" + machine.config.user),
-        env_{env.executor, env.random, env.bus, env.transport, env.store, &host_},
+        env_{env.executor, env.random, env.bus, env.transport, env.store, &host_, nullptr,
+             env.buggify},
         credentials_(env_, machine.token, machine.daemon_id, machine.token_id,
                      machine.registration_seq, machine.user_id),
         mcp_(env_, host_),
