@@ -20,14 +20,16 @@ const std::vector<std::string> kInvariants = {
     "results_once",   "queues_drain",        "tool_at_most_once",  "tool_results",
     "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
     "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
-    "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace"};
+    "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace",
+    "daemon_routable", "one_session_per_daemon"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
     "tool_at_most_once", "tool_results",       "tool_isolation",   "daemon_status",
-    "daemon_liveness",   "terminal_isolation", "terminal_results", "cancel_grace"};
+    "daemon_liveness",   "terminal_isolation", "terminal_results", "cancel_grace",
+    "daemon_routable",   "one_session_per_daemon"};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;

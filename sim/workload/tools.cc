@@ -85,6 +85,8 @@ struct ToolPathWorkload::Impl {
   std::vector<std::unique_ptr<Machine>> machines;  // topology order
   std::map<std::string, Machine*> machine_by_node;
   std::map<std::string, SimProcess*> gateways;  // node → process
+  // node → the running incarnation's component (expired while the gateway is down)
+  std::map<std::string, std::weak_ptr<gateway::Gateway>> gateway_components;
   std::vector<std::string> gateway_addresses;
   std::map<std::string, std::vector<std::string>> executions;  // request id → daemon nodes
   std::vector<ToolCallRecord> calls;
@@ -611,10 +613,12 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     config.heartbeat_interval = timings.heartbeat_interval;
     config.presence.stale_after = timings.stale_after;
     config.presence.disconnect_after = timings.disconnect_after;
-    return [config, stats](Env& env) -> std::shared_ptr<void> {
+    return [config, stats, impl, name](Env& env) -> std::shared_ptr<void> {
       auto gateway = gateway::Gateway::start(env, config, stats.get());
       RELIANT_ASSERT_MSG(gateway.has_value(), gateway ? "" : gateway.error().message.c_str());
-      return std::shared_ptr<gateway::Gateway>(std::move(*gateway));
+      auto component = std::shared_ptr<gateway::Gateway>(std::move(*gateway));
+      impl->gateway_components[name] = component;
+      return component;
     };
   }
   if (group.is<DaemonNodeConfig>()) {
@@ -864,6 +868,25 @@ void ToolPathWorkload::finish(Instant end) {
       impl.checker.violation(end, "daemon_liveness",
                              machine->node + " is recorded on gateway '" + it->second.second +
                                  "', which is not running");
+      continue;
+    }
+    // Routable: the gateway its row names holds a stream from it, so a call routed by the row
+    // reaches it; and no other gateway still holds one (a session per daemon identity).
+    std::vector<std::string> holders;
+    for (const auto& [name, component] : impl.gateway_components) {
+      const auto live = component.lock();
+      if (live && live->holds(machine->daemon_id)) holders.push_back(name);
+    }
+    if (std::find(holders.begin(), holders.end(), it->second.second) == holders.end()) {
+      impl.checker.violation(end, "daemon_routable",
+                             machine->node + " is recorded active on " + it->second.second +
+                                 ", which holds no stream from it");
+    }
+    if (holders.size() > 1) {
+      std::string names;
+      for (const auto& h : holders) names += (names.empty() ? "" : ", ") + h;
+      impl.checker.violation(end, "one_session_per_daemon",
+                             machine->node + " has live sessions on " + names);
     }
   }
 }
