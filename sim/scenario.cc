@@ -21,7 +21,7 @@ const std::vector<std::string> kInvariants = {
     "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
     "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
     "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace",
-    "daemon_routable", "one_session_per_daemon"};
+    "daemon_routable", "one_session_per_daemon", "update_isolation"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",

@@ -74,6 +74,7 @@ struct ChatWorkload::Impl {
   std::vector<std::unique_ptr<WorkflowClientBook>> workflow_clients;
   std::map<std::string, WorkflowClientBook*> workflow_client_by_node;
   std::map<std::string, std::set<std::string>> followed_runs;  // by user
+  std::map<std::string, std::string> chat_owner;                // chat id → the user who made it
   ChatSummary stats;
   Random random;
 
@@ -200,6 +201,7 @@ class SimChatClient {
       Result<ApiReply> created = co_await creating;
       if (created && created->status == 201) {
         book_->chat_id = Json::parse(created->body).value("id", "");
+        impl_->chat_owner[book_->chat_id] = book_->user_id;
         break;
       }
       co_await sleep(env_.executor, seconds(1));
@@ -306,6 +308,14 @@ class SimChatClient {
     const std::string kind = event.value("kind", "");
     const std::string chat = event.value("chat_id", "");
     if (!chat.empty()) book_->chats_seen.insert(chat);
+    // A user's stream carries only that user's chats.
+    if (const auto owner = impl_->chat_owner.find(chat);
+        owner != impl_->chat_owner.end() && owner->second != book_->user_id) {
+      impl_->checker.violation(env_.executor.now(), "update_isolation",
+                               book_->node + " (" + book_->user_id + ") got a " +
+                                   event.value("kind", "") + " update of " + owner->second +
+                                   "'s chat " + chat);
+    }
     // The user's other chats (another client of the same user) only count for order and gaps.
     if (chat != book_->chat_id) return;
     const Json body = event.value("body", Json::object());
