@@ -39,13 +39,18 @@ test("distributed: api replica 1's page streams a chat the workers run, on the d
   const chatId = await h.startChat(page, "Distributed chat");
   const word = `cluster-${h.random()}`;
   const line = `${word} is what this command printed, word by word`;  // long enough for several deltas
-  await h.send(page, `list the files and run \`sleep 2; echo ${line}\``);  // the sleep: a lease to see
+  // The sleep: a lease to see, and output that streams (daemon → gateway → bus → api) before the end.
+  await h.send(page, `list the files and run \`echo started-${word}; sleep 2; echo ${line}\``);
   const runId = await h.eventually("the chat's run to start",
     async () => (await h.rest("GET", `/api/v1/chats/${chatId}`)).workflow_run_id);
   let ended = false;
   const owners = leaseOwners(runId, () => ended);
   owners.catch(() => {});  // awaited below, unless the run never ends
   try {
+    const streaming = await h.toolCard(page, `echo started-${word}`);
+    await streaming.locator("pre.tool-output", { hasText: `started-${word}` }).waitFor();
+    assert.equal(await streaming.locator(".badge").innerText(), "running",
+                 "the command's output came only with its result");
     await h.waitIdle(page);
   } finally {
     ended = true;
@@ -60,7 +65,7 @@ test("distributed: api replica 1's page streams a chat the workers run, on the d
   const listing = await h.toolOutput(await h.toolCard(page, "ls"));
   assert.match(listing, /notes\.txt/);
   const bash = await h.toolCard(page, `echo ${word}`);
-  assert.equal((await h.toolOutput(bash)).trim(), line);
+  assert.equal((await h.toolOutput(bash)).trim(), `started-${word}\n${line}`);
   for (const card of [await h.toolCard(page, "ls"), bash]) assert.equal(await h.toolDaemon(card, "laptop"), daemon.id);
   const answer = page.getByRole("article", { name: "assistant message" }).last();
   await answer.getByText("printed:").waitFor();

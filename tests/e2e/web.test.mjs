@@ -9,6 +9,7 @@ import "./daemon_picker.mjs";
 import "./terminal.mjs";
 import "./files.mjs";
 import "./resume.mjs";
+import "./streaming.mjs";
 import "./phone.mjs";
 import "./security.mjs";
 

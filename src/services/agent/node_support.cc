@@ -150,6 +150,7 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
   Executor& executor = context.executor;
   preview(deps.bus, node.user_id, node.chat_id, "tool_running",
           {{"tool_call_id", tool_call_id},
+           {"request_id", request_id},  // what the daemon's output previews name
            {"name", tool},
            {"input", input},
            {"daemon_id", daemon_id},

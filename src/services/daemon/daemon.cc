@@ -47,6 +47,12 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
                      "a daemon needs a gateway to dial or an address to be dialed on");
   RELIANT_ASSERT_MSG(env.transport != nullptr && env.host != nullptr,
                      "a daemon needs a transport and a host");
+  // What a running tool prints goes to the gateway as it comes, for the user's clients to watch.
+  runner_.set_output_listener([this](const v1::OutputChunk& chunk) {
+    v1::DaemonFrame frame;
+    *frame.mutable_output_chunk() = chunk;
+    send(frame);
+  });
   if (!config_.gateways.empty()) scope_.spawn(connect_loop());
 }
 

@@ -3,6 +3,7 @@
 
 #include "base/base64url.h"
 #include "base/json_parse.h"
+#include "base/utf8.h"
 #include "services/daemon/command_answers.h"
 #include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
@@ -258,6 +259,51 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
   co_return result;
 }
 
+namespace {
+
+// A running tool's output on its way to clients: how much went, and an incomplete UTF-8 sequence
+// at the end of the last piece, which waits for the next (a chunk is a protobuf string).
+struct StreamedOutput {
+  std::uint64_t offset = 0;
+  std::string carry;
+};
+
+// `piece` after what `stream` carried, as whole valid characters: a sequence cut short at the end
+// is carried over, a byte that cannot start one becomes U+FFFD.
+std::string whole_characters(StreamedOutput& stream, std::string_view piece) {
+  std::string text = std::move(stream.carry);
+  text.append(piece);
+  stream.carry.clear();
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size();) {
+    std::uint32_t code_point = 0;
+    const int length = decode_utf8(text, at, code_point);
+    if (length > 0) {
+      out.append(text, at, static_cast<std::size_t>(length));
+      at += static_cast<std::size_t>(length);
+      continue;
+    }
+    const auto lead = static_cast<unsigned char>(text[at]);
+    const std::size_t needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (lead >= 0xC2 && lead <= 0xF4 && text.size() - at < needed) {
+      stream.carry = text.substr(at);  // the rest of it is in the next piece
+      break;
+    }
+    append_utf8(0xFFFD, out);
+    ++at;
+  }
+  return out;
+}
+
+// `text` cut back to its last whole character (after a cut at a byte count).
+std::string whole_characters_only(std::string text) {
+  StreamedOutput ignored;
+  return whole_characters(ignored, text);
+}
+
+}  // namespace
+
 v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
                                               const v1::KillProcess& kill) {
   v1::KillProcessResult result;
@@ -346,7 +392,27 @@ std::size_t ToolRunner::cancel_all(const std::string& reason) {
 }
 
 Task<void> ToolRunner::run(v1::ToolRequest request) {
-  Task<ToolResult> execution = tools_.execute(context_, request.tool_name(), request.input_json());
+  // The request's own context: the shared one, plus where its output goes while it runs.
+  ToolContext context = context_;
+  if (output_) {
+    context.on_output = [this, id = request.request_id(),
+                         stream = std::make_shared<StreamedOutput>()](std::string_view piece) {
+      if (stream->offset >= kStreamedBytesMax || !running_.contains(id)) return;
+      std::string text = whole_characters(*stream, piece);
+      if (text.empty()) return;
+      if (text.size() > kStreamedBytesMax - stream->offset) {
+        text.resize(kStreamedBytesMax - stream->offset);
+        text = whole_characters_only(text);
+      }
+      v1::OutputChunk chunk;
+      chunk.set_request_id(id);
+      chunk.set_offset(stream->offset);
+      stream->offset += text.size();
+      chunk.set_data(std::move(text));
+      output_(chunk);
+    };
+  }
+  Task<ToolResult> execution = tools_.execute(context, request.tool_name(), request.input_json());
   ToolResult result = co_await execution;
   v1::ToolResponse response;
   response.set_request_id(request.request_id());

@@ -102,6 +102,11 @@ class ToolRunner {
 
   // Who answers: stamped on every response.
   void set_identity(std::string daemon_id, std::string user_id);
+  // Hears a running tool's output as it comes, at most kStreamedBytesMax a request (the result
+  // carries all of it); the daemon forwards it to its gateway for the user's clients.
+  using Output = std::function<void(const v1::OutputChunk&)>;
+  void set_output_listener(Output listener) { output_ = std::move(listener); }
+  static constexpr std::size_t kStreamedBytesMax = 64 * 1024;
   void start(const v1::ToolRequest& request);
   // Returns false when the request is not running.
   bool cancel(const std::string& request_id, const std::string& reason);
@@ -127,6 +132,7 @@ class ToolRunner {
   Executor& executor_;
   ToolSet& tools_;
   ToolContext& context_;
+  Output output_;
   RequestJournal& journal_;
   Duration default_timeout_;
   Answer answer_;

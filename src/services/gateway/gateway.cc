@@ -11,6 +11,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/tool_requests.h"
+#include "services/updates/tool_output.h"
 
 namespace reliant::gateway {
 
@@ -403,9 +404,30 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
     case v1::DaemonFrame::kCommandResult:
       answer_command(frame.command_result().command_id(), frame.command_result());
       break;
+    case v1::DaemonFrame::kOutputChunk:
+      on_output(connection, frame.output_chunk());
+      break;
     default:
-      break;  // heartbeats (and output chunks, not routed yet) only prove the daemon is alive
+      break;  // heartbeats only prove the daemon is alive
   }
+}
+
+// A running tool's output, as a preview on its user's update stream (announced, not stored: the
+// result carries all of it). Only the daemon's own user hears it, and a request this gateway
+// sent to another daemon is not this one's to speak for.
+void Gateway::on_output(Connection& connection, const v1::OutputChunk& chunk) {
+  if (chunk.request_id().empty() || chunk.data().size() > kOutputChunkBytesMax) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  if (const auto it = in_flight_.find(chunk.request_id());
+      it != in_flight_.end() && it->second.daemon_id != connection.daemon_id) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  updates::announce(*env_.bus, {updates::tool_output_event(
+                                    connection.user_id, connection.daemon_id, chunk.request_id(),
+                                    chunk.offset(), chunk.data(), to_ms(env_.executor.now()))});
 }
 
 Task<void> Gateway::keep_alive(Connection* connection) {

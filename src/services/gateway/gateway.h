@@ -137,6 +137,8 @@ class Gateway {
                            DaemonStatus status);
   void on_response(Connection& connection, v1::ToolResponse response);
   void on_frame(Connection& connection, const v1::DaemonFrame& frame);
+  void on_output(Connection& connection, const v1::OutputChunk& chunk);
+  static constexpr std::size_t kOutputChunkBytesMax = 64 * 1024;
 
   // Bus handlers.
   void on_tool_request(const BusMessage& message);

@@ -63,6 +63,7 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   if (!running_) {  // another caller may have started it meanwhile
     running_ = std::make_unique<LocalDaemonRouter>(
         env_.executor, *env_.host, identity_.working_dir, journal_, daemon_id, user_id, mcp_);
+    if (env_.bus != nullptr) running_->announce_output_on(*env_.bus);
   }
   co_return daemon_id;
 }

@@ -1,6 +1,8 @@
 // The monolith's router: direct calls into the in-process daemon.
 #include "services/routing/local_daemon_router.h"
 
+#include "services/updates/tool_output.h"
+
 namespace reliant::routing {
 
 LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
@@ -20,6 +22,14 @@ LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string
 }
 
 LocalDaemonRouter::~LocalDaemonRouter() = default;
+
+void LocalDaemonRouter::announce_output_on(Bus& bus) {
+  runner_.set_output_listener([this, &bus](const v1::OutputChunk& chunk) {
+    updates::announce(bus, {updates::tool_output_event(user_id_, daemon_id_, chunk.request_id(),
+                                                       chunk.offset(), chunk.data(),
+                                                       to_ms(executor_.now()))});
+  });
+}
 
 Result<void> LocalDaemonRouter::check(const std::string& user_id,
                                       const std::string& daemon_id) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/bus.h"
 #include "runtime/future.h"
 #include "services/daemon/terminal_sessions.h"
 #include "services/daemon/tool_runner.h"
@@ -36,6 +37,9 @@ class LocalDaemonRouter final : public DaemonRouter {
                                                        std::string command,
                                                        std::string args_json) override;
   Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
+  // Announces what a running tool prints on `bus`, to the user's clients (as the gateway does
+  // for a remote daemon). `bus` outlives this.
+  void announce_output_on(Bus& bus);
 
  private:
   Result<void> check(const std::string& user_id, const std::string& daemon_id) const;

@@ -4,8 +4,10 @@
 
 #include <optional>
 
+#include "adapters/memory/in_process_bus.h"
 #include "runtime/scope.h"
 #include "services/routing/local_daemon_router.h"
+#include "services/updates/user_events.h"
 #include "sim/sim_executor.h"
 #include "sim/sim_host.h"
 
@@ -69,6 +71,45 @@ TEST(LocalDaemonRouter, RunsAToolAndAnswersARepeatFromTheCache) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->content(), "hello\n") << "a repeated request id returns the first result";
   EXPECT_EQ(m.host.commands_run().size(), 1u) << "and never runs twice";
+}
+
+// What a running command prints reaches the user's update stream as it comes (tool_output
+// previews naming the request, in order, before the result), and only that user's.
+TEST(LocalDaemonRouter, ARunningCommandsOutputIsAnnouncedToItsUserAsItComes) {
+  Monolith m;
+  InProcessBroker broker{1};
+  InProcessBus bus{broker, m.executor};
+  m.router->announce_output_on(bus);
+  struct Heard {
+    updates::UserEvent event;
+    bool answered_yet = false;
+  };
+  std::vector<Heard> heard;
+  std::optional<Result<v1::ToolResponse>>* outcome = nullptr;
+  auto subscribed = bus.subscribe(updates::user_subject("user-1"), [&](const BusMessage& message) {
+    auto events = updates::decode_announcement(message.data);
+    ASSERT_TRUE(events.has_value());
+    for (auto& event : *events) heard.push_back({event, outcome != nullptr && outcome->has_value()});
+  });
+  ASSERT_TRUE(subscribed.has_value());
+  outcome = &m.begin(Monolith::bash("r-stream", "echo one; sleep 1; echo two"));
+  while (!outcome->has_value() && m.world.step()) {
+  }
+  ASSERT_TRUE(outcome->has_value() && (*outcome)->has_value());
+  EXPECT_EQ((**outcome)->content(), "one\ntwo\n");
+  std::string streamed;
+  for (const auto& h : heard) {
+    EXPECT_EQ(h.event.kind, "tool_output");
+    EXPECT_EQ(h.event.seq, 0) << "a preview, never stored";
+    EXPECT_EQ(h.event.user_id, "user-1");
+    EXPECT_EQ(h.event.body.value("request_id", ""), "r-stream");
+    EXPECT_EQ(h.event.body.value("daemon_id", ""), "daemon-1");
+    EXPECT_EQ(h.event.body.value("offset", std::uint64_t{99}), streamed.size()) << "in order";
+    EXPECT_FALSE(h.answered_yet) << "output announced after the result";
+    streamed += h.event.body.value("data", "");
+  }
+  EXPECT_EQ(streamed, "one\ntwo\n");
+  EXPECT_GE(heard.size(), 2u) << "the first line went out before the command ended";
 }
 
 TEST(LocalDaemonRouter, TwoCallersOfOneRunningRequestShareItsOneRun) {

@@ -10,7 +10,8 @@ import { navigate } from "../router";
 import { subscribe } from "../updates";
 
 interface Waiting { key: string; type: string; args: any }
-interface ToolState { running?: { daemon_id?: string }; result?: any }
+interface Running { daemon_id?: string; request_id?: string; output?: string }
+interface ToolState { running?: Running; result?: any }
 
 function Markdown({ text }: { text: string }) {
   const html = useMemo(() => markdownHtml(text), [text]);
@@ -34,7 +35,8 @@ function ToolCard({ call, state, ended }: { call: any; state: ToolState; ended: 
         {daemon && <small class="tool-daemon" data-testid="tool-daemon" title={daemon}> on {daemonName}</small>}
       </summary>
       <pre class="tool-output" data-testid="tool-output">{result ? String(result.content ?? "")
-        : status === "running" ? "running…" : status === "not-run" ? "(not run)" : "waiting for approval or its turn…"}</pre>
+        : status === "running" ? (state.running?.output || "running…")
+        : status === "not-run" ? "(not run)" : "waiting for approval or its turn…"}</pre>
     </details>
   );
 }
@@ -108,7 +110,7 @@ export function ChatPage({ chatId }: { chatId: string }) {
   const [chat, setChat] = useState<ChatView | null>(null);
   const [messages, setMessages] = useState<Map<string, Message>>(new Map());
   const [previews, setPreviews] = useState<Map<string, string>>(new Map());
-  const [running, setRunning] = useState<Map<string, { daemon_id?: string }>>(new Map());
+  const [running, setRunning] = useState<Map<string, Running>>(new Map());
   const [waiting, setWaiting] = useState<Waiting[]>([]);
   const [status, setStatus] = useState("idle");
   const [runId, setRunId] = useState("");
@@ -139,6 +141,23 @@ export function ChatPage({ chatId }: { chatId: string }) {
   useEffect(() => {
     load().catch((e) => setError(e.status === 404 ? "No such chat." : e.message));
     return subscribe((u) => {
+      // What a running tool prints names its request, not a chat: it goes to the card that ran it,
+      // in order (a piece already shown is not shown again).
+      if (u.kind === "tool_output") {
+        setRunning((old) => {
+          for (const [id, state] of old) {
+            if (state.request_id !== String(u.body.request_id)) continue;
+            const shown = state.output ?? "";
+            const offset = Number(u.body.offset ?? 0);
+            const data = String(u.body.data ?? "");
+            if (offset + data.length <= shown.length) return old;
+            const next = shown.slice(0, Math.min(offset, shown.length)) + data;
+            return new Map(old).set(id, { ...state, output: next });
+          }
+          return old;
+        });
+        return;
+      }
       if (u.chat_id !== chatId) return;
       if (u.kind === "chat_status") statusUpdated.current = true;
       if (u.kind === "message" && (u.body.thread ?? "") === "") {
@@ -147,7 +166,8 @@ export function ChatPage({ chatId }: { chatId: string }) {
       } else if (u.kind === "text_delta" && u.body.message_id) {
         setPreviews((old) => new Map(old).set(u.body.message_id, (old.get(u.body.message_id) ?? "") + String(u.body.text ?? "")));
       } else if (u.kind === "tool_running") {
-        setRunning((old) => new Map(old).set(String(u.body.tool_call_id), { daemon_id: u.body.daemon_id }));
+        setRunning((old) => new Map(old).set(String(u.body.tool_call_id),
+          { daemon_id: u.body.daemon_id, request_id: u.body.request_id }));
       } else if (u.kind === "chat_status") {
         setStatus(String(u.body.status));
         if (u.body.run_id) setRunId(String(u.body.run_id));

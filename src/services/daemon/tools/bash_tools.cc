@@ -187,6 +187,7 @@ class BashTool final : public Tool {
     const std::int64_t limit_ms = timeout_ms->value_or(kDefaultTimeoutMs);
     spec.timeout = milliseconds(limit_ms);
     spec.separate_stderr = *separate_stderr;
+    spec.on_output = ctx.on_output;
     const Instant started = ctx.executor.now();
     Task<Result<ProcessOutcome>> running = ctx.host.run(std::move(spec));
     Result<ProcessOutcome> outcome = co_await running;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,9 @@ struct ToolContext {
   BackgroundProcesses& background;
   // The daemon's terminals (the TerminalService's commands); null where there are none.
   TerminalSessions* terminals = nullptr;
+  // A running command's output as it comes, for clients to watch (unset: nobody watches). What
+  // the tool returns is unchanged by it.
+  std::function<void(std::string_view)> on_output = {};
 };
 
 class Tool {
