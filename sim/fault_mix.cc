@@ -92,6 +92,41 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
       mix.events.push_back(fault);
     }
   }
+  // The later fault classes, each drawn only where the scenario declares it, so that seeds of
+  // scenarios without them keep their faults.
+  mix.clock_drifts.assign(nodes.size(), 0.0);
+  if (f.clock_drift.min != 0 || f.clock_drift.max != 0) {
+    for (double& drift : mix.clock_drifts) drift = draw(random, f.clock_drift);
+  }
+  auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count,
+                   const Range<Duration>& length, bool on_a_node) {
+    if (count.max <= 0) return;
+    for (int i = draw(random, count); i > 0; --i) {
+      ScriptedFault fault;
+      fault.kind = kind;
+      fault.at = draw(random, window);
+      if (on_a_node) fault.node = any_node();
+      fault.length = draw(random, length);
+      mix.events.push_back(fault);
+    }
+  };
+  timed(ScriptedFault::Kind::clock_jump, f.clock_jumps, f.clock_jump_length, true);
+  timed(ScriptedFault::Kind::bus_outage, f.bus_outages, f.bus_outage_length, false);
+  if (scenario.has_database()) {
+    timed(ScriptedFault::Kind::store_partition, f.store_partitions, f.store_partition_length, true);
+  }
+  if (scenario.has_role("chat_worker")) {
+    if (f.llm_error.max > 0) mix.llm.error = draw(random, f.llm_error);
+    if (f.llm_slow.max > 0) mix.llm.slow = draw(random, f.llm_slow);
+    if (f.llm_malformed.max > 0) mix.llm.malformed = draw(random, f.llm_malformed);
+    mix.llm.slow_min = f.llm_slow_delay.min;
+    mix.llm.slow_max = f.llm_slow_delay.max;
+  }
+  if (f.bus_garbage.max > 0) mix.bus.garbage = draw(random, f.bus_garbage);
+  if (f.stream_garbage.max > 0) mix.streams.garbage = draw(random, f.stream_garbage);
+  if (f.stream_truncated.max > 0) mix.streams.truncated = draw(random, f.stream_truncated);
+  if (f.stream_unknown.max > 0) mix.streams.unknown = draw(random, f.stream_unknown);
+
   mix.events.insert(mix.events.end(), scenario.plan.begin(), scenario.plan.end());
   std::stable_sort(mix.events.begin(), mix.events.end(),
                    [](const ScriptedFault& a, const ScriptedFault& b) { return a.at < b.at; });
@@ -116,7 +151,20 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
   if (f.clock_offset.min != Duration::zero() || f.clock_offset.max != Duration::zero()) {
     declared.insert("fault.clock.skew");
   }
+  if (f.clock_drift.min != 0 || f.clock_drift.max != 0) declared.insert("fault.clock.drift");
+  range("fault.clock.jump", f.clock_jumps.max);
+  range("fault.bus.outage", f.bus_outages.max);
+  if (scenario.has_role("chat_worker")) {
+    range("fault.llm.error", f.llm_error.max);
+    range("fault.llm.slow", f.llm_slow.max);
+    range("fault.llm.malformed_call", f.llm_malformed.max);
+  }
+  range("fault.protocol.bus_garbage", f.bus_garbage.max);
+  range("fault.protocol.garbage_frame", f.stream_garbage.max);
+  range("fault.protocol.truncated_frame", f.stream_truncated.max);
+  range("fault.protocol.unknown_frame", f.stream_unknown.max);
   if (scenario.has_database()) {
+    range("fault.store.partition", f.store_partitions.max);
     range("fault.store.fail_before_commit", f.store_fail_before_commit.max);
     range("fault.store.outcome_unknown", f.store_fail_after_commit.max);
     range("fault.store.slow", f.store_slow.max);
@@ -133,6 +181,11 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
         if (scenario.has_database()) declared.insert("fault.store.outage");
         break;
       case ScriptedFault::Kind::revoke_token: declared.insert("fault.auth.revoke_token"); break;
+      case ScriptedFault::Kind::clock_jump: declared.insert("fault.clock.jump"); break;
+      case ScriptedFault::Kind::bus_outage: declared.insert("fault.bus.outage"); break;
+      case ScriptedFault::Kind::store_partition:
+        if (scenario.has_database()) declared.insert("fault.store.partition");
+        break;
     }
   }
   return declared;
@@ -149,6 +202,18 @@ std::string FaultMix::describe() const {
   for (const auto& [name, offset] : clock_offsets)
     max_offset = std::max(max_offset, offset < Duration::zero() ? -offset : offset);
   if (max_offset > Duration::zero()) out += " | clock skew up to " + format_duration(max_offset);
+  double max_drift = 0;
+  for (double drift : clock_drifts) max_drift = std::max(max_drift, drift < 0 ? -drift : drift);
+  if (max_drift > 0) out += " | clock drift up to " + percent(max_drift);
+  if (bus.garbage > 0) out += " | bus garbage=" + percent(bus.garbage);
+  if (llm.any()) {
+    out += " | llm error=" + percent(llm.error) + " slow=" + percent(llm.slow) +
+           " malformed=" + percent(llm.malformed);
+  }
+  if (streams.any()) {
+    out += " | streams garbage=" + percent(streams.garbage) + " truncated=" +
+           percent(streams.truncated) + " unknown=" + percent(streams.unknown);
+  }
   for (const auto& e : events) {
     out += " | ";
     switch (e.kind) {
@@ -176,6 +241,17 @@ std::string FaultMix::describe() const {
         break;
       case ScriptedFault::Kind::revoke_token:
         out += "revoke token of " + e.node + "@" + format_duration(e.at);
+        break;
+      case ScriptedFault::Kind::clock_jump:
+        out += "clock of " + e.node + " jumps +" + format_duration(e.length) + "@" +
+               format_duration(e.at);
+        break;
+      case ScriptedFault::Kind::bus_outage:
+        out += "bus outage@" + format_duration(e.at) + " for " + format_duration(e.length);
+        break;
+      case ScriptedFault::Kind::store_partition:
+        out += "store cut off from " + e.node + "@" + format_duration(e.at) + " for " +
+               format_duration(e.length);
         break;
     }
   }

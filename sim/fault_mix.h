@@ -10,15 +10,19 @@
 #include "runtime/random.h"
 #include "sim/network.h"
 #include "sim/scenario.h"
+#include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 
 namespace reliant::sim {
 
 struct FaultMix {
   BusFaults bus;                      // active from the start until heal_at
+  StreamFaults streams;               // idem
   StoreFaults store;                  // idem (engine scenarios)
+  LlmFaults llm;                      // idem (chat workers)
   std::vector<ScriptedFault> events;  // drawn and scripted, by time
   std::vector<std::pair<std::string, Duration>> clock_offsets;  // per node, topology order
+  std::vector<double> clock_drifts;  // per node, topology order; until heal_at
 
   // "bus drop=1.2% dup=0.3% delay=2.0% reorder=0.0% | crash server-1@12.3s(+4.1s) | …"
   std::string describe() const;

@@ -17,9 +17,22 @@ struct BusFaults {
   double duplicate = 0;
   double delay = 0;    // chance of a delay spike (delay_spike_min..max on top of latency)
   double reorder = 0;  // chance a delivery ignores per-publisher FIFO order
+  double garbage = 0;  // chance a delivery is preceded by one of random bytes, same subject
+  bool outage = false;  // the broker is down: nothing published is delivered
   Duration delay_spike_min = milliseconds(50);
   Duration delay_spike_max = seconds(2);
-  bool any() const { return drop > 0 || duplicate > 0 || delay > 0 || reorder > 0; }
+  bool any() const {
+    return drop > 0 || duplicate > 0 || delay > 0 || reorder > 0 || garbage > 0 || outage;
+  }
+};
+
+// Malformed frames on streams, as probabilities per frame sent: a frame the sender's peer could
+// have sent by mistake (or on purpose) goes ahead of the real one, which still arrives.
+struct StreamFaults {
+  double garbage = 0;    // random bytes
+  double truncated = 0;  // a copy of the frame cut short (never at a protobuf field boundary)
+  double unknown = 0;    // a well-formed protobuf frame whose only field no version knows
+  bool any() const { return garbage > 0 || truncated > 0 || unknown > 0; }
 };
 
 class Network {
@@ -41,12 +54,15 @@ class Network {
 
   BusFaults& bus_faults() { return bus_faults_; }
   const BusFaults& bus_faults() const { return bus_faults_; }
+  StreamFaults& stream_faults() { return stream_faults_; }
+  const StreamFaults& stream_faults() const { return stream_faults_; }
 
  private:
   Duration latency_min_;
   Duration latency_max_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
   BusFaults bus_faults_;
+  StreamFaults stream_faults_;
 };
 
 }  // namespace reliant::sim

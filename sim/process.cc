@@ -8,8 +8,8 @@ namespace reliant::sim {
 
 struct SimProcess::Incarnation {
   Incarnation(World& world, SimBroker& broker, SimStreams& streams, SimDatabase* database,
-              SimBuggify* run_buggify, NodeId node, Duration offset)
-      : executor(world, node, offset),
+              SimBuggify* run_buggify, NodeId node, const NodeClock* clock)
+      : executor(world, node, clock),
         random(world.random().split(world.node_name(node) + "#" +
                                     std::to_string(world.incarnation(node)))),
         bus(broker, executor),
@@ -48,7 +48,7 @@ SimProcess::SimProcess(World& world, SimBroker& broker, SimStreams& streams, Nod
       buggify_(buggify),
       node_(node),
       factory_(std::move(factory)),
-      clock_offset_(clock_offset) {}
+      clock_(clock_offset) {}
 
 SimProcess::~SimProcess() {
   if (current_) {
@@ -63,7 +63,7 @@ void SimProcess::start() {
   world_.trace().record(world_.now(), node_, "proc.start", starts_);
   current_ =
       std::make_unique<Incarnation>(world_, broker_, streams_, database_, buggify_, node_,
-                                    clock_offset_);
+                                    &clock_);
   current_->component = factory_(current_->env);
 }
 

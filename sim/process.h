@@ -40,7 +40,9 @@ class SimProcess {
   bool paused() const { return world_.paused(node_); }
   NodeId node() const { return node_; }
   const std::string& name() const { return world_.node_name(node_); }
-  Duration clock_offset() const { return clock_offset_; }
+  // How far its clock is ahead of virtual time now (negative: behind).
+  Duration clock_offset() const { return clock_.offset(world_.now()); }
+  NodeClock& clock() { return clock_; }
   std::uint32_t starts() const { return starts_; }
   std::uint32_t crashes() const { return crashes_; }
 
@@ -54,7 +56,7 @@ class SimProcess {
   SimBuggify* buggify_;
   NodeId node_;
   ComponentFactory factory_;
-  Duration clock_offset_;
+  NodeClock clock_;
   std::unique_ptr<Incarnation> current_;
   std::uint32_t starts_ = 0;
   std::uint32_t crashes_ = 0;

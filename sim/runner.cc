@@ -48,8 +48,19 @@ void count_fault_coverage(const RunReport& report, const FaultMix& mix, Coverage
   coverage.hit("fault.store.fail_before_commit", report.store.failed_before_commit);
   coverage.hit("fault.store.outcome_unknown", report.store.outcome_unknown);
   coverage.hit("fault.store.slow", report.store.slow);
+  coverage.hit("fault.protocol.bus_garbage", report.bus.garbage);
+  coverage.hit("fault.protocol.garbage_frame", report.streams.garbage);
+  coverage.hit("fault.protocol.truncated_frame", report.streams.truncated);
+  coverage.hit("fault.protocol.unknown_frame", report.streams.unknown);
+  coverage.hit("fault.store.partition", report.store.refused_cut_off);
+  coverage.hit("fault.llm.error", report.llm.errors);
+  coverage.hit("fault.llm.slow", report.llm.slow);
+  coverage.hit("fault.llm.malformed_call", report.llm.malformed);
   for (const auto& [node, offset] : mix.clock_offsets) {
     if (offset != Duration::zero()) coverage.hit("fault.clock.skew");
+  }
+  for (double drift : mix.clock_drifts) {
+    if (drift != 0) coverage.hit("fault.clock.drift");
   }
 }
 
@@ -74,6 +85,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   SimStreams streams(world, network);
   std::unique_ptr<SimDatabase> database;
   if (scenario.has_database()) database = std::make_unique<SimDatabase>(world, network);
+  SimModel model(world);
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
@@ -95,7 +107,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     RELIANT_ASSERT(migrated);
   }
   const std::vector<std::unique_ptr<Workload>> workloads =
-      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm});
+      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm, model});
   for (const auto& workload : workloads) workload->seed();
 
   // Processes in topology order; the map is for lookups by name only, never iterated for effects
@@ -122,10 +134,15 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     for (const auto& [name, process] : by_name) workload->attach(name, *process);
     workload->begin();
   }
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    if (mix.clock_drifts[i] != 0) processes[i]->clock().drift(mix.clock_drifts[i], world.now());
+  }
   for (auto& process : processes) process->start();
 
   // Faults, from the start until heal_at.
   network.bus_faults() = mix.bus;
+  network.stream_faults() = mix.streams;
+  model.faults() = mix.llm;
   if (database) database->faults() = mix.store;
   const Instant heal = at(scenario.heal_at);
   for (const auto& fault : mix.events) {
@@ -179,6 +196,27 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
         case ScriptedFault::Kind::revoke_token:
           world.coverage().hit("fault.auth.revoke_token");
           break;  // a workload's (the tool path's)
+        case ScriptedFault::Kind::clock_jump:
+          world.coverage().hit("fault.clock.jump");
+          world.trace().record(world.now(), by_name.at(fault.node)->node(), "clock.jump",
+                               static_cast<std::uint64_t>(fault.length.count()));
+          by_name.at(fault.node)->clock().jump(fault.length);
+          break;
+        case ScriptedFault::Kind::bus_outage:
+          world.coverage().hit("fault.bus.outage");
+          network.bus_faults().outage = true;
+          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.bus_back",
+                         [&network] { network.bus_faults().outage = false; });
+          break;
+        case ScriptedFault::Kind::store_partition: {
+          if (!database) return;
+          const NodeId node = by_name.at(fault.node)->node();
+          database->faults().cut_off.insert(node);
+          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode,
+                         "fault.store_reachable",
+                         [&database, node] { database->faults().cut_off.erase(node); });
+          break;
+        }
       }
       for (const auto& workload : workloads) workload->apply(fault);
     });
@@ -188,6 +226,9 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   world.schedule(heal, kWorldNode, "heal", [&] {
     buggify.heal();
     network.bus_faults() = BusFaults{};
+    network.stream_faults() = StreamFaults{};
+    model.faults() = LlmFaults{};
+    for (auto& process : processes) process->clock().stop_drift(world.now());
     network.heal_partitions();
     if (database) database->faults() = StoreFaults{};
     for (auto& process : processes) {
@@ -224,6 +265,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   for (const auto& workload : workloads) workload->summarize(report);
   report.bus = broker.stats();
   report.streams = streams.stats();
+  report.llm = model.stats();
   count_fault_coverage(report, mix, world.coverage());
   report.coverage = world.coverage();
   report.last_events = world.trace().recent();

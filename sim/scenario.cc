@@ -21,7 +21,8 @@ const std::vector<std::string> kInvariants = {
     "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
     "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
     "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace",
-    "daemon_routable", "one_session_per_daemon", "update_isolation"};
+    "daemon_routable", "one_session_per_daemon", "update_isolation", "files_isolation",
+    "malformed_calls_refused"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
@@ -29,7 +30,7 @@ const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_on
 const std::vector<std::string> kToolInvariants = {
     "tool_at_most_once", "tool_results",       "tool_isolation",   "daemon_status",
     "daemon_liveness",   "terminal_isolation", "terminal_results", "cancel_grace",
-    "daemon_routable",   "one_session_per_daemon"};
+    "daemon_routable",   "one_session_per_daemon", "files_isolation"};
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -96,7 +97,7 @@ class Reader {
     return parsed;
   }
 
-  Result<double> probability(const YAML::Node& node, const std::string& path) const {
+  Result<double> number(const YAML::Node& node, const std::string& path) const {
     if (!node.IsScalar()) return fail(error(node, path, "expected a number, got " + kind_of(node)));
     const std::string& text = node.Scalar();
     char* end = nullptr;
@@ -104,8 +105,14 @@ class Reader {
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
       return fail(error(node, path, "expected a number, got '" + text + "'"));
     }
-    if (value < 0 || value > 1)
-      return fail(error(node, path, "a probability must be within [0, 1], got " + text));
+    return value;
+  }
+
+  Result<double> probability(const YAML::Node& node, const std::string& path) const {
+    auto value = number(node, path);
+    if (!value) return value;
+    if (*value < 0 || *value > 1)
+      return fail(error(node, path, "a probability must be within [0, 1], got " + node.Scalar()));
     return value;
   }
 
@@ -335,9 +342,9 @@ Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
     (name == "user" ? config.user : name == "daemon" ? config.daemon : config.kind) = *text;
   }
   if (config.kind != "bash" && config.kind != "mcp" && config.kind != "terminal" &&
-      config.kind != "cancel") {
+      config.kind != "cancel" && config.kind != "files") {
     return fail(r.error(node["kind"], path + ".kind",
-                        "expected bash, mcp, terminal or cancel, got '" + config.kind + "'"));
+                        "expected bash, mcp, terminal, cancel or files, got '" + config.kind + "'"));
   }
   if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
     return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));
@@ -574,7 +581,8 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     if (auto ok =
             r.expect_map(f, path,
                          {"at", "crash", "pause", "partition", "reset_stream", "half_open_stream",
-                          "store_outage", "revoke_token", "restart_after", "length", "one_way"});
+                          "store_outage", "revoke_token", "clock_jump", "bus_outage",
+                          "store_partition", "restart_after", "length", "one_way"});
         !ok) {
       return ok;
     }
@@ -586,13 +594,14 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     fault.at = *at;
     const char* kinds[] = {
         "crash",        "pause",       "partition", "reset_stream", "half_open_stream",
-        "store_outage", "revoke_token"};
+        "store_outage", "revoke_token", "clock_jump", "bus_outage", "store_partition"};
     int found = 0;
     for (const char* kind : kinds) found += f[kind] ? 1 : 0;
     if (found != 1) {
       return fail(r.error(f, path,
                           "needs exactly one of: crash, pause, partition, reset_stream, "
-                          "half_open_stream, store_outage, revoke_token"));
+                          "half_open_stream, store_outage, revoke_token, clock_jump, bus_outage, "
+                          "store_partition"));
     }
     auto known_node = [&](const YAML::Node& n, const std::string& p) -> Result<std::string> {
       auto name = r.string(n, p);
@@ -647,6 +656,15 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
         return fail(r.error(f["revoke_token"], path + ".revoke_token",
                             "'" + *n + "' is not a daemon: only a daemon's token can be revoked"));
       fault.node = *n;
+    } else if (f["clock_jump"] || f["store_partition"]) {
+      const char* key = f["clock_jump"] ? "clock_jump" : "store_partition";
+      fault.kind = f["clock_jump"] ? ScriptedFault::Kind::clock_jump
+                                   : ScriptedFault::Kind::store_partition;
+      auto n = known_node(f[key], path + "." + key);
+      if (!n) return fail(n.error());
+      fault.node = *n;
+    } else if (f["bus_outage"]) {
+      fault.kind = ScriptedFault::Kind::bus_outage;
     } else if (f["reset_stream"]) {
       fault.kind = ScriptedFault::Kind::reset_stream;
     } else {
@@ -654,16 +672,24 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     }
     const bool needs_length = fault.kind == ScriptedFault::Kind::pause ||
                               fault.kind == ScriptedFault::Kind::partition ||
-                              fault.kind == ScriptedFault::Kind::store_outage;
+                              fault.kind == ScriptedFault::Kind::store_outage ||
+                              fault.kind == ScriptedFault::Kind::clock_jump ||
+                              fault.kind == ScriptedFault::Kind::bus_outage ||
+                              fault.kind == ScriptedFault::Kind::store_partition;
     if (f["length"]) {
       if (!needs_length)
         return fail(r.error(f["length"], path + ".length",
-                            "only pause, partition and store_outage take a length"));
+                            "only pause, partition, store_outage, clock_jump, bus_outage and "
+                            "store_partition take a length"));
       auto d = r.duration(f["length"], path + ".length");
       if (!d) return fail(d.error());
       fault.length = *d;
     } else if (needs_length) {
       return fail(r.error(f, path, "missing 'length'"));
+    }
+    if (fault.kind == ScriptedFault::Kind::clock_jump && fault.length <= Duration::zero()) {
+      return fail(r.error(f["length"], path + ".length",
+                          "a clock jumps forward: the length must be positive"));
     }
     if (f["restart_after"] && fault.kind != ScriptedFault::Kind::crash) {
       return fail(
@@ -686,7 +712,7 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (auto ok = r.expect_map(node, "faults",
                              {"bus", "store", "crashes", "restart_after", "pauses", "pause_length",
                               "partitions", "partition_length", "one_way_share", "stream_resets",
-                              "half_open", "clock_offset", "plan"});
+                              "half_open", "clock_offset", "clock", "streams", "llm", "plan"});
       !ok) {
     return ok;
   }
@@ -694,51 +720,87 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
   auto prob = [&r](const YAML::Node& n, const std::string& p) { return r.probability(n, p); };
   auto dur = [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); };
   auto cnt = [&r](const YAML::Node& n, const std::string& p) { return r.count(n, p, 100); };
-  if (node["bus"]) {
-    const auto& bus = node["bus"];
-    if (auto ok = r.expect_map(bus, "faults.bus", {"drop", "duplicate", "delay", "reorder"}); !ok)
-      return ok;
-    const std::pair<const char*, Range<double>*> fields[] = {{"drop", &f.bus_drop},
-                                                             {"duplicate", &f.bus_duplicate},
-                                                             {"delay", &f.bus_delay},
-                                                             {"reorder", &f.bus_reorder}};
-    for (const auto& [key, target] : fields) {
-      if (!bus[key]) continue;
-      auto value = r.range<double>(bus[key], std::string("faults.bus.") + key, prob);
+  auto drift = [&r](const YAML::Node& n, const std::string& p) -> Result<double> {
+    auto rate = r.number(n, p);
+    if (!rate) return rate;
+    if (*rate <= -0.5 || *rate >= 0.5)
+      return fail(r.error(n, p, "a drift is seconds gained per second, within (-0.5, 0.5)"));
+    return rate;
+  };
+  // Each section: its probabilities, counts and lengths, by key.
+  struct Section {
+    const char* name;
+    std::vector<std::pair<const char*, Range<double>*>> rates;
+    std::vector<std::pair<const char*, Range<int>*>> counts;
+    std::vector<std::pair<const char*, Range<Duration>*>> lengths;
+  };
+  const Section sections[] = {
+      {"bus",
+       {{"drop", &f.bus_drop},
+        {"duplicate", &f.bus_duplicate},
+        {"delay", &f.bus_delay},
+        {"reorder", &f.bus_reorder},
+        {"garbage", &f.bus_garbage}},
+       {{"outages", &f.bus_outages}},
+       {{"outage_length", &f.bus_outage_length}}},
+      {"streams",
+       {{"garbage", &f.stream_garbage},
+        {"truncated", &f.stream_truncated},
+        {"unknown", &f.stream_unknown}},
+       {},
+       {}},
+      {"llm",
+       {{"error", &f.llm_error}, {"slow", &f.llm_slow}, {"malformed", &f.llm_malformed}},
+       {},
+       {{"slow_delay", &f.llm_slow_delay}}},
+      {"clock", {}, {{"jumps", &f.clock_jumps}}, {{"jump_length", &f.clock_jump_length}}},
+      {"store",
+       {{"fail_before_commit", &f.store_fail_before_commit},
+        {"fail_after_commit", &f.store_fail_after_commit},
+        {"slow", &f.store_slow}},
+       {{"outages", &f.store_outages}, {"partitions", &f.store_partitions}},
+       {{"slow_delay", &f.store_slow_delay},
+        {"outage_length", &f.store_outage_length},
+        {"partition_length", &f.store_partition_length}}},
+  };
+  for (const Section& section : sections) {
+    const YAML::Node map = node[section.name];
+    if (!map) continue;
+    const std::string path = std::string("faults.") + section.name;
+    std::vector<std::string> keys;
+    for (const auto& field : section.rates) keys.emplace_back(field.first);
+    for (const auto& field : section.counts) keys.emplace_back(field.first);
+    for (const auto& field : section.lengths) keys.emplace_back(field.first);
+    if (path == "faults.clock") keys.insert(keys.begin(), "drift");
+    if (auto ok = r.expect_map(map, path, keys); !ok) return ok;
+    for (const auto& [key, target] : section.rates) {
+      if (!map[key]) continue;
+      auto value = r.range<double>(map[key], path + "." + key, prob);
+      if (!value) return fail(value.error());
+      *target = *value;
+    }
+    for (const auto& [key, target] : section.counts) {
+      if (!map[key]) continue;
+      auto value = r.range<int>(map[key], path + "." + key, cnt);
+      if (!value) return fail(value.error());
+      *target = *value;
+    }
+    for (const auto& [key, target] : section.lengths) {
+      if (!map[key]) continue;
+      auto value = r.range<Duration>(map[key], path + "." + key, dur);
       if (!value) return fail(value.error());
       *target = *value;
     }
   }
-  if (node["store"]) {
-    const auto& store = node["store"];
-    if (auto ok = r.expect_map(store, "faults.store",
-                               {"fail_before_commit", "fail_after_commit", "slow", "slow_delay",
-                                "outages", "outage_length"});
-        !ok) {
-      return ok;
-    }
-    const std::pair<const char*, Range<double>*> rates[] = {
-        {"fail_before_commit", &f.store_fail_before_commit},
-        {"fail_after_commit", &f.store_fail_after_commit},
-        {"slow", &f.store_slow}};
-    for (const auto& [key, target] : rates) {
-      if (!store[key]) continue;
-      auto value = r.range<double>(store[key], std::string("faults.store.") + key, prob);
+  if (const YAML::Node clock = node["clock"]) {
+    if (clock["drift"]) {
+      auto value = r.range<double>(clock["drift"], "faults.clock.drift", drift);
       if (!value) return fail(value.error());
-      *target = *value;
+      f.clock_drift = *value;
     }
-    const std::pair<const char*, Range<Duration>*> spans[] = {
-        {"slow_delay", &f.store_slow_delay}, {"outage_length", &f.store_outage_length}};
-    for (const auto& [key, target] : spans) {
-      if (!store[key]) continue;
-      auto value = r.range<Duration>(store[key], std::string("faults.store.") + key, dur);
-      if (!value) return fail(value.error());
-      *target = *value;
-    }
-    if (store["outages"]) {
-      auto value = r.range<int>(store["outages"], "faults.store.outages", cnt);
-      if (!value) return fail(value.error());
-      f.store_outages = *value;
+    if (clock["jump_length"] && f.clock_jump_length.min <= Duration::zero()) {
+      return fail(r.error(clock["jump_length"], "faults.clock.jump_length",
+                          "a clock jumps forward: the lengths must be positive"));
     }
   }
   const std::pair<const char*, Range<int>*> counts[] = {{"crashes", &f.crashes},

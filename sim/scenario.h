@@ -75,14 +75,19 @@ struct ScriptedFault {
     reset_stream,
     half_open_stream,
     store_outage,
-    revoke_token
+    revoke_token,
+    clock_jump,       // node's clock steps forward by `length`
+    bus_outage,       // the broker is down for `length`
+    store_partition,  // node loses the database for `length` (others keep it)
   };
   Duration at{};
   Kind kind = Kind::crash;
-  std::string node;   // crash, pause, partition (first side)
+  std::string node;   // crash, pause, partition (first side), clock_jump, store_partition
   std::string other;  // partition (second side)
   bool one_way = false;
-  Duration length{};  // restart_after for crash; pause, partition and store outage length
+  // restart_after for crash; the length of a pause, partition, outage or store partition; how
+  // far a clock jumps
+  Duration length{};
   int line = 0;
 };
 
@@ -94,11 +99,27 @@ struct FaultRanges {
   Range<Duration> partition_length{seconds(2), seconds(15)};
   double one_way_share = 0.5;
   Range<Duration> clock_offset{};
+  // Per node, while faults last: seconds gained (or lost) per second, |drift| < 0.5 so that a
+  // clock never runs backwards; and forward steps (backward ones need the monotonic/wall split
+  // the Executor port does not have yet).
+  Range<double> clock_drift;
+  Range<int> clock_jumps;
+  Range<Duration> clock_jump_length{seconds(1), seconds(30)};
+  Range<int> bus_outages;  // the broker down: nothing is delivered
+  Range<Duration> bus_outage_length{seconds(1), seconds(10)};
+  // Protocol: per frame, a malformed frame sent ahead of it on a stream (random bytes, a cut-off
+  // copy, a well-formed frame of a type nobody knows), and per bus delivery a garbage payload.
+  Range<double> stream_garbage, stream_truncated, stream_unknown, bus_garbage;
+  // The model provider, per call (sim/sim_llm.h): errors, slow streams, malformed tool calls.
+  Range<double> llm_error, llm_slow, llm_malformed;
+  Range<Duration> llm_slow_delay{seconds(1), seconds(20)};
   // The database (engine scenarios).
   Range<double> store_fail_before_commit, store_fail_after_commit, store_slow;
   Range<Duration> store_slow_delay{milliseconds(100), seconds(2)};
   Range<int> store_outages;
   Range<Duration> store_outage_length{seconds(1), seconds(10)};
+  Range<int> store_partitions;  // one node cut off from the database, the others not
+  Range<Duration> store_partition_length{seconds(1), seconds(10)};
 };
 
 struct Scenario {

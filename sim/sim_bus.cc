@@ -62,6 +62,22 @@ void SimBroker::deliver(NodeId from, std::uint64_t connection, const Receiver& t
     return;
   }
   const BusFaults& faults = network_.bus_faults();
+  if (faults.outage) {
+    ++stats_.in_outage;
+    world_.trace().record(world_.now(), to.node, "bus.outage", digest);
+    return;
+  }
+  if (random_.chance(faults.garbage)) {
+    // What a buggy or hostile publisher could send on the subject: the receiver must drop it.
+    ++stats_.garbage;
+    std::string junk(random_.below(64), '\0');
+    for (char& c : junk) c = static_cast<char>(random_.below(256));
+    world_.schedule(world_.now() + network_.latency(random_), to.node, to.incarnation,
+                    "bus.garbage", digest64(junk),
+                    [handler = to.handler, junk = BusMessage{message.subject, "", junk, false}] {
+                      if (auto h = handler.lock()) (*h)(junk);
+                    });
+  }
   if (random_.chance(faults.drop)) {
     ++stats_.dropped;
     world_.trace().record(world_.now(), to.node, "bus.dropped", digest);

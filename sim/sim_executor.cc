@@ -3,11 +3,8 @@
 
 namespace reliant::sim {
 
-SimExecutor::SimExecutor(World& world, NodeId node, Duration clock_offset)
-    : world_(world),
-      node_(node),
-      incarnation_(world.incarnation(node)),
-      clock_offset_(clock_offset) {}
+SimExecutor::SimExecutor(World& world, NodeId node, const NodeClock* clock)
+    : world_(world), node_(node), incarnation_(world.incarnation(node)), clock_(clock) {}
 
 void SimExecutor::post(std::function<void()> fn) {
   world_.schedule(world_.now(), node_, incarnation_, "post", 0, std::move(fn));

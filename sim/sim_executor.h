@@ -1,17 +1,22 @@
-// SimExecutor: one process incarnation's view of the world — its clock (virtual time plus the
-// node's clock offset) and its events, tagged so they die with the incarnation.
+// SimExecutor: one process incarnation's view of the world — its clock (its machine's NodeClock)
+// and its events, tagged so they die with the incarnation. Timers run in virtual time: a skewed,
+// drifting or stepped clock shows only in now().
 #pragma once
 
 #include "runtime/executor.h"
+#include "sim/node_clock.h"
 #include "sim/world.h"
 
 namespace reliant::sim {
 
 class SimExecutor final : public Executor {
  public:
-  SimExecutor(World& world, NodeId node, Duration clock_offset = Duration::zero());
+  // Without a clock: virtual time as it is.
+  SimExecutor(World& world, NodeId node, const NodeClock* clock = nullptr);
 
-  Instant now() const override { return world_.now() + clock_offset_; }
+  Instant now() const override {
+    return clock_ != nullptr ? clock_->read(world_.now()) : world_.now();
+  }
   void post(std::function<void()> fn) override;
   TimerId after(Duration delay, std::function<void()> fn) override;
   bool cancel(TimerId id) override { return world_.cancel(id); }
@@ -24,7 +29,7 @@ class SimExecutor final : public Executor {
   World& world_;
   NodeId node_;
   std::uint64_t incarnation_;
-  Duration clock_offset_;
+  const NodeClock* clock_;
 };
 
 }  // namespace reliant::sim

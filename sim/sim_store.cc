@@ -20,6 +20,15 @@ void SimDatabase::submit(SimExecutor& caller, TransactionBody body, Promise<Resu
   ++stats_.transactions;
   const NodeId node = caller.node();
   const std::uint64_t incarnation = caller.incarnation();
+  if (faults_.cut_off.count(node) != 0) {
+    // The connection cannot reach the server: it fails after the driver's attempt, nothing ran.
+    ++stats_.refused_cut_off;
+    world_.schedule(world_.now() + 2 * network_.latency(random_), node, incarnation,
+                    "db.unreachable", 0, [done] {
+                      done.set(fail(ErrorCode::unavailable, "database unreachable from this node"));
+                    });
+    return;
+  }
   Instant start = std::max(world_.now() + network_.latency(random_), busy_until_);
   if (random_.chance(faults_.slow)) {
     ++stats_.slow;
@@ -38,6 +47,9 @@ void SimDatabase::submit(SimExecutor& caller, TransactionBody body, Promise<Resu
         if (faults_.outage) {
           ++stats_.refused_in_outage;
           outcome = fail(ErrorCode::unavailable, "database unavailable (outage)");
+        } else if (faults_.cut_off.count(node) != 0) {  // cut off while the request travelled
+          ++stats_.refused_cut_off;
+          outcome = fail(ErrorCode::unavailable, "database unreachable from this node");
         } else if (random_.chance(faults_.fail_before_commit)) {
           ++stats_.failed_before_commit;
           outcome = fail(ErrorCode::unavailable, "connection lost before commit");

@@ -9,6 +9,43 @@
 namespace reliant::sim {
 namespace {
 
+// The offsets at which `bytes`' top-level protobuf fields end (0 first), or just {0, size} when
+// the bytes do not parse as protobuf wire format.
+std::vector<std::size_t> protobuf_field_boundaries(const std::string& bytes) {
+  std::vector<std::size_t> ends{0};
+  std::size_t at = 0;
+  auto varint = [&](std::uint64_t& value) {
+    value = 0;
+    for (int shift = 0; shift < 64 && at < bytes.size(); shift += 7) {
+      const auto byte = static_cast<unsigned char>(bytes[at++]);
+      value |= std::uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80u) == 0) return true;
+    }
+    return false;
+  };
+  while (at < bytes.size()) {
+    std::uint64_t tag = 0;
+    std::uint64_t skip = 0;
+    if (!varint(tag)) return {0, bytes.size()};
+    switch (tag & 7u) {
+      case 0:  // varint
+        if (!varint(skip)) return {0, bytes.size()};
+        skip = 0;
+        break;
+      case 1: skip = 8; break;  // fixed64
+      case 2:                   // length-delimited
+        if (!varint(skip)) return {0, bytes.size()};
+        break;
+      case 5: skip = 4; break;  // fixed32
+      default: return {0, bytes.size()};
+    }
+    if (bytes.size() - at < skip) return {0, bytes.size()};
+    at += skip;
+    ends.push_back(at);
+  }
+  return ends;
+}
+
 class SimListener final : public Listener {
  public:
   SimListener(std::string address, std::function<void()> remove,
@@ -159,11 +196,20 @@ void SimStreams::send(Link& link, int side, std::string frame, std::shared_ptr<L
     world_.trace().record(world_.now(), link.node[side], "stream.lost", digest);
     return;
   }
+  if (network_.stream_faults().any()) {
+    for (std::string& malformed : malformed_before(frame)) deliver(link, side, std::move(malformed), keep);
+  }
+  deliver(link, side, std::move(frame), keep);
+}
+
+void SimStreams::deliver(Link& link, int side, std::string frame,
+                         const std::shared_ptr<Link>& keep) {
+  const int to = 1 - side;
   ++stats_.frames;
   const Instant at = std::max(world_.now() + network_.latency(random_), link.last_delivery[side]);
   link.last_delivery[side] = at;
-  world_.schedule(at, link.node[to], link.incarnation[to], "stream.frame", digest,
-                  [this, keep = std::move(keep), to, frame = std::move(frame)]() mutable {
+  world_.schedule(at, link.node[to], link.incarnation[to], "stream.frame", digest64(frame),
+                  [this, keep, to, frame = std::move(frame)]() mutable {
                     if (auto* end = keep->end[to]) {
                       end->arrive(std::move(frame));
                     } else if (!keep->closed[to]) {
@@ -172,6 +218,44 @@ void SimStreams::send(Link& link, int side, std::string frame, std::shared_ptr<L
                       reset_side(keep, 1 - to);
                     }
                   });
+}
+
+std::vector<std::string> SimStreams::malformed_before(const std::string& frame) {
+  const StreamFaults& faults = network_.stream_faults();
+  std::vector<std::string> out;
+  if (random_.chance(faults.garbage)) {
+    ++stats_.garbage;
+    std::string junk(1 + random_.below(96), '\0');
+    for (char& c : junk) c = static_cast<char>(random_.below(256));
+    out.push_back(std::move(junk));
+  }
+  if (random_.chance(faults.truncated)) {
+    // Cut inside a top-level field, so that no decoder can take it for a whole message. Where
+    // the frame is not protobuf, any cut will do.
+    std::vector<std::size_t> cuts;
+    const std::vector<std::size_t> boundaries = protobuf_field_boundaries(frame);
+    for (std::size_t cut = 1; cut < frame.size(); ++cut) {
+      if (!std::binary_search(boundaries.begin(), boundaries.end(), cut)) cuts.push_back(cut);
+    }
+    if (!cuts.empty()) {
+      ++stats_.truncated;
+      out.push_back(frame.substr(0, cuts[random_.below(cuts.size())]));
+    }
+  }
+  if (random_.chance(faults.unknown)) {
+    // Field 15001, length-delimited, as a newer peer's frame type would be: decoders keep it as
+    // an unknown field and see no frame they know.
+    ++stats_.unknown;
+    std::string unknown;
+    for (std::uint64_t tag = (15001u << 3) | 2u; tag != 0; tag >>= 7) {
+      unknown.push_back(static_cast<char>((tag & 0x7f) | (tag > 0x7f ? 0x80 : 0)));
+    }
+    const std::size_t length = random_.below(16);
+    unknown.push_back(static_cast<char>(length));
+    for (std::size_t i = 0; i < length; ++i) unknown.push_back(static_cast<char>(random_.below(256)));
+    out.push_back(std::move(unknown));
+  }
+  return out;
 }
 
 void SimStreams::send_close(Link& link, int side, std::shared_ptr<Link> keep, std::string reason) {

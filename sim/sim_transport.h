@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/future.h"
 #include "runtime/transport.h"
@@ -26,6 +27,9 @@ struct StreamStats {
   std::uint64_t lost = 0;  // sent into a broken or partitioned link
   std::uint64_t resets = 0;
   std::uint64_t half_open = 0;
+  std::uint64_t garbage = 0;    // malformed frames sent ahead of real ones, by kind
+  std::uint64_t truncated = 0;
+  std::uint64_t unknown = 0;
 };
 
 // The shared state of one connection; side 0 dialed, side 1 accepted.
@@ -67,6 +71,9 @@ class SimStreams {
   void connect(SimExecutor& dialer, const std::string& address, const Metadata& metadata,
                Promise<Result<StreamPtr>> done);
   void send(Link& link, int side, std::string frame, std::shared_ptr<Link> keep);
+  void deliver(Link& link, int side, std::string frame, const std::shared_ptr<Link>& keep);
+  // The malformed frames a protocol fault sends ahead of `frame` (usually none).
+  std::vector<std::string> malformed_before(const std::string& frame);
   void send_close(Link& link, int side, std::shared_ptr<Link> keep, std::string reason);
   void reset_side(const std::shared_ptr<Link>& link, int side);
   std::shared_ptr<Link> pick_open_link();

@@ -2,6 +2,7 @@
 #include "sim/workload/api_call.h"
 
 #include "base/assert.h"
+#include "base/json_parse.h"
 
 namespace reliant::sim {
 
@@ -25,9 +26,14 @@ Task<Result<ApiReply>> call_api(Env& env, ApiRoute& route, std::string token, Du
     ++route.switches;
     co_return fail(answer ? Error{ErrorCode::no_responders, api} : answer.error());
   }
-  auto reply = nlohmann::json::parse(answer->data, nullptr, false);
-  if (reply.is_discarded()) co_return fail(ErrorCode::internal, "malformed api reply");
-  co_return ApiReply{reply.value("status", 0), reply.value("body", "")};
+  // What arrives on the inbox may be anyone's bytes (a garbage fault): only a well-formed reply
+  // is one.
+  const auto reply = parse_json_or_discarded(answer->data);
+  if (!reply.is_object() || !reply.value("status", nlohmann::json()).is_number_integer() ||
+      !reply.value("body", nlohmann::json()).is_string()) {
+    co_return fail(ErrorCode::internal, "malformed api reply");
+  }
+  co_return ApiReply{reply["status"].get<int>(), reply["body"].get<std::string>()};
 }
 
 }  // namespace reliant::sim

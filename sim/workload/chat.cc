@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_parse.h"
 #include "core/agent/agent_workflow.h"
-#include "core/agent/scripted_model.h"
 #include "core/personal_access_token.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/ids.h"
@@ -68,6 +68,7 @@ struct ChatWorkload::Impl {
   SimDatabase& database;
   Checker& checker;
   Swarm swarm;
+  SimModel* model = nullptr;      // the provider the workers call
   std::vector<std::string> apis;  // api node names
   std::vector<std::unique_ptr<ClientBook>> clients;
   std::map<std::string, ClientBook*> client_by_node;
@@ -120,17 +121,20 @@ class SimApi {
   };
 
   Task<void> serve(std::string data, std::string reply_to) {
-    auto in = Json::parse(data, nullptr, false);
-    if (in.is_discarded()) co_return;
+    const Json in = parse_json_or_discarded(data);
+    if (!in.is_object()) co_return;  // not a request (a garbage fault): nobody to answer
     HttpRequest request;
-    request.method = in.value("method", "GET");
-    request.path = in.value("path", "/");
+    request.method = text_field(in, "method");
+    request.path = text_field(in, "path");
+    if (request.method.empty() || request.path.empty()) co_return;
     const Json query = in.value("query", Json::object());  // named: items() must not dangle
-    for (const auto& [key, value] : query.items()) {
-      if (value.is_string()) request.query[key] = value.get<std::string>();
+    if (query.is_object()) {
+      for (const auto& [key, value] : query.items()) {
+        if (value.is_string()) request.query[key] = value.get<std::string>();
+      }
     }
-    request.headers["authorization"] = "Bearer " + in.value("token", "");
-    request.body = in.value("body", "");
+    request.headers["authorization"] = "Bearer " + text_field(in, "token");
+    request.body = text_field(in, "body");
     Task<HttpResponse> handling = api_.handle(std::move(request));
     HttpResponse response = co_await handling;
     if (response.stream) {
@@ -152,8 +156,8 @@ class SimApi {
 // A worker process running the agent: the engine's Worker, the scripted model, the bus router.
 class SimChatWorker {
  public:
-  SimChatWorker(Env& env, const std::string& name, const Swarm& swarm)
-      : router_(env), deps_{*env.store, env.bus,    llm_,
+  SimChatWorker(Env& env, const std::string& name, const Swarm& swarm, SimModel& model)
+      : router_(env), llm_(model, env.executor), deps_{*env.store, env.bus,    llm_,
                             router_,    "scripted", agent::builtin_tool_specs()} {
     agent::register_agent_workflow(workflows_);
     agent::register_agent_activities(activities_, deps_);
@@ -166,7 +170,7 @@ class SimChatWorker {
 
  private:
   routing::BusDaemonRouter router_;
-  agent::ScriptedLlm llm_;
+  SimLlm llm_;
   agent::AgentDeps deps_;
   engine::WorkflowRegistry workflows_;
   engine::ActivityRegistry activities_;
@@ -365,8 +369,9 @@ class SimChatClient {
 }  // namespace
 
 ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                           Checker& checker, const Swarm& swarm)
+                           Checker& checker, const Swarm& swarm, SimModel& model)
     : impl_(std::make_unique<Impl>(world, scenario, database, checker, swarm)) {
+  impl_->model = &model;
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);
@@ -452,8 +457,8 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
         [name](Env& env) -> std::shared_ptr<void> { return std::make_shared<SimApi>(env, name); };
   }
   if (group.is<ChatWorkerRole>()) {
-    return [name, swarm = impl->swarm](Env& env) -> std::shared_ptr<void> {
-      return std::make_shared<SimChatWorker>(env, name, swarm);
+    return [name, swarm = impl->swarm, model = impl->model](Env& env) -> std::shared_ptr<void> {
+      return std::make_shared<SimChatWorker>(env, name, swarm, *model);
     };
   }
   if (group.is<WorkflowClientConfig>()) {
@@ -580,6 +585,22 @@ void ChatWorkload::finish(Instant end) {
     auto chats = tx.query("SELECT id, user_id FROM chats", {});
     if (!chats) return fail(chats.error());
     for (const SqlRecord& r : records(*chats)) chat_owner[r.text("id")] = r.text("user_id");
+    // The calls the provider made up (sim_llm.h) must each have been answered with an error:
+    // no daemon ran an unknown tool or took input of the wrong shape.
+    auto results = tx.query(
+        "SELECT message_id, body_json FROM content_blocks WHERE kind = 'tool_result'", {});
+    if (!results) return fail(results.error());
+    for (const SqlRecord& r : records(*results)) {
+      const Json body = parse_json_or_discarded(r.text("body_json"));
+      if (!text_field(body, "tool_call_id").starts_with("malformed_")) continue;
+      ++impl.stats.malformed_results;
+      if (!bool_field(body, "is_error", false)) {
+        impl.checker.violation(end, "malformed_calls_refused",
+                               "message " + r.text("message_id") + ": the malformed call " +
+                                   text_field(body, "name") + " got a result that is no error: " +
+                                   text_field(body, "content").substr(0, 80));
+      }
+    }
     auto head_rows = tx.query("SELECT user_id, last_seq FROM user_event_heads", {});
     if (!head_rows) return fail(head_rows.error());
     for (const SqlRecord& r : records(*head_rows)) heads[r.text("user_id")] = r.integer("last_seq");
@@ -639,7 +660,11 @@ void ChatWorkload::summarize(RunReport& report) const {
   report.sections.push_back("chat: " + u(c.messages) + " messages sent, " + u(c.answered) +
                             " answered, " + u(c.updates_seen) + " updates streamed, " +
                             u(c.api_switches) + " switches to another api, " + u(c.approvals) +
-                            " approvals\n");
+                            " approvals" +
+                            (c.malformed_results != 0
+                                 ? ", " + u(c.malformed_results) + " malformed calls refused"
+                                 : std::string()) +
+                            "\n");
   if (impl_->workflow_clients.empty()) return;
   std::uint64_t started = 0, found = 0, ended = 0, approved = 0, denied = 0;
   std::map<std::string, int> outcomes;

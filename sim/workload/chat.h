@@ -18,6 +18,7 @@
 #include "sim/checker.h"
 #include "sim/process.h"
 #include "sim/scenario.h"
+#include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 #include "sim/swarm.h"
 #include "sim/workload/workload.h"
@@ -31,12 +32,13 @@ struct ChatSummary {
   std::uint64_t updates_seen = 0;
   std::uint64_t api_switches = 0;
   std::uint64_t approvals = 0;  // manual-mode tool calls the clients approved
+  std::uint64_t malformed_results = 0;  // results of calls the model provider made up
 };
 
 class ChatWorkload final : public Workload {
  public:
   ChatWorkload(World& world, const Scenario& scenario, SimDatabase& database, Checker& checker,
-               const Swarm& swarm);
+               const Swarm& swarm, SimModel& model);
   ~ChatWorkload() override;
 
   static constexpr std::array<std::string_view, 4> kRoles = {"chat_api", "chat_worker",

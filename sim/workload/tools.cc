@@ -110,6 +110,8 @@ struct ToolPathWorkload::Impl {
   };
   std::vector<TerminalLine> terminal_lines;
   std::uint64_t terminals_opened = 0;
+  std::uint64_t files_read_back = 0;        // files clients wrote and read back
+  std::uint64_t foreign_files_refused = 0;  // their asks of other users' daemons, refused
   std::uint64_t terminal_reattaches = 0;  // reads that failed and were taken up again
   std::optional<Instant> store_healthy_since;
   Random random;
@@ -293,6 +295,8 @@ class ToolClient {
         scope_(env.executor) {
     if (shared_.config.kind == "terminal") {
       scope_.spawn(terminal_loop());
+    } else if (shared_.config.kind == "files") {
+      scope_.spawn(files_loop());
     } else {
       scope_.spawn(loop());
     }
@@ -419,18 +423,74 @@ class ToolClient {
     co_return parse_json_or_discarded(answer->output_json());
   }
 
+  // Each turn writes a file marked fk|<user>|<node>|n on a daemon of its user and reads it back
+  // (any other content is someone else's file), then asks a daemon of another user for its
+  // workspace listing and for this client's file, which the path to that daemon must refuse.
+  Task<void> files_loop() {
+    ToolPathWorkload::Impl& impl = *shared_.impl;
+    const ToolClientConfig& config = shared_.config;
+    const std::string path = "files-" + shared_.node + ".txt";
+    for (std::uint64_t turn = 1;; ++turn) {
+      co_await sleep(env_.executor, config.interval);
+      Task<Result<std::string>> choosing = choose_daemon();
+      Result<std::string> daemon_id = co_await choosing;
+      if (!daemon_id) continue;
+      const std::string marker =
+          "fk|" + config.user + "|" + shared_.node + "|" + std::to_string(turn);
+      Task<Result<nlohmann::json>> writing =
+          command(*daemon_id, "fs_write", {{"path", path}, {"content", marker}});
+      if (Result<nlohmann::json> written = co_await writing; written) {
+        Task<Result<nlohmann::json>> reading = command(*daemon_id, "fs_read", {{"path", path}});
+        Result<nlohmann::json> read = co_await reading;
+        // A failover may hand the next turn another of the user's daemons: an older marker of
+        // this client is fine, anything of another user's is not.
+        if (read) {
+          ++impl.files_read_back;
+          check_isolation(text_field(*read, "content"), "fk|", "files_isolation");
+        }
+      }
+      // Every fifth turn: nobody answers for a daemon of another user, so the ask takes a
+      // timeout to fail.
+      if (turn % 5 != 0) continue;
+      std::vector<const ToolPathWorkload::Machine*> others;
+      for (const auto& machine : impl.machines) {
+        if (machine->user_id != user_id_of(config.user) && !machine->daemon_id.empty())
+          others.push_back(machine.get());
+      }
+      if (others.empty()) continue;
+      const ToolPathWorkload::Machine& other = *others[(turn / 5) % others.size()];
+      const bool listing = (turn / 5) % 2 == 0;
+      const std::string name = listing ? "fs_list" : "fs_read";
+      Task<Result<nlohmann::json>> prying =
+          command(other.daemon_id, name, {{"path", listing ? std::string(".") : path}});
+      Result<nlohmann::json> pried = co_await prying;
+      if (!pried) {
+        ++impl.foreign_files_refused;
+        continue;
+      }
+      impl.checker.violation(env_.executor.now(), "files_isolation",
+                             shared_.node + " (user " + config.user + ") got an answer to " +
+                                 name + " from daemon " + other.daemon_id + " of " +
+                                 other.user_id + ": " + pried->dump().substr(0, 80));
+    }
+  }
+
   // Every marker of another user in terminal output is a leak (markers are mk|<user>|…|n).
   void check_isolation(const std::string& output) {
+    check_isolation(output, "mk|", "terminal_isolation");
+  }
+  void check_isolation(const std::string& output, const std::string& tag,
+                       const std::string& invariant) {
     ToolPathWorkload::Impl& impl = *shared_.impl;
-    for (std::size_t at = output.find("mk|"); at != std::string::npos;
-         at = output.find("mk|", at + 1)) {
-      const std::size_t end = output.find('|', at + 3);
+    for (std::size_t at = output.find(tag); at != std::string::npos;
+         at = output.find(tag, at + 1)) {
+      const std::size_t end = output.find('|', at + tag.size());
       if (end == std::string::npos) continue;  // cut off: the next read has the rest
-      const std::string user = output.substr(at + 3, end - at - 3);
+      const std::string user = output.substr(at + tag.size(), end - at - tag.size());
       if (user == shared_.config.user) continue;
-      impl.checker.violation(env_.executor.now(), "terminal_isolation",
-                             shared_.node + " (user " + shared_.config.user +
-                                 ") read terminal output of user " + user + ": \"" +
+      impl.checker.violation(env_.executor.now(), invariant,
+                             shared_.node + " (user " + shared_.config.user + ") read " + tag +
+                                 " output of user " + user + ": \"" +
                                  output.substr(at, 60) + "\"");
     }
   }
@@ -962,6 +1022,10 @@ void ToolPathWorkload::summarize(RunReport& report) const {
            u(impl_->cancels.size()) + "; terminals: " + u(impl_->terminals_opened) + " opened, " +
            u(impl_->terminal_lines.size()) + " lines typed, " + u(seen) + " read back, " +
            u(impl_->terminal_reattaches) + " reads taken up again\n";
+  }
+  if (impl_->files_read_back != 0 || impl_->foreign_files_refused != 0) {
+    out += "files: " + u(impl_->files_read_back) + " written and read back, " +
+           u(impl_->foreign_files_refused) + " asks of another user's daemon refused\n";
   }
   out += "daemons: " + u(t.registrations) + " registrations, " + u(t.auth_recoveries) +
          " authentication recoveries, " + u(t.status_changes) +

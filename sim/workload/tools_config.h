@@ -48,8 +48,10 @@ struct ToolClientConfig {
   std::string daemon;  // a daemon selector (name, local, cloud, any); empty: default resolution
   // What each call does: "bash" (a command that echoes its request id), "mcp" (the daemon's MCP
   // server echoes it), "terminal" (types a marker into a terminal the client keeps open on the
-  // daemon, re-attaching at its offset across failovers, and reads it back) or "cancel" (starts
-  // a long command and cancels it a moment later).
+  // daemon, re-attaching at its offset across failovers, and reads it back), "cancel" (starts
+  // a long command and cancels it a moment later) or "files" (writes a marked file on its
+  // daemon and reads it back, and asks another user's daemon for its files, which must be
+  // refused).
   std::string kind = "bash";
 };
 

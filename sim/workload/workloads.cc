@@ -44,7 +44,8 @@ std::vector<std::unique_ptr<Workload>> make_workloads(const WorkloadContext& con
   if (has_any_role(scenario, ChatWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(std::make_unique<ChatWorkload>(context.world, scenario, *context.database,
-                                                       context.checker, context.swarm));
+                                                       context.checker, context.swarm,
+                                                       context.model));
   }
   return workloads;
 }

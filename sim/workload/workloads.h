@@ -8,6 +8,7 @@
 
 #include "sim/checker.h"
 #include "sim/scenario.h"
+#include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/swarm.h"
@@ -23,6 +24,7 @@ struct WorkloadContext {
   SimStreams& streams;
   Checker& checker;
   const Swarm& swarm;
+  SimModel& model;  // the model provider chat workers call
 };
 
 // In the order they seed, finish and report. Every role of the scenario is built by exactly one.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/fault_mix.h"
+
 namespace reliant::sim {
 namespace {
 
@@ -89,7 +91,7 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       "tool_at_most_once, tool_results, tool_isolation, daemon_status, daemon_liveness, "
       "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled, workflow_runs_end, "
       "workflow_node_daemons, terminal_isolation, terminal_results, cancel_grace, daemon_routable, "
-      "one_session_per_daemon, update_isolation)");
+      "one_session_per_daemon, update_isolation, files_isolation, malformed_calls_refused)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
             "before the "
@@ -102,6 +104,75 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
                              "partition: [client-1, server-2]", "revoke_token: server-1")),
             "bad.yaml:20:21: faults.plan[0].revoke_token: 'server-1' is not a daemon: only a "
             "daemon's token can be revoked");
+}
+
+// The later fault classes: clocks that drift and jump, broker outages, malformed frames and
+// payloads, per-process database partitions, a misbehaving model provider.
+TEST(Scenario, TheLaterFaultClassesParseAndAreDeclared) {
+  const std::string later = R"(name: later
+duration: 60s
+heal_at: 40s
+topology:
+  - {name: gateway, role: gateway}
+  - {name: laptop, role: daemon}
+  - {name: api, role: chat_api}
+  - name: worker
+    role: chat_worker
+faults:
+  bus: {outages: [1, 2], outage_length: [1s, 3s], garbage: [0, 0.1]}
+  streams: {garbage: [0, 0.1], truncated: [0.01, 0.02], unknown: [0, 0.3]}
+  store: {partitions: [0, 2], partition_length: [2s, 4s]}
+  clock: {drift: [-0.02, 0.03], jumps: [0, 1], jump_length: [1s, 9s]}
+  llm: {error: [0, 0.1], slow: [0, 0.2], slow_delay: [1s, 2s], malformed: [0, 0.3]}
+  plan:
+    - {at: 5s, clock_jump: worker-1, length: 4s}
+    - {at: 6s, bus_outage: true, length: 2s}
+    - {at: 7s, store_partition: worker-1, length: 3s}
+)";
+  auto scenario = parse_scenario(later, "later.yaml");
+  ASSERT_TRUE(scenario.has_value()) << scenario.error().message;
+  const FaultRanges& f = scenario->faults;
+  EXPECT_EQ(f.clock_drift.min, -0.02);
+  EXPECT_EQ(f.clock_jump_length.max, seconds(9));
+  EXPECT_EQ(f.stream_truncated.max, 0.02);
+  EXPECT_EQ(f.store_partition_length.min, seconds(2));
+  EXPECT_EQ(f.llm_slow_delay.max, seconds(2));
+  ASSERT_EQ(scenario->plan.size(), 3u);
+  EXPECT_EQ(scenario->plan[0].kind, ScriptedFault::Kind::clock_jump);
+  EXPECT_EQ(scenario->plan[0].node, "worker-1");
+  EXPECT_EQ(scenario->plan[1].kind, ScriptedFault::Kind::bus_outage);
+  EXPECT_EQ(scenario->plan[2].kind, ScriptedFault::Kind::store_partition);
+  EXPECT_EQ(scenario->plan[2].length, seconds(3));
+  const std::set<std::string> declared = declared_faults(*scenario);
+  for (const char* name :
+       {"fault.clock.drift", "fault.clock.jump", "fault.bus.outage", "fault.protocol.bus_garbage",
+        "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
+        "fault.protocol.unknown_frame", "fault.store.partition", "fault.llm.error",
+        "fault.llm.slow", "fault.llm.malformed_call"}) {
+    EXPECT_EQ(declared.count(name), 1u) << name;
+  }
+
+  auto error = [&](const std::string& from, const std::string& to) {
+    auto bad = parse_scenario(replace(later, from, to), "later.yaml");
+    return bad ? std::string("(parsed)") : bad.error().message;
+  };
+  EXPECT_EQ(error("drift: [-0.02, 0.03]", "drift: [-0.02, 0.5]"),
+            "later.yaml:14:26: faults.clock.drift[1]: a drift is seconds gained per second, within "
+            "(-0.5, 0.5)");
+  EXPECT_EQ(error("jump_length: [1s, 9s]", "jump_length: [0s, 9s]"),
+            "later.yaml:14:61: faults.clock.jump_length: a clock jumps forward: the lengths must "
+            "be positive");
+  EXPECT_EQ(error("clock_jump: worker-1, length: 4s", "clock_jump: worker-1, length: 0s"),
+            "later.yaml:17:46: faults.plan[0].length: a clock jumps forward: the length must be "
+            "positive");
+  EXPECT_EQ(error("store_partition: worker-1", "store_partition: worker-9"),
+            "later.yaml:19:33: faults.plan[2].store_partition: no node named 'worker-9' in the "
+            "topology");
+  EXPECT_EQ(error("unknown: [0, 0.3]", "unknwon: [0, 0.3]"),
+            "later.yaml:12:57: faults.streams.unknwon: unknown key (expected one of: garbage, "
+            "truncated, unknown)");
+  EXPECT_EQ(error("{at: 6s, bus_outage: true, length: 2s}", "{at: 6s, bus_outage: true}"),
+            "later.yaml:18:7: faults.plan[1]: missing 'length'");
 }
 
 TEST(Scenario, MalformedYamlAndEmptyFiles) {

@@ -185,5 +185,41 @@ TEST(SimStreams, DestroyingAnEndpointClosesThePeer) {
   EXPECT_EQ(end->code, ErrorCode::closed);
 }
 
+// Protocol faults: a malformed frame goes ahead of each real one, which still arrives, in order.
+// A cut-off copy never ends at a top-level protobuf field boundary: no decoder takes it whole.
+TEST(SimStreams, MalformedFramesGoAheadOfRealOnesAndCutOffCopiesNeverParse) {
+  Net net;
+  net.network.stream_faults() = StreamFaults{0, 1, 0};  // truncated only, every frame
+  Scope client_scope(net.client_exec);
+  Scope server_scope(net.server_exec);
+  Pair pair = connect(net, client_scope);
+  std::vector<std::string> frames;
+  std::optional<Error> end;
+  server_scope.spawn(read_all(*pair.accepted, &frames, &end));
+  // Field 1 (varint 150), then field 2 (length-delimited "hello"): boundaries at 0, 3 and 10.
+  const std::string message = std::string("\x08\x96\x01\x12\x05hello", 10);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(pair.dialed->send(message));
+  net.settle();
+  ASSERT_EQ(frames.size(), 80u);
+  EXPECT_EQ(net.streams.stats().truncated, 40u);
+  for (std::size_t i = 0; i < frames.size(); i += 2) {
+    EXPECT_EQ(frames[i + 1], message);
+    EXPECT_EQ(message.rfind(frames[i], 0), 0u) << "a prefix of the frame";
+    EXPECT_NE(frames[i].size(), 3u) << "never cut at a field boundary";
+    EXPECT_GT(frames[i].size(), 0u);
+    EXPECT_LT(frames[i].size(), message.size());
+  }
+
+  net.network.stream_faults() = StreamFaults{1, 0, 1};  // garbage and unknown frames
+  frames.clear();
+  ASSERT_TRUE(pair.dialed->send(message));
+  net.settle();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[2], message);
+  // The unknown frame: field 15001, length-delimited (tag varint 0xca 0xa9 0x07).
+  EXPECT_EQ(frames[1].substr(0, 3), std::string("\xca\xa9\x07", 3));
+  EXPECT_EQ(static_cast<std::size_t>(frames[1][3]), frames[1].size() - 4);
+}
+
 }  // namespace
 }  // namespace reliant::sim
