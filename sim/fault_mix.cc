@@ -122,6 +122,10 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
     mix.llm.slow_min = f.llm_slow_delay.min;
     mix.llm.slow_max = f.llm_slow_delay.max;
   }
+  if (scenario.has_role("daemon")) {
+    if (f.host_hang.max > 0) mix.host.hang = draw(random, f.host_hang);
+    if (f.host_disk_full.max > 0) mix.host.disk_full = draw(random, f.host_disk_full);
+  }
   if (f.bus_garbage.max > 0) mix.bus.garbage = draw(random, f.bus_garbage);
   if (f.stream_garbage.max > 0) mix.streams.garbage = draw(random, f.stream_garbage);
   if (f.stream_truncated.max > 0) mix.streams.truncated = draw(random, f.stream_truncated);
@@ -158,6 +162,10 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
     range("fault.llm.error", f.llm_error.max);
     range("fault.llm.slow", f.llm_slow.max);
     range("fault.llm.malformed_call", f.llm_malformed.max);
+  }
+  if (scenario.has_role("daemon")) {
+    range("fault.host.hang", f.host_hang.max);
+    range("fault.host.disk_full", f.host_disk_full.max);
   }
   range("fault.protocol.bus_garbage", f.bus_garbage.max);
   range("fault.protocol.garbage_frame", f.stream_garbage.max);
@@ -206,6 +214,7 @@ std::string FaultMix::describe() const {
   for (double drift : clock_drifts) max_drift = std::max(max_drift, drift < 0 ? -drift : drift);
   if (max_drift > 0) out += " | clock drift up to " + percent(max_drift);
   if (bus.garbage > 0) out += " | bus garbage=" + percent(bus.garbage);
+  if (host.any()) out += " | host hang=" + percent(host.hang) + " disk-full=" + percent(host.disk_full);
   if (llm.any()) {
     out += " | llm error=" + percent(llm.error) + " slow=" + percent(llm.slow) +
            " malformed=" + percent(llm.malformed);

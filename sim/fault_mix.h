@@ -10,6 +10,7 @@
 #include "runtime/random.h"
 #include "sim/network.h"
 #include "sim/scenario.h"
+#include "sim/sim_host.h"
 #include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 
@@ -20,6 +21,7 @@ struct FaultMix {
   StreamFaults streams;               // idem
   StoreFaults store;                  // idem (engine scenarios)
   LlmFaults llm;                      // idem (chat workers)
+  HostFaults host;                    // idem (the daemons' machines)
   std::vector<ScriptedFault> events;  // drawn and scripted, by time
   std::vector<std::pair<std::string, Duration>> clock_offsets;  // per node, topology order
   std::vector<double> clock_drifts;  // per node, topology order; until heal_at

@@ -53,6 +53,8 @@ void count_fault_coverage(const RunReport& report, const FaultMix& mix, Coverage
   coverage.hit("fault.protocol.truncated_frame", report.streams.truncated);
   coverage.hit("fault.protocol.unknown_frame", report.streams.unknown);
   coverage.hit("fault.store.partition", report.store.refused_cut_off);
+  coverage.hit("fault.host.hang", report.host.hangs);
+  coverage.hit("fault.host.disk_full", report.host.disk_full);
   coverage.hit("fault.llm.error", report.llm.errors);
   coverage.hit("fault.llm.slow", report.llm.slow);
   coverage.hit("fault.llm.malformed_call", report.llm.malformed);
@@ -86,6 +88,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   std::unique_ptr<SimDatabase> database;
   if (scenario.has_database()) database = std::make_unique<SimDatabase>(world, network);
   SimModel model(world);
+  SimHostFaults host_faults(world.random().split("host"));
   Checker checker;
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
@@ -107,7 +110,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     RELIANT_ASSERT(migrated);
   }
   const std::vector<std::unique_ptr<Workload>> workloads =
-      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm, model});
+      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm, model,
+                                     host_faults});
   for (const auto& workload : workloads) workload->seed();
 
   // Processes in topology order; the map is for lookups by name only, never iterated for effects
@@ -143,6 +147,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   network.bus_faults() = mix.bus;
   network.stream_faults() = mix.streams;
   model.faults() = mix.llm;
+  host_faults.faults() = mix.host;
   if (database) database->faults() = mix.store;
   const Instant heal = at(scenario.heal_at);
   for (const auto& fault : mix.events) {
@@ -228,6 +233,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     network.bus_faults() = BusFaults{};
     network.stream_faults() = StreamFaults{};
     model.faults() = LlmFaults{};
+    host_faults.faults() = HostFaults{};
     for (auto& process : processes) process->clock().stop_drift(world.now());
     network.heal_partitions();
     if (database) database->faults() = StoreFaults{};
@@ -266,6 +272,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   report.bus = broker.stats();
   report.streams = streams.stats();
   report.llm = model.stats();
+  report.host = host_faults.stats();
   count_fault_coverage(report, mix, world.coverage());
   report.coverage = world.coverage();
   report.last_events = world.trace().recent();

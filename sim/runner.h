@@ -12,6 +12,7 @@
 #include "sim/coverage.h"
 #include "sim/scenario.h"
 #include "sim/sim_bus.h"
+#include "sim/sim_host.h"
 #include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
@@ -43,6 +44,7 @@ struct RunReport {
   bool has_database = false;
   StoreStats store;
   LlmStats llm;
+  HostFaultStats host;
   EngineSummary engine;  // filled by the engine workload, if the run has one
   Coverage coverage;     // faults fired, BUGGIFY sites fired, `sometimes` markers reached
   std::string build;     // which binary ran it (reliant-sim sets it), for the repro line

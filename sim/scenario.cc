@@ -712,7 +712,7 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
   if (auto ok = r.expect_map(node, "faults",
                              {"bus", "store", "crashes", "restart_after", "pauses", "pause_length",
                               "partitions", "partition_length", "one_way_share", "stream_resets",
-                              "half_open", "clock_offset", "clock", "streams", "llm", "plan"});
+                              "half_open", "clock_offset", "clock", "streams", "llm", "host", "plan"});
       !ok) {
     return ok;
   }
@@ -754,6 +754,7 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
        {},
        {{"slow_delay", &f.llm_slow_delay}}},
       {"clock", {}, {{"jumps", &f.clock_jumps}}, {{"jump_length", &f.clock_jump_length}}},
+      {"host", {{"hang", &f.host_hang}, {"disk_full", &f.host_disk_full}}, {}, {}},
       {"store",
        {{"fail_before_commit", &f.store_fail_before_commit},
         {"fail_after_commit", &f.store_fail_after_commit},

@@ -113,6 +113,8 @@ struct FaultRanges {
   // The model provider, per call (sim/sim_llm.h): errors, slow streams, malformed tool calls.
   Range<double> llm_error, llm_slow, llm_malformed;
   Range<Duration> llm_slow_delay{seconds(1), seconds(20)};
+  // The daemons' machines (sim/sim_host.h): hung commands, full disks.
+  Range<double> host_hang, host_disk_full;
   // The database (engine scenarios).
   Range<double> store_fail_before_commit, store_fail_after_commit, store_slow;
   Range<Duration> store_slow_delay{milliseconds(100), seconds(2)};

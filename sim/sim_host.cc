@@ -424,6 +424,9 @@ Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t max_b
 Task<Result<void>> SimHost::write_file(std::string path, std::string content) {
   const std::string p = resolve(path);
   if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
+  if (faults_ != nullptr && faults_->disk_full()) {
+    co_return fail(ErrorCode::resource_exhausted, "no space left on device: " + p);
+  }
   co_return store_file(p, std::move(content), false);
 }
 
@@ -894,6 +897,16 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
   const Instant deadline =
       spec.timeout > Duration::zero() ? executor_.now() + spec.timeout : Instant::max();
   Run run(*this, spec, std::move(cwd), deadline);
+  if (!spec.input && faults_ != nullptr && faults_->hang()) {
+    // Hung (an NFS mount gone, a lock never released): silent until its deadline or a kill.
+    Task<bool> hanging = play(run, SimCommandScript{{{hours(24), "", false}}, 0}, std::nullopt, false);
+    const bool in_time = co_await hanging;
+    run.ended = true;
+    run.outcome.timed_out = !in_time;
+    run.outcome.exit_code = in_time ? 0 : -1;
+    ++(in_time ? stats_.runs_finished : stats_.runs_timed_out);
+    co_return std::move(run.outcome);
+  }
   const std::string_view line = trim(spec.command);
   bool in_time = true;
 

@@ -29,6 +29,7 @@
 
 #include "runtime/executor.h"
 #include "runtime/host.h"
+#include "runtime/random.h"
 
 namespace reliant::sim {
 
@@ -89,6 +90,41 @@ using SimInteractiveFactory =
 // system through `host` (a scripted `make` can write its outputs).
 using SimCommandHandler = std::function<SimCommandScript(SimHost& host, const SimCommandCall&)>;
 
+// The faults of the machines under daemons, for one run (drawn per seed, cleared when the run
+// heals): a command that hangs — no output, no exit, only its timeout or a kill ends it — and a
+// write that finds the disk full. The world's one source, shared by every SimHost it is given to.
+struct HostFaults {
+  double hang = 0;       // per command run without an input
+  double disk_full = 0;  // per file written through the port
+  bool any() const { return hang > 0 || disk_full > 0; }
+};
+
+struct HostFaultStats {
+  std::uint64_t hangs = 0;
+  std::uint64_t disk_full = 0;
+};
+
+class SimHostFaults {
+ public:
+  explicit SimHostFaults(Random random) : random_(std::move(random)) {}
+  HostFaults& faults() { return faults_; }
+  const HostFaultStats& stats() const { return stats_; }
+  // Whether this command hangs, this write finds the disk full; each yes is counted.
+  bool hang() { return draw(faults_.hang, stats_.hangs); }
+  bool disk_full() { return draw(faults_.disk_full, stats_.disk_full); }
+
+ private:
+  bool draw(double chance, std::uint64_t& count) {
+    if (!random_.chance(chance)) return false;
+    ++count;
+    return true;
+  }
+
+  Random random_;
+  HostFaults faults_;
+  HostFaultStats stats_;
+};
+
 struct SimHostStats {
   std::uint64_t runs_started = 0;
   std::uint64_t runs_finished = 0;  // ended by themselves (any exit code)
@@ -105,6 +141,9 @@ class SimHost final : public Host {
                    std::vector<std::string> roots = {});
   // Destroy every task awaiting run() before the host.
   ~SimHost() override = default;
+
+  // Commands may hang and writes find the disk full, as `faults` says (null: never).
+  void set_faults(SimHostFaults* faults) { faults_ = faults; }
 
   // Scripted commands. A later registration of the same command or prefix replaces it.
   void on_command(std::string command, SimCommandScript script);
@@ -182,6 +221,7 @@ class SimHost final : public Host {
   ProcessEnded process_ended_;
   std::size_t running_ = 0;
   SimHostStats stats_;
+  SimHostFaults* faults_ = nullptr;
 };
 
 }  // namespace reliant::sim

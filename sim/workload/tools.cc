@@ -82,6 +82,7 @@ struct ToolPathWorkload::Impl {
   SimStreams& streams;
   Checker& checker;
   Swarm swarm;
+  SimHostFaults* host_faults = nullptr;            // the daemons' machines' faults
   std::vector<std::unique_ptr<Machine>> machines;  // topology order
   std::map<std::string, Machine*> machine_by_node;
   std::map<std::string, SimProcess*> gateways;  // node → process
@@ -242,6 +243,7 @@ class SimDaemonProcess {
         tools_(daemon::make_builtin_tools()),
         daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
     ToolPathWorkload::Impl* impl = machine.impl;
+    host_.set_faults(impl->host_faults);
     // The cancel clients' commands end with `echo <request id>`: when each one ended.
     host_.on_process_end([impl](const std::string& command, bool) {
       const std::size_t at = command.rfind("echo ");
@@ -442,11 +444,16 @@ class ToolClient {
       if (Result<nlohmann::json> written = co_await writing; written) {
         Task<Result<nlohmann::json>> reading = command(*daemon_id, "fs_read", {{"path", path}});
         Result<nlohmann::json> read = co_await reading;
-        // A failover may hand the next turn another of the user's daemons: an older marker of
-        // this client is fine, anything of another user's is not.
         if (read) {
           ++impl.files_read_back;
-          check_isolation(text_field(*read, "content"), "fk|", "files_isolation");
+          const std::string content = text_field(*read, "content");
+          check_isolation(content, "fk|", "files_isolation");
+          if (content != marker) {  // the file is this client's alone, written a moment ago
+            impl.checker.violation(env_.executor.now(), "files_isolation",
+                                   shared_.node + " wrote \"" + marker + "\" to " + path +
+                                       " on daemon " + *daemon_id + " and read back \"" +
+                                       content.substr(0, 60) + "\"");
+          }
         }
       }
       // Every fifth turn: nobody answers for a daemon of another user, so the ask takes a
@@ -593,8 +600,10 @@ class ControlPlane {
 }  // namespace
 
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                                   SimStreams& streams, Checker& checker, const Swarm& swarm)
+                                   SimStreams& streams, Checker& checker, const Swarm& swarm,
+                                   SimHostFaults& host_faults)
     : impl_(std::make_unique<Impl>(world, scenario, database, streams, checker, swarm)) {
+  impl_->host_faults = &host_faults;
   for (const auto& group : scenario.topology) {
     for (int i = 1; i <= group.count; ++i) {
       const std::string name = group.name + "-" + std::to_string(i);

@@ -33,6 +33,7 @@
 #include "sim/checker.h"
 #include "sim/process.h"
 #include "sim/scenario.h"
+#include "sim/sim_host.h"
 #include "sim/sim_transport.h"
 #include "sim/swarm.h"
 #include "sim/workload/workload.h"
@@ -73,7 +74,8 @@ struct ToolPathSummary {
 class ToolPathWorkload final : public Workload {
  public:
   ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
-                   SimStreams& streams, Checker& checker, const Swarm& swarm);
+                   SimStreams& streams, Checker& checker, const Swarm& swarm,
+                   SimHostFaults& host_faults);
   ~ToolPathWorkload() override;
 
   static constexpr std::array<std::string_view, 4> kRoles = {"gateway", "daemon", "tool_client",

@@ -39,7 +39,7 @@ std::vector<std::unique_ptr<Workload>> make_workloads(const WorkloadContext& con
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(std::make_unique<ToolPathWorkload>(
         context.world, scenario, *context.database, context.streams, context.checker,
-        context.swarm));
+        context.swarm, context.host_faults));
   }
   if (has_any_role(scenario, ChatWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);

@@ -8,6 +8,7 @@
 
 #include "sim/checker.h"
 #include "sim/scenario.h"
+#include "sim/sim_host.h"
 #include "sim/sim_llm.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
@@ -25,6 +26,7 @@ struct WorkloadContext {
   Checker& checker;
   const Swarm& swarm;
   SimModel& model;  // the model provider chat workers call
+  SimHostFaults& host_faults;  // the daemons' machines' faults
 };
 
 // In the order they seed, finish and report. Every role of the scenario is built by exactly one.

@@ -124,6 +124,7 @@ faults:
   store: {partitions: [0, 2], partition_length: [2s, 4s]}
   clock: {drift: [-0.02, 0.03], jumps: [0, 1], jump_length: [1s, 9s]}
   llm: {error: [0, 0.1], slow: [0, 0.2], slow_delay: [1s, 2s], malformed: [0, 0.3]}
+  host: {hang: [0, 0.1], disk_full: [0.1, 0.2]}
   plan:
     - {at: 5s, clock_jump: worker-1, length: 4s}
     - {at: 6s, bus_outage: true, length: 2s}
@@ -137,6 +138,7 @@ faults:
   EXPECT_EQ(f.stream_truncated.max, 0.02);
   EXPECT_EQ(f.store_partition_length.min, seconds(2));
   EXPECT_EQ(f.llm_slow_delay.max, seconds(2));
+  EXPECT_EQ(f.host_disk_full.min, 0.1);
   ASSERT_EQ(scenario->plan.size(), 3u);
   EXPECT_EQ(scenario->plan[0].kind, ScriptedFault::Kind::clock_jump);
   EXPECT_EQ(scenario->plan[0].node, "worker-1");
@@ -148,7 +150,7 @@ faults:
        {"fault.clock.drift", "fault.clock.jump", "fault.bus.outage", "fault.protocol.bus_garbage",
         "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
         "fault.protocol.unknown_frame", "fault.store.partition", "fault.llm.error",
-        "fault.llm.slow", "fault.llm.malformed_call"}) {
+        "fault.llm.slow", "fault.llm.malformed_call", "fault.host.hang", "fault.host.disk_full"}) {
     EXPECT_EQ(declared.count(name), 1u) << name;
   }
 
@@ -163,16 +165,16 @@ faults:
             "later.yaml:14:61: faults.clock.jump_length: a clock jumps forward: the lengths must "
             "be positive");
   EXPECT_EQ(error("clock_jump: worker-1, length: 4s", "clock_jump: worker-1, length: 0s"),
-            "later.yaml:17:46: faults.plan[0].length: a clock jumps forward: the length must be "
+            "later.yaml:18:46: faults.plan[0].length: a clock jumps forward: the length must be "
             "positive");
   EXPECT_EQ(error("store_partition: worker-1", "store_partition: worker-9"),
-            "later.yaml:19:33: faults.plan[2].store_partition: no node named 'worker-9' in the "
+            "later.yaml:20:33: faults.plan[2].store_partition: no node named 'worker-9' in the "
             "topology");
   EXPECT_EQ(error("unknown: [0, 0.3]", "unknwon: [0, 0.3]"),
             "later.yaml:12:57: faults.streams.unknwon: unknown key (expected one of: garbage, "
             "truncated, unknown)");
   EXPECT_EQ(error("{at: 6s, bus_outage: true, length: 2s}", "{at: 6s, bus_outage: true}"),
-            "later.yaml:18:7: faults.plan[1]: missing 'length'");
+            "later.yaml:19:7: faults.plan[1]: missing 'length'");
 }
 
 TEST(Scenario, MalformedYamlAndEmptyFiles) {

@@ -136,6 +136,33 @@ TEST(SimHost, SleepTakesVirtualTimeAndTimeoutsKill) {
   EXPECT_EQ(m.run("sleep forever").exit_code, 1);
 }
 
+// Host faults: a hung command says nothing and ends only at its timeout; a full disk fails the
+// write and stores nothing; each is counted; without faults nothing of the kind happens.
+TEST(SimHost, HungCommandsEndAtTheirTimeoutAndFullDisksRefuseWrites) {
+  Machine m;
+  SimHostFaults faults(m.world.random().split("host"));
+  m.host.set_faults(&faults);
+  faults.faults() = HostFaults{1, 1};
+  const Instant start = m.world.now();
+  ProcessOutcome hung = m.run("echo hello", seconds(7));
+  EXPECT_TRUE(hung.timed_out);
+  EXPECT_EQ(hung.exit_code, -1);
+  EXPECT_EQ(hung.output, "");
+  EXPECT_EQ(m.world.now() - start, seconds(7));
+  Result<void> written = m.wait(m.host.write_file("notes.txt", "x"));
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, ErrorCode::resource_exhausted);
+  EXPECT_EQ(written.error().message, "no space left on device: /home/me/notes.txt");
+  EXPECT_FALSE(m.host.file("/home/me/notes.txt").has_value());
+  EXPECT_EQ(faults.stats().hangs, 1u);
+  EXPECT_EQ(faults.stats().disk_full, 1u);
+
+  faults.faults() = HostFaults{};
+  EXPECT_EQ(m.run("echo hello", seconds(7)).output, "hello\n");
+  EXPECT_TRUE(m.wait(m.host.write_file("notes.txt", "x")).has_value());
+  EXPECT_EQ(faults.stats().hangs, 1u);
+}
+
 TEST(SimHost, StreamsOutputAndCapsWhatItCollects) {
   Machine m;
   SimCommandScript script;
