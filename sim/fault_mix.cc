@@ -33,6 +33,12 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
 
   const auto nodes = scenario.node_names();
   for (const auto& name : nodes) mix.clock_offsets.emplace_back(name, draw(random, f.clock_offset));
+  // Per-node clock settings come before any count is drawn: a shrunk scenario, whose counts are
+  // zero and whose faults are a plan, keeps its clocks (sim/shrink.h).
+  mix.clock_drifts.assign(nodes.size(), 0.0);
+  if (f.clock_drift.min != 0 || f.clock_drift.max != 0) {
+    for (double& drift : mix.clock_drifts) drift = draw(random, f.clock_drift);
+  }
 
   const Range<Duration> window{Duration::zero(), scenario.heal_at - Duration(1)};
   auto any_node = [&] { return nodes[random.below(nodes.size())]; };
@@ -94,10 +100,6 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
   }
   // The later fault classes, each drawn only where the scenario declares it, so that seeds of
   // scenarios without them keep their faults.
-  mix.clock_drifts.assign(nodes.size(), 0.0);
-  if (f.clock_drift.min != 0 || f.clock_drift.max != 0) {
-    for (double& drift : mix.clock_drifts) drift = draw(random, f.clock_drift);
-  }
   auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count,
                    const Range<Duration>& length, bool on_a_node) {
     if (count.max <= 0) return;

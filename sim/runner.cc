@@ -256,6 +256,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   report.scenario_file = scenario.file;
   report.scenario_name = scenario.name;
   report.seed = seed;
+  report.drawn_faults = mix;
   report.fault_mix = drawn;
   for (const auto& v : checker.violations()) {
     if (scenario.checks(v.invariant)) report.violations.push_back(v);

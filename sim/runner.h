@@ -11,6 +11,7 @@
 #include "sim/checker.h"
 #include "sim/coverage.h"
 #include "sim/scenario.h"
+#include "sim/fault_mix.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_host.h"
 #include "sim/sim_llm.h"
@@ -44,6 +45,7 @@ struct RunReport {
   bool has_database = false;
   StoreStats store;
   LlmStats llm;
+  FaultMix drawn_faults;  // fault_mix, as data (sim/shrink.h turns it into a plan)
   HostFaultStats host;
   EngineSummary engine;  // filled by the engine workload, if the run has one
   Coverage coverage;     // faults fired, BUGGIFY sites fired, `sometimes` markers reached

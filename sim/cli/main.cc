@@ -27,6 +27,7 @@
 #include "sim/fault_mix.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
+#include "sim/shrink.h"
 
 namespace {
 
@@ -433,6 +434,48 @@ int sweep(const std::string& path, const std::string& seeds, int jobs, bool show
   return failures.empty() && unfired.empty() ? 0 : kExitFailed;
 }
 
+// Shrinks a failing seed to the smallest scenario that still breaks the same invariant, writes
+// it to `out` and prints its repro line.
+int shrink(const std::string& path, std::uint64_t seed, std::string out, int runs_max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "error: %s: cannot open the scenario file\n", path.c_str());
+    return kExitUsage;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  reliant::sim::ShrinkOptions options;
+  options.runs_max = runs_max;
+  options.progress = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  auto shrunk = reliant::sim::shrink_scenario(text.str(), path, seed, options);
+  if (!shrunk) {
+    std::fprintf(stderr, "error: %s\n", shrunk.error().message.c_str());
+    return shrunk.error().code == reliant::ErrorCode::failed_precondition ? kExitFailed : kExitUsage;
+  }
+  if (out.empty()) {
+    std::string stem = path.substr(path.find_last_of('/') + 1);
+    if (stem.ends_with(".yaml")) stem.resize(stem.size() - 5);
+    out = stem + "-seed" + std::to_string(seed) + "-shrunk.yaml";
+  }
+  std::ofstream file(out, std::ios::binary);
+  file << "# Shrunk by `reliant-sim shrink " << path << " --seed " << seed << "` (" << shrunk->runs
+       << " runs" << (shrunk->exhausted ? ", stopped at --runs" : "") << "): the smallest scenario\n"
+       << "# found that still breaks " << shrunk->invariant << " under seed " << seed << ".\n"
+       << shrunk->yaml;
+  if (!file) {
+    std::fprintf(stderr, "error: cannot write %s\n", out.c_str());
+    return kExitUsage;
+  }
+  std::printf("shrunk in %d runs%s: %zu steps; still breaks %s\nwrote %s\nreproduce: reliant-sim run %s --seed %llu\n",
+              shrunk->runs, shrunk->exhausted ? " (stopped at --runs)" : "", shrunk->steps.size(),
+              shrunk->invariant.c_str(), out.c_str(), out.c_str(),
+              static_cast<unsigned long long>(seed));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -460,6 +503,19 @@ int main(int argc, char** argv) {
   sweep_cmd->add_flag("--coverage", show_coverage,
                       "Print how often each fault, BUGGIFY site and sometimes marker fired");
 
+  std::string shrink_path;
+  std::string shrink_out;
+  std::uint64_t shrink_seed = 1;
+  int shrink_runs = 300;
+  auto* shrink_cmd = app.add_subcommand(
+      "shrink", "Shrink a failing seed to the smallest scenario that still fails the same way");
+  shrink_cmd->add_option("scenario", shrink_path, "Scenario YAML file")->required();
+  shrink_cmd->add_option("--seed", shrink_seed, "The failing seed")->required();
+  shrink_cmd->add_option("--out", shrink_out,
+                         "Where the minimal scenario goes (default: NAME-seedN-shrunk.yaml here)");
+  shrink_cmd->add_option("--runs", shrink_runs, "At most this many simulation runs")
+      ->check(CLI::PositiveNumber);
+
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check", "Validate a scenario file without running it");
   check_cmd->add_option("scenario", check_path, "Scenario YAML file")->required();
@@ -471,6 +527,7 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) return run(run_path, seed, echo_log);
   if (*sweep_cmd) return sweep(sweep_path, seeds, jobs, show_coverage);
+  if (*shrink_cmd) return shrink(shrink_path, shrink_seed, shrink_out, shrink_runs);
   auto scenario = load(check_path);
   if (!scenario) {
     std::fprintf(stderr, "error: %s\n", scenario.error().message.c_str());
