@@ -13,6 +13,7 @@
 #include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
+#include "services/control_plane/control_plane.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
 #include "base/base64url.h"
@@ -579,23 +580,6 @@ class ToolClient {
   Scope scope_;                   // last: destroyed first
 };
 
-// The control plane's part in managed daemons (spec S0.12): it keeps each managed daemon
-// connected by asking the gateways, through the bus, to dial any that is not recorded active.
-class ControlPlane {
- public:
-  ControlPlane(Env& env, ToolPathWorkload::Impl* impl, ControlPlaneConfig config)
-      : env_(env), impl_(impl), config_(config), scope_(env.executor) {
-    scope_.spawn(loop());
-  }
-
- private:
-  Task<void> loop();
-
-  Env& env_;
-  ToolPathWorkload::Impl* impl_;
-  ControlPlaneConfig config_;
-  Scope scope_;
-};
 
 }  // namespace
 
@@ -721,7 +705,18 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
   if (group.is<ControlPlaneConfig>()) {
     const ControlPlaneConfig config = group.as<ControlPlaneConfig>();
     return [impl, config](Env& env) -> std::shared_ptr<void> {
-      return std::make_shared<ControlPlane>(env, impl, config);
+      // The real control plane, managing the scenario's managed daemons where they listen.
+      auto fleet = [impl] {
+        std::vector<control_plane::ManagedDaemon> managed;
+        for (const auto& machine : impl->machines) {
+          if (!machine->config.managed) continue;
+          managed.push_back({machine->daemon_id, machine->user_id,
+                             machine->node + ":" + std::to_string(kManagedPort)});
+        }
+        return managed;
+      };
+      return std::make_shared<control_plane::ControlPlane>(
+          env, std::move(fleet), control_plane::ControlPlaneConfig{config.interval});
     };
   }
   ClientShared shared{impl, name, group.as<ToolClientConfig>()};
@@ -960,23 +955,6 @@ void ToolPathWorkload::finish(Instant end) {
   }
 }
 
-Task<void> ControlPlane::loop() {
-  for (;;) {
-    co_await sleep(env_.executor, config_.interval);
-    for (const auto& machine : impl_->machines) {
-      if (!machine->config.managed) continue;
-      Task<Result<std::optional<DaemonRecord>>> reading = env_.store->transact_for(
-          [id = machine->daemon_id](SqlTransaction& tx) { return find_daemon(tx, id); });
-      Result<std::optional<DaemonRecord>> row = co_await reading;
-      if (!row || (*row && (*row)->status == DaemonStatus::active)) continue;
-      v1::ManagedConnect connect;
-      connect.set_daemon_id(machine->daemon_id);
-      connect.set_user_id(machine->user_id);
-      connect.set_address(machine->node + ":" + std::to_string(kManagedPort));
-      (void)env_.bus->publish(subjects::kGatewayConnect, protocol::to_json(connect));
-    }
-  }
-}
 
 ToolPathSummary ToolPathWorkload::summary() const {
   ToolPathSummary s;

@@ -35,6 +35,7 @@ struct DaemonNodeConfig {
   double mcp_crash_share = 0;
 };
 
+// The control_plane role: services/control_plane/control_plane.h over the managed daemons.
 struct ControlPlaneConfig {
   Duration interval = seconds(2);  // how often it checks that managed daemons are connected
 };
