@@ -10,6 +10,10 @@
 namespace reliant::routing {
 namespace {
 
+// How many connected daemons the default cascade considers: the best one, and those it falls
+// back to when the gateways say the best is offline after all.
+constexpr std::size_t kConnectedCandidatesMax = 8;
+
 DaemonCandidate candidate_from(const DaemonRecord& d) {
   DaemonCandidate c;
   c.id = d.id;
@@ -27,8 +31,28 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
 
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
                                             DaemonChoice choice, DaemonRouter* online) {
-  Task<Result<std::vector<DaemonRecord>>> reading =
-      store.transact_for([user_id](SqlTransaction& tx) { return list_daemons(tx, user_id); });
+  // Most calls need a few rows, not the user's whole fleet: the session daemon's own row, or the
+  // best connected daemons (the (user_id, status) index finds them). Selectors, which may match
+  // any daemon, and the database fallback, when none is connected, read them all.
+  const bool no_selector = !choice.node && !choice.workflow;
+  std::optional<std::string> session;
+  if (no_selector && choice.session_daemon_id && !choice.session_daemon_id->empty()) {
+    session = choice.session_daemon_id;
+  }
+  const bool by_default = no_selector && !choice.session_daemon_id;
+  Task<Result<std::vector<DaemonRecord>>> reading = store.transact_for(
+      [user_id, session, by_default](SqlTransaction& tx) -> Result<std::vector<DaemonRecord>> {
+        if (session) {
+          auto row = find_daemon(tx, *session);
+          if (!row) return fail(row.error());
+          return *row ? std::vector<DaemonRecord>{std::move(**row)} : std::vector<DaemonRecord>{};
+        }
+        if (by_default) {
+          auto connected = list_connected_daemons(tx, user_id, kConnectedCandidatesMax);
+          if (!connected || !connected->empty()) return connected;
+        }
+        return list_daemons(tx, user_id);
+      });
   Result<std::vector<DaemonRecord>> rows = co_await reading;
   if (!rows) co_return fail(rows.error());
   Task<Result<DaemonDecision>> resolving =

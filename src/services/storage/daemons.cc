@@ -60,18 +60,40 @@ Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::s
   return std::optional<DaemonRecord>(std::move(*daemon));
 }
 
-Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id) {
-  auto rows = tx.query(std::string("SELECT ") + kColumns +
-                           " FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
-                       {user_id});
-  if (!rows) return fail(rows.error());
+namespace {
+
+Result<std::vector<DaemonRecord>> daemons_from(const SqlRows& rows) {
   std::vector<DaemonRecord> out;
-  for (const SqlRecord& r : records(*rows)) {
+  for (const SqlRecord& r : records(rows)) {
     auto daemon = daemon_from(r);
     if (!daemon) return fail(daemon.error());
     out.push_back(std::move(*daemon));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id) {
+  auto rows = tx.query(std::string("SELECT ") + kColumns +
+                           " FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
+                       {user_id});
+  if (!rows) return fail(rows.error());
+  return daemons_from(*rows);
+}
+
+Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
+                                                         const std::string& user_id,
+                                                         std::size_t limit) {
+  // The order of core/daemon_selection's `preferred` among connected daemons.
+  auto rows = tx.query(std::string("SELECT ") + kColumns +
+                           " FROM daemons WHERE user_id = $1 AND status IN ('active', 'idle') "
+                           "ORDER BY CASE WHEN type = 'local' THEN 0 ELSE 1 END, "
+                           "COALESCE(connected_at_ms, 0) DESC, id LIMIT " +
+                           std::to_string(limit),
+                       {user_id});
+  if (!rows) return fail(rows.error());
+  return daemons_from(*rows);
 }
 
 Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) {

@@ -42,6 +42,12 @@ struct DaemonRecord {
 Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::string& id);
 // A user's daemons, oldest first.
 Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id);
+// A user's connected (active or idle) daemons, best first as daemon selection prefers them —
+// local before cloud, then the most recently connected, then by id — at most `limit` of them:
+// an indexed read that does not grow with the user's fleet.
+Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
+                                                         const std::string& user_id,
+                                                         std::size_t limit);
 
 // A new connection of `daemon` (id, user, identity fields, gateway, connection and session ids,
 // connected_at, registration_seq): inserts it, or takes over the existing row. Fails with

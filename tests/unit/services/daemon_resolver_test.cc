@@ -92,5 +92,62 @@ TEST(DaemonResolver, WhenNoneAnswersTheRowsAreTrustedAndExplicitChoicesAreNotChe
   EXPECT_TRUE(h.router.asked.empty()) << "the chat's own daemon is the user's choice";
 }
 
+// The default cascade and a session daemon read only the rows they need (list_connected_daemons,
+// find_daemon), and choose as the full cascade over every row would: the best connected daemon
+// (local before cloud, then the latest connection), another user's daemon never.
+TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
+  Harness h;
+  auto seeded = h.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_user(tx, User{"u2", "u2@example.com", "u2", 0}); !ok) return ok;
+    for (int i = 0; i < 30; ++i) {
+      DaemonRecord daemon;
+      daemon.id = "fleet-" + std::to_string(i);
+      daemon.user_id = i == 7 ? "u2" : "u1";
+      daemon.type = i % 3 == 0 ? DaemonType::local : DaemonType::cloud;
+      daemon.connection_id = "c-" + daemon.id;
+      daemon.connected_at_ms = 100 + (i * 37) % 30;  // out of creation order
+      if (auto ok = record_daemon_connected(tx, daemon); !ok) return ok;
+      if (i % 4 == 1) {
+        auto set = record_daemon_status(tx, daemon.id, daemon.connection_id,
+                                        DaemonStatus::disconnected, 1);
+        if (!set) return fail(set.error());
+      }
+    }
+    return {};
+  });
+  ASSERT_TRUE(seeded.has_value()) << seeded.error().message;
+  // The cascade over every row, as before the indexed read.
+  std::vector<DaemonRecord> rows, connected;
+  auto read = h.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto all = list_daemons(tx, "u1");
+    if (!all) return fail(all.error());
+    rows = std::move(*all);
+    auto best = list_connected_daemons(tx, "u1", 8);
+    if (!best) return fail(best.error());
+    connected = std::move(*best);
+    return {};
+  });
+  ASSERT_TRUE(read.has_value());
+  auto full = h.run(resolve_daemon_among(rows, "u1", {}, nullptr));
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(h.resolve({}, false), full->daemon_id);
+  // Local, connected at 100 + 12 * 37 % 30 = 124: fleet-21 (127) is disconnected.
+  EXPECT_EQ(full->daemon_id, "fleet-12");
+
+  ASSERT_EQ(connected.size(), 8u);
+  EXPECT_EQ(connected.front().id, "fleet-12");
+  for (const auto& daemon : connected) {
+    EXPECT_EQ(daemon.user_id, "u1");
+    EXPECT_NE(daemon.status, DaemonStatus::disconnected);
+  }
+
+  DaemonChoice theirs;
+  theirs.session_daemon_id = "fleet-7";  // u2's
+  auto refused = h.run(resolve_daemon(h.store, "u1", theirs, nullptr));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::not_found);
+  EXPECT_EQ(refused.error().message, "session daemon \"fleet-7\" is not a daemon of user u1");
+}
+
 }  // namespace
 }  // namespace reliant::routing
