@@ -15,6 +15,7 @@ packages=(
   libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libre2-dev
   clang libclang-rt-14-dev
   chromium fonts-dejavu-core  # the web app's end-to-end tests (tests/e2e) drive Debian's chromium
+  iproute2 python3  # the chaos harness (tools/chaos): network namespaces, veth, its checkers
 )
 missing=()
 for p in "${packages[@]}"; do
