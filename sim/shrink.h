@@ -1,7 +1,9 @@
 // Shrinking: from a seed whose run breaks an invariant to the smallest scenario that still breaks
 // it. The seed's drawn faults become a scripted plan and fixed rates (the same run, now written
 // down); then faults, nodes and time are taken away one at a time, each kept out only if the
-// same invariant still fails under the same seed. `reliant-sim shrink` writes the result.
+// same invariant still fails under the same seed and no invariant fails that the seed did not
+// break to begin with (a run cut too short must not pass for the bug). `reliant-sim shrink`
+// writes the result.
 #pragma once
 
 #include <cstdint>
