@@ -42,22 +42,21 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
 
   const Range<Duration> window{Duration::zero(), scenario.heal_at - Duration(1)};
   auto any_node = [&] { return nodes[random.below(nodes.size())]; };
-  for (int i = draw(random, f.crashes); i > 0; --i) {
-    ScriptedFault fault;
-    fault.kind = ScriptedFault::Kind::crash;
-    fault.at = draw(random, window);
-    fault.node = any_node();
-    fault.length = draw(random, f.restart_after);
-    mix.events.push_back(fault);
-  }
-  for (int i = draw(random, f.pauses); i > 0; --i) {
-    ScriptedFault fault;
-    fault.kind = ScriptedFault::Kind::pause;
-    fault.at = draw(random, window);
-    fault.node = any_node();
-    fault.length = draw(random, f.pause_length);
-    mix.events.push_back(fault);
-  }
+  // `count` events of `kind`, each drawn as: when, on which node (if it names one), how long (if
+  // it lasts). The order of the draws is part of every seed's meaning: keep it.
+  auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count,
+                   const Range<Duration>* length, bool on_a_node) {
+    for (int i = draw(random, count); i > 0; --i) {
+      ScriptedFault fault;
+      fault.kind = kind;
+      fault.at = draw(random, window);
+      if (on_a_node) fault.node = any_node();
+      if (length != nullptr) fault.length = draw(random, *length);
+      mix.events.push_back(fault);
+    }
+  };
+  timed(ScriptedFault::Kind::crash, f.crashes, &f.restart_after, true);
+  timed(ScriptedFault::Kind::pause, f.pauses, &f.pause_length, true);
   for (int i = nodes.size() < 2 ? 0 : draw(random, f.partitions); i > 0; --i) {
     ScriptedFault fault;
     fault.kind = ScriptedFault::Kind::partition;
@@ -71,18 +70,8 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
     fault.length = draw(random, f.partition_length);
     mix.events.push_back(fault);
   }
-  for (int i = draw(random, f.stream_resets); i > 0; --i) {
-    ScriptedFault fault;
-    fault.kind = ScriptedFault::Kind::reset_stream;
-    fault.at = draw(random, window);
-    mix.events.push_back(fault);
-  }
-  for (int i = draw(random, f.half_open); i > 0; --i) {
-    ScriptedFault fault;
-    fault.kind = ScriptedFault::Kind::half_open_stream;
-    fault.at = draw(random, window);
-    mix.events.push_back(fault);
-  }
+  timed(ScriptedFault::Kind::reset_stream, f.stream_resets, nullptr, false);
+  timed(ScriptedFault::Kind::half_open_stream, f.half_open, nullptr, false);
   // Drawn last, so that adding them changed no scenario without a database.
   if (scenario.has_database()) {
     mix.store.fail_before_commit = draw(random, f.store_fail_before_commit);
@@ -90,32 +79,19 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
     mix.store.slow = draw(random, f.store_slow);
     mix.store.slow_min = f.store_slow_delay.min;
     mix.store.slow_max = f.store_slow_delay.max;
-    for (int i = draw(random, f.store_outages); i > 0; --i) {
-      ScriptedFault fault;
-      fault.kind = ScriptedFault::Kind::store_outage;
-      fault.at = draw(random, window);
-      fault.length = draw(random, f.store_outage_length);
-      mix.events.push_back(fault);
-    }
+    timed(ScriptedFault::Kind::store_outage, f.store_outages, &f.store_outage_length, false);
   }
   // The later fault classes, each drawn only where the scenario declares it, so that seeds of
   // scenarios without them keep their faults.
-  auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count,
-                   const Range<Duration>& length, bool on_a_node) {
-    if (count.max <= 0) return;
-    for (int i = draw(random, count); i > 0; --i) {
-      ScriptedFault fault;
-      fault.kind = kind;
-      fault.at = draw(random, window);
-      if (on_a_node) fault.node = any_node();
-      fault.length = draw(random, length);
-      mix.events.push_back(fault);
-    }
-  };
-  timed(ScriptedFault::Kind::clock_jump, f.clock_jumps, f.clock_jump_length, true);
-  timed(ScriptedFault::Kind::bus_outage, f.bus_outages, f.bus_outage_length, false);
-  if (scenario.has_database()) {
-    timed(ScriptedFault::Kind::store_partition, f.store_partitions, f.store_partition_length, true);
+  if (f.clock_jumps.max > 0) {
+    timed(ScriptedFault::Kind::clock_jump, f.clock_jumps, &f.clock_jump_length, true);
+  }
+  if (f.bus_outages.max > 0) {
+    timed(ScriptedFault::Kind::bus_outage, f.bus_outages, &f.bus_outage_length, false);
+  }
+  if (scenario.has_database() && f.store_partitions.max > 0) {
+    timed(ScriptedFault::Kind::store_partition, f.store_partitions, &f.store_partition_length,
+          true);
   }
   if (scenario.has_role("chat_worker")) {
     if (f.llm_error.max > 0) mix.llm.error = draw(random, f.llm_error);

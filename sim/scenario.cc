@@ -727,12 +727,13 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
       return fail(r.error(n, p, "a drift is seconds gained per second, within (-0.5, 0.5)"));
     return rate;
   };
-  // Each section: its probabilities, counts and lengths, by key.
+  // Each section: its probabilities, counts and lengths, by key, and keys read on their own.
   struct Section {
     const char* name;
     std::vector<std::pair<const char*, Range<double>*>> rates;
     std::vector<std::pair<const char*, Range<int>*>> counts;
     std::vector<std::pair<const char*, Range<Duration>*>> lengths;
+    std::vector<const char*> others = {};
   };
   const Section sections[] = {
       {"bus",
@@ -753,7 +754,8 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
        {{"error", &f.llm_error}, {"slow", &f.llm_slow}, {"malformed", &f.llm_malformed}},
        {},
        {{"slow_delay", &f.llm_slow_delay}}},
-      {"clock", {}, {{"jumps", &f.clock_jumps}}, {{"jump_length", &f.clock_jump_length}}},
+      {"clock", {}, {{"jumps", &f.clock_jumps}}, {{"jump_length", &f.clock_jump_length}},
+       {"drift"}},
       {"host", {{"hang", &f.host_hang}, {"disk_full", &f.host_disk_full}}, {}, {}},
       {"store",
        {{"fail_before_commit", &f.store_fail_before_commit},
@@ -768,11 +770,10 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
     const YAML::Node map = node[section.name];
     if (!map) continue;
     const std::string path = std::string("faults.") + section.name;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys(section.others.begin(), section.others.end());
     for (const auto& field : section.rates) keys.emplace_back(field.first);
     for (const auto& field : section.counts) keys.emplace_back(field.first);
     for (const auto& field : section.lengths) keys.emplace_back(field.first);
-    if (path == "faults.clock") keys.insert(keys.begin(), "drift");
     if (auto ok = r.expect_map(map, path, keys); !ok) return ok;
     for (const auto& [key, target] : section.rates) {
       if (!map[key]) continue;

@@ -44,21 +44,24 @@ Task<Result<llm::Response>> SimLlm::complete(llm::Request request, llm::TextSink
     co_await sleep(executor_, random.between(milliseconds(50), seconds(2)));
     co_return fail(ErrorCode::unavailable, "the model is overloaded (simulated 529)");
   }
-  const Duration delay =
-      random.chance(faults.slow) ? (++stats.slow, random.between(faults.slow_min, faults.slow_max))
-                                 : Duration::zero();
+  Duration delay = Duration::zero();
+  if (random.chance(faults.slow)) {
+    ++stats.slow;
+    delay = random.between(faults.slow_min, faults.slow_max);
+  }
   const bool malform = random.chance(faults.malformed);
   const std::uint64_t which = random.next();
 
-  llm::Response response = agent::scripted_reply(without_made_up_calls(request));
-  // The text streams in deltas; a slow stream spreads its delay over them.
+  // The scripted model's answer and its deltas (split where it splits them, between words);
+  // a slow stream spreads its delay over them.
   std::vector<std::string> deltas;
-  for (const auto& block : response.content) {
-    if (block.kind != llm::Block::Kind::text) continue;
-    for (std::size_t start = 0; start < block.text.size(); start += 24) {
-      deltas.push_back(block.text.substr(start, 24));
-    }
-  }
+  agent::ScriptedLlm scripted;
+  Task<Result<llm::Response>> answering = scripted.complete(
+      without_made_up_calls(request),
+      [&deltas](std::string_view delta) { deltas.emplace_back(delta); });
+  Result<llm::Response> answered = co_await answering;
+  if (!answered) co_return answered;
+  llm::Response response = std::move(*answered);
   const Duration pause = deltas.empty() ? delay : delay / static_cast<long>(deltas.size());
   if (deltas.empty() && delay > Duration::zero()) co_await sleep(executor_, delay);
   for (const auto& delta : deltas) {

@@ -13,59 +13,39 @@
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
-#include "sim/sim_bus.h"
-#include "sim/sim_store.h"
-#include "virtual_time.h"
+#include "sim/one_node.h"
 
 namespace reliant::control_plane {
 namespace {
 
 namespace sim = reliant::sim;
-using testing_support::run_in_virtual_time;
 
-struct Fixture {
-  sim::World world{7};
-  sim::Network network{milliseconds(1), milliseconds(2)};
-  sim::SimBroker broker{world, network};
-  sim::SimDatabase database{world, network};
-  sim::NodeId node = world.add_node("control-plane");
-  sim::NodeId gateway_node = world.add_node("gateway");
-  sim::SimExecutor executor{world, node};
-  sim::SimExecutor gateway_executor{world, gateway_node};
-  sim::SimBus bus{broker, executor};
-  sim::SimBus gateway_bus{broker, gateway_executor};
-  sim::SimStore store{database, executor};
-  Random random{1};
-  Env env{executor, random, &bus, nullptr, &store, nullptr};
-  Scope scope{executor};
-  std::multiset<std::string> dials;  // daemon@address, as the gateway heard them
+// One node for the control plane, its store and its bus; the test listens on the same bus as
+// the gateways would.
+struct Fixture : sim::OneNode {
+  std::multiset<std::string> dials;  // daemon@address, as a gateway would hear them
   SubscriptionPtr listening;
 
-  Fixture() {
-    EXPECT_TRUE(run_in_virtual_time(world, scope, migrate_up(store, executor.now())).has_value());
-    auto seeded = run_in_virtual_time(
-        world, scope, store.transact_for([](SqlTransaction& tx) -> Result<void> {
-          if (auto ok = insert_user(tx, User{"user-1", "ada@example.com", "ada", 0}); !ok) {
-            return ok;
-          }
-          for (const char* id : {"active-1", "gone-1"}) {
-            DaemonRecord daemon;
-            daemon.id = id;
-            daemon.user_id = "user-1";
-            daemon.connection_id = std::string("c-") + id;
-            daemon.connected_at_ms = 1;
-            if (auto ok = record_daemon_connected(tx, daemon); !ok) return ok;
-            auto set = record_daemon_status(tx, id, daemon.connection_id,
-                                            std::string(id) == "active-1"
-                                                ? DaemonStatus::active
-                                                : DaemonStatus::disconnected,
-                                            1);
-            if (!set) return fail(set.error());
-          }
-          return {};
-        }));
+  Fixture() : OneNode(7, 1, "control-plane") {
+    EXPECT_TRUE(run(migrate_up(store, executor.now())).has_value());
+    auto seeded = run(store.transact_for([](SqlTransaction& tx) -> Result<void> {
+      if (auto ok = insert_user(tx, User{"user-1", "ada@example.com", "ada", 0}); !ok) return ok;
+      for (const char* id : {"active-1", "gone-1"}) {
+        DaemonRecord daemon;
+        daemon.id = id;
+        daemon.user_id = "user-1";
+        daemon.connection_id = std::string("c-") + id;
+        daemon.connected_at_ms = 1;
+        if (auto ok = record_daemon_connected(tx, daemon); !ok) return ok;
+        const DaemonStatus status =
+            std::string(id) == "active-1" ? DaemonStatus::active : DaemonStatus::disconnected;
+        auto set = record_daemon_status(tx, id, daemon.connection_id, status, 1);
+        if (!set) return fail(set.error());
+      }
+      return {};
+    }));
     EXPECT_TRUE(seeded.has_value()) << seeded.error().describe();
-    auto subscribed = gateway_bus.subscribe(subjects::kGatewayConnect, [this](const BusMessage& m) {
+    auto subscribed = bus.subscribe(subjects::kGatewayConnect, [this](const BusMessage& m) {
       auto connect = protocol::from_json<daemon::v1::ManagedConnect>(m.data);
       ASSERT_TRUE(connect.has_value());
       EXPECT_EQ(connect->user_id(), "user-1");
