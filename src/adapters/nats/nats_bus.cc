@@ -150,13 +150,15 @@ struct NatsSocket : std::enable_shared_from_this<NatsSocket> {
       if (!e) ((*self).*turn)();
     });
   }
-  // Writes what nats.c holds; from any thread.
+  // Writes what nats.c holds; from any thread. The check is under the lock: nats.c withdraws its
+  // write interest once it has written everything, and given an empty buffer it sends zero bytes,
+  // takes the 0 for a closed connection and reconnects, losing what was in flight. Checked before
+  // the lock, a publish on the executor and the flush helper's write could both see the interest
+  // and the second write nothing (the bus contract lost replies so under ThreadSanitizer in CI).
   void write_now() {
+    std::lock_guard lock(io);
     if (!write_wanted.load()) return;
-    if (natsConnection* nc = connection.load()) {
-      std::lock_guard lock(io);
-      natsConnection_ProcessWriteEvent(nc);
-    }
+    if (natsConnection* nc = connection.load()) natsConnection_ProcessWriteEvent(nc);
   }
   void write_turn() {
     write_posted = false;
@@ -511,24 +513,29 @@ std::int64_t NatsBus::undelivered() const {
   return count;
 }
 
-std::optional<std::uint64_t> NatsBus::count_received(natsStatistics* stats) const {
-  std::uint64_t count = 0;
+std::optional<NatsBus::MessageCounts> NatsBus::count_messages(natsStatistics* stats) const {
+  MessageCounts counts;
   std::lock_guard io(socket_->io);
   if (natsConnection_GetStats(connection_, stats) != NATS_OK ||
-      natsStatistics_GetCounts(stats, &count, nullptr, nullptr, nullptr, nullptr) != NATS_OK) {
+      natsStatistics_GetCounts(stats, &counts.received, nullptr, &counts.sent, nullptr,
+                               &counts.reconnects) != NATS_OK) {
     return std::nullopt;
   }
-  return count;
+  return counts;
 }
 
-std::uint64_t NatsBus::received() const {
+NatsBus::MessageCounts NatsBus::counts_now() const {
   // A statistics object of its own: `stats_` is the executor's, and this runs on any thread.
   natsStatistics* stats = nullptr;
-  if (natsStatistics_Create(&stats) != NATS_OK) return 0;
-  const std::uint64_t count = count_received(stats).value_or(0);
+  if (natsStatistics_Create(&stats) != NATS_OK) return {};
+  const MessageCounts counts = count_messages(stats).value_or(MessageCounts{});
   natsStatistics_Destroy(stats);
-  return count;
+  return counts;
 }
+
+std::uint64_t NatsBus::received() const { return counts_now().received; }
+std::uint64_t NatsBus::sent() const { return counts_now().sent; }
+std::uint64_t NatsBus::reconnects() const { return counts_now().reconnects; }
 
 void NatsBus::deliver() {
   // A read that brought no message (a PONG, a PING, part of a frame) costs nothing. Otherwise the
@@ -536,9 +543,9 @@ void NatsBus::deliver() {
   // received since the last time; nats.c's synchronous subscriptions say which of them hold
   // messages only when asked, one by one. (A message that never reaches a queue — its
   // subscription just went — makes that one scan complete, which then brings the counts level.)
-  const std::optional<std::uint64_t> received = count_received(stats_);
-  if (received && *received <= taken_) return;
-  const std::uint64_t wanted = received ? *received - taken_ : UINT64_MAX;
+  const std::optional<MessageCounts> counts = count_messages(stats_);
+  if (counts && counts->received <= taken_) return;
+  const std::uint64_t wanted = counts ? counts->received - taken_ : UINT64_MAX;
   // Everything first, then the handlers: a handler may subscribe, unsubscribe or destroy the bus.
   std::vector<std::pair<std::weak_ptr<BusHandler>, BusMessage>> batch;
   {
@@ -571,7 +578,7 @@ void NatsBus::deliver() {
     }
   }
   taken_ += batch.size();
-  if (received && batch.size() < wanted) taken_ = std::max(taken_, *received);  // never queued
+  if (counts && batch.size() < wanted) taken_ = std::max(taken_, counts->received);  // never queued
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }
