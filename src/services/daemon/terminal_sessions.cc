@@ -7,24 +7,12 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "services/daemon/instance_tag.h"
 
 namespace reliant::daemon {
 namespace {
 
 constexpr std::string_view kIdPrefix = "term_";
-
-// The part of every id that names this set of terminals: when they were made, in base 36. A
-// daemon that restarted hands out other ids, so a client holding an id from before is told the
-// terminal is gone instead of being attached to a newer one that happens to have its number.
-std::string instance_of(Instant now) {
-  std::uint64_t ms = static_cast<std::uint64_t>(std::max<std::int64_t>(to_ms(now), 0));
-  std::string out;
-  do {
-    out.insert(out.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[ms % 36]);
-    ms /= 36;
-  } while (ms != 0);
-  return out;
-}
 
 // The number of `id` when it is one of ours (`prefix` is "term_<instance>_").
 std::optional<std::uint64_t> number_of(const std::string& id, const std::string& prefix) {
@@ -50,7 +38,7 @@ TerminalSessions::TerminalSessions(Executor& executor, Host& host, std::string w
       working_dir_(std::move(working_dir)),
       limits_(limits),
       shell_(shell.empty() ? "exec \"${SHELL:-/bin/sh}\" -l" : std::move(shell)),
-      id_prefix_(std::string(kIdPrefix) + instance_of(executor.now()) + "_") {
+      id_prefix_(std::string(kIdPrefix) + instance_tag(executor.now()) + "_") {
   RELIANT_ASSERT(limits_.sessions_max > 0 && limits_.scrollback_bytes > 0);
   RELIANT_ASSERT(limits_.read_bytes_max > 0 && limits_.readers_max > 0);
 }

@@ -606,17 +606,18 @@ TEST(PosixHost, TheDaemonToolsRunOnIt) {
 
   r = call("bash", {{"command", "echo $$; echo up; sleep 30"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error) << r.content;
+  const std::string id = r.metadata.at("id");
   std::string seen;
   ASSERT_TRUE(m.run_until(
       [&] {
-        seen += background.read("bash_1")->output;
+        seen += background.read(id)->output;
         return seen.find("up\n") != std::string::npos;
       },
       seconds(10)));
   const auto pids = pids_in(seen);
   ASSERT_EQ(pids.size(), 1u);
-  r = call("bash_kill", {{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "killed bash_1");
+  r = call("bash_kill", {{"id", id}});
+  EXPECT_EQ(r.content, "killed " + id);
   EXPECT_TRUE(m.run_until([&] { return ::kill(pids[0], 0) != 0; }, seconds(5)))
       << "killed and reaped";
 }

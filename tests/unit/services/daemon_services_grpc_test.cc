@@ -6,6 +6,7 @@
 // over the bidirectional StreamTerminal, then attached again from an offset; MCP servers listed.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <filesystem>
@@ -30,6 +31,9 @@
 
 namespace reliant::api {
 namespace {
+
+using Json = nlohmann::json;
+
 
 namespace fs = std::filesystem;
 using Files = v1::FileSystemService::Stub;
@@ -244,10 +248,11 @@ TEST(DaemonServicesGrpc, ABackgroundProcessStreamsItsOutputToTheEndAndIsKilled) 
       R"({"command":"for i in 1 2 3; do echo line $i; sleep 0.2; done","run_in_background":true})";
   auto started = s.run(s.router->send_tool_request_sync(call));
   ASSERT_TRUE(started.has_value() && !started->is_error());
+  const std::string first = Json::parse(started->metadata_json()).at("id");
 
   v1::StreamProcessOutputRequest request;
   request.set_daemon_id("daemon-1");
-  request.set_process_id("bash_1");
+  request.set_process_id(first);
   auto [status, text, events, ended] = s.call([&] {
     auto stub = v1::BackgroundService::NewStub(s.channel());
     grpc::ClientContext context;
@@ -271,9 +276,10 @@ TEST(DaemonServicesGrpc, ABackgroundProcessStreamsItsOutputToTheEndAndIsKilled) 
 
   call.request_id = "bg-2";
   call.input_json = R"({"command":"sleep 30","run_in_background":true})";
-  ASSERT_TRUE(s.run(s.router->send_tool_request_sync(call)).has_value());
+  auto second = s.run(s.router->send_tool_request_sync(call));
+  ASSERT_TRUE(second.has_value() && !second->is_error());
   v1::KillProcessRequest kill;
-  kill.set_process_id("bash_2");
+  kill.set_process_id(Json::parse(second->metadata_json()).at("id"));
   auto [killed, answer] = s.rpc(&Background::KillProcess, kill, s.alice);
   ASSERT_TRUE(killed.ok()) << killed.error_message();
   EXPECT_TRUE(answer.killed());
@@ -285,7 +291,7 @@ TEST(DaemonServicesGrpc, ABackgroundProcessStreamsItsOutputToTheEndAndIsKilled) 
   kill.set_process_id("bash_9");
   EXPECT_EQ(s.rpc(&Background::KillProcess, kill, s.alice).first.error_code(),
             grpc::StatusCode::NOT_FOUND);
-  kill.set_process_id("bash_1");
+  kill.set_process_id(first);
   EXPECT_EQ(s.rpc(&Background::KillProcess, kill, s.bob).first.error_code(),
             grpc::StatusCode::NOT_FOUND);
 }

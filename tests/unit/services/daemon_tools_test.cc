@@ -8,6 +8,7 @@
 #include <string>
 
 #include "runtime/scope.h"
+#include "services/daemon/instance_tag.h"
 #include "services/daemon/tools/background_processes.h"
 #include "services/daemon/tools/tool.h"
 #include "services/daemon/tools/tool_support.h"
@@ -43,11 +44,16 @@ struct Daemon {
   sim::NodeId node = world.add_node("daemon");
   sim::SimExecutor executor{world, node};
   sim::SimHost host;
+  Instant started = executor.now();
   BackgroundProcesses background{executor, host, /*buffer_limit_bytes=*/1024,
                                  /*max_processes=*/4};
   ToolContext ctx{executor, host, "/work", /*output_limit_bytes=*/4096, background};
   ToolSet tools = make_builtin_tools();
   Scope scope{executor};  // last: its tasks die before everything they use
+
+  // The id of the n-th background process: "bash_<instance>_<n>", the instance being when the
+  // processes' registry began (so no id outlives a restart of the daemon).
+  std::string bash(int n) const { return "bash_" + instance_tag(started) + "_" + std::to_string(n); }
 
   // Runs one call with raw JSON text to completion in virtual time.
   ToolResult call_raw(std::string name, std::string input) {
@@ -338,8 +344,8 @@ TEST(Bash, WorkingDirRunsTheCommandElsewhereInTheWorkspace) {
              Json{{"command", "pwd"}, {"working_dir", "sub/deeper"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error) << r.content;
   d.advance(seconds(1));
-  EXPECT_EQ(d.call("bash_output", Json{{"id", "bash_1"}}).content,
-            "/work/sub/deeper\n[bash_1: exited with code 0]");
+  EXPECT_EQ(d.call("bash_output", Json{{"id", d.bash(1)}}).content,
+            "/work/sub/deeper\n[" + d.bash(1) + ": exited with code 0]");
 }
 
 TEST(Bash, WorkingDirIsRefusedOutsideTheWorkspaceOrWhenNotADirectory) {
@@ -385,43 +391,43 @@ TEST(Background, StartReadListKill) {
       "bash",
       Json{{"command", "npm run dev"}, {"run_in_background", true}, {"description", "dev server"}});
   ASSERT_FALSE(r.is_error) << r.content;
-  EXPECT_EQ(r.metadata.at("id"), "bash_1");
-  EXPECT_TRUE(contains(r.content, "started background process bash_1")) << r.content;
+  EXPECT_EQ(r.metadata.at("id"), d.bash(1));
+  EXPECT_TRUE(contains(r.content, "started background process " + d.bash(1))) << r.content;
 
   d.advance(seconds(2));
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
   EXPECT_FALSE(r.is_error);
-  EXPECT_EQ(r.content, "starting\nready\n[bash_1: running]");
+  EXPECT_EQ(r.content, "starting\nready\n[" + d.bash(1) + ": running]");
   EXPECT_EQ(r.metadata.at("running"), true);
 
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "(no new output)\n[bash_1: running]");
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, "(no new output)\n[" + d.bash(1) + ": running]");
 
   d.advance(seconds(10));
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "request 1\n[bash_1: running]");
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, "request 1\n[" + d.bash(1) + ": running]");
 
   r = d.call_raw("bash_list", "{}");
-  EXPECT_EQ(r.content, "bash_1  running  npm run dev  (dev server)");
+  EXPECT_EQ(r.content, d.bash(1) + "  running  npm run dev  (dev server)");
   EXPECT_EQ(r.metadata.at("processes").size(), 1u);
 
-  r = d.call("bash_kill", Json{{"id", "bash_1"}});
+  r = d.call("bash_kill", Json{{"id", d.bash(1)}});
   EXPECT_FALSE(r.is_error);
-  EXPECT_EQ(r.content, "killed bash_1");
+  EXPECT_EQ(r.content, "killed " + d.bash(1));
   EXPECT_EQ(d.host.stats().runs_killed, 1u);
   EXPECT_EQ(d.host.running(), 0u);
   EXPECT_EQ(d.background.running(), 0u);
 
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "(no new output)\n[bash_1: killed]");
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, "(no new output)\n[" + d.bash(1) + ": killed]");
   EXPECT_EQ(r.metadata.at("killed"), true);
 
-  r = d.call("bash_kill", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "bash_1 had already ended: killed");
+  r = d.call("bash_kill", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, d.bash(1) + " had already ended: killed");
 
   d.advance(seconds(200));
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "(no new output)\n[bash_1: killed]") << "nothing after the kill";
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, "(no new output)\n[" + d.bash(1) + ": killed]") << "nothing after the kill";
 }
 
 TEST(Background, AProcessThatEndsByItselfReportsItsExitCode) {
@@ -430,12 +436,12 @@ TEST(Background, AProcessThatEndsByItselfReportsItsExitCode) {
       "bash", Json{{"command", "sleep 1 && echo done && false"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error);
   d.advance(seconds(2));
-  r = d.call("bash_output", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "done\n[bash_1: exited with code 1]");
+  r = d.call("bash_output", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, "done\n[" + d.bash(1) + ": exited with code 1]");
   EXPECT_EQ(r.metadata.at("exit_code"), 1);
   EXPECT_EQ(r.metadata.at("running"), false);
-  r = d.call("bash_kill", Json{{"id", "bash_1"}});
-  EXPECT_EQ(r.content, "bash_1 had already ended: exited with code 1");
+  r = d.call("bash_kill", Json{{"id", d.bash(1)}});
+  EXPECT_EQ(r.content, d.bash(1) + " had already ended: exited with code 1");
   EXPECT_EQ(d.host.stats().runs_killed, 0u);
 }
 
@@ -444,26 +450,51 @@ TEST(Background, UnreadOutputIsBoundedAndTheLossReported) {
   d.host.on_command("chatty", sim::SimCommandScript::reply(std::string(3000, 'x'), 0, seconds(60)));
   ASSERT_FALSE(d.call("bash", Json{{"command", "chatty"}, {"run_in_background", true}}).is_error);
   d.advance(seconds(1));
-  const ToolResult r = d.call("bash_output", Json{{"id", "bash_1"}});
+  const ToolResult r = d.call("bash_output", Json{{"id", d.bash(1)}});
   EXPECT_EQ(r.content,
             "[1976 earlier bytes were dropped: only the newest output is kept between "
             "reads]\n" +
-                std::string(1024, 'x') + "\n[bash_1: running]");
+                std::string(1024, 'x') + "\n[" + d.bash(1) + ": running]");
   EXPECT_EQ(r.metadata.at("dropped_bytes"), 1976);
   EXPECT_EQ(r.metadata.at("output_bytes"), 3000);
 }
 
 TEST(Background, UnknownIdsAreNotFound) {
   Daemon d;
-  ToolResult r = d.call("bash_output", Json{{"id", "bash_9"}});
+  ToolResult r = d.call("bash_output", Json{{"id", d.bash(9)}});
   EXPECT_EQ(r.error_code, "not_found");
-  EXPECT_EQ(r.content, "no background process \"bash_9\"");
-  r = d.call("bash_kill", Json{{"id", "bash_9"}});
+  EXPECT_EQ(r.content, "no background process \"" + d.bash(9) +
+                           "\" (forgotten, never started, or started before the daemon restarted)");
+  r = d.call("bash_kill", Json{{"id", d.bash(9)}});
   EXPECT_EQ(r.error_code, "not_found");
   r = d.call_raw("bash_output", "{}");
   EXPECT_EQ(r.error_code, "invalid_input");
   r = d.call_raw("bash_list", "{}");
   EXPECT_EQ(r.content, "(no background processes)");
+}
+
+// A daemon that restarts begins a new registry: an id handed out before names no process of the
+// new one (a model's bash_kill of an old id must not kill whatever now has its number).
+TEST(Background, AnIdFromBeforeARestartNamesNoNewerProcess) {
+  Daemon d;
+  d.host.on_command("npm run dev", server_script());
+  ToolResult r = d.call("bash", Json{{"command", "npm run dev"}, {"run_in_background", true}});
+  ASSERT_FALSE(r.is_error) << r.content;
+  const std::string before = r.metadata.at("id");
+  d.advance(seconds(5));
+
+  BackgroundProcesses restarted{d.executor, d.host, /*buffer_limit_bytes=*/1024,
+                                /*max_processes=*/4};
+  ProcessSpec spec;
+  spec.command = "npm run dev";
+  auto after = restarted.start(std::move(spec), "dev server");
+  ASSERT_TRUE(after.has_value()) << after.error().describe();
+  EXPECT_NE(*after, before);
+  EXPECT_TRUE(after->starts_with("bash_") && after->ends_with("_1")) << *after;
+  const auto old = restarted.kill(before);
+  ASSERT_FALSE(old.has_value());
+  EXPECT_EQ(old.error().code, ErrorCode::not_found);
+  EXPECT_EQ(restarted.running(), 1u) << "the newer process still runs";
 }
 
 TEST(Background, AtMostMaxProcessesRunAndEndedOnesMakeRoom) {
@@ -482,8 +513,8 @@ TEST(Background, AtMostMaxProcessesRunAndEndedOnesMakeRoom) {
   d.advance(seconds(10));  // bash_1 (sleep 10) has ended: it is forgotten to make room
   r = d.call("bash", Json{{"command", "sleep 5"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error) << r.content;
-  EXPECT_EQ(r.metadata.at("id"), "bash_5");
-  EXPECT_EQ(d.call("bash_output", Json{{"id", "bash_1"}}).error_code, "not_found");
+  EXPECT_EQ(r.metadata.at("id"), d.bash(5));
+  EXPECT_EQ(d.call("bash_output", Json{{"id", d.bash(1)}}).error_code, "not_found");
   EXPECT_EQ(d.background.list().size(), 4u);
 }
 
@@ -506,9 +537,9 @@ TEST(Background, AStartFailureIsReported) {
   const ToolResult r = d.call("bash", Json{{"command", "ls"}, {"run_in_background", true}});
   ASSERT_FALSE(r.is_error);
   d.advance(seconds(1));
-  const ToolResult out = d.call("bash_output", Json{{"id", "bash_1"}});
+  const ToolResult out = d.call("bash_output", Json{{"id", d.bash(1)}});
   EXPECT_EQ(out.content,
-            "(no new output)\n[bash_1: failed to start: not_found: working directory /nowhere "
+            "(no new output)\n[" + d.bash(1) + ": failed to start: not_found: working directory /nowhere "
             "does not exist]");
 }
 

@@ -5,8 +5,18 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "services/daemon/instance_tag.h"
 
 namespace reliant::daemon {
+namespace {
+
+Error unknown(std::string_view id) {
+  return {ErrorCode::not_found, "no background process \"" + std::string(id) +
+                                    "\" (forgotten, never started, or started before the daemon "
+                                    "restarted)"};
+}
+
+}  // namespace
 
 std::string BackgroundStatus::describe() const {
   if (running) return "running";
@@ -22,7 +32,8 @@ BackgroundProcesses::BackgroundProcesses(Executor& executor, Host& host,
     : executor_(executor),
       host_(host),
       buffer_limit_bytes_(buffer_limit_bytes),
-      max_processes_(max_processes) {
+      max_processes_(max_processes),
+      id_prefix_("bash_" + instance_tag(executor.now()) + "_") {
   RELIANT_ASSERT(buffer_limit_bytes_ > 0);
   RELIANT_ASSERT(max_processes_ > 0);
 }
@@ -42,7 +53,7 @@ Result<std::string> BackgroundProcesses::start(ProcessSpec spec, std::string des
   const std::uint64_t number = next_id_++;
   auto process = std::make_unique<Process>(executor_, buffer_limit_bytes_);
   Process* raw = process.get();
-  raw->status.id = "bash_" + std::to_string(number);
+  raw->status.id = id_prefix_ + std::to_string(number);
   raw->status.command = spec.command;
   raw->status.description = std::move(description);
   raw->status.running = true;
@@ -98,7 +109,7 @@ BackgroundProcesses::Process* BackgroundProcesses::find(std::string_view id) {
 Result<BackgroundOutput> BackgroundProcesses::read(std::string_view id) {
   Process* process = find(id);
   if (process == nullptr) {
-    return fail(ErrorCode::not_found, "no background process \"" + std::string(id) + "\"");
+    return fail(unknown(id));
   }
   trim(*process);
   BackgroundOutput out;
@@ -112,7 +123,7 @@ Result<BackgroundOutput> BackgroundProcesses::read(std::string_view id) {
 Result<BackgroundStatus> BackgroundProcesses::kill(std::string_view id) {
   Process* process = find(id);
   if (process == nullptr) {
-    return fail(ErrorCode::not_found, "no background process \"" + std::string(id) + "\"");
+    return fail(unknown(id));
   }
   if (process->status.running) {
     // Destroying the scope destroys the task awaiting Host::run: the host kills the group.
@@ -129,7 +140,7 @@ Task<Result<BackgroundPage>> BackgroundProcesses::follow(std::string id, std::ui
                                                          Duration wait) {
   Process* process = find(id);
   if (process == nullptr) {
-    co_return fail(ErrorCode::not_found, "no background process \"" + id + "\"");
+    co_return fail(unknown(id));
   }
   if (offset >= process->followed.end() && process->status.running && wait > Duration::zero()) {
     Result<OutputLog::Wait> waiting = process->followed.next_output();
@@ -142,7 +153,7 @@ Task<Result<BackgroundPage>> BackgroundProcesses::follow(std::string id, std::ui
     if (!*alive) co_return fail(ErrorCode::closed, "the daemon's background processes are gone");
     process = find(id);  // forgotten meanwhile?
     if (process == nullptr) {
-      co_return fail(ErrorCode::not_found, "no background process \"" + id + "\"");
+      co_return fail(unknown(id));
     }
   }
   co_return BackgroundPage{process->followed.page(offset, kPageBytesMax), process->status};

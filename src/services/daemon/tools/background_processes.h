@@ -22,7 +22,7 @@
 namespace reliant::daemon {
 
 struct BackgroundStatus {
-  std::string id;  // "bash_1", "bash_2", ... in start order
+  std::string id;  // "bash_<instance>_1", "bash_<instance>_2", ... in start order (instance_tag.h)
   std::string command;
   std::string description;
   bool running = false;
@@ -105,6 +105,7 @@ class BackgroundProcesses {
   Host& host_;
   std::size_t buffer_limit_bytes_;
   std::size_t max_processes_;
+  std::string id_prefix_;  // "bash_<instance>_": no id outlives a restart to name another process
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Process>> processes_;  // by start order
   // False once destroyed: a follow still waiting then wakes to an error, touching nothing.

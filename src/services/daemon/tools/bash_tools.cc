@@ -80,7 +80,7 @@ Json id_schema() {
   return {
       {"type", "object"},
       {"properties",
-       {{"id", {{"type", "string"}, {"description", "The id bash returned, e.g. \"bash_1\"."}}}}},
+       {{"id", {{"type", "string"}, {"description", "The id bash returned, e.g. \"bash_mi2k3f0a_1\"."}}}}},
       {"required", {"id"}},
       {"additionalProperties", false}};
 }
