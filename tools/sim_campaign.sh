@@ -21,15 +21,15 @@ failed=0
 started=$(date +%s)
 for scenario in "${scenarios[@]}"; do
   name=$(basename "$scenario" .yaml)
-  t0=$(date +%s.%N)
+  t0=$(date +%s%N)
   if "$sim" sweep "$scenario" --seeds "1..$seeds" --jobs "$(nproc)" --coverage >"$out/$name.txt" 2>&1; then
     verdict=passed
   else
     verdict=FAILED
     failed=1
   fi
-  t1=$(date +%s.%N)
-  printf '%-34s %s  %6.1f s\n' "$name" "$verdict" "$(echo "$t1 - $t0" | bc)"
+  elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+  printf '%-34s %s  %4d.%d s\n' "$name" "$verdict" $((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 100))
 done
 echo "sim_campaign: ${#scenarios[@]} scenarios x $seeds seeds in $(($(date +%s) - started)) s; outputs in $out/"
 exit $failed

@@ -54,7 +54,7 @@ echo "chaos: seed $seed (rerun the same choices with --seed $seed); scenarios: $
 
 # Snapshot the binaries: a rebuild replacing build/… mid-run would make a restart exec a missing
 # or different binary ("Permission denied" while the linker writes it). Bounded retries.
-bin_dir=$(mktemp -d /tmp/reliant-chaos-bin.XXXXXX)
+bin_dir=$(mktemp -d -p /tmp --suffix=.reliant-chaos-bin)
 chmod 755 "$bin_dir"
 trap 'rm -rf "$bin_dir"' EXIT
 for bin in "$repo/build/src/app/reliant" "$sim"; do
@@ -89,7 +89,7 @@ done
 declare -A real_verdict=() took=()
 failed=0
 for name in "${wanted[@]}"; do
-  run_dir=$(mktemp -d "/tmp/reliant-chaos-$name.XXXXXX")
+  run_dir=$(mktemp -d -p /tmp --suffix=".reliant-chaos-$name")
   chmod 755 "$run_dir"  # Postgres runs as the postgres user and must reach its data dir
   echo
   echo "=== $name (sim: $(sim_of "$name").yaml) — run dir $run_dir"

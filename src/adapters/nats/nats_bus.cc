@@ -514,28 +514,25 @@ std::int64_t NatsBus::undelivered() const {
 }
 
 std::optional<NatsBus::MessageCounts> NatsBus::count_messages(natsStatistics* stats) const {
-  MessageCounts counts;
+  MessageCounts out;
   std::lock_guard io(socket_->io);
   if (natsConnection_GetStats(connection_, stats) != NATS_OK ||
-      natsStatistics_GetCounts(stats, &counts.received, nullptr, &counts.sent, nullptr,
-                               &counts.reconnects) != NATS_OK) {
+      natsStatistics_GetCounts(stats, &out.received, nullptr, &out.sent, nullptr,
+                               &out.reconnects) != NATS_OK) {
     return std::nullopt;
   }
-  return counts;
+  return out;
 }
 
-NatsBus::MessageCounts NatsBus::counts_now() const {
+NatsBus::MessageCounts NatsBus::counts() const {
   // A statistics object of its own: `stats_` is the executor's, and this runs on any thread.
   natsStatistics* stats = nullptr;
   if (natsStatistics_Create(&stats) != NATS_OK) return {};
-  const MessageCounts counts = count_messages(stats).value_or(MessageCounts{});
+  const MessageCounts out = count_messages(stats).value_or(MessageCounts{});
   natsStatistics_Destroy(stats);
-  return counts;
+  return out;
 }
 
-std::uint64_t NatsBus::received() const { return counts_now().received; }
-std::uint64_t NatsBus::sent() const { return counts_now().sent; }
-std::uint64_t NatsBus::reconnects() const { return counts_now().reconnects; }
 
 void NatsBus::deliver() {
   // A read that brought no message (a PONG, a PING, part of a frame) costs nothing. Otherwise the
@@ -543,9 +540,9 @@ void NatsBus::deliver() {
   // received since the last time; nats.c's synchronous subscriptions say which of them hold
   // messages only when asked, one by one. (A message that never reaches a queue — its
   // subscription just went — makes that one scan complete, which then brings the counts level.)
-  const std::optional<MessageCounts> counts = count_messages(stats_);
-  if (counts && counts->received <= taken_) return;
-  const std::uint64_t wanted = counts ? counts->received - taken_ : UINT64_MAX;
+  const std::optional<MessageCounts> now = count_messages(stats_);
+  if (now && now->received <= taken_) return;
+  const std::uint64_t wanted = now ? now->received - taken_ : UINT64_MAX;
   // Everything first, then the handlers: a handler may subscribe, unsubscribe or destroy the bus.
   std::vector<std::pair<std::weak_ptr<BusHandler>, BusMessage>> batch;
   {
@@ -578,7 +575,7 @@ void NatsBus::deliver() {
     }
   }
   taken_ += batch.size();
-  if (counts && batch.size() < wanted) taken_ = std::max(taken_, counts->received);  // never queued
+  if (now && batch.size() < wanted) taken_ = std::max(taken_, now->received);  // never queued
   for (auto& [handler, message] : batch) {
     if (auto h = handler.lock()) (*h)(message);
   }

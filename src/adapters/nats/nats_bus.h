@@ -66,13 +66,16 @@ class NatsBus final : public Bus {
   // Messages read from the server whose handlers have not run yet. With flush(), lets a caller
   // wait until everything sent has been handled — for tests.
   std::int64_t undelivered() const;
-  // Messages this connection has read from the server so far, and published to it. With flush()
-  // and undelivered(), they let a caller see that a round of handling brought nothing new and
-  // sent nothing that is still on its way — for tests.
-  std::uint64_t received() const;
-  std::uint64_t sent() const;
-  // Times nats.c has reconnected this connection: after a lost server, or an error of its own.
-  std::uint64_t reconnects() const;
+  // nats.c's counts for this connection, from any thread. With flush() and undelivered(), the
+  // messages read and published let a caller see that a round of handling brought nothing new
+  // and sent nothing still on its way — for tests; reconnects counts a lost server as well as an
+  // error of nats.c's own.
+  struct MessageCounts {
+    std::uint64_t received = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t reconnects = 0;
+  };
+  MessageCounts counts() const;
 
   // The subscriptions whose messages the executor hands out, shared with their Subscription
   // objects (which unregister themselves) and read by undelivered() from any thread.
@@ -97,16 +100,10 @@ class NatsBus final : public Bus {
   // On the executor's thread, after the socket was read: every message waiting in a
   // subscription goes to its handler, in the order it arrived per subscription.
   void deliver();
-  struct MessageCounts {
-    std::uint64_t received = 0;
-    std::uint64_t sent = 0;
-    std::uint64_t reconnects = 0;
-  };
   // nats.c's counts of the messages this connection has read and published, and of its
   // reconnections, into `stats`, under the socket's lock (no read is then half-way between
   // counting a message and queueing it); nothing if nats.c cannot say.
   std::optional<MessageCounts> count_messages(__natsStatistics* stats) const;
-  MessageCounts counts_now() const;  // the same, from any thread
   // Under the registry's lock: the one request inbox `pattern` matches, if exactly one does.
   const Registry::Entry* sole_inbox_matching(const std::string& pattern) const;
   // nats.c gives every destroyed message to its collector thread and wakes that thread if it
