@@ -108,6 +108,10 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
   if (f.stream_garbage.max > 0) mix.streams.garbage = draw(random, f.stream_garbage);
   if (f.stream_truncated.max > 0) mix.streams.truncated = draw(random, f.stream_truncated);
   if (f.stream_unknown.max > 0) mix.streams.unknown = draw(random, f.stream_unknown);
+  if (f.clock_steps_back.max > 0) {
+    timed(ScriptedFault::Kind::clock_step_back, f.clock_steps_back, &f.clock_step_back_length,
+          true);
+  }
 
   mix.events.insert(mix.events.end(), scenario.plan.begin(), scenario.plan.end());
   std::stable_sort(mix.events.begin(), mix.events.end(),
@@ -135,6 +139,7 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
   }
   if (f.clock_drift.min != 0 || f.clock_drift.max != 0) declared.insert("fault.clock.drift");
   range("fault.clock.jump", f.clock_jumps.max);
+  range("fault.clock.step_back", f.clock_steps_back.max);
   range("fault.bus.outage", f.bus_outages.max);
   if (scenario.has_role("chat_worker")) {
     range("fault.llm.error", f.llm_error.max);
@@ -168,6 +173,9 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
         break;
       case ScriptedFault::Kind::revoke_token: declared.insert("fault.auth.revoke_token"); break;
       case ScriptedFault::Kind::clock_jump: declared.insert("fault.clock.jump"); break;
+      case ScriptedFault::Kind::clock_step_back:
+        declared.insert("fault.clock.step_back");
+        break;
       case ScriptedFault::Kind::bus_outage: declared.insert("fault.bus.outage"); break;
       case ScriptedFault::Kind::store_partition:
         if (scenario.has_database()) declared.insert("fault.store.partition");
@@ -231,6 +239,10 @@ std::string FaultMix::describe() const {
         break;
       case ScriptedFault::Kind::clock_jump:
         out += "clock of " + e.node + " jumps +" + format_duration(e.length) + "@" +
+               format_duration(e.at);
+        break;
+      case ScriptedFault::Kind::clock_step_back:
+        out += "clock of " + e.node + " steps back -" + format_duration(e.length) + "@" +
                format_duration(e.at);
         break;
       case ScriptedFault::Kind::bus_outage:

@@ -205,7 +205,13 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
           world.coverage().hit("fault.clock.jump");
           world.trace().record(world.now(), by_name.at(fault.node)->node(), "clock.jump",
                                static_cast<std::uint64_t>(fault.length.count()));
-          by_name.at(fault.node)->clock().jump(fault.length);
+          by_name.at(fault.node)->clock().step(fault.length);
+          break;
+        case ScriptedFault::Kind::clock_step_back:
+          world.coverage().hit("fault.clock.step_back");
+          world.trace().record(world.now(), by_name.at(fault.node)->node(), "clock.step_back",
+                               static_cast<std::uint64_t>(fault.length.count()));
+          by_name.at(fault.node)->clock().step(-fault.length);
           break;
         case ScriptedFault::Kind::bus_outage:
           world.coverage().hit("fault.bus.outage");

@@ -581,8 +581,9 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     if (auto ok =
             r.expect_map(f, path,
                          {"at", "crash", "pause", "partition", "reset_stream", "half_open_stream",
-                          "store_outage", "revoke_token", "clock_jump", "bus_outage",
-                          "store_partition", "restart_after", "length", "one_way"});
+                          "store_outage", "revoke_token", "clock_jump", "clock_step_back",
+                          "bus_outage", "store_partition", "restart_after", "length",
+                          "one_way"});
         !ok) {
       return ok;
     }
@@ -592,16 +593,16 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     auto at = r.duration(f["at"], path + ".at");
     if (!at) return fail(at.error());
     fault.at = *at;
-    const char* kinds[] = {
-        "crash",        "pause",       "partition", "reset_stream", "half_open_stream",
-        "store_outage", "revoke_token", "clock_jump", "bus_outage", "store_partition"};
+    const char* kinds[] = {"crash",           "pause",        "partition",    "reset_stream",
+                           "half_open_stream", "store_outage", "revoke_token", "clock_jump",
+                           "clock_step_back", "bus_outage",   "store_partition"};
     int found = 0;
     for (const char* kind : kinds) found += f[kind] ? 1 : 0;
     if (found != 1) {
       return fail(r.error(f, path,
                           "needs exactly one of: crash, pause, partition, reset_stream, "
-                          "half_open_stream, store_outage, revoke_token, clock_jump, bus_outage, "
-                          "store_partition"));
+                          "half_open_stream, store_outage, revoke_token, clock_jump, "
+                          "clock_step_back, bus_outage, store_partition"));
     }
     auto known_node = [&](const YAML::Node& n, const std::string& p) -> Result<std::string> {
       auto name = r.string(n, p);
@@ -656,10 +657,13 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
         return fail(r.error(f["revoke_token"], path + ".revoke_token",
                             "'" + *n + "' is not a daemon: only a daemon's token can be revoked"));
       fault.node = *n;
-    } else if (f["clock_jump"] || f["store_partition"]) {
-      const char* key = f["clock_jump"] ? "clock_jump" : "store_partition";
-      fault.kind = f["clock_jump"] ? ScriptedFault::Kind::clock_jump
-                                   : ScriptedFault::Kind::store_partition;
+    } else if (f["clock_jump"] || f["clock_step_back"] || f["store_partition"]) {
+      const char* key = f["clock_jump"]        ? "clock_jump"
+                        : f["clock_step_back"] ? "clock_step_back"
+                                               : "store_partition";
+      fault.kind = f["clock_jump"]        ? ScriptedFault::Kind::clock_jump
+                   : f["clock_step_back"] ? ScriptedFault::Kind::clock_step_back
+                                          : ScriptedFault::Kind::store_partition;
       auto n = known_node(f[key], path + "." + key);
       if (!n) return fail(n.error());
       fault.node = *n;
@@ -674,22 +678,26 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
                               fault.kind == ScriptedFault::Kind::partition ||
                               fault.kind == ScriptedFault::Kind::store_outage ||
                               fault.kind == ScriptedFault::Kind::clock_jump ||
+                              fault.kind == ScriptedFault::Kind::clock_step_back ||
                               fault.kind == ScriptedFault::Kind::bus_outage ||
                               fault.kind == ScriptedFault::Kind::store_partition;
     if (f["length"]) {
       if (!needs_length)
         return fail(r.error(f["length"], path + ".length",
-                            "only pause, partition, store_outage, clock_jump, bus_outage and "
-                            "store_partition take a length"));
+                            "only pause, partition, store_outage, clock_jump, clock_step_back, "
+                            "bus_outage and store_partition take a length"));
       auto d = r.duration(f["length"], path + ".length");
       if (!d) return fail(d.error());
       fault.length = *d;
     } else if (needs_length) {
       return fail(r.error(f, path, "missing 'length'"));
     }
-    if (fault.kind == ScriptedFault::Kind::clock_jump && fault.length <= Duration::zero()) {
+    if ((fault.kind == ScriptedFault::Kind::clock_jump ||
+         fault.kind == ScriptedFault::Kind::clock_step_back) &&
+        fault.length <= Duration::zero()) {
       return fail(r.error(f["length"], path + ".length",
-                          "a clock jumps forward: the length must be positive"));
+                          "how far a clock steps must be positive (clock_jump steps forward, "
+                          "clock_step_back back)"));
     }
     if (f["restart_after"] && fault.kind != ScriptedFault::Kind::crash) {
       return fail(
@@ -754,7 +762,10 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
        {{"error", &f.llm_error}, {"slow", &f.llm_slow}, {"malformed", &f.llm_malformed}},
        {},
        {{"slow_delay", &f.llm_slow_delay}}},
-      {"clock", {}, {{"jumps", &f.clock_jumps}}, {{"jump_length", &f.clock_jump_length}},
+      {"clock",
+       {},
+       {{"jumps", &f.clock_jumps}, {"steps_back", &f.clock_steps_back}},
+       {{"jump_length", &f.clock_jump_length}, {"step_back_length", &f.clock_step_back_length}},
        {"drift"}},
       {"host", {{"hang", &f.host_hang}, {"disk_full", &f.host_disk_full}}, {}, {}},
       {"store",
@@ -803,6 +814,10 @@ Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
     if (clock["jump_length"] && f.clock_jump_length.min <= Duration::zero()) {
       return fail(r.error(clock["jump_length"], "faults.clock.jump_length",
                           "a clock jumps forward: the lengths must be positive"));
+    }
+    if (clock["step_back_length"] && f.clock_step_back_length.min <= Duration::zero()) {
+      return fail(r.error(clock["step_back_length"], "faults.clock.step_back_length",
+                          "how far a clock steps back: the lengths must be positive"));
     }
   }
   const std::pair<const char*, Range<int>*> counts[] = {{"crashes", &f.crashes},

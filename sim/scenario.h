@@ -76,17 +76,19 @@ struct ScriptedFault {
     half_open_stream,
     store_outage,
     revoke_token,
-    clock_jump,       // node's clock steps forward by `length`
+    clock_jump,       // node's wall clock steps forward by `length`
     bus_outage,       // the broker is down for `length`
     store_partition,  // node loses the database for `length` (others keep it)
+    clock_step_back,  // node's wall clock steps back by `length` (its steady clock does not)
   };
   Duration at{};
   Kind kind = Kind::crash;
-  std::string node;   // crash, pause, partition (first side), clock_jump, store_partition
+  // crash, pause, partition (first side), clock_jump, clock_step_back, store_partition
+  std::string node;
   std::string other;  // partition (second side)
   bool one_way = false;
   // restart_after for crash; the length of a pause, partition, outage or store partition; how
-  // far a clock jumps
+  // far a clock jumps or steps back
   Duration length{};
   int line = 0;
 };
@@ -99,12 +101,14 @@ struct FaultRanges {
   Range<Duration> partition_length{seconds(2), seconds(15)};
   double one_way_share = 0.5;
   Range<Duration> clock_offset{};
-  // Per node, while faults last: seconds gained (or lost) per second, |drift| < 0.5 so that a
-  // clock never runs backwards; and forward steps (backward ones need the monotonic/wall split
-  // the Executor port does not have yet).
+  // Per node, while faults last: seconds gained (or lost) per second, |drift| < 0.5, which both
+  // clocks share; and steps of the wall clock, forward (jumps) and back — the steady clock
+  // (Executor::steady_now) never steps.
   Range<double> clock_drift;
   Range<int> clock_jumps;
   Range<Duration> clock_jump_length{seconds(1), seconds(30)};
+  Range<int> clock_steps_back;
+  Range<Duration> clock_step_back_length{seconds(1), seconds(30)};
   Range<int> bus_outages;  // the broker down: nothing is delivered
   Range<Duration> bus_outage_length{seconds(1), seconds(10)};
   // Protocol: per frame, a malformed frame sent ahead of it on a stream (random bytes, a cut-off

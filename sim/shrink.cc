@@ -102,6 +102,7 @@ YAML::Node plan_entry(const ScriptedFault& fault) {
     case ScriptedFault::Kind::store_outage: entry["store_outage"] = true; break;
     case ScriptedFault::Kind::revoke_token: entry["revoke_token"] = fault.node; return entry;
     case ScriptedFault::Kind::clock_jump: entry["clock_jump"] = fault.node; break;
+    case ScriptedFault::Kind::clock_step_back: entry["clock_step_back"] = fault.node; break;
     case ScriptedFault::Kind::bus_outage: entry["bus_outage"] = true; break;
     case ScriptedFault::Kind::store_partition: entry["store_partition"] = fault.node; break;
   }
@@ -122,7 +123,7 @@ YAML::Node written_down(const YAML::Node& original, const FaultMix& mix) {
   const std::pair<const char*, const char*> counts[] = {
       {"", "crashes"},       {"", "pauses"},      {"", "partitions"},  {"", "stream_resets"},
       {"", "half_open"},     {"store", "outages"}, {"store", "partitions"}, {"clock", "jumps"},
-      {"bus", "outages"}};
+      {"clock", "steps_back"}, {"bus", "outages"}};
   for (const auto& [section, key] : counts) {
     if (has_fault_field(doc, section, key)) fault_field(doc, section, key) = fixed_range("0");
   }
@@ -134,7 +135,8 @@ YAML::Node written_down(const YAML::Node& original, const FaultMix& mix) {
 }
 
 bool names_node(const YAML::Node& entry, const std::string& node) {
-  for (const char* key : {"crash", "pause", "revoke_token", "clock_jump", "store_partition"}) {
+  for (const char* key :
+       {"crash", "pause", "revoke_token", "clock_jump", "clock_step_back", "store_partition"}) {
     if (entry[key] && entry[key].as<std::string>() == node) return true;
   }
   if (const YAML::Node pair = entry["partition"]) {

@@ -1,6 +1,6 @@
 // SimExecutor: one process incarnation's view of the world — its clock (its machine's NodeClock)
 // and its events, tagged so they die with the incarnation. Timers run in virtual time: a skewed,
-// drifting or stepped clock shows only in now().
+// drifting or stepped clock shows only in now(), and a drifting one in steady_now().
 #pragma once
 
 #include "runtime/executor.h"
@@ -16,6 +16,9 @@ class SimExecutor final : public Executor {
 
   Instant now() const override {
     return clock_ != nullptr ? clock_->read(world_.now()) : world_.now();
+  }
+  SteadyInstant steady_now() const override {
+    return clock_ != nullptr ? clock_->read_steady(world_.now()) : NodeClock::steady(world_.now());
   }
   void post(std::function<void()> fn) override;
   TimerId after(Duration delay, std::function<void()> fn) override;

@@ -35,7 +35,7 @@ SimCommandScript SimCommandScript::reply_with_stderr(std::string output, std::st
 }
 
 struct SimHost::Run {
-  Run(SimHost& host_in, ProcessSpec& spec_in, std::string cwd_in, Instant deadline_in)
+  Run(SimHost& host_in, ProcessSpec& spec_in, std::string cwd_in, SteadyInstant deadline_in)
       : host(host_in), spec(spec_in), cwd(std::move(cwd_in)), deadline(deadline_in) {
     ++host.running_;
     ++host.stats_.runs_started;
@@ -73,7 +73,7 @@ struct SimHost::Run {
   SimHost& host;
   ProcessSpec& spec;
   std::string cwd;
-  Instant deadline;
+  SteadyInstant deadline;
   ProcessOutcome outcome;
   bool ended = false;
 };
@@ -637,18 +637,20 @@ class Talk final : public SimProcessIo, public std::enable_shared_from_this<Talk
  private:
   void at(Duration after, std::function<void(Talk&)> what) {
     if (done_) return;
-    const Instant when = std::max(executor_.now() + std::max(after, Duration::zero()), last_at_);
+    const SteadyInstant when =
+        std::max(executor_.steady_now() + std::max(after, Duration::zero()), last_at_);
     last_at_ = when;
-    executor_.after(when - executor_.now(), [weak = weak_from_this(), what = std::move(what)] {
-      auto self = weak.lock();
-      if (self && !self->done_) what(*self);
-    });
+    executor_.after(when - executor_.steady_now(),
+                    [weak = weak_from_this(), what = std::move(what)] {
+                      auto self = weak.lock();
+                      if (self && !self->done_) what(*self);
+                    });
   }
 
   Executor& executor_;
   Emit emit_;
   Promise<int> exited_;
-  Instant last_at_{};
+  SteadyInstant last_at_{};
   bool done_ = false;
 };
 
@@ -760,8 +762,8 @@ Task<bool> SimHost::talk(Run& run, std::unique_ptr<SimInteractive> process) {
   script->on_start(*io);
   executor_.post(feed);  // what was written before the start
   std::optional<TimerId> deadline;
-  if (run.deadline != Instant::max()) {
-    deadline = executor_.after(run.deadline - executor_.now(),
+  if (run.deadline != SteadyInstant::max()) {
+    deadline = executor_.after(run.deadline - executor_.steady_now(),
                                [exited = exited] { exited.set(std::numeric_limits<int>::min()); });
   }
   const int code = co_await exit_code;
@@ -785,7 +787,7 @@ Task<bool> SimHost::play(Run& run, SimCommandScript script, std::optional<std::s
     }
   }
   for (auto& step : script.steps) {
-    const Instant now = executor_.now();
+    const SteadyInstant now = executor_.steady_now();
     if (now + step.after > run.deadline) {
       co_await sleep(executor_, run.deadline - now);
       co_return false;
@@ -894,8 +896,9 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
   if (!is_directory(cwd)) {
     co_return fail(ErrorCode::not_found, "working directory " + cwd + " does not exist");
   }
-  const Instant deadline =
-      spec.timeout > Duration::zero() ? executor_.now() + spec.timeout : Instant::max();
+  const SteadyInstant deadline = spec.timeout > Duration::zero()
+                                     ? executor_.steady_now() + spec.timeout
+                                     : SteadyInstant::max();
   Run run(*this, spec, std::move(cwd), deadline);
   if (!spec.input && faults_ != nullptr && faults_->hang()) {
     // Hung (an NFS mount gone, a lock never released): silent until its deadline or a kill.

@@ -34,7 +34,7 @@ std::string user_id_of(const std::string& user) { return "user-" + user; }
 // What a client saw of one run, kept outside the client so it survives anything.
 struct RunSeen {
   std::string marker;  // the output its command prints
-  Instant started{};
+  Instant started{};  // world time: the checker judges liveness by it, whatever the client's clock
   int finals = 0;
   std::string outcome;
   bool answer_quotes_output = false;
@@ -57,7 +57,7 @@ struct ClientBook {
   std::string current_run;
   std::map<std::string, RunSeen> runs;
   std::set<std::string> chats_seen;
-  Instant last_update{};
+  Instant last_update{};  // world time
 };
 
 }  // namespace
@@ -232,7 +232,7 @@ class SimChatClient {
         book_->current_run = Json::parse(sent->body).value("run_id", "");
         RunSeen& run = book_->runs[book_->current_run];
         if (run.marker.empty()) run.marker = marker;
-        if (run.started == Instant{}) run.started = env_.executor.now();
+        if (run.started == Instant{}) run.started = impl_->world.now();
         run.manual = manual;
       }
     }
@@ -302,7 +302,7 @@ class SimChatClient {
                                      std::to_string(book_->cursor) + ": a gap");
       }
       book_->cursor = seq;
-      book_->last_update = env_.executor.now();
+      book_->last_update = impl_->world.now();
       ++impl_->stats.updates_seen;
       observe(event);
     }
@@ -346,7 +346,7 @@ class SimChatClient {
         book_->current_run = run_id;
         if (run.marker.empty()) run.marker = book_->last_user_marker;
         if (book_->manual_markers.contains(run.marker)) run.manual = true;
-        if (run.started == Instant{}) run.started = env_.executor.now();
+        if (run.started == Instant{}) run.started = impl_->world.now();
         return;
       }
       ++run.finals;

@@ -48,7 +48,7 @@ struct EchoClient::Connection {
   StreamPtr stream;
   std::uint64_t next_seq = 0;
   std::uint64_t expected_seq = 0;
-  Instant last_heard{};
+  SteadyInstant last_heard{};
   bool done = false;
 };
 
@@ -89,7 +89,7 @@ Task<void> EchoClient::stream_loop() {
     auto connection = std::make_shared<Connection>();
     connection->id = ++connection_count;
     connection->stream = std::move(*dialed);
-    connection->last_heard = env_.executor.now();
+    connection->last_heard = env_.executor.steady_now();
     scope_.spawn(heartbeat(connection));
     for (;;) {
       Result<std::string> frame = co_await connection->stream->receive();
@@ -104,7 +104,7 @@ Task<void> EchoClient::stream_loop() {
       }
       ++connection->expected_seq;
       ++stats_.frames_echoed;
-      connection->last_heard = env_.executor.now();
+      connection->last_heard = env_.executor.steady_now();
     }
     connection->done = true;
     connection->stream->close();
@@ -120,7 +120,7 @@ Task<void> EchoClient::heartbeat(std::shared_ptr<Connection> connection) {
     ++stats_.frames_sent;
     co_await sleep(env_.executor, config_.interval);
     if (connection->done) co_return;
-    if (env_.executor.now() - connection->last_heard > config_.stale_after) {
+    if (env_.executor.steady_now() - connection->last_heard > config_.stale_after) {
       // Nothing heard for too long: the stream may be half-open. Closing it ends the reader's
       // receive, which reconnects.
       ++stats_.stale_streams;

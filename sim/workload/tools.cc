@@ -543,9 +543,9 @@ class ToolClient {
         if (typed.error().code == ErrorCode::not_found) terminal_id.clear();
         continue;
       }
-      const Instant until = env_.executor.now() + config.tool_timeout;
+      const SteadyInstant until = env_.executor.steady_now() + config.tool_timeout;
       std::string tail;  // the newest output, enough to hold the marker's line
-      while (env_.executor.now() < until) {
+      while (env_.executor.steady_now() < until) {
         Task<Result<nlohmann::json>> reading = command(
             daemon_id, "term_read", {{"id", terminal_id}, {"offset", offset}, {"wait_ms", 1000}});
         Result<nlohmann::json> read = co_await reading;

@@ -34,7 +34,7 @@ DebugServer::DebugServer(AsioExecutor& executor, Store& store, std::string drive
       store_(store),
       driver_(std::move(driver)),
       metrics_(std::move(metrics)),
-      started_(executor.now()) {}
+      started_(executor.steady_now()) {}
 
 Result<std::unique_ptr<DebugServer>> DebugServer::start(AsioExecutor& executor, int port,
                                                         Store& store, std::string driver,
@@ -59,7 +59,7 @@ Task<HttpResponse> DebugServer::handle(HttpRequest request) {
     response.content_type = "text/plain; version=0.0.4";
     write_metric(response.body, "reliant_uptime_seconds", "gauge",
                  "Seconds since the process started.",
-                 static_cast<double>(to_ms(executor_.now() - started_)) / 1000.0);
+                 static_cast<double>(to_ms(executor_.steady_now() - started_)) / 1000.0);
     write_metric(response.body, "reliant_db_write_queue_depth", "gauge",
                  "Transactions waiting for a database thread.",
                  static_cast<double>(write_queue_depth(store_)));

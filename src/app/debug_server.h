@@ -30,7 +30,7 @@ class DebugServer final : public HttpHandler {
   Store& store_;
   std::string driver_;
   MetricsWriter metrics_;
-  Instant started_;
+  SteadyInstant started_;
   std::unique_ptr<HttpServer> http_;  // last: stops first
 };
 

@@ -221,7 +221,7 @@ int run_monolith(const MonolithOptions& options) {
   // keeps to itself; also in DATA_DIR/auth/web-link (0600) for scripts and tests.
   const std::string link = std::string(*tls ? "https" : "http") + "://127.0.0.1:" +
                            std::to_string(listeners->http->port()) + "/#sign-in=" +
-                           local_sign_in.issue(secrets, executor.now());
+                           local_sign_in.issue(secrets, executor.steady_now());
   {
     const std::string file = (std::filesystem::path(options.data_dir) / "auth" / "web-link").string();
     ::unlink(file.c_str());

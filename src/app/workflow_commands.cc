@@ -53,14 +53,14 @@ Result<Json> parse_flag_json(const std::string& text, const std::string& flag) {
 
 Task<Result<engine::RunSummary>> wait_for_end(Store& store, Executor& executor, std::string run_id,
                                               Duration limit) {
-  const Instant deadline = executor.now() + limit;
+  const SteadyInstant deadline = executor.steady_now() + limit;
   for (;;) {
     Task<Result<engine::RunSummary>> pending =
         store.transact_for([run_id](SqlTransaction& tx) { return engine::get_run(tx, run_id); });
     Result<engine::RunSummary> run = co_await pending;
     if (!run) co_return fail(run.error());
     if (run->terminal()) co_return std::move(*run);
-    if (limit > Duration::zero() && executor.now() > deadline) {
+    if (limit > Duration::zero() && executor.steady_now() > deadline) {
       co_return fail(ErrorCode::timeout,
                      "run " + run_id + " still running after " + format_duration(limit));
     }

@@ -1,4 +1,5 @@
-// Duration and Instant: the only time types logic sees. Time enters as values, never from a clock.
+// Duration, Instant and SteadyInstant: the only time types logic sees. Time enters as values,
+// never from a clock.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,18 @@ struct EpochTag {
   static constexpr bool is_steady = false;
 };
 using Instant = std::chrono::time_point<EpochTag, Duration>;
+
+// Tag for SteadyInstant: time on a process's clock that never steps, for intervals, deadlines
+// and staleness measured within that process. Its epoch is arbitrary: a SteadyInstant is never
+// stored, sent or compared with another process's. A distinct type, so that an interval can
+// not be measured on the wall clock by mistake — that clock steps in either direction.
+struct SteadyTag {
+  using duration = Duration;
+  using rep = Duration::rep;
+  using period = Duration::period;
+  static constexpr bool is_steady = true;
+};
+using SteadyInstant = std::chrono::time_point<SteadyTag, Duration>;
 
 using std::chrono::hours;
 using std::chrono::microseconds;

@@ -6,18 +6,18 @@ namespace reliant {
 AttemptLimiter::AttemptLimiter(int max_failures, Duration window, std::size_t max_keys)
     : max_failures_(max_failures), window_(window), max_keys_(max_keys) {}
 
-void AttemptLimiter::forget_expired(std::deque<Instant>& times, Instant now) const {
+void AttemptLimiter::forget_expired(std::deque<SteadyInstant>& times, SteadyInstant now) const {
   while (!times.empty() && times.front() + window_ <= now) times.pop_front();
 }
 
-void AttemptLimiter::prune(Instant now) {
+void AttemptLimiter::prune(SteadyInstant now) {
   for (auto it = failures_.begin(); it != failures_.end();) {
     forget_expired(it->second, now);
     it = it->second.empty() ? failures_.erase(it) : std::next(it);
   }
 }
 
-bool AttemptLimiter::allowed(const std::string& key, Instant now, Duration* retry_after) {
+bool AttemptLimiter::allowed(const std::string& key, SteadyInstant now, Duration* retry_after) {
   auto it = failures_.find(key);
   if (it == failures_.end()) return true;
   forget_expired(it->second, now);
@@ -26,12 +26,12 @@ bool AttemptLimiter::allowed(const std::string& key, Instant now, Duration* retr
   return false;
 }
 
-void AttemptLimiter::failed(const std::string& key, Instant now) {
+void AttemptLimiter::failed(const std::string& key, SteadyInstant now) {
   auto it = failures_.find(key);
   if (it == failures_.end()) {
     if (failures_.size() >= max_keys_) prune(now);
     if (failures_.size() >= max_keys_) return;
-    it = failures_.emplace(key, std::deque<Instant>()).first;
+    it = failures_.emplace(key, std::deque<SteadyInstant>()).first;
   }
   forget_expired(it->second, now);
   it->second.push_back(now);
@@ -39,10 +39,10 @@ void AttemptLimiter::failed(const std::string& key, Instant now) {
   while (static_cast<int>(it->second.size()) > max_failures_) it->second.pop_front();
 }
 
-void AttemptLimiter::forgive(const std::string& key, Instant at) {
+void AttemptLimiter::forgive(const std::string& key, SteadyInstant at) {
   auto it = failures_.find(key);
   if (it == failures_.end()) return;
-  std::deque<Instant>& times = it->second;
+  std::deque<SteadyInstant>& times = it->second;
   // The newest match: attempts are recorded in time order, and the one forgiven is recent.
   for (auto t = times.rbegin(); t != times.rend(); ++t) {
     if (*t != at) continue;

@@ -24,23 +24,23 @@ class AttemptLimiter {
 
   // Whether another attempt for `key` may proceed now; when not, `retry_after` says how long
   // until it may.
-  bool allowed(const std::string& key, Instant now, Duration* retry_after = nullptr);
-  void failed(const std::string& key, Instant now);
+  bool allowed(const std::string& key, SteadyInstant now, Duration* retry_after = nullptr);
+  void failed(const std::string& key, SteadyInstant now);
   // Withdraws one failure recorded for `key` at `at` (by failed(key, at)): the attempt it
   // stood for did not fail after all. Nothing happens when there is none.
-  void forgive(const std::string& key, Instant at);
+  void forgive(const std::string& key, SteadyInstant at);
   void succeeded(const std::string& key) { failures_.erase(key); }
 
   std::size_t tracked() const { return failures_.size(); }
 
  private:
-  void forget_expired(std::deque<Instant>& times, Instant now) const;
-  void prune(Instant now);
+  void forget_expired(std::deque<SteadyInstant>& times, SteadyInstant now) const;
+  void prune(SteadyInstant now);
 
   int max_failures_;
   Duration window_;
   std::size_t max_keys_;
-  std::unordered_map<std::string, std::deque<Instant>> failures_;
+  std::unordered_map<std::string, std::deque<SteadyInstant>> failures_;
 };
 
 }  // namespace reliant

@@ -5,14 +5,14 @@
 
 namespace reliant {
 
-Presence::Presence(PresencePolicy policy, Instant connected_at)
+Presence::Presence(PresencePolicy policy, SteadyInstant connected_at)
     : policy_(policy), last_heard_(connected_at) {
   // Idle must come before the stream is given up on, or a silent daemon would never be idle.
   RELIANT_ASSERT(policy_.stale_after > Duration::zero());
   RELIANT_ASSERT(policy_.disconnect_after > policy_.stale_after);
 }
 
-std::optional<DaemonStatus> Presence::on_heard(Instant now) {
+std::optional<DaemonStatus> Presence::on_heard(SteadyInstant now) {
   if (status_ == DaemonStatus::disconnected) return std::nullopt;
   if (now > last_heard_) last_heard_ = now;
   if (status_ == DaemonStatus::idle) {
@@ -22,7 +22,7 @@ std::optional<DaemonStatus> Presence::on_heard(Instant now) {
   return std::nullopt;
 }
 
-std::optional<DaemonStatus> Presence::on_tick(Instant now) {
+std::optional<DaemonStatus> Presence::on_tick(SteadyInstant now) {
   if (status_ == DaemonStatus::active && now - last_heard_ >= policy_.stale_after) {
     status_ = DaemonStatus::idle;
     return status_;
@@ -30,7 +30,7 @@ std::optional<DaemonStatus> Presence::on_tick(Instant now) {
   return std::nullopt;
 }
 
-bool Presence::presumed_dead(Instant now) const {
+bool Presence::presumed_dead(SteadyInstant now) const {
   return status_ != DaemonStatus::disconnected && now - last_heard_ >= policy_.disconnect_after;
 }
 
@@ -40,9 +40,10 @@ std::optional<DaemonStatus> Presence::on_disconnect() {
   return status_;
 }
 
-Instant Presence::next_deadline() const {
-  const Instant deadline = status_ == DaemonStatus::active ? last_heard_ + policy_.stale_after
-                                                           : last_heard_ + policy_.disconnect_after;
+SteadyInstant Presence::next_deadline() const {
+  const SteadyInstant deadline = status_ == DaemonStatus::active
+                                     ? last_heard_ + policy_.stale_after
+                                     : last_heard_ + policy_.disconnect_after;
   RELIANT_ASSERT(deadline > last_heard_);
   return deadline;
 }

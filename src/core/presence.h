@@ -24,26 +24,26 @@ struct PresencePolicy {
 
 class Presence {
  public:
-  Presence(PresencePolicy policy, Instant connected_at);
+  Presence(PresencePolicy policy, SteadyInstant connected_at);
 
   DaemonStatus status() const { return status_; }
-  Instant last_heard() const { return last_heard_; }
+  SteadyInstant last_heard() const { return last_heard_; }
 
   // Any frame from the daemon counts as a sign of life. Returns the new status on a change.
-  std::optional<DaemonStatus> on_heard(Instant now);
+  std::optional<DaemonStatus> on_heard(SteadyInstant now);
   // Time passed. Returns the new status on a change (active → idle).
-  std::optional<DaemonStatus> on_tick(Instant now);
+  std::optional<DaemonStatus> on_tick(SteadyInstant now);
   // Silent for disconnect_after: the owner should close the stream.
-  bool presumed_dead(Instant now) const;
+  bool presumed_dead(SteadyInstant now) const;
   // The stream ended. Returns the new status on a change.
   std::optional<DaemonStatus> on_disconnect();
   // The next instant at which on_tick or presumed_dead can change its answer.
-  Instant next_deadline() const;
+  SteadyInstant next_deadline() const;
 
  private:
   PresencePolicy policy_;
   DaemonStatus status_ = DaemonStatus::active;
-  Instant last_heard_;
+  SteadyInstant last_heard_;
 };
 
 }  // namespace reliant

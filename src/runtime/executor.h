@@ -16,9 +16,16 @@ class Executor {
  public:
   virtual ~Executor() = default;
 
-  // The current time on this executor's clock. Real: wall clock. Simulated: virtual time plus
-  // the node's clock offset. Non-decreasing between calls on the same executor.
+  // Wall-clock time: what stored and sent timestamps carry, and what times shared through the
+  // database are compared with. It may step in either direction (NTP, an operator, a VM
+  // resumed), so never measure an interval or a local deadline on it: use steady_now().
+  // Real: the system clock. Simulated: virtual time plus the node's skew, drift and steps.
   virtual Instant now() const = 0;
+
+  // Monotonic time: for intervals, deadlines and staleness within this process. Never
+  // decreases; it may run slightly fast or slow (drift) but never steps. Real: the steady
+  // clock. Simulated: virtual time plus the node's drift.
+  virtual SteadyInstant steady_now() const = 0;
 
   // Runs `fn` later on this executor's thread, after everything already posted.
   // Real executors accept posts from any thread; this is how adapter threads hand results back.

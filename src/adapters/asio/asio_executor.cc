@@ -47,6 +47,11 @@ Instant AsioExecutor::now() const {
   return Instant(std::chrono::duration_cast<Duration>(since_epoch));
 }
 
+SteadyInstant AsioExecutor::steady_now() const {
+  const auto since_boot = std::chrono::steady_clock::now().time_since_epoch();
+  return SteadyInstant(std::chrono::duration_cast<Duration>(since_boot));
+}
+
 void AsioExecutor::post(std::function<void()> fn) {
   if (taken_over == this) {
     stolen_.push_back(std::move(fn));

@@ -32,6 +32,7 @@ class AsioExecutor final : public Executor {
   ~AsioExecutor() override;
 
   Instant now() const override;
+  SteadyInstant steady_now() const override;
   void post(std::function<void()> fn) override;
   void hand_over(std::function<void()> fn) override;
   TimerId after(Duration delay, std::function<void()> fn) override;

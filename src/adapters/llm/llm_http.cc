@@ -158,9 +158,9 @@ Future<beast::error_code> read_body_some(Executor& executor, const std::shared_p
 }
 
 // Closes the connection when the step it guards outlives the idle limit or the total budget.
-TimerId arm_watchdog(Executor& executor, const std::shared_ptr<Connection>& c, Instant deadline,
-                     const HttpTimeouts& timeouts) {
-  const Duration left = deadline - executor.now();
+TimerId arm_watchdog(Executor& executor, const std::shared_ptr<Connection>& c,
+                     SteadyInstant deadline, const HttpTimeouts& timeouts) {
+  const Duration left = deadline - executor.steady_now();
   const bool total_first = left <= timeouts.idle;
   std::string why = total_first ? "no complete answer within " + format_duration(timeouts.total)
                                 : "no data for " + format_duration(timeouts.idle);
@@ -342,7 +342,7 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
   auto c = std::make_shared<Connection>(executor_.context(), url.tls ? &tls_->context : nullptr);
   CloseOnExit closing{c};
   const std::string where = host_header(url);
-  const Instant deadline = executor_.now() + post.timeouts.total;
+  const SteadyInstant deadline = executor_.steady_now() + post.timeouts.total;
   beast::error_code ec;
 
   Resolved resolved;

@@ -41,7 +41,7 @@ Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& ex
   Result<std::string> daemon_id = co_await choosing;
   if (!daemon_id || daemon_id->empty()) co_return OfferedTools{};
   const std::string key = user_id + "/" + *daemon_id;
-  if (const Kept* kept = kept_.peek(key); kept != nullptr && executor.now() < kept->until) {
+  if (const Kept* kept = kept_.peek(key); kept != nullptr && executor.steady_now() < kept->until) {
     co_return OfferedTools{*daemon_id, kept->specs};
   }
   Task<Result<daemon::v1::DaemonCommandResult>> asking =
@@ -67,7 +67,7 @@ Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& ex
       }
     }
   }
-  kept_.put(key, Kept{executor.now() + keep_for_, specs, std::move(tags)});
+  kept_.put(key, Kept{executor.steady_now() + keep_for_, specs, std::move(tags)});
   co_return OfferedTools{*daemon_id, std::move(specs)};
 }
 

@@ -43,7 +43,7 @@ class DaemonToolSpecs {
 
  private:
   struct Kept {
-    Instant until;
+    SteadyInstant until;
     std::vector<llm::ToolSpec> specs;
     std::map<std::string, std::vector<std::string>> tags;  // by tool name
   };

@@ -58,7 +58,7 @@ bool csrf_ok(const HttpRequest& request, std::string_view session_token) {
   return !sent.empty() && constant_time_equal(sent, csrf_token_for(session_token));
 }
 
-std::string LocalSignIn::issue(SecretSource& secrets, Instant now) {
+std::string LocalSignIn::issue(SecretSource& secrets, SteadyInstant now) {
   std::array<std::uint8_t, 24> secret{};
   secrets.fill(secret.data(), secret.size());
   const std::string code =
@@ -68,7 +68,7 @@ std::string LocalSignIn::issue(SecretSource& secrets, Instant now) {
   return code;
 }
 
-std::optional<std::string> LocalSignIn::redeem(std::string_view code, Instant now) {
+std::optional<std::string> LocalSignIn::redeem(std::string_view code, SteadyInstant now) {
   if (code_hash_.empty() || now >= expires_at_) return std::nullopt;
   if (!constant_time_equal(digest_of(code), code_hash_)) return std::nullopt;
   code_hash_.clear();  // once
@@ -166,7 +166,7 @@ Task<HttpResponse> BrowserSessions::sign_in_locally(const HttpRequest& request) 
   if (!body) co_return error_response(body.error());
   const Json& code = (*body)["code"];
   const std::optional<std::string> user_id =
-      code.is_string() ? local_->redeem(code.get<std::string>(), env_.executor.now())
+      code.is_string() ? local_->redeem(code.get<std::string>(), env_.executor.steady_now())
                        : std::nullopt;
   if (!user_id) {
     co_return error_response(

@@ -41,16 +41,16 @@ class LocalSignIn {
  public:
   explicit LocalSignIn(std::string user_id) : user_id_(std::move(user_id)) {}
   // A fresh code (base64url), replacing any earlier one.
-  std::string issue(SecretSource& secrets, Instant now);
+  std::string issue(SecretSource& secrets, SteadyInstant now);
   // The user the code signs in, once; nullopt for a wrong, used or expired code.
-  std::optional<std::string> redeem(std::string_view code, Instant now);
+  std::optional<std::string> redeem(std::string_view code, SteadyInstant now);
 
   static constexpr Duration kLifetime = minutes(10);
 
  private:
   std::string user_id_;
   std::string code_hash_;  // empty: none outstanding
-  Instant expires_at_{};
+  SteadyInstant expires_at_{};
 };
 
 struct BrowserSessionOptions {

@@ -191,7 +191,7 @@ Task<HttpResponse> CliLogin::handle(HttpRequest request) {
 Task<Result<std::string>> CliLogin::check_password(std::string email, std::string password,
                                                    std::string address) {
   const std::string account_key = lower_case(email);
-  const Instant started = env_.executor.now();
+  const SteadyInstant started = env_.executor.steady_now();
   Duration account_wait{0}, address_wait{0};
   const bool account_ok = per_account_.allowed(account_key, started, &account_wait);
   const bool address_ok = per_address_.allowed(address, started, &address_wait);

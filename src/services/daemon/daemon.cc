@@ -169,7 +169,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   user_id_ = ack.user_id();
   runner_.set_identity(daemon_id_, user_id_);
   stream_ = &stream;
-  last_heard_ = env_.executor.now();
+  last_heard_ = env_.executor.steady_now();
   backoff_.reset();
   if (observer_ != nullptr) observer_->on_registered(daemon_id_, address);
 
@@ -180,7 +180,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     Task<Result<std::string>> next = stream.receive();
     Result<std::string> received = co_await next;
     if (!received) break;
-    last_heard_ = env_.executor.now();
+    last_heard_ = env_.executor.steady_now();
     auto decoded = protocol::decode<v1::GatewayFrame>(*received);
     if (!decoded) continue;  // a malformed frame is dropped; the stream stays usable
     if (decoded->has_error()) {
@@ -235,7 +235,7 @@ Task<void> Daemon::heartbeats(Stream& stream) {
     // stale_after.
     if (!buggify(env_, "daemon.heartbeat_skipped")) (void)stream.send(protocol::encode(beat));
     co_await sleep(env_.executor, config_.heartbeat_interval);
-    if (env_.executor.now() - last_heard_ >= config_.stale_after) {
+    if (env_.executor.steady_now() - last_heard_ >= config_.stale_after) {
       // Nothing from the gateway (its heartbeats included): the link is half-open or the
       // gateway is gone. Closing ends the session and the connect loop dials again.
       stream.close();

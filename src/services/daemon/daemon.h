@@ -147,7 +147,7 @@ class Daemon {
   std::set<Stream*> sessions_;
   std::uint64_t sessions_started_ = 0;
   ListenerPtr listener_;
-  Instant last_heard_{};
+  SteadyInstant last_heard_{};
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;
   std::unique_ptr<BackgroundProcesses> background_;

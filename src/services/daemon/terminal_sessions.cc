@@ -71,7 +71,8 @@ Result<TerminalView> TerminalSessions::open(TerminalSize size) {
   raw->view.id = id_prefix_ + std::to_string(number);
   raw->view.command = shell_;
   raw->view.size = size;
-  raw->view.opened_at = raw->view.active_at = executor_.now();
+  raw->view.opened_at = executor_.now();
+  touch(*raw);
   raw->view.running = true;
   raw->input = std::make_shared<ProcessInput>();
   ProcessSpec spec;
@@ -120,7 +121,7 @@ Result<TerminalView> TerminalSessions::write(const std::string& id, std::string 
   if (!session->view.running) {
     return fail(ErrorCode::failed_precondition, "terminal " + id + "'s shell has ended");
   }
-  session->view.active_at = executor_.now();
+  touch(*session);
   if (auto written = session->input->write(std::move(data)); !written) {
     return fail(written.error());
   }
@@ -135,7 +136,7 @@ Result<TerminalView> TerminalSessions::resize(const std::string& id, TerminalSiz
   }
   if (auto resized = session->input->resize(size); !resized) return fail(resized.error());
   session->view.size = size;
-  session->view.active_at = executor_.now();
+  touch(*session);
   return session->view;
 }
 
@@ -162,7 +163,7 @@ Task<Result<TerminalOutput>> TerminalSessions::read(std::string id, std::uint64_
                                                     Duration wait) {
   Session* session = find(id);
   if (session == nullptr) co_return fail(unknown(id));
-  session->view.active_at = executor_.now();
+  touch(*session);
   if (offset >= session->view.output_bytes && session->view.running && wait > Duration::zero()) {
     Result<OutputLog::Wait> waiting = session->scrollback.next_output();
     if (!waiting) {
@@ -197,11 +198,16 @@ void TerminalSessions::arm_idle_check() {
   });
 }
 
+void TerminalSessions::touch(Session& session) {
+  session.view.active_at = executor_.now();
+  session.active_since = executor_.steady_now();
+}
+
 void TerminalSessions::close_idle() {
-  const Instant now = executor_.now();
+  const SteadyInstant now = executor_.steady_now();
   std::vector<std::string> idle;
   for (const auto& [number, session] : sessions_) {
-    if (now - session->view.active_at >= limits_.idle_timeout) idle.push_back(session->view.id);
+    if (now - session->active_since >= limits_.idle_timeout) idle.push_back(session->view.id);
   }
   for (const auto& id : idle) (void)close(id);
 }

@@ -83,6 +83,7 @@ class TerminalSessions {
     Session(Executor& executor, const TerminalLimits& limits)
         : scrollback(executor, limits.scrollback_bytes, limits.readers_max) {}
     TerminalView view;
+    SteadyInstant active_since{};  // view.active_at on the steady clock, for the idle timeout
     std::shared_ptr<ProcessInput> input;
     OutputLog scrollback;  // its reads are woken by output, the end, or a close
     // Last: destroyed first, so the task dies before the fields its callback writes.
@@ -92,6 +93,8 @@ class TerminalSessions {
   Task<void> supervise(Session* session, ProcessSpec spec);
   void append(Session& session, std::string_view chunk);
   Session* find(const std::string& id);
+  // An input, read or resize: the session is active now.
+  void touch(Session& session);
   void close_idle();
   void arm_idle_check();
 

@@ -32,7 +32,7 @@ struct Gateway::InFlight {
   std::string daemon_id;
   bool durable = false;                   // a fire-and-forget request with a row in the store
   std::vector<std::string> sync_inboxes;  // synchronous callers waiting on the bus
-  Instant expires_at{};
+  SteadyInstant expires_at{};
 };
 
 namespace {
@@ -269,7 +269,7 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   }
   admission.connection_id = record.connection_id;
   admission.session_id = record.session_id;
-  admission.at = now;
+  admission.at = env_.executor.steady_now();
   Task<Result<Admitted>> admitting = env_.store->transact_for(
       [token, record, admission, managed = stamped.has_value(),
        now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
@@ -328,7 +328,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   }
   if (!admission) co_return;
   ++stats_.registrations;
-  const Instant now = admission->at;
+  const SteadyInstant now = admission->at;
 
   Connection connection{std::move(admission->connection_id),
                         std::move(admission->daemon_id),
@@ -390,7 +390,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
 }
 
 void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
-  if (auto changed = connection.presence.on_heard(env_.executor.now())) {
+  if (auto changed = connection.presence.on_heard(env_.executor.steady_now())) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
                                *changed));
   }
@@ -431,18 +431,19 @@ void Gateway::on_output(Connection& connection, const v1::OutputChunk& chunk) {
 }
 
 Task<void> Gateway::keep_alive(Connection* connection) {
-  Instant last_beat = env_.executor.now();
-  Instant last_renewal = last_beat;
+  SteadyInstant last_beat = env_.executor.steady_now();
+  SteadyInstant last_renewal = last_beat;
   for (;;) {
-    const Instant next_beat = last_beat + config_.heartbeat_interval;
-    const Instant next_renewal = last_renewal + lease_renewal();
-    const Instant wake = std::min({next_beat, next_renewal, connection->presence.next_deadline()});
-    const Duration wait = std::max<Duration>(wake - env_.executor.now(), milliseconds(1));
+    const SteadyInstant next_beat = last_beat + config_.heartbeat_interval;
+    const SteadyInstant next_renewal = last_renewal + lease_renewal();
+    const SteadyInstant wake =
+        std::min({next_beat, next_renewal, connection->presence.next_deadline()});
+    const Duration wait = std::max<Duration>(wake - env_.executor.steady_now(), milliseconds(1));
     co_await sleep(env_.executor, wait);
-    const Instant now = env_.executor.now();
+    const SteadyInstant now = env_.executor.steady_now();
     if (now >= next_beat) {
       v1::GatewayFrame beat;
-      beat.mutable_heartbeat()->set_sent_at_ms(to_ms(now));
+      beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
       if (!buggify(env_, "gateway.heartbeat_skipped")) send(*connection, beat);
       last_beat = now;
     }
@@ -455,7 +456,9 @@ Task<void> Gateway::keep_alive(Connection* connection) {
       last_renewal = now;
       // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
       if (!buggify(env_, "gateway.renewal_skipped")) {
-        connection->scope->spawn(renew_lease(connection, to_ms(now + config_.presence.stale_after)));
+        // The lease is read by other processes: it is written in wall-clock time.
+        connection->scope->spawn(renew_lease(
+            connection, to_ms(env_.executor.now() + config_.presence.stale_after)));
       }
     }
     if (connection->presence.presumed_dead(now)) {
@@ -557,7 +560,7 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
         auto& flight = in_flight_[request.request_id()];
         flight.daemon_id = connection->daemon_id;
         flight.durable = true;
-        flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+        flight.expires_at = env_.executor.steady_now() + config_.sync_request_ttl;
       } else {
         ++stats_.over_bounds;  // untracked: on_response takes an unknown answer as durable
       }
@@ -835,7 +838,7 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
     }
     flight.sync_inboxes.push_back(message.reply_to);
   }
-  flight.expires_at = env_.executor.now() + config_.sync_request_ttl;
+  flight.expires_at = env_.executor.steady_now() + config_.sync_request_ttl;
   // A repeat (the router retrying) is sent again: the daemon answers from its cache, or not
   // at all while the first run is still going.
   v1::GatewayFrame frame;
@@ -905,8 +908,8 @@ void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
     ++stats_.over_bounds;  // dropped: the caller's request times out
     return;
   }
-  pending_commands_[request->command_id()] = {message.reply_to,
-                                              env_.executor.now() + config_.sync_request_ttl};
+  pending_commands_[request->command_id()] = {
+      message.reply_to, env_.executor.steady_now() + config_.sync_request_ttl};
   RELIANT_ASSERT(pending_commands_.size() <= config_.pending_commands_max);
   v1::GatewayFrame frame;
   *(frame.*slot)() = std::move(*request);
@@ -945,14 +948,14 @@ void Gateway::on_online_check(const BusMessage& message) {
 }
 
 Task<void> Gateway::sweep() {
-  Instant last_memory_sweep = env_.executor.now();
+  SteadyInstant last_memory_sweep = env_.executor.steady_now();
   for (;;) {
     co_await sleep(env_.executor, lease_renewal());
     Task<void> expiring = expire_dead_leases();
     co_await expiring;
     // Bounded memory: callers that never got an answer (their daemon went away) are forgotten
     // after the TTL; they time out on their side.
-    const Instant now = env_.executor.now();
+    const SteadyInstant now = env_.executor.steady_now();
     if (now - last_memory_sweep >= minutes(1) || buggify(env_, "gateway.memory_swept_early")) {
       last_memory_sweep = now;
       std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
@@ -965,11 +968,11 @@ Task<void> Gateway::sweep() {
 Task<void> Gateway::expire_dead_leases() {
   // A lease is written on its holder's clock, which is not ours: comparing the two would let a
   // gateway whose clock runs ahead record live daemons as disconnected. Instead a lease is dead
-  // once this gateway has seen it unchanged for stale_after on its own clock — its holder missed
-  // every renewal (three per stale_after) in that time.
-  const Instant now = env_.executor.now();
+  // once this gateway has seen it unchanged for stale_after on its own steady clock — its holder
+  // missed every renewal (three per stale_after) in that time.
+  const SteadyInstant now = env_.executor.steady_now();
   Task<Result<std::vector<DaemonLease>>> reading = env_.store->transact_for(
-      [gateway = config_.gateway_id, now_ms = to_ms(now)](SqlTransaction& tx) {
+      [gateway = config_.gateway_id, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
         return leased_daemons(tx, gateway, now_ms);
       });
   Result<std::vector<DaemonLease>> leases = co_await reading;

@@ -119,7 +119,7 @@ class Gateway {
     std::string connection_id;
     std::string session_id;
     std::string token_id;
-    Instant at{};
+    SteadyInstant at{};  // when admitted, on this gateway's steady clock
   };
   Task<std::optional<Admitted>> admit(Stream& stream, std::optional<Stamped> stamped);
   void on_connect_command(const BusMessage& message);
@@ -182,15 +182,15 @@ class Gateway {
   // Kill and command requests waiting for the daemon's answer, by command id.
   struct PendingCommand {
     std::string inbox;
-    Instant expires_at{};
+    SteadyInstant expires_at{};
   };
   std::map<std::string, PendingCommand> pending_commands_;
   // Other gateways' leases as this one last saw them, by daemon id: one unchanged for
-  // stale_after of our own clock is dead. Holds at most the rows the last sweep read.
+  // stale_after of our own steady clock is dead. Holds at most the rows the last sweep read.
   struct LeaseSighting {
     std::string connection_id;
     std::int64_t lease_until_ms = 0;
-    Instant first_seen{};
+    SteadyInstant first_seen{};
   };
   std::map<std::string, LeaseSighting> lease_sightings_;
   std::vector<SubscriptionPtr> subscriptions_;

@@ -122,7 +122,7 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
   const std::string subject = subjects::tool_request(call.user_id);
   const std::string payload = protocol::to_json(to_request(call, reply_subject));
   const Duration budget = call.timeout + config_.grace;
-  const Instant deadline = env_.executor.now() + budget;
+  const SteadyInstant deadline = env_.executor.steady_now() + budget;
   for (;;) {
     // A lost publish is redelivered after redeliver_after, as the bus may lose it.
     if (!slot->data && !buggify(env_, "router.request_publish_lost")) {
@@ -131,7 +131,8 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
     if (!slot->data) {
       auto [promise, future] = make_promise<bool>(env_.executor);
       slot->wake = promise;
-      const Duration wait = std::min(config_.redeliver_after, deadline - env_.executor.now());
+      const Duration wait =
+          std::min(config_.redeliver_after, deadline - env_.executor.steady_now());
       const TimerId timer = env_.executor.after(wait, [promise = promise] { promise.set(false); });
       ScopedTimer guard(env_.executor, timer);
       co_await future;
@@ -150,7 +151,7 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
       sometimes(env_, "router.result_read_from_store");
       co_return std::move(**stored_response);
     }
-    if (env_.executor.now() >= deadline) co_return fail(timed_out(call, budget));
+    if (env_.executor.steady_now() >= deadline) co_return fail(timed_out(call, budget));
   }
 }
 
@@ -159,10 +160,10 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall 
   const std::string subject = subjects::tool_request_sync(call.user_id);
   const std::string payload = protocol::to_json(to_request(call, {}));
   const Duration budget = call.timeout + config_.grace;
-  const Instant deadline = env_.executor.now() + budget;
+  const SteadyInstant deadline = env_.executor.steady_now() + budget;
   Error last{ErrorCode::timeout, "no attempt"};
   for (;;) {
-    const Duration remaining = deadline - env_.executor.now();
+    const Duration remaining = deadline - env_.executor.steady_now();
     if (remaining <= Duration::zero()) break;
     Task<Result<BusMessage>> asking =
         env_.bus->request(subject, payload, std::min(config_.sync_attempt_timeout, remaining));
@@ -176,7 +177,8 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall 
     if (last.code == ErrorCode::closed) break;
     if (last.code == ErrorCode::no_responders) {
       // No gateway is up at all: wait a little rather than spin.
-      co_await sleep(env_.executor, std::min<Duration>(seconds(1), deadline - env_.executor.now()));
+      co_await sleep(env_.executor,
+                     std::min<Duration>(seconds(1), deadline - env_.executor.steady_now()));
     }
     // A timeout: the request or its answer was lost, or the tool is still running. Asking
     // again with the same request id is safe either way.

@@ -87,7 +87,7 @@ Task<void> UserFeed::wait(Duration timeout) {
 }
 
 Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
-  const Instant deadline = env_.executor.now() + max_wait;
+  const SteadyInstant deadline = env_.executor.steady_now() + max_wait;
   for (;;) {
     if (overflowed_) {
       co_return fail(ErrorCode::resource_exhausted,
@@ -132,7 +132,7 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
       co_return std::vector<UserEvent>{};
     }
     if (poll_due_) continue;
-    const Instant now = env_.executor.now();
+    const SteadyInstant now = env_.executor.steady_now();
     if (now >= deadline) co_return std::vector<UserEvent>{};
     co_await wait(std::min<Duration>(options_.poll_interval, deadline - now));
   }

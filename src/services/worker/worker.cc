@@ -138,6 +138,9 @@ Task<void> Worker::poll_loop() {
       continue;
     }
     const Instant now = env_.executor.now();
+    // Due times come from the store, so this loop keeps wall-clock time; a clock stepped back
+    // must not postpone the reaper by the step.
+    reap_at = std::min(reap_at, now + config_.reap_interval);
     const bool reap = now >= reap_at || buggify(env_, "worker.reap_early");
     Task<Result<Poll>> polling = poll(room, reap);
     Result<Poll> polled = co_await polling;
@@ -173,7 +176,9 @@ Task<void> Worker::poll_loop() {
       until = std::min(until, std::max(expiry, reap_at));
       if (expiry <= until) reap_at = std::min(reap_at, expiry);
     }
-    co_await wait_for_work(std::max(until - env_.executor.now(), kDueWaitMin));
+    // Never past the poll interval, even when the clock stepped back during the poll.
+    co_await wait_for_work(
+        std::max(std::min(until - env_.executor.now(), config_.poll_interval), kDueWaitMin));
   }
 }
 

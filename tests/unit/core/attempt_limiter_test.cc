@@ -7,7 +7,7 @@
 namespace reliant {
 namespace {
 
-const Instant t0 = Instant(seconds(1000));
+const SteadyInstant t0 = SteadyInstant(seconds(1000));
 
 TEST(AttemptLimiter, RefusesAfterMaxFailuresUntilTheOldestLeavesTheWindow) {
   AttemptLimiter limiter(3, minutes(15));

@@ -6,14 +6,14 @@
 namespace reliant {
 namespace {
 
-const Instant t0 = Instant(seconds(1'000));
+const SteadyInstant t0 = SteadyInstant(seconds(1'000));
 const PresencePolicy policy{seconds(30), minutes(2)};
 
 TEST(Presence, StartsActiveAndStaysActiveWhileHeard) {
   Presence p(policy, t0);
   EXPECT_EQ(p.status(), DaemonStatus::active);
   for (int i = 1; i <= 10; ++i) {
-    const Instant now = t0 + seconds(15) * i;
+    const SteadyInstant now = t0 + seconds(15) * i;
     EXPECT_EQ(p.on_heard(now), std::nullopt);
     EXPECT_EQ(p.on_tick(now), std::nullopt);
     EXPECT_EQ(p.last_heard(), now);

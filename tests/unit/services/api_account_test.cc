@@ -197,14 +197,14 @@ TEST(BrowserSessions, AOneTimeLinkSignsInOnceAndTheAppIsServedAtTheRoot) {
     return insert_user(tx, User{"local-user", "local@localhost", "", 0});
   });
   ASSERT_TRUE(made.has_value());
-  const std::string code = a.local.issue(a.secrets, a.world.now());
+  const std::string code = a.local.issue(a.secrets, a.executor.steady_now());
   const std::string body = Json{{"code", code}}.dump();
   const HttpResponse first = a.call("POST", "/api/v1/auth/session/local", "", body);
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(a.json(first)["user_id"], "local-user");
   EXPECT_FALSE(Api::cookie_of(first).empty());
   EXPECT_EQ(a.call("POST", "/api/v1/auth/session/local", "", body).status, 401) << "once";
-  const std::string late = a.local.issue(a.secrets, a.world.now());
+  const std::string late = a.local.issue(a.secrets, a.executor.steady_now());
   a.world.run_until(a.world.now() + LocalSignIn::kLifetime + seconds(1));
   EXPECT_EQ(a.call("POST", "/api/v1/auth/session/local", "", Json{{"code", late}}.dump()).status,
             401)

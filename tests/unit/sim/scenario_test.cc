@@ -122,32 +122,37 @@ faults:
   bus: {outages: [1, 2], outage_length: [1s, 3s], garbage: [0, 0.1]}
   streams: {garbage: [0, 0.1], truncated: [0.01, 0.02], unknown: [0, 0.3]}
   store: {partitions: [0, 2], partition_length: [2s, 4s]}
-  clock: {drift: [-0.02, 0.03], jumps: [0, 1], jump_length: [1s, 9s]}
+  clock: {drift: [-0.02, 0.03], jumps: [0, 1], jump_length: [1s, 9s], steps_back: [1, 2], step_back_length: [2s, 5s]}
   llm: {error: [0, 0.1], slow: [0, 0.2], slow_delay: [1s, 2s], malformed: [0, 0.3]}
   host: {hang: [0, 0.1], disk_full: [0.1, 0.2]}
   plan:
     - {at: 5s, clock_jump: worker-1, length: 4s}
     - {at: 6s, bus_outage: true, length: 2s}
     - {at: 7s, store_partition: worker-1, length: 3s}
+    - {at: 8s, clock_step_back: worker-1, length: 6s}
 )";
   auto scenario = parse_scenario(later, "later.yaml");
   ASSERT_TRUE(scenario.has_value()) << scenario.error().message;
   const FaultRanges& f = scenario->faults;
   EXPECT_EQ(f.clock_drift.min, -0.02);
   EXPECT_EQ(f.clock_jump_length.max, seconds(9));
+  EXPECT_EQ(f.clock_steps_back.max, 2);
+  EXPECT_EQ(f.clock_step_back_length.min, seconds(2));
   EXPECT_EQ(f.stream_truncated.max, 0.02);
   EXPECT_EQ(f.store_partition_length.min, seconds(2));
   EXPECT_EQ(f.llm_slow_delay.max, seconds(2));
   EXPECT_EQ(f.host_disk_full.min, 0.1);
-  ASSERT_EQ(scenario->plan.size(), 3u);
+  ASSERT_EQ(scenario->plan.size(), 4u);
   EXPECT_EQ(scenario->plan[0].kind, ScriptedFault::Kind::clock_jump);
   EXPECT_EQ(scenario->plan[0].node, "worker-1");
   EXPECT_EQ(scenario->plan[1].kind, ScriptedFault::Kind::bus_outage);
   EXPECT_EQ(scenario->plan[2].kind, ScriptedFault::Kind::store_partition);
   EXPECT_EQ(scenario->plan[2].length, seconds(3));
+  EXPECT_EQ(scenario->plan[3].kind, ScriptedFault::Kind::clock_step_back);
+  EXPECT_EQ(scenario->plan[3].length, seconds(6));
   const std::set<std::string> declared = declared_faults(*scenario);
   for (const char* name :
-       {"fault.clock.drift", "fault.clock.jump", "fault.bus.outage", "fault.protocol.bus_garbage",
+       {"fault.clock.drift", "fault.clock.jump", "fault.clock.step_back", "fault.bus.outage", "fault.protocol.bus_garbage",
         "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
         "fault.protocol.unknown_frame", "fault.store.partition", "fault.llm.error",
         "fault.llm.slow", "fault.llm.malformed_call", "fault.host.hang", "fault.host.disk_full"}) {
@@ -165,8 +170,11 @@ faults:
             "later.yaml:14:61: faults.clock.jump_length: a clock jumps forward: the lengths must "
             "be positive");
   EXPECT_EQ(error("clock_jump: worker-1, length: 4s", "clock_jump: worker-1, length: 0s"),
-            "later.yaml:18:46: faults.plan[0].length: a clock jumps forward: the length must be "
-            "positive");
+            "later.yaml:18:46: faults.plan[0].length: how far a clock steps must be positive "
+            "(clock_jump steps forward, clock_step_back back)");
+  EXPECT_EQ(error("step_back_length: [2s, 5s]", "step_back_length: [0s, 5s]"),
+            "later.yaml:14:109: faults.clock.step_back_length: how far a clock steps back: the "
+            "lengths must be positive");
   EXPECT_EQ(error("store_partition: worker-1", "store_partition: worker-9"),
             "later.yaml:20:33: faults.plan[2].store_partition: no node named 'worker-9' in the "
             "topology");

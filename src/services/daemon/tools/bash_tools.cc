@@ -188,7 +188,7 @@ class BashTool final : public Tool {
     spec.timeout = milliseconds(limit_ms);
     spec.separate_stderr = *separate_stderr;
     spec.on_output = ctx.on_output;
-    const Instant started = ctx.executor.now();
+    const SteadyInstant started = ctx.executor.steady_now();
     Task<Result<ProcessOutcome>> running = ctx.host.run(std::move(spec));
     Result<ProcessOutcome> outcome = co_await running;
     if (!outcome) co_return host_failure(outcome.error(), "bash: could not run the command");
@@ -199,7 +199,7 @@ class BashTool final : public Tool {
                      {"timed_out", outcome->timed_out},
                      {"truncated", outcome->truncated || cut > 0},
                      {"output_bytes", outcome->output_bytes},
-                     {"duration_ms", to_ms(ctx.executor.now() - started)}};
+                     {"duration_ms", to_ms(ctx.executor.steady_now() - started)}};
     if (*separate_stderr) {
       metadata["stdout"] = stream_text(outcome->output, ctx.output_limit_bytes);
       metadata["stderr"] = stream_text(outcome->error_output, ctx.output_limit_bytes);
