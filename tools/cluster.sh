@@ -20,6 +20,7 @@ case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 cd "$(dirname "$0")/.."
 reliant=${RELIANT:-$PWD/build/src/app/reliant}
 source tools/ports.sh
+source tools/cluster_lib.sh
 
 marker=.reliant-cluster
 marker_text="reliant cluster directory: tools/cluster.sh stop deletes it"
@@ -58,6 +59,13 @@ launch() {  # NAME COMMAND...: runs in the background, logs to DIR/NAME.log, pid
   "$@" >"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
 }
+declare -A health_ports=()
+launch_server() {  # NAME HEALTH_PORT COMMAND... (cluster_servers' launcher)
+  local name=$1
+  health_ports[$name]=$2
+  shift 2
+  launch "$name" "$@"
+}
 wait_ready() {  # PORT NAME
   for _ in $(seq 1 100); do
     [ "$(curl -s "http://127.0.0.1:$1/ready" || true)" = '{"status":"ready"}' ] && return 0
@@ -77,48 +85,27 @@ case "$cmd" in
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     echo "$marker_text" >"$dir/$marker"
-    tools/pg_fixture.sh start "$dir/postgres" >/dev/null
-    tools/nats_fixture.sh start "$dir/nats" >/dev/null
-    admin_url=$(cat "$dir/postgres/url")
-    db_url="${admin_url%/*}/reliant"
-    psql "$admin_url" -qtc "CREATE DATABASE reliant" >/dev/null 2>&1 || true
-    nats_url=$(cat "$dir/nats/url")
-    "$reliant" db migrate up --db-url "$db_url" >/dev/null
+    cluster_fixtures "$dir"
+    db_url=$CLUSTER_DB_URL
+    nats_url=$CLUSTER_NATS_URL
     base=$(free_port_block 30)
-    common=(--db-url "$db_url" --nats-url "$nats_url" --bind-address 127.0.0.1)
+    cluster_servers "$base" launch_server
     gateways=""
-    for g in 1 2; do
-      port=$((base + 3 * (g - 1)))
-      launch "gateway-$g" "$reliant" server gateway "${common[@]}" --gateway-id "gateway-$g" --disable-tls \
-        --daemon-port "$port" --frontend-port $((port + 1)) --health-port $((port + 2))
-      gateways="$gateways${gateways:+,}http://127.0.0.1:$port"
+    for port in "${CLUSTER_GATEWAY_PORTS[@]}"; do gateways="$gateways${gateways:+,}http://127.0.0.1:$port"; done
+    for name in gateway-1 gateway-2 worker-1 worker-2 api-1 api-2; do
+      wait_ready "${health_ports[$name]}" "$name"
     done
-    for w in 1 2; do
-      launch "worker-$w" "$reliant" server worker "${common[@]}" --worker-id "worker-$w" \
-        --health-port $((base + 10 + w))
-    done
-    for a in 1 2; do
-      launch "api-$a" "$reliant" server api "${common[@]}" --disable-tls \
-        --api-port $((base + 20 + 2 * a)) --health-port $((base + 21 + 2 * a)) --grpc-port $((base + 26 + a)) --pprof-port 0
-    done
-    wait_ready $((base + 2)) gateway-1
-    wait_ready $((base + 5)) gateway-2
-    wait_ready $((base + 11)) worker-1
-    wait_ready $((base + 12)) worker-2
-    wait_ready $((base + 23)) api-1
-    wait_ready $((base + 25)) api-2
-    "$reliant" admin user create --email dev@example.com --db-url "$db_url" >/dev/null 2>&1 || true
-    token=$("$reliant" admin token create --user dev@example.com --name cluster --db-url "$db_url" | tail -n 1)
+    token=$(cluster_token dev@example.com cluster)
     mkdir -p "$dir/daemon-home" "$dir/workspace"
     echo "$token" | HOME="$dir/daemon-home" launch daemon "$reliant" daemon start --token --name laptop \
       --grpc-url "$gateways" --working-dir "$dir/workspace"
     cat >"$dir/cluster.env" <<ENV
 DATABASE_URL=$db_url
 NATS_URL=$nats_url
-API_1=http://127.0.0.1:$((base + 22))
-API_2=http://127.0.0.1:$((base + 24))
-GRPC_1=127.0.0.1:$((base + 27))
-GRPC_2=127.0.0.1:$((base + 28))
+API_1=$CLUSTER_API_1
+API_2=$CLUSTER_API_2
+GRPC_1=$CLUSTER_GRPC_1
+GRPC_2=$CLUSTER_GRPC_2
 GATEWAYS=$gateways
 TOKEN=$token
 ENV
@@ -127,7 +114,7 @@ ENV
       [ "$(psql "$db_url" -qtAc "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" -ge 1 ] && break
       sleep 0.1
     done
-    echo "cluster: up in $dir — api $((base + 22)), $((base + 24)); gateways $gateways; daemon 'laptop' in $dir/workspace"
+    echo "cluster: up in $dir — api $CLUSTER_API_1, $CLUSTER_API_2; gateways $gateways; daemon 'laptop' in $dir/workspace"
     echo "cluster: source $dir/cluster.env && $reliant chat --server \"\$API_1\" --token \"\$TOKEN\" 'list the files'"
     ;;
   stop)

@@ -3,14 +3,16 @@
 # command line, SIGSTOP/SIGCONT, nats/Postgres restarts, partitions, latency), the chat client
 # that records what it sent, and the scenario driver that heals, settles and runs the checkers.
 #
-# Copies the approach of tools/cluster.sh (same roles and flags) instead of calling it, because
-# the harness needs every command line saved for restarts and the daemon inside a namespace.
+# The cluster's servers start as tools/cluster.sh starts them (tools/cluster_lib.sh: the same
+# roles, ports and flags), launched through this harness's `launch`, which saves every command
+# line for restarts; the daemon runs inside a network namespace.
 # shellcheck shell=bash disable=SC2034  # sourced; SIM and the like are read by run.sh
 
 CHAOS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$CHAOS_DIR/../.." && pwd)
 reliant=${RELIANT:-$REPO/build/src/app/reliant}
 source "$REPO/tools/ports.sh"
+source "$REPO/tools/cluster_lib.sh"
 
 log() { printf '  [%s] %s\n' "$(date +%T)" "$*"; }
 
@@ -75,6 +77,11 @@ alive() {  # NAME
   pid=$(pid_of "$1") || return 1
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ]
+}
+launch_server() {  # NAME HEALTH_PORT COMMAND... (cluster_servers' launcher)
+  local name=$1 health=$2
+  shift 2
+  launch "$name" --health "$health" -- "$@"
 }
 wait_ready() {  # PORT NAME: bounded (20 s)
   for _ in $(seq 1 200); do
@@ -182,37 +189,19 @@ latency_off() { : >"$RUN/latency"; log "heal: latency removed"; }
 # use) so failovers happen within a scenario's seconds.
 cluster_up() {
   mkdir -p "$RUN/procs" "$RUN/logs" "$RUN/daemon-home" "$RUN/workspace" "$RUN/answers"
-  "$REPO/tools/pg_fixture.sh" start "$RUN/postgres" >/dev/null
-  "$REPO/tools/nats_fixture.sh" start "$RUN/nats" >/dev/null
-  ADMIN_URL=$(cat "$RUN/postgres/url")
-  DATABASE_URL="${ADMIN_URL%/*}/reliant"
-  NATS_URL=$(cat "$RUN/nats/url")
-  psql "$ADMIN_URL" -qtc "CREATE DATABASE reliant" >/dev/null
-  "$reliant" db migrate up --db-url "$DATABASE_URL" >/dev/null
+  cluster_fixtures "$RUN" || return 1
+  ADMIN_URL=$CLUSTER_ADMIN_URL
+  DATABASE_URL=$CLUSTER_DB_URL
+  NATS_URL=$CLUSTER_NATS_URL
   net_setup
-  local base g w a port urls=""
+  local base name urls=""
   base=$(free_port_block 40 "$BASHPID")
-  local common=(--db-url "$DATABASE_URL" --nats-url "$NATS_URL")
-  declare -gA GW_PORT=()
-  for g in 1 2; do
-    port=$((base + 3 * (g - 1)))
-    GW_PORT[gateway-$g]=$port
-    launch "gateway-$g" --health $((port + 2)) -- "$reliant" server gateway "${common[@]}" \
-      --bind-address 0.0.0.0 --gateway-id "gateway-$g" --disable-tls --daemon-port "$port" \
-      --frontend-port $((port + 1)) --health-port $((port + 2)) \
-      --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
-  done
-  for w in 1 2; do
-    launch "worker-$w" --health $((base + 10 + w)) -- "$reliant" server worker "${common[@]}" \
-      --bind-address 127.0.0.1 --worker-id "worker-$w" --health-port $((base + 10 + w))
-  done
-  for a in 1 2; do
-    launch "api-$a" --health $((base + 21 + 2 * a)) -- "$reliant" server api "${common[@]}" \
-      --bind-address 127.0.0.1 --disable-tls --api-port $((base + 20 + 2 * a)) \
-      --health-port $((base + 21 + 2 * a)) --grpc-port $((base + 26 + a)) --pprof-port 0
-  done
-  API_1=http://127.0.0.1:$((base + 22))
-  API_2=http://127.0.0.1:$((base + 24))
+  CLUSTER_GATEWAY_BIND=0.0.0.0
+  CLUSTER_GATEWAY_FLAGS=(--heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6)
+  cluster_servers "$base" launch_server || return 1
+  declare -gA GW_PORT=([gateway-1]=${CLUSTER_GATEWAY_PORTS[0]} [gateway-2]=${CLUSTER_GATEWAY_PORTS[1]})
+  API_1=$CLUSTER_API_1
+  API_2=$CLUSTER_API_2
   for name in gateway-1 gateway-2 worker-1 worker-2 api-1 api-2; do
     wait_ready "${HEALTH[$name]}" "$name" || return 1
   done
@@ -230,8 +219,7 @@ cluster_up() {
     DIAL_TO_GATEWAY[$ROOT_IP:${GW_PORT[gateway-2]}]=gateway-2
   fi
   for dial in "${!DIAL_TO_GATEWAY[@]}"; do urls="$urls${urls:+,}http://$dial"; done
-  "$reliant" admin user create --email chaos@example.com --db-url "$DATABASE_URL" >/dev/null 2>&1
-  TOKEN=$("$reliant" admin token create --user chaos@example.com --name chaos --db-url "$DATABASE_URL" | tail -n 1)
+  TOKEN=$(cluster_token chaos@example.com chaos)
   (umask 077 && echo "$TOKEN" >"$RUN/token")
   launch daemon --ns "$NS" --stdin "$RUN/token" -- env HOME="$RUN/daemon-home" "$reliant" daemon start \
     --token --name laptop --grpc-url "$urls" --working-dir "$RUN/workspace" \
