@@ -28,28 +28,35 @@ def sql(db_url, query):
 
 def gather(run_dir, db_url):
     records = [json.loads(l) for l in open(os.path.join(run_dir, "records.jsonl")) if l.strip()]
-    answers = {}
+    answers, cross = {}, {}
     for r in records:
         path = os.path.join(run_dir, "answers", f"{r['n']}.json")
         try:
             answers[r["n"]] = json.load(open(path))
         except (OSError, ValueError):
             answers[r["n"]] = None
-    try:
-        ran_log = [l.strip() for l in open(os.path.join(run_dir, "workspace", "ran.log")) if l.strip()]
-    except OSError:
-        ran_log = []
+        try:  # the HTTP status of the other user's read of this chat
+            cross[r["n"]] = int(open(os.path.join(run_dir, "answers", f"{r['n']}.cross")).read().strip())
+        except (OSError, ValueError):
+            pass
+    ran_logs = {}  # by user: the markers each user's daemon ran
+    for user, workspace in ((1, "workspace"), (2, "workspace-2")):
+        try:
+            ran_logs[user] = [l.strip() for l in open(os.path.join(run_dir, workspace, "ran.log")) if l.strip()]
+        except OSError:
+            ran_logs[user] = []
     alive, streams = set(), []
     for line in open(os.path.join(run_dir, "processes.txt")):
         parts = line.split()
         if parts[0] == "alive":
             alive.add(parts[1])
         elif parts[0] == "stream":
-            streams.append({"peer": parts[1], "gateway": parts[2]})
+            streams.append({"daemon": parts[1], "peer": parts[2], "gateway": parts[3]})
     return {
         "records": records,
         "answers": answers,
-        "ran_log": ran_log,
+        "cross": cross,
+        "ran_logs": ran_logs,
         "runs": {r["id"]: r["status"] for r in sql(db_url, "SELECT id, status FROM workflow_runs")},
         "run_ends": {r["run_id"]: r["n"] for r in sql(
             db_url, "SELECT run_id, COUNT(*) AS n FROM workflow_history WHERE kind IN "
@@ -115,17 +122,40 @@ def chat_answers(s):
 
 
 def tool_at_most_once(s):
-    counts = collections.Counter(s["ran_log"])
+    ran = [m for log in s["ran_logs"].values() for m in log]
+    counts = collections.Counter(ran)
     bad = [f"{m} ran {n} times" for m, n in sorted(counts.items()) if n > 1]
-    return bad, f"{len(s['ran_log'])} executions of {len(counts)} markers, none twice" if not bad else ""
+    return bad, f"{len(ran)} executions of {len(counts)} markers, none twice" if not bad else ""
+
+
+def tool_isolation(s):
+    """Each user's commands ran on that user's daemon only."""
+    user_of = {r["marker"]: r["user"] for r in s["records"]}
+    bad = []
+    for user, log in sorted(s["ran_logs"].items()):
+        for marker in log:
+            if user_of.get(marker) != user:
+                bad.append(f"{marker} (user {user_of.get(marker, 'unknown')}) ran on user {user}'s daemon")
+    return bad, f"{sum(len(l) for l in s['ran_logs'].values())} executions, each on its user's daemon"
+
+
+def update_isolation(s):
+    """Neither user can read the other's chats: the api answers 404, as for a chat that does not
+    exist (the REST side of what the simulator checks on update streams)."""
+    bad = [f"the other user's read of message {n}'s chat answered {status}, not 404"
+           for n, status in sorted(s["cross"].items()) if status != 404]
+    if not s["cross"]:
+        bad.append("no chat was read as the other user")
+    return bad, f"{len(s['cross'])} reads of a chat by the other user, all 404"
 
 
 def daemon_liveness(s):
     bad = []
-    if "daemon" not in s["alive"]:
-        bad.append("the daemon process is not running at the end")
-    if not s["daemons"]:
-        bad.append("no daemon recorded")
+    for process in ("daemon", "daemon-2"):
+        if process not in s["alive"]:
+            bad.append(f"the {process} process is not running at the end")
+    if len(s["daemons"]) != 2:
+        bad.append(f"{len(s['daemons'])} daemons recorded, not 2")
     for d in s["daemons"]:
         if d["status"] != "active":
             bad.append(f"daemon {d['name']} recorded {d['status']}")
@@ -138,18 +168,19 @@ def daemon_liveness(s):
 
 
 def daemon_routable(s):
-    """The gateway the row names holds a TCP stream from the daemon (seen from its namespace),
-    and no other gateway does (one session per daemon)."""
-    bad = []
-    # A stream whose gateway process is dead can still look established from the daemon's side
-    # (a partition swallowed the reset): it routes nothing.
-    holders = [st["gateway"] for st in s["streams"] if st["gateway"] in s["alive"]]
+    """The gateway each daemon's row names holds a TCP stream from that daemon, and no other
+    gateway does (one session per daemon)."""
+    bad, seen = [], []
     for d in s["daemons"]:
+        # A stream whose gateway process is dead can still look established from the daemon's
+        # side (a partition swallowed the reset): it routes nothing.
+        holders = [st["gateway"] for st in s["streams"] if st["daemon"] == d["name"] and st["gateway"] in s["alive"]]
         if d["gateway_id"] not in holders:
             bad.append(f"daemon {d['name']} recorded on {d['gateway_id']}, but its streams go to {holders or 'nowhere'}")
-    if len(holders) > 1:
-        bad.append(f"more than one live stream: {holders}")
-    return bad, f"stream to {holders}"
+        if len(holders) > 1:
+            bad.append(f"daemon {d['name']} has more than one live stream: {holders}")
+        seen.append(f"{d['name']} → {holders}")
+    return bad, "streams: " + ", ".join(seen)
 
 
 def queues_drain(s):
@@ -174,7 +205,8 @@ def runs_end_once(s):
     return bad, f"{len(s['runs'])} runs, each ended once"
 
 
-CHECKERS = [chat_answers, tool_at_most_once, daemon_liveness, daemon_routable, queues_drain, runs_end_once]
+CHECKERS = [chat_answers, tool_at_most_once, tool_isolation, update_isolation, daemon_liveness, daemon_routable,
+            queues_drain, runs_end_once]
 
 
 def judge(s):
@@ -189,29 +221,41 @@ def self_test():
     """A good snapshot passes everything; each fabricated fault makes exactly its checker fail."""
     chat = {"messages": [{"role": "assistant", "content": [{"kind": "text", "body": {"text": "`echo m1` printed:\nm1"}}]}]}
     good = {
-        "records": [{"n": 1, "marker": "m1", "phase": "after", "apis": "1", "chat_id": "c1", "run_id": "r1", "outcome": "accepted"},
-                    {"n": 2, "marker": "m2", "phase": "fault", "apis": "1", "chat_id": "c2", "run_id": "r2", "outcome": "accepted"}],
+        "records": [{"n": 1, "user": 1, "marker": "m1", "phase": "after", "apis": "1", "chat_id": "c1", "run_id": "r1",
+                     "outcome": "accepted"},
+                    {"n": 2, "user": 2, "marker": "m2", "phase": "fault", "apis": "1", "chat_id": "c2", "run_id": "r2",
+                     "outcome": "accepted"}],
         "answers": {1: chat, 2: None},
-        "ran_log": ["m1", "m2"],
+        "cross": {1: 404, 2: 404},
+        "ran_logs": {1: ["m1"], 2: ["m2"]},
         "runs": {"r1": "completed", "r2": "failed"},
         "run_ends": {"r1": 1, "r2": 1},
         "chats": {"c1": "idle", "c2": "failed"},
         "open_tasks": [], "open_tool_requests": [],
-        "daemons": [{"id": "d", "name": "laptop", "status": "active", "gateway_id": "gateway-1", "lease_until_ms": 2000, "now_ms": 1000}],
-        "alive": {"daemon", "gateway-1", "gateway-2"},
-        "streams": [{"peer": "10.0.0.1:1", "gateway": "gateway-1"}],
+        "daemons": [{"id": "d", "name": "laptop", "status": "active", "gateway_id": "gateway-1", "lease_until_ms": 2000, "now_ms": 1000},
+                    {"id": "e", "name": "desk", "status": "active", "gateway_id": "gateway-2", "lease_until_ms": 2000, "now_ms": 1000}],
+        "alive": {"daemon", "daemon-2", "gateway-1", "gateway-2"},
+        "streams": [{"daemon": "laptop", "peer": "10.0.0.1:1", "gateway": "gateway-1"},
+                    {"daemon": "desk", "peer": "127.0.0.1:2", "gateway": "gateway-2"}],
     }
     cases = {
         "chat_answers": [lambda s: s["runs"].update(r2="running"),
                          lambda s: s["answers"].update({1: {"messages": chat["messages"] * 2}}),
                          lambda s: s["records"][0].update(outcome="rejected")],
-        "tool_at_most_once": [lambda s: s["ran_log"].append("m1")],
+        "tool_at_most_once": [lambda s: s["ran_logs"][1].append("m1"),
+                              lambda s: s["ran_logs"][1].append("m2")],
+        "tool_isolation": [lambda s: s["ran_logs"][1].append("m2"),
+                           lambda s: s["ran_logs"][2].append("not-sent")],
+        "update_isolation": [lambda s: s["cross"].update({2: 200}),
+                             lambda s: s["cross"].clear()],
         "daemon_liveness": [lambda s: s["alive"].discard("gateway-1"),
+                            lambda s: s["alive"].discard("daemon-2"),
                             lambda s: s["daemons"][0].update(status="idle"),
                             lambda s: s["daemons"][0].update(lease_until_ms=10)],
-        "daemon_routable": [lambda s: s["streams"].__setitem__(0, {"peer": "x", "gateway": "gateway-2"}),
+        "daemon_routable": [lambda s: s["streams"].__setitem__(0, {"daemon": "laptop", "peer": "x", "gateway": "gateway-2"}),
                             lambda s: s["alive"].discard("gateway-1"),
-                            lambda s: s["streams"].append({"peer": "y", "gateway": "gateway-2"})],
+                            lambda s: s["streams"].append({"daemon": "laptop", "peer": "y", "gateway": "gateway-2"}),
+                            lambda s: s["streams"].pop()],
         "queues_drain": [lambda s: s["open_tasks"].append({"id": "t", "kind": "activity", "status": "leased", "attempt": 1, "lease_owner": "worker-1"})],
         "runs_end_once": [lambda s: s["run_ends"].update(r1=2)],
     }

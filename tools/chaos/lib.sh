@@ -185,10 +185,12 @@ latency_off() { : >"$RUN/latency"; log "heal: latency removed"; }
 
 # ---------------------------------------------------------------------------------------------
 # The cluster: Postgres, nats-server, gateway ×2 (on 0.0.0.0, reachable from the namespace),
-# worker ×2, api ×2 on loopback, one daemon in NS. Short heartbeats (as the integration tests
-# use) so failovers happen within a scenario's seconds.
+# worker ×2, api ×2 on loopback, and two users each with a daemon: chaos@ with `laptop` in NS
+# (the daemon the faults hit), chaos2@ with `desk` on loopback. Short heartbeats (as the
+# integration tests use) so failovers happen within a scenario's seconds.
 cluster_up() {
-  mkdir -p "$RUN/procs" "$RUN/logs" "$RUN/daemon-home" "$RUN/workspace" "$RUN/answers"
+  mkdir -p "$RUN/procs" "$RUN/logs" "$RUN/daemon-home" "$RUN/workspace" "$RUN/daemon-home-2" \
+    "$RUN/workspace-2" "$RUN/answers"
   cluster_fixtures "$RUN" || return 1
   ADMIN_URL=$CLUSTER_ADMIN_URL
   DATABASE_URL=$CLUSTER_DB_URL
@@ -220,16 +222,24 @@ cluster_up() {
   fi
   for dial in "${!DIAL_TO_GATEWAY[@]}"; do urls="$urls${urls:+,}http://$dial"; done
   TOKEN=$(cluster_token chaos@example.com chaos)
-  (umask 077 && echo "$TOKEN" >"$RUN/token")
+  TOKEN_2=$(cluster_token chaos2@example.com chaos2)
+  (umask 077 && echo "$TOKEN" >"$RUN/token" && echo "$TOKEN_2" >"$RUN/token-2")
   launch daemon --ns "$NS" --stdin "$RUN/token" -- env HOME="$RUN/daemon-home" "$reliant" daemon start \
     --token --name laptop --grpc-url "$urls" --working-dir "$RUN/workspace" \
     --heartbeat-interval 1 --stale-timeout 3 --backoff-max 1
+  launch daemon-2 --stdin "$RUN/token-2" -- env HOME="$RUN/daemon-home-2" "$reliant" daemon start \
+    --token --name desk --grpc-url "http://127.0.0.1:${GW_PORT[gateway-1]},http://127.0.0.1:${GW_PORT[gateway-2]}" \
+    --working-dir "$RUN/workspace-2" --heartbeat-interval 1 --stale-timeout 3 --backoff-max 1
   for _ in $(seq 1 200); do
-    [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 1 ] && break
+    [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 2 ] && break
     sleep 0.1
   done
-  [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 1 ] || { log "the daemon never became active"; tail -n 20 "$RUN/logs/daemon.log"; return 1; }
-  log "cluster up: api $API_1 $API_2, gateways ${GW_PORT[*]}, daemon in netns $NS ($NS_IP) dialing $urls"
+  [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 2 ] || {
+    log "the daemons never both became active: $(q "SELECT name || ' ' || status FROM daemons")"
+    tail -n 10 "$RUN/logs/daemon.log" "$RUN/logs/daemon-2.log"
+    return 1
+  }
+  log "cluster up: api $API_1 $API_2, gateways ${GW_PORT[*]}, laptop in netns $NS ($NS_IP) dialing $urls, desk on loopback"
 }
 
 # Stops everything this scenario started: processes (SIGCONT first, so a paused one can die),
@@ -258,37 +268,44 @@ cluster_down() {
 
 # ---------------------------------------------------------------------------------------------
 # The client: a chat per message, each `run` of a command that appends its marker to ran.log in
-# the daemon's workspace (the record of executions) and prints it. The `sleep 1` widens the
-# window in which a fault hits a running tool. It prefers API_1 and switches to API_2 (for good)
-# when API_1 refuses or errs. Records (JSONL) say what it sent, in which phase, and the outcome:
+# the daemon's workspace (the record of executions) and prints it. Messages alternate between
+# the two users, so each user's markers must land in that user's daemon's workspace only. The
+# `sleep 1` widens the window in which a fault hits a running tool. It prefers API_1 and
+# switches to API_2 (for good) when API_1 refuses or errs. Records (JSONL) say what it sent, as
+# which user, in which phase, and the outcome:
 #   accepted  the api answered with a run id
 #   rejected  no api accepted it (an error answer or no connection: nothing was started)
 #   unknown   a timeout after the message was posted: it may or may not have been accepted
 json_field() { sed -nE "s/.*\"$1\":\"([^\"]*)\".*/\1/p"; }
-api_post() {  # API PATH BODY → body on stdout; curl's exit code, or 22 for an HTTP error
-  curl -s -f --max-time 8 -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    --data-binary "$3" "$1$2"
+api_post() {  # TOKEN API PATH BODY → body on stdout; curl's exit code, or 22 for an HTTP error
+  curl -s -f --max-time 8 -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+    --data-binary "$4" "$2$3"
+}
+token_of() {  # USER (1 or 2)
+  if [ "$1" = 1 ]; then echo "$TOKEN"; else echo "$TOKEN_2"; fi
 }
 send_one() {  # N
-  local n=$1 marker="chaos-$SCENARIO-$1" phase api chat="" run="" outcome=rejected out rc tries=""
+  local n=$1 user=$((2 - $1 % 2)) token phase api chat="" run="" outcome=rejected out rc tries=""
+  local marker="chaos-$SCENARIO-u$user-$1"
+  token=$(token_of "$user")
   local CLIENT_API CLIENT_OTHER
   read -r CLIENT_API CLIENT_OTHER <"$RUN/client.api"
   phase=$(cat "$RUN/phase")
   local text="run \`echo $marker >> ran.log; sleep 1; echo $marker\`"
   for api in "$CLIENT_API" "$CLIENT_OTHER"; do
     tries="$tries${tries:+ }${api##*:}"
-    out=$(api_post "$api" /api/v1/chats "{\"title\":\"$marker\"}")
+    out=$(api_post "$token" "$api" /api/v1/chats "{\"title\":\"$marker\"}")
     chat=$(json_field id <<<"$out")
     if [ -z "$chat" ]; then switch_api "$api"; continue; fi
-    out=$(api_post "$api" "/api/v1/chats/$chat/messages" "{\"text\":\"$text\"}")
+    out=$(api_post "$token" "$api" "/api/v1/chats/$chat/messages" "{\"text\":\"$text\"}")
     rc=$?
     run=$(json_field run_id <<<"$out")
     if [ -n "$run" ]; then outcome=accepted; break; fi
     if [ "$rc" = 28 ]; then outcome=unknown; break; fi  # may have been accepted: no retry
     switch_api "$api"
   done
-  printf '{"n":%d,"marker":"%s","phase":"%s","apis":"%s","chat_id":"%s","run_id":"%s","outcome":"%s","t_ms":%s}\n' \
-    "$n" "$marker" "$phase" "$tries" "$chat" "$run" "$outcome" "$(date +%s%3N)" >>"$RUN/records.jsonl"
+  printf '{"n":%d,"user":%d,"marker":"%s","phase":"%s","apis":"%s","chat_id":"%s","run_id":"%s","outcome":"%s","t_ms":%s}\n' \
+    "$n" "$user" "$marker" "$phase" "$tries" "$chat" "$run" "$outcome" "$(date +%s%3N)" >>"$RUN/records.jsonl"
 }
 switch_api() {  # FAILED_API: prefer the other one from now on (a file: sends run in subshells)
   if [ "$1" = "$CLIENT_API" ]; then
@@ -308,18 +325,25 @@ client_loop() {  # runs in the background until RUN/client.stop exists (bounded:
   done
   wait
 }
-# Reads every accepted or unknown chat back through the API, as the client saw it at the end.
+# Reads every accepted or unknown chat back through the API, as its user saw it at the end, and
+# asks for it as the other user too: the HTTP status of that (404 expected) goes to N.cross.
 fetch_answers() {
-  local chat n api
-  while IFS=$'\t' read -r n chat; do
+  local chat n user api other
+  while IFS=$'\t' read -r n user chat; do
     [ -n "$chat" ] || continue
     for api in "$API_1" "$API_2"; do
-      curl -s -f --max-time 5 -H "Authorization: Bearer $TOKEN" "$api/api/v1/chats/$chat" >"$RUN/answers/$n.json" && break
+      curl -s -f --max-time 5 -H "Authorization: Bearer $(token_of "$user")" "$api/api/v1/chats/$chat" \
+        >"$RUN/answers/$n.json" && break
+    done
+    other=$(token_of $((3 - user)))
+    for api in "$API_1" "$API_2"; do
+      curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $other" \
+        "$api/api/v1/chats/$chat" >"$RUN/answers/$n.cross" && break
     done
   done < <(python3 -c 'import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    print(r["n"], r["chat_id"], sep="\t")' "$RUN/records.jsonl")
+    print(r["n"], r["user"], r["chat_id"], sep="\t")' "$RUN/records.jsonl")
 }
 
 # Waits (bounded) until no run of the client is running and no chat is running.
@@ -335,8 +359,11 @@ wait_quiet() {  # MAX_SECONDS
 }
 
 # What the checkers need from the processes (not the database): who is alive, and which
-# gateways hold a TCP stream from the daemon (established connections seen in its namespace).
+# gateways hold a TCP stream from each daemon: laptop's are the established connections in its
+# namespace, desk's those of its process to a gateway's daemon port on loopback.
 snapshot_processes() {
+  local desk_pid
+  desk_pid=$(pid_of daemon-2)
   {
     for f in "$RUN"/procs/*.pid; do
       name=$(basename "$f" .pid)
@@ -346,7 +373,15 @@ snapshot_processes() {
     ip netns exec "$NS" ss -Htn state established 2>/dev/null | while read -r _ _ _ peer _; do
       peer=${peer#\[::ffff:}
       peer=${peer/]/}
-      echo "stream $peer ${DIAL_TO_GATEWAY[$peer]:-unknown}"
+      echo "stream laptop $peer ${DIAL_TO_GATEWAY[$peer]:-unknown}"
+    done
+    ss -Htnp state established 2>/dev/null | grep -F "pid=$desk_pid," | while read -r _ _ _ peer _; do
+      peer=${peer#\[::ffff:}
+      peer=${peer/]/}
+      case ${peer##*:} in
+        "${GW_PORT[gateway-1]}") echo "stream desk $peer gateway-1" ;;
+        "${GW_PORT[gateway-2]}") echo "stream desk $peer gateway-2" ;;
+      esac
     done
   } >"$RUN/processes.txt"
 }
@@ -384,13 +419,13 @@ run_scenario() {  # NAME
 
 # For proving the checkers on a real cluster: CHAOS_SABOTAGE=WHAT breaks the state on purpose
 # right before the checks, so the named invariants must fail.
-sabotage() {  # WHAT[,WHAT...]: dup_marker | stuck_run | leased_task | dead_gateway | wrong_gateway
+sabotage() {  # WHAT[,WHAT...]: dup_marker | stuck_run | leased_task | dead_gateway | wrong_gateway | cross_user
   local what
   for what in ${1//,/ }; do sabotage_one "$what"; done
 }
 sabotage_one() {
   local holder
-  holder=$(q "SELECT gateway_id FROM daemons LIMIT 1")
+  holder=$(q "SELECT gateway_id FROM daemons WHERE name = 'laptop'")
   case $1 in
     # → tool_at_most_once
     dup_marker) head -n 1 "$RUN/workspace/ran.log" >>"$RUN/workspace/ran.log" ;;
@@ -403,7 +438,9 @@ sabotage_one() {
     # other gateway within a second.
     dead_gateway) partition_daemon; kill9 "$holder" ;;
     # → daemon_routable: the row names the other gateway, which holds no stream from it.
-    wrong_gateway) q "UPDATE daemons SET gateway_id = '$([ "$holder" = gateway-1 ] && echo gateway-2 || echo gateway-1)'" ;;
+    wrong_gateway) q "UPDATE daemons SET gateway_id = '$([ "$holder" = gateway-1 ] && echo gateway-2 || echo gateway-1)' WHERE name = 'laptop'" ;;
+    # → tool_isolation: a marker of the second user in the first user's workspace.
+    cross_user) grep -m 1 -- '-u2-' "$RUN/workspace-2/ran.log" >>"$RUN/workspace/ran.log" ;;
     *) log "unknown CHAOS_SABOTAGE=$1" ;;
   esac
   log "sabotaged on purpose: $1"

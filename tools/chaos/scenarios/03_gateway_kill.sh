@@ -5,11 +5,11 @@
 SIM=tools_gateway_failover
 fault() {
   local holder now
-  holder=$(q "SELECT gateway_id FROM daemons WHERE status = 'active' LIMIT 1")
+  holder=$(q "SELECT gateway_id FROM daemons WHERE name = 'laptop' AND status = 'active'")
   holder=${holder:-gateway-1}
   kill9 "$holder"
   rand_sleep_ms 3000 6000
-  now=$(q "SELECT gateway_id || ' ' || status FROM daemons")
+  now=$(q "SELECT gateway_id || ' ' || status FROM daemons WHERE name = 'laptop'")
   log "daemon now recorded: $now"
   restart "$holder"
 }

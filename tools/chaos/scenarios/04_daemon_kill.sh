@@ -5,15 +5,15 @@
 SIM=tools_daemon_crash
 fault() {
   for _ in $(seq 1 50); do
-    [ "$(q "SELECT COUNT(*) FROM tool_requests WHERE status = 'dispatched'")" -ge 1 ] && break
+    [ "$(q "SELECT COUNT(*) FROM tool_requests t JOIN daemons d ON d.id = t.daemon_id WHERE t.status = 'dispatched' AND d.name = 'laptop'")" -ge 1 ] && break
     sleep 0.1
   done
   kill9 daemon
   rand_sleep_ms 2000 5000
   restart daemon
   for _ in $(seq 1 100); do
-    [ "$(q "SELECT COUNT(*) FROM daemons WHERE status = 'active'")" = 1 ] && break
+    [ "$(q "SELECT COUNT(*) FROM daemons WHERE name = 'laptop' AND status = 'active'")" = 1 ] && break
     sleep 0.1
   done
-  log "daemon recorded: $(q "SELECT gateway_id || ' ' || status FROM daemons")"
+  log "daemon recorded: $(q "SELECT gateway_id || ' ' || status FROM daemons WHERE name = 'laptop'")"
 }

@@ -5,10 +5,10 @@
 SIM=partitions_and_pauses
 fault() {
   local holder
-  holder=$(q "SELECT gateway_id FROM daemons WHERE status = 'active' LIMIT 1")
+  holder=$(q "SELECT gateway_id FROM daemons WHERE name = 'laptop' AND status = 'active'")
   holder=${holder:-gateway-1}
   pause "$holder"
   rand_sleep_ms 8000 12000
-  log "daemon recorded before SIGCONT: $(q "SELECT gateway_id || ' ' || status FROM daemons")"
+  log "daemon recorded before SIGCONT: $(q "SELECT gateway_id || ' ' || status FROM daemons WHERE name = 'laptop'")"
   resume "$holder"
 }

@@ -7,6 +7,6 @@ SIM=tools_partitions
 fault() {
   partition_daemon
   rand_sleep_ms 6000 12000
-  log "daemon recorded during the partition: $(q "SELECT gateway_id || ' ' || status FROM daemons")"
+  log "daemon recorded during the partition: $(q "SELECT gateway_id || ' ' || status FROM daemons WHERE name = 'laptop'")"
   heal_partition
 }

@@ -7,7 +7,7 @@ fault() {
   local worker holder
   rand_pick worker-1 worker-2
   worker=$REPLY
-  holder=$(q "SELECT gateway_id FROM daemons WHERE status = 'active' LIMIT 1")
+  holder=$(q "SELECT gateway_id FROM daemons WHERE name = 'laptop' AND status = 'active'")
   holder=${holder:-gateway-1}
   kill9 "$worker"
   rand_sleep_ms 500 2000
