@@ -333,7 +333,7 @@ class ToolClient {
         // recorded as if it were not): a call that could not be made. Before healing that is
         // expected; after it, tool_results counts it as a failure.
         impl.calls.push_back(ToolCallRecord{ids_.next(), shared_.node, user_id_of(config.user),
-                                            "", false, env_.executor.now(), env_.executor.now(),
+                                            "", false, impl.world.now(), impl.world.now(),
                                             "unroutable: " + daemon_id.error().message, true});
         continue;
       }
@@ -368,7 +368,7 @@ class ToolClient {
                                           call.user_id,
                                           call.daemon_id,
                                           sync,
-                                          env_.executor.now(),
+                                          impl.world.now(),
                                           {},
                                           "",
                                           false});
@@ -379,7 +379,7 @@ class ToolClient {
                                                    : router_.send_tool_request(std::move(call));
       Result<v1::ToolResponse> response = co_await calling;
       ToolCallRecord& record = impl.calls[index];
-      record.answered = env_.executor.now();
+      record.answered = impl.world.now();
       if (!response) {
         record.failed = true;
         record.outcome = std::string(to_string(response.error().code));
@@ -387,12 +387,12 @@ class ToolClient {
       }
       record.outcome = response->is_error() ? response->error_code() : "ok";
       if (response->daemon_id() != target) {
-        impl.checker.violation(env_.executor.now(), "tool_isolation",
+        impl.checker.violation(impl.world.now(), "tool_isolation",
                                "request " + request_id + " for daemon " + target +
                                    " was answered by daemon " + response->daemon_id());
       }
       if (!response->is_error() && response->content().find(request_id) == std::string::npos) {
-        impl.checker.violation(env_.executor.now(), "tool_results",
+        impl.checker.violation(impl.world.now(), "tool_results",
                                "request " + request_id + " got output that is not its own: \"" +
                                    response->content().substr(0, 80) + "\"");
       }
@@ -407,7 +407,7 @@ class ToolClient {
     Result<void> sent = co_await cancelling;
     if (sent) {
       self->shared_.impl->cancels.push_back(ToolPathWorkload::Impl::CancelRecord{
-          request_id, self->shared_.node, self->env_.executor.now()});
+          request_id, self->shared_.node, self->shared_.impl->world.now()});
     }
   }
 
@@ -450,7 +450,7 @@ class ToolClient {
           const std::string content = text_field(*read, "content");
           check_isolation(content, "fk|", "files_isolation");
           if (content != marker) {  // the file is this client's alone, written a moment ago
-            impl.checker.violation(env_.executor.now(), "files_isolation",
+            impl.checker.violation(impl.world.now(), "files_isolation",
                                    shared_.node + " wrote \"" + marker + "\" to " + path +
                                        " on daemon " + *daemon_id + " and read back \"" +
                                        content.substr(0, 60) + "\"");
@@ -476,7 +476,7 @@ class ToolClient {
         ++impl.foreign_files_refused;
         continue;
       }
-      impl.checker.violation(env_.executor.now(), "files_isolation",
+      impl.checker.violation(impl.world.now(), "files_isolation",
                              shared_.node + " (user " + config.user + ") got an answer to " +
                                  name + " from daemon " + other.daemon_id + " of " +
                                  other.user_id + ": " + pried->dump().substr(0, 80));
@@ -496,7 +496,7 @@ class ToolClient {
       if (end == std::string::npos) continue;  // cut off: the next read has the rest
       const std::string user = output.substr(at + tag.size(), end - at - tag.size());
       if (user == shared_.config.user) continue;
-      impl.checker.violation(env_.executor.now(), invariant,
+      impl.checker.violation(impl.world.now(), invariant,
                              shared_.node + " (user " + shared_.config.user + ") read " + tag +
                                  " output of user " + user + ": \"" +
                                  output.substr(at, 60) + "\"");
@@ -535,7 +535,7 @@ class ToolClient {
       const std::string marker =
           "mk|" + config.user + "|" + shared_.node + "|" + std::to_string(++lines);
       const std::size_t index = impl.terminal_lines.size();
-      impl.terminal_lines.push_back({shared_.node, marker, env_.executor.now(), std::nullopt});
+      impl.terminal_lines.push_back({shared_.node, marker, impl.world.now(), std::nullopt});
       Task<Result<nlohmann::json>> typing =
           command(daemon_id, "term_input", {{"id", terminal_id}, {"data", "echo " + marker + "\r"}});
       Result<nlohmann::json> typed = co_await typing;
@@ -565,7 +565,7 @@ class ToolClient {
         tail = (tail + *data).substr(tail.size() + data->size() > 4096 ? tail.size() + data->size() - 4096 : 0);
         // The shell echoes the typed line too; the answer is the marker on a line of its own.
         if (tail.find("\n" + marker + "\r\n") != std::string::npos) {
-          impl.terminal_lines[index].seen = env_.executor.now();
+          impl.terminal_lines[index].seen = impl.world.now();
           break;
         }
       }

@@ -47,6 +47,7 @@ struct ToolCallRecord {
   std::string user_id;
   std::string daemon_id;
   bool sync = false;
+  // World time, as every checker's record: a client's own clock may be skewed or stepped.
   Instant issued{};
   std::optional<Instant> answered;
   std::string outcome;  // "ok", the response's error code, or the router's failure
