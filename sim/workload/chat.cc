@@ -464,7 +464,7 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
   if (group.is<WorkflowClientConfig>()) {
     WorkflowClientBook* book = impl->workflow_client_by_node.at(name);
     return [impl, book](Env& env) -> std::shared_ptr<void> {
-      return make_workflow_client(env, book, &impl->checker);
+      return make_workflow_client(env, impl->world, book, &impl->checker);
     };
   }
   RELIANT_ASSERT(group.is<ChatClientConfig>());

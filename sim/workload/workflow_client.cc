@@ -25,8 +25,8 @@ constexpr int kListedRunsMax = 100;
 
 class WorkflowClient {
  public:
-  WorkflowClient(Env& env, WorkflowClientBook* book, Checker* checker)
-      : env_(env), book_(book), checker_(checker), scope_(env.executor) {
+  WorkflowClient(Env& env, const World& world, WorkflowClientBook* book, Checker* checker)
+      : env_(env), world_(world), book_(book), checker_(checker), scope_(env.executor) {
     scope_.spawn(start_loop());
     scope_.spawn(follow_loop());
     scope_.spawn(list_loop());
@@ -49,7 +49,7 @@ class WorkflowClient {
   void follow(const std::string& run_id, bool adopted) {
     if (!book_->followed->insert(run_id).second) return;  // another client follows it
     FollowedRun& run = book_->runs[run_id];
-    run.started = env_.executor.now();
+    run.started = world_.now();
     run.adopted = adopted;
   }
 
@@ -136,7 +136,7 @@ class WorkflowClient {
         run.error = event.value("error", "");
       }
       if (run.ends > 1) {
-        checker_->violation(env_.executor.now(), "workflow_runs_end",
+        checker_->violation(world_.now(), "workflow_runs_end",
                             "run " + run_id + " of " + book_->node + " ended " +
                                 std::to_string(run.ends) + " times (at seq " +
                                 std::to_string(event.value("seq", std::int64_t{0})) + ")");
@@ -176,6 +176,7 @@ class WorkflowClient {
   }
 
   Env& env_;
+  const World& world_;
   WorkflowClientBook* book_;
   Checker* checker_;
   Scope scope_;  // last: destroyed first
@@ -201,8 +202,9 @@ std::string answers_key(const FollowedRun& run) {
   return key;
 }
 
-std::shared_ptr<void> make_workflow_client(Env& env, WorkflowClientBook* book, Checker* checker) {
-  return std::make_shared<WorkflowClient>(env, book, checker);
+std::shared_ptr<void> make_workflow_client(Env& env, const World& world, WorkflowClientBook* book,
+                                           Checker* checker) {
+  return std::make_shared<WorkflowClient>(env, world, book, checker);
 }
 
 void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook>>& books,

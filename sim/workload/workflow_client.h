@@ -25,6 +25,7 @@
 #include "runtime/env.h"
 #include "sim/checker.h"
 #include "sim/sim_store.h"
+#include "sim/world.h"
 #include "sim/workload/api_call.h"
 #include "sim/workload/tools_config.h"
 
@@ -59,8 +60,10 @@ struct WorkflowClientBook {
   std::uint64_t denied = 0;
 };
 
-// The client component of a workflow_client node, built anew on each start.
-std::shared_ptr<void> make_workflow_client(Env& env, WorkflowClientBook* book, Checker* checker);
+// The client component of a workflow_client node, built anew on each start. `world` gives the
+// checker's records world time, whatever the client's clock reads.
+std::shared_ptr<void> make_workflow_client(Env& env, const World& world, WorkflowClientBook* book,
+                                           Checker* checker);
 
 void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook>>& books,
                             SimDatabase& database, Checker& checker, Instant heal, Instant end);
