@@ -152,8 +152,8 @@ faults:
   EXPECT_EQ(scenario->plan[3].length, seconds(6));
   const std::set<std::string> declared = declared_faults(*scenario);
   for (const char* name :
-       {"fault.clock.drift", "fault.clock.jump", "fault.clock.step_back", "fault.bus.outage", "fault.protocol.bus_garbage",
-        "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
+       {"fault.clock.drift", "fault.clock.jump", "fault.clock.step_back", "fault.bus.outage",
+        "fault.protocol.bus_garbage", "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
         "fault.protocol.unknown_frame", "fault.store.partition", "fault.llm.error",
         "fault.llm.slow", "fault.llm.malformed_call", "fault.host.hang", "fault.host.disk_full"}) {
     EXPECT_EQ(declared.count(name), 1u) << name;
