@@ -1,7 +1,9 @@
 // `reliant-sim`: run a scenario under one seed, or sweep many seeds. This file is the
 // simulator's only edge with the outside world (it reads the scenario file, the wall clock for
 // progress, and runs each seed of a sweep in a child process), so the I/O lint exempts it.
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -63,10 +65,44 @@ bool parse_seed_range(const std::string& text, std::uint64_t& first, std::uint64
   return first <= last;
 }
 
-// Which binary this is: the first 12 hex digits of its SHA-256, named in every repro line, since
-// a seed reproduces a run only on the build that ran it.
+// The linker's GNU build-id note of this executable (a hash of its contents), as hex; empty
+// when it was linked without one.
+std::string gnu_build_id() {
+  std::string id;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) -> int {
+        // The first object listed is the executable itself.
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+          if (segment.p_type != PT_NOTE) continue;
+          const char* at = reinterpret_cast<const char*>(info->dlpi_addr + segment.p_vaddr);
+          const char* end = at + segment.p_memsz;
+          while (at + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(at);
+            const char* name = at + sizeof(ElfW(Nhdr));
+            const char* desc = name + ((note->n_namesz + 3) & ~3u);
+            if (desc + note->n_descsz > end) break;
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                std::memcmp(name, "GNU", 4) == 0) {
+              *static_cast<std::string*>(out) =
+                  reliant::to_hex(reinterpret_cast<const std::uint8_t*>(desc), note->n_descsz);
+              return 1;
+            }
+            at = desc + ((note->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &id);
+  return id;
+}
+
+// Which binary this is, named in every repro line, since a seed reproduces a run only on the
+// build that ran it: the first 12 hex digits of the linker's build id, which costs nothing to
+// read, or of the executable's SHA-256 (about a second of hashing) when it has none.
 const std::string& build_id() {
   static const std::string id = [] {
+    if (std::string note = gnu_build_id(); !note.empty()) return note.substr(0, 12);
     std::ifstream in("/proc/self/exe", std::ios::binary);
     if (!in) return std::string("unknown");
     reliant::Sha256 hash;

@@ -53,6 +53,12 @@ Json full_record_json(const ProjectWorkflowRecord& record, const workflow::Defin
 Result<std::shared_ptr<const workflow::Definition>> load_source(const WorkflowSource& yaml,
                                                                 const std::string& file,
                                                                 Json* diagnostics) {
+  // A text that loads comes from the runs' definition cache (starting a run of a workflow
+  // parsed it again each time); one that does not is loaded again here for all its mistakes.
+  workflow::RunRequest request;
+  request.source = yaml.source;
+  request.file = file;
+  if (auto cached = workflow::load_run_definition(request)) return std::move(*cached);
   auto loaded = workflow::load_workflow(yaml.source, file);
   if (loaded) return std::make_shared<const workflow::Definition>(std::move(*loaded));
   Json all = Json::array();
