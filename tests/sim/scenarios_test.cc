@@ -50,13 +50,13 @@ std::string name_of(const testing::TestParamInfo<fs::path>& info) {
   return test_name_of(info.param);
 }
 
-// 200 seeds per scenario; fewer when RELIANT_SIM_SEEDS says so (the sanitizer builds, whose
-// point is memory and UB checks, run 25).
+// 500 seeds per scenario; fewer when RELIANT_SIM_SEEDS says so (the sanitizer builds, whose
+// point is memory and UB checks, run 8).
 std::uint64_t seeds_to_run() {
   const char* text = std::getenv("RELIANT_SIM_SEEDS");
-  if (text == nullptr) return 200;
+  if (text == nullptr) return 500;
   const std::uint64_t seeds = std::strtoull(text, nullptr, 10);
-  return seeds > 0 ? seeds : 200;
+  return seeds > 0 ? seeds : 500;
 }
 
 class EveryScenario : public testing::TestWithParam<fs::path> {};
@@ -81,10 +81,10 @@ TEST_P(EveryScenario, IsDeterministicUnderTwentySeeds) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenario, testing::ValuesIn(scenario_files()), name_of);
 
-// Invariants (safety throughout, liveness after healing) hold for 200 seeds. The seeds run in
-// kSeedShards tests per scenario, so that CTest can spread the slowest scenario over both cores
-// instead of finishing with one test that runs alone for 20 minutes.
-constexpr std::uint64_t kSeedShards = 4;
+// Invariants (safety throughout, liveness after healing) hold for 500 seeds. The seeds run in
+// kSeedShards tests of fifty per scenario, so that CTest can spread the slowest scenario over both
+// cores instead of finishing with one test that runs alone for many minutes.
+constexpr std::uint64_t kSeedShards = 10;
 
 struct SeedShard {
   fs::path scenario;
