@@ -50,22 +50,26 @@ std::vector<HistoryEvent> decide_next(const RunState& state, const Workflow* wor
     add(EventKind::run_failed, Json{{"error", commands.error().message}});
     return events;
   }
+  // The commands are ours to take apart: their inputs and results move into the events.
   for (auto& command : *commands) {
-    if (const auto* a = std::get_if<ScheduleActivity>(&command)) {
+    if (auto* a = std::get_if<ScheduleActivity>(&command)) {
       RELIANT_ASSERT(a->options.max_attempts >= 1);
-      add(EventKind::activity_scheduled,
-          Json{{"name", a->name},
-               {"input", a->input},
-               {"max_attempts", a->options.max_attempts},
-               {"start_to_close_ms", to_ms(a->options.start_to_close)},
-               {"heartbeat_timeout_ms", to_ms(a->options.heartbeat_timeout)}});
-    } else if (const auto* t = std::get_if<StartTimer>(&command)) {
+      Json body = Json::object();
+      body["name"] = a->name;
+      body["input"] = std::move(a->input);
+      body["max_attempts"] = a->options.max_attempts;
+      body["start_to_close_ms"] = to_ms(a->options.start_to_close);
+      body["heartbeat_timeout_ms"] = to_ms(a->options.heartbeat_timeout);
+      add(EventKind::activity_scheduled, std::move(body));
+    } else if (auto* t = std::get_if<StartTimer>(&command)) {
       Json body{{"fire_at_ms", now_ms + to_ms(t->delay)}};
       if (!t->tag.empty()) body["tag"] = t->tag;  // untagged timers' events stay as they were
-      if (!t->info.is_null()) body["info"] = t->info;
+      if (!t->info.is_null()) body["info"] = std::move(t->info);
       add(EventKind::timer_started, std::move(body));
-    } else if (const auto* c = std::get_if<CompleteRun>(&command)) {
-      add(EventKind::run_completed, Json{{"result", c->result}});
+    } else if (auto* c = std::get_if<CompleteRun>(&command)) {
+      Json body = Json::object();
+      body["result"] = std::move(c->result);
+      add(EventKind::run_completed, std::move(body));
       break;  // nothing may follow a terminal event
     } else if (const auto* f = std::get_if<FailRun>(&command)) {
       add(EventKind::run_failed, Json{{"error", f->error}});

@@ -44,13 +44,19 @@ Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::in
   return {};
 }
 
-Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e) {
+// `body_json` is e.body.dump(), made by the caller when it has it already.
+Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
+                          std::string body_json) {
   auto inserted = tx.execute(
       "INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, created_at_ms) "
       "VALUES ($1, $2, $3, $4, $5, $6)",
-      {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(), e.body.dump(), e.at_ms});
+      {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(), std::move(body_json), e.at_ms});
   if (!inserted) return fail(inserted.error());
   return {};
+}
+
+Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e) {
+  return insert_event(tx, run_id, e, e.body.dump());
 }
 
 struct LockedRun {
@@ -401,11 +407,18 @@ std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t hear
 // worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
 // it.
+// `bodies`, when given, holds each event's body already dumped, in the same order.
 Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const std::string& queue,
                             const std::vector<HistoryEvent>& events, std::int64_t now_ms,
-                            const EagerDispatch& eager, DecisionOutcome& outcome) {
-  for (const auto& e : events) {
-    if (auto ok = insert_event(tx, run_id, e); !ok) return fail(ok.error());
+                            const EagerDispatch& eager, DecisionOutcome& outcome,
+                            const std::vector<std::string>* bodies = nullptr) {
+  RELIANT_ASSERT(bodies == nullptr || bodies->size() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const HistoryEvent& e = events[i];
+    if (auto ok = insert_event(tx, run_id, e, bodies != nullptr ? (*bodies)[i] : e.body.dump());
+        !ok) {
+      return fail(ok.error());
+    }
     if (e.kind == EventKind::activity_scheduled) {
       ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
                        .kind = TaskKind::activity,
@@ -647,8 +660,15 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
     const Result<void> applied = state.apply(e);
     RELIANT_ASSERT_MSG(applied.has_value(), "a decision's own events continue its history");
   }
+  // The bodies as they will be stored, printed here on the worker's executor rather than inside
+  // the transaction, where on SQLite every worker's steps wait for the one writer thread.
+  step.result_body = step.result.body.dump();
+  step.decision_bodies.reserve(step.decision.size());
+  for (const auto& e : step.decision) step.decision_bodies.push_back(e.body.dump());
+  const HistoryEvent& last = step.decision.empty() ? step.result : step.decision.back();
   kept.last_event_digest =
-      event_digest(step.decision.empty() ? step.result : step.decision.back());
+      event_digest(to_string(last.kind), last.at_ms,
+                   step.decision.empty() ? step.result_body : step.decision_bodies.back());
   step.run = std::move(kept);
   return step;
 }
@@ -681,7 +701,9 @@ Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDi
     return std::optional<Completion>();
   }
   if (auto done = finish_task(tx, task.id, now_ms); !done) return fail(done.error());
-  if (auto ok = insert_event(tx, run_id, step.result); !ok) return fail(ok.error());
+  if (auto ok = insert_event(tx, run_id, step.result, step.result_body); !ok) {
+    return fail(ok.error());
+  }
   // A decision task made after the event before this one, not yet taken: this step decides.
   auto retired = tx.execute(
       "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
@@ -692,7 +714,7 @@ Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDi
   completion.counted = true;
   completion.decided.emplace();
   if (auto ok = write_decision(tx, run_id, task.queue, step.decision, now_ms, eager,
-                               *completion.decided);
+                               *completion.decided, &step.decision_bodies);
       !ok) {
     return fail(ok.error());
   }

@@ -177,6 +177,8 @@ struct PreparedStep {
   std::size_t from_digest = 0;  // …with this event
   HistoryEvent result;          // the activity_completed event, at from_seq + 1
   std::vector<HistoryEvent> decision;
+  std::string result_body;                   // result.body.dump(), as it is stored
+  std::vector<std::string> decision_bodies;  // each decision event's body, dumped
 };
 // Applies the activity's result and the decision that follows to `kept` (a run some decision
 // of this worker left: last_seq > 0). No I/O; fails only on a history that is not what the
