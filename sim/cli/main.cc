@@ -65,31 +65,33 @@ bool parse_seed_range(const std::string& text, std::uint64_t& first, std::uint64
   return first <= last;
 }
 
+// The GNU build id among the ELF notes in [at, end), as hex; empty when there is none.
+std::string build_id_note(const char* at, const char* end) {
+  while (at + sizeof(ElfW(Nhdr)) <= end) {
+    const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(at);
+    const char* name = at + sizeof(ElfW(Nhdr));
+    const char* desc = name + ((note->n_namesz + 3) & ~3u);
+    if (desc + note->n_descsz > end) break;
+    if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0)
+      return reliant::to_hex(reinterpret_cast<const std::uint8_t*>(desc), note->n_descsz);
+    at = desc + ((note->n_descsz + 3) & ~3u);
+  }
+  return {};
+}
+
 // The linker's GNU build-id note of this executable (a hash of its contents), as hex; empty
 // when it was linked without one.
 std::string gnu_build_id() {
   std::string id;
+  // The first object dl_iterate_phdr lists is the executable itself; returning 1 stops there.
   dl_iterate_phdr(
       [](dl_phdr_info* info, std::size_t, void* out) -> int {
-        // The first object listed is the executable itself.
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
+        auto& found = *static_cast<std::string*>(out);
+        for (int i = 0; i < info->dlpi_phnum && found.empty(); ++i) {
           const ElfW(Phdr)& segment = info->dlpi_phdr[i];
           if (segment.p_type != PT_NOTE) continue;
           const char* at = reinterpret_cast<const char*>(info->dlpi_addr + segment.p_vaddr);
-          const char* end = at + segment.p_memsz;
-          while (at + sizeof(ElfW(Nhdr)) <= end) {
-            const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(at);
-            const char* name = at + sizeof(ElfW(Nhdr));
-            const char* desc = name + ((note->n_namesz + 3) & ~3u);
-            if (desc + note->n_descsz > end) break;
-            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
-                std::memcmp(name, "GNU", 4) == 0) {
-              *static_cast<std::string*>(out) =
-                  reliant::to_hex(reinterpret_cast<const std::uint8_t*>(desc), note->n_descsz);
-              return 1;
-            }
-            at = desc + ((note->n_descsz + 3) & ~3u);
-          }
+          found = build_id_note(at, at + segment.p_memsz);
         }
         return 1;
       },

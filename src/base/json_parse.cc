@@ -2,6 +2,8 @@
 // behind a depth count for the rest (and for every error message), and a bracket scan.
 #include "base/json_parse.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -128,8 +130,10 @@ constexpr std::size_t kFastPathBytesMax = 1 << 20;
 
 // What converting one document needs besides the element.
 struct Conversion {
-  std::string_view text;
   std::size_t depth_max = 0;
+  // Whether "-0" occurs anywhere in the text (looked for once per document): a zero integer
+  // may then have been written "-0", which nlohmann types as signed.
+  bool may_hold_negative_zero = false;
 };
 
 // One simdjson element as nlohmann::json, the way nlohmann's own parser types it: integers
@@ -165,9 +169,9 @@ std::optional<Json> converted(simdjson::dom::element element, std::size_t depth,
     case simdjson::dom::element_type::INT64: {
       std::int64_t value = 0;
       if (element.get_int64().get(value) != simdjson::SUCCESS) return std::nullopt;
-      // A positive int64 was written without a sign. A zero may have been "-0", which nlohmann
-      // types as signed: documents that might hold one take the exact path.
-      if (value == 0 && conversion.text.find("-0") != std::string_view::npos) return std::nullopt;
+      // A positive int64 was written without a sign. Documents where a zero might have been
+      // "-0" take the exact path.
+      if (value == 0 && conversion.may_hold_negative_zero) return std::nullopt;
       if (value >= 0) return Json(static_cast<std::uint64_t>(value));
       return Json(value);
     }
@@ -211,7 +215,7 @@ std::optional<nlohmann::json> parse_fast(std::string_view text, std::size_t dept
       simdjson::SUCCESS) {
     return std::nullopt;
   }
-  return converted(root, 0, Conversion{text, depth_max});
+  return converted(root, 0, Conversion{depth_max, text.find("-0") != std::string_view::npos});
 }
 
 Result<nlohmann::json> parse_exact(std::string_view text, std::size_t depth_max) {
@@ -246,6 +250,57 @@ nlohmann::json parse_json_or_discarded(std::string_view text, std::size_t depth_
   if (!parsed) return Json(Json::value_t::discarded);
   return std::move(*parsed);
 }
+
+namespace {
+
+// Equality down to number types, which nlohmann's operator== ignores (unsigned 1 == signed 1 ==
+// 1.0 there): the same shape, value and type at every level, an object's keys as a set, a double
+// bit for bit (JSON has no NaN).
+bool same_json(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::value_t::array:
+      return std::equal(a.begin(), a.end(), b.begin(), b.end(), same_json);
+    case Json::value_t::object: {
+      if (a.size() != b.size()) return false;
+      for (auto it = a.begin(); it != a.end(); ++it) {
+        const auto other = b.find(it.key());
+        if (other == b.end() || !same_json(*it, *other)) return false;
+      }
+      return true;
+    }
+    case Json::value_t::number_float: {
+      const double x = a.get<double>();
+      const double y = b.get<double>();
+      return x == y && std::signbit(x) == std::signbit(y);
+    }
+    default:
+      return a == b;
+  }
+}
+
+}  // namespace
+
+namespace json_paths {
+
+std::optional<std::string> disagreement(std::string_view text, std::size_t depth_max) {
+  const auto fast = parse_fast(text, depth_max);
+  const auto exact = parse_exact(text, depth_max);
+  if (fast && !exact) return "simdjson accepted what nlohmann refuses: " + exact.error().message;
+  if (fast && !same_json(*fast, *exact)) {
+    return "the readers differ: simdjson " + fast->dump() + ", nlohmann " + exact->dump();
+  }
+  const auto parsed = parse_json(text, depth_max);
+  if (parsed.has_value() != exact.has_value()) return "parse_json and nlohmann differ on success";
+  if (parsed && !same_json(*parsed, *exact)) return "parse_json's value is not nlohmann's";
+  if (!parsed && parsed.error().message != exact.error().message) {
+    return "parse_json's error \"" + parsed.error().message + "\" is not nlohmann's \"" +
+           exact.error().message + "\"";
+  }
+  return std::nullopt;
+}
+
+}  // namespace json_paths
 
 namespace {
 // The field, or null when `json` is not an object or has none.

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -18,5 +19,11 @@ std::optional<nlohmann::json> parse_fast(std::string_view text, std::size_t dept
 
 // nlohmann's reading behind a depth count: every document, with parse_json's error messages.
 Result<nlohmann::json> parse_exact(std::string_view text, std::size_t depth_max);
+
+// How the readers part on `text`, in words, or nullopt when they agree: where simdjson's path
+// answers, nlohmann gives the same value with the same number types at every level; simdjson's
+// path never accepts what nlohmann refuses; and parse_json answers as nlohmann alone would,
+// error messages included. What the property test and the fuzz target both check.
+std::optional<std::string> disagreement(std::string_view text, std::size_t depth_max);
 
 }  // namespace reliant::json_paths
