@@ -472,6 +472,10 @@ int run(const Options& o) {
   {
     GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
     run_nodes(grouped, "nodes-g", "workflow nodes, group commit");
+    std::printf("%-22s %-34s %9.2f bodies per transaction (%llu batches)\n", label.c_str(),
+                "workflow nodes, group commit",
+                static_cast<double>(grouped.bodies()) / static_cast<double>(grouped.batches()),
+                static_cast<unsigned long long>(grouped.batches()));
   }
   return 0;
 }

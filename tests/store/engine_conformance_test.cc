@@ -429,7 +429,9 @@ TEST_P(EngineConformance, APreparedStepCommitsOnlyOntoTheHistoryItWasPreparedFro
   auto stale = prepare_step(kept, activity[0], Json{{"ok", 1}}, workflows_, t0);
   ASSERT_TRUE(stale.has_value()) << stale.error().message;
   ASSERT_TRUE(transact([d, t0](SqlTransaction& tx) {
-    return signal_run(tx, d, "prepared", "nudge", Json::object(), t0);
+    // Not ASCII: the server's digest of the stored event must equal the worker's (Postgres
+    // computes it in SQL).
+    return signal_run(tx, d, "prepared", "nudge", Json{{"note", "h\u00e9llo \u2713"}}, t0);
   }));
   const auto before = history_of("prepared").size();
   EXPECT_FALSE(commit(activity[0], *stale).has_value());
@@ -444,6 +446,12 @@ TEST_P(EngineConformance, APreparedStepCommitsOnlyOntoTheHistoryItWasPreparedFro
   current.last_event_digest = event_digest(history.back());
   auto fresh = prepare_step(std::move(current), activity[0], Json{{"ok", 2}}, workflows_, t0);
   ASSERT_TRUE(fresh.has_value()) << fresh.error().message;
+  // The same step from a state whose last event differs from the stored one (only its digest
+  // tells): nothing is written.
+  PreparedStep forged = *fresh;
+  forged.from_digest ^= 1;
+  EXPECT_FALSE(commit(activity[0], forged).has_value());
+  EXPECT_EQ(history_of("prepared").size(), before) << "nothing written";
   auto written = commit(activity[0], *fresh);
   ASSERT_TRUE(written.has_value());
   EXPECT_TRUE(written->counted);

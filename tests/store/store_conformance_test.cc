@@ -39,6 +39,24 @@ class StoreConformance : public testing_store::BackendTest {
     return *rows;
   }
 
+  // Runs `count` copies of `increment` (which counts its failures) at once against a fresh
+  // counter; returns the counter's final value, or -1 when a copy failed.
+  std::int64_t count_concurrently(int count, Task<void> (*increment)(Store&, int*)) {
+    if (!exec("CREATE TABLE counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)") ||
+        !exec("INSERT INTO counter VALUES (1, 0)")) {
+      return -1;
+    }
+    int failures = 0;
+    {
+      Scope scope(executor_);
+      for (int i = 0; i < count; ++i) scope.spawn(increment(*store_, &failures));
+      executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+    }
+    auto rows = query("SELECT n FROM counter WHERE id = 1");
+    if (failures > 0 || !rows) return -1;
+    return first_record(*rows).integer("n");
+  }
+
   Result<void> exec(const std::string& sql, std::vector<SqlValue> params = {}) {
     return transact([sql, params](SqlTransaction& tx) -> Result<void> {
       auto r = tx.execute(sql, params);
@@ -159,18 +177,48 @@ Task<void> increment(Store& store, int* failures) {
 }
 
 TEST_P(StoreConformance, ConcurrentTransactionsAllCommit) {
-  ASSERT_TRUE(exec("CREATE TABLE counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)"));
-  ASSERT_TRUE(exec("INSERT INTO counter VALUES (1, 0)"));
-  int failures = 0;
-  {
-    Scope scope(executor_);
-    for (int i = 0; i < 50; ++i) scope.spawn(increment(*store_, &failures));
-    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
-  }
-  EXPECT_EQ(failures, 0);
-  auto rows = query("SELECT n FROM counter WHERE id = 1");
-  ASSERT_TRUE(rows.has_value());
-  EXPECT_EQ(first_record(*rows).integer("n"), 50);
+  EXPECT_EQ(count_concurrently(50, increment), 50);
+}
+
+// A body that reads before it writes: Postgres runs leading plain reads before BEGIN, so these
+// hold only if what locks or writes still runs inside the one transaction.
+// (SQLite has no FOR UPDATE: its one writer holds the database.)
+Task<void> read_then_increment(Store& store, int* failures) {
+  const std::string lock = store.dialect() == SqlDialect::postgres ? " FOR UPDATE" : "";
+  TransactionBody body = [lock](SqlTransaction& tx) -> Result<void> {
+    auto seen = tx.query("SELECT n FROM counter WHERE id = 1", {});
+    if (!seen) return fail(seen.error());
+    auto locked = tx.query("SELECT n FROM counter WHERE id = 1" + lock, {});
+    if (!locked) return fail(locked.error());
+    const std::int64_t n = first_record(*locked).integer("n");
+    auto r = tx.execute("UPDATE counter SET n = $1 WHERE id = 1", {n + 1});
+    if (!r) return fail(r.error());
+    auto after = tx.query("SELECT n FROM counter WHERE id = 1", {});
+    if (!after) return fail(after.error());
+    if (first_record(*after).integer("n") != n + 1)
+      return fail(ErrorCode::internal, "the body does not see its own write");
+    return {};
+  };
+  Task<Result<void>> pending = store.transact(std::move(body));
+  Result<void> done = co_await pending;
+  if (!done) ++*failures;
+}
+
+TEST_P(StoreConformance, ReadsBeforeWritesKeepTheTransactionWhole) {
+  // Read-modify-write under FOR UPDATE from every connection at once: a lock taken outside the
+  // transaction would be released at once, and increments would be lost.
+  ASSERT_EQ(count_concurrently(40, read_then_increment), 40);
+  // A body that read, wrote and then failed leaves nothing; one that only read commits nothing
+  // and succeeds.
+  auto refused = transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto r = tx.query("SELECT n FROM counter WHERE id = 1", {}); !r) return fail(r.error());
+    if (auto r = tx.execute("UPDATE counter SET n = 0", {}); !r) return fail(r.error());
+    return fail(ErrorCode::failed_precondition, "changed my mind");
+  });
+  ASSERT_FALSE(refused.has_value());
+  auto read = query("SELECT n FROM counter WHERE id = 1");
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(first_record(*read).integer("n"), 40);
 }
 
 TEST_P(StoreConformance, MigrationsApplyOnceAndReportStatus) {

@@ -2,7 +2,9 @@
 // and never cross the port.
 #include "adapters/postgres/postgres_store.h"
 
+#include <optional>
 #include <pqxx/pqxx>
+#include <string_view>
 #include <unordered_map>
 
 #include "runtime/future.h"
@@ -25,10 +27,29 @@ tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
   return fail(Error{code, std::move(message), true});
 }
 
+// Whether `sql` only reads, so that it may run before the transaction begins: a plain SELECT
+// that locks nothing and calls nothing with an effect. Under READ COMMITTED every statement
+// takes its own snapshot, so a read before BEGIN sees what it would have seen after it; a body
+// that only reads then costs no BEGIN and no COMMIT (two round trips of its one or two).
+bool reads_only(std::string_view sql) {
+  if (!sql.starts_with("SELECT ")) return false;
+  for (std::string_view effect :
+       {" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE", "pg_advisory",
+        "nextval(", "setval(", "pg_notify", "set_config", "txid_current", "pg_current_xact"}) {
+    if (sql.find(effect) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// A body's statements: leading reads in autocommit (reads_only), then — from the first
+// statement that may write or lock — one transaction (READ COMMITTED, libpqxx's default).
 class PostgresTransaction final : public SqlTransaction {
  public:
-  PostgresTransaction(pqxx::work& work, pqxx::connection& connection, PreparedNames& prepared)
-      : work_(work), connection_(connection), prepared_(prepared) {}
+  PostgresTransaction(pqxx::connection& connection, PreparedNames& prepared)
+      : connection_(connection), prepared_(prepared) {}
+
+  // The transaction, if a statement began one.
+  pqxx::work* work() { return work_ ? &*work_ : nullptr; }
 
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
     auto result = exec(sql, params);
@@ -103,7 +124,8 @@ class PostgresTransaction final : public SqlTransaction {
         connection_.prepare(name, key);
         it = prepared_.emplace(std::move(key), name).first;
       }
-      return work_.exec_prepared(it->second, pqxx::prepare::make_dynamic_params(values));
+      return for_statement(sql).exec_prepared(it->second,
+                                              pqxx::prepare::make_dynamic_params(values));
     } catch (const pqxx::unique_violation& e) {
       return driver_error(ErrorCode::already_exists, e.what());
     } catch (const pqxx::integrity_constraint_violation& e) {
@@ -125,9 +147,21 @@ class PostgresTransaction final : public SqlTransaction {
     }
   }
 
-  pqxx::work& work_;
+  pqxx::transaction_base& for_statement(std::string_view sql) {
+    if (work_) return *work_;
+    if (reads_only(sql)) {
+      if (!reads_) reads_.emplace(connection_);
+      return *reads_;
+    }
+    reads_.reset();  // one transaction object per connection at a time
+    work_.emplace(connection_);
+    return *work_;
+  }
+
   pqxx::connection& connection_;
   PreparedNames& prepared_;
+  std::optional<pqxx::nontransaction> reads_;
+  std::optional<pqxx::work> work_;
 };
 
 Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
@@ -213,15 +247,16 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     connections_->prepared[index].clear();
   }
   try {
-    pqxx::work work(*connection);
-    PostgresTransaction tx(work, *connection, connections_->prepared[index]);
+    PostgresTransaction tx(*connection, connections_->prepared[index]);
     Result<void> outcome = body(tx);
+    pqxx::work* work = tx.work();
     if (!outcome) {
-      work.abort();
+      if (work != nullptr) work->abort();
       return outcome;
     }
+    if (work == nullptr) return {};  // the body only read
     try {
-      work.commit();
+      work->commit();
     } catch (const pqxx::in_doubt_error& e) {
       return driver_error(ErrorCode::outcome_unknown,
                           std::string("commit outcome unknown: ") + e.what());

@@ -279,10 +279,8 @@ class ChatFinish final : public engine::Activity {
         auto written = insert_message_once(tx, *notice);
         if (!written) return fail(written.error());
         if (!written->inserted) return {};  // recorded by an earlier attempt
-        auto event = updates::append_user_event(
-            tx, {user_id, 0, "message", chat_id, to_json(written->message), now_ms});
-        if (!event) return fail(event.error());
-        events.push_back(std::move(*event));
+        events.push_back(
+            updates::UserEvent{user_id, 0, "message", chat_id, to_json(written->message), now_ms});
       }
       return end_run(tx, user_id, chat_id, RunEnding{run_id, status, outcome, error}, now_ms,
                      events);

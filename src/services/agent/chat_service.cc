@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/assert.h"
 #include "core/daemon_selection.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
@@ -29,13 +30,6 @@ Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
   if (!*chat || (*chat)->user_id != user_id)
     return fail(ErrorCode::not_found, "no chat " + chat_id);
   return std::move(**chat);
-}
-
-Result<void> record(SqlTransaction& tx, Events& events, updates::UserEvent event) {
-  auto appended = updates::append_user_event(tx, std::move(event));
-  if (!appended) return fail(appended.error());
-  events.push_back(std::move(*appended));
-  return {};
 }
 
 // The run a message of `chat` starts: the message's workflow else the chat's, the chat's inputs
@@ -116,8 +110,8 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
     auto request = chat_run_request(tx, chat, SendOptions{}, "");
     if (!request) return fail(request.error());
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
-    return record(tx, events,
-                  {chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
+    events.push_back({chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
+    return {};
   };
   Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;
@@ -170,9 +164,9 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   message.blocks.push_back({"text", {{"text", std::move(text)}}});
   const std::string run_id = ids_.next();
 
-  // Returns the number of the message's update, from which the sender can follow the answer.
+  // The message's update comes first: its number is where the sender can follow the answer from.
   auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue](
-                  SqlTransaction& tx, Events& events) -> Result<std::int64_t> {
+                  SqlTransaction& tx, Events& events) -> Result<void> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status == ChatStatus::running) {
@@ -186,33 +180,26 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                              workflow::to_json(*request)};
     auto stored = insert_message_once(tx, message);
     if (!stored) return fail(stored.error());
-    if (auto ok = record(
-            tx, events, {user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
-        !ok) {
-      return fail(ok.error());
-    }
-    const std::int64_t message_seq = events.back().seq;
+    events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
     if (auto ok = engine::start_run(tx, run, now_ms); !ok) return fail(ok.error());
     if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
       return fail(ok.error());
-    if (auto ok = record(tx, events,
-                         {user_id,
-                          0,
-                          "chat_status",
-                          message.chat_id,
-                          {{"status", ChatStatus::running}, {"run_id", run.id}},
-                          now_ms});
-        !ok) {
-      return fail(ok.error());
-    }
-    return message_seq;
+    events.push_back({user_id,
+                      0,
+                      "chat_status",
+                      message.chat_id,
+                      {{"status", ChatStatus::running}, {"run_id", run.id}},
+                      now_ms});
+    return {};
   };
-  Task<Result<std::int64_t>> writing =
-      updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
-  Result<std::int64_t> message_seq = co_await writing;
-  if (!message_seq) co_return fail(message_seq.error());
+  Events committed;
+  Task<Result<void>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body), &committed);
+  Result<void> written = co_await writing;
+  if (!written) co_return fail(written.error());
+  RELIANT_ASSERT(!committed.empty() && committed.front().kind == "message");
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
-  co_return SentMessage{message.id, run_id, *message_seq};
+  co_return SentMessage{message.id, run_id, committed.front().seq};
 }
 
 Task<Result<std::optional<ChatPlanRecord>>> ChatService::get_plan(std::string user_id,
@@ -241,15 +228,15 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
     }
     if (auto ok = update_chat_status(tx, chat_id, ChatStatus::cancelled, "", now_ms); !ok)
       return ok;
-    return record(tx, events,
-                  {user_id,
-                   0,
-                   "chat_status",
-                   chat_id,
-                   {{"status", ChatStatus::cancelled},
-                    {"run_id", chat->workflow_run_id},
-                    {"outcome", "cancelled"}},
-                   now_ms});
+    events.push_back({user_id,
+                      0,
+                      "chat_status",
+                      chat_id,
+                      {{"status", ChatStatus::cancelled},
+                       {"run_id", chat->workflow_run_id},
+                       {"outcome", "cancelled"}},
+                      now_ms});
+    return {};
   };
   Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;
@@ -274,8 +261,9 @@ Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::str
     std::optional<std::string> value;
     if (!daemon_id.empty()) value = daemon_id;
     if (auto ok = reliant::set_session_daemon(tx, chat_id, value, now_ms); !ok) return ok;
-    return record(tx, events,
-                  {user_id, 0, "chat_daemon", chat_id, {{"active_daemon_id", daemon_id}}, now_ms});
+    events.push_back(
+        {user_id, 0, "chat_daemon", chat_id, {{"active_daemon_id", daemon_id}}, now_ms});
+    return {};
   };
   Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;

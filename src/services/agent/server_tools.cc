@@ -46,14 +46,12 @@ Task<Result<ServerToolAnswer>> run_server_tool(Store& store, Bus* bus, ServerToo
       changed.plan = std::move(*result.plan);
       auto version = save_chat_plan(tx, changed, call.now_ms);
       if (!version) return fail(version.error());
-      auto event = updates::append_user_event(tx, {call.user_id,
-                                                   0,
-                                                   "chat_plan",
-                                                   call.chat_id,
-                                                   {{"plan", changed.plan}, {"version", *version}},
-                                                   call.now_ms});
-      if (!event) return fail(event.error());
-      events.push_back(std::move(*event));
+      events.push_back(updates::UserEvent{call.user_id,
+                                          0,
+                                          "chat_plan",
+                                          call.chat_id,
+                                          {{"plan", changed.plan}, {"version", *version}},
+                                          call.now_ms});
     }
     if (auto recorded = insert_server_tool_call(tx, {call.request_id, call.chat_id, call.tool,
                                                      result.content, result.is_error, call.now_ms});

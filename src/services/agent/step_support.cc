@@ -48,9 +48,7 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
   if (*moved == 0) return {};
   Json body = {{"status", ending.status}, {"run_id", ending.run_id}, {"outcome", ending.outcome}};
   if (!ending.error.empty()) body["error"] = ending.error;
-  auto event = updates::append_user_event(tx, {user_id, 0, "chat_status", chat_id, body, now_ms});
-  if (!event) return fail(event.error());
-  events.push_back(std::move(*event));
+  events.push_back(updates::UserEvent{user_id, 0, "chat_status", chat_id, body, now_ms});
   return {};
 }
 
@@ -67,11 +65,8 @@ Task<Result<MessageRecord>> store_message(Store& store, Bus* bus, std::string us
     if (!written) return fail(written.error());
     if (!written->inserted) return std::move(written->message);
     if (message.thread.empty()) {  // the chat shows its main thread only
-      auto event =
-          updates::append_user_event(tx, {user_id, 0, "message", message.chat_id,
+      events.push_back(updates::UserEvent{user_id, 0, "message", message.chat_id,
                                           to_json(written->message), message.created_at_ms});
-      if (!event) return fail(event.error());
-      events.push_back(std::move(*event));
     }
     if (ending) {
       auto ended = end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, events);

@@ -605,12 +605,9 @@ Task<Result<Json>> WorkflowRoutes::cancel_run(std::string user_id, std::string r
           {chat_id, now_ms, run_id});
       if (!moved) return fail(moved.error());
       if (*moved > 0) {
-        auto event = updates::append_user_event(
-            tx,
-            {user_id, 0, "chat_status", chat_id,
-             Json{{"status", "cancelled"}, {"run_id", run_id}, {"outcome", "cancelled"}}, now_ms});
-        if (!event) return fail(event.error());
-        events.push_back(std::move(*event));
+        events.push_back(updates::UserEvent{
+            user_id, 0, "chat_status", chat_id,
+            Json{{"status", "cancelled"}, {"run_id", run_id}, {"outcome", "cancelled"}}, now_ms});
       }
     }
     return Json{{"run_id", run_id}, {"status", "cancelled"}};

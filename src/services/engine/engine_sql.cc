@@ -3,9 +3,11 @@
 #include "services/engine/engine_sql.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
+#include "base/sha256.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant::engine {
@@ -408,16 +410,20 @@ std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t hear
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
 // it.
 // `bodies`, when given, holds each event's body already dumped, in the same order.
-Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const std::string& queue,
-                            const std::vector<HistoryEvent>& events, std::int64_t now_ms,
-                            const EagerDispatch& eager, DecisionOutcome& outcome,
+// On Postgres an activity's event and its task go in one statement (one round trip, not two).
+Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                            const std::string& queue, const std::vector<HistoryEvent>& events,
+                            std::int64_t now_ms, const EagerDispatch& eager,
+                            DecisionOutcome& outcome,
                             const std::vector<std::string>* bodies = nullptr) {
   RELIANT_ASSERT(bodies == nullptr || bodies->size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const HistoryEvent& e = events[i];
-    if (auto ok = insert_event(tx, run_id, e, bodies != nullptr ? (*bodies)[i] : e.body.dump());
-        !ok) {
-      return fail(ok.error());
+    std::string body = bodies != nullptr ? (*bodies)[i] : e.body.dump();
+    const bool event_with_task =
+        dialect == SqlDialect::postgres && e.kind == EventKind::activity_scheduled;
+    if (!event_with_task) {
+      if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
     }
     if (e.kind == EventKind::activity_scheduled) {
       ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
@@ -443,14 +449,33 @@ Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const
         leased_at = now_ms;
         expires = task.lease_expires_at_ms;
       }
-      auto inserted = tx.execute(
+      std::vector<SqlValue> params{task.id,
+                                   queue,
+                                   run_id,
+                                   e.seq,
+                                   std::string(leased ? "leased" : "ready"),
+                                   task.attempt,
+                                   task.max_attempts,
+                                   now_ms,
+                                   owner,
+                                   leased_at,
+                                   expires,
+                                   task.start_to_close_ms,
+                                   task.heartbeat_timeout_ms};
+      std::string sql =
           "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, attempt, "
           "max_attempts, visible_at_ms, lease_owner, leased_at_ms, lease_expires_at_ms, "
           "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
-          "VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)",
-          {task.id, queue, run_id, e.seq, std::string(leased ? "leased" : "ready"), task.attempt,
-           task.max_attempts, now_ms, owner, leased_at, expires, task.start_to_close_ms,
-           task.heartbeat_timeout_ms});
+          "VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)";
+      if (event_with_task) {
+        sql =
+            "WITH scheduled AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, "
+            "body_json, created_at_ms) VALUES ($3, $4, $14, $15, $16, $17)) " +
+            sql;
+        params.insert(params.end(),
+                      {std::string(to_string(e.kind)), e.ref_seq(), std::move(body), e.at_ms});
+      }
+      auto inserted = tx.execute(sql, params);
       if (!inserted) return fail(inserted.error());
       if (leased) {
         outcome.eager.push_back(EagerActivity{
@@ -477,11 +502,20 @@ Result<void> write_decision(SqlTransaction& tx, const std::string& run_id, const
 
 }  // namespace
 
+// The first 8 bytes of SHA-256 over "kind|at_ms|body_json", read big-endian: a definition
+// Postgres can compute too (record_prepared_result_postgres), unlike std::hash.
 std::size_t event_digest(std::string_view kind, std::int64_t at_ms, std::string_view body_json) {
-  std::string text;
-  text.reserve(kind.size() + body_json.size() + 24);
-  text.append(kind).append(1, '|').append(std::to_string(at_ms)).append(1, '|').append(body_json);
-  return std::hash<std::string>{}(text);
+  static_assert(sizeof(std::size_t) == 8);
+  Sha256 hash;
+  hash.update(kind);
+  hash.update("|");
+  hash.update(std::to_string(at_ms));
+  hash.update("|");
+  hash.update(body_json);
+  const Sha256::Digest digest = hash.finish();
+  std::size_t prefix = 0;
+  for (std::size_t i = 0; i < 8; ++i) prefix = prefix << 8 | digest[i];
+  return prefix;
 }
 
 std::size_t event_digest(const HistoryEvent& e) {
@@ -519,10 +553,10 @@ Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, Kep
 
 // A decision on a running run whose lock the caller holds: bring its state up to date, ask its
 // workflow, write what it says.
-Result<DecisionOutcome> decide_locked(SqlTransaction& tx, const std::string& run_id,
-                                      const std::string& queue, const WorkflowRegistry& workflows,
-                                      std::int64_t now_ms, const EagerDispatch& eager,
-                                      KeptRun* kept) {
+Result<DecisionOutcome> decide_locked(SqlTransaction& tx, SqlDialect dialect,
+                                      const std::string& run_id, const std::string& queue,
+                                      const WorkflowRegistry& workflows, std::int64_t now_ms,
+                                      const EagerDispatch& eager, KeptRun* kept) {
   KeptRun local;
   KeptRun& run_kept = kept != nullptr ? *kept : local;
   if (auto ok = bring_up_to_date(tx, run_id, run_kept); !ok) return fail(ok.error());
@@ -538,7 +572,7 @@ Result<DecisionOutcome> decide_locked(SqlTransaction& tx, const std::string& run
     RELIANT_ASSERT(!is_terminal(events[i].kind) || i + 1 == events.size());
   }
   DecisionOutcome outcome;
-  if (auto ok = write_decision(tx, run_id, queue, events, now_ms, eager, outcome); !ok)
+  if (auto ok = write_decision(tx, dialect, run_id, queue, events, now_ms, eager, outcome); !ok)
     return fail(ok.error());
   if (kept != nullptr && !events.empty()) {
     // The run after this transaction, for the caller to keep if it commits.
@@ -569,7 +603,7 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
   if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
   if ((*run)->status != RunStatus::running) return outcome;  // ended meanwhile: nothing to decide
-  return decide_locked(tx, task.run_id, (*run)->queue, workflows, now_ms, eager, kept);
+  return decide_locked(tx, dialect, task.run_id, (*run)->queue, workflows, now_ms, eager, kept);
 }
 
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {
@@ -634,7 +668,8 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
       "'ready'",
       {workflow_task_id(task.run_id, seq), now_ms});
   if (!retired) return fail(retired.error());
-  auto decided = decide_locked(tx, task.run_id, task.queue, workflows, now_ms, eager, kept);
+  auto decided =
+      decide_locked(tx, dialect, task.run_id, task.queue, workflows, now_ms, eager, kept);
   if (!decided) return fail(decided.error());
   completion.decided = std::move(*decided);
   return completion;
@@ -673,19 +708,16 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
   return step;
 }
 
-Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
-                                                       const ClaimedTask& task,
-                                                       const PreparedStep& step,
-                                                       std::int64_t now_ms,
-                                                       const EagerDispatch& eager) {
+namespace {
+
+// The prepared step's first half: checks that the stored history still ends where the step
+// starts (the event of `from_seq`, with the digest the worker kept), that the run runs and the
+// activity has no answer yet; then retires the activity's task, appends its result and retires
+// the decision task a previous event left ready (this step decides). False, with nothing
+// written, when a check fails.
+Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask& task,
+                                           const PreparedStep& step, std::int64_t now_ms) {
   const std::string& run_id = task.run_id;
-  if (dialect == SqlDialect::postgres) {
-    // The run's lock first, as every append takes it, so the checks below see the latest.
-    auto run = lock_run(tx, dialect, run_id);
-    if (!run) return fail(run.error());
-    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  }
-  // Where the history ends, and the event it ends with; whether the activity has an answer.
   auto rows = tx.query(
       "SELECT r.status, h.seq, h.kind, h.body_json, h.created_at_ms, EXISTS (SELECT 1 FROM "
       "workflow_history a WHERE a.run_id = $1 AND a.ref_seq = $3 AND a.ref_seq > 0) AS answered "
@@ -693,27 +725,78 @@ Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDi
       "MAX(seq) FROM workflow_history WHERE run_id = $1) WHERE r.id = $1 AND h.seq = $2",
       {run_id, step.from_seq, task.event_seq});
   if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return std::optional<Completion>();  // the history went on
+  if (rows->rows.empty()) return false;  // the history went on
   const SqlRecord last = first_record(*rows);
   if (last.text("status") != to_string(RunStatus::running) || last.integer("answered") != 0 ||
       event_digest(last.text("kind"), last.integer("created_at_ms"), last.text("body_json")) !=
           step.from_digest) {
-    return std::optional<Completion>();
+    return false;
   }
   if (auto done = finish_task(tx, task.id, now_ms); !done) return fail(done.error());
   if (auto ok = insert_event(tx, run_id, step.result, step.result_body); !ok) {
     return fail(ok.error());
   }
-  // A decision task made after the event before this one, not yet taken: this step decides.
   auto retired = tx.execute(
       "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
       "'ready'",
       {workflow_task_id(run_id, step.result.seq), now_ms});
   if (!retired) return fail(retired.error());
+  return true;
+}
+
+// The same on Postgres in two round trips: the run's lock, as every append takes it, then one
+// statement whose writes are all conditional on the checks (a statement of its own after the
+// lock, so its snapshot sees whatever the previous lock holder committed). The digest is
+// computed by the server (event_digest's definition in SQL), so the stored body never travels.
+Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
+                                             const PreparedStep& step, std::int64_t now_ms) {
+  const std::string& run_id = task.run_id;
+  auto run = lock_run(tx, SqlDialect::postgres, run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  char digest_hex[17];
+  std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
+                static_cast<unsigned long long>(step.from_digest));
+  auto rows = tx.query(
+      "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
+      "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
+      "WHERE r.id = $1 AND h.seq = CAST($2 AS BIGINT) AND r.status = 'running' "
+      "AND NOT EXISTS (SELECT 1 FROM workflow_history a WHERE a.run_id = $1 "
+      "AND a.ref_seq = CAST($3 AS BIGINT) AND a.ref_seq > 0) "
+      "AND substr(sha256(convert_to(h.kind || '|' || h.created_at_ms || '|' || h.body_json, "
+      "'UTF8')), 1, 8) = decode($4, 'hex')), "
+      "finished AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, "
+      "updated_at_ms = CAST($5 AS BIGINT) WHERE id = $6 AND EXISTS (SELECT 1 FROM checked)), "
+      "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+      "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
+      "CAST($10 AS BIGINT) FROM checked), "
+      "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
+      "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked)) "
+      "SELECT EXISTS (SELECT 1 FROM checked) AS recorded",
+      {run_id, step.from_seq, task.event_seq, std::string(digest_hex), now_ms, task.id,
+       step.result.seq, std::string(to_string(step.result.kind)), step.result_body,
+       step.result.at_ms, workflow_task_id(run_id, step.result.seq)});
+  if (!rows) return fail(rows.error());
+  return first_record(*rows).integer("recorded") != 0;
+}
+
+}  // namespace
+
+Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
+                                                       const ClaimedTask& task,
+                                                       const PreparedStep& step,
+                                                       std::int64_t now_ms,
+                                                       const EagerDispatch& eager) {
+  RELIANT_ASSERT(step.result.ref_seq() == task.event_seq);
+  auto recorded = dialect == SqlDialect::postgres
+                      ? record_prepared_result_postgres(tx, task, step, now_ms)
+                      : record_prepared_result_sqlite(tx, task, step, now_ms);
+  if (!recorded) return fail(recorded.error());
+  if (!*recorded) return std::optional<Completion>();  // decide from the store instead
   Completion completion;
   completion.counted = true;
   completion.decided.emplace();
-  if (auto ok = write_decision(tx, run_id, task.queue, step.decision, now_ms, eager,
+  if (auto ok = write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
                                *completion.decided, &step.decision_bodies);
       !ok) {
     return fail(ok.error());

@@ -1,6 +1,7 @@
 // User update log: append under the user's head row, read by number, announce as UserUpdates.
 #include "services/updates/user_events.h"
 
+#include "base/assert.h"
 #include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "reliant/api/v1/updates.pb.h"
@@ -10,24 +11,40 @@ namespace reliant::updates {
 
 std::string user_subject(const std::string& user_id) { return "updates.user." + user_id; }
 
-Result<UserEvent> append_user_event(SqlTransaction& tx, UserEvent event) {
+Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
+                                std::vector<UserEvent>& events) {
   // The upsert takes the head row's lock until commit: concurrent appends for one user queue
-  // behind it (Postgres row lock; SQLite has a single writer anyway).
-  auto head = tx.query(
-      "INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, 1) "
-      "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + 1 "
-      "RETURNING last_seq",
-      {event.user_id});
-  if (!head) return fail(head.error());
-  event.seq = first_record(*head).integer("last_seq");
-  auto done = tx.execute(
-      "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      {event.user_id, event.seq, event.kind,
-       event.chat_id.empty() ? SqlValue(nullptr) : SqlValue(event.chat_id), event.body.dump(),
-       event.created_at_ms});
-  if (!done) return fail(done.error());
-  return event;
+  // behind it (Postgres row lock; SQLite has a single writer anyway). On Postgres each event is
+  // one statement (one round trip), the head's bump and the row together.
+  for (UserEvent& event : events) {
+    RELIANT_ASSERT_MSG(event.seq == 0, "an update is numbered when it is stored");
+    const SqlValue chat_id = event.chat_id.empty() ? SqlValue(nullptr) : SqlValue(event.chat_id);
+    if (dialect == SqlDialect::postgres) {
+      auto stored = tx.query(
+          "WITH head AS (INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, 1) "
+          "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + 1 "
+          "RETURNING last_seq) "
+          "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
+          "SELECT $1, last_seq, $2, $3, $4, CAST($5 AS BIGINT) FROM head RETURNING seq",
+          {event.user_id, event.kind, chat_id, event.body.dump(), event.created_at_ms});
+      if (!stored) return fail(stored.error());
+      event.seq = first_record(*stored).integer("seq");
+      continue;
+    }
+    auto head = tx.query(
+        "INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, 1) "
+        "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + 1 "
+        "RETURNING last_seq",
+        {event.user_id});
+    if (!head) return fail(head.error());
+    event.seq = first_record(*head).integer("last_seq");
+    auto done = tx.execute(
+        "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {event.user_id, event.seq, event.kind, chat_id, event.body.dump(), event.created_at_ms});
+    if (!done) return fail(done.error());
+  }
+  return {};
 }
 
 Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,

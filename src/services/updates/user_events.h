@@ -34,10 +34,12 @@ struct UserEvent {
 
 std::string user_subject(const std::string& user_id);
 
-// Appends one event and returns it with its number. Two transactions appending for one user
-// serialize on the user's head row, so numbers commit in order and a reader never sees a gap
-// that will later fill.
-Result<UserEvent> append_user_event(SqlTransaction& tx, UserEvent event);
+// Numbers `events` (each with seq 0 on entry) and stores them. Two transactions appending for
+// one user serialize on the user's head row until they commit, so numbers commit in order and a
+// reader never sees a gap that will later fill. Hence commit_and_announce calls this last in its
+// transaction: the lock is then held for these statements and the commit only.
+Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
+                                std::vector<UserEvent>& events);
 // Events after `since_seq`, oldest first; `chat_id` non-empty keeps only that chat's.
 Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,
                                                 std::int64_t since_seq, std::int64_t limit,
@@ -46,16 +48,19 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
 
 // Runs `body(tx, events)` in one transaction and returns what it returned: a Result<T>.
-// `body` appends the updates it records to `events` (append_user_event's results); once the
-// transaction has committed, they are announced on `bus` (none: the store alone has them).
-// A body the store runs more than once (a retry, a group-commit rerun) starts each run with no
-// events, so only the committed run's are announced:
+// `body` adds the updates it records to `events`, unnumbered (seq 0); when it succeeds they are
+// numbered and stored at the end of the same transaction (append_user_events), and once it has
+// committed they are announced on `bus` (none: the store alone has them) and copied to
+// `committed` (when given: the caller's, alive until the task ends). A body the store runs more
+// than once (a retry, a group-commit rerun) starts each run with no events, so only the
+// committed run's are announced:
 //
 //   Task<Result<void>> writing = updates::commit_and_announce(
 //       store, bus, [chat](SqlTransaction& tx, std::vector<UserEvent>& events) { ... });
 //   Result<void> written = co_await writing;
 template <class Body>
-auto commit_and_announce(Store& store, Bus* bus, Body body)
+auto commit_and_announce(Store& store, Bus* bus, Body body,
+                         std::vector<UserEvent>* committed = nullptr)
     -> Task<std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>>;
 
 // Announces committed events (all of one user) — or a preview — on the bus. Loss is fine.
@@ -70,25 +75,34 @@ void to_proto(const UserEvent& event, api::v1::UserUpdate& out);
 namespace detail {
 template <class R>
 Task<R> commit_and_announce_returning(
-    Store& store, Bus* bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)> body) {
+    Store& store, Bus* bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)> body,
+    std::vector<UserEvent>* committed) {
   // Shared with the transaction body, which the store may run after this frame has suspended.
   auto events = std::make_shared<std::vector<UserEvent>>();
-  Task<R> writing = store.transact_for([body = std::move(body), events](SqlTransaction& tx) -> R {
-    events->clear();
-    return body(tx, *events);
-  });
+  Task<R> writing = store.transact_for(
+      [body = std::move(body), events, dialect = store.dialect()](SqlTransaction& tx) -> R {
+        events->clear();
+        R written = body(tx, *events);
+        if (!written) return written;
+        if (auto stored = append_user_events(tx, dialect, *events); !stored)
+          return fail(stored.error());
+        return written;
+      });
   R written = co_await writing;
-  if (written && bus) announce(*bus, *events);
+  if (!written) co_return written;
+  if (bus) announce(*bus, *events);
+  if (committed) *committed = std::move(*events);
   co_return written;
 }
 }  // namespace detail
 
 template <class Body>
-auto commit_and_announce(Store& store, Bus* bus, Body body)
+auto commit_and_announce(Store& store, Bus* bus, Body body, std::vector<UserEvent>* committed)
     -> Task<std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>> {
   using R = std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>;
   return detail::commit_and_announce_returning<R>(
-      store, bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)>(std::move(body)));
+      store, bus, std::function<R(SqlTransaction&, std::vector<UserEvent>&)>(std::move(body)),
+      committed);
 }
 
 }  // namespace reliant::updates

@@ -1,9 +1,11 @@
-// UserFeed: announcements that continue the sequence are queued as they come; a gap, a fresh
-// start or the poll reads the store from the last number queued, so the queue always holds a
-// gapless run of numbers.
+// UserFeed: announcements that continue the sequence are queued as they come, and those ahead of
+// a missing number wait a little for it; a gap that stays, a fresh start or the poll reads the
+// store from the last number queued, so the queue always holds a gapless run of numbers.
 #include "services/updates/user_feed.h"
 
 #include <memory>
+
+#include "base/assert.h"
 
 namespace reliant::updates {
 
@@ -31,6 +33,20 @@ bool UserFeed::wanted(const UserEvent& event) const {
   return options_.chat_id.empty() || event.chat_id == options_.chat_id;
 }
 
+void UserFeed::take_next(UserEvent event) {
+  RELIANT_ASSERT(event.seq == tail_ + 1);
+  for (;;) {
+    tail_ = event.seq;
+    if (wanted(event)) ready_.push_back(std::move(event));
+    auto waiting = early_.begin();
+    while (waiting != early_.end() && waiting->first <= tail_) waiting = early_.erase(waiting);
+    if (waiting == early_.end() || waiting->first != tail_ + 1) break;
+    event = std::move(waiting->second);
+    early_.erase(waiting);
+  }
+  if (early_.empty()) gap_deadline_.reset();
+}
+
 void UserFeed::on_announcement(const BusMessage& message) {
   if (overflowed_) return;
   // The bus may lose an announcement: the next one shows the gap, the store has the events.
@@ -41,6 +57,8 @@ void UserFeed::on_announcement(const BusMessage& message) {
     ready_.clear();
     ready_.shrink_to_fit();
     ready_announced_bytes_ = 0;
+    early_.clear();
+    gap_deadline_.reset();
     if (waiter_) waiter_->set(true);
     return;
   }
@@ -55,14 +73,19 @@ void UserFeed::on_announcement(const BusMessage& message) {
         woke = true;
       }
     } else if (event.seq == tail_ + 1 && !poll_due_) {
-      tail_ = event.seq;
-      if (wanted(event)) {
-        ready_.push_back(std::move(event));
-        woke = true;
+      take_next(std::move(event));
+      woke = true;
+    } else if (event.seq > tail_ && !poll_due_ && early_.size() < options_.early_max) {
+      // A gap: another writer's announcement may still be on its way (commits are numbered in
+      // order, but each writer announces its own), or the bus lost it.
+      sometimes(env_, "feed.gap_seen");
+      early_.emplace(event.seq, std::move(event));
+      if (!gap_deadline_) {
+        gap_deadline_ = env_.executor.steady_now() + options_.gap_wait;
+        woke = true;  // next() waits until then at most
       }
     } else if (event.seq > tail_) {
-      // A gap: the bus lost an announcement, or this feed has not caught up yet.
-      sometimes(env_, "feed.gap_seen");
+      // Too far behind to wait (or a read is due anyway): the store has the events.
       poll_due_ = true;
       woke = true;
     }
@@ -114,10 +137,11 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
       // returns a gapless run, so what lies past tail_ continues it.
       for (auto& event : *read) {
         if (event.seq <= tail_) continue;
-        tail_ = event.seq;
-        if (wanted(event)) ready_.push_back(std::move(event));
+        take_next(std::move(event));
       }
       if (static_cast<std::int64_t>(read->size()) >= batch) poll_due_ = true;
+      // What waited past the gap was committed before its announcement came, so a read begun
+      // after that covered it; what came during the read waits on, with its deadline.
     }
     if (!ready_.empty()) {
       std::vector<UserEvent> out = std::move(ready_);
@@ -133,8 +157,15 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
     }
     if (poll_due_) continue;
     const SteadyInstant now = env_.executor.steady_now();
+    if (gap_deadline_ && now >= *gap_deadline_) {
+      sometimes(env_, "feed.gap_read");  // the missing announcement did not come in time
+      poll_due_ = true;
+      continue;
+    }
     if (now >= deadline) co_return std::vector<UserEvent>{};
-    co_await wait(std::min<Duration>(options_.poll_interval, deadline - now));
+    Duration timeout = std::min<Duration>(options_.poll_interval, deadline - now);
+    if (gap_deadline_) timeout = std::min<Duration>(timeout, *gap_deadline_ - now);
+    co_await wait(timeout);
   }
 }
 

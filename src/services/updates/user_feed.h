@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct FeedOptions {
   // stream ends; the client resumes from its last number (since_seq, Last-Event-ID) and reads
   // the rest from the store at its own pace.
   std::size_t queued_bytes_max = 8u << 20;
+  // Announcements of different writers cross on the bus: one that arrives ahead of a missing
+  // number waits this long for it before the store is read for the gap.
+  Duration gap_wait = milliseconds(50);
+  std::size_t early_max = 64;  // announced updates held ahead of a gap, at most
 };
 
 class UserFeed {
@@ -52,6 +57,8 @@ class UserFeed {
   UserFeed(Env& env, FeedOptions options);
   void on_announcement(const BusMessage& message);
   bool wanted(const UserEvent& event) const;
+  // Takes `event`, the next number after tail_, then whatever waited for it in early_.
+  void take_next(UserEvent event);
   Task<void> wait(Duration timeout);
 
   Env& env_;
@@ -60,6 +67,8 @@ class UserFeed {
   std::int64_t tail_;             // queued in ready_ (or skipped) up to here, without a gap
   std::vector<UserEvent> ready_;  // to return: stored events past position_, and previews
   std::size_t ready_announced_bytes_ = 0;  // what announcements added to ready_
+  std::map<std::int64_t, UserEvent> early_;    // announced past a gap after tail_, by number
+  std::optional<SteadyInstant> gap_deadline_;  // while early_ holds some: when to read the store
   bool overflowed_ = false;                // the client fell behind: the feed is done
   bool interrupted_ = false;
   bool poll_due_ = true;

@@ -1,15 +1,19 @@
-// The user update log's commit-then-announce: a body the store runs more than once (group commit
-// reruns a batch with savepoints when another body in it fails) announces only the events of the
-// attempt that committed.
+// The user update log: commit-then-announce (a body the store runs more than once — group
+// commit reruns a batch with savepoints when another body in it fails — announces only the events
+// of the attempt that committed), and a feed's handling of announcements that cross on the bus.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
 
+#include "runtime/random.h"
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/updates/user_events.h"
+#include "services/updates/user_feed.h"
 #include "sim/network.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_executor.h"
@@ -40,8 +44,8 @@ Task<void> capture(Task<T> task, std::optional<T>* out) {
   *out = co_await task;
 }
 
-TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
-  Node n;
+// Migrates the node's database and adds user-1.
+void prepare(Node& n) {
   std::optional<Result<std::vector<std::int64_t>>> migrated;
   {
     Scope scope(n.executor);
@@ -53,6 +57,12 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
     return insert_user(tx, User{"user-1", "one@example.com", "one", 0});
   });
   ASSERT_TRUE(seeded.has_value()) << seeded.error().message;
+}
+
+TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
 
   std::vector<std::vector<UserEvent>> announced;
   auto subscription = n.bus.subscribe(user_subject("user-1"), [&announced](const BusMessage& m) {
@@ -67,12 +77,10 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
   // transaction holds the only slot meanwhile, so both queue into the same batch.
   GroupCommitStore grouped(n.store, n.executor, GroupCommitOptions{8, 1});
   int appending_runs = 0;
-  auto appending = [&appending_runs](SqlTransaction& tx,
+  auto appending = [&appending_runs](SqlTransaction&,
                                      std::vector<UserEvent>& events) -> Result<void> {
     ++appending_runs;
-    auto event = append_user_event(tx, {"user-1", 0, "chat_created", "chat-1", {}, 1});
-    if (!event) return fail(event.error());
-    events.push_back(std::move(*event));
+    events.push_back(UserEvent{"user-1", 0, "chat_created", "chat-1", {}, 1});
     return {};
   };
   TransactionBody failing = [](SqlTransaction&) -> Result<void> {
@@ -103,6 +111,79 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
     return {};
   });
   EXPECT_TRUE(stored.has_value()) << "stored events: " << stored.error().message;
+}
+
+// Stores two updates for user-1 the way a writer does, returns them numbered.
+std::vector<UserEvent> store_two(Node& n) {
+  auto events = std::make_shared<std::vector<UserEvent>>();
+  auto stored = n.database.database().transact([events, &n](SqlTransaction& tx) {
+    *events = {{"user-1", 0, "message", "chat-1", {{"n", 1}}, 1},
+               {"user-1", 0, "message", "chat-1", {{"n", 2}}, 2}};
+    return append_user_events(tx, n.store.dialect(), *events);
+  });
+  EXPECT_TRUE(stored.has_value()) << stored.error().message;
+  return *events;
+}
+
+// A feed after its first read; then `announce_after` runs and the feed's next updates are taken.
+struct FeedRun {
+  std::vector<std::int64_t> seqs;  // what the second next() returned
+  std::uint64_t store_reads = 0;
+  Duration waited{};  // simulated time the second next() took
+};
+FeedRun follow(Node& n, const std::function<void()>& announce_after) {
+  Random random{3};
+  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
+  FeedOptions options;
+  options.user_id = "user-1";
+  auto feed = UserFeed::open(env, options);
+  EXPECT_TRUE(feed.has_value());
+  FeedRun run;
+  auto body = [&]() -> Task<void> {
+    auto first = co_await (*feed)->next(Duration::zero());  // the first read: nothing yet
+    EXPECT_TRUE(first.has_value() && first->empty());
+    announce_after();
+    const SteadyInstant start = n.executor.steady_now();
+    auto got = co_await (*feed)->next(seconds(5));
+    run.waited = n.executor.steady_now() - start;
+    EXPECT_TRUE(got.has_value());
+    if (got) {
+      for (const auto& e : *got) run.seqs.push_back(e.seq);
+    }
+    run.store_reads = (*feed)->store_reads();
+  };
+  Scope scope(n.executor);
+  scope.spawn(body());
+  n.run_until_idle();
+  return run;
+}
+
+TEST(UserFeed, CrossedAnnouncementsAreTakenInOrderWithoutReadingTheStore) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  const FeedRun run = follow(n, [&n] {
+    const auto events = store_two(n);
+    announce(n.bus, {events[1]});  // the later commit's writer announces first
+    announce(n.bus, {events[0]});
+  });
+  EXPECT_EQ(run.seqs, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(run.store_reads, 1u) << "only the first read: the announcements filled the gap";
+  EXPECT_LT(run.waited, FeedOptions{}.gap_wait);
+}
+
+TEST(UserFeed, AGapThatStaysIsReadFromTheStoreAfterItsWait) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  const FeedRun run = follow(n, [&n] {
+    const auto events = store_two(n);
+    announce(n.bus, {events[1]});  // the announcement of 1 is lost
+  });
+  EXPECT_EQ(run.seqs, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(run.store_reads, 2u);
+  EXPECT_GE(run.waited, FeedOptions{}.gap_wait);
+  EXPECT_LT(run.waited, FeedOptions{}.poll_interval) << "read for the gap, not by the poll";
 }
 
 }  // namespace
