@@ -2,8 +2,9 @@
 # Chat benchmark, end to end through the REST API with the scripted model, on loopback:
 #   1. chats per second, the distributed topology (tools/cluster.sh: Postgres, nats-server, 2
 #      api, 2 workers, 2 gateways, a daemon) against the monolith (SQLite), with C clients each
-#      sending M messages: in ROUNDS alternating rounds, since this machine's speed drifts by 2x
-#      within minutes; every round's ratio, then the ratio of the totals;
+#      sending M messages, after a warm-up round on each that is not counted: in ROUNDS
+#      alternating rounds, since this machine's speed drifts by 2x within minutes; every
+#      round's ratio, then the ratio of the totals;
 #   2. a chat's p50 at SIZE messages against its p50 at about ten (bench_chat --sizes: sends
 #      alternate between a big chat and small ones), on the monolith and on the cluster.
 #   [ROUNDS=N] tools/bench_chat.sh [CLIENTS] [MESSAGES] [SIZE]     (defaults 8, 100, 1000)
@@ -43,6 +44,10 @@ tools/cluster.sh start "$cluster" >/dev/null
 source "$cluster/cluster.env"
 
 rate() { sed -n 's/.*throughput=\([0-9.]*\) chats\/s.*/\1/p'; }
+# A warm-up round on each, not counted: both start cold (connections, prepared statements, the
+# workers' kept runs, the page cache), and the first round measured that rather than a chat.
+"$bench" --server "$mono_url" --token "$mono_token" --clients "$clients" --messages $((messages / 4 + 1)) >/dev/null
+"$bench" --server "$API_1" --token "$TOKEN" --clients "$clients" --messages $((messages / 4 + 1)) >/dev/null
 echo "== chats per second: $clients clients x $messages messages, distributed against monolith"
 mono_total=0
 dist_total=0

@@ -317,6 +317,68 @@ TEST_P(StoreConformance, ChatsThatSayAgentRunTheBuiltinAfterMigrationNine) {
   EXPECT_EQ(*workflows, (std::vector<std::string>{"builtin://agent", "agent"}));
 }
 
+// A message is written once, whole: its blocks exactly as given (quotes, backslashes, text that
+// is not ASCII), the next ordinal, the chat touched; a second write of its id changes nothing
+// and returns the first.
+TEST_P(StoreConformance, AMessageIsStoredOnceWithItsBlocks) {
+  migrate();
+  ASSERT_TRUE(
+      exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
+  ChatRecord chat;
+  chat.id = "c";
+  chat.user_id = "u";
+  ASSERT_TRUE(transact([chat](SqlTransaction& tx) { return insert_chat(tx, chat); }));
+  MessageRecord first;
+  first.id = "m1";
+  first.chat_id = "c";
+  first.role = "user";
+  first.created_at_ms = 5;
+  first.blocks.push_back({"text", {{"text", "plain"}}});
+  MessageRecord second = first;
+  second.id = "m2";
+  second.role = "assistant";
+  second.created_at_ms = 9;
+  second.blocks = {{"text", {{"text", "say \"hi\" C:\\dir {a,b} h\u00e9 \u2713"}}},
+                   {"tool_call", {{"id", "t\"1"}, {"input", {{"cmd", "echo '\\n'"}}}}},
+                   {"text", {{"text", ""}}}};
+  const SqlDialect dialect = store_->dialect();
+  auto stored = std::make_shared<std::vector<StoredMessage>>();
+  ASSERT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+    for (const MessageRecord* m : {&first, &second, &second}) {
+      auto written = insert_message_once(tx, dialect, *m);
+      if (!written) return fail(written.error());
+      stored->push_back(std::move(*written));
+    }
+    return {};
+  }));
+  ASSERT_EQ(stored->size(), 3u);
+  EXPECT_TRUE((*stored)[0].inserted);
+  EXPECT_TRUE((*stored)[1].inserted);
+  EXPECT_FALSE((*stored)[2].inserted) << "the second write of m2";
+  EXPECT_EQ((*stored)[0].message.ordinal, 1);
+  EXPECT_EQ((*stored)[1].message.ordinal, 2);
+  EXPECT_EQ((*stored)[2].message.ordinal, 2);
+  auto loaded = std::make_shared<std::vector<MessageRecord>>();
+  auto touched = std::make_shared<std::int64_t>(0);
+  ASSERT_TRUE(transact([loaded, touched](SqlTransaction& tx) -> Result<void> {
+    auto messages = load_messages(tx, "c");
+    if (!messages) return fail(messages.error());
+    *loaded = std::move(*messages);
+    auto found = find_chat(tx, "c");
+    if (!found) return fail(found.error());
+    *touched = (*found)->updated_at_ms;
+    return {};
+  }));
+  ASSERT_EQ(loaded->size(), 2u);
+  ASSERT_EQ((*loaded)[1].blocks.size(), second.blocks.size());
+  for (std::size_t i = 0; i < second.blocks.size(); ++i) {
+    EXPECT_EQ((*loaded)[1].blocks[i].kind, second.blocks[i].kind);
+    EXPECT_EQ((*loaded)[1].blocks[i].body, second.blocks[i].body);
+  }
+  EXPECT_EQ((*stored)[2].message.blocks.size(), second.blocks.size());
+  EXPECT_EQ(*touched, 9);
+}
+
 // Migration 5 rebuilds engine_tasks on SQLite: the tasks of a version-4 database survive with
 // every column, the indexes are back, and the constraints still hold.
 TEST_P(StoreConformance, EngineTasksSurviveMigrationFive) {

@@ -273,10 +273,10 @@ class ChatFinish final : public engine::Activity {
       notice = std::move(message);
     }
     auto body = [chat_id, user_id, run_id, status, outcome, now_ms, notice,
-                 error = text_field(input, "error")](
+                 dialect = deps_.store.dialect(), error = text_field(input, "error")](
                     SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
       if (notice) {
-        auto written = insert_message_once(tx, *notice);
+        auto written = insert_message_once(tx, dialect, *notice);
         if (!written) return fail(written.error());
         if (!written->inserted) return {};  // recorded by an earlier attempt
         events.push_back(

@@ -165,8 +165,9 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   const std::string run_id = ids_.next();
 
   // The message's update comes first: its number is where the sender can follow the answer from.
-  auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue](
-                  SqlTransaction& tx, Events& events) -> Result<void> {
+  auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue,
+               dialect = env_.store->dialect()](SqlTransaction& tx,
+                                                Events& events) -> Result<void> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status == ChatStatus::running) {
@@ -178,7 +179,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (!request) return fail(request.error());
     const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(*request)};
-    auto stored = insert_message_once(tx, message);
+    auto stored = insert_message_once(tx, dialect, message);
     if (!stored) return fail(stored.error());
     events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
     if (auto ok = engine::start_run(tx, run, now_ms); !ok) return fail(ok.error());

@@ -199,8 +199,8 @@ class CallLlmNode final : public engine::Activity {
     if (!node.chat_id.empty() && !*given) {
       Task<Result<KeptThread>> loading =
           read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
-                      [node, run_id, now_ms](SqlTransaction& tx) {
-                        return ensure_node_thread(tx, node, run_id, now_ms);
+                      [node, run_id, now_ms, dialect = deps_.store.dialect()](SqlTransaction& tx) {
+                        return ensure_node_thread(tx, dialect, node, run_id, now_ms);
                       });
       Result<KeptThread> read = co_await loading;
       if (!read) co_return fail(read.error());
@@ -386,8 +386,9 @@ class SaveMessageNode final : public engine::Activity {
     if (node_thread_needs_preparing(node)) {
       const std::string run_id = context.run_id;
       Task<Result<void>> preparing = deps_.store.transact_for(
-          [node, run_id, now_ms = message->created_at_ms](SqlTransaction& tx) -> Result<void> {
-            return ensure_node_thread(tx, node, run_id, now_ms);
+          [node, run_id, now_ms = message->created_at_ms,
+           dialect = deps_.store.dialect()](SqlTransaction& tx) -> Result<void> {
+            return ensure_node_thread(tx, dialect, node, run_id, now_ms);
           });
       Result<void> prepared = co_await preparing;
       if (!prepared) co_return fail(prepared.error());

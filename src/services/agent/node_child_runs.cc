@@ -68,8 +68,8 @@ class ChildRunNode final : public engine::Activity {
     request.context["thread_prefix"] = node.run.value("thread_prefix", "") + node.key + "/";
     request.context["workflow"] = Json{{"id", child_id}};
 
-    auto start = [this, node, request, project_workflow, child_id, run_id,
-                  now_ms](SqlTransaction& tx) mutable -> Result<bool> {
+    auto start = [this, node, request, project_workflow, child_id, run_id, now_ms,
+                  dialect = deps_.store.dialect()](SqlTransaction& tx) mutable -> Result<bool> {
       auto existing = engine::get_run(tx, child_id);
       if (existing) return false;  // an earlier attempt started it
       if (existing.error().code != ErrorCode::not_found) return fail(existing.error());
@@ -90,7 +90,8 @@ class ChildRunNode final : public engine::Activity {
       request.inputs = std::move(inputs);
       request.context["workflow"]["name"] = (*definition)->name;
       if (!node.chat_id.empty()) {
-        if (auto ok = ensure_node_thread(tx, node, run_id, now_ms); !ok) return fail(ok.error());
+        if (auto ok = ensure_node_thread(tx, dialect, node, run_id, now_ms); !ok)
+          return fail(ok.error());
       }
       if (auto ok = engine::start_run(
               tx,

@@ -68,7 +68,7 @@ bool node_thread_needs_preparing(const NodeInput& node) {
          (node.thread.is_object() && node.thread.value("inject", Json()).is_object());
 }
 
-Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
+Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const NodeInput& node,
                                 const std::string& run_id, std::int64_t now_ms) {
   auto created = ensure_thread(tx, node.chat_id, node.thread_ref, now_ms);
   if (!created) return fail(created.error());
@@ -89,7 +89,7 @@ Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
   const Json content = inject.value("content", Json(""));
   message.blocks.push_back(
       {"text", {{"text", content.is_string() ? content.get<std::string>() : content.dump()}}});
-  auto written = insert_message_once(tx, message);
+  auto written = insert_message_once(tx, dialect, message);
   if (!written) return fail(written.error());
   return {};
 }

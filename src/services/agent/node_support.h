@@ -44,7 +44,7 @@ Error node_error(const NodeInput& node, std::string message);
 bool node_thread_needs_preparing(const NodeInput& node);
 // The node's thread exists (created the first time it is used) and holds the node's
 // `thread.inject` message, once.
-Result<void> ensure_node_thread(SqlTransaction& tx, const NodeInput& node,
+Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const NodeInput& node,
                                 const std::string& run_id, std::int64_t now_ms);
 
 // The daemon the node's tools run on: its selector, else the chat's session daemon, else the

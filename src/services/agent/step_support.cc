@@ -58,10 +58,11 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
 // here second).
 Task<Result<MessageRecord>> store_message(Store& store, Bus* bus, std::string user_id,
                                           MessageRecord message, std::optional<RunEnding> ending) {
-  auto body = [user_id, message = std::move(message), ending = std::move(ending)](
+  auto body = [user_id, message = std::move(message), ending = std::move(ending),
+               dialect = store.dialect()](
                   SqlTransaction& tx,
                   std::vector<updates::UserEvent>& events) -> Result<MessageRecord> {
-    auto written = insert_message_once(tx, message);
+    auto written = insert_message_once(tx, dialect, message);
     if (!written) return fail(written.error());
     if (!written->inserted) return std::move(written->message);
     if (message.thread.empty()) {  // the chat shows its main thread only

@@ -129,7 +129,67 @@ Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
   return {};
 }
 
-Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecord& m) {
+namespace {
+
+// A Postgres array literal of texts: {"a","b\"c"} (each element quoted, `"` and `\` escaped).
+std::string postgres_text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// Postgres: the message, its blocks and the chat's touch in one statement (one round trip, not
+// three plus one a block), unless a message with its id exists. Returns whether it inserted.
+Result<bool> insert_new_message_postgres(SqlTransaction& tx, MessageRecord& stored) {
+  std::vector<std::string> kinds;
+  std::vector<std::string> bodies;
+  for (const auto& block : stored.blocks) {
+    kinds.push_back(block.kind);
+    bodies.push_back(block.body.dump());
+  }
+  auto rows = tx.query(
+      "WITH inserted AS (INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, "
+      "output_tokens, created_at_ms, thread) SELECT $1, $2, (SELECT COALESCE(MAX(ordinal), 0) + 1 "
+      "FROM messages WHERE chat_id = $2), $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), "
+      "CAST($7 AS BIGINT), $8 ON CONFLICT (id) DO NOTHING RETURNING ordinal), "
+      "blocks AS (INSERT INTO content_blocks (id, message_id, ordinal, kind, body_json) "
+      "SELECT $1 || '.' || b.n, $1, b.n, b.kind, b.body FROM inserted, "
+      "unnest(CAST($9 AS TEXT[]), CAST($10 AS TEXT[])) WITH ORDINALITY AS b(kind, body, n)), "
+      "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT) WHERE id = $2 "
+      "AND EXISTS (SELECT 1 FROM inserted)) "
+      "SELECT ordinal FROM inserted",
+      {stored.id, stored.chat_id, stored.role, stored.model, stored.input_tokens,
+       stored.output_tokens, stored.created_at_ms, stored.thread, postgres_text_array(kinds),
+       postgres_text_array(bodies)});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return false;
+  stored.ordinal = first_record(*rows).integer("ordinal");
+  return true;
+}
+
+}  // namespace
+
+Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
+                                          const MessageRecord& m) {
+  if (dialect == SqlDialect::postgres) {
+    MessageRecord stored = m;
+    auto inserted = insert_new_message_postgres(tx, stored);
+    if (!inserted) return fail(inserted.error());
+    if (*inserted) return StoredMessage{std::move(stored), true};
+    auto existing = find_message(tx, m.id);
+    if (!existing) return fail(existing.error());
+    if (!*existing) return fail(ErrorCode::internal, "message " + m.id + " vanished");
+    return StoredMessage{std::move(**existing), false};
+  }
   auto existing = find_message(tx, m.id);
   if (!existing) return fail(existing.error());
   if (*existing) return StoredMessage{std::move(**existing), false};

@@ -81,7 +81,8 @@ struct StoredMessage {
   MessageRecord message;
   bool inserted = false;
 };
-Result<StoredMessage> insert_message_once(SqlTransaction& tx, const MessageRecord& message);
+Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
+                                          const MessageRecord& message);
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id);
 // The main thread's messages in ordinal order, with their blocks, in one query.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);

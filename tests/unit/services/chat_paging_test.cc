@@ -64,7 +64,7 @@ struct Api : sim::OneNode {
         message.role = i % 2 == 1 ? "user" : "assistant";
         message.created_at_ms = i;
         message.blocks.push_back({"text", {{"text", std::string(text_bytes, 'a')}}});
-        auto stored = insert_message_once(tx, message);
+        auto stored = insert_message_once(tx, SqlDialect::sqlite, message);
         if (!stored) return fail(stored.error());
       }
       return {};

@@ -53,7 +53,7 @@ struct Chat : sim::OneNode {
     write([m, thread, from](SqlTransaction& tx) -> Result<void> {
       if (auto ok = ensure_thread(tx, "c1", ThreadRef{thread, from}, 1); !ok)
         return fail(ok.error());
-      auto inserted = insert_message_once(tx, m);
+      auto inserted = insert_message_once(tx, SqlDialect::sqlite, m);
       if (!inserted) return fail(inserted.error());
       return {};
     });
