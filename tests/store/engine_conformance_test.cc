@@ -140,6 +140,89 @@ TEST_P(EngineConformance, AChainRunsToCompletion) {
   EXPECT_EQ(history_of("chain").size(), 12u);
 }
 
+// "echo" as StoreWork: answers its input and records its step in `tally`. Its first
+// `failing_writes` writes fail, so the worker falls back to run(), which records the same.
+class TallyEcho final : public Activity {
+ public:
+  explicit TallyEcho(Store& store) : store_(store) {}
+  std::string_view name() const override { return "echo"; }
+  Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    ++runs;
+    Task<Result<void>> writing = store_.transact(tally(context));
+    Result<void> written = co_await writing;
+    if (!written) co_return fail(written.error());
+    co_return input;
+  }
+  std::optional<StoreWork> store_work(const ActivityContext& context, const Json& input) override {
+    StoreWork work;
+    work.result = input;
+    work.write = [this, body = tally(context)](SqlTransaction& tx) -> Result<void> {
+      if (failing_writes > 0) {
+        --failing_writes;
+        return fail(ErrorCode::unavailable, "a write that fails, as planned");
+      }
+      return body(tx);
+    };
+    work.committed = [this] { ++committed; };
+    return work;
+  }
+  int runs = 0;
+  int committed = 0;
+  int failing_writes = 0;
+
+ private:
+  static TransactionBody tally(const ActivityContext& context) {
+    return [run_id = context.run_id, seq = context.scheduled_seq](SqlTransaction& tx) {
+      auto inserted = tx.execute("INSERT INTO tally (run_id, seq) VALUES ($1, $2)", {run_id, seq});
+      if (!inserted) return Result<void>(fail(inserted.error()));
+      return Result<void>{};
+    };
+  }
+  Store& store_;
+};
+
+TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
+  env_.store = store_.get();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+    auto made = tx.execute("CREATE TABLE tally (run_id TEXT NOT NULL, seq BIGINT NOT NULL)", {});
+    if (!made) return fail(made.error());
+    return {};
+  }));
+  ActivityRegistry activities;
+  auto owned = std::make_unique<TallyEcho>(*store_);
+  TallyEcho& echo = *owned;
+  activities.add(std::move(owned));
+  echo.failing_writes = 1;
+  start("tallied", "echo_chain", Json{{"steps", 4}, {"payload", "hi"}});
+  WorkerConfig config;
+  config.worker_id = "w1";
+  config.queue = "test";
+  config.store_retry = milliseconds(20);
+  Worker worker(env_, config, workflows_, activities);
+  run_until_terminal({"tallied"});
+  const auto run = run_of("tallied");
+  EXPECT_EQ(run.status, RunStatus::completed);
+  ASSERT_TRUE(run.result.has_value());
+  ASSERT_EQ((*run.result)["outputs"].size(), 4u);
+  EXPECT_EQ((*run.result)["outputs"][3]["payload"], "hi");
+  expect_sound_history("tallied");
+  // Three steps as StoreWork (their writes committed with their results), one by run() after
+  // its StoreWork's transaction failed; each step's row once.
+  EXPECT_EQ(worker.stats().store_work, 4u);
+  EXPECT_EQ(echo.committed, 3);
+  EXPECT_EQ(echo.runs, 1);
+  auto rows = std::make_shared<std::int64_t>(0);
+  ASSERT_TRUE(transact([rows](SqlTransaction& tx) -> Result<void> {
+    auto counted = tx.query("SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS steps FROM tally", {});
+    if (!counted) return fail(counted.error());
+    const SqlRecord r = first_record(*counted);
+    if (r.integer("n") != r.integer("steps")) return fail(ErrorCode::internal, "a step twice");
+    *rows = r.integer("n");
+    return {};
+  }));
+  EXPECT_EQ(*rows, 4);
+}
+
 TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError) {
   env_.store = store_.get();
   start("bad-input", "echo_chain", Json{{"steps", "many"}});

@@ -249,6 +249,22 @@ class ChatFinish final : public engine::Activity {
   std::string_view name() const override { return chat_finish_activity; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
+    Task<Result<void>> writing =
+        updates::commit_and_announce(deps_.store, deps_.bus, finish(context, input));
+    Result<void> written = co_await writing;
+    if (!written) co_return fail(written.error());
+    co_return Json::object();
+  }
+
+  std::optional<engine::StoreWork> store_work(const ActivityContext& context,
+                                              const Json& input) override {
+    return store_work_with_updates(deps_.store, deps_.bus, Json::object(), finish(context, input));
+  }
+
+ private:
+  // The chat's end (and, unless the run completed, a message that says why), once.
+  std::function<Result<void>(SqlTransaction&, std::vector<updates::UserEvent>&)> finish(
+      const ActivityContext& context, const Json& input) const {
     const std::string chat_id = text_field(input, "chat_id");
     const std::string user_id = text_field(input, "user_id");
     const std::string outcome = input.value("outcome", "completed");
@@ -272,9 +288,9 @@ class ChatFinish final : public engine::Activity {
       }
       notice = std::move(message);
     }
-    auto body = [chat_id, user_id, run_id, status, outcome, now_ms, notice,
-                 dialect = deps_.store.dialect(), error = text_field(input, "error")](
-                    SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
+    return [chat_id, user_id, run_id, status, outcome, now_ms, notice,
+            dialect = deps_.store.dialect(), error = text_field(input, "error")](
+               SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
       if (notice) {
         auto written = insert_message_once(tx, dialect, *notice);
         if (!written) return fail(written.error());
@@ -285,11 +301,6 @@ class ChatFinish final : public engine::Activity {
       return end_run(tx, user_id, chat_id, RunEnding{run_id, status, outcome, error}, now_ms,
                      events);
     };
-    Task<Result<void>> writing =
-        updates::commit_and_announce(deps_.store, deps_.bus, std::move(body));
-    Result<void> written = co_await writing;
-    if (!written) co_return fail(written.error());
-    co_return Json::object();
   }
 
  private:

@@ -24,6 +24,7 @@ void register_child_run_activity(engine::ActivityRegistry& registry, const Agent
 namespace {
 
 using engine::ActivityContext;
+using engine::StoreWork;
 using Json = nlohmann::json;
 
 constexpr const char* kDefaultSystemPrompt =
@@ -369,38 +370,72 @@ class SaveMessageNode final : public engine::Activity {
   std::string_view name() const override { return "node.save_message"; }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
-    auto parsed = node_input(input);
-    if (!parsed) co_return fail(parsed.error());
-    const NodeInput node = std::move(*parsed);
-    auto message = message_from_args(node);
-    if (!message) co_return fail(message.error());
-    if (node.chat_id.empty()) co_return Json{{"saved", false}};
-    // A node's own `save_message:` stores under the id its streamed text already named.
-    message->id = node.key.starts_with(workflow::kSaveMessageKeyPrefix)
-                      ? node_message_id(context.run_id, std::string_view(node.key).substr(
-                                                            workflow::kSaveMessageKeyPrefix.size()))
-                      : step_message_id(context.run_id, context.scheduled_seq);
-    message->created_at_ms = to_ms(context.executor.now());
-    if (message->blocks.empty()) co_return Json{{"saved", false}};  // nothing to say
+    auto planned = plan(context, input);
+    if (!planned) co_return fail(planned.error());
+    if (!planned->message) co_return Json{{"saved", false}};
+    const NodeInput& node = planned->node;
     // The main thread needs nothing made first: no transaction that would do nothing.
     if (node_thread_needs_preparing(node)) {
       const std::string run_id = context.run_id;
       Task<Result<void>> preparing = deps_.store.transact_for(
-          [node, run_id, now_ms = message->created_at_ms,
+          [node, run_id, now_ms = planned->message->created_at_ms,
            dialect = deps_.store.dialect()](SqlTransaction& tx) -> Result<void> {
             return ensure_node_thread(tx, dialect, node, run_id, now_ms);
           });
       Result<void> prepared = co_await preparing;
       if (!prepared) co_return fail(prepared.error());
     }
-    Task<Result<MessageRecord>> storing =
-        store_message(deps_.store, deps_.bus, node.user_id, std::move(*message), std::nullopt);
+    Task<Result<MessageRecord>> storing = store_message(deps_.store, deps_.bus, node.user_id,
+                                                        std::move(*planned->message), std::nullopt);
     Result<MessageRecord> stored = co_await storing;
     if (!stored) co_return fail(stored.error());
     co_return Json{{"saved", true}, {"message_id", stored->id}, {"role", stored->role}};
   }
 
+  // A message on the chat's main thread is one transaction whose result is known before it
+  // (the message's id and role: a second write of the id returns the first, the same message).
+  std::optional<StoreWork> store_work(const ActivityContext& context, const Json& input) override {
+    auto planned = plan(context, input);
+    if (!planned || !planned->message || node_thread_needs_preparing(planned->node)) {
+      return std::nullopt;
+    }
+    const MessageRecord& message = *planned->message;
+    Json result{{"saved", true}, {"message_id", message.id}, {"role", message.role}};
+    return store_work_with_updates(
+        deps_.store, deps_.bus, std::move(result),
+        [message, user_id = planned->node.user_id, dialect = deps_.store.dialect()](
+            SqlTransaction& tx, std::vector<updates::UserEvent>& events) -> Result<void> {
+          auto written = write_message(tx, dialect, user_id, message, std::nullopt, events);
+          if (!written) return fail(written.error());
+          return {};
+        });
+  }
+
  private:
+  // The node and the message this attempt stores (none: it answers {"saved": false}).
+  struct Planned {
+    NodeInput node;
+    std::optional<MessageRecord> message;
+  };
+  Result<Planned> plan(const ActivityContext& context, const Json& input) const {
+    auto parsed = node_input(input);
+    if (!parsed) return fail(parsed.error());
+    Planned planned{std::move(*parsed), std::nullopt};
+    const NodeInput& node = planned.node;
+    auto message = message_from_args(node);
+    if (!message) return fail(message.error());
+    if (node.chat_id.empty()) return planned;
+    // A node's own `save_message:` stores under the id its streamed text already named.
+    message->id = node.key.starts_with(workflow::kSaveMessageKeyPrefix)
+                      ? node_message_id(context.run_id, std::string_view(node.key).substr(
+                                                            workflow::kSaveMessageKeyPrefix.size()))
+                      : step_message_id(context.run_id, context.scheduled_seq);
+    message->created_at_ms = to_ms(context.executor.now());
+    if (message->blocks.empty()) return planned;  // nothing to say
+    planned.message = std::move(*message);
+    return planned;
+  }
+
   AgentDeps deps_;
 };
 

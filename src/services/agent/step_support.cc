@@ -56,28 +56,54 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
 // `ending`, the end of the run in the same transaction (the user sees the answer and the end
 // together); then announces. Returns the stored message (the first attempt's, when a retry got
 // here second).
+Result<MessageRecord> write_message(SqlTransaction& tx, SqlDialect dialect,
+                                    const std::string& user_id, const MessageRecord& message,
+                                    const std::optional<RunEnding>& ending,
+                                    std::vector<updates::UserEvent>& events) {
+  auto written = insert_message_once(tx, dialect, message);
+  if (!written) return fail(written.error());
+  if (!written->inserted) return std::move(written->message);
+  if (message.thread.empty()) {  // the chat shows its main thread only
+    events.push_back(updates::UserEvent{user_id, 0, "message", message.chat_id,
+                                        to_json(written->message), message.created_at_ms});
+  }
+  if (ending) {
+    auto ended = end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, events);
+    if (!ended) return fail(ended.error());
+  }
+  return std::move(written->message);
+}
+
 Task<Result<MessageRecord>> store_message(Store& store, Bus* bus, std::string user_id,
                                           MessageRecord message, std::optional<RunEnding> ending) {
   auto body = [user_id, message = std::move(message), ending = std::move(ending),
-               dialect = store.dialect()](
-                  SqlTransaction& tx,
-                  std::vector<updates::UserEvent>& events) -> Result<MessageRecord> {
-    auto written = insert_message_once(tx, dialect, message);
-    if (!written) return fail(written.error());
-    if (!written->inserted) return std::move(written->message);
-    if (message.thread.empty()) {  // the chat shows its main thread only
-      events.push_back(updates::UserEvent{user_id, 0, "message", message.chat_id,
-                                          to_json(written->message), message.created_at_ms});
-    }
-    if (ending) {
-      auto ended = end_run(tx, user_id, message.chat_id, *ending, message.created_at_ms, events);
-      if (!ended) return fail(ended.error());
-    }
-    return std::move(written->message);
+               dialect = store.dialect()](SqlTransaction& tx,
+                                          std::vector<updates::UserEvent>& events) {
+    return write_message(tx, dialect, user_id, message, ending, events);
   };
   Task<Result<MessageRecord>> writing = updates::commit_and_announce(store, bus, std::move(body));
   Result<MessageRecord> stored = co_await writing;
   co_return stored;
+}
+
+engine::StoreWork store_work_with_updates(
+    Store& store, Bus* bus, nlohmann::json result,
+    std::function<Result<void>(SqlTransaction&, std::vector<updates::UserEvent>&)> body) {
+  // Shared by the write, which may run more than once (each run starts with none), and the
+  // announcement of what committed.
+  auto events = std::make_shared<std::vector<updates::UserEvent>>();
+  engine::StoreWork work;
+  work.result = std::move(result);
+  work.write = [events, body = std::move(body),
+                dialect = store.dialect()](SqlTransaction& tx) -> Result<void> {
+    events->clear();
+    if (auto written = body(tx, *events); !written) return written;
+    return updates::append_user_events(tx, dialect, *events);
+  };
+  work.committed = [events, bus] {
+    if (bus != nullptr) updates::announce(*bus, *events);
+  };
+  return work;
 }
 
 // Beats for an activity that waits on something slow (a model, a tool), so a worker that dies

@@ -19,6 +19,7 @@
 #include "services/routing/daemon_router.h"
 #include "services/storage/chats.h"
 #include "services/updates/user_events.h"
+#include "services/worker/activity.h"
 
 namespace reliant::agent {
 
@@ -45,6 +46,18 @@ Result<void> end_run(SqlTransaction& tx, const std::string& user_id, const std::
 // a retry got here second).
 Task<Result<MessageRecord>> store_message(Store& store, Bus* bus, std::string user_id,
                                           MessageRecord message, std::optional<RunEnding> ending);
+// store_message's writes, inside a transaction the caller holds; the updates go to `events`.
+Result<MessageRecord> write_message(SqlTransaction& tx, SqlDialect dialect,
+                                    const std::string& user_id, const MessageRecord& message,
+                                    const std::optional<RunEnding>& ending,
+                                    std::vector<updates::UserEvent>& events);
+
+// `body` as an activity's StoreWork (services/worker/activity.h) with `result`: its updates
+// are numbered last in the worker's transaction and announced once it commits — what
+// updates::commit_and_announce does for a transaction of its own.
+engine::StoreWork store_work_with_updates(
+    Store& store, Bus* bus, nlohmann::json result,
+    std::function<Result<void>(SqlTransaction&, std::vector<updates::UserEvent>&)> body);
 
 // Beats for an activity that waits on something slow (a model, a tool), so a worker that dies
 // mid-step is noticed after the heartbeat timeout rather than the whole start-to-close time.

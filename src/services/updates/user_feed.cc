@@ -5,8 +5,6 @@
 
 #include <memory>
 
-#include "base/assert.h"
-
 namespace reliant::updates {
 
 Result<std::unique_ptr<UserFeed>> UserFeed::open(Env& env, FeedOptions options) {
@@ -34,7 +32,8 @@ bool UserFeed::wanted(const UserEvent& event) const {
 }
 
 void UserFeed::take_next(UserEvent event) {
-  RELIANT_ASSERT(event.seq == tail_ + 1);
+  // Announcements come here only as tail_ + 1; the store's numbers have no gaps by construction,
+  // and should a damaged store have one, the feed goes on past it rather than stopping.
   for (;;) {
     tail_ = event.seq;
     if (wanted(event)) ready_.push_back(std::move(event));

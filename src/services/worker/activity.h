@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "runtime/executor.h"
 #include "runtime/random.h"
 #include "runtime/scope.h"
+#include "runtime/store.h"
 #include "runtime/task.h"
 
 namespace reliant::engine {
@@ -31,6 +33,20 @@ struct ActivityContext {
   Scope* cleanup = nullptr;
 };
 
+// An attempt whose whole work is writes to the store, with a result known before it writes
+// (Temporal's local activity, taken one step further): the worker does the writes inside the
+// transaction that records the result and makes the next decision — one transaction for the
+// step, not two.
+struct StoreWork {
+  Json result;
+  // The writes. Runs after the engine's own writes and only when the result counts (the run
+  // still runs and the step has no answer yet); again if the transaction runs again. Whatever
+  // must come last in a transaction (a lock held until commit) comes last here.
+  std::function<Result<void>(SqlTransaction&)> write;
+  // On the worker's executor, once a transaction with the writes in it has committed.
+  std::function<void()> committed;
+};
+
 class Activity {
  public:
   virtual ~Activity() = default;
@@ -38,6 +54,12 @@ class Activity {
   // An error retries the activity (until its attempts run out). Destroying the returned task
   // cancels the attempt (timeout, lost lease, worker shutdown).
   virtual Task<Result<Json>> run(ActivityContext& context, Json input) = 0;
+  // This attempt as StoreWork, when it is one; nullopt: run() it. When the transaction that
+  // carries the work fails, the worker falls back to run(), so both must do the same.
+  virtual std::optional<StoreWork> store_work(const ActivityContext& /*context*/,
+                                              const Json& /*input*/) {
+    return std::nullopt;
+  }
 };
 
 class ActivityRegistry {

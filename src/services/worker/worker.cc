@@ -213,6 +213,7 @@ struct StickyDecision {
   KeptRun run;
   std::optional<PreparedStep> prepared;  // a step decided before its transaction
   int attempts = 0;
+  bool wrote = false;  // the last attempt ran the activity's StoreWork
 };
 
 }  // namespace
@@ -257,7 +258,7 @@ Task<void> Worker::run_decision(ClaimedTask task) {
   on_decided(std::move(*outcome));
 }
 
-Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
+Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* work) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const EagerDispatch eager{config_.worker_id, eager_room()};
   auto sticky = std::make_shared<StickyDecision>();
@@ -270,28 +271,46 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result) {
     sticky->run = KeptRun{};
     if (prepared) sticky->prepared = std::move(*prepared);
   }
+  const std::function<Result<void>(SqlTransaction&)>* write =
+      work != nullptr ? &work->write : nullptr;
   Task<Result<Completion>> completing =
-      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky,
+      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky, write,
                     result = std::move(result)](SqlTransaction& tx) -> Result<Completion> {
+        sticky->wrote = false;
         if (sticky->attempts++ > 0) {
           sticky->run = KeptRun{};
           sticky->prepared.reset();
         }
+        std::optional<Completion> completion;
         if (sticky->prepared) {
           auto written = commit_prepared_step(tx, dialect, task, *sticky->prepared, now_ms, eager);
           if (!written) return fail(written.error());
           if (*written) {
             sticky->run = std::move(sticky->prepared->run);
-            sticky->prepared.reset();
-            return std::move(**written);
+            completion = std::move(**written);
           }
-          sticky->prepared.reset();  // the history went on: decide from the store
+          sticky->prepared.reset();  // else the history went on: decide from the store
         }
-        return complete_activity_and_decide(tx, dialect, task, result, now_ms, *workflows, eager,
-                                            &sticky->run);
+        if (!completion) {
+          auto decided = complete_activity_and_decide(tx, dialect, task, result, now_ms, *workflows,
+                                                      eager, &sticky->run);
+          if (!decided) return fail(decided.error());
+          completion = std::move(*decided);
+        }
+        // The activity's own writes, after the engine's (the run's lock first, as everywhere),
+        // and only for the answer that counts.
+        if (write != nullptr && completion->counted) {
+          if (auto wrote = (*write)(tx); !wrote) return fail(wrote.error());
+          sticky->wrote = true;
+        }
+        return std::move(*completion);
       });
   Result<Completion> completion = co_await completing;
   if (!completion) co_return false;  // a store fault, or the decision failed: record it alone
+  if (sticky->wrote) {
+    sometimes(env_, "worker.store_work_committed");
+    if (work->committed) work->committed();
+  }
   if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
   if (!completion->counted) {
     sometimes(env_, "worker.late_result_ignored");
@@ -341,6 +360,14 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
     auto [promise, future] = make_promise<Result<Json>>(env_.executor);
     ActivityContext context{task.run_id,   task.event_seq, task.attempt,
                             env_.executor, env_.random,    {},           &scope_};
+    if (config_.eager_decisions && !buggify(env_, "worker.store_work_run")) {
+      if (std::optional<StoreWork> work = activity->store_work(context, scheduled->input)) {
+        ++stats_.store_work;
+        Task<bool> deciding = record_and_decide(task, work->result, &*work);
+        if (co_await deciding) co_return;
+        // That transaction failed: the attempt runs as any other (its writes are idempotent).
+      }
+    }
     context.heartbeat = [this, task, promise = promise] {
       if (task.heartbeat_timeout_ms <= 0) return;
       TransactionBody beat = [task, now_ms = to_ms(env_.executor.now()),

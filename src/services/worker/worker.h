@@ -50,6 +50,7 @@ struct WorkerStats {
   std::uint64_t decisions = 0;
   std::uint64_t dropped_decisions = 0;
   std::uint64_t activities_run = 0;
+  std::uint64_t store_work = 0;  // attempts done as StoreWork in their step's transaction
   std::uint64_t activities_failed = 0;
   std::uint64_t results_ignored = 0;  // a result that lost to an earlier one
   std::uint64_t timers_fired = 0;
@@ -84,8 +85,9 @@ class Worker {
   Task<void> process(ClaimedTask task);
   Task<void> run_decision(ClaimedTask task);
   // Records an activity's result with the decision that follows, in one transaction; false when
-  // that transaction failed (the caller then records the result alone).
-  Task<bool> record_and_decide(ClaimedTask task, Json result);
+  // that transaction failed (the caller then records the result alone). With `work`, its writes
+  // go in the same transaction (StoreWork), and its `committed` runs when they committed.
+  Task<bool> record_and_decide(ClaimedTask task, Json result, StoreWork* work = nullptr);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
   void on_decided(DecisionOutcome outcome);
   // Activities a decision may lease to this worker now.
