@@ -41,8 +41,8 @@ Task<void> EngineClient::start_all() {
     const engine::NewRun run{id, kEngineQueue, "echo_chain", std::move(input)};
     for (;;) {
       const std::int64_t now_ms = to_ms(env_.executor.now());
-      TransactionBody body = [run, now_ms](SqlTransaction& tx) {
-        return engine::start_run(tx, run, now_ms);
+      TransactionBody body = [run, now_ms, dialect = env_.store->dialect()](SqlTransaction& tx) {
+        return engine::start_run(tx, dialect, run, now_ms);
       };
       Task<Result<void>> starting = env_.store->transact(std::move(body));
       Result<void> started = co_await starting;

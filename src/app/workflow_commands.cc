@@ -131,9 +131,10 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
       if (id.empty()) id = IdGenerator(executor, Random(secure_random_u64())).next();
       const engine::NewRun run{id, options->ns, options->name, *input};
       const std::int64_t now_ms = to_ms(executor.now());
-      auto started = run_blocking(executor, store.transact([run, now_ms](SqlTransaction& tx) {
-        return engine::start_run(tx, run, now_ms);
-      }));
+      auto started = run_blocking(
+          executor, store.transact([run, now_ms, dialect = store.dialect()](SqlTransaction& tx) {
+            return engine::start_run(tx, dialect, run, now_ms);
+          }));
       if (!started) return report(started.error());
       if (!options->nats_url.empty()) {
         auto nats = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-cli"});

@@ -133,7 +133,7 @@ std::vector<TransactionBody> engine_step_bodies(AsioExecutor& executor, Store& s
           char id[32];
           std::snprintf(id, sizeof id, "%08lld", static_cast<long long>(i));
           const engine::NewRun run{prefix + id, prefix, "echo_chain", Json{{"steps", 1}}};
-          if (auto r = engine::start_run(tx, run, now); !r) return r;
+          if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
         }
         auto decisions = engine::claim_tasks(tx, dialect, prefix, "bench", now, 600'000, count);
         if (!decisions) return fail(decisions.error());
@@ -255,6 +255,7 @@ int run(const Options& o) {
     store = std::move(*lite);
   }
   const std::string label = o.label.empty() ? o.driver : o.label;
+  const SqlDialect dialect = store->dialect();
   if (auto m = run_blocking(executor, migrate_up(*store, executor.now())); !m) {
     return std::fprintf(stderr, "%s\n", m.error().message.c_str()), 1;
   }
@@ -354,8 +355,8 @@ int run(const Options& o) {
       auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
       const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", 300}}};
       const std::int64_t now = to_ms(executor.now());
-      (void)run_blocking(executor, store->transact([run, now](SqlTransaction& tx) {
-        return engine::start_run(tx, run, now);
+      (void)run_blocking(executor, store->transact([run, now, dialect](SqlTransaction& tx) {
+        return engine::start_run(tx, dialect, run, now);
       }));
       (void)bus.publish(engine::wake_subject("chain"), "");
       bool done = false;
@@ -377,11 +378,12 @@ int run(const Options& o) {
       engine::register_builtin_activities(activities);
       std::vector<std::unique_ptr<engine::Worker>> workers;
       const std::int64_t now = to_ms(executor.now());
-      (void)run_blocking(executor, store->transact([now](SqlTransaction& tx) -> Result<void> {
+      (void)run_blocking(executor, store->transact([now,
+                                                    dialect](SqlTransaction& tx) -> Result<void> {
         for (int i = 0; i < 100; ++i) {
           const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
                                    Json{{"steps", 5}}};
-          if (auto r = engine::start_run(tx, run, now); !r) return r;
+          if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
         }
         return {};
       }));
@@ -434,7 +436,7 @@ int run(const Options& o) {
         const engine::NewRun run{queue + "-" + std::to_string(i), queue,
                                  std::string(workflow::kEngineWorkflowName),
                                  workflow::to_json(request)};
-        if (auto r = engine::start_run(tx, run, now); !r) return r;
+        if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
       }
       return {};
     }));

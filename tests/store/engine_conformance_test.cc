@@ -33,7 +33,8 @@ class EngineConformance : public testing_store::MigratedBackendTest {
   void start(const std::string& id, const std::string& workflow, Json input) {
     const NewRun run{id, "test", workflow, std::move(input)};
     const auto at = now_ms();
-    auto started = transact([run, at](SqlTransaction& tx) { return start_run(tx, run, at); });
+    auto started = transact(
+        [run, at, d = dialect()](SqlTransaction& tx) { return start_run(tx, d, run, at); });
     ASSERT_TRUE(started.has_value()) << started.error().message;
   }
 
@@ -236,8 +237,9 @@ TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError)
   EXPECT_EQ(run_of("no-such").error, "unknown workflow 'no_such_workflow'");
   const NewRun duplicate{"bad-input", "test", "echo_chain", Json::object()};
   const auto at = now_ms();
-  auto again =
-      transact([duplicate, at](SqlTransaction& tx) { return start_run(tx, duplicate, at); });
+  auto again = transact([duplicate, at, d = dialect()](SqlTransaction& tx) {
+    return start_run(tx, d, duplicate, at);
+  });
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, ErrorCode::already_exists);
 }

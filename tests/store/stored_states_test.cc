@@ -24,7 +24,7 @@ class StoredStates : public testing_store::MigratedBackendTest {
   void SetUp() override {
     MigratedBackendTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+    ASSERT_TRUE(transact([dialect = store_->dialect()](SqlTransaction& tx) -> Result<void> {
                   if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "", 1}); !ok)
                     return ok;
                   ChatRecord chat;
@@ -44,7 +44,8 @@ class StoredStates : public testing_store::MigratedBackendTest {
                   auto inserted = insert_tool_request(tx, request);
                   if (!inserted) return fail(inserted.error());
                   return engine::start_run(
-                      tx, engine::NewRun{"run1", "q", "agent", nlohmann::json::object()}, 1);
+                      tx, dialect, engine::NewRun{"run1", "q", "agent", nlohmann::json::object()},
+                      1);
                 }).has_value());
   }
 

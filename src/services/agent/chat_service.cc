@@ -182,7 +182,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     auto stored = insert_message_once(tx, dialect, message);
     if (!stored) return fail(stored.error());
     events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
-    if (auto ok = engine::start_run(tx, run, now_ms); !ok) return fail(ok.error());
+    if (auto ok = engine::start_run(tx, dialect, run, now_ms); !ok) return fail(ok.error());
     if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
       return fail(ok.error());
     events.push_back({user_id,

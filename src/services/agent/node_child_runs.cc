@@ -94,7 +94,7 @@ class ChildRunNode final : public engine::Activity {
           return fail(ok.error());
       }
       if (auto ok = engine::start_run(
-              tx,
+              tx, dialect,
               engine::NewRun{child_id, deps_.queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(request)},
               now_ms);

@@ -394,14 +394,15 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
 
   engine::NewRun started{run_id, queue_, std::string(workflow::kEngineWorkflowName),
                          workflow::to_json(run)};
-  auto store = [started, chat, now_ms](SqlTransaction& tx) -> Result<void> {
+  auto store = [started, chat, now_ms,
+                dialect = env_.store->dialect()](SqlTransaction& tx) -> Result<void> {
     if (!chat.project_id.empty()) {
       auto owned = owns_project(tx, chat.user_id, chat.project_id);
       if (!owned) return fail(owned.error());
       if (!*owned) return fail(ErrorCode::not_found, "no project " + chat.project_id);
     }
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
-    return engine::start_run(tx, started, now_ms);
+    return engine::start_run(tx, dialect, started, now_ms);
   };
   Task<Result<void>> starting = env_.store->transact_for(std::move(store));
   Result<void> stored = co_await starting;

@@ -80,9 +80,10 @@ Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect
   return std::optional<LockedRun>(LockedRun{r.text("namespace"), *status});
 }
 
-// Applies what a terminal event means to the run row and its outstanding tasks.
+// Applies what a terminal event means to the run row and its outstanding tasks. With
+// `event_body` (Postgres), the event itself is stored by the same statement.
 Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
-                       std::int64_t now_ms) {
+                       std::int64_t now_ms, std::optional<std::string> event_body = {}) {
   RunStatus status = RunStatus::completed;
   SqlValue result = nullptr;
   SqlValue error = nullptr;
@@ -95,11 +96,19 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
     status = RunStatus::cancelled;
     error = e.body.value("reason", "");
   }
-  auto updated = tx.execute(
+  std::string sql =
       "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
-      "updated_at_ms = $5 "
-      "WHERE id = $1",
-      {run_id, std::string(to_string(status)), result, error, now_ms});
+      "updated_at_ms = $5 WHERE id = $1";
+  std::vector<SqlValue> params{run_id, std::string(to_string(status)), result, error, now_ms};
+  if (event_body) {
+    sql =
+        "WITH ended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+        "created_at_ms) VALUES ($1, $6, $7, $8, $9, $10)) " +
+        sql;
+    params.insert(params.end(), {e.seq, std::string(to_string(e.kind)), e.ref_seq(),
+                                 std::move(*event_body), e.at_ms});
+  }
+  auto updated = tx.execute(sql, params);
   if (!updated) return fail(updated.error());
   // The run's other open tasks are retired lazily by whichever worker takes them: a decision or
   // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
@@ -232,15 +241,32 @@ std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
   return std::min<std::int64_t>(1000LL << shift, 60'000);
 }
 
-Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms) {
+Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
+                       std::int64_t now_ms) {
   const std::string owner = run.input.is_object() && run.input.value("user_id", Json()).is_string()
                                 ? run.input["user_id"].get<std::string>()
                                 : std::string();
-  auto inserted = tx.execute(
+  const HistoryEvent started{1, EventKind::run_started,
+                             Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
+  std::string sql =
       "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
-      "updated_at_ms, owner) VALUES ($1, $2, $3, 'running', $4, $5, $5, $6)",
-      {run.id, run.queue, run.workflow, run.input.dump(), now_ms,
-       owner.empty() ? SqlValue(nullptr) : SqlValue(owner)});
+      "updated_at_ms, owner) VALUES ($1, $2, $3, 'running', $4, $5, $5, $6)";
+  std::vector<SqlValue> params{run.id,       run.queue,
+                               run.workflow, run.input.dump(),
+                               now_ms,       owner.empty() ? SqlValue(nullptr) : SqlValue(owner)};
+  const bool together = dialect == SqlDialect::postgres;
+  if (together) {
+    // The run, its first event and its first decision task in one round trip.
+    sql = "WITH started AS (" + sql +
+          "), first_event AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+          "created_at_ms) VALUES ($1, $7, $8, $9, $10, $5)) "
+          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
+          "created_at_ms, updated_at_ms) VALUES ($11, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
+    params.insert(params.end(),
+                  {started.seq, std::string(to_string(started.kind)), started.ref_seq(),
+                   started.body.dump(), workflow_task_id(run.id, started.seq + 1)});
+  }
+  auto inserted = tx.execute(sql, params);
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
       return fail(ErrorCode::already_exists,
@@ -248,8 +274,7 @@ Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_m
     }
     return fail(inserted.error());
   }
-  const HistoryEvent started{1, EventKind::run_started,
-                             Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
+  if (together) return {};
   if (auto ok = insert_event(tx, run.id, started); !ok) return fail(ok.error());
   return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
@@ -420,8 +445,9 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
   for (std::size_t i = 0; i < events.size(); ++i) {
     const HistoryEvent& e = events[i];
     std::string body = bodies != nullptr ? (*bodies)[i] : e.body.dump();
-    const bool event_with_task =
-        dialect == SqlDialect::postgres && e.kind == EventKind::activity_scheduled;
+    // On Postgres an activity's event goes with its task, a terminal event with the run's close.
+    const bool event_with_task = dialect == SqlDialect::postgres &&
+                                 (e.kind == EventKind::activity_scheduled || is_terminal(e.kind));
     if (!event_with_task) {
       if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
     }
@@ -493,7 +519,10 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
       if (!inserted) return fail(inserted.error());
       outcome.schedules_work = true;
     } else if (is_terminal(e.kind)) {
-      if (auto ok = close_run(tx, run_id, e, now_ms); !ok) return fail(ok.error());
+      std::optional<std::string> event_body;
+      if (event_with_task) event_body = std::move(body);
+      if (auto ok = close_run(tx, run_id, e, now_ms, std::move(event_body)); !ok)
+        return fail(ok.error());
       outcome.terminal = e.kind;
     }
   }

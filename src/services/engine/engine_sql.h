@@ -74,7 +74,8 @@ struct QueueCounts {
 
 // Creates a run (history: run_started) and its first workflow task. `already_exists` for a
 // duplicate id.
-Result<void> start_run(SqlTransaction& tx, const NewRun& run, std::int64_t now_ms);
+Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
+                       std::int64_t now_ms);
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
 // A user's runs (those whose input names them as user_id), newest first.
 Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,

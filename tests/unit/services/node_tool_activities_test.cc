@@ -266,8 +266,10 @@ TEST(WorkflowWorktree, ARealGitWorktreeIsCheckedOutIgnoredAndRecorded) {
   request.context = Json{{"user_id", "user-1"}, {"project_id", "proj-1"}};
   const engine::NewRun new_run{"tree-real", "reliant", std::string(workflow::kEngineWorkflowName),
                                workflow::to_json(request)};
-  auto started = s.run(s.store->transact_for(
-      [new_run](SqlTransaction& tx) { return engine::start_run(tx, new_run, 1); }));
+  auto started =
+      s.run(s.store->transact_for([new_run, dialect = s.store->dialect()](SqlTransaction& tx) {
+        return engine::start_run(tx, dialect, new_run, 1);
+      }));
   ASSERT_TRUE(started.has_value()) << started.error().describe();
   // The run's state is read between stretches of the executor's own running, never inside one.
   std::optional<engine::RunSummary> ended;

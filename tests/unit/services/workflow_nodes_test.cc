@@ -55,8 +55,10 @@ void start_chat_run(Monolith& m, const std::string& run_id, const std::string& c
   const engine::NewRun run{run_id, "reliant", std::string(workflow::kEngineWorkflowName),
                            workflow::to_json(request)};
   const std::int64_t now_ms = to_ms(m.executor.now());
-  auto started = m.run(m.store.transact_for(
-      [run, now_ms](SqlTransaction& tx) { return engine::start_run(tx, run, now_ms); }));
+  auto started =
+      m.run(m.store.transact_for([run, now_ms, dialect = m.store.dialect()](SqlTransaction& tx) {
+        return engine::start_run(tx, dialect, run, now_ms);
+      }));
   ASSERT_TRUE(started.has_value()) << started.error().message;
 }
 
