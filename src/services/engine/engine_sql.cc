@@ -61,6 +61,25 @@ Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const H
   return insert_event(tx, run_id, e, e.body.dump());
 }
 
+// Postgres: `sql` (with `params`) and, in the same statement, insert_event's insert of `e` as a
+// data-modifying CTE — one round trip for both. `sql` may begin with a WITH of its own.
+Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
+                                        std::vector<SqlValue> params, const std::string& run_id,
+                                        const HistoryEvent& e, std::string body_json) {
+  std::string values;
+  for (std::size_t i = 1; i <= 6; ++i) {
+    values += (i > 1 ? ", $" : "$") + std::to_string(params.size() + i);
+  }
+  const std::string appended =
+      "WITH appended_event AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, "
+      "body_json, created_at_ms) VALUES (" +
+      values + "))";
+  sql = sql.starts_with("WITH ") ? appended + ", " + sql.substr(5) : appended + " " + sql;
+  params.insert(params.end(), {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(),
+                               std::move(body_json), e.at_ms});
+  return tx.execute(sql, params);
+}
+
 struct LockedRun {
   std::string queue;
   RunStatus status = RunStatus::running;
@@ -100,15 +119,9 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
       "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
       "updated_at_ms = $5 WHERE id = $1";
   std::vector<SqlValue> params{run_id, std::string(to_string(status)), result, error, now_ms};
-  if (event_body) {
-    sql =
-        "WITH ended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
-        "created_at_ms) VALUES ($1, $6, $7, $8, $9, $10)) " +
-        sql;
-    params.insert(params.end(), {e.seq, std::string(to_string(e.kind)), e.ref_seq(),
-                                 std::move(*event_body), e.at_ms});
-  }
-  auto updated = tx.execute(sql, params);
+  auto updated = event_body ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
+                                                 std::move(*event_body))
+                            : tx.execute(sql, params);
   if (!updated) return fail(updated.error());
   // The run's other open tasks are retired lazily by whichever worker takes them: a decision or
   // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
@@ -255,18 +268,18 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
                                run.workflow, run.input.dump(),
                                now_ms,       owner.empty() ? SqlValue(nullptr) : SqlValue(owner)};
   const bool together = dialect == SqlDialect::postgres;
+  Result<std::int64_t> inserted = 0;
   if (together) {
     // The run, its first event and its first decision task in one round trip.
-    sql = "WITH started AS (" + sql +
-          "), first_event AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
-          "created_at_ms) VALUES ($1, $7, $8, $9, $10, $5)) "
-          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
-          "created_at_ms, updated_at_ms) VALUES ($11, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
-    params.insert(params.end(),
-                  {started.seq, std::string(to_string(started.kind)), started.ref_seq(),
-                   started.body.dump(), workflow_task_id(run.id, started.seq + 1)});
+    sql = "WITH started_run AS (" + sql +
+          ") INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
+          "created_at_ms, updated_at_ms) VALUES ($7, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
+    params.insert(params.end(), {workflow_task_id(run.id, started.seq + 1)});
+    inserted = execute_with_event(tx, std::move(sql), std::move(params), run.id, started,
+                                  started.body.dump());
+  } else {
+    inserted = tx.execute(sql, params);
   }
-  auto inserted = tx.execute(sql, params);
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
       return fail(ErrorCode::already_exists,
@@ -446,9 +459,10 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
     const HistoryEvent& e = events[i];
     std::string body = bodies != nullptr ? (*bodies)[i] : e.body.dump();
     // On Postgres an activity's event goes with its task, a terminal event with the run's close.
-    const bool event_with_task = dialect == SqlDialect::postgres &&
-                                 (e.kind == EventKind::activity_scheduled || is_terminal(e.kind));
-    if (!event_with_task) {
+    const bool event_in_next_statement =
+        dialect == SqlDialect::postgres &&
+        (e.kind == EventKind::activity_scheduled || is_terminal(e.kind));
+    if (!event_in_next_statement) {
       if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
     }
     if (e.kind == EventKind::activity_scheduled) {
@@ -493,15 +507,10 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
           "max_attempts, visible_at_ms, lease_owner, leased_at_ms, lease_expires_at_ms, "
           "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
           "VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)";
-      if (event_with_task) {
-        sql =
-            "WITH scheduled AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, "
-            "body_json, created_at_ms) VALUES ($3, $4, $14, $15, $16, $17)) " +
-            sql;
-        params.insert(params.end(),
-                      {std::string(to_string(e.kind)), e.ref_seq(), std::move(body), e.at_ms});
-      }
-      auto inserted = tx.execute(sql, params);
+      auto inserted = event_in_next_statement
+                          ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
+                                               std::move(body))
+                          : tx.execute(sql, params);
       if (!inserted) return fail(inserted.error());
       if (leased) {
         outcome.eager.push_back(EagerActivity{
@@ -520,7 +529,7 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
       outcome.schedules_work = true;
     } else if (is_terminal(e.kind)) {
       std::optional<std::string> event_body;
-      if (event_with_task) event_body = std::move(body);
+      if (event_in_next_statement) event_body = std::move(body);
       if (auto ok = close_run(tx, run_id, e, now_ms, std::move(event_body)); !ok)
         return fail(ok.error());
       outcome.terminal = e.kind;

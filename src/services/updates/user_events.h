@@ -47,6 +47,24 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
 // The user's latest number (0 before any event).
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
 
+// `body` as a transaction body that records updates, returning what `body` returned (a
+// Result<T>): each run of it starts with `events` empty (a retried or group-commit-rerun body
+// keeps nothing of a rolled-back run), and when `body` succeeds the updates it added are
+// numbered and stored last (append_user_events).
+template <class R>
+std::function<R(SqlTransaction&)> recording_updates(
+    std::function<R(SqlTransaction&, std::vector<UserEvent>&)> body, SqlDialect dialect,
+    std::shared_ptr<std::vector<UserEvent>> events) {
+  return [body = std::move(body), dialect, events = std::move(events)](SqlTransaction& tx) -> R {
+    events->clear();
+    R written = body(tx, *events);
+    if (!written) return written;
+    if (auto stored = append_user_events(tx, dialect, *events); !stored)
+      return fail(stored.error());
+    return written;
+  };
+}
+
 // Runs `body(tx, events)` in one transaction and returns what it returned: a Result<T>.
 // `body` adds the updates it records to `events`, unnumbered (seq 0); when it succeeds they are
 // numbered and stored at the end of the same transaction (append_user_events), and once it has
@@ -79,15 +97,8 @@ Task<R> commit_and_announce_returning(
     std::vector<UserEvent>* committed) {
   // Shared with the transaction body, which the store may run after this frame has suspended.
   auto events = std::make_shared<std::vector<UserEvent>>();
-  Task<R> writing = store.transact_for(
-      [body = std::move(body), events, dialect = store.dialect()](SqlTransaction& tx) -> R {
-        events->clear();
-        R written = body(tx, *events);
-        if (!written) return written;
-        if (auto stored = append_user_events(tx, dialect, *events); !stored)
-          return fail(stored.error());
-        return written;
-      });
+  Task<R> writing =
+      store.transact_for(recording_updates<R>(std::move(body), store.dialect(), events));
   R written = co_await writing;
   if (!written) co_return written;
   if (bus) announce(*bus, *events);

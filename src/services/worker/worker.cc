@@ -213,7 +213,6 @@ struct StickyDecision {
   KeptRun run;
   std::optional<PreparedStep> prepared;  // a step decided before its transaction
   int attempts = 0;
-  bool wrote = false;  // the last attempt ran the activity's StoreWork
 };
 
 }  // namespace
@@ -276,7 +275,6 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
   Task<Result<Completion>> completing =
       transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky, write,
                     result = std::move(result)](SqlTransaction& tx) -> Result<Completion> {
-        sticky->wrote = false;
         if (sticky->attempts++ > 0) {
           sticky->run = KeptRun{};
           sticky->prepared.reset();
@@ -301,13 +299,12 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
         // and only for the answer that counts.
         if (write != nullptr && completion->counted) {
           if (auto wrote = (*write)(tx); !wrote) return fail(wrote.error());
-          sticky->wrote = true;
         }
         return std::move(*completion);
       });
   Result<Completion> completion = co_await completing;
   if (!completion) co_return false;  // a store fault, or the decision failed: record it alone
-  if (sticky->wrote) {
+  if (work != nullptr && completion->counted) {  // the committed attempt wrote
     sometimes(env_, "worker.store_work_committed");
     if (work->committed) work->committed();
   }

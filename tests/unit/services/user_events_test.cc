@@ -3,7 +3,6 @@
 // of the attempt that committed), and a feed's handling of announcements that cross on the bus.
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <memory>
 #include <optional>
 
@@ -125,13 +124,17 @@ std::vector<UserEvent> store_two(Node& n) {
   return *events;
 }
 
-// A feed after its first read; then `announce_after` runs and the feed's next updates are taken.
+// A feed after its first read; then two updates are stored and those at `announced` (indexes,
+// in the order given) announced, and the feed's next updates are taken.
 struct FeedRun {
   std::vector<std::int64_t> seqs;  // what the second next() returned
   std::uint64_t store_reads = 0;
   Duration waited{};  // simulated time the second next() took
 };
-FeedRun follow(Node& n, const std::function<void()>& announce_after) {
+FeedRun follow(const std::vector<std::size_t>& announced) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return {};
   Random random{3};
   Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
   FeedOptions options;
@@ -142,7 +145,8 @@ FeedRun follow(Node& n, const std::function<void()>& announce_after) {
   auto body = [&]() -> Task<void> {
     auto first = co_await (*feed)->next(Duration::zero());  // the first read: nothing yet
     EXPECT_TRUE(first.has_value() && first->empty());
-    announce_after();
+    const auto events = store_two(n);
+    for (std::size_t i : announced) announce(n.bus, {events[i]});
     const SteadyInstant start = n.executor.steady_now();
     auto got = co_await (*feed)->next(seconds(5));
     run.waited = n.executor.steady_now() - start;
@@ -159,27 +163,14 @@ FeedRun follow(Node& n, const std::function<void()>& announce_after) {
 }
 
 TEST(UserFeed, CrossedAnnouncementsAreTakenInOrderWithoutReadingTheStore) {
-  Node n;
-  prepare(n);
-  if (::testing::Test::HasFatalFailure()) return;
-  const FeedRun run = follow(n, [&n] {
-    const auto events = store_two(n);
-    announce(n.bus, {events[1]});  // the later commit's writer announces first
-    announce(n.bus, {events[0]});
-  });
+  const FeedRun run = follow({1, 0});  // the later commit's writer announces first
   EXPECT_EQ(run.seqs, (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(run.store_reads, 1u) << "only the first read: the announcements filled the gap";
   EXPECT_LT(run.waited, FeedOptions{}.gap_wait);
 }
 
 TEST(UserFeed, AGapThatStaysIsReadFromTheStoreAfterItsWait) {
-  Node n;
-  prepare(n);
-  if (::testing::Test::HasFatalFailure()) return;
-  const FeedRun run = follow(n, [&n] {
-    const auto events = store_two(n);
-    announce(n.bus, {events[1]});  // the announcement of 1 is lost
-  });
+  const FeedRun run = follow({1});  // the announcement of 1 is lost
   EXPECT_EQ(run.seqs, (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(run.store_reads, 2u);
   EXPECT_GE(run.waited, FeedOptions{}.gap_wait);
