@@ -735,12 +735,15 @@ Task<void> submit(Store& store, TransactionBody body, int* failures) {
 TEST_P(StoreConformance, GroupCommitSurvivesTwoBatchesThatDeadlockEachOther) {
   ASSERT_TRUE(exec("CREATE TABLE d (k BIGINT PRIMARY KEY, n BIGINT NOT NULL)"));
   ASSERT_TRUE(exec("INSERT INTO d (k, n) VALUES (1, 0), (2, 0), (3, 0), (4, 0)"));
-  GroupCommitStore grouped(*store_, executor_, GroupCommitOptions{2, 2});
+  GroupCommitStore grouped(
+      *store_, executor_,
+      GroupCommitOptions{.max_batch = 2, .max_in_flight = 2, .overlap_batch = 1});
   const SqlDialect dialect = store_->dialect();
   int failures = 0;
   {
     Scope scope(executor_);
-    // Both slots busy first, so the next four bodies queue and leave as two batches of two.
+    // Both slots busy first, so the next four bodies queue and leave as two batches of two (an
+    // overlap batch of one lets the second slot open for any queue).
     scope.spawn(submit(grouped, lock_then_linger(dialect, 3, true), &failures));
     scope.spawn(submit(grouped, lock_then_linger(dialect, 4, true), &failures));
     scope.spawn(submit(grouped, lock_then_linger(dialect, 1, true), &failures));   // A

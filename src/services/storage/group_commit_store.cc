@@ -1,6 +1,7 @@
 // Group commit: a queue drained into shared transactions whenever one can start.
 #include "services/storage/group_commit_store.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "base/assert.h"
@@ -11,6 +12,7 @@ namespace reliant {
 GroupCommitStore::GroupCommitStore(Store& inner, Executor& executor, GroupCommitOptions options)
     : inner_(inner), options_(options), scope_(executor) {
   RELIANT_ASSERT(options_.max_batch >= 1 && options_.max_in_flight >= 1);
+  RELIANT_ASSERT(options_.overlap_batch >= 1);
 }
 
 Task<Result<void>> GroupCommitStore::transact(TransactionBody body) {
@@ -21,8 +23,13 @@ Task<Result<void>> GroupCommitStore::transact(TransactionBody body) {
   co_return outcome;
 }
 
+bool GroupCommitStore::worth_a_transaction() const {
+  if (queue_.empty() || in_flight_ >= options_.max_in_flight) return false;
+  return in_flight_ == 0 || queue_.size() >= std::min(options_.overlap_batch, options_.max_batch);
+}
+
 void GroupCommitStore::flush_if_possible() {
-  while (in_flight_ < options_.max_in_flight && !queue_.empty()) {
+  while (worth_a_transaction()) {
     std::vector<Pending> batch;
     while (!queue_.empty() && batch.size() < options_.max_batch) {
       batch.push_back(std::move(queue_.front()));

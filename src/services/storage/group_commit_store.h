@@ -26,6 +26,12 @@ namespace reliant {
 struct GroupCommitOptions {
   std::size_t max_batch = 32;     // bodies per database transaction
   std::size_t max_in_flight = 4;  // database transactions at once (the pool size)
+  // Bodies a transaction needs to start while another is in flight. The first transaction takes
+  // whatever is queued, so a lone body waits for nothing but a transaction already running; one
+  // more in flight costs the database a commit and lock and CPU contention, worth it for a batch
+  // and not for a body or two (Postgres on 2 cores, 4 slots, no-op workflow nodes: taking any
+  // queue made batches of 2.3 bodies; waiting for 8 made batches of 8 and 25-50% more nodes/s).
+  std::size_t overlap_batch = 8;
 };
 
 class GroupCommitStore final : public Store {
@@ -47,6 +53,8 @@ class GroupCommitStore final : public Store {
     TransactionBody body;
     Promise<Result<void>> done;
   };
+  // Whether the queue should leave as a transaction now (options_.overlap_batch).
+  bool worth_a_transaction() const;
   void flush_if_possible();
   Task<void> flush(std::vector<Pending> batch);
 

@@ -1,0 +1,129 @@
+// Group commit's choice of when a queue leaves as a transaction: the first transaction takes any
+// queue at once; a second one starts while the first is in flight only for `overlap_batch`
+// bodies. Transactions are held by the test until it releases them, so "in flight" is exact.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
+
+#include "runtime/future.h"
+#include "runtime/scope.h"
+#include "services/storage/group_commit_store.h"
+#include "sim/network.h"
+#include "sim/sim_executor.h"
+#include "sim/sim_store.h"
+#include "sim/world.h"
+
+namespace reliant {
+namespace {
+
+// A Store whose transactions wait, before they reach the database, for the test to release them.
+class HeldStore final : public Store {
+ public:
+  HeldStore(Store& inner, Executor& executor) : inner_(inner), executor_(executor) {}
+  SqlDialect dialect() const override { return inner_.dialect(); }
+  Task<Result<void>> transact(TransactionBody body) override {
+    auto [release, released] = make_promise<bool>(executor_);
+    held_.push_back(release);
+    co_await released;
+    Task<Result<void>> pending = inner_.transact(std::move(body));
+    Result<void> done = co_await pending;
+    co_return done;
+  }
+  std::size_t started() const { return held_.size(); }
+  void release(std::size_t i) { held_.at(i).set(true); }
+
+ private:
+  Store& inner_;
+  Executor& executor_;
+  std::vector<Promise<bool>> held_;
+};
+
+struct Node {
+  sim::World world{7};
+  sim::Network network{milliseconds(0), milliseconds(0)};
+  sim::SimDatabase database{world, network};
+  sim::SimExecutor executor{world, world.add_node("worker")};
+  sim::SimStore store{database, executor};
+  HeldStore held{store, executor};
+
+  void run_until_idle() {
+    while (world.step()) {
+    }
+  }
+};
+
+Task<void> submit(Store& store, int* ran, std::optional<Result<void>>* out) {
+  Task<Result<void>> pending = store.transact([ran](SqlTransaction&) -> Result<void> {
+    ++*ran;
+    return {};
+  });
+  *out = co_await pending;
+}
+
+TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
+  Node n;
+  GroupCommitStore grouped(
+      n.held, n.executor,
+      GroupCommitOptions{.max_batch = 32, .max_in_flight = 4, .overlap_batch = 3});
+  int ran = 0;
+  std::vector<std::optional<Result<void>>> done(5);
+  Scope scope(n.executor);
+  const auto add = [&](int i) {
+    scope.spawn(submit(grouped, &ran, &done[i]));
+    n.run_until_idle();
+  };
+
+  add(0);
+  EXPECT_EQ(n.held.started(), 1u) << "a lone body leaves at once when nothing is in flight";
+  add(1);
+  add(2);
+  EXPECT_EQ(n.held.started(), 1u) << "two queued bodies are not worth a second transaction";
+  add(3);
+  EXPECT_EQ(n.held.started(), 2u) << "three are";
+  EXPECT_EQ(grouped.batches(), 2u);
+  EXPECT_EQ(grouped.bodies(), 4u);
+  add(4);
+  EXPECT_EQ(n.held.started(), 2u);
+
+  n.held.release(0);
+  n.run_until_idle();
+  ASSERT_TRUE(done[0].has_value() && done[0]->has_value());
+  EXPECT_EQ(n.held.started(), 2u) << "a batch is still in flight; one body waits for it";
+  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(done[i].has_value()) << i;
+
+  n.held.release(1);
+  n.run_until_idle();
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(done[i].has_value() && done[i]->has_value()) << i;
+  EXPECT_EQ(n.held.started(), 3u) << "with nothing in flight the last body leaves alone";
+  n.held.release(2);
+  n.run_until_idle();
+  ASSERT_TRUE(done[4].has_value() && done[4]->has_value());
+  EXPECT_EQ(grouped.batches(), 3u);
+  EXPECT_EQ(grouped.bodies(), 5u);
+  EXPECT_EQ(ran, 5) << "every body ran once";
+}
+
+TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
+  Node n;
+  GroupCommitStore grouped(
+      n.held, n.executor,
+      GroupCommitOptions{.max_batch = 32, .max_in_flight = 3, .overlap_batch = 1});
+  int ran = 0;
+  std::vector<std::optional<Result<void>>> done(4);
+  Scope scope(n.executor);
+  for (int i = 0; i < 4; ++i) {
+    scope.spawn(submit(grouped, &ran, &done[i]));
+    n.run_until_idle();
+  }
+  EXPECT_EQ(n.held.started(), 3u) << "one transaction per body, up to the slots";
+  for (std::size_t i = 0; i < 4; ++i) {
+    n.held.release(i);
+    n.run_until_idle();
+  }
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(done[i].has_value() && done[i]->has_value()) << i;
+  EXPECT_EQ(ran, 4);
+}
+
+}  // namespace
+}  // namespace reliant
