@@ -41,6 +41,13 @@ class SqlTransaction {
   // Returns the number of rows affected.
   virtual Result<std::int64_t> execute(std::string_view sql,
                                        const std::vector<SqlValue>& params) = 0;
+  // The body's last statement: nothing may run after it, and once it succeeded the body must
+  // too. Where no statement has begun a transaction yet, a backend may run it as a transaction
+  // of its own (one statement is atomic), which on Postgres saves BEGIN and COMMIT, two round
+  // trips. Group commit runs it inside the shared transaction when its batch has other bodies.
+  virtual Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) {
+    return query(sql, params);
+  }
 };
 
 using TransactionBody = std::function<Result<void>(SqlTransaction&)>;

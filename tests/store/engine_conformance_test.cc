@@ -389,6 +389,50 @@ TEST_P(EngineConformance, ALateResultFromAnExpiredLeaseIsIgnored) {
   expect_sound_history("slow");
 }
 
+// A poll's claim and its look ahead: the tasks it leased, then, after them, when the queue falls
+// due next: the earliest task not yet visible (not those it just claimed, which the statement's
+// own reads still see as ready on Postgres) and the earliest lease to expire (its own included).
+TEST_P(EngineConformance, AClaimTellsWhenTheQueueFallsDueAfterIt) {
+  const auto d = dialect();
+  const std::int64_t t0 = now_ms();
+  auto started = transact([d, t0](SqlTransaction& tx) -> Result<void> {
+    for (int i = 0; i < 3; ++i) {
+      const NewRun run{"due-" + std::to_string(i), "test", "echo_chain", Json{{"steps", 1}}};
+      if (auto r = start_run(tx, d, run, i < 2 ? t0 : t0 + 5'000); !r) return r;
+    }
+    return {};
+  });
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  auto claim = [&](std::int64_t at, std::int64_t batch) {
+    auto out = std::make_shared<Claim>();
+    auto claimed = transact([d, at, batch, out](SqlTransaction& tx) -> Result<void> {
+      auto c = claim_last(tx, d, "test", "w", at, 30'000, batch);
+      if (!c) return fail(c.error());
+      *out = std::move(*c);
+      return {};
+    });
+    EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
+    return *out;
+  };
+
+  const Claim first = claim(t0, 5);
+  ASSERT_EQ(first.claimed.size(), 2u);
+  EXPECT_EQ(first.claimed[0].run_id, "due-0");
+  EXPECT_EQ(first.claimed[1].run_id, "due-1");
+  EXPECT_EQ(first.due.visible_at_ms, t0 + 5'000) << "the claimed tasks are no longer ready";
+  EXPECT_EQ(first.due.lease_expires_at_ms, t0 + 30'000) << "its own leases count";
+
+  const Claim second = claim(t0 + 10, 5);
+  EXPECT_TRUE(second.claimed.empty()) << "the first claim was committed";
+  EXPECT_EQ(second.due.visible_at_ms, t0 + 5'000);
+  EXPECT_EQ(second.due.lease_expires_at_ms, t0 + 30'000);
+
+  const Claim third = claim(t0 + 5'000, 1);
+  ASSERT_EQ(third.claimed.size(), 1u);
+  EXPECT_EQ(third.claimed[0].run_id, "due-2");
+  EXPECT_EQ(third.claimed[0].attempt, 1);
+}
+
 // Sticky execution by hand: a decision keeps the run's state; the activity's result is recorded
 // with the decision that follows, in one transaction, from the kept state, which reads only what
 // was appended since and decides exactly as a decision from the whole history. A kept state that

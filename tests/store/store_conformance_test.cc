@@ -11,13 +11,14 @@
 #include "core/personal_access_token.h"
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"
-#include "services/storage/daemons.h"
 #include "services/storage/chats.h"
+#include "services/storage/daemons.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
 #include "services/storage/sql_row.h"
 #include "services/storage/tool_requests.h"
+#include "services/updates/user_events.h"
 #include "store/store_backend.h"
 
 namespace reliant {
@@ -315,6 +316,53 @@ TEST_P(StoreConformance, ChatsThatSayAgentRunTheBuiltinAfterMigrationNine) {
     return {};
   }));
   EXPECT_EQ(*workflows, (std::vector<std::string>{"builtin://agent", "agent"}));
+}
+
+// User updates are numbered per user, in the order given, across users' interleaved runs and
+// across transactions; bodies and chat ids come back as written (an empty chat id as none).
+TEST_P(StoreConformance, UserUpdatesAreNumberedPerUserInOrder) {
+  migrate();
+  ASSERT_TRUE(
+      exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1), "
+           "('v', 'v@x', 'v', 1)"));
+  const SqlDialect dialect = store_->dialect();
+  const auto event = [](const char* user, const char* kind, const char* chat, nlohmann::json body) {
+    return updates::UserEvent{user, 0, kind, chat, std::move(body), 7};
+  };
+  auto first = std::make_shared<std::vector<updates::UserEvent>>();
+  first->push_back(event("u", "chat_created", "c1", {{"title", "say \"hi\" C:\\dir {a,b}"}}));
+  first->push_back(event("u", "message", "c1", {{"text", "h\u00e9 \u2713"}}));
+  first->push_back(event("v", "chat_created", "c2", nlohmann::json::object()));
+  first->push_back(event("u", "settings", "", {{"n", 1}}));
+  auto second = std::make_shared<std::vector<updates::UserEvent>>();
+  second->push_back(event("u", "message", "c1", nlohmann::json::object()));
+  second->push_back(event("u", "message", "c1", nlohmann::json::object()));
+  for (const auto& events : {first, second}) {
+    ASSERT_TRUE(transact([dialect, events](SqlTransaction& tx) {
+      return updates::append_user_events(tx, dialect, *events);
+    }));
+  }
+  std::vector<std::int64_t> seqs;
+  for (const auto& e : *first) seqs.push_back(e.seq);
+  for (const auto& e : *second) seqs.push_back(e.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 1, 3, 4, 5}));
+  auto read = std::make_shared<std::vector<updates::UserEvent>>();
+  ASSERT_TRUE(transact([read](SqlTransaction& tx) -> Result<void> {
+    auto events = updates::read_user_events(tx, "u", 0, 10);
+    if (!events) return fail(events.error());
+    *read = std::move(*events);
+    return {};
+  }));
+  ASSERT_EQ(read->size(), 5u);
+  const std::vector<const updates::UserEvent*> written{&(*first)[0], &(*first)[1], &(*first)[3],
+                                                       &(*second)[0], &(*second)[1]};
+  for (std::size_t i = 0; i < read->size(); ++i) {
+    EXPECT_EQ((*read)[i].seq, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ((*read)[i].kind, written[i]->kind);
+    EXPECT_EQ((*read)[i].chat_id, written[i]->chat_id);
+    EXPECT_EQ((*read)[i].body, written[i]->body);
+    EXPECT_EQ((*read)[i].created_at_ms, 7);
+  }
 }
 
 // A message is written once, whole: its blocks exactly as given (quotes, backslashes, text that
@@ -676,9 +724,15 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
   EXPECT_EQ((*stored)->result_json, std::optional<std::string>(R"({"content":"first"})"));
 }
 
-Task<void> insert_row(Store& store, std::int64_t k, bool fail_after_insert, int* errors) {
-  TransactionBody body = [k, fail_after_insert](SqlTransaction& tx) -> Result<void> {
-    if (auto r = tx.execute("INSERT INTO g (k) VALUES ($1)", {k}); !r) return fail(r.error());
+// Inserts row k; `fail_after_insert` then fails the body, `as_last` makes the insert the body's
+// last statement (SqlTransaction::query_last).
+Task<void> insert_row(Store& store, std::int64_t k, bool fail_after_insert, int* errors,
+                      bool as_last = false) {
+  RELIANT_ASSERT(!(fail_after_insert && as_last));
+  TransactionBody body = [k, fail_after_insert, as_last](SqlTransaction& tx) -> Result<void> {
+    const char* insert = "INSERT INTO g (k) VALUES ($1) RETURNING k";
+    if (auto r = as_last ? tx.query_last(insert, {k}) : tx.query(insert, {k}); !r)
+      return fail(r.error());
     if (fail_after_insert)
       return fail(ErrorCode::failed_precondition, "body " + std::to_string(k) + " says no");
     return {};
@@ -710,6 +764,31 @@ TEST_P(StoreConformance, GroupCommitSharesTransactionsAndIsolatesFailures) {
   EXPECT_EQ(grouped.bodies(), 40u);
   EXPECT_LT(grouped.batches(), 10u) << "40 bodies at once should need few transactions";
   EXPECT_GT(grouped.reruns(), 0u) << "batches with a failing body are rerun with savepoints";
+}
+
+// A body's last statement (SqlTransaction::query_last) may run as a transaction of its own, but
+// not inside a batch with other bodies: there it would commit before the batch, and the batch's
+// rerun with savepoints would run it again (a duplicate key here).
+TEST_P(StoreConformance, GroupCommitKeepsALastStatementInsideItsBatch) {
+  ASSERT_TRUE(exec("CREATE TABLE g (k BIGINT PRIMARY KEY)"));
+  GroupCommitStore grouped(*store_, executor_, GroupCommitOptions{8, 1});
+  int errors = 0;
+  {
+    Scope scope(executor_);
+    // Body 0 leaves alone; 1, 2 and 3 queue behind it as one batch, which 2 fails.
+    scope.spawn(insert_row(grouped, 0, false, &errors, true));
+    scope.spawn(insert_row(grouped, 1, false, &errors, true));
+    scope.spawn(insert_row(grouped, 2, true, &errors));
+    scope.spawn(insert_row(grouped, 3, false, &errors, true));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  EXPECT_EQ(errors, 1) << "only body 2 fails";
+  EXPECT_EQ(grouped.batches(), 2u);
+  EXPECT_EQ(grouped.reruns(), 1u);
+  auto rows = query("SELECT COUNT(*) AS inserted, SUM(k) AS total FROM g");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(first_record(*rows).integer("inserted"), 3);
+  EXPECT_EQ(first_record(*rows).integer("total"), 4);
 }
 
 // A body that holds a row lock for a while on Postgres (SQLite's one writer never waits).

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/assert.h"
 #include "runtime/future.h"
 
 namespace reliant {
@@ -52,7 +53,31 @@ class PostgresTransaction final : public SqlTransaction {
   pqxx::work* work() { return work_ ? &*work_ : nullptr; }
 
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
+    return rows_of(exec(sql, params));
+  }
+
+  Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
+    RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
+    alone_ = work_ == std::nullopt;
+    Result<SqlRows> rows = rows_of(exec(sql, params));
+    last_done_ = true;
+    if (!rows) alone_ = false;  // nothing of it happened
+    return rows;
+  }
+
+  // Whether the body's last statement committed on its own.
+  bool committed_alone() const { return alone_; }
+
+  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
     auto result = exec(sql, params);
+    if (!result) return fail(result.error());
+    return static_cast<std::int64_t>(result->affected_rows());
+  }
+
+ private:
+  static Result<SqlRows> rows_of(Result<pqxx::result> result) {
     if (!result) return fail(result.error());
     SqlRows rows;
     const pqxx::result& r = *result;
@@ -89,13 +114,6 @@ class PostgresTransaction final : public SqlTransaction {
     return rows;
   }
 
-  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
-    auto result = exec(sql, params);
-    if (!result) return fail(result.error());
-    return static_cast<std::int64_t>(result->affected_rows());
-  }
-
- private:
   Result<pqxx::result> exec(std::string_view sql, const std::vector<SqlValue>& params) {
     // Parameters travel as text; NULL is a null pointer.
     std::vector<std::string> storage;
@@ -131,6 +149,11 @@ class PostgresTransaction final : public SqlTransaction {
     } catch (const pqxx::integrity_constraint_violation& e) {
       return driver_error(ErrorCode::failed_precondition, e.what());
     } catch (const pqxx::broken_connection& e) {
+      // A statement that is its own transaction may have committed before the loss.
+      if (alone_) {
+        return driver_error(ErrorCode::outcome_unknown,
+                            std::string("connection lost during a statement: ") + e.what());
+      }
       return driver_error(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
     } catch (const pqxx::transaction_rollback& e) {  // deadlock, serialization failure: retry
       return driver_error(ErrorCode::unavailable,
@@ -149,7 +172,7 @@ class PostgresTransaction final : public SqlTransaction {
 
   pqxx::transaction_base& for_statement(std::string_view sql) {
     if (work_) return *work_;
-    if (reads_only(sql)) {
+    if (alone_ || reads_only(sql)) {
       if (!reads_) reads_.emplace(connection_);
       return *reads_;
     }
@@ -162,6 +185,8 @@ class PostgresTransaction final : public SqlTransaction {
   PreparedNames& prepared_;
   std::optional<pqxx::nontransaction> reads_;
   std::optional<pqxx::work> work_;
+  bool alone_ = false;      // the last statement runs, or ran, as a transaction of its own
+  bool last_done_ = false;  // the body's last statement has run
 };
 
 Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
@@ -250,6 +275,8 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     PostgresTransaction tx(*connection, connections_->prepared[index]);
     Result<void> outcome = body(tx);
     pqxx::work* work = tx.work();
+    RELIANT_ASSERT_MSG(outcome || !tx.committed_alone(),
+                       "a body failed after its last statement committed");
     if (!outcome) {
       if (work != nullptr) work->abort();
       return outcome;

@@ -226,15 +226,6 @@ Result<std::optional<std::int64_t>> append_external(SqlTransaction& tx, SqlDiale
   return seq;
 }
 
-// Whether `task`'s lease is still the current one.
-Result<bool> holds_lease(SqlTransaction& tx, const ClaimedTask& task) {
-  auto rows = tx.query("SELECT status, attempt FROM engine_tasks WHERE id = $1", {task.id});
-  if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return false;
-  const SqlRecord row = first_record(*rows);
-  return row.text("status") == "leased" && row.integer("attempt") == task.attempt;
-}
-
 }  // namespace
 
 std::string_view to_string(TaskKind kind) {
@@ -379,25 +370,28 @@ namespace {
 // Leases the tasks `where` selects to a worker. Parameters: $2 now, $4 worker id, $5 the lease
 // of a workflow task; `where` may use $1 and $3 (and must mention both, for Postgres' typing).
 // An activity's lease is its heartbeat timeout when it has one, else its start-to-close time.
-Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::string& where,
-                                             const std::vector<SqlValue>& params) {
-  auto rows = tx.query(
-      "UPDATE engine_tasks SET status = 'leased', lease_owner = $4, attempt = attempt + 1, "
-      "leased_at_ms = $2, "
-      "updated_at_ms = $2, lease_expires_at_ms = CAST($2 AS BIGINT) + CASE "
-      "WHEN kind = 'activity' AND heartbeat_timeout_ms > 0 AND heartbeat_timeout_ms < "
-      "start_to_close_ms "
-      "THEN heartbeat_timeout_ms WHEN kind = 'activity' AND start_to_close_ms > 0 THEN "
-      "start_to_close_ms "
-      "ELSE CAST($5 AS BIGINT) END "
-      "WHERE " +
-          where +
-          " RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
-          "start_to_close_ms, heartbeat_timeout_ms, queue",
-      params);
-  if (!rows) return fail(rows.error());
+// Leases the tasks `where` picks ($2: now, $4: the worker, $5: a decision's lease).
+std::string lease_tasks_sql(const std::string& where) {
+  return "UPDATE engine_tasks SET status = 'leased', lease_owner = $4, attempt = attempt + 1, "
+         "leased_at_ms = $2, "
+         "updated_at_ms = $2, lease_expires_at_ms = CAST($2 AS BIGINT) + CASE "
+         "WHEN kind = 'activity' AND heartbeat_timeout_ms > 0 AND heartbeat_timeout_ms < "
+         "start_to_close_ms "
+         "THEN heartbeat_timeout_ms WHEN kind = 'activity' AND start_to_close_ms > 0 THEN "
+         "start_to_close_ms "
+         "ELSE CAST($5 AS BIGINT) END "
+         "WHERE " +
+         where +
+         " RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
+         "start_to_close_ms, heartbeat_timeout_ms, queue";
+}
+
+// The leased tasks among `rows` (rows without an id are not tasks), sorted by id: RETURNING has
+// no order, and processing order must be deterministic.
+Result<std::vector<ClaimedTask>> leased_tasks(const SqlRows& rows) {
   std::vector<ClaimedTask> claimed;
-  for (const SqlRecord& r : records(*rows)) {
+  for (const SqlRecord& r : records(rows)) {
+    if (!r.optional_text("id")) continue;
     auto kind = parse_task_kind(r.text("kind"));
     if (!kind) return fail(kind.error());
     claimed.push_back(ClaimedTask{.id = r.text("id"),
@@ -411,7 +405,25 @@ Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::stri
                                   .heartbeat_timeout_ms = r.integer("heartbeat_timeout_ms"),
                                   .queue = r.text("queue")});
   }
+  std::sort(claimed.begin(), claimed.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
   return claimed;
+}
+
+Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::string& where,
+                                             const std::vector<SqlValue>& params) {
+  auto rows = tx.query(lease_tasks_sql(where), params);
+  if (!rows) return fail(rows.error());
+  return leased_tasks(*rows);
+}
+
+// Picks up to $3 ready tasks of queue $1 visible at $2, oldest first.
+std::string pick_ready_sql(SqlDialect dialect) {
+  std::string pick =
+      "id IN (SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND "
+      "visible_at_ms <= $2 ORDER BY visible_at_ms, id LIMIT $3";
+  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
+  return pick + ")";
 }
 
 }  // namespace
@@ -420,17 +432,46 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                              const std::string& queue, const std::string& worker_id,
                                              std::int64_t now_ms, std::int64_t lease_ms,
                                              std::int64_t batch) {
-  std::string pick =
-      "SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND visible_at_ms <= $2 "
-      "ORDER BY visible_at_ms, id LIMIT $3";
-  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
-  auto claimed =
-      lease_tasks(tx, "id IN (" + pick + ")", {queue, now_ms, batch, worker_id, lease_ms});
+  return lease_tasks(tx, pick_ready_sql(dialect), {queue, now_ms, batch, worker_id, lease_ms});
+}
+
+Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
+                         const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
+                         std::int64_t batch) {
+  Claim claim;
+  if (dialect != SqlDialect::postgres) {
+    auto claimed = claim_tasks(tx, dialect, queue, worker_id, now_ms, lease_ms, batch);
+    if (!claimed) return fail(claimed.error());
+    claim.claimed = std::move(*claimed);
+    // A full batch: the worker claims again at once, so when the queue falls due does not matter.
+    if (static_cast<std::int64_t>(claim.claimed.size()) == batch) return claim;
+    auto due = next_due(tx, queue);
+    if (!due) return fail(due.error());
+    claim.due = *due;
+    return claim;
+  }
+  // One statement. Its reads see the table as it was before its own update, so the tasks it
+  // claims are left out of the ready ones and added to the leased ones by hand. One row per
+  // claimed task, or a single row without an id when it claims none; each row carries the
+  // queue's next due times.
+  auto rows = tx.query_last(
+      "WITH claimed AS (" + lease_tasks_sql(pick_ready_sql(dialect)) +
+          "), due AS (SELECT (SELECT MIN(visible_at_ms) FROM engine_tasks WHERE queue = $1 AND "
+          "status = 'ready' AND id NOT IN (SELECT id FROM claimed)) AS due_visible_at_ms, "
+          "LEAST((SELECT MIN(lease_expires_at_ms) FROM engine_tasks WHERE status = 'leased'), "
+          "(SELECT MIN(lease_expires_at_ms) FROM claimed)) AS due_lease_expires_at_ms) "
+          "SELECT claimed.*, due.* FROM due LEFT JOIN claimed ON TRUE",
+      {queue, now_ms, batch, worker_id, lease_ms});
+  if (!rows) return fail(rows.error());
+  auto claimed = leased_tasks(*rows);
   if (!claimed) return fail(claimed.error());
-  // RETURNING has no order: sort so that processing order is deterministic.
-  std::sort(claimed->begin(), claimed->end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  return claimed;
+  claim.claimed = std::move(*claimed);
+  if (!rows->rows.empty()) {
+    const SqlRecord first = first_record(*rows);
+    claim.due = NextDue{first.optional_integer("due_visible_at_ms"),
+                        first.optional_integer("due_lease_expires_at_ms")};
+  }
+  return claim;
 }
 
 namespace {
@@ -631,15 +672,14 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
                                           const EagerDispatch& eager, KeptRun* kept) {
   DecisionOutcome outcome;
-  auto held = holds_lease(tx, task);
-  if (!held) return fail(held.error());
-  if (!*held) return outcome;  // the lease expired and the task went to another worker
   // Locking the run first means nobody appends between our read and our write, so the decision
   // is made on the latest history and needs no further check.
   auto run = lock_run(tx, dialect, task.run_id);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
-  if (auto ok = finish_task(tx, task.id, now_ms); !ok) return fail(ok.error());
+  auto held = retire_task(tx, task, now_ms);
+  if (!held) return fail(held.error());
+  if (!*held) return outcome;  // the lease expired and the task went to another worker
   if ((*run)->status != RunStatus::running) return outcome;  // ended meanwhile: nothing to decide
   return decide_locked(tx, dialect, task.run_id, (*run)->queue, workflows, now_ms, eager, kept);
 }
@@ -662,13 +702,13 @@ Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const Clai
                            row.text("status") != to_string(RunStatus::running)};
 }
 
-Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
+Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
   auto retired = tx.execute(
       "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $3 "
       "WHERE id = $1 AND status = 'leased' AND attempt = $2",
       {task.id, task.attempt, now_ms});
   if (!retired) return fail(retired.error());
-  return {};
+  return *retired > 0;
 }
 
 Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,

@@ -146,8 +146,8 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
                                           const EagerDispatch& eager = {},
                                           KeptRun* kept = nullptr);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
-// Marks a task this worker holds as done without doing it (its run has ended).
-Result<void> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
+// Marks a task this worker holds as done; false when its lease was no longer this attempt's.
+Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
 
 // Records an activity's result: the first answer for its scheduled event wins, later ones
 // (a slow first attempt, a redelivery) are ignored. Returns whether this call's answer counted.
@@ -225,6 +225,19 @@ struct NextDue {
   std::optional<std::int64_t> lease_expires_at_ms;
 };
 Result<NextDue> next_due(SqlTransaction& tx, const std::string& queue);
+
+// A worker's poll: the tasks it claimed (claim_tasks) and, unless it claimed a full batch, when
+// the queue falls due next after the claim (next_due).
+struct Claim {
+  std::vector<ClaimedTask> claimed;
+  NextDue due;
+};
+// claim_tasks then next_due, as the body's last statement (SqlTransaction::query_last): on
+// Postgres both are one statement, which runs as a transaction of its own when it is all the
+// body writes.
+Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
+                         const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
+                         std::int64_t batch);
 
 // Delay before retry `attempt` + 1 of a failed activity: 1 s, 2 s, 4 s … capped at 60 s.
 std::int64_t activity_retry_delay_ms(std::int64_t attempt);

@@ -131,22 +131,6 @@ Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
 
 namespace {
 
-// A Postgres array literal of texts: {"a","b\"c"} (each element quoted, `"` and `\` escaped).
-std::string postgres_text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 // Postgres: the message, its blocks and the chat's touch in one statement (one round trip, not
 // three plus one a block), unless a message with its id exists. Returns whether it inserted.
 Result<bool> insert_new_message_postgres(SqlTransaction& tx, MessageRecord& stored) {

@@ -46,11 +46,30 @@ namespace {
 // savepoints. Not an error any caller sees.
 constexpr const char* kRerunWithSavepoints = "group commit: a body failed, rerun with savepoints";
 
+// A batch's shared transaction as one body sees it: a body's last statement is not the batch's,
+// so it never runs as a transaction of its own (SqlTransaction::query_last).
+class SharedTransaction final : public SqlTransaction {
+ public:
+  explicit SharedTransaction(SqlTransaction& batch) : batch_(batch) {}
+  Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    return batch_.query(sql, params);
+  }
+  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    return batch_.execute(sql, params);
+  }
+
+ private:
+  SqlTransaction& batch_;
+};
+
 // The batch as one transaction. Optimistic: no savepoints (each costs a round trip on Postgres);
 // the first failing body aborts the whole attempt. With savepoints: each body is isolated.
 TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
                            std::shared_ptr<std::vector<Result<void>>> results, bool savepoints) {
-  return [bodies, results, savepoints](SqlTransaction& tx) -> Result<void> {
+  return [bodies, results, savepoints](SqlTransaction& batch) -> Result<void> {
+    // A body alone in its batch is its transaction: its last statement may run on its own.
+    SharedTransaction shared(batch);
+    SqlTransaction& tx = bodies->size() == 1 && !savepoints ? batch : shared;
     for (std::size_t i = 0; i < bodies->size(); ++i) {
       if (!savepoints) {
         Result<void> outcome = (*bodies)[i](tx);

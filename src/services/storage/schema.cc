@@ -338,6 +338,13 @@ const std::vector<Migration> kMigrations = {
               created_at_ms BIGINT NOT NULL))",
          "CREATE INDEX server_tool_calls_chat ON server_tool_calls(chat_id)",
      }},
+    {11,
+     "a chat's updates by number",
+     {
+         // A chat's update stream catches up on that chat's events alone (read_chat_events),
+         // not on every event of its user.
+         "CREATE INDEX user_events_chat ON user_events(user_id, chat_id, seq)",
+     }},
 };
 
 }  // namespace

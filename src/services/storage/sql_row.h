@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/enum_names.h"
 #include "base/result.h"
@@ -80,5 +81,9 @@ inline SqlValue nullable(const std::optional<std::int64_t>& v) {
 inline SqlValue nullable(const std::optional<std::string>& v) {
   return v ? SqlValue(*v) : SqlValue(nullptr);
 }
+
+// A Postgres array literal of texts, {"a","b\"c"} (each element quoted, `"` and `\` escaped):
+// one parameter carrying many values, for `unnest`.
+std::string postgres_text_array(const std::vector<std::string>& items);
 
 }  // namespace reliant

@@ -1,6 +1,9 @@
 // User update log: append under the user's head row, read by number, announce as UserUpdates.
 #include "services/updates/user_events.h"
 
+#include <algorithm>
+#include <span>
+
 #include "base/assert.h"
 #include "base/json_parse.h"
 #include "protocol/codec.h"
@@ -11,26 +14,60 @@ namespace reliant::updates {
 
 std::string user_subject(const std::string& user_id) { return "updates.user." + user_id; }
 
+namespace {
+
+// Postgres: `events` (one user's, in order) in one statement, the head's bump by their count and
+// their rows together.
+Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events) {
+  std::vector<std::string> kinds, chat_ids, bodies, times;
+  for (const UserEvent& event : events) {
+    kinds.push_back(event.kind);
+    chat_ids.push_back(event.chat_id);
+    bodies.push_back(event.body.dump());
+    times.push_back(std::to_string(event.created_at_ms));
+  }
+  const auto count = static_cast<std::int64_t>(events.size());
+  auto stored = tx.query(
+      "WITH head AS (INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, $2) "
+      "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + $2 "
+      "RETURNING last_seq) "
+      "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
+      "SELECT $1, head.last_seq - CAST($2 AS BIGINT) + e.n, e.kind, NULLIF(e.chat_id, ''), "
+      "e.body, CAST(e.at AS BIGINT) FROM head, unnest(CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), "
+      "CAST($5 AS TEXT[]), CAST($6 AS TEXT[])) WITH ORDINALITY AS e(kind, chat_id, body, at, n) "
+      "RETURNING seq",
+      {events.front().user_id, count, postgres_text_array(kinds), postgres_text_array(chat_ids),
+       postgres_text_array(bodies), postgres_text_array(times)});
+  if (!stored) return fail(stored.error());
+  std::int64_t last = 0;
+  for (const SqlRecord& row : records(*stored)) last = std::max(last, row.integer("seq"));
+  RELIANT_ASSERT(static_cast<std::int64_t>(stored->rows.size()) == count);
+  for (std::int64_t i = 0; i < count; ++i) events[i].seq = last - count + 1 + i;
+  return {};
+}
+
+}  // namespace
+
 Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
                                 std::vector<UserEvent>& events) {
   // The upsert takes the head row's lock until commit: concurrent appends for one user queue
-  // behind it (Postgres row lock; SQLite has a single writer anyway). On Postgres each event is
-  // one statement (one round trip), the head's bump and the row together.
-  for (UserEvent& event : events) {
+  // behind it (Postgres row lock; SQLite has a single writer anyway). On Postgres each user's
+  // run of events is one statement (one round trip), the head's bump and the rows together.
+  for (const UserEvent& event : events) {
     RELIANT_ASSERT_MSG(event.seq == 0, "an update is numbered when it is stored");
-    const SqlValue chat_id = event.chat_id.empty() ? SqlValue(nullptr) : SqlValue(event.chat_id);
-    if (dialect == SqlDialect::postgres) {
-      auto stored = tx.query(
-          "WITH head AS (INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, 1) "
-          "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + 1 "
-          "RETURNING last_seq) "
-          "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
-          "SELECT $1, last_seq, $2, $3, $4, CAST($5 AS BIGINT) FROM head RETURNING seq",
-          {event.user_id, event.kind, chat_id, event.body.dump(), event.created_at_ms});
-      if (!stored) return fail(stored.error());
-      event.seq = first_record(*stored).integer("seq");
-      continue;
+  }
+  if (dialect == SqlDialect::postgres) {
+    for (std::size_t first = 0; first < events.size();) {
+      std::size_t end = first + 1;
+      while (end < events.size() && events[end].user_id == events[first].user_id) ++end;
+      if (auto ok = append_postgres(tx, std::span(events).subspan(first, end - first)); !ok)
+        return ok;
+      first = end;
     }
+    return {};
+  }
+  for (UserEvent& event : events) {
+    const SqlValue chat_id = event.chat_id.empty() ? SqlValue(nullptr) : SqlValue(event.chat_id);
     auto head = tx.query(
         "INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, 1) "
         "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + 1 "
@@ -47,33 +84,58 @@ Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
   return {};
 }
 
+namespace {
+
+UserEvent stored_event(const SqlRecord& row, const std::string& user_id) {
+  UserEvent event;
+  event.user_id = user_id;
+  event.seq = row.integer("seq");
+  event.kind = row.text("kind");
+  event.chat_id = row.text_or_empty("chat_id");
+  auto body = parse_json_or_discarded(row.text("body_json"), kStoredJsonDepthMax);
+  event.body = body.is_discarded() ? nlohmann::json::object() : std::move(body);
+  event.created_at_ms = row.integer("created_at_ms");
+  return event;
+}
+
+}  // namespace
+
 Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,
-                                                std::int64_t since_seq, std::int64_t limit,
-                                                const std::string& chat_id) {
-  std::string sql =
+                                                std::int64_t since_seq, std::int64_t limit) {
+  auto rows = tx.query(
       "SELECT seq, kind, chat_id, body_json, created_at_ms FROM user_events "
-      "WHERE user_id = $1 AND seq > $2";
-  std::vector<SqlValue> params{user_id, since_seq, limit};
-  if (!chat_id.empty()) {
-    sql += " AND chat_id = $4";
-    params.push_back(chat_id);
-  }
-  sql += " ORDER BY seq LIMIT $3";
-  auto rows = tx.query(sql, params);
+      "WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+      {user_id, since_seq, limit});
   if (!rows) return fail(rows.error());
   std::vector<UserEvent> events;
-  for (const SqlRecord& row : records(*rows)) {
-    UserEvent event;
-    event.user_id = user_id;
-    event.seq = row.integer("seq");
-    event.kind = row.text("kind");
-    event.chat_id = row.text_or_empty("chat_id");
-    auto body = parse_json_or_discarded(row.text("body_json"), kStoredJsonDepthMax);
-    event.body = body.is_discarded() ? nlohmann::json::object() : std::move(body);
-    event.created_at_ms = row.integer("created_at_ms");
-    events.push_back(std::move(event));
-  }
+  for (const SqlRecord& row : records(*rows)) events.push_back(stored_event(row, user_id));
   return events;
+}
+
+Result<EventsPage> read_chat_events(SqlTransaction& tx, const std::string& user_id,
+                                    const std::string& chat_id, std::int64_t since_seq,
+                                    std::int64_t limit) {
+  RELIANT_ASSERT(!chat_id.empty() && limit > 0);
+  // One statement, so the page and the user's head come from one snapshot: every event up to
+  // that head had committed (numbers are taken under the head row's lock and commit with it).
+  auto rows = tx.query(
+      "SELECT h.last_seq AS head, e.seq, e.kind, e.chat_id, e.body_json, e.created_at_ms "
+      "FROM user_event_heads h LEFT JOIN (SELECT seq, kind, chat_id, body_json, created_at_ms "
+      "FROM user_events WHERE user_id = $1 AND chat_id = $2 AND seq > $3 ORDER BY seq LIMIT $4) "
+      "e ON 1 = 1 WHERE h.user_id = $1 ORDER BY e.seq",
+      {user_id, chat_id, since_seq, limit});
+  if (!rows) return fail(rows.error());
+  EventsPage page;
+  page.covered_seq = since_seq;
+  for (const SqlRecord& row : records(*rows)) {
+    page.covered_seq = std::max(page.covered_seq, row.integer("head"));
+    if (row.optional_integer("seq")) page.events.push_back(stored_event(row, user_id));
+  }
+  // A full page: what lies past its last event is still to read.
+  if (static_cast<std::int64_t>(page.events.size()) >= limit) {
+    page.covered_seq = page.events.back().seq;
+  }
+  return page;
 }
 
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id) {

@@ -40,10 +40,21 @@ std::string user_subject(const std::string& user_id);
 // transaction: the lock is then held for these statements and the commit only.
 Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
                                 std::vector<UserEvent>& events);
-// Events after `since_seq`, oldest first; `chat_id` non-empty keeps only that chat's.
+// Events after `since_seq`, oldest first, at most `limit`.
 Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,
-                                                std::int64_t since_seq, std::int64_t limit,
-                                                const std::string& chat_id = {});
+                                                std::int64_t since_seq, std::int64_t limit);
+// A page of a user's events, or of one chat's, and the last number it accounts for: each of the
+// user's events after the page's `since_seq` up to `covered_seq` is in the page or belongs to
+// another chat.
+struct EventsPage {
+  std::vector<UserEvent> events;
+  std::int64_t covered_seq = 0;
+};
+// Chat `chat_id`'s events after `since_seq`, oldest first, at most `limit`; by the chat's index,
+// so a chat's stream catches up without reading its user's other chats.
+Result<EventsPage> read_chat_events(SqlTransaction& tx, const std::string& user_id,
+                                    const std::string& chat_id, std::int64_t since_seq,
+                                    std::int64_t limit);
 // The user's latest number (0 before any event).
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
 

@@ -46,6 +46,29 @@ void UserFeed::take_next(UserEvent event) {
   if (early_.empty()) gap_deadline_.reset();
 }
 
+void UserFeed::skip_to(std::int64_t seq) {
+  if (seq <= tail_) return;
+  tail_ = seq;
+  auto waiting = early_.begin();
+  while (waiting != early_.end() && waiting->first <= tail_) waiting = early_.erase(waiting);
+  if (waiting != early_.end() && waiting->first == tail_ + 1) {
+    UserEvent next = std::move(waiting->second);
+    early_.erase(waiting);
+    take_next(std::move(next));
+  }
+  if (early_.empty()) gap_deadline_.reset();
+}
+
+void UserFeed::take_page(EventsPage page) {
+  for (auto& event : page.events) {
+    // Announcements queued while the read was in flight may have moved the tail on already.
+    if (event.seq <= tail_) continue;
+    skip_to(event.seq - 1);
+    take_next(std::move(event));
+  }
+  skip_to(page.covered_seq);
+}
+
 void UserFeed::on_announcement(const BusMessage& message) {
   if (overflowed_) return;
   // The bus may lose an announcement: the next one shows the gap, the store has the events.
@@ -123,22 +146,25 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
       ++store_reads_;
       // Short pages exercise the catching up over several reads.
       const std::int64_t batch = buggify(env_, "feed.short_page") ? 1 : options_.batch;
-      Task<Result<std::vector<UserEvent>>> reading = env_.store->transact_for(
-          [user = options_.user_id, since = tail_, limit = batch](SqlTransaction& tx) {
-            return read_user_events(tx, user, since, limit);
+      // A chat's feed reads that chat's events alone: catching up from an old number then
+      // costs the chat's events, not every event of its user.
+      Task<Result<EventsPage>> reading =
+          env_.store->transact_for([user = options_.user_id, chat = options_.chat_id, since = tail_,
+                                    limit = batch](SqlTransaction& tx) -> Result<EventsPage> {
+            if (!chat.empty()) return read_chat_events(tx, user, chat, since, limit);
+            auto events = read_user_events(tx, user, since, limit);
+            if (!events) return fail(events.error());
+            const std::int64_t covered = events->empty() ? since : events->back().seq;
+            return EventsPage{std::move(*events), covered};
           });
-      Result<std::vector<UserEvent>> read = co_await reading;
+      Result<EventsPage> read = co_await reading;
       if (!read) {
         poll_due_ = true;
         co_return fail(read.error());
       }
-      // Announcements queued while the read was in flight already moved tail_ on; the store
-      // returns a gapless run, so what lies past tail_ continues it.
-      for (auto& event : *read) {
-        if (event.seq <= tail_) continue;
-        take_next(std::move(event));
-      }
-      if (static_cast<std::int64_t>(read->size()) >= batch) poll_due_ = true;
+      const bool full = static_cast<std::int64_t>(read->events.size()) >= batch;
+      take_page(std::move(*read));
+      if (full) poll_due_ = true;
       // What waited past the gap was committed before its announcement came, so a read begun
       // after that covered it; what came during the read waits on, with its deadline.
     }

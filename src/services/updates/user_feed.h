@@ -59,6 +59,10 @@ class UserFeed {
   bool wanted(const UserEvent& event) const;
   // Takes `event`, the next number after tail_, then whatever waited for it in early_.
   void take_next(UserEvent event);
+  // Moves the tail on to `seq`: the events up to it that were not taken are of other chats.
+  void skip_to(std::int64_t seq);
+  // Takes a page read from the store at the tail.
+  void take_page(EventsPage page);
   Task<void> wait(Duration timeout);
 
   Env& env_;

@@ -105,16 +105,10 @@ Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap) {
           if (!reaped) return fail(reaped.error());
           poll.reaped = *reaped;
         }
-        auto claimed = claim_tasks(tx, dialect, queue, worker, now_ms, lease_ms, room);
-        if (!claimed) return fail(claimed.error());
-        poll.claimed = std::move(*claimed);
-        // A full batch: the worker claims again at once, so when the queue falls due next does
-        // not matter yet.
-        if (static_cast<std::int64_t>(poll.claimed.size()) < room) {
-          auto due = next_due(tx, queue);
-          if (!due) return fail(due.error());
-          poll.due = *due;
-        }
+        auto claim = claim_last(tx, dialect, queue, worker, now_ms, lease_ms, room);
+        if (!claim) return fail(claim.error());
+        poll.claimed = std::move(claim->claimed);
+        poll.due = claim->due;
         return poll;
       });
   Result<Poll> outcome = co_await polling;
@@ -343,8 +337,11 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
   }
   if (scheduled->run_ended) {
     // Cancelled or finished meanwhile: the step must not run.
-    TransactionBody retire = [task, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
-      return retire_task(tx, task, now_ms);
+    TransactionBody retire =
+        [task, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
+      auto retired = retire_task(tx, task, now_ms);
+      if (!retired) return fail(retired.error());
+      return {};
     };
     Task<Result<void>> retiring = transact(std::move(retire));
     (void)co_await retiring;

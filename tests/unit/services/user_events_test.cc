@@ -177,5 +177,53 @@ TEST(UserFeed, AGapThatStaysIsReadFromTheStoreAfterItsWait) {
   EXPECT_LT(run.waited, FeedOptions{}.poll_interval) << "read for the gap, not by the poll";
 }
 
+// A chat's feed catches up on its chat alone: from number 0 over a user's long log of another
+// chat's events, one read takes the chat's three and moves past the rest, and the next
+// announcement, which continues the user's numbers, is taken without reading again.
+TEST(UserFeed, AChatsFeedCatchesUpOnItsChatAlone) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  auto stored = n.database.database().transact([&n](SqlTransaction& tx) -> Result<void> {
+    std::vector<UserEvent> events;
+    for (int i = 0; i < 1'200; ++i) {
+      const bool mine = i == 5 || i == 600 || i == 1'199;
+      events.push_back({"user-1", 0, "message", mine ? "chat-2" : "chat-1", {{"i", i}}, 1});
+    }
+    return append_user_events(tx, n.store.dialect(), events);
+  });
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  Random random{3};
+  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
+  FeedOptions options;
+  options.user_id = "user-1";
+  options.chat_id = "chat-2";
+  options.batch = 2;  // smaller than the chat's events: the catching up takes two pages
+  auto feed = UserFeed::open(env, options);
+  ASSERT_TRUE(feed.has_value());
+  std::vector<std::int64_t> seqs;
+  auto body = [&]() -> Task<void> {
+    for (int page = 0; page < 2; ++page) {
+      auto caught_up = co_await (*feed)->next(Duration::zero());
+      EXPECT_TRUE(caught_up.has_value());
+      if (caught_up) {
+        for (const auto& e : *caught_up) seqs.push_back(e.seq);
+      }
+    }
+    EXPECT_EQ((*feed)->store_reads(), 2u) << "two pages of the chat's events";
+    announce(n.bus, {UserEvent{"user-1", 1'201, "message", "chat-2", {{"i", 1'200}}, 2}});
+    auto next = co_await (*feed)->next(seconds(1));
+    EXPECT_TRUE(next.has_value());
+    if (next) {
+      for (const auto& e : *next) seqs.push_back(e.seq);
+    }
+    EXPECT_EQ((*feed)->store_reads(), 2u) << "1,201 continues the numbers the reads covered";
+  };
+  Scope scope(n.executor);
+  scope.spawn(body());
+  n.run_until_idle();
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{6, 601, 1'200, 1'201}));
+}
+
 }  // namespace
 }  // namespace reliant::updates
