@@ -19,6 +19,8 @@
 namespace reliant::engine {
 namespace {
 
+class TallyEcho;
+
 class EngineConformance : public testing_store::MigratedBackendTest {
  protected:
   void SetUp() override {
@@ -62,14 +64,20 @@ class EngineConformance : public testing_store::MigratedBackendTest {
     return *out;
   }
 
-  std::unique_ptr<Worker> make_worker(const std::string& id) {
+  // The tally table, and a TallyEcho in `activities` (whose workers' store is the backend's).
+  TallyEcho& add_tally_echo(ActivityRegistry& activities);
+
+  // A worker of queue "test", with the built-in activities or `activities`.
+  std::unique_ptr<Worker> make_worker(const std::string& id,
+                                      const ActivityRegistry* activities = nullptr) {
     WorkerConfig config;
     config.worker_id = id;
     config.queue = "test";
     config.poll_interval = milliseconds(50);
     config.reap_interval = milliseconds(50);
     config.store_retry = milliseconds(20);
-    return std::make_unique<Worker>(env_, config, workflows_, activities_);
+    return std::make_unique<Worker>(env_, config, workflows_,
+                                    activities != nullptr ? *activities : activities_);
   }
 
   // Runs the executor until every run in `ids` has ended (or 20 s pass, a failure).
@@ -182,24 +190,27 @@ class TallyEcho final : public Activity {
   Store& store_;
 };
 
-TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
+TallyEcho& EngineConformance::add_tally_echo(ActivityRegistry& activities) {
   env_.store = store_.get();
-  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
-    auto made = tx.execute("CREATE TABLE tally (run_id TEXT NOT NULL, seq BIGINT NOT NULL)", {});
-    if (!made) return fail(made.error());
+  auto made = transact([](SqlTransaction& tx) -> Result<void> {
+    auto created = tx.execute("CREATE TABLE tally (run_id TEXT NOT NULL, seq BIGINT NOT NULL)", {});
+    if (!created) return fail(created.error());
     return {};
-  }));
-  ActivityRegistry activities;
+  });
+  EXPECT_TRUE(made.has_value()) << made.error().message;
   auto owned = std::make_unique<TallyEcho>(*store_);
   TallyEcho& echo = *owned;
   activities.add(std::move(owned));
+  return echo;
+}
+
+TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
+  ActivityRegistry activities;
+  TallyEcho& echo = add_tally_echo(activities);
+  if (HasFailure()) return;
   echo.failing_writes = 1;
   start("tallied", "echo_chain", Json{{"steps", 4}, {"payload", "hi"}});
-  WorkerConfig config;
-  config.worker_id = "w1";
-  config.queue = "test";
-  config.store_retry = milliseconds(20);
-  Worker worker(env_, config, workflows_, activities);
+  auto worker = make_worker("w1", &activities);
   run_until_terminal({"tallied"});
   const auto run = run_of("tallied");
   EXPECT_EQ(run.status, RunStatus::completed);
@@ -209,7 +220,7 @@ TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
   expect_sound_history("tallied");
   // Three steps as StoreWork (their writes committed with their results), one by run() after
   // its StoreWork's transaction failed; each step's row once.
-  EXPECT_EQ(worker.stats().store_work, 4u);
+  EXPECT_EQ(worker->stats().store_work, 4u);
   EXPECT_EQ(echo.committed, 3);
   EXPECT_EQ(echo.runs, 1);
   auto rows = std::make_shared<std::int64_t>(0);
@@ -222,6 +233,46 @@ TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
     return {};
   }));
   EXPECT_EQ(*rows, 4);
+}
+
+// Steps whose activities are StoreWork, one after another, commit in one transaction: the
+// first step's transaction carries the next three (each its result, its decision and its
+// writes), and the history is the one the steps alone would write.
+TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
+  ActivityRegistry activities;
+  TallyEcho& echo = add_tally_echo(activities);
+  if (HasFailure()) return;
+  start("chained", "echo_chain", Json{{"steps", 4}, {"payload", "hi"}});
+  auto worker = make_worker("w1", &activities);
+  run_until_terminal({"chained"});
+  const auto run = run_of("chained");
+  EXPECT_EQ(run.status, RunStatus::completed);
+  ASSERT_TRUE(run.result.has_value());
+  ASSERT_EQ((*run.result)["outputs"].size(), 4u);
+  EXPECT_EQ((*run.result)["outputs"][3]["payload"], "hi");
+  expect_sound_history("chained");
+  EXPECT_EQ(history_of("chained").size(), 10u) << "1 start + 4 × (scheduled, completed) + 1 end";
+  EXPECT_EQ(worker->stats().store_work, 4u);
+  EXPECT_EQ(worker->stats().store_work_chained, 3u) << "steps 2 to 4 rode on step 1";
+  EXPECT_EQ(echo.committed, 4);
+  EXPECT_EQ(echo.runs, 0);
+  auto rows = std::make_shared<std::vector<std::int64_t>>();
+  ASSERT_TRUE(transact([rows](SqlTransaction& tx) -> Result<void> {
+    auto tallied = tx.query("SELECT seq FROM tally ORDER BY seq", {});
+    if (!tallied) return fail(tallied.error());
+    for (const SqlRecord& r : records(*tallied)) rows->push_back(r.integer("seq"));
+    return {};
+  }));
+  EXPECT_EQ(*rows, (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
+  auto open = std::make_shared<std::int64_t>(-1);
+  ASSERT_TRUE(transact([open](SqlTransaction& tx) -> Result<void> {
+    auto counted = tx.query(
+        "SELECT COUNT(*) AS n FROM engine_tasks WHERE run_id = 'chained' AND status <> 'done'", {});
+    if (!counted) return fail(counted.error());
+    *open = first_record(*counted).integer("n");
+    return {};
+  }));
+  EXPECT_EQ(*open, 0) << "every chained step's task is retired";
 }
 
 TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError) {

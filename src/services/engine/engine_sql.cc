@@ -484,6 +484,32 @@ std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t hear
   return start_to_close_ms;
 }
 
+}  // namespace
+
+ClaimedTask activity_task(const std::string& run_id, const std::string& queue,
+                          const HistoryEvent& e, std::optional<std::int64_t> leased_at_ms) {
+  RELIANT_ASSERT(e.kind == EventKind::activity_scheduled);
+  ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
+                   .kind = TaskKind::activity,
+                   .run_id = run_id,
+                   .event_seq = e.seq,
+                   .attempt = 0,
+                   .max_attempts = e.body.value("max_attempts", std::int64_t{1}),
+                   .lease_expires_at_ms = 0,
+                   .start_to_close_ms = e.body.value("start_to_close_ms", std::int64_t{0}),
+                   .heartbeat_timeout_ms = e.body.value("heartbeat_timeout_ms", std::int64_t{0}),
+                   .queue = queue};
+  if (leased_at_ms) {
+    // The lease a claim would take (eager dispatch): attempt 1, held by the decider.
+    task.attempt = 1;
+    task.lease_expires_at_ms =
+        *leased_at_ms + activity_lease_ms(task.start_to_close_ms, task.heartbeat_timeout_ms);
+  }
+  return task;
+}
+
+namespace {
+
 // Writes a decision's events and the tasks they create: activities and timers ready for any
 // worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
@@ -507,25 +533,13 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
       if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
     }
     if (e.kind == EventKind::activity_scheduled) {
-      ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
-                       .kind = TaskKind::activity,
-                       .run_id = run_id,
-                       .event_seq = e.seq,
-                       .attempt = 0,
-                       .max_attempts = e.body.value("max_attempts", std::int64_t{1}),
-                       .lease_expires_at_ms = 0,
-                       .start_to_close_ms = e.body.value("start_to_close_ms", std::int64_t{0}),
-                       .heartbeat_timeout_ms = e.body.value("heartbeat_timeout_ms", std::int64_t{0}),
-                       .queue = queue};
       const bool leased = static_cast<std::int64_t>(outcome.eager.size()) < eager.limit;
+      ClaimedTask task =
+          activity_task(run_id, queue, e, leased ? std::optional(now_ms) : std::nullopt);
       SqlValue owner = nullptr;
       SqlValue leased_at = nullptr;
       SqlValue expires = nullptr;
       if (leased) {
-        // The lease a claim would take (eager dispatch): attempt 1, held by the decider.
-        task.attempt = 1;
-        task.lease_expires_at_ms =
-            now_ms + activity_lease_ms(task.start_to_close_ms, task.heartbeat_timeout_ms);
         owner = eager.worker_id;
         leased_at = now_ms;
         expires = task.lease_expires_at_ms;
@@ -827,11 +841,14 @@ Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask
 // lock, so its snapshot sees whatever the previous lock holder committed). The digest is
 // computed by the server (event_digest's definition in SQL), so the stored body never travels.
 Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
-                                             const PreparedStep& step, std::int64_t now_ms) {
+                                             const PreparedStep& step, std::int64_t now_ms,
+                                             bool run_locked) {
   const std::string& run_id = task.run_id;
-  auto run = lock_run(tx, SqlDialect::postgres, run_id);
-  if (!run) return fail(run.error());
-  if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  if (!run_locked) {
+    auto run = lock_run(tx, SqlDialect::postgres, run_id);
+    if (!run) return fail(run.error());
+    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+  }
   char digest_hex[17];
   std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
                 static_cast<unsigned long long>(step.from_digest));
@@ -860,14 +877,12 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
 
 }  // namespace
 
-Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
-                                                       const ClaimedTask& task,
-                                                       const PreparedStep& step,
-                                                       std::int64_t now_ms,
-                                                       const EagerDispatch& eager) {
+Result<std::optional<Completion>> commit_prepared_step(
+    SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
+    std::int64_t now_ms, const EagerDispatch& eager, bool run_locked) {
   RELIANT_ASSERT(step.result.ref_seq() == task.event_seq);
   auto recorded = dialect == SqlDialect::postgres
-                      ? record_prepared_result_postgres(tx, task, step, now_ms)
+                      ? record_prepared_result_postgres(tx, task, step, now_ms, run_locked)
                       : record_prepared_result_sqlite(tx, task, step, now_ms);
   if (!recorded) return fail(recorded.error());
   if (!*recorded) return std::optional<Completion>();  // decide from the store instead

@@ -114,6 +114,11 @@ struct EagerDispatch {
   std::int64_t limit = 0;
 };
 
+// The task of `e`, an activity_scheduled event of run `run_id` in `queue`: ready, or with
+// `leased_at_ms` as a decision leases it to its own worker (attempt 1, the lease a claim takes).
+ClaimedTask activity_task(const std::string& run_id, const std::string& queue,
+                          const HistoryEvent& e, std::optional<std::int64_t> leased_at_ms);
+
 struct DecisionOutcome {
   bool committed = false;       // false: the lease was lost or the run had ended
   bool schedules_work = false;  // new activity or timer tasks became ready (not leased eagerly)
@@ -188,12 +193,11 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
                                   const WorkflowRegistry& workflows, std::int64_t now_ms);
 // Writes a prepared step when the run still runs, the activity has no answer yet and the history
 // ends at `from_seq` with the same event. nullopt when it does not: the caller then decides in
-// the transaction instead (complete_activity_and_decide).
-Result<std::optional<Completion>> commit_prepared_step(SqlTransaction& tx, SqlDialect dialect,
-                                                       const ClaimedTask& task,
-                                                       const PreparedStep& step,
-                                                       std::int64_t now_ms,
-                                                       const EagerDispatch& eager);
+// the transaction instead (complete_activity_and_decide). `run_locked`: this transaction holds
+// the run's lock already (it wrote the step before), so the lock is not taken again.
+Result<std::optional<Completion>> commit_prepared_step(
+    SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
+    std::int64_t now_ms, const EagerDispatch& eager, bool run_locked = false);
 // An attempt failed: retried after `retry_delay_ms` while attempts remain, otherwise the
 // activity fails for good (activity_failed). Ignored when the lease is no longer held.
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,

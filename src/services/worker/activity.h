@@ -36,7 +36,9 @@ struct ActivityContext {
 // An attempt whose whole work is writes to the store, with a result known before it writes
 // (Temporal's local activity, taken one step further): the worker does the writes inside the
 // transaction that records the result and makes the next decision — one transaction for the
-// step, not two.
+// step, not two — or, when the step before decided this activity alone, in that step's
+// transaction (Worker::chain_store_work): store_work() is then asked before the activity's task
+// exists, for the attempt the decision will lease to the worker.
 struct StoreWork {
   Json result;
   // The writes. Runs after the engine's own writes and only when the result counts (the run

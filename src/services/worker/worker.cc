@@ -13,6 +13,9 @@ namespace {
 constexpr int kResultRecordAttemptsMax = 5;
 // Expired leases one reaper sweep returns to the queue (the next sweep takes the rest).
 constexpr std::int64_t kReapedPerSweepMax = 100;
+// Steps a transaction commits after its own (Worker::chain_store_work): bounds how long it holds
+// the run's lock and the user's update head.
+constexpr std::size_t kChainedStepsMax = 4;
 // The shortest wait for something that falls due: a task another claimer holds locked shows as
 // due now, and must not make the poll spin.
 constexpr Duration kDueWaitMin = milliseconds(10);
@@ -209,6 +212,19 @@ struct StickyDecision {
   int attempts = 0;
 };
 
+// The one activity a prepared step's decision schedules, when it schedules one and nothing else
+// (no timer, no end): the activity a chained step would answer.
+const HistoryEvent* sole_activity(const PreparedStep& step) {
+  const HistoryEvent* activity = nullptr;
+  for (const HistoryEvent& e : step.decision) {
+    if (e.kind == EventKind::timer_started || is_terminal(e.kind)) return nullptr;
+    if (e.kind != EventKind::activity_scheduled) continue;
+    if (activity != nullptr) return nullptr;
+    activity = &e;
+  }
+  return activity;
+}
+
 }  // namespace
 
 std::int64_t Worker::eager_room() const {
@@ -251,6 +267,41 @@ Task<void> Worker::run_decision(ClaimedTask task) {
   on_decided(std::move(*outcome));
 }
 
+// Local activities, chained: when a step's decision schedules one activity whose attempt is
+// StoreWork (a message to save, a chat to finish), the step after it is known now — the task the
+// decision leases to this worker, the work's result, the decision that follows — so it commits
+// in the same transaction, and so on: one transaction where each step took its own. All of it is
+// prepared here, on the executor, from the kept state; the transaction writes each step only if
+// the one before it was written (else the rest runs as usual, from the leased task).
+std::vector<Worker::ChainedStep> Worker::chain_store_work(const PreparedStep& step,
+                                                          const ClaimedTask& task,
+                                                          const EagerDispatch& eager,
+                                                          std::int64_t now_ms) {
+  std::vector<ChainedStep> chain;
+  // The decision must lease its activity to this worker for the task to be the one predicted.
+  if (eager.limit < 1 || buggify(env_, "worker.chain_stopped")) return chain;
+  chain.reserve(kChainedStepsMax);
+  const PreparedStep* last = &step;
+  while (chain.size() < kChainedStepsMax) {
+    const HistoryEvent* next = sole_activity(*last);
+    if (next == nullptr) break;
+    Activity* activity = activities_.find(next->body.value("name", ""));
+    if (activity == nullptr) break;
+    ClaimedTask next_task = activity_task(task.run_id, task.queue, *next, now_ms);
+    ActivityContext context{next_task.run_id, next_task.event_seq, next_task.attempt,
+                            env_.executor,    env_.random,         {},
+                            &scope_};
+    std::optional<StoreWork> work =
+        activity->store_work(context, next->body.value("input", Json()));
+    if (!work) break;
+    auto prepared = prepare_step(last->run, next_task, work->result, workflows_, now_ms);
+    if (!prepared) break;
+    chain.push_back(ChainedStep{std::move(next_task), std::move(*prepared), std::move(*work)});
+    last = &chain.back().step;
+  }
+  return chain;
+}
+
 Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* work) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const EagerDispatch eager{config_.worker_id, eager_room()};
@@ -264,22 +315,28 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
     sticky->run = KeptRun{};
     if (prepared) sticky->prepared = std::move(*prepared);
   }
+  auto chain = std::make_shared<std::vector<ChainedStep>>();
+  if (sticky->prepared) *chain = chain_store_work(*sticky->prepared, task, eager, now_ms);
+  auto chained = std::make_shared<std::size_t>(0);  // steps of the chain written
   const std::function<Result<void>(SqlTransaction&)>* write =
       work != nullptr ? &work->write : nullptr;
-  Task<Result<Completion>> completing =
-      transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky, write,
-                    result = std::move(result)](SqlTransaction& tx) -> Result<Completion> {
+  Task<Result<Completion>> completing = transact_for(
+      [task, dialect = dialect_, workflows = &workflows_, now_ms, eager, sticky, write, chain,
+       chained, result = std::move(result)](SqlTransaction& tx) -> Result<Completion> {
         if (sticky->attempts++ > 0) {
           sticky->run = KeptRun{};
           sticky->prepared.reset();
         }
+        *chained = 0;
         std::optional<Completion> completion;
+        bool from_prepared = false;
         if (sticky->prepared) {
           auto written = commit_prepared_step(tx, dialect, task, *sticky->prepared, now_ms, eager);
           if (!written) return fail(written.error());
           if (*written) {
             sticky->run = std::move(sticky->prepared->run);
             completion = std::move(**written);
+            from_prepared = true;
           }
           sticky->prepared.reset();  // else the history went on: decide from the store
         }
@@ -294,6 +351,19 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
         if (write != nullptr && completion->counted) {
           if (auto wrote = (*write)(tx); !wrote) return fail(wrote.error());
         }
+        // The chain continues only the step prepared with it (a body run again decides from
+        // the store, and the leased activities run as usual).
+        for (std::size_t i = 0; from_prepared && i < chain->size(); ++i) {
+          ChainedStep& next = (*chain)[i];
+          auto written = commit_prepared_step(tx, dialect, next.task, next.step, now_ms, eager,
+                                              /*run_locked=*/true);
+          if (!written) return fail(written.error());
+          if (!*written) break;  // cannot happen under the run's lock; if it does, stop here
+          if (auto wrote = next.work.write(tx); !wrote) return fail(wrote.error());
+          sticky->run = std::move(next.step.run);
+          completion = std::move(**written);
+          ++*chained;
+        }
         return std::move(*completion);
       });
   Result<Completion> completion = co_await completing;
@@ -301,6 +371,17 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
   if (work != nullptr && completion->counted) {  // the committed attempt wrote
     sometimes(env_, "worker.store_work_committed");
     if (work->committed) work->committed();
+  }
+  for (std::size_t i = 0; i < *chained; ++i) {
+    sometimes(env_, "worker.store_work_chained");
+    ++stats_.activities_run;
+    ++stats_.store_work;
+    ++stats_.store_work_chained;
+    ++stats_.eager;
+    ++stats_.decisions;
+    ++stats_.eager_decisions;
+    ++stats_.sticky_hits;
+    if ((*chain)[i].work.committed) (*chain)[i].work.committed();
   }
   if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
   if (!completion->counted) {

@@ -51,6 +51,8 @@ struct WorkerStats {
   std::uint64_t dropped_decisions = 0;
   std::uint64_t activities_run = 0;
   std::uint64_t store_work = 0;  // attempts done as StoreWork in their step's transaction
+  // Of those, steps committed in the transaction of the step before (Worker::chain_store_work).
+  std::uint64_t store_work_chained = 0;
   std::uint64_t activities_failed = 0;
   std::uint64_t results_ignored = 0;  // a result that lost to an earlier one
   std::uint64_t timers_fired = 0;
@@ -88,6 +90,15 @@ class Worker {
   // that transaction failed (the caller then records the result alone). With `work`, its writes
   // go in the same transaction (StoreWork), and its `committed` runs when they committed.
   Task<bool> record_and_decide(ClaimedTask task, Json result, StoreWork* work = nullptr);
+  // The steps after `step` whose activities are StoreWork, prepared to commit in its
+  // transaction (at most kChainedStepsMax; see worker.cc).
+  struct ChainedStep {
+    ClaimedTask task;
+    PreparedStep step;
+    StoreWork work;
+  };
+  std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
+                                            const EagerDispatch& eager, std::int64_t now_ms);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
   void on_decided(DecisionOutcome outcome);
   // Activities a decision may lease to this worker now.
