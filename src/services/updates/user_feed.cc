@@ -34,14 +34,20 @@ bool UserFeed::wanted(const UserEvent& event) const {
 void UserFeed::take_next(UserEvent event) {
   // Announcements come here only as tail_ + 1; the store's numbers have no gaps by construction,
   // and should a damaged store have one, the feed goes on past it rather than stopping.
+  tail_ = event.seq;
+  if (wanted(event)) ready_.push_back(std::move(event));
+  take_waiting();
+}
+
+void UserFeed::take_waiting() {
   for (;;) {
-    tail_ = event.seq;
-    if (wanted(event)) ready_.push_back(std::move(event));
     auto waiting = early_.begin();
     while (waiting != early_.end() && waiting->first <= tail_) waiting = early_.erase(waiting);
     if (waiting == early_.end() || waiting->first != tail_ + 1) break;
-    event = std::move(waiting->second);
+    UserEvent event = std::move(waiting->second);
     early_.erase(waiting);
+    tail_ = event.seq;
+    if (wanted(event)) ready_.push_back(std::move(event));
   }
   if (early_.empty()) gap_deadline_.reset();
 }
@@ -49,21 +55,15 @@ void UserFeed::take_next(UserEvent event) {
 void UserFeed::skip_to(std::int64_t seq) {
   if (seq <= tail_) return;
   tail_ = seq;
-  auto waiting = early_.begin();
-  while (waiting != early_.end() && waiting->first <= tail_) waiting = early_.erase(waiting);
-  if (waiting != early_.end() && waiting->first == tail_ + 1) {
-    UserEvent next = std::move(waiting->second);
-    early_.erase(waiting);
-    take_next(std::move(next));
-  }
-  if (early_.empty()) gap_deadline_.reset();
+  take_waiting();
 }
 
 void UserFeed::take_page(EventsPage page) {
   for (auto& event : page.events) {
     // Announcements queued while the read was in flight may have moved the tail on already.
     if (event.seq <= tail_) continue;
-    skip_to(event.seq - 1);
+    skip_to(event.seq - 1);  // may take this very event, announced early while the read ran
+    if (event.seq <= tail_) continue;
     take_next(std::move(event));
   }
   skip_to(page.covered_seq);

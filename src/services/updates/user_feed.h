@@ -59,6 +59,8 @@ class UserFeed {
   bool wanted(const UserEvent& event) const;
   // Takes `event`, the next number after tail_, then whatever waited for it in early_.
   void take_next(UserEvent event);
+  // Drops what waits in early_ up to tail_, then takes what continues tail_.
+  void take_waiting();
   // Moves the tail on to `seq`: the events up to it that were not taken are of other chats.
   void skip_to(std::int64_t seq);
   // Takes a page read from the store at the tail.

@@ -53,7 +53,7 @@ struct Node {
   }
 };
 
-Task<void> submit(Store& store, int* ran, std::optional<Result<void>>* out) {
+Task<void> submit_counted(Store& store, int* ran, std::optional<Result<void>>* out) {
   Task<Result<void>> pending = store.transact([ran](SqlTransaction&) -> Result<void> {
     ++*ran;
     return {};
@@ -61,68 +61,65 @@ Task<void> submit(Store& store, int* ran, std::optional<Result<void>>* out) {
   *out = co_await pending;
 }
 
-TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
-  Node n;
-  GroupCommitStore grouped(
-      n.held, n.executor,
-      GroupCommitOptions{.max_batch = 32, .max_in_flight = 4, .overlap_batch = 3});
-  int ran = 0;
-  std::vector<std::optional<Result<void>>> done(5);
-  Scope scope(n.executor);
-  const auto add = [&](int i) {
-    scope.spawn(submit(grouped, &ran, &done[i]));
-    n.run_until_idle();
-  };
-
-  add(0);
-  EXPECT_EQ(n.held.started(), 1u) << "a lone body leaves at once when nothing is in flight";
-  add(1);
-  add(2);
-  EXPECT_EQ(n.held.started(), 1u) << "two queued bodies are not worth a second transaction";
-  add(3);
-  EXPECT_EQ(n.held.started(), 2u) << "three are";
-  EXPECT_EQ(grouped.batches(), 2u);
-  EXPECT_EQ(grouped.bodies(), 4u);
-  add(4);
-  EXPECT_EQ(n.held.started(), 2u);
-
-  n.held.release(0);
-  n.run_until_idle();
-  ASSERT_TRUE(done[0].has_value() && done[0]->has_value());
-  EXPECT_EQ(n.held.started(), 2u) << "a batch is still in flight; one body waits for it";
-  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(done[i].has_value()) << i;
-
-  n.held.release(1);
-  n.run_until_idle();
-  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(done[i].has_value() && done[i]->has_value()) << i;
-  EXPECT_EQ(n.held.started(), 3u) << "with nothing in flight the last body leaves alone";
-  n.held.release(2);
-  n.run_until_idle();
-  ASSERT_TRUE(done[4].has_value() && done[4]->has_value());
-  EXPECT_EQ(grouped.batches(), 3u);
-  EXPECT_EQ(grouped.bodies(), 5u);
-  EXPECT_EQ(ran, 5) << "every body ran once";
-}
-
-TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
-  Node n;
-  GroupCommitStore grouped(
-      n.held, n.executor,
-      GroupCommitOptions{.max_batch = 32, .max_in_flight = 3, .overlap_batch = 1});
-  int ran = 0;
-  std::vector<std::optional<Result<void>>> done(4);
-  Scope scope(n.executor);
-  for (int i = 0; i < 4; ++i) {
-    scope.spawn(submit(grouped, &ran, &done[i]));
+// A group commit over the held store, and `bodies` bodies to submit one at a time.
+struct Grouped {
+  Grouped(GroupCommitOptions options, std::size_t bodies)
+      : grouped(n.held, n.executor, options), done(bodies) {}
+  // Submits body `i` and lets everything that can happen happen.
+  void submit(std::size_t i) {
+    scope.spawn(submit_counted(grouped, &ran, &done.at(i)));
     n.run_until_idle();
   }
-  EXPECT_EQ(n.held.started(), 3u) << "one transaction per body, up to the slots";
-  for (std::size_t i = 0; i < 4; ++i) {
+  // Lets the `i`-th transaction to start reach the database.
+  void release(std::size_t i) {
     n.held.release(i);
     n.run_until_idle();
   }
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(done[i].has_value() && done[i]->has_value()) << i;
-  EXPECT_EQ(ran, 4);
+  bool committed(std::size_t i) const { return done.at(i) && done.at(i)->has_value(); }
+
+  Node n;
+  GroupCommitStore grouped;
+  int ran = 0;
+  std::vector<std::optional<Result<void>>> done;
+  Scope scope{n.executor};
+};
+
+TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
+  Grouped g(GroupCommitOptions{.max_batch = 32, .max_in_flight = 4, .overlap_batch = 3}, 5);
+  g.submit(0);
+  EXPECT_EQ(g.n.held.started(), 1u) << "a lone body leaves at once when nothing is in flight";
+  g.submit(1);
+  g.submit(2);
+  EXPECT_EQ(g.n.held.started(), 1u) << "two queued bodies are not worth a second transaction";
+  g.submit(3);
+  EXPECT_EQ(g.n.held.started(), 2u) << "three are";
+  EXPECT_EQ(g.grouped.batches(), 2u);
+  EXPECT_EQ(g.grouped.bodies(), 4u);
+  g.submit(4);
+  EXPECT_EQ(g.n.held.started(), 2u);
+
+  g.release(0);
+  ASSERT_TRUE(g.committed(0));
+  EXPECT_EQ(g.n.held.started(), 2u) << "a batch is still in flight; one body waits for it";
+  for (std::size_t i = 1; i <= 4; ++i) EXPECT_FALSE(g.done[i].has_value()) << i;
+
+  g.release(1);
+  for (std::size_t i = 1; i <= 3; ++i) ASSERT_TRUE(g.committed(i)) << i;
+  EXPECT_EQ(g.n.held.started(), 3u) << "with nothing in flight the last body leaves alone";
+  g.release(2);
+  ASSERT_TRUE(g.committed(4));
+  EXPECT_EQ(g.grouped.batches(), 3u);
+  EXPECT_EQ(g.grouped.bodies(), 5u);
+  EXPECT_EQ(g.ran, 5) << "every body ran once";
+}
+
+TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
+  Grouped g(GroupCommitOptions{.max_batch = 32, .max_in_flight = 3, .overlap_batch = 1}, 4);
+  for (std::size_t i = 0; i < 4; ++i) g.submit(i);
+  EXPECT_EQ(g.n.held.started(), 3u) << "one transaction per body, up to the slots";
+  for (std::size_t i = 0; i < 4; ++i) g.release(i);
+  for (std::size_t i = 0; i < 4; ++i) ASSERT_TRUE(g.committed(i)) << i;
+  EXPECT_EQ(g.ran, 4);
 }
 
 }  // namespace

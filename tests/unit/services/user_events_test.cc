@@ -225,5 +225,46 @@ TEST(UserFeed, AChatsFeedCatchesUpOnItsChatAlone) {
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{6, 601, 1'200, 1'201}));
 }
 
+// A chat's event announced ahead of a gap waits in the feed; the read for the gap returns it
+// too. It is delivered once.
+TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  const auto store = [&n](std::vector<UserEvent> events) {
+    auto stored = n.database.database().transact([&n, &events](SqlTransaction& tx) {
+      return append_user_events(tx, n.store.dialect(), events);
+    });
+    EXPECT_TRUE(stored.has_value()) << stored.error().message;
+    return events;
+  };
+  store({{"user-1", 0, "message", "chat-1", {{"i", 1}}, 1}});
+  Random random{3};
+  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
+  FeedOptions options;
+  options.user_id = "user-1";
+  options.chat_id = "chat-2";
+  auto feed = UserFeed::open(env, options);
+  ASSERT_TRUE(feed.has_value());
+  std::vector<std::int64_t> seqs;
+  auto body = [&]() -> Task<void> {
+    auto first = co_await (*feed)->next(Duration::zero());  // covers number 1
+    EXPECT_TRUE(first.has_value() && first->empty());
+    const auto events = store({{"user-1", 0, "message", "chat-1", {{"i", 2}}, 2},
+                               {"user-1", 0, "message", "chat-2", {{"i", 3}}, 2}});
+    announce(n.bus, {events[1]});  // number 2's announcement is lost
+    auto next = co_await (*feed)->next(seconds(5));
+    EXPECT_TRUE(next.has_value());
+    if (next) {
+      for (const auto& e : *next) seqs.push_back(e.seq);
+    }
+    EXPECT_EQ((*feed)->store_reads(), 2u) << "the gap was read";
+  };
+  Scope scope(n.executor);
+  scope.spawn(body());
+  n.run_until_idle();
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{3}));
+}
+
 }  // namespace
 }  // namespace reliant::updates
