@@ -440,6 +440,67 @@ TEST_P(EngineConformance, ALateResultFromAnExpiredLeaseIsIgnored) {
   expect_sound_history("slow");
 }
 
+// A decision made by a worker whose lease ran out decides nothing, not even retiring the task,
+// and the worker that took the task over decides as if the first had never tried; a decision
+// for a run that does not exist fails as not found.
+TEST_P(EngineConformance, ADecisionWhoseLeaseRanOutDecidesNothing) {
+  start("late", "echo_chain", Json{{"steps", 1}});
+  const auto d = dialect();
+  const std::int64_t t0 = now_ms();
+  auto claim = [&](const std::string& worker, std::int64_t at) {
+    auto out = std::make_shared<std::vector<ClaimedTask>>();
+    EXPECT_TRUE(transact([d, worker, at, out](SqlTransaction& tx) -> Result<void> {
+      auto c = claim_tasks(tx, d, "test", worker, at, 100, 10);
+      if (!c) return fail(c.error());
+      *out = *c;
+      return {};
+    }));
+    return *out;
+  };
+  auto decide = [&](const ClaimedTask& task) {
+    auto outcome = std::make_shared<DecisionOutcome>();
+    auto decided = transact([d, task, t0, outcome, this](SqlTransaction& tx) -> Result<void> {
+      auto r = decide_and_commit(tx, d, task, workflows_, t0 + 500);
+      if (!r) return fail(r.error());
+      *outcome = std::move(*r);
+      return {};
+    });
+    return std::pair{decided, *outcome};
+  };
+  const auto first = claim("a", t0);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(first[0].kind, TaskKind::workflow);
+  ASSERT_TRUE(transact([d, t0](SqlTransaction& tx) -> Result<void> {
+    auto n = requeue_expired(tx, d, t0 + 101, 100);
+    if (!n) return fail(n.error());
+    return *n == 1 ? Result<void>{} : fail(ErrorCode::internal, "expected one expired task");
+  }));
+  const auto second = claim("b", t0 + 101);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].attempt, 2);
+  const std::size_t before = history_of("late").size();
+
+  auto [late, late_outcome] = decide(first[0]);
+  ASSERT_TRUE(late.has_value()) << late.error().message;
+  EXPECT_FALSE(late_outcome.committed);
+  EXPECT_EQ(history_of("late").size(), before) << "the stale holder appended to the history";
+
+  auto [taken, taken_outcome] = decide(second[0]);
+  ASSERT_TRUE(taken.has_value()) << taken.error().message;
+  EXPECT_TRUE(taken_outcome.committed) << "the stale holder retired the task it no longer held";
+  EXPECT_GT(history_of("late").size(), before);
+  const auto next = claim("b", t0 + 600);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].kind, TaskKind::activity) << "the decision task must be done";
+
+  ClaimedTask unknown = second[0];
+  unknown.run_id = "no-such-run";
+  auto [missing, missing_outcome] = decide(unknown);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found);
+  expect_sound_history("late");
+}
+
 // A poll's claim and its look ahead: the tasks it leased, then, after them, when the queue falls
 // due next: the earliest task not yet visible (not those it just claimed, which the statement's
 // own reads still see as ready on Postgres) and the earliest lease to expire (its own included).

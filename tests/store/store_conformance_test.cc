@@ -654,6 +654,55 @@ TEST_P(StoreConformance, DaemonConnectionsAreConditionalOnTheLatestConnection) {
   EXPECT_EQ(refused.error().code, ErrorCode::permission_denied);
 }
 
+// A node's daemon choice reads the user's daemons and its chat's session daemon together: one
+// statement, and the chat's daemon is still found when the user has no daemon to carry it.
+TEST_P(StoreConformance, ANodeReadsItsChatsDaemonWithTheUsersDaemons) {
+  migrate();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_user(tx, User{"u-a", "a@example.com", "A", 0}); !ok) return ok;
+    return insert_user(tx, User{"u-b", "b@example.com", "B", 0});
+  }));
+  for (const char* id : {"01DAEMON000000000000000002", "01DAEMON000000000000000001"}) {
+    DaemonRecord d;
+    d.id = id;
+    d.user_id = "u-a";
+    d.name = id;
+    d.connection_id = std::string("c-") + id;
+    d.created_at_ms = 100;
+    ASSERT_TRUE(transact([d](SqlTransaction& tx) { return record_daemon_connected(tx, d); }));
+  }
+  for (auto [id, user, daemon] :
+       {std::tuple{"ca", "u-a", "01DAEMON000000000000000002"}, std::tuple{"cn", "u-a", ""},
+        std::tuple{"cb", "u-b", "01DAEMON000000000000000001"}}) {
+    ChatRecord chat;
+    chat.id = id;
+    chat.user_id = user;
+    chat.active_daemon_id = daemon;
+    ASSERT_TRUE(transact([chat](SqlTransaction& tx) { return insert_chat(tx, chat); }));
+  }
+  auto read = [&](const std::string& user, const std::string& chat) {
+    auto out = std::make_shared<ChatDaemons>();
+    auto ok = transact([out, user, chat](SqlTransaction& tx) -> Result<void> {
+      auto r = list_daemons_for_chat(tx, user, chat);
+      if (!r) return fail(r.error());
+      *out = std::move(*r);
+      return {};
+    });
+    EXPECT_TRUE(ok.has_value()) << ok.error().message;
+    std::vector<std::string> ids;
+    for (const auto& d : out->daemons) ids.push_back(d.id);
+    return std::pair{out->chat_daemon_id, ids};
+  };
+  const std::vector<std::string> both{"01DAEMON000000000000000001", "01DAEMON000000000000000002"};
+  EXPECT_EQ(read("u-a", "ca"), std::pair(std::string("01DAEMON000000000000000002"), both));
+  EXPECT_EQ(read("u-a", "cn"), std::pair(std::string(), both));
+  EXPECT_EQ(read("u-a", "missing"), std::pair(std::string(), both));
+  // (Another user's daemon: the read tells what the chat names, daemon selection refuses it.)
+  EXPECT_EQ(read("u-b", "cb"),
+            std::pair(std::string("01DAEMON000000000000000001"), std::vector<std::string>{}));
+  EXPECT_EQ(read("u-b", "missing"), std::pair(std::string(), std::vector<std::string>{}));
+}
+
 TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) {
   migrate();
   ASSERT_TRUE(transact([](SqlTransaction& tx) {

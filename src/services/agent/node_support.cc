@@ -95,27 +95,17 @@ Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const No
 }
 
 Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
-  // The chat's session daemon and the user's daemons, read in one transaction.
-  struct Read {
-    std::string session_daemon;
-    std::vector<DaemonRecord> daemons;
-  };
-  Task<Result<Read>> reading = deps.store.transact_for(
-      [chat_id = node.chat_id, user_id = node.user_id](SqlTransaction& tx) -> Result<Read> {
-        Read read;
-        if (!chat_id.empty()) {
-          auto chat = find_chat(tx, chat_id);
-          if (!chat) return fail(chat.error());
-          if (*chat) read.session_daemon = (*chat)->active_daemon_id;
-        }
+  // The chat's session daemon and the user's daemons, read together.
+  Task<Result<ChatDaemons>> reading = deps.store.transact_for(
+      [chat_id = node.chat_id, user_id = node.user_id](SqlTransaction& tx) -> Result<ChatDaemons> {
+        if (!chat_id.empty()) return list_daemons_for_chat(tx, user_id, chat_id);
         auto daemons = list_daemons(tx, user_id);
         if (!daemons) return fail(daemons.error());
-        read.daemons = std::move(*daemons);
-        return read;
+        return ChatDaemons{{}, std::move(*daemons)};
       });
-  Result<Read> read = co_await reading;
+  Result<ChatDaemons> read = co_await reading;
   if (!read) co_return fail(read.error());
-  const std::string session_daemon = std::move(read->session_daemon);
+  const std::string session_daemon = std::move(read->chat_daemon_id);
   routing::DaemonChoice choice;
   if (!node.daemon.is_null()) {
     auto selector = parse_selector_source(node.daemon);

@@ -99,6 +99,47 @@ Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect
   return std::optional<LockedRun>(LockedRun{r.text("namespace"), *status});
 }
 
+// A decision's start: the run locked, and the task it was claimed for retired if this attempt
+// still holds its lease (`task_held`).
+struct LockedRunRetiring {
+  LockedRun run;
+  bool task_held = false;
+};
+
+Result<std::optional<LockedRunRetiring>> lock_run_retiring_sqlite(SqlTransaction& tx,
+                                                                  const ClaimedTask& task,
+                                                                  std::int64_t now_ms) {
+  auto run = lock_run(tx, SqlDialect::sqlite, task.run_id);
+  if (!run) return fail(run.error());
+  if (!*run) return std::optional<LockedRunRetiring>();
+  auto held = retire_task(tx, task, now_ms);
+  if (!held) return fail(held.error());
+  return std::optional<LockedRunRetiring>(LockedRunRetiring{std::move(**run), *held});
+}
+
+// Postgres: one round trip. The task is retired through a join with the locked run, so its row
+// is locked after the run's whatever plan runs it (lock order everywhere: the run row, then task
+// rows). Only the lock and an UPDATE are in this statement: a read of the history here would
+// use the snapshot taken before the lock wait and could miss what the lock's previous holder
+// appended, so the history is read by a statement after it (decide_locked).
+Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(SqlTransaction& tx,
+                                                                    const ClaimedTask& task,
+                                                                    std::int64_t now_ms) {
+  auto rows = tx.query(
+      "WITH run AS (SELECT namespace, status FROM workflow_runs WHERE id = $1 FOR UPDATE), "
+      "retired AS (UPDATE engine_tasks t SET status = 'done', lease_owner = NULL, updated_at_ms = "
+      "$4 FROM run WHERE t.id = $2 AND t.status = 'leased' AND t.attempt = $3 RETURNING 1) "
+      "SELECT namespace, status, (SELECT COUNT(*) FROM retired) AS held FROM run",
+      {task.run_id, task.id, task.attempt, now_ms});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) return std::optional<LockedRunRetiring>();
+  const SqlRecord r = first_record(*rows);
+  auto status = r.enumerated("status", kRunStatusNames);
+  if (!status) return fail(status.error());
+  return std::optional<LockedRunRetiring>(
+      LockedRunRetiring{LockedRun{r.text("namespace"), *status}, r.integer("held") > 0});
+}
+
 // Applies what a terminal event means to the run row and its outstanding tasks. With
 // `event_body` (Postgres), the event itself is stored by the same statement.
 Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
@@ -688,14 +729,14 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   DecisionOutcome outcome;
   // Locking the run first means nobody appends between our read and our write, so the decision
   // is made on the latest history and needs no further check.
-  auto run = lock_run(tx, dialect, task.run_id);
+  auto run = dialect == SqlDialect::postgres ? lock_run_retiring_postgres(tx, task, now_ms)
+                                             : lock_run_retiring_sqlite(tx, task, now_ms);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
-  auto held = retire_task(tx, task, now_ms);
-  if (!held) return fail(held.error());
-  if (!*held) return outcome;  // the lease expired and the task went to another worker
-  if ((*run)->status != RunStatus::running) return outcome;  // ended meanwhile: nothing to decide
-  return decide_locked(tx, dialect, task.run_id, (*run)->queue, workflows, now_ms, eager, kept);
+  if (!(*run)->task_held) return outcome;  // the lease expired and the task went to another worker
+  // Ended meanwhile: nothing to decide.
+  if ((*run)->run.status != RunStatus::running) return outcome;
+  return decide_locked(tx, dialect, task.run_id, (*run)->run.queue, workflows, now_ms, eager, kept);
 }
 
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {

@@ -82,6 +82,30 @@ Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::st
   return daemons_from(*rows);
 }
 
+Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
+                                          const std::string& chat_id) {
+  auto rows = tx.query(std::string("SELECT ") + kColumns +
+                           ", (SELECT active_daemon_id FROM chats WHERE id = $2) AS chat_daemon_id "
+                           "FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
+                       {user_id, chat_id});
+  if (!rows) return fail(rows.error());
+  ChatDaemons read;
+  if (rows->rows.empty()) {
+    // No daemon row to carry the chat's column: the chat read on its own, rarely.
+    auto chat =
+        tx.query("SELECT active_daemon_id AS chat_daemon_id FROM chats WHERE id = $1", {chat_id});
+    if (!chat) return fail(chat.error());
+    if (!chat->rows.empty())
+      read.chat_daemon_id = first_record(*chat).text_or_empty("chat_daemon_id");
+    return read;
+  }
+  read.chat_daemon_id = first_record(*rows).text_or_empty("chat_daemon_id");
+  auto daemons = daemons_from(*rows);
+  if (!daemons) return fail(daemons.error());
+  read.daemons = std::move(*daemons);
+  return read;
+}
+
 Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
                                                          const std::string& user_id,
                                                          std::size_t limit) {

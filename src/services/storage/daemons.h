@@ -42,6 +42,14 @@ struct DaemonRecord {
 Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::string& id);
 // A user's daemons, oldest first.
 Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id);
+// A user's daemons, oldest first, and the active daemon of the chat `chat_id` (empty when it
+// names none, or there is no such chat): one statement when the user has a daemon.
+struct ChatDaemons {
+  std::string chat_daemon_id;
+  std::vector<DaemonRecord> daemons;
+};
+Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
+                                          const std::string& chat_id);
 // A user's connected (active or idle) daemons, best first as daemon selection prefers them —
 // local before cloud, then the most recently connected, then by id — at most `limit` of them:
 // an indexed read that does not grow with the user's fleet.
