@@ -386,6 +386,25 @@ snapshot_processes() {
   } >"$RUN/processes.txt"
 }
 
+# The heal is not the end of the fault: a daemon that was cut off reconnects after it (its
+# dial backoff, about a second), and until its row says active again a message of its user
+# finds no daemon to run on (the spec's cascade takes only an active one). Messages sent in that
+# window belong to the fault, so the "after" phase begins once the laptop's row is active —
+# bounded, and the wait is logged; daemon_liveness judges a daemon that never comes back.
+wait_laptop_active() {  # SECONDS
+  local started waited
+  started=$(date +%s%3N)
+  for _ in $(seq 1 $(($1 * 10))); do
+    if [ "$(q "SELECT status FROM daemons WHERE name = 'laptop'")" = active ]; then
+      waited=$(($(date +%s%3N) - started))
+      [ "$waited" -lt 200 ] || log "recovered: the laptop is active again ${waited} ms after the heal"
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "the laptop is still not active $1 s after the heal"
+}
+
 # ---------------------------------------------------------------------------------------------
 # One scenario: fresh cluster, client, the scenario's fault() (which heals before returning),
 # more traffic after healing, bounded wait, checks. Prints "VERDICT: ..." and returns 0 iff all
@@ -401,6 +420,7 @@ run_scenario() {  # NAME
   rand_sleep_ms 3000 5000  # traffic before the fault
   echo fault >"$RUN/phase"
   fault
+  wait_laptop_active 30
   echo after >"$RUN/phase"
   log "healed; traffic goes on for 10 s"
   sleep 10
