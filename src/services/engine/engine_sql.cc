@@ -117,11 +117,12 @@ Result<std::optional<LockedRunRetiring>> lock_run_retiring_sqlite(SqlTransaction
   return std::optional<LockedRunRetiring>(LockedRunRetiring{std::move(**run), *held});
 }
 
-// Postgres: one round trip. The task is retired through a join with the locked run, so its row
-// is locked after the run's whatever plan runs it (lock order everywhere: the run row, then task
-// rows). Only the lock and an UPDATE are in this statement: a read of the history here would
-// use the snapshot taken before the lock wait and could miss what the lock's previous holder
-// appended, so the history is read by a statement after it (decide_locked).
+// Postgres: one round trip. The task is retired through a join with the locked run, so whatever
+// plan runs the statement, the task's row is locked after the run's (the lock order everywhere:
+// the run row, then task rows). Only the lock and an UPDATE are in this statement: a read of
+// the history here would use the snapshot taken before the lock wait and could miss what the
+// lock's previous holder appended, so the history is read by a statement after it
+// (decide_locked).
 Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(SqlTransaction& tx,
                                                                     const ClaimedTask& task,
                                                                     std::int64_t now_ms) {
