@@ -190,7 +190,12 @@ Result<std::optional<std::int64_t>> append_postgres(SqlTransaction& tx, const st
       "run_id = $1), $2, CAST($3 AS BIGINT), $4, CAST($5 AS BIGINT) "
       "FROM workflow_runs WHERE id = $1 AND status = 'running'";
   if (event.ref_seq() > 0) {
-    sql += " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3)";
+    // `ref_seq > 0` spelled out: a generic plan (a prepared statement's, after its first
+    // executions) knows nothing of $3, and without it cannot use the partial index
+    // workflow_history_one_answer — it scans the run's whole history instead.
+    sql +=
+        " AND NOT EXISTS (SELECT 1 FROM workflow_history WHERE run_id = $1 AND ref_seq = $3 "
+        "AND ref_seq > 0)";
   }
   sql += " RETURNING seq), ";
   // Without a decision task, the queue's namespace ($7) is still named, for Postgres' typing.
