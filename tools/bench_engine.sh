@@ -2,7 +2,8 @@
 # Durable-engine benchmark on every backend, each against its own floor measured in the same run:
 # SQLite WAL synchronous=NORMAL and FULL, Postgres with fsync on (started by the project's own
 # fixture and stopped afterwards). Builds first if needed.
-#   tools/bench_engine.sh [STEPS]     (default 2000 transactions per measurement)
+#   tools/bench_engine.sh [STEPS]     (default 5000 transactions per measurement; Postgres and
+#                                     SQLite FULL run half as many)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-5000}
