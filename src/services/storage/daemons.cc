@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/json_parse.h"
+#include "services/storage/chats.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -92,11 +93,9 @@ Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string&
   ChatDaemons read;
   if (rows->rows.empty()) {
     // No daemon row to carry the chat's column: the chat read on its own, rarely.
-    auto chat =
-        tx.query("SELECT active_daemon_id AS chat_daemon_id FROM chats WHERE id = $1", {chat_id});
+    auto chat = find_chat(tx, chat_id);
     if (!chat) return fail(chat.error());
-    if (!chat->rows.empty())
-      read.chat_daemon_id = first_record(*chat).text_or_empty("chat_daemon_id");
+    if (*chat) read.chat_daemon_id = (*chat)->active_daemon_id;
     return read;
   }
   read.chat_daemon_id = first_record(*rows).text_or_empty("chat_daemon_id");

@@ -112,16 +112,40 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
   EXPECT_TRUE(stored.has_value()) << "stored events: " << stored.error().message;
 }
 
-// Stores two updates for user-1 the way a writer does, returns them numbered.
-std::vector<UserEvent> store_two(Node& n) {
-  auto events = std::make_shared<std::vector<UserEvent>>();
-  auto stored = n.database.database().transact([events, &n](SqlTransaction& tx) {
-    *events = {{"user-1", 0, "message", "chat-1", {{"n", 1}}, 1},
-               {"user-1", 0, "message", "chat-1", {{"n", 2}}, 2}};
-    return append_user_events(tx, n.store.dialect(), *events);
+// Stores `events` the way a writer does, returns them numbered.
+std::vector<UserEvent> store_events(Node& n, std::vector<UserEvent> events) {
+  auto stored = n.database.database().transact([&n, &events](SqlTransaction& tx) {
+    return append_user_events(tx, n.store.dialect(), events);
   });
   EXPECT_TRUE(stored.has_value()) << stored.error().message;
-  return *events;
+  return events;
+}
+
+// Stores two updates of user-1's chat-1.
+std::vector<UserEvent> store_two(Node& n) {
+  return store_events(n, {{"user-1", 0, "message", "chat-1", {{"n", 1}}, 1},
+                          {"user-1", 0, "message", "chat-1", {{"n", 2}}, 2}});
+}
+
+// A feed of user-1's updates (`options` says of which chat, in what pages) on the node's ports.
+struct OpenFeed {
+  OpenFeed(Node& n, FeedOptions options)
+      : env{n.executor, random, &n.bus, nullptr, &n.store, nullptr} {
+    options.user_id = "user-1";
+    auto opened = UserFeed::open(env, std::move(options));
+    EXPECT_TRUE(opened.has_value());
+    if (opened) feed = std::move(*opened);
+  }
+  Random random{3};
+  Env env;
+  std::unique_ptr<UserFeed> feed;
+};
+
+// Appends the numbers of what a next() returned, which must be updates, not a failure.
+void take_seqs(const Result<std::vector<UserEvent>>& got, std::vector<std::int64_t>& seqs) {
+  EXPECT_TRUE(got.has_value());
+  if (!got) return;
+  for (const auto& e : *got) seqs.push_back(e.seq);
 }
 
 // A feed after its first read; then two updates are stored and those at `announced` (indexes,
@@ -135,26 +159,20 @@ FeedRun follow(const std::vector<std::size_t>& announced) {
   Node n;
   prepare(n);
   if (::testing::Test::HasFatalFailure()) return {};
-  Random random{3};
-  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
-  FeedOptions options;
-  options.user_id = "user-1";
-  auto feed = UserFeed::open(env, options);
-  EXPECT_TRUE(feed.has_value());
+  OpenFeed opened(n, {});
+  if (opened.feed == nullptr) return {};
+  UserFeed* feed = opened.feed.get();
   FeedRun run;
   auto body = [&]() -> Task<void> {
-    auto first = co_await (*feed)->next(Duration::zero());  // the first read: nothing yet
+    auto first = co_await feed->next(Duration::zero());  // the first read: nothing yet
     EXPECT_TRUE(first.has_value() && first->empty());
     const auto events = store_two(n);
     for (std::size_t i : announced) announce(n.bus, {events[i]});
     const SteadyInstant start = n.executor.steady_now();
-    auto got = co_await (*feed)->next(seconds(5));
+    auto got = co_await feed->next(seconds(5));
     run.waited = n.executor.steady_now() - start;
-    EXPECT_TRUE(got.has_value());
-    if (got) {
-      for (const auto& e : *got) run.seqs.push_back(e.seq);
-    }
-    run.store_reads = (*feed)->store_reads();
+    take_seqs(got, run.seqs);
+    run.store_reads = feed->store_reads();
   };
   Scope scope(n.executor);
   scope.spawn(body());
@@ -193,31 +211,23 @@ TEST(UserFeed, AChatsFeedCatchesUpOnItsChatAlone) {
     return append_user_events(tx, n.store.dialect(), events);
   });
   ASSERT_TRUE(stored.has_value()) << stored.error().message;
-  Random random{3};
-  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
   FeedOptions options;
-  options.user_id = "user-1";
   options.chat_id = "chat-2";
   options.batch = 2;  // smaller than the chat's events: the catching up takes two pages
-  auto feed = UserFeed::open(env, options);
-  ASSERT_TRUE(feed.has_value());
+  OpenFeed opened(n, options);
+  ASSERT_NE(opened.feed, nullptr);
+  UserFeed* feed = opened.feed.get();
   std::vector<std::int64_t> seqs;
   auto body = [&]() -> Task<void> {
     for (int page = 0; page < 2; ++page) {
-      auto caught_up = co_await (*feed)->next(Duration::zero());
-      EXPECT_TRUE(caught_up.has_value());
-      if (caught_up) {
-        for (const auto& e : *caught_up) seqs.push_back(e.seq);
-      }
+      auto caught_up = co_await feed->next(Duration::zero());
+      take_seqs(caught_up, seqs);
     }
-    EXPECT_EQ((*feed)->store_reads(), 2u) << "two pages of the chat's events";
+    EXPECT_EQ(feed->store_reads(), 2u) << "two pages of the chat's events";
     announce(n.bus, {UserEvent{"user-1", 1'201, "message", "chat-2", {{"i", 1'200}}, 2}});
-    auto next = co_await (*feed)->next(seconds(1));
-    EXPECT_TRUE(next.has_value());
-    if (next) {
-      for (const auto& e : *next) seqs.push_back(e.seq);
-    }
-    EXPECT_EQ((*feed)->store_reads(), 2u) << "1,201 continues the numbers the reads covered";
+    auto next = co_await feed->next(seconds(1));
+    take_seqs(next, seqs);
+    EXPECT_EQ(feed->store_reads(), 2u) << "1,201 continues the numbers the reads covered";
   };
   Scope scope(n.executor);
   scope.spawn(body());
@@ -231,34 +241,22 @@ TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo
   Node n;
   prepare(n);
   if (::testing::Test::HasFatalFailure()) return;
-  const auto store = [&n](std::vector<UserEvent> events) {
-    auto stored = n.database.database().transact([&n, &events](SqlTransaction& tx) {
-      return append_user_events(tx, n.store.dialect(), events);
-    });
-    EXPECT_TRUE(stored.has_value()) << stored.error().message;
-    return events;
-  };
-  store({{"user-1", 0, "message", "chat-1", {{"i", 1}}, 1}});
-  Random random{3};
-  Env env{n.executor, random, &n.bus, nullptr, &n.store, nullptr};
+  store_events(n, {{"user-1", 0, "message", "chat-1", {{"i", 1}}, 1}});
   FeedOptions options;
-  options.user_id = "user-1";
   options.chat_id = "chat-2";
-  auto feed = UserFeed::open(env, options);
-  ASSERT_TRUE(feed.has_value());
+  OpenFeed opened(n, options);
+  ASSERT_NE(opened.feed, nullptr);
+  UserFeed* feed = opened.feed.get();
   std::vector<std::int64_t> seqs;
   auto body = [&]() -> Task<void> {
-    auto first = co_await (*feed)->next(Duration::zero());  // covers number 1
+    auto first = co_await feed->next(Duration::zero());  // covers number 1
     EXPECT_TRUE(first.has_value() && first->empty());
-    const auto events = store({{"user-1", 0, "message", "chat-1", {{"i", 2}}, 2},
-                               {"user-1", 0, "message", "chat-2", {{"i", 3}}, 2}});
+    const auto events = store_events(n, {{"user-1", 0, "message", "chat-1", {{"i", 2}}, 2},
+                                         {"user-1", 0, "message", "chat-2", {{"i", 3}}, 2}});
     announce(n.bus, {events[1]});  // number 2's announcement is lost
-    auto next = co_await (*feed)->next(seconds(5));
-    EXPECT_TRUE(next.has_value());
-    if (next) {
-      for (const auto& e : *next) seqs.push_back(e.seq);
-    }
-    EXPECT_EQ((*feed)->store_reads(), 2u) << "the gap was read";
+    auto next = co_await feed->next(seconds(5));
+    take_seqs(next, seqs);
+    EXPECT_EQ(feed->store_reads(), 2u) << "the gap was read";
   };
   Scope scope(n.executor);
   scope.spawn(body());

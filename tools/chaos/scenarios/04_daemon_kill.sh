@@ -1,6 +1,7 @@
 # Scenario daemon_kill: kill -9 the tools daemon, preferably while a tool request is dispatched
 # to it (waits up to 5 s for one), and restart it with the same command line (same HOME, token
-# on stdin) after 2–5 s. Sim counterpart: scenarios/tools_daemon_crash.yaml.
+# on stdin) after 2–5 s; the harness then waits for it to be active again (wait_laptop_active).
+# Sim counterpart: scenarios/tools_daemon_crash.yaml.
 # shellcheck shell=bash disable=SC2034  # sourced; SIM and the like are read by run.sh
 SIM=tools_daemon_crash
 fault() {
@@ -11,9 +12,5 @@ fault() {
   kill9 daemon
   rand_sleep_ms 2000 5000
   restart daemon
-  for _ in $(seq 1 100); do
-    [ "$(q "SELECT COUNT(*) FROM daemons WHERE name = 'laptop' AND status = 'active'")" = 1 ] && break
-    sleep 0.1
-  done
   log "daemon recorded: $(q "SELECT gateway_id || ' ' || status FROM daemons WHERE name = 'laptop'")"
 }
