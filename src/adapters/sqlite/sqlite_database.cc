@@ -1,10 +1,8 @@
 // SQLite connection, statement cache, $N parameter binding and error mapping.
 #include "adapters/sqlite/sqlite_database.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -19,12 +17,13 @@ tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
 }
 
 // The database holds password and token hashes and every chat: only its owner may read it.
-// Created 0600 before SQLite opens it, SQLite then gives the -wal and -shm files it makes the
-// same mode; files an older version left readable by others are tightened.
+// Everything here goes through the path, never through a descriptor of our own: POSIX drops
+// every fcntl lock a process holds on a file when it closes *any* descriptor of that file, so
+// opening and closing reliant.db beside a live connection would silently drop SQLite's locks,
+// and the next process to open the file (an admin command) would believe itself alone,
+// checkpoint and delete the WAL under us. SQLite alone opens the database and its -wal and
+// -shm; it gives those two the database file's mode.
 void make_private(const std::string& path) {
-  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
-    ::close(fd);
-  }
   for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
     struct stat info {};
     if (::stat(file.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
@@ -141,6 +140,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   }();
   (void)configured;
+  // Files an older version left readable by others are tightened before SQLite opens them.
   if (path != ":memory:") make_private(path);
   sqlite3* raw = nullptr;
   const int rc =
@@ -151,6 +151,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& 
     sqlite3_close(raw);
     return fail(ErrorCode::unavailable, "cannot open sqlite database '" + path + "': " + message);
   }
+  // A file SQLite has just created is empty and made with the umask's mode: made 0600 before
+  // the first write, and before the WAL pragma creates -wal and -shm with its mode.
+  if (path != ":memory:") make_private(path);
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, options.busy_timeout_ms));
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   std::string pragmas =
