@@ -44,13 +44,15 @@ OutputPage OutputLog::page(std::uint64_t offset, std::size_t max_bytes) const {
 }
 
 Result<OutputLog::Wait> OutputLog::next_output() {
+  // Reads that stopped waiting on their own (timed out, returned, destroyed) leave their place.
+  std::erase_if(readers_, [](const Promise<bool>& reader) { return reader.is_set(); });
   if (readers_.size() >= readers_max_) {
     return fail(ErrorCode::resource_exhausted,
                 std::to_string(readers_max_) + " reads wait on this output already");
   }
   auto pair = make_promise<bool>(executor_);
   readers_.push_back(pair.first);
-  return Wait{std::move(pair.first), std::move(pair.second)};
+  return Wait(std::move(pair.first), std::move(pair.second));
 }
 
 }  // namespace reliant::daemon

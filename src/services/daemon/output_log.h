@@ -43,11 +43,18 @@ class OutputLog {
   // What the buffer holds from `offset` on, at most `max_bytes`; an offset past the end reads
   // nothing at the end, one before what is kept reads from the oldest byte kept (`dropped`).
   OutputPage page(std::uint64_t offset, std::size_t max_bytes) const;
-  // A future the next append or wake sets (true); the reader sets `woken` (false) itself when
-  // it stops waiting first — a timer of its own. Fails with `resource_exhausted` when
-  // readers_max reads wait already. Once it resolves, the reader must check that what it reads
-  // from still exists.
+  // A place among the waiting reads: a future the next append or wake sets (true). The reader
+  // sets `woken` (false) itself when it stops waiting first — a timer of its own — and dropping
+  // the Wait does the same, so a read that timed out, returned or whose coroutine was destroyed
+  // gives its place back. Fails with `resource_exhausted` when readers_max reads wait already.
+  // Once it resolves, the reader must check that what it reads from still exists.
   struct Wait {
+    Wait(Promise<bool> woken_by, Future<bool> waited) : woken(std::move(woken_by)), future(std::move(waited)) {}
+    Wait(Wait&&) = default;
+    Wait& operator=(Wait&&) = delete;
+    ~Wait() {
+      if (woken.valid()) (void)woken.set(false);
+    }
     Promise<bool> woken;
     Future<bool> future;
   };

@@ -696,6 +696,29 @@ TEST(Edit, OtherErrors) {
   EXPECT_EQ(d.host.file("/work/fresh.txt"), "new");
 }
 
+// replace_all on a 1 MB file with a 2 KB replacement would build a 2 GB string (issue 38): the
+// result is measured first and refused past what the file tools write, the file unchanged.
+TEST(Edit, AResultLargerThanAWriteIsRefusedBeforeItIsBuilt) {
+  Daemon d;
+  const std::string file(1 << 20, 'a');
+  d.host.put_file("/work/big.txt", file);
+  const ToolResult r = d.call("edit", Json{{"file_path", "big.txt"},
+                                           {"old_string", "a"},
+                                           {"new_string", std::string(2048, 'b')},
+                                           {"replace_all", true}});
+  EXPECT_EQ(r.error_code, "invalid_input");
+  EXPECT_TRUE(contains(r.content, "the file would hold 2147483648 bytes; the file tools write at most 67108864"))
+      << r.content;
+  EXPECT_EQ(d.host.file("/work/big.txt"), file) << "unchanged";
+  // Shrinking a large file is fine.
+  const ToolResult shrunk = d.call("edit", Json{{"file_path", "big.txt"},
+                                                {"old_string", "aaaa"},
+                                                {"new_string", "b"},
+                                                {"replace_all", true}});
+  EXPECT_FALSE(shrunk.is_error) << shrunk.content;
+  EXPECT_EQ(d.host.file("/work/big.txt"), std::string(1 << 18, 'b'));
+}
+
 // --- ls ---
 
 TEST(Ls, ListsADirectory) {

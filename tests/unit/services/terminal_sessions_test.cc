@@ -149,6 +149,40 @@ TEST(TerminalSessions, ScrollbackSessionsAndReadersAreBoundedAndIdleOnesClose) {
   EXPECT_TRUE(m.terminals.list().empty());
 }
 
+// A quiet terminal followed the way every client follows one — one long-poll after another,
+// each timing out — keeps serving for as long as it is read: each read that timed out gives its
+// place back. So does a read whose coroutine is destroyed (its client went away). Before, each
+// timed-out read kept its place, and after readers_max of them every read failed (issue 38).
+TEST(TerminalSessions, AnIdleTerminalServesLongPollsForTwoMinutes) {
+  Machine m;
+  const std::string id = m.terminals.open(TerminalSize{}).value().id;
+  m.settle();
+  const std::uint64_t end = m.wait(m.terminals.read(id, 0, Duration::zero()))->next;
+  int reads = 0;
+  const Instant until = m.world.now() + minutes(2);
+  while (m.world.now() < until) {
+    auto read = m.wait(m.terminals.read(id, end, seconds(2)));
+    ASSERT_TRUE(read.has_value()) << "read " << reads << ": " << read.error().message;
+    EXPECT_TRUE(read->data.empty());
+    ++reads;
+  }
+  EXPECT_GE(reads, 59);
+  // Reads abandoned mid-wait, more of them than may wait at once.
+  for (std::size_t i = 0; i < 2 * m.limits.readers_max; ++i) {
+    std::optional<Result<TerminalOutput>> abandoned;
+    {
+      Scope client(m.executor);
+      client.spawn(await_into(m.terminals.read(id, end, seconds(2)), &abandoned));
+      m.settle();
+    }
+    EXPECT_FALSE(abandoned.has_value());
+  }
+  ASSERT_TRUE(m.terminals.write(id, "echo still here\r").has_value());
+  auto read = m.wait(m.terminals.read(id, end, seconds(2)));
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_NE(read->data.find("still here"), std::string::npos) << read->data;
+}
+
 // A read still waiting when the sessions go (a daemon shutting down) wakes to an error.
 TEST(TerminalSessions, AReadWaitingWhenTheSessionsGoEndsWithAnError) {
   Machine m;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/assert.h"
 #include "core/path.h"
 #include "services/daemon/tools/tool_support.h"
 
@@ -16,6 +17,17 @@ constexpr std::size_t kLineBytesMax = 2000;  // longer lines (minified code) are
 constexpr std::size_t kLsEntriesMax = 1000;
 // view reads the whole file; beyond this the model should search or slice it with bash instead.
 constexpr std::uint64_t kViewFileBytesMax = 32 << 20;
+// What write and edit may leave in a file: no more than the file tools can read back. An edit
+// is measured before its result is built, since replace_all multiplies a short input (a 2 KiB
+// replacement of each of a million one-byte matches would be 2 GB).
+constexpr std::uint64_t kWrittenFileBytesMax = kReadFileBytesMax;
+
+std::string too_large_to_write(std::string_view verb, std::string_view shown,
+                               std::uint64_t bytes) {
+  return std::string(verb) + " " + std::string(shown) + ": the file would hold " +
+         std::to_string(bytes) + " bytes; the file tools write at most " +
+         std::to_string(kWrittenFileBytesMax);
+}
 
 Json path_schema(std::string_view field, std::string_view what) {
   return {{field, {{"type", "string"}, {"description", what}}}};
@@ -159,6 +171,10 @@ class WriteTool final : public Tool {
     if (!content) co_return invalid_input(content.error());
     const std::string path = resolve_input_path(ctx, *file_path);
     const std::string shown = shown_path(ctx, path);
+    if (content->size() > kWrittenFileBytesMax) {
+      co_return tool_failure(tool_error::invalid_input,
+                             too_large_to_write("write", shown, content->size()));
+    }
     Task<Result<FileEntry>> stat_task = ctx.host.stat(path);
     Result<FileEntry> before = co_await stat_task;
     if (before && before->is_directory) {
@@ -258,8 +274,18 @@ class EditTool final : public Tool {
                                  "replace_all to replace every occurrence",
                              {{"path", path}, {"occurrences", count}});
     }
+    const std::size_t replaced = *replace_all ? count : 1;
+    // In 64 bits: each term is at most a few hundred MiB (the file read, the request).
+    const std::uint64_t updated_bytes = std::uint64_t{content->size()} -
+                                        replaced * std::uint64_t{old_string->size()} +
+                                        replaced * std::uint64_t{new_string->size()};
+    if (updated_bytes > kWrittenFileBytesMax) {
+      co_return tool_failure(tool_error::invalid_input,
+                             too_large_to_write("edit", shown, updated_bytes),
+                             {{"path", path}, {"occurrences", count}});
+    }
     std::string updated;
-    updated.reserve(content->size() + count * new_string->size());
+    updated.reserve(updated_bytes);
     std::size_t from = 0;
     for (std::size_t at = content->find(*old_string); at != std::string::npos;
          at = content->find(*old_string, from)) {
@@ -269,7 +295,7 @@ class EditTool final : public Tool {
       if (!*replace_all) break;
     }
     updated.append(*content, from, std::string::npos);
-    const std::size_t replaced = *replace_all ? count : 1;
+    RELIANT_ASSERT(updated.size() == updated_bytes);
     Task<Result<void>> write_task = ctx.host.write_file(path, std::move(updated));
     Result<void> written = co_await write_task;
     if (!written) co_return host_failure(written.error(), "edit " + shown);
