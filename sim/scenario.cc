@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/workflow/bounded_yaml.h"
 #include "core/workflow/loader.h"
 #include "core/workflow/yaml_values.h"
 
@@ -1062,9 +1063,18 @@ Result<Duration> parse_duration(std::string_view text) {
 
 Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
   Reader reader(file);
+  auto loaded = workflow::load_yaml(yaml);
+  if (!loaded) {
+    std::string where = file;
+    const workflow::Mark& mark = loaded.error().mark;
+    if (mark.line > 0) where += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
+    // A syntax error's message starts "YAML: " already.
+    std::string what = loaded.error().message;
+    if (what.starts_with("YAML: ")) what = what.substr(6);
+    return fail(ErrorCode::invalid_argument, where + ": invalid YAML: " + what);
+  }
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    return read_scenario(reader, root, file);
+    return read_scenario(reader, *loaded, file);
   } catch (const YAML::Exception& e) {
     std::string where = file;
     if (!e.mark.is_null())

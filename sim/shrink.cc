@@ -280,14 +280,15 @@ class Shrinker {
   }
 
   Result<ShrinkResult> run(const std::string& yaml) {
+    // Parsed first: the scenario's reader checks the YAML's budget before anything walks it.
+    auto scenario = parse_scenario(yaml, file_);
+    if (!scenario) return fail(scenario.error());
     YAML::Node original;
     try {
       original = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
       return fail(ErrorCode::invalid_argument, file_ + ": invalid YAML: " + e.what());
     }
-    auto scenario = parse_scenario(yaml, file_);
-    if (!scenario) return fail(scenario.error());
     ++runs_;
     const RunReport first = run_scenario(*scenario, seed_);
     if (first.violations.empty()) {

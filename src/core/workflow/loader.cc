@@ -12,6 +12,7 @@
 #include "core/cel/parser.h"
 #include "core/cel/timestamps.h"
 #include "core/daemon_selection.h"
+#include "core/workflow/bounded_yaml.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/yaml_values.h"
 
@@ -714,13 +715,9 @@ tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view
   if (!is_valid_utf8(yaml)) {
     return tl::unexpected(std::vector<Diagnostic>{{{}, "the file is not valid UTF-8"}});
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return tl::unexpected(
-        std::vector<Diagnostic>{{Mark{e.mark.line + 1, e.mark.column + 1}, "YAML: " + e.msg}});
-  }
+  auto loaded = load_yaml(yaml);
+  if (!loaded) return tl::unexpected(std::vector<Diagnostic>{std::move(loaded.error())});
+  const YAML::Node root = std::move(*loaded);
   if (!root.IsMap()) {
     return tl::unexpected(
         std::vector<Diagnostic>{{mark_of(root), "a workflow must be a YAML map"}});

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/utf8.h"
+#include "core/workflow/bounded_yaml.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/yaml_values.h"
 
@@ -162,13 +163,9 @@ tl::expected<std::vector<Scenario>, std::vector<Diagnostic>> load_scenarios(std:
   if (!is_valid_utf8(yaml)) {
     return tl::unexpected(std::vector<Diagnostic>{{{}, "the file is not valid UTF-8"}});
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return tl::unexpected(
-        std::vector<Diagnostic>{{Mark{e.mark.line + 1, e.mark.column + 1}, "YAML: " + e.msg}});
-  }
+  auto loaded = load_all_yaml(yaml);
+  if (!loaded) return tl::unexpected(std::vector<Diagnostic>{std::move(loaded.error())});
+  const std::vector<YAML::Node> docs = std::move(*loaded);
   Reader reader;
   std::vector<Scenario> out;
   for (const auto& doc : docs) {
