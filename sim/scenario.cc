@@ -23,7 +23,7 @@ const std::vector<std::string> kInvariants = {
     "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
     "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace",
     "daemon_routable", "one_session_per_daemon", "update_isolation", "files_isolation",
-    "malformed_calls_refused"};
+    "malformed_calls_refused", "workflow_runs_family"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
@@ -396,7 +396,7 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
                                          const std::string& path, WorkflowClientConfig& client) {
   if (auto ok = r.expect_map(config, path,
                              {"user", "interval", "request_timeout", "approve_share", "concurrent",
-                              "workflow", "inputs", "expect"});
+                              "workflow", "project", "inputs", "expect"});
       !ok)
     return ok;
   if (config["user"]) {
@@ -424,6 +424,11 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
                         workflow::format("workflow", loaded.error().front())));
   }
   client.workflow = *text;
+  if (config["project"]) {
+    auto project = r.boolean(config["project"], path + ".project");
+    if (!project) return fail(project.error());
+    client.project = *project;
+  }
   if (config["inputs"]) {
     if (!config["inputs"].IsMap()) {
       return fail(r.error(config["inputs"], path + ".inputs",

@@ -1,6 +1,7 @@
 // The chat workload: api, worker and client roles over the tool path, and their invariants.
 #include "sim/workload/chat.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -17,6 +18,8 @@
 #include "services/engine/engine_sql.h"
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
+#include "services/storage/project_workflows.h"
+#include "services/storage/projects.h"
 #include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
 #include "sim/runner.h"
@@ -430,6 +433,33 @@ Result<std::string> seed_client(SqlTransaction& tx, Random& random, const std::s
   return token;
 }
 
+// A project workflow client's project (one per user, "sim-project") and its workflow in it,
+// once however many clients of the group share them.
+Result<void> seed_project_workflow(SqlTransaction& tx, WorkflowClientBook& book) {
+  book.project_id = "sim-project-" + book.user_id;
+  auto projects = list_projects(tx, book.user_id);
+  if (!projects) return fail(projects.error());
+  const bool have_project = std::any_of(projects->begin(), projects->end(),
+                                        [&](const auto& p) { return p.id == book.project_id; });
+  if (!have_project) {
+    if (auto ok = insert_project(tx, ProjectRecord{book.project_id, book.user_id, "sim-project",
+                                                   "/work", 0, {}});
+        !ok)
+      return fail(ok.error());
+  }
+  auto stored = list_project_workflows(tx, book.user_id, book.project_id);
+  if (!stored) return fail(stored.error());
+  for (const auto& workflow : *stored) {
+    if (workflow.name == book.workflow_name) return {};
+  }
+  ProjectWorkflowRecord record;
+  record.id = "pw-" + book.node;
+  record.project_id = book.project_id;
+  record.name = book.workflow_name;
+  record.source = book.config.workflow;
+  return insert_project_workflow(tx, book.user_id, record);
+}
+
 }  // namespace
 
 void ChatWorkload::seed() {
@@ -444,6 +474,10 @@ void ChatWorkload::seed() {
       auto token = seed_client(tx, impl.random, book->user_id, book->node, "sim workflow client");
       if (!token) return fail(token.error());
       book->token = std::move(*token);
+      if (book->config.project) {
+        auto stored = seed_project_workflow(tx, *book);
+        if (!stored) return fail(stored.error());
+      }
     }
     return {};
   });
@@ -479,6 +513,58 @@ namespace {
 // The workflow-language invariants over every run's history: each node (an activity key, one
 // per loop iteration) is scheduled at most once, and in manual mode no tools run before a
 // person's approval of that turn arrived as a signal.
+// workflow_runs_family: child runs nest at most kChildRunDepthMax deep, and none outlives its
+// parent — a child still running when its parent ended (after healing, and long enough before
+// the end for the cancel to go down) was left behind.
+void check_run_families(SimDatabase& database, Checker& checker, Instant heal, Instant end) {
+  constexpr Duration kCascadeMax = seconds(30);
+  struct Run {
+    engine::RunStatus status = engine::RunStatus::running;
+    std::string parent;
+    std::int64_t closed_at_ms = 0;
+    std::int64_t depth = 0;
+  };
+  std::map<std::string, Run> runs;
+  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto rows = tx.query(
+        "SELECT id, status, parent_run_id, closed_at_ms, input_json FROM workflow_runs WHERE "
+        "workflow_name = 'workflow'",
+        {});
+    if (!rows) return fail(rows.error());
+    for (const SqlRecord& r : records(*rows)) {
+      auto status = r.enumerated("status", engine::kRunStatusNames);
+      if (!status) return fail(status.error());
+      const Json input = parse_json_or_discarded(r.text("input_json"), kStoredJsonDepthMax);
+      const Json context = input.is_object() ? input.value("context", Json::object()) : Json();
+      const Json depth = context.is_object() ? context.value("depth", Json(0)) : Json(0);
+      runs[r.text("id")] = Run{*status, r.optional_text("parent_run_id").value_or(""),
+                               r.optional_integer("closed_at_ms").value_or(0),
+                               depth.is_number_integer() ? depth.get<std::int64_t>() : 0};
+    }
+    return {};
+  });
+  if (!read) {
+    checker.violation(end, "workflow_runs_family", "cannot read the runs: " + read.error().message);
+    return;
+  }
+  for (const auto& [id, run] : runs) {
+    if (run.depth > workflow::kChildRunDepthMax) {
+      checker.violation(end, "workflow_runs_family",
+                        "run " + id + " nests " + std::to_string(run.depth) + " deep");
+    }
+    if (run.parent.empty() || run.status != engine::RunStatus::running) continue;
+    const auto parent = runs.find(run.parent);
+    if (parent == runs.end() || parent->second.status == engine::RunStatus::running) continue;
+    // The closing node's wall clock: this scenario declares no clock faults.
+    const Instant parent_closed = Instant(milliseconds(parent->second.closed_at_ms));
+    if (parent_closed >= heal && parent_closed + kCascadeMax <= end) {
+      checker.violation(end, "workflow_runs_family",
+                        "run " + id + " still runs; its parent " + run.parent + " ended at " +
+                            format_duration(parent_closed - kSimEpoch));
+    }
+  }
+}
+
 void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
   std::map<std::string, Json> inputs;
   std::map<std::string, std::vector<engine::HistoryEvent>> histories;
@@ -611,6 +697,7 @@ void ChatWorkload::finish(Instant end) {
                            "cannot read the database: " + read.error().message);
   }
   check_workflow_runs(impl.database, impl.checker, end);
+  check_run_families(impl.database, impl.checker, heal, end);
   check_node_daemons(impl.database, impl.checker, end);
   check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
   for (const auto& book : impl.clients) {

@@ -87,6 +87,9 @@ struct WorkflowClientConfig {
   double approve_share = 0.5;
   int concurrent = 2;
   std::string workflow;
+  // True: the workflow is stored as a project's (the user's project "sim-project") and runs by
+  // name, so it may name itself or another stored workflow as `ref: project://NAME`.
+  bool project = false;
   nlohmann::json inputs = nlohmann::json::object();
   std::map<std::string, WorkflowExpectation> expect;
 };

@@ -54,10 +54,16 @@ class WorkflowClient {
   }
 
   Task<void> start_loop() {
-    const std::string body = Json{{"source", book_->config.workflow},
-                                  {"file", "scenario-workflow.yaml"},
-                                  {"inputs", book_->config.inputs}}
-                                 .dump();
+    // By name from its project, or its YAML inline.
+    const std::string body = book_->config.project
+                                 ? Json{{"workflow", book_->workflow_name},
+                                        {"project_id", book_->project_id},
+                                        {"inputs", book_->config.inputs}}
+                                       .dump()
+                                 : Json{{"source", book_->config.workflow},
+                                        {"file", "scenario-workflow.yaml"},
+                                        {"inputs", book_->config.inputs}}
+                                       .dump();
     for (;;) {
       co_await sleep(env_.executor, book_->config.interval);
       if (open_runs() >= static_cast<std::size_t>(book_->config.concurrent)) continue;

@@ -51,6 +51,7 @@ struct WorkflowClientBook {
   std::string token;
   WorkflowClientConfig config;
   std::string workflow_name;  // the definition's name, to find its runs in the run list
+  std::string project_id;     // config.project: the project holding the workflow
   ApiRoute route;
   std::map<std::string, FollowedRun> runs;
   // Run ids some client of this user follows (shared by them, so a found run has one follower).

@@ -32,8 +32,9 @@ class EngineConformance : public testing_store::MigratedBackendTest {
   std::int64_t now_ms() { return to_ms(executor_.now()); }
   SqlDialect dialect() const { return store_->dialect(); }
 
-  void start(const std::string& id, const std::string& workflow, Json input) {
-    const NewRun run{id, "test", workflow, std::move(input)};
+  void start(const std::string& id, const std::string& workflow, Json input,
+             std::optional<ParentRun> parent = std::nullopt) {
+    const NewRun run{id, "test", workflow, std::move(input), std::move(parent)};
     const auto at = now_ms();
     auto started = transact(
         [run, at, d = dialect()](SqlTransaction& tx) { return start_run(tx, d, run, at); });
@@ -323,6 +324,67 @@ TEST_P(EngineConformance, TimersSignalsAndCancellation) {
   for (const char* id : {"sleeper", "waiter", "impatient", "doomed"}) expect_sound_history(id);
 }
 
+// A child run's end reaches its parent as a signal in the child's closing transaction, and a
+// parent's end — completed, failed, cancelled — cancels its children still running, down the
+// tree one decision at a time, each needing no worker slot of its parent's (issue 38).
+TEST_P(EngineConformance, AChildsEndSignalsItsParentAndAParentsEndCancelsItsChildren) {
+  env_.store = store_.get();
+  const std::string ended(kChildEndedSignal);
+  start("parent", "await_signal", Json{{"signal", ended}});
+  start("child", "sleep", Json{{"seconds", 0.05}}, ParentRun{"parent", "node-a"});
+  // A parent that times out: its child and grandchild go with it.
+  start("impatient", "await_signal", Json{{"signal", "never"}, {"timeout_seconds", 0.2}});
+  start("orphan", "await_signal", Json{{"signal", "never"}}, ParentRun{"impatient", "k"});
+  start("grandchild", "sleep", Json{{"seconds", 3600}}, ParentRun{"orphan", "k"});
+  // A parent cancelled by its user.
+  start("doomed", "await_signal", Json{{"signal", "never"}});
+  start("doomed-child", "await_signal", Json{{"signal", "never"}}, ParentRun{"doomed", "k"});
+  const auto at = now_ms();
+  const auto d = dialect();
+  ASSERT_TRUE(transact(
+      [d, at](SqlTransaction& tx) { return cancel_run(tx, d, "doomed", "user asked", at); }));
+  auto worker = make_worker("w1");
+  run_until_terminal(
+      {"parent", "child", "impatient", "orphan", "grandchild", "doomed", "doomed-child"});
+
+  const auto parent = run_of("parent");
+  ASSERT_EQ(parent.status, RunStatus::completed);
+  const Json told = (*parent.result)["payload"];
+  EXPECT_EQ(told["key"], "node-a");
+  EXPECT_EQ(told["run_id"], "child");
+  EXPECT_EQ(told["status"], "completed");
+  EXPECT_EQ(told["result"], *run_of("child").result);
+
+  EXPECT_EQ(run_of("impatient").status, RunStatus::failed);
+  EXPECT_EQ(run_of("orphan").status, RunStatus::cancelled);
+  EXPECT_EQ(run_of("orphan").error, "its parent run impatient ended");
+  EXPECT_EQ(run_of("grandchild").status, RunStatus::cancelled);
+  EXPECT_EQ(run_of("grandchild").error, "its parent run orphan ended");
+  EXPECT_EQ(run_of("doomed").status, RunStatus::cancelled);
+  EXPECT_EQ(run_of("doomed-child").status, RunStatus::cancelled);
+  for (const char* id :
+       {"parent", "child", "impatient", "orphan", "grandchild", "doomed", "doomed-child"}) {
+    expect_sound_history(id);
+  }
+  // The orphan's end told its parent, which had ended: nothing was appended there.
+  const auto impatient = history_of("impatient");
+  EXPECT_TRUE(is_terminal(impatient.back().kind));
+
+  // A run that has no parent yet (started before runs recorded theirs) can be adopted while it
+  // runs, and only then.
+  start("late", "await_signal", Json{{"signal", "never"}});
+  auto adopted = std::make_shared<std::vector<bool>>();
+  ASSERT_TRUE(transact([adopted](SqlTransaction& tx) -> Result<void> {
+    for (const char* run : {"late", "late", "child"}) {
+      auto once = adopt_child_run(tx, run, ParentRun{"parent", "x"});
+      if (!once) return fail(once.error());
+      adopted->push_back(*once);
+    }
+    return {};
+  }));
+  EXPECT_EQ(*adopted, (std::vector<bool>{true, false, false}));
+}
+
 TEST_P(EngineConformance, FailedAttemptsRetryUntilTheirLimit) {
   env_.store = store_.get();
   start("recovers", "echo_chain", Json{{"steps", 1}, {"fail_attempts", 1}, {"max_attempts", 2}});
@@ -499,6 +561,50 @@ TEST_P(EngineConformance, ADecisionWhoseLeaseRanOutDecidesNothing) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
   expect_sound_history("late");
+}
+
+// Fair claims: a worker that runs its share of one user's tasks already leaves that user's tasks
+// for later and takes the next user's, however much older the first user's are; every claimed
+// task names its run's owner, which the worker counts its shares by.
+TEST_P(EngineConformance, AClaimLeavesTheTasksOfUsersAtTheirShare) {
+  const auto d = dialect();
+  const std::int64_t t0 = now_ms();
+  auto started = transact([d, t0](SqlTransaction& tx) -> Result<void> {
+    for (int i = 0; i < 3; ++i) {
+      const NewRun run{"busy-" + std::to_string(i), "test", "echo_chain",
+                       Json{{"steps", 1}, {"user_id", "busy-user"}}};
+      if (auto r = start_run(tx, d, run, t0 + i); !r) return r;
+    }
+    const NewRun quiet{"quiet-0", "test", "echo_chain", Json{{"steps", 1}, {"user_id", "quiet-user"}}};
+    if (auto r = start_run(tx, d, quiet, t0 + 10); !r) return r;
+    return {};
+  });
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  auto claim = [&](std::int64_t batch, std::vector<std::string> at_share, bool last) {
+    auto out = std::make_shared<std::vector<ClaimedTask>>();
+    auto claimed = transact([d, t0, batch, at_share, last, out](SqlTransaction& tx) -> Result<void> {
+      if (last) {
+        auto c = claim_last(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
+        if (!c) return fail(c.error());
+        *out = std::move(c->claimed);
+        return {};
+      }
+      auto c = claim_tasks(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
+      if (!c) return fail(c.error());
+      *out = std::move(*c);
+      return {};
+    });
+    EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
+    return *out;
+  };
+  const auto fair = claim(2, {"busy-user"}, true);
+  ASSERT_EQ(fair.size(), 1u) << "only the other user's task";
+  EXPECT_EQ(fair[0].run_id, "quiet-0");
+  EXPECT_EQ(fair[0].owner, "quiet-user");
+  EXPECT_TRUE(claim(2, {"busy-user", "quiet-user"}, false).empty());
+  const auto rest = claim(5, {}, false);
+  ASSERT_EQ(rest.size(), 3u);
+  for (const auto& task : rest) EXPECT_EQ(task.owner, "busy-user") << task.run_id;
 }
 
 // A poll's claim and its look ahead: the tasks it leased, then, after them, when the queue falls

@@ -1,14 +1,17 @@
 // evaluate(): one expression, evaluated once, by the tree walk (core/cel/tree_evaluator.h).
 #include "core/cel/evaluator.h"
 
+#include "core/cel/functions.h"
 #include "core/cel/tree_evaluator.h"
 
 namespace reliant::cel {
 
 EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOptions& options) {
-  Budget budget(options.cost_max);
+  Budget budget(granted_cost(options));
   detail::Evaluator evaluator(variables, options, budget);
-  return evaluator.eval(expr);
+  EvalResult result = evaluator.eval(expr);
+  take_shared_cost(options, budget);
+  return result;
 }
 
 }  // namespace reliant::cel

@@ -67,6 +67,9 @@ struct EvalOptions {
   // a string or bytes concatenation builds. So the default also bounds what an evaluation can
   // allocate: about a million list elements, or 16 MB of text.
   std::int64_t cost_max = 1'000'000;
+  // A budget shared by many evaluations (a workflow decision's): when set, an evaluation may
+  // spend at most what is left of it as well, and what it spends is taken from it.
+  std::int64_t* shared_cost_left = nullptr;
   // Where the timestamp accessors find IANA zones ("Europe/Paris"); without it they know only
   // UTC and fixed offsets ("+02:00").
   TimeZoneLoader load_time_zone = nullptr;

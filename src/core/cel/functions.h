@@ -4,6 +4,7 @@
 // arguments (args[0] is the target of a method call) and says "no overload" by returning nullopt.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -26,7 +27,9 @@ inline constexpr const char* kBudgetExceeded = "evaluation cost budget exceeded"
 // What is left of an evaluation's cost budget (EvalOptions::cost_max).
 class Budget {
  public:
-  explicit Budget(std::int64_t steps) : remaining_(steps) {}
+  explicit Budget(std::int64_t steps) : granted_(steps), remaining_(steps) {}
+  // What was spent, at most what was granted (a charge may go past it once).
+  std::int64_t spent() const { return granted_ - std::max<std::int64_t>(remaining_, 0); }
   // Spends `steps`; false once the budget is spent, and ever after.
   bool charge(std::int64_t steps) {
     remaining_ -= steps;
@@ -38,9 +41,20 @@ class Budget {
   bool exhausted() const { return exhausted_; }
 
  private:
+  std::int64_t granted_;
   std::int64_t remaining_;
   bool exhausted_ = false;
 };
+
+// What one evaluation may spend: its own bound, and no more than a shared budget has left.
+inline std::int64_t granted_cost(const EvalOptions& options) {
+  if (options.shared_cost_left == nullptr) return options.cost_max;
+  return std::max<std::int64_t>(0, std::min(options.cost_max, *options.shared_cost_left));
+}
+// Takes what an evaluation spent from the shared budget, if there is one.
+inline void take_shared_cost(const EvalOptions& options, const Budget& budget) {
+  if (options.shared_cost_left != nullptr) *options.shared_cost_left -= budget.spent();
+}
 
 struct CallContext {
   Budget& budget;

@@ -15,7 +15,7 @@ using detail::Evaluator;
 // What one evaluation carries through its steps.
 struct Frame {
   Frame(const Activation& variables, const EvalOptions& options)
-      : budget(options.cost_max), tree(variables, options, budget) {}
+      : budget(granted_cost(options)), tree(variables, options, budget) {}
   Budget budget;
   Evaluator tree;   // the slow paths, and the subtrees no step covers
   EvalError error;  // why the step that returned nullptr failed
@@ -372,6 +372,7 @@ EvalResult Program::evaluate(const Activation& variables, const EvalOptions& opt
   Frame frame(variables, options);
   Value out;
   const Value* value = root_->eval(frame, out);
+  take_shared_cost(options, frame.budget);
   if (value == nullptr) return tl::unexpected(std::move(frame.error));
   if (value == &out) return out;
   return *value;

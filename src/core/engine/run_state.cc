@@ -1,6 +1,8 @@
 // Folding and validating a history, one event at a time.
 #include "core/engine/run_state.h"
 
+#include <algorithm>
+
 namespace reliant::engine {
 namespace {
 Error corrupt(const HistoryEvent& e, const std::string& why) {
@@ -44,6 +46,7 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       if (it->second.status != ActivityState::Status::pending)
         return fail(corrupt(e, "activity already resolved"));
       it->second.resolved_seq = e.seq;
+      activity_answers.emplace(e.seq, it->first);
       if (e.kind == EventKind::activity_completed) {
         it->second.status = ActivityState::Status::completed;
         it->second.result = e.body.value("result", Json());
@@ -63,6 +66,7 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       if (it->second.fired) return fail(corrupt(e, "timer already fired"));
       it->second.fired = true;
       it->second.fired_seq = e.seq;
+      timer_firings.emplace(e.seq, it->first);
       break;
     }
     case EventKind::signal_received:
@@ -81,10 +85,10 @@ Result<void> RunState::apply(const HistoryEvent& e) {
   return {};
 }
 
-std::size_t RunState::pending_activities() const {
-  std::size_t n = 0;
-  for (const auto& [seq, a] : activities) n += a.status == ActivityState::Status::pending ? 1 : 0;
-  return n;
+std::span<const Signal> RunState::signals_after(std::int64_t seq) const {
+  const auto first = std::upper_bound(signals.begin(), signals.end(), seq,
+                                      [](std::int64_t s, const Signal& signal) { return s < signal.seq; });
+  return {first, signals.end()};
 }
 
 std::size_t RunState::completed_activities() const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,12 @@ struct RunState {
   Json input;
   std::map<std::int64_t, ActivityState> activities;  // by scheduled seq, i.e. in schedule order
   std::map<std::int64_t, TimerState> timers;
-  std::vector<Signal> signals;
+  std::vector<Signal> signals;  // in seq order
+  // Answers in history order — each activity's answer (its resolved seq → its scheduled seq)
+  // and each timer's firing (fired seq → started seq) — so that a decision finds what happened
+  // after a seq without reading every activity of a long run.
+  std::map<std::int64_t, std::int64_t> activity_answers;
+  std::map<std::int64_t, std::int64_t> timer_firings;
   bool cancel_requested = false;
   std::string cancel_reason;  // the first request's, as its caller gave it (may be empty)
   std::optional<EventKind> terminal;
@@ -87,8 +93,11 @@ struct RunState {
   // Applies one more event with the same checks.
   Result<void> apply(const HistoryEvent& event);
 
-  std::size_t pending_activities() const;
+  // Activities scheduled and not yet answered; O(1).
+  std::size_t pending_activities() const { return activities.size() - activity_answers.size(); }
   std::size_t completed_activities() const;
+  // The signals received after `seq`, oldest first.
+  std::span<const Signal> signals_after(std::int64_t seq) const;
 };
 
 }  // namespace reliant::engine

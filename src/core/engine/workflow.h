@@ -15,6 +15,12 @@
 
 namespace reliant::engine {
 
+// The signal the engine sends a parent run when one of its child runs ends (NewRun::parent),
+// in the child's closing transaction: payload {key, run_id, status, result, error}, `key` being
+// what the parent gave its child, `status` the child's RunStatus name, `result` its result when
+// it completed. A parent waits for its child as a durable state, not a held activity.
+inline constexpr std::string_view kChildEndedSignal = "child_ended";
+
 struct ActivityOptions {
   std::int32_t max_attempts = 3;
   Duration start_to_close = seconds(60);

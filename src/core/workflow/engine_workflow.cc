@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "base/assert.h"
 #include "core/cel/timestamps.h"
 #include "core/cel/value.h"
 #include "core/workflow/builtins.h"
@@ -57,14 +58,49 @@ struct Answer {
   NodeResult result;
 };
 
+// Whether an activity's success only says that its node's child run started: the node waits on.
+bool started_a_child(const engine::ActivityState& activity) {
+  return activity.status == engine::ActivityState::Status::completed &&
+         activity.result.is_object() && activity.result.contains(std::string(kChildRunStartedKey));
+}
+
+// A child run's end (engine::kChildEndedSignal) as the answer to the node that started it.
+std::optional<Answer> child_answer(const engine::Signal& signal) {
+  const Json& payload = signal.payload;
+  if (!payload.is_object()) return std::nullopt;
+  const auto key = payload.find("key");
+  const auto run_id = payload.find("run_id");
+  if (key == payload.end() || !key->is_string() || run_id == payload.end() ||
+      !run_id->is_string()) {
+    return std::nullopt;
+  }
+  const std::string child = run_id->get<std::string>();
+  const std::string status = payload.value("status", Json()).is_string()
+                                 ? payload["status"].get<std::string>()
+                                 : std::string("?");
+  if (status == "completed") {
+    return Answer{signal.seq, NodeResult{key->get<std::string>(),
+                                         cel::from_json(child_outputs(
+                                             payload.value("result", Json()), child)),
+                                         std::nullopt}};
+  }
+  const std::string error =
+      payload.value("error", Json()).is_string() ? payload["error"].get<std::string>() : "";
+  return Answer{signal.seq, NodeResult{key->get<std::string>(), cel::Value(nullptr),
+                                       "child run " + child + " " + status + ": " + error}};
+}
+
 // The answers that arrived after history seq `after_seq`, in arrival order.
 std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t after_seq) {
   std::vector<Answer> answers;
-  for (const auto& [seq, activity] : state.activities) {
-    if (activity.status == engine::ActivityState::Status::pending) continue;
-    if (activity.resolved_seq <= after_seq) continue;
+  // The state's indexes of answers by seq: only what arrived since, not every activity.
+  for (auto it = state.activity_answers.upper_bound(after_seq);
+       it != state.activity_answers.end(); ++it) {
+    const engine::ActivityState& activity = state.activities.at(it->second);
+    RELIANT_ASSERT(activity.resolved_seq == it->first);
     auto key = node_key(activity);
     if (!key) continue;  // not a node: nothing waits for it
+    if (started_a_child(activity)) continue;  // its node waits for the child's end
     NodeResult result{*key, cel::Value(nullptr), std::nullopt};
     if (activity.status == engine::ActivityState::Status::completed) {
       result.output = cel::from_json(activity.result);
@@ -73,8 +109,11 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
     }
     answers.push_back(Answer{activity.resolved_seq, std::move(result)});
   }
-  for (const auto& signal : state.signals) {
-    if (signal.seq <= after_seq) continue;
+  for (const auto& signal : state.signals_after(after_seq)) {
+    if (signal.name == engine::kChildEndedSignal) {
+      if (auto answer = child_answer(signal)) answers.push_back(std::move(*answer));
+      continue;
+    }
     if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
     const std::string key = signal.payload.value("key", "");
     if (key.empty()) continue;
@@ -82,8 +121,10 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
         signal.seq, NodeResult{key, cel::from_json(signal.payload.value("output", Json::object())),
                                std::nullopt}});
   }
-  for (const auto& [seq, timer] : state.timers) {
-    if (!timer.fired || timer.tag.empty() || timer.fired_seq <= after_seq) continue;
+  for (auto it = state.timer_firings.upper_bound(after_seq); it != state.timer_firings.end();
+       ++it) {
+    const engine::TimerState& timer = state.timers.at(it->second);
+    if (timer.tag.empty()) continue;
     answers.push_back(
         times_out_as_status(timer.info)
             ? Answer{timer.fired_seq,
@@ -186,6 +227,13 @@ Result<RunRequest> run_request_from_json(const Json& json) {
 
 std::string activity_name(NodeType type) { return "node." + std::string(to_string(type)); }
 
+Json child_outputs(const Json& result, const std::string& child_run_id) {
+  Json outputs = result.is_object() ? result.value("outputs", Json::object()) : Json::object();
+  if (!outputs.is_object()) outputs = Json{{"value", outputs}};
+  outputs["run_id"] = child_run_id;
+  return outputs;
+}
+
 Result<engine::ActivityOptions> activity_options(NodeType type,
                                                  const std::optional<std::string>& timeout) {
   engine::ActivityOptions options;
@@ -207,8 +255,9 @@ Result<engine::ActivityOptions> activity_options(NodeType type,
       options = engine::ActivityOptions{10, seconds(30), Duration::zero()};
       break;
     case NodeType::workflow:
-      // A child run takes as long as its nodes; the parent's heartbeats show it still waits.
-      options = engine::ActivityOptions{3, minutes(24 * 60), seconds(30)};
+      // Starting the child is one transaction; the node then waits for the child's end as
+      // state, holding no worker.
+      options = engine::ActivityOptions{3, minutes(1), Duration::zero()};
       break;
     default:
       options = engine::ActivityOptions{3, minutes(5), Duration::zero()};
@@ -295,17 +344,21 @@ struct Replayed {
   std::unique_ptr<Interpreter> run;
 };
 
-// Tells `run` the answers of `state` that arrived after seq `after_seq`, in order.
-void feed_answers(const engine::RunState& state, std::int64_t after_seq, Interpreter& run) {
+// Tells `run` the answers of `state` that arrived after seq `after_seq`, in order. Returns how
+// many of them answered `workflow` nodes (child runs that ended, or never started).
+std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq,
+                         Interpreter& run) {
+  std::size_t children_ended = 0;
   for (const auto& answer : answers_in_order(state, after_seq)) {
     if (run.status() != RunStatus::running) break;
-    const auto& pending = run.pending();
-    const bool waiting = std::any_of(pending.begin(), pending.end(),
-                                     [&](const Action& a) { return a.key == answer.result.key; });
     // An answer to what no longer waits (a timeout that fired after the answer, a second
     // answer) changes nothing.
-    if (waiting) (void)run.report(answer.result);
+    const Action* waiting = run.pending_action(answer.result.key);
+    if (waiting == nullptr) continue;
+    if (waiting->type == NodeType::workflow) ++children_ended;
+    (void)run.report(answer.result);
   }
+  return children_ended;
 }
 
 Result<Replayed> replay(const engine::RunState& state) {
@@ -336,6 +389,14 @@ struct Scheduled {
   const engine::ActivityState* finish = nullptr;  // the run:finish step, once scheduled
   std::int64_t activities_through_seq = 0;
   std::int64_t timers_through_seq = 0;
+  // How far the interpreter's issued actions and its messages are settled — answered, or
+  // scheduled (an activity, a timeout's timer) in the history, or with nothing to schedule (a
+  // person's answer without a timeout) — so that each decision looks only at what is new.
+  std::size_t actions_settled = 0;
+  std::size_t messages_settled = 0;
+  // `workflow` nodes scheduled and not yet answered: child runs starting or running. At most
+  // kRunActivitiesInFlightMax at once, as activities, since their activities end at once.
+  std::size_t children_open = 0;
 
   // Reads what `state` scheduled since the last call (states only grow).
   void catch_up(const engine::RunState& state) {
@@ -377,16 +438,25 @@ struct InterpreterMemo final : engine::WorkflowMemo {
 Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
   auto* memo = dynamic_cast<InterpreterMemo*>(state.memo.get());
   if (memo != nullptr && memo->fed_through_seq <= state.last_seq) {
-    feed_answers(state, memo->fed_through_seq, *memo->replayed.run);
+    const std::size_t ended = feed_answers(state, memo->fed_through_seq, *memo->replayed.run);
+    RELIANT_ASSERT(ended <= memo->scheduled.children_open);
+    memo->scheduled.children_open -= ended;
     memo->fed_through_seq = state.last_seq;
-  } else {
-    auto replayed = replay(state);
-    if (!replayed) return fail(replayed.error());
-    auto fresh = std::make_unique<InterpreterMemo>(std::move(*replayed), state.last_seq);
-    memo = fresh.get();
-    state.memo.reset(std::move(fresh));
+    memo->scheduled.catch_up(state);
+    return memo;
   }
+  auto replayed = replay(state);
+  if (!replayed) return fail(replayed.error());
+  auto fresh = std::make_unique<InterpreterMemo>(std::move(*replayed), state.last_seq);
+  memo = fresh.get();
+  state.memo.reset(std::move(fresh));
   memo->scheduled.catch_up(state);
+  // A replay counts the child runs open once; from here on each decision keeps the count.
+  for (const auto& action : memo->replayed.run->pending()) {
+    if (action.type == NodeType::workflow && memo->scheduled.keys.contains(action.key)) {
+      ++memo->scheduled.children_open;
+    }
+  }
   return memo;
 }
 
@@ -425,6 +495,11 @@ Result<Json> node_states(const engine::RunState& state) {
         node["status"] = "running";
         break;
       case engine::ActivityState::Status::completed:
+        if (started_a_child(activity)) {
+          node["status"] = "running";  // until its child run ends
+          node["child_run_id"] = activity.result.at(std::string(kChildRunStartedKey));
+          break;
+        }
         node["status"] = "completed";
         node["output"] = activity.result;
         break;
@@ -435,8 +510,23 @@ Result<Json> node_states(const engine::RunState& state) {
     }
     nodes.push_back(std::move(node));
   }
-  // Answered approvals and questions: their signals, in arrival order.
+  // Answered approvals and questions, and the ends of child runs: their signals, in arrival
+  // order.
   for (const auto& signal : state.signals) {
+    if (signal.name == engine::kChildEndedSignal) {
+      const auto answer = child_answer(signal);
+      if (!answer) continue;
+      if (answer->result.error) {
+        nodes.push_back({{"key", answer->result.key},
+                         {"status", "failed"},
+                         {"error", *answer->result.error}});
+      } else {
+        nodes.push_back({{"key", answer->result.key},
+                         {"status", "completed"},
+                         {"output", cel::to_json(answer->result.output)}});
+      }
+      continue;
+    }
     if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
     nodes.push_back({{"key", signal.payload.value("key", "")},
                      {"status", "completed"},
@@ -497,6 +587,11 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
       case engine::EventKind::activity_failed: {
         auto node = scheduled.find(e.ref_seq());
         if (node == scheduled.end()) break;
+        const Json result = e.body.value("result", Json());
+        if (e.kind == engine::EventKind::activity_completed && result.is_object() &&
+            result.contains(std::string(kChildRunStartedKey))) {
+          break;  // the node runs on, as its child run
+        }
         event = node->second;
         if (e.kind == engine::EventKind::activity_completed) {
           event["kind"] = "node_completed";
@@ -523,6 +618,19 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
         break;
       }
       case engine::EventKind::signal_received:
+        if (e.body.value("name", "") == engine::kChildEndedSignal) {
+          const auto answer = child_answer(engine::Signal{
+              e.seq, std::string(engine::kChildEndedSignal), e.body.value("payload", Json())});
+          if (!answer) break;
+          event = answer->result.error
+                      ? Json{{"kind", "node_failed"},
+                             {"key", answer->result.key},
+                             {"error", *answer->result.error}}
+                      : Json{{"kind", "node_completed"},
+                             {"key", answer->result.key},
+                             {"output", cel::to_json(answer->result.output)}};
+          break;
+        }
         if (e.body.value("name", "") != kAnswerSignal) break;
         answered.insert(e.body.value("payload", Json::object()).value("key", ""));
         event = Json{{"kind", "node_completed"},
@@ -597,8 +705,18 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     return commands;
   }
   // Messages the nodes done so far asked to store (their `save_message:`), each once.
-  for (const auto& message : run.messages()) {
-    const std::string key = std::string(kSavePrefix) + message.key;
+  const std::vector<SavedMessage>& messages = run.messages();
+  auto save_key = [](const SavedMessage& message) {
+    return std::string(kSavePrefix) + message.key;
+  };
+  std::size_t& messages_settled = history.messages_settled;
+  while (messages_settled < messages.size() &&
+         scheduled.contains(save_key(messages[messages_settled]))) {
+    ++messages_settled;
+  }
+  for (std::size_t i = messages_settled; i < messages.size(); ++i) {
+    const SavedMessage& message = messages[i];
+    const std::string key = save_key(message);
     if (scheduled.contains(key)) continue;
     // Shaped as a save_message node's input, so one activity stores both.
     Json input{{"key", key},
@@ -624,7 +742,25 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     }
     return commands;
   }
-  for (const auto& action : run.pending()) {
+  // The actions issued since the settled prefix, oldest first; at most kRunActivitiesInFlightMax
+  // of the run's activities run at once (a parallel loop over 10,000 items goes through the
+  // queue 64 at a time instead of putting 10,000 tasks ahead of every other run's).
+  const std::vector<std::string>& issued = run.issued();
+  auto settled = [&](const std::string& key) {
+    const Action* action = run.pending_action(key);
+    if (action == nullptr) return true;  // answered
+    if (waits_for_a_person(action->type)) {
+      return !person_timeout(*action).has_value() || timed.contains(key);
+    }
+    return scheduled.contains(key);
+  };
+  std::size_t& actions_settled = history.actions_settled;
+  while (actions_settled < issued.size() && settled(issued[actions_settled])) ++actions_settled;
+  std::size_t in_flight = state.pending_activities();
+  for (std::size_t i = actions_settled; i < issued.size(); ++i) {
+    const Action* pending = run.pending_action(issued[i]);
+    if (pending == nullptr) continue;
+    const Action& action = *pending;
     if (waits_for_a_person(action.type)) {
       const auto timeout = person_timeout(action);
       if (timeout && !timed.contains(action.key)) {
@@ -636,10 +772,17 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
       continue;
     }
     if (scheduled.contains(action.key)) continue;
+    // The rest when these are answered: issue order is kept, so a loop's items start in order.
+    if (in_flight >= kRunActivitiesInFlightMax) break;
+    if (action.type == NodeType::workflow && history.children_open >= kRunActivitiesInFlightMax) {
+      break;
+    }
     auto options = activity_options(action.type, action.timeout);
     if (!options) return fail(options.error());
     commands.push_back(engine::ScheduleActivity{activity_name(action.type),
                                                 activity_input(action, request.context), *options});
+    ++in_flight;
+    if (action.type == NodeType::workflow) ++history.children_open;
   }
   return commands;
 }

@@ -27,6 +27,20 @@ namespace reliant::workflow {
 inline constexpr std::string_view kEngineWorkflowName = "workflow";
 // The activity storing a node's `save_message:` is keyed apart from the node: this + its key.
 inline constexpr std::string_view kSaveMessageKeyPrefix = "save:";
+// The most activities of one run scheduled and not yet answered: a wide parallel loop streams
+// through the task queue this many at a time, so one run cannot queue thousands of tasks ahead
+// of every other run. A node that waits for a person and was issued after those starts its
+// timeout's timer when there is room.
+inline constexpr std::size_t kRunActivitiesInFlightMax = 64;
+// A `workflow` node's activity only starts the child run, and answers {kChildRunStartedKey:
+// its id}: the node then waits for engine::kChildEndedSignal, whose payload answers it.
+inline constexpr std::string_view kChildRunStartedKey = "child_run_started";
+// How deeply child runs nest (a run nobody started is depth 0): a workflow that calls itself
+// ends with an error at this depth instead of filling the server.
+inline constexpr std::int64_t kChildRunDepthMax = 8;
+// A completed child run's answer to its node: its outputs (an object; anything else under
+// "value") with "run_id" added. `result` is the child's run result ({outcome, outputs}).
+nlohmann::json child_outputs(const nlohmann::json& result, const std::string& child_run_id);
 // The signal that answers an approval or ask_question node: payload {key, output}, where
 // `output` is {status: approved|denied, message} or {answer}.
 inline constexpr std::string_view kAnswerSignal = "node_answer";

@@ -297,7 +297,7 @@ void Interpreter::begin(std::size_t s, std::size_t n) {
   const auto& spec = scope.graph->nodes[n];
   auto vars = variables(scope);
   if (spec.condition) {
-    auto holds = spec.condition->evaluate(vars);
+    auto holds = spec.condition->evaluate(vars, eval_options_);
     if (!holds) return fail(s, n, "condition: " + holds.error().message);
     const auto* b = holds->get_if<bool>();
     if (b == nullptr) {
@@ -311,7 +311,7 @@ void Interpreter::begin(std::size_t s, std::size_t n) {
     case NodeType::join:
       return complete(s, n, cel::Value(cel::ValueMap{}));
     case NodeType::router: {
-      auto args = evaluate(spec.args, vars, "args");
+      auto args = evaluate(spec.args, vars, "args", eval_options_);
       if (!args) return fail(s, n, describe(args.error()));
       return complete(s, n, std::move(*args));
     }
@@ -320,7 +320,7 @@ void Interpreter::begin(std::size_t s, std::size_t n) {
     case NodeType::group:
     case NodeType::workflow:
       if (spec.body != nullptr) {
-        auto args = evaluate(spec.args, vars, "args");
+        auto args = evaluate(spec.args, vars, "args", eval_options_);
         if (!args) return fail(s, n, describe(args.error()));
         set_status(scope, n, NodeStatus::opened);
         // An inline sub-workflow sees its args as inputs; a group shares the run's inputs.
@@ -355,7 +355,7 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   action.type = as;
   action.ref = ref;
   action.timeout = spec.timeout;
-  auto args = evaluate(spec.args, vars, "args");
+  auto args = evaluate(spec.args, vars, "args", eval_options_);
   if (!args) return fail(s, n, describe(args.error()));
   action.args = extra_args.map() != nullptr
                     ? merged(*args,
@@ -371,7 +371,7 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   if (spec.thread) {
     cel::Value inject(nullptr);
     if (spec.thread->inject) {
-      auto evaluated = evaluate(*spec.thread->inject, vars, "thread.inject");
+      auto evaluated = evaluate(*spec.thread->inject, vars, "thread.inject", eval_options_);
       if (!evaluated) return fail(s, n, describe(evaluated.error()));
       inject = std::move(*evaluated);
     }
@@ -382,16 +382,36 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   const auto* daemon =
       spec.daemon ? &*spec.daemon : (definition_->daemon ? &*definition_->daemon : nullptr);
   if (daemon != nullptr) {
-    auto selector = evaluate(*daemon, vars, "daemon");
+    auto selector = evaluate(*daemon, vars, "daemon", eval_options_);
     if (!selector) return fail(s, n, describe(selector.error()));
     action.daemon = cel::to_json(*selector);
   }
-  if (!by_key_.emplace(action.key, std::pair(s, n)).second) {
+  const std::uint64_t order = issued_.size();
+  if (!by_key_.emplace(action.key, PendingPlace{s, n, order}).second) {
     return fail(s, n, "internal: action " + action.key + " issued twice");
   }
   issued_.push_back(action.key);
-  pending_.push_back(std::move(action));
+  pending_.emplace(order, std::move(action));
+  pending_view_stale_ = true;
   if (scope.status[n] != NodeStatus::opened) set_status(scope, n, NodeStatus::running);
+}
+
+const std::vector<Action>& Interpreter::pending() const {
+  if (pending_view_stale_) {
+    pending_view_.clear();
+    pending_view_.reserve(pending_.size());
+    for (const auto& [order, action] : pending_) pending_view_.push_back(action);
+    pending_view_stale_ = false;
+  }
+  return pending_view_;
+}
+
+const Action* Interpreter::pending_action(std::string_view key) const {
+  const auto place = by_key_.find(key);
+  if (place == by_key_.end()) return nullptr;
+  const auto action = pending_.find(place->second.order);
+  RELIANT_ASSERT(action != pending_.end());
+  return &action->second;
 }
 
 tl::expected<void, std::string> Interpreter::report(const NodeResult& result) {
@@ -399,9 +419,12 @@ tl::expected<void, std::string> Interpreter::report(const NodeResult& result) {
   if (it == by_key_.end() || status_ != RunStatus::running) {
     return tl::unexpected("no pending node has key \"" + result.key + "\"");
   }
-  const auto [s, n] = it->second;
+  report_cost_left_ = kReportCostMax;
+  const auto [s, n, order] = it->second;
   by_key_.erase(it);
-  std::erase_if(pending_, [&](const Action& a) { return a.key == result.key; });
+  const std::size_t erased = pending_.erase(order);
+  RELIANT_ASSERT(erased == 1);
+  pending_view_stale_ = true;
   const auto loop_iteration = iteration_of_key_.find(result.key);
   if (loop_iteration != iteration_of_key_.end()) {
     const auto index = loop_iteration->second;
@@ -441,13 +464,13 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
     vars.bind("output", output);
     bool wanted = true;
     if (const auto* condition = spec.save_message->field("condition")) {
-      auto holds = evaluate(*condition, vars, "save_message.condition");
+      auto holds = evaluate(*condition, vars, "save_message.condition", eval_options_);
       if (!holds) return fail(s, n, describe(holds.error()));
       // The condition may be written bare (`condition: x > 1`): a string is an expression.
       if (const auto* text = holds->get_if<std::string>()) {
         auto parsed = Template::parse_expression(*text);
         if (!parsed) return fail(s, n, "save_message.condition: " + parsed.error().message);
-        auto value = parsed->evaluate(vars);
+        auto value = parsed->evaluate(vars, eval_options_);
         if (!value) return fail(s, n, "save_message.condition: " + value.error().message);
         holds = std::move(*value);
       }
@@ -456,7 +479,7 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
     if (wanted) {
       TemplateTree fields = *spec.save_message;
       std::erase_if(fields.fields, [](const auto& f) { return f.name == "condition"; });
-      auto message = evaluate(fields, vars, "save_message");
+      auto message = evaluate(fields, vars, "save_message", eval_options_);
       if (!message) return fail(s, n, describe(message.error()));
       SavedMessage saved;
       saved.key = scope.key + spec.id;
@@ -487,7 +510,7 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
     std::string target;
     for (const auto& c : edge.cases) {
       if (c.condition) {
-        auto holds = c.condition->evaluate(vars);
+        auto holds = c.condition->evaluate(vars, eval_options_);
         if (!holds) {
           return fail(s, n, "edge to " + c.to + ": " + holds.error().message);
         }
@@ -514,7 +537,12 @@ void Interpreter::fail(std::size_t s, std::size_t n, std::string message) {
   status_ = RunStatus::failed;
   error_node_ = node_path(scope, n);
   error_ = std::move(message);
+  if (report_cost_left_ <= 0) {
+    error_ += " (the CEL budget of one step, " + std::to_string(kReportCostMax) +
+              " evaluation steps across its conditions and templates, is spent)";
+  }
   pending_.clear();
+  pending_view_stale_ = true;
   by_key_.clear();
   queue_.clear();
 }
@@ -523,11 +551,11 @@ void Interpreter::start_loop(std::size_t s, std::size_t n, const cel::Activation
   auto& scope = *scopes_[s];
   const auto& spec = scope.graph->nodes[n];
   Loop loop;
-  auto params = evaluate(spec.args, vars, "args");
+  auto params = evaluate(spec.args, vars, "args", eval_options_);
   if (!params) return fail(s, n, describe(params.error()));
   loop.params = std::move(*params);
   if (spec.items) {
-    auto items = spec.items->evaluate(vars);
+    auto items = spec.items->evaluate(vars, eval_options_);
     if (!items) return fail(s, n, "items: " + items.error().message);
     const auto* list = items->list();
     if (list == nullptr)
@@ -603,7 +631,7 @@ void Interpreter::iteration_done(std::size_t s, std::size_t n, std::size_t index
     // `iter.iteration` counts the iterations done: `while: iter.iteration < 3` runs three.
     cel::Value iter = map_of({{"iteration", cel::Value(static_cast<std::int64_t>(loop.done))}});
     vars.bind("iter", iter);
-    auto holds = spec.loop_while->evaluate(vars);
+    auto holds = spec.loop_while->evaluate(vars, eval_options_);
     if (!holds) return fail(s, n, "while: " + holds.error().message);
     if (!holds->is<bool>())
       return fail(s, n, "while is " + std::string(holds->type_name()) + ", not bool");
@@ -634,7 +662,7 @@ void Interpreter::finish_scope(std::size_t s) {
   if (!scope.graph->outputs.empty()) {
     cel::ValueMap map;
     for (const auto& [name, tree] : scope.graph->outputs) {
-      auto value = evaluate(tree, vars, "outputs." + name);
+      auto value = evaluate(tree, vars, "outputs." + name, eval_options_);
       if (!value) {
         if (!scope.owner) {
           status_ = RunStatus::failed;

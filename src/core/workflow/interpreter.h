@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "core/cel/evaluator.h"
 #include "core/cel/value.h"
 #include "core/workflow/definition.h"
 
@@ -73,6 +74,12 @@ std::string_view to_string(RunStatus status) noexcept;
 // Bounds, so a workflow (or a hostile file) cannot grow a run without end.
 inline constexpr std::size_t kLoopIterationsMax = 10'000;
 inline constexpr std::size_t kScopesMax = 100'000;
+// CEL work, in the evaluator's steps, that everything one report sets off (conditions, edges,
+// templates, a loop's `while` for every iteration that ends in it) may spend together, beside
+// each evaluation's own bound (cel::EvalOptions::cost_max): a `while` evaluated 10,000 times in
+// one decision cannot cost 10,000 evaluations' budgets. Per report, not per engine decision, so
+// that a replay spends as the run did.
+inline constexpr std::int64_t kReportCostMax = 10'000'000;
 
 class Interpreter {
  public:
@@ -81,8 +88,12 @@ class Interpreter {
   Interpreter(const Interpreter&) = delete;
   Interpreter& operator=(const Interpreter&) = delete;
 
-  // Actions issued and not yet reported, oldest first.
-  const std::vector<Action>& pending() const { return pending_; }
+  // Actions issued and not yet reported, oldest first. Built when asked for after a change:
+  // O(pending) then, so a host that reacts to each result reads `issued()` from where it left
+  // off and looks actions up by key instead.
+  const std::vector<Action>& pending() const;
+  // The pending action of `key`, or null: O(log pending).
+  const Action* pending_action(std::string_view key) const;
   // Reports a pending action's result and decides what follows. An unknown key is an error
   // (and changes nothing): results must answer what was asked.
   tl::expected<void, std::string> report(const NodeResult& result);
@@ -133,8 +144,18 @@ class Interpreter {
   std::vector<std::unique_ptr<Scope>> scopes_;
   std::map<std::pair<std::size_t, std::size_t>, Loop> loops_;
   std::deque<std::pair<std::size_t, std::size_t>> queue_;
-  std::vector<Action> pending_;
-  std::map<std::string, std::pair<std::size_t, std::size_t>, std::less<>> by_key_;
+  // Pending actions by the order they were issued in, and each pending key's scope, node and
+  // order: a report removes its action in O(log pending), not by a scan (a parallel loop over
+  // 10,000 items has 10,000 pending at once).
+  struct PendingPlace {
+    std::size_t scope;
+    std::size_t node;
+    std::uint64_t order;
+  };
+  std::map<std::uint64_t, Action> pending_;
+  std::map<std::string, PendingPlace, std::less<>> by_key_;
+  mutable std::vector<Action> pending_view_;
+  mutable bool pending_view_stale_ = false;
   // Loops over a ref: the iteration each pending key stands for.
   std::map<std::string, std::size_t, std::less<>> iteration_of_key_;
   std::vector<std::string> reached_;
@@ -142,6 +163,8 @@ class Interpreter {
   std::vector<std::string> issued_;
   std::vector<SavedMessage> messages_;
   std::map<std::string, cel::Value, std::less<>> last_output_by_path_;
+  std::int64_t report_cost_left_ = kReportCostMax;
+  cel::EvalOptions eval_options_{.shared_cost_left = &report_cost_left_};
   RunStatus status_ = RunStatus::running;
   cel::Value outputs_;
   std::string error_;

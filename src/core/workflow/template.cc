@@ -142,12 +142,13 @@ const TemplateTree* TemplateTree::field(std::string_view name) const {
 
 tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
                                              const cel::Activation& variables,
-                                             std::string_view where) {
+                                             std::string_view where,
+                                             const cel::EvalOptions& options) {
   switch (tree.kind) {
     case TemplateTree::Kind::value:
       return tree.value;
     case TemplateTree::Kind::text: {
-      auto value = tree.text->evaluate(variables);
+      auto value = tree.text->evaluate(variables, options);
       if (!value) return tl::unexpected(TreeError{std::string(where), value.error()});
       return std::move(*value);
     }
@@ -156,7 +157,8 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
       items.reserve(tree.items.size());
       for (std::size_t i = 0; i < tree.items.size(); ++i) {
         auto item =
-            evaluate(tree.items[i], variables, std::string(where) + "[" + std::to_string(i) + "]");
+            evaluate(tree.items[i], variables, std::string(where) + "[" + std::to_string(i) + "]",
+                     options);
         if (!item) return item;
         items.push_back(std::move(*item));
       }
@@ -166,7 +168,8 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
       cel::ValueMap map;
       for (const auto& [key, field] : tree.fields) {
         auto value =
-            evaluate(field, variables, where.empty() ? key : std::string(where) + "." + key);
+            evaluate(field, variables, where.empty() ? key : std::string(where) + "." + key,
+                     options);
         if (!value) return value;
         map.insert(cel::Value(key), std::move(*value));
       }

@@ -77,7 +77,8 @@ struct TreeError {
 };
 tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
                                              const cel::Activation& variables,
-                                             std::string_view where = {});
+                                             std::string_view where = {},
+                                             const cel::EvalOptions& options = {});
 
 // A value as text in an interpolation.
 std::string interpolated(const cel::Value& value);

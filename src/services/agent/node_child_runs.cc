@@ -1,9 +1,11 @@
 // node.workflow: a sub-workflow by reference (builtin://NAME, project://NAME) runs as a child
-// run of the engine, and the node waits for it. The child's id is derived from the parent's step,
-// so a retried attempt finds the child the first one started instead of starting another; a
-// parent whose attempt is abandoned (the run was cancelled) cancels the child.
+// run of the engine. This activity only starts it — one transaction — and answers at once that
+// the child runs (workflow::kChildRunStartedKey); the node then waits as durable state, not as
+// a held worker slot, until the child's end reaches the parent as engine::kChildEndedSignal
+// (engine_sql's close_run), and a parent that ends first cancels it there too. The child's id
+// is derived from the parent's step, so a retried attempt finds the child the first one
+// started instead of starting another. Children nest at most workflow::kChildRunDepthMax deep.
 #include "core/workflow/engine_workflow.h"
-#include "runtime/sleep.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/agent/step_support.h"
@@ -19,17 +21,14 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kBuiltinScheme = "builtin://";
 constexpr std::string_view kProjectScheme = "project://";
-// How often a parent looks at its child: a child's nodes take seconds at least.
-constexpr Duration kChildPollInterval = seconds(1);
 
-Task<void> cancel_child(Store* store, std::string run_id) {
-  const SqlDialect dialect = store->dialect();
-  Task<Result<void>> cancelling = store->transact_for([run_id, dialect](SqlTransaction& tx) {
-    return engine::cancel_run(tx, dialect, run_id, "its parent run was cancelled", 0);
-  });
-  Result<void> cancelled = co_await cancelling;
-  (void)cancelled;  // best effort: a child that already ended has nothing to stop
-}
+// What the start transaction found: a child it started or that runs already (the node waits
+// for its end), or one that ended already — before this version of the engine, a parent's
+// attempt waited for its child itself — whose outcome is the node's answer now.
+struct ChildFound {
+  bool running = true;
+  engine::RunSummary ended;
+};
 
 class ChildRunNode final : public engine::Activity {
  public:
@@ -58,20 +57,46 @@ class ChildRunNode final : public engine::Activity {
     const std::string child_id = context.run_id + "-" + std::to_string(context.scheduled_seq);
     const std::string run_id = context.run_id;
     const std::int64_t now_ms = to_ms(context.executor.now());
+    // How deep the parent is: 0 for a run nobody started. Read with care: a throw out of an
+    // activity would end the process.
+    const auto parent_depth = node.run.find("depth");
+    const std::int64_t depth = (parent_depth != node.run.end() && parent_depth->is_number_integer()
+                                    ? parent_depth->get<std::int64_t>()
+                                    : 0) +
+                               1;
+    if (depth > workflow::kChildRunDepthMax) {
+      co_return fail(node_error(
+          node, "ref \"" + node.ref + "\" would nest child runs " + std::to_string(depth) +
+                    " deep; runs nest at most " + std::to_string(workflow::kChildRunDepthMax) +
+                    " deep (does the workflow call itself?)"));
+    }
 
     // The child's context: the parent's, talking on the node's thread, naming its own threads
     // under the node's key so they stay apart from the parent's.
     request.context = node.run;
     request.context["parent_run_id"] = run_id;
     request.context["parent_node"] = node.key;
+    request.context["depth"] = depth;
     request.context["thread"] = node.thread_ref.id;
     request.context["thread_prefix"] = node.run.value("thread_prefix", "") + node.key + "/";
     request.context["workflow"] = Json{{"id", child_id}};
+    const engine::ParentRun parent{run_id, node.key};
 
-    auto start = [this, node, request, project_workflow, child_id, run_id, now_ms,
-                  dialect = deps_.store.dialect()](SqlTransaction& tx) mutable -> Result<bool> {
+    auto start = [this, node, request, project_workflow, child_id, run_id, now_ms, parent,
+                  dialect = deps_.store.dialect()](SqlTransaction& tx) mutable
+        -> Result<ChildFound> {
       auto existing = engine::get_run(tx, child_id);
-      if (existing) return false;  // an earlier attempt started it
+      if (existing) {
+        // An earlier attempt started it. A child started before parents waited as state has no
+        // parent to tell: it is adopted while it runs, and answered here once it ended.
+        if (existing->terminal()) return ChildFound{false, std::move(*existing)};
+        auto adopted = engine::adopt_child_run(tx, child_id, parent);
+        if (!adopted) return fail(adopted.error());
+        if (*adopted) return ChildFound{};
+        auto reread = engine::get_run(tx, child_id);
+        if (!reread) return fail(reread.error());
+        return ChildFound{!reread->terminal(), std::move(*reread)};
+      }
       if (existing.error().code != ErrorCode::not_found) return fail(existing.error());
       if (!project_workflow.empty()) {
         auto stored = get_project_workflow(tx, node.user_id, node.project_id, project_workflow);
@@ -93,49 +118,25 @@ class ChildRunNode final : public engine::Activity {
         if (auto ok = ensure_node_thread(tx, dialect, node, run_id, now_ms); !ok)
           return fail(ok.error());
       }
-      if (auto ok = engine::start_run(
-              tx, dialect,
-              engine::NewRun{child_id, deps_.queue, std::string(workflow::kEngineWorkflowName),
-                             workflow::to_json(request)},
-              now_ms);
-          !ok) {
-        return fail(ok.error());
-      }
-      return true;
+      engine::NewRun child{child_id, deps_.queue, std::string(workflow::kEngineWorkflowName),
+                           workflow::to_json(request), parent};
+      if (auto ok = engine::start_run(tx, dialect, child, now_ms); !ok) return fail(ok.error());
+      return ChildFound{};
     };
-    Task<Result<bool>> starting = deps_.store.transact_for(std::move(start));
-    Result<bool> started = co_await starting;
-    if (!started) co_return fail(started.error());
-    if (*started && deps_.bus != nullptr) {
-      (void)deps_.bus->publish(engine::wake_subject(deps_.queue), "");
+    Task<Result<ChildFound>> starting = deps_.store.transact_for(std::move(start));
+    Result<ChildFound> found = co_await starting;
+    if (!found) co_return fail(found.error());
+    if (found->running) {
+      if (deps_.bus != nullptr) (void)deps_.bus->publish(engine::wake_subject(deps_.queue), "");
+      co_return Json{{std::string(workflow::kChildRunStartedKey), child_id}};
     }
-
-    // A parent whose attempt goes before the child ended (its run was cancelled) cancels it.
-    UndoIfAbandoned abandoned{context.cleanup, [store = &deps_.store, child_id] {
-                                return cancel_child(store, child_id);
-                              }};
-    Scope beating(context.executor);
-    beating.spawn(keep_alive(context.executor, context.heartbeat));
-    for (;;) {
-      Task<Result<engine::RunSummary>> reading = deps_.store.transact_for(
-          [child_id](SqlTransaction& tx) { return engine::get_run(tx, child_id); });
-      Result<engine::RunSummary> child = co_await reading;
-      if (!child) co_return fail(child.error());
-      if (child->terminal()) {
-        abandoned.settled = true;
-        if (child->status != engine::RunStatus::completed) {
-          co_return fail(node_error(node, "child run " + child_id + " " +
-                                              std::string(engine::to_string(child->status)) + ": " +
-                                              child->error.value_or("")));
-        }
-        Json outputs =
-            child->result ? child->result->value("outputs", Json::object()) : Json::object();
-        if (!outputs.is_object()) outputs = Json{{"value", outputs}};
-        outputs["run_id"] = child_id;
-        co_return outputs;
-      }
-      co_await sleep(context.executor, kChildPollInterval);
+    const engine::RunSummary& child = found->ended;
+    if (child.status != engine::RunStatus::completed) {
+      co_return fail(node_error(node, "child run " + child_id + " " +
+                                          std::string(engine::to_string(child.status)) + ": " +
+                                          child.error.value_or("")));
     }
+    co_return workflow::child_outputs(child.result.value_or(Json()), child_id);
   }
 
  private:

@@ -63,9 +63,8 @@ Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const H
 
 // Postgres: `sql` (with `params`) and, in the same statement, insert_event's insert of `e` as a
 // data-modifying CTE — one round trip for both. `sql` may begin with a WITH of its own.
-Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
-                                        std::vector<SqlValue> params, const std::string& run_id,
-                                        const HistoryEvent& e, std::string body_json) {
+void prepend_event(std::string& sql, std::vector<SqlValue>& params, const std::string& run_id,
+                   const HistoryEvent& e, std::string body_json) {
   std::string values;
   for (std::size_t i = 1; i <= 6; ++i) {
     values += (i > 1 ? ", $" : "$") + std::to_string(params.size() + i);
@@ -77,6 +76,12 @@ Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
   sql = sql.starts_with("WITH ") ? appended + ", " + sql.substr(5) : appended + " " + sql;
   params.insert(params.end(), {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(),
                                std::move(body_json), e.at_ms});
+}
+
+Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
+                                        std::vector<SqlValue> params, const std::string& run_id,
+                                        const HistoryEvent& e, std::string body_json) {
+  prepend_event(sql, params, run_id, e, std::move(body_json));
   return tx.execute(sql, params);
 }
 
@@ -141,10 +146,27 @@ Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(SqlTransacti
       LockedRunRetiring{LockedRun{r.text("namespace"), *status}, r.integer("held") > 0});
 }
 
-// Applies what a terminal event means to the run row and its outstanding tasks. With
-// `event_body` (Postgres), the event itself is stored by the same statement.
-Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
-                       std::int64_t now_ms, std::optional<std::string> event_body = {}) {
+// What a closed run leaves to its family: the parent to tell, and whether children still run.
+struct ClosedRun {
+  std::optional<ParentRun> parent;
+  bool running_children = false;
+};
+
+Result<void> tell_parent(SqlTransaction& tx, SqlDialect dialect, const ParentRun& parent,
+                         const std::string& run_id, RunStatus status, const SqlValue& result,
+                         const SqlValue& error, std::int64_t now_ms);
+Result<void> cancel_children(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                             std::int64_t now_ms);
+
+// Applies what a terminal event means to the run row and its outstanding tasks, and to its
+// family: its parent, if any, is told (kChildEndedSignal), and its children still running are
+// cancelled — each a decision of its own, so a cascade needs no worker slot and goes down a
+// tree one level per decision. With `event_body` (Postgres), the event itself is stored by the
+// same statement. The parent and the children are read by that statement too (RETURNING), so a
+// run without either costs no round trip more.
+Result<void> close_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                       const HistoryEvent& e, std::int64_t now_ms,
+                       std::optional<std::string> event_body = {}) {
   RunStatus status = RunStatus::completed;
   SqlValue result = nullptr;
   SqlValue error = nullptr;
@@ -159,15 +181,24 @@ Result<void> close_run(SqlTransaction& tx, const std::string& run_id, const Hist
   }
   std::string sql =
       "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
-      "updated_at_ms = $5 WHERE id = $1";
+      "updated_at_ms = $5 WHERE id = $1 RETURNING parent_run_id, parent_key, EXISTS (SELECT 1 "
+      "FROM workflow_runs c WHERE c.parent_run_id = $1 AND c.status = 'running') AS "
+      "running_children";
   std::vector<SqlValue> params{run_id, std::string(to_string(status)), result, error, now_ms};
-  auto updated = event_body ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
-                                                 std::move(*event_body))
-                            : tx.execute(sql, params);
-  if (!updated) return fail(updated.error());
+  if (event_body) prepend_event(sql, params, run_id, e, std::move(*event_body));
+  auto rows = tx.query(sql, params);
+  if (!rows) return fail(rows.error());
   // The run's other open tasks are retired lazily by whichever worker takes them: a decision or
   // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
   // run_ended). That saves an index on run_id that every task insert would pay for.
+  if (rows->rows.empty()) return {};
+  const SqlRecord closed = first_record(*rows);
+  if (const auto parent = closed.optional_text("parent_run_id")) {
+    const ParentRun to{*parent, closed.optional_text("parent_key").value_or("")};
+    if (auto told = tell_parent(tx, dialect, to, run_id, status, result, error, now_ms); !told)
+      return told;
+  }
+  if (closed.integer("running_children") != 0) return cancel_children(tx, dialect, run_id, now_ms);
   return {};
 }
 
@@ -301,17 +332,23 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
                              Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
   std::string sql =
       "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
-      "updated_at_ms, owner) VALUES ($1, $2, $3, 'running', $4, $5, $5, $6)";
-  std::vector<SqlValue> params{run.id,       run.queue,
-                               run.workflow, run.input.dump(),
-                               now_ms,       owner.empty() ? SqlValue(nullptr) : SqlValue(owner)};
+      "updated_at_ms, owner, parent_run_id, parent_key) VALUES ($1, $2, $3, 'running', $4, $5, $5, "
+      "$6, $7, $8)";
+  std::vector<SqlValue> params{run.id,
+                               run.queue,
+                               run.workflow,
+                               run.input.dump(),
+                               now_ms,
+                               owner.empty() ? SqlValue(nullptr) : SqlValue(owner),
+                               run.parent ? SqlValue(run.parent->run_id) : SqlValue(nullptr),
+                               run.parent ? SqlValue(run.parent->key) : SqlValue(nullptr)};
   const bool together = dialect == SqlDialect::postgres;
   Result<std::int64_t> inserted = 0;
   if (together) {
     // The run, its first event and its first decision task in one round trip.
     sql = "WITH started_run AS (" + sql +
           ") INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
-          "created_at_ms, updated_at_ms) VALUES ($7, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
+          "created_at_ms, updated_at_ms) VALUES ($9, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
     params.insert(params.end(), {workflow_task_id(run.id, started.seq + 1)});
     inserted = execute_with_event(tx, std::move(sql), std::move(params), run.id, started,
                                   started.body.dump());
@@ -339,6 +376,16 @@ constexpr const char* kRunColumns =
 Result<RunSummary> run_from(const SqlRecord& r);
 
 }  // namespace
+
+Result<bool> adopt_child_run(SqlTransaction& tx, const std::string& run_id,
+                             const ParentRun& parent) {
+  auto adopted = tx.execute(
+      "UPDATE workflow_runs SET parent_run_id = $2, parent_key = $3 WHERE id = $1 AND status = "
+      "'running' AND parent_run_id IS NULL",
+      {run_id, parent.run_id, parent.key});
+  if (!adopted) return fail(adopted.error());
+  return *adopted > 0;
+}
 
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
   auto rows = tx.query(std::string("SELECT ") + kRunColumns + " FROM workflow_runs WHERE id = $1",
@@ -430,7 +477,8 @@ std::string lease_tasks_sql(const std::string& where) {
          "WHERE " +
          where +
          " RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
-         "start_to_close_ms, heartbeat_timeout_ms, queue";
+         "start_to_close_ms, heartbeat_timeout_ms, queue, (SELECT owner FROM workflow_runs r "
+         "WHERE r.id = engine_tasks.run_id) AS owner";
 }
 
 // The leased tasks among `rows` (rows without an id are not tasks), sorted by id: RETURNING has
@@ -450,7 +498,8 @@ Result<std::vector<ClaimedTask>> leased_tasks(const SqlRows& rows) {
                                   .lease_expires_at_ms = r.integer("lease_expires_at_ms"),
                                   .start_to_close_ms = r.integer("start_to_close_ms"),
                                   .heartbeat_timeout_ms = r.integer("heartbeat_timeout_ms"),
-                                  .queue = r.text("queue")});
+                                  .queue = r.text("queue"),
+                                  .owner = r.optional_text("owner").value_or("")});
   }
   std::sort(claimed.begin(), claimed.end(),
             [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -464,13 +513,32 @@ Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::stri
   return leased_tasks(*rows);
 }
 
-// Picks up to $3 ready tasks of queue $1 visible at $2, oldest first.
-std::string pick_ready_sql(SqlDialect dialect) {
+// Picks up to $3 ready tasks of queue $1 visible at $2, oldest first; with `fair`, none of a
+// run whose owner is in the JSON array $6. (Without, the statement is the one it always was:
+// the common case pays nothing for fairness.)
+std::string pick_ready_sql(SqlDialect dialect, bool fair) {
   std::string pick =
       "id IN (SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND "
-      "visible_at_ms <= $2 ORDER BY visible_at_ms, id LIMIT $3";
+      "visible_at_ms <= $2";
+  if (fair) {
+    pick += dialect == SqlDialect::postgres
+                ? " AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id "
+                  "AND r.owner IN (SELECT json_array_elements_text(CAST($6 AS json))))"
+                : " AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id "
+                  "AND r.owner IN (SELECT value FROM json_each($6)))";
+  }
+  pick += " ORDER BY visible_at_ms, id LIMIT $3";
   if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
   return pick + ")";
+}
+
+std::vector<SqlValue> claim_params(const std::string& queue, std::int64_t now_ms,
+                                   std::int64_t batch, const std::string& worker_id,
+                                   std::int64_t lease_ms,
+                                   const std::vector<std::string>& owners_at_share) {
+  std::vector<SqlValue> params{queue, now_ms, batch, worker_id, lease_ms};
+  if (!owners_at_share.empty()) params.emplace_back(Json(owners_at_share).dump());
+  return params;
 }
 
 }  // namespace
@@ -478,16 +546,20 @@ std::string pick_ready_sql(SqlDialect dialect) {
 Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
                                              const std::string& queue, const std::string& worker_id,
                                              std::int64_t now_ms, std::int64_t lease_ms,
-                                             std::int64_t batch) {
-  return lease_tasks(tx, pick_ready_sql(dialect), {queue, now_ms, batch, worker_id, lease_ms});
+                                             std::int64_t batch,
+                                             const std::vector<std::string>& owners_at_share) {
+  return lease_tasks(
+      tx, pick_ready_sql(dialect, !owners_at_share.empty()),
+      claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
 }
 
 Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
                          const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
-                         std::int64_t batch) {
+                         std::int64_t batch, const std::vector<std::string>& owners_at_share) {
   Claim claim;
   if (dialect != SqlDialect::postgres) {
-    auto claimed = claim_tasks(tx, dialect, queue, worker_id, now_ms, lease_ms, batch);
+    auto claimed =
+        claim_tasks(tx, dialect, queue, worker_id, now_ms, lease_ms, batch, owners_at_share);
     if (!claimed) return fail(claimed.error());
     claim.claimed = std::move(*claimed);
     // A full batch: the worker claims again at once, so when the queue falls due does not matter.
@@ -502,13 +574,13 @@ Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::stri
   // claimed task, or a single row without an id when it claims none; each row carries the
   // queue's next due times.
   auto rows = tx.query_last(
-      "WITH claimed AS (" + lease_tasks_sql(pick_ready_sql(dialect)) +
+      "WITH claimed AS (" + lease_tasks_sql(pick_ready_sql(dialect, !owners_at_share.empty())) +
           "), due AS (SELECT (SELECT MIN(visible_at_ms) FROM engine_tasks WHERE queue = $1 AND "
           "status = 'ready' AND id NOT IN (SELECT id FROM claimed)) AS due_visible_at_ms, "
           "LEAST((SELECT MIN(lease_expires_at_ms) FROM engine_tasks WHERE status = 'leased'), "
           "(SELECT MIN(lease_expires_at_ms) FROM claimed)) AS due_lease_expires_at_ms) "
           "SELECT claimed.*, due.* FROM due LEFT JOIN claimed ON TRUE",
-      {queue, now_ms, batch, worker_id, lease_ms});
+      claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
   if (!rows) return fail(rows.error());
   auto claimed = leased_tasks(*rows);
   if (!claimed) return fail(claimed.error());
@@ -632,7 +704,7 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
     } else if (is_terminal(e.kind)) {
       std::optional<std::string> event_body;
       if (event_in_next_statement) event_body = std::move(body);
-      if (auto ok = close_run(tx, run_id, e, now_ms, std::move(event_body)); !ok)
+      if (auto ok = close_run(tx, dialect, run_id, e, now_ms, std::move(event_body)); !ok)
         return fail(ok.error());
       outcome.terminal = e.kind;
     }
@@ -1061,6 +1133,46 @@ Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::strin
     return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
   return {};
 }
+
+namespace {
+
+Result<void> tell_parent(SqlTransaction& tx, SqlDialect dialect, const ParentRun& parent,
+                         const std::string& run_id, RunStatus status, const SqlValue& result,
+                         const SqlValue& error, std::int64_t now_ms) {
+  Json payload{{"key", parent.key},
+               {"run_id", run_id},
+               {"status", std::string(to_string(status))},
+               {"result", nullptr},
+               {"error", nullptr}};
+  if (const auto* text = std::get_if<std::string>(&result)) {
+    payload["result"] = parse_json_or_discarded(*text, kStoredJsonDepthMax);
+  }
+  if (const auto* text = std::get_if<std::string>(&error)) payload["error"] = *text;
+  auto told = signal_run(tx, dialect, parent.run_id, std::string(kChildEndedSignal), payload,
+                         now_ms);
+  // A parent that ended first (and cancelled this run) or is gone waits for nothing.
+  if (!told && told.error().code != ErrorCode::failed_precondition &&
+      told.error().code != ErrorCode::not_found) {
+    return told;
+  }
+  return {};
+}
+
+Result<void> cancel_children(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                             std::int64_t now_ms) {
+  auto rows = tx.query(
+      "SELECT id FROM workflow_runs WHERE parent_run_id = $1 AND status = 'running' ORDER BY id",
+      {run_id});
+  if (!rows) return fail(rows.error());
+  for (const SqlRecord& child : records(*rows)) {
+    auto cancelled =
+        cancel_run(tx, dialect, child.text("id"), "its parent run " + run_id + " ended", now_ms);
+    if (!cancelled && cancelled.error().code != ErrorCode::failed_precondition) return cancelled;
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                         const std::string& reason, std::int64_t now_ms) {

@@ -17,11 +17,19 @@
 
 namespace reliant::engine {
 
+// A run started by another run, which waits for it: when the child ends, the parent receives
+// kChildEndedSignal carrying `key`; when the parent ends first, the child is cancelled.
+struct ParentRun {
+  std::string run_id;
+  std::string key;  // what the parent waits on (the workflow language: the node's key)
+};
+
 struct NewRun {
   std::string id;
   std::string queue;  // the namespace's task queue
   std::string workflow;
   Json input;
+  std::optional<ParentRun> parent = std::nullopt;
 };
 
 // A workflow run is running until it ends in one of the other three.
@@ -64,6 +72,7 @@ struct ClaimedTask {
   std::int64_t start_to_close_ms = 0;
   std::int64_t heartbeat_timeout_ms = 0;
   std::string queue;  // the run's namespace
+  std::string owner{};  // the run's user, for fair scheduling; empty when it names none or unread
 };
 
 struct QueueCounts {
@@ -77,6 +86,10 @@ struct QueueCounts {
 Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
                        std::int64_t now_ms);
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
+// Makes a running run that has no parent the child of `parent` (a child started before runs
+// recorded their parents); false when the run has ended or has a parent already.
+Result<bool> adopt_child_run(SqlTransaction& tx, const std::string& run_id,
+                             const ParentRun& parent);
 // A user's runs (those whose input names them as user_id), newest first.
 Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,
                                           std::int64_t limit);
@@ -85,12 +98,15 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
 Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
                                                      std::int64_t after_seq);
 
-// Leases up to `batch` ready tasks of `queue`, oldest first. Activity leases last their
-// start-to-close timeout (or heartbeat timeout, if shorter); others `lease_ms`.
+// Leases up to `batch` ready tasks of `queue`, oldest first, leaving those of runs whose
+// owner is in `owners_at_share` (users the worker runs its fair share of already). Activity
+// leases last their start-to-close timeout (or heartbeat timeout, if shorter); others
+// `lease_ms`. Each task comes with its run's owner.
 Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
                                              const std::string& queue, const std::string& worker_id,
                                              std::int64_t now_ms, std::int64_t lease_ms,
-                                             std::int64_t batch);
+                                             std::int64_t batch,
+                                             const std::vector<std::string>& owners_at_share = {});
 
 // The activity_scheduled event a task serves: its name and input.
 struct ScheduledActivity {
@@ -241,7 +257,8 @@ struct Claim {
 // body writes.
 Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
                          const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
-                         std::int64_t batch);
+                         std::int64_t batch,
+                         const std::vector<std::string>& owners_at_share = {});
 
 // Delay before retry `attempt` + 1 of a failed activity: 1 s, 2 s, 4 s … capped at 60 s.
 std::int64_t activity_retry_delay_ms(std::int64_t attempt);

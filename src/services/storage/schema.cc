@@ -345,6 +345,16 @@ const std::vector<Migration> kMigrations = {
          // not on every event of its user.
          "CREATE INDEX user_events_chat ON user_events(user_id, chat_id, seq)",
      }},
+    {12,
+     "child runs: the run that waits for each, and which of a run's children still run",
+     {
+         // A child run's end signals its parent (engine::kChildEndedSignal, with parent_key);
+         // a parent's end cancels the children still running.
+         "ALTER TABLE workflow_runs ADD COLUMN parent_run_id TEXT",
+         "ALTER TABLE workflow_runs ADD COLUMN parent_key TEXT",
+         "CREATE INDEX workflow_runs_children ON workflow_runs(parent_run_id, status) "
+         "WHERE parent_run_id IS NOT NULL",
+     }},
 };
 
 }  // namespace

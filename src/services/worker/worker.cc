@@ -61,8 +61,13 @@ void Worker::wake() {
   if (wake_waiter_) wake_waiter_->set(true);
 }
 
-void Worker::task_done() {
+void Worker::task_done(const std::string& owner) {
   --in_flight_;
+  if (!owner.empty()) {
+    const auto counted = owners_in_flight_.find(owner);
+    RELIANT_ASSERT(counted != owners_in_flight_.end() && counted->second > 0);
+    if (--counted->second == 0) owners_in_flight_.erase(counted);
+  }
   // A poll that found no room waits for this one; otherwise a finished task is no news (claiming
   // after each would cost a transaction per task).
   if (waiting_for_room_) wake();
@@ -96,19 +101,33 @@ auto Worker::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTran
   co_return outcome;
 }
 
-Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap) {
+std::vector<std::string> Worker::owners_at_share() const {
+  const std::int64_t share =
+      config_.max_in_flight_per_owner > 0
+          ? config_.max_in_flight_per_owner
+          : std::max<std::int64_t>(1, config_.max_in_flight * 3 / 4);
+  std::vector<std::string> owners;
+  for (const auto& [owner, tasks] : owners_in_flight_) {
+    if (tasks >= share) owners.push_back(owner);
+  }
+  return owners;
+}
+
+Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap,
+                                        std::vector<std::string> owners_at_share) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   Task<Result<Poll>> polling =
       transact_for([dialect = dialect_, queue = config_.queue, worker = config_.worker_id, now_ms,
-                    lease_ms = to_ms(config_.decision_lease), room,
-                    reap](SqlTransaction& tx) -> Result<Poll> {
+                    lease_ms = to_ms(config_.decision_lease), room, reap,
+                    owners_at_share](SqlTransaction& tx) -> Result<Poll> {
         Poll poll;
         if (reap) {
           auto reaped = requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
           if (!reaped) return fail(reaped.error());
           poll.reaped = *reaped;
         }
-        auto claim = claim_last(tx, dialect, queue, worker, now_ms, lease_ms, room);
+        auto claim =
+            claim_last(tx, dialect, queue, worker, now_ms, lease_ms, room, owners_at_share);
         if (!claim) return fail(claim.error());
         poll.claimed = std::move(claim->claimed);
         poll.due = claim->due;
@@ -139,7 +158,9 @@ Task<void> Worker::poll_loop() {
     // must not postpone the reaper by the step.
     reap_at = std::min(reap_at, now + config_.reap_interval);
     const bool reap = now >= reap_at || buggify(env_, "worker.reap_early");
-    Task<Result<Poll>> polling = poll(room, reap);
+    std::vector<std::string> at_share = owners_at_share();
+    const bool fair = !at_share.empty();
+    Task<Result<Poll>> polling = poll(room, reap, std::move(at_share));
     Result<Poll> polled = co_await polling;
     if (!polled) {
       co_await sleep(env_.executor, config_.store_retry);
@@ -156,6 +177,7 @@ Task<void> Worker::poll_loop() {
     const bool full = static_cast<std::int64_t>(polled->claimed.size()) == room;
     for (auto& task : polled->claimed) {
       ++in_flight_;
+      if (!task.owner.empty()) ++owners_in_flight_[task.owner];
       scope_.spawn(process(std::move(task)));
     }
     if (full) {
@@ -164,7 +186,11 @@ Task<void> Worker::poll_loop() {
       continue;
     }
     Instant until = now + config_.poll_interval;
-    if (const auto& visible = polled->due.visible_at_ms) {
+    // A task already visible and left unclaimed belongs, when some users are at their share, to
+    // one of them: its time is not news (waking for it would poll in a loop); a finished task
+    // of theirs wakes the loop instead.
+    if (const auto& visible = polled->due.visible_at_ms;
+        visible && !(fair && Instant{} + milliseconds(*visible) <= now)) {
       until = std::min(until, Instant{} + milliseconds(*visible));
     }
     if (const auto& expires = polled->due.lease_expires_at_ms) {
@@ -174,12 +200,15 @@ Task<void> Worker::poll_loop() {
       if (expiry <= until) reap_at = std::min(reap_at, expiry);
     }
     // Never past the poll interval, even when the clock stepped back during the poll.
+    waiting_for_room_ = fair;
     co_await wait_for_work(
         std::max(std::min(until - env_.executor.now(), config_.poll_interval), kDueWaitMin));
+    waiting_for_room_ = false;
   }
 }
 
 Task<void> Worker::process(ClaimedTask task) {
+  const std::string owner = task.owner;  // counted in owners_in_flight_ when claimed
   switch (task.kind) {
     case TaskKind::workflow: {
       Task<void> step = run_decision(std::move(task));
@@ -197,7 +226,7 @@ Task<void> Worker::process(ClaimedTask task) {
       break;
     }
   }
-  task_done();
+  task_done(owner);
 }
 
 namespace {
@@ -399,12 +428,12 @@ Task<void> Worker::run_eager(EagerActivity leased) {
   // A worker that stalls with an activity leased to it: the lease expires and the reaper hands the
   // activity to another attempt (only a first attempt, so no run runs out of attempts this way).
   if (leased.task.attempt == 1 && buggify(env_, "worker.eager_abandoned")) {
-    task_done();
+    task_done("");
     co_return;
   }
   Task<void> step = run_activity(std::move(leased.task), std::move(leased.activity));
   co_await step;
-  task_done();
+  task_done("");  // an eager activity is not counted against its owner's share
 }
 
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {

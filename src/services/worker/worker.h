@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/engine/workflow.h"
 #include "runtime/env.h"
@@ -30,6 +32,10 @@ struct WorkerConfig {
   // Expired leases are returned at most this often while the queue is busy.
   Duration reap_interval = seconds(1);
   std::int64_t max_in_flight = 64;  // tasks processed at once
+  // Claimed tasks of one user's runs processed at once (0: three quarters of max_in_flight, at
+  // least one): one user's runs cannot take every slot, so other users' chats and runs always
+  // find room. Activities a decision leases to its own worker do not count.
+  std::int64_t max_in_flight_per_owner = 0;
   // Activities a decision may lease to its own worker at once (0: every activity is claimed).
   std::int64_t eager_activities = 8;
   // Whether the worker that records an activity's result makes the decision that follows in
@@ -83,7 +89,9 @@ class Worker {
     std::int64_t reaped = 0;
     NextDue due;
   };
-  Task<Result<Poll>> poll(std::int64_t room, bool reap);
+  Task<Result<Poll>> poll(std::int64_t room, bool reap, std::vector<std::string> owners_at_share);
+  // The users whose claimed tasks fill their share of the slots.
+  std::vector<std::string> owners_at_share() const;
   Task<void> process(ClaimedTask task);
   Task<void> run_decision(ClaimedTask task);
   // Records an activity's result with the decision that follows, in one transaction; false when
@@ -118,7 +126,7 @@ class Worker {
   void wake();
   void announce_work();
   // A task's slot is free again.
-  void task_done();
+  void task_done(const std::string& owner);
 
   Env& env_;
   WorkerConfig config_;
@@ -128,6 +136,7 @@ class Worker {
   RunCache sticky_;
   WorkerStats stats_;
   std::int64_t in_flight_ = 0;
+  std::map<std::string, std::int64_t> owners_in_flight_;  // claimed tasks by their run's owner
   bool woken_ = false;
   bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work
   std::optional<Promise<bool>> wake_waiter_;

@@ -530,3 +530,149 @@ TEST(WorkflowEngine, NodeTimeoutsBecomeStartToCloseLimits) {
 
 }  // namespace
 }  // namespace reliant::workflow
+
+namespace reliant::workflow {
+namespace {
+
+// The child run's end, as the engine's close of a child run signals its parent.
+Json child_ended(const std::string& key, const std::string& run_id, const std::string& status,
+                 Json outputs = Json::object(), std::string error = "") {
+  return Json{{"key", key},
+              {"run_id", run_id},
+              {"status", status},
+              {"result", status == "completed" ? Json{{"outcome", "completed"}, {"outputs", outputs}}
+                                               : Json()},
+              {"error", status == "completed" ? Json() : Json(error)}};
+}
+
+constexpr const char* kCallsAChild = R"(name: parent
+entry: child
+nodes:
+  - {id: child, type: workflow, ref: "builtin://agent"}
+outputs:
+  got: "{{ nodes.child.answer }}"
+  run: "{{ nodes.child.run_id }}"
+)";
+
+// A `workflow` node's activity only starts the child: the node then waits, holding no
+// activity, until the child's end arrives as a signal (issue 38: every waiting parent held a
+// worker slot for up to 24 h).
+TEST(WorkflowEngine, AWorkflowNodeWaitsForItsChildsEndAsStateNotAsAnActivity) {
+  EngineRun run(source(kCallsAChild));
+  const auto* start = run.activity("child");
+  ASSERT_NE(start, nullptr);
+  EXPECT_EQ(start->name, "node.workflow");
+  run.complete("child", Json{{std::string(kChildRunStartedKey), "run-1-2"}});
+  EXPECT_FALSE(run.state().terminal.has_value());
+  EXPECT_TRUE(run.pending_paths().empty()) << "the parent holds no activity while it waits";
+  auto states = node_states(run.state());
+  ASSERT_TRUE(states.has_value());
+  ASSERT_FALSE(states->empty());
+  EXPECT_EQ((*states)[0]["status"], "running");
+  EXPECT_EQ((*states)[0]["child_run_id"], "run-1-2");
+  auto events = node_events(run.history(), 0);
+  ASSERT_TRUE(events.has_value());
+  for (const auto& e : *events) EXPECT_NE(e["kind"], "node_completed") << e.dump();
+
+  run.signal(std::string(engine::kChildEndedSignal),
+             child_ended("child", "run-1-2", "completed", Json{{"answer", 42}}));
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"]["outputs"]["got"], 42);
+  EXPECT_EQ(run.end()["result"]["outputs"]["run"], "run-1-2");
+  events = node_events(run.history(), 0);
+  ASSERT_TRUE(events.has_value());
+  EXPECT_TRUE(std::any_of(events->begin(), events->end(), [](const Json& e) {
+    return e["kind"] == "node_completed" && e["key"] == "child" && e["output"]["answer"] == 42;
+  })) << events->dump();
+}
+
+TEST(WorkflowEngine, AChildThatFailsOrIsCancelledFailsItsNode) {
+  for (const std::string status : {"failed", "cancelled"}) {
+    EngineRun run(source(kCallsAChild));
+    run.complete("child", Json{{std::string(kChildRunStartedKey), "run-1-2"}});
+    // An end that names no node of this run, or a malformed one, changes nothing.
+    run.signal(std::string(engine::kChildEndedSignal), child_ended("other", "x", "completed"));
+    run.signal(std::string(engine::kChildEndedSignal), Json{{"key", 7}});
+    EXPECT_FALSE(run.state().terminal.has_value());
+    run.signal(std::string(engine::kChildEndedSignal),
+               child_ended("child", "run-1-2", status, Json(), "boom"));
+    ASSERT_EQ(run.state().terminal, EventKind::run_failed) << status;
+    EXPECT_EQ(run.end()["error"], "child: child run run-1-2 " + status + ": boom");
+  }
+}
+
+// A child started before parents waited as state ended before its parent's attempt looked:
+// the attempt answers with the child's outputs, as it always did.
+TEST(WorkflowEngine, AnAttemptThatAnswersWithTheChildsOutputsCompletesTheNode) {
+  EngineRun run(source(kCallsAChild));
+  run.complete("child", child_outputs(Json{{"outputs", {{"answer", 7}}}}, "run-1-2"));
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"]["outputs"]["got"], 7);
+}
+
+// A parallel loop over 200 items runs at most kRunActivitiesInFlightMax of its activities at
+// once, in item order, and the rest as those are answered.
+TEST(WorkflowEngine, AWideParallelLoopStreamsItsItemsThroughABoundedWindow) {
+  EngineRun run(source(R"(name: wide
+inputs:
+  items: {type: array}
+entry: each
+nodes:
+  - id: each
+    type: loop
+    items: "{{ inputs.items }}"
+    parallel: true
+    inline:
+      entry: work
+      nodes:
+        - {id: work, type: run, command: "echo {{ iter.item }}"}
+      outputs:
+        out: "{{ nodes.work.stdout }}"
+outputs:
+  n: "{{ size(nodes.each.results) }}"
+)",
+                       Json{{"items", [] {
+                               Json items = Json::array();
+                               for (int i = 0; i < 200; ++i) items.push_back(i);
+                               return items;
+                             }()}}));
+  for (int done = 0; done < 200; ++done) {
+    const auto pending = run.state().pending_activities();
+    ASSERT_EQ(pending, std::min<std::size_t>(kRunActivitiesInFlightMax, 200 - done)) << done;
+    // Answer the oldest; the window moves on in item order.
+    const engine::ActivityState* oldest = nullptr;
+    for (const auto& [seq, a] : run.state().activities) {
+      if (a.status == engine::ActivityState::Status::pending) {
+        oldest = &a;
+        break;
+      }
+    }
+    ASSERT_NE(oldest, nullptr);
+    EXPECT_EQ(oldest->input["key"], "each#" + std::to_string(done) + "/work");
+    run.complete("each.work", Json{{"stdout", std::to_string(done)}});
+  }
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed);
+  EXPECT_EQ(run.end()["result"]["outputs"]["n"], 200);
+}
+
+// A loop over a referenced workflow starts its children 64 at a time: a child's activity ends
+// as soon as it started, so the bound is on children not yet ended.
+TEST(WorkflowEngine, AtMostSixtyFourChildRunsOfOneRunAreOpenAtOnce) {
+  EngineRun run(source(R"(name: fan
+entry: each
+nodes:
+  - {id: each, type: loop, items: "{{ [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70] }}", parallel: true, ref: "builtin://agent"}
+)"));
+  ASSERT_EQ(run.state().pending_activities(), kRunActivitiesInFlightMax);
+  for (std::size_t i = 0; i < kRunActivitiesInFlightMax; ++i) {
+    run.complete("each", Json{{std::string(kChildRunStartedKey), "child-" + std::to_string(i)}});
+  }
+  EXPECT_EQ(run.state().pending_activities(), 0u) << "64 children run: no 65th starts";
+  run.signal(std::string(engine::kChildEndedSignal),
+             child_ended("each#3", "child-3", "completed"));
+  EXPECT_EQ(run.state().pending_activities(), 1u) << "one ended: one more starts";
+  EXPECT_NE(run.activity("each"), nullptr);
+}
+
+}  // namespace
+}  // namespace reliant::workflow

@@ -228,6 +228,80 @@ edges: [{from: a, to: b}]
             nlohmann::json({{"labels", {{"gpu", "yes"}}}, {"type", "cloud"}}));
 }
 
+// A `while` whose body finishes at once (a router) is evaluated for every iteration inside one
+// decision: ~300 bytes of workflow held a monolith's database path for 234 s when each
+// evaluation had a budget of its own and nothing bounded them together (issue 38). Now the run
+// fails within one report's budget, saying so.
+TEST(WorkflowInterpreter, ACostlyWhileSpendsOneReportsBudgetAndFails) {
+  auto definition = load(R"yaml(name: spin
+inputs:
+  big: {type: array}
+entry: spin
+nodes:
+  - id: spin
+    type: loop
+    while: "inputs.big.all(x, x >= 0)"
+    inline:
+      entry: r
+      nodes:
+        - {id: r, type: router}
+)yaml");
+  ASSERT_NE(definition, nullptr);
+  nlohmann::json big = nlohmann::json::array();
+  for (int i = 0; i < 200'000; ++i) big.push_back(i);
+  Interpreter run(definition, context({{"big", big}}));
+  ASSERT_EQ(run.status(), RunStatus::failed);
+  EXPECT_EQ(run.error_node(), "spin");
+  EXPECT_NE(run.error().find("the CEL budget of one step, 10000000 evaluation steps"),
+            std::string::npos)
+      << run.error();
+  // Each evaluation alone is within its own bound: a cheap condition runs its 10,000 iterations.
+  auto cheap = load(R"(name: count
+entry: spin
+nodes:
+  - id: spin
+    type: loop
+    while: "iter.iteration < 10000"
+    inline:
+      entry: r
+      nodes:
+        - {id: r, type: router}
+)");
+  ASSERT_NE(cheap, nullptr);
+  Interpreter counted(cheap, context());
+  EXPECT_EQ(counted.status(), RunStatus::completed) << counted.error();
+}
+
+// What the engine asks of a run with many actions pending: one action by key, without the
+// whole list.
+TEST(WorkflowInterpreter, PendingActionsAreFoundByKeyAndLeaveInAnyOrder) {
+  auto definition = load(R"(name: fan
+entry: each
+nodes:
+  - id: each
+    type: loop
+    items: "{{ [1, 2, 3, 4] }}"
+    parallel: true
+    inline: {entry: w, nodes: [{id: w, type: run, command: "x"}]}
+)");
+  ASSERT_NE(definition, nullptr);
+  Interpreter run(definition, context());
+  EXPECT_EQ(paths(run.pending()), "each#0/w each#1/w each#2/w each#3/w");
+  ASSERT_NE(run.pending_action("each#2/w"), nullptr);
+  EXPECT_EQ(run.pending_action("each#2/w")->path, "each.w");
+  EXPECT_EQ(run.pending_action("each#9/w"), nullptr);
+  finish(run, "each#2/w");
+  EXPECT_EQ(run.pending_action("each#2/w"), nullptr);
+  EXPECT_EQ(paths(run.pending()), "each#0/w each#1/w each#3/w");
+  finish(run, "each#0/w");
+  finish(run, "each#3/w");
+  EXPECT_EQ(paths(run.pending()), "each#1/w");
+  EXPECT_FALSE(run.report(NodeResult{"each#0/w", cel::Value(nullptr), std::nullopt}).has_value());
+  finish(run, "each#1/w");
+  EXPECT_EQ(run.status(), RunStatus::completed);
+  EXPECT_EQ(run.issued().size(), 4u);
+}
+
 TEST(CelSelectorExpressions, SelectsADaemonByAComputedSelector) {
   cel::Activation vars;
   vars.bind("inputs", cel::from_json({{"daemon_type", "cloud"}, {"n", 1}}));

@@ -1,7 +1,8 @@
 // `workflow` nodes on the engine (services/agent/node_child_runs.cc), in virtual time: a
 // project:// or builtin:// ref starts a child run with the args it declares as inputs, the parent
-// waits for it and continues with its outputs; a child that fails fails its node and the
-// parent; cancelling the parent cancels the child. An `inline:` body runs in place, no child.
+// waits for it — as state, holding no worker slot — and continues with its outputs; a child that
+// fails fails its node and the parent; cancelling the parent cancels the child; runs nest at
+// most kChildRunDepthMax deep. An `inline:` body runs in place, no child.
 #include <gtest/gtest.h>
 
 #include "services/storage/project_workflows.h"
@@ -214,7 +215,74 @@ nodes:
     if (event.kind == engine::EventKind::cancel_requested)
       reasons.push_back(event.body.value("reason", ""));
   }
-  EXPECT_EQ(reasons, std::vector<std::string>{"its parent run was cancelled"});
+  EXPECT_EQ(reasons, std::vector<std::string>{"its parent run parent-4 ended"});
+}
+
+// A project workflow whose node runs itself: each level is a child run, and the one that would
+// nest deeper than kChildRunDepthMax fails its node — and with it every run above (issue 38: 65
+// runs in 5 s, each holding a worker slot, until every user's chats stopped).
+TEST(WorkflowChildRuns, AWorkflowThatCallsItselfStopsAtTheDepthLimit) {
+  Monolith m;
+  add_project(m, {{"again", R"(name: again
+entry: me
+nodes:
+  - {id: me, type: workflow, ref: project://again}
+)"}});
+  start_yaml_run(m, "root", R"(name: root
+entry: me
+nodes:
+  - {id: me, type: workflow, ref: project://again}
+)",
+                 Json{{"project_id", "proj-1"}});
+  const engine::RunSummary root = ended_run(m, "root");
+  ASSERT_EQ(root.status, engine::RunStatus::failed);
+  const std::string error = root.error.value_or("");
+  EXPECT_NE(error.find("would nest child runs 9 deep; runs nest at most 8 deep"),
+            std::string::npos)
+      << error;
+  auto runs = m.run(m.store.transact_for(
+      [](SqlTransaction& tx) { return engine::list_runs(tx, "user-1", 100); }));
+  ASSERT_TRUE(runs.has_value());
+  EXPECT_EQ(runs->size(), 1u + static_cast<std::size_t>(workflow::kChildRunDepthMax));
+  for (const auto& run : *runs) EXPECT_TRUE(run.terminal()) << run.id;
+}
+
+// Parents wait for their children as state: a chain of children deeper than the worker has
+// slots finishes. When a waiting parent held a slot, a worker of two slots stopped for good at
+// the second level.
+TEST(WorkflowChildRuns, WaitingParentsHoldNoWorkerSlot) {
+  Monolith m;
+  engine::WorkerConfig narrow;
+  narrow.worker_id = "w-narrow";
+  narrow.max_in_flight = 2;
+  narrow.eager_activities = 1;
+  m.worker = std::make_unique<engine::Worker>(m.env, narrow, m.workflows, m.activities);
+  add_project(m, {{"level3", kGreet},
+                  {"level2", R"(name: level2
+entry: down
+nodes:
+  - {id: down, type: workflow, ref: project://level3, args: {who: deep}}
+outputs:
+  greeting: "{{ nodes.down.greeting }}"
+)"},
+                  {"level1", R"(name: level1
+entry: down
+nodes:
+  - {id: down, type: workflow, ref: project://level2}
+outputs:
+  greeting: "{{ nodes.down.greeting }}"
+)"}});
+  start_yaml_run(m, "top", R"(name: top
+entry: down
+nodes:
+  - {id: down, type: workflow, ref: project://level1}
+outputs:
+  greeting: "{{ nodes.down.greeting }}"
+)",
+                 Json{{"project_id", "proj-1"}});
+  const engine::RunSummary top = ended_run(m, "top");
+  ASSERT_EQ(top.status, engine::RunStatus::completed) << top.error.value_or("");
+  EXPECT_EQ((*top.result)["outputs"]["greeting"], "hello deep\n");
 }
 
 TEST(WorkflowChildRuns, AnInlineBodyRunsInPlaceWithItsArgsAsInputs) {
