@@ -72,6 +72,7 @@ struct Harness : sim::OneNode {
   sim::SimHost host{executor, "/work", {"/work"}};
   daemon::MemoryRequestJournal journal;
   std::unique_ptr<routing::LocalDaemonRouter> router;
+  std::unique_ptr<api::CredentialWatches> watches;
 
   Harness() : OneNode(1, 1, "api", /*trace_events=*/false) {
     RELIANT_ASSERT(run(migrate_up(store, world.now())).has_value());
@@ -93,12 +94,13 @@ struct Harness : sim::OneNode {
     env.host = &host;
     router = std::make_unique<routing::LocalDaemonRouter>(executor, host, "/work", journal,
                                                           "daemon-1", "user-1");
+    watches = std::make_unique<api::CredentialWatches>(env, seconds(30));
   }
 };
 
-Task<Result<std::string>> authenticate(std::string token) {
-  if (token == "good") co_return std::string("user-1");
-  if (token == "other") co_return std::string("user-2");
+Task<Result<api::Credential>> authenticate(std::string token) {
+  if (token == "good") co_return api::Credential{"user-1", "tok-1", std::nullopt};
+  if (token == "other") co_return api::Credential{"user-2", "tok-2", std::nullopt};
   co_return fail(ErrorCode::unauthenticated, "not a token");
 }
 
@@ -138,10 +140,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (inputs++ % 2000 == 0) harness = std::make_unique<Harness>();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   // Half the inputs authenticate in the upgrade, as user-1 or as someone else.
-  std::optional<std::string> user;
-  if (size > 0 && (data[0] & 2) != 0) user = (data[0] & 4) != 0 ? "user-2" : "user-1";
+  std::optional<api::Credential> user;
+  if (size > 0 && (data[0] & 2) != 0) {
+    user = (data[0] & 4) != 0 ? api::Credential{"user-2", "tok-2", std::nullopt}
+                              : api::Credential{"user-1", "tok-1", std::nullopt};
+  }
   ScriptedSocket socket(harness->executor, messages_of(input));
-  api::TerminalSocket session(harness->env, *harness->router, authenticate, user);
+  api::TerminalSocket session(harness->env, *harness->router, *harness->watches, authenticate,
+                              user);
   const bool ended = harness->run(session_over(&session, &socket));
   RELIANT_ASSERT_MSG(ended, "the session ends once the client is gone");
   // What the session left running (an open terminal stays for a later attach, up to the daemon's

@@ -124,6 +124,10 @@ int run_api(const ApiOptions& o) {
   }
   config.web = &web->assets;
   config.secure_cookies = !o.disable_tls;
+  // One bound on what the update streams of the REST and gRPC faces hold for slow clients, and
+  // the memory they held given back once they let go.
+  config.update_budget = std::make_shared<updates::UpdateBudget>(api::kUpdateBudgetBytes);
+  MemoryTrimmer memory_trimmer(executor);
   api::GrpcApi grpc_api(env, config);
   // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
   api::ConnectRpc connect(grpc_api);

@@ -182,6 +182,10 @@ int run_monolith(const MonolithOptions& options) {
   api::LocalSignIn local_sign_in(account->user_id);
   api_config.local_sign_in = &local_sign_in;
   api_config.secure_cookies = !options.disable_tls;
+  // One bound on what the update streams of the REST and gRPC faces hold for slow clients, and
+  // the memory they held given back once they let go.
+  api_config.update_budget = std::make_shared<updates::UpdateBudget>(api::kUpdateBudgetBytes);
+  MemoryTrimmer memory_trimmer(executor);
   // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
   api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
     return daemons.start_for_request(std::move(user_id));

@@ -1,9 +1,11 @@
-// Signals and the health endpoint of the server commands.
+// Signals, the health endpoint and the memory trimmer of the server commands.
 #include "app/process_lifecycle.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "app/readiness.h"
+#include "runtime/sleep.h"
 
 namespace reliant {
 
@@ -32,6 +34,19 @@ Result<std::unique_ptr<ServerHealth>> ServerHealth::start(AsioExecutor& executor
   if (!server) return fail(server.error());
   health->server_ = std::move(*server);
   return health;
+}
+
+MemoryTrimmer::MemoryTrimmer(Executor& executor, Duration every) : scope_(executor) {
+  scope_.spawn(trim_every(executor, every));
+}
+
+Task<void> MemoryTrimmer::trim_every(Executor& executor, Duration every) {
+  for (;;) {
+    Sleep pausing = sleep(executor, every);
+    co_await pausing;
+    // Milliseconds at most for a heap of a few hundred megabytes; nothing to do costs less.
+    (void)::malloc_trim(0);
+  }
 }
 
 }  // namespace reliant

@@ -1,5 +1,6 @@
-// What every long-running command shares: stopping cleanly on SIGINT/SIGTERM, and the health
-// endpoint whose /ready checks the store and, when the process uses it, NATS (spec S1.3).
+// What every long-running command shares: stopping cleanly on SIGINT/SIGTERM, the health
+// endpoint whose /ready checks the store and, when the process uses it, NATS (spec S1.3), and
+// giving freed memory back to the system.
 #pragma once
 
 #include <memory>
@@ -37,6 +38,18 @@ class ServerHealth {
   std::string store_status_ = "starting";
   std::unique_ptr<HealthServer> server_;
   Scope probes_;  // last: its probe writes store_status_
+};
+
+// Now and then (every `every`), gives the heap's free memory back to the system (glibc's
+// malloc_trim): after a burst — update streams of slow clients that held the server's update
+// budget, a large tool output — the process shrinks again instead of keeping its peak.
+class MemoryTrimmer {
+ public:
+  explicit MemoryTrimmer(Executor& executor, Duration every = seconds(30));
+
+ private:
+  static Task<void> trim_every(Executor& executor, Duration every);
+  Scope scope_;
 };
 
 }  // namespace reliant

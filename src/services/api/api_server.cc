@@ -59,25 +59,47 @@ class UpdateStream final : public HttpBodyStream {
         (void)co_await last;
         co_return;
       }
-      std::string chunk;
       if (!batch && batch.error().code == ErrorCode::resource_exhausted) {
-        // The client fell behind: end the stream, and with it what waited for the client. It
-        // reconnects with Last-Event-ID and reads the rest from the store.
+        // The client fell behind (or the server's update budget made this stream give up): end
+        // the stream, and with it what waited for the client. It reconnects with Last-Event-ID
+        // and reads the rest from the store.
         Task<bool> last = out.write(": " + batch.error().message + "\n\n");
         (void)co_await last;
         co_return;
       }
-      if (!batch) {
-        chunk = ": store unavailable, retrying\n\n";
-      } else if (batch->empty()) {
-        chunk = ": keepalive\n\n";
-      } else {
-        for (const auto& event : *batch) chunk += sse_frame(event);
+      if (!batch || batch->empty()) {
+        Task<bool> writing =
+            out.write(!batch ? ": store unavailable, retrying\n\n" : ": keepalive\n\n");
+        if (!co_await writing) co_return;  // the client went away
+        continue;
       }
-      Task<bool> writing = out.write(std::move(chunk));
-      if (!co_await writing) co_return;  // the client went away
+      // The batch goes out in pieces of at most kPieceBytes, what is left of it counted against
+      // the server's update budget: a client that stops reading holds one piece in the
+      // connection, and the rest goes when the budget asks this stream to give up.
+      std::vector<std::string> frames;
+      std::size_t left_bytes = 0;
+      for (const auto& event : *batch) {
+        frames.push_back(sse_frame(event));
+        left_bytes += frames.back().size();
+      }
+      batch->clear();
+      std::size_t frame = 0;
+      while (frame < frames.size()) {
+        std::string piece = std::move(frames[frame++]);
+        while (frame < frames.size() && piece.size() + frames[frame].size() <= kPieceBytes) {
+          piece += frames[frame];
+          frames[frame++].clear();
+        }
+        left_bytes -= piece.size();
+        feed_->holding(left_bytes + piece.size());
+        Task<bool> writing = out.write(std::move(piece));
+        if (!co_await writing) co_return;  // the client went away
+        if (feed_->overflowed()) break;    // the next() below says why, and ends the stream
+      }
     }
   }
+
+  static constexpr std::size_t kPieceBytes = 64u << 10;
 
  private:
   std::unique_ptr<updates::UserFeed> feed_;
@@ -138,7 +160,10 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       projects_(env),
       daemons_(env, config_.daemons),
       workflows_(env, config_.workflows, config_.chats.queue),
-      watches_(env, config_.credential_recheck) {
+      watches_(env, config_.credential_recheck),
+      update_budget_(config_.update_budget != nullptr
+                         ? config_.update_budget
+                         : std::make_shared<updates::UpdateBudget>(kUpdateBudgetBytes)) {
   if (config_.passwords != nullptr && config_.secrets != nullptr)
     login_.emplace(env, *config_.passwords, *config_.secrets);
   if (config_.secrets != nullptr) {
@@ -219,14 +244,12 @@ Task<Result<Credential>> ApiServer::admit(const HttpRequest& request) {
   co_return credential;
 }
 
-Task<Result<std::string>> ApiServer::authenticate_token(std::string token) {
+Task<Result<Credential>> ApiServer::authenticate_token(std::string token) {
   HttpRequest request;
   request.path = std::string(kTerminalSocketPath);
   request.headers["authorization"] = "Bearer " + token;
   Task<Result<Credential>> admitting = admit(request);
-  Result<Credential> credential = co_await admitting;
-  if (!credential) co_return fail(credential.error());
-  co_return credential->user_id;
+  co_return co_await admitting;
 }
 
 Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
@@ -240,13 +263,13 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
   }
   // A client that can set headers authenticates with the upgrade; a browser, in its first
   // message (a token never goes in the URL).
-  std::optional<std::string> user_id;
+  std::optional<Credential> credential;
   if (!request.header("authorization").empty()) {
-    Task<Result<std::string>> checking =
+    Task<Result<Credential>> checking =
         authenticate_token(bearer_token(request.header("authorization")));
-    Result<std::string> user = co_await checking;
-    if (!user) co_return error_response(user.error());
-    user_id = *user;
+    Result<Credential> checked = co_await checking;
+    if (!checked) co_return error_response(checked.error());
+    credential = std::move(*checked);
   } else if (const std::string cookie = session_cookie(request); !cookie.empty()) {
     // A browser's session: only from a page of this origin (another site's page could open a
     // WebSocket with the user's cookie — cross-site WebSocket hijacking).
@@ -257,16 +280,16 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
           {ErrorCode::permission_denied, "a terminal opened with a session cookie must come "
                                          "from a page of this server (Origin " + origin + ")"});
     }
-    Task<Result<std::string>> checking = authenticate_token(cookie);
-    Result<std::string> user = co_await checking;
-    if (!user) co_return error_response(user.error());
-    user_id = *user;
+    Task<Result<Credential>> checking = authenticate_token(cookie);
+    Result<Credential> checked = co_await checking;
+    if (!checked) co_return error_response(checked.error());
+    credential = std::move(*checked);
   }
   HttpResponse response;
   response.websocket = std::make_shared<TerminalSocket>(
-      env_, *config_.daemons,
+      env_, *config_.daemons, watches_,
       [this](std::string token) { return authenticate_token(std::move(token)); },
-      std::move(user_id));
+      std::move(credential));
   co_return response;
 }
 
@@ -495,6 +518,7 @@ HttpResponse ApiServer::open_stream(const HttpRequest& request, const Credential
   auto since = parse_seq(since_text, "since_seq");
   if (!since) return error_response(since.error());
   updates::FeedOptions options;
+  options.budget = update_budget_;
   options.user_id = credential.user_id;
   options.since_seq = *since;
   if (request.query.count("chat_id")) options.chat_id = request.query.at("chat_id");

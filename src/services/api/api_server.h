@@ -26,6 +26,7 @@
 #include "services/api/daemon_routes.h"
 #include "services/api/project_routes.h"
 #include "services/api/workflow_routes.h"
+#include "services/updates/update_budget.h"
 
 namespace reliant::api {
 
@@ -55,7 +56,12 @@ struct ApiConfig {
   // speaks plain HTTP.
   LocalSignIn* local_sign_in = nullptr;
   bool secure_cookies = true;
+  // What the update streams of the process hold together for slow clients (shared by its REST
+  // and gRPC faces); null: each server bounds its own streams at kUpdateBudgetBytes.
+  std::shared_ptr<updates::UpdateBudget> update_budget = nullptr;
 };
+
+inline constexpr std::size_t kUpdateBudgetBytes = 256u << 20;
 
 // The terminal WebSocket (api/terminal_socket.h documents its framing).
 inline constexpr std::string_view kTerminalSocketPath = "/api/v2/terminal/ws";
@@ -81,8 +87,8 @@ class ApiServer final : public HttpHandler {
   Task<Result<Credential>> authenticate(const HttpRequest& request);
   // authenticate(), then on_authenticated.
   Task<Result<Credential>> admit(const HttpRequest& request);
-  // A token's user, with on_authenticated run (the terminal socket's auth message).
-  Task<Result<std::string>> authenticate_token(std::string token);
+  // A token's credential, with on_authenticated run (the terminal socket's auth message).
+  Task<Result<Credential>> authenticate_token(std::string token);
   // GET /api/v2/terminal/ws: the terminal WebSocket (api/terminal_socket.h).
   Task<HttpResponse> open_terminal_socket(HttpRequest request);
   Task<HttpResponse> route(HttpRequest request, Credential credential);
@@ -101,7 +107,8 @@ class ApiServer final : public HttpHandler {
   ProjectRoutes projects_;
   DaemonRoutes daemons_;
   WorkflowRoutes workflows_;
-  CredentialWatches watches_;  // of the update streams
+  CredentialWatches watches_;  // of the update streams and terminal sockets
+  std::shared_ptr<updates::UpdateBudget> update_budget_;  // the config's, else its own
   Stats stats_;
 };
 

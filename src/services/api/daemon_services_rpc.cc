@@ -387,6 +387,31 @@ const std::map<std::string_view, Planner>& planners() {
 
 constexpr std::string_view kKillProcess = "/reliant.api.v1.BackgroundService/KillProcess";
 
+// A stream's credential while the stream runs: `ended` names why it ended ("revoked",
+// "expired"), empty while it holds.
+struct WatchedCredential {
+  std::shared_ptr<std::string> ended = std::make_shared<std::string>();
+  std::unique_ptr<CredentialWatch> watch;
+};
+
+Result<WatchedCredential> watch_credential(CredentialWatches& watches,
+                                           const Credential& credential) {
+  WatchedCredential out;
+  auto watched = std::make_shared<const CredentialWatch*>(nullptr);
+  auto watch = watches.watch(credential, [ended = out.ended, watched] {
+    if (ended->empty()) *ended = *watched != nullptr ? (*watched)->why() : "revoked";
+  });
+  if (!watch) return fail(watch.error());
+  *watched = watch->get();
+  out.watch = std::move(*watch);
+  return out;
+}
+
+Error credential_ended(const std::string& why) {
+  return Error{ErrorCode::unauthenticated,
+               "the credential that opened this stream was " + why + ": it ends"};
+}
+
 // ---- StreamTerminal ----
 
 // What the two halves of a terminal stream share. The output half owns it and is the only one
@@ -398,6 +423,7 @@ struct TerminalStream {
   std::string session_id;
   bool close_sent = false;
   std::optional<Error> input_failure;  // ends the stream at the output half's next turn
+  std::shared_ptr<const std::string> credential_ended;  // non-empty: send nothing more
 };
 
 Task<void> forward_input(TerminalStream* stream, RpcReader* in) {
@@ -405,6 +431,7 @@ Task<void> forward_input(TerminalStream* stream, RpcReader* in) {
     Task<std::optional<std::string>> reading = in->read();
     std::optional<std::string> bytes = co_await reading;
     if (!bytes) co_return;  // the client sends no more; its terminal keeps running
+    if (!stream->credential_ended->empty()) co_return;  // what it sent is not run
     auto message = protocol::decode<v1::TerminalStreamInput>(*bytes);
     if (!message) {
       stream->input_failure = message.error();
@@ -441,8 +468,9 @@ Task<void> forward_input(TerminalStream* stream, RpcReader* in) {
 
 }  // namespace
 
-DaemonServicesRpc::DaemonServicesRpc(Env& env, routing::DaemonRouter* router)
-    : env_(env), router_(router) {}
+DaemonServicesRpc::DaemonServicesRpc(Env& env, routing::DaemonRouter* router,
+                                     CredentialWatches& watches)
+    : env_(env), router_(router), watches_(watches) {}
 
 bool DaemonServicesRpc::knows(std::string_view method) const {
   return planners().contains(method) || method == kKillProcess || is_server_streaming(method) ||
@@ -490,11 +518,14 @@ Task<Result<std::string>> DaemonServicesRpc::unary(std::string user_id, RpcCall 
 
 // StreamProcessOutput: pages of bg_follow, each a long-poll, until the process has ended and
 // everything it wrote was sent.
-Task<Result<void>> DaemonServicesRpc::server_stream(std::string user_id, RpcCall call,
+Task<Result<void>> DaemonServicesRpc::server_stream(Credential credential, RpcCall call,
                                                     RpcWriter& out) {
   if (call.method != kStreamProcessOutput) {
     co_return fail(ErrorCode::not_found, "no stream method " + call.method);
   }
+  Result<WatchedCredential> watched = watch_credential(watches_, credential);
+  if (!watched) co_return fail(watched.error());
+  const std::string user_id = credential.user_id;
   auto in = protocol::decode<v1::StreamProcessOutputRequest>(call.request);
   if (!in) co_return fail(in.error());
   Task<Result<void>> checking = owned(env_, router_, user_id, in->daemon_id());
@@ -503,6 +534,7 @@ Task<Result<void>> DaemonServicesRpc::server_stream(std::string user_id, RpcCall
   std::uint64_t offset = in->offset();
   bool first = true;
   for (;;) {
+    if (!watched->ended->empty()) co_return fail(credential_ended(*watched->ended));
     Task<Result<Json>> following = command(
         *router_, user_id, in->daemon_id(), "bg_follow",
         {{"id", in->process_id()}, {"offset", offset}, {"wait_ms", to_ms(kPollWait)}});
@@ -531,11 +563,14 @@ Task<Result<void>> DaemonServicesRpc::server_stream(std::string user_id, RpcCall
 
 // StreamTerminal: the first message opens or attaches; then the output half pages term_read
 // (each a long-poll) to the client while forward_input sends its keys, sizes and a close.
-Task<Result<void>> DaemonServicesRpc::bidi_stream(std::string user_id, RpcCall call,
+Task<Result<void>> DaemonServicesRpc::bidi_stream(Credential credential, RpcCall call,
                                                   RpcReader& in, RpcWriter& out) {
   if (call.method != kStreamTerminal) {
     co_return fail(ErrorCode::not_found, "no bidirectional method " + call.method);
   }
+  Result<WatchedCredential> watched = watch_credential(watches_, credential);
+  if (!watched) co_return fail(watched.error());
+  const std::string user_id = credential.user_id;
   Task<std::optional<std::string>> reading = in.read();
   std::optional<std::string> first_bytes = co_await reading;
   if (!first_bytes) co_return fail(ErrorCode::invalid_argument, "no create or attach came");
@@ -551,7 +586,7 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(std::string user_id, RpcCall c
   Result<void> checked = co_await checking;
   if (!checked) co_return fail(checked.error());
 
-  TerminalStream stream{*router_, user_id, daemon_id, {}, false, std::nullopt};
+  TerminalStream stream{*router_, user_id, daemon_id, {}, false, std::nullopt, watched->ended};
   std::uint64_t offset = 0;
   Json session;
   if (first->has_create()) {
@@ -583,6 +618,7 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(std::string user_id, RpcCall c
   Scope input_half(env_.executor);  // destroyed, with the input half, when this returns
   input_half.spawn(forward_input(&stream, &in));
   for (;;) {
+    if (!watched->ended->empty()) co_return fail(credential_ended(*watched->ended));
     if (stream.input_failure) co_return fail(*stream.input_failure);
     Task<Result<Json>> paging =
         command(*router_, user_id, daemon_id, "term_read",

@@ -8,7 +8,10 @@
 // term_input — one outstanding request each way, over any request-reply path.
 //
 // It serves already authenticated calls: the gRPC face that owns it (GrpcApi on the api, the
-// gateway's FrontendRpc) authenticates and passes the user on.
+// gateway's FrontendRpc) authenticates and passes the credential on. A stream lives no longer
+// than that credential: once it is revoked or expires (CredentialWatches), the stream ends with
+// UNAUTHENTICATED at its next turn — within one long-poll — and a terminal's input half sends
+// nothing more.
 #pragma once
 
 #include <string>
@@ -16,22 +19,24 @@
 
 #include "runtime/env.h"
 #include "runtime/rpc.h"
+#include "services/api/credential_watch.h"
 #include "services/routing/daemon_router.h"
 
 namespace reliant::api {
 
 class DaemonServicesRpc {
  public:
-  // `router` null: every call is UNAVAILABLE (a deployment that reaches no daemon).
-  DaemonServicesRpc(Env& env, routing::DaemonRouter* router);
+  // `router` null: every call is UNAVAILABLE (a deployment that reaches no daemon). `watches`
+  // outlives this.
+  DaemonServicesRpc(Env& env, routing::DaemonRouter* router, CredentialWatches& watches);
 
   bool knows(std::string_view method) const;
   bool is_server_streaming(std::string_view method) const;
   bool is_bidi_streaming(std::string_view method) const;
 
   Task<Result<std::string>> unary(std::string user_id, RpcCall call);
-  Task<Result<void>> server_stream(std::string user_id, RpcCall call, RpcWriter& out);
-  Task<Result<void>> bidi_stream(std::string user_id, RpcCall call, RpcReader& in,
+  Task<Result<void>> server_stream(Credential credential, RpcCall call, RpcWriter& out);
+  Task<Result<void>> bidi_stream(Credential credential, RpcCall call, RpcReader& in,
                                  RpcWriter& out);
 
   // How long one long-poll read waits on the daemon (below the bus's request timeout).
@@ -40,6 +45,7 @@ class DaemonServicesRpc {
  private:
   Env& env_;
   routing::DaemonRouter* router_;
+  CredentialWatches& watches_;
 };
 
 }  // namespace reliant::api

@@ -134,8 +134,11 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
       workflows_(env, config_.workflows, config_.chats.queue),
-      daemon_services_(env, config_.daemons),
-      watches_(env, config_.credential_recheck) {}
+      watches_(env, config_.credential_recheck),
+      daemon_services_(env, config_.daemons, watches_),
+      update_budget_(config_.update_budget != nullptr
+                         ? config_.update_budget
+                         : std::make_shared<updates::UpdateBudget>(kUpdateBudgetBytes)) {}
 
 const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods() {
   static const std::map<std::string_view, UnaryMethod> methods = {
@@ -224,7 +227,7 @@ Task<Result<void>> GrpcApi::server_stream(RpcCall call, RpcWriter& out) {
   if (daemon_service) {
     OpenStream open(stats_.streams_open);
     Task<Result<void>> serving =
-        daemon_services_.server_stream(std::move(credential->user_id), std::move(call), out);
+        daemon_services_.server_stream(std::move(*credential), std::move(call), out);
     co_return co_await serving;
   }
   Task<Result<void>> streaming =
@@ -242,7 +245,7 @@ Task<Result<void>> GrpcApi::bidi_stream(RpcCall call, RpcReader& in, RpcWriter& 
   if (!credential) co_return fail(credential.error());
   OpenStream open(stats_.streams_open);
   Task<Result<void>> serving =
-      daemon_services_.bidi_stream(std::move(credential->user_id), std::move(call), in, out);
+      daemon_services_.bidi_stream(std::move(*credential), std::move(call), in, out);
   co_return co_await serving;
 }
 
@@ -551,6 +554,7 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
   if (in->since_seq() < 0)
     co_return fail(ErrorCode::invalid_argument, "since_seq must not be negative");
   updates::FeedOptions options;
+  options.budget = update_budget_;
   options.user_id = credential.user_id;
   options.since_seq = in->since_seq();
   options.chat_id = in->chat_id();
@@ -579,11 +583,22 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
       co_await pausing;
       continue;
     }
+    // What is left of the batch counts against the server's update budget while it is written.
+    std::vector<std::string> encoded;
+    std::size_t left_bytes = 0;
     for (const auto& event : *batch) {
       v1::UserUpdate update;
       updates::to_proto(event, update);
-      Task<bool> writing = out.write(protocol::encode(update));
+      encoded.push_back(protocol::encode(update));
+      left_bytes += encoded.back().size();
+    }
+    batch->clear();
+    for (auto& message : encoded) {
+      (*feed)->holding(left_bytes);
+      left_bytes -= message.size();
+      Task<bool> writing = out.write(std::move(message));
       if (!co_await writing) co_return Result<void>{};  // the client went away
+      if ((*feed)->overflowed()) break;  // the next() says why, and ends the stream
     }
   }
 }

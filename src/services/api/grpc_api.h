@@ -83,8 +83,9 @@ class GrpcApi final : public RpcHandler {
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
   WorkflowRoutes workflows_;   // stateless: the operations, like ApiServer's own
+  CredentialWatches watches_;  // of the update streams and the daemon services' streams
   DaemonServicesRpc daemon_services_;
-  CredentialWatches watches_;  // of the update streams
+  std::shared_ptr<updates::UpdateBudget> update_budget_;  // the config's, else its own
   Stats stats_;
 };
 

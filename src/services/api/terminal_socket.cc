@@ -22,13 +22,26 @@ WebSocketMessage text(const Json& message) {
 }  // namespace
 
 TerminalSocket::TerminalSocket(Env& env, routing::DaemonRouter& router,
-                               TokenAuthenticator authenticate, std::optional<std::string> user_id,
-                               TerminalSocketLimits limits)
+                               CredentialWatches& watches, TokenAuthenticator authenticate,
+                               std::optional<Credential> credential, TerminalSocketLimits limits)
     : env_(env),
       router_(router),
+      watches_(watches),
       authenticate_(std::move(authenticate)),
-      user_id_(std::move(user_id)),
+      credential_(std::move(credential)),
+      telling_(env.executor),
       limits_(limits) {}
+
+void TerminalSocket::credential_ended(WebSocket& socket, const std::string& why) {
+  if (ended_) return;
+  ended_ = true;
+  const std::string message = "the credential that opened this terminal was " + why;
+  telling_.spawn([](WebSocket* socket, std::string message) -> Task<void> {
+    Task<void> sending = send_error(*socket, {ErrorCode::unauthenticated, message});
+    co_await sending;
+    socket->close(message);
+  }(&socket, message));
+}
 
 Task<void> TerminalSocket::send_error(WebSocket& socket, Error error) {
   Task<bool> sending = socket.write(text({{"type", "error"},
@@ -69,20 +82,20 @@ Task<bool> TerminalSocket::authenticate(WebSocket& socket) {
     co_await sending;
     co_return false;
   }
-  Task<Result<std::string>> checking = authenticate_(message["token"].get<std::string>());
-  Result<std::string> user = co_await checking;
-  if (!user) {
-    Task<void> sending = send_error(socket, user.error());
+  Task<Result<Credential>> checking = authenticate_(message["token"].get<std::string>());
+  Result<Credential> credential = co_await checking;
+  if (!credential) {
+    Task<void> sending = send_error(socket, credential.error());
     co_await sending;
     co_return false;
   }
-  user_id_ = *user;
+  credential_ = std::move(*credential);
   co_return true;
 }
 
 Task<Result<Json>> TerminalSocket::command(std::string name, Json args) {
   Task<Result<routing::v1::DaemonCommandResult>> asking =
-      router_.daemon_command(*user_id_, daemon_id_, std::move(name), args.dump());
+      router_.daemon_command(credential_->user_id, daemon_id_, std::move(name), args.dump());
   Result<routing::v1::DaemonCommandResult> answer = co_await asking;
   if (!answer) co_return fail(answer.error());
   if (!answer->ok()) co_return fail(daemon_refusal(*answer));
@@ -98,7 +111,8 @@ Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
     co_await sending;
     co_return false;
   }
-  Task<Result<void>> checking = check_daemon_owner(env_, *user_id_, daemon.get<std::string>());
+  Task<Result<void>> checking =
+      check_daemon_owner(env_, credential_->user_id, daemon.get<std::string>());
   Result<void> owned = co_await checking;
   Result<Json> view = fail(ErrorCode::internal, "unreachable");
   if (!owned) {
@@ -187,20 +201,34 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
 }
 
 Task<void> TerminalSocket::run(WebSocket& socket) {
-  if (!user_id_) {
+  if (!credential_) {
     Task<bool> authenticating = authenticate(socket);
     if (!co_await authenticating) {
       socket.close("unauthenticated");
       co_return;
     }
   }
-  Task<bool> greeting = socket.write(text({{"type", "ready"}, {"user_id", *user_id_}}));
+  // Watched for as long as the socket runs: the watch, and its callback, go with this frame.
+  auto watched = std::make_shared<const CredentialWatch*>(nullptr);
+  auto watch = watches_.watch(*credential_, [this, &socket, watched] {
+    credential_ended(socket, *watched != nullptr ? (*watched)->why() : "revoked");
+  });
+  if (watch) *watched = watch->get();
+  if (!watch) {
+    Task<void> sending = send_error(socket, watch.error());
+    co_await sending;
+    socket.close(watch.error().message);
+    co_return;
+  }
+  Task<bool> greeting =
+      socket.write(text({{"type", "ready"}, {"user_id", credential_->user_id}}));
   if (!co_await greeting) co_return;
   Scope pumps(env_.executor);  // destroyed first on the way out: the pump stops
   while (!ended_) {
     Task<Result<WebSocketMessage>> next = socket.read();
     Result<WebSocketMessage> message = co_await next;
     if (!message) break;  // the client left (the terminal stays, for a later attach)
+    if (ended_) break;    // the credential ended while the message came: it runs nothing
     Json parsed = message->binary ? Json() : parse_json_or_discarded(message->data);
     if (!message->binary && !parsed.is_object()) {
       Task<void> sending = send_error(

@@ -26,7 +26,10 @@
 //     {"type":"exit","exit_code":N}      the shell ended; the socket then closes
 //     {"type":"error","code":C,"message":M}  a refused message; fatal ones close the socket
 // A socket that leaves without "close" leaves the terminal open for a later attach (the
-// daemon's idle timeout closes it eventually).
+// daemon's idle timeout closes it eventually). The socket lives no longer than the credential
+// that opened it: once that token is revoked (a browser's sign-out revokes its session token)
+// or expires, the server sends {"type":"error","code":"unauthenticated",…}, closes the socket
+// and runs nothing more the client sends (CredentialWatches, on every api replica).
 #pragma once
 
 #include <functional>
@@ -39,12 +42,13 @@
 #include "runtime/env.h"
 #include "runtime/scope.h"
 #include "runtime/websocket.h"
+#include "services/api/credential_watch.h"
 #include "services/routing/daemon_router.h"
 
 namespace reliant::api {
 
-// A token's user, for the socket's auth message (the same check every request gets).
-using TokenAuthenticator = std::function<Task<Result<std::string>>(std::string token)>;
+// A token's credential, for the socket's auth message (the same check every request gets).
+using TokenAuthenticator = std::function<Task<Result<Credential>>(std::string token)>;
 
 struct TerminalSocketLimits {
   Duration auth_timeout = seconds(10);  // the auth message must come this soon
@@ -55,9 +59,11 @@ struct TerminalSocketLimits {
 
 class TerminalSocket final : public WebSocketSession {
  public:
-  // `user_id` set: authenticated by the upgrade request already.
-  TerminalSocket(Env& env, routing::DaemonRouter& router, TokenAuthenticator authenticate,
-                 std::optional<std::string> user_id, TerminalSocketLimits limits = {});
+  // `credential` set: authenticated by the upgrade request already. `watches` outlives the
+  // socket's run.
+  TerminalSocket(Env& env, routing::DaemonRouter& router, CredentialWatches& watches,
+                 TokenAuthenticator authenticate, std::optional<Credential> credential,
+                 TerminalSocketLimits limits = {});
   Task<void> run(WebSocket& socket) override;
 
  private:
@@ -68,10 +74,15 @@ class TerminalSocket final : public WebSocketSession {
   Task<Result<nlohmann::json>> command(std::string name, nlohmann::json args);
   static Task<void> send_error(WebSocket& socket, Error error);
 
+  // The credential ended: tells the client, closes the socket, and runs nothing more.
+  void credential_ended(WebSocket& socket, const std::string& why);
+
   Env& env_;
   routing::DaemonRouter& router_;
+  CredentialWatches& watches_;
   TokenAuthenticator authenticate_;
-  std::optional<std::string> user_id_;
+  std::optional<Credential> credential_;
+  Scope telling_;  // the message that says why the socket closes
   TerminalSocketLimits limits_;
   std::string daemon_id_;
   std::string terminal_id_;

@@ -8,6 +8,9 @@ namespace reliant::gateway {
 namespace {
 
 constexpr std::string_view kListDaemons = "/reliant.daemon.v1.DaemonService/ListDaemons";
+// How often the streams' credentials are looked up again, beside revocations announced on the
+// bus (a lost announcement): as the api's default.
+constexpr Duration kCredentialRecheck = seconds(10);
 
 std::string token_of(const RpcCall& call) {
   const auto header = call.metadata.find("authorization");
@@ -18,7 +21,11 @@ std::string token_of(const RpcCall& call) {
 
 FrontendRpc::FrontendRpc(Env& env, Gateway& gateway, routing::DaemonRouter& router,
                          const BearerVerifier* jwt)
-    : env_(env), gateway_(gateway), jwt_(jwt), services_(env, &router) {}
+    : env_(env),
+      gateway_(gateway),
+      jwt_(jwt),
+      watches_(env, kCredentialRecheck),
+      services_(env, &router, watches_) {}
 
 bool FrontendRpc::knows(std::string_view method) const {
   return method == kListDaemons || services_.knows(method);
@@ -32,11 +39,9 @@ bool FrontendRpc::is_bidi_streaming(std::string_view method) const {
   return services_.is_bidi_streaming(method);
 }
 
-Task<Result<std::string>> FrontendRpc::authenticate(const RpcCall& call) {
+Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
   Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, token_of(call));
-  Result<api::Credential> credential = co_await checking;
-  if (!credential) co_return fail(credential.error());
-  co_return std::move(credential->user_id);
+  co_return co_await checking;
 }
 
 Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
@@ -46,27 +51,29 @@ Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
     if (!listed) co_return fail(listed.error());
     co_return protocol::encode(*listed);
   }
-  Task<Result<std::string>> authenticating = authenticate(call);
-  Result<std::string> user_id = co_await authenticating;
-  if (!user_id) co_return fail(user_id.error());
-  Task<Result<std::string>> serving = services_.unary(std::move(*user_id), std::move(call));
+  Task<Result<api::Credential>> authenticating = authenticate(call);
+  Result<api::Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
+  Task<Result<std::string>> serving =
+      services_.unary(std::move(credential->user_id), std::move(call));
   co_return co_await serving;
 }
 
 Task<Result<void>> FrontendRpc::server_stream(RpcCall call, RpcWriter& out) {
-  Task<Result<std::string>> authenticating = authenticate(call);
-  Result<std::string> user_id = co_await authenticating;
-  if (!user_id) co_return fail(user_id.error());
-  Task<Result<void>> serving = services_.server_stream(std::move(*user_id), std::move(call), out);
+  Task<Result<api::Credential>> authenticating = authenticate(call);
+  Result<api::Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
+  Task<Result<void>> serving =
+      services_.server_stream(std::move(*credential), std::move(call), out);
   co_return co_await serving;
 }
 
 Task<Result<void>> FrontendRpc::bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) {
-  Task<Result<std::string>> authenticating = authenticate(call);
-  Result<std::string> user_id = co_await authenticating;
-  if (!user_id) co_return fail(user_id.error());
+  Task<Result<api::Credential>> authenticating = authenticate(call);
+  Result<api::Credential> credential = co_await authenticating;
+  if (!credential) co_return fail(credential.error());
   Task<Result<void>> serving =
-      services_.bidi_stream(std::move(*user_id), std::move(call), in, out);
+      services_.bidi_stream(std::move(*credential), std::move(call), in, out);
   co_return co_await serving;
 }
 

@@ -31,11 +31,12 @@ class FrontendRpc final : public RpcHandler {
   Task<Result<void>> bidi_stream(RpcCall call, RpcReader& in, RpcWriter& out) override;
 
  private:
-  Task<Result<std::string>> authenticate(const RpcCall& call);
+  Task<Result<api::Credential>> authenticate(const RpcCall& call);
 
   Env& env_;
   Gateway& gateway_;
   const BearerVerifier* jwt_;
+  api::CredentialWatches watches_;  // of the streams: revoked credentials end them
   api::DaemonServicesRpc services_;
 };
 

@@ -14,6 +14,7 @@ Result<std::unique_ptr<UserFeed>> UserFeed::open(Env& env, FeedOptions options) 
                          [raw = feed.get()](const BusMessage& m) { raw->on_announcement(m); });
   if (!subscription) return fail(subscription.error());
   feed->subscription_ = std::move(*subscription);
+  if (feed->options_.budget != nullptr) feed->budget_share_ = feed->options_.budget->join(*feed);
   return feed;
 }
 
@@ -23,7 +24,36 @@ UserFeed::UserFeed(Env& env, FeedOptions options)
       position_(options_.since_seq),
       tail_(options_.since_seq) {}
 
-UserFeed::~UserFeed() = default;
+UserFeed::~UserFeed() {
+  if (budget_share_ != 0) options_.budget->leave(budget_share_);
+}
+
+void UserFeed::overflow() {
+  overflowed_ = true;
+  ready_.clear();
+  ready_.shrink_to_fit();
+  ready_announced_bytes_ = 0;
+  early_.clear();
+  gap_deadline_.reset();
+  if (waiter_) waiter_->set(true);
+}
+
+void UserFeed::give_up() {
+  // Called by the budget, which has taken this feed's bytes off its count already.
+  gave_up_ = true;
+  overflow();
+  holding_bytes_ = 0;
+}
+
+void UserFeed::holding(std::size_t bytes) {
+  holding_bytes_ = bytes;
+  report_held();
+}
+
+void UserFeed::report_held() {
+  if (budget_share_ == 0 || gave_up_) return;
+  options_.budget->hold(budget_share_, ready_announced_bytes_ + holding_bytes_);
+}
 
 bool UserFeed::wanted(const UserEvent& event) const {
   if (event.user_id != options_.user_id) return false;
@@ -75,13 +105,8 @@ void UserFeed::on_announcement(const BusMessage& message) {
   if (buggify(env_, "feed.announcement_lost")) return;
   if (ready_announced_bytes_ + message.data.size() > options_.queued_bytes_max) {
     // The client does not keep up: stop holding updates for it (the store has them all).
-    overflowed_ = true;
-    ready_.clear();
-    ready_.shrink_to_fit();
-    ready_announced_bytes_ = 0;
-    early_.clear();
-    gap_deadline_.reset();
-    if (waiter_) waiter_->set(true);
+    overflow();
+    report_held();
     return;
   }
   auto events = decode_announcement(message.data);
@@ -112,7 +137,10 @@ void UserFeed::on_announcement(const BusMessage& message) {
       woke = true;
     }
   }
-  if (ready_.size() > queued_before) ready_announced_bytes_ += message.data.size();
+  if (ready_.size() > queued_before) {
+    ready_announced_bytes_ += message.data.size();
+    report_held();  // may make this feed, or a larger one, give up
+  }
   if (woke && waiter_) waiter_->set(true);
 }
 
@@ -135,11 +163,17 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
   const SteadyInstant deadline = env_.executor.steady_now() + max_wait;
   for (;;) {
     if (overflowed_) {
+      const std::string why =
+          gave_up_ ? "the server holds too many updates for clients that read slowly, and this "
+                     "stream held the most"
+                   : "the client reads updates too slowly (more than " +
+                         std::to_string(options_.queued_bytes_max) + " bytes waited for it)";
       co_return fail(ErrorCode::resource_exhausted,
-                     "the client reads updates too slowly (more than " +
-                         std::to_string(options_.queued_bytes_max) +
-                         " bytes waited for it); resume from since_seq " +
-                         std::to_string(position_));
+                     why + "; resume from since_seq " + std::to_string(position_));
+    }
+    if (holding_bytes_ != 0) {
+      holding_bytes_ = 0;  // the caller is done with the last batch
+      report_held();
     }
     if (poll_due_) {
       poll_due_ = false;
@@ -172,6 +206,7 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
       std::vector<UserEvent> out = std::move(ready_);
       ready_.clear();
       ready_announced_bytes_ = 0;
+      report_held();
       position_ = tail_;
       co_return out;
     }

@@ -7,12 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/env.h"
 #include "runtime/future.h"
+#include "services/updates/update_budget.h"
 #include "services/updates/user_events.h"
 
 namespace reliant::updates {
@@ -33,9 +35,14 @@ struct FeedOptions {
   // number waits this long for it before the store is read for the gap.
   Duration gap_wait = milliseconds(50);
   std::size_t early_max = 64;  // announced updates held ahead of a gap, at most
+  // What all the server's streams hold together (null: no bound beyond queued_bytes_max). The
+  // feed counts what it queues and what its stream holds (holding()); asked to give up, it ends
+  // as after an overflow.
+  // Shared: a stream may outlive the server that opened it (it ends with its connection).
+  std::shared_ptr<UpdateBudget> budget = nullptr;
 };
 
-class UserFeed {
+class UserFeed final : private UpdateBudget::Holder {
  public:
   // `env` must carry a bus and a store.
   static Result<std::unique_ptr<UserFeed>> open(Env& env, FeedOptions options);
@@ -48,6 +55,12 @@ class UserFeed {
   // Makes a next() that waits return at once with no updates (its owner has something else to
   // attend to, e.g. the credential of its stream was revoked).
   void interrupt();
+  // What the caller still holds of what next() returned (a batch it writes out in pieces),
+  // counted against the budget until the next call of next(), or of holding().
+  void holding(std::size_t bytes);
+  // Whether the feed is done because its client fell behind or the budget asked it to give up:
+  // the caller should stop writing what it holds and end the stream.
+  bool overflowed() const { return overflowed_; }
   // The highest stored number delivered (or skipped as another chat's) so far.
   std::int64_t position() const { return position_; }
   // The calls to next() that read the store (the rest were served by announcements).
@@ -55,6 +68,10 @@ class UserFeed {
 
  private:
   UserFeed(Env& env, FeedOptions options);
+  void give_up() override;
+  // Drops everything queued, for good: next() fails from now on.
+  void overflow();
+  void report_held();
   void on_announcement(const BusMessage& message);
   bool wanted(const UserEvent& event) const;
   // Takes `event`, the next number after tail_, then whatever waited for it in early_.
@@ -73,6 +90,9 @@ class UserFeed {
   std::int64_t tail_;             // queued in ready_ (or skipped) up to here, without a gap
   std::vector<UserEvent> ready_;  // to return: stored events past position_, and previews
   std::size_t ready_announced_bytes_ = 0;  // what announcements added to ready_
+  std::size_t holding_bytes_ = 0;          // what the caller holds of the last batch
+  std::uint64_t budget_share_ = 0;         // in options_.budget
+  bool gave_up_ = false;                   // asked to by the budget
   std::map<std::int64_t, UserEvent> early_;    // announced past a gap after tail_, by number
   std::optional<SteadyInstant> gap_deadline_;  // while early_ holds some: when to read the store
   bool overflowed_ = false;                // the client fell behind: the feed is done

@@ -12,6 +12,7 @@
 #include "base/url_encoding.h"
 #include "runtime/sleep.h"
 #include "services/api/api_server.h"
+#include "core/tool_subjects.h"
 #include "services/api/terminal_socket.h"
 #include "services/daemon/file_service.h"
 #include "services/storage/accounts.h"
@@ -320,8 +321,16 @@ class FakeWebSocket final : public WebSocket {
     Sleep pausing = sleep(executor_, milliseconds(50));
     co_await pausing;
     if (next_ >= incoming_.size()) co_return fail(ErrorCode::closed, "gone");
+    if (next_ == before_message && before) {
+      before();  // and what it set off has time to land before the message does
+      Sleep settling = sleep(executor_, milliseconds(200));
+      co_await settling;
+    }
     co_return incoming_[next_++];
   }
+  // Runs `before` just ahead of delivering message `before_message`.
+  std::size_t before_message = 0;
+  std::function<void()> before;
   Task<bool> write(WebSocketMessage message) override {
     if (closed_) co_return false;
     (message.binary ? screen : texts).push_back(message.data);
@@ -351,9 +360,10 @@ Task<bool> session_over(api::TerminalSocket& session, WebSocket& socket) {
 // token, a message before any terminal, bad JSON and another user's daemon.
 TEST(TerminalSocket, AuthenticatesOpensTypesAndRefusesWhatItMust) {
   McpApi a;
-  auto authenticate = [&a](std::string token) -> Task<Result<std::string>> {
+  api::CredentialWatches watches(a.m.env, seconds(30));
+  auto authenticate = [&a](std::string token) -> Task<Result<api::Credential>> {
     if (token != a.erin) co_return fail(ErrorCode::unauthenticated, "bad token");
-    co_return std::string("user-1");
+    co_return api::Credential{"user-1", "tok-user-1", std::nullopt};
   };
   FakeWebSocket socket(a.m.executor,
                        {json_frame({{"type", "auth"}, {"token", a.erin}}),
@@ -364,7 +374,7 @@ TEST(TerminalSocket, AuthenticatesOpensTypesAndRefusesWhatItMust) {
                         {"echo from-binary\r", true},
                         json_frame({{"type", "resize"}, {"rows", 0}, {"cols", 5}}),
                         json_frame({{"type", "close"}})});
-  api::TerminalSocket session(a.m.env, a.m.router, authenticate, std::nullopt);
+  api::TerminalSocket session(a.m.env, a.m.router, watches, authenticate, std::nullopt);
   a.m.run(session_over(session, socket));
   std::string texts;
   for (const auto& text : socket.texts) texts += text + "\n";
@@ -380,16 +390,59 @@ TEST(TerminalSocket, AuthenticatesOpensTypesAndRefusesWhatItMust) {
   EXPECT_NE(screen.find("from-binary\r\n"), std::string::npos) << screen;
 
   FakeWebSocket intruder(a.m.executor, {json_frame({{"type", "auth"}, {"token", "wrong"}})});
-  api::TerminalSocket refused(a.m.env, a.m.router, authenticate, std::nullopt);
+  api::TerminalSocket refused(a.m.env, a.m.router, watches, authenticate, std::nullopt);
   a.m.run(session_over(refused, intruder));
   ASSERT_EQ(intruder.texts.size(), 1u);
   EXPECT_NE(intruder.texts[0].find("unauthenticated"), std::string::npos) << intruder.texts[0];
 
   FakeWebSocket stranger(a.m.executor, {json_frame({{"type", "open"}, {"daemon_id", "daemon-1"}})});
-  api::TerminalSocket other(a.m.env, a.m.router, authenticate, std::string("user-2"));
+  api::TerminalSocket other(a.m.env, a.m.router, watches, authenticate,
+                            api::Credential{"user-2", "tok-user-2", std::nullopt});
   a.m.run(session_over(other, stranger));
   ASSERT_EQ(stranger.texts.size(), 2u);
   EXPECT_NE(stranger.texts[1].find("not_found"), std::string::npos) << stranger.texts[1];
+}
+
+// A terminal lives no longer than the credential that opened it: once the token is revoked
+// (its announcement reaches the api's watches), the socket says why, closes and runs nothing
+// more the client sends (issue 38: 35 of 35 commands still ran over 70 s).
+TEST(TerminalSocket, ARevokedCredentialEndsTheSocketAndRunsNothingMore) {
+  McpApi a;
+  api::CredentialWatches watches(a.m.env, seconds(30));
+  auto authenticate = [](std::string) -> Task<Result<api::Credential>> {
+    co_return api::Credential{"user-1", "tok-user-1", std::nullopt};
+  };
+  FakeWebSocket socket(a.m.executor,
+                       {json_frame({{"type", "auth"}, {"token", "t"}}),
+                        json_frame({{"type", "open"}, {"daemon_id", "daemon-1"}}),
+                        json_frame({{"type", "input"}, {"data", "echo before-revoke\r"}}),
+                        json_frame({{"type", "input"}, {"data", "echo after-revoke\r"}}),
+                        {"echo binary-after\r", true}});
+  socket.before_message = 3;
+  socket.before = [&a] {
+    (void)a.m.bus.publish(subjects::credential_revoked("user-1"), "tok-user-1");
+  };
+  api::TerminalSocket session(a.m.env, a.m.router, watches, authenticate, std::nullopt);
+  a.m.run(session_over(session, socket));
+  for (int i = 0; i < 100 && a.m.world.step(); ++i) {
+  }
+  std::string texts;
+  for (const auto& text : socket.texts) texts += text + "\n";
+  EXPECT_NE(texts.find("the credential that opened this terminal was revoked"), std::string::npos)
+      << texts;
+  EXPECT_NE(texts.find("unauthenticated"), std::string::npos) << texts;
+  // What reached the terminal: everything it showed, read over REST with a live token.
+  const Json listed = a.ok("GET", "/api/v1/daemons/daemon-1/terminals");
+  ASSERT_EQ(listed["terminals"].size(), 1u) << listed.dump();
+  const std::string id = listed["terminals"][0]["id"];
+  const Json read =
+      a.ok("GET", "/api/v1/daemons/daemon-1/terminals/" + id + "/output?offset=0&wait_ms=0");
+  const auto shown = base64url_decode(read["data_base64url"].get<std::string>());
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_NE(shown->find("before-revoke"), std::string::npos) << *shown;
+  EXPECT_EQ(shown->find("after-revoke"), std::string::npos) << *shown;
+  EXPECT_EQ(shown->find("binary-after"), std::string::npos) << *shown;
+  EXPECT_EQ(watches.watched(), 0u) << "the socket's watch went with it";
 }
 
 }  // namespace

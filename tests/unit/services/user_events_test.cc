@@ -266,3 +266,95 @@ TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo
 
 }  // namespace
 }  // namespace reliant::updates
+
+namespace reliant::updates {
+namespace {
+
+// A holder that counts being asked to give up.
+struct CountingHolder final : UpdateBudget::Holder {
+  int asked = 0;
+  void give_up() override { ++asked; }
+};
+
+TEST(UpdateBudget, TheLargestHoldersGiveUpFirstUntilTheRestFit) {
+  UpdateBudget budget(1000);
+  CountingHolder small, middle, large;
+  const auto s = budget.join(small);
+  const auto m = budget.join(middle);
+  const auto l = budget.join(large);
+  budget.hold(s, 100);
+  budget.hold(m, 300);
+  budget.hold(l, 500);
+  EXPECT_EQ(budget.held_bytes(), 900u);
+  EXPECT_EQ(large.asked + middle.asked + small.asked, 0);
+  budget.hold(s, 700);  // 1,500 held: the largest (small, now 700) goes, then 800 fit
+  EXPECT_EQ(small.asked, 1);
+  EXPECT_EQ(large.asked + middle.asked, 0);
+  EXPECT_EQ(budget.held_bytes(), 800u);
+  budget.hold(m, 900);  // 1,400: middle (900) goes; 500 fit
+  EXPECT_EQ(middle.asked, 1);
+  EXPECT_EQ(budget.held_bytes(), 500u);
+  // What a holder that gave up still holds counts, but it is not asked again.
+  budget.hold(s, 600);
+  EXPECT_EQ(small.asked, 1);
+  EXPECT_EQ(large.asked, 1) << "the one left to ask";
+  EXPECT_EQ(budget.held_bytes(), 600u);
+  EXPECT_EQ(budget.given_up(), 3u);
+  budget.leave(s);
+  budget.leave(m);
+  budget.leave(l);
+  EXPECT_EQ(budget.held_bytes(), 0u);
+}
+
+// Two streams of one user that never read: what waits for them together stays within the
+// server's budget. The one that holds the most gives up and says why; the other goes on.
+TEST(UpdateBudget, AFeedAskedToGiveUpEndsWithWhereToResume) {
+  Node n;
+  prepare(n);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  auto shared_budget = std::make_shared<UpdateBudget>(5'000);
+  UpdateBudget& budget = *shared_budget;
+  FeedOptions everything;
+  everything.budget = shared_budget;
+  FeedOptions one_chat = everything;
+  one_chat.chat_id = "chat-1";
+  OpenFeed all(n, everything);
+  OpenFeed chat(n, one_chat);
+  ASSERT_NE(all.feed, nullptr);
+  ASSERT_NE(chat.feed, nullptr);
+  std::optional<Result<std::vector<UserEvent>>> first_all, first_chat;
+  {
+    Scope scope(n.executor);
+    scope.spawn(capture(all.feed->next(Duration::zero()), &first_all));
+    scope.spawn(capture(chat.feed->next(Duration::zero()), &first_chat));
+    n.run_until_idle();
+  }
+  for (int i = 0; i < 20; ++i) {
+    const auto events = store_events(
+        n, {{"user-1", 0, "message", i % 2 == 0 ? "chat-1" : "chat-2",
+             {{"text", std::string(300, 'x')}}, i}});
+    announce(n.bus, events);
+    n.run_until_idle();
+  }
+  EXPECT_LE(budget.held_bytes(), budget.bytes_max());
+  EXPECT_EQ(budget.given_up(), 1u);
+  std::optional<Result<std::vector<UserEvent>>> next_all, next_chat;
+  {
+    Scope scope(n.executor);
+    scope.spawn(capture(all.feed->next(Duration::zero()), &next_all));
+    scope.spawn(capture(chat.feed->next(Duration::zero()), &next_chat));
+    n.run_until_idle();
+  }
+  ASSERT_TRUE(next_all.has_value());
+  ASSERT_FALSE(next_all->has_value()) << "the feed of every chat held the most";
+  EXPECT_EQ(next_all->error().code, ErrorCode::resource_exhausted);
+  EXPECT_NE(next_all->error().message.find("the server holds too many updates"), std::string::npos)
+      << next_all->error().message;
+  EXPECT_NE(next_all->error().message.find("resume from since_seq"), std::string::npos);
+  ASSERT_TRUE(next_chat.has_value());
+  ASSERT_TRUE(next_chat->has_value()) << next_chat->error().message;
+  EXPECT_EQ((*next_chat)->size(), 10u);
+}
+
+}  // namespace
+}  // namespace reliant::updates
