@@ -12,6 +12,7 @@ namespace reliant::workflow {
 
 // One instance of a graph: the run's own, or one iteration of a loop's inline body.
 struct Interpreter::Scope {
+  std::size_t index = 0;  // in scopes_
   const Graph* graph = nullptr;
   std::string key;   // "" for the run; "agent_loop#0/" for a loop's first iteration
   std::string path;  // "" or "agent_loop."
@@ -187,7 +188,9 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
     }
   }
   const auto index = scopes_.size();
+  scope->index = index;
   scopes_.push_back(std::move(scope));
+  changed_scopes_.insert(index);
   for (const auto& id : first) {
     const auto entry = graph.index.find(id);
     RELIANT_ASSERT(entry != graph.index.end());
@@ -229,6 +232,7 @@ void Interpreter::set_status(Scope& scope, std::size_t node, NodeStatus status) 
   if (before == NodeStatus::waiting) --scope.waiting_joins;
   if (status == NodeStatus::waiting) ++scope.waiting_joins;
   scope.status[node] = status;
+  changed_scopes_.insert(scope.index);
 }
 
 void Interpreter::drain() {
@@ -237,11 +241,17 @@ void Interpreter::drain() {
       const auto [scope, node] = queue_.front();
       queue_.pop_front();
       --scopes_[scope]->queued;
+      changed_scopes_.insert(scope);
       if (!scopes_[scope]->finished) activate(scope, node);
       continue;
     }
+    // Only scopes that changed since they were last looked at can have a join that became ready
+    // or have become idle: a scope's own nodes decide both. Looked at in the order a scan of every
+    // scope would take, so the same one goes first — but a parallel loop's 10,000 iteration
+    // scopes are not all scanned after each of their results.
     bool progressed = false;
-    for (std::size_t s = 0; s < scopes_.size() && !progressed; ++s) {
+    for (auto at = changed_scopes_.begin(); at != changed_scopes_.end() && !progressed; ++at) {
+      const std::size_t s = *at;
       auto& scope = *scopes_[s];
       if (scope.finished || scope.waiting_joins == 0) continue;
       for (std::size_t n = 0; n < scope.status.size(); ++n) {
@@ -255,14 +265,17 @@ void Interpreter::drain() {
     }
     if (progressed) continue;
     // The innermost idle scope first: its end may start work in the scope around it.
-    for (std::size_t s = scopes_.size(); s-- > 0 && !progressed;) {
+    for (auto at = changed_scopes_.rbegin(); at != changed_scopes_.rend() && !progressed; ++at) {
+      const std::size_t s = *at;
       auto& scope = *scopes_[s];
       if (!scope.finished && scope.busy == 0 && scope.queued == 0) {
         finish_scope(s);
         progressed = true;
       }
     }
-    if (!progressed) break;
+    if (progressed) continue;
+    changed_scopes_.clear();  // none of them can move until something changes in it again
+    break;
   }
 }
 
@@ -527,6 +540,7 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
     if (target.empty()) target = edge.fallback;
     if (target.empty()) continue;
     ++scope.queued;
+    changed_scopes_.insert(s);
     queue_.emplace_back(s, graph.index.find(target)->second);
   }
 }
@@ -657,6 +671,7 @@ void Interpreter::iteration_done(std::size_t s, std::size_t n, std::size_t index
 void Interpreter::finish_scope(std::size_t s) {
   auto& scope = *scopes_[s];
   scope.finished = true;
+  changed_scopes_.insert(s);
   auto vars = variables(scope);
   cel::Value outputs(cel::ValueMap{});
   if (!scope.graph->outputs.empty()) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -144,6 +145,8 @@ class Interpreter {
   std::vector<std::unique_ptr<Scope>> scopes_;
   std::map<std::pair<std::size_t, std::size_t>, Loop> loops_;
   std::deque<std::pair<std::size_t, std::size_t>> queue_;
+  // Scopes whose nodes changed since drain() last looked at them (by index: innermost last).
+  std::set<std::size_t> changed_scopes_;
   // Pending actions by the order they were issued in, and each pending key's scope, node and
   // order: a report removes its action in O(log pending), not by a scan (a parallel loop over
   // 10,000 items has 10,000 pending at once).

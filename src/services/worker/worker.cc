@@ -19,6 +19,10 @@ constexpr std::size_t kChainedStepsMax = 4;
 // The shortest wait for something that falls due: a task another claimer holds locked shows as
 // due now, and must not make the poll spin.
 constexpr Duration kDueWaitMin = milliseconds(10);
+// How long a step waits for its turn with its run's kept state before it decides from the store
+// instead: steps of one run commit one after another anyway (the run's lock), each in a few
+// milliseconds.
+constexpr Duration kKeptTurnWaitMax = seconds(2);
 
 // Runs one activity attempt and hands its outcome to `done`; destroyed (cancelled) when the
 // attempt times out or loses its lease.
@@ -101,11 +105,14 @@ auto Worker::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTran
   co_return outcome;
 }
 
+std::int64_t Worker::owner_share() const {
+  return config_.max_in_flight_per_owner > 0
+             ? config_.max_in_flight_per_owner
+             : std::max<std::int64_t>(1, config_.max_in_flight * 3 / 4);
+}
+
 std::vector<std::string> Worker::owners_at_share() const {
-  const std::int64_t share =
-      config_.max_in_flight_per_owner > 0
-          ? config_.max_in_flight_per_owner
-          : std::max<std::int64_t>(1, config_.max_in_flight * 3 / 4);
+  const std::int64_t share = owner_share();
   std::vector<std::string> owners;
   for (const auto& [owner, tasks] : owners_in_flight_) {
     if (tasks >= share) owners.push_back(owner);
@@ -256,27 +263,79 @@ const HistoryEvent* sole_activity(const PreparedStep& step) {
 
 }  // namespace
 
-std::int64_t Worker::eager_room() const {
-  // The caller's slot is about to free up.
-  return std::min(config_.eager_activities, config_.max_in_flight - in_flight_ + 1);
+std::int64_t Worker::eager_room(const std::string& owner) const {
+  // The caller's slot is about to free up (and it counts against its owner's share).
+  std::int64_t room = std::min(config_.eager_activities, config_.max_in_flight - in_flight_ + 1);
+  if (!owner.empty()) {
+    const auto counted = owners_in_flight_.find(owner);
+    const std::int64_t owned = counted == owners_in_flight_.end() ? 0 : counted->second;
+    room = std::min(room, owner_share() - owned + 1);
+  }
+  return std::max<std::int64_t>(room, 0);
 }
 
-void Worker::on_decided(DecisionOutcome outcome) {
+void Worker::on_decided(DecisionOutcome outcome, const std::string& owner) {
   ++stats_.decisions;
   for (auto& leased : outcome.eager) {
     ++stats_.eager;
     ++in_flight_;
-    scope_.spawn(run_eager(std::move(leased)));
+    if (!owner.empty()) ++owners_in_flight_[owner];
+    leased.task.owner = owner;  // the run's: its result's decision leases by the same share
+    scope_.spawn(run_eager(std::move(leased), owner));
   }
   if (outcome.schedules_work) announce_work();
 }
 
+Task<Worker::KeptTurn> Worker::take_kept_turn(std::string run_id) {
+  auto held = kept_turns_.find(run_id);
+  if (held != kept_turns_.end()) {
+    auto [promise, future] = make_promise<bool>(env_.executor);
+    held->second.push_back(promise);
+    ScopedTimer deadline(env_.executor, env_.executor.after(kKeptTurnWaitMax, [promise = promise] {
+                           (void)promise.set(false);
+                         }));
+    const bool handed = co_await future;
+    if (!handed) {
+      sometimes(env_, "worker.kept_turn_timed_out");
+      co_return KeptTurn{};  // the wait ran out: decide from the store
+    }
+    // The step before handed its turn over, the run's state put back first.
+    co_return KeptTurn{sticky_.take(run_id), true};
+  }
+  kept_turns_.emplace(run_id, std::deque<Promise<bool>>{});
+  co_return KeptTurn{sticky_.take(run_id), true};
+}
+
+void Worker::end_kept_turn(const std::string& run_id) {
+  auto held = kept_turns_.find(run_id);
+  RELIANT_ASSERT(held != kept_turns_.end());
+  while (!held->second.empty()) {
+    Promise<bool> next = std::move(held->second.front());
+    held->second.pop_front();
+    if (next.set(true)) return;  // its turn now (a waiter that timed out was set already)
+  }
+  kept_turns_.erase(held);
+}
+
+// Ends an owned kept turn when the step that took it ends, however it ends.
+struct Worker::KeptTurnGuard {
+  Worker* worker;
+  std::string run_id;
+  bool owned;
+  ~KeptTurnGuard() {
+    if (owned) worker->end_kept_turn(run_id);
+  }
+};
+
 Task<void> Worker::run_decision(ClaimedTask task) {
-  const std::int64_t now_ms = to_ms(env_.executor.now());
-  const EagerDispatch eager{config_.worker_id, eager_room()};
   auto sticky = std::make_shared<StickyDecision>();
   if (buggify(env_, "worker.sticky_dropped")) sticky_.erase(task.run_id);  // a cache, evicted
-  sticky->run = sticky_.take(task.run_id);
+  Task<KeptTurn> taking = take_kept_turn(task.run_id);
+  KeptTurn turn = co_await taking;
+  KeptTurnGuard guard{this, task.run_id, turn.owned};
+  sticky->run = std::move(turn.run);
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const EagerDispatch eager{config_.worker_id, eager_room(task.owner)};
   if (sticky->run.state.last_seq > 0) ++stats_.sticky_hits;
   Task<Result<DecisionOutcome>> deciding =
       transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager,
@@ -293,7 +352,7 @@ Task<void> Worker::run_decision(ClaimedTask task) {
     ++stats_.dropped_decisions;
     co_return;
   }
-  on_decided(std::move(*outcome));
+  on_decided(std::move(*outcome), task.owner);
 }
 
 // Local activities, chained: when a step's decision schedules one activity whose attempt is
@@ -332,10 +391,13 @@ std::vector<Worker::ChainedStep> Worker::chain_store_work(const PreparedStep& st
 }
 
 Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* work) {
-  const std::int64_t now_ms = to_ms(env_.executor.now());
-  const EagerDispatch eager{config_.worker_id, eager_room()};
   auto sticky = std::make_shared<StickyDecision>();
-  sticky->run = sticky_.take(task.run_id);
+  Task<KeptTurn> taking = take_kept_turn(task.run_id);
+  KeptTurn turn = co_await taking;
+  KeptTurnGuard guard{this, task.run_id, turn.owned};
+  sticky->run = std::move(turn.run);
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const EagerDispatch eager{config_.worker_id, eager_room(task.owner)};
   const bool kept = sticky->run.state.last_seq > 0;
   // Deciding in the transaction from the store is always correct; the kept state only saves work.
   if (kept && !buggify(env_, "worker.decide_from_store")) {
@@ -420,20 +482,20 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
   }
   if (kept) ++stats_.sticky_hits;
   ++stats_.eager_decisions;
-  on_decided(std::move(*completion->decided));
+  on_decided(std::move(*completion->decided), task.owner);
   co_return true;
 }
 
-Task<void> Worker::run_eager(EagerActivity leased) {
+Task<void> Worker::run_eager(EagerActivity leased, std::string owner) {
   // A worker that stalls with an activity leased to it: the lease expires and the reaper hands the
   // activity to another attempt (only a first attempt, so no run runs out of attempts this way).
   if (leased.task.attempt == 1 && buggify(env_, "worker.eager_abandoned")) {
-    task_done("");
+    task_done(owner);
     co_return;
   }
   Task<void> step = run_activity(std::move(leased.task), std::move(leased.activity));
   co_await step;
-  task_done("");  // an eager activity is not counted against its owner's share
+  task_done(owner);
 }
 
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {

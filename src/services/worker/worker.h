@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,7 +35,8 @@ struct WorkerConfig {
   std::int64_t max_in_flight = 64;  // tasks processed at once
   // Claimed tasks of one user's runs processed at once (0: three quarters of max_in_flight, at
   // least one): one user's runs cannot take every slot, so other users' chats and runs always
-  // find room. Activities a decision leases to its own worker do not count.
+  // find room. Activities a decision leases to its own worker count too: a decision leases none
+  // for a user at their share.
   std::int64_t max_in_flight_per_owner = 0;
   // Activities a decision may lease to its own worker at once (0: every activity is claimed).
   std::int64_t eager_activities = 8;
@@ -108,13 +110,15 @@ class Worker {
   std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
                                             const EagerDispatch& eager, std::int64_t now_ms);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
-  void on_decided(DecisionOutcome outcome);
+  void on_decided(DecisionOutcome outcome, const std::string& owner);
   // Activities a decision may lease to this worker now.
-  std::int64_t eager_room() const;
+  std::int64_t eager_room(const std::string& owner) const;
+  // How many of one user's tasks this worker processes at once (max_in_flight_per_owner).
+  std::int64_t owner_share() const;
   // `preloaded`: the activity, when the task was leased with it (eager dispatch).
   Task<void> run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded = {});
   Task<void> run_timer(ClaimedTask task);
-  Task<void> run_eager(EagerActivity leased);
+  Task<void> run_eager(EagerActivity leased, std::string owner);
   Task<void> send_heartbeat(TransactionBody beat, Promise<Result<Json>> attempt_done);
   // Runs `body` once; on failure counts it and returns the error.
   Task<Result<void>> transact(TransactionBody body);
@@ -127,6 +131,19 @@ class Worker {
   void announce_work();
   // A task's slot is free again.
   void task_done(const std::string& owner);
+  // This worker's steps of one run take turns with its kept state: a step waits (at most
+  // kKeptTurnWaitMax) while another holds it, so each decides from the kept state instead of
+  // replaying the whole run — a parallel loop's activities ending together each replayed the
+  // run from its start, O(n^2) over the loop. `owned` is false when the wait ran out: the step
+  // then decides from the store and gives back nothing.
+  struct KeptTurn {
+    KeptRun run;
+    bool owned = false;
+  };
+  Task<KeptTurn> take_kept_turn(std::string run_id);
+  // Ends an owned turn (after the run's state, if any, is put back): the next waiter's turn.
+  void end_kept_turn(const std::string& run_id);
+  struct KeptTurnGuard;
 
   Env& env_;
   WorkerConfig config_;
@@ -137,6 +154,9 @@ class Worker {
   WorkerStats stats_;
   std::int64_t in_flight_ = 0;
   std::map<std::string, std::int64_t> owners_in_flight_;  // claimed tasks by their run's owner
+  // Runs whose kept state a step of this worker holds, and the steps waiting for their turn
+  // (bounded by max_in_flight and eager activities: each is a task in flight).
+  std::map<std::string, std::deque<Promise<bool>>> kept_turns_;
   bool woken_ = false;
   bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work
   std::optional<Promise<bool>> wake_waiter_;
