@@ -1,0 +1,54 @@
+# Shared by the integration tests of a plain-HTTP monolith (sourced): a scratch folder and a
+# monolith process that die with the test, its start and stop, and the usual failure report.
+# The caller sets `reliant`, then calls `monolith_setup`; `start_monolith` runs the monolith on
+# $data with the working dir $work/ws on $port (REST) and $port + 1 (gRPC), at $api.
+
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/ports.sh"
+
+monolith_setup() {
+  work=$(mktemp -d)
+  pid=""
+  trap monolith_cleanup EXIT
+  mkdir -p "$work/ws"
+  port=$(free_port_block 2)
+  api="http://127.0.0.1:$port"
+  data="$work/data"
+}
+
+monolith_cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+# Prints the reason and the end of every log in the scratch folder, and fails the test.
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.log; do echo "--- $f"; tail -n 40 "$f"; done
+  exit 1
+}
+
+start_monolith() {  # [EXTRA MONOLITH ARGS...]
+  "$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) \
+    --disable-tls --working-dir "$work/ws" "$@" >>"$work/monolith.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf "$api/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  fail "the monolith did not come up"
+}
+
+# SIGTERM, and the wait for the process to go (up to 10 s).
+stop_monolith() {
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+
+# The id of the monolith's embedded daemon (the local user's, whose token is TOKEN).
+embedded_daemon_id() {  # TOKEN
+  curl -sf -H "Authorization: Bearer $1" "$api/api/v1/daemons" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["daemons"][0]["id"])'
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Wide parallel loops on a real monolith (issue 38): a run whose `loop` over N items runs one
+# `run` node (`echo`) per item, `parallel: true`, timed from its start to its end through the
+# REST API, for each N given; and, while the widest runs, another user's chat (its message to
+# its answer). The loop's per-item cost should not grow with N: the last column divides each
+# time by its N and by the smallest N's per-item time (1.00 is linear).
+#   tools/bench_items_loop.sh [RELIANT_BINARY] [N...]      (defaults build/src/app/reliant,
+#                                                          400 800 1600 10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reliant=${1:-build/src/app/reliant}
+shift || true
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(400 800 1600 10000)
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+source tools/ports.sh
+mkdir -p "$work/ws"
+port=$(free_port_block 2)
+api="http://127.0.0.1:$port"
+data="$work/data"
+"$reliant" db migrate up --db-driver sqlite --data-dir "$data" >/dev/null
+"$reliant" admin user create --email bystander@example.com --db-driver sqlite --data-dir "$data" >/dev/null
+bystander=$("$reliant" admin token create --user bystander@example.com --db-driver sqlite \
+  --data-dir "$data" | tail -n 1)
+"$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) --disable-tls \
+  --working-dir "$work/ws" >"$work/monolith.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -sf "$api/health" >/dev/null && break
+  sleep 0.1
+done
+token=$(cat "$data/auth/token")
+
+python3 - "$api" "$token" "$bystander" "${sizes[@]}" <<'PY'
+import json, sys, threading, time, urllib.request
+api, token, bystander = sys.argv[1], sys.argv[2], sys.argv[3]
+sizes = [int(n) for n in sys.argv[4:]]
+SOURCE = """name: wide
+inputs:
+  items: {type: array}
+entry: each
+nodes:
+  - id: each
+    type: loop
+    items: "{{ inputs.items }}"
+    parallel: true
+    inline:
+      entry: work
+      nodes:
+        - {id: work, type: run, command: "echo {{ iter.item }}"}
+outputs:
+  done: "{{ size(nodes.each.results) }}"
+"""
+def call(method, path, body=None, bearer=token):
+    req = urllib.request.Request(api + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + bearer, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)
+def bystander_chat():
+    started = time.monotonic()
+    chat = call("POST", "/api/v1/chats", {"title": "bystander"}, bystander)["id"]
+    call("POST", f"/api/v1/chats/{chat}/messages", {"text": "hello"}, bystander)
+    while call("GET", f"/api/v1/chats/{chat}", bearer=bystander)["status"] == "running":
+        time.sleep(0.02)
+    return time.monotonic() - started
+try:
+    call("POST", "/api/v1/workflows/validate", {"source": SOURCE})
+except urllib.error.HTTPError as e:
+    sys.exit("the bench's workflow: " + e.read().decode())
+results = []
+for n in sizes:
+    started = time.monotonic()
+    run = call("POST", "/api/v1/workflows/runs", {"source": SOURCE, "inputs": {"items": list(range(n))}})["run_id"]
+    chats = []
+    def watch_bystander():
+        while not done.is_set():
+            chats.append(bystander_chat())
+            time.sleep(0.5)
+    done = threading.Event()
+    watcher = threading.Thread(target=watch_bystander)
+    watcher.start()
+    # The run list's summaries, not the run's own view: that one lists every node's state.
+    while True:
+        listed = call("GET", "/api/v1/workflows/runs?limit=5")["runs"]
+        status = next(r for r in listed if r["id"] == run)
+        if status["status"] != "running":
+            break
+        time.sleep(0.2)
+    took = time.monotonic() - started
+    done.set()
+    watcher.join()
+    if status["status"] != "completed":
+        sys.exit(f"n={n}: the run {status['status']}: {status.get('error')}")
+    results.append((n, took, max(chats) if chats else 0.0, len(chats)))
+    print(f"n={n}: {took:.2f} s", file=sys.stderr, flush=True)
+base = results[0][1] / results[0][0]
+print(f"{'items':>8} {'seconds':>9} {'ms/item':>9} {'x linear':>9} {'bystander max s':>16} {'chats':>6}")
+for n, took, worst, count in results:
+    print(f"{n:>8} {took:>9.2f} {1000 * took / n:>9.2f} {took / n / base:>9.2f} {worst:>16.3f} {count:>6}")
+PY
