@@ -109,6 +109,10 @@ struct Session {
     options.restarts_max = 0;  // one attempt: a command-line check says what happened
     options.client.initialize_timeout = milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
     options.client.request_timeout = options.client.initialize_timeout;
+    options.call_timeout = options.client.initialize_timeout;
+    // A check waits for every server to start or fail (a second past its handshake's bound).
+    options.tools_wait = options.client.initialize_timeout + seconds(1);
+    options.result_limit_bytes = 0;  // the whole result: it is printed, not stored
     return options;
   }
 };

@@ -226,6 +226,9 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                          {"tags", tool.tags},
                          {"read_only", tool.read_only}});
       }
+      // Servers still starting are named, so that the answer is not kept as if whole (an older
+      // worker skips these entries: they have no name).
+      for (const auto& name : servers->starting()) specs.push_back({{"starting", name}});
     }
     result.set_ok(true);
     result.set_output_json(specs.dump(-1, ' ', false, Json::error_handler_t::replace));

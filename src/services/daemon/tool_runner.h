@@ -66,8 +66,9 @@ class ToolRunner;
 // The daemon commands every daemon answers, remote or in-process: "status" (the runner's load
 // and the tools, merged into `identity`), "list_tools" (the built-in tools' names) and
 // "tool_specs" (the MCP servers' tools as a model is offered them: [{name, description,
-// input_schema, read_only}], starting servers not yet running) and "reload_config" (the MCP
-// configuration read again; the servers' statuses after). And the MCPService: "mcp_list" (each
+// input_schema, tags, read_only}], starting servers not yet running and waiting for them a few
+// seconds at most; a server still starting then is an entry {starting: NAME} of its own) and
+// "reload_config" (the MCP configuration read again; the servers' statuses after). And the MCPService: "mcp_list" (each
 // server's status, error, tool count, restarts, identity and source), "mcp_tools" (their tools,
 // args {"server"} for one), "mcp_enable", "mcp_disable" and "mcp_restart" (args {"server"}: that
 // server's view after). A refusal has ok false, error_message, and output_json {"code": the

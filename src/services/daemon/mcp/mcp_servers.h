@@ -1,9 +1,9 @@
 // McpServers: the daemon's MCP servers — each started on demand (the first listing or call that
 // needs it), restarted with backoff when it goes away, and reconfigured in place when the
-// configuration is reloaded. Each has a status: HEALTHY (connected, tools listed), UNHEALTHY (it
-// failed; the error says why, and a restart may be due), DISCONNECTED (not started yet, or
-// stopped) or DISABLED (switched off). Their tools are exposed to models as
-// mcp__<server>__<tool>.
+// configuration is reloaded. Each has a status: HEALTHY (connected, tools listed), STARTING (its
+// handshake or first listing is under way), UNHEALTHY (it failed; the error says why, and a
+// restart may be due), DISCONNECTED (not started yet, or stopped) or DISABLED (switched off).
+// Their tools are exposed to models as mcp__<server>__<tool>.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,7 @@
 
 namespace reliant::mcp {
 
-enum class McpServerStatus { healthy, unhealthy, disconnected, disabled };
+enum class McpServerStatus { healthy, starting, unhealthy, disconnected, disabled };
 std::string_view to_string(McpServerStatus status);  // "HEALTHY" …
 
 struct McpServerView {
@@ -57,7 +57,16 @@ std::optional<std::pair<std::string, std::string>> split_exposed_name(std::strin
 struct McpServersOptions {
   BackoffPolicy restart{seconds(1), minutes(2), 2.0, 0.2};
   std::uint32_t restarts_max = 8;  // in a row without a healthy start; then it waits for a call
+  // A call's bound when its server's configuration sets no "timeout" (the caller's own bound,
+  // when shorter, wins).
   Duration call_timeout = minutes(2);
+  // How long a listing of the tools waits for servers still starting before it answers without
+  // them (a server that missed one listing so is not waited for again until it has started): a
+  // handshake that never ends must not hold up every chat's turn.
+  Duration tools_wait = seconds(3);
+  // A call's result is cut to this many bytes, with a notice, as the built-in tools cut theirs
+  // (ToolContext::output_limit_bytes: every response stays under the bus's 1 MiB); 0: uncut.
+  std::size_t result_limit_bytes = 512 * 1024;
   std::string log_dir;  // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
   std::string working_dir;  // stdio servers without a cwd start here; empty: the host's
   McpClientOptions client;
@@ -96,8 +105,15 @@ class McpServers {
   // with failed_precondition without a source.
   Result<void> reload();
 
-  // Every enabled server's tools, starting those not yet running.
+
+  // Every enabled server's tools, starting those not yet running side by side and waiting for
+  // them at most `tools_wait`; those still starting then are left out (starting() names them).
   Task<std::vector<ExposedTool>> tools();
+  // The servers whose start is under way (STARTING).
+  std::vector<std::string> starting() const;
+  // Calls a tool. It ends at the server's configured timeout, else at `call_timeout`, or at
+  // `timeout` (the caller's own bound) when that is sooner; its text is cut at
+  // `result_limit_bytes`.
   Task<McpCallOutcome> call(std::string exposed, Json arguments, Duration timeout,
                             McpClient::OnProgress on_progress = nullptr);
 
@@ -109,7 +125,10 @@ class McpServers {
 
  private:
   struct Server;
+  struct Gathering;
   Task<Result<void>> started(std::shared_ptr<Server> server);
+  void start_if_idle(const std::shared_ptr<Server>& server);
+  Task<void> count_start(std::shared_ptr<Server> server, std::shared_ptr<Gathering> gathering);
   Task<void> start(std::shared_ptr<Server> server);
   void stop(Server& server, McpServerStatus status);
   void on_lost(const std::shared_ptr<Server>& server, const Error& why);
