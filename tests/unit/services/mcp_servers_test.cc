@@ -160,9 +160,9 @@ TEST(McpServers, AReloadReadsTheSourceAgainAndABrokenOneChangesNothing) {
   std::map<std::string, McpServerConfig> source{{"a", stdio("a", "sim-mcp")}};
   bool broken = false;
   EXPECT_EQ(h.servers->reload().error().code, ErrorCode::failed_precondition) << "no source yet";
-  h.servers->set_source([&]() -> Result<std::map<std::string, McpServerConfig>> {
+  h.servers->set_source([&]() -> Result<McpConfig> {
     if (broken) return fail(ErrorCode::invalid_argument, "m.json: parse error at line 1");
-    return source;
+    return McpConfig{source, {}};
   });
   ASSERT_TRUE(h.servers->reload().has_value());
   ASSERT_EQ(h.servers->list().size(), 1u);

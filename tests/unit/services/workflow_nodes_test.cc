@@ -402,8 +402,7 @@ TEST(WorkflowNodes, TheDaemonReloadsItsMcpConfigurationOnCommand) {
   files.name = "files";
   files.command = "sim-mcp";
   m.mcp.set_source([files] {
-    return Result<std::map<std::string, mcp::McpServerConfig>>(
-        std::map<std::string, mcp::McpServerConfig>{{"files", files}});
+    return Result<mcp::McpConfig>(mcp::McpConfig{{{"files", files}}, {}});
   });
   auto reloaded = m.run(m.router.daemon_command("user-1", "daemon-1", "reload_config", "{}"));
   ASSERT_TRUE(reloaded.has_value());

@@ -25,6 +25,8 @@ std::string_view to_string(McpServerStatus status) {
       return "DISCONNECTED";
     case McpServerStatus::disabled:
       return "DISABLED";
+    case McpServerStatus::untrusted:
+      return "UNTRUSTED";
   }
   return "DISCONNECTED";
 }
@@ -113,7 +115,16 @@ McpServers::~McpServers() {
   }
 }
 
-void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
+McpServerStatus McpServers::idle_status(const McpServerConfig& config) {
+  if (config.untrusted) return McpServerStatus::untrusted;
+  if (!config.enabled) return McpServerStatus::disabled;
+  if (!config.error.empty()) return McpServerStatus::unhealthy;
+  return McpServerStatus::disconnected;
+}
+
+void McpServers::configure(std::map<std::string, McpServerConfig> servers,
+                           std::vector<McpConfigFile> files) {
+  files_ = std::move(files);
   for (auto it = servers_.begin(); it != servers_.end();) {
     auto wanted = servers.find(it->first);
     if (wanted == servers.end() || !(wanted->second == it->second->config)) {
@@ -125,13 +136,10 @@ void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
     }
   }
   for (auto& [name, config] : servers) {
+    RELIANT_ASSERT(!config.untrusted || !config.error.empty());
     auto server = std::make_shared<Server>(std::move(config), options_.restart);
-    if (!server->config.enabled) {
-      server->status = McpServerStatus::disabled;
-    } else if (!server->config.error.empty()) {
-      server->status = McpServerStatus::unhealthy;
-      server->error = server->config.error;
-    }
+    server->status = idle_status(server->config);
+    if (server->status != McpServerStatus::disabled) server->error = server->config.error;
     servers_.emplace(name, std::move(server));
   }
 }
@@ -140,8 +148,35 @@ Result<void> McpServers::reload() {
   if (!source_) return fail(ErrorCode::failed_precondition, "this daemon has no MCP configuration files");
   auto configured = source_();
   if (!configured) return fail(configured.error());
-  configure(std::move(*configured));
+  configure(std::move(configured->servers), std::move(configured->files));
   return {};
+}
+
+Result<void> McpServers::approve(const std::string& file, const std::string& sha256) {
+  if (!approver_) {
+    return fail(ErrorCode::failed_precondition, "this daemon keeps no MCP approvals");
+  }
+  // The files as they are now: the approval must be of the content the user reviewed.
+  if (auto read = reload(); !read) return read;
+  const auto found = std::find_if(files_.begin(), files_.end(),
+                                  [&](const McpConfigFile& f) { return f.file == file; });
+  if (found == files_.end()) {
+    return fail(ErrorCode::not_found, "this daemon reads no mcp.json " + file);
+  }
+  if (found->layer == McpLayer::user) {
+    return fail(ErrorCode::invalid_argument, file + " is your own file: it needs no approval");
+  }
+  if (found->sha256 != sha256) {
+    return fail(ErrorCode::failed_precondition, file + " has changed: its sha256 is now " +
+                                                    found->sha256 + ", not " + sha256 +
+                                                    "; review it again");
+  }
+  if (!found->error.empty()) {
+    return fail(ErrorCode::invalid_argument, found->error + " (fix the file, then approve it)");
+  }
+  if (found->trusted) return {};
+  if (auto kept = approver_(McpApproval{file, sha256}); !kept) return kept;
+  return reload();
 }
 
 void McpServers::stop(Server& server, McpServerStatus status) {
@@ -166,6 +201,8 @@ Task<Result<void>> McpServers::started(std::shared_ptr<Server> server) {
   if (server->status == McpServerStatus::disabled) {
     co_return fail(ErrorCode::failed_precondition, "the MCP server " + server->config.name + " is disabled");
   }
+  if (server->config.untrusted)
+    co_return fail(ErrorCode::failed_precondition, server->config.error);
   if (!server->config.error.empty()) co_return fail(ErrorCode::invalid_argument, server->config.error);
   auto [promise, future] = make_promise<Result<void>>(env_.executor);
   server->waiters.push_back(promise);
@@ -435,7 +472,7 @@ Result<void> McpServers::enable(const std::string& name) {
   Server& server = *found->second;
   if (server.status != McpServerStatus::disabled) return {};
   server.config.enabled = true;
-  server.status = server.config.error.empty() ? McpServerStatus::disconnected : McpServerStatus::unhealthy;
+  server.status = idle_status(server.config);
   server.error = server.config.error;
   server.failures_in_a_row = 0;
   server.backoff.reset();
@@ -457,6 +494,8 @@ Task<Result<McpServerView>> McpServers::restart(std::string name) {
   if (server->status == McpServerStatus::disabled) {
     co_return fail(ErrorCode::failed_precondition, "the MCP server " + name + " is disabled");
   }
+  if (server->config.untrusted)
+    co_return fail(ErrorCode::failed_precondition, server->config.error);
   stop(*server, McpServerStatus::disconnected);
   server->failures_in_a_row = 0;
   server->backoff.reset();
