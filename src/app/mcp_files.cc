@@ -1,10 +1,14 @@
 // Reading the MCP configuration layers and the approvals from disk (see the header).
 #include "app/mcp_files.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -69,6 +73,23 @@ Result<std::vector<mcp::McpApproval>> read_approvals(const std::string& path) {
   return out;
 }
 
+// This process's environment as it is now, kept for later reads.
+mcp::Environment environment_now() {
+  auto values = std::make_shared<std::map<std::string, std::string, std::less<>>>();
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals != std::string_view::npos) {
+      values->emplace(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+    }
+  }
+  return [values](std::string_view name) -> std::optional<std::string> {
+    const auto found = values->find(name);
+    if (found == values->end()) return std::nullopt;
+    return found->second;
+  };
+}
+
 }  // namespace
 
 std::optional<std::string> process_environment(std::string_view name) {
@@ -106,7 +127,8 @@ Result<void> save_mcp_approval(const std::string& path, const mcp::McpApproval& 
   return write_private_file(path, nlohmann::json{{"approvals", list}}.dump(2) + "\n");
 }
 
-Result<mcp::McpConfig> load_mcp_files(const std::string& project_dir, std::string home) {
+Result<mcp::McpConfig> load_mcp_files(const std::string& project_dir, std::string home,
+                                      const mcp::Environment& environment) {
   if (home.empty()) home = process_environment("HOME").value_or("");
   std::vector<std::pair<std::string, mcp::McpLayer>> files;
   if (!home.empty())
@@ -136,18 +158,20 @@ Result<mcp::McpConfig> load_mcp_files(const std::string& project_dir, std::strin
     if (!approved) return fail(approved.error());
     approvals = std::move(*approved);
   }
-  return mcp::load_mcp_config(layers, process_environment, approvals);
+  return mcp::load_mcp_config(layers, environment, approvals);
 }
 
 void configure_mcp_servers(mcp::McpServers& servers, const std::string& project_dir) {
-  servers.set_source([project_dir] { return load_mcp_files(project_dir); });
+  const mcp::Environment environment = environment_now();
+  servers.set_source(
+      [project_dir, environment] { return load_mcp_files(project_dir, "", environment); });
   servers.set_approver([](const mcp::McpApproval& approval) -> Result<void> {
     auto path = mcp_approvals_path();
     if (!path) return fail(path.error());
     spdlog::info("MCP file approved: {} (sha256 {})", approval.file, approval.sha256);
     return save_mcp_approval(*path, approval);
   });
-  auto configured = load_mcp_files(project_dir);
+  auto configured = load_mcp_files(project_dir, "", environment);
   if (!configured) {
     spdlog::warn("MCP servers not started: {}", configured.error().message);
     return;

@@ -23,12 +23,17 @@ namespace mcp {
 class McpServers;
 }  // namespace mcp
 
+// This process's environment, for ${VAR}.
+std::optional<std::string> process_environment(std::string_view name);
+
 // At most this many files are approved at a time: approving one more drops the oldest.
 inline constexpr std::size_t kMcpApprovalsMax = 1024;
 
 // `home` empty: $HOME. `project_dir` is made absolute and canonical first, so that an approval
-// names the file as every process here reads it.
-Result<mcp::McpConfig> load_mcp_files(const std::string& project_dir, std::string home = "");
+// names the file as every process here reads it. `environment` (default: this process's) is what
+// ${VAR} in the user's file reads.
+Result<mcp::McpConfig> load_mcp_files(const std::string& project_dir, std::string home = "",
+                                      const mcp::Environment& environment = process_environment);
 
 // ~/.reliant/mcp-approvals.json under `home` ($HOME when empty); fails when there is no home.
 Result<std::string> mcp_approvals_path(std::string home = "");
@@ -40,10 +45,10 @@ Result<void> save_mcp_approval(const std::string& path, const mcp::McpApproval& 
 
 // Loads the layers for the project in `project_dir` into `servers`, logging what is wrong with
 // the files or with a server (a broken file leaves no server configured), and gives `servers`
-// its source for reloads and where its approvals are kept.
+// its source for reloads and where its approvals are kept. Reloads read the environment as it is
+// now: the monolith scrubs its secrets from its environment once it has read them
+// (secret_environment.h), and a reload (an approval makes one) must not restart the user's own
+// servers with "****" for their ${OPENAI_API_KEY}.
 void configure_mcp_servers(mcp::McpServers& servers, const std::string& project_dir);
-
-// This process's environment, for ${VAR}.
-std::optional<std::string> process_environment(std::string_view name);
 
 }  // namespace reliant

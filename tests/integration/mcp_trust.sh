@@ -6,7 +6,8 @@
 #      the user's own ~/.reliant/mcp.json server runs beside it.
 #   2. `reliant mcp approve` through the API (the daemon's mcp_approve command) with the hash
 #      `reliant mcp files` shows; the server then starts, and ${OPENAI_API_KEY:-unset} in the
-#      workspace file reads "unset", never the key.
+#      workspace file reads "unset", never the key; the user's own server, whose file asks for
+#      the key, keeps it across the reload (the monolith scrubbed its environment meanwhile).
 #   3. A changed file is UNTRUSTED again after a reload, and its old hash is refused (409).
 #   4. The local `reliant mcp servers` honours the same approvals; `approve --local` adds one.
 # Bounded in time; stops by itself.
@@ -18,7 +19,8 @@ mcp_setup
 ws=$work/ws
 mkdir -p "$ws/.reliant"
 cat >"$HOME/.reliant/mcp.json" <<JSON
-{"mcpServers": {"mine": {"command": "python3", "args": ["$probe", "--marker", "$work/mine.started"]}}}
+{"mcpServers": {"mine": {"command": "python3",
+  "args": ["$probe", "--marker", "$work/mine.started", "key=\${OPENAI_API_KEY}"]}}}
 JSON
 cat >"$ws/.reliant/mcp.json" <<JSON
 {"mcpServers": {"repo": {"command": "python3",
@@ -69,7 +71,14 @@ grep -q 'sk-the-servers-secret-key' <<<"$out" && fail "the server's key reached 
 grep -q '"PROBE_KEY\\*": \\*"unset' <<<"$out" || fail "the tool did not answer with its environment: $out"
 grep -q '"key=unset"' "$work/repo.started" || fail "\${OPENAI_API_KEY:-unset} did not read unset: $(cat "$work/repo.started")"
 grep -q '"PROBE_KEY": "unset"' "$work/repo.started" || fail "env PROBE_KEY: $(cat "$work/repo.started")"
-echo "ok   approved: repo started with key=unset (the server's key never reached it)"
+# The approval reloaded the files after the monolith had scrubbed its secrets from its
+# environment: the user's own server still has the key its file asked for, unchanged.
+out=$("$reliant" chat --server "$api" --data-dir "$data" 'run `tool:mcp__mine__argv {}`' 2>&1) ||
+  fail "chat: $out"
+grep -q '\*\*\*\*' "$work/mine.started" && fail "the user's server restarted with a scrubbed key: $(cat "$work/mine.started")"
+[ "$(grep -c 'key=sk-the-servers-secret-key' "$work/mine.started")" = 1 ] ||
+  fail "the user's server lost its key or restarted: $(cat "$work/mine.started")"
+echo "ok   approved: repo started with key=unset (the server's key never reached it); mine kept its own"
 
 # 3. A changed file needs approval again; a stale hash is refused.
 echo ' ' >>"$file"
@@ -90,12 +99,12 @@ echo "ok   changed: UNTRUSTED again after a reload; the old hash refused (HTTP 4
 kill -TERM "$pid" && wait "$pid" 2>/dev/null || true
 pid=""
 set +e
-out=$("$reliant" mcp servers --dir "$ws" --timeout 20 2>&1); code=$?
+out=$(OPENAI_API_KEY=sk-the-users-key "$reliant" mcp servers --dir "$ws" --timeout 20 2>&1); code=$?
 set -e
 [ "$code" = 1 ] && grep -Eq "^repo +UNTRUSTED" <<<"$out" || fail "local servers (exit $code): $out"
 sha=$(sha256sum "$file" | cut -d' ' -f1)
 out=$("$reliant" mcp approve "$file" --sha256 "$sha" --local) || fail "approve --local: $out"
-out=$("$reliant" mcp servers --dir "$ws" --timeout 20 2>&1) || fail "local servers after approval: $out"
+out=$(OPENAI_API_KEY=sk-the-users-key "$reliant" mcp servers --dir "$ws" --timeout 20 2>&1) || fail "local servers after approval: $out"
 grep -Eq "^repo +HEALTHY" <<<"$out" || fail "local servers after approval: $out"
 echo "ok   local: reliant mcp servers said UNTRUSTED, then HEALTHY after approve --local"
 echo PASS
