@@ -1,5 +1,6 @@
 // Fuzz target: any text an MCP server sends as a line is one JSON-RPC message or a precise
-// error, never a crash; a message read survives being written again and read back.
+// error, never a crash; a message read survives being written again and read back; the id of
+// one that does not read is looked for without a crash either.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -10,6 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace reliant::mcp;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // Whatever the bytes, reading the id of a broken answer ends, in one pass.
+  (void)response_id_of_malformed(text);
   auto message = parse_message(text);
   if (!message) {
     RELIANT_ASSERT(!message.error().message.empty());

@@ -74,7 +74,9 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
     }
     return;
   }
+  if (options_.requests_heard) options_.requests_heard->push_back(method);
   if (method == "initialize") {
+    if (options_.never_initialize) return;
     answer({{"protocolVersion", options_.protocol_version},
             {"capabilities", {{"tools", {{"listChanged", true}}}}},
             {"serverInfo", {{"name", options_.name}, {"version", "1.0.0"}}}},
@@ -128,6 +130,22 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
     } else if (name == "image") {
       answer({{"content", Json::array({{{"type", "image"}, {"mimeType", "image/png"}, {"data", "iVBORw0KGgo="}}})}},
              options_.reply_delay);
+    } else if (name == "big") {
+      answer(text(std::string(options_.big_bytes, 'b')), options_.reply_delay);
+    } else if (name == "deep") {
+      // Written by hand: nlohmann's dump recurses once per level.
+      std::string nested(options_.deep_levels, '[');
+      nested += std::string(options_.deep_levels, ']');
+      io.write(R"({"jsonrpc":"2.0","id":)" + id.dump() +
+                   R"(,"result":{"content":[],"structuredContent":{"deep":)" + nested + "}}}\n",
+               options_.reply_delay);
+    } else if (name == "churn") {
+      const std::string changed =
+          Json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}}.dump() + "\n";
+      for (std::size_t i = 0; i < options_.list_changed_burst; ++i) {
+        io.write(changed, options_.reply_delay);
+      }
+      answer(text("churned"), options_.reply_delay);
     } else if (name == "flood") {
       io.write(std::string(options_.flood_bytes, 'x'), options_.reply_delay);
     } else {

@@ -62,6 +62,10 @@ Result<void> write_text(const std::string& path, const std::string& text, mode_t
 
 }  // namespace
 
+Result<void> write_private_file(const std::string& path, const std::string& text) {
+  return write_text(path, text, 0600);
+}
+
 Result<DaemonPaths> daemon_paths() {
   const char* home = std::getenv("HOME");
   if (home == nullptr || *home == '\0')

@@ -44,6 +44,9 @@ Result<std::optional<DaemonCredentials>> load_credentials(const std::string& pat
 // Written with mode 0600 (the file holds a secret), atomically.
 Result<void> save_credentials(const std::string& path, const DaemonCredentials& credentials);
 Result<void> remove_file_if_exists(const std::string& path);
+// Replaces `path` with `text` through a temporary file and a rename (a crash never leaves half a
+// file), mode 0600, creating its folder private when it is missing.
+Result<void> write_private_file(const std::string& path, const std::string& text);
 
 struct DaemonIdentityFile {
   std::string daemon_id;

@@ -1,9 +1,14 @@
 // `reliant mcp servers|tools|call`: the daemon's MCP client (services/daemon/mcp) on this
-// machine, for users checking their mcp.json and for tests against servers nobody here wrote.
+// machine, for users checking their mcp.json and for tests against servers nobody here wrote;
+// `reliant mcp files|approve`: the mcp.json files a daemon reads and the approval of a
+// workspace's file, through the API (the daemon's `mcp_files` and `mcp_approve` commands), or
+// with --local for this machine's own `reliant mcp` commands.
 //
 //   reliant mcp servers [--dir DIR]                      status of every configured server
 //   reliant mcp tools [--server NAME] [-- COMMAND ARG…]  a server's tools, one a line
 //   reliant mcp call TOOL [--arguments JSON] [--server NAME] [-- COMMAND ARG…]
+//   reliant mcp files [--daemon ID | --local [--dir DIR]]
+//   reliant mcp approve FILE --sha256 HEX [--daemon ID | --local]
 //   reliant mcp conformance URL                         the client MCP's conformance suite drives
 //
 // TOOL is the server's own name for it (or mcp__<server>__<tool>). A server given after `--` runs
@@ -13,6 +18,7 @@
 // start or answer).
 #include "app/mcp_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +30,7 @@
 #include "adapters/asio/asio_executor.h"
 #include "adapters/host/posix_host.h"
 #include "adapters/llm/outbound_http.h"
+#include "app/api_client.h"
 #include "app/mcp_files.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
@@ -48,6 +55,11 @@ struct McpOptions {
   std::string arguments = "{}";
   double timeout_s = 60;
   bool json = false;
+  std::string file;    // approve: the mcp.json
+  std::string sha256;  // approve: the content approved
+  std::string daemon;  // files, approve: the daemon asked (empty: the one that reads the file)
+  bool local = false;  // files, approve: this machine's approvals, not a daemon's
+  ApiClientOptions api;
 };
 
 int refuse(const std::string& message) {
@@ -56,7 +68,7 @@ int refuse(const std::string& message) {
 }
 
 // The servers to talk to: the ad-hoc one, or the configured ones (only `only` when named).
-Result<std::map<std::string, mcp::McpServerConfig>> servers_of(const McpOptions& o) {
+Result<mcp::McpConfig> servers_of(const McpOptions& o) {
   if (!o.url.empty()) {
     if (o.transport != "http" && o.transport != "sse") {
       return fail(ErrorCode::invalid_argument, "--transport is http or sse, not " + o.transport);
@@ -65,27 +77,28 @@ Result<std::map<std::string, mcp::McpServerConfig>> servers_of(const McpOptions&
     server.name = "cli";
     server.type = o.transport;
     server.url = o.url;
-    return std::map<std::string, mcp::McpServerConfig>{{"cli", server}};
+    return mcp::McpConfig{{{"cli", server}}, {}};
   }
   if (!o.command.empty()) {
     mcp::McpServerConfig server;
     server.name = "cli";
     server.command = o.command.front();
     server.args.assign(o.command.begin() + 1, o.command.end());
-    return std::map<std::string, mcp::McpServerConfig>{{"cli", server}};
+    return mcp::McpConfig{{{"cli", server}}, {}};
   }
   const std::string dir = o.dir.empty() ? std::filesystem::current_path().string() : o.dir;
   auto configured = load_mcp_files(dir);
   if (!configured) return fail(configured.error());
   if (o.server.empty()) return configured;
-  auto found = configured->find(o.server);
-  if (found == configured->end()) {
+  auto found = configured->servers.find(o.server);
+  if (found == configured->servers.end()) {
     std::string names;
-    for (const auto& [name, server] : *configured) names += (names.empty() ? "" : ", ") + name;
+    for (const auto& [name, server] : configured->servers)
+      names += (names.empty() ? "" : ", ") + name;
     return fail(ErrorCode::not_found, "no MCP server named " + o.server + " in the mcp.json files" +
                                           (names.empty() ? " (none configured)" : " (" + names + ")"));
   }
-  return std::map<std::string, mcp::McpServerConfig>{{o.server, found->second}};
+  return mcp::McpConfig{{{o.server, found->second}}, std::move(configured->files)};
 }
 
 struct Session {
@@ -109,6 +122,10 @@ struct Session {
     options.restarts_max = 0;  // one attempt: a command-line check says what happened
     options.client.initialize_timeout = milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
     options.client.request_timeout = options.client.initialize_timeout;
+    options.call_timeout = options.client.initialize_timeout;
+    // A check waits for every server to start or fail (a second past its handshake's bound).
+    options.tools_wait = options.client.initialize_timeout + seconds(1);
+    options.result_limit_bytes = 0;  // the whole result: it is printed, not stored
     return options;
   }
 };
@@ -116,7 +133,8 @@ struct Session {
 std::string unhealthy_reasons(const mcp::McpServers& servers) {
   std::string out;
   for (const auto& view : servers.list()) {
-    if (view.status == mcp::McpServerStatus::unhealthy) {
+    if (view.status == mcp::McpServerStatus::unhealthy ||
+        view.status == mcp::McpServerStatus::untrusted) {
       out += (out.empty() ? "" : "; ") + view.name + ": " + view.error;
     }
   }
@@ -127,7 +145,7 @@ int run_servers(const McpOptions& o) {
   auto configured = servers_of(o);
   if (!configured) return refuse(configured.error().message);
   Session session(o);
-  session.servers.configure(*configured);
+  session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
   for (const auto& view : session.servers.list()) {
     if (o.json) {
@@ -148,6 +166,13 @@ int run_servers(const McpOptions& o) {
                                      : view.error.c_str());
     }
   }
+  for (const auto& view : session.servers.list()) {
+    if (view.status != mcp::McpServerStatus::untrusted) continue;
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "(an approval for these `reliant mcp` commands on this machine: add --local)\n");
+    break;
+  }
   return unhealthy_reasons(session.servers).empty() ? 0 : kToolFailed;
 }
 
@@ -155,7 +180,7 @@ int run_tools(const McpOptions& o) {
   auto configured = servers_of(o);
   if (!configured) return refuse(configured.error().message);
   Session session(o);
-  session.servers.configure(*configured);
+  session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
   if (const std::string why = unhealthy_reasons(session.servers); !why.empty() && tools.empty()) {
     return refuse(why);
@@ -182,14 +207,14 @@ int run_call(const McpOptions& o) {
   }
   auto configured = servers_of(o);
   if (!configured) return refuse(configured.error().message);
-  if (configured->size() != 1 && !o.tool.starts_with(mcp::kMcpToolPrefix)) {
+  if (configured->servers.size() != 1 && !o.tool.starts_with(mcp::kMcpToolPrefix)) {
     return refuse("name the server: --server NAME, mcp__<server>__<tool>, or -- COMMAND");
   }
   const std::string exposed = o.tool.starts_with(mcp::kMcpToolPrefix)
                                   ? o.tool
-                                  : mcp::exposed_name(configured->begin()->first, o.tool);
+                                  : mcp::exposed_name(configured->servers.begin()->first, o.tool);
   Session session(o);
-  session.servers.configure(*configured);
+  session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto outcome = run_blocking(
       session.executor,
       session.servers.call(exposed, arguments,
@@ -205,6 +230,145 @@ int run_call(const McpOptions& o) {
   }
   if (!outcome.is_error) return 0;
   return outcome.error_code == "failed" ? kToolFailed : kNotAsked;
+}
+
+// A server's fields as a line: what runs (command and arguments) or where it is (url).
+std::string launch_line(const nlohmann::json& fields) {
+  if (!fields.is_object()) return "";
+  std::string line = text_field(fields, "url");
+  if (line.empty()) line = text_field(fields, "command");
+  if (fields.contains("args") && fields["args"].is_array()) {
+    for (const auto& arg : fields["args"])
+      line += " " + (arg.is_string() ? arg.get<std::string>() : arg.dump());
+  }
+  std::string rest;
+  for (const auto& [key, value] : fields.items()) {
+    if (key == "url" || key == "command" || key == "args") continue;
+    rest += (rest.empty() ? "" : ", ") + key + "=" + value.dump();
+  }
+  return rest.empty() ? line : line + "  (" + rest + ")";
+}
+
+// The files as `mcp_files` answers them: one block each, or one JSON object a line.
+void print_files(const nlohmann::json& files, bool json) {
+  for (const auto& file : files) {
+    if (json) {
+      std::printf("%s\n",
+                  file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      continue;
+    }
+    const std::string status = text_field(file, "status");
+    std::printf("%s  %s  %s  sha256 %s\n", text_field(file, "file").c_str(),
+                text_field(file, "layer").c_str(), status.c_str(),
+                text_field(file, "sha256").c_str());
+    if (const std::string error = text_field(file, "error"); !error.empty()) {
+      std::printf("  error: %s\n", error.c_str());
+    }
+    if (file.contains("servers") && file["servers"].is_object()) {
+      for (const auto& [name, fields] : file["servers"].items()) {
+        std::printf("  %s: %s\n", name.c_str(), launch_line(fields).c_str());
+      }
+    }
+    if (status == "UNTRUSTED" && text_field(file, "error").empty()) {
+      std::printf("  approve with: reliant mcp approve %s --sha256 %s\n",
+                  text_field(file, "file").c_str(), text_field(file, "sha256").c_str());
+    }
+  }
+}
+
+// The daemon to ask: --daemon, else the one whose working directory holds `file` (the deepest),
+// else the user's only daemon.
+Result<std::string> daemon_for(const ApiClient& client, const McpOptions& o,
+                               const std::string& file) {
+  if (!o.daemon.empty()) return o.daemon;
+  auto listed = client.call("GET", "/api/v1/daemons");
+  if (!listed) return fail(listed.error());
+  const nlohmann::json daemons = listed->value("daemons", nlohmann::json::array());
+  std::string chosen;
+  std::size_t deepest = 0;
+  for (const auto& daemon : daemons) {
+    const std::string dir = text_field(daemon, "working_dir");
+    if (!file.empty() && !dir.empty() && file.starts_with(dir + "/") && dir.size() >= deepest) {
+      chosen = text_field(daemon, "id");
+      deepest = dir.size();
+    }
+  }
+  if (!chosen.empty()) return chosen;
+  if (daemons.is_array() && daemons.size() == 1) return text_field(daemons[0], "id");
+  return fail(ErrorCode::invalid_argument, "name the daemon with --daemon ID (you have " +
+                                               std::to_string(daemons.size()) +
+                                               "; `GET /api/v1/daemons` lists them)");
+}
+
+std::string absolute_file(const std::string& file) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(file, ec), ec);
+  return ec ? file : canonical.string();
+}
+
+int run_files(const McpOptions& o) {
+  if (o.local) {
+    auto configured =
+        load_mcp_files(o.dir.empty() ? std::filesystem::current_path().string() : o.dir);
+    if (!configured) return refuse(configured.error().message);
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& file : configured->files) files.push_back(mcp::to_json(file));
+    print_files(files, o.json);
+    return 0;
+  }
+  auto client = ApiClient::open(o.api);
+  if (!client) return report_api_error(client.error());
+  auto daemon = daemon_for(*client, o, "");
+  if (!daemon) return report_api_error(daemon.error());
+  auto answer = client->call("GET", "/api/v1/daemons/" + *daemon + "/mcp/files");
+  if (!answer) return report_api_error(answer.error());
+  print_files(answer->value("files", nlohmann::json::array()), o.json);
+  return 0;
+}
+
+int run_approve(const McpOptions& o) {
+  if (o.sha256.size() != 64) {
+    return refuse("--sha256 is the file's 64 hex digits, as `reliant mcp files` shows them");
+  }
+  if (o.local) {
+    // This machine's approvals: checked against the file as it is now, as a daemon checks.
+    const std::string file = absolute_file(o.file);
+    const std::filesystem::path folder = std::filesystem::path(file).parent_path();
+    auto configured = load_mcp_files(folder.parent_path().string());
+    if (!configured) return refuse(configured.error().message);
+    const auto found = std::find_if(configured->files.begin(), configured->files.end(),
+                                    [&](const mcp::McpConfigFile& f) { return f.file == file; });
+    if (found == configured->files.end() || found->layer == mcp::McpLayer::user) {
+      return refuse(file + " is not a workspace's .reliant/mcp.json or .reliant.local/mcp.json");
+    }
+    if (found->sha256 != o.sha256) {
+      return refuse(file + " has changed: its sha256 is now " + found->sha256 +
+                    "; review it again");
+    }
+    if (!found->error.empty()) return refuse(found->error);
+    auto path = mcp_approvals_path();
+    if (!path) return refuse(path.error().message);
+    if (auto saved = save_mcp_approval(*path, {file, o.sha256}); !saved) {
+      return refuse(saved.error().message);
+    }
+    std::printf(
+        "approved %s for this machine's `reliant mcp` commands and the daemons started "
+        "here from now on (a running one takes it at its next reload)\n",
+        file.c_str());
+    return 0;
+  }
+  auto client = ApiClient::open(o.api);
+  if (!client) return report_api_error(client.error());
+  auto daemon = daemon_for(*client, o, o.file.starts_with("/") ? o.file : absolute_file(o.file));
+  if (!daemon) return report_api_error(daemon.error());
+  // A path as the daemon names it; a relative one is this machine's.
+  const std::string file = o.file.starts_with("/") ? o.file : absolute_file(o.file);
+  auto answer = client->call("POST", "/api/v1/daemons/" + *daemon + "/mcp/files/approve",
+                             nlohmann::json{{"file", file}, {"sha256", o.sha256}});
+  if (!answer) return report_api_error(answer.error());
+  std::printf("approved %s on daemon %s\n", file.c_str(), daemon->c_str());
+  print_files(answer->value("files", nlohmann::json::array()), o.json);
+  return 0;
 }
 
 // Arguments a tool's input schema accepts: every required property, of its type.
@@ -263,7 +427,7 @@ int run_conformance(McpOptions o) {
   Session session(o, client);
   auto configured = servers_of(o);
   if (!configured) return refuse(configured.error().message);
-  session.servers.configure(*configured);
+  session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
   if (const std::string why = unhealthy_reasons(session.servers); !why.empty()) return refuse(why);
   int status = 0;
@@ -309,6 +473,27 @@ void add_mcp_commands(CLI::App& app, int& exit_code) {
   call->add_option("--server", o->server, "A configured server");
   call->add_option("command", o->command, "An ad-hoc stdio server: -- COMMAND [ARG...]");
   call->callback([o, &exit_code] { exit_code = run_call(*o); });
+  auto* files = mcp->add_subcommand(
+      "files",
+      "The mcp.json files a daemon reads: layer, sha256, TRUSTED/APPROVED/UNTRUSTED, servers");
+  files->add_option("--daemon", o->daemon, "The daemon (default: your only one)");
+  files->add_flag("--local", o->local, "This machine's files and approvals, not a daemon's");
+  files->add_option("--dir", o->dir, "With --local: the project (default: the current folder)");
+  files->add_flag("--json", o->json, "One JSON object a line");
+  add_api_client_options(*files, o->api);
+  files->callback([o, &exit_code] { exit_code = run_files(*o); });
+  auto* approve = mcp->add_subcommand(
+      "approve", "Approve a workspace's mcp.json as it is now, so that its servers may start");
+  approve->add_option("file", o->file, "The file, as `reliant mcp files` names it")->required();
+  approve->add_option("--sha256", o->sha256, "Its content's hash, as `reliant mcp files` shows it")
+      ->required();
+  approve->add_option("--daemon", o->daemon,
+                      "The daemon (default: the one whose working directory holds the file)");
+  approve->add_flag("--local", o->local,
+                    "Approve it for this machine's `reliant mcp` commands and daemons");
+  approve->add_flag("--json", o->json, "The files after, one JSON object a line");
+  add_api_client_options(*approve, o->api);
+  approve->callback([o, &exit_code] { exit_code = run_approve(*o); });
   auto* conformance = mcp->add_subcommand(
       "conformance", "The client MCP's conformance suite drives: connect, list, call every tool");
   conformance->add_option("url", o->url, "The server's URL (the suite appends it)")->required();

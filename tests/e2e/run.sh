@@ -17,13 +17,17 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-# A workspace for the embedded daemon: a file for the files tab, a folder to open.
-mkdir -p "$work/ws/docs"
+# A workspace for the embedded daemon: a file for the files tab, a folder to open, and an
+# mcp.json whose server waits for approval on the MCP page. A home of its own: the user's
+# ~/.reliant (mcp.json, approvals) is not this test's.
+mkdir -p "$work/ws/docs" "$work/ws/.reliant" "$work/home"
 printf 'Notes for the e2e test.\nsecond line\n' >"$work/ws/notes.txt"
 printf '# Guide\n' >"$work/ws/docs/guide.md"
+printf '{"mcpServers": {"probe": {"command": "python3", "args": ["%s"]}}}\n' \
+  "$root/tests/integration/mcp_probe_server.py" >"$work/ws/.reliant/mcp.json"
 
 port=$(free_port_block 2)
-"$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) --disable-tls \
+HOME="$work/home" "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) --disable-tls \
   --working-dir "$work/ws" --web-dir "$web" >"$work/monolith.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

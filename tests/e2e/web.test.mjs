@@ -12,6 +12,7 @@ import "./resume.mjs";
 import "./streaming.mjs";
 import "./phone.mjs";
 import "./security.mjs";
+import "./mcp.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

@@ -78,4 +78,30 @@ done
 grep -qF '"name":"added-later"' "$work/answer.json" ||
   fail "the reloaded configuration is not in effect: HTTP $code $(cat "$work/answer.json")"
 echo "a reload sent through api 2 reached the daemon on gateway A: its new server is listed"
+# A workspace's file waits for approval (issue 38): UNTRUSTED until the user approves its hash,
+# here through api 2 to the daemon gateway A holds, which keeps it in its own ~/.reliant. (This
+# daemon's home is its workspace, so its .reliant/mcp.json above is the user's own file; the
+# local layer is the workspace's.)
+mkdir -p "$work/box/.reliant.local"
+cat >"$work/box/.reliant.local/mcp.json" <<'JSON'
+{"mcpServers": {"local-one": {"command": "/nonexistent/never-started", "enabled": false}}}
+JSON
+code=$(call "$api2" "$token" POST '/mcp/reload')
+for _ in $(seq 1 50); do
+  code=$(call "$api1" "$token" GET '/mcp')
+  grep -qF '"name":"local-one"' "$work/answer.json" && break
+  sleep 0.1
+done
+python3 -c 'import json,sys; s={x["name"]: x["status"] for x in json.load(open(sys.argv[1]))["servers"]}; sys.exit(s.get("local-one") != "UNTRUSTED")' \
+  "$work/answer.json" || fail "a workspace's server before approval: $(cat "$work/answer.json")"
+sha=$(sha256sum "$work/box/.reliant.local/mcp.json" | cut -d' ' -f1)
+code=$(call "$api2" "$token" POST '/mcp/files/approve' \
+  "{\"file\":\"$work/box/.reliant.local/mcp.json\",\"sha256\":\"$sha\"}")
+[ "$code" = 200 ] && grep -qF '"status":"APPROVED"' "$work/answer.json" ||
+  fail "approve through api 2: HTTP $code $(cat "$work/answer.json")"
+code=$(call "$api1" "$token" GET '/mcp')
+python3 -c 'import json,sys; s={x["name"]: x["status"] for x in json.load(open(sys.argv[1]))["servers"]}; sys.exit(s.get("local-one") != "DISABLED")' \
+  "$work/answer.json" || fail "the approved server's status: HTTP $code $(cat "$work/answer.json")"
+[ -f "$work/box/.reliant/mcp-approvals.json" ] || fail "the daemon kept no approval in its home"
+echo "an approval sent through api 2 reached the daemon on gateway A: its server is configured"
 echo "daemon_services_distributed: ok"

@@ -3,7 +3,7 @@
 # @modelcontextprotocol/server-everything (tools, images, progress) over stdio, Streamable HTTP
 # and the older HTTP+SSE, and
 # @modelcontextprotocol/server-filesystem (configured in a project's layered mcp.json, with a
-# variable), through `reliant mcp`; and on the monolith, called by the agent (over stdio and
+# variable, approved with `reliant mcp approve --local`), through `reliant mcp`; and on the monolith, called by the agent (over stdio and
 # over HTTP) and managed through the MCPService over REST. Also a program that is no MCP server and one that does not
 # exist: a precise error and exit 2, never a hang or a crash.
 #   mcp_reference_servers.sh RELIANT_BINARY
@@ -82,6 +82,13 @@ JSON
 cat >"$project/.reliant.local/mcp.json" <<'JSON'
 {"mcpServers": {"off": {"enabled": false}}}
 JSON
+# A workspace's files run once approved (issue 38): here for this machine's `reliant mcp`.
+approve_local() {  # FILE
+  "$reliant" mcp approve "$1" --sha256 "$(sha256sum "$1" | cut -d' ' -f1)" --local >/dev/null ||
+    fail "approve --local $1"
+}
+approve_local "$project/.reliant/mcp.json"
+approve_local "$project/.reliant.local/mcp.json"
 servers=$("$reliant" mcp servers --dir "$project" --timeout 30) || fail "servers: $servers"
 grep -Eq "^fs +HEALTHY" <<<"$servers" || fail "fs is not healthy: $servers"
 grep -Eq "^off +DISABLED" <<<"$servers" || fail "off is not disabled: $servers"
@@ -119,6 +126,7 @@ cat >"$ws/.reliant/mcp.json" <<JSON
 {"mcpServers": {"everything": {"command": "node", "args": ["$everything", "stdio"]},
                 "remote": {"type": "http", "url": "http://127.0.0.1:$http_port/mcp"}}}
 JSON
+approve_local "$ws/.reliant/mcp.json"  # read by the monolith's embedded daemon, as HOME is shared
 port=$(free_port_block 2)
 api="https://127.0.0.1:$port"
 "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) \

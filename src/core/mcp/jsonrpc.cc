@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 reading and writing (see the header).
 #include "core/mcp/jsonrpc.h"
 
+#include <charconv>
 #include <utility>
 
 #include "base/json_parse.h"
@@ -105,6 +106,103 @@ Result<Message> parse_message(std::string_view text) {
   auto json = parse_json(text, kStoredJsonDepthMax);
   if (!json) return fail(bad(json.error().message));
   return message_from_json(*json);
+}
+
+namespace {
+
+// A forward-only reader of the top level of a JSON object (response_id_of_malformed).
+struct Scanner {
+  std::string_view text;
+  std::size_t at = 0;
+
+  bool done() const { return at >= text.size(); }
+  void skip_space() {
+    while (!done() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+      ++at;
+  }
+  bool take(char c) {
+    skip_space();
+    if (done() || text[at] != c) return false;
+    ++at;
+    return true;
+  }
+  // A string's raw bytes between its quotes (escapes left as they are); nullopt when unclosed.
+  std::optional<std::string_view> string() {
+    if (!take('"')) return std::nullopt;
+    const std::size_t from = at;
+    for (; !done(); ++at) {
+      if (text[at] == '\\') {
+        ++at;  // the escaped byte is never the closing quote
+      } else if (text[at] == '"') {
+        return text.substr(from, at++ - from);
+      }
+    }
+    return std::nullopt;
+  }
+  // Past one value of any depth, counting brackets outside strings; false when the text breaks
+  // (ends, or closes more than it opened) before the value does.
+  bool skip_value() {
+    skip_space();
+    std::size_t depth = 0;
+    for (; !done(); ++at) {
+      const char c = text[at];
+      if (c == '"') {
+        if (!string()) return false;
+        --at;  // the loop steps past the closing quote
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0) return true;  // the enclosing object's end: a scalar ended here
+        if (--depth == 0) {
+          ++at;
+          return true;
+        }
+      } else if (c == ',' && depth == 0) {
+        return true;
+      }
+    }
+    return depth == 0;
+  }
+};
+
+}  // namespace
+
+std::optional<RequestId> response_id_of_malformed(std::string_view text) {
+  Scanner scan{text};
+  if (!scan.take('{')) return std::nullopt;
+  std::optional<RequestId> id;
+  bool answer = false;
+  while (true) {
+    const auto key = scan.string();
+    if (!key || !scan.take(':')) break;
+    if (*key == "method") return std::nullopt;  // a request or a notification answers no call
+    if (*key == "result" || *key == "error") answer = true;
+    if (*key == "id") {
+      scan.skip_space();
+      if (scan.done()) break;
+      if (scan.text[scan.at] == '"') {
+        const auto value = scan.string();
+        if (!value || value->find('\\') != std::string_view::npos) break;
+        id = RequestId(std::string(*value));
+      } else {
+        const std::size_t from = scan.at;
+        while (!scan.done() && (scan.text[scan.at] == '-' ||
+                                (scan.text[scan.at] >= '0' && scan.text[scan.at] <= '9'))) {
+          ++scan.at;
+        }
+        std::int64_t number = 0;
+        const auto [end, error] =
+            std::from_chars(text.data() + from, text.data() + scan.at, number);
+        if (error != std::errc() || end != text.data() + scan.at) break;
+        id = RequestId(number);
+      }
+    } else if (!scan.skip_value()) {
+      break;
+    }
+    if (!scan.take(',')) break;
+  }
+  if (!answer) return std::nullopt;
+  return id;
 }
 
 std::string request(const RequestId& id, std::string_view method, const Json& params) {

@@ -56,6 +56,13 @@ inline constexpr std::size_t kMessageBytesMax = 16u << 20;
 Result<Message> parse_message(std::string_view text);
 Result<Message> message_from_json(const Json& json);
 
+// The id of a response that does not parse (nested too deep, or broken after its id), read
+// without building anything: the top-level "id" of an object that has "result" or "error", and no
+// "method", before the point where it breaks; nullopt otherwise. The call it answers can then fail
+// at once with what is wrong, instead of waiting out its timeout as if nothing had come. One pass
+// over the bytes, no recursion, no allocation beyond a string id.
+std::optional<RequestId> response_id_of_malformed(std::string_view text);
+
 // The wire form of each, compact, without a newline.
 std::string request(const RequestId& id, std::string_view method, const Json& params);
 std::string notification(std::string_view method, const Json& params);

@@ -52,9 +52,11 @@ Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& ex
   const Json list = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   std::vector<llm::ToolSpec> specs;
   std::map<std::string, std::vector<std::string>> tags;
+  bool partial = false;  // a server was still starting: its tools come in a later answer
   if (list.is_array()) {
     for (const auto& entry : list) {
-      if (specs.size() >= kMcpToolsOffered) break;
+      if (entry.is_object() && entry.contains("starting")) partial = true;
+      if (specs.size() >= kMcpToolsOffered) continue;
       if (!entry.is_object() || !entry.value("name", Json()).is_string()) continue;
       const std::string name = entry["name"].get<std::string>();
       if (!name.starts_with("mcp__")) continue;  // a daemon offers nothing else this way
@@ -67,7 +69,8 @@ Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& ex
       }
     }
   }
-  kept_.put(key, Kept{executor.steady_now() + keep_for_, specs, std::move(tags)});
+  kept_.put(key, Kept{executor.steady_now() + (partial ? keep_partial_for_ : keep_for_), specs,
+                      std::move(tags)});
   co_return OfferedTools{*daemon_id, std::move(specs)};
 }
 

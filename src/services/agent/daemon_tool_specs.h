@@ -29,8 +29,11 @@ struct OfferedTools {
 
 class DaemonToolSpecs {
  public:
-  explicit DaemonToolSpecs(Duration keep_for = seconds(30), std::size_t daemons = 256)
-      : keep_for_(keep_for), kept_(daemons) {}
+  // An answer that leaves out servers still starting is kept `keep_partial_for`, so that their
+  // tools are offered soon after they are up.
+  explicit DaemonToolSpecs(Duration keep_for = seconds(30), std::size_t daemons = 256,
+                           Duration keep_partial_for = seconds(5))
+      : keep_for_(keep_for), keep_partial_for_(keep_partial_for), kept_(daemons) {}
 
   // The MCP tools of the daemon `node` runs on, at most kMcpToolsOffered of them.
   Task<OfferedTools> for_node(const AgentDeps& deps, Executor& executor, NodeInput node);
@@ -48,6 +51,7 @@ class DaemonToolSpecs {
     std::map<std::string, std::vector<std::string>> tags;  // by tool name
   };
   Duration keep_for_;
+  Duration keep_partial_for_;
   LruMap<Kept> kept_;  // by user and daemon
 };
 

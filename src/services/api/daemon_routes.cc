@@ -105,9 +105,19 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
       return Command{"bg_kill", Json{{"id", parts[5]}}};
     return std::nullopt;
   }
-  // parts: api v1 daemons {id} mcp [tools | {server} {verb}]
+  // parts: api v1 daemons {id} mcp [tools | files [approve] | {server} {verb}]
   if (parts.size() < 5 || parts[4] != "mcp") return std::nullopt;
   if (parts.size() == 5 && method == "GET") return Command{"mcp_list"};
+  if (parts.size() == 6 && parts[5] == "files" && method == "GET") return Command{"mcp_files"};
+  if (parts.size() == 7 && parts[5] == "files" && parts[6] == "approve" && method == "POST") {
+    // {file, sha256}: the content the user reviewed; the daemon refuses it when the file changed.
+    auto body = parse_json_body(request);
+    Json args = Json::object();
+    for (const char* key : {"file", "sha256"}) {
+      args[key] = body && body->is_object() ? text_field(*body, key) : "";
+    }
+    return Command{"mcp_approve", args};
+  }
   if (parts.size() == 6 && parts[5] == "tools" && method == "GET") {
     Command command{"mcp_tools"};
     if (request.query.count("server")) command.args["server"] = request.query.at("server");
@@ -180,6 +190,9 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
   if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
+  if (command->name == "mcp_files" || command->name == "mcp_approve") {
+    co_return json_response(200, {{"files", output}});
+  }
   if (command->name == "fs_create") co_return json_response(201, output);
   if (command->name.starts_with("fs_")) co_return json_response(200, output);
   if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});

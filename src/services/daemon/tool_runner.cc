@@ -63,6 +63,22 @@ Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& comman
     for (const auto& view : servers->list()) listed.push_back(server_json(view));
     co_return command_answered(command, listed);
   }
+  if (verb == "mcp_files" || verb == "mcp_approve") {
+    if (verb == "mcp_approve") {
+      const std::string file = text_field(args, "file");
+      const std::string sha256 = text_field(args, "sha256");
+      if (file.empty() || sha256.empty()) {
+        co_return command_refused(
+            command, {ErrorCode::invalid_argument, "mcp_approve needs {\"file\", \"sha256\"}"});
+      }
+      if (auto approved = servers->approve(file, sha256); !approved) {
+        co_return command_refused(command, approved.error());
+      }
+    }
+    Json files = Json::array();
+    for (const auto& file : servers->files()) files.push_back(mcp::to_json(file));
+    co_return command_answered(command, files);
+  }
   if (verb == "mcp_tools") {
     Json tools = Json::array();
     Task<std::vector<mcp::ExposedTool>> listing = servers->tools();
@@ -174,7 +190,8 @@ Task<v1::DaemonCommandResult> follow_background_process(v1::DaemonCommand comman
 
 bool is_mcp_command(const std::string& command) {
   return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
-         command == "mcp_disable" || command == "mcp_restart";
+         command == "mcp_disable" || command == "mcp_restart" || command == "mcp_files" ||
+         command == "mcp_approve";
 }
 
 }  // namespace
@@ -226,6 +243,9 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                          {"tags", tool.tags},
                          {"read_only", tool.read_only}});
       }
+      // Servers still starting are named, so that the answer is not kept as if whole (an older
+      // worker skips these entries: they have no name).
+      for (const auto& name : servers->starting()) specs.push_back({{"starting", name}});
     }
     result.set_ok(true);
     result.set_output_json(specs.dump(-1, ' ', false, Json::error_handler_t::replace));
@@ -252,7 +272,8 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_error_message(
         "unknown daemon command \"" + command.command() +
         "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
-        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, bg_list, bg_output, bg_follow, bg_kill, "
+        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, mcp_files, mcp_approve, bg_list, "
+        "bg_output, bg_follow, bg_kill, "
         "fs_list, fs_tree, fs_stat, fs_read, fs_write, fs_search, fs_create, fs_delete, fs_move, "
         "fs_copy, term_list, term_open, term_input, term_resize, term_close, term_read)");
   }

@@ -60,5 +60,27 @@ TEST(JsonRpc, WritesWhatItReads) {
   EXPECT_EQ(answered->error.message, "no");
 }
 
+// A response too deep to read still names its call (issue 38: such a call waited out its
+// timeout); what is not a response, or breaks before its id, names none.
+TEST(JsonRpc, TheIdOfAResponseThatDoesNotParseIsReadWhenItCanBe) {
+  const std::string deep = R"({"jsonrpc":"2.0","id":7,"result":{"x":)" + std::string(300, '[') +
+                           std::string(300, ']') + "}}";
+  ASSERT_FALSE(parse_message(deep).has_value());
+  EXPECT_EQ(response_id_of_malformed(deep), RequestId(std::int64_t{7}));
+  EXPECT_EQ(response_id_of_malformed(R"({"result": {"a": "}"}, "id": "q-1", "jsonrpc": 2})"),
+            RequestId(std::string("q-1")));
+  EXPECT_EQ(response_id_of_malformed(R"( { "id" : -3 , "error": {"code": "x")"),
+            RequestId(std::int64_t{-3}))
+      << "broken after its id";
+  EXPECT_EQ(response_id_of_malformed(R"({"id": 9, "result": [1, 2)"), RequestId(std::int64_t{9}));
+  for (const std::string text :
+       {R"({"id": 7, "method": "ping", "params": [[[)", R"({"method": "x", "id": 7, "result": 1})",
+        R"({"id": 7})", R"({"result": 1})", R"([{"id": 1, "result": 1}])",
+        R"({"id": 1e3, "result": 1})", R"({"id": "a\"b", "result": 1})", "", "{", "{\"id",
+        "{\"id\":", "not json"}) {
+    EXPECT_EQ(response_id_of_malformed(text), std::nullopt) << text;
+  }
+}
+
 }  // namespace
 }  // namespace reliant::mcp

@@ -109,6 +109,57 @@ TEST(McpService, WrongNamesOtherUsersAndNoRouterAreRefused) {
   EXPECT_EQ(a.call(no_router, "GET", "/api/v1/daemons/daemon-1/mcp", a.erin).status, 503);
 }
 
+// Issue 38: a workspace's mcp.json waits for the user's approval of its content, which the web app
+// and `reliant mcp approve` give over REST as the daemon's mcp_approve command.
+TEST(McpService, AWorkspaceFileIsApprovedOverRestByItsHash) {
+  McpApi a;
+  const std::string file = "/work/.reliant/mcp.json";
+  std::string text = R"({"mcpServers": {"repo": {"command": "sim-mcp"}}})";
+  mcp::McpApprovals approvals;
+  a.m.mcp.set_source([&] {
+    return mcp::load_mcp_config({{file, text, mcp::McpLayer::project}}, nullptr, approvals);
+  });
+  a.m.mcp.set_approver([&](const mcp::McpApproval& approval) -> Result<void> {
+    approvals.insert(approval);
+    return {};
+  });
+  ASSERT_TRUE(a.m.mcp.reload().has_value());
+  const auto status_of_repo = [&] {
+    return a.ok("GET", "/api/v1/daemons/daemon-1/mcp")["servers"][0]["status"];
+  };
+  EXPECT_EQ(status_of_repo(), "UNTRUSTED");
+  const Json files = a.ok("GET", "/api/v1/daemons/daemon-1/mcp/files");
+  ASSERT_EQ(files["files"].size(), 1u) << files.dump();
+  EXPECT_EQ(files["files"][0]["status"], "UNTRUSTED");
+  EXPECT_EQ(files["files"][0]["servers"]["repo"]["command"], "sim-mcp") << "shown for review";
+  const std::string sha256 = files["files"][0]["sha256"];
+  EXPECT_TRUE(tool_names(a.ok("GET", "/api/v1/daemons/daemon-1/mcp/tools")).empty());
+  EXPECT_EQ(a.m.host.stats().runs_started, 0u) << "nothing of the file ran";
+
+  const auto approve = [&](const std::string& token, const std::string& hash) {
+    return a.call(*a.rest, "POST", "/api/v1/daemons/daemon-1/mcp/files/approve", token,
+                  Json{{"file", file}, {"sha256", hash}}.dump());
+  };
+  HttpResponse stale = approve(a.erin, std::string(64, '0'));
+  EXPECT_EQ(stale.status, 409) << stale.body;
+  EXPECT_NE(stale.body.find("has changed: its sha256 is now " + sha256), std::string::npos)
+      << stale.body;
+  EXPECT_EQ(approve(a.finn, sha256).status, 404) << "another user's daemon";
+  EXPECT_TRUE(approvals.empty());
+  HttpResponse approved = approve(a.erin, sha256);
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(Json::parse(approved.body)["files"][0]["status"], "APPROVED");
+  EXPECT_EQ(approvals, (mcp::McpApprovals{{file, sha256}}));
+  const auto names = tool_names(a.ok("GET", "/api/v1/daemons/daemon-1/mcp/tools"));
+  EXPECT_NE(std::find(names.begin(), names.end(), "mcp__repo__echo"), names.end());
+
+  // A change needs approval again: the server stops.
+  text += "\n";
+  ASSERT_TRUE(a.m.mcp.reload().has_value());
+  EXPECT_EQ(status_of_repo(), "UNTRUSTED");
+  EXPECT_EQ(a.m.host.stats().runs_killed, 1u);
+}
+
 TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
   McpApi a;
   a.m.host.on_command("make watch", sim::SimCommandScript::reply("watching\n", 0, hours(1)));

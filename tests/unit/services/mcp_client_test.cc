@@ -164,6 +164,56 @@ TEST(McpClient, MalformedLinesAreCountedAndSkipped) {
   EXPECT_EQ(h.client->malformed_messages(), 2u) << "one before initialize's answer, one here";
 }
 
+// An answer too deep to read (issue 38) fails its call at once with what is wrong, instead of
+// leaving it to wait out its timeout as if the server had said nothing.
+TEST(McpClient, AnAnswerNestedTooDeepFailsItsCallAtOnceAndSaysSo) {
+  Harness h;
+  h.connect();
+  const Instant start = h.world.now();
+  auto deep = h.run(h.client->call_tool("deep", {}, minutes(2)));
+  ASSERT_FALSE(deep.has_value());
+  EXPECT_NE(deep.error().code, ErrorCode::timeout) << deep.error().message;
+  EXPECT_EQ(deep.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(deep.error().message.find("not a valid JSON-RPC message"), std::string::npos)
+      << deep.error().message;
+  EXPECT_NE(deep.error().message.find("nested deeper than 128 levels"), std::string::npos)
+      << deep.error().message;
+  EXPECT_LT(h.world.now() - start, seconds(1));
+  EXPECT_EQ(h.client->malformed_messages(), 1u);
+  auto echoed = h.run(h.client->call_tool("echo", {{"text", "after"}}, seconds(10)));
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().message;
+  EXPECT_EQ(echoed->text, "after");
+}
+
+Task<void> call_into(McpClient* client, std::string tool, Duration timeout,
+                     std::optional<Result<McpCallResult>>* out) {
+  Task<Result<McpCallResult>> calling = client->call_tool(std::move(tool), Json::object(), timeout);
+  *out = co_await calling;
+}
+
+// A malformed line that names no call cannot fail one: the call that then times out says what
+// the server sent meanwhile.
+TEST(McpClient, ATimeoutSaysWhatMalformedMessagesCameMeanwhile) {
+  sim::SimMcpServerOptions options;
+  options.malformed_before_each_reply = true;
+  Harness h(options);
+  h.connect();
+  std::optional<Result<McpCallResult>> hung;
+  h.scope->spawn(call_into(h.client.get(), "hang", seconds(2), &hung));
+  auto echoed = h.run(h.client->call_tool("echo", {{"text", "x"}}, seconds(10)));
+  ASSERT_TRUE(echoed.has_value()) << "its garbage line came first";
+  h.world.run_until(h.world.now() + seconds(3));
+  ASSERT_TRUE(hung.has_value());
+  ASSERT_FALSE(hung->has_value());
+  EXPECT_EQ(hung->error().code, ErrorCode::timeout);
+  EXPECT_NE(hung->error().message.find("1 message that is not valid JSON-RPC"), std::string::npos)
+      << hung->error().message;
+  auto alone = h.run(h.client->call_tool("hang", {}, seconds(2)));
+  ASSERT_FALSE(alone.has_value());
+  EXPECT_EQ(alone.error().message.find("JSON-RPC"), std::string::npos)
+      << "none came during this one: " << alone.error().message;
+}
+
 TEST(McpClient, AServerThatCrashesFailsItsCallsAndSaysWhy) {
   sim::SimMcpServerOptions options;
   options.crash_after_calls = 1;

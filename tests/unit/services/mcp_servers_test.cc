@@ -4,6 +4,7 @@
 // not change running.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "runtime/env.h"
@@ -32,8 +33,13 @@ struct Harness {
   Harness() {
     sim::SimMcpServerOptions crashing;
     crashing.crash_after_calls = 1;
-    host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+    sim::SimMcpServerOptions counted;
+    counted.requests_heard = requests;
+    sim::SimMcpServerOptions stuck;
+    stuck.never_initialize = true;
+    host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory(counted));
     host.on_interactive("'crashy-mcp'", sim::SimMcpServer::factory(crashing));
+    host.on_interactive("'stuck-mcp'", sim::SimMcpServer::factory(stuck));
   }
   ~Harness() {
     scope.reset();
@@ -51,6 +57,11 @@ struct Harness {
     return {};
   }
 
+  std::size_t heard(std::string_view method) const {
+    return static_cast<std::size_t>(std::count(requests->begin(), requests->end(), method));
+  }
+
+  std::shared_ptr<std::vector<std::string>> requests = std::make_shared<std::vector<std::string>>();
   sim::World world{11};
   sim::NodeId node = world.add_node("daemon");
   sim::SimExecutor executor{world, node};
@@ -149,9 +160,9 @@ TEST(McpServers, AReloadReadsTheSourceAgainAndABrokenOneChangesNothing) {
   std::map<std::string, McpServerConfig> source{{"a", stdio("a", "sim-mcp")}};
   bool broken = false;
   EXPECT_EQ(h.servers->reload().error().code, ErrorCode::failed_precondition) << "no source yet";
-  h.servers->set_source([&]() -> Result<std::map<std::string, McpServerConfig>> {
+  h.servers->set_source([&]() -> Result<McpConfig> {
     if (broken) return fail(ErrorCode::invalid_argument, "m.json: parse error at line 1");
-    return source;
+    return McpConfig{source, {}};
   });
   ASSERT_TRUE(h.servers->reload().has_value());
   ASSERT_EQ(h.servers->list().size(), 1u);
@@ -198,6 +209,110 @@ TEST(McpServers, TheDaemonsToolSetRunsTheirTools) {
   EXPECT_EQ(failing.content, "it went wrong");
   auto builtin = h.run(tools.execute(context, "nonexistent", "{}"));
   EXPECT_EQ(builtin.error_code, daemon::tool_error::unknown_tool);
+}
+
+// The tool set's MCP calls, as the daemon makes them (ToolSet::execute, whatever bound it gives).
+struct ToolHarness : Harness {
+  ToolHarness() { tools.attach_mcp(servers.get()); }
+  daemon::ToolResult execute(const std::string& tool, const std::string& input = "{}") {
+    return run(tools.execute(context, tool, input));
+  }
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  daemon::BackgroundProcesses background{executor, host};
+  daemon::ToolContext context{executor, host, "/work", 512 * 1024, background};
+};
+
+// Issue 38: a server without a timeout of its own waited 24 hours (the bound the tool set gives)
+// instead of the documented 2 minutes; a chat gave up first, at 601 s.
+TEST(McpServers, ACallEndsAtTheServersTimeoutOrElseAtTheTwoMinuteDefault) {
+  ToolHarness h;
+  McpServerConfig quick = stdio("quick", "sim-mcp");
+  quick.timeout_seconds = 5;
+  h.servers->configure({{"plain", stdio("plain", "sim-mcp")}, {"quick", quick}});
+  (void)h.run(h.servers->tools());
+  Instant start = h.world.now();
+  auto hung = h.execute("mcp__plain__hang");
+  EXPECT_EQ(hung.error_code, "timeout") << hung.content;
+  EXPECT_GE(h.world.now() - start, minutes(2));
+  EXPECT_LT(h.world.now() - start, minutes(2) + seconds(1));
+  start = h.world.now();
+  auto quick_hung = h.execute("mcp__quick__hang");
+  EXPECT_EQ(quick_hung.error_code, "timeout") << quick_hung.content;
+  EXPECT_LT(h.world.now() - start, seconds(6));
+  // A caller whose own bound is shorter keeps it.
+  start = h.world.now();
+  auto bounded = h.run(h.servers->call("mcp__plain__hang", {}, seconds(10)));
+  EXPECT_EQ(bounded.error_code, "timeout");
+  EXPECT_LT(h.world.now() - start, seconds(11));
+}
+
+// Issue 38: a 15 MiB result was stored whole, where the built-in tools cap theirs.
+TEST(McpServers, AResultIsCappedLikeTheBuiltInToolsWithANotice) {
+  ToolHarness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}});
+  auto big = h.execute("mcp__a__big");
+  EXPECT_FALSE(big.is_error) << big.content.substr(0, 200);
+  EXPECT_LE(big.content.size(), 512u * 1024 + 80);
+  EXPECT_EQ(big.content.find("[output truncated: 524288 bytes over the limit of 524288]"),
+            512u * 1024 + 1)
+      << big.content.substr(512 * 1024);
+}
+
+// Issue 38: a malformed answer waited for its timeout; it is the call's failure at once.
+TEST(McpServers, AnAnswerTooDeepToReadFailsTheCallAsWhatItIs) {
+  ToolHarness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}});
+  (void)h.run(h.servers->tools());
+  const Instant start = h.world.now();
+  auto deep = h.execute("mcp__a__deep");
+  EXPECT_TRUE(deep.is_error);
+  EXPECT_EQ(deep.error_code, "failed") << deep.content;
+  EXPECT_NE(deep.content.find("not a valid JSON-RPC message"), std::string::npos) << deep.content;
+  EXPECT_LT(h.world.now() - start, seconds(1));
+}
+
+// Issue 38: every tools/list_changed started a tools/list of its own (+90 MB, kept).
+TEST(McpServers, ABurstOfListChangedNotificationsIsOneListingInFlightAndOneQueued) {
+  Harness h;
+  h.servers->configure({{"a", stdio("a", "sim-mcp")}});
+  (void)h.run(h.servers->tools());
+  EXPECT_EQ(h.heard("tools/list"), 1u);
+  auto churned = h.run(h.servers->call("mcp__a__churn", {}, seconds(10)));
+  EXPECT_EQ(churned.text, "churned");
+  h.world.run_until(h.world.now() + seconds(5));
+  EXPECT_GE(h.heard("tools/list"), 2u) << "the change is listed";
+  EXPECT_LE(h.heard("tools/list"), 3u) << "not one listing per notification (100 of them)";
+  EXPECT_EQ(h.view("a").tools, 8u);
+  // Later changes are listed again.
+  (void)h.run(h.servers->call("mcp__a__churn", {}, seconds(10)));
+  h.world.run_until(h.world.now() + seconds(5));
+  EXPECT_GE(h.heard("tools/list"), 3u);
+  EXPECT_LE(h.heard("tools/list"), 5u);
+}
+
+// Issue 38: a server that never answered initialize held every chat's first turn for 30 s (the
+// listing waited for its handshake).
+TEST(McpServers, AServerThatNeverInitializesDoesNotHoldUpTheListing) {
+  Harness h;
+  h.servers->configure(
+      {{"fast", stdio("fast", "sim-mcp")}, {"stuck", stdio("stuck", "stuck-mcp")}});
+  const Instant began = h.world.now();
+  Instant start = began;
+  auto tools = h.run(h.servers->tools());
+  EXPECT_LE(h.world.now() - start, McpServersOptions{}.tools_wait + milliseconds(10));
+  EXPECT_EQ(tools.size(), 8u) << "the fast server's tools";
+  EXPECT_EQ(h.view("fast").status, McpServerStatus::healthy);
+  EXPECT_EQ(h.view("stuck").status, McpServerStatus::starting);
+  EXPECT_EQ(h.servers->starting(), std::vector<std::string>{"stuck"});
+  start = h.world.now();
+  tools = h.run(h.servers->tools());
+  EXPECT_LT(h.world.now() - start, milliseconds(100)) << "a server too slow once is not waited for";
+  EXPECT_EQ(tools.size(), 8u);
+  // Its handshake's own bound (30 s) ends the start; a restart follows after a backoff.
+  h.world.run_until(began + McpClientOptions{}.initialize_timeout + milliseconds(100));
+  EXPECT_EQ(h.view("stuck").status, McpServerStatus::unhealthy);
+  EXPECT_NE(h.view("stuck").error.find("initialize"), std::string::npos) << h.view("stuck").error;
+  EXPECT_TRUE(h.servers->starting().empty());
 }
 
 }  // namespace

@@ -359,6 +359,39 @@ TEST(WorkflowNodes, TheDaemonsMcpToolsAreOfferedAndRunThroughIt) {
             model.offered.end());
 }
 
+// Issue 38: an MCP server that never answered initialize held every chat's first turn for 30 s
+// (the daemon's tool_specs waited for its handshake). The turn goes on with the servers that are
+// up; the stuck one is named as starting, so the worker asks again soon.
+TEST(WorkflowNodes, AnMcpServerThatNeverStartsDoesNotHoldUpTheTurn) {
+  McpCallingLlm model;
+  Monolith m(&model);
+  sim::SimMcpServerOptions stuck;
+  stuck.never_initialize = true;
+  m.host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+  m.host.on_interactive("'stuck-mcp'", sim::SimMcpServer::factory(stuck));
+  mcp::McpServerConfig files;
+  files.name = "files";
+  files.command = "sim-mcp";
+  mcp::McpServerConfig slow;
+  slow.name = "slow";
+  slow.command = "stuck-mcp";
+  m.mcp.configure({{"files", files}, {"slow", slow}});
+  auto chat = m.run(m.chats.create_chat("user-1", "mcp"));
+  ASSERT_TRUE(chat.has_value());
+  const Instant start = m.world.now();
+  auto sent = m.run(m.chats.send_message("user-1", chat->id, "echo something", SendOptions{}));
+  ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  const ChatView view = finished(m, "user-1", chat->id);
+  EXPECT_LT(m.world.now() - start, seconds(10)) << "not the 30 s of the stuck handshake";
+  EXPECT_NE(tool_output(view).find("echoed by the MCP server"), std::string::npos)
+      << tool_output(view);
+  auto specs = m.run(m.router.daemon_command("user-1", "daemon-1", "tool_specs", "{}"));
+  ASSERT_TRUE(specs.has_value());
+  const Json listed = Json::parse(specs->output_json());
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed.back(), (Json{{"starting", "slow"}})) << listed.dump();
+}
+
 TEST(WorkflowNodes, TheDaemonReloadsItsMcpConfigurationOnCommand) {
   Monolith m;
   auto without = m.run(m.router.daemon_command("user-1", "daemon-1", "reload_config", "{}"));
@@ -369,8 +402,7 @@ TEST(WorkflowNodes, TheDaemonReloadsItsMcpConfigurationOnCommand) {
   files.name = "files";
   files.command = "sim-mcp";
   m.mcp.set_source([files] {
-    return Result<std::map<std::string, mcp::McpServerConfig>>(
-        std::map<std::string, mcp::McpServerConfig>{{"files", files}});
+    return Result<mcp::McpConfig>(mcp::McpConfig{{{"files", files}}, {}});
   });
   auto reloaded = m.run(m.router.daemon_command("user-1", "daemon-1", "reload_config", "{}"));
   ASSERT_TRUE(reloaded.has_value());

@@ -229,6 +229,7 @@ Task<Result<Json>> McpClient::call(std::string method, Json params, Duration tim
     }
   } abandon{this, id, alive_};
   const std::shared_ptr<bool> alive = alive_;
+  const std::uint64_t malformed_before = malformed_;
   Result<Json> answer = co_await future;
   abandon.answered = true;
   if (!*alive) co_return answer;  // the client is gone (its close failed this call)
@@ -237,6 +238,14 @@ Task<Result<Json>> McpClient::call(std::string method, Json params, Duration tim
     (void)transport_->send(notification(
         "notifications/cancelled", Json{{"requestId", id}, {"reason", "timed out"}}));
   }
+  if (!answer && answer.error().code == ErrorCode::timeout && malformed_ > malformed_before) {
+    // Perhaps the answer was among them, too broken to say which call it was for.
+    const std::uint64_t count = malformed_ - malformed_before;
+    co_return fail(ErrorCode::timeout,
+                   answer.error().message + " (meanwhile the server sent " + std::to_string(count) +
+                       (count == 1 ? " message that is" : " messages that are") +
+                       " not valid JSON-RPC; the last: " + last_malformed_ + ")");
+  }
   co_return answer;
 }
 
@@ -244,6 +253,19 @@ void McpClient::receive(std::string text) {
   auto message = parse_message(text);
   if (!message) {
     ++malformed_;
+    last_malformed_ = message.error().message;
+    // An answer too deep (or too broken) to read may still say which call it answers: that call
+    // fails now with what is wrong, instead of waiting out its timeout as if nothing had come.
+    const auto answered = response_id_of_malformed(text);
+    const auto* id = answered ? std::get_if<std::int64_t>(&*answered) : nullptr;
+    if (id == nullptr) return;
+    auto found = pending_.find(*id);
+    if (found == pending_.end()) return;
+    Promise<Result<Json>> promise = found->second;
+    pending_.erase(found);
+    promise.set(
+        fail(ErrorCode::invalid_argument,
+             "the server's answer is not a valid JSON-RPC message (" + last_malformed_ + ")"));
     return;
   }
   switch (message->kind) {

@@ -2,7 +2,9 @@
 // speaking 2025-03-26 and 2024-11-05 to older servers): the initialize handshake and version
 // negotiation, tools/list across its pages, tools/call with a timeout per call, progress and
 // cancellation notifications, tools/list_changed, and the server's own pings. A server that
-// sends malformed JSON-RPC is told nothing and counted; its pending calls are unaffected.
+// sends malformed JSON-RPC is told nothing and counted; a malformed answer that still names its
+// call (one nested too deep, say) fails that call at once, and a call that times out says what
+// malformed messages came meanwhile.
 #pragma once
 
 #include <cstdint>
@@ -111,6 +113,7 @@ class McpClient {
   std::function<void()> tools_changed_;
   std::function<void(const Error&)> closed_;
   std::uint64_t malformed_ = 0;
+  std::string last_malformed_;  // why the last one was refused
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "base/json_parse.h"
 #include "base/assert.h"
+#include "base/json_parse.h"
 #include "runtime/sleep.h"
+#include "services/daemon/tools/tool_support.h"
 
 namespace reliant::mcp {
 
@@ -16,12 +17,16 @@ std::string_view to_string(McpServerStatus status) {
   switch (status) {
     case McpServerStatus::healthy:
       return "HEALTHY";
+    case McpServerStatus::starting:
+      return "STARTING";
     case McpServerStatus::unhealthy:
       return "UNHEALTHY";
     case McpServerStatus::disconnected:
       return "DISCONNECTED";
     case McpServerStatus::disabled:
       return "DISABLED";
+    case McpServerStatus::untrusted:
+      return "UNTRUSTED";
   }
   return "DISCONNECTED";
 }
@@ -53,6 +58,12 @@ struct McpServers::Server {
   std::uint32_t failures_in_a_row = 0;
   std::optional<TimerId> restart_timer;
   std::uint64_t generation = 0;  // bumped by every stop: late news of an old client is ignored
+  // tools/list_changed: at most one listing in flight and one queued, however many notices come.
+  bool refreshing = false;
+  bool refresh_queued = false;
+  // It was still starting when a listing stopped waiting: listings do not wait for it again
+  // until it has started.
+  bool slow_start = false;
 
   explicit Server(McpServerConfig c, BackoffPolicy policy) : config(std::move(c)), backoff(policy) {}
 };
@@ -104,7 +115,16 @@ McpServers::~McpServers() {
   }
 }
 
-void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
+McpServerStatus McpServers::idle_status(const McpServerConfig& config) {
+  if (config.untrusted) return McpServerStatus::untrusted;
+  if (!config.enabled) return McpServerStatus::disabled;
+  if (!config.error.empty()) return McpServerStatus::unhealthy;
+  return McpServerStatus::disconnected;
+}
+
+void McpServers::configure(std::map<std::string, McpServerConfig> servers,
+                           std::vector<McpConfigFile> files) {
+  files_ = std::move(files);
   for (auto it = servers_.begin(); it != servers_.end();) {
     auto wanted = servers.find(it->first);
     if (wanted == servers.end() || !(wanted->second == it->second->config)) {
@@ -116,13 +136,10 @@ void McpServers::configure(std::map<std::string, McpServerConfig> servers) {
     }
   }
   for (auto& [name, config] : servers) {
+    RELIANT_ASSERT(!config.untrusted || !config.error.empty());
     auto server = std::make_shared<Server>(std::move(config), options_.restart);
-    if (!server->config.enabled) {
-      server->status = McpServerStatus::disabled;
-    } else if (!server->config.error.empty()) {
-      server->status = McpServerStatus::unhealthy;
-      server->error = server->config.error;
-    }
+    server->status = idle_status(server->config);
+    if (server->status != McpServerStatus::disabled) server->error = server->config.error;
     servers_.emplace(name, std::move(server));
   }
 }
@@ -131,12 +148,41 @@ Result<void> McpServers::reload() {
   if (!source_) return fail(ErrorCode::failed_precondition, "this daemon has no MCP configuration files");
   auto configured = source_();
   if (!configured) return fail(configured.error());
-  configure(std::move(*configured));
+  configure(std::move(configured->servers), std::move(configured->files));
   return {};
+}
+
+Result<void> McpServers::approve(const std::string& file, const std::string& sha256) {
+  if (!approver_) {
+    return fail(ErrorCode::failed_precondition, "this daemon keeps no MCP approvals");
+  }
+  // The files as they are now: the approval must be of the content the user reviewed.
+  if (auto read = reload(); !read) return read;
+  const auto found = std::find_if(files_.begin(), files_.end(),
+                                  [&](const McpConfigFile& f) { return f.file == file; });
+  if (found == files_.end()) {
+    return fail(ErrorCode::not_found, "this daemon reads no mcp.json " + file);
+  }
+  if (found->layer == McpLayer::user) {
+    return fail(ErrorCode::invalid_argument, file + " is your own file: it needs no approval");
+  }
+  if (found->sha256 != sha256) {
+    return fail(ErrorCode::failed_precondition, file + " has changed: its sha256 is now " +
+                                                    found->sha256 + ", not " + sha256 +
+                                                    "; review it again");
+  }
+  if (!found->error.empty()) {
+    return fail(ErrorCode::invalid_argument, found->error + " (fix the file, then approve it)");
+  }
+  if (found->trusted) return {};
+  if (auto kept = approver_(McpApproval{file, sha256}); !kept) return kept;
+  return reload();
 }
 
 void McpServers::stop(Server& server, McpServerStatus status) {
   ++server.generation;
+  server.refreshing = false;
+  server.refresh_queued = false;
   if (server.restart_timer) {
     env_.executor.cancel(*server.restart_timer);
     server.restart_timer.reset();
@@ -155,23 +201,29 @@ Task<Result<void>> McpServers::started(std::shared_ptr<Server> server) {
   if (server->status == McpServerStatus::disabled) {
     co_return fail(ErrorCode::failed_precondition, "the MCP server " + server->config.name + " is disabled");
   }
+  if (server->config.untrusted)
+    co_return fail(ErrorCode::failed_precondition, server->config.error);
   if (!server->config.error.empty()) co_return fail(ErrorCode::invalid_argument, server->config.error);
   auto [promise, future] = make_promise<Result<void>>(env_.executor);
   server->waiters.push_back(promise);
-  if (!server->connecting) {
-    // A caller needing the server starts it now, even while a restart timer waits.
-    if (server->restart_timer) {
-      env_.executor.cancel(*server->restart_timer);
-      server->restart_timer.reset();
-    }
-    scope_.spawn(start(server));
-  }
+  start_if_idle(server);
   Result<void> ready = co_await future;
   co_return ready;
 }
 
+void McpServers::start_if_idle(const std::shared_ptr<Server>& server) {
+  if (server->connecting) return;
+  // A caller needing the server starts it now, even while a restart timer waits.
+  if (server->restart_timer) {
+    env_.executor.cancel(*server->restart_timer);
+    server->restart_timer.reset();
+  }
+  scope_.spawn(start(server));
+}
+
 Task<void> McpServers::start(std::shared_ptr<Server> server) {
   server->connecting = true;
+  server->status = McpServerStatus::starting;
   const std::uint64_t generation = server->generation;
   const std::shared_ptr<bool> alive = alive_;
   Error failure{ErrorCode::unavailable, ""};
@@ -195,6 +247,7 @@ Task<void> McpServers::start(std::shared_ptr<Server> server) {
         server->error.clear();
         server->connecting = false;
         server->failures_in_a_row = 0;
+        server->slow_start = false;
         server->backoff.reset();
         std::weak_ptr<Server> weak = server;
         raw->on_closed([this, alive, weak, generation](const Error& why) {
@@ -203,7 +256,14 @@ Task<void> McpServers::start(std::shared_ptr<Server> server) {
         });
         raw->on_tools_changed([this, alive, weak, generation] {
           auto s = weak.lock();
-          if (*alive && s && s->generation == generation) scope_.spawn(refresh_tools(s));
+          if (!*alive || !s || s->generation != generation) return;
+          // A burst of notices is one more listing, not one each (issue 38: +90 MB, kept).
+          if (s->refreshing) {
+            s->refresh_queued = true;
+            return;
+          }
+          s->refreshing = true;
+          scope_.spawn(refresh_tools(s));
         });
         for (auto& waiter : std::exchange(server->waiters, {})) waiter.set(Result<void>{});
         co_return;
@@ -230,6 +290,8 @@ Task<void> McpServers::start(std::shared_ptr<Server> server) {
 
 void McpServers::on_lost(const std::shared_ptr<Server>& server, const Error& why) {
   ++server->generation;
+  server->refreshing = false;
+  server->refresh_queued = false;
   // The client ends on a later turn: this runs inside its own callback.
   env_.executor.post([client = std::shared_ptr<McpClient>(std::move(server->client))] {});
   server->tools.clear();
@@ -254,23 +316,78 @@ void McpServers::schedule_restart(const std::shared_ptr<Server>& server) {
 }
 
 Task<void> McpServers::refresh_tools(std::shared_ptr<Server> server) {
-  if (server->status != McpServerStatus::healthy || !server->client) co_return;
   const std::uint64_t generation = server->generation;
   const std::shared_ptr<bool> alive = alive_;
-  Task<Result<std::vector<McpTool>>> listing = server->client->list_tools();
-  Result<std::vector<McpTool>> tools = co_await listing;
-  if (!*alive || server->generation != generation || !tools) co_return;
-  server->tools = std::move(*tools);
+  // Notices that come while a listing is in flight queue one more, which sees them all.
+  do {
+    server->refresh_queued = false;
+    if (server->status != McpServerStatus::healthy || server->client == nullptr) break;
+    Task<Result<std::vector<McpTool>>> listing = server->client->list_tools();
+    Result<std::vector<McpTool>> tools = co_await listing;
+    if (!*alive || server->generation != generation) co_return;  // stopped: its flags were reset
+    if (tools) server->tools = std::move(*tools);
+  } while (server->refresh_queued);
+  server->refreshing = false;
+}
+
+struct McpServers::Gathering {
+  std::size_t left = 0;
+  Promise<bool> all_started;
+};
+
+Task<void> McpServers::count_start(std::shared_ptr<Server> server,
+                                   std::shared_ptr<Gathering> gathering) {
+  Task<Result<void>> starting = started(std::move(server));
+  Result<void> ready = co_await starting;
+  (void)ready;  // the server's status says how it went
+  RELIANT_ASSERT(gathering->left > 0);
+  if (--gathering->left == 0) gathering->all_started.set(true);
+}
+
+std::vector<std::string> McpServers::starting() const {
+  std::vector<std::string> out;
+  for (const auto& [name, server] : servers_) {
+    if (server->status == McpServerStatus::starting) out.push_back(name);
+  }
+  return out;
 }
 
 Task<std::vector<ExposedTool>> McpServers::tools() {
   std::vector<ExposedTool> out;
   std::vector<std::shared_ptr<Server>> servers;
-  for (const auto& [name, server] : servers_) servers.push_back(server);
-  for (const auto& server : servers) {
+  for (const auto& [name, server] : servers_) {
     if (server->status == McpServerStatus::disabled || !server->config.error.empty()) continue;
-    Task<Result<void>> starting = started(server);
-    if (!(co_await starting)) continue;  // unhealthy: its status says why
+    servers.push_back(server);
+  }
+  // Every server not running starts now, side by side, and the listing waits for them a while:
+  // one whose handshake never ends must not hold up every chat's turn (issue 38: 30 s each).
+  auto gathering = std::make_shared<Gathering>();
+  std::vector<std::shared_ptr<Server>> awaited;
+  for (const auto& server : servers) {
+    if (server->status == McpServerStatus::healthy) continue;
+    if (server->slow_start) {
+      start_if_idle(server);
+    } else {
+      awaited.push_back(server);
+    }
+  }
+  if (!awaited.empty()) {
+    std::pair<Promise<bool>, Future<bool>> made = make_promise<bool>(env_.executor);
+    gathering->all_started = made.first;
+    gathering->left = awaited.size();
+    for (const auto& server : awaited) scope_.spawn(count_start(server, gathering));
+    ScopedTimer deadline(
+        env_.executor,
+        env_.executor.after(options_.tools_wait, [promise = made.first] { promise.set(false); }));
+    const bool all = co_await made.second;
+    if (!all) {
+      for (const auto& server : awaited) {
+        if (server->status == McpServerStatus::starting) server->slow_start = true;
+      }
+    }
+  }
+  for (const auto& server : servers) {
+    if (server->status != McpServerStatus::healthy) continue;  // its status says why
     for (const auto& tool : server->tools) {
       ExposedTool exposed;
       exposed.name = exposed_name(server->config.name, tool.name);
@@ -302,18 +419,28 @@ Task<McpCallOutcome> McpServers::call(std::string exposed, Json arguments, Durat
   Result<void> ready = co_await starting;
   if (!ready) co_return failure("unavailable", ready.error().message);
   if (server->client == nullptr) co_return failure("unavailable", "the server went away");
-  if (server->config.timeout_seconds > 0) {
-    timeout = std::min(timeout, Duration(static_cast<Duration::rep>(server->config.timeout_seconds * 1e9)));
-  }
-  if (timeout <= Duration::zero()) timeout = options_.call_timeout;
+  // The server's own timeout, else the default, never past the caller's bound: the tool set gives
+  // 24 hours (its request's own deadline ends the call), which is no timeout at all (issue 38).
+  Duration bound = server->config.timeout_seconds > 0
+                       ? Duration(static_cast<Duration::rep>(server->config.timeout_seconds * 1e9))
+                       : options_.call_timeout;
+  if (timeout > Duration::zero()) bound = std::min(bound, timeout);
+  RELIANT_ASSERT(bound > Duration::zero());
   Task<Result<McpCallResult>> calling =
-      server->client->call_tool(parts->second, std::move(arguments), timeout, std::move(on_progress));
+      server->client->call_tool(parts->second, std::move(arguments), bound, std::move(on_progress));
   Result<McpCallResult> result = co_await calling;
   if (!result) {
-    const std::string code = result.error().code == ErrorCode::timeout ? "timeout" : "unavailable";
-    co_return failure(code, result.error().message);
+    const ErrorCode code = result.error().code;
+    // An answer that could not be read is the call's failure, not the server's absence.
+    const bool malformed = code == ErrorCode::invalid_argument || code == ErrorCode::internal;
+    co_return failure(code == ErrorCode::timeout ? "timeout"
+                      : malformed                ? "failed"
+                                                 : "unavailable",
+                      result.error().message);
   }
-  co_return McpCallOutcome{result->is_error, std::move(result->text), result->is_error ? "failed" : ""};
+  // Cut like the built-in tools' output: a result is stored and sent to the model.
+  std::string text = daemon::cap_output(std::move(result->text), options_.result_limit_bytes);
+  co_return McpCallOutcome{result->is_error, std::move(text), result->is_error ? "failed" : ""};
 }
 
 McpServerView McpServers::view_of(const Server& server) const {
@@ -345,7 +472,7 @@ Result<void> McpServers::enable(const std::string& name) {
   Server& server = *found->second;
   if (server.status != McpServerStatus::disabled) return {};
   server.config.enabled = true;
-  server.status = server.config.error.empty() ? McpServerStatus::disconnected : McpServerStatus::unhealthy;
+  server.status = idle_status(server.config);
   server.error = server.config.error;
   server.failures_in_a_row = 0;
   server.backoff.reset();
@@ -367,6 +494,8 @@ Task<Result<McpServerView>> McpServers::restart(std::string name) {
   if (server->status == McpServerStatus::disabled) {
     co_return fail(ErrorCode::failed_precondition, "the MCP server " + name + " is disabled");
   }
+  if (server->config.untrusted)
+    co_return fail(ErrorCode::failed_precondition, server->config.error);
   stop(*server, McpServerStatus::disconnected);
   server->failures_in_a_row = 0;
   server->backoff.reset();

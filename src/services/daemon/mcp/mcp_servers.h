@@ -1,8 +1,10 @@
 // McpServers: the daemon's MCP servers — each started on demand (the first listing or call that
 // needs it), restarted with backoff when it goes away, and reconfigured in place when the
-// configuration is reloaded. Each has a status: HEALTHY (connected, tools listed), UNHEALTHY (it
-// failed; the error says why, and a restart may be due), DISCONNECTED (not started yet, or
-// stopped) or DISABLED (switched off). Their tools are exposed to models as
+// configuration is reloaded. Each has a status: HEALTHY (connected, tools listed), STARTING (its
+// handshake or first listing is under way), UNHEALTHY (it failed; the error says why, and a
+// restart may be due), DISCONNECTED (not started yet, or stopped), DISABLED (switched off) or
+// UNTRUSTED (only a workspace mcp.json the user has not approved defines it: it never starts, and
+// the error says how to approve the file). Their tools are exposed to models as
 // mcp__<server>__<tool>.
 #pragma once
 
@@ -23,7 +25,7 @@
 
 namespace reliant::mcp {
 
-enum class McpServerStatus { healthy, unhealthy, disconnected, disabled };
+enum class McpServerStatus { healthy, starting, unhealthy, disconnected, disabled, untrusted };
 std::string_view to_string(McpServerStatus status);  // "HEALTHY" …
 
 struct McpServerView {
@@ -57,7 +59,16 @@ std::optional<std::pair<std::string, std::string>> split_exposed_name(std::strin
 struct McpServersOptions {
   BackoffPolicy restart{seconds(1), minutes(2), 2.0, 0.2};
   std::uint32_t restarts_max = 8;  // in a row without a healthy start; then it waits for a call
+  // A call's bound when its server's configuration sets no "timeout" (the caller's own bound,
+  // when shorter, wins).
   Duration call_timeout = minutes(2);
+  // How long a listing of the tools waits for servers still starting before it answers without
+  // them (a server that missed one listing so is not waited for again until it has started): a
+  // handshake that never ends must not hold up every chat's turn.
+  Duration tools_wait = seconds(3);
+  // A call's result is cut to this many bytes, with a notice, as the built-in tools cut theirs
+  // (ToolContext::output_limit_bytes: every response stays under the bus's 1 MiB); 0: uncut.
+  std::size_t result_limit_bytes = 512 * 1024;
   std::string log_dir;  // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
   std::string working_dir;  // stdio servers without a cwd start here; empty: the host's
   McpClientOptions client;
@@ -87,17 +98,37 @@ class McpServers {
   McpServers& operator=(const McpServers&) = delete;
 
   // Replaces the configuration: servers gone or changed are stopped, new ones wait to be
-  // needed, unchanged ones keep running.
-  void configure(std::map<std::string, McpServerConfig> servers);
+  // needed, unchanged ones keep running. `files`: the files it came from, as files() tells.
+  void configure(std::map<std::string, McpServerConfig> servers,
+                 std::vector<McpConfigFile> files = {});
   // Where reload() reads the configuration again (the daemon binary: the mcp.json layers).
-  using ConfigSource = std::function<Result<std::map<std::string, McpServerConfig>>()>;
+  using ConfigSource = std::function<Result<McpConfig>()>;
   void set_source(ConfigSource source) { source_ = std::move(source); }
   // Reads the source and configures what it says; a source that fails changes nothing. Fails
   // with failed_precondition without a source.
   Result<void> reload();
 
-  // Every enabled server's tools, starting those not yet running.
+  // The configuration files as last read, with their hashes and whether they are trusted.
+  const std::vector<McpConfigFile>& files() const { return files_; }
+  // Where approvals are kept (the daemon binary: a file in the user's ~/.reliant). It is given the
+  // approval to add; it fails when the approval cannot be kept.
+  using Approver = std::function<Result<void>(const McpApproval& approval)>;
+  void set_approver(Approver approver) { approver_ = std::move(approver); }
+  // Approves the workspace file `file` whose content has SHA-256 `sha256` (lower-case hex),
+  // then reloads: its servers may start. The file is read again first, so an approval is of the
+  // content the user saw: a file that changed since fails with failed_precondition and its new
+  // hash; not_found for a file this daemon does not read; invalid_argument for the user's own
+  // file, which needs none, and for a file that is not a valid mcp.json.
+  Result<void> approve(const std::string& file, const std::string& sha256);
+
+  // Every enabled server's tools, starting those not yet running side by side and waiting for
+  // them at most `tools_wait`; those still starting then are left out (starting() names them).
   Task<std::vector<ExposedTool>> tools();
+  // The servers whose start is under way (STARTING).
+  std::vector<std::string> starting() const;
+  // Calls a tool. It ends at the server's configured timeout, else at `call_timeout`, or at
+  // `timeout` (the caller's own bound) when that is sooner; its text is cut at
+  // `result_limit_bytes`.
   Task<McpCallOutcome> call(std::string exposed, Json arguments, Duration timeout,
                             McpClient::OnProgress on_progress = nullptr);
 
@@ -109,19 +140,27 @@ class McpServers {
 
  private:
   struct Server;
+  struct Gathering;
   Task<Result<void>> started(std::shared_ptr<Server> server);
+  void start_if_idle(const std::shared_ptr<Server>& server);
+  Task<void> count_start(std::shared_ptr<Server> server, std::shared_ptr<Gathering> gathering);
   Task<void> start(std::shared_ptr<Server> server);
   void stop(Server& server, McpServerStatus status);
   void on_lost(const std::shared_ptr<Server>& server, const Error& why);
   void schedule_restart(const std::shared_ptr<Server>& server);
   Task<void> refresh_tools(std::shared_ptr<Server> server);
   McpServerView view_of(const Server& server) const;
+  // What a server not running is: disabled, untrusted, unhealthy (misconfigured) or
+  // disconnected.
+  static McpServerStatus idle_status(const McpServerConfig& config);
 
   Env& env_;
   TransportFactory factory_;
   McpServersOptions options_;
   std::map<std::string, std::shared_ptr<Server>> servers_;
+  std::vector<McpConfigFile> files_;
   ConfigSource source_;
+  Approver approver_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Scope scope_;  // last: restarts and refreshes go first
 };
