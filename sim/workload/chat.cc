@@ -24,6 +24,7 @@
 #include "services/worker/worker.h"
 #include "sim/runner.h"
 #include "sim/workload/api_call.h"
+#include "sim/workload/stuck_run.h"
 #include "sim/workload/workflow_client.h"
 #include "core/workflow/loader.h"
 
@@ -618,35 +619,6 @@ void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
       }
     }
   }
-}
-
-// Where a run that never ended is stuck: its open tasks and its last events, for the report.
-std::string where_stuck(SimDatabase& database, const std::string& run_id) {
-  std::string out;
-  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto tasks = tx.query(
-        "SELECT id, status, attempt, lease_owner, visible_at_ms, lease_expires_at_ms FROM "
-        "engine_tasks WHERE run_id = $1 AND status <> 'done' ORDER BY id",
-        {run_id});
-    if (!tasks) return fail(tasks.error());
-    for (const SqlRecord& r : records(*tasks)) {
-      out += "; task " + r.text("id") + " " + r.text("status") + " attempt " +
-             std::to_string(r.integer("attempt")) + " owner " +
-             r.optional_text("lease_owner").value_or("-") + " visible " +
-             std::to_string(r.integer("visible_at_ms") - to_ms(kSimEpoch)) + "ms";
-    }
-    auto history = engine::load_history(tx, run_id);
-    if (!history) return fail(history.error());
-    const std::size_t shown = std::min<std::size_t>(history->size(), 4);
-    for (std::size_t i = history->size() - shown; i < history->size(); ++i) {
-      const auto& e = (*history)[i];
-      out += "; event " + std::to_string(e.seq) + " " + std::string(engine::to_string(e.kind)) +
-             " at " + std::to_string(e.at_ms - to_ms(kSimEpoch)) + "ms";
-    }
-    return {};
-  });
-  if (!read) return "; cannot read the run: " + read.error().message;
-  return out.empty() ? "; no tasks, no history" : out;
 }
 
 }  // namespace

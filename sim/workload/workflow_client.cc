@@ -11,6 +11,7 @@
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
 #include "services/storage/sql_row.h"
+#include "sim/workload/stuck_run.h"
 
 namespace reliant::sim {
 namespace {
@@ -265,7 +266,8 @@ void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook
           checker.violation(end, "workflow_runs_end",
                             who + " (started " + format_duration(run.started - kSimEpoch) +
                                 ") never ended; stored as " +
-                                (status == stored.end() ? std::string("nothing") : status->second));
+                                (status == stored.end() ? std::string("nothing") : status->second) +
+                                where_stuck(database, run_id));
         }
         continue;
       }

@@ -256,8 +256,10 @@ Result<engine::ActivityOptions> activity_options(NodeType type,
       break;
     case NodeType::workflow:
       // Starting the child is one transaction; the node then waits for the child's end as
-      // state, holding no worker.
-      options = engine::ActivityOptions{3, minutes(1), Duration::zero()};
+      // state, holding no worker. A short lease: an attempt whose worker was lost is retried
+      // soon (the retry finds the child the first one started), not a minute later at each
+      // level of a family.
+      options = engine::ActivityOptions{3, seconds(10), Duration::zero()};
       break;
     default:
       options = engine::ActivityOptions{3, minutes(5), Duration::zero()};
