@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "core/line_search.h"
 #include "core/path.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
@@ -419,6 +420,17 @@ Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t max_b
   }
   if (is_directory(p)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
   co_return fail(ErrorCode::not_found, p + " does not exist");
+}
+
+Task<Result<FileSearch>> SimHost::search_file(std::string path,
+                                              std::shared_ptr<const LineMatcher> matcher,
+                                              FileSearchLimits limits) {
+  RELIANT_ASSERT(matcher != nullptr);
+  Task<Result<std::string>> reading = read_file(std::move(path), limits.file_bytes_max);
+  Result<std::string> content = co_await reading;
+  if (!content) co_return fail(content.error());
+  // Matching takes no virtual time: the simulator has no clock to run out of.
+  co_return search_lines(*content, *matcher, limits);
 }
 
 Task<Result<void>> SimHost::write_file(std::string path, std::string content) {

@@ -178,6 +178,8 @@ class SimHost final : public Host {
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
                                                       std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
+  Task<Result<FileSearch>> search_file(std::string path, std::shared_ptr<const LineMatcher> matcher,
+                                       FileSearchLimits limits) override;
   Task<Result<void>> create_directory(std::string path) override;
   Task<Result<void>> remove_path(std::string path, bool recursive) override;
   Task<Result<void>> move_path(std::string from, std::string to) override;

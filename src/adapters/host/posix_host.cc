@@ -2,7 +2,7 @@
 // marker its descendants inherit, reading their output through asio (a stderr kept apart from an
 // anonymous file once they exit), noticing their exit through a pidfd (or polling where there is
 // none), timeouts and kills of the group and of every marked descendant; and the file
-// operations, confined and bounded, on file threads of the host's own.
+// operations (a file's search too), confined and bounded, on file threads of the host's own.
 #include "adapters/host/posix_host.h"
 
 #include <dirent.h>
@@ -35,6 +35,7 @@
 
 #include "adapters/blocking/blocking_pool.h"
 #include "base/assert.h"
+#include "core/line_search.h"
 #include "core/path.h"
 #include "runtime/future.h"
 
@@ -1221,6 +1222,39 @@ Task<Result<std::string>> PosixHost::read_file(std::string path, std::size_t max
   };
   Task<Result<std::string>> reading = off_executor<std::string>("read " + p, std::move(work));
   Result<std::string> out = co_await reading;
+  co_return out;
+}
+
+Task<Result<FileSearch>> PosixHost::search_file(std::string path,
+                                                std::shared_ptr<const LineMatcher> matcher,
+                                                FileSearchLimits limits) {
+  RELIANT_ASSERT(matcher != nullptr);
+  const std::string p = resolve(path);
+  limits.time_max = std::min(limits.time_max, shared_->file_operation_timeout);
+  // Set once nobody waits for the answer (the caller was cancelled, or the host's deadline
+  // passed): the file thread then stops matching at the next check instead of finishing a
+  // search no one reads.
+  auto given_up = std::make_shared<std::atomic<bool>>(false);
+  struct GiveUpOnExit {
+    std::shared_ptr<std::atomic<bool>> flag;
+    ~GiveUpOnExit() { *flag = true; }
+  } give_up_on_exit{given_up};
+  std::function<Result<FileSearch>()> work = [shared = shared_, p, matcher, limits, given_up] {
+    const auto deadline = std::chrono::steady_clock::now() + limits.time_max;
+    auto allowed = shared->confined(p);
+    if (!allowed) return Result<FileSearch>(fail(allowed.error()));
+    std::error_code ec;
+    if (!fs::exists(fs::status(p, ec))) {
+      return Result<FileSearch>(fail(ErrorCode::not_found, p + " does not exist"));
+    }
+    auto content = read_bounded(p, limits.file_bytes_max);
+    if (!content) return Result<FileSearch>(fail(content.error()));
+    return search_lines(*content, *matcher, limits, [&given_up, deadline] {
+      return given_up->load() || std::chrono::steady_clock::now() >= deadline;
+    });
+  };
+  Task<Result<FileSearch>> searching = off_executor<FileSearch>("search " + p, std::move(work));
+  Result<FileSearch> out = co_await searching;
   co_return out;
 }
 

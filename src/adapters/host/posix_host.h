@@ -1,7 +1,7 @@
 // PosixHost: the real Host on the user's machine — commands through posix_spawn("/bin/sh -c")
 // on an AsioExecutor's io_context, so output is read without ever blocking the component's
 // executor; files through the file system on threads of the host's own, so a slow or stuck file
-// (a network mount, /proc/kmsg) never stalls the executor either.
+// (a network mount, /proc/kmsg) or a slow search never stalls the executor either.
 //
 // Each command runs in a process group of its own, with a scrubbed environment and a marker
 // variable (RELIANT_TOOL_RUN) that its descendants inherit. A timeout or a cancel (destroying
@@ -54,6 +54,8 @@ class PosixHost final : public Host {
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
                                                       std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
+  Task<Result<FileSearch>> search_file(std::string path, std::shared_ptr<const LineMatcher> matcher,
+                                       FileSearchLimits limits) override;
   Task<Result<void>> create_directory(std::string path) override;
   Task<Result<void>> remove_path(std::string path, bool recursive) override;
   Task<Result<void>> move_path(std::string from, std::string to) override;

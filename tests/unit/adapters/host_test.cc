@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -572,6 +573,49 @@ TEST(PosixHost, DestroyingTheHostKillsProcessesCaughtBetweenTwoImages) {
   EXPECT_EQ(outlived, 0) << "of " << chains.size() << " chains";
 }
 
+// `(x+x+)+y` against a line of x's takes a backtracking matcher exponential time, and `.*zzz`
+// quadratic time on each long line: std::regex on the executor froze a monolith for good on a
+// 40-character line, and for 75 s on 800 KB of 4 KB lines (issue 38, finding 4). Here 400 KB
+// of such lines held the executor 65-70 s before grep moved to RE2 on the file threads; a
+// 10 ms timer must keep firing while grep runs.
+TEST(PosixHost, AHostileGrepPatternNeverStallsTheExecutor) {
+  RealMachine m;
+  std::ofstream(m.dir / "one-line.txt") << std::string(24, 'x') << "\n";
+  std::string long_lines;
+  for (int i = 0; i < 100; ++i) long_lines += std::string(4095, 'a') + "\n";
+  std::ofstream(m.dir / "long-lines.txt") << long_lines;
+  daemon::BackgroundProcesses background(m.executor, m.host);
+  daemon::ToolContext ctx{m.executor, m.host, m.dir.string(), 1 << 20, background};
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  for (const std::string pattern : {"(x+x+)+y", ".*zzz"}) {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point last = Clock::now();
+    Clock::duration gap_max{};
+    std::function<void()> tick;
+    TimerId ticker = 0;
+    tick = [&] {
+      gap_max = std::max(gap_max, Clock::now() - last);
+      last = Clock::now();
+      ticker = m.executor.after(milliseconds(10), tick);
+    };
+    tick();
+    const auto started = Clock::now();
+    const auto r = m.wait(tools.execute(ctx, "grep", daemon::Json{{"pattern", pattern}}.dump()));
+    const auto took = Clock::now() - started;
+    m.executor.cancel(ticker);
+    EXPECT_FALSE(r.is_error) << r.content;
+    EXPECT_EQ(r.content, "no matches for /" + pattern + "/ in .");
+    EXPECT_LT(took, std::chrono::seconds(2)) << pattern;
+    EXPECT_LT(gap_max, std::chrono::milliseconds(500))
+        << pattern << ": the executor stood still for "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(gap_max).count() << " ms";
+  }
+}
+
+// A symbolic link flipped between a file inside the workspace and one outside while the
+// confined host reads and writes through it: checking the path, then opening it by name, let
+// 49 of 4,000 reads return /etc/shadow and 765 of 3,000 writes land outside (issue 38, finding
+// 11). A directory link flipped the same way under a write's parent. None may get out.
 // The same tools the simulator tests, on the real machine.
 TEST(PosixHost, TheDaemonToolsRunOnIt) {
   RealMachine m;

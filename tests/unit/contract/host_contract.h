@@ -33,6 +33,18 @@ Task<void> await_into(Task<T> task, std::optional<T>* out) {
   *out = std::move(value);
 }
 
+// Matches every line, or those holding `wanted`.
+class AnyLine final : public LineMatcher {
+ public:
+  explicit AnyLine(char wanted = '\0') : wanted_(wanted) {}
+  bool matches(std::string_view line) const override {
+    return wanted_ == '\0' || line.find(wanted_) != std::string_view::npos;
+  }
+
+ private:
+  char wanted_;
+};
+
 template <class H>
 class HostContract : public ::testing::Test {
  protected:
@@ -377,19 +389,38 @@ TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootI
   EXPECT_EQ(*this->wait(confined->read_file("mine.txt")), "m");
 }
 
-REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
-                            ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
-                            OutputBeyondTheLimitIsCountedNotKept,
-                            StderrJoinsTheOutputUnlessKeptApart,
-                            TheLimitAppliesToEachStreamKeptApart,
-                            CancellingEndsTheCommandAndItsOutput,
-                            FilesRoundTripAndCreateTheirDirectories,
-                            ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
-                            ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
-                            AProcessReadsWhatItsCallerWritesWhileItRuns,
-                            AKilledProcessTakesNoMoreInput,
-                            DirectoriesAreCreatedRemovedMovedAndCopied,
-                            RemovesMovesAndCopiesRefuseWhatTheyMust,
-                            AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself);
+TYPED_TEST_P(HostContract, SearchesAFileForMatchingLines) {
+  this->write("lines.txt", "one\ntwo\r\nthree\n");
+  auto found = this->wait(
+      this->host().search_file("lines.txt", std::make_shared<AnyLine>('t'), FileSearchLimits{}));
+  ASSERT_TRUE(found.has_value());
+  ASSERT_EQ(found->lines.size(), 2u);
+  EXPECT_EQ(found->lines[0].number, 2u);
+  EXPECT_EQ(found->lines[0].text, "two");
+  EXPECT_EQ(found->lines[1].text, "three");
+  EXPECT_EQ(found->bytes, 15u);
+  FileSearchLimits small;
+  small.file_bytes_max = 4;
+  EXPECT_EQ(this->wait(this->host().search_file("lines.txt", std::make_shared<AnyLine>(), small))
+                .error()
+                .code,
+            ErrorCode::resource_exhausted);
+  EXPECT_EQ(this->wait(this->host().search_file("missing", std::make_shared<AnyLine>(),
+                                                FileSearchLimits{}))
+                .error()
+                .code,
+            ErrorCode::not_found);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    HostContract, ACommandGivesItsOutputAndExitCode, ACommandRunsInTheWorkingDirectory,
+    ATimeoutKillsTheCommand, OutputBeyondTheLimitIsCountedNotKept,
+    StderrJoinsTheOutputUnlessKeptApart, TheLimitAppliesToEachStreamKeptApart,
+    CancellingEndsTheCommandAndItsOutput, FilesRoundTripAndCreateTheirDirectories,
+    ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
+    ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
+    AProcessReadsWhatItsCallerWritesWhileItRuns, AKilledProcessTakesNoMoreInput,
+    DirectoriesAreCreatedRemovedMovedAndCopied, RemovesMovesAndCopiesRefuseWhatTheyMust,
+    AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself, SearchesAFileForMatchingLines);
 
 }  // namespace reliant::contract
