@@ -391,11 +391,28 @@ std::vector<FileEntry> SimHost::children(const std::string& dir) const {
   }
   std::vector<FileEntry> out;
   out.reserve(by_name.size());
-  for (auto& [name, entry] : by_name) out.push_back(std::move(entry));
+  for (auto& [name, entry] : by_name) {
+    // The daemon's own data is not even shown.
+    const bool excluded = std::any_of(excluded_.begin(), excluded_.end(),
+                                      [&](const std::string& dir) { return dir == entry.path; });
+    if (!excluded) out.push_back(std::move(entry));
+  }
   return out;
 }
 
+void SimHost::exclude(std::string_view directory) {
+  excluded_.push_back(normalize_path(directory));
+}
+
 Result<void> SimHost::confined(const std::string& absolute) const {
+  for (const auto& excluded : excluded_) {
+    if (path_within(excluded, absolute)) {
+      return fail(ErrorCode::permission_denied,
+                  absolute +
+                      " is in the daemon's own data (its credentials and database), which "
+                      "its file tools never reach");
+    }
+  }
   if (roots_.empty()) return {};
   for (const auto& root : roots_) {
     if (path_within(root, absolute)) return {};
@@ -477,6 +494,12 @@ Result<void> SimHost::confined_entry(const std::string& absolute) const {
     if (absolute == root) {
       return fail(ErrorCode::permission_denied,
                   absolute + " is a workspace root of the daemon, which it does not change");
+    }
+  }
+  for (const auto& excluded : excluded_) {
+    if (path_within(absolute, excluded)) {
+      return fail(ErrorCode::permission_denied,
+                  absolute + " holds the daemon's own data, which it does not change");
     }
   }
   return confined(absolute);
@@ -588,6 +611,12 @@ Task<Result<void>> SimHost::copy_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   if (auto allowed = confined(source); !allowed) co_return fail(allowed.error());
+  for (const auto& excluded : excluded_) {
+    if (path_within(source, excluded)) {
+      co_return fail(ErrorCode::permission_denied,
+                     source + " holds the daemon's own data, which it does not copy");
+    }
+  }
   if (auto allowed = confined_entry(target); !allowed) co_return fail(allowed.error());
   if (auto checked = check_transfer(source, target); !checked) co_return fail(checked.error());
   for (const auto& rest : files_under(source)) files_[target + rest] = files_.at(source + rest);

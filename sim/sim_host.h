@@ -142,6 +142,10 @@ class SimHost final : public Host {
   // Destroy every task awaiting run() before the host.
   ~SimHost() override = default;
 
+  // File operations never reach `directory` (absolute), nor anything below it, wherever it lies
+  // — the daemon's own data (PosixHostOptions::excluded); listings leave it out.
+  void exclude(std::string_view directory);
+
   // Commands may hang and writes find the disk full, as `faults` says (null: never).
   void set_faults(SimHostFaults* faults) { faults_ = faults; }
 
@@ -214,6 +218,7 @@ class SimHost final : public Host {
   Executor& executor_;
   std::string working_dir_;
   std::vector<std::string> roots_;                         // normalized; empty: not confined
+  std::vector<std::string> excluded_;                      // normalized
   std::map<std::string, std::string, std::less<>> files_;  // absolute path -> content
   std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
   std::map<std::string, SimCommandScript, std::less<>> exact_;

@@ -116,7 +116,10 @@ int run_monolith(const MonolithOptions& options) {
 
   InProcessBroker broker(secure_random_u64());
   InProcessBus bus(broker, executor);
-  auto host_config = host_options(working_dir, options.workspace);
+  // The data dir may lie in the workspace (`cd PROJECT && reliant monolith --data-dir ./data`):
+  // its token, keys, sign-in link and database stay out of the file tools' reach anyway.
+  auto host_config =
+      host_options(working_dir, options.workspace, private_directories(options.data_dir));
   if (!host_config) {
     spdlog::error("{}", host_config.error().message);
     return 2;

@@ -2,7 +2,8 @@
 // marker its descendants inherit, reading their output through asio (a stderr kept apart from an
 // anonymous file once they exit), noticing their exit through a pidfd (or polling where there is
 // none), timeouts and kills of the group and of every marked descendant; and the file
-// operations (a file's search too), confined and bounded, on file threads of the host's own.
+// operations, confined beneath the roots' descriptors (confined_files.h) and bounded, on file
+// threads of the host's own.
 #include "adapters/host/posix_host.h"
 
 #include <dirent.h>
@@ -34,6 +35,8 @@
 #include <thread>
 
 #include "adapters/blocking/blocking_pool.h"
+#include "adapters/host/confined_files.h"
+#include "adapters/host/errno_error.h"
 #include "base/assert.h"
 #include "core/line_search.h"
 #include "core/path.h"
@@ -46,37 +49,6 @@ namespace reliant {
 namespace fs = std::filesystem;
 
 namespace {
-
-Error from_errno(int error, const std::string& what) {
-  const std::string message = what + ": " + std::strerror(error);
-  switch (error) {
-    case ENOENT:
-      return Error{ErrorCode::not_found, message};
-    case EACCES:
-    case EPERM:
-      return Error{ErrorCode::permission_denied, message};
-    case EISDIR:
-    case ENOTDIR:
-    case EEXIST:
-    case EINVAL:
-      return Error{ErrorCode::invalid_argument, message};
-    case EMFILE:
-    case ENFILE:
-    case ENOSPC:
-    case EAGAIN:
-    case ENOMEM:
-      return Error{ErrorCode::resource_exhausted, message};
-    default:
-      return Error{ErrorCode::internal, message};
-  }
-}
-
-Error from_error_code(const std::error_code& ec, const std::string& what) {
-  if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
-    return from_errno(ec.value(), what);
-  }
-  return Error{ErrorCode::internal, what + ": " + ec.message()};
-}
 
 // The variable that marks every process of one run of a command: "<pid>.<host>.<run>". Its
 // descendants inherit it, also those that leave the process group (setsid), so a kill finds
@@ -784,290 +756,6 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   return child;
 }
 
-// `path` with every symbolic link of its existing part resolved (the rest kept as written,
-// normalized): where an operation on it would actually land.
-std::string landing_place(const std::string& path) {
-  std::error_code ec;
-  const fs::path real = fs::weakly_canonical(path, ec);
-  std::string out = (ec ? fs::path(path).lexically_normal() : real).string();
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
-// Reads at most max_bytes + 1 bytes of a regular file without ever waiting for data.
-Result<std::string> read_bounded(const std::string& p, std::size_t max_bytes) {
-  // O_NONBLOCK: a kernel file that waits for data (/proc/kmsg) answers EAGAIN instead of
-  // holding the thread forever; on ordinary files it changes nothing.
-  const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == EISDIR) return fail(ErrorCode::invalid_argument, p + " is a directory");
-    return fail(from_errno(errno, "cannot open " + p));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return fail(from_errno(errno, "cannot stat " + p));
-  if (S_ISDIR(info.st_mode)) return fail(ErrorCode::invalid_argument, p + " is a directory");
-  // A FIFO would block and a device may never end (/dev/zero): regular files only.
-  if (!S_ISREG(info.st_mode)) {
-    return fail(ErrorCode::invalid_argument, p + " is not a regular file");
-  }
-  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
-    return fail(ErrorCode::resource_exhausted, p + " holds " + std::to_string(info.st_size) +
-                                                   " bytes, more than the " +
-                                                   std::to_string(max_bytes) + " allowed");
-  }
-  std::string content;
-  std::array<char, 64 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return fail(ErrorCode::invalid_argument,
-                  p + " is not a file that can be read at once (it waits for data)");
-    }
-    if (n < 0) return fail(from_errno(errno, "cannot read " + p));
-    if (n == 0) break;
-    content.append(buffer.data(), static_cast<std::size_t>(n));
-    // Kernel files report size 0 and may be endless: the size is checked as they are read.
-    if (content.size() > max_bytes) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(max_bytes) + " bytes allowed");
-    }
-  }
-  return content;
-}
-
-Result<void> write_atomically(std::string p, const std::string& content,
-                              const std::string& temp_suffix) {
-  std::error_code ec;
-  // Through a symbolic link to its target: replacing the link itself would surprise the user.
-  if (fs::is_symlink(fs::symlink_status(p, ec))) {
-    const fs::path target = fs::canonical(p, ec);
-    if (!ec) p = target.string();
-  }
-  const fs::file_status status = fs::status(p, ec);
-  if (fs::is_directory(status)) return fail(ErrorCode::invalid_argument, p + " is a directory");
-  const fs::path parent = fs::path(p).parent_path();
-  fs::create_directories(parent, ec);
-  if (ec) return fail(from_error_code(ec, "cannot create the directories of " + p));
-
-  // Write a temporary file beside it, then rename over it: readers see the old file or the
-  // new one, never half of it.
-  const std::string temp =
-      (parent / ("." + fs::path(p).filename().string() + ".reliant-" + temp_suffix)).string();
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return fail(from_errno(errno, "cannot create " + temp));
-  if (fs::exists(status)) ::fchmod(fd, static_cast<mode_t>(status.permissions()));
-  std::size_t written = 0;
-  int write_error = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      write_error = errno;
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (write_error == 0 && ::fsync(fd) != 0) write_error = errno;
-  if (::close(fd) != 0 && write_error == 0) write_error = errno;
-  if (write_error == 0 && ::rename(temp.c_str(), p.c_str()) != 0) write_error = errno;
-  if (write_error != 0) {
-    ::unlink(temp.c_str());
-    return fail(from_errno(write_error, "cannot write " + p));
-  }
-  return {};
-}
-
-Result<std::vector<FileEntry>> list_bounded(const std::string& p, std::size_t max_entries) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
-  if (!fs::is_directory(status)) {
-    return fail(ErrorCode::invalid_argument, p + " is not a directory");
-  }
-  fs::directory_iterator it(p, ec);
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  std::vector<FileEntry> entries;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (entries.size() == max_entries) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(max_entries) + " entries allowed");
-    }
-    const fs::directory_entry& entry = *it;
-    FileEntry out;
-    out.path = (p == "/" ? std::string("/") : p + "/") + entry.path().filename().string();
-    std::error_code entry_ec;
-    out.is_symlink = entry.is_symlink(entry_ec);
-    out.is_directory = entry.is_directory(entry_ec);  // follows links
-    if (!out.is_directory && entry.is_regular_file(entry_ec)) {
-      const auto size = entry.file_size(entry_ec);
-      out.size_bytes = entry_ec ? 0 : size;
-    }
-    entries.push_back(std::move(out));
-  }
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  std::sort(entries.begin(), entries.end(),
-            [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
-  return entries;
-}
-
-Result<FileEntry> stat_of(const std::string& p, const std::string& as_given) {
-  std::error_code ec;
-  const fs::file_status link_status = fs::symlink_status(p, ec);
-  const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
-  FileEntry entry;
-  entry.path = as_given;
-  entry.is_symlink = fs::is_symlink(link_status);
-  entry.is_directory = fs::is_directory(status);
-  if (fs::is_regular_file(status)) {
-    const auto size = fs::file_size(p, ec);
-    entry.size_bytes = ec ? 0 : size;
-  }
-  return entry;
-}
-
-// Where an operation on the entry `path` itself lands: its parent with every link resolved,
-// then its own name — a link is the entry, not what it points to.
-std::string entry_place(const std::string& path) {
-  const fs::path p(path);
-  if (!p.has_parent_path() || p.filename().empty() || path == "/") return landing_place(path);
-  const std::string parent = landing_place(p.parent_path().string());
-  return (parent == "/" ? std::string() : parent) + "/" + p.filename().string();
-}
-
-Result<void> make_directories(const std::string& p) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(p, ec);
-  if (fs::is_directory(status)) return {};
-  if (fs::exists(status)) return fail(ErrorCode::invalid_argument, p + " is a file");
-  for (fs::path parent = fs::path(p).parent_path(); !parent.empty() && parent != "/";
-       parent = parent.parent_path()) {
-    const fs::file_status above = fs::status(parent, ec);
-    if (fs::exists(above) && !fs::is_directory(above)) {
-      return fail(ErrorCode::invalid_argument,
-                  "cannot create " + p + ": " + parent.string() + " is a file");
-    }
-  }
-  fs::create_directories(p, ec);
-  if (ec) return fail(from_error_code(ec, "cannot create " + p));
-  return {};
-}
-
-// Counts the entries and bytes under `p` without following links, failing past the bounds.
-struct TreeSize {
-  std::size_t entries = 0;
-  std::uint64_t bytes = 0;
-};
-Result<TreeSize> measure_tree(const std::string& p, std::uint64_t bytes_max) {
-  TreeSize size;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(p, fs::directory_options::none, ec);
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return fail(from_error_code(ec, "cannot list " + p));
-    if (++size.entries > kTreeEntriesMax) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(kTreeEntriesMax) +
-                      " entries allowed");
-    }
-    std::error_code entry_ec;
-    if (it->is_regular_file(entry_ec) && !it->is_symlink(entry_ec)) {
-      const auto bytes = it->file_size(entry_ec);
-      if (!entry_ec) size.bytes += bytes;
-    }
-    if (size.bytes > bytes_max) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(bytes_max) + " bytes allowed");
-    }
-  }
-  return size;
-}
-
-Result<void> remove_entry(const std::string& p, bool recursive) {
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(p, ec);
-  if (!fs::exists(status) && !fs::is_symlink(status)) {
-    return fail(ErrorCode::not_found, p + " does not exist");
-  }
-  if (fs::is_directory(status)) {
-    const bool empty = fs::is_empty(p, ec);
-    if (ec) return fail(from_error_code(ec, "cannot list " + p));
-    if (!empty && !recursive) {
-      return fail(ErrorCode::failed_precondition,
-                  p + " is a directory that is not empty (remove it recursively)");
-    }
-    if (!empty) {
-      auto size = measure_tree(p, std::numeric_limits<std::uint64_t>::max());
-      if (!size) return fail(size.error());
-    }
-    fs::remove_all(p, ec);  // never follows links: a link inside goes, its target stays
-  } else {
-    fs::remove(p, ec);
-  }
-  if (ec) return fail(from_error_code(ec, "cannot remove " + p));
-  return {};
-}
-
-// Both ends of a move or copy: `from` exists, `to` does not and is not inside `from`.
-Result<void> check_transfer(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  const fs::file_status from_status = fs::symlink_status(from, ec);
-  if (!fs::exists(from_status) && !fs::is_symlink(from_status)) {
-    return fail(ErrorCode::not_found, from + " does not exist");
-  }
-  const fs::file_status to_status = fs::symlink_status(to, ec);
-  if (fs::exists(to_status) || fs::is_symlink(to_status)) {
-    return fail(ErrorCode::already_exists, to + " exists already");
-  }
-  if (path_within(from, to)) {
-    return fail(ErrorCode::invalid_argument, "cannot put " + from + " inside itself (" + to + ")");
-  }
-  const std::string parent = fs::path(to).parent_path().string();
-  if (!parent.empty()) {
-    if (auto made = make_directories(parent); !made) return made;
-  }
-  return {};
-}
-
-Result<void> copy_entry(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(from, ec);
-  if (fs::is_directory(status)) {
-    auto size = measure_tree(from, kCopyBytesMax);
-    if (!size) return fail(size.error());
-  } else if (fs::is_regular_file(status)) {
-    const auto bytes = fs::file_size(from, ec);
-    if (!ec && bytes > kCopyBytesMax) {
-      return fail(ErrorCode::resource_exhausted, from + " holds more than the " +
-                                                     std::to_string(kCopyBytesMax) +
-                                                     " bytes allowed");
-    }
-  } else if (!fs::is_symlink(status)) {
-    return fail(ErrorCode::invalid_argument, from + " is not a file, link or directory");
-  }
-  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) {
-    std::error_code cleanup;
-    fs::remove_all(to, cleanup);  // a half copy is worse than none
-    return fail(from_error_code(ec, "cannot copy " + from + " to " + to));
-  }
-  return {};
-}
-
-Result<void> move_entry(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) == 0) return {};
-  if (errno != EXDEV) return fail(from_errno(errno, "cannot move " + from + " to " + to));
-  // Another file system: a copy, then the original goes.
-  if (auto copied = copy_entry(from, to); !copied) return copied;
-  return remove_entry(from, true);
-}
-
 std::atomic<std::uint64_t> hosts_created{0};
 
 }  // namespace
@@ -1077,7 +765,6 @@ std::atomic<std::uint64_t> hosts_created{0};
 struct PosixHost::Shared {
   std::mutex mutex;
   AsioExecutor* executor = nullptr;  // cleared when the host goes: nothing is posted after
-  std::vector<std::string> roots;    // canonical; empty: not confined
   std::map<std::string, std::string> environment;  // what commands start from
   std::string marker_prefix;                       // "<pid>.<host>." of every run of this host
   std::atomic<std::uint64_t> next_run{1};
@@ -1085,40 +772,8 @@ struct PosixHost::Shared {
   std::shared_ptr<Tracked> tracked = std::make_shared<Tracked>();
   Duration file_operation_timeout{};
   std::unique_ptr<BlockingPool> pool;  // the file threads
-
-  // Fails with permission_denied when the entry `path` itself (a link, not its target) lands
-  // outside every root, or is a root: the workspace is never removed, moved or replaced.
-  Result<void> confined_entry(const std::string& path) const {
-    const std::string place = entry_place(path);
-    if (place == "/") return fail(ErrorCode::permission_denied, "/ cannot be changed");
-    if (roots.empty()) return {};
-    for (const auto& root : roots) {
-      if (place == root) {
-        return fail(ErrorCode::permission_denied,
-                    path + " is a workspace root of the daemon, which it does not change");
-      }
-    }
-    for (const auto& root : roots) {
-      if (path_within(root, place)) return {};
-    }
-    auto outside = confined(place);
-    return outside ? Result<void>{} : Result<void>(fail(outside.error()));
-  }
-
-  // Fails with permission_denied when `path` lands outside every root.
-  Result<std::string> confined(const std::string& path) const {
-    if (roots.empty()) return path;
-    const std::string place = landing_place(path);
-    for (const auto& root : roots) {
-      if (path_within(root, place)) return path;
-    }
-    std::string listed;
-    for (const auto& root : roots) listed += (listed.empty() ? "" : ", ") + root;
-    return fail(ErrorCode::permission_denied,
-                path + (place != path ? " (" + place + ")" : std::string()) +
-                    " is outside the daemon's workspace (" + listed +
-                    "); a daemon started with --workspace-root or --unconfined reaches more");
-  }
+  // Confined to the roots, never into the excluded directories; used from the file threads.
+  std::unique_ptr<ConfinedFiles> files;
 };
 
 PosixHost::PosixHost(AsioExecutor& executor, std::string working_dir)
@@ -1135,10 +790,11 @@ PosixHost::PosixHost(AsioExecutor& executor, PosixHostOptions options)
   // A command that closes its stdin while input is written to it must fail the write (EPIPE),
   // not kill this process with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
-  for (const auto& root : options.roots) {
-    RELIANT_ASSERT_MSG(fs::path(root).is_absolute(), "workspace roots are absolute paths");
-    shared_->roots.push_back(landing_place(root));
-  }
+  ConfinedFilesOptions files;
+  files.roots = options.roots;
+  files.excluded = options.excluded;
+  files.use_openat2 = options.use_openat2;
+  shared_->files = std::make_unique<ConfinedFiles>(std::move(files));
   shared_->environment = scrubbed_environment(options.passed_env);
   shared_->marker_prefix = std::to_string(::getpid()) + "." + std::to_string(++hosts_created) + ".";
   shared_->file_operation_timeout = options.file_operation_timeout;
@@ -1212,13 +868,7 @@ Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
 Task<Result<std::string>> PosixHost::read_file(std::string path, std::size_t max_bytes) {
   const std::string p = resolve(path);
   std::function<Result<std::string>()> work = [shared = shared_, p, max_bytes] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<std::string>(fail(allowed.error()));
-    std::error_code ec;
-    if (!fs::exists(fs::status(p, ec))) {
-      return Result<std::string>(fail(ErrorCode::not_found, p + " does not exist"));
-    }
-    return read_bounded(p, max_bytes);
+    return shared->files->read(p, max_bytes);
   };
   Task<Result<std::string>> reading = off_executor<std::string>("read " + p, std::move(work));
   Result<std::string> out = co_await reading;
@@ -1241,13 +891,7 @@ Task<Result<FileSearch>> PosixHost::search_file(std::string path,
   } give_up_on_exit{given_up};
   std::function<Result<FileSearch>()> work = [shared = shared_, p, matcher, limits, given_up] {
     const auto deadline = std::chrono::steady_clock::now() + limits.time_max;
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<FileSearch>(fail(allowed.error()));
-    std::error_code ec;
-    if (!fs::exists(fs::status(p, ec))) {
-      return Result<FileSearch>(fail(ErrorCode::not_found, p + " does not exist"));
-    }
-    auto content = read_bounded(p, limits.file_bytes_max);
+    auto content = shared->files->read(p, limits.file_bytes_max);
     if (!content) return Result<FileSearch>(fail(content.error()));
     return search_lines(*content, *matcher, limits, [&given_up, deadline] {
       return given_up->load() || std::chrono::steady_clock::now() >= deadline;
@@ -1263,9 +907,7 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
   const std::string suffix =
       std::to_string(::getpid()) + "-" + std::to_string(shared_->next_temp++);
   std::function<Result<void>()> work = [shared = shared_, p, suffix, content = std::move(content)] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<void>(fail(allowed.error()));
-    return Result<void>(write_atomically(p, content, suffix));
+    return shared->files->write(p, content, suffix);
   };
   Task<Result<void>> writing = off_executor<void>("write " + p, std::move(work));
   Result<void> out = co_await writing;
@@ -1276,9 +918,7 @@ Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
                                                                std::size_t max_entries) {
   const std::string p = resolve(path);
   std::function<Result<std::vector<FileEntry>>()> work = [shared = shared_, p, max_entries] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<std::vector<FileEntry>>(fail(allowed.error()));
-    return list_bounded(p, max_entries);
+    return shared->files->list(p, max_entries);
   };
   Task<Result<std::vector<FileEntry>>> listing =
       off_executor<std::vector<FileEntry>>("list " + p, std::move(work));
@@ -1289,9 +929,7 @@ Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
 Task<Result<FileEntry>> PosixHost::stat(std::string path) {
   const std::string p = resolve(path);
   std::function<Result<FileEntry>()> work = [shared = shared_, p, path] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<FileEntry>(fail(allowed.error()));
-    return stat_of(p, path);
+    return shared->files->stat(p, path);
   };
   Task<Result<FileEntry>> stating = off_executor<FileEntry>("stat " + p, std::move(work));
   Result<FileEntry> out = co_await stating;
@@ -1301,9 +939,7 @@ Task<Result<FileEntry>> PosixHost::stat(std::string path) {
 Task<Result<void>> PosixHost::create_directory(std::string path) {
   const std::string p = resolve(path);
   std::function<Result<void>()> work = [shared = shared_, p] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<void>(fail(allowed.error()));
-    return make_directories(p);
+    return shared->files->create_directory(p);
   };
   Task<Result<void>> making = off_executor<void>("create " + p, std::move(work));
   Result<void> out = co_await making;
@@ -1313,8 +949,7 @@ Task<Result<void>> PosixHost::create_directory(std::string path) {
 Task<Result<void>> PosixHost::remove_path(std::string path, bool recursive) {
   const std::string p = resolve(path);
   std::function<Result<void>()> work = [shared = shared_, p, recursive] {
-    if (auto allowed = shared->confined_entry(p); !allowed) return allowed;
-    return remove_entry(p, recursive);
+    return shared->files->remove(p, recursive);
   };
   Task<Result<void>> removing = off_executor<void>("remove " + p, std::move(work));
   Result<void> out = co_await removing;
@@ -1325,10 +960,7 @@ Task<Result<void>> PosixHost::move_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   std::function<Result<void>()> work = [shared = shared_, source, target] {
-    if (auto allowed = shared->confined_entry(source); !allowed) return allowed;
-    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
-    if (auto checked = check_transfer(source, target); !checked) return checked;
-    return move_entry(source, target);
+    return shared->files->move(source, target);
   };
   Task<Result<void>> moving = off_executor<void>("move " + source, std::move(work));
   Result<void> out = co_await moving;
@@ -1339,16 +971,14 @@ Task<Result<void>> PosixHost::copy_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   std::function<Result<void>()> work = [shared = shared_, source, target] {
-    // The source is read through whatever links lead to it: confined as a read is.
-    if (auto allowed = shared->confined(source); !allowed) return Result<void>(fail(allowed.error()));
-    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
-    if (auto checked = check_transfer(source, target); !checked) return checked;
-    return copy_entry(landing_place(source), target);
+    return shared->files->copy(source, target);
   };
   Task<Result<void>> copying = off_executor<void>("copy " + source, std::move(work));
   Result<void> out = co_await copying;
   co_return out;
 }
+
+bool PosixHost::uses_openat2() const { return shared_->files->uses_openat2(); }
 
 std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, PosixHostOptions options) {
   return std::make_unique<PosixHost>(executor, std::move(options));

@@ -12,6 +12,9 @@
 // that exits normally returns at once even when a background child it started still holds its
 // output open; that child is left running (the pipe's read end is closed, so it gets SIGPIPE if
 // it writes; a stderr kept apart lives in an anonymous file, sealed then, so writes there fail).
+//
+// File operations are confined race-free (confined_files.h): each path is resolved beneath a
+// root's open directory, never checked by name and then opened by name again.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +37,13 @@ struct PosixHostOptions {
   // (PATH, HOME, USER, SHELL, TERM, locale, time zone, temporary directory, proxies, the SSH
   // agent): a name, or a prefix ending in '*'.
   std::vector<std::string> passed_env;
+  // Directories file operations never reach, wherever they lie — inside a root or not, by any
+  // path or link: the daemon's own data (a monolith's data dir, ~/.reliant). Absolute.
+  std::vector<std::string> excluded = {};
   Duration file_operation_timeout = seconds(30);  // one read, write, listing or stat
   std::size_t file_threads = 4;
+  // Resolve paths with openat2 where the kernel has it; false: the component walk always.
+  bool use_openat2 = true;
 };
 
 class PosixHost final : public Host {
@@ -62,6 +70,8 @@ class PosixHost final : public Host {
   Task<Result<void>> copy_path(std::string from, std::string to) override;
 
   const std::string& working_dir() const { return working_dir_; }
+  // Whether file paths are resolved with openat2 (else one component at a time).
+  bool uses_openat2() const;
 
   struct Shared;  // what file threads and children share with the host (internal)
 

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/scope.h"
@@ -616,6 +619,136 @@ TEST(PosixHost, AHostileGrepPatternNeverStallsTheExecutor) {
 // confined host reads and writes through it: checking the path, then opening it by name, let
 // 49 of 4,000 reads return /etc/shadow and 765 of 3,000 writes land outside (issue 38, finding
 // 11). A directory link flipped the same way under a write's parent. None may get out.
+// Both ways of resolving: openat2 (this kernel has it) and the component walk.
+class ConfinementWays : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(PosixHost, ConfinementWays, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "openat2" : "walk"; });
+
+TEST_P(ConfinementWays, AFlippingLinkNeverTakesAReadOrAWriteOutOfTheWorkspace) {
+  RealMachine m;
+  const fs::path work = m.dir / "work";
+  const fs::path outside = m.dir / "outside";
+  fs::create_directories(work / "real-dir");
+  fs::create_directories(outside);
+  std::ofstream(outside / "secret") << "s3cret";
+  std::ofstream(work / "inside") << "fine";
+  PosixHostOptions options;
+  options.working_dir = work.string();
+  options.roots = {work.string()};
+  options.use_openat2 = GetParam();
+  PosixHost host(m.executor, options);
+  // Each link swaps places with its twin (one renameat2 with RENAME_EXCHANGE), so its name
+  // always exists, pointing one way or the other, and flips as fast as the kernel renames.
+  std::atomic<bool> stop{false};
+  auto flip = [&stop](fs::path link, fs::path one, fs::path other) {
+    const fs::path twin = link.string() + ".twin";
+    fs::create_symlink(one, link);
+    fs::create_symlink(other, twin);
+    return std::thread([&stop, link, twin] {
+      while (!stop.load()) {
+        (void)::renameat2(AT_FDCWD, link.c_str(), AT_FDCWD, twin.c_str(), RENAME_EXCHANGE);
+      }
+    });
+  };
+  std::vector<std::thread> flippers;
+  flippers.push_back(flip(work / "file-link", work / "inside", outside / "secret"));
+  flippers.push_back(flip(work / "write-link", work / "written", outside / "written"));
+  flippers.push_back(flip(work / "dir-link", work / "real-dir", outside));
+  int reads_outside = 0;
+  int reads_inside = 0;
+  for (int i = 0; i < 4000; ++i) {
+    auto read = m.wait(host.read_file("file-link", kReadFileBytesMax));
+    if (read && *read == "s3cret") ++reads_outside;
+    if (read && *read == "fine") ++reads_inside;
+  }
+  int writes_inside = 0;
+  for (int i = 0; i < 1500; ++i) {
+    if (m.wait(host.write_file("write-link", "planted")).has_value()) ++writes_inside;
+    if (m.wait(host.write_file("dir-link/planted-" + std::to_string(i), "x")).has_value()) {
+      ++writes_inside;
+    }
+  }
+  stop = true;
+  for (auto& flipper : flippers) flipper.join();
+  std::size_t planted_outside = 0;
+  for (const auto& entry : fs::directory_iterator(outside)) {
+    if (entry.path().filename() != "secret") ++planted_outside;
+  }
+  EXPECT_EQ(reads_outside, 0) << "of 4000 reads (" << reads_inside << " read the inside file)";
+  EXPECT_EQ(planted_outside, 0u) << "of 3000 writes (" << writes_inside << " landed inside)";
+  EXPECT_GT(reads_inside, 0);
+  EXPECT_GT(writes_inside, 0);
+}
+
+// The daemon's own data inside the workspace, reached by every way there is: by name, through
+// links (relative and absolute, to the directory and to the file), from an unconfined host, and
+// by changing a directory that holds it (issue 38, finding 12).
+TEST_P(ConfinementWays, TheDataDirIsNeverReachedWhereverItLies) {
+  RealMachine m;
+  const fs::path work = m.dir / "work";
+  const fs::path data = work / "holder" / "data";
+  fs::create_directories(data / "auth");
+  std::ofstream(data / "auth" / "token") << "s3cret";
+  std::ofstream(work / "notes.txt") << "notes";
+  fs::create_symlink("holder/data", work / "relative-link");
+  fs::create_symlink(data / "auth" / "token", work / "absolute-link");
+  for (const bool confined : {true, false}) {
+    PosixHostOptions options;
+    options.working_dir = work.string();
+    if (confined) options.roots = {work.string()};
+    options.excluded = {data.string()};
+    options.use_openat2 = GetParam();
+    PosixHost host(m.executor, options);
+    const std::string how = confined ? "confined" : "unconfined";
+    for (const std::string& path :
+         {std::string("holder/data/auth/token"), std::string("relative-link/auth/token"),
+          std::string("absolute-link"), (data / "auth" / "token").string(),
+          std::string("holder/../holder/data/auth/token")}) {
+      auto read = m.wait(host.read_file(path, kReadFileBytesMax));
+      ASSERT_FALSE(read.has_value()) << how << " " << path;
+      EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << how << " " << path;
+      EXPECT_NE(read.error().message.find("the daemon's own data"), std::string::npos)
+          << read.error().message;
+      EXPECT_EQ(m.wait(host.stat(path)).error().code, ErrorCode::permission_denied) << path;
+      EXPECT_EQ(m.wait(host.write_file(path, "overwritten")).error().code,
+                ErrorCode::permission_denied)
+          << how << " " << path;
+    }
+    EXPECT_EQ(m.wait(host.list_directory("holder/data", kListEntriesMax)).error().code,
+              ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.list_directory("relative-link", kListEntriesMax)).error().code,
+              ErrorCode::permission_denied);
+    auto listing = m.wait(host.list_directory("holder", kListEntriesMax));
+    ASSERT_TRUE(listing.has_value());
+    EXPECT_TRUE(listing->empty()) << "the data dir is not even shown";
+    EXPECT_EQ(m.wait(host.remove_path("holder", true)).error().code, ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.move_path("holder", "elsewhere")).error().code,
+              ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.copy_path("holder", "copy")).error().code, ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.create_directory("holder/data/new")).error().code,
+              ErrorCode::permission_denied);
+    // What is not the data dir is as before.
+    EXPECT_EQ(*m.wait(host.read_file("notes.txt", kReadFileBytesMax)), "notes");
+    ASSERT_TRUE(m.wait(host.copy_path("notes.txt", "holder/notes.txt")).has_value());
+    ASSERT_TRUE(m.wait(host.remove_path("holder/notes.txt", false)).has_value());
+  }
+  std::ifstream token(data / "auth" / "token");
+  std::string kept;
+  std::getline(token, kept);
+  EXPECT_EQ(kept, "s3cret");
+  EXPECT_FALSE(fs::exists(work / "copy"));
+}
+
+// Told not to, the host never resolves with openat2.
+TEST(PosixHost, SaysHowItResolves) {
+  RealMachine m;
+  PosixHostOptions options;
+  options.working_dir = m.dir.string();
+  options.use_openat2 = false;
+  PosixHost host(m.executor, options);
+  EXPECT_FALSE(host.uses_openat2());
+}
+
 // The same tools the simulator tests, on the real machine.
 TEST(PosixHost, TheDaemonToolsRunOnIt) {
   RealMachine m;

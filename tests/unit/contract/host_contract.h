@@ -8,6 +8,8 @@
 //   Host& host()                          a host whose working directory is work_dir()
 //   std::unique_ptr<Host> confined_host() a host in work_dir()/inside with that directory as its
 //                                         only workspace root
+//   std::unique_ptr<Host> private_host()  the same, where work_dir()/inside/data/auth/token holds
+//                                         "s3cret" and work_dir()/inside/data is excluded
 //   Executor& executor()                  the hosts' executor
 //   template <class T> T wait(Task<T>)    runs the machine until the task ends
 //   void run_for(Duration)                runs the machine for a while
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/path.h"
 #include "runtime/host.h"
 #include "runtime/scope.h"
 
@@ -389,6 +392,47 @@ TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootI
   EXPECT_EQ(*this->wait(confined->read_file("mine.txt")), "m");
 }
 
+// The daemon's own data inside its workspace (`cd PROJECT && reliant monolith --data-dir
+// ./data`): no file operation reads, lists, changes or even shows it (issue 38, finding 12).
+TYPED_TEST_P(HostContract, AnExcludedDirectoryIsNeverReached) {
+  std::unique_ptr<Host> host = this->machine.private_host();
+  ASSERT_TRUE(this->wait(host->write_file("notes.txt", "mine")).has_value());
+  for (const std::string& path :
+       {std::string("data/auth/token"), std::string("./data/auth/token"),
+        std::string("sub/../data/auth/token"), this->path("inside/data/auth/token")}) {
+    auto read = this->wait(host->read_file(path));
+    ASSERT_FALSE(read.has_value()) << path;
+    EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
+    EXPECT_EQ(this->wait(host->stat(path)).error().code, ErrorCode::permission_denied) << path;
+    EXPECT_EQ(this->wait(host->write_file(path, "overwritten")).error().code,
+              ErrorCode::permission_denied)
+        << path;
+  }
+  auto matcher = std::make_shared<AnyLine>();
+  EXPECT_EQ(
+      this->wait(host->search_file("data/auth/token", matcher, FileSearchLimits{})).error().code,
+      ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->list_directory("data")).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->stat("data")).error().code, ErrorCode::permission_denied);
+  auto listing = this->wait(host->list_directory("."));
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->size(), 1u) << "the data dir is not even shown";
+  EXPECT_EQ(file_name((*listing)[0].path), "notes.txt");
+  EXPECT_EQ(this->wait(host->create_directory("data/more")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->remove_path("data", true)).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->move_path("data", "moved")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->copy_path("data", "copied")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->copy_path("data/auth/token", "copied")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->move_path("notes.txt", "data/notes.txt")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->stat("copied")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(*this->wait(host->read_file("notes.txt")), "mine");
+}
+
 TYPED_TEST_P(HostContract, SearchesAFileForMatchingLines) {
   this->write("lines.txt", "one\ntwo\r\nthree\n");
   auto found = this->wait(
@@ -421,6 +465,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
     AProcessReadsWhatItsCallerWritesWhileItRuns, AKilledProcessTakesNoMoreInput,
     DirectoriesAreCreatedRemovedMovedAndCopied, RemovesMovesAndCopiesRefuseWhatTheyMust,
-    AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself, SearchesAFileForMatchingLines);
+    AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself, AnExcludedDirectoryIsNeverReached,
+    SearchesAFileForMatchingLines);
 
 }  // namespace reliant::contract
