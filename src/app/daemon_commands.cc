@@ -402,6 +402,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
                to_string(config.identity.type), working_dir,
                dialing.empty() ? "none (managed: gateways dial in)" : dialing,
                describe_workspace(*host_config));
+  spdlog::info("the daemon's tools' processes are tracked {}", host.process_tracking());
   {
     daemon::Daemon component(env, config, store, **journal, tools, &observer);
     if (o.managed) {

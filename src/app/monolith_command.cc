@@ -127,6 +127,7 @@ int run_monolith(const MonolithOptions& options) {
   if (!enable_child_subreaper()) spdlog::warn("cannot become a child subreaper");
   PosixHost host(executor, *host_config);
   spdlog::info("the embedded daemon's file tools reach {}", describe_workspace(*host_config));
+  spdlog::info("the embedded daemon's tools' processes are tracked {}", host.process_tracking());
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, &bus, nullptr, store->get(), &host, &log};

@@ -16,6 +16,9 @@ void add_workspace_flags(CLI::App& command, WorkspaceFlags& flags) {
   command.add_option("--tool-env", flags.tool_env,
                      "An environment variable (NAME, or PREFIX*) passed on to commands, beyond "
                      "PATH, HOME, locale and the like (repeatable)");
+  command.add_flag("--no-tool-cgroups", flags.no_tool_cgroups,
+                   "Find a tool's processes by parentage, not by a cgroup v2 per tool call, even "
+                   "where this process may make cgroups");
 }
 
 std::vector<std::string> private_directories(const std::string& data_dir) {
@@ -41,6 +44,7 @@ Result<PosixHostOptions> host_options(const std::string& working_dir, const Work
   options.working_dir = working_dir;
   options.passed_env = flags.tool_env;
   options.excluded = std::move(excluded);
+  if (flags.no_tool_cgroups) options.process_tracking = ProcessTracking::parentage;
   if (flags.unconfined) return options;
   const std::vector<std::string> roots =
       flags.roots.empty() ? std::vector<std::string>{working_dir} : flags.roots;

@@ -16,6 +16,7 @@ struct WorkspaceFlags {
   std::vector<std::string> roots;     // --workspace-root (default: the working directory)
   bool unconfined = false;            // --unconfined
   std::vector<std::string> tool_env;  // --tool-env NAME or PREFIX*
+  bool no_tool_cgroups = false;       // --no-tool-cgroups
 };
 
 void add_workspace_flags(CLI::App& command, WorkspaceFlags& flags);

@@ -1,12 +1,10 @@
-// PosixHost: spawning commands in their own process group with a scrubbed environment and a
-// marker its descendants inherit, reading their output through asio (a stderr kept apart from an
+// PosixHost: spawning commands in their own process group (and cgroup, where there are) with a
+// scrubbed environment, reading their output through asio (a stderr kept apart from an
 // anonymous file once they exit), noticing their exit through a pidfd (or polling where there is
-// none), timeouts and kills of the group and of every marked descendant; and the file
-// operations, confined beneath the roots' descriptors (confined_files.h) and bounded, on file
-// threads of the host's own.
+// none), timeouts and kills of the group and of every process of the run; and the file
+// operations, confined and bounded, on file threads of the host's own.
 #include "adapters/host/posix_host.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
@@ -37,6 +35,7 @@
 #include "adapters/blocking/blocking_pool.h"
 #include "adapters/host/confined_files.h"
 #include "adapters/host/errno_error.h"
+#include "adapters/host/process_tracker.h"
 #include "base/assert.h"
 #include "core/line_search.h"
 #include "core/path.h"
@@ -50,18 +49,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The variable that marks every process of one run of a command: "<pid>.<host>.<run>". Its
-// descendants inherit it, also those that leave the process group (setsid), so a kill finds
-// them all by it.
-constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
-constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
-constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
-// Before a rescan for a process caught between two images, or signalled and not yet dead (see
-// kill_marked), and how long such rescans go on at most: a loaded machine can keep a process
-// re-exec'ing in a loop between images, or leave a killed one unscheduled, for many scans in a
-// row, so these are bounded by time, apart from the rounds that find new processes to kill.
-constexpr std::chrono::milliseconds kBetweenImagesPause{5};
-constexpr std::chrono::seconds kSettleTimeMax{4};
 // How long the destructor waits for a file thread stuck in the kernel before letting it go.
 constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
 
@@ -71,143 +58,11 @@ struct Tracked {
   std::set<pid_t> shells;
 };
 
-std::vector<pid_t> all_processes() {
-  std::vector<pid_t> pids;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return pids;
-  while (const dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(proc);
-  return pids;
-}
-
-// What /proc says of a process's marker.
-enum class MarkerSeen {
-  carried,         // its environment holds the marker
-  absent,          // it does not, or the process is not ours to read, or gone
-  between_images,  // a live user process whose environment reads empty: one inside execve
-};
-
-// The fields of /proc/<pid>/stat this file needs.
-struct ProcStat {
-  char state = '?';  // R, S, D, Z, X, …
-  pid_t parent = 0;
-  unsigned long flags = 0;  // the kernel's PF_* flags
-};
-
-// "pid (comm) state ppid pgrp session tty_nr tpgid flags …": comm may hold spaces and
-// parentheses; the last ')' ends it. Nothing for a process that is gone.
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::array<char, 512> buffer{};
-  const ssize_t n = ::read(fd, buffer.data(), buffer.size() - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  const std::string_view text(buffer.data(), static_cast<std::size_t>(n));
-  const std::size_t paren = text.rfind(')');
-  if (paren == std::string_view::npos || paren + 4 >= text.size()) return std::nullopt;
-  ProcStat stat;
-  stat.state = text[paren + 2];
-  char* field = nullptr;
-  stat.parent = static_cast<pid_t>(std::strtol(text.data() + paren + 4, &field, 10));
-  for (int skipped = 0; skipped < 4; ++skipped) (void)std::strtol(field, &field, 10);
-  stat.flags = std::strtoul(field, nullptr, 10);
-  return stat;
-}
-
-// A kernel thread, or a process that has exited: neither has an environment to read.
-bool has_no_environment(pid_t pid) {
-  constexpr unsigned long kKernelThreadFlag = 0x00200000;  // PF_KTHREAD
-  const auto stat = read_proc_stat(pid);
-  return !stat || stat->state == 'Z' || stat->state == 'X' ||
-         (stat->flags & kKernelThreadFlag) != 0;
-}
-
-// Whether `pid`'s environment holds the marker variable with a value starting with `prefix`.
-// (Readable for processes of the same user, which are the only ones a tool can start.) A process
-// inside execve reads empty for a moment: the kernel gives the new image its environment only
-// after switching to it.
-MarkerSeen marker_seen(pid_t pid, std::string_view prefix) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/environ";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return MarkerSeen::absent;
-  std::string environ_text;
-  std::array<char, 16 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    environ_text.append(buffer.data(), static_cast<std::size_t>(n));
-    if (environ_text.size() >= kEnvironBytesMax) break;
-  }
-  ::close(fd);
-  if (environ_text.empty()) {
-    return has_no_environment(pid) ? MarkerSeen::absent : MarkerSeen::between_images;
-  }
-  const std::string wanted = std::string(kMarkerVariable) + "=" + std::string(prefix);
-  for (std::size_t at = 0; at < environ_text.size();) {
-    const std::size_t end = environ_text.find('\0', at);
-    const std::string_view entry(environ_text.data() + at,
-                                 (end == std::string::npos ? environ_text.size() : end) - at);
-    if (entry.substr(0, wanted.size()) == wanted) return MarkerSeen::carried;
-    if (end == std::string::npos) break;
-    at = end + 1;
-  }
-  return MarkerSeen::absent;
-}
-
-// SIGKILL to every process carrying a marker that starts with `prefix`, rescanning for ones
-// forked meanwhile, and, after a short pause, for ones that were between two images (a tool's
-// `setsid sh -c '…' &` execs twice right after forking). Never on the executor: it reads /proc
-// and may sleep. Returns how many were signalled.
-std::size_t kill_marked(std::string_view prefix) {
-  const pid_t self = ::getpid();
-  // A signalled process reads as carrying the marker until the kernel gets to kill it; only a
-  // process signalled for the first time makes a round one that kills.
-  std::set<pid_t> signalled;
-  int killing_rounds = 0;
-  const auto settle_deadline = std::chrono::steady_clock::now() + kSettleTimeMax;
-  while (killing_rounds < kKillRoundsMax) {
-    std::size_t fresh = 0;
-    bool unsettled = false;
-    for (const pid_t pid : all_processes()) {
-      if (pid == self) continue;
-      const MarkerSeen seen = marker_seen(pid, prefix);
-      if (seen == MarkerSeen::between_images) unsettled = true;
-      if (seen != MarkerSeen::carried || ::kill(pid, SIGKILL) != 0) continue;
-      if (signalled.insert(pid).second) {
-        ++fresh;
-      } else {
-        unsettled = true;  // signalled before and not dead yet
-      }
-    }
-    if (fresh > 0) {
-      ++killing_rounds;
-      continue;
-    }
-    if (!unsettled || std::chrono::steady_clock::now() >= settle_deadline) break;
-    std::this_thread::sleep_for(kBetweenImagesPause);
-  }
-  return signalled.size();
-}
-
-// Reaps this process's zombie children that no running command owns: descendants of tools
-// that were orphaned and adopted (this process is a child subreaper), once they die.
 void reap_orphans(Tracked& tracked) {
-  const pid_t self = ::getpid();
-  for (const pid_t pid : all_processes()) {
-    const auto stat = read_proc_stat(pid);
-    if (!stat || stat->state != 'Z' || stat->parent != self) continue;
+  reap_adopted_zombies([&tracked](pid_t pid) {
     std::lock_guard lock(tracked.mutex);
-    if (tracked.shells.count(pid) != 0) continue;  // a command's shell: its Child reaps it
-    int status = 0;
-    (void)::waitpid(pid, &status, WNOHANG);
-  }
+    return tracked.shells.count(pid) != 0;  // a command's shell: its Child reaps it
+  });
 }
 
 // The environment a command starts from: the ordinary variables of this process and those
@@ -254,15 +109,16 @@ std::map<std::string, std::string> scrubbed_environment(const std::vector<std::s
 // last one has run — which is how a killed process still gets reaped after its task is gone.
 class Child : public std::enable_shared_from_this<Child> {
  public:
-  // `kill_descendants` is called with the run's marker whenever the group is killed.
+  // `kill_run` is called whenever the group is killed: it kills every other process of the
+  // run. `ended` is called when the command exits by itself (not killed).
   // `error_fd`: the anonymous file the command's stderr goes to, owned from here; -1 for none.
   // `input_fd`: the write end of the command's stdin pipe, owned from here; -1 for /dev/null.
   Child(AsioExecutor& executor, pid_t pid, int output_fd, int error_fd, int input_fd,
-        ProcessSpec spec, std::string marker,
-        std::function<void(const std::string&)> kill_descendants, std::shared_ptr<Tracked> tracked)
+        ProcessSpec spec, std::function<void()> kill_run, std::function<void()> ended,
+        std::shared_ptr<Tracked> tracked)
       : io_(executor.context()),
-        marker_(std::move(marker)),
-        kill_descendants_(std::move(kill_descendants)),
+        kill_run_(std::move(kill_run)),
+        ended_(std::move(ended)),
         tracked_(std::move(tracked)),
         pid_(pid),
         error_fd_(error_fd),
@@ -331,8 +187,10 @@ class Child : public std::enable_shared_from_this<Child> {
     // The shell is not reaped yet (exit is observed with WNOWAIT), so its pid — the group id —
     // cannot have been reused by an unrelated process.
     if (!reaped_) ::kill(-pid_, SIGKILL);
-    // Descendants that left the group (setsid, a double fork) are found by the run's marker.
-    if (kill_descendants_) kill_descendants_(marker_);
+    // Descendants that left the group (setsid, a double fork) are in the run's cgroup, or
+    // known to the tracker by their parentage.
+    if (kill_run_ && !run_killed_) kill_run_();
+    run_killed_ = true;
   }
 
   void reap() {
@@ -513,6 +371,8 @@ class Child : public std::enable_shared_from_this<Child> {
     take_error_output();
     outcome_.timed_out = timed_out_;
     outcome_.exit_code = timed_out_ ? -1 : exit_code_;
+    // Exited by itself: what it left in the background stays (a killed run was told already).
+    if (!run_killed_ && ended_) ended_();
     promise_.set(std::move(outcome_));
   }
 
@@ -552,8 +412,8 @@ class Child : public std::enable_shared_from_this<Child> {
   }
 
   boost::asio::io_context& io_;
-  std::string marker_;
-  std::function<void(const std::string&)> kill_descendants_;
+  std::function<void()> kill_run_;
+  std::function<void()> ended_;
   std::shared_ptr<Tracked> tracked_;
   pid_t pid_;
   int error_fd_;  // the stderr file; -1 when none or closed
@@ -577,6 +437,7 @@ class Child : public std::enable_shared_from_this<Child> {
   bool timed_out_ = false;
   bool cancelled_ = false;
   bool finished_ = false;
+  bool run_killed_ = false;
 };
 
 // Lives in run()'s frame: destroying the frame before the child finished is the cancel.
@@ -614,11 +475,148 @@ std::vector<std::string> environment_with(std::map<std::string, std::string> bas
 }
 
 struct SpawnContext {
-  std::map<std::string, std::string> environment;  // scrubbed; spec.env and the marker on top
-  std::string marker;
-  std::function<void(const std::string&)> kill_descendants;
+  std::map<std::string, std::string> environment;  // scrubbed; spec.env on top
+  int cgroup_fd = -1;  // the run's cgroup to start the shell in; -1: none
+  // Told the shell's pid (0: it did not start) and whether it started in the cgroup.
+  std::function<void(pid_t, bool)> on_started;
+  std::function<void()> kill_run;
+  std::function<void()> ended;
   std::shared_ptr<Tracked> tracked;
 };
+
+// What the child does between its start and its exec, whichever way it starts.
+struct ChildSetup {
+  const char* shell = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int stdin_fd = -1;               // dup'd to 0; -1: /dev/null
+  int stdout_fd = -1;              // dup'd to 1
+  int stderr_fd = -1;              // dup'd to 2
+  const char* terminal = nullptr;  // else: opened as 0, 1 and 2 after setsid
+  const char* working_dir = nullptr;
+  sigset_t defaults{};  // signals set back to their default handling
+};
+
+// The child of fork_into_cgroup, up to its exec: async-signal-safe calls only (this process
+// has other threads, whose locks the copy may hold). What posix_spawn does for the other way:
+// a group (or, on a terminal, a session) of its own, the standard descriptors, nothing else
+// open, the working directory, default signal handling and no signal blocked. A failure before
+// the exec is written to `report` (close-on-exec: the parent reads nothing once exec worked).
+[[noreturn]] void report_and_exit(int report, int error) {
+  (void)!::write(report, &error, sizeof error);
+  ::_exit(127);
+}
+
+[[noreturn]] void become_command(const ChildSetup& setup, int report) {
+  auto give_up = [report](int error) { report_and_exit(report, error); };
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) {
+    if (sigismember(&setup.defaults, signal) == 1)
+      (void)::sigaction(signal, &default_action, nullptr);
+  }
+  if (setup.terminal != nullptr) {
+    if (::setsid() < 0) give_up(errno);
+    const int terminal = ::open(setup.terminal, O_RDWR);  // becomes the controlling terminal
+    if (terminal < 0) give_up(errno);
+    for (int fd = 0; fd < 3; ++fd) {
+      if (terminal != fd && ::dup2(terminal, fd) < 0) give_up(errno);
+    }
+    if (terminal > 2) ::close(terminal);
+  } else {
+    if (::setpgid(0, 0) < 0) give_up(errno);
+    int input = setup.stdin_fd;
+    if (input < 0) input = ::open("/dev/null", O_RDONLY);
+    if (input < 0 || ::dup2(input, 0) < 0) give_up(errno);
+    if (::dup2(setup.stdout_fd, 1) < 0 || ::dup2(setup.stderr_fd, 2) < 0) give_up(errno);
+  }
+  // Everything above 2 closed but the report pipe, which closes itself on exec.
+  if (report > 3) (void)::syscall(SYS_close_range, 3U, static_cast<unsigned>(report - 1), 0U);
+  if (::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0U, 0U) != 0) {
+    for (int fd = report + 1; fd < 65536; ++fd) (void)::close(fd);  // before Linux 5.9
+  }
+  if (::chdir(setup.working_dir) != 0) give_up(errno);
+  sigset_t none;
+  sigemptyset(&none);
+  (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(setup.shell, setup.argv, setup.envp);
+  report_and_exit(report, errno);
+}
+
+// Starts the shell inside the cgroup `cgroup_fd`, so that nothing it starts is ever outside it.
+// Returns its pid, or 0 with `error` set.
+pid_t start_in_cgroup(const ChildSetup& setup, int cgroup_fd, int& error) {
+  int report[2] = {-1, -1};
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    error = errno;
+    return 0;
+  }
+  // No signal handler of this process may run in the copy before it execs.
+  sigset_t all;
+  sigset_t before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
+  const pid_t pid = fork_into_cgroup(cgroup_fd);
+  if (pid == 0) become_command(setup, report[1]);
+  const int fork_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    error = fork_error;
+    return 0;
+  }
+  int child_error = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(report[0], &child_error, sizeof child_error);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof child_error)) {
+    int status = 0;
+    (void)::waitpid(pid, &status, 0);
+    error = child_error;
+    return 0;
+  }
+  return pid;
+}
+
+// Starts the shell with posix_spawn (a vfork: no copy of this process's memory). Returns 0 or
+// the error; sets `pid`.
+int spawn_plainly(const ChildSetup& setup, pid_t& pid) {
+  SpawnSetup spawn;
+  if (setup.terminal != nullptr) {
+    posix_spawn_file_actions_addopen(&spawn.actions, 0, setup.terminal, O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&spawn.actions, 0, 1);
+    posix_spawn_file_actions_adddup2(&spawn.actions, 0, 2);
+  } else {
+    if (setup.stdin_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&spawn.actions, setup.stdin_fd, 0);
+    } else {
+      posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_adddup2(&spawn.actions, setup.stdout_fd, 1);
+    posix_spawn_file_actions_adddup2(&spawn.actions, setup.stderr_fd, 2);
+  }
+  // Nothing else of this process reaches the command: a server's listening socket, a database
+  // file or a gRPC connection held by a tool (or its background children) would outlive a
+  // crash of this process and keep, e.g., its port from being bound again on restart.
+  posix_spawn_file_actions_addclosefrom_np(&spawn.actions, 3);
+  posix_spawn_file_actions_addchdir_np(&spawn.actions, setup.working_dir);
+  // A group of its own, so a kill reaches everything the command started. On a terminal, a
+  // session of its own (so also a group): glibc's child calls setsid before the file actions,
+  // so opening the terminal makes it the session's controlling terminal.
+  const short group = setup.terminal != nullptr ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  posix_spawnattr_setflags(&spawn.attributes,
+                           group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&spawn.attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&spawn.attributes, &none);
+  posix_spawnattr_setsigdefault(&spawn.attributes, &setup.defaults);
+  return ::posix_spawn(&pid, setup.shell, &spawn.actions, &spawn.attributes, setup.argv,
+                       setup.envp);
+}
 
 // Starts `/bin/sh -c command` in a new process group with stdout and stderr on one pipe, or,
 // with separate_stderr, stderr in an anonymous file: read once the command exits, it needs no
@@ -679,68 +677,53 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
       return fail(from_errno(error, "pipe"));
     }
   }
-  SpawnSetup setup;
-  // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not.
-  if (spec.terminal) {
-    posix_spawn_file_actions_addopen(&setup.actions, 0, terminal_name.c_str(), O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&setup.actions, 0, 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, 0, 2);
-  } else {
-    if (input_fds[0] >= 0) {
-      posix_spawn_file_actions_adddup2(&setup.actions, input_fds[0], 0);
-    } else {
-      posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-    }
-    posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
-  }
-  // Nothing else of this process reaches the command: a server's listening socket, a database
-  // file or a gRPC connection held by a tool (or its background children) would outlive a
-  // crash of this process and keep, e.g., its port from being bound again on restart.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-  posix_spawn_file_actions_addchdir_np(&setup.actions, working_dir.c_str());
-  // A group of its own, so a kill reaches everything the command started; default signal
-  // handling and no blocked signals, whatever this process set up for itself. On a terminal, a
-  // session of its own (so also a group): glibc's child calls setsid before the file actions,
-  // so opening the terminal makes it the session's controlling terminal.
-  const short group = spec.terminal ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
-  posix_spawnattr_setflags(&setup.attributes,
-                           group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attributes, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&setup.attributes, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int signal : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, signal);
-  }
-  posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
-
   std::string shell = "/bin/sh";
   std::string dash_c = "-c";
   std::vector<char*> argv = {shell.data(), dash_c.data(), spec.command.data(), nullptr};
   std::map<std::string, std::string> additions = spec.env;
   if (spec.terminal && !additions.count("TERM")) additions["TERM"] = "xterm-256color";
-  additions[kMarkerVariable] = context.marker;  // last: a command cannot unmark itself here
   std::vector<std::string> env = environment_with(std::move(context.environment), additions);
   std::vector<char*> envp;
   envp.reserve(env.size() + 1);
   for (auto& entry : env) envp.push_back(entry.data());
   envp.push_back(nullptr);
+  // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not. Default signal
+  // handling and no blocked signals, whatever this process set up for itself.
+  ChildSetup setup;
+  setup.shell = shell.c_str();
+  setup.argv = argv.data();
+  setup.envp = envp.data();
+  setup.stdin_fd = input_fds[0];
+  setup.stdout_fd = fds[1];
+  setup.stderr_fd = error_fd >= 0 ? error_fd : fds[1];
+  setup.terminal = spec.terminal ? terminal_name.c_str() : nullptr;
+  setup.working_dir = working_dir.c_str();
+  sigemptyset(&setup.defaults);
+  for (int signal : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
+    sigaddset(&setup.defaults, signal);
+  }
 
   pid_t pid = 0;
   int spawned = 0;
+  bool in_cgroup = false;
   {
     // Tracked before the orphan reaper can see it exit, so only its Child reaps it.
     std::lock_guard lock(context.tracked->mutex);
-    spawned = ::posix_spawn(&pid, shell.c_str(), &setup.actions, &setup.attributes, argv.data(),
-                            envp.data());
-    if (spawned == 0) context.tracked->shells.insert(pid);
+    if (context.cgroup_fd >= 0) {
+      pid = start_in_cgroup(setup, context.cgroup_fd, spawned);
+      in_cgroup = pid > 0;
+    }
+    if (pid == 0 && (context.cgroup_fd < 0 || spawned == EPERM || spawned == EACCES ||
+                     spawned == ENOSYS || spawned == EBUSY || spawned == EOPNOTSUPP)) {
+      // No cgroup, or the kernel would not start a process in it: the run goes by parentage.
+      spawned = spawn_plainly(setup, pid);
+    }
+    if (pid > 0) context.tracked->shells.insert(pid);
   }
+  if (context.on_started) context.on_started(pid, in_cgroup);
   if (fds[1] >= 0) ::close(fds[1]);
   if (input_fds[0] >= 0) ::close(input_fds[0]);
-  if (spawned != 0) {
+  if (pid == 0) {
     for (int fd : {fds[0], error_fd, input_fds[1]}) {
       if (fd >= 0) ::close(fd);
     }
@@ -750,8 +733,8 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   if (input_fds[1] >= 0)
     ::fcntl(input_fds[1], F_SETFL, ::fcntl(input_fds[1], F_GETFL) | O_NONBLOCK);
   auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, input_fds[1],
-                                       std::move(spec), std::move(context.marker),
-                                       std::move(context.kill_descendants), context.tracked);
+                                       std::move(spec), std::move(context.kill_run),
+                                       std::move(context.ended), context.tracked);
   child->start();
   return child;
 }
@@ -766,10 +749,10 @@ struct PosixHost::Shared {
   std::mutex mutex;
   AsioExecutor* executor = nullptr;  // cleared when the host goes: nothing is posted after
   std::map<std::string, std::string> environment;  // what commands start from
-  std::string marker_prefix;                       // "<pid>.<host>." of every run of this host
-  std::atomic<std::uint64_t> next_run{1};
   std::atomic<std::uint64_t> next_temp{1};
   std::shared_ptr<Tracked> tracked = std::make_shared<Tracked>();
+  // Which processes are whose run; shared with the kills queued on the file threads.
+  std::shared_ptr<ProcessTracker> tracker;
   Duration file_operation_timeout{};
   std::unique_ptr<BlockingPool> pool;  // the file threads
   // Confined to the roots, never into the excluded directories; used from the file threads.
@@ -796,7 +779,9 @@ PosixHost::PosixHost(AsioExecutor& executor, PosixHostOptions options)
   files.use_openat2 = options.use_openat2;
   shared_->files = std::make_unique<ConfinedFiles>(std::move(files));
   shared_->environment = scrubbed_environment(options.passed_env);
-  shared_->marker_prefix = std::to_string(::getpid()) + "." + std::to_string(++hosts_created) + ".";
+  shared_->tracker = std::make_shared<ProcessTracker>(
+      options.process_tracking,
+      "reliant-" + std::to_string(::getpid()) + "-" + std::to_string(++hosts_created));
   shared_->file_operation_timeout = options.file_operation_timeout;
   shared_->pool = std::make_unique<BlockingPool>(options.file_threads, kFileThreadsStopGrace);
 }
@@ -808,7 +793,7 @@ PosixHost::~PosixHost() {
   }
   // Every process of every run still alive — running commands, and what they left behind
   // in the background — goes with the host (the daemon is exiting).
-  (void)kill_marked(shared_->marker_prefix);
+  shared_->tracker->kill_all();
   reap_orphans(*shared_->tracked);
   shared_->pool.reset();  // waits a moment for file threads, then lets stuck ones go
 }
@@ -844,21 +829,31 @@ Task<Result<T>> PosixHost::off_executor(std::string what, std::function<Result<T
 
 Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
   const std::string dir = resolve(spec.working_dir);
+  std::shared_ptr<ProcessTracker> tracker = shared_->tracker;
+  const ProcessTracker::RunStart begun = tracker->begin_run();
   SpawnContext context;
   context.environment = shared_->environment;
-  context.marker = shared_->marker_prefix + std::to_string(shared_->next_run++);
+  context.cgroup_fd = begun.cgroup_fd;
   context.tracked = shared_->tracked;
-  // Killing descendants scans /proc: a file thread's work, never the executor's.
-  context.kill_descendants = [weak = std::weak_ptr<Shared>(shared_)](const std::string& marker) {
+  context.on_started = [tracker, id = begun.id](pid_t shell, bool in_cgroup) {
+    tracker->started(id, shell, in_cgroup);
+  };
+  // Killing the run's other processes reads cgroupfs or /proc and may wait for them: a file
+  // thread's work, never the executor's.
+  context.kill_run = [weak = std::weak_ptr<Shared>(shared_), id = begun.id] {
     auto shared = weak.lock();
     if (!shared || !shared->pool) return;
-    shared->pool->submit([marker, tracked = shared->tracked](std::size_t) {
-      (void)kill_marked(marker);
+    shared->pool->submit([tracker = shared->tracker, tracked = shared->tracked, id](std::size_t) {
+      tracker->kill_run(id);
       reap_orphans(*tracked);
     });
   };
+  context.ended = [tracker, id = begun.id] { tracker->finished(id); };
   auto child = spawn(executor_, std::move(spec), dir, std::move(context));
-  if (!child) co_return fail(child.error());
+  if (!child) {
+    tracker->started(begun.id, 0, false);  // never started (a no-op when it was told)
+    co_return fail(child.error());
+  }
   CancelOnDestroy guard{*child};
   Future<Result<ProcessOutcome>> done = (*child)->take_future();
   Result<ProcessOutcome> outcome = co_await done;
@@ -979,6 +974,8 @@ Task<Result<void>> PosixHost::copy_path(std::string from, std::string to) {
 }
 
 bool PosixHost::uses_openat2() const { return shared_->files->uses_openat2(); }
+
+std::string PosixHost::process_tracking() const { return shared_->tracker->describe(); }
 
 std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, PosixHostOptions options) {
   return std::make_unique<PosixHost>(executor, std::move(options));

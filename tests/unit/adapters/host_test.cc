@@ -61,6 +61,9 @@ std::vector<pid_t> pids_in(const std::string& text) {
 }
 
 struct RealMachine {
+  // As the daemon and the monolith are: orphans of commands come to this process, where the
+  // host finds and kills them (process_tracker.h).
+  bool subreaper = enable_child_subreaper();
   AsioExecutor executor;
   testing::TempDir temp{"reliant-host"};  // removed after the host and its children
   const fs::path& dir = temp.path;
@@ -494,7 +497,8 @@ TEST(PosixHost, CommandsSeeAScrubbedEnvironment) {
   EXPECT_NE(out->output.find("PATH="), std::string::npos);
   EXPECT_NE(out->output.find("ADDED=by-spec"), std::string::npos);
   EXPECT_NE(out->output.find("RELIANT_TEST_PASSED=yes"), std::string::npos);
-  EXPECT_NE(out->output.find("RELIANT_TOOL_RUN="), std::string::npos);
+  EXPECT_EQ(out->output.find("RELIANT_TOOL_RUN="), std::string::npos)
+      << "no marker: a run's processes are tracked by cgroup or parentage";
 }
 
 // `(setsid sleep 301 &)` leaves the process group and outlives a group kill; the run's marker
@@ -739,14 +743,160 @@ TEST_P(ConfinementWays, TheDataDirIsNeverReachedWhereverItLies) {
   EXPECT_FALSE(fs::exists(work / "copy"));
 }
 
-// Told not to, the host never resolves with openat2.
-TEST(PosixHost, SaysHowItResolves) {
+// Where the kernel has openat2, the host resolves with it unless told not to.
+TEST(PosixHost, SaysHowItResolvesAndTracks) {
   RealMachine m;
   PosixHostOptions options;
   options.working_dir = m.dir.string();
   options.use_openat2 = false;
+  options.process_tracking = ProcessTracking::parentage;
   PosixHost host(m.executor, options);
   EXPECT_FALSE(host.uses_openat2());
+  EXPECT_NE(host.process_tracking().find("parentage"), std::string::npos)
+      << host.process_tracking();
+  EXPECT_EQ(m.host.process_tracking().rfind("by ", 0), 0u) << m.host.process_tracking();
+  EXPECT_NE(m.host.process_tracking().find("cgroup"), std::string::npos)
+      << "either the cgroup way, or why not";
+}
+
+// Both ways of tracking a run's processes: a cgroup per run (skipped where this process may
+// not make cgroups) and parentage.
+class Tracking : public ::testing::TestWithParam<ProcessTracking> {
+ protected:
+  void SetUp() override {
+    PosixHostOptions options;
+    options.working_dir = m.dir.string();
+    options.process_tracking = GetParam();
+    host = std::make_unique<PosixHost>(m.executor, options);
+    if (GetParam() == ProcessTracking::automatic &&
+        host->process_tracking().find("cgroup v2 per") == std::string::npos) {
+      GTEST_SKIP() << host->process_tracking();
+    }
+  }
+  void TearDown() override { host.reset(); }
+
+  // Starts `command` as a run whose output is collected in `output`, in `call`.
+  void start(std::unique_ptr<Scope>& call, std::string command, std::string& output,
+             std::optional<Result<ProcessOutcome>>& out) {
+    call = std::make_unique<Scope>(m.executor);
+    ProcessSpec spec;
+    spec.command = std::move(command);
+    spec.on_output = [&output](std::string_view chunk) { output.append(chunk); };
+    call->spawn(await_into(host->run(std::move(spec)), &out));
+  }
+
+  RealMachine m;
+  std::unique_ptr<PosixHost> host;
+};
+INSTANTIATE_TEST_SUITE_P(PosixHost, Tracking,
+                         ::testing::Values(ProcessTracking::automatic, ProcessTracking::parentage),
+                         [](const auto& info) {
+                           return info.param == ProcessTracking::automatic ? "cgroup" : "parentage";
+                         });
+
+// Ways a descendant leaves the run's process group and session and drops whatever marked it:
+// `env -u`, `env -i`, a marker buried past the first MiB of a huge environment, and a double
+// fork that orphans it at once. Each prints its pid, waits 2 s and writes "$0".
+std::vector<std::string> escapes() {
+  // Nine variables of 120,000 bytes (one may hold at most 128 KiB) before the marker.
+  std::string big;
+  for (int i = 0; i < 9; ++i) {
+    big += " BIG" + std::to_string(i) + "=$(head -c 120000 /dev/zero | tr '\\0' x)";
+  }
+  const std::string body = " -c 'echo $$; sleep 2; echo escaped > \"$0\"' ";
+  return {
+      "env -u RELIANT_TOOL_RUN setsid sh" + body, "env -i /usr/bin/setsid /bin/sh" + body,
+      "env -i" + big + " RELIANT_TOOL_RUN=\"$RELIANT_TOOL_RUN\" /usr/bin/setsid /bin/sh" + body,
+      "(env -i /usr/bin/setsid /bin/sh" + body,  // closed by the caller: `WITNESS &)`
+  };
+}
+std::string escape_command(const std::string& escape, const fs::path& witness) {
+  const bool subshell = escape.front() == '(';
+  return escape + witness.string() + (subshell ? " &); sleep 30" : " & sleep 30");
+}
+
+// A cancel once let such a descendant survive and write its file a moment later (issue 38,
+// finding 14).
+TEST_P(Tracking, CancellingKillsDescendantsThatLeftTheSessionAndDroppedTheirEnvironment) {
+  const auto all = escapes();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const fs::path witness = m.dir / ("escaped-" + std::to_string(i));
+    std::string output;
+    std::optional<Result<ProcessOutcome>> out;
+    std::unique_ptr<Scope> call;
+    start(call, escape_command(all[i], witness), output, out);
+    ASSERT_TRUE(m.run_until([&] { return pids_in(output).size() == 1; }, seconds(10)))
+        << all[i] << ": " << output;
+    const pid_t escaped = pids_in(output)[0];
+    call.reset();  // cancel
+    EXPECT_TRUE(m.run_until([&] { return process_gone(escaped); }, seconds(5)))
+        << "escape " << i << " outlived the cancel";
+    m.run_for(milliseconds(2500));
+    EXPECT_FALSE(fs::exists(witness)) << "escape " << i << " did its side effect";
+    ::kill(escaped, SIGKILL);  // whatever happened, leave nothing behind
+  }
+}
+
+TEST_P(Tracking, ATimeoutKillsDescendantsThatLeftTheSessionAndDroppedTheirEnvironment) {
+  const auto all = escapes();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const fs::path witness = m.dir / ("escaped-" + std::to_string(i));
+    ProcessSpec spec;
+    spec.command = escape_command(all[i], witness);
+    spec.timeout = milliseconds(1000);
+    auto out = m.wait(host->run(std::move(spec)));
+    ASSERT_TRUE(out.has_value());
+    EXPECT_TRUE(out->timed_out);
+    const auto pids = pids_in(out->output);
+    ASSERT_EQ(pids.size(), 1u) << out->output;
+    EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5))) << all[i];
+    m.run_for(milliseconds(2000));
+    EXPECT_FALSE(fs::exists(witness)) << all[i];
+    ::kill(pids[0], SIGKILL);
+  }
+}
+
+// A run that ends by itself leaves its background work running; the host's end kills it.
+TEST_P(Tracking, WhatARunLeftRunsUntilTheHostGoes) {
+  ProcessSpec spec;
+  spec.command = "(env -i /usr/bin/setsid /bin/sh -c 'echo $$; exec sleep 303' &); sleep 0.2";
+  auto out = m.wait(host->run(std::move(spec)));
+  ASSERT_TRUE(out.has_value());
+  const auto pids = pids_in(out->output);
+  ASSERT_EQ(pids.size(), 1u) << out->output;
+  m.run_for(milliseconds(300));
+  EXPECT_FALSE(process_gone(pids[0])) << "a normal exit leaves background work running";
+  host.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5)));
+  ::kill(pids[0], SIGKILL);
+}
+
+// Cancelling one run kills its processes, not those of another run going on beside it.
+TEST_P(Tracking, ACancelSparesTheProcessesOfAnotherRun) {
+  const std::string command =
+      "env -i /usr/bin/setsid /bin/sh -c 'echo $$; exec sleep 304' & sleep 30";
+  std::string first_output;
+  std::string second_output;
+  std::optional<Result<ProcessOutcome>> first_out;
+  std::optional<Result<ProcessOutcome>> second_out;
+  std::unique_ptr<Scope> first;
+  std::unique_ptr<Scope> second;
+  start(first, command, first_output, first_out);
+  start(second, command, second_output, second_out);
+  ASSERT_TRUE(m.run_until(
+      [&] { return pids_in(first_output).size() == 1 && pids_in(second_output).size() == 1; },
+      seconds(10)));
+  const pid_t first_escaped = pids_in(first_output)[0];
+  const pid_t second_escaped = pids_in(second_output)[0];
+  m.run_for(milliseconds(100));  // parentage: the tracker sees both before either is cancelled
+  first.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(first_escaped); }, seconds(5)));
+  m.run_for(milliseconds(300));
+  EXPECT_FALSE(process_gone(second_escaped)) << "the other run's process was killed too";
+  second.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(second_escaped); }, seconds(5)));
+  ::kill(first_escaped, SIGKILL);
+  ::kill(second_escaped, SIGKILL);
 }
 
 // The same tools the simulator tests, on the real machine.

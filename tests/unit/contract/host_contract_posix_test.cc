@@ -15,6 +15,8 @@ namespace fs = std::filesystem;
 class PosixMachine {
  public:
   PosixMachine() {
+    // As the daemon and the monolith are: orphans of commands come here to be found and killed.
+    (void)enable_child_subreaper();
     host_ = std::make_unique<PosixHost>(executor_, temp_.string());
     scope_ = std::make_unique<Scope>(executor_);
   }
