@@ -176,6 +176,37 @@ std::optional<std::string> own_cgroup_dir(std::string& why_not) {
   return std::nullopt;
 }
 
+// Removes the empty cgroups that hosts of processes no longer alive left under `own` — a daemon
+// killed with SIGKILL never removes its own — named "reliant-<pid>-<n>" as ProcessTracker names
+// them. One whose processes still run stays (rmdir fails with EBUSY): nothing is killed here.
+void remove_stale_cgroups(const std::string& own) {
+  DIR* dir = ::opendir(own.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name(entry->d_name);
+    if (name.rfind("reliant-", 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.data() + 8, &end, 10);
+    if (end == name.data() + 8 || *end != '-' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.emplace_back(name);
+  }
+  ::closedir(dir);
+  for (const auto& name : stale) {
+    const std::string host = own + "/" + name;
+    if (DIR* runs = ::opendir(host.c_str())) {
+      std::vector<std::string> children;
+      while (const dirent* entry = ::readdir(runs)) {
+        const std::string_view child(entry->d_name);
+        if (child.rfind("run-", 0) == 0 || child == "probe") children.emplace_back(child);
+      }
+      ::closedir(runs);
+      for (const auto& child : children) (void)::rmdir((host + "/" + child).c_str());
+    }
+    (void)::rmdir(host.c_str());
+  }
+}
+
 }  // namespace
 
 pid_t fork_into_cgroup(int cgroup_fd) {
@@ -234,6 +265,7 @@ void ProcessTracker::probe_cgroups(const std::string& label) {
     no_cgroups_because_ = why_not;
     return;
   }
+  remove_stale_cgroups(*own);
   const std::string path = *own + "/" + label;
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     no_cgroups_because_ = "cannot make a cgroup under " + *own + ": " + std::strerror(errno);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -897,6 +898,29 @@ TEST_P(Tracking, ACancelSparesTheProcessesOfAnotherRun) {
   EXPECT_TRUE(m.run_until([&] { return process_gone(second_escaped); }, seconds(5)));
   ::kill(first_escaped, SIGKILL);
   ::kill(second_escaped, SIGKILL);
+}
+
+// A daemon killed with SIGKILL never removes its cgroups; the next host removes those left
+// empty by hosts whose process is gone, and nothing else.
+TEST(PosixHost, EmptyCgroupsOfHostsNoLongerAliveAreRemoved) {
+  RealMachine m;
+  const std::string tracking = m.host.process_tracking();
+  const std::size_t under = tracking.find("(under ");
+  if (under == std::string::npos) GTEST_SKIP() << tracking;
+  const fs::path own =
+      fs::path(tracking.substr(under + 7, tracking.size() - under - 8)).parent_path();
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(gone, &status, 0), gone);
+  const fs::path stale = own / ("reliant-" + std::to_string(gone) + "-1");
+  const fs::path alive = own / ("reliant-" + std::to_string(::getpid()) + "-999");
+  ASSERT_TRUE(fs::create_directories(stale / "run-1"));
+  ASSERT_TRUE(fs::create_directories(alive));
+  { PosixHost next(m.executor, m.dir.string()); }
+  EXPECT_FALSE(fs::exists(stale)) << "left by a host whose process is gone";
+  EXPECT_TRUE(fs::exists(alive)) << "this process is alive: not its to remove";
+  fs::remove(alive);
 }
 
 // The same tools the simulator tests, on the real machine.
