@@ -200,7 +200,11 @@ if [[ $sections == *4* ]]; then
 mode=$(grep "tools' processes" "$work/monolith.log" | tail -n 1 | grep -o 'cgroup\|parentage' | head -n 1 || true)
 escape_probe "${mode:-default}"
 [ -n "$mode" ] || fail "the log does not say how tools' processes are tracked"
+cgroup=$(grep "tools' processes" "$work/monolith.log" | tail -n 1 | sed -n 's/.*(under \(.*\))$/\1/p')
+chat_with '`sleep 60`' >/dev/null  # a tool still running when the monolith stops
+sleep 1
 stop
+[ -n "$cgroup" ] && [ -e "$cgroup" ] && fail "the monolith left its cgroup $cgroup behind"
 if "$reliant" monolith --help | grep -q -- '--no-tool-cgroups'; then
   start --no-tool-cgroups
   grep "tools' processes" "$work/monolith.log" | tail -n 1 | grep -q parentage ||

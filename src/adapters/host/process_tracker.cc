@@ -420,6 +420,9 @@ void ProcessTracker::kill_all() {
     }
   }
   remove_empty_cgroups_locked();
+  // The host's own cgroup goes now, not when the tracker does: a process exiting after its
+  // host never runs the destructors of what its event loop still holds.
+  if (host_cgroup_fd_ >= 0 && lingering_.empty()) (void)::rmdir(host_cgroup_path_.c_str());
 }
 
 // cgroup.kill (Linux 5.14) kills everything in the cgroup and below at once; without it, the
