@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "core/line_search.h"
 #include "core/path.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
@@ -390,11 +391,28 @@ std::vector<FileEntry> SimHost::children(const std::string& dir) const {
   }
   std::vector<FileEntry> out;
   out.reserve(by_name.size());
-  for (auto& [name, entry] : by_name) out.push_back(std::move(entry));
+  for (auto& [name, entry] : by_name) {
+    // The daemon's own data is not even shown.
+    const bool excluded = std::any_of(excluded_.begin(), excluded_.end(),
+                                      [&](const std::string& dir) { return dir == entry.path; });
+    if (!excluded) out.push_back(std::move(entry));
+  }
   return out;
 }
 
+void SimHost::exclude(std::string_view directory) {
+  excluded_.push_back(normalize_path(directory));
+}
+
 Result<void> SimHost::confined(const std::string& absolute) const {
+  for (const auto& excluded : excluded_) {
+    if (path_within(excluded, absolute)) {
+      return fail(ErrorCode::permission_denied,
+                  absolute +
+                      " is in the daemon's own data (its credentials and database), which "
+                      "its file tools never reach");
+    }
+  }
   if (roots_.empty()) return {};
   for (const auto& root : roots_) {
     if (path_within(root, absolute)) return {};
@@ -419,6 +437,17 @@ Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t max_b
   }
   if (is_directory(p)) co_return fail(ErrorCode::invalid_argument, p + " is a directory");
   co_return fail(ErrorCode::not_found, p + " does not exist");
+}
+
+Task<Result<FileSearch>> SimHost::search_file(std::string path,
+                                              std::shared_ptr<const LineMatcher> matcher,
+                                              FileSearchLimits limits) {
+  RELIANT_ASSERT(matcher != nullptr);
+  Task<Result<std::string>> reading = read_file(std::move(path), limits.file_bytes_max);
+  Result<std::string> content = co_await reading;
+  if (!content) co_return fail(content.error());
+  // Matching takes no virtual time: the simulator has no clock to run out of.
+  co_return search_lines(*content, *matcher, limits);
 }
 
 Task<Result<void>> SimHost::write_file(std::string path, std::string content) {
@@ -465,6 +494,12 @@ Result<void> SimHost::confined_entry(const std::string& absolute) const {
     if (absolute == root) {
       return fail(ErrorCode::permission_denied,
                   absolute + " is a workspace root of the daemon, which it does not change");
+    }
+  }
+  for (const auto& excluded : excluded_) {
+    if (path_within(absolute, excluded)) {
+      return fail(ErrorCode::permission_denied,
+                  absolute + " holds the daemon's own data, which it does not change");
     }
   }
   return confined(absolute);
@@ -576,6 +611,12 @@ Task<Result<void>> SimHost::copy_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   if (auto allowed = confined(source); !allowed) co_return fail(allowed.error());
+  for (const auto& excluded : excluded_) {
+    if (path_within(source, excluded)) {
+      co_return fail(ErrorCode::permission_denied,
+                     source + " holds the daemon's own data, which it does not copy");
+    }
+  }
   if (auto allowed = confined_entry(target); !allowed) co_return fail(allowed.error());
   if (auto checked = check_transfer(source, target); !checked) co_return fail(checked.error());
   for (const auto& rest : files_under(source)) files_[target + rest] = files_.at(source + rest);

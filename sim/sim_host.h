@@ -142,6 +142,10 @@ class SimHost final : public Host {
   // Destroy every task awaiting run() before the host.
   ~SimHost() override = default;
 
+  // File operations never reach `directory` (absolute), nor anything below it, wherever it lies
+  // — the daemon's own data (PosixHostOptions::excluded); listings leave it out.
+  void exclude(std::string_view directory);
+
   // Commands may hang and writes find the disk full, as `faults` says (null: never).
   void set_faults(SimHostFaults* faults) { faults_ = faults; }
 
@@ -178,6 +182,8 @@ class SimHost final : public Host {
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
                                                       std::size_t max_entries) override;
   Task<Result<FileEntry>> stat(std::string path) override;
+  Task<Result<FileSearch>> search_file(std::string path, std::shared_ptr<const LineMatcher> matcher,
+                                       FileSearchLimits limits) override;
   Task<Result<void>> create_directory(std::string path) override;
   Task<Result<void>> remove_path(std::string path, bool recursive) override;
   Task<Result<void>> move_path(std::string from, std::string to) override;
@@ -212,6 +218,7 @@ class SimHost final : public Host {
   Executor& executor_;
   std::string working_dir_;
   std::vector<std::string> roots_;                         // normalized; empty: not confined
+  std::vector<std::string> excluded_;                      // normalized
   std::map<std::string, std::string, std::less<>> files_;  // absolute path -> content
   std::set<std::string, std::less<>> directories_;         // explicit (possibly empty) ones
   std::map<std::string, SimCommandScript, std::less<>> exact_;

@@ -2,6 +2,8 @@
 # Ports-only lint (docs/architecture.md §2): component and simulator code must do no I/O of its own
 # — no real clocks, threads, OS randomness, sockets, files, processes or environment. Scans
 # src/core, src/services and sim/ (except sim/cli/, the simulator's command-line edge).
+# Rules for all of src/ and sim/ (sim/cli/ included): no std::regex, whose backtracking takes
+# exponential time on patterns such as (x+x+)+y — RE2 matches in linear time (issue 38).
 #   tools/lint.sh [REPO_ROOT]     lint the tree; exit 1 and list file:line: rule on violations
 #   tools/lint.sh --self-test     prove each rule fires on a planted violation
 set -uo pipefail
@@ -15,23 +17,37 @@ rules=(
   "file I/O|#include\\s*<(fstream|filesystem|unistd\\.h|fcntl\\.h|dirent\\.h|sys/stat\\.h)>|\\b(fopen|freopen|fwrite|fread|fgets|opendir|mkdir|unlink)\\s*\\(|\\bstd::(ifstream|ofstream|fstream|filesystem)\\b"
   "process or environment|\\b(fork|execv|execvp|execve|posix_spawn|popen|system|getenv|setenv)\\s*\\("
 )
+everywhere_rules=(
+  "std::regex (use RE2)|#include\\s*<regex>|\\bstd::[a-z_]*regex"
+)
+
+check() {  # check ROOT FILE RULE...: prints FILE's violations of the RULEs, returns 1 if any
+  local root=$1 file=$2 found=0
+  shift 2
+  for rule in "$@"; do
+    local name=${rule%%|*} pattern=${rule#*|}
+    # Strip // comments first so prose may name what it forbids.
+    while IFS= read -r hit; do
+      [ -n "$hit" ] || continue
+      echo "${file#"$root"/}:${hit%%:*}: $name: ${hit#*:}"
+      found=1
+    done < <(sed 's://.*$::' "$file" | grep -nE "$pattern" || true)
+  done
+  return $found
+}
 
 scan() {  # scan ROOT: prints violations, returns 1 if any
   local root=$1 found=0
-  local dirs=()
+  local dirs=() everywhere=()
   for d in src/core src/services sim; do [ -d "$root/$d" ] && dirs+=("$root/$d"); done
+  for d in src sim; do [ -d "$root/$d" ] && everywhere+=("$root/$d"); done
   [ ${#dirs[@]} -gt 0 ] || { echo "lint: nothing to scan under $root"; return 2; }
   while IFS= read -r file; do
-    for rule in "${rules[@]}"; do
-      local name=${rule%%|*} pattern=${rule#*|}
-      # Strip // comments first so prose may name what it forbids.
-      while IFS= read -r hit; do
-        [ -n "$hit" ] || continue
-        echo "${file#"$root"/}:${hit%%:*}: $name: ${hit#*:}"
-        found=1
-      done < <(sed 's://.*$::' "$file" | grep -nE "$pattern" || true)
-    done
+    check "$root" "$file" "${rules[@]}" || found=1
   done < <(find "${dirs[@]}" -path "$root/sim/cli" -prune -o -type f \( -name '*.h' -o -name '*.cc' \) -print | sort)
+  while IFS= read -r file; do
+    check "$root" "$file" "${everywhere_rules[@]}" || found=1
+  done < <(find "${everywhere[@]}" -type f \( -name '*.h' -o -name '*.cc' \) -print | sort)
   return $found
 }
 
@@ -58,12 +74,31 @@ if [ "${1:-}" = "--self-test" ]; then
       echo "self-test ok: $out"
     fi
   done
+  rm -f "$tmp/src/core/bad.cc"
+  # The rules for everywhere reach the adapters and the simulator's command-line edge too.
+  mkdir -p "$tmp/src/adapters/host"
+  planted_everywhere=(
+    "src/adapters/host/bad.cc|#include <regex>"
+    "sim/cli/bad.cc|  std::regex pattern(\"(x+x+)+y\");"
+    "src/app/bad.cc|bool hit = std::regex_search(text, pattern);"
+  )
+  for planted in "${planted_everywhere[@]}"; do
+    file=${planted%%|*}
+    mkdir -p "$(dirname "$tmp/$file")"
+    echo "${planted#*|}" > "$tmp/$file"
+    if out=$(scan "$tmp"); then
+      echo "self-test FAILED: rule ${everywhere_rules[0]%%|*} missed in $file: ${planted#*|}"; status=1
+    else
+      echo "self-test ok: $out"
+    fi
+    rm -f "$tmp/$file"
+  done
   exit $status
 fi
 
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 if scan "$root"; then
-  echo "lint: ok (no I/O outside the ports in src/core, src/services, sim)"
+  echo "lint: ok (no I/O outside the ports in src/core, src/services, sim; no std::regex in src, sim)"
 else
   echo "lint: FAILED — component and simulator code must use the ports (docs/architecture.md §2)"
   exit 1

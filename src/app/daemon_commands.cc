@@ -353,7 +353,9 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   const std::string working_dir = o.working_dir.empty()
                                       ? std::filesystem::current_path().string()
                                       : std::filesystem::absolute(o.working_dir).string();
-  auto host_config = host_options(working_dir, o.workspace);
+  // What the daemon keeps for itself (~/.reliant, its credentials) stays out of its file
+  // tools' reach, also when the workspace holds it.
+  auto host_config = host_options(working_dir, o.workspace, private_directories(""));
   if (!host_config) return say(host_config.error());
   // Tools' orphans (a `setsid` child, a double fork) are adopted here rather than by init, so
   // that they are reaped and can be found and killed with their tool.
@@ -400,6 +402,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
                to_string(config.identity.type), working_dir,
                dialing.empty() ? "none (managed: gateways dial in)" : dialing,
                describe_workspace(*host_config));
+  spdlog::info("the daemon's tools' processes are tracked {}", host.process_tracking());
   {
     daemon::Daemon component(env, config, store, **journal, tools, &observer);
     if (o.managed) {

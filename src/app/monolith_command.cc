@@ -116,7 +116,10 @@ int run_monolith(const MonolithOptions& options) {
 
   InProcessBroker broker(secure_random_u64());
   InProcessBus bus(broker, executor);
-  auto host_config = host_options(working_dir, options.workspace);
+  // The data dir may lie in the workspace (`cd PROJECT && reliant monolith --data-dir ./data`):
+  // its token, keys, sign-in link and database stay out of the file tools' reach anyway.
+  auto host_config =
+      host_options(working_dir, options.workspace, private_directories(options.data_dir));
   if (!host_config) {
     spdlog::error("{}", host_config.error().message);
     return 2;
@@ -124,6 +127,7 @@ int run_monolith(const MonolithOptions& options) {
   if (!enable_child_subreaper()) spdlog::warn("cannot become a child subreaper");
   PosixHost host(executor, *host_config);
   spdlog::info("the embedded daemon's file tools reach {}", describe_workspace(*host_config));
+  spdlog::info("the embedded daemon's tools' processes are tracked {}", host.process_tracking());
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, &bus, nullptr, store->get(), &host, &log};

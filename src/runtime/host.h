@@ -76,6 +76,43 @@ struct FileEntry {
   std::uint64_t size_bytes = 0;
 };
 
+// Decides whether one line of text matches (grep's pattern). A host may call it on threads of
+// its own while the caller's executor goes on, so it must be safe to call from any thread at
+// once: it keeps no state that matching changes. It must take time linear in the line.
+class LineMatcher {
+ public:
+  virtual ~LineMatcher() = default;
+  virtual bool matches(std::string_view line) const = 0;
+};
+
+// What one search_file looks at and keeps.
+struct FileSearchLimits {
+  std::size_t file_bytes_max = 10u << 20;  // a larger file fails with resource_exhausted
+  // A file with a NUL byte in its first this many bytes is binary: not searched.
+  std::size_t binary_probe_bytes = 8'192;
+  // Only this much of a line is matched (a minified file may be one line of megabytes).
+  std::size_t line_bytes_searched_max = 64u << 10;
+  // Each matching line is kept up to this many bytes (cut at a UTF-8 boundary).
+  std::size_t shown_line_bytes_max = 500;
+  // The search stops once the kept lines hold this many bytes (zero: no limit).
+  std::size_t shown_bytes_max = 0;
+  // A search still matching after this long fails with `timeout` (and its thread is freed).
+  Duration time_max = seconds(30);
+};
+
+struct MatchedLine {
+  std::uint64_t number = 0;  // from 1
+  std::string text;          // without its line end; cut at shown_line_bytes_max
+  bool cut = false;          // the line was longer than what text keeps
+};
+
+struct FileSearch {
+  std::uint64_t bytes = 0;  // the file's size
+  bool binary = false;      // not searched: it looks binary
+  std::vector<MatchedLine> lines;
+  bool stopped = false;  // shown_bytes_max was reached: lines after the last kept one not searched
+};
+
 // The largest file read_file returns, and the most entries list_directory returns, unless the
 // caller asks for less.
 inline constexpr std::size_t kReadFileBytesMax = 64u << 20;
@@ -116,6 +153,13 @@ class Host {
       std::string path, std::size_t max_entries = kListEntriesMax) = 0;
   // Fails with `not_found` when absent. The entry's path is `path` as given.
   virtual Task<Result<FileEntry>> stat(std::string path) = 0;
+  // The lines of a text file that `matcher` matches, in order — read and matched where the
+  // caller's executor is not held up (a slow pattern or a large file never stalls it). Fails as
+  // read_file does (`resource_exhausted` past limits.file_bytes_max), and with `timeout` when
+  // matching takes longer than limits.time_max.
+  virtual Task<Result<FileSearch>> search_file(std::string path,
+                                               std::shared_ptr<const LineMatcher> matcher,
+                                               FileSearchLimits limits) = 0;
 
   // Creates a directory and its missing parents; succeeds when it is a directory already.
   // Fails with `invalid_argument` when it, or a parent, is a file.

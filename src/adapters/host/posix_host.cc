@@ -1,11 +1,10 @@
-// PosixHost: spawning commands in their own process group with a scrubbed environment and a
-// marker its descendants inherit, reading their output through asio (a stderr kept apart from an
+// PosixHost: spawning commands in their own process group (and cgroup, where there are) with a
+// scrubbed environment, reading their output through asio (a stderr kept apart from an
 // anonymous file once they exit), noticing their exit through a pidfd (or polling where there is
-// none), timeouts and kills of the group and of every marked descendant; and the file
+// none), timeouts and kills of the group and of every process of the run; and the file
 // operations, confined and bounded, on file threads of the host's own.
 #include "adapters/host/posix_host.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
@@ -34,7 +33,11 @@
 #include <thread>
 
 #include "adapters/blocking/blocking_pool.h"
+#include "adapters/host/confined_files.h"
+#include "adapters/host/errno_error.h"
+#include "adapters/host/process_tracker.h"
 #include "base/assert.h"
+#include "core/line_search.h"
 #include "core/path.h"
 #include "runtime/future.h"
 
@@ -46,49 +49,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error from_errno(int error, const std::string& what) {
-  const std::string message = what + ": " + std::strerror(error);
-  switch (error) {
-    case ENOENT:
-      return Error{ErrorCode::not_found, message};
-    case EACCES:
-    case EPERM:
-      return Error{ErrorCode::permission_denied, message};
-    case EISDIR:
-    case ENOTDIR:
-    case EEXIST:
-    case EINVAL:
-      return Error{ErrorCode::invalid_argument, message};
-    case EMFILE:
-    case ENFILE:
-    case ENOSPC:
-    case EAGAIN:
-    case ENOMEM:
-      return Error{ErrorCode::resource_exhausted, message};
-    default:
-      return Error{ErrorCode::internal, message};
-  }
-}
-
-Error from_error_code(const std::error_code& ec, const std::string& what) {
-  if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
-    return from_errno(ec.value(), what);
-  }
-  return Error{ErrorCode::internal, what + ": " + ec.message()};
-}
-
-// The variable that marks every process of one run of a command: "<pid>.<host>.<run>". Its
-// descendants inherit it, also those that leave the process group (setsid), so a kill finds
-// them all by it.
-constexpr const char* kMarkerVariable = "RELIANT_TOOL_RUN";
-constexpr std::size_t kEnvironBytesMax = 1 << 20;  // of /proc/<pid>/environ, read to find it
-constexpr int kKillRoundsMax = 10;  // rescans for processes forked while the last one killed
-// Before a rescan for a process caught between two images, or signalled and not yet dead (see
-// kill_marked), and how long such rescans go on at most: a loaded machine can keep a process
-// re-exec'ing in a loop between images, or leave a killed one unscheduled, for many scans in a
-// row, so these are bounded by time, apart from the rounds that find new processes to kill.
-constexpr std::chrono::milliseconds kBetweenImagesPause{5};
-constexpr std::chrono::seconds kSettleTimeMax{4};
 // How long the destructor waits for a file thread stuck in the kernel before letting it go.
 constexpr std::chrono::milliseconds kFileThreadsStopGrace{1000};
 
@@ -98,143 +58,11 @@ struct Tracked {
   std::set<pid_t> shells;
 };
 
-std::vector<pid_t> all_processes() {
-  std::vector<pid_t> pids;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return pids;
-  while (const dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(proc);
-  return pids;
-}
-
-// What /proc says of a process's marker.
-enum class MarkerSeen {
-  carried,         // its environment holds the marker
-  absent,          // it does not, or the process is not ours to read, or gone
-  between_images,  // a live user process whose environment reads empty: one inside execve
-};
-
-// The fields of /proc/<pid>/stat this file needs.
-struct ProcStat {
-  char state = '?';  // R, S, D, Z, X, …
-  pid_t parent = 0;
-  unsigned long flags = 0;  // the kernel's PF_* flags
-};
-
-// "pid (comm) state ppid pgrp session tty_nr tpgid flags …": comm may hold spaces and
-// parentheses; the last ')' ends it. Nothing for a process that is gone.
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::array<char, 512> buffer{};
-  const ssize_t n = ::read(fd, buffer.data(), buffer.size() - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  const std::string_view text(buffer.data(), static_cast<std::size_t>(n));
-  const std::size_t paren = text.rfind(')');
-  if (paren == std::string_view::npos || paren + 4 >= text.size()) return std::nullopt;
-  ProcStat stat;
-  stat.state = text[paren + 2];
-  char* field = nullptr;
-  stat.parent = static_cast<pid_t>(std::strtol(text.data() + paren + 4, &field, 10));
-  for (int skipped = 0; skipped < 4; ++skipped) (void)std::strtol(field, &field, 10);
-  stat.flags = std::strtoul(field, nullptr, 10);
-  return stat;
-}
-
-// A kernel thread, or a process that has exited: neither has an environment to read.
-bool has_no_environment(pid_t pid) {
-  constexpr unsigned long kKernelThreadFlag = 0x00200000;  // PF_KTHREAD
-  const auto stat = read_proc_stat(pid);
-  return !stat || stat->state == 'Z' || stat->state == 'X' ||
-         (stat->flags & kKernelThreadFlag) != 0;
-}
-
-// Whether `pid`'s environment holds the marker variable with a value starting with `prefix`.
-// (Readable for processes of the same user, which are the only ones a tool can start.) A process
-// inside execve reads empty for a moment: the kernel gives the new image its environment only
-// after switching to it.
-MarkerSeen marker_seen(pid_t pid, std::string_view prefix) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/environ";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return MarkerSeen::absent;
-  std::string environ_text;
-  std::array<char, 16 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    environ_text.append(buffer.data(), static_cast<std::size_t>(n));
-    if (environ_text.size() >= kEnvironBytesMax) break;
-  }
-  ::close(fd);
-  if (environ_text.empty()) {
-    return has_no_environment(pid) ? MarkerSeen::absent : MarkerSeen::between_images;
-  }
-  const std::string wanted = std::string(kMarkerVariable) + "=" + std::string(prefix);
-  for (std::size_t at = 0; at < environ_text.size();) {
-    const std::size_t end = environ_text.find('\0', at);
-    const std::string_view entry(environ_text.data() + at,
-                                 (end == std::string::npos ? environ_text.size() : end) - at);
-    if (entry.substr(0, wanted.size()) == wanted) return MarkerSeen::carried;
-    if (end == std::string::npos) break;
-    at = end + 1;
-  }
-  return MarkerSeen::absent;
-}
-
-// SIGKILL to every process carrying a marker that starts with `prefix`, rescanning for ones
-// forked meanwhile, and, after a short pause, for ones that were between two images (a tool's
-// `setsid sh -c '…' &` execs twice right after forking). Never on the executor: it reads /proc
-// and may sleep. Returns how many were signalled.
-std::size_t kill_marked(std::string_view prefix) {
-  const pid_t self = ::getpid();
-  // A signalled process reads as carrying the marker until the kernel gets to kill it; only a
-  // process signalled for the first time makes a round one that kills.
-  std::set<pid_t> signalled;
-  int killing_rounds = 0;
-  const auto settle_deadline = std::chrono::steady_clock::now() + kSettleTimeMax;
-  while (killing_rounds < kKillRoundsMax) {
-    std::size_t fresh = 0;
-    bool unsettled = false;
-    for (const pid_t pid : all_processes()) {
-      if (pid == self) continue;
-      const MarkerSeen seen = marker_seen(pid, prefix);
-      if (seen == MarkerSeen::between_images) unsettled = true;
-      if (seen != MarkerSeen::carried || ::kill(pid, SIGKILL) != 0) continue;
-      if (signalled.insert(pid).second) {
-        ++fresh;
-      } else {
-        unsettled = true;  // signalled before and not dead yet
-      }
-    }
-    if (fresh > 0) {
-      ++killing_rounds;
-      continue;
-    }
-    if (!unsettled || std::chrono::steady_clock::now() >= settle_deadline) break;
-    std::this_thread::sleep_for(kBetweenImagesPause);
-  }
-  return signalled.size();
-}
-
-// Reaps this process's zombie children that no running command owns: descendants of tools
-// that were orphaned and adopted (this process is a child subreaper), once they die.
 void reap_orphans(Tracked& tracked) {
-  const pid_t self = ::getpid();
-  for (const pid_t pid : all_processes()) {
-    const auto stat = read_proc_stat(pid);
-    if (!stat || stat->state != 'Z' || stat->parent != self) continue;
+  reap_adopted_zombies([&tracked](pid_t pid) {
     std::lock_guard lock(tracked.mutex);
-    if (tracked.shells.count(pid) != 0) continue;  // a command's shell: its Child reaps it
-    int status = 0;
-    (void)::waitpid(pid, &status, WNOHANG);
-  }
+    return tracked.shells.count(pid) != 0;  // a command's shell: its Child reaps it
+  });
 }
 
 // The environment a command starts from: the ordinary variables of this process and those
@@ -281,15 +109,16 @@ std::map<std::string, std::string> scrubbed_environment(const std::vector<std::s
 // last one has run — which is how a killed process still gets reaped after its task is gone.
 class Child : public std::enable_shared_from_this<Child> {
  public:
-  // `kill_descendants` is called with the run's marker whenever the group is killed.
+  // `kill_run` is called whenever the group is killed: it kills every other process of the
+  // run. `ended` is called when the command exits by itself (not killed).
   // `error_fd`: the anonymous file the command's stderr goes to, owned from here; -1 for none.
   // `input_fd`: the write end of the command's stdin pipe, owned from here; -1 for /dev/null.
   Child(AsioExecutor& executor, pid_t pid, int output_fd, int error_fd, int input_fd,
-        ProcessSpec spec, std::string marker,
-        std::function<void(const std::string&)> kill_descendants, std::shared_ptr<Tracked> tracked)
+        ProcessSpec spec, std::function<void()> kill_run, std::function<void()> ended,
+        std::shared_ptr<Tracked> tracked)
       : io_(executor.context()),
-        marker_(std::move(marker)),
-        kill_descendants_(std::move(kill_descendants)),
+        kill_run_(std::move(kill_run)),
+        ended_(std::move(ended)),
         tracked_(std::move(tracked)),
         pid_(pid),
         error_fd_(error_fd),
@@ -358,8 +187,10 @@ class Child : public std::enable_shared_from_this<Child> {
     // The shell is not reaped yet (exit is observed with WNOWAIT), so its pid — the group id —
     // cannot have been reused by an unrelated process.
     if (!reaped_) ::kill(-pid_, SIGKILL);
-    // Descendants that left the group (setsid, a double fork) are found by the run's marker.
-    if (kill_descendants_) kill_descendants_(marker_);
+    // Descendants that left the group (setsid, a double fork) are in the run's cgroup, or
+    // known to the tracker by their parentage.
+    if (kill_run_ && !run_killed_) kill_run_();
+    run_killed_ = true;
   }
 
   void reap() {
@@ -540,6 +371,8 @@ class Child : public std::enable_shared_from_this<Child> {
     take_error_output();
     outcome_.timed_out = timed_out_;
     outcome_.exit_code = timed_out_ ? -1 : exit_code_;
+    // Exited by itself: what it left in the background stays (a killed run was told already).
+    if (!run_killed_ && ended_) ended_();
     promise_.set(std::move(outcome_));
   }
 
@@ -579,8 +412,8 @@ class Child : public std::enable_shared_from_this<Child> {
   }
 
   boost::asio::io_context& io_;
-  std::string marker_;
-  std::function<void(const std::string&)> kill_descendants_;
+  std::function<void()> kill_run_;
+  std::function<void()> ended_;
   std::shared_ptr<Tracked> tracked_;
   pid_t pid_;
   int error_fd_;  // the stderr file; -1 when none or closed
@@ -604,6 +437,7 @@ class Child : public std::enable_shared_from_this<Child> {
   bool timed_out_ = false;
   bool cancelled_ = false;
   bool finished_ = false;
+  bool run_killed_ = false;
 };
 
 // Lives in run()'s frame: destroying the frame before the child finished is the cancel.
@@ -641,11 +475,148 @@ std::vector<std::string> environment_with(std::map<std::string, std::string> bas
 }
 
 struct SpawnContext {
-  std::map<std::string, std::string> environment;  // scrubbed; spec.env and the marker on top
-  std::string marker;
-  std::function<void(const std::string&)> kill_descendants;
+  std::map<std::string, std::string> environment;  // scrubbed; spec.env on top
+  int cgroup_fd = -1;  // the run's cgroup to start the shell in; -1: none
+  // Told the shell's pid (0: it did not start) and whether it started in the cgroup.
+  std::function<void(pid_t, bool)> on_started;
+  std::function<void()> kill_run;
+  std::function<void()> ended;
   std::shared_ptr<Tracked> tracked;
 };
+
+// What the child does between its start and its exec, whichever way it starts.
+struct ChildSetup {
+  const char* shell = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int stdin_fd = -1;               // dup'd to 0; -1: /dev/null
+  int stdout_fd = -1;              // dup'd to 1
+  int stderr_fd = -1;              // dup'd to 2
+  const char* terminal = nullptr;  // else: opened as 0, 1 and 2 after setsid
+  const char* working_dir = nullptr;
+  sigset_t defaults{};  // signals set back to their default handling
+};
+
+// The child of fork_into_cgroup, up to its exec: async-signal-safe calls only (this process
+// has other threads, whose locks the copy may hold). What posix_spawn does for the other way:
+// a group (or, on a terminal, a session) of its own, the standard descriptors, nothing else
+// open, the working directory, default signal handling and no signal blocked. A failure before
+// the exec is written to `report` (close-on-exec: the parent reads nothing once exec worked).
+[[noreturn]] void report_and_exit(int report, int error) {
+  (void)!::write(report, &error, sizeof error);
+  ::_exit(127);
+}
+
+[[noreturn]] void become_command(const ChildSetup& setup, int report) {
+  auto give_up = [report](int error) { report_and_exit(report, error); };
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) {
+    if (sigismember(&setup.defaults, signal) == 1)
+      (void)::sigaction(signal, &default_action, nullptr);
+  }
+  if (setup.terminal != nullptr) {
+    if (::setsid() < 0) give_up(errno);
+    const int terminal = ::open(setup.terminal, O_RDWR);  // becomes the controlling terminal
+    if (terminal < 0) give_up(errno);
+    for (int fd = 0; fd < 3; ++fd) {
+      if (terminal != fd && ::dup2(terminal, fd) < 0) give_up(errno);
+    }
+    if (terminal > 2) ::close(terminal);
+  } else {
+    if (::setpgid(0, 0) < 0) give_up(errno);
+    int input = setup.stdin_fd;
+    if (input < 0) input = ::open("/dev/null", O_RDONLY);
+    if (input < 0 || ::dup2(input, 0) < 0) give_up(errno);
+    if (::dup2(setup.stdout_fd, 1) < 0 || ::dup2(setup.stderr_fd, 2) < 0) give_up(errno);
+  }
+  // Everything above 2 closed but the report pipe, which closes itself on exec.
+  if (report > 3) (void)::syscall(SYS_close_range, 3U, static_cast<unsigned>(report - 1), 0U);
+  if (::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0U, 0U) != 0) {
+    for (int fd = report + 1; fd < 65536; ++fd) (void)::close(fd);  // before Linux 5.9
+  }
+  if (::chdir(setup.working_dir) != 0) give_up(errno);
+  sigset_t none;
+  sigemptyset(&none);
+  (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(setup.shell, setup.argv, setup.envp);
+  report_and_exit(report, errno);
+}
+
+// Starts the shell inside the cgroup `cgroup_fd`, so that nothing it starts is ever outside it.
+// Returns its pid, or 0 with `error` set.
+pid_t start_in_cgroup(const ChildSetup& setup, int cgroup_fd, int& error) {
+  int report[2] = {-1, -1};
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    error = errno;
+    return 0;
+  }
+  // No signal handler of this process may run in the copy before it execs.
+  sigset_t all;
+  sigset_t before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
+  const pid_t pid = fork_into_cgroup(cgroup_fd);
+  if (pid == 0) become_command(setup, report[1]);
+  const int fork_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    error = fork_error;
+    return 0;
+  }
+  int child_error = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(report[0], &child_error, sizeof child_error);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof child_error)) {
+    int status = 0;
+    (void)::waitpid(pid, &status, 0);
+    error = child_error;
+    return 0;
+  }
+  return pid;
+}
+
+// Starts the shell with posix_spawn (a vfork: no copy of this process's memory). Returns 0 or
+// the error; sets `pid`.
+int spawn_plainly(const ChildSetup& setup, pid_t& pid) {
+  SpawnSetup spawn;
+  if (setup.terminal != nullptr) {
+    posix_spawn_file_actions_addopen(&spawn.actions, 0, setup.terminal, O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&spawn.actions, 0, 1);
+    posix_spawn_file_actions_adddup2(&spawn.actions, 0, 2);
+  } else {
+    if (setup.stdin_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&spawn.actions, setup.stdin_fd, 0);
+    } else {
+      posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_adddup2(&spawn.actions, setup.stdout_fd, 1);
+    posix_spawn_file_actions_adddup2(&spawn.actions, setup.stderr_fd, 2);
+  }
+  // Nothing else of this process reaches the command: a server's listening socket, a database
+  // file or a gRPC connection held by a tool (or its background children) would outlive a
+  // crash of this process and keep, e.g., its port from being bound again on restart.
+  posix_spawn_file_actions_addclosefrom_np(&spawn.actions, 3);
+  posix_spawn_file_actions_addchdir_np(&spawn.actions, setup.working_dir);
+  // A group of its own, so a kill reaches everything the command started. On a terminal, a
+  // session of its own (so also a group): glibc's child calls setsid before the file actions,
+  // so opening the terminal makes it the session's controlling terminal.
+  const short group = setup.terminal != nullptr ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  posix_spawnattr_setflags(&spawn.attributes,
+                           group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&spawn.attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&spawn.attributes, &none);
+  posix_spawnattr_setsigdefault(&spawn.attributes, &setup.defaults);
+  return ::posix_spawn(&pid, setup.shell, &spawn.actions, &spawn.attributes, setup.argv,
+                       setup.envp);
+}
 
 // Starts `/bin/sh -c command` in a new process group with stdout and stderr on one pipe, or,
 // with separate_stderr, stderr in an anonymous file: read once the command exits, it needs no
@@ -706,68 +677,53 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
       return fail(from_errno(error, "pipe"));
     }
   }
-  SpawnSetup setup;
-  // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not.
-  if (spec.terminal) {
-    posix_spawn_file_actions_addopen(&setup.actions, 0, terminal_name.c_str(), O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&setup.actions, 0, 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, 0, 2);
-  } else {
-    if (input_fds[0] >= 0) {
-      posix_spawn_file_actions_adddup2(&setup.actions, input_fds[0], 0);
-    } else {
-      posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-    }
-    posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, error_fd >= 0 ? error_fd : fds[1], 2);
-  }
-  // Nothing else of this process reaches the command: a server's listening socket, a database
-  // file or a gRPC connection held by a tool (or its background children) would outlive a
-  // crash of this process and keep, e.g., its port from being bound again on restart.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-  posix_spawn_file_actions_addchdir_np(&setup.actions, working_dir.c_str());
-  // A group of its own, so a kill reaches everything the command started; default signal
-  // handling and no blocked signals, whatever this process set up for itself. On a terminal, a
-  // session of its own (so also a group): glibc's child calls setsid before the file actions,
-  // so opening the terminal makes it the session's controlling terminal.
-  const short group = spec.terminal ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
-  posix_spawnattr_setflags(&setup.attributes,
-                           group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attributes, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&setup.attributes, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int signal : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, signal);
-  }
-  posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
-
   std::string shell = "/bin/sh";
   std::string dash_c = "-c";
   std::vector<char*> argv = {shell.data(), dash_c.data(), spec.command.data(), nullptr};
   std::map<std::string, std::string> additions = spec.env;
   if (spec.terminal && !additions.count("TERM")) additions["TERM"] = "xterm-256color";
-  additions[kMarkerVariable] = context.marker;  // last: a command cannot unmark itself here
   std::vector<std::string> env = environment_with(std::move(context.environment), additions);
   std::vector<char*> envp;
   envp.reserve(env.size() + 1);
   for (auto& entry : env) envp.push_back(entry.data());
   envp.push_back(nullptr);
+  // Our descriptors are close-on-exec; the dup2'd copies (0, 1 and 2) are not. Default signal
+  // handling and no blocked signals, whatever this process set up for itself.
+  ChildSetup setup;
+  setup.shell = shell.c_str();
+  setup.argv = argv.data();
+  setup.envp = envp.data();
+  setup.stdin_fd = input_fds[0];
+  setup.stdout_fd = fds[1];
+  setup.stderr_fd = error_fd >= 0 ? error_fd : fds[1];
+  setup.terminal = spec.terminal ? terminal_name.c_str() : nullptr;
+  setup.working_dir = working_dir.c_str();
+  sigemptyset(&setup.defaults);
+  for (int signal : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
+    sigaddset(&setup.defaults, signal);
+  }
 
   pid_t pid = 0;
   int spawned = 0;
+  bool in_cgroup = false;
   {
     // Tracked before the orphan reaper can see it exit, so only its Child reaps it.
     std::lock_guard lock(context.tracked->mutex);
-    spawned = ::posix_spawn(&pid, shell.c_str(), &setup.actions, &setup.attributes, argv.data(),
-                            envp.data());
-    if (spawned == 0) context.tracked->shells.insert(pid);
+    if (context.cgroup_fd >= 0) {
+      pid = start_in_cgroup(setup, context.cgroup_fd, spawned);
+      in_cgroup = pid > 0;
+    }
+    if (pid == 0 && (context.cgroup_fd < 0 || spawned == EPERM || spawned == EACCES ||
+                     spawned == ENOSYS || spawned == EBUSY || spawned == EOPNOTSUPP)) {
+      // No cgroup, or the kernel would not start a process in it: the run goes by parentage.
+      spawned = spawn_plainly(setup, pid);
+    }
+    if (pid > 0) context.tracked->shells.insert(pid);
   }
+  if (context.on_started) context.on_started(pid, in_cgroup);
   if (fds[1] >= 0) ::close(fds[1]);
   if (input_fds[0] >= 0) ::close(input_fds[0]);
-  if (spawned != 0) {
+  if (pid == 0) {
     for (int fd : {fds[0], error_fd, input_fds[1]}) {
       if (fd >= 0) ::close(fd);
     }
@@ -777,294 +733,10 @@ Result<std::shared_ptr<Child>> spawn(AsioExecutor& executor, ProcessSpec spec,
   if (input_fds[1] >= 0)
     ::fcntl(input_fds[1], F_SETFL, ::fcntl(input_fds[1], F_GETFL) | O_NONBLOCK);
   auto child = std::make_shared<Child>(executor, pid, fds[0], error_fd, input_fds[1],
-                                       std::move(spec), std::move(context.marker),
-                                       std::move(context.kill_descendants), context.tracked);
+                                       std::move(spec), std::move(context.kill_run),
+                                       std::move(context.ended), context.tracked);
   child->start();
   return child;
-}
-
-// `path` with every symbolic link of its existing part resolved (the rest kept as written,
-// normalized): where an operation on it would actually land.
-std::string landing_place(const std::string& path) {
-  std::error_code ec;
-  const fs::path real = fs::weakly_canonical(path, ec);
-  std::string out = (ec ? fs::path(path).lexically_normal() : real).string();
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
-// Reads at most max_bytes + 1 bytes of a regular file without ever waiting for data.
-Result<std::string> read_bounded(const std::string& p, std::size_t max_bytes) {
-  // O_NONBLOCK: a kernel file that waits for data (/proc/kmsg) answers EAGAIN instead of
-  // holding the thread forever; on ordinary files it changes nothing.
-  const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == EISDIR) return fail(ErrorCode::invalid_argument, p + " is a directory");
-    return fail(from_errno(errno, "cannot open " + p));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return fail(from_errno(errno, "cannot stat " + p));
-  if (S_ISDIR(info.st_mode)) return fail(ErrorCode::invalid_argument, p + " is a directory");
-  // A FIFO would block and a device may never end (/dev/zero): regular files only.
-  if (!S_ISREG(info.st_mode)) {
-    return fail(ErrorCode::invalid_argument, p + " is not a regular file");
-  }
-  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
-    return fail(ErrorCode::resource_exhausted, p + " holds " + std::to_string(info.st_size) +
-                                                   " bytes, more than the " +
-                                                   std::to_string(max_bytes) + " allowed");
-  }
-  std::string content;
-  std::array<char, 64 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return fail(ErrorCode::invalid_argument,
-                  p + " is not a file that can be read at once (it waits for data)");
-    }
-    if (n < 0) return fail(from_errno(errno, "cannot read " + p));
-    if (n == 0) break;
-    content.append(buffer.data(), static_cast<std::size_t>(n));
-    // Kernel files report size 0 and may be endless: the size is checked as they are read.
-    if (content.size() > max_bytes) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(max_bytes) + " bytes allowed");
-    }
-  }
-  return content;
-}
-
-Result<void> write_atomically(std::string p, const std::string& content,
-                              const std::string& temp_suffix) {
-  std::error_code ec;
-  // Through a symbolic link to its target: replacing the link itself would surprise the user.
-  if (fs::is_symlink(fs::symlink_status(p, ec))) {
-    const fs::path target = fs::canonical(p, ec);
-    if (!ec) p = target.string();
-  }
-  const fs::file_status status = fs::status(p, ec);
-  if (fs::is_directory(status)) return fail(ErrorCode::invalid_argument, p + " is a directory");
-  const fs::path parent = fs::path(p).parent_path();
-  fs::create_directories(parent, ec);
-  if (ec) return fail(from_error_code(ec, "cannot create the directories of " + p));
-
-  // Write a temporary file beside it, then rename over it: readers see the old file or the
-  // new one, never half of it.
-  const std::string temp =
-      (parent / ("." + fs::path(p).filename().string() + ".reliant-" + temp_suffix)).string();
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return fail(from_errno(errno, "cannot create " + temp));
-  if (fs::exists(status)) ::fchmod(fd, static_cast<mode_t>(status.permissions()));
-  std::size_t written = 0;
-  int write_error = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      write_error = errno;
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (write_error == 0 && ::fsync(fd) != 0) write_error = errno;
-  if (::close(fd) != 0 && write_error == 0) write_error = errno;
-  if (write_error == 0 && ::rename(temp.c_str(), p.c_str()) != 0) write_error = errno;
-  if (write_error != 0) {
-    ::unlink(temp.c_str());
-    return fail(from_errno(write_error, "cannot write " + p));
-  }
-  return {};
-}
-
-Result<std::vector<FileEntry>> list_bounded(const std::string& p, std::size_t max_entries) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
-  if (!fs::is_directory(status)) {
-    return fail(ErrorCode::invalid_argument, p + " is not a directory");
-  }
-  fs::directory_iterator it(p, ec);
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  std::vector<FileEntry> entries;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (entries.size() == max_entries) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(max_entries) + " entries allowed");
-    }
-    const fs::directory_entry& entry = *it;
-    FileEntry out;
-    out.path = (p == "/" ? std::string("/") : p + "/") + entry.path().filename().string();
-    std::error_code entry_ec;
-    out.is_symlink = entry.is_symlink(entry_ec);
-    out.is_directory = entry.is_directory(entry_ec);  // follows links
-    if (!out.is_directory && entry.is_regular_file(entry_ec)) {
-      const auto size = entry.file_size(entry_ec);
-      out.size_bytes = entry_ec ? 0 : size;
-    }
-    entries.push_back(std::move(out));
-  }
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  std::sort(entries.begin(), entries.end(),
-            [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
-  return entries;
-}
-
-Result<FileEntry> stat_of(const std::string& p, const std::string& as_given) {
-  std::error_code ec;
-  const fs::file_status link_status = fs::symlink_status(p, ec);
-  const fs::file_status status = fs::status(p, ec);
-  if (!fs::exists(status)) return fail(ErrorCode::not_found, p + " does not exist");
-  FileEntry entry;
-  entry.path = as_given;
-  entry.is_symlink = fs::is_symlink(link_status);
-  entry.is_directory = fs::is_directory(status);
-  if (fs::is_regular_file(status)) {
-    const auto size = fs::file_size(p, ec);
-    entry.size_bytes = ec ? 0 : size;
-  }
-  return entry;
-}
-
-// Where an operation on the entry `path` itself lands: its parent with every link resolved,
-// then its own name — a link is the entry, not what it points to.
-std::string entry_place(const std::string& path) {
-  const fs::path p(path);
-  if (!p.has_parent_path() || p.filename().empty() || path == "/") return landing_place(path);
-  const std::string parent = landing_place(p.parent_path().string());
-  return (parent == "/" ? std::string() : parent) + "/" + p.filename().string();
-}
-
-Result<void> make_directories(const std::string& p) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(p, ec);
-  if (fs::is_directory(status)) return {};
-  if (fs::exists(status)) return fail(ErrorCode::invalid_argument, p + " is a file");
-  for (fs::path parent = fs::path(p).parent_path(); !parent.empty() && parent != "/";
-       parent = parent.parent_path()) {
-    const fs::file_status above = fs::status(parent, ec);
-    if (fs::exists(above) && !fs::is_directory(above)) {
-      return fail(ErrorCode::invalid_argument,
-                  "cannot create " + p + ": " + parent.string() + " is a file");
-    }
-  }
-  fs::create_directories(p, ec);
-  if (ec) return fail(from_error_code(ec, "cannot create " + p));
-  return {};
-}
-
-// Counts the entries and bytes under `p` without following links, failing past the bounds.
-struct TreeSize {
-  std::size_t entries = 0;
-  std::uint64_t bytes = 0;
-};
-Result<TreeSize> measure_tree(const std::string& p, std::uint64_t bytes_max) {
-  TreeSize size;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(p, fs::directory_options::none, ec);
-  if (ec) return fail(from_error_code(ec, "cannot list " + p));
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return fail(from_error_code(ec, "cannot list " + p));
-    if (++size.entries > kTreeEntriesMax) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(kTreeEntriesMax) +
-                      " entries allowed");
-    }
-    std::error_code entry_ec;
-    if (it->is_regular_file(entry_ec) && !it->is_symlink(entry_ec)) {
-      const auto bytes = it->file_size(entry_ec);
-      if (!entry_ec) size.bytes += bytes;
-    }
-    if (size.bytes > bytes_max) {
-      return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(bytes_max) + " bytes allowed");
-    }
-  }
-  return size;
-}
-
-Result<void> remove_entry(const std::string& p, bool recursive) {
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(p, ec);
-  if (!fs::exists(status) && !fs::is_symlink(status)) {
-    return fail(ErrorCode::not_found, p + " does not exist");
-  }
-  if (fs::is_directory(status)) {
-    const bool empty = fs::is_empty(p, ec);
-    if (ec) return fail(from_error_code(ec, "cannot list " + p));
-    if (!empty && !recursive) {
-      return fail(ErrorCode::failed_precondition,
-                  p + " is a directory that is not empty (remove it recursively)");
-    }
-    if (!empty) {
-      auto size = measure_tree(p, std::numeric_limits<std::uint64_t>::max());
-      if (!size) return fail(size.error());
-    }
-    fs::remove_all(p, ec);  // never follows links: a link inside goes, its target stays
-  } else {
-    fs::remove(p, ec);
-  }
-  if (ec) return fail(from_error_code(ec, "cannot remove " + p));
-  return {};
-}
-
-// Both ends of a move or copy: `from` exists, `to` does not and is not inside `from`.
-Result<void> check_transfer(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  const fs::file_status from_status = fs::symlink_status(from, ec);
-  if (!fs::exists(from_status) && !fs::is_symlink(from_status)) {
-    return fail(ErrorCode::not_found, from + " does not exist");
-  }
-  const fs::file_status to_status = fs::symlink_status(to, ec);
-  if (fs::exists(to_status) || fs::is_symlink(to_status)) {
-    return fail(ErrorCode::already_exists, to + " exists already");
-  }
-  if (path_within(from, to)) {
-    return fail(ErrorCode::invalid_argument, "cannot put " + from + " inside itself (" + to + ")");
-  }
-  const std::string parent = fs::path(to).parent_path().string();
-  if (!parent.empty()) {
-    if (auto made = make_directories(parent); !made) return made;
-  }
-  return {};
-}
-
-Result<void> copy_entry(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(from, ec);
-  if (fs::is_directory(status)) {
-    auto size = measure_tree(from, kCopyBytesMax);
-    if (!size) return fail(size.error());
-  } else if (fs::is_regular_file(status)) {
-    const auto bytes = fs::file_size(from, ec);
-    if (!ec && bytes > kCopyBytesMax) {
-      return fail(ErrorCode::resource_exhausted, from + " holds more than the " +
-                                                     std::to_string(kCopyBytesMax) +
-                                                     " bytes allowed");
-    }
-  } else if (!fs::is_symlink(status)) {
-    return fail(ErrorCode::invalid_argument, from + " is not a file, link or directory");
-  }
-  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) {
-    std::error_code cleanup;
-    fs::remove_all(to, cleanup);  // a half copy is worse than none
-    return fail(from_error_code(ec, "cannot copy " + from + " to " + to));
-  }
-  return {};
-}
-
-Result<void> move_entry(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) == 0) return {};
-  if (errno != EXDEV) return fail(from_errno(errno, "cannot move " + from + " to " + to));
-  // Another file system: a copy, then the original goes.
-  if (auto copied = copy_entry(from, to); !copied) return copied;
-  return remove_entry(from, true);
 }
 
 std::atomic<std::uint64_t> hosts_created{0};
@@ -1076,48 +748,15 @@ std::atomic<std::uint64_t> hosts_created{0};
 struct PosixHost::Shared {
   std::mutex mutex;
   AsioExecutor* executor = nullptr;  // cleared when the host goes: nothing is posted after
-  std::vector<std::string> roots;    // canonical; empty: not confined
   std::map<std::string, std::string> environment;  // what commands start from
-  std::string marker_prefix;                       // "<pid>.<host>." of every run of this host
-  std::atomic<std::uint64_t> next_run{1};
   std::atomic<std::uint64_t> next_temp{1};
   std::shared_ptr<Tracked> tracked = std::make_shared<Tracked>();
+  // Which processes are whose run; shared with the kills queued on the file threads.
+  std::shared_ptr<ProcessTracker> tracker;
   Duration file_operation_timeout{};
   std::unique_ptr<BlockingPool> pool;  // the file threads
-
-  // Fails with permission_denied when the entry `path` itself (a link, not its target) lands
-  // outside every root, or is a root: the workspace is never removed, moved or replaced.
-  Result<void> confined_entry(const std::string& path) const {
-    const std::string place = entry_place(path);
-    if (place == "/") return fail(ErrorCode::permission_denied, "/ cannot be changed");
-    if (roots.empty()) return {};
-    for (const auto& root : roots) {
-      if (place == root) {
-        return fail(ErrorCode::permission_denied,
-                    path + " is a workspace root of the daemon, which it does not change");
-      }
-    }
-    for (const auto& root : roots) {
-      if (path_within(root, place)) return {};
-    }
-    auto outside = confined(place);
-    return outside ? Result<void>{} : Result<void>(fail(outside.error()));
-  }
-
-  // Fails with permission_denied when `path` lands outside every root.
-  Result<std::string> confined(const std::string& path) const {
-    if (roots.empty()) return path;
-    const std::string place = landing_place(path);
-    for (const auto& root : roots) {
-      if (path_within(root, place)) return path;
-    }
-    std::string listed;
-    for (const auto& root : roots) listed += (listed.empty() ? "" : ", ") + root;
-    return fail(ErrorCode::permission_denied,
-                path + (place != path ? " (" + place + ")" : std::string()) +
-                    " is outside the daemon's workspace (" + listed +
-                    "); a daemon started with --workspace-root or --unconfined reaches more");
-  }
+  // Confined to the roots, never into the excluded directories; used from the file threads.
+  std::unique_ptr<ConfinedFiles> files;
 };
 
 PosixHost::PosixHost(AsioExecutor& executor, std::string working_dir)
@@ -1134,12 +773,15 @@ PosixHost::PosixHost(AsioExecutor& executor, PosixHostOptions options)
   // A command that closes its stdin while input is written to it must fail the write (EPIPE),
   // not kill this process with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
-  for (const auto& root : options.roots) {
-    RELIANT_ASSERT_MSG(fs::path(root).is_absolute(), "workspace roots are absolute paths");
-    shared_->roots.push_back(landing_place(root));
-  }
+  ConfinedFilesOptions files;
+  files.roots = options.roots;
+  files.excluded = options.excluded;
+  files.use_openat2 = options.use_openat2;
+  shared_->files = std::make_unique<ConfinedFiles>(std::move(files));
   shared_->environment = scrubbed_environment(options.passed_env);
-  shared_->marker_prefix = std::to_string(::getpid()) + "." + std::to_string(++hosts_created) + ".";
+  shared_->tracker = std::make_shared<ProcessTracker>(
+      options.process_tracking,
+      "reliant-" + std::to_string(::getpid()) + "-" + std::to_string(++hosts_created));
   shared_->file_operation_timeout = options.file_operation_timeout;
   shared_->pool = std::make_unique<BlockingPool>(options.file_threads, kFileThreadsStopGrace);
 }
@@ -1151,7 +793,7 @@ PosixHost::~PosixHost() {
   }
   // Every process of every run still alive — running commands, and what they left behind
   // in the background — goes with the host (the daemon is exiting).
-  (void)kill_marked(shared_->marker_prefix);
+  shared_->tracker->kill_all();
   reap_orphans(*shared_->tracked);
   shared_->pool.reset();  // waits a moment for file threads, then lets stuck ones go
 }
@@ -1187,21 +829,31 @@ Task<Result<T>> PosixHost::off_executor(std::string what, std::function<Result<T
 
 Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
   const std::string dir = resolve(spec.working_dir);
+  std::shared_ptr<ProcessTracker> tracker = shared_->tracker;
+  const ProcessTracker::RunStart begun = tracker->begin_run();
   SpawnContext context;
   context.environment = shared_->environment;
-  context.marker = shared_->marker_prefix + std::to_string(shared_->next_run++);
+  context.cgroup_fd = begun.cgroup_fd;
   context.tracked = shared_->tracked;
-  // Killing descendants scans /proc: a file thread's work, never the executor's.
-  context.kill_descendants = [weak = std::weak_ptr<Shared>(shared_)](const std::string& marker) {
+  context.on_started = [tracker, id = begun.id](pid_t shell, bool in_cgroup) {
+    tracker->started(id, shell, in_cgroup);
+  };
+  // Killing the run's other processes reads cgroupfs or /proc and may wait for them: a file
+  // thread's work, never the executor's.
+  context.kill_run = [weak = std::weak_ptr<Shared>(shared_), id = begun.id] {
     auto shared = weak.lock();
     if (!shared || !shared->pool) return;
-    shared->pool->submit([marker, tracked = shared->tracked](std::size_t) {
-      (void)kill_marked(marker);
+    shared->pool->submit([tracker = shared->tracker, tracked = shared->tracked, id](std::size_t) {
+      tracker->kill_run(id);
       reap_orphans(*tracked);
     });
   };
+  context.ended = [tracker, id = begun.id] { tracker->finished(id); };
   auto child = spawn(executor_, std::move(spec), dir, std::move(context));
-  if (!child) co_return fail(child.error());
+  if (!child) {
+    tracker->started(begun.id, 0, false);  // never started (a no-op when it was told)
+    co_return fail(child.error());
+  }
   CancelOnDestroy guard{*child};
   Future<Result<ProcessOutcome>> done = (*child)->take_future();
   Result<ProcessOutcome> outcome = co_await done;
@@ -1211,16 +863,37 @@ Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
 Task<Result<std::string>> PosixHost::read_file(std::string path, std::size_t max_bytes) {
   const std::string p = resolve(path);
   std::function<Result<std::string>()> work = [shared = shared_, p, max_bytes] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<std::string>(fail(allowed.error()));
-    std::error_code ec;
-    if (!fs::exists(fs::status(p, ec))) {
-      return Result<std::string>(fail(ErrorCode::not_found, p + " does not exist"));
-    }
-    return read_bounded(p, max_bytes);
+    return shared->files->read(p, max_bytes);
   };
   Task<Result<std::string>> reading = off_executor<std::string>("read " + p, std::move(work));
   Result<std::string> out = co_await reading;
+  co_return out;
+}
+
+Task<Result<FileSearch>> PosixHost::search_file(std::string path,
+                                                std::shared_ptr<const LineMatcher> matcher,
+                                                FileSearchLimits limits) {
+  RELIANT_ASSERT(matcher != nullptr);
+  const std::string p = resolve(path);
+  limits.time_max = std::min(limits.time_max, shared_->file_operation_timeout);
+  // Set once nobody waits for the answer (the caller was cancelled, or the host's deadline
+  // passed): the file thread then stops matching at the next check instead of finishing a
+  // search no one reads.
+  auto given_up = std::make_shared<std::atomic<bool>>(false);
+  struct GiveUpOnExit {
+    std::shared_ptr<std::atomic<bool>> flag;
+    ~GiveUpOnExit() { *flag = true; }
+  } give_up_on_exit{given_up};
+  std::function<Result<FileSearch>()> work = [shared = shared_, p, matcher, limits, given_up] {
+    const auto deadline = std::chrono::steady_clock::now() + limits.time_max;
+    auto content = shared->files->read(p, limits.file_bytes_max);
+    if (!content) return Result<FileSearch>(fail(content.error()));
+    return search_lines(*content, *matcher, limits, [&given_up, deadline] {
+      return given_up->load() || std::chrono::steady_clock::now() >= deadline;
+    });
+  };
+  Task<Result<FileSearch>> searching = off_executor<FileSearch>("search " + p, std::move(work));
+  Result<FileSearch> out = co_await searching;
   co_return out;
 }
 
@@ -1229,9 +902,7 @@ Task<Result<void>> PosixHost::write_file(std::string path, std::string content) 
   const std::string suffix =
       std::to_string(::getpid()) + "-" + std::to_string(shared_->next_temp++);
   std::function<Result<void>()> work = [shared = shared_, p, suffix, content = std::move(content)] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<void>(fail(allowed.error()));
-    return Result<void>(write_atomically(p, content, suffix));
+    return shared->files->write(p, content, suffix);
   };
   Task<Result<void>> writing = off_executor<void>("write " + p, std::move(work));
   Result<void> out = co_await writing;
@@ -1242,9 +913,7 @@ Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
                                                                std::size_t max_entries) {
   const std::string p = resolve(path);
   std::function<Result<std::vector<FileEntry>>()> work = [shared = shared_, p, max_entries] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<std::vector<FileEntry>>(fail(allowed.error()));
-    return list_bounded(p, max_entries);
+    return shared->files->list(p, max_entries);
   };
   Task<Result<std::vector<FileEntry>>> listing =
       off_executor<std::vector<FileEntry>>("list " + p, std::move(work));
@@ -1255,9 +924,7 @@ Task<Result<std::vector<FileEntry>>> PosixHost::list_directory(std::string path,
 Task<Result<FileEntry>> PosixHost::stat(std::string path) {
   const std::string p = resolve(path);
   std::function<Result<FileEntry>()> work = [shared = shared_, p, path] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<FileEntry>(fail(allowed.error()));
-    return stat_of(p, path);
+    return shared->files->stat(p, path);
   };
   Task<Result<FileEntry>> stating = off_executor<FileEntry>("stat " + p, std::move(work));
   Result<FileEntry> out = co_await stating;
@@ -1267,9 +934,7 @@ Task<Result<FileEntry>> PosixHost::stat(std::string path) {
 Task<Result<void>> PosixHost::create_directory(std::string path) {
   const std::string p = resolve(path);
   std::function<Result<void>()> work = [shared = shared_, p] {
-    auto allowed = shared->confined(p);
-    if (!allowed) return Result<void>(fail(allowed.error()));
-    return make_directories(p);
+    return shared->files->create_directory(p);
   };
   Task<Result<void>> making = off_executor<void>("create " + p, std::move(work));
   Result<void> out = co_await making;
@@ -1279,8 +944,7 @@ Task<Result<void>> PosixHost::create_directory(std::string path) {
 Task<Result<void>> PosixHost::remove_path(std::string path, bool recursive) {
   const std::string p = resolve(path);
   std::function<Result<void>()> work = [shared = shared_, p, recursive] {
-    if (auto allowed = shared->confined_entry(p); !allowed) return allowed;
-    return remove_entry(p, recursive);
+    return shared->files->remove(p, recursive);
   };
   Task<Result<void>> removing = off_executor<void>("remove " + p, std::move(work));
   Result<void> out = co_await removing;
@@ -1291,10 +955,7 @@ Task<Result<void>> PosixHost::move_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   std::function<Result<void>()> work = [shared = shared_, source, target] {
-    if (auto allowed = shared->confined_entry(source); !allowed) return allowed;
-    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
-    if (auto checked = check_transfer(source, target); !checked) return checked;
-    return move_entry(source, target);
+    return shared->files->move(source, target);
   };
   Task<Result<void>> moving = off_executor<void>("move " + source, std::move(work));
   Result<void> out = co_await moving;
@@ -1305,16 +966,16 @@ Task<Result<void>> PosixHost::copy_path(std::string from, std::string to) {
   const std::string source = resolve(from);
   const std::string target = resolve(to);
   std::function<Result<void>()> work = [shared = shared_, source, target] {
-    // The source is read through whatever links lead to it: confined as a read is.
-    if (auto allowed = shared->confined(source); !allowed) return Result<void>(fail(allowed.error()));
-    if (auto allowed = shared->confined_entry(target); !allowed) return allowed;
-    if (auto checked = check_transfer(source, target); !checked) return checked;
-    return copy_entry(landing_place(source), target);
+    return shared->files->copy(source, target);
   };
   Task<Result<void>> copying = off_executor<void>("copy " + source, std::move(work));
   Result<void> out = co_await copying;
   co_return out;
 }
+
+bool PosixHost::uses_openat2() const { return shared_->files->uses_openat2(); }
+
+std::string PosixHost::process_tracking() const { return shared_->tracker->describe(); }
 
 std::unique_ptr<Host> make_posix_host(AsioExecutor& executor, PosixHostOptions options) {
   return std::make_unique<PosixHost>(executor, std::move(options));

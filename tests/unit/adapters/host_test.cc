@@ -6,9 +6,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +20,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/scope.h"
@@ -57,6 +62,9 @@ std::vector<pid_t> pids_in(const std::string& text) {
 }
 
 struct RealMachine {
+  // As the daemon and the monolith are: orphans of commands come to this process, where the
+  // host finds and kills them (process_tracker.h).
+  bool subreaper = enable_child_subreaper();
   AsioExecutor executor;
   testing::TempDir temp{"reliant-host"};  // removed after the host and its children
   const fs::path& dir = temp.path;
@@ -490,7 +498,8 @@ TEST(PosixHost, CommandsSeeAScrubbedEnvironment) {
   EXPECT_NE(out->output.find("PATH="), std::string::npos);
   EXPECT_NE(out->output.find("ADDED=by-spec"), std::string::npos);
   EXPECT_NE(out->output.find("RELIANT_TEST_PASSED=yes"), std::string::npos);
-  EXPECT_NE(out->output.find("RELIANT_TOOL_RUN="), std::string::npos);
+  EXPECT_EQ(out->output.find("RELIANT_TOOL_RUN="), std::string::npos)
+      << "no marker: a run's processes are tracked by cgroup or parentage";
 }
 
 // `(setsid sleep 301 &)` leaves the process group and outlives a group kill; the run's marker
@@ -570,6 +579,348 @@ TEST(PosixHost, DestroyingTheHostKillsProcessesCaughtBetweenTwoImages) {
     ::kill(chain, SIGKILL);  // the pid stays the chain's across its execs: leave nothing behind
   }
   EXPECT_EQ(outlived, 0) << "of " << chains.size() << " chains";
+}
+
+// `(x+x+)+y` against a line of x's takes a backtracking matcher exponential time, and `.*zzz`
+// quadratic time on each long line: std::regex on the executor froze a monolith for good on a
+// 40-character line, and for 75 s on 800 KB of 4 KB lines (issue 38, finding 4). Here 400 KB
+// of such lines held the executor 65-70 s before grep moved to RE2 on the file threads; a
+// 10 ms timer must keep firing while grep runs.
+TEST(PosixHost, AHostileGrepPatternNeverStallsTheExecutor) {
+  RealMachine m;
+  std::ofstream(m.dir / "one-line.txt") << std::string(24, 'x') << "\n";
+  std::string long_lines;
+  for (int i = 0; i < 100; ++i) long_lines += std::string(4095, 'a') + "\n";
+  std::ofstream(m.dir / "long-lines.txt") << long_lines;
+  daemon::BackgroundProcesses background(m.executor, m.host);
+  daemon::ToolContext ctx{m.executor, m.host, m.dir.string(), 1 << 20, background};
+  daemon::ToolSet tools = daemon::make_builtin_tools();
+  for (const std::string pattern : {"(x+x+)+y", ".*zzz"}) {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point last = Clock::now();
+    Clock::duration gap_max{};
+    std::function<void()> tick;
+    TimerId ticker = 0;
+    tick = [&] {
+      gap_max = std::max(gap_max, Clock::now() - last);
+      last = Clock::now();
+      ticker = m.executor.after(milliseconds(10), tick);
+    };
+    tick();
+    const auto started = Clock::now();
+    const auto r = m.wait(tools.execute(ctx, "grep", daemon::Json{{"pattern", pattern}}.dump()));
+    const auto took = Clock::now() - started;
+    m.executor.cancel(ticker);
+    EXPECT_FALSE(r.is_error) << r.content;
+    EXPECT_EQ(r.content, "no matches for /" + pattern + "/ in .");
+    EXPECT_LT(took, std::chrono::seconds(2)) << pattern;
+    EXPECT_LT(gap_max, std::chrono::milliseconds(500))
+        << pattern << ": the executor stood still for "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(gap_max).count() << " ms";
+  }
+}
+
+// A symbolic link flipped between a file inside the workspace and one outside while the
+// confined host reads and writes through it: checking the path, then opening it by name, let
+// 49 of 4,000 reads return /etc/shadow and 765 of 3,000 writes land outside (issue 38, finding
+// 11). A directory link flipped the same way under a write's parent. None may get out.
+// Both ways of resolving: openat2 (this kernel has it) and the component walk.
+class ConfinementWays : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(PosixHost, ConfinementWays, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "openat2" : "walk"; });
+
+TEST_P(ConfinementWays, AFlippingLinkNeverTakesAReadOrAWriteOutOfTheWorkspace) {
+  RealMachine m;
+  const fs::path work = m.dir / "work";
+  const fs::path outside = m.dir / "outside";
+  fs::create_directories(work / "real-dir");
+  fs::create_directories(outside);
+  std::ofstream(outside / "secret") << "s3cret";
+  std::ofstream(work / "inside") << "fine";
+  PosixHostOptions options;
+  options.working_dir = work.string();
+  options.roots = {work.string()};
+  options.use_openat2 = GetParam();
+  PosixHost host(m.executor, options);
+  // Each link swaps places with its twin (one renameat2 with RENAME_EXCHANGE), so its name
+  // always exists, pointing one way or the other, and flips as fast as the kernel renames.
+  std::atomic<bool> stop{false};
+  auto flip = [&stop](fs::path link, fs::path one, fs::path other) {
+    const fs::path twin = link.string() + ".twin";
+    fs::create_symlink(one, link);
+    fs::create_symlink(other, twin);
+    return std::thread([&stop, link, twin] {
+      while (!stop.load()) {
+        (void)::renameat2(AT_FDCWD, link.c_str(), AT_FDCWD, twin.c_str(), RENAME_EXCHANGE);
+      }
+    });
+  };
+  std::vector<std::thread> flippers;
+  flippers.push_back(flip(work / "file-link", work / "inside", outside / "secret"));
+  flippers.push_back(flip(work / "write-link", work / "written", outside / "written"));
+  flippers.push_back(flip(work / "dir-link", work / "real-dir", outside));
+  int reads_outside = 0;
+  int reads_inside = 0;
+  for (int i = 0; i < 4000; ++i) {
+    auto read = m.wait(host.read_file("file-link", kReadFileBytesMax));
+    if (read && *read == "s3cret") ++reads_outside;
+    if (read && *read == "fine") ++reads_inside;
+  }
+  int writes_inside = 0;
+  for (int i = 0; i < 1500; ++i) {
+    if (m.wait(host.write_file("write-link", "planted")).has_value()) ++writes_inside;
+    if (m.wait(host.write_file("dir-link/planted-" + std::to_string(i), "x")).has_value()) {
+      ++writes_inside;
+    }
+  }
+  stop = true;
+  for (auto& flipper : flippers) flipper.join();
+  std::size_t planted_outside = 0;
+  for (const auto& entry : fs::directory_iterator(outside)) {
+    if (entry.path().filename() != "secret") ++planted_outside;
+  }
+  EXPECT_EQ(reads_outside, 0) << "of 4000 reads (" << reads_inside << " read the inside file)";
+  EXPECT_EQ(planted_outside, 0u) << "of 3000 writes (" << writes_inside << " landed inside)";
+  EXPECT_GT(reads_inside, 0);
+  EXPECT_GT(writes_inside, 0);
+}
+
+// The daemon's own data inside the workspace, reached by every way there is: by name, through
+// links (relative and absolute, to the directory and to the file), from an unconfined host, and
+// by changing a directory that holds it (issue 38, finding 12).
+TEST_P(ConfinementWays, TheDataDirIsNeverReachedWhereverItLies) {
+  RealMachine m;
+  const fs::path work = m.dir / "work";
+  const fs::path data = work / "holder" / "data";
+  fs::create_directories(data / "auth");
+  std::ofstream(data / "auth" / "token") << "s3cret";
+  std::ofstream(work / "notes.txt") << "notes";
+  fs::create_symlink("holder/data", work / "relative-link");
+  fs::create_symlink(data / "auth" / "token", work / "absolute-link");
+  for (const bool confined : {true, false}) {
+    PosixHostOptions options;
+    options.working_dir = work.string();
+    if (confined) options.roots = {work.string()};
+    options.excluded = {data.string()};
+    options.use_openat2 = GetParam();
+    PosixHost host(m.executor, options);
+    const std::string how = confined ? "confined" : "unconfined";
+    for (const std::string& path :
+         {std::string("holder/data/auth/token"), std::string("relative-link/auth/token"),
+          std::string("absolute-link"), (data / "auth" / "token").string(),
+          std::string("holder/../holder/data/auth/token")}) {
+      auto read = m.wait(host.read_file(path, kReadFileBytesMax));
+      ASSERT_FALSE(read.has_value()) << how << " " << path;
+      EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << how << " " << path;
+      EXPECT_NE(read.error().message.find("the daemon's own data"), std::string::npos)
+          << read.error().message;
+      EXPECT_EQ(m.wait(host.stat(path)).error().code, ErrorCode::permission_denied) << path;
+      EXPECT_EQ(m.wait(host.write_file(path, "overwritten")).error().code,
+                ErrorCode::permission_denied)
+          << how << " " << path;
+    }
+    EXPECT_EQ(m.wait(host.list_directory("holder/data", kListEntriesMax)).error().code,
+              ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.list_directory("relative-link", kListEntriesMax)).error().code,
+              ErrorCode::permission_denied);
+    auto listing = m.wait(host.list_directory("holder", kListEntriesMax));
+    ASSERT_TRUE(listing.has_value());
+    EXPECT_TRUE(listing->empty()) << "the data dir is not even shown";
+    EXPECT_EQ(m.wait(host.remove_path("holder", true)).error().code, ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.move_path("holder", "elsewhere")).error().code,
+              ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.copy_path("holder", "copy")).error().code, ErrorCode::permission_denied);
+    EXPECT_EQ(m.wait(host.create_directory("holder/data/new")).error().code,
+              ErrorCode::permission_denied);
+    // What is not the data dir is as before.
+    EXPECT_EQ(*m.wait(host.read_file("notes.txt", kReadFileBytesMax)), "notes");
+    ASSERT_TRUE(m.wait(host.copy_path("notes.txt", "holder/notes.txt")).has_value());
+    ASSERT_TRUE(m.wait(host.remove_path("holder/notes.txt", false)).has_value());
+  }
+  std::ifstream token(data / "auth" / "token");
+  std::string kept;
+  std::getline(token, kept);
+  EXPECT_EQ(kept, "s3cret");
+  EXPECT_FALSE(fs::exists(work / "copy"));
+}
+
+// Where the kernel has openat2, the host resolves with it unless told not to.
+TEST(PosixHost, SaysHowItResolvesAndTracks) {
+  RealMachine m;
+  PosixHostOptions options;
+  options.working_dir = m.dir.string();
+  options.use_openat2 = false;
+  options.process_tracking = ProcessTracking::parentage;
+  PosixHost host(m.executor, options);
+  EXPECT_FALSE(host.uses_openat2());
+  EXPECT_NE(host.process_tracking().find("parentage"), std::string::npos)
+      << host.process_tracking();
+  EXPECT_EQ(m.host.process_tracking().rfind("by ", 0), 0u) << m.host.process_tracking();
+  EXPECT_NE(m.host.process_tracking().find("cgroup"), std::string::npos)
+      << "either the cgroup way, or why not";
+}
+
+// Both ways of tracking a run's processes: a cgroup per run (skipped where this process may
+// not make cgroups) and parentage.
+class Tracking : public ::testing::TestWithParam<ProcessTracking> {
+ protected:
+  void SetUp() override {
+    PosixHostOptions options;
+    options.working_dir = m.dir.string();
+    options.process_tracking = GetParam();
+    host = std::make_unique<PosixHost>(m.executor, options);
+    if (GetParam() == ProcessTracking::automatic &&
+        host->process_tracking().find("cgroup v2 per") == std::string::npos) {
+      GTEST_SKIP() << host->process_tracking();
+    }
+  }
+  void TearDown() override { host.reset(); }
+
+  // Starts `command` as a run whose output is collected in `output`, in `call`.
+  void start(std::unique_ptr<Scope>& call, std::string command, std::string& output,
+             std::optional<Result<ProcessOutcome>>& out) {
+    call = std::make_unique<Scope>(m.executor);
+    ProcessSpec spec;
+    spec.command = std::move(command);
+    spec.on_output = [&output](std::string_view chunk) { output.append(chunk); };
+    call->spawn(await_into(host->run(std::move(spec)), &out));
+  }
+
+  RealMachine m;
+  std::unique_ptr<PosixHost> host;
+};
+INSTANTIATE_TEST_SUITE_P(PosixHost, Tracking,
+                         ::testing::Values(ProcessTracking::automatic, ProcessTracking::parentage),
+                         [](const auto& info) {
+                           return info.param == ProcessTracking::automatic ? "cgroup" : "parentage";
+                         });
+
+// Ways a descendant leaves the run's process group and session and drops whatever marked it:
+// `env -u`, `env -i`, a marker buried past the first MiB of a huge environment, and a double
+// fork that orphans it at once. Each prints its pid, waits 2 s and writes "$0".
+std::vector<std::string> escapes() {
+  // Nine variables of 120,000 bytes (one may hold at most 128 KiB) before the marker.
+  std::string big;
+  for (int i = 0; i < 9; ++i) {
+    big += " BIG" + std::to_string(i) + "=$(head -c 120000 /dev/zero | tr '\\0' x)";
+  }
+  const std::string body = " -c 'echo $$; sleep 2; echo escaped > \"$0\"' ";
+  return {
+      "env -u RELIANT_TOOL_RUN setsid sh" + body, "env -i /usr/bin/setsid /bin/sh" + body,
+      "env -i" + big + " RELIANT_TOOL_RUN=\"$RELIANT_TOOL_RUN\" /usr/bin/setsid /bin/sh" + body,
+      "(env -i /usr/bin/setsid /bin/sh" + body,  // closed by the caller: `WITNESS &)`
+  };
+}
+std::string escape_command(const std::string& escape, const fs::path& witness) {
+  const bool subshell = escape.front() == '(';
+  return escape + witness.string() + (subshell ? " &); sleep 30" : " & sleep 30");
+}
+
+// A cancel once let such a descendant survive and write its file a moment later (issue 38,
+// finding 14).
+TEST_P(Tracking, CancellingKillsDescendantsThatLeftTheSessionAndDroppedTheirEnvironment) {
+  const auto all = escapes();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const fs::path witness = m.dir / ("escaped-" + std::to_string(i));
+    std::string output;
+    std::optional<Result<ProcessOutcome>> out;
+    std::unique_ptr<Scope> call;
+    start(call, escape_command(all[i], witness), output, out);
+    ASSERT_TRUE(m.run_until([&] { return pids_in(output).size() == 1; }, seconds(10)))
+        << all[i] << ": " << output;
+    const pid_t escaped = pids_in(output)[0];
+    call.reset();  // cancel
+    EXPECT_TRUE(m.run_until([&] { return process_gone(escaped); }, seconds(5)))
+        << "escape " << i << " outlived the cancel";
+    m.run_for(milliseconds(2500));
+    EXPECT_FALSE(fs::exists(witness)) << "escape " << i << " did its side effect";
+    ::kill(escaped, SIGKILL);  // whatever happened, leave nothing behind
+  }
+}
+
+TEST_P(Tracking, ATimeoutKillsDescendantsThatLeftTheSessionAndDroppedTheirEnvironment) {
+  const auto all = escapes();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const fs::path witness = m.dir / ("escaped-" + std::to_string(i));
+    ProcessSpec spec;
+    spec.command = escape_command(all[i], witness);
+    spec.timeout = milliseconds(1000);
+    auto out = m.wait(host->run(std::move(spec)));
+    ASSERT_TRUE(out.has_value());
+    EXPECT_TRUE(out->timed_out);
+    const auto pids = pids_in(out->output);
+    ASSERT_EQ(pids.size(), 1u) << out->output;
+    EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5))) << all[i];
+    m.run_for(milliseconds(2000));
+    EXPECT_FALSE(fs::exists(witness)) << all[i];
+    ::kill(pids[0], SIGKILL);
+  }
+}
+
+// A run that ends by itself leaves its background work running; the host's end kills it.
+TEST_P(Tracking, WhatARunLeftRunsUntilTheHostGoes) {
+  ProcessSpec spec;
+  spec.command = "(env -i /usr/bin/setsid /bin/sh -c 'echo $$; exec sleep 303' &); sleep 0.2";
+  auto out = m.wait(host->run(std::move(spec)));
+  ASSERT_TRUE(out.has_value());
+  const auto pids = pids_in(out->output);
+  ASSERT_EQ(pids.size(), 1u) << out->output;
+  m.run_for(milliseconds(300));
+  EXPECT_FALSE(process_gone(pids[0])) << "a normal exit leaves background work running";
+  host.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(pids[0]); }, seconds(5)));
+  ::kill(pids[0], SIGKILL);
+}
+
+// Cancelling one run kills its processes, not those of another run going on beside it.
+TEST_P(Tracking, ACancelSparesTheProcessesOfAnotherRun) {
+  const std::string command =
+      "env -i /usr/bin/setsid /bin/sh -c 'echo $$; exec sleep 304' & sleep 30";
+  std::string first_output;
+  std::string second_output;
+  std::optional<Result<ProcessOutcome>> first_out;
+  std::optional<Result<ProcessOutcome>> second_out;
+  std::unique_ptr<Scope> first;
+  std::unique_ptr<Scope> second;
+  start(first, command, first_output, first_out);
+  start(second, command, second_output, second_out);
+  ASSERT_TRUE(m.run_until(
+      [&] { return pids_in(first_output).size() == 1 && pids_in(second_output).size() == 1; },
+      seconds(10)));
+  const pid_t first_escaped = pids_in(first_output)[0];
+  const pid_t second_escaped = pids_in(second_output)[0];
+  m.run_for(milliseconds(100));  // parentage: the tracker sees both before either is cancelled
+  first.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(first_escaped); }, seconds(5)));
+  m.run_for(milliseconds(300));
+  EXPECT_FALSE(process_gone(second_escaped)) << "the other run's process was killed too";
+  second.reset();
+  EXPECT_TRUE(m.run_until([&] { return process_gone(second_escaped); }, seconds(5)));
+  ::kill(first_escaped, SIGKILL);
+  ::kill(second_escaped, SIGKILL);
+}
+
+// A daemon killed with SIGKILL never removes its cgroups; the next host removes those left
+// empty by hosts whose process is gone, and nothing else.
+TEST(PosixHost, EmptyCgroupsOfHostsNoLongerAliveAreRemoved) {
+  RealMachine m;
+  const std::string tracking = m.host.process_tracking();
+  const std::size_t under = tracking.find("(under ");
+  if (under == std::string::npos) GTEST_SKIP() << tracking;
+  const fs::path own =
+      fs::path(tracking.substr(under + 7, tracking.size() - under - 8)).parent_path();
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(gone, &status, 0), gone);
+  const fs::path stale = own / ("reliant-" + std::to_string(gone) + "-1");
+  const fs::path alive = own / ("reliant-" + std::to_string(::getpid()) + "-999");
+  ASSERT_TRUE(fs::create_directories(stale / "run-1"));
+  ASSERT_TRUE(fs::create_directories(alive));
+  { PosixHost next(m.executor, m.dir.string()); }
+  EXPECT_FALSE(fs::exists(stale)) << "left by a host whose process is gone";
+  EXPECT_TRUE(fs::exists(alive)) << "this process is alive: not its to remove";
+  fs::remove(alive);
 }
 
 // The same tools the simulator tests, on the real machine.

@@ -8,6 +8,8 @@
 //   Host& host()                          a host whose working directory is work_dir()
 //   std::unique_ptr<Host> confined_host() a host in work_dir()/inside with that directory as its
 //                                         only workspace root
+//   std::unique_ptr<Host> private_host()  the same, where work_dir()/inside/data/auth/token holds
+//                                         "s3cret" and work_dir()/inside/data is excluded
 //   Executor& executor()                  the hosts' executor
 //   template <class T> T wait(Task<T>)    runs the machine until the task ends
 //   void run_for(Duration)                runs the machine for a while
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/path.h"
 #include "runtime/host.h"
 #include "runtime/scope.h"
 
@@ -32,6 +35,18 @@ Task<void> await_into(Task<T> task, std::optional<T>* out) {
   T value = co_await task;
   *out = std::move(value);
 }
+
+// Matches every line, or those holding `wanted`.
+class AnyLine final : public LineMatcher {
+ public:
+  explicit AnyLine(char wanted = '\0') : wanted_(wanted) {}
+  bool matches(std::string_view line) const override {
+    return wanted_ == '\0' || line.find(wanted_) != std::string_view::npos;
+  }
+
+ private:
+  char wanted_;
+};
 
 template <class H>
 class HostContract : public ::testing::Test {
@@ -377,19 +392,80 @@ TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootI
   EXPECT_EQ(*this->wait(confined->read_file("mine.txt")), "m");
 }
 
-REGISTER_TYPED_TEST_SUITE_P(HostContract, ACommandGivesItsOutputAndExitCode,
-                            ACommandRunsInTheWorkingDirectory, ATimeoutKillsTheCommand,
-                            OutputBeyondTheLimitIsCountedNotKept,
-                            StderrJoinsTheOutputUnlessKeptApart,
-                            TheLimitAppliesToEachStreamKeptApart,
-                            CancellingEndsTheCommandAndItsOutput,
-                            FilesRoundTripAndCreateTheirDirectories,
-                            ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
-                            ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
-                            AProcessReadsWhatItsCallerWritesWhileItRuns,
-                            AKilledProcessTakesNoMoreInput,
-                            DirectoriesAreCreatedRemovedMovedAndCopied,
-                            RemovesMovesAndCopiesRefuseWhatTheyMust,
-                            AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself);
+// The daemon's own data inside its workspace (`cd PROJECT && reliant monolith --data-dir
+// ./data`): no file operation reads, lists, changes or even shows it (issue 38, finding 12).
+TYPED_TEST_P(HostContract, AnExcludedDirectoryIsNeverReached) {
+  std::unique_ptr<Host> host = this->machine.private_host();
+  ASSERT_TRUE(this->wait(host->write_file("notes.txt", "mine")).has_value());
+  for (const std::string& path :
+       {std::string("data/auth/token"), std::string("./data/auth/token"),
+        std::string("sub/../data/auth/token"), this->path("inside/data/auth/token")}) {
+    auto read = this->wait(host->read_file(path));
+    ASSERT_FALSE(read.has_value()) << path;
+    EXPECT_EQ(read.error().code, ErrorCode::permission_denied) << path;
+    EXPECT_EQ(this->wait(host->stat(path)).error().code, ErrorCode::permission_denied) << path;
+    EXPECT_EQ(this->wait(host->write_file(path, "overwritten")).error().code,
+              ErrorCode::permission_denied)
+        << path;
+  }
+  auto matcher = std::make_shared<AnyLine>();
+  EXPECT_EQ(
+      this->wait(host->search_file("data/auth/token", matcher, FileSearchLimits{})).error().code,
+      ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->list_directory("data")).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->stat("data")).error().code, ErrorCode::permission_denied);
+  auto listing = this->wait(host->list_directory("."));
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->size(), 1u) << "the data dir is not even shown";
+  EXPECT_EQ(file_name((*listing)[0].path), "notes.txt");
+  EXPECT_EQ(this->wait(host->create_directory("data/more")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->remove_path("data", true)).error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->move_path("data", "moved")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->copy_path("data", "copied")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->copy_path("data/auth/token", "copied")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->move_path("notes.txt", "data/notes.txt")).error().code,
+            ErrorCode::permission_denied);
+  EXPECT_EQ(this->wait(host->stat("copied")).error().code, ErrorCode::not_found);
+  EXPECT_EQ(*this->wait(host->read_file("notes.txt")), "mine");
+}
+
+TYPED_TEST_P(HostContract, SearchesAFileForMatchingLines) {
+  this->write("lines.txt", "one\ntwo\r\nthree\n");
+  auto found = this->wait(
+      this->host().search_file("lines.txt", std::make_shared<AnyLine>('t'), FileSearchLimits{}));
+  ASSERT_TRUE(found.has_value());
+  ASSERT_EQ(found->lines.size(), 2u);
+  EXPECT_EQ(found->lines[0].number, 2u);
+  EXPECT_EQ(found->lines[0].text, "two");
+  EXPECT_EQ(found->lines[1].text, "three");
+  EXPECT_EQ(found->bytes, 15u);
+  FileSearchLimits small;
+  small.file_bytes_max = 4;
+  EXPECT_EQ(this->wait(this->host().search_file("lines.txt", std::make_shared<AnyLine>(), small))
+                .error()
+                .code,
+            ErrorCode::resource_exhausted);
+  EXPECT_EQ(this->wait(this->host().search_file("missing", std::make_shared<AnyLine>(),
+                                                FileSearchLimits{}))
+                .error()
+                .code,
+            ErrorCode::not_found);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    HostContract, ACommandGivesItsOutputAndExitCode, ACommandRunsInTheWorkingDirectory,
+    ATimeoutKillsTheCommand, OutputBeyondTheLimitIsCountedNotKept,
+    StderrJoinsTheOutputUnlessKeptApart, TheLimitAppliesToEachStreamKeptApart,
+    CancellingEndsTheCommandAndItsOutput, FilesRoundTripAndCreateTheirDirectories,
+    ListingsAreSortedAndSayWhatIsADirectory, FileErrorsAreTheSameEverywhere,
+    ReadsAndListingsAreBounded, AConfinedHostNeverReachesOutsideItsRoots,
+    AProcessReadsWhatItsCallerWritesWhileItRuns, AKilledProcessTakesNoMoreInput,
+    DirectoriesAreCreatedRemovedMovedAndCopied, RemovesMovesAndCopiesRefuseWhatTheyMust,
+    AConfinedHostChangesNothingOutsideItsRootsNorTheRootItself, AnExcludedDirectoryIsNeverReached,
+    SearchesAFileForMatchingLines);
 
 }  // namespace reliant::contract

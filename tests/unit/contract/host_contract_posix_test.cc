@@ -1,6 +1,7 @@
 // The Host contract on the real host: processes and files in a temporary directory.
 
 #include <filesystem>
+#include <fstream>
 
 #include "adapters/host/posix_host.h"
 #include "unit/contract/host_contract.h"
@@ -14,6 +15,8 @@ namespace fs = std::filesystem;
 class PosixMachine {
  public:
   PosixMachine() {
+    // As the daemon and the monolith are: orphans of commands come here to be found and killed.
+    (void)enable_child_subreaper();
     host_ = std::make_unique<PosixHost>(executor_, temp_.string());
     scope_ = std::make_unique<Scope>(executor_);
   }
@@ -29,6 +32,16 @@ class PosixMachine {
     PosixHostOptions options;
     options.working_dir = temp_.string() + "/inside";
     options.roots = {temp_.string() + "/inside"};
+    return std::make_unique<PosixHost>(executor_, options);
+  }
+  std::unique_ptr<Host> private_host() {
+    const std::string inside = temp_.string() + "/inside";
+    fs::create_directories(inside + "/data/auth");
+    std::ofstream(inside + "/data/auth/token") << "s3cret";
+    PosixHostOptions options;
+    options.working_dir = inside;
+    options.roots = {inside};
+    options.excluded = {inside + "/data"};
     return std::make_unique<PosixHost>(executor_, options);
   }
   template <class T>

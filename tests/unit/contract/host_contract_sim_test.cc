@@ -15,6 +15,13 @@ class SimMachine {
     return std::make_unique<sim::SimHost>(executor_, work_dir() + "/inside",
                                           std::vector<std::string>{work_dir() + "/inside"});
   }
+  std::unique_ptr<Host> private_host() {
+    auto host = std::make_unique<sim::SimHost>(executor_, work_dir() + "/inside",
+                                               std::vector<std::string>{work_dir() + "/inside"});
+    host->put_file(work_dir() + "/inside/data/auth/token", "s3cret");
+    host->exclude(work_dir() + "/inside/data");
+    return host;
+  }
   template <class T>
   T wait(Task<T> task) {
     std::optional<T> out;

@@ -835,6 +835,28 @@ TEST(Grep, ErrorsArePrecise) {
   EXPECT_EQ(r.content, "field \"pattern\" is empty");
 }
 
+// RE2, not ECMAScript (issue 38): linear-time matching has no backreferences nor lookaround,
+// and the tool's description says so to the model.
+TEST(Grep, TakesRe2SyntaxAndSaysSo) {
+  Daemon d;
+  plant_tree(d.host);
+  ToolResult r = d.call("grep", Json{{"pattern", "(?i)todo"}, {"glob", "*.cc"}});
+  EXPECT_EQ(r.content, "src/a.cc:2:// TODO fix a\nsrc/sub/c.cc:1:int c; // todo lower\n");
+  for (const std::string unsupported : {"(a)\\1", "TODO(?= fix)"}) {
+    r = d.call("grep", Json{{"pattern", unsupported}});
+    EXPECT_EQ(r.error_code, "invalid_input") << unsupported;
+    EXPECT_TRUE(contains(r.content, "invalid regular expression \"" + unsupported + "\": "))
+        << r.content;
+  }
+  EXPECT_TRUE(contains(std::string(d.tools.find("grep")->description()), "RE2"));
+  d.host.put_file("/work/long.txt", std::string(600, 'y') + " needle\n");
+  r = d.call("grep", Json{{"pattern", "needle"}, {"path", "long.txt"}});
+  EXPECT_EQ(r.content, "long.txt:1:" + std::string(500, 'y') + " [...]\n")
+      << "a long line is searched whole and shown cut";
+  r = d.call("grep", Json{{"pattern", "(x+x+)+y"}, {"path", "long.txt"}});
+  EXPECT_EQ(r.content, "no matches for /(x+x+)+y/ in long.txt");
+}
+
 TEST(Grep, OutputIsCappedWithANotice) {
   Daemon d;
   std::string big;

@@ -1,19 +1,14 @@
-// The search tools, glob and grep, built on Host::list_directory, stat and read_file so that
+// The search tools, glob and grep, built on Host::list_directory, stat and search_file so that
 // they behave the same on every host.
 #include <algorithm>
-#include <cstring>
 #include <map>
-// GCC 12 reports a false maybe-uninitialized inside libstdc++'s regex under sanitizers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/glob_pattern.h"
+#include "core/line_search.h"
 #include "core/path.h"
 #include "services/daemon/tools/tool_support.h"
 
@@ -27,11 +22,9 @@ constexpr std::size_t kGlobResultsMax = 1'000;         // paths glob shows
 constexpr std::uint64_t kGrepFileBytesMax = 10 << 20;  // larger files are skipped
 // What one grep reads in all: a search over a whole system tree stops here and says so.
 constexpr std::uint64_t kGrepBytesMax = 256ull << 20;
-constexpr std::size_t kBinaryProbeBytes = 8'192;       // a NUL in here marks a binary file
-// std::regex matches recursively: on very long lines it can exhaust the stack, so only this
-// much of each line is searched.
-constexpr std::size_t kSearchLineBytesMax = 4'096;
-constexpr std::size_t kShownLineBytesMax = 500;
+// What one grep may spend matching in all; a file gets what is left. The host matches off the
+// executor, so this bounds how long a pattern keeps a file thread, not the executor.
+constexpr Duration kGrepTimeMax = seconds(60);
 
 bool hidden(std::string_view name) { return !name.empty() && name.front() == '.'; }
 
@@ -225,8 +218,9 @@ class GrepTool final : public Tool {
  public:
   std::string_view name() const override { return "grep"; }
   std::string_view description() const override {
-    return "Searches file contents for a regular expression (ECMAScript syntax) and returns "
-           "matching lines as path:line:text. path is a file or a directory searched "
+    return "Searches file contents for a regular expression (RE2 syntax, as in Go and "
+           "ripgrep: no backreferences or lookaround) and returns matching lines as "
+           "path:line:text. path is a file or a directory searched "
            "recursively (default: the working directory); glob filters the files searched "
            "(e.g. \"*.cc\", \"src/**/*.{h,cc}\"). Hidden, binary and very large files are "
            "skipped.";
@@ -257,18 +251,10 @@ class GrepTool final : public Tool {
     auto ignore_case = optional_bool(input, "-i", false);
     if (!ignore_case) co_return invalid_input(ignore_case.error());
 
-    std::regex regex;
-    std::string regex_error;
-    try {
-      auto flags = std::regex::ECMAScript;
-      if (*ignore_case) flags |= std::regex::icase;
-      regex = std::regex(*pattern, flags);
-    } catch (const std::regex_error& e) {
-      regex_error = e.what();
-    }
-    if (!regex_error.empty()) {
-      co_return tool_failure(tool_error::invalid_input,
-                             "invalid regular expression \"" + *pattern + "\": " + regex_error);
+    auto matcher = make_regex_matcher(*pattern, *ignore_case);
+    if (!matcher) {
+      co_return tool_failure(tool_error::invalid_input, "invalid regular expression \"" + *pattern +
+                                                            "\": " + matcher.error().message);
     }
     std::vector<std::string> filters;
     if (*glob && !(*glob)->empty()) {
@@ -306,7 +292,9 @@ class GrepTool final : public Tool {
     std::size_t unreadable = 0;
     std::uint64_t bytes_read = 0;
     bool stopped_at_bytes = false;
+    bool stopped_at_time = false;
     bool truncated = false;
+    const SteadyInstant deadline = ctx.executor.steady_now() + kGrepTimeMax;
     for (const auto& file : files) {
       if (truncated) break;
       if (file.size_bytes > kGrepFileBytesMax) {
@@ -317,66 +305,62 @@ class GrepTool final : public Tool {
         stopped_at_bytes = true;
         break;
       }
-      Task<Result<std::string>> read_task = ctx.host.read_file(file.path, kGrepFileBytesMax);
-      Result<std::string> content = co_await read_task;
-      if (!content) {
-        if (content.error().code == ErrorCode::resource_exhausted) {
+      FileSearchLimits limits;
+      limits.file_bytes_max = kGrepFileBytesMax;
+      limits.time_max = deadline - ctx.executor.steady_now();
+      if (limits.time_max <= Duration::zero()) {
+        stopped_at_time = true;
+        break;
+      }
+      // The host keeps no more lines than could still fit (each entry is longer than its text).
+      if (ctx.output_limit_bytes != 0) {
+        limits.shown_bytes_max = std::max<std::size_t>(
+            1, ctx.output_limit_bytes - std::min(out.size(), ctx.output_limit_bytes));
+      }
+      Task<Result<FileSearch>> search_task = ctx.host.search_file(file.path, *matcher, limits);
+      Result<FileSearch> found = co_await search_task;
+      if (!found) {
+        if (found.error().code == ErrorCode::resource_exhausted) {
           ++skipped_large;  // grew since it was listed
+        } else if (found.error().code == ErrorCode::timeout) {
+          stopped_at_time = true;
+          break;
         } else {
           ++unreadable;
         }
         continue;
       }
-      bytes_read += content->size();
-      if (std::memchr(content->data(), '\0', std::min(content->size(), kBinaryProbeBytes))) {
+      bytes_read += found->bytes;
+      if (found->binary) {
         ++skipped_binary;
         continue;
       }
       ++searched;
       const std::string shown = shown_path(ctx, file.path);
-      bool any = false;
-      std::string_view rest = *content;
-      for (std::uint64_t line_number = 1; !rest.empty() && !truncated; ++line_number) {
-        std::size_t newline = rest.find('\n');
-        std::string_view line = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        const std::string_view searched_part =
-            line.substr(0, utf8_prefix_length(line, kSearchLineBytesMax));
-        bool hit = false;
-        try {
-          hit = std::regex_search(searched_part.begin(), searched_part.end(), regex);
-        } catch (const std::regex_error&) {
-          hit = false;  // too complex for this line: skip it rather than fail the search
-        }
-        if (!hit) continue;
-        any = true;
-        ++matches;
-        std::string entry = shown + ":" + std::to_string(line_number) + ":";
-        if (line.size() > kShownLineBytesMax) {
-          entry.append(line.substr(0, utf8_prefix_length(line, kShownLineBytesMax)));
-          entry += " [...]";
-        } else {
-          entry.append(line);
-        }
+      for (const MatchedLine& line : found->lines) {
+        std::string entry = shown + ":" + std::to_string(line.number) + ":" + line.text;
+        if (line.cut) entry += " [...]";
         entry += '\n';
+        ++matches;
         if (ctx.output_limit_bytes != 0 && out.size() + entry.size() > ctx.output_limit_bytes) {
           truncated = true;
           break;
         }
         out += entry;
       }
-      if (any) ++files_with_matches;
+      if (found->stopped) truncated = true;
+      if (!found->lines.empty()) ++files_with_matches;
     }
 
-    Json metadata = {{"matches", matches},
-                     {"files_with_matches", files_with_matches},
-                     {"files_searched", searched},
-                     {"skipped_binary", skipped_binary},
-                     {"skipped_large", skipped_large},
-                     {"unreadable", unreadable},
-                     {"bytes_read", bytes_read},
-                     {"truncated", truncated || !walk_complete || stopped_at_bytes}};
+    Json metadata = {
+        {"matches", matches},
+        {"files_with_matches", files_with_matches},
+        {"files_searched", searched},
+        {"skipped_binary", skipped_binary},
+        {"skipped_large", skipped_large},
+        {"unreadable", unreadable},
+        {"bytes_read", bytes_read},
+        {"truncated", truncated || !walk_complete || stopped_at_bytes || stopped_at_time}};
     if (truncated) {
       append_line(out, "[output truncated: more matches beyond the limit of " +
                            std::to_string(ctx.output_limit_bytes) +
@@ -388,6 +372,10 @@ class GrepTool final : public Tool {
     if (stopped_at_bytes) {
       append_line(out, "[search stopped early: it read " + std::to_string(bytes_read) +
                            " bytes, the most one search reads; narrow the path or glob]");
+    }
+    if (stopped_at_time) {
+      append_line(out, "[search stopped early: it took longer than " +
+                           format_duration(kGrepTimeMax) + "; narrow the pattern, path or glob]");
     }
     if (matches == 0) {
       std::string content = "no matches for /" + *pattern + "/ in " + shown_root;
