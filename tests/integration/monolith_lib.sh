@@ -1,7 +1,8 @@
 # Shared by the integration tests of a plain-HTTP monolith (sourced): a scratch folder and a
 # monolith process that die with the test, its start and stop, and the usual failure report.
-# The caller sets `reliant`, then calls `monolith_setup`; `start_monolith` runs the monolith on
-# $data with the working dir $work/ws on $port (REST) and $port + 1 (gRPC), at $api.
+# The caller sets `reliant`, then calls `monolith_setup`; `start_monolith [ENV=VALUE...]` runs
+# the monolith (with those variables) on $data with the working dir $work/ws on $port (REST)
+# and $port + 1 (gRPC), at $api; its pid is $pid and the local user's token $token.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/ports.sh"
 
@@ -28,12 +29,15 @@ fail() {
   exit 1
 }
 
-start_monolith() {  # [EXTRA MONOLITH ARGS...]
-  "$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) \
-    --disable-tls --working-dir "$work/ws" "$@" >>"$work/monolith.log" 2>&1 &
+start_monolith() {  # [ENV=VALUE...]
+  env "$@" "$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) \
+    --disable-tls --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
-    curl -sf "$api/health" >/dev/null && return 0
+    if curl -sf "$api/health" >/dev/null; then
+      token=$(cat "$data/auth/token")
+      return 0
+    fi
     sleep 0.1
   done
   fail "the monolith did not come up"
