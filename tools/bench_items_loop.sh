@@ -6,37 +6,21 @@
 # time by its N and by the smallest N's per-item time (1.00 is linear).
 #   tools/bench_items_loop.sh [RELIANT_BINARY] [N...]      (defaults build/src/app/reliant,
 #                                                          400 800 1600 10000)
+# MONOLITH_ARGS="--no-tool-cgroups" tools/bench_items_loop.sh …   the monolith with those flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reliant=${1:-build/src/app/reliant}
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(400 800 1600 10000)
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-source tools/ports.sh
-mkdir -p "$work/ws"
-port=$(free_port_block 2)
-api="http://127.0.0.1:$port"
-data="$work/data"
+source tests/integration/monolith_lib.sh
+monolith_setup
+read -r -a monolith_args <<<"${MONOLITH_ARGS:-}"
 "$reliant" db migrate up --db-driver sqlite --data-dir "$data" >/dev/null
 "$reliant" admin user create --email bystander@example.com --db-driver sqlite --data-dir "$data" >/dev/null
 bystander=$("$reliant" admin token create --user bystander@example.com --db-driver sqlite \
   --data-dir "$data" | tail -n 1)
-"$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) --disable-tls \
-  --working-dir "$work/ws" >"$work/monolith.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -sf "$api/health" >/dev/null && break
-  sleep 0.1
-done
-token=$(cat "$data/auth/token")
+start_monolith
 
 python3 - "$api" "$token" "$bystander" "${sizes[@]}" <<'PY'
 import json, sys, threading, time, urllib.request

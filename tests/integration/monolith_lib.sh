@@ -2,7 +2,8 @@
 # monolith process that die with the test, its start and stop, and the usual failure report.
 # The caller sets `reliant`, then calls `monolith_setup`; `start_monolith [ENV=VALUE...]` runs
 # the monolith (with those variables) on $data with the working dir $work/ws on $port (REST)
-# and $port + 1 (gRPC), at $api; its pid is $pid and the local user's token $token.
+# and $port + 1 (gRPC), at $api, and the arguments in the array $monolith_args if the caller set
+# it; its pid is $pid and the local user's token $token.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/ports.sh"
 
@@ -31,7 +32,8 @@ fail() {
 
 start_monolith() {  # [ENV=VALUE...]
   env "$@" "$reliant" monolith --data-dir "$data" --api-port "$port" --grpc-port $((port + 1)) \
-    --disable-tls --working-dir "$work/ws" >>"$work/monolith.log" 2>&1 &
+    --disable-tls --working-dir "$work/ws" ${monolith_args[@]+"${monolith_args[@]}"} \
+    >>"$work/monolith.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     if curl -sf "$api/health" >/dev/null; then
