@@ -12,6 +12,8 @@
 #      chat answer within a second meanwhile.
 #   5. Terminals end with their credential: a revoked token's WebSocket terminal and gRPC
 #      StreamTerminal stop at once and run nothing typed after (tests/interop/terminal_sessions.mjs).
+#   6. The model's `edit` with replace_all on a 1 MB file and a 2 KB replacement: refused at
+#      once, the file unchanged, the monolith's memory not 2 GB more, /health within a second.
 #   hardening_monolith.sh RELIANT_BINARY PROTO_DIR
 set -euo pipefail
 reliant=$1
@@ -173,4 +175,50 @@ node "$here/../interop/terminal_sessions.mjs" revoke "$api" - "$token" "$daemon_
   >"$work/terminal_sessions.log" 2>&1 || fail "terminals and revocation: $(cat "$work/terminal_sessions.log")"
 cat "$work/terminal_sessions.log"
 kill -0 "$pid" 2>/dev/null || fail "the monolith died"
+
+# 6. An edit whose result would be 2 GB.
+python3 -c 'import sys; open(sys.argv[1], "w").write("a" * 1000000)' "$work/ws/big.txt"
+before_sum=$(sha256sum <"$work/ws/big.txt")
+# The monolith's largest resident size from now on, sampled every 20 ms, to $work/peak_kib.
+python3 - "$pid" "$work/peak_kib" <<'PY' &
+import sys, time
+pid, out = sys.argv[1], sys.argv[2]
+peak = 0
+while True:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        break
+    if rss > peak:
+        peak = rss
+        with open(out, "w") as f:
+            f.write(str(peak))
+    time.sleep(0.02)
+PY
+sampler=$!
+for _ in $(seq 1 50); do [ -s "$work/peak_kib" ] && break; sleep 0.1; done
+baseline_kib=$(cat "$work/peak_kib")
+edit=$(python3 -c 'import json; print(json.dumps({"file_path": "big.txt", "old_string": "a", "new_string": "b" * 2048, "replace_all": True}))')
+status POST /api/v1/chats '{"title":"edit"}' >/dev/null
+chat=$(field id)
+message=$(python3 -c 'import json,sys; print(json.dumps({"text": "`tool:edit " + sys.argv[1] + "`"}))' "$edit")
+code=$(status POST "/api/v1/chats/$chat/messages" "$message")
+[ "$code" = 200 ] || [ "$code" = 201 ] || [ "$code" = 202 ] || fail "the edit's message: HTTP $code $(cat "$work/body")"
+ended=""
+for _ in $(seq 1 75); do
+  health_within 1
+  status GET "/api/v1/chats/$chat" >/dev/null
+  [ "$(field status)" != running ] && ended=1 && break
+  sleep 0.2
+done
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+[ -n "$ended" ] || fail "the edit's chat did not end within 15 s"
+kill -0 "$pid" 2>/dev/null || fail "the monolith died of the edit"
+grep -q 'write at most' "$work/body" || fail "the edit's answer: $(head -c 600 "$work/body")"
+[ "$(sha256sum <"$work/ws/big.txt")" = "$before_sum" ] || fail "the edit changed the file"
+grown_mib=$((($(cat "$work/peak_kib") - baseline_kib) / 1024))
+[ "$grown_mib" -lt 256 ] || fail "the edit grew the monolith by $grown_mib MiB"
+echo "ok   edit: refused, the file unchanged, the monolith grew by $grown_mib MiB at most"
 echo "hardening_monolith: ok"
