@@ -51,7 +51,7 @@ struct ApiOptions {
   std::string jwt_public_key_file;
   std::string jwt_audience = "authenticated";
   std::string web_dir;
-  std::string cors_origins = "*";
+  std::string cors_origins;  // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
   bool migrate = false;
 };
@@ -225,9 +225,10 @@ void add_api_command(CLI::App& server, int& exit_code) {
                   "The audience JWTs must name (empty: not checked)")
       ->envname("JWT_AUDIENCE")
       ->capture_default_str();
-  cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
-      ->envname("CORS_ALLOWED_ORIGINS")
-      ->capture_default_str();
+  cmd->add_option("--cors-origins", o->cors_origins,
+                  "Comma-separated origins whose pages may call the API (CORS), or *; empty "
+                  "(default): only the server's own pages (the web app)")
+      ->envname("CORS_ALLOWED_ORIGINS");
   add_http_limit_options(*cmd, o->http_limits);
   cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
   cmd->callback([o, &exit_code] { exit_code = run_api(*o); });

@@ -22,6 +22,7 @@
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
+#include "core/bearer_token.h"
 #include "services/gateway/frontend_rpc.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
@@ -40,7 +41,7 @@ struct GatewayOptions {
   std::string tls_cert;
   std::string tls_key;
   bool disable_tls = false;
-  std::string cors_origins = "*";
+  std::string cors_origins;  // spec S1.13's flag; the gateway serves no browser
   std::string jwt_public_key;
   std::string gateway_id;
   double heartbeat_s = 15;
@@ -51,8 +52,7 @@ struct GatewayOptions {
 
 std::string bearer(const Metadata& metadata) {
   const auto it = metadata.find("authorization");
-  if (it == metadata.end() || it->second.rfind("Bearer ", 0) != 0) return {};
-  return it->second.substr(7);
+  return it == metadata.end() ? std::string() : bearer_token(it->second);
 }
 
 Duration seconds_of(double s) { return milliseconds(static_cast<std::int64_t>(s * 1000)); }
@@ -181,9 +181,10 @@ void add_gateway_command(CLI::App& server, int& exit_code) {
       ->envname("TLS_CERT_FILE");
   cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
   cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP/2 (h2c)")->envname("DISABLE_TLS");
-  cmd->add_option("--cors-origins", o->cors_origins, "Comma-separated allowed origins, or *")
-      ->envname("CORS_ALLOWED_ORIGINS")
-      ->capture_default_str();
+  cmd->add_option("--cors-origins", o->cors_origins,
+                  "Comma-separated allowed origins, or * (spec S1.13; the gateway serves no "
+                  "browser)")
+      ->envname("CORS_ALLOWED_ORIGINS");
   cmd->add_option("--jwt-public-key", o->jwt_public_key,
                   "JWT public key PEM for frontend auth (daemons authenticate with PATs)")
       ->envname("JWT_PUBLIC_KEY");

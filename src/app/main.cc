@@ -16,12 +16,19 @@
 #include "app/logging.h"
 #include "app/mcp_command.h"
 #include "app/monolith_command.h"
+#include "app/secret_arguments.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
 #include "app/worker_command.h"
 #include "app/workflow_commands.h"
 
-int main(int argc, char** argv) {
+int main(int original_argc, char** original_argv) {
+  // Before anything reads them: the parser gets copies, and a secret flag's value leaves the
+  // process's visible command line (ps, /proc/PID/cmdline).
+  reliant::ScrubbedArguments arguments =
+      reliant::scrub_secret_arguments(original_argc, original_argv, reliant::kSecretFlags);
+  const int argc = arguments.argc();
+  char** argv = arguments.argv.data();
   CLI::App app{"Reliant: an AI software-engineering platform"};
   app.require_subcommand(1);
   int exit_code = 0;
@@ -32,10 +39,13 @@ int main(int argc, char** argv) {
   app.fallthrough();  // `reliant daemon start --log-format json` works as well as before the
                       // command
   // Before any command runs, so its first line is already in the chosen format.
-  app.parse_complete_callback([&log_format] {
+  app.parse_complete_callback([&log_format, &arguments] {
     if (auto logging = reliant::configure_logging(log_format); !logging) {
       std::fprintf(stderr, "error: %s\n", logging.error().message.c_str());
       std::exit(2);
+    }
+    for (const std::string& flag : arguments.scrubbed) {
+      reliant::warn_secret_argument(flag);
     }
   });
   auto* version = app.add_subcommand("version", "Print the version and build details");

@@ -51,7 +51,7 @@ struct MonolithOptions {
   int api_port = 8080;
   int grpc_port = 9090;
   std::string working_dir;
-  std::string cors_origins = "*";
+  std::string cors_origins;  // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
   LlmOptions llm;
   std::int64_t concurrency = 64;
@@ -278,9 +278,10 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
                        "The web app's built files (default: beside the binary, or web/dist)")
       ->envname("RELIANT_WEB_DIR");
   monolith
-      ->add_option("--cors-origins", options->cors_origins, "Comma-separated allowed origins, or *")
-      ->envname("CORS_ALLOWED_ORIGINS")
-      ->capture_default_str();
+      ->add_option("--cors-origins", options->cors_origins,
+                   "Comma-separated origins whose pages may call the API (CORS), or *; empty "
+                   "(default): only the server's own pages (the web app)")
+      ->envname("CORS_ALLOWED_ORIGINS");
   monolith
       ->add_option("--tls-cert", options->tls_cert,
                    "TLS certificate file (default: self-signed, in DATA_DIR/tls)")

@@ -145,14 +145,17 @@ export async function newPage({ viewport = { width: 1280, height: 860 }, allowed
   return guardedPage(context, { allowed });
 }
 
-// The session's cookie value and CSRF token, as the browser holds them.
+// The session's cookie (its name carries the server's port) and CSRF token, as the browser
+// holds them.
 export async function browserSecrets() {
   const { storageState } = await signIn();
-  const cookie = storageState.cookies.find((c) => c.name === "reliant_session");
-  assert.ok(cookie, "no reliant_session cookie after signing in");
-  const who = await fetch(env.baseUrl + "/api/v1/auth/session", { headers: { Cookie: `reliant_session=${cookie.value}` } });
+  const port = new URL(env.baseUrl).port;
+  const name = port ? `reliant_session_${port}` : "reliant_session";
+  const cookie = storageState.cookies.find((c) => c.name === name);
+  assert.ok(cookie, `no ${name} cookie after signing in`);
+  const who = await fetch(env.baseUrl + "/api/v1/auth/session", { headers: { Cookie: `${name}=${cookie.value}` } });
   assert.equal(who.status, 200);
-  return { cookie: cookie.value, csrf: (await who.json()).csrf_token };
+  return { cookie: cookie.value, cookieName: name, csrf: (await who.json()).csrf_token };
 }
 
 // The update stream's events as the page receives them (through the DevTools protocol's

@@ -13,21 +13,22 @@ let otherToken = "";
 
 const chatCount = async () => (await h.rest("GET", "/api/v1/chats")).chats.length;
 // A POST to create a chat with the browser's session cookie and the given extra headers.
-async function cookiePost(cookie, headers) {
+async function cookiePost({ cookie, cookieName }, headers) {
   const response = await fetch(h.env.baseUrl + "/api/v1/chats", {
     method: "POST",
-    headers: { Cookie: `reliant_session=${cookie}`, "Content-Type": "application/json", ...headers },
+    headers: { Cookie: `${cookieName}=${cookie}`, "Content-Type": "application/json", ...headers },
     body: JSON.stringify({ title: "forged" }),
   });
   return response.status;
 }
 
 test("a cross-site POST without the CSRF token is refused", async () => {
-  const { cookie, csrf } = await h.browserSecrets();
+  const secrets = await h.browserSecrets();
+  const { csrf } = secrets;
   const before = await chatCount();
   // What a forged request carrying the cookie gets: 403 without the token or with a wrong one.
-  assert.equal(await cookiePost(cookie, { Origin: "http://evil.example" }), 403);
-  assert.equal(await cookiePost(cookie, { Origin: "http://evil.example", "X-CSRF-Token": "0".repeat(32) }), 403);
+  assert.equal(await cookiePost(secrets, { Origin: "http://evil.example" }), 403);
+  assert.equal(await cookiePost(secrets, { Origin: "http://evil.example", "X-CSRF-Token": "0".repeat(32) }), 403);
   assert.equal(await chatCount(), before);
 
   // In the browser: a signed-in page's own script without the token, and another site's form.
@@ -50,7 +51,7 @@ test("a cross-site POST without the CSRF token is refused", async () => {
   assert.ok([401, 403].includes((await refused).status()), `the cross-site form got HTTP ${(await refused).status()}`);
   assert.equal(await chatCount(), before, "a forged POST created a chat");
   // The right token from the page's own origin works (the control).
-  assert.equal(await cookiePost(cookie, { Origin: h.env.baseUrl, "X-CSRF-Token": csrf }), 201);
+  assert.equal(await cookiePost(secrets, { Origin: h.env.baseUrl, "X-CSRF-Token": csrf }), 201);
 });
 
 test("another user's chat id in the URL is a 404", async () => {

@@ -143,6 +143,11 @@ Result<VerifiedIdentity> JwtVerifier::verify(std::string_view token, std::int64_
   if (alg == header.end() || !alg->is_string() || alg->get<std::string>() != key_->alg) {
     return fail(refused("algorithm must be " + key_->alg));
   }
+  // RFC 7515 §4.1.11: the extensions `crit` names must be understood, or the token refused.
+  // This verifier understands none, so any `crit` (even an empty or malformed one) refuses it.
+  if (header.contains("crit")) {
+    return fail(refused("critical header extensions (crit) are not supported"));
+  }
   std::string sig = *signature;
   if (key_->alg == "ES256") {
     auto der = es256_to_der(sig);

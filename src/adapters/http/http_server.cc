@@ -501,6 +501,16 @@ std::string address_key(const net::ip::address& address) {
   return net::ip::address_v6(bytes).to_string() + "/64";
 }
 
+// Why a request's Host header is refused; empty when it is sound. RFC 9112 §3.2: a server
+// must answer 400 to an HTTP/1.1 request without Host, and to any request with more than one
+// (two servers behind one address could each route it by a different one).
+std::string host_problem(const http::request<http::string_body>& message) {
+  const std::size_t hosts = message.count(http::field::host);
+  if (hosts > 1) return "more than one Host header";
+  if (hosts == 0 && message.version() >= 11) return "no Host header (RFC 9112 §3.2 requires one)";
+  return {};
+}
+
 // Closes a connection over the caps at once. Over plain HTTP the client first gets a 503 with
 // Retry-After, written without waiting (the send buffer of a new socket has room for it).
 void turn_away(tcp::socket& socket, bool plain) {
@@ -751,7 +761,8 @@ struct HttpServer::State {
       Task<beast::error_code> reading_header = read_header_within_deadline(c);
       beast::error_code ec = co_await reading_header;
       if (!ec) {
-        const std::string problem = framing_problem(*c->parser);
+        std::string problem = framing_problem(*c->parser);
+        if (problem.empty()) problem = host_problem(c->parser->get());
         if (!problem.empty()) {
           HttpResponse response = error_response(400, "malformed HTTP request: " + problem);
           Task<void> refusing = refuse(c, std::move(response));

@@ -191,6 +191,23 @@ Task<Result<Credential>> ApiServer::authenticate(const HttpRequest& request) {
 }
 
 Task<HttpResponse> ApiServer::handle(HttpRequest request) {
+  Task<HttpResponse> serving = serve(std::move(request));
+  HttpResponse response = co_await serving;
+  // Answers carry credentials, tokens and users' data: no cache keeps them (a shared one would
+  // hand them to the next client), and no browser reads JSON as anything else. The web app's
+  // files say how they are cached themselves.
+  bool has_cache_control = false;
+  bool has_nosniff = false;
+  for (const auto& [name, value] : response.headers) {
+    has_cache_control = has_cache_control || header_name_is(name, "cache-control");
+    has_nosniff = has_nosniff || header_name_is(name, "x-content-type-options");
+  }
+  if (!has_cache_control) response.headers.emplace_back("Cache-Control", "no-store");
+  if (!has_nosniff) response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  co_return response;
+}
+
+Task<HttpResponse> ApiServer::serve(HttpRequest request) {
   ++stats_.requests;
   if (request.path == "/health" || request.path == "/api/v1/health") {
     co_return json_response(200, {{"status", "ok"}});

@@ -89,6 +89,8 @@ class ApiServer final : public HttpHandler {
   Task<Result<Credential>> admit(const HttpRequest& request);
   // A token's credential, with on_authenticated run (the terminal socket's auth message).
   Task<Result<Credential>> authenticate_token(std::string token);
+  // handle() without the headers every answer gets.
+  Task<HttpResponse> serve(HttpRequest request);
   // GET /api/v2/terminal/ws: the terminal WebSocket (api/terminal_socket.h).
   Task<HttpResponse> open_terminal_socket(HttpRequest request);
   Task<HttpResponse> route(HttpRequest request, Credential credential);

@@ -32,6 +32,16 @@ Result<Json> parse_json_body(const HttpRequest& request) {
   return body;
 }
 
+bool header_name_is(std::string_view name, std::string_view lower_case_name) {
+  if (name.size() != lower_case_name.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_case_name[i]) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> path_segments(const std::string& path) {
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -52,22 +62,24 @@ Task<HttpResponse> transact_and_respond(Env& env, JsonTransactionBody body, int 
   co_return json_response(status, *out);
 }
 
-std::string bearer_token(std::string_view authorization) {
-  constexpr std::string_view bearer = "Bearer ";
-  if (!authorization.starts_with(bearer)) return {};
-  return std::string(authorization.substr(bearer.size()));
-}
-
 namespace {
 
 Task<Result<Credential>> authenticate_jwt(Env& env, const BearerVerifier& jwt, std::string token) {
   const std::int64_t now_ms = to_ms(env.executor.now());
   auto identity = jwt.verify(token, now_ms);
   if (!identity) co_return fail(identity.error());
-  TransactionBody body = [identity = *identity, now_ms](SqlTransaction& tx) -> Result<void> {
-    auto known = find_user(tx, identity.subject);
+  auto body = [identity = *identity, now_ms](SqlTransaction& tx) -> Result<std::string> {
+    auto known = find_jwt_user(tx, identity.subject);
     if (!known) return fail(known.error());
-    if (*known) return {};
+    if (*known) return (*known)->id;
+    // A user with this subject for an id, made another way (`reliant admin user create`): a
+    // JWT naming it must not sign in as it.
+    auto same_id = find_user(tx, identity.subject);
+    if (!same_id) return fail(same_id.error());
+    if (*same_id) {
+      return fail(ErrorCode::unauthenticated,
+                  "the JWT's subject is the id of a user who signs in another way");
+    }
     // First sight of this user of the identity provider: the account starts here.
     const std::string email =
         identity.email.empty() ? identity.subject + "@jwt.invalid" : identity.email;
@@ -86,15 +98,24 @@ Task<Result<Credential>> authenticate_jwt(Env& env, const BearerVerifier& jwt, s
                       email +
                       "` makes one), or sign in to the identity provider with another email");
     }
-    auto inserted = insert_user_unless_present(
+    auto inserted = insert_jwt_user_unless_present(
         tx, User{identity.subject, email, email.substr(0, email.find('@')), now_ms});
     if (!inserted) return fail(inserted.error());
-    return {};  // inserted, or another request of this user's did it first
+    if (*inserted) return identity.subject;
+    // Another request of this user's made it first — or, in a race, a user made another way
+    // took the id: that one is not this JWT's.
+    auto raced = find_jwt_user(tx, identity.subject);
+    if (!raced) return fail(raced.error());
+    if (!*raced) {
+      return fail(ErrorCode::unauthenticated,
+                  "the JWT's subject is the id of a user who signs in another way");
+    }
+    return (*raced)->id;
   };
-  Task<Result<void>> recording = env.store->transact(std::move(body));
-  Result<void> recorded = co_await recording;
-  if (!recorded) co_return fail(recorded.error());
-  co_return Credential{identity->subject, "", identity->expires_at_ms};
+  Task<Result<std::string>> recording = env.store->transact_for(std::move(body));
+  Result<std::string> user_id = co_await recording;
+  if (!user_id) co_return fail(user_id.error());
+  co_return Credential{*user_id, "", identity->expires_at_ms};
 }
 
 }  // namespace

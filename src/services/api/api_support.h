@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bearer_token.h"
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
@@ -27,6 +28,8 @@ HttpResponse json_response(int status, const Json& body);
 // The request body as a JSON object ({} when empty); invalid_argument otherwise, also when it
 // nests deeper than kJsonDepthMax (base/json_parse.h).
 Result<Json> parse_json_body(const HttpRequest& request);
+// Whether a header's name is `lower_case_name`, in any case (handlers write names as they like).
+bool header_name_is(std::string_view name, std::string_view lower_case_name);
 // "/api/v1/chats/abc/messages" → {api, v1, chats, abc, messages}.
 std::vector<std::string> path_segments(const std::string& path);
 
@@ -37,9 +40,6 @@ using JsonTransactionBody = std::function<Result<Json>(SqlTransaction&)>;
 Result<std::int64_t> parse_seq(const std::string& text, const std::string& what);
 // Runs `body` in a transaction; then answers `status` with the JSON it returned, or the error.
 Task<HttpResponse> transact_and_respond(Env& env, JsonTransactionBody body, int status);
-
-// The token of an `Authorization: Bearer <token>` value; empty when it is not one.
-std::string bearer_token(std::string_view authorization);
 
 // Whose a bearer token is, which token it was and when it expires (what a long-lived stream
 // watches, CredentialWatches). A personal access token (rlnt_pat_…) is looked up in the store;

@@ -33,7 +33,23 @@ std::string trimmed(std::string_view text) {
 
 }  // namespace
 
+std::string session_cookie_name(const HttpRequest& request) {
+  const std::string host = request.header("host");
+  // host:port, [v6]:port; a port is digits only, so nothing else of the header reaches a name.
+  const std::size_t colon = host.rfind(':');
+  if (colon == std::string::npos || host.find(']', colon) != std::string::npos) {
+    return std::string(kSessionCookie);
+  }
+  const std::string port = host.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::string(kSessionCookie);
+  }
+  return std::string(kSessionCookie) + "_" + port;
+}
+
 std::string session_cookie(const HttpRequest& request) {
+  const std::string name = session_cookie_name(request);
   const std::string header = request.header("cookie");
   std::string_view rest = header;
   while (!rest.empty()) {
@@ -42,7 +58,7 @@ std::string session_cookie(const HttpRequest& request) {
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
     const std::size_t equals = pair.find('=');
     if (equals == std::string_view::npos) continue;
-    if (trimmed(pair.substr(0, equals)) == kSessionCookie) return trimmed(pair.substr(equals + 1));
+    if (trimmed(pair.substr(0, equals)) == name) return trimmed(pair.substr(equals + 1));
   }
   return "";
 }
@@ -108,14 +124,14 @@ Task<HttpResponse> BrowserSessions::handle(HttpRequest request) {
   co_return error_response({ErrorCode::not_found, "no route " + request.method + " " + request.path});
 }
 
-std::string BrowserSessions::cookie(std::string_view token, Duration max_age) const {
-  return std::string(kSessionCookie) + "=" + std::string(token) +
-         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+std::string BrowserSessions::cookie(const std::string& name, std::string_view token,
+                                    Duration max_age) const {
+  return name + "=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count()) +
          (options_.secure_cookie ? "; Secure" : "");
 }
 
-Task<HttpResponse> BrowserSessions::start_session(std::string user_id) {
+Task<HttpResponse> BrowserSessions::start_session(std::string user_id, std::string name) {
   std::array<std::uint8_t, kPatRandomBytes> secret{};
   secrets_.fill(secret.data(), secret.size());
   const std::int64_t now_ms = to_ms(env_.executor.now());
@@ -132,7 +148,7 @@ Task<HttpResponse> BrowserSessions::start_session(std::string user_id) {
       200, {{"user_id", issued.meta.user_id},
             {"email", *user ? (*user)->email : std::string()},
             {"csrf_token", csrf_token_for(issued.token)}});
-  response.headers.emplace_back("Set-Cookie", cookie(issued.token, options_.lifetime));
+  response.headers.emplace_back("Set-Cookie", cookie(name, issued.token, options_.lifetime));
   response.headers.emplace_back("Cache-Control", "no-store");
   co_return response;
 }
@@ -154,7 +170,7 @@ Task<HttpResponse> BrowserSessions::sign_in(const HttpRequest& request) {
       email.get<std::string>(), password.get<std::string>(), request.remote_address);
   Result<std::string> user_id = co_await checking;
   if (!user_id) co_return error_response(user_id.error());
-  Task<HttpResponse> starting = start_session(std::move(*user_id));
+  Task<HttpResponse> starting = start_session(std::move(*user_id), session_cookie_name(request));
   co_return co_await starting;
 }
 
@@ -173,7 +189,7 @@ Task<HttpResponse> BrowserSessions::sign_in_locally(const HttpRequest& request) 
         {ErrorCode::unauthenticated,
          "this sign-in link is used, expired or wrong: restart the monolith for a new one"});
   }
-  Task<HttpResponse> starting = start_session(*user_id);
+  Task<HttpResponse> starting = start_session(*user_id, session_cookie_name(request));
   co_return co_await starting;
 }
 
@@ -215,7 +231,7 @@ Task<HttpResponse> BrowserSessions::sign_out(const HttpRequest& request) {
     }
   }
   HttpResponse response = json_response(200, {{"signed_out", true}});
-  response.headers.emplace_back("Set-Cookie", cookie("", seconds(0)));
+  response.headers.emplace_back("Set-Cookie", cookie(session_cookie_name(request), "", seconds(0)));
   co_return response;
 }
 

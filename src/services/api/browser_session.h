@@ -27,7 +27,13 @@ namespace reliant::api {
 inline constexpr std::string_view kSessionCookie = "reliant_session";
 inline constexpr std::string_view kCsrfHeader = "x-csrf-token";
 
-// The session token in the request's Cookie header, or "".
+// The session cookie's name for the server a request reached: kSessionCookie + "_" + the port of
+// its Host header (the port the browser used), or kSessionCookie alone when Host names none.
+// Browsers keep cookies per host, not per port (RFC 6265 §8.5): under one name, two servers on
+// one host — two monoliths — overwrote each other's session and each read the other's. A cookie
+// still reaches every port of its host; a server reads only its own.
+std::string session_cookie_name(const HttpRequest& request);
+// The session token in the request's Cookie header (the cookie of session_cookie_name()), or "".
 std::string session_cookie(const HttpRequest& request);
 // The CSRF token that goes with a session token.
 std::string csrf_token_for(std::string_view session_token);
@@ -73,9 +79,9 @@ class BrowserSessions {
   Task<HttpResponse> sign_in_locally(const HttpRequest& request);
   Task<HttpResponse> who(const HttpRequest& request);
   Task<HttpResponse> sign_out(const HttpRequest& request);
-  // A new session for `user_id`: its token stored, the response setting the cookie.
-  Task<HttpResponse> start_session(std::string user_id);
-  std::string cookie(std::string_view token, Duration max_age) const;
+  // A new session for `user_id`: its token stored, the response setting the cookie `name`.
+  Task<HttpResponse> start_session(std::string user_id, std::string name);
+  std::string cookie(const std::string& name, std::string_view token, Duration max_age) const;
 
   Env& env_;
   SecretSource& secrets_;

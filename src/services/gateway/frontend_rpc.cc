@@ -14,7 +14,7 @@ constexpr Duration kCredentialRecheck = seconds(10);
 
 std::string token_of(const RpcCall& call) {
   const auto header = call.metadata.find("authorization");
-  return header == call.metadata.end() ? std::string() : api::bearer_token(header->second);
+  return header == call.metadata.end() ? std::string() : bearer_token(header->second);
 }
 
 }  // namespace

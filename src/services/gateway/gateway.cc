@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/backoff.h"
+#include "core/bearer_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "protocol/daemon_wire.h"
@@ -39,10 +40,7 @@ namespace {
 
 std::string bearer_token(const Metadata& metadata) {
   const auto it = metadata.find("authorization");
-  if (it == metadata.end()) return {};
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (it->second.compare(0, kPrefix.size(), kPrefix) != 0) return {};
-  return it->second.substr(kPrefix.size());
+  return it == metadata.end() ? std::string() : reliant::bearer_token(it->second);
 }
 
 void refuse(Stream& stream, std::string code, std::string message) {

@@ -62,15 +62,15 @@ Result<void> insert_user(SqlTransaction& tx, const User& user) {
   return {};
 }
 
-Result<bool> insert_user_unless_present(SqlTransaction& tx, const User& user) {
+Result<bool> insert_jwt_user_unless_present(SqlTransaction& tx, const User& user) {
   if (!plausible_email(user.email)) {
     return fail(ErrorCode::invalid_argument, "'" + user.email + "' is not an email address");
   }
   // ON CONFLICT on the id only: a statement that failed on it would end a Postgres
   // transaction, while a taken email must still fail.
   auto inserted = tx.execute(
-      "INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4) "
-      "ON CONFLICT (id) DO NOTHING",
+      "INSERT INTO users (id, email, name, created_at_ms, jwt_subject) "
+      "VALUES ($1, $2, $3, $4, $1) ON CONFLICT (id) DO NOTHING",
       {user.id, user.email, user.name, user.created_at_ms});
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
@@ -87,6 +87,10 @@ Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id)
 
 Result<std::optional<User>> find_user_by_email(SqlTransaction& tx, const std::string& email) {
   return one_user(tx, "email", email);
+}
+
+Result<std::optional<User>> find_jwt_user(SqlTransaction& tx, const std::string& subject) {
+  return one_user(tx, "jwt_subject", subject);
 }
 
 Result<std::optional<User>> find_user_by_id_or_email(SqlTransaction& tx, const std::string& key) {

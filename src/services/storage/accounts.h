@@ -34,10 +34,13 @@ struct PersonalAccessToken {
 
 // Fails with `already_exists` when the email is taken, `invalid_argument` for a malformed email.
 Result<void> insert_user(SqlTransaction& tx, const User& user);
-// The same, except that a user with this id already there is no error: whether this call
-// inserted it. For users whose id comes from elsewhere (a JWT's subject), whose first
-// requests may race. A taken email still fails with `already_exists`.
-Result<bool> insert_user_unless_present(SqlTransaction& tx, const User& user);
+// A user the identity provider's JWTs with subject `user.id` sign in as (users.jwt_subject); a
+// user with this id already there is no error: whether this call inserted it. The first requests
+// of a new JWT user may race. A taken email still fails with `already_exists`.
+Result<bool> insert_jwt_user_unless_present(SqlTransaction& tx, const User& user);
+// The user JWTs with this subject sign in as, if any: only users made that way (or from before
+// migration 13, without a password) have one.
+Result<std::optional<User>> find_jwt_user(SqlTransaction& tx, const std::string& subject);
 Result<std::optional<User>> find_user(SqlTransaction& tx, const std::string& id);
 Result<std::optional<User>> find_user_by_email(SqlTransaction& tx, const std::string& email);
 // "ID or EMAIL" as the admin CLI accepts it.

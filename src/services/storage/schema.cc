@@ -355,6 +355,19 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX workflow_runs_children ON workflow_runs(parent_run_id, status) "
          "WHERE parent_run_id IS NOT NULL",
      }},
+    {13,
+     "users the identity provider's JWTs sign in as",
+     {
+         // The JWT subject a user signs in as; NULL: none (tokens and passwords only). Before,
+         // a JWT signed in as whichever user had its subject for an id, including users made
+         // with `reliant admin user create`.
+         "ALTER TABLE users ADD COLUMN jwt_subject TEXT",
+         // Users that JWTs may have made keep signing in: those without a password, but the
+         // monolith's local user (which no JWT ever signs in as).
+         "UPDATE users SET jwt_subject = id "
+         "WHERE password_hash IS NULL AND email <> 'local@localhost'",
+         "CREATE UNIQUE INDEX users_jwt_subject ON users(jwt_subject)",
+     }},
 };
 
 }  // namespace

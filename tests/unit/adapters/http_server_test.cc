@@ -235,7 +235,9 @@ struct Client {
 };
 
 http::request<http::string_body> get(const std::string& target) {
-  return http::request<http::string_body>(http::verb::get, target, 11);
+  http::request<http::string_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  return request;
 }
 
 // What a connection received until the server closed it, or until the time limit.
@@ -412,6 +414,7 @@ TEST_F(HttpServerTest, HeadGetsTheLengthButNoBody) {
   start();
   Client client(client_context_, port_);
   http::request<http::string_body> request(http::verb::head, "/x", 11);
+  request.set(http::field::host, "127.0.0.1");
   http::write(client.socket, request);
   http::response_parser<http::string_body> parser;
   parser.skip(true);  // a response to HEAD has no body whatever its length says
@@ -452,6 +455,7 @@ TEST_F(HttpServerTest, OversizedBodyIsRefusedWith413) {
     http::request<http::string_body> request(http::verb::post, "/big", 11);
     request.body() = std::string(4096, 'x');
     request.chunked(true);
+    request.set(http::field::host, "127.0.0.1");
     http::write(client.socket, request);
     http::response<http::string_body> response;
     http::read(client.socket, client.buffer, response);
@@ -945,6 +949,23 @@ TEST_F(HttpServerTest, AmbiguousFramingIsRefusedWith400) {
 
 namespace reliant {
 namespace {
+
+TEST_F(HttpServerTest, AnHttp11RequestWithoutOneHostHeaderIsRefusedWith400) {
+  start();
+  // RFC 9112 §3.2: no Host in HTTP/1.1, or more than one in any version, is a 400.
+  expect_refused_alone(exchange(client_context_, port_, "GET /a HTTP/1.1\r\n\r\n" + kSmuggled),
+                       "no Host");
+  expect_refused_alone(
+      exchange(client_context_, port_, "GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + kSmuggled),
+      "two Host headers");
+  EXPECT_EQ(handler_.calls.load(), 0);
+  // HTTP/1.0 needs none; an empty one is allowed (a target without an authority).
+  Received old = exchange(client_context_, port_, "GET /a HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.bytes.rfind("HTTP/1.0 200 ", 0), 0u) << old.bytes;
+  Received empty =
+      exchange(client_context_, port_, "GET /a HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(empty.bytes.rfind("HTTP/1.1 200 ", 0), 0u) << empty.bytes;
+}
 
 // A WebSocket over the server: messages echo, and one over the 1 MiB limit is answered with a
 // close frame saying 1009 (message too big) that reaches the client even while it still sends

@@ -86,6 +86,25 @@ TEST(JwtVerifier, RefusesForgeriesAndStaleTokens) {
   }
 }
 
+// RFC 7515 §4.1.11: a header naming critical extensions this verifier does not understand (it
+// understands none) refuses the token, however well signed.
+TEST(JwtVerifier, RefusesCriticalHeaderExtensions) {
+  for (bool rsa : {true, false}) {
+    KeyPair key(rsa);
+    auto verifier = verifier_for(key);
+    for (const Json& crit :
+         {Json::array({"exp"}), Json::array({"b64"}), Json::array(), Json("x")}) {
+      Json header = {{"alg", key.alg}, {"typ", "JWT"}, {"crit", crit}, {"exp", 1}, {"b64", false}};
+      expect_refused(verifier->verify(key.token_with_header(header, claims()), kNow),
+                     "critical header extensions");
+    }
+    EXPECT_TRUE(
+        verifier->verify(key.token_with_header({{"alg", key.alg}, {"kid", "k1"}}, claims()), kNow)
+            .has_value())
+        << "other header parameters are fine";
+  }
+}
+
 // exp, nbf and iat are read as whole seconds in range, without converting an out-of-range
 // double to an integer (undefined behaviour: 1e300 used to be refused only by luck).
 TEST(JwtVerifier, RefusesTimeClaimsThatAreNotWholeSecondsInRange) {

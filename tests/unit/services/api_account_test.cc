@@ -119,6 +119,7 @@ struct Api : sim::OneNode {
     request.body = body;
     return run(api->handle(std::move(request)));
   }
+  HttpResponse send(HttpRequest request) { return run(api->handle(std::move(request))); }
   Json json(const HttpResponse& response) { return Json::parse(response.body); }
   std::string form(const std::string& email, const std::string& password,
                    const std::string& redirect = kRedirect) {
@@ -220,6 +221,88 @@ TEST(BrowserSessions, AOneTimeLinkSignsInOnceAndTheAppIsServedAtTheRoot) {
   EXPECT_EQ(a.call("GET", "/assets/app-1.js").body, "go()");
   EXPECT_EQ(a.call("GET", "/assets/missing.js").status, 404);
   EXPECT_EQ(a.call("GET", "/api/v1/chats").status, 401) << "the API is not the app";
+}
+
+// Cookies are kept per host, not per port: each server names its cookie after the port the
+// browser used, so two monoliths on one host keep their sessions apart.
+TEST(BrowserSessions, TheCookieIsNamedForThePortTheBrowserUsed) {
+  Api a;
+  a.add_user("u-web", "web@example.com", "correct horse");
+  HttpRequest sign_in;
+  sign_in.method = "POST";
+  sign_in.path = "/api/v1/auth/session";
+  sign_in.headers["host"] = "127.0.0.1:8080";
+  sign_in.body = Json{{"email", "web@example.com"}, {"password", "correct horse"}}.dump();
+  const HttpResponse signed_in = a.send(sign_in);
+  ASSERT_EQ(signed_in.status, 200) << signed_in.body;
+  std::string token;
+  for (const auto& [name, value] : signed_in.headers) {
+    if (name == "Set-Cookie" && value.starts_with("reliant_session_8080=")) {
+      token = value.substr(21, value.find(';') - 21);
+    }
+  }
+  ASSERT_FALSE(token.empty()) << "the cookie is named for port 8080";
+  const auto who = [&](const std::string& host, const std::string& cookie) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/auth/session";
+    request.headers["host"] = host;
+    request.headers["cookie"] = cookie;
+    return a.send(request).status;
+  };
+  EXPECT_EQ(who("127.0.0.1:8080", "reliant_session_8080=" + token), 200);
+  // Another server on the same host (the browser sends it every cookie of the host) does not
+  // take this one for its own, and its own does not reach this one.
+  EXPECT_EQ(who("127.0.0.1:8081", "reliant_session_8080=" + token), 401);
+  EXPECT_EQ(who("127.0.0.1:8080", "reliant_session_8081=" + token), 401);
+  EXPECT_EQ(who("127.0.0.1:8080", "reliant_session=" + token), 401);
+  // Without a port (a proxy on the scheme's default one), the plain name; junk is no name.
+  const auto name_for = [](const std::string& host) {
+    HttpRequest request;
+    request.headers["host"] = host;
+    return session_cookie_name(request);
+  };
+  EXPECT_EQ(name_for("example.com"), "reliant_session");
+  EXPECT_EQ(name_for("[::1]:9000"), "reliant_session_9000");
+  EXPECT_EQ(name_for("[::1]"), "reliant_session");
+  EXPECT_EQ(name_for("x:80; Path=/"), "reliant_session");
+}
+
+// Every API answer — the new token's included — is neither cached nor sniffed; the web app's
+// files keep the caching they ask for.
+TEST(ApiRoutes, AnswersAreNotCachedNorSniffed) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  const auto header = [](const HttpResponse& response, const std::string& wanted) {
+    std::string found;
+    for (const auto& [name, value] : response.headers) {
+      if (name == wanted) found = value;
+    }
+    return found;
+  };
+  for (const HttpResponse& response :
+       {a.call("POST", "/api/v1/tokens", ada, R"({"name":"laptop"})"),
+        a.call("GET", "/api/v1/chats", ada), a.call("GET", "/api/v1/chats"),
+        a.call("GET", "/health")}) {
+    EXPECT_EQ(header(response, "Cache-Control"), "no-store") << response.body;
+    EXPECT_EQ(header(response, "X-Content-Type-Options"), "nosniff") << response.body;
+  }
+  const HttpResponse asset = a.call("GET", "/assets/app-1.js");
+  EXPECT_EQ(header(asset, "Cache-Control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(header(asset, "X-Content-Type-Options"), "nosniff");
+}
+
+// RFC 9110 §11.1: the scheme is case-insensitive.
+TEST(ApiRoutes, TheBearerSchemeIsCaseInsensitive) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "");
+  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "Bearer   "}) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/me";
+    request.headers["authorization"] = scheme + ada;
+    EXPECT_EQ(a.send(request).status, 200) << scheme;
+  }
 }
 
 TEST(CliLogin, TheSignInPageAcceptsOnlyLoopbackRedirectsAndEscapesWhatItEchoes) {

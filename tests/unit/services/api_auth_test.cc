@@ -2,9 +2,11 @@
 // configured (a user seen for the first time is created); anything else is a 401.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
 
 #include "adapters/crypto/jwt_verifier.h"
+#include "core/personal_access_token.h"
 #include "services/api/api_server.h"
 #include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
@@ -101,6 +103,42 @@ TEST(ApiAuthentication, AJwtWhoseEmailBelongsToAnotherAccountIsRefusedClearly) {
   });
   EXPECT_TRUE(checked.has_value()) << checked.error().message;
   EXPECT_EQ(a.get_chats(a.jwt_for("idp-grace", now_s + 600)), 200) << "another email is fine";
+}
+
+// A JWT whose subject is the id of a user made another way (`reliant admin user create`, a
+// token user) does not sign in as that user, whatever the email: only users the JWTs made (or
+// from before migration 13, without a password) are theirs.
+TEST(ApiAuthentication, AJwtWhoseSubjectIsATokenUsersIdDoesNotSignInAsThatUser) {
+  Api a;
+  std::array<std::uint8_t, kPatRandomBytes> secret{};
+  secret[0] = 7;
+  const NewToken pat = make_token(secret, "tok-admin", "01HADMINUSER0000000000000", "cli", 0);
+  auto made = a.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_user(tx, User{"01HADMINUSER0000000000000", "ops@example.com", "ops", 0});
+        !ok) {
+      return ok;
+    }
+    return insert_new_token(tx, pat);
+  });
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  const std::int64_t now_s = to_ms(a.world.now()) / 1000;
+  EXPECT_EQ(a.get_chats(pat.token), 200) << "the user's own token";
+  for (const std::string email : {"ops@example.com", "someone@example.com"}) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/me";
+    request.headers["authorization"] =
+        "Bearer " + a.key.token({{"sub", "01HADMINUSER0000000000000"},
+                                 {"email", email},
+                                 {"aud", "authenticated"},
+                                 {"exp", now_s + 600}});
+    const HttpResponse answer = a.run(a.api->handle(request));
+    EXPECT_EQ(answer.status, 401) << email << ": " << answer.body;
+    EXPECT_EQ(answer.body.find("\"user_id\""), std::string::npos) << answer.body;
+  }
+  // The JWT users themselves still sign in, the first time and after.
+  EXPECT_EQ(a.get_chats(a.jwt_for("idp-grace", now_s + 600)), 200);
+  EXPECT_EQ(a.get_chats(a.jwt_for("idp-grace", now_s + 600)), 200);
 }
 
 // What the database says in its own words is logged, never answered: the stores mark their

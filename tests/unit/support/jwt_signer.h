@@ -56,9 +56,12 @@ struct KeyPair {
     return raw;
   }
   std::string token(const Json& claims, const std::string& header_alg = "") const {
-    const std::string head =
-        b64url(Json{{"alg", header_alg.empty() ? alg : header_alg}, {"typ", "JWT"}}.dump());
-    const std::string signed_part = head + "." + b64url(claims.dump());
+    return token_with_header(Json{{"alg", header_alg.empty() ? alg : header_alg}, {"typ", "JWT"}},
+                             claims);
+  }
+  // Signed with this key whatever the header says.
+  std::string token_with_header(const Json& header, const Json& claims) const {
+    const std::string signed_part = b64url(header.dump()) + "." + b64url(claims.dump());
     return signed_part + "." + b64url(sign(signed_part));
   }
 };

@@ -1,0 +1,27 @@
+// The one bearer-token parser: the scheme in any case (RFC 9110 §11.1), one or more spaces.
+#include <gtest/gtest.h>
+
+#include "core/bearer_token.h"
+
+namespace reliant {
+namespace {
+
+TEST(BearerToken, TheSchemeIsCaseInsensitive) {
+  EXPECT_EQ(bearer_token("Bearer rlnt_pat_x"), "rlnt_pat_x");
+  EXPECT_EQ(bearer_token("bearer rlnt_pat_x"), "rlnt_pat_x");
+  EXPECT_EQ(bearer_token("BEARER rlnt_pat_x"), "rlnt_pat_x");
+  EXPECT_EQ(bearer_token("bEaReR a.b.c"), "a.b.c");
+}
+
+TEST(BearerToken, SpacesBeforeTheTokenAndOtherSchemes) {
+  EXPECT_EQ(bearer_token("Bearer   tok"), "tok");
+  EXPECT_EQ(bearer_token("Bearer"), "");
+  EXPECT_EQ(bearer_token("Bearer "), "");
+  EXPECT_EQ(bearer_token("Bearer    "), "");
+  EXPECT_EQ(bearer_token("Bearertok"), "");
+  EXPECT_EQ(bearer_token("Basic dXNlcjpwYXNz"), "");
+  EXPECT_EQ(bearer_token(""), "");
+}
+
+}  // namespace
+}  // namespace reliant
