@@ -53,6 +53,7 @@ struct ApiOptions {
   std::string web_dir;
   std::string cors_origins;  // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
+  GrpcLimitOptions grpc_limits;
   bool migrate = false;
 };
 
@@ -91,6 +92,7 @@ int run_api(const ApiOptions& o) {
     spdlog::info("--streaming-driver {} ignored: an api replica streams through NATS",
                  o.streaming_driver);
   }
+  raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, o.db, o.migrate);
   if (!store) {
@@ -134,8 +136,9 @@ int run_api(const ApiOptions& o) {
   config.connect = &connect;
   api::ApiServer api(env, config);
   auto listeners = start_api_listeners(
-      executor, {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls, o.http_limits}, api,
-      grpc_api);
+      executor,
+      {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls, o.http_limits, o.grpc_limits},
+      api, grpc_api);
   if (!listeners) {
     spdlog::error("{}", listeners.error().message);
     return 1;
@@ -230,6 +233,7 @@ void add_api_command(CLI::App& server, int& exit_code) {
                   "(default): only the server's own pages (the web app)")
       ->envname("CORS_ALLOWED_ORIGINS");
   add_http_limit_options(*cmd, o->http_limits);
+  add_grpc_limit_options(*cmd, o->grpc_limits);
   cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
   cmd->callback([o, &exit_code] { exit_code = run_api(*o); });
 }

@@ -104,6 +104,7 @@ Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListen
   GrpcRpcServerOptions grpc_options;
   grpc_options.bind_address = options.bind_address;
   grpc_options.port = options.grpc_port;
+  grpc_options.limits = grpc_limits(options.grpc_limits);
   if (options.tls) {
     http_options.tls_cert_file = grpc_options.tls_cert_file = options.tls->cert_file;
     http_options.tls_key_file = grpc_options.tls_key_file = options.tls->key_file;
@@ -123,6 +124,12 @@ Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListen
   auto grpc = GrpcRpcServer::start(executor, grpc_options, *listeners.logged_rpc);
   if (!grpc) return fail(grpc.error().code, "cannot serve gRPC: " + grpc.error().message);
   listeners.grpc = std::move(*grpc);
+  if (listeners.grpc->max_connections() < options.grpc_limits.max_connections) {
+    spdlog::info(
+        "at most {} open gRPC connections (not {}), to fit the descriptor limit "
+        "(ulimit -n)",
+        listeners.grpc->max_connections(), options.grpc_limits.max_connections);
+  }
   return listeners;
 }
 

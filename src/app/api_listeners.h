@@ -21,6 +21,7 @@ struct ApiListenOptions {
   std::string cors_origins;      // comma-separated, or *
   std::optional<TlsFiles> tls;   // none: plaintext
   HttpLimitOptions http_limits;  // the HTTP port's read deadlines and connection caps
+  GrpcLimitOptions grpc_limits;  // the gRPC port's
 };
 
 struct ApiListeners {

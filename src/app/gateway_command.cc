@@ -17,6 +17,7 @@
 #include "adapters/http/health_server.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/http_limits.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secret_environment.h"
@@ -41,7 +42,8 @@ struct GatewayOptions {
   std::string tls_cert;
   std::string tls_key;
   bool disable_tls = false;
-  std::string cors_origins;  // spec S1.13's flag; the gateway serves no browser
+  std::string cors_origins;      // spec S1.13's flag; the gateway serves no browser
+  GrpcLimitOptions grpc_limits;  // of both its gRPC ports
   std::string jwt_public_key;
   std::string gateway_id;
   double heartbeat_s = 15;
@@ -62,6 +64,7 @@ int run_gateway(const GatewayOptions& o) {
     spdlog::error("need --heartbeat-interval < --stale-timeout <= --disconnect-timeout");
     return 2;
   }
+  raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, o.db, o.migrate);
   if (!store) {
@@ -78,6 +81,7 @@ int run_gateway(const GatewayOptions& o) {
   }
   GrpcTransportOptions transport_options;
   transport_options.role = GrpcRole::gateway;
+  transport_options.limits = grpc_limits(o.grpc_limits);
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
   if (!tls) {
     spdlog::error("{}", tls.error().message);
@@ -132,6 +136,7 @@ int run_gateway(const GatewayOptions& o) {
   GrpcRpcServerOptions frontend_options;
   frontend_options.bind_address = o.bind_address;
   frontend_options.port = o.frontend_port;
+  frontend_options.limits = grpc_limits(o.grpc_limits);
   if (*tls) {
     frontend_options.tls_cert_file = (*tls)->cert_file;
     frontend_options.tls_key_file = (*tls)->key_file;
@@ -185,6 +190,7 @@ void add_gateway_command(CLI::App& server, int& exit_code) {
                   "Comma-separated allowed origins, or * (spec S1.13; the gateway serves no "
                   "browser)")
       ->envname("CORS_ALLOWED_ORIGINS");
+  add_grpc_limit_options(*cmd, o->grpc_limits);
   cmd->add_option("--jwt-public-key", o->jwt_public_key,
                   "JWT public key PEM for frontend auth (daemons authenticate with PATs)")
       ->envname("JWT_PUBLIC_KEY");

@@ -1,4 +1,4 @@
-// Flags and env vars of the HTTP port's limits.
+// Flags and env vars of the HTTP and gRPC ports' limits.
 #include "app/http_limits.h"
 
 #include <cmath>
@@ -57,6 +57,20 @@ void add_http_limit_options(CLI::App& command, HttpLimitOptions& options) {
       ->envname("HTTP_MAX_CONNECTIONS_PER_ADDRESS")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
       ->capture_default_str();
+  command
+      .add_option("--http-max-unauthenticated-connections", options.max_unauthenticated_connections,
+                  "Open HTTP connections on which no request has carried a valid credential yet, "
+                  "at most; past it the oldest idle one of the address holding the most is closed")
+      ->envname("HTTP_MAX_UNAUTHENTICATED_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  command
+      .add_option("--http-unauthenticated-timeout", options.unauthenticated_timeout_s,
+                  "Seconds an HTTP connection may stay open without a request carrying a valid "
+                  "credential")
+      ->envname("HTTP_UNAUTHENTICATED_TIMEOUT")
+      ->check(positive_seconds)
+      ->capture_default_str();
 }
 
 void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& options) {
@@ -66,6 +80,63 @@ void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& option
   options.keep_alive_idle_timeout = from_seconds(limits.keep_alive_idle_timeout_s);
   options.max_connections = limits.max_connections;
   options.max_connections_per_address = limits.max_connections_per_address;
+  options.max_unauthenticated_connections = limits.max_unauthenticated_connections;
+  options.unauthenticated_timeout = from_seconds(limits.unauthenticated_timeout_s);
+}
+
+void add_grpc_limit_options(CLI::App& command, GrpcLimitOptions& options) {
+  const auto positive_seconds = CLI::Range(0.001, 86400.0 * 365);
+  command
+      .add_option("--grpc-max-connections", options.max_connections,
+                  "Open gRPC connections at most, per gRPC port (lowered to fit the descriptor "
+                  "limit, ulimit -n)")
+      ->envname("GRPC_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  command
+      .add_option("--grpc-max-connections-per-address", options.max_connections_per_address,
+                  "Open gRPC connections from one client address at most; 0: no cap (behind a "
+                  "proxy or load balancer)")
+      ->envname("GRPC_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
+  command
+      .add_option("--grpc-max-unauthenticated-connections", options.max_unauthenticated_connections,
+                  "Open gRPC connections on which no call has carried a valid credential yet, at "
+                  "most")
+      ->envname("GRPC_MAX_UNAUTHENTICATED_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  command
+      .add_option("--grpc-unauthenticated-timeout", options.unauthenticated_timeout_s,
+                  "Seconds a gRPC connection may stay open without a call carrying a valid "
+                  "credential")
+      ->envname("GRPC_UNAUTHENTICATED_TIMEOUT")
+      ->check(positive_seconds)
+      ->capture_default_str();
+  command
+      .add_option("--grpc-handshake-timeout", options.handshake_timeout_s,
+                  "Seconds a gRPC connection may take for its TLS handshake and HTTP/2 preface")
+      ->envname("GRPC_HANDSHAKE_TIMEOUT")
+      ->check(positive_seconds)
+      ->capture_default_str();
+  command
+      .add_option("--grpc-idle-timeout", options.idle_timeout_s,
+                  "Seconds a gRPC connection without a call stays open")
+      ->envname("GRPC_IDLE_TIMEOUT")
+      ->check(positive_seconds)
+      ->capture_default_str();
+}
+
+GrpcConnectionLimits grpc_limits(const GrpcLimitOptions& options) {
+  GrpcConnectionLimits limits;
+  limits.max_connections = options.max_connections;
+  limits.max_connections_per_address = options.max_connections_per_address;
+  limits.max_unauthenticated_connections = options.max_unauthenticated_connections;
+  limits.unauthenticated_timeout = from_seconds(options.unauthenticated_timeout_s);
+  limits.handshake_timeout = from_seconds(options.handshake_timeout_s);
+  limits.idle_timeout = from_seconds(options.idle_timeout_s);
+  return limits;
 }
 
 }  // namespace reliant

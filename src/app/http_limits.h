@@ -1,10 +1,12 @@
-// The HTTP port's read deadlines and connection caps as flags and env vars, for the commands
-// that serve the API (`reliant server api`, `reliant monolith`). Unset, each keeps the default
-// of HttpServerOptions.
+// The HTTP and gRPC ports' deadlines and connection caps as flags and env vars, for the commands
+// that serve them (`reliant server api`, `reliant monolith`; the gRPC ones also
+// `reliant server gateway`). Unset, each keeps the default of HttpServerOptions or
+// GrpcConnectionLimits.
 #pragma once
 
 #include <cstddef>
 
+#include "adapters/grpc/grpc_connection_gate.h"
 #include "adapters/http/http_server.h"
 
 namespace CLI {
@@ -23,11 +25,27 @@ struct HttpLimitOptions {
   double keep_alive_idle_timeout_s = seconds_in(HttpServerOptions{}.keep_alive_idle_timeout);
   std::size_t max_connections = HttpServerOptions{}.max_connections;
   std::size_t max_connections_per_address = HttpServerOptions{}.max_connections_per_address;
+  std::size_t max_unauthenticated_connections = HttpServerOptions{}.max_unauthenticated_connections;
+  double unauthenticated_timeout_s = seconds_in(HttpServerOptions{}.unauthenticated_timeout);
 };
 
 void add_http_limit_options(CLI::App& command, HttpLimitOptions& options);
 
 // Copies the limits into the server's options.
 void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& options);
+
+struct GrpcLimitOptions {
+  std::size_t max_connections = GrpcConnectionLimits{}.max_connections;
+  std::size_t max_connections_per_address = GrpcConnectionLimits{}.max_connections_per_address;
+  std::size_t max_unauthenticated_connections =
+      GrpcConnectionLimits{}.max_unauthenticated_connections;
+  double unauthenticated_timeout_s = seconds_in(GrpcConnectionLimits{}.unauthenticated_timeout);
+  double handshake_timeout_s = seconds_in(GrpcConnectionLimits{}.handshake_timeout);
+  double idle_timeout_s = seconds_in(GrpcConnectionLimits{}.idle_timeout);
+};
+
+void add_grpc_limit_options(CLI::App& command, GrpcLimitOptions& options);
+
+GrpcConnectionLimits grpc_limits(const GrpcLimitOptions& options);
 
 }  // namespace reliant

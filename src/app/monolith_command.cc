@@ -53,6 +53,7 @@ struct MonolithOptions {
   std::string working_dir;
   std::string cors_origins;  // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
+  GrpcLimitOptions grpc_limits;
   LlmOptions llm;
   std::int64_t concurrency = 64;
   std::string tls_cert;
@@ -90,6 +91,7 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("--working-dir {} is not a directory", working_dir);
     return 1;
   }
+  raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   DbConfig db;
   db.driver = "sqlite";
@@ -207,10 +209,11 @@ int run_monolith(const MonolithOptions& options) {
     spdlog::error("{}", tls.error().message);
     return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
   }
-  auto listeners = start_api_listeners(executor,
-                                       {options.bind_address, options.api_port, options.grpc_port,
-                                        options.cors_origins, *tls, options.http_limits},
-                                       api, grpc_api);
+  auto listeners =
+      start_api_listeners(executor,
+                          {options.bind_address, options.api_port, options.grpc_port,
+                           options.cors_origins, *tls, options.http_limits, options.grpc_limits},
+                          api, grpc_api);
   if (!listeners) {
     spdlog::error("{}", listeners.error().message);
     return 1;
@@ -291,6 +294,7 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
   monolith->add_flag("--disable-tls", options->disable_tls, "Plaintext HTTP and gRPC")
       ->envname("DISABLE_TLS");
   add_http_limit_options(*monolith, options->http_limits);
+  add_grpc_limit_options(*monolith, options->grpc_limits);
   add_llm_options(*monolith, options->llm);
   monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
       ->capture_default_str();

@@ -3,11 +3,30 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "app/readiness.h"
 #include "runtime/sleep.h"
 
 namespace reliant {
+
+void raise_descriptor_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur == limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  // An unlimited hard limit still stops at the kernel's nr_open (1,048,576 unless changed):
+  // ask for that much rather than fail.
+  constexpr rlim_t kUnlimitedTarget = rlim_t{1} << 20;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? kUnlimitedTarget : limit.rlim_max;
+  if (limit.rlim_cur <= before) return;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the descriptor limit from {} to {}: the listeners' caps fit {}",
+                 before, limit.rlim_cur, before);
+    return;
+  }
+  spdlog::info("descriptor limit raised from {} to {} (ulimit -Hn)", before, limit.rlim_cur);
+}
 
 StopOnSignals::StopOnSignals(AsioExecutor& executor)
     : signals_(executor.context(), SIGINT, SIGTERM) {

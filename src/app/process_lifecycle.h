@@ -1,6 +1,6 @@
-// What every long-running command shares: stopping cleanly on SIGINT/SIGTERM, the health
-// endpoint whose /ready checks the store and, when the process uses it, NATS (spec S1.3), and
-// giving freed memory back to the system.
+// What every long-running command shares: as many file descriptors as the system allows,
+// stopping cleanly on SIGINT/SIGTERM, the health endpoint whose /ready checks the store and, when
+// the process uses it, NATS (spec S1.3), and giving freed memory back to the system.
 #pragma once
 
 #include <memory>
@@ -14,6 +14,12 @@
 #include "runtime/store.h"
 
 namespace reliant {
+
+// Raises the soft descriptor limit (RLIMIT_NOFILE) to the hard one, and logs it: every
+// connection is a descriptor, and the listeners size their caps from the limit (a default soft
+// limit of 1024 held a server to a few hundred connections whatever the hard limit allowed).
+// Call before the listeners start.
+void raise_descriptor_limit();
 
 // Stops `executor` (run() returns) on the first SIGINT or SIGTERM while it lives.
 class StopOnSignals {

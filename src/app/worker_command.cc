@@ -79,6 +79,7 @@ int run_worker(const WorkerOptions& options) {
     }
     claim = std::move(*locked);
   }
+  raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, options.db, options.migrate);
   if (!store) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +23,16 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string remote_address;
+  // Set by a server that keeps unauthenticated connections apart (the Beast adapter's caps,
+  // docs/architecture.md §5): the handler calls it once the request carried a valid credential,
+  // and the connection is no longer closed to make room for others. A WebSocket session may
+  // call it later (its credential comes in a message). Unset in tests and the simulator.
+  std::function<void()> authenticated;
+
+  // Tells the server the request carried a valid credential (when it wants to know).
+  void mark_authenticated() const {
+    if (authenticated) authenticated();
+  }
 
   std::string header(const std::string& lower_case_name) const {
     auto it = headers.find(lower_case_name);

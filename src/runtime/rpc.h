@@ -3,6 +3,7 @@
 // writes answers as serialized protobuf bytes; a test or the simulator can call a handler directly.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +19,14 @@ struct RpcCall {
   std::map<std::string, std::string> metadata;  // the caller's, keys in lower case
   std::string request;                          // the serialized request message
   std::string peer;                             // "ip:port"
+  // Set by a server that keeps unauthenticated connections apart (GrpcRpcServer): the handler
+  // calls it once the call carried a valid credential, and the call's connection leaves the
+  // pool of unauthenticated ones (docs/architecture.md §5). Unset in tests and the simulator.
+  std::function<void()> authenticated;
+
+  void mark_authenticated() const {
+    if (authenticated) authenticated();
+  }
 };
 
 // Where a server-streaming call writes its messages, one at a time.

@@ -43,6 +43,11 @@ class Stream {
   virtual const Metadata& metadata() const = 0;
   // Who is at the other end ("node:port" in the simulator, "ip:port" for real sockets).
   virtual std::string peer() const = 0;
+
+  // An accepted stream's dialer proved who it is (the gateway checked its token): a transport
+  // that keeps unauthenticated connections apart stops counting its connection among them
+  // (docs/architecture.md §5). Nothing for a transport that does not.
+  virtual void mark_authenticated() {}
 };
 using StreamPtr = std::unique_ptr<Stream>;
 

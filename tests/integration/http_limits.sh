@@ -44,8 +44,9 @@ for _ in $(seq 1 100); do
 done
 curl -sf -m 2 "$api/health" >/dev/null || fail "the monolith did not come up"
 token=$(cat "$work/data/auth/token")
-# 256 descriptors leave room for at most 192 HTTP connections; the monolith says so.
-grep -q "at most 192 open HTTP connections" "$work/monolith.log" \
+# 256 descriptors leave room for at most 96 HTTP connections (a quarter kept back, half the
+# rest for the gRPC port); the monolith says so.
+grep -q "at most 96 open HTTP connections" "$work/monolith.log" \
   || fail "the monolith did not lower its connection cap to fit 256 descriptors"
 
 # 300 idle connections, held until the server closes them (15 s at most). The holder writes
@@ -113,7 +114,8 @@ read -r code took < <(until_ok "$api/api/v1/chats" -H "Authorization: Bearer $to
 [ "$took" -lt 6000 ] || fail "GET /api/v1/chats took $took ms to answer"
 kill -0 "$pid" 2>/dev/null || fail "the monolith died"
 
-# Every idle connection is closed by the server: turned away at once, or at the header deadline.
+# Every idle connection is closed by the server: to make room for a newer one, or at the header
+# deadline.
 wait "$holder" || true
 holder=""
 closed=$(cat "$work/closed")

@@ -271,8 +271,10 @@ class CallReader final : public RpcReader {
   std::optional<std::string> first_;
 };
 
-// Exceptions end the call, never the process (a root task's exception aborts).
-Task<void> answer_unary(std::shared_ptr<RpcCallCore> core, Task<Result<std::string>> work) {
+// Exceptions end the call, never the process (a root task's exception aborts). `busy`: held
+// while the call is answered (GrpcConnectionGate::call_in_progress).
+Task<void> answer_unary(std::shared_ptr<RpcCallCore> core, Task<Result<std::string>> work,
+                        [[maybe_unused]] std::shared_ptr<void> busy) {
   FinishOnExit guard{core};
   std::optional<Result<std::string>> reply;
   try {
@@ -291,7 +293,7 @@ Task<void> answer_unary(std::shared_ptr<RpcCallCore> core, Task<Result<std::stri
 }
 
 Task<void> run_stream(std::shared_ptr<RpcCallCore> core, Task<Result<void>> work,
-                      std::function<void()> on_exit) {
+                      std::function<void()> on_exit, [[maybe_unused]] std::shared_ptr<void> busy) {
   FinishOnExit guard{core};
   std::optional<Result<void>> outcome;
   try {
@@ -314,10 +316,19 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
  public:
   RpcDispatcher(Executor& executor, RpcHandler& handler) : handler_(handler), unary_(executor) {}
 
+  // The connection gate, which learns of a call's connection authenticating and of the calls
+  // it is answering; null: none (it is gone).
+  GrpcConnectionGate* gate = nullptr;
+
   // `read_buffer`: where the call's reactor reads further messages (a bidirectional call's).
   void dispatch(std::shared_ptr<RpcCallCore> core, RpcCall call,
                 std::shared_ptr<grpc::ByteBuffer> read_buffer) {
     if (core->ended()) return;  // cancelled on its way here
+    std::shared_ptr<void> busy;
+    if (gate != nullptr) {
+      call.authenticated = gate->authenticator(call.peer);
+      busy = gate->call_in_progress(call.peer);
+    }
     if (!handler_.knows(call.method)) {
       core->finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method " + call.method));
       return;
@@ -325,7 +336,7 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
     const bool bidi = handler_.is_bidi_streaming(call.method);
     if (!bidi && !handler_.is_server_streaming(call.method)) {
       Task<Result<std::string>> work = handler_.unary(std::move(call));
-      unary_.spawn(answer_unary(std::move(core), std::move(work)));
+      unary_.spawn(answer_unary(std::move(core), std::move(work), std::move(busy)));
       return;
     }
     const std::uint64_t id = next_stream_++;
@@ -342,7 +353,8 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
     Task<Result<void>> work = bidi ? handler_.bidi_stream(std::move(call), stream.reader, stream.writer)
                                    : handler_.server_stream(std::move(call), stream.writer);
     stream.scope.spawn(run_stream(
-        core, std::move(work), [&executor = core->executor(), forget] { executor.post(forget); }));
+        core, std::move(work), [&executor = core->executor(), forget] { executor.post(forget); },
+        std::move(busy)));
   }
 
  private:
@@ -375,6 +387,11 @@ class GenericCall final : public grpc::ServerGenericBidiReactor {
         dispatcher_(std::move(dispatcher)),
         core_(std::make_shared<RpcCallCore>(executor, max_message_bytes)) {
     core_->bind(this);
+    // The call's connection has spoken, before its message arrives (which may never happen).
+    executor.post([dispatcher = dispatcher_, peer = peer_address(context->peer())] {
+      const auto live = dispatcher.lock();
+      if (live && live->gate != nullptr) live->gate->spoke(peer);
+    });
     StartRead(request_.get());
   }
 
@@ -498,28 +515,32 @@ Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& execut
 
   std::unique_ptr<GrpcRpcServer> server(
       new GrpcRpcServer(executor, options.max_message_bytes, handler));
-  int bound_port = 0;
+  // The gate accepts the connections and hands them to the server (grpc_connection_gate.h).
+  auto gate = GrpcConnectionGate::listen(executor, address->host, address->port, options.limits);
+  if (!gate) return fail(gate.error());
+  server->gate_ = std::move(*gate);
+  server->dispatcher_->gate = server->gate_.get();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address->with_port(address->port), credentials, &bound_port);
+  server->gate_->configure(builder, credentials);
   builder.RegisterCallbackGenericService(server->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
-  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would "succeed".
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server->server_ = builder.BuildAndStart();
-  if (!server->server_ || bound_port == 0) {
+  if (!server->server_) {
     return fail(
         ErrorCode::already_exists,
-        "cannot serve gRPC on " + address->with_port(address->port) +
-            ": the address is in use or is not an address of this host" +
-            (options.tls_cert_file.empty() ? ""
-                                           : " (or the TLS certificate and key do not match)"));
+        "cannot serve gRPC on " + address->with_port(address->port) + ": gRPC did not start" +
+            (options.tls_cert_file.empty() ? "" : " (do the TLS certificate and key match?)"));
   }
-  server->port_ = bound_port;
+  server->gate_->start();
+  server->port_ = server->gate_->port();
   return server;
 }
 
 GrpcRpcServer::~GrpcRpcServer() {
+  // The dispatcher points at the gate: no call is dispatched after this.
+  if (dispatcher_) dispatcher_->gate = nullptr;
+  gate_.reset();  // no new connection reaches the server
   if (server_) {
     // A deadline of now cancels every open call; the reactors finish cancelled calls from
     // gRPC's threads, so this never waits for the executor (the thread running it).

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/grpc/grpc_connection_gate.h"
 #include "base/result.h"
 #include "runtime/rpc.h"
 
@@ -33,6 +34,9 @@ struct GrpcRpcServerOptions {
   // PEM certificate chain and private key: both set, TLS; both empty, plaintext h2c.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // The connections' caps and timeouts (GrpcConnectionGate). A connection counts as
+  // authenticated once a call on it did (the handler calls RpcCall::authenticated).
+  GrpcConnectionLimits limits;
 };
 
 class GrpcRpcServer {
@@ -51,6 +55,11 @@ class GrpcRpcServer {
   GrpcRpcServer& operator=(const GrpcRpcServer&) = delete;
 
   int port() const { return port_; }
+  // The connection cap in force: options.limits.max_connections, or less for a low descriptor
+  // limit (grpc_connection_cap()).
+  std::size_t max_connections() const { return gate_->max_connections(); }
+  // Open connections as the caps count them (the executor's thread).
+  std::size_t open_connections() const { return gate_->open_connections(); }
   // Calls gRPC has not finished with yet (any thread).
   std::size_t live_calls() const;
 
@@ -60,6 +69,7 @@ class GrpcRpcServer {
   std::shared_ptr<grpc_detail::CallCounter> calls_;
   std::shared_ptr<grpc_detail::RpcDispatcher> dispatcher_;  // the executor's thread only
   std::unique_ptr<grpc_detail::GenericService> service_;
+  std::unique_ptr<GrpcConnectionGate> gate_;  // stops before the server
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -224,7 +224,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
 class GrpcStream final : public Stream {
  public:
-  explicit GrpcStream(std::shared_ptr<StreamCore> core) : core_(std::move(core)) {}
+  // `authenticated`: what mark_authenticated() tells (an accepted stream's connection gate).
+  explicit GrpcStream(std::shared_ptr<StreamCore> core, std::function<void()> authenticated = {})
+      : core_(std::move(core)), authenticated_(std::move(authenticated)) {}
   ~GrpcStream() override;
 
   Result<void> send(std::string frame) override;
@@ -233,9 +235,13 @@ class GrpcStream final : public Stream {
   void on_close(std::function<void(const Error&)> callback) override;
   const Metadata& metadata() const override { return core_->metadata(); }
   std::string peer() const override { return core_->peer(); }
+  void mark_authenticated() override {
+    if (authenticated_) authenticated_();
+  }
 
  private:
   std::shared_ptr<StreamCore> core_;
+  std::function<void()> authenticated_;
 };
 
 }  // namespace reliant::grpc_detail

@@ -111,19 +111,23 @@ struct FinishOnExit {
   std::shared_ptr<UnaryAnswer> answer;
 };
 
-Task<void> answer_report(std::shared_ptr<UnaryAnswer> answer, Task<Result<void>> work) {
+// `authenticated`: the call's connection gate, told when the handler accepted the call's token.
+Task<void> answer_report(std::shared_ptr<UnaryAnswer> answer, Task<Result<void>> work,
+                         std::function<void()> authenticated) {
   FinishOnExit guard{answer};
   Result<void> done = co_await work;
+  if (done && authenticated) authenticated();
   ReportToolResultAck ack;
   ack.set_accepted(true);
   answer->finish(done ? grpc::Status::OK : status_of(done.error()), &ack);
 }
 
-Task<void> answer_list(std::shared_ptr<UnaryAnswer> answer,
-                       Task<Result<ListDaemonsResponse>> work) {
+Task<void> answer_list(std::shared_ptr<UnaryAnswer> answer, Task<Result<ListDaemonsResponse>> work,
+                       std::function<void()> authenticated) {
   FinishOnExit guard{answer};
   Result<ListDaemonsResponse> done = co_await work;
   if (done) {
+    if (authenticated) authenticated();
     answer->finish(grpc::Status::OK, &*done);
   } else {
     answer->finish(status_of(done.error()));
@@ -140,6 +144,15 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
   ServerEntry(Executor& e, GrpcRole r, std::size_t max_bytes, std::weak_ptr<Handlers> h)
       : executor(e), role(r), max_message_bytes(max_bytes), handlers(std::move(h)) {}
 
+  // What tells the gate that the connection of `peer` authenticated (executor only).
+  std::function<void()> authenticator(const std::string& peer) const {
+    return gate ? gate->authenticator(peer) : std::function<void()>();
+  }
+  // A call of `peer`'s arrived (executor only).
+  void spoke(const std::string& peer) const {
+    if (gate) gate->spoke(peer);
+  }
+
   template <class In, class Out>
   grpc::ServerBidiReactor<In, Out>* accept(grpc::CallbackServerContext* context);
   void stop_accepting();   // executor
@@ -154,7 +167,8 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
   std::shared_ptr<AcceptHandler> on_accept;  // executor only; reset when the Listener goes
   std::unique_ptr<ToolsService> tools;
   std::unique_ptr<DaemonsService> daemons;
-  std::unique_ptr<grpc::Server> server;  // executor only
+  std::unique_ptr<GrpcConnectionGate> gate;  // executor only; goes before the server
+  std::unique_ptr<grpc::Server> server;      // executor only
 
   std::mutex mutex;
   bool accepting = true;
@@ -172,14 +186,15 @@ grpc::ServerBidiReactor<In, Out>* ServerEntry::accept(grpc::CallbackServerContex
     }
     ++live_streams;
   }
+  std::string peer = peer_address(context->peer());
   auto core = std::make_shared<StreamCore>(executor, RpcSide::server, Out::default_instance(),
-                                           In::default_instance(), client_metadata(*context),
-                                           peer_address(context->peer()), max_message_bytes);
+                                           In::default_instance(), client_metadata(*context), peer,
+                                           max_message_bytes);
   auto* reactor = new ServerStreamReactor<In, Out>(
       context, core, [self = shared_from_this()] { self->stream_finished(); });
   // The dialer's dial() completes only when the component has the stream (accepted() sends
   // the initial metadata it waits for).
-  executor.post([weak = weak_from_this(), core] {
+  executor.post([weak = weak_from_this(), core, peer = std::move(peer)] {
     auto self = weak.lock();
     std::shared_ptr<AcceptHandler> handler = self ? self->on_accept : nullptr;
     if (!handler) {
@@ -187,7 +202,12 @@ grpc::ServerBidiReactor<In, Out>* ServerEntry::accept(grpc::CallbackServerContex
       return;
     }
     core->accepted();
-    (*handler)(std::make_unique<GrpcStream>(core));
+    self->spoke(peer);
+    std::function<void()> authenticated = self->authenticator(peer);
+    // A managed daemon's listener checks no credential of the gateway that dials it (the
+    // gateway checked the daemon's): the stream is all there is to prove.
+    if (self->role == GrpcRole::daemon && authenticated) authenticated();
+    (*handler)(std::make_unique<GrpcStream>(core, std::move(authenticated)));
   });
   return reactor;
 }
@@ -205,6 +225,7 @@ void ServerEntry::stop_accepting() {
 }
 
 void ServerEntry::shutdown() {
+  gate.reset();  // no new connection is handed to the server
   if (!server) return;
   // A deadline of now cancels what is still running; our reactors finish cancelled calls from
   // gRPC's threads, so this never waits for the executor (the thread running it).
@@ -236,7 +257,8 @@ grpc::ServerUnaryReactor* serve_unary(ServerEntry& entry, grpc::CallbackServerCo
                                       const char* rpc_name) {
   auto answer = std::make_shared<UnaryAnswer>(response);
   auto* reactor = new UnaryReactor(answer);
-  entry.executor.post([handlers = entry.handlers, answer, metadata = client_metadata(*context),
+  entry.executor.post([weak_entry = entry.weak_from_this(), handlers = entry.handlers, answer,
+                       metadata = client_metadata(*context), peer = peer_address(context->peer()),
                        request, handler, answer_with, rpc_name] {
     auto state = handlers.lock();
     if (!state) {
@@ -249,8 +271,11 @@ grpc::ServerUnaryReactor* serve_unary(ServerEntry& entry, grpc::CallbackServerCo
                                   std::string(rpc_name) + " is not served by this endpoint"));
       return;
     }
+    const auto live = weak_entry.lock();
+    if (live) live->spoke(peer);
     auto work = serve(metadata, request);
-    state->scope.spawn(answer_with(answer, std::move(work)));
+    state->scope.spawn(answer_with(answer, std::move(work),
+                                   live ? live->authenticator(peer) : std::function<void()>()));
   });
   return reactor;
 }
@@ -385,7 +410,7 @@ using grpc_detail::start_connect_gateway;
 using grpc_detail::StreamCore;
 using grpc_detail::ToolsService;
 
-Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(Executor& executor,
+Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(AsioExecutor& executor,
                                                              GrpcTransportOptions options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return fail(ErrorCode::invalid_argument,
@@ -415,8 +440,8 @@ Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(Executor& executor,
       executor, std::move(options), std::move(ca_pem), std::move(cert_pem), std::move(key_pem)));
 }
 
-GrpcTransport::GrpcTransport(Executor& executor, GrpcTransportOptions options, std::string ca_pem,
-                             std::string cert_pem, std::string key_pem)
+GrpcTransport::GrpcTransport(AsioExecutor& executor, GrpcTransportOptions options,
+                             std::string ca_pem, std::string cert_pem, std::string key_pem)
     : executor_(executor),
       options_(std::move(options)),
       ca_pem_(std::move(ca_pem)),
@@ -456,9 +481,14 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
     tls.pem_key_cert_pairs.push_back({key_pem_, cert_pem_});
     credentials = grpc::SslServerCredentials(tls);
   }
-  int bound_port = 0;
+  // The gate accepts the connections and hands them to the server (grpc_connection_gate.h).
+  auto gate = GrpcConnectionGate::listen(executor_, parsed->host, parsed->port, options_.limits);
+  if (!gate) {
+    return fail(gate.error().code, "cannot listen on " + address + ": " + gate.error().message);
+  }
+  entry->gate = std::move(*gate);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(parsed->with_port(parsed->port), credentials, &bound_port);
+  entry->gate->configure(builder, credentials);
   builder.RegisterService(entry->tools.get());
   builder.RegisterService(entry->daemons.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
@@ -474,14 +504,14 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   // Not GRPC_ARG_MINIMAL_STACK: it saves 1.4 KiB per idle stream (measured), but it drops the
   // message-size filter, which is what refuses a peer's oversized frames.
   entry->server = builder.BuildAndStart();
-  if (!entry->server || bound_port == 0) {
-    if (entry->server) entry->shutdown();
+  if (!entry->server) {
+    entry->shutdown();
     return fail(ErrorCode::already_exists,
-                "cannot listen on " + address +
-                    ": the address is in use or is not an address of this host" +
-                    (cert_pem_.empty() ? "" : " (or the TLS certificate and key do not match)"));
+                "cannot listen on " + address + ": gRPC did not start" +
+                    (cert_pem_.empty() ? "" : " (do the TLS certificate and key match?)"));
   }
-  entry->address = parsed->with_port(static_cast<std::uint16_t>(bound_port));
+  entry->gate->start();
+  entry->address = parsed->with_port(static_cast<std::uint16_t>(entry->gate->port()));
   servers_.push_back(entry);
   return ListenerPtr(std::make_unique<GrpcListener>(std::move(entry)));
 }

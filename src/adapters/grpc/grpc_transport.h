@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_address.h"
+#include "adapters/grpc/grpc_connection_gate.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/executor.h"
 #include "runtime/transport.h"
@@ -49,13 +51,18 @@ struct GrpcTransportOptions {
   std::string tls_key_file;
   // Largest frame either way; gRPC refuses larger messages.
   std::size_t max_message_bytes = 4u << 20;
+  // listen(): the caps and timeouts of each listener's connections. A connection counts as
+  // authenticated once a stream on it is marked so (Stream::mark_authenticated: the gateway, after
+  // the daemon's token) or a unary call on it succeeded; on a daemon's listener (managed daemons)
+  // once a gateway's stream is accepted.
+  GrpcConnectionLimits limits;
 };
 
 class GrpcTransport final : public Transport {
  public:
   // Reads the TLS files `options` names; fails with invalid_argument when one is unreadable or
   // only one of cert and key is given.
-  static Result<std::unique_ptr<GrpcTransport>> create(Executor& executor,
+  static Result<std::unique_ptr<GrpcTransport>> create(AsioExecutor& executor,
                                                        GrpcTransportOptions options);
   // Call on the executor's thread. Stops every server and cancels every call still open (their
   // streams report `closed`), and returns once gRPC no longer calls back into anything here.
@@ -89,10 +96,10 @@ class GrpcTransport final : public Transport {
   const GrpcTransportOptions& options() const { return options_; }
 
  private:
-  GrpcTransport(Executor& executor, GrpcTransportOptions options, std::string ca_pem,
+  GrpcTransport(AsioExecutor& executor, GrpcTransportOptions options, std::string ca_pem,
                 std::string cert_pem, std::string key_pem);
 
-  Executor& executor_;
+  AsioExecutor& executor_;
   const GrpcTransportOptions options_;
   const std::string ca_pem_;
   const std::string cert_pem_;

@@ -5,10 +5,6 @@
 // framing two HTTP implementations could read differently are refused.
 #include "adapters/http/http_server.h"
 
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -24,9 +20,11 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/asio/accepting.h"
 #include "adapters/http/beast_websocket.h"
 #include "base/assert.h"
 #include "base/url_encoding.h"
+#include "core/connection_limits.h"
 #include "runtime/future.h"
 #include "runtime/scope.h"
 #include "runtime/sleep.h"
@@ -49,16 +47,14 @@ constexpr Duration kHangupGrace = milliseconds(500);
 // reset that can destroy the answer in the client's buffer.
 constexpr Duration kLingerTimeout = milliseconds(2000);
 constexpr std::size_t kLingerBytesMax = 8u << 20;
-// Accept failures such as running out of file descriptors persist for a while: retry later
-// rather than spin.
-constexpr Duration kAcceptRetryDelay = milliseconds(50);
-// Out of descriptors, waiting clients accepted and closed at once per retry (shed_waiting()).
-constexpr int kShedPerRetryMax = 64;
+// Connections accepted in one executor turn, at most, after the one that woke the loop.
+constexpr std::size_t kAcceptBatchMax = 64;
 // What a kept-alive connection's wait for its next request reads at once.
 constexpr std::size_t kIdleReadBytes = 4096;
 // The connection cap never goes below this, however low the descriptor limit.
 constexpr std::size_t kConnectionCapMin = 8;
-// Descriptors left to the rest of the process: a quarter of the limit, at least this many.
+// Descriptors left to the rest of the process: a quarter of the limit, at least this many. Of
+// the rest, the HTTP port takes half and leaves half to the gRPC port.
 constexpr std::uint64_t kDescriptorReserveMin = 64;
 // The answer to a connection over the caps, written before the request is read (so that it
 // is the whole exchange) and only over plain HTTP: a TLS client would need a handshake first.
@@ -99,6 +95,11 @@ struct Connection {
   bool chunked = true;  // false for HTTP/1.0 clients: the body is raw bytes ended by the close
   bool gone = false;    // the client hung up or a write failed: later writes fail at once
   std::array<char, 1024> scratch{};  // bytes read only to be discarded
+  ConnectionLimits::Id id = 0;       // its place under the caps
+  bool answering = false;            // a request is being answered (its handler or its body stream)
+  bool websocket = false;            // a WebSocket session runs on it
+  // Unauthenticated past its deadline while being answered: closed after the answer.
+  bool close_when_answered = false;
 
   void close() {
     if (!socket.is_open()) return;
@@ -123,19 +124,6 @@ struct CloseOnExit {
   std::shared_ptr<Connection> connection;
   ~CloseOnExit() { connection->close(); }
 };
-
-struct Accepted {
-  beast::error_code ec;
-  tcp::socket socket;
-};
-
-Future<Accepted> accept_one(Executor& executor, tcp::acceptor& acceptor) {
-  auto pair = make_promise<Accepted>(executor);
-  acceptor.async_accept([promise = pair.first](beast::error_code ec, tcp::socket socket) {
-    promise.set(Accepted{ec, std::move(socket)});
-  });
-  return std::move(pair.second);
-}
 
 Future<beast::error_code> handshake(Executor& executor, const std::shared_ptr<Connection>& c) {
   auto pair = make_promise<beast::error_code>(executor);
@@ -489,18 +477,6 @@ std::string framing_problem(const http::request_parser<http::string_body>& parse
   return {};
 }
 
-// The address a client's connections count against: an IPv4 address (also one reaching an
-// IPv6 socket as a mapped address), or an IPv6 client's /64, which one host or site usually
-// holds whole.
-std::string address_key(const net::ip::address& address) {
-  if (!address.is_v6()) return address.to_string();
-  const net::ip::address_v6 v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
-  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
-  return net::ip::address_v6(bytes).to_string() + "/64";
-}
-
 // Why a request's Host header is refused; empty when it is sound. RFC 9112 §3.2: a server
 // must answer 400 to an HTTP/1.1 request without Host, and to any request with more than one
 // (two servers behind one address could each route it by a different one).
@@ -523,32 +499,6 @@ void turn_away(tcp::socket& socket, bool plain) {
   }
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
-}
-
-// One descriptor held back for the moment the process runs out of them: see shed_waiting().
-class SpareDescriptor {
- public:
-  SpareDescriptor() { take(); }
-  ~SpareDescriptor() { give_up(); }
-  SpareDescriptor(const SpareDescriptor&) = delete;
-  SpareDescriptor& operator=(const SpareDescriptor&) = delete;
-
-  // Opens it again unless it is held (it fails while the process is out of descriptors).
-  void take() {
-    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  }
-  void give_up() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-bool out_of_descriptors(const beast::error_code& ec) {
-  return ec == boost::system::errc::too_many_files_open ||
-         ec == boost::system::errc::too_many_files_open_in_system;
 }
 
 // TLS 1.2 and later with the certificate chain and key from PEM files.
@@ -579,7 +529,9 @@ struct HttpServer::State {
       : executor(e),
         options(std::move(o)),
         handler(h),
-        open_connections_max(cap),
+        registry(std::make_shared<Registry>(
+            ConnectionLimitsConfig{cap, std::min(cap, options.max_unauthenticated_connections),
+                                   options.max_connections_per_address})),
         acceptor(e.context()),
         scope(e) {}
 
@@ -587,112 +539,147 @@ struct HttpServer::State {
   // the connection's coroutine, whether that ended or was cancelled.
   class Admission {
    public:
-    Admission(State& state, std::string address) : state_(&state), address_(std::move(address)) {}
+    Admission(State& state, ConnectionLimits::Id id) : state_(&state), id_(id) {}
     Admission(Admission&& other) noexcept
-        : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
+        : state_(std::exchange(other.state_, nullptr)), id_(other.id_) {}
     Admission& operator=(Admission&&) = delete;
     ~Admission() {
-      if (state_ != nullptr) state_->leave(address_);
+      if (state_ != nullptr) state_->leave(id_);
     }
 
    private:
     State* state_;
-    std::string address_;
+    ConnectionLimits::Id id_;
+  };
+
+  // The caps' view of the open connections, shared with the callbacks handed to handlers
+  // (HttpRequest::authenticated): a WebSocket session may call one late, and it must then find
+  // nothing rather than a destroyed server.
+  struct Registry {
+    explicit Registry(ConnectionLimitsConfig config) : limits(config) {}
+    ConnectionLimits limits;
+    std::map<ConnectionLimits::Id, std::weak_ptr<Connection>> connections;
   };
 
   AsioExecutor& executor;
   HttpServerOptions options;
   HttpHandler& handler;
-  const std::size_t open_connections_max;  // options.max_connections or less: connection_cap()
-  std::unique_ptr<ssl::context> tls;       // set: connections speak TLS
-  std::size_t open_connections = 0;
-  // Open connections by address_key(); only addresses with some, so at most
-  // open_connections_max entries.
-  std::map<std::string, std::size_t> open_by_address;
+  std::shared_ptr<Registry> registry;  // caps of options.max_connections or less: connection_cap()
+  std::unique_ptr<ssl::context> tls;   // set: connections speak TLS
   SpareDescriptor spare;
   tcp::acceptor acceptor;
   Scope scope;  // last: destroyed first, while everything its frames use still exists
 
-  // Whether one more connection from `address` fits under the caps; if so it is counted.
-  bool admit(const std::string& address) {
-    if (open_connections >= open_connections_max) return false;
-    const std::size_t per_address_max = options.max_connections_per_address;
-    if (per_address_max > 0) {
-      const auto it = open_by_address.find(address);
-      if (it != open_by_address.end() && it->second >= per_address_max) return false;
-    }
-    ++open_connections;
-    ++open_by_address[address];
-    RELIANT_ASSERT(open_by_address.size() <= open_connections);
-    return true;
+  void leave(ConnectionLimits::Id id) {
+    registry->limits.forget(id);  // nothing when it was evicted
+    registry->connections.erase(id);
   }
 
-  void leave(const std::string& address) {
-    RELIANT_ASSERT(open_connections > 0);
-    --open_connections;
-    const auto it = open_by_address.find(address);
-    RELIANT_ASSERT(it != open_by_address.end() && it->second > 0);
-    if (--it->second == 0) open_by_address.erase(it);
+  // Closed to make room (ConnectionLimits::admit): the caps have forgotten it already. It is
+  // idle — waiting for a request, or an unauthenticated WebSocket — so nothing is cut short;
+  // its coroutine ends when the pending read fails.
+  void evict(ConnectionLimits::Id id) {
+    const auto it = registry->connections.find(id);
+    if (it == registry->connections.end()) return;
+    if (const std::shared_ptr<Connection> c = it->second.lock()) c->close();
+    registry->connections.erase(it);
   }
 
-  // Out of descriptors (EMFILE, ENFILE) a waiting client cannot be accepted: it would hang in
-  // the listen backlog, unanswered, until a descriptor frees up. Letting go of the spare makes
-  // room to accept the waiting clients one by one and close them at once, so that they hear
-  // "busy" and can retry; the spare is taken back straight after (should something else have
-  // taken the freed descriptor, on a later retry).
-  void shed_waiting() {
-    spare.give_up();
-    for (int i = 0; i < kShedPerRetryMax; ++i) {
-      tcp::socket shed(executor.context());
-      beast::error_code ec;
-      acceptor.accept(shed, ec);  // the acceptor is non-blocking: would_block when none waits
-      if (ec) break;
-      turn_away(shed, !tls);
+  // Whether a connection's client has sent anything (its request on its way, or read already
+  // by a completion not yet run): what its socket received, read or not.
+  ConnectionLimits::SpokeCheck spoke_check() const {
+    return [registry = registry.get()](ConnectionLimits::Id id) {
+      const auto it = registry->connections.find(id);
+      if (it == registry->connections.end()) return false;
+      const std::shared_ptr<Connection> c = it->second.lock();
+      return c && c->socket.is_open() && tcp_bytes_received(c->socket.native_handle()) > 0;
+    };
+  }
+
+  void set_answering(Connection& c, bool answering) {
+    c.answering = answering;
+    registry->limits.set_busy(c.id, answering);
+  }
+
+  // What a handler calls once the request (or a WebSocket session's message) carried a valid
+  // credential: the connection leaves the unauthenticated pool, and a session on it is busy.
+  static std::function<void()> authenticator(const std::shared_ptr<Registry>& registry,
+                                             ConnectionLimits::Id id) {
+    return [weak = std::weak_ptr<Registry>(registry), id] {
+      const std::shared_ptr<Registry> live = weak.lock();
+      if (!live) return;
+      live->limits.authenticate(id);
+      const auto it = live->connections.find(id);
+      if (it == live->connections.end()) return;
+      const std::shared_ptr<Connection> c = it->second.lock();
+      if (c && c->websocket) live->limits.set_busy(id, true);
+    };
+  }
+
+  // Still unauthenticated unauthenticated_timeout after the accept: closed, or after its
+  // answer when one is being written (answers are never cut).
+  void expire_unauthenticated(Connection& c) {
+    if (!registry->limits.contains(c.id) || registry->limits.is_authenticated(c.id)) return;
+    if (c.answering) {
+      c.close_when_answered = true;
+    } else {
+      c.close();
     }
-    spare.take();
   }
 
   // Never stops accepting: a connection over the caps is accepted and closed at once, rather
-  // than left in the backlog where the client would wait for nothing.
+  // than left in the backlog where the client would wait for nothing. Half the unauthenticated
+  // pool at most in one turn: a newcomer's first bytes are not read in the turn that accepted
+  // it, and half the pool's admissions is its time before it counts as silent.
   Task<void> accept_loop() {
-    for (;;) {
-      Future<Accepted> accepting = accept_one(executor, acceptor);
-      Accepted accepted = co_await accepting;
-      if (accepted.ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (accepted.ec) {
-        if (out_of_descriptors(accepted.ec)) shed_waiting();
-        Sleep pausing = sleep(executor, kAcceptRetryDelay);
-        co_await pausing;
-        continue;
-      }
-      beast::error_code ec;
-      const tcp::endpoint remote = accepted.socket.remote_endpoint(ec);
-      if (ec) {  // the client is already gone
-        accepted.socket.close(ec);
-        continue;
-      }
-      std::string address = address_key(remote.address());
-      if (!admit(address)) {
-        turn_away(accepted.socket, !tls);
-        continue;
-      }
-      Admission admission(*this, std::move(address));
-      auto connection = std::make_shared<Connection>(std::move(accepted.socket));
-      connection->remote_address = remote.address().to_string();
-      // Streamed chunks are small and latency matters more than packet count.
-      connection->socket.set_option(tcp::no_delay(true), ec);
-      if (tls) connection->tls.emplace(connection->socket, *tls);
-      scope.spawn(serve(std::move(connection), std::move(admission)));
+    const std::size_t batch =
+        std::min<std::size_t>(kAcceptBatchMax, registry->limits.config().max_unauthenticated / 2);
+    Task<void> accepting = accept_connections(
+        executor, acceptor, spare, batch, [this](tcp::socket socket) { take(std::move(socket)); },
+        [plain = !tls](tcp::socket& socket) { turn_away(socket, plain); });
+    co_await accepting;
+  }
+
+  // An accepted connection: admitted (making room if need be) and served, or turned away.
+  void take(tcp::socket socket) {
+    beast::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) {  // the client is already gone
+      socket.close(ec);
+      return;
     }
+    ConnectionLimits::Admission admitted =
+        registry->limits.admit(client_address_key(remote.address()), spoke_check());
+    for (const ConnectionLimits::Id evicted : admitted.evicted) evict(evicted);
+    if (admitted.id == 0) {  // every connection that could make room is busy
+      turn_away(socket, !tls);
+      return;
+    }
+    // What it sent while it waited in the backlog counts as spoken at once: under a flood, a
+    // client's request is often there before the turn that reads it.
+    if (tcp_bytes_received(socket.native_handle()) > 0) registry->limits.mark_spoken(admitted.id);
+    Admission admission(*this, admitted.id);
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    connection->id = admitted.id;
+    registry->connections[admitted.id] = connection;
+    connection->remote_address = remote.address().to_string();
+    // Streamed chunks are small and latency matters more than packet count.
+    connection->socket.set_option(tcp::no_delay(true), ec);
+    if (tls) connection->tls.emplace(connection->socket, *tls);
+    scope.spawn(serve(std::move(connection), std::move(admission)));
   }
 
   // Exceptions end the connection, never the process (a root task's exception aborts).
   Task<void> serve(std::shared_ptr<Connection> c, [[maybe_unused]] Admission admission) {
     CloseOnExit closing{c};
+    ScopedTimer unauthenticated_deadline(
+        executor,
+        executor.after(options.unauthenticated_timeout, [this, c] { expire_unauthenticated(*c); }));
     if (c->tls) {
       Task<beast::error_code> shaking = handshake_within_deadline(c);
       const beast::error_code ec = co_await shaking;
       if (ec) co_return;
+      registry->limits.mark_spoken(c->id);
     }
     try {
       Task<void> serving = serve_requests(c);
@@ -760,6 +747,8 @@ struct HttpServer::State {
       c->parser->body_limit(options.max_body_bytes);
       Task<beast::error_code> reading_header = read_header_within_deadline(c);
       beast::error_code ec = co_await reading_header;
+      // It sent a request: closed after connections that never sent anything.
+      if (!ec) registry->limits.mark_spoken(c->id);
       if (!ec) {
         std::string problem = framing_problem(*c->parser);
         if (problem.empty()) problem = host_problem(c->parser->get());
@@ -770,6 +759,9 @@ struct HttpServer::State {
           co_return;
         }
       }
+      // An authenticated client's request is in progress from its head on: its body is not cut
+      // to make room (an unauthenticated one's may be: a body trickled slowly holds nothing).
+      if (!ec && registry->limits.is_authenticated(c->id)) set_answering(*c, true);
       if (!ec && !c->parser->is_done()) {
         Task<beast::error_code> reading_body = read_body_within_deadline(c);
         ec = co_await reading_body;
@@ -790,7 +782,10 @@ struct HttpServer::State {
       const bool keep_alive = message.keep_alive();
       const bool head_request = message.method() == http::verb::head;
       HttpRequest request = to_request(message, c->remote_address);
+      request.authenticated = authenticator(registry, c->id);
       const HeaderList cors_headers = cors_for(request.header("origin"));
+      // Until its answer is written the connection is not closed to make room.
+      set_answering(*c, true);
 
       HttpResponse response;
       if (!cors_headers.empty() && request.method == "OPTIONS") {
@@ -801,6 +796,11 @@ struct HttpServer::State {
       }
 
       if (response.websocket && upgrade) {
+        // A session busy only once authenticated: an unauthenticated one waits for its first
+        // message, and may be closed to make room like an idle connection.
+        c->websocket = true;
+        set_answering(*c, false);
+        registry->limits.set_busy(c->id, registry->limits.is_authenticated(c->id));
         Task<void> serving = serve_websocket(c, std::move(message), std::move(response.websocket));
         co_await serving;
         co_return;
@@ -815,10 +815,12 @@ struct HttpServer::State {
         co_await streaming;
         co_return;
       }
-      auto out = to_message(std::move(response), version, keep_alive, head_request, cors_headers);
+      const bool keep = keep_alive && !c->close_when_answered;
+      auto out = to_message(std::move(response), version, keep, head_request, cors_headers);
       Future<beast::error_code> writing = write_message(executor, c, std::move(out));
       ec = co_await writing;
-      if (ec || !keep_alive) co_return;
+      if (ec || !keep) co_return;
+      set_answering(*c, false);
     }
   }
 
@@ -963,7 +965,7 @@ struct HttpServer::State {
 
 std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit) {
   const std::uint64_t reserve = std::max(kDescriptorReserveMin, descriptor_limit / 4);
-  const std::uint64_t room = descriptor_limit > reserve ? descriptor_limit - reserve : 0;
+  const std::uint64_t room = descriptor_limit > reserve ? (descriptor_limit - reserve) / 2 : 0;
   const std::uint64_t cap = std::max<std::uint64_t>(room, kConnectionCapMin);
   return static_cast<std::size_t>(std::min<std::uint64_t>(max_connections, cap));
 }
@@ -985,24 +987,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
     return fail(ErrorCode::invalid_argument,
                 "cannot serve HTTPS on " + where + ": a certificate needs its key and vice versa");
   }
-  for (const Duration timeout : {options.tls_handshake_timeout, options.header_read_timeout,
-                                 options.body_read_timeout, options.keep_alive_idle_timeout}) {
+  for (const Duration timeout :
+       {options.tls_handshake_timeout, options.header_read_timeout, options.body_read_timeout,
+        options.keep_alive_idle_timeout, options.unauthenticated_timeout}) {
     if (timeout <= Duration::zero()) {
       return fail(ErrorCode::invalid_argument,
                   "cannot serve HTTP on " + where + ": every read deadline must be positive");
     }
   }
-  if (options.max_connections == 0) {
+  if (options.max_connections == 0 || options.max_unauthenticated_connections == 0) {
     return fail(ErrorCode::invalid_argument,
-                "cannot serve HTTP on " + where + ": max_connections must be at least 1");
+                "cannot serve HTTP on " + where +
+                    ": max_connections and max_unauthenticated_connections must be at least 1");
   }
   // Connections must not take every descriptor the process may open: the store, gRPC and the
   // daemon's processes need theirs, and a connection is only turned away once accepted.
   std::size_t cap = options.max_connections;
-  struct rlimit descriptors {};
-  if (::getrlimit(RLIMIT_NOFILE, &descriptors) == 0 && descriptors.rlim_cur != RLIM_INFINITY) {
-    cap = connection_cap(cap, descriptors.rlim_cur);
-  }
+  if (const std::uint64_t limit = descriptor_limit(); limit > 0) cap = connection_cap(cap, limit);
   auto state = std::make_unique<State>(executor, std::move(options), handler, cap);
   if (!state->options.tls_cert_file.empty()) {
     auto context = tls_server_context(state->options);

@@ -50,11 +50,23 @@ struct HttpServerOptions {
   // most one piece, never a growing backlog.
   Duration stream_write_timeout = seconds(60);
 
-  // Open connections at most. One more is accepted and closed at once (over plain HTTP after a
-  // 503 with Retry-After) rather than left in the listen backlog, and accepting goes on. At
-  // start it is lowered to leave a quarter of the process's descriptor limit (at least 64) to
-  // everything else: see HttpServer::max_connections().
+  // A connection is unauthenticated until a request on it carries a valid credential (the
+  // handler calls HttpRequest::authenticated). Unauthenticated connections get a pool of their
+  // own, and when a cap is reached room is made by closing idle connections — unauthenticated
+  // ones first, those of the address holding the most of them, oldest first; then
+  // authenticated ones waiting between two requests — never one being answered, nor an
+  // authenticated stream or WebSocket session (core/connection_limits.h). Only when nothing can
+  // make room is a new connection refused: accepted and closed at once (over plain HTTP after a
+  // 503 with Retry-After), rather than left in the listen backlog, and accepting goes on.
+  //
+  // Open connections at most. At start it is lowered to fit the process's descriptor limit: see
+  // HttpServer::max_connections().
   std::size_t max_connections = 4096;
+  // Of them, unauthenticated at most.
+  std::size_t max_unauthenticated_connections = 128;
+  // An unauthenticated connection is closed this long after it was accepted (after its answer,
+  // when one is being written): clients that never sign in hold no connection for long.
+  Duration unauthenticated_timeout = seconds(10);
   // Open connections from one client address (an IPv6 client: its /64) at most; 0: no cap.
   // Behind a load balancer or a reverse proxy every connection comes from the proxy's address:
   // set 0 there (or above what the proxy opens), or the proxy's connections are refused.
@@ -63,8 +75,8 @@ struct HttpServerOptions {
 
 // The connection cap a server applies when the process may open `descriptor_limit` files
 // (RLIMIT_NOFILE): `max_connections`, lowered so that a quarter of the limit (at least 64
-// descriptors) stays free for the store, gRPC, the daemon's processes and a connection being
-// turned away; never below 8.
+// descriptors) stays free for the store, the daemon's processes and a connection being turned
+// away, and half of the rest for the gRPC port (GrpcConnectionGate); never below 8.
 std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit);
 
 class HttpServer {

@@ -225,8 +225,13 @@ Task<HttpResponse> ApiServer::serve(HttpRequest request) {
     if (!sessions_) {
       co_return error_response({ErrorCode::not_found, "browser sign-in is not enabled here"});
     }
+    const std::function<void()> mark = request.authenticated;
+    const bool signing_out = request.method == "DELETE";
     Task<HttpResponse> signing_in = sessions_->handle(std::move(request));
-    co_return co_await signing_in;
+    HttpResponse response = co_await signing_in;
+    // A session shown or started: the request carried a valid cookie or password.
+    if (response.status == 200 && !signing_out && mark) mark();
+    co_return response;
   }
   if (config_.web != nullptr) {
     if (std::optional<HttpResponse> page = serve_web(*config_.web, request)) co_return *page;
@@ -253,6 +258,7 @@ Task<HttpResponse> ApiServer::serve(HttpRequest request) {
 Task<Result<Credential>> ApiServer::admit(const HttpRequest& request) {
   Task<Result<Credential>> authenticating = authenticate(request);
   Result<Credential> credential = co_await authenticating;
+  if (credential) request.mark_authenticated();
   if (credential && on_authenticated_) {
     Task<Result<void>> hook = on_authenticated_(credential->user_id);
     Result<void> ready = co_await hook;
@@ -261,10 +267,12 @@ Task<Result<Credential>> ApiServer::admit(const HttpRequest& request) {
   co_return credential;
 }
 
-Task<Result<Credential>> ApiServer::authenticate_token(std::string token) {
+Task<Result<Credential>> ApiServer::authenticate_token(std::string token,
+                                                       std::function<void()> authenticated) {
   HttpRequest request;
   request.path = std::string(kTerminalSocketPath);
   request.headers["authorization"] = "Bearer " + token;
+  request.authenticated = std::move(authenticated);
   Task<Result<Credential>> admitting = admit(request);
   co_return co_await admitting;
 }
@@ -283,7 +291,7 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
   std::optional<Credential> credential;
   if (!request.header("authorization").empty()) {
     Task<Result<Credential>> checking =
-        authenticate_token(bearer_token(request.header("authorization")));
+        authenticate_token(bearer_token(request.header("authorization")), request.authenticated);
     Result<Credential> checked = co_await checking;
     if (!checked) co_return error_response(checked.error());
     credential = std::move(*checked);
@@ -297,7 +305,7 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
           {ErrorCode::permission_denied, "a terminal opened with a session cookie must come "
                                          "from a page of this server (Origin " + origin + ")"});
     }
-    Task<Result<Credential>> checking = authenticate_token(cookie);
+    Task<Result<Credential>> checking = authenticate_token(cookie, request.authenticated);
     Result<Credential> checked = co_await checking;
     if (!checked) co_return error_response(checked.error());
     credential = std::move(*checked);
@@ -305,7 +313,10 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
   HttpResponse response;
   response.websocket = std::make_shared<TerminalSocket>(
       env_, *config_.daemons, watches_,
-      [this](std::string token) { return authenticate_token(std::move(token)); },
+      // The credential of the socket's first message authenticates its connection too.
+      [this, mark = request.authenticated](std::string token) {
+        return authenticate_token(std::move(token), mark);
+      },
       std::move(credential));
   co_return response;
 }

@@ -87,8 +87,10 @@ class ApiServer final : public HttpHandler {
   Task<Result<Credential>> authenticate(const HttpRequest& request);
   // authenticate(), then on_authenticated.
   Task<Result<Credential>> admit(const HttpRequest& request);
-  // A token's credential, with on_authenticated run (the terminal socket's auth message).
-  Task<Result<Credential>> authenticate_token(std::string token);
+  // A token's credential, with on_authenticated run (the terminal socket's auth message); a
+  // valid token calls `authenticated` (the connection's HttpRequest::authenticated).
+  Task<Result<Credential>> authenticate_token(std::string token,
+                                              std::function<void()> authenticated);
   // handle() without the headers every answer gets.
   Task<HttpResponse> serve(HttpRequest request);
   // GET /api/v2/terminal/ws: the terminal WebSocket (api/terminal_socket.h).

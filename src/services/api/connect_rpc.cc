@@ -223,6 +223,7 @@ Task<HttpResponse> ConnectRpc::handle(HttpRequest request) {
   call.method = path;
   call.metadata = request.headers;  // Connect sends metadata as headers
   call.peer = request.remote_address;
+  call.authenticated = request.authenticated;  // the call's credential is the connection's
 
   if (streaming) {
     auto payload = single_envelope(request.body);

@@ -188,6 +188,7 @@ Task<Result<Credential>> GrpcApi::authenticate(const RpcCall& call) {
       api::authenticate_credential(env_, config_.jwt, std::move(token));
   Result<Credential> credential = co_await checking;
   if (!credential) co_return fail(credential.error());
+  call.mark_authenticated();
   if (on_authenticated_) {
     Task<Result<void>> hook = on_authenticated_(credential->user_id);
     Result<void> ready = co_await hook;

@@ -41,7 +41,9 @@ bool FrontendRpc::is_bidi_streaming(std::string_view method) const {
 
 Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
   Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, token_of(call));
-  co_return co_await checking;
+  Result<api::Credential> credential = co_await checking;
+  if (credential) call.mark_authenticated();
+  co_return credential;
 }
 
 Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
@@ -49,6 +51,7 @@ Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
     Task<Result<daemon::v1::ListDaemonsResponse>> listing = gateway_.list_daemons(token_of(call));
     Result<daemon::v1::ListDaemonsResponse> listed = co_await listing;
     if (!listed) co_return fail(listed.error());
+    call.mark_authenticated();  // the gateway checked the token
     co_return protocol::encode(*listed);
   }
   Task<Result<api::Credential>> authenticating = authenticate(call);

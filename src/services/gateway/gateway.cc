@@ -311,6 +311,9 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
     }
     co_return std::nullopt;
   }
+  // The daemon's token held (or the gateway dialed it): its connection is no longer one the
+  // transport may close to make room for unauthenticated ones.
+  stream.mark_authenticated();
   co_return std::move(*admitted);
 }
 

@@ -1,17 +1,22 @@
 // GrpcRpcServer on loopback with a scripted RpcHandler: unary answers and metadata, errors as
 // statuses, unknown methods, size limits, handler exceptions, ordered streams, clients that
-// cancel (unary and streams), shutdown with calls open, bind failures and TLS.
+// cancel (unary and streams), shutdown with calls open, bind failures and TLS; the connection
+// gate's caps and deadlines.
 #include "adapters/grpc/grpc_rpc_server.h"
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "unit/support/real_loop.h"
 #include "unit/support/self_signed_certificate.h"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -56,6 +61,8 @@ class ScriptedHandler final : public RpcHandler {
   Task<Result<std::string>> unary(RpcCall call) override {
     note_thread();
     ++unary_started;
+    // A call with x-auth stands for one that carried a valid credential.
+    if (call.metadata.count("x-auth") > 0) call.mark_authenticated();
     if (call.method == kCreateChat) {
       v1::CreateChatRequest request;
       if (!request.ParseFromString(call.request)) co_return fail(ErrorCode::invalid_argument, "?");
@@ -480,6 +487,142 @@ TEST(GrpcRpcServer, ATakenPortOrABadAddressFailsToStart) {
   half.tls_cert_file = "/nonexistent";
   EXPECT_EQ(GrpcRpcServer::start(loop.executor, half, loop.handler).error().code,
             ErrorCode::invalid_argument);
+}
+
+// A plain TCP connection to the server that sends nothing (an idle, unauthenticated client).
+struct RawConnection {
+  explicit RawConnection(int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() { ::close(fd); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  // Whether the server has closed it (a read sees the end or a reset), without waiting. What
+  // the server sent first (gRPC's SETTINGS frame) is read away.
+  bool closed_by_server() const {
+    char bytes[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd, bytes, sizeof bytes, MSG_DONTWAIT);
+      if (n > 0) continue;
+      return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+  }
+  int fd = -1;
+  bool connected = false;
+};
+
+TEST(GrpcRpcServer, AnUnauthenticatedConnectionIsClosedAtItsDeadline) {
+  GrpcRpcServerOptions options = Loop::small_limits();
+  options.limits.unauthenticated_timeout = milliseconds(300);
+  Loop loop(options);
+  ASSERT_TRUE(loop.server);
+  RawConnection silent(loop.server->port());
+  ASSERT_TRUE(silent.connected);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(loop.run_until([&] { return silent.closed_by_server(); }, std::chrono::seconds(5)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_TRUE(loop.run_until([&] { return loop.server->open_connections() == 0; }));
+}
+
+// Idle unauthenticated connections share a small pool, oldest closed first; a connection whose
+// call carried a credential is never closed for them, and new clients keep being served.
+TEST(GrpcRpcServer, AFloodOfIdleConnectionsTakesOnlyThePoolNeverAnAuthenticatedConnection) {
+  GrpcRpcServerOptions options = Loop::small_limits();
+  options.limits.max_unauthenticated_connections = 4;
+  Loop loop(options);
+  ASSERT_TRUE(loop.server);
+  auto channel = loop.channel();
+  const grpc::Status first = loop.call([&channel] {
+    auto stub = v1::ChatService::NewStub(channel);
+    grpc::ClientContext context;
+    context.AddMetadata("x-auth", "yes");
+    v1::Chat chat;
+    return stub->CreateChat(&context, v1::CreateChatRequest(), &chat);
+  });
+  ASSERT_TRUE(first.ok()) << first.error_message();
+
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 40; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(loop.server->port()));
+    ASSERT_TRUE(flood.back()->connected);
+  }
+  const auto closed = [&] {
+    int n = 0;
+    for (const auto& c : flood) n += c->closed_by_server() ? 1 : 0;
+    return n;
+  };
+  EXPECT_TRUE(loop.run_until([&] { return closed() == 36; })) << closed();
+  EXPECT_EQ(loop.server->open_connections(), 5u);  // the pool and the authenticated one
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(flood[36 + i]->closed_by_server()) << "the newest";
+  // The authenticated connection is still the channel's: the next call needs no new one.
+  EXPECT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+  const grpc::Status again = loop.call([&channel] {
+    auto stub = v1::ChatService::NewStub(channel);
+    grpc::ClientContext context;
+    v1::Chat chat;
+    return stub->CreateChat(&context, v1::CreateChatRequest(), &chat);
+  });
+  EXPECT_TRUE(again.ok()) << again.error_message();
+  // A new client is served: it takes the oldest idle connection's place.
+  EXPECT_TRUE(loop.create_chat("new").first.ok());
+}
+
+// An authenticated call made on `channel` (it then holds an authenticated connection).
+grpc::Status authenticated_call(Loop& loop, const std::shared_ptr<grpc::Channel>& channel) {
+  return loop.call([&channel] {
+    auto stub = v1::ChatService::NewStub(channel);
+    grpc::ClientContext context;
+    context.AddMetadata("x-auth", "yes");
+    v1::Chat chat;
+    return stub->CreateChat(&context, v1::CreateChatRequest(), &chat);
+  });
+}
+
+// An authenticated connection is never closed to make room; gRPC's idle timeout is what ends
+// it once it has no call (GRPC_ARG_MAX_CONNECTION_IDLE_MS), so it cannot be held for nothing.
+TEST(GrpcRpcServer, AConnectionWithoutCallsIsClosedAtTheIdleTimeout) {
+  GrpcRpcServerOptions options = Loop::small_limits();
+  options.limits.idle_timeout = milliseconds(300);
+  Loop loop(options);
+  ASSERT_TRUE(loop.server);
+  auto channel = loop.channel();
+  ASSERT_TRUE(authenticated_call(loop, channel).ok());
+  EXPECT_EQ(loop.server->open_connections(), 1u);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(loop.run_until([&] { return loop.server->open_connections() == 0; },
+                             std::chrono::seconds(5)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+}
+
+// Keepalive: a peer that stops answering (gone without a FIN, or hostile) gets a ping after
+// keepalive_time of silence and is closed when it leaves it unanswered for keepalive_timeout —
+// long before its unauthenticated deadline (gRPC's default would ping after two hours).
+TEST(GrpcRpcServer, APeerThatLeavesAPingUnansweredIsClosed) {
+  GrpcRpcServerOptions options = Loop::small_limits();
+  options.limits.unauthenticated_timeout = seconds(60);
+  options.limits.handshake_timeout = seconds(60);
+  options.limits.keepalive_time = milliseconds(200);
+  options.limits.keepalive_timeout = milliseconds(200);
+  Loop loop(options);
+  ASSERT_TRUE(loop.server);
+  RawConnection peer(loop.server->port());
+  ASSERT_TRUE(peer.connected);
+  // The HTTP/2 preface, an empty SETTINGS frame and the acknowledgement of the server's; then
+  // nothing, pings included, is answered.
+  const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                              std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9) +
+                              std::string("\x00\x00\x00\x04\x01\x00\x00\x00\x00", 9);
+  ASSERT_EQ(::send(peer.fd, preface.data(), preface.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(preface.size()));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(loop.run_until([&] { return peer.closed_by_server(); }, std::chrono::seconds(5)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  EXPECT_TRUE(loop.run_until([&] { return loop.server->open_connections() == 0; }));
 }
 
 using Certificate = testing::SelfSignedCertificate;

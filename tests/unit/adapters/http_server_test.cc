@@ -156,6 +156,11 @@ class TestHandler final : public HttpHandler {
   Task<HttpResponse> handle(HttpRequest request) override {
     ++calls;
     HttpResponse response;
+    // Paths under /auth stand for requests that carried a valid credential.
+    if (request.path.starts_with("/auth")) {
+      request.mark_authenticated();
+      request.path = request.path.substr(5);
+    }
     if (request.path == "/stream") {
       response.content_type = "text/event-stream";
       response.stream = std::make_shared<ThreeChunks>(executor_);
@@ -794,15 +799,33 @@ TEST_F(HttpServerTest, ClientThatNeverShakesHandsIsClosedAtTheHandshakeDeadline)
 
 // Connection caps.
 
-TEST_F(HttpServerTest, ConnectionCapTurnsAwayTheExtraConnectionAndAdmitsOneAfterAClose) {
+TEST_F(HttpServerTest, AtTheConnectionCapTheOldestIdleConnectionMakesRoom) {
   HttpServerOptions options;
   options.max_connections = 2;
   start(options);
   ASSERT_EQ(server_->max_connections(), 2u);
-  auto first = std::make_unique<Client>(client_context_, port_);
+  Client first(client_context_, port_);
   Client second(client_context_, port_);
-  EXPECT_EQ(first->send(get("/a")).result_int(), 200);
+  EXPECT_EQ(first.send(get("/a")).result_int(), 200);
   EXPECT_EQ(second.send(get("/b")).result_int(), 200);
+
+  // Both wait for their next request: the newcomer is admitted and the oldest closed.
+  EXPECT_EQ(fresh_request_status(client_context_, port_, "/c"), 200);
+  EXPECT_TRUE(read_until_closed(first.socket, milliseconds(2000)).closed);
+  EXPECT_EQ(second.send(get("/b2")).result_int(), 200);
+}
+
+TEST_F(HttpServerTest, WhenEveryConnectionIsBusyTheExtraOneIsTurnedAwayWith503) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  start(options);
+  // Two streams being answered: neither is closed to make room.
+  Client first(client_context_, port_);
+  Client second(client_context_, port_);
+  http::write(first.socket, get("/forever"));
+  http::write(second.socket, get("/auth/forever"));
+  EXPECT_NE(first.read_until("first"), "");
+  EXPECT_NE(second.read_until("first"), "");
 
   // Accepted and closed at once, with a 503 it reads before sending anything.
   Client extra(client_context_, port_);
@@ -812,22 +835,20 @@ TEST_F(HttpServerTest, ConnectionCapTurnsAwayTheExtraConnectionAndAdmitsOneAfter
   EXPECT_NE(refused.bytes.find("Retry-After: 1\r\n"), std::string::npos) << refused.bytes;
   EXPECT_NE(refused.bytes.find("too many connections"), std::string::npos) << refused.bytes;
 
-  // The admitted connections still work.
-  EXPECT_EQ(first->send(get("/a2")).result_int(), 200);
-  EXPECT_EQ(second.send(get("/b2")).result_int(), 200);
-
-  first.reset();  // its place frees up once the server sees the close
+  // A stream that ends frees its place.
+  first.socket.close();
   EXPECT_TRUE(
       eventually([&] { return fresh_request_status(client_context_, port_, "/c") == 200; }));
-  EXPECT_EQ(handler_.calls.load(), 5);
 }
 
-TEST_F(HttpServerTest, PerAddressCapCountsEachClientAddressApart) {
+TEST_F(HttpServerTest, PerAddressCapMakesRoomFromTheSameAddressOnlyAndCountsAddressesApart) {
   HttpServerOptions options;
   options.max_connections_per_address = 1;
   start(options);
-  auto local = std::make_unique<Client>(client_context_, port_);
-  EXPECT_EQ(local->send(get("/a")).result_int(), 200);
+  // An authenticated stream from 127.0.0.1 holds the address's one place.
+  Client local(client_context_, port_);
+  http::write(local.socket, get("/auth/forever"));
+  EXPECT_NE(local.read_until("first"), "");
 
   tcp::socket same(client_context_);
   ASSERT_TRUE(connect_from(same, port_, "127.0.0.1"));
@@ -848,9 +869,122 @@ TEST_F(HttpServerTest, PerAddressCapCountsEachClientAddressApart) {
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_EQ(nlohmann::json::parse(response.body())["remote_address"], "127.0.0.2");
 
-  local.reset();
-  EXPECT_TRUE(
-      eventually([&] { return fresh_request_status(client_context_, port_, "/c") == 200; }));
+  // 127.0.0.2's idle connection makes room for the next one from 127.0.0.2.
+  tcp::socket other_again(client_context_);
+  ASSERT_TRUE(connect_from(other_again, port_, "127.0.0.2"));
+  http::write(other_again, request);
+  beast::flat_buffer again_buffer;
+  http::response<http::string_body> again;
+  http::read(other_again, again_buffer, again);
+  EXPECT_EQ(again.result_int(), 200);
+  EXPECT_TRUE(read_until_closed(other, milliseconds(2000)).closed);
+}
+
+// What the flood threads of the next tests count.
+struct Flood {
+  std::atomic<bool> stop{false};
+  std::atomic<int> connections{0};
+};
+
+// Opens connections from `from` as fast as it can and keeps up to `held` of them open, silent,
+// replacing each the server closes: a client that keeps reconnecting.
+void flood(int port, const std::string& from, std::size_t held, Flood& state) {
+  net::io_context context;
+  std::vector<std::unique_ptr<tcp::socket>> sockets;
+  while (!state.stop) {
+    std::erase_if(sockets, [](const std::unique_ptr<tcp::socket>& s) {
+      pollfd ready{s->native_handle(), POLLIN, 0};
+      return ::poll(&ready, 1, 0) > 0;  // closed by the server (or a 503 before the close)
+    });
+    if (sockets.size() >= held) sockets.erase(sockets.begin());
+    auto socket = std::make_unique<tcp::socket>(context);
+    if (connect_from(*socket, port, from)) {
+      ++state.connections;
+      sockets.push_back(std::move(socket));
+    }
+  }
+}
+
+// The flood runs on threads of this process, sharing its CPU: these tests bound the time an
+// answer takes loosely; integration.connection_limits holds the real binary to a second.
+TEST_F(HttpServerTest, AReconnectingClientAtThePerAddressCapLocksOutNoAuthenticatedClient) {
+  HttpServerOptions options;
+  options.max_connections_per_address = 64;
+  options.max_unauthenticated_connections = 32;
+  start(options);
+  Flood state;
+  std::thread flooder([&] { flood(port_, "127.0.0.1", 64, state); });
+  ASSERT_TRUE(eventually([&] { return state.connections > 200; }));
+  // A client of the same address signs in on each new connection and is answered, again and
+  // again while the flood goes on; so is /health, which needs no credential. A connection that
+  // says nothing while the whole pool turns over (the flood's thread ran between its connect
+  // and its write) is closed like the flood's: the client may try once more.
+  const auto status_within_two = [&](const std::string& path) {
+    const int first = fresh_request_status(client_context_, port_, path);
+    return first == 200 ? first : fresh_request_status(client_context_, port_, path);
+  };
+  for (int i = 0; i < 20; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(status_within_two("/auth/me"), 200) << i;
+    EXPECT_EQ(status_within_two("/health"), 200) << i;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3)) << i;
+  }
+  // An authenticated keep-alive connection made before keeps working too.
+  Client kept(client_context_, port_);
+  EXPECT_EQ(kept.send(get("/auth/one")).result_int(), 200);
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(kept.send(get("/two")).result_int(), 200) << i;
+  }
+  state.stop = true;
+  flooder.join();
+  EXPECT_GT(state.connections.load(), 200);
+}
+
+TEST_F(HttpServerTest, AFloodOverManyAddressesLeavesAnotherAddressItsPlace) {
+  HttpServerOptions options;
+  options.max_connections = 64;
+  options.max_unauthenticated_connections = 16;
+  start(options);
+  Flood state;
+  std::vector<std::thread> flooders;
+  for (int i = 2; i < 4; ++i) {
+    flooders.emplace_back([&, i] { flood(port_, "127.0.0." + std::to_string(i), 64, state); });
+  }
+  ASSERT_TRUE(eventually([&] { return state.connections > 400; }));
+  for (int i = 0; i < 10; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(fresh_request_status(client_context_, port_, "/auth/me"), 200) << i;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3)) << i;
+  }
+  // A silent connection from an address of its own is not the one closed for the flood.
+  Client quiet(client_context_, port_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(quiet.send(get("/late")).result_int(), 200);
+  state.stop = true;
+  for (auto& t : flooders) t.join();
+}
+
+TEST_F(HttpServerTest, AnUnauthenticatedConnectionIsClosedAtItsDeadlineAndAnAuthenticatedOneIsNot) {
+  HttpServerOptions options;
+  options.unauthenticated_timeout = milliseconds(300);
+  start(options);
+  Client anonymous(client_context_, port_);
+  Client signed_in(client_context_, port_);
+  EXPECT_EQ(anonymous.send(get("/a")).result_int(), 200);
+  EXPECT_EQ(signed_in.send(get("/auth/a")).result_int(), 200);
+  const Received closed = read_until_closed(anonymous.socket, milliseconds(2000));
+  EXPECT_TRUE(closed.closed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(signed_in.send(get("/b")).result_int(), 200);
+
+  // One being answered at its deadline gets its answer, then the close.
+  Client slow(client_context_, port_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto answer = slow.send(get("/slow"));  // 300 ms of work, past the deadline
+  EXPECT_EQ(answer.result_int(), 200);
+  EXPECT_FALSE(answer.keep_alive());
+  EXPECT_TRUE(read_until_closed(slow.socket, milliseconds(2000)).closed);
 }
 
 TEST_F(HttpServerTest, PerAddressCapOfZeroIsNoCap) {
@@ -864,9 +998,9 @@ TEST_F(HttpServerTest, PerAddressCapOfZeroIsNoCap) {
   }
 }
 
-TEST(HttpServer, ConnectionCapLeavesAQuarterOfTheDescriptorLimit) {
-  EXPECT_EQ(connection_cap(4096, 256), 192u);        // 64 kept
-  EXPECT_EQ(connection_cap(4096, 1024), 768u);       // a quarter kept
+TEST(HttpServer, ConnectionCapLeavesAQuarterOfTheDescriptorLimitAndHalfTheRestToGrpc) {
+  EXPECT_EQ(connection_cap(4096, 256), 96u);         // 64 kept, 96 for gRPC
+  EXPECT_EQ(connection_cap(4096, 1024), 384u);       // a quarter kept, 384 for gRPC
   EXPECT_EQ(connection_cap(4096, 1u << 20), 4096u);  // the configured cap
   EXPECT_EQ(connection_cap(2, 256), 2u);
   EXPECT_EQ(connection_cap(4096, 16), 8u);  // never below 8

@@ -305,6 +305,38 @@ TEST(ApiRoutes, TheBearerSchemeIsCaseInsensitive) {
   }
 }
 
+// The server learns which connections carried a valid credential (HttpRequest::authenticated):
+// those are never closed to make room for unauthenticated ones.
+TEST(ApiRoutes, AValidCredentialTellsTheServerItsConnectionIsAuthenticated) {
+  Api a;
+  const std::string ada = a.add_user("u1", "ada@example.com", "correct horse");
+  const auto marks = [&](HttpRequest request) {
+    int marked = 0;
+    request.authenticated = [&marked] { ++marked; };
+    (void)a.send(std::move(request));
+    return marked;
+  };
+  HttpRequest me;
+  me.method = "GET";
+  me.path = "/api/v1/me";
+  EXPECT_EQ(marks(me), 0) << "no credential";
+  me.headers["authorization"] = "Bearer rlnt_pat_not_a_real_one";
+  EXPECT_EQ(marks(me), 0) << "a wrong one";
+  me.headers["authorization"] = "Bearer " + ada;
+  EXPECT_EQ(marks(me), 1);
+  HttpRequest health;
+  health.method = "GET";
+  health.path = "/health";
+  EXPECT_EQ(marks(health), 0);
+  HttpRequest sign_in;
+  sign_in.method = "POST";
+  sign_in.path = "/api/v1/auth/session";
+  sign_in.body = Json{{"email", "ada@example.com"}, {"password", "correct horse"}}.dump();
+  EXPECT_EQ(marks(sign_in), 1) << "a password that signs in";
+  sign_in.body = Json{{"email", "ada@example.com"}, {"password", "wrong"}}.dump();
+  EXPECT_EQ(marks(sign_in), 0);
+}
+
 TEST(CliLogin, TheSignInPageAcceptsOnlyLoopbackRedirectsAndEscapesWhatItEchoes) {
   Api a;
   const std::string challenge = pkce_challenge(kVerifier);
