@@ -497,11 +497,12 @@ struct ChildSetup {
   sigset_t defaults{};  // signals set back to their default handling
 };
 
-// The child of fork_into_cgroup, up to its exec: async-signal-safe calls only (this process
-// has other threads, whose locks the copy may hold). What posix_spawn does for the other way:
-// a group (or, on a terminal, a session) of its own, the standard descriptors, nothing else
-// open, the working directory, default signal handling and no signal blocked. A failure before
-// the exec is written to `report` (close-on-exec: the parent reads nothing once exec worked).
+// The child of spawn_into_cgroup, up to its exec: async-signal-safe calls only (this process
+// has other threads, whose locks the copy may hold, and the child may share its memory). What
+// posix_spawn does for the other way: a group (or, on a terminal, a session) of its own, the
+// standard descriptors, nothing else open, the working directory, default signal handling and
+// no signal blocked. A failure before the exec is written to `report` (close-on-exec: the parent
+// reads nothing once exec worked).
 [[noreturn]] void report_and_exit(int report, int error) {
   (void)!::write(report, &error, sizeof error);
   ::_exit(127);
@@ -512,7 +513,12 @@ struct ChildSetup {
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   for (int signal = 1; signal < NSIG; ++signal) {
-    if (sigismember(&setup.defaults, signal) == 1)
+    // Every handler this process installed goes too: one run here, before the exec, would run
+    // on this process's memory, which the child may share.
+    struct sigaction current {};
+    const bool handled = ::sigaction(signal, nullptr, &current) == 0 &&
+                         current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+    if (handled || sigismember(&setup.defaults, signal) == 1)
       (void)::sigaction(signal, &default_action, nullptr);
   }
   if (setup.terminal != nullptr) {
@@ -556,8 +562,17 @@ pid_t start_in_cgroup(const ChildSetup& setup, int cgroup_fd, int& error) {
   sigset_t before;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &before);
-  const pid_t pid = fork_into_cgroup(cgroup_fd);
-  if (pid == 0) become_command(setup, report[1]);
+  struct ChildStart {
+    const ChildSetup* setup;
+    int report;
+  } start{&setup, report[1]};
+  const pid_t pid = spawn_into_cgroup(
+      cgroup_fd,
+      [](void* arg) {
+        const auto* child = static_cast<const ChildStart*>(arg);
+        become_command(*child->setup, child->report);
+      },
+      &start);
   const int fork_error = errno;
   ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   ::close(report[1]);

@@ -5,7 +5,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -215,6 +217,77 @@ pid_t fork_into_cgroup(int cgroup_fd) {
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
   return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+}
+
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// The sanitizers keep per-thread state that a child sharing this memory would write to as if it
+// were the thread that started it: those builds fork.
+#define RELIANT_SPAWN_SHARES_MEMORY 1
+#endif
+
+#ifdef RELIANT_SPAWN_SHARES_MEMORY
+namespace {
+
+// The child's stack: its frames until the exec are small (become_command's).
+constexpr std::size_t kSpawnStackBytes = 256 * 1024;
+
+// clone3 with the child running `child(arg)` on the stack given in `args`. The syscall returns
+// in the child on that new stack with nothing to return to, so the child's side is written
+// here: it calls `child` at once and, should that return, exits. The parent is suspended
+// (CLONE_VFORK) until the child execs or exits, so nothing else uses what it shares meanwhile.
+long clone3_calling(CloneArgs* args, void (*child)(void*), void* arg) {
+  long result = SYS_clone3;
+  // Callee-saved registers: the child has them as the parent had them before the syscall.
+  register void (*child_function)(void*) asm("r12") = child;
+  register void* child_arg asm("r13") = arg;
+  asm volatile(
+      "syscall\n\t"
+      "testq %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      // The child: a fresh frame chain on its own stack (16-byte aligned at the call).
+      "xorl %%ebp, %%ebp\n\t"
+      "movq %%r13, %%rdi\n\t"
+      "callq *%%r12\n\t"
+      "movl $231, %%eax\n\t"  // exit_group(127), should `child` ever return
+      "movl $127, %%edi\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "+a"(result)
+      : "D"(args), "S"(sizeof(CloneArgs)), "r"(child_function), "r"(child_arg)
+      : "rcx", "r11", "memory", "cc");
+  return result;
+}
+
+}  // namespace
+#endif
+
+pid_t spawn_into_cgroup(int cgroup_fd, void (*child)(void*), void* arg) {
+#ifdef RELIANT_SPAWN_SHARES_MEMORY
+  void* stack = ::mmap(nullptr, kSpawnStackBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  CloneArgs args;
+  args.flags = kCloneIntoCgroup | CLONE_VM | CLONE_VFORK;
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<std::uint64_t>(stack);
+  args.stack_size = kSpawnStackBytes;
+  args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+  const long pid = clone3_calling(&args, child, arg);
+  ::munmap(stack, kSpawnStackBytes);  // the child has exec'd or exited: it is ours again
+  if (pid < 0) {
+    errno = static_cast<int>(-pid);
+    return -1;
+  }
+  return static_cast<pid_t>(pid);
+#else
+  const pid_t pid = fork_into_cgroup(cgroup_fd);
+  if (pid == 0) {
+    child(arg);
+    ::_exit(127);
+  }
+  return pid;
+#endif
 }
 
 void reap_adopted_zombies(const std::function<bool(pid_t)>& owned_elsewhere) {
