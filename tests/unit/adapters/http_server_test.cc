@@ -917,16 +917,19 @@ TEST_F(HttpServerTest, AReconnectingClientAtThePerAddressCapLocksOutNoAuthentica
   ASSERT_TRUE(eventually([&] { return state.connections > 200; }));
   // A client of the same address signs in on each new connection and is answered, again and
   // again while the flood goes on; so is /health, which needs no credential. A connection that
-  // says nothing while the whole pool turns over (the flood's thread ran between its connect
-  // and its write) is closed like the flood's: the client may try once more.
-  const auto status_within_two = [&](const std::string& path) {
-    const int first = fresh_request_status(client_context_, port_, path);
-    return first == 200 ? first : fresh_request_status(client_context_, port_, path);
+  // says nothing while the whole pool turns over (the flood's threads ran between its connect
+  // and its write: under ThreadSanitizer on a busy machine, twice in a row) is closed like the
+  // flood's: the client tries again, a few times at most.
+  const auto status_within_tries = [&](const std::string& path) {
+    int status = 0;
+    for (int tries = 0; tries < 5 && status != 200; ++tries)
+      status = fresh_request_status(client_context_, port_, path);
+    return status;
   };
   for (int i = 0; i < 20; ++i) {
     const auto started = std::chrono::steady_clock::now();
-    EXPECT_EQ(status_within_two("/auth/me"), 200) << i;
-    EXPECT_EQ(status_within_two("/health"), 200) << i;
+    EXPECT_EQ(status_within_tries("/auth/me"), 200) << i;
+    EXPECT_EQ(status_within_tries("/health"), 200) << i;
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3)) << i;
   }
   // An authenticated keep-alive connection made before keeps working too.
