@@ -16,21 +16,39 @@
 namespace reliant::sim {
 namespace {
 
-const std::vector<std::string> kInvariants = {
-    "stream_order",   "request_reply_match", "liveness",           "runs_end_once",
-    "results_once",   "queues_drain",        "tool_at_most_once",  "tool_results",
-    "tool_isolation", "daemon_status",       "daemon_liveness",    "chat_updates",
-    "chat_answers",   "workflow_nodes_once", "approvals_signalled", "workflow_runs_end",
-    "workflow_node_daemons", "terminal_isolation", "terminal_results", "cancel_grace",
-    "daemon_routable", "one_session_per_daemon", "update_isolation", "files_isolation",
-    "malformed_calls_refused", "workflow_runs_family"};
+const std::vector<std::string> kInvariants = {"stream_order",
+                                              "request_reply_match",
+                                              "liveness",
+                                              "runs_end_once",
+                                              "results_once",
+                                              "queues_drain",
+                                              "tool_at_most_once",
+                                              "tool_results",
+                                              "tool_isolation",
+                                              "daemon_status",
+                                              "daemon_liveness",
+                                              "chat_updates",
+                                              "chat_answers",
+                                              "workflow_nodes_once",
+                                              "approvals_signalled",
+                                              "workflow_runs_end",
+                                              "workflow_node_daemons",
+                                              "terminal_isolation",
+                                              "terminal_results",
+                                              "cancel_grace",
+                                              "daemon_routable",
+                                              "one_session_per_daemon",
+                                              "update_isolation",
+                                              "files_isolation",
+                                              "malformed_calls_refused",
+                                              "workflow_runs_family"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
-    "tool_at_most_once", "tool_results",       "tool_isolation",   "daemon_status",
-    "daemon_liveness",   "terminal_isolation", "terminal_results", "cancel_grace",
+    "tool_at_most_once", "tool_results",           "tool_isolation",   "daemon_status",
+    "daemon_liveness",   "terminal_isolation",     "terminal_results", "cancel_grace",
     "daemon_routable",   "one_session_per_daemon", "files_isolation"};
 
 std::string join(const std::vector<std::string>& items) {
@@ -270,8 +288,8 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
 
 Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 DaemonNodeConfig& config) {
-  if (auto ok = r.expect_map(node, path,
-                             {"user", "type", "labels", "managed", "mcp", "mcp_crash_share"});
+  if (auto ok =
+          r.expect_map(node, path, {"user", "type", "labels", "managed", "mcp", "mcp_crash_share"});
       !ok) {
     return ok;
   }
@@ -344,8 +362,9 @@ Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
   }
   if (config.kind != "bash" && config.kind != "mcp" && config.kind != "terminal" &&
       config.kind != "cancel" && config.kind != "files") {
-    return fail(r.error(node["kind"], path + ".kind",
-                        "expected bash, mcp, terminal, cancel or files, got '" + config.kind + "'"));
+    return fail(
+        r.error(node["kind"], path + ".kind",
+                "expected bash, mcp, terminal, cancel or files, got '" + config.kind + "'"));
   }
   if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
     return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));
@@ -588,8 +607,7 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
             r.expect_map(f, path,
                          {"at", "crash", "pause", "partition", "reset_stream", "half_open_stream",
                           "store_outage", "revoke_token", "clock_jump", "clock_step_back",
-                          "bus_outage", "store_partition", "restart_after", "length",
-                          "one_way"});
+                          "bus_outage", "store_partition", "restart_after", "length", "one_way"});
         !ok) {
       return ok;
     }
@@ -599,9 +617,10 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
     auto at = r.duration(f["at"], path + ".at");
     if (!at) return fail(at.error());
     fault.at = *at;
-    const char* kinds[] = {"crash",           "pause",        "partition",    "reset_stream",
-                           "half_open_stream", "store_outage", "revoke_token", "clock_jump",
-                           "clock_step_back", "bus_outage",   "store_partition"};
+    const char* kinds[] = {
+        "crash",          "pause",        "partition",  "reset_stream",    "half_open_stream",
+        "store_outage",   "revoke_token", "clock_jump", "clock_step_back", "bus_outage",
+        "store_partition"};
     int found = 0;
     for (const char* kind : kinds) found += f[kind] ? 1 : 0;
     if (found != 1) {
@@ -723,10 +742,11 @@ Result<void> read_plan(const Reader& r, const YAML::Node& node, Scenario& s,
 }
 
 Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s) {
-  if (auto ok = r.expect_map(node, "faults",
-                             {"bus", "store", "crashes", "restart_after", "pauses", "pause_length",
-                              "partitions", "partition_length", "one_way_share", "stream_resets",
-                              "half_open", "clock_offset", "clock", "streams", "llm", "host", "plan"});
+  if (auto ok =
+          r.expect_map(node, "faults",
+                       {"bus", "store", "crashes", "restart_after", "pauses", "pause_length",
+                        "partitions", "partition_length", "one_way_share", "stream_resets",
+                        "half_open", "clock_offset", "clock", "streams", "llm", "host", "plan"});
       !ok) {
     return ok;
   }
@@ -944,8 +964,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
     return fail(r.error(root["topology"], "topology",
                         "managed daemons need a control_plane node to have them connected"));
   }
-  if ((s.has_role("chat_client") || s.has_role("chat_worker") ||
-       s.has_role("workflow_client")) &&
+  if ((s.has_role("chat_client") || s.has_role("chat_worker") || s.has_role("workflow_client")) &&
       !(s.has_role("chat_api") && s.has_role("chat_worker") && s.has_role("daemon"))) {
     return fail(r.error(root["topology"], "topology",
                         "chat nodes need chat_api, chat_worker and daemon nodes (and a gateway)"));

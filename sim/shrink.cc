@@ -87,7 +87,9 @@ YAML::Node plan_entry(const ScriptedFault& fault) {
       entry["crash"] = fault.node;
       entry["restart_after"] = nanoseconds(fault.length);
       return entry;
-    case ScriptedFault::Kind::pause: entry["pause"] = fault.node; break;
+    case ScriptedFault::Kind::pause:
+      entry["pause"] = fault.node;
+      break;
     case ScriptedFault::Kind::partition: {
       YAML::Node pair(YAML::NodeType::Sequence);
       pair.SetStyle(YAML::EmitterStyle::Flow);
@@ -97,14 +99,30 @@ YAML::Node plan_entry(const ScriptedFault& fault) {
       entry["one_way"] = fault.one_way;
       break;
     }
-    case ScriptedFault::Kind::reset_stream: entry["reset_stream"] = true; return entry;
-    case ScriptedFault::Kind::half_open_stream: entry["half_open_stream"] = true; return entry;
-    case ScriptedFault::Kind::store_outage: entry["store_outage"] = true; break;
-    case ScriptedFault::Kind::revoke_token: entry["revoke_token"] = fault.node; return entry;
-    case ScriptedFault::Kind::clock_jump: entry["clock_jump"] = fault.node; break;
-    case ScriptedFault::Kind::clock_step_back: entry["clock_step_back"] = fault.node; break;
-    case ScriptedFault::Kind::bus_outage: entry["bus_outage"] = true; break;
-    case ScriptedFault::Kind::store_partition: entry["store_partition"] = fault.node; break;
+    case ScriptedFault::Kind::reset_stream:
+      entry["reset_stream"] = true;
+      return entry;
+    case ScriptedFault::Kind::half_open_stream:
+      entry["half_open_stream"] = true;
+      return entry;
+    case ScriptedFault::Kind::store_outage:
+      entry["store_outage"] = true;
+      break;
+    case ScriptedFault::Kind::revoke_token:
+      entry["revoke_token"] = fault.node;
+      return entry;
+    case ScriptedFault::Kind::clock_jump:
+      entry["clock_jump"] = fault.node;
+      break;
+    case ScriptedFault::Kind::clock_step_back:
+      entry["clock_step_back"] = fault.node;
+      break;
+    case ScriptedFault::Kind::bus_outage:
+      entry["bus_outage"] = true;
+      break;
+    case ScriptedFault::Kind::store_partition:
+      entry["store_partition"] = fault.node;
+      break;
   }
   entry["length"] = nanoseconds(fault.length);
   return entry;
@@ -121,8 +139,8 @@ YAML::Node written_down(const YAML::Node& original, const FaultMix& mix) {
     }
   }
   const std::pair<const char*, const char*> counts[] = {
-      {"", "crashes"},       {"", "pauses"},      {"", "partitions"},  {"", "stream_resets"},
-      {"", "half_open"},     {"store", "outages"}, {"store", "partitions"}, {"clock", "jumps"},
+      {"", "crashes"},         {"", "pauses"},       {"", "partitions"},      {"", "stream_resets"},
+      {"", "half_open"},       {"store", "outages"}, {"store", "partitions"}, {"clock", "jumps"},
       {"clock", "steps_back"}, {"bus", "outages"}};
   for (const auto& [section, key] : counts) {
     if (has_fault_field(doc, section, key)) fault_field(doc, section, key) = fixed_range("0");
@@ -235,7 +253,8 @@ class Shrinker {
         YAML::Node candidate = YAML::Clone(best_);
         candidate["topology"][g]["count"] = count - 1;
         drop_events_of(candidate, name + "-" + std::to_string(count));
-        progress |= attempt(candidate, "one " + name + " fewer (" + std::to_string(count - 1) + ")");
+        progress |=
+            attempt(candidate, "one " + name + " fewer (" + std::to_string(count - 1) + ")");
       } else if (is_client(group["role"].as<std::string>()) && topology.size() > 1) {
         YAML::Node candidate = YAML::Clone(best_);
         YAML::Node kept(YAML::NodeType::Sequence);
@@ -292,9 +311,9 @@ class Shrinker {
     ++runs_;
     const RunReport first = run_scenario(*scenario, seed_);
     if (first.violations.empty()) {
-      return fail(ErrorCode::failed_precondition,
-                  "seed " + std::to_string(seed_) + " holds every invariant of " + file_ +
-                      ": nothing to shrink");
+      return fail(ErrorCode::failed_precondition, "seed " + std::to_string(seed_) +
+                                                      " holds every invariant of " + file_ +
+                                                      ": nothing to shrink");
     }
     invariant_ = first.violations.front().invariant;
     for (const Violation& v : first.violations) failing_.insert(v.invariant);

@@ -574,16 +574,16 @@ Task<Result<void>> SimHost::remove_path(std::string path, bool recursive) {
   if (auto allowed = confined_entry(p); !allowed) co_return fail(allowed.error());
   if (files_.erase(p) != 0) co_return Result<void>{};
   if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
-  const std::size_t below = files_under(p).size() + directories_under(p).size() -
-                            (directories_.count(p) != 0 ? 1 : 0);
+  const std::size_t below =
+      files_under(p).size() + directories_under(p).size() - (directories_.count(p) != 0 ? 1 : 0);
   if (below != 0 && !recursive) {
     co_return fail(ErrorCode::failed_precondition,
                    p + " is a directory that is not empty (remove it recursively)");
   }
   if (below > kTreeEntriesMax) {
-    co_return fail(ErrorCode::resource_exhausted,
-                   p + " holds more than the " + std::to_string(kTreeEntriesMax) +
-                       " entries allowed");
+    co_return fail(
+        ErrorCode::resource_exhausted,
+        p + " holds more than the " + std::to_string(kTreeEntriesMax) + " entries allowed");
   }
   (void)remove(p);  // it is a directory: remove() cannot fail here
   co_return Result<void>{};
@@ -943,7 +943,8 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
   Run run(*this, spec, std::move(cwd), deadline);
   if (!spec.input && faults_ != nullptr && faults_->hang()) {
     // Hung (an NFS mount gone, a lock never released): silent until its deadline or a kill.
-    Task<bool> hanging = play(run, SimCommandScript{{{hours(24), "", false}}, 0}, std::nullopt, false);
+    Task<bool> hanging =
+        play(run, SimCommandScript{{{hours(24), "", false}}, 0}, std::nullopt, false);
     const bool in_time = co_await hanging;
     run.ended = true;
     run.outcome.timed_out = !in_time;

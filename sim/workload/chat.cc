@@ -11,6 +11,7 @@
 #include "core/agent/agent_workflow.h"
 #include "core/personal_access_token.h"
 #include "core/workflow/engine_workflow.h"
+#include "core/workflow/loader.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
 #include "services/agent/agent_activities.h"
@@ -26,7 +27,6 @@
 #include "sim/workload/api_call.h"
 #include "sim/workload/stuck_run.h"
 #include "sim/workload/workflow_client.h"
-#include "core/workflow/loader.h"
 
 namespace reliant::sim {
 namespace {
@@ -38,7 +38,7 @@ std::string user_id_of(const std::string& user) { return "user-" + user; }
 // What a client saw of one run, kept outside the client so it survives anything.
 struct RunSeen {
   std::string marker;  // the output its command prints
-  Instant started{};  // world time: the checker judges liveness by it, whatever the client's clock
+  Instant started{};   // world time: the checker judges liveness by it, whatever the client's clock
   int finals = 0;
   std::string outcome;
   bool answer_quotes_output = false;
@@ -79,7 +79,7 @@ struct ChatWorkload::Impl {
   std::vector<std::unique_ptr<WorkflowClientBook>> workflow_clients;
   std::map<std::string, WorkflowClientBook*> workflow_client_by_node;
   std::map<std::string, std::set<std::string>> followed_runs;  // by user
-  std::map<std::string, std::string> chat_owner;                // chat id → the user who made it
+  std::map<std::string, std::string> chat_owner;               // chat id → the user who made it
   ChatSummary stats;
   Random random;
 
@@ -161,8 +161,9 @@ class SimApi {
 class SimChatWorker {
  public:
   SimChatWorker(Env& env, const std::string& name, const Swarm& swarm, SimModel& model)
-      : router_(env), llm_(model, env.executor), deps_{*env.store, env.bus,    llm_,
-                            router_,    "scripted", agent::builtin_tool_specs()} {
+      : router_(env), llm_(model, env.executor), deps_{*env.store, env.bus,
+                                                       llm_,       router_,
+                                                       "scripted", agent::builtin_tool_specs()} {
     agent::register_agent_workflow(workflows_);
     agent::register_agent_activities(activities_, deps_);
     engine::WorkerConfig config;
@@ -180,7 +181,6 @@ class SimChatWorker {
   engine::ActivityRegistry activities_;
   std::unique_ptr<engine::Worker> worker_;  // last: destroyed first
 };
-
 
 class SimChatClient {
  public:
@@ -428,8 +428,7 @@ Result<std::string> seed_client(SqlTransaction& tx, Random& random, const std::s
   std::array<std::uint8_t, kPatRandomBytes> bytes{};
   for (auto& b : bytes) b = static_cast<std::uint8_t>(random.below(256));
   std::string token = format_pat(bytes);
-  PersonalAccessToken meta{
-      "tok-" + node, user_id, what, pat_display_prefix(token), 0, {}, {}, {}};
+  PersonalAccessToken meta{"tok-" + node, user_id, what, pat_display_prefix(token), 0, {}, {}, {}};
   if (auto ok = insert_token(tx, meta, hash_pat(token)); !ok) return fail(ok.error());
   return token;
 }
@@ -443,8 +442,8 @@ Result<void> seed_project_workflow(SqlTransaction& tx, WorkflowClientBook& book)
   const bool have_project = std::any_of(projects->begin(), projects->end(),
                                         [&](const auto& p) { return p.id == book.project_id; });
   if (!have_project) {
-    if (auto ok = insert_project(tx, ProjectRecord{book.project_id, book.user_id, "sim-project",
-                                                   "/work", 0, {}});
+    if (auto ok = insert_project(
+            tx, ProjectRecord{book.project_id, book.user_id, "sim-project", "/work", 0, {}});
         !ok)
       return fail(ok.error());
   }
@@ -645,18 +644,18 @@ void ChatWorkload::finish(Instant end) {
     for (const SqlRecord& r : records(*chats)) chat_owner[r.text("id")] = r.text("user_id");
     // The calls the provider made up (sim_llm.h) must each have been answered with an error:
     // no daemon ran an unknown tool or took input of the wrong shape.
-    auto results = tx.query(
-        "SELECT message_id, body_json FROM content_blocks WHERE kind = 'tool_result'", {});
+    auto results =
+        tx.query("SELECT message_id, body_json FROM content_blocks WHERE kind = 'tool_result'", {});
     if (!results) return fail(results.error());
     for (const SqlRecord& r : records(*results)) {
       const Json body = parse_json_or_discarded(r.text("body_json"));
       if (!text_field(body, "tool_call_id").starts_with("malformed_")) continue;
       ++impl.stats.malformed_results;
       if (!bool_field(body, "is_error", false)) {
-        impl.checker.violation(end, "malformed_calls_refused",
-                               "message " + r.text("message_id") + ": the malformed call " +
-                                   text_field(body, "name") + " got a result that is no error: " +
-                                   text_field(body, "content").substr(0, 80));
+        impl.checker.violation(
+            end, "malformed_calls_refused",
+            "message " + r.text("message_id") + ": the malformed call " + text_field(body, "name") +
+                " got a result that is no error: " + text_field(body, "content").substr(0, 80));
       }
     }
     auto head_rows = tx.query("SELECT user_id, last_seq FROM user_event_heads", {});
@@ -716,14 +715,13 @@ ChatSummary ChatWorkload::summary() const { return impl_->stats; }
 void ChatWorkload::summarize(RunReport& report) const {
   const ChatSummary& c = impl_->stats;
   const auto u = [](std::uint64_t v) { return std::to_string(v); };
-  report.sections.push_back("chat: " + u(c.messages) + " messages sent, " + u(c.answered) +
-                            " answered, " + u(c.updates_seen) + " updates streamed, " +
-                            u(c.api_switches) + " switches to another api, " + u(c.approvals) +
-                            " approvals" +
-                            (c.malformed_results != 0
-                                 ? ", " + u(c.malformed_results) + " malformed calls refused"
-                                 : std::string()) +
-                            "\n");
+  report.sections.push_back(
+      "chat: " + u(c.messages) + " messages sent, " + u(c.answered) + " answered, " +
+      u(c.updates_seen) + " updates streamed, " + u(c.api_switches) + " switches to another api, " +
+      u(c.approvals) + " approvals" +
+      (c.malformed_results != 0 ? ", " + u(c.malformed_results) + " malformed calls refused"
+                                : std::string()) +
+      "\n");
   if (impl_->workflow_clients.empty()) return;
   std::uint64_t started = 0, found = 0, ended = 0, approved = 0, denied = 0;
   std::map<std::string, int> outcomes;

@@ -51,8 +51,8 @@ std::string where_stuck(SimDatabase& database, const std::string& run_id) {
       if (!children) return fail(children.error());
       std::string next;
       for (const SqlRecord& r : records(*children)) {
-        out += "; child " + r.text("id") + " (node " +
-               r.optional_text("parent_key").value_or("?") + ") " + r.text("status");
+        out += "; child " + r.text("id") + " (node " + r.optional_text("parent_key").value_or("?") +
+               ") " + r.text("status");
         if (next.empty()) next = r.text("id");
       }
       if (next.empty()) break;

@@ -56,19 +56,19 @@ class WorkflowClient {
 
   Task<void> start_loop() {
     // By name from its project, or its YAML inline.
-    const std::string body = book_->config.project
-                                 ? Json{{"workflow", book_->workflow_name},
-                                        {"project_id", book_->project_id},
-                                        {"inputs", book_->config.inputs}}
-                                       .dump()
-                                 : Json{{"source", book_->config.workflow},
-                                        {"file", "scenario-workflow.yaml"},
-                                        {"inputs", book_->config.inputs}}
-                                       .dump();
+    const std::string body = book_->config.project ? Json{{"workflow", book_->workflow_name},
+                                                          {"project_id", book_->project_id},
+                                                          {"inputs", book_->config.inputs}}
+                                                         .dump()
+                                                   : Json{{"source", book_->config.workflow},
+                                                          {"file", "scenario-workflow.yaml"},
+                                                          {"inputs", book_->config.inputs}}
+                                                         .dump();
     for (;;) {
       co_await sleep(env_.executor, book_->config.interval);
       if (open_runs() >= static_cast<std::size_t>(book_->config.concurrent)) continue;
-      Task<Result<ApiReply>> starting = call("POST", "/api/v1/workflows/runs", Json::object(), body);
+      Task<Result<ApiReply>> starting =
+          call("POST", "/api/v1/workflows/runs", Json::object(), body);
       Result<ApiReply> started = co_await starting;
       // No answer: maybe started, maybe not; the run list will tell.
       if (!started || started->status != 201) continue;
@@ -85,8 +85,8 @@ class WorkflowClient {
   Task<void> list_loop() {
     for (;;) {
       co_await sleep(env_.executor, kListInterval);
-      Task<Result<ApiReply>> listing =
-          call("GET", "/api/v1/workflows/runs", Json{{"limit", std::to_string(kListedRunsMax)}}, "");
+      Task<Result<ApiReply>> listing = call("GET", "/api/v1/workflows/runs",
+                                            Json{{"limit", std::to_string(kListedRunsMax)}}, "");
       Result<ApiReply> listed = co_await listing;
       if (!listed || listed->status != 200) continue;
       const Json reply = Json::parse(listed->body, nullptr, false);
@@ -222,7 +222,8 @@ void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook
   // Run id → the answers its history holds: approval key → approved?
   std::map<std::string, std::map<std::string, bool>> signalled;
   auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto runs = tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'workflow'", {});
+    auto runs =
+        tx.query("SELECT id, status FROM workflow_runs WHERE workflow_name = 'workflow'", {});
     if (!runs) return fail(runs.error());
     for (const SqlRecord& r : records(*runs)) stored[r.text("id")] = r.text("status");
     for (const auto& book : books) {
@@ -243,7 +244,8 @@ void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook
     return {};
   });
   if (!read) {
-    checker.violation(end, "workflow_runs_end", "cannot read the database: " + read.error().message);
+    checker.violation(end, "workflow_runs_end",
+                      "cannot read the database: " + read.error().message);
     return;
   }
   for (const auto& book : books) {
@@ -334,17 +336,22 @@ void check_node_daemons(SimDatabase& database, Checker& checker, Instant end) {
           continue;
         }
         if ((*daemon)->user_id != user) {
-          problems.push_back("run " + run_id + " of " + user + ": node " + key +
-                             " ran on daemon " + daemon_id + " of " + (*daemon)->user_id);
+          problems.push_back("run " + run_id + " of " + user + ": node " + key + " ran on daemon " +
+                             daemon_id + " of " + (*daemon)->user_id);
           continue;
         }
         const Json wanted = node->second.value("daemon", Json());
         if (wanted.is_null()) continue;  // the default resolution: any of the user's
         auto selector = parse_daemon_selector(wanted);
         if (!selector) continue;  // not a plain selector
-        const DaemonCandidate candidate{(*daemon)->id,     (*daemon)->user_id, (*daemon)->name,
-                                        (*daemon)->type,   (*daemon)->labels,  (*daemon)->status,
-                                        0,                 0};
+        const DaemonCandidate candidate{(*daemon)->id,
+                                        (*daemon)->user_id,
+                                        (*daemon)->name,
+                                        (*daemon)->type,
+                                        (*daemon)->labels,
+                                        (*daemon)->status,
+                                        0,
+                                        0};
         if (!matches(*selector, candidate)) {
           problems.push_back("run " + run_id + " node " + key + " asked for " + wanted.dump() +
                              " and ran on " + (*daemon)->name + " (" +

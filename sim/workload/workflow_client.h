@@ -25,17 +25,17 @@
 #include "runtime/env.h"
 #include "sim/checker.h"
 #include "sim/sim_store.h"
-#include "sim/world.h"
 #include "sim/workload/api_call.h"
 #include "sim/workload/tools_config.h"
+#include "sim/world.h"
 
 namespace reliant::sim {
 
 // What a client saw of one run.
 struct FollowedRun {
   Instant started{};
-  bool adopted = false;        // found in the run list: the start's reply was lost
-  std::int64_t cursor = 0;     // the last node event's seq seen
+  bool adopted = false;                   // found in the run list: the start's reply was lost
+  std::int64_t cursor = 0;                // the last node event's seq seen
   std::map<std::string, bool> decisions;  // approval key → approve?, drawn once
   std::vector<std::string> answers;       // "approved" / "denied", in the order given
   std::set<std::string> answered;         // approval keys the api took an answer for

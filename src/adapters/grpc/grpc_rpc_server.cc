@@ -350,8 +350,9 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
       if (auto self = weak.lock()) self->streams_.erase(id);
     };
     core->set_on_cancel(forget);
-    Task<Result<void>> work = bidi ? handler_.bidi_stream(std::move(call), stream.reader, stream.writer)
-                                   : handler_.server_stream(std::move(call), stream.writer);
+    Task<Result<void>> work =
+        bidi ? handler_.bidi_stream(std::move(call), stream.reader, stream.writer)
+             : handler_.server_stream(std::move(call), stream.writer);
     stream.scope.spawn(run_stream(
         core, std::move(work), [&executor = core->executor(), forget] { executor.post(forget); },
         std::move(busy)));
@@ -361,7 +362,9 @@ class RpcDispatcher : public std::enable_shared_from_this<RpcDispatcher> {
   struct StreamTask {
     StreamTask(const std::shared_ptr<RpcCallCore>& core, std::shared_ptr<grpc::ByteBuffer> buffer,
                std::string first)
-        : writer(core), reader(core, std::move(buffer), std::move(first)), scope(core->executor()) {}
+        : writer(core),
+          reader(core, std::move(buffer), std::move(first)),
+          scope(core->executor()) {}
     CallWriter writer;
     CallReader reader;
     Scope scope;  // last: the task goes before the writer it writes to
