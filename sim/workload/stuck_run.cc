@@ -14,8 +14,8 @@ constexpr int kFamilyShownMax = 12;
 
 Result<void> describe(SqlTransaction& tx, const std::string& run_id, std::string& out) {
   auto tasks = tx.query(
-      "SELECT id, status, attempt, lease_owner, visible_at_ms FROM engine_tasks WHERE run_id = $1 "
-      "AND status <> 'done' ORDER BY id",
+      "SELECT id, status, attempt, lease_owner, visible_at_ms, lease_expires_at_ms "
+      "FROM engine_tasks WHERE run_id = $1 AND status <> 'done' ORDER BY id",
       {run_id});
   if (!tasks) return fail(tasks.error());
   for (const SqlRecord& r : records(*tasks)) {
@@ -23,6 +23,9 @@ Result<void> describe(SqlTransaction& tx, const std::string& run_id, std::string
            std::to_string(r.integer("attempt")) + " owner " +
            r.optional_text("lease_owner").value_or("-") + " visible " +
            std::to_string(r.integer("visible_at_ms") - to_ms(kSimEpoch)) + "ms";
+    if (auto expires = r.optional_integer("lease_expires_at_ms")) {
+      out += " lease until " + std::to_string(*expires - to_ms(kSimEpoch)) + "ms";
+    }
   }
   auto history = engine::load_history(tx, run_id);
   if (!history) return fail(history.error());

@@ -719,9 +719,9 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
   auto inserted = std::make_shared<std::vector<bool>>();
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(transact([r, inserted](SqlTransaction& tx) -> Result<void> {
-      auto ok = insert_tool_request(tx, r);
+      auto ok = store_tool_request(tx, r);
       if (!ok) return fail(ok.error());
-      inserted->push_back(*ok);
+      inserted->push_back(ok->inserted);
       return {};
     }));
   }
@@ -729,7 +729,7 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
   const auto dispatch = [this](const std::string& session) {
     auto d = std::make_shared<Dispatch>(Dispatch::not_found);
     EXPECT_TRUE(transact([d, session](SqlTransaction& tx) -> Result<void> {
-      auto got = dispatch_tool_request(tx, "req-1", session, 20);
+      auto got = dispatch_tool_request(tx, "req-1", "01DAEMON000000000000000002", session, 20);
       if (!got) return fail(got.error());
       *d = *got;
       return {};
@@ -771,6 +771,68 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
   }));
   ASSERT_TRUE(stored->has_value());
   EXPECT_EQ((*stored)->result_json, std::optional<std::string>(R"({"content":"first"})"));
+}
+
+// Every attempt of a workflow step sends the same request id, and a later attempt may choose
+// another daemon (the first one's registration may never have connected): a request no daemon
+// has received goes with the retry; one a daemon received stays with that daemon.
+TEST_P(StoreConformance, ARetriedToolRequestMovesToItsNewDaemonOnlyUntilOneReceivesIt) {
+  migrate();
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_user(tx, User{"u-t", "t@example.com", "T", 0}); !ok) return ok;
+    return insert_user(tx, User{"u-o", "o@example.com", "O", 0});
+  }));
+  const auto store = [this](ToolRequestRecord r) {
+    auto out = std::make_shared<Result<StoredToolRequest>>(fail(ErrorCode::internal, "unset"));
+    EXPECT_TRUE(transact([r, out](SqlTransaction& tx) -> Result<void> {
+      *out = store_tool_request(tx, r);
+      return {};
+    }));
+    return *out;
+  };
+  ToolRequestRecord r;
+  r.request_id = "run-10-0";
+  r.user_id = "u-t";
+  r.daemon_id = "01DAEMON00000000000000000A";
+  r.tool_name = "bash";
+  r.input_json = R"({"command":"true"})";
+  r.reply_subject = "tools.result.u-t.run-10-0";
+  r.created_at_ms = 10;
+  auto first = store(r);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(first->inserted);
+  EXPECT_EQ(first->daemon_id, r.daemon_id);
+
+  ToolRequestRecord retry = r;
+  retry.daemon_id = "01DAEMON00000000000000000B";
+  auto moved = store(retry);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_FALSE(moved->inserted);
+  EXPECT_EQ(moved->daemon_id, retry.daemon_id) << "pending: it goes where the retry sends it";
+
+  const auto dispatch = [this](const std::string& daemon_id, const std::string& session) {
+    auto d = std::make_shared<Dispatch>(Dispatch::not_found);
+    EXPECT_TRUE(transact([d, daemon_id, session](SqlTransaction& tx) -> Result<void> {
+      auto got = dispatch_tool_request(tx, "run-10-0", daemon_id, session, 20);
+      if (!got) return fail(got.error());
+      *d = *got;
+      return {};
+    }));
+    return *d;
+  };
+  EXPECT_EQ(dispatch(r.daemon_id, "session-a"), Dispatch::elsewhere)
+      << "the first attempt's daemon, handed the first attempt's message, must not run it";
+  EXPECT_EQ(dispatch(retry.daemon_id, "session-b"), Dispatch::send);
+  ToolRequestRecord again = r;  // a third attempt back on the first daemon
+  auto stays = store(again);
+  ASSERT_TRUE(stays.has_value());
+  EXPECT_EQ(stays->daemon_id, retry.daemon_id) << "received by B: it stays with B";
+
+  ToolRequestRecord other = r;  // the same id from another user is refused, not moved
+  other.user_id = "u-o";
+  auto taken = store(other);
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_EQ(taken.error().code, ErrorCode::invalid_argument);
 }
 
 // Inserts row k; `fail_after_insert` then fails the body, `as_last` makes the insert the body's

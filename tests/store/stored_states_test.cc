@@ -41,7 +41,7 @@ class StoredStates : public testing_store::MigratedBackendTest {
                   request.user_id = "u1";
                   request.daemon_id = "d1";
                   request.tool_name = "bash";
-                  auto inserted = insert_tool_request(tx, request);
+                  auto inserted = store_tool_request(tx, request);
                   if (!inserted) return fail(inserted.error());
                   return engine::start_run(
                       tx, dialect, engine::NewRun{"run1", "q", "agent", nlohmann::json::object()},

@@ -175,6 +175,8 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
     answer.error_code = std::string(to_string(code));
     co_return answer;
   }
+  // Who answered: another than the chosen one when an earlier attempt's request reached it.
+  if (!response->daemon_id().empty()) answer.daemon_id = response->daemon_id();
   answer.is_error = response->is_error() || !response->success();
   answer.content = response->content();
   if (answer.content.empty() && !response->error_message().empty())

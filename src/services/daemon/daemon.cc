@@ -112,6 +112,12 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     ~Forget() { sessions.erase(stream); }
   } forget{sessions_, &stream};
 
+  if (daemon_id_.empty()) {
+    // Proposed here rather than left to the gateway: a registration retried after a lost reply
+    // then names the same daemon instead of leaving a second one behind.
+    daemon_id_ = IdGenerator(env_.executor, env_.random.split("daemon-id")).next();
+    credentials_.save_daemon_id(daemon_id_);
+  }
   v1::DaemonFrame hello;
   auto* reg = hello.mutable_register_();
   reg->set_daemon_id(daemon_id_);

@@ -299,6 +299,13 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
     log_line(env_, LogLevel::warn, [&] {
       return "refused daemon " + record.id + " from " + stream.peer() + ": " + e.describe();
     });
+    if (e.code == ErrorCode::outcome_unknown) {
+      // The row may be written after all, naming a connection nobody will serve: selection
+      // would send work there until its lease ran out. Undo it (the write names this
+      // connection only, so a later registration is untouched).
+      scope_.spawn(record_status(record.id, record.user_id, record.connection_id,
+                                 DaemonStatus::disconnected));
+    }
     if (e.code == ErrorCode::unauthenticated) {
       refuse(stream, "unauthenticated", e.message);
     } else if (e.code == ErrorCode::permission_denied) {
@@ -524,7 +531,8 @@ Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
         });
     Result<bool> applied = co_await writing;
     if (applied) {
-      if (*applied) publish_status(daemon_id, user_id, status);  // else a newer connection won
+      // Else a newer connection won. A refused registration knows no user: nobody was told.
+      if (*applied && !user_id.empty()) publish_status(daemon_id, user_id, status);
       co_return;
     }
     co_await sleep(env_.executor, backoff.next(env_.random));
@@ -548,9 +556,9 @@ Task<void> Gateway::stream_open_requests(Connection* connection) {
 
 Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
   Task<Result<Dispatch>> claiming = env_.store->transact_for(
-      [id = request.request_id(), session = connection->session_id,
-       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
-        return dispatch_tool_request(tx, id, session, now_ms);
+      [id = request.request_id(), daemon_id = connection->daemon_id,
+       session = connection->session_id, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
+        return dispatch_tool_request(tx, id, daemon_id, session, now_ms);
       });
   Result<Dispatch> decision = co_await claiming;
   if (!decision) co_return;  // the request stays open; the router redelivers it
@@ -592,6 +600,10 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
     case Dispatch::completed:
       // Answered already; the caller may have missed the result: publish it again.
       scope_.spawn(complete(request.request_id(), connection->daemon_id, std::nullopt));
+      break;
+    case Dispatch::elsewhere:
+      // A later attempt sent it to another daemon before this one got it: it runs there.
+      sometimes(env_, "gateway.request_moved_elsewhere");
       break;
     case Dispatch::not_found:
       ++stats_.rejected_messages;  // a router always stores a durable request first

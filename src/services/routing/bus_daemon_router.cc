@@ -58,8 +58,8 @@ BusDaemonRouter::BusDaemonRouter(Env& env, BusRouterConfig config) : env_(env), 
   RELIANT_ASSERT_MSG(env.bus != nullptr, "the bus router needs a bus");
 }
 
-Task<Result<bool>> BusDaemonRouter::store_request(const ToolCall& call,
-                                                  const std::string& reply_subject) {
+Task<Result<std::string>> BusDaemonRouter::store_request(const ToolCall& call,
+                                                         const std::string& reply_subject) {
   ToolRequestRecord row;
   row.request_id = call.request_id;
   row.user_id = call.user_id;
@@ -75,11 +75,11 @@ Task<Result<bool>> BusDaemonRouter::store_request(const ToolCall& call,
   Backoff backoff(BackoffPolicy{milliseconds(100), seconds(2), 2.0, 0.5});
   Error last{ErrorCode::unavailable, "no attempt"};
   for (int attempt = 0; attempt < kStoreAttemptsMax; ++attempt) {
-    Task<Result<bool>> inserting =
-        env_.store->transact_for([row](SqlTransaction& tx) { return insert_tool_request(tx, row); });
-    Result<bool> inserted = co_await inserting;
-    if (inserted) co_return *inserted;
-    last = inserted.error();
+    Task<Result<StoredToolRequest>> inserting =
+        env_.store->transact_for([row](SqlTransaction& tx) { return store_tool_request(tx, row); });
+    Result<StoredToolRequest> stored = co_await inserting;
+    if (stored) co_return std::move(stored->daemon_id);
+    last = stored.error();
     if (last.code == ErrorCode::invalid_argument) break;
     co_await sleep(env_.executor, backoff.next(env_.random));
   }
@@ -115,9 +115,12 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
     if (slot->wake) slot->wake->set(true);
   });
   if (!subscription) co_return fail(subscription.error());
-  Task<Result<bool>> storing = store_request(call, reply_subject);
-  Result<bool> stored = co_await storing;
+  Task<Result<std::string>> storing = store_request(call, reply_subject);
+  Result<std::string> stored = co_await storing;
   if (!stored) co_return fail(stored.error());
+  // An earlier attempt's request that reached a daemon stays with it: it is asked again there,
+  // and answers (or its loss) come from there.
+  call.daemon_id = std::move(*stored);
 
   const std::string subject = subjects::tool_request(call.user_id);
   const std::string payload = protocol::to_json(to_request(call, reply_subject));

@@ -37,7 +37,7 @@ class BusDaemonRouter final : public DaemonRouter {
   Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 
  private:
-  Task<Result<bool>> store_request(const ToolCall& call, const std::string& reply_subject);
+  Task<Result<std::string>> store_request(const ToolCall& call, const std::string& reply_subject);
   Task<Result<std::optional<v1::ToolResponse>>> stored_result(const std::string& request_id);
   template <class Reply>
   Task<Result<Reply>> control_request(std::string subject, std::string payload);

@@ -1,6 +1,7 @@
 // Tool request rows: pending → dispatched (to one daemon session) → completed.
 #include "services/storage/tool_requests.h"
 
+#include "base/assert.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant {
@@ -31,7 +32,7 @@ Result<ToolRequestRecord> request_from(const SqlRecord& r) {
 
 }  // namespace
 
-Result<bool> insert_tool_request(SqlTransaction& tx, const ToolRequestRecord& t) {
+Result<StoredToolRequest> store_tool_request(SqlTransaction& tx, const ToolRequestRecord& t) {
   auto inserted = tx.execute(
       "INSERT INTO tool_requests (request_id, user_id, daemon_id, tool_name, input_json, "
       "tool_call_id, timeout_ms, reply_subject, status, created_at_ms) "
@@ -39,7 +40,24 @@ Result<bool> insert_tool_request(SqlTransaction& tx, const ToolRequestRecord& t)
       {t.request_id, t.user_id, t.daemon_id, t.tool_name, t.input_json, t.tool_call_id,
        t.timeout_ms, t.reply_subject, t.created_at_ms});
   if (!inserted) return fail(inserted.error());
-  return *inserted == 1;
+  if (*inserted == 1) return StoredToolRequest{t.daemon_id, true};
+  // A retry, maybe of a later attempt that chose another daemon: the one an earlier attempt
+  // chose may be gone for good (a registration whose reply was lost is never connected). No
+  // daemon has received a pending request, so it may move; a received one stays where it went.
+  auto moved = tx.execute(
+      "UPDATE tool_requests SET daemon_id = $3 WHERE request_id = $1 AND user_id = $2 AND "
+      "status = 'pending' AND daemon_id <> $3",
+      {t.request_id, t.user_id, t.daemon_id});
+  if (!moved) return fail(moved.error());
+  auto rows = tx.query("SELECT user_id, daemon_id FROM tool_requests WHERE request_id = $1",
+                       {t.request_id});
+  if (!rows) return fail(rows.error());
+  RELIANT_ASSERT_MSG(!rows->rows.empty(), "a conflicting insert implies the row");
+  const SqlRecord r = first_record(*rows);
+  if (r.text("user_id") != t.user_id) {
+    return fail(ErrorCode::invalid_argument, "tool request id " + t.request_id + " is taken");
+  }
+  return StoredToolRequest{r.text_or_empty("daemon_id"), false};
 }
 
 Result<std::optional<ToolRequestRecord>> find_tool_request(SqlTransaction& tx,
@@ -73,19 +91,22 @@ Result<std::vector<ToolRequestRecord>> open_tool_requests(SqlTransaction& tx,
 }
 
 Result<Dispatch> dispatch_tool_request(SqlTransaction& tx, const std::string& request_id,
-                                       const std::string& session_id, std::int64_t now_ms) {
+                                       const std::string& daemon_id, const std::string& session_id,
+                                       std::int64_t now_ms) {
   // The conditional update is the arbiter: of several gateways racing, one moves it.
   auto claimed = tx.execute(
-      "UPDATE tool_requests SET status = 'dispatched', daemon_session = $2, dispatched_at_ms = $3 "
-      "WHERE request_id = $1 AND status = 'pending'",
-      {request_id, session_id, now_ms});
+      "UPDATE tool_requests SET status = 'dispatched', daemon_session = $3, dispatched_at_ms = $4 "
+      "WHERE request_id = $1 AND daemon_id = $2 AND status = 'pending'",
+      {request_id, daemon_id, session_id, now_ms});
   if (!claimed) return fail(claimed.error());
   if (*claimed == 1) return Dispatch::send;
-  auto rows = tx.query("SELECT status, daemon_session FROM tool_requests WHERE request_id = $1",
-                       {request_id});
+  auto rows = tx.query(
+      "SELECT daemon_id, status, daemon_session FROM tool_requests WHERE request_id = $1",
+      {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return Dispatch::not_found;
   const SqlRecord r = first_record(*rows);
+  if (r.text_or_empty("daemon_id") != daemon_id) return Dispatch::elsewhere;
   auto status = r.enumerated("status", kToolRequestStatusNames);
   if (!status) return fail(status.error());
   if (*status == ToolRequestStatus::completed) return Dispatch::completed;

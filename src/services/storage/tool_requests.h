@@ -41,9 +41,17 @@ struct ToolRequestRecord {
   std::int64_t created_at_ms = 0;
 };
 
-// Inserts a pending request. Returns false when the id exists already (a retry): the first
-// insert stands.
-Result<bool> insert_tool_request(SqlTransaction& tx, const ToolRequestRecord& request);
+// Where a stored request stands: the daemon its row names, and whether this call made the row.
+struct StoredToolRequest {
+  std::string daemon_id;
+  bool inserted = false;
+};
+
+// Inserts a pending request. When the id exists already (a retry: every attempt of a workflow
+// step sends the same id) the first insert stands, except that a request still pending moves to
+// the daemon this retry names. One that reached a daemon stays with it, so it runs at most once.
+// A request id of another user's is refused.
+Result<StoredToolRequest> store_tool_request(SqlTransaction& tx, const ToolRequestRecord& request);
 
 Result<std::optional<ToolRequestRecord>> find_tool_request(SqlTransaction& tx,
                                                            const std::string& request_id);
@@ -58,12 +66,15 @@ enum class Dispatch {
   resend,     // already dispatched to this same session: send again (the daemon deduplicates)
   lost,       // dispatched to an earlier session of the daemon: that process is gone
   completed,  // there is a result already
+  elsewhere,  // it names another daemon now (a later attempt moved it before anyone got it)
   not_found,
 };
 
-// Decides whether a request may go to daemon session `session_id`, and records the dispatch.
+// Decides whether a request may go to session `session_id` of daemon `daemon_id`, and records
+// the dispatch.
 Result<Dispatch> dispatch_tool_request(SqlTransaction& tx, const std::string& request_id,
-                                       const std::string& session_id, std::int64_t now_ms);
+                                       const std::string& daemon_id, const std::string& session_id,
+                                       std::int64_t now_ms);
 
 // Stores the first result; later ones are ignored. Returns whether this one counted.
 Result<bool> complete_tool_request(SqlTransaction& tx, const std::string& request_id,

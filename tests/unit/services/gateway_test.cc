@@ -14,6 +14,7 @@
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
+#include "services/storage/sql_row.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
@@ -175,6 +176,34 @@ TEST(Gateway, RefusesWrongRevokedAndMissingTokensAlike) {
   auto frame = w.next_frame(*stream);
   ASSERT_TRUE(frame && frame->has_error());
   EXPECT_EQ(frame->error().code(), "unauthenticated");
+}
+
+// The store committed a registration but the gateway heard no answer, so it refused the daemon:
+// the row names a connection nobody serves, and selection would send work to it until its lease
+// ran out (a workflow node waited ten minutes for a daemon that never was). The gateway undoes
+// it at once.
+TEST(Gateway, UndoesARegistrationItRefusedAfterAnUnknownOutcome) {
+  World w;
+  w.database.faults().fail_after_commit = 1.0;
+  StreamPtr stream = w.dial(w.alice_token);
+  ASSERT_TRUE(stream->send(World::register_frame("unsure")).has_value());
+  auto frame = w.next_frame(*stream);
+  ASSERT_TRUE(frame && frame->has_error());
+  EXPECT_EQ(frame->error().code(), "unavailable");
+  w.database.faults().fail_after_commit = 0;
+  const Instant until = w.world.now() + seconds(1);
+  w.run_until([&] { return w.world.now() >= until; });
+  std::vector<std::string> statuses;
+  ASSERT_TRUE(w.database.database()
+                  .transact([&](SqlTransaction& tx) -> Result<void> {
+                    auto rows =
+                        tx.query("SELECT status FROM daemons WHERE user_id = 'user-alice'", {});
+                    if (!rows) return fail(rows.error());
+                    for (const SqlRecord& r : records(*rows)) statuses.push_back(r.text("status"));
+                    return {};
+                  })
+                  .has_value());
+  EXPECT_EQ(statuses, std::vector<std::string>{"disconnected"}) << "committed, then undone";
 }
 
 TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {
