@@ -52,11 +52,6 @@ struct GatewayOptions {
   bool migrate = false;
 };
 
-std::string bearer(const Metadata& metadata) {
-  const auto it = metadata.find("authorization");
-  return it == metadata.end() ? std::string() : bearer_token(it->second);
-}
-
 Duration seconds_of(double s) { return milliseconds(static_cast<std::int64_t>(s * 1000)); }
 
 int run_gateway(const GatewayOptions& o) {
@@ -114,11 +109,11 @@ int run_gateway(const GatewayOptions& o) {
   gateway::Gateway* gw = component.get();
   (void)(*transport)
       ->set_report_handler([gw](Metadata metadata, daemon::v1::ToolResponse response) {
-        return gw->report_result(bearer(metadata), std::move(response));
+        return gw->report_result(bearer_token(metadata), std::move(response));
       });
   (void)(*transport)
       ->set_list_daemons_handler([gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
-        return gw->list_daemons(bearer(metadata));
+        return gw->list_daemons(bearer_token(metadata));
       });
   // The frontend port: DaemonService and a daemon's own services for browsers and tools, each
   // reaching whichever gateway holds the daemon over the bus.

@@ -17,4 +17,9 @@ std::string bearer_token(std::string_view authorization) {
   return std::string(authorization.substr(at));
 }
 
+std::string bearer_token(const std::map<std::string, std::string>& metadata) {
+  const auto it = metadata.find("authorization");
+  return it == metadata.end() ? std::string() : bearer_token(std::string_view(it->second));
+}
+
 }  // namespace reliant

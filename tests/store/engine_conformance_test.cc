@@ -150,6 +150,54 @@ TEST_P(EngineConformance, AChainRunsToCompletion) {
   EXPECT_EQ(history_of("chain").size(), 12u);
 }
 
+// A bus that refuses the first `refusals` queue subscriptions (a NATS connection still coming
+// up), and passes everything else to `inner`.
+class RefusingBus final : public Bus {
+ public:
+  RefusingBus(Bus& inner, int refusals) : inner_(inner), refusals_(refusals) {}
+  Result<void> publish(std::string_view subject, std::string data,
+                       std::string_view reply_to) override {
+    return inner_.publish(subject, std::move(data), reply_to);
+  }
+  Result<SubscriptionPtr> subscribe(std::string_view pattern, BusHandler handler) override {
+    return inner_.subscribe(pattern, std::move(handler));
+  }
+  Result<SubscriptionPtr> queue_subscribe(std::string_view pattern, std::string_view group,
+                                          BusHandler handler) override {
+    ++asked;
+    if (refusals_-- > 0) return fail(ErrorCode::unavailable, "not connected yet");
+    return inner_.queue_subscribe(pattern, group, std::move(handler));
+  }
+  Task<Result<BusMessage>> request(std::string subject, std::string data,
+                                   Duration timeout) override {
+    return inner_.request(std::move(subject), std::move(data), timeout);
+  }
+  std::string new_inbox() override { return inner_.new_inbox(); }
+
+  int asked = 0;
+
+ private:
+  Bus& inner_;
+  int refusals_;
+};
+
+// Wake-ups only hasten what the poll finds: a worker whose bus refuses them serves by polling
+// (it used to abort), and subscribes when the bus lets it.
+TEST_P(EngineConformance, AWorkerServesWhileTheBusRefusesItsWakeUps) {
+  env_.store = store_.get();
+  RefusingBus refusing(bus_, 3);
+  env_.bus = &refusing;
+  start("refused", "echo_chain", Json{{"steps", 3}, {"payload", "hi"}});
+  auto worker = make_worker("w1");
+  run_until_terminal({"refused"});
+  EXPECT_EQ(run_of("refused").status, RunStatus::completed);
+  const Instant later = executor_.now() + seconds(1);  // twenty poll intervals
+  executor_.run_until([&] { return executor_.now() >= later; });
+  EXPECT_EQ(refusing.asked, 4) << "asked again on later turns until subscribed, then no more";
+  worker.reset();
+  env_.bus = &bus_;
+}
+
 // "echo" as StoreWork: answers its input and records its step in `tally`. Its first
 // `failing_writes` writes fail, so the worker falls back to run(), which records the same.
 class TallyEcho final : public Activity {

@@ -182,8 +182,7 @@ bool GrpcApi::is_bidi_streaming(std::string_view method) const {
 }
 
 Task<Result<Credential>> GrpcApi::authenticate(const RpcCall& call) {
-  auto header = call.metadata.find("authorization");
-  std::string token = header == call.metadata.end() ? std::string() : bearer_token(header->second);
+  std::string token = bearer_token(call.metadata);
   Task<Result<Credential>> checking =
       api::authenticate_credential(env_, config_.jwt, std::move(token));
   Result<Credential> credential = co_await checking;

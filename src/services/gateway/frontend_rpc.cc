@@ -12,11 +12,6 @@ constexpr std::string_view kListDaemons = "/reliant.daemon.v1.DaemonService/List
 // bus (a lost announcement): as the api's default.
 constexpr Duration kCredentialRecheck = seconds(10);
 
-std::string token_of(const RpcCall& call) {
-  const auto header = call.metadata.find("authorization");
-  return header == call.metadata.end() ? std::string() : bearer_token(header->second);
-}
-
 }  // namespace
 
 FrontendRpc::FrontendRpc(Env& env, Gateway& gateway, routing::DaemonRouter& router,
@@ -40,7 +35,7 @@ bool FrontendRpc::is_bidi_streaming(std::string_view method) const {
 }
 
 Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
-  Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, token_of(call));
+  Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, bearer_token(call.metadata));
   Result<api::Credential> credential = co_await checking;
   if (credential) call.mark_authenticated();
   co_return credential;
@@ -48,7 +43,7 @@ Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
 
 Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
   if (call.method == kListDaemons) {
-    Task<Result<daemon::v1::ListDaemonsResponse>> listing = gateway_.list_daemons(token_of(call));
+    Task<Result<daemon::v1::ListDaemonsResponse>> listing = gateway_.list_daemons(bearer_token(call.metadata));
     Result<daemon::v1::ListDaemonsResponse> listed = co_await listing;
     if (!listed) co_return fail(listed.error());
     call.mark_authenticated();  // the gateway checked the token

@@ -51,11 +51,33 @@ Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
   RELIANT_ASSERT(!config_.worker_id.empty() && config_.batch > 0 && config_.max_in_flight > 0);
   RELIANT_ASSERT(config_.poll_interval > Duration::zero() &&
                  config_.reap_interval > Duration::zero());
+  subscribe_to_wakes();
+  scope_.spawn(poll_loop());
+}
+
+void Worker::subscribe_to_wakes() {
+  if (wake_subscription_) return;
   auto subscription = env_.bus->queue_subscribe(
       wake_subject(config_.queue), wake_group(config_.queue), [this](const BusMessage&) { wake(); });
-  RELIANT_ASSERT(subscription.has_value());
-  wake_subscription_ = std::move(*subscription);
-  scope_.spawn(poll_loop());
+  if (subscription) {
+    wake_subscription_ = std::move(*subscription);
+    if (wake_refused_) {
+      log_line(env_, LogLevel::info,
+               [&] { return "worker " + config_.worker_id + ": wake-ups again"; });
+    }
+    wake_refused_ = false;
+    return;
+  }
+  // Wake-ups only hasten what the poll finds anyway: the worker serves without them, and the
+  // poll loop asks again each turn. Said once, not on every turn.
+  if (!wake_refused_) {
+    log_line(env_, LogLevel::warn, [&] {
+      return "worker " + config_.worker_id + ": no wake-ups for now, polling every " +
+             std::to_string(to_ms(config_.poll_interval)) +
+             " ms: " + subscription.error().describe();
+    });
+  }
+  wake_refused_ = true;
 }
 
 void Worker::wake() {
@@ -151,6 +173,7 @@ Task<void> Worker::poll_loop() {
   Instant reap_at = env_.executor.now();
   for (;;) {
     woken_ = false;
+    subscribe_to_wakes();
     const std::int64_t room = buggify(env_, "worker.claim_one")
                                   ? std::min<std::int64_t>(1, config_.max_in_flight - in_flight_)
                                   : std::min(config_.batch, config_.max_in_flight - in_flight_);

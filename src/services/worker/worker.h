@@ -128,6 +128,8 @@ class Worker {
   // Waits until a wake-up arrives or `timeout` passes.
   Task<void> wait_for_work(Duration timeout);
   void wake();
+  // Subscribes to wake-ups unless subscribed; a refusal is logged once and tried again later.
+  void subscribe_to_wakes();
   void announce_work();
   // A task's slot is free again.
   void task_done(const std::string& owner);
@@ -160,7 +162,8 @@ class Worker {
   bool woken_ = false;
   bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work
   std::optional<Promise<bool>> wake_waiter_;
-  SubscriptionPtr wake_subscription_;
+  SubscriptionPtr wake_subscription_;  // null while the bus refuses it (polling still serves)
+  bool wake_refused_ = false;
   Scope scope_;  // last: destroyed first, before anything its tasks use
 };
 

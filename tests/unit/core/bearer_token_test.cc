@@ -23,5 +23,13 @@ TEST(BearerToken, SpacesBeforeTheTokenAndOtherSchemes) {
   EXPECT_EQ(bearer_token(""), "");
 }
 
+TEST(BearerToken, FromMetadata) {
+  using Metadata = std::map<std::string, std::string>;
+  EXPECT_EQ(bearer_token(Metadata{{"authorization", "Bearer tok"}, {"x", "y"}}), "tok");
+  EXPECT_EQ(bearer_token(Metadata{{"authorization", "Basic dXNlcjpwYXNz"}}), "");
+  EXPECT_EQ(bearer_token(Metadata{{"x-authorization", "Bearer tok"}}), "");
+  EXPECT_EQ(bearer_token(Metadata{}), "");
+}
+
 }  // namespace
 }  // namespace reliant

@@ -1,0 +1,72 @@
+// The gateway's control commands to the daemons it holds: kill a background process, reload the
+// configuration, and the daemon commands the api's services send, each relayed down the stream
+// and its answer published to the caller's inbox.
+#include "services/gateway/gateway.h"
+
+#include "core/tool_subjects.h"
+#include "protocol/codec.h"
+#include "services/gateway/gateway_connection.h"
+
+namespace reliant::gateway {
+
+void Gateway::on_kill_process(const BusMessage& message) {
+  relay_command<v1::KillProcess>(message, "daemon.kill", &v1::GatewayFrame::mutable_kill_process);
+}
+
+// One gateway of the queue group hears a reload: it sends it down the daemon's stream, or hands
+// it to the gateway holding the daemon. Nobody waits for the daemon's answer.
+void Gateway::on_reload(const BusMessage& message) {
+  auto user = subjects::user_of(message.subject, "daemon.reload");
+  auto request = protocol::from_json<v1::DaemonCommand>(message.data);
+  if (!user || !request || request->command() != "reload_config" || request->user_id() != *user) {
+    ++stats_.rejected_messages;
+    return;
+  }
+  request->set_command_id(ids_.next());
+  v1::GatewayFrame frame;
+  *frame.mutable_command() = *request;
+  if (Connection* connection = holder(request->daemon_id(), *user)) {
+    send(*connection, frame);
+    return;
+  }
+  const std::string daemon_id = request->daemon_id();
+  if (subjects::check_token("daemon id", daemon_id)) {
+    (void)env_.bus->publish(subjects::gateway_deliver(daemon_id), protocol::to_json(frame));
+  }
+}
+
+void Gateway::on_daemon_command(const BusMessage& message) {
+  relay_command<v1::DaemonCommand>(message, "daemon.command", &v1::GatewayFrame::mutable_command);
+}
+
+template <class Request>
+void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
+                            Request* (v1::GatewayFrame::*slot)()) {
+  auto user = subjects::user_of(message.subject, prefix);
+  auto request = protocol::from_json<Request>(message.data);
+  if (!user || !request || message.reply_to.empty()) return;
+  Connection* connection = holder(request->daemon_id(), *user);
+  if (connection == nullptr) return;  // another gateway's daemon, or nobody's
+  if (request->command_id().empty()) request->set_command_id(ids_.next());
+  if (pending_commands_.size() >= config_.pending_commands_max &&
+      !pending_commands_.count(request->command_id())) {
+    ++stats_.over_bounds;  // dropped: the caller's request times out
+    return;
+  }
+  pending_commands_[request->command_id()] = {
+      message.reply_to, env_.executor.steady_now() + config_.sync_request_ttl};
+  RELIANT_ASSERT(pending_commands_.size() <= config_.pending_commands_max);
+  v1::GatewayFrame frame;
+  *(frame.*slot)() = std::move(*request);
+  send(*connection, frame);
+}
+
+void Gateway::answer_command(const std::string& command_id,
+                             const google::protobuf::Message& result) {
+  const auto it = pending_commands_.find(command_id);
+  if (it == pending_commands_.end()) return;
+  (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
+  pending_commands_.erase(it);
+}
+
+}  // namespace reliant::gateway

@@ -1,0 +1,36 @@
+// The gateway's records of a daemon's stream and of a tool request in flight: shared by the
+// gateway's translation units (gateway.cc, gateway_requests.cc, gateway_commands.cc), not by
+// anyone else.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/scope.h"
+#include "runtime/transport.h"
+#include "services/gateway/gateway.h"
+
+namespace reliant::gateway {
+
+struct Gateway::Connection {
+  std::string connection_id;
+  std::string daemon_id;
+  std::string user_id;
+  std::string session_id;
+  std::string token_id;  // the PAT that admitted it; empty for a managed daemon
+  Stream* stream = nullptr;
+  Presence presence;
+  // Tasks that use this connection; they die with it.
+  std::unique_ptr<Scope> scope;
+};
+
+// A tool request this gateway sent to a daemon and awaits the answer of.
+struct Gateway::InFlight {
+  std::string daemon_id;
+  bool durable = false;                   // a fire-and-forget request with a row in the store
+  std::vector<std::string> sync_inboxes;  // synchronous callers waiting on the bus
+  SteadyInstant expires_at{};
+};
+
+}  // namespace reliant::gateway
