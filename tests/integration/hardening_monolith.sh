@@ -179,25 +179,7 @@ kill -0 "$pid" 2>/dev/null || fail "the monolith died"
 # 6. An edit whose result would be 2 GB.
 python3 -c 'import sys; open(sys.argv[1], "w").write("a" * 1000000)' "$work/ws/big.txt"
 before_sum=$(sha256sum <"$work/ws/big.txt")
-# The monolith's largest resident size from now on, sampled every 20 ms, to $work/peak_kib.
-python3 - "$pid" "$work/peak_kib" <<'PY' &
-import sys, time
-pid, out = sys.argv[1], sys.argv[2]
-peak = 0
-while True:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
-    except (OSError, StopIteration):
-        break
-    if rss > peak:
-        peak = rss
-        with open(out, "w") as f:
-            f.write(str(peak))
-    time.sleep(0.02)
-PY
-sampler=$!
-for _ in $(seq 1 50); do [ -s "$work/peak_kib" ] && break; sleep 0.1; done
+sample_peak_rss  # into $work/peak_kib
 baseline_kib=$(cat "$work/peak_kib")
 edit=$(python3 -c 'import json; print(json.dumps({"file_path": "big.txt", "old_string": "a", "new_string": "b" * 2048, "replace_all": True}))')
 status POST /api/v1/chats '{"title":"edit"}' >/dev/null

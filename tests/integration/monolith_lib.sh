@@ -58,3 +58,28 @@ embedded_daemon_id() {  # TOKEN
   curl -sf -H "Authorization: Bearer $1" "$api/api/v1/daemons" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["daemons"][0]["id"])'
 }
+
+# Samples the monolith's largest resident size from now on, every 20 ms, into $work/peak_kib (in
+# KiB; replaced whole, so a reader never sees half a number), and waits for the first sample.
+# The sampler's pid is $sampler; it ends with the monolith.
+sample_peak_rss() {
+  python3 - "$pid" "$work/peak_kib" <<'PY' &
+import os, sys, time
+pid, out = sys.argv[1], sys.argv[2]
+peak = 0
+while True:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        break
+    if rss > peak:
+        peak = rss
+        with open(out + ".tmp", "w") as f:
+            f.write(str(peak))
+        os.replace(out + ".tmp", out)
+    time.sleep(0.02)
+PY
+  sampler=$!
+  for _ in $(seq 1 50); do [ -s "$work/peak_kib" ] && break; sleep 0.1; done
+}

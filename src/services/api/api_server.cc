@@ -77,24 +77,29 @@ class UpdateStream final : public HttpBodyStream {
       // the server's update budget: a client that stops reading holds one piece in the
       // connection, and the rest goes when the budget asks this stream to give up.
       std::vector<std::string> frames;
+      std::vector<std::int64_t> seqs;  // each frame's stored number (0: a preview)
       std::size_t left_bytes = 0;
       for (const auto& event : *batch) {
         frames.push_back(sse_frame(event));
+        seqs.push_back(event.seq);
         left_bytes += frames.back().size();
       }
       batch->clear();
       std::size_t frame = 0;
       while (frame < frames.size()) {
+        std::int64_t last_seq = seqs[frame];
         std::string piece = std::move(frames[frame++]);
         while (frame < frames.size() && piece.size() + frames[frame].size() <= kPieceBytes) {
           piece += frames[frame];
-          frames[frame++].clear();
+          frames[frame].clear();
+          last_seq = std::max(last_seq, seqs[frame++]);
         }
         left_bytes -= piece.size();
         feed_->holding(left_bytes + piece.size());
         Task<bool> writing = out.write(std::move(piece));
         if (!co_await writing) co_return;  // the client went away
-        if (feed_->overflowed()) break;    // the next() below says why, and ends the stream
+        feed_->delivered(last_seq);
+        if (feed_->overflowed()) break;  // the next() below says why, and ends the stream
       }
     }
   }

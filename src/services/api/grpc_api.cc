@@ -592,14 +592,15 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
       encoded.push_back(protocol::encode(update));
       left_bytes += encoded.back().size();
     }
-    batch->clear();
-    for (auto& message : encoded) {
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
       (*feed)->holding(left_bytes);
-      left_bytes -= message.size();
-      Task<bool> writing = out.write(std::move(message));
+      left_bytes -= encoded[i].size();
+      Task<bool> writing = out.write(std::move(encoded[i]));
       if (!co_await writing) co_return Result<void>{};  // the client went away
+      (*feed)->delivered((*batch)[i].seq);
       if ((*feed)->overflowed()) break;  // the next() says why, and ends the stream
     }
+    batch->clear();
   }
 }
 

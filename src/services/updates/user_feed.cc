@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "base/assert.h"
+
 namespace reliant::updates {
 
 Result<std::unique_ptr<UserFeed>> UserFeed::open(Env& env, FeedOptions options) {
@@ -22,6 +24,7 @@ UserFeed::UserFeed(Env& env, FeedOptions options)
     : env_(env),
       options_(std::move(options)),
       position_(options_.since_seq),
+      resume_seq_(options_.since_seq),
       tail_(options_.since_seq) {}
 
 UserFeed::~UserFeed() {
@@ -159,18 +162,23 @@ Task<void> UserFeed::wait(Duration timeout) {
   if (!woken) poll_due_ = true;
 }
 
+Error UserFeed::overflow_error() const {
+  RELIANT_ASSERT(overflowed_);
+  const std::string why =
+      gave_up_ ? "the server holds too many updates for clients that read slowly, and this "
+                 "stream held the most"
+               : "the client reads updates too slowly (more than " +
+                     std::to_string(options_.queued_bytes_max) + " bytes waited for it)";
+  return Error{ErrorCode::resource_exhausted,
+               why + "; resume from since_seq " + std::to_string(resume_seq_)};
+}
+
 Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
   const SteadyInstant deadline = env_.executor.steady_now() + max_wait;
   for (;;) {
-    if (overflowed_) {
-      const std::string why =
-          gave_up_ ? "the server holds too many updates for clients that read slowly, and this "
-                     "stream held the most"
-                   : "the client reads updates too slowly (more than " +
-                         std::to_string(options_.queued_bytes_max) + " bytes waited for it)";
-      co_return fail(ErrorCode::resource_exhausted,
-                     why + "; resume from since_seq " + std::to_string(position_));
-    }
+    if (overflowed_) co_return fail(overflow_error());
+    // Called again with no overflow: the caller wrote all it was given.
+    resume_seq_ = position_;
     if (holding_bytes_ != 0) {
       holding_bytes_ = 0;  // the caller is done with the last batch
       report_held();

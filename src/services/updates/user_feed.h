@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -61,6 +62,10 @@ class UserFeed final : private UpdateBudget::Holder {
   // Whether the feed is done because its client fell behind or the budget asked it to give up:
   // the caller should stop writing what it holds and end the stream.
   bool overflowed() const { return overflowed_; }
+  // The caller wrote the last batch's events up to stored number `seq` (a batch goes out in
+  // pieces): a stream that ends before the rest tells its client to resume there, not past
+  // what it never wrote.
+  void delivered(std::int64_t seq) { resume_seq_ = std::max(resume_seq_, seq); }
   // The highest stored number delivered (or skipped as another chat's) so far.
   std::int64_t position() const { return position_; }
   // The calls to next() that read the store (the rest were served by announcements).
@@ -68,6 +73,8 @@ class UserFeed final : private UpdateBudget::Holder {
 
  private:
   UserFeed(Env& env, FeedOptions options);
+  // Why the feed is done, and where its client resumes.
+  Error overflow_error() const;
   void give_up() override;
   // Drops everything queued, for good: next() fails from now on.
   void overflow();
@@ -87,6 +94,7 @@ class UserFeed final : private UpdateBudget::Holder {
   Env& env_;
   FeedOptions options_;
   std::int64_t position_;         // returned by next() up to here
+  std::int64_t resume_seq_;       // written by the caller up to here (delivered())
   std::int64_t tail_;             // queued in ready_ (or skipped) up to here, without a gap
   std::vector<UserEvent> ready_;  // to return: stored events past position_, and previews
   std::size_t ready_announced_bytes_ = 0;  // what announcements added to ready_

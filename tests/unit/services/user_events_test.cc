@@ -356,5 +356,46 @@ TEST(UpdateBudget, AFeedAskedToGiveUpEndsWithWhereToResume) {
   EXPECT_EQ((*next_chat)->size(), 10u);
 }
 
+// A stream writes a batch in pieces. One cut short between them tells its client to resume after
+// the last piece it wrote: the batch's end would make the client skip what it never got.
+TEST(UpdateBudget, AStreamCutShortMidBatchResumesAfterWhatItWrote) {
+  Node n;
+  prepare(n);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  FeedOptions small;
+  small.queued_bytes_max = 2'000;
+  OpenFeed open(n, small);
+  ASSERT_NE(open.feed, nullptr);
+  std::vector<UserEvent> three;
+  for (int i = 0; i < 3; ++i) three.push_back({"user-1", 0, "message", "chat-1", {{"i", i}}, i});
+  announce(n.bus, store_events(n, three));
+  n.run_until_idle();
+  std::optional<Result<std::vector<UserEvent>>> batch;
+  {
+    Scope scope(n.executor);
+    scope.spawn(capture(open.feed->next(Duration::zero()), &batch));
+    n.run_until_idle();
+  }
+  ASSERT_TRUE(batch && batch->has_value());
+  ASSERT_EQ((*batch)->size(), 3u);
+  open.feed->delivered((**batch)[0].seq);  // the first piece went out; then the client stalled
+  for (int i = 0; i < 10 && !open.feed->overflowed(); ++i) {
+    announce(n.bus, store_events(n, {{"user-1", 0, "message", "chat-1",
+                                      {{"text", std::string(500, 'x')}}, 10 + i}}));
+    n.run_until_idle();
+  }
+  ASSERT_TRUE(open.feed->overflowed());
+  std::optional<Result<std::vector<UserEvent>>> end;
+  {
+    Scope scope(n.executor);
+    scope.spawn(capture(open.feed->next(Duration::zero()), &end));
+    n.run_until_idle();
+  }
+  ASSERT_TRUE(end && !end->has_value());
+  EXPECT_TRUE(end->error().message.ends_with("; resume from since_seq " +
+                                             std::to_string((**batch)[0].seq)))
+      << "not past the two events it never wrote: " << end->error().message;
+}
+
 }  // namespace
 }  // namespace reliant::updates
