@@ -166,6 +166,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       daemons_(env, config_.daemons),
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck),
+      routes_(routes()),
       update_budget_(config_.update_budget != nullptr
                          ? config_.update_budget
                          : std::make_shared<updates::UpdateBudget>(kUpdateBudgetBytes)) {
@@ -306,9 +307,10 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
     const std::string origin = request.header("origin");
     const std::string host = request.header("host");
     if (origin.empty() || (origin != "https://" + host && origin != "http://" + host)) {
-      co_return error_response(
-          {ErrorCode::permission_denied, "a terminal opened with a session cookie must come "
-                                         "from a page of this server (Origin " + origin + ")"});
+      co_return error_response({ErrorCode::permission_denied,
+                                "a terminal opened with a session cookie must come "
+                                "from a page of this server (Origin " +
+                                    origin + ")"});
     }
     Task<Result<Credential>> checking = authenticate_token(cookie, request.authenticated);
     Result<Credential> checked = co_await checking;
@@ -326,206 +328,239 @@ Task<HttpResponse> ApiServer::open_terminal_socket(HttpRequest request) {
   co_return response;
 }
 
+ApiServer::RouteTable ApiServer::routes() {
+  RouteTable table;
+  table.add("GET", "/api/v1/me", &ApiServer::get_me)
+      .add("GET", "/api/v1/updates", &ApiServer::get_updates)
+      .add("GET", "/api/v1/updates/head", &ApiServer::get_updates_head)
+      .add("GET", "/api/v1/daemons", &ApiServer::get_daemons)
+      .add("*", "/api/v1/daemons/{daemon}/{what}/**", &ApiServer::to_routes<&ApiServer::daemons_>)
+      // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
+      .add("*", "/api/v1/workflows/**", &ApiServer::to_routes<&ApiServer::workflows_>)
+      .add("*", "/api/v1/projects/{project}/workflows/**",
+           &ApiServer::to_routes<&ApiServer::workflows_>)
+      .add("POST", "/api/v1/runs/{run}/{action}", &ApiServer::to_routes<&ApiServer::workflows_>)
+      .add("GET", "/api/v1/runs/{run}/events", &ApiServer::to_routes<&ApiServer::workflows_>)
+      .add("GET", "/api/v1/runs/{run}", &ApiServer::get_run)
+      .add("GET", "/api/v1/runs/{run}/history", &ApiServer::get_run_history)
+      .add("*", "/api/v1/tokens/**", &ApiServer::to_routes<&ApiServer::accounts_>)
+      .add("*", "/api/v1/settings/**", &ApiServer::to_routes<&ApiServer::accounts_>)
+      .add("*", "/api/v1/projects/**", &ApiServer::to_routes<&ApiServer::projects_>)
+      .add("POST", "/api/v1/chats", &ApiServer::create_chat)
+      .add("GET", "/api/v1/chats", &ApiServer::list_chats)
+      .add("GET", "/api/v1/chats/{chat}", &ApiServer::get_chat)
+      .add("POST", "/api/v1/chats/{chat}/messages", &ApiServer::send_message)
+      .add("GET", "/api/v1/chats/{chat}/plan", &ApiServer::get_plan)
+      .add("POST", "/api/v1/chats/{chat}/cancel", &ApiServer::cancel_chat)
+      .add("PUT", "/api/v1/chats/{chat}/daemon", &ApiServer::set_chat_daemon)
+      .add("DELETE", "/api/v1/chats/{chat}/daemon", &ApiServer::set_chat_daemon);
+  return table;
+}
+
 Task<HttpResponse> ApiServer::route(HttpRequest request, Credential credential) {
-  const std::string user_id = credential.user_id;
-  const auto parts = path_segments(request.path);
-  const std::string& method = request.method;
-  auto not_found = [&] {
-    return error_response({ErrorCode::not_found, "no route " + method + " " + request.path});
+  Call call{std::move(request), std::move(credential), {}, {}};
+  call.parts = path_segments(call.request.path);
+  const Route* handler = routes_.find(call.request.method, call.parts, call.params);
+  if (handler == nullptr) co_return not_found(call.request);
+  Task<HttpResponse> serving = (this->**handler)(call);
+  co_return co_await serving;
+}
+
+HttpResponse ApiServer::not_found(const HttpRequest& request) {
+  return error_response({ErrorCode::not_found, "no route " + request.method + " " + request.path});
+}
+
+Task<HttpResponse> ApiServer::or_not_found(Task<std::optional<HttpResponse>> serving,
+                                           const HttpRequest& request) {
+  std::optional<HttpResponse> served = co_await serving;
+  co_return served ? std::move(*served) : not_found(request);
+}
+
+Task<HttpResponse> ApiServer::get_me(Call& call) {
+  co_return json_response(200, {{"user_id", call.credential.user_id}});
+}
+
+Task<HttpResponse> ApiServer::get_updates(Call& call) {
+  co_return open_stream(call.request, call.credential);
+}
+
+// The newest update's number: where a page that just loaded its state starts following.
+Task<HttpResponse> ApiServer::get_updates_head(Call& call) {
+  JsonTransactionBody head = [user_id =
+                                  call.credential.user_id](SqlTransaction& tx) -> Result<Json> {
+    auto seq = updates::user_event_head(tx, user_id);
+    if (!seq) return fail(seq.error());
+    return Json{{"seq", *seq}};
   };
-  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") co_return not_found();
-  const std::string& resource = parts[2];
+  Task<HttpResponse> reading = transact_and_respond(env_, std::move(head), 200);
+  co_return co_await reading;
+}
 
-  if (resource == "me" && parts.size() == 3 && method == "GET") {
-    co_return json_response(200, {{"user_id", user_id}});
-  }
-  if (resource == "updates" && parts.size() == 3 && method == "GET") {
-    co_return open_stream(request, credential);
-  }
-  // The newest update's number: where a page that just loaded its state starts following.
-  if (resource == "updates" && parts.size() == 4 && parts[3] == "head" && method == "GET") {
-    JsonTransactionBody head = [user_id](SqlTransaction& tx) -> Result<Json> {
-      auto seq = updates::user_event_head(tx, user_id);
-      if (!seq) return fail(seq.error());
-      return Json{{"seq", *seq}};
-    };
-    Task<HttpResponse> reading = transact_and_respond(env_, std::move(head), 200);
-    co_return co_await reading;
-  }
-  if (resource == "daemons" && parts.size() == 3 && method == "GET") {
-    Task<HttpResponse> listing = list_daemons(user_id);
-    co_return co_await listing;
-  }
-  if (resource == "daemons" && parts.size() > 4) {
-    Task<std::optional<HttpResponse>> serving = daemons_.handle(request, parts, user_id);
-    std::optional<HttpResponse> served = co_await serving;
-    co_return served ? std::move(*served) : not_found();
-  }
-  // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
-  if (resource == "workflows" ||
-      (resource == "projects" && parts.size() >= 5 && parts[4] == "workflows") ||
-      (resource == "runs" && parts.size() == 5 && (method == "POST" || parts[4] == "events"))) {
-    Task<std::optional<HttpResponse>> serving = workflows_.handle(request, parts, user_id);
-    std::optional<HttpResponse> served = co_await serving;
-    co_return served ? std::move(*served) : not_found();
-  }
-  if (resource == "runs" && method == "GET" &&
-      (parts.size() == 4 || (parts.size() == 5 && parts[4] == "history"))) {
-    Task<HttpResponse> getting = get_run(user_id, parts[3], parts.size() == 5);
-    co_return co_await getting;
-  }
-  if (resource == "tokens" || resource == "settings") {
-    Task<std::optional<HttpResponse>> serving = accounts_.handle(request, parts, user_id);
-    std::optional<HttpResponse> served = co_await serving;
-    co_return served ? std::move(*served) : not_found();
-  }
-  if (resource == "projects") {
-    Task<std::optional<HttpResponse>> serving = projects_.handle(request, parts, user_id);
-    std::optional<HttpResponse> served = co_await serving;
-    co_return served ? std::move(*served) : not_found();
-  }
-  if (resource != "chats") co_return not_found();
+Task<HttpResponse> ApiServer::get_daemons(Call& call) {
+  Task<HttpResponse> listing = list_daemons(call.credential.user_id);
+  co_return co_await listing;
+}
 
-  auto body = parse_json_body(request);
+Task<HttpResponse> ApiServer::get_run(Call& call) {
+  Task<HttpResponse> getting = run_view(call.credential.user_id, call.params["run"], false);
+  co_return co_await getting;
+}
+
+Task<HttpResponse> ApiServer::get_run_history(Call& call) {
+  Task<HttpResponse> getting = run_view(call.credential.user_id, call.params["run"], true);
+  co_return co_await getting;
+}
+
+Task<HttpResponse> ApiServer::create_chat(Call& call) {
+  auto body = parse_json_body(call.request);
   if (!body) co_return error_response(body.error());
-  if (parts.size() == 3 && method == "POST") {
-    if (body->contains("title") && !(*body)["title"].is_string()) {
-      co_return error_response({ErrorCode::invalid_argument, "\"title\" must be a string"});
+  if (body->contains("title") && !(*body)["title"].is_string()) {
+    co_return error_response({ErrorCode::invalid_argument, "\"title\" must be a string"});
+  }
+  // What the chat runs for each message: a workflow (builtin://NAME, or a project's by name),
+  // its inputs and the project.
+  agent::ChatWorkflow workflow;
+  for (const char* field : {"workflow", "project_id"}) {
+    if (body->contains(field) && !(*body)[field].is_string()) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
     }
-    // What the chat runs for each message: a workflow (builtin://NAME, or a project's by
-    // name), its inputs and the project.
-    agent::ChatWorkflow workflow;
-    for (const char* field : {"workflow", "project_id"}) {
-      if (body->contains(field) && !(*body)[field].is_string()) {
-        co_return error_response(
-            {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
-      }
+  }
+  if (body->contains("inputs") && !(*body)["inputs"].is_object()) {
+    co_return error_response({ErrorCode::invalid_argument, "\"inputs\" must be a map"});
+  }
+  workflow.workflow = body->value("workflow", "builtin://agent");
+  workflow.inputs = body->value("inputs", Json::object());
+  workflow.project_id = body->value("project_id", "");
+  Task<Result<ChatRecord>> creating =
+      chats_.create_chat(call.credential.user_id, body->value("title", ""), std::move(workflow));
+  Result<ChatRecord> chat = co_await creating;
+  if (!chat) co_return error_response(chat.error());
+  co_return json_response(201, to_json(*chat));
+}
+
+Task<HttpResponse> ApiServer::list_chats(Call& call) {
+  Task<Result<std::vector<ChatRecord>>> listing = chats_.list_chats(call.credential.user_id);
+  Result<std::vector<ChatRecord>> chats = co_await listing;
+  if (!chats) co_return error_response(chats.error());
+  Json out = Json::array();
+  for (const auto& chat : *chats) out.push_back(to_json(chat));
+  co_return json_response(200, {{"chats", out}});
+}
+
+// ?limit=N&after=ORDINAL or &before=ORDINAL: one page of messages, oldest first.
+Task<HttpResponse> ApiServer::get_chat(Call& call) {
+  std::int64_t numbers[3] = {0, 0, 0};
+  const char* names[3] = {"limit", "after", "before"};
+  for (int i = 0; i < 3; ++i) {
+    auto it = call.request.query.find(names[i]);
+    if (it == call.request.query.end()) continue;
+    auto value = parse_seq(it->second, names[i]);
+    if (!value) co_return error_response(value.error());
+    numbers[i] = *value;
+  }
+  auto page = message_page_query(numbers[0], numbers[1], numbers[2]);
+  if (!page) co_return error_response(page.error());
+  const bool backwards = page->before_ordinal.has_value();
+  Task<Result<agent::ChatView>> getting =
+      chats_.get_chat(call.credential.user_id, call.params["chat"], *page);
+  Result<agent::ChatView> view = co_await getting;
+  if (!view) co_return error_response(view.error());
+  Json messages = Json::array();
+  for (const auto& message : view->messages) messages.push_back(to_json(message));
+  Json out = to_json(view->chat);
+  out["messages"] = messages;
+  out["has_more"] = view->has_more;
+  // The cursor of the next page in the same direction.
+  if (view->has_more && !view->messages.empty()) {
+    if (backwards) {
+      out["next_before"] = view->messages.front().ordinal;
+    } else {
+      out["next_after"] = view->messages.back().ordinal;
     }
-    if (body->contains("inputs") && !(*body)["inputs"].is_object()) {
+  }
+  co_return json_response(200, out);
+}
+
+Task<HttpResponse> ApiServer::send_message(Call& call) {
+  auto body = parse_json_body(call.request);
+  if (!body) co_return error_response(body.error());
+  const Json& text = (*body)["text"];
+  if (!text.is_string())
+    co_return error_response({ErrorCode::invalid_argument, "\"text\" must be a string"});
+  agent::SendOptions options;
+  if (body->contains("model")) {
+    if (!(*body)["model"].is_string()) {
+      co_return error_response({ErrorCode::invalid_argument, "\"model\" must be a string"});
+    }
+    options.model = (*body)["model"];
+  }
+  if (body->contains("daemon")) options.daemon = (*body)["daemon"];
+  // This message only: another workflow, inputs over the chat's, builtin://agent's mode.
+  for (auto [field, into] :
+       {std::pair{"mode", &options.mode}, std::pair{"workflow", &options.workflow}}) {
+    if (!body->contains(field)) continue;
+    if (!(*body)[field].is_string()) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
+    }
+    *into = (*body)[field].get<std::string>();
+  }
+  if (body->contains("inputs")) {
+    if (!(*body)["inputs"].is_object()) {
       co_return error_response({ErrorCode::invalid_argument, "\"inputs\" must be a map"});
     }
-    workflow.workflow = body->value("workflow", "builtin://agent");
-    workflow.inputs = body->value("inputs", Json::object());
-    workflow.project_id = body->value("project_id", "");
-    Task<Result<ChatRecord>> creating =
-        chats_.create_chat(user_id, body->value("title", ""), std::move(workflow));
-    Result<ChatRecord> chat = co_await creating;
-    if (!chat) co_return error_response(chat.error());
-    co_return json_response(201, to_json(*chat));
+    options.inputs = (*body)["inputs"];
   }
-  if (parts.size() == 3 && method == "GET") {
-    Task<Result<std::vector<ChatRecord>>> listing = chats_.list_chats(user_id);
-    Result<std::vector<ChatRecord>> chats = co_await listing;
-    if (!chats) co_return error_response(chats.error());
-    Json out = Json::array();
-    for (const auto& chat : *chats) out.push_back(to_json(chat));
-    co_return json_response(200, {{"chats", out}});
+  if (body->contains("max_turns")) {
+    if (!(*body)["max_turns"].is_number_integer()) {
+      co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
+    }
+    options.max_turns = (*body)["max_turns"].get<std::int64_t>();
   }
-  if (parts.size() < 4) co_return not_found();
-  const std::string chat_id = parts[3];
-  if (parts.size() == 4 && method == "GET") {
-    // ?limit=N&after=ORDINAL or &before=ORDINAL: one page of messages, oldest first.
-    std::int64_t numbers[3] = {0, 0, 0};
-    const char* names[3] = {"limit", "after", "before"};
-    for (int i = 0; i < 3; ++i) {
-      auto it = request.query.find(names[i]);
-      if (it == request.query.end()) continue;
-      auto value = parse_seq(it->second, names[i]);
-      if (!value) co_return error_response(value.error());
-      numbers[i] = *value;
+  Task<Result<agent::SentMessage>> sending =
+      chats_.send_message(call.credential.user_id, call.params["chat"], text, std::move(options));
+  Result<agent::SentMessage> sent = co_await sending;
+  if (!sent) co_return error_response(sent.error());
+  co_return json_response(
+      202, {{"message_id", sent->message_id}, {"run_id", sent->run_id}, {"seq", sent->seq}});
+}
+
+Task<HttpResponse> ApiServer::get_plan(Call& call) {
+  Task<Result<std::optional<ChatPlanRecord>>> reading =
+      chats_.get_plan(call.credential.user_id, call.params["chat"]);
+  Result<std::optional<ChatPlanRecord>> plan = co_await reading;
+  if (!plan) co_return error_response(plan.error());
+  if (!*plan) co_return json_response(200, {{"plan", nullptr}, {"version", 0}});
+  co_return json_response(200, {{"plan", (*plan)->plan},
+                                {"version", (*plan)->version},
+                                {"text", agent::render_plan((*plan)->plan)},
+                                {"updated_at_ms", (*plan)->updated_at_ms}});
+}
+
+Task<HttpResponse> ApiServer::cancel_chat(Call& call) {
+  Task<Result<void>> cancelling = chats_.cancel(call.credential.user_id, call.params["chat"]);
+  Result<void> cancelled = co_await cancelling;
+  if (!cancelled) co_return error_response(cancelled.error());
+  co_return json_response(200, {{"status", "cancelled"}});
+}
+
+// PUT sets the chat's session daemon, DELETE clears it.
+Task<HttpResponse> ApiServer::set_chat_daemon(Call& call) {
+  std::string daemon_id;
+  if (call.request.method == "PUT") {
+    auto body = parse_json_body(call.request);
+    if (!body) co_return error_response(body.error());
+    if (!(*body)["daemon_id"].is_string()) {
+      co_return error_response({ErrorCode::invalid_argument, "\"daemon_id\" must be a string"});
     }
-    auto page = message_page_query(numbers[0], numbers[1], numbers[2]);
-    if (!page) co_return error_response(page.error());
-    const bool backwards = page->before_ordinal.has_value();
-    Task<Result<agent::ChatView>> getting = chats_.get_chat(user_id, chat_id, *page);
-    Result<agent::ChatView> view = co_await getting;
-    if (!view) co_return error_response(view.error());
-    Json messages = Json::array();
-    for (const auto& message : view->messages) messages.push_back(to_json(message));
-    Json out = to_json(view->chat);
-    out["messages"] = messages;
-    out["has_more"] = view->has_more;
-    // The cursor of the next page in the same direction.
-    if (view->has_more && !view->messages.empty()) {
-      if (backwards) {
-        out["next_before"] = view->messages.front().ordinal;
-      } else {
-        out["next_after"] = view->messages.back().ordinal;
-      }
-    }
-    co_return json_response(200, out);
+    daemon_id = (*body)["daemon_id"];
   }
-  if (parts.size() == 5 && parts[4] == "messages" && method == "POST") {
-    const Json& text = (*body)["text"];
-    if (!text.is_string())
-      co_return error_response({ErrorCode::invalid_argument, "\"text\" must be a string"});
-    agent::SendOptions options;
-    if (body->contains("model")) {
-      if (!(*body)["model"].is_string()) {
-        co_return error_response({ErrorCode::invalid_argument, "\"model\" must be a string"});
-      }
-      options.model = (*body)["model"];
-    }
-    if (body->contains("daemon")) options.daemon = (*body)["daemon"];
-    // This message only: another workflow, inputs over the chat's, builtin://agent's mode.
-    for (auto [field, into] :
-         {std::pair{"mode", &options.mode}, std::pair{"workflow", &options.workflow}}) {
-      if (!body->contains(field)) continue;
-      if (!(*body)[field].is_string()) {
-        co_return error_response(
-            {ErrorCode::invalid_argument, std::string("\"") + field + "\" must be a string"});
-      }
-      *into = (*body)[field].get<std::string>();
-    }
-    if (body->contains("inputs")) {
-      if (!(*body)["inputs"].is_object()) {
-        co_return error_response({ErrorCode::invalid_argument, "\"inputs\" must be a map"});
-      }
-      options.inputs = (*body)["inputs"];
-    }
-    if (body->contains("max_turns")) {
-      if (!(*body)["max_turns"].is_number_integer()) {
-        co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
-      }
-      options.max_turns = (*body)["max_turns"].get<std::int64_t>();
-    }
-    Task<Result<agent::SentMessage>> sending =
-        chats_.send_message(user_id, chat_id, text, std::move(options));
-    Result<agent::SentMessage> sent = co_await sending;
-    if (!sent) co_return error_response(sent.error());
-    co_return json_response(
-        202, {{"message_id", sent->message_id}, {"run_id", sent->run_id}, {"seq", sent->seq}});
-  }
-  if (parts.size() == 5 && parts[4] == "plan" && method == "GET") {
-    Task<Result<std::optional<ChatPlanRecord>>> reading = chats_.get_plan(user_id, chat_id);
-    Result<std::optional<ChatPlanRecord>> plan = co_await reading;
-    if (!plan) co_return error_response(plan.error());
-    if (!*plan) co_return json_response(200, {{"plan", nullptr}, {"version", 0}});
-    co_return json_response(200, {{"plan", (*plan)->plan},
-                                  {"version", (*plan)->version},
-                                  {"text", agent::render_plan((*plan)->plan)},
-                                  {"updated_at_ms", (*plan)->updated_at_ms}});
-  }
-  if (parts.size() == 5 && parts[4] == "cancel" && method == "POST") {
-    Task<Result<void>> cancelling = chats_.cancel(user_id, chat_id);
-    Result<void> cancelled = co_await cancelling;
-    if (!cancelled) co_return error_response(cancelled.error());
-    co_return json_response(200, {{"status", "cancelled"}});
-  }
-  if (parts.size() == 5 && parts[4] == "daemon" && (method == "PUT" || method == "DELETE")) {
-    std::string daemon_id;
-    if (method == "PUT") {
-      if (!(*body)["daemon_id"].is_string()) {
-        co_return error_response({ErrorCode::invalid_argument, "\"daemon_id\" must be a string"});
-      }
-      daemon_id = (*body)["daemon_id"];
-    }
-    Task<Result<void>> setting = chats_.set_session_daemon(user_id, chat_id, daemon_id);
-    Result<void> set = co_await setting;
-    if (!set) co_return error_response(set.error());
-    co_return json_response(200, {{"active_daemon_id", daemon_id}});
-  }
-  co_return not_found();
+  Task<Result<void>> setting =
+      chats_.set_session_daemon(call.credential.user_id, call.params["chat"], daemon_id);
+  Result<void> set = co_await setting;
+  if (!set) co_return error_response(set.error());
+  co_return json_response(200, {{"active_daemon_id", daemon_id}});
 }
 
 Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
@@ -537,7 +572,7 @@ Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
   co_return json_response(200, {{"daemons", out}});
 }
 
-Task<HttpResponse> ApiServer::get_run(std::string user_id, std::string run_id, bool history) {
+Task<HttpResponse> ApiServer::run_view(std::string user_id, std::string run_id, bool history) {
   Task<Result<Json>> reading = workflows_.get_run(std::move(user_id), std::move(run_id), history);
   Result<Json> run = co_await reading;
   if (!run) co_return error_response(run.error());

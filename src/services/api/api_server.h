@@ -20,11 +20,12 @@
 #include "services/api/account_routes.h"
 #include "services/api/browser_session.h"
 #include "services/api/cli_login.h"
-#include "services/api/web_assets.h"
 #include "services/api/connect_rpc.h"
 #include "services/api/credential_watch.h"
 #include "services/api/daemon_routes.h"
 #include "services/api/project_routes.h"
+#include "services/api/route_table.h"
+#include "services/api/web_assets.h"
 #include "services/api/workflow_routes.h"
 #include "services/updates/update_budget.h"
 
@@ -95,10 +96,46 @@ class ApiServer final : public HttpHandler {
   Task<HttpResponse> serve(HttpRequest request);
   // GET /api/v2/terminal/ws: the terminal WebSocket (api/terminal_socket.h).
   Task<HttpResponse> open_terminal_socket(HttpRequest request);
+  // An authenticated request, and what its route captured of its path.
+  struct Call {
+    HttpRequest request;
+    Credential credential;
+    std::vector<std::string> parts;  // the path's segments
+    RouteParams params;
+  };
+  using Route = Task<HttpResponse> (ApiServer::*)(Call& call);
+  using RouteTable = api::RouteTable<Route>;
+  // The REST surface under /api/v1: every route this server answers, in one table.
+  static RouteTable routes();
   Task<HttpResponse> route(HttpRequest request, Credential credential);
+  static HttpResponse not_found(const HttpRequest& request);
+  // A sub-router's answer, or not found when it has none for the path.
+  static Task<HttpResponse> or_not_found(Task<std::optional<HttpResponse>> serving,
+                                         const HttpRequest& request);
+  Task<HttpResponse> get_me(Call& call);
+  Task<HttpResponse> get_updates(Call& call);
+  Task<HttpResponse> get_updates_head(Call& call);
+  Task<HttpResponse> get_daemons(Call& call);
+  // Hands the request to a sub-router (daemons_, workflows_, accounts_, projects_), which
+  // matches the rest of the path itself.
+  template <auto Router>
+  Task<HttpResponse> to_routes(Call& call) {
+    Task<HttpResponse> serving = or_not_found(
+        (this->*Router).handle(call.request, call.parts, call.credential.user_id), call.request);
+    co_return co_await serving;
+  }
+  Task<HttpResponse> get_run(Call& call);
+  Task<HttpResponse> get_run_history(Call& call);
+  Task<HttpResponse> create_chat(Call& call);
+  Task<HttpResponse> list_chats(Call& call);
+  Task<HttpResponse> get_chat(Call& call);
+  Task<HttpResponse> send_message(Call& call);
+  Task<HttpResponse> get_plan(Call& call);
+  Task<HttpResponse> cancel_chat(Call& call);
+  Task<HttpResponse> set_chat_daemon(Call& call);
   Task<HttpResponse> list_daemons(std::string user_id);
   // The run, and with `history` its event history; only the user's own runs.
-  Task<HttpResponse> get_run(std::string user_id, std::string run_id, bool history);
+  Task<HttpResponse> run_view(std::string user_id, std::string run_id, bool history);
   HttpResponse open_stream(const HttpRequest& request, const Credential& credential);
 
   Env& env_;
@@ -112,6 +149,7 @@ class ApiServer final : public HttpHandler {
   DaemonRoutes daemons_;
   WorkflowRoutes workflows_;
   CredentialWatches watches_;  // of the update streams and terminal sockets
+  RouteTable routes_;
   std::shared_ptr<updates::UpdateBudget> update_budget_;  // the config's, else its own
   Stats stats_;
 };
