@@ -4,6 +4,8 @@
 # src/core, src/services and sim/ (except sim/cli/, the simulator's command-line edge).
 # Rules for all of src/ and sim/ (sim/cli/ included): no std::regex, whose backtracking takes
 # exponential time on patterns such as (x+x+)+y — RE2 matches in linear time (issue 38).
+# And the texture (tools/texture.py, issue 39): no file over 800 lines, no function over 70, every
+# C++ file clang-format clean, except what tools/texture_baseline.txt lists, which only shrinks.
 #   tools/lint.sh [REPO_ROOT]     lint the tree; exit 1 and list file:line: rule on violations
 #   tools/lint.sh --self-test     prove each rule fires on a planted violation
 set -uo pipefail
@@ -93,13 +95,23 @@ if [ "${1:-}" = "--self-test" ]; then
     fi
     rm -f "$tmp/$file"
   done
+  # The texture rules (file and function sizes, clang-format) prove themselves too.
+  python3 "$(dirname "$0")/texture.py" self-test || status=1
   exit $status
 fi
 
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+status=0
 if scan "$root"; then
   echo "lint: ok (no I/O outside the ports in src/core, src/services, sim; no std::regex in src, sim)"
 else
   echo "lint: FAILED — component and simulator code must use the ports (docs/architecture.md §2)"
-  exit 1
+  status=1
 fi
+if python3 "$(dirname "$0")/texture.py" check "$root"; then
+  echo "lint: ok (no file over 800 lines, no function over 70, clang-format clean, but those listed in tools/texture_baseline.txt, none grown)"
+else
+  echo "lint: FAILED — texture (tools/texture.py): shrink it, or split it along its seams"
+  status=1
+fi
+exit $status
