@@ -40,6 +40,19 @@ class StoreConformance : public testing_store::BackendTest {
     return *rows;
   }
 
+  // dispatch_tool_request in a transaction of its own; not_found when the transaction failed.
+  Dispatch dispatch(const std::string& request_id, const std::string& daemon_id,
+                    const std::string& session) {
+    auto d = std::make_shared<Dispatch>(Dispatch::not_found);
+    EXPECT_TRUE(transact([d, request_id, daemon_id, session](SqlTransaction& tx) -> Result<void> {
+      auto got = dispatch_tool_request(tx, request_id, daemon_id, session, 20);
+      if (!got) return fail(got.error());
+      *d = *got;
+      return {};
+    }));
+    return *d;
+  }
+
   // Runs `count` copies of `increment` (which counts its failures) at once against a fresh
   // counter; returns the counter's final value, or -1 when a copy failed.
   std::int64_t count_concurrently(int count, Task<void> (*increment)(Store&, int*)) {
@@ -726,15 +739,8 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
     }));
   }
   EXPECT_EQ(*inserted, (std::vector<bool>{true, false})) << "a retried insert is a no-op";
-  const auto dispatch = [this](const std::string& session) {
-    auto d = std::make_shared<Dispatch>(Dispatch::not_found);
-    EXPECT_TRUE(transact([d, session](SqlTransaction& tx) -> Result<void> {
-      auto got = dispatch_tool_request(tx, "req-1", "01DAEMON000000000000000002", session, 20);
-      if (!got) return fail(got.error());
-      *d = *got;
-      return {};
-    }));
-    return *d;
+  const auto dispatch = [this, r](const std::string& session) {
+    return StoreConformance::dispatch(r.request_id, r.daemon_id, session);
   };
   auto open = std::make_shared<std::size_t>(0);
   const auto count_open = [this, open, r] {
@@ -810,19 +816,9 @@ TEST_P(StoreConformance, ARetriedToolRequestMovesToItsNewDaemonOnlyUntilOneRecei
   EXPECT_FALSE(moved->inserted);
   EXPECT_EQ(moved->daemon_id, retry.daemon_id) << "pending: it goes where the retry sends it";
 
-  const auto dispatch = [this](const std::string& daemon_id, const std::string& session) {
-    auto d = std::make_shared<Dispatch>(Dispatch::not_found);
-    EXPECT_TRUE(transact([d, daemon_id, session](SqlTransaction& tx) -> Result<void> {
-      auto got = dispatch_tool_request(tx, "run-10-0", daemon_id, session, 20);
-      if (!got) return fail(got.error());
-      *d = *got;
-      return {};
-    }));
-    return *d;
-  };
-  EXPECT_EQ(dispatch(r.daemon_id, "session-a"), Dispatch::elsewhere)
+  EXPECT_EQ(dispatch(r.request_id, r.daemon_id, "session-a"), Dispatch::elsewhere)
       << "the first attempt's daemon, handed the first attempt's message, must not run it";
-  EXPECT_EQ(dispatch(retry.daemon_id, "session-b"), Dispatch::send);
+  EXPECT_EQ(dispatch(r.request_id, retry.daemon_id, "session-b"), Dispatch::send);
   ToolRequestRecord again = r;  // a third attempt back on the first daemon
   auto stays = store(again);
   ASSERT_TRUE(stays.has_value());
