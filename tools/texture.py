@@ -159,8 +159,11 @@ def offenders(root):
     files = cpp_files(root, FORMAT_DIRS)
     for start in range(0, len(files), 100):
         batch = files[start:start + 100]
-        result = subprocess.run(["clang-format", "--dry-run", "--Werror", *batch], cwd=root,
-                                capture_output=True, text=True)
+        try:
+            result = subprocess.run(["clang-format", "--dry-run", "--Werror", *batch], cwd=root,
+                                    capture_output=True, text=True)
+        except FileNotFoundError:
+            sys.exit("texture: clang-format is not installed (tools/setup.sh installs it)")
         for path in sorted(set(re.findall(r"^(\S+?):\d+:\d+: error", result.stderr, re.M))):
             out[("format", path, "-")] = 0
     return out
