@@ -27,11 +27,14 @@ inline constexpr const char* kBudgetExceeded = "evaluation cost budget exceeded"
 // What is left of an evaluation's cost budget (EvalOptions::cost_max).
 class Budget {
  public:
-  explicit Budget(std::int64_t steps) : granted_(steps), remaining_(steps) {}
+  explicit Budget(std::int64_t steps) : granted_(steps), remaining_(steps) {
+    RELIANT_ASSERT(steps >= 0);
+  }
   // What was spent, at most what was granted (a charge may go past it once).
   std::int64_t spent() const { return granted_ - std::max<std::int64_t>(remaining_, 0); }
   // Spends `steps`; false once the budget is spent, and ever after.
   bool charge(std::int64_t steps) {
+    RELIANT_ASSERT_MSG(steps >= 0, "a charge never gives budget back");
     remaining_ -= steps;
     exhausted_ = exhausted_ || remaining_ < 0;
     return !exhausted_;
@@ -53,6 +56,7 @@ inline std::int64_t granted_cost(const EvalOptions& options) {
 }
 // Takes what an evaluation spent from the shared budget, if there is one.
 inline void take_shared_cost(const EvalOptions& options, const Budget& budget) {
+  RELIANT_ASSERT(budget.spent() >= 0);
   if (options.shared_cost_left != nullptr) *options.shared_cost_left -= budget.spent();
 }
 

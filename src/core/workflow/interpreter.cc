@@ -227,10 +227,18 @@ void Interpreter::set_status(Scope& scope, std::size_t node, NodeStatus status) 
     return s == NodeStatus::waiting || s == NodeStatus::running || s == NodeStatus::opened;
   };
   const auto before = scope.status[node];
+  // A node runs at most once per scope (activate) and the loader refuses cycles: once it is
+  // done or skipped it stays so, unless the run fails at it (an edge's condition broke after it
+  // ended); once it failed it stays failed.
+  const bool ended = before == NodeStatus::done || before == NodeStatus::skipped;
+  RELIANT_ASSERT_MSG(
+      before == status || (ended ? status == NodeStatus::failed : before != NodeStatus::failed),
+      "a node's terminal state changed");
   if (is_busy(before)) --scope.busy;
   if (is_busy(status)) ++scope.busy;
   if (before == NodeStatus::waiting) --scope.waiting_joins;
   if (status == NodeStatus::waiting) ++scope.waiting_joins;
+  RELIANT_ASSERT(scope.busy <= scope.status.size() && scope.waiting_joins <= scope.busy);
   scope.status[node] = status;
   changed_scopes_.insert(scope.index);
 }
