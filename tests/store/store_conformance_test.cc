@@ -40,6 +40,20 @@ class StoreConformance : public testing_store::BackendTest {
     return *rows;
   }
 
+  // A pending bash request of user u-t for `daemon_id`.
+  static ToolRequestRecord tool_request(const std::string& request_id,
+                                        const std::string& daemon_id) {
+    ToolRequestRecord r;
+    r.request_id = request_id;
+    r.user_id = "u-t";
+    r.daemon_id = daemon_id;
+    r.tool_name = "bash";
+    r.input_json = R"({"command":"true"})";
+    r.reply_subject = "tools.result.u-t." + request_id;
+    r.created_at_ms = 10;
+    return r;
+  }
+
   // dispatch_tool_request in a transaction of its own; not_found when the transaction failed.
   Dispatch dispatch(const std::string& request_id, const std::string& daemon_id,
                     const std::string& session) {
@@ -721,14 +735,7 @@ TEST_P(StoreConformance, ToolRequestsAreDispatchedToOneSessionAndCompletedOnce) 
   ASSERT_TRUE(transact([](SqlTransaction& tx) {
     return insert_user(tx, User{"u-t", "t@example.com", "T", 0});
   }));
-  ToolRequestRecord r;
-  r.request_id = "req-1";
-  r.user_id = "u-t";
-  r.daemon_id = "01DAEMON000000000000000002";
-  r.tool_name = "bash";
-  r.input_json = R"({"command":"true"})";
-  r.reply_subject = "tools.result.u-t.req-1";
-  r.created_at_ms = 10;
+  const ToolRequestRecord r = tool_request("req-1", "01DAEMON000000000000000002");
   auto inserted = std::make_shared<std::vector<bool>>();
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(transact([r, inserted](SqlTransaction& tx) -> Result<void> {
@@ -796,14 +803,7 @@ TEST_P(StoreConformance, ARetriedToolRequestMovesToItsNewDaemonOnlyUntilOneRecei
     }));
     return *out;
   };
-  ToolRequestRecord r;
-  r.request_id = "run-10-0";
-  r.user_id = "u-t";
-  r.daemon_id = "01DAEMON00000000000000000A";
-  r.tool_name = "bash";
-  r.input_json = R"({"command":"true"})";
-  r.reply_subject = "tools.result.u-t.run-10-0";
-  r.created_at_ms = 10;
+  const ToolRequestRecord r = tool_request("run-10-0", "01DAEMON00000000000000000A");
   auto first = store(r);
   ASSERT_TRUE(first.has_value());
   EXPECT_TRUE(first->inserted);

@@ -35,7 +35,8 @@ bool FrontendRpc::is_bidi_streaming(std::string_view method) const {
 }
 
 Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
-  Task<Result<api::Credential>> checking = api::authenticate_credential(env_, jwt_, bearer_token(call.metadata));
+  Task<Result<api::Credential>> checking =
+      api::authenticate_credential(env_, jwt_, bearer_token(call.metadata));
   Result<api::Credential> credential = co_await checking;
   if (credential) call.mark_authenticated();
   co_return credential;
@@ -43,7 +44,8 @@ Task<Result<api::Credential>> FrontendRpc::authenticate(const RpcCall& call) {
 
 Task<Result<std::string>> FrontendRpc::unary(RpcCall call) {
   if (call.method == kListDaemons) {
-    Task<Result<daemon::v1::ListDaemonsResponse>> listing = gateway_.list_daemons(bearer_token(call.metadata));
+    Task<Result<daemon::v1::ListDaemonsResponse>> listing =
+        gateway_.list_daemons(bearer_token(call.metadata));
     Result<daemon::v1::ListDaemonsResponse> listed = co_await listing;
     if (!listed) co_return fail(listed.error());
     call.mark_authenticated();  // the gateway checked the token

@@ -100,9 +100,9 @@ Result<Dispatch> dispatch_tool_request(SqlTransaction& tx, const std::string& re
       {request_id, daemon_id, session_id, now_ms});
   if (!claimed) return fail(claimed.error());
   if (*claimed == 1) return Dispatch::send;
-  auto rows = tx.query(
-      "SELECT daemon_id, status, daemon_session FROM tool_requests WHERE request_id = $1",
-      {request_id});
+  auto rows =
+      tx.query("SELECT daemon_id, status, daemon_session FROM tool_requests WHERE request_id = $1",
+               {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return Dispatch::not_found;
   const SqlRecord r = first_record(*rows);

@@ -4,8 +4,8 @@
 // one), so it works the same in the monolith (in-process bus) and on any api replica (NATS).
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
