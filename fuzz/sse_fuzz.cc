@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/sse.h"
 #include "base/assert.h"
+#include "core/sse.h"
 
 namespace {
 

@@ -44,8 +44,8 @@ FaultMix draw_fault_mix(const Scenario& scenario, Random& random) {
   auto any_node = [&] { return nodes[random.below(nodes.size())]; };
   // `count` events of `kind`, each drawn as: when, on which node (if it names one), how long (if
   // it lasts). The order of the draws is part of every seed's meaning: keep it.
-  auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count,
-                   const Range<Duration>* length, bool on_a_node) {
+  auto timed = [&](ScriptedFault::Kind kind, const Range<int>& count, const Range<Duration>* length,
+                   bool on_a_node) {
     for (int i = draw(random, count); i > 0; --i) {
       ScriptedFault fault;
       fault.kind = kind;
@@ -163,20 +163,36 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
   }
   for (const auto& fault : scenario.plan) {
     switch (fault.kind) {
-      case ScriptedFault::Kind::crash: declared.insert("fault.process.crash"); break;
-      case ScriptedFault::Kind::pause: declared.insert("fault.process.pause"); break;
-      case ScriptedFault::Kind::partition: declared.insert("fault.net.partition"); break;
-      case ScriptedFault::Kind::reset_stream: declared.insert("fault.stream.reset"); break;
-      case ScriptedFault::Kind::half_open_stream: declared.insert("fault.stream.half_open"); break;
+      case ScriptedFault::Kind::crash:
+        declared.insert("fault.process.crash");
+        break;
+      case ScriptedFault::Kind::pause:
+        declared.insert("fault.process.pause");
+        break;
+      case ScriptedFault::Kind::partition:
+        declared.insert("fault.net.partition");
+        break;
+      case ScriptedFault::Kind::reset_stream:
+        declared.insert("fault.stream.reset");
+        break;
+      case ScriptedFault::Kind::half_open_stream:
+        declared.insert("fault.stream.half_open");
+        break;
       case ScriptedFault::Kind::store_outage:
         if (scenario.has_database()) declared.insert("fault.store.outage");
         break;
-      case ScriptedFault::Kind::revoke_token: declared.insert("fault.auth.revoke_token"); break;
-      case ScriptedFault::Kind::clock_jump: declared.insert("fault.clock.jump"); break;
+      case ScriptedFault::Kind::revoke_token:
+        declared.insert("fault.auth.revoke_token");
+        break;
+      case ScriptedFault::Kind::clock_jump:
+        declared.insert("fault.clock.jump");
+        break;
       case ScriptedFault::Kind::clock_step_back:
         declared.insert("fault.clock.step_back");
         break;
-      case ScriptedFault::Kind::bus_outage: declared.insert("fault.bus.outage"); break;
+      case ScriptedFault::Kind::bus_outage:
+        declared.insert("fault.bus.outage");
+        break;
       case ScriptedFault::Kind::store_partition:
         if (scenario.has_database()) declared.insert("fault.store.partition");
         break;
@@ -200,14 +216,15 @@ std::string FaultMix::describe() const {
   for (double drift : clock_drifts) max_drift = std::max(max_drift, drift < 0 ? -drift : drift);
   if (max_drift > 0) out += " | clock drift up to " + percent(max_drift);
   if (bus.garbage > 0) out += " | bus garbage=" + percent(bus.garbage);
-  if (host.any()) out += " | host hang=" + percent(host.hang) + " disk-full=" + percent(host.disk_full);
+  if (host.any())
+    out += " | host hang=" + percent(host.hang) + " disk-full=" + percent(host.disk_full);
   if (llm.any()) {
     out += " | llm error=" + percent(llm.error) + " slow=" + percent(llm.slow) +
            " malformed=" + percent(llm.malformed);
   }
   if (streams.any()) {
-    out += " | streams garbage=" + percent(streams.garbage) + " truncated=" +
-           percent(streams.truncated) + " unknown=" + percent(streams.unknown);
+    out += " | streams garbage=" + percent(streams.garbage) +
+           " truncated=" + percent(streams.truncated) + " unknown=" + percent(streams.unknown);
   }
   for (const auto& e : events) {
     out += " | ";

@@ -15,9 +15,9 @@ namespace reliant::sim {
 struct BusFaults {
   double drop = 0;
   double duplicate = 0;
-  double delay = 0;    // chance of a delay spike (delay_spike_min..max on top of latency)
-  double reorder = 0;  // chance a delivery ignores per-publisher FIFO order
-  double garbage = 0;  // chance a delivery is preceded by one of random bytes, same subject
+  double delay = 0;     // chance of a delay spike (delay_spike_min..max on top of latency)
+  double reorder = 0;   // chance a delivery ignores per-publisher FIFO order
+  double garbage = 0;   // chance a delivery is preceded by one of random bytes, same subject
   bool outage = false;  // the broker is down: nothing published is delivered
   Duration delay_spike_min = milliseconds(50);
   Duration delay_spike_max = seconds(2);

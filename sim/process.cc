@@ -62,8 +62,7 @@ void SimProcess::start() {
   ++starts_;
   world_.trace().record(world_.now(), node_, "proc.start", starts_);
   current_ =
-      std::make_unique<Incarnation>(world_, broker_, streams_, database_, buggify_, node_,
-                                    &clock_);
+      std::make_unique<Incarnation>(world_, broker_, streams_, database_, buggify_, node_, &clock_);
   current_->component = factory_(current_->env);
 }
 

@@ -93,7 +93,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   Random fault_random = world.random().split("faults");
   const FaultMix mix = draw_fault_mix(scenario, fault_random);
   const Swarm swarm = draw_swarm(scenario, seed);
-  const std::string drawn = mix.describe() + (swarm.describe().empty() ? "" : " | " + swarm.describe());
+  const std::string drawn =
+      mix.describe() + (swarm.describe().empty() ? "" : " | " + swarm.describe());
   SimBuggify buggify(world, scenario.buggify);
   if (hooks.on_fault_mix) hooks.on_fault_mix(drawn);
 
@@ -109,9 +110,8 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     }
     RELIANT_ASSERT(migrated);
   }
-  const std::vector<std::unique_ptr<Workload>> workloads =
-      make_workloads(WorkloadContext{world, scenario, database.get(), streams, checker, swarm, model,
-                                     host_faults});
+  const std::vector<std::unique_ptr<Workload>> workloads = make_workloads(WorkloadContext{
+      world, scenario, database.get(), streams, checker, swarm, model, host_faults});
   for (const auto& workload : workloads) workload->seed();
 
   // Processes in topology order; the map is for lookups by name only, never iterated for effects
@@ -126,10 +126,9 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
       const std::string name = group.name + "-" + std::to_string(i);
       ComponentFactory factory = workload.factory(group, name);
       const NodeId id = world.add_node(name);
-      processes.push_back(
-          std::make_unique<SimProcess>(world, broker, streams, id, std::move(factory),
-                                       mix.clock_offsets[offset_index++].second, database.get(),
-                                       &buggify));
+      processes.push_back(std::make_unique<SimProcess>(
+          world, broker, streams, id, std::move(factory), mix.clock_offsets[offset_index++].second,
+          database.get(), &buggify));
       roles.emplace_back(group.role());
       by_name[name] = processes.back().get();
     }
@@ -340,7 +339,8 @@ std::string format_report(const RunReport& r) {
       out += line;
     }
   }
-  out += "coverage: " + (r.coverage.counts().empty() ? "nothing fired" : r.coverage.encode()) + "\n";
+  out +=
+      "coverage: " + (r.coverage.counts().empty() ? "nothing fired" : r.coverage.encode()) + "\n";
   out += "trace: " + std::to_string(r.trace_events) + " events, sha256 " + r.trace_hash + "\n";
   if (!r.passed()) out += "reproduce: " + r.reproduce_command() + "\n";
   return out;

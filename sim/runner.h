@@ -10,8 +10,8 @@
 
 #include "sim/checker.h"
 #include "sim/coverage.h"
-#include "sim/scenario.h"
 #include "sim/fault_mix.h"
+#include "sim/scenario.h"
 #include "sim/sim_bus.h"
 #include "sim/sim_host.h"
 #include "sim/sim_llm.h"

@@ -3,8 +3,8 @@
 // As in FoundationDB, a site is switched on for a whole run or not (a quarter of the sites, drawn
 // from the seed and the site's name, so the choice does not depend on which site asks first), and
 // an active site fires at a quarter of its calls, until the run heals. A run without BUGGIFY (the
-// scenario's `buggify: false`) never fires and only counts `sometimes` markers. Every firing is a trace event
-// and a coverage hit; so is every marker reached.
+// scenario's `buggify: false`) never fires and only counts `sometimes` markers. Every firing is a
+// trace event and a coverage hit; so is every marker reached.
 #pragma once
 
 #include <cstdint>

@@ -26,8 +26,8 @@ struct BusStats {
   std::uint64_t delayed = 0;
   std::uint64_t reordered = 0;
   std::uint64_t no_responders = 0;
-  std::uint64_t garbage = 0;     // garbage payloads delivered
-  std::uint64_t in_outage = 0;   // lost while the broker was down
+  std::uint64_t garbage = 0;    // garbage payloads delivered
+  std::uint64_t in_outage = 0;  // lost while the broker was down
 };
 
 class SimBroker {

@@ -25,8 +25,8 @@ llm::Request without_made_up_calls(const llm::Request& request) {
   clean.messages.clear();
   for (const llm::Message* message : request.conversation()) {
     llm::Message kept{message->role, {}};
-    std::copy_if(message->content.begin(), message->content.end(),
-                 std::back_inserter(kept.content), [](const llm::Block& b) { return !made_up(b); });
+    std::copy_if(message->content.begin(), message->content.end(), std::back_inserter(kept.content),
+                 [](const llm::Block& b) { return !made_up(b); });
     if (!kept.content.empty()) clean.messages.push_back(std::move(kept));
   }
   return clean;
@@ -56,9 +56,9 @@ Task<Result<llm::Response>> SimLlm::complete(llm::Request request, llm::TextSink
   // a slow stream spreads its delay over them.
   std::vector<std::string> deltas;
   agent::ScriptedLlm scripted;
-  Task<Result<llm::Response>> answering = scripted.complete(
-      without_made_up_calls(request),
-      [&deltas](std::string_view delta) { deltas.emplace_back(delta); });
+  Task<Result<llm::Response>> answering =
+      scripted.complete(without_made_up_calls(request),
+                        [&deltas](std::string_view delta) { deltas.emplace_back(delta); });
   Result<llm::Response> answered = co_await answering;
   if (!answered) co_return answered;
   llm::Response response = std::move(*answered);

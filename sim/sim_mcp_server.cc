@@ -20,8 +20,10 @@ void SimMcpServer::on_input(std::string_view data, SimProcessIo& io) {
     partial_.erase(0, end + 1);
     Json message = Json::parse(line, nullptr, false);
     if (message.is_discarded() || !message.is_object()) {
-      reply(io, Json{{"jsonrpc", "2.0"}, {"id", nullptr},
-                     {"error", {{"code", -32700}, {"message", "parse error"}}}},
+      reply(io,
+            Json{{"jsonrpc", "2.0"},
+                 {"id", nullptr},
+                 {"error", {{"code", -32700}, {"message", "parse error"}}}},
             options_.reply_delay);
       continue;
     }
@@ -37,7 +39,8 @@ Json SimMcpServer::tools() const {
   };
   Json list = Json::array();
   list.push_back(tool("echo", "Returns its text", {{"text", {{"type", "string"}}}}));
-  list.push_back(tool("add", "Adds a and b", {{"a", {{"type", "number"}}}, {"b", {{"type", "number"}}}}));
+  list.push_back(
+      tool("add", "Adds a and b", {{"a", {{"type", "number"}}}, {"b", {{"type", "number"}}}}));
   list.push_back(tool("slow", "Answers late", Json::object()));
   list.push_back(tool("hang", "Never answers", Json::object()));
   list.push_back(tool("progress", "Reports progress", Json::object()));
@@ -107,7 +110,8 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
     if (name == "echo") {
       answer(text(args.value("text", "")), options_.reply_delay);
     } else if (name == "add") {
-      answer(text(std::to_string(args.value("a", 0.0) + args.value("b", 0.0))), options_.reply_delay);
+      answer(text(std::to_string(args.value("a", 0.0) + args.value("b", 0.0))),
+             options_.reply_delay);
     } else if (name == "slow") {
       answer(text("finally"), options_.slow_delay);
     } else if (name == "hang") {
@@ -128,7 +132,9 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
       result["isError"] = true;
       answer(std::move(result), options_.reply_delay);
     } else if (name == "image") {
-      answer({{"content", Json::array({{{"type", "image"}, {"mimeType", "image/png"}, {"data", "iVBORw0KGgo="}}})}},
+      answer({{"content",
+               Json::array(
+                   {{{"type", "image"}, {"mimeType", "image/png"}, {"data", "iVBORw0KGgo="}}})}},
              options_.reply_delay);
     } else if (name == "big") {
       answer(text(std::string(options_.big_bytes, 'b')), options_.reply_delay);
@@ -149,18 +155,23 @@ void SimMcpServer::handle(const Json& message, SimProcessIo& io) {
     } else if (name == "flood") {
       io.write(std::string(options_.flood_bytes, 'x'), options_.reply_delay);
     } else {
-      reply(io, Json{{"jsonrpc", "2.0"}, {"id", id},
-                     {"error", {{"code", -32602}, {"message", "unknown tool " + name}}}},
+      reply(io,
+            Json{{"jsonrpc", "2.0"},
+                 {"id", id},
+                 {"error", {{"code", -32602}, {"message", "unknown tool " + name}}}},
             options_.reply_delay);
     }
     if (options_.list_changed_after_first_call && !late_tool_) {
       late_tool_ = true;
-      io.write(Json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}}.dump() + "\n",
-               options_.reply_delay);
+      io.write(
+          Json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}}.dump() + "\n",
+          options_.reply_delay);
     }
   } else {
-    reply(io, Json{{"jsonrpc", "2.0"}, {"id", id},
-                   {"error", {{"code", -32601}, {"message", "method not found: " + method}}}},
+    reply(io,
+          Json{{"jsonrpc", "2.0"},
+               {"id", id},
+               {"error", {{"code", -32601}, {"message", "method not found: " + method}}}},
           options_.reply_delay);
   }
 }

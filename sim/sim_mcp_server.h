@@ -33,9 +33,9 @@ struct SimMcpServerOptions {
   Duration reply_delay = milliseconds(2);
   Duration slow_delay = seconds(5);
   // Misbehaviour.
-  bool malformed_before_each_reply = false;  // a line of garbage before every answer
-  std::size_t crash_after_calls = 0;         // exits 1 on this tools/call (0: never)
-  std::size_t flood_bytes = 0;               // on a call to "flood": this many bytes, no newline
+  bool malformed_before_each_reply = false;    // a line of garbage before every answer
+  std::size_t crash_after_calls = 0;           // exits 1 on this tools/call (0: never)
+  std::size_t flood_bytes = 0;                 // on a call to "flood": this many bytes, no newline
   bool list_changed_after_first_call = false;  // adds tool "late" and says so
   bool never_initialize = false;  // initialize is never answered (a server stuck at start)
   std::size_t big_bytes = 1 << 20;

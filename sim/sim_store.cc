@@ -23,10 +23,9 @@ void SimDatabase::submit(SimExecutor& caller, TransactionBody body, Promise<Resu
   if (faults_.cut_off.count(node) != 0) {
     // The connection cannot reach the server: it fails after the driver's attempt, nothing ran.
     ++stats_.refused_cut_off;
-    world_.schedule(world_.now() + 2 * network_.latency(random_), node, incarnation,
-                    "db.unreachable", 0, [done] {
-                      done.set(fail(ErrorCode::unavailable, "database unreachable from this node"));
-                    });
+    world_.schedule(
+        world_.now() + 2 * network_.latency(random_), node, incarnation, "db.unreachable", 0,
+        [done] { done.set(fail(ErrorCode::unavailable, "database unreachable from this node")); });
     return;
   }
   Instant start = std::max(world_.now() + network_.latency(random_), busy_until_);

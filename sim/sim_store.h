@@ -27,7 +27,7 @@ struct StoreFaults {
   double slow = 0;
   Duration slow_min = milliseconds(100);
   Duration slow_max = seconds(2);
-  bool outage = false;  // while set, every transaction fails with `unavailable`
+  bool outage = false;       // while set, every transaction fails with `unavailable`
   std::set<NodeId> cut_off;  // nodes that cannot reach the database (the others still can)
 };
 
@@ -40,7 +40,7 @@ struct StoreStats {
   std::uint64_t slow = 0;
   std::uint64_t refused_in_outage = 0;
   std::uint64_t refused_cut_off = 0;  // from a node partitioned from the database
-  std::uint64_t abandoned = 0;  // the caller's process died before the transaction ran
+  std::uint64_t abandoned = 0;        // the caller's process died before the transaction ran
 };
 
 class SimDatabase {

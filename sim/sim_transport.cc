@@ -32,12 +32,17 @@ std::vector<std::size_t> protobuf_field_boundaries(const std::string& bytes) {
         if (!varint(skip)) return {0, bytes.size()};
         skip = 0;
         break;
-      case 1: skip = 8; break;  // fixed64
-      case 2:                   // length-delimited
+      case 1:
+        skip = 8;
+        break;  // fixed64
+      case 2:   // length-delimited
         if (!varint(skip)) return {0, bytes.size()};
         break;
-      case 5: skip = 4; break;  // fixed32
-      default: return {0, bytes.size()};
+      case 5:
+        skip = 4;
+        break;  // fixed32
+      default:
+        return {0, bytes.size()};
     }
     if (bytes.size() - at < skip) return {0, bytes.size()};
     at += skip;
@@ -197,7 +202,8 @@ void SimStreams::send(Link& link, int side, std::string frame, std::shared_ptr<L
     return;
   }
   if (network_.stream_faults().any()) {
-    for (std::string& malformed : malformed_before(frame)) deliver(link, side, std::move(malformed), keep);
+    for (std::string& malformed : malformed_before(frame))
+      deliver(link, side, std::move(malformed), keep);
   }
   deliver(link, side, std::move(frame), keep);
 }
@@ -252,7 +258,8 @@ std::vector<std::string> SimStreams::malformed_before(const std::string& frame) 
     }
     const std::size_t length = random_.below(16);
     unknown.push_back(static_cast<char>(length));
-    for (std::size_t i = 0; i < length; ++i) unknown.push_back(static_cast<char>(random_.below(256)));
+    for (std::size_t i = 0; i < length; ++i)
+      unknown.push_back(static_cast<char>(random_.below(256)));
     out.push_back(std::move(unknown));
   }
   return out;

@@ -27,7 +27,7 @@ struct StreamStats {
   std::uint64_t lost = 0;  // sent into a broken or partitioned link
   std::uint64_t resets = 0;
   std::uint64_t half_open = 0;
-  std::uint64_t garbage = 0;    // malformed frames sent ahead of real ones, by kind
+  std::uint64_t garbage = 0;  // malformed frames sent ahead of real ones, by kind
   std::uint64_t truncated = 0;
   std::uint64_t unknown = 0;
 };

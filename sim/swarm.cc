@@ -35,7 +35,8 @@ Swarm draw_swarm(const Scenario& scenario, std::uint64_t seed) {
   swarm.store_retry = random.between(milliseconds(50), seconds(1));
   swarm.gateway_in_flight_max =
       pick<std::size_t>(random, std::array<std::size_t, 3>{4, 64, 100'000});
-  swarm.sync_inboxes_per_request_max = pick<std::size_t>(random, std::array<std::size_t, 3>{1, 4, 16});
+  swarm.sync_inboxes_per_request_max =
+      pick<std::size_t>(random, std::array<std::size_t, 3>{1, 4, 16});
   swarm.forward_timeout = random.between(milliseconds(500), seconds(5));
   swarm.result_cache_entries = pick<std::size_t>(random, std::array<std::size_t, 3>{64, 512, 4096});
   return swarm;
@@ -46,7 +47,8 @@ std::string Swarm::describe() const {
   return "swarm: worker batch=" + std::to_string(*worker_batch) +
          " in-flight=" + std::to_string(*worker_max_in_flight) +
          " eager=" + std::to_string(*eager_activities) +
-         " eager-decisions=" + on_off(*eager_decisions) + " sticky=" + std::to_string(*sticky_runs) +
+         " eager-decisions=" + on_off(*eager_decisions) +
+         " sticky=" + std::to_string(*sticky_runs) +
          " store-retry=" + format_duration(*store_retry) +
          "; gateway in-flight=" + std::to_string(*gateway_in_flight_max) +
          " sync-inboxes=" + std::to_string(*sync_inboxes_per_request_max) +

@@ -21,7 +21,7 @@
 
 namespace reliant::sim {
 
-using NodeId = std::uint32_t;   // 0 is the world itself (fault plan, checkers)
+using NodeId = std::uint32_t;  // 0 is the world itself (fault plan, checkers)
 
 // What the simulated processes logged (SimLog): the last lines, kept for a failing run's
 // report, and an optional echo of every line.

@@ -143,7 +143,7 @@ struct SeedOutcome {
   std::uint64_t events = 0;
   std::string invariant;  // the first violation
   std::string detail;
-  std::string crash;  // how the child died, when it did not finish
+  std::string crash;                     // how the child died, when it did not finish
   std::vector<std::string> last_events;  // a crashed seed's, from its rerun
   reliant::sim::Coverage coverage;
 };
@@ -253,7 +253,8 @@ extern "C" void write_crash_ring(int signal_number) {
   struct sigaction on_fatal {};
   on_fatal.sa_handler = write_crash_ring;
   on_fatal.sa_flags = SA_RESETHAND | SA_NODEFER;
-  for (int fatal : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::sigaction(fatal, &on_fatal, nullptr);
+  for (int fatal : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL})
+    ::sigaction(fatal, &on_fatal, nullptr);
   reliant::sim::RunHooks hooks;
   hooks.on_trace = [](const reliant::sim::TraceRecord& r, const std::string& node) {
     char* line = crash_ring[crash_ring_next];
@@ -301,7 +302,6 @@ std::vector<std::string> last_events_before_crash(const Scenario& scenario, std:
   parse_child_output(output, rerun);
   return rerun.last_events;
 }
-
 
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
@@ -364,8 +364,8 @@ int sweep(const std::string& path, const std::string& seeds, int jobs, bool show
                   static_cast<unsigned long long>(index), static_cast<unsigned long long>(total),
                   static_cast<unsigned long long>(o.seed), ok ? "ok  " : "FAIL",
                   o.finished ? o.trace_hash.c_str() : "-", o.fault_mix.c_str());
-      if (!o.finished) std::printf("    seed %llu %s\n", static_cast<unsigned long long>(o.seed),
-                                   o.crash.c_str());
+      if (!o.finished)
+        std::printf("    seed %llu %s\n", static_cast<unsigned long long>(o.seed), o.crash.c_str());
       std::fflush(stdout);
       events += o.events;
       if (o.finished) coverage.add(o.coverage);
@@ -452,8 +452,8 @@ int sweep(const std::string& path, const std::string& seeds, int jobs, bool show
   const std::string repro_prefix = "reliant-sim run " + path + " --seed ";
   for (const auto& f : failures) {
     const std::string what = f.finished ? f.invariant + ": " + f.detail : f.crash;
-    std::printf("  FAILED seed %llu: %s\n    faults: %s\n",
-                static_cast<unsigned long long>(f.seed), what.c_str(), f.fault_mix.c_str());
+    std::printf("  FAILED seed %llu: %s\n    faults: %s\n", static_cast<unsigned long long>(f.seed),
+                what.c_str(), f.fault_mix.c_str());
     if (!f.last_events.empty()) {
       std::printf("    last events before the crash:\n");
       for (const auto& e : f.last_events) std::printf("      %s\n", e.c_str());
@@ -491,7 +491,8 @@ int shrink(const std::string& path, std::uint64_t seed, std::string out, int run
   auto shrunk = reliant::sim::shrink_scenario(text.str(), path, seed, options);
   if (!shrunk) {
     std::fprintf(stderr, "error: %s\n", shrunk.error().message.c_str());
-    return shrunk.error().code == reliant::ErrorCode::failed_precondition ? kExitFailed : kExitUsage;
+    return shrunk.error().code == reliant::ErrorCode::failed_precondition ? kExitFailed
+                                                                          : kExitUsage;
   }
   if (out.empty()) {
     std::string stem = path.substr(path.find_last_of('/') + 1);
@@ -500,17 +501,19 @@ int shrink(const std::string& path, std::uint64_t seed, std::string out, int run
   }
   std::ofstream file(out, std::ios::binary);
   file << "# Shrunk by `reliant-sim shrink " << path << " --seed " << seed << "` (" << shrunk->runs
-       << " runs" << (shrunk->exhausted ? ", stopped at --runs" : "") << "): the smallest scenario\n"
+       << " runs" << (shrunk->exhausted ? ", stopped at --runs" : "")
+       << "): the smallest scenario\n"
        << "# found that still breaks " << shrunk->invariant << " under seed " << seed << ".\n"
        << shrunk->yaml;
   if (!file) {
     std::fprintf(stderr, "error: cannot write %s\n", out.c_str());
     return kExitUsage;
   }
-  std::printf("shrunk in %d runs%s: %zu steps; still breaks %s\nwrote %s\nreproduce: reliant-sim run %s --seed %llu\n",
-              shrunk->runs, shrunk->exhausted ? " (stopped at --runs)" : "", shrunk->steps.size(),
-              shrunk->invariant.c_str(), out.c_str(), out.c_str(),
-              static_cast<unsigned long long>(seed));
+  std::printf(
+      "shrunk in %d runs%s: %zu steps; still breaks %s\nwrote %s\nreproduce: reliant-sim run %s "
+      "--seed %llu\n",
+      shrunk->runs, shrunk->exhausted ? " (stopped at --runs)" : "", shrunk->steps.size(),
+      shrunk->invariant.c_str(), out.c_str(), out.c_str(), static_cast<unsigned long long>(seed));
   return 0;
 }
 

@@ -31,7 +31,7 @@ struct ChatSummary {
   std::uint64_t answered = 0;
   std::uint64_t updates_seen = 0;
   std::uint64_t api_switches = 0;
-  std::uint64_t approvals = 0;  // manual-mode tool calls the clients approved
+  std::uint64_t approvals = 0;          // manual-mode tool calls the clients approved
   std::uint64_t malformed_results = 0;  // results of calls the model provider made up
 };
 

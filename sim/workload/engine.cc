@@ -62,8 +62,8 @@ EngineRegistries::EngineRegistries() {
 }
 
 namespace {
-engine::WorkerConfig worker_config(Env& env, const std::string& name,
-                                   const EngineWorkerSettings& s, const Swarm& swarm) {
+engine::WorkerConfig worker_config(Env& env, const std::string& name, const EngineWorkerSettings& s,
+                                   const Swarm& swarm) {
   engine::WorkerConfig config;
   swarm.apply(config);
   config.worker_id = name + "/" + std::to_string(env.random.next() % 1'000'000);

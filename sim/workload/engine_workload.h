@@ -11,8 +11,8 @@
 
 #include "sim/checker.h"
 #include "sim/sim_store.h"
-#include "sim/workload/engine.h"
 #include "sim/swarm.h"
+#include "sim/workload/engine.h"
 #include "sim/workload/workload.h"
 
 namespace reliant::sim {

@@ -8,16 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/sqlite/sqlite_database.h"
+#include "base/base64url.h"
+#include "base/json_parse.h"
 #include "core/daemon_selection.h"
 #include "core/daemon_status.h"
 #include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
-#include "services/control_plane/control_plane.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
-#include "base/base64url.h"
-#include "base/json_parse.h"
+#include "services/control_plane/control_plane.h"
 #include "services/daemon/daemon.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/gateway/gateway.h"
@@ -57,8 +57,8 @@ struct ToolPathWorkload::Machine final : daemon::DaemonObserver {
   std::string node;
   std::string user_id;
   DaemonNodeConfig config;
-  std::string token;      // the credentials file; empty once deleted
-  std::string daemon_id;  // ~/.reliant/daemon.json
+  std::string token;                   // the credentials file; empty once deleted
+  std::string daemon_id;               // ~/.reliant/daemon.json
   std::uint64_t registration_seq = 0;  // idem
   std::string token_id;                // the token's row, for revocation
   daemon::MemoryRequestJournal journal;
@@ -114,7 +114,7 @@ struct ToolPathWorkload::Impl {
   std::uint64_t terminals_opened = 0;
   std::uint64_t files_read_back = 0;        // files clients wrote and read back
   std::uint64_t foreign_files_refused = 0;  // their asks of other users' daemons, refused
-  std::uint64_t terminal_reattaches = 0;  // reads that failed and were taken up again
+  std::uint64_t terminal_reattaches = 0;    // reads that failed and were taken up again
   std::optional<Instant> store_healthy_since;
   Random random;
   SimExecutor clock;
@@ -236,8 +236,8 @@ class SimDaemonProcess {
  public:
   SimDaemonProcess(Env& env, ToolPathWorkload::Machine& machine, daemon::DaemonConfig config)
       : host_(env.executor, "/home/" + machine.config.user),
-        env_{env.executor, env.random, env.bus, env.transport, env.store, &host_, nullptr,
-             env.buggify},
+        env_{env.executor, env.random, env.bus, env.transport,
+             env.store,    &host_,     nullptr, env.buggify},
         credentials_(env_, machine.token, machine.daemon_id, machine.token_id,
                      machine.registration_seq, machine.user_id),
         mcp_(env_, host_),
@@ -248,7 +248,8 @@ class SimDaemonProcess {
     // The cancel clients' commands end with `echo <request id>`: when each one ended.
     host_.on_process_end([impl](const std::string& command, bool) {
       const std::size_t at = command.rfind("echo ");
-      if (at != std::string::npos) impl->command_ended.emplace(command.substr(at + 5), impl->world.now());
+      if (at != std::string::npos)
+        impl->command_ended.emplace(command.substr(at + 5), impl->world.now());
     });
     if (machine.config.mcp) {
       sim::SimMcpServerOptions server;
@@ -313,9 +314,8 @@ class ToolClient {
       if (!source) co_return fail(source.error());
       choice.workflow = *source;
     }
-    Task<Result<DaemonDecision>> resolving =
-        routing::resolve_daemon(*env_.store, user_id_of(shared_.config.user), std::move(choice),
-                                &router_);
+    Task<Result<DaemonDecision>> resolving = routing::resolve_daemon(
+        *env_.store, user_id_of(shared_.config.user), std::move(choice), &router_);
     Result<DaemonDecision> decision = co_await resolving;
     if (!decision) co_return fail(decision.error());
     co_return decision->daemon_id;
@@ -332,8 +332,8 @@ class ToolClient {
         // No daemon resolves (none registered yet, the store is down, or one is connected but
         // recorded as if it were not): a call that could not be made. Before healing that is
         // expected; after it, tool_results counts it as a failure.
-        impl.calls.push_back(ToolCallRecord{ids_.next(), shared_.node, user_id_of(config.user),
-                                            "", false, impl.world.now(), impl.world.now(),
+        impl.calls.push_back(ToolCallRecord{ids_.next(), shared_.node, user_id_of(config.user), "",
+                                            false, impl.world.now(), impl.world.now(),
                                             "unroutable: " + daemon_id.error().message, true});
         continue;
       }
@@ -356,8 +356,7 @@ class ToolClient {
         call.input_json = nlohmann::json{{"text", "echo " + call.request_id}}.dump();
       } else if (config.kind == "cancel") {
         // A command that would run long, cancelled a moment after it is sent.
-        call.input_json =
-            nlohmann::json{{"command", "sleep 30 && echo " + call.request_id}}.dump();
+        call.input_json = nlohmann::json{{"command", "sleep 30 && echo " + call.request_id}}.dump();
         call.timeout = seconds(60);
         sync = false;
         cancels_.spawn(cancel_later(this, call.user_id, call.daemon_id, call.request_id));
@@ -477,9 +476,9 @@ class ToolClient {
         continue;
       }
       impl.checker.violation(impl.world.now(), "files_isolation",
-                             shared_.node + " (user " + config.user + ") got an answer to " +
-                                 name + " from daemon " + other.daemon_id + " of " +
-                                 other.user_id + ": " + pried->dump().substr(0, 80));
+                             shared_.node + " (user " + config.user + ") got an answer to " + name +
+                                 " from daemon " + other.daemon_id + " of " + other.user_id + ": " +
+                                 pried->dump().substr(0, 80));
     }
   }
 
@@ -498,8 +497,7 @@ class ToolClient {
       if (user == shared_.config.user) continue;
       impl.checker.violation(impl.world.now(), invariant,
                              shared_.node + " (user " + shared_.config.user + ") read " + tag +
-                                 " output of user " + user + ": \"" +
-                                 output.substr(at, 60) + "\"");
+                                 " output of user " + user + ": \"" + output.substr(at, 60) + "\"");
     }
   }
 
@@ -536,8 +534,8 @@ class ToolClient {
           "mk|" + config.user + "|" + shared_.node + "|" + std::to_string(++lines);
       const std::size_t index = impl.terminal_lines.size();
       impl.terminal_lines.push_back({shared_.node, marker, impl.world.now(), std::nullopt});
-      Task<Result<nlohmann::json>> typing =
-          command(daemon_id, "term_input", {{"id", terminal_id}, {"data", "echo " + marker + "\r"}});
+      Task<Result<nlohmann::json>> typing = command(
+          daemon_id, "term_input", {{"id", terminal_id}, {"data", "echo " + marker + "\r"}});
       Result<nlohmann::json> typed = co_await typing;
       if (!typed) {
         if (typed.error().code == ErrorCode::not_found) terminal_id.clear();
@@ -562,7 +560,9 @@ class ToolClient {
         offset = std::max(offset, unsigned_field(*read, "next", offset));
         if (!data || data->empty()) continue;
         check_isolation(*data);
-        tail = (tail + *data).substr(tail.size() + data->size() > 4096 ? tail.size() + data->size() - 4096 : 0);
+        tail =
+            (tail + *data)
+                .substr(tail.size() + data->size() > 4096 ? tail.size() + data->size() - 4096 : 0);
         // The shell echoes the typed line too; the answer is the marker on a line of its own.
         if (tail.find("\n" + marker + "\r\n") != std::string::npos) {
           impl.terminal_lines[index].seen = impl.world.now();
@@ -579,7 +579,6 @@ class ToolClient {
   Scope cancels_{env_.executor};  // the cancel client's pending cancels
   Scope scope_;                   // last: destroyed first
 };
-
 
 }  // namespace
 
@@ -955,7 +954,6 @@ void ToolPathWorkload::finish(Instant end) {
   }
 }
 
-
 ToolPathSummary ToolPathWorkload::summary() const {
   ToolPathSummary s;
   for (const auto& call : impl_->calls) {
@@ -1005,8 +1003,9 @@ void ToolPathWorkload::summarize(RunReport& report) const {
   if (impl_->mcp_crashes != 0 || !impl_->cancels.empty() || !impl_->terminal_lines.empty()) {
     std::uint64_t seen = 0;
     for (const auto& line : impl_->terminal_lines) seen += line.seen ? 1 : 0;
-    out += "mcp: " + u(impl_->mcp_crashes) + " server crashes; cancels: " +
-           u(impl_->cancels.size()) + "; terminals: " + u(impl_->terminals_opened) + " opened, " +
+    out += "mcp: " + u(impl_->mcp_crashes) +
+           " server crashes; cancels: " + u(impl_->cancels.size()) +
+           "; terminals: " + u(impl_->terminals_opened) + " opened, " +
            u(impl_->terminal_lines.size()) + " lines typed, " + u(seen) + " read back, " +
            u(impl_->terminal_reattaches) + " reads taken up again\n";
   }

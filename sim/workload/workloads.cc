@@ -30,22 +30,20 @@ std::vector<std::unique_ptr<Workload>> make_workloads(const WorkloadContext& con
   }
   if (has_any_role(scenario, EngineWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
-    workloads.push_back(
-        std::make_unique<EngineWorkload>(scenario, *context.database, context.checker,
-                                         context.swarm));
+    workloads.push_back(std::make_unique<EngineWorkload>(scenario, *context.database,
+                                                         context.checker, context.swarm));
   }
   // The chat workload's users are the tool path's: it seeds after it.
   if (has_any_role(scenario, ToolPathWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
     workloads.push_back(std::make_unique<ToolPathWorkload>(
-        context.world, scenario, *context.database, context.streams, context.checker,
-        context.swarm, context.host_faults));
+        context.world, scenario, *context.database, context.streams, context.checker, context.swarm,
+        context.host_faults));
   }
   if (has_any_role(scenario, ChatWorkload::kRoles)) {
     RELIANT_ASSERT(context.database != nullptr);
-    workloads.push_back(std::make_unique<ChatWorkload>(context.world, scenario, *context.database,
-                                                       context.checker, context.swarm,
-                                                       context.model));
+    workloads.push_back(std::make_unique<ChatWorkload>(
+        context.world, scenario, *context.database, context.checker, context.swarm, context.model));
   }
   return workloads;
 }

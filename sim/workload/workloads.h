@@ -25,7 +25,7 @@ struct WorkloadContext {
   SimStreams& streams;
   Checker& checker;
   const Swarm& swarm;
-  SimModel& model;  // the model provider chat workers call
+  SimModel& model;             // the model provider chat workers call
   SimHostFaults& host_faults;  // the daemons' machines' faults
 };
 

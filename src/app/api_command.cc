@@ -1,9 +1,9 @@
 // The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
-#include "app/web_files.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
+#include "app/web_files.h"
 
 #include <spdlog/spdlog.h>
 

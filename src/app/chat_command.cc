@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/sse.h"
 #include "app/api_client.h"
 #include "app/http_client.h"
 #include "app/run_inputs.h"
 #include "app/waiting_nodes.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
+#include "core/sse.h"
 
 namespace reliant {
 namespace {

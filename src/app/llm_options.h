@@ -16,8 +16,8 @@ struct LlmOptions {
   std::string provider = "scripted";  // scripted | anthropic | openai
   std::string api_key;       // default: LLM_API_KEY, else ANTHROPIC_API_KEY / OPENAI_API_KEY
   std::string api_key_file;  // the key in a file (its first line), instead of api_key
-  std::string base_url;  // default: ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the provider's
-  std::string model;     // default: the provider's
+  std::string base_url;      // default: ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the provider's
+  std::string model;         // default: the provider's
 };
 
 void add_llm_options(CLI::App& command, LlmOptions& options);

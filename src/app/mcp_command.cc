@@ -95,8 +95,9 @@ Result<mcp::McpConfig> servers_of(const McpOptions& o) {
     std::string names;
     for (const auto& [name, server] : configured->servers)
       names += (names.empty() ? "" : ", ") + name;
-    return fail(ErrorCode::not_found, "no MCP server named " + o.server + " in the mcp.json files" +
-                                          (names.empty() ? " (none configured)" : " (" + names + ")"));
+    return fail(ErrorCode::not_found,
+                "no MCP server named " + o.server + " in the mcp.json files" +
+                    (names.empty() ? " (none configured)" : " (" + names + ")"));
   }
   return mcp::McpConfig{{{o.server, found->second}}, std::move(configured->files)};
 }
@@ -402,9 +403,9 @@ nlohmann::json arguments_for(const nlohmann::json& schema) {
 // An elicitation accepted with what its schema gives as defaults (nobody is at the keyboard).
 nlohmann::json accept_with_defaults(const nlohmann::json& params) {
   nlohmann::json content = nlohmann::json::object();
-  const nlohmann::json schema =
-      params.is_object() && params.contains("requestedSchema") ? params["requestedSchema"]
-                                                                : nlohmann::json::object();
+  const nlohmann::json schema = params.is_object() && params.contains("requestedSchema")
+                                    ? params["requestedSchema"]
+                                    : nlohmann::json::object();
   if (schema.is_object() && schema.contains("properties") && schema["properties"].is_object()) {
     for (const auto& [name, property] : schema["properties"].items()) {
       if (property.is_object() && property.contains("default")) content[name] = property["default"];
@@ -446,7 +447,8 @@ int run_conformance(McpOptions o) {
 }  // namespace
 
 void add_mcp_commands(CLI::App& app, int& exit_code) {
-  auto* mcp = app.add_subcommand("mcp", "MCP servers as the daemon runs them: status, tools, calls");
+  auto* mcp =
+      app.add_subcommand("mcp", "MCP servers as the daemon runs them: status, tools, calls");
   mcp->require_subcommand(1);
   auto o = std::make_shared<McpOptions>();
   const auto common = [o](CLI::App* command) {
@@ -458,10 +460,12 @@ void add_mcp_commands(CLI::App& app, int& exit_code) {
     command->add_option("--transport", o->transport, "The --url server's transport: http or sse")
         ->capture_default_str();
   };
-  auto* servers = mcp->add_subcommand("servers", "Start every configured server and show its status");
+  auto* servers =
+      mcp->add_subcommand("servers", "Start every configured server and show its status");
   common(servers);
   servers->callback([o, &exit_code] { exit_code = run_servers(*o); });
-  auto* tools = mcp->add_subcommand("tools", "List a server's tools (exposed as mcp__<server>__<tool>)");
+  auto* tools =
+      mcp->add_subcommand("tools", "List a server's tools (exposed as mcp__<server>__<tool>)");
   common(tools);
   tools->add_option("--server", o->server, "A configured server (default: all)");
   tools->add_option("command", o->command, "An ad-hoc stdio server: -- COMMAND [ARG...]");

@@ -2,11 +2,11 @@
 // the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
 #include "app/monolith_command.h"
 #include "app/logging.h"
-#include "app/web_files.h"
 #include "app/process_lifecycle.h"
+#include "app/web_files.h"
 
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -230,11 +230,12 @@ int run_monolith(const MonolithOptions& options) {
                account->created ? " (new)" : "");
   // The web app's one-time sign-in link: its code rides in the fragment, which the browser
   // keeps to itself; also in DATA_DIR/auth/web-link (0600) for scripts and tests.
-  const std::string link = std::string(*tls ? "https" : "http") + "://127.0.0.1:" +
-                           std::to_string(listeners->http->port()) + "/#sign-in=" +
-                           local_sign_in.issue(secrets, executor.steady_now());
+  const std::string link = std::string(*tls ? "https" : "http") +
+                           "://127.0.0.1:" + std::to_string(listeners->http->port()) +
+                           "/#sign-in=" + local_sign_in.issue(secrets, executor.steady_now());
   {
-    const std::string file = (std::filesystem::path(options.data_dir) / "auth" / "web-link").string();
+    const std::string file =
+        (std::filesystem::path(options.data_dir) / "auth" / "web-link").string();
     ::unlink(file.c_str());
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
@@ -277,8 +278,9 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
   monolith->add_option("--working-dir", options->working_dir,
                        "Where the embedded daemon runs tools (default: the current directory)");
   add_workspace_flags(*monolith, options->workspace);
-  monolith->add_option("--web-dir", options->web_dir,
-                       "The web app's built files (default: beside the binary, or web/dist)")
+  monolith
+      ->add_option("--web-dir", options->web_dir,
+                   "The web app's built files (default: beside the binary, or web/dist)")
       ->envname("RELIANT_WEB_DIR");
   monolith
       ->add_option("--cors-origins", options->cors_origins,

@@ -89,7 +89,8 @@ Result<LoadedWeb> load_web_assets(const std::string& dir) {
       asset.immutable = relative.rfind("/assets/", 0) == 0;
       out.assets.emplace(relative, std::move(asset));
     }
-    if (ec) return fail(ErrorCode::unavailable, "cannot read " + root.string() + ": " + ec.message());
+    if (ec)
+      return fail(ErrorCode::unavailable, "cannot read " + root.string() + ": " + ec.message());
     return out;
   }
   if (!dir.empty()) {

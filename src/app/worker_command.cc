@@ -134,9 +134,12 @@ int run_worker(const WorkerOptions& options) {
   agent::register_agent_workflow(workflows);
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
-  agent::AgentDeps agent_deps{
-      *worker_store, bus.get(), **llm, router, default_model(options.llm),
-      agent::builtin_tool_specs()};
+  agent::AgentDeps agent_deps{*worker_store,
+                              bus.get(),
+                              **llm,
+                              router,
+                              default_model(options.llm),
+                              agent::builtin_tool_specs()};
   // The one configured model serves any tags a workflow's `model:` asks for.
   agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
   agent_deps.queue = options.temporal_namespace;

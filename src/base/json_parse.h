@@ -50,8 +50,7 @@ Result<void> check_json_depth(std::string_view text, std::size_t depth_max = kJs
 // `fallback` when the document is not an object, lacks the field, or holds another type there.
 // nlohmann's value(key, default) throws on a field of the wrong type ({"type": 7}); these never
 // throw.
-std::string text_field(const nlohmann::json& json, std::string_view key,
-                       std::string fallback = {});
+std::string text_field(const nlohmann::json& json, std::string_view key, std::string fallback = {});
 std::uint64_t unsigned_field(const nlohmann::json& json, std::string_view key,
                              std::uint64_t fallback = 0);
 std::int64_t integer_field(const nlohmann::json& json, std::string_view key,

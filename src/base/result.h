@@ -18,7 +18,7 @@ class [[nodiscard]] Result : public tl::expected<T, Error> {
   using Base = tl::expected<T, Error>;
   using Base::Base;
   Result() = default;
-  Result(const Base& other) : Base(other) {}       // NOLINT: implicit, like expected's own
+  Result(const Base& other) : Base(other) {}        // NOLINT: implicit, like expected's own
   Result(Base&& other) : Base(std::move(other)) {}  // NOLINT
 };
 

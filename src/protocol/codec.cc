@@ -79,7 +79,7 @@ Result<void> from_json_into(std::string_view json, google::protobuf::Message& me
     return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
   }
   if (parse_plain_json(json, message)) return {};  // bounds its own depth (plain_json.cc)
-  message.Clear();  // what a declined parse left
+  message.Clear();                                 // what a declined parse left
   // protobuf's parser refuses objects nested deeper than 100 but not arrays, whose levels reach
   // its object writer one by one; refuse deep JSON before it gets there.
   if (auto shallow = check_json_depth(json); !shallow) {

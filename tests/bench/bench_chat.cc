@@ -19,8 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/sse.h"
 #include "app/http_client.h"
+#include "core/sse.h"
 
 namespace {
 
@@ -133,8 +133,8 @@ class ChatSession {
   }
 
   bool open() {
-    auto created = reliant::http_call(endpoint_, "POST", "/api/v1/chats", auth(),
-                                      R"({"title":"bench"})");
+    auto created =
+        reliant::http_call(endpoint_, "POST", "/api/v1/chats", auth(), R"({"title":"bench"})");
     if (!created || created->status != 201) return false;
     chat_ = Json::parse(created->body).value("id", "");
     stream_ = std::thread(follow, endpoint_, token_, chat_, &finals_);
@@ -235,8 +235,8 @@ int main(int argc, char** argv) {
     std::printf(
         "chat of ~10 messages: p50 %.2fms p90 %.2fms; chat of ~%d messages: p50 %.2fms p90 "
         "%.2fms; p50 ratio %.2fx (%d sends each, alternating)\n",
-        small_p50, percentile(small_ms, 0.9), sizes + 2 * kRounds, big_p50,
-        percentile(big_ms, 0.9), small_p50 > 0 ? big_p50 / small_p50 : 0, kRounds);
+        small_p50, percentile(small_ms, 0.9), sizes + 2 * kRounds, big_p50, percentile(big_ms, 0.9),
+        small_p50 > 0 ? big_p50 / small_p50 : 0, kRounds);
     return 0;
   }
   std::vector<ClientResult> results(static_cast<std::size_t>(clients));

@@ -378,15 +378,15 @@ int run(const Options& o) {
       engine::register_builtin_activities(activities);
       std::vector<std::unique_ptr<engine::Worker>> workers;
       const std::int64_t now = to_ms(executor.now());
-      (void)run_blocking(executor, store->transact([now,
-                                                    dialect](SqlTransaction& tx) -> Result<void> {
-        for (int i = 0; i < 100; ++i) {
-          const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
-                                   Json{{"steps", 5}}};
-          if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
-        }
-        return {};
-      }));
+      (void)run_blocking(executor,
+                         store->transact([now, dialect](SqlTransaction& tx) -> Result<void> {
+                           for (int i = 0; i < 100; ++i) {
+                             const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch",
+                                                      "echo_chain", Json{{"steps", 5}}};
+                             if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
+                           }
+                           return {};
+                         }));
       const auto start = Clock::now();
       for (int w = 0; w < 4; ++w) {
         engine::WorkerConfig config;

@@ -52,9 +52,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < count; ++i) {
     const auto start = std::chrono::steady_clock::now();
     auto outcome = run_blocking(executor, servers.call(exposed, arguments, seconds(30)));
-    samples.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                                start)
-                          .count());
+    samples.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
     if (outcome.is_error) {
       std::fprintf(stderr, "bench_mcp: %s\n", outcome.text.c_str());
       return 1;

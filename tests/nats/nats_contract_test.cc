@@ -310,7 +310,6 @@ TEST(NatsBus, UnsubscribingWhileTheFlushHelperReadsIsSafe) {
       executor, [&] { return handled == 1; }, seconds(5)));
 }
 
-
 // Publishes on the executor's thread while another thread flushes: the flush helper writes too.
 // nats.c, asked to write with nothing buffered, sends zero bytes, takes that for a closed
 // connection and reconnects (losing what was in flight), so only one of the two writers may see

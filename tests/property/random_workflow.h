@@ -12,13 +12,14 @@ namespace reliant::workflow {
 
 // Expressions over the one value every result carries (`v`, 0..3) and the run's input.
 inline const std::vector<std::string> kConditions = {"true",
-                                              "false",
-                                              "inputs.k > 1",
-                                              "has(nodes.n0) && nodes.n0.v % 2 == 0",
-                                              "!has(nodes.n1) || nodes.n1.v < 2",
-                                              "inputs.k == 0 || has(nodes.n2)"};
-inline const std::vector<std::string> kKinds = {"run",      "call_llm", "save_message", "router",
-                                         "join_all", "join_any", "loop_while",   "loop_items"};
+                                                     "false",
+                                                     "inputs.k > 1",
+                                                     "has(nodes.n0) && nodes.n0.v % 2 == 0",
+                                                     "!has(nodes.n1) || nodes.n1.v < 2",
+                                                     "inputs.k == 0 || has(nodes.n2)"};
+inline const std::vector<std::string> kKinds = {"run",        "call_llm",  "save_message",
+                                                "router",     "join_all",  "join_any",
+                                                "loop_while", "loop_items"};
 
 // A graph of `size` nodes named n0..n{size-1}; edges only go forward, so it has no cycle.
 inline std::string graph_yaml(int size, int depth, const std::string& indent) {

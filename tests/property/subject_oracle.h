@@ -149,8 +149,8 @@ inline rc::Gen<std::string> gen_pattern_matching(const std::string& subject) {
 // whitespace), mixed with valid subjects and patterns and single-character mutations of them,
 // so both sides of every validity rule get exercised.
 inline rc::Gen<std::string> gen_any_text() {
-  const auto gen_char =
-      rc::gen::elementOf(std::vector<char>{'a', 'b', '.', '.', '*', '>', ' ', '\t', '\n', '\r', '\f'});
+  const auto gen_char = rc::gen::elementOf(
+      std::vector<char>{'a', 'b', '.', '.', '*', '>', ' ', '\t', '\n', '\r', '\f'});
   const auto noise = rc::gen::exec([gen_char] {
     const int n = *rc::gen::inRange(0, 9);
     std::string out;

@@ -180,7 +180,8 @@ namespace {
 // Pinned: BUGGIFY's gateway.in_flight_full took this seed down the gateway's over-bounds path,
 // whose "too many calls" answer named no daemon (tool_isolation failed). The answer is stamped now.
 TEST(Buggify, TheGatewaysBusyAnswerNamesItsDaemon) {
-  const Scenario scenario = load(fs::path(RELIANT_SOURCE_DIR) / "scenarios/tools_daemon_crash.yaml");
+  const Scenario scenario =
+      load(fs::path(RELIANT_SOURCE_DIR) / "scenarios/tools_daemon_crash.yaml");
   const auto report = run_scenario(scenario, 3);
   EXPECT_TRUE(report.passed()) << format_report(report);
   EXPECT_GT(report.coverage.count("buggify.gateway.in_flight_full"), 0u)

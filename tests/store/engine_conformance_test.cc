@@ -623,25 +623,27 @@ TEST_P(EngineConformance, AClaimLeavesTheTasksOfUsersAtTheirShare) {
                        Json{{"steps", 1}, {"user_id", "busy-user"}}};
       if (auto r = start_run(tx, d, run, t0 + i); !r) return r;
     }
-    const NewRun quiet{"quiet-0", "test", "echo_chain", Json{{"steps", 1}, {"user_id", "quiet-user"}}};
+    const NewRun quiet{"quiet-0", "test", "echo_chain",
+                       Json{{"steps", 1}, {"user_id", "quiet-user"}}};
     if (auto r = start_run(tx, d, quiet, t0 + 10); !r) return r;
     return {};
   });
   ASSERT_TRUE(started.has_value()) << started.error().message;
   auto claim = [&](std::int64_t batch, std::vector<std::string> at_share, bool last) {
     auto out = std::make_shared<std::vector<ClaimedTask>>();
-    auto claimed = transact([d, t0, batch, at_share, last, out](SqlTransaction& tx) -> Result<void> {
-      if (last) {
-        auto c = claim_last(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
-        if (!c) return fail(c.error());
-        *out = std::move(c->claimed);
-        return {};
-      }
-      auto c = claim_tasks(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
-      if (!c) return fail(c.error());
-      *out = std::move(*c);
-      return {};
-    });
+    auto claimed =
+        transact([d, t0, batch, at_share, last, out](SqlTransaction& tx) -> Result<void> {
+          if (last) {
+            auto c = claim_last(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
+            if (!c) return fail(c.error());
+            *out = std::move(c->claimed);
+            return {};
+          }
+          auto c = claim_tasks(tx, d, "test", "w", t0 + 20, 30'000, batch, at_share);
+          if (!c) return fail(c.error());
+          *out = std::move(*c);
+          return {};
+        });
     EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
     return *out;
   };
@@ -721,8 +723,8 @@ TEST_P(EngineConformance, AKeptStateCatchesUpWithTheHistoryOrIsFoldedAgain) {
   auto complete = [&](const ClaimedTask& task, KeptRun* kept) {
     auto done = std::make_shared<Completion>();
     auto completed = transact([&, d, task, t0, done, kept](SqlTransaction& tx) -> Result<void> {
-      auto c = complete_activity_and_decide(tx, d, task, Json{{"ok", true}}, t0, workflows_, {},
-                                            kept);
+      auto c =
+          complete_activity_and_decide(tx, d, task, Json{{"ok", true}}, t0, workflows_, {}, kept);
       if (!c) return fail(c.error());
       *done = std::move(*c);
       return {};
@@ -762,11 +764,9 @@ TEST_P(EngineConformance, AKeptStateCatchesUpWithTheHistoryOrIsFoldedAgain) {
   // A state that ran ahead of the stored history: it holds the result of a transaction that
   // rolled back, at the seq the stored result then takes, stamped at the same millisecond.
   KeptRun phantom{kept.state, 0};
-  const HistoryEvent never_stored{phantom.state.last_seq + 1, EventKind::activity_completed,
-                                  Json{{"scheduled_seq", 4},
-                                       {"result", Json{{"ok", "never stored"}}},
-                                       {"attempt", 1}},
-                                  t0};
+  const HistoryEvent never_stored{
+      phantom.state.last_seq + 1, EventKind::activity_completed,
+      Json{{"scheduled_seq", 4}, {"result", Json{{"ok", "never stored"}}}, {"attempt", 1}}, t0};
   ASSERT_TRUE(phantom.state.apply(never_stored).has_value());
   phantom.last_event_digest = event_digest(never_stored);
   const Completion done = complete(second[0], &phantom);

@@ -323,7 +323,8 @@ TEST_P(StoreConformance, ANewerDatabaseIsRefused) {
 TEST_P(StoreConformance, ChatsThatSayAgentRunTheBuiltinAfterMigrationNine) {
   auto older = run_blocking(executor_, migrate_up(*store_, executor_.now(), 8));
   ASSERT_TRUE(older.has_value()) << older.error().message;
-  ASSERT_TRUE(exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
+  ASSERT_TRUE(
+      exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
   ASSERT_TRUE(
       exec("INSERT INTO chats (id, user_id, title, status, created_at_ms, updated_at_ms) VALUES "
            "('old', 'u', 't', 'idle', 1, 1)"));

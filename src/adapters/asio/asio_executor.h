@@ -1,11 +1,11 @@
 // AsioExecutor: the real Executor, an io_context run by one thread; post() is thread-safe.
 //
-// Its handlers run one at a time under a run lock (adapters/asio/hook/reliant_asio_handler_hook.h takes it around
-// every handler asio invokes on the running thread). hand_over() uses it: an adapter's thread
-// that finds the executor idle — nothing posted and waiting, no handler running — takes the
-// lock and runs the handed-over work itself, with whatever that work posts, before letting go.
-// The component still runs one handler at a time, in the order its own posts were made; only
-// the thread differs, and the thread wake-up a hand-over costs is saved (on this project's
+// Its handlers run one at a time under a run lock (adapters/asio/hook/reliant_asio_handler_hook.h
+// takes it around every handler asio invokes on the running thread). hand_over() uses it: an
+// adapter's thread that finds the executor idle — nothing posted and waiting, no handler running —
+// takes the lock and runs the handed-over work itself, with whatever that work posts, before
+// letting go. The component still runs one handler at a time, in the order its own posts were made;
+// only the thread differs, and the thread wake-up a hand-over costs is saved (on this project's
 // 2-core machines a wake-up on the other core costs 30–60 µs).
 #pragma once
 

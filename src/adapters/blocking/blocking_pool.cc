@@ -33,8 +33,7 @@ struct BlockingPool::Shared {
   }
 };
 
-BlockingPool::BlockingPool(std::size_t threads,
-                           std::optional<std::chrono::milliseconds> stop_grace)
+BlockingPool::BlockingPool(std::size_t threads, std::optional<std::chrono::milliseconds> stop_grace)
     : shared_(std::make_shared<Shared>()), stop_grace_(stop_grace) {
   shared_->done.assign(threads, false);
   threads_.reserve(threads);

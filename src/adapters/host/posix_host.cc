@@ -24,8 +24,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/sse.h"
 #include "adapters/llm/wire_json.h"
 #include "base/json_parse.h"
+#include "core/sse.h"
 
 namespace reliant::llm {
 

@@ -76,9 +76,9 @@ class LlmHttpClient {
   LlmHttpClient(const LlmHttpClient&) = delete;
   LlmHttpClient& operator=(const LlmHttpClient&) = delete;
 
-  // POSTs (or sends post.method) on one fresh connection. HTTPS verifies the peer against the trust store and the
-  // host name, with SNI. Fails with `invalid_argument` (bad URL), `unavailable` (resolve,
-  // connect, TLS or I/O failure; the connection broke mid-body) or `timeout` (a limit in
+  // POSTs (or sends post.method) on one fresh connection. HTTPS verifies the peer against the trust
+  // store and the host name, with SNI. Fails with `invalid_argument` (bad URL), `unavailable`
+  // (resolve, connect, TLS or I/O failure; the connection broke mid-body) or `timeout` (a limit in
   // post.timeouts passed). Any HTTP status is a success here. Destroying the awaiting frame
   // closes the connection.
   Task<Result<HttpReply>> post(HttpPost post, BodySink on_body);

@@ -533,7 +533,6 @@ NatsBus::MessageCounts NatsBus::counts() const {
   return out;
 }
 
-
 void NatsBus::deliver() {
   // A read that brought no message (a PONG, a PING, part of a frame) costs nothing. Otherwise the
   // scan over the subscriptions stops once it has taken as many messages as the connection

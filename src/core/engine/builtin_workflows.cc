@@ -98,7 +98,8 @@ class AwaitSignal final : public Workflow {
       }
       if (state.timers.empty()) {
         return std::vector<Command>{StartTimer{
-            Duration(static_cast<Duration::rep>(in["timeout_seconds"].get<double>() * 1e9)), "", nullptr}};
+            Duration(static_cast<Duration::rep>(in["timeout_seconds"].get<double>() * 1e9)), "",
+            nullptr}};
       }
       if (state.timers.begin()->second.fired) {
         return std::vector<Command>{FailRun{"timed out waiting for signal '" + wanted + "'"}};

@@ -57,8 +57,12 @@ Result<void> RunState::apply(const HistoryEvent& e) {
       break;
     }
     case EventKind::timer_started:
-      timers[e.seq] = TimerState{e.seq, e.body.value("fire_at_ms", std::int64_t{0}), false, 0,
-                                 e.body.value("tag", ""), e.body.value("info", Json())};
+      timers[e.seq] = TimerState{e.seq,
+                                 e.body.value("fire_at_ms", std::int64_t{0}),
+                                 false,
+                                 0,
+                                 e.body.value("tag", ""),
+                                 e.body.value("info", Json())};
       break;
     case EventKind::timer_fired: {
       auto it = timers.find(e.ref_seq());
@@ -86,8 +90,9 @@ Result<void> RunState::apply(const HistoryEvent& e) {
 }
 
 std::span<const Signal> RunState::signals_after(std::int64_t seq) const {
-  const auto first = std::upper_bound(signals.begin(), signals.end(), seq,
-                                      [](std::int64_t s, const Signal& signal) { return s < signal.seq; });
+  const auto first =
+      std::upper_bound(signals.begin(), signals.end(), seq,
+                       [](std::int64_t s, const Signal& signal) { return s < signal.seq; });
   return {first, signals.end()};
 }
 

@@ -36,9 +36,9 @@ std::vector<HistoryEvent> decide_next(const RunState& state, const Workflow* wor
     events.push_back(HistoryEvent{++seq, kind, std::move(body), now_ms});
   };
   if (state.cancel_requested) {
-    add(EventKind::run_cancelled, Json{{"reason", state.cancel_reason.empty()
-                                                      ? std::string("cancel requested")
-                                                      : state.cancel_reason}});
+    add(EventKind::run_cancelled,
+        Json{{"reason", state.cancel_reason.empty() ? std::string("cancel requested")
+                                                    : state.cancel_reason}});
     return events;
   }
   if (workflow == nullptr) {

@@ -41,7 +41,8 @@ Json to_json(const RequestId& id) {
 
 Result<Message> message_from_json(const Json& json) {
   if (json.is_array()) return fail(bad("batches are not supported"));
-  if (!json.is_object()) return fail(bad("a message is an object, not " + std::string(json.type_name())));
+  if (!json.is_object())
+    return fail(bad("a message is an object, not " + std::string(json.type_name())));
   const auto version = json.find("jsonrpc");
   if (version == json.end() || !version->is_string() || version->get<std::string>() != "2.0") {
     return fail(bad("\"jsonrpc\" must be \"2.0\""));

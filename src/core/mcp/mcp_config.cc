@@ -15,11 +15,13 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kServerFields[] = {"type", "command", "args", "env", "cwd", "url",
-                                         "headers", "enabled", "tags", "timeout", "description"};
+constexpr const char* kServerFields[] = {"type", "command", "args",       "env",
+                                         "cwd",  "url",     "headers",    "enabled",
+                                         "tags", "timeout", "description"};
 
 Result<std::map<std::string, std::string>> string_map(const Json& value, const std::string& what) {
-  if (!value.is_object()) return fail(ErrorCode::invalid_argument, what + " must be a map of strings");
+  if (!value.is_object())
+    return fail(ErrorCode::invalid_argument, what + " must be a map of strings");
   std::map<std::string, std::string> out;
   for (const auto& [key, entry] : value.items()) {
     if (!entry.is_string()) {
@@ -31,7 +33,8 @@ Result<std::map<std::string, std::string>> string_map(const Json& value, const s
 }
 
 Result<std::vector<std::string>> string_list(const Json& value, const std::string& what) {
-  if (!value.is_array()) return fail(ErrorCode::invalid_argument, what + " must be a list of strings");
+  if (!value.is_array())
+    return fail(ErrorCode::invalid_argument, what + " must be a list of strings");
   std::vector<std::string> out;
   for (const auto& entry : value) {
     if (!entry.is_string()) {
@@ -63,8 +66,9 @@ McpServerConfig server_from(const std::string& name, const Json& fields, const s
     if (server.error.empty()) server.error = message;
   };
   if (!valid_server_name(name)) {
-    problem(where + ": a server's name is letters, digits, '-' and '_' (it becomes part of its "
-                    "tools' names)");
+    problem(where +
+            ": a server's name is letters, digits, '-' and '_' (it becomes part of its "
+            "tools' names)");
   }
   for (const auto& [key, value] : fields.items()) {
     const bool known = std::find(std::begin(kServerFields), std::end(kServerFields), key) !=
@@ -165,7 +169,8 @@ McpServerConfig server_from(const std::string& name, const Json& fields, const s
       server.timeout_seconds = it->get<double>();
     }
   }
-  if (server.type == "stdio" && server.command.empty()) problem(where + ": a stdio server needs a command");
+  if (server.type == "stdio" && server.command.empty())
+    problem(where + ": a stdio server needs a command");
   if (server.type != "stdio") {
     if (server.url.empty()) {
       problem(where + ": an " + server.type + " server needs a url");
@@ -265,7 +270,8 @@ Result<std::string> expand_variables(std::string_view text, const Environment& e
     }
     const auto close = text.find('}', i + 2);
     if (close == std::string_view::npos) {
-      return fail(ErrorCode::invalid_argument, "\"${\" at offset " + std::to_string(i) + " is not closed");
+      return fail(ErrorCode::invalid_argument,
+                  "\"${\" at offset " + std::to_string(i) + " is not closed");
     }
     const std::string_view inner = text.substr(i + 2, close - i - 2);
     const auto dash = inner.find(":-");
@@ -279,9 +285,9 @@ Result<std::string> expand_variables(std::string_view text, const Environment& e
     } else if (value) {
       // Set but empty, without a default: empty, as a shell gives it.
     } else {
-      return fail(ErrorCode::invalid_argument,
-                  "${" + std::string(name) + "} is not set and has no default (${" +
-                      std::string(name) + ":-default})");
+      return fail(ErrorCode::invalid_argument, "${" + std::string(name) +
+                                                   "} is not set and has no default (${" +
+                                                   std::string(name) + ":-default})");
     }
     i = close;
   }

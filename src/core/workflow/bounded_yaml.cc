@@ -113,8 +113,7 @@ class BudgetCounter final : public YAML::EventHandler {
 
 }  // namespace
 
-tl::expected<void, Diagnostic> check_yaml_budget(std::string_view yaml,
-                                                 const YamlBudget& budget) {
+tl::expected<void, Diagnostic> check_yaml_budget(std::string_view yaml, const YamlBudget& budget) {
   std::istringstream in{std::string(yaml)};
   BudgetCounter counter(budget);
   try {

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include <tl/expected.hpp>
 #include <yaml-cpp/yaml.h>
+#include <tl/expected.hpp>
 
 #include "core/workflow/loader.h"
 
@@ -33,12 +33,12 @@ struct YamlBudget {
 // Checks `yaml` (all its documents) against `budget` without building it. A problem names
 // where (1-based) and why: the alias that ran over, or "YAML: …" for a syntax error.
 tl::expected<void, Diagnostic> check_yaml_budget(std::string_view yaml,
-                                                  const YamlBudget& budget = {});
+                                                 const YamlBudget& budget = {});
 
 // The first document, or every document, once check_yaml_budget passed.
 tl::expected<YAML::Node, Diagnostic> load_yaml(std::string_view yaml,
-                                                const YamlBudget& budget = {});
+                                               const YamlBudget& budget = {});
 tl::expected<std::vector<YAML::Node>, Diagnostic> load_all_yaml(std::string_view yaml,
-                                                                 const YamlBudget& budget = {});
+                                                                const YamlBudget& budget = {});
 
 }  // namespace reliant::workflow

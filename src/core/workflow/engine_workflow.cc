@@ -79,10 +79,10 @@ std::optional<Answer> child_answer(const engine::Signal& signal) {
                                  ? payload["status"].get<std::string>()
                                  : std::string("?");
   if (status == "completed") {
-    return Answer{signal.seq, NodeResult{key->get<std::string>(),
-                                         cel::from_json(child_outputs(
-                                             payload.value("result", Json()), child)),
-                                         std::nullopt}};
+    return Answer{signal.seq,
+                  NodeResult{key->get<std::string>(),
+                             cel::from_json(child_outputs(payload.value("result", Json()), child)),
+                             std::nullopt}};
   }
   const std::string error =
       payload.value("error", Json()).is_string() ? payload["error"].get<std::string>() : "";
@@ -94,12 +94,12 @@ std::optional<Answer> child_answer(const engine::Signal& signal) {
 std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t after_seq) {
   std::vector<Answer> answers;
   // The state's indexes of answers by seq: only what arrived since, not every activity.
-  for (auto it = state.activity_answers.upper_bound(after_seq);
-       it != state.activity_answers.end(); ++it) {
+  for (auto it = state.activity_answers.upper_bound(after_seq); it != state.activity_answers.end();
+       ++it) {
     const engine::ActivityState& activity = state.activities.at(it->second);
     RELIANT_ASSERT(activity.resolved_seq == it->first);
     auto key = node_key(activity);
-    if (!key) continue;  // not a node: nothing waits for it
+    if (!key) continue;                       // not a node: nothing waits for it
     if (started_a_child(activity)) continue;  // its node waits for the child's end
     NodeResult result{*key, cel::Value(nullptr), std::nullopt};
     if (activity.status == engine::ActivityState::Status::completed) {
@@ -348,8 +348,7 @@ struct Replayed {
 
 // Tells `run` the answers of `state` that arrived after seq `after_seq`, in order. Returns how
 // many of them answered `workflow` nodes (child runs that ended, or never started).
-std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq,
-                         Interpreter& run) {
+std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq, Interpreter& run) {
   std::size_t children_ended = 0;
   for (const auto& answer : answers_in_order(state, after_seq)) {
     if (run.status() != RunStatus::running) break;
@@ -519,9 +518,8 @@ Result<Json> node_states(const engine::RunState& state) {
       const auto answer = child_answer(signal);
       if (!answer) continue;
       if (answer->result.error) {
-        nodes.push_back({{"key", answer->result.key},
-                         {"status", "failed"},
-                         {"error", *answer->result.error}});
+        nodes.push_back(
+            {{"key", answer->result.key}, {"status", "failed"}, {"error", *answer->result.error}});
       } else {
         nodes.push_back({{"key", answer->result.key},
                          {"status", "completed"},
@@ -624,13 +622,12 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
           const auto answer = child_answer(engine::Signal{
               e.seq, std::string(engine::kChildEndedSignal), e.body.value("payload", Json())});
           if (!answer) break;
-          event = answer->result.error
-                      ? Json{{"kind", "node_failed"},
-                             {"key", answer->result.key},
-                             {"error", *answer->result.error}}
-                      : Json{{"kind", "node_completed"},
-                             {"key", answer->result.key},
-                             {"output", cel::to_json(answer->result.output)}};
+          event = answer->result.error ? Json{{"kind", "node_failed"},
+                                              {"key", answer->result.key},
+                                              {"error", *answer->result.error}}
+                                       : Json{{"kind", "node_completed"},
+                                              {"key", answer->result.key},
+                                              {"output", cel::to_json(answer->result.output)}};
           break;
         }
         if (e.body.value("name", "") != kAnswerSignal) break;

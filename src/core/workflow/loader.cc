@@ -477,7 +477,8 @@ class Loader {
       error(node, "an edge case has no \"to\"");
     if (const auto condition = child(node, "condition"))
       c.condition = expression_at(condition, "edge condition");
-    if (const auto label = child(node, "label")) c.label = string_at(label, "edge label").value_or("");
+    if (const auto label = child(node, "label"))
+      c.label = string_at(label, "edge label").value_or("");
     return c;
   }
 
@@ -505,7 +506,8 @@ class Loader {
         c.to = string_at(to, "edge to").value_or("");
         if (const auto condition = child(node, "condition"))
           c.condition = expression_at(condition, "edge condition");
-        if (const auto label = child(node, "label")) c.label = string_at(label, "edge label").value_or("");
+        if (const auto label = child(node, "label"))
+          c.label = string_at(label, "edge label").value_or("");
         edge.cases.push_back(std::move(c));
       }
       if (const auto cases = child(node, "cases")) {
@@ -534,7 +536,8 @@ class Loader {
     graph->nodes = nodes_at(nodes, depth, *graph);
     if (graph->nodes.size() > kNodesMax)
       error(nodes, what + " has more than " + std::to_string(kNodesMax) + " nodes");
-    if (const auto edges = child(map, "edges"); edges && !edges.IsNull()) graph->edges = edges_at(edges);
+    if (const auto edges = child(map, "edges"); edges && !edges.IsNull())
+      graph->edges = edges_at(edges);
     if (const auto outputs = child(map, "outputs"); outputs && !outputs.IsNull()) {
       if (!outputs.IsMap()) {
         error(outputs, "outputs must be a map of name to template");
@@ -631,7 +634,8 @@ class Loader {
       }
       spec.type = *named;
       if (spec.type == InputType::group && nested) error(type, what + ": groups do not nest");
-      if (const auto d = child(body, "description")) spec.description = d.IsScalar() ? d.Scalar() : "";
+      if (const auto d = child(body, "description"))
+        spec.description = d.IsScalar() ? d.Scalar() : "";
       for (const auto* bound : {"min", "max"}) {
         if (const auto b = body[bound]) {
           const auto value = scalar_value(b);
@@ -648,7 +652,8 @@ class Loader {
         else
           for (const auto& c : choices) spec.choices.push_back(to_json(c));
       }
-      if (const auto multi = child(body, "multi")) spec.multi = scalar_value(multi) == cel::Value(true);
+      if (const auto multi = child(body, "multi"))
+        spec.multi = scalar_value(multi) == cel::Value(true);
       if (const auto required = child(body, "required"))
         spec.required = scalar_value(required) == cel::Value(true);
       if (const auto fields = child(body, "inputs")) {

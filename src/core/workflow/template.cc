@@ -156,9 +156,8 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
       cel::ValueList items;
       items.reserve(tree.items.size());
       for (std::size_t i = 0; i < tree.items.size(); ++i) {
-        auto item =
-            evaluate(tree.items[i], variables, std::string(where) + "[" + std::to_string(i) + "]",
-                     options);
+        auto item = evaluate(tree.items[i], variables,
+                             std::string(where) + "[" + std::to_string(i) + "]", options);
         if (!item) return item;
         items.push_back(std::move(*item));
       }
@@ -167,9 +166,8 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
     case TemplateTree::Kind::map: {
       cel::ValueMap map;
       for (const auto& [key, field] : tree.fields) {
-        auto value =
-            evaluate(field, variables, where.empty() ? key : std::string(where) + "." + key,
-                     options);
+        auto value = evaluate(field, variables,
+                              where.empty() ? key : std::string(where) + "." + key, options);
         if (!value) return value;
         map.insert(cel::Value(key), std::move(*value));
       }

@@ -28,8 +28,8 @@ Result<ThreadRead> read_thread_since(SqlTransaction& tx, const std::string& chat
   if (!all) return fail(all.error());
   read.messages = std::move(*all);
   if (!thread.empty()) {
-    auto recorded =
-        tx.query("SELECT 1 AS recorded FROM threads WHERE chat_id = $1 AND id = $2", {chat_id, thread});
+    auto recorded = tx.query("SELECT 1 AS recorded FROM threads WHERE chat_id = $1 AND id = $2",
+                             {chat_id, thread});
     if (!recorded) return fail(recorded.error());
     read.settled = !recorded->rows.empty();
   }
@@ -81,8 +81,9 @@ Task<Result<KeptThread>> read_thread(ConversationCache& cache, Store& store, std
                                      std::function<Result<void>(SqlTransaction&)> prepare) {
   auto kept = std::make_shared<KeptThread>(cache.take(chat_id, thread));
   // The body only reads `kept`: it may run more than once.
-  Task<Result<ThreadRead>> reading = store.transact_for(
-      [chat_id, thread, kept, prepare = std::move(prepare)](SqlTransaction& tx) -> Result<ThreadRead> {
+  Task<Result<ThreadRead>> reading =
+      store.transact_for([chat_id, thread, kept,
+                          prepare = std::move(prepare)](SqlTransaction& tx) -> Result<ThreadRead> {
         if (prepare) {
           if (auto ok = prepare(tx); !ok) return fail(ok.error());
         }

@@ -65,10 +65,10 @@ class ChildRunNode final : public engine::Activity {
                                     : 0) +
                                1;
     if (depth > workflow::kChildRunDepthMax) {
-      co_return fail(node_error(
-          node, "ref \"" + node.ref + "\" would nest child runs " + std::to_string(depth) +
-                    " deep; runs nest at most " + std::to_string(workflow::kChildRunDepthMax) +
-                    " deep (does the workflow call itself?)"));
+      co_return fail(node_error(node, "ref \"" + node.ref + "\" would nest child runs " +
+                                          std::to_string(depth) + " deep; runs nest at most " +
+                                          std::to_string(workflow::kChildRunDepthMax) +
+                                          " deep (does the workflow call itself?)"));
     }
 
     // The child's context: the parent's, talking on the node's thread, naming its own threads
@@ -83,8 +83,8 @@ class ChildRunNode final : public engine::Activity {
     const engine::ParentRun parent{run_id, node.key};
 
     auto start = [this, node, request, project_workflow, child_id, run_id, now_ms, parent,
-                  dialect = deps_.store.dialect()](SqlTransaction& tx) mutable
-        -> Result<ChildFound> {
+                  dialect =
+                      deps_.store.dialect()](SqlTransaction& tx) mutable -> Result<ChildFound> {
       auto existing = engine::get_run(tx, child_id);
       if (existing) {
         // An earlier attempt started it. A child started before parents waited as state has no

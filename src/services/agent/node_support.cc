@@ -212,8 +212,7 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
 
 }  // namespace
 
-bool tool_allowed(const Json& filter, std::string_view tool,
-                  const std::vector<std::string>& tags) {
+bool tool_allowed(const Json& filter, std::string_view tool, const std::vector<std::string>& tags) {
   if (!filter.is_array()) return true;
   return std::any_of(filter.begin(), filter.end(), [&](const Json& entry) {
     if (!entry.is_string()) return false;
@@ -229,8 +228,8 @@ bool tool_allowed(const Json& filter, std::string_view tool,
 Result<Json> tool_filter_list(const NodeInput& node, const Json& filter) {
   if (filter.is_null() || filter.is_array()) return filter;
   if (filter.is_string()) return Json::array({filter});
-  return fail(node_error(node, "tool_filter must be a list of tool names and tag:NAME entries, not " +
-                                   filter.dump()));
+  return fail(node_error(
+      node, "tool_filter must be a list of tool names and tag:NAME entries, not " + filter.dump()));
 }
 
 std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages) {

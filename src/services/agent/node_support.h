@@ -68,11 +68,10 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
 // Whether a tool filter lets `tool` be offered and run: names, and `tag:NAME` with the tags
 // default/all (every tool), readonly/plan/read (tools that change nothing; not MCP tools),
 // edit/write, shell/bash, planning (the plan tools the server runs, server_tools.h) and mcp (the
-// daemon's MCP servers' tools, mcp__<server>__<tool>). Null: no filter, every tool (see tool_filter_list).
-// Entries that name nothing here (another deployment's `spawn:` tools, an MCP tool not
-// configured) select nothing.
-// `tags`: more tags the tool has — an MCP tool's, from its server's configuration (the tool's
-// own name already tags it with "mcp" and its server's name).
+// daemon's MCP servers' tools, mcp__<server>__<tool>). Null: no filter, every tool (see
+// tool_filter_list). Entries that name nothing here (another deployment's `spawn:` tools, an MCP
+// tool not configured) select nothing. `tags`: more tags the tool has — an MCP tool's, from its
+// server's configuration (the tool's own name already tags it with "mcp" and its server's name).
 bool tool_allowed(const nlohmann::json& filter, std::string_view tool,
                   const std::vector<std::string>& tags = {});
 // A node's tool filter as tool_allowed reads it: null (none) or a list. One name or tag written

@@ -181,8 +181,7 @@ Task<bool> mcp_tags_allow(const AgentDeps& deps, DaemonToolSpecs& specs, Executo
 Task<bool> ExecuteToolsNode::mcp_tags_allowed(ActivityContext& context, const NodeInput& node,
                                               const Json& filter, const std::string& tool) {
   if (!daemon_tools_) co_return false;
-  Task<bool> checking =
-      mcp_tags_allow(deps_, *daemon_tools_, context.executor, node, filter, tool);
+  Task<bool> checking = mcp_tags_allow(deps_, *daemon_tools_, context.executor, node, filter, tool);
   co_return co_await checking;
 }
 

@@ -77,8 +77,8 @@ bool csrf_ok(const HttpRequest& request, std::string_view session_token) {
 std::string LocalSignIn::issue(SecretSource& secrets, SteadyInstant now) {
   std::array<std::uint8_t, 24> secret{};
   secrets.fill(secret.data(), secret.size());
-  const std::string code =
-      base64url_encode(std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()));
+  const std::string code = base64url_encode(
+      std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()));
   code_hash_ = digest_of(code);
   expires_at_ = now + kLifetime;
   return code;
@@ -121,7 +121,8 @@ Task<HttpResponse> BrowserSessions::handle(HttpRequest request) {
     Task<HttpResponse> signing_out = sign_out(request);
     co_return co_await signing_out;
   }
-  co_return error_response({ErrorCode::not_found, "no route " + request.method + " " + request.path});
+  co_return error_response(
+      {ErrorCode::not_found, "no route " + request.method + " " + request.path});
 }
 
 std::string BrowserSessions::cookie(const std::string& name, std::string_view token,
@@ -137,17 +138,16 @@ Task<HttpResponse> BrowserSessions::start_session(std::string user_id, std::stri
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const NewToken issued = make_token(secret, ids_.next(), user_id, std::string(kSessionName),
                                      now_ms, now_ms + to_ms(options_.lifetime));
-  Task<Result<std::optional<User>>> storing = env_.store->transact_for(
-      [issued](SqlTransaction& tx) -> Result<std::optional<User>> {
+  Task<Result<std::optional<User>>> storing =
+      env_.store->transact_for([issued](SqlTransaction& tx) -> Result<std::optional<User>> {
         if (auto inserted = insert_new_token(tx, issued); !inserted) return fail(inserted.error());
         return find_user(tx, issued.meta.user_id);
       });
   Result<std::optional<User>> user = co_await storing;
   if (!user) co_return error_response(user.error());
-  HttpResponse response = json_response(
-      200, {{"user_id", issued.meta.user_id},
-            {"email", *user ? (*user)->email : std::string()},
-            {"csrf_token", csrf_token_for(issued.token)}});
+  HttpResponse response = json_response(200, {{"user_id", issued.meta.user_id},
+                                              {"email", *user ? (*user)->email : std::string()},
+                                              {"csrf_token", csrf_token_for(issued.token)}});
   response.headers.emplace_back("Set-Cookie", cookie(name, issued.token, options_.lifetime));
   response.headers.emplace_back("Cache-Control", "no-store");
   co_return response;
@@ -155,8 +155,8 @@ Task<HttpResponse> BrowserSessions::start_session(std::string user_id, std::stri
 
 Task<HttpResponse> BrowserSessions::sign_in(const HttpRequest& request) {
   if (passwords_ == nullptr) {
-    co_return error_response({ErrorCode::not_found,
-                              "password sign-in is not enabled on this server: use a token"});
+    co_return error_response(
+        {ErrorCode::not_found, "password sign-in is not enabled on this server: use a token"});
   }
   auto body = parse_json_body(request);
   if (!body) co_return error_response(body.error());
@@ -196,14 +196,15 @@ Task<HttpResponse> BrowserSessions::sign_in_locally(const HttpRequest& request) 
 Task<HttpResponse> BrowserSessions::who(const HttpRequest& request) {
   const std::string token = session_cookie(request);
   if (token.empty()) co_return error_response({ErrorCode::unauthenticated, "not signed in"});
-  Task<Result<Authenticated>> checking = env_.store->transact_for(
-      [token, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
+  Task<Result<Authenticated>> checking =
+      env_.store->transact_for([token, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
         return authenticate_token(tx, token, now_ms);
       });
   Result<Authenticated> who = co_await checking;
   if (!who) co_return error_response(who.error());
-  HttpResponse response = json_response(
-      200, {{"user_id", who->user.id}, {"email", who->user.email}, {"csrf_token", csrf_token_for(token)}});
+  HttpResponse response = json_response(200, {{"user_id", who->user.id},
+                                              {"email", who->user.email},
+                                              {"csrf_token", csrf_token_for(token)}});
   response.headers.emplace_back("Cache-Control", "no-store");
   co_return response;
 }

@@ -60,7 +60,7 @@ class LocalSignIn {
 };
 
 struct BrowserSessionOptions {
-  bool secure_cookie = true;         // false only when the api serves plain HTTP
+  bool secure_cookie = true;  // false only when the api serves plain HTTP
   Duration lifetime = hours(24 * 7);
 };
 

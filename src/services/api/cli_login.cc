@@ -215,7 +215,8 @@ Task<Result<std::string>> CliLogin::check_password(std::string email, std::strin
     // Nothing was checked: the attempt is not held against the account or the address.
     per_account_.forgive(account_key, started);
     per_address_.forgive(address, started);
-    co_return fail(ErrorCode::unavailable, "The server cannot check sign-ins right now: try again.");
+    co_return fail(ErrorCode::unavailable,
+                   "The server cannot check sign-ins right now: try again.");
   }
   // Every attempt costs one hash check, so the answer's timing does not tell whether the email
   // has an account: without a password to check, a made-up one is checked instead.
@@ -228,7 +229,8 @@ Task<Result<std::string>> CliLogin::check_password(std::string email, std::strin
       passwords_.verify(password, has_password ? *(*record)->password_hash : stand_in_hash_);
   const bool matches = co_await verifying;
   // One message for an unknown email, a user without a password and a wrong password.
-  if (!matches || !has_password) co_return fail(ErrorCode::unauthenticated, "Wrong email or password.");
+  if (!matches || !has_password)
+    co_return fail(ErrorCode::unauthenticated, "Wrong email or password.");
   per_account_.succeeded(account_key);
   per_address_.forgive(address, started);  // only failures count per address
   co_return (*record)->user.id;
@@ -259,8 +261,8 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   const std::string code =
       base64url_encode(std::string_view(reinterpret_cast<const char*>(secret.data()), 32));
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  LoginCode stored{code_hash(code), *user_id,           params->redirect_uri,
-                   params->code_challenge, now_ms, now_ms + kCodeLifetimeMs};
+  LoginCode stored{code_hash(code),        *user_id, params->redirect_uri,
+                   params->code_challenge, now_ms,   now_ms + kCodeLifetimeMs};
   TransactionBody insert = [stored](SqlTransaction& tx) { return insert_login_code(tx, stored); };
   Task<Result<void>> inserting = env_.store->transact(std::move(insert));
   Result<void> inserted = co_await inserting;

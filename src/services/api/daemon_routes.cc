@@ -24,7 +24,7 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
     if (parts.size() == 5 && method == "DELETE") {
       if (request.query.count("recursive")) {
         const std::string& recursive = request.query.at("recursive");
-        args["recursive"] = recursive == "true" ? Json(true)
+        args["recursive"] = recursive == "true"    ? Json(true)
                             : recursive == "false" ? Json(false)
                                                    : Json(recursive);  // refused by the daemon
       }
@@ -32,8 +32,8 @@ std::optional<Command> command_for(const std::string& method, const std::vector<
       return Command{"fs_delete", args};
     }
     // POST bodies carry their own paths: {path, type, content} or {path, to}.
-    if (method == "POST" && (parts.size() == 5 || (parts.size() == 6 && (parts[5] == "move" ||
-                                                                         parts[5] == "copy")))) {
+    if (method == "POST" &&
+        (parts.size() == 5 || (parts.size() == 6 && (parts[5] == "move" || parts[5] == "copy")))) {
       auto body = parse_json_body(request);
       Json posted = body && body->is_object() ? *body : Json::object();
       if (!posted.contains("path")) posted["path"] = Json();  // refused by the daemon
@@ -137,8 +137,8 @@ Error daemon_refusal(const daemon::v1::DaemonCommandResult& result) {
   const std::string code = detail.is_object() ? detail.value("code", "") : "";
   for (ErrorCode known :
        {ErrorCode::not_found, ErrorCode::invalid_argument, ErrorCode::failed_precondition,
-        ErrorCode::already_exists,
-        ErrorCode::timeout, ErrorCode::permission_denied, ErrorCode::resource_exhausted}) {
+        ErrorCode::already_exists, ErrorCode::timeout, ErrorCode::permission_denied,
+        ErrorCode::resource_exhausted}) {
     if (code == to_string(known)) return {known, result.error_message()};
   }
   return {ErrorCode::failed_precondition, result.error_message()};
@@ -163,10 +163,10 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
                                                        const std::vector<std::string>& parts,
                                                        const std::string& user_id) {
   // POST /api/v1/daemons/{id}/mcp/reload: fire-and-forget, as the bus carries it.
-  const bool reload = request.method == "POST" && parts.size() == 6 && parts[4] == "mcp" &&
-                      parts[5] == "reload";
-  const std::optional<Command> command =
-      reload ? std::optional<Command>(Command{"reload_config"}) : command_for(request.method, parts, request);
+  const bool reload =
+      request.method == "POST" && parts.size() == 6 && parts[4] == "mcp" && parts[5] == "reload";
+  const std::optional<Command> command = reload ? std::optional<Command>(Command{"reload_config"})
+                                                : command_for(request.method, parts, request);
   if (!command) co_return std::nullopt;
   const std::string daemon_id = parts[3];
   Task<Result<void>> checking = check_daemon_owner(env_, user_id, daemon_id);

@@ -61,7 +61,8 @@ void to_proto(const Json& in, v1::BackgroundProcess& out) {
   out.set_killed(bool_field(in, "killed"));
   out.set_timed_out(bool_field(in, "timed_out"));
   out.set_state(text_field(in, "state"));
-  if (in.contains("exit_code")) out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
+  if (in.contains("exit_code"))
+    out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
   out.set_started_at_ms(integer_field(in, "started_at_ms"));
   out.set_ended_at_ms(integer_field(in, "ended_at_ms"));
   out.set_output_bytes(unsigned_field(in, "output_bytes"));
@@ -77,7 +78,8 @@ void to_proto(const Json& in, v1::TerminalSession& out) {
   out.set_active_at_ms(integer_field(in, "active_at_ms"));
   out.set_output_bytes(unsigned_field(in, "output_bytes"));
   out.set_running(bool_field(in, "running"));
-  if (in.contains("exit_code")) out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
+  if (in.contains("exit_code"))
+    out.set_exit_code(static_cast<std::int32_t>(integer_field(in, "exit_code")));
 }
 
 void to_proto(const Json& in, v1::McpServer& out) {
@@ -132,7 +134,8 @@ Task<Result<void>> owned(Env& env, routing::DaemonRouter* router, std::string us
   Result<void> checked = co_await checking;
   if (!checked) co_return fail(checked.error());
   if (router == nullptr) {
-    co_return fail(ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)");
+    co_return fail(ErrorCode::unavailable,
+                   "this server reaches no daemon (it has no daemon router)");
   }
   co_return Result<void>{};
 }
@@ -164,13 +167,13 @@ Planner transfer_planner(std::string command) {
   return [command](const std::string& bytes) -> Result<Plan> {
     auto in = decoded<v1::TransferFileRequest>(bytes);
     if (!in) return fail(in.error());
-    return Plan{in->daemon_id(), command, {{"path", in->path()}, {"to", in->to()}},
-                [](const Json& answer) {
-                  v1::TransferFileResponse out;
-                  out.set_path(text_field(answer, "path"));
-                  out.set_to(text_field(answer, "to"));
-                  return encoded(out);
-                }};
+    return Plan{
+        in->daemon_id(), command, {{"path", in->path()}, {"to", in->to()}}, [](const Json& answer) {
+          v1::TransferFileResponse out;
+          out.set_path(text_field(answer, "path"));
+          out.set_to(text_field(answer, "to"));
+          return encoded(out);
+        }};
   };
 }
 
@@ -180,7 +183,9 @@ const std::map<std::string_view, Planner>& planners() {
        [](const std::string& bytes) -> Result<Plan> {
          auto in = decoded<v1::ListDirectoryRequest>(bytes);
          if (!in) return fail(in.error());
-         return Plan{in->daemon_id(), "fs_list", {{"path", path_or_here(in->path())}},
+         return Plan{in->daemon_id(),
+                     "fs_list",
+                     {{"path", path_or_here(in->path())}},
                      [](const Json& answer) {
                        v1::ListDirectoryResponse out;
                        out.set_path(text_field(answer, "path"));
@@ -208,7 +213,9 @@ const std::map<std::string_view, Planner>& planners() {
        [](const std::string& bytes) -> Result<Plan> {
          auto in = decoded<v1::GetFileMetadataRequest>(bytes);
          if (!in) return fail(in.error());
-         return Plan{in->daemon_id(), "fs_stat", {{"path", path_or_here(in->path())}},
+         return Plan{in->daemon_id(),
+                     "fs_stat",
+                     {{"path", path_or_here(in->path())}},
                      [](const Json& answer) {
                        v1::FileEntry out;
                        to_proto(answer, out);
@@ -219,16 +226,16 @@ const std::map<std::string_view, Planner>& planners() {
        [](const std::string& bytes) -> Result<Plan> {
          auto in = decoded<v1::GetFileContentRequest>(bytes);
          if (!in) return fail(in.error());
-         return Plan{in->daemon_id(), "fs_read", {{"path", in->path()}}, [](const Json& answer) {
-                       v1::GetFileContentResponse out;
-                       out.set_path(text_field(answer, "path"));
-                       const bool text = text_field(answer, "encoding") == "utf-8";
-                       out.set_is_text(text);
-                       out.set_content(text ? text_field(answer, "content")
-                                            : bytes_of(answer, "content"));
-                       out.set_size_bytes(unsigned_field(answer, "size_bytes"));
-                       return encoded(out);
-                     }};
+         return Plan{
+             in->daemon_id(), "fs_read", {{"path", in->path()}}, [](const Json& answer) {
+               v1::GetFileContentResponse out;
+               out.set_path(text_field(answer, "path"));
+               const bool text = text_field(answer, "encoding") == "utf-8";
+               out.set_is_text(text);
+               out.set_content(text ? text_field(answer, "content") : bytes_of(answer, "content"));
+               out.set_size_bytes(unsigned_field(answer, "size_bytes"));
+               return encoded(out);
+             }};
        }},
       {"/reliant.api.v1.FileSystemService/SaveFileContent",
        [](const std::string& bytes) -> Result<Plan> {
@@ -307,14 +314,14 @@ const std::map<std::string_view, Planner>& planners() {
        [](const std::string& bytes) -> Result<Plan> {
          auto in = decoded<v1::GetProcessOutputRequest>(bytes);
          if (!in) return fail(in.error());
-         return Plan{in->daemon_id(), "bg_output", {{"id", in->process_id()}},
-                     [](const Json& answer) {
-                       v1::GetProcessOutputResponse out;
-                       out.set_output(text_field(answer, "output"));
-                       out.set_dropped_bytes(unsigned_field(answer, "dropped_bytes"));
-                       to_proto(answer.value("process", Json::object()), *out.mutable_process());
-                       return encoded(out);
-                     }};
+         return Plan{
+             in->daemon_id(), "bg_output", {{"id", in->process_id()}}, [](const Json& answer) {
+               v1::GetProcessOutputResponse out;
+               out.set_output(text_field(answer, "output"));
+               out.set_dropped_bytes(unsigned_field(answer, "dropped_bytes"));
+               to_proto(answer.value("process", Json::object()), *out.mutable_process());
+               return encoded(out);
+             }};
        }},
       {"/reliant.api.v1.TerminalService/ListSessions",
        [](const std::string& bytes) -> Result<Plan> {
@@ -330,12 +337,12 @@ const std::map<std::string_view, Planner>& planners() {
        [](const std::string& bytes) -> Result<Plan> {
          auto in = decoded<v1::CloseTerminalSessionRequest>(bytes);
          if (!in) return fail(in.error());
-         return Plan{in->daemon_id(), "term_close", {{"id", in->session_id()}},
-                     [](const Json& answer) {
-                       v1::TerminalSession out;
-                       to_proto(answer, out);
-                       return encoded(out);
-                     }};
+         return Plan{
+             in->daemon_id(), "term_close", {{"id", in->session_id()}}, [](const Json& answer) {
+               v1::TerminalSession out;
+               to_proto(answer, out);
+               return encoded(out);
+             }};
        }},
       {"/reliant.api.v1.MCPService/ListServers",
        [](const std::string& bytes) -> Result<Plan> {
@@ -535,9 +542,9 @@ Task<Result<void>> DaemonServicesRpc::server_stream(Credential credential, RpcCa
   bool first = true;
   for (;;) {
     if (!watched->ended->empty()) co_return fail(credential_ended(*watched->ended));
-    Task<Result<Json>> following = command(
-        *router_, user_id, in->daemon_id(), "bg_follow",
-        {{"id", in->process_id()}, {"offset", offset}, {"wait_ms", to_ms(kPollWait)}});
+    Task<Result<Json>> following =
+        command(*router_, user_id, in->daemon_id(), "bg_follow",
+                {{"id", in->process_id()}, {"offset", offset}, {"wait_ms", to_ms(kPollWait)}});
     Result<Json> page = co_await following;
     if (!page) co_return fail(page.error());
     v1::ProcessOutputEvent event;
@@ -577,8 +584,7 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(Credential credential, RpcCall
   auto first = protocol::decode<v1::TerminalStreamInput>(*first_bytes);
   if (!first) co_return fail(first.error());
   if (!first->has_create() && !first->has_attach()) {
-    co_return fail(ErrorCode::invalid_argument,
-                   "a terminal stream starts with create or attach");
+    co_return fail(ErrorCode::invalid_argument, "a terminal stream starts with create or attach");
   }
   const std::string daemon_id =
       first->has_create() ? first->create().daemon_id() : first->attach().daemon_id();
@@ -651,7 +657,8 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(Credential credential, RpcCall
     if (!bool_field(terminal, "running")) {
       v1::TerminalStreamOutput closed;
       if (terminal.contains("exit_code")) {
-        closed.mutable_closed()->set_exit_code(static_cast<std::int32_t>(integer_field(terminal, "exit_code")));
+        closed.mutable_closed()->set_exit_code(
+            static_cast<std::int32_t>(integer_field(terminal, "exit_code")));
       } else {
         closed.mutable_closed();
       }

@@ -21,8 +21,8 @@ WebSocketMessage text(const Json& message) {
 
 }  // namespace
 
-TerminalSocket::TerminalSocket(Env& env, routing::DaemonRouter& router,
-                               CredentialWatches& watches, TokenAuthenticator authenticate,
+TerminalSocket::TerminalSocket(Env& env, routing::DaemonRouter& router, CredentialWatches& watches,
+                               TokenAuthenticator authenticate,
                                std::optional<Credential> credential, TerminalSocketLimits limits)
     : env_(env),
       router_(router),
@@ -178,8 +178,8 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
     }
     if (!announced) {
       announced = true;
-      Task<bool> telling =
-          socket->write(text({{"type", "output"}, {"offset", unsigned_field(*read, "offset", offset)}}));
+      Task<bool> telling = socket->write(
+          text({{"type", "output"}, {"offset", unsigned_field(*read, "offset", offset)}}));
       if (!co_await telling) co_return;
     }
     if (data && !data->empty()) {
@@ -190,8 +190,8 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
     const Json terminal = read->contains("terminal") ? (*read)["terminal"] : Json::object();
     if (!bool_field(terminal, "running", true) &&
         offset >= unsigned_field(terminal, "output_bytes", offset)) {
-      Task<bool> telling =
-          socket->write(text({{"type", "exit"}, {"exit_code", integer_field(terminal, "exit_code", -1)}}));
+      Task<bool> telling = socket->write(
+          text({{"type", "exit"}, {"exit_code", integer_field(terminal, "exit_code", -1)}}));
       (void)co_await telling;
       ended_ = true;
       socket->close("the shell ended");
@@ -220,8 +220,7 @@ Task<void> TerminalSocket::run(WebSocket& socket) {
     socket.close(watch.error().message);
     co_return;
   }
-  Task<bool> greeting =
-      socket.write(text({{"type", "ready"}, {"user_id", credential_->user_id}}));
+  Task<bool> greeting = socket.write(text({{"type", "ready"}, {"user_id", credential_->user_id}}));
   if (!co_await greeting) co_return;
   Scope pumps(env_.executor);  // destroyed first on the way out: the pump stops
   while (!ended_) {

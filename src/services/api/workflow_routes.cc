@@ -530,14 +530,15 @@ Task<Result<Json>> WorkflowRoutes::get_run(std::string user_id, std::string run_
       // The workflow's own graph, for a client that draws it: nodes and edges (a loop's or a
       // group's inside is its node's; the node states' keys say where in it a run is).
       auto request = workflow::run_request_from_json(run->input);
-      auto definition = request ? workflow::load_run_definition(*request)
-                                : Result<std::shared_ptr<const workflow::Definition>>(
-                                      fail(request.error()));
+      auto definition =
+          request ? workflow::load_run_definition(*request)
+                  : Result<std::shared_ptr<const workflow::Definition>>(fail(request.error()));
       if (definition && (*definition)->graph) {
         const workflow::Graph& graph = *(*definition)->graph;
         Json graph_nodes = Json::array();
         for (const auto& node : graph.nodes) {
-          graph_nodes.push_back({{"id", node.id}, {"type", std::string(workflow::to_string(node.type))}});
+          graph_nodes.push_back(
+              {{"id", node.id}, {"type", std::string(workflow::to_string(node.type))}});
         }
         Json graph_edges = Json::array();
         for (const auto& edge : graph.edges) {
@@ -545,7 +546,8 @@ Task<Result<Json>> WorkflowRoutes::get_run(std::string user_id, std::string run_
             graph_edges.push_back({{"from", edge.from}, {"to", to.to}, {"label", to.label}});
           }
           if (!edge.fallback.empty()) {
-            graph_edges.push_back({{"from", edge.from}, {"to", edge.fallback}, {"label", "default"}});
+            graph_edges.push_back(
+                {{"from", edge.from}, {"to", edge.fallback}, {"label", "default"}});
           }
         }
         out["graph"] = {{"name", (*definition)->name},

@@ -28,9 +28,9 @@ struct ControlPlaneConfig {
 };
 
 struct ControlPlaneStats {
-  std::uint64_t checks = 0;          // rounds that read the rows
+  std::uint64_t checks = 0;           // rounds that read the rows
   std::uint64_t dials_requested = 0;  // ManagedConnect commands published
-  std::uint64_t store_failures = 0;  // rounds the store could not answer (tried next round)
+  std::uint64_t store_failures = 0;   // rounds the store could not answer (tried next round)
 };
 
 class ControlPlane {

@@ -130,10 +130,10 @@ Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolConte
     }
     const Json content_arg = args.value("content", Json(""));
     if (type != "file" || !content_arg.is_string()) {
-      co_return command_refused(
-          command, {ErrorCode::invalid_argument,
-                    "fs_create needs {\"path\", \"type\": \"file\" | \"directory\", "
-                    "\"content\"?: TEXT}"});
+      co_return command_refused(command,
+                                {ErrorCode::invalid_argument,
+                                 "fs_create needs {\"path\", \"type\": \"file\" | \"directory\", "
+                                 "\"content\"?: TEXT}"});
     }
     std::string content = content_arg.get<std::string>();
     if (content.size() > kFileWriteBytesMax) {
@@ -144,7 +144,8 @@ Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolConte
     }
     Task<Result<FileEntry>> stating = context.host.stat(path);
     Result<FileEntry> existing = co_await stating;
-    if (existing) co_return command_refused(command, {ErrorCode::already_exists, shown + " exists"});
+    if (existing)
+      co_return command_refused(command, {ErrorCode::already_exists, shown + " exists"});
     if (existing.error().code != ErrorCode::not_found) {
       co_return command_refused(command, existing.error());
     }
@@ -152,8 +153,7 @@ Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolConte
     Task<Result<void>> writing = context.host.write_file(path, std::move(content));
     Result<void> written = co_await writing;
     if (!written) co_return command_refused(command, written.error());
-    co_return command_answered(command,
-                               {{"path", shown}, {"type", "file"}, {"size_bytes", size}});
+    co_return command_answered(command, {{"path", shown}, {"type", "file"}, {"size_bytes", size}});
   }
   if (verb == "fs_delete") {
     const Json recursive = args.value("recursive", Json(false));

@@ -49,7 +49,8 @@ class OutputLog {
   // gives its place back. Fails with `resource_exhausted` when readers_max reads wait already.
   // Once it resolves, the reader must check that what it reads from still exists.
   struct Wait {
-    Wait(Promise<bool> woken_by, Future<bool> waited) : woken(std::move(woken_by)), future(std::move(waited)) {}
+    Wait(Promise<bool> woken_by, Future<bool> waited)
+        : woken(std::move(woken_by)), future(std::move(waited)) {}
     Wait(Wait&&) = default;
     Wait& operator=(Wait&&) = delete;
     ~Wait() {

@@ -53,7 +53,8 @@ Json terminal_view_json(const TerminalView& view) {
 Task<v1::DaemonCommandResult> answer_terminal_command(v1::DaemonCommand command,
                                                       TerminalSessions* terminals) {
   if (terminals == nullptr) {
-    co_return command_refused(command, {ErrorCode::failed_precondition, "this daemon has no terminals"});
+    co_return command_refused(command,
+                              {ErrorCode::failed_precondition, "this daemon has no terminals"});
   }
   const std::string& verb = command.command();
   if (verb == "term_list") {

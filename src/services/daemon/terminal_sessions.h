@@ -39,7 +39,7 @@ struct TerminalView {
   std::string command;
   TerminalSize size;
   Instant opened_at{};
-  Instant active_at{};         // the last input, read or resize
+  Instant active_at{};             // the last input, read or resize
   std::uint64_t output_bytes = 0;  // everything the terminal showed so far: the next read's offset
   bool running = false;
   std::optional<int> exit_code;            // once the shell ended by itself

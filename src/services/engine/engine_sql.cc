@@ -548,9 +548,8 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                              std::int64_t now_ms, std::int64_t lease_ms,
                                              std::int64_t batch,
                                              const std::vector<std::string>& owners_at_share) {
-  return lease_tasks(
-      tx, pick_ready_sql(dialect, !owners_at_share.empty()),
-      claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
+  return lease_tasks(tx, pick_ready_sql(dialect, !owners_at_share.empty()),
+                     claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
 }
 
 Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
@@ -1148,8 +1147,8 @@ Result<void> tell_parent(SqlTransaction& tx, SqlDialect dialect, const ParentRun
     payload["result"] = parse_json_or_discarded(*text, kStoredJsonDepthMax);
   }
   if (const auto* text = std::get_if<std::string>(&error)) payload["error"] = *text;
-  auto told = signal_run(tx, dialect, parent.run_id, std::string(kChildEndedSignal), payload,
-                         now_ms);
+  auto told =
+      signal_run(tx, dialect, parent.run_id, std::string(kChildEndedSignal), payload, now_ms);
   // A parent that ended first (and cancelled this run) or is gone waits for nothing.
   if (!told && told.error().code != ErrorCode::failed_precondition &&
       told.error().code != ErrorCode::not_found) {

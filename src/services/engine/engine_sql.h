@@ -71,7 +71,7 @@ struct ClaimedTask {
   std::int64_t lease_expires_at_ms = 0;
   std::int64_t start_to_close_ms = 0;
   std::int64_t heartbeat_timeout_ms = 0;
-  std::string queue;  // the run's namespace
+  std::string queue;    // the run's namespace
   std::string owner{};  // the run's user, for fair scheduling; empty when it names none or unread
 };
 
@@ -164,8 +164,7 @@ std::size_t event_digest(std::string_view kind, std::int64_t at_ms, std::string_
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                          const EagerDispatch& eager = {},
-                                          KeptRun* kept = nullptr);
+                                          const EagerDispatch& eager = {}, KeptRun* kept = nullptr);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
 // Marks a task this worker holds as done; false when its lease was no longer this attempt's.
 Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
@@ -194,8 +193,8 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
 // transaction only checks that the run's history still ends where the kept run left it, and
 // writes them.
 struct PreparedStep {
-  KeptRun run;                 // the run after the result and the decision
-  std::int64_t from_seq = 0;   // where the stored history must end…
+  KeptRun run;                  // the run after the result and the decision
+  std::int64_t from_seq = 0;    // where the stored history must end…
   std::size_t from_digest = 0;  // …with this event
   HistoryEvent result;          // the activity_completed event, at from_seq + 1
   std::vector<HistoryEvent> decision;
@@ -257,8 +256,7 @@ struct Claim {
 // body writes.
 Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
                          const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
-                         std::int64_t batch,
-                         const std::vector<std::string>& owners_at_share = {});
+                         std::int64_t batch, const std::vector<std::string>& owners_at_share = {});
 
 // Delay before retry `attempt` + 1 of a failed activity: 1 s, 2 s, 4 s … capped at 60 s.
 std::int64_t activity_retry_delay_ms(std::int64_t attempt);

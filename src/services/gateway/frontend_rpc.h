@@ -20,8 +20,7 @@ namespace reliant::gateway {
 class FrontendRpc final : public RpcHandler {
  public:
   // `gateway`, `router` and `jwt` (null: PATs only) must outlive this.
-  FrontendRpc(Env& env, Gateway& gateway, routing::DaemonRouter& router,
-              const BearerVerifier* jwt);
+  FrontendRpc(Env& env, Gateway& gateway, routing::DaemonRouter& router, const BearerVerifier* jwt);
 
   bool knows(std::string_view method) const override;
   bool is_server_streaming(std::string_view method) const override;

@@ -82,8 +82,7 @@ Result<void> Gateway::open() {
       {subjects::kOnlineCheckAll, [this](const BusMessage& m) { on_online_check(m); }},
       {subjects::kGatewayDeliverAll, [this](const BusMessage& m) { on_deliver(m); }},
       {subjects::kGatewayEvictAll, [this](const BusMessage& m) { on_evict(m); }},
-      {subjects::kCredentialRevokedAll,
-       [this](const BusMessage& m) { on_credential_revoked(m); }},
+      {subjects::kCredentialRevokedAll, [this](const BusMessage& m) { on_credential_revoked(m); }},
   };
   for (const auto& [pattern, handler] : plain) {
     auto sub = bus.subscribe(pattern, handler);
@@ -123,8 +122,8 @@ void Gateway::on_connect_command(const BusMessage& message) {
 Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   // No credentials go to the daemon: the gateway authenticates this stream by having been told
   // to make it (spec S0.12, the reverse connection). While no other gateway holds the
-  // daemon, a lost stream is dialed again with backoff; kManagedDialFailuresMax failed dials in a row give up (the
-  // control plane asks again when it wants the daemon back).
+  // daemon, a lost stream is dialed again with backoff; kManagedDialFailuresMax failed dials in a
+  // row give up (the control plane asks again when it wants the daemon back).
   Backoff backoff(BackoffPolicy{milliseconds(500), seconds(15), 2.0, 0.5});
   for (int failures = 0; failures < kManagedDialFailuresMax;) {
     ++stats_.managed_dials;
@@ -140,9 +139,9 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
       Task<void> serving =
           serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
       co_await serving;
-      Task<Result<bool>> looking = env_.store->transact_for(
-          [id = command.daemon_id(),
-           gateway = config_.gateway_id](SqlTransaction& tx) -> Result<bool> {
+      Task<Result<bool>> looking =
+          env_.store->transact_for([id = command.daemon_id(), gateway = config_.gateway_id](
+                                       SqlTransaction& tx) -> Result<bool> {
             auto row = find_daemon(tx, id);
             if (!row) return fail(row.error());
             return *row && (*row)->status != DaemonStatus::disconnected &&
@@ -210,9 +209,9 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   admission.connection_id = record.connection_id;
   admission.session_id = record.session_id;
   admission.at = env_.executor.steady_now();
-  Task<Result<Admitted>> admitting = env_.store->transact_for(
-      [token, record, admission, managed = stamped.has_value(),
-       now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
+  Task<Result<Admitted>> admitting =
+      env_.store->transact_for([token, record, admission, managed = stamped.has_value(),
+                                now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
         DaemonRecord row = record;
         Admitted admitted = admission;
         if (!managed) {
@@ -280,14 +279,11 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   ++stats_.registrations;
   const SteadyInstant now = admission->at;
 
-  Connection connection{std::move(admission->connection_id),
-                        std::move(admission->daemon_id),
-                        std::move(admission->user_id),
-                        std::move(admission->session_id),
-                        std::move(admission->token_id),
-                        raw,
-                        Presence(config_.presence, now),
-                        std::make_unique<Scope>(env_.executor)};
+  Connection connection{
+      std::move(admission->connection_id), std::move(admission->daemon_id),
+      std::move(admission->user_id),       std::move(admission->session_id),
+      std::move(admission->token_id),      raw,
+      Presence(config_.presence, now),     std::make_unique<Scope>(env_.executor)};
   admission.reset();
   // One live stream per daemon: a local predecessor is closed here, one on another gateway
   // by the eviction notice.
@@ -376,8 +372,8 @@ void Gateway::on_output(Connection& connection, const v1::OutputChunk& chunk) {
     return;
   }
   updates::announce(*env_.bus, {updates::tool_output_event(
-                                    connection.user_id, connection.daemon_id, chunk.request_id(),
-                                    chunk.offset(), chunk.data(), to_ms(env_.executor.now()))});
+                                   connection.user_id, connection.daemon_id, chunk.request_id(),
+                                   chunk.offset(), chunk.data(), to_ms(env_.executor.now()))});
 }
 
 Task<void> Gateway::keep_alive(Connection* connection) {
@@ -407,8 +403,8 @@ Task<void> Gateway::keep_alive(Connection* connection) {
       // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
       if (!buggify(env_, "gateway.renewal_skipped")) {
         // The lease is read by other processes: it is written in wall-clock time.
-        connection->scope->spawn(renew_lease(
-            connection, to_ms(env_.executor.now() + config_.presence.stale_after)));
+        connection->scope->spawn(
+            renew_lease(connection, to_ms(env_.executor.now() + config_.presence.stale_after)));
       }
     }
     if (connection->presence.presumed_dead(now)) {

@@ -70,8 +70,8 @@ struct GatewayStats {
   std::uint64_t stale_registrations = 0;
   // Streams let go because a lease renewal found the row owned by a later connection.
   std::uint64_t ownership_lost = 0;
-  std::uint64_t leases_expired = 0;  // other gateways' daemons recorded disconnected
-  std::uint64_t over_bounds = 0;      // requests or commands refused at in_flight_max & co
+  std::uint64_t leases_expired = 0;       // other gateways' daemons recorded disconnected
+  std::uint64_t over_bounds = 0;          // requests or commands refused at in_flight_max & co
   std::uint64_t credentials_revoked = 0;  // streams ended: the token that admitted them went
 };
 

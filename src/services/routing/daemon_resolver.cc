@@ -29,8 +29,8 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
 
 }  // namespace
 
-Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id,
-                                            DaemonChoice choice, DaemonRouter* online) {
+Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
+                                            DaemonRouter* online) {
   // Most calls need a few rows, not the user's whole fleet: the session daemon's own row, or the
   // best connected daemons (the (user_id, status) index finds them). Selectors, which may match
   // any daemon, and the database fallback, when none is connected, read them all.

@@ -25,9 +25,9 @@ struct DaemonChoice {
 // asked about first (DaemonRouter::is_online: the gateway holding it answers): a row can be
 // stale — its gateway died before it could write the disconnect — and another daemon that is
 // online is then taken instead (among the best eight connected ones: the default cascade and a
-// session daemon read only the rows they need, not the user's whole fleet). When none of them answers, the rows are trusted (a durable
-// request waits for the daemon to come back). Explicit choices (node, workflow, session) are
-// the caller's and are not second-guessed.
+// session daemon read only the rows they need, not the user's whole fleet). When none of them
+// answers, the rows are trusted (a durable request waits for the daemon to come back). Explicit
+// choices (node, workflow, session) are the caller's and are not second-guessed.
 class DaemonRouter;
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
                                             DaemonRouter* online = nullptr);

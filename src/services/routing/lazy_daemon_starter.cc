@@ -61,8 +61,8 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
   Result<void> recorded = co_await recording;
   if (!recorded) co_return fail(recorded.error());
   if (!running_) {  // another caller may have started it meanwhile
-    running_ = std::make_unique<LocalDaemonRouter>(
-        env_.executor, *env_.host, identity_.working_dir, journal_, daemon_id, user_id, mcp_);
+    running_ = std::make_unique<LocalDaemonRouter>(env_.executor, *env_.host, identity_.working_dir,
+                                                   journal_, daemon_id, user_id, mcp_);
     if (env_.bus != nullptr) running_->announce_output_on(*env_.bus);
   }
   co_return daemon_id;
@@ -115,7 +115,7 @@ Task<Result<void>> LazyDaemonStarter::cancel_tool(std::string user_id, std::stri
 }
 
 Task<Result<bool>> LazyDaemonStarter::is_online(std::string user_id, std::string daemon_id) {
-  co_return user_id == local_user_id_ && daemon_id == daemon_id_for(user_id) && running_;
+  co_return user_id == local_user_id_&& daemon_id == daemon_id_for(user_id) && running_;
 }
 
 Task<Result<v1::KillProcessResult>> LazyDaemonStarter::kill_process(std::string user_id,

@@ -25,9 +25,9 @@ LocalDaemonRouter::~LocalDaemonRouter() = default;
 
 void LocalDaemonRouter::announce_output_on(Bus& bus) {
   runner_.set_output_listener([this, &bus](const v1::OutputChunk& chunk) {
-    updates::announce(bus, {updates::tool_output_event(user_id_, daemon_id_, chunk.request_id(),
-                                                       chunk.offset(), chunk.data(),
-                                                       to_ms(executor_.now()))});
+    updates::announce(
+        bus, {updates::tool_output_event(user_id_, daemon_id_, chunk.request_id(), chunk.offset(),
+                                         chunk.data(), to_ms(executor_.now()))});
   });
 }
 
@@ -113,7 +113,8 @@ Task<Result<void>> LocalDaemonRouter::reload_config(std::string user_id, std::st
       daemon_command(std::move(user_id), std::move(daemon_id), "reload_config", "{}");
   Result<v1::DaemonCommandResult> reloaded = co_await reloading;
   if (!reloaded) co_return fail(reloaded.error());
-  co_return Result<void>{};  // the daemon's own answer (a broken file) is not waited for remotely either
+  co_return Result<void>{};  // the daemon's own answer (a broken file) is not waited for remotely
+                             // either
 }
 
 }  // namespace reliant::routing

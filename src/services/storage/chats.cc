@@ -217,9 +217,11 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
   return load_thread_messages(tx, chat_id, "");
 }
 
-Result<std::vector<MessageRecord>> load_thread_messages(
-    SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
-    std::optional<std::int64_t> through_ordinal, std::int64_t after_ordinal) {
+Result<std::vector<MessageRecord>> load_thread_messages(SqlTransaction& tx,
+                                                        const std::string& chat_id,
+                                                        const std::string& thread,
+                                                        std::optional<std::int64_t> through_ordinal,
+                                                        std::int64_t after_ordinal) {
   // Messages and their blocks in one query (a conversation of thousands of messages would
   // otherwise cost a query per message on every model turn).
   auto rows = tx.query(

@@ -13,15 +13,13 @@ namespace reliant::updates {
 inline UserEvent tool_output_event(const std::string& user_id, const std::string& daemon_id,
                                    const std::string& request_id, std::uint64_t offset,
                                    const std::string& data, std::int64_t now_ms) {
-  return UserEvent{user_id,
-                   0,
-                   "tool_output",
-                   "",
-                   {{"request_id", request_id},
-                    {"daemon_id", daemon_id},
-                    {"offset", offset},
-                    {"data", data}},
-                   now_ms};
+  return UserEvent{
+      user_id,
+      0,
+      "tool_output",
+      "",
+      {{"request_id", request_id}, {"daemon_id", daemon_id}, {"offset", offset}, {"data", data}},
+      now_ms};
 }
 
 }  // namespace reliant::updates

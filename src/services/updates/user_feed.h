@@ -97,13 +97,13 @@ class UserFeed final : private UpdateBudget::Holder {
   std::int64_t resume_seq_;       // written by the caller up to here (delivered())
   std::int64_t tail_;             // queued in ready_ (or skipped) up to here, without a gap
   std::vector<UserEvent> ready_;  // to return: stored events past position_, and previews
-  std::size_t ready_announced_bytes_ = 0;  // what announcements added to ready_
-  std::size_t holding_bytes_ = 0;          // what the caller holds of the last batch
-  std::uint64_t budget_share_ = 0;         // in options_.budget
-  bool gave_up_ = false;                   // asked to by the budget
+  std::size_t ready_announced_bytes_ = 0;      // what announcements added to ready_
+  std::size_t holding_bytes_ = 0;              // what the caller holds of the last batch
+  std::uint64_t budget_share_ = 0;             // in options_.budget
+  bool gave_up_ = false;                       // asked to by the budget
   std::map<std::int64_t, UserEvent> early_;    // announced past a gap after tail_, by number
   std::optional<SteadyInstant> gap_deadline_;  // while early_ holds some: when to read the store
-  bool overflowed_ = false;                // the client fell behind: the feed is done
+  bool overflowed_ = false;                    // the client fell behind: the feed is done
   bool interrupted_ = false;
   bool poll_due_ = true;
   std::uint64_t store_reads_ = 0;

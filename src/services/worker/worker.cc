@@ -57,8 +57,9 @@ Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
 
 void Worker::subscribe_to_wakes() {
   if (wake_subscription_) return;
-  auto subscription = env_.bus->queue_subscribe(
-      wake_subject(config_.queue), wake_group(config_.queue), [this](const BusMessage&) { wake(); });
+  auto subscription =
+      env_.bus->queue_subscribe(wake_subject(config_.queue), wake_group(config_.queue),
+                                [this](const BusMessage&) { wake(); });
   if (subscription) {
     wake_subscription_ = std::move(*subscription);
     if (wake_refused_) {
@@ -145,23 +146,22 @@ std::vector<std::string> Worker::owners_at_share() const {
 Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap,
                                         std::vector<std::string> owners_at_share) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  Task<Result<Poll>> polling =
-      transact_for([dialect = dialect_, queue = config_.queue, worker = config_.worker_id, now_ms,
-                    lease_ms = to_ms(config_.decision_lease), room, reap,
-                    owners_at_share](SqlTransaction& tx) -> Result<Poll> {
-        Poll poll;
-        if (reap) {
-          auto reaped = requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
-          if (!reaped) return fail(reaped.error());
-          poll.reaped = *reaped;
-        }
-        auto claim =
-            claim_last(tx, dialect, queue, worker, now_ms, lease_ms, room, owners_at_share);
-        if (!claim) return fail(claim.error());
-        poll.claimed = std::move(claim->claimed);
-        poll.due = claim->due;
-        return poll;
-      });
+  Task<Result<Poll>> polling = transact_for([dialect = dialect_, queue = config_.queue,
+                                             worker = config_.worker_id, now_ms,
+                                             lease_ms = to_ms(config_.decision_lease), room, reap,
+                                             owners_at_share](SqlTransaction& tx) -> Result<Poll> {
+    Poll poll;
+    if (reap) {
+      auto reaped = requeue_expired(tx, dialect, now_ms, kReapedPerSweepMax);
+      if (!reaped) return fail(reaped.error());
+      poll.reaped = *reaped;
+    }
+    auto claim = claim_last(tx, dialect, queue, worker, now_ms, lease_ms, room, owners_at_share);
+    if (!claim) return fail(claim.error());
+    poll.claimed = std::move(claim->claimed);
+    poll.due = claim->due;
+    return poll;
+  });
   Result<Poll> outcome = co_await polling;
   co_return outcome;
 }
@@ -315,8 +315,8 @@ Task<Worker::KeptTurn> Worker::take_kept_turn(std::string run_id) {
     auto [promise, future] = make_promise<bool>(env_.executor);
     held->second.push_back(promise);
     ScopedTimer deadline(env_.executor, env_.executor.after(kKeptTurnWaitMax, [promise = promise] {
-                           (void)promise.set(false);
-                         }));
+      (void)promise.set(false);
+    }));
     const bool handed = co_await future;
     if (!handed) {
       sometimes(env_, "worker.kept_turn_timed_out");
@@ -524,8 +524,8 @@ Task<void> Worker::run_eager(EagerActivity leased, std::string owner) {
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {
   std::optional<ScheduledActivity> scheduled = std::move(preloaded);
   if (!scheduled) {
-    Task<Result<ScheduledActivity>> loading = transact_for(
-        [task](SqlTransaction& tx) { return load_scheduled_activity(tx, task); });
+    Task<Result<ScheduledActivity>> loading =
+        transact_for([task](SqlTransaction& tx) { return load_scheduled_activity(tx, task); });
     Result<ScheduledActivity> loaded = co_await loading;
     if (!loaded) co_return;  // the lease expires and the reaper retries
     scheduled = std::move(*loaded);
@@ -547,8 +547,8 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
   if (Activity* activity = activities_.find(scheduled->name)) {
     ++stats_.activities_run;
     auto [promise, future] = make_promise<Result<Json>>(env_.executor);
-    ActivityContext context{task.run_id,   task.event_seq, task.attempt,
-                            env_.executor, env_.random,    {},           &scope_};
+    ActivityContext context{task.run_id, task.event_seq, task.attempt, env_.executor, env_.random,
+                            {},          &scope_};
     if (config_.eager_decisions && !buggify(env_, "worker.store_work_run")) {
       if (std::optional<StoreWork> work = activity->store_work(context, scheduled->input)) {
         ++stats_.store_work;

@@ -51,8 +51,8 @@ struct WorkerConfig {
 
 struct WorkerStats {
   std::uint64_t claimed = 0;
-  std::uint64_t polls = 0;  // claim transactions
-  std::uint64_t eager = 0;  // activities leased by the decision that scheduled them
+  std::uint64_t polls = 0;            // claim transactions
+  std::uint64_t eager = 0;            // activities leased by the decision that scheduled them
   std::uint64_t eager_decisions = 0;  // decisions made with the result before them
   std::uint64_t sticky_hits = 0;      // decisions that started from a kept state
   std::uint64_t decisions = 0;

@@ -364,8 +364,8 @@ TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootI
   this->write("outside/secret", "s3cret");
   std::unique_ptr<Host> confined = this->machine.confined_host();
   ASSERT_TRUE(this->wait(confined->write_file("mine.txt", "m")).has_value());
-  for (const std::string& outside : {std::string("../outside/secret"),
-                                     this->path("outside/secret"), std::string("../outside")}) {
+  for (const std::string& outside : {std::string("../outside/secret"), this->path("outside/secret"),
+                                     std::string("../outside")}) {
     EXPECT_EQ(this->wait(confined->remove_path(outside, true)).error().code,
               ErrorCode::permission_denied)
         << outside;
@@ -382,8 +382,7 @@ TYPED_TEST_P(HostContract, AConfinedHostChangesNothingOutsideItsRootsNorTheRootI
             ErrorCode::permission_denied);
   EXPECT_EQ(this->wait(confined->create_directory("../outside/made")).error().code,
             ErrorCode::permission_denied);
-  EXPECT_EQ(this->wait(confined->remove_path(".", true)).error().code,
-            ErrorCode::permission_denied)
+  EXPECT_EQ(this->wait(confined->remove_path(".", true)).error().code, ErrorCode::permission_denied)
       << "the workspace root itself is never removed";
   EXPECT_EQ(this->wait(confined->move_path(".", "elsewhere")).error().code,
             ErrorCode::permission_denied);

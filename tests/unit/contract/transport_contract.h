@@ -140,8 +140,8 @@ TYPED_TEST_P(TransportContract, FramesArriveInOrderBothWays) {
   std::optional<Error> up_end, down_end;
   this->net.scope().spawn(transport_detail::read_frames(*pair.accepted, kFrames, &up, &up_end));
   this->net.scope().spawn(transport_detail::read_frames(*pair.dialed, kFrames, &down, &down_end));
-  ASSERT_TRUE(this->net.run_until(
-      [&] { return up.size() == kFrames && down.size() == kFrames; }, seconds(20)));
+  ASSERT_TRUE(this->net.run_until([&] { return up.size() == kFrames && down.size() == kFrames; },
+                                  seconds(20)));
   for (std::size_t i = 0; i < kFrames; ++i) {
     ASSERT_EQ(this->net.number_in(up[i]), i);
     ASSERT_EQ(this->net.number_in(down[i]), i);

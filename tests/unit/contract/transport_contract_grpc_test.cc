@@ -50,8 +50,8 @@ class GrpcNet {
   }
   Scope& scope() { return *scope_; }
   bool run_until(const std::function<bool()>& done, Duration limit) {
-    return reliant::testing::run_until(executor_, done,
-                              std::chrono::duration_cast<std::chrono::milliseconds>(limit));
+    return reliant::testing::run_until(
+        executor_, done, std::chrono::duration_cast<std::chrono::milliseconds>(limit));
   }
   void run_for(Duration d) {
     reliant::testing::run_for(executor_, std::chrono::duration_cast<std::chrono::milliseconds>(d));

@@ -8,7 +8,8 @@ namespace reliant::mcp {
 namespace {
 
 TEST(JsonRpc, ReadsEachKindOfMessage) {
-  auto req = parse_message(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})");
+  auto req =
+      parse_message(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})");
   ASSERT_TRUE(req.has_value()) << req.error().message;
   EXPECT_EQ(req->kind, Message::Kind::request);
   EXPECT_EQ(req->id, RequestId(std::int64_t{7}));
@@ -20,7 +21,8 @@ TEST(JsonRpc, ReadsEachKindOfMessage) {
   ASSERT_TRUE(res.has_value());
   EXPECT_EQ(res->kind, Message::Kind::result);
   EXPECT_EQ(res->id, RequestId(std::string("s1")));
-  auto err = parse_message(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})");
+  auto err =
+      parse_message(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})");
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->kind, Message::Kind::error);
   EXPECT_FALSE(err->id.has_value());

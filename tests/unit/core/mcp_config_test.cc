@@ -67,7 +67,8 @@ TEST(McpConfig, VariablesExpandWithDefaults) {
 }
 
 TEST(McpConfig, ABrokenFileFailsWithItsPlace) {
-  auto syntax = load_mcp_config({{"/p/.reliant/mcp.json", "{\"mcpServers\": {\n  \"a\": }"}}, env_of);
+  auto syntax =
+      load_mcp_config({{"/p/.reliant/mcp.json", "{\"mcpServers\": {\n  \"a\": }"}}, env_of);
   ASSERT_FALSE(syntax.has_value());
   EXPECT_NE(syntax.error().message.find("/p/.reliant/mcp.json: "), std::string::npos);
   EXPECT_NE(syntax.error().message.find("line 2"), std::string::npos) << syntax.error().message;
@@ -77,15 +78,14 @@ TEST(McpConfig, ABrokenFileFailsWithItsPlace) {
 }
 
 TEST(McpConfig, ABrokenServerIsKeptWithWhatIsWrong) {
-  auto config = load_mcp_config(
-      {{"m.json", R"({"mcpServers": {
+  auto config = load_mcp_config({{"m.json", R"({"mcpServers": {
           "nocommand": {"args": ["x"]},
           "unset": {"command": "srv", "env": {"K": "${MISSING}"}},
           "badtype": {"type": "carrier-pigeon", "command": "x"},
           "bad name": {"command": "x"},
           "typo": {"comand": "x"},
           "good": {"command": "srv"}}})"}},
-      env_of);
+                                env_of);
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->servers.at("good").error, "");
   EXPECT_EQ(config->servers.at("nocommand").error,

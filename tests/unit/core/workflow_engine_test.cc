@@ -537,12 +537,13 @@ namespace {
 // The child run's end, as the engine's close of a child run signals its parent.
 Json child_ended(const std::string& key, const std::string& run_id, const std::string& status,
                  Json outputs = Json::object(), std::string error = "") {
-  return Json{{"key", key},
-              {"run_id", run_id},
-              {"status", status},
-              {"result", status == "completed" ? Json{{"outcome", "completed"}, {"outputs", outputs}}
-                                               : Json()},
-              {"error", status == "completed" ? Json() : Json(error)}};
+  return Json{
+      {"key", key},
+      {"run_id", run_id},
+      {"status", status},
+      {"result",
+       status == "completed" ? Json{{"outcome", "completed"}, {"outputs", outputs}} : Json()},
+      {"error", status == "completed" ? Json() : Json(error)}};
 }
 
 constexpr const char* kCallsAChild = R"(name: parent
@@ -668,8 +669,7 @@ nodes:
     run.complete("each", Json{{std::string(kChildRunStartedKey), "child-" + std::to_string(i)}});
   }
   EXPECT_EQ(run.state().pending_activities(), 0u) << "64 children run: no 65th starts";
-  run.signal(std::string(engine::kChildEndedSignal),
-             child_ended("each#3", "child-3", "completed"));
+  run.signal(std::string(engine::kChildEndedSignal), child_ended("each#3", "child-3", "completed"));
   EXPECT_EQ(run.state().pending_activities(), 1u) << "one ended: one more starts";
   EXPECT_NE(run.activity("each"), nullptr);
 }

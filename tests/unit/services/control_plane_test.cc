@@ -62,10 +62,11 @@ TEST(ControlPlane, AsksTheGatewaysToDialEveryManagedDaemonNotRecordedActive) {
                                             {"gone-1", "user-1", "box-2:9290"},
                                             {"new-1", "user-1", "box-3:9290"}};
   const std::uint64_t before = f.database.stats().transactions;
-  ControlPlane plane(f.env, [&fleet] { return fleet; }, ControlPlaneConfig{seconds(2)});
+  ControlPlane plane(
+      f.env, [&fleet] { return fleet; }, ControlPlaneConfig{seconds(2)});
   f.world.run_until(f.world.now() + milliseconds(4500));  // two rounds
   EXPECT_EQ(f.dials, (std::multiset<std::string>{"gone-1@box-2:9290", "gone-1@box-2:9290",
-                                                  "new-1@box-3:9290", "new-1@box-3:9290"}));
+                                                 "new-1@box-3:9290", "new-1@box-3:9290"}));
   EXPECT_EQ(plane.stats().checks, 2u);
   EXPECT_EQ(plane.stats().dials_requested, 4u);
   EXPECT_EQ(f.database.stats().transactions - before, 2u);  // one read a round

@@ -23,17 +23,30 @@ class OnlineOnly final : public DaemonRouter {
   std::vector<std::string> asked;
   bool broken = false;  // the bus fails
 
-  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall) override { co_return fail(ErrorCode::internal, "unused"); }
-  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall) override { co_return fail(ErrorCode::internal, "unused"); }
-  Task<Result<void>> cancel_tool(std::string, std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<v1::ToolResponse>> send_tool_request(ToolCall) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
+  Task<Result<v1::ToolResponse>> send_tool_request_sync(ToolCall) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
+  Task<Result<void>> cancel_tool(std::string, std::string, std::string, std::string) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
   Task<Result<bool>> is_online(std::string, std::string daemon_id) override {
     asked.push_back(daemon_id);
     if (broken) co_return fail(ErrorCode::unavailable, "the bus is down");
     co_return online.count(daemon_id) != 0;
   }
-  Task<Result<v1::KillProcessResult>> kill_process(std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
-  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string, std::string, std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
-  Task<Result<void>> reload_config(std::string, std::string) override { co_return fail(ErrorCode::internal, "unused"); }
+  Task<Result<v1::KillProcessResult>> kill_process(std::string, std::string, std::string) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string, std::string, std::string,
+                                                       std::string) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
+  Task<Result<void>> reload_config(std::string, std::string) override {
+    co_return fail(ErrorCode::internal, "unused");
+  }
 };
 
 struct Harness : sim::OneNode {

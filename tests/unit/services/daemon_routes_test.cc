@@ -10,9 +10,9 @@
 
 #include "base/base64url.h"
 #include "base/url_encoding.h"
+#include "core/tool_subjects.h"
 #include "runtime/sleep.h"
 #include "services/api/api_server.h"
-#include "core/tool_subjects.h"
 #include "services/api/terminal_socket.h"
 #include "services/daemon/file_service.h"
 #include "services/storage/accounts.h"
@@ -254,10 +254,10 @@ TEST(FileService, FilesAreCreatedDeletedMovedAndCopiedOverRest) {
              Json{{"path", "src/new.cc"}, {"type", "file"}, {"content", "// new\n"}}.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(a.m.host.file("/work/src/new.cc"), "// new\n");
-  EXPECT_EQ(a.call(*a.rest, "POST", files, a.erin,
-                   Json{{"path", "src/new.cc"}, {"type", "file"}}.dump())
-                .status,
-            409)
+  EXPECT_EQ(
+      a.call(*a.rest, "POST", files, a.erin, Json{{"path", "src/new.cc"}, {"type", "file"}}.dump())
+          .status,
+      409)
       << "an existing file is never replaced by a create";
   ASSERT_EQ(a.call(*a.rest, "POST", files, a.erin,
                    Json{{"path", "build/out"}, {"type", "directory"}}.dump())
@@ -265,10 +265,12 @@ TEST(FileService, FilesAreCreatedDeletedMovedAndCopiedOverRest) {
             201);
   EXPECT_TRUE(a.m.host.is_directory("/work/build/out"));
 
-  const Json copied = a.ok("POST", files + "/copy", Json{{"path", "src"}, {"to", "backup/src"}}.dump());
+  const Json copied =
+      a.ok("POST", files + "/copy", Json{{"path", "src"}, {"to", "backup/src"}}.dump());
   EXPECT_EQ(copied["to"], "backup/src") << copied.dump();
   EXPECT_EQ(a.m.host.file("/work/backup/src/new.cc"), "// new\n");
-  (void)a.ok("POST", files + "/move", Json{{"path", "src/new.cc"}, {"to", "src/renamed.cc"}}.dump());
+  (void)a.ok("POST", files + "/move",
+             Json{{"path", "src/new.cc"}, {"to", "src/renamed.cc"}}.dump());
   EXPECT_FALSE(a.m.host.is_file("/work/src/new.cc"));
   EXPECT_EQ(a.m.host.file("/work/src/renamed.cc"), "// new\n");
   EXPECT_EQ(a.call(*a.rest, "POST", files + "/move", a.erin,
@@ -299,13 +301,13 @@ TEST(FileService, FilesAreCreatedDeletedMovedAndCopiedOverRest) {
                    Json{{"path", "main.cc"}, {"to", "../main.cc"}}.dump())
                 .status,
             403);
-  EXPECT_EQ(a.call(*a.rest, "POST", files + "/copy", a.erin, Json{{"path", "main.cc"}}.dump())
-                .status,
-            400);
-  EXPECT_EQ(a.call(*a.rest, "POST", files, a.finn,
-                   Json{{"path", "x"}, {"type", "directory"}}.dump())
-                .status,
-            404);
+  EXPECT_EQ(
+      a.call(*a.rest, "POST", files + "/copy", a.erin, Json{{"path", "main.cc"}}.dump()).status,
+      400);
+  EXPECT_EQ(
+      a.call(*a.rest, "POST", files, a.finn, Json{{"path", "x"}, {"type", "directory"}}.dump())
+          .status,
+      404);
 }
 
 // Search over REST: lines matching a regular expression, as path/line/text, bounded and confined

@@ -34,7 +34,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-
 namespace fs = std::filesystem;
 using Files = v1::FileSystemService::Stub;
 using Background = v1::BackgroundService::Stub;
@@ -126,8 +125,8 @@ struct Stack {
   T run(Task<T> task) {
     std::optional<T> out;
     scope->spawn(await_into(std::move(task), &out));
-    EXPECT_TRUE(testing::run_until(executor, [&] { return out.has_value(); },
-                                   std::chrono::seconds(30)));
+    EXPECT_TRUE(testing::run_until(
+        executor, [&] { return out.has_value(); }, std::chrono::seconds(30)));
     return std::move(*out);
   }
   template <class F>

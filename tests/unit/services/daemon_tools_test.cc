@@ -53,7 +53,9 @@ struct Daemon {
 
   // The id of the n-th background process: "bash_<instance>_<n>", the instance being when the
   // processes' registry began (so no id outlives a restart of the daemon).
-  std::string bash(int n) const { return "bash_" + instance_tag(started) + "_" + std::to_string(n); }
+  std::string bash(int n) const {
+    return "bash_" + instance_tag(started) + "_" + std::to_string(n);
+  }
 
   // Runs one call with raw JSON text to completion in virtual time.
   ToolResult call_raw(std::string name, std::string input) {
@@ -75,9 +77,9 @@ struct Daemon {
 
 TEST(ToolSet, HoldsTheBuiltinToolsWithSchemas) {
   Daemon d;
-  const std::vector<std::string> expected = {"bash", "bash_kill", "bash_list", "bash_output",
-                                             "calculate", "echo", "edit", "glob",
-                                             "grep", "ls",   "view",      "write"};
+  const std::vector<std::string> expected = {"bash",      "bash_kill", "bash_list", "bash_output",
+                                             "calculate", "echo",      "edit",      "glob",
+                                             "grep",      "ls",        "view",      "write"};
   EXPECT_EQ(d.tools.names(), expected);
   for (const auto& name : expected) {
     const Tool* tool = d.tools.find(name);
@@ -538,9 +540,9 @@ TEST(Background, AStartFailureIsReported) {
   ASSERT_FALSE(r.is_error);
   d.advance(seconds(1));
   const ToolResult out = d.call("bash_output", Json{{"id", d.bash(1)}});
-  EXPECT_EQ(out.content,
-            "(no new output)\n[" + d.bash(1) + ": failed to start: not_found: working directory /nowhere "
-            "does not exist]");
+  EXPECT_EQ(out.content, "(no new output)\n[" + d.bash(1) +
+                             ": failed to start: not_found: working directory /nowhere "
+                             "does not exist]");
 }
 
 // --- view ---
@@ -707,7 +709,8 @@ TEST(Edit, AResultLargerThanAWriteIsRefusedBeforeItIsBuilt) {
                                            {"new_string", std::string(2048, 'b')},
                                            {"replace_all", true}});
   EXPECT_EQ(r.error_code, "invalid_input");
-  EXPECT_TRUE(contains(r.content, "the file would hold 2147483648 bytes; the file tools write at most 67108864"))
+  EXPECT_TRUE(contains(
+      r.content, "the file would hold 2147483648 bytes; the file tools write at most 67108864"))
       << r.content;
   EXPECT_EQ(d.host.file("/work/big.txt"), file) << "unchanged";
   // Shrinking a large file is fine.

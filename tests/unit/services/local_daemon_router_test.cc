@@ -89,7 +89,8 @@ TEST(LocalDaemonRouter, ARunningCommandsOutputIsAnnouncedToItsUserAsItComes) {
   auto subscribed = bus.subscribe(updates::user_subject("user-1"), [&](const BusMessage& message) {
     auto events = updates::decode_announcement(message.data);
     ASSERT_TRUE(events.has_value());
-    for (auto& event : *events) heard.push_back({event, outcome != nullptr && outcome->has_value()});
+    for (auto& event : *events)
+      heard.push_back({event, outcome != nullptr && outcome->has_value()});
   });
   ASSERT_TRUE(subscribed.has_value());
   outcome = &m.begin(Monolith::bash("r-stream", "echo one; sleep 1; echo two"));

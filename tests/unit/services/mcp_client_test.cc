@@ -21,7 +21,8 @@ struct Harness {
   explicit Harness(sim::SimMcpServerOptions options = {}) {
     host.on_interactive("sim-mcp", sim::SimMcpServer::factory(std::move(options)));
     client = std::make_unique<McpClient>(
-        executor, std::make_unique<StdioTransport>(executor, host, StdioServer{"sim-mcp", {}, "", ""}));
+        executor,
+        std::make_unique<StdioTransport>(executor, host, StdioServer{"sim-mcp", {}, "", ""}));
   }
   ~Harness() {
     scope.reset();
@@ -137,12 +138,12 @@ TEST(McpClient, ProgressAndListChangedAreHeard) {
   int changed = 0;
   h.client->on_tools_changed([&] { ++changed; });
   std::vector<double> steps;
-  auto done = h.run(h.client->call_tool(
-      "progress", {}, seconds(10),
-      [&](double progress, std::optional<double> total, const std::string&) {
-        steps.push_back(progress);
-        EXPECT_EQ(total, 3.0);
-      }));
+  auto done = h.run(
+      h.client->call_tool("progress", {}, seconds(10),
+                          [&](double progress, std::optional<double> total, const std::string&) {
+                            steps.push_back(progress);
+                            EXPECT_EQ(total, 3.0);
+                          }));
   ASSERT_TRUE(done.has_value()) << done.error().message;
   EXPECT_EQ(done->text, "done");
   EXPECT_EQ(steps, (std::vector<double>{1, 2, 3}));

@@ -112,9 +112,10 @@ std::string method_of(const Seen& request) {
   return message ? message->method : "";
 }
 
-const Json kTools = Json{{"tools", Json::array({Json{{"name", "add"},
-                                                     {"description", "adds"},
-                                                     {"inputSchema", {{"type", "object"}}}}})}};
+const Json kTools =
+    Json{{"tools",
+          Json::array({Json{
+              {"name", "add"}, {"description", "adds"}, {"inputSchema", {{"type", "object"}}}}})}};
 
 struct Harness {
   sim::World world{9};
@@ -162,7 +163,8 @@ Answer streamable(const Seen& request, std::function<std::optional<Answer>(const
   }
   if (method == "notifications/initialized") return accepted();
   if (method == "tools/list") return json_answer(result(id_of(request), kTools));
-  return Answer{400, {{"content-type", "text/plain"}}, {{Duration::zero(), "no"}}, false, false, nullptr};
+  return Answer{400,    {{"content-type", "text/plain"}}, {{Duration::zero(), "no"}}, false, false,
+                nullptr};
 }
 
 TEST(McpHttpTransport, ASessionCarriesItsIdAndVersionAndKeepsTheOrderOfMessages) {
@@ -189,8 +191,8 @@ TEST(McpHttpTransport, ASessionCarriesItsIdAndVersionAndKeepsTheOrderOfMessages)
       EXPECT_EQ(request.headers.at("mcp-protocol-version"), "2025-06-18");
     }
   }
-  EXPECT_EQ(posted, (std::vector<std::string>{"initialize", "notifications/initialized",
-                                              "tools/list"}))
+  EXPECT_EQ(posted,
+            (std::vector<std::string>{"initialize", "notifications/initialized", "tools/list"}))
       << "the server hears initialized before the requests that follow it";
   // After initialize the client listened for the server's own messages; 405 means none.
   bool listened = false;
@@ -223,8 +225,8 @@ TEST(McpHttpTransport, AnEventStreamAnswersWithProgressAndIsResumedWhereItBrokeO
         Answer answer{200, {{"content-type", "text/event-stream"}}, {}, true, false, nullptr};
         answer.pieces.push_back(
             {Duration::zero(),
-             event(result(*pending_id, {{"content", Json::array({{{"type", "text"},
-                                                                  {"text", "resumed"}}})}}),
+             event(result(*pending_id,
+                          {{"content", Json::array({{{"type", "text"}, {"text", "resumed"}}})}}),
                    "e3")});
         return answer;
       }
@@ -233,10 +235,9 @@ TEST(McpHttpTransport, AnEventStreamAnswersWithProgressAndIsResumedWhereItBrokeO
   };
   ASSERT_TRUE(h.run(h.client->connect()).has_value());
   int progress = 0;
-  auto called = h.run(h.client->call_tool("add", Json::object(), seconds(30),
-                                          [&](double, std::optional<double>, const std::string&) {
-                                            ++progress;
-                                          }));
+  auto called = h.run(
+      h.client->call_tool("add", Json::object(), seconds(30),
+                          [&](double, std::optional<double>, const std::string&) { ++progress; }));
   ASSERT_TRUE(called.has_value()) << called.error().message;
   EXPECT_EQ(called->text, "resumed");
   EXPECT_EQ(progress, 1);
@@ -259,8 +260,12 @@ TEST(McpHttpTransport, HttpErrorsAnswerTheirRequestAndAnEndedSessionClosesTheTra
     return streamable(r, [&](const Seen& request) -> std::optional<Answer> {
       if (method_of(request) == "tools/call") {
         if (session_over) return Answer{404, {}, {}, false, false, nullptr};
-        return Answer{503, {{"content-type", "text/html"}}, {{Duration::zero(), "<h1>busy</h1>"}},
-                      false, false, nullptr};
+        return Answer{503,
+                      {{"content-type", "text/html"}},
+                      {{Duration::zero(), "<h1>busy</h1>"}},
+                      false,
+                      false,
+                      nullptr};
       }
       return std::nullopt;
     });
@@ -327,7 +332,8 @@ TEST(McpHttpTransport, TheOlderSseTransportPostsWhereItsEndpointEventSaysAndRead
 TEST(McpHttpTransport, TheOlderSseTransportsStreamEndingClosesTheSession) {
   Harness h(/*legacy=*/true);
   h.http.serve = [](const Seen& request) {
-    if (request.method == "GET") return Answer{401, {}, {{Duration::zero(), "no token"}}, false, false, nullptr};
+    if (request.method == "GET")
+      return Answer{401, {}, {{Duration::zero(), "no token"}}, false, false, nullptr};
     return accepted();
   };
   auto info = h.run(h.client->connect());

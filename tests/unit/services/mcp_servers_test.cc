@@ -124,8 +124,9 @@ TEST(McpServers, DisabledAndBrokenServersNeverStart) {
   EXPECT_EQ(h.view("broken").error, broken.error);
   EXPECT_EQ(h.view("remote").status, McpServerStatus::unhealthy);
   // This harness's daemon makes no HTTP requests (no HttpClient): it says so, and where.
-  EXPECT_NE(h.view("remote").error.find("cannot reach the http server at https://mcp.example.com/mcp"),
-            std::string::npos)
+  EXPECT_NE(
+      h.view("remote").error.find("cannot reach the http server at https://mcp.example.com/mcp"),
+      std::string::npos)
       << h.view("remote").error;
   EXPECT_EQ(h.host.stats().runs_started, 0u);
   auto refused = h.run(h.servers->call("mcp__off__echo", {}, seconds(10)));
@@ -186,7 +187,8 @@ TEST(McpServers, NamesThatAreNotToolsAreRefused) {
   auto unknown_tool = h.run(h.servers->call("mcp__a__nope", {}, seconds(10)));
   EXPECT_TRUE(unknown_tool.is_error);
   EXPECT_NE(unknown_tool.text.find("unknown tool nope"), std::string::npos) << unknown_tool.text;
-  EXPECT_EQ(split_exposed_name("mcp__srv__tool__x"), (std::pair<std::string, std::string>{"srv", "tool__x"}));
+  EXPECT_EQ(split_exposed_name("mcp__srv__tool__x"),
+            (std::pair<std::string, std::string>{"srv", "tool__x"}));
 }
 
 TEST(McpServers, TheDaemonsToolSetRunsTheirTools) {

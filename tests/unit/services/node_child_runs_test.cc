@@ -237,8 +237,7 @@ nodes:
   const engine::RunSummary root = ended_run(m, "root");
   ASSERT_EQ(root.status, engine::RunStatus::failed);
   const std::string error = root.error.value_or("");
-  EXPECT_NE(error.find("would nest child runs 9 deep; runs nest at most 8 deep"),
-            std::string::npos)
+  EXPECT_NE(error.find("would nest child runs 9 deep; runs nest at most 8 deep"), std::string::npos)
       << error;
   auto runs = m.run(m.store.transact_for(
       [](SqlTransaction& tx) { return engine::list_runs(tx, "user-1", 100); }));

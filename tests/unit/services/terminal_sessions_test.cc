@@ -207,8 +207,8 @@ TEST(TerminalService, CommandsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
   EXPECT_EQ(opened["rows"], 10);
   EXPECT_TRUE(opened["running"]);
   EXPECT_EQ(m.command("term_input", {{"id", id}, {"data", "echo typed\r"}})["id"], id);
-  EXPECT_EQ(m.command("term_input", {{"id", id},
-                                     {"data_base64url", base64url_encode("echo bytes\r")}})["id"],
+  EXPECT_EQ(m.command("term_input",
+                      {{"id", id}, {"data_base64url", base64url_encode("echo bytes\r")}})["id"],
             id);
   m.settle();
   const Json read = m.command("term_read", {{"id", id}, {"offset", 0}, {"wait_ms", 500}});

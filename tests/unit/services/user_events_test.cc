@@ -330,9 +330,12 @@ TEST(UpdateBudget, AFeedAskedToGiveUpEndsWithWhereToResume) {
     n.run_until_idle();
   }
   for (int i = 0; i < 20; ++i) {
-    const auto events = store_events(
-        n, {{"user-1", 0, "message", i % 2 == 0 ? "chat-1" : "chat-2",
-             {{"text", std::string(300, 'x')}}, i}});
+    const auto events = store_events(n, {{"user-1",
+                                          0,
+                                          "message",
+                                          i % 2 == 0 ? "chat-1" : "chat-2",
+                                          {{"text", std::string(300, 'x')}},
+                                          i}});
     announce(n.bus, events);
     n.run_until_idle();
   }
@@ -380,8 +383,10 @@ TEST(UpdateBudget, AStreamCutShortMidBatchResumesAfterWhatItWrote) {
   ASSERT_EQ((*batch)->size(), 3u);
   open.feed->delivered((**batch)[0].seq);  // the first piece went out; then the client stalled
   for (int i = 0; i < 10 && !open.feed->overflowed(); ++i) {
-    announce(n.bus, store_events(n, {{"user-1", 0, "message", "chat-1",
-                                      {{"text", std::string(500, 'x')}}, 10 + i}}));
+    announce(
+        n.bus,
+        store_events(
+            n, {{"user-1", 0, "message", "chat-1", {{"text", std::string(500, 'x')}}, 10 + i}}));
     n.run_until_idle();
   }
   ASSERT_TRUE(open.feed->overflowed());
@@ -392,8 +397,8 @@ TEST(UpdateBudget, AStreamCutShortMidBatchResumesAfterWhatItWrote) {
     n.run_until_idle();
   }
   ASSERT_TRUE(end && !end->has_value());
-  EXPECT_TRUE(end->error().message.ends_with("; resume from since_seq " +
-                                             std::to_string((**batch)[0].seq)))
+  EXPECT_TRUE(
+      end->error().message.ends_with("; resume from since_seq " + std::to_string((**batch)[0].seq)))
       << "not past the two events it never wrote: " << end->error().message;
 }
 

@@ -77,7 +77,7 @@ TEST(SimBuggify, SitesAreChosenBySeedAndNameAndFiringsAreCounted) {
   const auto forward = active_sites(7, false);
   EXPECT_EQ(forward, active_sites(7, true));
   EXPECT_NE(forward, active_sites(8, false));
-  EXPECT_GT(forward.size(), 2u);   // about a quarter of 40 sites
+  EXPECT_GT(forward.size(), 2u);  // about a quarter of 40 sites
   EXPECT_LT(forward.size(), 25u);
 
   World world(7);

@@ -154,9 +154,10 @@ faults:
   const std::set<std::string> declared = declared_faults(*scenario);
   for (const char* name :
        {"fault.clock.drift", "fault.clock.jump", "fault.clock.step_back", "fault.bus.outage",
-        "fault.protocol.bus_garbage", "fault.protocol.garbage_frame", "fault.protocol.truncated_frame",
-        "fault.protocol.unknown_frame", "fault.store.partition", "fault.llm.error",
-        "fault.llm.slow", "fault.llm.malformed_call", "fault.host.hang", "fault.host.disk_full"}) {
+        "fault.protocol.bus_garbage", "fault.protocol.garbage_frame",
+        "fault.protocol.truncated_frame", "fault.protocol.unknown_frame", "fault.store.partition",
+        "fault.llm.error", "fault.llm.slow", "fault.llm.malformed_call", "fault.host.hang",
+        "fault.host.disk_full"}) {
     EXPECT_EQ(declared.count(name), 1u) << name;
   }
 
@@ -231,8 +232,9 @@ TEST(Scenario, WorkflowClientsBringTheirWorkflowAndWhatTheyExpect) {
             "bad.yaml:14:17: topology[4].config.workflow: workflow:4:19: node \"a\": unknown node "
             "type \"rn\" (expected call_llm, execute_tools, approval, ask_question, save_message, "
             "run, compact, create_worktree, loop, join, group, router or workflow)");
-  EXPECT_EQ(error_of(replace(kWorkflowClient, "      expect:\n        none: {outcome: completed, "
-                                              "outputs: {said: hi}}\n",
+  EXPECT_EQ(error_of(replace(kWorkflowClient,
+                             "      expect:\n        none: {outcome: completed, "
+                             "outputs: {said: hi}}\n",
                              "")),
             "bad.yaml:12:7: topology[4].config.expect: expected a map from the approvals' answers "
             "(\"approved\", \"denied,approved\", \"none\") to {outcome, outputs}");

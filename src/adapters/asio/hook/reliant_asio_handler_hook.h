@@ -2,10 +2,10 @@
 //
 // CMakeLists.txt names this header in BOOST_ASIO_CUSTOM_HANDLER_TRACKING for every translation
 // unit (through an include directory of its own), so each handler asio invokes (posts, timers,
-// socket and descriptor completions, Beast's composed operations) passes through Invocation. On a thread that runs an AsioExecutor's
-// io_context, the outermost handler holds that executor's run lock: another thread may then run
-// the executor's work while it is idle, and never at the same time (AsioExecutor::hand_over).
-// Handlers of threads that run no AsioExecutor are untouched.
+// socket and descriptor completions, Beast's composed operations) passes through Invocation. On a
+// thread that runs an AsioExecutor's io_context, the outermost handler holds that executor's run
+// lock: another thread may then run the executor's work while it is idle, and never at the same
+// time (AsioExecutor::hand_over). Handlers of threads that run no AsioExecutor are untouched.
 #pragma once
 
 #include <mutex>

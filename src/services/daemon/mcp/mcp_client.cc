@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "base/json_parse.h"
 #include "base/assert.h"
+#include "base/json_parse.h"
 
 namespace reliant::mcp {
 
@@ -84,10 +84,12 @@ Task<Result<McpServerInfo>> McpClient::connect() {
   open_ = true;
   Json ours = Json::object();
   if (options_.on_elicitation) ours["elicitation"] = Json::object();
-  Json params{{"protocolVersion", kProtocolVersions[0]},
-              {"capabilities", ours},
-              {"clientInfo", {{"name", options_.client_name}, {"version", options_.client_version}}}};
-  Task<Result<Json>> initializing = call("initialize", std::move(params), options_.initialize_timeout);
+  Json params{
+      {"protocolVersion", kProtocolVersions[0]},
+      {"capabilities", ours},
+      {"clientInfo", {{"name", options_.client_name}, {"version", options_.client_version}}}};
+  Task<Result<Json>> initializing =
+      call("initialize", std::move(params), options_.initialize_timeout);
   const std::shared_ptr<bool> alive = alive_;
   Result<Json> answer = co_await initializing;
   if (!*alive) co_return fail(ErrorCode::cancelled, "the client was closed");
@@ -161,8 +163,8 @@ Task<Result<std::vector<McpTool>>> McpClient::list_tools() {
                  "tools/list: more than " + std::to_string(options_.list_pages_max) + " pages");
 }
 
-Task<Result<McpCallResult>> McpClient::call_tool(std::string name, Json arguments,
-                                                 Duration timeout, OnProgress on_progress) {
+Task<Result<McpCallResult>> McpClient::call_tool(std::string name, Json arguments, Duration timeout,
+                                                 OnProgress on_progress) {
   if (!connected_) co_return fail(ErrorCode::unavailable, "the server is not connected");
   Json params{{"name", name}, {"arguments", arguments.is_object() ? arguments : Json::object()}};
   std::string token;
@@ -185,7 +187,8 @@ Task<Result<McpCallResult>> McpClient::call_tool(std::string name, Json argument
   Result<Json> answer = co_await calling;
   if (!*alive) co_return fail(ErrorCode::cancelled, "the client was closed");
   if (!answer) co_return fail(answer.error().code, name + ": " + answer.error().message);
-  if (!answer->is_object()) co_return fail(ErrorCode::internal, name + ": the result is not an object");
+  if (!answer->is_object())
+    co_return fail(ErrorCode::internal, name + ": the result is not an object");
   McpCallResult out;
   const Json is_error = answer->value("isError", Json(false));
   out.is_error = is_error.is_boolean() && is_error.get<bool>();
@@ -210,8 +213,8 @@ Task<Result<Json>> McpClient::call(std::string method, Json params, Duration tim
                    sent.error().message);
   }
   ScopedTimer deadline(executor_, executor_.after(timeout, [promise = promise, timeout] {
-    promise.set(fail(ErrorCode::timeout,
-                     "no answer within " + std::to_string(to_ms(timeout)) + " ms"));
+    promise.set(
+        fail(ErrorCode::timeout, "no answer within " + std::to_string(to_ms(timeout)) + " ms"));
   }));
   // Destroyed before its answer (the caller gave up: a tool call cancelled by the user, its
   // run's node, or the daemon going away): the server is told to stop, and the call forgotten.
@@ -235,8 +238,8 @@ Task<Result<Json>> McpClient::call(std::string method, Json params, Duration tim
   if (!*alive) co_return answer;  // the client is gone (its close failed this call)
   if (pending_.erase(id) > 0 && !answer && answer.error().code == ErrorCode::timeout && open_) {
     // The server may still be working on it: tell it to stop (it may ignore us).
-    (void)transport_->send(notification(
-        "notifications/cancelled", Json{{"requestId", id}, {"reason", "timed out"}}));
+    (void)transport_->send(
+        notification("notifications/cancelled", Json{{"requestId", id}, {"reason", "timed out"}}));
   }
   if (!answer && answer.error().code == ErrorCode::timeout && malformed_ > malformed_before) {
     // Perhaps the answer was among them, too broken to say which call it was for.
@@ -283,9 +286,9 @@ void McpClient::receive(std::string text) {
       if (message->kind == Message::Kind::result) {
         promise.set(std::move(message->result));
       } else {
-        promise.set(fail(ErrorCode::failed_precondition,
-                         "the server answered error " + std::to_string(message->error.code) +
-                             ": " + message->error.message));
+        promise.set(fail(ErrorCode::failed_precondition, "the server answered error " +
+                                                             std::to_string(message->error.code) +
+                                                             ": " + message->error.message));
       }
       return;
     }

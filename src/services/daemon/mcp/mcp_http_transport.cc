@@ -45,7 +45,8 @@ std::optional<RequestId> request_id_of(const std::string& message) {
 bool answers(const std::string& message, const std::optional<RequestId>& id) {
   if (!id) return false;
   auto parsed = parse_message(message);
-  return parsed && (parsed->kind == Message::Kind::result || parsed->kind == Message::Kind::error) &&
+  return parsed &&
+         (parsed->kind == Message::Kind::result || parsed->kind == Message::Kind::error) &&
          parsed->id == id;
 }
 
@@ -63,7 +64,8 @@ std::vector<std::string> messages_in(const std::string& body) {
     out.push_back(body);
   } else if (json.is_array()) {
     for (const auto& each : json) {
-      if (each.is_object()) out.push_back(each.dump(-1, ' ', false, Json::error_handler_t::replace));
+      if (each.is_object())
+        out.push_back(each.dump(-1, ' ', false, Json::error_handler_t::replace));
     }
   }
   return out;
@@ -162,9 +164,9 @@ bool StreamableHttpTransport::deliver(const std::string& message) {
   if (protocol_version_.empty()) {
     // The initialize result names the version every later request carries.
     const Json json = parse_json_or_discarded(message, kJsonDepthMax);
-    const std::string version =
-        json.is_object() && json.contains("result") ? text_field(json["result"], "protocolVersion")
-                                                    : std::string();
+    const std::string version = json.is_object() && json.contains("result")
+                                    ? text_field(json["result"], "protocolVersion")
+                                    : std::string();
     if (!version.empty()) {
       protocol_version_ = version;
       if (!listening_) {
@@ -229,20 +231,21 @@ Task<void> StreamableHttpTransport::post(std::string message, Promise<bool> head
   // What the stream delivered is posted ahead of what follows: the order holds.
   if (!head) {
     if (head.error().code == ErrorCode::timeout && id) {
-      const std::string answer =
-          error_response(id, rpc_error::internal_error, "no answer over HTTP: " + head.error().message);
+      const std::string answer = error_response(id, rpc_error::internal_error,
+                                                "no answer over HTTP: " + head.error().message);
       executor_.post([this, alive, answer] {
         if (*alive) (void)deliver(answer);
       });
       co_return;
     }
-    closed(Error{ErrorCode::unavailable, "cannot reach " + endpoint_.url + ": " + head.error().message});
+    closed(Error{ErrorCode::unavailable,
+                 "cannot reach " + endpoint_.url + ": " + head.error().message});
     co_return;
   }
   if (exchange.too_big) {
-    closed(Error{ErrorCode::resource_exhausted,
-                 "the server sent a message over " + std::to_string(kMessageBytesMax) +
-                     " bytes or a malformed event stream"});
+    closed(Error{ErrorCode::resource_exhausted, "the server sent a message over " +
+                                                    std::to_string(kMessageBytesMax) +
+                                                    " bytes or a malformed event stream"});
     co_return;
   }
   const int status = head->status;
@@ -321,8 +324,8 @@ Task<void> StreamableHttpTransport::listen(std::string last_event_id, Duration d
   // The stream ended or broke: followed again from its last event, after the server's delay.
   const std::size_t next = heard ? 1 : attempt + 1;
   if (next > endpoint_.resumptions_max) co_return;
-  std::string resume_from = exchange.events.last_id().empty() ? last_event_id
-                                                              : exchange.events.last_id();
+  std::string resume_from =
+      exchange.events.last_id().empty() ? last_event_id : exchange.events.last_id();
   scope_->spawn(listen(std::move(resume_from), retry_delay(exchange.events.retry_ms()), next));
 }
 
@@ -343,8 +346,8 @@ void StreamableHttpTransport::close() {
   goodbye.headers = headers(false);
   goodbye.total_timeout = seconds(5);
   goodbye.idle_timeout = seconds(5);
-  Task<Result<HttpClientHead>> sending = http_.send(std::move(goodbye), nullptr,
-                                                    [](std::string_view) { return true; });
+  Task<Result<HttpClientHead>> sending =
+      http_.send(std::move(goodbye), nullptr, [](std::string_view) { return true; });
   scope_->spawn([](Task<Result<HttpClientHead>> task) -> Task<void> {
     (void)co_await task;
   }(std::move(sending)));
@@ -397,7 +400,8 @@ Task<void> SseTransport::stream() {
     status = head.status;
     event_stream = is_event_stream(head);
   };
-  auto on_body = [this, &parser, &status, &event_stream, &malformed, alive](std::string_view bytes) {
+  auto on_body = [this, &parser, &status, &event_stream, &malformed,
+                  alive](std::string_view bytes) {
     if (status < 200 || status >= 300 || !event_stream) return false;
     std::vector<SseEvent> events;
     if (!parser.feed(bytes, events)) {
@@ -457,14 +461,16 @@ Task<void> SseTransport::post(std::string message) {
       });
   Result<HttpClientHead> head = co_await sending;
   if (!head) {
-    closed(Error{ErrorCode::unavailable, "cannot reach " + post_url_ + ": " + head.error().message});
+    closed(
+        Error{ErrorCode::unavailable, "cannot reach " + post_url_ + ": " + head.error().message});
     co_return;
   }
   if (head->status >= 400 && id) {
     // On a later turn: the client may close the transport (this exchange with it) in its handler.
-    std::string answer = error_response(id, rpc_error::internal_error,
-                                        "HTTP " + std::to_string(head->status) + " from the server" +
-                                            (body.empty() ? std::string() : ": " + excerpt(body)));
+    std::string answer =
+        error_response(id, rpc_error::internal_error,
+                       "HTTP " + std::to_string(head->status) + " from the server" +
+                           (body.empty() ? std::string() : ": " + excerpt(body)));
     executor_.post([this, alive = alive_, answer = std::move(answer)] {
       if (*alive && open_ && on_message_) on_message_(answer);
     });

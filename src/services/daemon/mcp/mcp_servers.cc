@@ -65,15 +65,16 @@ struct McpServers::Server {
   // until it has started.
   bool slow_start = false;
 
-  explicit Server(McpServerConfig c, BackoffPolicy policy) : config(std::move(c)), backoff(policy) {}
+  explicit Server(McpServerConfig c, BackoffPolicy policy)
+      : config(std::move(c)), backoff(policy) {}
 };
 
 McpServers::McpServers(Env& env, Host& host, McpServersOptions options)
     : McpServers(
           env,
           [&env, &host, log_dir = options.log_dir, working_dir = options.working_dir,
-           http = options.http](const McpServerConfig& server)
-              -> Result<std::unique_ptr<McpTransport>> {
+           http = options.http](
+              const McpServerConfig& server) -> Result<std::unique_ptr<McpTransport>> {
             if (server.type == "http" || server.type == "sse") {
               if (http == nullptr) {
                 return fail(ErrorCode::failed_precondition,
@@ -145,7 +146,8 @@ void McpServers::configure(std::map<std::string, McpServerConfig> servers,
 }
 
 Result<void> McpServers::reload() {
-  if (!source_) return fail(ErrorCode::failed_precondition, "this daemon has no MCP configuration files");
+  if (!source_)
+    return fail(ErrorCode::failed_precondition, "this daemon has no MCP configuration files");
   auto configured = source_();
   if (!configured) return fail(configured.error());
   configure(std::move(configured->servers), std::move(configured->files));
@@ -199,11 +201,13 @@ void McpServers::stop(Server& server, McpServerStatus status) {
 Task<Result<void>> McpServers::started(std::shared_ptr<Server> server) {
   if (server->status == McpServerStatus::healthy) co_return Result<void>{};
   if (server->status == McpServerStatus::disabled) {
-    co_return fail(ErrorCode::failed_precondition, "the MCP server " + server->config.name + " is disabled");
+    co_return fail(ErrorCode::failed_precondition,
+                   "the MCP server " + server->config.name + " is disabled");
   }
   if (server->config.untrusted)
     co_return fail(ErrorCode::failed_precondition, server->config.error);
-  if (!server->config.error.empty()) co_return fail(ErrorCode::invalid_argument, server->config.error);
+  if (!server->config.error.empty())
+    co_return fail(ErrorCode::invalid_argument, server->config.error);
   auto [promise, future] = make_promise<Result<void>>(env_.executor);
   server->waiters.push_back(promise);
   start_if_idle(server);
@@ -231,7 +235,8 @@ Task<void> McpServers::start(std::shared_ptr<Server> server) {
   if (!transport) {
     failure = transport.error();
   } else {
-    auto client = std::make_unique<McpClient>(env_.executor, std::move(*transport), options_.client);
+    auto client =
+        std::make_unique<McpClient>(env_.executor, std::move(*transport), options_.client);
     McpClient* raw = client.get();
     server->client = std::move(client);
     Task<Result<McpServerInfo>> connecting = raw->connect();
@@ -281,8 +286,8 @@ Task<void> McpServers::start(std::shared_ptr<Server> server) {
   server->error = failure.message;
   ++server->failures_in_a_row;
   for (auto& waiter : std::exchange(server->waiters, {})) {
-    waiter.set(fail(ErrorCode::unavailable,
-                    "the MCP server " + server->config.name + " did not start: " + failure.message));
+    waiter.set(fail(ErrorCode::unavailable, "the MCP server " + server->config.name +
+                                                " did not start: " + failure.message));
   }
   // What cannot work as configured (no transport, an unknown version) is not retried.
   if (failure.code != ErrorCode::failed_precondition) schedule_restart(server);
@@ -396,9 +401,10 @@ Task<std::vector<ExposedTool>> McpServers::tools() {
       exposed.description = tool.description.empty() ? tool.title : tool.description;
       exposed.input_schema = tool.input_schema;
       exposed.tags = {"mcp", server->config.name};
-      exposed.tags.insert(exposed.tags.end(), server->config.tags.begin(), server->config.tags.end());
-      exposed.read_only = tool.annotations.is_object() &&
-                          bool_field(tool.annotations, "readOnlyHint");
+      exposed.tags.insert(exposed.tags.end(), server->config.tags.begin(),
+                          server->config.tags.end());
+      exposed.read_only =
+          tool.annotations.is_object() && bool_field(tool.annotations, "readOnlyHint");
       out.push_back(std::move(exposed));
     }
   }
@@ -413,7 +419,8 @@ Task<McpCallOutcome> McpServers::call(std::string exposed, Json arguments, Durat
   const auto parts = split_exposed_name(exposed);
   if (!parts) co_return failure("invalid_input", exposed + " is not an MCP tool name");
   const auto found = servers_.find(parts->first);
-  if (found == servers_.end()) co_return failure("not_found", "no MCP server named " + parts->first);
+  if (found == servers_.end())
+    co_return failure("not_found", "no MCP server named " + parts->first);
   std::shared_ptr<Server> server = found->second;
   Task<Result<void>> starting = started(server);
   Result<void> ready = co_await starting;

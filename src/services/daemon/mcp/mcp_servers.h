@@ -19,8 +19,8 @@
 #include "core/backoff.h"
 #include "core/mcp/mcp_config.h"
 #include "runtime/env.h"
-#include "runtime/scope.h"
 #include "runtime/http_client.h"
+#include "runtime/scope.h"
 #include "services/daemon/mcp/mcp_client.h"
 
 namespace reliant::mcp {
@@ -69,7 +69,7 @@ struct McpServersOptions {
   // A call's result is cut to this many bytes, with a notice, as the built-in tools cut theirs
   // (ToolContext::output_limit_bytes: every response stays under the bus's 1 MiB); 0: uncut.
   std::size_t result_limit_bytes = 512 * 1024;
-  std::string log_dir;  // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
+  std::string log_dir;      // servers' stderr goes to <log_dir>/mcp-<name>.log; empty: discarded
   std::string working_dir;  // stdio servers without a cwd start here; empty: the host's
   McpClientOptions client;
   // How servers of type http (Streamable HTTP) and sse (HTTP+SSE) are reached; null: they are

@@ -100,9 +100,9 @@ void StdioTransport::take_output(std::string_view chunk) {
     if (end == std::string_view::npos) {
       partial_.append(chunk);
       if (partial_.size() > kMessageBytesMax) {
-        ended(Error{ErrorCode::resource_exhausted,
-                     "the server sent a message over " + std::to_string(kMessageBytesMax) +
-                         " bytes"});
+        ended(
+            Error{ErrorCode::resource_exhausted,
+                  "the server sent a message over " + std::to_string(kMessageBytesMax) + " bytes"});
       }
       return;
     }

@@ -77,12 +77,13 @@ std::string stream_text(std::string text, std::size_t limit_bytes) {
 }
 
 Json id_schema() {
-  return {
-      {"type", "object"},
-      {"properties",
-       {{"id", {{"type", "string"}, {"description", "The id bash returned, e.g. \"bash_mi2k3f0a_1\"."}}}}},
-      {"required", {"id"}},
-      {"additionalProperties", false}};
+  return {{"type", "object"},
+          {"properties",
+           {{"id",
+             {{"type", "string"},
+              {"description", "The id bash returned, e.g. \"bash_mi2k3f0a_1\"."}}}}},
+          {"required", {"id"}},
+          {"additionalProperties", false}};
 }
 
 class BashTool final : public Tool {

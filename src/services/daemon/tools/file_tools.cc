@@ -22,8 +22,7 @@ constexpr std::uint64_t kViewFileBytesMax = 32 << 20;
 // replacement of each of a million one-byte matches would be 2 GB).
 constexpr std::uint64_t kWrittenFileBytesMax = kReadFileBytesMax;
 
-std::string too_large_to_write(std::string_view verb, std::string_view shown,
-                               std::uint64_t bytes) {
+std::string too_large_to_write(std::string_view verb, std::string_view shown, std::uint64_t bytes) {
   return std::string(verb) + " " + std::string(shown) + ": the file would hold " +
          std::to_string(bytes) + " bytes; the file tools write at most " +
          std::to_string(kWrittenFileBytesMax);

@@ -109,11 +109,13 @@ Task<ToolResult> ToolSet::execute(ToolContext& ctx, std::string tool_name, std::
     Task<mcp::McpCallOutcome> calling = mcp_->call(tool_name, std::move(input), hours(24));
     mcp::McpCallOutcome outcome = co_await calling;
     const auto parts = mcp::split_exposed_name(tool_name);
-    Json metadata{{"mcp_server", parts ? parts->first : ""}, {"mcp_tool", parts ? parts->second : ""}};
-    if (!outcome.is_error) co_return finish(tool_success(std::move(outcome.text), std::move(metadata)));
-    co_return finish(tool_failure(outcome.error_code.empty() ? tool_error::failed
-                                                             : std::string_view(outcome.error_code),
-                                  std::move(outcome.text), std::move(metadata)));
+    Json metadata{{"mcp_server", parts ? parts->first : ""},
+                  {"mcp_tool", parts ? parts->second : ""}};
+    if (!outcome.is_error)
+      co_return finish(tool_success(std::move(outcome.text), std::move(metadata)));
+    co_return finish(tool_failure(
+        outcome.error_code.empty() ? tool_error::failed : std::string_view(outcome.error_code),
+        std::move(outcome.text), std::move(metadata)));
   }
   ToolResult result;
   std::string thrown;
