@@ -55,7 +55,7 @@ std::uint64_t digest(std::string_view bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  // Far below kMaxEventBytes: every feed must succeed, whatever the bytes.
+  // Far below kEventBytesMax: every feed must succeed, whatever the bytes.
   if (bytes.size() > (1u << 16)) return 0;
 
   const Outcome whole = parse_in_pieces(bytes, {});

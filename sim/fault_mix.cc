@@ -1,5 +1,6 @@
 // Drawing a seed's faults: uniform times before heal_at, uniform nodes, ranges from the scenario.
 #include "sim/fault_mix.h"
+#include "sim/scripted_faults.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -162,41 +163,8 @@ std::set<std::string> declared_faults(const Scenario& scenario) {
     range("fault.store.outage", f.store_outages.max);
   }
   for (const auto& fault : scenario.plan) {
-    switch (fault.kind) {
-      case ScriptedFault::Kind::crash:
-        declared.insert("fault.process.crash");
-        break;
-      case ScriptedFault::Kind::pause:
-        declared.insert("fault.process.pause");
-        break;
-      case ScriptedFault::Kind::partition:
-        declared.insert("fault.net.partition");
-        break;
-      case ScriptedFault::Kind::reset_stream:
-        declared.insert("fault.stream.reset");
-        break;
-      case ScriptedFault::Kind::half_open_stream:
-        declared.insert("fault.stream.half_open");
-        break;
-      case ScriptedFault::Kind::store_outage:
-        if (scenario.has_database()) declared.insert("fault.store.outage");
-        break;
-      case ScriptedFault::Kind::revoke_token:
-        declared.insert("fault.auth.revoke_token");
-        break;
-      case ScriptedFault::Kind::clock_jump:
-        declared.insert("fault.clock.jump");
-        break;
-      case ScriptedFault::Kind::clock_step_back:
-        declared.insert("fault.clock.step_back");
-        break;
-      case ScriptedFault::Kind::bus_outage:
-        declared.insert("fault.bus.outage");
-        break;
-      case ScriptedFault::Kind::store_partition:
-        if (scenario.has_database()) declared.insert("fault.store.partition");
-        break;
-    }
+    const ScriptedFaultRow& row = scripted_fault(fault.kind);
+    if (!row.needs_database || scenario.has_database()) declared.emplace(row.counter);
   }
   return declared;
 }
@@ -208,13 +176,13 @@ std::string FaultMix::describe() const {
     out += " | store fail-before-commit=" + percent(store.fail_before_commit) +
            " outcome-unknown=" + percent(store.fail_after_commit) + " slow=" + percent(store.slow);
   }
-  Duration max_offset{};
+  Duration offset_max{};
   for (const auto& [name, offset] : clock_offsets)
-    max_offset = std::max(max_offset, offset < Duration::zero() ? -offset : offset);
-  if (max_offset > Duration::zero()) out += " | clock skew up to " + format_duration(max_offset);
-  double max_drift = 0;
-  for (double drift : clock_drifts) max_drift = std::max(max_drift, drift < 0 ? -drift : drift);
-  if (max_drift > 0) out += " | clock drift up to " + percent(max_drift);
+    offset_max = std::max(offset_max, offset < Duration::zero() ? -offset : offset);
+  if (offset_max > Duration::zero()) out += " | clock skew up to " + format_duration(offset_max);
+  double drift_max = 0;
+  for (double drift : clock_drifts) drift_max = std::max(drift_max, drift < 0 ? -drift : drift);
+  if (drift_max > 0) out += " | clock drift up to " + percent(drift_max);
   if (bus.garbage > 0) out += " | bus garbage=" + percent(bus.garbage);
   if (host.any())
     out += " | host hang=" + percent(host.hang) + " disk-full=" + percent(host.disk_full);
@@ -226,51 +194,7 @@ std::string FaultMix::describe() const {
     out += " | streams garbage=" + percent(streams.garbage) +
            " truncated=" + percent(streams.truncated) + " unknown=" + percent(streams.unknown);
   }
-  for (const auto& e : events) {
-    out += " | ";
-    switch (e.kind) {
-      case ScriptedFault::Kind::crash:
-        out += "crash " + e.node + "@" + format_duration(e.at) + " (restart +" +
-               format_duration(e.length) + ")";
-        break;
-      case ScriptedFault::Kind::pause:
-        out +=
-            "pause " + e.node + "@" + format_duration(e.at) + " for " + format_duration(e.length);
-        break;
-      case ScriptedFault::Kind::partition:
-        out += std::string(e.one_way ? "one-way " : "") + "partition " + e.node +
-               (e.one_way ? "->" : "<->") + e.other + "@" + format_duration(e.at) + " for " +
-               format_duration(e.length);
-        break;
-      case ScriptedFault::Kind::reset_stream:
-        out += "stream reset@" + format_duration(e.at);
-        break;
-      case ScriptedFault::Kind::half_open_stream:
-        out += "half-open stream@" + format_duration(e.at);
-        break;
-      case ScriptedFault::Kind::store_outage:
-        out += "store outage@" + format_duration(e.at) + " for " + format_duration(e.length);
-        break;
-      case ScriptedFault::Kind::revoke_token:
-        out += "revoke token of " + e.node + "@" + format_duration(e.at);
-        break;
-      case ScriptedFault::Kind::clock_jump:
-        out += "clock of " + e.node + " jumps +" + format_duration(e.length) + "@" +
-               format_duration(e.at);
-        break;
-      case ScriptedFault::Kind::clock_step_back:
-        out += "clock of " + e.node + " steps back -" + format_duration(e.length) + "@" +
-               format_duration(e.at);
-        break;
-      case ScriptedFault::Kind::bus_outage:
-        out += "bus outage@" + format_duration(e.at) + " for " + format_duration(e.length);
-        break;
-      case ScriptedFault::Kind::store_partition:
-        out += "store cut off from " + e.node + "@" + format_duration(e.at) + " for " +
-               format_duration(e.length);
-        break;
-    }
-  }
+  for (const auto& e : events) out += " | " + scripted_fault(e.kind).describe(e);
   if (events.empty()) out += " | no process or link faults";
   return out;
 }

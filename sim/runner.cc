@@ -10,6 +10,7 @@
 #include "services/storage/migrator.h"
 #include "sim/fault_mix.h"
 #include "sim/process.h"
+#include "sim/scripted_faults.h"
 #include "sim/sim_buggify.h"
 #include "sim/workload/workloads.h"
 
@@ -149,85 +150,10 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   host_faults.faults() = mix.host;
   if (database) database->faults() = mix.store;
   const Instant heal = at(scenario.heal_at);
+  FaultTargets targets{world, network, streams, database.get(), by_name, heal};
   for (const auto& fault : mix.events) {
     world.schedule(at(fault.at), kWorldNode, "fault", [&, fault] {
-      switch (fault.kind) {
-        case ScriptedFault::Kind::crash: {
-          SimProcess* process = by_name.at(fault.node);
-          if (!process->running()) return;
-          world.coverage().hit("fault.process.crash");
-          process->crash();
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.restart",
-                         [process] {
-                           if (!process->running()) process->start();
-                         });
-          break;
-        }
-        case ScriptedFault::Kind::pause: {
-          SimProcess* process = by_name.at(fault.node);
-          if (process->running() && !process->paused()) world.coverage().hit("fault.process.pause");
-          process->pause();
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.resume",
-                         [process] { process->resume(); });
-          break;
-        }
-        case ScriptedFault::Kind::partition: {
-          const NodeId a = by_name.at(fault.node)->node();
-          const NodeId b = by_name.at(fault.other)->node();
-          world.coverage().hit("fault.net.partition");
-          network.block(a, b);
-          if (!fault.one_way) network.block(b, a);
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode,
-                         "fault.heal_partition", [&network, a, b] {
-                           network.unblock(a, b);
-                           network.unblock(b, a);
-                         });
-          break;
-        }
-        case ScriptedFault::Kind::reset_stream:
-          streams.reset_random_link();
-          break;
-        case ScriptedFault::Kind::half_open_stream:
-          streams.break_random_link();
-          break;
-        case ScriptedFault::Kind::store_outage:
-          if (!database) return;
-          world.coverage().hit("fault.store.outage");
-          database->faults().outage = true;
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.store_back",
-                         [&database] { database->faults().outage = false; });
-          break;
-        case ScriptedFault::Kind::revoke_token:
-          world.coverage().hit("fault.auth.revoke_token");
-          break;  // a workload's (the tool path's)
-        case ScriptedFault::Kind::clock_jump:
-          world.coverage().hit("fault.clock.jump");
-          world.trace().record(world.now(), by_name.at(fault.node)->node(), "clock.jump",
-                               static_cast<std::uint64_t>(fault.length.count()));
-          by_name.at(fault.node)->clock().step(fault.length);
-          break;
-        case ScriptedFault::Kind::clock_step_back:
-          world.coverage().hit("fault.clock.step_back");
-          world.trace().record(world.now(), by_name.at(fault.node)->node(), "clock.step_back",
-                               static_cast<std::uint64_t>(fault.length.count()));
-          by_name.at(fault.node)->clock().step(-fault.length);
-          break;
-        case ScriptedFault::Kind::bus_outage:
-          world.coverage().hit("fault.bus.outage");
-          network.bus_faults().outage = true;
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode, "fault.bus_back",
-                         [&network] { network.bus_faults().outage = false; });
-          break;
-        case ScriptedFault::Kind::store_partition: {
-          if (!database) return;
-          const NodeId node = by_name.at(fault.node)->node();
-          database->faults().cut_off.insert(node);
-          world.schedule(std::min(world.now() + fault.length, heal), kWorldNode,
-                         "fault.store_reachable",
-                         [&database, node] { database->faults().cut_off.erase(node); });
-          break;
-        }
-      }
+      if (!scripted_fault(fault.kind).inject(targets, fault)) return;
       for (const auto& workload : workloads) workload->apply(fault);
     });
   }

@@ -11,6 +11,7 @@
 #include "sim/fault_mix.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
+#include "sim/scripted_faults.h"
 
 namespace reliant::sim {
 namespace {
@@ -80,51 +81,33 @@ std::vector<RateField> rates_of(const FaultMix& mix) {
 }
 
 YAML::Node plan_entry(const ScriptedFault& fault) {
+  const ScriptedFaultRow& row = scripted_fault(fault.kind);
+  const std::string key(row.key);
   YAML::Node entry;
   entry["at"] = nanoseconds(fault.at);
-  switch (fault.kind) {
-    case ScriptedFault::Kind::crash:
-      entry["crash"] = fault.node;
-      entry["restart_after"] = nanoseconds(fault.length);
-      return entry;
-    case ScriptedFault::Kind::pause:
-      entry["pause"] = fault.node;
+  switch (row.names) {
+    case ScriptedFaultRow::Names::nothing:
+      entry[key] = true;
       break;
-    case ScriptedFault::Kind::partition: {
+    case ScriptedFaultRow::Names::node:
+    case ScriptedFaultRow::Names::daemon:
+      entry[key] = fault.node;
+      break;
+    case ScriptedFaultRow::Names::two_nodes: {
       YAML::Node pair(YAML::NodeType::Sequence);
       pair.SetStyle(YAML::EmitterStyle::Flow);
       pair.push_back(fault.node);
       pair.push_back(fault.other);
-      entry["partition"] = pair;
+      entry[key] = pair;
       entry["one_way"] = fault.one_way;
       break;
     }
-    case ScriptedFault::Kind::reset_stream:
-      entry["reset_stream"] = true;
-      return entry;
-    case ScriptedFault::Kind::half_open_stream:
-      entry["half_open_stream"] = true;
-      return entry;
-    case ScriptedFault::Kind::store_outage:
-      entry["store_outage"] = true;
-      break;
-    case ScriptedFault::Kind::revoke_token:
-      entry["revoke_token"] = fault.node;
-      return entry;
-    case ScriptedFault::Kind::clock_jump:
-      entry["clock_jump"] = fault.node;
-      break;
-    case ScriptedFault::Kind::clock_step_back:
-      entry["clock_step_back"] = fault.node;
-      break;
-    case ScriptedFault::Kind::bus_outage:
-      entry["bus_outage"] = true;
-      break;
-    case ScriptedFault::Kind::store_partition:
-      entry["store_partition"] = fault.node;
-      break;
   }
-  entry["length"] = nanoseconds(fault.length);
+  if (row.length == ScriptedFaultRow::Length::restart) {
+    entry["restart_after"] = nanoseconds(fault.length);
+  } else if (row.length == ScriptedFaultRow::Length::required) {
+    entry["length"] = nanoseconds(fault.length);
+  }
   return entry;
 }
 
@@ -153,12 +136,14 @@ YAML::Node written_down(const YAML::Node& original, const FaultMix& mix) {
 }
 
 bool names_node(const YAML::Node& entry, const std::string& node) {
-  for (const char* key :
-       {"crash", "pause", "revoke_token", "clock_jump", "clock_step_back", "store_partition"}) {
-    if (entry[key] && entry[key].as<std::string>() == node) return true;
-  }
-  if (const YAML::Node pair = entry["partition"]) {
-    for (const auto& side : pair) {
+  for (const auto& row : scripted_faults()) {
+    const YAML::Node named = entry[std::string(row.key)];
+    if (!named || row.names == ScriptedFaultRow::Names::nothing) continue;
+    if (row.names != ScriptedFaultRow::Names::two_nodes) {
+      if (named.as<std::string>() == node) return true;
+      continue;
+    }
+    for (const auto& side : named) {
       if (side.as<std::string>() == node) return true;
     }
   }

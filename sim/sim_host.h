@@ -177,10 +177,10 @@ class SimHost final : public Host {
   const SimHostStats& stats() const { return stats_; }
 
   Task<Result<ProcessOutcome>> run(ProcessSpec spec) override;
-  Task<Result<std::string>> read_file(std::string path, std::size_t max_bytes) override;
+  Task<Result<std::string>> read_file(std::string path, std::size_t bytes_max) override;
   Task<Result<void>> write_file(std::string path, std::string content) override;
   Task<Result<std::vector<FileEntry>>> list_directory(std::string path,
-                                                      std::size_t max_entries) override;
+                                                      std::size_t entries_max) override;
   Task<Result<FileEntry>> stat(std::string path) override;
   Task<Result<FileSearch>> search_file(std::string path, std::shared_ptr<const LineMatcher> matcher,
                                        FileSearchLimits limits) override;

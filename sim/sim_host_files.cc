@@ -126,15 +126,15 @@ Result<void> SimHost::confined(const std::string& absolute) const {
               absolute + " is outside the daemon's workspace (" + listed + ")");
 }
 
-Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t max_bytes) {
+Task<Result<std::string>> SimHost::read_file(std::string path, std::size_t bytes_max) {
   const std::string p = resolve(path);
   if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
   auto it = files_.find(p);
   if (it != files_.end()) {
-    if (it->second.size() > max_bytes) {
+    if (it->second.size() > bytes_max) {
       co_return fail(ErrorCode::resource_exhausted,
                      p + " holds " + std::to_string(it->second.size()) + " bytes, more than the " +
-                         std::to_string(max_bytes) + " allowed");
+                         std::to_string(bytes_max) + " allowed");
     }
     co_return it->second;
   }
@@ -163,15 +163,15 @@ Task<Result<void>> SimHost::write_file(std::string path, std::string content) {
 }
 
 Task<Result<std::vector<FileEntry>>> SimHost::list_directory(std::string path,
-                                                             std::size_t max_entries) {
+                                                             std::size_t entries_max) {
   const std::string p = resolve(path);
   if (auto allowed = confined(p); !allowed) co_return fail(allowed.error());
   if (files_.count(p) != 0) co_return fail(ErrorCode::invalid_argument, p + " is not a directory");
   if (!is_directory(p)) co_return fail(ErrorCode::not_found, p + " does not exist");
   std::vector<FileEntry> entries = children(p);
-  if (entries.size() > max_entries) {
+  if (entries.size() > entries_max) {
     co_return fail(ErrorCode::resource_exhausted,
-                   p + " holds more than the " + std::to_string(max_entries) + " entries allowed");
+                   p + " holds more than the " + std::to_string(entries_max) + " entries allowed");
   }
   co_return entries;
 }

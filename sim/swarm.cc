@@ -58,7 +58,7 @@ std::string Swarm::describe() const {
 
 void Swarm::apply(engine::WorkerConfig& config) const {
   if (worker_batch) config.batch = *worker_batch;
-  if (worker_max_in_flight) config.max_in_flight = *worker_max_in_flight;
+  if (worker_max_in_flight) config.in_flight_max = *worker_max_in_flight;
   if (eager_activities) config.eager_activities = *eager_activities;
   if (eager_decisions) config.eager_decisions = *eager_decisions;
   if (sticky_runs) config.sticky_runs = *sticky_runs;

@@ -37,7 +37,7 @@ Task<void> EngineClient::start_all() {
         {"delay_ms", to_ms(env_.random.between(config_.step_delay_min, config_.step_delay_max))},
         {"heartbeat_timeout_ms", to_ms(config_.heartbeat_timeout)},
         {"start_to_close_ms", to_ms(config_.start_to_close)},
-        {"max_attempts", config_.max_attempts}};
+        {"max_attempts", config_.attempts_max}};
     const engine::NewRun run{id, kEngineQueue, "echo_chain", std::move(input)};
     for (;;) {
       const std::int64_t now_ms = to_ms(env_.executor.now());

@@ -17,7 +17,7 @@ struct EngineClientConfig {
   Duration step_delay_max = milliseconds(200);
   Duration heartbeat_timeout = seconds(2);
   Duration start_to_close = seconds(30);
-  std::int64_t max_attempts = 10;
+  std::int64_t attempts_max = 10;
 };
 
 struct EngineWorkerSettings {

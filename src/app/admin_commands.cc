@@ -42,7 +42,7 @@ struct AdminOptions {
 };
 
 constexpr std::size_t kMinPassword = 8;
-constexpr std::size_t kMaxPassword = 1024;
+constexpr std::size_t kPasswordMax = 1024;
 
 // The first line of stdin, as a new password (a file or pipe: never a command-line argument,
 // which other users can read in the process list).
@@ -50,7 +50,7 @@ Result<std::string> read_new_password() {
   std::string password;
   std::getline(std::cin, password);
   if (!password.empty() && password.back() == '\r') password.pop_back();
-  if (password.size() < kMinPassword || password.size() > kMaxPassword) {
+  if (password.size() < kMinPassword || password.size() > kPasswordMax) {
     return fail(ErrorCode::invalid_argument,
                 "the password (first line of stdin) must be 8 to 1024 characters");
   }

@@ -67,7 +67,9 @@ Result<nlohmann::json> ApiClient::call(const std::string& method, const std::str
 
 int report_api_error(const Error& error) {
   std::fprintf(stderr, "error: %s\n", strip_terminal_controls(error.message).c_str());
-  return error.code == ErrorCode::failed_precondition || error.code == ErrorCode::internal ? 1 : 2;
+  const bool servers = error.code == ErrorCode::failed_precondition ||
+                       error.code == ErrorCode::internal || error.code == ErrorCode::unimplemented;
+  return servers ? 1 : 2;
 }
 
 }  // namespace reliant

@@ -65,10 +65,7 @@ int run_api(const ApiOptions& o) {
   // HTTPS and gRPC over TLS with the given pair or a self-signed one; --disable-tls behind a
   // TLS-terminating load balancer.
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
-  if (!tls) {
-    spdlog::error("{}", tls.error().message);
-    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
-  }
+  if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
   // Users of the identity provider authenticate with its JWTs; PATs work either way.
   std::unique_ptr<JwtVerifier> jwt;
   if (!o.jwt_public_key.empty() || !o.jwt_public_key_file.empty()) {
@@ -82,10 +79,7 @@ int run_api(const ApiOptions& o) {
       pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     auto made = JwtVerifier::create({pem, o.jwt_audience});
-    if (!made) {
-      spdlog::error("--jwt-public-key: {}", made.error().message);
-      return 2;
-    }
+    if (!made) return exit_after(made.error(), 2, "--jwt-public-key");
     jwt = std::move(*made);
   }
   if (o.streaming_driver != "nats") {
@@ -95,16 +89,10 @@ int run_api(const ApiOptions& o) {
   raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, o.db, o.migrate);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return 1;
-  }
+  if (!store) return exit_after(store.error(), 1);
   (void)protect_secret_environment();  // DATABASE_URL and the like, read above
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, "reliant-api"});
-  if (!bus) {
-    spdlog::error("{}", bus.error().message);
-    return 1;
-  }
+  if (!bus) return exit_after(bus.error(), 1);
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, bus->get(), nullptr, store->get(), nullptr, &log};
@@ -120,10 +108,7 @@ int run_api(const ApiOptions& o) {
   config.secrets = &secrets;
   // The web app at /; users sign in with email and password (or a PAT).
   auto web = load_web_assets(o.web_dir);
-  if (!web) {
-    spdlog::error("{}", web.error().message);
-    return 2;
-  }
+  if (!web) return exit_after(web.error(), 2);
   config.web = &web->assets;
   config.secure_cookies = !o.disable_tls;
   // One bound on what the update streams of the REST and gRPC faces hold for slow clients, and
@@ -139,10 +124,7 @@ int run_api(const ApiOptions& o) {
       executor,
       {o.bind_address, o.api_port, o.grpc_port, o.cors_origins, *tls, o.http_limits, o.grpc_limits},
       api, grpc_api);
-  if (!listeners) {
-    spdlog::error("{}", listeners.error().message);
-    return 1;
-  }
+  if (!listeners) return exit_after(listeners.error(), 1);
 
   StopOnSignals stop_on_signals(executor);
   auto debug = DebugServer::start(
@@ -156,15 +138,9 @@ int run_api(const ApiOptions& o) {
         write_metric(out, "reliant_api_grpc_streams_open", "gauge", "Open gRPC update streams.",
                      static_cast<double>(grpc_api.stats().streams_open));
       });
-  if (!debug) {
-    spdlog::error("debug server: {}", debug.error().message);
-    return 1;
-  }
+  if (!debug) return exit_after(debug.error(), 1, "debug server");
   auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
-  if (!health) {
-    spdlog::error("{}", health.error().message);
-    return 1;
-  }
+  if (!health) return exit_after(health.error(), 1);
   spdlog::info("api serving REST on {}:{}, gRPC on :{}, health on :{}, debug on 127.0.0.1:{}",
                o.bind_address, listeners->http->port(), listeners->grpc->port(), (*health)->port(),
                (*debug)->port());

@@ -115,20 +115,20 @@ Result<ApiListeners> start_api_listeners(AsioExecutor& executor, const ApiListen
   auto http = HttpServer::start(executor, http_options, *listeners.logged_rest);
   if (!http) return fail(http.error());
   listeners.http = std::move(*http);
-  if (listeners.http->max_connections() < options.http_limits.max_connections) {
+  if (listeners.http->connections_max() < options.http_limits.connections_max) {
     spdlog::info(
         "at most {} open HTTP connections (not {}), to leave part of the descriptor limit "
         "(ulimit -n) to the process's other files; raise the limit to allow more",
-        listeners.http->max_connections(), options.http_limits.max_connections);
+        listeners.http->connections_max(), options.http_limits.connections_max);
   }
   auto grpc = GrpcRpcServer::start(executor, grpc_options, *listeners.logged_rpc);
   if (!grpc) return fail(grpc.error().code, "cannot serve gRPC: " + grpc.error().message);
   listeners.grpc = std::move(*grpc);
-  if (listeners.grpc->max_connections() < options.grpc_limits.max_connections) {
+  if (listeners.grpc->connections_max() < options.grpc_limits.connections_max) {
     spdlog::info(
         "at most {} open gRPC connections (not {}), to fit the descriptor limit "
         "(ulimit -n)",
-        listeners.grpc->max_connections(), options.grpc_limits.max_connections);
+        listeners.grpc->connections_max(), options.grpc_limits.connections_max);
   }
   return listeners;
 }

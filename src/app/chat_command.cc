@@ -32,7 +32,7 @@ struct ChatOptions {
   std::string chat_id;
   std::string daemon;
   std::string model;
-  std::int64_t max_turns = 0;
+  std::int64_t turns_max = 0;
   std::string mode;      // builtin://agent's (or any workflow's) mode input
   std::string workflow;  // builtin://NAME or a project's workflow; empty: the chat's
   std::string project;   // a new chat's project, where its workflows come from
@@ -41,13 +41,13 @@ struct ChatOptions {
   bool quiet = false;
 };
 
-std::string indent(const std::string& text, std::size_t max_lines) {
+std::string indent(const std::string& text, std::size_t lines_max) {
   std::string out;
   std::size_t lines = 0, start = 0;
   while (start < text.size()) {
     std::size_t eol = text.find('\n', start);
     if (eol == std::string::npos) eol = text.size();
-    if (lines == max_lines) {
+    if (lines == lines_max) {
       std::size_t rest = 0;
       for (std::size_t i = start; i < text.size(); ++i) rest += text[i] == '\n';
       out += "    … (" + std::to_string(rest + 1) + " more lines)\n";
@@ -190,7 +190,7 @@ int run_chat(const ChatOptions& o) {
     send["daemon"] = selector.is_discarded() ? Json(o.daemon) : selector;
   }
   if (!o.model.empty()) send["model"] = o.model;
-  if (o.max_turns > 0) send["max_turns"] = o.max_turns;
+  if (o.turns_max > 0) send["max_turns"] = o.turns_max;
   if (!o.mode.empty()) send["mode"] = o.mode;
   auto sent = client->call("POST", "/api/v1/chats/" + chat_id + "/messages", send);
   if (!sent) return report_api_error(sent.error());
@@ -256,7 +256,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
       "--daemon", o->daemon,
       "Daemon selector for the tools: local, cloud, any, a name, or JSON {id,name,type,labels}");
   chat->add_option("--model", o->model, "Model name");
-  chat->add_option("--max-turns", o->max_turns, "Model turns before the agent stops (1..100)");
+  chat->add_option("--max-turns", o->turns_max, "Model turns before the agent stops (1..100)");
   chat->add_option("--mode", o->mode,
                    "auto, manual (each tool call waits for `reliant workflow approve`) or plan "
                    "(read-only tools)")

@@ -62,35 +62,23 @@ int run_gateway(const GatewayOptions& o) {
   raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, o.db, o.migrate);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return 1;
-  }
+  if (!store) return exit_after(store.error(), 1);
   (void)protect_secret_environment();  // DATABASE_URL and the like, read above
   const std::string gateway_id =
       o.gateway_id.empty() ? "gateway-" + std::to_string(::getpid()) : o.gateway_id;
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, gateway_id});
-  if (!bus) {
-    spdlog::error("{}", bus.error().message);
-    return 1;
-  }
+  if (!bus) return exit_after(bus.error(), 1);
   GrpcTransportOptions transport_options;
   transport_options.role = GrpcRole::gateway;
   transport_options.limits = grpc_limits(o.grpc_limits);
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
-  if (!tls) {
-    spdlog::error("{}", tls.error().message);
-    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
-  }
+  if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
   if (*tls) {
     transport_options.tls_cert_file = (*tls)->cert_file;
     transport_options.tls_key_file = (*tls)->key_file;
   }
   auto transport = GrpcTransport::create(executor, transport_options);
-  if (!transport) {
-    spdlog::error("{}", transport.error().message);
-    return 1;
-  }
+  if (!transport) return exit_after(transport.error(), 1);
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, bus->get(), transport->get(), store->get(), nullptr, &log};
@@ -101,10 +89,7 @@ int run_gateway(const GatewayOptions& o) {
   config.presence.stale_after = seconds_of(o.stale_s);
   config.presence.disconnect_after = seconds_of(o.disconnect_s);
   auto started = gateway::Gateway::start(env, config);
-  if (!started) {
-    spdlog::error("{}", started.error().message);
-    return 1;
-  }
+  if (!started) return exit_after(started.error(), 1);
   std::unique_ptr<gateway::Gateway> component = std::move(*started);
   gateway::Gateway* gw = component.get();
   (void)(*transport)
@@ -120,10 +105,7 @@ int run_gateway(const GatewayOptions& o) {
   std::unique_ptr<JwtVerifier> jwt;
   if (!o.jwt_public_key.empty()) {
     auto made = JwtVerifier::create({o.jwt_public_key, "authenticated"});
-    if (!made) {
-      spdlog::error("--jwt-public-key: {}", made.error().message);
-      return 2;
-    }
+    if (!made) return exit_after(made.error(), 2, "--jwt-public-key");
     jwt = std::move(*made);
   }
   routing::BusDaemonRouter daemons(env);
@@ -137,17 +119,11 @@ int run_gateway(const GatewayOptions& o) {
     frontend_options.tls_key_file = (*tls)->key_file;
   }
   auto frontend = GrpcRpcServer::start(executor, frontend_options, frontend_rpc);
-  if (!frontend) {
-    spdlog::error("cannot serve the frontend port: {}", frontend.error().message);
-    return 1;
-  }
+  if (!frontend) return exit_after(frontend.error(), 1, "cannot serve the frontend port");
 
   StopOnSignals stop_on_signals(executor);
   auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
-  if (!health) {
-    spdlog::error("{}", health.error().message);
-    return 1;
-  }
+  if (!health) return exit_after(health.error(), 1);
   spdlog::info("gateway {} accepting daemons on {}:{} ({}), frontend on :{}, health on :{}",
                gateway_id, o.bind_address, o.daemon_port, o.disable_tls ? "h2c" : "TLS",
                o.frontend_port, (*health)->port());

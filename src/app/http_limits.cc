@@ -44,21 +44,21 @@ void add_http_limit_options(CLI::App& command, HttpLimitOptions& options) {
       ->check(positive_seconds)
       ->capture_default_str();
   command
-      .add_option("--http-max-connections", options.max_connections,
+      .add_option("--http-max-connections", options.connections_max,
                   "Open HTTP connections at most; more are refused at once (lowered to fit the "
                   "descriptor limit, ulimit -n)")
       ->envname("HTTP_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str();
   command
-      .add_option("--http-max-connections-per-address", options.max_connections_per_address,
+      .add_option("--http-max-connections-per-address", options.connections_per_address_max,
                   "Open HTTP connections from one client address at most; 0: no cap. Set 0 "
                   "behind a load balancer or proxy: all its connections share its address")
       ->envname("HTTP_MAX_CONNECTIONS_PER_ADDRESS")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
       ->capture_default_str();
   command
-      .add_option("--http-max-unauthenticated-connections", options.max_unauthenticated_connections,
+      .add_option("--http-max-unauthenticated-connections", options.unauthenticated_connections_max,
                   "Open HTTP connections on which no request has carried a valid credential yet, "
                   "at most; past it the oldest idle one of the address holding the most is closed")
       ->envname("HTTP_MAX_UNAUTHENTICATED_CONNECTIONS")
@@ -78,30 +78,30 @@ void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& option
   options.header_read_timeout = from_seconds(limits.header_read_timeout_s);
   options.body_read_timeout = from_seconds(limits.body_read_timeout_s);
   options.keep_alive_idle_timeout = from_seconds(limits.keep_alive_idle_timeout_s);
-  options.max_connections = limits.max_connections;
-  options.max_connections_per_address = limits.max_connections_per_address;
-  options.max_unauthenticated_connections = limits.max_unauthenticated_connections;
+  options.connections_max = limits.connections_max;
+  options.connections_per_address_max = limits.connections_per_address_max;
+  options.unauthenticated_connections_max = limits.unauthenticated_connections_max;
   options.unauthenticated_timeout = from_seconds(limits.unauthenticated_timeout_s);
 }
 
 void add_grpc_limit_options(CLI::App& command, GrpcLimitOptions& options) {
   const auto positive_seconds = CLI::Range(0.001, 86400.0 * 365);
   command
-      .add_option("--grpc-max-connections", options.max_connections,
+      .add_option("--grpc-max-connections", options.connections_max,
                   "Open gRPC connections at most, per gRPC port (lowered to fit the descriptor "
                   "limit, ulimit -n)")
       ->envname("GRPC_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str();
   command
-      .add_option("--grpc-max-connections-per-address", options.max_connections_per_address,
+      .add_option("--grpc-max-connections-per-address", options.connections_per_address_max,
                   "Open gRPC connections from one client address at most; 0: no cap (behind a "
                   "proxy or load balancer)")
       ->envname("GRPC_MAX_CONNECTIONS_PER_ADDRESS")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
       ->capture_default_str();
   command
-      .add_option("--grpc-max-unauthenticated-connections", options.max_unauthenticated_connections,
+      .add_option("--grpc-max-unauthenticated-connections", options.unauthenticated_connections_max,
                   "Open gRPC connections on which no call has carried a valid credential yet, at "
                   "most")
       ->envname("GRPC_MAX_UNAUTHENTICATED_CONNECTIONS")
@@ -130,9 +130,9 @@ void add_grpc_limit_options(CLI::App& command, GrpcLimitOptions& options) {
 
 GrpcConnectionLimits grpc_limits(const GrpcLimitOptions& options) {
   GrpcConnectionLimits limits;
-  limits.max_connections = options.max_connections;
-  limits.max_connections_per_address = options.max_connections_per_address;
-  limits.max_unauthenticated_connections = options.max_unauthenticated_connections;
+  limits.connections_max = options.connections_max;
+  limits.connections_per_address_max = options.connections_per_address_max;
+  limits.unauthenticated_connections_max = options.unauthenticated_connections_max;
   limits.unauthenticated_timeout = from_seconds(options.unauthenticated_timeout_s);
   limits.handshake_timeout = from_seconds(options.handshake_timeout_s);
   limits.idle_timeout = from_seconds(options.idle_timeout_s);

@@ -23,9 +23,9 @@ struct HttpLimitOptions {
   double header_read_timeout_s = seconds_in(HttpServerOptions{}.header_read_timeout);
   double body_read_timeout_s = seconds_in(HttpServerOptions{}.body_read_timeout);
   double keep_alive_idle_timeout_s = seconds_in(HttpServerOptions{}.keep_alive_idle_timeout);
-  std::size_t max_connections = HttpServerOptions{}.max_connections;
-  std::size_t max_connections_per_address = HttpServerOptions{}.max_connections_per_address;
-  std::size_t max_unauthenticated_connections = HttpServerOptions{}.max_unauthenticated_connections;
+  std::size_t connections_max = HttpServerOptions{}.connections_max;
+  std::size_t connections_per_address_max = HttpServerOptions{}.connections_per_address_max;
+  std::size_t unauthenticated_connections_max = HttpServerOptions{}.unauthenticated_connections_max;
   double unauthenticated_timeout_s = seconds_in(HttpServerOptions{}.unauthenticated_timeout);
 };
 
@@ -35,10 +35,10 @@ void add_http_limit_options(CLI::App& command, HttpLimitOptions& options);
 void apply_http_limits(const HttpLimitOptions& limits, HttpServerOptions& options);
 
 struct GrpcLimitOptions {
-  std::size_t max_connections = GrpcConnectionLimits{}.max_connections;
-  std::size_t max_connections_per_address = GrpcConnectionLimits{}.max_connections_per_address;
-  std::size_t max_unauthenticated_connections =
-      GrpcConnectionLimits{}.max_unauthenticated_connections;
+  std::size_t connections_max = GrpcConnectionLimits{}.connections_max;
+  std::size_t connections_per_address_max = GrpcConnectionLimits{}.connections_per_address_max;
+  std::size_t unauthenticated_connections_max =
+      GrpcConnectionLimits{}.unauthenticated_connections_max;
   double unauthenticated_timeout_s = seconds_in(GrpcConnectionLimits{}.unauthenticated_timeout);
   double handshake_timeout_s = seconds_in(GrpcConnectionLimits{}.handshake_timeout);
   double idle_timeout_s = seconds_in(GrpcConnectionLimits{}.idle_timeout);

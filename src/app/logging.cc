@@ -68,4 +68,13 @@ void SpdlogLog::write(LogLevel level, std::string_view message) {
   spdlog::default_logger_raw()->log(spdlog_level(level), "{}", message);
 }
 
+int exit_after(const Error& error, int exit_code, std::string_view context) {
+  if (context.empty()) {
+    spdlog::error("{}", error.message);
+  } else {
+    spdlog::error("{}: {}", context, error.message);
+  }
+  return exit_code;
+}
+
 }  // namespace reliant

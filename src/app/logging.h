@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "runtime/log.h"
@@ -19,5 +20,9 @@ class SpdlogLog final : public Log {
   bool enabled(LogLevel level) const override;
   void write(LogLevel level, std::string_view message) override;
 };
+
+// A command that cannot go on: logs `error`'s message (after "context: " when there is one) and
+// returns `exit_code` for the command to exit with. `if (!x) return exit_after(x.error(), 1);`
+int exit_after(const Error& error, int exit_code, std::string_view context = {});
 
 }  // namespace reliant

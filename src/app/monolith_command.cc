@@ -78,10 +78,7 @@ int run_monolith(const MonolithOptions& options) {
   // One process per data directory, for this process's whole life (the kernel lets go when it
   // dies): two monoliths on one database each ran every in-flight tool.
   auto claim = lock_data_dir(options.data_dir);
-  if (!claim) {
-    spdlog::error("{}", claim.error().message);
-    return 1;
-  }
+  if (!claim) return exit_after(claim.error(), 1);
   const std::string working_dir =
       std::filesystem::absolute(options.working_dir.empty()
                                     ? std::filesystem::current_path()
@@ -97,24 +94,15 @@ int run_monolith(const MonolithOptions& options) {
   db.driver = "sqlite";
   db.data_dir = options.data_dir;
   auto store = open_store(executor, db);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return 1;
-  }
+  if (!store) return exit_after(store.error(), 1);
   if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
     spdlog::error("{}", applied.error().message);
     return 1;
   }
   auto account = ensure_local_account(executor, **store, options.data_dir);
-  if (!account) {
-    spdlog::error("{}", account.error().message);
-    return 1;
-  }
+  if (!account) return exit_after(account.error(), 1);
   auto journal = FileRequestJournal::open(options.data_dir + "/daemon-journal");
-  if (!journal) {
-    spdlog::error("{}", journal.error().message);
-    return 1;
-  }
+  if (!journal) return exit_after(journal.error(), 1);
 
   InProcessBroker broker(secure_random_u64());
   InProcessBus bus(broker, executor);
@@ -122,10 +110,7 @@ int run_monolith(const MonolithOptions& options) {
   // its token, keys, sign-in link and database stay out of the file tools' reach anyway.
   auto host_config =
       host_options(working_dir, options.workspace, private_directories(options.data_dir));
-  if (!host_config) {
-    spdlog::error("{}", host_config.error().message);
-    return 2;
-  }
+  if (!host_config) return exit_after(host_config.error(), 2);
   if (!enable_child_subreaper()) spdlog::warn("cannot become a child subreaper");
   PosixHost host(executor, *host_config);
   spdlog::info("the embedded daemon's file tools reach {}", describe_workspace(*host_config));
@@ -149,10 +134,7 @@ int run_monolith(const MonolithOptions& options) {
       **journal, account->user_id);
   daemons.attach_mcp(&mcp_servers);
   auto llm = open_llm(executor, options.llm);
-  if (!llm) {
-    spdlog::error("{}", llm.error().message);
-    return 2;
-  }
+  if (!llm) return exit_after(llm.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
@@ -168,7 +150,7 @@ int run_monolith(const MonolithOptions& options) {
   agent::register_agent_activities(activities, agent_deps);
   engine::WorkerConfig worker_config;
   worker_config.worker_id = "monolith-" + std::to_string(::getpid());
-  worker_config.max_in_flight = options.concurrency;
+  worker_config.in_flight_max = options.concurrency;
   worker_config.poll_interval = seconds(1);
 
   api::ApiConfig api_config;
@@ -180,10 +162,7 @@ int run_monolith(const MonolithOptions& options) {
   api_config.secrets = &secrets;
   // The web app at /, signed into with a one-time link printed below.
   auto web = load_web_assets(options.web_dir);
-  if (!web) {
-    spdlog::error("{}", web.error().message);
-    return 2;
-  }
+  if (!web) return exit_after(web.error(), 2);
   api_config.web = &web->assets;
   api::LocalSignIn local_sign_in(account->user_id);
   api_config.local_sign_in = &local_sign_in;
@@ -205,19 +184,13 @@ int run_monolith(const MonolithOptions& options) {
   // Spec S2.4: TLS with a certificate generated into the data dir unless one is given.
   auto tls =
       server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
-  if (!tls) {
-    spdlog::error("{}", tls.error().message);
-    return tls.error().code == ErrorCode::invalid_argument ? 2 : 1;
-  }
+  if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
   auto listeners =
       start_api_listeners(executor,
                           {options.bind_address, options.api_port, options.grpc_port,
                            options.cors_origins, *tls, options.http_limits, options.grpc_limits},
                           api, grpc_api);
-  if (!listeners) {
-    spdlog::error("{}", listeners.error().message);
-    return 1;
-  }
+  if (!listeners) return exit_after(listeners.error(), 1);
   auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
 
   StopOnSignals stop_on_signals(executor);

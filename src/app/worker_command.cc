@@ -73,19 +73,13 @@ int run_worker(const WorkerOptions& options) {
       return 1;
     }
     auto locked = lock_data_dir(folder);
-    if (!locked) {
-      spdlog::error("{}", locked.error().message);
-      return 1;
-    }
+    if (!locked) return exit_after(locked.error(), 1);
     claim = std::move(*locked);
   }
   raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   auto store = open_server_store(executor, options.db, options.migrate);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return 1;
-  }
+  if (!store) return exit_after(store.error(), 1);
   if (options.temporal_host != "localhost" || options.temporal_port != 7233) {
     spdlog::info(
         "--temporal-host/--temporal-port are not used: the durable engine runs on the database");
@@ -96,10 +90,7 @@ int run_worker(const WorkerOptions& options) {
   std::unique_ptr<Bus> bus;
   if (!options.nats_url.empty()) {
     auto nats = NatsBus::connect(executor, NatsOptions{options.nats_url, "reliant-worker"});
-    if (!nats) {
-      spdlog::error("{}", nats.error().message);
-      return 1;
-    }
+    if (!nats) return exit_after(nats.error(), 1);
     bus = std::move(*nats);
   } else {
     spdlog::info("no --nats-url: other processes' new tasks are found by polling (every 2 s)");
@@ -123,10 +114,7 @@ int run_worker(const WorkerOptions& options) {
   // api uses.
   routing::BusDaemonRouter router(env);
   auto llm = open_llm(executor, options.llm);
-  if (!llm) {
-    spdlog::error("{}", llm.error().message);
-    return 2;
-  }
+  if (!llm) return exit_after(llm.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
@@ -147,17 +135,14 @@ int run_worker(const WorkerOptions& options) {
   engine::WorkerConfig config;
   config.worker_id = options.worker_id.empty() ? default_worker_id() : options.worker_id;
   config.queue = options.temporal_namespace;
-  config.max_in_flight = options.concurrency;
+  config.in_flight_max = options.concurrency;
 
   StopOnSignals stop_on_signals(executor);
   // Ready once the store answers (and NATS is connected, when wake-ups go over it).
   const NatsBus* nats = options.nats_url.empty() ? nullptr : static_cast<const NatsBus*>(bus.get());
   auto health =
       ServerHealth::start(executor, **store, nats, options.bind_address, options.health_port);
-  if (!health) {
-    spdlog::error("{}", health.error().message);
-    return 1;
-  }
+  if (!health) return exit_after(health.error(), 1);
   auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
   spdlog::info("health checks on {}:{} (/health, /ready)", options.bind_address, (*health)->port());
   spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue,

@@ -33,8 +33,18 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "outcome_unknown";
     case ErrorCode::internal:
       return "internal";
+    case ErrorCode::unimplemented:
+      return "unimplemented";
   }
   return "unknown";
+}
+
+std::optional<ErrorCode> error_code_named(std::string_view name) noexcept {
+  for (int each = 0; each <= static_cast<int>(ErrorCode::unimplemented); ++each) {
+    const auto code = static_cast<ErrorCode>(each);
+    if (to_string(code) == name) return code;
+  }
+  return std::nullopt;
 }
 
 std::string Error::describe() const {
@@ -79,6 +89,8 @@ std::string_view generic_message(ErrorCode code) noexcept {
       return "the outcome is unknown: the change may or may not have been made";
     case ErrorCode::internal:
       return "internal error (the server's log has the details)";
+    case ErrorCode::unimplemented:
+      return "not implemented";
   }
   return "error";
 }

@@ -1,6 +1,7 @@
 // Error: the value every expected failure is reported with, across every port and layer.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,13 @@ enum class ErrorCode {
   failed_precondition,  // the system is not in a state that allows the operation
   outcome_unknown,      // the operation may or may not have happened (e.g. commit then crash)
   internal,             // a bug or an unexpected library failure
+  unimplemented,        // the peer does not offer the operation (an older daemon, say)
+  // (the last code: error_code_named counts up to it)
 };
 
 std::string_view to_string(ErrorCode code) noexcept;
+// The code `to_string` names `name`; nullopt for a name it never gives.
+std::optional<ErrorCode> error_code_named(std::string_view name) noexcept;
 
 struct Error {
   ErrorCode code;

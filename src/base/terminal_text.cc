@@ -163,7 +163,7 @@ bool TerminalSanitizer::step(std::uint8_t byte, std::string& out) {
         enter(State::ground);
         return false;
       }
-      if (++sequence_bytes_ > kMaxCsiBytes) enter(State::ground);
+      if (++sequence_bytes_ > kCsiBytesMax) enter(State::ground);
       return true;  // parameters and intermediates (and C0 controls, dropped)
     case State::control_string:
       // BEL ends an OSC (xterm); ST is ESC \, 9C or C2 9C. Any 9C ends the string, even one
@@ -176,7 +176,7 @@ bool TerminalSanitizer::step(std::uint8_t byte, std::string& out) {
         enter(State::string_escape);
         return true;
       }
-      if (++sequence_bytes_ > kMaxControlStringBytes) enter(State::ground);
+      if (++sequence_bytes_ > kControlStringBytesMax) enter(State::ground);
       return true;
     case State::string_escape:
       if (byte == '\\') {

@@ -17,13 +17,13 @@ namespace reliant {
 //
 // Fed in chunks, it carries a sequence or a character cut between two chunks over to the
 // next, so a sequence split across chunks is removed whole. A control string is dropped for at
-// most kMaxControlStringBytes, a CSI sequence for at most kMaxCsiBytes; past that the rest
+// most kControlStringBytesMax, a CSI sequence for at most kCsiBytesMax; past that the rest
 // prints as text (harmless: the terminal never saw the introducer), so an unterminated
 // sequence cannot hide everything after it.
 class TerminalSanitizer {
  public:
-  static constexpr std::size_t kMaxControlStringBytes = 4096;
-  static constexpr std::size_t kMaxCsiBytes = 64;
+  static constexpr std::size_t kControlStringBytesMax = 4096;
+  static constexpr std::size_t kCsiBytesMax = 64;
 
   // What of `bytes` may be printed, given the chunks fed before.
   std::string feed(std::string_view bytes);

@@ -3,8 +3,8 @@
 
 namespace reliant {
 
-AttemptLimiter::AttemptLimiter(int max_failures, Duration window, std::size_t max_keys)
-    : max_failures_(max_failures), window_(window), max_keys_(max_keys) {}
+AttemptLimiter::AttemptLimiter(int failures_max, Duration window, std::size_t keys_max)
+    : failures_max_(failures_max), window_(window), keys_max_(keys_max) {}
 
 void AttemptLimiter::forget_expired(std::deque<SteadyInstant>& times, SteadyInstant now) const {
   while (!times.empty() && times.front() + window_ <= now) times.pop_front();
@@ -21,7 +21,7 @@ bool AttemptLimiter::allowed(const std::string& key, SteadyInstant now, Duration
   auto it = failures_.find(key);
   if (it == failures_.end()) return true;
   forget_expired(it->second, now);
-  if (static_cast<int>(it->second.size()) < max_failures_) return true;
+  if (static_cast<int>(it->second.size()) < failures_max_) return true;
   if (retry_after != nullptr) *retry_after = it->second.front() + window_ - now;
   return false;
 }
@@ -29,14 +29,14 @@ bool AttemptLimiter::allowed(const std::string& key, SteadyInstant now, Duration
 void AttemptLimiter::failed(const std::string& key, SteadyInstant now) {
   auto it = failures_.find(key);
   if (it == failures_.end()) {
-    if (failures_.size() >= max_keys_) prune(now);
-    if (failures_.size() >= max_keys_) return;
+    if (failures_.size() >= keys_max_) prune(now);
+    if (failures_.size() >= keys_max_) return;
     it = failures_.emplace(key, std::deque<SteadyInstant>()).first;
   }
   forget_expired(it->second, now);
   it->second.push_back(now);
   // Only the newest max_failures matter for the decision.
-  while (static_cast<int>(it->second.size()) > max_failures_) it->second.pop_front();
+  while (static_cast<int>(it->second.size()) > failures_max_) it->second.pop_front();
 }
 
 void AttemptLimiter::forgive(const std::string& key, SteadyInstant at) {

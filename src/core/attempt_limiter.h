@@ -20,7 +20,7 @@ class AttemptLimiter {
   // Remembers at most `max_keys` keys: past that, keys whose failures all expired are dropped,
   // and a new key is not tracked until there is room (it is then allowed: the per-address and
   // per-account limits together still hold a guesser back).
-  AttemptLimiter(int max_failures, Duration window, std::size_t max_keys = 100'000);
+  AttemptLimiter(int failures_max, Duration window, std::size_t keys_max = 100'000);
 
   // Whether another attempt for `key` may proceed now; when not, `retry_after` says how long
   // until it may.
@@ -37,9 +37,9 @@ class AttemptLimiter {
   void forget_expired(std::deque<SteadyInstant>& times, SteadyInstant now) const;
   void prune(SteadyInstant now);
 
-  int max_failures_;
+  int failures_max_;
   Duration window_;
-  std::size_t max_keys_;
+  std::size_t keys_max_;
   std::unordered_map<std::string, std::deque<SteadyInstant>> failures_;
 };
 

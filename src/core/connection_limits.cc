@@ -12,8 +12,8 @@ constexpr int kSpokeChecksMax = 8;
 }  // namespace
 
 ConnectionLimits::ConnectionLimits(ConnectionLimitsConfig config) : config_(config) {
-  RELIANT_ASSERT(config_.max_connections > 0);
-  RELIANT_ASSERT(config_.max_unauthenticated > 0);
+  RELIANT_ASSERT(config_.connections_max > 0);
+  RELIANT_ASSERT(config_.unauthenticated_max > 0);
 }
 
 bool ConnectionLimits::is_authenticated(Id id) const {
@@ -67,7 +67,7 @@ ConnectionLimits::Id ConnectionLimits::victim_of(const std::string& address,
   // Silent while half the pool was admitted after it (ids count admissions): an idle client,
   // unless its bytes are waiting to be read. A younger one may not have had the time to speak:
   // then the oldest goes, as for the others.
-  const Id patience = static_cast<Id>(config_.max_unauthenticated / 2);
+  const Id patience = static_cast<Id>(config_.unauthenticated_max / 2);
   for (int checked = 0; checked < kSpokeChecksMax && !per.silent.empty(); ++checked) {
     const Id oldest = *per.silent.begin();
     if (oldest + patience >= next_id_) break;
@@ -90,16 +90,16 @@ ConnectionLimits::Admission ConnectionLimits::admit(const std::string& address,
   // unauthenticated victim frees a place under every cap, an authenticated one under all but
   // the pool's, so at most one victim per cap, and never the same one twice.
   std::vector<Id> victims;
-  bool room_for_total = entries_.size() < config_.max_connections;
-  bool room_in_pool = unauthenticated_ < config_.max_unauthenticated;
+  bool room_for_total = entries_.size() < config_.connections_max;
+  bool room_in_pool = unauthenticated_ < config_.unauthenticated_max;
   const auto take = [&](Id victim) {
     victims.push_back(victim);
     room_for_total = true;
     if (!entries_.at(victim).authenticated) room_in_pool = true;
   };
   const auto here = addresses_.find(address);
-  if (config_.max_per_address > 0 && here != addresses_.end() &&
-      here->second.open >= config_.max_per_address) {
+  if (config_.per_address_max > 0 && here != addresses_.end() &&
+      here->second.open >= config_.per_address_max) {
     if (!here->second.idle_unauthenticated.empty()) {
       take(victim_of(address, spoke));
     } else if (!here->second.idle_authenticated.empty()) {
@@ -132,8 +132,8 @@ ConnectionLimits::Admission ConnectionLimits::admit(const std::string& address,
   ++unauthenticated_;
   index(id, entry);
   entries_.emplace(id, std::move(entry));
-  RELIANT_ASSERT(entries_.size() <= config_.max_connections);
-  RELIANT_ASSERT(unauthenticated_ <= config_.max_unauthenticated);
+  RELIANT_ASSERT(entries_.size() <= config_.connections_max);
+  RELIANT_ASSERT(unauthenticated_ <= config_.unauthenticated_max);
   return {id, std::move(victims)};
 }
 

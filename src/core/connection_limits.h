@@ -28,9 +28,9 @@
 namespace reliant {
 
 struct ConnectionLimitsConfig {
-  std::size_t max_connections = 4096;     // open at once, authenticated or not; at least 1
-  std::size_t max_unauthenticated = 128;  // of them, not yet authenticated; at least 1
-  std::size_t max_per_address = 256;      // from one client address; 0: no cap
+  std::size_t connections_max = 4096;     // open at once, authenticated or not; at least 1
+  std::size_t unauthenticated_max = 128;  // of them, not yet authenticated; at least 1
+  std::size_t per_address_max = 256;      // from one client address; 0: no cap
 };
 
 class ConnectionLimits {

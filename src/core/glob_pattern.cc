@@ -43,7 +43,7 @@ std::vector<std::string_view> alternatives(std::string_view inner) {
 }
 
 Result<void> expand_into(std::string_view pattern, std::vector<std::string>& out,
-                         std::size_t max_patterns) {
+                         std::size_t patterns_max) {
   std::size_t open = std::string_view::npos;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '\\') {
@@ -57,9 +57,9 @@ Result<void> expand_into(std::string_view pattern, std::vector<std::string>& out
     }
   }
   if (open == std::string_view::npos) {
-    if (out.size() >= max_patterns) {
+    if (out.size() >= patterns_max) {
       return fail(ErrorCode::invalid_argument,
-                  "pattern expands to more than " + std::to_string(max_patterns) + " patterns");
+                  "pattern expands to more than " + std::to_string(patterns_max) + " patterns");
     }
     out.emplace_back(pattern);
     return {};
@@ -75,7 +75,7 @@ Result<void> expand_into(std::string_view pattern, std::vector<std::string>& out
     combined.reserve(head.size() + alternative.size() + tail.size());
     combined.append(head).append(alternative).append(tail);
     // The alternative may hold nested braces and the tail more groups: expand recursively.
-    auto expanded = expand_into(combined, out, max_patterns);
+    auto expanded = expand_into(combined, out, patterns_max);
     if (!expanded) return expanded;
   }
   return {};
@@ -121,10 +121,10 @@ bool is_hidden(std::string_view name) { return !name.empty() && name.front() == 
 }  // namespace
 
 Result<std::vector<std::string>> expand_glob_braces(std::string_view pattern,
-                                                    std::size_t max_patterns) {
-  RELIANT_ASSERT(max_patterns > 0);
+                                                    std::size_t patterns_max) {
+  RELIANT_ASSERT(patterns_max > 0);
   std::vector<std::string> out;
-  auto expanded = expand_into(pattern, out, max_patterns);
+  auto expanded = expand_into(pattern, out, patterns_max);
   if (!expanded) return fail(expanded.error());
   return out;
 }

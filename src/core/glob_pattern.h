@@ -18,7 +18,7 @@ namespace reliant {
 // Expands `{a,b}` alternatives (nested allowed) into plain patterns, in order. Fails with
 // `invalid_argument` on unbalanced braces or when more than `max_patterns` would result.
 Result<std::vector<std::string>> expand_glob_braces(std::string_view pattern,
-                                                    std::size_t max_patterns = 256);
+                                                    std::size_t patterns_max = 256);
 
 // True when `segment` contains `*`, `?` or `[` (unescaped): it needs a directory listing.
 bool glob_has_wildcard(std::string_view segment);

@@ -26,9 +26,9 @@ class Re2Matcher final : public LineMatcher {
 
 // The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8
 // sequence.
-std::size_t utf8_cut(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return text.size();
-  std::size_t end = max_bytes;
+std::size_t utf8_cut(std::string_view text, std::size_t bytes_max) {
+  if (text.size() <= bytes_max) return text.size();
+  std::size_t end = bytes_max;
   // Back off continuation bytes (10xxxxxx): the cut falls before the sequence they continue.
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return end;

@@ -41,10 +41,10 @@ Result<void> SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out)
     start = i + 1;
   }
   line_.append(bytes.substr(start));
-  if (line_.size() + data_.size() > kMaxEventBytes) {
+  if (line_.size() + data_.size() > kEventBytesMax) {
     failed_ = true;
     return fail(ErrorCode::resource_exhausted,
-                "an event in the stream exceeds " + std::to_string(kMaxEventBytes) + " bytes");
+                "an event in the stream exceeds " + std::to_string(kEventBytesMax) + " bytes");
   }
   return {};
 }

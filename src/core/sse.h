@@ -22,10 +22,10 @@ class SseParser {
  public:
   // A line (or an event's accumulated data) longer than this fails the stream rather than
   // growing without bound: a provider never sends one, a broken proxy might.
-  static constexpr std::size_t kMaxEventBytes = 16u << 20;
+  static constexpr std::size_t kEventBytesMax = 16u << 20;
 
   // Parses `bytes` (any split: mid-line, between \r and \n) and appends every event they
-  // complete to `out`. Fails with `resource_exhausted` when an event exceeds kMaxEventBytes;
+  // complete to `out`. Fails with `resource_exhausted` when an event exceeds kEventBytesMax;
   // the parser is then unusable.
   Result<void> feed(std::string_view bytes, std::vector<SseEvent>& out);
 

@@ -51,8 +51,8 @@ std::string encode(const google::protobuf::Message& message) {
 }
 
 Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message) {
-  if (bytes.size() > kMaxFrameBytes) {
-    return fail(ErrorCode::invalid_argument, too_large(message, bytes.size(), kMaxFrameBytes));
+  if (bytes.size() > kFrameBytesMax) {
+    return fail(ErrorCode::invalid_argument, too_large(message, bytes.size(), kFrameBytesMax));
   }
   if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return fail(ErrorCode::invalid_argument, "malformed " + message.GetTypeName() + " (" +
@@ -75,8 +75,8 @@ std::string to_json(const google::protobuf::Message& message) {
 }
 
 Result<void> from_json_into(std::string_view json, google::protobuf::Message& message) {
-  if (json.size() > kMaxBusPayloadBytes) {
-    return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kMaxBusPayloadBytes));
+  if (json.size() > kBusPayloadBytesMax) {
+    return fail(ErrorCode::invalid_argument, too_large(message, json.size(), kBusPayloadBytesMax));
   }
   if (parse_plain_json(json, message)) return {};  // bounds its own depth (plain_json.cc)
   message.Clear();                                 // what a declined parse left

@@ -17,9 +17,9 @@
 namespace reliant::protocol {
 
 // Largest stream frame accepted: gRPC's message limit as the gRPC transport sets it.
-inline constexpr std::size_t kMaxFrameBytes = 4 << 20;
+inline constexpr std::size_t kFrameBytesMax = 4 << 20;
 // Largest bus payload accepted (NATS's default max_payload is 1 MiB).
-inline constexpr std::size_t kMaxBusPayloadBytes = 1 << 20;
+inline constexpr std::size_t kBusPayloadBytesMax = 1 << 20;
 
 std::string encode(const google::protobuf::Message& message);
 Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message);

@@ -24,7 +24,7 @@ using google::protobuf::Reflection;
 
 // Deeper nesting is declined; codec.cc then refuses it before protobuf's parser sees it (the
 // recursion here stays this shallow either way).
-constexpr int kMaxDepth = static_cast<int>(kJsonDepthMax);
+constexpr int kDepthMax = static_cast<int>(kJsonDepthMax);
 
 // What printing and parsing need of a type, computed once per type and thread.
 struct TypeInfo {
@@ -243,7 +243,7 @@ bool is_default(const Message& message, const FieldDescriptor* field) {
 
 bool print_message(const Message& message, std::string& out, int depth) {
   const TypeInfo& type = type_info(message.GetDescriptor());
-  if (!type.plain || depth > kMaxDepth) return false;
+  if (!type.plain || depth > kDepthMax) return false;
   const Reflection* r = message.GetReflection();
   out += '{';
   bool first = true;
@@ -288,7 +288,7 @@ class Parser {
  private:
   bool object(Message& message, int depth) {
     const TypeInfo& type = type_info(message.GetDescriptor());
-    if (!type.plain || depth > kMaxDepth || !take('{')) return false;
+    if (!type.plain || depth > kDepthMax || !take('{')) return false;
     std::vector<bool> seen(static_cast<std::size_t>(message.GetDescriptor()->field_count()));
     skip_space();
     if (take('}')) return true;

@@ -142,7 +142,7 @@ class Host {
   // waits for data such as /proc/kmsg), and `resource_exhausted` when it holds more than
   // `max_bytes`.
   virtual Task<Result<std::string>> read_file(std::string path,
-                                              std::size_t max_bytes = kReadFileBytesMax) = 0;
+                                              std::size_t bytes_max = kReadFileBytesMax) = 0;
   // Creates parent directories as needed; replaces the file atomically. Fails with
   // `invalid_argument` when `path` is a directory or a parent is a file.
   virtual Task<Result<void>> write_file(std::string path, std::string content) = 0;
@@ -150,7 +150,7 @@ class Host {
   // `invalid_argument` when `path` is not a directory, and `resource_exhausted` when it holds
   // more than `max_entries`.
   virtual Task<Result<std::vector<FileEntry>>> list_directory(
-      std::string path, std::size_t max_entries = kListEntriesMax) = 0;
+      std::string path, std::size_t entries_max = kListEntriesMax) = 0;
   // Fails with `not_found` when absent. The entry's path is `path` as given.
   virtual Task<Result<FileEntry>> stat(std::string path) = 0;
   // The lines of a text file that `matcher` matches, in order — read and matched where the

@@ -60,7 +60,7 @@ struct Request {
   std::shared_ptr<const std::vector<Message>> earlier;
   std::vector<Message> messages;
   std::vector<ToolSpec> tools;
-  std::int64_t max_tokens = 4096;
+  std::int64_t tokens_max = 4096;
   std::optional<double> temperature;  // the provider's default when unset
 
   // Every message, in order.

@@ -40,7 +40,7 @@ std::string nats_url() {
 class NatsHarness final : public BusHarness {
  public:
   // Real sockets and a real server: fewer generated cases than the in-memory buses.
-  static constexpr int kMaxCases = 25;
+  static constexpr int kCasesMax = 25;
   static constexpr int kSettleRoundsMax = 50;
   static constexpr int kFlushAttemptsMax = 3;
 

@@ -6,7 +6,7 @@
 // std::uint64_t seed (fault-free; the seed only fixes choices such as queue-group picks and
 // latencies, so a rapidcheck failure reproduces), and in a .cc file of this folder:
 //   INSTANTIATE_TYPED_TEST_SUITE_P(Name, BusContract, ::testing::Types<NameHarness>);
-// It may declare `static constexpr int kMaxCases` to cap the generated cases per property.
+// It may declare `static constexpr int kCasesMax` to cap the generated cases per property.
 // Every property builds a fresh harness per generated case, so cases never see each other's
 // subscriptions or messages in flight.
 #pragma once
@@ -104,11 +104,11 @@ inline BusHandler echo_responder(Bus* bus, std::string tag, int* failed_replies)
 }
 
 // How many generated cases a property runs: `wanted`, unless the harness caps it with
-// `static constexpr int kMaxCases` (for harnesses whose cases are costly, e.g. real sockets).
+// `static constexpr int kCasesMax` (for harnesses whose cases are costly, e.g. real sockets).
 template <class Harness>
 constexpr int cases(int wanted) {
-  if constexpr (requires { Harness::kMaxCases; }) {
-    return std::min(wanted, static_cast<int>(Harness::kMaxCases));
+  if constexpr (requires { Harness::kCasesMax; }) {
+    return std::min(wanted, static_cast<int>(Harness::kCasesMax));
   } else {
     return wanted;
   }

@@ -33,14 +33,14 @@ class SimHarness final : public BusHarness {
   // (something rescheduling itself forever) into a failure instead of a hang.
   void settle() override {
     for (int steps = 0; world_.step(); ++steps) {
-      if (steps > kMaxSettleSteps) RC_FAIL("the simulated world never went idle");
+      if (steps > kSettleStepsMax) RC_FAIL("the simulated world never went idle");
     }
   }
 
   void run_for(Duration d) override { world_.run_until(world_.now() + d); }
 
  private:
-  static constexpr int kMaxSettleSteps = 1'000'000;
+  static constexpr int kSettleStepsMax = 1'000'000;
 
   sim::World world_;
   sim::Network network_;

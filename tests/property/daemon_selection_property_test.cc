@@ -16,7 +16,7 @@
 namespace reliant::property {
 namespace {
 
-constexpr int kMaxDaemons = 8;
+constexpr int kDaemonsMax = 8;
 const std::string kUser = "u1";
 
 // Uniform in [min, max) whatever rapidcheck's current size: the pools are small already, and
@@ -37,11 +37,11 @@ std::map<std::string, std::string> gen_labels() {
 
 rc::Gen<std::string> gen_name() { return rc::gen::element<std::string>("alpha", "beta", "local"); }
 
-std::string gen_id() { return "d" + std::to_string(uniform(0, kMaxDaemons + 2)); }
+std::string gen_id() { return "d" + std::to_string(uniform(0, kDaemonsMax + 2)); }
 
 // Ids are unique, as they are in the store; owners are u1 (mostly) or u2.
 std::vector<DaemonCandidate> gen_candidates() {
-  const int count = uniform(0, kMaxDaemons + 1);
+  const int count = uniform(0, kDaemonsMax + 1);
   std::vector<DaemonCandidate> candidates;
   for (int i = 0; i < count; ++i) {
     DaemonCandidate d;

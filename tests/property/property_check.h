@@ -18,14 +18,14 @@ namespace reliant::property {
 // more than the 30-second budget of the binary allows. RC_PARAMS, when set, wins: that is how a
 // failure is reproduced or a property is run longer on purpose.
 template <class Testable>
-void check_property(int max_success, Testable&& testable) {
+void check_property(int success_max, Testable&& testable) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   rc::detail::TestMetadata metadata;
   metadata.id = std::string(info->test_suite_name()) + "/" + std::string(info->name());
   metadata.description = std::string(info->name());
 
   rc::detail::TestParams params = rc::detail::configuration().testParams;
-  if (std::getenv("RC_PARAMS") == nullptr) params.maxSuccess = max_success;
+  if (std::getenv("RC_PARAMS") == nullptr) params.maxSuccess = success_max;
 
   const auto result = rc::detail::checkTestable(std::forward<Testable>(testable), metadata, params);
   if (result.template is<rc::detail::SuccessResult>()) {

@@ -924,7 +924,7 @@ TEST_P(StoreConformance, GroupCommitSurvivesTwoBatchesThatDeadlockEachOther) {
   ASSERT_TRUE(exec("INSERT INTO d (k, n) VALUES (1, 0), (2, 0), (3, 0), (4, 0)"));
   GroupCommitStore grouped(
       *store_, executor_,
-      GroupCommitOptions{.max_batch = 2, .max_in_flight = 2, .overlap_batch = 1});
+      GroupCommitOptions{.batch_max = 2, .in_flight_max = 2, .overlap_batch = 1});
   const SqlDialect dialect = store_->dialect();
   int failures = 0;
   {

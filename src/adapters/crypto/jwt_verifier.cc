@@ -55,32 +55,32 @@ std::optional<std::string> es256_to_der(const std::string& raw) {
 
 // The latest NumericDate accepted: 9999-12-31T23:59:59Z. Beyond any real token's lifetime, and
 // small enough that turning it into milliseconds and adding the leeway cannot overflow.
-constexpr std::int64_t kMaxSeconds = 253'402'300'799;
+constexpr std::int64_t kSecondsMax = 253'402'300'799;
 
 // A NumericDate claim (RFC 7519 §2: exp, nbf, iat) as whole seconds since the epoch; nullopt
 // when the token does not carry it. The JSON number is range-checked before it is converted:
 // casting a double such as 1e300 to an integer is undefined behaviour. A string, a fraction, a
-// negative number, NaN or infinity and anything past kMaxSeconds make the token invalid.
+// negative number, NaN or infinity and anything past kSecondsMax make the token invalid.
 Result<std::optional<std::int64_t>> seconds_claim(const Json& claims, const char* name) {
   const auto it = claims.find(name);
   if (it == claims.end()) return std::optional<std::int64_t>();
   const auto bad = [name](const char* why) { return fail(refused(std::string(name) + why)); };
   if (it->is_number_unsigned()) {  // what the parser makes of a non-negative integer
     const auto value = it->get<std::uint64_t>();
-    if (value > static_cast<std::uint64_t>(kMaxSeconds)) return bad(" is out of range");
+    if (value > static_cast<std::uint64_t>(kSecondsMax)) return bad(" is out of range");
     return std::optional<std::int64_t>(static_cast<std::int64_t>(value));
   }
   if (it->is_number_integer()) {
     const auto value = it->get<std::int64_t>();
     if (value < 0) return bad(" is negative");
-    if (value > kMaxSeconds) return bad(" is out of range");
+    if (value > kSecondsMax) return bad(" is out of range");
     return std::optional<std::int64_t>(value);
   }
   if (!it->is_number_float()) return bad(" is not a number of seconds");
   const double value = it->get<double>();
   if (!std::isfinite(value)) return bad(" is not a finite number");
   if (value < 0) return bad(" is negative");
-  if (value > static_cast<double>(kMaxSeconds)) return bad(" is out of range");
+  if (value > static_cast<double>(kSecondsMax)) return bad(" is out of range");
   if (value != std::floor(value)) return bad(" is not a whole number of seconds");
   // In range and whole: the conversion is exact.
   return std::optional<std::int64_t>(static_cast<std::int64_t>(value));

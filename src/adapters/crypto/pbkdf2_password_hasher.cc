@@ -21,7 +21,7 @@ constexpr std::size_t kHashBytes = 32;
 // Bounds on what a stored hash may ask for: below, it is no protection; above, a corrupt row
 // could pin a thread for minutes.
 constexpr int kMinIterations = 1'000;
-constexpr int kMaxIterations = 10'000'000;
+constexpr int kIterationsMax = 10'000'000;
 
 std::string derive(const std::string& password, const std::string& salt, int iterations) {
   std::array<unsigned char, kHashBytes> out{};
@@ -61,7 +61,7 @@ bool Pbkdf2PasswordHasher::verify_now(const std::string& password, const std::st
   const auto [end, ec] =
       std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), iterations);
   if (ec != std::errc() || end != fields[1].data() + fields[1].size() ||
-      iterations < kMinIterations || iterations > kMaxIterations)
+      iterations < kMinIterations || iterations > kIterationsMax)
     return false;
   const auto salt = base64url_decode(fields[2]);
   const auto expected = base64url_decode(fields[3]);

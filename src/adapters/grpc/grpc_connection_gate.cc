@@ -130,19 +130,19 @@ class HangupWatcher {
 
 }  // namespace
 
-std::size_t grpc_connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit) {
+std::size_t grpc_connection_cap(std::size_t connections_max, std::uint64_t descriptor_limit) {
   const std::uint64_t reserve = std::max(kDescriptorReserveMin, descriptor_limit / 4);
   const std::uint64_t room = descriptor_limit > reserve ? (descriptor_limit - reserve) / 4 : 0;
   const std::uint64_t cap = std::max<std::uint64_t>(room, kConnectionCapMin);
-  return static_cast<std::size_t>(std::min<std::uint64_t>(max_connections, cap));
+  return static_cast<std::size_t>(std::min<std::uint64_t>(connections_max, cap));
 }
 
 struct GrpcConnectionGate::State : std::enable_shared_from_this<State> {
   State(AsioExecutor& e, GrpcConnectionLimits o, std::size_t cap)
       : executor(e),
         options(o),
-        limits(ConnectionLimitsConfig{cap, std::min(cap, o.max_unauthenticated_connections),
-                                      o.max_connections_per_address}),
+        limits(ConnectionLimitsConfig{cap, std::min(cap, o.unauthenticated_connections_max),
+                                      o.connections_per_address_max}),
         acceptor(e.context()),
         scope(e) {}
 
@@ -322,7 +322,7 @@ struct GrpcConnectionGate::State : std::enable_shared_from_this<State> {
   // and half the pool's admissions is its time before it counts as silent.
   Task<void> accept_loop() {
     const std::size_t batch =
-        std::min<std::size_t>(kAcceptBatchMax, limits.config().max_unauthenticated / 2);
+        std::min<std::size_t>(kAcceptBatchMax, limits.config().unauthenticated_max / 2);
     Task<void> accepting = accept_connections(
         executor, acceptor, spare, batch, [this](tcp::socket socket) { admit(std::move(socket)); },
         [](tcp::socket&) {});  // closed: a gRPC client retries its connection
@@ -351,7 +351,7 @@ Result<std::unique_ptr<GrpcConnectionGate>> GrpcConnectionGate::listen(
   if (port < 0 || port > 65535) {
     return fail(ErrorCode::invalid_argument, "cannot serve gRPC on " + where + ": bad port");
   }
-  if (limits.max_connections == 0 || limits.max_unauthenticated_connections == 0) {
+  if (limits.connections_max == 0 || limits.unauthenticated_connections_max == 0) {
     return fail(ErrorCode::invalid_argument,
                 "cannot serve gRPC on " + where +
                     ": max_connections and max_unauthenticated_connections must be at least 1");
@@ -392,7 +392,7 @@ Result<std::unique_ptr<GrpcConnectionGate>> GrpcConnectionGate::listen(
     }
   }
 
-  std::size_t cap = limits.max_connections;
+  std::size_t cap = limits.connections_max;
   if (const std::uint64_t limit = descriptor_limit(); limit > 0) {
     cap = grpc_connection_cap(cap, limit);
   }
@@ -438,8 +438,8 @@ GrpcConnectionGate::~GrpcConnectionGate() {
 
 int GrpcConnectionGate::port() const { return state_->port; }
 
-std::size_t GrpcConnectionGate::max_connections() const {
-  return state_->limits.config().max_connections;
+std::size_t GrpcConnectionGate::connections_max() const {
+  return state_->limits.config().connections_max;
 }
 
 std::size_t GrpcConnectionGate::open_connections() const { return state_->limits.open(); }

@@ -34,11 +34,11 @@ struct GrpcConnectionLimits {
   // (grpc_connection_cap()). Past it, or past the other caps, room is made as on the HTTP port:
   // an unauthenticated connection of the address holding the most goes first; an authenticated
   // one is never closed to make room (gRPC closes idle ones: idle_timeout).
-  std::size_t max_connections = 1024;
+  std::size_t connections_max = 1024;
   // Of them, not yet authenticated (no call on it has carried a valid credential) at most.
-  std::size_t max_unauthenticated_connections = 128;
+  std::size_t unauthenticated_connections_max = 128;
   // From one client address (an IPv6 client: its /64) at most; 0: no cap.
-  std::size_t max_connections_per_address = 256;
+  std::size_t connections_per_address_max = 256;
   // An unauthenticated connection is closed this long after it was accepted.
   Duration unauthenticated_timeout = seconds(10);
   // TLS and the HTTP/2 preface within this, or gRPC closes the connection (its default: 120 s).
@@ -59,7 +59,7 @@ struct GrpcConnectionLimits {
 // connection takes two descriptors (gRPC's and the gate's), and a port takes half of what the
 // HTTP port leaves (http_server.h, connection_cap()): so a quarter of three quarters of the
 // limit in connections, at most `max_connections`, never below 8.
-std::size_t grpc_connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit);
+std::size_t grpc_connection_cap(std::size_t connections_max, std::uint64_t descriptor_limit);
 
 class GrpcConnectionGate {
  public:
@@ -76,8 +76,8 @@ class GrpcConnectionGate {
   GrpcConnectionGate& operator=(const GrpcConnectionGate&) = delete;
 
   int port() const;
-  // The cap in force: limits.max_connections, or less for a low descriptor limit.
-  std::size_t max_connections() const;
+  // The cap in force: limits.connections_max, or less for a low descriptor limit.
+  std::size_t connections_max() const;
   // Adds the external connection acceptor (with the port's credentials) and the channel
   // arguments of the limits to `builder`; before BuildAndStart.
   void configure(grpc::ServerBuilder& builder,

@@ -87,8 +87,8 @@ class CallCounter {
 // gRPC may delete it at any moment.
 class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
  public:
-  RpcCallCore(Executor& executor, std::size_t max_message_bytes)
-      : executor_(executor), max_message_bytes_(max_message_bytes) {}
+  RpcCallCore(Executor& executor, std::size_t message_bytes_max)
+      : executor_(executor), message_bytes_max_(message_bytes_max) {}
 
   Executor& executor() const { return executor_; }
 
@@ -152,8 +152,8 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
     RELIANT_ASSERT_MSG(!writing_, "one write at a time");
     if (ended_locked() || write_failed_) {
       written.first.set(false);
-    } else if (bytes.size() > max_message_bytes_) {
-      finish_locked(too_large(bytes.size(), max_message_bytes_));
+    } else if (bytes.size() > message_bytes_max_) {
+      finish_locked(too_large(bytes.size(), message_bytes_max_));
       written.first.set(false);
     } else {
       out_ = buffer_of(std::move(bytes));
@@ -180,8 +180,8 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
   void answer(std::string bytes) {
     std::lock_guard lock(mutex_);
     if (ended_locked()) return;
-    if (bytes.size() > max_message_bytes_) {
-      finish_locked(too_large(bytes.size(), max_message_bytes_));
+    if (bytes.size() > message_bytes_max_) {
+      finish_locked(too_large(bytes.size(), message_bytes_max_));
       return;
     }
     out_ = buffer_of(std::move(bytes));
@@ -211,7 +211,7 @@ class RpcCallCore : public std::enable_shared_from_this<RpcCallCore> {
   }
 
   Executor& executor_;
-  const std::size_t max_message_bytes_;
+  const std::size_t message_bytes_max_;
 
   // ---- shared with gRPC's threads, under mutex_ ----
   mutable std::mutex mutex_;
@@ -383,12 +383,12 @@ namespace {
 class GenericCall final : public grpc::ServerGenericBidiReactor {
  public:
   GenericCall(grpc::GenericCallbackServerContext* context, Executor& executor,
-              std::size_t max_message_bytes, std::shared_ptr<CallCounter> calls,
+              std::size_t message_bytes_max, std::shared_ptr<CallCounter> calls,
               std::weak_ptr<RpcDispatcher> dispatcher)
       : context_(context),
         calls_(std::move(calls)),
         dispatcher_(std::move(dispatcher)),
-        core_(std::make_shared<RpcCallCore>(executor, max_message_bytes)) {
+        core_(std::make_shared<RpcCallCore>(executor, message_bytes_max)) {
     core_->bind(this);
     // The call's connection has spoken, before its message arrives (which may never happen).
     executor.post([dispatcher = dispatcher_, peer = peer_address(context->peer())] {
@@ -452,22 +452,22 @@ class GenericCall final : public grpc::ServerGenericBidiReactor {
 
 class GenericService final : public grpc::CallbackGenericService {
  public:
-  GenericService(Executor& executor, std::size_t max_message_bytes,
+  GenericService(Executor& executor, std::size_t message_bytes_max,
                  std::shared_ptr<CallCounter> calls, std::weak_ptr<RpcDispatcher> dispatcher)
       : executor_(executor),
-        max_message_bytes_(max_message_bytes),
+        message_bytes_max_(message_bytes_max),
         calls_(std::move(calls)),
         dispatcher_(std::move(dispatcher)) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
     calls_->add();
-    return new GenericCall(context, executor_, max_message_bytes_, calls_, dispatcher_);
+    return new GenericCall(context, executor_, message_bytes_max_, calls_, dispatcher_);
   }
 
  private:
   Executor& executor_;
-  const std::size_t max_message_bytes_;
+  const std::size_t message_bytes_max_;
   const std::shared_ptr<CallCounter> calls_;
   const std::weak_ptr<RpcDispatcher> dispatcher_;
 };
@@ -478,11 +478,11 @@ using grpc_detail::CallCounter;
 using grpc_detail::GenericService;
 using grpc_detail::RpcDispatcher;
 
-GrpcRpcServer::GrpcRpcServer(AsioExecutor& executor, std::size_t max_message_bytes,
+GrpcRpcServer::GrpcRpcServer(AsioExecutor& executor, std::size_t message_bytes_max,
                              RpcHandler& handler)
     : calls_(std::make_shared<CallCounter>()),
       dispatcher_(std::make_shared<RpcDispatcher>(executor, handler)),
-      service_(std::make_unique<GenericService>(executor, max_message_bytes, calls_, dispatcher_)) {
+      service_(std::make_unique<GenericService>(executor, message_bytes_max, calls_, dispatcher_)) {
 }
 
 Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& executor,
@@ -493,7 +493,7 @@ Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& execut
                 "serving TLS needs both a certificate and a private key file (got only the " +
                     std::string(options.tls_cert_file.empty() ? "key" : "certificate") + ")");
   }
-  if (options.max_message_bytes == 0 || options.max_message_bytes > INT_MAX) {
+  if (options.message_bytes_max == 0 || options.message_bytes_max > INT_MAX) {
     return fail(ErrorCode::invalid_argument, "max_message_bytes must be in 1..2^31-1");
   }
   if (options.port < 0 || options.port > 65535) {
@@ -517,7 +517,7 @@ Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& execut
   }
 
   std::unique_ptr<GrpcRpcServer> server(
-      new GrpcRpcServer(executor, options.max_message_bytes, handler));
+      new GrpcRpcServer(executor, options.message_bytes_max, handler));
   // The gate accepts the connections and hands them to the server (grpc_connection_gate.h).
   auto gate = GrpcConnectionGate::listen(executor, address->host, address->port, options.limits);
   if (!gate) return fail(gate.error());
@@ -526,8 +526,8 @@ Result<std::unique_ptr<GrpcRpcServer>> GrpcRpcServer::start(AsioExecutor& execut
   grpc::ServerBuilder builder;
   server->gate_->configure(builder, credentials);
   builder.RegisterCallbackGenericService(server->service_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.message_bytes_max));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.message_bytes_max));
   server->server_ = builder.BuildAndStart();
   if (!server->server_) {
     return fail(

@@ -30,7 +30,7 @@ struct GrpcRpcServerOptions {
   int port = 9090;                         // 0: any free port (see GrpcRpcServer::port())
   // Larger requests are refused with RESOURCE_EXHAUSTED before the handler sees them; larger
   // answers fail the call with RESOURCE_EXHAUSTED.
-  std::size_t max_message_bytes = 4u << 20;
+  std::size_t message_bytes_max = 4u << 20;
   // PEM certificate chain and private key: both set, TLS; both empty, plaintext h2c.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -55,16 +55,16 @@ class GrpcRpcServer {
   GrpcRpcServer& operator=(const GrpcRpcServer&) = delete;
 
   int port() const { return port_; }
-  // The connection cap in force: options.limits.max_connections, or less for a low descriptor
+  // The connection cap in force: options.limits.connections_max, or less for a low descriptor
   // limit (grpc_connection_cap()).
-  std::size_t max_connections() const { return gate_->max_connections(); }
+  std::size_t connections_max() const { return gate_->connections_max(); }
   // Open connections as the caps count them (the executor's thread).
   std::size_t open_connections() const { return gate_->open_connections(); }
   // Calls gRPC has not finished with yet (any thread).
   std::size_t live_calls() const;
 
  private:
-  GrpcRpcServer(AsioExecutor& executor, std::size_t max_message_bytes, RpcHandler& handler);
+  GrpcRpcServer(AsioExecutor& executor, std::size_t message_bytes_max, RpcHandler& handler);
 
   std::shared_ptr<grpc_detail::CallCounter> calls_;
   std::shared_ptr<grpc_detail::RpcDispatcher> dispatcher_;  // the executor's thread only

@@ -94,8 +94,10 @@ Error error_of(const grpc::Status& status) {
       code = ErrorCode::resource_exhausted;
       break;
     case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::UNIMPLEMENTED:
       code = ErrorCode::failed_precondition;
+      break;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      code = ErrorCode::unimplemented;
       break;
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::ABORTED:
@@ -149,6 +151,9 @@ grpc::Status status_of(const Error& error) {
       break;
     case ErrorCode::internal:
       break;
+    case ErrorCode::unimplemented:
+      code = grpc::StatusCode::UNIMPLEMENTED;
+      break;
   }
   // Never a database's text or an internal failure's detail: those are for the server's log.
   return grpc::Status(code, client_message(error));
@@ -157,12 +162,12 @@ grpc::Status status_of(const Error& error) {
 StreamCore::StreamCore(Executor& executor, RpcSide side,
                        const google::protobuf::Message& out_prototype,
                        const google::protobuf::Message& in_prototype, Metadata metadata,
-                       std::string peer, std::size_t max_message_bytes)
+                       std::string peer, std::size_t message_bytes_max)
     : executor_(executor),
       side_(side),
       out_prototype_(out_prototype),
       metadata_(std::move(metadata)),
-      max_message_bytes_(max_message_bytes),
+      message_bytes_max_(message_bytes_max),
       peer_(std::move(peer)),
       read_message_(in_prototype.New()) {}
 
@@ -261,10 +266,10 @@ void StreamCore::on_done(const grpc::Status* status) {
 
 Result<void> StreamCore::send(std::string frame) {
   if (closed_locally_) return fail(ErrorCode::closed, "stream closed");
-  if (frame.size() > max_message_bytes_) {
+  if (frame.size() > message_bytes_max_) {
     return fail(ErrorCode::resource_exhausted,
                 "frame of " + std::to_string(frame.size()) + " bytes exceeds the " +
-                    std::to_string(max_message_bytes_) + "-byte message limit");
+                    std::to_string(message_bytes_max_) + "-byte message limit");
   }
   std::unique_ptr<google::protobuf::Message> message(out_prototype_.New());
   if (!message->ParseFromString(frame)) {

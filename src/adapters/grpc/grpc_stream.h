@@ -92,7 +92,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
   StreamCore(Executor& executor, RpcSide side, const google::protobuf::Message& out_prototype,
              const google::protobuf::Message& in_prototype, Metadata metadata, std::string peer,
-             std::size_t max_message_bytes);
+             std::size_t message_bytes_max);
   StreamCore(const StreamCore&) = delete;
   StreamCore& operator=(const StreamCore&) = delete;
 
@@ -176,7 +176,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   const RpcSide side_;
   const google::protobuf::Message& out_prototype_;
   const Metadata metadata_;
-  const std::size_t max_message_bytes_;
+  const std::size_t message_bytes_max_;
 
   // ---- shared with gRPC threads, under mutex_ ----
   mutable std::mutex mutex_;

@@ -141,8 +141,8 @@ class DaemonsService;
 // the Listener (Transport contract), so the server is shut down when the Listener is gone *and*
 // its last stream ended — or by the transport's destructor, whichever comes first.
 struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
-  ServerEntry(Executor& e, GrpcRole r, std::size_t max_bytes, std::weak_ptr<Handlers> h)
-      : executor(e), role(r), max_message_bytes(max_bytes), handlers(std::move(h)) {}
+  ServerEntry(Executor& e, GrpcRole r, std::size_t bytes_max, std::weak_ptr<Handlers> h)
+      : executor(e), role(r), message_bytes_max(bytes_max), handlers(std::move(h)) {}
 
   // What tells the gate that the connection of `peer` authenticated (executor only).
   std::function<void()> authenticator(const std::string& peer) const {
@@ -161,7 +161,7 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
 
   Executor& executor;
   const GrpcRole role;
-  const std::size_t max_message_bytes;
+  const std::size_t message_bytes_max;
   const std::weak_ptr<Handlers> handlers;
   std::string address;
   std::shared_ptr<AcceptHandler> on_accept;  // executor only; reset when the Listener goes
@@ -189,7 +189,7 @@ grpc::ServerBidiReactor<In, Out>* ServerEntry::accept(grpc::CallbackServerContex
   std::string peer = peer_address(context->peer());
   auto core = std::make_shared<StreamCore>(executor, RpcSide::server, Out::default_instance(),
                                            In::default_instance(), client_metadata(*context), peer,
-                                           max_message_bytes);
+                                           message_bytes_max);
   auto* reactor = new ServerStreamReactor<In, Out>(
       context, core, [self = shared_from_this()] { self->stream_finished(); });
   // The dialer's dial() completes only when the component has the stream (accepted() sends
@@ -367,11 +367,11 @@ std::shared_ptr<StreamCore> start_call(Executor& executor,
                                        const std::shared_ptr<grpc::Channel>& channel,
                                        typename ClientStreamReactor<Out, In>::StartRpc rpc,
                                        const Metadata& metadata, std::string authority,
-                                       std::size_t max_message_bytes,
+                                       std::size_t message_bytes_max,
                                        std::shared_ptr<CallRegistry> calls) {
   auto core = std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
                                            In::default_instance(), metadata, std::move(authority),
-                                           max_message_bytes);
+                                           message_bytes_max);
   ClientStreamReactor<Out, In>::start(channel, rpc, core, metadata, std::move(calls));
   return core;
 }
@@ -417,7 +417,7 @@ Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(AsioExecutor& execu
                 "serving TLS needs both a certificate and a private key file (got only the " +
                     std::string(options.tls_cert_file.empty() ? "key" : "certificate") + ")");
   }
-  if (options.max_message_bytes == 0 || options.max_message_bytes > INT_MAX) {
+  if (options.message_bytes_max == 0 || options.message_bytes_max > INT_MAX) {
     return fail(ErrorCode::invalid_argument, "max_message_bytes must be in 1..2^31-1");
   }
   std::string ca_pem;
@@ -469,7 +469,7 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   if (!parsed) return fail(parsed.error());
   std::erase_if(servers_, [](const auto& entry) { return !entry->server; });
 
-  auto entry = std::make_shared<ServerEntry>(executor_, options_.role, options_.max_message_bytes,
+  auto entry = std::make_shared<ServerEntry>(executor_, options_.role, options_.message_bytes_max,
                                              handlers_);
   entry->on_accept = std::make_shared<AcceptHandler>(std::move(on_accept));
   entry->tools = std::make_unique<ToolsService>(*entry);
@@ -491,8 +491,8 @@ Result<ListenerPtr> GrpcTransport::listen(std::string address, AcceptHandler on_
   entry->gate->configure(builder, credentials);
   builder.RegisterService(entry->tools.get());
   builder.RegisterService(entry->daemons.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.message_bytes_max));
+  builder.SetMaxSendMessageSize(static_cast<int>(options_.message_bytes_max));
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would "succeed".
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // A gateway holds thousands of mostly idle streams: small read buffers to start with (gRPC
@@ -525,8 +525,8 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
   const std::string where = address + " (" + std::string(to_string(target->tls_mode)) + ")";
 
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
-  args.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
+  args.SetMaxReceiveMessageSize(static_cast<int>(options_.message_bytes_max));
+  args.SetMaxSendMessageSize(static_cast<int>(options_.message_bytes_max));
   // A channel of its own per stream, with its own subchannels: no connection (or reconnect
   // backoff) shared with an earlier, failed dial — the caller's backoff is the only one.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -537,10 +537,10 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
       options_.role == GrpcRole::daemon
           ? start_call<DaemonFrame, GatewayFrame>(executor_, channel, &start_connect_daemon,
                                                   *headers, target->authority,
-                                                  options_.max_message_bytes, calls_)
+                                                  options_.message_bytes_max, calls_)
           : start_call<GatewayFrame, DaemonFrame>(executor_, channel, &start_connect_gateway,
                                                   *headers, target->authority,
-                                                  options_.max_message_bytes, calls_);
+                                                  options_.message_bytes_max, calls_);
   AbortOnExit abort_guard{core};
 
   auto [promise, future] = make_promise<Result<void>>(executor_);

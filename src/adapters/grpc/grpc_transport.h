@@ -50,7 +50,7 @@ struct GrpcTransportOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   // Largest frame either way; gRPC refuses larger messages.
-  std::size_t max_message_bytes = 4u << 20;
+  std::size_t message_bytes_max = 4u << 20;
   // listen(): the caps and timeouts of each listener's connections. A connection counts as
   // authenticated once a stream on it is marked so (Stream::mark_authenticated: the gateway, after
   // the daemon's token) or a unary call on it succeeded; on a daemon's listener (managed daemons)

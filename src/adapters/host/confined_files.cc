@@ -125,7 +125,7 @@ Result<std::vector<std::string>> entry_names(int fd, const std::string& path) {
 }
 
 // Reads at most max_bytes + 1 bytes of the opened file without ever waiting for data.
-Result<std::string> read_opened(int fd, const std::string& p, std::size_t max_bytes) {
+Result<std::string> read_opened(int fd, const std::string& p, std::size_t bytes_max) {
   struct stat info {};
   if (::fstat(fd, &info) != 0) return fail(from_errno(errno, "cannot stat " + p));
   if (S_ISDIR(info.st_mode)) return fail(ErrorCode::invalid_argument, p + " is a directory");
@@ -133,10 +133,10 @@ Result<std::string> read_opened(int fd, const std::string& p, std::size_t max_by
   if (!S_ISREG(info.st_mode)) {
     return fail(ErrorCode::invalid_argument, p + " is not a regular file");
   }
-  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+  if (static_cast<std::uint64_t>(info.st_size) > bytes_max) {
     return fail(ErrorCode::resource_exhausted, p + " holds " + std::to_string(info.st_size) +
                                                    " bytes, more than the " +
-                                                   std::to_string(max_bytes) + " allowed");
+                                                   std::to_string(bytes_max) + " allowed");
   }
   std::string content;
   std::array<char, 64 * 1024> buffer{};
@@ -151,9 +151,9 @@ Result<std::string> read_opened(int fd, const std::string& p, std::size_t max_by
     if (n == 0) break;
     content.append(buffer.data(), static_cast<std::size_t>(n));
     // Kernel files report size 0 and may be endless: the size is checked as they are read.
-    if (content.size() > max_bytes) {
+    if (content.size() > bytes_max) {
       return fail(ErrorCode::resource_exhausted,
-                  p + " holds more than the " + std::to_string(max_bytes) + " bytes allowed");
+                  p + " holds more than the " + std::to_string(bytes_max) + " bytes allowed");
     }
   }
   return content;
@@ -586,7 +586,7 @@ Result<ConfinedFiles::Located> ConfinedFiles::walk(const std::string& path, bool
   }
 }
 
-Result<std::string> ConfinedFiles::read(const std::string& path, std::size_t max_bytes) const {
+Result<std::string> ConfinedFiles::read(const std::string& path, std::size_t bytes_max) const {
   for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
     auto at = locate(path, true, false);
     if (!at) return fail(at.error());
@@ -595,7 +595,7 @@ Result<std::string> ConfinedFiles::read(const std::string& path, std::size_t max
     if (!file && errno == ELOOP) continue;  // became a link since it was found: resolve again
     if (!file && errno == ENOENT) return fail(ErrorCode::not_found, path + " does not exist");
     if (!file) return fail(from_errno(errno, "cannot open " + path));
-    return read_opened(file.get(), path, max_bytes);
+    return read_opened(file.get(), path, bytes_max);
   }
   return fail(ErrorCode::unavailable, path + " kept changing while it was opened");
 }
@@ -641,7 +641,7 @@ Result<void> ConfinedFiles::write(const std::string& path, const std::string& co
 }
 
 Result<std::vector<FileEntry>> ConfinedFiles::list(const std::string& path,
-                                                   std::size_t max_entries) const {
+                                                   std::size_t entries_max) const {
   for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
     auto at = locate(path, true, false);
     if (!at) return fail(at.error());
@@ -668,10 +668,10 @@ Result<std::vector<FileEntry>> ConfinedFiles::list(const std::string& path,
       if (::fstatat(dir.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone
       // The daemon's own data is not even shown.
       if (S_ISDIR(info.st_mode) && is_excluded(info)) continue;
-      if (entries.size() == max_entries) {
+      if (entries.size() == entries_max) {
         return fail(
             ErrorCode::resource_exhausted,
-            path + " holds more than the " + std::to_string(max_entries) + " entries allowed");
+            path + " holds more than the " + std::to_string(entries_max) + " entries allowed");
       }
       FileEntry entry;
       entry.path = (path == "/" ? std::string("/") : path + "/") + name;

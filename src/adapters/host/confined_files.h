@@ -44,10 +44,10 @@ class ConfinedFiles {
   ConfinedFiles& operator=(const ConfinedFiles&) = delete;
 
   // As the Host methods of the same names (runtime/host.h), path for path.
-  Result<std::string> read(const std::string& path, std::size_t max_bytes) const;
+  Result<std::string> read(const std::string& path, std::size_t bytes_max) const;
   Result<void> write(const std::string& path, const std::string& content,
                      const std::string& temp_suffix) const;
-  Result<std::vector<FileEntry>> list(const std::string& path, std::size_t max_entries) const;
+  Result<std::vector<FileEntry>> list(const std::string& path, std::size_t entries_max) const;
   // The entry's path is `as_given`.
   Result<FileEntry> stat(const std::string& path, const std::string& as_given) const;
   Result<void> create_directory(const std::string& path) const;

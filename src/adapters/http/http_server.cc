@@ -530,8 +530,8 @@ struct HttpServer::State {
         options(std::move(o)),
         handler(h),
         registry(std::make_shared<Registry>(
-            ConnectionLimitsConfig{cap, std::min(cap, options.max_unauthenticated_connections),
-                                   options.max_connections_per_address})),
+            ConnectionLimitsConfig{cap, std::min(cap, options.unauthenticated_connections_max),
+                                   options.connections_per_address_max})),
         acceptor(e.context()),
         scope(e) {}
 
@@ -564,7 +564,7 @@ struct HttpServer::State {
   AsioExecutor& executor;
   HttpServerOptions options;
   HttpHandler& handler;
-  std::shared_ptr<Registry> registry;  // caps of options.max_connections or less: connection_cap()
+  std::shared_ptr<Registry> registry;  // caps of options.connections_max or less: connection_cap()
   std::unique_ptr<ssl::context> tls;   // set: connections speak TLS
   SpareDescriptor spare;
   tcp::acceptor acceptor;
@@ -633,7 +633,7 @@ struct HttpServer::State {
   // it, and half the pool's admissions is its time before it counts as silent.
   Task<void> accept_loop() {
     const std::size_t batch =
-        std::min<std::size_t>(kAcceptBatchMax, registry->limits.config().max_unauthenticated / 2);
+        std::min<std::size_t>(kAcceptBatchMax, registry->limits.config().unauthenticated_max / 2);
     Task<void> accepting = accept_connections(
         executor, acceptor, spare, batch, [this](tcp::socket socket) { take(std::move(socket)); },
         [plain = !tls](tcp::socket& socket) { turn_away(socket, plain); });
@@ -744,7 +744,7 @@ struct HttpServer::State {
         if (!more) co_return;
       }
       c->parser.emplace();
-      c->parser->body_limit(options.max_body_bytes);
+      c->parser->body_limit(options.body_bytes_max);
       Task<beast::error_code> reading_header = read_header_within_deadline(c);
       beast::error_code ec = co_await reading_header;
       // It sent a request: closed after connections that never sent anything.
@@ -898,7 +898,7 @@ struct HttpServer::State {
   HttpResponse refusal(beast::error_code ec) const {
     if (ec == http::error::body_limit) {
       return error_response(
-          413, "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+          413, "request body exceeds " + std::to_string(options.body_bytes_max) + " bytes");
     }
     if (ec == http::error::header_limit) return error_response(431, "request header too large");
     return error_response(400, "malformed HTTP request: " + ec.message());
@@ -963,11 +963,11 @@ struct HttpServer::State {
   }
 };
 
-std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit) {
+std::size_t connection_cap(std::size_t connections_max, std::uint64_t descriptor_limit) {
   const std::uint64_t reserve = std::max(kDescriptorReserveMin, descriptor_limit / 4);
   const std::uint64_t room = descriptor_limit > reserve ? (descriptor_limit - reserve) / 2 : 0;
   const std::uint64_t cap = std::max<std::uint64_t>(room, kConnectionCapMin);
-  return static_cast<std::size_t>(std::min<std::uint64_t>(max_connections, cap));
+  return static_cast<std::size_t>(std::min<std::uint64_t>(connections_max, cap));
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
@@ -995,14 +995,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
                   "cannot serve HTTP on " + where + ": every read deadline must be positive");
     }
   }
-  if (options.max_connections == 0 || options.max_unauthenticated_connections == 0) {
+  if (options.connections_max == 0 || options.unauthenticated_connections_max == 0) {
     return fail(ErrorCode::invalid_argument,
                 "cannot serve HTTP on " + where +
                     ": max_connections and max_unauthenticated_connections must be at least 1");
   }
   // Connections must not take every descriptor the process may open: the store, gRPC and the
   // daemon's processes need theirs, and a connection is only turned away once accepted.
-  std::size_t cap = options.max_connections;
+  std::size_t cap = options.connections_max;
   if (const std::uint64_t limit = descriptor_limit(); limit > 0) cap = connection_cap(cap, limit);
   auto state = std::make_unique<State>(executor, std::move(options), handler, cap);
   if (!state->options.tls_cert_file.empty()) {
@@ -1026,8 +1026,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(AsioExecutor& executor,
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(state), bound.port(), cap));
 }
 
-HttpServer::HttpServer(std::unique_ptr<State> state, int port, std::size_t max_connections)
-    : state_(std::move(state)), port_(port), max_connections_(max_connections) {}
+HttpServer::HttpServer(std::unique_ptr<State> state, int port, std::size_t connections_max)
+    : state_(std::move(state)), port_(port), connections_max_(connections_max) {}
 
 HttpServer::~HttpServer() {
   beast::error_code ignored;

@@ -21,7 +21,7 @@ struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
   int port = 0;  // 0: any free port (see HttpServer::port())
   // A larger request body is refused with 413 before it is buffered.
-  std::size_t max_body_bytes = 1 << 20;
+  std::size_t body_bytes_max = 1 << 20;
   // Origins browsers may call from: empty = no CORS headers at all; "*" = any origin.
   std::vector<std::string> cors_origins;
   // PEM certificate chain and private key: both set, HTTPS (TLS 1.2+); both empty, plain HTTP.
@@ -61,23 +61,23 @@ struct HttpServerOptions {
   //
   // Open connections at most. At start it is lowered to fit the process's descriptor limit: see
   // HttpServer::max_connections().
-  std::size_t max_connections = 4096;
+  std::size_t connections_max = 4096;
   // Of them, unauthenticated at most.
-  std::size_t max_unauthenticated_connections = 128;
+  std::size_t unauthenticated_connections_max = 128;
   // An unauthenticated connection is closed this long after it was accepted (after its answer,
   // when one is being written): clients that never sign in hold no connection for long.
   Duration unauthenticated_timeout = seconds(10);
   // Open connections from one client address (an IPv6 client: its /64) at most; 0: no cap.
   // Behind a load balancer or a reverse proxy every connection comes from the proxy's address:
   // set 0 there (or above what the proxy opens), or the proxy's connections are refused.
-  std::size_t max_connections_per_address = 256;
+  std::size_t connections_per_address_max = 256;
 };
 
 // The connection cap a server applies when the process may open `descriptor_limit` files
 // (RLIMIT_NOFILE): `max_connections`, lowered so that a quarter of the limit (at least 64
 // descriptors) stays free for the store, the daemon's processes and a connection being turned
 // away, and half of the rest for the gRPC port (GrpcConnectionGate); never below 8.
-std::size_t connection_cap(std::size_t max_connections, std::uint64_t descriptor_limit);
+std::size_t connection_cap(std::size_t connections_max, std::uint64_t descriptor_limit);
 
 class HttpServer {
  public:
@@ -96,16 +96,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const { return port_; }
-  // The connection cap in force: options.max_connections, or less when the descriptor limit
+  // The connection cap in force: options.connections_max, or less when the descriptor limit
   // is low (connection_cap()).
-  std::size_t max_connections() const { return max_connections_; }
+  std::size_t connections_max() const { return connections_max_; }
 
  private:
   struct State;
-  HttpServer(std::unique_ptr<State> state, int port, std::size_t max_connections);
+  HttpServer(std::unique_ptr<State> state, int port, std::size_t connections_max);
   std::unique_ptr<State> state_;
   int port_;
-  std::size_t max_connections_;
+  std::size_t connections_max_;
 };
 
 }  // namespace reliant

@@ -123,7 +123,7 @@ class AnthropicStream final : public StreamConsumer {
 
   bool delivered_text() const override { return delivered_; }
 
-  Response take_response() { return std::move(response_); }
+  Response take_response() override { return std::move(response_); }
 
  private:
   struct Slot {
@@ -271,7 +271,7 @@ Json anthropic_request_body(const Request& request, const std::string& model) {
     messages.push_back({{"role", role}, {"content", std::move(content)}});
   }
   Json body = {{"model", model},
-               {"max_tokens", request.max_tokens > 0 ? request.max_tokens : 4096},
+               {"max_tokens", request.tokens_max > 0 ? request.tokens_max : 4096},
                {"messages", std::move(messages)},
                {"stream", true}};
   if (!request.system.empty()) body["system"] = request.system;
@@ -299,14 +299,9 @@ std::string anthropic_error_message(std::string_view body) {
 }
 
 AnthropicLlm::AnthropicLlm(AsioExecutor& executor, AnthropicConfig config)
-    : config_(std::move(config)),
-      http_(executor, config_.ca_file),
-      random_(config_.jitter_seed.value_or(jitter_seed_from_os())) {}
+    : HttpProviderLlm(executor, config.ca_file, config.jitter_seed), config_(std::move(config)) {}
 
 Task<Result<Response>> AnthropicLlm::complete(Request request, TextSink on_text) {
-  if (config_.api_key.empty()) {
-    co_return fail(ErrorCode::unauthenticated, "anthropic: no API key is configured");
-  }
   const std::string model = request.model.empty() ? config_.model : request.model;
   ProviderCall call;
   call.provider = kProvider;
@@ -322,12 +317,9 @@ Task<Result<Response>> AnthropicLlm::complete(Request request, TextSink on_text)
   call.error_message = anthropic_error_message;
   call.secret = config_.api_key;
 
-  AnthropicStream stream(std::move(on_text), model);
-  Task<Result<void>> calling =
-      call_with_retries(http_, random_, config_.retry, std::move(call), stream);
-  Result<void> done = co_await calling;
-  if (!done) co_return fail(done.error());
-  co_return stream.take_response();
+  Task<Result<Response>> calling = streamed(
+      std::move(call), config_.retry, std::make_unique<AnthropicStream>(std::move(on_text), model));
+  co_return co_await calling;
 }
 
 }  // namespace reliant::llm

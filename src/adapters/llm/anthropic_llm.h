@@ -32,7 +32,7 @@ Json anthropic_request_body(const Request& request, const std::string& model);
 // it has none.
 std::string anthropic_error_message(std::string_view body);
 
-class AnthropicLlm final : public Llm {
+class AnthropicLlm final : public HttpProviderLlm {
  public:
   // `executor` must outlive the adapter; complete() runs on its thread.
   AnthropicLlm(AsioExecutor& executor, AnthropicConfig config);
@@ -43,8 +43,6 @@ class AnthropicLlm final : public Llm {
 
  private:
   AnthropicConfig config_;
-  LlmHttpClient http_;
-  Random random_;
 };
 
 }  // namespace reliant::llm

@@ -58,9 +58,9 @@ Result<std::unique_ptr<Llm>> make_llm(AsioExecutor& executor, LlmSettings settin
   const auto names = names_for(settings.provider);
   if (!names) return unknown_provider(settings.provider);
   if (settings.api_key.empty()) return missing_key(settings.provider, *names);
-  if (settings.max_attempts < 1) {
+  if (settings.attempts_max < 1) {
     return fail(ErrorCode::invalid_argument, "max_attempts must be at least 1 (got " +
-                                                 std::to_string(settings.max_attempts) + ")");
+                                                 std::to_string(settings.attempts_max) + ")");
   }
   if (settings.total_timeout <= Duration::zero() || settings.idle_timeout <= Duration::zero()) {
     return fail(ErrorCode::invalid_argument, "LLM timeouts must be positive");
@@ -72,7 +72,7 @@ Result<std::unique_ptr<Llm>> make_llm(AsioExecutor& executor, LlmSettings settin
     }
   }
   RetryPolicy retry;
-  retry.max_attempts = settings.max_attempts;
+  retry.attempts_max = settings.attempts_max;
   const HttpTimeouts timeouts{settings.total_timeout, settings.idle_timeout};
   if (settings.provider == "anthropic") {
     AnthropicConfig config;

@@ -20,7 +20,7 @@ struct LlmSettings {
   std::string api_key;
   std::string base_url;  // empty: the provider's default
   std::string model;     // empty: the provider's default
-  int max_attempts = 4;
+  int attempts_max = 4;
   Duration total_timeout = minutes(10);
   Duration idle_timeout = seconds(120);
   std::string ca_file;  // empty: the system trust store

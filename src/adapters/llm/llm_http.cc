@@ -32,7 +32,7 @@ using tcp = boost::asio::ip::tcp;
 namespace {
 
 // Response heads from API gateways (cookies, tracing) can exceed Beast's 8 KiB default.
-constexpr std::uint32_t kMaxHeaderBytes = 64u << 10;
+constexpr std::uint32_t kHeaderBytesMax = 64u << 10;
 constexpr std::size_t kReadChunkBytes = 16u << 10;
 
 std::string lower_case(std::string_view text) {
@@ -216,12 +216,12 @@ std::optional<double> parse_decimal(std::string_view text) {
   return value;
 }
 
-std::string excerpt(std::string_view text, std::size_t max_bytes = 300) {
-  std::string out(text.substr(0, max_bytes));
+std::string excerpt(std::string_view text, std::size_t bytes_max = 300) {
+  std::string out(text.substr(0, bytes_max));
   for (char& c : out) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  if (text.size() > max_bytes) out += "…";
+  if (text.size() > bytes_max) out += "…";
   return out;
 }
 
@@ -404,7 +404,7 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
   if (ec || !c->expired.empty()) co_return step_failed(*c, "cannot send to " + where, ec);
 
   c->parser.emplace();
-  c->parser->header_limit(kMaxHeaderBytes);
+  c->parser->header_limit(kHeaderBytesMax);
   // A stream is as long as the answer; the timeouts bound it. (Not boost::none: Beast 1.74
   // compares a Content-Length against it and refuses every such body.)
   c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -443,9 +443,9 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
       co_return reply;
     }
     if (!success) {
-      const std::size_t room = kMaxErrorBodyBytes - reply.error_body.size();
+      const std::size_t room = kErrorBodyBytesMax - reply.error_body.size();
       reply.error_body.append(bytes.substr(0, room));
-      if (reply.error_body.size() >= kMaxErrorBodyBytes) break;  // enough to explain it
+      if (reply.error_body.size() >= kErrorBodyBytesMax) break;  // enough to explain it
     }
     if (ec || !c->expired.empty()) {
       // A cut error body still says something; a cut stream is a failure the caller must see.
@@ -457,15 +457,15 @@ Task<Result<HttpReply>> LlmHttpClient::post(HttpPost post, BodySink on_body) {
 }
 
 std::optional<Duration> retry_after(const std::map<std::string, std::string>& headers) {
-  constexpr double kMaxSeconds = 24 * 3600;  // beyond any sane value; keeps the cast in range
+  constexpr double kSecondsMax = 24 * 3600;  // beyond any sane value; keeps the cast in range
   if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
     if (const auto ms = parse_decimal(it->second)) {
-      return Duration(static_cast<Duration::rep>(std::min(*ms / 1000, kMaxSeconds) * 1e9));
+      return Duration(static_cast<Duration::rep>(std::min(*ms / 1000, kSecondsMax) * 1e9));
     }
   }
   if (auto it = headers.find("retry-after"); it != headers.end()) {
     if (const auto s = parse_decimal(it->second)) {
-      return Duration(static_cast<Duration::rep>(std::min(*s, kMaxSeconds) * 1e9));
+      return Duration(static_cast<Duration::rep>(std::min(*s, kSecondsMax) * 1e9));
     }
   }
   return std::nullopt;
@@ -488,7 +488,7 @@ std::string redact(std::string text, std::string_view secret) {
 Task<Result<void>> call_with_retries(LlmHttpClient& http, Random& random, RetryPolicy policy,
                                      ProviderCall call, StreamConsumer& consumer) {
   Backoff backoff(policy.backoff);
-  const int attempts = std::max(policy.max_attempts, 1);
+  const int attempts = std::max(policy.attempts_max, 1);
   const std::string& who = call.provider;
   for (int attempt = 1;; ++attempt) {
     consumer.begin_attempt();
@@ -548,10 +548,25 @@ Task<Result<void>> call_with_retries(LlmHttpClient& http, Random& random, RetryP
       co_return fail(std::move(error));
     }
     Duration delay = backoff.next(random);
-    if (server_delay) delay = std::min(*server_delay, policy.max_retry_after);
+    if (server_delay) delay = std::min(*server_delay, policy.retry_after_max);
     Sleep pausing = sleep(http.executor(), delay);
     co_await pausing;
   }
+}
+
+HttpProviderLlm::HttpProviderLlm(AsioExecutor& executor, const std::string& ca_file,
+                                 std::optional<std::uint64_t> jitter_seed)
+    : http_(executor, ca_file), random_(jitter_seed.value_or(jitter_seed_from_os())) {}
+
+Task<Result<Response>> HttpProviderLlm::streamed(ProviderCall call, RetryPolicy policy,
+                                                 std::unique_ptr<StreamConsumer> stream) {
+  if (call.secret.empty()) {
+    co_return fail(ErrorCode::unauthenticated, call.provider + ": no API key is configured");
+  }
+  Task<Result<void>> calling = call_with_retries(http_, random_, policy, std::move(call), *stream);
+  Result<void> done = co_await calling;
+  if (!done) co_return fail(done.error());
+  co_return stream->take_response();
 }
 
 }  // namespace reliant::llm

@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "core/backoff.h"
+#include "runtime/llm.h"
 #include "runtime/random.h"
 #include "runtime/task.h"
 
@@ -56,7 +57,7 @@ struct HttpPost {
 struct HttpReply {
   int status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
-  // A non-2xx answer's body (at most LlmHttpClient::kMaxErrorBodyBytes); a 2xx body goes to the
+  // A non-2xx answer's body (at most LlmHttpClient::kErrorBodyBytesMax); a 2xx body goes to the
   // body sink instead.
   std::string error_body;
   bool stopped = false;  // the body sink asked to stop before the body ended
@@ -67,7 +68,7 @@ using BodySink = std::function<bool(std::string_view bytes)>;
 
 class LlmHttpClient {
  public:
-  static constexpr std::size_t kMaxErrorBodyBytes = 64u << 10;
+  static constexpr std::size_t kErrorBodyBytesMax = 64u << 10;
 
   // `executor` must outlive the client and every call. `ca_file` (PEM) replaces the system
   // trust store when set: for private gateways and TLS-intercepting proxies.
@@ -95,9 +96,9 @@ class LlmHttpClient {
 };
 
 struct RetryPolicy {
-  int max_attempts = 4;  // 1 = no retries
+  int attempts_max = 4;  // 1 = no retries
   BackoffPolicy backoff{milliseconds(500), seconds(30), 2.0, 0.5};
-  Duration max_retry_after = seconds(60);  // a longer Retry-After is cut to this
+  Duration retry_after_max = seconds(60);  // a longer Retry-After is cut to this
 };
 
 // Why one attempt's stream failed, as the provider's parser saw it.
@@ -117,6 +118,8 @@ class StreamConsumer {
   virtual std::optional<StreamFailure> finish() = 0;
   // True once this attempt handed text to the caller's sink: it can no longer be retried.
   virtual bool delivered_text() const = 0;
+  // What the successful attempt said, once.
+  virtual Response take_response() = 0;
 };
 
 struct ProviderCall {
@@ -145,5 +148,23 @@ std::string redact(std::string text, std::string_view secret);
 // `consumer` must outlive the task.
 Task<Result<void>> call_with_retries(LlmHttpClient& http, Random& random, RetryPolicy policy,
                                      ProviderCall call, StreamConsumer& consumer);
+
+// What the HTTP providers share: their client, their backoff jitter, and a streamed call with
+// retries whose stream becomes the response. Each provider builds its request and parses its
+// own stream (AnthropicLlm, OpenAiLlm).
+class HttpProviderLlm : public Llm {
+ protected:
+  // `executor` must outlive the adapter; complete() runs on its thread.
+  HttpProviderLlm(AsioExecutor& executor, const std::string& ca_file,
+                  std::optional<std::uint64_t> jitter_seed);
+
+  // `call` (its key, `call.secret`, required) retried by `policy` into `stream`.
+  Task<Result<Response>> streamed(ProviderCall call, RetryPolicy policy,
+                                  std::unique_ptr<StreamConsumer> stream);
+
+ private:
+  LlmHttpClient http_;
+  Random random_;
+};
 
 }  // namespace reliant::llm

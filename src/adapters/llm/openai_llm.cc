@@ -114,7 +114,7 @@ class OpenAiStream final : public StreamConsumer {
 
   bool delivered_text() const override { return delivered_; }
 
-  Response take_response() { return std::move(response_); }
+  Response take_response() override { return std::move(response_); }
 
  private:
   struct Call {
@@ -255,7 +255,7 @@ Json openai_request_body(const Request& request, const std::string& model) {
                {"messages", std::move(messages)},
                {"stream", true},
                {"stream_options", {{"include_usage", true}}}};
-  if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
+  if (request.tokens_max > 0) body["max_tokens"] = request.tokens_max;
   if (request.temperature) body["temperature"] = *request.temperature;
   if (!request.tools.empty()) {
     Json tools = Json::array();
@@ -280,14 +280,9 @@ std::string openai_error_message(std::string_view body) {
 }
 
 OpenAiLlm::OpenAiLlm(AsioExecutor& executor, OpenAiConfig config)
-    : config_(std::move(config)),
-      http_(executor, config_.ca_file),
-      random_(config_.jitter_seed.value_or(jitter_seed_from_os())) {}
+    : HttpProviderLlm(executor, config.ca_file, config.jitter_seed), config_(std::move(config)) {}
 
 Task<Result<Response>> OpenAiLlm::complete(Request request, TextSink on_text) {
-  if (config_.api_key.empty()) {
-    co_return fail(ErrorCode::unauthenticated, "openai: no API key is configured");
-  }
   const std::string model = request.model.empty() ? config_.model : request.model;
   ProviderCall call;
   call.provider = kProvider;
@@ -301,12 +296,9 @@ Task<Result<Response>> OpenAiLlm::complete(Request request, TextSink on_text) {
   call.error_message = openai_error_message;
   call.secret = config_.api_key;
 
-  OpenAiStream stream(std::move(on_text), model);
-  Task<Result<void>> calling =
-      call_with_retries(http_, random_, config_.retry, std::move(call), stream);
-  Result<void> done = co_await calling;
-  if (!done) co_return fail(done.error());
-  co_return stream.take_response();
+  Task<Result<Response>> calling = streamed(
+      std::move(call), config_.retry, std::make_unique<OpenAiStream>(std::move(on_text), model));
+  co_return co_await calling;
 }
 
 }  // namespace reliant::llm

@@ -35,7 +35,7 @@ std::string openai_error_message(std::string_view body);
 // "stop" → "end_turn", "tool_calls" → "tool_use", "length" → "max_tokens"; others unchanged.
 std::string openai_stop_reason(const std::string& finish_reason);
 
-class OpenAiLlm final : public Llm {
+class OpenAiLlm final : public HttpProviderLlm {
  public:
   // `executor` must outlive the adapter; complete() runs on its thread.
   OpenAiLlm(AsioExecutor& executor, OpenAiConfig config);
@@ -46,8 +46,6 @@ class OpenAiLlm final : public Llm {
 
  private:
   OpenAiConfig config_;
-  LlmHttpClient http_;
-  Random random_;
 };
 
 }  // namespace reliant::llm

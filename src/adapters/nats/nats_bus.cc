@@ -341,7 +341,7 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(AsioExecutor& executor,
   natsOptions_SetEventLoop(opts, socket.get(), on_attach, on_read_interest, on_write_interest,
                            on_detach);
   natsOptions_SetAllowReconnect(opts, true);
-  natsOptions_SetMaxReconnect(opts, options.max_reconnects);
+  natsOptions_SetMaxReconnect(opts, options.reconnects_max);
   natsOptions_SetReconnectWait(opts, to_ms(options.reconnect_wait));
   natsConnection* connection = nullptr;
   // The callbacks need the NatsBus, which needs the connection: they get a slot filled below.

@@ -35,7 +35,7 @@ struct NatsOptions {
   std::string url;               // nats://host:port
   std::string name = "reliant";  // shown by the server's monitoring
   Duration reconnect_wait = milliseconds(250);
-  int max_reconnects = -1;  // -1: forever
+  int reconnects_max = -1;  // -1: forever
 };
 
 class NatsBus final : public Bus {

@@ -48,7 +48,7 @@ engine::ScheduleActivity llm_turn(const Json& input, std::int64_t turn) {
   Json body = base_input(input);
   body["turn"] = turn;
   engine::ActivityOptions options;
-  options.max_attempts = 3;
+  options.attempts_max = 3;
   options.start_to_close = minutes(10);
   options.heartbeat_timeout = agent_heartbeat_timeout;
   return {std::string(llm_turn_activity), std::move(body), options};
@@ -62,7 +62,7 @@ engine::ScheduleActivity tool_call(const Json& input, const Json& call) {
   body["timeout_ms"] = timeout_ms;
   engine::ActivityOptions options;
   // Every attempt sends the same request id, so a retry never runs the tool twice.
-  options.max_attempts = 5;
+  options.attempts_max = 5;
   options.start_to_close = milliseconds(timeout_ms) + minutes(1);
   options.heartbeat_timeout = agent_heartbeat_timeout;
   return {std::string(tool_call_activity), std::move(body), options};
@@ -72,7 +72,7 @@ engine::ScheduleActivity chat_finish(const Json& input, Json outcome) {
   Json body = base_input(input);
   body.update(outcome);
   engine::ActivityOptions options;
-  options.max_attempts = 10;
+  options.attempts_max = 10;
   options.start_to_close = seconds(30);
   return {std::string(chat_finish_activity), std::move(body), options};
 }
@@ -82,7 +82,7 @@ engine::ScheduleActivity chat_finish(const Json& input, Json outcome) {
 Result<std::vector<engine::Command>> AgentWorkflow::decide(const engine::RunState& state) const {
   const Json& input = state.input;
   if (auto ok = check_input(input); !ok) return tl::unexpected(ok.error());
-  const std::int64_t max_turns = input.value("max_turns", default_max_turns);
+  const std::int64_t turns_max = input.value("max_turns", default_max_turns);
 
   std::vector<const ActivityState*> steps;
   std::int64_t turns = 0;
@@ -132,7 +132,7 @@ Result<std::vector<engine::Command>> AgentWorkflow::decide(const engine::RunStat
   }
   if (calls_done < calls.size())
     return std::vector<engine::Command>{tool_call(input, calls[calls_done])};
-  if (turns >= max_turns) {
+  if (turns >= turns_max) {
     return std::vector<engine::Command>{
         chat_finish(input, {{"outcome", "max_turns"}, {"turns", turns}})};
   }

@@ -25,12 +25,12 @@ std::string text_of(const llm::Message& message) {
 
 // The first lines of a tool's output, so that the answer stays short.
 std::string excerpt(const std::string& content) {
-  constexpr std::size_t max_lines = 12;
-  constexpr std::size_t max_bytes = 1200;
+  constexpr std::size_t lines_max = 12;
+  constexpr std::size_t bytes_max = 1200;
   std::string out;
   std::size_t lines = 0;
-  for (std::size_t i = 0; i < content.size() && out.size() < max_bytes; ++i) {
-    if (content[i] == '\n' && ++lines == max_lines) {
+  for (std::size_t i = 0; i < content.size() && out.size() < bytes_max; ++i) {
+    if (content[i] == '\n' && ++lines == lines_max) {
       out += "\n…";
       break;
     }

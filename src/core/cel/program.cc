@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/assert.h"
 #include "core/cel/evaluator.h"
 #include "core/cel/functions.h"
 #include "core/cel/tree_evaluator.h"
@@ -39,11 +40,13 @@ class Program::Step {
   // One step of the budget per node, as the tree evaluator charges.
   bool charge(Frame& frame) const {
     if (frame.budget.charge(1)) return true;
+    RELIANT_ASSERT(frame.budget.exhausted());  // a refused charge is for good
     frame.error = EvalError{expr_.offset, kBudgetExceeded};
     return false;
   }
   static const Value* settle(Frame& frame, EvalResult result, Value& out) {
     if (!result) {
+      RELIANT_ASSERT_MSG(!result.error().message.empty(), "an error says what went wrong");
       frame.error = std::move(result.error());
       return nullptr;
     }
@@ -53,6 +56,7 @@ class Program::Step {
   // Copies `value` into `out` unless it lives beyond `scratch`, a temporary of the caller's.
   static const Value* keep(const Value* value, const Value& scratch, const Value& inside,
                            Value& out) {
+    RELIANT_ASSERT(value != nullptr);
     if (&inside != &scratch) return value;
     out = *value;
     return &out;
@@ -147,6 +151,7 @@ class LogicalStep final : public Program::Step {
       const Value* value = operand->eval(frame, scratch);
       if (value == nullptr) {
         if (frame.budget.exhausted()) return nullptr;  // nothing absorbs running out of budget
+        RELIANT_ASSERT(!frame.error.message.empty());  // the step that failed said why
         if (!failure) failure = std::move(frame.error);
         continue;
       }
@@ -165,6 +170,7 @@ class LogicalStep final : public Program::Step {
       frame.error = std::move(*failure);
       return nullptr;
     }
+    RELIANT_ASSERT(!operands_.empty());  // && and || have two operands, or more when chained
     return boolean(is_and_);
   }
 
@@ -374,6 +380,7 @@ EvalResult Program::evaluate(const Activation& variables, const EvalOptions& opt
   const Value* value = root_->eval(frame, out);
   take_shared_cost(options, frame.budget);
   if (value == nullptr) return tl::unexpected(std::move(frame.error));
+  RELIANT_ASSERT(!frame.budget.exhausted());  // running out of budget is always an error
   if (value == &out) return out;
   return *value;
 }

@@ -46,7 +46,7 @@ class EchoChain final : public Workflow {
         const auto attempts = in["max_attempts"].get<std::int64_t>();
         if (attempts < 1 || attempts > 100)
           return fail(bad_input("echo_chain", "max_attempts must be within 1..100"));
-        options.max_attempts = static_cast<std::int32_t>(attempts);
+        options.attempts_max = static_cast<std::int32_t>(attempts);
       }
       return std::vector<Command>{ScheduleActivity{"echo", std::move(step), options}};
     }

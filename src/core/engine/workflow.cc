@@ -53,11 +53,11 @@ std::vector<HistoryEvent> decide_next(const RunState& state, const Workflow* wor
   // The commands are ours to take apart: their inputs and results move into the events.
   for (auto& command : *commands) {
     if (auto* a = std::get_if<ScheduleActivity>(&command)) {
-      RELIANT_ASSERT(a->options.max_attempts >= 1);
+      RELIANT_ASSERT(a->options.attempts_max >= 1);
       Json body = Json::object();
       body["name"] = a->name;
       body["input"] = std::move(a->input);
-      body["max_attempts"] = a->options.max_attempts;
+      body["max_attempts"] = a->options.attempts_max;
       body["start_to_close_ms"] = to_ms(a->options.start_to_close);
       body["heartbeat_timeout_ms"] = to_ms(a->options.heartbeat_timeout);
       add(EventKind::activity_scheduled, std::move(body));

@@ -22,7 +22,7 @@ namespace reliant::engine {
 inline constexpr std::string_view kChildEndedSignal = "child_ended";
 
 struct ActivityOptions {
-  std::int32_t max_attempts = 3;
+  std::int32_t attempts_max = 3;
   Duration start_to_close = seconds(60);
   Duration heartbeat_timeout{};  // zero: no heartbeats required
 };

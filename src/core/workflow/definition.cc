@@ -2,38 +2,15 @@
 #include "core/workflow/definition.h"
 
 #include "base/assert.h"
+#include "core/workflow/node_types.h"
 
 namespace reliant::workflow {
-namespace {
 
-constexpr std::pair<std::string_view, NodeType> kNodeTypes[] = {
-    {"call_llm", NodeType::call_llm},
-    {"execute_tools", NodeType::execute_tools},
-    {"approval", NodeType::approval},
-    {"ask_question", NodeType::ask_question},
-    {"save_message", NodeType::save_message},
-    {"run", NodeType::run},
-    {"compact", NodeType::compact},
-    {"create_worktree", NodeType::create_worktree},
-    {"loop", NodeType::loop},
-    {"join", NodeType::join},
-    {"group", NodeType::group},
-    {"router", NodeType::router},
-    {"workflow", NodeType::workflow},
-};
-
-}  // namespace
-
-std::string_view to_string(NodeType type) noexcept {
-  for (const auto& [name, t] : kNodeTypes) {
-    if (t == type) return name;
-  }
-  return "?";
-}
+std::string_view to_string(NodeType type) noexcept { return node_type_info(type).name; }
 
 std::optional<NodeType> node_type_named(std::string_view name) noexcept {
-  for (const auto& [n, t] : kNodeTypes) {
-    if (n == name) return t;
+  for (const auto& info : node_types()) {
+    if (info.name == name) return info.type;
   }
   return std::nullopt;
 }

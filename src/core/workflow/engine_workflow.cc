@@ -1,6 +1,7 @@
 // The workflow language's engine workflow: the run's history → the interpreter's answers, in the
 // order they arrived → the commands for what is still to do.
 #include "core/workflow/engine_workflow.h"
+#include "core/workflow/node_types.h"
 
 #include <algorithm>
 #include <array>
@@ -136,9 +137,7 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
   return answers;
 }
 
-bool waits_for_a_person(NodeType type) {
-  return type == NodeType::approval || type == NodeType::ask_question;
-}
+bool waits_for_a_person(NodeType type) { return node_type_info(type).role == NodeRole::person; }
 
 // How long an approval or a question waits: the node's `timeout`, else its args' (Reliant's
 // examples put it there, beside the title and the actions).
@@ -225,7 +224,10 @@ Result<RunRequest> run_request_from_json(const Json& json) {
   return request;
 }
 
-std::string activity_name(NodeType type) { return "node." + std::string(to_string(type)); }
+std::string activity_name(NodeType type) {
+  RELIANT_ASSERT(node_type_info(type).role == NodeRole::activity);
+  return std::string(node_type_info(type).activity);
+}
 
 Json child_outputs(const Json& result, const std::string& child_run_id) {
   Json outputs = result.is_object() ? result.value("outputs", Json::object()) : Json::object();
@@ -236,35 +238,8 @@ Json child_outputs(const Json& result, const std::string& child_run_id) {
 
 Result<engine::ActivityOptions> activity_options(NodeType type,
                                                  const std::optional<std::string>& timeout) {
-  engine::ActivityOptions options;
-  switch (type) {
-    case NodeType::call_llm:
-    case NodeType::compact:
-      // A model call streams for minutes; its heartbeats tell a live one from a lost worker.
-      options = engine::ActivityOptions{3, minutes(10), seconds(10)};
-      break;
-    case NodeType::execute_tools:
-    case NodeType::run:
-    case NodeType::create_worktree:
-      // Retries reach the daemon under the same request id, which answers a repeat from its
-      // result cache instead of running the tool again. Heartbeats while the tool runs tell a
-      // lost worker from a long command.
-      options = engine::ActivityOptions{5, minutes(10), seconds(10)};
-      break;
-    case NodeType::save_message:
-      options = engine::ActivityOptions{10, seconds(30), Duration::zero()};
-      break;
-    case NodeType::workflow:
-      // Starting the child is one transaction; the node then waits for the child's end as
-      // state, holding no worker. A short lease: an attempt whose worker was lost is retried
-      // soon (the retry finds the child the first one started), not a minute later at each
-      // level of a family.
-      options = engine::ActivityOptions{3, seconds(10), Duration::zero()};
-      break;
-    default:
-      options = engine::ActivityOptions{3, minutes(5), Duration::zero()};
-      break;
-  }
+  RELIANT_ASSERT(node_type_info(type).role == NodeRole::activity);
+  engine::ActivityOptions options = node_type_info(type).options;
   if (timeout) {
     auto limit = timeout_of(*timeout);
     if (!limit) return fail(limit.error());
@@ -350,7 +325,11 @@ struct Replayed {
 // many of them answered `workflow` nodes (child runs that ended, or never started).
 std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq, Interpreter& run) {
   std::size_t children_ended = 0;
+  std::int64_t last_seq = after_seq;
   for (const auto& answer : answers_in_order(state, after_seq)) {
+    // In history order, each after what was fed before: a replay sees what the run saw.
+    RELIANT_ASSERT(answer.seq > last_seq);
+    last_seq = answer.seq;
     if (run.status() != RunStatus::running) break;
     // An answer to what no longer waits (a timeout that fired after the answer, a second
     // answer) changes nothing.

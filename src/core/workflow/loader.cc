@@ -14,6 +14,7 @@
 #include "core/daemon_selection.h"
 #include "core/workflow/bounded_yaml.h"
 #include "core/workflow/inputs.h"
+#include "core/workflow/node_types.h"
 #include "core/workflow/yaml_values.h"
 
 namespace reliant::workflow {
@@ -41,39 +42,27 @@ struct TypeKeys {
 };
 
 const TypeKeys& type_keys(NodeType type) {
-  static const TypeKeys none{};
-  static const TypeKeys workflow_keys{{"ref", "inline"}, {"presets", "project", "response"}};
-  static const TypeKeys loop_keys{{"ref", "inline", "while", "items", "parallel"},
-                                  {"presets", "project"}};
-  static const TypeKeys group_keys{{"inline"}, {}};
-  static const TypeKeys approval_keys{{}, {"title", "actions"}};
-  static const TypeKeys question_keys{{}, {"title", "question", "options", "multi"}};
-  static const TypeKeys run_keys{{}, {"command", "env", "working_dir", "shell"}};
-  static const TypeKeys llm_keys{{}, {"presets", "project", "response", "tools"}};
-  static const TypeKeys worktree_keys{{}, {"name", "base_branch", "copy_files", "force"}};
-  static const TypeKeys message_keys{{}, {"role", "content", "display_style"}};
-  switch (type) {
-    case NodeType::workflow:
-      return workflow_keys;
-    case NodeType::loop:
-      return loop_keys;
-    case NodeType::group:
-      return group_keys;
-    case NodeType::approval:
-      return approval_keys;
-    case NodeType::ask_question:
-      return question_keys;
-    case NodeType::run:
-      return run_keys;
-    case NodeType::call_llm:
-      return llm_keys;
-    case NodeType::create_worktree:
-      return worktree_keys;
-    case NodeType::save_message:
-      return message_keys;
-    default:
-      return none;
+  static const std::vector<TypeKeys> keys = [] {
+    std::vector<TypeKeys> out;
+    for (const auto& info : node_types()) {
+      TypeKeys each;
+      for (const auto key : info.structural_keys) each.structural.emplace(key);
+      for (const auto key : info.arg_keys) each.args.emplace(key);
+      out.push_back(std::move(each));
+    }
+    return out;
+  }();
+  return keys.at(static_cast<std::size_t>(type));
+}
+
+// "call_llm, execute_tools, … or workflow": every type, for a message about an unknown one.
+std::string type_names() {
+  std::string out;
+  for (std::size_t i = 0; i < node_types().size(); ++i) {
+    if (i > 0) out += i + 1 == node_types().size() ? " or " : ", ";
+    out += node_types()[i].name;
   }
+  return out;
 }
 
 std::string joined(const Keys& keys) {
@@ -238,9 +227,7 @@ class Loader {
       const auto named = type.IsScalar() ? node_type_named(type.Scalar()) : std::nullopt;
       if (!named) {
         error(type, what + ": unknown node type \"" + (type.IsScalar() ? type.Scalar() : "") +
-                        "\" (expected call_llm, execute_tools, approval, ask_question, "
-                        "save_message, run, compact, create_worktree, loop, join, group, "
-                        "router or workflow)");
+                        "\" (expected " + type_names() + ")");
         return std::nullopt;
       }
       spec.type = *named;

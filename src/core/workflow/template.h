@@ -1,5 +1,5 @@
 // Templates: strings with `{{ expr }}` holes in CEL. A string that is exactly one hole keeps the
-// value's type ("{{ inputs.max_turns }}" is an int); text around holes interpolates each value
+// value's type ("{{ inputs.turns_max }}" is an int); text around holes interpolates each value
 // as a string. TemplateTree carries a YAML value whose strings may be templates (a node's args).
 #pragma once
 

@@ -67,7 +67,7 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
   if (!options.model.empty() && declares("model") && !inputs.contains("model"))
     inputs["model"] = options.model;
   if (!options.mode.empty()) inputs["mode"] = options.mode;
-  if (options.max_turns) inputs["max_turns"] = *options.max_turns;
+  if (options.turns_max) inputs["max_turns"] = *options.turns_max;
   auto resolved = workflow::resolve_inputs((*definition)->inputs, inputs);
   if (!resolved) {
     return fail(ErrorCode::invalid_argument, name + ": inputs: " + resolved.error());
@@ -141,10 +141,10 @@ Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string ch
 Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::string chat_id,
                                                     std::string text, SendOptions options) {
   if (text.empty()) co_return fail(ErrorCode::invalid_argument, "the message is empty");
-  if (static_cast<std::int64_t>(text.size()) > config_.max_message_bytes) {
+  if (static_cast<std::int64_t>(text.size()) > config_.message_bytes_max) {
     co_return fail(ErrorCode::resource_exhausted, "the message has " + std::to_string(text.size()) +
                                                       " bytes; the limit is " +
-                                                      std::to_string(config_.max_message_bytes));
+                                                      std::to_string(config_.message_bytes_max));
   }
   if (!options.daemon.is_null()) {
     if (auto selector = parse_selector_source(options.daemon); !selector) {

@@ -22,7 +22,7 @@ namespace reliant::agent {
 struct ChatServiceConfig {
   std::string queue = "reliant";  // the engine namespace the agent runs in
   std::string default_model;      // empty: the worker's default
-  std::int64_t max_message_bytes = 256 * 1024;
+  std::int64_t message_bytes_max = 256 * 1024;
 };
 
 // What a chat runs for each message: a workflow (builtin://NAME, or a project's workflow by
@@ -36,7 +36,7 @@ struct ChatWorkflow {
 struct SendOptions {
   std::string model;
   nlohmann::json daemon;  // a selector for this run's tools (null: the cascade decides)
-  std::optional<std::int64_t> max_turns;
+  std::optional<std::int64_t> turns_max;
   std::string mode;       // auto | manual | plan: builtin://agent's input
   std::string workflow;   // this message only; empty: the chat's
   nlohmann::json inputs;  // merged over the chat's inputs (null: none)

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <set>
 
+#include "base/assert.h"
 #include "base/json_parse.h"
 #include "core/agent/agent_workflow.h"
 #include "core/workflow/engine_workflow.h"
+#include "core/workflow/node_types.h"
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
@@ -181,7 +183,9 @@ class CallLlmNode final : public engine::Activity {
       : deps_(std::move(deps)),
         conversations_(std::move(conversations)),
         daemon_tools_(std::move(daemon_tools)) {}
-  std::string_view name() const override { return "node.call_llm"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::call_llm).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);
@@ -367,7 +371,9 @@ Result<MessageRecord> message_from_args(const NodeInput& node) {
 class SaveMessageNode final : public engine::Activity {
  public:
   explicit SaveMessageNode(AgentDeps deps) : deps_(std::move(deps)) {}
-  std::string_view name() const override { return "node.save_message"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::save_message).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto planned = plan(context, input);
@@ -443,7 +449,9 @@ class CompactNode final : public engine::Activity {
  public:
   CompactNode(AgentDeps deps, std::shared_ptr<ConversationCache> conversations)
       : deps_(std::move(deps)), conversations_(std::move(conversations)) {}
-  std::string_view name() const override { return "node.compact"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::compact).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);
@@ -544,6 +552,12 @@ void register_node_activities(engine::ActivityRegistry& registry, const AgentDep
   registry.add(std::make_unique<CompactNode>(deps, conversations));
   register_node_tool_activities(registry, deps, conversations, daemon_tools);
   register_child_run_activity(registry, deps);
+  // Every node type that runs as an activity has its handler, or this worker does not start.
+  for (const auto& type : workflow::node_types()) {
+    RELIANT_ASSERT_MSG(
+        type.role != workflow::NodeRole::activity || registry.find(type.activity) != nullptr,
+        "a node type's activity has no handler (core/workflow/node_types.cc)");
+  }
 }
 
 }  // namespace reliant::agent

@@ -6,6 +6,7 @@
 // is derived from the parent's step, so a retried attempt finds the child the first one
 // started instead of starting another. Children nest at most workflow::kChildRunDepthMax deep.
 #include "core/workflow/engine_workflow.h"
+#include "core/workflow/node_types.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/agent/step_support.h"
@@ -33,7 +34,9 @@ struct ChildFound {
 class ChildRunNode final : public engine::Activity {
  public:
   explicit ChildRunNode(AgentDeps deps) : deps_(std::move(deps)) {}
-  std::string_view name() const override { return "node.workflow"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::workflow).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);

@@ -2,6 +2,8 @@
 #include "services/agent/node_support.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "core/daemon_selection.h"
 #include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
+#include "services/daemon/tools/tool_support.h"
 #include "services/routing/daemon_resolver.h"
 #include "services/storage/daemons.h"
 
@@ -191,15 +194,31 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
 
 namespace {
 
+// The built-in tools' tags, by name, as each tool declares them (daemon/tools).
+const std::map<std::string, daemon::ToolTags, std::less<>>& builtin_tool_tags() {
+  static const std::map<std::string, daemon::ToolTags, std::less<>> tags = [] {
+    std::map<std::string, daemon::ToolTags, std::less<>> out;
+    const daemon::ToolSet tools = daemon::make_builtin_tools();
+    for (const auto& name : tools.names()) out.emplace(name, tools.find(name)->tags());
+    const std::unique_ptr<daemon::Tool> echo = daemon::make_echo_tool();
+    const std::unique_ptr<daemon::Tool> calculate = daemon::make_calculate_tool();
+    for (const daemon::Tool* tool : {echo.get(), calculate.get()})
+      out.emplace(std::string(tool->name()), tool->tags());
+    return out;
+  }();
+  return tags;
+}
+
 bool tool_has_tag(std::string_view tool, std::string_view tag) {
-  static const std::set<std::string, std::less<>> readonly = {
-      "view", "ls", "glob", "grep", "bash_output", "bash_list", "echo", "calculate"};
   if (tag == "default" || tag == "all") return true;
+  const auto builtin = builtin_tool_tags().find(tool);
+  const daemon::ToolTags tags =
+      builtin == builtin_tool_tags().end() ? daemon::ToolTags{} : builtin->second;
   if (tag == "readonly" || tag == "plan" || tag == "read")
-    return readonly.contains(tool) || server_tool_reads_only(tool);
+    return tags.read_only || server_tool_reads_only(tool);
   if (tag == "planning") return is_server_tool(tool);
-  if (tag == "edit" || tag == "write") return tool == "write" || tool == "edit";
-  if (tag == "shell" || tag == "bash") return tool.starts_with("bash");
+  if (tag == "edit" || tag == "write") return tags.edits;
+  if (tag == "shell" || tag == "bash") return tags.shell;
   if (tag == "mcp") return tool.starts_with("mcp__");
   // mcp__<server>__<tool>: its server's name is a tag of it.
   if (tool.starts_with("mcp__")) {

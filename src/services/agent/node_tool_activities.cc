@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/json_parse.h"
+#include "core/workflow/node_types.h"
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_activities.h"
@@ -29,7 +30,9 @@ class ExecuteToolsNode final : public engine::Activity {
       : deps_(std::move(deps)),
         conversations_(std::move(conversations)),
         daemon_tools_(std::move(daemon_tools)) {}
-  std::string_view name() const override { return "node.execute_tools"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::execute_tools).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);
@@ -201,7 +204,9 @@ std::string shell_quoted(const std::string& text) {
 class RunNode final : public engine::Activity {
  public:
   explicit RunNode(AgentDeps deps) : deps_(std::move(deps)) {}
-  std::string_view name() const override { return "node.run"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::run).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);
@@ -292,7 +297,9 @@ bool plain_path(const std::string& text) {
 class CreateWorktreeNode final : public engine::Activity {
  public:
   explicit CreateWorktreeNode(AgentDeps deps) : deps_(std::move(deps)) {}
-  std::string_view name() const override { return "node.create_worktree"; }
+  std::string_view name() const override {
+    return workflow::node_type_info(workflow::NodeType::create_worktree).activity;
+  }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
     auto parsed = node_input(input);

@@ -13,8 +13,8 @@
 namespace reliant::api {
 namespace {
 
-constexpr std::size_t kMaxTokenName = 100;
-constexpr std::int64_t kMaxLifetimeDays = 3650;
+constexpr std::size_t kTokenNameMax = 100;
+constexpr std::int64_t kLifetimeDaysMax = 3650;
 
 Json token_json(const PersonalAccessToken& t) {
   const auto optional = [](const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(); };
@@ -72,7 +72,7 @@ Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::
   if (!body) co_return error_response(body.error());
   const Json& name = (*body)["name"];
   if (!name.is_string() || name.get<std::string>().empty() ||
-      name.get<std::string>().size() > kMaxTokenName) {
+      name.get<std::string>().size() > kTokenNameMax) {
     co_return error_response(
         {ErrorCode::invalid_argument, "\"name\" must be a string of 1 to 100 characters"});
   }
@@ -81,7 +81,7 @@ Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::
   if (body->contains("expires_in_days")) {
     const Json& days = (*body)["expires_in_days"];
     if (!days.is_number_integer() || days.get<std::int64_t>() < 1 ||
-        days.get<std::int64_t>() > kMaxLifetimeDays) {
+        days.get<std::int64_t>() > kLifetimeDaysMax) {
       co_return error_response(
           {ErrorCode::invalid_argument, "\"expires_in_days\" must be an integer from 1 to 3650"});
     }

@@ -141,6 +141,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::outcome_unknown:
     case ErrorCode::internal:
       return 500;
+    case ErrorCode::unimplemented:
+      return 501;
   }
   return 500;
 }
@@ -218,10 +220,10 @@ Task<HttpResponse> ApiServer::serve(HttpRequest request) {
   if (request.path == "/health" || request.path == "/api/v1/health") {
     co_return json_response(200, {{"status", "ok"}});
   }
-  if (request.body.size() > config_.max_body_bytes) {
+  if (request.body.size() > config_.body_bytes_max) {
     co_return error_response(
         {ErrorCode::resource_exhausted,
-         "request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes"});
+         "request body exceeds " + std::to_string(config_.body_bytes_max) + " bytes"});
   }
   if (config_.connect != nullptr && ConnectRpc::handles(request)) {
     Task<HttpResponse> calling = config_.connect->handle(std::move(request));
@@ -516,7 +518,7 @@ Task<HttpResponse> ApiServer::send_message(Call& call) {
     if (!(*body)["max_turns"].is_number_integer()) {
       co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
     }
-    options.max_turns = (*body)["max_turns"].get<std::int64_t>();
+    options.turns_max = (*body)["max_turns"].get<std::int64_t>();
   }
   Task<Result<agent::SentMessage>> sending =
       chats_.send_message(call.credential.user_id, call.params["chat"], text, std::move(options));

@@ -33,7 +33,7 @@ namespace reliant::api {
 
 struct ApiConfig {
   agent::ChatServiceConfig chats;
-  std::size_t max_body_bytes = 1 << 20;
+  std::size_t body_bytes_max = 1 << 20;
   Duration stream_keepalive = seconds(15);  // an SSE comment when nothing else was sent
   // How often an update stream asks the store whether its token still holds (a revocation
   // announced on the bus ends it at once; this covers a lost announcement).

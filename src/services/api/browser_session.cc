@@ -126,9 +126,9 @@ Task<HttpResponse> BrowserSessions::handle(HttpRequest request) {
 }
 
 std::string BrowserSessions::cookie(const std::string& name, std::string_view token,
-                                    Duration max_age) const {
+                                    Duration age_max) const {
   return name + "=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count()) +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age_max).count()) +
          (options_.secure_cookie ? "; Secure" : "");
 }
 

@@ -81,7 +81,7 @@ class BrowserSessions {
   Task<HttpResponse> sign_out(const HttpRequest& request);
   // A new session for `user_id`: its token stored, the response setting the cookie `name`.
   Task<HttpResponse> start_session(std::string user_id, std::string name);
-  std::string cookie(const std::string& name, std::string_view token, Duration max_age) const;
+  std::string cookie(const std::string& name, std::string_view token, Duration age_max) const;
 
   Env& env_;
   SecretSource& secrets_;

@@ -21,8 +21,8 @@ namespace {
 constexpr std::string_view kLoginPath = "/cli/login";
 constexpr std::string_view kExchangePath = "/api/v1/auth/cli/token";
 constexpr std::int64_t kCodeLifetimeMs = 5 * 60 * 1000;
-constexpr std::size_t kMaxStateBytes = 256;
-constexpr std::size_t kMaxTokenName = 100;
+constexpr std::size_t kStateBytesMax = 256;
+constexpr std::size_t kTokenNameMax = 100;
 // Password guessing: five failures per account, twenty per client address, per 15 minutes.
 constexpr int kAccountFailures = 5;
 constexpr int kAddressFailures = 20;
@@ -121,7 +121,7 @@ Result<FlowParams> flow_params(const std::map<std::string, std::string>& fields)
                 "redirect_uri must be an http:// address on this machine (127.0.0.1, localhost "
                 "or [::1]) with a port");
   }
-  if (params.state.empty() || params.state.size() > kMaxStateBytes)
+  if (params.state.empty() || params.state.size() > kStateBytesMax)
     return fail(ErrorCode::invalid_argument, "state must be 1 to 256 characters");
   const std::string method = get("code_challenge_method");
   if (!method.empty() && method != "S256")
@@ -296,7 +296,7 @@ Task<HttpResponse> CliLogin::exchange(HttpRequest request) {
   }
   const Json& name_field = (*body)["token_name"];
   if (!name_field.is_null() && (!name_field.is_string() || name_field.get<std::string>().empty() ||
-                                name_field.get<std::string>().size() > kMaxTokenName)) {
+                                name_field.get<std::string>().size() > kTokenNameMax)) {
     co_return error_response(
         {ErrorCode::invalid_argument, "\"token_name\" must be a string of 1 to 100 characters"});
   }

@@ -57,6 +57,8 @@ ConnectCode connect_code(ErrorCode code) {
       return {"unknown", 500};
     case ErrorCode::internal:
       return {"internal", 500};
+    case ErrorCode::unimplemented:
+      return {"unimplemented", 501};
   }
   return {"unknown", 500};
 }

@@ -299,7 +299,7 @@ Task<Result<std::string>> GrpcApi::send_message(std::string user_id, std::string
     }
     options.daemon = std::move(*selector);
   }
-  if (in->max_turns() != 0) options.max_turns = in->max_turns();
+  if (in->max_turns() != 0) options.turns_max = in->max_turns();
   Task<Result<agent::SentMessage>> sending =
       chats_.send_message(std::move(user_id), in->chat_id(), in->text(), std::move(options));
   Result<agent::SentMessage> sent = co_await sending;

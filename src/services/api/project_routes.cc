@@ -10,8 +10,8 @@
 namespace reliant::api {
 namespace {
 
-constexpr std::size_t kMaxName = 200;
-constexpr std::size_t kMaxPath = 4096;
+constexpr std::size_t kNameMax = 200;
+constexpr std::size_t kPathMax = 4096;
 
 Json worktree_json(const WorktreeRecord& w) {
   return {{"id", w.id},
@@ -69,9 +69,9 @@ Task<std::optional<HttpResponse>> ProjectRoutes::handle(const HttpRequest& reque
   } else if (parts.size() == 3 && method == "POST") {
     auto json = parse_json_body(request);
     if (!json) co_return error_response(json.error());
-    auto name = string_field(*json, "name", kMaxName, true);
+    auto name = string_field(*json, "name", kNameMax, true);
     if (!name) co_return error_response(name.error());
-    auto path = string_field(*json, "path", kMaxPath, false);
+    auto path = string_field(*json, "path", kPathMax, false);
     if (!path) co_return error_response(path.error());
     ProjectRecord project{ids_.next(), user_id, *name, *path, now_ms, {}};
     status = 201;
@@ -96,9 +96,9 @@ Task<std::optional<HttpResponse>> ProjectRoutes::handle(const HttpRequest& reque
   } else if (parts.size() == 5 && parts[4] == "worktrees" && method == "POST") {
     auto json = parse_json_body(request);
     if (!json) co_return error_response(json.error());
-    auto path = string_field(*json, "path", kMaxPath, true);
+    auto path = string_field(*json, "path", kPathMax, true);
     if (!path) co_return error_response(path.error());
-    auto branch = string_field(*json, "branch", kMaxName, false);
+    auto branch = string_field(*json, "branch", kNameMax, false);
     if (!branch) co_return error_response(branch.error());
     WorktreeRecord worktree{ids_.next(), parts[3], *path, *branch, now_ms};
     status = 201;

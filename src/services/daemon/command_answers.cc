@@ -19,6 +19,7 @@ v1::DaemonCommandResult command_refused(const v1::DaemonCommand& command, const 
   result.set_ok(false);
   result.set_output_json(nlohmann::json{{"code", std::string(to_string(error.code))}}.dump());
   result.set_error_message(error.message);
+  result.set_error_code(std::string(to_string(error.code)));
   return result;
 }
 

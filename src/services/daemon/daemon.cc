@@ -9,6 +9,7 @@
 #include "protocol/daemon_wire.h"
 #include "runtime/ids.h"
 #include "runtime/sleep.h"
+#include "services/daemon/daemon_methods.h"
 #include "services/daemon/terminal_sessions.h"
 #include "services/daemon/tools/background_processes.h"
 
@@ -103,6 +104,25 @@ Task<void> Daemon::connect_loop() {
   }
 }
 
+v1::DaemonFrame Daemon::register_frame() {
+  v1::DaemonFrame hello;
+  auto* reg = hello.mutable_register_();
+  reg->set_daemon_id(daemon_id_);
+  reg->set_name(config_.identity.name);
+  reg->set_type(protocol::wire_type(config_.identity.type));
+  for (const auto& [key, value] : config_.identity.labels) (*reg->mutable_labels())[key] = value;
+  reg->set_hostname(config_.identity.hostname);
+  reg->set_platform(config_.identity.platform);
+  reg->set_working_dir(config_.identity.working_dir);
+  reg->set_version(config_.identity.version);
+  reg->set_session_id(session_id_);
+  reg->set_registration_seq(credentials_.next_registration_seq(env_.executor.now()));
+  for (const auto& name : tools_.names()) reg->add_capabilities(name);
+  reg->set_protocol_version(kDaemonProtocolVersion);
+  for (const auto& method : daemon_methods().names()) reg->add_methods(method);
+  return hello;
+}
+
 Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   const std::uint64_t session_number = ++sessions_started_;
   sessions_.insert(&stream);
@@ -118,19 +138,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     daemon_id_ = IdGenerator(env_.executor, env_.random.split("daemon-id")).next();
     credentials_.save_daemon_id(daemon_id_);
   }
-  v1::DaemonFrame hello;
-  auto* reg = hello.mutable_register_();
-  reg->set_daemon_id(daemon_id_);
-  reg->set_name(config_.identity.name);
-  reg->set_type(protocol::wire_type(config_.identity.type));
-  for (const auto& [key, value] : config_.identity.labels) (*reg->mutable_labels())[key] = value;
-  reg->set_hostname(config_.identity.hostname);
-  reg->set_platform(config_.identity.platform);
-  reg->set_working_dir(config_.identity.working_dir);
-  reg->set_version(config_.identity.version);
-  reg->set_session_id(session_id_);
-  reg->set_registration_seq(credentials_.next_registration_seq(env_.executor.now()));
-  for (const auto& name : tools_.names()) reg->add_capabilities(name);
+  const v1::DaemonFrame hello = register_frame();
   if (auto sent = stream.send(protocol::encode(hello)); !sent) co_return fail(sent.error());
 
   // Registration must complete in time; closing the stream ends the receive below.

@@ -124,6 +124,9 @@ class Daemon {
   // One stream: register, then serve frames until it ends. Fails with `unauthenticated` when
   // the gateway refused the credentials.
   Task<Result<void>> serve(Stream& stream, std::string address);
+  // The Register this daemon opens a stream with: who it is, its tools, its protocol and
+  // methods, and the next registration_seq.
+  v1::DaemonFrame register_frame();
   Task<void> heartbeats(Stream& stream);
   Task<void> serve_accepted(StreamPtr stream);
   void handle(const v1::GatewayFrame& frame);

@@ -1,159 +1,170 @@
-// The FileSystemService's daemon commands (file_service.h), on the Host's confined file calls.
+// The FileSystemService's daemon verbs (file_service.h): each is its typed method
+// (file_methods.h), its JSON arguments read into the request and its response written as JSON.
 #include "services/daemon/file_service.h"
 
-#include <algorithm>
-#include <memory>
 #include <string_view>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/base64url.h"
 #include "base/json_parse.h"
-#include "base/utf8.h"
 #include "services/daemon/command_answers.h"
-#include "services/daemon/tools/tool_support.h"
+#include "services/daemon/file_methods.h"
 
 namespace reliant::daemon {
 namespace {
 
 using Json = nlohmann::json;
 
-constexpr int kTreeDepthDefault = 3;
-constexpr int kTreeDepthMax = 8;
-
-Json entry_json(const ToolContext& context, const FileEntry& entry) {
-  return {{"path", shown_path(context, entry.path)},
-          {"name", entry.path.substr(entry.path.find_last_of('/') + 1)},
-          {"is_directory", entry.is_directory},
-          {"is_symlink", entry.is_symlink},
-          {"size_bytes", entry.size_bytes}};
+Json entry_json(const api::FileEntry& entry) {
+  return {{"path", entry.path()},
+          {"name", entry.name()},
+          {"is_directory", entry.is_directory()},
+          {"is_symlink", entry.is_symlink()},
+          {"size_bytes", entry.size_bytes()}};
 }
 
-// Breadth-first down to `depth`, within the entry budget.
-Task<Result<Json>> tree(ToolContext& context, std::string root, int depth) {
-  Json entries = Json::array();
-  std::vector<std::pair<std::string, int>> pending = {{root, 0}};
-  bool truncated = false;
-  for (std::size_t next = 0; next < pending.size(); ++next) {
-    // Plain locals, not a structured binding, across the suspension (docs/architecture.md §10).
-    const std::string directory = pending[next].first;
-    const int level = pending[next].second;
-    Task<Result<std::vector<FileEntry>>> listing =
-        context.host.list_directory(directory, kFileTreeEntriesMax);
-    Result<std::vector<FileEntry>> listed = co_await listing;
-    if (!listed) {
-      if (next == 0) co_return fail(listed.error());
-      continue;  // a subdirectory that went away or cannot be read: the rest still shows
-    }
-    for (const auto& entry : *listed) {
-      if (entries.size() >= kFileTreeEntriesMax) {
-        truncated = true;
-        break;
-      }
-      entries.push_back(entry_json(context, entry));
-      if (entry.is_directory && !entry.is_symlink && level + 1 < depth)
-        pending.emplace_back(entry.path, level + 1);
-    }
-    if (truncated) break;
-  }
-  co_return Json{
-      {"root", shown_path(context, root)}, {"entries", entries}, {"truncated", truncated}};
+Json entries_json(const google::protobuf::RepeatedPtrField<api::FileEntry>& entries) {
+  Json out = Json::array();
+  for (const auto& entry : entries) out.push_back(entry_json(entry));
+  return out;
 }
 
-// fs_search: the agent's grep tool, so a search from the browser is bounded, skips what it
-// skips and is confined exactly as the model's; its path:line:text lines become entries.
-Task<v1::DaemonCommandResult> search(const v1::DaemonCommand& command, ToolContext& context,
-                                     const Json& args) {
-  if (!args.value("query", Json()).is_string()) {
-    co_return command_refused(
-        command, {ErrorCode::invalid_argument, "fs_search needs {\"query\": REGEX, \"path\"}"});
-  }
-  Json input{{"pattern", args["query"]}, {"path", args["path"]}};
-  if (args.value("glob", Json()).is_string()) input["glob"] = args["glob"];
-  if (args.value("ignore_case", Json()).is_boolean()) input["-i"] = args["ignore_case"];
-  const std::unique_ptr<Tool> grep = make_grep_tool();
-  Task<ToolResult> running = grep->run(context, std::move(input));
-  const ToolResult result = co_await running;
-  if (result.is_error) {
-    // The tool's codes, back to the ones every file command refuses with.
-    ErrorCode code = ErrorCode::failed_precondition;
-    if (result.error_code == tool_error::invalid_input) code = ErrorCode::invalid_argument;
-    if (result.error_code == tool_error::not_found) code = ErrorCode::not_found;
-    if (result.error_code == tool_error::timeout) code = ErrorCode::timeout;
-    if (result.content.find(std::string(to_string(ErrorCode::permission_denied))) !=
-        std::string::npos)
-      code = ErrorCode::permission_denied;
-    co_return command_refused(command, {code, result.content});
-  }
-  Json matches = Json::array();
-  std::string notes;
-  std::string_view rest = result.content;
-  while (!rest.empty()) {
-    const std::size_t newline = rest.find('\n');
-    const std::string_view line = rest.substr(0, newline);
-    rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-    // path:line:text — the path may hold ':', the line number never does.
-    std::size_t at = line.find(':');
-    bool parsed = false;
-    while (at != std::string_view::npos && !parsed) {
-      const std::size_t number_end = line.find(':', at + 1);
-      if (number_end == std::string_view::npos) break;
-      const std::string_view number = line.substr(at + 1, number_end - at - 1);
-      if (!number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos) {
-        matches.push_back({{"path", std::string(line.substr(0, at))},
-                           {"line", std::stoull(std::string(number))},
-                           {"text", std::string(line.substr(number_end + 1))}});
-        parsed = true;
-      }
-      at = line.find(':', at + 1);
-    }
-    if (!parsed && !line.empty()) notes += std::string(line) + "\n";
-  }
-  co_return command_answered(command, {{"matches", matches}, {"notes", notes}});
+// A typed method's answer as the verb's: `present` writes the response as JSON.
+template <class Response, class Present>
+Task<v1::DaemonCommandResult> answered(const v1::DaemonCommand& command,
+                                       Task<Result<Response>> answering, Present present) {
+  Result<Response> response = co_await answering;
+  if (!response) co_return command_refused(command, response.error());
+  co_return command_answered(command, present(*response));
 }
 
-// fs_create, fs_delete, fs_move and fs_copy: one Host call each, answered with where things are.
-Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolContext& context,
-                                     const Json& args, std::string path) {
+Error needs(const std::string& verb, std::string_view shape) {
+  return {ErrorCode::invalid_argument, verb + " needs " + std::string(shape)};
+}
+
+Task<v1::DaemonCommandResult> read_verb(const v1::DaemonCommand& command, const Json& args,
+                                        MethodContext& context) {
+  const std::string path = args["path"].get<std::string>();
   const std::string& verb = command.command();
-  const std::string shown = shown_path(context, path);
-  if (verb == "fs_create") {
-    const std::string type = args.value("type", Json("file")).is_string()
-                                 ? args.value("type", std::string("file"))
-                                 : std::string();
-    if (type == "directory") {
-      Task<Result<void>> making = context.host.create_directory(path);
-      Result<void> made = co_await making;
-      if (!made) co_return command_refused(command, made.error());
-      co_return command_answered(command, {{"path", shown}, {"type", "directory"}});
-    }
-    const Json content_arg = args.value("content", Json(""));
-    if (type != "file" || !content_arg.is_string()) {
-      co_return command_refused(command,
-                                {ErrorCode::invalid_argument,
-                                 "fs_create needs {\"path\", \"type\": \"file\" | \"directory\", "
-                                 "\"content\"?: TEXT}"});
-    }
-    std::string content = content_arg.get<std::string>();
-    if (content.size() > kFileWriteBytesMax) {
+  if (verb == "fs_list") {
+    api::ListDirectoryRequest in;
+    in.set_path(path);
+    Task<v1::DaemonCommandResult> answering = answered(
+        command, list_directory(std::move(in), context), [](const api::ListDirectoryResponse& out) {
+          return Json{{"path", out.path()}, {"entries", entries_json(out.entries())}};
+        });
+    co_return co_await answering;
+  }
+  if (verb == "fs_tree") {
+    const Json depth = args.value("depth", Json(kFileTreeDepthDefault));
+    if (!depth.is_number_integer() || depth.get<int>() == 0) {
       co_return command_refused(
-          command, {ErrorCode::resource_exhausted,
-                    "the content has " + std::to_string(content.size()) +
-                        " bytes; files are written up to " + std::to_string(kFileWriteBytesMax)});
+          command,
+          {ErrorCode::invalid_argument, "depth must be 1 to " + std::to_string(kFileTreeDepthMax)});
     }
-    Task<Result<FileEntry>> stating = context.host.stat(path);
-    Result<FileEntry> existing = co_await stating;
-    if (existing)
-      co_return command_refused(command, {ErrorCode::already_exists, shown + " exists"});
-    if (existing.error().code != ErrorCode::not_found) {
-      co_return command_refused(command, existing.error());
-    }
-    const std::size_t size = content.size();
-    Task<Result<void>> writing = context.host.write_file(path, std::move(content));
-    Result<void> written = co_await writing;
-    if (!written) co_return command_refused(command, written.error());
-    co_return command_answered(command, {{"path", shown}, {"type", "file"}, {"size_bytes", size}});
+    api::GetFileTreeRequest in;
+    in.set_path(path);
+    in.set_depth(depth.get<int>());
+    Task<v1::DaemonCommandResult> answering = answered(
+        command, file_tree(std::move(in), context), [](const api::GetFileTreeResponse& out) {
+          return Json{{"root", out.root()},
+                      {"entries", entries_json(out.entries())},
+                      {"truncated", out.truncated()}};
+        });
+    co_return co_await answering;
+  }
+  if (verb == "fs_stat") {
+    api::GetFileMetadataRequest in;
+    in.set_path(path);
+    Task<v1::DaemonCommandResult> answering =
+        answered(command, file_metadata(std::move(in), context), entry_json);
+    co_return co_await answering;
+  }
+  api::GetFileContentRequest in;  // fs_read
+  in.set_path(path);
+  Task<v1::DaemonCommandResult> answering = answered(
+      command, file_content(std::move(in), context), [](const api::GetFileContentResponse& out) {
+        return Json{{"path", out.path()},
+                    {"encoding", out.is_text() ? "utf-8" : "base64url"},
+                    {"content", out.is_text() ? out.content() : base64url_encode(out.content())},
+                    {"size_bytes", out.size_bytes()}};
+      });
+  co_return co_await answering;
+}
+
+Task<v1::DaemonCommandResult> search_verb(const v1::DaemonCommand& command, const Json& args,
+                                          MethodContext& context) {
+  if (!args.value("query", Json()).is_string()) {
+    co_return command_refused(command, needs("fs_search", "{\"query\": REGEX, \"path\"}"));
+  }
+  api::SearchFilesRequest in;
+  in.set_path(args["path"].get<std::string>());
+  in.set_query(args["query"].get<std::string>());
+  if (args.value("glob", Json()).is_string()) in.set_glob(args["glob"].get<std::string>());
+  in.set_ignore_case(args.value("ignore_case", Json()).is_boolean() &&
+                     args["ignore_case"].get<bool>());
+  Task<v1::DaemonCommandResult> answering = answered(
+      command, search_files(std::move(in), context), [](const api::SearchFilesResponse& out) {
+        Json matches = Json::array();
+        for (const auto& match : out.matches()) {
+          matches.push_back(
+              {{"path", match.path()}, {"line", match.line()}, {"text", match.text()}});
+        }
+        return Json{{"matches", matches}, {"notes", out.notes()}};
+      });
+  co_return co_await answering;
+}
+
+Task<v1::DaemonCommandResult> write_verb(const v1::DaemonCommand& command, const Json& args,
+                                         MethodContext& context) {
+  const std::string path = args["path"].get<std::string>();
+  if (!args.value("content", Json()).is_string()) {
+    co_return command_refused(command, needs("fs_write", "{\"content\": TEXT}"));
+  }
+  api::SaveFileContentRequest in;
+  in.set_path(path);
+  in.set_content(args["content"].get<std::string>());
+  Task<v1::DaemonCommandResult> answering = answered(
+      command, save_file(std::move(in), context), [](const api::SaveFileContentResponse& out) {
+        return Json{{"path", out.path()}, {"size_bytes", out.size_bytes()}};
+      });
+  co_return co_await answering;
+}
+
+Task<v1::DaemonCommandResult> create_verb(const v1::DaemonCommand& command, const Json& args,
+                                          MethodContext& context) {
+  const Json type = args.value("type", Json("file"));
+  const Json content = args.value("content", Json(""));
+  if (type != "file" && type != "directory") {
+    co_return command_refused(
+        command,
+        needs("fs_create", "{\"path\", \"type\": \"file\" | \"directory\", \"content\"?: TEXT}"));
+  }
+  const bool directory = type == "directory";
+  if (!directory && !content.is_string()) {
+    co_return command_refused(command, needs("fs_create", "{\"content\": TEXT} for a file"));
+  }
+  api::CreateFileOrFolderRequest in;
+  in.set_path(args["path"].get<std::string>());
+  in.set_kind(directory ? api::FILE_KIND_DIRECTORY : api::FILE_KIND_FILE);
+  if (!directory) in.set_content(content.get<std::string>());
+  const std::size_t size = in.content().size();
+  Task<v1::DaemonCommandResult> answering =
+      answered(command, create_file_or_folder(std::move(in), context),
+               [directory, size](const api::CreateFileOrFolderResponse& out) {
+                 if (directory) return Json{{"path", out.path()}, {"type", "directory"}};
+                 return Json{{"path", out.path()}, {"type", "file"}, {"size_bytes", size}};
+               });
+  co_return co_await answering;
+}
+
+Task<v1::DaemonCommandResult> change_verb(const v1::DaemonCommand& command, const Json& args,
+                                          MethodContext& context) {
+  const std::string& verb = command.command();
+  if (verb == "fs_create") {
+    Task<v1::DaemonCommandResult> creating = create_verb(command, args, context);
+    co_return co_await creating;
   }
   if (verb == "fs_delete") {
     const Json recursive = args.value("recursive", Json(false));
@@ -161,21 +172,29 @@ Task<v1::DaemonCommandResult> change(const v1::DaemonCommand& command, ToolConte
       co_return command_refused(command,
                                 {ErrorCode::invalid_argument, "recursive must be true or false"});
     }
-    Task<Result<void>> removing = context.host.remove_path(path, recursive.get<bool>());
-    Result<void> removed = co_await removing;
-    if (!removed) co_return command_refused(command, removed.error());
-    co_return command_answered(command, {{"path", shown}, {"deleted", true}});
+    api::DeleteFileOrFolderRequest in;
+    in.set_path(args["path"].get<std::string>());
+    in.set_recursive(recursive.get<bool>());
+    Task<v1::DaemonCommandResult> answering =
+        answered(command, delete_file_or_folder(std::move(in), context),
+                 [](const api::DeleteFileOrFolderResponse& out) {
+                   return Json{{"path", out.path()}, {"deleted", true}};
+                 });
+    co_return co_await answering;
   }
   if (!args.value("to", Json()).is_string()) {
-    co_return command_refused(command,
-                              {ErrorCode::invalid_argument, verb + " needs {\"path\", \"to\"}"});
+    co_return command_refused(command, needs(verb, "{\"path\", \"to\"}"));
   }
-  const std::string to = resolve_input_path(context, args["to"].get<std::string>());
-  Task<Result<void>> moving =
-      verb == "fs_move" ? context.host.move_path(path, to) : context.host.copy_path(path, to);
-  Result<void> moved = co_await moving;
-  if (!moved) co_return command_refused(command, moved.error());
-  co_return command_answered(command, {{"path", shown}, {"to", shown_path(context, to)}});
+  api::TransferFileRequest in;
+  in.set_path(args["path"].get<std::string>());
+  in.set_to(args["to"].get<std::string>());
+  Task<Result<api::TransferFileResponse>> moving =
+      verb == "fs_move" ? move_file(std::move(in), context) : copy_file(std::move(in), context);
+  Task<v1::DaemonCommandResult> answering =
+      answered(command, std::move(moving), [](const api::TransferFileResponse& out) {
+        return Json{{"path", out.path()}, {"to", out.to()}};
+      });
+  co_return co_await answering;
 }
 
 }  // namespace
@@ -187,86 +206,27 @@ bool is_file_command(const std::string& command) {
          command == "fs_copy";
 }
 
-Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context) {
+Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& tools) {
   const Json args = parse_json_or_discarded(command.args_json());
   if (!args.is_object() || !args.value("path", Json()).is_string()) {
-    co_return command_refused(
-        command, {ErrorCode::invalid_argument, command.command() + " needs {\"path\": TEXT}"});
+    co_return command_refused(command, needs(command.command(), "{\"path\": TEXT}"));
   }
-  const std::string path = resolve_input_path(context, args["path"].get<std::string>());
+  MethodContext context{tools};
   const std::string& verb = command.command();
   if (verb == "fs_search") {
-    Task<v1::DaemonCommandResult> searching = search(command, context, args);
+    Task<v1::DaemonCommandResult> searching = search_verb(command, args, context);
     co_return co_await searching;
   }
+  if (verb == "fs_write") {
+    Task<v1::DaemonCommandResult> writing = write_verb(command, args, context);
+    co_return co_await writing;
+  }
   if (verb == "fs_create" || verb == "fs_delete" || verb == "fs_move" || verb == "fs_copy") {
-    Task<v1::DaemonCommandResult> changing = change(command, context, args, path);
+    Task<v1::DaemonCommandResult> changing = change_verb(command, args, context);
     co_return co_await changing;
   }
-  if (verb == "fs_list") {
-    Task<Result<std::vector<FileEntry>>> listing =
-        context.host.list_directory(path, kFileTreeEntriesMax);
-    Result<std::vector<FileEntry>> listed = co_await listing;
-    if (!listed) co_return command_refused(command, listed.error());
-    Json entries = Json::array();
-    for (const auto& entry : *listed) entries.push_back(entry_json(context, entry));
-    co_return command_answered(command,
-                               {{"path", shown_path(context, path)}, {"entries", entries}});
-  }
-  if (verb == "fs_tree") {
-    const Json depth_arg = args.value("depth", Json(kTreeDepthDefault));
-    if (!depth_arg.is_number_integer() || depth_arg.get<int>() < 1 ||
-        depth_arg.get<int>() > kTreeDepthMax) {
-      co_return command_refused(command, {ErrorCode::invalid_argument,
-                                          "depth must be 1 to " + std::to_string(kTreeDepthMax)});
-    }
-    Task<Result<Json>> walking = tree(context, path, depth_arg.get<int>());
-    Result<Json> walked = co_await walking;
-    if (!walked) co_return command_refused(command, walked.error());
-    co_return command_answered(command, *walked);
-  }
-  if (verb == "fs_stat") {
-    Task<Result<FileEntry>> stating = context.host.stat(path);
-    Result<FileEntry> entry = co_await stating;
-    if (!entry) co_return command_refused(command, entry.error());
-    co_return command_answered(command, entry_json(context, *entry));
-  }
-  if (verb == "fs_read") {
-    Task<Result<FileEntry>> stating = context.host.stat(path);
-    Result<FileEntry> entry = co_await stating;
-    if (!entry) co_return command_refused(command, entry.error());
-    if (entry->size_bytes > kFileReadBytesMax) {
-      co_return command_refused(
-          command, {ErrorCode::resource_exhausted,
-                    shown_path(context, path) + " has " + std::to_string(entry->size_bytes) +
-                        " bytes; files are read up to " + std::to_string(kFileReadBytesMax)});
-    }
-    Task<Result<std::string>> reading = context.host.read_file(path, kFileReadBytesMax);
-    Result<std::string> content = co_await reading;
-    if (!content) co_return command_refused(command, content.error());
-    const bool text = is_valid_utf8(*content);
-    co_return command_answered(command, {{"path", shown_path(context, path)},
-                                         {"encoding", text ? "utf-8" : "base64url"},
-                                         {"content", text ? *content : base64url_encode(*content)},
-                                         {"size_bytes", content->size()}});
-  }
-  // fs_write
-  if (!args.value("content", Json()).is_string()) {
-    co_return command_refused(command,
-                              {ErrorCode::invalid_argument, "fs_write needs {\"content\": TEXT}"});
-  }
-  std::string content = args["content"].get<std::string>();
-  if (content.size() > kFileWriteBytesMax) {
-    co_return command_refused(
-        command, {ErrorCode::resource_exhausted,
-                  "the content has " + std::to_string(content.size()) +
-                      " bytes; files are written up to " + std::to_string(kFileWriteBytesMax)});
-  }
-  const std::size_t size = content.size();
-  Task<Result<void>> writing = context.host.write_file(path, std::move(content));
-  Result<void> written = co_await writing;
-  if (!written) co_return command_refused(command, written.error());
-  co_return command_answered(command, {{"path", shown_path(context, path)}, {"size_bytes", size}});
+  Task<v1::DaemonCommandResult> answering = read_verb(command, args, context);
+  co_return co_await answering;
 }
 
 }  // namespace reliant::daemon

@@ -1,8 +1,6 @@
-// The daemon's FileSystemService as daemon commands (answered by answer_daemon_command): a
-// browser's file tree, viewer and editor reach the user's files through them. Every path goes
-// through the Host, so the workspace roots confine these exactly as they confine the agent's file
-// tools: a path that resolves outside, by `..`, a symlink or being absolute, is refused
-// (permission_denied). Relative paths start at the daemon's working directory.
+// The daemon's FileSystemService as JSON verbs (answered by answer_daemon_command), for REST and
+// for servers of the previous release: each verb is the typed method of file_methods.h, its
+// arguments read into the request and its response written as JSON.
 //   fs_list  {path}                       the entries directly under a directory
 //   fs_tree  {path, depth?}               entries down to `depth` levels (default 3, at most 8),
 //                                         at most kFileTreeEntriesMax of them; linked directories
@@ -31,15 +29,12 @@
 
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/task.h"
+#include "services/daemon/file_methods.h"
 #include "services/daemon/tools/tool.h"
 
 namespace reliant::daemon {
 
-inline constexpr std::size_t kFileReadBytesMax = 512 * 1024;
-inline constexpr std::size_t kFileWriteBytesMax = 512 * 1024;
-inline constexpr std::size_t kFileTreeEntriesMax = 5'000;
-
 bool is_file_command(const std::string& command);
-Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& context);
+Task<v1::DaemonCommandResult> answer_file_command(v1::DaemonCommand command, ToolContext& tools);
 
 }  // namespace reliant::daemon

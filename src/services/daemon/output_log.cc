@@ -33,11 +33,11 @@ void OutputLog::wake() {
   for (auto& reader : woken) (void)reader.set(true);
 }
 
-OutputPage OutputLog::page(std::uint64_t offset, std::size_t max_bytes) const {
+OutputPage OutputLog::page(std::uint64_t offset, std::size_t bytes_max) const {
   OutputPage out;
   const std::uint64_t from = std::max(std::min(offset, end_), kept_from_);
   out.dropped = from > offset ? from - offset : 0;
-  out.data = kept_.substr(static_cast<std::size_t>(from - kept_from_), max_bytes);
+  out.data = kept_.substr(static_cast<std::size_t>(from - kept_from_), bytes_max);
   out.offset = from;
   out.next = from + out.data.size();
   return out;

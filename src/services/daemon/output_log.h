@@ -42,7 +42,7 @@ class OutputLog {
   std::uint64_t end() const { return end_; }
   // What the buffer holds from `offset` on, at most `max_bytes`; an offset past the end reads
   // nothing at the end, one before what is kept reads from the oldest byte kept (`dropped`).
-  OutputPage page(std::uint64_t offset, std::size_t max_bytes) const;
+  OutputPage page(std::uint64_t offset, std::size_t bytes_max) const;
   // A place among the waiting reads: a future the next append or wake sets (true). The reader
   // sets `woken` (false) itself when it stops waiting first — a timer of its own — and dropping
   // the Wait does the same, so a read that timed out, returned or whose coroutine was destroyed

@@ -5,6 +5,7 @@
 #include "base/json_parse.h"
 #include "base/utf8.h"
 #include "services/daemon/command_answers.h"
+#include "services/daemon/daemon_methods.h"
 #include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/terminal_service.h"
@@ -188,6 +189,29 @@ Task<v1::DaemonCommandResult> follow_background_process(v1::DaemonCommand comman
                                        {"process", background_json(page->status)}});
 }
 
+// reload_config: the MCP configuration read again (changed servers restart, unchanged ones keep
+// running); the servers' statuses after.
+v1::DaemonCommandResult reload_config(const v1::DaemonCommand& command, mcp::McpServers* servers) {
+  v1::DaemonCommandResult result;
+  result.set_command_id(command.command_id());
+  const Result<void> reloaded =
+      servers == nullptr
+          ? Result<void>(fail(ErrorCode::failed_precondition, "this daemon runs no MCP servers"))
+          : servers->reload();
+  result.set_ok(reloaded.has_value());
+  if (!reloaded) result.set_error_message(reloaded.error().message);
+  Json listed = Json::array();
+  if (servers != nullptr) {
+    for (const auto& view : servers->list()) {
+      listed.push_back({{"name", view.name},
+                        {"status", std::string(mcp::to_string(view.status))},
+                        {"error", view.error}});
+    }
+  }
+  result.set_output_json(listed.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return result;
+}
+
 bool is_mcp_command(const std::string& command) {
   return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
          command == "mcp_disable" || command == "mcp_restart" || command == "mcp_files" ||
@@ -198,6 +222,11 @@ bool is_mcp_command(const std::string& command) {
 
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity) {
+  if (!command.method().empty()) {
+    MethodContext context{runner.context(), runner.tools().mcp()};
+    Task<v1::DaemonCommandResult> calling = answer_daemon_call(std::move(command), context);
+    co_return co_await calling;
+  }
   if (command.command() == "bg_list" || command.command() == "bg_output" ||
       command.command() == "bg_kill") {
     co_return answer_background_command(command, runner.context().background);
@@ -250,23 +279,7 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_ok(true);
     result.set_output_json(specs.dump(-1, ' ', false, Json::error_handler_t::replace));
   } else if (command.command() == "reload_config") {
-    // The MCP configuration read again: changed servers restart, unchanged ones keep running.
-    mcp::McpServers* servers = runner.tools().mcp();
-    const Result<void> reloaded =
-        servers == nullptr
-            ? Result<void>(fail(ErrorCode::failed_precondition, "this daemon runs no MCP servers"))
-            : servers->reload();
-    result.set_ok(reloaded.has_value());
-    if (!reloaded) result.set_error_message(reloaded.error().message);
-    Json listed = Json::array();
-    if (servers != nullptr) {
-      for (const auto& view : servers->list()) {
-        listed.push_back({{"name", view.name},
-                          {"status", std::string(mcp::to_string(view.status))},
-                          {"error", view.error}});
-      }
-    }
-    result.set_output_json(listed.dump(-1, ' ', false, Json::error_handler_t::replace));
+    result = reload_config(command, runner.tools().mcp());
   } else {
     result.set_ok(false);
     result.set_error_message(

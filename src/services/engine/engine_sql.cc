@@ -494,7 +494,7 @@ Result<std::vector<ClaimedTask>> leased_tasks(const SqlRows& rows) {
                                   .run_id = r.text("run_id"),
                                   .event_seq = r.integer("event_seq"),
                                   .attempt = r.integer("attempt"),
-                                  .max_attempts = r.integer("max_attempts"),
+                                  .attempts_max = r.integer("max_attempts"),
                                   .lease_expires_at_ms = r.integer("lease_expires_at_ms"),
                                   .start_to_close_ms = r.integer("start_to_close_ms"),
                                   .heartbeat_timeout_ms = r.integer("heartbeat_timeout_ms"),
@@ -612,7 +612,7 @@ ClaimedTask activity_task(const std::string& run_id, const std::string& queue,
                    .run_id = run_id,
                    .event_seq = e.seq,
                    .attempt = 0,
-                   .max_attempts = e.body.value("max_attempts", std::int64_t{1}),
+                   .attempts_max = e.body.value("max_attempts", std::int64_t{1}),
                    .lease_expires_at_ms = 0,
                    .start_to_close_ms = e.body.value("start_to_close_ms", std::int64_t{0}),
                    .heartbeat_timeout_ms = e.body.value("heartbeat_timeout_ms", std::int64_t{0}),
@@ -668,7 +668,7 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
                                    e.seq,
                                    std::string(leased ? "leased" : "ready"),
                                    task.attempt,
-                                   task.max_attempts,
+                                   task.attempts_max,
                                    now_ms,
                                    owner,
                                    leased_at,
@@ -1021,7 +1021,7 @@ Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const
                                    std::int64_t retry_delay_ms) {
   // Each step is conditional on the lease (status and attempt), so a late or duplicate caller
   // changes nothing.
-  if (task.attempt < task.max_attempts) {
+  if (task.attempt < task.attempts_max) {
     auto retried = tx.execute(
         "UPDATE engine_tasks SET status = 'ready', lease_owner = NULL, lease_expires_at_ms = NULL, "
         "visible_at_ms = $3, last_error = $4, updated_at_ms = $5 WHERE id = $1 AND status = "
@@ -1073,7 +1073,7 @@ Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTas
 }
 
 Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,
-                                     std::int64_t max_tasks) {
+                                     std::int64_t tasks_max) {
   // No row locks here (they would be taken before the run row's, against the lock order):
   // every change below is conditional on the lease, so concurrent reapers cannot both act.
   auto rows = tx.query(
@@ -1081,7 +1081,7 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
       "leased_at_ms, lease_expires_at_ms FROM engine_tasks "
       "WHERE status = 'leased' AND lease_expires_at_ms < $1 ORDER BY lease_expires_at_ms, id LIMIT "
       "$2",
-      {now_ms, max_tasks});
+      {now_ms, tasks_max});
   if (!rows) return fail(rows.error());
   for (const SqlRecord& r : records(*rows)) {
     auto kind = parse_task_kind(r.text("kind"));
@@ -1092,7 +1092,7 @@ Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std
                            .run_id = r.text("run_id"),
                            .event_seq = r.integer("event_seq"),
                            .attempt = r.integer("attempt"),
-                           .max_attempts = r.integer("max_attempts"),
+                           .attempts_max = r.integer("max_attempts"),
                            .queue = r.text("queue")};
     if (task.kind == TaskKind::activity) {
       // A lease that ran to the attempt's start-to-close deadline is that timeout, whoever

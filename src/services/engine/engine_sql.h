@@ -67,7 +67,7 @@ struct ClaimedTask {
   std::string run_id;
   std::int64_t event_seq = 0;  // the activity_scheduled / timer_started event it serves
   std::int64_t attempt = 0;
-  std::int64_t max_attempts = 1;
+  std::int64_t attempts_max = 1;
   std::int64_t lease_expires_at_ms = 0;
   std::int64_t start_to_close_ms = 0;
   std::int64_t heartbeat_timeout_ms = 0;
@@ -227,7 +227,7 @@ Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTas
 // Returns expired leases to the queue: decisions and timers at once, activities after a backoff
 // while attempts remain (else activity_failed). Returns how many tasks it handled.
 Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,
-                                     std::int64_t max_tasks);
+                                     std::int64_t tasks_max);
 
 // `failed_precondition` when the run has ended, `not_found` for an unknown run.
 Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,

@@ -155,6 +155,34 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   }
 }
 
+// The daemon's row as its Register describes it; a managed daemon's identity is the control
+// plane's (`stamped`).
+DaemonRecord Gateway::record_of(const v1::Register& reg, const std::optional<Stamped>& stamped,
+                                Instant now) {
+  DaemonRecord record;
+  record.id = stamped                   ? stamped->daemon_id
+              : reg.daemon_id().empty() ? ids_.next()
+                                        : reg.daemon_id();
+  record.name = reg.name().empty() ? reg.hostname() : reg.name();
+  record.type = protocol::type_from_wire(reg.type());
+  for (const auto& [key, value] : reg.labels()) record.labels[key] = value;
+  record.hostname = reg.hostname();
+  record.platform = reg.platform();
+  record.working_dir = reg.working_dir();
+  record.version = reg.version();
+  record.gateway_id = config_.gateway_id;
+  record.connected_at_ms = to_ms(now);
+  record.lease_until_ms = to_ms(now + config_.presence.stale_after);
+  record.connection_id = ids_.next();
+  record.session_id = reg.session_id();
+  record.registration_seq = reg.registration_seq();
+  if (stamped) {
+    record.user_id = stamped->user_id;
+    record.type = DaemonType::cloud;
+  }
+  return record;
+}
+
 // Reads and checks the registration and records the connection in the store. Its own
 // coroutine, so that everything it needs (the frame, the record, the transaction) is freed once
 // the daemon is admitted: a gateway holds thousands of streams for hours.
@@ -185,30 +213,13 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
 
   const Instant now = env_.executor.now();
   Admitted admission;
-  DaemonRecord record;
-  record.id = stamped                   ? stamped->daemon_id
-              : reg.daemon_id().empty() ? ids_.next()
-                                        : reg.daemon_id();
-  record.name = reg.name().empty() ? reg.hostname() : reg.name();
-  record.type = protocol::type_from_wire(reg.type());
-  for (const auto& [key, value] : reg.labels()) record.labels[key] = value;
-  record.hostname = reg.hostname();
-  record.platform = reg.platform();
-  record.working_dir = reg.working_dir();
-  record.version = reg.version();
-  record.gateway_id = config_.gateway_id;
-  record.connected_at_ms = to_ms(now);
-  record.lease_until_ms = to_ms(now + config_.presence.stale_after);
-  record.connection_id = ids_.next();
-  record.session_id = reg.session_id();
-  record.registration_seq = reg.registration_seq();
-  if (stamped) {
-    record.user_id = stamped->user_id;
-    record.type = DaemonType::cloud;
-  }
+  const DaemonRecord record = record_of(reg, stamped, now);
   admission.connection_id = record.connection_id;
   admission.session_id = record.session_id;
   admission.at = env_.executor.steady_now();
+  admission.protocol_version = reg.protocol_version();
+  admission.methods.assign(reg.methods().begin(), reg.methods().end());
+  std::sort(admission.methods.begin(), admission.methods.end());
   Task<Result<Admitted>> admitting =
       env_.store->transact_for([token, record, admission, managed = stamped.has_value(),
                                 now_ms = to_ms(now)](SqlTransaction& tx) -> Result<Admitted> {
@@ -279,11 +290,11 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
   ++stats_.registrations;
   const SteadyInstant now = admission->at;
 
-  Connection connection{
-      std::move(admission->connection_id), std::move(admission->daemon_id),
-      std::move(admission->user_id),       std::move(admission->session_id),
-      std::move(admission->token_id),      raw,
-      Presence(config_.presence, now),     std::make_unique<Scope>(env_.executor)};
+  Connection connection{std::move(admission->connection_id), std::move(admission->daemon_id),
+                        std::move(admission->user_id),       std::move(admission->session_id),
+                        std::move(admission->token_id),      raw,
+                        Presence(config_.presence, now),     std::make_unique<Scope>(env_.executor),
+                        admission->protocol_version,         std::move(admission->methods)};
   admission.reset();
   // One live stream per daemon: a local predecessor is closed here, one on another gateway
   // by the eviction notice.
@@ -348,7 +359,7 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
       answer_command(frame.kill_process_result().command_id(), frame.kill_process_result());
       break;
     case v1::DaemonFrame::kCommandResult:
-      answer_command(frame.command_result().command_id(), frame.command_result());
+      answer_daemon_command(frame.command_result());
       break;
     case v1::DaemonFrame::kOutputChunk:
       on_output(connection, frame.output_chunk());

@@ -14,17 +14,24 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/presence.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
+
+namespace reliant {
+struct DaemonRecord;  // services/storage/daemons.h
+}  // namespace reliant
 
 namespace reliant::gateway {
 
@@ -98,6 +105,7 @@ class Gateway {
 
  private:
   struct Connection;
+  struct PendingCommand;
   struct InFlight;
 
   Gateway(Env& env, GatewayConfig config, GatewayStats* stats);
@@ -119,9 +127,13 @@ class Gateway {
     std::string connection_id;
     std::string session_id;
     std::string token_id;
-    SteadyInstant at{};  // when admitted, on this gateway's steady clock
+    SteadyInstant at{};                  // when admitted, on this gateway's steady clock
+    std::uint32_t protocol_version = 0;  // Register's
+    std::vector<std::string> methods;    // sorted
   };
   Task<std::optional<Admitted>> admit(Stream& stream, std::optional<Stamped> stamped);
+  DaemonRecord record_of(const v1::Register& reg, const std::optional<Stamped>& stamped,
+                         Instant now);
   void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
   // Renews the row's lease; a renewal that finds a later connection on the row closes ours.
@@ -164,6 +176,13 @@ class Gateway {
   void relay_command(const BusMessage& message, std::string_view prefix,
                      Request* (v1::GatewayFrame::*slot)());
   void answer_command(const std::string& command_id, const google::protobuf::Message& result);
+  // A daemon command's answer; a typed call's that went as a verb becomes the method's response.
+  void answer_daemon_command(const v1::DaemonCommandResult& result);
+  // A typed call checked against what `connection`'s daemon announced: refused when it lacks
+  // the method, turned into its verb for a daemon of protocol 0 (`pending` then translates the
+  // answer back).
+  Result<void> prepare_call(const Connection& connection, v1::DaemonCommand& command,
+                            PendingCommand& pending) const;
   void publish_status(const std::string& daemon_id, const std::string& user_id,
                       DaemonStatus status);
   // Each held daemon's row is leased for stale_after and renewed three times as often.
@@ -183,6 +202,9 @@ class Gateway {
   struct PendingCommand {
     std::string inbox;
     SteadyInstant expires_at{};
+    // A typed call sent as a verb to a daemon of protocol 0: how its answer becomes the
+    // method's response (legacy_daemon_calls.h). Unset for everything else.
+    std::function<std::string(const nlohmann::json&)> legacy_respond;
   };
   std::map<std::string, PendingCommand> pending_commands_;
   // Other gateways' leases as this one last saw them, by daemon id: one unchanged for

@@ -3,9 +3,15 @@
 // and its answer published to the caller's inbox.
 #include "services/gateway/gateway.h"
 
+#include <algorithm>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "services/gateway/gateway_connection.h"
+#include "services/gateway/legacy_daemon_calls.h"
 
 namespace reliant::gateway {
 
@@ -48,17 +54,53 @@ void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
   Connection* connection = holder(request->daemon_id(), *user);
   if (connection == nullptr) return;  // another gateway's daemon, or nobody's
   if (request->command_id().empty()) request->set_command_id(ids_.next());
+  PendingCommand pending{
+      message.reply_to, env_.executor.steady_now() + config_.sync_request_ttl, {}};
+  if constexpr (std::is_same_v<Request, v1::DaemonCommand>) {
+    if (!request->method().empty()) {
+      if (Result<void> ready = prepare_call(*connection, *request, pending); !ready) {
+        // Refused here, at once: the daemon would not understand it.
+        v1::DaemonCommandResult refused;
+        refused.set_command_id(request->command_id());
+        refused.set_error_code(std::string(to_string(ready.error().code)));
+        refused.set_error_message(ready.error().message);
+        (void)env_.bus->publish(message.reply_to, protocol::to_json(refused));
+        return;
+      }
+    }
+  }
   if (pending_commands_.size() >= config_.pending_commands_max &&
       !pending_commands_.count(request->command_id())) {
     ++stats_.over_bounds;  // dropped: the caller's request times out
     return;
   }
-  pending_commands_[request->command_id()] = {
-      message.reply_to, env_.executor.steady_now() + config_.sync_request_ttl};
+  pending_commands_[request->command_id()] = std::move(pending);
   RELIANT_ASSERT(pending_commands_.size() <= config_.pending_commands_max);
   v1::GatewayFrame frame;
   *(frame.*slot)() = std::move(*request);
   send(*connection, frame);
+}
+
+Result<void> Gateway::prepare_call(const Connection& connection, v1::DaemonCommand& command,
+                                   PendingCommand& pending) const {
+  if (connection.protocol_version >= 1) {
+    if (std::binary_search(connection.methods.begin(), connection.methods.end(),
+                           command.method())) {
+      return {};
+    }
+    return fail(ErrorCode::unimplemented,
+                "daemon " + connection.daemon_id + " does not implement " + command.method() +
+                    " (it speaks daemon protocol " + std::to_string(connection.protocol_version) +
+                    "): upgrade the daemon");
+  }
+  Result<LegacyCall> call = legacy_call(command.method(), command.request());
+  if (!call) return fail(call.error());
+  command.set_command(std::move(call->command));
+  command.set_args_json(call->args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  command.clear_method();
+  command.clear_request();
+  pending.legacy_respond = std::move(call->respond);
+  return {};
 }
 
 void Gateway::answer_command(const std::string& command_id,
@@ -67,6 +109,15 @@ void Gateway::answer_command(const std::string& command_id,
   if (it == pending_commands_.end()) return;
   (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
   pending_commands_.erase(it);
+}
+
+void Gateway::answer_daemon_command(const v1::DaemonCommandResult& result) {
+  const auto it = pending_commands_.find(result.command_id());
+  if (it == pending_commands_.end() || !it->second.legacy_respond) {
+    answer_command(result.command_id(), result);
+    return;
+  }
+  answer_command(result.command_id(), legacy_answer(result, it->second.legacy_respond));
 }
 
 }  // namespace reliant::gateway

@@ -23,6 +23,10 @@ struct Gateway::Connection {
   Presence presence;
   // Tasks that use this connection; they die with it.
   std::unique_ptr<Scope> scope;
+  // The daemon protocol it registered with, and its typed methods (sorted): a typed call for a
+  // method it lacks is refused here; protocol 0 gets the call as its verb (legacy_daemon_calls.h).
+  std::uint32_t protocol_version = 0;
+  std::vector<std::string> methods;
 };
 
 // A tool request this gateway sent to a daemon and awaits the answer of.

@@ -247,18 +247,11 @@ Task<Result<v1::KillProcessResult>> BusDaemonRouter::kill_process(std::string us
   co_return result;
 }
 
-Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::daemon_command(std::string user_id,
-                                                                      std::string daemon_id,
-                                                                      std::string command,
-                                                                      std::string args_json) {
+Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::send_command(v1::DaemonCommand command) {
+  const std::string user_id = command.user_id();
   if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
-  v1::DaemonCommand request;
-  request.set_command(std::move(command));
-  request.set_args_json(std::move(args_json));
-  request.set_user_id(user_id);
-  request.set_daemon_id(std::move(daemon_id));
   Task<Result<v1::DaemonCommandResult>> asking = control_request<v1::DaemonCommandResult>(
-      subjects::daemon_command(user_id), protocol::to_json(request));
+      subjects::daemon_command(user_id), protocol::to_json(command));
   Result<v1::DaemonCommandResult> result = co_await asking;
   co_return result;
 }

@@ -31,9 +31,7 @@ class BusDaemonRouter final : public DaemonRouter {
   Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override;
   Task<Result<v1::KillProcessResult>> kill_process(std::string user_id, std::string daemon_id,
                                                    std::string process_id) override;
-  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
-                                                       std::string command,
-                                                       std::string args_json) override;
+  Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand command) override;
   Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 
  private:

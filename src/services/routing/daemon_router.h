@@ -44,10 +44,17 @@ class DaemonRouter {
   virtual Task<Result<v1::KillProcessResult>> kill_process(std::string user_id,
                                                            std::string daemon_id,
                                                            std::string process_id) = 0;
-  virtual Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id,
-                                                               std::string daemon_id,
-                                                               std::string command,
-                                                               std::string args_json) = 0;
+  // Request-reply on daemon.command.<user>, answered by the gateway holding the daemon (or the
+  // monolith's own daemon): a verb or a typed call (DaemonCommand), for `command.user_id()`'s
+  // daemon `command.daemon_id()`.
+  virtual Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand command) = 0;
+  // A verb ("status", "tool_specs", "fs_list", …) with its JSON arguments.
+  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
+                                                       std::string command, std::string args_json);
+  // A typed call: `method`'s request bytes in, its response bytes out; a refusal is the
+  // daemon's error (`unimplemented` for a method the daemon lacks).
+  Task<Result<std::string>> daemon_call(std::string user_id, std::string daemon_id,
+                                        std::string method, std::string request);
   // Fire-and-forget: the daemon reads its MCP configuration again (daemon.reload.<user>, one
   // gateway of the queue group, which hands it to the holder). Succeeds once it is sent; a
   // daemon nobody holds never hears it.

@@ -129,15 +129,11 @@ Task<Result<v1::KillProcessResult>> LazyDaemonStarter::kill_process(std::string 
   co_return co_await killing;
 }
 
-Task<Result<v1::DaemonCommandResult>> LazyDaemonStarter::daemon_command(std::string user_id,
-                                                                        std::string daemon_id,
-                                                                        std::string command,
-                                                                        std::string args_json) {
-  Task<Result<LocalDaemonRouter*>> finding = daemon_for(user_id, daemon_id);
+Task<Result<v1::DaemonCommandResult>> LazyDaemonStarter::send_command(v1::DaemonCommand command) {
+  Task<Result<LocalDaemonRouter*>> finding = daemon_for(command.user_id(), command.daemon_id());
   Result<LocalDaemonRouter*> daemon = co_await finding;
   if (!daemon) co_return fail(daemon.error());
-  Task<Result<v1::DaemonCommandResult>> running = (*daemon)->daemon_command(
-      std::move(user_id), std::move(daemon_id), std::move(command), std::move(args_json));
+  Task<Result<v1::DaemonCommandResult>> running = (*daemon)->send_command(std::move(command));
   co_return co_await running;
 }
 

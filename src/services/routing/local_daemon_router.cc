@@ -95,16 +95,10 @@ Task<Result<v1::KillProcessResult>> LocalDaemonRouter::kill_process(std::string 
   co_return daemon::kill_background_process(background_, kill);
 }
 
-Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::daemon_command(std::string user_id,
-                                                                        std::string daemon_id,
-                                                                        std::string command,
-                                                                        std::string args_json) {
-  if (auto ok = check(user_id, daemon_id); !ok) co_return fail(ok.error());
-  v1::DaemonCommand request;
-  request.set_command(std::move(command));
-  request.set_args_json(std::move(args_json));
+Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::send_command(v1::DaemonCommand command) {
+  if (auto ok = check(command.user_id(), command.daemon_id()); !ok) co_return fail(ok.error());
   Task<v1::DaemonCommandResult> answering = daemon::answer_daemon_command(
-      std::move(request), runner_, daemon::Json{{"daemon_id", daemon_id_}});
+      std::move(command), runner_, daemon::Json{{"daemon_id", daemon_id_}});
   co_return co_await answering;
 }
 

@@ -267,7 +267,7 @@ Result<MessagePage> load_message_page(SqlTransaction& tx, const std::string& cha
   // Walked from the cursor outwards: the page is what lies nearest to it.
   for (const SqlRecord& row : records(*rows)) {
     if (static_cast<std::int64_t>(page.messages.size()) == query.limit ||
-        (!page.messages.empty() && bytes >= query.max_bytes)) {
+        (!page.messages.empty() && bytes >= query.bytes_max)) {
       page.has_more = true;
       break;
     }

@@ -105,7 +105,7 @@ struct MessagePageQuery {
   std::int64_t after_ordinal = 0;
   std::optional<std::int64_t> before_ordinal;
   std::int64_t limit = kMessagePageDefault;
-  std::size_t max_bytes = 4 << 20;
+  std::size_t bytes_max = 4 << 20;
 };
 struct MessagePage {
   std::vector<MessageRecord> messages;  // in ordinal order either way

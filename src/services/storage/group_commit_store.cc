@@ -11,7 +11,7 @@ namespace reliant {
 
 GroupCommitStore::GroupCommitStore(Store& inner, Executor& executor, GroupCommitOptions options)
     : inner_(inner), options_(options), scope_(executor) {
-  RELIANT_ASSERT(options_.max_batch >= 1 && options_.max_in_flight >= 1);
+  RELIANT_ASSERT(options_.batch_max >= 1 && options_.in_flight_max >= 1);
   RELIANT_ASSERT(options_.overlap_batch >= 1);
 }
 
@@ -24,14 +24,14 @@ Task<Result<void>> GroupCommitStore::transact(TransactionBody body) {
 }
 
 bool GroupCommitStore::worth_a_transaction() const {
-  if (queue_.empty() || in_flight_ >= options_.max_in_flight) return false;
-  return in_flight_ == 0 || queue_.size() >= std::min(options_.overlap_batch, options_.max_batch);
+  if (queue_.empty() || in_flight_ >= options_.in_flight_max) return false;
+  return in_flight_ == 0 || queue_.size() >= std::min(options_.overlap_batch, options_.batch_max);
 }
 
 void GroupCommitStore::flush_if_possible() {
   while (worth_a_transaction()) {
     std::vector<Pending> batch;
-    while (!queue_.empty() && batch.size() < options_.max_batch) {
+    while (!queue_.empty() && batch.size() < options_.batch_max) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }

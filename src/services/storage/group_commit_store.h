@@ -24,8 +24,8 @@
 namespace reliant {
 
 struct GroupCommitOptions {
-  std::size_t max_batch = 32;     // bodies per database transaction
-  std::size_t max_in_flight = 4;  // database transactions at once (the pool size)
+  std::size_t batch_max = 32;     // bodies per database transaction
+  std::size_t in_flight_max = 4;  // database transactions at once (the pool size)
   // Bodies a transaction needs to start while another is in flight. The first transaction takes
   // whatever is queued, so a lone body waits for nothing but a transaction already running; one
   // more in flight costs the database a commit and lock and CPU contention, worth it for a batch

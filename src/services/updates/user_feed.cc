@@ -173,8 +173,8 @@ Error UserFeed::overflow_error() const {
                why + "; resume from since_seq " + std::to_string(resume_seq_)};
 }
 
-Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration max_wait) {
-  const SteadyInstant deadline = env_.executor.steady_now() + max_wait;
+Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
+  const SteadyInstant deadline = env_.executor.steady_now() + wait_max;
   for (;;) {
     if (overflowed_) co_return fail(overflow_error());
     // Called again with no overflow: the caller wrote all it was given.

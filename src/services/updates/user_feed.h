@@ -52,7 +52,7 @@ class UserFeed final : private UpdateBudget::Holder {
   // The next updates, waiting until there are some or `max_wait` passes (then none). Fails
   // with resource_exhausted once the client fell too far behind (the stream should end; the
   // feed is done), otherwise only when the store fails (the caller may call again).
-  Task<Result<std::vector<UserEvent>>> next(Duration max_wait = hours(24 * 365));
+  Task<Result<std::vector<UserEvent>>> next(Duration wait_max = hours(24 * 365));
   // Makes a next() that waits return at once with no updates (its owner has something else to
   // attend to, e.g. the credential of its stream was revoked).
   void interrupt();

@@ -48,7 +48,7 @@ Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
       sticky_(config_.sticky_runs),
       scope_(env.executor) {
   RELIANT_ASSERT(env_.store != nullptr && env_.bus != nullptr);
-  RELIANT_ASSERT(!config_.worker_id.empty() && config_.batch > 0 && config_.max_in_flight > 0);
+  RELIANT_ASSERT(!config_.worker_id.empty() && config_.batch > 0 && config_.in_flight_max > 0);
   RELIANT_ASSERT(config_.poll_interval > Duration::zero() &&
                  config_.reap_interval > Duration::zero());
   subscribe_to_wakes();
@@ -129,9 +129,9 @@ auto Worker::transact_for(Body body) -> Task<std::invoke_result_t<Body&, SqlTran
 }
 
 std::int64_t Worker::owner_share() const {
-  return config_.max_in_flight_per_owner > 0
-             ? config_.max_in_flight_per_owner
-             : std::max<std::int64_t>(1, config_.max_in_flight * 3 / 4);
+  return config_.in_flight_per_owner_max > 0
+             ? config_.in_flight_per_owner_max
+             : std::max<std::int64_t>(1, config_.in_flight_max * 3 / 4);
 }
 
 std::vector<std::string> Worker::owners_at_share() const {
@@ -175,8 +175,8 @@ Task<void> Worker::poll_loop() {
     woken_ = false;
     subscribe_to_wakes();
     const std::int64_t room = buggify(env_, "worker.claim_one")
-                                  ? std::min<std::int64_t>(1, config_.max_in_flight - in_flight_)
-                                  : std::min(config_.batch, config_.max_in_flight - in_flight_);
+                                  ? std::min<std::int64_t>(1, config_.in_flight_max - in_flight_)
+                                  : std::min(config_.batch, config_.in_flight_max - in_flight_);
     if (room <= 0) {
       waiting_for_room_ = true;
       co_await wait_for_work(config_.poll_interval);
@@ -288,7 +288,7 @@ const HistoryEvent* sole_activity(const PreparedStep& step) {
 
 std::int64_t Worker::eager_room(const std::string& owner) const {
   // The caller's slot is about to free up (and it counts against its owner's share).
-  std::int64_t room = std::min(config_.eager_activities, config_.max_in_flight - in_flight_ + 1);
+  std::int64_t room = std::min(config_.eager_activities, config_.in_flight_max - in_flight_ + 1);
   if (!owner.empty()) {
     const auto counted = owners_in_flight_.find(owner);
     const std::int64_t owned = counted == owners_in_flight_.end() ? 0 : counted->second;

@@ -32,12 +32,12 @@ struct WorkerConfig {
   Duration poll_interval = seconds(2);
   // Expired leases are returned at most this often while the queue is busy.
   Duration reap_interval = seconds(1);
-  std::int64_t max_in_flight = 64;  // tasks processed at once
+  std::int64_t in_flight_max = 64;  // tasks processed at once
   // Claimed tasks of one user's runs processed at once (0: three quarters of max_in_flight, at
   // least one): one user's runs cannot take every slot, so other users' chats and runs always
   // find room. Activities a decision leases to its own worker count too: a decision leases none
   // for a user at their share.
-  std::int64_t max_in_flight_per_owner = 0;
+  std::int64_t in_flight_per_owner_max = 0;
   // Activities a decision may lease to its own worker at once (0: every activity is claimed).
   std::int64_t eager_activities = 8;
   // Whether the worker that records an activity's result makes the decision that follows in

@@ -211,7 +211,7 @@ struct Loop {
   static GrpcRpcServerOptions small_limits() {
     GrpcRpcServerOptions options;
     options.port = 0;
-    options.max_message_bytes = 64 * 1024;
+    options.message_bytes_max = 64 * 1024;
     return options;
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
@@ -533,7 +533,7 @@ TEST(GrpcRpcServer, AnUnauthenticatedConnectionIsClosedAtItsDeadline) {
 // call carried a credential is never closed for them, and new clients keep being served.
 TEST(GrpcRpcServer, AFloodOfIdleConnectionsTakesOnlyThePoolNeverAnAuthenticatedConnection) {
   GrpcRpcServerOptions options = Loop::small_limits();
-  options.limits.max_unauthenticated_connections = 4;
+  options.limits.unauthenticated_connections_max = 4;
   Loop loop(options);
   ASSERT_TRUE(loop.server);
   auto channel = loop.channel();

@@ -444,7 +444,7 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 
 TEST_F(HttpServerTest, OversizedBodyIsRefusedWith413) {
   HttpServerOptions options;
-  options.max_body_bytes = 1024;
+  options.body_bytes_max = 1024;
   start(options);
   {
     Client client(client_context_, port_);
@@ -801,9 +801,9 @@ TEST_F(HttpServerTest, ClientThatNeverShakesHandsIsClosedAtTheHandshakeDeadline)
 
 TEST_F(HttpServerTest, AtTheConnectionCapTheOldestIdleConnectionMakesRoom) {
   HttpServerOptions options;
-  options.max_connections = 2;
+  options.connections_max = 2;
   start(options);
-  ASSERT_EQ(server_->max_connections(), 2u);
+  ASSERT_EQ(server_->connections_max(), 2u);
   Client first(client_context_, port_);
   Client second(client_context_, port_);
   EXPECT_EQ(first.send(get("/a")).result_int(), 200);
@@ -817,7 +817,7 @@ TEST_F(HttpServerTest, AtTheConnectionCapTheOldestIdleConnectionMakesRoom) {
 
 TEST_F(HttpServerTest, WhenEveryConnectionIsBusyTheExtraOneIsTurnedAwayWith503) {
   HttpServerOptions options;
-  options.max_connections = 2;
+  options.connections_max = 2;
   start(options);
   // Two streams being answered: neither is closed to make room.
   Client first(client_context_, port_);
@@ -843,7 +843,7 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyTheExtraOneIsTurnedAwayWith503) 
 
 TEST_F(HttpServerTest, PerAddressCapMakesRoomFromTheSameAddressOnlyAndCountsAddressesApart) {
   HttpServerOptions options;
-  options.max_connections_per_address = 1;
+  options.connections_per_address_max = 1;
   start(options);
   // An authenticated stream from 127.0.0.1 holds the address's one place.
   Client local(client_context_, port_);
@@ -909,8 +909,8 @@ void flood(int port, const std::string& from, std::size_t held, Flood& state) {
 // answer takes loosely; integration.connection_limits holds the real binary to a second.
 TEST_F(HttpServerTest, AReconnectingClientAtThePerAddressCapLocksOutNoAuthenticatedClient) {
   HttpServerOptions options;
-  options.max_connections_per_address = 64;
-  options.max_unauthenticated_connections = 32;
+  options.connections_per_address_max = 64;
+  options.unauthenticated_connections_max = 32;
   start(options);
   Flood state;
   std::thread flooder([&] { flood(port_, "127.0.0.1", 64, state); });
@@ -946,8 +946,8 @@ TEST_F(HttpServerTest, AReconnectingClientAtThePerAddressCapLocksOutNoAuthentica
 
 TEST_F(HttpServerTest, AFloodOverManyAddressesLeavesAnotherAddressItsPlace) {
   HttpServerOptions options;
-  options.max_connections = 64;
-  options.max_unauthenticated_connections = 16;
+  options.connections_max = 64;
+  options.unauthenticated_connections_max = 16;
   start(options);
   Flood state;
   std::vector<std::thread> flooders;
@@ -992,7 +992,7 @@ TEST_F(HttpServerTest, AnUnauthenticatedConnectionIsClosedAtItsDeadlineAndAnAuth
 
 TEST_F(HttpServerTest, PerAddressCapOfZeroIsNoCap) {
   HttpServerOptions options;
-  options.max_connections_per_address = 0;
+  options.connections_per_address_max = 0;
   start(options);
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < 5; ++i) {
@@ -1018,7 +1018,7 @@ TEST(HttpServer, NonPositiveDeadlinesAndAZeroCapAreRefused) {
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().code, ErrorCode::invalid_argument);
   HttpServerOptions no_connections;
-  no_connections.max_connections = 0;
+  no_connections.connections_max = 0;
   started = HttpServer::start(executor, no_connections, handler);
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().code, ErrorCode::invalid_argument);

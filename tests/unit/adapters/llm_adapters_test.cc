@@ -311,7 +311,7 @@ struct Loop {
 
 RetryPolicy fast_retries(int attempts = 4) {
   RetryPolicy policy;
-  policy.max_attempts = attempts;
+  policy.attempts_max = attempts;
   policy.backoff = BackoffPolicy{milliseconds(1), milliseconds(5), 2.0, 0.5};
   return policy;
 }
@@ -372,7 +372,7 @@ Block tool_result(std::string id, std::string content, bool is_error) {
 Request conversation() {
   Request request;
   request.system = "Be brief.";
-  request.max_tokens = 1000;
+  request.tokens_max = 1000;
   request.messages.push_back({Message::Role::user, {Block::text_block("List files")}});
   request.messages.push_back(
       {Message::Role::assistant,
@@ -578,7 +578,7 @@ TEST(AnthropicLlm, RetriesA429AfterItsRetryAfter) {
   server.script(sse_reply(anthropic_text_stream({"fine"})));
   Loop loop;
   AnthropicConfig config = anthropic_config(server);
-  config.retry.max_retry_after = milliseconds(150);  // the header's 1 s, cut to keep tests fast
+  config.retry.retry_after_max = milliseconds(150);  // the header's 1 s, cut to keep tests fast
   AnthropicLlm llm(loop.executor, config);
   std::vector<std::string> deltas;
   const auto started = std::chrono::steady_clock::now();
@@ -1337,7 +1337,7 @@ TEST(LlmConfig, MakesTheNamedAdapterOrSaysWhatIsWrong) {
   EXPECT_EQ(made.error().message, "provider openai needs OPENAI_API_KEY or --llm-api-key");
 
   settings.api_key = "k";
-  settings.max_attempts = 0;
+  settings.attempts_max = 0;
   EXPECT_FALSE(make_llm(executor, settings));
 }
 
@@ -1423,7 +1423,7 @@ TEST(SseParser, RefusesAnEventBeyondTheLimit) {
   std::vector<SseEvent> out;
   const std::string big(1 << 20, 'x');
   Result<void> fed = parser.feed("data: ", out);
-  for (std::size_t i = 0; fed && i <= SseParser::kMaxEventBytes / big.size(); ++i) {
+  for (std::size_t i = 0; fed && i <= SseParser::kEventBytesMax / big.size(); ++i) {
     fed = parser.feed(big, out);
   }
   ASSERT_FALSE(fed);

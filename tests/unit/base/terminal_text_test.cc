@@ -144,7 +144,7 @@ TEST(TerminalText, AnUnfinishedSequenceHidesOnlyABoundedAmount) {
   EXPECT_EQ(s.finish(), "") << "dropped at the end";
   EXPECT_EQ(s.feed("fresh"), "fresh") << "as new after finish()";
   const std::string long_string =
-      "\x1b]" + std::string(TerminalSanitizer::kMaxControlStringBytes + 10, 'p') + "visible";
+      "\x1b]" + std::string(TerminalSanitizer::kControlStringBytesMax + 10, 'p') + "visible";
   const std::string out = strip_terminal_controls(long_string);
   EXPECT_TRUE(out.ends_with("pppvisible")) << "the rest prints as text";
   EXPECT_EQ(out.find('\x1b'), std::string::npos);

@@ -40,8 +40,7 @@ class OnlineOnly final : public DaemonRouter {
   Task<Result<v1::KillProcessResult>> kill_process(std::string, std::string, std::string) override {
     co_return fail(ErrorCode::internal, "unused");
   }
-  Task<Result<v1::DaemonCommandResult>> daemon_command(std::string, std::string, std::string,
-                                                       std::string) override {
+  Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand) override {
     co_return fail(ErrorCode::internal, "unused");
   }
   Task<Result<void>> reload_config(std::string, std::string) override {

@@ -1,14 +1,22 @@
 // The Gateway against hand-written daemons in a simulated world: what it does with bad input on
 // a daemon stream (garbage first frames, wrong tokens, malformed frames later), outputs too big
-// for the bus, and messages addressed to another user's daemon.
+// for the bus, messages addressed to another user's daemon, and typed calls to a daemon of the
+// last release (replaying its recorded frames) or to one that lacks the method.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <optional>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/personal_access_token.h"
 #include "protocol/codec.h"
+#include "reliant/api/v1/daemon_services.pb.h"
 #include "runtime/scope.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
@@ -47,6 +55,30 @@ Task<void> call_into(routing::DaemonRouter* router, routing::ToolCall call,
                      std::optional<Result<v1::ToolResponse>>* out) {
   Task<Result<v1::ToolResponse>> pending = router->send_tool_request_sync(std::move(call));
   *out = co_await pending;
+}
+
+Task<void> daemon_call_into(routing::DaemonRouter* router, std::string daemon_id,
+                            std::string method, std::string request,
+                            std::optional<Result<std::string>>* out) {
+  Task<Result<std::string>> pending = router->daemon_call("user-alice", std::move(daemon_id),
+                                                          std::move(method), std::move(request));
+  *out = co_await pending;
+}
+
+// A message of `type` from protobuf's JSON mapping.
+std::unique_ptr<google::protobuf::Message> message_of(const google::protobuf::Descriptor* type,
+                                                      const nlohmann::json& json) {
+  std::unique_ptr<google::protobuf::Message> message(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
+  const auto parsed = google::protobuf::util::JsonStringToMessage(json.dump(), message.get());
+  EXPECT_TRUE(parsed.ok()) << parsed.ToString() << " in " << json.dump();
+  return message;
+}
+
+const google::protobuf::MethodDescriptor* method_named(std::string name) {
+  name = name.substr(1);
+  name[name.find('/')] = '.';
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
 }
 
 std::string token_of(std::uint8_t fill) {
@@ -266,6 +298,127 @@ TEST(Gateway, NeverDeliversToAnotherUsersDaemon) {
   EXPECT_FALSE(response->has_value());
   EXPECT_EQ(response->error().code, ErrorCode::timeout);
   EXPECT_FALSE(frame.has_value()) << "nothing reached Alice's daemon";
+}
+
+// Daemon protocol 0 (the last release's daemon, which knows only verbs) still works: each typed
+// call reaches it as the very verb and arguments that release's servers sent, and its recorded
+// answers come back as the method's responses, a refusal as its code.
+TEST(Gateway, ServesTypedCallsToADaemonOfTheLastReleaseFromItsRecordedFrames) {
+  std::ifstream in(std::string(RELIANT_SOURCE_DIR) + "/tests/data/daemon_protocol_0/frames.json");
+  ASSERT_TRUE(in.good());
+  const nlohmann::json recorded = nlohmann::json::parse(in);
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  v1::DaemonFrame hello;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(recorded["register"].dump(),
+                                                          hello.mutable_register_())
+                  .ok());
+  ASSERT_TRUE(stream->send(protocol::encode(hello)).has_value());
+  auto ack = w.next_frame(*stream);
+  ASSERT_TRUE(ack && ack->has_register_ack());
+  const std::string daemon_id = ack->register_ack().daemon_id();
+  ASSERT_GE(recorded["exchanges"].size(), 10u);
+  for (const auto& exchange : recorded["exchanges"]) {
+    const std::string name = exchange["method"];
+    SCOPED_TRACE(name);
+    const google::protobuf::MethodDescriptor* method = method_named(name);
+    ASSERT_NE(method, nullptr);
+    nlohmann::json request = exchange["request"];
+    request["daemon_id"] = daemon_id;
+    std::optional<Result<std::string>> answer;
+    w.scope.spawn(daemon_call_into(&w.router, daemon_id, name,
+                                   message_of(method->input_type(), request)->SerializeAsString(),
+                                   &answer));
+    auto frame = w.next_frame(*stream);
+    ASSERT_TRUE(frame && frame->has_command());
+    EXPECT_EQ(frame->command().command(), exchange["command"]);
+    EXPECT_EQ(nlohmann::json::parse(frame->command().args_json()), exchange["args"]);
+    EXPECT_TRUE(frame->command().method().empty() && frame->command().request().empty());
+    v1::DaemonFrame reply;
+    v1::DaemonCommandResult* result = reply.mutable_command_result();
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(exchange["answer"].dump(), result).ok());
+    result->set_command_id(frame->command().command_id());
+    ASSERT_TRUE(stream->send(protocol::encode(reply)).has_value());
+    w.run_until([&] { return answer.has_value(); });
+    ASSERT_TRUE(answer.has_value());
+    if (exchange.contains("error")) {
+      ASSERT_FALSE(answer->has_value());
+      EXPECT_EQ(to_string(answer->error().code), exchange["error"].get<std::string>());
+      EXPECT_EQ(answer->error().message, exchange["answer"]["error_message"].get<std::string>());
+      continue;
+    }
+    ASSERT_TRUE(answer->has_value()) << answer->error().describe();
+    const auto expected = message_of(method->output_type(), exchange["response"]);
+    const auto actual = message_of(method->output_type(), nlohmann::json::object());
+    ASSERT_TRUE(actual->ParseFromString(**answer));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*expected, *actual))
+        << actual->DebugString();
+  }
+  // What protocol 0 never had is refused here, naming it; nothing reaches the daemon.
+  std::optional<Result<std::string>> streamed;
+  w.scope.spawn(daemon_call_into(&w.router, daemon_id,
+                                 "/reliant.api.v1.TerminalService/StreamTerminal", "", &streamed));
+  w.run_until([&] { return streamed.has_value(); });
+  ASSERT_TRUE(streamed.has_value() && !streamed->has_value());
+  EXPECT_EQ(streamed->error().code, ErrorCode::unimplemented);
+  EXPECT_NE(streamed->error().message.find("StreamTerminal"), std::string::npos);
+  auto next = w.next_frame(*stream);  // a heartbeat, never the refused call
+  ASSERT_TRUE(next.has_value());
+  EXPECT_FALSE(next->has_command());
+}
+
+// A daemon of protocol 1 gets typed calls as they are, for the methods it announced only.
+TEST(Gateway, SendsTypedCallsAsTheyAreAndRefusesWhatTheDaemonDidNotAnnounce) {
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  v1::DaemonFrame hello;
+  hello.mutable_register_()->set_name("new");
+  hello.mutable_register_()->set_protocol_version(1);
+  hello.mutable_register_()->add_methods("/reliant.api.v1.FileSystemService/ListDirectory");
+  ASSERT_TRUE(stream->send(protocol::encode(hello)).has_value());
+  auto ack = w.next_frame(*stream);
+  ASSERT_TRUE(ack && ack->has_register_ack());
+  const std::string daemon_id = ack->register_ack().daemon_id();
+
+  std::optional<Result<std::string>> refused;
+  w.scope.spawn(daemon_call_into(&w.router, daemon_id, "/reliant.api.v1.MCPService/ListServers", "",
+                                 &refused));
+  w.run_until([&] { return refused.has_value(); });
+  ASSERT_TRUE(refused.has_value() && !refused->has_value());
+  EXPECT_EQ(refused->error().code, ErrorCode::unimplemented);
+  EXPECT_NE(refused->error().message.find("/reliant.api.v1.MCPService/ListServers"),
+            std::string::npos);
+  auto next = w.next_frame(*stream);  // a heartbeat, never the refused call
+  ASSERT_TRUE(next.has_value());
+  EXPECT_FALSE(next->has_command());
+
+  reliant::api::v1::ListDirectoryRequest request;
+  request.set_daemon_id(daemon_id);
+  request.set_path("src");
+  std::optional<Result<std::string>> answer;
+  w.scope.spawn(daemon_call_into(&w.router, daemon_id,
+                                 "/reliant.api.v1.FileSystemService/ListDirectory",
+                                 request.SerializeAsString(), &answer));
+  std::optional<v1::GatewayFrame> frame;
+  do {
+    frame = w.next_frame(*stream);
+  } while (frame && !frame->has_command());
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->command().method(), "/reliant.api.v1.FileSystemService/ListDirectory");
+  EXPECT_EQ(frame->command().request(), request.SerializeAsString());
+  EXPECT_TRUE(frame->command().command().empty());
+  reliant::api::v1::ListDirectoryResponse listed;
+  listed.set_path("src");
+  listed.add_entries()->set_name("main.cc");
+  v1::DaemonFrame reply;
+  reply.mutable_command_result()->set_command_id(frame->command().command_id());
+  reply.mutable_command_result()->set_ok(true);
+  reply.mutable_command_result()->set_response(listed.SerializeAsString());
+  ASSERT_TRUE(stream->send(protocol::encode(reply)).has_value());
+  w.run_until([&] { return answer.has_value(); });
+  ASSERT_TRUE(answer.has_value() && answer->has_value());
+  EXPECT_EQ(**answer, listed.SerializeAsString());
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ struct Grouped {
 };
 
 TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
-  Grouped g(GroupCommitOptions{.max_batch = 32, .max_in_flight = 4, .overlap_batch = 3}, 5);
+  Grouped g(GroupCommitOptions{.batch_max = 32, .in_flight_max = 4, .overlap_batch = 3}, 5);
   g.submit(0);
   EXPECT_EQ(g.n.held.started(), 1u) << "a lone body leaves at once when nothing is in flight";
   g.submit(1);
@@ -114,7 +114,7 @@ TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
 }
 
 TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
-  Grouped g(GroupCommitOptions{.max_batch = 32, .max_in_flight = 3, .overlap_batch = 1}, 4);
+  Grouped g(GroupCommitOptions{.batch_max = 32, .in_flight_max = 3, .overlap_batch = 1}, 4);
   for (std::size_t i = 0; i < 4; ++i) g.submit(i);
   EXPECT_EQ(g.n.held.started(), 3u) << "one transaction per body, up to the slots";
   for (std::size_t i = 0; i < 4; ++i) g.release(i);

@@ -253,7 +253,7 @@ TEST(WorkflowChildRuns, WaitingParentsHoldNoWorkerSlot) {
   Monolith m;
   engine::WorkerConfig narrow;
   narrow.worker_id = "w-narrow";
-  narrow.max_in_flight = 2;
+  narrow.in_flight_max = 2;
   narrow.eager_activities = 1;
   m.worker = std::make_unique<engine::Worker>(m.env, narrow, m.workflows, m.activities);
   add_project(m, {{"level3", kGreet},

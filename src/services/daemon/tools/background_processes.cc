@@ -28,14 +28,14 @@ std::string BackgroundStatus::describe() const {
 }
 
 BackgroundProcesses::BackgroundProcesses(Executor& executor, Host& host,
-                                         std::size_t buffer_limit_bytes, std::size_t max_processes)
+                                         std::size_t buffer_limit_bytes, std::size_t processes_max)
     : executor_(executor),
       host_(host),
       buffer_limit_bytes_(buffer_limit_bytes),
-      max_processes_(max_processes),
+      processes_max_(processes_max),
       id_prefix_("bash_" + instance_tag(executor.now()) + "_") {
   RELIANT_ASSERT(buffer_limit_bytes_ > 0);
-  RELIANT_ASSERT(max_processes_ > 0);
+  RELIANT_ASSERT(processes_max_ > 0);
 }
 
 BackgroundProcesses::~BackgroundProcesses() {
@@ -45,9 +45,9 @@ BackgroundProcesses::~BackgroundProcesses() {
 }
 
 Result<std::string> BackgroundProcesses::start(ProcessSpec spec, std::string description) {
-  if (processes_.size() >= max_processes_ && !make_room()) {
+  if (processes_.size() >= processes_max_ && !make_room()) {
     return fail(ErrorCode::resource_exhausted,
-                "already " + std::to_string(max_processes_) +
+                "already " + std::to_string(processes_max_) +
                     " background processes running; kill one with bash_kill first");
   }
   const std::uint64_t number = next_id_++;
@@ -64,7 +64,7 @@ Result<std::string> BackgroundProcesses::start(ProcessSpec spec, std::string des
   spec.collect_output = false;
   raw->scope->spawn(supervise(raw, std::move(spec)));
   processes_.emplace(number, std::move(process));
-  RELIANT_ASSERT(processes_.size() <= max_processes_);
+  RELIANT_ASSERT(processes_.size() <= processes_max_);
   return raw->status.id;
 }
 

@@ -61,7 +61,7 @@ class BackgroundProcesses {
   // Each process keeps at most `buffer_limit_bytes` of unread output (the newest); at most
   // `max_processes` are remembered — the oldest ended ones are forgotten to make room.
   BackgroundProcesses(Executor& executor, Host& host, std::size_t buffer_limit_bytes = 1 << 20,
-                      std::size_t max_processes = 32);
+                      std::size_t processes_max = 32);
   // Kills every process still running.
   ~BackgroundProcesses();
   BackgroundProcesses(const BackgroundProcesses&) = delete;
@@ -104,7 +104,7 @@ class BackgroundProcesses {
   Executor& executor_;
   Host& host_;
   std::size_t buffer_limit_bytes_;
-  std::size_t max_processes_;
+  std::size_t processes_max_;
   std::string id_prefix_;  // "bash_<instance>_": no id outlives a restart to name another process
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Process>> processes_;  // by start order

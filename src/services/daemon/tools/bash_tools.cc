@@ -12,7 +12,7 @@ namespace reliant::daemon {
 namespace {
 
 constexpr std::int64_t kDefaultTimeoutMs = 120'000;
-constexpr std::int64_t kMaxTimeoutMs = 600'000;
+constexpr std::int64_t kTimeoutMsMax = 600'000;
 
 Json status_metadata(const BackgroundStatus& status) {
   Json out = {{"id", status.id},
@@ -89,6 +89,7 @@ Json id_schema() {
 class BashTool final : public Tool {
  public:
   std::string_view name() const override { return "bash"; }
+  ToolTags tags() const override { return {.shell = true}; }
   std::string_view description() const override {
     return "Runs a shell command with /bin/sh -c in the working directory (or working_dir) and "
            "returns its combined stdout and stderr; with separate_stderr, stdout then stderr, "
@@ -104,7 +105,7 @@ class BashTool final : public Tool {
               {"timeout_ms",
                {{"type", "integer"},
                 {"minimum", 1},
-                {"maximum", kMaxTimeoutMs},
+                {"maximum", kTimeoutMsMax},
                 {"description", "Kill the command after this many milliseconds."}}},
               {"run_in_background",
                {{"type", "boolean"},
@@ -140,10 +141,10 @@ class BashTool final : public Tool {
     }
     auto timeout_ms = optional_integer(input, "timeout_ms");
     if (!timeout_ms) co_return invalid_input(timeout_ms.error());
-    if (*timeout_ms && (**timeout_ms < 1 || **timeout_ms > kMaxTimeoutMs)) {
+    if (*timeout_ms && (**timeout_ms < 1 || **timeout_ms > kTimeoutMsMax)) {
       co_return tool_failure(tool_error::invalid_input,
                              "field \"timeout_ms\" must be between 1 and " +
-                                 std::to_string(kMaxTimeoutMs) + ", got " +
+                                 std::to_string(kTimeoutMsMax) + ", got " +
                                  std::to_string(**timeout_ms));
     }
     auto background = optional_bool(input, "run_in_background", false);
@@ -224,6 +225,7 @@ class BashTool final : public Tool {
 class BashOutputTool final : public Tool {
  public:
   std::string_view name() const override { return "bash_output"; }
+  ToolTags tags() const override { return {.read_only = true, .shell = true}; }
   std::string_view description() const override {
     return "Returns the output a background process (started by bash with run_in_background) "
            "wrote since the last call, and whether it is still running or how it ended.";
@@ -250,6 +252,7 @@ class BashOutputTool final : public Tool {
 class BashKillTool final : public Tool {
  public:
   std::string_view name() const override { return "bash_kill"; }
+  ToolTags tags() const override { return {.shell = true}; }
   std::string_view description() const override {
     return "Kills a background process started by bash (and everything it started).";
   }
@@ -278,6 +281,7 @@ class BashKillTool final : public Tool {
 class BashListTool final : public Tool {
  public:
   std::string_view name() const override { return "bash_list"; }
+  ToolTags tags() const override { return {.read_only = true, .shell = true}; }
   std::string_view description() const override {
     return "Lists the background processes started by bash: id, status and command.";
   }

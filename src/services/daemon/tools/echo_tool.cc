@@ -11,6 +11,7 @@ namespace {
 class EchoTool final : public Tool {
  public:
   std::string_view name() const override { return "echo"; }
+  ToolTags tags() const override { return {.read_only = true}; }
   std::string_view description() const override {
     return "Returns `text` unchanged; runs nothing. Checks that tool calls reach this machine.";
   }
@@ -30,6 +31,7 @@ class EchoTool final : public Tool {
 class CalculateTool final : public Tool {
  public:
   std::string_view name() const override { return kCalculateTool; }
+  ToolTags tags() const override { return {.read_only = true}; }
   std::string_view description() const override { return calculate_description(); }
   Json input_schema() const override { return calculate_input_schema(); }
   Task<ToolResult> run(ToolContext&, Json input) override {

@@ -35,6 +35,7 @@ Json path_schema(std::string_view field, std::string_view what) {
 class ViewTool final : public Tool {
  public:
   std::string_view name() const override { return "view"; }
+  ToolTags tags() const override { return {.read_only = true}; }
   std::string_view description() const override {
     return "Reads a text file and returns its lines numbered from 1 (like cat -n). offset is "
            "the first line to show (1-based), limit how many (default 2000). Lines longer "
@@ -149,6 +150,7 @@ class ViewTool final : public Tool {
 class WriteTool final : public Tool {
  public:
   std::string_view name() const override { return "write"; }
+  ToolTags tags() const override { return {.edits = true}; }
   std::string_view description() const override {
     return "Writes a file, replacing it if it exists and creating missing parent directories.";
   }
@@ -202,6 +204,7 @@ std::size_t count_occurrences(std::string_view text, std::string_view needle) {
 class EditTool final : public Tool {
  public:
   std::string_view name() const override { return "edit"; }
+  ToolTags tags() const override { return {.edits = true}; }
   std::string_view description() const override {
     return "Replaces old_string with new_string in a file. old_string must occur exactly once "
            "(include enough surrounding lines to make it unique) unless replace_all is true. "
@@ -307,6 +310,7 @@ class EditTool final : public Tool {
 class LsTool final : public Tool {
  public:
   std::string_view name() const override { return "ls"; }
+  ToolTags tags() const override { return {.read_only = true}; }
   std::string_view description() const override {
     return "Lists a directory (default: the working directory): one entry per line, "
            "directories with a trailing '/'.";

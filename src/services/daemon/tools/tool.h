@@ -61,11 +61,20 @@ struct ToolContext {
   std::function<void(std::string_view)> on_output = {};
 };
 
+// What a tool does, as tool filters name it (tag:readonly, tag:edit, tag:shell): declared by
+// each tool beside its name, never kept as a list of names elsewhere.
+struct ToolTags {
+  bool read_only = false;  // reads and never changes anything: plan mode may offer it
+  bool edits = false;      // changes files
+  bool shell = false;      // runs commands or watches them
+};
+
 class Tool {
  public:
   virtual ~Tool() = default;
   virtual std::string_view name() const = 0;
   virtual std::string_view description() const = 0;
+  virtual ToolTags tags() const { return {}; }
   // JSON Schema of the input object, as sent to the model.
   virtual Json input_schema() const = 0;
   // `input` is a JSON object (ToolSet::execute checks). Invalid fields are an is_error result

@@ -119,8 +119,8 @@ void append_line(std::string& text, std::string_view line) {
   text += line;
 }
 
-std::size_t utf8_prefix_length(std::string_view text, std::size_t max_bytes) {
-  const std::size_t cut = std::min(text.size(), max_bytes);
+std::size_t utf8_prefix_length(std::string_view text, std::size_t bytes_max) {
+  const std::size_t cut = std::min(text.size(), bytes_max);
   // Find the last sequence start before the cut (at most 3 continuation bytes back); if its
   // sequence needs more bytes than remain before the cut, leave it out.
   std::size_t start = cut;
