@@ -1,4 +1,4 @@
-// Failure times per key, oldest first; a key is refused while `max_failures` lie in the window.
+// Failure times per key, oldest first; a key is refused while `failures_max` lie in the window.
 #include "core/attempt_limiter.h"
 
 namespace reliant {
@@ -35,7 +35,7 @@ void AttemptLimiter::failed(const std::string& key, SteadyInstant now) {
   }
   forget_expired(it->second, now);
   it->second.push_back(now);
-  // Only the newest max_failures matter for the decision.
+  // Only the newest failures_max matter for the decision.
   while (static_cast<int>(it->second.size()) > failures_max_) it->second.pop_front();
 }
 

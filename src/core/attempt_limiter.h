@@ -1,4 +1,4 @@
-// AttemptLimiter: at most `max_failures` failed attempts per key (an email, a client address)
+// AttemptLimiter: at most `failures_max` failed attempts per key (an email, a client address)
 // within a sliding `window`; past that the key is refused until its oldest failure leaves the
 // window. What slows password guessing at the sign-in form. Pure: the caller passes the time.
 // An attempt whose outcome takes time (a slow password hash) is recorded as failed before it
@@ -17,7 +17,7 @@ namespace reliant {
 
 class AttemptLimiter {
  public:
-  // Remembers at most `max_keys` keys: past that, keys whose failures all expired are dropped,
+  // Remembers at most `keys_max` keys: past that, keys whose failures all expired are dropped,
   // and a new key is not tracked until there is room (it is then allowed: the per-address and
   // per-account limits together still hold a guesser back).
   AttemptLimiter(int failures_max, Duration window, std::size_t keys_max = 100'000);

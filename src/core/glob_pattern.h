@@ -16,7 +16,7 @@
 namespace reliant {
 
 // Expands `{a,b}` alternatives (nested allowed) into plain patterns, in order. Fails with
-// `invalid_argument` on unbalanced braces or when more than `max_patterns` would result.
+// `invalid_argument` on unbalanced braces or when more than `patterns_max` would result.
 Result<std::vector<std::string>> expand_glob_braces(std::string_view pattern,
                                                     std::size_t patterns_max = 256);
 

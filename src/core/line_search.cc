@@ -24,7 +24,7 @@ class Re2Matcher final : public LineMatcher {
   std::unique_ptr<RE2> regex_;
 };
 
-// The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8
+// The longest prefix of `text` of at most `bytes_max` that does not end inside a UTF-8
 // sequence.
 std::size_t utf8_cut(std::string_view text, std::size_t bytes_max) {
   if (text.size() <= bytes_max) return text.size();

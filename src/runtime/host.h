@@ -140,7 +140,7 @@ class Host {
   // The whole file. Fails with `not_found` when absent, `invalid_argument` for a directory or
   // anything but a regular file that can be read at once (a FIFO, a device, a kernel file that
   // waits for data such as /proc/kmsg), and `resource_exhausted` when it holds more than
-  // `max_bytes`.
+  // `bytes_max`.
   virtual Task<Result<std::string>> read_file(std::string path,
                                               std::size_t bytes_max = kReadFileBytesMax) = 0;
   // Creates parent directories as needed; replaces the file atomically. Fails with
@@ -148,7 +148,7 @@ class Host {
   virtual Task<Result<void>> write_file(std::string path, std::string content) = 0;
   // Entries directly under `path`, sorted by name. Fails with `not_found` when absent,
   // `invalid_argument` when `path` is not a directory, and `resource_exhausted` when it holds
-  // more than `max_entries`.
+  // more than `entries_max`.
   virtual Task<Result<std::vector<FileEntry>>> list_directory(
       std::string path, std::size_t entries_max = kListEntriesMax) = 0;
   // Fails with `not_found` when absent. The entry's path is `path` as given.

@@ -13,7 +13,7 @@
 
 namespace reliant::property {
 
-// Like rc::detail::checkGTest, but runs at most `max_success` cases. Each case of a bus property
+// Like rc::detail::checkGTest, but runs at most `success_max` cases. Each case of a bus property
 // builds a whole harness (and some let real time pass), so rapidcheck's default of 100 cases is
 // more than the 30-second budget of the binary allows. RC_PARAMS, when set, wins: that is how a
 // failure is reproduced or a property is run longer on purpose.

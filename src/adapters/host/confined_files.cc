@@ -124,7 +124,7 @@ Result<std::vector<std::string>> entry_names(int fd, const std::string& path) {
   return names;
 }
 
-// Reads at most max_bytes + 1 bytes of the opened file without ever waiting for data.
+// Reads at most bytes_max + 1 bytes of the opened file without ever waiting for data.
 Result<std::string> read_opened(int fd, const std::string& p, std::size_t bytes_max) {
   struct stat info {};
   if (::fstat(fd, &info) != 0) return fail(from_errno(errno, "cannot stat " + p));

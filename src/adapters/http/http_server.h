@@ -38,7 +38,7 @@ struct HttpServerOptions {
   // The request line and headers: from the end of the handshake (or the accept) for a
   // connection's first request, from the request's first byte for a later one.
   Duration header_read_timeout = seconds(10);
-  // The whole body, from the end of the headers; 60 s for max_body_bytes (1 MiB) asks for
+  // The whole body, from the end of the headers; 60 s for body_bytes_max (1 MiB) asks for
   // about 17 KiB/s.
   Duration body_read_timeout = seconds(60);
   // A kept-alive connection waiting for its next request. Above the 60 s idle timeout common

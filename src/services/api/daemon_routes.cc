@@ -1,133 +1,175 @@
-// A daemon's MCPService over REST: ownership checked in the store, then one daemon command.
+// A daemon's services over REST as a table of routes (daemon_routes.h): each a method, a path,
+// the daemon verb it asks with its arguments from the request, and how the answer is shown.
 #include "services/api/daemon_routes.h"
 
 #include "base/json_parse.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
+#include "services/api/route_table.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
 namespace {
 
-// The daemon command and its args a path asks for; nullopt when the path is not one of ours.
-struct Command {
-  std::string name;
+// A query value as a JSON number when it is one of the kind `wanted` says, else -1: refused by
+// the daemon, which names the argument.
+Json number_query(const HttpRequest& request, const char* key, bool unsigned_only) {
+  const Json value = parse_json_or_discarded(request.query.at(key));
+  const bool fits = unsigned_only ? value.is_number_unsigned() : value.is_number_integer();
+  return fits ? value : Json(-1);
+}
+
+std::string query_or(const HttpRequest& request, const char* key, std::string fallback) {
+  return request.query.count(key) ? request.query.at(key) : std::move(fallback);
+}
+
+// The posted JSON object ({} when the body is none).
+Json body_object(const HttpRequest& request) {
+  auto body = parse_json_body(request);
+  return body && body->is_object() ? *body : Json::object();
+}
+
+// ---- the arguments each route's verb takes, from the request ----
+
+Json no_args(const HttpRequest&, const RouteParams&) { return Json::object(); }
+
+Json path_args(const HttpRequest& request, const RouteParams&) {
+  return {{"path", query_or(request, "path", ".")}};
+}
+
+// Never "." by default: a DELETE without a path is refused by the daemon.
+Json delete_args(const HttpRequest& request, const RouteParams&) {
+  Json args = {{"path", request.query.count("path") ? Json(request.query.at("path")) : Json()}};
+  if (request.query.count("recursive")) {
+    const std::string& recursive = request.query.at("recursive");
+    args["recursive"] = recursive == "true"    ? Json(true)
+                        : recursive == "false" ? Json(false)
+                                               : Json(recursive);  // refused by the daemon
+  }
+  return args;
+}
+
+// POST bodies carry their own paths: {path, type, content} or {path, to}.
+Json posted_args(const HttpRequest& request, const RouteParams&) {
+  Json posted = body_object(request);
+  if (!posted.contains("path")) posted["path"] = Json();  // refused by the daemon
+  return posted;
+}
+
+Json tree_args(const HttpRequest& request, const RouteParams& params) {
+  Json args = path_args(request, params);
+  if (request.query.count("depth")) args["depth"] = number_query(request, "depth", false);
+  return args;
+}
+
+Json search_args(const HttpRequest& request, const RouteParams& params) {
+  Json args = path_args(request, params);
+  for (const char* key : {"query", "glob"}) {
+    if (request.query.count(key)) args[key] = request.query.at(key);
+  }
+  if (request.query.count("ignore_case"))
+    args["ignore_case"] = request.query.at("ignore_case") == "true";
+  return args;
+}
+
+Json write_args(const HttpRequest& request, const RouteParams& params) {
+  Json args = path_args(request, params);
+  auto body = parse_json_body(request);
+  args["content"] = body && (*body)["content"].is_string() ? (*body)["content"] : Json();
+  return args;
+}
+
+Json body_args(const HttpRequest& request, const RouteParams&) { return body_object(request); }
+
+Json terminal_body_args(const HttpRequest& request, const RouteParams& params) {
+  Json args = body_object(request);
+  args["id"] = params["terminal"];
+  return args;
+}
+
+Json terminal_id_args(const HttpRequest&, const RouteParams& params) {
+  return {{"id", params["terminal"]}};
+}
+
+// {id, offset?, wait_ms?}: a page from a byte offset, waiting up to wait_ms for more.
+template <const char* Name, bool Unsigned>
+Json page_args(const HttpRequest& request, const RouteParams& params) {
+  Json args{{"id", params[Name]}};
+  for (const char* key : {"offset", "wait_ms"}) {
+    if (request.query.count(key)) args[key] = number_query(request, key, Unsigned);
+  }
+  return args;
+}
+constexpr char kTerminal[] = "terminal";
+constexpr char kProcess[] = "process";
+
+Json process_args(const HttpRequest&, const RouteParams& params) {
+  return {{"id", params["process"]}};
+}
+
+Json server_args(const HttpRequest&, const RouteParams& params) {
+  return {{"server", params["server"]}};
+}
+
+Json tools_args(const HttpRequest& request, const RouteParams&) {
   Json args = Json::object();
+  if (request.query.count("server")) args["server"] = request.query.at("server");
+  return args;
+}
+
+// {file, sha256}: the content the user reviewed; the daemon refuses it when the file changed.
+Json approve_args(const HttpRequest& request, const RouteParams&) {
+  const Json body = body_object(request);
+  return {{"file", text_field(body, "file")}, {"sha256", text_field(body, "sha256")}};
+}
+
+// A route: the daemon verb it asks, its arguments, and how the answer is shown — its status,
+// and the key it is wrapped in (none: the answer as it is).
+struct DaemonRoute {
+  const char* verb;
+  Json (*args)(const HttpRequest&, const RouteParams&);
+  int status = 200;
+  const char* wrap = nullptr;
 };
 
-std::optional<Command> command_for(const std::string& method, const std::vector<std::string>& parts,
-                                   const HttpRequest& request) {
-  // parts: api v1 daemons {id} files [tree | stat | content], ?path=P (&depth=N)
-  if (parts.size() >= 5 && parts[4] == "files") {
-    Json args = {{"path", request.query.count("path") ? request.query.at("path") : "."}};
-    if (parts.size() == 5 && method == "GET") return Command{"fs_list", args};
-    if (parts.size() == 5 && method == "DELETE") {
-      if (request.query.count("recursive")) {
-        const std::string& recursive = request.query.at("recursive");
-        args["recursive"] = recursive == "true"    ? Json(true)
-                            : recursive == "false" ? Json(false)
-                                                   : Json(recursive);  // refused by the daemon
-      }
-      if (!request.query.count("path")) args["path"] = Json();  // refused: never "." by default
-      return Command{"fs_delete", args};
-    }
-    // POST bodies carry their own paths: {path, type, content} or {path, to}.
-    if (method == "POST" &&
-        (parts.size() == 5 || (parts.size() == 6 && (parts[5] == "move" || parts[5] == "copy")))) {
-      auto body = parse_json_body(request);
-      Json posted = body && body->is_object() ? *body : Json::object();
-      if (!posted.contains("path")) posted["path"] = Json();  // refused by the daemon
-      return Command{parts.size() == 5 ? "fs_create" : "fs_" + parts[5], posted};
-    }
-    if (parts.size() != 6) return std::nullopt;
-    if (parts[5] == "tree" && method == "GET") {
-      if (request.query.count("depth")) {
-        const Json depth = parse_json_or_discarded(request.query.at("depth"));
-        args["depth"] = depth.is_number_integer() ? depth : Json(-1);  // refused by the daemon
-      }
-      return Command{"fs_tree", args};
-    }
-    if (parts[5] == "stat" && method == "GET") return Command{"fs_stat", args};
-    if (parts[5] == "search" && method == "GET") {
-      for (const char* key : {"query", "glob"}) {
-        if (request.query.count(key)) args[key] = request.query.at(key);
-      }
-      if (request.query.count("ignore_case"))
-        args["ignore_case"] = request.query.at("ignore_case") == "true";
-      return Command{"fs_search", args};
-    }
-    if (parts[5] == "content" && method == "GET") return Command{"fs_read", args};
-    if (parts[5] == "content" && method == "PUT") {
-      auto body = parse_json_body(request);
-      args["content"] = body && (*body)["content"].is_string() ? (*body)["content"] : Json();
-      return Command{"fs_write", args};
-    }
-    return std::nullopt;
-  }
-  // parts: api v1 daemons {id} terminals [{terminal} [input | resize | output]]
-  if (parts.size() >= 5 && parts[4] == "terminals") {
-    if (parts.size() == 5 && method == "GET") return Command{"term_list"};
-    auto body = parse_json_body(request);
-    Json args = body && body->is_object() ? *body : Json::object();
-    if (parts.size() == 5 && method == "POST") return Command{"term_open", args};
-    if (parts.size() < 6) return std::nullopt;
-    args["id"] = parts[5];
-    if (parts.size() == 6 && method == "DELETE") return Command{"term_close", args};
-    if (parts.size() != 7) return std::nullopt;
-    if (parts[6] == "input" && method == "POST") return Command{"term_input", args};
-    if (parts[6] == "resize" && method == "POST") return Command{"term_resize", args};
-    if (parts[6] == "output" && method == "GET") {
-      Json read{{"id", parts[5]}};
-      for (const char* key : {"offset", "wait_ms"}) {
-        if (!request.query.count(key)) continue;
-        const Json value = parse_json_or_discarded(request.query.at(key));
-        read[key] = value.is_number_integer() ? value : Json(-1);  // refused by the daemon
-      }
-      return Command{"term_read", read};
-    }
-    return std::nullopt;
-  }
-  // parts: api v1 daemons {id} processes [{pid} [output | kill]]
-  if (parts.size() >= 5 && parts[4] == "processes") {
-    if (parts.size() == 5 && method == "GET") return Command{"bg_list"};
-    if (parts.size() == 7 && parts[6] == "output" && method == "GET")
-      return Command{"bg_output", Json{{"id", parts[5]}}};
-    if (parts.size() == 7 && parts[6] == "follow" && method == "GET") {
-      Json follow{{"id", parts[5]}};
-      for (const char* key : {"offset", "wait_ms"}) {
-        if (!request.query.count(key)) continue;
-        const Json value = parse_json_or_discarded(request.query.at(key));
-        follow[key] = value.is_number_unsigned() ? value : Json(-1);  // refused by the daemon
-      }
-      return Command{"bg_follow", follow};
-    }
-    if (parts.size() == 7 && parts[6] == "kill" && method == "POST")
-      return Command{"bg_kill", Json{{"id", parts[5]}}};
-    return std::nullopt;
-  }
-  // parts: api v1 daemons {id} mcp [tools | files [approve] | {server} {verb}]
-  if (parts.size() < 5 || parts[4] != "mcp") return std::nullopt;
-  if (parts.size() == 5 && method == "GET") return Command{"mcp_list"};
-  if (parts.size() == 6 && parts[5] == "files" && method == "GET") return Command{"mcp_files"};
-  if (parts.size() == 7 && parts[5] == "files" && parts[6] == "approve" && method == "POST") {
-    // {file, sha256}: the content the user reviewed; the daemon refuses it when the file changed.
-    auto body = parse_json_body(request);
-    Json args = Json::object();
-    for (const char* key : {"file", "sha256"}) {
-      args[key] = body && body->is_object() ? text_field(*body, key) : "";
-    }
-    return Command{"mcp_approve", args};
-  }
-  if (parts.size() == 6 && parts[5] == "tools" && method == "GET") {
-    Command command{"mcp_tools"};
-    if (request.query.count("server")) command.args["server"] = request.query.at("server");
-    return command;
-  }
-  if (parts.size() == 7 && method == "POST" &&
-      (parts[6] == "enable" || parts[6] == "disable" || parts[6] == "restart")) {
-    return Command{"mcp_" + parts[6], Json{{"server", parts[5]}}};
-  }
-  return std::nullopt;
+const RouteTable<DaemonRoute>& daemon_routes() {
+  static const RouteTable<DaemonRoute> routes = [] {
+    RouteTable<DaemonRoute> t;
+    const std::string d = "/api/v1/daemons/{daemon}";
+    t.add("GET", d + "/files", {"fs_list", path_args})
+        .add("DELETE", d + "/files", {"fs_delete", delete_args})
+        .add("POST", d + "/files", {"fs_create", posted_args, 201})
+        .add("POST", d + "/files/move", {"fs_move", posted_args})
+        .add("POST", d + "/files/copy", {"fs_copy", posted_args})
+        .add("GET", d + "/files/tree", {"fs_tree", tree_args})
+        .add("GET", d + "/files/stat", {"fs_stat", path_args})
+        .add("GET", d + "/files/search", {"fs_search", search_args})
+        .add("GET", d + "/files/content", {"fs_read", path_args})
+        .add("PUT", d + "/files/content", {"fs_write", write_args});
+    t.add("GET", d + "/terminals", {"term_list", no_args, 200, "terminals"})
+        .add("POST", d + "/terminals", {"term_open", body_args, 201, "terminal"})
+        .add("DELETE", d + "/terminals/{terminal}",
+             {"term_close", terminal_id_args, 200, "terminal"})
+        .add("POST", d + "/terminals/{terminal}/input",
+             {"term_input", terminal_body_args, 200, "terminal"})
+        .add("POST", d + "/terminals/{terminal}/resize",
+             {"term_resize", terminal_body_args, 200, "terminal"})
+        .add("GET", d + "/terminals/{terminal}/output", {"term_read", page_args<kTerminal, false>});
+    t.add("GET", d + "/processes", {"bg_list", no_args, 200, "processes"})
+        .add("GET", d + "/processes/{process}/output", {"bg_output", process_args})
+        .add("GET", d + "/processes/{process}/follow", {"bg_follow", page_args<kProcess, true>})
+        .add("POST", d + "/processes/{process}/kill", {"bg_kill", process_args, 200, "process"});
+    t.add("GET", d + "/mcp", {"mcp_list", no_args, 200, "servers"})
+        .add("POST", d + "/mcp/reload", {"reload_config", no_args, 202})
+        .add("GET", d + "/mcp/files", {"mcp_files", no_args, 200, "files"})
+        .add("POST", d + "/mcp/files/approve", {"mcp_approve", approve_args, 200, "files"})
+        .add("GET", d + "/mcp/tools", {"mcp_tools", tools_args, 200, "tools"})
+        .add("POST", d + "/mcp/{server}/enable", {"mcp_enable", server_args, 200, "server"})
+        .add("POST", d + "/mcp/{server}/disable", {"mcp_disable", server_args, 200, "server"})
+        .add("POST", d + "/mcp/{server}/restart", {"mcp_restart", server_args, 200, "server"});
+    return t;
+  }();
+  return routes;
 }
 
 }  // namespace
@@ -162,13 +204,11 @@ DaemonRoutes::DaemonRoutes(Env& env, routing::DaemonRouter* router) : env_(env),
 Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& request,
                                                        const std::vector<std::string>& parts,
                                                        const std::string& user_id) {
-  // POST /api/v1/daemons/{id}/mcp/reload: fire-and-forget, as the bus carries it.
-  const bool reload =
-      request.method == "POST" && parts.size() == 6 && parts[4] == "mcp" && parts[5] == "reload";
-  const std::optional<Command> command = reload ? std::optional<Command>(Command{"reload_config"})
-                                                : command_for(request.method, parts, request);
-  if (!command) co_return std::nullopt;
-  const std::string daemon_id = parts[3];
+  RouteParams params;
+  const DaemonRoute* route = daemon_routes().find(request.method, parts, params);
+  if (route == nullptr) co_return std::nullopt;
+  const std::string daemon_id = params["daemon"];
+  const Json args = route->args(request, params);
   Task<Result<void>> checking = check_daemon_owner(env_, user_id, daemon_id);
   Result<void> owned = co_await checking;
   if (!owned) co_return error_response(owned.error());
@@ -176,35 +216,21 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
     co_return error_response(
         {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
   }
-  if (reload) {
+  if (std::string_view(route->verb) == "reload_config") {
+    // Fire-and-forget, as the bus carries it.
     Task<Result<void>> reloading = router_->reload_config(user_id, daemon_id);
     Result<void> sent = co_await reloading;
     if (!sent) co_return error_response(sent.error());
-    co_return json_response(202, {{"reload", "sent"}});
+    co_return json_response(route->status, {{"reload", "sent"}});
   }
   Task<Result<daemon::v1::DaemonCommandResult>> asking =
-      router_->daemon_command(user_id, daemon_id, command->name, command->args.dump());
+      router_->daemon_command(user_id, daemon_id, route->verb, args.dump());
   Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
   if (!answer) co_return error_response(answer.error());
   if (!answer->ok()) co_return error_response(daemon_refusal(*answer));
-  const Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
-  if (command->name == "mcp_list") co_return json_response(200, {{"servers", output}});
-  if (command->name == "mcp_tools") co_return json_response(200, {{"tools", output}});
-  if (command->name == "mcp_files" || command->name == "mcp_approve") {
-    co_return json_response(200, {{"files", output}});
-  }
-  if (command->name == "fs_create") co_return json_response(201, output);
-  if (command->name.starts_with("fs_")) co_return json_response(200, output);
-  if (command->name == "bg_list") co_return json_response(200, {{"processes", output}});
-  if (command->name == "term_list") co_return json_response(200, {{"terminals", output}});
-  if (command->name == "term_read") co_return json_response(200, output);
-  if (command->name.starts_with("term_")) {
-    co_return json_response(command->name == "term_open" ? 201 : 200, {{"terminal", output}});
-  }
-  if (command->name == "bg_output" || command->name == "bg_follow")
-    co_return json_response(200, output);
-  if (command->name == "bg_kill") co_return json_response(200, {{"process", output}});
-  co_return json_response(200, {{"server", output}});
+  Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
+  if (route->wrap != nullptr) output = Json{{route->wrap, std::move(output)}};
+  co_return json_response(route->status, output);
 }
 
 }  // namespace reliant::api

@@ -40,7 +40,7 @@ class OutputLog {
 
   // Everything ever appended: the offset the next byte will have.
   std::uint64_t end() const { return end_; }
-  // What the buffer holds from `offset` on, at most `max_bytes`; an offset past the end reads
+  // What the buffer holds from `offset` on, at most `bytes_max`; an offset past the end reads
   // nothing at the end, one before what is kept reads from the oldest byte kept (`dropped`).
   OutputPage page(std::uint64_t offset, std::size_t bytes_max) const;
   // A place among the waiting reads: a future the next append or wake sets (true). The reader

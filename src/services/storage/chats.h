@@ -99,7 +99,7 @@ inline constexpr std::int64_t kMessagePageMax = 1000;
 
 // Which page of a chat's main-thread messages to read: those after `after_ordinal` (0: from the
 // first), or, with `before_ordinal`, those just before it; at most `limit` messages and, beyond the
-// first, at most `max_bytes` of content blocks (so that a few huge tool outputs do not make
+// first, at most `bytes_max` of content blocks (so that a few huge tool outputs do not make
 // one answer of tens of megabytes).
 struct MessagePageQuery {
   std::int64_t after_ordinal = 0;

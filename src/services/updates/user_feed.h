@@ -49,7 +49,7 @@ class UserFeed final : private UpdateBudget::Holder {
   static Result<std::unique_ptr<UserFeed>> open(Env& env, FeedOptions options);
   ~UserFeed();
 
-  // The next updates, waiting until there are some or `max_wait` passes (then none). Fails
+  // The next updates, waiting until there are some or `wait_max` passes (then none). Fails
   // with resource_exhausted once the client fell too far behind (the stream should end; the
   // feed is done), otherwise only when the store fails (the caller may call again).
   Task<Result<std::vector<UserEvent>>> next(Duration wait_max = hours(24 * 365));

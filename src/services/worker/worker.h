@@ -33,7 +33,7 @@ struct WorkerConfig {
   // Expired leases are returned at most this often while the queue is busy.
   Duration reap_interval = seconds(1);
   std::int64_t in_flight_max = 64;  // tasks processed at once
-  // Claimed tasks of one user's runs processed at once (0: three quarters of max_in_flight, at
+  // Claimed tasks of one user's runs processed at once (0: three quarters of in_flight_max, at
   // least one): one user's runs cannot take every slot, so other users' chats and runs always
   // find room. Activities a decision leases to its own worker count too: a decision leases none
   // for a user at their share.
@@ -113,7 +113,7 @@ class Worker {
   void on_decided(DecisionOutcome outcome, const std::string& owner);
   // Activities a decision may lease to this worker now.
   std::int64_t eager_room(const std::string& owner) const;
-  // How many of one user's tasks this worker processes at once (max_in_flight_per_owner).
+  // How many of one user's tasks this worker processes at once (in_flight_per_owner_max).
   std::int64_t owner_share() const;
   // `preloaded`: the activity, when the task was leased with it (eager dispatch).
   Task<void> run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded = {});
@@ -157,7 +157,7 @@ class Worker {
   std::int64_t in_flight_ = 0;
   std::map<std::string, std::int64_t> owners_in_flight_;  // claimed tasks by their run's owner
   // Runs whose kept state a step of this worker holds, and the steps waiting for their turn
-  // (bounded by max_in_flight and eager activities: each is a task in flight).
+  // (bounded by in_flight_max and eager activities: each is a task in flight).
   std::map<std::string, std::deque<Promise<bool>>> kept_turns_;
   bool woken_ = false;
   bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work

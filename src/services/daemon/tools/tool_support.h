@@ -33,7 +33,7 @@ std::string cap_output(std::string text, std::size_t limit_bytes, std::uint64_t 
 // Appends `line` on a line of its own.
 void append_line(std::string& text, std::string_view line);
 
-// The length of the longest prefix of `text` of at most `max_bytes` that does not end inside
+// The length of the longest prefix of `text` of at most `bytes_max` that does not end inside
 // a UTF-8 sequence (whether `text` goes on or was already cut there).
 std::size_t utf8_prefix_length(std::string_view text, std::size_t bytes_max);
 // `text` with every invalid UTF-8 sequence replaced by U+FFFD.
