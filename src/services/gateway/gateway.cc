@@ -155,6 +155,27 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   }
 }
 
+namespace {
+
+// What is wrong with a Register a gateway cannot admit: a daemon id that is not one, or more
+// methods announced, or longer names, than any daemon has (each connection keeps them).
+std::optional<std::string> register_problem(const v1::Register& reg) {
+  if (!reg.daemon_id().empty() && !is_valid_id(reg.daemon_id())) {
+    return "daemon_id \"" + reg.daemon_id() + "\" is not a valid id";
+  }
+  constexpr int kMethodsMax = 1024;
+  constexpr std::size_t kMethodNameBytesMax = 256;
+  if (reg.methods_size() > kMethodsMax) {
+    return "a daemon announces at most " + std::to_string(kMethodsMax) + " methods";
+  }
+  for (const auto& method : reg.methods()) {
+    if (method.size() > kMethodNameBytesMax) return "a method's name is too long";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 // The daemon's row as its Register describes it; a managed daemon's identity is the control
 // plane's (`stamped`).
 DaemonRecord Gateway::record_of(const v1::Register& reg, const std::optional<Stamped>& stamped,
@@ -199,9 +220,9 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
   }
   const v1::Register& reg = hello->register_();
   const std::string token = bearer_token(stream.metadata());
-  if (!reg.daemon_id().empty() && !is_valid_id(reg.daemon_id())) {
+  if (const std::optional<std::string> invalid = register_problem(reg)) {
     ++stats_.refused;
-    refuse(stream, "invalid_argument", "daemon_id \"" + reg.daemon_id() + "\" is not a valid id");
+    refuse(stream, "invalid_argument", *invalid);
     co_return std::nullopt;
   }
 

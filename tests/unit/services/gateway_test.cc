@@ -368,6 +368,22 @@ TEST(Gateway, ServesTypedCallsToADaemonOfTheLastReleaseFromItsRecordedFrames) {
   EXPECT_FALSE(next->has_command());
 }
 
+// What a daemon announces is kept on its connection, so it is bounded: a Register that names more
+// methods than any daemon has is refused, like one with a malformed id.
+TEST(Gateway, RefusesARegisterThatAnnouncesTooManyMethods) {
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  v1::DaemonFrame hello;
+  hello.mutable_register_()->set_name("greedy");
+  hello.mutable_register_()->set_protocol_version(1);
+  for (int i = 0; i < 1025; ++i) hello.mutable_register_()->add_methods("/m/" + std::to_string(i));
+  ASSERT_TRUE(stream->send(protocol::encode(hello)).has_value());
+  auto refused = w.next_frame(*stream);
+  ASSERT_TRUE(refused && refused->has_error());
+  EXPECT_EQ(refused->error().code(), "invalid_argument");
+  EXPECT_NE(refused->error().message().find("at most 1024 methods"), std::string::npos);
+}
+
 // A daemon of protocol 1 gets typed calls as they are, for the methods it announced only.
 TEST(Gateway, SendsTypedCallsAsTheyAreAndRefusesWhatTheDaemonDidNotAnnounce) {
   World w;
