@@ -408,6 +408,7 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
     action.daemon = cel::to_json(*selector);
   }
   const std::uint64_t order = issued_.size();
+  RELIANT_ASSERT(pending_.size() == by_key_.size());  // one pending action per key, at most
   if (!by_key_.emplace(action.key, PendingPlace{s, n, order}).second) {
     return fail(s, n, "internal: action " + action.key + " issued twice");
   }
@@ -607,6 +608,11 @@ void Interpreter::open_iteration(std::size_t s, std::size_t n) {
   auto& scope = *scopes_[s];
   const auto& spec = scope.graph->nodes[n];
   auto& loop = loops_.at({s, n});
+  // Never more iterations than the bound, nor than a list of items has; never more at once than
+  // `parallel` (1 for a `while` loop).
+  RELIANT_ASSERT(loop.started < kLoopIterationsMax);
+  RELIANT_ASSERT(!loop.over_items || loop.started < loop.items.size());
+  RELIANT_ASSERT(loop.running < std::max<std::size_t>(spec.parallel, 1));
   const auto index = loop.started++;
   ++loop.running;
   // `iter.previous`: the last finished iteration's outputs (null in the first), so an attempt
@@ -639,8 +645,10 @@ void Interpreter::iteration_done(std::size_t s, std::size_t n, std::size_t index
   auto& scope = *scopes_[s];
   const auto& spec = scope.graph->nodes[n];
   auto& loop = loops_.at({s, n});
+  RELIANT_ASSERT(loop.running > 0 && index < loop.started);  // an iteration that was opened
   ++loop.done;
   --loop.running;
+  RELIANT_ASSERT(loop.done + loop.running <= loop.started);
   if (loop.results.size() <= index) loop.results.resize(index + 1);
   loop.results[index] = outputs;
   loop.last = outputs;
