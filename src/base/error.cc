@@ -90,7 +90,7 @@ std::string_view generic_message(ErrorCode code) noexcept {
     case ErrorCode::internal:
       return "internal error (the server's log has the details)";
     case ErrorCode::unimplemented:
-      return "not implemented";
+      return "the operation is not offered by the peer that was asked (an older version of it?)";
   }
   return "error";
 }

@@ -6,6 +6,7 @@
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
 #include "services/api/route_table.h"
+#include "services/daemon/command_answers.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
@@ -174,18 +175,6 @@ const RouteTable<DaemonRoute>& daemon_routes() {
 
 }  // namespace
 
-Error daemon_refusal(const daemon::v1::DaemonCommandResult& result) {
-  const Json detail = parse_json_or_discarded(result.output_json());
-  const std::string code = detail.is_object() ? detail.value("code", "") : "";
-  for (ErrorCode known :
-       {ErrorCode::not_found, ErrorCode::invalid_argument, ErrorCode::failed_precondition,
-        ErrorCode::already_exists, ErrorCode::timeout, ErrorCode::permission_denied,
-        ErrorCode::resource_exhausted}) {
-    if (code == to_string(known)) return {known, result.error_message()};
-  }
-  return {ErrorCode::failed_precondition, result.error_message()};
-}
-
 Task<Result<void>> check_daemon_owner(Env& env, std::string user_id, std::string daemon_id) {
   Task<Result<bool>> checking =
       env.store->transact_for([user_id, daemon_id](SqlTransaction& tx) -> Result<bool> {
@@ -227,7 +216,7 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
       router_->daemon_command(user_id, daemon_id, route->verb, args.dump());
   Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
   if (!answer) co_return error_response(answer.error());
-  if (!answer->ok()) co_return error_response(daemon_refusal(*answer));
+  if (!answer->ok()) co_return error_response(daemon::command_refusal(*answer));
   Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
   if (route->wrap != nullptr) output = Json{{route->wrap, std::move(output)}};
   co_return json_response(route->status, output);

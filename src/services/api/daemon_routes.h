@@ -48,10 +48,6 @@ namespace reliant::api {
 // user's daemon is told apart from no daemon by nobody).
 Task<Result<void>> check_daemon_owner(Env& env, std::string user_id, std::string daemon_id);
 
-// A refused daemon command as an Error: its ErrorCode from the daemon's {"code"}
-// (daemon/command_answers.h), failed_precondition when it names none we pass on.
-Error daemon_refusal(const daemon::v1::DaemonCommandResult& result);
-
 class DaemonRoutes {
  public:
   // `router` null: these routes answer 503 (a deployment whose api reaches no daemon).

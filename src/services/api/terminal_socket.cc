@@ -2,6 +2,8 @@
 // and resize as daemon commands, and a pump that long-polls the terminal's output.
 #include "services/api/terminal_socket.h"
 
+#include "services/daemon/command_answers.h"
+
 #include "base/base64url.h"
 #include "base/json_parse.h"
 #include "runtime/future.h"
@@ -98,7 +100,7 @@ Task<Result<Json>> TerminalSocket::command(std::string name, Json args) {
       router_.daemon_command(credential_->user_id, daemon_id_, std::move(name), args.dump());
   Result<routing::v1::DaemonCommandResult> answer = co_await asking;
   if (!answer) co_return fail(answer.error());
-  if (!answer->ok()) co_return fail(daemon_refusal(*answer));
+  if (!answer->ok()) co_return fail(daemon::command_refusal(*answer));
   co_return parse_json_or_discarded(answer->output_json());
 }
 

@@ -14,4 +14,9 @@ v1::DaemonCommandResult command_answered(const v1::DaemonCommand& command,
                                          const nlohmann::json& output);
 v1::DaemonCommandResult command_refused(const v1::DaemonCommand& command, const Error& error);
 
+// A refused command's Error, as a server reads it: its error_code, or a daemon of protocol 0's
+// {"code"} in output_json. Only the codes a daemon may report pass (a daemon cannot make a
+// caller look unauthenticated, say); anything else is failed_precondition.
+Error command_refusal(const v1::DaemonCommandResult& result);
+
 }  // namespace reliant::daemon

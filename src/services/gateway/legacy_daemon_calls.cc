@@ -14,6 +14,7 @@
 #include "protocol/codec.h"
 #include "reliant/api/v1/daemon_services.pb.h"
 #include "reliant/daemon/v1/daemon_pages.pb.h"
+#include "services/daemon/command_answers.h"
 
 namespace reliant::gateway {
 namespace {
@@ -457,15 +458,15 @@ Result<LegacyCall> legacy_call(std::string_view method, const std::string& reque
 
 daemon::v1::DaemonCommandResult legacy_answer(daemon::v1::DaemonCommandResult verb_answer,
                                               const LegacyCall::Respond& respond) {
-  const Json output = parse_json_or_discarded(verb_answer.output_json(), kStoredJsonDepthMax);
-  verb_answer.clear_output_json();
-  if (verb_answer.ok()) {
-    verb_answer.set_response(respond(output));
+  if (!verb_answer.ok()) {
+    // Its {"code"} read as every refusal is (daemon/command_answers.h).
+    verb_answer.set_error_code(std::string(to_string(daemon::command_refusal(verb_answer).code)));
+    verb_answer.clear_output_json();
     return verb_answer;
   }
-  const std::string code = output.is_object() ? text_field(output, "code") : "";
-  verb_answer.set_error_code(
-      std::string(to_string(error_code_named(code).value_or(ErrorCode::failed_precondition))));
+  const Json output = parse_json_or_discarded(verb_answer.output_json(), kStoredJsonDepthMax);
+  verb_answer.clear_output_json();
+  verb_answer.set_response(respond(output));
   return verb_answer;
 }
 

@@ -1,6 +1,8 @@
 // The DaemonRouter's two ways of asking a daemon something, on its one way of sending it.
 #include "services/routing/daemon_router.h"
 
+#include "services/daemon/command_answers.h"
+
 namespace reliant::routing {
 
 Task<Result<v1::DaemonCommandResult>> DaemonRouter::daemon_command(std::string user_id,
@@ -26,12 +28,7 @@ Task<Result<std::string>> DaemonRouter::daemon_call(std::string user_id, std::st
   Task<Result<v1::DaemonCommandResult>> sending = send_command(std::move(call));
   Result<v1::DaemonCommandResult> answer = co_await sending;
   if (!answer) co_return fail(answer.error());
-  if (!answer->ok()) {
-    // A code this build does not know is still a refusal, never a success.
-    const ErrorCode code =
-        error_code_named(answer->error_code()).value_or(ErrorCode::failed_precondition);
-    co_return fail(code, answer->error_message());
-  }
+  if (!answer->ok()) co_return fail(daemon::command_refusal(*answer));
   co_return std::move(*answer->mutable_response());
 }
 

@@ -10,6 +10,7 @@
 
 #include "reliant/api/v1/daemon_services.pb.h"
 #include "reliant/daemon/v1/daemon_pages.pb.h"
+#include "services/daemon/command_answers.h"
 #include "services/daemon/daemon_methods.h"
 #include "services/gateway/legacy_daemon_calls.h"
 
@@ -63,6 +64,24 @@ TEST(DaemonMethods, ATableRefusesAMethodNotInTheProtoMistypedOrAddedTwice) {
   EXPECT_DEATH(table.add("/reliant.api.v1.FileSystemService/ListDirectory", &metadata_handler), "");
   EXPECT_DEATH(table.add("/reliant.api.v1.FileSystemService/Nope", &metadata_handler), "");
   EXPECT_DEATH(table.add("ListDirectory", &metadata_handler), "");
+}
+
+// One reading of a refusal for every server that receives one (the api's REST and gRPC, the
+// gateway's protocol 0 translation): the typed error_code first, else the old {"code"}; only
+// codes a daemon may report pass.
+TEST(DaemonMethods, ARefusalIsReadTheSameWayWhateverProtocolItCameIn) {
+  v1::DaemonCommandResult typed;
+  typed.set_error_code("unimplemented");
+  typed.set_error_message("no such method");
+  EXPECT_EQ(command_refusal(typed).code, ErrorCode::unimplemented);
+  EXPECT_EQ(command_refusal(typed).message, "no such method");
+  v1::DaemonCommandResult old;
+  old.set_output_json(R"({"code":"not_found"})");
+  EXPECT_EQ(command_refusal(old).code, ErrorCode::not_found);
+  v1::DaemonCommandResult claims;
+  claims.set_error_code("unauthenticated");  // a daemon cannot sign its caller out
+  EXPECT_EQ(command_refusal(claims).code, ErrorCode::failed_precondition);
+  EXPECT_EQ(command_refusal(v1::DaemonCommandResult()).code, ErrorCode::failed_precondition);
 }
 
 }  // namespace
