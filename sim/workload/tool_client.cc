@@ -4,16 +4,25 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/base64url.h"
 #include "base/json_parse.h"
 #include "core/daemon_selection.h"
+#include "reliant/api/v1/daemon_services.pb.h"
+#include "reliant/daemon/v1/daemon_pages.pb.h"
 #include "runtime/sleep.h"
 #include "services/routing/bus_daemon_router.h"
+#include "services/routing/daemon_calls.h"
 #include "services/routing/daemon_resolver.h"
 #include "sim/workload/tool_path_state.h"
 
 namespace reliant::sim {
 namespace {
+
+namespace api = reliant::api::v1;
+namespace pages = reliant::daemon::v1;
+
+constexpr std::string_view kSaveFileContent = "/reliant.api.v1.FileSystemService/SaveFileContent";
+constexpr std::string_view kGetFileContent = "/reliant.api.v1.FileSystemService/GetFileContent";
+constexpr std::string_view kListDirectory = "/reliant.api.v1.FileSystemService/ListDirectory";
 
 // Calls tools on its user's daemons, one at a time, forever; records every call.
 class ToolClient {
@@ -148,19 +157,34 @@ class ToolClient {
     }
   }
 
-  // One daemon command's answer, or why there is none (the daemon's refusal included).
-  Task<Result<nlohmann::json>> command(std::string daemon_id, std::string name,
-                                       nlohmann::json args) {
-    Task<Result<v1::DaemonCommandResult>> asking = router_.daemon_command(
-        user_id_of(shared_.config.user), std::move(daemon_id), std::move(name), args.dump());
-    Result<v1::DaemonCommandResult> answer = co_await asking;
-    if (!answer) co_return fail(answer.error());
-    if (!answer->ok()) {
-      const std::string code = text_field(parse_json_or_discarded(answer->output_json()), "code");
-      co_return fail(code == "not_found" ? ErrorCode::not_found : ErrorCode::failed_precondition,
-                     answer->error_message());
+  // A typed call to one of the user's daemons: its answer, or why there is none (the daemon's
+  // refusal included).
+  template <class Response, class Request>
+  Task<Result<Response>> typed_call(std::string daemon_id, std::string_view method,
+                                    Request request) {
+    request.set_daemon_id(daemon_id);
+    return routing::call_daemon<Response>(router_, user_id_of(shared_.config.user),
+                                          std::move(daemon_id), method, request);
+  }
+
+  // Another user's daemon asked for its workspace listing or for `path`: what it answered.
+  Task<Result<std::string>> pry(std::string daemon_id, bool listing, std::string path) {
+    if (listing) {
+      api::ListDirectoryRequest list;
+      list.set_path(".");
+      Task<Result<api::ListDirectoryResponse>> prying =
+          typed_call<api::ListDirectoryResponse>(daemon_id, kListDirectory, list);
+      Result<api::ListDirectoryResponse> listed = co_await prying;
+      if (!listed) co_return fail(listed.error());
+      co_return listed->DebugString();
     }
-    co_return parse_json_or_discarded(answer->output_json());
+    api::GetFileContentRequest read;
+    read.set_path(path);
+    Task<Result<api::GetFileContentResponse>> prying =
+        typed_call<api::GetFileContentResponse>(daemon_id, kGetFileContent, read);
+    Result<api::GetFileContentResponse> content = co_await prying;
+    if (!content) co_return fail(content.error());
+    co_return content->content();
   }
 
   // Each turn writes a file marked fk|<user>|<node>|n on a daemon of its user and reads it back
@@ -177,14 +201,20 @@ class ToolClient {
       if (!daemon_id) continue;
       const std::string marker =
           "fk|" + config.user + "|" + shared_.node + "|" + std::to_string(turn);
-      Task<Result<nlohmann::json>> writing =
-          command(*daemon_id, "fs_write", {{"path", path}, {"content", marker}});
-      if (Result<nlohmann::json> written = co_await writing; written) {
-        Task<Result<nlohmann::json>> reading = command(*daemon_id, "fs_read", {{"path", path}});
-        Result<nlohmann::json> read = co_await reading;
+      api::SaveFileContentRequest write;
+      write.set_path(path);
+      write.set_content(marker);
+      Task<Result<api::SaveFileContentResponse>> writing =
+          typed_call<api::SaveFileContentResponse>(*daemon_id, kSaveFileContent, write);
+      if (Result<api::SaveFileContentResponse> written = co_await writing; written) {
+        api::GetFileContentRequest read_back;
+        read_back.set_path(path);
+        Task<Result<api::GetFileContentResponse>> reading =
+            typed_call<api::GetFileContentResponse>(*daemon_id, kGetFileContent, read_back);
+        Result<api::GetFileContentResponse> read = co_await reading;
         if (read) {
           ++impl.files_read_back;
-          const std::string content = text_field(*read, "content");
+          const std::string& content = read->content();
           check_isolation(content, "fk|", "files_isolation");
           if (content != marker) {  // the file is this client's alone, written a moment ago
             impl.checker.violation(impl.world.now(), "files_isolation",
@@ -205,18 +235,17 @@ class ToolClient {
       if (others.empty()) continue;
       const ToolPathWorkload::Machine& other = *others[(turn / 5) % others.size()];
       const bool listing = (turn / 5) % 2 == 0;
-      const std::string name = listing ? "fs_list" : "fs_read";
-      Task<Result<nlohmann::json>> prying =
-          command(other.daemon_id, name, {{"path", listing ? std::string(".") : path}});
-      Result<nlohmann::json> pried = co_await prying;
+      const std::string_view method = listing ? kListDirectory : kGetFileContent;
+      Task<Result<std::string>> prying = pry(other.daemon_id, listing, path);
+      Result<std::string> pried = co_await prying;
       if (!pried) {
         ++impl.foreign_files_refused;
         continue;
       }
       impl.checker.violation(impl.world.now(), "files_isolation",
-                             shared_.node + " (user " + config.user + ") got an answer to " + name +
-                                 " from daemon " + other.daemon_id + " of " + other.user_id + ": " +
-                                 pried->dump().substr(0, 80));
+                             shared_.node + " (user " + config.user + ") got an answer to " +
+                                 std::string(method) + " from daemon " + other.daemon_id + " of " +
+                                 other.user_id + ": " + pried->substr(0, 80));
     }
   }
 
@@ -258,13 +287,16 @@ class ToolClient {
         daemon_id = *chosen;
       }
       if (terminal_id.empty()) {
-        Task<Result<nlohmann::json>> opening = command(daemon_id, "term_open", {{"rows", 24}});
-        Result<nlohmann::json> opened = co_await opening;
+        pages::OpenTerminalRequest open;
+        open.set_rows(24);
+        Task<Result<api::TerminalSession>> opening =
+            typed_call<api::TerminalSession>(daemon_id, routing::kOpenTerminal, open);
+        Result<api::TerminalSession> opened = co_await opening;
         if (!opened) {
           if (opened.error().code == ErrorCode::not_found) daemon_id.clear();
           continue;
         }
-        terminal_id = text_field(*opened, "id");
+        terminal_id = opened->id();
         offset = 0;
         ++impl.terminals_opened;
       }
@@ -272,40 +304,55 @@ class ToolClient {
           "mk|" + config.user + "|" + shared_.node + "|" + std::to_string(++lines);
       const std::size_t index = impl.terminal_lines.size();
       impl.terminal_lines.push_back({shared_.node, marker, impl.world.now(), std::nullopt});
-      Task<Result<nlohmann::json>> typing = command(
-          daemon_id, "term_input", {{"id", terminal_id}, {"data", "echo " + marker + "\r"}});
-      Result<nlohmann::json> typed = co_await typing;
+      pages::WriteTerminalRequest write;
+      write.set_session_id(terminal_id);
+      write.set_data("echo " + marker + "\r");
+      Task<Result<api::TerminalSession>> typing =
+          typed_call<api::TerminalSession>(daemon_id, routing::kWriteTerminal, write);
+      Result<api::TerminalSession> typed = co_await typing;
       if (!typed) {
         if (typed.error().code == ErrorCode::not_found) terminal_id.clear();
         continue;
       }
-      const SteadyInstant until = env_.executor.steady_now() + config.tool_timeout;
-      std::string tail;  // the newest output, enough to hold the marker's line
-      while (env_.executor.steady_now() < until) {
-        Task<Result<nlohmann::json>> reading = command(
-            daemon_id, "term_read", {{"id", terminal_id}, {"offset", offset}, {"wait_ms", 1000}});
-        Result<nlohmann::json> read = co_await reading;
-        if (!read) {
-          if (read.error().code == ErrorCode::not_found) {
-            terminal_id.clear();
-            break;
-          }
-          ++impl.terminal_reattaches;
-          co_await sleep(env_.executor, milliseconds(200));
-          continue;
+      Task<void> reading = read_until_marker(daemon_id, &terminal_id, &offset, marker, index);
+      co_await reading;
+    }
+  }
+
+  // Reads the terminal from `*offset` until `marker` comes back on a line of its own (then line
+  // `index` is seen) or the tool timeout passes; a terminal that is gone clears `*terminal_id`.
+  Task<void> read_until_marker(std::string daemon_id, std::string* terminal_id,
+                               std::uint64_t* offset, std::string marker, std::size_t index) {
+    ToolPathWorkload::Impl& impl = *shared_.impl;
+    const SteadyInstant until = env_.executor.steady_now() + shared_.config.tool_timeout;
+    std::string tail;  // the newest output, enough to hold the marker's line
+    while (env_.executor.steady_now() < until) {
+      pages::ReadTerminalRequest page;
+      page.set_session_id(*terminal_id);
+      page.set_offset(*offset);
+      page.set_wait_ms(1000);
+      Task<Result<pages::TerminalOutputPage>> reading =
+          typed_call<pages::TerminalOutputPage>(daemon_id, routing::kReadTerminal, page);
+      Result<pages::TerminalOutputPage> read = co_await reading;
+      if (!read) {
+        if (read.error().code == ErrorCode::not_found) {
+          terminal_id->clear();
+          co_return;
         }
-        const auto data = base64url_decode(text_field(*read, "data_base64url"));
-        offset = std::max(offset, unsigned_field(*read, "next", offset));
-        if (!data || data->empty()) continue;
-        check_isolation(*data);
-        tail =
-            (tail + *data)
-                .substr(tail.size() + data->size() > 4096 ? tail.size() + data->size() - 4096 : 0);
-        // The shell echoes the typed line too; the answer is the marker on a line of its own.
-        if (tail.find("\n" + marker + "\r\n") != std::string::npos) {
-          impl.terminal_lines[index].seen = impl.world.now();
-          break;
-        }
+        ++impl.terminal_reattaches;
+        co_await sleep(env_.executor, milliseconds(200));
+        continue;
+      }
+      const std::string& data = read->data();
+      *offset = std::max<std::uint64_t>(*offset, read->next());
+      if (data.empty()) continue;
+      check_isolation(data);
+      tail = (tail + data)
+                 .substr(tail.size() + data.size() > 4096 ? tail.size() + data.size() - 4096 : 0);
+      // The shell echoes the typed line too; the answer is the marker on a line of its own.
+      if (tail.find("\n" + marker + "\r\n") != std::string::npos) {
+        impl.terminal_lines[index].seen = impl.world.now();
+        co_return;
       }
     }
   }

@@ -34,7 +34,6 @@ std::string tool_cancel(std::string_view user_id) { return join("tools.cancel", 
 std::string tool_result(std::string_view user_id, std::string_view request_id) {
   return join(join("tools.result", user_id), request_id);
 }
-std::string kill_process(std::string_view user_id) { return join("daemon.kill", user_id); }
 std::string credential_revoked(std::string_view user_id) { return join("auth.revoked", user_id); }
 std::string daemon_command(std::string_view user_id) { return join("daemon.command", user_id); }
 std::string online_check(std::string_view user_id) { return join("daemon.online", user_id); }

@@ -29,9 +29,7 @@ std::string tool_cancel(std::string_view user_id);
 inline constexpr std::string_view kToolCancelAll = "tools.cancel.*";
 // Where a fire-and-forget request's result is published (the router subscribes first).
 std::string tool_result(std::string_view user_id, std::string_view request_id);
-// Request-reply KillProcess, DaemonCommand and OnlineCheck (every gateway; holder answers).
-std::string kill_process(std::string_view user_id);
-inline constexpr std::string_view kKillProcessAll = "daemon.kill.*";
+// Request-reply DaemonCommand and OnlineCheck (every gateway; holder answers).
 std::string daemon_command(std::string_view user_id);
 inline constexpr std::string_view kDaemonCommandAll = "daemon.command.*";
 std::string online_check(std::string_view user_id);

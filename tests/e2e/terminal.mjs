@@ -30,9 +30,9 @@ test("the terminal tab runs a typed command and shows its output", async () => {
     // and each of the daemon's terminals with the output it holds.
     const seen = { screen: (await read()).filter((r) => r.trim()), state: await page.getByTestId("terminal-state").innerText() };
     for (const d of (await h.rest("GET", "/api/v1/daemons")).daemons) {
-      for (const t of (await h.rest("GET", `/api/v1/daemons/${d.id}/terminals`)).terminals ?? []) {
+      for (const t of (await h.rest("GET", `/api/v1/daemons/${d.id}/terminals`)).sessions ?? []) {
         const out = await h.rest("GET", `/api/v1/daemons/${d.id}/terminals/${t.id}/output?offset=0&wait_ms=0`);
-        seen[`terminal ${t.id}`] = { ...t, output: Buffer.from(out.data_base64url ?? "", "base64url").toString() };
+        seen[`terminal ${t.id}`] = { ...t, output: Buffer.from(out.data ?? "", "base64").toString() };
       }
     }
     error.message += `\n${JSON.stringify(seen, null, 1)}`;

@@ -37,11 +37,11 @@ call() {  # API TOKEN METHOD PATH [BODY] → the status; the body in $work/answe
 code=$(call "$api1" "$token" PUT '/files/content?path=notes.md' '{"content":"through the bus"}')
 [ "$code" = 200 ] || fail "write through api 1: HTTP $code $(cat "$work/answer.json")"
 [ "$(cat "$work/box/notes.md")" = "through the bus" ] || fail "the file on the daemon's disk"
-code=$(call "$api2" "$token" GET '/files/content?path=notes.md')
-[ "$code" = 200 ] && grep -qF '"content":"through the bus"' "$work/answer.json" ||
+code=$(call "$api2" "$token" GET '/files/content?path=notes.md')  # content: the bytes in base64
+[ "$code" = 200 ] && grep -qF "\"content\":\"$(printf 'through the bus' | base64)\"" "$work/answer.json" ||
   fail "read through api 2: HTTP $code $(cat "$work/answer.json")"
-code=$(call "$api2" "$token" GET '/processes')
-[ "$code" = 200 ] && grep -qF '"processes":[]' "$work/answer.json" ||
+code=$(call "$api2" "$token" GET '/processes')  # an empty list is left out: {}
+[ "$code" = 200 ] && grep -qxF '{}' "$work/answer.json" ||
   fail "processes: HTTP $code $(cat "$work/answer.json")"
 for path in '/files/content?path=notes.md' '/processes' '/terminals'; do
   code=$(call "$api1" "$other" GET "$path")
@@ -51,8 +51,8 @@ done
 node "$(dirname "$0")/../interop/terminal_ws.mjs" "$api2" - "$token" "$daemon_id" >"$work/terminal_ws.log" 2>&1 ||
   fail "terminal WebSocket through api 2: $(cat "$work/terminal_ws.log")"
 cat "$work/terminal_ws.log"
-code=$(call "$api1" "$token" GET '/terminals')
-[ "$code" = 200 ] && grep -qF '"terminals":[]' "$work/answer.json" ||
+code=$(call "$api1" "$token" GET '/terminals')  # no sessions: {}
+[ "$code" = 200 ] && grep -qxF '{}' "$work/answer.json" ||
   fail "the closed terminal is still listed: HTTP $code $(cat "$work/answer.json")"
 # Gateway B's frontend port (FileSystemService, BackgroundService, TerminalService over gRPC):
 # a client nobody here wrote, while gateway A holds the daemon.

@@ -50,7 +50,7 @@ curl -sf -H "Authorization: Bearer $token" "$api/api/v1/daemons" >"$work/daemons
 daemon=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["daemons"][0]["id"])' "$work/daemons.json")
 curl -sf -H "Authorization: Bearer $token" "$api/api/v1/daemons/$daemon/mcp" >"$work/servers.json"
 echo "ok   first turn: $first_turn_ms ms with a server stuck in its handshake ($(python3 -c \
-  'import json,sys; print(", ".join(s["name"] + " " + s["status"] for s in json.load(open(sys.argv[1]))["servers"]))' \
+  'import json,sys; print(", ".join(s["name"] + " " + s["status"] for s in json.load(open(sys.argv[1])).get("servers", [])))' \
   "$work/servers.json"))"
 
 # 2. A 15 MiB result.

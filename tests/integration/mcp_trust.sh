@@ -4,8 +4,8 @@
 # monolith (its embedded daemon) and through `reliant mcp`:
 #   1. The workspace's server is UNTRUSTED and never starts, however its tools are asked for;
 #      the user's own ~/.reliant/mcp.json server runs beside it.
-#   2. `reliant mcp approve` through the API (the daemon's mcp_approve command) with the hash
-#      `reliant mcp files` shows; the server then starts, and ${OPENAI_API_KEY:-unset} in the
+#   2. `reliant mcp approve` through the API (the daemon's MCPService.ApproveConfigFile) with the
+#      hash `reliant mcp files` shows; the server then starts, and ${OPENAI_API_KEY:-unset} in the
 #      workspace file reads "unset", never the key; the user's own server, whose file asks for
 #      the key, keeps it across the reload (the monolith scrubbed its environment meanwhile).
 #   3. A changed file is UNTRUSTED again after a reload, and its old hash is refused (409).
@@ -46,7 +46,7 @@ grep -q mcp__repo__ "$work/rest.json" && fail "the workspace's server was listed
 rest GET "/api/v1/daemons/$daemon/mcp"
 [ "$(json '[s["status"] for s in d["servers"] if s["name"]=="repo"][0]')" = UNTRUSTED ] ||
   fail "repo is not UNTRUSTED: $(cat "$work/rest.json")"
-json '[s["error"] for s in d["servers"] if s["name"]=="repo"][0]' | grep -q "reliant mcp approve $file --sha256 " ||
+json '[s.get("error", "") for s in d["servers"] if s["name"]=="repo"][0]' | grep -q "reliant mcp approve $file --sha256 " ||
   fail "the status does not say how to approve: $(cat "$work/rest.json")"
 out=$("$reliant" chat --server "$api" --data-dir "$data" 'run `tool:mcp__repo__argv {}`' 2>&1) || true
 [ -e "$work/repo.started" ] && fail "the workspace's server started without approval: $(cat "$work/repo.started")"

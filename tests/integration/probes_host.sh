@@ -170,12 +170,26 @@ while True:
     libc.renameat2(AT_FDCWD, link.encode(), AT_FDCWD, twin.encode(), RENAME_EXCHANGE)
 PY
 helpers+=($!)
-leaks=0
-for _ in $(seq 1 1000); do
+mkdir -p "$work/flip"
+for i in $(seq 1 1000); do
   code=$(files_get '/content?path=flip')
-  grep -q 's3cret' "$work/files.out" && leaks=$((leaks + 1))
+  cp "$work/files.out" "$work/flip/$i.json"
 done
 kill -9 "${helpers[-1]}" 2>/dev/null || true
+# A read leaks when its answer holds the secret, as text or in its content (base64).
+leaks=$(python3 - "$work/flip" <<'PY'
+import base64, json, os, sys
+leaks = 0
+for name in os.listdir(sys.argv[1]):
+    raw = open(os.path.join(sys.argv[1], name), "rb").read()
+    try:
+        content = base64.b64decode(json.loads(raw).get("content", ""))
+    except Exception:
+        content = b""
+    leaks += b"s3cret" in raw or b"s3cret" in content
+print(leaks)
+PY
+)
 [ "$leaks" = 0 ] || fail "$leaks of 1000 reads through a flipping link returned the secret"
 echo "ok   confinement: 1000 reads through a flipping link, none outside"
 fi

@@ -187,14 +187,16 @@ fs() {  # METHOD PATH_AND_QUERY [BODY] → the status; the body in $work/fs.json
 [ "$(fs PUT '/content?path=notes/today.md' '{"content":"written over REST"}')" = 200 ] ||
   fail "write: $(cat "$work/fs.json")"
 [ "$(cat "$work/ws/notes/today.md")" = "written over REST" ] || fail "the file on disk: $(ls -R "$work/ws")"
-[ "$(fs GET '/content?path=notes/today.md')" = 200 ] && grep -qF '"content":"written over REST"' "$work/fs.json" ||
+[ "$(fs GET '/content?path=notes/today.md')" = 200 ] &&  # content: the bytes in base64
+  grep -qF "\"content\":\"$(printf 'written over REST' | base64)\"" "$work/fs.json" ||
   fail "read: $(cat "$work/fs.json")"
 echo "outside the workspace" >"$work/secret.txt"
 ln -s "$work/secret.txt" "$work/ws/link.txt"
 for outside in '../secret.txt' "$work/secret.txt" 'link.txt'; do
   code=$(fs GET "/content?path=$outside")
   [ "$code" = 403 ] || fail "$outside: HTTP $code $(cat "$work/fs.json")"
-  grep -q "outside the workspace" "$work/fs.json" && fail "$outside was read: $(cat "$work/fs.json")"
+  grep -qF -e "outside the workspace" -e "$(base64 <"$work/secret.txt")" "$work/fs.json" &&
+    fail "$outside was read: $(cat "$work/fs.json")"
 done
 # A terminal on the embedded daemon over the api's WebSocket, driven by the `ws` npm client.
 node "$(dirname "$0")/../interop/terminal_ws.mjs" "$api" "$work/data/tls/cert.pem" "$token" "$daemon_id" \

@@ -56,7 +56,7 @@ const revoke = async (id) => rest("DELETE", `/api/v1/tokens/${id}`, undefined, t
 // Everything the terminal has shown, read with the main token.
 async function shown(terminalId) {
   const page = await rest("GET", `/api/v1/daemons/${daemonId}/terminals/${terminalId}/output?offset=0&wait_ms=0`);
-  return Buffer.from(page.data_base64url, "base64url").toString("utf8");
+  return Buffer.from(page.data ?? "", "base64").toString("utf8");  // absent: nothing shown yet
 }
 async function until(what, predicate, ms = 10000) {
   const deadline = Date.now() + ms;

@@ -1,176 +1,203 @@
-// A daemon's services over REST as a table of routes (daemon_routes.h): each a method, a path,
-// the daemon verb it asks with its arguments from the request, and how the answer is shown.
+// A daemon's services over REST as a table of routes (daemon_routes.h): each a method and a path,
+// the typed call it makes (a method of daemon_services.proto, or a page of daemon_pages.proto)
+// and the fields the route fixes. The request message is the path's captures, the query and the
+// posted object, read with protobuf's JSON mapping; the answer is the response message in it.
 #include "services/api/daemon_routes.h"
 
+#include <memory>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include "base/assert.h"
 #include "base/json_parse.h"
+#include "protocol/codec.h"
+#include "reliant/api/v1/daemon_services.pb.h"
+#include "reliant/daemon/v1/daemon_pages.pb.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
 #include "services/api/route_table.h"
-#include "services/daemon/command_answers.h"
 #include "services/storage/daemons.h"
 
 namespace reliant::api {
 namespace {
 
-// A query value as a JSON number when it is one of the kind `wanted` says, else -1: refused by
-// the daemon, which names the argument.
-Json number_query(const HttpRequest& request, const char* key, bool unsigned_only) {
-  const Json value = parse_json_or_discarded(request.query.at(key));
-  const bool fits = unsigned_only ? value.is_number_unsigned() : value.is_number_integer();
-  return fits ? value : Json(-1);
-}
+namespace pb = google::protobuf;
 
-std::string query_or(const HttpRequest& request, const char* key, std::string fallback) {
-  return request.query.count(key) ? request.query.at(key) : std::move(fallback);
-}
-
-// The posted JSON object ({} when the body is none).
-Json body_object(const HttpRequest& request) {
-  auto body = parse_json_body(request);
-  return body && body->is_object() ? *body : Json::object();
-}
-
-// ---- the arguments each route's verb takes, from the request ----
-
-Json no_args(const HttpRequest&, const RouteParams&) { return Json::object(); }
-
-Json path_args(const HttpRequest& request, const RouteParams&) {
-  return {{"path", query_or(request, "path", ".")}};
-}
-
-// Never "." by default: a DELETE without a path is refused by the daemon.
-Json delete_args(const HttpRequest& request, const RouteParams&) {
-  Json args = {{"path", request.query.count("path") ? Json(request.query.at("path")) : Json()}};
-  if (request.query.count("recursive")) {
-    const std::string& recursive = request.query.at("recursive");
-    args["recursive"] = recursive == "true"    ? Json(true)
-                        : recursive == "false" ? Json(false)
-                                               : Json(recursive);  // refused by the daemon
-  }
-  return args;
-}
-
-// POST bodies carry their own paths: {path, type, content} or {path, to}.
-Json posted_args(const HttpRequest& request, const RouteParams&) {
-  Json posted = body_object(request);
-  if (!posted.contains("path")) posted["path"] = Json();  // refused by the daemon
-  return posted;
-}
-
-Json tree_args(const HttpRequest& request, const RouteParams& params) {
-  Json args = path_args(request, params);
-  if (request.query.count("depth")) args["depth"] = number_query(request, "depth", false);
-  return args;
-}
-
-Json search_args(const HttpRequest& request, const RouteParams& params) {
-  Json args = path_args(request, params);
-  for (const char* key : {"query", "glob"}) {
-    if (request.query.count(key)) args[key] = request.query.at(key);
-  }
-  if (request.query.count("ignore_case"))
-    args["ignore_case"] = request.query.at("ignore_case") == "true";
-  return args;
-}
-
-Json write_args(const HttpRequest& request, const RouteParams& params) {
-  Json args = path_args(request, params);
-  auto body = parse_json_body(request);
-  args["content"] = body && (*body)["content"].is_string() ? (*body)["content"] : Json();
-  return args;
-}
-
-Json body_args(const HttpRequest& request, const RouteParams&) { return body_object(request); }
-
-Json terminal_body_args(const HttpRequest& request, const RouteParams& params) {
-  Json args = body_object(request);
-  args["id"] = params["terminal"];
-  return args;
-}
-
-Json terminal_id_args(const HttpRequest&, const RouteParams& params) {
-  return {{"id", params["terminal"]}};
-}
-
-// {id, offset?, wait_ms?}: a page from a byte offset, waiting up to wait_ms for more.
-template <const char* Name, bool Unsigned>
-Json page_args(const HttpRequest& request, const RouteParams& params) {
-  Json args{{"id", params[Name]}};
-  for (const char* key : {"offset", "wait_ms"}) {
-    if (request.query.count(key)) args[key] = number_query(request, key, Unsigned);
-  }
-  return args;
-}
-constexpr char kTerminal[] = "terminal";
-constexpr char kProcess[] = "process";
-
-Json process_args(const HttpRequest&, const RouteParams& params) {
-  return {{"id", params["process"]}};
-}
-
-Json server_args(const HttpRequest&, const RouteParams& params) {
-  return {{"server", params["server"]}};
-}
-
-Json tools_args(const HttpRequest& request, const RouteParams&) {
-  Json args = Json::object();
-  if (request.query.count("server")) args["server"] = request.query.at("server");
-  return args;
-}
-
-// {file, sha256}: the content the user reviewed; the daemon refuses it when the file changed.
-Json approve_args(const HttpRequest& request, const RouteParams&) {
-  const Json body = body_object(request);
-  return {{"file", text_field(body, "file")}, {"sha256", text_field(body, "sha256")}};
-}
-
-// A route: the daemon verb it asks, its arguments, and how the answer is shown — its status,
-// and the key it is wrapped in (none: the answer as it is).
+// A route: the typed call it makes (null: the fire-and-forget reload), the fields it fixes
+// (as JSON), and its status on success.
 struct DaemonRoute {
-  const char* verb;
-  Json (*args)(const HttpRequest&, const RouteParams&);
+  const pb::MethodDescriptor* method = nullptr;
+  Json fixed = Json::object();
   int status = 200;
-  const char* wrap = nullptr;
+};
+
+// "FileSystemService/ListDirectory" → its descriptor; a name that is not in the pool is a
+// programming error, found when the table is built.
+DaemonRoute call(std::string_view service_and_method, Json fixed = Json::object(),
+                 int status = 200) {
+  const std::string_view pages = "DaemonPages/";
+  std::string full_name =
+      service_and_method.starts_with(pages) ? "reliant.daemon.v1." : "reliant.api.v1.";
+  full_name += service_and_method;
+  full_name[full_name.find('/')] = '.';
+  const pb::MethodDescriptor* method =
+      pb::DescriptorPool::generated_pool()->FindMethodByName(full_name);
+  RELIANT_ASSERT_MSG(
+      method != nullptr && !method->client_streaming() && !method->server_streaming(),
+      "a daemon route names a unary method of the daemon's protos");
+  return DaemonRoute{method, std::move(fixed), status};
+}
+
+// The table under construction: each route's captures and fixed fields are checked against its
+// request message as it is added, so a misnamed one fails at start-up.
+class Routes {
+ public:
+  Routes& add(std::string_view method, std::string_view pattern, DaemonRoute route) {
+    if (route.method != nullptr) {
+      const pb::Descriptor& type = *route.method->input_type();
+      for (const std::string& segment : route_pattern(method, pattern).segments) {
+        if (!segment.starts_with('{')) continue;
+        RELIANT_ASSERT_MSG(type.FindFieldByName(segment.substr(1, segment.size() - 2)) != nullptr,
+                           "a daemon route captures a field of its request");
+      }
+      for (const auto& [name, value] : route.fixed.items()) {
+        RELIANT_ASSERT_MSG(type.FindFieldByName(name) != nullptr,
+                           "a daemon route fixes a field of its request");
+      }
+    }
+    table.add(method, pattern, std::move(route));
+    return *this;
+  }
+  RouteTable<DaemonRoute> table;
 };
 
 const RouteTable<DaemonRoute>& daemon_routes() {
   static const RouteTable<DaemonRoute> routes = [] {
-    RouteTable<DaemonRoute> t;
-    const std::string d = "/api/v1/daemons/{daemon}";
-    t.add("GET", d + "/files", {"fs_list", path_args})
-        .add("DELETE", d + "/files", {"fs_delete", delete_args})
-        .add("POST", d + "/files", {"fs_create", posted_args, 201})
-        .add("POST", d + "/files/move", {"fs_move", posted_args})
-        .add("POST", d + "/files/copy", {"fs_copy", posted_args})
-        .add("GET", d + "/files/tree", {"fs_tree", tree_args})
-        .add("GET", d + "/files/stat", {"fs_stat", path_args})
-        .add("GET", d + "/files/search", {"fs_search", search_args})
-        .add("GET", d + "/files/content", {"fs_read", path_args})
-        .add("PUT", d + "/files/content", {"fs_write", write_args});
-    t.add("GET", d + "/terminals", {"term_list", no_args, 200, "terminals"})
-        .add("POST", d + "/terminals", {"term_open", body_args, 201, "terminal"})
-        .add("DELETE", d + "/terminals/{terminal}",
-             {"term_close", terminal_id_args, 200, "terminal"})
-        .add("POST", d + "/terminals/{terminal}/input",
-             {"term_input", terminal_body_args, 200, "terminal"})
-        .add("POST", d + "/terminals/{terminal}/resize",
-             {"term_resize", terminal_body_args, 200, "terminal"})
-        .add("GET", d + "/terminals/{terminal}/output", {"term_read", page_args<kTerminal, false>});
-    t.add("GET", d + "/processes", {"bg_list", no_args, 200, "processes"})
-        .add("GET", d + "/processes/{process}/output", {"bg_output", process_args})
-        .add("GET", d + "/processes/{process}/follow", {"bg_follow", page_args<kProcess, true>})
-        .add("POST", d + "/processes/{process}/kill", {"bg_kill", process_args, 200, "process"});
-    t.add("GET", d + "/mcp", {"mcp_list", no_args, 200, "servers"})
-        .add("POST", d + "/mcp/reload", {"reload_config", no_args, 202})
-        .add("GET", d + "/mcp/files", {"mcp_files", no_args, 200, "files"})
-        .add("POST", d + "/mcp/files/approve", {"mcp_approve", approve_args, 200, "files"})
-        .add("GET", d + "/mcp/tools", {"mcp_tools", tools_args, 200, "tools"})
-        .add("POST", d + "/mcp/{server}/enable", {"mcp_enable", server_args, 200, "server"})
-        .add("POST", d + "/mcp/{server}/disable", {"mcp_disable", server_args, 200, "server"})
-        .add("POST", d + "/mcp/{server}/restart", {"mcp_restart", server_args, 200, "server"});
-    return t;
+    Routes t;
+    const std::string d = "/api/v1/daemons/{daemon_id}";
+    t.add("GET", d + "/files", call("FileSystemService/ListDirectory"))
+        .add("DELETE", d + "/files", call("FileSystemService/DeleteFileOrFolder"))
+        .add("POST", d + "/files", call("FileSystemService/CreateFileOrFolder", {}, 201))
+        .add("POST", d + "/files/move", call("FileSystemService/MoveFile"))
+        .add("POST", d + "/files/copy", call("FileSystemService/CopyFile"))
+        .add("GET", d + "/files/tree", call("FileSystemService/GetFileTree"))
+        .add("GET", d + "/files/stat", call("FileSystemService/GetFileMetadata"))
+        .add("GET", d + "/files/search", call("FileSystemService/SearchFiles"))
+        .add("GET", d + "/files/content", call("FileSystemService/GetFileContent"))
+        .add("PUT", d + "/files/content", call("FileSystemService/SaveFileContent"));
+    const std::string terminal = d + "/terminals/{session_id}";
+    t.add("GET", d + "/terminals", call("TerminalService/ListSessions"))
+        .add("POST", d + "/terminals", call("DaemonPages/OpenTerminal", {}, 201))
+        .add("DELETE", terminal, call("TerminalService/CloseSession"))
+        .add("POST", terminal + "/input", call("DaemonPages/WriteTerminal"))
+        .add("POST", terminal + "/resize", call("DaemonPages/ResizeTerminal"))
+        .add("GET", terminal + "/output", call("DaemonPages/ReadTerminal"));
+    const std::string process = d + "/processes/{process_id}";
+    t.add("GET", d + "/processes", call("BackgroundService/ListProcesses"))
+        .add("GET", process + "/output", call("BackgroundService/GetProcessOutput"))
+        .add("GET", process + "/follow", call("DaemonPages/FollowProcessOutput"))
+        .add("POST", process + "/kill", call("BackgroundService/KillProcess"));
+    t.add("GET", d + "/mcp", call("MCPService/ListServers"))
+        .add("POST", d + "/mcp/reload", DaemonRoute{nullptr, Json::object(), 202})
+        .add("GET", d + "/mcp/files", call("MCPService/ListConfigFiles"))
+        .add("POST", d + "/mcp/files/approve", call("MCPService/ApproveConfigFile"))
+        .add("GET", d + "/mcp/tools", call("MCPService/GetServerTools"))
+        .add("POST", d + "/mcp/{server}/enable",
+             call("MCPService/SetServerEnabled", {{"enabled", true}}))
+        .add("POST", d + "/mcp/{server}/disable",
+             call("MCPService/SetServerEnabled", {{"enabled", false}}))
+        .add("POST", d + "/mcp/{server}/restart", call("MCPService/RestartServer"));
+    return std::move(t.table);
   }();
   return routes;
+}
+
+// A query parameter as the JSON protobuf's mapping reads for `field`: a boolean from
+// true|false, anything else as the string it is (numbers and enum names are read from strings).
+Result<Json> query_value(const pb::FieldDescriptor& field, const std::string& text) {
+  if (field.is_repeated() || field.cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    return fail(ErrorCode::invalid_argument,
+                "'" + field.name() + "' cannot be given in the query: post it in the body");
+  }
+  if (field.cpp_type() != pb::FieldDescriptor::CPPTYPE_BOOL) return Json(text);
+  if (text == "true" || text == "false") return Json(text == "true");
+  return fail(ErrorCode::invalid_argument,
+              "'" + field.name() + "' is true or false, not '" + text + "'");
+}
+
+// Sets `field` in the request's JSON under its JSON name, dropping the other spelling, so that
+// each source overrides the last whichever spelling it used.
+void set_field(Json& message, const pb::FieldDescriptor& field, Json value) {
+  if (field.json_name() != field.name()) message.erase(field.name());
+  message[field.json_name()] = std::move(value);
+}
+
+std::string query_fields(const pb::Descriptor& type) {
+  std::string known;
+  for (int i = 0; i < type.field_count(); ++i) {
+    if (type.field(i)->name() == "daemon_id") continue;
+    known += (known.empty() ? "" : ", ") + type.field(i)->name();
+  }
+  return known.empty() ? "none" : known;
+}
+
+// The request message's JSON: the posted object, then the query's fields, then the path's
+// captures and the route's fixed fields, each overriding what came before. A query parameter
+// that is no field of the request is refused, naming the ones it has.
+Result<Json> request_json(const HttpRequest& request, const RouteParams& params,
+                          const DaemonRoute& route) {
+  Result<Json> body = parse_json_body(request);
+  if (!body) return fail(body.error());
+  if (!body->is_object()) {
+    return fail(ErrorCode::invalid_argument, "the body must be a JSON object");
+  }
+  Json message = std::move(*body);
+  const pb::Descriptor& type = *route.method->input_type();
+  for (const auto& [key, text] : request.query) {
+    const pb::FieldDescriptor* field = type.FindFieldByName(key);
+    if (field == nullptr) field = type.FindFieldByCamelcaseName(key);
+    if (field == nullptr || field->name() == "daemon_id") {
+      return fail(ErrorCode::invalid_argument, "unknown query parameter '" + key + "' (" +
+                                                   request.method + " " + request.path + " takes " +
+                                                   query_fields(type) + ")");
+    }
+    Result<Json> value = query_value(*field, text);
+    if (!value) return fail(value.error());
+    set_field(message, *field, std::move(*value));
+  }
+  for (const auto& [name, segment] : params.all()) {
+    set_field(message, *type.FindFieldByName(name), segment);  // checked when added
+  }
+  for (const auto& [name, value] : route.fixed.items()) {
+    set_field(message, *type.FindFieldByName(name), value);  // checked when added
+  }
+  return message;
+}
+
+// The request message the route's call takes, in its bytes.
+Result<std::string> request_bytes(const HttpRequest& request, const RouteParams& params,
+                                  const DaemonRoute& route) {
+  Result<Json> json = request_json(request, params, route);
+  if (!json) return fail(json.error());
+  std::unique_ptr<pb::Message> message(
+      pb::MessageFactory::generated_factory()->GetPrototype(route.method->input_type())->New());
+  const Result<void> read = protocol::from_json_into(
+      json->dump(-1, ' ', false, Json::error_handler_t::replace), *message);
+  if (!read) return fail(read.error());
+  return protocol::encode(*message);
+}
+
+// The daemon's response bytes as protobuf's JSON mapping shows them.
+Result<HttpResponse> response_of(const DaemonRoute& route, const std::string& bytes) {
+  std::unique_ptr<pb::Message> message(
+      pb::MessageFactory::generated_factory()->GetPrototype(route.method->output_type())->New());
+  const Result<void> decoded = protocol::decode_into(bytes, *message);
+  if (!decoded) return fail(ErrorCode::internal, "the daemon's answer: " + decoded.error().message);
+  HttpResponse response;
+  response.status = route.status;
+  response.body = protocol::to_json(*message);
+  return response;
 }
 
 }  // namespace
@@ -196,8 +223,7 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
   RouteParams params;
   const DaemonRoute* route = daemon_routes().find(request.method, parts, params);
   if (route == nullptr) co_return std::nullopt;
-  const std::string daemon_id = params["daemon"];
-  const Json args = route->args(request, params);
+  const std::string daemon_id = params["daemon_id"];
   Task<Result<void>> checking = check_daemon_owner(env_, user_id, daemon_id);
   Result<void> owned = co_await checking;
   if (!owned) co_return error_response(owned.error());
@@ -205,21 +231,23 @@ Task<std::optional<HttpResponse>> DaemonRoutes::handle(const HttpRequest& reques
     co_return error_response(
         {ErrorCode::unavailable, "this server reaches no daemon (it has no daemon router)"});
   }
-  if (std::string_view(route->verb) == "reload_config") {
+  if (route->method == nullptr) {
     // Fire-and-forget, as the bus carries it.
     Task<Result<void>> reloading = router_->reload_config(user_id, daemon_id);
     Result<void> sent = co_await reloading;
     if (!sent) co_return error_response(sent.error());
     co_return json_response(route->status, {{"reload", "sent"}});
   }
-  Task<Result<daemon::v1::DaemonCommandResult>> asking =
-      router_->daemon_command(user_id, daemon_id, route->verb, args.dump());
-  Result<daemon::v1::DaemonCommandResult> answer = co_await asking;
+  Result<std::string> asked = request_bytes(request, params, *route);
+  if (!asked) co_return error_response(asked.error());
+  Task<Result<std::string>> calling = router_->daemon_call(
+      user_id, daemon_id, "/" + route->method->service()->full_name() + "/" + route->method->name(),
+      std::move(*asked));
+  Result<std::string> answer = co_await calling;
   if (!answer) co_return error_response(answer.error());
-  if (!answer->ok()) co_return error_response(daemon::command_refusal(*answer));
-  Json output = parse_json_or_discarded(answer->output_json(), kStoredJsonDepthMax);
-  if (route->wrap != nullptr) output = Json{{route->wrap, std::move(output)}};
-  co_return json_response(route->status, output);
+  Result<HttpResponse> response = response_of(*route, *answer);
+  if (!response) co_return error_response(response.error());
+  co_return std::move(*response);
 }
 
 }  // namespace reliant::api

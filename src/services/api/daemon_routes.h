@@ -1,37 +1,45 @@
 // DaemonRoutes: a daemon's own services over REST, reached through the DaemonRouter (the bus in
-// the distributed deployment, the embedded daemon in the monolith): its MCPService
-//   GET  /api/v1/daemons/{id}/mcp                           the servers and their status
-//   GET  /api/v1/daemons/{id}/mcp/tools[?server=NAME]       their tools
-//   POST /api/v1/daemons/{id}/mcp/{server}/enable|disable|restart
-//   POST /api/v1/daemons/{id}/mcp/reload                    reads mcp.json again (202, not awaited)
-// and its BackgroundService (the processes its bash tool runs in the background):
-//   GET  /api/v1/daemons/{id}/processes                     each one's command and state
-//   GET  /api/v1/daemons/{id}/processes/{pid}/output        its output since the last read
-//   GET  /api/v1/daemons/{id}/processes/{pid}/follow?offset=N&wait_ms=M
-//                                                           its output from byte N, waiting up
-//                                                           to M ms for more while it runs
-//   POST /api/v1/daemons/{id}/processes/{pid}/kill
-// and its FileSystemService (daemon/file_service.h; the workspace roots confine every path):
-//   GET  /api/v1/daemons/{id}/files?path=P                 the entries under a directory
-//   GET  /api/v1/daemons/{id}/files/tree?path=P&depth=N    a tree, bounded
-//   GET  /api/v1/daemons/{id}/files/stat?path=P
-//   GET  /api/v1/daemons/{id}/files/search?path=P&query=RE[&glob=G&ignore_case=true]
-//   GET  /api/v1/daemons/{id}/files/content?path=P         the file (utf-8, else base64url)
-//   PUT  /api/v1/daemons/{id}/files/content?path=P         {"content"}: replaces it
-//   POST /api/v1/daemons/{id}/files                        {path, type: file|directory,
-//                                                           content?}: creates it (201)
-//   DELETE /api/v1/daemons/{id}/files?path=P[&recursive=true]
-//   POST /api/v1/daemons/{id}/files/move                   {path, to}
-//   POST /api/v1/daemons/{id}/files/copy                   {path, to}
-// and its TerminalService (daemon/terminal_service.h; the WebSocket /api/v2/terminal/ws streams
-// the same terminals):
-//   GET    /api/v1/daemons/{id}/terminals                   the open terminals
-//   POST   /api/v1/daemons/{id}/terminals                   {rows?, cols?}: opens one (201)
-//   POST   /api/v1/daemons/{id}/terminals/{t}/input         {data | data_base64url}
-//   POST   /api/v1/daemons/{id}/terminals/{t}/resize        {rows, cols}
-//   GET    /api/v1/daemons/{id}/terminals/{t}/output?offset=N&wait_ms=M
-//   DELETE /api/v1/daemons/{id}/terminals/{t}               closes it (its shell is killed)
-// Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503.
+// the distributed deployment, the embedded daemon in the monolith). Each route is a typed call
+// (reliant/api/v1/daemon_services.proto, and the pages of daemon/v1/daemon_pages.proto) in
+// protobuf's JSON mapping: the request message is read from the path's captures, the query
+// (a field per parameter; an unknown one is a 400 naming those there are) and the posted object;
+// the answer is the response message, fields in lowerCamelCase, 64-bit integers as strings,
+// bytes in base64, defaults left out. {id} below is the daemon's.
+// Its FileSystemService (the workspace roots confine every path):
+//   GET    /api/v1/daemons/{id}/files?path=P                  ListDirectory
+//   GET    /api/v1/daemons/{id}/files/tree?path=P&depth=N     GetFileTree
+//   GET    /api/v1/daemons/{id}/files/stat?path=P             GetFileMetadata
+//   GET    /api/v1/daemons/{id}/files/search?path=P&query=RE[&glob=G&ignore_case=true]
+//   GET    /api/v1/daemons/{id}/files/content?path=P          GetFileContent
+//   PUT    /api/v1/daemons/{id}/files/content?path=P          SaveFileContent {content}
+//   POST   /api/v1/daemons/{id}/files                         CreateFileOrFolder {path, kind,
+//                                                             content} (201)
+//   DELETE /api/v1/daemons/{id}/files?path=P[&recursive=true] DeleteFileOrFolder
+//   POST   /api/v1/daemons/{id}/files/move                    MoveFile {path, to}
+//   POST   /api/v1/daemons/{id}/files/copy                    CopyFile {path, to}
+// its TerminalService (the WebSocket /api/v2/terminal/ws streams the same terminals):
+//   GET    /api/v1/daemons/{id}/terminals                     ListSessions
+//   POST   /api/v1/daemons/{id}/terminals                     OpenTerminal {rows, cols} (201)
+//   POST   /api/v1/daemons/{id}/terminals/{t}/input           WriteTerminal {data: base64}
+//   POST   /api/v1/daemons/{id}/terminals/{t}/resize          ResizeTerminal {rows, cols}
+//   GET    /api/v1/daemons/{id}/terminals/{t}/output?offset=N&wait_ms=M   ReadTerminal
+//   DELETE /api/v1/daemons/{id}/terminals/{t}                 CloseSession (its shell is killed)
+// its BackgroundService (the processes its bash tool runs in the background):
+//   GET    /api/v1/daemons/{id}/processes                     ListProcesses
+//   GET    /api/v1/daemons/{id}/processes/{p}/output          GetProcessOutput (since last read)
+//   GET    /api/v1/daemons/{id}/processes/{p}/follow?offset=N&wait_ms=M   FollowProcessOutput
+//   POST   /api/v1/daemons/{id}/processes/{p}/kill            KillProcess
+// and its MCPService:
+//   GET    /api/v1/daemons/{id}/mcp                           ListServers
+//   GET    /api/v1/daemons/{id}/mcp/tools[?server=NAME]       GetServerTools
+//   POST   /api/v1/daemons/{id}/mcp/{server}/enable|disable   SetServerEnabled
+//   POST   /api/v1/daemons/{id}/mcp/{server}/restart          RestartServer
+//   GET    /api/v1/daemons/{id}/mcp/files                     ListConfigFiles
+//   POST   /api/v1/daemons/{id}/mcp/files/approve             ApproveConfigFile {file, sha256}
+//   POST   /api/v1/daemons/{id}/mcp/reload                    reads mcp.json again (202, not
+//                                                             awaited)
+// Another user's daemon is a 404, like one that does not exist; an unreachable one is a 503; a
+// daemon of an older release that lacks a call, a 501 naming it.
 #pragma once
 
 #include <optional>

@@ -19,6 +19,7 @@
 #include "reliant/daemon/v1/daemon_pages.pb.h"
 #include "runtime/scope.h"
 #include "services/api/daemon_routes.h"
+#include "services/routing/daemon_calls.h"
 
 namespace reliant::api {
 namespace {
@@ -30,25 +31,20 @@ constexpr std::string_view kStreamProcessOutput =
     "/reliant.api.v1.BackgroundService/StreamProcessOutput";
 constexpr std::string_view kStreamTerminal = "/reliant.api.v1.TerminalService/StreamTerminal";
 
-// The daemon's pages the streams are made of (daemon_pages.proto).
-constexpr std::string_view kFollowProcessOutput =
-    "/reliant.daemon.v1.DaemonPages/FollowProcessOutput";
-constexpr std::string_view kOpenTerminal = "/reliant.daemon.v1.DaemonPages/OpenTerminal";
-constexpr std::string_view kReadTerminal = "/reliant.daemon.v1.DaemonPages/ReadTerminal";
-constexpr std::string_view kWriteTerminal = "/reliant.daemon.v1.DaemonPages/WriteTerminal";
-constexpr std::string_view kResizeTerminal = "/reliant.daemon.v1.DaemonPages/ResizeTerminal";
-constexpr std::string_view kListSessions = "/reliant.api.v1.TerminalService/ListSessions";
-constexpr std::string_view kCloseSession = "/reliant.api.v1.TerminalService/CloseSession";
+using routing::kCloseTerminalSession;
+using routing::kFollowProcessOutput;
+using routing::kListTerminalSessions;
+using routing::kOpenTerminal;
+using routing::kReadTerminal;
+using routing::kResizeTerminal;
+using routing::kWriteTerminal;
 
 // A typed call to a daemon whose owner was checked: its response, or its refusal.
 template <class Response>
 Task<Result<Response>> ask(routing::DaemonRouter& router, std::string user_id,
                            std::string daemon_id, std::string_view method, std::string request) {
-  Task<Result<std::string>> calling = router.daemon_call(std::move(user_id), std::move(daemon_id),
-                                                         std::string(method), std::move(request));
-  Result<std::string> response = co_await calling;
-  if (!response) co_return fail(response.error());
-  co_return protocol::decode<Response>(*response);
+  return routing::decoded_answer<Response>(router.daemon_call(
+      std::move(user_id), std::move(daemon_id), std::string(method), std::move(request)));
 }
 
 // Checks that the daemon is the user's (NOT_FOUND otherwise, like no daemon at all).
@@ -165,7 +161,7 @@ Task<void> forward_input(TerminalStream* stream, RpcReader* in) {
       v1::CloseTerminalSessionRequest close;
       close.set_daemon_id(stream->daemon_id);
       close.set_session_id(stream->session_id);
-      method = kCloseSession;
+      method = kCloseTerminalSession;
       request = protocol::encode(close);
       stream->close_sent = true;
     } else {
@@ -190,27 +186,42 @@ Task<Result<v1::TerminalSession>> open_or_attach(routing::DaemonRouter& router, 
                                                  std::string daemon_id,
                                                  v1::TerminalStreamInput first) {
   if (first.has_create()) {
-    pages::OpenTerminalRequest open;
-    open.set_daemon_id(daemon_id);
-    open.set_rows(first.create().rows());
-    open.set_cols(first.create().cols());
-    Task<Result<v1::TerminalSession>> opening = ask<v1::TerminalSession>(
-        router, std::move(user_id), daemon_id, kOpenTerminal, protocol::encode(open));
+    Task<Result<v1::TerminalSession>> opening = open_terminal(
+        router, std::move(user_id), daemon_id, first.create().rows(), first.create().cols());
     co_return co_await opening;
   }
-  v1::ListTerminalSessionsRequest list;
-  list.set_daemon_id(daemon_id);
-  Task<Result<v1::ListTerminalSessionsResponse>> listing = ask<v1::ListTerminalSessionsResponse>(
-      router, std::move(user_id), daemon_id, kListSessions, protocol::encode(list));
-  Result<v1::ListTerminalSessionsResponse> listed = co_await listing;
-  if (!listed) co_return fail(listed.error());
-  for (const auto& each : listed->sessions()) {
-    if (each.id() == first.attach().session_id()) co_return each;
-  }
-  co_return fail(ErrorCode::not_found, "no terminal " + first.attach().session_id());
+  Task<Result<v1::TerminalSession>> attaching =
+      find_terminal(router, std::move(user_id), daemon_id, first.attach().session_id());
+  co_return co_await attaching;
 }
 
 }  // namespace
+
+Task<Result<v1::TerminalSession>> open_terminal(routing::DaemonRouter& router, std::string user_id,
+                                                std::string daemon_id, std::int32_t rows,
+                                                std::int32_t cols) {
+  pages::OpenTerminalRequest open;
+  open.set_daemon_id(daemon_id);
+  open.set_rows(rows);
+  open.set_cols(cols);
+  Task<Result<v1::TerminalSession>> opening = ask<v1::TerminalSession>(
+      router, std::move(user_id), daemon_id, kOpenTerminal, protocol::encode(open));
+  co_return co_await opening;
+}
+
+Task<Result<v1::TerminalSession>> find_terminal(routing::DaemonRouter& router, std::string user_id,
+                                                std::string daemon_id, std::string session_id) {
+  v1::ListTerminalSessionsRequest list;
+  list.set_daemon_id(daemon_id);
+  Task<Result<v1::ListTerminalSessionsResponse>> listing = ask<v1::ListTerminalSessionsResponse>(
+      router, std::move(user_id), daemon_id, kListTerminalSessions, protocol::encode(list));
+  Result<v1::ListTerminalSessionsResponse> listed = co_await listing;
+  if (!listed) co_return fail(listed.error());
+  for (const auto& each : listed->sessions()) {
+    if (each.id() == session_id) co_return each;
+  }
+  co_return fail(ErrorCode::not_found, "no terminal " + session_id + " on daemon " + daemon_id);
+}
 
 DaemonServicesRpc::DaemonServicesRpc(Env& env, routing::DaemonRouter* router,
                                      CredentialWatches& watches)

@@ -23,6 +23,8 @@ class RouteParams {
     captured_.emplace_back(std::move(name), std::move(value));
   }
   void clear() { captured_.clear(); }
+  // Every capture, (name, segment), in the pattern's order.
+  const std::vector<std::pair<std::string, std::string>>& all() const { return captured_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> captured_;

@@ -1,24 +1,41 @@
 // The terminal WebSocket's session (terminal_socket.h): authentication, open or attach, input
-// and resize as daemon commands, and a pump that long-polls the terminal's output.
+// and resize as typed calls to the daemon, and a pump that long-polls the terminal's output.
 #include "services/api/terminal_socket.h"
 
-#include "services/daemon/command_answers.h"
+#include <limits>
 
-#include "base/base64url.h"
 #include "base/json_parse.h"
+#include "protocol/codec.h"
+#include "reliant/daemon/v1/daemon_pages.pb.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
 #include "services/api/daemon_routes.h"
+#include "services/api/daemon_services_rpc.h"
+#include "services/routing/daemon_calls.h"
 
 namespace reliant::api {
 namespace {
 
 using Json = nlohmann::json;
+namespace pages = reliant::daemon::v1;
 
 // Error messages may quote what a client sent, which need not be UTF-8: replaced, never thrown
 // on.
 WebSocketMessage text(const Json& message) {
   return {message.dump(-1, ' ', false, Json::error_handler_t::replace), false};
+}
+
+// A terminal size's rows or cols from a control message: absent is 0 (the daemon's default, or
+// refused where both are needed), else a whole number that the daemon bounds.
+Result<std::int32_t> cells(const Json& message, const char* key) {
+  if (!message.contains(key)) return 0;
+  const Json& value = message[key];
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
+      value.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
+    return fail(ErrorCode::invalid_argument,
+                std::string(key) + " is a whole number of cells, not " + value.dump());
+  }
+  return value.get<std::int32_t>();
 }
 
 }  // namespace
@@ -95,15 +112,6 @@ Task<bool> TerminalSocket::authenticate(WebSocket& socket) {
   co_return true;
 }
 
-Task<Result<Json>> TerminalSocket::command(std::string name, Json args) {
-  Task<Result<routing::v1::DaemonCommandResult>> asking =
-      router_.daemon_command(credential_->user_id, daemon_id_, std::move(name), args.dump());
-  Result<routing::v1::DaemonCommandResult> answer = co_await asking;
-  if (!answer) co_return fail(answer.error());
-  if (!answer->ok()) co_return fail(daemon::command_refusal(*answer));
-  co_return parse_json_or_discarded(answer->output_json());
-}
-
 Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
   const std::string type = text_field(message, "type");
   const Json daemon = message.contains("daemon_id") ? message["daemon_id"] : Json();
@@ -116,38 +124,35 @@ Task<bool> TerminalSocket::start(WebSocket& socket, Json message) {
   Task<Result<void>> checking =
       check_daemon_owner(env_, credential_->user_id, daemon.get<std::string>());
   Result<void> owned = co_await checking;
-  Result<Json> view = fail(ErrorCode::internal, "unreachable");
+  Result<v1::TerminalSession> view = fail(ErrorCode::internal, "unreachable");
+  const Result<std::int32_t> rows = cells(message, "rows");
+  const Result<std::int32_t> cols = cells(message, "cols");
+  const Json id = message.contains("terminal_id") ? message["terminal_id"] : Json();
   if (!owned) {
     view = fail(owned.error());
+  } else if (!rows || !cols) {
+    view = fail(rows ? cols.error() : rows.error());
+  } else if (type == "open") {
+    daemon_id_ = daemon.get<std::string>();
+    Task<Result<v1::TerminalSession>> opening =
+        open_terminal(router_, credential_->user_id, daemon_id_, *rows, *cols);
+    view = co_await opening;
+  } else if (!id.is_string()) {
+    view = fail(ErrorCode::invalid_argument, "attach needs \"terminal_id\"");
   } else {
     daemon_id_ = daemon.get<std::string>();
-    if (type == "open") {
-      Json args = Json::object();
-      for (const char* key : {"rows", "cols"}) {
-        if (message.contains(key)) args[key] = message[key];
-      }
-      Task<Result<Json>> opening = command("term_open", args);
-      view = co_await opening;
-    } else {
-      const Json id = message.contains("terminal_id") ? message["terminal_id"] : Json();
-      Task<Result<Json>> listing = command("term_list", Json::object());
-      Result<Json> listed = co_await listing;
-      view = fail(ErrorCode::not_found, "no terminal " +
-                                            (id.is_string() ? id.get<std::string>() : "") +
-                                            " on daemon " + daemon_id_);
-      if (!listed) view = fail(listed.error());
-      for (const auto& terminal : listed ? *listed : Json::array()) {
-        if (id.is_string() && text_field(terminal, "id") == id.get<std::string>()) view = terminal;
-      }
-    }
+    Task<Result<v1::TerminalSession>> finding =
+        find_terminal(router_, credential_->user_id, daemon_id_, id.get<std::string>());
+    view = co_await finding;
   }
   if (!view) {
     Task<void> sending = send_error(socket, view.error());
     co_await sending;
     co_return false;
   }
-  terminal_id_ = text_field(*view, "id");
-  Task<bool> sending = socket.write(text({{"type", "opened"}, {"terminal", *view}}));
+  terminal_id_ = view->id();
+  Task<bool> sending =
+      socket.write(text({{"type", "opened"}, {"terminal", Json::parse(protocol::to_json(*view))}}));
   co_return co_await sending;
 }
 
@@ -155,10 +160,15 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
   bool announced = false;
   int failures = 0;
   while (!ended_) {
-    Task<Result<Json>> reading =
-        command("term_read",
-                {{"id", terminal_id_}, {"offset", offset}, {"wait_ms", to_ms(limits_.read_wait)}});
-    Result<Json> read = co_await reading;
+    pages::ReadTerminalRequest asked;
+    asked.set_daemon_id(daemon_id_);
+    asked.set_session_id(terminal_id_);
+    asked.set_offset(offset);
+    asked.set_wait_ms(to_ms(limits_.read_wait));
+    Task<Result<pages::TerminalOutputPage>> reading =
+        routing::call_daemon<pages::TerminalOutputPage>(router_, credential_->user_id, daemon_id_,
+                                                        routing::kReadTerminal, asked);
+    Result<pages::TerminalOutputPage> read = co_await reading;
     if (!read) {
       // A closed terminal, or a daemon out of reach for too long, ends the socket.
       if (read.error().code == ErrorCode::not_found || ++failures >= limits_.read_failures_max) {
@@ -172,34 +182,76 @@ Task<void> TerminalSocket::pump(WebSocket* socket, std::uint64_t offset) {
       continue;
     }
     failures = 0;
-    const auto data = base64url_decode(text_field(*read, "data_base64url"));
-    const std::uint64_t dropped = unsigned_field(*read, "dropped");
-    if (dropped > 0) {
-      Task<bool> telling = socket->write(text({{"type", "dropped"}, {"bytes", dropped}}));
+    if (read->dropped() > 0) {
+      Task<bool> telling = socket->write(text({{"type", "dropped"}, {"bytes", read->dropped()}}));
       if (!co_await telling) co_return;
     }
     if (!announced) {
       announced = true;
-      Task<bool> telling = socket->write(
-          text({{"type", "output"}, {"offset", unsigned_field(*read, "offset", offset)}}));
+      Task<bool> telling = socket->write(text({{"type", "output"}, {"offset", read->offset()}}));
       if (!co_await telling) co_return;
     }
-    if (data && !data->empty()) {
-      Task<bool> writing = socket->write({*data, true});
+    if (!read->data().empty()) {
+      Task<bool> writing = socket->write({read->data(), true});
       if (!co_await writing) co_return;
     }
-    offset = unsigned_field(*read, "next", offset);
-    const Json terminal = read->contains("terminal") ? (*read)["terminal"] : Json::object();
-    if (!bool_field(terminal, "running", true) &&
-        offset >= unsigned_field(terminal, "output_bytes", offset)) {
-      Task<bool> telling = socket->write(
-          text({{"type", "exit"}, {"exit_code", integer_field(terminal, "exit_code", -1)}}));
+    offset = read->next();
+    const v1::TerminalSession& terminal = read->terminal();
+    if (!terminal.running() && offset >= terminal.output_bytes()) {
+      Task<bool> telling = socket->write(text(
+          {{"type", "exit"}, {"exit_code", terminal.has_exit_code() ? terminal.exit_code() : -1}}));
       (void)co_await telling;
       ended_ = true;
       socket->close("the shell ended");
       co_return;
     }
   }
+}
+
+// What an input, resize or close message asks of the daemon; its refusal, if any.
+Task<Result<void>> TerminalSocket::forward(const std::string& type, const WebSocketMessage& message,
+                                           const Json& parsed) {
+  Result<v1::TerminalSession> done = fail(ErrorCode::invalid_argument, "unreachable");
+  if (type == "input") {
+    pages::WriteTerminalRequest write;
+    write.set_daemon_id(daemon_id_);
+    write.set_session_id(terminal_id_);
+    if (message.binary) {
+      write.set_data(message.data);
+    } else if (parsed.contains("data") && parsed["data"].is_string()) {
+      write.set_data(parsed["data"].get<std::string>());
+    } else {
+      co_return fail(ErrorCode::invalid_argument, "input needs \"data\" (text)");
+    }
+    Task<Result<v1::TerminalSession>> typing = routing::call_daemon<v1::TerminalSession>(
+        router_, credential_->user_id, daemon_id_, routing::kWriteTerminal, write);
+    done = co_await typing;
+  } else if (type == "resize") {
+    const Result<std::int32_t> rows = cells(parsed, "rows");
+    const Result<std::int32_t> cols = cells(parsed, "cols");
+    if (!rows || !cols) co_return fail(rows ? cols.error() : rows.error());
+    pages::ResizeTerminalRequest resize;
+    resize.set_daemon_id(daemon_id_);
+    resize.set_session_id(terminal_id_);
+    resize.set_rows(*rows);
+    resize.set_cols(*cols);
+    Task<Result<v1::TerminalSession>> resizing = routing::call_daemon<v1::TerminalSession>(
+        router_, credential_->user_id, daemon_id_, routing::kResizeTerminal, resize);
+    done = co_await resizing;
+  } else if (type == "close") {
+    v1::CloseTerminalSessionRequest close;
+    close.set_daemon_id(daemon_id_);
+    close.set_session_id(terminal_id_);
+    ended_ = true;
+    Task<Result<v1::TerminalSession>> closing = routing::call_daemon<v1::TerminalSession>(
+        router_, credential_->user_id, daemon_id_, routing::kCloseTerminalSession, close);
+    done = co_await closing;
+  } else {
+    co_return fail(ErrorCode::invalid_argument,
+                   "unknown message type \"" + type + "\" (input, resize or close)");
+  }
+  if (!done) co_return fail(done.error());
+  co_return Result<void>{};
 }
 
 Task<void> TerminalSocket::run(WebSocket& socket) {
@@ -262,28 +314,8 @@ Task<void> TerminalSocket::run(WebSocket& socket) {
       co_await sending;
       continue;
     }
-    Result<Json> done = fail(ErrorCode::invalid_argument,
-                             "unknown message type \"" + type + "\" (input, resize or close)");
-    if (type == "input") {
-      Json args{{"id", terminal_id_}};
-      if (message->binary) {
-        args["data_base64url"] = base64url_encode(message->data);
-      } else {
-        args["data"] = parsed.contains("data") ? parsed["data"] : Json();
-      }
-      Task<Result<Json>> typing = command("term_input", args);
-      done = co_await typing;
-    } else if (type == "resize") {
-      Task<Result<Json>> resizing =
-          command("term_resize", {{"id", terminal_id_},
-                                  {"rows", parsed.contains("rows") ? parsed["rows"] : Json()},
-                                  {"cols", parsed.contains("cols") ? parsed["cols"] : Json()}});
-      done = co_await resizing;
-    } else if (type == "close") {
-      Task<Result<Json>> closing = command("term_close", {{"id", terminal_id_}});
-      done = co_await closing;
-      ended_ = true;
-    }
+    Task<Result<void>> forwarding = forward(type, *message, parsed);
+    Result<void> done = co_await forwarding;
     if (!done) {
       Task<void> sending = send_error(socket, done.error());
       co_await sending;

@@ -1,7 +1,7 @@
 // TerminalSocket: the session behind the api's WebSocket /api/v2/terminal/ws — a browser's (or
-// any client's) terminal on one of the user's daemons, over the daemon's TerminalService
-// commands (daemon/terminal_service.h) through the DaemonRouter, so through whichever gateway
-// holds the daemon.
+// any client's) terminal on one of the user's daemons, over the daemon's typed terminal calls
+// (TerminalService and the pages of daemon_pages.proto) through the DaemonRouter, so through
+// whichever gateway holds the daemon.
 //
 // Framing. Text frames are JSON control messages; binary frames are terminal bytes.
 //   client → server
@@ -17,7 +17,8 @@
 //     {"type":"close"}                   closes the terminal (its shell is killed), then the socket
 //   server → client
 //     {"type":"ready","user_id":U}       after authentication
-//     {"type":"opened","terminal":VIEW}  after open or attach (VIEW as term_open answers it)
+//     {"type":"opened","terminal":VIEW}  after open or attach (VIEW: the TerminalSession in
+//                                        protobuf's JSON mapping: id, rows, cols, outputBytes, …)
 //     binary frames                      the terminal's output, in order, from the offset asked
 //     {"type":"output","offset":N}       before the first output frame: the byte offset it
 //                                        starts at (what to attach from after a reload is this
@@ -71,7 +72,9 @@ class TerminalSocket final : public WebSocketSession {
   // Opens or attaches; false when refused (the error was sent).
   Task<bool> start(WebSocket& socket, nlohmann::json message);
   Task<void> pump(WebSocket* socket, std::uint64_t offset);
-  Task<Result<nlohmann::json>> command(std::string name, nlohmann::json args);
+  // Forwards an input, resize or close message; the daemon's refusal, if any.
+  Task<Result<void>> forward(const std::string& type, const WebSocketMessage& message,
+                             const nlohmann::json& parsed);
   static Task<void> send_error(WebSocket& socket, Error error);
 
   // The credential ended: tells the client, closes the socket, and runs nothing more.

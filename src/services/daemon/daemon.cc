@@ -266,9 +266,6 @@ void Daemon::handle(const v1::GatewayFrame& frame) {
     case v1::GatewayFrame::kCancel:
       runner_.cancel(frame.cancel().request_id(), frame.cancel().reason());
       break;
-    case v1::GatewayFrame::kKillProcess:
-      kill_process(frame.kill_process());
-      break;
     case v1::GatewayFrame::kCommand:
       run_command(frame.command());
       break;
@@ -287,12 +284,6 @@ void Daemon::send(const v1::DaemonFrame& frame) {
   // Without a stream the result stays in the cache: the gateway redelivers the request when
   // the daemon is back, and the cache answers it.
   if (stream_ != nullptr) (void)stream_->send(protocol::encode(frame));
-}
-
-void Daemon::kill_process(const v1::KillProcess& kill) {
-  v1::DaemonFrame frame;
-  *frame.mutable_kill_process_result() = kill_background_process(*background_, kill);
-  send(frame);
 }
 
 void Daemon::run_command(const v1::DaemonCommand& command) {

@@ -134,7 +134,6 @@ class Daemon {
   void send_response(const v1::ToolResponse& response);
   void run_command(const v1::DaemonCommand& command);
   Task<void> answer_command(v1::DaemonCommand command);
-  void kill_process(const v1::KillProcess& kill);
 
   Env& env_;
   DaemonConfig config_;

@@ -2,8 +2,7 @@
 // viewer and editor reach the user's files through them. Every path goes through the Host, so
 // the workspace roots confine these exactly as they confine the agent's file tools: a path that
 // resolves outside, by `..`, a symlink or being absolute, is refused (permission_denied).
-// Relative paths start at the daemon's working directory. The fs_* verbs (file_service.h) are
-// these same handlers, spoken in JSON.
+// Relative paths start at the daemon's working directory.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,8 @@
 // The MCPService's typed methods (daemon_methods.h): the daemon's MCP servers, their tools, and
-// turning one on, off or over.
+// turning one on, off or over; and the mcp.json files they come from, a workspace's approved by
+// the user.
+#include "base/json_parse.h"
+#include "protocol/codec.h"
 #include "reliant/api/v1/daemon_services.pb.h"
 #include "services/daemon/daemon_methods.h"
 #include "services/daemon/mcp/mcp_servers.h"
@@ -93,6 +96,47 @@ Task<Result<api::McpServer>> restart_server(api::RestartMcpServerRequest in,
   co_return view_of(**servers, in.server());
 }
 
+void fill(const mcp::McpConfigFile& file, api::McpConfigFile& out) {
+  const Json shown = mcp::to_json(file);
+  out.set_file(file.file);
+  out.set_layer(text_field(shown, "layer"));
+  out.set_sha256(file.sha256);
+  out.set_status(text_field(shown, "status"));
+  // Bounded by kShownServersBytesMax; one nested past the JSON depth bound is not shown either.
+  if (file.servers.is_object()) {
+    const Result<void> shown_servers = protocol::from_json_into(
+        file.servers.dump(-1, ' ', false, Json::error_handler_t::replace), *out.mutable_servers());
+    if (!shown_servers) out.clear_servers();
+  }
+  out.set_error(file.error);
+}
+
+api::ListMcpConfigFilesResponse files_of(const mcp::McpServers& servers) {
+  api::ListMcpConfigFilesResponse out;
+  for (const auto& file : servers.files()) fill(file, *out.add_files());
+  return out;
+}
+
+Task<Result<api::ListMcpConfigFilesResponse>> list_config_files(api::ListMcpConfigFilesRequest,
+                                                                MethodContext& context) {
+  Result<mcp::McpServers*> servers = servers_of(context);
+  if (!servers) co_return fail(servers.error());
+  co_return files_of(**servers);
+}
+
+Task<Result<api::ListMcpConfigFilesResponse>> approve_config_file(
+    api::ApproveMcpConfigFileRequest in, MethodContext& context) {
+  Result<mcp::McpServers*> servers = servers_of(context);
+  if (!servers) co_return fail(servers.error());
+  if (in.file().empty() || in.sha256().empty()) {
+    co_return fail(ErrorCode::invalid_argument, "file and sha256 are required");
+  }
+  if (Result<void> approved = (*servers)->approve(in.file(), in.sha256()); !approved) {
+    co_return fail(approved.error());
+  }
+  co_return files_of(**servers);
+}
+
 }  // namespace
 
 void add_mcp_methods(DaemonMethods& methods) {
@@ -101,6 +145,8 @@ void add_mcp_methods(DaemonMethods& methods) {
   methods.add(service + "GetServerTools", &server_tools);
   methods.add(service + "SetServerEnabled", &set_server_enabled);
   methods.add(service + "RestartServer", &restart_server);
+  methods.add(service + "ListConfigFiles", &list_config_files);
+  methods.add(service + "ApproveConfigFile", &approve_config_file);
 }
 
 }  // namespace reliant::daemon

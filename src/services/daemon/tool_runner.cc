@@ -6,9 +6,7 @@
 #include "base/utf8.h"
 #include "services/daemon/command_answers.h"
 #include "services/daemon/daemon_methods.h"
-#include "services/daemon/file_service.h"
 #include "services/daemon/mcp/mcp_servers.h"
-#include "services/daemon/terminal_service.h"
 #include "services/daemon/tools/background_processes.h"
 
 namespace reliant::daemon {
@@ -34,161 +32,6 @@ v1::ToolResponse error_response(const std::string& request_id, std::string_view 
 
 namespace {
 
-Json server_json(const mcp::McpServerView& view) {
-  return {{"name", view.name},
-          {"status", std::string(mcp::to_string(view.status))},
-          {"error", view.error},
-          {"tools", view.tools},
-          {"restarts", view.restarts},
-          {"server_name", view.server_name},
-          {"server_version", view.server_version},
-          {"protocol_version", view.protocol_version},
-          {"tags", view.tags},
-          {"source", view.source}};
-}
-
-// The MCPService commands (tool_runner.h): list, tools, enable, disable, restart.
-Task<v1::DaemonCommandResult> answer_mcp_command(const v1::DaemonCommand& command,
-                                                 mcp::McpServers* servers) {
-  if (servers == nullptr) {
-    co_return command_refused(command,
-                              {ErrorCode::failed_precondition, "this daemon runs no MCP servers"});
-  }
-  const Json args = parse_json_or_discarded(command.args_json());
-  const std::string server = args.is_object() && args.value("server", Json()).is_string()
-                                 ? args["server"].get<std::string>()
-                                 : "";
-  const std::string& verb = command.command();
-  if (verb == "mcp_list") {
-    Json listed = Json::array();
-    for (const auto& view : servers->list()) listed.push_back(server_json(view));
-    co_return command_answered(command, listed);
-  }
-  if (verb == "mcp_files" || verb == "mcp_approve") {
-    if (verb == "mcp_approve") {
-      const std::string file = text_field(args, "file");
-      const std::string sha256 = text_field(args, "sha256");
-      if (file.empty() || sha256.empty()) {
-        co_return command_refused(
-            command, {ErrorCode::invalid_argument, "mcp_approve needs {\"file\", \"sha256\"}"});
-      }
-      if (auto approved = servers->approve(file, sha256); !approved) {
-        co_return command_refused(command, approved.error());
-      }
-    }
-    Json files = Json::array();
-    for (const auto& file : servers->files()) files.push_back(mcp::to_json(file));
-    co_return command_answered(command, files);
-  }
-  if (verb == "mcp_tools") {
-    Json tools = Json::array();
-    Task<std::vector<mcp::ExposedTool>> listing = servers->tools();
-    for (const auto& tool : co_await listing) {
-      if (!server.empty() && tool.server != server) continue;
-      tools.push_back({{"name", tool.name},
-                       {"server", tool.server},
-                       {"tool", tool.tool},
-                       {"description", tool.description},
-                       {"input_schema", tool.input_schema},
-                       {"tags", tool.tags},
-                       {"read_only", tool.read_only}});
-    }
-    co_return command_answered(command, tools);
-  }
-  if (server.empty()) {
-    co_return command_refused(command,
-                              {ErrorCode::invalid_argument, verb + " needs {\"server\": NAME}"});
-  }
-  Result<void> done;
-  if (verb == "mcp_enable") {
-    done = servers->enable(server);
-  } else if (verb == "mcp_disable") {
-    done = servers->disable(server);
-  } else {
-    Task<Result<mcp::McpServerView>> restarting = servers->restart(server);
-    Result<mcp::McpServerView> restarted = co_await restarting;
-    if (!restarted) co_return command_refused(command, restarted.error());
-  }
-  if (!done) co_return command_refused(command, done.error());
-  Json view = Json::object();
-  for (const auto& each : servers->list()) {
-    if (each.name == server) view = server_json(each);
-  }
-  co_return command_answered(command, view);
-}
-
-Json background_json(const BackgroundStatus& status) {
-  Json out = {{"id", status.id},
-              {"command", status.command},
-              {"description", status.description},
-              {"running", status.running},
-              {"killed", status.killed},
-              {"timed_out", status.timed_out},
-              {"state", status.describe()},
-              {"started_at_ms", to_ms(status.started_at)},
-              {"output_bytes", status.output_bytes},
-              {"dropped_bytes", status.dropped_bytes}};
-  if (status.exit_code) out["exit_code"] = *status.exit_code;
-  if (status.ended_at) out["ended_at_ms"] = to_ms(*status.ended_at);
-  return out;
-}
-
-// The BackgroundService commands (tool_runner.h): list, output, kill.
-v1::DaemonCommandResult answer_background_command(const v1::DaemonCommand& command,
-                                                  BackgroundProcesses& background) {
-  if (command.command() == "bg_list") {
-    Json listed = Json::array();
-    for (const auto& status : background.list()) listed.push_back(background_json(status));
-    return command_answered(command, listed);
-  }
-  const Json args = parse_json_or_discarded(command.args_json());
-  const std::string id =
-      args.is_object() && args.value("id", Json()).is_string() ? args["id"].get<std::string>() : "";
-  if (id.empty()) {
-    return command_refused(
-        command, {ErrorCode::invalid_argument, command.command() + " needs {\"id\": PROCESS}"});
-  }
-  if (command.command() == "bg_output") {
-    Result<BackgroundOutput> read = background.read(id);
-    if (!read) return command_refused(command, read.error());
-    return command_answered(command, {{"output", read->output},
-                                      {"dropped_bytes", read->dropped_bytes},
-                                      {"process", background_json(read->status)}});
-  }
-  Result<BackgroundStatus> killed = background.kill(id);
-  if (!killed) return command_refused(command, killed.error());
-  return command_answered(command, background_json(*killed));
-}
-
-// bg_follow {id, offset?, wait_ms?}: a page of a process's output from `offset`, waiting for
-// more while it runs — how BackgroundService streams it (one outstanding read at a time).
-Task<v1::DaemonCommandResult> follow_background_process(v1::DaemonCommand command,
-                                                        BackgroundProcesses& background) {
-  const Json args = parse_json_or_discarded(command.args_json());
-  if (!args.is_object() || !args.value("id", Json()).is_string()) {
-    co_return command_refused(command,
-                              {ErrorCode::invalid_argument,
-                               "bg_follow needs {\"id\": PROCESS, \"offset\"?, \"wait_ms\"?}"});
-  }
-  const Json offset = args.value("offset", Json(0u));
-  const Json wait_ms = args.value("wait_ms", Json(0u));
-  if (!offset.is_number_unsigned() || !wait_ms.is_number_unsigned()) {
-    co_return command_refused(
-        command, {ErrorCode::invalid_argument, "offset and wait_ms are whole numbers (>= 0)"});
-  }
-  Task<Result<BackgroundPage>> following =
-      background.follow(args["id"].get<std::string>(), offset.get<std::uint64_t>(),
-                        milliseconds(static_cast<std::int64_t>(
-                            std::min<std::uint64_t>(wait_ms.get<std::uint64_t>(), 60'000))));
-  Result<BackgroundPage> page = co_await following;
-  if (!page) co_return command_refused(command, page.error());
-  co_return command_answered(command, {{"data_base64url", base64url_encode(page->page.data)},
-                                       {"offset", page->page.offset},
-                                       {"next", page->page.next},
-                                       {"dropped", page->page.dropped},
-                                       {"process", background_json(page->status)}});
-}
-
 // reload_config: the MCP configuration read again (changed servers restart, unchanged ones keep
 // running); the servers' statuses after.
 v1::DaemonCommandResult reload_config(const v1::DaemonCommand& command, mcp::McpServers* servers) {
@@ -212,12 +55,6 @@ v1::DaemonCommandResult reload_config(const v1::DaemonCommand& command, mcp::Mcp
   return result;
 }
 
-bool is_mcp_command(const std::string& command) {
-  return command == "mcp_list" || command == "mcp_tools" || command == "mcp_enable" ||
-         command == "mcp_disable" || command == "mcp_restart" || command == "mcp_files" ||
-         command == "mcp_approve";
-}
-
 }  // namespace
 
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
@@ -226,29 +63,6 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     MethodContext context{runner.context(), runner.tools().mcp()};
     Task<v1::DaemonCommandResult> calling = answer_daemon_call(std::move(command), context);
     co_return co_await calling;
-  }
-  if (command.command() == "bg_list" || command.command() == "bg_output" ||
-      command.command() == "bg_kill") {
-    co_return answer_background_command(command, runner.context().background);
-  }
-  if (command.command() == "bg_follow") {
-    Task<v1::DaemonCommandResult> following =
-        follow_background_process(std::move(command), runner.context().background);
-    co_return co_await following;
-  }
-  if (is_file_command(command.command())) {
-    Task<v1::DaemonCommandResult> answering =
-        answer_file_command(std::move(command), runner.context());
-    co_return co_await answering;
-  }
-  if (is_terminal_command(command.command())) {
-    Task<v1::DaemonCommandResult> answering =
-        answer_terminal_command(std::move(command), runner.context().terminals);
-    co_return co_await answering;
-  }
-  if (is_mcp_command(command.command())) {
-    Task<v1::DaemonCommandResult> answering = answer_mcp_command(command, runner.tools().mcp());
-    co_return co_await answering;
   }
   v1::DaemonCommandResult result;
   result.set_command_id(command.command_id());
@@ -284,11 +98,8 @@ Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
     result.set_ok(false);
     result.set_error_message(
         "unknown daemon command \"" + command.command() +
-        "\" (known: status, list_tools, tool_specs, reload_config, mcp_list, "
-        "mcp_tools, mcp_enable, mcp_disable, mcp_restart, mcp_files, mcp_approve, bg_list, "
-        "bg_output, bg_follow, bg_kill, "
-        "fs_list, fs_tree, fs_stat, fs_read, fs_write, fs_search, fs_create, fs_delete, fs_move, "
-        "fs_copy, term_list, term_open, term_input, term_resize, term_close, term_read)");
+        "\" (known: status, list_tools, tool_specs, reload_config; the daemon's services are "
+        "typed calls)");
   }
   co_return result;
 }
@@ -337,16 +148,6 @@ std::string whole_characters_only(std::string text) {
 }
 
 }  // namespace
-
-v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
-                                              const v1::KillProcess& kill) {
-  v1::KillProcessResult result;
-  result.set_command_id(kill.command_id());
-  auto killed = background.kill(kill.process_id());
-  result.set_killed(killed.has_value());
-  if (!killed) result.set_error_message(killed.error().message);
-  return result;
-}
 
 ToolRunner::ToolRunner(Executor& executor, ToolSet& tools, ToolContext& context,
                        RequestJournal& journal, std::size_t cache_entries, Duration default_timeout,

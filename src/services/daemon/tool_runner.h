@@ -68,25 +68,12 @@ class ToolRunner;
 // "tool_specs" (the MCP servers' tools as a model is offered them: [{name, description,
 // input_schema, tags, read_only}], starting servers not yet running and waiting for them a few
 // seconds at most; a server still starting then is an entry {starting: NAME} of its own) and
-// "reload_config" (the MCP configuration read again; the servers' statuses after). And the
-// MCPService: "mcp_list" (each server's status, error, tool count, restarts, identity and
-// source), "mcp_tools" (their tools, args {"server"} for one), "mcp_enable", "mcp_disable" and
-// "mcp_restart" (args {"server"}: that server's view after), "mcp_files" (the mcp.json files
-// read: file, layer, sha256, status TRUSTED/APPROVED/UNTRUSTED, a workspace file's servers as
-// written) and "mcp_approve" (args {"file", "sha256"}: approves that content of a workspace's
-// file, read again first, failed_precondition when it changed; the files after). A refusal has ok
-// false, error_message, and output_json {"code": the ErrorCode's name} (not_found for an unknown
-// server). And the BackgroundService: "bg_list" (the processes started with bash's
-// run_in_background, in start order), "bg_output" (args {"id"}: the output since the last read,
-// as bash_output reads it, and the status), "bg_follow" (args {"id", "offset", "wait_ms"}: a page
-// of its output from a byte offset, waiting for more while it runs, without taking what
-// bash_output has not read) and "bg_kill" (args {"id"}: the status after). And the
-// FileSystemService (file_service.h) and the TerminalService (terminal_service.h).
+// "reload_config" (the MCP configuration read again; the servers' statuses after). A command
+// whose `method` is set is a typed call, answered from the method table (daemon_methods.h): the
+// FileSystemService, BackgroundService, TerminalService and MCPService, and the pages of the
+// api's streams.
 Task<v1::DaemonCommandResult> answer_daemon_command(v1::DaemonCommand command,
                                                     const ToolRunner& runner, Json identity);
-// Kills one of the daemon's background processes.
-v1::KillProcessResult kill_background_process(BackgroundProcesses& background,
-                                              const v1::KillProcess& kill);
 
 class ToolRunner {
  public:

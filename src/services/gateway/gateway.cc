@@ -77,7 +77,6 @@ Result<void> Gateway::open() {
   // thousands of daemons, and each subscription costs memory in the client and the server.)
   const std::pair<std::string_view, BusHandler> plain[] = {
       {subjects::kToolRequestSyncAll, [this](const BusMessage& m) { on_sync_tool_request(m); }},
-      {subjects::kKillProcessAll, [this](const BusMessage& m) { on_kill_process(m); }},
       {subjects::kDaemonCommandAll, [this](const BusMessage& m) { on_daemon_command(m); }},
       {subjects::kOnlineCheckAll, [this](const BusMessage& m) { on_online_check(m); }},
       {subjects::kGatewayDeliverAll, [this](const BusMessage& m) { on_deliver(m); }},
@@ -375,9 +374,6 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
   switch (frame.frame_case()) {
     case v1::DaemonFrame::kToolResponse:
       on_response(connection, frame.tool_response());
-      break;
-    case v1::DaemonFrame::kKillProcessResult:
-      answer_command(frame.kill_process_result().command_id(), frame.kill_process_result());
       break;
     case v1::DaemonFrame::kCommandResult:
       answer_daemon_command(frame.command_result());

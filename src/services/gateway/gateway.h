@@ -156,7 +156,6 @@ class Gateway {
   void on_tool_request(const BusMessage& message);
   void on_sync_tool_request(const BusMessage& message);
   void on_cancel(const BusMessage& message);
-  void on_kill_process(const BusMessage& message);
   void on_daemon_command(const BusMessage& message);
   void on_reload(const BusMessage& message);
   void on_online_check(const BusMessage& message);

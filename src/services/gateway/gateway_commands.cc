@@ -15,10 +15,6 @@
 
 namespace reliant::gateway {
 
-void Gateway::on_kill_process(const BusMessage& message) {
-  relay_command<v1::KillProcess>(message, "daemon.kill", &v1::GatewayFrame::mutable_kill_process);
-}
-
 // One gateway of the queue group hears a reload: it sends it down the daemon's stream, or hands
 // it to the gateway holding the daemon. Nobody waits for the daemon's answer.
 void Gateway::on_reload(const BusMessage& message) {

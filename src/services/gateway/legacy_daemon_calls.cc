@@ -336,6 +336,40 @@ Result<Plan> restart_server(const std::string& bytes) {
               }};
 }
 
+Respond config_files() {
+  return [](const Json& answer) {
+    v1::ListMcpConfigFilesResponse out;
+    if (!answer.is_array()) return encoded(out);
+    for (const auto& file : answer) {
+      v1::McpConfigFile* each = out.add_files();
+      each->set_file(text_field(file, "file"));
+      each->set_layer(text_field(file, "layer"));
+      each->set_sha256(text_field(file, "sha256"));
+      each->set_status(text_field(file, "status"));
+      const auto servers = file.find("servers");
+      if (servers != file.end() && servers->is_object() &&
+          !protocol::from_json_into(servers->dump(-1, ' ', false, Json::error_handler_t::replace),
+                                    *each->mutable_servers())) {
+        each->clear_servers();
+      }
+      each->set_error(text_field(file, "error"));
+    }
+    return encoded(out);
+  };
+}
+
+Result<Plan> list_config_files(const std::string& bytes) {
+  auto in = decoded<v1::ListMcpConfigFilesRequest>(bytes);
+  if (!in) return fail(in.error());
+  return Plan{"mcp_files", Json::object(), config_files()};
+}
+
+Result<Plan> approve_config_file(const std::string& bytes) {
+  auto in = decoded<v1::ApproveMcpConfigFileRequest>(bytes);
+  if (!in) return fail(in.error());
+  return Plan{"mcp_approve", {{"file", in->file()}, {"sha256", in->sha256()}}, config_files()};
+}
+
 // ---- the pages of the api's streams (daemon_pages.proto) ----
 
 Result<Plan> follow_process_output(const std::string& bytes) {
@@ -425,6 +459,8 @@ const std::map<std::string, Planner, std::less<>>& planners() {
       {"/reliant.api.v1.MCPService/GetServerTools", &get_server_tools},
       {"/reliant.api.v1.MCPService/SetServerEnabled", &set_server_enabled},
       {"/reliant.api.v1.MCPService/RestartServer", &restart_server},
+      {"/reliant.api.v1.MCPService/ListConfigFiles", &list_config_files},
+      {"/reliant.api.v1.MCPService/ApproveConfigFile", &approve_config_file},
       {"/reliant.api.v1.FileSystemService/MoveFile", &move_file},
       {"/reliant.api.v1.FileSystemService/CopyFile", &copy_file},
       {"/reliant.api.v1.BackgroundService/KillProcess", &kill_process},

@@ -233,20 +233,6 @@ Task<Result<Reply>> BusDaemonRouter::control_request(std::string subject, std::s
   co_return protocol::from_json<Reply>(reply->data);
 }
 
-Task<Result<v1::KillProcessResult>> BusDaemonRouter::kill_process(std::string user_id,
-                                                                  std::string daemon_id,
-                                                                  std::string process_id) {
-  if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
-  v1::KillProcess kill;
-  kill.set_process_id(std::move(process_id));
-  kill.set_user_id(user_id);
-  kill.set_daemon_id(std::move(daemon_id));
-  Task<Result<v1::KillProcessResult>> asking = control_request<v1::KillProcessResult>(
-      subjects::kill_process(user_id), protocol::to_json(kill));
-  Result<v1::KillProcessResult> result = co_await asking;
-  co_return result;
-}
-
 Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::send_command(v1::DaemonCommand command) {
   const std::string user_id = command.user_id();
   if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());

@@ -41,9 +41,6 @@ class DaemonRouter {
                                          std::string request_id, std::string reason) = 0;
   // Whether some gateway holds a stream to the daemon right now.
   virtual Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) = 0;
-  virtual Task<Result<v1::KillProcessResult>> kill_process(std::string user_id,
-                                                           std::string daemon_id,
-                                                           std::string process_id) = 0;
   // Request-reply on daemon.command.<user>, answered by the gateway holding the daemon (or the
   // monolith's own daemon): a verb or a typed call (DaemonCommand), for `command.user_id()`'s
   // daemon `command.daemon_id()`.

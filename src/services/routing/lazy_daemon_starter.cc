@@ -118,17 +118,6 @@ Task<Result<bool>> LazyDaemonStarter::is_online(std::string user_id, std::string
   co_return user_id == local_user_id_&& daemon_id == daemon_id_for(user_id) && running_;
 }
 
-Task<Result<v1::KillProcessResult>> LazyDaemonStarter::kill_process(std::string user_id,
-                                                                    std::string daemon_id,
-                                                                    std::string process_id) {
-  Task<Result<LocalDaemonRouter*>> finding = daemon_for(user_id, daemon_id);
-  Result<LocalDaemonRouter*> daemon = co_await finding;
-  if (!daemon) co_return fail(daemon.error());
-  Task<Result<v1::KillProcessResult>> killing =
-      (*daemon)->kill_process(std::move(user_id), std::move(daemon_id), std::move(process_id));
-  co_return co_await killing;
-}
-
 Task<Result<v1::DaemonCommandResult>> LazyDaemonStarter::send_command(v1::DaemonCommand command) {
   Task<Result<LocalDaemonRouter*>> finding = daemon_for(command.user_id(), command.daemon_id());
   Result<LocalDaemonRouter*> daemon = co_await finding;

@@ -48,8 +48,6 @@ class LazyDaemonStarter final : public DaemonRouter {
   Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id, std::string request_id,
                                  std::string reason) override;
   Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override;
-  Task<Result<v1::KillProcessResult>> kill_process(std::string user_id, std::string daemon_id,
-                                                   std::string process_id) override;
   Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand command) override;
   Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override;
 

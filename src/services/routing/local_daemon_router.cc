@@ -86,15 +86,6 @@ Task<Result<bool>> LocalDaemonRouter::is_online(std::string user_id, std::string
   co_return check(user_id, daemon_id).has_value();
 }
 
-Task<Result<v1::KillProcessResult>> LocalDaemonRouter::kill_process(std::string user_id,
-                                                                    std::string daemon_id,
-                                                                    std::string process_id) {
-  if (auto ok = check(user_id, daemon_id); !ok) co_return fail(ok.error());
-  v1::KillProcess kill;
-  kill.set_process_id(std::move(process_id));
-  co_return daemon::kill_background_process(background_, kill);
-}
-
 Task<Result<v1::DaemonCommandResult>> LocalDaemonRouter::send_command(v1::DaemonCommand command) {
   if (auto ok = check(command.user_id(), command.daemon_id()); !ok) co_return fail(ok.error());
   Task<v1::DaemonCommandResult> answering = daemon::answer_daemon_command(

@@ -39,7 +39,7 @@ TEST(DaemonMethods, EveryRpcOfDaemonServicesHasExactlyOneHandler) {
       }
     }
   }
-  EXPECT_EQ(unary.size(), 19u + 5u);  // the services', and the pages their streams are made of
+  EXPECT_EQ(unary.size(), 21u + 5u);  // the services', and the pages their streams are made of
   EXPECT_EQ(streaming,
             (std::set<std::string>{"/reliant.api.v1.BackgroundService/StreamProcessOutput",
                                    "/reliant.api.v1.TerminalService/StreamTerminal"}));

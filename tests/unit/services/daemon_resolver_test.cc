@@ -37,9 +37,6 @@ class OnlineOnly final : public DaemonRouter {
     if (broken) co_return fail(ErrorCode::unavailable, "the bus is down");
     co_return online.count(daemon_id) != 0;
   }
-  Task<Result<v1::KillProcessResult>> kill_process(std::string, std::string, std::string) override {
-    co_return fail(ErrorCode::internal, "unused");
-  }
   Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand) override {
     co_return fail(ErrorCode::internal, "unused");
   }

@@ -1,16 +1,20 @@
 // The daemon's terminals on the simulator's host (its scripted terminal shell): a session opens,
 // echoes and runs what is typed, pages its output by offset with waiting reads, resizes, ends,
 // is closed, and is closed for idleness; the scrollback and the session count are bounded. And
-// the TerminalService's daemon commands on them.
+// the daemon's typed terminal calls on them.
 #include "services/daemon/terminal_sessions.h"
 
 #include <gtest/gtest.h>
 
 #include <optional>
 
-#include "base/base64url.h"
+#include "reliant/api/v1/daemon_services.pb.h"
+#include "reliant/daemon/v1/daemon_pages.pb.h"
 #include "runtime/scope.h"
-#include "services/daemon/terminal_service.h"
+#include "services/daemon/command_answers.h"
+#include "services/daemon/daemon_methods.h"
+#include "services/daemon/tools/background_processes.h"
+#include "services/routing/daemon_calls.h"
 #include "sim/sim_executor.h"
 #include "sim/sim_host.h"
 #include "sim/world.h"
@@ -18,7 +22,8 @@
 namespace reliant::daemon {
 namespace {
 
-using Json = nlohmann::json;
+namespace api = reliant::api::v1;
+namespace pages = reliant::daemon::v1;
 
 template <class T>
 Task<void> await_into(Task<T> task, std::optional<T>* out) {
@@ -60,14 +65,19 @@ struct Machine {
     EXPECT_TRUE(read.has_value()) << read.error().message;
     return read ? read->data : "";
   }
-  Json command(const std::string& name, const Json& args = Json::object()) {
-    v1::DaemonCommand request;
-    request.set_command(name);
-    request.set_args_json(args.dump());
-    const v1::DaemonCommandResult result = wait(answer_terminal_command(request, &terminals));
-    Json out = Json::parse(result.output_json());
-    if (!result.ok()) out["refused"] = result.error_message();
-    return out;
+  // A typed call to the daemon's method table, as a server makes it.
+  template <class Response>
+  Result<Response> call(const std::string& method, const google::protobuf::Message& request) {
+    BackgroundProcesses background{executor, host};
+    ToolContext tools{executor, host, "/home/me", 4096, background};
+    tools.terminals = &terminals;
+    MethodContext context{tools, nullptr};
+    v1::DaemonCommand command;
+    command.set_method(method);
+    command.set_request(protocol::encode(request));
+    const v1::DaemonCommandResult result = wait(answer_daemon_call(command, context));
+    if (!result.ok()) return fail(command_refusal(result));
+    return protocol::decode<Response>(result.response());
   }
 };
 
@@ -199,42 +209,68 @@ TEST(TerminalSessions, AReadWaitingWhenTheSessionsGoEndsWithAnError) {
   EXPECT_EQ(waiting->error().code, ErrorCode::closed);
 }
 
-TEST(TerminalService, CommandsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
+TEST(TerminalService, TypedCallsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {
   Machine m;
-  const Json opened = m.command("term_open", {{"rows", 10}, {"cols", 40}});
-  const std::string id = opened.value("id", "");
-  ASSERT_TRUE(id.starts_with("term_") && id.ends_with("_1")) << opened.dump();
-  EXPECT_EQ(opened["rows"], 10);
-  EXPECT_TRUE(opened["running"]);
-  EXPECT_EQ(m.command("term_input", {{"id", id}, {"data", "echo typed\r"}})["id"], id);
-  EXPECT_EQ(m.command("term_input",
-                      {{"id", id}, {"data_base64url", base64url_encode("echo bytes\r")}})["id"],
-            id);
+  pages::OpenTerminalRequest open;
+  open.set_rows(10);
+  open.set_cols(40);
+  const auto opened = m.call<api::TerminalSession>(std::string(routing::kOpenTerminal), open);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  const std::string id = opened->id();
+  ASSERT_TRUE(id.starts_with("term_") && id.ends_with("_1")) << id;
+  EXPECT_EQ(opened->rows(), 10);
+  EXPECT_TRUE(opened->running());
+  pages::WriteTerminalRequest write;
+  write.set_session_id(id);
+  write.set_data("echo typed\r");
+  EXPECT_EQ(m.call<api::TerminalSession>(std::string(routing::kWriteTerminal), write)->id(), id);
   m.settle();
-  const Json read = m.command("term_read", {{"id", id}, {"offset", 0}, {"wait_ms", 500}});
-  const auto data = base64url_decode(read["data_base64url"].get<std::string>());
-  ASSERT_TRUE(data.has_value());
-  EXPECT_NE(data->find("typed\r\n"), std::string::npos) << *data;
-  EXPECT_NE(data->find("bytes\r\n"), std::string::npos) << *data;
-  EXPECT_EQ(read["next"], data->size());
-  EXPECT_EQ(m.command("term_resize", {{"id", id}, {"rows", 5}, {"cols", 6}})["rows"], 5);
-  EXPECT_EQ(m.command("term_list").size(), 1u);
+  pages::ReadTerminalRequest read;
+  read.set_session_id(id);
+  read.set_wait_ms(500);
+  const auto page = m.call<pages::TerminalOutputPage>(std::string(routing::kReadTerminal), read);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  EXPECT_NE(page->data().find("typed\r\n"), std::string::npos) << page->data();
+  EXPECT_EQ(page->next(), page->data().size());
+  pages::ResizeTerminalRequest resize;
+  resize.set_session_id(id);
+  resize.set_rows(5);
+  resize.set_cols(6);
+  EXPECT_EQ(m.call<api::TerminalSession>(std::string(routing::kResizeTerminal), resize)->rows(), 5);
+  const std::string list_method(routing::kListTerminalSessions);
+  EXPECT_EQ(
+      m.call<api::ListTerminalSessionsResponse>(list_method, api::ListTerminalSessionsRequest())
+          ->sessions_size(),
+      1);
 
-  for (const auto& [name, args] : std::vector<std::pair<std::string, Json>>{
-           {"term_open", {{"rows", 0}}},
-           {"term_open", {{"cols", "wide"}}},
-           {"term_input", {{"id", id}}},
-           {"term_input", {{"id", id}, {"data_base64url", "!!"}}},
-           {"term_resize", {{"id", id}, {"rows", 5}}},
-           {"term_read", {{"id", id}, {"offset", -1}}},
-           {"term_read", {{"id", id}, {"wait_ms", "soon"}}},
-           {"term_close", Json::object()}}) {
-    const Json refused = m.command(name, args);
-    EXPECT_EQ(refused.value("code", ""), "invalid_argument") << name << " " << args.dump();
+  pages::OpenTerminalRequest huge;
+  huge.set_rows(100000);
+  pages::ResizeTerminalRequest half;
+  half.set_session_id(id);
+  half.set_rows(5);
+  api::CloseTerminalSessionRequest unnamed;
+  for (const auto& [method, request] :
+       std::vector<std::pair<std::string_view, const google::protobuf::Message*>>{
+           {routing::kOpenTerminal, &huge},
+           {routing::kResizeTerminal, &half},
+           {routing::kCloseTerminalSession, &unnamed}}) {
+    const auto refused = m.call<api::TerminalSession>(std::string(method), *request);
+    ASSERT_FALSE(refused.has_value()) << method;
+    EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument)
+        << method << ": " << refused.error().message;
   }
-  EXPECT_EQ(m.command("term_read", {{"id", id + "9"}})["code"], "not_found");
-  EXPECT_EQ(m.command("term_close", {{"id", id}})["running"], false);
-  EXPECT_EQ(m.command("term_list").size(), 0u);
+  read.set_session_id(id + "9");
+  EXPECT_EQ(
+      m.call<pages::TerminalOutputPage>(std::string(routing::kReadTerminal), read).error().code,
+      ErrorCode::not_found);
+  api::CloseTerminalSessionRequest close;
+  close.set_session_id(id);
+  EXPECT_FALSE(
+      m.call<api::TerminalSession>(std::string(routing::kCloseTerminalSession), close)->running());
+  EXPECT_EQ(
+      m.call<api::ListTerminalSessionsResponse>(list_method, api::ListTerminalSessionsRequest())
+          ->sessions_size(),
+      0);
 }
 
 // A daemon that restarted gives its terminals other ids: a client still holding one from before

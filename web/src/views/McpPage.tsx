@@ -5,10 +5,14 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 import { DaemonSelect, useDaemons } from "../daemons";
 
-interface Server { name: string; status: string; error: string; tools: number; restarts: number; source?: string }
+// Protobuf's JSON mapping: fields holding their default (0, "", an empty list) are left out.
+interface Server {
+  name: string; status: string; error?: string; tools?: number; restarts?: number;
+  serverName?: string; serverVersion?: string; protocolVersion?: string; tags?: string[]; source?: string;
+}
 interface McpFile {
-  file: string; layer: string; sha256: string; status: string; error: string;
-  servers: Record<string, Record<string, unknown>> | null;
+  file: string; layer: string; sha256?: string; status: string; error?: string;
+  servers?: Record<string, Record<string, unknown>>;  // absent: not shown
 }
 
 // What a server of a file runs, or where it is, as one line.
@@ -26,9 +30,9 @@ export function McpPage() {
   const [files, setFiles] = useState<McpFile[]>([]);
   const [note, setNote] = useState("");
   const load = () => {
-    api<{ servers: Server[] }>("GET", `/api/v1/daemons/${chosen}/mcp`)
-      .then((r) => setServers(r.servers)).catch((e) => { setServers([]); setNote(e.message); });
-    api<{ files: McpFile[] }>("GET", `/api/v1/daemons/${chosen}/mcp/files`)
+    api<{ servers?: Server[] }>("GET", `/api/v1/daemons/${chosen}/mcp`)
+      .then((r) => setServers(r.servers ?? [])).catch((e) => { setServers([]); setNote(e.message); });
+    api<{ files?: McpFile[] }>("GET", `/api/v1/daemons/${chosen}/mcp/files`)
       .then((r) => setFiles(r.files ?? [])).catch(() => setFiles([]));
   };
   useEffect(() => { if (chosen) load(); }, [chosen]);
@@ -49,7 +53,7 @@ export function McpPage() {
   const approve = async (file: McpFile) => {
     setNote("");
     try {
-      await api("POST", `/api/v1/daemons/${chosen}/mcp/files/approve`, { file: file.file, sha256: file.sha256 });
+      await api("POST", `/api/v1/daemons/${chosen}/mcp/files/approve`, { file: file.file, sha256: file.sha256 ?? "" });
       setNote(`Approved ${file.file}`);
     } catch (e: any) {
       setNote(e.message);
@@ -69,7 +73,7 @@ export function McpPage() {
             needs approval again. They never see this daemon's environment variables.</p>
           {waiting.map((f) => (
             <div class="mcp-file" data-file={f.file}>
-              <p><code>{f.file}</code> <small>({f.layer}, sha256 <code>{f.sha256.slice(0, 12)}…</code>)</small></p>
+              <p><code>{f.file}</code> <small>({f.layer}, sha256 <code>{(f.sha256 ?? "").slice(0, 12)}…</code>)</small></p>
               {f.error ? <p class="error small">{f.error}</p> : (
                 <ul>
                   {Object.entries(f.servers ?? {}).map(([name, fields]) => (
@@ -77,7 +81,7 @@ export function McpPage() {
                   ))}
                 </ul>
               )}
-              {f.servers === null && !f.error && <p class="hint">Too large to show here: read the file before approving it.</p>}
+              {f.servers == null && !f.error && <p class="hint">Too large to show here: read the file before approving it.</p>}
               <button onClick={() => approve(f)} disabled={!!f.error}>Approve and start its servers</button>
             </div>
           ))}
@@ -91,7 +95,7 @@ export function McpPage() {
               <tr>
                 <td>{s.name}{s.error && <div class="error small">{s.error}</div>}</td>
                 <td><span class={`badge ${s.status.toLowerCase()}`}>{s.status}</span></td>
-                <td>{s.tools}</td><td>{s.restarts}</td>
+                <td>{s.tools ?? 0}</td><td>{s.restarts ?? 0}</td>
                 <td class="row">
                   {s.status === "DISABLED"
                     ? <button onClick={() => act(s.name, "enable")}>Enable</button>
@@ -112,7 +116,7 @@ export function McpPage() {
               {files.map((f) => (
                 <tr><td><code>{f.file}</code></td><td>{f.layer}</td>
                   <td><span class={`badge ${f.status.toLowerCase()}`}>{f.status}</span></td>
-                  <td><code>{f.sha256.slice(0, 12)}…</code></td></tr>
+                  <td><code>{(f.sha256 ?? "").slice(0, 12)}…</code></td></tr>
               ))}
             </tbody>
           </table>
