@@ -1,6 +1,10 @@
-// Engine storage in portable SQL. Appends lock the run row first, so concurrent appenders to one
-// run serialise and each sees the others' events; the unique index on answers is the backstop.
+// Engine storage in portable SQL: starting runs and appending to their histories — decisions,
+// activity results, timers, signals, cancellation. Appends lock the run row first, so concurrent
+// appenders to one run serialise and each sees the others' events; the unique index on answers is
+// the backstop. The task queue's claims and leases are engine_queue.cc; reading runs and their
+// histories, engine_runs.cc; a step prepared outside the transaction, engine_steps.cc.
 #include "services/engine/engine_sql.h"
+#include "services/engine/engine_rows.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,17 +15,9 @@
 #include "services/storage/sql_row.h"
 
 namespace reliant::engine {
-namespace {
 
 std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq) {
   return run_id + ":wf:" + std::to_string(next_seq);
-}
-
-Result<TaskKind> parse_task_kind(const std::string& text) {
-  if (text == "workflow") return TaskKind::workflow;
-  if (text == "activity") return TaskKind::activity;
-  if (text == "timer") return TaskKind::timer;
-  return fail(ErrorCode::internal, "unknown task kind '" + text + "'");
 }
 
 // A ready workflow task for the run's event `next_seq` - 1; none when one exists already.
@@ -85,11 +81,6 @@ Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
   return tx.execute(sql, params);
 }
 
-struct LockedRun {
-  std::string queue;
-  RunStatus status = RunStatus::running;
-};
-
 // Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
 Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
                                           const std::string& run_id) {
@@ -103,6 +94,8 @@ Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect
   if (!status) return fail(status.error());
   return std::optional<LockedRun>(LockedRun{r.text("namespace"), *status});
 }
+
+namespace {
 
 // A decision's start: the run locked, and the task it was claimed for retired if this attempt
 // still holds its lease (`task_held`).
@@ -306,6 +299,13 @@ Result<std::optional<std::int64_t>> append_external(SqlTransaction& tx, SqlDiale
 
 }  // namespace
 
+Result<TaskKind> parse_task_kind(const std::string& text) {
+  if (text == "workflow") return TaskKind::workflow;
+  if (text == "activity") return TaskKind::activity;
+  if (text == "timer") return TaskKind::timer;
+  return fail(ErrorCode::internal, "unknown task kind '" + text + "'");
+}
+
 std::string_view to_string(TaskKind kind) {
   switch (kind) {
     case TaskKind::workflow:
@@ -367,267 +367,6 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
   return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
 
-namespace {
-
-constexpr const char* kRunColumns =
-    "id, namespace, workflow_name, status, input_json, result_json, error, created_at_ms, "
-    "closed_at_ms";
-
-Result<RunSummary> run_from(const SqlRecord& r);
-
-}  // namespace
-
-Result<bool> adopt_child_run(SqlTransaction& tx, const std::string& run_id,
-                             const ParentRun& parent) {
-  auto adopted = tx.execute(
-      "UPDATE workflow_runs SET parent_run_id = $2, parent_key = $3 WHERE id = $1 AND status = "
-      "'running' AND parent_run_id IS NULL",
-      {run_id, parent.run_id, parent.key});
-  if (!adopted) return fail(adopted.error());
-  return *adopted > 0;
-}
-
-Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id) {
-  auto rows = tx.query(std::string("SELECT ") + kRunColumns + " FROM workflow_runs WHERE id = $1",
-                       {run_id});
-  if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  return run_from(first_record(*rows));
-}
-
-Result<std::vector<RunSummary>> list_runs(SqlTransaction& tx, const std::string& owner,
-                                          std::int64_t limit) {
-  auto rows = tx.query(std::string("SELECT ") + kRunColumns +
-                           " FROM workflow_runs WHERE owner = $1 ORDER BY created_at_ms DESC, "
-                           "id DESC LIMIT $2",
-                       {owner, limit});
-  if (!rows) return fail(rows.error());
-  std::vector<RunSummary> runs;
-  for (const SqlRecord& row : records(*rows)) {
-    auto run = run_from(row);
-    if (!run) return fail(run.error());
-    runs.push_back(std::move(*run));
-  }
-  return runs;
-}
-
-namespace {
-
-Result<RunSummary> run_from(const SqlRecord& r) {
-  RunSummary run;
-  run.id = r.text("id");
-  run.queue = r.text("namespace");
-  run.workflow = r.text("workflow_name");
-  auto status = r.enumerated("status", kRunStatusNames);
-  if (!status) return fail(status.error());
-  run.status = *status;
-  run.input = parse_json_or_discarded(r.text("input_json"), kStoredJsonDepthMax);
-  if (auto result = r.optional_text("result_json"))
-    run.result = parse_json_or_discarded(*result, kStoredJsonDepthMax);
-  run.error = r.optional_text("error");
-  run.created_at_ms = r.integer("created_at_ms");
-  run.closed_at_ms = r.optional_integer("closed_at_ms");
-  return run;
-}
-
-}  // namespace
-
-Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::string& run_id) {
-  return load_history_after(tx, run_id, 0);
-}
-
-Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
-                                                     std::int64_t after_seq) {
-  auto rows = tx.query(
-      "SELECT seq, kind, body_json, created_at_ms FROM workflow_history WHERE run_id = $1 AND seq "
-      "> $2 ORDER BY seq",
-      {run_id, after_seq});
-  if (!rows) return fail(rows.error());
-  std::vector<HistoryEvent> history;
-  history.reserve(rows->rows.size());
-  for (const SqlRecord& r : records(*rows)) {
-    auto kind = parse_event_kind(r.text("kind"));
-    if (!kind) return fail(ErrorCode::internal, "run " + run_id + ": " + kind.error().message);
-    Json body = parse_json_or_discarded(r.text("body_json"), kStoredJsonDepthMax);
-    const std::int64_t seq = r.integer("seq");
-    if (!body.is_object()) {
-      return fail(ErrorCode::internal, "run " + run_id + ": history event " + std::to_string(seq) +
-                                           " is not a JSON object");
-    }
-    history.push_back(HistoryEvent{seq, *kind, std::move(body), r.integer("created_at_ms")});
-  }
-  return history;
-}
-
-namespace {
-
-// Leases the tasks `where` selects to a worker. Parameters: $2 now, $4 worker id, $5 the lease
-// of a workflow task; `where` may use $1 and $3 (and must mention both, for Postgres' typing).
-// An activity's lease is its heartbeat timeout when it has one, else its start-to-close time.
-// Leases the tasks `where` picks ($2: now, $4: the worker, $5: a decision's lease).
-std::string lease_tasks_sql(const std::string& where) {
-  return "UPDATE engine_tasks SET status = 'leased', lease_owner = $4, attempt = attempt + 1, "
-         "leased_at_ms = $2, "
-         "updated_at_ms = $2, lease_expires_at_ms = CAST($2 AS BIGINT) + CASE "
-         "WHEN kind = 'activity' AND heartbeat_timeout_ms > 0 AND heartbeat_timeout_ms < "
-         "start_to_close_ms "
-         "THEN heartbeat_timeout_ms WHEN kind = 'activity' AND start_to_close_ms > 0 THEN "
-         "start_to_close_ms "
-         "ELSE CAST($5 AS BIGINT) END "
-         "WHERE " +
-         where +
-         " RETURNING id, kind, run_id, event_seq, attempt, max_attempts, lease_expires_at_ms, "
-         "start_to_close_ms, heartbeat_timeout_ms, queue, (SELECT owner FROM workflow_runs r "
-         "WHERE r.id = engine_tasks.run_id) AS owner";
-}
-
-// The leased tasks among `rows` (rows without an id are not tasks), sorted by id: RETURNING has
-// no order, and processing order must be deterministic.
-Result<std::vector<ClaimedTask>> leased_tasks(const SqlRows& rows) {
-  std::vector<ClaimedTask> claimed;
-  for (const SqlRecord& r : records(rows)) {
-    if (!r.optional_text("id")) continue;
-    auto kind = parse_task_kind(r.text("kind"));
-    if (!kind) return fail(kind.error());
-    claimed.push_back(ClaimedTask{.id = r.text("id"),
-                                  .kind = *kind,
-                                  .run_id = r.text("run_id"),
-                                  .event_seq = r.integer("event_seq"),
-                                  .attempt = r.integer("attempt"),
-                                  .attempts_max = r.integer("max_attempts"),
-                                  .lease_expires_at_ms = r.integer("lease_expires_at_ms"),
-                                  .start_to_close_ms = r.integer("start_to_close_ms"),
-                                  .heartbeat_timeout_ms = r.integer("heartbeat_timeout_ms"),
-                                  .queue = r.text("queue"),
-                                  .owner = r.optional_text("owner").value_or("")});
-  }
-  std::sort(claimed.begin(), claimed.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  return claimed;
-}
-
-Result<std::vector<ClaimedTask>> lease_tasks(SqlTransaction& tx, const std::string& where,
-                                             const std::vector<SqlValue>& params) {
-  auto rows = tx.query(lease_tasks_sql(where), params);
-  if (!rows) return fail(rows.error());
-  return leased_tasks(*rows);
-}
-
-// Picks up to $3 ready tasks of queue $1 visible at $2, oldest first; with `fair`, none of a
-// run whose owner is in the JSON array $6. (Without, the statement is the one it always was:
-// the common case pays nothing for fairness.)
-std::string pick_ready_sql(SqlDialect dialect, bool fair) {
-  std::string pick =
-      "id IN (SELECT id FROM engine_tasks WHERE queue = $1 AND status = 'ready' AND "
-      "visible_at_ms <= $2";
-  if (fair) {
-    pick += dialect == SqlDialect::postgres
-                ? " AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id "
-                  "AND r.owner IN (SELECT json_array_elements_text(CAST($6 AS json))))"
-                : " AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id "
-                  "AND r.owner IN (SELECT value FROM json_each($6)))";
-  }
-  pick += " ORDER BY visible_at_ms, id LIMIT $3";
-  if (dialect == SqlDialect::postgres) pick += " FOR UPDATE SKIP LOCKED";
-  return pick + ")";
-}
-
-std::vector<SqlValue> claim_params(const std::string& queue, std::int64_t now_ms,
-                                   std::int64_t batch, const std::string& worker_id,
-                                   std::int64_t lease_ms,
-                                   const std::vector<std::string>& owners_at_share) {
-  std::vector<SqlValue> params{queue, now_ms, batch, worker_id, lease_ms};
-  if (!owners_at_share.empty()) params.emplace_back(Json(owners_at_share).dump());
-  return params;
-}
-
-}  // namespace
-
-Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dialect,
-                                             const std::string& queue, const std::string& worker_id,
-                                             std::int64_t now_ms, std::int64_t lease_ms,
-                                             std::int64_t batch,
-                                             const std::vector<std::string>& owners_at_share) {
-  return lease_tasks(tx, pick_ready_sql(dialect, !owners_at_share.empty()),
-                     claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
-}
-
-Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::string& queue,
-                         const std::string& worker_id, std::int64_t now_ms, std::int64_t lease_ms,
-                         std::int64_t batch, const std::vector<std::string>& owners_at_share) {
-  Claim claim;
-  if (dialect != SqlDialect::postgres) {
-    auto claimed =
-        claim_tasks(tx, dialect, queue, worker_id, now_ms, lease_ms, batch, owners_at_share);
-    if (!claimed) return fail(claimed.error());
-    claim.claimed = std::move(*claimed);
-    // A full batch: the worker claims again at once, so when the queue falls due does not matter.
-    if (static_cast<std::int64_t>(claim.claimed.size()) == batch) return claim;
-    auto due = next_due(tx, queue);
-    if (!due) return fail(due.error());
-    claim.due = *due;
-    return claim;
-  }
-  // One statement. Its reads see the table as it was before its own update, so the tasks it
-  // claims are left out of the ready ones and added to the leased ones by hand. One row per
-  // claimed task, or a single row without an id when it claims none; each row carries the
-  // queue's next due times.
-  auto rows = tx.query_last(
-      "WITH claimed AS (" + lease_tasks_sql(pick_ready_sql(dialect, !owners_at_share.empty())) +
-          "), due AS (SELECT (SELECT MIN(visible_at_ms) FROM engine_tasks WHERE queue = $1 AND "
-          "status = 'ready' AND id NOT IN (SELECT id FROM claimed)) AS due_visible_at_ms, "
-          "LEAST((SELECT MIN(lease_expires_at_ms) FROM engine_tasks WHERE status = 'leased'), "
-          "(SELECT MIN(lease_expires_at_ms) FROM claimed)) AS due_lease_expires_at_ms) "
-          "SELECT claimed.*, due.* FROM due LEFT JOIN claimed ON TRUE",
-      claim_params(queue, now_ms, batch, worker_id, lease_ms, owners_at_share));
-  if (!rows) return fail(rows.error());
-  auto claimed = leased_tasks(*rows);
-  if (!claimed) return fail(claimed.error());
-  claim.claimed = std::move(*claimed);
-  if (!rows->rows.empty()) {
-    const SqlRecord first = first_record(*rows);
-    claim.due = NextDue{first.optional_integer("due_visible_at_ms"),
-                        first.optional_integer("due_lease_expires_at_ms")};
-  }
-  return claim;
-}
-
-namespace {
-
-// How long an activity's lease lasts: its heartbeat timeout when it has one (shorter than its
-// start-to-close time), else its start-to-close time. The rule lease_tasks applies in SQL.
-std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t heartbeat_timeout_ms) {
-  if (heartbeat_timeout_ms > 0 && heartbeat_timeout_ms < start_to_close_ms)
-    return heartbeat_timeout_ms;
-  return start_to_close_ms;
-}
-
-}  // namespace
-
-ClaimedTask activity_task(const std::string& run_id, const std::string& queue,
-                          const HistoryEvent& e, std::optional<std::int64_t> leased_at_ms) {
-  RELIANT_ASSERT(e.kind == EventKind::activity_scheduled);
-  ClaimedTask task{.id = run_id + ":act:" + std::to_string(e.seq),
-                   .kind = TaskKind::activity,
-                   .run_id = run_id,
-                   .event_seq = e.seq,
-                   .attempt = 0,
-                   .attempts_max = e.body.value("max_attempts", std::int64_t{1}),
-                   .lease_expires_at_ms = 0,
-                   .start_to_close_ms = e.body.value("start_to_close_ms", std::int64_t{0}),
-                   .heartbeat_timeout_ms = e.body.value("heartbeat_timeout_ms", std::int64_t{0}),
-                   .queue = queue};
-  if (leased_at_ms) {
-    // The lease a claim would take (eager dispatch): attempt 1, held by the decider.
-    task.attempt = 1;
-    task.lease_expires_at_ms =
-        *leased_at_ms + activity_lease_ms(task.start_to_close_ms, task.heartbeat_timeout_ms);
-  }
-  return task;
-}
-
-namespace {
-
 // Writes a decision's events and the tasks they create: activities and timers ready for any
 // worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
@@ -637,8 +376,7 @@ namespace {
 Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                             const std::string& queue, const std::vector<HistoryEvent>& events,
                             std::int64_t now_ms, const EagerDispatch& eager,
-                            DecisionOutcome& outcome,
-                            const std::vector<std::string>* bodies = nullptr) {
+                            DecisionOutcome& outcome, const std::vector<std::string>* bodies) {
   RELIANT_ASSERT(bodies == nullptr || bodies->size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const HistoryEvent& e = events[i];
@@ -710,8 +448,6 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
   }
   return {};
 }
-
-}  // namespace
 
 // The first 8 bytes of SHA-256 over "kind|at_ms|body_json", read big-endian: a definition
 // Postgres can compute too (record_prepared_result_postgres), unlike std::hash.
@@ -884,138 +620,6 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
   completion.decided = std::move(*decided);
   return completion;
 }
-
-Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const Json& result,
-                                  const WorkflowRegistry& workflows, std::int64_t now_ms) {
-  RELIANT_ASSERT(kept.state.last_seq > 0);
-  PreparedStep step;
-  step.from_seq = kept.state.last_seq;
-  step.from_digest = kept.last_event_digest;
-  step.result = HistoryEvent{
-      step.from_seq + 1, EventKind::activity_completed,
-      Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},
-      now_ms};
-  RunState& state = kept.state;
-  if (state.terminal) return fail(ErrorCode::failed_precondition, "the kept run has ended");
-  // The kept run may not know the activity yet (another worker scheduled it); apply() refuses
-  // an answer to what it does not know, and the transaction decides from the store instead.
-  if (auto ok = state.apply(step.result); !ok) return fail(ok.error());
-  step.decision = decide_next(state, workflows.find(state.workflow), now_ms);
-  for (const auto& e : step.decision) {
-    const Result<void> applied = state.apply(e);
-    RELIANT_ASSERT_MSG(applied.has_value(), "a decision's own events continue its history");
-  }
-  // The bodies as they will be stored, printed here on the worker's executor rather than inside
-  // the transaction, where on SQLite every worker's steps wait for the one writer thread.
-  step.result_body = step.result.body.dump();
-  step.decision_bodies.reserve(step.decision.size());
-  for (const auto& e : step.decision) step.decision_bodies.push_back(e.body.dump());
-  const HistoryEvent& last = step.decision.empty() ? step.result : step.decision.back();
-  kept.last_event_digest =
-      event_digest(to_string(last.kind), last.at_ms,
-                   step.decision.empty() ? step.result_body : step.decision_bodies.back());
-  step.run = std::move(kept);
-  return step;
-}
-
-namespace {
-
-// The prepared step's first half: checks that the stored history still ends where the step
-// starts (the event of `from_seq`, with the digest the worker kept), that the run runs and the
-// activity has no answer yet; then retires the activity's task, appends its result and retires
-// the decision task a previous event left ready (this step decides). False, with nothing
-// written, when a check fails.
-Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask& task,
-                                           const PreparedStep& step, std::int64_t now_ms) {
-  const std::string& run_id = task.run_id;
-  auto rows = tx.query(
-      "SELECT r.status, h.seq, h.kind, h.body_json, h.created_at_ms, EXISTS (SELECT 1 FROM "
-      "workflow_history a WHERE a.run_id = $1 AND a.ref_seq = $3 AND a.ref_seq > 0) AS answered "
-      "FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id AND h.seq = (SELECT "
-      "MAX(seq) FROM workflow_history WHERE run_id = $1) WHERE r.id = $1 AND h.seq = $2",
-      {run_id, step.from_seq, task.event_seq});
-  if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return false;  // the history went on
-  const SqlRecord last = first_record(*rows);
-  if (last.text("status") != to_string(RunStatus::running) || last.integer("answered") != 0 ||
-      event_digest(last.text("kind"), last.integer("created_at_ms"), last.text("body_json")) !=
-          step.from_digest) {
-    return false;
-  }
-  if (auto done = finish_task(tx, task.id, now_ms); !done) return fail(done.error());
-  if (auto ok = insert_event(tx, run_id, step.result, step.result_body); !ok) {
-    return fail(ok.error());
-  }
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
-      "'ready'",
-      {workflow_task_id(run_id, step.result.seq), now_ms});
-  if (!retired) return fail(retired.error());
-  return true;
-}
-
-// The same on Postgres in two round trips: the run's lock, as every append takes it, then one
-// statement whose writes are all conditional on the checks (a statement of its own after the
-// lock, so its snapshot sees whatever the previous lock holder committed). The digest is
-// computed by the server (event_digest's definition in SQL), so the stored body never travels.
-Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
-                                             const PreparedStep& step, std::int64_t now_ms,
-                                             bool run_locked) {
-  const std::string& run_id = task.run_id;
-  if (!run_locked) {
-    auto run = lock_run(tx, SqlDialect::postgres, run_id);
-    if (!run) return fail(run.error());
-    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  }
-  char digest_hex[17];
-  std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
-                static_cast<unsigned long long>(step.from_digest));
-  auto rows = tx.query(
-      "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
-      "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
-      "WHERE r.id = $1 AND h.seq = CAST($2 AS BIGINT) AND r.status = 'running' "
-      "AND NOT EXISTS (SELECT 1 FROM workflow_history a WHERE a.run_id = $1 "
-      "AND a.ref_seq = CAST($3 AS BIGINT) AND a.ref_seq > 0) "
-      "AND substr(sha256(convert_to(h.kind || '|' || h.created_at_ms || '|' || h.body_json, "
-      "'UTF8')), 1, 8) = decode($4, 'hex')), "
-      "finished AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, "
-      "updated_at_ms = CAST($5 AS BIGINT) WHERE id = $6 AND EXISTS (SELECT 1 FROM checked)), "
-      "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
-      "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
-      "CAST($10 AS BIGINT) FROM checked), "
-      "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
-      "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked)) "
-      "SELECT EXISTS (SELECT 1 FROM checked) AS recorded",
-      {run_id, step.from_seq, task.event_seq, std::string(digest_hex), now_ms, task.id,
-       step.result.seq, std::string(to_string(step.result.kind)), step.result_body,
-       step.result.at_ms, workflow_task_id(run_id, step.result.seq)});
-  if (!rows) return fail(rows.error());
-  return first_record(*rows).integer("recorded") != 0;
-}
-
-}  // namespace
-
-Result<std::optional<Completion>> commit_prepared_step(
-    SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
-    std::int64_t now_ms, const EagerDispatch& eager, bool run_locked) {
-  RELIANT_ASSERT(step.result.ref_seq() == task.event_seq);
-  auto recorded = dialect == SqlDialect::postgres
-                      ? record_prepared_result_postgres(tx, task, step, now_ms, run_locked)
-                      : record_prepared_result_sqlite(tx, task, step, now_ms);
-  if (!recorded) return fail(recorded.error());
-  if (!*recorded) return std::optional<Completion>();  // decide from the store instead
-  Completion completion;
-  completion.counted = true;
-  completion.decided.emplace();
-  if (auto ok = write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
-                               *completion.decided, &step.decision_bodies);
-      !ok) {
-    return fail(ok.error());
-  }
-  completion.decided->committed = true;
-  return std::optional<Completion>(std::move(completion));
-}
-
 Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                                    const std::string& error, std::int64_t now_ms,
                                    std::int64_t retry_delay_ms) {
@@ -1048,21 +652,6 @@ Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const
   return {};
 }
 
-Result<bool> heartbeat_activity(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
-  auto extended = tx.execute(
-      "UPDATE engine_tasks SET lease_expires_at_ms = CASE "
-      "WHEN CAST($3 AS BIGINT) + heartbeat_timeout_ms < leased_at_ms + start_to_close_ms "
-      "THEN CAST($3 AS BIGINT) + heartbeat_timeout_ms ELSE leased_at_ms + start_to_close_ms END, "
-      "updated_at_ms = $3 "
-      "WHERE id = $1 AND status = 'leased' AND attempt = $2 AND heartbeat_timeout_ms > 0 "
-      // A run that ended (cancelled) wants no more of its activities: the attempt stops.
-      "AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = engine_tasks.run_id AND "
-      "r.status = 'running')",
-      {task.id, task.attempt, now_ms});
-  if (!extended) return fail(extended.error());
-  return *extended == 1;
-}
-
 Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                         std::int64_t now_ms) {
   auto appended =
@@ -1070,57 +659,6 @@ Result<void> fire_timer(SqlTransaction& tx, SqlDialect dialect, const ClaimedTas
                       Json{{"started_seq", task.event_seq}}, now_ms, task.id, task.queue);
   if (!appended) return fail(appended.error());
   return {};
-}
-
-Result<std::int64_t> requeue_expired(SqlTransaction& tx, SqlDialect dialect, std::int64_t now_ms,
-                                     std::int64_t tasks_max) {
-  // No row locks here (they would be taken before the run row's, against the lock order):
-  // every change below is conditional on the lease, so concurrent reapers cannot both act.
-  auto rows = tx.query(
-      "SELECT id, kind, run_id, event_seq, attempt, max_attempts, queue, start_to_close_ms, "
-      "leased_at_ms, lease_expires_at_ms FROM engine_tasks "
-      "WHERE status = 'leased' AND lease_expires_at_ms < $1 ORDER BY lease_expires_at_ms, id LIMIT "
-      "$2",
-      {now_ms, tasks_max});
-  if (!rows) return fail(rows.error());
-  for (const SqlRecord& r : records(*rows)) {
-    auto kind = parse_task_kind(r.text("kind"));
-    if (!kind) return fail(kind.error());
-    // Only what retrying or failing the attempt reads: the lease is over.
-    const ClaimedTask task{.id = r.text("id"),
-                           .kind = *kind,
-                           .run_id = r.text("run_id"),
-                           .event_seq = r.integer("event_seq"),
-                           .attempt = r.integer("attempt"),
-                           .attempts_max = r.integer("max_attempts"),
-                           .queue = r.text("queue")};
-    if (task.kind == TaskKind::activity) {
-      // A lease that ran to the attempt's start-to-close deadline is that timeout, whoever
-      // notices it first; a shorter one (heartbeats) means the worker went silent.
-      const std::int64_t start_to_close_ms = r.integer("start_to_close_ms");
-      const bool deadline_passed =
-          start_to_close_ms > 0 &&
-          r.integer("lease_expires_at_ms") >= r.integer("leased_at_ms") + start_to_close_ms;
-      const std::string why = deadline_passed
-                                  ? start_to_close_exceeded(milliseconds(start_to_close_ms))
-                                  : "attempt " + std::to_string(task.attempt) +
-                                        " ended without a result (lease expired)";
-      if (auto ok = fail_activity_attempt(tx, dialect, task, why, now_ms,
-                                          activity_retry_delay_ms(task.attempt));
-          !ok) {
-        return fail(ok.error());
-      }
-      continue;
-    }
-    // Deciding and firing are idempotent: make them available again.
-    auto again = tx.execute(
-        "UPDATE engine_tasks SET status = 'ready', lease_owner = NULL, lease_expires_at_ms = NULL, "
-        "visible_at_ms = $3, updated_at_ms = $3 WHERE id = $1 AND status = 'leased' AND attempt = "
-        "$2",
-        {task.id, task.attempt, now_ms});
-    if (!again) return fail(again.error());
-  }
-  return static_cast<std::int64_t>(rows->rows.size());
 }
 
 Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
@@ -1181,34 +719,6 @@ Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::strin
   if (!*appended)
     return fail(ErrorCode::failed_precondition, "workflow run " + run_id + " has already ended");
   return {};
-}
-
-Result<NextDue> next_due(SqlTransaction& tx, const std::string& queue) {
-  // Both from the partial indexes on ready and leased tasks.
-  auto rows = tx.query(
-      "SELECT (SELECT MIN(visible_at_ms) FROM engine_tasks WHERE queue = $1 AND status = "
-      "'ready') AS visible_at_ms, (SELECT MIN(lease_expires_at_ms) FROM engine_tasks WHERE "
-      "status = 'leased') AS lease_expires_at_ms",
-      {queue});
-  if (!rows) return fail(rows.error());
-  const SqlRecord r = first_record(*rows);
-  return NextDue{r.optional_integer("visible_at_ms"), r.optional_integer("lease_expires_at_ms")};
-}
-
-Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue) {
-  auto rows = tx.query(
-      "SELECT status, COUNT(*) AS tasks FROM engine_tasks WHERE queue = $1 GROUP BY status",
-      {queue});
-  if (!rows) return fail(rows.error());
-  QueueCounts counts;
-  for (const SqlRecord& r : records(*rows)) {
-    const auto status = r.text("status");
-    const auto n = r.integer("tasks");
-    if (status == "ready") counts.ready = n;
-    if (status == "leased") counts.leased = n;
-    if (status == "done") counts.done = n;
-  }
-  return counts;
 }
 
 }  // namespace reliant::engine

@@ -58,6 +58,8 @@ struct RunSummary {
 
 enum class TaskKind { workflow, activity, timer };
 std::string_view to_string(TaskKind kind);
+// "workflow", "activity" or "timer" as stored; internal for anything else.
+Result<TaskKind> parse_task_kind(const std::string& text);
 
 // A task this worker holds. `attempt` fences the lease: only the holder of the current attempt
 // may move the task on; a late holder's writes are refused or ignored.

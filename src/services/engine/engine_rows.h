@@ -1,0 +1,45 @@
+// The row writes the engine's appends are made of (engine_sql.cc defines them), shared by the
+// engine's SQL files and by nothing else: a decision task's id, finishing a task, inserting a
+// history event, locking a run, and writing a decision's events with the tasks they create.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "services/engine/engine_sql.h"
+
+namespace reliant::engine {
+
+// The id of the decision task a run's event `next_seq` - 1 makes ready (one per event at most).
+std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq);
+
+Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms);
+
+// `body_json` is e.body.dump(), made by the caller when it has it already.
+Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,
+                          std::string body_json);
+Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e);
+
+struct LockedRun {
+  std::string queue;
+  RunStatus status = RunStatus::running;
+};
+
+// Locks the run row for the rest of the transaction (SQLite: the single writer already holds it);
+// nullopt when there is no such run.
+Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
+                                          const std::string& run_id);
+
+// Writes a decision's events and the tasks they create: activities and timers ready for any
+// worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
+// (returned in `outcome`). The caller holds the run lock and decided on the history read under
+// it. `bodies`, when given, holds each event's body already dumped, in the same order.
+Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                            const std::string& queue, const std::vector<HistoryEvent>& events,
+                            std::int64_t now_ms, const EagerDispatch& eager,
+                            DecisionOutcome& outcome,
+                            const std::vector<std::string>* bodies = nullptr);
+
+}  // namespace reliant::engine
