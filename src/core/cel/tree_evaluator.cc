@@ -4,6 +4,8 @@
 // inline in the header.
 #include "core/cel/tree_evaluator.h"
 
+#include "base/assert.h"
+
 namespace reliant::cel::detail {
 
 EvalResult Evaluator::eval_node(const Ident& ident, const Expr& expr) {
@@ -247,7 +249,9 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
     return error(expr, call.function + "() over type '" + std::string(range->type_name()) + "'");
   }
   const std::size_t count = list ? list->size() : map->size();
+  RELIANT_ASSERT(call.args.size() == 2 || call.args.size() == 3);  // as the parser expands them
   const std::string& variable = std::get<Ident>(call.args[0].node).name;
+  const std::size_t scope_before = scope_.size();
   const std::string_view f = call.function;
   std::optional<EvalError> failure;
   std::int64_t matches = 0;
@@ -263,6 +267,7 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
       if (keep && *keep) mapped = eval(call.args[2]);
     }
     scope_.pop_back();
+    RELIANT_ASSERT(scope_.size() == scope_before);  // each iteration leaves the scope as it was
     if (!step) {
       if (exhausted()) return step;
       if (f == "all" || f == "exists") {
@@ -290,6 +295,7 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
     if (f == "exists_one" && *b) ++matches;
     if (f == "filter" && *b) out.push_back(item);
   }
+  RELIANT_ASSERT(out.size() <= count && matches <= static_cast<std::int64_t>(count));
   if (f == "map" || f == "filter") return Value(std::move(out));
   if (f == "exists_one") return Value(matches == 1);
   if (failure) return tl::unexpected(*failure);

@@ -10,10 +10,12 @@
 #include <optional>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/utf8.h"
 #include "core/cel/evaluator.h"
 #include "core/cel/functions.h"
 #include "core/cel/messages.h"
+#include "core/cel/parser.h"
 #include "core/cel/well_known.h"
 
 namespace reliant::cel::detail {
@@ -93,7 +95,15 @@ class Evaluator {
 
   EvalResult eval(const Expr& expr) {
     if (!charge(1)) return error(expr, kBudgetExceeded);
-    return std::visit([this, &expr](const auto& node) { return eval_node(node, expr); }, expr.node);
+    // The walk descends one level a node: the parser's bound on a tree's height bounds the stack.
+    RELIANT_ASSERT_MSG(depth_ < kTreeHeightMax, "a tree taller than the parser lets through");
+    ++depth_;
+    EvalResult out =
+        std::visit([this, &expr](const auto& node) { return eval_node(node, expr); }, expr.node);
+    --depth_;
+    // Running out of budget is final: no node turns it back into a value.
+    RELIANT_ASSERT(!out || !exhausted());
+    return out;
   }
 
   // Everything below is also the compiled program's (Program's) slow path: it calls these on
@@ -268,6 +278,8 @@ class Evaluator {
 
   EvalResult relation(std::string_view f, Builtin op, const Value& a, const Value& b,
                       const Expr& expr) {
+    RELIANT_ASSERT(op == Builtin::less || op == Builtin::less_equals || op == Builtin::greater ||
+                   op == Builtin::greater_equals);
     const auto order = compare(a, b);
     if (!order) {
       const bool numbers = (a.is<std::int64_t>() || a.is<std::uint64_t>() || a.is<double>()) &&
@@ -409,6 +421,7 @@ class Evaluator {
   Budget& budget_;  // once it is exhausted, every step fails and no operator absorbs that
   // Comprehension variables in scope, innermost last.
   std::vector<std::pair<std::string, Value>> scope_;
+  int depth_ = 0;  // nodes being evaluated, one inside the other
 };
 
 }  // namespace reliant::cel::detail
