@@ -154,6 +154,8 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
                              cel::Value inputs, cel::Value iter, cel::Value params,
                              std::optional<std::size_t> owner, std::size_t owner_node,
                              const std::vector<std::string>& first) {
+  RELIANT_ASSERT(!owner ||
+                 (*owner < scopes_.size() && owner_node < scopes_[*owner]->graph->nodes.size()));
   if (scopes_.size() >= kScopesMax) {
     status_ = RunStatus::failed;
     error_ =
@@ -248,6 +250,7 @@ void Interpreter::drain() {
     if (!queue_.empty()) {
       const auto [scope, node] = queue_.front();
       queue_.pop_front();
+      RELIANT_ASSERT(scopes_[scope]->queued > 0);  // each queued arrival was counted once
       --scopes_[scope]->queued;
       changed_scopes_.insert(scope);
       if (!scopes_[scope]->finished) activate(scope, node);
@@ -288,6 +291,7 @@ void Interpreter::drain() {
 }
 
 bool Interpreter::join_ready(const Scope& scope, std::size_t node) const {
+  RELIANT_ASSERT(scope.graph->nodes[node].type == NodeType::join);
   // Ready when no branch that could still arrive is under way: nothing busy reaches the join.
   for (std::size_t n = 0; n < scope.status.size(); ++n) {
     if (n == node) continue;
@@ -300,6 +304,7 @@ bool Interpreter::join_ready(const Scope& scope, std::size_t node) const {
 }
 
 void Interpreter::activate(std::size_t s, std::size_t n) {
+  RELIANT_ASSERT(s < scopes_.size() && n < scopes_[s]->status.size());
   auto& scope = *scopes_[s];
   // A node runs at most once per scope: a second arrival (another branch reaching a node that
   // is not a join) changes nothing.
@@ -369,6 +374,7 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
                         NodeType as, const std::string& ref, cel::Value extra_args) {
   auto& scope = *scopes_[s];
   const auto& spec = scope.graph->nodes[n];
+  RELIANT_ASSERT(!key.empty());  // what the answer is matched by
   Action action;
   action.key = std::move(key);
   action.path = node_path(scope, n);
@@ -443,6 +449,7 @@ tl::expected<void, std::string> Interpreter::report(const NodeResult& result) {
   }
   report_cost_left_ = kReportCostMax;
   const auto [s, n, order] = it->second;
+  RELIANT_ASSERT(s < scopes_.size() && n < scopes_[s]->status.size());
   by_key_.erase(it);
   const std::size_t erased = pending_.erase(order);
   RELIANT_ASSERT(erased == 1);
@@ -548,9 +555,11 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
     }
     if (target.empty()) target = edge.fallback;
     if (target.empty()) continue;
+    const auto next = graph.index.find(target);
+    RELIANT_ASSERT_MSG(next != graph.index.end(), "the loader refuses an edge to no node");
     ++scope.queued;
     changed_scopes_.insert(s);
-    queue_.emplace_back(s, graph.index.find(target)->second);
+    queue_.emplace_back(s, next->second);
   }
 }
 
