@@ -657,6 +657,9 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   const std::set<std::string>& timed = history.timed;     // nodes whose timeout timer started
   bool saves_pending = history.saves_pending(state);
   const engine::ActivityState* finish = history.finish;
+  // The memo's settled prefixes are of lists the interpreter only appends to.
+  RELIANT_ASSERT(history.messages_settled <= run.messages().size() &&
+                 history.actions_settled <= run.issued().size());
 
   std::vector<engine::Command> commands;
   // A chat's own run (not a child's) records its end on the chat before it ends.
@@ -762,6 +765,8 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     ++in_flight;
     if (action.type == NodeType::workflow) ++history.children_open;
   }
+  // Scheduling never takes the run past its bound (what ran before may have, in an older release).
+  RELIANT_ASSERT(in_flight <= std::max(state.pending_activities(), kRunActivitiesInFlightMax));
   return commands;
 }
 
