@@ -423,6 +423,9 @@ Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
     memo->scheduled.children_open -= ended;
     memo->fed_through_seq = state.last_seq;
     memo->scheduled.catch_up(state);
+    // The settled prefixes are of lists the interpreter only appends to.
+    RELIANT_ASSERT(memo->scheduled.messages_settled <= memo->replayed.run->messages().size() &&
+                   memo->scheduled.actions_settled <= memo->replayed.run->issued().size());
     return memo;
   }
   auto replayed = replay(state);
@@ -657,9 +660,6 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   const std::set<std::string>& timed = history.timed;     // nodes whose timeout timer started
   bool saves_pending = history.saves_pending(state);
   const engine::ActivityState* finish = history.finish;
-  // The memo's settled prefixes are of lists the interpreter only appends to.
-  RELIANT_ASSERT(history.messages_settled <= run.messages().size() &&
-                 history.actions_settled <= run.issued().size());
 
   std::vector<engine::Command> commands;
   // A chat's own run (not a child's) records its end on the chat before it ends.
@@ -716,11 +716,9 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   if (saves_pending) return commands;
   if (run.status() == RunStatus::completed) {
     // The run ends once its messages are stored, so a client that sees it end sees them too.
-    {
-      end_with(engine::CompleteRun{Json{{"outcome", "completed"},
-                                        {"outputs", cel::to_json(run.outputs())}}},
-               "completed", "");
-    }
+    end_with(engine::CompleteRun{Json{{"outcome", "completed"},
+                                      {"outputs", cel::to_json(run.outputs())}}},
+             "completed", "");
     return commands;
   }
   // The actions issued since the settled prefix, oldest first; at most kRunActivitiesInFlightMax
