@@ -406,13 +406,9 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
                             {"memo", cel::Value(spec.thread->memo)},
                             {"inject", inject}});
   }
-  const auto* daemon =
-      spec.daemon ? &*spec.daemon : (definition_->daemon ? &*definition_->daemon : nullptr);
-  if (daemon != nullptr) {
-    auto selector = evaluate(*daemon, vars, "daemon", eval_options_);
-    if (!selector) return fail(s, n, describe(selector.error()));
-    action.daemon = cel::to_json(*selector);
-  }
+  auto selector = daemon_selector(s, n, vars);
+  if (!selector) return fail(s, n, selector.error());
+  action.daemon = std::move(*selector);
   const std::uint64_t order = issued_.size();
   RELIANT_ASSERT(pending_.size() == by_key_.size());  // one pending action per key, at most
   if (!by_key_.emplace(action.key, PendingPlace{s, n, order}).second) {
@@ -422,6 +418,31 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   pending_.emplace(order, std::move(action));
   pending_view_stale_ = true;
   if (scope.status[n] != NodeStatus::opened) set_status(scope, n, NodeStatus::running);
+}
+
+tl::expected<nlohmann::json, std::string> Interpreter::daemon_selector(
+    std::size_t s, std::size_t n, const cel::Activation& vars) {
+  const TemplateTree* written =
+      scopes_[s]->graph->nodes[n].daemon ? &*scopes_[s]->graph->nodes[n].daemon : nullptr;
+  std::size_t where = s;  // the scope `written` is evaluated in
+  // Out through the scopes that enclose the node, innermost first: each was opened by a loop,
+  // group or inline workflow node of the scope around it.
+  for (std::size_t at = s; written == nullptr && scopes_[at]->owner; at = *scopes_[at]->owner) {
+    RELIANT_ASSERT(*scopes_[at]->owner < at);  // an owner is opened before what it encloses
+    const Scope& owner = *scopes_[*scopes_[at]->owner];
+    const auto& opener = owner.graph->nodes[scopes_[at]->owner_node];
+    if (opener.daemon) {
+      written = &*opener.daemon;
+      where = at;  // a loop's selector sees its iteration's `iter`
+    }
+  }
+  if (written == nullptr && definition_->daemon) written = &*definition_->daemon;
+  if (written == nullptr) return nlohmann::json();
+  auto selector = where == s
+                      ? evaluate(*written, vars, "daemon", eval_options_)
+                      : evaluate(*written, variables(*scopes_[where]), "daemon", eval_options_);
+  if (!selector) return tl::unexpected(describe(selector.error()));
+  return cel::to_json(*selector);
 }
 
 const std::vector<Action>& Interpreter::pending() const {

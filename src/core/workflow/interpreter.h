@@ -50,7 +50,9 @@ struct Action {
   // create the fork the first time it is used.
   std::string thread_id;
   std::optional<std::string> thread_from;
-  nlohmann::json daemon;  // the evaluated selector, the node's else the workflow's; null if none
+  // The evaluated selector: the nearest one written — the node's, an enclosing loop's, group's or
+  // inline workflow's, the workflow's; null if none.
+  nlohmann::json daemon;
 };
 
 // A node's result: its output, or why it failed.
@@ -125,6 +127,12 @@ class Interpreter {
   void begin(std::size_t scope, std::size_t node);
   void issue(std::size_t scope, std::size_t node, const cel::Activation& variables, std::string key,
              NodeType as, const std::string& ref, cel::Value extra_args);
+  // The daemon selector a node's action runs under, evaluated: the nearest one wins — the node's
+  // own, then the enclosing loop's, group's or inline workflow's (each evaluated in the scope it
+  // opened: a loop's once per iteration, with that iteration's `iter`), then the workflow's; null
+  // when none is written.
+  tl::expected<nlohmann::json, std::string> daemon_selector(std::size_t scope, std::size_t node,
+                                                            const cel::Activation& variables);
   void complete(std::size_t scope, std::size_t node, cel::Value output);
   void skip(std::size_t scope, std::size_t node);
   void follow_edges(std::size_t scope, std::size_t node);

@@ -31,6 +31,23 @@ struct ChildFound {
   engine::RunSummary ended;
 };
 
+// The child's context: the parent's, talking on the node's thread, naming its own threads under
+// the node's key so they stay apart from the parent's. The node's evaluated selector (its own, an
+// enclosing node's or its workflow's) is the child's default: where the child's nodes and
+// workflow write none, its tools run there.
+Json child_context(const NodeInput& node, const std::string& run_id, std::int64_t depth,
+                   const std::string& child_id) {
+  Json context = node.run;
+  context["parent_run_id"] = run_id;
+  context["parent_node"] = node.key;
+  context["depth"] = depth;
+  context["thread"] = node.thread_ref.id;
+  context["thread_prefix"] = node.run.value("thread_prefix", "") + node.key + "/";
+  context["workflow"] = Json{{"id", child_id}};
+  if (!node.daemon.is_null()) context["daemon"] = node.daemon;
+  return context;
+}
+
 class ChildRunNode final : public engine::Activity {
  public:
   explicit ChildRunNode(AgentDeps deps) : deps_(std::move(deps)) {}
@@ -74,15 +91,7 @@ class ChildRunNode final : public engine::Activity {
                                           " deep (does the workflow call itself?)"));
     }
 
-    // The child's context: the parent's, talking on the node's thread, naming its own threads
-    // under the node's key so they stay apart from the parent's.
-    request.context = node.run;
-    request.context["parent_run_id"] = run_id;
-    request.context["parent_node"] = node.key;
-    request.context["depth"] = depth;
-    request.context["thread"] = node.thread_ref.id;
-    request.context["thread_prefix"] = node.run.value("thread_prefix", "") + node.key + "/";
-    request.context["workflow"] = Json{{"id", child_id}};
+    request.context = child_context(node, run_id, depth, child_id);
     const engine::ParentRun parent{run_id, node.key};
 
     auto start = [this, node, request, project_workflow, child_id, run_id, now_ms, parent,

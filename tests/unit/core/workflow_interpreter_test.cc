@@ -228,6 +228,49 @@ edges: [{from: a, to: b}]
             nlohmann::json({{"labels", {{"gpu", "yes"}}}, {"type", "cloud"}}));
 }
 
+// The nearest selector wins: a node's own, then its loop's or group's (evaluated in the scope it
+// opens, so a loop's per iteration), then the workflow's (issue 40: `daemon:` on loops and groups
+// was accepted and ignored).
+TEST(WorkflowInterpreter, ANodeRunsUnderTheNearestEnclosingSelector) {
+  auto definition = load(R"(name: placed
+entry: each
+daemon: laptop
+nodes:
+  - id: each
+    type: loop
+    items: "['a', 'b']"
+    daemon: "{{ 'box-' + iter.item }}"
+    inline:
+      entry: plain
+      nodes:
+        - {id: plain, type: run, command: x}
+        - {id: pinned, type: run, command: y, daemon: {type: cloud}}
+        - id: grouped
+          type: group
+          inline: {entry: deep, nodes: [{id: deep, type: run, command: z}]}
+      edges: [{from: plain, to: pinned}, {from: pinned, to: grouped}]
+  - {id: after, type: run, command: w}
+edges: [{from: each, to: after}]
+)");
+  ASSERT_NE(definition, nullptr);
+  Interpreter run(definition, context());
+  ASSERT_EQ(paths(run.pending()), "each#0/plain") << run.error_node() << ": " << run.error();
+  EXPECT_EQ(run.pending()[0].daemon, nlohmann::json("box-a"));
+  finish(run, "each#0/plain");
+  EXPECT_EQ(run.pending()[0].daemon, nlohmann::json({{"type", "cloud"}}));
+  finish(run, "each#0/pinned");
+  ASSERT_EQ(run.pending().size(), 1u);
+  EXPECT_EQ(run.pending()[0].daemon, nlohmann::json("box-a")) << "a group inherits its loop's";
+  finish(run, run.pending()[0].key);
+  ASSERT_EQ(paths(run.pending()), "each#1/plain");
+  EXPECT_EQ(run.pending()[0].daemon, nlohmann::json("box-b"));
+  finish(run, "each#1/plain");
+  finish(run, "each#1/pinned");
+  finish(run, run.pending()[0].key);
+  ASSERT_EQ(paths(run.pending()), "after");
+  EXPECT_EQ(run.pending()[0].daemon, nlohmann::json("laptop"));
+}
+
 // A `while` whose body finishes at once (a router) is evaluated for every iteration inside one
 // decision: ~300 bytes of workflow held a monolith's database path for 234 s when each
 // evaluation had a budget of its own and nothing bounded them together (issue 38). Now the run

@@ -87,6 +87,40 @@ TEST(WorkflowChildRuns, AProjectWorkflowRunsAsAChildAndItsOutputsAreTheNodes) {
   EXPECT_EQ((*child.result)["outputs"]["greeting"], "hello ada\n");
 }
 
+// The node's selector reaches the child's tools (issue 40: the child ran them wherever the
+// parent's context said, on the one daemon there was). The monolith's daemon is local: a child
+// placed on `cloud` finds no daemon to run on, one placed on `local` runs there.
+TEST(WorkflowChildRuns, TheNodesSelectorIsTheChildsDefault) {
+  for (const char* where : {"cloud", "local"}) {
+    Monolith m;
+    add_project(m, {{"greet", kGreet}});
+    std::string parent_yaml = kParent;
+    parent_yaml.replace(parent_yaml.find("    ref: project://greet"), 0,
+                        std::string("    daemon: ") + where + "\n");
+    start_yaml_run(m, "parent-1", parent_yaml, Json{{"project_id", "proj-1"}});
+    const engine::RunSummary parent = ended_run(m, "parent-1");
+    auto runs = m.run(m.store.transact_for(
+        [](SqlTransaction& tx) { return engine::list_runs(tx, "user-1", 10); }));
+    ASSERT_TRUE(runs.has_value()) << runs.error().message;
+    const auto found = std::find_if(runs->begin(), runs->end(), [](const auto& run) {
+      return run.id.starts_with("parent-1-");
+    });
+    ASSERT_NE(found, runs->end()) << "the child run";
+    const engine::RunSummary child = *found;
+    auto request = workflow::run_request_from_json(child.input);
+    ASSERT_TRUE(request.has_value()) << request.error().message;
+    EXPECT_EQ(request->context["daemon"], where);
+    if (std::string_view(where) == "cloud") {
+      EXPECT_EQ(parent.status, engine::RunStatus::failed);
+      EXPECT_EQ(child.status, engine::RunStatus::failed);
+      EXPECT_NE(child.error.value_or("").find("no daemon to run on"), std::string::npos)
+          << child.error.value_or("");
+    } else {
+      EXPECT_EQ(parent.status, engine::RunStatus::completed) << parent.error.value_or("");
+    }
+  }
+}
+
 TEST(WorkflowChildRuns, ABuiltinRunsAsAChildOnTheParentsChat) {
   Monolith m;  // the scripted model answers a response tool from its schema
   auto chat = m.run(m.chats.create_chat("user-1", "grading"));
