@@ -1,8 +1,8 @@
 // `reliant mcp servers|tools|call`: the daemon's MCP client (services/daemon/mcp) on this
 // machine, for users checking their mcp.json and for tests against servers nobody here wrote;
 // `reliant mcp files|approve`: the mcp.json files a daemon reads and the approval of a
-// workspace's file, through the API (the daemon's `mcp_files` and `mcp_approve` commands), or
-// with --local for this machine's own `reliant mcp` commands.
+// workspace's file, through the API (the daemon's MCPService.ListConfigFiles and
+// ApproveConfigFile), or with --local for this machine's own `reliant mcp` commands.
 //
 //   reliant mcp servers [--dir DIR]                      status of every configured server
 //   reliant mcp tools [--server NAME] [-- COMMAND ARG…]  a server's tools, one a line
@@ -250,7 +250,8 @@ std::string launch_line(const nlohmann::json& fields) {
   return rest.empty() ? line : line + "  (" + rest + ")";
 }
 
-// The files as `mcp_files` answers them: one block each, or one JSON object a line.
+// The files as mcp::to_json shows them (the API's ListConfigFiles, locally): one block each, or one
+// JSON object a line.
 void print_files(const nlohmann::json& files, bool json) {
   for (const auto& file : files) {
     if (json) {

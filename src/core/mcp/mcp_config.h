@@ -112,8 +112,8 @@ Result<McpConfig> load_mcp_config(const std::vector<McpConfigLayer>& layers,
                                   const Environment& environment,
                                   const McpApprovals& approvals = {});
 
-// A file as the daemon's `mcp_files` command tells it: {file, layer, sha256, status (TRUSTED: the
-// user's own; APPROVED; UNTRUSTED), servers, error}.
+// A file as JSON (`reliant mcp files`; the protocol-0 `mcp_files` verb): {file, layer, sha256,
+// status (TRUSTED: the user's own; APPROVED; UNTRUSTED), servers, error}.
 nlohmann::json to_json(const McpConfigFile& file);
 
 // The reason an untrusted file's servers do not start, with the command that approves it.

@@ -31,6 +31,7 @@ constexpr std::string_view kStreamProcessOutput =
     "/reliant.api.v1.BackgroundService/StreamProcessOutput";
 constexpr std::string_view kStreamTerminal = "/reliant.api.v1.TerminalService/StreamTerminal";
 
+using routing::call_daemon;
 using routing::kCloseTerminalSession;
 using routing::kFollowProcessOutput;
 using routing::kListTerminalSessions;
@@ -38,14 +39,6 @@ using routing::kOpenTerminal;
 using routing::kReadTerminal;
 using routing::kResizeTerminal;
 using routing::kWriteTerminal;
-
-// A typed call to a daemon whose owner was checked: its response, or its refusal.
-template <class Response>
-Task<Result<Response>> ask(routing::DaemonRouter& router, std::string user_id,
-                           std::string daemon_id, std::string_view method, std::string request) {
-  return routing::decoded_answer<Response>(router.daemon_call(
-      std::move(user_id), std::move(daemon_id), std::string(method), std::move(request)));
-}
 
 // Checks that the daemon is the user's (NOT_FOUND otherwise, like no daemon at all).
 Task<Result<void>> owned(Env& env, routing::DaemonRouter* router, std::string user_id,
@@ -170,8 +163,9 @@ Task<void> forward_input(TerminalStream* stream, RpcReader* in) {
                 "after create or attach, a terminal stream takes data, resize and close"};
       co_return;
     }
-    Task<Result<v1::TerminalSession>> sending = ask<v1::TerminalSession>(
-        stream->router, stream->user_id, stream->daemon_id, method, std::move(request));
+    Task<Result<v1::TerminalSession>> sending =
+        routing::decoded_answer<v1::TerminalSession>(stream->router.daemon_call(
+            stream->user_id, stream->daemon_id, std::string(method), std::move(request)));
     Result<v1::TerminalSession> sent = co_await sending;
     if (!sent && !stream->close_sent) {
       stream->input_failure = sent.error();
@@ -204,8 +198,8 @@ Task<Result<v1::TerminalSession>> open_terminal(routing::DaemonRouter& router, s
   open.set_daemon_id(daemon_id);
   open.set_rows(rows);
   open.set_cols(cols);
-  Task<Result<v1::TerminalSession>> opening = ask<v1::TerminalSession>(
-      router, std::move(user_id), daemon_id, kOpenTerminal, protocol::encode(open));
+  Task<Result<v1::TerminalSession>> opening =
+      call_daemon<v1::TerminalSession>(router, std::move(user_id), daemon_id, kOpenTerminal, open);
   co_return co_await opening;
 }
 
@@ -213,8 +207,9 @@ Task<Result<v1::TerminalSession>> find_terminal(routing::DaemonRouter& router, s
                                                 std::string daemon_id, std::string session_id) {
   v1::ListTerminalSessionsRequest list;
   list.set_daemon_id(daemon_id);
-  Task<Result<v1::ListTerminalSessionsResponse>> listing = ask<v1::ListTerminalSessionsResponse>(
-      router, std::move(user_id), daemon_id, kListTerminalSessions, protocol::encode(list));
+  Task<Result<v1::ListTerminalSessionsResponse>> listing =
+      call_daemon<v1::ListTerminalSessionsResponse>(router, std::move(user_id), daemon_id,
+                                                    kListTerminalSessions, list);
   Result<v1::ListTerminalSessionsResponse> listed = co_await listing;
   if (!listed) co_return fail(listed.error());
   for (const auto& each : listed->sessions()) {
@@ -256,8 +251,8 @@ Task<Result<std::string>> DaemonServicesRpc::unary(std::string user_id, RpcCall 
   co_return co_await calling;
 }
 
-// StreamProcessOutput: pages of bg_follow, each a long-poll, until the process has ended and
-// everything it wrote was sent.
+// StreamProcessOutput: pages of FollowProcessOutput, each a long-poll, until the process has ended
+// and everything it wrote was sent.
 Task<Result<void>> DaemonServicesRpc::server_stream(Credential credential, RpcCall call,
                                                     RpcWriter& out) {
   if (call.method != kStreamProcessOutput) {
@@ -280,8 +275,8 @@ Task<Result<void>> DaemonServicesRpc::server_stream(Credential credential, RpcCa
     follow.set_process_id(in->process_id());
     follow.set_offset(offset);
     follow.set_wait_ms(to_ms(kPollWait));
-    Task<Result<pages::ProcessOutputPage>> following = ask<pages::ProcessOutputPage>(
-        *router_, user_id, in->daemon_id(), kFollowProcessOutput, protocol::encode(follow));
+    Task<Result<pages::ProcessOutputPage>> following = call_daemon<pages::ProcessOutputPage>(
+        *router_, user_id, in->daemon_id(), kFollowProcessOutput, follow);
     Result<pages::ProcessOutputPage> page = co_await following;
     if (!page) co_return fail(page.error());
     v1::ProcessOutputEvent event;
@@ -302,7 +297,7 @@ Task<Result<void>> DaemonServicesRpc::server_stream(Credential credential, RpcCa
   }
 }
 
-// StreamTerminal: the first message opens or attaches; then the output half pages term_read
+// StreamTerminal: the first message opens or attaches; then the output half pages ReadTerminal
 // (each a long-poll) to the client while forward_input sends its keys, sizes and a close.
 Task<Result<void>> DaemonServicesRpc::bidi_stream(Credential credential, RpcCall call,
                                                   RpcReader& in, RpcWriter& out) {
@@ -347,8 +342,8 @@ Task<Result<void>> DaemonServicesRpc::bidi_stream(Credential credential, RpcCall
     read.set_session_id(stream.session_id);
     read.set_offset(offset);
     read.set_wait_ms(to_ms(kPollWait));
-    Task<Result<pages::TerminalOutputPage>> paging = ask<pages::TerminalOutputPage>(
-        *router_, user_id, daemon_id, kReadTerminal, protocol::encode(read));
+    Task<Result<pages::TerminalOutputPage>> paging =
+        call_daemon<pages::TerminalOutputPage>(*router_, user_id, daemon_id, kReadTerminal, read);
     Result<pages::TerminalOutputPage> page = co_await paging;
     v1::TerminalStreamOutput message;
     if (!page) {

@@ -45,7 +45,7 @@ class DaemonRouter {
   // monolith's own daemon): a verb or a typed call (DaemonCommand), for `command.user_id()`'s
   // daemon `command.daemon_id()`.
   virtual Task<Result<v1::DaemonCommandResult>> send_command(v1::DaemonCommand command) = 0;
-  // A verb ("status", "tool_specs", "fs_list", …) with its JSON arguments.
+  // A verb ("status", "tool_specs", "reload_config", …) with its JSON arguments.
   Task<Result<v1::DaemonCommandResult>> daemon_command(std::string user_id, std::string daemon_id,
                                                        std::string command, std::string args_json);
   // A typed call: `method`'s request bytes in, its response bytes out; a refusal is the
