@@ -17,6 +17,7 @@
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
 #include "base/json_parse.h"
+#include "core/workflow/selector_expressions.h"
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "services/routing/bus_daemon_router.h"
@@ -59,14 +60,14 @@ int run_tool_call(const ToolCallOptions& o) {
   const auto input = parse_json_or_discarded(o.input);
   if (input.is_discarded() || !input.is_object())
     return refuse("--input must be a JSON object, e.g. '{\"command\":\"echo hi\"}'");
-  std::optional<SelectorSource> selector;
+  nlohmann::json written_selector;
   if (!o.daemon.empty()) {
-    // Shorthand (local, cloud, any, a name) or a structured selector as JSON.
-    auto json = parse_json_or_discarded(o.daemon);
-    if (json.is_discarded() || !json.is_object()) json = o.daemon;
-    auto parsed = parse_selector_source(json);
-    if (!parsed) return refuse("--daemon: " + parsed.error().message);
-    selector = *parsed;
+    // Shorthand (local, cloud, any, a name), a structured selector as JSON, or "{{ CEL }}".
+    written_selector = parse_json_or_discarded(o.daemon);
+    if (written_selector.is_discarded() || !written_selector.is_object())
+      written_selector = o.daemon;
+    if (auto parsed = parse_selector_source(written_selector); !parsed)
+      return refuse("--daemon: " + parsed.error().message);
   }
   AsioExecutor executor;
   auto store = open_store(executor, o.db);
@@ -83,7 +84,13 @@ int run_tool_call(const ToolCallOptions& o) {
       }));
   if (!user_id) return refuse(user_id.error().message);
   routing::DaemonChoice choice;
-  choice.node = selector;
+  if (!written_selector.is_null()) {
+    cel::Activation variables;  // an expression sees who is asking
+    variables.bind("user", cel::from_json({{"id", *user_id}}));
+    auto literal = workflow::literal_selector_json(written_selector, variables);
+    if (!literal) return refuse("--daemon " + literal.error().message);
+    choice.node = DaemonSelector(*parse_daemon_selector(*literal));
+  }
   auto decision = run_blocking(executor, routing::resolve_daemon(**store, *user_id, choice));
   if (!decision) return refuse(decision.error().message);
 

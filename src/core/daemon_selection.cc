@@ -157,7 +157,10 @@ Result<DaemonSelector> literal_selector(SelectionLevel level, const SelectorSour
   if (const auto* selector = std::get_if<DaemonSelector>(&source)) return *selector;
   const auto prefix = level_label(level) + " daemon selector " + to_string(source);
   if (expressions == nullptr) {
-    return fail(ErrorCode::invalid_argument, prefix + ": CEL selectors are not supported yet");
+    // Expressions are made literal where they are written (the interpreter, the chat service,
+    // the CLI), with the variables they see; one reaching selection bare has none to see.
+    return fail(ErrorCode::invalid_argument,
+                prefix + " is an expression with nothing to evaluate it against here");
   }
   const auto value = expressions->evaluate(std::get<SelectorExpression>(source).text);
   if (!value) {

@@ -82,8 +82,9 @@ using SelectorSource = std::variant<DaemonSelector, SelectorExpression>;
 Result<SelectorSource> parse_selector_source(const Json& json);
 std::string to_string(const SelectorSource& source);
 
-// Evaluates selector expressions in the context of one run (its inputs, ...). Not implemented
-// yet; without one, selection fails on an expression with "CEL selectors are not supported yet".
+// Evaluates selector expressions in the context of one run (its inputs, ...):
+// workflow::CelSelectorExpressions. Callers usually make a selector literal before selection
+// (workflow::literal_selector_json); without an evaluator, selection fails on an expression.
 class ExpressionEvaluator {
  public:
   virtual ~ExpressionEvaluator() = default;

@@ -22,4 +22,23 @@ Result<Json> CelSelectorExpressions::evaluate(std::string_view expression) const
   return cel::to_json(*value);
 }
 
+Result<nlohmann::json> literal_selector_json(const nlohmann::json& written,
+                                             const cel::Activation& variables) {
+  auto source = parse_selector_source(written);
+  if (!source) return fail(source.error());
+  if (const auto* literal = std::get_if<DaemonSelector>(&*source)) return to_json(*literal);
+  const auto& expression = std::get<SelectorExpression>(*source);
+  const auto value = CelSelectorExpressions(variables).evaluate(expression.text);
+  if (!value) {
+    return fail(ErrorCode::invalid_argument, to_string(*source) + ": " + value.error().message);
+  }
+  auto selector = parse_daemon_selector(*value);
+  if (!selector) {
+    return fail(ErrorCode::invalid_argument,
+                to_string(*source) + " evaluated to " + value->dump() +
+                    ", which is not a selector: " + selector.error().message);
+  }
+  return to_json(*selector);
+}
+
 }  // namespace reliant::workflow

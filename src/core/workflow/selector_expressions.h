@@ -1,9 +1,12 @@
 // CEL daemon selectors (seed 000): `daemon: "{{ inputs.daemon_type }}"` evaluated against a
 // run's variables, giving a shorthand string ("cloud", "gpu-box") or a structured selector map
-// ({id, name, type, labels}) for select_daemon.
+// ({id, name, type, labels}) for select_daemon. Workflow files' selectors are evaluated by the
+// interpreter; this is for the selectors that come with a request (a chat message, a tool call).
 #pragma once
 
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "core/cel/evaluator.h"
 #include "core/daemon_selection.h"
@@ -21,5 +24,13 @@ class CelSelectorExpressions final : public ExpressionEvaluator {
  private:
   cel::Activation variables_;
 };
+
+// A selector as a request carries it (a shorthand, a structured object or "{{ expression }}"),
+// made literal: an expression is evaluated against `variables` once, so the run stores what it
+// chose and a replay chooses the same. Returns the literal's JSON form (to_json of the parsed
+// selector); invalid_argument says what is wrong, e.g. "{{ inputs.where }}: column 7: no such
+// key: where".
+Result<nlohmann::json> literal_selector_json(const nlohmann::json& written,
+                                             const cel::Activation& variables);
 
 }  // namespace reliant::workflow

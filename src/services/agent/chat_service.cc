@@ -10,6 +10,7 @@
 #include "core/daemon_selection.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
+#include "core/workflow/selector_expressions.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
 #include "services/storage/project_workflows.h"
@@ -75,7 +76,21 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
   request.inputs = std::move(inputs);
   request.context = {{"user_id", chat.user_id}, {"chat_id", chat.id}};
   if (!chat.project_id.empty()) request.context["project_id"] = chat.project_id;
-  if (!options.daemon.is_null()) request.context["daemon"] = options.daemon;
+  if (!options.daemon.is_null()) {
+    // "{{ … }}" is evaluated here, once, over what the run starts with; the run keeps the literal.
+    cel::Activation variables;
+    variables.bind("inputs", std::move(*resolved));
+    variables.bind("chat", cel::from_json({{"id", chat.id},
+                                           {"title", chat.title},
+                                           {"project_id", chat.project_id},
+                                           {"workflow", name}}));
+    variables.bind("user", cel::from_json({{"id", chat.user_id}}));
+    auto selector = workflow::literal_selector_json(options.daemon, variables);
+    if (!selector) {
+      return fail(ErrorCode::invalid_argument, "daemon selector " + selector.error().message);
+    }
+    request.context["daemon"] = std::move(*selector);
+  }
   if (!run_id.empty()) request.context["workflow"] = {{"id", run_id}};
   return request;
 }
@@ -147,6 +162,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                                                       std::to_string(config_.message_bytes_max));
   }
   if (!options.daemon.is_null()) {
+    // Its form is checked before anything is read; an expression is evaluated with the inputs.
     if (auto selector = parse_selector_source(options.daemon); !selector) {
       co_return fail(ErrorCode::invalid_argument, "daemon selector: " + selector.error().message);
     }

@@ -419,15 +419,15 @@ class FixedEvaluator : public ExpressionEvaluator {
   Result<Json> answer_;
 };
 
-TEST(DaemonSelectionExpression, WithoutAnEvaluatorExpressionsAreNotSupportedYet) {
+TEST(DaemonSelectionExpression, WithoutAnEvaluatorAnExpressionIsRefused) {
   auto r = request_for();
   r.node_selector = source("{{ inputs.daemon_type }}");
   const auto step = select_daemon(r, one_per_level());
   ASSERT_FALSE(step);
   EXPECT_EQ(step.error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(step.error().message,
-            "node-level daemon selector \"{{ inputs.daemon_type }}\": CEL selectors are not "
-            "supported yet");
+            "node-level daemon selector \"{{ inputs.daemon_type }}\" is an expression with "
+            "nothing to evaluate it against here");
 }
 
 TEST(DaemonSelectionExpression, AnEvaluatedSelectorIsUsedLikeALiteralOne) {

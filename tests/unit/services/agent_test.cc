@@ -123,6 +123,55 @@ TEST(AgentLoop, NoDaemonBecomesAToolErrorTheModelAnswers) {
             std::string::npos);
 }
 
+// A "{{ … }}" selector sent with a message is evaluated once, when the run starts, over its
+// inputs, chat and user; the run keeps the literal it chose.
+TEST(AgentLoop, AMessagesCelSelectorIsEvaluatedWhenItsRunStarts) {
+  Monolith m;
+  auto chat = m.run(m.chats.create_chat("user-1", ""));
+  ASSERT_TRUE(chat.has_value());
+  auto send = [&](nlohmann::json selector) {
+    SendOptions options;
+    options.daemon = std::move(selector);
+    return m.run(m.chats.send_message("user-1", chat->id, "run `ls`", options));
+  };
+  auto not_cel = send("{{ 1 + }}");
+  ASSERT_FALSE(not_cel.has_value());
+  EXPECT_EQ(not_cel.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(not_cel.error().message.find("{{ 1 + }}"), std::string::npos)
+      << not_cel.error().message;
+  auto not_a_selector = send("{{ 1 + 1 }}");
+  ASSERT_FALSE(not_a_selector.has_value());
+  EXPECT_NE(not_a_selector.error().message.find("a string or a map, not int"), std::string::npos)
+      << not_a_selector.error().message;
+  auto unknown = send("{{ inputs.where }}");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("no such key: where"), std::string::npos)
+      << unknown.error().message;
+
+  // user-1's only daemon is "laptop"; the expression names another, so the tool reports it.
+  auto elsewhere = send("{{ user.id + '-box' }}");
+  ASSERT_TRUE(elsewhere.has_value()) << elsewhere.error().message;
+  auto idle = [&] {
+    auto view = m.run(m.chats.get_chat("user-1", chat->id));
+    return view && view->chat.status != ChatStatus::running;
+  };
+  m.run_until(idle);
+  auto view = m.run(m.chats.get_chat("user-1", chat->id));
+  ASSERT_TRUE(view.has_value());
+  ASSERT_GE(view->messages.size(), 3u);
+  const auto& missed = view->messages[2].blocks.at(0).body;
+  EXPECT_TRUE(missed.value("is_error", false));
+  EXPECT_NE(missed.dump().find("user-1-box"), std::string::npos) << missed.dump();
+
+  auto chosen = send("{{ {'name': chat.id == '' ? 'nowhere' : 'laptop'} }}");
+  ASSERT_TRUE(chosen.has_value()) << chosen.error().message;
+  m.run_until(idle);
+  view = m.run(m.chats.get_chat("user-1", chat->id));
+  ASSERT_TRUE(view.has_value());
+  const auto& ran = view->messages.at(view->messages.size() - 2).blocks.at(0).body;
+  EXPECT_FALSE(ran.value("is_error", true)) << ran.dump();
+}
+
 TEST(ScriptedModel, PlansFromTheUsersWords) {
   auto plan = scripted_plan("List the files, then run `make test` and `git status`");
   ASSERT_EQ(plan.size(), 3u);
