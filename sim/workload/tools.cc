@@ -26,10 +26,12 @@
 #include "services/routing/daemon_resolver.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/sql_row.h"
 #include "sim/runner.h"
 #include "sim/sim_host.h"
 #include "sim/sim_mcp_server.h"
+#include "sim/sim_provisioner.h"
 #include "sim/sim_store.h"
 
 namespace reliant::sim {
@@ -180,6 +182,36 @@ class SimDaemonProcess {
 
 }  // namespace
 
+namespace {
+
+// The real control plane, managing the scenario's managed daemons where they listen.
+ComponentFactory control_plane_factory(ToolPathWorkload::Impl* impl, ControlPlaneConfig config,
+                                       const std::string& name) {
+  return [impl, config, name](Env& env) -> std::shared_ptr<void> {
+    struct Plane {
+      Plane(Env& env, SimProvisioner::Lookup lookup, control_plane::ControlPlaneConfig config)
+          : pods(std::move(lookup)), plane(env, {&pods}, std::move(config)) {}
+      SimProvisioner pods;
+      control_plane::ControlPlane plane;  // last: destroyed first
+    };
+    auto lookup = [impl](const std::string& id) -> std::optional<SimProvisioner::Pod> {
+      for (const auto& machine : impl->machines) {
+        if (!machine->config.managed || machine->daemon_id != id) continue;
+        return SimProvisioner::Pod{machine->process != nullptr && machine->process->running(),
+                                   machine->node + ":" + std::to_string(kManagedPort)};
+      }
+      return std::nullopt;
+    };
+    control_plane::ControlPlaneConfig plane_config;
+    plane_config.replica_id = name;
+    plane_config.interval = config.interval;
+    plane_config.lease = std::max<Duration>(config.interval * 5, seconds(10));
+    return std::make_shared<Plane>(env, std::move(lookup), std::move(plane_config));
+  };
+}
+
+}  // namespace
+
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
                                    SimStreams& streams, Checker& checker, const Swarm& swarm,
                                    SimHostFaults& host_faults)
@@ -219,18 +251,17 @@ void ToolPathWorkload::seed() {
     }
     for (auto& machine : impl.machines) {
       if (machine->config.managed) {
-        // Provisioned by the control plane: a row and an id, no credentials.
+        // Created through the control plane: its rows and an id, no credentials. Always on,
+        // so that idleness never suspends what the scenario calls.
         machine->daemon_id = impl.ids.next();
-        DaemonRecord row;
+        ManagedDaemonRecord row;
         row.id = machine->daemon_id;
         row.user_id = machine->user_id;
-        row.name = machine->node;
-        row.type = DaemonType::cloud;
-        row.connected_at_ms = 0;
-        row.connection_id = "provisioned";
-        if (auto ok = record_daemon_connected(tx, row); !ok) return ok;
-        auto down = record_daemon_status(tx, row.id, "provisioned", DaemonStatus::disconnected, 0);
-        if (!down) return fail(down.error());
+        row.spec.name = machine->node;
+        row.spec.labels = machine->config.labels;
+        row.spec.permissions = PermissionProfile::execution;
+        row.spec.always_on = true;
+        if (auto ok = insert_managed_daemon(tx, row); !ok) return ok;
         continue;
       }
       machine->token_id = impl.ids.next();
@@ -300,21 +331,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     };
   }
   if (group.is<ControlPlaneConfig>()) {
-    const ControlPlaneConfig config = group.as<ControlPlaneConfig>();
-    return [impl, config](Env& env) -> std::shared_ptr<void> {
-      // The real control plane, managing the scenario's managed daemons where they listen.
-      auto fleet = [impl] {
-        std::vector<control_plane::ManagedDaemon> managed;
-        for (const auto& machine : impl->machines) {
-          if (!machine->config.managed) continue;
-          managed.push_back({machine->daemon_id, machine->user_id,
-                             machine->node + ":" + std::to_string(kManagedPort)});
-        }
-        return managed;
-      };
-      return std::make_shared<control_plane::ControlPlane>(
-          env, std::move(fleet), control_plane::ControlPlaneConfig{config.interval});
-    };
+    return control_plane_factory(impl, group.as<ControlPlaneConfig>(), name);
   }
   ClientShared shared{impl, name, group.as<ToolClientConfig>()};
   return [shared](Env& env) -> std::shared_ptr<void> { return start_tool_client(env, shared); };

@@ -18,11 +18,15 @@ inline constexpr EnumNames<DaemonType, 2> kDaemonTypeNames{{
 }};
 
 // Active: heard from recently. Idle: connected but silent for a while. Disconnected: no stream.
-enum class DaemonStatus { active, idle, disconnected };
-inline constexpr EnumNames<DaemonStatus, 3> kDaemonStatusNames{{
+// Suspended: a managed daemon the control plane stopped (idle, or its user asked); no stream,
+// and a call to it resumes it. The gateways write the first three; the fourth is read from the
+// control plane's row (storage/daemons.h), never stored in the daemon's own.
+enum class DaemonStatus { active, idle, disconnected, suspended };
+inline constexpr EnumNames<DaemonStatus, 4> kDaemonStatusNames{{
     {DaemonStatus::active, "active"},
     {DaemonStatus::idle, "idle"},
     {DaemonStatus::disconnected, "disconnected"},
+    {DaemonStatus::suspended, "suspended"},
 }};
 
 RELIANT_JSON_BY_NAME(DaemonType, kDaemonTypeNames)

@@ -26,6 +26,8 @@ inline daemon_v1::DaemonStatus wire_status(DaemonStatus status) {
       return daemon_v1::DAEMON_STATUS_IDLE;
     case DaemonStatus::disconnected:
       return daemon_v1::DAEMON_STATUS_DISCONNECTED;
+    case DaemonStatus::suspended:
+      return daemon_v1::DAEMON_STATUS_SUSPENDED;
   }
   return daemon_v1::DAEMON_STATUS_UNSPECIFIED;
 }

@@ -139,7 +139,7 @@ TEST_P(StoreConformance, RowsAreReadByColumnName) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"a=7/null/2", "b=9/x/2"}));
   // A stored name no enum value has is a failure to read, not a guess.
-  constexpr EnumNames<DaemonStatus, 3> names = kDaemonStatusNames;
+  constexpr EnumNames<DaemonStatus, 4> names = kDaemonStatusNames;
   auto status = first_record(*rows).enumerated("id", names);
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code, ErrorCode::internal);

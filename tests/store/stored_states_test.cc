@@ -13,6 +13,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/chats.h"
 #include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/tool_requests.h"
 #include "store/store_backend.h"
 
@@ -97,7 +98,13 @@ TEST_P(StoredStates, ChatStatus) {
 }
 
 TEST_P(StoredStates, DaemonStatusAndType) {
-  expect_agreement<DaemonStatus>(kDaemonStatusNames, "daemons", "id", "d1", "status",
+  // `suspended` is not the daemon's own: it is read from its managed row (below).
+  constexpr EnumNames<DaemonStatus, 3> kStoredInTheDaemonsRow{{
+      {DaemonStatus::active, "active"},
+      {DaemonStatus::idle, "idle"},
+      {DaemonStatus::disconnected, "disconnected"},
+  }};
+  expect_agreement<DaemonStatus>(kStoredInTheDaemonsRow, "daemons", "id", "d1", "status",
                                  [](SqlTransaction& tx) -> Result<DaemonStatus> {
                                    auto daemon = find_daemon(tx, "d1");
                                    if (!daemon) return fail(daemon.error());
@@ -109,6 +116,48 @@ TEST_P(StoredStates, DaemonStatusAndType) {
                                  if (!daemon) return fail(daemon.error());
                                  return (*daemon)->type;
                                });
+}
+
+TEST_P(StoredStates, ManagedDaemonStates) {
+  ManagedDaemonRecord managed;
+  managed.id = "m1";
+  managed.user_id = "u1";
+  managed.spec.name = "cloud-box";
+  managed.spec.permissions = PermissionProfile::execution;
+  ASSERT_TRUE(transact([managed](SqlTransaction& tx) {
+                return insert_managed_daemon(tx, managed);
+              }).has_value());
+  auto read = [](SqlTransaction& tx) -> Result<ManagedDaemonRecord> {
+    auto row = find_managed_daemon(tx, "m1");
+    if (!row) return fail(row.error());
+    return std::move(**row);
+  };
+  expect_agreement<DesiredState>(kDesiredStateNames, "managed_daemons", "id", "m1", "desired_state",
+                                 [&](SqlTransaction& tx) -> Result<DesiredState> {
+                                   auto row = read(tx);
+                                   if (!row) return fail(row.error());
+                                   return row->desired;
+                                 });
+  expect_agreement<ObservedState>(kObservedStateNames, "managed_daemons", "id", "m1",
+                                  "observed_state",
+                                  [&](SqlTransaction& tx) -> Result<ObservedState> {
+                                    auto row = read(tx);
+                                    if (!row) return fail(row.error());
+                                    return row->observed;
+                                  });
+  // Observed suspended and without a stream: suspended, in the daemon's row as in its own.
+  ASSERT_TRUE(write("managed_daemons", "id", "m1", "observed_state", "suspended").has_value());
+  auto shown = std::make_shared<std::pair<DaemonStatus, DaemonStatus>>();
+  ASSERT_TRUE(transact([&](SqlTransaction& tx) -> Result<void> {
+                auto daemon = find_daemon(tx, "m1");
+                if (!daemon) return fail(daemon.error());
+                auto row = read(tx);
+                if (!row) return fail(row.error());
+                *shown = {(*daemon)->status, row->status};
+                return {};
+              }).has_value());
+  EXPECT_EQ(shown->first, DaemonStatus::suspended);
+  EXPECT_EQ(shown->second, DaemonStatus::suspended);
 }
 
 TEST_P(StoredStates, ToolRequestStatus) {

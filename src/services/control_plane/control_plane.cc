@@ -1,61 +1,266 @@
-// The control plane's round (control_plane.h): read the managed daemons' rows, ask the gateways
-// to dial each one that is not active.
+// The control plane's rounds (control_plane.h): lease the managed daemons, observe each through
+// its platform's provisioner, act on decide_round's answer, record what was seen.
 #include "services/control_plane/control_plane.h"
+
+#include <optional>
 
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
+#include "runtime/future.h"
 #include "runtime/sleep.h"
-#include "services/storage/daemons.h"
 
 namespace reliant::control_plane {
 
-ControlPlane::ControlPlane(Env& env, Fleet fleet, ControlPlaneConfig config)
-    : env_(env), fleet_(std::move(fleet)), config_(config), scope_(env.executor) {
+ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
+                           ControlPlaneConfig config)
+    : env_(env), config_(std::move(config)), scope_(env.executor) {
   RELIANT_ASSERT(config_.interval > Duration::zero());
+  RELIANT_ASSERT(config_.lease > config_.interval);  // a live replica renews before it runs out
+  RELIANT_ASSERT(!config_.replica_id.empty());
+  RELIANT_ASSERT(config_.daemons_per_round_max > 0);
+  for (Provisioner* p : provisioners) {
+    RELIANT_ASSERT(p != nullptr);
+    provisioners_[p->platform()] = p;
+  }
+  if (env_.bus != nullptr) {
+    auto subscribed =
+        env_.bus->subscribe(kControlPlaneWake, [this](const BusMessage&) { woken_ = true; });
+    if (subscribed) wake_ = std::move(*subscribed);  // without it, rounds still come each interval
+  }
   scope_.spawn(loop());
 }
 
 Task<void> ControlPlane::loop() {
+  // A wake-up shortens the wait to a tenth of the interval: a burst of resumes is one round.
+  const Duration tick = std::max<Duration>(config_.interval / 10, milliseconds(10));
   for (;;) {
-    co_await sleep(env_.executor, config_.interval);
-    Task<void> checking = check();
-    co_await checking;
+    Duration waited = Duration::zero();
+    while (waited < config_.interval && !woken_) {
+      co_await sleep(env_.executor, tick);
+      waited += tick;
+    }
+    woken_ = false;
+    Task<void> rounding = round();
+    co_await rounding;
   }
 }
 
-Task<void> ControlPlane::check() {
-  std::vector<ManagedDaemon> fleet = fleet_();
-  if (fleet.empty()) co_return;
-  std::vector<std::string> ids;
-  for (const auto& daemon : fleet) ids.push_back(daemon.daemon_id);
-  // Which of them are recorded active, in one round trip.
-  Task<Result<std::vector<bool>>> reading =
-      env_.store->transact_for([ids](SqlTransaction& tx) -> Result<std::vector<bool>> {
-        std::vector<bool> active;
-        for (const auto& id : ids) {
-          auto row = find_daemon(tx, id);
-          if (!row) return fail(row.error());
-          active.push_back(*row && (*row)->status == DaemonStatus::active);
-        }
-        return active;
+Task<void> ControlPlane::round() {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  Task<Result<std::vector<ManagedDaemonRecord>>> leasing = env_.store->transact_for(
+      [owner = config_.replica_id, now_ms, until_ms = now_ms + to_ms(config_.lease),
+       limit = config_.daemons_per_round_max](SqlTransaction& tx) {
+        return lease_managed_daemons(tx, owner, now_ms, until_ms, limit);
       });
-  Result<std::vector<bool>> active = co_await reading;
-  ++stats_.checks;
-  if (!active) {
+  Result<std::vector<ManagedDaemonRecord>> rows = co_await leasing;
+  if (!rows) {
     ++stats_.store_failures;
     co_return;
   }
-  for (std::size_t i = 0; i < fleet.size(); ++i) {
-    if ((*active)[i]) continue;
-    daemon::v1::ManagedConnect connect;
-    connect.set_daemon_id(fleet[i].daemon_id);
-    connect.set_user_id(fleet[i].user_id);
-    connect.set_address(fleet[i].address);
-    if (env_.bus->publish(subjects::kGatewayConnect, protocol::to_json(connect))) {
-      ++stats_.dials_requested;
+  ++stats_.rounds;
+  // Each daemon on its own: one slow provider call holds up neither the others nor the next
+  // round, which skips a daemon still being acted on.
+  for (auto& row : *rows) {
+    if (!acting_.insert(row.id).second) continue;
+    scope_.spawn(act_once(std::move(row)));
+  }
+}
+
+Task<void> ControlPlane::act_once(ManagedDaemonRecord row) {
+  const std::string id = row.id;
+  Task<void> acting = act(std::move(row));
+  co_await acting;
+  acting_.erase(id);
+}
+
+ObservedUpdate ControlPlane::keep(const ManagedDaemonRecord& row) const {
+  ObservedUpdate same;
+  same.observed = row.observed;
+  same.address = row.address;
+  same.restarts = row.restarts;
+  same.next_attempt_at_ms = row.next_attempt_at_ms;
+  same.last_error = row.last_error;
+  return same;
+}
+
+ObservedUpdate ControlPlane::backed_off(const ManagedDaemonRecord& row, ObservedState state,
+                                        std::string error) const {
+  ObservedUpdate update = keep(row);
+  update.observed = state;
+  update.restarts = row.restarts + 1;
+  update.next_attempt_at_ms = to_ms(env_.executor.now() + restart_delay(row.restarts));
+  update.last_error = std::move(error);
+  return update;
+}
+
+Task<bool> ControlPlane::record(const ManagedDaemonRecord& row, ObservedUpdate update) {
+  Task<Result<bool>> writing =
+      env_.store->transact_for([id = row.id, owner = config_.replica_id, update = std::move(update),
+                                now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
+        return record_observed(tx, id, owner, update, now_ms);
+      });
+  Result<bool> written = co_await writing;
+  if (!written) ++stats_.store_failures;
+  co_return written&&* written;
+}
+
+void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::string& address) {
+  if (address.empty()) return;
+  daemon::v1::ManagedConnect connect;
+  connect.set_daemon_id(row.id);
+  connect.set_user_id(row.user_id);
+  connect.set_address(address);
+  connect.set_name(row.spec.name);
+  if (env_.bus->publish(subjects::kGatewayConnect, protocol::to_json(connect))) {
+    ++stats_.dials_requested;
+  }
+}
+
+Task<void> ControlPlane::started(const ManagedDaemonRecord& row, Result<ProvisionedDaemon> start) {
+  if (!start) {
+    ++stats_.start_failures;
+    Task<bool> writing = record(row, backed_off(row, ObservedState::failed, start.error().message));
+    co_await writing;
+    co_return;
+  }
+  ++stats_.starts;
+  ObservedUpdate update = keep(row);
+  update.observed = ObservedState::running;
+  update.address = start->address;
+  update.last_error.clear();
+  Task<bool> writing = record(row, update);
+  // Dialled once it is recorded running: a lost lease means another replica has it now.
+  if (co_await writing && start->presence == PodState::running)
+    publish_connect(row, start->address);
+}
+
+Task<void> ControlPlane::act(ManagedDaemonRecord row) {
+  const auto found = provisioners_.find(row.spec.platform);
+  if (found == provisioners_.end()) {
+    std::vector<DaemonPlatform> served;
+    for (const auto& [platform, provisioner] : provisioners_) served.push_back(platform);
+    const std::string why = preflight_platform(row.spec.platform, served).error().message;
+    if (row.observed != ObservedState::failed || row.last_error != why) {
+      Task<bool> writing = record(row, backed_off(row, ObservedState::failed, why));
+      co_await writing;
+    }
+    co_return;
+  }
+  Provisioner& provisioner = *found->second;
+  Task<Result<ProvisionedDaemon>> observing = provisioner.observe(row.id);
+  Result<ProvisionedDaemon> seen = co_await observing;
+  if (!seen) {
+    ++stats_.provider_failures;
+    co_return;  // asked again next round
+  }
+  DaemonRound input;
+  input.desired = row.desired;
+  input.observed = row.observed;
+  input.presence = seen->presence;
+  input.always_on = row.spec.always_on;
+  input.connected = row.status == DaemonStatus::active || row.status == DaemonStatus::idle;
+  input.now_ms = to_ms(env_.executor.now());
+  input.last_activity_at_ms = row.active_at_ms;
+  input.next_attempt_at_ms = row.next_attempt_at_ms;
+  input.suspend_after = config_.suspend_after;
+  Task<void> doing = carry_out(decide_round(input), row, *seen, input.connected, provisioner);
+  co_await doing;
+}
+
+Task<void> ControlPlane::carry_out(RoundAction action, const ManagedDaemonRecord& row,
+                                   const ProvisionedDaemon& seen, bool connected,
+                                   Provisioner& provisioner) {
+  switch (action) {
+    case RoundAction::none:
+    case RoundAction::connect: {
+      // Running (held, or to be dialled) or on its way: what was seen is recorded when it
+      // changed, and a daemon that connected starts its backoff over.
+      if (action == RoundAction::connect) {
+        publish_connect(row, seen.address.empty() ? row.address : seen.address);
+      }
+      ObservedUpdate update = keep(row);
+      if (seen.presence == PodState::running) update.observed = ObservedState::running;
+      if (connected) update.restarts = 0;
+      if (update.observed != row.observed || update.restarts != row.restarts) {
+        Task<bool> writing = record(row, update);
+        co_await writing;
+      }
+      co_return;
+    }
+    case RoundAction::wait:
+      co_return;
+    case RoundAction::note_exit: {
+      ++stats_.exits_seen;
+      Task<bool> writing =
+          record(row, backed_off(row, ObservedState::exited,
+                                 seen.detail.empty() ? "it exited" : "it exited: " + seen.detail));
+      co_await writing;
+      co_return;
+    }
+    case RoundAction::start: {
+      Task<Result<ProvisionedDaemon>> starting =
+          provisioner.start(DaemonDeployment{row.id, row.user_id, row.spec});
+      Result<ProvisionedDaemon> start = co_await starting;
+      Task<void> recording = started(row, std::move(start));
+      co_await recording;
+      co_return;
+    }
+    case RoundAction::suspend_idle:
+    case RoundAction::suspend: {
+      Task<void> stopping = suspend(row, provisioner, action == RoundAction::suspend_idle);
+      co_await stopping;
+      co_return;
+    }
+    case RoundAction::remove: {
+      Task<void> removing = remove(row, provisioner);
+      co_await removing;
+      co_return;
     }
   }
+}
+
+Task<void> ControlPlane::suspend(const ManagedDaemonRecord& row, Provisioner& provisioner,
+                                 bool idle) {
+  if (idle) {
+    // The wish first, and only if nothing used it since: then nobody restarts what is being
+    // stopped, and a resume or a call that came meanwhile wins.
+    ObservedUpdate wish = keep(row);
+    wish.desired = DesiredState::suspended;
+    wish.active_at_ms = row.active_at_ms;
+    Task<bool> wishing = record(row, wish);
+    if (!co_await wishing) co_return;
+    ++stats_.idle_suspensions;
+  }
+  Task<Result<void>> stopping = provisioner.stop(row.id);
+  Result<void> stopped = co_await stopping;
+  if (!stopped) {
+    ++stats_.provider_failures;
+    co_return;
+  }
+  ++stats_.suspensions;
+  ObservedUpdate update = keep(row);
+  update.observed = ObservedState::suspended;
+  update.restarts = 0;
+  update.next_attempt_at_ms = 0;
+  Task<bool> writing = record(row, update);
+  co_await writing;
+}
+
+Task<void> ControlPlane::remove(const ManagedDaemonRecord& row, Provisioner& provisioner) {
+  Task<Result<void>> removing = provisioner.remove(row.id);
+  Result<void> removed = co_await removing;
+  if (!removed) {
+    ++stats_.provider_failures;
+    co_return;
+  }
+  Task<Result<bool>> deleting =
+      env_.store->transact_for([id = row.id, owner = config_.replica_id](SqlTransaction& tx) {
+        return delete_managed_daemon(tx, id, owner);
+      });
+  Result<bool> deleted = co_await deleting;
+  if (!deleted) ++stats_.store_failures;
+  if (deleted && *deleted) ++stats_.removals;
 }
 
 }  // namespace reliant::control_plane

@@ -1,53 +1,80 @@
-// ControlPlane: keeps managed daemons connected (spec S0.12). A managed daemon does not dial a
-// gateway; it listens, and a gateway dials it when asked. Every `interval` the control plane
-// reads the rows of the daemons it manages, in one transaction, and for each one not recorded
-// active it asks the gateways (bus subject gateway.connect, a ManagedConnect) to dial it at its
-// address; the first gateway to reach it holds it. Which daemons it manages and where they listen
-// is its caller's to say (today the simulator's fleet; a later issue gives it a table and a
-// binary of its own).
+// ControlPlane: keeps each managed daemon the way its user wants it (spec S0.11–S0.12, seed
+// 004). Every round it takes the lease of the managed daemons no live replica holds (so that
+// one replica acts on each daemon at a time, and a crashed replica's daemons are taken over
+// when its leases run out), and for each asks its platform's Provisioner what runs, then does
+// what core/managed_daemon.h's decide_round says: start it (provisioning it the first time),
+// restart it with backoff when it exited, ask the gateways to dial it (gateway.connect, a
+// ManagedConnect stamped with its identity: the daemon holds no credentials), suspend it when
+// idle for `suspend_after` or when its user asks, and remove it when deleted. A message on
+// controlplane.wake (a create, a resume) starts a round at once.
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/provisioner.h"
 #include "runtime/env.h"
 #include "runtime/scope.h"
+#include "services/storage/managed_daemons.h"
 
 namespace reliant::control_plane {
 
-struct ManagedDaemon {
-  std::string daemon_id;
-  std::string user_id;
-  std::string address;  // host:port the daemon listens on for a gateway
-};
-
 struct ControlPlaneConfig {
-  Duration interval = seconds(2);  // between checks
+  std::string replica_id;                // the lease owner's name; unique per replica
+  Duration interval = seconds(2);        // between rounds
+  Duration lease = seconds(20);          // how long a replica's claim outlives its last round
+  Duration suspend_after = minutes(30);  // idle time before suspension; zero: never
+  std::size_t daemons_per_round_max = 256;
 };
 
 struct ControlPlaneStats {
-  std::uint64_t checks = 0;           // rounds that read the rows
+  std::uint64_t rounds = 0;           // rounds that read the rows
+  std::uint64_t store_failures = 0;   // rounds or writes the store could not answer
   std::uint64_t dials_requested = 0;  // ManagedConnect commands published
-  std::uint64_t store_failures = 0;   // rounds the store could not answer (tried next round)
+  std::uint64_t starts = 0;           // provisioner starts (first or again)
+  std::uint64_t start_failures = 0;
+  std::uint64_t exits_seen = 0;   // running daemons found gone (restarted with backoff)
+  std::uint64_t suspensions = 0;  // stops: idle or asked
+  std::uint64_t idle_suspensions = 0;
+  std::uint64_t removals = 0;
+  std::uint64_t provider_failures = 0;  // a provisioner that could not be asked
 };
+
+// The subject a create or a resume publishes on, for the replicas to act now.
+inline constexpr std::string_view kControlPlaneWake = "controlplane.wake";
 
 class ControlPlane {
  public:
-  // `fleet` is asked each round, so that daemons come and go without a restart.
-  using Fleet = std::function<std::vector<ManagedDaemon>()>;
-  ControlPlane(Env& env, Fleet fleet, ControlPlaneConfig config = {});
+  // One provisioner per platform it serves; the others' daemons are recorded failed, saying so.
+  ControlPlane(Env& env, std::vector<Provisioner*> provisioners, ControlPlaneConfig config);
   const ControlPlaneStats& stats() const { return stats_; }
 
  private:
   Task<void> loop();
-  Task<void> check();
+  Task<void> round();
+  Task<void> act_once(ManagedDaemonRecord row);
+  Task<void> act(ManagedDaemonRecord row);
+  Task<void> carry_out(RoundAction action, const ManagedDaemonRecord& row,
+                       const ProvisionedDaemon& seen, bool connected, Provisioner& provisioner);
+  Task<void> suspend(const ManagedDaemonRecord& row, Provisioner& provisioner, bool idle);
+  Task<void> remove(const ManagedDaemonRecord& row, Provisioner& provisioner);
+  Task<bool> record(const ManagedDaemonRecord& row, ObservedUpdate update);
+  Task<void> started(const ManagedDaemonRecord& row, Result<ProvisionedDaemon> start);
+  void publish_connect(const ManagedDaemonRecord& row, const std::string& address);
+  ObservedUpdate keep(const ManagedDaemonRecord& row) const;
+  ObservedUpdate backed_off(const ManagedDaemonRecord& row, ObservedState state,
+                            std::string error) const;
 
   Env& env_;
-  Fleet fleet_;
+  std::map<DaemonPlatform, Provisioner*> provisioners_;
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;
+  bool woken_ = false;
+  std::set<std::string> acting_;  // daemons a round is acting on; at most daemons_per_round_max
+  SubscriptionPtr wake_;
   Scope scope_;  // last: destroyed first
 };
 

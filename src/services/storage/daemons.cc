@@ -11,9 +11,15 @@
 namespace reliant {
 namespace {
 
+// A managed daemon the control plane stopped shows as suspended: its own row only knows that it
+// has no stream (docs/architecture.md §1, the control plane).
 constexpr const char* kColumns =
-    "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, status, "
-    "last_heartbeat_at_ms, gateway_id, connected_at_ms, connection_id, session_id, created_at_ms";
+    "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, "
+    "CASE WHEN status = 'disconnected' AND EXISTS (SELECT 1 FROM managed_daemons m "
+    "WHERE m.id = daemons.id AND m.observed_state = 'suspended') THEN 'suspended' "
+    "ELSE status END AS shown_status, "
+    "last_heartbeat_at_ms, last_activity_at_ms, gateway_id, connected_at_ms, connection_id, "
+    "session_id, created_at_ms";
 
 std::map<std::string, std::string> labels_from(const std::string& text) {
   std::map<std::string, std::string> labels;
@@ -38,10 +44,11 @@ Result<DaemonRecord> daemon_from(const SqlRecord& r) {
   d.platform = r.text("platform");
   d.working_dir = r.text("working_dir");
   d.version = r.text("version");
-  auto status = r.enumerated("status", kDaemonStatusNames);
+  auto status = r.enumerated("shown_status", kDaemonStatusNames);
   if (!status) return fail(status.error());
   d.status = *status;
   d.last_heartbeat_at_ms = r.optional_integer("last_heartbeat_at_ms");
+  d.last_activity_at_ms = r.optional_integer("last_activity_at_ms");
   d.gateway_id = r.text_or_empty("gateway_id");
   d.connected_at_ms = r.optional_integer("connected_at_ms");
   d.connection_id = r.text_or_empty("connection_id");
@@ -179,10 +186,15 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
 
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
                                 const std::string& connection_id, DaemonStatus status,
-                                std::int64_t lease_until_ms) {
+                                std::int64_t lease_until_ms, std::int64_t last_activity_at_ms) {
+  // Activity only moves forward: two gateways' clocks may disagree by a little.
   auto updated = tx.execute(
-      "UPDATE daemons SET status = $3, lease_until_ms = $4 WHERE id = $1 AND connection_id = $2",
-      {daemon_id, connection_id, std::string(to_string(status)), lease_until_ms});
+      "UPDATE daemons SET status = $3, lease_until_ms = $4, last_activity_at_ms = CASE WHEN "
+      "last_activity_at_ms IS NULL OR last_activity_at_ms < CAST($5 AS BIGINT) THEN "
+      "NULLIF(CAST($5 AS BIGINT), 0) ELSE last_activity_at_ms END "
+      "WHERE id = $1 AND connection_id = $2",
+      {daemon_id, connection_id, std::string(to_string(status)), lease_until_ms,
+       last_activity_at_ms});
   if (!updated) return fail(updated.error());
   return *updated == 1;
 }

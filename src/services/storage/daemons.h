@@ -29,6 +29,8 @@ struct DaemonRecord {
   std::string version;
   DaemonStatus status = DaemonStatus::disconnected;
   std::optional<std::int64_t> last_heartbeat_at_ms;
+  // When it last served its user, as its heartbeats say (the holding gateway writes it).
+  std::optional<std::int64_t> last_activity_at_ms;
   std::string gateway_id;
   std::optional<std::int64_t> connected_at_ms;
   std::string connection_id;
@@ -71,11 +73,12 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
                                   std::int64_t now_ms);
 
 // Renews the holding gateway's lease on the row and re-asserts the connection's status (which
-// a sweep may have overwritten while the store was unreachable). Returns whether
-// `connection_id` is still the daemon's current connection.
+// a sweep may have overwritten while the store was unreachable), and records when the daemon
+// last served its user (`last_activity_at_ms`, 0: not known; it never moves back). Returns
+// whether `connection_id` is still the daemon's current connection.
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
                                 const std::string& connection_id, DaemonStatus status,
-                                std::int64_t lease_until_ms);
+                                std::int64_t lease_until_ms, std::int64_t last_activity_at_ms = 0);
 
 // A connected row's lease as a sweeping gateway sees it.
 struct DaemonLease {

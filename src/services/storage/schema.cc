@@ -3,6 +3,7 @@
 // the tool path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
 // Migration 4: sign-in (passwords, the CLI's login codes) and user settings. Migration 7: the
 // workflow definitions of projects. Migration 8: the conversation threads of workflow runs.
+// Migration 14: managed daemons, the control plane's.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -367,6 +368,35 @@ const std::vector<Migration> kMigrations = {
          "UPDATE users SET jwt_subject = id "
          "WHERE password_hash IS NULL AND email <> 'local@localhost'",
          "CREATE UNIQUE INDEX users_jwt_subject ON users(jwt_subject)",
+     }},
+    {14,
+     "managed daemons: the control plane's spec, desired and observed state, and lease",
+     {
+         // When the daemon last served its user (a tool call, a terminal, an MCP call), as the
+         // holding gateway hears it in the daemon's heartbeats: what idle suspension reads.
+         "ALTER TABLE daemons ADD COLUMN last_activity_at_ms BIGINT",
+         // One row per managed daemon, beside its row in daemons (same id). The control plane
+         // replica holding lease_owner until lease_until_ms is the one acting on it.
+         R"(CREATE TABLE managed_daemons (
+              id TEXT PRIMARY KEY REFERENCES daemons(id) ON DELETE CASCADE,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              name TEXT NOT NULL,
+              platform TEXT NOT NULL,
+              spec_json TEXT NOT NULL,
+              desired_state TEXT NOT NULL
+                CHECK (desired_state IN ('running', 'suspended', 'deleted')),
+              observed_state TEXT NOT NULL
+                CHECK (observed_state IN ('pending', 'running', 'exited', 'failed', 'suspended')),
+              address TEXT NOT NULL DEFAULT '',
+              restarts BIGINT NOT NULL DEFAULT 0,
+              next_attempt_at_ms BIGINT NOT NULL DEFAULT 0,
+              last_error TEXT NOT NULL DEFAULT '',
+              active_at_ms BIGINT NOT NULL,
+              lease_owner TEXT,
+              lease_until_ms BIGINT NOT NULL DEFAULT 0,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL))",
+         "CREATE UNIQUE INDEX managed_daemons_name ON managed_daemons(user_id, name)",
      }},
 };
 

@@ -1,0 +1,43 @@
+// The provisioner port: how the control plane makes, stops and removes a managed daemon's
+// process or pod on one platform (docs/architecture.md §4). It lives beside the spec it takes
+// rather than in runtime/, whose ports know nothing of daemons. Implementations: the local
+// process provisioner and the Kubernetes one (adapters/provision), the simulator's.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "core/managed_daemon.h"
+#include "runtime/task.h"
+
+namespace reliant {
+
+struct DaemonDeployment {
+  std::string daemon_id;
+  std::string user_id;
+  ManagedDaemonSpec spec;
+};
+
+struct ProvisionedDaemon {
+  PodState presence = PodState::absent;
+  std::string address;  // where a gateway dials it (https://host:port, http://host:port)
+  std::string detail;   // for the operator: an exit status, a pod's reason
+};
+
+class Provisioner {
+ public:
+  virtual ~Provisioner() = default;
+  virtual DaemonPlatform platform() const = 0;
+  // What can be checked without a side effect: the code it would run, its environment.
+  virtual Result<void> preflight(const ManagedDaemonSpec& spec) const = 0;
+  // Whether it runs. An error: the platform could not be asked (the round tries again).
+  virtual Task<Result<ProvisionedDaemon>> observe(std::string daemon_id) = 0;
+  // Makes it run (provisioning it the first time). Idempotent: a running one is left alone.
+  virtual Task<Result<ProvisionedDaemon>> start(DaemonDeployment deployment) = 0;
+  // Suspends it: nothing runs, what it owns (its workspace, its volume) is kept.
+  virtual Task<Result<void>> stop(std::string daemon_id) = 0;
+  // Removes it and what it owns. Idempotent.
+  virtual Task<Result<void>> remove(std::string daemon_id) = 0;
+};
+
+}  // namespace reliant

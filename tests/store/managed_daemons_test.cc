@@ -1,0 +1,160 @@
+// Managed daemons' rows on SQLite and Postgres: names are the user's to give once, a lease
+// gives each daemon to one control plane replica until it runs out, and only the holder's
+// writes land.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
+#include "store/store_backend.h"
+
+namespace reliant {
+namespace {
+
+class ManagedDaemonRows : public testing_store::MigratedBackendTest {
+ protected:
+  void SetUp() override {
+    MigratedBackendTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+                  if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "", 1}); !ok)
+                    return ok;
+                  return insert_user(tx, User{"u2", "u2@example.com", "", 1});
+                }).has_value());
+    for (const char* name : {"box-a", "box-b", "box-c"}) ASSERT_TRUE(create("u1", name));
+  }
+
+  Result<void> create(const std::string& user, const std::string& name) {
+    ManagedDaemonRecord row;
+    row.id = user == "u1" ? "id-" + name : user + "-" + name;
+    row.user_id = user;
+    row.spec.name = name;
+    row.spec.permissions = PermissionProfile::execution;
+    row.created_at_ms = 1;
+    return transact([row](SqlTransaction& tx) { return insert_managed_daemon(tx, row); });
+  }
+
+  std::vector<std::string> lease(const std::string& owner, std::int64_t now_ms,
+                                 std::size_t limit = 10) {
+    auto held = std::make_shared<std::vector<std::string>>();
+    auto done = transact([=](SqlTransaction& tx) -> Result<void> {
+      auto rows = lease_managed_daemons(tx, owner, now_ms, now_ms + 1000, limit);
+      if (!rows) return fail(rows.error());
+      for (const auto& r : *rows) held->push_back(r.id);
+      return {};
+    });
+    EXPECT_TRUE(done.has_value()) << done.error().message;
+    return *held;
+  }
+};
+
+TEST_P(ManagedDaemonRows, ANameIsTheUsersOnceAndAnotherUsersIdIsNotFound) {
+  auto twice = create("u1", "box-a");
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, ErrorCode::already_exists);
+  EXPECT_TRUE(create("u2", "box-a").has_value()) << "names are per user";
+  auto theirs = transact([](SqlTransaction& tx) -> Result<void> {
+    auto row = owned_managed_daemon(tx, "u2", "id-box-b");
+    if (!row) return fail(row.error());
+    return {};
+  });
+  ASSERT_FALSE(theirs.has_value());
+  EXPECT_EQ(theirs.error().code, ErrorCode::not_found);
+}
+
+TEST_P(ManagedDaemonRows, ALeaseGivesEachDaemonToOneReplicaUntilItRunsOut) {
+  EXPECT_EQ(lease("cp-1", 100, 2), (std::vector<std::string>{"id-box-a", "id-box-b"}));
+  EXPECT_EQ(lease("cp-2", 200), (std::vector<std::string>{"id-box-c"}));
+  EXPECT_EQ(lease("cp-1", 300, 2), (std::vector<std::string>{"id-box-a", "id-box-b"}))
+      << "renewed, and nothing of cp-2's taken";
+  // Only the holder's observations land.
+  ObservedUpdate seen;
+  seen.observed = ObservedState::running;
+  seen.address = "http://box-a:9290";
+  auto wrote = [&](const std::string& owner) {
+    auto landed = std::make_shared<bool>(false);
+    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                  auto ok = record_observed(tx, "id-box-a", owner, seen, 300);
+                  if (!ok) return fail(ok.error());
+                  *landed = *ok;
+                  return {};
+                }).has_value());
+    return *landed;
+  };
+  EXPECT_FALSE(wrote("cp-2"));
+  EXPECT_TRUE(wrote("cp-1"));
+  // cp-1 stops renewing: past its lease, cp-2 takes its daemons over.
+  EXPECT_EQ(lease("cp-2", 1400), (std::vector<std::string>{"id-box-a", "id-box-b", "id-box-c"}));
+  EXPECT_FALSE(wrote("cp-1"));
+}
+
+TEST_P(ManagedDaemonRows, IdleSuspensionLosesToActivitySinceItLooked) {
+  ASSERT_EQ(lease("cp-1", 100).size(), 3u);
+  ObservedUpdate idle;
+  idle.observed = ObservedState::running;
+  idle.desired = DesiredState::suspended;
+  idle.active_at_ms = 1;  // what the round saw
+  // The gateway heard the daemon serve its user since.
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+                DaemonRecord d;
+                d.id = "id-box-a";
+                d.user_id = "u1";
+                d.name = "box-a";
+                d.connection_id = "c1";
+                if (auto ok = record_daemon_connected(tx, d); !ok) return ok;
+                auto renewed =
+                    renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 5000, 50);
+                if (!renewed) return fail(renewed.error());
+                return {};
+              }).has_value());
+  auto suspended = std::make_shared<std::vector<bool>>();
+  ASSERT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                for (const char* id : {"id-box-a", "id-box-b"}) {
+                  auto ok = record_observed(tx, id, "cp-1", idle, 100);
+                  if (!ok) return fail(ok.error());
+                  suspended->push_back(*ok);
+                }
+                return {};
+              }).has_value());
+  EXPECT_EQ(*suspended, (std::vector<bool>{false, true}));
+}
+
+TEST_P(ManagedDaemonRows, ADeletedDaemonsRowsGoOnlyWhenItsHolderRemovedIt) {
+  ASSERT_EQ(lease("cp-1", 100).size(), 3u);
+  auto remove = [&](const std::string& owner) {
+    auto removed = std::make_shared<bool>(false);
+    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                  auto ok = delete_managed_daemon(tx, "id-box-a", owner);
+                  if (!ok) return fail(ok.error());
+                  *removed = *ok;
+                  return {};
+                }).has_value());
+    return *removed;
+  };
+  EXPECT_FALSE(remove("cp-1")) << "not wanted deleted";
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+                auto row = set_desired_state(tx, "id-box-a", DesiredState::deleted, 200);
+                if (!row) return fail(row.error());
+                return {};
+              }).has_value());
+  EXPECT_FALSE(remove("cp-2"));
+  EXPECT_TRUE(remove("cp-1"));
+  auto left = std::make_shared<std::size_t>(0);
+  ASSERT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                auto rows = list_daemons(tx, "u1");
+                if (!rows) return fail(rows.error());
+                *left = rows->size();
+                return {};
+              }).has_value());
+  EXPECT_EQ(*left, 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ManagedDaemonRows, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace reliant
