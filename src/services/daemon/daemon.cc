@@ -44,6 +44,7 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
             if (observer != nullptr) observer->on_execute(request);
           }),
       scope_(env.executor) {
+  last_served_ = env.executor.steady_now();  // a new daemon has been idle since it started
   RELIANT_ASSERT_MSG(!config_.gateways.empty() || !config_.listen_address.empty(),
                      "a daemon needs a gateway to dial or an address to be dialed on");
   RELIANT_ASSERT_MSG(env.transport != nullptr && env.host != nullptr,
@@ -245,6 +246,7 @@ Task<void> Daemon::heartbeats(Stream& stream) {
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
     beat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
+    beat.mutable_heartbeat()->set_idle_ms(static_cast<std::uint64_t>(to_ms(idle_for())));
     // A late heartbeat (a busy process, a slow link): one interval without one is within
     // stale_after.
     if (!buggify(env_, "daemon.heartbeat_skipped")) (void)stream.send(protocol::encode(beat));
@@ -258,17 +260,29 @@ Task<void> Daemon::heartbeats(Stream& stream) {
   }
 }
 
+Duration Daemon::idle_for() const {
+  const bool busy = runner_.running() != 0 || (terminals_ && !terminals_->list().empty());
+  return busy ? Duration::zero() : env_.executor.steady_now() - last_served_;
+}
+
 void Daemon::handle(const v1::GatewayFrame& frame) {
   switch (frame.frame_case()) {
     case v1::GatewayFrame::kToolRequest:
+      last_served_ = env_.executor.steady_now();
       runner_.start(frame.tool_request());
       break;
     case v1::GatewayFrame::kCancel:
       runner_.cancel(frame.cancel().request_id(), frame.cancel().reason());
       break;
-    case v1::GatewayFrame::kCommand:
+    case v1::GatewayFrame::kCommand: {
+      // The platform's own questions (status, the tool list) are not the user's work.
+      const std::string& verb = frame.command().command();
+      if (!frame.command().method().empty() || verb == "reload_config") {
+        last_served_ = env_.executor.steady_now();
+      }
       run_command(frame.command());
       break;
+    }
     default:
       break;  // heartbeats only refresh last_heard_
   }

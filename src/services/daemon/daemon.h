@@ -130,6 +130,7 @@ class Daemon {
   Task<void> heartbeats(Stream& stream);
   Task<void> serve_accepted(StreamPtr stream);
   void handle(const v1::GatewayFrame& frame);
+  Duration idle_for() const;
   void send(const v1::DaemonFrame& frame);
   void send_response(const v1::ToolResponse& response);
   void run_command(const v1::DaemonCommand& command);
@@ -150,6 +151,8 @@ class Daemon {
   std::uint64_t sessions_started_ = 0;
   ListenerPtr listener_;
   SteadyInstant last_heard_{};
+  // When it last served its user (idle_for: what its heartbeats report).
+  SteadyInstant last_served_{};
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;
   std::unique_ptr<BackgroundProcesses> background_;

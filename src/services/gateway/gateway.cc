@@ -381,8 +381,12 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
     case v1::DaemonFrame::kOutputChunk:
       on_output(connection, frame.output_chunk());
       break;
+    case v1::DaemonFrame::kHeartbeat:
+      connection.idle_ms = frame.heartbeat().idle_ms();
+      connection.idle_heard_at = env_.executor.steady_now();
+      break;
     default:
-      break;  // heartbeats only prove the daemon is alive
+      break;
   }
 }
 
@@ -432,7 +436,8 @@ Task<void> Gateway::keep_alive(Connection* connection) {
       if (!buggify(env_, "gateway.renewal_skipped")) {
         // The lease is read by other processes: it is written in wall-clock time.
         connection->scope->spawn(
-            renew_lease(connection, to_ms(env_.executor.now() + config_.presence.stale_after)));
+            renew_lease(connection, to_ms(env_.executor.now() + config_.presence.stale_after),
+                        last_activity_ms(*connection)));
       }
     }
     if (connection->presence.presumed_dead(now)) {
@@ -443,17 +448,29 @@ Task<void> Gateway::keep_alive(Connection* connection) {
   }
 }
 
-Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until_ms) {
+// When the daemon last served its user, on this gateway's wall clock: its reported idleness
+// plus how long ago it reported it. Unknown until its first heartbeat: 0, which writes nothing.
+std::int64_t Gateway::last_activity_ms(const Connection& connection) const {
+  if (connection.idle_heard_at == SteadyInstant{}) return 0;
+  const Duration since = env_.executor.steady_now() - connection.idle_heard_at;
+  const auto idle = milliseconds(static_cast<std::int64_t>(
+      std::min<std::uint64_t>(connection.idle_ms, std::uint64_t{1} << 40)));
+  return to_ms(env_.executor.now() - since - idle);
+}
+
+Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until_ms,
+                                std::int64_t last_activity_ms) {
   struct Renewal {
     bool owned = true;
     bool credential_holds = true;
   };
   Task<Result<Renewal>> renewing = env_.store->transact_for(
       [id = connection->daemon_id, conn = connection->connection_id,
-       status = connection->presence.status(), lease_until_ms, token_id = connection->token_id,
+       status = connection->presence.status(), lease_until_ms, last_activity_ms,
+       token_id = connection->token_id,
        now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewal> {
         Renewal out;
-        auto renewed = renew_daemon_lease(tx, id, conn, status, lease_until_ms);
+        auto renewed = renew_daemon_lease(tx, id, conn, status, lease_until_ms, last_activity_ms);
         if (!renewed) return fail(renewed.error());
         out.owned = *renewed;
         // The token that admitted the stream is checked again with every renewal, so a

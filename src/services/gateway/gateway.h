@@ -137,7 +137,9 @@ class Gateway {
   void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
   // Renews the row's lease; a renewal that finds a later connection on the row closes ours.
-  Task<void> renew_lease(Connection* connection, std::int64_t lease_until_ms);
+  Task<void> renew_lease(Connection* connection, std::int64_t lease_until_ms,
+                         std::int64_t last_activity_ms);
+  std::int64_t last_activity_ms(const Connection& connection) const;
   Task<void> stream_open_requests(Connection* connection);
   Task<void> dispatch(Connection* connection, v1::ToolRequest request);
   Task<void> forward(v1::GatewayFrame frame, std::string daemon_id);

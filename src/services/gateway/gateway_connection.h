@@ -27,6 +27,9 @@ struct Gateway::Connection {
   // method it lacks is refused here; protocol 0 gets the call as its verb (legacy_daemon_calls.h).
   std::uint32_t protocol_version = 0;
   std::vector<std::string> methods;
+  // What the daemon's last heartbeat said of its idleness, and when it was heard (steady).
+  std::uint64_t idle_ms = 0;
+  SteadyInstant idle_heard_at{};
 };
 
 // A tool request this gateway sent to a daemon and awaits the answer of.

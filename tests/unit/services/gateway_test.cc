@@ -21,6 +21,7 @@
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
+#include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
 #include "services/storage/sql_row.h"
 #include "sim/sim_bus.h"
@@ -236,6 +237,42 @@ TEST(Gateway, UndoesARegistrationItRefusedAfterAnUnknownOutcome) {
                   })
                   .has_value());
   EXPECT_EQ(statuses, std::vector<std::string>{"disconnected"}) << "committed, then undone";
+}
+
+// Idle suspension reads when a daemon last served its user: the holding gateway writes what
+// the daemon's heartbeats say, on its own clock, with each lease renewal.
+TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
+  World w;
+  auto [stream, daemon_id] = w.registered(w.alice_token);
+  auto beat = [&](std::uint64_t idle_ms) {
+    v1::DaemonFrame frame;
+    frame.mutable_heartbeat()->set_sequence(1);
+    frame.mutable_heartbeat()->set_idle_ms(idle_ms);
+    ASSERT_TRUE(stream->send(protocol::encode(frame)).has_value());
+  };
+  auto recorded = [&, id = daemon_id] {
+    std::optional<std::int64_t> at;
+    auto read = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto row = find_daemon(tx, id);
+      if (!row) return fail(row.error());
+      if (!*row) return fail(ErrorCode::not_found, "no daemon " + id);
+      at = (*row)->last_activity_at_ms;
+      return {};
+    });
+    EXPECT_TRUE(read.has_value());
+    return at;
+  };
+  EXPECT_EQ(recorded(), std::nullopt) << "nothing known before a heartbeat";
+  beat(10 * 60 * 1000);  // idle for ten minutes
+  const Instant heard = w.world.now();
+  w.run_until([&] { return w.world.now() >= heard + seconds(20); });
+  ASSERT_TRUE(recorded().has_value());
+  const std::int64_t idle_since = to_ms(heard) - 10 * 60 * 1000;
+  EXPECT_NEAR(static_cast<double>(*recorded()), static_cast<double>(idle_since), 50.0);
+  beat(0);  // busy
+  const Instant busy = w.world.now();
+  w.run_until([&] { return w.world.now() >= busy + seconds(20); });
+  EXPECT_GE(*recorded(), to_ms(busy));
 }
 
 TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {
