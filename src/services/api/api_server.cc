@@ -1,6 +1,8 @@
 // REST routes, PAT authentication and the SSE update stream.
 #include "services/api/api_server.h"
 
+#include "protocol/codec.h"
+
 #include <nlohmann/json.hpp>
 
 #include "services/agent/plan_tools.h"
@@ -13,18 +15,26 @@
 namespace reliant::api {
 namespace {
 
-Json daemon_json(const DaemonRecord& d) {
-  return {{"id", d.id},
-          {"name", d.name},
-          {"type", d.type},
-          {"labels", d.labels},
-          {"hostname", d.hostname},
-          {"platform", d.platform},
-          {"working_dir", d.working_dir},
-          {"version", d.version},
-          {"status", d.status},
-          {"last_heartbeat_at_ms", d.last_heartbeat_at_ms ? Json(*d.last_heartbeat_at_ms) : Json()},
-          {"connected_at_ms", d.connected_at_ms ? Json(*d.connected_at_ms) : Json()}};
+namespace v1 = reliant::api::v1;
+
+// A daemon as /api/v1/daemons lists it; a managed one carries `managed`, its
+// ManagedDaemonState in protobuf's JSON mapping (as /api/v1/daemons/{daemon} shows it).
+Json daemon_json(const v1::Daemon& d) {
+  const auto time_or_null = [](std::int64_t ms) { return ms == 0 ? Json() : Json(ms); };
+  Json out = {{"id", d.id()},
+              {"name", d.name()},
+              {"type", d.type()},
+              {"labels", Json::object()},
+              {"hostname", d.hostname()},
+              {"platform", d.platform()},
+              {"working_dir", d.working_dir()},
+              {"version", d.version()},
+              {"status", d.status()},
+              {"last_heartbeat_at_ms", time_or_null(d.last_heartbeat_at_ms())},
+              {"connected_at_ms", time_or_null(d.connected_at_ms())}};
+  for (const auto& [key, value] : d.labels()) out["labels"][key] = value;
+  if (d.has_managed()) out["managed"] = Json::parse(protocol::to_json(d.managed()));
+  return out;
 }
 
 // The SSE body: `id:` is the update's number (absent for previews), `event:` its kind.
@@ -166,6 +176,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       accounts_(env, config_.secrets),
       projects_(env),
       daemons_(env, config_.daemons),
+      managed_daemons_(env),
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck),
       routes_(routes()),
@@ -336,6 +347,13 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("GET", "/api/v1/updates", &ApiServer::get_updates)
       .add("GET", "/api/v1/updates/head", &ApiServer::get_updates_head)
       .add("GET", "/api/v1/daemons", &ApiServer::get_daemons)
+      // Managed daemons (ManagedDaemonCalls checks the exact paths), then a daemon's services.
+      .add("POST", "/api/v1/daemons", &ApiServer::to_routes<&ApiServer::managed_daemons_>)
+      .add("*", "/api/v1/daemons/{daemon}", &ApiServer::to_routes<&ApiServer::managed_daemons_>)
+      .add("POST", "/api/v1/daemons/{daemon}/suspend",
+           &ApiServer::to_routes<&ApiServer::managed_daemons_>)
+      .add("POST", "/api/v1/daemons/{daemon}/resume",
+           &ApiServer::to_routes<&ApiServer::managed_daemons_>)
       .add("*", "/api/v1/daemons/{daemon}/{what}/**", &ApiServer::to_routes<&ApiServer::daemons_>)
       // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).
       .add("*", "/api/v1/workflows/**", &ApiServer::to_routes<&ApiServer::workflows_>)
@@ -566,11 +584,12 @@ Task<HttpResponse> ApiServer::set_chat_daemon(Call& call) {
 }
 
 Task<HttpResponse> ApiServer::list_daemons(std::string user_id) {
-  Task<Result<std::vector<DaemonRecord>>> reading = load_daemons(env_, std::move(user_id));
-  Result<std::vector<DaemonRecord>> daemons = co_await reading;
+  Task<Result<v1::ListDaemonsResponse>> reading =
+      managed_daemons_.service().list(std::move(user_id));
+  Result<v1::ListDaemonsResponse> daemons = co_await reading;
   if (!daemons) co_return error_response(daemons.error());
   Json out = Json::array();
-  for (const auto& daemon : *daemons) out.push_back(daemon_json(daemon));
+  for (const auto& daemon : daemons->daemons()) out.push_back(daemon_json(daemon));
   co_return json_response(200, {{"daemons", out}});
 }
 

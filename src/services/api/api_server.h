@@ -23,6 +23,7 @@
 #include "services/api/connect_rpc.h"
 #include "services/api/credential_watch.h"
 #include "services/api/daemon_routes.h"
+#include "services/api/managed_daemon_calls.h"
 #include "services/api/project_routes.h"
 #include "services/api/route_table.h"
 #include "services/api/web_assets.h"
@@ -116,7 +117,8 @@ class ApiServer final : public HttpHandler {
   Task<HttpResponse> get_updates(Call& call);
   Task<HttpResponse> get_updates_head(Call& call);
   Task<HttpResponse> get_daemons(Call& call);
-  // Hands the request to a sub-router (daemons_, workflows_, accounts_, projects_), which
+  // Hands the request to a sub-router (daemons_, managed_daemons_, workflows_, accounts_,
+  // projects_), which
   // matches the rest of the path itself.
   template <auto Router>
   Task<HttpResponse> to_routes(Call& call) {
@@ -147,6 +149,7 @@ class ApiServer final : public HttpHandler {
   AccountRoutes accounts_;
   ProjectRoutes projects_;
   DaemonRoutes daemons_;
+  ManagedDaemonCalls managed_daemons_;
   WorkflowRoutes workflows_;
   CredentialWatches watches_;  // of the update streams and terminal sockets
   RouteTable routes_;

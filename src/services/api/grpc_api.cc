@@ -45,20 +45,6 @@ void to_proto(const MessageRecord& message, v1::Message& out) {
   }
 }
 
-void to_proto(const DaemonRecord& daemon, v1::Daemon& out) {
-  out.set_id(daemon.id);
-  out.set_name(daemon.name);
-  out.set_type(std::string(to_string(daemon.type)));
-  for (const auto& [key, value] : daemon.labels) (*out.mutable_labels())[key] = value;
-  out.set_status(std::string(to_string(daemon.status)));
-  out.set_hostname(daemon.hostname);
-  out.set_platform(daemon.platform);
-  out.set_working_dir(daemon.working_dir);
-  out.set_version(daemon.version);
-  out.set_last_heartbeat_at_ms(daemon.last_heartbeat_at_ms.value_or(0));
-  out.set_connected_at_ms(daemon.connected_at_ms.value_or(0));
-}
-
 // Free-form JSON as a *_json field (invalid UTF-8 replaced: run outputs echo tool bytes).
 std::string json_text(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -136,6 +122,7 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck),
       daemon_services_(env, config_.daemons, watches_),
+      managed_daemons_(env),
       update_budget_(config_.update_budget != nullptr
                          ? config_.update_budget
                          : std::make_shared<updates::UpdateBudget>(kUpdateBudgetBytes)) {}
@@ -170,7 +157,7 @@ const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods()
 
 bool GrpcApi::knows(std::string_view method) const {
   return is_server_streaming(method) || unary_methods().contains(method) ||
-         daemon_services_.knows(method);
+         daemon_services_.knows(method) || managed_daemons_.knows(method);
 }
 
 bool GrpcApi::is_server_streaming(std::string_view method) const {
@@ -200,12 +187,18 @@ Task<Result<std::string>> GrpcApi::unary(RpcCall call) {
   ++stats_.calls;
   auto method = unary_methods().find(call.method);
   const bool daemon_service = daemon_services_.knows(call.method);
-  if (method == unary_methods().end() && !daemon_service) {
+  const bool managed_daemon = managed_daemons_.knows(call.method);
+  if (method == unary_methods().end() && !daemon_service && !managed_daemon) {
     co_return fail(ErrorCode::not_found, "no unary method " + call.method);
   }
   Task<Result<Credential>> authenticating = authenticate(call);
   Result<Credential> credential = co_await authenticating;
   if (!credential) co_return fail(credential.error());
+  if (managed_daemon) {
+    Task<Result<std::string>> serving = managed_daemons_.unary(
+        std::move(credential->user_id), std::move(call.method), std::move(call.request));
+    co_return co_await serving;
+  }
   if (daemon_service) {
     Task<Result<std::string>> serving =
         daemon_services_.unary(std::move(credential->user_id), std::move(call));
@@ -323,12 +316,11 @@ Task<Result<std::string>> GrpcApi::cancel_chat(std::string user_id, std::string 
 Task<Result<std::string>> GrpcApi::list_daemons(std::string user_id, std::string request) {
   auto in = protocol::decode<v1::ListDaemonsRequest>(request);
   if (!in) co_return fail(in.error());
-  Task<Result<std::vector<DaemonRecord>>> reading = load_daemons(env_, std::move(user_id));
-  Result<std::vector<DaemonRecord>> daemons = co_await reading;
-  if (!daemons) co_return fail(daemons.error());
-  v1::ListDaemonsResponse out;
-  for (const auto& daemon : *daemons) to_proto(daemon, *out.add_daemons());
-  co_return protocol::encode(out);
+  Task<Result<v1::ListDaemonsResponse>> listing =
+      managed_daemons_.service().list(std::move(user_id));
+  Result<v1::ListDaemonsResponse> out = co_await listing;
+  if (!out) co_return fail(out.error());
+  co_return protocol::encode(*out);
 }
 
 Task<Result<std::string>> GrpcApi::set_session_daemon(std::string user_id, std::string request) {

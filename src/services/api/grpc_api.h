@@ -16,6 +16,7 @@
 #include "services/agent/chat_service.h"
 #include "services/api/api_server.h"
 #include "services/api/daemon_services_rpc.h"
+#include "services/api/managed_daemon_calls.h"
 #include "services/api/workflow_routes.h"
 
 namespace reliant::api {
@@ -85,6 +86,7 @@ class GrpcApi final : public RpcHandler {
   WorkflowRoutes workflows_;   // stateless: the operations, like ApiServer's own
   CredentialWatches watches_;  // of the update streams and the daemon services' streams
   DaemonServicesRpc daemon_services_;
+  ManagedDaemonCalls managed_daemons_;
   std::shared_ptr<updates::UpdateBudget> update_budget_;  // the config's, else its own
   Stats stats_;
 };

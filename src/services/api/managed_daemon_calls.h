@@ -1,0 +1,42 @@
+// The managed-daemon calls of DaemonService (Create, Get, Update, Delete, Suspend, Resume), as
+// gRPC serves them (request and response bytes) and as REST does with the same messages in
+// protobuf's JSON mapping:
+//   POST   /api/v1/daemons                   a ManagedDaemonSpec → 201 {daemon}
+//   GET    /api/v1/daemons/{daemon}          → {daemon}
+//   PATCH  /api/v1/daemons/{daemon}          a ManagedDaemonSpec → {daemon}
+//   DELETE /api/v1/daemons/{daemon}          → {daemon} (wanted deleted)
+//   POST   /api/v1/daemons/{daemon}/suspend  → {daemon}
+//   POST   /api/v1/daemons/{daemon}/resume   → {daemon}
+// {daemon} is an id or a name. The rules are ManagedDaemonService's.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/env.h"
+#include "runtime/http.h"
+#include "services/control_plane/managed_daemon_service.h"
+
+namespace reliant::api {
+
+class ManagedDaemonCalls {
+ public:
+  explicit ManagedDaemonCalls(Env& env);
+
+  bool knows(std::string_view grpc_method) const;
+  Task<Result<std::string>> unary(std::string user_id, std::string grpc_method,
+                                  std::string request);
+  // The response for the routes above; nullopt for other paths (the daemon's own services).
+  Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
+                                           const std::vector<std::string>& parts,
+                                           const std::string& user_id);
+
+  control_plane::ManagedDaemonService& service() { return service_; }
+
+ private:
+  control_plane::ManagedDaemonService service_;
+};
+
+}  // namespace reliant::api

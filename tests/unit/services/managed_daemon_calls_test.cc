@@ -1,0 +1,179 @@
+// Managed daemons over REST and gRPC (ManagedDaemonCalls), on the monolith's stack: create,
+// read, list, update, suspend, resume and delete write the user's wish; bad input is refused
+// with the field named and nothing written; a local daemon cannot be suspended, another user's
+// daemon is not found, and AWS is refused before any provider is called.
+#include <gtest/gtest.h>
+
+#include <array>
+
+#include "core/personal_access_token.h"
+#include "protocol/codec.h"
+#include "services/api/api_server.h"
+#include "services/api/grpc_api.h"
+#include "services/storage/accounts.h"
+#include "services/storage/managed_daemons.h"
+#include "unit/services/agent_monolith.h"
+
+namespace reliant::agent {
+namespace {
+
+using Json = nlohmann::json;
+namespace v1 = reliant::api::v1;
+
+struct ManagedApi {
+  Monolith m;
+  std::unique_ptr<api::ApiServer> rest;
+  std::unique_ptr<api::GrpcApi> grpc;
+  std::string ada;   // user-1's token (its local daemon is "laptop")
+  std::string finn;  // user-2's
+
+  ManagedApi() {
+    api::ApiConfig config;
+    config.daemons = &m.router;
+    rest = std::make_unique<api::ApiServer>(m.env, config);
+    grpc = std::make_unique<api::GrpcApi>(m.env, config);
+    ada = token_for("user-1", 1);
+    finn = token_for("user-2", 2);
+  }
+  std::string token_for(const std::string& user_id, std::uint8_t fill) {
+    std::array<std::uint8_t, kPatRandomBytes> secret{};
+    secret.fill(fill);
+    const NewToken token = make_token(secret, "tok-" + user_id, user_id, "test", 0);
+    auto made = m.database.database().transact(
+        [&](SqlTransaction& tx) -> Result<void> { return insert_new_token(tx, token); });
+    EXPECT_TRUE(made.has_value()) << made.error().message;
+    return token.token;
+  }
+  HttpResponse call(const std::string& method, const std::string& path, std::string body = "",
+                    const std::string* token = nullptr) {
+    HttpRequest request;
+    request.method = method;
+    request.path = path;
+    request.headers["authorization"] = "Bearer " + (token != nullptr ? *token : ada);
+    request.body = std::move(body);
+    return m.run(rest->handle(std::move(request)));
+  }
+  Json json(const HttpResponse& response) { return Json::parse(response.body, nullptr, false); }
+  std::string error(const HttpResponse& response) {
+    return json(response)["error"].value("message", "");
+  }
+  Result<v1::DaemonResponse> rpc(const std::string& name, const google::protobuf::Message& in) {
+    RpcCall call;
+    call.method = "/reliant.api.v1.DaemonService/" + name;
+    call.metadata["authorization"] = "Bearer " + ada;
+    call.request = protocol::encode(in);
+    auto out = m.run(grpc->unary(std::move(call)));
+    if (!out) return fail(out.error());
+    return protocol::decode<v1::DaemonResponse>(*out);
+  }
+  std::size_t managed_rows() {
+    std::size_t n = 0;
+    auto read = m.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto rows = list_managed_daemons(tx, "user-1");
+      if (!rows) return fail(rows.error());
+      n = rows->size();
+      return {};
+    });
+    EXPECT_TRUE(read.has_value());
+    return n;
+  }
+};
+
+TEST(ManagedDaemonCalls, RestCreatesReadsListsAndChangesTheUsersWish) {
+  ManagedApi a;
+  HttpResponse created = a.call(
+      "POST", "/api/v1/daemons",
+      R"({"name":"cloud-box","permissions":"execution","labels":{"gpu":"a100"},"commandsEnabled":true})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const Json daemon = a.json(created)["daemon"];
+  EXPECT_EQ(daemon["type"], "cloud");
+  EXPECT_EQ(daemon["status"], "disconnected");
+  EXPECT_EQ(daemon["managed"]["desiredState"], "running");
+  EXPECT_EQ(daemon["managed"]["observedState"], "pending");
+  EXPECT_EQ(daemon["managed"]["spec"]["platform"], "local");
+  EXPECT_EQ(daemon["managed"]["spec"]["commandsEnabled"], true);
+  const std::string id = daemon["id"];
+
+  const Json listed = a.json(a.call("GET", "/api/v1/daemons"))["daemons"];
+  ASSERT_EQ(listed.size(), 2u) << "the local laptop and the managed box";
+  EXPECT_FALSE(listed[0].contains("managed"));
+  EXPECT_EQ(listed[1]["managed"]["spec"]["name"], "cloud-box");
+
+  HttpResponse suspended = a.call("POST", "/api/v1/daemons/cloud-box/suspend");
+  ASSERT_EQ(suspended.status, 200) << suspended.body;
+  EXPECT_EQ(a.json(suspended)["daemon"]["managed"]["desiredState"], "suspended");
+  HttpResponse resumed = a.call("POST", "/api/v1/daemons/" + id + "/resume");
+  EXPECT_EQ(a.json(resumed)["daemon"]["managed"]["desiredState"], "running");
+  HttpResponse updated = a.call("PATCH", "/api/v1/daemons/cloud-box",
+                                R"({"name":"cloud-box","permissions":"read-only"})");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(a.json(updated)["daemon"]["managed"]["spec"]["permissions"], "read-only");
+  HttpResponse got = a.call("GET", "/api/v1/daemons/cloud-box");
+  EXPECT_EQ(a.json(got)["daemon"]["id"], id);
+  HttpResponse deleted = a.call("DELETE", "/api/v1/daemons/cloud-box");
+  EXPECT_EQ(a.json(deleted)["daemon"]["managed"]["desiredState"], "deleted");
+  EXPECT_EQ(a.call("POST", "/api/v1/daemons/cloud-box/resume").status, 404)
+      << "a deleted daemon is not brought back";
+}
+
+TEST(ManagedDaemonCalls, BadInputIsRefusedWithTheReasonAndWritesNothing) {
+  ManagedApi a;
+  auto refused = [&](const std::string& method, const std::string& path, const std::string& body,
+                     int status, const std::string& message) {
+    HttpResponse response = a.call(method, path, body);
+    EXPECT_EQ(response.status, status) << method << " " << path << ": " << response.body;
+    EXPECT_NE(a.error(response).find(message), std::string::npos) << response.body;
+  };
+  refused("POST", "/api/v1/daemons",
+          R"({"name":"box","platform":"mars","permissions":"execution"})", 400,
+          "unknown platform \"mars\" (local, kubernetes, aws, gcp, azure)");
+  refused("POST", "/api/v1/daemons", R"({"name":"box"})", 400, "permissions is required");
+  refused("POST", "/api/v1/daemons", R"({"name":"box","permissions":"execution","replicas":2})",
+          400, "replicas");
+  refused("POST", "/api/v1/daemons", R"({"name":"box","platform":"aws","permissions":"execution"})",
+          409,
+          "platform aws is not supported yet (no provider was called); daemons run on: local, "
+          "kubernetes");
+  refused("POST", "/api/v1/daemons", R"({"name":"laptop","permissions":"execution"})", 409,
+          "you have a daemon named \"laptop\" already");
+  EXPECT_EQ(a.managed_rows(), 0u);
+  refused("POST", "/api/v1/daemons/laptop/suspend", "", 409,
+          "is a local daemon its user runs; only managed daemons can be suspended");
+  ASSERT_EQ(a.call("POST", "/api/v1/daemons", R"({"name":"box","permissions":"execution"})").status,
+            201);
+  refused("PATCH", "/api/v1/daemons/box", R"({"name":"other","permissions":"execution"})", 400,
+          "keeps its name and platform");
+  HttpResponse theirs = a.call("POST", "/api/v1/daemons/box/suspend", "", &a.finn);
+  EXPECT_EQ(theirs.status, 404) << "another user's daemon is not found";
+  EXPECT_EQ(a.call("GET", "/api/v1/daemons/box", "", &a.finn).status, 404);
+}
+
+TEST(ManagedDaemonCalls, GrpcServesTheSameCalls) {
+  ManagedApi a;
+  v1::CreateDaemonRequest create;
+  create.mutable_spec()->set_name("grpc-box");
+  create.mutable_spec()->set_permissions("execution");
+  create.mutable_spec()->set_always_on(true);
+  auto created = a.rpc("CreateDaemon", create);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  EXPECT_EQ(created->daemon().managed().spec().name(), "grpc-box");
+  EXPECT_TRUE(created->daemon().managed().spec().always_on());
+  v1::SuspendDaemonRequest suspend;
+  suspend.set_daemon_id("grpc-box");
+  auto suspended = a.rpc("SuspendDaemon", suspend);
+  ASSERT_TRUE(suspended.has_value());
+  EXPECT_EQ(suspended->daemon().managed().desired_state(), "suspended");
+  create.mutable_spec()->set_platform("gcp");
+  create.mutable_spec()->set_name("other-box");
+  auto refused = a.rpc("CreateDaemon", create);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::failed_precondition);
+  v1::GetDaemonRequest laptop;
+  laptop.set_daemon_id("laptop");
+  auto local = a.rpc("GetDaemon", laptop);
+  ASSERT_TRUE(local.has_value()) << "any of the user's daemons can be read";
+  EXPECT_FALSE(local->daemon().has_managed());
+}
+
+}  // namespace
+}  // namespace reliant::agent
