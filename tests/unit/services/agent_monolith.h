@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 
 #include "core/agent/agent_workflow.h"
 #include "core/agent/scripted_model.h"
+#include "core/personal_access_token.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/scope.h"
 #include "services/agent/agent_activities.h"
@@ -145,6 +147,17 @@ inline engine::RunSummary run_summary(Monolith& m, const std::string& run_id) {
 inline engine::RunSummary ended_run(Monolith& m, const std::string& run_id) {
   m.run_until([&] { return run_summary(m, run_id).terminal(); });
   return run_summary(m, run_id);
+}
+
+// A personal access token of `user_id`'s, stored (its secret every byte `fill`).
+inline std::string stored_token(Monolith& m, const std::string& user_id, std::uint8_t fill) {
+  std::array<std::uint8_t, kPatRandomBytes> secret{};
+  secret.fill(fill);
+  const NewToken token = make_token(secret, "tok-" + user_id, user_id, "test", 0);
+  auto made = m.database.database().transact(
+      [&](SqlTransaction& tx) -> Result<void> { return insert_new_token(tx, token); });
+  EXPECT_TRUE(made.has_value()) << made.error().message;
+  return token.token;
 }
 
 // Drains a feed into `events` until the chat reports a status other than running.

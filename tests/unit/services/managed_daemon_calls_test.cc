@@ -32,17 +32,8 @@ struct ManagedApi {
     config.daemons = &m.router;
     rest = std::make_unique<api::ApiServer>(m.env, config);
     grpc = std::make_unique<api::GrpcApi>(m.env, config);
-    ada = token_for("user-1", 1);
-    finn = token_for("user-2", 2);
-  }
-  std::string token_for(const std::string& user_id, std::uint8_t fill) {
-    std::array<std::uint8_t, kPatRandomBytes> secret{};
-    secret.fill(fill);
-    const NewToken token = make_token(secret, "tok-" + user_id, user_id, "test", 0);
-    auto made = m.database.database().transact(
-        [&](SqlTransaction& tx) -> Result<void> { return insert_new_token(tx, token); });
-    EXPECT_TRUE(made.has_value()) << made.error().message;
-    return token.token;
+    ada = stored_token(m, "user-1", 1);
+    finn = stored_token(m, "user-2", 2);
   }
   HttpResponse call(const std::string& method, const std::string& path, std::string body = "",
                     const std::string* token = nullptr) {
