@@ -26,6 +26,7 @@
 #include "adapters/llm/outbound_http.h"
 #include "app/browser_login.h"
 #include "app/daemon_files.h"
+#include "app/managed_daemon_commands.h"
 #include "app/mcp_files.h"
 #include "app/secure_random.h"
 #include "app/text_lists.h"
@@ -537,6 +538,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
       ->envname("RELIANT_GATEWAY_URL");
   auto* daemon = app.add_subcommand("daemon", "The tools daemon on this machine");
   daemon->require_subcommand(1);
+  add_managed_daemon_commands(*daemon, exit_code);
 
   auto token_for_register = std::make_shared<bool>(false);
   auto no_browser = std::make_shared<bool>(false);
