@@ -529,6 +529,21 @@ int run_logs(bool follow, int lines) {
 
 }  // namespace
 
+namespace {
+
+void add_register_command(CLI::App& daemon, std::shared_ptr<GlobalOptions> global, int& exit_code) {
+  auto token_for_register = std::make_shared<bool>(false);
+  auto no_browser = std::make_shared<bool>(false);
+  auto* reg = daemon.add_subcommand("register", "Create and save this machine's credentials");
+  reg->add_flag("--token", *token_for_register, "Read a PAT from stdin instead of browser auth");
+  reg->add_flag("--no-browser", *no_browser, "Print the sign-in URL instead of opening it");
+  reg->callback([global, token_for_register, no_browser, &exit_code] {
+    exit_code = run_register(*global, *token_for_register, *no_browser);
+  });
+}
+
+}  // namespace
+
 void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   auto global = std::make_shared<GlobalOptions>();
   global->server_option = app.add_option("--server", global->server, "API server URL")
@@ -540,14 +555,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   daemon->require_subcommand(1);
   add_managed_daemon_commands(*daemon, exit_code);
 
-  auto token_for_register = std::make_shared<bool>(false);
-  auto no_browser = std::make_shared<bool>(false);
-  auto* reg = daemon->add_subcommand("register", "Create and save this machine's credentials");
-  reg->add_flag("--token", *token_for_register, "Read a PAT from stdin instead of browser auth");
-  reg->add_flag("--no-browser", *no_browser, "Print the sign-in URL instead of opening it");
-  reg->callback([global, token_for_register, no_browser, &exit_code] {
-    exit_code = run_register(*global, *token_for_register, *no_browser);
-  });
+  add_register_command(*daemon, global, exit_code);
 
   auto o = std::make_shared<StartOptions>();
   auto* start = daemon->add_subcommand("start", "Connect to the gateway and serve tool requests");
