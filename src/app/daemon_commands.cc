@@ -61,6 +61,8 @@ struct StartOptions {
   std::string user_id;  // the user the daemon must serve; empty: its credentials' user
   bool background = false;
   bool managed = false;
+  std::string listen_address = "0.0.0.0";  // managed: where gateways dial it
+  std::string permissions = "execution";   // or read-only
   std::string labels;
   std::string type = "local";
   std::string working_dir;
@@ -279,6 +281,28 @@ int start_in_background(const DaemonPaths& paths, int argc, char** argv) {
   return 0;
 }
 
+// What the daemon component is told: where it dials or listens, who it says it is, its timings.
+daemon::DaemonConfig daemon_config(const StartOptions& o, std::vector<std::string> gateways,
+                                   const std::string& working_dir, DaemonType type,
+                                   std::map<std::string, std::string> labels) {
+  daemon::DaemonConfig config;
+  config.gateways = std::move(gateways);
+  if (o.managed) config.listen_address = o.listen_address + ":" + std::to_string(o.port);
+  config.read_only = o.permissions == "read-only";
+  config.identity.name = o.name.empty() ? host_name() : o.name;
+  // Managed daemons are cloud daemons.
+  config.identity.type = o.managed ? DaemonType::cloud : type;
+  config.identity.labels = std::move(labels);
+  config.identity.hostname = host_name();
+  config.identity.platform = "linux";
+  config.identity.working_dir = working_dir;
+  config.identity.version = version_string();
+  config.heartbeat_interval = milliseconds(static_cast<std::int64_t>(o.heartbeat_s * 1000));
+  config.stale_after = milliseconds(static_cast<std::int64_t>(o.stale_s * 1000));
+  config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
+  return config;
+}
+
 int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
@@ -325,6 +349,10 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
     identity->labels = *labels;  // kept in daemon.json for the next start
     if (auto ok = save_identity(paths->identity, *identity); !ok) return say(ok.error());
   }
+  if (o.permissions != "execution" && o.permissions != "read-only") {
+    return say(Error{ErrorCode::invalid_argument,
+                     "--permissions must be execution or read-only, not " + o.permissions});
+  }
   const std::optional<DaemonType> type = daemon_type_named(o.type);
   if (!type) return say(Error{ErrorCode::invalid_argument, "--type must be local or cloud"});
   auto tls_mode = parse_tls_mode(o.tls_mode);
@@ -367,24 +395,12 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, nullptr, transport->get(), nullptr, &host, &log};
-  daemon::DaemonConfig config;
-  config.gateways = gateways;
+  daemon::DaemonConfig config = daemon_config(o, gateways, working_dir, *type, identity->labels);
   // --user-id over the user the credentials were issued to (seed 001's credential order).
   config.expected_user_id = !o.user_id.empty() ? o.user_id : credentials.user_id;
-  if (o.managed) config.listen_address = "0.0.0.0:" + std::to_string(o.port);
-  config.identity.name = o.name.empty() ? host_name() : o.name;
-  // Managed daemons are cloud daemons.
-  config.identity.type = o.managed ? DaemonType::cloud : *type;
-  config.identity.labels = identity->labels;
-  config.identity.hostname = host_name();
-  config.identity.platform = "linux";
-  config.identity.working_dir = working_dir;
-  config.identity.version = version_string();
-  config.heartbeat_interval = milliseconds(static_cast<std::int64_t>(o.heartbeat_s * 1000));
-  config.stale_after = milliseconds(static_cast<std::int64_t>(o.stale_s * 1000));
-  config.reconnect.max = milliseconds(static_cast<std::int64_t>(o.backoff_max_s * 1000));
   FileCredentials store(*paths, credentials, *identity, login);
   daemon::ToolSet tools = daemon::make_builtin_tools();
+  if (config.read_only) tools.keep_read_only();
   // MCP servers from the mcp.json layers, started when a call first needs one.
   llm::OutboundHttpClient mcp_http(executor);  // servers of type http and sse
   mcp::McpServersOptions mcp_options;
@@ -393,7 +409,7 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   mcp_options.working_dir = working_dir;
   mcp::McpServers mcp_servers(env, host, mcp_options);
   configure_mcp_servers(mcp_servers, working_dir);
-  tools.attach_mcp(&mcp_servers);
+  if (!config.read_only) tools.attach_mcp(&mcp_servers);  // MCP servers run anything
   LoggingObserver observer(executor);
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
   StopOnSignals stop_on_signals(executor);
@@ -531,6 +547,23 @@ int run_logs(bool follow, int lines) {
 
 namespace {
 
+// What a managed daemon's control plane starts it with.
+void add_managed_start_options(CLI::App& start, StartOptions& o) {
+  start.add_flag("--managed", o.managed,
+                 "A managed cloud daemon: gateways dial it on --port (no credentials needed)");
+  start.add_option("--port", o.port, "Local daemon listen port (managed cloud daemons)")
+      ->envname("TOOLS_DAEMON_PORT")
+      ->capture_default_str();
+  start
+      .add_option("--listen-address", o.listen_address,
+                  "Where a managed daemon listens for gateways (with --port)")
+      ->capture_default_str();
+  start
+      .add_option("--permissions", o.permissions,
+                  "Permission profile: execution, or read-only (tools that only read)")
+      ->capture_default_str();
+}
+
 void add_register_command(CLI::App& daemon, std::shared_ptr<GlobalOptions> global, int& exit_code) {
   auto token_for_register = std::make_shared<bool>(false);
   auto no_browser = std::make_shared<bool>(false);
@@ -560,9 +593,6 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   auto o = std::make_shared<StartOptions>();
   auto* start = daemon->add_subcommand("start", "Connect to the gateway and serve tool requests");
   start->add_option("--name", o->name, "Human-friendly daemon name (default: hostname)");
-  start->add_option("--port", o->port, "Local daemon listen port (managed cloud daemons)")
-      ->envname("TOOLS_DAEMON_PORT")
-      ->capture_default_str();
   start
       ->add_option("--grpc-url", o->grpc_url,
                    "Gateway URL, or a comma-separated list tried in turn on reconnect")
@@ -583,8 +613,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   start->add_flag("--background", o->background, "Run in the background (PID and log files)");
   start->add_option("--labels", o->labels, "Labels for daemon selection: key=value,…");
   start->add_option("--type", o->type, "local or cloud")->capture_default_str();
-  start->add_flag("--managed", o->managed,
-                  "A managed cloud daemon: gateways dial it on --port (no credentials needed)");
+  add_managed_start_options(*start, *o);
   start->add_option("--working-dir", o->working_dir, "Where tools run (default: here)");
   add_workspace_flags(*start, o->workspace);
   start->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")

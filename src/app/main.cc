@@ -11,6 +11,7 @@
 #include "app/auth_commands.h"
 #include "app/cel_command.h"
 #include "app/chat_command.h"
+#include "app/control_plane_command.h"
 #include "app/daemon_commands.h"
 #include "app/gateway_command.h"
 #include "app/logging.h"
@@ -64,6 +65,7 @@ int main(int original_argc, char** original_argv) {
   reliant::add_api_command(*server, exit_code);
   reliant::add_worker_command(*server, exit_code);
   reliant::add_gateway_command(*server, exit_code);
+  reliant::add_control_plane_command(*server, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

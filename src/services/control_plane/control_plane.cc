@@ -107,6 +107,15 @@ Task<bool> ControlPlane::record(const ManagedDaemonRecord& row, ObservedUpdate u
 
 void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::string& address) {
   if (address.empty()) return;
+  // A dial and its registration take a moment; asking again meanwhile would have a second
+  // gateway stream replace the first (the daemon keeps its newest).
+  const SteadyInstant now = env_.executor.steady_now();
+  if (const auto last = dialled_.find(row.id);
+      last != dialled_.end() && now - last->second < config_.dial_grace) {
+    return;
+  }
+  if (dialled_.size() >= kDialsRememberedMax) dialled_.clear();  // a bound; forgetting is safe
+  dialled_[row.id] = now;
   daemon::v1::ManagedConnect connect;
   connect.set_daemon_id(row.id);
   connect.set_user_id(row.user_id);

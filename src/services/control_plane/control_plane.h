@@ -27,6 +27,7 @@ struct ControlPlaneConfig {
   Duration interval = seconds(2);        // between rounds
   Duration lease = seconds(20);          // how long a replica's claim outlives its last round
   Duration suspend_after = minutes(30);  // idle time before suspension; zero: never
+  Duration dial_grace = seconds(5);      // a daemon is asked to be dialled again after this
   std::size_t daemons_per_round_max = 256;
 };
 
@@ -73,6 +74,8 @@ class ControlPlane {
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;
   bool woken_ = false;
+  static constexpr std::size_t kDialsRememberedMax = 100'000;
+  std::map<std::string, SteadyInstant> dialled_;  // when each daemon was last asked to be dialled
   std::set<std::string> acting_;  // daemons a round is acting on; at most daemons_per_round_max
   SubscriptionPtr wake_;
   Scope scope_;  // last: destroyed first

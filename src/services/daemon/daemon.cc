@@ -120,7 +120,9 @@ v1::DaemonFrame Daemon::register_frame() {
   reg->set_registration_seq(credentials_.next_registration_seq(env_.executor.now()));
   for (const auto& name : tools_.names()) reg->add_capabilities(name);
   reg->set_protocol_version(kDaemonProtocolVersion);
-  for (const auto& method : daemon_methods().names()) reg->add_methods(method);
+  for (const auto& method : daemon_methods().names()) {
+    if (!config_.read_only || method_only_reads(method)) reg->add_methods(method);
+  }
   return hello;
 }
 
@@ -305,6 +307,16 @@ void Daemon::run_command(const v1::DaemonCommand& command) {
 }
 
 Task<void> Daemon::answer_command(v1::DaemonCommand command) {
+  v1::DaemonFrame frame;
+  if (config_.read_only && !command.method().empty() && !method_only_reads(command.method())) {
+    v1::DaemonCommandResult& refused = *frame.mutable_command_result();
+    refused.set_command_id(command.command_id());
+    refused.set_ok(false);
+    refused.set_error_code("permission_denied");
+    refused.set_error_message(command.method() + ": this daemon's permission profile is read-only");
+    send(frame);
+    co_return;
+  }
   // Some answers wait (tool_specs starts MCP servers); the stream may change meanwhile, and
   // send() goes to whichever is registered then.
   Task<v1::DaemonCommandResult> answering =
@@ -313,7 +325,6 @@ Task<void> Daemon::answer_command(v1::DaemonCommand command) {
                                  {"session_id", session_id_},
                                  {"name", config_.identity.name},
                                  {"version", config_.identity.version}});
-  v1::DaemonFrame frame;
   *frame.mutable_command_result() = co_await answering;
   send(frame);
 }

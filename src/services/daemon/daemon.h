@@ -44,6 +44,10 @@ struct DaemonConfig {
   // listen()); it may have no gateways to dial at all.
   std::string listen_address;
   DaemonIdentity identity;
+  // The read-only permission profile (managed daemons): typed calls that only read (List*,
+  // Get*, Search*, Follow*) are announced and answered, the rest refused. Its tools are the
+  // caller's to narrow (ToolSet::keep_read_only).
+  bool read_only = false;
   Duration heartbeat_interval = seconds(15);
   // No frame from the gateway for this long: the stream is presumed dead (half-open) and the
   // daemon reconnects.

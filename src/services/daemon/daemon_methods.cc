@@ -66,4 +66,12 @@ Task<v1::DaemonCommandResult> answer_daemon_call(v1::DaemonCommand command,
   co_return result;
 }
 
+bool method_only_reads(std::string_view method) {
+  const std::string_view name = method.substr(method.rfind('/') + 1);
+  for (std::string_view verb : {"List", "Get", "Search", "Follow"}) {
+    if (name.starts_with(verb)) return true;
+  }
+  return false;
+}
+
 }  // namespace reliant::daemon

@@ -68,6 +68,9 @@ class DaemonMethods {
 
 // Every typed method this daemon answers (built once).
 const DaemonMethods& daemon_methods();
+// Whether a typed method only reads (its name begins List, Get, Search or Follow): what a
+// daemon with the read-only permission profile answers.
+bool method_only_reads(std::string_view method);
 
 // The handlers, by service (file_methods.cc, process_methods.cc, terminal_methods.cc,
 // mcp_methods.cc).

@@ -149,6 +149,10 @@ void register_builtin_tools(ToolSet& tools) {
   tools.add(make_calculate_tool());
 }
 
+void ToolSet::keep_read_only() {
+  std::erase_if(tools_, [](const auto& entry) { return !entry.second->tags().read_only; });
+}
+
 ToolSet make_builtin_tools() {
   ToolSet tools;
   register_builtin_tools(tools);

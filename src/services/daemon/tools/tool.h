@@ -89,6 +89,8 @@ class ToolSet {
   void add(std::unique_ptr<Tool> tool);
   const Tool* find(std::string_view name) const;
   std::vector<std::string> names() const;  // sorted
+  // Drops every tool not tagged read_only (the read-only permission profile).
+  void keep_read_only();
 
   // Parses `input_json` (empty means {}), checks it is an object, finds the tool and runs it.
   // Unknown tool, bad JSON or a tool that throws give an is_error result with a precise

@@ -1,0 +1,131 @@
+// The control plane process: one executor, the store, NATS (the gateways' connect commands and
+// the api's wake-ups), the local provisioner, and the ControlPlane component; SIGINT/SIGTERM stop
+// it (its daemons keep running, and the next control plane finds them).
+#include "app/control_plane_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "adapters/asio/asio_executor.h"
+#include "adapters/host/local_provisioner.h"
+#include "adapters/nats/nats_bus.h"
+#include "app/db_config.h"
+#include "app/logging.h"
+#include "app/process_lifecycle.h"
+#include "app/secure_random.h"
+#include "services/control_plane/control_plane.h"
+
+namespace reliant {
+namespace {
+
+struct ControlPlaneOptions {
+  DbConfig db;
+  std::string nats_url;
+  int health_port = 8083;
+  std::string bind_address = "0.0.0.0";
+  std::string replica_id;
+  std::string daemons_dir;  // default: DATA_DIR/managed
+  std::string daemon_binary;
+  std::string daemon_bind_address = "127.0.0.1";
+  double interval_s = 2;
+  double suspend_after_s = 30 * 60;
+  bool migrate = false;
+};
+
+std::string default_replica_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+int run_control_plane(const ControlPlaneOptions& options) {
+  if (options.nats_url.empty()) {
+    spdlog::error("the control plane needs --nats-url (NATS_URL): gateways hear it there");
+    return 2;
+  }
+  raise_descriptor_limit();
+  AsioExecutor executor;
+  auto store = open_server_store(executor, options.db, options.migrate);
+  if (!store) return exit_after(store.error(), 1);
+  auto nats = NatsBus::connect(executor, NatsOptions{options.nats_url, "reliant-control-plane"});
+  if (!nats) return exit_after(nats.error(), 1);
+  Random random(secure_random_u64());
+  SpdlogLog log;
+  Env env{executor, random, nats->get(), nullptr, store->get(), nullptr, &log};
+  LocalProvisionerOptions local;
+  local.root_dir =
+      options.daemons_dir.empty() ? options.db.data_dir + "/managed" : options.daemons_dir;
+  local.root_dir = std::filesystem::absolute(local.root_dir).string();
+  local.binary = options.daemon_binary;
+  local.bind_address = options.daemon_bind_address;
+  LocalProvisioner provisioner(executor, local);
+  control_plane::ControlPlaneConfig config;
+  config.replica_id = options.replica_id.empty() ? default_replica_id() : options.replica_id;
+  config.interval = milliseconds(static_cast<std::int64_t>(options.interval_s * 1000));
+  config.lease = std::max<Duration>(config.interval * 10, seconds(20));
+  config.suspend_after = milliseconds(static_cast<std::int64_t>(options.suspend_after_s * 1000));
+
+  StopOnSignals stop_on_signals(executor);
+  auto health = ServerHealth::start(executor, **store, nats->get(), options.bind_address,
+                                    options.health_port);
+  if (!health) return exit_after(health.error(), 1);
+  auto plane = std::make_unique<control_plane::ControlPlane>(
+      env, std::vector<Provisioner*>{&provisioner}, config);
+  spdlog::info(
+      "control plane {}: local daemons in {}, rounds every {}s, idle daemons suspended "
+      "after {}s; health on {}:{}",
+      config.replica_id, local.root_dir, options.interval_s, options.suspend_after_s,
+      options.bind_address, (*health)->port());
+  executor.run();
+  plane.reset();
+  spdlog::info("control plane {} stopped (its daemons run on)", config.replica_id);
+  return 0;
+}
+
+}  // namespace
+
+void add_control_plane_command(CLI::App& server, int& exit_code) {
+  auto options = std::make_shared<ControlPlaneOptions>();
+  auto* plane =
+      server.add_subcommand("controlplane",
+                            "Run the control plane: provision, restart, suspend and resume managed "
+                            "daemons");
+  add_db_options(*plane, options->db);
+  plane->add_option("--nats-url", options->nats_url, "NATS server URL")->envname("NATS_URL");
+  plane->add_option("--health-port", options->health_port, "Health/readiness endpoint port")
+      ->envname("HEALTH_PORT")
+      ->capture_default_str();
+  plane->add_option("--bind-address", options->bind_address, "Interface for the health endpoint")
+      ->envname("BIND_ADDRESS")
+      ->capture_default_str();
+  plane->add_option("--replica-id", options->replica_id,
+                    "Lease owner name, unique per replica (default: host-pid)");
+  plane
+      ->add_option("--daemons-dir", options->daemons_dir,
+                   "Where local managed daemons keep their folders (default: DATA_DIR/managed)")
+      ->envname("MANAGED_DAEMONS_DIR");
+  plane->add_option("--daemon-binary", options->daemon_binary,
+                    "The binary local daemons run (default: this one)");
+  plane
+      ->add_option("--daemon-bind-address", options->daemon_bind_address,
+                   "Where local daemons listen for the gateways")
+      ->capture_default_str();
+  plane->add_option("--interval", options->interval_s, "Seconds between rounds")
+      ->envname("CONTROL_PLANE_INTERVAL")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  plane
+      ->add_option("--suspend-after", options->suspend_after_s,
+                   "Seconds without a tool call, terminal or MCP session before a managed "
+                   "daemon is suspended (0: never)")
+      ->envname("SUSPEND_AFTER")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  plane->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
+  plane->callback([options, &exit_code] { exit_code = run_control_plane(*options); });
+}
+
+}  // namespace reliant
