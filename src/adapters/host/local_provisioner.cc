@@ -294,6 +294,8 @@ Task<Result<void>> LocalProvisioner::stop(std::string daemon_id) {
                        "it outlived SIGKILL (pid " + std::to_string(pid) + ")");
     }
   }
+  // What is left of its session (a tool's process the daemon did not outlive) goes with it.
+  if (pid > 1) ::kill(-pid, SIGKILL);
   children_.erase(daemon_id);
   std::error_code ec;
   fs::remove(dir / "daemon.pid", ec);

@@ -4,11 +4,13 @@
 // started for one user (--user-id) refuses a registration for another.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "protocol/codec.h"
 #include "runtime/scope.h"
 #include "services/daemon/daemon.h"
+#include "services/daemon/daemon_methods.h"
 #include "sim/sim_host.h"
 #include "sim/sim_transport.h"
 
@@ -64,9 +66,10 @@ struct World {
   std::unique_ptr<Daemon> daemon;
   Scope scope{gw_exec};
 
-  explicit World(std::string expected_user_id = "") {
+  explicit World(std::string expected_user_id = "", bool read_only = false) {
     DaemonConfig config;
     config.expected_user_id = std::move(expected_user_id);
+    config.read_only = read_only;
     config.listen_address = "pod:9290";
     config.identity.name = "pod";
     config.identity.type = DaemonType::cloud;
@@ -80,15 +83,16 @@ struct World {
     while (!done() && world.step()) {
     }
   }
-  // Gateway 1 or 2 dials the pod and reads its registration.
-  StreamPtr dial_and_read_register(int gateway) {
+  // Gateway 1 or 2 dials the pod and reads its registration (into `hello`, when given).
+  StreamPtr dial_and_read_register(int gateway, v1::Register* hello = nullptr) {
     std::optional<Result<StreamPtr>> out;
     scope.spawn(dial_into(gateway == 1 ? &gw_transport : &gw2_transport, &out));
     run_until([&] { return out.has_value(); });
     EXPECT_TRUE(out && out->has_value());
     StreamPtr stream = std::move(**out);
-    auto hello = next_frame(*stream);
-    EXPECT_TRUE(hello && hello->has_register_());
+    auto frame = next_frame(*stream);
+    EXPECT_TRUE(frame && frame->has_register_());
+    if (hello != nullptr && frame) *hello = frame->register_();
     return stream;
   }
   // The next frame other than a heartbeat; none when the stream ends or `within` passes.
@@ -178,6 +182,36 @@ TEST(DaemonSessions, ADaemonForOneUserRefusesARegistrationForAnother) {
   World::acknowledge(*stream);
   right.settle();
   EXPECT_EQ(right.daemon->user_id(), "user-erin");
+}
+
+// The read-only permission profile of a managed daemon: it announces the typed calls that only
+// read, answers them, and refuses the others (a gateway that sent one anyway is told why).
+TEST(DaemonSessions, AReadOnlyDaemonAnnouncesAndAnswersOnlyCallsThatRead) {
+  World w("", /*read_only=*/true);
+  v1::Register hello;
+  StreamPtr stream = w.dial_and_read_register(1, &hello);
+  ASSERT_GT(hello.methods_size(), 0);
+  for (const auto& method : hello.methods()) {
+    EXPECT_TRUE(method_only_reads(method)) << method << " is announced";
+  }
+  const auto announced = [&](std::string_view name) {
+    return std::any_of(hello.methods().begin(), hello.methods().end(),
+                       [&](const std::string& m) { return m.ends_with(name); });
+  };
+  EXPECT_TRUE(announced("/GetFileContent"));
+  EXPECT_FALSE(announced("/SaveFileContent"));
+  EXPECT_FALSE(announced("/OpenTerminal"));
+  World::acknowledge(*stream);
+  w.settle();
+  v1::GatewayFrame write;
+  write.mutable_command()->set_command_id("c1");
+  write.mutable_command()->set_method("/reliant.api.v1.FileSystemService/SaveFileContent");
+  ASSERT_TRUE(stream->send(protocol::encode(write)).has_value());
+  auto answer = w.next_frame(*stream);
+  ASSERT_TRUE(answer && answer->has_command_result());
+  EXPECT_FALSE(answer->command_result().ok());
+  EXPECT_EQ(answer->command_result().error_code(), "permission_denied");
+  EXPECT_NE(answer->command_result().error_message().find("read-only"), std::string::npos);
 }
 
 }  // namespace
