@@ -4,8 +4,9 @@
 # local provisioner. A user creates a managed daemon with the CLI; the control plane starts it as
 # a process of its own, the gateway dials it, and a tool call runs in its workspace. Killed with
 # SIGKILL, it is started again. Idle past --suspend-after, it is suspended (its process gone,
-# `suspended` in the store and the API); resumed, it serves again. AWS is refused before any
-# provider is called; deleting it removes its process, rows and folder.
+# `suspended` in the store and the API); a tool call for it resumes it and runs once. Suspended
+# and resumed by its user, it serves again. AWS is refused before any provider is called;
+# deleting it removes its process, rows and folder.
 #   managed_daemons_distributed.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
 reliant=$1
@@ -74,10 +75,23 @@ cli list >"$work/list.out"
 grep -F "$daemon_id" "$work/list.out" | grep -qF "suspended" || fail "the list: $(cat "$work/list.out")"
 echo "idle, it was suspended: $(grep -F "$daemon_id" "$work/list.out")"
 
+# A call for it resumes it (durably: the request waits in the store until it connects), and
+# runs once.
+"$reliant" tool call --nats-url "$nats_url" --db-url "$url" --user dev@example.com \
+  --daemon cloud-box --tool bash --input '{"command":"echo woken >> woken.txt; pwd"}' \
+  --timeout 30 >"$work/tool.out" 2>"$work/tool.err" ||
+  fail "a call to the suspended daemon: $(cat "$work/tool.out" "$work/tool.err")"
+grep -qF "$folder/workspace" "$work/tool.out" || fail "the woken call: $(cat "$work/tool.out")"
+[ "$(cat "$folder/workspace/woken.txt")" = woken ] || fail "the call ran $(wc -l <"$folder/workspace/woken.txt") times"
+wait_status active 5
+echo "a call to it resumed it and ran once"
+
+cli suspend cloud-box >/dev/null || fail "suspend"
+wait_status suspended 20
 cli resume cloud-box >/dev/null || fail "resume"
 wait_status active 20
 call_tool >"$work/tool.out" || fail "tool call after the resume: $(cat "$work/tool.out" "$work/tool.err")"
-echo "resumed, it serves again"
+echo "suspended and resumed by its user, it serves again"
 
 if cli create far-box --platform aws --permissions execution >"$work/aws.out" 2>&1; then
   fail "aws was accepted"

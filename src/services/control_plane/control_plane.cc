@@ -24,8 +24,8 @@ ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
     provisioners_[p->platform()] = p;
   }
   if (env_.bus != nullptr) {
-    auto subscribed =
-        env_.bus->subscribe(kControlPlaneWake, [this](const BusMessage&) { woken_ = true; });
+    auto subscribed = env_.bus->subscribe(subjects::kControlPlaneWake,
+                                          [this](const BusMessage&) { woken_ = true; });
     if (subscribed) wake_ = std::move(*subscribed);  // without it, rounds still come each interval
   }
   scope_.spawn(loop());

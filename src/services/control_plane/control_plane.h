@@ -44,9 +44,6 @@ struct ControlPlaneStats {
   std::uint64_t provider_failures = 0;  // a provisioner that could not be asked
 };
 
-// The subject a create or a resume publishes on, for the replicas to act now.
-inline constexpr std::string_view kControlPlaneWake = "controlplane.wake";
-
 class ControlPlane {
  public:
   // One provisioner per platform it serves; the others' daemons are recorded failed, saying so.

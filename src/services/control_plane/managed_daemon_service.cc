@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/tool_subjects.h"
 #include "services/control_plane/control_plane.h"
 
 namespace reliant::control_plane {
@@ -114,7 +115,7 @@ ManagedDaemonService::ManagedDaemonService(Env& env, ManagedDaemonServiceConfig 
 
 void ManagedDaemonService::wake() {
   // A hint: without it the control plane acts at its next round.
-  if (env_.bus != nullptr) (void)env_.bus->publish(kControlPlaneWake, "{}");
+  if (env_.bus != nullptr) (void)env_.bus->publish(subjects::kControlPlaneWake, "{}");
 }
 
 Task<Result<v1::Daemon>> ManagedDaemonService::create(std::string user_id,

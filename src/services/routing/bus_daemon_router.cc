@@ -9,6 +9,7 @@
 #include "protocol/codec.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/tool_requests.h"
 
 namespace reliant::routing {
@@ -74,11 +75,28 @@ Task<Result<std::string>> BusDaemonRouter::store_request(const ToolCall& call,
   // attempt whose outcome was unknown is safe to repeat.
   Backoff backoff(BackoffPolicy{milliseconds(100), seconds(2), 2.0, 0.5});
   Error last{ErrorCode::unavailable, "no attempt"};
+  struct Stored {
+    std::string daemon_id;
+    bool resumed = false;
+  };
   for (int attempt = 0; attempt < kStoreAttemptsMax; ++attempt) {
-    Task<Result<StoredToolRequest>> inserting =
-        env_.store->transact_for([row](SqlTransaction& tx) { return store_tool_request(tx, row); });
-    Result<StoredToolRequest> stored = co_await inserting;
-    if (stored) co_return std::move(stored->daemon_id);
+    // A managed daemon the request goes to is kept awake, or woken when suspended: the
+    // request waits in the store until it connects (spec S0.12).
+    Task<Result<Stored>> inserting =
+        env_.store->transact_for([row](SqlTransaction& tx) -> Result<Stored> {
+          auto stored = store_tool_request(tx, row);
+          if (!stored) return fail(stored.error());
+          auto resumed = note_call_to_daemon(tx, stored->daemon_id, row.created_at_ms);
+          if (!resumed) return fail(resumed.error());
+          return Stored{stored->daemon_id, *resumed};
+        });
+    Result<Stored> stored = co_await inserting;
+    if (stored) {
+      if (stored->resumed) {
+        (void)env_.bus->publish(subjects::kControlPlaneWake, "{}");
+      }
+      co_return std::move(stored->daemon_id);
+    }
     last = stored.error();
     if (last.code == ErrorCode::invalid_argument) break;
     co_await sleep(env_.executor, backoff.next(env_.random));

@@ -1,6 +1,7 @@
 // Daemon resolution against the store's records.
 #include "services/routing/daemon_resolver.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,19 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
   c.connected_at_ms = d.connected_at_ms.value_or(0);
   c.created_at_ms = d.created_at_ms;
   return c;
+}
+
+std::optional<std::string> wakeable_daemon(const std::vector<DaemonCandidate>& candidates,
+                                           const std::string& user_id) {
+  const DaemonCandidate* oldest = nullptr;
+  for (const auto& c : candidates) {
+    if (c.user_id != user_id || c.status != DaemonStatus::suspended) continue;
+    if (oldest == nullptr || c.created_at_ms < oldest->created_at_ms ||
+        (c.created_at_ms == oldest->created_at_ms && c.id < oldest->id)) {
+      oldest = &c;
+    }
+  }
+  return oldest != nullptr ? std::optional<std::string>(oldest->id) : std::nullopt;
 }
 
 }  // namespace
@@ -70,6 +84,12 @@ Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows
   request.node_selector = std::move(choice.node);
   request.workflow_selector = std::move(choice.workflow);
   request.session_daemon_id = std::move(choice.session_daemon_id);
+  // Step 2 of the default cascade: the control plane manages the user's suspended daemons, and
+  // a call routed to one resumes it (BusDaemonRouter::store_request).
+  request.control_plane_configured =
+      std::any_of(candidates.begin(), candidates.end(), [&](const DaemonCandidate& c) {
+        return c.user_id == user_id && c.status == DaemonStatus::suspended;
+      });
   auto step = select_daemon(request, candidates);
   if (!step) co_return fail(step.error());
   if (const auto* decision = std::get_if<DaemonDecision>(&*step)) {
@@ -92,8 +112,9 @@ Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows
     }
     co_return first;
   }
-  // No control plane yet: its step has no answer, and the cascade goes on to the database.
-  co_return finish_daemon_selection(request, candidates, std::optional<std::string>());
+  // The control plane's answer, from what it keeps in the store: nothing is connected, so its
+  // preferred daemon is one it can wake — the user's oldest suspended one.
+  co_return finish_daemon_selection(request, candidates, wakeable_daemon(candidates, user_id));
 }
 
 }  // namespace reliant::routing

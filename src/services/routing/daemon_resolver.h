@@ -1,7 +1,7 @@
 // Resolves which daemon a tool call goes to: the user's daemons as the store records them, run
 // through the selection cascade of core/daemon_selection (spec S0.16). The step after "connected
-// daemons" asks the control plane, which does not exist yet; the cascade then falls back to
-// the database.
+// daemons" asks the control plane: the user's oldest suspended managed daemon, which the call
+// then wakes (BusDaemonRouter); without one, the cascade falls back to the database.
 #pragma once
 
 #include <optional>

@@ -157,6 +157,23 @@ Result<ManagedDaemonRecord> replace_managed_spec(SqlTransaction& tx, const std::
   return reread(tx, id);
 }
 
+Result<bool> note_call_to_daemon(SqlTransaction& tx, const std::string& id, std::int64_t now_ms) {
+  auto wish = tx.query("SELECT desired_state FROM managed_daemons WHERE id = $1", {id});
+  if (!wish) return fail(wish.error());
+  if (wish->rows.empty()) return false;  // not managed: nothing to do (one indexed read)
+  const std::string desired = first_record(*wish).text("desired_state");
+  if (desired == "deleted") return false;
+  const bool suspended = desired == "suspended";
+  auto updated = tx.execute(
+      suspended
+          ? "UPDATE managed_daemons SET desired_state = 'running', active_at_ms = $2, "
+            "next_attempt_at_ms = 0, restarts = 0, updated_at_ms = $2 WHERE id = $1"
+          : "UPDATE managed_daemons SET active_at_ms = $2 WHERE id = $1 AND active_at_ms < $2",
+      {id, now_ms});
+  if (!updated) return fail(updated.error());
+  return suspended;
+}
+
 Result<std::vector<ManagedDaemonRecord>> lease_managed_daemons(SqlTransaction& tx,
                                                                const std::string& owner,
                                                                std::int64_t now_ms,

@@ -59,6 +59,12 @@ Result<ManagedDaemonRecord> replace_managed_spec(SqlTransaction& tx, const std::
                                                  const ManagedDaemonSpec& spec,
                                                  std::int64_t now_ms);
 
+// A call is on its way to daemon `id`: when it is a managed daemon, it counts as activity (it is
+// not suspended for idleness under the call), and a suspended one is wanted running again
+// (spec S0.12's auto-resume). Returns whether it was suspended; a daemon that is not managed,
+// or is being deleted, is left alone (false).
+Result<bool> note_call_to_daemon(SqlTransaction& tx, const std::string& id, std::int64_t now_ms);
+
 // --- the control plane's side --------------------------------------------------------------
 
 // Takes the lease of up to `limit` daemons that no replica holds (or whose lease ran out by

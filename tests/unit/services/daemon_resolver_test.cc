@@ -10,6 +10,7 @@
 #include "services/routing/daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/migrator.h"
 #include "sim/one_node.h"
 
@@ -156,6 +157,55 @@ TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::not_found);
   EXPECT_EQ(refused.error().message, "session daemon \"fleet-7\" is not a daemon of user u1");
+}
+
+// Step 2 of the default cascade (spec S0.16): nothing connected and a control plane that
+// manages the user's suspended daemons: the oldest suspended one is chosen, for the call to wake
+// it; without one, the database fallback answers as before.
+TEST(DaemonResolver, WithNothingConnectedASuspendedManagedDaemonIsChosenToWake) {
+  Harness h;
+  auto seeded = h.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    for (const char* id : {"stale", "fresh"}) {
+      auto down =
+          record_daemon_status(tx, id, std::string("c-") + id, DaemonStatus::disconnected, 3);
+      if (!down) return fail(down.error());
+    }
+    for (const char* id : {"pod-b", "pod-a"}) {
+      ManagedDaemonRecord pod;
+      pod.id = id;
+      pod.user_id = "u1";
+      pod.spec.name = id;
+      pod.spec.permissions = PermissionProfile::execution;
+      pod.created_at_ms = std::string(id) == "pod-b" ? 10 : 20;
+      if (auto ok = insert_managed_daemon(tx, pod); !ok) return ok;
+      auto read = tx.execute(
+          "UPDATE managed_daemons SET observed_state = 'suspended', desired_state = 'suspended' "
+          "WHERE id = $1",
+          {std::string(id)});
+      if (!read) return fail(read.error());
+    }
+    return {};
+  });
+  ASSERT_TRUE(seeded.has_value()) << seeded.error().message;
+  auto decided = h.run(resolve_daemon(h.store, "u1", {}, nullptr));
+  ASSERT_TRUE(decided.has_value()) << decided.error().message;
+  EXPECT_EQ(decided->daemon_id, "pod-b") << "the oldest suspended one";
+  EXPECT_EQ(decided->level, SelectionLevel::control_plane);
+  // The call routed to it wants it running again, once; a daemon that is not managed is left be.
+  auto noted = h.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+    auto first = note_call_to_daemon(tx, "pod-b", 50);
+    auto again = note_call_to_daemon(tx, "pod-b", 60);
+    auto local = note_call_to_daemon(tx, "fresh", 60);
+    if (!first || !again || !local) return fail(ErrorCode::internal, "a write failed");
+    if (!*first || *again || *local) return fail(ErrorCode::internal, "wrong answers");
+    return {};
+  });
+  EXPECT_TRUE(noted.has_value()) << noted.error().message;
+  auto row = h.run(h.store.transact_for(
+      [](SqlTransaction& tx) { return owned_managed_daemon(tx, "u1", "pod-b"); }));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->desired, DesiredState::running);
+  EXPECT_EQ(row->active_at_ms, 60) << "a call is activity";
 }
 
 }  // namespace
