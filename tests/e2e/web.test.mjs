@@ -13,6 +13,7 @@ import "./streaming.mjs";
 import "./phone.mjs";
 import "./security.mjs";
 import "./mcp.mjs";
+import "./daemons.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

@@ -47,9 +47,14 @@ export interface Chat {
 export interface Block { kind: string; body: any }
 export interface Message { id: string; ordinal: number; role: string; content: Block[]; thread?: string }
 export interface ChatView extends Chat { messages: Message[]; has_more: boolean }
+// A managed daemon's state, in protobuf's JSON mapping (lowerCamelCase; defaults left out).
+export interface ManagedDaemonState {
+  spec?: { name?: string; platform?: string; permissions?: string; alwaysOn?: boolean; labels?: Record<string, string> };
+  desiredState?: string; observedState?: string; lastError?: string; restarts?: string;
+}
 export interface Daemon {
   id: string; name: string; type: string; status: string; labels: Record<string, string>;
-  hostname?: string; working_dir?: string;
+  hostname?: string; working_dir?: string; managed?: ManagedDaemonState;
 }
 export interface WorkflowInfo { name: string; ref?: string; description?: string; inputs?: Record<string, any> }
 export interface Token { id: string; name: string; display_prefix?: string; created_at_ms?: number; expires_at_ms?: number | null; revoked_at_ms?: number | null; last_used_at_ms?: number | null }

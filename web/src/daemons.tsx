@@ -39,6 +39,11 @@ export function DaemonLabel({ daemon }: { daemon: Daemon }) {
   );
 }
 
+// A daemon's status as a picker shows it: a suspended (managed) one is woken by a call to it.
+export function statusShown(daemon: Daemon): string {
+  return daemon.status === "suspended" ? "suspended: wakes when used" : daemon.status;
+}
+
 // A select of the user's daemons for pages that act on one.
 export function DaemonSelect({ label = "Daemon" }: { label?: string }) {
   const { daemons, chosen, choose } = useDaemons();
@@ -48,7 +53,7 @@ export function DaemonSelect({ label = "Daemon" }: { label?: string }) {
       <select value={chosen} onChange={(e) => choose((e.target as HTMLSelectElement).value)}>
         {daemons.length === 0 && <option value="">no daemon</option>}
         {daemons.map((d) => (
-          <option value={d.id}>{d.name || d.id} — {d.type}, {d.status}</option>
+          <option value={d.id}>{d.name || d.id} — {d.type}, {statusShown(d)}</option>
         ))}
       </select>
     </label>

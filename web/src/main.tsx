@@ -13,6 +13,7 @@ import { ChatPage } from "./views/ChatPage";
 import { RunPage } from "./views/RunPage";
 import { FilesPage } from "./views/FilesPage";
 import { McpPage } from "./views/McpPage";
+import { DaemonsPage } from "./views/DaemonsPage";
 import { SettingsPage } from "./views/SettingsPage";
 import { DaemonProvider } from "./daemons";
 
@@ -91,6 +92,7 @@ function App() {
   else if (path === "/terminal") page = <LazyTerminalPage />;
   else if (path === "/files") page = <FilesPage />;
   else if (path === "/mcp") page = <McpPage />;
+  else if (path === "/daemons") page = <DaemonsPage />;
   else if (path === "/settings") page = <SettingsPage session={session} />;
   else page = <Chats />;
   const link = (to: string, label: string) => (
@@ -107,6 +109,7 @@ function App() {
             {link("/terminal", "Terminal")}
             {link("/files", "Files")}
             {link("/mcp", "MCP servers")}
+            {link("/daemons", "Daemons")}
             {link("/settings", "Settings")}
           </nav>
           <button class="quiet" onClick={signOut}>Sign out</button>

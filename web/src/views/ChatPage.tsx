@@ -4,7 +4,7 @@
 // seen: messages are keyed by id, so an update applied twice changes nothing.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type Block, type ChatView, type Message } from "../api";
-import { DaemonLabel, useDaemons } from "../daemons";
+import { DaemonLabel, useDaemons, statusShown } from "../daemons";
 import { markdownHtml } from "../markdown";
 import { navigate } from "../router";
 import { subscribe } from "../updates";
@@ -258,7 +258,7 @@ export function ChatPage({ chatId }: { chatId: string }) {
           <select aria-label="Session daemon" data-testid="session-daemon" value={chat.active_daemon_id}
             onChange={(e) => setDaemon((e.target as HTMLSelectElement).value)}>
             <option value="">default (resolved per call)</option>
-            {daemons.map((d) => <option value={d.id}>{d.name || d.id} — {d.type}, {d.status}</option>)}
+            {daemons.map((d) => <option value={d.id}>{d.name || d.id} — {d.type}, {statusShown(d)}</option>)}
           </select>
         </label>
         {session && <DaemonLabel daemon={session} />}
