@@ -13,6 +13,7 @@
 #include "runtime/sleep.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/tool_requests.h"
 #include "services/updates/tool_output.h"
 
@@ -138,16 +139,24 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
       Task<void> serving =
           serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
       co_await serving;
+      // Dialled again only while it is still this gateway's to hold and still wanted running:
+      // another gateway may have taken it over, and a managed daemon its control plane
+      // suspended or deleted (the reason its stream ended) must not be dialled.
       Task<Result<bool>> looking =
           env_.store->transact_for([id = command.daemon_id(), gateway = config_.gateway_id](
                                        SqlTransaction& tx) -> Result<bool> {
             auto row = find_daemon(tx, id);
             if (!row) return fail(row.error());
-            return *row && (*row)->status != DaemonStatus::disconnected &&
-                   (*row)->gateway_id != gateway;
+            if (!*row) return true;  // deleted
+            if ((*row)->status != DaemonStatus::disconnected && (*row)->gateway_id != gateway) {
+              return true;
+            }
+            auto managed = find_managed_daemon(tx, id);
+            if (!managed) return fail(managed.error());
+            return *managed && (*managed)->desired != DesiredState::running;
           });
-      Result<bool> elsewhere = co_await looking;
-      if (elsewhere && *elsewhere) co_return;  // another gateway took it over
+      Result<bool> done = co_await looking;
+      if (done && *done) co_return;
     }
     co_await sleep(env_.executor, backoff.next(env_.random));
     if (holds(command.daemon_id())) co_return;

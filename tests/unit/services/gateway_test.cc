@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/personal_access_token.h"
+#include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/api/v1/daemon_services.pb.h"
 #include "runtime/scope.h"
@@ -22,6 +23,7 @@
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
+#include "services/storage/managed_daemons.h"
 #include "services/storage/migrator.h"
 #include "services/storage/sql_row.h"
 #include "sim/sim_bus.h"
@@ -111,6 +113,7 @@ struct World {
   Random random{5};
   Env gw_env{gw_exec, random, &gw_bus, &gw_transport, &gw_store, nullptr};
   Env worker_env{worker_exec, random, &worker_bus, nullptr, &worker_store, nullptr};
+  GatewayStats stats;
   std::unique_ptr<Gateway> gateway;
   routing::BusDaemonRouter router{
       worker_env, routing::BusRouterConfig{seconds(5), seconds(1), seconds(1), seconds(1)}};
@@ -137,7 +140,7 @@ struct World {
     GatewayConfig config;
     config.gateway_id = "gw";
     config.listen_address = "gw:9190";
-    auto started = Gateway::start(gw_env, config);
+    auto started = Gateway::start(gw_env, config, &stats);
     EXPECT_TRUE(started.has_value());
     gateway = std::move(*started);
   }
@@ -273,6 +276,56 @@ TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
   const Instant busy = w.world.now();
   w.run_until([&] { return w.world.now() >= busy + seconds(20); });
   EXPECT_GE(*recorded(), to_ms(busy));
+}
+
+// A managed daemon's stream that ends is dialled again while its control plane wants it
+// running; once it is wanted suspended (its pod stopped: the reason the stream ended), never.
+TEST(Gateway, DialsAManagedDaemonAgainOnlyWhileItIsWantedRunning) {
+  for (const bool suspended : {false, true}) {
+    World w;
+    auto made = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      ManagedDaemonRecord pod;
+      pod.id = "01MANAGED00000000000000000";
+      pod.user_id = "user-alice";
+      pod.spec.name = "pod";
+      pod.spec.permissions = PermissionProfile::execution;
+      return insert_managed_daemon(tx, pod);
+    });
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+    std::vector<StreamPtr> accepted;
+    auto listening = w.daemon_transport.listen(
+        "daemon:9290", [&](StreamPtr stream) { accepted.push_back(std::move(stream)); });
+    ASSERT_TRUE(listening.has_value());
+    const Instant subscribed = w.world.now() + milliseconds(100);  // the gateway's subscriptions
+    w.run_until([&] { return w.world.now() >= subscribed; });
+    v1::ManagedConnect connect;
+    connect.set_daemon_id("01MANAGED00000000000000000");
+    connect.set_user_id("user-alice");
+    connect.set_address("daemon:9290");
+    ASSERT_TRUE(w.worker_bus.publish(subjects::kGatewayConnect, protocol::to_json(connect)));
+    const Instant dial_by = w.world.now() + seconds(10);
+    w.run_until([&] { return !accepted.empty() || w.world.now() > dial_by; });
+    ASSERT_EQ(accepted.size(), 1u) << "the gateway did not dial";
+    ASSERT_TRUE(accepted[0]->send(World::register_frame("pod")).has_value());
+    auto ack = w.next_frame(*accepted[0]);
+    ASSERT_TRUE(ack && ack->has_register_ack());
+    if (suspended) {
+      auto wish = w.database.database().transact([](SqlTransaction& tx) -> Result<void> {
+        auto set = set_desired_state(tx, "01MANAGED00000000000000000", DesiredState::suspended, 1);
+        if (!set) return fail(set.error());
+        return {};
+      });
+      ASSERT_TRUE(wish.has_value());
+    }
+    accepted[0]->close();
+    const Instant until = w.world.now() + seconds(30);
+    w.run_until([&] { return w.world.now() >= until; });
+    if (suspended) {
+      EXPECT_EQ(w.stats.managed_dials, 1u) << "a suspended daemon was dialled again";
+    } else {
+      EXPECT_GT(w.stats.managed_dials, 1u) << "a daemon wanted running was not dialled again";
+    }
+  }
 }
 
 TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {
