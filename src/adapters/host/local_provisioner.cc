@@ -188,14 +188,15 @@ ProvisionedDaemon LocalProvisioner::seen(const std::string& daemon_id) {
   if (!port.empty()) out.address = "http://" + options_.bind_address + ":" + port;
   if (const auto child = children_.find(daemon_id); child != children_.end()) {
     int status = 0;
-    const pid_t waited = ::waitpid(child->second, &status, WNOHANG);
+    const pid_t pid = child->second;
+    const pid_t waited = ::waitpid(pid, &status, WNOHANG);
     if (waited == 0) {
       out.presence = PodState::running;
       return out;
     }
-    children_.erase(child);
+    children_.erase(child);  // `child` is gone from here on
     out.presence = PodState::exited;
-    out.detail = waited == child->second ? exit_detail(status) : "lost track of it";
+    out.detail = waited == pid ? exit_detail(status) : "lost track of it";
     return out;
   }
   // Started by an earlier run of the control plane, perhaps.
