@@ -58,6 +58,10 @@ struct ClientBook {
   // Markers of the messages sent in manual mode: a run the client learns of from its stream
   // (the reply to its send was lost) is approved all the same.
   std::set<std::string> manual_markers;
+  // When each marker's message was first sent (world time). A run the client learns of from its
+  // stream started then, not when the client saw it: a send in flight when the client crashed
+  // may have started its run before the faults healed.
+  std::map<std::string, Instant> first_sent;
   std::string current_run;
   std::map<std::string, RunSeen> runs;
   std::set<std::string> chats_seen;
@@ -226,6 +230,8 @@ class SimChatClient {
         book_->manual_markers.insert(marker);
       }
       const std::string body = message.dump();
+      const Instant sent_at = impl_->world.now();
+      book_->first_sent.try_emplace(marker, sent_at);
       Task<Result<ApiReply>> sending =
           call("POST", "/api/v1/chats/" + book_->chat_id + "/messages", Json::object(), body);
       Result<ApiReply> sent = co_await sending;
@@ -236,7 +242,7 @@ class SimChatClient {
         book_->current_run = Json::parse(sent->body).value("run_id", "");
         RunSeen& run = book_->runs[book_->current_run];
         if (run.marker.empty()) run.marker = marker;
-        if (run.started == Instant{}) run.started = impl_->world.now();
+        run.started = sent_at;  // this send created the run, whenever its stream told of it
         run.manual = manual;
       }
     }
@@ -350,7 +356,10 @@ class SimChatClient {
         book_->current_run = run_id;
         if (run.marker.empty()) run.marker = book_->last_user_marker;
         if (book_->manual_markers.contains(run.marker)) run.manual = true;
-        if (run.started == Instant{}) run.started = impl_->world.now();
+        if (run.started == Instant{}) {
+          const auto sent = book_->first_sent.find(run.marker);
+          run.started = sent != book_->first_sent.end() ? sent->second : impl_->world.now();
+        }
         return;
       }
       ++run.finals;
