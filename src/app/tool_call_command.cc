@@ -87,9 +87,9 @@ int run_tool_call(const ToolCallOptions& o) {
   if (!written_selector.is_null()) {
     cel::Activation variables;  // an expression sees who is asking
     variables.bind("user", cel::from_json({{"id", *user_id}}));
-    auto literal = workflow::literal_selector_json(written_selector, variables);
+    auto literal = workflow::literal_selector(written_selector, variables);
     if (!literal) return refuse("--daemon " + literal.error().message);
-    choice.node = DaemonSelector(*parse_daemon_selector(*literal));
+    choice.node = std::move(*literal);
   }
   auto decision = run_blocking(executor, routing::resolve_daemon(**store, *user_id, choice));
   if (!decision) return refuse(decision.error().message);

@@ -84,7 +84,7 @@ std::string to_string(const SelectorSource& source);
 
 // Evaluates selector expressions in the context of one run (its inputs, ...):
 // workflow::CelSelectorExpressions. Callers usually make a selector literal before selection
-// (workflow::literal_selector_json); without an evaluator, selection fails on an expression.
+// (workflow::literal_selector); without an evaluator, selection fails on an expression.
 class ExpressionEvaluator {
  public:
   virtual ~ExpressionEvaluator() = default;

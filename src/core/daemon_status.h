@@ -32,6 +32,14 @@ inline constexpr EnumNames<DaemonStatus, 4> kDaemonStatusNames{{
 RELIANT_JSON_BY_NAME(DaemonType, kDaemonTypeNames)
 RELIANT_JSON_BY_NAME(DaemonStatus, kDaemonStatusNames)
 
+// The status users see: a daemon without a stream that its control plane suspended is
+// `suspended`; otherwise its connection's status.
+constexpr DaemonStatus shown_status(DaemonStatus connection, bool suspended_by_control_plane) {
+  return connection == DaemonStatus::disconnected && suspended_by_control_plane
+             ? DaemonStatus::suspended
+             : connection;
+}
+
 constexpr std::string_view to_string(DaemonType type) { return name_of(kDaemonTypeNames, type); }
 constexpr std::string_view to_string(DaemonStatus status) {
   return name_of(kDaemonStatusNames, status);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "core/variable_name.h"
 
 namespace reliant {
 namespace {
@@ -26,13 +27,6 @@ bool is_dns_label(std::string_view name) {
   if (name.front() < 'a' || name.front() > 'z' || name.back() == '-') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-bool is_env_name(std::string_view name) {
-  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
 }
 
@@ -81,9 +75,9 @@ Result<ManagedDaemonSpec> parse_managed_daemon_spec(const Json& json) {
   if (!json.is_object()) return fail(invalid("a daemon spec must be a map"));
   for (const auto& [key, value] : json.items()) {
     if (std::find(std::begin(kSpecKeys), std::end(kSpecKeys), key) == std::end(kSpecKeys)) {
-      return fail(invalid("a daemon spec has no field \"" + key +
-                          "\" (name, platform, code, env, labels, links, permissions, "
-                          "commands_enabled, always_on)"));
+      std::string known;
+      for (const auto k : kSpecKeys) known += (known.empty() ? "" : ", ") + std::string(k);
+      return fail(invalid("a daemon spec has no field \"" + key + "\" (" + known + ")"));
     }
   }
   ManagedDaemonSpec spec;
@@ -109,7 +103,11 @@ Result<ManagedDaemonSpec> parse_managed_daemon_spec(const Json& json) {
   auto env = string_map(json.value("env", Json()), "env");
   if (!env) return fail(env.error());
   for (const auto& [key, value] : *env) {
-    if (!is_env_name(key)) return fail(invalid("env: \"" + key + "\" is not a variable name"));
+    if (!is_variable_name(key)) return fail(invalid("env: \"" + key + "\" is not a variable name"));
+    // An environment entry ends at its first NUL: the daemon would see a shorter value.
+    if (value.find('\0') != std::string::npos) {
+      return fail(invalid("env." + key + " holds a NUL byte"));
+    }
   }
   spec.env = std::move(*env);
   auto labels = string_map(json.value("labels", Json()), "labels");

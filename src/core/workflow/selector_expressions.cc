@@ -22,11 +22,11 @@ Result<Json> CelSelectorExpressions::evaluate(std::string_view expression) const
   return cel::to_json(*value);
 }
 
-Result<nlohmann::json> literal_selector_json(const nlohmann::json& written,
-                                             const cel::Activation& variables) {
+Result<DaemonSelector> literal_selector(const nlohmann::json& written,
+                                        const cel::Activation& variables) {
   auto source = parse_selector_source(written);
   if (!source) return fail(source.error());
-  if (const auto* literal = std::get_if<DaemonSelector>(&*source)) return to_json(*literal);
+  if (const auto* literal = std::get_if<DaemonSelector>(&*source)) return *literal;
   const auto& expression = std::get<SelectorExpression>(*source);
   const auto value = CelSelectorExpressions(variables).evaluate(expression.text);
   if (!value) {
@@ -38,7 +38,7 @@ Result<nlohmann::json> literal_selector_json(const nlohmann::json& written,
                 to_string(*source) + " evaluated to " + value->dump() +
                     ", which is not a selector: " + selector.error().message);
   }
-  return to_json(*selector);
+  return selector;
 }
 
 }  // namespace reliant::workflow

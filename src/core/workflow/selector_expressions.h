@@ -27,10 +27,9 @@ class CelSelectorExpressions final : public ExpressionEvaluator {
 
 // A selector as a request carries it (a shorthand, a structured object or "{{ expression }}"),
 // made literal: an expression is evaluated against `variables` once, so the run stores what it
-// chose and a replay chooses the same. Returns the literal's JSON form (to_json of the parsed
-// selector); invalid_argument says what is wrong, e.g. "{{ inputs.where }}: column 7: no such
-// key: where".
-Result<nlohmann::json> literal_selector_json(const nlohmann::json& written,
-                                             const cel::Activation& variables);
+// chose (to_json of the result) and a replay chooses the same. invalid_argument says what is
+// wrong, e.g. "{{ inputs.where }}": column 7: no such key: where".
+Result<DaemonSelector> literal_selector(const nlohmann::json& written,
+                                        const cel::Activation& variables);
 
 }  // namespace reliant::workflow

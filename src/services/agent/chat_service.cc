@@ -85,11 +85,11 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
                                            {"project_id", chat.project_id},
                                            {"workflow", name}}));
     variables.bind("user", cel::from_json({{"id", chat.user_id}}));
-    auto selector = workflow::literal_selector_json(options.daemon, variables);
+    auto selector = workflow::literal_selector(options.daemon, variables);
     if (!selector) {
       return fail(ErrorCode::invalid_argument, "daemon selector " + selector.error().message);
     }
-    request.context["daemon"] = std::move(*selector);
+    request.context["daemon"] = to_json(*selector);
   }
   if (!run_id.empty()) request.context["workflow"] = {{"id", run_id}};
   return request;

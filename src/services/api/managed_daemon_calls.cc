@@ -36,23 +36,18 @@ std::optional<Verb> grpc_verb(std::string_view method) {
   return std::nullopt;
 }
 
-template <class Message>
-Result<Message> decoded(const std::string& bytes) {
-  return protocol::decode<Message>(bytes);
-}
-
 // The request a gRPC call carries.
 Result<Request> grpc_request(Verb verb, const std::string& bytes) {
   Request out{verb, {}, {}};
   switch (verb) {
     case Verb::create: {
-      auto in = decoded<v1::CreateDaemonRequest>(bytes);
+      auto in = protocol::decode<v1::CreateDaemonRequest>(bytes);
       if (!in) return fail(in.error());
       out.spec = in->spec();
       return out;
     }
     case Verb::update: {
-      auto in = decoded<v1::UpdateDaemonRequest>(bytes);
+      auto in = protocol::decode<v1::UpdateDaemonRequest>(bytes);
       if (!in) return fail(in.error());
       out.daemon = in->daemon_id();
       out.spec = in->spec();
@@ -63,7 +58,7 @@ Result<Request> grpc_request(Verb verb, const std::string& bytes) {
     case Verb::suspend:
     case Verb::resume: {
       // The four requests are one shape: a daemon_id.
-      auto in = decoded<v1::GetDaemonRequest>(bytes);
+      auto in = protocol::decode<v1::GetDaemonRequest>(bytes);
       if (!in) return fail(in.error());
       out.daemon = in->daemon_id();
       return out;

@@ -3,6 +3,7 @@
 #include "services/control_plane/control_plane.h"
 
 #include <optional>
+#include <utility>
 
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
@@ -24,26 +25,39 @@ ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
     provisioners_[p->platform()] = p;
   }
   if (env_.bus != nullptr) {
-    auto subscribed = env_.bus->subscribe(subjects::kControlPlaneWake,
-                                          [this](const BusMessage&) { woken_ = true; });
-    if (subscribed) wake_ = std::move(*subscribed);  // without it, rounds still come each interval
+    auto subscribed =
+        env_.bus->subscribe(subjects::kControlPlaneWake, [this](const BusMessage&) { wake(); });
+    // Without it, rounds still come each interval.
+    if (subscribed) wake_subscription_ = std::move(*subscribed);
   }
   scope_.spawn(loop());
 }
 
 Task<void> ControlPlane::loop() {
-  // A wake-up shortens the wait to a tenth of the interval: a burst of resumes is one round.
-  const Duration tick = std::max<Duration>(config_.interval / 10, milliseconds(10));
   for (;;) {
-    Duration waited = Duration::zero();
-    while (waited < config_.interval && !woken_) {
-      co_await sleep(env_.executor, tick);
-      waited += tick;
-    }
-    woken_ = false;
+    Task<void> waiting = wait_for_round();
+    co_await waiting;
     Task<void> rounding = round();
     co_await rounding;
   }
+}
+
+// The interval, or less when woken (the Worker waits for work the same way).
+Task<void> ControlPlane::wait_for_round() {
+  if (std::exchange(woken_, false)) co_return;
+  auto [promise, future] = make_promise<bool>(env_.executor);
+  wake_waiter_ = promise;
+  ScopedTimer timer(env_.executor, env_.executor.after(config_.interval, [promise = promise] {
+    promise.set(false);
+  }));
+  (void)co_await future;
+  wake_waiter_.reset();
+  woken_ = false;
+}
+
+void ControlPlane::wake() {
+  woken_ = true;
+  if (wake_waiter_) wake_waiter_->set(true);
 }
 
 Task<void> ControlPlane::round() {

@@ -11,12 +11,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/provisioner.h"
 #include "runtime/env.h"
+#include "runtime/future.h"
 #include "runtime/scope.h"
 #include "services/storage/managed_daemons.h"
 
@@ -52,6 +54,8 @@ class ControlPlane {
 
  private:
   Task<void> loop();
+  Task<void> wait_for_round();
+  void wake();
   Task<void> round();
   Task<void> act_once(ManagedDaemonRecord row);
   Task<void> act(ManagedDaemonRecord row);
@@ -70,11 +74,12 @@ class ControlPlane {
   std::map<DaemonPlatform, Provisioner*> provisioners_;
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;
-  bool woken_ = false;
+  bool woken_ = false;  // a wake-up came while no round waited for one
+  std::optional<Promise<bool>> wake_waiter_;
   static constexpr std::size_t kDialsRememberedMax = 100'000;
   std::map<std::string, SteadyInstant> dialled_;  // when each daemon was last asked to be dialled
   std::set<std::string> acting_;  // daemons a round is acting on; at most daemons_per_round_max
-  SubscriptionPtr wake_;
+  SubscriptionPtr wake_subscription_;
   Scope scope_;  // last: destroyed first
 };
 

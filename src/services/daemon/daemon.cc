@@ -263,7 +263,7 @@ Task<void> Daemon::heartbeats(Stream& stream) {
 }
 
 Duration Daemon::idle_for() const {
-  const bool busy = runner_.running() != 0 || (terminals_ && !terminals_->list().empty());
+  const bool busy = runner_.running() != 0 || (terminals_ && terminals_->size() != 0);
   return busy ? Duration::zero() : env_.executor.steady_now() - last_served_;
 }
 

@@ -74,6 +74,7 @@ class TerminalSessions {
   Result<TerminalView> resize(const std::string& id, TerminalSize size);
   Result<TerminalView> close(const std::string& id);
   std::vector<TerminalView> list() const;  // in open order
+  std::size_t size() const { return sessions_.size(); }
   // What the terminal showed from `offset` on (at most read_bytes_max). When there is nothing
   // yet and the shell still runs, waits up to `wait` (capped at read_wait_max) for some.
   Task<Result<TerminalOutput>> read(std::string id, std::uint64_t offset, Duration wait);

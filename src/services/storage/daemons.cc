@@ -11,13 +11,12 @@
 namespace reliant {
 namespace {
 
-// A managed daemon the control plane stopped shows as suspended: its own row only knows that it
-// has no stream (docs/architecture.md §1, the control plane).
+// `suspended`: the control plane stopped it (looked up only for a row without a stream); its own
+// row knows only that it has no stream (shown_status, docs/architecture.md §1).
 constexpr const char* kColumns =
-    "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, "
+    "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, status, "
     "CASE WHEN status = 'disconnected' AND EXISTS (SELECT 1 FROM managed_daemons m "
-    "WHERE m.id = daemons.id AND m.observed_state = 'suspended') THEN 'suspended' "
-    "ELSE status END AS shown_status, "
+    "WHERE m.id = daemons.id AND m.observed_state = 'suspended') THEN 1 ELSE 0 END AS suspended, "
     "last_heartbeat_at_ms, last_activity_at_ms, gateway_id, connected_at_ms, connection_id, "
     "session_id, created_at_ms";
 
@@ -44,9 +43,9 @@ Result<DaemonRecord> daemon_from(const SqlRecord& r) {
   d.platform = r.text("platform");
   d.working_dir = r.text("working_dir");
   d.version = r.text("version");
-  auto status = r.enumerated("shown_status", kDaemonStatusNames);
+  auto status = r.enumerated("status", kDaemonStatusNames);
   if (!status) return fail(status.error());
-  d.status = *status;
+  d.status = shown_status(*status, r.integer("suspended") != 0);
   d.last_heartbeat_at_ms = r.optional_integer("last_heartbeat_at_ms");
   d.last_activity_at_ms = r.optional_integer("last_activity_at_ms");
   d.gateway_id = r.text_or_empty("gateway_id");

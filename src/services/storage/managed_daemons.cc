@@ -43,9 +43,7 @@ Result<ManagedDaemonRecord> managed_from(const SqlRecord& r) {
       std::max(r.integer("active_at_ms"), r.optional_integer("last_activity_at_ms").value_or(0));
   auto status = r.enumerated("status", kDaemonStatusNames);
   if (!status) return fail(status.error());
-  m.status = *status == DaemonStatus::disconnected && m.observed == ObservedState::suspended
-                 ? DaemonStatus::suspended
-                 : *status;
+  m.status = shown_status(*status, m.observed == ObservedState::suspended);
   m.lease_owner = r.text_or_empty("lease_owner");
   m.lease_until_ms = r.integer("lease_until_ms");
   m.created_at_ms = r.integer("created_at_ms");

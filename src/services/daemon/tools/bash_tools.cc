@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "core/variable_name.h"
 #include "services/daemon/tools/background_processes.h"
 #include "services/daemon/tools/tool_support.h"
 
@@ -26,14 +27,6 @@ Json status_metadata(const BackgroundStatus& status) {
   if (status.exit_code) out["exit_code"] = *status.exit_code;
   if (status.start_error) out["start_error"] = *status.start_error;
   return out;
-}
-
-// A shell variable's name: a letter or '_', then letters, digits or '_'.
-bool is_variable_name(std::string_view name) {
-  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  if (name.empty() || !letter(name.front())) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
 }
 
 // The "env" input: variables added to the command's environment.
