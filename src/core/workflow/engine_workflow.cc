@@ -376,12 +376,17 @@ struct Scheduled {
   std::size_t messages_settled = 0;
   // `workflow` nodes scheduled and not yet answered: child runs starting or running. At most
   // kRunActivitiesInFlightMax at once, as activities, since their activities end at once.
+  // Counted from the history (catch_up), never from a decision's commands: another worker's
+  // decisions, which this one's memo did not make, schedule children too.
   std::size_t children_open = 0;
 
-  // Reads what `state` scheduled since the last call (states only grow).
-  void catch_up(const engine::RunState& state) {
+  // Reads what `state` scheduled since the last call (states only grow). Returns how many of
+  // those activities start child runs.
+  std::size_t catch_up(const engine::RunState& state) {
+    std::size_t children = 0;
     for (auto it = state.activities.upper_bound(activities_through_seq);
          it != state.activities.end(); ++it) {
+      if (it->second.name == node_type_info(NodeType::workflow).activity) ++children;
       std::string key = it->second.input.value("key", "");
       if (key.starts_with(kSavePrefix)) saves.push_back(it->first);
       if (key == kFinishKey) finish = &it->second;
@@ -392,6 +397,7 @@ struct Scheduled {
       timed.insert(it->second.tag);
       timers_through_seq = it->first;
     }
+    return children;
   }
   // Whether a `save:` activity still runs (those seen done are forgotten).
   bool saves_pending(const engine::RunState& state) {
@@ -418,11 +424,13 @@ struct InterpreterMemo final : engine::WorkflowMemo {
 Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
   auto* memo = dynamic_cast<InterpreterMemo*>(state.memo.get());
   if (memo != nullptr && memo->fed_through_seq <= state.last_seq) {
+    // What was scheduled first: a child that started and ended since the memo last looked
+    // (another worker decided meanwhile) is counted open before its answer closes it.
+    memo->scheduled.children_open += memo->scheduled.catch_up(state);
     const std::size_t ended = feed_answers(state, memo->fed_through_seq, *memo->replayed.run);
     RELIANT_ASSERT(ended <= memo->scheduled.children_open);
     memo->scheduled.children_open -= ended;
     memo->fed_through_seq = state.last_seq;
-    memo->scheduled.catch_up(state);
     // The settled prefixes are of lists the interpreter only appends to.
     RELIANT_ASSERT(memo->scheduled.messages_settled <= memo->replayed.run->messages().size() &&
                    memo->scheduled.actions_settled <= memo->replayed.run->issued().size());
@@ -434,7 +442,7 @@ Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
   memo = fresh.get();
   state.memo.reset(std::move(fresh));
   memo->scheduled.catch_up(state);
-  // A replay counts the child runs open once; from here on each decision keeps the count.
+  // A replay counts the child runs open once; from here on catch_up and the answers keep it.
   for (const auto& action : memo->replayed.run->pending()) {
     if (action.type == NodeType::workflow && memo->scheduled.keys.contains(action.key)) {
       ++memo->scheduled.children_open;
@@ -687,9 +695,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   }
   // Messages the nodes done so far asked to store (their `save_message:`), each once.
   const std::vector<SavedMessage>& messages = run.messages();
-  auto save_key = [](const SavedMessage& message) {
-    return std::string(kSavePrefix) + message.key;
-  };
+  auto save_key = [](const SavedMessage& m) { return std::string(kSavePrefix) + m.key; };
   std::size_t& messages_settled = history.messages_settled;
   while (messages_settled < messages.size() &&
          scheduled.contains(save_key(messages[messages_settled]))) {
@@ -736,6 +742,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   std::size_t& actions_settled = history.actions_settled;
   while (actions_settled < issued.size() && settled(issued[actions_settled])) ++actions_settled;
   std::size_t in_flight = state.pending_activities();
+  std::size_t children_scheduled = 0;
   for (std::size_t i = actions_settled; i < issued.size(); ++i) {
     const Action* pending = run.pending_action(issued[i]);
     if (pending == nullptr) continue;
@@ -753,15 +760,14 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     if (scheduled.contains(action.key)) continue;
     // The rest when these are answered: issue order is kept, so a loop's items start in order.
     if (in_flight >= kRunActivitiesInFlightMax) break;
-    if (action.type == NodeType::workflow && history.children_open >= kRunActivitiesInFlightMax) {
-      break;
-    }
+    const bool child = action.type == NodeType::workflow;
+    if (child && history.children_open + children_scheduled >= kRunActivitiesInFlightMax) break;
     auto options = activity_options(action.type, action.timeout);
     if (!options) return fail(options.error());
     commands.push_back(engine::ScheduleActivity{activity_name(action.type),
                                                 activity_input(action, request.context), *options});
     ++in_flight;
-    if (action.type == NodeType::workflow) ++history.children_open;
+    if (child) ++children_scheduled;  // history.children_open counts it once committed
   }
   // Scheduling never takes the run past its bound (what ran before may have, in an older release).
   RELIANT_ASSERT(in_flight <= std::max(state.pending_activities(), kRunActivitiesInFlightMax));

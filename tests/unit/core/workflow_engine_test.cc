@@ -674,5 +674,48 @@ nodes:
   EXPECT_NE(run.activity("each"), nullptr);
 }
 
+// Two workers decide one run in turns. The first keeps its interpreter from a decision before
+// the child node was scheduled; the second schedules the child, and the child starts and ends,
+// before the first decides again. The first's memo must count that child open before its end
+// closes it (the simulator's workflow_cloud_placement found it aborting on an assertion), and
+// decide what a fresh replay decides.
+TEST(WorkflowEngine, AKeptInterpreterCountsAChildAnotherWorkerStartedAndEnded) {
+  EngineRun run(source(R"(name: parent
+entry: prepare
+nodes:
+  - {id: prepare, type: run, command: make}
+  - {id: child, type: workflow, ref: "builtin://agent"}
+  - {id: finish, type: run, command: ship}
+edges:
+  - {from: prepare, to: child}
+  - {from: child, to: finish}
+)"));
+  EngineWorkflow workflow;
+  engine::RunState kept;  // the first worker's copy, its memo made at this point
+  for (const auto& event : run.history()) ASSERT_TRUE(kept.apply(event).has_value());
+  (void)engine::decide_next(kept, &workflow, 1'000);
+  const std::int64_t kept_through = kept.last_seq;
+
+  run.complete("prepare", Json{{"stdout", "made"}});
+  run.complete("child", Json{{std::string(kChildRunStartedKey), "run-1-4"}});
+  // The child's end arrives; the run now waits for `finish`, decided below by the kept memo.
+  const engine::HistoryEvent ended{run.state().last_seq + 1, EventKind::signal_received,
+                                   Json{{"name", std::string(engine::kChildEndedSignal)},
+                                        {"payload", child_ended("child", "run-1-4", "completed")}},
+                                   5'000};
+  for (const auto& event : run.history()) {
+    if (event.seq <= kept_through) continue;
+    ASSERT_TRUE(kept.apply(event).has_value());
+  }
+  ASSERT_TRUE(kept.apply(ended).has_value());
+  const engine::RunState fresh = kept;  // a copy has no memo: it replays
+  const auto replayed = engine::decide_next(fresh, &workflow, 5'000);
+  const auto decided = engine::decide_next(kept, &workflow, 5'000);
+  ASSERT_EQ(decided.size(), replayed.size());
+  for (std::size_t i = 0; i < decided.size(); ++i) EXPECT_EQ(decided[i].body, replayed[i].body);
+  ASSERT_FALSE(decided.empty());
+  EXPECT_EQ(decided[0].body.value("input", Json::object()).value("path", ""), "finish");
+}
+
 }  // namespace
 }  // namespace reliant::workflow
