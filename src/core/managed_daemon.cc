@@ -187,7 +187,11 @@ RoundAction decide_round(const DaemonRound& r) {
       break;
   }
   if (r.presence == PodState::running) {
-    const bool idle = !r.always_on && r.suspend_after > Duration::zero() &&
+    // Idle only once reachable and with no stored call waiting for it: a pod still waiting for
+    // a gateway to dial it may be what a call woke, its wake-up may have taken longer than
+    // suspend_after, and a call may not have reached it yet.
+    const bool idle = !r.always_on && r.connected && r.suspend_after > Duration::zero() &&
+                      r.now_ms >= r.requests_wait_until_ms &&
                       r.now_ms - r.last_activity_at_ms >= to_ms(r.suspend_after);
     if (idle) return RoundAction::suspend_idle;
     return r.connected ? RoundAction::none : RoundAction::connect;

@@ -113,11 +113,12 @@ struct DaemonRound {
   ObservedState observed = ObservedState::pending;
   PodState presence = PodState::absent;
   bool always_on = false;
-  bool connected = false;                // a gateway holds its stream (active or idle)
-  std::int64_t now_ms = 0;               // wall time, as the rows hold it
-  std::int64_t last_activity_at_ms = 0;  // the last tool call, terminal or MCP session
-  std::int64_t next_attempt_at_ms = 0;   // a restart or retry is not due before
-  Duration suspend_after = minutes(30);  // zero: never for idleness
+  bool connected = false;                   // a gateway holds its stream (active or idle)
+  std::int64_t now_ms = 0;                  // wall time, as the rows hold it
+  std::int64_t last_activity_at_ms = 0;     // the last tool call, terminal or MCP session
+  std::int64_t requests_wait_until_ms = 0;  // a stored call waits for it until then
+  std::int64_t next_attempt_at_ms = 0;      // a restart or retry is not due before
+  Duration suspend_after = minutes(30);     // zero: never for idleness
 };
 
 enum class RoundAction {

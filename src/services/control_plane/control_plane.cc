@@ -185,6 +185,7 @@ Task<void> ControlPlane::act(ManagedDaemonRecord row) {
   input.connected = row.status == DaemonStatus::active || row.status == DaemonStatus::idle;
   input.now_ms = to_ms(env_.executor.now());
   input.last_activity_at_ms = row.active_at_ms;
+  input.requests_wait_until_ms = row.requests_wait_until_ms;
   input.next_attempt_at_ms = row.next_attempt_at_ms;
   input.suspend_after = config_.suspend_after;
   Task<void> doing = carry_out(decide_round(input), row, *seen, input.connected, provisioner);

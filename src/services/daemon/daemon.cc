@@ -190,9 +190,9 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   backoff_.reset();
   if (observer_ != nullptr) observer_->on_registered(daemon_id_, address);
 
-  // Heartbeats live exactly as long as this session.
+  // Heartbeats live as long as this session, at the pace the gateway asks (heartbeats()).
   Scope session(env_.executor);
-  session.spawn(heartbeats(stream));
+  session.spawn(heartbeats(stream, heartbeat_interval_for(ack)));
   for (;;) {
     Task<Result<std::string>> next = stream.receive();
     Result<std::string> received = co_await next;
@@ -243,7 +243,14 @@ Task<void> Daemon::serve_accepted(StreamPtr stream) {
   if (stream_ == nullptr && observer_ != nullptr) observer_->on_disconnected();
 }
 
-Task<void> Daemon::heartbeats(Stream& stream) {
+Duration Daemon::heartbeat_interval_for(const v1::RegisterAck& ack) const {
+  constexpr Duration kIntervalMin = milliseconds(100);
+  if (ack.heartbeat_interval_ms() <= 0) return config_.heartbeat_interval;  // an older gateway
+  return std::clamp<Duration>(milliseconds(ack.heartbeat_interval_ms()), kIntervalMin,
+                              config_.heartbeat_interval);
+}
+
+Task<void> Daemon::heartbeats(Stream& stream, Duration interval) {
   for (;;) {
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
@@ -252,7 +259,7 @@ Task<void> Daemon::heartbeats(Stream& stream) {
     // A late heartbeat (a busy process, a slow link): one interval without one is within
     // stale_after.
     if (!buggify(env_, "daemon.heartbeat_skipped")) (void)stream.send(protocol::encode(beat));
-    co_await sleep(env_.executor, config_.heartbeat_interval);
+    co_await sleep(env_.executor, interval);
     if (env_.executor.steady_now() - last_heard_ >= config_.stale_after) {
       // Nothing from the gateway (its heartbeats included): the link is half-open or the
       // gateway is gone. Closing ends the session and the connect loop dials again.

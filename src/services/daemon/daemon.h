@@ -131,7 +131,11 @@ class Daemon {
   // The Register this daemon opens a stream with: who it is, its tools, its protocol and
   // methods, and the next registration_seq.
   v1::DaemonFrame register_frame();
-  Task<void> heartbeats(Stream& stream);
+  // Every `interval` until the session ends or the gateway falls silent for stale_after. The
+  // interval is the gateway's (its RegisterAck's), no slower than ours: its stale and
+  // disconnect timeouts are built on it, whatever this daemon was started with.
+  Task<void> heartbeats(Stream& stream, Duration interval);
+  Duration heartbeat_interval_for(const v1::RegisterAck& ack) const;
   Task<void> serve_accepted(StreamPtr stream);
   void handle(const v1::GatewayFrame& frame);
   Duration idle_for() const;

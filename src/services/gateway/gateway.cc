@@ -4,6 +4,7 @@
 #include "services/gateway/gateway_connection.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/backoff.h"
 #include "core/bearer_token.h"
@@ -116,6 +117,14 @@ void Gateway::on_connect_command(const BusMessage& message) {
     return;
   }
   if (holds(command->daemon_id())) return;  // connected already
+  if (const auto looping = managed_dialling_.find(command->daemon_id());
+      looping != managed_dialling_.end()) {
+    looping->second.address = command->address();
+    looping->second.asked_again = true;  // dialled at once, not after the loop's backoff
+    if (looping->second.waiter) looping->second.waiter->set(true);
+    return;
+  }
+  managed_dialling_[command->daemon_id()].address = command->address();
   scope_.spawn(connect_managed(std::move(*command)));
 }
 
@@ -124,43 +133,76 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   // to make it (spec S0.12, the reverse connection). While no other gateway holds the
   // daemon, a lost stream is dialed again with backoff; kManagedDialFailuresMax failed dials in a
   // row give up (the control plane asks again when it wants the daemon back).
+  struct Done {
+    std::map<std::string, ManagedDial>& dialling;
+    std::string id;
+    ~Done() { dialling.erase(id); }
+  } done{managed_dialling_, command.daemon_id()};
+  ManagedDial& dial = managed_dialling_.at(command.daemon_id());
   Backoff backoff(BackoffPolicy{milliseconds(500), seconds(15), 2.0, 0.5});
   for (int failures = 0; failures < kManagedDialFailuresMax;) {
-    ++stats_.managed_dials;
-    Task<Result<StreamPtr>> dialing =
-        env_.transport->dial(command.address(), Metadata{}, config_.register_timeout);
-    Result<StreamPtr> stream = co_await dialing;
-    if (!stream) {
-      ++stats_.managed_dial_failures;
+    // Every dial, the first included, is for a daemon still wanted: the command may have waited
+    // on the bus while its user suspended the daemon, and a stream may have ended because its
+    // control plane stopped it. One the store cannot vouch for is not dialled blind.
+    Task<Result<bool>> asking = managed_dial_wanted(command.daemon_id());
+    Result<bool> wanted = co_await asking;
+    if (wanted && !*wanted) co_return;
+    if (!wanted) {
       ++failures;
     } else {
+      ++stats_.managed_dials;
+      Task<Result<StreamPtr>> dialing =
+          env_.transport->dial(dial.address, Metadata{}, config_.register_timeout);
+      Result<StreamPtr> stream = co_await dialing;
+      if (!stream) {
+        ++stats_.managed_dial_failures;
+        ++failures;
+      } else {
+        failures = 0;
+        backoff.reset();
+        Task<void> serving =
+            serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
+        co_await serving;
+      }
+    }
+    Task<void> backing_off = back_off_managed(dial, backoff.next(env_.random));
+    co_await backing_off;
+    if (holds(command.daemon_id())) co_return;
+    if (std::exchange(dial.asked_again, false)) {
       failures = 0;
       backoff.reset();
-      Task<void> serving =
-          serve(std::move(*stream), Stamped{command.daemon_id(), command.user_id()});
-      co_await serving;
-      // Dialled again only while it is still this gateway's to hold and still wanted running:
-      // another gateway may have taken it over, and a managed daemon its control plane
-      // suspended or deleted (the reason its stream ended) must not be dialled.
-      Task<Result<bool>> looking =
-          env_.store->transact_for([id = command.daemon_id(), gateway = config_.gateway_id](
-                                       SqlTransaction& tx) -> Result<bool> {
-            auto row = find_daemon(tx, id);
-            if (!row) return fail(row.error());
-            if (!*row) return true;  // deleted
-            if ((*row)->status != DaemonStatus::disconnected && (*row)->gateway_id != gateway) {
-              return true;
-            }
-            auto managed = find_managed_daemon(tx, id);
-            if (!managed) return fail(managed.error());
-            return *managed && (*managed)->desired != DesiredState::running;
-          });
-      Result<bool> done = co_await looking;
-      if (done && *done) co_return;
     }
-    co_await sleep(env_.executor, backoff.next(env_.random));
-    if (holds(command.daemon_id())) co_return;
   }
+}
+
+Task<void> Gateway::back_off_managed(ManagedDial& dial, Duration delay) {
+  if (dial.asked_again) co_return;
+  auto [promise, future] = make_promise<bool>(env_.executor);
+  dial.waiter = promise;
+  ScopedTimer timer(env_.executor,
+                    env_.executor.after(delay, [promise = promise] { promise.set(false); }));
+  (void)co_await future;
+  dial.waiter.reset();
+}
+
+// Whether to dial a managed daemon: it exists, no other gateway holds it, and its control plane
+// wants it running (not suspended or deleted), if it has one.
+Task<Result<bool>> Gateway::managed_dial_wanted(std::string daemon_id) {
+  Task<Result<bool>> looking =
+      env_.store->transact_for([id = std::move(daemon_id),
+                                gateway = config_.gateway_id](SqlTransaction& tx) -> Result<bool> {
+        auto row = find_daemon(tx, id);
+        if (!row) return fail(row.error());
+        if (!*row) return false;  // deleted
+        if ((*row)->status != DaemonStatus::disconnected && (*row)->gateway_id != gateway) {
+          return false;
+        }
+        auto managed = find_managed_daemon(tx, id);
+        if (!managed) return fail(managed.error());
+        // One an operator provisioned by hand has no control plane wish: always wanted.
+        return !*managed || (*managed)->desired == DesiredState::running;
+      });
+  co_return co_await looking;
 }
 
 namespace {

@@ -26,6 +26,7 @@
 #include "core/presence.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
+#include "runtime/future.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
 
@@ -120,6 +121,7 @@ class Gateway {
   // (identity stamped).
   Task<void> serve(StreamPtr stream, std::optional<Stamped> stamped);
   Task<void> connect_managed(v1::ManagedConnect command);
+  Task<Result<bool>> managed_dial_wanted(std::string daemon_id);
   // An admitted registration: who the stream's daemon is.
   struct Admitted {
     std::string daemon_id;
@@ -216,6 +218,17 @@ class Gateway {
     SteadyInstant first_seen{};
   };
   std::map<std::string, LeaseSighting> lease_sightings_;
+  // Managed daemons with a connect loop running here: one each, however many commands came
+  // (two loops of one gateway would take the pod's one stream from each other forever). A
+  // command for one already looping gives it the address to dial and cuts its backoff short:
+  // its pod was just (re)started.
+  struct ManagedDial {
+    std::string address;  // the latest command's: a restarted pod may listen elsewhere
+    bool asked_again = false;
+    std::optional<Promise<bool>> waiter;  // set while the loop backs off
+  };
+  std::map<std::string, ManagedDial> managed_dialling_;
+  Task<void> back_off_managed(ManagedDial& dial, Duration delay);
   std::vector<SubscriptionPtr> subscriptions_;
   ListenerPtr listener_;
   Scope scope_;  // last: destroyed first

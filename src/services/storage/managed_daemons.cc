@@ -14,7 +14,10 @@ namespace {
 constexpr const char* kSelect =
     "SELECT m.id, m.user_id, m.spec_json, m.desired_state, m.observed_state, m.address, "
     "m.restarts, m.next_attempt_at_ms, m.last_error, m.active_at_ms, m.lease_owner, "
-    "m.lease_until_ms, m.created_at_ms, m.updated_at_ms, d.status, d.last_activity_at_ms "
+    "m.lease_until_ms, m.created_at_ms, m.updated_at_ms, d.status, d.last_activity_at_ms, "
+    "d.connected_at_ms, "
+    "(SELECT MAX(t.created_at_ms + t.timeout_ms) FROM tool_requests t WHERE t.user_id = m.user_id "
+    "AND t.daemon_id = m.id AND t.status <> 'completed') AS requests_wait_until_ms "
     "FROM managed_daemons m JOIN daemons d ON d.id = m.id ";
 
 Result<ManagedDaemonRecord> managed_from(const SqlRecord& r) {
@@ -39,8 +42,11 @@ Result<ManagedDaemonRecord> managed_from(const SqlRecord& r) {
   m.restarts = r.integer("restarts");
   m.next_attempt_at_ms = r.integer("next_attempt_at_ms");
   m.last_error = r.text("last_error");
+  // Not idle before it has been reachable for a while: a (re)connection counts as activity.
   m.active_at_ms =
-      std::max(r.integer("active_at_ms"), r.optional_integer("last_activity_at_ms").value_or(0));
+      std::max({r.integer("active_at_ms"), r.optional_integer("last_activity_at_ms").value_or(0),
+                r.optional_integer("connected_at_ms").value_or(0)});
+  m.requests_wait_until_ms = r.optional_integer("requests_wait_until_ms").value_or(0);
   auto status = r.enumerated("status", kDaemonStatusNames);
   if (!status) return fail(status.error());
   m.status = shown_status(*status, m.observed == ObservedState::suspended);
@@ -211,7 +217,8 @@ Result<bool> record_observed(SqlTransaction& tx, const std::string& id, const st
           desired_sql + " WHERE id = $1 AND lease_owner = $2" +
           (u.desired ? " AND desired_state = 'running' AND active_at_ms <= $10 AND "
                        "(SELECT COALESCE(last_activity_at_ms, 0) FROM daemons WHERE id = $1) "
-                       "<= $10"
+                       "<= $10 AND "
+                       "(SELECT COALESCE(connected_at_ms, 0) FROM daemons WHERE id = $1) <= $10"
                      : ""),
       std::move(params));
   if (!updated) return fail(updated.error());

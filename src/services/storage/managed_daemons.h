@@ -26,9 +26,11 @@ struct ManagedDaemonRecord {
   std::int64_t restarts = 0;
   std::int64_t next_attempt_at_ms = 0;
   std::string last_error;
-  // When it last served its user: the later of the control plane's mark (created, resumed) and
-  // what its gateway heard.
+  // When it last served its user: the latest of the control plane's mark (created, resumed),
+  // what its gateway heard, and when it last connected (it is not idle before it was reachable).
   std::int64_t active_at_ms = 0;
+  // Until when a durable tool call stored for it may still wait for it (0: none waits).
+  std::int64_t requests_wait_until_ms = 0;
   DaemonStatus status = DaemonStatus::disconnected;  // as the daemons row shows it
   std::string lease_owner;
   std::int64_t lease_until_ms = 0;

@@ -85,6 +85,13 @@ TEST(ManagedDaemonRound, DecidesFromTheWishWhatRunsAndTheClock) {
   r.connected = true;
   EXPECT_EQ(decide_round(r), RoundAction::none);
   r.now_ms = 120'000;
+  r.connected = false;
+  EXPECT_EQ(decide_round(r), RoundAction::connect)
+      << "not idle until reachable: a call may be waiting for it to connect";
+  r.connected = true;
+  r.requests_wait_until_ms = 130'000;
+  EXPECT_EQ(decide_round(r), RoundAction::none) << "a stored call still waits for it";
+  r.requests_wait_until_ms = 0;
   EXPECT_EQ(decide_round(r), RoundAction::suspend_idle);
   r.always_on = true;
   EXPECT_EQ(decide_round(r), RoundAction::none);

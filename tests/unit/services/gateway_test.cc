@@ -328,6 +328,49 @@ TEST(Gateway, DialsAManagedDaemonAgainOnlyWhileItIsWantedRunning) {
   }
 }
 
+// A connect command can wait on the bus while the daemon's user suspends it, and a pod that is
+// not up yet fails the dials: neither is a reason to dial a daemon no longer wanted running.
+TEST(Gateway, NeverDialsAManagedDaemonItsControlPlaneNoLongerWantsRunning) {
+  World w;
+  const std::string id = "01MANAGED00000000000000000";
+  auto made = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    ManagedDaemonRecord pod;
+    pod.id = id;
+    pod.user_id = "user-alice";
+    pod.spec.name = "pod";
+    pod.spec.permissions = PermissionProfile::execution;
+    return insert_managed_daemon(tx, pod);
+  });
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  const Instant subscribed = w.world.now() + milliseconds(100);  // the gateway's subscriptions
+  w.run_until([&] { return w.world.now() >= subscribed; });
+  v1::ManagedConnect connect;
+  connect.set_daemon_id(id);
+  connect.set_user_id("user-alice");
+  connect.set_address("daemon:9290");  // nothing listens yet: the pod is starting
+  ASSERT_TRUE(w.worker_bus.publish(subjects::kGatewayConnect, protocol::to_json(connect)));
+  const Instant failing = w.world.now() + seconds(3);
+  w.run_until([&] { return w.world.now() >= failing; });
+  ASSERT_GE(w.stats.managed_dial_failures, 2u) << "a daemon wanted running is dialled until up";
+  const auto suspend = [&] {
+    return w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto set = set_desired_state(tx, id, DesiredState::suspended, 1);
+      if (!set) return fail(set.error());
+      return {};
+    });
+  };
+  ASSERT_TRUE(suspend().has_value());
+  const std::uint64_t dials = w.stats.managed_dials;
+  const Instant later = w.world.now() + seconds(60);
+  w.run_until([&] { return w.world.now() >= later; });
+  EXPECT_EQ(w.stats.managed_dials, dials) << "the suspended daemon was dialled again";
+  // A command sent while it was wanted, delivered after the suspension: no dial at all.
+  ASSERT_TRUE(w.worker_bus.publish(subjects::kGatewayConnect, protocol::to_json(connect)));
+  const Instant delivered = w.world.now() + seconds(10);
+  w.run_until([&] { return w.world.now() >= delivered; });
+  EXPECT_EQ(w.stats.managed_dials, dials) << "a stale connect command dialled a suspended daemon";
+}
+
 TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {
   World w;
   auto [stream, daemon_id] = w.registered(w.alice_token);
