@@ -75,6 +75,15 @@ void SimProcess::crash() {
   current_.reset();
 }
 
+void SimProcess::hold() {
+  held_ = true;
+  if (!current_) return;
+  // A stop, not a crash: counted apart, torn down the same way (a pod's container is killed).
+  world_.trace().record(world_.now(), node_, "proc.stop", starts_);
+  world_.next_incarnation(node_);
+  current_.reset();
+}
+
 void SimProcess::pause() {
   if (!current_ || paused()) return;
   world_.trace().record(world_.now(), node_, "proc.pause", 0);

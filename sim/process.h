@@ -35,6 +35,16 @@ class SimProcess {
   void crash();
   void pause();
   void resume();
+  // Held down: its platform stopped it (a suspended or removed pod). Stops it if it runs; the
+  // fault plan's restarts and the heal start only processes that are not held, so whoever holds
+  // one must release it to have it run again.
+  void hold();
+  void release() { held_ = false; }
+  bool held() const { return held_; }
+  // What the fault plan's restarts and the heal do: start it, unless it runs or is held down.
+  void start_unless_held() {
+    if (!running() && !held_) start();
+  }
 
   bool running() const { return current_ != nullptr; }
   bool paused() const { return world_.paused(node_); }
@@ -60,6 +70,7 @@ class SimProcess {
   std::unique_ptr<Incarnation> current_;
   std::uint32_t starts_ = 0;
   std::uint32_t crashes_ = 0;
+  bool held_ = false;
 };
 
 }  // namespace reliant::sim

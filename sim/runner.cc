@@ -141,7 +141,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   for (std::size_t i = 0; i < processes.size(); ++i) {
     if (mix.clock_drifts[i] != 0) processes[i]->clock().drift(mix.clock_drifts[i], world.now());
   }
-  for (auto& process : processes) process->start();
+  for (auto& process : processes) process->start_unless_held();
 
   // Faults, from the start until heal_at.
   network.bus_faults() = mix.bus;
@@ -170,7 +170,7 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
     if (database) database->faults() = StoreFaults{};
     for (auto& process : processes) {
       process->resume();
-      if (!process->running()) process->start();
+      process->start_unless_held();
     }
   });
   const Instant checkpoint = heal + (at(scenario.duration) - heal) / 2;

@@ -48,15 +48,19 @@ const std::vector<std::string> kInvariants = {"stream_order",
                                               "update_isolation",
                                               "files_isolation",
                                               "malformed_calls_refused",
-                                              "workflow_runs_family"};
+                                              "workflow_runs_family",
+                                              "resume_bounded",
+                                              "suspended_not_dialled",
+                                              "tool_placement"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
-    "tool_at_most_once", "tool_results",           "tool_isolation",   "daemon_status",
-    "daemon_liveness",   "terminal_isolation",     "terminal_results", "cancel_grace",
-    "daemon_routable",   "one_session_per_daemon", "files_isolation"};
+    "tool_at_most_once",    "tool_results",           "tool_isolation",   "daemon_status",
+    "daemon_liveness",      "terminal_isolation",     "terminal_results", "cancel_grace",
+    "daemon_routable",      "one_session_per_daemon", "files_isolation",  "resume_bounded",
+    "suspended_not_dialled"};
 
 Result<void> read_client_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 EchoClientConfig& config) {
@@ -171,8 +175,9 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
 
 Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 DaemonNodeConfig& config) {
-  if (auto ok =
-          r.expect_map(node, path, {"user", "type", "labels", "managed", "mcp", "mcp_crash_share"});
+  if (auto ok = r.expect_map(node, path,
+                             {"user", "type", "labels", "managed", "always_on", "suspended", "mcp",
+                              "mcp_crash_share"});
       !ok) {
     return ok;
   }
@@ -195,6 +200,17 @@ Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const s
     if (!managed) return fail(managed.error());
     config.managed = *managed;
     if (config.managed) config.type = DaemonType::cloud;
+  }
+  for (const auto& [key, flag] :
+       {std::pair{"always_on", &config.always_on}, std::pair{"suspended", &config.suspended}}) {
+    if (!node[key]) continue;
+    auto value = r.boolean(node[key], path + "." + key);
+    if (!value) return fail(value.error());
+    if (!config.managed) {
+      return fail(r.error(node[key], path + "." + key,
+                          "only a managed daemon (managed: true) has a control plane's wish"));
+    }
+    *flag = *value;
   }
   if (node["user"]) {
     auto user = r.string(node["user"], path + ".user");
@@ -294,11 +310,36 @@ Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTim
 // A workflow_client's config: its workflow must load (its mistakes are reported at their place
 // in the workflow, after the place of `workflow:` in the scenario), and every expectation names
 // an outcome and the outputs it expects.
+// `project:` and `project_workflows:`, the other workflows of its project, each checked.
+Result<void> read_project_config(const Reader& r, const YAML::Node& config, const std::string& path,
+                                 WorkflowClientConfig& client) {
+  if (config["project"]) {
+    auto project = r.boolean(config["project"], path + ".project");
+    if (!project) return fail(project.error());
+    client.project = *project;
+  }
+  const YAML::Node extra = config["project_workflows"];
+  if (!extra) return {};
+  const std::string at = path + ".project_workflows";
+  if (!client.project) return fail(r.error(extra, at, "needs project: true"));
+  if (!extra.IsSequence()) return fail(r.error(extra, at, "expected a list of workflow YAMLs"));
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    const std::string item = at + "[" + std::to_string(i) + "]";
+    auto yaml = r.string(extra[i], item);
+    if (!yaml) return fail(yaml.error());
+    if (auto loaded = workflow::load_workflow(*yaml, item); !loaded) {
+      return fail(r.error(extra[i], item, workflow::format(item, loaded.error().front())));
+    }
+    client.project_workflows.push_back(*yaml);
+  }
+  return {};
+}
+
 Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& config,
                                          const std::string& path, WorkflowClientConfig& client) {
   if (auto ok = r.expect_map(config, path,
                              {"user", "interval", "request_timeout", "approve_share", "concurrent",
-                              "workflow", "project", "inputs", "expect"});
+                              "workflow", "project", "project_workflows", "inputs", "expect"});
       !ok)
     return ok;
   if (config["user"]) {
@@ -326,11 +367,7 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
                         workflow::format("workflow", loaded.error().front())));
   }
   client.workflow = *text;
-  if (config["project"]) {
-    auto project = r.boolean(config["project"], path + ".project");
-    if (!project) return fail(project.error());
-    client.project = *project;
-  }
+  if (auto ok = read_project_config(r, config, path, client); !ok) return ok;
   if (config["inputs"]) {
     if (!config["inputs"].IsMap()) {
       return fail(r.error(config["inputs"], path + ".inputs",
@@ -372,6 +409,30 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
 }
 
 // A group's `config`, read into the settings of its role.
+Result<void> read_control_plane_config(const Reader& r, const YAML::Node& node,
+                                       const std::string& path, ControlPlaneConfig& config) {
+  if (auto ok = r.expect_map(node, path,
+                             {"interval", "suspend_after", "pod_start", "pod_start_failure_share"});
+      !ok) {
+    return ok;
+  }
+  if (node["pod_start"]) {
+    auto delay = r.range<Duration>(
+        node["pod_start"], path + ".pod_start",
+        [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); });
+    if (!delay) return fail(delay.error());
+    config.pod_start_min = delay->min;
+    config.pod_start_max = delay->max;
+  }
+  if (node["pod_start_failure_share"]) {
+    auto share = r.probability(node["pod_start_failure_share"], path + ".pod_start_failure_share");
+    if (!share) return fail(share.error());
+    config.pod_start_failure_share = *share;
+  }
+  return read_durations(r, node, path,
+                        {{"interval", &config.interval}, {"suspend_after", &config.suspend_after}});
+}
+
 Result<void> read_role_config(const Reader& r, const YAML::Node& config, const std::string& path,
                               NodeGroup& group) {
   if (auto* client = std::get_if<EchoClientConfig>(&group.settings))
@@ -405,10 +466,8 @@ Result<void> read_role_config(const Reader& r, const YAML::Node& config, const s
   }
   if (auto* client = std::get_if<WorkflowClientConfig>(&group.settings))
     return read_workflow_client_config(r, config, path, *client);
-  if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings)) {
-    if (auto ok = r.expect_map(config, path, {"interval"}); !ok) return ok;
-    return read_durations(r, config, path, {{"interval", &plane->interval}});
-  }
+  if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings))
+    return read_control_plane_config(r, config, path, *plane);
   return fail(r.error(config, path, "role '" + std::string(group.role()) + "' takes no config"));
 }
 

@@ -28,9 +28,7 @@ bool crash(FaultTargets& t, const ScriptedFault& f) {
   if (!process->running()) return false;
   t.world.coverage().hit("fault.process.crash");
   process->crash();
-  after_length(t, f, "fault.restart", [process] {
-    if (!process->running()) process->start();
-  });
+  after_length(t, f, "fault.restart", [process] { process->start_unless_held(); });
   return true;
 }
 

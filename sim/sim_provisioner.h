@@ -1,56 +1,49 @@
-// The simulator's provisioner, for now over the scenario's managed daemon nodes: the pods
-// exist from the start and the fault plan crashes and restarts them; the provisioner reports
-// what runs and where it listens. Starting a stopped pod is left to the scenario's restarts
-// (it reports it starting), and stopping one is not simulated yet.
+// The simulator's provisioner: the control plane's port onto SimPods. Each platform call acts
+// at once and answers a round trip later: one the control plane does not live to see answered
+// has still happened, as with a real platform's API.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include "core/provisioner.h"
-#include "runtime/executor.h"
+#include "runtime/env.h"
+#include "runtime/sleep.h"
+#include "sim/sim_pods.h"
 
 namespace reliant::sim {
 
 class SimProvisioner final : public Provisioner {
  public:
-  // Whether the daemon's node runs, and its address; nullopt: no such pod.
-  struct Pod {
-    bool running = false;
-    std::string address;
-  };
-  using Lookup = std::function<std::optional<Pod>(const std::string& daemon_id)>;
-
-  explicit SimProvisioner(Lookup lookup) : lookup_(std::move(lookup)) {}
+  SimProvisioner(Env& env, SimPods& pods) : env_(env), pods_(pods) {}
 
   DaemonPlatform platform() const override { return DaemonPlatform::local; }
   Result<void> preflight(const ManagedDaemonSpec&) const override { return {}; }
   Task<Result<ProvisionedDaemon>> observe(std::string daemon_id) override {
-    co_return seen(daemon_id);
+    ProvisionedDaemon seen = pods_.observe(daemon_id);
+    co_await sleep(env_.executor, kCallTime);
+    co_return seen;
   }
   Task<Result<ProvisionedDaemon>> start(DaemonDeployment deployment) override {
-    ProvisionedDaemon pod = seen(deployment.daemon_id);
-    if (pod.presence != PodState::running) pod.presence = PodState::starting;
-    co_return pod;
+    ProvisionedDaemon seen = pods_.start(deployment.daemon_id);
+    co_await sleep(env_.executor, kCallTime);
+    co_return seen;
   }
-  Task<Result<void>> stop(std::string) override {
-    co_return fail(ErrorCode::unimplemented, "the simulator does not stop pods yet");
+  Task<Result<void>> stop(std::string daemon_id) override {
+    pods_.stop(daemon_id);
+    co_await sleep(env_.executor, kCallTime);
+    co_return Result<void>{};
   }
-  Task<Result<void>> remove(std::string) override {
-    co_return fail(ErrorCode::unimplemented, "the simulator does not remove pods yet");
+  Task<Result<void>> remove(std::string daemon_id) override {
+    pods_.remove(daemon_id);
+    co_await sleep(env_.executor, kCallTime);
+    co_return Result<void>{};
   }
 
  private:
-  ProvisionedDaemon seen(const std::string& daemon_id) const {
-    ProvisionedDaemon out;
-    if (const auto pod = lookup_(daemon_id)) {
-      out.presence = pod->running ? PodState::running : PodState::exited;
-      out.address = pod->address;
-    }
-    return out;
-  }
+  static constexpr Duration kCallTime = milliseconds(5);
 
-  Lookup lookup_;
+  Env& env_;
+  SimPods& pods_;
 };
 
 }  // namespace reliant::sim

@@ -144,6 +144,7 @@ bool SimStreams::break_random_link() {
 
 void SimStreams::connect(SimExecutor& dialer, const std::string& address, const Metadata& metadata,
                          Promise<Result<StreamPtr>> done) {
+  if (on_dial) on_dial(address);
   const NodeId from = dialer.node();
   const std::uint64_t from_incarnation = dialer.incarnation();
   SimExecutor* dialer_executor = &dialer;  // valid whenever an event of this incarnation runs

@@ -59,6 +59,9 @@ class SimStreams {
 
   std::size_t open_links() const;
 
+  // Told of every dial as it leaves its dialer (the checkers watch whom gateways dial).
+  std::function<void(const std::string& address)> on_dial;
+
  private:
   friend class SimTransport;
   friend class SimStream;

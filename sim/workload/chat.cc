@@ -458,15 +458,22 @@ Result<void> seed_project_workflow(SqlTransaction& tx, WorkflowClientBook& book)
   }
   auto stored = list_project_workflows(tx, book.user_id, book.project_id);
   if (!stored) return fail(stored.error());
-  for (const auto& workflow : *stored) {
-    if (workflow.name == book.workflow_name) return {};
+  std::set<std::string> names;
+  for (const auto& workflow : *stored) names.insert(workflow.name);
+  std::vector<std::string> sources = book.config.project_workflows;
+  sources.insert(sources.begin(), book.config.workflow);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    auto definition = workflow::load_workflow(sources[i], "workflow");  // checked when read
+    RELIANT_ASSERT(definition.has_value());
+    if (!names.insert(definition->name).second) continue;
+    ProjectWorkflowRecord record;
+    record.id = "pw-" + book.node + "-" + std::to_string(i);
+    record.project_id = book.project_id;
+    record.name = definition->name;
+    record.source = sources[i];
+    if (auto ok = insert_project_workflow(tx, book.user_id, record); !ok) return ok;
   }
-  ProjectWorkflowRecord record;
-  record.id = "pw-" + book.node;
-  record.project_id = book.project_id;
-  record.name = book.workflow_name;
-  record.source = book.config.workflow;
-  return insert_project_workflow(tx, book.user_id, record);
+  return {};
 }
 
 }  // namespace

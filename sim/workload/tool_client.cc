@@ -30,7 +30,7 @@ class ToolClient {
   ToolClient(Env& env, ClientShared shared)
       : env_(env),
         shared_(std::move(shared)),
-        router_(env, routing::BusRouterConfig{}),
+        router_(env, router_config_),
         ids_(env.executor, env.random.split("tool-client")),
         scope_(env.executor) {
     if (shared_.config.kind == "terminal") {
@@ -46,7 +46,11 @@ class ToolClient {
   Task<Result<std::string>> choose_daemon() {
     routing::DaemonChoice choice;
     if (!shared_.config.daemon.empty()) {
-      auto source = parse_selector_source(nlohmann::json(shared_.config.daemon));
+      std::string selector = shared_.config.daemon;
+      if (const auto n = selector.find("{n}"); n != std::string::npos) {
+        selector.replace(n, 3, shared_.node.substr(shared_.node.rfind('-') + 1));
+      }
+      auto source = parse_selector_source(nlohmann::json(selector));
       if (!source) co_return fail(source.error());
       choice.workflow = *source;
     }
@@ -109,26 +113,30 @@ class ToolClient {
         cancels_.spawn(cancel_later(this, call.user_id, call.daemon_id, call.request_id));
       }
       const std::size_t index = impl.calls.size();
-      impl.calls.push_back(ToolCallRecord{call.request_id,
-                                          shared_.node,
-                                          call.user_id,
-                                          call.daemon_id,
-                                          sync,
-                                          impl.world.now(),
-                                          {},
-                                          "",
-                                          false});
+      ToolCallRecord made;
+      made.request_id = call.request_id;
+      made.client = shared_.node;
+      made.user_id = call.user_id;
+      made.daemon_id = call.daemon_id;
+      made.sync = sync;
+      made.issued = impl.world.now();
+      made.woke = impl.pods != nullptr && impl.pods->held(call.daemon_id);
+      made.bound = call.timeout + router_config_.grace;
+      impl.calls.push_back(std::move(made));
       const std::string request_id = call.request_id;
       const std::string target = call.daemon_id;
       Task<Result<v1::ToolResponse>> calling = sync
                                                    ? router_.send_tool_request_sync(std::move(call))
                                                    : router_.send_tool_request(std::move(call));
+      in_flight_ = index;
       Result<v1::ToolResponse> response = co_await calling;
+      in_flight_.reset();
       ToolCallRecord& record = impl.calls[index];
       record.answered = impl.world.now();
       if (!response) {
         record.failed = true;
-        record.outcome = std::string(to_string(response.error().code));
+        record.outcome =
+            std::string(to_string(response.error().code)) + ": " + response.error().message;
         continue;
       }
       record.outcome = response->is_error() ? response->error_code() : "ok";
@@ -359,8 +367,17 @@ class ToolClient {
 
   Env& env_;
   ClientShared shared_;
+  const routing::BusRouterConfig router_config_{};
   routing::BusDaemonRouter router_;
   IdGenerator ids_;
+  // The call in flight, if any: a crash abandons it (nobody is left to hear its answer).
+  std::optional<std::size_t> in_flight_;
+  struct AbandonOnCrash {
+    ToolClient* client;
+    ~AbandonOnCrash() {
+      if (client->in_flight_) client->shared_.impl->calls[*client->in_flight_].abandoned = true;
+    }
+  } abandon_on_crash_{this};
   Scope cancels_{env_.executor};  // the cancel client's pending cancels
   Scope scope_;                   // last: destroyed first
 };

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "sim/process.h"
 #include "sim/scenario.h"
 #include "sim/sim_host.h"
+#include "sim/sim_pods.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "sim/swarm.h"
@@ -82,6 +84,7 @@ struct ToolPathWorkload::Impl {
   };
   std::vector<CancelRecord> cancels;
   std::map<std::string, Instant> command_ended;
+  std::map<std::string, int> command_runs;  // by the request id each command echoes
   // Terminal clients: each line typed, and when its output came back.
   struct TerminalLine {
     std::string client;
@@ -95,6 +98,12 @@ struct ToolPathWorkload::Impl {
   std::uint64_t foreign_files_refused = 0;  // their asks of other users' daemons, refused
   std::uint64_t terminal_reattaches = 0;    // reads that failed and were taken up again
   std::optional<Instant> store_healthy_since;
+  // Managed daemons (with a control_plane node): their pods' platform, since when each one's
+  // wish has not been "running" (sampled each second), and the gateways' dials to them.
+  std::unique_ptr<SimPods> pods;
+  std::map<std::string, Instant> unwanted_since;
+  std::map<std::string, Instant> wanted_since;  // since when it has been wanted running
+  std::uint64_t managed_dials = 0;
   Random random;
   SimExecutor clock;
   IdGenerator ids;
@@ -138,5 +147,23 @@ struct ClientShared {
 
 // A tool client of the topology's `tool_client` group: its kind's loop, until it stops.
 std::shared_ptr<void> start_tool_client(Env& env, ClientShared shared);
+
+// Managed daemons (managed_pods.cc): the pods' platform and the dial observer, set up once the
+// machines are known; the control plane role; the wishes, sampled each second from begin(); the
+// invariants resume_bounded and suspended_not_dialled, at the end.
+void set_up_managed_pods(ToolPathWorkload::Impl& impl);
+ComponentFactory control_plane_factory(ToolPathWorkload::Impl* impl, ControlPlaneConfig config,
+                                       const std::string& name);
+void sample_managed_wishes(ToolPathWorkload::Impl& impl);
+// The managed daemons wanted running (their id), read at the end: the others may be down.
+std::set<std::string> managed_wanted_running(ToolPathWorkload::Impl& impl);
+// Whether its pod was started again too recently to be connected by `now`.
+bool managed_pod_coming_back(const ToolPathWorkload::Impl& impl,
+                             const ToolPathWorkload::Machine& machine, Instant now);
+void check_managed(ToolPathWorkload::Impl& impl, Instant end);
+// "; its pod …, wanted …": a managed daemon's state, for a violation's message.
+std::string managed_state(ToolPathWorkload::Impl& impl, const ToolPathWorkload::Machine& machine);
+// The report's line on them (empty without a control plane).
+std::string managed_summary(const ToolPathWorkload::Impl& impl);
 
 }  // namespace reliant::sim

@@ -144,10 +144,14 @@ class SimDaemonProcess {
     ToolPathWorkload::Impl* impl = machine.impl;
     host_.set_faults(impl->host_faults);
     // The cancel clients' commands end with `echo <request id>`: when each one ended.
+    // Every command ends with `echo <request id>`: when each one ended (for the cancel
+    // clients), and how many times each ran, whatever request carried it.
     host_.on_process_end([impl](const std::string& command, bool) {
       const std::size_t at = command.rfind("echo ");
-      if (at != std::string::npos)
-        impl->command_ended.emplace(command.substr(at + 5), impl->world.now());
+      if (at == std::string::npos) return;
+      const std::string marker = command.substr(at + 5);
+      impl->command_ended.emplace(marker, impl->world.now());
+      ++impl->command_runs[marker];
     });
     if (machine.config.mcp) {
       sim::SimMcpServerOptions server;
@@ -182,36 +186,6 @@ class SimDaemonProcess {
 
 }  // namespace
 
-namespace {
-
-// The real control plane, managing the scenario's managed daemons where they listen.
-ComponentFactory control_plane_factory(ToolPathWorkload::Impl* impl, ControlPlaneConfig config,
-                                       const std::string& name) {
-  return [impl, config, name](Env& env) -> std::shared_ptr<void> {
-    struct Plane {
-      Plane(Env& env, SimProvisioner::Lookup lookup, control_plane::ControlPlaneConfig config)
-          : pods(std::move(lookup)), plane(env, {&pods}, std::move(config)) {}
-      SimProvisioner pods;
-      control_plane::ControlPlane plane;  // last: destroyed first
-    };
-    auto lookup = [impl](const std::string& id) -> std::optional<SimProvisioner::Pod> {
-      for (const auto& machine : impl->machines) {
-        if (!machine->config.managed || machine->daemon_id != id) continue;
-        return SimProvisioner::Pod{machine->process != nullptr && machine->process->running(),
-                                   machine->node + ":" + std::to_string(kManagedPort)};
-      }
-      return std::nullopt;
-    };
-    control_plane::ControlPlaneConfig plane_config;
-    plane_config.replica_id = name;
-    plane_config.interval = config.interval;
-    plane_config.lease = std::max<Duration>(config.interval * 5, seconds(10));
-    return std::make_shared<Plane>(env, std::move(lookup), std::move(plane_config));
-  };
-}
-
-}  // namespace
-
 ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDatabase& database,
                                    SimStreams& streams, Checker& checker, const Swarm& swarm,
                                    SimHostFaults& host_faults)
@@ -233,6 +207,7 @@ ToolPathWorkload::ToolPathWorkload(World& world, const Scenario& scenario, SimDa
       }
     }
   }
+  set_up_managed_pods(*impl_);
 }
 
 ToolPathWorkload::~ToolPathWorkload() = default;
@@ -251,8 +226,8 @@ void ToolPathWorkload::seed() {
     }
     for (auto& machine : impl.machines) {
       if (machine->config.managed) {
-        // Created through the control plane: its rows and an id, no credentials. Always on,
-        // so that idleness never suspends what the scenario calls.
+        // Created through the control plane: its rows and an id, no credentials; always on (so
+        // that idleness never suspends it) unless the scenario says otherwise.
         machine->daemon_id = impl.ids.next();
         ManagedDaemonRecord row;
         row.id = machine->daemon_id;
@@ -260,8 +235,14 @@ void ToolPathWorkload::seed() {
         row.spec.name = machine->node;
         row.spec.labels = machine->config.labels;
         row.spec.permissions = PermissionProfile::execution;
-        row.spec.always_on = true;
+        row.spec.always_on = machine->config.always_on;
         if (auto ok = insert_managed_daemon(tx, row); !ok) return ok;
+        if (machine->config.suspended) {
+          auto wish = set_desired_state(tx, row.id, DesiredState::suspended, 0);
+          if (!wish) return fail(wish.error());
+        }
+        impl.pods->add(machine->daemon_id, machine->node + ":" + std::to_string(kManagedPort),
+                       machine->config.suspended);
         continue;
       }
       machine->token_id = impl.ids.next();
@@ -340,6 +321,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
 void ToolPathWorkload::attach(const std::string& name, SimProcess& process) {
   if (auto it = impl_->machine_by_node.find(name); it != impl_->machine_by_node.end()) {
     it->second->process = &process;
+    if (it->second->config.managed) impl_->pods->attach(it->second->daemon_id, process);
   }
   for (const auto& address : impl_->gateway_addresses) {
     if (address.substr(0, address.find(':')) == name) impl_->gateways[name] = &process;
@@ -350,6 +332,7 @@ void ToolPathWorkload::begin() {
   Impl* impl = impl_.get();
   impl->world.schedule(kSimEpoch + seconds(1), kWorldNode, "tools.sample",
                        [impl] { impl->sample_statuses(); });
+  sample_managed_wishes(*impl);
 }
 
 // Once a second: the recorded statuses against the truth. (A member, not a closure that holds
@@ -445,9 +428,84 @@ bool ToolPathWorkload::apply(const ScriptedFault& fault) {
   return true;
 }
 
+namespace {
+
+// Liveness: every daemon connected and recorded active at the end, routable through the
+// gateway its row names, and held by that gateway only.
+void check_daemons_at_end(ToolPathWorkload::Impl& impl, Instant end) {
+  std::map<std::string, std::pair<DaemonStatus, std::string>> recorded;  // id → status, gateway
+  auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    auto rows = tx.query("SELECT id, status, gateway_id FROM daemons", {});
+    if (!rows) return fail(rows.error());
+    for (const SqlRecord& r : records(*rows)) {
+      auto status = r.enumerated("status", kDaemonStatusNames);
+      if (!status) return fail(status.error());
+      recorded[r.text("id")] = {*status, r.text_or_empty("gateway_id")};
+    }
+    return {};
+  });
+  if (!read) {
+    impl.checker.violation(end, "daemon_liveness", "daemons unreadable: " + read.error().message);
+  }
+  // A managed daemon its control plane let go (suspended, deleted) may be down, and one it
+  // started again just now may still be on its way; any other must be up.
+  const std::set<std::string> wanted = managed_wanted_running(impl);
+  for (const auto& machine : impl.machines) {
+    if (machine->config.managed &&
+        (!wanted.contains(machine->daemon_id) || managed_pod_coming_back(impl, *machine, end))) {
+      continue;
+    }
+    if (!machine->registered || !machine->process->running()) {
+      impl.checker.violation(end, "daemon_liveness",
+                             machine->node +
+                                 " is not connected at the end, although every fault "
+                                 "was healed at " +
+                                 format_duration(impl.scenario.heal_at) +
+                                 (machine->config.managed ? managed_state(impl, *machine) : ""));
+      continue;
+    }
+    const auto it = recorded.find(machine->daemon_id);
+    if (it == recorded.end() || it->second.first != DaemonStatus::active) {
+      impl.checker.violation(
+          end, "daemon_liveness",
+          machine->node + " is connected but recorded " +
+              (it == recorded.end() ? "nowhere" : std::string(to_string(it->second.first))));
+      continue;
+    }
+    const auto gateway = impl.gateways.find(it->second.second);
+    if (gateway == impl.gateways.end() || !gateway->second->running()) {
+      impl.checker.violation(end, "daemon_liveness",
+                             machine->node + " is recorded on gateway '" + it->second.second +
+                                 "', which is not running");
+      continue;
+    }
+    // Routable: the gateway its row names holds a stream from it, so a call routed by the row
+    // reaches it; and no other gateway still holds one (a session per daemon identity).
+    std::vector<std::string> holders;
+    for (const auto& [name, component] : impl.gateway_components) {
+      const auto live = component.lock();
+      if (live && live->holds(machine->daemon_id)) holders.push_back(name);
+    }
+    if (std::find(holders.begin(), holders.end(), it->second.second) == holders.end()) {
+      impl.checker.violation(end, "daemon_routable",
+                             machine->node + " is recorded active on " + it->second.second +
+                                 ", which holds no stream from it");
+    }
+    if (holders.size() > 1) {
+      std::string names;
+      for (const auto& h : holders) names += (names.empty() ? "" : ", ") + h;
+      impl.checker.violation(end, "one_session_per_daemon",
+                             machine->node + " has live sessions on " + names);
+    }
+  }
+}
+
+}  // namespace
+
 void ToolPathWorkload::finish(Instant end) {
   Impl& impl = *impl_;
   // At most once, everywhere.
+  check_managed(impl, end);
   for (const auto& [request_id, nodes] : impl.executions) {
     if (nodes.size() > 1) {
       std::string where;
@@ -507,64 +565,7 @@ void ToolPathWorkload::finish(Instant end) {
                                format_duration(line.typed - kSimEpoch) +
                                " (after healing) and never read it back");
   }
-  // Liveness: every daemon connected and recorded active at the end.
-  std::map<std::string, std::pair<DaemonStatus, std::string>> recorded;  // id → status, gateway
-  auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto rows = tx.query("SELECT id, status, gateway_id FROM daemons", {});
-    if (!rows) return fail(rows.error());
-    for (const SqlRecord& r : records(*rows)) {
-      auto status = r.enumerated("status", kDaemonStatusNames);
-      if (!status) return fail(status.error());
-      recorded[r.text("id")] = {*status, r.text_or_empty("gateway_id")};
-    }
-    return {};
-  });
-  if (!read) {
-    impl.checker.violation(end, "daemon_liveness", "daemons unreadable: " + read.error().message);
-  }
-  for (const auto& machine : impl.machines) {
-    if (!machine->registered) {
-      impl.checker.violation(end, "daemon_liveness",
-                             machine->node +
-                                 " is not connected at the end, although every fault "
-                                 "was healed at " +
-                                 format_duration(impl.scenario.heal_at));
-      continue;
-    }
-    const auto it = recorded.find(machine->daemon_id);
-    if (it == recorded.end() || it->second.first != DaemonStatus::active) {
-      impl.checker.violation(
-          end, "daemon_liveness",
-          machine->node + " is connected but recorded " +
-              (it == recorded.end() ? "nowhere" : std::string(to_string(it->second.first))));
-      continue;
-    }
-    const auto gateway = impl.gateways.find(it->second.second);
-    if (gateway == impl.gateways.end() || !gateway->second->running()) {
-      impl.checker.violation(end, "daemon_liveness",
-                             machine->node + " is recorded on gateway '" + it->second.second +
-                                 "', which is not running");
-      continue;
-    }
-    // Routable: the gateway its row names holds a stream from it, so a call routed by the row
-    // reaches it; and no other gateway still holds one (a session per daemon identity).
-    std::vector<std::string> holders;
-    for (const auto& [name, component] : impl.gateway_components) {
-      const auto live = component.lock();
-      if (live && live->holds(machine->daemon_id)) holders.push_back(name);
-    }
-    if (std::find(holders.begin(), holders.end(), it->second.second) == holders.end()) {
-      impl.checker.violation(end, "daemon_routable",
-                             machine->node + " is recorded active on " + it->second.second +
-                                 ", which holds no stream from it");
-    }
-    if (holders.size() > 1) {
-      std::string names;
-      for (const auto& h : holders) names += (names.empty() ? "" : ", ") + h;
-      impl.checker.violation(end, "one_session_per_daemon",
-                             machine->node + " has live sessions on " + names);
-    }
-  }
+  check_daemons_at_end(impl, end);
 }
 
 ToolPathSummary ToolPathWorkload::summary() const {
@@ -632,6 +633,7 @@ void ToolPathWorkload::summarize(RunReport& report) const {
          " parked in the store, " + u(t.stale_registrations) + " stale registrations refused, " +
          u(t.ownership_lost) + " streams let go to a later owner, " + u(t.leases_expired) +
          " leases expired\n";
+  out += managed_summary(*impl_);
   const StoreStats& s = report.store;
   out += "store: " + u(s.transactions) + " transactions, " + u(s.failed_before_commit) +
          " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " +

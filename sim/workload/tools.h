@@ -50,8 +50,11 @@ struct ToolCallRecord {
   // World time, as every checker's record: a client's own clock may be skewed or stepped.
   Instant issued{};
   std::optional<Instant> answered;
-  std::string outcome;  // "ok", the response's error code, or the router's failure
-  bool failed = false;  // no response at all (timeout, unavailable, …)
+  std::string outcome;     // "ok", the response's error code, or the router's failure
+  bool failed = false;     // no response at all (timeout, unavailable, …)
+  bool woke = false;       // its managed daemon's pod was down: the call had to resume it
+  bool abandoned = false;  // its client crashed before the answer came
+  Duration bound{};        // how long the router waits for it at most (timeout plus grace)
 };
 
 struct ToolPathSummary {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,10 @@ struct DaemonNodeConfig {
   // A managed cloud daemon: it dials nobody and holds no credentials; a gateway dials it when
   // the control plane says so (a control_plane node must exist).
   bool managed = false;
+  // A managed daemon's spec and first wish: always on (never suspended for idleness, the
+  // default) and created suspended (its pod not running until a call or its user resumes it).
+  bool always_on = true;
+  bool suspended = false;
   // An MCP server the daemon runs over stdio (the simulator's scripted one, named "sim"). Each
   // tools/call crashes it with probability `mcp_crash_share` until the faults heal; the daemon
   // starts it again with backoff, or at once for the next call that needs it.
@@ -38,6 +43,12 @@ struct DaemonNodeConfig {
 // The control_plane role: services/control_plane/control_plane.h over the managed daemons.
 struct ControlPlaneConfig {
   Duration interval = seconds(2);  // how often it checks that managed daemons are connected
+  Duration suspend_after{};        // idle time before it suspends one; zero: never
+  // The simulated platform under it (sim/sim_pods.h): how long a pod takes to start, and the
+  // share of starts that fail until the faults heal.
+  Duration pod_start_min = milliseconds(200);
+  Duration pod_start_max = seconds(2);
+  double pod_start_failure_share = 0;
 };
 
 struct ToolClientConfig {
@@ -46,7 +57,9 @@ struct ToolClientConfig {
   double sync_share = 0.5;         // the rest are durable fire-and-forget calls
   Duration tool_timeout = seconds(10);
   Duration command_time_max = milliseconds(500);  // each call runs `sleep` up to this long
-  std::string daemon;  // a daemon selector (name, local, cloud, any); empty: default resolution
+  // A daemon selector (name, local, cloud, any); empty: default resolution. `{n}` stands for
+  // the client's number in its group, so that each of a hundred clients calls its own daemon.
+  std::string daemon;
   // What each call does: "bash" (a command that echoes its request id), "mcp" (the daemon's MCP
   // server echoes it), "terminal" (types a marker into a terminal the client keeps open on the
   // daemon, re-attaching at its offset across failovers, and reads it back), "cancel" (starts
@@ -90,6 +103,9 @@ struct WorkflowClientConfig {
   // True: the workflow is stored as a project's (the user's project "sim-project") and runs by
   // name, so it may name itself or another stored workflow as `ref: project://NAME`.
   bool project = false;
+  // More workflows stored in the same project (YAML each, by its `name:`), for `ref:` to start
+  // as child runs.
+  std::vector<std::string> project_workflows;
   nlohmann::json inputs = nlohmann::json::object();
   std::map<std::string, WorkflowExpectation> expect;
 };

@@ -9,9 +9,11 @@
 #include "runtime/scope.h"
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
+#include "services/routing/daemon_resolver.h"
 #include "services/storage/daemons.h"
 #include "services/storage/sql_row.h"
 #include "sim/workload/stuck_run.h"
+#include "sim/workload/tool_placement.h"
 
 namespace reliant::sim {
 namespace {
@@ -344,15 +346,7 @@ void check_node_daemons(SimDatabase& database, Checker& checker, Instant end) {
         if (wanted.is_null()) continue;  // the default resolution: any of the user's
         auto selector = parse_daemon_selector(wanted);
         if (!selector) continue;  // not a plain selector
-        const DaemonCandidate candidate{(*daemon)->id,
-                                        (*daemon)->user_id,
-                                        (*daemon)->name,
-                                        (*daemon)->type,
-                                        (*daemon)->labels,
-                                        (*daemon)->status,
-                                        0,
-                                        0};
-        if (!matches(*selector, candidate)) {
+        if (!matches(*selector, routing::candidate_from(**daemon))) {
           problems.push_back("run " + run_id + " node " + key + " asked for " + wanted.dump() +
                              " and ran on " + (*daemon)->name + " (" +
                              std::string(to_string((*daemon)->type)) + ")");
@@ -367,6 +361,7 @@ void check_node_daemons(SimDatabase& database, Checker& checker, Instant end) {
     return;
   }
   for (const auto& problem : problems) checker.violation(end, "workflow_node_daemons", problem);
+  check_tool_placement(database, checker, end);
 }
 
 }  // namespace reliant::sim

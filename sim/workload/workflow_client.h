@@ -68,6 +68,8 @@ std::shared_ptr<void> make_workflow_client(Env& env, const World& world, Workflo
 
 void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook>>& books,
                             SimDatabase& database, Checker& checker, Instant heal, Instant end);
+// workflow_node_daemons (each node ran where the selector the engine evaluated says) and
+// tool_placement (where the workflows' YAML says: sim/workload/tool_placement.h).
 void check_node_daemons(SimDatabase& database, Checker& checker, Instant end);
 
 // "approved,denied", or "none" for a run that met no approval.

@@ -15,19 +15,6 @@ namespace {
 // back to when the gateways say the best is offline after all.
 constexpr std::size_t kConnectedCandidatesMax = 8;
 
-DaemonCandidate candidate_from(const DaemonRecord& d) {
-  DaemonCandidate c;
-  c.id = d.id;
-  c.user_id = d.user_id;
-  c.name = d.name;
-  c.type = d.type;
-  c.labels = d.labels;
-  c.status = d.status;
-  c.connected_at_ms = d.connected_at_ms.value_or(0);
-  c.created_at_ms = d.created_at_ms;
-  return c;
-}
-
 std::optional<std::string> wakeable_daemon(const std::vector<DaemonCandidate>& candidates,
                                            const std::string& user_id) {
   const DaemonCandidate* oldest = nullptr;
@@ -42,6 +29,19 @@ std::optional<std::string> wakeable_daemon(const std::vector<DaemonCandidate>& c
 }
 
 }  // namespace
+
+DaemonCandidate candidate_from(const DaemonRecord& d) {
+  DaemonCandidate c;
+  c.id = d.id;
+  c.user_id = d.user_id;
+  c.name = d.name;
+  c.type = d.type;
+  c.labels = d.labels;
+  c.status = d.status;
+  c.connected_at_ms = d.connected_at_ms.value_or(0);
+  c.created_at_ms = d.created_at_ms;
+  return c;
+}
 
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
                                             DaemonRouter* online) {

@@ -29,6 +29,8 @@ struct DaemonChoice {
 // answers, the rows are trusted (a durable request waits for the daemon to come back). Explicit
 // choices (node, workflow, session) are the caller's and are not second-guessed.
 class DaemonRouter;
+// A stored daemon as selection sees it.
+DaemonCandidate candidate_from(const DaemonRecord& daemon);
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
                                             DaemonRouter* online = nullptr);
 // The same among rows the caller read (list_daemons), e.g. in the transaction that also read
