@@ -307,9 +307,6 @@ Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTim
   return {};
 }
 
-// A workflow_client's config: its workflow must load (its mistakes are reported at their place
-// in the workflow, after the place of `workflow:` in the scenario), and every expectation names
-// an outcome and the outputs it expects.
 // `project:` and `project_workflows:`, the other workflows of its project, each checked.
 Result<void> read_project_config(const Reader& r, const YAML::Node& config, const std::string& path,
                                  WorkflowClientConfig& client) {
@@ -335,6 +332,9 @@ Result<void> read_project_config(const Reader& r, const YAML::Node& config, cons
   return {};
 }
 
+// A workflow_client's config: its workflow must load (its mistakes are reported at their place
+// in the workflow, after the place of `workflow:` in the scenario), and every expectation names
+// an outcome and the outputs it expects.
 Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& config,
                                          const std::string& path, WorkflowClientConfig& client) {
   if (auto ok = r.expect_map(config, path,
@@ -408,7 +408,7 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
       {{"interval", &client.interval}, {"request_timeout", &client.request_timeout}});
 }
 
-// A group's `config`, read into the settings of its role.
+// The control_plane role's config: its rounds and the simulated platform under it.
 Result<void> read_control_plane_config(const Reader& r, const YAML::Node& node,
                                        const std::string& path, ControlPlaneConfig& config) {
   if (auto ok = r.expect_map(node, path,
@@ -433,6 +433,7 @@ Result<void> read_control_plane_config(const Reader& r, const YAML::Node& node,
                         {{"interval", &config.interval}, {"suspend_after", &config.suspend_after}});
 }
 
+// A group's `config`, read into the settings of its role.
 Result<void> read_role_config(const Reader& r, const YAML::Node& config, const std::string& path,
                               NodeGroup& group) {
   if (auto* client = std::get_if<EchoClientConfig>(&group.settings))

@@ -30,7 +30,7 @@ const SimPods::Pod* SimPods::find(const std::string& daemon_id) const {
 
 bool SimPods::held(const std::string& daemon_id) const {
   const Pod* pod = find(daemon_id);
-  return pod != nullptr && pod->process != nullptr && pod->process->held();
+  return pod != nullptr && pod->phase != Phase::provisioned;
 }
 
 ProvisionedDaemon SimPods::observe(const std::string& daemon_id) const {
@@ -89,25 +89,20 @@ void SimPods::come_up(const std::string& daemon_id, std::uint64_t generation) {
   set_phase(pod, Phase::provisioned);
   if (pod.process == nullptr) return;
   pod.process->release();
-  if (!pod.process->running()) pod.process->start();
+  pod.process->start_unless_held();
 }
 
-void SimPods::stop(const std::string& daemon_id) {
-  const auto it = pods_.find(daemon_id);
-  if (it == pods_.end() || it->second.phase == Phase::removed) return;
-  Pod& pod = it->second;
-  ++stops_;
-  ++pod.generation;
-  set_phase(pod, Phase::stopped);
-  if (pod.process != nullptr) pod.process->hold();
-}
+void SimPods::stop(const std::string& daemon_id) { hold_down(daemon_id, Phase::stopped); }
 
-void SimPods::remove(const std::string& daemon_id) {
+void SimPods::remove(const std::string& daemon_id) { hold_down(daemon_id, Phase::removed); }
+
+void SimPods::hold_down(const std::string& daemon_id, Phase phase) {
   const auto it = pods_.find(daemon_id);
-  if (it == pods_.end()) return;
+  if (it == pods_.end() || it->second.phase == Phase::removed) return;  // removed stays so
   Pod& pod = it->second;
-  ++pod.generation;
-  set_phase(pod, Phase::removed);
+  if (phase == Phase::stopped) ++stops_;
+  ++pod.generation;  // a start on its way is void
+  set_phase(pod, phase);
   if (pod.process != nullptr) pod.process->hold();
 }
 

@@ -48,7 +48,8 @@ class SimPods {
   void remove(const std::string& daemon_id);
 
   const Pod* find(const std::string& daemon_id) const;
-  // Held down by the platform: stopped, removed, failed or not yet started.
+  // Held down by the platform: stopped, removed, failed or not yet up (its phase is not
+  // `provisioned`).
   bool held(const std::string& daemon_id) const;
   std::uint64_t starts() const { return starts_; }
   std::uint64_t start_failures() const { return start_failures_; }
@@ -56,6 +57,7 @@ class SimPods {
 
  private:
   void set_phase(Pod& pod, Phase phase);
+  void hold_down(const std::string& daemon_id, Phase phase);  // stopped or removed
   void come_up(const std::string& daemon_id, std::uint64_t generation);
 
   World& world_;

@@ -3,6 +3,7 @@
 // resume_bounded (a call that had to wake its daemon ends within its bound, and once) and
 // suspended_not_dialled (no gateway dials a daemon its control plane has let go).
 #include <algorithm>
+#include <optional>
 
 #include "services/control_plane/control_plane.h"
 #include "services/routing/bus_daemon_router.h"
@@ -53,19 +54,27 @@ void on_dial(ToolPathWorkload::Impl& impl, const std::string& address) {
     const SimPods::Pod* pod = impl.pods->find(machine->daemon_id);
     if (pod == nullptr || pod->address != address) continue;
     ++impl.managed_dials;
-    const auto since = impl.unwanted_since.find(machine->daemon_id);
-    if (since == impl.unwanted_since.end() || impl.world.now() - since->second < kDialSettle) {
+    const auto seen = impl.wishes_seen.find(machine->daemon_id);
+    if (seen == impl.wishes_seen.end() || seen->second.running ||
+        impl.world.now() - seen->second.since < kDialSettle) {
       return;
     }
-    const auto wishes = read_wishes(impl);
-    const auto wish = wishes.find(machine->daemon_id);
-    if (wish != wishes.end() && wish->second == DesiredState::running) return;
-    impl.checker.violation(
-        impl.world.now(), "suspended_not_dialled",
-        machine->node + " was dialled although its control plane has wanted it " +
-            (wish == wishes.end() ? std::string("deleted")
-                                  : std::string(name_of(kDesiredStateNames, wish->second))) +
-            " since " + format_duration(since->second - kSimEpoch));
+    // Let go for a while as sampled; and now, as the store says?
+    std::optional<DesiredState> wish;
+    auto read = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto row = find_managed_daemon(tx, machine->daemon_id);
+      if (!row) return fail(row.error());
+      if (*row) wish = (*row)->desired;
+      return {};
+    });
+    if (read && wish == DesiredState::running) return;
+    impl.checker.violation(impl.world.now(), "suspended_not_dialled",
+                           machine->node +
+                               " was dialled although its control plane has wanted it " +
+                               (!read  ? "(unreadable: " + read.error().message + ")"
+                                : wish ? std::string(name_of(kDesiredStateNames, *wish))
+                                       : std::string("deleted")) +
+                               " since " + format_duration(seen->second.since - kSimEpoch));
     return;
   }
 }
@@ -111,13 +120,10 @@ void sample_managed_wishes(ToolPathWorkload::Impl& impl) {
   for (const auto& machine : impl.machines) {
     if (!machine->config.managed) continue;
     const auto wish = wishes.find(machine->daemon_id);
-    if (wish != wishes.end() && wish->second == DesiredState::running) {
-      impl.unwanted_since.erase(machine->daemon_id);
-      impl.wanted_since.try_emplace(machine->daemon_id, impl.world.now());
-    } else {
-      impl.unwanted_since.try_emplace(machine->daemon_id, impl.world.now());
-      impl.wanted_since.erase(machine->daemon_id);
-    }
+    const bool running = wish != wishes.end() && wish->second == DesiredState::running;
+    auto [seen, first] = impl.wishes_seen.try_emplace(
+        machine->daemon_id, ToolPathWorkload::Impl::WishSeen{running, impl.world.now()});
+    if (!first && seen->second.running != running) seen->second = {running, impl.world.now()};
   }
   ToolPathWorkload::Impl* self = &impl;
   impl.world.schedule(impl.world.now() + seconds(1), kWorldNode, "tools.wishes",
@@ -140,9 +146,10 @@ bool managed_pod_coming_back(const ToolPathWorkload::Impl& impl,
   // dial, a registration.
   const ControlPlaneConfig& plane = *control_plane_config(impl.scenario);
   const Duration way_back = plane.pod_start_max + 2 * plane.interval + impl.reconnect_allowance();
-  const auto wanted = impl.wanted_since.find(machine.daemon_id);
-  if (wanted == impl.wanted_since.end() || now - wanted->second < way_back) {
-    return true;  // not sampled wanted yet: its wish changed within the last second
+  const auto seen = impl.wishes_seen.find(machine.daemon_id);
+  if (seen == impl.wishes_seen.end() || !seen->second.running ||
+      now - seen->second.since < way_back) {
+    return true;  // wanted within the last second (not sampled yet), or only just
   }
   if (pod->phase == SimPods::Phase::stopped || pod->phase == SimPods::Phase::removed) {
     return false;  // wanted running for a while, and let stop: not on its way at all
@@ -176,15 +183,14 @@ void check_managed(ToolPathWorkload::Impl& impl, Instant end) {
     const std::size_t runs =
         std::max<std::size_t>(ran == impl.executions.end() ? 0 : ran->second.size(),
                               effect == impl.command_runs.end() ? 0 : effect->second);
-    const bool ok = !call.failed && call.outcome == "ok";
-    if (runs > 1 || (ok && runs == 0)) {
+    if (runs > 1 || (call.ok() && runs == 0)) {
       impl.checker.violation(
           end, "resume_bounded",
           what + " ended " + call.outcome + " having run " + std::to_string(runs) + " times");
       continue;
     }
     if (call.issued < heal + impl.reconnect_allowance()) continue;
-    if (!ok) {
+    if (!call.ok()) {
       impl.checker.violation(
           end, "resume_bounded",
           what + " after healing ended " + (call.failed ? "failed: " : "with ") + call.outcome);
@@ -223,7 +229,7 @@ std::string managed_summary(const ToolPathWorkload::Impl& impl) {
   for (const auto& call : impl.calls) {
     if (!call.woke) continue;
     ++woke;
-    if (call.answered && !call.failed && call.outcome == "ok") ++woke_ok;
+    if (call.ok()) ++woke_ok;
   }
   const auto u = [](std::uint64_t v) { return std::to_string(v); };
   return "managed: " + u(impl.pods->starts()) + " pod starts (" + u(impl.pods->start_failures()) +

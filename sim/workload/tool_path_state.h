@@ -31,6 +31,10 @@ inline constexpr int kGatewayPort = 9190;
 inline constexpr int kManagedPort = 9290;
 
 inline std::string user_id_of(const std::string& user) { return "user-" + user; }
+// Where a managed daemon's node listens for gateways.
+inline std::string managed_address(const std::string& node) {
+  return node + ":" + std::to_string(kManagedPort);
+}
 
 // One daemon's machine: what outlives the daemon process — its credentials file, its
 // daemon.json and its request journal — plus what the checkers need to know about it.
@@ -98,11 +102,14 @@ struct ToolPathWorkload::Impl {
   std::uint64_t foreign_files_refused = 0;  // their asks of other users' daemons, refused
   std::uint64_t terminal_reattaches = 0;    // reads that failed and were taken up again
   std::optional<Instant> store_healthy_since;
-  // Managed daemons (with a control_plane node): their pods' platform, since when each one's
-  // wish has not been "running" (sampled each second), and the gateways' dials to them.
+  // Managed daemons (with a control_plane node): their pods' platform, whether each one's wish
+  // is "running" and since when (sampled each second), and the gateways' dials to them.
   std::unique_ptr<SimPods> pods;
-  std::map<std::string, Instant> unwanted_since;
-  std::map<std::string, Instant> wanted_since;  // since when it has been wanted running
+  struct WishSeen {
+    bool running = false;
+    Instant since{};
+  };
+  std::map<std::string, WishSeen> wishes_seen;
   std::uint64_t managed_dials = 0;
   Random random;
   SimExecutor clock;

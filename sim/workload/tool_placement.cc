@@ -1,7 +1,6 @@
 // tool_placement: where each workflow node's command ran, against its nearest selector.
 #include "sim/workload/tool_placement.h"
 
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include "base/json_parse.h"
 #include "core/daemon_selection.h"
+#include "core/workflow/engine_workflow.h"
 #include "core/workflow/yaml_values.h"
 #include "services/engine/engine_sql.h"
 #include "services/routing/daemon_resolver.h"
@@ -32,31 +32,23 @@ YAML::Node node_in(const YAML::Node& body, const std::string& id) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-// What a run writes as its selectors, innermost first, for the node at `key` ("a/b#2/c": c
-// inside loop b's iteration inside group a): the nodes' own `daemon:`, then the workflow's.
-// Nullopt entries are levels that write none.
-std::vector<std::optional<Json>> selectors_for(const YAML::Node& workflow, const std::string& key) {
-  std::vector<std::optional<Json>> chain;
+// The selector a run writes nearest to the node at `key` ("a/b#2/c": c inside loop b's
+// iteration inside group a): the innermost of the nodes' own `daemon:`, else the workflow's;
+// nullopt when it writes none.
+std::optional<Json> written_selector(const YAML::Node& workflow, const std::string& key) {
+  std::optional<Json> innermost;
+  if (workflow["daemon"]) innermost = workflow::to_json(workflow["daemon"]);
   YAML::Node body = workflow;
-  std::size_t from = 0;
-  while (from <= key.size()) {
+  for (std::size_t from = 0;;) {
     const std::size_t slash = key.find('/', from);
-    std::string segment =
-        key.substr(from, slash == std::string::npos ? std::string::npos : slash - from);
-    segment = segment.substr(0, segment.find('#'));
-    const YAML::Node node = node_in(body, segment);
+    const std::string segment = key.substr(from, slash == std::string::npos ? slash : slash - from);
+    const YAML::Node node = node_in(body, segment.substr(0, segment.find('#')));
     if (!node) break;
-    chain.push_back(node["daemon"] ? std::optional<Json>(workflow::to_json(node["daemon"]))
-                                   : std::nullopt);
-    if (slash == std::string::npos) break;
-    body = node["inline"];
-    if (!body) break;
+    if (node["daemon"]) innermost = workflow::to_json(node["daemon"]);
+    if (slash == std::string::npos || !(body = node["inline"])) break;
     from = slash + 1;
   }
-  std::reverse(chain.begin(), chain.end());
-  chain.push_back(workflow["daemon"] ? std::optional<Json>(workflow::to_json(workflow["daemon"]))
-                                     : std::nullopt);
-  return chain;
+  return innermost;
 }
 
 struct Run {
@@ -68,12 +60,10 @@ struct Run {
 // The nearest selector for `key` in `run_id`, through the run's parents; nullopt when none is
 // written anywhere (the session daemon or default resolution decides, and anything goes).
 std::optional<Json> nearest(const std::map<std::string, Run>& runs, const std::string& run_id,
-                            const std::string& key, int depth = 0) {
+                            const std::string& key, std::int64_t depth = 0) {
   const auto run = runs.find(run_id);
-  if (run == runs.end() || depth > 64) return std::nullopt;
-  for (const auto& level : selectors_for(run->second.workflow, key)) {
-    if (level) return level;
-  }
+  if (run == runs.end() || depth > workflow::kChildRunDepthMax) return std::nullopt;
+  if (auto written = written_selector(run->second.workflow, key)) return written;
   if (run->second.parent_run.empty()) return std::nullopt;
   return nearest(runs, run->second.parent_run, run->second.parent_node, depth + 1);
 }

@@ -143,7 +143,6 @@ class SimDaemonProcess {
         daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
     ToolPathWorkload::Impl* impl = machine.impl;
     host_.set_faults(impl->host_faults);
-    // The cancel clients' commands end with `echo <request id>`: when each one ended.
     // Every command ends with `echo <request id>`: when each one ended (for the cancel
     // clients), and how many times each ran, whatever request carried it.
     host_.on_process_end([impl](const std::string& command, bool) {
@@ -241,7 +240,7 @@ void ToolPathWorkload::seed() {
           auto wish = set_desired_state(tx, row.id, DesiredState::suspended, 0);
           if (!wish) return fail(wish.error());
         }
-        impl.pods->add(machine->daemon_id, machine->node + ":" + std::to_string(kManagedPort),
+        impl.pods->add(machine->daemon_id, managed_address(machine->node),
                        machine->config.suspended);
         continue;
       }
@@ -289,7 +288,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     daemon::DaemonConfig config;
     impl->swarm.apply(config);
     if (daemon.managed) {
-      config.listen_address = name + ":" + std::to_string(kManagedPort);
+      config.listen_address = managed_address(name);
     } else {
       config.gateways = impl->gateway_addresses;
     }
@@ -504,8 +503,8 @@ void check_daemons_at_end(ToolPathWorkload::Impl& impl, Instant end) {
 
 void ToolPathWorkload::finish(Instant end) {
   Impl& impl = *impl_;
-  // At most once, everywhere.
   check_managed(impl, end);
+  // At most once, everywhere.
   for (const auto& [request_id, nodes] : impl.executions) {
     if (nodes.size() > 1) {
       std::string where;

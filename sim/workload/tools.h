@@ -55,6 +55,8 @@ struct ToolCallRecord {
   bool woke = false;       // its managed daemon's pod was down: the call had to resume it
   bool abandoned = false;  // its client crashed before the answer came
   Duration bound{};        // how long the router waits for it at most (timeout plus grace)
+
+  bool ok() const { return answered && !failed && outcome == "ok"; }
 };
 
 struct ToolPathSummary {

@@ -3,7 +3,6 @@
 #include "services/control_plane/control_plane.h"
 
 #include <optional>
-#include <utility>
 
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
@@ -25,8 +24,8 @@ ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
     provisioners_[p->platform()] = p;
   }
   if (env_.bus != nullptr) {
-    auto subscribed =
-        env_.bus->subscribe(subjects::kControlPlaneWake, [this](const BusMessage&) { wake(); });
+    auto subscribed = env_.bus->subscribe(subjects::kControlPlaneWake,
+                                          [this](const BusMessage&) { wakeup_.wake(); });
     // Without it, rounds still come each interval.
     if (subscribed) wake_subscription_ = std::move(*subscribed);
   }
@@ -35,29 +34,13 @@ ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
 
 Task<void> ControlPlane::loop() {
   for (;;) {
-    Task<void> waiting = wait_for_round();
+    // The interval, or less when woken: a burst of wake-ups is one round.
+    Task<void> waiting = wakeup_.wait(config_.interval);
     co_await waiting;
+    wakeup_.clear();
     Task<void> rounding = round();
     co_await rounding;
   }
-}
-
-// The interval, or less when woken (the Worker waits for work the same way).
-Task<void> ControlPlane::wait_for_round() {
-  if (std::exchange(woken_, false)) co_return;
-  auto [promise, future] = make_promise<bool>(env_.executor);
-  wake_waiter_ = promise;
-  ScopedTimer timer(env_.executor, env_.executor.after(config_.interval, [promise = promise] {
-    promise.set(false);
-  }));
-  (void)co_await future;
-  wake_waiter_.reset();
-  woken_ = false;
-}
-
-void ControlPlane::wake() {
-  woken_ = true;
-  if (wake_waiter_) wake_waiter_->set(true);
 }
 
 Task<void> ControlPlane::round() {

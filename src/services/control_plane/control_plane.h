@@ -11,15 +11,14 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/provisioner.h"
 #include "runtime/env.h"
-#include "runtime/future.h"
 #include "runtime/scope.h"
+#include "runtime/wakeup.h"
 #include "services/storage/managed_daemons.h"
 
 namespace reliant::control_plane {
@@ -54,8 +53,6 @@ class ControlPlane {
 
  private:
   Task<void> loop();
-  Task<void> wait_for_round();
-  void wake();
   Task<void> round();
   Task<void> act_once(ManagedDaemonRecord row);
   Task<void> act(ManagedDaemonRecord row);
@@ -74,8 +71,7 @@ class ControlPlane {
   std::map<DaemonPlatform, Provisioner*> provisioners_;
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;
-  bool woken_ = false;  // a wake-up came while no round waited for one
-  std::optional<Promise<bool>> wake_waiter_;
+  Wakeup wakeup_{env_.executor};  // controlplane.wake: a round now
   static constexpr std::size_t kDialsRememberedMax = 100'000;
   std::map<std::string, SteadyInstant> dialled_;  // when each daemon was last asked to be dialled
   std::set<std::string> acting_;  // daemons a round is acting on; at most daemons_per_round_max

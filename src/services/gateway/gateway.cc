@@ -4,7 +4,6 @@
 #include "services/gateway/gateway_connection.h"
 
 #include <algorithm>
-#include <utility>
 
 #include "core/backoff.h"
 #include "core/bearer_token.h"
@@ -117,14 +116,12 @@ void Gateway::on_connect_command(const BusMessage& message) {
     return;
   }
   if (holds(command->daemon_id())) return;  // connected already
-  if (const auto looping = managed_dialling_.find(command->daemon_id());
-      looping != managed_dialling_.end()) {
-    looping->second.address = command->address();
-    looping->second.asked_again = true;  // dialled at once, not after the loop's backoff
-    if (looping->second.waiter) looping->second.waiter->set(true);
+  auto [dial, first] = managed_dialling_.try_emplace(command->daemon_id(), env_.executor);
+  dial->second.address = command->address();
+  if (!first) {
+    dial->second.asked_again.wake();  // its loop dials at once, not after its backoff
     return;
   }
-  managed_dialling_[command->daemon_id()].address = command->address();
   scope_.spawn(connect_managed(std::move(*command)));
 }
 
@@ -165,24 +162,15 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
         co_await serving;
       }
     }
-    Task<void> backing_off = back_off_managed(dial, backoff.next(env_.random));
+    Task<void> backing_off = dial.asked_again.wait(backoff.next(env_.random));
     co_await backing_off;
     if (holds(command.daemon_id())) co_return;
-    if (std::exchange(dial.asked_again, false)) {
+    if (dial.asked_again.woken()) {
+      dial.asked_again.clear();
       failures = 0;
       backoff.reset();
     }
   }
-}
-
-Task<void> Gateway::back_off_managed(ManagedDial& dial, Duration delay) {
-  if (dial.asked_again) co_return;
-  auto [promise, future] = make_promise<bool>(env_.executor);
-  dial.waiter = promise;
-  ScopedTimer timer(env_.executor,
-                    env_.executor.after(delay, [promise = promise] { promise.set(false); }));
-  (void)co_await future;
-  dial.waiter.reset();
 }
 
 // Whether to dial a managed daemon: it exists, no other gateway holds it, and its control plane

@@ -26,9 +26,9 @@
 #include "core/presence.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
-#include "runtime/future.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
+#include "runtime/wakeup.h"
 
 namespace reliant {
 struct DaemonRecord;  // services/storage/daemons.h
@@ -223,12 +223,11 @@ class Gateway {
   // command for one already looping gives it the address to dial and cuts its backoff short:
   // its pod was just (re)started.
   struct ManagedDial {
+    explicit ManagedDial(Executor& executor) : asked_again(executor) {}
     std::string address;  // the latest command's: a restarted pod may listen elsewhere
-    bool asked_again = false;
-    std::optional<Promise<bool>> waiter;  // set while the loop backs off
+    Wakeup asked_again;
   };
   std::map<std::string, ManagedDial> managed_dialling_;
-  Task<void> back_off_managed(ManagedDial& dial, Duration delay);
   std::vector<SubscriptionPtr> subscriptions_;
   ListenerPtr listener_;
   Scope scope_;  // last: destroyed first

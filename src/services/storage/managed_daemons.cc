@@ -215,10 +215,11 @@ Result<bool> record_observed(SqlTransaction& tx, const std::string& id, const st
       "UPDATE managed_daemons SET observed_state = $3, address = $4, restarts = $5, "
       "next_attempt_at_ms = $6, last_error = $7, updated_at_ms = $8" +
           desired_sql + " WHERE id = $1 AND lease_owner = $2" +
-          (u.desired ? " AND desired_state = 'running' AND active_at_ms <= $10 AND "
-                       "(SELECT COALESCE(last_activity_at_ms, 0) FROM daemons WHERE id = $1) "
-                       "<= $10 AND "
-                       "(SELECT COALESCE(connected_at_ms, 0) FROM daemons WHERE id = $1) <= $10"
+          // Activity as managed_from reads it: none of its three marks is later than seen.
+          (u.desired ? " AND desired_state = 'running' AND active_at_ms <= $10 AND NOT EXISTS "
+                       "(SELECT 1 FROM daemons d WHERE d.id = $1 AND "
+                       "(COALESCE(d.last_activity_at_ms, 0) > $10 OR "
+                       "COALESCE(d.connected_at_ms, 0) > $10))"
                      : ""),
       std::move(params));
   if (!updated) return fail(updated.error());

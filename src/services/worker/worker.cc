@@ -84,8 +84,7 @@ void Worker::subscribe_to_wakes() {
 void Worker::wake() {
   // Wake-ups are hints backed by the poll: one may be lost.
   if (buggify(env_, "worker.wake_ignored")) return;
-  woken_ = true;
-  if (wake_waiter_) wake_waiter_->set(true);
+  wakeup_.wake();
 }
 
 void Worker::task_done(const std::string& owner) {
@@ -103,13 +102,8 @@ void Worker::task_done(const std::string& owner) {
 void Worker::announce_work() { (void)env_.bus->publish(wake_subject(config_.queue), ""); }
 
 Task<void> Worker::wait_for_work(Duration timeout) {
-  if (woken_) co_return;
-  auto [promise, future] = make_promise<bool>(env_.executor);
-  wake_waiter_ = promise;
-  ScopedTimer timer(env_.executor,
-                    env_.executor.after(timeout, [promise = promise] { promise.set(false); }));
-  (void)co_await future;
-  wake_waiter_.reset();
+  Task<void> waiting = wakeup_.wait(timeout);
+  co_await waiting;
 }
 
 Task<Result<void>> Worker::transact(TransactionBody body) {
@@ -172,7 +166,7 @@ Task<Result<Worker::Poll>> Worker::poll(std::int64_t room, bool reap,
 Task<void> Worker::poll_loop() {
   Instant reap_at = env_.executor.now();
   for (;;) {
-    woken_ = false;
+    wakeup_.clear();
     subscribe_to_wakes();
     const std::int64_t room = buggify(env_, "worker.claim_one")
                                   ? std::min<std::int64_t>(1, config_.in_flight_max - in_flight_)

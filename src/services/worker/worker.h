@@ -15,6 +15,7 @@
 #include "runtime/env.h"
 #include "runtime/future.h"
 #include "runtime/scope.h"
+#include "runtime/wakeup.h"
 #include "services/engine/engine_sql.h"
 #include "services/worker/activity.h"
 #include "services/worker/run_cache.h"
@@ -159,9 +160,8 @@ class Worker {
   // Runs whose kept state a step of this worker holds, and the steps waiting for their turn
   // (bounded by in_flight_max and eager activities: each is a task in flight).
   std::map<std::string, std::deque<Promise<bool>>> kept_turns_;
-  bool woken_ = false;
-  bool waiting_for_room_ = false;  // the poll loop waits for a slot, not for work
-  std::optional<Promise<bool>> wake_waiter_;
+  Wakeup wakeup_{env_.executor};
+  bool waiting_for_room_ = false;      // the poll loop waits for a slot, not for work
   SubscriptionPtr wake_subscription_;  // null while the bus refuses it (polling still serves)
   bool wake_refused_ = false;
   Scope scope_;  // last: destroyed first, before anything its tasks use
