@@ -27,11 +27,9 @@ struct ControlPlaneOptions {
   int health_port = 8083;
   std::string bind_address = "0.0.0.0";
   std::string replica_id;
-  std::string daemons_dir;  // default: DATA_DIR/managed
+  ControlPlaneFlags plane;
   std::string daemon_binary;
   std::string daemon_bind_address = "127.0.0.1";
-  double interval_s = 2;
-  double suspend_after_s = 30 * 60;
   bool migrate = false;
 };
 
@@ -56,17 +54,18 @@ int run_control_plane(const ControlPlaneOptions& options) {
   SpdlogLog log;
   Env env{executor, random, nats->get(), nullptr, store->get(), nullptr, &log};
   LocalProvisionerOptions local;
-  local.root_dir =
-      options.daemons_dir.empty() ? options.db.data_dir + "/managed" : options.daemons_dir;
+  local.root_dir = options.plane.daemons_dir.empty() ? options.db.data_dir + "/managed"
+                                                     : options.plane.daemons_dir;
   local.root_dir = std::filesystem::absolute(local.root_dir).string();
   local.binary = options.daemon_binary;
   local.bind_address = options.daemon_bind_address;
   LocalProvisioner provisioner(executor, local);
   control_plane::ControlPlaneConfig config;
   config.replica_id = options.replica_id.empty() ? default_replica_id() : options.replica_id;
-  config.interval = milliseconds(static_cast<std::int64_t>(options.interval_s * 1000));
+  config.interval = milliseconds(static_cast<std::int64_t>(options.plane.interval_s * 1000));
   config.lease = std::max<Duration>(config.interval * 10, seconds(20));
-  config.suspend_after = milliseconds(static_cast<std::int64_t>(options.suspend_after_s * 1000));
+  config.suspend_after =
+      milliseconds(static_cast<std::int64_t>(options.plane.suspend_after_s * 1000));
 
   StopOnSignals stop_on_signals(executor);
   auto health = ServerHealth::start(executor, **store, nats->get(), options.bind_address,
@@ -77,7 +76,7 @@ int run_control_plane(const ControlPlaneOptions& options) {
   spdlog::info(
       "control plane {}: local daemons in {}, rounds every {}s, idle daemons suspended "
       "after {}s; health on {}:{}",
-      config.replica_id, local.root_dir, options.interval_s, options.suspend_after_s,
+      config.replica_id, local.root_dir, options.plane.interval_s, options.plane.suspend_after_s,
       options.bind_address, (*health)->port());
   executor.run();
   plane.reset();
@@ -86,6 +85,25 @@ int run_control_plane(const ControlPlaneOptions& options) {
 }
 
 }  // namespace
+
+void add_control_plane_flags(CLI::App& command, ControlPlaneFlags& flags,
+                             const std::string& interval_flag) {
+  command
+      .add_option("--daemons-dir", flags.daemons_dir,
+                  "Where local managed daemons keep their folders (default: DATA_DIR/managed)")
+      ->envname("MANAGED_DAEMONS_DIR");
+  command.add_option(interval_flag, flags.interval_s, "Seconds between the control plane's rounds")
+      ->envname("CONTROL_PLANE_INTERVAL")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  command
+      .add_option("--suspend-after", flags.suspend_after_s,
+                  "Seconds without a tool call, terminal or MCP session before a managed daemon "
+                  "is suspended (0: never)")
+      ->envname("SUSPEND_AFTER")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+}
 
 void add_control_plane_command(CLI::App& server, int& exit_code) {
   auto options = std::make_shared<ControlPlaneOptions>();
@@ -103,27 +121,13 @@ void add_control_plane_command(CLI::App& server, int& exit_code) {
       ->capture_default_str();
   plane->add_option("--replica-id", options->replica_id,
                     "Lease owner name, unique per replica (default: host-pid)");
-  plane
-      ->add_option("--daemons-dir", options->daemons_dir,
-                   "Where local managed daemons keep their folders (default: DATA_DIR/managed)")
-      ->envname("MANAGED_DAEMONS_DIR");
   plane->add_option("--daemon-binary", options->daemon_binary,
                     "The binary local daemons run (default: this one)");
   plane
       ->add_option("--daemon-bind-address", options->daemon_bind_address,
                    "Where local daemons listen for the gateways")
       ->capture_default_str();
-  plane->add_option("--interval", options->interval_s, "Seconds between rounds")
-      ->envname("CONTROL_PLANE_INTERVAL")
-      ->check(CLI::Range(0.05, 3600.0))
-      ->capture_default_str();
-  plane
-      ->add_option("--suspend-after", options->suspend_after_s,
-                   "Seconds without a tool call, terminal or MCP session before a managed "
-                   "daemon is suspended (0: never)")
-      ->envname("SUSPEND_AFTER")
-      ->check(CLI::Range(0.0, 1e9))
-      ->capture_default_str();
+  add_control_plane_flags(*plane, options->plane, "--interval");
   plane->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
   plane->callback([options, &exit_code] { exit_code = run_control_plane(*options); });
 }

@@ -4,9 +4,21 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace reliant {
 
 void add_control_plane_command(CLI::App& server, int& exit_code);
+
+// The flags of a control plane, `reliant server controlplane`'s and the monolith's embedded one:
+// where local managed daemons keep their folders, and in seconds the time between rounds
+// (`interval_flag`) and the idle time before a daemon is suspended.
+struct ControlPlaneFlags {
+  std::string daemons_dir;  // empty: DATA_DIR/managed
+  double interval_s = 2;
+  double suspend_after_s = 30 * 60;
+};
+void add_control_plane_flags(CLI::App& command, ControlPlaneFlags& flags,
+                             const std::string& interval_flag);
 
 }  // namespace reliant

@@ -1,7 +1,9 @@
 // Local account bootstrap: find or create local@localhost, check the saved token, mint a new one.
 #include "app/local_account.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <filesystem>
@@ -91,6 +93,16 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
   account.user_id = std::move(*created);
   account.created = true;
   return account;
+}
+
+void write_web_link(const std::string& data_dir, const std::string& link) {
+  const std::string file = (std::filesystem::path(data_dir) / "auth" / "web-link").string();
+  ::unlink(file.c_str());
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  const std::string line = link + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
 }
 
 }  // namespace reliant

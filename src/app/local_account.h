@@ -25,4 +25,8 @@ Result<LocalAccount> ensure_local_account(AsioExecutor& executor, Store& store,
 // The token in DATA_DIR/auth/token; not_found when there is none.
 Result<std::string> read_local_token(const std::string& data_dir);
 
+// The web app's one-time sign-in link in DATA_DIR/auth/web-link (0600, replaced), for scripts
+// and tests. Best effort: the log shows the link too.
+void write_web_link(const std::string& data_dir, const std::string& link);
+
 }  // namespace reliant

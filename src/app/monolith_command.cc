@@ -1,11 +1,13 @@
 // The monolith process: one executor runs the store, the in-process bus, the engine's worker,
-// the REST API and, per user on first use, the embedded tools daemon. SIGINT/SIGTERM stop it.
+// the REST API, per user on first use the embedded tools daemon, and a control plane with a
+// gateway of its own for every other daemon: the managed daemons it starts on this machine and
+// those that dial its daemon port. SIGINT/SIGTERM stop it (its managed daemons run on; the next
+// monolith on this data directory adopts them).
 #include "app/monolith_command.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 #include "app/web_files.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -19,12 +21,14 @@
 #include "adapters/llm/outbound_http.h"
 #include "adapters/memory/in_process_bus.h"
 #include "app/api_listeners.h"
+#include "app/control_plane_command.h"
 #include "app/daemon_files.h"
 #include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
 #include "app/local_account.h"
 #include "app/mcp_files.h"
+#include "app/monolith_daemons.h"
 #include "app/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
@@ -39,6 +43,7 @@
 #include "services/api/grpc_api.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/routing/lazy_daemon_starter.h"
+#include "services/routing/monolith_daemon_router.h"
 #include "services/storage/migrator.h"
 #include "services/worker/worker.h"
 
@@ -61,7 +66,11 @@ struct MonolithOptions {
   bool disable_tls = false;
   std::string web_dir;  // the web app's files; empty: the usual places (app/web_files.h)
   WorkspaceFlags workspace;
+  int daemon_port = 0;  // where daemons dial in; 0: any free port
+  ControlPlaneFlags plane;
 };
+
+Duration seconds_of(double s) { return milliseconds(static_cast<std::int64_t>(s * 1000)); }
 
 std::string host_name() {
   char name[256] = {};
@@ -95,10 +104,8 @@ int run_monolith(const MonolithOptions& options) {
   db.data_dir = options.data_dir;
   auto store = open_store(executor, db);
   if (!store) return exit_after(store.error(), 1);
-  if (auto applied = run_blocking(executor, migrate_up(**store, executor.now())); !applied) {
-    spdlog::error("{}", applied.error().message);
-    return 1;
-  }
+  auto applied = run_blocking(executor, migrate_up(**store, executor.now()));
+  if (!applied) return exit_after(applied.error(), 1);
   auto account = ensure_local_account(executor, **store, options.data_dir);
   if (!account) return exit_after(account.error(), 1);
   auto journal = FileRequestJournal::open(options.data_dir + "/daemon-journal");
@@ -115,9 +122,15 @@ int run_monolith(const MonolithOptions& options) {
   PosixHost host(executor, *host_config);
   spdlog::info("the embedded daemon's file tools reach {}", describe_workspace(*host_config));
   spdlog::info("the embedded daemon's tools' processes are tracked {}", host.process_tracking());
+  // Spec S2.4: TLS with a certificate generated into the data dir unless one is given.
+  auto tls =
+      server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
+  if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
+  auto transport = monolith_transport(executor, options.grpc_limits, *tls);
+  if (!transport) return exit_after(transport.error(), 1);
   Random random(secure_random_u64());
   SpdlogLog log;
-  Env env{executor, random, &bus, nullptr, store->get(), &host, &log};
+  Env env{executor, random, &bus, transport->get(), store->get(), &host, &log};
 
   // The embedded daemon's MCP servers, from the mcp.json layers (read before the environment's
   // secrets are put away: ${VAR} may name one).
@@ -133,6 +146,12 @@ int run_monolith(const MonolithOptions& options) {
       routing::LocalDaemonIdentity{"embedded", host_name(), "linux", working_dir, version_string()},
       **journal, account->user_id);
   daemons.attach_mcp(&mcp_servers);
+  auto others = MonolithDaemons::start(
+      executor, env, **transport,
+      {options.bind_address, options.daemon_port, options.data_dir, options.plane.daemons_dir,
+       seconds_of(options.plane.interval_s), seconds_of(options.plane.suspend_after_s)});
+  if (!others) return exit_after(others.error(), 1);
+  routing::MonolithDaemonRouter router(daemons, (*others)->router());
   auto llm = open_llm(executor, options.llm);
   if (!llm) return exit_after(llm.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
@@ -143,7 +162,7 @@ int run_monolith(const MonolithOptions& options) {
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
   agent::AgentDeps agent_deps{
-      **store, &bus, **llm, daemons, default_model(options.llm), agent::builtin_tool_specs()};
+      **store, &bus, **llm, router, default_model(options.llm), agent::builtin_tool_specs()};
   // The one configured model serves any tags a workflow's `model:` asks for.
   agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
   agent_deps.queue = engine::WorkerConfig{}.queue;
@@ -155,7 +174,10 @@ int run_monolith(const MonolithOptions& options) {
 
   api::ApiConfig api_config;
   api_config.chats.queue = worker_config.queue;
-  api_config.daemons = &daemons;
+  api_config.daemons = &router;
+  // Local daemons run as this process's OS user: for its local account only.
+  api_config.managed_daemons.platforms = {DaemonPlatform::local};
+  api_config.managed_daemons.local_platform_user = account->user_id;
   Pbkdf2PasswordHasher passwords(executor);
   OsSecretSource secrets;
   api_config.passwords = &passwords;
@@ -181,10 +203,6 @@ int run_monolith(const MonolithOptions& options) {
   api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
     return daemons.start_for_request(std::move(user_id));
   });
-  // Spec S2.4: TLS with a certificate generated into the data dir unless one is given.
-  auto tls =
-      server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
-  if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
   auto listeners =
       start_api_listeners(executor,
                           {options.bind_address, options.api_port, options.grpc_port,
@@ -206,23 +224,14 @@ int run_monolith(const MonolithOptions& options) {
   const std::string link = std::string(*tls ? "https" : "http") +
                            "://127.0.0.1:" + std::to_string(listeners->http->port()) +
                            "/#sign-in=" + local_sign_in.issue(secrets, executor.steady_now());
-  {
-    const std::string file =
-        (std::filesystem::path(options.data_dir) / "auth" / "web-link").string();
-    ::unlink(file.c_str());
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      const std::string line = link + "\n";
-      (void)!::write(fd, line.data(), line.size());
-      ::close(fd);
-    }
-  }
+  write_web_link(options.data_dir, link);
   spdlog::info("web app: {} (signs you in once, within 10 minutes{})", link,
                web->dir.empty() ? "; not built: run tools/setup.sh" : "");
   executor.run();
   listeners->grpc.reset();
   listeners->http.reset();
   worker.reset();
+  others->reset();
   spdlog::info("monolith stopped");
   return 0;
 }
@@ -273,6 +282,12 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
   add_llm_options(*monolith, options->llm);
   monolith->add_option("--concurrency", options->concurrency, "Engine tasks processed at once")
       ->capture_default_str();
+  monolith
+      ->add_option("--daemon-port", options->daemon_port,
+                   "Where daemons dial in (reliant daemon start --gateway); 0: any free port")
+      ->envname("TOOLS_DAEMON_PORT")
+      ->capture_default_str();
+  add_control_plane_flags(*monolith, options->plane, "--control-plane-interval");
   monolith->callback([options, &exit_code] { exit_code = run_monolith(*options); });
 }
 

@@ -1,7 +1,7 @@
 // 11. The daemons page: the embedded daemon is listed; a managed daemon is created from the
-//     form (the monolith has no control plane yet, so it stays wanted running, seen pending),
-//     suspended and resumed with its buttons, refused on AWS with the server's reason, and
-//     deleted.
+//     form and the page follows the monolith's control plane as it starts it, suspends and
+//     resumes it with its buttons; AWS is refused with the server's reason; deleted, it leaves
+//     the list.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as h from "./harness.mjs";
@@ -20,13 +20,15 @@ test("the daemons page creates, suspends, resumes and deletes a managed daemon",
   await form.getByRole("button", { name: "Create" }).click();
   await page.getByRole("status").filter({ hasText: `Created ${name}` }).waitFor();
   const row = page.locator(".daemon-list li").filter({ hasText: name });
-  await row.getByText("wanted running, seen pending on local").waitFor();
+  await row.getByText("wanted running, seen running on local").waitFor();
+  await row.getByText(/cloud, active/).waitFor();
   await h.screenshot(page, "daemons-created");
 
   await row.getByRole("button", { name: "Suspend" }).click();
-  await row.getByText(/wanted suspended/).waitFor();
+  await row.getByText("wanted suspended, seen suspended").waitFor();
+  await row.getByText(/cloud, suspended/).waitFor();
   await row.getByRole("button", { name: "Resume" }).click();
-  await row.getByText(/wanted running/).waitFor();
+  await row.getByText("wanted running, seen running").waitFor();
 
   await form.getByLabel("Name").fill(`${name}-aws`);
   await form.getByLabel("Platform").selectOption("aws");
@@ -39,6 +41,6 @@ test("the daemons page creates, suspends, resumes and deletes a managed daemon",
   assert.deepEqual(made.labels, { pool: "e2e" });
 
   await row.getByRole("button", { name: "Delete" }).click();
-  await row.getByText(/wanted deleted/).waitFor();
+  await row.waitFor({ state: "detached" });
   await h.screenshot(page, "daemons-deleted");
 });

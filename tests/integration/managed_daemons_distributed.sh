@@ -2,17 +2,20 @@
 # Managed daemons on the distributed topology, real processes on loopback: Postgres and
 # nats-server (the fixtures), a gateway, a worker and an api, and the control plane with its
 # local provisioner. A user creates a managed daemon with the CLI; the control plane starts it as
-# a process of its own, the gateway dials it, and a tool call runs in its workspace. Killed with
-# SIGKILL, it is started again. Idle past --suspend-after, it is suspended (its process gone,
-# `suspended` in the store and the API); a tool call for it resumes it and runs once. Suspended
-# and resumed by its user, it serves again. AWS is refused before any provider is called;
-# deleting it removes its process, rows and folder.
+# a process of its own, the gateway dials it, and a tool call runs in its workspace. The spec's
+# two-place workflow runs its local node on the user's laptop daemon and its cloud node's child
+# run on the managed one (the stored tool results' daemon ids say so). Killed with SIGKILL, it
+# is started again. Idle past --suspend-after, it is suspended (its process gone, `suspended` in
+# the store and the API); a chat that selects `cloud` resumes it and its command runs once.
+# Suspended and resumed by its user, it serves again. AWS is refused before any provider is
+# called; deleting it removes its process, rows and folder.
 #   managed_daemons_distributed.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
 reliant=$1
 admin_url=$(cat "$2")
 nats_url=$(cat "$3")
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/managed_lib.sh"
 integration_setup managed
 # The daemons live in sessions of their own: a failed run must not leave them behind.
 trap 'for f in "$work"/managed/*/daemon.pid; do [ -f "$f" ] && kill -9 -- "-$(cat "$f")" 2>/dev/null; done
@@ -39,13 +42,6 @@ shown_status() {  # as the API shows it: suspended is the control plane's, the r
      THEN 'suspended' ELSE d.status END FROM daemons d JOIN managed_daemons m ON m.id = d.id
      WHERE d.id = '$daemon_id'"
 }
-wait_status() {  # STATUS SECONDS
-  for _ in $(seq 1 $(($2 * 10))); do
-    [ "$(shown_status)" = "$1" ] && return 0
-    sleep 0.1
-  done
-  fail "daemon $daemon_id is $(shown_status), not $1"
-}
 wait_status active 20
 folder="$work/managed/$daemon_id"
 [ -d "$folder/workspace" ] || fail "no folder of its own"
@@ -57,34 +53,34 @@ call_tool >"$work/tool.out" || fail "tool call: $(cat "$work/tool.out" "$work/to
 grep -qF "$folder/workspace" "$work/tool.out" || fail "the tool ran elsewhere: $(cat "$work/tool.out")"
 echo "a tool call ran in the managed daemon's workspace"
 
-first_pid=$(cat "$folder/daemon.pid")
-kill -9 "$first_pid"
-for _ in $(seq 1 150); do
-  pid=$(cat "$folder/daemon.pid" 2>/dev/null || echo "$first_pid")
-  [ "$pid" != "$first_pid" ] && kill -0 "$pid" 2>/dev/null && break
+# The spec's two-place workflow, stored in a project and run in a chat, with the user's laptop
+# as the local daemon.
+start_daemon laptop "$token" "$base"
+for _ in $(seq 1 100); do
+  laptop=$(q "SELECT id FROM daemons WHERE name = 'laptop' AND status = 'active'")
+  [ -n "$laptop" ] && break
   sleep 0.1
 done
-[ "$pid" != "$first_pid" ] || fail "the killed daemon was not started again"
-wait_status active 20
+[ -n "$laptop" ] || fail "the laptop daemon did not connect"
+project=$(rest_post "/api/v1/projects" '{"name":"places"}' | json_field id)
+store_two_places "$project"
+"$reliant" chat --server "$api" --token "$token" --project "$project" --workflow two-places \
+  '`pwd`' >"$work/places.out" 2>&1 || fail "the two-place chat: $(cat "$work/places.out")"
+chat=$(sed -n 's/^chat \([^ ]*\) · run .*/\1/p' "$work/places.out")
+check_two_places "$chat" "$laptop" "$daemon_id" "$work/laptop" "$folder/workspace"
+echo "the two-place workflow: its local node ran on the laptop, its cloud node on $daemon_id"
+
+kill_and_see_it_restarted "$folder"
 call_tool >"$work/tool.out" || fail "tool call after the restart: $(cat "$work/tool.out" "$work/tool.err")"
-echo "killed with SIGKILL, it was started again (pid $first_pid → $pid) and serves"
+echo "killed with SIGKILL, it was started again (pid $first_pid → $daemon_pid) and serves"
 
 wait_status suspended 30
-kill -0 "$pid" 2>/dev/null && fail "suspended, but its process $pid still runs"
+kill -0 "$daemon_pid" 2>/dev/null && fail "suspended, but its process $daemon_pid still runs"
 cli list >"$work/list.out"
 grep -F "$daemon_id" "$work/list.out" | grep -qF "suspended" || fail "the list: $(cat "$work/list.out")"
 echo "idle, it was suspended: $(grep -F "$daemon_id" "$work/list.out")"
 
-# A call for it resumes it (durably: the request waits in the store until it connects), and
-# runs once.
-"$reliant" tool call --nats-url "$nats_url" --db-url "$url" --user dev@example.com \
-  --daemon cloud-box --tool bash --input '{"command":"echo woken >> woken.txt; pwd"}' \
-  --timeout 30 >"$work/tool.out" 2>"$work/tool.err" ||
-  fail "a call to the suspended daemon: $(cat "$work/tool.out" "$work/tool.err")"
-grep -qF "$folder/workspace" "$work/tool.out" || fail "the woken call: $(cat "$work/tool.out")"
-[ "$(cat "$folder/workspace/woken.txt")" = woken ] || fail "the call ran $(wc -l <"$folder/workspace/woken.txt") times"
-wait_status active 5
-echo "a call to it resumed it and ran once"
+chat_wakes_it_once "$folder"
 
 cli suspend cloud-box >/dev/null || fail "suspend"
 wait_status suspended 20

@@ -1,6 +1,7 @@
 // Managed daemons' rows on SQLite and Postgres: names are the user's to give once, a lease
 // gives each daemon to one control plane replica until it runs out, and only the holder's
-// writes land.
+// writes land. Gateways' sweeps never expire the embedded daemon's endless lease, and a
+// restarted monolith releases only what its own gateway held.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -151,6 +152,48 @@ TEST_P(ManagedDaemonRows, ADeletedDaemonsRowsGoOnlyWhenItsHolderRemovedIt) {
                 return {};
               }).has_value());
   EXPECT_EQ(*left, 2u);
+}
+
+TEST_P(ManagedDaemonRows, NoGatewayExpiresALeaseWithoutEndAndARestartReleasesOnlyItsOwn) {
+  // box-a as the monolith's embedded daemon holds it, box-b held by the monolith's gateway,
+  // box-c by another gateway.
+  const std::pair<const char*, const char*> held[] = {
+      {"id-box-a", "embedded"}, {"id-box-b", "monolith"}, {"id-box-c", "gw-2"}};
+  for (const auto& [id, gateway] : held) {
+    DaemonRecord d;
+    d.id = id;
+    d.user_id = "u1";
+    d.name = id;
+    d.type = DaemonType::cloud;
+    d.gateway_id = gateway;
+    d.connected_at_ms = 100;
+    d.connection_id = std::string("conn-") + id;
+    d.session_id = d.connection_id;
+    d.lease_until_ms = std::string(gateway) == "embedded" ? kLeaseWithoutEnd : 5'000;
+    ASSERT_TRUE(transact([d](SqlTransaction& tx) { return record_daemon_connected(tx, d); }));
+  }
+  auto swept = std::make_shared<std::vector<std::string>>();
+  auto released = std::make_shared<std::int64_t>(0);
+  auto statuses = std::make_shared<std::vector<DaemonStatus>>();
+  ASSERT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+    auto leases = leased_daemons(tx, "monolith", 10'000);
+    if (!leases) return fail(leases.error());
+    for (const auto& lease : *leases) swept->push_back(lease.id);
+    auto count = release_daemons_of_gateway(tx, "monolith");
+    if (!count) return fail(count.error());
+    *released = *count;
+    for (const auto& [id, gateway] : held) {
+      auto row = find_daemon(tx, id);
+      if (!row) return fail(row.error());
+      statuses->push_back((*row)->status);
+    }
+    return {};
+  }));
+  EXPECT_EQ(*swept, (std::vector<std::string>{"id-box-b", "id-box-c"}))
+      << "its own run-out lease and another gateway's, never the embedded daemon's";
+  EXPECT_EQ(*released, 1);
+  EXPECT_EQ(*statuses, (std::vector<DaemonStatus>{DaemonStatus::active, DaemonStatus::disconnected,
+                                                  DaemonStatus::active}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ManagedDaemonRows, ::testing::Values("sqlite", "postgres"),

@@ -239,6 +239,9 @@ Result<ProvisionedDaemon> LocalProvisioner::spawn(const DaemonDeployment& d) {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Nothing else of this process: an inherited listening socket (the monolith's API or daemon
+  // port) would outlive it in the daemon, and a restarted server could not listen again.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);  // its own session: killed whole

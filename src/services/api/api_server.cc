@@ -176,7 +176,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       accounts_(env, config_.secrets),
       projects_(env),
       daemons_(env, config_.daemons),
-      managed_daemons_(env),
+      managed_daemons_(env, config_.managed_daemons),
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck),
       routes_(routes()),

@@ -61,6 +61,8 @@ struct ApiConfig {
   // What the update streams of the process hold together for slow clients (shared by its REST
   // and gRPC faces); null: each server bounds its own streams at kUpdateBudgetBytes.
   std::shared_ptr<updates::UpdateBudget> update_budget = nullptr;
+  // What DaemonService's create and update accept (the platforms this deployment serves).
+  control_plane::ManagedDaemonServiceConfig managed_daemons;
 };
 
 inline constexpr std::size_t kUpdateBudgetBytes = 256u << 20;

@@ -122,7 +122,7 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       workflows_(env, config_.workflows, config_.chats.queue),
       watches_(env, config_.credential_recheck),
       daemon_services_(env, config_.daemons, watches_),
-      managed_daemons_(env),
+      managed_daemons_(env, config_.managed_daemons),
       update_budget_(config_.update_budget != nullptr
                          ? config_.update_budget
                          : std::make_shared<updates::UpdateBudget>(kUpdateBudgetBytes)) {}

@@ -132,7 +132,8 @@ std::optional<Result<Request>> rest_request(const HttpRequest& http,
 
 }  // namespace
 
-ManagedDaemonCalls::ManagedDaemonCalls(Env& env) : service_(env) {}
+ManagedDaemonCalls::ManagedDaemonCalls(Env& env, control_plane::ManagedDaemonServiceConfig config)
+    : service_(env, std::move(config)) {}
 
 bool ManagedDaemonCalls::knows(std::string_view grpc_method) const {
   return grpc_verb(grpc_method).has_value();

@@ -23,7 +23,7 @@ namespace reliant::api {
 
 class ManagedDaemonCalls {
  public:
-  explicit ManagedDaemonCalls(Env& env);
+  ManagedDaemonCalls(Env& env, control_plane::ManagedDaemonServiceConfig config);
 
   bool knows(std::string_view grpc_method) const;
   Task<Result<std::string>> unary(std::string user_id, std::string grpc_method,

@@ -125,6 +125,12 @@ Task<Result<v1::Daemon>> ManagedDaemonService::create(std::string user_id,
   if (auto ok = preflight_platform(parsed->platform, config_.platforms); !ok) {
     co_return fail(ok.error());
   }
+  if (parsed->platform == DaemonPlatform::local && !config_.local_platform_user.empty() &&
+      user_id != config_.local_platform_user) {
+    co_return fail(ErrorCode::permission_denied,
+                   "local daemons run as this server's OS user, so only its local user may "
+                   "create them; connect a daemon of your own (reliant daemon start)");
+  }
   ManagedDaemonRecord row;
   row.id = ids_.next();
   row.user_id = user_id;

@@ -21,6 +21,10 @@ struct ManagedDaemonServiceConfig {
   // What preflight accepts; the control plane records a daemon failed when it has no
   // provisioner for its platform after all.
   std::vector<DaemonPlatform> platforms = {DaemonPlatform::local, DaemonPlatform::kubernetes};
+  // Set: only this user may create daemons on the local platform. The monolith's local
+  // daemons run as its own OS user, with its files in reach, so — like its embedded daemon —
+  // they serve its local account only.
+  std::string local_platform_user;
 };
 
 class ManagedDaemonService {

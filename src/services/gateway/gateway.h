@@ -103,6 +103,8 @@ class Gateway {
   std::size_t connected_daemons() const { return connections_.size(); }
   bool holds(const std::string& daemon_id) const { return connections_.count(daemon_id) != 0; }
   const std::string& id() const { return config_.gateway_id; }
+  // Where daemons dial in, with the port the system chose for port 0.
+  std::string listen_address() const { return listener_->address(); }
 
  private:
   struct Connection;

@@ -47,7 +47,7 @@ Task<Result<std::string>> LazyDaemonStarter::ensure_started(std::string user_id)
       "embedded-" + std::to_string(now_ms) + "-" + std::to_string(++connections_);
   record.session_id = record.connection_id;
   // No gateway renews an embedded daemon's lease: it lives as long as this process.
-  record.lease_until_ms = std::numeric_limits<std::int64_t>::max();
+  record.lease_until_ms = kLeaseWithoutEnd;
   TransactionBody body = [record](SqlTransaction& tx) -> Result<void> {
     if (auto ok = record_daemon_connected(tx, record); !ok) return ok;
     if (auto ok = record_daemon_status(tx, record.id, record.connection_id, DaemonStatus::active,

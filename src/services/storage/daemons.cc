@@ -204,9 +204,9 @@ Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::s
   auto rows = tx.query(
       "SELECT id, user_id, connection_id, lease_until_ms FROM daemons "
       "WHERE status <> 'disconnected' AND lease_until_ms IS NOT NULL AND connection_id IS NOT NULL "
-      "AND (gateway_id IS NULL OR gateway_id <> $1 OR lease_until_ms < $2) "
+      "AND lease_until_ms < $3 AND (gateway_id IS NULL OR gateway_id <> $1 OR lease_until_ms < $2) "
       "ORDER BY id",
-      {gateway_id, now_ms});
+      {gateway_id, now_ms, kLeaseWithoutEnd});
   if (!rows) return fail(rows.error());
   std::vector<DaemonLease> out;
   out.reserve(rows->rows.size());
@@ -224,6 +224,13 @@ Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease) {
       {lease.id, lease.connection_id, lease.lease_until_ms});
   if (!updated) return fail(updated.error());
   return *updated == 1;
+}
+
+Result<std::int64_t> release_daemons_of_gateway(SqlTransaction& tx, const std::string& gateway_id) {
+  return tx.execute(
+      "UPDATE daemons SET status = 'disconnected' WHERE gateway_id = $1 AND status <> "
+      "'disconnected'",
+      {gateway_id});
 }
 
 }  // namespace reliant

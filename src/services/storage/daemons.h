@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,6 +81,10 @@ Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id
                                 const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms, std::int64_t last_activity_at_ms = 0);
 
+// The lease of a row no gateway renews: the monolith's embedded daemon, which lives as long as
+// its process. No gateway's sweep expires it.
+inline constexpr std::int64_t kLeaseWithoutEnd = std::numeric_limits<std::int64_t>::max();
+
 // A connected row's lease as a sweeping gateway sees it.
 struct DaemonLease {
   std::string id;
@@ -88,11 +93,17 @@ struct DaemonLease {
   std::int64_t lease_until_ms = 0;
 };
 // Rows recorded connected that `gateway_id` does not renew itself: every other gateway's, and
-// its own whose lease ran out by its own clock (`now_ms`) — those of an earlier run of it.
+// its own whose lease ran out by its own clock (`now_ms`) — those of an earlier run of it. Never
+// one leased without end (kLeaseWithoutEnd).
 Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,
                                                 std::int64_t now_ms);
 // Marks the row disconnected if it still holds exactly this lease (same connection, not renewed
 // since). Returns whether it did.
 Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease);
+// Marks disconnected every row `gateway_id` holds, for a process that alone may hold them at its
+// start (the monolith's embedded gateway: its data directory's lock says the earlier run that
+// held them is gone), so that its daemons are dialled again at once, not when their leases run
+// out. Returns how many it released.
+Result<std::int64_t> release_daemons_of_gateway(SqlTransaction& tx, const std::string& gateway_id);
 
 }  // namespace reliant

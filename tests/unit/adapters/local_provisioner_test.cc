@@ -1,10 +1,11 @@
 // The local provisioner with a stand-in daemon binary (a script that sleeps): it starts a
-// process in the daemon's own folder and session, with its own HOME and a free port; sees it
-// exit and says how; a second provisioner (a restarted control plane) adopts what the first
-// started instead of starting it twice; stops it by its process group; removes its folder; and
-// refuses an image in preflight.
+// process in the daemon's own folder and session, with its own HOME, a free port and nothing
+// this process holds open; sees it exit and says how; a second provisioner (a restarted control
+// plane) adopts what the first started instead of starting it twice; stops it by its process
+// group; removes its folder; and refuses an image in preflight.
 #include "adapters/host/local_provisioner.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -53,9 +54,11 @@ struct Machine {
   std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 
   Machine() {
-    // It writes what it was started with, then waits to be stopped (as the shell: its
-    // command line, which adoption checks, stays the daemon's).
-    std::ofstream(daemon) << "#!/bin/sh\necho \"$HOME|$*|$GREETING\" > \"$HOME/started\"\n"
+    // It writes what it holds open and what it was started with, then waits to be stopped
+    // (as the shell: its command line, which adoption checks, stays the daemon's).
+    std::ofstream(daemon) << "#!/bin/sh\nfor f in /proc/$$/fd/*; do readlink \"$f\"; done > "
+                             "\"$HOME/fds\"\n"
+                             "echo \"$HOME|$*|$GREETING\" > \"$HOME/started\"\n"
                              "sleep 300\n";
     ::chmod(daemon.c_str(), 0700);
   }
@@ -101,7 +104,14 @@ TEST(LocalProvisioner, StartsObservesAdoptsStopsAndRemovesADaemonProcess) {
   ASSERT_TRUE(absent.has_value());
   EXPECT_EQ(absent->presence, PodState::absent);
 
+  // What this process holds open, a listening socket say, stays out of the daemon: a server
+  // restarted while the daemon runs on could not listen again.
+  const fs::path held = m.temp.path / "held-open";
+  std::ofstream(held) << "x";
+  const int held_fd = ::open(held.c_str(), O_RDONLY);  // no O_CLOEXEC, on purpose
+  ASSERT_GE(held_fd, 0);
   auto started = m.wait(provisioner->start(Machine::deployment()));
+  ::close(held_fd);
   ASSERT_TRUE(started.has_value()) << started.error().message;
   EXPECT_EQ(started->presence, PodState::running);
   EXPECT_TRUE(started->address.starts_with("http://127.0.0.1:")) << started->address;
@@ -118,6 +128,9 @@ TEST(LocalProvisioner, StartsObservesAdoptsStopsAndRemovesADaemonProcess) {
   EXPECT_NE(line.find("--permissions read-only --labels pool=cloud --tool-env GREETING|hello"),
             std::string::npos)
       << line;
+  std::stringstream fds;
+  fds << std::ifstream(folder / "home" / "fds").rdbuf();
+  EXPECT_EQ(fds.str().find("held-open"), std::string::npos) << fds.str();
 
   // A restarted control plane finds it running rather than starting another.
   provisioner = std::make_unique<LocalProvisioner>(m.executor, m.options());
@@ -148,6 +161,8 @@ TEST(LocalProvisioner, SaysHowItsDaemonEndedAndRefusesWhatItCannotRun) {
   pid_t pid = 0;
   std::ifstream(folder / "daemon.pid") >> pid;
   ASSERT_GT(pid, 0);
+  // Once it wrote `started`, the two are the shell and its `sleep` (not a `readlink` before).
+  for (int i = 0; i < 200 && !fs::exists(folder / "home" / "started"); ++i) ::usleep(10'000);
   for (int i = 0; i < 200 && group_members(pid) < 2; ++i) ::usleep(10'000);
   ASSERT_EQ(group_members(pid), 2) << "the daemon and its `sleep`";
   ASSERT_EQ(::kill(pid, SIGKILL), 0);

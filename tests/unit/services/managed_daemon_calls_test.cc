@@ -1,7 +1,8 @@
 // Managed daemons over REST and gRPC (ManagedDaemonCalls), on the monolith's stack: create,
 // read, list, update, suspend, resume and delete write the user's wish; bad input is refused
 // with the field named and nothing written; a local daemon cannot be suspended, another user's
-// daemon is not found, and AWS is refused before any provider is called.
+// daemon is not found, and AWS is refused before any provider is called. On the monolith, only
+// its local user may create local daemons.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -27,8 +28,7 @@ struct ManagedApi {
   std::string ada;   // user-1's token (its local daemon is "laptop")
   std::string finn;  // user-2's
 
-  ManagedApi() {
-    api::ApiConfig config;
+  explicit ManagedApi(api::ApiConfig config = {}) {
     config.daemons = &m.router;
     rest = std::make_unique<api::ApiServer>(m.env, config);
     grpc = std::make_unique<api::GrpcApi>(m.env, config);
@@ -164,6 +164,29 @@ TEST(ManagedDaemonCalls, GrpcServesTheSameCalls) {
   auto local = a.rpc("GetDaemon", laptop);
   ASSERT_TRUE(local.has_value()) << "any of the user's daemons can be read";
   EXPECT_FALSE(local->daemon().has_managed());
+}
+
+TEST(ManagedDaemonCalls, OnTheMonolithOnlyTheLocalUserCreatesLocalDaemons) {
+  api::ApiConfig config;
+  config.managed_daemons.platforms = {DaemonPlatform::local};
+  config.managed_daemons.local_platform_user = "user-1";
+  ManagedApi a(config);
+  const std::string body = R"({"name":"box","permissions":"execution"})";
+  HttpResponse theirs = a.call("POST", "/api/v1/daemons", body, &a.finn);
+  EXPECT_EQ(theirs.status, 403) << theirs.body;
+  EXPECT_NE(a.error(theirs).find("only its local user may create them"), std::string::npos)
+      << theirs.body;
+  HttpResponse pod = a.call("POST", "/api/v1/daemons",
+                            R"({"name":"pod","platform":"kubernetes","permissions":"execution"})");
+  EXPECT_EQ(pod.status, 409) << pod.body;
+  EXPECT_NE(a.error(pod).find("platform kubernetes is not configured on this control plane; "
+                              "daemons run on: local"),
+            std::string::npos)
+      << pod.body;
+  EXPECT_EQ(a.managed_rows(), 0u);
+  HttpResponse mine = a.call("POST", "/api/v1/daemons", body);
+  EXPECT_EQ(mine.status, 201) << mine.body;
+  EXPECT_EQ(a.managed_rows(), 1u);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The user's daemons: each with its status (a managed one's `suspended` included) and, for a
 // managed daemon, what its user wants and what the control plane last saw; create, suspend,
 // resume and delete managed daemons (POST /api/v1/daemons, …/suspend, …/resume, DELETE).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, type Daemon } from "../api";
 import { DaemonLabel, useDaemons } from "../daemons";
 
@@ -25,6 +25,14 @@ export function DaemonsPage() {
   const [permissions, setPermissions] = useState("execution");
   const [labels, setLabels] = useState("");
   const [alwaysOn, setAlwaysOn] = useState(false);
+  // The control plane carries a wish out within a round or two: while a managed daemon is not
+  // yet seen as its user wants it, the list is read again every second.
+  const settling = daemons.some((d) => d.managed && d.managed.observedState !== d.managed.desiredState);
+  useEffect(() => {
+    if (!settling) return;
+    const timer = setInterval(reload, 1000);
+    return () => clearInterval(timer);
+  }, [settling, reload]);
   const act = async (daemon: Daemon, verb: "suspend" | "resume" | "delete") => {
     setNote("");
     try {

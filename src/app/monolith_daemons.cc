@@ -1,0 +1,97 @@
+// MonolithDaemons: the embedded gateway and control plane, assembled as the distributed roles'
+// commands assemble theirs, on the monolith's bus, store and executor.
+#include "app/monolith_daemons.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "app/run_blocking.h"
+#include "core/bearer_token.h"
+#include "services/storage/daemons.h"
+
+namespace reliant {
+namespace {
+
+constexpr std::string_view kMonolithName = "monolith";  // its gateway's and replica's
+
+LocalProvisionerOptions provisioner_options(const MonolithDaemonsOptions& options) {
+  LocalProvisionerOptions out;
+  out.root_dir =
+      std::filesystem::absolute(options.daemons_dir.empty() ? options.data_dir + "/managed"
+                                                            : options.daemons_dir)
+          .lexically_normal()
+          .string();
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GrpcTransport>> monolith_transport(AsioExecutor& executor,
+                                                          const GrpcLimitOptions& limits,
+                                                          const std::optional<TlsFiles>& tls) {
+  GrpcTransportOptions options;
+  options.role = GrpcRole::gateway;
+  options.limits = grpc_limits(limits);
+  if (tls) {
+    options.tls_cert_file = tls->cert_file;
+    options.tls_key_file = tls->key_file;
+  }
+  return GrpcTransport::create(executor, options);
+}
+
+MonolithDaemons::MonolithDaemons(AsioExecutor& executor, Env& env, MonolithDaemonsOptions options)
+    : options_(std::move(options)),
+      router_(env),
+      provisioner_(executor, provisioner_options(options_)) {}
+
+MonolithDaemons::~MonolithDaemons() {
+  plane_.reset();
+  gateway_.reset();
+}
+
+Result<std::unique_ptr<MonolithDaemons>> MonolithDaemons::start(AsioExecutor& executor, Env& env,
+                                                                GrpcTransport& transport,
+                                                                MonolithDaemonsOptions options) {
+  std::unique_ptr<MonolithDaemons> daemons(new MonolithDaemons(executor, env, std::move(options)));
+  // The daemons an earlier run's gateway held are nobody's now: dialled again at once.
+  auto released = run_blocking(executor, env.store->transact_for([](SqlTransaction& tx) {
+    return release_daemons_of_gateway(tx, std::string(kMonolithName));
+  }));
+  if (!released) return fail(released.error());
+  gateway::GatewayConfig gateway_config;
+  gateway_config.gateway_id = kMonolithName;
+  gateway_config.listen_address =
+      daemons->options_.bind_address + ":" + std::to_string(daemons->options_.daemon_port);
+  auto gateway = gateway::Gateway::start(env, gateway_config);
+  if (!gateway) return fail(gateway.error());
+  daemons->gateway_ = std::move(*gateway);
+  gateway::Gateway* gw = daemons->gateway_.get();
+  if (auto set =
+          transport.set_report_handler([gw](Metadata metadata, daemon::v1::ToolResponse response) {
+            return gw->report_result(bearer_token(metadata), std::move(response));
+          });
+      !set) {
+    return fail(set.error());
+  }
+  if (auto set = transport.set_list_daemons_handler(
+          [gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
+            return gw->list_daemons(bearer_token(metadata));
+          });
+      !set) {
+    return fail(set.error());
+  }
+  control_plane::ControlPlaneConfig plane;
+  plane.replica_id = kMonolithName;
+  plane.interval = daemons->options_.control_plane_interval;
+  plane.lease = std::max<Duration>(plane.interval * 10, seconds(20));
+  plane.suspend_after = daemons->options_.suspend_after;
+  daemons->plane_ = std::make_unique<control_plane::ControlPlane>(
+      env, std::vector<Provisioner*>{&daemons->provisioner_}, plane);
+  spdlog::info("daemons dial in on {}; managed daemons run in {}, suspended when idle for {}s",
+               daemons->listen_address(), provisioner_options(daemons->options_).root_dir,
+               to_ms(plane.suspend_after) / 1000.0);
+  return daemons;
+}
+
+}  // namespace reliant

@@ -1,0 +1,90 @@
+# Shared by the managed daemons' integration tests (sourced): REST helpers; the spec's
+# two-place workflow (spec S0.13) — the workflow on the user's local daemon, its `cloud_work`
+# node an agent on a cloud daemon — stored in a project, and the check of where its tools ran;
+# a chat that wakes a suspended daemon; a killed daemon's restart. The caller sets `reliant`,
+# `api`, `token`, `work` and `daemon_id`, and has `fail` and `shown_status` (the managed
+# daemon's status as the API shows it).
+
+# Waits up to SECONDS for the managed daemon to show STATUS.
+wait_status() {  # STATUS SECONDS
+  for _ in $(seq 1 $(($2 * 10))); do
+    [ "$(shown_status)" = "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "daemon $daemon_id is $(shown_status), not $1"
+}
+
+rest_post() {  # PATH JSON
+  curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "$api$1"
+}
+
+json_field() {  # FIELD: of the JSON object on stdin
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# Stores the two-place workflow in PROJECT as `two-places`.
+store_two_places() {  # PROJECT
+  cat >"$work/two-places.yaml" <<'YAML'
+name: two-places
+daemon: local
+nodes:
+  local_work:
+    agent: {system_prompt: Handle the local files}
+  cloud_work:
+    daemon: cloud
+    thread: {mode: inherit, inject: {role: user, content: "`pwd`"}}
+    agent: {system_prompt: Do the heavy lifting}
+YAML
+  python3 -c 'import json,sys; print(json.dumps({"source": open(sys.argv[1]).read()}))' \
+    "$work/two-places.yaml" >"$work/two-places.json"
+  local code
+  code=$(curl -s -o "$work/two-places.out" -w '%{http_code}' -H "Authorization: Bearer $token" \
+    --data-binary @"$work/two-places.json" "$api/api/v1/projects/$1/workflows")
+  [ "$code" = 201 ] || fail "storing two-places: HTTP $code $(cat "$work/two-places.out")"
+}
+
+# Checks the chat CHAT that ran two-places with the message `pwd`: its stored tool results
+# ran on LOCAL_ID in LOCAL_DIR (the local_work agent) and on CLOUD_ID in CLOUD_DIR (the
+# cloud_work agent's child run), once each, and nowhere else.
+check_two_places() {  # CHAT LOCAL_ID CLOUD_ID LOCAL_DIR CLOUD_DIR
+  curl -sf -H "Authorization: Bearer $token" "$api/api/v1/chats/$1?limit=200" >"$work/places.json" ||
+    fail "chat $1 unreadable"
+  python3 - "$work/places.json" "$2" "$3" "$4" "$5" <<'PY' || fail "where two-places ran: $(cat "$work/places.json")"
+import json, sys
+chat, local_id, cloud_id, local_dir, cloud_dir = sys.argv[1:]
+results = [block["body"] for m in json.load(open(chat))["messages"] for block in m["content"]
+           if block["kind"] == "tool_result"]
+where = [(r.get("daemon_id", ""), r.get("content", "")) for r in results]
+expected = [(local_id, local_dir), (cloud_id, cloud_dir)]
+unmatched = [e for e in expected if not any(d == e[0] and e[1] in c for d, c in where)]
+if len(where) != 2 or unmatched:
+    sys.exit(f"tool results {where}, expected one on each of {expected}")
+PY
+}
+
+# A chat that selects `cloud` resumes the suspended managed daemon whose folder is FOLDER
+# (durably: its call waits in the store until the daemon connects); its command runs once.
+chat_wakes_it_once() {  # FOLDER
+  "$reliant" chat --server "$api" --token "$token" --daemon cloud \
+    '`echo woken >> woken.txt; pwd`' >"$work/woken.out" 2>&1 ||
+    fail "a chat for the suspended daemon: $(cat "$work/woken.out")"
+  grep -qF "$1/workspace" "$work/woken.out" || fail "the woken chat: $(cat "$work/woken.out")"
+  [ "$(cat "$1/workspace/woken.txt")" = woken ] ||
+    fail "the call ran $(wc -l <"$1/workspace/woken.txt") times"
+  wait_status active 5
+  echo "a chat that selects cloud resumed it and its command ran once"
+}
+
+# Kills the managed daemon whose folder is FOLDER with SIGKILL and waits until its control plane
+# started it again; its new pid is $daemon_pid, the killed one's $first_pid.
+kill_and_see_it_restarted() {  # FOLDER
+  first_pid=$(cat "$1/daemon.pid")
+  kill -9 "$first_pid"
+  for _ in $(seq 1 150); do
+    daemon_pid=$(cat "$1/daemon.pid" 2>/dev/null || echo "$first_pid")
+    [ "$daemon_pid" != "$first_pid" ] && kill -0 "$daemon_pid" 2>/dev/null && break
+    sleep 0.1
+  done
+  [ "$daemon_pid" != "$first_pid" ] || fail "the killed daemon was not started again"
+  wait_status active 20
+}
