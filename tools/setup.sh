@@ -48,6 +48,11 @@ fi
 if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel-conformance/package-lock.json -nt tests/cel-conformance/node_modules ]; then
   npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error
 fi
+# The managed daemons' Kubernetes objects are checked against the API's schemas by the
+# kubernetes-models package (conformance.kubernetes_objects).
+if [ ! -d tests/kubernetes-models/node_modules/kubernetes-models ] || [ tests/kubernetes-models/package-lock.json -nt tests/kubernetes-models/node_modules ]; then
+  npm ci --prefix tests/kubernetes-models --no-audit --no-fund --loglevel=error
+fi
 # The web app's end-to-end tests (e2e.web) drive chromium with playwright-core, locked.
 if [ ! -d tests/e2e/node_modules/playwright-core ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
   npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error

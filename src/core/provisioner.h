@@ -1,10 +1,12 @@
 // The provisioner port: how the control plane makes, stops and removes a managed daemon's
 // process or pod on one platform (docs/architecture.md §4). It lives beside the spec it takes
 // rather than in runtime/, whose ports know nothing of daemons. Implementations: the local
-// process provisioner and the Kubernetes one (adapters/provision), the simulator's.
+// process provisioner (adapters/host) and the simulator's; core/kubernetes_objects.h is what the
+// Kubernetes one applies.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "core/managed_daemon.h"
@@ -17,6 +19,20 @@ struct DaemonDeployment {
   std::string user_id;
   ManagedDaemonSpec spec;
 };
+
+// Where a platform places a managed daemon: the port and address it listens on for the gateways,
+// and the folder it works in (its first workspace root).
+struct DaemonPlacement {
+  int port = 9290;
+  std::string listen_address = "0.0.0.0";
+  std::string workspace_dir;
+};
+
+// `daemon start --managed …` as the daemon's spec asks, without the binary: the one command line
+// every platform runs (its permission profile, labels, links that are paths as further workspace
+// roots, and its environment's names passed on to its tools).
+std::vector<std::string> managed_daemon_arguments(const DaemonDeployment& d,
+                                                  const DaemonPlacement& place);
 
 struct ProvisionedDaemon {
   PodState presence = PodState::absent;

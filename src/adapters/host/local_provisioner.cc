@@ -85,49 +85,6 @@ std::string exit_detail(int status) {
   return "ended";
 }
 
-std::string joined_labels(const std::map<std::string, std::string>& labels) {
-  std::string out;
-  for (const auto& [key, value] : labels) out += (out.empty() ? "" : ",") + key + "=" + value;
-  return out;
-}
-
-// `reliant daemon start --managed …` as the daemon's spec asks.
-std::vector<std::string> daemon_arguments(const DaemonDeployment& d, const std::string& binary,
-                                          const fs::path& dir, int port,
-                                          const std::string& bind_address) {
-  const PermissionProfile profile = d.spec.permissions.value_or(PermissionProfile::read_only);
-  std::vector<std::string> args = {binary,
-                                   "daemon",
-                                   "start",
-                                   "--managed",
-                                   "--port",
-                                   std::to_string(port),
-                                   "--listen-address",
-                                   bind_address,
-                                   "--name",
-                                   d.spec.name,
-                                   "--working-dir",
-                                   (dir / "workspace").string(),
-                                   "--workspace-root",
-                                   (dir / "workspace").string(),
-                                   "--permissions",
-                                   std::string(name_of(kPermissionProfileNames, profile))};
-  if (!d.spec.labels.empty()) {
-    args.push_back("--labels");
-    args.push_back(joined_labels(d.spec.labels));
-  }
-  for (const auto& link : d.spec.links) {
-    if (!link.starts_with("/")) continue;  // a project id: resolved by the control plane, later
-    args.push_back("--workspace-root");
-    args.push_back(link);
-  }
-  for (const auto& [key, value] : d.spec.env) {
-    args.push_back("--tool-env");  // its tools see what it was given
-    args.push_back(key);
-  }
-  return args;
-}
-
 // Its own HOME (its identity, journal and logs apart from every other daemon's), this process's
 // PATH, LANG and TZ, and the spec's variables.
 std::vector<std::string> daemon_environment(const DaemonDeployment& d, const fs::path& dir) {
@@ -223,7 +180,11 @@ Result<ProvisionedDaemon> LocalProvisioner::spawn(const DaemonDeployment& d) {
   auto port = free_port(options_.bind_address);
   if (!port) return fail(port.error());
   const std::string binary = d.spec.code.binary.empty() ? options_.binary : d.spec.code.binary;
-  std::vector<std::string> args = daemon_arguments(d, binary, dir, *port, options_.bind_address);
+  std::vector<std::string> args = {binary};
+  for (auto& arg :
+       managed_daemon_arguments(d, {*port, options_.bind_address, (dir / "workspace").string()})) {
+    args.push_back(std::move(arg));
+  }
   std::vector<std::string> env = daemon_environment(d, dir);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -1,0 +1,44 @@
+// The managed daemon's command line, the same on every platform.
+#include "core/provisioner.h"
+
+namespace reliant {
+
+std::vector<std::string> managed_daemon_arguments(const DaemonDeployment& d,
+                                                  const DaemonPlacement& place) {
+  const PermissionProfile profile = d.spec.permissions.value_or(PermissionProfile::read_only);
+  std::vector<std::string> args = {"daemon",
+                                   "start",
+                                   "--managed",
+                                   "--port",
+                                   std::to_string(place.port),
+                                   "--listen-address",
+                                   place.listen_address,
+                                   "--name",
+                                   d.spec.name,
+                                   "--working-dir",
+                                   place.workspace_dir,
+                                   "--workspace-root",
+                                   place.workspace_dir,
+                                   "--permissions",
+                                   std::string(name_of(kPermissionProfileNames, profile))};
+  if (!d.spec.labels.empty()) {
+    std::string joined;
+    for (const auto& [key, value] : d.spec.labels) {
+      joined += (joined.empty() ? "" : ",") + key + "=" + value;
+    }
+    args.push_back("--labels");
+    args.push_back(joined);
+  }
+  for (const auto& link : d.spec.links) {
+    if (!link.starts_with("/")) continue;  // a project id: resolved by the control plane, later
+    args.push_back("--workspace-root");
+    args.push_back(link);
+  }
+  for (const auto& [key, value] : d.spec.env) {
+    args.push_back("--tool-env");  // its tools see what it was given
+    args.push_back(key);
+  }
+  return args;
+}
+
+}  // namespace reliant

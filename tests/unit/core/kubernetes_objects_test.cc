@@ -1,0 +1,121 @@
+// A managed daemon's Kubernetes objects: named by a DNS label from its id; one replica running,
+// none suspended, with the same claim and Service either way (a suspended daemon keeps its
+// files); the managed daemon's command line in its pod with its environment passed on to its
+// tools; no credentials and no root in the pod; its own image over the platform's; the same
+// objects for the same inputs (applying them again changes nothing).
+#include "core/kubernetes_objects.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace reliant {
+namespace {
+
+using Json = nlohmann::json;
+
+DaemonDeployment box() {
+  DaemonDeployment d;
+  d.daemon_id = "01J9ZQ4M8W6X0RK2T3B5C7D9EF";
+  d.user_id = "user/with:odd chars";
+  d.spec.name = "cloud-box";
+  d.spec.platform = DaemonPlatform::kubernetes;
+  d.spec.permissions = PermissionProfile::execution;
+  d.spec.env = {{"LOG_LEVEL", "debug"}};
+  d.spec.labels = {{"gpu", "a100"}, {"pool", "cloud"}};
+  return d;
+}
+
+KubernetesPlacement cluster() {
+  KubernetesPlacement place;
+  place.namespace_name = "team-a";
+  place.image = "registry.example.com/reliant:0.1.0";
+  return place;
+}
+
+TEST(KubernetesObjects, NamesEveryObjectByADnsLabelFromTheDaemonsId) {
+  const std::string name = kubernetes_name("01J9ZQ4M8W6X0RK2T3B5C7D9EF");
+  EXPECT_EQ(name, "reliant-daemon-01j9zq4m8w6x0rk2t3b5c7d9ef");
+  EXPECT_LE(name.size(), 63u);
+  EXPECT_TRUE(std::regex_match(name, std::regex("[a-z]([-a-z0-9]*[a-z0-9])?")));
+  EXPECT_EQ(kubernetes_address("01J9ZQ4M8W6X0RK2T3B5C7D9EF", cluster()),
+            "http://reliant-daemon-01j9zq4m8w6x0rk2t3b5c7d9ef.team-a.svc:9290");
+  const KubernetesObjects objects = kubernetes_objects(box(), cluster(), true);
+  for (const Json* object : {&objects.volume_claim, &objects.deployment, &objects.service}) {
+    EXPECT_EQ((*object)["metadata"]["name"], name);
+    EXPECT_EQ((*object)["metadata"]["namespace"], "team-a");
+    EXPECT_EQ((*object)["metadata"]["annotations"]["reliant.dev/user-id"], "user/with:odd chars")
+        << "a user id rides in an annotation, which takes any text";
+  }
+  EXPECT_EQ(objects.service["spec"]["selector"],
+            objects.deployment["spec"]["selector"]["matchLabels"]);
+  EXPECT_EQ(objects.service["spec"]["selector"]["reliant.dev/daemon"], name);
+}
+
+TEST(KubernetesObjects, ASuspendedDaemonHasNoReplicaAndKeepsItsClaimAndService) {
+  const KubernetesObjects running = kubernetes_objects(box(), cluster(), true);
+  const KubernetesObjects suspended = kubernetes_objects(box(), cluster(), false);
+  EXPECT_EQ(running.deployment["spec"]["replicas"], 1);
+  EXPECT_EQ(suspended.deployment["spec"]["replicas"], 0);
+  EXPECT_EQ(running.deployment["spec"]["strategy"]["type"], "Recreate")
+      << "never two pods of one daemon on one claim";
+  EXPECT_EQ(running.volume_claim, suspended.volume_claim);
+  EXPECT_EQ(running.service, suspended.service);
+  EXPECT_EQ(kubernetes_objects(box(), cluster(), true).deployment.dump(),
+            running.deployment.dump());
+}
+
+TEST(KubernetesObjects, ThePodRunsTheManagedDaemonWithoutCredentialsOrRoot) {
+  const Json pod =
+      kubernetes_objects(box(), cluster(), true).deployment["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["automountServiceAccountToken"], false);
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "registry.example.com/reliant:0.1.0");
+  EXPECT_EQ(container["securityContext"]["allowPrivilegeEscalation"], false);
+  const std::vector<std::string> args = container["args"].get<std::vector<std::string>>();
+  const std::vector<std::string> expected = {"daemon",
+                                             "start",
+                                             "--managed",
+                                             "--port",
+                                             "9290",
+                                             "--listen-address",
+                                             "0.0.0.0",
+                                             "--name",
+                                             "cloud-box",
+                                             "--working-dir",
+                                             "/workspace",
+                                             "--workspace-root",
+                                             "/workspace",
+                                             "--permissions",
+                                             "execution",
+                                             "--labels",
+                                             "gpu=a100,pool=cloud",
+                                             "--tool-env",
+                                             "LOG_LEVEL"};
+  EXPECT_EQ(args, expected);
+  EXPECT_EQ(container["env"], Json::parse(R"([{"name":"HOME","value":"/home/reliant"},
+                                              {"name":"LOG_LEVEL","value":"debug"}])"));
+  EXPECT_EQ(container["ports"][0]["containerPort"], 9290);
+  EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "reliant-daemon-01j9zq4m8w6x0rk2t3b5c7d9ef");
+}
+
+TEST(KubernetesObjects, TheDaemonsOwnImageAndTheClustersStorageClassAreUsed) {
+  DaemonDeployment own = box();
+  own.spec.code.image = "ghcr.io/acme/daemon:2";
+  KubernetesPlacement fast = cluster();
+  fast.storage = "50Gi";
+  fast.storage_class = "fast-ssd";
+  const KubernetesObjects objects = kubernetes_objects(own, fast, true);
+  EXPECT_EQ(objects.deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/acme/daemon:2");
+  EXPECT_EQ(objects.volume_claim["spec"]["storageClassName"], "fast-ssd");
+  EXPECT_EQ(objects.volume_claim["spec"]["resources"]["requests"]["storage"], "50Gi");
+  EXPECT_FALSE(
+      kubernetes_objects(box(), cluster(), true).volume_claim["spec"].contains("storageClassName"))
+      << "without one, the cluster's default class";
+}
+
+}  // namespace
+}  // namespace reliant
