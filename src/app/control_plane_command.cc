@@ -13,6 +13,7 @@
 #include "adapters/host/local_provisioner.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/kubernetes_options.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 #include "app/secure_random.h"
@@ -28,6 +29,7 @@ struct ControlPlaneOptions {
   std::string bind_address = "0.0.0.0";
   std::string replica_id;
   ControlPlaneFlags plane;
+  KubernetesFlags kubernetes;
   std::string daemon_binary;
   std::string daemon_bind_address = "127.0.0.1";
   bool migrate = false;
@@ -60,6 +62,10 @@ int run_control_plane(const ControlPlaneOptions& options) {
   local.binary = options.daemon_binary;
   local.bind_address = options.daemon_bind_address;
   LocalProvisioner provisioner(executor, local);
+  std::vector<Provisioner*> provisioners{&provisioner};
+  auto kubernetes = kubernetes_platform(executor, options.kubernetes);
+  if (!kubernetes) return exit_after(kubernetes.error(), 2, "kubernetes");
+  if (*kubernetes) provisioners.push_back((*kubernetes)->provisioner.get());
   control_plane::ControlPlaneConfig config;
   config.replica_id = options.replica_id.empty() ? default_replica_id() : options.replica_id;
   config.interval = milliseconds(static_cast<std::int64_t>(options.plane.interval_s * 1000));
@@ -71,13 +77,13 @@ int run_control_plane(const ControlPlaneOptions& options) {
   auto health = ServerHealth::start(executor, **store, nats->get(), options.bind_address,
                                     options.health_port);
   if (!health) return exit_after(health.error(), 1);
-  auto plane = std::make_unique<control_plane::ControlPlane>(
-      env, std::vector<Provisioner*>{&provisioner}, config);
+  auto plane = std::make_unique<control_plane::ControlPlane>(env, provisioners, config);
   spdlog::info(
-      "control plane {}: local daemons in {}, rounds every {}s, idle daemons suspended "
+      "control plane {}: local daemons in {}, {}; rounds every {}s, idle daemons suspended "
       "after {}s; health on {}:{}",
-      config.replica_id, local.root_dir, options.plane.interval_s, options.plane.suspend_after_s,
-      options.bind_address, (*health)->port());
+      config.replica_id, local.root_dir,
+      *kubernetes ? (*kubernetes)->describe : "no kubernetes API server", options.plane.interval_s,
+      options.plane.suspend_after_s, options.bind_address, (*health)->port());
   executor.run();
   plane.reset();
   spdlog::info("control plane {} stopped (its daemons run on)", config.replica_id);
@@ -128,6 +134,7 @@ void add_control_plane_command(CLI::App& server, int& exit_code) {
                    "Where local daemons listen for the gateways")
       ->capture_default_str();
   add_control_plane_flags(*plane, options->plane, "--interval");
+  add_kubernetes_flags(*plane, options->kubernetes);
   plane->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
   plane->callback([options, &exit_code] { exit_code = run_control_plane(*options); });
 }
