@@ -3,19 +3,18 @@
 // another namespace with a storage class — for tests/conformance/kubernetes_objects.sh to check
 // against the API's schemas.
 #include <iostream>
+#include <tuple>
 
 #include "core/kubernetes_objects.h"
+#include "unit/support/kubernetes_box.h"
 
 int main() {
   using namespace reliant;
-  DaemonDeployment plain;
-  plain.daemon_id = "01J9ZQ4M8W6X0RK2T3B5C7D9EF";
-  plain.user_id = "01J9ZQ4M8W6X0RK2T3B5C7D9AA";
-  plain.spec.name = "cloud-box";
-  plain.spec.platform = DaemonPlatform::kubernetes;
-  plain.spec.permissions = PermissionProfile::execution;
-  KubernetesPlacement place;
-  place.image = "registry.example.com/reliant:0.1.0";
+  DaemonDeployment plain = testing::kubernetes_box();
+  plain.spec.env.clear();
+  plain.spec.labels.clear();
+  KubernetesPlacement place = testing::team_cluster();
+  place.namespace_name = "reliant";
 
   DaemonDeployment rich = plain;
   rich.daemon_id = "01J9ZQ4M8W6X0RK2T3B5C7D9GH";

@@ -9,29 +9,20 @@
 
 #include <regex>
 
+#include "unit/support/kubernetes_box.h"
+
 namespace reliant {
 namespace {
 
 using Json = nlohmann::json;
 
 DaemonDeployment box() {
-  DaemonDeployment d;
-  d.daemon_id = "01J9ZQ4M8W6X0RK2T3B5C7D9EF";
+  DaemonDeployment d = testing::kubernetes_box();
   d.user_id = "user/with:odd chars";
-  d.spec.name = "cloud-box";
-  d.spec.platform = DaemonPlatform::kubernetes;
-  d.spec.permissions = PermissionProfile::execution;
-  d.spec.env = {{"LOG_LEVEL", "debug"}};
-  d.spec.labels = {{"gpu", "a100"}, {"pool", "cloud"}};
   return d;
 }
 
-KubernetesPlacement cluster() {
-  KubernetesPlacement place;
-  place.namespace_name = "team-a";
-  place.image = "registry.example.com/reliant:0.1.0";
-  return place;
-}
+KubernetesPlacement cluster() { return testing::team_cluster(); }
 
 TEST(KubernetesObjects, NamesEveryObjectByADnsLabelFromTheDaemonsId) {
   const std::string name = kubernetes_name("01J9ZQ4M8W6X0RK2T3B5C7D9EF");

@@ -13,6 +13,7 @@
 
 #include "runtime/sleep.h"
 #include "sim/one_node.h"
+#include "unit/support/kubernetes_box.h"
 
 namespace reliant::control_plane {
 namespace {
@@ -103,21 +104,8 @@ struct Cluster {
     c.bearer_token = [] { return Result<std::string>("sa-token"); };
     return c;
   }
-  static KubernetesPlacement place() {
-    KubernetesPlacement p;
-    p.namespace_name = "team-a";
-    p.image = "registry.example.com/reliant:0.1.0";
-    return p;
-  }
-  static DaemonDeployment box() {
-    DaemonDeployment d;
-    d.daemon_id = "01J9ZQ4M8W6X0RK2T3B5C7D9EF";
-    d.user_id = "u1";
-    d.spec.name = "cloud-box";
-    d.spec.platform = DaemonPlatform::kubernetes;
-    d.spec.permissions = PermissionProfile::execution;
-    return d;
-  }
+  static KubernetesPlacement place() { return testing::team_cluster(); }
+  static DaemonDeployment box() { return testing::kubernetes_box(); }
 };
 
 constexpr std::string_view kDeployment =
