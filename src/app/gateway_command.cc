@@ -17,13 +17,13 @@
 #include "adapters/http/health_server.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
+#include "app/gateway_assembly.h"
 #include "app/http_limits.h"
 #include "app/readiness.h"
 #include "app/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
-#include "core/bearer_token.h"
 #include "services/gateway/frontend_rpc.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
@@ -68,16 +68,9 @@ int run_gateway(const GatewayOptions& o) {
       o.gateway_id.empty() ? "gateway-" + std::to_string(::getpid()) : o.gateway_id;
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, gateway_id});
   if (!bus) return exit_after(bus.error(), 1);
-  GrpcTransportOptions transport_options;
-  transport_options.role = GrpcRole::gateway;
-  transport_options.limits = grpc_limits(o.grpc_limits);
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
   if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
-  if (*tls) {
-    transport_options.tls_cert_file = (*tls)->cert_file;
-    transport_options.tls_key_file = (*tls)->key_file;
-  }
-  auto transport = GrpcTransport::create(executor, transport_options);
+  auto transport = gateway_transport(executor, o.grpc_limits, *tls);
   if (!transport) return exit_after(transport.error(), 1);
   Random random(secure_random_u64());
   SpdlogLog log;
@@ -92,14 +85,9 @@ int run_gateway(const GatewayOptions& o) {
   if (!started) return exit_after(started.error(), 1);
   std::unique_ptr<gateway::Gateway> component = std::move(*started);
   gateway::Gateway* gw = component.get();
-  (void)(*transport)
-      ->set_report_handler([gw](Metadata metadata, daemon::v1::ToolResponse response) {
-        return gw->report_result(bearer_token(metadata), std::move(response));
-      });
-  (void)(*transport)
-      ->set_list_daemons_handler([gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
-        return gw->list_daemons(bearer_token(metadata));
-      });
+  if (auto served = serve_gateway_unaries(**transport, *gw); !served) {
+    return exit_after(served.error(), 1);
+  }
   // The frontend port: DaemonService and a daemon's own services for browsers and tools, each
   // reaching whichever gateway holds the daemon over the bus.
   std::unique_ptr<JwtVerifier> jwt;

@@ -25,6 +25,7 @@
 #include "app/daemon_files.h"
 #include "app/data_dir.h"
 #include "app/db_config.h"
+#include "app/gateway_assembly.h"
 #include "app/llm_options.h"
 #include "app/local_account.h"
 #include "app/mcp_files.h"
@@ -126,7 +127,7 @@ int run_monolith(const MonolithOptions& options) {
   auto tls =
       server_tls_files(options.disable_tls, options.tls_cert, options.tls_key, options.data_dir);
   if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
-  auto transport = monolith_transport(executor, options.grpc_limits, *tls);
+  auto transport = gateway_transport(executor, options.grpc_limits, *tls);
   if (!transport) return exit_after(transport.error(), 1);
   Random random(secure_random_u64());
   SpdlogLog log;

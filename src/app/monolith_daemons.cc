@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
+#include "app/gateway_assembly.h"
 #include "app/run_blocking.h"
-#include "core/bearer_token.h"
 #include "services/storage/daemons.h"
 
 namespace reliant {
@@ -26,19 +26,6 @@ LocalProvisionerOptions provisioner_options(const MonolithDaemonsOptions& option
 }
 
 }  // namespace
-
-Result<std::unique_ptr<GrpcTransport>> monolith_transport(AsioExecutor& executor,
-                                                          const GrpcLimitOptions& limits,
-                                                          const std::optional<TlsFiles>& tls) {
-  GrpcTransportOptions options;
-  options.role = GrpcRole::gateway;
-  options.limits = grpc_limits(limits);
-  if (tls) {
-    options.tls_cert_file = tls->cert_file;
-    options.tls_key_file = tls->key_file;
-  }
-  return GrpcTransport::create(executor, options);
-}
 
 MonolithDaemons::MonolithDaemons(AsioExecutor& executor, Env& env, MonolithDaemonsOptions options)
     : options_(std::move(options)),
@@ -66,20 +53,8 @@ Result<std::unique_ptr<MonolithDaemons>> MonolithDaemons::start(AsioExecutor& ex
   auto gateway = gateway::Gateway::start(env, gateway_config);
   if (!gateway) return fail(gateway.error());
   daemons->gateway_ = std::move(*gateway);
-  gateway::Gateway* gw = daemons->gateway_.get();
-  if (auto set =
-          transport.set_report_handler([gw](Metadata metadata, daemon::v1::ToolResponse response) {
-            return gw->report_result(bearer_token(metadata), std::move(response));
-          });
-      !set) {
-    return fail(set.error());
-  }
-  if (auto set = transport.set_list_daemons_handler(
-          [gw](Metadata metadata, daemon::v1::ListDaemonsRequest) {
-            return gw->list_daemons(bearer_token(metadata));
-          });
-      !set) {
-    return fail(set.error());
+  if (auto served = serve_gateway_unaries(transport, *daemons->gateway_); !served) {
+    return fail(served.error());
   }
   control_plane::ControlPlaneConfig plane;
   plane.replica_id = kMonolithName;

@@ -29,11 +29,6 @@ struct MonolithDaemonsOptions {
   Duration suspend_after = minutes(30);  // zero: never
 };
 
-// The gateway's gRPC transport: it serves daemons with the API's TLS (none without it).
-Result<std::unique_ptr<GrpcTransport>> monolith_transport(AsioExecutor& executor,
-                                                          const GrpcLimitOptions& limits,
-                                                          const std::optional<TlsFiles>& tls);
-
 class MonolithDaemons {
  public:
   // `env` carries the in-process bus, the store and `transport`; all outlive this. Fails when
