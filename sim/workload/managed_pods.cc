@@ -100,7 +100,10 @@ ComponentFactory control_plane_factory(ToolPathWorkload::Impl* impl, ControlPlan
   return [impl, config, name](Env& env) -> std::shared_ptr<void> {
     struct Plane {
       Plane(Env& env, SimPods& pods, control_plane::ControlPlaneConfig config)
-          : provisioner(env, pods), plane(env, {&provisioner}, std::move(config)) {}
+          : secrets(env.random),
+            provisioner(env, pods),
+            plane(env, secrets, {&provisioner}, std::move(config)) {}
+      SeededSecretSource secrets;
       SimProvisioner provisioner;
       control_plane::ControlPlane plane;  // last: destroyed first
     };

@@ -29,6 +29,7 @@ struct ControlPlaneOptions {
   std::string bind_address = "0.0.0.0";
   std::string replica_id;
   ControlPlaneFlags plane;
+  CommandsFlags commands;
   KubernetesFlags kubernetes;
   std::string daemon_binary;
   std::string daemon_bind_address = "127.0.0.1";
@@ -69,7 +70,9 @@ int run_control_plane(const ControlPlaneOptions& options) {
   control_plane::ControlPlaneConfig config;
   config.replica_id = options.replica_id.empty() ? default_replica_id() : options.replica_id;
   config.interval = milliseconds(static_cast<std::int64_t>(options.plane.interval_s * 1000));
-  config.lease = std::max<Duration>(config.interval * 10, seconds(20));
+  config.lease = control_plane::ControlPlaneConfig::lease_for(config.interval);
+  config.commands_url = options.commands.url;
+  config.commands_ca_file = options.commands.ca_file;
   config.suspend_after =
       milliseconds(static_cast<std::int64_t>(options.plane.suspend_after_s * 1000));
 
@@ -77,7 +80,8 @@ int run_control_plane(const ControlPlaneOptions& options) {
   auto health = ServerHealth::start(executor, **store, nats->get(), options.bind_address,
                                     options.health_port);
   if (!health) return exit_after(health.error(), 1);
-  auto plane = std::make_unique<control_plane::ControlPlane>(env, provisioners, config);
+  OsSecretSource secrets;
+  auto plane = std::make_unique<control_plane::ControlPlane>(env, secrets, provisioners, config);
   spdlog::info(
       "control plane {}: local daemons in {}, {}; rounds every {}s, idle daemons suspended "
       "after {}s; health on {}:{}",
@@ -134,6 +138,16 @@ void add_control_plane_command(CLI::App& server, int& exit_code) {
                    "Where local daemons listen for the gateways")
       ->capture_default_str();
   add_control_plane_flags(*plane, options->plane, "--interval");
+  plane
+      ->add_option("--commands-url", options->commands.url,
+                   "The api URL managed daemons with commands enabled poll (as they reach it); "
+                   "unset: they run without commands")
+      ->envname("COMMANDS_URL");
+  plane
+      ->add_option("--commands-ca-file", options->commands.ca_file,
+                   "PEM roots those daemons check the api's certificate with (default: the "
+                   "system's)")
+      ->envname("COMMANDS_CA_FILE");
   add_kubernetes_flags(*plane, options->kubernetes);
   plane->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");
   plane->callback([options, &exit_code] { exit_code = run_control_plane(*options); });

@@ -18,6 +18,12 @@ struct ControlPlaneFlags {
   double interval_s = 2;
   double suspend_after_s = 30 * 60;
 };
+
+// `reliant server controlplane`'s: where daemons with commands enabled poll for them.
+struct CommandsFlags {
+  std::string url;      // an api's URL as the daemons reach it
+  std::string ca_file;  // the roots they check its certificate with
+};
 void add_control_plane_flags(CLI::App& command, ControlPlaneFlags& flags,
                              const std::string& interval_flag);
 

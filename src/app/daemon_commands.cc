@@ -25,6 +25,7 @@
 #include "adapters/host/posix_host.h"
 #include "adapters/llm/outbound_http.h"
 #include "app/browser_login.h"
+#include "app/daemon_command_commands.h"
 #include "app/daemon_files.h"
 #include "app/managed_daemon_commands.h"
 #include "app/mcp_files.h"
@@ -33,7 +34,9 @@
 #include "app/version.h"
 #include "app/workspace_options.h"
 #include "core/personal_access_token.h"
+#include "core/provisioner.h"
 #include "services/daemon/daemon.h"
+#include "services/daemon/http_command_source.h"
 #include "services/daemon/mcp/mcp_servers.h"
 
 namespace reliant {
@@ -63,6 +66,8 @@ struct StartOptions {
   bool managed = false;
   std::string listen_address = "0.0.0.0";  // managed: where gateways dial it
   std::string permissions = "execution";   // or read-only
+  std::string commands_url;                // managed, commands enabled: where it polls
+  std::string commands_ca_file;
   std::string labels;
   std::string type = "local";
   std::string working_dir;
@@ -303,6 +308,34 @@ daemon::DaemonConfig daemon_config(const StartOptions& o, std::vector<std::strin
   return config;
 }
 
+// A managed daemon with commands enabled (seed 004) polls the api with the token its control
+// plane put in the environment, which is then put away (tools get a scrubbed environment
+// anyway); a restart command runs the process afresh with the same token.
+struct CommandsPolling {
+  std::optional<llm::OutboundHttpClient> http;
+  std::optional<daemon::HttpCommandSource> source;
+};
+Result<void> poll_commands(const StartOptions& o, AsioExecutor& executor, CommandsPolling& polling,
+                           daemon::DaemonConfig& config) {
+  if (o.commands_url.empty()) return {};
+  const std::string variable(kCommandsTokenVariable);
+  const char* token = std::getenv(variable.c_str());
+  if (token == nullptr || *token == '\0') {
+    return fail(ErrorCode::invalid_argument,
+                "--commands-url needs the daemon's commands token in " + variable);
+  }
+  polling.http.emplace(executor, o.commands_ca_file);
+  polling.source.emplace(*polling.http, o.commands_url, token);
+  config.commands = &*polling.source;
+  config.restart = [variable, token = std::string(token)] {
+    ::setenv(variable.c_str(), token.c_str(), 1);
+    restart_this_process();
+  };
+  ::unsetenv(variable.c_str());
+  spdlog::info("commands enabled: polling {}", o.commands_url);
+  return {};
+}
+
 int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
   auto paths = daemon_paths();
   if (!paths) return say(paths.error());
@@ -411,6 +444,9 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   configure_mcp_servers(mcp_servers, working_dir);
   if (!config.read_only) tools.attach_mcp(&mcp_servers);  // MCP servers run anything
   LoggingObserver observer(executor);
+  CommandsPolling commands;
+  if (auto polling = poll_commands(o, executor, commands, config); !polling)
+    return say(polling.error());
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
   StopOnSignals stop_on_signals(executor);
   std::string dialing;
@@ -562,6 +598,12 @@ void add_managed_start_options(CLI::App& start, StartOptions& o) {
       .add_option("--permissions", o.permissions,
                   "Permission profile: execution, or read-only (tools that only read)")
       ->capture_default_str();
+  start.add_option("--commands-url", o.commands_url,
+                   "Commands enabled: the api it polls for commands, with the token in "
+                   "RELIANT_COMMANDS_TOKEN (its control plane sets both)");
+  start.add_option("--commands-ca-file", o.commands_ca_file,
+                   "PEM roots to check the commands api's certificate with (default: the "
+                   "system's)");
 }
 
 void add_register_command(CLI::App& daemon, std::shared_ptr<GlobalOptions> global, int& exit_code) {
@@ -587,6 +629,7 @@ void add_daemon_commands(CLI::App& app, int& exit_code, int argc, char** argv) {
   auto* daemon = app.add_subcommand("daemon", "The tools daemon on this machine");
   daemon->require_subcommand(1);
   add_managed_daemon_commands(*daemon, exit_code);
+  add_daemon_command_commands(*daemon, exit_code);
 
   add_register_command(*daemon, global, exit_code);
 

@@ -79,6 +79,19 @@ std::string host_name() {
   return name;
 }
 
+// Where the embedded daemon works: --working-dir, or the current directory; absolute.
+Result<std::string> working_dir_of(const MonolithOptions& options) {
+  const std::string dir =
+      std::filesystem::absolute(options.working_dir.empty()
+                                    ? std::filesystem::current_path()
+                                    : std::filesystem::path(options.working_dir))
+          .lexically_normal();
+  if (!std::filesystem::is_directory(dir)) {
+    return fail(ErrorCode::invalid_argument, "--working-dir " + dir + " is not a directory");
+  }
+  return dir;
+}
+
 int run_monolith(const MonolithOptions& options) {
   // Private: the database, the token and the TLS key live here (0700, files 0600).
   if (auto ready = prepare_data_dir(options.data_dir); !ready) {
@@ -89,15 +102,9 @@ int run_monolith(const MonolithOptions& options) {
   // dies): two monoliths on one database each ran every in-flight tool.
   auto claim = lock_data_dir(options.data_dir);
   if (!claim) return exit_after(claim.error(), 1);
-  const std::string working_dir =
-      std::filesystem::absolute(options.working_dir.empty()
-                                    ? std::filesystem::current_path()
-                                    : std::filesystem::path(options.working_dir))
-          .lexically_normal();
-  if (!std::filesystem::is_directory(working_dir)) {
-    spdlog::error("--working-dir {} is not a directory", working_dir);
-    return 1;
-  }
+  auto working = working_dir_of(options);
+  if (!working) return exit_after(working.error(), 1);
+  const std::string& working_dir = *working;
   raise_descriptor_limit();  // before any listener sizes its caps from it
   AsioExecutor executor;
   DbConfig db;
@@ -210,6 +217,7 @@ int run_monolith(const MonolithOptions& options) {
                            options.cors_origins, *tls, options.http_limits, options.grpc_limits},
                           api, grpc_api);
   if (!listeners) return exit_after(listeners.error(), 1);
+  (*others)->serve_commands_from(options.bind_address, listeners->http->port(), *tls);
   auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
 
   StopOnSignals stop_on_signals(executor);

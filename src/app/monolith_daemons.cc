@@ -59,14 +59,22 @@ Result<std::unique_ptr<MonolithDaemons>> MonolithDaemons::start(AsioExecutor& ex
   control_plane::ControlPlaneConfig plane;
   plane.replica_id = kMonolithName;
   plane.interval = daemons->options_.control_plane_interval;
-  plane.lease = std::max<Duration>(plane.interval * 10, seconds(20));
+  plane.lease = control_plane::ControlPlaneConfig::lease_for(plane.interval);
   plane.suspend_after = daemons->options_.suspend_after;
   daemons->plane_ = std::make_unique<control_plane::ControlPlane>(
-      env, std::vector<Provisioner*>{&daemons->provisioner_}, plane);
+      env, daemons->secrets_, std::vector<Provisioner*>{&daemons->provisioner_}, plane);
   spdlog::info("daemons dial in on {}; managed daemons run in {}, suspended when idle for {}s",
                daemons->listen_address(), provisioner_options(daemons->options_).root_dir,
                to_ms(plane.suspend_after) / 1000.0);
   return daemons;
+}
+
+void MonolithDaemons::serve_commands_from(const std::string& bind_address, int http_port,
+                                          const std::optional<TlsFiles>& tls) {
+  const std::string host = bind_address == "0.0.0.0" ? "127.0.0.1" : bind_address;
+  plane_->set_commands_api(
+      std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(http_port),
+      tls ? tls->cert_file : std::string());
 }
 
 }  // namespace reliant

@@ -7,12 +7,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_transport.h"
 #include "adapters/host/local_provisioner.h"
 #include "app/http_limits.h"
+#include "app/secure_random.h"
 #include "app/self_signed_tls.h"
 #include "services/control_plane/control_plane.h"
 #include "services/gateway/gateway.h"
@@ -41,6 +43,11 @@ class MonolithDaemons {
   // Reaches the daemons the gateway holds, durably.
   routing::DaemonRouter& router() { return router_; }
   std::string listen_address() const { return gateway_->listen_address(); }
+  // Its managed daemons with commands enabled poll the monolith's own API, on this machine,
+  // trusting its certificate — known once its listener is up (before the executor runs, so
+  // before the first round).
+  void serve_commands_from(const std::string& bind_address, int http_port,
+                           const std::optional<TlsFiles>& tls);
 
  private:
   MonolithDaemons(AsioExecutor& executor, Env& env, MonolithDaemonsOptions options);
@@ -49,6 +56,7 @@ class MonolithDaemons {
   routing::BusDaemonRouter router_;
   LocalProvisioner provisioner_;
   std::unique_ptr<gateway::Gateway> gateway_;
+  OsSecretSource secrets_;
   std::unique_ptr<control_plane::ControlPlane> plane_;  // stops first
 };
 

@@ -1,14 +1,44 @@
 // Signals, the health endpoint and the memory trimmer of the server commands.
 #include "app/process_lifecycle.h"
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
 
 #include "app/readiness.h"
 #include "runtime/sleep.h"
 
 namespace reliant {
+
+void restart_this_process() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  if (args.empty()) {
+    spdlog::error("cannot restart: /proc/self/cmdline is unreadable");
+    return;
+  }
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  spdlog::info("restarting (a restart command)");
+  spdlog::default_logger()->flush();
+  // Not every library opens its descriptors close-on-exec (gRPC's listener stayed open, and the
+  // new run could not listen on its port): every one but the standard three is, from here.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  ::execv("/proc/self/exe", argv.data());
+  spdlog::error("cannot restart: exec failed: {}", std::strerror(errno));
+}
 
 void raise_descriptor_limit() {
   struct rlimit limit {};

@@ -21,6 +21,12 @@ namespace reliant {
 // Call before the listeners start.
 void raise_descriptor_limit();
 
+// Replaces this process with a fresh run of the same program and arguments (the same pid, so a
+// supervisor sees no exit): a daemon's `restart` command. Every descriptor but stdin, stdout
+// and stderr is closed on the exec, so the new run finds its ports and its journal's lock free.
+// Returns only when exec failed (logged).
+void restart_this_process();
+
 // Stops `executor` (run() returns) on the first SIGINT or SIGTERM while it lives.
 class StopOnSignals {
  public:

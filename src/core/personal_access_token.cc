@@ -12,7 +12,7 @@ constexpr std::string_view kBase62 =
 constexpr std::size_t kEncodedChars = 43;  // ceil(256 / log2(62))
 }  // namespace
 
-std::string format_pat(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes) {
+std::string secret_base62(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes) {
   // Repeated division of the big-endian number by 62.
   std::array<std::uint8_t, kPatRandomBytes> number = random_bytes;
   std::string digits;
@@ -27,7 +27,11 @@ std::string format_pat(const std::array<std::uint8_t, kPatRandomBytes>& random_b
     digits.push_back(kBase62[remainder]);
   }
   std::reverse(digits.begin(), digits.end());
-  return std::string(kPatPrefix) + digits;
+  return digits;
+}
+
+std::string format_pat(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes) {
+  return std::string(kPatPrefix) + secret_base62(random_bytes);
 }
 
 bool looks_like_pat(std::string_view token) {

@@ -13,6 +13,8 @@ namespace reliant {
 inline constexpr std::string_view kPatPrefix = "rlnt_pat_";
 inline constexpr std::size_t kPatRandomBytes = 32;
 
+// 32 random bytes as a fixed-width base62 number: the secret part of this project's tokens.
+std::string secret_base62(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes);
 // The token for 32 random bytes.
 std::string format_pat(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes);
 // Whether `token` has the shape of a PAT (prefix, length, alphabet) — cheap rejection of junk

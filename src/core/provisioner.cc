@@ -38,6 +38,14 @@ std::vector<std::string> managed_daemon_arguments(const DaemonDeployment& d,
     args.push_back("--tool-env");  // its tools see what it was given
     args.push_back(key);
   }
+  if (!d.commands_url.empty()) {
+    args.push_back("--commands-url");
+    args.push_back(d.commands_url);
+    if (!d.commands_ca_file.empty()) {
+      args.push_back("--commands-ca-file");
+      args.push_back(d.commands_ca_file);
+    }
+  }
   return args;
 }
 

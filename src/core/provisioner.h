@@ -18,7 +18,15 @@ struct DaemonDeployment {
   std::string daemon_id;
   std::string user_id;
   ManagedDaemonSpec spec;
+  // Commands enabled: where the daemon polls for its commands (the api's URL) and the token it
+  // polls with, new for each start. The token travels in the environment
+  // (kCommandsTokenVariable), never on the command line, where any user of the machine reads it.
+  std::string commands_url;
+  std::string commands_ca_file;  // PEM roots for the api's certificate; empty: the system's
+  std::string commands_token;
 };
+
+inline constexpr std::string_view kCommandsTokenVariable = "RELIANT_COMMANDS_TOKEN";
 
 // Where a platform places a managed daemon: the port and address it listens on for the gateways,
 // and the folder it works in (its first workspace root).
@@ -30,7 +38,7 @@ struct DaemonPlacement {
 
 // `daemon start --managed …` as the daemon's spec asks, without the binary: the one command line
 // every platform runs (its permission profile, labels, links that are paths as further workspace
-// roots, and its environment's names passed on to its tools).
+// roots, its environment's names passed on to its tools, and where it polls for commands).
 std::vector<std::string> managed_daemon_arguments(const DaemonDeployment& d,
                                                   const DaemonPlacement& place);
 

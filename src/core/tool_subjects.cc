@@ -38,6 +38,9 @@ std::string credential_revoked(std::string_view user_id) { return join("auth.rev
 std::string daemon_command(std::string_view user_id) { return join("daemon.command", user_id); }
 std::string online_check(std::string_view user_id) { return join("daemon.online", user_id); }
 std::string daemon_reload(std::string_view user_id) { return join("daemon.reload", user_id); }
+std::string commands_queued(std::string_view daemon_id) {
+  return join("commands.queued", daemon_id);
+}
 std::string daemon_status(std::string_view user_id) { return join("daemon.status", user_id); }
 std::string gateway_deliver(std::string_view daemon_id) {
   return join("gateway.deliver", daemon_id);

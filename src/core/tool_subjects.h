@@ -60,6 +60,9 @@ inline constexpr std::string_view kGatewayConnect = "gateway.connect";
 // A managed daemon was created or is wanted running again: control plane replicas act at once
 // instead of at their next round (a hint; the rounds find it anyway).
 inline constexpr std::string_view kControlPlaneWake = "controlplane.wake";
+// A command was queued for this daemon: a poll waiting for one looks at once (a hint; polls
+// look again every few seconds anyway).
+std::string commands_queued(std::string_view daemon_id);
 
 // The id in "<prefix>.<id>" subjects (a user's, or a daemon's for gateway.*), or an error.
 Result<std::string> user_of(std::string_view subject, std::string_view prefix);

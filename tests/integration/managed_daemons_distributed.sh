@@ -29,7 +29,7 @@ start_servers "$base" 1
 api="http://127.0.0.1:$((base + 12))"
 "$reliant" server controlplane --db-url "$url" --nats-url "$nats_url" --replica-id cp1 \
   --health-port $((base + 3)) --bind-address 127.0.0.1 --daemons-dir "$work/managed" \
-  --interval 0.5 --suspend-after 8 >"$work/controlplane.log" 2>&1 &
+  --interval 0.5 --suspend-after 8 --commands-url "$api" >"$work/controlplane.log" 2>&1 &
 pids+=($!)
 wait_ready $((base + 3)) "control plane"
 cli() { "$reliant" daemon "$@" --server "$api" --token "$token"; }
@@ -95,6 +95,8 @@ fi
 grep -qF "platform aws is not supported yet (no provider was called)" "$work/aws.out" ||
   fail "aws: $(cat "$work/aws.out")"
 if cli suspend nosuch >"$work/nosuch.out" 2>&1; then fail "an unknown daemon was suspended"; fi
+
+commands_round_trip "$work/managed" cloud-box
 
 cli delete cloud-box >/dev/null || fail "delete"
 for _ in $(seq 1 100); do

@@ -6,8 +6,9 @@
 # daemon is suspended; a chat that selects `cloud` resumes it and its tool runs once. Killed with
 # SIGKILL, it is started again; after a restart of the monolith it serves at once. Refused with
 # a clear error: AWS (before any provider is called), Kubernetes (not on a monolith), a duplicate
-# name, suspending the embedded daemon, a daemon nobody has. Deleting it removes its process,
-# rows and folder.
+# name, suspending the embedded daemon, a daemon nobody has. A daemon with commands runs a tool,
+# reloads and restarts when told (commands_round_trip). Deleting it removes its process, rows and
+# folder.
 #   managed_daemons_monolith.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$(realpath "$1")
@@ -85,6 +86,8 @@ refused "a duplicate name" "cloud-box" create cloud-box --permissions execution
 refused "suspending the embedded daemon" "only managed daemons can be suspended" suspend "$embedded"
 refused "an unknown daemon" "no daemon nosuch" suspend nosuch
 echo "refused: aws, kubernetes, a duplicate name, the embedded daemon, an unknown daemon"
+
+commands_round_trip "$data/managed" cloud-box
 
 cli daemon delete cloud-box >/dev/null || fail "delete"
 for _ in $(seq 1 100); do

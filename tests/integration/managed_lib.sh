@@ -88,3 +88,57 @@ kill_and_see_it_restarted() {  # FOLDER
   [ "$daemon_pid" != "$first_pid" ] || fail "the killed daemon was not started again"
   wait_status active 20
 }
+
+# The Commands protocol with a managed daemon `cmd-box` created with --commands (its folders in
+# MANAGED_DIR): run_tool runs a command in its workspace once, reload answers, restart replaces
+# its process (the same pid) which then runs commands again; the daemon PLAIN, created without
+# commands, and an unknown command are refused, saying why.
+commands_round_trip() {  # MANAGED_DIR PLAIN
+  local send=("$reliant" daemon command send --server "$api" --token "$token")
+  "$reliant" daemon create cmd-box --commands --always-on --permissions execution \
+    --server "$api" --token "$token" >"$work/cmd-create.out" ||
+    fail "create cmd-box: $(cat "$work/cmd-create.out")"
+  local id folder
+  id=$(awk '{print $1; exit}' "$work/cmd-create.out")
+  folder="$1/$id"
+  for _ in $(seq 1 200); do
+    [ -f "$folder/daemon.pid" ] && grep -q "commands enabled: polling" "$folder/daemon.log" \
+      2>/dev/null && break
+    sleep 0.1
+  done
+  "${send[@]}" cmd-box run_tool \
+    --args '{"tool":"bash","input":{"command":"echo ran >> once.txt; pwd"}}' --wait 30 \
+    >"$work/cmd-tool.out" 2>&1 || fail "run_tool: $(cat "$work/cmd-tool.out")"
+  grep -qF "$folder/workspace" "$work/cmd-tool.out" || fail "run_tool: $(cat "$work/cmd-tool.out")"
+  [ "$(cat "$folder/workspace/once.txt")" = ran ] ||
+    fail "run_tool ran $(wc -l <"$folder/workspace/once.txt") times"
+  "${send[@]}" cmd-box reload >"$work/cmd-reload.out" 2>&1 ||
+    fail "reload: $(cat "$work/cmd-reload.out")"
+  grep -q "reload  succeeded" "$work/cmd-reload.out" || fail "reload: $(cat "$work/cmd-reload.out")"
+  local before
+  before=$(cat "$folder/daemon.pid")
+  "${send[@]}" cmd-box restart >"$work/cmd-restart.out" 2>&1 ||
+    fail "restart: $(cat "$work/cmd-restart.out")"
+  for _ in $(seq 1 100); do
+    [ "$(grep -c "commands enabled: polling" "$folder/daemon.log")" -ge 2 ] && break
+    sleep 0.1
+  done
+  [ "$(grep -c "restarting (a restart command)" "$folder/daemon.log")" = 1 ] ||
+    fail "the daemon did not restart once: $(cat "$folder/daemon.log")"
+  [ "$(cat "$folder/daemon.pid")" = "$before" ] && kill -0 "$before" ||
+    fail "restart replaced the process with another one ($before → $(cat "$folder/daemon.pid"))"
+  "${send[@]}" cmd-box run_tool --args '{"tool":"bash","input":{"command":"cat once.txt"}}' \
+    --wait 30 >"$work/cmd-after.out" 2>&1 || fail "after the restart: $(cat "$work/cmd-after.out")"
+  grep -q '"content": "ran\\n"' "$work/cmd-after.out" ||
+    fail "after the restart: $(cat "$work/cmd-after.out")"
+  "$reliant" daemon command list cmd-box --server "$api" --token "$token" >"$work/cmd-list.out"
+  [ "$(grep -c "  succeeded" "$work/cmd-list.out")" = 4 ] ||
+    fail "the command list: $(cat "$work/cmd-list.out")"
+  if "${send[@]}" "$2" reload >"$work/cmd-refused.out" 2>&1; then fail "$2 took a command"; fi
+  grep -qF "does not take commands" "$work/cmd-refused.out" ||
+    fail "$2: $(cat "$work/cmd-refused.out")"
+  if "${send[@]}" cmd-box explode >"$work/cmd-refused.out" 2>&1; then fail "explode was sent"; fi
+  grep -qF 'unknown command "explode" (reload, restart, run_tool)' "$work/cmd-refused.out" ||
+    fail "explode: $(cat "$work/cmd-refused.out")"
+  echo "commands: run_tool ran once, reload answered, restart replaced the process (pid $before)"
+}

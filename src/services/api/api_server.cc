@@ -7,6 +7,7 @@
 
 #include "services/agent/plan_tools.h"
 #include "services/api/api_support.h"
+#include "services/api/command_feed.h"
 #include "services/api/terminal_socket.h"
 #include "services/storage/daemons.h"
 #include "services/updates/user_events.h"
@@ -263,6 +264,11 @@ Task<HttpResponse> ApiServer::serve(HttpRequest request) {
     Task<HttpResponse> signing_in = login_->handle(std::move(request));
     co_return co_await signing_in;
   }
+  if (is_command_feed(request)) {
+    Task<HttpResponse> feeding =
+        serve_command_feed(managed_daemons_.commands(), std::move(request));
+    co_return co_await feeding;
+  }
   if (request.path == kTerminalSocketPath) {
     Task<HttpResponse> opening = open_terminal_socket(std::move(request));
     co_return co_await opening;
@@ -353,6 +359,10 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("POST", "/api/v1/daemons/{daemon}/suspend",
            &ApiServer::to_routes<&ApiServer::managed_daemons_>)
       .add("POST", "/api/v1/daemons/{daemon}/resume",
+           &ApiServer::to_routes<&ApiServer::managed_daemons_>)
+      .add("*", "/api/v1/daemons/{daemon}/commands",
+           &ApiServer::to_routes<&ApiServer::managed_daemons_>)
+      .add("GET", "/api/v1/daemons/{daemon}/commands/{command}",
            &ApiServer::to_routes<&ApiServer::managed_daemons_>)
       .add("*", "/api/v1/daemons/{daemon}/{what}/**", &ApiServer::to_routes<&ApiServer::daemons_>)
       // Definitions, runs' starts and answers (WorkflowRoutes checks the exact paths).

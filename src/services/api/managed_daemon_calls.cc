@@ -2,6 +2,7 @@
 // handed to ManagedDaemonService.
 #include "services/api/managed_daemon_calls.h"
 
+#include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
@@ -130,17 +131,132 @@ std::optional<Result<Request>> rest_request(const HttpRequest& http,
   return Result<Request>(std::move(out));
 }
 
+constexpr std::string_view kCommandMethods[] = {"SendDaemonCommand", "GetDaemonCommand",
+                                                "ListDaemonCommands"};
+
+std::optional<std::string_view> command_method(std::string_view method) {
+  if (!method.starts_with(kPrefix)) return std::nullopt;
+  const std::string_view name = method.substr(kPrefix.size());
+  for (std::string_view known : kCommandMethods) {
+    if (name == known) return known;
+  }
+  return std::nullopt;
+}
+
+void to_proto(const CommandRecord& c, v1::DaemonCommandRecord& out) {
+  out.set_id(c.id);
+  out.set_daemon_id(c.daemon_id);
+  out.set_name(std::string(name_of(kCommandNames, c.name)));
+  out.set_args_json(c.args_json);
+  out.set_state(std::string(name_of(kCommandStateNames, c.state)));
+  out.set_deliveries(static_cast<std::int32_t>(c.deliveries));
+  out.set_result_json(c.result_json);
+  out.set_error(c.error);
+  out.set_created_at_ms(c.created_at_ms);
+  out.set_completed_at_ms(c.completed_at_ms);
+}
+
+// REST's form: args and result as JSON values.
+Json command_json(const CommandRecord& c) {
+  Json out = {{"id", c.id},
+              {"daemon_id", c.daemon_id},
+              {"name", c.name},
+              {"args", parse_json_or_discarded(c.args_json)},
+              {"state", c.state},
+              {"deliveries", c.deliveries},
+              {"created_at_ms", c.created_at_ms},
+              {"completed_at_ms", c.completed_at_ms}};
+  if (c.state == CommandState::succeeded) {
+    out["result"] = c.result_json.empty() ? Json() : parse_json_or_discarded(c.result_json);
+  }
+  if (c.state == CommandState::failed) out["error"] = c.error;
+  return out;
+}
+
 }  // namespace
 
 ManagedDaemonCalls::ManagedDaemonCalls(Env& env, control_plane::ManagedDaemonServiceConfig config)
-    : service_(env, std::move(config)) {}
+    : service_(env, std::move(config)), commands_(env) {}
 
 bool ManagedDaemonCalls::knows(std::string_view grpc_method) const {
-  return grpc_verb(grpc_method).has_value();
+  return grpc_verb(grpc_method).has_value() || command_method(grpc_method).has_value();
+}
+
+Task<Result<std::string>> ManagedDaemonCalls::command_unary(std::string user_id,
+                                                            std::string_view name,
+                                                            std::string request) {
+  if (name == "ListDaemonCommands") {
+    auto in = protocol::decode<v1::ListDaemonCommandsRequest>(request);
+    if (!in) co_return fail(in.error());
+    Task<Result<std::vector<CommandRecord>>> listing =
+        commands_.list(std::move(user_id), in->daemon_id());
+    Result<std::vector<CommandRecord>> listed = co_await listing;
+    if (!listed) co_return fail(listed.error());
+    v1::ListDaemonCommandsResponse out;
+    for (const CommandRecord& c : *listed) to_proto(c, *out.add_commands());
+    co_return protocol::encode(out);
+  }
+  Result<CommandRecord> command = fail(ErrorCode::internal, "");
+  if (name == "SendDaemonCommand") {
+    auto in = protocol::decode<v1::SendDaemonCommandRequest>(request);
+    if (!in) co_return fail(in.error());
+    Task<Result<CommandRecord>> sending =
+        commands_.send(std::move(user_id), in->daemon_id(), in->name(), in->args_json());
+    command = co_await sending;
+  } else {
+    auto in = protocol::decode<v1::GetDaemonCommandRequest>(request);
+    if (!in) co_return fail(in.error());
+    Task<Result<CommandRecord>> reading =
+        commands_.get(std::move(user_id), in->daemon_id(), in->command_id());
+    command = co_await reading;
+  }
+  if (!command) co_return fail(command.error());
+  v1::DaemonCommandResponse out;
+  to_proto(*command, *out.mutable_command());
+  co_return protocol::encode(out);
+}
+
+Task<std::optional<HttpResponse>> ManagedDaemonCalls::handle_commands(
+    const HttpRequest& request, const std::vector<std::string>& parts, const std::string& user_id) {
+  // parts: api, v1, daemons, {daemon}, commands[, {command}]
+  const std::string& daemon = parts[3];
+  if (parts.size() == 6) {
+    if (request.method != "GET") co_return std::nullopt;
+    Task<Result<CommandRecord>> reading = commands_.get(user_id, daemon, parts[5]);
+    Result<CommandRecord> command = co_await reading;
+    if (!command) co_return error_response(command.error());
+    co_return json_response(200, {{"command", command_json(*command)}});
+  }
+  if (request.method == "GET") {
+    Task<Result<std::vector<CommandRecord>>> listing = commands_.list(user_id, daemon);
+    Result<std::vector<CommandRecord>> listed = co_await listing;
+    if (!listed) co_return error_response(listed.error());
+    Json out = Json::array();
+    for (const CommandRecord& c : *listed) out.push_back(command_json(c));
+    co_return json_response(200, {{"commands", std::move(out)}});
+  }
+  if (request.method != "POST") co_return std::nullopt;
+  auto body = parse_json(request.body);
+  if (!body || !body->is_object() || !(*body)["name"].is_string()) {
+    co_return error_response(
+        {ErrorCode::invalid_argument, "the body is {\"name\": COMMAND, \"args\": {…}}" +
+                                          (body ? std::string() : ": " + body.error().message)});
+  }
+  const Json args = body->value("args", Json::object());
+  Task<Result<CommandRecord>> sending = commands_.send(
+      user_id, daemon, (*body)["name"].get<std::string>(), args.is_null() ? "" : args.dump());
+  Result<CommandRecord> command = co_await sending;
+  if (!command) co_return error_response(command.error());
+  co_return json_response(201, {{"command", command_json(*command)}});
 }
 
 Task<Result<std::string>> ManagedDaemonCalls::unary(std::string user_id, std::string grpc_method,
                                                     std::string request) {
+  if (const auto name = command_method(grpc_method)) {
+    Task<Result<std::string>> calling =
+        command_unary(std::move(user_id), *name, std::move(request));
+    co_return co_await calling;
+  }
   const auto verb = grpc_verb(grpc_method);
   RELIANT_ASSERT(verb.has_value());  // knows() was asked first
   auto in = grpc_request(*verb, request);
@@ -156,6 +272,10 @@ Task<Result<std::string>> ManagedDaemonCalls::unary(std::string user_id, std::st
 Task<std::optional<HttpResponse>> ManagedDaemonCalls::handle(const HttpRequest& request,
                                                              const std::vector<std::string>& parts,
                                                              const std::string& user_id) {
+  if ((parts.size() == 5 || parts.size() == 6) && parts[2] == "daemons" && parts[4] == "commands") {
+    Task<std::optional<HttpResponse>> serving = handle_commands(request, parts, user_id);
+    co_return co_await serving;
+  }
   auto in = rest_request(request, parts);
   if (!in) co_return std::nullopt;
   if (!*in) co_return error_response(in->error());

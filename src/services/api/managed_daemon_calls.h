@@ -7,7 +7,12 @@
 //   DELETE /api/v1/daemons/{daemon}          → {daemon} (wanted deleted)
 //   POST   /api/v1/daemons/{daemon}/suspend  → {daemon}
 //   POST   /api/v1/daemons/{daemon}/resume   → {daemon}
-// {daemon} is an id or a name. The rules are ManagedDaemonService's.
+//   POST   /api/v1/daemons/{daemon}/commands {name, args} → 201 {command}
+//   GET    /api/v1/daemons/{daemon}/commands → {commands} (newest first)
+//   GET    /api/v1/daemons/{daemon}/commands/{command} → {command}
+// {daemon} is an id or a name. The rules are ManagedDaemonService's and CommandQueue's; gRPC's
+// SendDaemonCommand, GetDaemonCommand and ListDaemonCommands carry args and results as JSON text,
+// REST as JSON values.
 #pragma once
 
 #include <optional>
@@ -17,6 +22,7 @@
 
 #include "runtime/env.h"
 #include "runtime/http.h"
+#include "services/control_plane/command_queue.h"
 #include "services/control_plane/managed_daemon_service.h"
 
 namespace reliant::api {
@@ -34,9 +40,17 @@ class ManagedDaemonCalls {
                                            const std::string& user_id);
 
   control_plane::ManagedDaemonService& service() { return service_; }
+  control_plane::CommandQueue& commands() { return commands_; }
 
  private:
+  Task<Result<std::string>> command_unary(std::string user_id, std::string_view name,
+                                          std::string request);
+  Task<std::optional<HttpResponse>> handle_commands(const HttpRequest& request,
+                                                    const std::vector<std::string>& parts,
+                                                    const std::string& user_id);
+
   control_plane::ManagedDaemonService service_;
+  control_plane::CommandQueue commands_;
 };
 
 }  // namespace reliant::api

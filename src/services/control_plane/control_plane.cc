@@ -4,17 +4,19 @@
 
 #include <optional>
 
+#include "core/queued_command.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
+#include "services/storage/daemon_commands.h"
 
 namespace reliant::control_plane {
 
-ControlPlane::ControlPlane(Env& env, std::vector<Provisioner*> provisioners,
+ControlPlane::ControlPlane(Env& env, SecretSource& secrets, std::vector<Provisioner*> provisioners,
                            ControlPlaneConfig config)
-    : env_(env), config_(std::move(config)), scope_(env.executor) {
+    : env_(env), secrets_(secrets), config_(std::move(config)), scope_(env.executor) {
   RELIANT_ASSERT(config_.interval > Duration::zero());
   RELIANT_ASSERT(config_.lease > config_.interval);  // a live replica renews before it runs out
   RELIANT_ASSERT(!config_.replica_id.empty());
@@ -123,6 +125,38 @@ void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::st
   }
 }
 
+Task<void> ControlPlane::start(const ManagedDaemonRecord& row, Provisioner& provisioner) {
+  DaemonDeployment deployment{row.id, row.user_id, row.spec, {}, {}, {}};
+  if (row.spec.commands_enabled && !config_.commands_url.empty()) {
+    // A new token for each start: the hash is stored before the daemon can poll with it, and a
+    // token an earlier start handed out stops working.
+    std::array<std::uint8_t, kCommandTokenRandomBytes> bytes{};
+    secrets_.fill(bytes.data(), bytes.size());
+    deployment.commands_url = config_.commands_url;
+    deployment.commands_ca_file = config_.commands_ca_file;
+    deployment.commands_token = format_command_token(row.id, bytes);
+    Task<Result<void>> storing = env_.store->transact_for(
+        [id = row.id, hash = hash_command_token(deployment.commands_token)](SqlTransaction& tx) {
+          return set_commands_token_hash(tx, id, hash);
+        });
+    if (Result<void> stored = co_await storing; !stored) {
+      ++stats_.store_failures;
+      co_return;  // the next round tries again
+    }
+  }
+  Task<Result<ProvisionedDaemon>> starting = provisioner.start(std::move(deployment));
+  Result<ProvisionedDaemon> start = co_await starting;
+  if (start && row.spec.commands_enabled && config_.commands_url.empty()) {
+    log_line(env_, LogLevel::warn, [&] {
+      return "managed daemon " + row.spec.name + " (" + row.id +
+             ") started without commands: this control plane knows no api URL for it to poll "
+             "(--commands-url)";
+    });
+  }
+  Task<void> recording = started(row, std::move(start));
+  co_await recording;
+}
+
 Task<void> ControlPlane::started(const ManagedDaemonRecord& row, Result<ProvisionedDaemon> start) {
   if (!start) {
     ++stats_.start_failures;
@@ -206,11 +240,8 @@ Task<void> ControlPlane::carry_out(RoundAction action, const ManagedDaemonRecord
       co_return;
     }
     case RoundAction::start: {
-      Task<Result<ProvisionedDaemon>> starting =
-          provisioner.start(DaemonDeployment{row.id, row.user_id, row.spec});
-      Result<ProvisionedDaemon> start = co_await starting;
-      Task<void> recording = started(row, std::move(start));
-      co_await recording;
+      Task<void> starting = start(row, provisioner);
+      co_await starting;
       co_return;
     }
     case RoundAction::suspend_idle:

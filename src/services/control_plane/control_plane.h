@@ -9,6 +9,7 @@
 // controlplane.wake (a create, a resume) starts a round at once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -18,6 +19,7 @@
 #include "core/provisioner.h"
 #include "runtime/env.h"
 #include "runtime/scope.h"
+#include "runtime/secret_source.h"
 #include "runtime/wakeup.h"
 #include "services/storage/managed_daemons.h"
 
@@ -30,6 +32,15 @@ struct ControlPlaneConfig {
   Duration suspend_after = minutes(30);  // idle time before suspension; zero: never
   Duration dial_grace = seconds(5);      // a daemon is asked to be dialled again after this
   std::size_t daemons_per_round_max = 256;
+  // Where daemons with commands enabled poll for them (an api's URL). Empty: such daemons are
+  // started without commands (logged).
+  std::string commands_url;
+  std::string commands_ca_file;  // where the daemon finds the roots to check the api with
+  // How long a replica's claim outlives its last round, for rounds every `interval`: ten rounds,
+  // and at least 20 s.
+  static Duration lease_for(Duration interval) {
+    return std::max<Duration>(interval * 10, seconds(20));
+  }
 };
 
 struct ControlPlaneStats {
@@ -48,8 +59,16 @@ struct ControlPlaneStats {
 class ControlPlane {
  public:
   // One provisioner per platform it serves; the others' daemons are recorded failed, saying so.
-  ControlPlane(Env& env, std::vector<Provisioner*> provisioners, ControlPlaneConfig config);
+  // `secrets` draws the commands tokens of the daemons it starts.
+  ControlPlane(Env& env, SecretSource& secrets, std::vector<Provisioner*> provisioners,
+               ControlPlaneConfig config);
   const ControlPlaneStats& stats() const { return stats_; }
+  // The api daemons with commands enabled poll, when it is known only after construction (the
+  // monolith's own, once its listener has a port): for every start from now on.
+  void set_commands_api(std::string url, std::string ca_file) {
+    config_.commands_url = std::move(url);
+    config_.commands_ca_file = std::move(ca_file);
+  }
 
  private:
   Task<void> loop();
@@ -61,6 +80,7 @@ class ControlPlane {
   Task<void> suspend(const ManagedDaemonRecord& row, Provisioner& provisioner, bool idle);
   Task<void> remove(const ManagedDaemonRecord& row, Provisioner& provisioner);
   Task<bool> record(const ManagedDaemonRecord& row, ObservedUpdate update);
+  Task<void> start(const ManagedDaemonRecord& row, Provisioner& provisioner);
   Task<void> started(const ManagedDaemonRecord& row, Result<ProvisionedDaemon> start);
   void publish_connect(const ManagedDaemonRecord& row, const std::string& address);
   ObservedUpdate keep(const ManagedDaemonRecord& row) const;
@@ -68,6 +88,7 @@ class ControlPlane {
                             std::string error) const;
 
   Env& env_;
+  SecretSource& secrets_;
   std::map<DaemonPlatform, Provisioner*> provisioners_;
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;

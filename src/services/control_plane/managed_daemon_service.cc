@@ -40,6 +40,8 @@ Result<v1::Daemon> daemon_view(SqlTransaction& tx, const std::string& user_id,
 
 // The user's managed daemon named `daemon`; a daemon of theirs that is not managed is named
 // as such, so that "suspend my laptop" says why it cannot.
+}  // namespace
+
 Result<ManagedDaemonRecord> managed_of(SqlTransaction& tx, const std::string& user_id,
                                        const std::string& daemon, std::string_view what) {
   auto managed = owned_managed_daemon(tx, user_id, daemon);
@@ -50,8 +52,6 @@ Result<ManagedDaemonRecord> managed_of(SqlTransaction& tx, const std::string& us
               "daemon " + view->name() + " (" + view->id() + ") is a " + view->type() +
                   " daemon its user runs; only managed daemons can be " + std::string(what));
 }
-
-}  // namespace
 
 Json spec_json(const v1::ManagedDaemonSpec& spec) {
   Json out = {{"name", spec.name()},

@@ -49,6 +49,12 @@ class ManagedDaemonService {
   IdGenerator ids_;
 };
 
+// The user's managed daemon `daemon` (an id or a name) for an action (`what`: "suspended",
+// "sent commands"…): not_found when the user has no such daemon, failed_precondition saying so
+// when it is a daemon its user runs rather than a managed one.
+Result<ManagedDaemonRecord> managed_of(SqlTransaction& tx, const std::string& user_id,
+                                       const std::string& daemon, std::string_view what);
+
 // The spec in the form core's parser checks (one set of rules for every way in).
 nlohmann::json spec_json(const api::v1::ManagedDaemonSpec& spec);
 void to_proto(const DaemonRecord& daemon, api::v1::Daemon& out);

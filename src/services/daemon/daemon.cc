@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_parse.h"
 #include "protocol/codec.h"
 #include "protocol/daemon_wire.h"
 #include "runtime/ids.h"
@@ -39,7 +40,15 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
       runner_(
           env.executor, tools, context_, journal, config_.result_cache_entries,
           config_.default_tool_timeout,
-          [this](const v1::ToolResponse& response) { send_response(response); },
+          [this](const v1::ToolResponse& response) {
+            if (const auto waiting = command_tools_.find(response.request_id());
+                waiting != command_tools_.end()) {
+              waiting->second.set(response);
+              command_tools_.erase(waiting);
+              return;
+            }
+            send_response(response);
+          },
           [observer](const v1::ToolRequest& request) {
             if (observer != nullptr) observer->on_execute(request);
           }),
@@ -56,6 +65,11 @@ Daemon::Daemon(Env& env, DaemonConfig config, CredentialStore& credentials, Requ
     send(frame);
   });
   if (!config_.gateways.empty()) scope_.spawn(connect_loop());
+  if (config_.commands != nullptr) {
+    commands_ =
+        std::make_unique<CommandPoller>(env_, *config_.commands, journal, command_handlers(),
+                                        config_.command_poller, config_.command_ran);
+  }
 }
 
 Daemon::~Daemon() = default;
@@ -327,13 +341,84 @@ Task<void> Daemon::answer_command(v1::DaemonCommand command) {
   // Some answers wait (tool_specs starts MCP servers); the stream may change meanwhile, and
   // send() goes to whichever is registered then.
   Task<v1::DaemonCommandResult> answering =
-      answer_daemon_command(std::move(command), runner_,
-                            Json{{"daemon_id", daemon_id_},
-                                 {"session_id", session_id_},
-                                 {"name", config_.identity.name},
-                                 {"version", config_.identity.version}});
+      answer_daemon_command(std::move(command), runner_, identity_json());
   *frame.mutable_command_result() = co_await answering;
   send(frame);
+}
+
+Json Daemon::identity_json() const {
+  return Json{{"daemon_id", daemon_id_},
+              {"session_id", session_id_},
+              {"name", config_.identity.name},
+              {"version", config_.identity.version}};
+}
+
+std::map<CommandName, CommandHandler> Daemon::command_handlers() {
+  std::map<CommandName, CommandHandler> handlers;
+  handlers[CommandName::reload] = [this](PolledCommand c) { return reload_command(std::move(c)); };
+  handlers[CommandName::run_tool] = [this](PolledCommand c) {
+    return run_tool_command(std::move(c));
+  };
+  handlers[CommandName::restart] = [restart =
+                                        config_.restart](PolledCommand) -> Task<CommandOutcome> {
+    CommandOutcome outcome;
+    if (!restart) {
+      outcome.ok = false;
+      outcome.error = "this daemon cannot restart itself";
+      co_return outcome;
+    }
+    outcome.result = {{"restarting", true}};
+    outcome.after_report = restart;
+    co_return outcome;
+  };
+  return handlers;
+}
+
+Task<CommandOutcome> Daemon::reload_command(PolledCommand) {
+  last_served_ = env_.executor.steady_now();
+  v1::DaemonCommand reload;
+  reload.set_command("reload_config");
+  Task<v1::DaemonCommandResult> answering =
+      answer_daemon_command(std::move(reload), runner_, identity_json());
+  const v1::DaemonCommandResult answer = co_await answering;
+  CommandOutcome outcome;
+  outcome.ok = answer.ok();
+  if (answer.ok()) {
+    outcome.result = parse_json_or_discarded(answer.output_json());
+  } else {
+    outcome.error = answer.error_message();
+  }
+  co_return outcome;
+}
+
+Task<CommandOutcome> Daemon::run_tool_command(PolledCommand command) {
+  last_served_ = env_.executor.steady_now();
+  v1::ToolRequest request;
+  // Apart from the gateway's requests; the runner's journal keeps it to one run as well.
+  request.set_request_id("command-" + command.id);
+  request.set_tool_name(command.args.value("tool", ""));
+  request.set_input_json(command.args.value("input", Json::object()).dump());
+  request.set_timeout_ms(
+      command.args.contains("timeout_s") && command.args["timeout_s"].is_number()
+          ? static_cast<std::int64_t>(command.args["timeout_s"].get<double>() * 1000)
+          : to_ms(kCommandToolTimeoutDefault));
+  auto [promise, answer] = make_promise<v1::ToolResponse>(env_.executor);
+  command_tools_.insert_or_assign(request.request_id(), promise);
+  runner_.start(request);
+  const v1::ToolResponse response = co_await answer;
+  last_served_ = env_.executor.steady_now();
+  CommandOutcome outcome;
+  if (!response.success()) {
+    outcome.ok = false;
+    outcome.error = response.error_code() + ": " + response.error_message();
+    co_return outcome;
+  }
+  outcome.result = {{"content", response.content()}, {"is_error", response.is_error()}};
+  if (const auto metadata = parse_json_or_discarded(response.metadata_json());
+      metadata.is_object()) {
+    outcome.result["metadata"] = metadata;
+  }
+  co_return outcome;
 }
 
 }  // namespace reliant::daemon

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,7 +22,9 @@
 #include "core/daemon_status.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
+#include "runtime/future.h"
 #include "runtime/scope.h"
+#include "services/daemon/command_poller.h"
 #include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/tool.h"
 
@@ -62,6 +65,14 @@ struct DaemonConfig {
   // credentials belong to. A gateway that registers it for someone else is refused, and a
   // dialing daemon stops (retrying with the same credentials cannot help).
   std::string expected_user_id;
+  // Commands enabled (seed 004's Commands protocol): where it polls for them; null: none. Its
+  // handlers: reload, restart and run_tool (core/queued_command.h).
+  CommandSource* commands = nullptr;
+  CommandPollerConfig command_poller;
+  // What `restart` does: replace the process with a fresh one (it need not return). Empty:
+  // restart is refused.
+  std::function<void()> restart;
+  CommandRan command_ran;  // hears each command a handler runs (the simulator's checker)
 };
 
 // The daemon's credentials and stable identity on its machine: the credentials file and
@@ -143,6 +154,11 @@ class Daemon {
   void send_response(const v1::ToolResponse& response);
   void run_command(const v1::DaemonCommand& command);
   Task<void> answer_command(v1::DaemonCommand command);
+  Json identity_json() const;
+  // The Commands protocol's handlers.
+  std::map<CommandName, CommandHandler> command_handlers();
+  Task<CommandOutcome> reload_command(PolledCommand command);
+  Task<CommandOutcome> run_tool_command(PolledCommand command);
 
   Env& env_;
   DaemonConfig config_;
@@ -167,7 +183,10 @@ class Daemon {
   std::unique_ptr<TerminalSessions> terminals_;
   ToolContext context_;
   ToolRunner runner_;  // after what its tools use: stopped before they go
-  Scope scope_;        // last: destroyed first, before anything its tasks use
+  // The answers run_tool commands wait for, by request id (the rest go to the gateway).
+  std::map<std::string, Promise<v1::ToolResponse>> command_tools_;
+  std::unique_ptr<CommandPoller> commands_;  // after the runner it runs tools on
+  Scope scope_;                              // last: destroyed first, before anything its tasks use
 };
 
 }  // namespace reliant::daemon

@@ -3,7 +3,7 @@
 // the tool path — token expiry, daemon connection identity, exactly-once dispatch of tool requests.
 // Migration 4: sign-in (passwords, the CLI's login codes) and user settings. Migration 7: the
 // workflow definitions of projects. Migration 8: the conversation threads of workflow runs.
-// Migration 14: managed daemons, the control plane's.
+// Migration 14: managed daemons, the control plane's. Migration 15: their commands.
 #include "services/storage/schema.h"
 
 namespace reliant {
@@ -397,6 +397,31 @@ const std::vector<Migration> kMigrations = {
               created_at_ms BIGINT NOT NULL,
               updated_at_ms BIGINT NOT NULL))",
          "CREATE UNIQUE INDEX managed_daemons_name ON managed_daemons(user_id, name)",
+     }},
+    {15,
+     "the Commands protocol: a durable queue of commands per managed daemon",
+     {
+         // The SHA-256 of the token the daemon polls with (core/queued_command.h); the control
+         // plane draws a new one each time it starts the daemon. Empty: no commands.
+         "ALTER TABLE managed_daemons ADD COLUMN commands_token_hash TEXT NOT NULL DEFAULT ''",
+         // A delivered command is the daemon's until lease_until_ms; then it is handed out again
+         // (the daemon's journal keeps its effect to one).
+         R"(CREATE TABLE daemon_commands (
+              id TEXT PRIMARY KEY,
+              daemon_id TEXT NOT NULL REFERENCES daemons(id) ON DELETE CASCADE,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              name TEXT NOT NULL,
+              args_json TEXT NOT NULL,
+              run_time_ms BIGINT NOT NULL,
+              state TEXT NOT NULL
+                CHECK (state IN ('queued', 'delivered', 'succeeded', 'failed')),
+              deliveries BIGINT NOT NULL DEFAULT 0,
+              lease_until_ms BIGINT NOT NULL DEFAULT 0,
+              result_json TEXT NOT NULL DEFAULT '',
+              error TEXT NOT NULL DEFAULT '',
+              created_at_ms BIGINT NOT NULL,
+              completed_at_ms BIGINT NOT NULL DEFAULT 0))",
+         "CREATE INDEX daemon_commands_daemon ON daemon_commands(daemon_id, state, id)",
      }},
 };
 

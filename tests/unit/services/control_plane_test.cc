@@ -6,13 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
+#include "core/queued_command.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "services/storage/accounts.h"
+#include "services/storage/daemon_commands.h"
 #include "services/storage/daemons.h"
 #include "services/storage/managed_daemons.h"
 #include "services/storage/migrator.h"
@@ -27,13 +30,15 @@ namespace sim = reliant::sim;
 class ScriptedProvisioner final : public Provisioner {
  public:
   std::map<std::string, PodState> pods;
-  std::vector<std::string> calls;  // "start d1", "stop d1", "remove d1"
+  std::vector<std::string> calls;             // "start d1", "stop d1", "remove d1"
+  std::vector<DaemonDeployment> deployments;  // as each start got it
 
   DaemonPlatform platform() const override { return DaemonPlatform::local; }
   Result<void> preflight(const ManagedDaemonSpec&) const override { return {}; }
   Task<Result<ProvisionedDaemon>> observe(std::string id) override { co_return seen(id); }
   Task<Result<ProvisionedDaemon>> start(DaemonDeployment deployment) override {
     calls.push_back("start " + deployment.spec.name);
+    deployments.push_back(deployment);
     pods[deployment.daemon_id] = PodState::running;
     co_return seen(deployment.daemon_id);
   }
@@ -60,6 +65,7 @@ struct Fixture : sim::OneNode {
   std::vector<std::string> dials;  // daemon@address, as the gateways would hear them
   SubscriptionPtr listening;
   ScriptedProvisioner pods;
+  SeededSecretSource secrets{random};
 
   Fixture() : OneNode(7, 1, "control-plane") {
     EXPECT_TRUE(run(migrate_up(store, executor.now())).has_value());
@@ -78,7 +84,7 @@ struct Fixture : sim::OneNode {
   }
 
   void create(const std::string& id, DaemonPlatform platform = DaemonPlatform::local,
-              bool always_on = false) {
+              bool always_on = false, bool commands = false) {
     ManagedDaemonRecord row;
     row.id = id;
     row.user_id = "user-1";
@@ -86,6 +92,7 @@ struct Fixture : sim::OneNode {
     row.spec.platform = platform;
     row.spec.permissions = PermissionProfile::execution;
     row.spec.always_on = always_on;
+    row.spec.commands_enabled = commands;
     row.created_at_ms = to_ms(executor.now());
     auto made = run(store.transact_for(
         [row](SqlTransaction& tx) -> Result<void> { return insert_managed_daemon(tx, row); }));
@@ -138,7 +145,7 @@ struct Fixture : sim::OneNode {
 TEST(ControlPlane, StartsACreatedDaemonAndAsksTheGatewaysToDialItUntilOneHoldsIt) {
   Fixture f;
   f.create("box");
-  ControlPlane plane(f.env, {&f.pods}, Fixture::config());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
   f.advance(milliseconds(1500));
   EXPECT_EQ(f.pods.calls, std::vector<std::string>{"start box"});
   EXPECT_EQ(f.dials, std::vector<std::string>{"box@http://box:9290"});
@@ -159,7 +166,7 @@ TEST(ControlPlane, StartsACreatedDaemonAndAsksTheGatewaysToDialItUntilOneHoldsIt
 TEST(ControlPlane, RestartsADaemonThatExitsWithGrowingBackoff) {
   Fixture f;
   f.create("box", DaemonPlatform::local, /*always_on=*/true);
-  ControlPlane plane(f.env, {&f.pods}, Fixture::config());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
   f.advance(milliseconds(1500));
   ASSERT_EQ(f.pods.calls.size(), 1u);
   std::vector<Instant> restarts;
@@ -187,7 +194,7 @@ TEST(ControlPlane, SuspendsAnIdleDaemonAndStartsItAgainWhenResumed) {
   f.create("idle");
   f.create("busy");
   f.create("keeper", DaemonPlatform::local, /*always_on=*/true);
-  ControlPlane plane(f.env, {&f.pods}, Fixture::config());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
   f.advance(seconds(2));
   for (const char* id : {"idle", "busy", "keeper"}) f.connect(id, to_ms(f.executor.now()));
   // `busy` keeps serving: its gateway hears activity every minute.
@@ -222,7 +229,7 @@ TEST(ControlPlane, RemovesADeletedDaemonAndRefusesAPlatformItDoesNotServe) {
   Fixture f;
   f.create("box");
   f.create("elsewhere", DaemonPlatform::kubernetes);
-  ControlPlane plane(f.env, {&f.pods}, Fixture::config());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
   f.advance(seconds(2));
   const ManagedDaemonRecord refused = f.row("elsewhere");
   EXPECT_EQ(refused.observed, ObservedState::failed);
@@ -247,8 +254,8 @@ TEST(ControlPlane, OneReplicaActsOnADaemonAndAnotherTakesOverWhenItStops) {
   f.create("box");
   std::map<std::string, std::unique_ptr<ControlPlane>> replicas;
   for (const char* id : {"cp-1", "cp-2"}) {
-    replicas[id] = std::make_unique<ControlPlane>(f.env, std::vector<Provisioner*>{&f.pods},
-                                                  Fixture::config(id));
+    replicas[id] = std::make_unique<ControlPlane>(
+        f.env, f.secrets, std::vector<Provisioner*>{&f.pods}, Fixture::config(id));
   }
   f.advance(seconds(3));
   EXPECT_EQ(f.pods.calls.size(), 1u) << "started once, by one replica";
@@ -270,7 +277,7 @@ TEST(ControlPlane, OneReplicaActsOnADaemonAndAnotherTakesOverWhenItStops) {
 TEST(ControlPlane, AStoreThatCannotAnswerCostsRoundsNotDaemons) {
   Fixture f;
   f.create("box");
-  ControlPlane plane(f.env, {&f.pods}, Fixture::config());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
   f.database.faults().outage = true;
   f.advance(seconds(3));
   EXPECT_TRUE(f.pods.calls.empty());
@@ -278,6 +285,47 @@ TEST(ControlPlane, AStoreThatCannotAnswerCostsRoundsNotDaemons) {
   f.database.faults().outage = false;
   f.advance(seconds(2));
   EXPECT_EQ(f.pods.calls, std::vector<std::string>{"start box"});
+}
+
+TEST(ControlPlane, EachStartHandsADaemonWithCommandsANewTokenWhoseHashIsStored) {
+  Fixture f;
+  f.create("worker", DaemonPlatform::local, false, true);
+  f.create("plain");
+  ControlPlaneConfig config = Fixture::config();
+  config.commands_url = "https://api.example:8080";
+  config.commands_ca_file = "/etc/reliant/ca.pem";
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, config);
+  f.advance(seconds(3));
+  ASSERT_EQ(f.pods.deployments.size(), 2u);
+  const auto worker =
+      std::find_if(f.pods.deployments.begin(), f.pods.deployments.end(),
+                   [](const DaemonDeployment& d) { return d.spec.name == "worker"; });
+  const auto plain = std::find_if(f.pods.deployments.begin(), f.pods.deployments.end(),
+                                  [](const DaemonDeployment& d) { return d.spec.name == "plain"; });
+  ASSERT_NE(worker, f.pods.deployments.end());
+  ASSERT_NE(plain, f.pods.deployments.end());
+  EXPECT_TRUE(plain->commands_token.empty() && plain->commands_url.empty());
+  EXPECT_EQ(worker->commands_url, "https://api.example:8080");
+  EXPECT_EQ(worker->commands_ca_file, "/etc/reliant/ca.pem");
+  EXPECT_TRUE(worker->commands_token.starts_with("rlnt_cmd_worker."));
+  const std::string first = worker->commands_token;
+  auto stored = f.run(
+      f.store.transact_for([](SqlTransaction& tx) { return commands_token_hash(tx, "worker"); }));
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_EQ(**stored, hash_command_token(first));
+  const std::vector<std::string> args = managed_daemon_arguments(*worker, DaemonPlacement{});
+  EXPECT_NE(std::find(args.begin(), args.end(), "--commands-url"), args.end());
+  for (const std::string& arg : args) EXPECT_EQ(arg.find("rlnt_cmd_"), std::string::npos);
+
+  // It exits; the restart carries a new token, and the old one stops working.
+  f.pods.pods["worker"] = PodState::absent;
+  f.advance(seconds(5));
+  ASSERT_GE(f.pods.deployments.size(), 3u);
+  EXPECT_NE(f.pods.deployments.back().commands_token, first);
+  stored = f.run(
+      f.store.transact_for([](SqlTransaction& tx) { return commands_token_hash(tx, "worker"); }));
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_EQ(**stored, hash_command_token(f.pods.deployments.back().commands_token));
 }
 
 }  // namespace
