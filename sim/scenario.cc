@@ -51,16 +51,18 @@ const std::vector<std::string> kInvariants = {"stream_order",
                                               "workflow_runs_family",
                                               "resume_bounded",
                                               "suspended_not_dialled",
-                                              "tool_placement"};
+                                              "tool_placement",
+                                              "command_once"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
-    "tool_at_most_once",    "tool_results",           "tool_isolation",   "daemon_status",
-    "daemon_liveness",      "terminal_isolation",     "terminal_results", "cancel_grace",
-    "daemon_routable",      "one_session_per_daemon", "files_isolation",  "resume_bounded",
-    "suspended_not_dialled"};
+    "tool_at_most_once",      "tool_results",    "tool_isolation",
+    "daemon_status",          "daemon_liveness", "terminal_isolation",
+    "terminal_results",       "cancel_grace",    "daemon_routable",
+    "one_session_per_daemon", "files_isolation", "resume_bounded",
+    "suspended_not_dialled",  "command_once"};
 
 Result<void> read_client_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 EchoClientConfig& config) {
@@ -173,11 +175,35 @@ Result<void> read_engine_client_config(const Reader& r, const YAML::Node& node,
   return {};
 }
 
+// A daemon's `managed` and, for a managed one only, its control plane's settings.
+Result<void> read_managed_settings(const Reader& r, const YAML::Node& node, const std::string& path,
+                                   DaemonNodeConfig& config) {
+  if (node["managed"]) {
+    auto managed = r.boolean(node["managed"], path + ".managed");
+    if (!managed) return fail(managed.error());
+    config.managed = *managed;
+    if (config.managed) config.type = DaemonType::cloud;
+  }
+  for (const auto& [key, flag] :
+       {std::pair{"always_on", &config.always_on}, std::pair{"suspended", &config.suspended},
+        std::pair{"commands", &config.commands}}) {
+    if (!node[key]) continue;
+    auto value = r.boolean(node[key], path + "." + key);
+    if (!value) return fail(value.error());
+    if (!config.managed) {
+      return fail(r.error(node[key], path + "." + key,
+                          "only a managed daemon (managed: true) has a control plane's wish"));
+    }
+    *flag = *value;
+  }
+  return {};
+}
+
 Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 DaemonNodeConfig& config) {
   if (auto ok = r.expect_map(node, path,
-                             {"user", "type", "labels", "managed", "always_on", "suspended", "mcp",
-                              "mcp_crash_share"});
+                             {"user", "type", "labels", "managed", "always_on", "suspended",
+                              "commands", "mcp", "mcp_crash_share"});
       !ok) {
     return ok;
   }
@@ -195,23 +221,7 @@ Result<void> read_daemon_config(const Reader& r, const YAML::Node& node, const s
     }
     config.mcp_crash_share = *share;
   }
-  if (node["managed"]) {
-    auto managed = r.boolean(node["managed"], path + ".managed");
-    if (!managed) return fail(managed.error());
-    config.managed = *managed;
-    if (config.managed) config.type = DaemonType::cloud;
-  }
-  for (const auto& [key, flag] :
-       {std::pair{"always_on", &config.always_on}, std::pair{"suspended", &config.suspended}}) {
-    if (!node[key]) continue;
-    auto value = r.boolean(node[key], path + "." + key);
-    if (!value) return fail(value.error());
-    if (!config.managed) {
-      return fail(r.error(node[key], path + "." + key,
-                          "only a managed daemon (managed: true) has a control plane's wish"));
-    }
-    *flag = *value;
-  }
+  if (auto ok = read_managed_settings(r, node, path, config); !ok) return ok;
   if (node["user"]) {
     auto user = r.string(node["user"], path + ".user");
     if (!user) return fail(user.error());
@@ -260,10 +270,10 @@ Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
     (name == "user" ? config.user : name == "daemon" ? config.daemon : config.kind) = *text;
   }
   if (config.kind != "bash" && config.kind != "mcp" && config.kind != "terminal" &&
-      config.kind != "cancel" && config.kind != "files") {
-    return fail(
-        r.error(node["kind"], path + ".kind",
-                "expected bash, mcp, terminal, cancel or files, got '" + config.kind + "'"));
+      config.kind != "cancel" && config.kind != "files" && config.kind != "commands") {
+    return fail(r.error(
+        node["kind"], path + ".kind",
+        "expected bash, mcp, terminal, cancel, files or commands, got '" + config.kind + "'"));
   }
   if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
     return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));

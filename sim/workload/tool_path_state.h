@@ -111,6 +111,19 @@ struct ToolPathWorkload::Impl {
   };
   std::map<std::string, WishSeen> wishes_seen;
   std::uint64_t managed_dials = 0;
+  // The Commands protocol (daemon_commands.h): each command a client's send stored, and how many
+  // times a handler ran each one (by command id).
+  struct CommandSent {
+    std::string id;
+    std::string client;
+    std::string daemon_node;
+    std::string name;
+    std::string marker;  // run_tool: what its shell command echoes (command_runs' key)
+    Instant sent{};
+  };
+  std::vector<CommandSent> commands_sent;
+  std::map<std::string, int> command_handled;
+  std::uint64_t command_restarts = 0;
   Random random;
   SimExecutor clock;
   IdGenerator ids;

@@ -1,5 +1,6 @@
 // The tool-path workload: gateway, daemon and tool_client roles, and their invariants.
 #include "sim/workload/tools.h"
+#include "sim/workload/daemon_commands.h"
 #include "sim/workload/tool_path_state.h"
 
 #include <algorithm>
@@ -140,7 +141,9 @@ class SimDaemonProcess {
                      machine.registration_seq, machine.user_id),
         mcp_(env_, host_),
         tools_(daemon::make_builtin_tools()),
-        daemon_(env_, std::move(config), credentials_, machine.journal, tools_, &machine) {
+        commands_(machine.config.commands ? make_sim_command_source(env_, machine) : nullptr),
+        daemon_(env_, with_commands(std::move(config), commands_.get()), credentials_,
+                machine.journal, tools_, &machine) {
     ToolPathWorkload::Impl* impl = machine.impl;
     host_.set_faults(impl->host_faults);
     // Every command ends with `echo <request id>`: when each one ended (for the cancel
@@ -178,9 +181,16 @@ class SimDaemonProcess {
   SimHost host_;
   Env env_;
   SimCredentials credentials_;
+  static daemon::DaemonConfig with_commands(daemon::DaemonConfig config,
+                                            daemon::CommandSource* commands) {
+    config.commands = commands;
+    return config;
+  }
+
   mcp::McpServers mcp_;
   daemon::ToolSet tools_;
-  daemon::Daemon daemon_;  // last: destroyed first
+  std::unique_ptr<daemon::CommandSource> commands_;  // commands enabled: where it polls
+  daemon::Daemon daemon_;                            // last: destroyed first
 };
 
 }  // namespace
@@ -235,6 +245,7 @@ void ToolPathWorkload::seed() {
         row.spec.labels = machine->config.labels;
         row.spec.permissions = PermissionProfile::execution;
         row.spec.always_on = machine->config.always_on;
+        row.spec.commands_enabled = machine->config.commands;
         if (auto ok = insert_managed_daemon(tx, row); !ok) return ok;
         if (machine->config.suspended) {
           auto wish = set_desired_state(tx, row.id, DesiredState::suspended, 0);
@@ -304,6 +315,7 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     config.dial_timeout = seconds(5);
     config.register_timeout = seconds(5);
     config.reconnect = BackoffPolicy{timings.backoff_initial, timings.backoff_max, 2.0, 0.5};
+    if (daemon.commands) configure_sim_commands(*impl, *machine, config);
     return [machine, config](Env& env) -> std::shared_ptr<void> {
       machine->registered = false;
       machine->registered_since.reset();
@@ -314,6 +326,10 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     return control_plane_factory(impl, group.as<ControlPlaneConfig>(), name);
   }
   ClientShared shared{impl, name, group.as<ToolClientConfig>()};
+  if (shared.config.kind == "commands") {
+    return
+        [shared](Env& env) -> std::shared_ptr<void> { return start_command_client(env, shared); };
+  }
   return [shared](Env& env) -> std::shared_ptr<void> { return start_tool_client(env, shared); };
 }
 
@@ -504,6 +520,7 @@ void check_daemons_at_end(ToolPathWorkload::Impl& impl, Instant end) {
 void ToolPathWorkload::finish(Instant end) {
   Impl& impl = *impl_;
   check_managed(impl, end);
+  check_commands(impl, end);
   // At most once, everywhere.
   for (const auto& [request_id, nodes] : impl.executions) {
     if (nodes.size() > 1) {
@@ -633,6 +650,7 @@ void ToolPathWorkload::summarize(RunReport& report) const {
          u(t.ownership_lost) + " streams let go to a later owner, " + u(t.leases_expired) +
          " leases expired\n";
   out += managed_summary(*impl_);
+  out += commands_summary(*impl_);
   const StoreStats& s = report.store;
   out += "store: " + u(s.transactions) + " transactions, " + u(s.failed_before_commit) +
          " failed before commit, " + u(s.outcome_unknown) + " outcome unknown, " +

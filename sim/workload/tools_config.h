@@ -33,6 +33,9 @@ struct DaemonNodeConfig {
   // default) and created suspended (its pod not running until a call or its user resumes it).
   bool always_on = true;
   bool suspended = false;
+  // Commands enabled (the Commands protocol): it polls the command queue — through the store,
+  // standing for the api's feed: the simulator has no HTTP — and runs what it is sent.
+  bool commands = false;
   // An MCP server the daemon runs over stdio (the simulator's scripted one, named "sim"). Each
   // tools/call crashes it with probability `mcp_crash_share` until the faults heal; the daemon
   // starts it again with backoff, or at once for the next call that needs it.
@@ -65,7 +68,9 @@ struct ToolClientConfig {
   // daemon, re-attaching at its offset across failovers, and reads it back), "cancel" (starts
   // a long command and cancels it a moment later) or "files" (writes a marked file on its
   // daemon and reads it back, and asks another user's daemon for its files, which must be
-  // refused).
+  // refused), or "commands" (sends commands — mostly run_tool of a command that echoes a
+  // marker, some reload and restart — to its user's managed daemons with commands enabled, and
+  // records each one for command_once).
   std::string kind = "bash";
 };
 

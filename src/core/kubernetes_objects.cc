@@ -31,7 +31,14 @@ Json metadata_of(const DaemonDeployment& d, const KubernetesPlacement& place) {
 
 Json container_of(const DaemonDeployment& d, const KubernetesPlacement& place) {
   Json env = Json::array({{{"name", "HOME"}, {"value", kHome}}});
+  // After the spec's variables: of two same-named ones, the later one wins in a pod.
   for (const auto& [key, value] : d.spec.env) env.push_back({{"name", key}, {"value", value}});
+  if (!d.commands_token.empty()) {
+    env.push_back(
+        {{"name", std::string(kCommandsTokenVariable)},
+         {"valueFrom",
+          {{"secretKeyRef", {{"name", kubernetes_name(d.daemon_id)}, {"key", "token"}}}}}});
+  }
   return {{"name", "daemon"},
           {"image", d.spec.code.image.empty() ? place.image : d.spec.code.image},
           {"args", managed_daemon_arguments(d, {place.port, "0.0.0.0", std::string(kWorkspace)})},
@@ -113,6 +120,13 @@ KubernetesObjects kubernetes_objects(const DaemonDeployment& d, const Kubernetes
                                            {"port", place.port},
                                            {"targetPort", "daemon"},
                                            {"protocol", "TCP"}}})}}}};
+  if (!d.commands_token.empty()) {
+    out.secret = {{"apiVersion", "v1"},
+                  {"kind", "Secret"},
+                  {"metadata", metadata},
+                  {"type", "Opaque"},
+                  {"stringData", {{"token", d.commands_token}}}};
+  }
   return out;
 }
 

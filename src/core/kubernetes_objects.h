@@ -1,7 +1,8 @@
 // What a managed daemon is on Kubernetes (spec S4.2), as the objects its provisioner applies:
 // a PersistentVolumeClaim that keeps its home and workspace while it is suspended, a
 // single-replica Deployment (scaled to zero when suspended) whose pod runs `reliant daemon start
-// --managed`, and a ClusterIP Service the gateways dial. The pod holds no credentials (spec
+// --managed`, a ClusterIP Service the gateways dial, and — commands enabled — a Secret with the
+// token it polls its commands with. The pod holds no credentials (spec
 // S0.12): no service account token is mounted, and its identity is the gateway's to stamp.
 // Pure: same deployment and placement, same objects, so applying them again changes nothing.
 #pragma once
@@ -27,6 +28,9 @@ struct KubernetesObjects {
   nlohmann::json volume_claim;
   nlohmann::json deployment;
   nlohmann::json service;
+  // Commands enabled: the Secret holding the daemon's commands token, which its pod reads into
+  // RELIANT_COMMANDS_TOKEN (never in the Deployment itself); null otherwise.
+  nlohmann::json secret;
 };
 
 // "reliant-daemon-" and the id in lower case: a DNS-1035 label (ids are 26 characters of

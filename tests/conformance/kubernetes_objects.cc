@@ -1,7 +1,7 @@
 // Prints, as one JSON array, the Kubernetes objects of a few managed daemons — a plain one
 // running, one suspended with an environment, labels, path links and an image of its own in
-// another namespace with a storage class — for tests/conformance/kubernetes_objects.sh to check
-// against the API's schemas.
+// another namespace with a storage class, whose commands token is in a Secret — for
+// tests/conformance/kubernetes_objects.sh to check against the API's schemas.
 #include <iostream>
 #include <tuple>
 
@@ -24,6 +24,10 @@ int main() {
   rich.spec.labels = {{"gpu", "a100"}, {"pool", "cloud"}};
   rich.spec.links = {"/srv/datasets", "01J9ZQ4M8W6X0RK2T3B5C7D9PR"};
   rich.spec.code.image = "ghcr.io/acme/daemon@sha256:0123456789abcdef";
+  rich.spec.commands_enabled = true;
+  rich.commands_url = "https://api.team-a.svc:8080";
+  rich.commands_token =
+      "rlnt_cmd_01J9ZQ4M8W6X0RK2T3B5C7D9GH.0123456789abcdefghijABCDEFGHIJ0123456789abc";
   KubernetesPlacement elsewhere = place;
   elsewhere.namespace_name = "team-a";
   elsewhere.storage = "50Gi";
@@ -36,6 +40,7 @@ int main() {
     all.push_back(std::move(objects.volume_claim));
     all.push_back(std::move(objects.deployment));
     all.push_back(std::move(objects.service));
+    if (!objects.secret.is_null()) all.push_back(std::move(objects.secret));
   }
   std::cout << all.dump(2) << "\n";
   return 0;

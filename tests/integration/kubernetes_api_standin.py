@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stand-in Kubernetes API server for the control plane's integration test: no cluster runs on
-the machines this is tested on. It keeps PersistentVolumeClaims, Services and Deployments by
+the machines this is tested on. It keeps PersistentVolumeClaims, Secrets, Services and Deployments by
 path, as the API server does for these calls: server-side apply (PATCH with
 application/apply-patch+yaml, which must name fieldManager), merge patches, GET and DELETE; a
 Deployment's pods are ready at once. Every call needs `Authorization: Bearer TOKEN`. Each object
@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 PORT, TOKEN, APPLIED = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 PATH = re.compile(
-    r"^/(api/v1|apis/apps/v1)/namespaces/([a-z0-9-]+)/(persistentvolumeclaims|services|deployments)/([a-z0-9-]+)$")
-KINDS = {"persistentvolumeclaims": "PersistentVolumeClaim", "services": "Service",
+    r"^/(api/v1|apis/apps/v1)/namespaces/([a-z0-9-]+)/(persistentvolumeclaims|services|secrets|deployments)/([a-z0-9-]+)$")
+KINDS = {"persistentvolumeclaims": "PersistentVolumeClaim", "services": "Service", "secrets": "Secret",
          "deployments": "Deployment"}
 objects = {}
 applied = []

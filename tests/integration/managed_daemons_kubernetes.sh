@@ -2,9 +2,11 @@
 # Managed daemons on the kubernetes platform, through the real control plane and a stand-in API
 # server (no cluster runs here: kubernetes_api_standin.py keeps the objects as the API server
 # does for these calls and wants the service account's bearer token). A daemon created with
-# `--platform kubernetes` becomes a claim, a Service and a Deployment of one ready replica, and
-# the control plane sees it running; the objects it applied pass kubernetes-models' schemas.
-# Suspended, its Deployment has no replica and its claim stays; resumed, one again; deleted, its
+# `--platform kubernetes --commands` becomes a claim, a Secret with its commands token, a Service
+# and a Deployment of one ready replica (whose pod reads the token from the Secret), and the
+# control plane sees it running; the objects it applied pass kubernetes-models' schemas.
+# Suspended, its Deployment has no replica and its claim stays; resumed, one again with a new
+# token; deleted, its
 # objects and rows are gone. A binary instead of an image is recorded failed with the reason.
 #   managed_daemons_kubernetes.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
@@ -27,7 +29,8 @@ api="http://127.0.0.1:$((base + 12))"
   --health-port $((base + 3)) --bind-address 127.0.0.1 --daemons-dir "$work/managed" \
   --interval 0.5 --kubernetes-api-url "http://127.0.0.1:$((base + 20))" \
   --kubernetes-namespace team-a --kubernetes-token-file "$work/sa-token" \
-  --kubernetes-image registry.example.com/reliant:0.1.0 >"$work/controlplane.log" 2>&1 &
+  --kubernetes-image registry.example.com/reliant:0.1.0 --commands-url "$api" \
+  >"$work/controlplane.log" 2>&1 &
 pids+=($!)
 wait_ready $((base + 3)) "control plane"
 grep -q "kubernetes daemons in namespace team-a" "$work/controlplane.log" ||
@@ -47,18 +50,26 @@ wait_seen() {  # NAME STATE SECONDS
   fail "$1 is $(seen "$1"), not $2: $(cli list)"
 }
 
-cli create pod-box --platform kubernetes --permissions execution --label pool=k8s \
+cli create pod-box --platform kubernetes --permissions execution --label pool=k8s --commands \
   >"$work/create.out" || fail "create: $(cat "$work/create.out")"
 daemon_id=$(awk '{print $1; exit}' "$work/create.out")
 name="reliant-daemon-$(echo "$daemon_id" | tr 'A-Z' 'a-z')"
 deployment="/apis/apps/v1/namespaces/team-a/deployments/$name"
 claim="/api/v1/namespaces/team-a/persistentvolumeclaims/$name"
 service="/api/v1/namespaces/team-a/services/$name"
+secret="/api/v1/namespaces/team-a/secrets/$name"
 wait_seen pod-box running/running 20
 replicas() { standin "$deployment" | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["replicas"])'; }
 [ "$(replicas)" = 1 ] || fail "the Deployment: $(standin "$deployment")"
 standin "$claim" | grep -q '"ReadWriteOnce"' || fail "no claim: $(standin "$claim")"
 standin "$service" | grep -q '"ClusterIP"' || fail "no Service: $(standin "$service")"
+# Commands enabled: the token is in a Secret the pod reads, never in the Deployment.
+commands_token() { standin "$secret" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stringData"]["token"])'; }
+first_token=$(commands_token) || fail "no Secret: $(standin "$secret")"
+[[ $first_token == "rlnt_cmd_$daemon_id."* ]] || fail "the Secret's token: $first_token"
+standin "$deployment" | grep -qF "rlnt_cmd_" && fail "the token is in the Deployment"
+standin "$deployment" | grep -qF '"secretKeyRef"' || fail "the pod reads no Secret: $(standin "$deployment")"
+standin "$deployment" | grep -qF -- "--commands-url" || fail "the pod polls no api"
 node "$(dirname "$0")/../kubernetes-models/validate.mjs" <"$work/applied.json" >"$work/validate.out" ||
   fail "the applied objects: $(cat "$work/validate.out")"
 echo "created: a claim, a Service and a Deployment of one ready replica in team-a, running; $(tail -n 1 "$work/validate.out") against the schemas"
@@ -70,7 +81,8 @@ standin "$claim" | grep -q '"ReadWriteOnce"' || fail "suspended, its claim went"
 cli resume pod-box >/dev/null || fail "resume"
 wait_seen pod-box running/running 20
 [ "$(replicas)" = 1 ] || fail "resumed, the Deployment: $(standin "$deployment")"
-echo "suspended: no replica, its claim kept; resumed: one replica again"
+[ "$(commands_token)" != "$first_token" ] || fail "resumed, its commands token is the old one"
+echo "suspended: no replica, its claim kept; resumed: one replica again, with a new commands token"
 
 cli create bin-box --platform kubernetes --permissions execution --binary /usr/bin/true \
   >/dev/null || fail "create bin-box"
@@ -84,8 +96,8 @@ for _ in $(seq 1 100); do
   [ -z "$(standin "$deployment" | grep '"Deployment"')" ] && [ -z "$(seen pod-box)" ] && break
   sleep 0.1
 done
-for path in "$deployment" "$service" "$claim"; do
+for path in "$deployment" "$service" "$secret" "$claim"; do
   standin "$path" | grep -q '"Status"' || fail "$path outlived the delete: $(standin "$path")"
 done
 [ -z "$(seen pod-box)" ] || fail "its rows outlived the delete: $(cli list)"
-echo "deleted: its Deployment, Service, claim and rows are gone"
+echo "deleted: its Deployment, Service, Secret, claim and rows are gone"

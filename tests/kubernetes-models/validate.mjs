@@ -3,9 +3,9 @@
 // accepted anything would pass every object). The schemas allow fields they do not name, so a
 // misspelt optional field is not caught here. Prints one line per object; exits 1 on any failure.
 import { Deployment } from "kubernetes-models/apps/v1";
-import { PersistentVolumeClaim, Service } from "kubernetes-models/v1";
+import { PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 
-const kinds = { Deployment, PersistentVolumeClaim, Service };
+const kinds = { Deployment, PersistentVolumeClaim, Secret, Service };
 const input = await new Promise((resolve) => {
   let text = "";
   process.stdin.on("data", (chunk) => (text += chunk));

@@ -44,6 +44,8 @@ Task<HttpResponse> next_command(control_plane::CommandQueue& queue, const std::s
                                   {"name", c.name},
                                   {"args", parse_json_or_discarded(c.args_json)},
                                   {"deliveries", c.deliveries},
+                                  {"daemon_id", c.daemon_id},
+                                  {"user_id", c.user_id},
                                   {"run_time_ms", c.run_time_ms}}}});
 }
 

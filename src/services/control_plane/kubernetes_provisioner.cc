@@ -60,6 +60,7 @@ std::string KubernetesProvisioner::path_of(std::string_view kind,
   const std::string ns = "/namespaces/" + place_.namespace_name + "/";
   if (kind == "Deployment") return "/apis/apps/v1" + ns + "deployments/" + name;
   if (kind == "Service") return "/api/v1" + ns + "services/" + name;
+  if (kind == "Secret") return "/api/v1" + ns + "secrets/" + name;
   return "/api/v1" + ns + "persistentvolumeclaims/" + name;
 }
 
@@ -154,8 +155,10 @@ Task<Result<ProvisionedDaemon>> KubernetesProvisioner::start(DaemonDeployment de
   if (!safe_id(deployment.daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
   if (auto ok = preflight(deployment.spec); !ok) co_return fail(ok.error());
   const KubernetesObjects objects = kubernetes_objects(deployment, place_, true);
-  // The claim first, so the pod finds its volume; the Deployment last.
-  for (const Json* object : {&objects.volume_claim, &objects.service, &objects.deployment}) {
+  // The claim and the Secret first, so the pod finds its volume and token; the Deployment last.
+  for (const Json* object :
+       {&objects.volume_claim, &objects.secret, &objects.service, &objects.deployment}) {
+    if (object->is_null()) continue;  // no Secret without commands
     Task<Result<void>> applying =
         apply(path_of((*object)["kind"].get<std::string>(), deployment.daemon_id), *object);
     if (Result<void> applied = co_await applying; !applied) co_return fail(applied.error());
@@ -178,7 +181,7 @@ Task<Result<void>> KubernetesProvisioner::stop(std::string daemon_id) {
 
 Task<Result<void>> KubernetesProvisioner::remove(std::string daemon_id) {
   if (!safe_id(daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
-  for (const std::string_view kind : {"Deployment", "Service", "PersistentVolumeClaim"}) {
+  for (const std::string_view kind : {"Deployment", "Service", "Secret", "PersistentVolumeClaim"}) {
     Task<Result<Answer>> deleting =
         call("DELETE", path_of(kind, daemon_id) + "?propagationPolicy=Background", "", "");
     Result<Answer> answer = co_await deleting;

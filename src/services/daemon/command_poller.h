@@ -30,6 +30,8 @@ struct PolledCommand {
   CommandName name = CommandName::reload;
   nlohmann::json args = nlohmann::json::object();
   std::int64_t deliveries = 1;  // 2 and more: handed out before
+  std::string daemon_id;        // whose queue it came from
+  std::string user_id;          // who sent it: the daemon's user
 };
 
 struct CommandOutcome {

@@ -396,6 +396,9 @@ Task<CommandOutcome> Daemon::run_tool_command(PolledCommand command) {
   v1::ToolRequest request;
   // Apart from the gateway's requests; the runner's journal keeps it to one run as well.
   request.set_request_id("command-" + command.id);
+  // The queue's word for whose it is: a daemon no gateway holds knows no user of its own.
+  request.set_user_id(command.user_id.empty() ? user_id_ : command.user_id);
+  request.set_daemon_id(command.daemon_id.empty() ? daemon_id_ : command.daemon_id);
   request.set_tool_name(command.args.value("tool", ""));
   request.set_input_json(command.args.value("input", Json::object()).dump());
   request.set_timeout_ms(

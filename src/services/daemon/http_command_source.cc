@@ -42,6 +42,10 @@ Result<PolledCommand> polled_command_from(std::string_view body) {
   out.name = *name;
   out.args = c.value("args", nlohmann::json::object());
   if (!out.args.is_object()) out.args = nlohmann::json::object();
+  for (auto [key, field] :
+       {std::pair{"daemon_id", &out.daemon_id}, std::pair{"user_id", &out.user_id}}) {
+    if (c.contains(key) && c[key].is_string()) *field = c[key].get<std::string>();
+  }
   const auto deliveries = c.value("deliveries", nlohmann::json(1));
   out.deliveries = deliveries.is_number_integer() ? deliveries.get<std::int64_t>() : 1;
   return out;

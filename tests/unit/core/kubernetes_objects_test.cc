@@ -92,6 +92,28 @@ TEST(KubernetesObjects, ThePodRunsTheManagedDaemonWithoutCredentialsOrRoot) {
             "reliant-daemon-01j9zq4m8w6x0rk2t3b5c7d9ef");
 }
 
+TEST(KubernetesObjects, ACommandsTokenIsInASecretThePodReadsNotInTheDeployment) {
+  EXPECT_TRUE(kubernetes_objects(box(), cluster(), true).secret.is_null()) << "no commands";
+  DaemonDeployment d = box();
+  d.spec.commands_enabled = true;
+  d.spec.env["RELIANT_COMMANDS_TOKEN"] = "the user's";
+  d.commands_url = "https://api.team-a.svc:8080";
+  d.commands_token = "rlnt_cmd_" + d.daemon_id + ".secret";
+  const KubernetesObjects objects = kubernetes_objects(d, cluster(), true);
+  ASSERT_FALSE(objects.secret.is_null());
+  EXPECT_EQ(objects.secret["kind"], "Secret");
+  EXPECT_EQ(objects.secret["metadata"]["name"], kubernetes_name(d.daemon_id));
+  EXPECT_EQ(objects.secret["stringData"]["token"], d.commands_token);
+  EXPECT_EQ(objects.deployment.dump().find("rlnt_cmd_"), std::string::npos);
+  const Json& env = objects.deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+  ASSERT_FALSE(env.empty());
+  EXPECT_EQ(env.back()["name"], "RELIANT_COMMANDS_TOKEN") << "last: the one the pod sees";
+  EXPECT_EQ(env.back()["valueFrom"]["secretKeyRef"]["name"], kubernetes_name(d.daemon_id));
+  const std::string args =
+      objects.deployment["spec"]["template"]["spec"]["containers"][0]["args"].dump();
+  EXPECT_NE(args.find("\"--commands-url\",\"https://api.team-a.svc:8080\""), std::string::npos);
+}
+
 TEST(KubernetesObjects, TheDaemonsOwnImageAndTheClustersStorageClassAreUsed) {
   DaemonDeployment own = box();
   own.spec.code.image = "ghcr.io/acme/daemon:2";

@@ -77,7 +77,7 @@ struct Box {
 };
 
 PolledCommand command(std::string id, CommandName name, std::int64_t deliveries = 1) {
-  return PolledCommand{std::move(id), name, {{"tool", "bash"}}, deliveries};
+  return PolledCommand{std::move(id), name, {{"tool", "bash"}}, deliveries, "d1", "u1"};
 }
 
 TEST(CommandPoller, ARedeliveredCommandRunsOnceAndIsAnsweredWithItsFirstOutcome) {

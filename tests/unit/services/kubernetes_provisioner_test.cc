@@ -150,6 +150,14 @@ TEST(KubernetesProvisioner, AppliesStartsStopsAndRemovesADaemonsObjects) {
   EXPECT_TRUE(c.api.objects.contains(std::string(kClaim))) << "a suspended daemon keeps its files";
 
   const Json before = c.api.objects[std::string(kService)];
+  // Started again with commands: its token's Secret too, before the Deployment.
+  DaemonDeployment commanded = Cluster::box();
+  commanded.commands_url = "https://api:8080";
+  commanded.commands_token = "rlnt_cmd_01J9ZQ4M8W6X0RK2T3B5C7D9EF.secret";
+  const std::string secret =
+      "/api/v1/namespaces/team-a/secrets/reliant-daemon-01j9zq4m8w6x0rk2t3b5c7d9ef";
+  ASSERT_TRUE(c.node.run(c.provisioner.start(commanded)).has_value());
+  EXPECT_EQ(c.api.objects[secret]["stringData"]["token"], commanded.commands_token);
   ASSERT_TRUE(c.node.run(c.provisioner.start(Cluster::box())).has_value());
   EXPECT_EQ(c.api.objects[std::string(kService)], before) << "applied again, the same object";
   EXPECT_EQ(c.api.objects[std::string(kDeployment)]["spec"]["replicas"], 1);
