@@ -422,22 +422,29 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
 Result<void> read_control_plane_config(const Reader& r, const YAML::Node& node,
                                        const std::string& path, ControlPlaneConfig& config) {
   if (auto ok = r.expect_map(node, path,
-                             {"interval", "suspend_after", "pod_start", "pod_start_failure_share"});
+                             {"interval", "suspend_after", "pod_start", "pod_start_failure_share",
+                              "pod_exit_share", "pod_exit_after"});
       !ok) {
     return ok;
   }
-  if (node["pod_start"]) {
+  for (const auto& [key, min, max] :
+       {std::tuple{"pod_start", &config.pod_start_min, &config.pod_start_max},
+        std::tuple{"pod_exit_after", &config.pod_exit_after_min, &config.pod_exit_after_max}}) {
+    if (!node[key]) continue;
     auto delay = r.range<Duration>(
-        node["pod_start"], path + ".pod_start",
+        node[key], path + "." + key,
         [&r](const YAML::Node& n, const std::string& p) { return r.duration(n, p); });
     if (!delay) return fail(delay.error());
-    config.pod_start_min = delay->min;
-    config.pod_start_max = delay->max;
+    *min = delay->min;
+    *max = delay->max;
   }
-  if (node["pod_start_failure_share"]) {
-    auto share = r.probability(node["pod_start_failure_share"], path + ".pod_start_failure_share");
-    if (!share) return fail(share.error());
-    config.pod_start_failure_share = *share;
+  for (const auto& [key, share] :
+       {std::pair{"pod_start_failure_share", &config.pod_start_failure_share},
+        std::pair{"pod_exit_share", &config.pod_exit_share}}) {
+    if (!node[key]) continue;
+    auto read = r.probability(node[key], path + "." + key);
+    if (!read) return fail(read.error());
+    *share = *read;
   }
   return read_durations(r, node, path,
                         {{"interval", &config.interval}, {"suspend_after", &config.suspend_after}});

@@ -13,8 +13,28 @@ void SimPods::add(const std::string& daemon_id, std::string address, bool stoppe
   pod.address = std::move(address);
   pod.phase = stopped ? Phase::stopped : Phase::provisioned;
   pod.changed = world_.now();
-  const bool added = pods_.emplace(daemon_id, std::move(pod)).second;
+  const auto [it, added] = pods_.emplace(daemon_id, std::move(pod));
   RELIANT_ASSERT(added);
+  if (!stopped) maybe_exit_later(daemon_id, it->second);
+}
+
+void SimPods::maybe_exit_later(const std::string& daemon_id, const Pod& pod) {
+  if (options_.exit_share <= 0 || healed_() || !random_.chance(options_.exit_share)) return;
+  const Duration after = random_.between(options_.exit_after_min, options_.exit_after_max);
+  world_.schedule(
+      world_.now() + after, kWorldNode, "pod.exit",
+      [this, daemon_id, generation = pod.generation] { exit_now(daemon_id, generation); });
+}
+
+void SimPods::exit_now(const std::string& daemon_id, std::uint64_t generation) {
+  Pod& pod = pods_.at(daemon_id);
+  if (pod.generation != generation || pod.phase != Phase::provisioned || healed_()) return;
+  ++exits_;
+  world_.coverage().hit("fault.pod.exited");
+  ++pod.generation;
+  set_phase(pod, Phase::exited);
+  if (pod.process == nullptr) return;
+  pod.process->hold();  // its process ends, and only a start brings it back
 }
 
 void SimPods::attach(const std::string& daemon_id, SimProcess& process) {
@@ -49,6 +69,10 @@ ProvisionedDaemon SimPods::observe(const std::string& daemon_id) const {
     case Phase::stopped:
       out.presence = PodState::exited;
       out.detail = "stopped";
+      break;
+    case Phase::exited:
+      out.presence = PodState::exited;
+      out.detail = "the pod exited (simulated)";
       break;
     default:
       // Provisioned: its process runs, or crashed and waits for the fault plan's restart.
@@ -87,6 +111,7 @@ void SimPods::come_up(const std::string& daemon_id, std::uint64_t generation) {
     return;
   }
   set_phase(pod, Phase::provisioned);
+  maybe_exit_later(daemon_id, pod);
   if (pod.process == nullptr) return;
   pod.process->release();
   pod.process->start_unless_held();

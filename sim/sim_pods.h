@@ -2,7 +2,8 @@
 // or a machine's process table is to the real provisioners. It outlives the control plane that
 // drives it (a crashed control plane's request that reached the platform still happens): a pod
 // the control plane stops or removes is held down (no fault restart or heal starts it), and
-// one it starts comes up after a delay, or, until the faults heal, may fail to.
+// one it starts comes up after a delay, or, until the faults heal, may fail to — or come up and
+// exit on its own a while later, held down until the control plane starts it again.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +22,15 @@ struct SimPodOptions {
   Duration start_delay_min = milliseconds(200);
   Duration start_delay_max = seconds(2);
   double start_failure_share = 0;  // of starts, until the faults heal
+  double exit_share = 0;           // of pods up, until the faults heal: they exit after a while
+  Duration exit_after_min = seconds(10);
+  Duration exit_after_max = seconds(30);
 };
 
 class SimPods {
  public:
   // What the platform did to one pod, as the checkers read it.
-  enum class Phase { provisioned, starting, failed, stopped, removed };
+  enum class Phase { provisioned, starting, failed, exited, stopped, removed };
   struct Pod {
     SimProcess* process = nullptr;  // the daemon's node; attached once the topology is built
     std::string address;            // where it listens
@@ -54,11 +58,15 @@ class SimPods {
   std::uint64_t starts() const { return starts_; }
   std::uint64_t start_failures() const { return start_failures_; }
   std::uint64_t stops() const { return stops_; }
+  std::uint64_t exits() const { return exits_; }
 
  private:
   void set_phase(Pod& pod, Phase phase);
   void hold_down(const std::string& daemon_id, Phase phase);  // stopped or removed
   void come_up(const std::string& daemon_id, std::uint64_t generation);
+  // Draws whether the pod, up now, exits on its own later (until the faults heal).
+  void maybe_exit_later(const std::string& daemon_id, const Pod& pod);
+  void exit_now(const std::string& daemon_id, std::uint64_t generation);
 
   World& world_;
   Random random_;
@@ -68,6 +76,7 @@ class SimPods {
   std::uint64_t starts_ = 0;
   std::uint64_t start_failures_ = 0;
   std::uint64_t stops_ = 0;
+  std::uint64_t exits_ = 0;
 };
 
 }  // namespace reliant::sim

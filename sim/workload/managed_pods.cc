@@ -88,6 +88,9 @@ void set_up_managed_pods(ToolPathWorkload::Impl& impl) {
   options.start_delay_min = plane->pod_start_min;
   options.start_delay_max = plane->pod_start_max;
   options.start_failure_share = plane->pod_start_failure_share;
+  options.exit_share = plane->pod_exit_share;
+  options.exit_after_min = plane->pod_exit_after_min;
+  options.exit_after_max = plane->pod_exit_after_max;
   ToolPathWorkload::Impl* self = &impl;
   impl.pods = std::make_unique<SimPods>(impl.world, impl.random.split("pods"), options,
                                         [self] { return self->healed(); });
@@ -236,8 +239,9 @@ std::string managed_summary(const ToolPathWorkload::Impl& impl) {
   }
   const auto u = [](std::uint64_t v) { return std::to_string(v); };
   return "managed: " + u(impl.pods->starts()) + " pod starts (" + u(impl.pods->start_failures()) +
-         " failed), " + u(impl.pods->stops()) + " stops, " + u(impl.managed_dials) + " dials; " +
-         u(woke) + " calls woke their daemon (" + u(woke_ok) + " ok)\n";
+         " failed), " + u(impl.pods->exits()) + " exits, " + u(impl.pods->stops()) + " stops, " +
+         u(impl.managed_dials) + " dials; " + u(woke) + " calls woke their daemon (" + u(woke_ok) +
+         " ok)\n";
 }
 
 }  // namespace reliant::sim

@@ -52,6 +52,11 @@ struct ControlPlaneConfig {
   Duration pod_start_min = milliseconds(200);
   Duration pod_start_max = seconds(2);
   double pod_start_failure_share = 0;
+  // Until the faults heal, the share of pods that exit on their own some while after they came
+  // up (`pod_exit_after`); nothing but the control plane starts an exited pod again.
+  double pod_exit_share = 0;
+  Duration pod_exit_after_min = seconds(10);
+  Duration pod_exit_after_max = seconds(30);
 };
 
 struct ToolClientConfig {
