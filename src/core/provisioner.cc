@@ -30,9 +30,13 @@ std::vector<std::string> managed_daemon_arguments(const DaemonDeployment& d,
     args.push_back(joined);
   }
   for (const auto& link : d.spec.links) {
-    if (!link.starts_with("/")) continue;  // a project id: resolved by the control plane, later
+    if (!link_is_path(link)) continue;  // a project or worktree: among linked_paths
     args.push_back("--workspace-root");
     args.push_back(link);
+  }
+  for (const auto& path : d.linked_paths) {
+    args.push_back("--workspace-root");
+    args.push_back(path);
   }
   for (const auto& [key, value] : d.spec.env) {
     args.push_back("--tool-env");  // its tools see what it was given

@@ -24,7 +24,13 @@ struct DaemonDeployment {
   std::string commands_url;
   std::string commands_ca_file;  // PEM roots for the api's certificate; empty: the system's
   std::string commands_token;
+  // The folders its links to projects and worktrees name, resolved by the control plane: further
+  // workspace roots, like its links that are paths.
+  std::vector<std::string> linked_paths;
 };
+
+// Whether a link names a folder (an absolute path) rather than a project or worktree id.
+inline bool link_is_path(std::string_view link) { return link.starts_with("/"); }
 
 inline constexpr std::string_view kCommandsTokenVariable = "RELIANT_COMMANDS_TOKEN";
 

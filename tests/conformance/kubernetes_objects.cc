@@ -22,7 +22,7 @@ int main() {
   rich.spec.permissions = PermissionProfile::read_only;
   rich.spec.env = {{"ANTHROPIC_BASE_URL", "https://proxy.internal"}, {"LOG_LEVEL", "debug"}};
   rich.spec.labels = {{"gpu", "a100"}, {"pool", "cloud"}};
-  rich.spec.links = {"/srv/datasets", "01J9ZQ4M8W6X0RK2T3B5C7D9PR"};
+  rich.spec.links = {"/srv/datasets", "/srv/models"};
   rich.spec.code.image = "ghcr.io/acme/daemon@sha256:0123456789abcdef";
   rich.spec.commands_enabled = true;
   rich.commands_url = "https://api.team-a.svc:8080";

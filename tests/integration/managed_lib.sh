@@ -90,13 +90,18 @@ kill_and_see_it_restarted() {  # FOLDER
 }
 
 # The Commands protocol with a managed daemon `cmd-box` created with --commands (its folders in
-# MANAGED_DIR): run_tool runs a command in its workspace once, reload answers, restart replaces
-# its process (the same pid) which then runs commands again; the daemon PLAIN, created without
-# commands, and an unknown command are refused, saying why.
+# MANAGED_DIR) and a link to a project: run_tool runs a command in its workspace once and reads
+# a file of the linked project's folder, reload answers, restart replaces its process (the same
+# pid) which then runs commands again; the daemon PLAIN, created without commands, and an unknown
+# command are refused, saying why.
 commands_round_trip() {  # MANAGED_DIR PLAIN
   local send=("$reliant" daemon command send --server "$api" --token "$token")
+  mkdir -p "$work/linked" && echo "linked notes" >"$work/linked/notes.txt"
+  local project
+  project=$(rest_post "/api/v1/projects" "{\"name\":\"linked\",\"path\":\"$work/linked\"}" |
+    json_field id) || fail "the linked project"
   "$reliant" daemon create cmd-box --commands --always-on --permissions execution \
-    --server "$api" --token "$token" >"$work/cmd-create.out" ||
+    --link "$project" --server "$api" --token "$token" >"$work/cmd-create.out" ||
     fail "create cmd-box: $(cat "$work/cmd-create.out")"
   local id folder
   id=$(awk '{print $1; exit}' "$work/cmd-create.out")
@@ -112,6 +117,10 @@ commands_round_trip() {  # MANAGED_DIR PLAIN
   grep -qF "$folder/workspace" "$work/cmd-tool.out" || fail "run_tool: $(cat "$work/cmd-tool.out")"
   [ "$(cat "$folder/workspace/once.txt")" = ran ] ||
     fail "run_tool ran $(wc -l <"$folder/workspace/once.txt") times"
+  "${send[@]}" cmd-box run_tool \
+    --args "{\"tool\":\"view\",\"input\":{\"file_path\":\"$work/linked/notes.txt\"}}" \
+    >"$work/cmd-view.out" 2>&1 || fail "view in the linked project: $(cat "$work/cmd-view.out")"
+  grep -qF "linked notes" "$work/cmd-view.out" || fail "the linked file: $(cat "$work/cmd-view.out")"
   "${send[@]}" cmd-box reload >"$work/cmd-reload.out" 2>&1 ||
     fail "reload: $(cat "$work/cmd-reload.out")"
   grep -q "reload  succeeded" "$work/cmd-reload.out" || fail "reload: $(cat "$work/cmd-reload.out")"
@@ -132,7 +141,7 @@ commands_round_trip() {  # MANAGED_DIR PLAIN
   grep -q '"content": "ran\\n"' "$work/cmd-after.out" ||
     fail "after the restart: $(cat "$work/cmd-after.out")"
   "$reliant" daemon command list cmd-box --server "$api" --token "$token" >"$work/cmd-list.out"
-  [ "$(grep -c "  succeeded" "$work/cmd-list.out")" = 4 ] ||
+  [ "$(grep -c "  succeeded" "$work/cmd-list.out")" = 5 ] ||
     fail "the command list: $(cat "$work/cmd-list.out")"
   if "${send[@]}" "$2" reload >"$work/cmd-refused.out" 2>&1; then fail "$2 took a command"; fi
   grep -qF "does not take commands" "$work/cmd-refused.out" ||
@@ -140,5 +149,5 @@ commands_round_trip() {  # MANAGED_DIR PLAIN
   if "${send[@]}" cmd-box explode >"$work/cmd-refused.out" 2>&1; then fail "explode was sent"; fi
   grep -qF 'unknown command "explode" (reload, restart, run_tool)' "$work/cmd-refused.out" ||
     fail "explode: $(cat "$work/cmd-refused.out")"
-  echo "commands: run_tool ran once, reload answered, restart replaced the process (pid $before)"
+  echo "commands: run_tool ran once and read the linked project, reload answered, restart replaced the process (pid $before)"
 }

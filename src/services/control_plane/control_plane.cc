@@ -2,6 +2,7 @@
 // its platform's provisioner, act on decide_round's answer, record what was seen.
 #include "services/control_plane/control_plane.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/queued_command.h"
@@ -11,6 +12,7 @@
 #include "runtime/future.h"
 #include "runtime/sleep.h"
 #include "services/storage/daemon_commands.h"
+#include "services/storage/projects.h"
 
 namespace reliant::control_plane {
 
@@ -126,7 +128,36 @@ void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::st
 }
 
 Task<void> ControlPlane::start(const ManagedDaemonRecord& row, Provisioner& provisioner) {
-  DaemonDeployment deployment{row.id, row.user_id, row.spec, {}, {}, {}};
+  DaemonDeployment deployment{row.id, row.user_id, row.spec, {}, {}, {}, {}};
+  if (std::any_of(row.spec.links.begin(), row.spec.links.end(),
+                  [](const std::string& link) { return !link_is_path(link); })) {
+    // Its projects' and worktrees' folders as they are now (a project may have been deleted).
+    Task<Result<std::vector<std::string>>> resolving =
+        env_.store->transact_for([user_id = row.user_id, links = row.spec.links](
+                                     SqlTransaction& tx) -> Result<std::vector<std::string>> {
+          std::vector<std::string> paths;
+          for (const std::string& link : links) {
+            if (link_is_path(link)) continue;
+            auto path = project_or_worktree_path(tx, user_id, link);
+            if (!path) return fail(path.error());
+            paths.push_back(std::move(*path));
+          }
+          return paths;
+        });
+    Result<std::vector<std::string>> paths = co_await resolving;
+    if (!paths && paths.error().code != ErrorCode::not_found &&
+        paths.error().code != ErrorCode::failed_precondition) {
+      ++stats_.store_failures;
+      co_return;  // the next round tries again
+    }
+    if (!paths) {
+      Task<void> recording =
+          started(row, fail(ErrorCode::failed_precondition, "link: " + paths.error().message));
+      co_await recording;
+      co_return;
+    }
+    deployment.linked_paths = std::move(*paths);
+  }
   if (row.spec.commands_enabled && !config_.commands_url.empty()) {
     // A new token for each start: the hash is stored before the daemon can poll with it, and a
     // token an earlier start handed out stops working.

@@ -51,6 +51,13 @@ Result<void> KubernetesProvisioner::preflight(const ManagedDaemonSpec& spec) con
                 "no image to run: give code.image (this control plane has no default daemon "
                 "image, --kubernetes-image)");
   }
+  for (const std::string& link : spec.links) {
+    if (link_is_path(link)) continue;
+    return fail(ErrorCode::failed_precondition,
+                "link " + link +
+                    ": a project's or worktree's folder is on the control plane's machine, out of "
+                    "a pod's reach; link a path inside the pod instead");
+  }
   return {};
 }
 

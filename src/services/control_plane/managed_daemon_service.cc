@@ -4,8 +4,10 @@
 
 #include <map>
 
+#include "core/provisioner.h"
 #include "core/tool_subjects.h"
 #include "services/control_plane/control_plane.h"
+#include "services/storage/projects.h"
 
 namespace reliant::control_plane {
 namespace {
@@ -40,6 +42,24 @@ Result<v1::Daemon> daemon_view(SqlTransaction& tx, const std::string& user_id,
 
 // The user's managed daemon named `daemon`; a daemon of theirs that is not managed is named
 // as such, so that "suspend my laptop" says why it cannot.
+// Each link that is not a path names one of the user's projects or worktrees.
+Result<void> check_links(SqlTransaction& tx, const std::string& user_id,
+                         const ManagedDaemonSpec& spec) {
+  for (std::size_t i = 0; i < spec.links.size(); ++i) {
+    if (link_is_path(spec.links[i])) continue;
+    auto path = project_or_worktree_path(tx, user_id, spec.links[i]);
+    if (path) continue;
+    if (path.error().code != ErrorCode::not_found &&
+        path.error().code != ErrorCode::failed_precondition) {
+      return fail(path.error());
+    }
+    return fail(ErrorCode::invalid_argument,
+                "links[" + std::to_string(i) + "]: " + path.error().message +
+                    " (a link is an absolute path, or a project's or worktree's id)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ManagedDaemonRecord> managed_of(SqlTransaction& tx, const std::string& user_id,
@@ -138,6 +158,7 @@ Task<Result<v1::Daemon>> ManagedDaemonService::create(std::string user_id,
   row.created_at_ms = to_ms(env_.executor.now());
   Task<Result<v1::Daemon>> writing =
       env_.store->transact_for([row](SqlTransaction& tx) -> Result<v1::Daemon> {
+        if (auto ok = check_links(tx, row.user_id, row.spec); !ok) return fail(ok.error());
         if (auto ok = insert_managed_daemon(tx, row); !ok) return fail(ok.error());
         return daemon_view(tx, row.user_id, row.id);
       });
@@ -188,6 +209,7 @@ Task<Result<v1::Daemon>> ManagedDaemonService::update(std::string user_id, std::
                       "a managed daemon keeps its name and platform; create another daemon for "
                       "a new one");
         }
+        if (auto ok = check_links(tx, user_id, parsed); !ok) return fail(ok.error());
         auto replaced = replace_managed_spec(tx, managed->id, parsed, now_ms);
         if (!replaced) return fail(replaced.error());
         return daemon_view(tx, user_id, managed->id);

@@ -23,6 +23,24 @@ Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
   return !rows->rows.empty();
 }
 
+Result<std::string> project_or_worktree_path(SqlTransaction& tx, const std::string& user_id,
+                                             const std::string& id) {
+  auto rows = tx.query(
+      "SELECT path FROM projects WHERE id = $1 AND user_id = $2 UNION ALL "
+      "SELECT w.path FROM worktrees w JOIN projects p ON p.id = w.project_id "
+      "WHERE w.id = $1 AND p.user_id = $2",
+      {id, user_id});
+  if (!rows) return fail(rows.error());
+  if (rows->rows.empty()) {
+    return fail(ErrorCode::not_found, "no project or worktree " + id + " of yours");
+  }
+  std::string path = first_record(*rows).text("path");
+  if (path.empty()) {
+    return fail(ErrorCode::failed_precondition, "project or worktree " + id + " has no folder");
+  }
+  return path;
+}
+
 Result<void> insert_project(SqlTransaction& tx, const ProjectRecord& project) {
   auto inserted = tx.execute(
       "INSERT INTO projects (id, user_id, name, path, created_at_ms) VALUES ($1, $2, $3, $4, $5)",

@@ -43,6 +43,11 @@ Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
 Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
                           const std::string& project_id);
 
+// The folder of the user's project or worktree with this id (a managed daemon's link);
+// not_found naming the id when the user has neither, failed_precondition when it has no folder.
+Result<std::string> project_or_worktree_path(SqlTransaction& tx, const std::string& user_id,
+                                             const std::string& id);
+
 // Fails with not_found when the project is not the user's.
 Result<void> insert_worktree(SqlTransaction& tx, const std::string& user_id,
                              const WorktreeRecord& worktree);

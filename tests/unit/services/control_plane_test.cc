@@ -19,6 +19,7 @@
 #include "services/storage/daemons.h"
 #include "services/storage/managed_daemons.h"
 #include "services/storage/migrator.h"
+#include "services/storage/projects.h"
 #include "sim/one_node.h"
 
 namespace reliant::control_plane {
@@ -326,6 +327,47 @@ TEST(ControlPlane, EachStartHandsADaemonWithCommandsANewTokenWhoseHashIsStored) 
       f.store.transact_for([](SqlTransaction& tx) { return commands_token_hash(tx, "worker"); }));
   ASSERT_TRUE(stored.has_value() && stored->has_value());
   EXPECT_EQ(**stored, hash_command_token(f.pods.deployments.back().commands_token));
+}
+
+TEST(ControlPlane, ADaemonsProjectLinksReachTheirFoldersAndAGoneProjectFailsItsStart) {
+  Fixture f;
+  auto made = f.run(f.store.transact_for([](SqlTransaction& tx) -> Result<void> {
+    return insert_project(tx, ProjectRecord{"p1", "user-1", "shop", "/srv/shop", 1, {}});
+  }));
+  ASSERT_TRUE(made.has_value());
+  f.create("linked");
+  auto linked = f.run(f.store.transact_for([](SqlTransaction& tx) -> Result<void> {
+    ManagedDaemonSpec spec;
+    spec.name = "linked";
+    spec.permissions = PermissionProfile::execution;
+    spec.links = {"/data", "p1"};
+    auto replaced = replace_managed_spec(tx, "linked", spec, 1);
+    if (!replaced) return fail(replaced.error());
+    return {};
+  }));
+  ASSERT_TRUE(linked.has_value());
+  ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
+  f.advance(seconds(3));
+  ASSERT_EQ(f.pods.deployments.size(), 1u);
+  EXPECT_EQ(f.pods.deployments[0].linked_paths, std::vector<std::string>{"/srv/shop"});
+  const std::vector<std::string> args =
+      managed_daemon_arguments(f.pods.deployments[0], DaemonPlacement{9290, "0.0.0.0", "/ws"});
+  std::vector<std::string> roots;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--workspace-root") roots.push_back(args[i + 1]);
+  }
+  EXPECT_EQ(roots, (std::vector<std::string>{"/ws", "/data", "/srv/shop"}));
+
+  // The project goes; the daemon exits: its next start fails, saying which link.
+  auto gone = f.run(
+      f.store.transact_for([](SqlTransaction& tx) { return delete_project(tx, "user-1", "p1"); }));
+  ASSERT_TRUE(gone.has_value());
+  f.pods.pods["linked"] = PodState::absent;
+  f.advance(seconds(5));
+  EXPECT_EQ(f.row("linked").observed, ObservedState::failed);
+  EXPECT_NE(f.row("linked").last_error.find("no project or worktree p1 of yours"),
+            std::string::npos)
+      << f.row("linked").last_error;
 }
 
 }  // namespace

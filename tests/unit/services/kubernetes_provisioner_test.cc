@@ -195,6 +195,11 @@ TEST(KubernetesProvisioner, RefusalsKeepTheReasonAndBadInputNeverReachesTheServe
   ManagedDaemonSpec own = Cluster::box().spec;
   own.code.image = "ghcr.io/acme/daemon:2";
   EXPECT_TRUE(imageless.preflight(own).has_value());
+  ManagedDaemonSpec linked = Cluster::box().spec;
+  linked.links = {"/srv/data", "01J9ZQ4M8W6X0RK2T3B5C7D9PR"};
+  auto project = c.provisioner.preflight(linked);
+  ASSERT_FALSE(project.has_value()) << "a project's folder is out of a pod's reach";
+  EXPECT_NE(project.error().message.find("link 01J9ZQ4M8W6X0RK2T3B5C7D9PR"), std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "services/api/grpc_api.h"
 #include "services/storage/accounts.h"
 #include "services/storage/managed_daemons.h"
+#include "services/storage/projects.h"
 #include "unit/services/managed_api.h"
 
 namespace reliant::agent {
@@ -78,6 +79,17 @@ TEST(ManagedDaemonCalls, BadInputIsRefusedWithTheReasonAndWritesNothing) {
           "kubernetes");
   refused("POST", "/api/v1/daemons", R"({"name":"laptop","permissions":"execution"})", 409,
           "you have a daemon named \"laptop\" already");
+  // A link is a path or one of the user's projects or worktrees: finn's project is not ada's.
+  auto finns = a.m.database.database().transact([](SqlTransaction& tx) {
+    return insert_project(
+        tx, ProjectRecord{
+                "01J9ZQ4M8W6X0RK2T3B5C7D9PR", "user-2", "theirs", "/home/finn/theirs", 1, {}});
+  });
+  ASSERT_TRUE(finns.has_value());
+  refused(
+      "POST", "/api/v1/daemons",
+      R"({"name":"box","permissions":"execution","links":["/srv/data","01J9ZQ4M8W6X0RK2T3B5C7D9PR"]})",
+      400, "links[1]: no project or worktree 01J9ZQ4M8W6X0RK2T3B5C7D9PR of yours");
   EXPECT_EQ(a.managed_rows(), 0u);
   refused("POST", "/api/v1/daemons/laptop/suspend", "", 409,
           "is a local daemon its user runs; only managed daemons can be suspended");
