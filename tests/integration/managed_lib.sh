@@ -149,5 +149,16 @@ commands_round_trip() {  # MANAGED_DIR PLAIN
   if "${send[@]}" cmd-box explode >"$work/cmd-refused.out" 2>&1; then fail "explode was sent"; fi
   grep -qF 'unknown command "explode" (reload, restart, run_tool)' "$work/cmd-refused.out" ||
     fail "explode: $(cat "$work/cmd-refused.out")"
-  echo "commands: run_tool ran once and read the linked project, reload answered, restart replaced the process (pid $before)"
+  # Suspended, it is woken by a command, which then runs.
+  "$reliant" daemon suspend cmd-box --server "$api" --token "$token" >/dev/null ||
+    fail "suspend cmd-box"
+  for _ in $(seq 1 200); do
+    kill -0 "$before" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$before" 2>/dev/null && fail "suspended, cmd-box still runs"
+  "${send[@]}" cmd-box run_tool --args '{"tool":"bash","input":{"command":"echo woke"}}' \
+    --wait 60 >"$work/cmd-woke.out" 2>&1 || fail "a command for the suspended cmd-box: $(cat "$work/cmd-woke.out")"
+  grep -q '"content": "woke\\n"' "$work/cmd-woke.out" || fail "woken: $(cat "$work/cmd-woke.out")"
+  echo "commands: run_tool ran once and read the linked project, reload answered, restart replaced the process (pid $before), a command woke it suspended"
 }

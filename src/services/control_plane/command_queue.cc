@@ -9,6 +9,7 @@
 #include "core/tool_subjects.h"
 #include "runtime/wakeup.h"
 #include "services/control_plane/managed_daemon_service.h"
+#include "services/storage/managed_daemons.h"
 
 namespace reliant::control_plane {
 namespace {
@@ -64,19 +65,30 @@ Task<Result<CommandRecord>> CommandQueue::send(std::string user_id, std::string 
   row.args_json = request->args.dump();
   row.run_time_ms = std::chrono::duration_cast<milliseconds>(request->run_time_max).count();
   row.created_at_ms = to_ms(env_.executor.now());
-  Task<Result<CommandRecord>> writing =
-      env_.store->transact_for([row, daemon](SqlTransaction& tx) mutable -> Result<CommandRecord> {
+  // A command is a call to the daemon: it keeps it awake, and one that was suspended is wanted
+  // running again in the same transaction (the command waits in the queue until it polls).
+  struct Sent {
+    CommandRecord command;
+    bool resumed = false;
+  };
+  Task<Result<Sent>> writing =
+      env_.store->transact_for([row, daemon](SqlTransaction& tx) mutable -> Result<Sent> {
         auto managed = commanded(tx, row.user_id, daemon);
         if (!managed) return fail(managed.error());
         row.daemon_id = managed->id;
         if (auto ok = insert_command(tx, row); !ok) return fail(ok.error());
-        return row;
+        auto resumed = note_call_to_daemon(tx, row.daemon_id, row.created_at_ms);
+        if (!resumed) return fail(resumed.error());
+        return Sent{row, *resumed};
       });
-  Result<CommandRecord> sent = co_await writing;
-  // A hint: a poll waiting for the daemon looks at once.
-  if (sent && env_.bus != nullptr)
-    (void)env_.bus->publish(subjects::commands_queued(sent->daemon_id), sent->id);
-  co_return sent;
+  Result<Sent> sent = co_await writing;
+  if (!sent) co_return fail(sent.error());
+  if (env_.bus != nullptr) {
+    if (sent->resumed) (void)env_.bus->publish(subjects::kControlPlaneWake, "{}");
+    // A hint: a poll waiting for the daemon looks at once.
+    (void)env_.bus->publish(subjects::commands_queued(sent->command.daemon_id), sent->command.id);
+  }
+  co_return std::move(sent->command);
 }
 
 Task<Result<CommandRecord>> CommandQueue::get(std::string user_id, std::string daemon,
@@ -126,14 +138,27 @@ Task<Result<std::optional<CommandRecord>>> CommandQueue::next(std::string daemon
                                           [&queued](const BusMessage&) { queued.wake(); });
     if (subscribed) hint = std::move(*subscribed);
   }
-  for (;;) {
+  // Only the poll's first look takes a command. A poll that waited may have lost its daemon
+  // meanwhile (a restart, a suspension, a dropped connection: the server does not notice), and a
+  // command it took would be nobody's until its lease ran out. So a command that comes during
+  // the wait ends the poll empty-handed, and the daemon's next poll, at once, takes it.
+  for (bool first_look = true;; first_look = false) {
     queued.clear();
-    Task<Result<std::optional<CommandRecord>>> claiming = env_.store->transact_for(
-        [daemon_id, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
-          return claim_command(tx, daemon_id, now_ms);
-        });
-    Result<std::optional<CommandRecord>> claimed = co_await claiming;
-    if (!claimed || *claimed) co_return claimed;
+    const std::int64_t now_ms = to_ms(env_.executor.now());
+    if (first_look) {
+      Task<Result<std::optional<CommandRecord>>> claiming = env_.store->transact_for(
+          [daemon_id, now_ms](SqlTransaction& tx) { return claim_command(tx, daemon_id, now_ms); });
+      Result<std::optional<CommandRecord>> claimed = co_await claiming;
+      if (!claimed || *claimed) co_return claimed;
+    } else {
+      Task<Result<bool>> looking =
+          env_.store->transact_for([daemon_id, now_ms](SqlTransaction& tx) {
+            return command_waiting(tx, daemon_id, now_ms);
+          });
+      Result<bool> waiting = co_await looking;
+      if (!waiting) co_return fail(waiting.error());
+      if (*waiting) co_return std::optional<CommandRecord>();
+    }
     const SteadyInstant now = env_.executor.steady_now();
     if (now >= until) co_return std::optional<CommandRecord>();
     Task<void> waiting = queued.wait(std::min<Duration>(until - now, kPollRecheck));

@@ -24,7 +24,8 @@ class CommandQueue {
   // Queues `name` with `args_json` (an object; empty: {}) for the user's daemon `daemon` (an id
   // or a name). not_found: no such daemon of the user's; failed_precondition: not a managed
   // daemon, one without commands enabled, or one being deleted; invalid_argument: the command
-  // (core/queued_command.h); resource_exhausted: too many wait already.
+  // (core/queued_command.h); resource_exhausted: too many wait already. Like a tool call, it
+  // counts as activity, and a suspended daemon is wanted running again to take it.
   Task<Result<CommandRecord>> send(std::string user_id, std::string daemon, std::string name,
                                    std::string args_json);
   Task<Result<CommandRecord>> get(std::string user_id, std::string daemon, std::string command_id);
@@ -33,8 +34,8 @@ class CommandQueue {
   // --- the daemon's side --------------------------------------------------------------------
   // The daemon the token is for: unauthenticated for anything but a daemon's current token.
   Task<Result<std::string>> authenticate(std::string token);
-  // The daemon's next command, waiting up to `wait` for one (at most kPollWaitMax): nullopt
-  // when none came.
+  // The daemon's next command, if one waits now; otherwise nullopt once one comes (the daemon
+  // asks again at once and takes it) or after `wait` (at most kPollWaitMax).
   Task<Result<std::optional<CommandRecord>>> next(std::string daemon_id, Duration wait);
   // How the command ended; false when it had ended already (a repeated report).
   Task<Result<bool>> report(std::string daemon_id, std::string command_id, bool succeeded,

@@ -145,6 +145,16 @@ Result<std::optional<CommandRecord>> claim_command(SqlTransaction& tx, const std
   return std::optional<CommandRecord>();
 }
 
+Result<bool> command_waiting(SqlTransaction& tx, const std::string& daemon_id,
+                             std::int64_t now_ms) {
+  auto rows = tx.query(
+      "SELECT 1 FROM daemon_commands WHERE daemon_id = $1 AND (state = 'queued' OR (state = "
+      "'delivered' AND lease_until_ms <= $2)) LIMIT 1",
+      {daemon_id, now_ms});
+  if (!rows) return fail(rows.error());
+  return !rows->rows.empty();
+}
+
 Result<bool> complete_command(SqlTransaction& tx, const std::string& daemon_id,
                               const std::string& command_id, bool succeeded,
                               const std::string& result_json, const std::string& error,

@@ -49,6 +49,8 @@ Result<std::vector<CommandRecord>> list_commands(SqlTransaction& tx, const std::
 // at. nullopt: nothing to do.
 Result<std::optional<CommandRecord>> claim_command(SqlTransaction& tx, const std::string& daemon_id,
                                                    std::int64_t now_ms);
+// Whether claim_command would hand the daemon a command now (nothing is changed).
+Result<bool> command_waiting(SqlTransaction& tx, const std::string& daemon_id, std::int64_t now_ms);
 // The daemon's report: the command ends succeeded (with `result_json`) or failed (with
 // `error`). Only a delivered command ends: returns false for one that had ended (a repeated
 // report), and not_found for another daemon's or an unknown one.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/queued_command.h"
+#include "services/control_plane/command_queue.h"
 #include "services/storage/daemon_commands.h"
 #include "unit/services/managed_api.h"
 
@@ -155,6 +156,39 @@ TEST(CommandQueue, BadInputIsRefusedClearlyAndQueuesNothing) {
     HttpResponse refused = c.feed("GET", "/api/v1/daemon-commands/next", "", wrong);
     EXPECT_EQ(refused.status, 401) << wrong << ": " << refused.body;
   }
+}
+
+TEST(CommandQueue, APollThatWaitedLeavesTheCommandToTheDaemonsNextPoll) {
+  Commands c;
+  c.daemon_id = c.create("worker", true);
+  c.hand_token(c.daemon_id);
+  // A long poll is waiting (its daemon may have gone meanwhile: the server cannot tell) …
+  control_plane::CommandQueue queue(c.m.env);
+  std::optional<Result<std::optional<CommandRecord>>> polled;
+  c.m.scope->spawn(capture(queue.next(c.daemon_id, seconds(30)), &polled));
+  c.m.world.run_until(c.m.world.now() + seconds(1));
+  ASSERT_FALSE(polled.has_value()) << "it waits";
+  // … when a command comes: the poll ends empty-handed at once, and the command stays queued.
+  HttpResponse sent = c.call("POST", "/api/v1/daemons/worker/commands", R"({"name":"reload"})");
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  c.m.run_until([&] { return polled.has_value(); });
+  ASSERT_TRUE(polled.has_value() && polled->has_value());
+  EXPECT_FALSE(polled->value().has_value());
+  const std::string id = c.json(sent)["command"]["id"];
+  EXPECT_EQ(c.command(id)["state"], "queued");
+  HttpResponse next = c.feed("GET", "/api/v1/daemon-commands/next");
+  ASSERT_EQ(next.status, 200) << "the next poll takes it: " << next.body;
+  EXPECT_EQ(c.json(next)["command"]["id"], id);
+}
+
+TEST(CommandQueue, ACommandForASuspendedDaemonWantsItRunningAgain) {
+  Commands c;
+  c.daemon_id = c.create("worker", true);
+  ASSERT_EQ(c.call("POST", "/api/v1/daemons/worker/suspend").status, 200);
+  HttpResponse sent = c.call("POST", "/api/v1/daemons/worker/commands", R"({"name":"reload"})");
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  const Json daemon = c.json(c.call("GET", "/api/v1/daemons/worker"))["daemon"];
+  EXPECT_EQ(daemon["managed"]["desiredState"], "running") << daemon.dump();
 }
 
 TEST(CommandQueue, GrpcSendsReadsAndListsCommands) {

@@ -25,9 +25,15 @@ export function DaemonsPage() {
   const [permissions, setPermissions] = useState("execution");
   const [labels, setLabels] = useState("");
   const [alwaysOn, setAlwaysOn] = useState(false);
-  // The control plane carries a wish out within a round or two: while a managed daemon is not
-  // yet seen as its user wants it, the list is read again every second.
-  const settling = daemons.some((d) => d.managed && d.managed.observedState !== d.managed.desiredState);
+  // The control plane carries a wish out within a round or two, and a gateway dials a started
+  // daemon a moment later: while a managed daemon is not yet seen as its user wants it, or is
+  // wanted running and seen running but not connected yet, the list is read again every second.
+  const settling = daemons.some(
+    (d) =>
+      d.managed &&
+      (d.managed.observedState !== d.managed.desiredState ||
+        (d.managed.desiredState === "running" && d.status !== "active" && d.status !== "idle")),
+  );
   useEffect(() => {
     if (!settling) return;
     const timer = setInterval(reload, 1000);
