@@ -34,8 +34,9 @@ class SimCommandSource final : public daemon::CommandSource {
     }
     const CommandRecord& c = **next;
     if (c.deliveries > 1) sometimes(env_, "commands.redelivered");
-    daemon::PolledCommand out{c.id,         c.name,      parse_json_or_discarded(c.args_json),
-                              c.deliveries, c.daemon_id, c.user_id};
+    daemon::PolledCommand out{
+        c.id,        c.name,    parse_json_or_discarded(c.args_json), c.deliveries,
+        c.daemon_id, c.user_id, milliseconds(c.run_time_ms)};
     if (!out.args.is_object()) out.args = nlohmann::json::object();
     co_return std::optional<daemon::PolledCommand>(std::move(out));
   }

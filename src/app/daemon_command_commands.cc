@@ -11,6 +11,7 @@
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
 #include "base/url_encoding.h"
+#include "core/queued_command.h"
 
 namespace reliant {
 namespace {
@@ -45,8 +46,8 @@ void print_command(const Json& c) {
 }
 
 bool ended(const Json& c) {
-  const std::string state = c.value("state", "");
-  return state == "succeeded" || state == "failed";
+  const auto state = value_named(kCommandStateNames, c.value("state", ""));
+  return state && command_ended(*state);
 }
 
 int send(const SendOptions& o) {

@@ -71,7 +71,10 @@ Result<std::unique_ptr<MonolithDaemons>> MonolithDaemons::start(AsioExecutor& ex
 
 void MonolithDaemons::serve_commands_from(const std::string& bind_address, int http_port,
                                           const std::optional<TlsFiles>& tls) {
-  const std::string host = bind_address == "0.0.0.0" ? "127.0.0.1" : bind_address;
+  // On this machine: a wildcard address is reached on loopback.
+  const std::string host = bind_address == "0.0.0.0" ? "127.0.0.1"
+                           : bind_address == "::"    ? "[::1]"
+                                                     : bind_address;
   plane_->set_commands_api(
       std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(http_port),
       tls ? tls->cert_file : std::string());

@@ -169,11 +169,6 @@ Task<Result<std::optional<CommandRecord>>> CommandQueue::next(std::string daemon
 Task<Result<bool>> CommandQueue::report(std::string daemon_id, std::string command_id,
                                         bool succeeded, std::string result_json,
                                         std::string error) {
-  if (succeeded && !result_json.empty()) {
-    if (auto valid = parse_json(result_json); !valid) {
-      co_return fail(ErrorCode::invalid_argument, "result: " + valid.error().message);
-    }
-  }
   Task<Result<bool>> writing = env_.store->transact_for(
       [daemon_id, command_id, succeeded, result = cut_result(std::move(result_json)),
        error = error.substr(0, 4096), now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {

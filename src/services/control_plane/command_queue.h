@@ -37,7 +37,8 @@ class CommandQueue {
   // The daemon's next command, if one waits now; otherwise nullopt once one comes (the daemon
   // asks again at once and takes it) or after `wait` (at most kPollWaitMax).
   Task<Result<std::optional<CommandRecord>>> next(std::string daemon_id, Duration wait);
-  // How the command ended; false when it had ended already (a repeated report).
+  // How the command ended; false when it had ended already (a repeated report). `result_json`
+  // is JSON its caller made (the feed parsed what the daemon sent).
   Task<Result<bool>> report(std::string daemon_id, std::string command_id, bool succeeded,
                             std::string result_json, std::string error);
 

@@ -129,51 +129,54 @@ void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::st
 
 Task<void> ControlPlane::start(const ManagedDaemonRecord& row, Provisioner& provisioner) {
   DaemonDeployment deployment{row.id, row.user_id, row.spec, {}, {}, {}, {}};
-  if (std::any_of(row.spec.links.begin(), row.spec.links.end(),
-                  [](const std::string& link) { return !link_is_path(link); })) {
-    // Its projects' and worktrees' folders as they are now (a project may have been deleted).
-    Task<Result<std::vector<std::string>>> resolving =
-        env_.store->transact_for([user_id = row.user_id, links = row.spec.links](
-                                     SqlTransaction& tx) -> Result<std::vector<std::string>> {
-          std::vector<std::string> paths;
-          for (const std::string& link : links) {
-            if (link_is_path(link)) continue;
-            auto path = project_or_worktree_path(tx, user_id, link);
-            if (!path) return fail(path.error());
-            paths.push_back(std::move(*path));
-          }
-          return paths;
-        });
-    Result<std::vector<std::string>> paths = co_await resolving;
-    if (!paths && paths.error().code != ErrorCode::not_found &&
-        paths.error().code != ErrorCode::failed_precondition) {
-      ++stats_.store_failures;
-      co_return;  // the next round tries again
-    }
-    if (!paths) {
-      Task<void> recording =
-          started(row, fail(ErrorCode::failed_precondition, "link: " + paths.error().message));
-      co_await recording;
-      co_return;
-    }
-    deployment.linked_paths = std::move(*paths);
-  }
+  std::string token_hash;
   if (row.spec.commands_enabled && !config_.commands_url.empty()) {
-    // A new token for each start: the hash is stored before the daemon can poll with it, and a
-    // token an earlier start handed out stops working.
+    // A new token for each start, so that a token an earlier start handed out stops working.
     std::array<std::uint8_t, kCommandTokenRandomBytes> bytes{};
     secrets_.fill(bytes.data(), bytes.size());
     deployment.commands_url = config_.commands_url;
     deployment.commands_ca_file = config_.commands_ca_file;
     deployment.commands_token = format_command_token(row.id, bytes);
-    Task<Result<void>> storing = env_.store->transact_for(
-        [id = row.id, hash = hash_command_token(deployment.commands_token)](SqlTransaction& tx) {
-          return set_commands_token_hash(tx, id, hash);
+    token_hash = hash_command_token(deployment.commands_token);
+  }
+  const bool links_projects =
+      std::any_of(row.spec.links.begin(), row.spec.links.end(),
+                  [](const std::string& link) { return !link_is_path(link); });
+  if (links_projects || !token_hash.empty()) {
+    // What the start needs of the store, in one transaction: the folders its projects and
+    // worktrees have now (one may have been deleted), and its token's hash, stored before the
+    // daemon can poll with the token.
+    Task<Result<std::vector<std::string>>> preparing = env_.store->transact_for(
+        [user_id = row.user_id, id = row.id, links = row.spec.links,
+         token_hash](SqlTransaction& tx) -> Result<std::vector<std::string>> {
+          std::vector<std::string> paths;
+          for (const std::string& link : links) {
+            if (link_is_path(link)) continue;
+            auto path = project_or_worktree_path(tx, user_id, link);
+            if (!path && (path.error().code == ErrorCode::not_found ||
+                          path.error().code == ErrorCode::failed_precondition)) {
+              return fail(ErrorCode::failed_precondition, "link: " + path.error().message);
+            }
+            if (!path) return fail(path.error());
+            paths.push_back(std::move(*path));
+          }
+          if (!token_hash.empty()) {
+            if (auto stored = set_commands_token_hash(tx, id, token_hash); !stored)
+              return fail(stored.error());
+          }
+          return paths;
         });
-    if (Result<void> stored = co_await storing; !stored) {
+    Result<std::vector<std::string>> paths = co_await preparing;
+    if (!paths && paths.error().code != ErrorCode::failed_precondition) {
       ++stats_.store_failures;
       co_return;  // the next round tries again
     }
+    if (!paths) {
+      Task<void> recording = started(row, fail(paths.error()));  // a link that leads nowhere
+      co_await recording;
+      co_return;
+    }
+    deployment.linked_paths = std::move(*paths);
   }
   Task<Result<ProvisionedDaemon>> starting = provisioner.start(std::move(deployment));
   Result<ProvisionedDaemon> start = co_await starting;

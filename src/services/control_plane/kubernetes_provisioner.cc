@@ -71,10 +71,9 @@ std::string KubernetesProvisioner::path_of(std::string_view kind,
   return "/api/v1" + ns + "persistentvolumeclaims/" + name;
 }
 
-Task<Result<KubernetesProvisioner::Answer>> KubernetesProvisioner::call(std::string method,
-                                                                        std::string path,
-                                                                        std::string content_type,
-                                                                        std::string body) {
+Task<Result<HttpClientAnswer>> KubernetesProvisioner::call(std::string method, std::string path,
+                                                           std::string content_type,
+                                                           std::string body) {
   HttpClientRequest request;
   request.method = std::move(method);
   request.url = api_.server_url + path;
@@ -88,34 +87,23 @@ Task<Result<KubernetesProvisioner::Answer>> KubernetesProvisioner::call(std::str
   request.body = std::move(body);
   request.total_timeout = api_.call_timeout;
   request.idle_timeout = api_.call_timeout;
-  auto answer = std::make_shared<Answer>();
-  auto too_big = std::make_shared<bool>(false);
-  Task<Result<HttpClientHead>> sending = http_.send(
-      std::move(request), [](const HttpClientHead&) {},
-      [answer, too_big](std::string_view piece) {
-        if (answer->body.size() + piece.size() > kAnswerBytesMax) {
-          *too_big = true;
-          return false;
-        }
-        answer->body.append(piece);
-        return true;
-      });
-  Result<HttpClientHead> head = co_await sending;
-  if (!head)
-    co_return fail(head.error().code,
-                   "the Kubernetes API server at " + api_.server_url + ": " + head.error().message);
-  if (*too_big)
+  Task<Result<HttpClientAnswer>> sending =
+      send_and_read(http_, std::move(request), kAnswerBytesMax);
+  Result<HttpClientAnswer> answer = co_await sending;
+  if (!answer && answer.error().code == ErrorCode::resource_exhausted)
     co_return fail(ErrorCode::unavailable, "the Kubernetes API server's answer is too big");
-  answer->status = head->status;
+  if (!answer)
+    co_return fail(answer.error().code, "the Kubernetes API server at " + api_.server_url + ": " +
+                                            answer.error().message);
   co_return std::move(*answer);
 }
 
 Task<Result<void>> KubernetesProvisioner::apply(std::string path, const Json& object) {
   // Server-side apply: the fields this control plane owns are set as given, whoever changed them.
-  Task<Result<Answer>> applying =
+  Task<Result<HttpClientAnswer>> applying =
       call("PATCH", path + "?fieldManager=" + api_.field_manager + "&force=true",
            "application/apply-patch+yaml", object.dump());  // JSON is YAML
-  Result<Answer> answer = co_await applying;
+  Result<HttpClientAnswer> answer = co_await applying;
   if (!answer) co_return fail(answer.error());
   if (answer->status / 100 != 2) {
     co_return fail(refusal(answer->status, answer->body,
@@ -127,8 +115,8 @@ Task<Result<void>> KubernetesProvisioner::apply(std::string path, const Json& ob
 
 Task<Result<ProvisionedDaemon>> KubernetesProvisioner::observe(std::string daemon_id) {
   if (!safe_id(daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
-  Task<Result<Answer>> reading = call("GET", path_of("Deployment", daemon_id), "", "");
-  Result<Answer> answer = co_await reading;
+  Task<Result<HttpClientAnswer>> reading = call("GET", path_of("Deployment", daemon_id), "", "");
+  Result<HttpClientAnswer> answer = co_await reading;
   if (!answer) co_return fail(answer.error());
   ProvisionedDaemon seen;
   if (answer->status == 404) co_return seen;  // absent
@@ -176,9 +164,10 @@ Task<Result<ProvisionedDaemon>> KubernetesProvisioner::start(DaemonDeployment de
 
 Task<Result<void>> KubernetesProvisioner::stop(std::string daemon_id) {
   if (!safe_id(daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
-  Task<Result<Answer>> scaling = call("PATCH", path_of("Deployment", daemon_id),
-                                      "application/merge-patch+json", R"({"spec":{"replicas":0}})");
-  Result<Answer> answer = co_await scaling;
+  Task<Result<HttpClientAnswer>> scaling =
+      call("PATCH", path_of("Deployment", daemon_id), "application/merge-patch+json",
+           R"({"spec":{"replicas":0}})");
+  Result<HttpClientAnswer> answer = co_await scaling;
   if (!answer) co_return fail(answer.error());
   if (answer->status / 100 != 2 && answer->status != 404) {
     co_return fail(refusal(answer->status, answer->body, "scale a daemon's Deployment to zero"));
@@ -189,9 +178,9 @@ Task<Result<void>> KubernetesProvisioner::stop(std::string daemon_id) {
 Task<Result<void>> KubernetesProvisioner::remove(std::string daemon_id) {
   if (!safe_id(daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
   for (const std::string_view kind : {"Deployment", "Service", "Secret", "PersistentVolumeClaim"}) {
-    Task<Result<Answer>> deleting =
+    Task<Result<HttpClientAnswer>> deleting =
         call("DELETE", path_of(kind, daemon_id) + "?propagationPolicy=Background", "", "");
-    Result<Answer> answer = co_await deleting;
+    Result<HttpClientAnswer> answer = co_await deleting;
     if (!answer) co_return fail(answer.error());
     if (answer->status / 100 != 2 && answer->status != 404) {
       co_return fail(

@@ -12,6 +12,7 @@
 #include "core/kubernetes_objects.h"
 #include "core/provisioner.h"
 #include "runtime/http_client.h"
+#include "runtime/http_exchange.h"
 
 namespace reliant::control_plane {
 
@@ -38,12 +39,8 @@ class KubernetesProvisioner final : public Provisioner {
   Task<Result<void>> remove(std::string daemon_id) override;
 
  private:
-  struct Answer {
-    int status = 0;
-    std::string body;
-  };
-  Task<Result<Answer>> call(std::string method, std::string path, std::string content_type,
-                            std::string body);
+  Task<Result<HttpClientAnswer>> call(std::string method, std::string path,
+                                      std::string content_type, std::string body);
   Task<Result<void>> apply(std::string path, const nlohmann::json& object);
   std::string path_of(std::string_view kind, std::string_view daemon_id) const;
 

@@ -32,6 +32,8 @@ struct PolledCommand {
   std::int64_t deliveries = 1;  // 2 and more: handed out before
   std::string daemon_id;        // whose queue it came from
   std::string user_id;          // who sent it: the daemon's user
+  // How long its handler may take, as the queue worked it out (run_tool: the tool's timeout).
+  Duration run_time_max = kCommandToolTimeoutDefault;
 };
 
 struct CommandOutcome {

@@ -401,10 +401,7 @@ Task<CommandOutcome> Daemon::run_tool_command(PolledCommand command) {
   request.set_daemon_id(command.daemon_id.empty() ? daemon_id_ : command.daemon_id);
   request.set_tool_name(command.args.value("tool", ""));
   request.set_input_json(command.args.value("input", Json::object()).dump());
-  request.set_timeout_ms(
-      command.args.contains("timeout_s") && command.args["timeout_s"].is_number()
-          ? static_cast<std::int64_t>(command.args["timeout_s"].get<double>() * 1000)
-          : to_ms(kCommandToolTimeoutDefault));
+  request.set_timeout_ms(to_ms(command.run_time_max));
   auto [promise, answer] = make_promise<v1::ToolResponse>(env_.executor);
   command_tools_.insert_or_assign(request.request_id(), promise);
   runner_.start(request);

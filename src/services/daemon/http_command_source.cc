@@ -48,6 +48,10 @@ Result<PolledCommand> polled_command_from(std::string_view body) {
   }
   const auto deliveries = c.value("deliveries", nlohmann::json(1));
   out.deliveries = deliveries.is_number_integer() ? deliveries.get<std::int64_t>() : 1;
+  const auto run_time_ms = c.value("run_time_ms", nlohmann::json());
+  if (run_time_ms.is_number_integer() && run_time_ms.get<std::int64_t>() > 0) {
+    out.run_time_max = milliseconds(run_time_ms.get<std::int64_t>());
+  }
   return out;
 }
 
@@ -56,20 +60,10 @@ HttpCommandSource::HttpCommandSource(HttpClient& http, std::string api_url, std:
   while (!api_url_.empty() && api_url_.back() == '/') api_url_.pop_back();
 }
 
-Task<Result<std::pair<int, std::string>>> HttpCommandSource::exchange(HttpClientRequest request) {
+Task<Result<HttpClientAnswer>> HttpCommandSource::exchange(HttpClientRequest request) {
   request.headers.emplace_back("Authorization", "Bearer " + token_);
   request.headers.emplace_back("Accept", "application/json");
-  auto body = std::make_shared<std::string>();
-  Task<Result<HttpClientHead>> sending = http_.send(
-      std::move(request), [](const HttpClientHead&) {},
-      [body](std::string_view piece) {
-        if (body->size() + piece.size() > kBodyBytesMax) return false;
-        body->append(piece);
-        return true;
-      });
-  Result<HttpClientHead> head = co_await sending;
-  if (!head) co_return fail(head.error());
-  co_return std::pair<int, std::string>(head->status, std::move(*body));
+  return send_and_read(http_, std::move(request), kBodyBytesMax);
 }
 
 Task<Result<std::optional<PolledCommand>>> HttpCommandSource::next(Duration wait) {
@@ -79,13 +73,12 @@ Task<Result<std::optional<PolledCommand>>> HttpCommandSource::next(Duration wait
                 std::to_string(std::chrono::duration_cast<seconds>(wait).count());
   request.total_timeout = wait + seconds(30);
   request.idle_timeout = wait + seconds(30);
-  Task<Result<std::pair<int, std::string>>> exchanging = exchange(std::move(request));
-  Result<std::pair<int, std::string>> answer = co_await exchanging;
+  Task<Result<HttpClientAnswer>> exchanging = exchange(std::move(request));
+  Result<HttpClientAnswer> answer = co_await exchanging;
   if (!answer) co_return fail(answer.error());
-  const auto& [status, body] = *answer;
-  if (status == 204) co_return std::optional<PolledCommand>();
-  if (status != 200) co_return fail(feed_error(status, body));
-  auto command = polled_command_from(body);
+  if (answer->status == 204) co_return std::optional<PolledCommand>();
+  if (answer->status != 200) co_return fail(feed_error(answer->status, answer->body));
+  auto command = polled_command_from(answer->body);
   if (!command) co_return fail(command.error());
   co_return std::optional<PolledCommand>(std::move(*command));
 }
@@ -104,10 +97,10 @@ Task<Result<void>> HttpCommandSource::report(std::string command_id, CommandOutc
   request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   request.total_timeout = seconds(30);
   request.idle_timeout = seconds(30);
-  Task<Result<std::pair<int, std::string>>> exchanging = exchange(std::move(request));
-  Result<std::pair<int, std::string>> answer = co_await exchanging;
+  Task<Result<HttpClientAnswer>> exchanging = exchange(std::move(request));
+  Result<HttpClientAnswer> answer = co_await exchanging;
   if (!answer) co_return fail(answer.error());
-  if (answer->first != 200) co_return fail(feed_error(answer->first, answer->second));
+  if (answer->status != 200) co_return fail(feed_error(answer->status, answer->body));
   co_return Result<void>();
 }
 

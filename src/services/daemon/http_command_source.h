@@ -6,6 +6,7 @@
 #include <string>
 
 #include "runtime/http_client.h"
+#include "runtime/http_exchange.h"
 #include "services/daemon/command_poller.h"
 
 namespace reliant::daemon {
@@ -19,8 +20,8 @@ class HttpCommandSource final : public CommandSource {
   Task<Result<void>> report(std::string command_id, CommandOutcome outcome) override;
 
  private:
-  // Sends and collects the body (at most kBodyBytesMax).
-  Task<Result<std::pair<int, std::string>>> exchange(HttpClientRequest request);
+  // Sends with the token and collects the answer (at most kBodyBytesMax of body).
+  Task<Result<HttpClientAnswer>> exchange(HttpClientRequest request);
 
   static constexpr std::size_t kBodyBytesMax = 1024 * 1024;
   HttpClient& http_;

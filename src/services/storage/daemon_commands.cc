@@ -12,6 +12,12 @@ constexpr const char* kSelect =
     "SELECT id, daemon_id, user_id, name, args_json, run_time_ms, state, deliveries, "
     "lease_until_ms, result_json, error, created_at_ms, completed_at_ms FROM daemon_commands ";
 
+// The daemon's ($1) commands a poll may be handed at $2: queued, or delivered with the lease
+// run out.
+constexpr const char* kHandable =
+    "WHERE daemon_id = $1 AND (state = 'queued' OR (state = 'delivered' AND lease_until_ms <= "
+    "$2)) ";
+
 Result<CommandRecord> command_from(const SqlRecord& r) {
   CommandRecord c;
   c.id = r.text("id");
@@ -112,11 +118,8 @@ Result<std::optional<CommandRecord>> claim_command(SqlTransaction& tx, const std
   // Ids are ULIDs: their order is the order commands were sent in. A few candidates at a time;
   // the ones that fail for want of an answer make room for the next.
   for (std::size_t rounds = 0; rounds < kCommandsPendingPerDaemonMax; ++rounds) {
-    auto candidates = command_rows(
-        tx,
-        "WHERE daemon_id = $1 AND (state = 'queued' OR (state = 'delivered' AND lease_until_ms "
-        "<= $2)) ORDER BY id LIMIT 8",
-        {daemon_id, now_ms});
+    auto candidates =
+        command_rows(tx, std::string(kHandable) + "ORDER BY id LIMIT 8", {daemon_id, now_ms});
     if (!candidates) return fail(candidates.error());
     if (candidates->empty()) return std::optional<CommandRecord>();
     for (CommandRecord& c : *candidates) {
@@ -147,10 +150,8 @@ Result<std::optional<CommandRecord>> claim_command(SqlTransaction& tx, const std
 
 Result<bool> command_waiting(SqlTransaction& tx, const std::string& daemon_id,
                              std::int64_t now_ms) {
-  auto rows = tx.query(
-      "SELECT 1 FROM daemon_commands WHERE daemon_id = $1 AND (state = 'queued' OR (state = "
-      "'delivered' AND lease_until_ms <= $2)) LIMIT 1",
-      {daemon_id, now_ms});
+  auto rows = tx.query(std::string("SELECT 1 FROM daemon_commands ") + kHandable + "LIMIT 1",
+                       {daemon_id, now_ms});
   if (!rows) return fail(rows.error());
   return !rows->rows.empty();
 }
