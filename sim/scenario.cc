@@ -52,17 +52,17 @@ const std::vector<std::string> kInvariants = {"stream_order",
                                               "resume_bounded",
                                               "suspended_not_dialled",
                                               "tool_placement",
-                                              "command_once"};
+                                              "command_once",
+                                              "stranger_refused"};
 const std::vector<std::string> kEchoInvariants = {"stream_order", "request_reply_match",
                                                   "liveness"};
 const std::vector<std::string> kEngineInvariants = {"runs_end_once", "results_once",
                                                     "queues_drain"};
 const std::vector<std::string> kToolInvariants = {
-    "tool_at_most_once",      "tool_results",    "tool_isolation",
-    "daemon_status",          "daemon_liveness", "terminal_isolation",
-    "terminal_results",       "cancel_grace",    "daemon_routable",
-    "one_session_per_daemon", "files_isolation", "resume_bounded",
-    "suspended_not_dialled",  "command_once"};
+    "tool_at_most_once",     "tool_results",           "tool_isolation",   "daemon_status",
+    "daemon_liveness",       "terminal_isolation",     "terminal_results", "cancel_grace",
+    "daemon_routable",       "one_session_per_daemon", "files_isolation",  "resume_bounded",
+    "suspended_not_dialled", "command_once",           "stranger_refused"};
 
 Result<void> read_client_config(const Reader& r, const YAML::Node& node, const std::string& path,
                                 EchoClientConfig& config) {
@@ -270,10 +270,11 @@ Result<void> read_tool_client_config(const Reader& r, const YAML::Node& node,
     (name == "user" ? config.user : name == "daemon" ? config.daemon : config.kind) = *text;
   }
   if (config.kind != "bash" && config.kind != "mcp" && config.kind != "terminal" &&
-      config.kind != "cancel" && config.kind != "files" && config.kind != "commands") {
-    return fail(r.error(
-        node["kind"], path + ".kind",
-        "expected bash, mcp, terminal, cancel, files or commands, got '" + config.kind + "'"));
+      config.kind != "cancel" && config.kind != "files" && config.kind != "commands" &&
+      config.kind != "stranger") {
+    return fail(r.error(node["kind"], path + ".kind",
+                        "expected bash, mcp, terminal, cancel, files, commands or stranger, got '" +
+                            config.kind + "'"));
   }
   if (config.user.empty() || config.user.find_first_of(" .*>") != std::string::npos)
     return fail(r.error(node, path + ".user", "'" + config.user + "' is not a valid user name"));

@@ -8,9 +8,11 @@ namespace reliant::sim {
 SimPods::SimPods(World& world, Random random, SimPodOptions options, std::function<bool()> healed)
     : world_(world), random_(std::move(random)), options_(options), healed_(std::move(healed)) {}
 
-void SimPods::add(const std::string& daemon_id, std::string address, bool stopped) {
+void SimPods::add(const std::string& daemon_id, std::string address, std::string dial_key,
+                  bool stopped) {
   Pod pod;
   pod.address = std::move(address);
+  pod.dial_key = std::move(dial_key);
   pod.phase = stopped ? Phase::stopped : Phase::provisioned;
   pod.changed = world_.now();
   const auto [it, added] = pods_.emplace(daemon_id, std::move(pod));
@@ -82,7 +84,7 @@ ProvisionedDaemon SimPods::observe(const std::string& daemon_id) const {
   return out;
 }
 
-ProvisionedDaemon SimPods::start(const std::string& daemon_id) {
+ProvisionedDaemon SimPods::start(const std::string& daemon_id, const std::string& dial_key) {
   const auto it = pods_.find(daemon_id);
   if (it == pods_.end()) return {};
   Pod& pod = it->second;
@@ -92,6 +94,7 @@ ProvisionedDaemon SimPods::start(const std::string& daemon_id) {
   }
   ++starts_;
   ++pod.generation;
+  pod.dial_key = dial_key;  // the process that comes up is told this one
   set_phase(pod, Phase::starting);
   if (pod.process != nullptr) pod.process->hold();  // nothing else starts it meanwhile
   const Duration delay = random_.between(options_.start_delay_min, options_.start_delay_max);

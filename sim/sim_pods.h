@@ -34,6 +34,7 @@ class SimPods {
   struct Pod {
     SimProcess* process = nullptr;  // the daemon's node; attached once the topology is built
     std::string address;            // where it listens
+    std::string dial_key;           // its process's, from the deployment that started it
     Phase phase = Phase::provisioned;
     std::uint64_t generation = 0;  // a start scheduled for an older generation is void
     Instant changed{};             // when the phase last changed (world time)
@@ -41,13 +42,14 @@ class SimPods {
 
   SimPods(World& world, Random random, SimPodOptions options, std::function<bool()> healed);
 
-  // A pod of the scenario: provisioned and running from the start, or stopped (suspended).
-  void add(const std::string& daemon_id, std::string address, bool stopped);
+  // A pod of the scenario: provisioned and running from the start, or stopped (suspended), by
+  // an earlier control plane that gave it `dial_key`.
+  void add(const std::string& daemon_id, std::string address, std::string dial_key, bool stopped);
   void attach(const std::string& daemon_id, SimProcess& process);
 
   // The platform's operations (core/provisioner.h's contract).
   ProvisionedDaemon observe(const std::string& daemon_id) const;
-  ProvisionedDaemon start(const std::string& daemon_id);
+  ProvisionedDaemon start(const std::string& daemon_id, const std::string& dial_key);
   void stop(const std::string& daemon_id);
   void remove(const std::string& daemon_id);
 

@@ -24,7 +24,7 @@ class SimProvisioner final : public Provisioner {
     co_return seen;
   }
   Task<Result<ProvisionedDaemon>> start(DaemonDeployment deployment) override {
-    ProvisionedDaemon seen = pods_.start(deployment.daemon_id);
+    ProvisionedDaemon seen = pods_.start(deployment.daemon_id, deployment.dial_key);
     co_await sleep(env_.executor, kCallTime);
     co_return seen;
   }

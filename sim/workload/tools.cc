@@ -1,6 +1,7 @@
 // The tool-path workload: gateway, daemon and tool_client roles, and their invariants.
 #include "sim/workload/tools.h"
 #include "sim/workload/daemon_commands.h"
+#include "sim/workload/stranger.h"
 #include "sim/workload/tool_path_state.h"
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "services/routing/bus_daemon_router.h"
 #include "services/routing/daemon_resolver.h"
 #include "services/storage/accounts.h"
+#include "services/storage/cluster_secrets.h"
 #include "services/storage/daemons.h"
 #include "services/storage/managed_daemons.h"
 #include "services/storage/sql_row.h"
@@ -228,7 +230,20 @@ void ToolPathWorkload::seed() {
     if (group.is<ToolClientConfig>()) users.insert(group.as<ToolClientConfig>().user);
   }
   Impl& impl = *impl_;
+  // With managed daemons, the deployment's dial secret, as a first control plane would have
+  // drawn it: the pods the scenario starts with were started with keys derived from it. (Drawn
+  // only then, so that other scenarios' seeds stay as they were.)
+  std::string dial_secret;
+  if (impl.pods != nullptr) {
+    std::array<std::uint8_t, kDialSecretBytes> secret_bytes{};
+    for (auto& byte : secret_bytes) byte = static_cast<std::uint8_t>(impl.random.next());
+    dial_secret = format_dial_secret(secret_bytes);
+  }
   auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    if (!dial_secret.empty()) {
+      auto kept = cluster_secret(tx, std::string(kDialSecretName), dial_secret, 0);
+      if (!kept) return fail(kept.error());
+    }
     for (const auto& user : users) {
       if (auto ok = insert_user(tx, User{user_id_of(user), user + "@example.com", user, 0}); !ok)
         return ok;
@@ -252,6 +267,7 @@ void ToolPathWorkload::seed() {
           if (!wish) return fail(wish.error());
         }
         impl.pods->add(machine->daemon_id, managed_address(machine->node),
+                       managed_dial_key(dial_secret, machine->daemon_id),
                        machine->config.suspended);
         continue;
       }
@@ -316,10 +332,16 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
     config.register_timeout = seconds(5);
     config.reconnect = BackoffPolicy{timings.backoff_initial, timings.backoff_max, 2.0, 0.5};
     if (daemon.commands) configure_sim_commands(*impl, *machine, config);
-    return [machine, config](Env& env) -> std::shared_ptr<void> {
+    return [machine, config, pods = impl->pods.get()](Env& env) -> std::shared_ptr<void> {
       machine->registered = false;
       machine->registered_since.reset();
-      return std::make_shared<SimDaemonProcess>(env, *machine, config);
+      daemon::DaemonConfig started = config;
+      // A managed daemon's process knows the key of the deployment that started its pod.
+      if (const SimPods::Pod* pod = pods != nullptr ? pods->find(machine->daemon_id) : nullptr;
+          pod != nullptr) {
+        started.dial_key = pod->dial_key;
+      }
+      return std::make_shared<SimDaemonProcess>(env, *machine, std::move(started));
     };
   }
   if (group.is<ControlPlaneConfig>()) {
@@ -329,6 +351,10 @@ ComponentFactory ToolPathWorkload::factory(const NodeGroup& group, const std::st
   if (shared.config.kind == "commands") {
     return
         [shared](Env& env) -> std::shared_ptr<void> { return start_command_client(env, shared); };
+  }
+  if (shared.config.kind == "stranger") {
+    return
+        [shared](Env& env) -> std::shared_ptr<void> { return start_stranger_client(env, shared); };
   }
   return [shared](Env& env) -> std::shared_ptr<void> { return start_tool_client(env, shared); };
 }

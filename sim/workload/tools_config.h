@@ -75,7 +75,9 @@ struct ToolClientConfig {
   // daemon and reads it back, and asks another user's daemon for its files, which must be
   // refused), or "commands" (sends commands — mostly run_tool of a command that echoes a
   // marker, some reload and restart — to its user's managed daemons with commands enabled, and
-  // records each one for command_once).
+  // records each one for command_once), or "stranger" (dials any managed daemon's address with
+  // no dial key, a made-up one or another daemon's, which must never be sent a frame:
+  // stranger_refused).
   std::string kind = "bash";
 };
 

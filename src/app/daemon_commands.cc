@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -33,6 +34,7 @@
 #include "app/text_lists.h"
 #include "app/version.h"
 #include "app/workspace_options.h"
+#include "core/managed_dial_key.h"
 #include "core/personal_access_token.h"
 #include "core/provisioner.h"
 #include "services/daemon/daemon.h"
@@ -308,32 +310,67 @@ daemon::DaemonConfig daemon_config(const StartOptions& o, std::vector<std::strin
   return config;
 }
 
+// The secrets a managed daemon's control plane hands it in the environment (its dial key, its
+// commands token): taken out at start, so that no process of its tools inherits them, and put
+// back only for a restart's exec.
+struct EnvironmentSecrets {
+  std::map<std::string, std::string, std::less<>> values;
+
+  std::string get(std::string_view name) const {
+    const auto it = values.find(name);
+    return it == values.end() ? std::string() : it->second;
+  }
+  void put_back() const {
+    for (const auto& [name, value] : values) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+};
+EnvironmentSecrets take_environment_secrets() {
+  EnvironmentSecrets secrets;
+  for (const std::string_view name : {kDialKeyVariable, kCommandsTokenVariable}) {
+    const std::string variable(name);
+    const char* value = std::getenv(variable.c_str());
+    if (value != nullptr && *value != '\0') secrets.values[variable] = value;
+    ::unsetenv(variable.c_str());
+  }
+  return secrets;
+}
+
 // A managed daemon with commands enabled (seed 004) polls the api with the token its control
-// plane put in the environment, which is then put away (tools get a scrubbed environment
-// anyway); a restart command runs the process afresh with the same token.
+// plane put in the environment; a restart command runs the process afresh with the same
+// secrets.
 struct CommandsPolling {
   std::optional<llm::OutboundHttpClient> http;
   std::optional<daemon::HttpCommandSource> source;
 };
-Result<void> poll_commands(const StartOptions& o, AsioExecutor& executor, CommandsPolling& polling,
+Result<void> poll_commands(const StartOptions& o, const EnvironmentSecrets& secrets,
+                           AsioExecutor& executor, CommandsPolling& polling,
                            daemon::DaemonConfig& config) {
   if (o.commands_url.empty()) return {};
-  const std::string variable(kCommandsTokenVariable);
-  const char* token = std::getenv(variable.c_str());
-  if (token == nullptr || *token == '\0') {
+  const std::string token = secrets.get(kCommandsTokenVariable);
+  if (token.empty()) {
     return fail(ErrorCode::invalid_argument,
-                "--commands-url needs the daemon's commands token in " + variable);
+                "--commands-url needs the daemon's commands token in " +
+                    std::string(kCommandsTokenVariable));
   }
   polling.http.emplace(executor, o.commands_ca_file);
   polling.source.emplace(*polling.http, o.commands_url, token);
   config.commands = &*polling.source;
-  config.restart = [variable, token = std::string(token)] {
-    ::setenv(variable.c_str(), token.c_str(), 1);
+  config.restart = [secrets] {
+    secrets.put_back();
     restart_this_process();
   };
-  ::unsetenv(variable.c_str());
   spdlog::info("commands enabled: polling {}", o.commands_url);
   return {};
+}
+
+// What a managed daemon's control plane hands it: its dial key, and with --commands-url its
+// commands token.
+Result<void> use_control_plane_secrets(const StartOptions& o, AsioExecutor& executor,
+                                       CommandsPolling& polling, daemon::DaemonConfig& config) {
+  if (!o.managed && o.commands_url.empty()) return {};
+  const EnvironmentSecrets secrets = take_environment_secrets();
+  config.dial_key = secrets.get(kDialKeyVariable);
+  return poll_commands(o, secrets, executor, polling, config);
 }
 
 int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** argv) {
@@ -445,8 +482,8 @@ int run_start(const GlobalOptions& g, const StartOptions& o, int argc, char** ar
   if (!config.read_only) tools.attach_mcp(&mcp_servers);  // MCP servers run anything
   LoggingObserver observer(executor);
   CommandsPolling commands;
-  if (auto polling = poll_commands(o, executor, commands, config); !polling)
-    return say(polling.error());
+  if (auto taken = use_control_plane_secrets(o, executor, commands, config); !taken)
+    return say(taken.error());
   { std::ofstream(paths->pid) << ::getpid() << "\n"; }
   StopOnSignals stop_on_signals(executor);
   std::string dialing;

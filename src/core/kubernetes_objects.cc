@@ -33,12 +33,13 @@ Json container_of(const DaemonDeployment& d, const KubernetesPlacement& place) {
   Json env = Json::array({{{"name", "HOME"}, {"value", kHome}}});
   // After the spec's variables: of two same-named ones, the later one wins in a pod.
   for (const auto& [key, value] : d.spec.env) env.push_back({{"name", key}, {"value", value}});
-  if (!d.commands_token.empty()) {
-    env.push_back(
-        {{"name", std::string(kCommandsTokenVariable)},
-         {"valueFrom",
-          {{"secretKeyRef", {{"name", kubernetes_name(d.daemon_id)}, {"key", "token"}}}}}});
-  }
+  const auto from_secret = [&](std::string_view variable, std::string_view key) {
+    env.push_back({{"name", std::string(variable)},
+                   {"valueFrom",
+                    {{"secretKeyRef", {{"name", kubernetes_name(d.daemon_id)}, {"key", key}}}}}});
+  };
+  if (!d.dial_key.empty()) from_secret(kDialKeyVariable, "dial-key");
+  if (!d.commands_token.empty()) from_secret(kCommandsTokenVariable, "token");
   return {{"name", "daemon"},
           {"image", d.spec.code.image.empty() ? place.image : d.spec.code.image},
           {"args", managed_daemon_arguments(d, {place.port, "0.0.0.0", std::string(kWorkspace)})},
@@ -120,12 +121,15 @@ KubernetesObjects kubernetes_objects(const DaemonDeployment& d, const Kubernetes
                                            {"port", place.port},
                                            {"targetPort", "daemon"},
                                            {"protocol", "TCP"}}})}}}};
-  if (!d.commands_token.empty()) {
+  Json secrets = Json::object();
+  if (!d.dial_key.empty()) secrets["dial-key"] = d.dial_key;
+  if (!d.commands_token.empty()) secrets["token"] = d.commands_token;
+  if (!secrets.empty()) {
     out.secret = {{"apiVersion", "v1"},
                   {"kind", "Secret"},
                   {"metadata", metadata},
                   {"type", "Opaque"},
-                  {"stringData", {{"token", d.commands_token}}}};
+                  {"stringData", std::move(secrets)}};
   }
   return out;
 }

@@ -28,8 +28,9 @@ struct KubernetesObjects {
   nlohmann::json volume_claim;
   nlohmann::json deployment;
   nlohmann::json service;
-  // Commands enabled: the Secret holding the daemon's commands token, which its pod reads into
-  // RELIANT_COMMANDS_TOKEN (never in the Deployment itself); null otherwise.
+  // The Secret holding the daemon's dial key and, with commands enabled, its commands token,
+  // which its pod reads into RELIANT_DIAL_KEY and RELIANT_COMMANDS_TOKEN (never in the Deployment
+  // itself); null when it has neither.
   nlohmann::json secret;
 };
 

@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "core/managed_daemon.h"
+#include "core/managed_dial_key.h"
 #include "runtime/task.h"
 
 namespace reliant {
@@ -24,6 +25,9 @@ struct DaemonDeployment {
   std::string commands_url;
   std::string commands_ca_file;  // PEM roots for the api's certificate; empty: the system's
   std::string commands_token;
+  // What its gateways show it when they dial (core/managed_dial_key.h), in the environment
+  // (kDialKeyVariable) like the token. Empty: it serves any stream.
+  std::string dial_key;
   // The folders its links to projects and worktrees name, resolved by the control plane: further
   // workspace roots, like its links that are paths.
   std::vector<std::string> linked_paths;

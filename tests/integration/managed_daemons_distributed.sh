@@ -73,6 +73,7 @@ echo "the two-place workflow: its local node ran on the laptop, its cloud node o
 kill_and_see_it_restarted "$folder"
 call_tool >"$work/tool.out" || fail "tool call after the restart: $(cat "$work/tool.out" "$work/tool.err")"
 echo "killed with SIGKILL, it was started again (pid $first_pid → $daemon_pid) and serves"
+strangers_refused "$folder"
 
 wait_status suspended 30
 kill -0 "$daemon_pid" 2>/dev/null && fail "suspended, but its process $daemon_pid still runs"

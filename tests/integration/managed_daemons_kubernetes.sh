@@ -2,8 +2,9 @@
 # Managed daemons on the kubernetes platform, through the real control plane and a stand-in API
 # server (no cluster runs here: kubernetes_api_standin.py keeps the objects as the API server
 # does for these calls and wants the service account's bearer token). A daemon created with
-# `--platform kubernetes --commands` becomes a claim, a Secret with its commands token, a Service
-# and a Deployment of one ready replica (whose pod reads the token from the Secret), and the
+# `--platform kubernetes --commands` becomes a claim, a Secret with its dial key and commands
+# token, a Service and a Deployment of one ready replica (whose pod reads both from the Secret),
+# and the
 # control plane sees it running; the objects it applied pass kubernetes-models' schemas.
 # Suspended, its Deployment has no replica and its claim stays; resumed, one again with a new
 # token; deleted, its
@@ -70,6 +71,12 @@ first_token=$(commands_token) || fail "no Secret: $(standin "$secret")"
 standin "$deployment" | grep -qF "rlnt_cmd_" && fail "the token is in the Deployment"
 standin "$deployment" | grep -qF '"secretKeyRef"' || fail "the pod reads no Secret: $(standin "$deployment")"
 standin "$deployment" | grep -qF -- "--commands-url" || fail "the pod polls no api"
+# Its dial key too: what the gateways show it (the same Secret, never the Deployment).
+dial_key=$(standin "$secret" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stringData"]["dial-key"])') ||
+  fail "no dial key in the Secret: $(standin "$secret")"
+[ "${#dial_key}" = 43 ] || fail "the dial key: $dial_key"
+standin "$deployment" | grep -qF -- "$dial_key" && fail "the dial key is in the Deployment"
+standin "$deployment" | grep -qF '"RELIANT_DIAL_KEY"' || fail "the pod reads no dial key"
 node "$(dirname "$0")/../kubernetes-models/validate.mjs" <"$work/applied.json" >"$work/validate.out" ||
   fail "the applied objects: $(cat "$work/validate.out")"
 echo "created: a claim, a Service and a Deployment of one ready replica in team-a, running; $(tail -n 1 "$work/validate.out") against the schemas"

@@ -58,6 +58,7 @@ chat_wakes_it_once "$folder"
 
 kill_and_see_it_restarted "$folder"
 echo "killed with SIGKILL, it was started again (pid $first_pid → $daemon_pid)"
+strangers_refused "$folder"
 
 # A restarted monolith adopts the running daemon and dials it at once (not when the lease its
 # predecessor's gateway held runs out, 30 s and more).

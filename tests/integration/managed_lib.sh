@@ -89,6 +89,26 @@ kill_and_see_it_restarted() {  # FOLDER
   wait_status active 20
 }
 
+# Strangers who reach the port of the managed daemon whose folder is FOLDER (grpc-js, as any
+# process on this machine could): with no dial key, a made-up one, or a well-formed wrong one,
+# the daemon sends them nothing and closes, logs the refusal, and stays connected to its gateway.
+strangers_refused() {  # FOLDER
+  local port proto interop
+  port=$(cat "$1/daemon.port")
+  proto=$(dirname "${BASH_SOURCE[0]}")/../../proto/reliant/daemon/v1/daemon.proto
+  interop=$(dirname "${BASH_SOURCE[0]}")/../interop
+  for key in "" "not-a-dial-key" "RzE5u0x5iWq1yT8mC3vQ2bN7kL4pA6sD9fG0hJ1kLmN"; do
+    local shown=()
+    [ -n "$key" ] && shown=("$key")
+    timeout 20 node "$interop/grpc_stranger.mjs" "$proto" "127.0.0.1:$port" "${shown[@]}" \
+      >"$work/stranger.out" 2>&1 || fail "a stranger with key '$key': $(cat "$work/stranger.out")"
+  done
+  grep -q "refused a stream from .* without this daemon's dial key" "$1/daemon.log" ||
+    fail "the refusals were not logged: $(tail -5 "$1/daemon.log")"
+  wait_status active 5
+  echo "strangers with no dial key, a made-up one and a well-formed wrong one were refused"
+}
+
 # The Commands protocol with a managed daemon `cmd-box` created with --commands (its folders in
 # MANAGED_DIR) and a link to a project: run_tool runs a command in its workspace once and reads
 # a file of the linked project's folder, reload answers, restart replaces its process (the same

@@ -86,7 +86,7 @@ std::string exit_detail(int status) {
 }
 
 // Its own HOME (its identity, journal and logs apart from every other daemon's), this process's
-// PATH, LANG and TZ, its commands token, and the spec's variables.
+// PATH, LANG and TZ, its dial key and commands token, and the spec's variables.
 std::vector<std::string> daemon_environment(const DaemonDeployment& d, const fs::path& dir) {
   std::vector<std::string> env = {"HOME=" + (dir / "home").string()};
   for (char** e = environ; *e != nullptr; ++e) {
@@ -96,6 +96,7 @@ std::vector<std::string> daemon_environment(const DaemonDeployment& d, const fs:
     }
   }
   // Before the spec's variables: the first of two same-named ones is the one a process reads.
+  if (!d.dial_key.empty()) env.push_back(std::string(kDialKeyVariable) + "=" + d.dial_key);
   if (!d.commands_token.empty())
     env.push_back(std::string(kCommandsTokenVariable) + "=" + d.commands_token);
   for (const auto& [key, value] : d.spec.env) env.push_back(key + "=" + value);

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/managed_dial_key.h"
 #include "core/queued_command.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/future.h"
 #include "runtime/sleep.h"
+#include "services/storage/cluster_secrets.h"
 #include "services/storage/daemon_commands.h"
 #include "services/storage/projects.h"
 
@@ -49,20 +51,42 @@ Task<void> ControlPlane::loop() {
 
 Task<void> ControlPlane::round() {
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  Task<Result<std::vector<ManagedDaemonRecord>>> leasing = env_.store->transact_for(
+  // Until this replica knows the dial secret, each round asks for it with its lease, offering a
+  // new one for the store to keep if no replica has yet.
+  std::string drawn;
+  if (dial_secret_.empty()) {
+    std::array<std::uint8_t, kDialSecretBytes> bytes{};
+    secrets_.fill(bytes.data(), bytes.size());
+    drawn = format_dial_secret(bytes);
+  }
+  struct Leased {
+    std::vector<ManagedDaemonRecord> rows;
+    std::string dial_secret;
+  };
+  Task<Result<Leased>> leasing = env_.store->transact_for(
       [owner = config_.replica_id, now_ms, until_ms = now_ms + to_ms(config_.lease),
-       limit = config_.daemons_per_round_max](SqlTransaction& tx) {
-        return lease_managed_daemons(tx, owner, now_ms, until_ms, limit);
+       limit = config_.daemons_per_round_max, drawn](SqlTransaction& tx) -> Result<Leased> {
+        Leased leased;
+        if (!drawn.empty()) {
+          auto secret = cluster_secret(tx, std::string(kDialSecretName), drawn, now_ms);
+          if (!secret) return fail(secret.error());
+          leased.dial_secret = std::move(*secret);
+        }
+        auto rows = lease_managed_daemons(tx, owner, now_ms, until_ms, limit);
+        if (!rows) return fail(rows.error());
+        leased.rows = std::move(*rows);
+        return leased;
       });
-  Result<std::vector<ManagedDaemonRecord>> rows = co_await leasing;
-  if (!rows) {
+  Result<Leased> leased = co_await leasing;
+  if (!leased) {
     ++stats_.store_failures;
     co_return;
   }
   ++stats_.rounds;
+  if (!leased->dial_secret.empty()) dial_secret_ = std::move(leased->dial_secret);
   // Each daemon on its own: one slow provider call holds up neither the others nor the next
   // round, which skips a daemon still being acted on.
-  for (auto& row : *rows) {
+  for (auto& row : leased->rows) {
     if (!acting_.insert(row.id).second) continue;
     scope_.spawn(act_once(std::move(row)));
   }
@@ -108,6 +132,7 @@ Task<bool> ControlPlane::record(const ManagedDaemonRecord& row, ObservedUpdate u
 
 void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::string& address) {
   if (address.empty()) return;
+  RELIANT_ASSERT(!dial_secret_.empty());
   // A dial and its registration take a moment; asking again meanwhile would have a second
   // gateway stream replace the first (the daemon keeps its newest).
   const SteadyInstant now = env_.executor.steady_now();
@@ -122,13 +147,19 @@ void ControlPlane::publish_connect(const ManagedDaemonRecord& row, const std::st
   connect.set_user_id(row.user_id);
   connect.set_address(address);
   connect.set_name(row.spec.name);
+  connect.set_dial_key(managed_dial_key(dial_secret_, row.id));
   if (env_.bus->publish(subjects::kGatewayConnect, protocol::to_json(connect))) {
     ++stats_.dials_requested;
   }
 }
 
 Task<void> ControlPlane::start(const ManagedDaemonRecord& row, Provisioner& provisioner) {
-  DaemonDeployment deployment{row.id, row.user_id, row.spec, {}, {}, {}, {}};
+  RELIANT_ASSERT(!dial_secret_.empty());  // read with the lease of the round that got here
+  DaemonDeployment deployment;
+  deployment.daemon_id = row.id;
+  deployment.user_id = row.user_id;
+  deployment.spec = row.spec;
+  deployment.dial_key = managed_dial_key(dial_secret_, row.id);
   std::string token_hash;
   if (row.spec.commands_enabled && !config_.commands_url.empty()) {
     // A new token for each start, so that a token an earlier start handed out stops working.

@@ -59,7 +59,8 @@ struct ControlPlaneStats {
 class ControlPlane {
  public:
   // One provisioner per platform it serves; the others' daemons are recorded failed, saying so.
-  // `secrets` draws the commands tokens of the daemons it starts.
+  // `secrets` draws the commands tokens of the daemons it starts (and the deployment's dial
+  // secret, when it is the first control plane of its store).
   ControlPlane(Env& env, SecretSource& secrets, std::vector<Provisioner*> provisioners,
                ControlPlaneConfig config);
   const ControlPlaneStats& stats() const { return stats_; }
@@ -89,6 +90,9 @@ class ControlPlane {
 
   Env& env_;
   SecretSource& secrets_;
+  // The store's cluster secret the daemons' dial keys derive from (core/managed_dial_key.h):
+  // read with the first round's lease, before anything is started or dialled.
+  std::string dial_secret_;
   std::map<DaemonPlatform, Provisioner*> provisioners_;
   ControlPlaneConfig config_;
   ControlPlaneStats stats_;

@@ -150,10 +150,10 @@ Task<Result<ProvisionedDaemon>> KubernetesProvisioner::start(DaemonDeployment de
   if (!safe_id(deployment.daemon_id)) co_return fail(ErrorCode::invalid_argument, "bad daemon id");
   if (auto ok = preflight(deployment.spec); !ok) co_return fail(ok.error());
   const KubernetesObjects objects = kubernetes_objects(deployment, place_, true);
-  // The claim and the Secret first, so the pod finds its volume and token; the Deployment last.
+  // The claim and the Secret first, so the pod finds its volume and secrets; the Deployment last.
   for (const Json* object :
        {&objects.volume_claim, &objects.secret, &objects.service, &objects.deployment}) {
-    if (object->is_null()) continue;  // no Secret without commands
+    if (object->is_null()) continue;  // no Secret without a dial key or commands
     Task<Result<void>> applying =
         apply(path_of((*object)["kind"].get<std::string>(), deployment.daemon_id), *object);
     if (Result<void> applied = co_await applying; !applied) co_return fail(applied.error());

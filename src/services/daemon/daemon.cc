@@ -2,10 +2,13 @@
 #include "services/daemon/daemon.h"
 
 #include <algorithm>
+#include <bit>
 
 #include <nlohmann/json.hpp>
 
+#include "base/constant_time.h"
 #include "base/json_parse.h"
+#include "core/managed_dial_key.h"
 #include "protocol/codec.h"
 #include "protocol/daemon_wire.h"
 #include "runtime/ids.h"
@@ -235,6 +238,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
 
 Result<void> Daemon::listen() {
   auto listener = env_.transport->listen(config_.listen_address, [this](StreamPtr stream) {
+    if (!dialled_by_platform(*stream)) return refuse_stranger(std::move(stream));
     scope_.spawn(serve_accepted(std::move(stream)));
   });
   if (!listener) {
@@ -242,7 +246,35 @@ Result<void> Daemon::listen() {
                                            ": " + listener.error().message);
   }
   listener_ = std::move(*listener);
+  if (config_.dial_key.empty()) {
+    log_line(env_, LogLevel::warn, [&] {
+      return "listening on " + config_.listen_address + " without a dial key (" +
+             std::string(kDialKeyVariable) +
+             "): any process that reaches this address may run tools here";
+    });
+  }
   return {};
+}
+
+bool Daemon::dialled_by_platform(const Stream& stream) const {
+  if (config_.dial_key.empty()) return true;
+  const auto shown = stream.metadata().find(std::string(kDialKeyMetadata));
+  return shown != stream.metadata().end() && constant_time_equal(shown->second, config_.dial_key);
+}
+
+void Daemon::refuse_stranger(StreamPtr stream) {
+  // Before anything else: a stranger's stream must not close the gateway's either.
+  ++strangers_refused_;
+  const std::string peer = stream->peer();
+  stream->close();
+  if (observer_ != nullptr) observer_->on_stranger_refused(peer);
+  // The first refusal and then every 2^k-th: a prober cannot fill the log.
+  if (std::has_single_bit(strangers_refused_)) {
+    log_line(env_, LogLevel::warn, [&] {
+      return "refused a stream from " + peer + " without this daemon's dial key (" +
+             std::to_string(strangers_refused_) + " refused so far)";
+    });
+  }
 }
 
 Task<void> Daemon::serve_accepted(StreamPtr stream) {

@@ -46,6 +46,9 @@ struct DaemonConfig {
   // A managed (cloud) daemon accepts the gateway's stream here instead of dialing (see
   // listen()); it may have no gateways to dial at all.
   std::string listen_address;
+  // The key a gateway must show to be served there (core/managed_dial_key.h). Empty: any
+  // stream is served, which listen() warns about (a daemon an operator provisioned by hand).
+  std::string dial_key;
   DaemonIdentity identity;
   // The read-only permission profile (managed daemons): typed calls that only read (List*,
   // Get*, Search*, Follow*) are announced and answered, the rest refused. Its tools are the
@@ -111,6 +114,8 @@ class DaemonObserver {
   // A tool actually starts running (never for a request answered from the cache).
   virtual void on_execute(const v1::ToolRequest& /*request*/) {}
   virtual void on_auth_failure() {}
+  // A stream came to a managed daemon without its dial key and was closed unserved.
+  virtual void on_stranger_refused(const std::string& /*peer*/) {}
   // The daemon stopped for good (e.g. its credentials were refused and it cannot register).
   virtual void on_fatal(const Error& /*why*/) {}
 };
@@ -124,8 +129,8 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   // Managed daemons: accept gateways' streams on config.listen_address (ConnectGateway). A
-  // newer stream replaces every one being served, registered or still registering. Fails when
-  // the address is taken or malformed.
+  // stream without the dial key is closed at once; a newer one with it replaces every one being
+  // served, registered or still registering. Fails when the address is taken or malformed.
   Result<void> listen();
 
   bool registered() const { return stream_ != nullptr; }
@@ -133,6 +138,7 @@ class Daemon {
   const std::string& user_id() const { return user_id_; }
   const std::string& session_id() const { return session_id_; }
   std::size_t running_tools() const { return runner_.running(); }
+  std::uint64_t strangers_refused() const { return strangers_refused_; }
 
  private:
   Task<void> connect_loop();
@@ -148,6 +154,9 @@ class Daemon {
   Task<void> heartbeats(Stream& stream, Duration interval);
   Duration heartbeat_interval_for(const v1::RegisterAck& ack) const;
   Task<void> serve_accepted(StreamPtr stream);
+  // Whether an accepted stream shows the dial key (always, when the daemon has none).
+  bool dialled_by_platform(const Stream& stream) const;
+  void refuse_stranger(StreamPtr stream);
   void handle(const v1::GatewayFrame& frame);
   Duration idle_for() const;
   void send(const v1::DaemonFrame& frame);
@@ -174,6 +183,7 @@ class Daemon {
   std::set<Stream*> sessions_;
   std::uint64_t sessions_started_ = 0;
   ListenerPtr listener_;
+  std::uint64_t strangers_refused_ = 0;
   SteadyInstant last_heard_{};
   // When it last served its user (idle_for: what its heartbeats report).
   SteadyInstant last_served_{};

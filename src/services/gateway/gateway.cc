@@ -7,6 +7,7 @@
 
 #include "core/backoff.h"
 #include "core/bearer_token.h"
+#include "core/managed_dial_key.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "protocol/daemon_wire.h"
@@ -118,6 +119,7 @@ void Gateway::on_connect_command(const BusMessage& message) {
   if (holds(command->daemon_id())) return;  // connected already
   auto [dial, first] = managed_dialling_.try_emplace(command->daemon_id(), env_.executor);
   dial->second.address = command->address();
+  dial->second.dial_key = command->dial_key();
   if (!first) {
     dial->second.asked_again.wake();  // its loop dials at once, not after its backoff
     return;
@@ -127,7 +129,8 @@ void Gateway::on_connect_command(const BusMessage& message) {
 
 Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
   // No credentials go to the daemon: the gateway authenticates this stream by having been told
-  // to make it (spec S0.12, the reverse connection). While no other gateway holds the
+  // to make it (spec S0.12, the reverse connection), and shows the daemon the key it was told
+  // with, so that the daemon knows the platform dialled it. While no other gateway holds the
   // daemon, a lost stream is dialed again with backoff; kManagedDialFailuresMax failed dials in a
   // row give up (the control plane asks again when it wants the daemon back).
   struct Done {
@@ -148,8 +151,10 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
       ++failures;
     } else {
       ++stats_.managed_dials;
+      Metadata metadata;
+      if (!dial.dial_key.empty()) metadata[std::string(kDialKeyMetadata)] = dial.dial_key;
       Task<Result<StreamPtr>> dialing =
-          env_.transport->dial(dial.address, Metadata{}, config_.register_timeout);
+          env_.transport->dial(dial.address, std::move(metadata), config_.register_timeout);
       Result<StreamPtr> stream = co_await dialing;
       if (!stream) {
         ++stats_.managed_dial_failures;

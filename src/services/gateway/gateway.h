@@ -226,7 +226,8 @@ class Gateway {
   // its pod was just (re)started.
   struct ManagedDial {
     explicit ManagedDial(Executor& executor) : asked_again(executor) {}
-    std::string address;  // the latest command's: a restarted pod may listen elsewhere
+    std::string address;   // the latest command's: a restarted pod may listen elsewhere
+    std::string dial_key;  // shown to the daemon (core/managed_dial_key.h)
     Wakeup asked_again;
   };
   std::map<std::string, ManagedDial> managed_dialling_;

@@ -1,8 +1,10 @@
 // The bus DaemonRouter: durable fire-and-forget with redelivery, request-reply with retries.
 #include "services/routing/bus_daemon_router.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "core/backoff.h"
 #include "core/tool_subjects.h"
@@ -45,6 +47,11 @@ Error timed_out(const ToolCall& call, Duration waited) {
   return Error{ErrorCode::timeout, "no result for tool request " + call.request_id + " (" +
                                        call.tool_name + " on daemon " + call.daemon_id +
                                        ") within " + std::to_string(to_ms(waited)) + " ms"};
+}
+
+// A request-reply that nobody answered: the daemon may be held by no gateway.
+bool nobody_answered(const Error& error) {
+  return error.code == ErrorCode::timeout || error.code == ErrorCode::no_responders;
 }
 
 // The result a subscription hands to the waiting call, and the wake-up of the current wait.
@@ -183,6 +190,7 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall 
   const Duration budget = call.timeout + config_.grace;
   const SteadyInstant deadline = env_.executor.steady_now() + budget;
   Error last{ErrorCode::timeout, "no attempt"};
+  bool woken = false;
   for (;;) {
     const Duration remaining = deadline - env_.executor.steady_now();
     if (remaining <= Duration::zero()) break;
@@ -196,6 +204,13 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall 
     }
     last = reply.error();
     if (last.code == ErrorCode::closed) break;
+    if (!woken && nobody_answered(last) && env_.store != nullptr) {
+      // Maybe nobody holds it: a suspended managed daemon is woken, and the next attempts find
+      // it once it connects (the daemon answers a repeat from its cache).
+      woken = true;
+      Task<Result<bool>> waking = wake_if_managed(call.user_id, call.daemon_id);
+      (void)co_await waking;
+    }
     if (last.code == ErrorCode::no_responders) {
       // No gateway is up at all: wait a little rather than spin.
       co_await sleep(env_.executor,
@@ -254,10 +269,64 @@ Task<Result<Reply>> BusDaemonRouter::control_request(std::string subject, std::s
 Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::send_command(v1::DaemonCommand command) {
   const std::string user_id = command.user_id();
   if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
-  Task<Result<v1::DaemonCommandResult>> asking = control_request<v1::DaemonCommandResult>(
-      subjects::daemon_command(user_id), protocol::to_json(command));
+  const std::string subject = subjects::daemon_command(user_id);
+  const std::string payload = protocol::to_json(command);
+  Task<Result<v1::DaemonCommandResult>> asking =
+      control_request<v1::DaemonCommandResult>(subject, payload);
   Result<v1::DaemonCommandResult> result = co_await asking;
-  co_return result;
+  if (result || !nobody_answered(result.error()) || env_.store == nullptr) co_return result;
+  // Sent again only when nobody holds the daemon, so that nobody ran it: a typed call may
+  // write, and a held daemon that was slow to answer may have run it.
+  Task<Result<bool>> checking = is_online(user_id, command.daemon_id());
+  Result<bool> held = co_await checking;
+  if (!held || *held) co_return result;
+  Task<Result<bool>> waking = wake_if_managed(user_id, command.daemon_id());
+  Result<bool> wanted = co_await waking;
+  if (!wanted || !*wanted) co_return result;
+  Task<bool> waiting = wait_until_held(user_id, command.daemon_id(), config_.resume_wait);
+  if (!co_await waiting) {
+    co_return fail(ErrorCode::unavailable,
+                   "daemon " + command.daemon_id() + " is starting (it was suspended or had " +
+                       "exited) and did not connect within " +
+                       std::to_string(to_ms(config_.resume_wait) / 1000) + " s; try again");
+  }
+  Task<Result<v1::DaemonCommandResult>> again =
+      control_request<v1::DaemonCommandResult>(subject, payload);
+  co_return co_await again;
+}
+
+Task<Result<bool>> BusDaemonRouter::wake_if_managed(std::string user_id, std::string daemon_id) {
+  Task<Result<std::pair<bool, bool>>> noting =
+      env_.store->transact_for([user_id, daemon_id, now_ms = to_ms(env_.executor.now())](
+                                   SqlTransaction& tx) -> Result<std::pair<bool, bool>> {
+        auto row = find_managed_daemon(tx, daemon_id);
+        if (!row) return fail(row.error());
+        if (!*row || (*row)->user_id != user_id) return std::pair{false, false};
+        auto resumed = note_call_to_daemon(tx, daemon_id, now_ms);
+        if (!resumed) return fail(resumed.error());
+        return std::pair{*resumed || (*row)->desired == DesiredState::running, *resumed};
+      });
+  Result<std::pair<bool, bool>> noted = co_await noting;
+  if (!noted) co_return fail(noted.error());
+  const auto [wanted, resumed] = *noted;
+  if (resumed) {
+    sometimes(env_, "router.sync_call_resumed");
+    (void)env_.bus->publish(subjects::kControlPlaneWake, "{}");
+  }
+  co_return wanted;
+}
+
+Task<bool> BusDaemonRouter::wait_until_held(std::string user_id, std::string daemon_id,
+                                            Duration wait) {
+  const SteadyInstant deadline = env_.executor.steady_now() + wait;
+  for (;;) {
+    Task<Result<bool>> checking = is_online(user_id, daemon_id);
+    Result<bool> held = co_await checking;
+    if (held && *held) co_return true;
+    const Duration remaining = deadline - env_.executor.steady_now();
+    if (remaining <= Duration::zero()) co_return false;
+    co_await sleep(env_.executor, std::min<Duration>(seconds(1), remaining));
+  }
 }
 
 Task<Result<void>> BusDaemonRouter::reload_config(std::string user_id, std::string daemon_id) {

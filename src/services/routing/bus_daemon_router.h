@@ -18,6 +18,10 @@ struct BusRouterConfig {
   // An online check: the holder answers at once, and nobody answers for a daemon nobody holds,
   // so this is also what selecting past a stale row costs.
   Duration online_timeout = seconds(1);
+  // A daemon command or typed call that found nobody holding its managed daemon (suspended, or
+  // still starting) wakes it, as a durable call does, and is sent once the daemon connects,
+  // waiting at most this long (past it: unavailable, saying so).
+  Duration resume_wait = seconds(60);
 };
 
 class BusDaemonRouter final : public DaemonRouter {
@@ -37,6 +41,12 @@ class BusDaemonRouter final : public DaemonRouter {
   Task<Result<std::optional<v1::ToolResponse>>> stored_result(const std::string& request_id);
   template <class Reply>
   Task<Result<Reply>> control_request(std::string subject, std::string payload);
+  // A call to `daemon_id` counts for it (note_call_to_daemon): a suspended managed daemon is
+  // wanted running again and its control plane woken. Whether it is a managed daemon of
+  // `user_id` that its control plane wants running, so worth waiting for.
+  Task<Result<bool>> wake_if_managed(std::string user_id, std::string daemon_id);
+  // Until `daemon_id` is held by a gateway or `wait` passes; whether it is.
+  Task<bool> wait_until_held(std::string user_id, std::string daemon_id, Duration wait);
 
   Env& env_;
   BusRouterConfig config_;

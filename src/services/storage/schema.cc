@@ -423,6 +423,14 @@ const std::vector<Migration> kMigrations = {
               completed_at_ms BIGINT NOT NULL DEFAULT 0))",
          "CREATE INDEX daemon_commands_daemon ON daemon_commands(daemon_id, state, id)",
      }},
+    {16,
+     "secrets of the whole deployment: the one managed daemons' dial keys derive from",
+     {
+         R"(CREATE TABLE cluster_secrets (
+              name TEXT PRIMARY KEY,
+              value TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL))",
+     }},
 };
 
 }  // namespace

@@ -114,6 +114,21 @@ TEST(KubernetesObjects, ACommandsTokenIsInASecretThePodReadsNotInTheDeployment) 
   EXPECT_NE(args.find("\"--commands-url\",\"https://api.team-a.svc:8080\""), std::string::npos);
 }
 
+TEST(KubernetesObjects, TheDialKeyIsInTheSecretThePodReadsNotInTheDeployment) {
+  DaemonDeployment d = box();
+  d.spec.env["RELIANT_DIAL_KEY"] = "the user's";
+  d.dial_key = "dial-key-of-the-box-0123456789abcdefghijklm";
+  const KubernetesObjects objects = kubernetes_objects(d, cluster(), true);
+  ASSERT_FALSE(objects.secret.is_null()) << "a Secret without commands too";
+  EXPECT_EQ(objects.secret["stringData"]["dial-key"], d.dial_key);
+  EXPECT_FALSE(objects.secret["stringData"].contains("token"));
+  EXPECT_EQ(objects.deployment.dump().find(d.dial_key), std::string::npos);
+  const Json& env = objects.deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+  ASSERT_FALSE(env.empty());
+  EXPECT_EQ(env.back()["name"], "RELIANT_DIAL_KEY") << "after the spec's: the one the pod sees";
+  EXPECT_EQ(env.back()["valueFrom"]["secretKeyRef"]["key"], "dial-key");
+}
+
 TEST(KubernetesObjects, TheDaemonsOwnImageAndTheClustersStorageClassAreUsed) {
   DaemonDeployment own = box();
   own.spec.code.image = "ghcr.io/acme/daemon:2";

@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "core/managed_dial_key.h"
 #include "core/queued_command.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
@@ -20,6 +21,7 @@
 #include "services/storage/managed_daemons.h"
 #include "services/storage/migrator.h"
 #include "services/storage/projects.h"
+#include "services/storage/sql_row.h"
 #include "sim/one_node.h"
 
 namespace reliant::control_plane {
@@ -63,7 +65,8 @@ class ScriptedProvisioner final : public Provisioner {
 };
 
 struct Fixture : sim::OneNode {
-  std::vector<std::string> dials;  // daemon@address, as the gateways would hear them
+  std::vector<std::string> dials;      // daemon@address, as the gateways would hear them
+  std::vector<std::string> dial_keys;  // each connect command's
   SubscriptionPtr listening;
   ScriptedProvisioner pods;
   SeededSecretSource secrets{random};
@@ -79,6 +82,7 @@ struct Fixture : sim::OneNode {
       ASSERT_TRUE(connect.has_value());
       EXPECT_EQ(connect->user_id(), "user-1");
       dials.push_back(connect->daemon_id() + "@" + connect->address());
+      dial_keys.push_back(connect->dial_key());
     });
     EXPECT_TRUE(subscribed.has_value());
     listening = std::move(*subscribed);
@@ -132,6 +136,18 @@ struct Fixture : sim::OneNode {
     }));
     ASSERT_TRUE(done.has_value());
   }
+  // The dial secret the store keeps (core/managed_dial_key.h).
+  std::string dial_secret() {
+    auto secret = run(store.transact_for([](SqlTransaction& tx) -> Result<std::string> {
+      auto rows = tx.query("SELECT value FROM cluster_secrets WHERE name = $1",
+                           {std::string(kDialSecretName)});
+      if (!rows) return fail(rows.error());
+      if (rows->rows.empty()) return std::string();
+      return first_record(*rows).text("value");
+    }));
+    EXPECT_TRUE(secret.has_value());
+    return secret.value_or("");
+  }
   void advance(Duration d) { world.run_until(world.now() + d); }
   static ControlPlaneConfig config(std::string replica = "cp-1") {
     ControlPlaneConfig c;
@@ -162,6 +178,37 @@ TEST(ControlPlane, StartsACreatedDaemonAndAsksTheGatewaysToDialItUntilOneHoldsIt
   EXPECT_EQ(f.dials.size(), 2u) << "a held daemon is left alone";
   EXPECT_EQ(f.pods.calls.size(), 1u);
   EXPECT_EQ(f.row("box").status, DaemonStatus::active);
+}
+
+// The daemon and the gateways asked to dial it get the same key, derived from the store's dial
+// secret; another daemon's key differs, and a second replica (or a restarted one) keeps the
+// secret the first drew.
+TEST(ControlPlane, ADaemonAndItsGatewaysGetOneDialKeyFromTheStoresSecret) {
+  Fixture f;
+  f.create("box");
+  f.create("other");
+  {
+    ControlPlane plane(f.env, f.secrets, {&f.pods}, Fixture::config());
+    f.advance(milliseconds(1500));
+  }
+  const std::string secret = f.dial_secret();
+  ASSERT_FALSE(secret.empty()) << "the first round stores the dial secret";
+  ASSERT_EQ(f.pods.deployments.size(), 2u);
+  ASSERT_EQ(f.dial_keys.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const DaemonDeployment& d = f.pods.deployments[i];
+    EXPECT_EQ(d.dial_key, managed_dial_key(secret, d.daemon_id));
+    EXPECT_EQ(f.dials[i].substr(0, f.dials[i].find('@')), d.daemon_id);
+    EXPECT_EQ(f.dial_keys[i], d.dial_key) << "the gateway was told another key";
+  }
+  EXPECT_NE(f.pods.deployments[0].dial_key, f.pods.deployments[1].dial_key);
+  f.pods.pods.clear();  // both exited: the next replica starts them again
+  ControlPlane next(f.env, f.secrets, {&f.pods}, Fixture::config("cp-2"));
+  f.advance(seconds(30));
+  EXPECT_EQ(f.dial_secret(), secret);
+  ASSERT_GT(f.pods.deployments.size(), 2u);
+  EXPECT_EQ(f.pods.deployments.back().dial_key,
+            managed_dial_key(secret, f.pods.deployments.back().daemon_id));
 }
 
 TEST(ControlPlane, RestartsADaemonThatExitsWithGrowingBackoff) {

@@ -1,12 +1,14 @@
 // A managed Daemon dialled by two gateways at once (hand-written gateways in a simulated world):
 // the daemon keeps one session — the newest stream — whatever order the acknowledgements come
 // in and whichever stream ends first, and its answers always go down a live stream. A daemon
-// started for one user (--user-id) refuses a registration for another.
+// started for one user (--user-id) refuses a registration for another. A daemon with a dial key
+// serves only streams that show it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <optional>
 
+#include "core/managed_dial_key.h"
 #include "protocol/codec.h"
 #include "runtime/scope.h"
 #include "services/daemon/daemon.h"
@@ -19,14 +21,26 @@ namespace {
 
 namespace sim = reliant::sim;
 
-Task<void> dial_into(Transport* transport, std::optional<Result<StreamPtr>>* out) {
-  Task<Result<StreamPtr>> dialing = transport->dial("pod:9290", Metadata{}, seconds(5));
+Task<void> dial_into(Transport* transport, Metadata metadata,
+                     std::optional<Result<StreamPtr>>* out) {
+  Task<Result<StreamPtr>> dialing = transport->dial("pod:9290", std::move(metadata), seconds(5));
   *out = co_await dialing;
 }
 
 Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
   Task<Result<std::string>> next = stream->receive();
   *out = co_await next;
+}
+
+// A call of the echo tool for the pod's user.
+v1::GatewayFrame echo_request(const std::string& request_id) {
+  v1::GatewayFrame request;
+  request.mutable_tool_request()->set_request_id(request_id);
+  request.mutable_tool_request()->set_tool_name("echo");
+  request.mutable_tool_request()->set_input_json(R"({"text":"hi"})");
+  request.mutable_tool_request()->set_user_id("user-erin");
+  request.mutable_tool_request()->set_daemon_id("pod-daemon");
+  return request;
 }
 
 class NoCredentials final : public CredentialStore {
@@ -66,8 +80,13 @@ struct World {
   std::unique_ptr<Daemon> daemon;
   Scope scope{gw_exec};
 
-  explicit World(std::string expected_user_id = "", bool read_only = false) {
+  Metadata gateway_metadata;  // what gateways dial with
+
+  explicit World(std::string expected_user_id = "", bool read_only = false,
+                 std::string dial_key = "") {
     DaemonConfig config;
+    config.dial_key = dial_key;
+    if (!dial_key.empty()) gateway_metadata[std::string(kDialKeyMetadata)] = dial_key;
     config.expected_user_id = std::move(expected_user_id);
     config.read_only = read_only;
     config.listen_address = "pod:9290";
@@ -86,7 +105,7 @@ struct World {
   // Gateway 1 or 2 dials the pod and reads its registration (into `hello`, when given).
   StreamPtr dial_and_read_register(int gateway, v1::Register* hello = nullptr) {
     std::optional<Result<StreamPtr>> out;
-    scope.spawn(dial_into(gateway == 1 ? &gw_transport : &gw2_transport, &out));
+    scope.spawn(dial_into(gateway == 1 ? &gw_transport : &gw2_transport, gateway_metadata, &out));
     run_until([&] { return out.has_value(); });
     EXPECT_TRUE(out && out->has_value());
     StreamPtr stream = std::move(**out);
@@ -138,12 +157,7 @@ TEST(DaemonSessions, TheNewestStreamServesWhateverOrderAcknowledgementsComeIn) {
   w.settle();
   ASSERT_TRUE(w.daemon->registered()) << "B is alive: the daemon is connected";
 
-  v1::GatewayFrame request;
-  request.mutable_tool_request()->set_request_id("req-1");
-  request.mutable_tool_request()->set_tool_name("echo");
-  request.mutable_tool_request()->set_input_json(R"({"text":"hi"})");
-  request.mutable_tool_request()->set_user_id("user-erin");
-  request.mutable_tool_request()->set_daemon_id("pod-daemon");
+  const v1::GatewayFrame request = echo_request("req-1");
   ASSERT_TRUE(b->send(protocol::encode(request)).has_value());
   auto answer = w.next_frame(*b);
   ASSERT_TRUE(answer.has_value()) << "the answer went down no stream";
@@ -212,6 +226,39 @@ TEST(DaemonSessions, AReadOnlyDaemonAnnouncesAndAnswersOnlyCallsThatRead) {
   EXPECT_FALSE(answer->command_result().ok());
   EXPECT_EQ(answer->command_result().error_code(), "permission_denied");
   EXPECT_NE(answer->command_result().error_message().find("read-only"), std::string::npos);
+}
+
+// The dial key: a stream that does not show it (none, or another daemon's) is closed before a
+// frame is sent on it, and the gateway's session goes on as if nothing had come.
+TEST(DaemonSessions, AStreamWithoutTheDialKeyIsClosedUnservedAndTheGatewaysSessionLives) {
+  World w("", false, "key-of-pod");
+  StreamPtr gateway = w.dial_and_read_register(1);
+  World::acknowledge(*gateway);
+  w.settle();
+  ASSERT_TRUE(w.daemon->registered());
+
+  const Metadata strangers[] = {
+      {},
+      {{std::string(kDialKeyMetadata), "key-of-another-pod"}},
+      {{std::string(kDialKeyMetadata), ""}},
+      {{"authorization", "Bearer key-of-pod"}},  // the key, but not where a gateway puts it
+  };
+  std::uint64_t refused = 0;
+  for (const Metadata& metadata : strangers) {
+    std::optional<Result<StreamPtr>> out;
+    w.scope.spawn(dial_into(&w.gw2_transport, metadata, &out));
+    w.run_until([&] { return out.has_value(); });
+    ASSERT_TRUE(out && out->has_value());
+    StreamPtr stranger = std::move(**out);
+    EXPECT_FALSE(w.next_frame(*stranger, seconds(1)).has_value()) << "it was sent a frame";
+    EXPECT_EQ(w.daemon->strangers_refused(), ++refused);
+  }
+  EXPECT_TRUE(w.daemon->registered()) << "a stranger closed the gateway's session";
+  const v1::GatewayFrame request = echo_request("req-after");
+  ASSERT_TRUE(gateway->send(protocol::encode(request)).has_value());
+  auto answer = w.next_frame(*gateway);
+  ASSERT_TRUE(answer && answer->has_tool_response());
+  EXPECT_EQ(answer->tool_response().request_id(), "req-after");
 }
 
 }  // namespace

@@ -14,11 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/managed_dial_key.h"
 #include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/api/v1/daemon_services.pb.h"
 #include "runtime/scope.h"
+#include "services/daemon/daemon_methods.h"
 #include "services/gateway/gateway.h"
 #include "services/routing/bus_daemon_router.h"
 #include "services/storage/accounts.h"
@@ -172,6 +174,18 @@ struct World {
     frame.mutable_register_()->set_session_id("session-1");
     return protocol::encode(frame);
   }
+  // Alice's managed daemon "pod", wanted running (its control plane's row).
+  void add_managed_pod(const std::string& id) {
+    auto made = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      ManagedDaemonRecord pod;
+      pod.id = id;
+      pod.user_id = "user-alice";
+      pod.spec.name = "pod";
+      pod.spec.permissions = PermissionProfile::execution;
+      return insert_managed_daemon(tx, pod);
+    });
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+  }
   // A registered hand-written daemon: returns its stream and daemon id.
   std::pair<StreamPtr, std::string> registered(const std::string& token) {
     StreamPtr stream = dial(token);
@@ -283,15 +297,7 @@ TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
 TEST(Gateway, DialsAManagedDaemonAgainOnlyWhileItIsWantedRunning) {
   for (const bool suspended : {false, true}) {
     World w;
-    auto made = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-      ManagedDaemonRecord pod;
-      pod.id = "01MANAGED00000000000000000";
-      pod.user_id = "user-alice";
-      pod.spec.name = "pod";
-      pod.spec.permissions = PermissionProfile::execution;
-      return insert_managed_daemon(tx, pod);
-    });
-    ASSERT_TRUE(made.has_value()) << made.error().message;
+    w.add_managed_pod("01MANAGED00000000000000000");
     std::vector<StreamPtr> accepted;
     auto listening = w.daemon_transport.listen(
         "daemon:9290", [&](StreamPtr stream) { accepted.push_back(std::move(stream)); });
@@ -302,10 +308,15 @@ TEST(Gateway, DialsAManagedDaemonAgainOnlyWhileItIsWantedRunning) {
     connect.set_daemon_id("01MANAGED00000000000000000");
     connect.set_user_id("user-alice");
     connect.set_address("daemon:9290");
+    connect.set_dial_key("key-of-pod");
     ASSERT_TRUE(w.worker_bus.publish(subjects::kGatewayConnect, protocol::to_json(connect)));
     const Instant dial_by = w.world.now() + seconds(10);
     w.run_until([&] { return !accepted.empty() || w.world.now() > dial_by; });
     ASSERT_EQ(accepted.size(), 1u) << "the gateway did not dial";
+    // It shows the daemon the key it was told (core/managed_dial_key.h).
+    const Metadata& shown = accepted[0]->metadata();
+    ASSERT_TRUE(shown.contains(std::string(kDialKeyMetadata)));
+    EXPECT_EQ(shown.at(std::string(kDialKeyMetadata)), "key-of-pod");
     ASSERT_TRUE(accepted[0]->send(World::register_frame("pod")).has_value());
     auto ack = w.next_frame(*accepted[0]);
     ASSERT_TRUE(ack && ack->has_register_ack());
@@ -333,15 +344,7 @@ TEST(Gateway, DialsAManagedDaemonAgainOnlyWhileItIsWantedRunning) {
 TEST(Gateway, NeverDialsAManagedDaemonItsControlPlaneNoLongerWantsRunning) {
   World w;
   const std::string id = "01MANAGED00000000000000000";
-  auto made = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    ManagedDaemonRecord pod;
-    pod.id = id;
-    pod.user_id = "user-alice";
-    pod.spec.name = "pod";
-    pod.spec.permissions = PermissionProfile::execution;
-    return insert_managed_daemon(tx, pod);
-  });
-  ASSERT_TRUE(made.has_value()) << made.error().message;
+  w.add_managed_pod(id);
   const Instant subscribed = w.world.now() + milliseconds(100);  // the gateway's subscriptions
   w.run_until([&] { return w.world.now() >= subscribed; });
   v1::ManagedConnect connect;
@@ -369,6 +372,83 @@ TEST(Gateway, NeverDialsAManagedDaemonItsControlPlaneNoLongerWantsRunning) {
   const Instant delivered = w.world.now() + seconds(10);
   w.run_until([&] { return w.world.now() >= delivered; });
   EXPECT_EQ(w.stats.managed_dials, dials) << "a stale connect command dialled a suspended daemon";
+}
+
+// A typed call to a suspended managed daemon (nobody holds it) wakes it, as a durable call does:
+// the daemon is wanted running again, and the call is sent once a gateway holds it and answered
+// there. When nothing connects within the router's resume_wait, the call fails saying so.
+TEST(Gateway, ATypedCallToASuspendedManagedDaemonWakesItAndIsAnsweredOnceItConnects) {
+  for (const bool comes_up : {true, false}) {
+    SCOPED_TRACE(comes_up ? "it comes up" : "it never comes up");
+    World w;
+    const std::string id = "01MANAGED00000000000000000";
+    const auto desired = [&] {
+      DesiredState state = DesiredState::deleted;
+      auto read = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+        auto row = find_managed_daemon(tx, id);
+        if (!row) return fail(row.error());
+        if (*row) state = (*row)->desired;
+        return {};
+      });
+      EXPECT_TRUE(read.has_value());
+      return state;
+    };
+    w.add_managed_pod(id);
+    auto made = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto set = set_desired_state(tx, id, DesiredState::suspended, 1);
+      if (!set) return fail(set.error());
+      return {};
+    });
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+    std::vector<StreamPtr> accepted;
+    auto listening = w.daemon_transport.listen(
+        "daemon:9290", [&](StreamPtr stream) { accepted.push_back(std::move(stream)); });
+    ASSERT_TRUE(listening.has_value());
+    std::optional<Result<std::string>> answer;
+    const Instant called = w.world.now();
+    w.scope.spawn(daemon_call_into(&w.router, id, "/reliant.api.v1.FileSystemService/ListDirectory",
+                                   "", &answer));
+    w.run_until([&] { return desired() == DesiredState::running || answer.has_value(); });
+    ASSERT_FALSE(answer.has_value()) << "the call gave up: " << answer->error().describe();
+    EXPECT_LT(w.world.now() - called, seconds(5)) << "woken late";
+    if (comes_up) {
+      // The control plane's part: the pod is up, and a gateway is asked to dial it.
+      v1::ManagedConnect connect;
+      connect.set_daemon_id(id);
+      connect.set_user_id("user-alice");
+      connect.set_address("daemon:9290");
+      ASSERT_TRUE(w.worker_bus.publish(subjects::kGatewayConnect, protocol::to_json(connect)));
+      w.run_until([&] { return !accepted.empty(); });
+      ASSERT_EQ(accepted.size(), 1u);
+      v1::DaemonFrame hello;
+      hello.mutable_register_()->set_name("pod");
+      hello.mutable_register_()->set_session_id("session-1");
+      hello.mutable_register_()->set_protocol_version(daemon::kDaemonProtocolVersion);
+      hello.mutable_register_()->add_methods("/reliant.api.v1.FileSystemService/ListDirectory");
+      ASSERT_TRUE(accepted[0]->send(protocol::encode(hello)).has_value());
+      auto ack = w.next_frame(*accepted[0]);
+      ASSERT_TRUE(ack && ack->has_register_ack());
+      auto call = w.next_frame(*accepted[0]);
+      ASSERT_TRUE(call && call->has_command()) << "the call never reached the woken daemon";
+      EXPECT_EQ(call->command().method(), "/reliant.api.v1.FileSystemService/ListDirectory");
+      v1::DaemonFrame reply;
+      reply.mutable_command_result()->set_command_id(call->command().command_id());
+      reply.mutable_command_result()->set_ok(true);
+      reply.mutable_command_result()->set_response("listed");
+      ASSERT_TRUE(accepted[0]->send(protocol::encode(reply)).has_value());
+      w.run_until([&] { return answer.has_value(); });
+      ASSERT_TRUE(answer && answer->has_value()) << answer->error().describe();
+      EXPECT_EQ(**answer, "listed");
+    } else {
+      w.run_until([&] { return answer.has_value(); });
+      ASSERT_TRUE(answer.has_value());
+      ASSERT_FALSE(answer->has_value());
+      EXPECT_EQ(answer->error().code, ErrorCode::unavailable);
+      EXPECT_NE(answer->error().message.find("did not connect within 60 s"), std::string::npos)
+          << answer->error().message;
+      EXPECT_LT(w.world.now() - called, seconds(70)) << "waited past its bound";
+    }
+  }
 }
 
 TEST(Gateway, DropsMalformedFramesAndKeepsServingTheStream) {

@@ -1,0 +1,20 @@
+// The dial key of a managed daemon (see the header).
+#include "core/managed_dial_key.h"
+
+#include "base/base64url.h"
+#include "base/hmac.h"
+
+namespace reliant {
+
+std::string format_dial_secret(const std::array<std::uint8_t, kDialSecretBytes>& random_bytes) {
+  return base64url_encode(
+      std::string_view(reinterpret_cast<const char*>(random_bytes.data()), random_bytes.size()));
+}
+
+std::string managed_dial_key(std::string_view dial_secret, std::string_view daemon_id) {
+  const Sha256::Digest mac =
+      hmac_sha256(dial_secret, std::string("managed-dial/v1/").append(daemon_id));
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+}
+
+}  // namespace reliant
