@@ -14,12 +14,14 @@
 #include "app/db_config.h"
 #include "app/run_blocking.h"
 #include "app/secure_random.h"
+#include "core/managed_dial_key.h"
 #include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/ids.h"
 #include "services/storage/accounts.h"
+#include "services/storage/cluster_secrets.h"
 #include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
 #include "services/storage/schema.h"
@@ -325,6 +327,85 @@ void add_tokens(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exi
 
 // Managed (cloud) daemons: what the control plane does for them, by hand — provision a daemon
 // identity, and tell the gateways to dial it.
+// A hand-provisioned daemon's owner and dial key (core/managed_dial_key.h), from the store's
+// cluster secret: drawn here when no control plane has drawn it yet.
+struct DialTarget {
+  std::string user_id;
+  std::string dial_key;
+};
+Result<DialTarget> dial_target(const DbConfig& db, const std::string& id) {
+  std::array<std::uint8_t, kDialSecretBytes> bytes{};
+  secure_random_bytes(bytes.data(), bytes.size());
+  AsioExecutor clock;
+  return transact_on(db, true,
+                     [id, drawn = format_dial_secret(bytes),
+                      now_ms = to_ms(clock.now())](SqlTransaction& tx) -> Result<DialTarget> {
+                       auto row = find_daemon(tx, id);
+                       if (!row) return fail(row.error());
+                       if (!*row) return fail(ErrorCode::not_found, "no daemon " + id);
+                       auto secret =
+                           cluster_secret(tx, std::string(kDialSecretName), drawn, now_ms);
+                       if (!secret) return fail(secret.error());
+                       return DialTarget{(*row)->user_id, managed_dial_key(*secret, id)};
+                     });
+}
+
+void add_daemon_dial_key(CLI::App& daemon, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* dial_key = daemon.add_subcommand(
+      "dial-key",
+      "Print a managed daemon's dial key, for its RELIANT_DIAL_KEY: it then serves only the "
+      "gateways `admin daemon connect` sends");
+  add_db_options(*dial_key, options->db);
+  dial_key->add_option("--daemon", options->token_id, "The managed daemon's id")->required();
+  dial_key->callback([options, &exit_code] {
+    auto target = dial_target(options->db, options->token_id);
+    if (!target) {
+      exit_code = report(target.error());
+      return;
+    }
+    std::printf("%s\n", target->dial_key.c_str());
+  });
+}
+
+void add_daemon_connect(CLI::App& daemon, std::shared_ptr<AdminOptions> options, int& exit_code) {
+  auto* connect = daemon.add_subcommand(
+      "connect", "Ask the gateways (through NATS) to dial a managed daemon at ADDRESS");
+  add_db_options(*connect, options->db);
+  connect->add_option("--nats-url", options->nats_url, "NATS server URL")
+      ->envname("NATS_URL")
+      ->required();
+  connect->add_option("--daemon", options->token_id, "The managed daemon's id")->required();
+  connect
+      ->add_option("--address", options->address,
+                   "Where the daemon listens: https://host:port, http://host:port or host:port")
+      ->required();
+  connect->callback([options, &exit_code] {
+    const std::string id = options->token_id;
+    auto target = dial_target(options->db, id);
+    if (!target) {
+      exit_code = report(target.error());
+      return;
+    }
+    AsioExecutor executor;
+    auto bus = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-admin"});
+    if (!bus) {
+      exit_code = report(bus.error());
+      return;
+    }
+    daemon::v1::ManagedConnect command;
+    command.set_daemon_id(id);
+    command.set_user_id(target->user_id);
+    command.set_address(options->address);
+    command.set_dial_key(target->dial_key);
+    if (auto sent = (*bus)->publish(subjects::kGatewayConnect, protocol::to_json(command)); !sent) {
+      exit_code = report(sent.error());
+      return;
+    }
+    (void)(*bus)->flush(seconds(2));
+    std::printf("asked the gateways to dial %s at %s\n", id.c_str(), options->address.c_str());
+  });
+}
+
 void add_daemons(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& exit_code) {
   auto* daemon = admin.add_subcommand("daemon", "Managed cloud daemons (the control plane's part)");
   daemon->require_subcommand(1);
@@ -355,46 +436,8 @@ void add_daemons(CLI::App& admin, std::shared_ptr<AdminOptions> options, int& ex
     });
     if (exit_code == 0) std::printf("%s\n", row.id.c_str());
   });
-  auto* connect = daemon->add_subcommand(
-      "connect", "Ask the gateways (through NATS) to dial a managed daemon at ADDRESS");
-  add_db_options(*connect, options->db);
-  connect->add_option("--nats-url", options->nats_url, "NATS server URL")
-      ->envname("NATS_URL")
-      ->required();
-  connect->add_option("--daemon", options->token_id, "The managed daemon's id")->required();
-  connect
-      ->add_option("--address", options->address,
-                   "Where the daemon listens: https://host:port, http://host:port or host:port")
-      ->required();
-  connect->callback([options, &exit_code] {
-    const std::string id = options->token_id;
-    auto owner = transact_on(options->db, true, [id](SqlTransaction& tx) -> Result<std::string> {
-      auto row = find_daemon(tx, id);
-      if (!row) return fail(row.error());
-      if (!*row) return fail(ErrorCode::not_found, "no daemon " + id);
-      return std::move((*row)->user_id);
-    });
-    if (!owner) {
-      exit_code = report(owner.error());
-      return;
-    }
-    AsioExecutor executor;
-    auto bus = NatsBus::connect(executor, NatsOptions{options->nats_url, "reliant-admin"});
-    if (!bus) {
-      exit_code = report(bus.error());
-      return;
-    }
-    daemon::v1::ManagedConnect command;
-    command.set_daemon_id(id);
-    command.set_user_id(*owner);
-    command.set_address(options->address);
-    if (auto sent = (*bus)->publish(subjects::kGatewayConnect, protocol::to_json(command)); !sent) {
-      exit_code = report(sent.error());
-      return;
-    }
-    (void)(*bus)->flush(seconds(2));
-    std::printf("asked the gateways to dial %s at %s\n", id.c_str(), options->address.c_str());
-  });
+  add_daemon_dial_key(*daemon, options, exit_code);
+  add_daemon_connect(*daemon, options, exit_code);
 }
 
 void add_admin_commands(CLI::App& app, int& exit_code) {

@@ -79,12 +79,15 @@ dupes=$(q "SELECT COUNT(*) FROM (SELECT request_id FROM tool_requests GROUP BY r
 open=$(q "SELECT COUNT(*) FROM tool_requests WHERE status <> 'completed'")
 [ "$open" -eq 0 ] || fail "$open durable requests left open"
 
-# A managed cloud daemon: no credentials; provisioned, then dialed by a gateway on command.
+# A managed cloud daemon: no credentials; provisioned, then dialed by a gateway on command. It
+# serves only the gateways that show its dial key, which `admin daemon connect` tells them.
 pod_id=$("$reliant" admin daemon provision --user dev@example.com --name pod --db-url "$url")
+pod_key=$("$reliant" admin daemon dial-key --daemon "$pod_id" --db-url "$url")
 pod_port=$((base + 50))
 mkdir -p "$work/pod"
-HOME="$work/pod" "$reliant" daemon start --managed --port "$pod_port" --name pod \
-  --working-dir "$work/pod" --heartbeat-interval 1 --stale-timeout 3 >"$work/pod.log" 2>&1 &
+HOME="$work/pod" RELIANT_DIAL_KEY="$pod_key" "$reliant" daemon start --managed --port "$pod_port" \
+  --name pod --working-dir "$work/pod" --heartbeat-interval 1 --stale-timeout 3 \
+  >"$work/pod.log" 2>&1 &
 pids+=($!)
 sleep 0.5
 "$reliant" admin daemon connect --nats-url "$nats_url" --daemon "$pod_id" \
@@ -95,7 +98,11 @@ for _ in $(seq 1 100); do
 done
 out=$(call cloud 'echo from the pod' --sync) || fail "call to the managed daemon: $out"
 grep -q '"content": "from the pod\\n"' <<<"$out" || fail "the managed daemon did not answer: $out"
-echo "managed daemon: dialed by a gateway on command, serving calls"
+timeout 20 node "$(dirname "$0")/../interop/grpc_stranger.mjs" \
+  "$(dirname "$0")/../../proto/reliant/daemon/v1/daemon.proto" "127.0.0.1:$pod_port" \
+  >"$work/stranger.out" 2>&1 || fail "a stranger without the dial key: $(cat "$work/stranger.out")"
+grep -q "without a dial key" "$work/pod.log" && fail "the pod says it has no dial key"
+echo "managed daemon: dialed by a gateway on command with its dial key, serving calls; a stranger refused"
 
 # Bad input: a wrong token is refused (the daemon deletes it and says what to do); no daemon
 # for the user → a precise error and exit code 2.
