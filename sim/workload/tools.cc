@@ -235,9 +235,8 @@ void ToolPathWorkload::seed() {
   // only then, so that other scenarios' seeds stay as they were.)
   std::string dial_secret;
   if (impl.pods != nullptr) {
-    std::array<std::uint8_t, kDialSecretBytes> secret_bytes{};
-    for (auto& byte : secret_bytes) byte = static_cast<std::uint8_t>(impl.random.next());
-    dial_secret = format_dial_secret(secret_bytes);
+    SeededSecretSource drawing(impl.random);
+    dial_secret = draw_dial_secret(drawing);
   }
   auto done = impl.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     if (!dial_secret.empty()) {

@@ -334,11 +334,10 @@ struct DialTarget {
   std::string dial_key;
 };
 Result<DialTarget> dial_target(const DbConfig& db, const std::string& id) {
-  std::array<std::uint8_t, kDialSecretBytes> bytes{};
-  secure_random_bytes(bytes.data(), bytes.size());
+  OsSecretSource secrets;
   AsioExecutor clock;
   return transact_on(db, true,
-                     [id, drawn = format_dial_secret(bytes),
+                     [id, drawn = draw_dial_secret(secrets),
                       now_ms = to_ms(clock.now())](SqlTransaction& tx) -> Result<DialTarget> {
                        auto row = find_daemon(tx, id);
                        if (!row) return fail(row.error());

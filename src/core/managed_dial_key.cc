@@ -1,14 +1,18 @@
 // The dial key of a managed daemon (see the header).
 #include "core/managed_dial_key.h"
 
+#include <array>
+
 #include "base/base64url.h"
 #include "base/hmac.h"
 
 namespace reliant {
 
-std::string format_dial_secret(const std::array<std::uint8_t, kDialSecretBytes>& random_bytes) {
+std::string draw_dial_secret(SecretSource& secrets) {
+  std::array<std::uint8_t, kDialSecretBytes> bytes{};
+  secrets.fill(bytes.data(), bytes.size());
   return base64url_encode(
-      std::string_view(reinterpret_cast<const char*>(random_bytes.data()), random_bytes.size()));
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::string managed_dial_key(std::string_view dial_secret, std::string_view daemon_id) {

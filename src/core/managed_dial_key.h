@@ -12,10 +12,11 @@
 // calls on another's daemon.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "runtime/secret_source.h"
 
 namespace reliant {
 
@@ -25,8 +26,8 @@ inline constexpr std::string_view kDialKeyMetadata = "x-reliant-dial-key";
 inline constexpr std::string_view kDialSecretName = "managed-dial";
 inline constexpr std::size_t kDialSecretBytes = 32;
 
-// A new cluster secret's text (base64url of the drawn bytes).
-std::string format_dial_secret(const std::array<std::uint8_t, kDialSecretBytes>& random_bytes);
+// A new cluster secret's text: base64url of kDialSecretBytes drawn from `secrets`.
+std::string draw_dial_secret(SecretSource& secrets);
 
 // The daemon's key: base64url of the HMAC, 43 characters.
 std::string managed_dial_key(std::string_view dial_secret, std::string_view daemon_id);

@@ -53,12 +53,7 @@ Task<void> ControlPlane::round() {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   // Until this replica knows the dial secret, each round asks for it with its lease, offering a
   // new one for the store to keep if no replica has yet.
-  std::string drawn;
-  if (dial_secret_.empty()) {
-    std::array<std::uint8_t, kDialSecretBytes> bytes{};
-    secrets_.fill(bytes.data(), bytes.size());
-    drawn = format_dial_secret(bytes);
-  }
+  const std::string drawn = dial_secret_.empty() ? draw_dial_secret(secrets_) : std::string();
   struct Leased {
     std::vector<ManagedDaemonRecord> rows;
     std::string dial_secret;
