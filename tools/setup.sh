@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev clang-format  # clang-format: the lint keeps the layout (tools/texture.py)
   chromium fonts-dejavu-core  # the web app's end-to-end tests (tests/e2e) drive Debian's chromium
   iproute2 python3  # the chaos harness (tools/chaos): network namespaces, veth, its checkers
+  podman  # the server image: deploy/image/build.sh and its test image.build (vfs: no fuse-overlayfs)
 )
 missing=()
 for p in "${packages[@]}"; do

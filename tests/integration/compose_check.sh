@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# compose/ cannot be started here (no Docker engine), so this checks what can be checked: the
-# compose file parses, and every `reliant` subcommand and env var it relies on exists.
+# compose/ cannot be started here (no container runs), so this checks what can be checked: the
+# compose file parses, every `reliant` subcommand and env var it relies on exists, and it fits
+# the image deploy/image/build.sh makes from this binary (compose_image_check.py: the image's
+# tag, subcommands and flags, published ports, healthchecks).
 #   compose_check.sh RELIANT_BINARY COMPOSE_DIR
 set -euo pipefail
 reliant=$1
@@ -16,4 +18,6 @@ grep -q GATEWAY_ID <<<"$("$reliant" server gateway --help)" || { echo "FAIL: gat
 grep -q LLM_PROVIDER <<<"$("$reliant" server worker --help)" || { echo "FAIL: worker lacks LLM_PROVIDER"; exit 1; }
 grep -q HTTP_MAX_CONNECTIONS_PER_ADDRESS <<<"$("$reliant" server api --help)" || { echo "FAIL: api lacks HTTP_MAX_CONNECTIONS_PER_ADDRESS"; exit 1; }
 "$reliant" db migrate --help >/dev/null
-echo "PASS: compose file parses; its commands and env vars exist"
+read -r -a tags <<<"$("$2/../deploy/image/build.sh" --tags "$reliant")"
+python3 "$(dirname "$0")/compose_image_check.py" "$compose" "$reliant" "${tags[@]}"
+echo "PASS: compose file parses; its commands and env vars exist; it fits the image"
