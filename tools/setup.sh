@@ -49,8 +49,9 @@ fi
 if [ ! -d tests/cel-conformance/node_modules/@bufbuild/cel-spec ] || [ tests/cel-conformance/package-lock.json -nt tests/cel-conformance/node_modules ]; then
   npm ci --prefix tests/cel-conformance --no-audit --no-fund --loglevel=error
 fi
-# The managed daemons' Kubernetes objects are checked against the API's schemas by the
-# kubernetes-models package (conformance.kubernetes_objects).
+# The managed daemons' Kubernetes objects and the manifests in deploy/kubernetes are checked
+# against the API's schemas by the kubernetes-models package, with the yaml package to read the
+# manifests (conformance.kubernetes_objects, conformance.kubernetes_manifests).
 if [ ! -d tests/kubernetes-models/node_modules/kubernetes-models ] || [ tests/kubernetes-models/package-lock.json -nt tests/kubernetes-models/node_modules ]; then
   npm ci --prefix tests/kubernetes-models --no-audit --no-fund --loglevel=error
 fi
