@@ -464,9 +464,9 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
   auto exact = exact_.find(line);
   const SimCommandHandler* whole = exact == exact_.end() ? handler_for(line) : nullptr;
   const bool scripted = exact != exact_.end() || whole != nullptr;
-  Result<std::vector<Link>> links = scripted || talker != nullptr
-                                        ? Result<std::vector<Link>>(std::vector<Link>{})
-                                        : parse_chain(line);
+  Result<std::vector<ChainLink>> links =
+      scripted || talker != nullptr ? Result<std::vector<ChainLink>>(std::vector<ChainLink>{})
+                                    : parse_chain(line);
   if (talker != nullptr) {
     Task<bool> talked =
         talk(run, (*talker)(*this, SimCommandCall{std::string(talk_line), run.cwd, spec.env}));
@@ -484,7 +484,7 @@ Task<Result<ProcessOutcome>> SimHost::run(ProcessSpec spec) {
     run.emit("sh: 1: Syntax error: " + links.error().message + "\n", true);
     run.outcome.exit_code = 2;
   } else {
-    for (const Link& link : *links) {
+    for (const ChainLink& link : *links) {
       if (link.join == Join::if_ok && run.outcome.exit_code != 0) continue;
       if (link.join == Join::if_failed && run.outcome.exit_code == 0) continue;
       const std::string_view text = trim(link.text);

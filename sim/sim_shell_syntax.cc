@@ -14,9 +14,9 @@ std::string_view trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
-Result<std::vector<Link>> parse_chain(std::string_view line) {
-  std::vector<Link> links;
-  Link current;
+Result<std::vector<ChainLink>> parse_chain(std::string_view line) {
+  std::vector<ChainLink> links;
+  ChainLink current;
   char quote = 0;
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
@@ -62,7 +62,7 @@ Result<std::vector<Link>> parse_chain(std::string_view line) {
       continue;
     }
     if (!trim(current.text).empty()) links.push_back(std::move(current));
-    current = Link{};
+    current = ChainLink{};
     current.join = next;
   }
   if (quote != 0) return fail(ErrorCode::invalid_argument, "Unterminated quoted string");

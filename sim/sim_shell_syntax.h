@@ -18,14 +18,14 @@ std::string_view trim(std::string_view s);
 // How a link of a command chain runs after the previous one.
 enum class Join { always, if_ok, if_failed };
 
-struct Link {
+struct ChainLink {
   Join join = Join::always;
   std::string text;
 };
 
 // Splits a command line at top-level `;`, `&&`, `||` (and `&`, which here runs in sequence:
 // the simulated shell has no job control). Pipes are refused: register a handler instead.
-Result<std::vector<Link>> parse_chain(std::string_view line);
+Result<std::vector<ChainLink>> parse_chain(std::string_view line);
 
 // Shell words: quotes group and are removed, backslash escapes the next character.
 Result<std::vector<std::string>> split_words(std::string_view text);

@@ -26,14 +26,13 @@
 #include "sim/runner.h"
 #include "sim/workload/api_call.h"
 #include "sim/workload/stuck_run.h"
+#include "sim/workload/tool_path_state.h"
 #include "sim/workload/workflow_client.h"
 
 namespace reliant::sim {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string user_id_of(const std::string& user) { return "user-" + user; }
 
 // What a client saw of one run, kept outside the client so it survives anything.
 struct RunSeen {

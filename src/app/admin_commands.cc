@@ -12,7 +12,7 @@
 #include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/managed_dial_key.h"
 #include "core/personal_access_token.h"

@@ -20,7 +20,7 @@
 #include "app/db_config.h"
 #include "app/debug_server.h"
 #include "app/readiness.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"

@@ -20,7 +20,7 @@
 #include "app/gateway_assembly.h"
 #include "app/http_limits.h"
 #include "app/readiness.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"

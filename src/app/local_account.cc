@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "app/data_dir.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/personal_access_token.h"
 #include "runtime/ids.h"

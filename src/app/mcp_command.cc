@@ -32,7 +32,7 @@
 #include "adapters/llm/outbound_http.h"
 #include "app/api_client.h"
 #include "app/mcp_files.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "base/json_parse.h"
 #include "runtime/env.h"
@@ -42,7 +42,7 @@
 namespace reliant {
 namespace {
 
-constexpr int kToolFailed = 1;
+constexpr int kMcpToolFailed = 1;
 constexpr int kNotAsked = 2;
 
 struct McpOptions {
@@ -62,7 +62,7 @@ struct McpOptions {
   ApiClientOptions api;
 };
 
-int refuse(const std::string& message) {
+int refuse_request(const std::string& message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   return kNotAsked;
 }
@@ -144,7 +144,7 @@ std::string unhealthy_reasons(const mcp::McpServers& servers) {
 
 int run_servers(const McpOptions& o) {
   auto configured = servers_of(o);
-  if (!configured) return refuse(configured.error().message);
+  if (!configured) return refuse_request(configured.error().message);
   Session session(o);
   session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
@@ -174,17 +174,17 @@ int run_servers(const McpOptions& o) {
                  "(an approval for these `reliant mcp` commands on this machine: add --local)\n");
     break;
   }
-  return unhealthy_reasons(session.servers).empty() ? 0 : kToolFailed;
+  return unhealthy_reasons(session.servers).empty() ? 0 : kMcpToolFailed;
 }
 
 int run_tools(const McpOptions& o) {
   auto configured = servers_of(o);
-  if (!configured) return refuse(configured.error().message);
+  if (!configured) return refuse_request(configured.error().message);
   Session session(o);
   session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
   if (const std::string why = unhealthy_reasons(session.servers); !why.empty() && tools.empty()) {
-    return refuse(why);
+    return refuse_request(why);
   }
   for (const auto& tool : tools) {
     if (o.json) {
@@ -204,12 +204,12 @@ int run_tools(const McpOptions& o) {
 int run_call(const McpOptions& o) {
   const auto arguments = parse_json_or_discarded(o.arguments);
   if (arguments.is_discarded() || !arguments.is_object()) {
-    return refuse("--arguments must be a JSON object, e.g. '{\"message\":\"hi\"}'");
+    return refuse_request("--arguments must be a JSON object, e.g. '{\"message\":\"hi\"}'");
   }
   auto configured = servers_of(o);
-  if (!configured) return refuse(configured.error().message);
+  if (!configured) return refuse_request(configured.error().message);
   if (configured->servers.size() != 1 && !o.tool.starts_with(mcp::kMcpToolPrefix)) {
-    return refuse("name the server: --server NAME, mcp__<server>__<tool>, or -- COMMAND");
+    return refuse_request("name the server: --server NAME, mcp__<server>__<tool>, or -- COMMAND");
   }
   const std::string exposed = o.tool.starts_with(mcp::kMcpToolPrefix)
                                   ? o.tool
@@ -230,7 +230,7 @@ int run_call(const McpOptions& o) {
     std::printf("%s\n", outcome.text.c_str());
   }
   if (!outcome.is_error) return 0;
-  return outcome.error_code == "failed" ? kToolFailed : kNotAsked;
+  return outcome.error_code == "failed" ? kMcpToolFailed : kNotAsked;
 }
 
 // A server's fields as a line: what runs (command and arguments) or where it is (url).
@@ -312,7 +312,7 @@ int run_files(const McpOptions& o) {
   if (o.local) {
     auto configured =
         load_mcp_files(o.dir.empty() ? std::filesystem::current_path().string() : o.dir);
-    if (!configured) return refuse(configured.error().message);
+    if (!configured) return refuse_request(configured.error().message);
     nlohmann::json files = nlohmann::json::array();
     for (const auto& file : configured->files) files.push_back(mcp::to_json(file));
     print_files(files, o.json);
@@ -330,28 +330,28 @@ int run_files(const McpOptions& o) {
 
 int run_approve(const McpOptions& o) {
   if (o.sha256.size() != 64) {
-    return refuse("--sha256 is the file's 64 hex digits, as `reliant mcp files` shows them");
+    return refuse_request("--sha256 is the file's 64 hex digits, as `reliant mcp files` shows them");
   }
   if (o.local) {
     // This machine's approvals: checked against the file as it is now, as a daemon checks.
     const std::string file = absolute_file(o.file);
     const std::filesystem::path folder = std::filesystem::path(file).parent_path();
     auto configured = load_mcp_files(folder.parent_path().string());
-    if (!configured) return refuse(configured.error().message);
+    if (!configured) return refuse_request(configured.error().message);
     const auto found = std::find_if(configured->files.begin(), configured->files.end(),
                                     [&](const mcp::McpConfigFile& f) { return f.file == file; });
     if (found == configured->files.end() || found->layer == mcp::McpLayer::user) {
-      return refuse(file + " is not a workspace's .reliant/mcp.json or .reliant.local/mcp.json");
+      return refuse_request(file + " is not a workspace's .reliant/mcp.json or .reliant.local/mcp.json");
     }
     if (found->sha256 != o.sha256) {
-      return refuse(file + " has changed: its sha256 is now " + found->sha256 +
+      return refuse_request(file + " has changed: its sha256 is now " + found->sha256 +
                     "; review it again");
     }
-    if (!found->error.empty()) return refuse(found->error);
+    if (!found->error.empty()) return refuse_request(found->error);
     auto path = mcp_approvals_path();
-    if (!path) return refuse(path.error().message);
+    if (!path) return refuse_request(path.error().message);
     if (auto saved = save_mcp_approval(*path, {file, o.sha256}); !saved) {
-      return refuse(saved.error().message);
+      return refuse_request(saved.error().message);
     }
     std::printf(
         "approved %s for this machine's `reliant mcp` commands and the daemons started "
@@ -428,10 +428,10 @@ int run_conformance(McpOptions o) {
   client.on_elicitation = accept_with_defaults;
   Session session(o, client);
   auto configured = servers_of(o);
-  if (!configured) return refuse(configured.error().message);
+  if (!configured) return refuse_request(configured.error().message);
   session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
-  if (const std::string why = unhealthy_reasons(session.servers); !why.empty()) return refuse(why);
+  if (const std::string why = unhealthy_reasons(session.servers); !why.empty()) return refuse_request(why);
   int status = 0;
   for (const auto& tool : tools) {
     const auto outcome = run_blocking(
@@ -440,7 +440,7 @@ int run_conformance(McpOptions o) {
                              milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000))));
     std::printf("%s: %s%s\n", tool.name.c_str(), outcome.is_error ? "error: " : "",
                 outcome.text.c_str());
-    if (outcome.is_error) status = kToolFailed;
+    if (outcome.is_error) status = kMcpToolFailed;
   }
   return status;
 }

@@ -30,7 +30,7 @@
 #include "app/local_account.h"
 #include "app/mcp_files.h"
 #include "app/monolith_daemons.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "app/gateway_assembly.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "services/storage/daemons.h"
 
 namespace reliant {

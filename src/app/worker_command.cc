@@ -19,7 +19,7 @@
 #include "app/db_config.h"
 #include "app/llm_options.h"
 #include "app/readiness.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "core/agent/agent_workflow.h"

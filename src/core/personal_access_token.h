@@ -12,6 +12,8 @@ namespace reliant {
 
 inline constexpr std::string_view kPatPrefix = "rlnt_pat_";
 inline constexpr std::size_t kPatRandomBytes = 32;
+// The longest name a user may give a token, in bytes.
+inline constexpr std::size_t kPatNameBytesMax = 100;
 
 // 32 random bytes as a fixed-width base62 number: the secret part of this project's tokens.
 std::string secret_base62(const std::array<std::uint8_t, kPatRandomBytes>& random_bytes);

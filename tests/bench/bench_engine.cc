@@ -15,7 +15,7 @@
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "core/engine/builtin_workflows.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/sleep.h"

@@ -15,7 +15,7 @@
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/host/posix_host.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "runtime/env.h"
 #include "runtime/random.h"
 #include "services/daemon/mcp/mcp_servers.h"

@@ -27,7 +27,7 @@ std::vector<fs::path> regression_files() {
   return files;
 }
 
-std::string name_of(const testing::TestParamInfo<fs::path>& info) {
+std::string regression_name_of(const testing::TestParamInfo<fs::path>& info) {
   return info.param.stem().string();
 }
 
@@ -49,7 +49,7 @@ TEST_P(Regression, HoldsEveryInvariantUnderItsSeed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pinned, Regression, testing::ValuesIn(regression_files()), name_of);
+INSTANTIATE_TEST_SUITE_P(Pinned, Regression, testing::ValuesIn(regression_files()), regression_name_of);
 
 }  // namespace
 }  // namespace reliant::sim

@@ -11,7 +11,7 @@
 
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "services/storage/migrator.h"
 #include "unit/support/temp_dir.h"
 

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
-#include "app/run_blocking.h"
+#include "adapters/asio/run_blocking.h"
 #include "core/personal_access_token.h"
 #include "runtime/scope.h"
 #include "services/storage/accounts.h"

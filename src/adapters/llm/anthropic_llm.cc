@@ -16,7 +16,7 @@ namespace reliant::llm {
 
 namespace {
 
-constexpr const char* kProvider = "anthropic";
+constexpr const char* kAnthropic = "anthropic";
 
 using wire::excerpt;
 using wire::integer_at;
@@ -87,7 +87,7 @@ class AnthropicStream final : public StreamConsumer {
     events_.clear();
     Result<void> fed = sse_.feed(bytes, events_);
     if (!fed)
-      return StreamFailure{{ErrorCode::unavailable, kProvider + (": " + fed.error().message)},
+      return StreamFailure{{ErrorCode::unavailable, kAnthropic + (": " + fed.error().message)},
                            false};
     for (const SseEvent& event : events_) {
       std::optional<StreamFailure> failed;
@@ -95,7 +95,7 @@ class AnthropicStream final : public StreamConsumer {
         failed = on_event(event);
       } catch (const std::exception& e) {
         failed =
-            StreamFailure{{ErrorCode::unavailable, std::string(kProvider) + ": cannot handle a '" +
+            StreamFailure{{ErrorCode::unavailable, std::string(kAnthropic) + ": cannot handle a '" +
                                                        event.event + "' event: " + e.what()},
                           false};
       }
@@ -108,7 +108,7 @@ class AnthropicStream final : public StreamConsumer {
     if (!stopped_) {
       // Cut before message_stop: like a broken connection, retryable while nothing was shown.
       return StreamFailure{{ErrorCode::unavailable,
-                            std::string(kProvider) + ": the stream ended before message_stop"},
+                            std::string(kAnthropic) + ": the stream ended before message_stop"},
                            true};
     }
     for (auto& [index, slot] : blocks_) close_block(slot);
@@ -140,7 +140,7 @@ class AnthropicStream final : public StreamConsumer {
     Json data = parse_json_or_discarded(event.data);
     if (data.is_discarded() || !data.is_object()) {
       return StreamFailure{
-          {ErrorCode::unavailable, std::string(kProvider) + ": malformed JSON in a '" +
+          {ErrorCode::unavailable, std::string(kAnthropic) + ": malformed JSON in a '" +
                                        event.event + "' event: " + excerpt(event.data)},
           false};
     }
@@ -209,7 +209,7 @@ class AnthropicStream final : public StreamConsumer {
       std::string message = string_at(error, "message");
       if (message.empty()) message = excerpt(event.data);
       return StreamFailure{{code_for_error_type(error_type),
-                            std::string(kProvider) + ": " +
+                            std::string(kAnthropic) + ": " +
                                 (error_type.empty() ? "error" : error_type) + ": " + message},
                            transient_error_type(error_type)};
     }
@@ -304,7 +304,7 @@ AnthropicLlm::AnthropicLlm(AsioExecutor& executor, AnthropicConfig config)
 Task<Result<Response>> AnthropicLlm::complete(Request request, TextSink on_text) {
   const std::string model = request.model.empty() ? config_.model : request.model;
   ProviderCall call;
-  call.provider = kProvider;
+  call.provider = kAnthropic;
   call.post.url = join_url(config_.base_url, "/v1/messages");
   call.post.headers = {{"x-api-key", config_.api_key},
                        {"anthropic-version", config_.api_version},

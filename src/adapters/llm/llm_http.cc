@@ -216,7 +216,7 @@ std::optional<double> parse_decimal(std::string_view text) {
   return value;
 }
 
-std::string excerpt(std::string_view text, std::size_t bytes_max = 300) {
+std::string one_line_excerpt(std::string_view text, std::size_t bytes_max = 300) {
   std::string out(text.substr(0, bytes_max));
   for (char& c : out) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -516,7 +516,7 @@ Task<Result<void>> call_with_retries(LlmHttpClient& http, Random& random, RetryP
     } else {
       const int status = reply->status;
       std::string said = call.error_message ? call.error_message(reply->error_body) : "";
-      if (said.empty()) said = excerpt(reply->error_body);
+      if (said.empty()) said = one_line_excerpt(reply->error_body);
       const std::string http_status = "HTTP " + std::to_string(status);
       if (status == 401 || status == 403) {
         // The provider's text can quote part of the key: it is left out entirely.

@@ -16,7 +16,7 @@ namespace reliant::llm {
 
 namespace {
 
-constexpr const char* kProvider = "openai";
+constexpr const char* kOpenAi = "openai";
 
 using wire::excerpt;
 using wire::integer_at;
@@ -70,7 +70,7 @@ class OpenAiStream final : public StreamConsumer {
     events_.clear();
     Result<void> fed = sse_.feed(bytes, events_);
     if (!fed) {
-      return StreamFailure{{ErrorCode::unavailable, kProvider + (": " + fed.error().message)},
+      return StreamFailure{{ErrorCode::unavailable, kOpenAi + (": " + fed.error().message)},
                            false};
     }
     for (const SseEvent& event : events_) {
@@ -79,7 +79,7 @@ class OpenAiStream final : public StreamConsumer {
         failed = on_event(event);
       } catch (const std::exception& e) {
         failed = StreamFailure{{ErrorCode::unavailable,
-                                std::string(kProvider) + ": cannot handle a chunk: " + e.what()},
+                                std::string(kOpenAi) + ": cannot handle a chunk: " + e.what()},
                                false};
       }
       if (failed) return failed;
@@ -91,7 +91,7 @@ class OpenAiStream final : public StreamConsumer {
     // Some compatible servers end without [DONE]; a finish_reason says the answer is whole.
     if (!done_ && finish_reason_.empty()) {
       return StreamFailure{
-          {ErrorCode::unavailable, std::string(kProvider) + ": the stream ended before [DONE]"},
+          {ErrorCode::unavailable, std::string(kOpenAi) + ": the stream ended before [DONE]"},
           true};
     }
     if (!text_.empty()) response_.content.push_back(Block::text_block(std::move(text_)));
@@ -133,7 +133,7 @@ class OpenAiStream final : public StreamConsumer {
     if (chunk.is_discarded() || !chunk.is_object()) {
       return StreamFailure{
           {ErrorCode::unavailable,
-           std::string(kProvider) + ": malformed JSON in a chunk: " + excerpt(event.data)},
+           std::string(kOpenAi) + ": malformed JSON in a chunk: " + excerpt(event.data)},
           false};
     }
     if (const Json& error = member(chunk, "error"); !error.is_null()) {
@@ -143,7 +143,7 @@ class OpenAiStream final : public StreamConsumer {
       if (message.empty()) message = excerpt(event.data);
       return StreamFailure{
           {ErrorCode::unavailable,
-           std::string(kProvider) + ": " + (type.empty() ? "" : type + ": ") + message},
+           std::string(kOpenAi) + ": " + (type.empty() ? "" : type + ": ") + message},
           type == "server_error"};
     }
     if (std::string model = string_at(chunk, "model"); !model.empty()) {
@@ -285,7 +285,7 @@ OpenAiLlm::OpenAiLlm(AsioExecutor& executor, OpenAiConfig config)
 Task<Result<Response>> OpenAiLlm::complete(Request request, TextSink on_text) {
   const std::string model = request.model.empty() ? config_.model : request.model;
   ProviderCall call;
-  call.provider = kProvider;
+  call.provider = kOpenAi;
   call.post.url = join_url(config_.base_url, "/chat/completions");
   call.post.headers = {{"authorization", "Bearer " + config_.api_key},
                        {"content-type", "application/json"},

@@ -42,7 +42,7 @@ std::optional<CallResult> duration(const Args& args, bool method, CallContext& c
   return std::nullopt;
 }
 
-enum class Field {
+enum class TimeField {
   kFullYear,
   kMonth,
   kDayOfYear,
@@ -57,19 +57,19 @@ enum class Field {
 
 // A timestamp's field in UTC or in the zone given as its argument; a duration's hours, minutes
 // and seconds in total, and its milliseconds within the second.
-template <Field field>
+template <TimeField field>
 std::optional<CallResult> accessor(const Args& args, bool method, CallContext& context) {
   if (!method || args.empty() || args.size() > 2) return std::nullopt;
   if (const auto* d = args[0].get_if<Duration>()) {
     if (args.size() != 1) return std::nullopt;
     switch (field) {
-      case Field::kHours:
+      case TimeField::kHours:
         return Value(d->seconds / 3600);
-      case Field::kMinutes:
+      case TimeField::kMinutes:
         return Value(d->seconds / 60);
-      case Field::kSeconds:
+      case TimeField::kSeconds:
         return Value(d->seconds);
-      case Field::kMilliseconds:
+      case TimeField::kMilliseconds:
         return Value(std::int64_t{d->nanos / 1'000'000});
       default:
         return std::nullopt;
@@ -88,25 +88,25 @@ std::optional<CallResult> accessor(const Args& args, bool method, CallContext& c
   }
   const CivilTime civil = civil_time(t->seconds + offset);
   switch (field) {
-    case Field::kFullYear:
+    case TimeField::kFullYear:
       return Value(civil.year);
-    case Field::kMonth:
+    case TimeField::kMonth:
       return Value(std::int64_t{civil.month - 1});
-    case Field::kDayOfYear:
+    case TimeField::kDayOfYear:
       return Value(std::int64_t{civil.day_of_year});
-    case Field::kDayOfMonth:
+    case TimeField::kDayOfMonth:
       return Value(std::int64_t{civil.day - 1});
-    case Field::kDate:
+    case TimeField::kDate:
       return Value(std::int64_t{civil.day});
-    case Field::kDayOfWeek:
+    case TimeField::kDayOfWeek:
       return Value(std::int64_t{civil.day_of_week});
-    case Field::kHours:
+    case TimeField::kHours:
       return Value(std::int64_t{civil.hour});
-    case Field::kMinutes:
+    case TimeField::kMinutes:
       return Value(std::int64_t{civil.minute});
-    case Field::kSeconds:
+    case TimeField::kSeconds:
       return Value(std::int64_t{civil.second});
-    case Field::kMilliseconds:
+    case TimeField::kMilliseconds:
       return Value(std::int64_t{t->nanos / 1'000'000});
   }
   return std::nullopt;
@@ -133,16 +133,16 @@ void add_time_functions(FunctionTable& table) {
   add_function(table, "duration", duration);
   // Reliant's extension: a name workflows read more easily, the same conversion.
   add_function(table, "parseDuration", duration);
-  add_function(table, "getFullYear", accessor<Field::kFullYear>);
-  add_function(table, "getMonth", accessor<Field::kMonth>);
-  add_function(table, "getDayOfYear", accessor<Field::kDayOfYear>);
-  add_function(table, "getDayOfMonth", accessor<Field::kDayOfMonth>);
-  add_function(table, "getDate", accessor<Field::kDate>);
-  add_function(table, "getDayOfWeek", accessor<Field::kDayOfWeek>);
-  add_function(table, "getHours", accessor<Field::kHours>);
-  add_function(table, "getMinutes", accessor<Field::kMinutes>);
-  add_function(table, "getSeconds", accessor<Field::kSeconds>);
-  add_function(table, "getMilliseconds", accessor<Field::kMilliseconds>);
+  add_function(table, "getFullYear", accessor<TimeField::kFullYear>);
+  add_function(table, "getMonth", accessor<TimeField::kMonth>);
+  add_function(table, "getDayOfYear", accessor<TimeField::kDayOfYear>);
+  add_function(table, "getDayOfMonth", accessor<TimeField::kDayOfMonth>);
+  add_function(table, "getDate", accessor<TimeField::kDate>);
+  add_function(table, "getDayOfWeek", accessor<TimeField::kDayOfWeek>);
+  add_function(table, "getHours", accessor<TimeField::kHours>);
+  add_function(table, "getMinutes", accessor<TimeField::kMinutes>);
+  add_function(table, "getSeconds", accessor<TimeField::kSeconds>);
+  add_function(table, "getMilliseconds", accessor<TimeField::kMilliseconds>);
 }
 
 }  // namespace reliant::cel

@@ -6,17 +6,19 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/ascii.h"
 #include "base/utf8.h"
 
 namespace reliant::cel {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 bool is_ident_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_ident_part(char c) { return is_ident_start(c) || is_digit(c); }
+bool is_ident_part(char c) { return is_ident_start(c) || is_ascii_digit(c); }
 int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
+  if (is_ascii_digit(c)) return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
 }
@@ -93,7 +95,7 @@ class Lexer {
       return identifier(token);
     }
     if (c == '"' || c == '\'') return string_literal(token, false, false);
-    if (is_digit(c) || (c == '.' && is_digit(peek(1)))) return number(token);
+    if (is_ascii_digit(c) || (c == '.' && is_ascii_digit(peek(1)))) return number(token);
     return punctuation(token);
   }
 
@@ -125,20 +127,20 @@ class Lexer {
       if (at_ == digits) return error(start, "hexadecimal literal without digits");
       return integer(token, start, s_.substr(digits, at_ - digits), 16);
     }
-    while (at_ < s_.size() && is_digit(s_[at_])) ++at_;
+    while (at_ < s_.size() && is_ascii_digit(s_[at_])) ++at_;
     bool is_float = false;
-    if (peek() == '.' && is_digit(peek(1))) {
+    if (peek() == '.' && is_ascii_digit(peek(1))) {
       is_float = true;
       ++at_;
-      while (at_ < s_.size() && is_digit(s_[at_])) ++at_;
+      while (at_ < s_.size() && is_ascii_digit(s_[at_])) ++at_;
     }
     if (peek() == 'e' || peek() == 'E') {
       std::size_t ahead = 1;
       if (peek(ahead) == '+' || peek(ahead) == '-') ++ahead;
-      if (is_digit(peek(ahead))) {
+      if (is_ascii_digit(peek(ahead))) {
         is_float = true;
         at_ += ahead;
-        while (at_ < s_.size() && is_digit(s_[at_])) ++at_;
+        while (at_ < s_.size() && is_ascii_digit(s_[at_])) ++at_;
       }
     }
     if (!is_float) return integer(token, start, s_.substr(start, at_ - start), 10);

@@ -17,7 +17,9 @@ namespace {
 
 using json = nlohmann::json;
 
-tl::unexpected<std::string> fail(std::string message) { return tl::unexpected(std::move(message)); }
+tl::unexpected<std::string> refusal(std::string message) {
+  return tl::unexpected(std::move(message));
+}
 
 std::optional<Scalar> scalar_named(std::string_view name) {
   static constexpr std::pair<std::string_view, Scalar> kNames[] = {
@@ -65,7 +67,7 @@ std::string cannot_hold(const Value& value) {
 // `value` as a value of scalar type `scalar`: the CEL type it must have, and the range it must
 // fit. The error says only what went wrong with the value; the caller names the field.
 tl::expected<Value, std::string> to_scalar(Scalar scalar, const Value& value) {
-  const auto wrong = [&] { return fail(cannot_hold(value)); };
+  const auto wrong = [&] { return refusal(cannot_hold(value)); };
   switch (scalar) {
     case Scalar::int32:
     case Scalar::int64: {
@@ -73,7 +75,7 @@ tl::expected<Value, std::string> to_scalar(Scalar scalar, const Value& value) {
       if (!i) return wrong();
       if (scalar == Scalar::int32 && (*i < std::numeric_limits<std::int32_t>::min() ||
                                       *i > std::numeric_limits<std::int32_t>::max())) {
-        return fail("int32 out of range");
+        return refusal("int32 out of range");
       }
       return value;
     }
@@ -82,7 +84,7 @@ tl::expected<Value, std::string> to_scalar(Scalar scalar, const Value& value) {
       const auto* u = value.get_if<std::uint64_t>();
       if (!u) return wrong();
       if (scalar == Scalar::uint32 && *u > std::numeric_limits<std::uint32_t>::max()) {
-        return fail("uint32 out of range");
+        return refusal("uint32 out of range");
       }
       return value;
     }
@@ -140,19 +142,19 @@ tl::expected<Value, std::string> to_json_value(const Value& value) {
     ValueMap out;
     for (const auto& [key, element] : map->entries()) {
       if (!key.is<std::string>())
-        return fail("bad key type '" + std::string(key.type_name()) + "'");
+        return refusal("bad key type '" + std::string(key.type_name()) + "'");
       auto converted = to_json_value(element);
       if (!converted) return converted;
       out.insert(key, std::move(*converted));
     }
     return Value(std::move(out));
   }
-  return fail(cannot_hold(value));
+  return refusal(cannot_hold(value));
 }
 
 // `value` as a value of `type` (one element of a repeated field, one value of a map field).
 tl::expected<Value, std::string> convert(const FieldType& type, const Value& value) {
-  const auto wrong = [&] { return fail(cannot_hold(value)); };
+  const auto wrong = [&] { return refusal(cannot_hold(value)); };
   switch (type.kind) {
     case FieldType::Kind::scalar:
       return to_scalar(type.scalar, value);
@@ -203,7 +205,7 @@ bool is_zero(const Value& value) {
 tl::expected<std::optional<Value>, std::string> assign(const MessageType& type, const Field& field,
                                                        const Value& value) {
   const auto in_field = [&](const std::string& why) {
-    return fail("field '" + field.name + "' of " + type.name + ": " + why);
+    return refusal("field '" + field.name + "' of " + type.name + ": " + why);
   };
   if (field.label == Field::Label::repeated) {
     const ValueList* list = value.list();
@@ -295,7 +297,7 @@ tl::expected<Value, std::string> read_default(Scalar scalar, const json& value) 
         if (c == '/') c = '_';
       }
       auto octets = base64url_decode(url);
-      if (!octets) return fail("bad base64 in default");
+      if (!octets) return refusal("bad base64 in default");
       candidate = Value(Bytes{*octets});
     } else if (scalar == Scalar::float32 || scalar == Scalar::float64) {
       if (text == "NaN") candidate = Value(std::numeric_limits<double>::quiet_NaN());
@@ -305,20 +307,20 @@ tl::expected<Value, std::string> read_default(Scalar scalar, const json& value) 
       std::uint64_t u = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), u);
       if (ec != std::errc() || end != text.data() + text.size()) {
-        return fail("bad default '" + text + "'");
+        return refusal("bad default '" + text + "'");
       }
       candidate = Value(u);
     } else {
       std::int64_t i = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
       if (ec != std::errc() || end != text.data() + text.size()) {
-        return fail("bad default '" + text + "'");
+        return refusal("bad default '" + text + "'");
       }
       candidate = Value(i);
     }
   }
   auto converted = to_scalar(scalar, candidate);
-  if (!converted) return fail("default " + value.dump() + ": " + converted.error());
+  if (!converted) return refusal("default " + value.dump() + ": " + converted.error());
   return converted;
 }
 
@@ -352,12 +354,12 @@ struct FieldReader {
     static constexpr std::string_view kKeys[] = {
         "name", "scalar", "enum", "message", "repeated", "map_key", "oneof", "presence", "default"};
     if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
-      return fail("a field is an object with a string \"name\"");
+      return refusal("a field is an object with a string \"name\"");
     }
     Field field;
     field.name = entry["name"].get<std::string>();
     const auto bad = [&](const std::string& why) {
-      return fail("field '" + field.name + "': " + why);
+      return refusal("field '" + field.name + "': " + why);
     };
     for (const auto& [key, value] : entry.items()) {
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
@@ -468,27 +470,27 @@ const Field* MessageType::find(std::string_view field) const {
 
 tl::expected<std::shared_ptr<const TypeRegistry>, std::string> TypeRegistry::from_json(
     const json& types) {
-  if (!types.is_array()) return fail("a schema is a JSON array of message types");
+  if (!types.is_array()) return refusal("a schema is a JSON array of message types");
   std::shared_ptr<TypeRegistry> registry(new TypeRegistry());
   // Every name first: fields may refer to types defined later, or to their own.
   for (const json& entry : types) {
     if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
         !entry.contains("fields") || !entry["fields"].is_array()) {
-      return fail("a message type is an object with a string \"name\" and a \"fields\" array");
+      return refusal("a message type is an object with a string \"name\" and a \"fields\" array");
     }
     auto type = std::make_unique<MessageType>();
     type->name = entry["name"].get<std::string>();
     const std::string syntax = entry.value("syntax", "");
     if (syntax != "proto2" && syntax != "proto3") {
-      return fail("type '" + type->name + "': \"syntax\" is \"proto2\" or \"proto3\"");
+      return refusal("type '" + type->name + "': \"syntax\" is \"proto2\" or \"proto3\"");
     }
     type->syntax = syntax == "proto2" ? Syntax::proto2 : Syntax::proto3;
     if (type->name.empty() || type->name.front() == '.' || is_well_known_type(type->name) ||
         type->name == kAny) {
-      return fail("type '" + type->name + "': not a name a schema can define");
+      return refusal("type '" + type->name + "': not a name a schema can define");
     }
     if (!registry->by_name_.emplace(type->name, type.get()).second) {
-      return fail("type '" + type->name + "' is defined twice");
+      return refusal("type '" + type->name + "' is defined twice");
     }
     registry->types_.push_back(std::move(type));
   }
@@ -498,9 +500,9 @@ tl::expected<std::shared_ptr<const TypeRegistry>, std::string> TypeRegistry::fro
     const FieldReader reader{registry->by_name_, type, oneofs};
     for (const json& entry : types[i]["fields"]) {
       auto field = reader.read(entry);
-      if (!field) return fail("type '" + type.name + "': " + field.error());
+      if (!field) return refusal("type '" + type.name + "': " + field.error());
       if (!type.field_index.emplace(field->name, type.fields.size()).second) {
-        return fail("type '" + type.name + "': field '" + field->name + "' is defined twice");
+        return refusal("type '" + type.name + "': field '" + field->name + "' is defined twice");
       }
       type.fields.push_back(std::move(*field));
     }
@@ -521,7 +523,8 @@ tl::expected<Value, std::string> MessageValue::make(
   Fields out;
   for (const auto& [name, value] : fields) {
     const auto it = type->field_index.find(name);
-    if (it == type->field_index.end()) return fail("no such field '" + name + "' in " + type->name);
+    if (it == type->field_index.end())
+      return refusal("no such field '" + name + "' in " + type->name);
     const std::size_t index = it->second;
     const Field& field = type->fields[index];
     auto assigned = assign(*type, field, value);
@@ -538,7 +541,7 @@ tl::expected<Value, std::string> MessageValue::make(
 
 tl::expected<Value, std::string> MessageValue::get(std::string_view name) const {
   const Field* field = type_->find(name);
-  if (!field) return fail("no such field '" + std::string(name) + "' in " + type_->name);
+  if (!field) return refusal("no such field '" + std::string(name) + "' in " + type_->name);
   const auto index = static_cast<std::size_t>(field - type_->fields.data());
   for (const auto& [set, value] : fields_) {
     if (set == index) return value;
@@ -548,7 +551,7 @@ tl::expected<Value, std::string> MessageValue::get(std::string_view name) const 
 
 tl::expected<bool, std::string> MessageValue::has(std::string_view name) const {
   const Field* field = type_->find(name);
-  if (!field) return fail("no such field '" + std::string(name) + "' in " + type_->name);
+  if (!field) return refusal("no such field '" + std::string(name) + "' in " + type_->name);
   const auto index = static_cast<std::size_t>(field - type_->fields.data());
   return std::any_of(fields_.begin(), fields_.end(),
                      [&](const auto& set) { return set.first == index; });

@@ -3,12 +3,11 @@
 
 #include <vector>
 
+#include "base/ascii.h"
 #include "core/cel/timestamps.h"
 
 namespace reliant::cel {
 namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // An unsigned big-endian integer of `size` bytes at data[at], if the data holds it.
 std::optional<std::uint64_t> big_endian(std::string_view data, std::size_t at, std::size_t size) {
@@ -26,8 +25,8 @@ std::optional<std::int64_t> fixed_offset(std::string_view zone) {
     sign = zone[0] == '-' ? -1 : 1;
     zone.remove_prefix(1);
   }
-  if (zone.size() != 5 || !is_digit(zone[0]) || !is_digit(zone[1]) || zone[2] != ':' ||
-      !is_digit(zone[3]) || !is_digit(zone[4])) {
+  if (zone.size() != 5 || !is_ascii_digit(zone[0]) || !is_ascii_digit(zone[1]) || zone[2] != ':' ||
+      !is_ascii_digit(zone[3]) || !is_ascii_digit(zone[4])) {
     return std::nullopt;
   }
   const int hours = (zone[0] - '0') * 10 + (zone[1] - '0');
@@ -42,8 +41,8 @@ bool is_zone_name(std::string_view name) {
     return false;
   }
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
-                    c == '+' || c == '-' || c == '/' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_ascii_digit(c) ||
+                    c == '_' || c == '+' || c == '-' || c == '/' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -60,7 +59,7 @@ class RuleReader {
     return true;
   }
   bool peek_digit_or_sign() const {
-    return !done() && (is_digit(text_[at_]) || text_[at_] == '+' || text_[at_] == '-');
+    return !done() && (is_ascii_digit(text_[at_]) || text_[at_] == '+' || text_[at_] == '-');
   }
   // A zone abbreviation: letters ("PST"), or anything but '>' within <…> ("<+0545>").
   bool name() {
@@ -76,9 +75,9 @@ class RuleReader {
     return at_ - start >= 3;
   }
   std::optional<int> number(int max) {
-    if (done() || !is_digit(text_[at_])) return std::nullopt;
+    if (done() || !is_ascii_digit(text_[at_])) return std::nullopt;
     int value = 0;
-    while (!done() && is_digit(text_[at_])) {
+    while (!done() && is_ascii_digit(text_[at_])) {
       value = value * 10 + (text_[at_++] - '0');
       if (value > max) return std::nullopt;
     }

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "base/ascii.h"
 #include "base/assert.h"
 
 namespace reliant::cel {
@@ -16,14 +17,12 @@ constexpr std::int64_t kDurationNanosLimit = 854'775'807;
 constexpr const char* kTimestampRange = "timestamp out of range";
 constexpr const char* kDurationRange = "duration out of range";
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 // `count` decimal digits at text[at], if they are there.
 std::optional<int> digits(std::string_view text, std::size_t at, std::size_t count) {
   if (at + count > text.size()) return std::nullopt;
   int value = 0;
   for (std::size_t i = at; i < at + count; ++i) {
-    if (!is_digit(text[i])) return std::nullopt;
+    if (!is_ascii_digit(text[i])) return std::nullopt;
     value = value * 10 + (text[i] - '0');
   }
   return value;
@@ -96,7 +95,7 @@ TimeResult<Timestamp> parse_timestamp(std::string_view text) {
   if (at < text.size() && text[at] == '.') {
     const std::size_t first = ++at;
     std::int64_t scale = kNanosPerSecond;
-    while (at < text.size() && is_digit(text[at]) && at - first < 9) {
+    while (at < text.size() && is_ascii_digit(text[at]) && at - first < 9) {
       scale /= 10;
       nanos += (text[at++] - '0') * scale;
     }
@@ -147,7 +146,7 @@ TimeResult<Duration> parse_duration(std::string_view text) {
   while (!text.empty()) {
     std::uint64_t whole = 0;
     bool any_digit = false;
-    while (!text.empty() && is_digit(text[0])) {
+    while (!text.empty() && is_ascii_digit(text[0])) {
       if (whole > kLimit / 10) return out_of_range();
       whole = whole * 10 + static_cast<std::uint64_t>(text[0] - '0');
       any_digit = true;
@@ -157,7 +156,7 @@ TimeResult<Duration> parse_duration(std::string_view text) {
     long double fraction = 0, scale = 1;
     if (!text.empty() && text[0] == '.') {
       text.remove_prefix(1);
-      for (int kept = 0; !text.empty() && is_digit(text[0]); text.remove_prefix(1)) {
+      for (int kept = 0; !text.empty() && is_ascii_digit(text[0]); text.remove_prefix(1)) {
         any_digit = true;
         if (kept++ < 18) {
           fraction = fraction * 10 + (text[0] - '0');
@@ -167,7 +166,8 @@ TimeResult<Duration> parse_duration(std::string_view text) {
     }
     if (!any_digit) return invalid();
     std::size_t unit_length = 0;
-    while (unit_length < text.size() && !is_digit(text[unit_length]) && text[unit_length] != '.') {
+    while (unit_length < text.size() && !is_ascii_digit(text[unit_length]) &&
+           text[unit_length] != '.') {
       ++unit_length;
     }
     const Unit* unit = nullptr;

@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "base/ascii.h"
+
 namespace reliant::workflow {
 namespace {
 
@@ -17,7 +19,6 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
   }
   return true;
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::optional<cel::Value> core_schema(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL")
@@ -26,7 +27,7 @@ std::optional<cel::Value> core_schema(const std::string& s) {
   if (s == "false" || s == "False" || s == "FALSE") return cel::Value(false);
   std::string_view digits = s;
   if (digits.front() == '-' || digits.front() == '+') digits.remove_prefix(1);
-  if (all_of(digits, is_digit)) {
+  if (all_of(digits, is_ascii_digit)) {
     errno = 0;
     char* end = nullptr;
     const long long v = std::strtoll(s.c_str(), &end, 10);
@@ -51,17 +52,17 @@ std::optional<cel::Value> core_schema(const std::string& s) {
   // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
   std::size_t i = 0;
   bool mantissa = false;
-  while (i < digits.size() && is_digit(digits[i])) ++i, mantissa = true;
+  while (i < digits.size() && is_ascii_digit(digits[i])) ++i, mantissa = true;
   if (i < digits.size() && digits[i] == '.') {
     ++i;
-    while (i < digits.size() && is_digit(digits[i])) ++i, mantissa = true;
+    while (i < digits.size() && is_ascii_digit(digits[i])) ++i, mantissa = true;
   }
   if (!mantissa) return std::nullopt;
   if (i < digits.size() && (digits[i] == 'e' || digits[i] == 'E')) {
     ++i;
     if (i < digits.size() && (digits[i] == '-' || digits[i] == '+')) ++i;
     const auto exponent_begin = i;
-    while (i < digits.size() && is_digit(digits[i])) ++i;
+    while (i < digits.size() && is_ascii_digit(digits[i])) ++i;
     if (i == exponent_begin) return std::nullopt;
   }
   if (i != digits.size()) return std::nullopt;

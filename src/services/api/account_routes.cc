@@ -4,6 +4,7 @@
 #include <array>
 #include <memory>
 
+#include "core/personal_access_token.h"
 #include "core/tool_subjects.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
@@ -13,7 +14,6 @@
 namespace reliant::api {
 namespace {
 
-constexpr std::size_t kTokenNameMax = 100;
 constexpr std::int64_t kLifetimeDaysMax = 3650;
 
 Json token_json(const PersonalAccessToken& t) {
@@ -72,7 +72,7 @@ Task<HttpResponse> AccountRoutes::create_token(const HttpRequest& request, std::
   if (!body) co_return error_response(body.error());
   const Json& name = (*body)["name"];
   if (!name.is_string() || name.get<std::string>().empty() ||
-      name.get<std::string>().size() > kTokenNameMax) {
+      name.get<std::string>().size() > kPatNameBytesMax) {
     co_return error_response(
         {ErrorCode::invalid_argument, "\"name\" must be a string of 1 to 100 characters"});
   }

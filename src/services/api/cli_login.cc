@@ -9,6 +9,7 @@
 #include "base/constant_time.h"
 #include "base/sha256.h"
 #include "base/url_encoding.h"
+#include "core/personal_access_token.h"
 #include "core/pkce.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
@@ -22,7 +23,6 @@ constexpr std::string_view kLoginPath = "/cli/login";
 constexpr std::string_view kExchangePath = "/api/v1/auth/cli/token";
 constexpr std::int64_t kCodeLifetimeMs = 5 * 60 * 1000;
 constexpr std::size_t kStateBytesMax = 256;
-constexpr std::size_t kTokenNameMax = 100;
 // Password guessing: five failures per account, twenty per client address, per 15 minutes.
 constexpr int kAccountFailures = 5;
 constexpr int kAddressFailures = 20;
@@ -296,7 +296,7 @@ Task<HttpResponse> CliLogin::exchange(HttpRequest request) {
   }
   const Json& name_field = (*body)["token_name"];
   if (!name_field.is_null() && (!name_field.is_string() || name_field.get<std::string>().empty() ||
-                                name_field.get<std::string>().size() > kTokenNameMax)) {
+                                name_field.get<std::string>().size() > kPatNameBytesMax)) {
     co_return error_response(
         {ErrorCode::invalid_argument, "\"token_name\" must be a string of 1 to 100 characters"});
   }

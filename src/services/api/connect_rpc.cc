@@ -19,7 +19,7 @@ namespace {
 using Json = nlohmann::json;
 namespace pb = google::protobuf;
 
-constexpr std::string_view kPrefix = "/reliant.";
+constexpr std::string_view kReliantServicePrefix = "/reliant.";
 constexpr std::uint8_t kCompressedFlag = 0x01;
 constexpr std::uint8_t kEndStreamFlag = 0x02;
 
@@ -194,7 +194,7 @@ class ConnectStream final : public HttpBodyStream {
 
 }  // namespace
 
-bool ConnectRpc::handles(const HttpRequest& request) { return request.path.starts_with(kPrefix); }
+bool ConnectRpc::handles(const HttpRequest& request) { return request.path.starts_with(kReliantServicePrefix); }
 
 Task<HttpResponse> ConnectRpc::handle(HttpRequest request) {
   const std::string& path = request.path;

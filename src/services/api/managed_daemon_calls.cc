@@ -13,7 +13,7 @@ namespace {
 namespace cp = reliant::control_plane;
 namespace v1 = reliant::api::v1;
 
-constexpr std::string_view kPrefix = "/reliant.api.v1.DaemonService/";
+constexpr std::string_view kDaemonServicePrefix = "/reliant.api.v1.DaemonService/";
 
 // What one call does, whichever way it came: `daemon` names it (empty for Create), `spec` is
 // the posted spec (Create, Update).
@@ -26,8 +26,8 @@ struct Request {
 };
 
 std::optional<Verb> grpc_verb(std::string_view method) {
-  if (!method.starts_with(kPrefix)) return std::nullopt;
-  const std::string_view name = method.substr(kPrefix.size());
+  if (!method.starts_with(kDaemonServicePrefix)) return std::nullopt;
+  const std::string_view name = method.substr(kDaemonServicePrefix.size());
   if (name == "CreateDaemon") return Verb::create;
   if (name == "GetDaemon") return Verb::get;
   if (name == "UpdateDaemon") return Verb::update;
@@ -135,8 +135,8 @@ constexpr std::string_view kCommandMethods[] = {"SendDaemonCommand", "GetDaemonC
                                                 "ListDaemonCommands"};
 
 std::optional<std::string_view> command_method(std::string_view method) {
-  if (!method.starts_with(kPrefix)) return std::nullopt;
-  const std::string_view name = method.substr(kPrefix.size());
+  if (!method.starts_with(kDaemonServicePrefix)) return std::nullopt;
+  const std::string_view name = method.substr(kDaemonServicePrefix.size());
   for (std::string_view known : kCommandMethods) {
     if (name == known) return known;
   }

@@ -8,7 +8,7 @@
 namespace reliant {
 namespace {
 
-constexpr const char* kSelect =
+constexpr const char* kSelectCommand =
     "SELECT id, daemon_id, user_id, name, args_json, run_time_ms, state, deliveries, "
     "lease_until_ms, result_json, error, created_at_ms, completed_at_ms FROM daemon_commands ";
 
@@ -42,7 +42,7 @@ Result<CommandRecord> command_from(const SqlRecord& r) {
 
 Result<std::vector<CommandRecord>> command_rows(SqlTransaction& tx, const std::string& where,
                                                 std::vector<SqlValue> params) {
-  auto rows = tx.query(kSelect + where, std::move(params));
+  auto rows = tx.query(kSelectCommand + where, std::move(params));
   if (!rows) return fail(rows.error());
   std::vector<CommandRecord> out;
   for (const SqlRecord& r : records(*rows)) {

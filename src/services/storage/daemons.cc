@@ -13,7 +13,7 @@ namespace {
 
 // `suspended`: the control plane stopped it (looked up only for a row without a stream); its own
 // row knows only that it has no stream (shown_status, docs/architecture.md §1).
-constexpr const char* kColumns =
+constexpr const char* kDaemonColumns =
     "id, user_id, name, type, labels_json, hostname, platform, working_dir, version, status, "
     "CASE WHEN status = 'disconnected' AND EXISTS (SELECT 1 FROM managed_daemons m "
     "WHERE m.id = daemons.id AND m.observed_state = 'suspended') THEN 1 ELSE 0 END AS suspended, "
@@ -59,7 +59,7 @@ Result<DaemonRecord> daemon_from(const SqlRecord& r) {
 }  // namespace
 
 Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::string& id) {
-  auto rows = tx.query(std::string("SELECT ") + kColumns + " FROM daemons WHERE id = $1", {id});
+  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns + " FROM daemons WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<DaemonRecord>();
   auto daemon = daemon_from(first_record(*rows));
@@ -82,7 +82,7 @@ Result<std::vector<DaemonRecord>> daemons_from(const SqlRows& rows) {
 }  // namespace
 
 Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::string& user_id) {
-  auto rows = tx.query(std::string("SELECT ") + kColumns +
+  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns +
                            " FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
                        {user_id});
   if (!rows) return fail(rows.error());
@@ -91,7 +91,7 @@ Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::st
 
 Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
                                           const std::string& chat_id) {
-  auto rows = tx.query(std::string("SELECT ") + kColumns +
+  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns +
                            ", (SELECT active_daemon_id FROM chats WHERE id = $2) AS chat_daemon_id "
                            "FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
                        {user_id, chat_id});
@@ -115,7 +115,7 @@ Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
                                                          const std::string& user_id,
                                                          std::size_t limit) {
   // The order of core/daemon_selection's `preferred` among connected daemons.
-  auto rows = tx.query(std::string("SELECT ") + kColumns +
+  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns +
                            " FROM daemons WHERE user_id = $1 AND status IN ('active', 'idle') "
                            "ORDER BY CASE WHEN type = 'local' THEN 0 ELSE 1 END, "
                            "COALESCE(connected_at_ms, 0) DESC, id LIMIT " +

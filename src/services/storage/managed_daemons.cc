@@ -11,7 +11,7 @@ namespace reliant {
 namespace {
 
 // The managed row with what its daemons row says of the connection and of activity.
-constexpr const char* kSelect =
+constexpr const char* kSelectManaged =
     "SELECT m.id, m.user_id, m.spec_json, m.desired_state, m.observed_state, m.address, "
     "m.restarts, m.next_attempt_at_ms, m.last_error, m.active_at_ms, m.lease_owner, "
     "m.lease_until_ms, m.created_at_ms, m.updated_at_ms, d.status, d.last_activity_at_ms, "
@@ -59,7 +59,7 @@ Result<ManagedDaemonRecord> managed_from(const SqlRecord& r) {
 
 Result<std::vector<ManagedDaemonRecord>> managed_rows(SqlTransaction& tx, const std::string& where,
                                                       std::vector<SqlValue> params) {
-  auto rows = tx.query(kSelect + where, std::move(params));
+  auto rows = tx.query(kSelectManaged + where, std::move(params));
   if (!rows) return fail(rows.error());
   std::vector<ManagedDaemonRecord> out;
   for (const SqlRecord& r : records(*rows)) {

@@ -7,7 +7,7 @@
 namespace reliant {
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kToolRequestColumns =
     "request_id, user_id, daemon_id, tool_name, input_json, tool_call_id, timeout_ms, "
     "reply_subject, status, daemon_session, result_json, created_at_ms";
 
@@ -63,7 +63,7 @@ Result<StoredToolRequest> store_tool_request(SqlTransaction& tx, const ToolReque
 Result<std::optional<ToolRequestRecord>> find_tool_request(SqlTransaction& tx,
                                                            const std::string& request_id) {
   auto rows =
-      tx.query(std::string("SELECT ") + kColumns + " FROM tool_requests WHERE request_id = $1",
+      tx.query(std::string("SELECT ") + kToolRequestColumns + " FROM tool_requests WHERE request_id = $1",
                {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ToolRequestRecord>();
@@ -76,7 +76,7 @@ Result<std::vector<ToolRequestRecord>> open_tool_requests(SqlTransaction& tx,
                                                           const std::string& daemon_id,
                                                           std::int64_t limit) {
   // Served by the partial index tool_requests_open.
-  auto rows = tx.query(std::string("SELECT ") + kColumns +
+  auto rows = tx.query(std::string("SELECT ") + kToolRequestColumns +
                            " FROM tool_requests WHERE daemon_id = $1 AND status <> 'completed' "
                            "ORDER BY created_at_ms, request_id LIMIT $2",
                        {daemon_id, limit});
