@@ -32,6 +32,7 @@
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "app/run_blocking.h"
+#include "core/daemon_status.h"
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
@@ -191,7 +192,7 @@ int round_trip(const RoundTripOptions& o) {
         auto daemons = list_daemons(tx, target->user_id);
         if (!daemons) return fail(daemons.error());
         for (const auto& d : *daemons)
-          if (d.status == "active") target->daemons.push_back(d.id);
+          if (d.status == DaemonStatus::active) target->daemons.push_back(d.id);
         return {};
       }));
   if (!read) return std::fprintf(stderr, "%s\n", read.error().message.c_str()), 1;
