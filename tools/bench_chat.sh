@@ -8,17 +8,30 @@
 #   2. a chat's p50 at SIZE messages against its p50 at about ten (bench_chat --sizes: sends
 #      alternate between a big chat and small ones), on the monolith and on the cluster.
 #   [ROUNDS=N] tools/bench_chat.sh [CLIENTS] [MESSAGES] [SIZE]     (defaults 8, 100, 1000)
+#   tools/bench_chat.sh --smoke     one round, 2 clients x 5 messages, SIZE 20 (bench_chat's
+#                                   least), checked (tools/bench_lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/bench_lib.sh
+if [ "${1:-}" = --smoke ]; then shift; smoke_mode "$@"; fi
 clients=${1:-8}
 messages=${2:-100}
 size=${3:-1000}
 rounds=${ROUNDS:-3}
-cmake --build build --target reliant bench_chat -j"$(nproc)" >/dev/null
-reliant=build/src/app/reliant
-bench=build/tests/bench/bench_chat
+reliant=$build/src/app/reliant
+bench=$build/tests/bench/bench_chat
+cluster=$build/bench-cluster  # not under $work: the postgres user must be able to reach it
+if [ -n "$smoke" ]; then
+  clients=2
+  messages=5
+  size=20
+  rounds=1
+  cluster=$build/bench-chat-smoke  # its own: the other benchmarks' keep theirs
+else
+  cmake --build "$build" --target reliant bench_chat -j"$(nproc)" >/dev/null
+fi
+smoke_need "$reliant" "$bench"
 work=$(mktemp -d)
-cluster=build/bench-cluster  # not under $work: the postgres user must be able to reach it
 mono_pid=""
 cleanup() {
   [ -n "$mono_pid" ] && kill "$mono_pid" 2>/dev/null || true
@@ -39,11 +52,16 @@ done
 mono_url="http://127.0.0.1:$port"
 mono_token=$(cat "$work/data/auth/token")
 tools/cluster.sh stop "$cluster" >/dev/null 2>&1 || true
-tools/cluster.sh start "$cluster" >/dev/null
+RELIANT=$reliant tools/cluster.sh start "$cluster" >/dev/null
 # shellcheck disable=SC1091
 source "$cluster/cluster.env"
 
 rate() { sed -n 's/.*throughput=\([0-9.]*\) chats\/s.*/\1/p'; }
+# A smoke run's check of a result line: every chat answered, at a rate above zero.
+smoke_chats() {  # LINE WHAT
+  smoke_expect "$1" "^chats=$((clients * messages)) clients=$clients " "$2"
+  smoke_positive "$(rate <<<"$1")" "$2: chats/s"
+}
 # A warm-up round on each, not counted: both start cold (connections, prepared statements, the
 # workers' kept runs, the page cache), and the first round measured that rather than a chat.
 "$bench" --server "$mono_url" --token "$mono_token" --clients "$clients" --messages $((messages / 4 + 1)) >/dev/null
@@ -54,6 +72,8 @@ dist_total=0
 for round in $(seq 1 "$rounds"); do
   mono=$("$bench" --server "$mono_url" --token "$mono_token" --clients "$clients" --messages "$messages" | head -n 1)
   dist=$("$bench" --server "$API_1" --token "$TOKEN" --clients "$clients" --messages "$messages" | head -n 1)
+  smoke_chats "$mono" "bench_chat on the monolith"
+  smoke_chats "$dist" "bench_chat on the cluster"
   m=$(rate <<<"$mono")
   d=$(rate <<<"$dist")
   mono_total=$(awk -v a="$mono_total" -v b="$m" 'BEGIN { print a + b }')
@@ -68,6 +88,15 @@ awk -v d="$dist_total" -v m="$mono_total" -v r="$rounds" \
 echo
 echo "== a chat's p50 at about $size messages against about ten (target <= 1.3x)"
 echo -n "monolith: "
-"$bench" --server "$mono_url" --token "$mono_token" --sizes "$size"
+mono_sizes=$("$bench" --server "$mono_url" --token "$mono_token" --sizes "$size")
+echo "$mono_sizes"
 echo -n "cluster:  "
-"$bench" --server "$API_1" --token "$TOKEN" --sizes "$size"
+dist_sizes=$("$bench" --server "$API_1" --token "$TOKEN" --sizes "$size")
+echo "$dist_sizes"
+sizes_line='^chat of ~10 messages: p50 [0-9.]+ms .*p50 ratio [0-9.]+x'
+smoke_expect "$mono_sizes" "$sizes_line" "bench_chat --sizes on the monolith"
+smoke_expect "$dist_sizes" "$sizes_line" "bench_chat --sizes on the cluster"
+# bench_chat times a run to its final status, whichever it is: a failed run must fail the smoke.
+smoke_no_failed_chat "$mono_url" "$mono_token" "the monolith"
+smoke_no_failed_chat "$API_1" "$TOKEN" "the cluster"
+smoke_passed

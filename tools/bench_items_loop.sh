@@ -6,13 +6,18 @@
 # time by its N and by the smallest N's per-item time (1.00 is linear).
 #   tools/bench_items_loop.sh [RELIANT_BINARY] [N...]      (defaults build/src/app/reliant,
 #                                                          400 800 1600 10000)
+#   tools/bench_items_loop.sh --smoke     N = 4 and 8, checked (tools/bench_lib.sh)
 # MONOLITH_ARGS="--no-tool-cgroups" tools/bench_items_loop.sh …   the monolith with those flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reliant=${1:-build/src/app/reliant}
+source tools/bench_lib.sh
+if [ "${1:-}" = --smoke ]; then shift; smoke_mode "$@"; fi
+reliant=${1:-$build/src/app/reliant}
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(400 800 1600 10000)
+[ -z "$smoke" ] || sizes=(4 8)
+smoke_need "$reliant"
 source tests/integration/monolith_lib.sh
 monolith_setup
 read -r -a monolith_args <<<"${MONOLITH_ARGS:-}"
@@ -22,7 +27,7 @@ bystander=$("$reliant" admin token create --user bystander@example.com --db-driv
   --data-dir "$data" | tail -n 1)
 start_monolith
 
-python3 - "$api" "$token" "$bystander" "${sizes[@]}" <<'PY'
+table=$(python3 - "$api" "$token" "$bystander" "${sizes[@]}" <<'PY'
 import json, sys, threading, time, urllib.request
 api, token, bystander = sys.argv[1], sys.argv[2], sys.argv[3]
 sizes = [int(n) for n in sys.argv[4:]]
@@ -89,3 +94,11 @@ print(f"{'items':>8} {'seconds':>9} {'ms/item':>9} {'x linear':>9} {'bystander m
 for n, took, worst, count in results:
     print(f"{n:>8} {took:>9.2f} {1000 * took / n:>9.2f} {took / n / base:>9.2f} {worst:>16.3f} {count:>6}")
 PY
+)
+echo "$table"
+for n in "${sizes[@]}"; do
+  smoke_expect "$table" "^ +$n +[0-9.]+ " "the loop of $n items"
+done
+# The bystander's chats are timed to their end, whichever it is: a failed one must fail the smoke.
+smoke_no_failed_chat "$api" "$bystander" "the bystander's chats"
+smoke_passed

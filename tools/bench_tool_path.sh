@@ -14,13 +14,29 @@
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
 # gRPC thread run an idle executor's work itself instead.
 #   [ROUNDS=N] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
+#   tools/bench_tool_path.sh --smoke     2 rounds of 20 calls, 3 daemons sustained, 50 idle
+#                                        streams, checked (tools/bench_lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/bench_lib.sh
+if [ "${1:-}" = --smoke ]; then shift; smoke_mode "$@"; fi
 calls=${1:-3000}
 idle=${2:-4000}
-cmake --build build --target reliant bench_tool_path bench_grpc_transport bench_handoff -j"$(nproc)" >/dev/null
-reliant=build/src/app/reliant
-bench=build/tests/bench/bench_tool_path
+rounds=${ROUNDS:-4}
+daemons=20          # sustained
+handoff_time=0.5    # seconds a case of bench_handoff
+reliant=$build/src/app/reliant
+bench=$build/tests/bench/bench_tool_path
+if [ -n "$smoke" ]; then
+  calls=40
+  idle=50
+  rounds=2
+  daemons=3
+  handoff_time=0.01
+else
+  cmake --build "$build" --target reliant bench_tool_path bench_grpc_transport bench_handoff -j"$(nproc)" >/dev/null
+fi
+smoke_need "$reliant" "$bench" "$build/tests/bench/bench_grpc_transport" "$build/tests/bench/bench_handoff"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -68,20 +84,27 @@ start_daemon d1
 wait_active 1
 
 echo "== hand-over round trip between two executors (bench_handoff: two hand-overs)"
-build/tests/bench/bench_handoff --benchmark_min_time=0.5 2>/dev/null | grep BM_
+handoff=$("$build/tests/bench/bench_handoff" --benchmark_min_time="$handoff_time" 2>/dev/null | grep BM_)
+echo "$handoff"
+for case in 0 1 2; do
+  smoke_expect "$handoff" "^BM_ExecutorHandOverRoundTrip/$case/real_time +[0-9.]+ [mun]?s " bench_handoff
+done
 echo
-rounds=${ROUNDS:-4}
 per_round=$((calls / rounds))
 ratios=()
 for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds: gRPC floor (bench_grpc_transport), then $per_round tool calls"
-  grpc=$(build/tests/bench/bench_grpc_transport "$per_round" | tee /dev/stderr |
+  grpc=$("$build/tests/bench/bench_grpc_transport" "$per_round" | tee /dev/stderr |
     grep "bare gRPC callback bidi")
   grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
   grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
+  smoke_positive "$grpc_p50" "bench_grpc_transport's floor p50"
+  smoke_positive "$grpc_p99" "bench_grpc_transport's floor p99"
   result=$($bench round-trip --nats-url "$nats_url" $db --user bench@example.com \
     --calls "$per_round" --grpc-floor-p50 "$grpc_p50" --grpc-floor-p99 "$grpc_p99")
   echo "$result"
+  smoke_expect "$result" "^tool round trip: .*\($per_round calls, 0 errors\)" "bench_tool_path round-trip"
+  smoke_expect "$result" "^ratio to the floor .* p50 +[0-9.]+x +p99 +[0-9.]+x" "bench_tool_path round-trip"
   ratios+=("$(awk '/^ratio to the floor/ {print $9, $11}' <<<"$result" | tr -d x)")
   echo
 done
@@ -92,11 +115,14 @@ echo "ratio to the floor, median of $rounds rounds      p50 $(median <<<"$p50s")
   "  (targets: ≤ 1.5x, ≤ 3x; p50 by round: $(tr '\n' ' ' <<<"$p50s"))"
 
 echo
-echo "== sustained, 20 daemons"
-for i in $(seq 2 20); do start_daemon "d$i"; done
-wait_active 20
-$bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls $((calls * 3)) \
-  --concurrency 32
+echo "== sustained, $daemons daemons"
+for i in $(seq 2 "$daemons"); do start_daemon "d$i"; done
+wait_active "$daemons"
+sustained=$($bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls $((calls * 3)) \
+  --concurrency 32)
+echo "$sustained"
+smoke_expect "$sustained" "^sustained, 32 callers +[0-9.]+ calls/s .*\($daemons daemons, 0 errors\)" \
+  "bench_tool_path round-trip --concurrency 32"
 
 echo
 echo "== idle daemon streams on one gateway ($idle)"
@@ -112,7 +138,11 @@ grep -q "^holding" "$work/hold.log" || { echo "streams not held"; cat "$work/hol
 sleep 2
 after=$(rss_kb "$gw_pid")
 held=$(awk '/^holding/ {print $2}' "$work/hold.log")
+[ "$held" = "$idle" ] || [ -z "$smoke" ] || smoke_fail "bench_tool_path hold-streams held $held of $idle streams"
+# A few streams may not grow the gateway's resident size measurably (a smoke run holds 50).
 awk -v b="$before" -v a="$after" -v n="$held" 'BEGIN {
   per = (a - b) * 1024 / n
+  if (per <= 0) { printf "gateway RSS %d MiB → %d MiB for %d idle streams: no growth measured\n", b / 1024, a / 1024, n; exit }
   printf "gateway RSS %d MiB → %d MiB for %d idle streams: %.1f KiB per stream, %.0f streams per GiB (target ≥ 25000)\n",
          b / 1024, a / 1024, n, per / 1024, 1073741824 / per }'
+smoke_passed

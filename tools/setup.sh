@@ -55,6 +55,10 @@ fi
 if [ ! -d tests/kubernetes-models/node_modules/kubernetes-models ] || [ tests/kubernetes-models/package-lock.json -nt tests/kubernetes-models/node_modules ]; then
   npm ci --prefix tests/kubernetes-models --no-audit --no-fund --loglevel=error
 fi
+# The CEL benchmark's peer, @bufbuild/cel, locked (tools/bench_cel.sh; bench.bench_cel_smoke).
+if [ ! -d tests/bench/cel_peer/node_modules/@bufbuild/cel ] || [ tests/bench/cel_peer/package-lock.json -nt tests/bench/cel_peer/node_modules ]; then
+  npm ci --prefix tests/bench/cel_peer --no-audit --no-fund --loglevel=error
+fi
 # The web app's end-to-end tests (e2e.web) drive chromium with playwright-core, locked.
 if [ ! -d tests/e2e/node_modules/playwright-core ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
   npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs and builds as tools/setup.sh does, then runs every test
-# (unit, property, simulation sweeps, determinism, store, integration, lint, fuzz corpus)
-# through CTest, then the bus contract on a real nats-server, then the threaded adapters, the
-# stores and the bus again under ThreadSanitizer (tools/sanitize.sh tsan), then the unit,
-# property and simulator suites under AddressSanitizer + UBSan (tools/sanitize.sh asan).
+# (unit, property, simulation sweeps, determinism, store, integration, lint, fuzz corpus,
+# benchmark smoke runs) through CTest, then the bus contract on a real nats-server, then the
+# threaded adapters, the stores and the bus again under ThreadSanitizer (tools/sanitize.sh tsan),
+# then the unit, property and simulator suites under AddressSanitizer + UBSan
+# (tools/sanitize.sh asan).
 #   tools/test.sh                    the suite (what CI runs)
 #   FUZZ_SECONDS=20 tools/test.sh    then a coverage-guided fuzzing run of each parser
 # Fuzzing is opt-in: it is a build of its own (clang with libFuzzer) and a run of its own length.

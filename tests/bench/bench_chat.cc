@@ -125,8 +125,8 @@ class ChatSession {
     close();
     if (stream_.joinable()) stream_.join();
   }
-  // The stream ends at its next keepalive: close every session before destroying the first, so
-  // that they wait for their keepalives together.
+  // A stream not ended by a last send ends at its next keepalive: close every session before
+  // destroying the first, so that they wait for their keepalives together.
   void close() {
     std::lock_guard lock(finals_.mutex);
     finals_.closed = true;
@@ -141,14 +141,16 @@ class ChatSession {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return true;
   }
-  // Milliseconds from the send to the run's final status; negative on failure.
-  double send(const std::string& text) {
+  // Milliseconds from the send to the run's final status; negative on failure. The stream ends
+  // with the `last` send's final status, as a client's does: nothing then waits for a keepalive.
+  double send(const std::string& text, bool last = false) {
     const auto start = Clock::now();
     auto sent = session_.call("POST", "/api/v1/chats/" + chat_ + "/messages", auth(),
                               Json{{"text", text}}.dump());
     if (!sent || sent->status != 202) return -1;
     const std::string run = Json::parse(sent->body).value("run_id", "");
     std::unique_lock lock(finals_.mutex);
+    if (last) finals_.last_run = run;
     const bool seen = finals_.changed.wait_for(lock, std::chrono::seconds(60), [&] {
       return std::find(finals_.runs.begin(), finals_.runs.end(), run) != finals_.runs.end();
     });
@@ -222,8 +224,9 @@ int main(int argc, char** argv) {
       if (!smalls.back()->open()) return std::fprintf(stderr, "error: cannot create a chat\n"), 1;
     }
     for (int round = 0; round < kRounds; ++round) {
-      const double a = smalls[static_cast<std::size_t>(round / kSmallSends)]->send(text);
-      const double b = big.send(text);
+      const double a = smalls[static_cast<std::size_t>(round / kSmallSends)]->send(
+          text, round % kSmallSends == kSmallSends - 1);
+      const double b = big.send(text, round == kRounds - 1);
       if (a < 0 || b < 0) return std::fprintf(stderr, "error: a send failed\n"), 1;
       small_ms.push_back(a);
       big_ms.push_back(b);

@@ -2,6 +2,7 @@
 // one run so the ratio holds however fast the machine is today. Run by tools/bench_engine.sh.
 //   bench_engine --driver sqlite --sqlite-path /tmp/x.db --synchronous NORMAL
 //   bench_engine --driver postgres --url postgres://…/db
+//   bench_engine … --smoke      a few of every measurement, to check it still runs (the test suite)
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -46,10 +47,12 @@ double percentile(std::vector<double> v, double p) {
 struct Load {
   std::vector<double> latencies_us;
   double wall_s = 0;
+  int errors = 0;  // transactions that failed
   double rate() const { return static_cast<double>(latencies_us.size()) / wall_s; }
   void add(const Load& other) {
     latencies_us.insert(latencies_us.end(), other.latencies_us.begin(), other.latencies_us.end());
     wall_s += other.wall_s;
+    errors += other.errors;
   }
 };
 
@@ -70,23 +73,22 @@ Task<void> submitter(Store& store, std::vector<TransactionBody>* bodies, std::si
   }
 }
 
+// `settle`: first let SQLite's checkpointer (every 100 ms) copy what the set-up wrote — thousands
+// of runs for the engine steps — so each measurement pays for its own writes only.
 Load run_load(AsioExecutor& executor, Store& store, std::vector<TransactionBody> bodies,
-              int clients) {
-  // First let SQLite's checkpointer (every 100 ms) copy what the set-up wrote — thousands of
-  // runs for the engine steps — so each measurement pays for its own writes only.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+              int clients, std::chrono::milliseconds settle) {
+  std::this_thread::sleep_for(settle);
   Load load;
   std::size_t next = 0;
-  int errors = 0;
   const auto start = Clock::now();
   {
     Scope scope(executor);
     for (int c = 0; c < clients; ++c)
-      scope.spawn(submitter(store, &bodies, &next, &load.latencies_us, &errors));
+      scope.spawn(submitter(store, &bodies, &next, &load.latencies_us, &load.errors));
     executor.run_until([&scope] { return scope.live_tasks() == 0; });
   }
   load.wall_s = seconds_since(start);
-  if (errors > 0) std::fprintf(stderr, "%d transactions failed\n", errors);
+  if (load.errors > 0) std::fprintf(stderr, "%d transactions failed\n", load.errors);
   return load;
 }
 
@@ -230,6 +232,7 @@ struct Options {
   std::int64_t steps = 2000;
   std::string label;
   bool nodes_only = false;  // just the workflow-language nodes (for profiling)
+  bool smoke = false;       // a few of each, no pauses; exit 1 if a transaction failed
 };
 
 void line(const std::string& label, const std::string& what, const Load& load, double floor_rate) {
@@ -279,6 +282,18 @@ int run(const Options& o) {
   engine::WorkflowRegistry workflows;
   engine::register_builtin_workflows(workflows);
   const std::int64_t n = o.steps;
+  // The fixed-size measurements, and the pause before each load: a smoke run checks that every
+  // measurement still runs and succeeds, and times nothing.
+  const int chain_steps = o.smoke ? 30 : 300;
+  const int dispatch_runs = o.smoke ? 10 : 100;
+  const int node_runs = o.smoke ? 4 : 40;
+  const std::chrono::milliseconds settle(o.smoke ? 0 : 300);
+  int failed = 0;  // transactions, over every load
+  const auto measure = [&](Store& on, std::vector<TransactionBody> bodies, int clients) {
+    Load load = run_load(executor, on, std::move(bodies), clients, settle);
+    failed += load.errors;
+    return load;
+  };
 
   // The floor and the engine take turns, kRounds rounds of n / kRounds transactions each, so a
   // change in the machine's speed during the run (other tenants, the checkpointer) weighs on
@@ -288,12 +303,11 @@ int run(const Options& o) {
     Load step;
     const std::int64_t per_round = std::max<std::int64_t>(1, n / kRounds);
     for (int round = 0; round < kRounds; ++round) {
-      floor.add(
-          run_load(executor, *store, floor_bodies(per_round, base + round * per_round), clients));
-      step.add(run_load(executor, *store,
-                        engine_step_bodies(executor, *store, workflows, per_round,
-                                           prefix + std::to_string(round) + "-"),
-                        clients));
+      floor.add(measure(*store, floor_bodies(per_round, base + round * per_round), clients));
+      step.add(measure(*store,
+                       engine_step_bodies(executor, *store, workflows, per_round,
+                                          prefix + std::to_string(round) + "-"),
+                       clients));
     }
     return std::pair{floor, step};
   };
@@ -314,7 +328,7 @@ int run(const Options& o) {
       // Group commit against the same steps unbatched, in alternating rounds (the machine's speed
       // drifts by 2× within minutes: measured one after the other, the gain would be the drift's).
       GroupCommitStore grouped(*store, executor, GroupCommitOptions{32, pool});
-      const Load floor_g = run_load(executor, grouped, floor_bodies(n, 2 * n), 32);
+      const Load floor_g = measure(grouped, floor_bodies(n, 2 * n), 32);
       line(label, "floor, group commit (32 clients)", floor_g, floor1.rate());
       Load alone;
       Load batched;
@@ -322,12 +336,11 @@ int run(const Options& o) {
       const std::int64_t per_round = std::max<std::int64_t>(1, n / kRounds);
       for (int round = 0; round < kRounds; ++round) {
         const std::string prefix = "sg" + std::to_string(round);
-        const Load a =
-            run_load(executor, *store,
-                     engine_step_bodies(executor, *store, workflows, per_round, prefix + "a-"), 1);
-        const Load b = run_load(
-            executor, grouped,
-            engine_step_bodies(executor, *store, workflows, 4 * per_round, prefix + "b-"), 32);
+        const Load a = measure(
+            *store, engine_step_bodies(executor, *store, workflows, per_round, prefix + "a-"), 1);
+        const Load b = measure(
+            grouped, engine_step_bodies(executor, *store, workflows, 4 * per_round, prefix + "b-"),
+            32);
         gains.push_back(b.rate() / a.rate());
         alone.add(a);
         batched.add(b);
@@ -353,7 +366,7 @@ int run(const Options& o) {
       config.worker_id = "bench-chain";
       config.queue = "chain";
       auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
-      const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", 300}}};
+      const engine::NewRun run{"chain-run", "chain", "echo_chain", Json{{"steps", chain_steps}}};
       const std::int64_t now = to_ms(executor.now());
       (void)run_blocking(executor, store->transact([run, now, dialect](SqlTransaction& tx) {
         return engine::start_run(tx, dialect, run, now);
@@ -378,15 +391,14 @@ int run(const Options& o) {
       engine::register_builtin_activities(activities);
       std::vector<std::unique_ptr<engine::Worker>> workers;
       const std::int64_t now = to_ms(executor.now());
-      (void)run_blocking(executor,
-                         store->transact([now, dialect](SqlTransaction& tx) -> Result<void> {
-                           for (int i = 0; i < 100; ++i) {
-                             const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch",
-                                                      "echo_chain", Json{{"steps", 5}}};
-                             if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
-                           }
-                           return {};
-                         }));
+      (void)run_blocking(executor, store->transact([&, now](SqlTransaction& tx) -> Result<void> {
+        for (int i = 0; i < dispatch_runs; ++i) {
+          const engine::NewRun run{"dispatch-" + std::to_string(i), "dispatch", "echo_chain",
+                                   Json{{"steps", 5}}};
+          if (auto r = engine::start_run(tx, dialect, run, now); !r) return r;
+        }
+        return {};
+      }));
       const auto start = Clock::now();
       for (int w = 0; w < 4; ++w) {
         engine::WorkerConfig config;
@@ -401,17 +413,15 @@ int run(const Options& o) {
       const double wall = seconds_since(start);
       std::uint64_t tasks = 0;
       for (const auto& w : workers) tasks += w->stats().claimed;
-      std::printf(
-          "%-22s %-34s %9.0f tasks/s (%llu tasks: 100 runs x 5 steps, decisions included)\n",
-          label.c_str(), "dispatch, 4 workers", static_cast<double>(tasks) / wall,
-          static_cast<unsigned long long>(tasks));
+      std::printf("%-22s %-34s %9.0f tasks/s (%llu tasks: %d runs x 5 steps, decisions included)\n",
+                  label.c_str(), "dispatch, 4 workers", static_cast<double>(tasks) / wall,
+                  static_cast<unsigned long long>(tasks), dispatch_runs);
     }
   }
   // Workflow-language nodes: runs of a YAML chain of no-op work nodes on 4 workers; a node
   // transition is its decision (from the worker's kept state of the run, or the interpreter
   // replayed over its history), its activity and its result. Once with each worker's steps in
   // transactions of their own, once group-committed as `reliant server worker` commits them.
-  constexpr int kRuns = 40;
   constexpr int kNodes = 100;
   std::string yaml = "name: noop\nentry: n1\nnodes:\n";
   std::string edges = "edges:\n";
@@ -432,7 +442,7 @@ int run(const Options& o) {
   const auto run_nodes = [&](Store& worker_store, const std::string& queue, const char* what) {
     const std::int64_t now = to_ms(executor.now());
     (void)run_blocking(executor, store->transact([&, now](SqlTransaction& tx) -> Result<void> {
-      for (int i = 0; i < kRuns; ++i) {
+      for (int i = 0; i < node_runs; ++i) {
         const engine::NewRun run{queue + "-" + std::to_string(i), queue,
                                  std::string(workflow::kEngineWorkflowName),
                                  workflow::to_json(request)};
@@ -464,7 +474,7 @@ int run(const Options& o) {
     std::printf(
         "%-22s %-34s %9.0f nodes/s (%d runs x %d no-op work nodes, 4 workers; %llu decisions, "
         "%llu from a kept state, %llu made with the result before them; %llu polls)\n",
-        label.c_str(), what, kRuns * kNodes / wall, kRuns, kNodes,
+        label.c_str(), what, node_runs * kNodes / wall, node_runs, kNodes,
         static_cast<unsigned long long>(sum.decisions),
         static_cast<unsigned long long>(sum.sticky_hits),
         static_cast<unsigned long long>(sum.eager_decisions),
@@ -478,6 +488,10 @@ int run(const Options& o) {
                 "workflow nodes, group commit",
                 static_cast<double>(grouped.bodies()) / static_cast<double>(grouped.batches()),
                 static_cast<unsigned long long>(grouped.batches()));
+  }
+  if (o.smoke && failed > 0) {
+    std::fprintf(stderr, "%s: %d transactions failed in all\n", label.c_str(), failed);
+    return 1;
   }
   return 0;
 }
@@ -495,6 +509,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", o.steps, "Transactions per measurement");
   app.add_option("--label", o.label, "Row label");
   app.add_flag("--nodes-only", o.nodes_only, "Only the workflow-language nodes (for profiling)");
+  app.add_flag("--smoke", o.smoke,
+               "A few of each measurement and no pauses; exit 1 if a transaction failed");
   CLI11_PARSE(app, argc, argv);
   return reliant::run(o);
 }

@@ -28,11 +28,11 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/grpc/grpc_transport.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "core/daemon_status.h"
-#include "adapters/asio/run_blocking.h"
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
