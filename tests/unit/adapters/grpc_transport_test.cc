@@ -24,17 +24,18 @@
 #include "adapters/asio/asio_executor.h"
 #include "reliant/daemon/v1/daemon.grpc.pb.h"
 #include "runtime/scope.h"
+#include "unit/support/await_into.h"
 
 namespace reliant {
 namespace {
 
 namespace fs = std::filesystem;
-namespace v1 = daemon::v1;
+namespace daemon_v1 = daemon::v1;
 
 // ---- frames ----
 
 std::string daemon_frame(std::uint64_t sequence, std::size_t padding = 0) {
-  v1::DaemonFrame frame;
+  daemon_v1::DaemonFrame frame;
   if (padding == 0) {
     frame.mutable_heartbeat()->set_sequence(sequence);
   } else {
@@ -45,7 +46,7 @@ std::string daemon_frame(std::uint64_t sequence, std::size_t padding = 0) {
 }
 
 std::string gateway_frame(std::uint64_t sequence, std::size_t padding = 0) {
-  v1::GatewayFrame frame;
+  daemon_v1::GatewayFrame frame;
   if (padding == 0) {
     frame.mutable_heartbeat()->set_sequence(sequence);
   } else {
@@ -56,13 +57,13 @@ std::string gateway_frame(std::uint64_t sequence, std::size_t padding = 0) {
 }
 
 std::uint64_t daemon_sequence(const std::string& bytes) {
-  v1::DaemonFrame frame;
+  daemon_v1::DaemonFrame frame;
   EXPECT_TRUE(frame.ParseFromString(bytes));
   return frame.has_heartbeat() ? frame.heartbeat().sequence() : frame.output_chunk().offset();
 }
 
 std::uint64_t gateway_sequence(const std::string& bytes) {
-  v1::GatewayFrame frame;
+  daemon_v1::GatewayFrame frame;
   EXPECT_TRUE(frame.ParseFromString(bytes));
   return frame.has_heartbeat() ? frame.heartbeat().sequence()
                                : static_cast<std::uint64_t>(frame.tool_request().timeout_ms());
@@ -72,12 +73,6 @@ std::uint64_t gateway_sequence(const std::string& bytes) {
 const std::string kMalformed("\x0a\x7f", 2);
 
 // ---- coroutine helpers (free functions: GCC 12 and capturing-lambda coroutines disagree) ----
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 Task<void> read_frames(Stream& stream, std::size_t count, std::vector<std::string>* frames,
                        std::optional<Error>* end) {
@@ -317,16 +312,16 @@ TEST(GrpcTransport, AForeignClientsOversizedFrameIsRefusedByTheListener) {
     args.SetMaxSendMessageSize(64 << 20);
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     // gRPC's generated client for the service (its "stub"), used directly.
-    auto client = v1::ToolsDaemonService::NewStub(channel);
+    auto client = daemon_v1::ToolsDaemonService::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto stream = client->ConnectDaemon(&context);
-    v1::DaemonFrame frame;
+    daemon_v1::DaemonFrame frame;
     frame.ParseFromString(daemon_frame(1, 5u << 20));
     stream->Write(frame);
     // Whatever the gateway sends before it ends the call is of no interest: read to the end,
     // where Finish() has the status.
-    v1::GatewayFrame reply;
+    daemon_v1::GatewayFrame reply;
     bool reading = true;
     while (reading) reading = stream->Read(&reply);
     status = stream->Finish();
@@ -401,13 +396,13 @@ TEST(GrpcTransport, ServerCloseDeliversQueuedFramesThenEndsTheDialer) {
   c.accepted->on_close(server_log.callback());
   c.dialed->on_close(client_log.callback());
   // The gateway's way of refusing a daemon: an error frame, then close.
-  v1::GatewayFrame refusal;
+  daemon_v1::GatewayFrame refusal;
   refusal.mutable_error()->set_code("unauthenticated");
   ASSERT_TRUE(c.accepted->send(refusal.SerializeAsString()));
   c.accepted->close();
   auto first = net.receive(*c.dialed);
   ASSERT_TRUE(first) << first.error().describe();
-  v1::GatewayFrame parsed;
+  daemon_v1::GatewayFrame parsed;
   ASSERT_TRUE(parsed.ParseFromString(*first));
   EXPECT_EQ(parsed.error().code(), "unauthenticated");
   auto end = net.receive(*c.dialed);
@@ -685,14 +680,14 @@ TEST(GrpcTransport, TlsSkipVerifyAcceptsASelfSignedCertificateAndVerifiedTlsRefu
 // ---- unary handlers ----
 
 Task<Result<void>> accept_report(std::vector<std::string>* seen, Metadata metadata,
-                                 v1::ToolResponse response) {
+                                 daemon_v1::ToolResponse response) {
   seen->push_back(metadata["authorization"] + "|" + response.request_id());
   if (response.request_id() == "refuse") co_return fail(ErrorCode::permission_denied, "no");
   co_return Result<void>{};
 }
 
-Task<Result<v1::ListDaemonsResponse>> list_two(Metadata, v1::ListDaemonsRequest) {
-  v1::ListDaemonsResponse response;
+Task<Result<daemon_v1::ListDaemonsResponse>> list_two(Metadata, daemon_v1::ListDaemonsRequest) {
+  daemon_v1::ListDaemonsResponse response;
   response.add_daemons();
   response.add_daemons();
   co_return response;
@@ -703,17 +698,17 @@ TEST(GrpcTransport, UnaryHandlersRunOnTheExecutor) {
   auto listener = net.gateway->listen("127.0.0.1:0", [](StreamPtr) {});
   ASSERT_TRUE(listener);
   auto channel = grpc::CreateChannel((*listener)->address(), grpc::InsecureChannelCredentials());
-  auto tools = v1::ToolsDaemonService::NewStub(channel);
-  auto daemons = v1::DaemonService::NewStub(channel);
+  auto tools = daemon_v1::ToolsDaemonService::NewStub(channel);
+  auto daemons = daemon_v1::DaemonService::NewStub(channel);
   // Blocking calls from a thread of their own while the executor runs here.
   auto report = [&](const std::string& request_id) {
     grpc::Status status;
-    v1::ReportToolResultAck ack;
+    daemon_v1::ReportToolResultAck ack;
     std::atomic<bool> answered{false};
     std::thread caller([&] {
       grpc::ClientContext context;
       context.AddMetadata("authorization", "Bearer p");
-      v1::ToolResponse request;
+      daemon_v1::ToolResponse request;
       request.set_request_id(request_id);
       status = tools->ReportToolResult(&context, request, &ack);
       answered = true;
@@ -725,9 +720,10 @@ TEST(GrpcTransport, UnaryHandlersRunOnTheExecutor) {
   EXPECT_EQ(report("r0").first.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 
   std::vector<std::string> seen;
-  ASSERT_TRUE(net.gateway->set_report_handler([&seen](Metadata metadata, v1::ToolResponse r) {
-    return accept_report(&seen, std::move(metadata), std::move(r));
-  }));
+  ASSERT_TRUE(
+      net.gateway->set_report_handler([&seen](Metadata metadata, daemon_v1::ToolResponse r) {
+        return accept_report(&seen, std::move(metadata), std::move(r));
+      }));
   auto [ok, accepted] = report("r1");
   EXPECT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_TRUE(accepted);
@@ -736,11 +732,11 @@ TEST(GrpcTransport, UnaryHandlersRunOnTheExecutor) {
 
   ASSERT_TRUE(net.gateway->set_list_daemons_handler(&list_two));
   grpc::Status status;
-  v1::ListDaemonsResponse listed;
+  daemon_v1::ListDaemonsResponse listed;
   std::atomic<bool> answered{false};
   std::thread caller([&] {
     grpc::ClientContext context;
-    status = daemons->ListDaemons(&context, v1::ListDaemonsRequest(), &listed);
+    status = daemons->ListDaemons(&context, daemon_v1::ListDaemonsRequest(), &listed);
     answered = true;
   });
   net.run_until([&] { return answered.load(); });

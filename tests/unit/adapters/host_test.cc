@@ -26,18 +26,13 @@
 #include "runtime/scope.h"
 #include "services/daemon/tools/background_processes.h"
 #include "services/daemon/tools/tool.h"
+#include "unit/support/await_into.h"
 #include "unit/support/temp_dir.h"
 
 namespace reliant {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 // True when `pid` no longer runs (gone, or a zombie nobody reaped yet).
 bool process_gone(pid_t pid) {

@@ -35,6 +35,7 @@
 #include "adapters/llm/openai_llm.h"
 #include "core/sse.h"
 #include "runtime/scope.h"
+#include "unit/support/await_into.h"
 #include "unit/support/temp_dir.h"
 
 namespace reliant::llm {
@@ -267,12 +268,6 @@ Reply json_reply(int status, const std::string& reason, const std::string& body,
 
 // ---------------------------------------------------------------------------------------------
 // Running adapter calls on a real AsioExecutor on the test thread.
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 struct Loop {
   AsioExecutor executor;

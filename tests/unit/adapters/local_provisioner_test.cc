@@ -17,18 +17,13 @@
 #include <sstream>
 
 #include "runtime/scope.h"
+#include "unit/support/await_into.h"
 #include "unit/support/temp_dir.h"
 
 namespace reliant {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 // How many processes are in process group `group` (from /proc/*/stat's fifth field).
 int group_members(pid_t group) {

@@ -27,14 +27,9 @@
 #include "core/path.h"
 #include "runtime/host.h"
 #include "runtime/scope.h"
+#include "unit/support/await_into.h"
 
 namespace reliant::contract {
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 // Matches every line, or those holding `wanted`.
 class AnyLine final : public LineMatcher {

@@ -41,8 +41,8 @@ class SimMachine {
   Scope scope_{executor_};  // last: its tasks go before the host they use
 };
 
-using Sim = ::testing::Types<SimMachine>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Sim, HostContract, Sim);
+using SimMachines = ::testing::Types<SimMachine>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Sim, HostContract, SimMachines);
 
 }  // namespace
 }  // namespace reliant::contract

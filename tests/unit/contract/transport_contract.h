@@ -27,16 +27,11 @@
 
 #include "runtime/scope.h"
 #include "runtime/transport.h"
+#include "unit/support/await_into.h"
 
 namespace reliant::contract {
 
 namespace transport_detail {
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 // Reads until the stream ends or `count` frames came.
 inline Task<void> read_frames(Stream& stream, std::size_t count, std::vector<std::string>* frames,
@@ -71,8 +66,8 @@ class TransportContract : public ::testing::Test {
   Result<StreamPtr> dial(std::string address, Metadata metadata = {},
                          Duration timeout = seconds(3)) {
     std::optional<Result<StreamPtr>> out;
-    net.scope().spawn(transport_detail::await_into(
-        net.dialing().dial(std::move(address), std::move(metadata), timeout), &out));
+    net.scope().spawn(
+        await_into(net.dialing().dial(std::move(address), std::move(metadata), timeout), &out));
     EXPECT_TRUE(net.run_until([&] { return out.has_value(); }, seconds(20)));
     if (!out) return fail(ErrorCode::internal, "the dial never completed");
     return std::move(*out);
@@ -80,7 +75,7 @@ class TransportContract : public ::testing::Test {
 
   Result<std::string> receive(Stream& stream) {
     std::optional<Result<std::string>> out;
-    net.scope().spawn(transport_detail::await_into(stream.receive(), &out));
+    net.scope().spawn(await_into(stream.receive(), &out));
     EXPECT_TRUE(net.run_until([&] { return out.has_value(); }, seconds(10)));
     if (!out) return fail(ErrorCode::internal, "the receive never completed");
     return std::move(*out);

@@ -41,8 +41,8 @@ class SimNet {
   Scope scope_{client_executor_};  // last: its tasks go before the transports they use
 };
 
-using Sim = ::testing::Types<SimNet>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Sim, TransportContract, Sim);
+using SimNets = ::testing::Types<SimNet>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Sim, TransportContract, SimNets);
 
 }  // namespace
 }  // namespace reliant::contract

@@ -16,12 +16,12 @@
 namespace reliant::api {
 namespace {
 
-struct Api : sim::OneNode {
+struct AuthApi : sim::OneNode {
   testing::KeyPair key{false};
   std::unique_ptr<JwtVerifier> jwt;
   std::unique_ptr<ApiServer> api;
 
-  Api() : OneNode(5, 3, "api") {
+  AuthApi() : OneNode(5, 3, "api") {
     EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     auto made = JwtVerifier::create({key.public_pem(), "authenticated"});
     EXPECT_TRUE(made.has_value());
@@ -44,7 +44,7 @@ struct Api : sim::OneNode {
 };
 
 TEST(ApiAuthentication, AJwtOfTheIdentityProviderLetsItsUserIn) {
-  Api a;
+  AuthApi a;
   const std::int64_t now_s = to_ms(a.world.now()) / 1000;
   EXPECT_EQ(a.get_chats(a.jwt_for("0b5e-user", now_s + 600)), 200);
   auto user = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
@@ -71,7 +71,7 @@ TEST(ApiAuthentication, AJwtOfTheIdentityProviderLetsItsUserIn) {
 // failed insert used to be ignored: SQLite went on without a user row; Postgres refused the
 // commit and its error text reached the client.)
 TEST(ApiAuthentication, AJwtWhoseEmailBelongsToAnotherAccountIsRefusedClearly) {
-  Api a;
+  AuthApi a;
   auto made = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
     return insert_user(tx, User{"local-ada", "ada@example.com", "ada", 0});
   });
@@ -109,7 +109,7 @@ TEST(ApiAuthentication, AJwtWhoseEmailBelongsToAnotherAccountIsRefusedClearly) {
 // token user) does not sign in as that user, whatever the email: only users the JWTs made (or
 // from before migration 13, without a password) are theirs.
 TEST(ApiAuthentication, AJwtWhoseSubjectIsATokenUsersIdDoesNotSignInAsThatUser) {
-  Api a;
+  AuthApi a;
   std::array<std::uint8_t, kPatRandomBytes> secret{};
   secret[0] = 7;
   const NewToken pat = make_token(secret, "tok-admin", "01HADMINUSER0000000000000", "cli", 0);
@@ -144,7 +144,7 @@ TEST(ApiAuthentication, AJwtWhoseSubjectIsATokenUsersIdDoesNotSignInAsThatUser) 
 // What the database says in its own words is logged, never answered: the stores mark their
 // errors, and error_response keeps them out of the body.
 TEST(ApiErrors, TheDatabasesOwnWordsStayInTheLog) {
-  Api a;
+  AuthApi a;
   auto duplicate = a.database.database().transact([](SqlTransaction& tx) -> Result<void> {
     auto first = tx.execute(
         "INSERT INTO users (id, email, name, created_at_ms) "

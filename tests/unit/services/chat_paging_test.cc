@@ -25,13 +25,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct Api : sim::OneNode {
+struct PagingApi : sim::OneNode {
   std::unique_ptr<ApiServer> rest;
   std::unique_ptr<GrpcApi> grpc;
   std::string ada;  // tokens
   std::string bob;
 
-  Api() : OneNode(17, 5, "api") {
+  PagingApi() : OneNode(17, 5, "api") {
     EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     rest = std::make_unique<ApiServer>(env, ApiConfig{});
     grpc = std::make_unique<GrpcApi>(env, ApiConfig{});
@@ -108,7 +108,7 @@ std::vector<std::int64_t> range(std::int64_t first, std::int64_t last) {
 }
 
 TEST(ChatPaging, RestPagesForwardFromTheStartAndBackwardFromTheEnd) {
-  Api a;
+  PagingApi a;
   a.add_chat("c1", 250);
   // The default: the first 100, and where the next page starts.
   HttpResponse first = a.get("/api/v1/chats/c1", a.ada);
@@ -143,7 +143,7 @@ TEST(ChatPaging, RestPagesForwardFromTheStartAndBackwardFromTheEnd) {
 }
 
 TEST(ChatPaging, RestRefusesMalformedPagingAndOthersChats) {
-  Api a;
+  PagingApi a;
   a.add_chat("c1", 3);
   for (const std::string bad :
        {"?limit=abc", "?limit=-1", "?after=1.5", "?after=2&before=3", "?before=x"}) {
@@ -157,7 +157,7 @@ TEST(ChatPaging, RestRefusesMalformedPagingAndOthersChats) {
 // A few huge messages fill a page before its count does: at most about 4 MiB of content per
 // page, but always at least one message.
 TEST(ChatPaging, APageStopsAtItsByteBudget) {
-  Api a;
+  PagingApi a;
   a.add_chat("big", 4, 3 << 20);  // 3 MiB each
   Json page = Json::parse(a.get("/api/v1/chats/big", a.ada).body);
   EXPECT_EQ(ordinals(page), range(1, 2)) << "3 MiB, then 6 MiB: the budget is spent";
@@ -169,7 +169,7 @@ TEST(ChatPaging, APageStopsAtItsByteBudget) {
 }
 
 TEST(ChatPaging, GrpcGetChatPagesTheSameWay) {
-  Api a;
+  PagingApi a;
   a.add_chat("c1", 150);
   v1::GetChatRequest in;
   in.set_chat_id("c1");
@@ -220,7 +220,7 @@ namespace {
 // The plan a chat's planning tools keep, over REST beside its messages: null before the first,
 // then the document, its version and its text; another user's chat is a 404.
 TEST(ChatPlan, RestShowsTheChatsPlanToItsUserOnly) {
-  Api a;
+  PagingApi a;
   a.add_chat("c-plan", 1);
   HttpResponse none = a.get("/api/v1/chats/c-plan/plan", a.ada);
   ASSERT_EQ(none.status, 200) << none.body;

@@ -46,9 +46,9 @@ class OnlineOnly final : public DaemonRouter {
   }
 };
 
-struct Harness : sim::OneNode {
+struct ResolverHarness : sim::OneNode {
   OnlineOnly router;
-  Harness() : OneNode(1, 1) {
+  ResolverHarness() : OneNode(1, 1) {
     EXPECT_TRUE(run(migrate_up(store, world.now())).has_value());
     auto seeded = database.database().transact([](SqlTransaction& tx) -> Result<void> {
       if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "u1", 0}); !ok) return ok;
@@ -75,7 +75,7 @@ struct Harness : sim::OneNode {
 };
 
 TEST(DaemonResolver, AStaleActiveRowIsPassedOverForADaemonThatIsOnline) {
-  Harness h;
+  ResolverHarness h;
   const std::string unchecked = h.resolve({}, /*check=*/false);
   h.router.online = {"stale", "fresh"};
   const std::string trusted = h.resolve();
@@ -88,7 +88,7 @@ TEST(DaemonResolver, AStaleActiveRowIsPassedOverForADaemonThatIsOnline) {
 }
 
 TEST(DaemonResolver, WhenNoneAnswersTheRowsAreTrustedAndExplicitChoicesAreNotChecked) {
-  Harness h;
+  ResolverHarness h;
   const std::string unchecked = h.resolve({}, false);
   h.router.online = {};
   EXPECT_EQ(h.resolve(), unchecked) << "nobody online: a durable request waits for it";
@@ -106,7 +106,7 @@ TEST(DaemonResolver, WhenNoneAnswersTheRowsAreTrustedAndExplicitChoicesAreNotChe
 // find_daemon), and choose as the full cascade over every row would: the best connected daemon
 // (local before cloud, then the latest connection), another user's daemon never.
 TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
-  Harness h;
+  ResolverHarness h;
   auto seeded = h.database.database().transact([](SqlTransaction& tx) -> Result<void> {
     if (auto ok = insert_user(tx, User{"u2", "u2@example.com", "u2", 0}); !ok) return ok;
     for (int i = 0; i < 30; ++i) {
@@ -163,7 +163,7 @@ TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
 // manages the user's suspended daemons: the oldest suspended one is chosen, for the call to wake
 // it; without one, the database fallback answers as before.
 TEST(DaemonResolver, WithNothingConnectedASuspendedManagedDaemonIsChosenToWake) {
-  Harness h;
+  ResolverHarness h;
   auto seeded = h.database.database().transact([](SqlTransaction& tx) -> Result<void> {
     for (const char* id : {"stale", "fresh"}) {
       auto down =

@@ -26,8 +26,10 @@
 #include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/migrator.h"
+#include "unit/support/await_into.h"
 #include "unit/support/real_loop.h"
 #include "unit/support/temp_dir.h"
+#include "unit/support/token_of.h"
 
 namespace reliant::api {
 namespace {
@@ -39,18 +41,6 @@ using Files = v1::FileSystemService::Stub;
 using Background = v1::BackgroundService::Stub;
 using Terminals = v1::TerminalService::Stub;
 using Mcp = v1::MCPService::Stub;
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
-
-std::string token_of(std::uint8_t fill) {
-  std::array<std::uint8_t, kPatRandomBytes> bytes{};
-  bytes.fill(fill);
-  return format_pat(bytes);
-}
 
 struct Stack {
   testing::TempDir temp{"reliant-daemon-services"};

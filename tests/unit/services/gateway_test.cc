@@ -31,6 +31,7 @@
 #include "sim/sim_bus.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
+#include "unit/support/token_of.h"
 
 namespace reliant::gateway {
 namespace {
@@ -84,12 +85,6 @@ const google::protobuf::MethodDescriptor* method_named(std::string name) {
   name = name.substr(1);
   name[name.find('/')] = '.';
   return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
-}
-
-std::string token_of(std::uint8_t fill) {
-  std::array<std::uint8_t, kPatRandomBytes> bytes{};
-  bytes.fill(fill);
-  return format_pat(bytes);
 }
 
 // A world with a gateway node, a "daemon" node whose frames the test writes by hand, and a

@@ -43,6 +43,8 @@
 #include "services/storage/migrator.h"
 #include "services/storage/projects.h"
 #include "services/worker/worker.h"
+#include "unit/support/await_into.h"
+#include "unit/support/token_of.h"
 
 namespace reliant::api {
 namespace {
@@ -54,18 +56,6 @@ using ChatClient = v1::ChatService::Stub;
 using DaemonClient = v1::DaemonService::Stub;
 using WorkflowClient = v1::WorkflowService::Stub;
 
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
-
-std::string token_of(std::uint8_t fill) {
-  std::array<std::uint8_t, kPatRandomBytes> bytes{};
-  bytes.fill(fill);
-  return format_pat(bytes);
-}
-
 std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& file) {
   auto store = SqliteStore::open(executor, file.string());
   EXPECT_TRUE(store.has_value()) << store.error().describe();
@@ -74,7 +64,7 @@ std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& 
 
 // The monolith's parts on a real executor, which runs on the test's thread (inside
 // run_until); gRPC clients run on threads of their own.
-struct Stack {
+struct GrpcStack {
   testing::TempDir temp{"reliant-grpc-api"};
   std::string work_dir = (temp.path / "work").string();
   AsioExecutor executor;
@@ -97,7 +87,7 @@ struct Stack {
   const std::string bob = token_of(2);
   int authenticated_calls = 0;
 
-  Stack() {
+  GrpcStack() {
     fs::create_directories(work_dir);
     std::ofstream(work_dir + "/README.md") << "# demo\n";
     std::ofstream(work_dir + "/main.cc") << "int main() {}\n";
@@ -149,7 +139,7 @@ struct Stack {
     EXPECT_TRUE(started.has_value()) << started.error().describe();
     if (started) server = std::move(*started);
   }
-  ~Stack() {
+  ~GrpcStack() {
     server.reset();
     scope.reset();
     api.reset();
@@ -285,7 +275,7 @@ bool idle_status(const v1::UserUpdate& update) {
 }
 
 TEST(GrpcApi, AChatStreamsEveryUpdateInOrderUntilIdleAndReadsBackSixMessages) {
-  Stack s;
+  GrpcStack s;
   ASSERT_TRUE(s.server);
   auto [created, chat] = s.create_chat(s.alice, "demo");
   ASSERT_TRUE(created.ok()) << created.error_message();
@@ -359,7 +349,7 @@ TEST(GrpcApi, AChatStreamsEveryUpdateInOrderUntilIdleAndReadsBackSixMessages) {
 }
 
 TEST(GrpcApi, ListsChatsAndDaemonsAndSetsTheSessionDaemon) {
-  Stack s;
+  GrpcStack s;
   ASSERT_TRUE(s.server);
   auto [created, chat] = s.create_chat(s.alice, "one");
   ASSERT_TRUE(created.ok());
@@ -398,7 +388,7 @@ TEST(GrpcApi, ListsChatsAndDaemonsAndSetsTheSessionDaemon) {
 }
 
 TEST(GrpcApi, FailuresAreTheMatchingStatuses) {
-  Stack s;
+  GrpcStack s;
   ASSERT_TRUE(s.server);
   // Credentials: missing, unknown, not a bearer.
   for (const std::string& token : {std::string(), token_of(9), std::string("rlnt_pat_short")}) {
@@ -450,7 +440,7 @@ TEST(GrpcApi, FailuresAreTheMatchingStatuses) {
 }
 
 TEST(GrpcApi, AStreamTheClientCancelsEndsOnTheServer) {
-  Stack s;
+  GrpcStack s;
   ASSERT_TRUE(s.server);
   {
     v1::StreamUpdatesRequest live;
@@ -481,7 +471,7 @@ outputs:
 )";
 
 TEST(GrpcApi, AProjectWorkflowIsStoredRunAndApprovedOverGrpc) {
-  Stack s;
+  GrpcStack s;
   ASSERT_TRUE(s.server);
   TransactionBody project = [](SqlTransaction& tx) {
     return insert_project(tx, ProjectRecord{"proj-1", "user-alice", "web", "", 1, {}});
@@ -595,7 +585,7 @@ TEST(GrpcApi, AProjectWorkflowIsStoredRunAndApprovedOverGrpc) {
 }
 
 TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
-  Stack s;
+  GrpcStack s;
   const auto* file = v1::Chat::descriptor()->file();
   int methods = 0;
   for (int i = 0; i < file->service_count(); ++i) {

@@ -117,7 +117,7 @@ const Json kTools =
           Json::array({Json{
               {"name", "add"}, {"description", "adds"}, {"inputSchema", {{"type", "object"}}}}})}};
 
-struct Harness {
+struct HttpHarness {
   sim::World world{9};
   sim::NodeId node = world.add_node("daemon");
   sim::SimExecutor executor{world, node};
@@ -125,7 +125,7 @@ struct Harness {
   std::unique_ptr<McpClient> client;
   std::unique_ptr<Scope> scope = std::make_unique<Scope>(executor);
 
-  explicit Harness(bool legacy = false) {
+  explicit HttpHarness(bool legacy = false) {
     McpHttpEndpoint endpoint;
     endpoint.url = legacy ? "http://mcp.test/sse" : "http://mcp.test/mcp";
     endpoint.headers = {{"Authorization", "Bearer s3cret"}};
@@ -139,7 +139,7 @@ struct Harness {
     options.request_timeout = seconds(20);
     client = std::make_unique<McpClient>(executor, std::move(transport), options);
   }
-  ~Harness() {
+  ~HttpHarness() {
     scope.reset();
     client.reset();
   }
@@ -168,7 +168,7 @@ Answer streamable(const Seen& request, std::function<std::optional<Answer>(const
 }
 
 TEST(McpHttpTransport, ASessionCarriesItsIdAndVersionAndKeepsTheOrderOfMessages) {
-  Harness h;
+  HttpHarness h;
   h.http.serve = [](const Seen& r) { return streamable(r, nullptr); };
   auto info = h.run(h.client->connect());
   ASSERT_TRUE(info.has_value()) << info.error().message;
@@ -201,7 +201,7 @@ TEST(McpHttpTransport, ASessionCarriesItsIdAndVersionAndKeepsTheOrderOfMessages)
 }
 
 TEST(McpHttpTransport, AnEventStreamAnswersWithProgressAndIsResumedWhereItBrokeOff) {
-  Harness h;
+  HttpHarness h;
   int streams_cut = 0;
   std::optional<RequestId> pending_id;
   h.http.serve = [&](const Seen& r) {
@@ -254,7 +254,7 @@ TEST(McpHttpTransport, AnEventStreamAnswersWithProgressAndIsResumedWhereItBrokeO
 }
 
 TEST(McpHttpTransport, HttpErrorsAnswerTheirRequestAndAnEndedSessionClosesTheTransport) {
-  Harness h;
+  HttpHarness h;
   bool session_over = false;
   h.http.serve = [&](const Seen& r) {
     return streamable(r, [&](const Seen& request) -> std::optional<Answer> {
@@ -287,7 +287,7 @@ TEST(McpHttpTransport, HttpErrorsAnswerTheirRequestAndAnEndedSessionClosesTheTra
 }
 
 TEST(McpHttpTransport, AServerThatCannotBeReachedFailsTheConnectPrecisely) {
-  Harness h;
+  HttpHarness h;
   h.http.serve = [](const Seen&) { return Answer{0, {}, {}, false, true, nullptr}; };
   auto info = h.run(h.client->connect());
   ASSERT_FALSE(info.has_value());
@@ -297,7 +297,7 @@ TEST(McpHttpTransport, AServerThatCannotBeReachedFailsTheConnectPrecisely) {
 }
 
 TEST(McpHttpTransport, TheOlderSseTransportPostsWhereItsEndpointEventSaysAndReadsTheStream) {
-  Harness h(/*legacy=*/true);
+  HttpHarness h(/*legacy=*/true);
   auto stream = std::make_shared<std::deque<std::string>>();
   h.http.serve = [&](const Seen& request) {
     if (request.method == "GET") {
@@ -330,7 +330,7 @@ TEST(McpHttpTransport, TheOlderSseTransportPostsWhereItsEndpointEventSaysAndRead
 }
 
 TEST(McpHttpTransport, TheOlderSseTransportsStreamEndingClosesTheSession) {
-  Harness h(/*legacy=*/true);
+  HttpHarness h(/*legacy=*/true);
   h.http.serve = [](const Seen& request) {
     if (request.method == "GET")
       return Answer{401, {}, {{Duration::zero(), "no token"}}, false, false, nullptr};

@@ -29,8 +29,8 @@ McpServerConfig stdio(std::string name, std::string command) {
   return config;
 }
 
-struct Harness {
-  Harness() {
+struct ServersHarness {
+  ServersHarness() {
     sim::SimMcpServerOptions crashing;
     crashing.crash_after_calls = 1;
     sim::SimMcpServerOptions counted;
@@ -41,7 +41,7 @@ struct Harness {
     host.on_interactive("'crashy-mcp'", sim::SimMcpServer::factory(crashing));
     host.on_interactive("'stuck-mcp'", sim::SimMcpServer::factory(stuck));
   }
-  ~Harness() {
+  ~ServersHarness() {
     scope.reset();
     servers.reset();
   }
@@ -73,7 +73,7 @@ struct Harness {
 };
 
 TEST(McpServers, StartOnDemandAndExposeTheirTools) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"files", stdio("files", "sim-mcp")}});
   EXPECT_EQ(h.view("files").status, McpServerStatus::disconnected);
   EXPECT_EQ(h.host.stats().runs_started, 0u) << "nothing starts before it is needed";
@@ -92,7 +92,7 @@ TEST(McpServers, StartOnDemandAndExposeTheirTools) {
 }
 
 TEST(McpServers, ACrashedServerRestartsWithBackoff) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"crashy", stdio("crashy", "crashy-mcp")}});
   auto crashed = h.run(h.servers->call("mcp__crashy__echo", {{"text", "x"}}, seconds(10)));
   EXPECT_TRUE(crashed.is_error);
@@ -107,7 +107,7 @@ TEST(McpServers, ACrashedServerRestartsWithBackoff) {
 }
 
 TEST(McpServers, DisabledAndBrokenServersNeverStart) {
-  Harness h;
+  ServersHarness h;
   McpServerConfig off = stdio("off", "sim-mcp");
   off.enabled = false;
   McpServerConfig broken = stdio("broken", "sim-mcp");
@@ -140,7 +140,7 @@ TEST(McpServers, DisabledAndBrokenServersNeverStart) {
 }
 
 TEST(McpServers, AReloadKeepsWhatDidNotChange) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"a", stdio("a", "sim-mcp")}, {"b", stdio("b", "sim-mcp")}});
   (void)h.run(h.servers->tools());
   EXPECT_EQ(h.host.stats().runs_started, 2u);
@@ -157,7 +157,7 @@ TEST(McpServers, AReloadKeepsWhatDidNotChange) {
 }
 
 TEST(McpServers, AReloadReadsTheSourceAgainAndABrokenOneChangesNothing) {
-  Harness h;
+  ServersHarness h;
   std::map<std::string, McpServerConfig> source{{"a", stdio("a", "sim-mcp")}};
   bool broken = false;
   EXPECT_EQ(h.servers->reload().error().code, ErrorCode::failed_precondition) << "no source yet";
@@ -178,7 +178,7 @@ TEST(McpServers, AReloadReadsTheSourceAgainAndABrokenOneChangesNothing) {
 }
 
 TEST(McpServers, NamesThatAreNotToolsAreRefused) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"a", stdio("a", "sim-mcp")}});
   auto malformed = h.run(h.servers->call("mcp__a", {}, seconds(1)));
   EXPECT_EQ(malformed.error_code, "invalid_input");
@@ -192,7 +192,7 @@ TEST(McpServers, NamesThatAreNotToolsAreRefused) {
 }
 
 TEST(McpServers, TheDaemonsToolSetRunsTheirTools) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"a", stdio("a", "sim-mcp")}});
   daemon::ToolSet tools = daemon::make_builtin_tools();
   tools.attach_mcp(h.servers.get());
@@ -214,7 +214,7 @@ TEST(McpServers, TheDaemonsToolSetRunsTheirTools) {
 }
 
 // The tool set's MCP calls, as the daemon makes them (ToolSet::execute, whatever bound it gives).
-struct ToolHarness : Harness {
+struct ToolHarness : ServersHarness {
   ToolHarness() { tools.attach_mcp(servers.get()); }
   daemon::ToolResult execute(const std::string& tool, const std::string& input = "{}") {
     return run(tools.execute(context, tool, input));
@@ -275,7 +275,7 @@ TEST(McpServers, AnAnswerTooDeepToReadFailsTheCallAsWhatItIs) {
 
 // Issue 38: every tools/list_changed started a tools/list of its own (+90 MB, kept).
 TEST(McpServers, ABurstOfListChangedNotificationsIsOneListingInFlightAndOneQueued) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure({{"a", stdio("a", "sim-mcp")}});
   (void)h.run(h.servers->tools());
   EXPECT_EQ(h.heard("tools/list"), 1u);
@@ -295,7 +295,7 @@ TEST(McpServers, ABurstOfListChangedNotificationsIsOneListingInFlightAndOneQueue
 // Issue 38: a server that never answered initialize held every chat's first turn for 30 s (the
 // listing waited for its handshake).
 TEST(McpServers, AServerThatNeverInitializesDoesNotHoldUpTheListing) {
-  Harness h;
+  ServersHarness h;
   h.servers->configure(
       {{"fast", stdio("fast", "sim-mcp")}, {"stuck", stdio("stuck", "stuck-mcp")}});
   const Instant began = h.world.now();

@@ -20,6 +20,7 @@
 #include "adapters/sqlite/sqlite_store.h"
 #include "services/storage/projects.h"
 #include "unit/services/agent_monolith.h"
+#include "unit/support/await_into.h"
 #include "unit/support/real_loop.h"
 #include "unit/support/temp_dir.h"
 
@@ -169,11 +170,6 @@ std::pair<int, std::string> shell(const fs::path& dir, const std::string& comman
   while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  *out = co_await task;
 }
 
 // The monolith's parts on a real executor, a SQLite file and the in-process daemon of user-1 on

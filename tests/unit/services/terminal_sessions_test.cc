@@ -18,17 +18,13 @@
 #include "sim/sim_executor.h"
 #include "sim/sim_host.h"
 #include "sim/world.h"
+#include "unit/support/await_into.h"
 
 namespace reliant::daemon {
 namespace {
 
 namespace api = reliant::api::v1;
 namespace pages = reliant::daemon::v1;
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  *out = co_await task;
-}
 
 struct Machine {
   sim::World world{5};

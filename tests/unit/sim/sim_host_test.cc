@@ -9,15 +9,10 @@
 
 #include "runtime/scope.h"
 #include "sim/sim_executor.h"
+#include "unit/support/await_into.h"
 
 namespace reliant::sim {
 namespace {
-
-template <class T>
-Task<void> await_into(Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  *out = std::move(value);
-}
 
 struct Machine {
   World world{3};
