@@ -75,6 +75,13 @@ void SimProcess::crash() {
   current_.reset();
 }
 
+void SimProcess::exit() {
+  if (!current_) return;
+  world_.trace().record(world_.now(), node_, "proc.exit", starts_);
+  world_.next_incarnation(node_);
+  current_.reset();
+}
+
 void SimProcess::hold() {
   held_ = true;
   if (!current_) return;

@@ -33,6 +33,9 @@ class SimProcess {
 
   void start();
   void crash();
+  // The process ends on its own (a drained gateway exits 0): torn down as a crash is, counted
+  // apart.
+  void exit();
   void pause();
   void resume();
   // Held down: its platform stopped it (a suspended or removed pod). Stops it if it runs; the

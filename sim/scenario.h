@@ -80,15 +80,18 @@ struct ScriptedFault {
     bus_outage,       // the broker is down for `length`
     store_partition,  // node loses the database for `length` (others keep it)
     clock_step_back,  // node's wall clock steps back by `length` (its steady clock does not)
+    // node (a gateway) is asked to stop, as a rolling update's SIGTERM asks: it drains, exits,
+    // and starts again `length` later
+    drain,
   };
   Duration at{};
   Kind kind = Kind::crash;
-  // crash, pause, partition (first side), clock_jump, clock_step_back, store_partition
+  // crash, pause, partition (first side), clock_jump, clock_step_back, store_partition, drain
   std::string node;
   std::string other;  // partition (second side)
   bool one_way = false;
-  // restart_after for crash; the length of a pause, partition, outage or store partition; how
-  // far a clock jumps or steps back
+  // restart_after for crash and drain; the length of a pause, partition, outage or store
+  // partition; how far a clock jumps or steps back
   Duration length{};
   int line = 0;
 };

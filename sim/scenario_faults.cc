@@ -18,6 +18,16 @@ bool is_daemon_node(const Scenario& s, const std::string& node) {
   return false;
 }
 
+bool is_gateway_node(const Scenario& s, const std::string& node) {
+  for (const auto& group : s.topology) {
+    if (!group.is<GatewayRole>()) continue;
+    for (int i = 1; i <= group.count; ++i) {
+      if (node == group.name + "-" + std::to_string(i)) return true;
+    }
+  }
+  return false;
+}
+
 // "crash, pause, …": every scripted fault's plan key, for the message that asks for one.
 std::string plan_keys(std::string_view last_joiner) {
   std::string out;
@@ -45,12 +55,17 @@ Result<void> read_plan_target(const Reader& r, const YAML::Node& f, const std::s
     case ScriptedFaultRow::Names::nothing:
       return {};
     case ScriptedFaultRow::Names::node:
-    case ScriptedFaultRow::Names::daemon: {
+    case ScriptedFaultRow::Names::daemon:
+    case ScriptedFaultRow::Names::gateway: {
       auto n = known_node(f[key], path + "." + key);
       if (!n) return fail(n.error());
       if (row.names == ScriptedFaultRow::Names::daemon && !is_daemon_node(s, *n)) {
         return fail(r.error(f[key], path + "." + key,
                             "'" + *n + "' is not a daemon: only a daemon's token can be revoked"));
+      }
+      if (row.names == ScriptedFaultRow::Names::gateway && !is_gateway_node(s, *n)) {
+        return fail(r.error(f[key], path + "." + key,
+                            "'" + *n + "' is not a gateway: only a gateway drains"));
       }
       fault.node = *n;
       return {};
@@ -86,8 +101,8 @@ Result<void> read_plan_length(const Reader& r, const YAML::Node& f, const std::s
       fault.length = *d;
     }
   } else if (f["restart_after"]) {
-    return fail(
-        r.error(f["restart_after"], path + ".restart_after", "only crash takes restart_after"));
+    return fail(r.error(f["restart_after"], path + ".restart_after",
+                        "only crash and drain take restart_after"));
   }
   const bool needs_length = row.length == ScriptedFaultRow::Length::required;
   if (f["length"]) {

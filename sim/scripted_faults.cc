@@ -90,6 +90,15 @@ bool store_partition(FaultTargets& t, const ScriptedFault& f) {
   return true;
 }
 
+// The process starts its drain: the workload that built the gateway asks it (ToolPathWorkload::
+// apply), and the drained process exits and is started again `length` later.
+bool drain(FaultTargets& t, const ScriptedFault& f) {
+  SimProcess* process = t.processes.at(f.node);
+  if (!process->running() || process->paused()) return false;
+  t.world.coverage().hit("fault.process.drain");
+  return true;
+}
+
 // One row per Kind, in its order, each complete.
 void check(const std::vector<ScriptedFaultRow>& rows) {
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -97,11 +106,12 @@ void check(const std::vector<ScriptedFaultRow>& rows) {
     RELIANT_ASSERT(!rows[i].key.empty() && rows[i].counter.starts_with("fault."));
     RELIANT_ASSERT(rows[i].describe != nullptr && rows[i].inject != nullptr);
   }
-  RELIANT_ASSERT(rows.size() == static_cast<std::size_t>(Kind::clock_step_back) + 1);
+  RELIANT_ASSERT(rows.size() == static_cast<std::size_t>(Kind::drain) + 1);
 }
 
-std::vector<ScriptedFaultRow> build() {
-  std::vector<ScriptedFaultRow> rows = {
+// The rows of the first kinds, crash to revoke_token.
+std::vector<ScriptedFaultRow> first_rows() {
+  return {
       {Kind::crash, "crash", Names::node, Length::restart, false, "fault.process.crash", false,
        [](const ScriptedFault& f) {
          return "crash " + f.node + when(f) + " (restart +" + format_duration(f.length) + ")";
@@ -141,6 +151,12 @@ std::vector<ScriptedFaultRow> build() {
          t.world.coverage().hit("fault.auth.revoke_token");
          return true;
        }},
+  };
+}
+
+// The rows of the later kinds, clock_jump to drain.
+std::vector<ScriptedFaultRow> later_rows() {
+  return {
       {Kind::clock_jump, "clock_jump", Names::node, Length::required, true, "fault.clock.jump",
        false,
        [](const ScriptedFault& f) {
@@ -165,7 +181,17 @@ std::vector<ScriptedFaultRow> build() {
        [](FaultTargets& t, const ScriptedFault& f) {
          return step_clock(t, f, "fault.clock.step_back", "clock.step_back", -1);
        }},
+      {Kind::drain, "drain", Names::gateway, Length::restart, false, "fault.process.drain", false,
+       [](const ScriptedFault& f) {
+         return "drain " + f.node + when(f) + " (restart +" + format_duration(f.length) + ")";
+       },
+       drain},
   };
+}
+
+std::vector<ScriptedFaultRow> build() {
+  std::vector<ScriptedFaultRow> rows = first_rows();
+  for (ScriptedFaultRow& row : later_rows()) rows.push_back(row);
   check(rows);
   return rows;
 }

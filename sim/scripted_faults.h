@@ -32,8 +32,9 @@ struct FaultTargets {
 };
 
 struct ScriptedFaultRow {
-  enum class Names { nothing, node, daemon, two_nodes };
-  enum class Length { none, required, restart };  // restart: crash's restart_after (5 s)
+  enum class Names { nothing, node, daemon, gateway, two_nodes };
+  // restart: crash's and drain's restart_after (5 s)
+  enum class Length { none, required, restart };
 
   ScriptedFault::Kind kind;
   std::string_view key;  // in a plan: `crash: server-1`, `store_outage: true`, …

@@ -91,6 +91,7 @@ YAML::Node plan_entry(const ScriptedFault& fault) {
       break;
     case ScriptedFaultRow::Names::node:
     case ScriptedFaultRow::Names::daemon:
+    case ScriptedFaultRow::Names::gateway:
       entry[key] = fault.node;
       break;
     case ScriptedFaultRow::Names::two_nodes: {

@@ -454,6 +454,7 @@ void ToolPathWorkload::Impl::sample_statuses() {
 }
 
 bool ToolPathWorkload::apply(const ScriptedFault& fault) {
+  if (fault.kind == ScriptedFault::Kind::drain) return drain_gateway(fault);
   if (fault.kind != ScriptedFault::Kind::revoke_token) return false;
   auto it = impl_->machine_by_node.find(fault.node);
   RELIANT_ASSERT(it != impl_->machine_by_node.end());  // the scenario names a daemon
@@ -465,6 +466,29 @@ bool ToolPathWorkload::apply(const ScriptedFault& fault) {
   });
   RELIANT_ASSERT(machine.process != nullptr);
   impl_->streams.reset_links_of(machine.process->node());
+  return true;
+}
+
+bool ToolPathWorkload::drain_gateway(const ScriptedFault& fault) {
+  // As long as a rolling update lets a pod stop (Kubernetes' default grace is 30 s), and more
+  // than a hung command's calls get: those are sent elsewhere at the deadline.
+  constexpr Duration kDrainTimeout = seconds(20);
+  const std::shared_ptr<gateway::Gateway> component = impl_->gateway_components[fault.node].lock();
+  if (!component || component->draining()) return false;
+  SimProcess* process = impl_->gateways.at(fault.node);
+  World& world = impl_->world;
+  const std::uint64_t incarnation = world.incarnation(process->node());
+  // Drained, the process exits (from the world, not from inside the gateway it destroys) unless
+  // a crash came first, and starts again `length` later, or at the heal.
+  component->begin_drain(kDrainTimeout, [&world, process, incarnation, length = fault.length] {
+    world.schedule(world.now(), kWorldNode, "fault.drained",
+                   [&world, process, incarnation, length] {
+                     if (world.incarnation(process->node()) != incarnation) return;
+                     process->exit();
+                     world.schedule(world.now() + length, kWorldNode, "fault.restart",
+                                    [process] { process->start_unless_held(); });
+                   });
+  });
   return true;
 }
 
@@ -636,6 +660,7 @@ ToolPathSummary ToolPathWorkload::summary() const {
     s.stale_registrations += stats->stale_registrations;
     s.ownership_lost += stats->ownership_lost;
     s.leases_expired += stats->leases_expired;
+    s.drained_daemons += stats->drained_daemons;
   }
   return s;
 }
@@ -673,7 +698,10 @@ void ToolPathWorkload::summarize(RunReport& report) const {
          " status changes; gateways: " + u(t.forwarded) + " requests forwarded, " + u(t.parked) +
          " parked in the store, " + u(t.stale_registrations) + " stale registrations refused, " +
          u(t.ownership_lost) + " streams let go to a later owner, " + u(t.leases_expired) +
-         " leases expired\n";
+         " leases expired" +
+         (t.drained_daemons != 0 ? ", " + u(t.drained_daemons) + " daemons sent on by draining"
+                                 : std::string()) +
+         "\n";
   out += managed_summary(*impl_);
   out += commands_summary(*impl_);
   const StoreStats& s = report.store;

@@ -75,6 +75,7 @@ struct ToolPathSummary {
   std::uint64_t stale_registrations = 0;  // refused: the daemon had registered again since
   std::uint64_t ownership_lost = 0;       // streams a gateway let go: a later one owns the row
   std::uint64_t leases_expired = 0;       // dead gateways' daemons recorded disconnected
+  std::uint64_t drained_daemons = 0;      // sent to another gateway by a draining one
 };
 
 class ToolPathWorkload final : public Workload {
@@ -95,7 +96,8 @@ class ToolPathWorkload final : public Workload {
   // Samples recorded daemon statuses against the truth, every second of virtual time.
   void begin() override;
   // The fault `revoke_token: <daemon>`: its token is revoked and its streams reset, so the next
-  // registration is refused and the daemon must recover by itself.
+  // registration is refused and the daemon must recover by itself. The fault `drain: <gateway>`:
+  // the gateway drains, as SIGTERM makes it, then its process exits and starts again later.
   bool apply(const ScriptedFault& fault) override;
   // End-of-run invariants.
   void finish(Instant end) override;
@@ -107,6 +109,8 @@ class ToolPathWorkload final : public Workload {
   struct Impl;
 
  private:
+  bool drain_gateway(const ScriptedFault& fault);
+
   std::unique_ptr<Impl> impl_;
 };
 

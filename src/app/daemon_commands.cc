@@ -20,6 +20,7 @@
 #include <memory>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_transport.h"
@@ -225,7 +226,13 @@ class LoggingObserver final : public daemon::DaemonObserver {
   void on_registered(const std::string& id, const std::string& gateway) override {
     spdlog::info("connected to {} as daemon {}", gateway, id);
   }
-  void on_disconnected() override { spdlog::warn("disconnected; reconnecting with backoff"); }
+  void on_gateway_leaving(const std::string& gateway) override {
+    spdlog::info("gateway {} is shutting down; connecting to the next gateway at once", gateway);
+    leaving_ = true;
+  }
+  void on_disconnected() override {
+    if (!std::exchange(leaving_, false)) spdlog::warn("disconnected; reconnecting with backoff");
+  }
   void on_connect_failed(const std::string& gateway, const Error& why) override {
     spdlog::warn("cannot reach gateway {}: {}", gateway, why.message);
   }
@@ -239,6 +246,7 @@ class LoggingObserver final : public daemon::DaemonObserver {
 
  private:
   AsioExecutor& executor_;
+  bool leaving_ = false;  // the gateway said it is going away: no backoff follows
 };
 
 std::optional<pid_t> running_pid(const std::string& pid_file) {

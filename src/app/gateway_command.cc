@@ -1,6 +1,8 @@
 // `reliant server gateway` (spec S1.9, S1.13): holds the daemons' gRPC streams and bridges them to
 // NATS. One executor; the store, the bus and the gRPC transport as adapters; a Gateway component;
-// health and readiness over HTTP. SIGINT/SIGTERM stop it.
+// health and readiness over HTTP. SIGINT/SIGTERM drain it (its daemons go to the other gateways,
+// their calls answered first; docs/architecture.md §6) and it exits 0; a second signal, or the
+// drain timeout, stops it at once.
 #include "app/gateway_command.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
@@ -8,7 +10,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/crypto/jwt_verifier.h"
@@ -49,14 +54,51 @@ struct GatewayOptions {
   double heartbeat_s = 15;
   double stale_s = 30;
   double disconnect_s = 120;
+  // Within Kubernetes' default termination grace (30 s), with room for the last release.
+  double drain_s = 25;
   bool migrate = false;
 };
 
+// After the drain's deadline, the last release of its rows gets this long before the process
+// stops regardless (a store that does not answer).
+constexpr Duration kDrainReleaseGrace = seconds(5);
+
 Duration seconds_of(double s) { return milliseconds(static_cast<std::int64_t>(s * 1000)); }
 
-int run_gateway(const GatewayOptions& o) {
+// What is wrong with the timing flags, if anything.
+std::optional<std::string> timing_problem(const GatewayOptions& o) {
   if (o.stale_s <= o.heartbeat_s || o.disconnect_s < o.stale_s) {
-    spdlog::error("need --heartbeat-interval < --stale-timeout <= --disconnect-timeout");
+    return "need --heartbeat-interval < --stale-timeout <= --disconnect-timeout";
+  }
+  if (!(o.drain_s > 0)) return "--drain-timeout must be more than 0 seconds";
+  return std::nullopt;
+}
+
+gateway::GatewayConfig gateway_config(const GatewayOptions& o, std::string gateway_id) {
+  gateway::GatewayConfig config;
+  config.gateway_id = std::move(gateway_id);
+  config.listen_address = o.bind_address + ":" + std::to_string(o.daemon_port);
+  config.heartbeat_interval = seconds_of(o.heartbeat_s);
+  config.presence.stale_after = seconds_of(o.stale_s);
+  config.presence.disconnect_after = seconds_of(o.disconnect_s);
+  return config;
+}
+
+// The first signal's work: /ready says "draining" at once (a load balancer sends no new
+// daemons), and the executor stops when the gateway has handed its daemons over, or a while
+// after the drain timeout whatever happens.
+std::function<void()> drain_on_signal(AsioExecutor& executor, gateway::Gateway& gateway,
+                                      ServerHealth& health, Duration timeout) {
+  return [&executor, &gateway, &health, timeout] {
+    health.set_draining();
+    (void)executor.after(timeout + kDrainReleaseGrace, [&executor] { executor.stop(); });
+    gateway.begin_drain(timeout, [&executor] { executor.stop(); });
+  };
+}
+
+int run_gateway(const GatewayOptions& o) {
+  if (const auto problem = timing_problem(o)) {
+    spdlog::error("{}", *problem);
     return 2;
   }
   raise_descriptor_limit();  // before any listener sizes its caps from it
@@ -75,13 +117,7 @@ int run_gateway(const GatewayOptions& o) {
   Random random(secure_random_u64());
   SpdlogLog log;
   Env env{executor, random, bus->get(), transport->get(), store->get(), nullptr, &log};
-  gateway::GatewayConfig config;
-  config.gateway_id = gateway_id;
-  config.listen_address = o.bind_address + ":" + std::to_string(o.daemon_port);
-  config.heartbeat_interval = seconds_of(o.heartbeat_s);
-  config.presence.stale_after = seconds_of(o.stale_s);
-  config.presence.disconnect_after = seconds_of(o.disconnect_s);
-  auto started = gateway::Gateway::start(env, config);
+  auto started = gateway::Gateway::start(env, gateway_config(o, gateway_id));
   if (!started) return exit_after(started.error(), 1);
   std::unique_ptr<gateway::Gateway> component = std::move(*started);
   gateway::Gateway* gw = component.get();
@@ -109,9 +145,10 @@ int run_gateway(const GatewayOptions& o) {
   auto frontend = GrpcRpcServer::start(executor, frontend_options, frontend_rpc);
   if (!frontend) return exit_after(frontend.error(), 1, "cannot serve the frontend port");
 
-  StopOnSignals stop_on_signals(executor);
   auto health = ServerHealth::start(executor, **store, bus->get(), o.bind_address, o.health_port);
   if (!health) return exit_after(health.error(), 1);
+  StopOnSignals stop_on_signals(executor,
+                                drain_on_signal(executor, *gw, **health, seconds_of(o.drain_s)));
   spdlog::info("gateway {} accepting daemons on {}:{} ({}), frontend on :{}, health on :{}",
                gateway_id, o.bind_address, o.daemon_port, o.disable_tls ? "h2c" : "TLS",
                o.frontend_port, (*health)->port());
@@ -161,6 +198,11 @@ void add_gateway_command(CLI::App& server, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--disconnect-timeout", o->disconnect_s,
                   "Seconds without a heartbeat before the stream is closed")
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout", o->drain_s,
+                  "Seconds a stopping gateway (SIGTERM, SIGINT) gives the calls in flight to its "
+                  "daemons before it sends every daemon to another gateway and exits")
+      ->envname("GATEWAY_DRAIN_TIMEOUT")
       ->capture_default_str();
   cmd->add_flag("--migrate", o->migrate, "Apply pending migrations before starting");
   cmd->callback([o, &exit_code] { exit_code = run_gateway(*o); });

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <utility>
 #include <vector>
 
 #include "app/readiness.h"
@@ -58,12 +59,24 @@ void raise_descriptor_limit() {
   spdlog::info("descriptor limit raised from {} to {} (ulimit -Hn)", before, limit.rlim_cur);
 }
 
-StopOnSignals::StopOnSignals(AsioExecutor& executor)
-    : signals_(executor.context(), SIGINT, SIGTERM) {
-  signals_.async_wait([&executor](const boost::system::error_code& ec, int signal) {
+StopOnSignals::StopOnSignals(AsioExecutor& executor, std::function<void()> graceful)
+    : executor_(executor),
+      graceful_(std::move(graceful)),
+      signals_(executor.context(), SIGINT, SIGTERM) {
+  wait();
+}
+
+void StopOnSignals::wait() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
+    if (graceful_) {
+      spdlog::info("signal {}: stopping gracefully (a second signal stops at once)", signal);
+      std::exchange(graceful_, nullptr)();
+      wait();
+      return;
+    }
     spdlog::info("signal {}: stopping", signal);
-    executor.stop();
+    executor_.stop();
   });
 }
 
@@ -74,12 +87,14 @@ Result<std::unique_ptr<ServerHealth>> ServerHealth::start(AsioExecutor& executor
   std::unique_ptr<ServerHealth> health(new ServerHealth(executor));
   health->probes_.spawn(watch_store(store, executor, &health->store_status_));
   const std::string* store_status = &health->store_status_;
-  auto server =
-      HealthServer::start(executor, bind_address, port, [store_status, nats]() -> std::string {
-        if (!store_status->empty()) return *store_status;
-        if (nats && !nats->connected()) return "nats: not connected";
-        return {};
-      });
+  const bool* draining = &health->draining_;
+  auto server = HealthServer::start(executor, bind_address, port,
+                                    [store_status, draining, nats]() -> std::string {
+                                      if (*draining) return "draining";
+                                      if (!store_status->empty()) return *store_status;
+                                      if (nats && !nats->connected()) return "nats: not connected";
+                                      return {};
+                                    });
   if (!server) return fail(server.error());
   health->server_ = std::move(*server);
   return health;

@@ -3,6 +3,7 @@
 // the process uses it, NATS (spec S1.3), and giving freed memory back to the system.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,12 +28,18 @@ void raise_descriptor_limit();
 // Returns only when exec failed (logged).
 void restart_this_process();
 
-// Stops `executor` (run() returns) on the first SIGINT or SIGTERM while it lives.
+// Stops `executor` (run() returns) on the first SIGINT or SIGTERM while it lives. With
+// `graceful`, the first signal calls it instead (a gateway drains, and stops the executor when
+// done) and the second stops the executor at once.
 class StopOnSignals {
  public:
-  explicit StopOnSignals(AsioExecutor& executor);
+  explicit StopOnSignals(AsioExecutor& executor, std::function<void()> graceful = nullptr);
 
  private:
+  void wait();
+
+  AsioExecutor& executor_;
+  std::function<void()> graceful_;  // emptied once called
   boost::asio::signal_set signals_;
 };
 
@@ -44,9 +51,13 @@ class ServerHealth {
                                                      const NatsBus* nats,
                                                      const std::string& bind_address, int port);
   int port() const { return server_->port(); }
+  // From now on /ready answers 503 "draining" (a load balancer sends nothing new here); /health
+  // still answers: the process is alive, finishing what it has.
+  void set_draining() { draining_ = true; }
 
  private:
   explicit ServerHealth(AsioExecutor& executor) : probes_(executor) {}
+  bool draining_ = false;
   std::string store_status_ = "starting";
   std::unique_ptr<HealthServer> server_;
   Scope probes_;  // last: its probe writes store_status_

@@ -2,12 +2,18 @@
 // DaemonStatus), next to the core enums they carry: the gateway and the daemon convert here only.
 #pragma once
 
+#include <string_view>
+
 #include "core/daemon_status.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 
 namespace reliant::protocol {
 
 namespace daemon_v1 = reliant::daemon::v1;
+
+// The StreamError code of a gateway going away (asked to stop: a rolling update). Its daemon
+// connects to another gateway at once and counts it no failure: nothing is wrong with either.
+inline constexpr std::string_view kShuttingDownCode = "shutting_down";
 
 inline daemon_v1::DaemonType wire_type(DaemonType type) {
   return type == DaemonType::cloud ? daemon_v1::DAEMON_TYPE_CLOUD : daemon_v1::DAEMON_TYPE_LOCAL;

@@ -1,7 +1,8 @@
 // Managed daemons' rows on SQLite and Postgres: names are the user's to give once, a lease
 // gives each daemon to one control plane replica until it runs out, and only the holder's
-// writes land. Gateways' sweeps never expire the embedded daemon's endless lease, and a
-// restarted monolith releases only what its own gateway held.
+// writes land. Gateways' sweeps never expire the embedded daemon's endless lease, a restarted
+// monolith releases only what its own gateway held, and a draining gateway only the connections
+// it sent away that no registration has outranked since.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -194,6 +195,43 @@ TEST_P(ManagedDaemonRows, NoGatewayExpiresALeaseWithoutEndAndARestartReleasesOnl
   EXPECT_EQ(*released, 1);
   EXPECT_EQ(*statuses, (std::vector<DaemonStatus>{DaemonStatus::active, DaemonStatus::disconnected,
                                                   DaemonStatus::active}));
+}
+
+TEST_P(ManagedDaemonRows, ADrainingGatewayReleasesOnlyAConnectionNothingOutrankedSince) {
+  const auto connect = [this](const std::string& gateway, const std::string& connection,
+                              std::uint64_t seq) {
+    DaemonRecord d;
+    d.id = "id-box-a";
+    d.user_id = "u1";
+    d.name = "box-a";
+    d.gateway_id = gateway;
+    d.connected_at_ms = 100;
+    d.connection_id = connection;
+    d.session_id = "session-1";
+    d.registration_seq = seq;
+    d.lease_until_ms = 5'000;
+    return transact([d](SqlTransaction& tx) { return record_daemon_connected(tx, d); });
+  };
+  const auto release = [this](const std::string& connection) {
+    auto released = std::make_shared<bool>(false);
+    auto status = std::make_shared<DaemonStatus>(DaemonStatus::active);
+    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+      auto done = release_daemon_connection(tx, "id-box-a", connection);
+      if (!done) return fail(done.error());
+      *released = *done;
+      auto row = find_daemon(tx, "id-box-a");
+      if (!row) return fail(row.error());
+      *status = (*row)->status;
+      return {};
+    }));
+    return std::pair{*released, *status};
+  };
+  ASSERT_TRUE(connect("gw-1", "conn-1", 1));
+  EXPECT_EQ(release("conn-1"), std::pair(true, DaemonStatus::disconnected));
+  EXPECT_EQ(release("conn-1"), std::pair(false, DaemonStatus::disconnected)) << "once";
+  // The daemon registered with another gateway since: that connection stands.
+  ASSERT_TRUE(connect("gw-2", "conn-2", 2));
+  EXPECT_EQ(release("conn-1"), std::pair(false, DaemonStatus::active));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ManagedDaemonRows, ::testing::Values("sqlite", "postgres"),

@@ -105,9 +105,12 @@ Task<void> Daemon::connect_loop() {
       co_await sleep(env_.executor, backoff_.next(env_.random));
       continue;
     }
-    Task<Result<void>> session = serve(**stream, address);
-    Result<void> ended = co_await session;
-    if (observer_ != nullptr) observer_->on_disconnected();
+    Task<Result<SessionEnd>> session = serve(**stream, address);
+    Result<SessionEnd> ended = co_await session;
+    if (observer_ != nullptr) {
+      if (ended && *ended == SessionEnd::gateway_leaving) observer_->on_gateway_leaving(address);
+      observer_->on_disconnected();
+    }
     if (!ended && ended.error().code == ErrorCode::permission_denied) {
       if (observer_ != nullptr) observer_->on_fatal(ended.error());  // another user's token
       co_return;
@@ -118,11 +121,29 @@ Task<void> Daemon::connect_loop() {
       if (observer_ != nullptr) observer_->on_auth_failure();
       credentials_.discard_token();
     }
+    // The next gateway in the rotation is another than the one that left (with two or more).
+    if (redial_at_once(ended)) continue;
     co_await sleep(env_.executor, backoff_.next(env_.random));
   }
 }
 
+bool Daemon::redial_at_once(const Result<SessionEnd>& ended) {
+  if (!ended || *ended != SessionEnd::gateway_leaving) return false;
+  // Bounded: once per gateway it knows in a row, then the backoff paces the dials (every
+  // gateway going away at once, or one address whose load balancer still picks the one leaving).
+  if (gateways_leaving_ >= config_.gateways.size()) return false;
+  ++gateways_leaving_;
+  RELIANT_ASSERT(gateways_leaving_ <= config_.gateways.size());
+  return true;
+}
+
 v1::DaemonFrame Daemon::register_frame() {
+  if (daemon_id_.empty()) {
+    // Proposed here rather than left to the gateway: a registration retried after a lost reply
+    // then names the same daemon instead of leaving a second one behind.
+    daemon_id_ = IdGenerator(env_.executor, env_.random.split("daemon-id")).next();
+    credentials_.save_daemon_id(daemon_id_);
+  }
   v1::DaemonFrame hello;
   auto* reg = hello.mutable_register_();
   reg->set_daemon_id(daemon_id_);
@@ -143,7 +164,7 @@ v1::DaemonFrame Daemon::register_frame() {
   return hello;
 }
 
-Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
+Task<Result<Daemon::SessionEnd>> Daemon::serve(Stream& stream, std::string address) {
   const std::uint64_t session_number = ++sessions_started_;
   sessions_.insert(&stream);
   struct Forget {
@@ -152,14 +173,11 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     ~Forget() { sessions.erase(stream); }
   } forget{sessions_, &stream};
 
-  if (daemon_id_.empty()) {
-    // Proposed here rather than left to the gateway: a registration retried after a lost reply
-    // then names the same daemon instead of leaving a second one behind.
-    daemon_id_ = IdGenerator(env_.executor, env_.random.split("daemon-id")).next();
-    credentials_.save_daemon_id(daemon_id_);
-  }
   const v1::DaemonFrame hello = register_frame();
-  if (auto sent = stream.send(protocol::encode(hello)); !sent) co_return fail(sent.error());
+  // A stream the gateway already ended may still hold why: one shutting down refuses before it
+  // reads the registration, and its frame is read below.
+  const Result<void> sent = stream.send(protocol::encode(hello));
+  if (!sent && sent.error().code != ErrorCode::closed) co_return fail(sent.error());
 
   // Registration must complete in time; closing the stream ends the receive below.
   bool acknowledged = false;
@@ -169,10 +187,11 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   ScopedTimer deadline_guard(env_.executor, deadline);
   Task<Result<std::string>> first = stream.receive();
   Result<std::string> bytes = co_await first;
-  if (!bytes) co_return fail(bytes.error());
+  if (!bytes) co_return fail(sent ? bytes.error() : sent.error());
   auto frame = protocol::decode<v1::GatewayFrame>(*bytes);
   if (!frame) co_return fail(frame.error());
   if (frame->has_error()) {
+    if (frame->error().code() == protocol::kShuttingDownCode) co_return SessionEnd::gateway_leaving;
     const bool refused = frame->error().code() == "unauthenticated";
     co_return fail(refused ? ErrorCode::unauthenticated : ErrorCode::unavailable,
                    "gateway " + address + " refused the daemon: " + frame->error().message());
@@ -205,11 +224,19 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
   stream_ = &stream;
   last_heard_ = env_.executor.steady_now();
   backoff_.reset();
+  gateways_leaving_ = 0;
   if (observer_ != nullptr) observer_->on_registered(daemon_id_, address);
+  Task<Result<SessionEnd>> serving =
+      serve_frames(stream, std::move(address), heartbeat_interval_for(ack));
+  co_return co_await serving;
+}
 
+Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::string address,
+                                                      Duration heartbeat_interval) {
   // Heartbeats live as long as this session, at the pace the gateway asks (heartbeats()).
   Scope session(env_.executor);
-  session.spawn(heartbeats(stream, heartbeat_interval_for(ack)));
+  session.spawn(heartbeats(stream, heartbeat_interval));
+  SessionEnd end = SessionEnd::lost;
   for (;;) {
     Task<Result<std::string>> next = stream.receive();
     Result<std::string> received = co_await next;
@@ -218,8 +245,10 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     auto decoded = protocol::decode<v1::GatewayFrame>(*received);
     if (!decoded) continue;  // a malformed frame is dropped; the stream stays usable
     if (decoded->has_error()) {
-      // e.g. "replaced": this daemon connected again elsewhere.
+      // e.g. "replaced": this daemon connected again elsewhere; "shutting_down": its gateway
+      // drained, having answered every call it sent (begin_drain).
       stream.close();
+      if (decoded->error().code() == protocol::kShuttingDownCode) end = SessionEnd::gateway_leaving;
       if (decoded->error().code() == "unauthenticated") {
         // Its credentials were revoked: nothing it started under them runs on, and the connect
         // loop recovers (new credentials, or it stops and says why).
@@ -233,7 +262,7 @@ Task<Result<void>> Daemon::serve(Stream& stream, std::string address) {
     handle(*decoded);
   }
   if (stream_ == &stream) stream_ = nullptr;  // a newer accepted stream may have taken over
-  co_return Result<void>{};
+  co_return end;
 }
 
 Result<void> Daemon::listen() {
@@ -283,8 +312,9 @@ Task<void> Daemon::serve_accepted(StreamPtr stream) {
   // goes, registered or still waiting for its acknowledgement, so that one session lives.
   for (Stream* older : std::vector<Stream*>(sessions_.begin(), sessions_.end())) older->close();
   const std::string peer = stream->peer();
-  Task<Result<void>> session = serve(*stream, "gateway at " + peer);
-  Result<void> ended = co_await session;
+  // A managed daemon dials nobody: a gateway going away is followed by another dialling it.
+  Task<Result<SessionEnd>> session = serve(*stream, "gateway at " + peer);
+  Result<SessionEnd> ended = co_await session;
   (void)ended;
   if (stream_ == nullptr && observer_ != nullptr) observer_->on_disconnected();
 }

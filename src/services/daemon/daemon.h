@@ -1,9 +1,10 @@
 // Daemon: the tools daemon's connection to the platform (spec S0.2–S0.10). It dials a gateway,
 // registers, heartbeats, runs tool requests concurrently (each with its own timeout, each
 // cancellable), answers redelivered requests from its result cache, and reconnects with
-// exponential backoff and jitter — rotating through the gateways it was given. On an
-// authentication error it recovers by itself: it deletes the stale credentials, registers
-// again and retries.
+// exponential backoff and jitter — rotating through the gateways it was given. A gateway going
+// away (shutting_down: a rolling update drains it) is no failure: the daemon dials the next
+// gateway at once. On an authentication error it recovers by itself: it deletes the stale
+// credentials, registers again and retries.
 //
 // The same class runs in the simulator and in `reliant daemon start`; only the ports differ.
 #pragma once
@@ -109,6 +110,9 @@ class DaemonObserver {
   virtual ~DaemonObserver() = default;
   virtual void on_registered(const std::string& /*daemon_id*/, const std::string& /*gateway*/) {}
   virtual void on_disconnected() {}
+  // The gateway said it is going away (before on_disconnected, or instead of an acknowledgement):
+  // the daemon dials its next gateway at once.
+  virtual void on_gateway_leaving(const std::string& /*gateway*/) {}
   // A gateway could not be reached (the daemon backs off and tries the next one).
   virtual void on_connect_failed(const std::string& /*gateway*/, const Error& /*why*/) {}
   // A tool actually starts running (never for a request answered from the cache).
@@ -142,11 +146,21 @@ class Daemon {
 
  private:
   Task<void> connect_loop();
+  // How a session ended without an error: the stream was lost, or its gateway said it is going
+  // away (refused the registration or ended the session with shutting_down).
+  enum class SessionEnd { lost, gateway_leaving };
   // One stream: register, then serve frames until it ends. Fails with `unauthenticated` when
   // the gateway refused the credentials.
-  Task<Result<void>> serve(Stream& stream, std::string address);
-  // The Register this daemon opens a stream with: who it is, its tools, its protocol and
-  // methods, and the next registration_seq.
+  Task<Result<SessionEnd>> serve(Stream& stream, std::string address);
+  // A registered session's frames, until the stream ends or the gateway ends it.
+  Task<Result<SessionEnd>> serve_frames(Stream& stream, std::string address,
+                                        Duration heartbeat_interval);
+  // Whether to dial the next gateway at once after `ended`: a gateway going away, and not every
+  // gateway in a row (all of them going away, or one address behind a load balancer that still
+  // sends it to the one leaving): then the backoff paces it.
+  bool redial_at_once(const Result<SessionEnd>& ended);
+  // The Register this daemon opens a stream with: who it is (its id proposed the first time),
+  // its tools, its protocol and methods, and the next registration_seq.
   v1::DaemonFrame register_frame();
   // Every `interval` until the session ends or the gateway falls silent for stale_after. The
   // interval is the gateway's (its RegisterAck's), no slower than ours: its stale and
@@ -189,6 +203,9 @@ class Daemon {
   SteadyInstant last_served_{};
   std::uint64_t heartbeat_sequence_ = 0;
   Backoff backoff_;
+  // Gateways that said they are going away since the last registration, at most
+  // config_.gateways.size() before the backoff paces the dials again.
+  std::size_t gateways_leaving_ = 0;
   std::unique_ptr<BackgroundProcesses> background_;
   std::unique_ptr<TerminalSessions> terminals_;
   ToolContext context_;

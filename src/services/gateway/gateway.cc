@@ -43,6 +43,7 @@ Gateway::Gateway(Env& env, GatewayConfig config, GatewayStats* stats)
       config_(std::move(config)),
       stats_(stats != nullptr ? *stats : own_stats_),
       ids_(env.executor, env.random.split("gateway-ids")),
+      drain_changed_(env.executor),
       scope_(env.executor) {
   RELIANT_ASSERT_MSG(env.bus != nullptr && env.store != nullptr && env.transport != nullptr,
                      "a gateway needs a bus, a store and a transport");
@@ -67,12 +68,12 @@ Result<void> Gateway::open() {
     auto sub = bus.queue_subscribe(subjects::kGatewayConnect, group,
                                    [this](const BusMessage& m) { on_connect_command(m); });
     if (!sub) return fail(sub.error());
-    subscriptions_.push_back(std::move(*sub));
+    queued_subscriptions_.push_back(std::move(*sub));
   }
   for (const auto& [pattern, handler] : queued) {
     auto sub = bus.queue_subscribe(pattern, group, handler);
     if (!sub) return fail(sub.error());
-    subscriptions_.push_back(std::move(*sub));
+    queued_subscriptions_.push_back(std::move(*sub));
   }
   // Hand-overs between gateways are plain subscriptions too: every gateway hears them, only
   // the holder acts. (One subscription per gateway rather than two per daemon: a gateway holds
@@ -104,7 +105,10 @@ Result<void> Gateway::open() {
 }
 
 Gateway::~Gateway() {
+  // Tasks that end with the scope below tell no drain.
+  drain_.reset();
   // Stop hearing the bus before the tasks go.
+  queued_subscriptions_.clear();
   subscriptions_.clear();
   listener_.reset();
 }
@@ -116,7 +120,7 @@ void Gateway::on_connect_command(const BusMessage& message) {
     ++stats_.rejected_messages;
     return;
   }
-  if (holds(command->daemon_id())) return;  // connected already
+  if (holds(command->daemon_id()) || drain_) return;  // connected already, or going away
   auto [dial, first] = managed_dialling_.try_emplace(command->daemon_id(), env_.executor);
   dial->second.address = command->address();
   dial->second.dial_key = command->dial_key();
@@ -167,9 +171,12 @@ Task<void> Gateway::connect_managed(v1::ManagedConnect command) {
         co_await serving;
       }
     }
+    // A draining gateway dials nothing again: the control plane asks another once the row is
+    // released (begin_drain wakes this wait).
+    if (drain_) co_return;
     Task<void> backing_off = dial.asked_again.wait(backoff.next(env_.random));
     co_await backing_off;
-    if (holds(command.daemon_id())) co_return;
+    if (holds(command.daemon_id()) || drain_) co_return;
     if (dial.asked_again.woken()) {
       dial.asked_again.clear();
       failures = 0;
@@ -341,6 +348,11 @@ Task<std::optional<Gateway::Admitted>> Gateway::admit(Stream& stream,
 }
 
 Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
+  // A draining gateway sends a daemon elsewhere before it registers: nothing is recorded here.
+  if (drain_) {
+    refuse_draining(*stream);
+    co_return;
+  }
   // The first frame must be a registration, in time: the deadline lives only while admit() runs.
   Stream* raw = stream.get();
   std::optional<Admitted> admission;
@@ -351,6 +363,13 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     admission = co_await admitting;
   }
   if (!admission) co_return;
+  if (drain_) {
+    // Admitted while the drain began: undone (the write names this connection only).
+    refuse_draining(*stream);
+    scope_.spawn(record_status(admission->daemon_id, admission->user_id, admission->connection_id,
+                               DaemonStatus::disconnected));
+    co_return;
+  }
   ++stats_.registrations;
   const SteadyInstant now = admission->at;
 
@@ -360,27 +379,7 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
                         Presence(config_.presence, now),     std::make_unique<Scope>(env_.executor),
                         admission->protocol_version,         std::move(admission->methods)};
   admission.reset();
-  // One live stream per daemon: a local predecessor is closed here, one on another gateway
-  // by the eviction notice.
-  if (auto old = connections_.find(connection.daemon_id); old != connections_.end()) {
-    ++stats_.replaced;
-    refuse(*old->second->stream, "replaced", "this daemon connected again");
-  }
-  connections_[connection.daemon_id] = &connection;
-  log_line(env_, LogLevel::info, [&] {
-    return "daemon " + connection.daemon_id + " of user " + connection.user_id +
-           " connected (connection " + connection.connection_id + ")";
-  });
-  (void)env_.bus->publish(subjects::gateway_evict(connection.daemon_id), connection.connection_id);
-
-  v1::GatewayFrame ack;
-  ack.mutable_register_ack()->set_daemon_id(connection.daemon_id);
-  ack.mutable_register_ack()->set_user_id(connection.user_id);
-  ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
-  ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
-  send(connection, ack);
-  publish_status(connection.daemon_id, connection.user_id, DaemonStatus::active);
-
+  take_over(connection);
   connection.scope->spawn(keep_alive(&connection));
   connection.scope->spawn(stream_open_requests(&connection));
   for (;;) {
@@ -408,6 +407,30 @@ Task<void> Gateway::serve(StreamPtr stream, std::optional<Stamped> stamped) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
                                DaemonStatus::disconnected));
   }
+  drain_changed();
+}
+
+void Gateway::take_over(Connection& connection) {
+  // One live stream per daemon: a local predecessor is closed here, one on another gateway
+  // by the eviction notice.
+  if (auto old = connections_.find(connection.daemon_id); old != connections_.end()) {
+    ++stats_.replaced;
+    refuse(*old->second->stream, "replaced", "this daemon connected again");
+  }
+  connections_[connection.daemon_id] = &connection;
+  log_line(env_, LogLevel::info, [&] {
+    return "daemon " + connection.daemon_id + " of user " + connection.user_id +
+           " connected (connection " + connection.connection_id + ")";
+  });
+  (void)env_.bus->publish(subjects::gateway_evict(connection.daemon_id), connection.connection_id);
+
+  v1::GatewayFrame ack;
+  ack.mutable_register_ack()->set_daemon_id(connection.daemon_id);
+  ack.mutable_register_ack()->set_user_id(connection.user_id);
+  ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
+  ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
+  send(connection, ack);
+  publish_status(connection.daemon_id, connection.user_id, DaemonStatus::active);
 }
 
 void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
@@ -549,6 +572,7 @@ Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
                                   std::string connection_id, DaemonStatus status) {
   // Retried through store faults: the recorded status must converge to the truth. Each write
   // is conditional on the connection, so a stale one changes nothing.
+  const WriteInProgress writing_status(*this);
   Backoff backoff(BackoffPolicy{milliseconds(200), seconds(5), 2.0, 0.5});
   for (int attempt = 0; attempt < kStatusWriteAttemptsMax; ++attempt) {
     Task<Result<bool>> writing = env_.store->transact_for(
@@ -639,6 +663,7 @@ Task<void> Gateway::sweep() {
       std::erase_if(in_flight_, [now](const auto& entry) { return entry.second.expires_at < now; });
       std::erase_if(pending_commands_,
                     [now](const auto& entry) { return entry.second.expires_at < now; });
+      drain_changed();
     }
   }
 }

@@ -11,6 +11,11 @@
 //   - request-reply subjects (synchronous tool calls, kill process, daemon commands, online
 //     checks) on plain subscriptions: every gateway hears them, only the holder answers.
 // When a daemon connects, the gateway streams it the requests still open for it in the store.
+//
+// Asked to stop (begin_drain, a rolling update), it drains: it leaves the queue groups, refuses
+// new streams and new tool calls, tells each daemon to go to another gateway once its calls are
+// answered (all of them when the drain timeout passes), releases their rows, and says it is done
+// (gateway_drain.cc, core/gateway_drain.h).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/gateway_drain.h"
 #include "core/presence.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
@@ -81,6 +87,9 @@ struct GatewayStats {
   std::uint64_t leases_expired = 0;       // other gateways' daemons recorded disconnected
   std::uint64_t over_bounds = 0;          // requests or commands refused at in_flight_max & co
   std::uint64_t credentials_revoked = 0;  // streams ended: the token that admitted them went
+  // Draining: daemons told to go to another gateway, streams and tool calls refused meanwhile.
+  std::uint64_t drained_daemons = 0;
+  std::uint64_t refused_draining = 0;
 };
 
 class Gateway {
@@ -100,6 +109,12 @@ class Gateway {
   // DaemonService.ListDaemons: the token's user's daemons with their recorded status.
   Task<Result<v1::ListDaemonsResponse>> list_daemons(std::string token);
 
+  // Drains (see the top of this file), then calls `drained` on a later turn of this gateway's
+  // executor (so it may destroy the gateway: its process exits), at most `timeout` (> 0) from
+  // now plus a store transaction. Call once.
+  void begin_drain(Duration timeout, std::function<void()> drained);
+  bool draining() const { return drain_.has_value(); }
+
   std::size_t connected_daemons() const { return connections_.size(); }
   bool holds(const std::string& daemon_id) const { return connections_.count(daemon_id) != 0; }
   const std::string& id() const { return config_.gateway_id; }
@@ -110,6 +125,7 @@ class Gateway {
   struct Connection;
   struct PendingCommand;
   struct InFlight;
+  struct WriteInProgress;
 
   Gateway(Env& env, GatewayConfig config, GatewayStats* stats);
   Result<void> open();
@@ -136,6 +152,9 @@ class Gateway {
     std::vector<std::string> methods;    // sorted
   };
   Task<std::optional<Admitted>> admit(Stream& stream, std::optional<Stamped> stamped);
+  // An admitted stream becomes the daemon's one connection: an older one is replaced, the
+  // daemon acknowledged, its status announced.
+  void take_over(Connection& connection);
   DaemonRecord record_of(const v1::Register& reg, const std::optional<Stamped>& stamped,
                          Instant now);
   void on_connect_command(const BusMessage& message);
@@ -193,6 +212,23 @@ class Gateway {
   // Each held daemon's row is leased for stale_after and renewed three times as often.
   Duration lease_renewal() const { return config_.presence.stale_after / 3; }
 
+  // Draining (gateway_drain.cc).
+  Task<void> drain(std::function<void()> drained);
+  // The daemons held, each with what is in flight for it.
+  std::vector<HeldDaemon> held_daemons() const;
+  // Tells a daemon to connect to another gateway, and ends its stream.
+  void send_elsewhere(Connection& connection);
+  // A stream that came while draining: told to go elsewhere (shutting_down) and closed.
+  void refuse_draining(Stream& stream);
+  // Marks disconnected the rows of the connections it sent elsewhere that still name them (a
+  // registration since outranks it); returns how many.
+  Task<Result<std::size_t>> release_rows();
+  // Something the drain waits on changed: it looks again.
+  void drain_changed();
+  // A call that is not in flight here already, while draining: not taken (its caller's retry,
+  // or the store, brings it to the gateway that holds the daemon next).
+  bool refuses_new_call(const std::string& request_id) const;
+
   Env& env_;
   GatewayConfig config_;
   GatewayStats own_stats_;
@@ -200,12 +236,29 @@ class Gateway {
   IdGenerator ids_;
   // By daemon id. Each Connection lives in the frame of the task serving its stream.
   std::map<std::string, Connection*> connections_;
+  // Set while draining. The drain waits on drain_changed_, and on writes_pending_: results and
+  // statuses being stored.
+  std::optional<GatewayDrain> drain_;
+  Wakeup drain_changed_;
+  std::size_t writes_pending_ = 0;
+  // The connections the drain sent elsewhere (at most one per daemon held when it began, and
+  // per daemon admitted while it began).
+  struct HandedOver {
+    std::string daemon_id;
+    std::string user_id;
+    std::string connection_id;
+  };
+  std::vector<HandedOver> handed_over_;
   std::map<std::string, InFlight> in_flight_;  // by request id
   // Whether `request_id` is tracked already or in_flight_ has room for it (config_.in_flight_max).
   bool in_flight_has_room(const std::string& request_id) const;
   // Kill and command requests waiting for the daemon's answer, by command id.
   struct PendingCommand {
     std::string inbox;
+    // Whose stream it went down, and the daemon process (a draining gateway waits for its
+    // answer while that process is held).
+    std::string daemon_id;
+    std::string session_id;
     SteadyInstant expires_at{};
     // A typed call sent as a verb to a daemon of protocol 0: how its answer becomes the
     // method's response (legacy_daemon_calls.h). Unset for everything else.
@@ -232,6 +285,9 @@ class Gateway {
   };
   std::map<std::string, ManagedDial> managed_dialling_;
   std::vector<SubscriptionPtr> subscriptions_;
+  // The queue groups' subscriptions: a draining gateway leaves them first, so that what one
+  // gateway of the group must serve goes to the others.
+  std::vector<SubscriptionPtr> queued_subscriptions_;
   ListenerPtr listener_;
   Scope scope_;  // last: destroyed first
 };

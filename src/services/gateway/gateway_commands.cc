@@ -50,8 +50,13 @@ void Gateway::relay_command(const BusMessage& message, std::string_view prefix,
   Connection* connection = holder(request->daemon_id(), *user);
   if (connection == nullptr) return;  // another gateway's daemon, or nobody's
   if (request->command_id().empty()) request->set_command_id(ids_.next());
-  PendingCommand pending{
-      message.reply_to, env_.executor.steady_now() + config_.sync_request_ttl, {}};
+  // Relayed while draining too, until the daemon is sent elsewhere: commands are short (a long
+  // poll waits 2 s at most), and one unanswered would fail its caller.
+  PendingCommand pending{message.reply_to,
+                         connection->daemon_id,
+                         connection->session_id,
+                         env_.executor.steady_now() + config_.sync_request_ttl,
+                         {}};
   if constexpr (std::is_same_v<Request, v1::DaemonCommand>) {
     if (!request->method().empty()) {
       if (Result<void> ready = prepare_call(*connection, *request, pending); !ready) {
@@ -105,6 +110,7 @@ void Gateway::answer_command(const std::string& command_id,
   if (it == pending_commands_.end()) return;
   (void)env_.bus->publish(it->second.inbox, protocol::to_json(result));
   pending_commands_.erase(it);
+  drain_changed();
 }
 
 void Gateway::answer_daemon_command(const v1::DaemonCommandResult& result) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/assert.h"
 #include "runtime/scope.h"
 #include "runtime/transport.h"
 #include "services/gateway/gateway.h"
@@ -32,9 +33,25 @@ struct Gateway::Connection {
   SteadyInstant idle_heard_at{};
 };
 
+// A result or status being stored, which a draining gateway waits for (it counts while it lives).
+struct Gateway::WriteInProgress {
+  explicit WriteInProgress(Gateway& gateway) : gateway(gateway) { ++gateway.writes_pending_; }
+  ~WriteInProgress() {
+    RELIANT_ASSERT(gateway.writes_pending_ > 0);
+    --gateway.writes_pending_;
+    gateway.drain_changed();
+  }
+  WriteInProgress(const WriteInProgress&) = delete;
+  WriteInProgress& operator=(const WriteInProgress&) = delete;
+  Gateway& gateway;
+};
+
 // A tool request this gateway sent to a daemon and awaits the answer of.
 struct Gateway::InFlight {
   std::string daemon_id;
+  // The daemon process it was last sent to: only that one answers it (a draining gateway waits
+  // for nothing a restarted daemon will never answer).
+  std::string session_id;
   bool durable = false;                   // a fire-and-forget request with a row in the store
   std::vector<std::string> sync_inboxes;  // synchronous callers waiting on the bus
   SteadyInstant expires_at{};

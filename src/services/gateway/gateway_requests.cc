@@ -67,6 +67,12 @@ Task<void> Gateway::stream_open_requests(Connection* connection) {
 }
 
 Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
+  // Draining: a request not sent here already stays open in the store, and the gateway that
+  // holds the daemon next sends it (at the daemon's connection, or at the router's redelivery).
+  if (refuses_new_call(request.request_id())) {
+    ++stats_.refused_draining;
+    co_return;
+  }
   Task<Result<Dispatch>> claiming = env_.store->transact_for(
       [id = request.request_id(), daemon_id = connection->daemon_id,
        session = connection->session_id, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) {
@@ -80,6 +86,7 @@ Task<void> Gateway::dispatch(Connection* connection, v1::ToolRequest request) {
       if (in_flight_has_room(request.request_id())) {
         auto& flight = in_flight_[request.request_id()];
         flight.daemon_id = connection->daemon_id;
+        flight.session_id = connection->session_id;
         flight.durable = true;
         flight.expires_at = env_.executor.steady_now() + config_.sync_request_ttl;
       } else {
@@ -140,10 +147,12 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
     in_flight_.erase(it);
   }
   if (durable) scope_.spawn(complete(response.request_id(), connection.daemon_id, json));
+  drain_changed();  // after complete() has started, so that a drain waits for its write
 }
 
 Task<void> Gateway::complete(std::string request_id, std::string daemon_id,
                              std::optional<std::string> result_json) {
+  const WriteInProgress storing_result(*this);
   using Row = std::optional<ToolRequestRecord>;
   Task<Result<Row>> storing = env_.store->transact_for(
       [request_id, daemon_id, result_json,
@@ -259,6 +268,8 @@ void Gateway::on_deliver(const BusMessage& message) {
   }
   Connection* connection = it->second;
   if (frame->has_tool_request() && frame->tool_request().user_id() == connection->user_id) {
+    // Not accepted while draining: the asking gateway leaves it in the store (dispatch()).
+    if (refuses_new_call(frame->tool_request().request_id())) return;
     connection->scope->spawn(dispatch(connection, frame->tool_request()));
   } else if (frame->has_cancel() && frame->cancel().user_id() == connection->user_id) {
     send(*connection, *frame);
@@ -299,6 +310,12 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
   Connection* connection =
       request->user_id() == *user ? holder(request->daemon_id(), *user) : nullptr;
   if (connection == nullptr || request->request_id().empty() || message.reply_to.empty()) return;
+  if (refuses_new_call(request->request_id())) {
+    // Unanswered: the router asks again with the same request id, by then of the gateway that
+    // holds the daemon next.
+    ++stats_.refused_draining;
+    return;
+  }
   if (!in_flight_has_room(request->request_id())) {
     ++stats_.over_bounds;
     v1::ToolResponse busy;
@@ -318,6 +335,7 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
   RELIANT_ASSERT(in_flight_.size() <= config_.in_flight_max);
   if (flight.daemon_id.empty()) flight.daemon_id = connection->daemon_id;
   if (flight.daemon_id != connection->daemon_id) return;
+  flight.session_id = connection->session_id;
   if (std::find(flight.sync_inboxes.begin(), flight.sync_inboxes.end(), message.reply_to) ==
       flight.sync_inboxes.end()) {
     // A router retrying asks from one inbox; more than a few are the same call asked again and

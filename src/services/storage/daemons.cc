@@ -226,6 +226,16 @@ Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease) {
   return *updated == 1;
 }
 
+Result<bool> release_daemon_connection(SqlTransaction& tx, const std::string& daemon_id,
+                                       const std::string& connection_id) {
+  auto updated = tx.execute(
+      "UPDATE daemons SET status = 'disconnected' WHERE id = $1 AND connection_id = $2 AND "
+      "status <> 'disconnected'",
+      {daemon_id, connection_id});
+  if (!updated) return fail(updated.error());
+  return *updated == 1;
+}
+
 Result<std::int64_t> release_daemons_of_gateway(SqlTransaction& tx, const std::string& gateway_id) {
   return tx.execute(
       "UPDATE daemons SET status = 'disconnected' WHERE gateway_id = $1 AND status <> "

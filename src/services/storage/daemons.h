@@ -100,6 +100,11 @@ Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::s
 // Marks the row disconnected if it still holds exactly this lease (same connection, not renewed
 // since). Returns whether it did.
 Result<bool> expire_daemon_lease(SqlTransaction& tx, const DaemonLease& lease);
+// Marks the row disconnected if `connection_id` is still its connection and it is not
+// disconnected already: a draining gateway's release of a daemon it sent elsewhere, which a
+// registration made since, here or elsewhere, outranks. Returns whether it did.
+Result<bool> release_daemon_connection(SqlTransaction& tx, const std::string& daemon_id,
+                                       const std::string& connection_id);
 // Marks disconnected every row `gateway_id` holds, for a process that alone may hold them at its
 // start (the monolith's embedded gateway: its data directory's lock says the earlier run that
 // held them is gone), so that its daemons are dialled again at once, not when their leases run

@@ -32,6 +32,7 @@ std::string entry_for(const ScriptedFaultRow& row) {
       entry += "true";
       break;
     case ScriptedFaultRow::Names::node:
+    case ScriptedFaultRow::Names::gateway:
       entry += "server-1";
       break;
     case ScriptedFaultRow::Names::daemon:
@@ -87,6 +88,10 @@ TEST(ScriptedFaults, APlanEntryMustNameExactlyOneFaultAndOnlyTheKeysItTakes) {
   auto not_daemon = parse_scenario(with_plan("{at: 5s, revoke_token: server-1}"), "plan.yaml");
   ASSERT_FALSE(not_daemon.has_value());
   EXPECT_NE(not_daemon.error().message.find("is not a daemon"), std::string::npos);
+  auto not_gateway = parse_scenario(with_plan("{at: 5s, drain: laptop-1}"), "plan.yaml");
+  ASSERT_FALSE(not_gateway.has_value());
+  EXPECT_NE(not_gateway.error().message.find("only a gateway drains"), std::string::npos)
+      << not_gateway.error().message;
 }
 
 }  // namespace
