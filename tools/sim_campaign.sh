@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The simulation campaign: every scenario of scenarios/ swept over SEEDS seeds (500 unless told),
 # each seed in a child process, with coverage on — a sweep fails on a broken invariant, a crash,
-# or a fault type its scenario declares that never fired. CI runs the same 500 seeds per scenario
-# in-process (tests/sim/scenarios_test.cc); this one prints the coverage tables and takes any
-# seed count, e.g. 2000 before a release.
+# or a fault type its scenario declares that never fired. CI runs the first 100 seeds of each
+# scenario in-process (tests/sim/scenarios_test.cc, every fault firing in each 50-seed shard);
+# this is the long sweep: it prints the coverage tables and takes any seed count, e.g. 2000
+# before a release.
 #   tools/sim_campaign.sh [SEEDS] [SCENARIO.yaml...]
 # Prints one line per scenario (verdict, wall time) and keeps each sweep's full output under
 # build/sim-campaign/; exits 1 if any sweep failed.

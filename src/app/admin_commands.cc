@@ -9,10 +9,10 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "core/managed_dial_key.h"
 #include "core/personal_access_token.h"

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/crypto/jwt_verifier.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/http/health_server.h"
@@ -20,7 +21,6 @@
 #include "app/db_config.h"
 #include "app/debug_server.h"
 #include "app/readiness.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"

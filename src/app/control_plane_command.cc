@@ -16,6 +16,7 @@
 #include "app/kubernetes_options.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
+#include "app/process_name.h"
 #include "app/secure_random.h"
 #include "services/control_plane/control_plane.h"
 
@@ -35,12 +36,6 @@ struct ControlPlaneOptions {
   std::string daemon_bind_address = "127.0.0.1";
   bool migrate = false;
 };
-
-std::string default_replica_id() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + "-" + std::to_string(::getpid());
-}
 
 int run_control_plane(const ControlPlaneOptions& options) {
   if (options.nats_url.empty()) {
@@ -68,7 +63,7 @@ int run_control_plane(const ControlPlaneOptions& options) {
   if (!kubernetes) return exit_after(kubernetes.error(), 2, "kubernetes");
   if (*kubernetes) provisioners.push_back((*kubernetes)->provisioner.get());
   control_plane::ControlPlaneConfig config;
-  config.replica_id = options.replica_id.empty() ? default_replica_id() : options.replica_id;
+  config.replica_id = options.replica_id.empty() ? host_and_pid() : options.replica_id;
   config.interval = milliseconds(static_cast<std::int64_t>(options.plane.interval_s * 1000));
   config.lease = control_plane::ControlPlaneConfig::lease_for(config.interval);
   config.commands_url = options.commands.url;

@@ -1,7 +1,7 @@
 // Flags, environment and the choice of Store adapter.
 #include "app/db_config.h"
-#include "app/data_dir.h"
 #include "adapters/asio/run_blocking.h"
+#include "app/data_dir.h"
 #include "services/storage/migrator.h"
 
 #include <filesystem>

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/crypto/jwt_verifier.h"
 #include "adapters/grpc/grpc_rpc_server.h"
 #include "adapters/grpc/grpc_transport.h"
@@ -24,8 +25,8 @@
 #include "app/db_config.h"
 #include "app/gateway_assembly.h"
 #include "app/http_limits.h"
+#include "app/process_name.h"
 #include "app/readiness.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
@@ -106,8 +107,7 @@ int run_gateway(const GatewayOptions& o) {
   auto store = open_server_store(executor, o.db, o.migrate);
   if (!store) return exit_after(store.error(), 1);
   (void)protect_secret_environment();  // DATABASE_URL and the like, read above
-  const std::string gateway_id =
-      o.gateway_id.empty() ? "gateway-" + std::to_string(::getpid()) : o.gateway_id;
+  const std::string gateway_id = o.gateway_id.empty() ? "gateway-" + host_and_pid() : o.gateway_id;
   auto bus = NatsBus::connect(executor, NatsOptions{o.nats_url, gateway_id});
   if (!bus) return exit_after(bus.error(), 1);
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
@@ -190,7 +190,8 @@ void add_gateway_command(CLI::App& server, int& exit_code) {
   cmd->add_option("--jwt-public-key", o->jwt_public_key,
                   "JWT public key PEM for frontend auth (daemons authenticate with PATs)")
       ->envname("JWT_PUBLIC_KEY");
-  cmd->add_option("--gateway-id", o->gateway_id, "This gateway's name (default: gateway-<pid>)")
+  cmd->add_option("--gateway-id", o->gateway_id,
+                  "This gateway's name (default: gateway-<host>-<pid>)")
       ->envname("GATEWAY_ID");
   cmd->add_option("--heartbeat-interval", o->heartbeat_s, "Seconds between heartbeats")
       ->capture_default_str();

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <memory>
 
-#include "app/data_dir.h"
 #include "adapters/asio/run_blocking.h"
+#include "app/data_dir.h"
 #include "app/secure_random.h"
 #include "core/personal_access_token.h"
 #include "runtime/ids.h"

@@ -28,11 +28,11 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/host/posix_host.h"
 #include "adapters/llm/outbound_http.h"
 #include "app/api_client.h"
 #include "app/mcp_files.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "base/json_parse.h"
 #include "runtime/env.h"
@@ -330,7 +330,8 @@ int run_files(const McpOptions& o) {
 
 int run_approve(const McpOptions& o) {
   if (o.sha256.size() != 64) {
-    return refuse_request("--sha256 is the file's 64 hex digits, as `reliant mcp files` shows them");
+    return refuse_request(
+        "--sha256 is the file's 64 hex digits, as `reliant mcp files` shows them");
   }
   if (o.local) {
     // This machine's approvals: checked against the file as it is now, as a daemon checks.
@@ -341,11 +342,12 @@ int run_approve(const McpOptions& o) {
     const auto found = std::find_if(configured->files.begin(), configured->files.end(),
                                     [&](const mcp::McpConfigFile& f) { return f.file == file; });
     if (found == configured->files.end() || found->layer == mcp::McpLayer::user) {
-      return refuse_request(file + " is not a workspace's .reliant/mcp.json or .reliant.local/mcp.json");
+      return refuse_request(file +
+                            " is not a workspace's .reliant/mcp.json or .reliant.local/mcp.json");
     }
     if (found->sha256 != o.sha256) {
       return refuse_request(file + " has changed: its sha256 is now " + found->sha256 +
-                    "; review it again");
+                            "; review it again");
     }
     if (!found->error.empty()) return refuse_request(found->error);
     auto path = mcp_approvals_path();
@@ -431,7 +433,8 @@ int run_conformance(McpOptions o) {
   if (!configured) return refuse_request(configured.error().message);
   session.servers.configure(std::move(configured->servers), std::move(configured->files));
   const auto tools = run_blocking(session.executor, session.servers.tools());
-  if (const std::string why = unhealthy_reasons(session.servers); !why.empty()) return refuse_request(why);
+  if (const std::string why = unhealthy_reasons(session.servers); !why.empty())
+    return refuse_request(why);
   int status = 0;
   for (const auto& tool : tools) {
     const auto outcome = run_blocking(

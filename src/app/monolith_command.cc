@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/crypto/pbkdf2_password_hasher.h"
 #include "adapters/host/posix_host.h"
 #include "adapters/llm/outbound_http.h"
@@ -30,7 +31,6 @@
 #include "app/local_account.h"
 #include "app/mcp_files.h"
 #include "app/monolith_daemons.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"

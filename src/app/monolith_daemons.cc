@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "app/gateway_assembly.h"
 #include "adapters/asio/run_blocking.h"
+#include "app/gateway_assembly.h"
 #include "services/storage/daemons.h"
 
 namespace reliant {

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "base/json_parse.h"
 #include "core/workflow/selector_expressions.h"

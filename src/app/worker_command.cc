@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/http/health_server.h"
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/nats/nats_bus.h"
@@ -18,8 +19,8 @@
 #include "app/data_dir.h"
 #include "app/db_config.h"
 #include "app/llm_options.h"
+#include "app/process_name.h"
 #include "app/readiness.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "core/agent/agent_workflow.h"
@@ -53,10 +54,7 @@ struct WorkerOptions {
 };
 
 std::string default_worker_id() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(secure_random_u64() % 100000);
+  return host_and_pid() + "-" + std::to_string(secure_random_u64() % 100000);
 }
 
 int run_worker(const WorkerOptions& options) {

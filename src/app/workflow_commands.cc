@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
-#include "adapters/asio/run_blocking.h"
 #include "app/secure_random.h"
 #include "app/workflow_language_commands.h"
 #include "app/workflow_run_commands.h"

@@ -13,10 +13,10 @@
 #include <utility>
 
 #include "adapters/asio/asio_executor.h"
+#include "adapters/asio/run_blocking.h"
 #include "adapters/memory/in_process_bus.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
-#include "adapters/asio/run_blocking.h"
 #include "core/engine/builtin_workflows.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/sleep.h"

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/asio/asio_executor.h"
-#include "adapters/host/posix_host.h"
 #include "adapters/asio/run_blocking.h"
+#include "adapters/host/posix_host.h"
 #include "runtime/env.h"
 #include "runtime/random.h"
 #include "services/daemon/mcp/mcp_servers.h"

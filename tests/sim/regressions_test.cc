@@ -49,7 +49,8 @@ TEST_P(Regression, HoldsEveryInvariantUnderItsSeed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pinned, Regression, testing::ValuesIn(regression_files()), regression_name_of);
+INSTANTIATE_TEST_SUITE_P(Pinned, Regression, testing::ValuesIn(regression_files()),
+                         regression_name_of);
 
 }  // namespace
 }  // namespace reliant::sim

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "adapters/asio/asio_executor.h"
-#include "adapters/memory/in_process_bus.h"
 #include "adapters/asio/run_blocking.h"
+#include "adapters/memory/in_process_bus.h"
 #include "core/engine/builtin_workflows.h"
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <pqxx/pqxx>
 
+#include "adapters/asio/run_blocking.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
-#include "adapters/asio/run_blocking.h"
 #include "services/storage/migrator.h"
 #include "unit/support/temp_dir.h"
 

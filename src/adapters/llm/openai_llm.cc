@@ -70,17 +70,16 @@ class OpenAiStream final : public StreamConsumer {
     events_.clear();
     Result<void> fed = sse_.feed(bytes, events_);
     if (!fed) {
-      return StreamFailure{{ErrorCode::unavailable, kOpenAi + (": " + fed.error().message)},
-                           false};
+      return StreamFailure{{ErrorCode::unavailable, kOpenAi + (": " + fed.error().message)}, false};
     }
     for (const SseEvent& event : events_) {
       std::optional<StreamFailure> failed;
       try {
         failed = on_event(event);
       } catch (const std::exception& e) {
-        failed = StreamFailure{{ErrorCode::unavailable,
-                                std::string(kOpenAi) + ": cannot handle a chunk: " + e.what()},
-                               false};
+        failed = StreamFailure{
+            {ErrorCode::unavailable, std::string(kOpenAi) + ": cannot handle a chunk: " + e.what()},
+            false};
       }
       if (failed) return failed;
     }

@@ -194,7 +194,9 @@ class ConnectStream final : public HttpBodyStream {
 
 }  // namespace
 
-bool ConnectRpc::handles(const HttpRequest& request) { return request.path.starts_with(kReliantServicePrefix); }
+bool ConnectRpc::handles(const HttpRequest& request) {
+  return request.path.starts_with(kReliantServicePrefix);
+}
 
 Task<HttpResponse> ConnectRpc::handle(HttpRequest request) {
   const std::string& path = request.path;

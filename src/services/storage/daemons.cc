@@ -59,7 +59,8 @@ Result<DaemonRecord> daemon_from(const SqlRecord& r) {
 }  // namespace
 
 Result<std::optional<DaemonRecord>> find_daemon(SqlTransaction& tx, const std::string& id) {
-  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns + " FROM daemons WHERE id = $1", {id});
+  auto rows =
+      tx.query(std::string("SELECT ") + kDaemonColumns + " FROM daemons WHERE id = $1", {id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<DaemonRecord>();
   auto daemon = daemon_from(first_record(*rows));

@@ -62,9 +62,9 @@ Result<StoredToolRequest> store_tool_request(SqlTransaction& tx, const ToolReque
 
 Result<std::optional<ToolRequestRecord>> find_tool_request(SqlTransaction& tx,
                                                            const std::string& request_id) {
-  auto rows =
-      tx.query(std::string("SELECT ") + kToolRequestColumns + " FROM tool_requests WHERE request_id = $1",
-               {request_id});
+  auto rows = tx.query(
+      std::string("SELECT ") + kToolRequestColumns + " FROM tool_requests WHERE request_id = $1",
+      {request_id});
   if (!rows) return fail(rows.error());
   if (rows->rows.empty()) return std::optional<ToolRequestRecord>();
   auto request = request_from(first_record(*rows));

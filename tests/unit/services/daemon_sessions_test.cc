@@ -15,6 +15,7 @@
 #include "services/daemon/daemon_methods.h"
 #include "sim/sim_host.h"
 #include "sim/sim_transport.h"
+#include "unit/support/test_tasks.h"
 
 namespace reliant::daemon {
 namespace {
@@ -25,11 +26,6 @@ Task<void> dial_into(Transport* transport, Metadata metadata,
                      std::optional<Result<StreamPtr>>* out) {
   Task<Result<StreamPtr>> dialing = transport->dial("pod:9290", std::move(metadata), seconds(5));
   *out = co_await dialing;
-}
-
-Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
-  Task<Result<std::string>> next = stream->receive();
-  *out = co_await next;
 }
 
 // A call of the echo tool for the pod's user.

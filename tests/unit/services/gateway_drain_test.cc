@@ -27,19 +27,13 @@
 #include "sim/sim_host.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
+#include "unit/support/test_tasks.h"
 
 namespace reliant::gateway {
 namespace {
 
 namespace sim = reliant::sim;
 using daemon::Daemon;
-
-Task<void> migrate(Store* store, Instant now, bool* done) {
-  Task<Result<std::vector<std::int64_t>>> pending = migrate_up(*store, now);
-  Result<std::vector<std::int64_t>> applied = co_await pending;
-  EXPECT_TRUE(applied.has_value());
-  *done = true;
-}
 
 Task<void> durable_call(routing::DaemonRouter* router, routing::ToolCall call,
                         std::optional<Result<v1::ToolResponse>>* out) {
@@ -58,11 +52,6 @@ Task<void> dial_into(Transport* transport, std::string address, std::string toke
   Task<Result<StreamPtr>> dialing =
       transport->dial(address, Metadata{{"authorization", "Bearer " + token}}, seconds(5));
   *out = co_await dialing;
-}
-
-Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
-  Task<Result<std::string>> next = stream->receive();
-  *out = co_await next;
 }
 
 class TokenCredentials final : public daemon::CredentialStore {
@@ -110,7 +99,7 @@ std::string token_of(std::uint8_t fill) {
   return format_pat(bytes);
 }
 
-struct World {
+struct DrainWorld {
   sim::World world{21};
   sim::Network network{milliseconds(1), milliseconds(2)};
   sim::SimBroker broker{world, network};
@@ -146,7 +135,7 @@ struct World {
   Scope scope{worker_exec};   // after what its tasks use: destroyed first
   Scope dialer{daemon_exec};  // a hand-written daemon's tasks
 
-  World() {
+  DrainWorld() {
     bool migrated = false;
     scope.spawn(migrate(&worker_store, world.now(), &migrated));
     run_until([&] { return migrated; });
@@ -222,7 +211,7 @@ std::string content_of(const std::optional<Result<v1::ToolResponse>>& out) {
 }
 
 TEST(DrainingGateway, HandsTheDaemonOverOnceItsCallIsAnsweredThenSaysItIsDone) {
-  World w;
+  DrainWorld w;
   w.start_daemon();
   const int h = w.holder();
   ASSERT_TRUE(w.gateways[h]->holds(w.daemon->daemon_id()));
@@ -266,7 +255,7 @@ TEST(DrainingGateway, HandsTheDaemonOverOnceItsCallIsAnsweredThenSaysItIsDone) {
 }
 
 TEST(DrainingGateway, CallsMadeWhileItDrainsRunOnceOnTheNextGateway) {
-  World w;
+  DrainWorld w;
   w.start_daemon();
   const int h = w.holder();
   std::optional<Result<v1::ToolResponse>> running, durable, sync;
@@ -292,7 +281,7 @@ TEST(DrainingGateway, CallsMadeWhileItDrainsRunOnceOnTheNextGateway) {
 }
 
 TEST(DrainingGateway, AtItsTimeoutSendsTheDaemonAwayAndTheCallIsStillAnsweredOnce) {
-  World w;
+  DrainWorld w;
   w.start_daemon();
   const int h = w.holder();
   std::optional<Result<v1::ToolResponse>> slow;
@@ -320,7 +309,7 @@ TEST(DrainingGateway, AtItsTimeoutSendsTheDaemonAwayAndTheCallIsStillAnsweredOnc
 }
 
 TEST(DrainingGateway, RefusesNewStreamsTellingThemToGoElsewhere) {
-  World w;
+  DrainWorld w;
   bool drained = false;
   w.gateways[0]->begin_drain(seconds(30), [&] { drained = true; });
   w.run_until([&] { return drained; });
@@ -341,7 +330,7 @@ TEST(DrainingGateway, RefusesNewStreamsTellingThemToGoElsewhere) {
 }
 
 TEST(DrainingGateway, ADaemonWhoseEveryGatewayIsGoingAwayBacksOffAfterOneRound) {
-  World w;
+  DrainWorld w;
   int drained = 0;
   for (auto& gateway : w.gateways) gateway->begin_drain(seconds(30), [&] { ++drained; });
   w.run_until([&] { return drained == 2; });

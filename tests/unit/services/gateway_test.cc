@@ -31,6 +31,7 @@
 #include "sim/sim_bus.h"
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
+#include "unit/support/test_tasks.h"
 #include "unit/support/token_of.h"
 
 namespace reliant::gateway {
@@ -38,23 +39,11 @@ namespace {
 
 namespace sim = reliant::sim;
 
-Task<void> migrate(Store* store, Instant now, bool* done) {
-  Task<Result<std::vector<std::int64_t>>> pending = migrate_up(*store, now);
-  Result<std::vector<std::int64_t>> applied = co_await pending;
-  EXPECT_TRUE(applied.has_value());
-  *done = true;
-}
-
 Task<void> dial_into(Transport* transport, std::string token,
                      std::optional<Result<StreamPtr>>* out) {
   Task<Result<StreamPtr>> dialing =
       transport->dial("gw:9190", Metadata{{"authorization", "Bearer " + token}}, seconds(5));
   *out = co_await dialing;
-}
-
-Task<void> receive_into(Stream* stream, std::optional<Result<std::string>>* out) {
-  Task<Result<std::string>> next = stream->receive();
-  *out = co_await next;
 }
 
 Task<void> call_into(routing::DaemonRouter* router, routing::ToolCall call,
