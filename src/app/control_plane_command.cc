@@ -17,6 +17,7 @@
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 #include "app/process_name.h"
+#include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "services/control_plane/control_plane.h"
 
@@ -62,6 +63,8 @@ int run_control_plane(const ControlPlaneOptions& options) {
   auto kubernetes = kubernetes_platform(executor, options.kubernetes);
   if (!kubernetes) return exit_after(kubernetes.error(), 2, "kubernetes");
   if (*kubernetes) provisioners.push_back((*kubernetes)->provisioner.get());
+  // DATABASE_URL and the like, read above: its local daemons run as the same OS user.
+  (void)protect_secret_environment();
   control_plane::ControlPlaneConfig config;
   config.replica_id = options.replica_id.empty() ? host_and_pid() : options.replica_id;
   config.interval = milliseconds(static_cast<std::int64_t>(options.plane.interval_s * 1000));

@@ -27,11 +27,17 @@ base=$(free_port_block 24)
 start_gateway ga "$base" --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
 start_servers "$base" 1
 api="http://127.0.0.1:$((base + 12))"
-"$reliant" server controlplane --db-url "$url" --nats-url "$nats_url" --replica-id cp1 \
+# The store's URL in the environment, as Kubernetes gives it: the control plane's local daemons run
+# as its OS user, so once read it must be gone from what /proc shows of the process.
+DATABASE_URL="$url" "$reliant" server controlplane --nats-url "$nats_url" --replica-id cp1 \
   --health-port $((base + 3)) --bind-address 127.0.0.1 --daemons-dir "$work/managed" \
   --interval 0.5 --suspend-after 8 --commands-url "$api" >"$work/controlplane.log" 2>&1 &
 pids+=($!)
+control_plane_pid=$!
 wait_ready $((base + 3)) "control plane"
+if tr '\0' '\n' <"/proc/$control_plane_pid/environ" | grep -qF -- "$url"; then
+  fail "the control plane's environment still shows DATABASE_URL"
+fi
 cli() { "$reliant" daemon "$@" --server "$api" --token "$token"; }
 
 cli create cloud-box --permissions execution --label pool=cloud >"$work/create.out" ||
