@@ -87,15 +87,9 @@ grep -q '"content": "done\\n"' "$work/call.out" || fail "the call's output: $(ca
 [ "$(cat "$work/laptop/marks")" = ran ] || fail "the call ran $(wc -l <"$work/laptop/marks") times"
 echo "the call in flight answered once, $((call_ms - term_ms)) ms after the SIGTERM"
 
-for _ in $(seq 1 $((drain_timeout * 10 + 20))); do
-  kill -0 "$holder_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$holder_pid" 2>/dev/null && fail "$holder still runs $(($(now_ms) - term_ms)) ms after SIGTERM"
-set +e
-wait "$holder_pid"
-holder_code=$?
-set -e
+wait_gone "$holder_pid" $((drain_timeout * 10 + 20)) "$holder still runs $((drain_timeout + 2)) s after SIGTERM"
+holder_code=0
+wait "$holder_pid" || holder_code=$?
 exit_ms=$(now_ms)
 [ "$holder_code" -eq 0 ] || fail "$holder exited with $holder_code"
 drain_ms=$((exit_ms - term_ms))
@@ -162,15 +156,9 @@ kill -TERM "$other_pid"
 sleep 0.3
 kill -0 "$other_pid" 2>/dev/null || fail "$other did not drain: it stopped at the first signal"
 kill -TERM "$other_pid"
-for _ in $(seq 1 30); do
-  kill -0 "$other_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$other_pid" 2>/dev/null && fail "$other still runs after a second SIGTERM"
-set +e
-wait "$other_pid"
-other_code=$?
-set -e
+wait_gone "$other_pid" 30 "$other still runs after a second SIGTERM"
+other_code=0
+wait "$other_pid" || other_code=$?
 [ "$other_code" -eq 0 ] || fail "$other exited with $other_code after a second SIGTERM"
 echo "a second SIGTERM stopped $other's drain after $(($(now_ms) - second_ms)) ms"
 echo "timings: /ready 503 after $((ready_ms - term_ms)) ms, call answered after $((call_ms - term_ms)) ms, drain $drain_ms ms (timeout ${drain_timeout} s), daemon reconnected in $reconnect_ms ms"

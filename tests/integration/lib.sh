@@ -31,6 +31,15 @@ fail() {
   exit 1
 }
 
+# Waits up to TENTHS tenths of a second for process PID to end; fails with MESSAGE unless it did.
+wait_gone() {  # PID TENTHS MESSAGE
+  for _ in $(seq 1 "$2"); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  fail "$3"
+}
+
 # Waits up to 5 s for a health endpoint on PORT to answer ready.
 wait_ready() {  # PORT WHAT
   local ready=""

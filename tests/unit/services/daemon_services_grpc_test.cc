@@ -75,12 +75,7 @@ struct Stack {
     EXPECT_TRUE(run(migrate_up(*store, executor.now())).has_value());
     TransactionBody seed = [this](SqlTransaction& tx) -> Result<void> {
       for (auto [user, token] : {std::pair{"alice", alice}, std::pair{"bob", bob}}) {
-        const std::string id = std::string("user-") + user;
-        if (auto ok = insert_user(tx, User{id, std::string(user) + "@example.com", user, 0}); !ok)
-          return ok;
-        PersonalAccessToken meta{
-            "tok-" + std::string(user), id, "", pat_display_prefix(token), 0, {}, {}, {}};
-        if (auto ok = insert_token(tx, meta, hash_pat(token)); !ok) return ok;
+        if (auto ok = insert_user_with_token(tx, user, token); !ok) return ok;
       }
       DaemonRecord daemon;
       daemon.id = "daemon-1";

@@ -28,6 +28,7 @@
 #include "sim/sim_store.h"
 #include "sim/sim_transport.h"
 #include "unit/support/test_tasks.h"
+#include "unit/support/token_of.h"
 
 namespace reliant::gateway {
 namespace {
@@ -93,12 +94,6 @@ struct Observer final : daemon::DaemonObserver {
 
 const std::string kAddresses[2] = {"gw-1:9190", "gw-2:9190"};
 
-std::string token_of(std::uint8_t fill) {
-  std::array<std::uint8_t, kPatRandomBytes> bytes{};
-  bytes.fill(fill);
-  return format_pat(bytes);
-}
-
 struct DrainWorld {
   sim::World world{21};
   sim::Network network{milliseconds(1), milliseconds(2)};
@@ -140,11 +135,7 @@ struct DrainWorld {
     scope.spawn(migrate(&worker_store, world.now(), &migrated));
     run_until([&] { return migrated; });
     auto seeded = database.database().transact([this](SqlTransaction& tx) -> Result<void> {
-      if (auto ok = insert_user(tx, User{"user-alice", "alice@example.com", "alice", 0}); !ok)
-        return ok;
-      PersonalAccessToken meta{"tok-alice", "user-alice", "", pat_display_prefix(token),
-                               0,           {},           {}, {}};
-      return insert_token(tx, meta, hash_pat(token));
+      return insert_user_with_token(tx, "alice", token);
     });
     EXPECT_TRUE(seeded.has_value());
     for (int g = 0; g < 2; ++g) {
