@@ -12,15 +12,31 @@
 #      and denied once; retry-with-escalation with a verify command that passes and one that
 #      fails (which escalates to the planner). Each run's nodes are printed as `workflow show`
 #      reports them.
-# Exit 0 when everything passed. Usage: tools/public_examples.sh EXAMPLES_DIR
+#   0. `reliant preset validate` accepts every examples/presets/*.yaml, unchanged.
+# Exit 0 when everything passed. Usage: tools/public_examples.sh EXAMPLES
+# EXAMPLES is the examples/ folder, a checkout of the repository, or a bare clone of it (its
+# examples/ are read from HEAD). CTest runs this as `public_examples` when CMake's
+# RELIANT_PUBLIC_EXAMPLES (or the environment variable of that name at configure time) names one.
 set -euo pipefail
-examples=$(cd "${1:?usage: tools/public_examples.sh EXAMPLES_DIR}" && pwd)
+given="${1:?usage: tools/public_examples.sh EXAMPLES}"
 cd "$(dirname "$0")/.."
 root=$PWD
-reliant=$root/build/src/app/reliant
+reliant=${RELIANT_BUILD_DIR:-$root/build}/src/app/reliant
 [ -x "$reliant" ] || { echo "build first: tools/setup.sh --build-only"; exit 2; }
 source tools/ports.sh
 work=$(mktemp -d)
+if [ -d "$given/workflows" ] || [ -d "$given/presets" ]; then
+  examples=$(cd "$given" && pwd)
+elif [ -d "$given/examples" ]; then
+  examples=$(cd "$given/examples" && pwd)
+elif git -C "$given" rev-parse --verify -q HEAD:examples >/dev/null; then
+  git -C "$given" archive HEAD examples | tar -x -C "$work"
+  examples=$work/examples
+else
+  echo "$given: no examples/ folder and no git repository holding one"
+  rm -rf "$work"
+  exit 2
+fi
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
@@ -32,6 +48,15 @@ failures=0
 checks=0
 pass() { checks=$((checks + 1)); echo "ok   $*"; }
 fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $*"; }
+
+echo "== 0. presets"
+presets=0
+for file in "$examples"/presets/*.yaml; do
+  [ -f "$file" ] || continue
+  presets=$((presets + 1))
+  if out=$("$reliant" preset validate "$file" 2>&1); then pass "$out"; else fail "$out"; fi
+done
+[ "$presets" -gt 0 ] || fail "no presets in $examples/presets"
 
 echo "== 1. validate"
 for file in "$examples"/workflows/*.yaml; do

@@ -17,6 +17,7 @@
 #include "app/logging.h"
 #include "app/mcp_command.h"
 #include "app/monolith_command.h"
+#include "app/preset_commands.h"
 #include "app/secret_arguments.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
@@ -53,6 +54,7 @@ int main(int original_argc, char** original_argv) {
   version->callback([] { std::printf("%s\n", reliant::version_string().c_str()); });
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
+  reliant::add_preset_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
   reliant::add_mcp_commands(app, exit_code);
   reliant::add_cel_commands(app, exit_code);

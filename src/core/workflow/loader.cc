@@ -15,6 +15,8 @@
 #include "core/workflow/bounded_yaml.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/node_types.h"
+#include "core/workflow/preset.h"
+#include "core/workflow/tool_filter.h"
 #include "core/workflow/yaml_values.h"
 
 namespace reliant::workflow {
@@ -210,6 +212,60 @@ class Loader {
     spec.args.fields.push_back({key, tree_at(value, "args." + key)});
   }
 
+  // Whether any scalar under `node` holds a {{ }} template: its value is known only in a run.
+  static bool has_template(const YAML::Node& node) {
+    if (node.IsScalar()) return node.Scalar().find("{{") != std::string::npos;
+    if (node.IsSequence()) {
+      for (const auto& item : node) {
+        if (has_template(item)) return true;
+      }
+    }
+    if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (has_template(entry.second)) return true;
+      }
+    }
+    return false;
+  }
+
+  // `presets:` and a model call's tool filter, when written out rather than computed: checked
+  // now (a computed one is checked when the node runs).
+  void check_literal_arg(NodeType type, const std::string& key, const YAML::Node& value,
+                         const std::string& what) {
+    if (has_template(value)) return;
+    if (key == "presets") {
+      if (auto wrong = preset_pick_error(to_json(value))) error(value, what + ": " + *wrong);
+      return;
+    }
+    const bool filters = type == NodeType::call_llm || type == NodeType::execute_tools;
+    // A model call's `tools: true|false` offers the default tools or none.
+    if (filters && key == "tools" && value.IsScalar() && scalar_value(value).is<bool>()) return;
+    if (filters && (key == "tool_filter" || key == "tools")) {
+      if (auto filter = parse_tool_filter(to_json(value)); !filter)
+        error(value, what + ": " + key + ": " + filter.error());
+    }
+  }
+
+  // `args:` and the type's own keys that are args (`command:` …), into spec.args.
+  void args_at(const YAML::Node& node, const Keys& arg_keys, const std::string& what,
+               NodeSpec& spec) {
+    if (const auto args = child(node, "args")) {
+      if (!args.IsMap()) {
+        error(args, what + ": args must be a map");
+      } else {
+        spec.args = tree_at(args, "args");
+        for (const auto& entry : args)
+          check_literal_arg(spec.type, entry.first.Scalar(), entry.second, what);
+      }
+    }
+    for (const auto& key : arg_keys) {
+      if (const auto value = child(node, key)) {
+        merge_arg(spec, key, value);
+        check_literal_arg(spec.type, key, value, what);
+      }
+    }
+  }
+
   std::optional<NodeSpec> node_at(const YAML::Node& node, std::string id, const YAML::Node& id_at,
                                   std::optional<NodeType> shorthand, int depth) {
     NodeSpec spec;
@@ -237,16 +293,7 @@ class Loader {
     extra.insert(own.args.begin(), own.args.end());
     if (!shorthand) check_keys(node, kNodeKeys, what, extra);
 
-    if (const auto args = child(node, "args")) {
-      if (!args.IsMap()) {
-        error(args, what + ": args must be a map");
-      } else {
-        spec.args = tree_at(args, "args");
-      }
-    }
-    for (const auto& key : own.args) {
-      if (const auto value = child(node, key)) merge_arg(spec, key, value);
-    }
+    args_at(node, own.args, what, spec);
     // An approval's `description` is its prompt, not the node's.
     if (spec.type == NodeType::approval || spec.type == NodeType::ask_question) {
       if (const auto value = child(node, "description")) merge_arg(spec, "description", value);
@@ -594,6 +641,17 @@ class Loader {
     }
   }
 
+  // What an input keeps for clients (its form's ui, tags, presets …); `presets:` is checked.
+  void kept_for_clients(const YAML::Node& body, const std::string& what, InputSpec& spec) {
+    for (const auto* key : {"ui", "tags", "presets", "label", "placeholder"}) {
+      if (const auto value = child(body, key)) spec.extra[key] = to_json(value);
+    }
+    if (const auto presets = child(body, "presets")) {
+      if (auto choice = preset_choice(to_json(presets)); !choice)
+        error(presets, what + ": " + choice.error());
+    }
+  }
+
   std::vector<InputSpec> inputs_at(const YAML::Node& inputs, bool nested) {
     std::vector<InputSpec> out;
     if (!inputs.IsMap()) {
@@ -649,9 +707,7 @@ class Loader {
         else
           spec.fields = inputs_at(fields, true);
       }
-      for (const auto* key : {"ui", "tags", "presets", "label", "placeholder"}) {
-        if (const auto value = child(body, key)) spec.extra[key] = to_json(value);
-      }
+      kept_for_clients(body, what, spec);
       if (const auto d = child(body, "default")) {
         spec.default_value = to_json(d);
         if (auto checked = check_input_value(spec, *spec.default_value); !checked) {
@@ -671,7 +727,10 @@ class Loader {
       d.description = description.IsScalar() ? description.Scalar() : "";
     if (const auto version = root["apiVersion"])
       d.api_version = string_at(version, "apiVersion").value_or("");
-    if (const auto presets = child(root, "presets")) d.presets = to_json(presets);
+    if (const auto presets = child(root, "presets")) {
+      d.presets = to_json(presets);
+      if (auto choice = preset_choice(d.presets); !choice) error(presets, choice.error());
+    }
     if (const auto inputs = child(root, "inputs"); inputs && !inputs.IsNull())
       d.inputs = inputs_at(inputs, false);
     if (const auto daemon = child(root, "daemon")) d.daemon = daemon_at(daemon, "the workflow");

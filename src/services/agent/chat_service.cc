@@ -10,9 +10,11 @@
 #include "core/daemon_selection.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
+#include "core/workflow/preset_inputs.h"
 #include "core/workflow/selector_expressions.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
+#include "services/storage/preset_library.h"
 #include "services/storage/project_workflows.h"
 #include "services/storage/projects.h"
 #include "services/updates/user_events.h"
@@ -69,6 +71,15 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
     inputs["model"] = options.model;
   if (!options.mode.empty()) inputs["mode"] = options.mode;
   if (options.turns_max) inputs["max_turns"] = *options.turns_max;
+  // The presets fill what is still unset; the run keeps the result, so a preset edited later
+  // changes no run.
+  auto library = PresetLibrary::load(tx, chat.user_id, chat.project_id);
+  if (!library) return fail(library.error());
+  auto under = workflow::inputs_under_presets(
+      **definition, std::move(inputs), options.presets.is_null() ? chat.presets : options.presets,
+      library->finder());
+  if (!under) return fail(ErrorCode::invalid_argument, name + ": " + under.error());
+  inputs = std::move(*under);
   auto resolved = workflow::resolve_inputs((*definition)->inputs, inputs);
   if (!resolved) {
     return fail(ErrorCode::invalid_argument, name + ": inputs: " + resolved.error());
@@ -114,6 +125,11 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
   chat.workflow = workflow.workflow.empty() ? "builtin://agent" : workflow.workflow;
   chat.workflow_inputs = std::move(workflow.inputs);
   chat.project_id = std::move(workflow.project_id);
+  if (!workflow.presets.is_null()) {
+    chat.presets = workflow.presets.is_string()
+                       ? nlohmann::json{{std::string(workflow::kOwnInputsGroup), workflow.presets}}
+                       : std::move(workflow.presets);
+  }
   chat.created_at_ms = chat.updated_at_ms = to_ms(env_.executor.now());
   auto body = [chat](SqlTransaction& tx, Events& events) -> Result<void> {
     if (!chat.project_id.empty()) {

@@ -31,15 +31,19 @@ struct ChatWorkflow {
   std::string workflow = "builtin://agent";
   nlohmann::json inputs = nlohmann::json::object();
   std::string project_id;  // the chat's project: where project workflows come from
+  // The presets its runs apply: a name or {group: name} (core/workflow/preset_inputs.h); null:
+  // the workflow's defaults.
+  nlohmann::json presets;
 };
 
 struct SendOptions {
   std::string model;
   nlohmann::json daemon;  // a selector for this run's tools (null: the cascade decides)
   std::optional<std::int64_t> turns_max;
-  std::string mode;       // auto | manual | plan: builtin://agent's input
-  std::string workflow;   // this message only; empty: the chat's
-  nlohmann::json inputs;  // merged over the chat's inputs (null: none)
+  std::string mode;        // auto | manual | plan: builtin://agent's input
+  std::string workflow;    // this message only; empty: the chat's
+  nlohmann::json inputs;   // merged over the chat's inputs (null: none)
+  nlohmann::json presets;  // this message only, instead of the chat's (null: the chat's)
 };
 
 struct SentMessage {

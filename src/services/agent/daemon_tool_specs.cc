@@ -6,22 +6,34 @@
 #include <utility>
 
 #include "base/json_parse.h"
+#include "core/workflow/tool_filter.h"
 
 namespace reliant::agent {
 
 using Json = nlohmann::json;
 
 bool may_offer_mcp(const Json& filter) {
-  if (!filter.is_array()) return true;
-  return std::any_of(filter.begin(), filter.end(), [](const Json& entry) {
-    if (!entry.is_string()) return false;
-    const std::string& text = entry.get_ref<const std::string&>();
-    if (text.starts_with("mcp__")) return true;
-    if (!text.starts_with("tag:")) return false;
-    // The built-in tools' own tags say nothing of MCP tools (plan mode's readonly above all).
-    static const std::set<std::string, std::less<>> builtin = {
-        "readonly", "plan", "read", "planning", "edit", "write", "shell", "bash"};
-    return !builtin.contains(std::string_view(text).substr(4));
+  if (filter.is_null()) return true;
+  const auto parsed = workflow::parse_tool_filter(filter);
+  if (!parsed) return false;
+  if (!parsed->has_includes) return true;  // excludes only: every tool but those
+  // The built-in tools' own tags say nothing of MCP tools (plan mode's readonly above all).
+  static const std::set<std::string, std::less<>> builtin = {
+      "readonly", "plan", "read", "planning", "edit", "write", "shell", "bash", "search"};
+  return std::any_of(parsed->entries.begin(), parsed->entries.end(), [](const auto& entry) {
+    using Kind = workflow::ToolFilterEntry::Kind;
+    if (entry.exclude) return false;
+    switch (entry.kind) {
+      case Kind::name:
+        return entry.text.starts_with("mcp__");
+      case Kind::pattern:
+        return entry.text.starts_with("mcp__") || entry.text.starts_with('*');
+      case Kind::tag:
+        return !builtin.contains(entry.text);
+      case Kind::spawn:
+        return false;
+    }
+    return false;
   });
 }
 

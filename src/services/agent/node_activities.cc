@@ -10,11 +10,13 @@
 #include "core/agent/agent_workflow.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/node_types.h"
+#include "core/workflow/preset_inputs.h"
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
 #include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
+#include "services/storage/preset_library.h"
 
 namespace reliant::agent {
 
@@ -42,6 +44,57 @@ std::vector<llm::ToolSpec> filtered_tools(const std::vector<llm::ToolSpec>& tool
     if (tool_allowed(filter, tool.name)) out.push_back(tool);
   }
   return out;
+}
+
+// The filter a model call's args give: `tool_filter`, else `tools` — a list, or true (the
+// default tools) or false (none: a response tool alone).
+Json node_tool_filter(const Json& args) {
+  if (const auto it = args.find("tool_filter"); it != args.end() && !it->is_null()) return *it;
+  const Json tools = args.value("tools", Json());
+  if (tools.is_boolean()) return tools.get<bool>() ? Json::array({"tag:default"}) : Json::array();
+  return tools;
+}
+
+// A model call's `presets:` (a name, or {default: name}): the preset's params under the node's
+// own args — its system prompt, model, temperature and thinking level, and its tools as the
+// node's tool filter when the node gives none.
+Task<Result<Json>> args_under_preset(const AgentDeps& deps, NodeInput node) {
+  const Json pick = node.args["presets"];
+  if (auto wrong = workflow::preset_pick_error(pick)) co_return fail(node_error(node, *wrong));
+  const std::string name = pick.is_string()
+                               ? pick.get<std::string>()
+                               : pick.value(std::string(workflow::kOwnInputsGroup), "");
+  if (name.empty()) co_return node.args;
+  auto load = [user_id = node.user_id, project_id = node.project_id](SqlTransaction& tx) {
+    return PresetLibrary::load(tx, user_id, project_id);
+  };
+  Task<Result<PresetLibrary>> loading = deps.store.transact_for(std::move(load));
+  Result<PresetLibrary> library = co_await loading;
+  if (!library) co_return fail(library.error());
+  const PresetInForce* preset = library->find(name);
+  if (preset == nullptr) co_return fail(node_error(node, "no preset \"" + name + "\""));
+  Json args = node.args;
+  const Json& params = preset->preset.params;
+  if (node_tool_filter(args).is_null() && params.contains("tools"))
+    args["tool_filter"] = params["tools"];
+  static const std::set<std::string, std::less<>> kTaken = {"system_prompt", "model", "temperature",
+                                                            "thinking_level"};
+  co_return workflow::under_preset(preset->preset, std::move(args),
+                                   [](const std::string& key) { return kTaken.contains(key); });
+}
+
+// A model call's input as its activity reads it, its `presets:` applied.
+Task<Result<NodeInput>> model_call_input(const AgentDeps& deps, Json input) {
+  auto parsed = node_input(input);
+  if (!parsed) co_return fail(parsed.error());
+  NodeInput node = std::move(*parsed);
+  if (node.args.contains("presets") && !node.args["presets"].is_null()) {
+    Task<Result<Json>> applying = args_under_preset(deps, node);
+    Result<Json> args = co_await applying;
+    if (!args) co_return fail(args.error());
+    node.args = std::move(*args);
+  }
+  co_return node;
 }
 
 // `model:` as a name, or {name} / {tags, providers} matched against the configured models. A
@@ -188,7 +241,8 @@ class CallLlmNode final : public engine::Activity {
   }
 
   Task<Result<Json>> run(ActivityContext& context, Json input) override {
-    auto parsed = node_input(input);
+    Task<Result<NodeInput>> reading = model_call_input(deps_, std::move(input));
+    Result<NodeInput> parsed = co_await reading;
     if (!parsed) co_return fail(parsed.error());
     const NodeInput node = std::move(*parsed);
     auto model = choose_model(deps_, node);
@@ -216,12 +270,9 @@ class CallLlmNode final : public engine::Activity {
     request.model = *model;
     const std::string system = text_field(node.args, "system_prompt");
     request.system = system.empty() ? kDefaultSystemPrompt : system;
-    if (const Json t = node.args.value("temperature", Json()); t.is_number()) {
+    if (const Json t = node.args.value("temperature", Json()); t.is_number())
       request.temperature = t.get<double>();
-    }
-    auto filter_list = tool_filter_list(node, node.args.contains("tool_filter")
-                                                  ? node.args["tool_filter"]
-                                                  : node.args.value("tools", Json()));
+    auto filter_list = tool_filter_list(node, node_tool_filter(node.args));
     if (!filter_list) co_return fail(filter_list.error());
     const Json filter = std::move(*filter_list);
     request.tools = filtered_tools(deps_.tools, filter);

@@ -7,10 +7,12 @@
 // started instead of starting another. Children nest at most workflow::kChildRunDepthMax deep.
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/node_types.h"
+#include "core/workflow/preset_inputs.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/agent/step_support.h"
 #include "services/engine/engine_sql.h"
+#include "services/storage/preset_library.h"
 #include "services/storage/project_workflows.h"
 #include "services/worker/worker.h"
 
@@ -46,6 +48,23 @@ Json child_context(const NodeInput& node, const std::string& run_id, std::int64_
   context["workflow"] = Json{{"id", child_id}};
   if (!node.daemon.is_null()) context["daemon"] = node.daemon;
   return context;
+}
+
+// The child's inputs: the node's args it declares (a caller written for another version of the
+// child passes more than it takes), with the node's `presets:` (else the child's own default
+// presets) under them.
+Result<Json> child_inputs(SqlTransaction& tx, const NodeInput& node,
+                          const workflow::Definition& definition) {
+  Json inputs = Json::object();
+  for (const auto& spec : definition.inputs) {
+    if (node.args.contains(spec.name)) inputs[spec.name] = node.args[spec.name];
+  }
+  auto library = PresetLibrary::load(tx, node.user_id, node.project_id);
+  if (!library) return fail(library.error());
+  auto under = workflow::inputs_under_presets(
+      definition, std::move(inputs), node.args.value("presets", Json()), library->finder());
+  if (!under) return fail(node_error(node, node.ref + ": " + under.error()));
+  return std::move(*under);
 }
 
 class ChildRunNode final : public engine::Activity {
@@ -118,13 +137,9 @@ class ChildRunNode final : public engine::Activity {
       }
       auto definition = workflow::load_run_definition(request);
       if (!definition) return fail(node_error(node, definition.error().message));
-      // The node's args are the child's inputs; those it does not declare are left out (a
-      // caller written for another version of the child passes more than it takes).
-      Json inputs = Json::object();
-      for (const auto& spec : (*definition)->inputs) {
-        if (node.args.contains(spec.name)) inputs[spec.name] = node.args[spec.name];
-      }
-      request.inputs = std::move(inputs);
+      auto inputs = child_inputs(tx, node, **definition);
+      if (!inputs) return fail(inputs.error());
+      request.inputs = std::move(*inputs);
       request.context["workflow"]["name"] = (*definition)->name;
       if (!node.chat_id.empty()) {
         if (auto ok = ensure_node_thread(tx, dialect, node, run_id, now_ms); !ok)

@@ -9,6 +9,7 @@
 
 #include "base/json_parse.h"
 #include "core/daemon_selection.h"
+#include "core/workflow/tool_filter.h"
 #include "services/agent/server_tools.h"
 #include "services/agent/step_support.h"
 #include "services/daemon/tools/tool_support.h"
@@ -219,6 +220,7 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
   if (tag == "planning") return is_server_tool(tool);
   if (tag == "edit" || tag == "write") return tags.edits;
   if (tag == "shell" || tag == "bash") return tags.shell;
+  if (tag == "search") return tags.search;
   if (tag == "mcp") return tool.starts_with("mcp__");
   // mcp__<server>__<tool>: its server's name is a tag of it.
   if (tool.starts_with("mcp__")) {
@@ -232,23 +234,19 @@ bool tool_has_tag(std::string_view tool, std::string_view tag) {
 }  // namespace
 
 bool tool_allowed(const Json& filter, std::string_view tool, const std::vector<std::string>& tags) {
-  if (!filter.is_array()) return true;
-  return std::any_of(filter.begin(), filter.end(), [&](const Json& entry) {
-    if (!entry.is_string()) return false;
-    const std::string& text = entry.get_ref<const std::string&>();
-    if (text.starts_with("tag:")) {
-      const std::string_view tag = std::string_view(text).substr(4);
-      return tool_has_tag(tool, tag) || std::find(tags.begin(), tags.end(), tag) != tags.end();
-    }
-    return text == tool;
+  if (filter.is_null()) return true;
+  const auto parsed = workflow::parse_tool_filter(filter);
+  if (!parsed) return false;  // tool_filter_list refused it; nothing passes a broken filter
+  return workflow::tool_passes(*parsed, tool, [&](std::string_view tag) {
+    return tool_has_tag(tool, tag) || std::find(tags.begin(), tags.end(), tag) != tags.end();
   });
 }
 
 Result<Json> tool_filter_list(const NodeInput& node, const Json& filter) {
-  if (filter.is_null() || filter.is_array()) return filter;
-  if (filter.is_string()) return Json::array({filter});
-  return fail(node_error(
-      node, "tool_filter must be a list of tool names and tag:NAME entries, not " + filter.dump()));
+  if (filter.is_null()) return filter;
+  if (auto parsed = workflow::parse_tool_filter(filter); !parsed)
+    return fail(node_error(node, "tool_filter: " + parsed.error()));
+  return filter.is_string() ? Json::array({filter}) : filter;
 }
 
 std::int64_t estimated_tokens(const std::vector<MessageRecord>& messages) {

@@ -65,18 +65,19 @@ Task<Result<DaemonAnswer>> call_on_daemon(const AgentDeps& deps, engine::Activit
                                           std::string tool, nlohmann::json input,
                                           std::string request_id, std::string tool_call_id);
 
-// Whether a tool filter lets `tool` be offered and run: names, and `tag:NAME` with the tags
-// default/all (every tool), readonly/plan/read (tools that change nothing; not MCP tools),
-// edit/write, shell/bash, planning (the plan tools the server runs, server_tools.h) and mcp (the
-// daemon's MCP servers' tools, mcp__<server>__<tool>). Null: no filter, every tool (see
-// tool_filter_list). Entries that name nothing here (another deployment's `spawn:` tools, an MCP
-// tool not configured) select nothing. `tags`: more tags the tool has — an MCP tool's, from its
-// server's configuration (the tool's own name already tags it with "mcp" and its server's name).
+// Whether a tool filter (core/workflow/tool_filter.h: names, patterns, `tag:TAG`, excludes)
+// lets `tool` be offered and run. The tags: default/all (every tool), readonly/plan/read (tools
+// that change nothing; not MCP tools), edit/write, shell/bash, search, planning (the plan tools
+// the server runs, server_tools.h) and mcp (the daemon's MCP servers' tools,
+// mcp__<server>__<tool>). Null: no filter, every tool. A malformed filter lets nothing through
+// (tool_filter_list refuses it first). Entries that name nothing here (a tool not configured,
+// tag:web) select nothing. `tags`: more tags the tool has — an MCP tool's, from its server's
+// configuration (the tool's own name already tags it with "mcp" and its server's name).
 bool tool_allowed(const nlohmann::json& filter, std::string_view tool,
                   const std::vector<std::string>& tags = {});
-// A node's tool filter as tool_allowed reads it: null (none) or a list. One name or tag written
-// as a string is a list of one (not "no filter": in plan mode that would offer every tool);
-// anything else fails the node.
+// A node's tool filter as tool_allowed reads it: null (none) or a list. One entry written as a
+// string is a list of one (not "no filter": in plan mode that would offer every tool); a filter
+// of any other shape, or with a malformed entry, fails the node naming what is wrong.
 Result<nlohmann::json> tool_filter_list(const NodeInput& node, const nlohmann::json& filter);
 
 // A rough token count of stored messages (4 bytes a token), for compaction thresholds.

@@ -176,6 +176,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       chats_(env, config_.chats),
       accounts_(env, config_.secrets),
       projects_(env),
+      presets_(env),
       daemons_(env, config_.daemons),
       managed_daemons_(env, config_.managed_daemons),
       workflows_(env, config_.workflows, config_.chats.queue),
@@ -376,6 +377,8 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("*", "/api/v1/tokens/**", &ApiServer::to_routes<&ApiServer::accounts_>)
       .add("*", "/api/v1/settings/**", &ApiServer::to_routes<&ApiServer::accounts_>)
       .add("*", "/api/v1/projects/**", &ApiServer::to_routes<&ApiServer::projects_>)
+      .add("*", "/api/v1/presets", &ApiServer::to_routes<&ApiServer::presets_>)
+      .add("*", "/api/v1/presets/{name}", &ApiServer::to_routes<&ApiServer::presets_>)
       .add("POST", "/api/v1/chats", &ApiServer::create_chat)
       .add("GET", "/api/v1/chats", &ApiServer::list_chats)
       .add("GET", "/api/v1/chats/{chat}", &ApiServer::get_chat)
@@ -462,6 +465,8 @@ Task<HttpResponse> ApiServer::create_chat(Call& call) {
   workflow.workflow = body->value("workflow", "builtin://agent");
   workflow.inputs = body->value("inputs", Json::object());
   workflow.project_id = body->value("project_id", "");
+  // The presets its runs apply: a name, or {group: name}.
+  if (body->contains("presets")) workflow.presets = (*body)["presets"];
   Task<Result<ChatRecord>> creating =
       chats_.create_chat(call.credential.user_id, body->value("title", ""), std::move(workflow));
   Result<ChatRecord> chat = co_await creating;
@@ -542,6 +547,7 @@ Task<HttpResponse> ApiServer::send_message(Call& call) {
     }
     options.inputs = (*body)["inputs"];
   }
+  if (body->contains("presets")) options.presets = (*body)["presets"];
   if (body->contains("max_turns")) {
     if (!(*body)["max_turns"].is_number_integer()) {
       co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});

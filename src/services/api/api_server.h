@@ -24,6 +24,7 @@
 #include "services/api/credential_watch.h"
 #include "services/api/daemon_routes.h"
 #include "services/api/managed_daemon_calls.h"
+#include "services/api/preset_routes.h"
 #include "services/api/project_routes.h"
 #include "services/api/route_table.h"
 #include "services/api/web_assets.h"
@@ -150,6 +151,7 @@ class ApiServer final : public HttpHandler {
   std::optional<BrowserSessions> sessions_;
   AccountRoutes accounts_;
   ProjectRoutes projects_;
+  PresetRoutes presets_;
   DaemonRoutes daemons_;
   ManagedDaemonCalls managed_daemons_;
   WorkflowRoutes workflows_;

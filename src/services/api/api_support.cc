@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/assert.h"
 #include "base/json_parse.h"
 #include "core/personal_access_token.h"
 #include "services/api/api_server.h"
@@ -175,6 +176,30 @@ Result<std::int64_t> parse_seq(const std::string& text, const std::string& what)
     value = value * 10 + (c - '0');
   }
   return value;
+}
+
+Error diagnosed(std::string_view file, const std::vector<workflow::Diagnostic>& mistakes,
+                Json* diagnostics) {
+  RELIANT_ASSERT(!mistakes.empty());
+  Json all = Json::array();
+  for (const auto& d : mistakes) {
+    all.push_back({{"line", d.mark.line},
+                   {"column", d.mark.column},
+                   {"message", d.message},
+                   {"text", workflow::format(file, d)}});
+  }
+  if (diagnostics != nullptr) *diagnostics = all;
+  return {ErrorCode::invalid_argument,
+          all[0]["text"].get<std::string>() +
+              (all.size() > 1 ? " (and " + std::to_string(all.size() - 1) + " more)" : "")};
+}
+
+HttpResponse respond_diagnosed(const Result<Json>& out, int status, const Json& diagnostics) {
+  if (out) return json_response(status, *out);
+  if (diagnostics.empty()) return error_response(out.error());
+  return json_response(400,
+                       {{"error", {{"code", "invalid_argument"}, {"message", out.error().message}}},
+                        {"diagnostics", diagnostics}});
 }
 
 }  // namespace reliant::api

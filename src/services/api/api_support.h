@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bearer_token.h"
+#include "core/workflow/loader.h"
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
@@ -32,6 +33,15 @@ Result<Json> parse_json_body(const HttpRequest& request);
 bool header_name_is(std::string_view name, std::string_view lower_case_name);
 // "/api/v1/chats/abc/messages" → {api, v1, chats, abc, messages}.
 std::vector<std::string> path_segments(const std::string& path);
+
+// A YAML file's mistakes as the API reports them: each {line, column, message, text} put in
+// *diagnostics (when given), and an invalid_argument error naming the first ("f:3:5: …") and
+// how many more.
+Error diagnosed(std::string_view file, const std::vector<workflow::Diagnostic>& mistakes,
+                Json* diagnostics);
+// The REST answer for an operation's result: `status` with its JSON, or the error, listing
+// every mistake of a file that did not load when there are `diagnostics`.
+HttpResponse respond_diagnosed(const Result<Json>& out, int status, const Json& diagnostics);
 
 // A transaction body that returns the JSON to answer with.
 using JsonTransactionBody = std::function<Result<Json>(SqlTransaction&)>;

@@ -8,10 +8,12 @@
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/loader.h"
+#include "core/workflow/preset_inputs.h"
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/chats.h"
+#include "services/storage/preset_library.h"
 #include "services/storage/project_workflows.h"
 #include "services/storage/projects.h"
 #include "services/updates/user_events.h"
@@ -61,17 +63,7 @@ Result<std::shared_ptr<const workflow::Definition>> load_source(const WorkflowSo
   if (auto cached = workflow::load_run_definition(request)) return std::move(*cached);
   auto loaded = workflow::load_workflow(yaml.source, file);
   if (loaded) return std::make_shared<const workflow::Definition>(std::move(*loaded));
-  Json all = Json::array();
-  for (const auto& d : loaded.error()) {
-    all.push_back({{"line", d.mark.line},
-                   {"column", d.mark.column},
-                   {"message", d.message},
-                   {"text", workflow::format(file, d)}});
-  }
-  if (diagnostics != nullptr) *diagnostics = all;
-  return fail(ErrorCode::invalid_argument,
-              all[0]["text"].get<std::string>() +
-                  (all.size() > 1 ? " (and " + std::to_string(all.size() - 1) + " more)" : ""));
+  return fail(diagnosed(file, loaded.error(), diagnostics));
 }
 
 // The YAML of a REST request body: {"source": "...", "file": optional name}.
@@ -86,14 +78,31 @@ Result<WorkflowSource> source_of(const Json& body) {
   return WorkflowSource{source.get<std::string>(), file.is_string() ? file.get<std::string>() : ""};
 }
 
-// The REST answer for an operation's result: `status` with its JSON, or the error, listing
-// every mistake of a definition that did not load.
-HttpResponse respond(const Result<Json>& out, int status, const Json& diagnostics) {
-  if (out) return json_response(status, *out);
-  if (diagnostics.empty()) return error_response(out.error());
-  return json_response(400,
-                       {{"error", {{"code", "invalid_argument"}, {"message", out.error().message}}},
-                        {"diagnostics", diagnostics}});
+// A run's start as a REST body gives it: {workflow (builtin://NAME or a project's with
+// project_id) or source, inputs, presets}.
+Result<RunStart> run_start_of(Json& body) {
+  const Json& ref = body["workflow"];
+  const Json& project = body["project_id"];
+  const Json& inputs = body["inputs"];
+  if (!(ref.is_string() || body["source"].is_string()) ||
+      !(project.is_null() || project.is_string()) || !(inputs.is_null() || inputs.is_object())) {
+    return fail(ErrorCode::invalid_argument,
+                "expected {\"workflow\": \"builtin://NAME\" or a project workflow's name with "
+                "\"project_id\", or \"source\": YAML; \"inputs\": {…}; \"presets\": a "
+                "preset's name or {group: name}}");
+  }
+  RunStart start;
+  if (body["source"].is_string()) {
+    auto yaml = source_of(body);
+    if (!yaml) return fail(yaml.error());
+    start.source = std::move(*yaml);
+  } else {
+    start.workflow = ref.get<std::string>();
+  }
+  if (project.is_string()) start.project_id = project.get<std::string>();
+  if (inputs.is_object()) start.inputs = inputs;
+  start.presets = body.value("presets", Json());
+  return start;
 }
 
 // The deployment's engine workflows and the language's built-ins, with their input schemas.
@@ -151,34 +160,14 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       serving.emplace(list_runs(user_id, limit));
     } else if (parts[3] == "runs" && post) {
       auto json = parse_json_body(request);
-      if (!json) co_return error_response(json.error());
-      const Json& ref = (*json)["workflow"];
-      const Json& project = (*json)["project_id"];
-      const Json& inputs = (*json)["inputs"];
-      if (!(ref.is_string() || (*json)["source"].is_string()) ||
-          !(project.is_null() || project.is_string()) ||
-          !(inputs.is_null() || inputs.is_object())) {
-        co_return error_response(
-            {ErrorCode::invalid_argument,
-             "expected {\"workflow\": \"builtin://NAME\" or a project workflow's name with "
-             "\"project_id\", or \"source\": YAML; \"inputs\": {…}}"});
-      }
-      RunStart start;
-      if ((*json)["source"].is_string()) {
-        auto yaml = source_of(*json);
-        if (!yaml) co_return error_response(yaml.error());
-        start.source = std::move(*yaml);
-      } else {
-        start.workflow = ref.get<std::string>();
-      }
-      if (project.is_string()) start.project_id = project.get<std::string>();
-      if (inputs.is_object()) start.inputs = inputs;
+      auto start = json ? run_start_of(*json) : Result<RunStart>(fail(json.error()));
+      if (!start) co_return error_response(start.error());
       status = 201;
-      serving.emplace(start_run(user_id, std::move(start), &diagnostics));
+      serving.emplace(start_run(user_id, std::move(*start), &diagnostics));
     } else if (parts[3] == "validate" && post) {
       auto yaml = yaml_of();
       if (!yaml) co_return std::move(*refusal);
-      co_return respond(validate(*yaml, &diagnostics), 200, diagnostics);
+      co_return respond_diagnosed(validate(*yaml, &diagnostics), 200, diagnostics);
     } else {
       co_return std::nullopt;
     }
@@ -242,7 +231,7 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
   }
   Task<Result<Json>> running = std::move(*serving);
   Result<Json> out = co_await running;
-  co_return respond(out, status, diagnostics);
+  co_return respond_diagnosed(out, status, diagnostics);
 }
 
 Result<Json> WorkflowRoutes::validate(const WorkflowSource& yaml, Json* diagnostics) const {
@@ -329,19 +318,23 @@ Task<Result<Json>> WorkflowRoutes::delete_project_workflow(std::string user_id,
   co_return co_await writing;
 }
 
-Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start,
-                                             Json* diagnostics) {
-  if (!start.source && start.workflow.empty()) {
-    co_return fail(ErrorCode::invalid_argument,
-                   "name a workflow (builtin://NAME or a project's) or give its source");
-  }
-  workflow::RunRequest run;
-  run.user_id = user_id;
-  run.inputs = start.inputs.is_object() ? start.inputs : Json::object();
-  const std::string run_id = ids_.next();
-  Json context = {{"user_id", user_id}, {"workflow", {{"id", run_id}}}};
-  if (start.project_id) context["project_id"] = *start.project_id;
+Task<Result<Json>> WorkflowRoutes::inputs_under_presets(
+    std::string user_id, std::string project_id,
+    std::shared_ptr<const workflow::Definition> definition, Json inputs, Json presets) {
+  auto load_library = [user_id, project_id](SqlTransaction& tx) {
+    return PresetLibrary::load(tx, user_id, project_id);
+  };
+  Task<Result<PresetLibrary>> loading = env_.store->transact_for(std::move(load_library));
+  Result<PresetLibrary> library = co_await loading;
+  if (!library) co_return fail(library.error());
+  auto under =
+      workflow::inputs_under_presets(*definition, std::move(inputs), presets, library->finder());
+  if (!under) co_return fail(ErrorCode::invalid_argument, under.error());
+  co_return std::move(*under);
+}
 
+Task<Result<std::shared_ptr<const workflow::Definition>>> WorkflowRoutes::run_definition(
+    std::string user_id, RunStart& start, workflow::RunRequest& run, Json* diagnostics) {
   std::shared_ptr<const workflow::Definition> definition;
   if (start.source) {
     run.file = start.source->file.empty() ? "workflow.yaml" : start.source->file;
@@ -373,6 +366,33 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
     if (!loaded) co_return fail(loaded.error());
     definition = std::move(*loaded);
   }
+  co_return definition;
+}
+
+Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start,
+                                             Json* diagnostics) {
+  if (!start.source && start.workflow.empty()) {
+    co_return fail(ErrorCode::invalid_argument,
+                   "name a workflow (builtin://NAME or a project's) or give its source");
+  }
+  workflow::RunRequest run;
+  run.user_id = user_id;
+  run.inputs = start.inputs.is_object() ? start.inputs : Json::object();
+  const std::string run_id = ids_.next();
+  Json context = {{"user_id", user_id}, {"workflow", {{"id", run_id}}}};
+  if (start.project_id) context["project_id"] = *start.project_id;
+
+  Task<Result<std::shared_ptr<const workflow::Definition>>> finding =
+      run_definition(user_id, start, run, diagnostics);
+  auto found = co_await finding;
+  if (!found) co_return fail(found.error());
+  const std::shared_ptr<const workflow::Definition> definition = std::move(*found);
+  Task<Result<Json>> presetting =
+      inputs_under_presets(user_id, start.project_id.value_or(""), definition,
+                           std::move(run.inputs), std::move(start.presets));
+  Result<Json> under = co_await presetting;
+  if (!under) co_return fail(under.error());
+  run.inputs = std::move(*under);
   auto resolved = workflow::resolve_inputs(definition->inputs, run.inputs);
   if (!resolved) co_return fail(ErrorCode::invalid_argument, "inputs: " + resolved.error());
   context["workflow"]["name"] = definition->name;

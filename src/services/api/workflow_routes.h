@@ -14,12 +14,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/workflow/definition.h"
+#include "core/workflow/engine_workflow.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "runtime/ids.h"
@@ -39,6 +42,7 @@ struct RunStart {
   std::optional<std::string> project_id;
   std::optional<WorkflowSource> source;
   nlohmann::json inputs = nlohmann::json::object();
+  nlohmann::json presets;  // a name or {group: name}; null: the workflow's defaults
 };
 
 // An answer to a node that waits for a person.
@@ -103,6 +107,17 @@ class WorkflowRoutes {
                                           std::int64_t since_seq);
 
  private:
+  // The definition a run starts from (the source given, a built-in, or the project's stored
+  // one, which `run` then carries), checked.
+  Task<Result<std::shared_ptr<const workflow::Definition>>> run_definition(
+      std::string user_id, RunStart& start, workflow::RunRequest& run, nlohmann::json* diagnostics);
+  // `inputs` with the presets (picked, else the definition's defaults) under them: what a run
+  // started now keeps.
+  Task<Result<nlohmann::json>> inputs_under_presets(
+      std::string user_id, std::string project_id,
+      std::shared_ptr<const workflow::Definition> definition, nlohmann::json inputs,
+      nlohmann::json presets);
+
   Env& env_;
   std::vector<std::string> engine_workflows_;
   std::string queue_;

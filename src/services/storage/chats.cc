@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kChatColumns =
     "id, user_id, title, status, workflow_run_id, active_daemon_id, created_at_ms, updated_at_ms, "
-    "project_id, workflow_name, workflow_inputs_json";
+    "project_id, workflow_name, workflow_inputs_json, presets_json";
 
 Result<ChatRecord> chat_from(const SqlRecord& r) {
   auto status = r.enumerated("status", kChatStatusNames);
@@ -31,6 +31,8 @@ Result<ChatRecord> chat_from(const SqlRecord& r) {
   c.workflow = r.text("workflow_name");
   c.workflow_inputs = parse_json_or_discarded(r.text("workflow_inputs_json"), kStoredJsonDepthMax);
   if (!c.workflow_inputs.is_object()) c.workflow_inputs = nlohmann::json::object();
+  c.presets = parse_json_or_discarded(r.text("presets_json"), kStoredJsonDepthMax);
+  if (!c.presets.is_object()) c.presets = nlohmann::json::object();
   return c;
 }
 
@@ -71,14 +73,14 @@ Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t
 Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
   auto done = tx.execute(
       "INSERT INTO chats (id, user_id, title, status, workflow_run_id, active_daemon_id, "
-      "created_at_ms, updated_at_ms, project_id, workflow_name, workflow_inputs_json) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+      "created_at_ms, updated_at_ms, project_id, workflow_name, workflow_inputs_json, "
+      "presets_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
       {c.id, c.user_id, c.title, std::string(to_string(c.status)),
        c.workflow_run_id.empty() ? SqlValue(nullptr) : SqlValue(c.workflow_run_id),
        c.active_daemon_id.empty() ? SqlValue(nullptr) : SqlValue(c.active_daemon_id),
        c.created_at_ms, c.updated_at_ms,
        c.project_id.empty() ? SqlValue(nullptr) : SqlValue(c.project_id), c.workflow,
-       c.workflow_inputs.dump()});
+       c.workflow_inputs.dump(), c.presets.dump()});
   if (!done) return fail(done.error());
   return {};
 }
@@ -288,6 +290,7 @@ nlohmann::json to_json(const ChatRecord& c) {
           {"project_id", c.project_id},
           {"workflow", c.workflow},
           {"workflow_inputs", c.workflow_inputs},
+          {"presets", c.presets},
           {"created_at_ms", c.created_at_ms},
           {"updated_at_ms", c.updated_at_ms}};
 }

@@ -43,6 +43,9 @@ struct ChatRecord {
   // name, with these inputs.
   std::string workflow = "builtin://agent";
   nlohmann::json workflow_inputs = nlohmann::json::object();
+  // The presets its runs apply under those inputs: {group: name}, "default" for the workflow's
+  // own inputs (core/workflow/preset_inputs.h); empty: the workflow's defaults.
+  nlohmann::json presets = nlohmann::json::object();
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };

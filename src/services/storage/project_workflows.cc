@@ -20,14 +20,6 @@ ProjectWorkflowRecord workflow_from(const SqlRecord& row) {
                                row.integer("updated_at_ms")};
 }
 
-Result<void> require_project(SqlTransaction& tx, const std::string& user_id,
-                             const std::string& project_id) {
-  auto owned = owns_project(tx, user_id, project_id);
-  if (!owned) return fail(owned.error());
-  if (!*owned) return fail(ErrorCode::not_found, "no project " + project_id);
-  return {};
-}
-
 Result<std::optional<ProjectWorkflowRecord>> find_owned(SqlTransaction& tx,
                                                         const std::string& project_id,
                                                         const std::string& name) {
@@ -47,7 +39,7 @@ Error no_workflow(const std::string& project_id, const std::string& name) {
 
 Result<void> insert_project_workflow(SqlTransaction& tx, const std::string& user_id,
                                      const ProjectWorkflowRecord& workflow) {
-  if (auto owned = require_project(tx, user_id, workflow.project_id); !owned) return owned;
+  if (auto owned = require_own_project(tx, user_id, workflow.project_id); !owned) return owned;
   auto existing = find_owned(tx, workflow.project_id, workflow.name);
   if (!existing) return fail(existing.error());
   if (*existing) {
@@ -66,7 +58,7 @@ Result<void> insert_project_workflow(SqlTransaction& tx, const std::string& user
 Result<ProjectWorkflowRecord> update_project_workflow(
     SqlTransaction& tx, const std::string& user_id, const std::string& project_id,
     const std::string& name, const std::string& source, std::int64_t now_ms) {
-  if (auto owned = require_project(tx, user_id, project_id); !owned) return fail(owned.error());
+  if (auto owned = require_own_project(tx, user_id, project_id); !owned) return fail(owned.error());
   auto updated = tx.execute(
       "UPDATE project_workflows SET source = $3, version = version + 1, updated_at_ms = $4 "
       "WHERE project_id = $1 AND name = $2",
@@ -82,7 +74,7 @@ Result<ProjectWorkflowRecord> update_project_workflow(
 Result<std::vector<ProjectWorkflowRecord>> list_project_workflows(SqlTransaction& tx,
                                                                   const std::string& user_id,
                                                                   const std::string& project_id) {
-  if (auto owned = require_project(tx, user_id, project_id); !owned) return fail(owned.error());
+  if (auto owned = require_own_project(tx, user_id, project_id); !owned) return fail(owned.error());
   auto rows = tx.query(std::string("SELECT ") + kColumns +
                            " FROM project_workflows WHERE project_id = $1 ORDER BY name",
                        {project_id});
@@ -96,7 +88,7 @@ Result<std::optional<ProjectWorkflowRecord>> find_project_workflow(SqlTransactio
                                                                    const std::string& user_id,
                                                                    const std::string& project_id,
                                                                    const std::string& name) {
-  if (auto owned = require_project(tx, user_id, project_id); !owned) return fail(owned.error());
+  if (auto owned = require_own_project(tx, user_id, project_id); !owned) return fail(owned.error());
   return find_owned(tx, project_id, name);
 }
 
@@ -111,7 +103,7 @@ Result<ProjectWorkflowRecord> get_project_workflow(SqlTransaction& tx, const std
 
 Result<void> delete_project_workflow(SqlTransaction& tx, const std::string& user_id,
                                      const std::string& project_id, const std::string& name) {
-  if (auto owned = require_project(tx, user_id, project_id); !owned) return owned;
+  if (auto owned = require_own_project(tx, user_id, project_id); !owned) return owned;
   auto deleted = tx.execute("DELETE FROM project_workflows WHERE project_id = $1 AND name = $2",
                             {project_id, name});
   if (!deleted) return fail(deleted.error());

@@ -23,6 +23,14 @@ Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
   return !rows->rows.empty();
 }
 
+Result<void> require_own_project(SqlTransaction& tx, const std::string& user_id,
+                                 const std::string& project_id) {
+  auto owned = owns_project(tx, user_id, project_id);
+  if (!owned) return fail(owned.error());
+  if (!*owned) return fail(ErrorCode::not_found, "no project " + project_id);
+  return {};
+}
+
 Result<std::string> project_or_worktree_path(SqlTransaction& tx, const std::string& user_id,
                                              const std::string& id) {
   auto rows = tx.query(

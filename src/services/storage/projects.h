@@ -42,6 +42,9 @@ Result<void> delete_project(SqlTransaction& tx, const std::string& user_id,
 // Whether the user has a project with this id.
 Result<bool> owns_project(SqlTransaction& tx, const std::string& user_id,
                           const std::string& project_id);
+// The same as a requirement: not_found ("no project ID") when the project is not the user's.
+Result<void> require_own_project(SqlTransaction& tx, const std::string& user_id,
+                                 const std::string& project_id);
 
 // The folder of the user's project or worktree with this id (a managed daemon's link);
 // not_found naming the id when the user has neither, failed_precondition when it has no folder.

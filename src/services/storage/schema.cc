@@ -431,6 +431,23 @@ const std::vector<Migration> kMigrations = {
               value TEXT NOT NULL,
               created_at_ms BIGINT NOT NULL))",
      }},
+    {17,
+     "presets: a user's own and a project's, by name; and the presets a chat's runs apply",
+     {
+         // project_id '' is the user's own preset; otherwise the project's (its owner's).
+         // A project's preset outranks the user's and the built-in of the same name.
+         R"(CREATE TABLE presets (
+              id TEXT PRIMARY KEY,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              project_id TEXT NOT NULL DEFAULT '',
+              name TEXT NOT NULL,
+              source TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL,
+              UNIQUE (user_id, project_id, name)))",
+         // {group: preset name} ("default": the workflow's own inputs), JSON.
+         "ALTER TABLE chats ADD COLUMN presets_json TEXT NOT NULL DEFAULT '{}'",
+     }},
 };
 
 }  // namespace

@@ -348,7 +348,8 @@ nodes:
                  Json{{"chat_id", chat->id}});
   const engine::RunSummary failed = ended_run(m, "number-filter-1");
   EXPECT_EQ(failed.status, engine::RunStatus::failed);
-  EXPECT_NE(failed.error.value_or("").find("tool_filter must be a list"), std::string::npos)
+  EXPECT_NE(failed.error.value_or("").find("tool_filter: a tool filter is a list"),
+            std::string::npos)
       << failed.error.value_or("");
   EXPECT_EQ(model.requests.size(), 1u);  // the failed node asked no model
 }

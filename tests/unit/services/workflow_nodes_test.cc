@@ -414,13 +414,14 @@ TEST(WorkflowNodes, TheDaemonReloadsItsMcpConfigurationOnCommand) {
 
 TEST(WorkflowNodes, AChatRefusesAWorkflowItCannotRun) {
   Monolith m;
-  auto unknown = m.run(m.chats.create_chat("user-1", "", ChatWorkflow{"builtin://nope", {}, ""}));
+  auto unknown =
+      m.run(m.chats.create_chat("user-1", "", ChatWorkflow{"builtin://nope", {}, "", {}}));
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code, ErrorCode::invalid_argument);
   EXPECT_NE(unknown.error().message.find("builtin://nope"), std::string::npos)
       << unknown.error().message;
   auto bad_inputs = m.run(m.chats.create_chat(
-      "user-1", "", ChatWorkflow{"builtin://agent", Json{{"mode", "reckless"}}, ""}));
+      "user-1", "", ChatWorkflow{"builtin://agent", Json{{"mode", "reckless"}}, "", {}}));
   ASSERT_FALSE(bad_inputs.has_value());
   EXPECT_NE(bad_inputs.error().message.find("mode"), std::string::npos);
   auto chat = m.run(m.chats.create_chat("user-1", ""));

@@ -77,7 +77,7 @@ Task<std::optional<ToolResult>> require_directory(ToolContext& ctx, std::string 
 class GlobTool final : public Tool {
  public:
   std::string_view name() const override { return "glob"; }
-  ToolTags tags() const override { return {.read_only = true}; }
+  ToolTags tags() const override { return {.read_only = true, .search = true}; }
   std::string_view description() const override {
     return "Finds files whose paths match a glob pattern, sorted by path. `*` and `?` match "
            "within one path segment, `**` matches any number of directories, `[a-z]` a class "
@@ -218,7 +218,7 @@ class GlobTool final : public Tool {
 class GrepTool final : public Tool {
  public:
   std::string_view name() const override { return "grep"; }
-  ToolTags tags() const override { return {.read_only = true}; }
+  ToolTags tags() const override { return {.read_only = true, .search = true}; }
   std::string_view description() const override {
     return "Searches file contents for a regular expression (RE2 syntax, as in Go and "
            "ripgrep: no backreferences or lookaround) and returns matching lines as "

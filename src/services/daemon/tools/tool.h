@@ -67,6 +67,7 @@ struct ToolTags {
   bool read_only = false;  // reads and never changes anything: plan mode may offer it
   bool edits = false;      // changes files
   bool shell = false;      // runs commands or watches them
+  bool search = false;     // finds files or text (tag:search)
 };
 
 class Tool {
