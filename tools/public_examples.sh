@@ -8,9 +8,9 @@
 #      `reliant monolith` with the scripted model: stored as a project's workflows, started with
 #      `reliant chat --project P --workflow NAME`, tools run by the embedded daemon in a scratch
 #      git checkout. agent runs in auto mode and in manual mode (its approval given with
-#      `reliant workflow approve`); checklist with every step, its approval gate approved once
+#      `reliant run approve`); checklist with every step, its approval gate approved once
 #      and denied once; retry-with-escalation with a verify command that passes and one that
-#      fails (which escalates to the planner). Each run's nodes are printed as `workflow show`
+#      fails (which escalates to the planner). Each run's nodes are printed as `run show`
 #      reports them.
 #   0. `reliant preset validate` accepts every examples/presets/*.yaml, unchanged.
 # Exit 0 when everything passed. Usage: tools/public_examples.sh EXAMPLES
@@ -121,15 +121,15 @@ chat() {
   done
   for answer in "${answers[@]}"; do
     for _ in $(seq 1 200); do
-      "$reliant" workflow show "$run_id" "${client[@]}" 2>/dev/null | grep -q "^  waiting .*(approval)" && break
+      "$reliant" run show "$run_id" "${client[@]}" 2>/dev/null | grep -q "^  waiting .*(approval)" && break
       sleep 0.1
     done
-    "$reliant" workflow "$answer" "$run_id" "${client[@]}" >>"$log" 2>&1 || true
+    "$reliant" run "$answer" "$run_id" "${client[@]}" >>"$log" 2>&1 || true
   done
   local status=0
   wait "$chat_pid" || status=$?
   echo "--- $label: reliant chat exited $status; run $run_id:"
-  "$reliant" workflow show "$run_id" "${client[@]}" | cut -c1-160 | sed 's/^/    /'
+  "$reliant" run show "$run_id" "${client[@]}" | cut -c1-160 | sed 's/^/    /'
   if [ "$status" -eq 0 ] && grep -qF -- "$expected" "$log"; then
     pass "$label"
   else

@@ -1,7 +1,8 @@
 // Reaching the API server from a CLI command: the options every such command takes (--server,
 // --token, --tls-ca, --insecure, --data-dir), and a client that calls REST routes with the
-// user's token. A monolith's own self-signed certificate and local token are found in its data
-// directory when none is given.
+// user's token. With no --server or --token, the environment (RELIANT_SERVER_URL,
+// RELIANT_TOKEN), then the saved login of `reliant auth login`, then a monolith's data directory
+// (its local token and self-signed certificate) supply them (core/client_credentials.h).
 #pragma once
 
 #include <string>
@@ -15,22 +16,24 @@
 namespace reliant {
 
 struct ApiClientOptions {
-  std::string server = "https://127.0.0.1:8080";
+  std::string server;  // --server; empty: RELIANT_SERVER_URL, the saved login's, or the local one
   std::string tls_ca;
   bool insecure = false;
-  std::string token;
-  std::string data_dir = "./data";
+  std::string token;     // --token; empty: RELIANT_TOKEN, the saved login's, or the data dir's
+  std::string data_dir;  // --data-dir or DATA_DIR; empty: ./data
 };
 
 void add_api_client_options(CLI::App& command, ApiClientOptions& options);
 
 class ApiClient {
  public:
-  // Fails (invalid_argument) on a malformed URL or when no token can be found.
+  // Fails (invalid_argument) on a malformed URL or when no token can be found. Prints a warning
+  // line on stderr for each deprecated setting it read (RELIANT_SERVER).
   static Result<ApiClient> open(const ApiClientOptions& options);
 
   // A JSON call. A refusal by the server (any 4xx/5xx) is failed_precondition with the
-  // server's message; unavailable and timeout mean it could not be reached.
+  // server's message (a refused token also says where the token came from); unavailable and
+  // timeout mean it could not be reached.
   Result<nlohmann::json> call(const std::string& method, const std::string& target,
                               const nlohmann::json& body = nullptr) const;
 
@@ -40,6 +43,9 @@ class ApiClient {
  private:
   HttpEndpoint endpoint_;
   HttpHeaders auth_;
+  std::string server_;
+  std::string token_origin_;  // "the saved login (FILE)", "--token", … for a refused token
+  std::string token_remedy_;  // what to do when the token is refused
 };
 
 // Prints the error (terminal controls stripped) and returns the exit status: 1 when the server

@@ -258,7 +258,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   chat->add_option("--model", o->model, "Model name");
   chat->add_option("--max-turns", o->turns_max, "Model turns before the agent stops (1..100)");
   chat->add_option("--mode", o->mode,
-                   "auto, manual (each tool call waits for `reliant workflow approve`) or plan "
+                   "auto, manual (each tool call waits for `reliant run approve`) or plan "
                    "(read-only tools)")
       ->check(CLI::IsMember({"auto", "manual", "plan"}));
   chat->add_option("--workflow", o->workflow,

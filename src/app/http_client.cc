@@ -269,8 +269,9 @@ std::string server_error(const HttpReply& reply) {
 
 Result<nlohmann::json> http_json_call(const HttpEndpoint& endpoint, const std::string& method,
                                       const std::string& target, const HttpHeaders& headers,
-                                      const nlohmann::json& body) {
+                                      const nlohmann::json& body, int* status) {
   auto reply = http_call(endpoint, method, target, headers, body.is_null() ? "" : body.dump());
+  if (status != nullptr) *status = reply ? reply->status : 0;
   if (!reply) return fail(reply.error());
   if (reply->status / 100 != 2) {
     const ErrorCode code = reply->status == 401 || reply->status == 403 ? ErrorCode::unauthenticated

@@ -72,10 +72,11 @@ std::string server_error(const HttpReply& reply);
 // http_call with a JSON body (null: none) whose 2xx answer is JSON. A non-2xx answer fails with
 // server_error's message and a code from its status (401 → unauthenticated, 404 → not_found,
 // other 4xx → failed_precondition, 5xx → internal). unavailable and timeout mean the server
-// was not reached (or stopped answering).
+// was not reached (or stopped answering). `status`, when given, gets the answer's HTTP status
+// (0 when none came): 401 and 403 share a code.
 Result<nlohmann::json> http_json_call(const HttpEndpoint& endpoint, const std::string& method,
                                       const std::string& target, const HttpHeaders& headers,
-                                      const nlohmann::json& body);
+                                      const nlohmann::json& body, int* status = nullptr);
 
 // GETs `target` and hands each piece of the body to `on_data` as it arrives until it returns
 // false or the server ends the body. A non-2xx answer is returned whole in the reply instead.

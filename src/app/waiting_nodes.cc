@@ -18,8 +18,7 @@ std::string waiting_node_line(const std::string& run_id, const Json& event) {
   const std::string verb = event.value("type", "") == "ask_question" ? "answer " + run_id + " VALUE"
                                                                      : "approve|deny " + run_id;
   return "  waiting " + key + " (" + event.value("type", "") + ")" +
-         (title.empty() ? "" : ": " + title) + "\n    → reliant workflow " + verb + " --node " +
-         key;
+         (title.empty() ? "" : ": " + title) + "\n    → reliant run " + verb + " --node " + key;
 }
 
 bool print_new_waiting_nodes(const ApiClient& client, const std::string& run_id,

@@ -1,4 +1,4 @@
-// What a run waits for a person to do, as the CLI shows it: `reliant workflow follow` and
+// What a run waits for a person to do, as the CLI shows it: `reliant run follow` and
 // `reliant chat` (in manual mode) print each waiting node with the command that answers it.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 namespace reliant {
 
-// "  waiting KEY (TYPE): TITLE\n    → reliant workflow approve|deny RUN --node KEY" for a
+// "  waiting KEY (TYPE): TITLE\n    → reliant run approve|deny RUN --node KEY" for a
 // node_waiting event of GET /api/v1/runs/{id}/events (unsanitized: the caller strips it).
 std::string waiting_node_line(const std::string& run_id, const nlohmann::json& event);
 

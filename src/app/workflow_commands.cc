@@ -231,7 +231,7 @@ void add_workflow_commands(CLI::App& app, int& exit_code) {
   });
 
   add_workflow_language_commands(*language, exit_code);
-  add_workflow_run_commands(*language, exit_code);
+  add_workflow_run_commands(app, *language, exit_code);
 }
 
 }  // namespace reliant

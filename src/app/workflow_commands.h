@@ -1,4 +1,6 @@
-// `reliant workflow start|show|signal|cancel`: drive durable runs from the command line.
+// `reliant workflow …`: the workflow language (validate, scenario), runs started on the server
+// (`workflow run`, `workflow list`), the engine's own runs in the database (`workflow engine
+// start|show|signal|cancel`, for operators), and `reliant run …` for the server's runs.
 #pragma once
 
 #include <CLI/CLI.hpp>

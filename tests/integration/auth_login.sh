@@ -3,7 +3,7 @@
 # Postgres and nats-server (the fixtures), two gateways and an api server.
 #  1. `reliant auth login` opens "the browser" (tests/integration/fake_browser.py as $BROWSER,
 #     which fills the sign-in form like a person) and saves the token it trades the code for;
-#     a wrong password gets no token.
+#     a wrong password gets no token. `reliant workflow list` and `run list` then need no flag.
 #  2. The server's side by hand: redirects only to loopback, a code works once and only with
 #     the PKCE verifier of whoever started the sign-in.
 #  3. `daemon start` with a login and no daemon credentials registers itself (its own token)
@@ -59,6 +59,13 @@ grep -q 'refused: 401' "$work/browser.log" || fail "the wrong password was not r
 [ ! -e "$login_file" ] || fail "a refused sign-in saved a login"
 mv "$work/login.json" "$login_file"
 echo "auth login: signed in through the browser; a wrong password got nothing"
+# The client commands take the server and the token from that login alone.
+out=$(cd "$work" && env -u RELIANT_TOKEN -u RELIANT_SERVER_URL -u RELIANT_SERVER -u DATA_DIR \
+  "$reliant" workflow list 2>&1) || fail "workflow list with the browser login: $out"
+grep -qE '^builtin://agent +builtin ' <<<"$out" || fail "workflow list: $out"
+out=$(cd "$work" && env -u RELIANT_TOKEN -u RELIANT_SERVER_URL -u RELIANT_SERVER -u DATA_DIR \
+  "$reliant" run list 2>&1) || fail "run list with the browser login: $out"
+echo "client commands: workflow list and run list with the browser login alone"
 
 # 2. The sign-in page and the code trade, by hand.
 verifier=$(head -c 48 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
