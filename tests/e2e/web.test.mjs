@@ -14,6 +14,7 @@ import "./phone.mjs";
 import "./security.mjs";
 import "./mcp.mjs";
 import "./daemons.mjs";
+import "./run_graph.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);
