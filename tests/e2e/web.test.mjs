@@ -15,6 +15,7 @@ import "./security.mjs";
 import "./mcp.mjs";
 import "./daemons.mjs";
 import "./run_graph.mjs";
+import "./processes.mjs";
 import "./titles.mjs";
 
 afterEach(finishTest);
