@@ -59,6 +59,7 @@ function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiti
   return (
     <section class="card waiting" role="region" aria-label={`Waiting: ${title}`} data-testid="waiting">
       <h3>{node.type === "ask_question" ? "Question" : "Approval needed"}: {title}</h3>
+      {node.args?.title && node.args?.question && <p class="question">{String(node.args.question)}</p>}
       {node.args?.message && <p>{String(node.args.message)}</p>}
       {node.args?.description && <p>{String(node.args.description)}</p>}
       {Array.isArray(calls) && (
