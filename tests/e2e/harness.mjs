@@ -174,6 +174,27 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(env.screenshots, `${name}.png`) });
 }
 
+// The viewports the app is shown at: a desktop's and a phone's.
+export const desktop = { width: 1280, height: 860 };
+export const phone = { width: 390, height: 844 };
+
+// Screenshots of the page at a desktop's width and at a phone's (NAME-desktop.png and
+// NAME-phone.png), its whole length; at the phone's width nothing may scroll sideways. The page
+// is left at the size it had.
+export async function screenshots(page, name) {
+  const size = page.viewportSize() ?? desktop;
+  for (const [label, viewport] of [["desktop", desktop], ["phone", phone]]) {
+    await page.setViewportSize(viewport);
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await page.screenshot({ path: join(env.screenshots, `${name}-${label}.png`), fullPage: true });
+    if (label === "phone") {
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      assert.ok(wide <= 0, `${name}: the page scrolls ${wide} px sideways at a phone's width`);
+    }
+  }
+  await page.setViewportSize(size);
+}
+
 // Starts a chat from the chat list's form and returns its id (the page is on it afterwards).
 export async function startChat(page, title) {
   await page.goto(env.baseUrl + "/chats");

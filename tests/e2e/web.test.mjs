@@ -14,6 +14,13 @@ import "./phone.mjs";
 import "./security.mjs";
 import "./mcp.mjs";
 import "./daemons.mjs";
+import "./questions.mjs";
+import "./run_graph.mjs";
+import "./settings.mjs";
+import "./files_save.mjs";
+import "./cancel.mjs";
+import "./processes.mjs";
+import "./titles.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

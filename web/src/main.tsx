@@ -1,6 +1,6 @@
 // The web app's entry: signs in (a one-time link's code from the URL fragment, or email and
 // password), then draws the page for the current path. Routes: /chats, /chats/:id, /runs/:id,
-// /terminal, /files, /mcp, /settings.
+// /terminal, /files, /processes, /mcp, /daemons, /settings.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./styles.css";
@@ -12,6 +12,7 @@ import { Chats } from "./views/Chats";
 import { ChatPage } from "./views/ChatPage";
 import { RunPage } from "./views/RunPage";
 import { FilesPage } from "./views/FilesPage";
+import { ProcessesPage } from "./views/ProcessesPage";
 import { McpPage } from "./views/McpPage";
 import { DaemonsPage } from "./views/DaemonsPage";
 import { SettingsPage } from "./views/SettingsPage";
@@ -91,6 +92,7 @@ function App() {
   else if (run) page = <RunPage key={run[1]} runId={decodeURIComponent(run[1])} />;
   else if (path === "/terminal") page = <LazyTerminalPage />;
   else if (path === "/files") page = <FilesPage />;
+  else if (path === "/processes") page = <ProcessesPage />;
   else if (path === "/mcp") page = <McpPage />;
   else if (path === "/daemons") page = <DaemonsPage />;
   else if (path === "/settings") page = <SettingsPage session={session} />;
@@ -108,6 +110,7 @@ function App() {
             {link("/chats", "Chats")}
             {link("/terminal", "Terminal")}
             {link("/files", "Files")}
+            {link("/processes", "Processes")}
             {link("/mcp", "MCP servers")}
             {link("/daemons", "Daemons")}
             {link("/settings", "Settings")}

@@ -9,8 +9,8 @@ type Listener = (update: Update) => void;
 const kSeqKey = "reliant.updates.seq";
 // The server names every event by its kind (`event: chat_status`), and EventSource hands
 // `onmessage` only the unnamed ones (and those named "message"): each kind needs a listener.
-const kKinds = ["message", "chat_created", "chat_status", "chat_daemon", "chat_plan", "text_delta", "tool_running",
-  "tool_output"];
+const kKinds = ["message", "chat_created", "chat_status", "chat_daemon", "chat_plan", "chat_title", "text_delta",
+  "tool_running", "tool_output"];
 const listeners = new Set<Listener>();
 let source: EventSource | null = null;
 let lastSeq = 0;

@@ -66,7 +66,7 @@ static_assert(kBusyBody.size() == 45, "kBusyHead's Content-Length");
 // How long a finished WebSocket session's last messages and close frame may take to leave.
 constexpr Duration kWebSocketCloseTurn = milliseconds(10);
 constexpr int kWebSocketCloseTurnsMax = 100;
-constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
+constexpr std::string_view kAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
     "authorization, content-type, last-event-id, connect-protocol-version, connect-timeout-ms";
 

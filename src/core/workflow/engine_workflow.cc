@@ -463,6 +463,30 @@ std::vector<WaitingNode> waiting_in(const Interpreter& run) {
   return waiting;
 }
 
+// What only the interpreter knows, after `nodes`: the nodes its conditions passed over, and what
+// waits for a person. An ended run whose definition no longer replays just shows no skipped ones.
+Result<void> append_replayed_states(const engine::RunState& state, Json& nodes) {
+  auto replayed = replay(state);
+  if (!replayed) {
+    if (state.terminal) return {};
+    return fail(replayed.error());
+  }
+  for (const auto& node : replayed->run->skipped()) {
+    nodes.push_back(
+        {{"key", node.key}, {"path", node.path}, {"node_id", node.node_id}, {"status", "skipped"}});
+  }
+  if (state.terminal) return {};
+  for (const auto& node : waiting_in(*replayed->run)) {
+    nodes.push_back({{"key", node.key},
+                     {"path", node.path},
+                     {"node_id", node.node_id},
+                     {"type", std::string(to_string(node.type))},
+                     {"status", "waiting"},
+                     {"args", node.args}});
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
@@ -538,16 +562,7 @@ Result<Json> node_states(const engine::RunState& state) {
       nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
     }
   }
-  auto waiting = waiting_nodes(state);
-  if (!waiting) return fail(waiting.error());
-  for (const auto& node : *waiting) {
-    nodes.push_back({{"key", node.key},
-                     {"path", node.path},
-                     {"node_id", node.node_id},
-                     {"type", std::string(to_string(node.type))},
-                     {"status", "waiting"},
-                     {"args", node.args}});
-  }
+  if (auto ok = append_replayed_states(state, nodes); !ok) return fail(ok.error());
   return nodes;
 }
 

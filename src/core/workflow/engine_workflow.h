@@ -84,10 +84,11 @@ struct WaitingNode {
 // What the run waits for now (empty once it has ended, or when nothing waits for a person).
 Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state);
 
-// Every node the run has reached: {key, status (running, completed, failed, waiting), output or
-// error, and path, node_id and type where the history has them (activities and waiting nodes;
-// an answered or timed-out approval has its key only)}; activities in schedule order, then
-// answers, timeouts and what waits. What a client draws a run's graph from.
+// Every node the run has reached: {key, status (running, completed, failed, skipped, waiting),
+// output or error, and path, node_id and type where the history has them (activities, skipped
+// and waiting nodes; an answered or timed-out approval has its key only)}; activities in
+// schedule order, then answers, timeouts, the nodes skipped because their condition was false,
+// and what waits. What a client draws a run's graph from.
 Result<nlohmann::json> node_states(const engine::RunState& state);
 
 // A run's progress as a client follows it: node_started, node_completed, node_failed and

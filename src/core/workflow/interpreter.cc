@@ -546,6 +546,9 @@ void Interpreter::complete(std::size_t s, std::size_t n, cel::Value output) {
 }
 
 void Interpreter::skip(std::size_t s, std::size_t n) {
+  const Scope& scope = *scopes_[s];
+  const std::string& id = scope.graph->nodes[n].id;
+  skipped_.push_back(SkippedNode{scope.key + id, node_path(scope, n), id});
   set_status(*scopes_[s], n, NodeStatus::skipped);
   follow_edges(s, n);
 }

@@ -71,6 +71,13 @@ struct SavedMessage {
   std::optional<std::string> thread_from;
 };
 
+// A node the run passed over because its condition was false: not run, its edges followed.
+struct SkippedNode {
+  std::string key;  // as its action's would be: "agent_loop#1/verify"
+  std::string path;
+  std::string node_id;
+};
+
 enum class RunStatus { running, completed, failed };
 std::string_view to_string(RunStatus status) noexcept;
 
@@ -107,6 +114,8 @@ class Interpreter {
   const std::string& error_node() const { return error_node_; }
   // Paths of nodes started (not skipped), in order, each once.
   const std::vector<std::string>& reached() const { return reached_; }
+  // Nodes skipped because their condition was false, in order.
+  const std::vector<SkippedNode>& skipped() const { return skipped_; }
   // Every action key ever issued, in order: the property tests check none repeats.
   const std::vector<std::string>& issued() const { return issued_; }
   const std::vector<SavedMessage>& messages() const { return messages_; }
@@ -172,6 +181,7 @@ class Interpreter {
   std::vector<std::string> reached_;
   std::unordered_set<std::string> reached_set_;
   std::vector<std::string> issued_;
+  std::vector<SkippedNode> skipped_;
   std::vector<SavedMessage> messages_;
   std::map<std::string, cel::Value, std::less<>> last_output_by_path_;
   std::int64_t report_cost_left_ = kReportCostMax;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "core/agent/chat_title.h"
 #include "core/daemon_selection.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
@@ -104,6 +105,19 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
   }
   if (!run_id.empty()) request.context["workflow"] = {{"id", run_id}};
   return request;
+}
+
+// A chat nobody named takes its title from its first message (the one `message` is, when the
+// chat has no title yet), announced as a chat_title update.
+Result<void> title_untitled_chat(SqlTransaction& tx, const ChatRecord& chat,
+                                 const MessageRecord& message, Events& events,
+                                 std::int64_t now_ms) {
+  if (!chat.title.empty() || message.blocks.empty()) return {};
+  const std::string title = title_from_message(message.blocks.front().body.value("text", ""));
+  if (title.empty()) return {};
+  if (auto ok = set_chat_title(tx, chat.id, title, now_ms); !ok) return ok;
+  events.push_back({chat.user_id, 0, "chat_title", chat.id, {{"title", title}}, now_ms});
+  return {};
 }
 
 }  // namespace
@@ -214,6 +228,9 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     auto stored = insert_message_once(tx, dialect, message);
     if (!stored) return fail(stored.error());
     events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
+    if (stored->inserted) {
+      if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
+    }
     if (auto ok = engine::start_run(tx, dialect, run, now_ms); !ok) return fail(ok.error());
     if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
       return fail(ok.error());
@@ -276,6 +293,26 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
   if (!written) co_return fail(written.error());
   (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
   co_return Result<void>{};
+}
+
+Task<Result<ChatRecord>> ChatService::rename_chat(std::string user_id, std::string chat_id,
+                                                  std::string title) {
+  auto checked = checked_title(title);
+  if (!checked) co_return fail(checked.error());
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  auto body = [user_id, chat_id, title = std::move(*checked), now_ms](
+                  SqlTransaction& tx, Events& events) -> Result<ChatRecord> {
+    auto chat = owned_chat(tx, user_id, chat_id);
+    if (!chat) return fail(chat.error());
+    if (auto ok = set_chat_title(tx, chat_id, title, now_ms); !ok) return fail(ok.error());
+    chat->title = title;
+    chat->updated_at_ms = now_ms;
+    events.push_back({user_id, 0, "chat_title", chat_id, {{"title", title}}, now_ms});
+    return std::move(*chat);
+  };
+  Task<Result<ChatRecord>> writing =
+      updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
+  co_return co_await writing;
 }
 
 Task<Result<void>> ChatService::set_session_daemon(std::string user_id, std::string chat_id,

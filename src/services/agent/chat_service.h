@@ -1,9 +1,10 @@
 // What a client can do to a chat, as store transactions plus announcements — shared by every
 // API surface (REST, gRPC) and by tests: create, send a message (which starts a workflow run),
-// cancel, choose the session daemon, read. A message runs the chat's workflow
-// (builtin://agent unless the chat or the message chose another) on the durable engine. Every call
-// checks the chat belongs to the caller; another user's chat is `not_found`, exactly like a chat
-// that does not exist.
+// cancel, choose the session daemon, rename, read. A chat without a title takes one from its
+// first message (core/agent/chat_title.h), announced as a chat_title update. A message runs the
+// chat's workflow (builtin://agent unless the chat or the message chose another) on the durable
+// engine. Every call checks the chat belongs to the caller; another user's chat is `not_found`,
+// exactly like a chat that does not exist.
 #pragma once
 
 #include <optional>
@@ -76,6 +77,9 @@ class ChatService {
   Task<Result<void>> cancel(std::string user_id, std::string chat_id);
   // The plan the chat's planning tools keep (server_tools.h); nullopt before the first.
   Task<Result<std::optional<ChatPlanRecord>>> get_plan(std::string user_id, std::string chat_id);
+  // Gives the chat the title (checked_title: trimmed, one line, at most kChatTitleBytesMax
+  // bytes) and announces it (a chat_title update); returns the chat as it is now.
+  Task<Result<ChatRecord>> rename_chat(std::string user_id, std::string chat_id, std::string title);
   // Empty daemon_id clears it. The daemon must be the user's.
   Task<Result<void>> set_session_daemon(std::string user_id, std::string chat_id,
                                         std::string daemon_id);

@@ -382,6 +382,7 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("POST", "/api/v1/chats", &ApiServer::create_chat)
       .add("GET", "/api/v1/chats", &ApiServer::list_chats)
       .add("GET", "/api/v1/chats/{chat}", &ApiServer::get_chat)
+      .add("PATCH", "/api/v1/chats/{chat}", &ApiServer::rename_chat)
       .add("POST", "/api/v1/chats/{chat}/messages", &ApiServer::send_message)
       .add("GET", "/api/v1/chats/{chat}/plan", &ApiServer::get_plan)
       .add("POST", "/api/v1/chats/{chat}/cancel", &ApiServer::cancel_chat)
@@ -515,6 +516,20 @@ Task<HttpResponse> ApiServer::get_chat(Call& call) {
     }
   }
   co_return json_response(200, out);
+}
+
+// {"title": T}: renames the chat; answers the chat as it is now.
+Task<HttpResponse> ApiServer::rename_chat(Call& call) {
+  auto body = parse_json_body(call.request);
+  if (!body) co_return error_response(body.error());
+  if (!body->is_object() || !(*body)["title"].is_string()) {
+    co_return error_response({ErrorCode::invalid_argument, "\"title\" must be a string"});
+  }
+  Task<Result<ChatRecord>> renaming =
+      chats_.rename_chat(call.credential.user_id, call.params["chat"], (*body)["title"]);
+  Result<ChatRecord> chat = co_await renaming;
+  if (!chat) co_return error_response(chat.error());
+  co_return json_response(200, to_json(*chat));
 }
 
 Task<HttpResponse> ApiServer::send_message(Call& call) {

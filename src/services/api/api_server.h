@@ -137,6 +137,7 @@ class ApiServer final : public HttpHandler {
   Task<HttpResponse> send_message(Call& call);
   Task<HttpResponse> get_plan(Call& call);
   Task<HttpResponse> cancel_chat(Call& call);
+  Task<HttpResponse> rename_chat(Call& call);
   Task<HttpResponse> set_chat_daemon(Call& call);
   Task<HttpResponse> list_daemons(std::string user_id);
   // The run, and with `history` its event history; only the user's own runs.

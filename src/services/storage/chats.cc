@@ -131,6 +131,15 @@ Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
   return {};
 }
 
+Result<void> set_chat_title(SqlTransaction& tx, const std::string& chat_id,
+                            const std::string& title, std::int64_t now_ms) {
+  auto done = tx.execute("UPDATE chats SET title = $2, updated_at_ms = $3 WHERE id = $1",
+                         {chat_id, title, now_ms});
+  if (!done) return fail(done.error());
+  if (*done == 0) return fail(ErrorCode::not_found, "no chat " + chat_id);
+  return {};
+}
+
 namespace {
 
 // Postgres: the message, its blocks and the chat's touch in one statement (one round trip, not

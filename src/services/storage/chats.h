@@ -77,6 +77,8 @@ Result<void> update_chat_status(SqlTransaction& tx, const std::string& chat_id, 
                                 const std::string& run_id, std::int64_t now_ms);
 Result<void> set_session_daemon(SqlTransaction& tx, const std::string& chat_id,
                                 const std::optional<std::string>& daemon_id, std::int64_t now_ms);
+Result<void> set_chat_title(SqlTransaction& tx, const std::string& chat_id,
+                            const std::string& title, std::int64_t now_ms);
 
 // Inserts the message with the next ordinal unless a message with its id exists. Returns the
 // stored message either way (the first write wins) and whether this call wrote it.

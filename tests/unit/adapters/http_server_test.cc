@@ -602,7 +602,8 @@ TEST_F(HttpServerTest, CorsPreflightAndAllowedOrigins) {
   const auto answered = client.send(preflight);
   EXPECT_EQ(answered.result_int(), 204);
   EXPECT_EQ(answered[http::field::access_control_allow_origin], "https://app.example");
-  EXPECT_EQ(answered[http::field::access_control_allow_methods], "GET, POST, PUT, DELETE, OPTIONS");
+  EXPECT_EQ(answered[http::field::access_control_allow_methods],
+            "GET, POST, PUT, PATCH, DELETE, OPTIONS");
   EXPECT_EQ(answered[http::field::access_control_allow_headers],
             "authorization, content-type, last-event-id, connect-protocol-version, "
             "connect-timeout-ms");

@@ -240,6 +240,42 @@ TEST(WorkflowEngine, AnApprovalNobodyAnswersEndsWithStatusTimeout) {
   EXPECT_TRUE(engine::decide_next(run.state(), nullptr, 0).empty());
 }
 
+// A node whose condition is false is skipped: its state says so, beside what ran and what
+// waits, while the run goes on and after it ended.
+TEST(WorkflowEngine, NodeStatesNameTheNodesAConditionSkipped) {
+  EngineRun run(source(R"(name: skip
+entry: build
+nodes:
+  - {id: build, type: run, command: make}
+  - {id: lint, type: run, command: "make lint", condition: "1 > 2"}
+  - {id: approve, type: approval, title: "Ship?"}
+edges:
+  - {from: build, to: lint}
+  - {from: lint, to: approve}
+)"));
+  run.complete("build", Json{{"exit_code", 0}, {"stdout", ""}, {"stderr", ""}});
+  auto status_of = [&](const Json& nodes, const std::string& key) {
+    std::string found;
+    for (const auto& node : nodes) {
+      if (node["key"] == key) found = node["status"];
+    }
+    return found;
+  };
+  auto nodes = node_states(run.state());
+  ASSERT_TRUE(nodes.has_value());
+  EXPECT_EQ(status_of(*nodes, "build"), "completed") << nodes->dump();
+  EXPECT_EQ(status_of(*nodes, "lint"), "skipped") << nodes->dump();
+  EXPECT_EQ(status_of(*nodes, "approve"), "waiting") << nodes->dump();
+  EXPECT_EQ(run.activity("lint"), nullptr) << "a skipped node does not run";
+  run.signal(std::string(kAnswerSignal),
+             Json{{"key", "approve"}, {"output", {{"status", "approved"}, {"message", ""}}}});
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed) << run.end();
+  nodes = node_states(run.state());
+  ASSERT_TRUE(nodes.has_value());
+  EXPECT_EQ(status_of(*nodes, "lint"), "skipped") << nodes->dump();
+  EXPECT_EQ(status_of(*nodes, "approve"), "completed") << nodes->dump();
+}
+
 // A question nobody answers in time fails its node, and the run.
 TEST(WorkflowEngine, AQuestionNobodyAnswersFailsTheRunAtItsTimeout) {
   EngineRun run(source(R"(name: ask

@@ -2,8 +2,8 @@
 // MCPService, with a scripted MCP server: the servers with their status, their tools, disable,
 // enable and restart; an unknown server is a 404, another user's daemon too, and an api with no
 // way to its daemons says so (503). Its BackgroundService: a process the bash tool started in the
-// background is listed, its output read and the process killed. Its FileSystemService: files
-// listed, read and written, and every path confined to the workspace.
+// background is listed, its output read and the process killed — by its user only. Its
+// FileSystemService: files listed, read and written, and every path confined to the workspace.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -198,6 +198,20 @@ TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
   EXPECT_FALSE(nothing_yet.contains("data")) << "nothing: a default, left out";
   EXPECT_GE(a.m.world.now() - asked, milliseconds(500)) << "a follow at the end waits";
   EXPECT_EQ(a.call(*a.rest, "GET", follow + "?offset=-3", a.erin).status, 400);
+  // Another user reaches none of it: no list, no output, no kill — 404s, as for no daemon, and
+  // the process runs on.
+  const std::string process = "/api/v1/daemons/daemon-1/processes/" + id;
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/daemons/daemon-1/processes"},
+           {"GET", process + "/output"},
+           {"GET", follow + "?offset=0"},
+           {"POST", process + "/kill"}}) {
+    const HttpResponse refused = a.call(*a.rest, method, path, a.finn);
+    EXPECT_EQ(refused.status, 404) << method << " " << path << ": " << refused.body;
+    EXPECT_EQ(refused.body.find("watching"), std::string::npos) << refused.body;
+  }
+  const Json still = a.ok("GET", "/api/v1/daemons/daemon-1/processes");
+  EXPECT_TRUE(still["processes"][0]["running"].get<bool>()) << "another user's kill killed it";
   const Json killed = a.ok("POST", "/api/v1/daemons/daemon-1/processes/" + id + "/kill");
   EXPECT_TRUE(killed["killed"].get<bool>()) << killed.dump();
   const Json ended = a.ok("GET", follow + "?offset=9&wait_ms=500");
@@ -207,7 +221,6 @@ TEST(BackgroundService, AProcessIsListedReadAndKilledOverRest) {
   EXPECT_EQ(
       a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes/bash_9/output", a.erin).status,
       404);
-  EXPECT_EQ(a.call(*a.rest, "GET", "/api/v1/daemons/daemon-1/processes", a.finn).status, 404);
 }
 
 // The FileSystemService: list, tree, stat, read and write, on the daemon's workspace; a path out

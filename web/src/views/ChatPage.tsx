@@ -1,7 +1,8 @@
 // One chat: its messages (Markdown, code blocks), the model's text as it streams, tool calls as
-// collapsible cards with their output, approvals and questions the run waits for, the session
-// daemon picker, the composer (with the mode) and Cancel. A reload resumes from the last update
-// seen: messages are keyed by id, so an update applied twice changes nothing.
+// collapsible cards with their output, approvals and questions the run waits for, the title (and
+// its rename), the session daemon picker, the composer (with the mode) and Cancel. A reload
+// resumes from the last update seen: messages are keyed by id, so an update applied twice changes
+// nothing.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type Block, type ChatView, type Message } from "../api";
 import { DaemonLabel, useDaemons, statusShown } from "../daemons";
@@ -58,6 +59,7 @@ function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiti
   return (
     <section class="card waiting" role="region" aria-label={`Waiting: ${title}`} data-testid="waiting">
       <h3>{node.type === "ask_question" ? "Question" : "Approval needed"}: {title}</h3>
+      {node.args?.title && node.args?.question && <p class="question">{String(node.args.question)}</p>}
       {node.args?.message && <p>{String(node.args.message)}</p>}
       {node.args?.description && <p>{String(node.args.description)}</p>}
       {Array.isArray(calls) && (
@@ -103,6 +105,42 @@ function MessageView({ message, tools, ended }: { message: Message; tools: Map<s
         return null;  // tool results show in their call's card
       })}
     </article>
+  );
+}
+
+// The chat's title, and a form that renames it (PATCH /api/v1/chats/{id}).
+function ChatTitle({ chatId, title, onRenamed }: { chatId: string; title: string; onRenamed: (title: string) => void }) {
+  const [draft, setDraft] = useState<string | null>(null);  // null: not renaming
+  const [error, setError] = useState("");
+  if (draft === null) {
+    return (
+      <>
+        <h1 data-testid="chat-title">{title || "New chat"}</h1>
+        <button class="quiet" onClick={() => { setError(""); setDraft(title); }}>Rename</button>
+      </>
+    );
+  }
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const chat = await api<{ title: string }>("PATCH", `/api/v1/chats/${encodeURIComponent(chatId)}`, { title: draft });
+      onRenamed(chat.title);
+      setDraft(null);
+    } catch (err: any) {
+      setError(err.message);
+    }
+  };
+  return (
+    <form class="row rename" aria-label="Rename the chat" onSubmit={save}>
+      <label class="inline">Title{" "}
+        <input value={draft} maxLength={500} autoFocus required
+          onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+          onKeyDown={(e) => { if (e.key === "Escape") setDraft(null); }} />
+      </label>
+      <button type="submit" disabled={!draft.trim()}>Save</button>
+      <button type="button" class="quiet" onClick={() => setDraft(null)}>Cancel</button>
+      {error && <p role="alert" class="error">{error}</p>}
+    </form>
   );
 }
 
@@ -172,6 +210,8 @@ export function ChatPage({ chatId }: { chatId: string }) {
         setStatus(String(u.body.status));
         if (u.body.run_id) setRunId(String(u.body.run_id));
         if (u.body.status !== "running") setWaiting([]);
+      } else if (u.kind === "chat_title") {
+        setChat((old) => (old ? { ...old, title: String(u.body.title ?? "") } : old));
       } else if (u.kind === "chat_daemon") {
         setChat((old) => (old ? { ...old, active_daemon_id: String(u.body.active_daemon_id ?? u.body.daemon_id ?? "") } : old));
       }
@@ -251,7 +291,8 @@ export function ChatPage({ chatId }: { chatId: string }) {
   return (
     <div class="chat">
       <header class="chat-head">
-        <h1>{chat.title || "Untitled"}</h1>
+        <ChatTitle chatId={chatId} title={chat.title}
+          onRenamed={(title) => setChat((old) => (old ? { ...old, title } : old))} />
         <span class={`status ${status}`} data-testid="chat-status">{status}</span>
         {runId && <a href={`/runs/${runId}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${runId}`); }}>run graph</a>}
         <label class="inline">Session daemon{" "}

@@ -1,5 +1,5 @@
-// The user's chats, newest first, and a new chat: a workflow (the built-ins and the project's)
-// and that workflow's inputs.
+// The user's chats, newest first, and a new chat: a title (left blank, the server takes it from
+// the first message), a workflow (the built-ins and the project's) and that workflow's inputs.
 import { useEffect, useState } from "preact/hooks";
 import { api, type Chat } from "../api";
 import { navigate } from "../router";
@@ -28,7 +28,8 @@ export function Chats() {
     e.preventDefault();
     setError("");
     try {
-      const chat = await api<Chat>("POST", "/api/v1/chats", { title: title || "New chat", workflow, inputs });
+      // Left blank, the chat takes its title from its first message.
+      const chat = await api<Chat>("POST", "/api/v1/chats", { title: title.trim(), workflow, inputs });
       navigate(`/chats/${chat.id}`);
     } catch (err: any) {
       setError(err.message);
@@ -43,7 +44,7 @@ export function Chats() {
             {chats.map((chat) => (
               <li>
                 <a href={`/chats/${chat.id}`} onClick={(e) => { e.preventDefault(); navigate(`/chats/${chat.id}`); }}>
-                  <span class="title">{chat.title || "Untitled"}</span>
+                  <span class="title">{chat.title || "New chat"}</span>
                   <span class={`status ${chat.status}`}>{chat.status}</span>
                   <small>{chat.workflow}</small>
                 </a>
@@ -55,7 +56,7 @@ export function Chats() {
       <section aria-labelledby="new-chat-title" class="card">
         <h2 id="new-chat-title">New chat</h2>
         <form onSubmit={create}>
-          <label>Title<input value={title} placeholder="New chat"
+          <label>Title<input value={title} placeholder="from the first message" maxLength={500}
             onInput={(e) => setTitle((e.target as HTMLInputElement).value)} /></label>
           <label>Workflow
             <select value={workflow} onChange={(e) => { setWorkflow((e.target as HTMLSelectElement).value); setInputs({}); }}>

@@ -1,6 +1,6 @@
-// The chosen daemon's MCP servers: status, tool count, enable, disable, restart, reload; and its
-// mcp.json files, where a workspace's file waits for the user's approval of its exact content
-// before its servers may start.
+// The chosen daemon's MCP servers, followed as the page stays open: status, tool count, enable,
+// disable, restart, reload; and its mcp.json files, where a workspace's file waits for the
+// user's approval of its exact content before its servers may start.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 import { DaemonSelect, useDaemons } from "../daemons";
@@ -35,7 +35,14 @@ export function McpPage() {
     api<{ files?: McpFile[] }>("GET", `/api/v1/daemons/${chosen}/mcp/files`)
       .then((r) => setFiles(r.files ?? [])).catch(() => setFiles([]));
   };
-  useEffect(() => { if (chosen) load(); }, [chosen]);
+  // Followed while the page is open: a server started, restarted or enabled becomes healthy (or
+  // not) a moment after the request that asked for it.
+  useEffect(() => {
+    if (!chosen) return;
+    load();
+    const timer = setInterval(load, 2000);
+    return () => clearInterval(timer);
+  }, [chosen]);
   const act = async (name: string, verb: string) => {
     setNote("");
     try {

@@ -1,12 +1,20 @@
 // A run's node graph, drawn from its workflow's nodes and edges (layered by distance from the
-// entries), each node coloured by its live state; clicking a node shows its inputs and outputs.
+// entries), each node coloured by its state as the API reports it; clicking a node shows what
+// the run recorded for it (its output or error, a question's arguments).
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 
 interface GraphNode { id: string; type: string }
+// What GET /api/v1/runs/{id} says of a node the run reached (workflow::node_states): `status` is
+// running, completed, failed or waiting; `key` names the node, or where in a loop's iteration
+// ("id#2/inner") or a group ("id/inner") the run is. An answered question has its key only.
+interface NodeRecord {
+  key: string; status: string; path?: string; node_id?: string; type?: string;
+  output?: unknown; error?: string; args?: unknown; child_run_id?: string;
+}
 interface Run {
   id: string; status: string; workflow: string; error?: string | null;
-  nodes?: any[]; graph?: { name: string; entries: string[]; nodes: GraphNode[]; edges: { from: string; to: string; label?: string }[] };
+  nodes?: NodeRecord[]; graph?: { name: string; entries: string[]; nodes: GraphNode[]; edges: { from: string; to: string; label?: string }[] };
 }
 
 function layers(graph: NonNullable<Run["graph"]>): Map<string, number> {
@@ -26,10 +34,28 @@ function layers(graph: NonNullable<Run["graph"]>): Map<string, number> {
   return depth;
 }
 
-// The latest state of a graph node: its own key, or an iteration of it (key#n/…).
-function stateOf(run: Run, id: string): any | undefined {
-  const mine = (run.nodes ?? []).filter((n) => n.node_id === id || n.key === id || String(n.key ?? "").startsWith(id + "#"));
-  return mine[mine.length - 1];
+// The graph node a record belongs to: its key's first part (a loop's or group's inner nodes
+// belong to it).
+const ownerOf = (key: string) => key.split(/[#/]/)[0];
+
+// Which of several records' states a graph node shows: what still goes on first, then a failure.
+const precedence = ["waiting", "running", "failed", "completed"];
+
+// A graph node's state and its records (the latest per key: a node that started a child run is
+// reported running, then ended by the child's end). Before the run reaches a node it is
+// `pending`; a run that ended without reaching it `skipped` it; one that ended while a node was
+// still running or waiting left it `cancelled`.
+function nodeState(run: Run, id: string): { state: string; records: NodeRecord[] } {
+  const latest = new Map<string, NodeRecord>();
+  for (const record of run.nodes ?? []) {
+    if (ownerOf(String(record.key ?? "")) === id) latest.set(record.key, record);
+  }
+  const records = [...latest.values()];
+  const ended = run.status !== "running";
+  if (records.length === 0) return { state: ended ? "skipped" : "pending", records };
+  const state = precedence.find((s) => records.some((r) => r.status === s)) ?? records[records.length - 1].status;
+  if (ended && (state === "running" || state === "waiting")) return { state: "cancelled", records };
+  return { state, records };
 }
 
 export function RunPage({ runId }: { runId: string }) {
@@ -38,12 +64,21 @@ export function RunPage({ runId }: { runId: string }) {
   const [picked, setPicked] = useState("");
   useEffect(() => {
     let stopped = false;
+    // Polled each second until the run ends: an ended run changes no more.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const load = () => api<Run>("GET", `/api/v1/runs/${encodeURIComponent(runId)}`)
-      .then((r) => { if (!stopped) setRun(r); })
-      .catch((e) => setError(e.status === 404 ? "No such run." : e.message));
+      .then((r) => {
+        if (stopped) return;
+        setRun(r);
+        if (r.status === "running") timer = setTimeout(load, 1000);
+      })
+      .catch((e) => {
+        if (stopped) return;
+        setError(e.status === 404 ? "No such run." : e.message);
+        if (e.status !== 404) timer = setTimeout(load, 1000);
+      });
     load();
-    const timer = setInterval(load, 1000);
-    return () => { stopped = true; clearInterval(timer); };
+    return () => { stopped = true; clearTimeout(timer); };
   }, [runId]);
   if (!run) return <p role={error ? "alert" : undefined}>{error || "Loading…"}</p>;
   if (!run.graph) return <section><h1>Run {run.id}</h1><p>{run.workflow}: {run.status}</p></section>;
@@ -64,7 +99,7 @@ export function RunPage({ runId }: { runId: string }) {
       maxY = Math.max(maxY, y + height);
     });
   }
-  const selected = picked ? stateOf(run, picked) : undefined;
+  const selected = picked ? nodeState(run, picked) : undefined;
   return (
     <section class="run" aria-labelledby="run-title">
       <h1 id="run-title">{run.graph.name || run.workflow} <span class={`status ${run.status}`}>{run.status}</span></h1>
@@ -78,9 +113,9 @@ export function RunPage({ runId }: { runId: string }) {
           })}
           {run.graph.nodes.map((node) => {
             const p = pos.get(node.id)!;
-            const state = stateOf(run, node.id)?.state ?? "pending";
+            const { state } = nodeState(run, node.id);
             return (
-              <g class={`node ${state}`} tabIndex={0} role="button" aria-label={`${node.id}: ${state}`}
+              <g class={`node ${state}`} data-testid="graph-node" data-node={node.id} data-state={state} tabIndex={0} role="button" aria-label={`${node.id}: ${state}`}
                  onClick={() => setPicked(node.id)} onKeyDown={(e) => { if (e.key === "Enter") setPicked(node.id); }}>
                 <rect x={p.x} y={p.y} width={width} height={height} rx={6} />
                 <text x={p.x + 10} y={p.y + 22}>{node.id}</text>
@@ -92,8 +127,17 @@ export function RunPage({ runId }: { runId: string }) {
       </div>
       {picked && (
         <aside class="card" aria-label={`Node ${picked}`}>
-          <h2>{picked}</h2>
-          {selected ? <pre>{JSON.stringify(selected, null, 2)}</pre> : <p>Not reached.</p>}
+          <h2>{picked} <span class={`status ${selected?.state}`} data-testid="picked-state">{selected?.state}</span></h2>
+          {selected && selected.records.length > 0
+            ? selected.records.map((r) => (
+              <div class="record">
+                {r.key !== picked && <h3>{r.key}: {r.status}</h3>}
+                {r.error && <p class="error">{r.error}</p>}
+                {r.status === "skipped" ? <p>Its condition was false: it did not run.</p>
+                  : <pre>{JSON.stringify(r.output ?? r.args ?? {}, null, 2)}</pre>}
+              </div>
+            ))
+            : <p>{selected?.state === "skipped" ? "The run ended without reaching this node." : "Not reached yet."}</p>}
         </aside>
       )}
     </section>

@@ -29,8 +29,21 @@ export function SettingsPage({ session }: { session: Session }) {
     load();
   };
   const saveSettings = async () => {
+    let parsed: unknown;
     try {
-      await api("PUT", "/api/v1/settings", JSON.parse(settings));
+      parsed = JSON.parse(settings);
+    } catch (err: any) {
+      setNote(`The settings are not JSON: ${err.message}`);
+      return;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      setNote("The settings must be one JSON object.");
+      return;
+    }
+    try {
+      // The API takes them under "settings" and answers them as stored.
+      const saved = await api<{ settings: unknown }>("PUT", "/api/v1/settings", { settings: parsed });
+      setSettings(JSON.stringify(saved.settings ?? {}, null, 2));
       setNote("Settings saved.");
     } catch (err: any) {
       setNote(err.message);
