@@ -1,6 +1,8 @@
 // The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
+
+#include "app/llm_options.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 #include "app/web_files.h"
@@ -51,11 +53,31 @@ struct ApiOptions {
   std::string jwt_public_key_file;
   std::string jwt_audience = "authenticated";
   std::string web_dir;
+  std::string models_file;   // the workers' model catalogue, for GET /api/v1/models
   std::string cors_origins;  // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
   GrpcLimitOptions grpc_limits;
   bool migrate = false;
 };
+
+// Users of the identity provider authenticate with its JWTs (PATs work either way): the
+// verifier of --jwt-public-key or --jwt-public-key-file, or null when neither is given.
+Result<std::unique_ptr<JwtVerifier>> jwt_verifier_of(const ApiOptions& o) {
+  if (o.jwt_public_key.empty() && o.jwt_public_key_file.empty())
+    return std::unique_ptr<JwtVerifier>();
+  std::string pem = o.jwt_public_key;
+  if (pem.empty()) {
+    std::ifstream in(o.jwt_public_key_file);
+    if (!in) {
+      return fail(ErrorCode::invalid_argument,
+                  "--jwt-public-key-file " + o.jwt_public_key_file + ": cannot read it");
+    }
+    pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto made = JwtVerifier::create({pem, o.jwt_audience});
+  if (!made) return fail(made.error().code, "--jwt-public-key: " + made.error().message);
+  return std::move(*made);
+}
 
 int run_api(const ApiOptions& o) {
   if (o.nats_url.empty()) {
@@ -66,22 +88,8 @@ int run_api(const ApiOptions& o) {
   // TLS-terminating load balancer.
   auto tls = server_tls_files(o.disable_tls, o.tls_cert, o.tls_key, o.db.data_dir);
   if (!tls) return exit_after(tls.error(), tls.error().code == ErrorCode::invalid_argument ? 2 : 1);
-  // Users of the identity provider authenticate with its JWTs; PATs work either way.
-  std::unique_ptr<JwtVerifier> jwt;
-  if (!o.jwt_public_key.empty() || !o.jwt_public_key_file.empty()) {
-    std::string pem = o.jwt_public_key;
-    if (pem.empty()) {
-      std::ifstream in(o.jwt_public_key_file);
-      if (!in) {
-        spdlog::error("--jwt-public-key-file {}: cannot read it", o.jwt_public_key_file);
-        return 2;
-      }
-      pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    auto made = JwtVerifier::create({pem, o.jwt_audience});
-    if (!made) return exit_after(made.error(), 2, "--jwt-public-key");
-    jwt = std::move(*made);
-  }
+  auto jwt = jwt_verifier_of(o);
+  if (!jwt) return exit_after(jwt.error(), 2);
   if (o.streaming_driver != "nats") {
     spdlog::info("--streaming-driver {} ignored: an api replica streams through NATS",
                  o.streaming_driver);
@@ -101,7 +109,12 @@ int run_api(const ApiOptions& o) {
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
   config.daemons = &daemons;
-  config.jwt = jwt.get();
+  if (!o.models_file.empty()) {
+    auto catalog = read_model_catalog(o.models_file);
+    if (!catalog) return exit_after(catalog.error(), 2);
+    config.models = std::move(*catalog);
+  }
+  config.jwt = jwt->get();
   Pbkdf2PasswordHasher passwords(executor);
   OsSecretSource secrets;
   config.passwords = &passwords;
@@ -193,6 +206,10 @@ void add_api_command(CLI::App& server, int& exit_code) {
       ->envname("TLS_CERT_FILE");
   cmd->add_option("--tls-key", o->tls_key, "TLS private key file")->envname("TLS_KEY_FILE");
   cmd->add_flag("--disable-tls", o->disable_tls, "Plaintext HTTP")->envname("DISABLE_TLS");
+  cmd->add_option(
+         "--models", o->models_file,
+         "The workers' model catalogue (their --models file), listed by GET /api/v1/models")
+      ->envname("RELIANT_MODELS_FILE");
   cmd->add_option("--web-dir", o->web_dir,
                   "The web app's built files (default: beside the binary, or web/dist)")
       ->envname("RELIANT_WEB_DIR");

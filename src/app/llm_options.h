@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "adapters/asio/asio_executor.h"
+#include "core/agent/model_catalog.h"
 #include "runtime/llm.h"
 
 namespace reliant {
@@ -18,12 +19,28 @@ struct LlmOptions {
   std::string api_key_file;  // the key in a file (its first line), instead of api_key
   std::string base_url;      // default: ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the provider's
   std::string model;         // default: the provider's
+  std::string models_file;   // a model catalogue instead of provider and model
+};
+
+// What a process calls models through: one Llm (behind it, one per provider of the catalogue),
+// the catalogue (null without --models: the one model of the flags) and the default model.
+struct OpenedModels {
+  std::unique_ptr<llm::Llm> llm;
+  std::shared_ptr<const agent::ModelCatalog> catalog;
+  std::string default_model;
 };
 
 void add_llm_options(CLI::App& command, LlmOptions& options);
 
 // Precise errors for an unknown provider, a missing or unreadable key or a bad URL.
 Result<std::unique_ptr<llm::Llm>> open_llm(AsioExecutor& executor, const LlmOptions& options);
+
+// The catalogue of --models (every provider opened, keys read now), or the one model of
+// --llm-provider and --model. Mistakes in the file at file:line:column.
+Result<OpenedModels> open_models(AsioExecutor& executor, const LlmOptions& options);
+
+// The catalogue of a --models file alone, its providers not opened (the api lists its models).
+Result<std::shared_ptr<const agent::ModelCatalog>> read_model_catalog(const std::string& path);
 
 // The model name runs ask for when a message names none.
 std::string default_model(const LlmOptions& options);

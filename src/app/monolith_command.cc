@@ -160,8 +160,8 @@ int run_monolith(const MonolithOptions& options) {
        seconds_of(options.plane.interval_s), seconds_of(options.plane.suspend_after_s)});
   if (!others) return exit_after(others.error(), 1);
   routing::MonolithDaemonRouter router(daemons, (*others)->router());
-  auto llm = open_llm(executor, options.llm);
-  if (!llm) return exit_after(llm.error(), 2);
+  auto models = open_models(executor, options.llm);
+  if (!models) return exit_after(models.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
@@ -170,9 +170,8 @@ int run_monolith(const MonolithOptions& options) {
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
   agent::AgentDeps agent_deps{
-      **store, &bus, **llm, router, default_model(options.llm), agent::builtin_tool_specs()};
-  // The one configured model serves any tags a workflow's `model:` asks for.
-  agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
+      **store, &bus, *models->llm, router, models->default_model, agent::builtin_tool_specs()};
+  agent_deps.catalog = models->catalog;
   agent_deps.queue = engine::WorkerConfig{}.queue;
   agent::register_agent_activities(activities, agent_deps);
   engine::WorkerConfig worker_config;
@@ -182,6 +181,7 @@ int run_monolith(const MonolithOptions& options) {
 
   api::ApiConfig api_config;
   api_config.chats.queue = worker_config.queue;
+  api_config.models = models->catalog;
   api_config.daemons = &router;
   // Local daemons run as this process's OS user: for its local account only.
   api_config.managed_daemons.platforms = {DaemonPlatform::local};
@@ -225,7 +225,7 @@ int run_monolith(const MonolithOptions& options) {
       "monolith {} serving {}://{}:{} and gRPC{} on :{} (data in {}, tools run in {}, model: {})",
       version_string(), *tls ? "https" : "http", options.bind_address, listeners->http->port(),
       *tls ? " over TLS" : "", listeners->grpc->port(), options.data_dir, working_dir,
-      options.llm.provider);
+      options.llm.models_file.empty() ? options.llm.provider : options.llm.models_file);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
   // The web app's one-time sign-in link: its code rides in the fragment, which the browser

@@ -111,8 +111,8 @@ int run_worker(const WorkerOptions& options) {
   // Tool calls reach the users' daemons through the gateways (NATS): the same router the
   // api uses.
   routing::BusDaemonRouter router(env);
-  auto llm = open_llm(executor, options.llm);
-  if (!llm) return exit_after(llm.error(), 2);
+  auto models = open_models(executor, options.llm);
+  if (!models) return exit_after(models.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();
   engine::WorkflowRegistry workflows;
@@ -120,14 +120,10 @@ int run_worker(const WorkerOptions& options) {
   agent::register_agent_workflow(workflows);
   engine::ActivityRegistry activities;
   engine::register_builtin_activities(activities);
-  agent::AgentDeps agent_deps{*worker_store,
-                              bus.get(),
-                              **llm,
-                              router,
-                              default_model(options.llm),
-                              agent::builtin_tool_specs()};
-  // The one configured model serves any tags a workflow's `model:` asks for.
-  agent_deps.models = {{default_model(options.llm), options.llm.provider, {}}};
+  agent::AgentDeps agent_deps{*worker_store,         bus.get(),
+                              *models->llm,          router,
+                              models->default_model, agent::builtin_tool_specs()};
+  agent_deps.catalog = models->catalog;
   agent_deps.queue = options.temporal_namespace;
   agent::register_agent_activities(activities, agent_deps);
   engine::WorkerConfig config;

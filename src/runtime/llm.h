@@ -62,6 +62,11 @@ struct Request {
   std::vector<ToolSpec> tools;
   std::int64_t tokens_max = 4096;
   std::optional<double> temperature;  // the provider's default when unset
+  // Thinking before answering, for models that take it: Anthropic's extended thinking budget
+  // (0: none) and OpenAI's reasoning effort ("": none). The caller sets the one its provider
+  // reads (core/agent/model_catalog.h maps a thinking level to both).
+  std::int64_t thinking_tokens = 0;
+  std::string reasoning_effort;
 
   // Every message, in order.
   std::vector<const Message*> conversation() const {
@@ -81,6 +86,7 @@ struct Response {
   std::string stop_reason;     // "end_turn", "tool_use", "max_tokens", …
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  std::string thinking;  // what the model thought, where the provider shows it
 };
 
 // Receives the response's text as it is generated (called on the caller's executor).

@@ -22,6 +22,8 @@ monolith_setup
 
 python3 "$here/fake_llm_provider.py" "$work/provider.port" "$work/provider.log" \
   >"$work/provider.out" 2>&1 &
+providers=($!)
+trap 'kill "${providers[@]}" 2>/dev/null || true; monolith_cleanup' EXIT
 for _ in $(seq 1 50); do [ -s "$work/provider.port" ] && break; sleep 0.1; done
 [ -s "$work/provider.port" ] || fail "the stand-in provider did not start"
 printf 'sk-ant-test-key\n' >"$work/key"

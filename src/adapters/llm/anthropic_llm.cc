@@ -127,7 +127,8 @@ class AnthropicStream final : public StreamConsumer {
 
  private:
   struct Slot {
-    bool tracked = false;  // a text or tool_use block (others, such as thinking, are skipped)
+    bool tracked = false;   // a text, thinking or tool_use block (others are skipped)
+    bool thinking = false;  // its text goes to the response's `thinking`
     bool closed = false;
     std::size_t position = 0;  // in response_.content
     bool tool = false;
@@ -156,35 +157,15 @@ class AnthropicStream final : public StreamConsumer {
       response_.input_tokens = integer_at(usage, "input_tokens").value_or(0);
       response_.output_tokens = integer_at(usage, "output_tokens").value_or(0);
     } else if (type == "content_block_start") {
-      const std::int64_t index = integer_at(data, "index").value_or(-1);
-      const Json& block = member(data, "content_block");
-      const std::string kind = string_at(block, "type");
-      Slot slot;
-      if (kind == "text") {
-        slot.tracked = true;
-        slot.position = response_.content.size();
-        response_.content.push_back(Block::text_block(std::string()));
-        const std::string initial = string_at(block, "text");
-        if (!initial.empty()) append_text(slot, initial);
-      } else if (kind == "tool_use") {
-        slot.tracked = true;
-        slot.tool = true;
-        slot.position = response_.content.size();
-        Block call;
-        call.kind = Block::Kind::tool_call;
-        call.tool_call_id = string_at(block, "id");
-        call.tool_name = string_at(block, "name");
-        const Json& input = member(block, "input");
-        if (input.is_object()) slot.initial_input = input;
-        response_.content.push_back(std::move(call));
-      }
-      blocks_[index] = std::move(slot);
+      start_block(data);
     } else if (type == "content_block_delta") {
       const auto it = blocks_.find(integer_at(data, "index").value_or(-1));
       if (it == blocks_.end() || !it->second.tracked) return std::nullopt;
       const Json& delta = member(data, "delta");
       const std::string kind = string_at(delta, "type");
-      if (kind == "text_delta" && !it->second.tool) {
+      if (kind == "thinking_delta" && it->second.thinking) {
+        response_.thinking += string_at(delta, "thinking");
+      } else if (kind == "text_delta" && !it->second.tool && !it->second.thinking) {
         append_text(it->second, string_at(delta, "text"));
       } else if (kind == "input_json_delta" && it->second.tool) {
         it->second.json += string_at(delta, "partial_json");
@@ -215,6 +196,38 @@ class AnthropicStream final : public StreamConsumer {
     }
     // ping and event types added after this was written carry nothing we need.
     return std::nullopt;
+  }
+
+  // A content block begins: text and tool calls take their place in the response, thinking
+  // goes to its `thinking`; other kinds are skipped.
+  void start_block(const Json& data) {
+    const std::int64_t index = integer_at(data, "index").value_or(-1);
+    const Json& block = member(data, "content_block");
+    const std::string kind = string_at(block, "type");
+    Slot slot;
+    if (kind == "text") {
+      slot.tracked = true;
+      slot.position = response_.content.size();
+      response_.content.push_back(Block::text_block(std::string()));
+      const std::string initial = string_at(block, "text");
+      if (!initial.empty()) append_text(slot, initial);
+    } else if (kind == "thinking") {
+      slot.tracked = true;
+      slot.thinking = true;
+      response_.thinking += string_at(block, "thinking");
+    } else if (kind == "tool_use") {
+      slot.tracked = true;
+      slot.tool = true;
+      slot.position = response_.content.size();
+      Block call;
+      call.kind = Block::Kind::tool_call;
+      call.tool_call_id = string_at(block, "id");
+      call.tool_name = string_at(block, "name");
+      const Json& input = member(block, "input");
+      if (input.is_object()) slot.initial_input = input;
+      response_.content.push_back(std::move(call));
+    }
+    blocks_[index] = std::move(slot);
   }
 
   void append_text(Slot& slot, const std::string& text) {
@@ -275,7 +288,18 @@ Json anthropic_request_body(const Request& request, const std::string& model) {
                {"messages", std::move(messages)},
                {"stream", true}};
   if (!request.system.empty()) body["system"] = request.system;
-  if (request.temperature) body["temperature"] = std::clamp(*request.temperature, 0.0, 1.0);
+  // Extended thinking: the budget comes on top of the answer's tokens, and the API takes no
+  // temperature with it. A turn that answers tool results goes without: the earlier turn's
+  // thinking (which the API then wants first) is not kept in the conversation.
+  const auto conversation = request.conversation();
+  const bool answers_tools =
+      !conversation.empty() && conversation.back()->role == Message::Role::tool;
+  if (request.thinking_tokens > 0 && !answers_tools) {
+    body["thinking"] = {{"type", "enabled"}, {"budget_tokens", request.thinking_tokens}};
+    body["max_tokens"] = body["max_tokens"].get<std::int64_t>() + request.thinking_tokens;
+  } else if (request.temperature) {
+    body["temperature"] = std::clamp(*request.temperature, 0.0, 1.0);
+  }
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const ToolSpec& tool : request.tools) {

@@ -255,7 +255,12 @@ Json openai_request_body(const Request& request, const std::string& model) {
                {"stream", true},
                {"stream_options", {{"include_usage", true}}}};
   if (request.tokens_max > 0) body["max_tokens"] = request.tokens_max;
-  if (request.temperature) body["temperature"] = *request.temperature;
+  // Reasoning models take an effort and refuse a temperature other than the default.
+  if (!request.reasoning_effort.empty()) {
+    body["reasoning_effort"] = request.reasoning_effort;
+  } else if (request.temperature) {
+    body["temperature"] = *request.temperature;
+  }
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const ToolSpec& tool : request.tools) {

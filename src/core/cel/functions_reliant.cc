@@ -1,7 +1,9 @@
 // Reliant's CEL extensions for workflow expressions: list.first() and list.last() (optionals, so
 // an empty list gives optional.none() and `.orValue(x)` supplies a default), parseJson(),
-// toJson() and getOrDefault(). coalesce() evaluates its arguments lazily, so the evaluator has
-// it; list.join() is the strings extension's, parseDuration() the time functions' (it is
+// toJson(), getOrDefault() and spawn(workflow, presets) — the tool filter entry that offers the
+// spawn tools for those presets ("spawn:builtin://agent(general,researcher)"), or "" (no entry,
+// spawning off) when the list is empty. coalesce() evaluates its arguments lazily, so the evaluator
+// has it; list.join() is the strings extension's, parseDuration() the time functions' (it is
 // duration() by another name).
 #include "base/json_parse.h"
 #include "core/cel/functions.h"
@@ -83,6 +85,21 @@ std::optional<CallResult> get_or_default(const Args& args, bool, CallContext&) {
   return found ? *found : args[2];
 }
 
+std::optional<CallResult> spawn_entry(const Args& args, bool method, CallContext& context) {
+  const auto* workflow = !method && args.size() == 2 ? args[0].get_if<std::string>() : nullptr;
+  const ValueList* presets = workflow ? args[1].list() : nullptr;
+  if (!presets) return std::nullopt;
+  if (presets->empty()) return Value(std::string());
+  std::string names;
+  for (const Value& preset : *presets) {
+    const auto* name = preset.get_if<std::string>();
+    if (!name) return fail("spawn: a preset is named by a string");
+    if (!context.budget.charge_bytes(name->size() + 1)) return budget_exceeded();
+    names += (names.empty() ? "" : ",") + *name;
+  }
+  return Value("spawn:" + *workflow + "(" + names + ")");
+}
+
 }  // namespace
 
 void add_reliant_functions(FunctionTable& table) {
@@ -91,6 +108,7 @@ void add_reliant_functions(FunctionTable& table) {
   add_function(table, "parseJson", parse_json_value);
   add_function(table, "toJson", to_json_text);
   add_function(table, "getOrDefault", get_or_default);
+  add_function(table, "spawn", spawn_entry);
 }
 
 }  // namespace reliant::cel

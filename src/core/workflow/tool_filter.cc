@@ -104,6 +104,8 @@ tl::expected<ToolFilter, std::string> parse_tool_filter(const nlohmann::json& fi
     if (!item.is_string()) {
       return tl::unexpected(where + item.dump() + " is not a tool name, pattern or tag:TAG");
     }
+    // "" is no entry: what CEL's spawn() gives for no presets.
+    if (item.get_ref<const std::string&>().empty()) return {};
     auto entry = parse_tool_filter_entry(item.get_ref<const std::string&>());
     if (!entry) return tl::unexpected(where + entry.error());
     if (!entry->exclude) out.has_includes = true;

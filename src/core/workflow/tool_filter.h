@@ -47,7 +47,8 @@ inline constexpr std::size_t kToolFilterEntryBytesMax = 512;
 tl::expected<ToolFilterEntry, std::string> parse_tool_filter_entry(std::string_view text);
 
 // A filter as JSON holds it: a list of entries, or one entry written as a string (a list of
-// one). Anything else — a number, a map, a list holding one — is an error naming what is wrong.
+// one); "" is no entry (CEL's spawn() of no presets). Anything else — a number, a map, a list
+// holding one — is an error naming what is wrong.
 tl::expected<ToolFilter, std::string> parse_tool_filter(const nlohmann::json& filter);
 
 // Whether the pattern (its `*`s match any run of characters, nothing else is special) matches

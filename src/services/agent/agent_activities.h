@@ -4,9 +4,11 @@
 // a retried attempt returns what the first one stored — the user sees each step once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/agent/model_catalog.h"
 #include "runtime/bus.h"
 #include "runtime/llm.h"
 #include "runtime/store.h"
@@ -16,12 +18,6 @@
 namespace reliant::agent {
 
 // A model the deployment can call, for `model: {tags, providers}`; one without tags serves any.
-struct ModelEntry {
-  std::string name;
-  std::string provider;  // anthropic, openai, scripted …; empty: any
-  std::vector<std::string> tags;
-};
-
 struct AgentDeps {
   AgentDeps(Store& store, Bus* bus, llm::Llm& llm, routing::DaemonRouter& router,
             std::string default_model = "scripted", std::vector<llm::ToolSpec> tools = {})
@@ -38,8 +34,10 @@ struct AgentDeps {
   routing::DaemonRouter& router;
   std::string default_model = "scripted";
   std::vector<llm::ToolSpec> tools;  // what the model may call
-  std::vector<ModelEntry> models;    // empty: the default model only
-  std::string queue = "reliant";     // the engine namespace child runs start in
+  // The models nodes choose from (core/agent/model_catalog.h); null: default_model alone, which
+  // stands in for any tags and passes any name to the provider.
+  std::shared_ptr<const ModelCatalog> catalog;
+  std::string queue = "reliant";  // the engine namespace child runs start in
 };
 
 // The daemon's built-in tools as the model sees them.

@@ -83,6 +83,39 @@ Task<Result<Json>> args_under_preset(const AgentDeps& deps, NodeInput node) {
                                    [](const std::string& key) { return kTaken.contains(key); });
 }
 
+// A model call's request before its conversation and tools: the model, the system prompt
+// (the default when none is given), the temperature, and the thinking its `thinking_level` (or
+// the model selector's) asks for, when the model thinks.
+llm::Request model_request(const NodeInput& node, const ModelSpec& model) {
+  llm::Request request;
+  request.model = model.name;
+  const std::string system = text_field(node.args, "system_prompt");
+  request.system = system.empty() ? kDefaultSystemPrompt : system;
+  if (const Json t = node.args.value("temperature", Json()); t.is_number())
+    request.temperature = t.get<double>();
+  std::string level = text_field(node.args, "thinking_level");
+  if (const Json selector = node.args.value("model", Json()); level.empty() && selector.is_object())
+    level = text_field(selector, "thinking_level");
+  if (model.thinking) {
+    request.thinking_tokens = thinking_budget_tokens(level);
+    request.reasoning_effort = std::string(reasoning_effort(level));
+  }
+  return request;
+}
+
+// What a model call reports beside its answer: the model (the catalogue's name, and the
+// provider's), why it stopped, its tokens, its thinking and its cost in USD at the catalogue's
+// prices.
+void add_usage(Json& output, const ModelSpec& model, const llm::Response& response) {
+  output["thinking"] = response.thinking;
+  output["model"] = model.name.empty() ? response.model : model.name;
+  output["provider_model"] = response.model;
+  output["stop_reason"] = response.stop_reason;
+  output["input_tokens"] = response.input_tokens;
+  output["output_tokens"] = response.output_tokens;
+  output["cost"] = call_cost_usd(model, response.input_tokens, response.output_tokens);
+}
+
 // A model call's input as its activity reads it, its `presets:` applied.
 Task<Result<NodeInput>> model_call_input(const AgentDeps& deps, Json input) {
   auto parsed = node_input(input);
@@ -97,46 +130,25 @@ Task<Result<NodeInput>> model_call_input(const AgentDeps& deps, Json input) {
   co_return node;
 }
 
-// `model:` as a name, or {name} / {tags, providers} matched against the configured models. A
-// configured model that lists no tags serves any tags (a deployment with one model).
-Result<std::string> choose_model(const AgentDeps& deps, const NodeInput& node) {
-  const Json model = node.args.value("model", Json());
-  if (model.is_null()) return deps.default_model;
-  if (model.is_string()) {
-    return model.get<std::string>().empty() ? deps.default_model : model.get<std::string>();
+// The catalogue model a node's `model:` picks (model_catalog.h's rules); without a catalogue,
+// the process's one model, which serves any tags and passes any name to its provider.
+Result<ModelSpec> choose_model(const AgentDeps& deps, const NodeInput& node) {
+  const Json selector = node.args.value("model", Json());
+  const bool unset = selector.is_null() || selector == "";
+  if (deps.catalog == nullptr) {
+    ModelSpec only;
+    only.name = only.api_model =
+        selector.is_string() && !unset ? selector.get<std::string>() : deps.default_model;
+    if (!selector.is_string() && !selector.is_object() && !unset)
+      return fail(
+          node_error(node, "model is a name or {name, tags, providers}, not " + selector.dump()));
+    if (selector.is_object()) only.name = only.api_model = text_field(selector, "name");
+    if (only.name.empty()) only.name = only.api_model = deps.default_model;
+    return only;
   }
-  if (!model.is_object()) return fail(node_error(node, "model must be a name or a map"));
-  const std::string name = text_field(model, "name");
-  if (!name.empty()) return name;
-  std::vector<std::string> tags;
-  std::vector<std::string> providers;
-  for (const auto& [field, into] : {std::pair{"tags", &tags}, std::pair{"providers", &providers}}) {
-    const Json list = model.value(field, Json::array());
-    if (!list.is_array())
-      return fail(node_error(node, std::string("model.") + field + " must be a list"));
-    for (const auto& entry : list) {
-      if (entry.is_string()) into->push_back(entry.get<std::string>());
-    }
-  }
-  if (const Json provider = model.value("provider", Json()); provider.is_string()) {
-    providers.push_back(provider.get<std::string>());
-  }
-  if (tags.empty() && providers.empty()) return deps.default_model;
-  const std::vector<ModelEntry> configured =
-      deps.models.empty() ? std::vector<ModelEntry>{{deps.default_model, "", {}}} : deps.models;
-  for (const auto& entry : configured) {
-    // The scripted model stands in for every provider (offline runs of any workflow).
-    const bool provider_ok =
-        providers.empty() || entry.provider.empty() || entry.provider == "scripted" ||
-        std::find(providers.begin(), providers.end(), entry.provider) != providers.end();
-    const bool tags_ok =
-        entry.tags.empty() || std::all_of(tags.begin(), tags.end(), [&](auto& t) {
-          return std::find(entry.tags.begin(), entry.tags.end(), t) != entry.tags.end();
-        });
-    if (provider_ok && tags_ok) return entry.name;
-  }
-  return fail(node_error(node, "no configured model has tags " + Json(tags).dump() +
-                                   " and a provider in " + Json(providers).dump()));
+  auto chosen = resolve_model(*deps.catalog, unset ? Json() : selector);
+  if (!chosen) return fail(node_error(node, chosen.error()));
+  return std::move(*chosen);
 }
 
 // A JSON Schema's basic check of a response tool's arguments: an object, its required fields
@@ -266,12 +278,7 @@ class CallLlmNode final : public engine::Activity {
       thread = std::move(*read);
     }
 
-    llm::Request request;
-    request.model = *model;
-    const std::string system = text_field(node.args, "system_prompt");
-    request.system = system.empty() ? kDefaultSystemPrompt : system;
-    if (const Json t = node.args.value("temperature", Json()); t.is_number())
-      request.temperature = t.get<double>();
+    llm::Request request = model_request(node, *model);
     auto filter_list = tool_filter_list(node, node_tool_filter(node.args));
     if (!filter_list) co_return fail(filter_list.error());
     const Json filter = std::move(*filter_list);
@@ -359,11 +366,7 @@ class CallLlmNode final : public engine::Activity {
     output["message"] = {{"role", "assistant"}, {"text", text}};
     output["response_text"] = text;
     output["tool_calls"] = std::move(calls);
-    output["thinking"] = "";
-    output["model"] = response->model;
-    output["stop_reason"] = response->stop_reason;
-    output["input_tokens"] = response->input_tokens;
-    output["output_tokens"] = response->output_tokens;
+    add_usage(output, *model, *response);
     co_return output;
   }
 
@@ -546,7 +549,7 @@ class CompactNode final : public engine::Activity {
     llm::Request request;
     auto model = choose_model(deps_, node);
     if (!model) co_return fail(model.error());
-    request.model = *model;
+    request.model = model->name;
     request.system =
         "Summarise the conversation so far for whoever continues it: the task, what was done, "
         "what was found, the files involved, and what remains. Be complete but brief.";

@@ -354,6 +354,7 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("GET", "/api/v1/updates", &ApiServer::get_updates)
       .add("GET", "/api/v1/updates/head", &ApiServer::get_updates_head)
       .add("GET", "/api/v1/daemons", &ApiServer::get_daemons)
+      .add("GET", "/api/v1/models", &ApiServer::get_models)
       // Managed daemons (ManagedDaemonCalls checks the exact paths), then a daemon's services.
       .add("POST", "/api/v1/daemons", &ApiServer::to_routes<&ApiServer::managed_daemons_>)
       .add("*", "/api/v1/daemons/{daemon}", &ApiServer::to_routes<&ApiServer::managed_daemons_>)
@@ -412,6 +413,28 @@ Task<HttpResponse> ApiServer::or_not_found(Task<std::optional<HttpResponse>> ser
 
 Task<HttpResponse> ApiServer::get_me(Call& call) {
   co_return json_response(200, {{"user_id", call.credential.user_id}});
+}
+
+// The catalogue's models as clients choose among them: never a provider's key or address.
+Task<HttpResponse> ApiServer::get_models(Call&) {
+  Json models = Json::array();
+  if (config_.models != nullptr) {
+    for (const auto& model : config_.models->models) {
+      const agent::ProviderSpec* provider = config_.models->provider(model.provider);
+      models.push_back({{"name", model.name},
+                        {"provider", model.provider},
+                        {"provider_kind", provider ? agent::to_string(provider->kind) : ""},
+                        {"tags", model.tags},
+                        {"context_tokens", model.context_tokens},
+                        {"output_tokens_max", model.output_tokens_max},
+                        {"thinking", model.thinking},
+                        {"prices",
+                         {{"input_per_mtok", model.input_usd_per_mtok},
+                          {"output_per_mtok", model.output_usd_per_mtok}}}});
+    }
+  }
+  co_return json_response(
+      200, {{"default", config_.models ? config_.models->default_model : ""}, {"models", models}});
 }
 
 Task<HttpResponse> ApiServer::get_updates(Call& call) {

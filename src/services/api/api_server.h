@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/agent/model_catalog.h"
 #include "runtime/bearer_verifier.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
@@ -52,6 +53,9 @@ struct ApiConfig {
   routing::DaemonRouter* daemons = nullptr;
   // What GET /api/v1/workflows lists: the workflows this deployment's workers run.
   std::vector<std::string> workflows = {"agent"};
+  // What GET /api/v1/models lists: the workers' model catalogue (null: none configured, the
+  // workers' one model serves every node).
+  std::shared_ptr<const agent::ModelCatalog> models;
   // The web app's files, served at / (null: none). They must outlive the server.
   const WebAssets* web = nullptr;
   // Browser sessions (api/browser_session.h) need `secrets`; password sign-in needs `passwords`
@@ -120,6 +124,7 @@ class ApiServer final : public HttpHandler {
   Task<HttpResponse> get_updates(Call& call);
   Task<HttpResponse> get_updates_head(Call& call);
   Task<HttpResponse> get_daemons(Call& call);
+  Task<HttpResponse> get_models(Call& call);
   // Hands the request to a sub-router (daemons_, managed_daemons_, workflows_, accounts_,
   // projects_), which
   // matches the rest of the path itself.

@@ -120,6 +120,7 @@ GrpcApi::GrpcApi(Env& env, ApiConfig config, OnAuthenticated on_authenticated)
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
       workflows_(env, config_.workflows, config_.chats.queue),
+      presets_(env),
       watches_(env, config_.credential_recheck),
       daemon_services_(env, config_.daemons, watches_),
       managed_daemons_(env, config_.managed_daemons),
@@ -151,6 +152,11 @@ const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods()
       {"/reliant.api.v1.WorkflowService/AnswerNode", &GrpcApi::answer_node},
       {"/reliant.api.v1.WorkflowService/CancelRun", &GrpcApi::cancel_run},
       {"/reliant.api.v1.WorkflowService/ListRunEvents", &GrpcApi::list_run_events},
+      {"/reliant.api.v1.PresetService/ListPresets", &GrpcApi::list_presets},
+      {"/reliant.api.v1.PresetService/GetPreset", &GrpcApi::get_preset},
+      {"/reliant.api.v1.PresetService/ValidatePreset", &GrpcApi::validate_preset},
+      {"/reliant.api.v1.PresetService/CreatePreset", &GrpcApi::create_preset},
+      {"/reliant.api.v1.PresetService/DeletePreset", &GrpcApi::delete_preset},
   };
   return methods;
 }
@@ -245,7 +251,12 @@ Task<Result<void>> GrpcApi::bidi_stream(RpcCall call, RpcReader& in, RpcWriter& 
 Task<Result<std::string>> GrpcApi::create_chat(std::string user_id, std::string request) {
   auto in = protocol::decode<v1::CreateChatRequest>(request);
   if (!in) co_return fail(in.error());
-  Task<Result<ChatRecord>> creating = chats_.create_chat(std::move(user_id), in->title());
+  auto presets = json_field(in->presets_json(), "presets_json", Json());
+  if (!presets) co_return fail(presets.error());
+  agent::ChatWorkflow workflow;
+  workflow.presets = std::move(*presets);
+  Task<Result<ChatRecord>> creating =
+      chats_.create_chat(std::move(user_id), in->title(), std::move(workflow));
   Result<ChatRecord> chat = co_await creating;
   if (!chat) co_return fail(chat.error());
   v1::Chat out;
@@ -293,6 +304,9 @@ Task<Result<std::string>> GrpcApi::send_message(std::string user_id, std::string
     options.daemon = std::move(*selector);
   }
   if (in->max_turns() != 0) options.turns_max = in->max_turns();
+  auto presets = json_field(in->presets_json(), "presets_json", Json());
+  if (!presets) co_return fail(presets.error());
+  options.presets = std::move(*presets);
   Task<Result<agent::SentMessage>> sending =
       chats_.send_message(std::move(user_id), in->chat_id(), in->text(), std::move(options));
   Result<agent::SentMessage> sent = co_await sending;
@@ -424,6 +438,9 @@ Task<Result<std::string>> GrpcApi::start_run(std::string user_id, std::string re
   if (!in->project_id().empty()) start.project_id = in->project_id();
   if (!in->source().empty()) start.source = WorkflowSource{in->source(), in->file()};
   start.inputs = std::move(*inputs);
+  auto presets = json_field(in->presets_json(), "presets_json", Json());
+  if (!presets) co_return fail(presets.error());
+  start.presets = std::move(*presets);
   Task<Result<std::string>> starting = encoded<v1::StartRunResponse>(
       workflows_.start_run(std::move(user_id), std::move(start), nullptr),
       [](const Json& run, auto& out) {
@@ -594,6 +611,67 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
     }
     batch->clear();
   }
+}
+
+namespace {
+
+void to_proto(const Json& preset, v1::Preset& out) {
+  out.set_name(preset.value("name", ""));
+  out.set_description(preset.value("description", ""));
+  out.set_tag(preset.value("tag", ""));
+  out.set_origin(preset.value("origin", ""));
+  out.set_params_json(json_text(preset.value("params", Json::object())));
+  out.set_source(preset.value("source", ""));
+  out.set_updated_at_ms(preset.value("updated_at_ms", std::int64_t{0}));
+}
+
+}  // namespace
+
+Task<Result<std::string>> GrpcApi::list_presets(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::ListPresetsRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> listing = encoded<v1::ListPresetsResponse>(
+      presets_.list(std::move(user_id), in->project_id()), [](const Json& listed, auto& out) {
+        for (const auto& preset : listed["presets"]) to_proto(preset, *out.add_presets());
+      });
+  co_return co_await listing;
+}
+
+Task<Result<std::string>> GrpcApi::get_preset(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::GetPresetRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> getting =
+      encoded<v1::Preset>(presets_.get(std::move(user_id), in->project_id(), in->name()),
+                          [](const Json& preset, auto& out) { to_proto(preset, out); });
+  co_return co_await getting;
+}
+
+Task<Result<std::string>> GrpcApi::validate_preset(std::string, std::string request) {
+  auto in = protocol::decode<v1::ValidatePresetRequest>(request);
+  if (!in) co_return fail(in.error());
+  auto valid = presets_.validate(in->source(), nullptr);
+  if (!valid) co_return fail(valid.error());
+  v1::Preset out;
+  to_proto(*valid, out);
+  co_return protocol::encode(out);
+}
+
+Task<Result<std::string>> GrpcApi::create_preset(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::CreatePresetRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> creating =
+      encoded<v1::Preset>(presets_.put(std::move(user_id), in->project_id(), in->source(), nullptr),
+                          [](const Json& preset, auto& out) { to_proto(preset, out); });
+  co_return co_await creating;
+}
+
+Task<Result<std::string>> GrpcApi::delete_preset(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::DeletePresetRequest>(request);
+  if (!in) co_return fail(in.error());
+  Task<Result<std::string>> deleting = encoded<v1::DeletePresetResponse>(
+      presets_.remove(std::move(user_id), in->project_id(), in->name()),
+      [](const Json& deleted, auto& out) { out.set_name(deleted.value("name", "")); });
+  co_return co_await deleting;
 }
 
 }  // namespace reliant::api

@@ -17,6 +17,7 @@
 #include "services/api/api_server.h"
 #include "services/api/daemon_services_rpc.h"
 #include "services/api/managed_daemon_calls.h"
+#include "services/api/preset_routes.h"
 #include "services/api/workflow_routes.h"
 
 namespace reliant::api {
@@ -77,13 +78,20 @@ class GrpcApi final : public RpcHandler {
   Task<Result<std::string>> answer_node(std::string user_id, std::string request);
   Task<Result<std::string>> cancel_run(std::string user_id, std::string request);
   Task<Result<std::string>> list_run_events(std::string user_id, std::string request);
+  // PresetService, over PresetRoutes' operations.
+  Task<Result<std::string>> list_presets(std::string user_id, std::string request);
+  Task<Result<std::string>> get_preset(std::string user_id, std::string request);
+  Task<Result<std::string>> validate_preset(std::string user_id, std::string request);
+  Task<Result<std::string>> create_preset(std::string user_id, std::string request);
+  Task<Result<std::string>> delete_preset(std::string user_id, std::string request);
   Task<Result<void>> stream_updates(Credential credential, std::string request, RpcWriter& out);
 
   Env& env_;
   ApiConfig config_;
   OnAuthenticated on_authenticated_;
   agent::ChatService chats_;
-  WorkflowRoutes workflows_;   // stateless: the operations, like ApiServer's own
+  WorkflowRoutes workflows_;  // stateless: the operations, like ApiServer's own
+  PresetRoutes presets_;
   CredentialWatches watches_;  // of the update streams and the daemon services' streams
   DaemonServicesRpc daemon_services_;
   ManagedDaemonCalls managed_daemons_;

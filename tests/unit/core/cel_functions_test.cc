@@ -1,6 +1,6 @@
 // CEL's named functions: the strings extension, matches() on RE2, timestamps and durations with
 // their accessors in time zones, the well-known wrapper types, optionals' optMap/optFlatMap/or,
-// and Reliant's extensions (first, last, join, parseJson, toJson, coalesce, getOrDefault,
+// and Reliant's extensions (first, last, join, parseJson, toJson, coalesce, getOrDefault, spawn,
 // parseDuration), each with its errors and its cost.
 #include <gtest/gtest.h>
 
@@ -216,6 +216,12 @@ TEST(CelFunctions, ReliantExtensions) {
             "\"fast!\"");
   EXPECT_EQ(run("getOrDefault(files, 0, 'x')", vars),
             "error: no such overload: getOrDefault(list, int, string)");
+  EXPECT_EQ(run("spawn('builtin://agent', ['general', 'researcher'])"),
+            "\"spawn:builtin://agent(general,researcher)\"");
+  EXPECT_EQ(run("['view'] + [spawn('builtin://agent', [])]"), "[\"view\", \"\"]");
+  EXPECT_EQ(run("spawn('builtin://agent', [1])"), "error: spawn: a preset is named by a string");
+  EXPECT_EQ(run("spawn('builtin://agent', 'general')"),
+            "error: no such overload: spawn(string, string)");
   EXPECT_EQ(run("parseDuration('1h30m') == duration('90m') && parseDuration('10m') < "
                 "parseDuration('1.5h') && string(parseDuration('45s')) == '45s'"),
             "true");

@@ -21,6 +21,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,7 @@ using Json = nlohmann::json;
 using ChatClient = v1::ChatService::Stub;
 using DaemonClient = v1::DaemonService::Stub;
 using WorkflowClient = v1::WorkflowService::Stub;
+using PresetClient = v1::PresetService::Stub;
 
 std::unique_ptr<SqliteStore> open_store(AsioExecutor& executor, const fs::path& file) {
   auto store = SqliteStore::open(executor, file.string());
@@ -596,6 +598,67 @@ TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
   }
   EXPECT_EQ(methods, 32);
   EXPECT_FALSE(s.api->knows("/reliant.api.v1.ChatService/DeleteChat"));
+}
+
+TEST(GrpcApi, PresetsAreKeptPerUserAndAppliedToRunsOverGrpc) {
+  GrpcStack s;
+  ASSERT_TRUE(s.server);
+  v1::CreatePresetRequest create;
+  create.set_source("name: terse\ntag: agent\nparams:\n  temperature: 7\n");
+  auto [refused, unused] = s.rpc(&PresetClient::CreatePreset, create, s.alice);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(), "preset.yaml:4:16: params.temperature 7 is outside 0 to 2");
+
+  create.set_source("name: terse\ntag: agent\nparams:\n  system_prompt: Be terse.\n");
+  auto [created, preset] = s.rpc(&PresetClient::CreatePreset, create, s.alice);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_EQ(preset.origin(), "user");
+  EXPECT_EQ(Json::parse(preset.params_json())["system_prompt"], "Be terse.");
+
+  // Alice sees it beside the built-ins; Bob sees only the built-ins.
+  auto names_of = [&](const std::string& token) {
+    auto [listed, presets] = s.rpc(&PresetClient::ListPresets, v1::ListPresetsRequest(), token);
+    EXPECT_TRUE(listed.ok()) << listed.error_message();
+    std::set<std::string> names;
+    for (const auto& each : presets.presets()) names.insert(each.name());
+    return names;
+  };
+  EXPECT_TRUE(names_of(s.alice).contains("terse"));
+  EXPECT_TRUE(names_of(s.alice).contains("general"));
+  EXPECT_FALSE(names_of(s.bob).contains("terse"));
+  v1::GetPresetRequest get;
+  get.set_name("terse");
+  EXPECT_EQ(s.rpc(&PresetClient::GetPreset, get, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto [got, shown] = s.rpc(&PresetClient::GetPreset, get, s.alice);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_NE(shown.source().find("Be terse."), std::string::npos);
+
+  // A run's start takes a preset; an unknown one is refused.
+  v1::StartRunRequest start;
+  start.set_workflow("builtin://agent");
+  start.set_presets_json("\"nobody\"");
+  auto [unknown, none] = s.rpc(&WorkflowClient::StartRun, start, s.alice);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unknown.error_message(), "no preset \"nobody\"");
+  start.set_presets_json("{\"default\": \"terse\"}");
+  EXPECT_EQ(s.rpc(&WorkflowClient::StartRun, start, s.bob).first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // Bob has no such preset
+  auto [started, run] = s.rpc(&WorkflowClient::StartRun, start, s.alice);
+  ASSERT_TRUE(started.ok()) << started.error_message();
+  v1::GetRunRequest get_run;
+  get_run.set_run_id(run.run_id());
+  get_run.set_history(true);  // its first event holds what it started with
+  auto [read, view] = s.rpc(&WorkflowClient::GetRun, get_run, s.alice);
+  ASSERT_TRUE(read.ok()) << read.error_message();
+  EXPECT_NE(view.history_json().find("Be terse."), std::string::npos) << view.history_json();
+
+  v1::DeletePresetRequest remove;
+  remove.set_name("terse");
+  EXPECT_EQ(s.rpc(&PresetClient::DeletePreset, remove, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(s.rpc(&PresetClient::DeletePreset, remove, s.alice).first.ok());
+  EXPECT_FALSE(names_of(s.alice).contains("terse"));
 }
 
 }  // namespace
