@@ -218,7 +218,7 @@ TEST(CelFunctions, ReliantExtensions) {
             "error: no such overload: getOrDefault(list, int, string)");
   EXPECT_EQ(run("spawn('builtin://agent', ['general', 'researcher'])"),
             "\"spawn:builtin://agent(general,researcher)\"");
-  EXPECT_EQ(run("['view'] + [spawn('builtin://agent', [])]"), "[\"view\", \"\"]");
+  EXPECT_EQ(run("['view'] + [spawn('builtin://agent', [])]"), "[\"view\",\"\"]");
   EXPECT_EQ(run("spawn('builtin://agent', [1])"), "error: spawn: a preset is named by a string");
   EXPECT_EQ(run("spawn('builtin://agent', 'general')"),
             "error: no such overload: spawn(string, string)");

@@ -106,9 +106,9 @@ TEST(ModelCatalog, ReportsEachMistakeWhereItIs) {
             "m.yaml:4:5: model \"a\" is listed twice");
   EXPECT_EQ(errors("providers: {p: {kind: scripted}}\nmodels:\n"
                    "  - {name: a, provider: p, prices: {input_per_mtok: -1}}\n"),
-            "m.yaml:3:52: model \"a\".prices.input_per_mtok must be a number, 0 or more");
+            "m.yaml:3:53: model \"a\".prices.input_per_mtok must be a number, 0 or more");
   EXPECT_EQ(errors("providers: {p: {kind: scripted}}\nmodels: [{name: a, provider: p, size: 3}]\n"),
-            "m.yaml:2:36: unknown key \"size\" in model \"a\" (expected api_model, "
+            "m.yaml:2:33: unknown key \"size\" in model \"a\" (expected api_model, "
             "context_tokens, name, output_tokens_max, prices, provider, tags, thinking)");
   EXPECT_EQ(
       errors("default: z\nproviders: {p: {kind: scripted}}\nmodels: [{name: a, provider: p}]\n"),
