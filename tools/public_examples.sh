@@ -82,7 +82,8 @@ api="https://127.0.0.1:$port"
 "$reliant" monolith --data-dir "$work/data" --api-port "$port" --grpc-port $((port + 1)) \
   --working-dir "$work/ws" >"$work/monolith.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
+# Bounds generous enough for a machine busy building (this runs in CTest beside other tests).
+for _ in $(seq 1 600); do
   [ -s "$work/data/tls/cert.pem" ] && curl -sf --cacert "$work/data/tls/cert.pem" "$api/health" >/dev/null && break
   sleep 0.1
 done
@@ -114,13 +115,13 @@ chat() {
   "$reliant" chat "${client[@]}" --project "$project" --workflow "$name" "$@" >"$log" 2>&1 &
   local chat_pid=$!
   local run_id=""
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     run_id=$(sed -n 's/^chat .* · run \([0-9A-Z]*\)$/\1/p' "$log")
     [ -n "$run_id" ] && break
     sleep 0.1
   done
   for answer in "${answers[@]}"; do
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 600); do
       "$reliant" run show "$run_id" "${client[@]}" 2>/dev/null | grep -q "^  waiting .*(approval)" && break
       sleep 0.1
     done

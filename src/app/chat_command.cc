@@ -32,6 +32,7 @@ struct ChatOptions {
   std::string chat_id;
   std::string daemon;
   std::string model;
+  std::string preset;
   std::int64_t turns_max = 0;
   std::string mode;      // builtin://agent's (or any workflow's) mode input
   std::string workflow;  // builtin://NAME or a project's workflow; empty: the chat's
@@ -168,8 +169,10 @@ int run_chat(const ChatOptions& o) {
   std::string chat_id = o.chat_id;
   Json send = {{"text", o.message}};
   if (chat_id.empty()) {
-    // A new chat keeps its workflow and inputs for the messages that follow.
-    Json create = {{"title", o.message.substr(0, 80)}};
+    // A new chat keeps its workflow, inputs and preset for the messages that follow; the
+    // server titles it from the first message.
+    Json create = Json::object();
+    if (!o.preset.empty()) create["presets"] = o.preset;
     if (!o.workflow.empty()) create["workflow"] = o.workflow;
     if (!o.project.empty()) create["project_id"] = o.project;
     if (!inputs->empty()) create["inputs"] = *inputs;
@@ -183,6 +186,7 @@ int run_chat(const ChatOptions& o) {
     }
     // This message only.
     if (!o.workflow.empty()) send["workflow"] = o.workflow;
+    if (!o.preset.empty()) send["presets"] = o.preset;
     if (!inputs->empty()) send["inputs"] = *inputs;
   }
   if (!o.daemon.empty()) {
@@ -256,6 +260,9 @@ void add_chat_command(CLI::App& app, int& exit_code) {
       "--daemon", o->daemon,
       "Daemon selector for the tools: local, cloud, any, a name, or JSON {id,name,type,labels}");
   chat->add_option("--model", o->model, "Model name");
+  chat->add_option("--preset", o->preset,
+                   "A preset (reliant preset list): a new chat's for every message, else this "
+                   "message's");
   chat->add_option("--max-turns", o->turns_max, "Model turns before the agent stops (1..100)");
   chat->add_option("--mode", o->mode,
                    "auto, manual (each tool call waits for `reliant run approve`) or plan "

@@ -8,7 +8,8 @@
 #     provider received carries the preset's system prompt and only the tools its filter lets
 #     through;
 #   - a chat created with the built-in preset `researcher` asks with researcher's prompt and
-#     read-only tools; a chat with no preset gets the agent's default, `general`;
+#     read-only tools; a chat with no preset gets the agent's default, `general`; `reliant chat
+#     --preset planner` asks as the planner;
 #   - bad input is a clear error: an unknown preset at a run's start (400), an unknown preset
 #     in a node (the run fails naming it), a malformed tool filter in a workflow (400 at its
 #     line and column);
@@ -140,6 +141,19 @@ assert {"view", "glob", "grep"} <= names and not names & {"bash", "write", "edit
 assert "delegate" in general["system"].lower(), general["system"][:200]
 assert {"bash", "write", "edit", "view"} <= {t["name"] for t in general["tools"]}
 PY
+
+# The CLI picks one too, and refuses one that does not exist.
+"$reliant" chat --server "$api" --token "$token" --preset planner --quiet "plan the move" \
+  >"$work/chat.out" 2>&1 || fail "reliant chat --preset: $(cat "$work/chat.out")"
+python3 - "$work/provider.log" <<'PY' || fail "reliant chat --preset planner did not ask as the planner"
+import json, sys
+requests = [json.loads(line)["body"] for line in open(sys.argv[1])]
+(planner,) = [r for r in requests if "plan the move" in json.dumps(r["messages"])]
+assert "implementation plans" in planner["system"], planner["system"][:200]
+PY
+code=0
+"$reliant" chat --server "$api" --token "$token" --preset nobody "hi" >"$work/chat.out" 2>&1 || code=$?
+[ "$code" = 1 ] && grep -q 'no preset' "$work/chat.out" || fail "chat --preset nobody: $code $(cat "$work/chat.out")"
 
 # 5. Bad input.
 rest POST /api/v1/workflows/runs '{"workflow":"builtin://agent","presets":"nobody"}' >/dev/null

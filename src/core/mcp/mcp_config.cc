@@ -343,9 +343,10 @@ Result<McpConfig> load_mcp_config(const std::vector<McpConfigLayer>& layers,
       Json& into = merged[name];
       if (!into.is_object()) into = Json::object();
       Origins& origin = origins[name];
-      const bool relaunched = layer.layer != McpLayer::user &&
-                              std::any_of(std::begin(kLaunchFields), std::end(kLaunchFields),
-                                          [&](const char* key) { return fields.contains(key); });
+      const bool relaunched =
+          layer.layer != McpLayer::user &&
+          std::any_of(std::begin(kLaunchFields), std::end(kLaunchFields),
+                      [&fields = fields](const char* key) { return fields.contains(key); });
       if (relaunched) {
         // The user's secrets for this server stay with the user's own program.
         for (const char* map : {"env", "headers"}) {

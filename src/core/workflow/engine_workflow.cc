@@ -550,10 +550,13 @@ Result<Json> node_states(const engine::RunState& state) {
   // changed nothing).
   for (const auto& [seq, timer] : state.timers) {
     if (!timer.fired || timer.tag.empty()) continue;
-    const bool answered = std::any_of(state.signals.begin(), state.signals.end(), [&](auto& s) {
-      return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
-             s.payload.value("key", "") == timer.tag;
-    });
+    // (A binding named in the lambda's captures: clang 14, which builds the fuzzers, cannot
+    // capture a structured binding implicitly.)
+    const bool answered =
+        std::any_of(state.signals.begin(), state.signals.end(), [&timer = timer](auto& s) {
+          return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
+                 s.payload.value("key", "") == timer.tag;
+        });
     if (answered) continue;
     if (times_out_as_status(timer.info)) {
       nodes.push_back(
