@@ -160,6 +160,19 @@ class Printer {
   std::string error_;
 };
 
+// A new chat: it keeps its workflow, inputs and preset for the messages that follow; the server
+// titles it from the first message. Its id.
+Result<std::string> create_chat(const ApiClient& client, const ChatOptions& o, const Json& inputs) {
+  Json create = Json::object();
+  if (!o.preset.empty()) create["presets"] = o.preset;
+  if (!o.workflow.empty()) create["workflow"] = o.workflow;
+  if (!o.project.empty()) create["project_id"] = o.project;
+  if (!inputs.empty()) create["inputs"] = inputs;
+  auto chat = client.call("POST", "/api/v1/chats", create);
+  if (!chat) return fail(chat.error());
+  return chat->value("id", "");
+}
+
 int run_chat(const ChatOptions& o) {
   auto client = ApiClient::open(o.api);
   if (!client) return report_api_error(client.error());
@@ -169,16 +182,9 @@ int run_chat(const ChatOptions& o) {
   std::string chat_id = o.chat_id;
   Json send = {{"text", o.message}};
   if (chat_id.empty()) {
-    // A new chat keeps its workflow, inputs and preset for the messages that follow; the
-    // server titles it from the first message.
-    Json create = Json::object();
-    if (!o.preset.empty()) create["presets"] = o.preset;
-    if (!o.workflow.empty()) create["workflow"] = o.workflow;
-    if (!o.project.empty()) create["project_id"] = o.project;
-    if (!inputs->empty()) create["inputs"] = *inputs;
-    auto chat = client->call("POST", "/api/v1/chats", create);
-    if (!chat) return report_api_error(chat.error());
-    chat_id = chat->value("id", "");
+    auto created = create_chat(*client, o, *inputs);
+    if (!created) return report_api_error(created.error());
+    chat_id = std::move(*created);
   } else {
     if (!o.project.empty()) {
       return report_api_error(

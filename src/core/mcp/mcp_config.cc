@@ -294,6 +294,16 @@ Result<std::string> expand_variables(std::string_view text, const Environment& e
   return out;
 }
 
+namespace {
+
+// Whether a server's fields say how to launch it (a layer that does relaunches it).
+bool names_launch(const Json& fields) {
+  return std::any_of(std::begin(kLaunchFields), std::end(kLaunchFields),
+                     [&](const char* key) { return fields.contains(key); });
+}
+
+}  // namespace
+
 Result<McpConfig> load_mcp_config(const std::vector<McpConfigLayer>& layers,
                                   const Environment& environment, const McpApprovals& approvals) {
   McpConfig out;
@@ -343,10 +353,7 @@ Result<McpConfig> load_mcp_config(const std::vector<McpConfigLayer>& layers,
       Json& into = merged[name];
       if (!into.is_object()) into = Json::object();
       Origins& origin = origins[name];
-      const bool relaunched =
-          layer.layer != McpLayer::user &&
-          std::any_of(std::begin(kLaunchFields), std::end(kLaunchFields),
-                      [&fields = fields](const char* key) { return fields.contains(key); });
+      const bool relaunched = layer.layer != McpLayer::user && names_launch(fields);
       if (relaunched) {
         // The user's secrets for this server stay with the user's own program.
         for (const char* map : {"env", "headers"}) {

@@ -496,6 +496,18 @@ Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
   return waiting_in(*replayed->run);
 }
 
+namespace {
+
+// Whether a person answered the node of a timeout `timer` before it fired.
+bool answered_before_timeout(const engine::RunState& state, const engine::TimerState& timer) {
+  return std::any_of(state.signals.begin(), state.signals.end(), [&](auto& s) {
+    return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
+           s.payload.value("key", "") == timer.tag;
+  });
+}
+
+}  // namespace
+
 Result<Json> node_states(const engine::RunState& state) {
   Json nodes = Json::array();
   for (const auto& [seq, activity] : state.activities) {
@@ -550,14 +562,7 @@ Result<Json> node_states(const engine::RunState& state) {
   // changed nothing).
   for (const auto& [seq, timer] : state.timers) {
     if (!timer.fired || timer.tag.empty()) continue;
-    // (A binding named in the lambda's captures: clang 14, which builds the fuzzers, cannot
-    // capture a structured binding implicitly.)
-    const bool answered =
-        std::any_of(state.signals.begin(), state.signals.end(), [&timer = timer](auto& s) {
-          return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
-                 s.payload.value("key", "") == timer.tag;
-        });
-    if (answered) continue;
+    if (answered_before_timeout(state, timer)) continue;
     if (times_out_as_status(timer.info)) {
       nodes.push_back(
           {{"key", timer.tag}, {"status", "completed"}, {"output", timed_out_approval()}});
