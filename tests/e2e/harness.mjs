@@ -26,6 +26,8 @@ export const env = {
   get databaseUrl() { return need("E2E_DATABASE_URL"); },  // the cluster's Postgres
   get email() { return need("E2E_EMAIL"); },               // the cluster's user, who signs in
   get password() { return need("E2E_PASSWORD"); },         // with this password
+  get modelsUrl() { return need("E2E_MODELS_URL"); },      // run.sh's second monolith, which
+  get modelsDataDir() { return need("E2E_MODELS_DATA_DIR"); },  // has a model catalogue
 };
 mkdirSync(env.screenshots, { recursive: true });
 
@@ -34,9 +36,10 @@ mkdirSync(env.screenshots, { recursive: true });
 export const userToken = () =>
   process.env.E2E_TOKEN || readFileSync(join(env.dataDir, "auth", "token"), "utf8").trim();
 
-// The REST API as a script calls it: a bearer token, JSON in and out; throws on an unexpected status.
-export async function rest(method, path, body, { token = userToken(), expect = [200, 201, 202, 204] } = {}) {
-  const response = await fetch(env.baseUrl + path, {
+// The REST API as a script calls it: a bearer token, JSON in and out; throws on an unexpected
+// status. `base`: another server's address (with that server's token).
+export async function rest(method, path, body, { token = userToken(), expect = [200, 201, 202, 204], base = env.baseUrl } = {}) {
+  const response = await fetch(base + path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -106,17 +109,24 @@ export async function finishTest(t) {
   assert.deepEqual(errors, [], "the browser logged errors");
 }
 
-// Signs in with the monolith's one-time link (DATA_DIR/auth/web-link), once per run, in a fresh
-// context; later pages reuse the session cookie it got. Returns the page it signed in on.
+// Opens a monolith's one-time sign-in link (DATA_DIR/auth/web-link, which works once) in a
+// fresh context. Returns the page, on the chat list, and the link's code.
+export async function signInWithLink(dataDir) {
+  const link = readFileSync(join(dataDir, "auth", "web-link"), "utf8").trim();
+  const code = /#sign-in=([A-Za-z0-9_-]+)/.exec(link)[1];
+  const context = await (await getBrowser()).newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await guardedPage(context);
+  await page.goto(link);
+  await page.getByRole("heading", { name: "Chats" }).waitFor();
+  return { page, code };
+}
+
+// Signs in on run.sh's monolith, once per run; later pages reuse the session cookie it got.
+// Returns the page it signed in on.
 export function signIn() {
   signedIn ??= (async () => {
-    const link = readFileSync(join(env.dataDir, "auth", "web-link"), "utf8").trim();
-    const code = /#sign-in=([A-Za-z0-9_-]+)/.exec(link)[1];
-    const context = await (await getBrowser()).newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await guardedPage(context);
-    await page.goto(link);
-    await page.getByRole("heading", { name: "Chats" }).waitFor();
-    return { page, code, storageState: await context.storageState() };
+    const { page, code } = await signInWithLink(env.dataDir);
+    return { page, code, storageState: await page.context().storageState() };
   })();
   return signedIn;
 }

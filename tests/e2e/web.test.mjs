@@ -21,6 +21,7 @@ import "./files_save.mjs";
 import "./cancel.mjs";
 import "./processes.mjs";
 import "./titles.mjs";
+import "./presets.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

@@ -43,6 +43,8 @@ export interface Session { user_id: string; email: string; csrf_token: string }
 export interface Chat {
   id: string; title: string; status: string; workflow: string; workflow_run_id: string;
   active_daemon_id: string; updated_at_ms: number; project_id?: string;
+  workflow_inputs?: Record<string, unknown>;
+  presets?: Record<string, string>;  // {default: NAME} when one was chosen (GROUP: NAME for a group's)
 }
 export interface Block { kind: string; body: any }
 export interface Message { id: string; ordinal: number; role: string; content: Block[]; thread?: string }
@@ -57,4 +59,16 @@ export interface Daemon {
   hostname?: string; working_dir?: string; managed?: ManagedDaemonState;
 }
 export interface WorkflowInfo { name: string; ref?: string; description?: string; inputs?: Record<string, any> }
+// Which presets a workflow's runs take: those tagged `tag` ("": any), `default` applying unpicked.
+export interface WorkflowPresets { tag: string; default: string }
+export interface Preset {
+  name: string; description?: string; tag: string; origin: "builtin" | "user" | "project";
+  params?: Record<string, unknown>;
+}
+export interface Model {
+  name: string; provider: string; provider_kind?: string; tags?: string[]; thinking?: boolean;
+  context_tokens?: number; prices?: { input_per_mtok?: number; output_per_mtok?: number };
+}
+// The server's model catalogue: no models when it has none (its one configured model answers).
+export interface Models { default: string; models: Model[] }
 export interface Token { id: string; name: string; display_prefix?: string; created_at_ms?: number; expires_at_ms?: number | null; revoked_at_ms?: number | null; last_used_at_ms?: number | null }

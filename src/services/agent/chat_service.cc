@@ -36,11 +36,35 @@ Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
   return std::move(**chat);
 }
 
+// The inputs a message of `chat` gives `definition`, before presets: the chat's with the
+// message's on top, and its model, mode and turn limit. The message's model wins over the
+// chat's; `default_model` (the server's) only fills one nobody gave.
+engine::Json message_inputs(const workflow::Definition& definition, const ChatRecord& chat,
+                            const SendOptions& options, const std::string& default_model) {
+  engine::Json inputs = chat.workflow_inputs;
+  if (options.inputs.is_object()) {
+    for (const auto& [key, value] : options.inputs.items()) inputs[key] = value;
+  }
+  const bool takes_model =
+      std::any_of(definition.inputs.begin(), definition.inputs.end(),
+                  [](const workflow::InputSpec& spec) { return spec.name == "model"; });
+  if (takes_model && !options.model.empty()) {
+    inputs["model"] = options.model;
+  } else if (takes_model && !default_model.empty() && !inputs.contains("model")) {
+    inputs["model"] = default_model;
+  }
+  if (!options.mode.empty()) inputs["mode"] = options.mode;
+  if (options.turns_max) inputs["max_turns"] = *options.turns_max;
+  return inputs;
+}
+
 // The run a message of `chat` starts: the message's workflow else the chat's, the chat's inputs
 // with the message's on top (and its model, mode and turn limit where the workflow takes them),
-// checked against the workflow's inputs. invalid_argument names what is wrong.
+// checked against the workflow's inputs; `default_model` fills a model nobody gave.
+// invalid_argument names what is wrong.
 Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatRecord& chat,
                                               const SendOptions& options,
+                                              const std::string& default_model,
                                               const std::string& run_id) {
   const std::string name = options.workflow.empty() ? chat.workflow : options.workflow;
   workflow::RunRequest request;
@@ -59,19 +83,7 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
   }
   auto definition = workflow::load_run_definition(request);
   if (!definition) return fail(ErrorCode::invalid_argument, definition.error().message);
-  engine::Json inputs = chat.workflow_inputs;
-  if (options.inputs.is_object()) {
-    for (const auto& [key, value] : options.inputs.items()) inputs[key] = value;
-  }
-  auto declares = [&](const std::string& input) {
-    const auto& specs = (*definition)->inputs;
-    return std::any_of(specs.begin(), specs.end(),
-                       [&](const workflow::InputSpec& spec) { return spec.name == input; });
-  };
-  if (!options.model.empty() && declares("model") && !inputs.contains("model"))
-    inputs["model"] = options.model;
-  if (!options.mode.empty()) inputs["mode"] = options.mode;
-  if (options.turns_max) inputs["max_turns"] = *options.turns_max;
+  engine::Json inputs = message_inputs(**definition, chat, options, default_model);
   // The presets fill what is still unset; the run keeps the result, so a preset edited later
   // changes no run.
   auto library = PresetLibrary::load(tx, chat.user_id, chat.project_id);
@@ -145,14 +157,15 @@ Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::stri
                        : std::move(workflow.presets);
   }
   chat.created_at_ms = chat.updated_at_ms = to_ms(env_.executor.now());
-  auto body = [chat](SqlTransaction& tx, Events& events) -> Result<void> {
+  auto body = [chat, default_model = config_.default_model](SqlTransaction& tx,
+                                                            Events& events) -> Result<void> {
     if (!chat.project_id.empty()) {
       auto owned = owns_project(tx, chat.user_id, chat.project_id);
       if (!owned) return fail(owned.error());
       if (!*owned) return fail(ErrorCode::not_found, "no project " + chat.project_id);
     }
     // The workflow and inputs are checked now, so a chat that cannot run is refused at once.
-    auto request = chat_run_request(tx, chat, SendOptions{}, "");
+    auto request = chat_run_request(tx, chat, SendOptions{}, default_model, "");
     if (!request) return fail(request.error());
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
     events.push_back({chat.user_id, 0, "chat_created", chat.id, to_json(chat), chat.created_at_ms});
@@ -200,7 +213,6 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   if (!options.inputs.is_null() && !options.inputs.is_object()) {
     co_return fail(ErrorCode::invalid_argument, "inputs must be a map");
   }
-  if (options.model.empty()) options.model = config_.default_model;
   const std::int64_t now_ms = to_ms(env_.executor.now());
   MessageRecord message;
   message.id = ids_.next();
@@ -212,8 +224,8 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
 
   // The message's update comes first: its number is where the sender can follow the answer from.
   auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue,
-               dialect = env_.store->dialect()](SqlTransaction& tx,
-                                                Events& events) -> Result<void> {
+               default_model = config_.default_model, dialect = env_.store->dialect()](
+                  SqlTransaction& tx, Events& events) -> Result<void> {
     auto chat = owned_chat(tx, user_id, message.chat_id);
     if (!chat) return fail(chat.error());
     if (chat->status == ChatStatus::running) {
@@ -221,7 +233,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
                   "chat " + chat->id + " is still answering its previous message (run " +
                       chat->workflow_run_id + "); wait for it or cancel it");
     }
-    auto request = chat_run_request(tx, *chat, options, run_id);
+    auto request = chat_run_request(tx, *chat, options, default_model, run_id);
     if (!request) return fail(request.error());
     const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(*request)};

@@ -22,10 +22,19 @@
 namespace reliant::api {
 namespace {
 
+// Which presets a workflow's runs take, for a client's picker: {tag, default}, each "" when
+// the workflow gives none (then any preset may be picked, and none applies unless one is).
+Json presets_json(const workflow::Definition& definition) {
+  auto choice = workflow::preset_choice(definition.presets);
+  if (!choice) return {{"tag", ""}, {"default", ""}};  // the loader refuses such a file
+  return {{"tag", choice->tag}, {"default", choice->default_name}};
+}
+
 Json summary_json(const workflow::Definition& definition) {
   return {{"name", definition.name},
           {"description", definition.description},
-          {"inputs", workflow::input_schema(definition.inputs)}};
+          {"inputs", workflow::input_schema(definition.inputs)},
+          {"presets", presets_json(definition)}};
 }
 
 // A stored workflow as listings show it: no source, nothing parsed.
@@ -46,6 +55,7 @@ Json full_record_json(const ProjectWorkflowRecord& record, const workflow::Defin
   if (definition != nullptr) {
     out["description"] = definition->description;
     out["inputs"] = workflow::input_schema(definition->inputs);
+    out["presets"] = presets_json(*definition);
   }
   return out;
 }

@@ -172,6 +172,27 @@ TEST(AgentLoop, AMessagesCelSelectorIsEvaluatedWhenItsRunStarts) {
   EXPECT_FALSE(ran.value("is_error", true)) << ran.dump();
 }
 
+// A chat's model (an input given when it was created) holds for its messages; a message that
+// names a model uses that one, for itself only.
+TEST(AgentLoop, AMessagesModelWinsOverTheChatsForThatMessage) {
+  Monolith m;
+  ChatWorkflow workflow;
+  workflow.inputs = {{"model", "chat-model"}};
+  auto chat = m.run(m.chats.create_chat("user-1", "", workflow));
+  ASSERT_TRUE(chat.has_value()) << chat.error().message;
+  auto model_of = [&](const std::string& named) {
+    SendOptions options;
+    options.model = named;
+    auto sent = m.run(m.chats.send_message("user-1", chat->id, "hello", options));
+    EXPECT_TRUE(sent.has_value()) << sent.error().message;
+    if (!sent) return nlohmann::json();
+    const auto run = ended_run(m, sent->run_id);
+    return run.input["inputs"].value("model", nlohmann::json());
+  };
+  EXPECT_EQ(model_of("message-model"), "message-model");
+  EXPECT_EQ(model_of(""), "chat-model");
+}
+
 TEST(ScriptedModel, PlansFromTheUsersWords) {
   auto plan = scripted_plan("List the files, then run `make test` and `git status`");
   ASSERT_EQ(plan.size(), 3u);

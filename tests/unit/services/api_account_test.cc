@@ -618,6 +618,8 @@ TEST(ApiRoutes, WorkflowsAreListedAndOthersRunsAreNotFound) {
     }
   }
   EXPECT_TRUE(has_mode) << agent.dump();
+  // And the presets its runs take, for a picker: their tag and the one that applies unpicked.
+  EXPECT_EQ(agent["presets"], (Json{{"tag", "agent"}, {"default", "general"}}));
   EXPECT_EQ(a.call("GET", "/api/v1/runs/nope/history", ada).status, 404);
   EXPECT_EQ(a.call("GET", "/api/v1/workflows").status, 401) << "signed in only";
 }

@@ -1,6 +1,7 @@
 // One chat: its messages (Markdown, code blocks), the model's text as it streams, tool calls as
 // collapsible cards with their output, approvals and questions the run waits for, the title (and
-// its rename), the session daemon picker, the composer (with the mode) and Cancel. A reload
+// its rename), the session daemon picker, the composer (with the mode, and the preset and model
+// for the next message: the chat's unless another is picked) and Cancel. A reload
 // resumes from the last update seen: messages are keyed by id, so an update applied twice changes
 // nothing.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -9,6 +10,7 @@ import { DaemonLabel, useDaemons, statusShown } from "../daemons";
 import { markdownHtml } from "../markdown";
 import { navigate } from "../router";
 import { subscribe } from "../updates";
+import { ModelSelect, PresetSelect, useModels, usePresets, useWorkflowPresets } from "./Pickers";
 
 interface Waiting { key: string; type: string; args: any }
 interface Running { daemon_id?: string; request_id?: string; output?: string }
@@ -154,8 +156,13 @@ export function ChatPage({ chatId }: { chatId: string }) {
   const [runId, setRunId] = useState("");
   const [text, setText] = useState("");
   const [mode, setMode] = useState(localStorage.getItem("reliant.mode") ?? "auto");
+  const [preset, setPreset] = useState("");  // "": the chat's
+  const [model, setModel] = useState("");    // "": the chat's, else the server's default
   const [error, setError] = useState("");
   const { daemons } = useDaemons();
+  const presets = usePresets(chat?.project_id ?? "");
+  const models = useModels();
+  const workflowPresets = useWorkflowPresets(chat?.workflow ?? "", chat?.project_id ?? "");
   const bottom = useRef<HTMLDivElement>(null);
 
   const upsert = (message: Message) =>
@@ -267,7 +274,8 @@ export function ChatPage({ chatId }: { chatId: string }) {
     setStatus("running");
     try {
       localStorage.setItem("reliant.mode", mode);
-      const sent = await api<{ run_id: string }>("POST", `/api/v1/chats/${chatId}/messages`, { text, mode });
+      const sent = await api<{ run_id: string }>("POST", `/api/v1/chats/${chatId}/messages`,
+        { text, mode, ...(preset ? { presets: preset } : {}), ...(model ? { model } : {}) });
       setText("");
       setRunId(sent.run_id);
     } catch (err: any) {
@@ -288,6 +296,10 @@ export function ChatPage({ chatId }: { chatId: string }) {
 
   if (!chat) return <p role={error ? "alert" : undefined}>{error || "Loading…"}</p>;
   const session = daemons.find((d) => d.id === chat.active_daemon_id);
+  // What the next message runs with unless the composer picks otherwise.
+  const chatPreset = chat.presets?.default ? `${chat.presets.default} (chat's)`
+    : workflowPresets?.default ? `${workflowPresets.default} (default)` : "none";
+  const chatModel = typeof chat.workflow_inputs?.model === "string" ? chat.workflow_inputs.model : "";
   return (
     <div class="chat">
       <header class="chat-head">
@@ -318,13 +330,23 @@ export function ChatPage({ chatId }: { chatId: string }) {
             onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
             onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e); }} />
         </label>
-        <label>Mode
-          <select aria-label="Mode" value={mode} data-testid="mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
-            <option value="auto">auto</option>
-            <option value="manual">manual (approve each tool call)</option>
-            <option value="plan">plan (read-only tools)</option>
-          </select>
-        </label>
+        <div class="composer-options">
+          <label>Mode
+            <select aria-label="Mode" value={mode} data-testid="mode" onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+              <option value="auto">auto</option>
+              <option value="manual">manual (approve each tool call)</option>
+              <option value="plan">plan (read-only tools)</option>
+            </select>
+          </label>
+          <label>Preset
+            <PresetSelect presets={presets} tag={workflowPresets?.tag ?? ""} value={preset} onChange={setPreset}
+              unpicked={chatPreset} />
+          </label>
+          <label>Model
+            <ModelSelect models={models.models} value={model} onChange={setModel}
+              unpicked={chatModel ? `${chatModel} (chat's)` : "server default"} />
+          </label>
+        </div>
         <button type="submit" disabled={status === "running"} data-testid="send">Send</button>
         {status === "running" && <button type="button" class="danger" onClick={cancel}>Cancel</button>}
       </form>
