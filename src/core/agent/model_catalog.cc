@@ -263,11 +263,6 @@ tl::expected<ModelSpec, std::string> resolve_model(const ModelCatalog& catalog,
 
   if (!name.empty()) {
     if (const ModelSpec* found = catalog.model(name)) return *found;
-    if (catalog.passes_unknown_names) {
-      ModelSpec passed = catalog.models.front();
-      passed.name = passed.api_model = name;
-      return passed;
-    }
     return tl::unexpected("no model named \"" + name + "\" (models: " + described(catalog) + ")");
   }
   if (tags->empty()) return *catalog.model(catalog.default_model);

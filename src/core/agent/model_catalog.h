@@ -65,9 +65,6 @@ struct ModelCatalog {
   std::vector<ProviderSpec> providers;
   std::vector<ModelSpec> models;
   std::string default_model;
-  // A catalogue of one model from the command line: a name it does not list is passed to the
-  // provider as it is (the provider knows its own models).
-  bool passes_unknown_names = false;
 
   const ModelSpec* model(std::string_view name) const;
   const ProviderSpec* provider(std::string_view name) const;

@@ -21,13 +21,9 @@ PresetLibrary::PresetLibrary() {
   const auto files = workflow::builtin_preset_files();
   const auto presets = workflow::builtin_presets();
   for (std::size_t i = 0; i < presets.size(); ++i) {
-    add({presets[i], PresetOrigin::builtin, std::string(files[i].yaml), 0});
+    loaded_.insert_or_assign(presets[i].name, PresetInForce{presets[i], PresetOrigin::builtin,
+                                                            std::string(files[i].yaml), 0});
   }
-}
-
-void PresetLibrary::add(PresetInForce preset) {
-  const std::string name = preset.preset.name;
-  by_name_.insert_or_assign(name, std::move(preset));
 }
 
 Result<PresetLibrary> PresetLibrary::load(SqlTransaction& tx, const std::string& user_id,
@@ -37,26 +33,38 @@ Result<PresetLibrary> PresetLibrary::load(SqlTransaction& tx, const std::string&
   PresetLibrary library;
   // The user's first, then the project's over them.
   for (const bool projects : {false, true}) {
-    for (const auto& record : *stored) {
-      if (record.project_id.empty() == projects) continue;
-      auto loaded = workflow::load_preset(record.source);
-      if (!loaded || loaded->name != record.name) continue;
-      library.add({std::move(*loaded), projects ? PresetOrigin::project : PresetOrigin::user,
-                   record.source, record.updated_at_ms});
+    for (auto& record : *stored) {
+      if (record.project_id.empty() != projects)
+        library.unparsed_.insert_or_assign(record.name, record);
     }
   }
   return library;
 }
 
 const PresetInForce* PresetLibrary::find(std::string_view name) const {
-  const auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : &it->second;
+  if (const auto stored = unparsed_.find(name); stored != unparsed_.end()) {
+    const PresetRecord record = std::move(stored->second);
+    unparsed_.erase(stored);
+    auto parsed = workflow::load_preset(record.source);
+    if (parsed && parsed->name == record.name) {
+      loaded_.insert_or_assign(
+          record.name,
+          PresetInForce{std::move(*parsed),
+                        record.project_id.empty() ? PresetOrigin::user : PresetOrigin::project,
+                        record.source, record.updated_at_ms});
+    }
+  }
+  const auto it = loaded_.find(name);
+  return it == loaded_.end() ? nullptr : &it->second;
 }
 
 std::vector<const PresetInForce*> PresetLibrary::all() const {
+  std::vector<std::string> pending;
+  for (const auto& [name, record] : unparsed_) pending.push_back(name);
+  for (const auto& name : pending) (void)find(name);
   std::vector<const PresetInForce*> out;
-  out.reserve(by_name_.size());
-  for (const auto& [name, preset] : by_name_) out.push_back(&preset);
+  out.reserve(loaded_.size());
+  for (const auto& [name, preset] : loaded_) out.push_back(&preset);
   return out;
 }
 

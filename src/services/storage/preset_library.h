@@ -30,10 +30,12 @@ class PresetLibrary {
   // The built-ins alone.
   PresetLibrary();
   // The built-ins under the user's and the project's (none when `project_id` is empty). A stored
-  // preset that no longer loads (stored by an older version) is left out.
+  // preset is parsed when it is first looked up — a run's start names a few of hundreds — and
+  // one that no longer loads (stored by an older version) is left out.
   static Result<PresetLibrary> load(SqlTransaction& tx, const std::string& user_id,
                                     const std::string& project_id);
 
+  // Pointers stay valid while this library lives.
   const PresetInForce* find(std::string_view name) const;
   // Each name once, in name order.
   std::vector<const PresetInForce*> all() const;
@@ -41,8 +43,10 @@ class PresetLibrary {
   workflow::FindPreset finder() const;
 
  private:
-  void add(PresetInForce preset);
-  std::map<std::string, PresetInForce, std::less<>> by_name_;
+  // Stored presets not yet looked up, the one in force for each name (the project's over the
+  // user's); find() moves each into `loaded_`, over a built-in of its name.
+  mutable std::map<std::string, PresetRecord, std::less<>> unparsed_;
+  mutable std::map<std::string, PresetInForce, std::less<>> loaded_;
 };
 
 // {name, description, tag, origin, params, updated_at_ms}; with `source` when asked.
