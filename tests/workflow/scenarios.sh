@@ -103,7 +103,7 @@ expect_invalid() {  # expect_invalid FILE EXPECTED_LINE...
 }
 p=$invalid
 expect_invalid unknown-node-type.yaml \
-  "$p/unknown-node-type.yaml:8:11: node \"summarise\": unknown node type \"summarize_llm\" (expected call_llm, execute_tools, approval, ask_question, save_message, run, compact, create_worktree, loop, join, group, router or workflow)"
+  "$p/unknown-node-type.yaml:8:11: node \"summarise\": unknown node type \"summarize_llm\" (expected call_llm, execute_tools, approval, ask_question, save_message, run, compact, create_worktree, loop, join, group, router, workflow or inbox)"
 expect_invalid unknown-edge-target.yaml \
   "$p/unknown-edge-target.yaml:12:5: edge to unknown node \"page_someone\"" \
   "$p/unknown-edge-target.yaml:17:5: edge from unknown node \"notfy\""

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/json_parse.h"
+#include "core/workflow/agent_inbox.h"
 
 namespace reliant::agent {
 namespace {
@@ -68,6 +69,33 @@ llm::Json example_of(const llm::Json& schema, const std::string& text, int depth
   if (type == "boolean") return true;
   if (type == "integer" || type == "number") return 1;
   return excerpt(text.empty() ? std::string("(scripted)") : text);
+}
+
+// The answer once the planned calls are done: a report acknowledged, the user's words echoed
+// when they asked for nothing, else what each call returned.
+std::string final_answer(bool report, const std::string& user_text,
+                         const std::vector<llm::Block>& plan,
+                         const std::vector<const llm::Block*>& results) {
+  std::string answer;
+  if (report) {
+    answer = "Noted: " + excerpt(user_text);
+  } else if (plan.empty()) {
+    answer = "You said: " + user_text +
+             "\n(I am the scripted model: ask me to list the files or to run a `command`.)";
+  } else {
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      const auto& result = *results[i];
+      const bool listing = plan[i].tool_name == "ls";
+      std::string what = describe_call(plan[i]);
+      if (listing) what[0] = 'T';
+      answer += (i ? "\n\n" : "") + what +
+                (result.is_error ? " failed:\n"
+                 : listing       ? " are:\n"
+                                 : " printed:\n") +
+                excerpt(result.text);
+    }
+  }
+  return answer;
 }
 
 }  // namespace
@@ -138,7 +166,9 @@ llm::Response scripted_reply(const llm::Request& request) {
       }
     }
   }
-  const auto plan = scripted_plan(user_text);
+  // A sub-agent's report (agent_inbox.h) is news, not a plan: it is acknowledged, never run.
+  const bool report = workflow::is_report_text(user_text);
+  const auto plan = report ? std::vector<llm::Block>{} : scripted_plan(user_text);
   response.input_tokens = static_cast<std::int64_t>(user_text.size() / 4 + 1);
   if (results.size() < plan.size()) {
     llm::Block call = plan[results.size()];
@@ -168,23 +198,7 @@ llm::Response scripted_reply(const llm::Request& request) {
     response.output_tokens = 16;
     return response;
   }
-  std::string answer;
-  if (plan.empty()) {
-    answer = "You said: " + user_text +
-             "\n(I am the scripted model: ask me to list the files or to run a `command`.)";
-  } else {
-    for (std::size_t i = 0; i < plan.size(); ++i) {
-      const auto& result = *results[i];
-      const bool listing = plan[i].tool_name == "ls";
-      std::string what = describe_call(plan[i]);
-      if (listing) what[0] = 'T';
-      answer += (i ? "\n\n" : "") + what +
-                (result.is_error ? " failed:\n"
-                 : listing       ? " are:\n"
-                                 : " printed:\n") +
-                excerpt(result.text);
-    }
-  }
+  const std::string answer = final_answer(report, user_text, plan, results);
   response.content.push_back(llm::Block::text_block(answer));
   response.stop_reason = "end_turn";
   response.output_tokens = static_cast<std::int64_t>(answer.size() / 4 + 1);

@@ -35,6 +35,7 @@ enum class NodeType {
   group,
   router,
   workflow,
+  inbox,
 };
 std::string_view to_string(NodeType type) noexcept;
 std::optional<NodeType> node_type_named(std::string_view name) noexcept;

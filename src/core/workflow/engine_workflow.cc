@@ -14,7 +14,9 @@
 #include "base/assert.h"
 #include "core/cel/timestamps.h"
 #include "core/cel/value.h"
+#include "core/workflow/agent_inbox.h"
 #include "core/workflow/builtins.h"
+#include "core/workflow/history_answers.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/interpreter.h"
 #include "core/workflow/loader.h"
@@ -26,118 +28,14 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kBuiltinPrefix = "builtin://";
 constexpr std::string_view kSavePrefix = kSaveMessageKeyPrefix;
-// The step that records a chat's run's end on the chat (its status, an error message).
-constexpr std::string_view kFinishKey = "run:finish";
 constexpr std::string_view kChatFinishActivity = "chat_finish";  // services/agent's ChatFinish
 
 Error invalid(std::string message) {
   return Error{ErrorCode::invalid_argument, "workflow run: " + std::move(message)};
 }
 
-// The node an activity runs, by its key; nullopt for an activity that answers no node (a
-// `save_message:`, keyed "save:" + its node's key).
-std::optional<std::string> node_key(const engine::ActivityState& activity) {
-  std::string key = activity.input.value("key", "");
-  if (key.empty() || key.starts_with(kSavePrefix) || key == kFinishKey) return std::nullopt;
-  return key;
-}
-
-// The answer a fired timeout gives its node: an approval ends with status "timeout" (no edge on
-// approved or denied is taken), a question fails.
-constexpr const char* kNoAnswer = "no answer within its timeout";
-bool times_out_as_status(const Json& timer_info) {
-  return timer_info.is_object() && timer_info.value("node_type", "") == "approval";
-}
-const Json& timed_out_approval() {
-  static const Json output = {{"status", "timeout"}, {"message", ""}};
-  return output;
-}
-
-// An answer to a pending action, from the history: what the interpreter is told, and when.
-struct Answer {
-  std::int64_t seq = 0;
-  NodeResult result;
-};
-
-// Whether an activity's success only says that its node's child run started: the node waits on.
-bool started_a_child(const engine::ActivityState& activity) {
-  return activity.status == engine::ActivityState::Status::completed &&
-         activity.result.is_object() && activity.result.contains(std::string(kChildRunStartedKey));
-}
-
-// A child run's end (engine::kChildEndedSignal) as the answer to the node that started it.
-std::optional<Answer> child_answer(const engine::Signal& signal) {
-  const Json& payload = signal.payload;
-  if (!payload.is_object()) return std::nullopt;
-  const auto key = payload.find("key");
-  const auto run_id = payload.find("run_id");
-  if (key == payload.end() || !key->is_string() || run_id == payload.end() ||
-      !run_id->is_string()) {
-    return std::nullopt;
-  }
-  const std::string child = run_id->get<std::string>();
-  const std::string status = payload.value("status", Json()).is_string()
-                                 ? payload["status"].get<std::string>()
-                                 : std::string("?");
-  if (status == "completed") {
-    return Answer{signal.seq,
-                  NodeResult{key->get<std::string>(),
-                             cel::from_json(child_outputs(payload.value("result", Json()), child)),
-                             std::nullopt}};
-  }
-  const std::string error =
-      payload.value("error", Json()).is_string() ? payload["error"].get<std::string>() : "";
-  return Answer{signal.seq, NodeResult{key->get<std::string>(), cel::Value(nullptr),
-                                       "child run " + child + " " + status + ": " + error}};
-}
-
-// The answers that arrived after history seq `after_seq`, in arrival order.
-std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t after_seq) {
-  std::vector<Answer> answers;
-  // The state's indexes of answers by seq: only what arrived since, not every activity.
-  for (auto it = state.activity_answers.upper_bound(after_seq); it != state.activity_answers.end();
-       ++it) {
-    const engine::ActivityState& activity = state.activities.at(it->second);
-    RELIANT_ASSERT(activity.resolved_seq == it->first);
-    auto key = node_key(activity);
-    if (!key) continue;                       // not a node: nothing waits for it
-    if (started_a_child(activity)) continue;  // its node waits for the child's end
-    NodeResult result{*key, cel::Value(nullptr), std::nullopt};
-    if (activity.status == engine::ActivityState::Status::completed) {
-      result.output = cel::from_json(activity.result);
-    } else {
-      result.error = activity.error;
-    }
-    answers.push_back(Answer{activity.resolved_seq, std::move(result)});
-  }
-  for (const auto& signal : state.signals_after(after_seq)) {
-    if (signal.name == engine::kChildEndedSignal) {
-      if (auto answer = child_answer(signal)) answers.push_back(std::move(*answer));
-      continue;
-    }
-    if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
-    const std::string key = signal.payload.value("key", "");
-    if (key.empty()) continue;
-    answers.push_back(Answer{
-        signal.seq, NodeResult{key, cel::from_json(signal.payload.value("output", Json::object())),
-                               std::nullopt}});
-  }
-  for (auto it = state.timer_firings.upper_bound(after_seq); it != state.timer_firings.end();
-       ++it) {
-    const engine::TimerState& timer = state.timers.at(it->second);
-    if (timer.tag.empty()) continue;
-    answers.push_back(
-        times_out_as_status(timer.info)
-            ? Answer{timer.fired_seq,
-                     NodeResult{timer.tag, cel::from_json(timed_out_approval()), std::nullopt}}
-            : Answer{timer.fired_seq, NodeResult{timer.tag, cel::Value(nullptr), kNoAnswer}});
-  }
-  std::sort(answers.begin(), answers.end(),
-            [](const Answer& a, const Answer& b) { return a.seq < b.seq; });
-  return answers;
-}
-
 bool waits_for_a_person(NodeType type) { return node_type_info(type).role == NodeRole::person; }
+bool answered_by_the_engine(NodeType type) { return node_type_info(type).role == NodeRole::engine; }
 
 // How long an approval or a question waits: the node's `timeout`, else its args' (Reliant's
 // examples put it there, beside the title and the actions).
@@ -315,28 +213,63 @@ Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& 
 
 namespace {
 
-// A run's interpreter, brought up to date with every answer in its history.
+// A run's interpreter, brought up to date with every answer in its history, and its inbox.
 struct Replayed {
   RunRequest request;
   std::unique_ptr<Interpreter> run;
+  AgentInbox inbox;
 };
 
-// Tells `run` the answers of `state` that arrived after seq `after_seq`, in order. Returns how
+// Answers the run's pending inbox nodes that can be answered now: with what arrived, or at once
+// when they do not wait or nothing they could wait for runs. Called after each answer the run is
+// told, so that an inbox node is answered at the same point of the history on a replay.
+void answer_inboxes(Replayed& replayed) {
+  Interpreter& run = *replayed.run;
+  // Each answer may open another inbox node (bounded: every report moves the run on).
+  for (std::size_t round = 0; round < kInboxReportsMax + 1 && run.status() == RunStatus::running;
+       ++round) {
+    const Action* ready = nullptr;
+    for (const auto& action : run.pending()) {
+      if (action.type != NodeType::inbox) continue;
+      const cel::ValueMap* args = action.args.map();
+      const cel::Value* wait = args ? args->find(std::string_view("wait")) : nullptr;
+      const bool waits =
+          wait != nullptr && wait->get_if<bool>() != nullptr && *wait->get_if<bool>();
+      if (!waits || replayed.inbox.has_reports() || replayed.inbox.running() == 0) {
+        ready = &action;
+        break;
+      }
+    }
+    if (ready == nullptr) return;
+    (void)run.report(NodeResult{ready->key, replayed.inbox.take(), std::nullopt});
+  }
+}
+
+// Tells the run the answers of `state` that arrived after seq `after_seq`, in order. Returns how
 // many of them answered `workflow` nodes (child runs that ended, or never started).
-std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq, Interpreter& run) {
+std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq,
+                         Replayed& replayed) {
+  Interpreter& run = *replayed.run;
   std::size_t children_ended = 0;
   std::int64_t last_seq = after_seq;
-  for (const auto& answer : answers_in_order(state, after_seq)) {
+  answer_inboxes(replayed);
+  for (auto& answer : answers_in_order(state, after_seq)) {
     // In history order, each after what was fed before: a replay sees what the run saw.
-    RELIANT_ASSERT(answer.seq > last_seq);
+    RELIANT_ASSERT(answer.seq >= last_seq && (answer.seq > after_seq));
     last_seq = answer.seq;
     if (run.status() != RunStatus::running) break;
+    if (answer.inbox) {
+      replayed.inbox.add(std::move(*answer.inbox));
+      answer_inboxes(replayed);
+      continue;
+    }
     // An answer to what no longer waits (a timeout that fired after the answer, a second
     // answer) changes nothing.
     const Action* waiting = run.pending_action(answer.result.key);
     if (waiting == nullptr) continue;
     if (waiting->type == NodeType::workflow) ++children_ended;
     (void)run.report(answer.result);
+    answer_inboxes(replayed);
   }
   return children_ended;
 }
@@ -355,9 +288,10 @@ Result<Replayed> replay(const engine::RunState& state) {
   Json workflow = request->context.value("workflow", Json::object());
   workflow["name"] = definition->name;
   context.workflow = cel::from_json(workflow);
-  auto run = std::make_unique<Interpreter>(definition, std::move(context));
-  feed_answers(state, 0, *run);
-  return Replayed{std::move(*request), std::move(run)};
+  Replayed replayed{
+      std::move(*request), std::make_unique<Interpreter>(definition, std::move(context)), {}};
+  feed_answers(state, 0, replayed);
+  return replayed;
 }
 
 // What the history has scheduled: each activity's key and each timeout timer's node, read once
@@ -427,7 +361,7 @@ Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
     // What was scheduled first: a child that started and ended since the memo last looked
     // (another worker decided meanwhile) is counted open before its answer closes it.
     memo->scheduled.children_open += memo->scheduled.catch_up(state);
-    const std::size_t ended = feed_answers(state, memo->fed_through_seq, *memo->replayed.run);
+    const std::size_t ended = feed_answers(state, memo->fed_through_seq, memo->replayed);
     RELIANT_ASSERT(ended <= memo->scheduled.children_open);
     memo->scheduled.children_open -= ended;
     memo->fed_through_seq = state.last_seq;
@@ -476,6 +410,16 @@ Result<void> append_replayed_states(const engine::RunState& state, Json& nodes) 
         {{"key", node.key}, {"path", node.path}, {"node_id", node.node_id}, {"status", "skipped"}});
   }
   if (state.terminal) return {};
+  // Inbox nodes wait for the run's sub-agents.
+  for (const auto& action : replayed->run->pending()) {
+    if (!answered_by_the_engine(action.type)) continue;
+    nodes.push_back({{"key", action.key},
+                     {"path", action.path},
+                     {"node_id", action.node_id},
+                     {"type", std::string(to_string(action.type))},
+                     {"status", "waiting"},
+                     {"running", replayed->inbox.running()}});
+  }
   for (const auto& node : waiting_in(*replayed->run)) {
     nodes.push_back({{"key", node.key},
                      {"path", node.path},
@@ -541,6 +485,7 @@ Result<Json> node_states(const engine::RunState& state) {
   // order.
   for (const auto& signal : state.signals) {
     if (signal.name == engine::kChildEndedSignal) {
+      if (spawn_end(signal.payload)) continue;  // a sub-agent's, for the run's inbox
       const auto answer = child_answer(signal);
       if (!answer) continue;
       if (answer->result.error) {
@@ -573,6 +518,34 @@ Result<Json> node_states(const engine::RunState& state) {
   if (auto ok = append_replayed_states(state, nodes); !ok) return fail(ok.error());
   return nodes;
 }
+
+namespace {
+
+// What a signal in the history is to a client following the run: a child's end answering its
+// node, a person's answer (noted in `answered`), or nothing (null).
+Json signal_event(const engine::HistoryEvent& e, std::set<std::string>& answered) {
+  const std::string name = e.body.value("name", "");
+  const Json payload = e.body.value("payload", Json());
+  if (name == engine::kChildEndedSignal) {
+    if (spawn_end(payload)) return Json();  // a sub-agent's end is no node's
+    const auto answer =
+        child_answer(engine::Signal{e.seq, std::string(engine::kChildEndedSignal), payload});
+    if (!answer) return Json();
+    return answer->result.error ? Json{{"kind", "node_failed"},
+                                       {"key", answer->result.key},
+                                       {"error", *answer->result.error}}
+                                : Json{{"kind", "node_completed"},
+                                       {"key", answer->result.key},
+                                       {"output", cel::to_json(answer->result.output)}};
+  }
+  if (name != kAnswerSignal || !payload.is_object()) return Json();
+  answered.insert(payload.value("key", ""));
+  return Json{{"kind", "node_completed"},
+              {"key", payload.value("key", "")},
+              {"output", payload.value("output", Json())}};
+}
+
+}  // namespace
 
 Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::int64_t since_seq) {
   Json events = Json::array();
@@ -631,23 +604,7 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
         break;
       }
       case engine::EventKind::signal_received:
-        if (e.body.value("name", "") == engine::kChildEndedSignal) {
-          const auto answer = child_answer(engine::Signal{
-              e.seq, std::string(engine::kChildEndedSignal), e.body.value("payload", Json())});
-          if (!answer) break;
-          event = answer->result.error ? Json{{"kind", "node_failed"},
-                                              {"key", answer->result.key},
-                                              {"error", *answer->result.error}}
-                                       : Json{{"kind", "node_completed"},
-                                              {"key", answer->result.key},
-                                              {"output", cel::to_json(answer->result.output)}};
-          break;
-        }
-        if (e.body.value("name", "") != kAnswerSignal) break;
-        answered.insert(e.body.value("payload", Json::object()).value("key", ""));
-        event = Json{{"kind", "node_completed"},
-                     {"key", e.body.value("payload", Json::object()).value("key", "")},
-                     {"output", e.body.value("payload", Json::object()).value("output", Json())}};
+        event = signal_event(e, answered);
         break;
       case engine::EventKind::run_completed:
         event = Json{{"kind", "run_completed"}, {"result", e.body.value("result", Json())}};
@@ -680,6 +637,41 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
   }
   return events;
 }
+
+namespace {
+
+// Schedules the messages the nodes done so far asked to store (their `save_message:`) that the
+// history does not hold yet, each once. Returns whether it scheduled any.
+bool schedule_saves(const Interpreter& run, const RunRequest& request, Scheduled& history,
+                    std::vector<engine::Command>& commands) {
+  const std::vector<SavedMessage>& messages = run.messages();
+  auto save_key = [](const SavedMessage& m) { return std::string(kSavePrefix) + m.key; };
+  std::size_t& messages_settled = history.messages_settled;
+  while (messages_settled < messages.size() &&
+         history.keys.contains(save_key(messages[messages_settled]))) {
+    ++messages_settled;
+  }
+  bool scheduled_any = false;
+  for (std::size_t i = messages_settled; i < messages.size(); ++i) {
+    const SavedMessage& message = messages[i];
+    const std::string key = save_key(message);
+    if (history.keys.contains(key)) continue;
+    // Shaped as a save_message node's input, so one activity stores both.
+    Json input{{"key", key},
+               {"path", message.path},
+               {"type", "save_message"},
+               {"args", cel::to_json(message.message)},
+               {"run", request.context}};
+    add_thread(input, message.thread_id, message.thread_from, request.context);
+    commands.push_back(
+        engine::ScheduleActivity{activity_name(NodeType::save_message), std::move(input),
+                                 *activity_options(NodeType::save_message, std::nullopt)});
+    scheduled_any = true;
+  }
+  return scheduled_any;
+}
+
+}  // namespace
 
 Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunState& state) const {
   auto memo = up_to_date(state);
@@ -717,29 +709,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     return commands;
   }
   // Messages the nodes done so far asked to store (their `save_message:`), each once.
-  const std::vector<SavedMessage>& messages = run.messages();
-  auto save_key = [](const SavedMessage& m) { return std::string(kSavePrefix) + m.key; };
-  std::size_t& messages_settled = history.messages_settled;
-  while (messages_settled < messages.size() &&
-         scheduled.contains(save_key(messages[messages_settled]))) {
-    ++messages_settled;
-  }
-  for (std::size_t i = messages_settled; i < messages.size(); ++i) {
-    const SavedMessage& message = messages[i];
-    const std::string key = save_key(message);
-    if (scheduled.contains(key)) continue;
-    // Shaped as a save_message node's input, so one activity stores both.
-    Json input{{"key", key},
-               {"path", message.path},
-               {"type", "save_message"},
-               {"args", cel::to_json(message.message)},
-               {"run", request.context}};
-    add_thread(input, message.thread_id, message.thread_from, request.context);
-    commands.push_back(
-        engine::ScheduleActivity{activity_name(NodeType::save_message), std::move(input),
-                                 *activity_options(NodeType::save_message, std::nullopt)});
-    saves_pending = true;
-  }
+  if (schedule_saves(run, request, history, commands)) saves_pending = true;
   // Nodes wait for the messages of the nodes before them: a model call must see the tool
   // results the previous node saved on the thread.
   if (saves_pending) return commands;
@@ -756,7 +726,8 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   const std::vector<std::string>& issued = run.issued();
   auto settled = [&](const std::string& key) {
     const Action* action = run.pending_action(key);
-    if (action == nullptr) return true;  // answered
+    if (action == nullptr) return true;                     // answered
+    if (answered_by_the_engine(action->type)) return true;  // nothing to schedule
     if (waits_for_a_person(action->type)) {
       return !person_timeout(*action).has_value() || timed.contains(key);
     }
@@ -770,6 +741,7 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
     const Action* pending = run.pending_action(issued[i]);
     if (pending == nullptr) continue;
     const Action& action = *pending;
+    if (answered_by_the_engine(action.type)) continue;
     if (waits_for_a_person(action.type)) {
       const auto timeout = person_timeout(action);
       if (timeout && !timed.contains(action.key)) {

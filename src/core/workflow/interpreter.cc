@@ -97,6 +97,10 @@ std::vector<std::pair<std::string, cel::Value>> output_defaults(NodeType type) {
               {"thinking", cel::Value("")}};
     case NodeType::execute_tools:
       return {{"tool_results", cel::Value(cel::ValueList{})}};
+    case NodeType::inbox:
+      return {{"text", cel::Value("")},
+              {"reports", cel::Value(cel::ValueList{})},
+              {"running", cel::Value(std::int64_t{0})}};
     default:
       return {};
   }

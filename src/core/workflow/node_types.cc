@@ -22,7 +22,7 @@ const ActivityOptions kNone{};
 
 // The last value of NodeType. Stops compiling (-Wswitch) when the enum gains a value not named
 // here: name it, move kLastType if it is the new last, and give it a row in build().
-constexpr NodeType kLastType = NodeType::workflow;
+constexpr NodeType kLastType = NodeType::inbox;
 constexpr bool named(NodeType type) {
   switch (type) {
     case NodeType::call_llm:
@@ -38,6 +38,7 @@ constexpr bool named(NodeType type) {
     case NodeType::group:
     case NodeType::router:
     case NodeType::workflow:
+    case NodeType::inbox:
       return true;
   }
   return false;
@@ -118,6 +119,8 @@ std::vector<NodeTypeInfo> build() {
        {"presets", "project", "response"},
        "node.workflow",
        kChildRun},
+      // What the run's sub-agents and its parent agent sent (core/workflow/agent_inbox.h).
+      {NodeType::inbox, "inbox", R::engine, {}, {"wait"}, {}, kNone},
   };
   check(types);
   return types;

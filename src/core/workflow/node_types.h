@@ -19,6 +19,7 @@ enum class NodeRole {
   activity,  // scheduled on a worker: call_llm, run, workflow, …
   person,    // waits for a user's answer (a signal) or its timeout (a timer)
   control,   // the interpreter's own: loop, join, group, router
+  engine,    // answered by the engine workflow from the run's own history: inbox
 };
 
 struct NodeTypeInfo {

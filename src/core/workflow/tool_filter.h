@@ -55,25 +55,32 @@ tl::expected<ToolFilter, std::string> parse_tool_filter(const nlohmann::json& fi
 // `name` whole.
 bool tool_pattern_matches(std::string_view pattern, std::string_view name);
 
+// The tools a spawn entry offers: spawn starts a sub-agent, the others work on the ones started.
+inline bool is_spawn_tool(std::string_view tool) {
+  return tool == "spawn" || tool == "spawn_status" || tool == "spawn_send" || tool == "spawn_stop";
+}
+
 // Whether `filter` lets the tool through, given a predicate telling whether the tool has a tag.
+// The spawn tools come only from a spawn entry that names presets (`spawn:REF()` offers none),
+// never from a tag or a pattern; excludes by name remove them as any other.
 template <typename HasTag>
 bool tool_passes(const ToolFilter& filter, std::string_view tool, HasTag&& has_tag) {
+  const bool spawn_tool = is_spawn_tool(tool);
   auto matches = [&](const ToolFilterEntry& entry) {
     switch (entry.kind) {
       case ToolFilterEntry::Kind::name:
         return entry.text == tool;
       case ToolFilterEntry::Kind::pattern:
-        return tool_pattern_matches(entry.text, tool);
+        return tool_pattern_matches(entry.text, tool) && (!spawn_tool || entry.exclude);
       case ToolFilterEntry::Kind::tag:
-        return static_cast<bool>(has_tag(std::string_view(entry.text)));
+        return !spawn_tool && static_cast<bool>(has_tag(std::string_view(entry.text)));
       case ToolFilterEntry::Kind::spawn:
-        return tool.starts_with("spawn") && (tool == "spawn" || tool == "spawn_status" ||
-                                             tool == "spawn_send" || tool == "spawn_stop");
+        return spawn_tool && (entry.exclude || !entry.presets.empty());
     }
     return false;
   };
   // Excludes only: every tool but those. No entry at all: no tool.
-  bool included = !filter.has_includes && !filter.entries.empty();
+  bool included = !spawn_tool && !filter.has_includes && !filter.entries.empty();
   for (const auto& entry : filter.entries) {
     if (entry.exclude) {
       if (matches(entry)) return false;

@@ -15,6 +15,7 @@
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_support.h"
 #include "services/agent/server_tools.h"
+#include "services/agent/spawn_tools.h"
 #include "services/agent/step_support.h"
 #include "services/storage/preset_library.h"
 
@@ -287,6 +288,11 @@ class CallLlmNode final : public engine::Activity {
     if (!node.chat_id.empty()) {
       for (auto& spec : filtered_tools(server_tool_specs(), filter))
         request.tools.push_back(std::move(spec));
+      // The spawn tools: its spawn entries' presets, and a sub-agent's line to its parent.
+      for (auto& spec : spawn_tool_specs(spawn_presets_in(filter), is_spawned_run(node.run))) {
+        if (tool_allowed(filter, spec.name) || spec.name == "spawn_send")
+          request.tools.push_back(std::move(spec));
+      }
     }
     // The MCP tools of the daemon this node's tools would run on.
     if (may_offer_mcp(filter)) {

@@ -4,12 +4,15 @@
 #include <cctype>
 
 #include "base/json_parse.h"
+#include "core/workflow/agent_inbox.h"
 #include "core/workflow/node_types.h"
+#include "core/workflow/tool_filter.h"
 #include "services/agent/conversation_cache.h"
 #include "services/agent/daemon_tool_specs.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/node_support.h"
 #include "services/agent/server_tools.h"
+#include "services/agent/spawn_tools.h"
 #include "services/storage/projects.h"
 
 namespace reliant::agent {
@@ -48,6 +51,7 @@ class ExecuteToolsNode final : public engine::Activity {
       if (name.is_string()) response_data[name.get<std::string>()] = nullptr;
     }
     Json results = Json::array();
+    Json spawned = Json::array();          // the sub-agents the calls started (agent_inbox.h)
     std::optional<std::string> daemon_id;  // chosen at the first call that needs a daemon
     std::string no_daemon;                 // why there is none ("" when there is one)
     std::optional<bool> daemon_online;     // asked at the first tool that runs anywhere
@@ -61,7 +65,9 @@ class ExecuteToolsNode final : public engine::Activity {
       const std::string call_id = text_field(call, "id");
       const Json tool_input = call.value("input", Json::object());
       Json result = {{"tool_call_id", call_id}, {"name", tool}};
-      bool allowed = tool_allowed(filter, tool);
+      // A sub-agent may always message the agent that started it.
+      bool allowed =
+          tool_allowed(filter, tool) || (tool == "spawn_send" && is_spawned_run(node.run));
       if (!allowed) {
         Task<bool> checking = mcp_tags_allowed(context, node, filter, tool);
         allowed = co_await checking;
@@ -80,6 +86,9 @@ class ExecuteToolsNode final : public engine::Activity {
       } else if (!allowed) {
         result["content"] = tool + " is not allowed here (tool filter " + filter.dump() + ")";
         result["is_error"] = true;
+      } else if (workflow::is_spawn_tool(tool)) {
+        Task<Result<void>> running = spawn_call(context, node, filter, i, result, spawned);
+        if (auto ran = co_await running; !ran) co_return fail(ran.error());  // the store: retry
       } else if (is_server_tool(tool)) {
         // Runs here, daemon or not (seed 001's ToolRunsOnServer).
         Task<Result<ServerToolAnswer>> running =
@@ -140,24 +149,49 @@ class ExecuteToolsNode final : public engine::Activity {
     Json output = {{"tool_results", std::move(results)},
                    {"response_data", response_data},
                    {"total_result_chars", static_cast<std::int64_t>(bytes)}};
-    if (!node.chat_id.empty()) {
-      // The thread's size once these results are on it: what compaction thresholds compare.
-      Task<Result<KeptThread>> loading =
-          read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id);
-      Result<KeptThread> thread = co_await loading;
-      if (!thread) co_return fail(thread.error());
-      output["thread_token_count"] =
-          estimated_tokens(thread->messages) + static_cast<std::int64_t>(bytes / 4);
-      conversations_->put(node.chat_id, node.thread_ref.id, std::move(*thread));
-    } else {
-      output["thread_token_count"] = static_cast<std::int64_t>(bytes / 4);
-    }
+    if (!spawned.empty()) output[std::string(workflow::kSpawnedField)] = std::move(spawned);
+    Task<Result<std::int64_t>> sizing = thread_tokens_after(node, bytes);
+    Result<std::int64_t> tokens = co_await sizing;
+    if (!tokens) co_return fail(tokens.error());
+    output["thread_token_count"] = *tokens;
     co_return output;
   }
 
  private:
   Task<bool> mcp_tags_allowed(ActivityContext& context, const NodeInput& node, const Json& filter,
                               const std::string& tool);
+
+  // A spawn tool's call (spawn_tools.h): its answer into `result`, a started sub-agent into
+  // `spawned`. Fails when the store does.
+  Task<Result<void>> spawn_call(ActivityContext& context, const NodeInput& node, const Json& filter,
+                                std::size_t index, Json& result, Json& spawned) {
+    Task<Result<SpawnToolAnswer>> running =
+        run_spawn_tool(deps_, context, node,
+                       {call_request_id(context, index), result["name"].get<std::string>(),
+                        node.args["tool_calls"][index].value("input", Json::object()),
+                        spawn_presets_in(filter), spawn_workflow_in(filter)});
+    Result<SpawnToolAnswer> answer = co_await running;
+    if (!answer) co_return fail(answer.error());
+    result["content"] = answer->content;
+    result["is_error"] = answer->is_error;
+    result["ran_on"] = "server";
+    if (!answer->spawned.is_null()) spawned.push_back(std::move(answer->spawned));
+    co_return Result<void>{};
+  }
+
+  // The thread's size once results of `result_bytes` are on it: what compaction thresholds
+  // compare.
+  Task<Result<std::int64_t>> thread_tokens_after(const NodeInput& node, std::size_t result_bytes) {
+    const auto added = static_cast<std::int64_t>(result_bytes / 4);
+    if (node.chat_id.empty()) co_return added;
+    Task<Result<KeptThread>> loading =
+        read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id);
+    Result<KeptThread> thread = co_await loading;
+    if (!thread) co_return fail(thread.error());
+    const std::int64_t tokens = estimated_tokens(thread->messages) + added;
+    conversations_->put(node.chat_id, node.thread_ref.id, std::move(*thread));
+    co_return tokens;
+  }
 
   AgentDeps deps_;
   std::shared_ptr<ConversationCache> conversations_;

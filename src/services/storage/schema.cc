@@ -448,6 +448,22 @@ const std::vector<Migration> kMigrations = {
          // {group: preset name} ("default": the workflow's own inputs), JSON.
          "ALTER TABLE chats ADD COLUMN presets_json TEXT NOT NULL DEFAULT '{}'",
      }},
+    {18,
+     "spawned agents: the sub-agents a run started with the spawn tool",
+     {
+         // id is the sub-agent's run (its agent_id), a child of parent_run_id whose parent_key
+         // names its preset; it talks on its own thread of the parent's chat.
+         R"(CREATE TABLE spawned_agents (
+              id TEXT PRIMARY KEY,
+              parent_run_id TEXT NOT NULL,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              chat_id TEXT NOT NULL,
+              thread TEXT NOT NULL,
+              preset TEXT NOT NULL,
+              title TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL))",
+         "CREATE INDEX spawned_agents_parent ON spawned_agents(parent_run_id, id)",
+     }},
 };
 
 }  // namespace

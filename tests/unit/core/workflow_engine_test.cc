@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/engine/run_state.h"
+#include "core/workflow/agent_inbox.h"
 #include "core/workflow/engine_workflow.h"
 
 namespace reliant::workflow {
@@ -751,6 +752,149 @@ edges:
   for (std::size_t i = 0; i < decided.size(); ++i) EXPECT_EQ(decided[i].body, replayed[i].body);
   ASSERT_FALSE(decided.empty());
   EXPECT_EQ(decided[0].body.value("input", Json::object()).value("path", ""), "finish");
+}
+
+}  // namespace
+}  // namespace reliant::workflow
+
+namespace reliant::workflow {
+namespace {
+
+// The builtin agent driven by scripted answers: model calls take `turns` in order, a tools node
+// answers with `spawned` when its call was a spawn. Returns the activities' names in order.
+struct AgentDriver {
+  EngineRun& run;
+  std::vector<Json> turns;
+  std::vector<std::string> names;
+  std::vector<Json> told;  // what the `tell` nodes stored
+
+  // Completes pending activities until none is left (the run waits, or ended).
+  void drain(const Json& spawned = Json::array()) {
+    for (int step = 0; step < 40 && !run.state().terminal; ++step) {
+      const engine::ActivityState* next = nullptr;
+      for (const auto& [seq, a] : run.state().activities) {
+        if (a.status == engine::ActivityState::Status::pending) {
+          next = &a;
+          break;
+        }
+      }
+      if (next == nullptr) return;
+      names.push_back(next->name);
+      Json result = Json::object();
+      if (next->name == "node.call_llm") {
+        ASSERT_FALSE(turns.empty()) << Json(names);
+        result = turns.front();
+        turns.erase(turns.begin());
+      } else if (next->name == "node.execute_tools" && !spawned.empty()) {
+        result[std::string(kSpawnedField)] = spawned;
+      } else if (next->input["node_id"] == "tell") {
+        told.push_back(next->input["args"]);
+      }
+      run.complete(next->input["path"], result);
+    }
+  }
+};
+
+Json spawn_call(const std::string& id) {
+  return Json{
+      {"response_text", ""},
+      {"tool_calls", Json::array({{{"id", id}, {"name", "spawn"}, {"input", Json::object()}}})}};
+}
+
+TEST(WorkflowEngine, AnAgentWaitsForItsSubAgentsAndHearsEachReportOnALaterTurn) {
+  RunRequest request;
+  request.ref = "builtin://agent";
+  request.inputs = Json{{"spawn_presets", Json::array({"general"})}};
+  EngineRun run(request);
+  AgentDriver agent{
+      run,
+      {spawn_call("c1"), Json{{"response_text", "started them"}},
+       Json{{"response_text", "one is done"}}, Json{{"response_text", "both are done"}}}};
+  // The model spawns two; the tools node reports them; the model answers without tools.
+  agent.drain(Json::array({{{"agent_id", "a1"}, {"preset", "general"}, {"title", "one"}},
+                           {{"agent_id", "a2"}, {"preset", "general"}, {"title", "two"}}}));
+  ASSERT_FALSE(run.state().terminal.has_value()) << "the agent ended with sub-agents running";
+  EXPECT_TRUE(run.pending_paths().empty()) << "it waits as state, holding no activity";
+  auto states = node_states(run.state());
+  ASSERT_TRUE(states.has_value());
+  EXPECT_EQ(states->back()["type"], "inbox");
+  EXPECT_EQ(states->back()["running"], 2);
+
+  // a1's end reaches it as a report; the next turn answers; it waits again for a2.
+  run.signal(std::string(engine::kChildEndedSignal),
+             Json{{"key", "spawn/general"},
+                  {"run_id", "a1"},
+                  {"status", "completed"},
+                  {"result", {{"outputs", {{"answer", "found it"}}}}}});
+  agent.drain();
+  ASSERT_EQ(agent.told.size(), 1U);
+  EXPECT_EQ(agent.told[0]["content"], "[general] found it");
+  EXPECT_EQ(agent.told[0]["role"], "user");
+  ASSERT_FALSE(run.state().terminal.has_value());
+
+  // A message from its parent and a2's cancellation arrive together: one report of both.
+  run.signal(std::string(kAgentMessageSignal), Json{{"from", "parent"}, {"text", "hurry"}});
+  agent.drain();
+  ASSERT_EQ(agent.told.size(), 2U) << "a message is heard too";
+  EXPECT_EQ(agent.told[1]["content"], "[message from your parent agent] hurry");
+  run.signal(std::string(engine::kChildEndedSignal),
+             Json{{"key", "spawn/general"},
+                  {"run_id", "a2"},
+                  {"status", "cancelled"},
+                  {"error", "stopped by the agent that started it"}});
+  agent.turns.push_back(Json{{"response_text", "all done"}});
+  agent.drain();
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed) << Json(agent.names);
+  ASSERT_EQ(agent.told.size(), 3U);
+  EXPECT_EQ(agent.told[2]["content"],
+            "[general] agent a2 was stopped: stopped by the agent that started it");
+  // A sub-agent's end is no node of the run's.
+  auto events = node_events(run.history(), 0);
+  ASSERT_TRUE(events.has_value());
+  for (const auto& e : *events) EXPECT_FALSE(e.value("key", "").starts_with("spawn/")) << e.dump();
+}
+
+TEST(WorkflowEngine, AnEndThatArrivesBeforeItsSpawnIsReportedIsNotCountedRunning) {
+  RunRequest request;
+  request.ref = "builtin://agent";
+  request.inputs = Json{{"spawn_presets", Json::array({"general"})}};
+  EngineRun run(request);
+  AgentDriver agent{run,
+                    {spawn_call("c1"), Json{{"response_text", "heard it"}},
+                     Json{{"response_text", "nothing more"}}}};
+  agent.drain();  // the model's first turn: the tools node is pending
+  ASSERT_NE(run.activity("turns.use_tools"), nullptr);
+  // The sub-agent ended while its tools node still ran.
+  run.signal(
+      std::string(engine::kChildEndedSignal),
+      Json{{"key", "spawn/general"}, {"run_id", "a1"}, {"status", "failed"}, {"error", "boom"}});
+  agent.drain(Json::array({{{"agent_id", "a1"}, {"preset", "general"}, {"title", "t"}}}));
+  ASSERT_EQ(run.state().terminal, EventKind::run_completed) << Json(agent.names);
+  ASSERT_EQ(agent.told.size(), 1U);
+  EXPECT_EQ(agent.told[0]["content"], "[general] agent a1 failed: boom");
+}
+
+TEST(AgentInbox, CountsRunningSubAgentsAndBoundsWhatOneAnswerTells) {
+  AgentInbox inbox;
+  inbox.add({InboxEvent::Kind::started, "a", "general", "one", "", ""});
+  inbox.add({InboxEvent::Kind::ended, "b", "general", "", "completed", "early"});
+  inbox.add({InboxEvent::Kind::started, "b", "general", "two", "", ""});
+  EXPECT_EQ(inbox.running(), 1U);
+  inbox.add({InboxEvent::Kind::ended, "b", "general", "", "completed", "again"});  // duplicate
+  for (std::size_t i = 0; i < kInboxReportsMax + 3; ++i)
+    inbox.add({InboxEvent::Kind::message, "parent", "", "", "",
+               std::string(kInboxReportBytesMax + 10, 'x')});
+  const Json first = cel::to_json(inbox.take());
+  EXPECT_EQ(first["reports"].size(), kInboxReportsMax);
+  EXPECT_EQ(first["reports"][0]["title"], "two");
+  EXPECT_EQ(first["reports"][0]["text"], "early");
+  EXPECT_EQ(first["running"], 1);
+  EXPECT_LE(first["reports"][1]["text"].get<std::string>().size(), kInboxReportBytesMax + 3);
+  EXPECT_EQ(cel::to_json(inbox.take())["reports"].size(), 4U);  // the rest, next time
+  EXPECT_FALSE(inbox.has_reports());
+  EXPECT_TRUE(is_report_text("[researcher] it is in main.cc"));
+  EXPECT_FALSE(is_report_text("list the files"));
+  EXPECT_FALSE(is_report_text("[]"));
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST(WorkflowLoader, LocatesEachMistake) {
   EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: teleport}\n"),
             "w.yaml:4:19: node \"a\": unknown node type \"teleport\" (expected call_llm, "
             "execute_tools, approval, ask_question, save_message, run, compact, "
-            "create_worktree, loop, join, group, router or workflow)");
+            "create_worktree, loop, join, group, router, workflow or inbox)");
   EXPECT_EQ(errors_of("name: x\nnodes:\n  - {id: a, type: router}\n"),
             "w.yaml:1:1: the workflow has no entry (the id of its first node)");
   EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: router}\nedges:\n"

@@ -232,7 +232,7 @@ TEST(Scenario, WorkflowClientsBringTheirWorkflowAndWhatTheyExpect) {
   EXPECT_EQ(error_of(replace(kWorkflowClient, "type: run", "type: rn")),
             "bad.yaml:14:17: topology[4].config.workflow: workflow:4:19: node \"a\": unknown node "
             "type \"rn\" (expected call_llm, execute_tools, approval, ask_question, save_message, "
-            "run, compact, create_worktree, loop, join, group, router or workflow)");
+            "run, compact, create_worktree, loop, join, group, router, workflow or inbox)");
   EXPECT_EQ(error_of(replace(kWorkflowClient,
                              "      expect:\n        none: {outcome: completed, "
                              "outputs: {said: hi}}\n",
