@@ -1,6 +1,7 @@
 // The api process: REST on Beast and gRPC over the store (Postgres) and NATS (updates, wake-ups).
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
+#include "app/secrets_key.h"
 
 #include "app/llm_options.h"
 #include "app/logging.h"
@@ -53,8 +54,9 @@ struct ApiOptions {
   std::string jwt_public_key_file;
   std::string jwt_audience = "authenticated";
   std::string web_dir;
-  std::string models_file;   // the workers' model catalogue, for GET /api/v1/models
-  std::string cors_origins;  // none: the web app is served from the same origin
+  std::string models_file;       // the workers' model catalogue, for GET /api/v1/models
+  std::string secrets_key_file;  // seals users' provider keys; empty: they cannot keep any
+  std::string cors_origins;      // none: the web app is served from the same origin
   HttpLimitOptions http_limits;
   GrpcLimitOptions grpc_limits;
   bool migrate = false;
@@ -119,6 +121,11 @@ int run_api(const ApiOptions& o) {
   OsSecretSource secrets;
   config.passwords = &passwords;
   config.secrets = &secrets;
+  if (!o.secrets_key_file.empty()) {
+    auto secrets_key = read_secrets_key(o.secrets_key_file);
+    if (!secrets_key) return exit_after(secrets_key.error(), 2);
+    config.secrets_key = std::move(*secrets_key);
+  }
   // The web app at /; users sign in with email and password (or a PAT).
   auto web = load_web_assets(o.web_dir);
   if (!web) return exit_after(web.error(), 2);
@@ -210,6 +217,7 @@ void add_api_command(CLI::App& server, int& exit_code) {
          "--models", o->models_file,
          "The workers' model catalogue (their --models file), listed by GET /api/v1/models")
       ->envname("RELIANT_MODELS_FILE");
+  add_secrets_key_option(*cmd, o->secrets_key_file);
   cmd->add_option("--web-dir", o->web_dir,
                   "The web app's built files (default: beside the binary, or web/dist)")
       ->envname("RELIANT_WEB_DIR");

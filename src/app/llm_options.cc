@@ -1,5 +1,7 @@
 // LLM selection for the worker and the monolith.
 #include "app/llm_options.h"
+#include "app/secrets_key.h"
+#include "services/agent/user_provider_keys.h"
 
 #include <fstream>
 #include <map>
@@ -30,6 +32,7 @@ Result<std::string> read_key_file(const std::string& path,
 }  // namespace
 
 void add_llm_options(CLI::App& command, LlmOptions& options) {
+  add_secrets_key_option(command, options.secrets_key_file);
   command.add_option("--llm-provider", options.provider, "scripted (offline), anthropic or openai")
       ->envname("LLM_PROVIDER")
       ->check(CLI::IsMember({"scripted", "anthropic", "openai"}))
@@ -125,7 +128,23 @@ Result<std::unique_ptr<llm::Llm>> open_provider(AsioExecutor& executor,
 
 }  // namespace
 
-Result<OpenedModels> open_models(AsioExecutor& executor, const LlmOptions& options) {
+namespace {
+
+// The models, users' own keys in front of them when the process has a secrets key.
+Result<OpenedModels> with_user_keys(AsioExecutor& executor, const LlmOptions& options,
+                                    OpenedModels opened, Store* store,
+                                    const std::string& data_dir) {
+  if (store == nullptr || (options.secrets_key_file.empty() && data_dir.empty())) return opened;
+  auto key = monolith_secrets_key(options.secrets_key_file, data_dir);
+  if (!key) return fail(key.error());
+  opened.secrets_key = *key;
+  opened.llm = std::make_unique<agent::UserKeyLlm>(
+      std::move(opened.llm), executor, std::make_shared<agent::UserProviderKeys>(*store, *key),
+      opened.catalog, options.models_file.empty() ? options.provider : "");
+  return opened;
+}
+
+Result<OpenedModels> open_provider_models(AsioExecutor& executor, const LlmOptions& options) {
   OpenedModels opened;
   if (options.models_file.empty()) {
     auto llm = open_llm(executor, options);
@@ -150,6 +169,15 @@ Result<OpenedModels> open_models(AsioExecutor& executor, const LlmOptions& optio
   opened.default_model = (*catalog)->default_model;
   opened.llm = std::make_unique<agent::CatalogLlm>(*catalog, std::move(providers));
   return opened;
+}
+
+}  // namespace
+
+Result<OpenedModels> open_models(AsioExecutor& executor, const LlmOptions& options, Store* store,
+                                 const std::string& data_dir) {
+  auto opened = open_provider_models(executor, options);
+  if (!opened) return fail(opened.error());
+  return with_user_keys(executor, options, std::move(*opened), store, data_dir);
 }
 
 std::string default_model(const LlmOptions& options) {

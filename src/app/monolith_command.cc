@@ -160,7 +160,7 @@ int run_monolith(const MonolithOptions& options) {
        seconds_of(options.plane.interval_s), seconds_of(options.plane.suspend_after_s)});
   if (!others) return exit_after(others.error(), 1);
   routing::MonolithDaemonRouter router(daemons, (*others)->router());
-  auto models = open_models(executor, options.llm);
+  auto models = open_models(executor, options.llm, store->get(), options.data_dir);
   if (!models) return exit_after(models.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();
@@ -190,6 +190,7 @@ int run_monolith(const MonolithOptions& options) {
   OsSecretSource secrets;
   api_config.passwords = &passwords;
   api_config.secrets = &secrets;
+  api_config.secrets_key = models->secrets_key;
   // The web app at /, signed into with a one-time link printed below.
   auto web = load_web_assets(options.web_dir);
   if (!web) return exit_after(web.error(), 2);
@@ -202,15 +203,14 @@ int run_monolith(const MonolithOptions& options) {
   api_config.update_budget = std::make_shared<updates::UpdateBudget>(api::kUpdateBudgetBytes);
   MemoryTrimmer memory_trimmer(executor);
   // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
-  api::GrpcApi grpc_api(env, api_config, [&daemons](std::string user_id) {
+  auto start_daemon = [&daemons](std::string user_id) {
     return daemons.start_for_request(std::move(user_id));
-  });
+  };
+  api::GrpcApi grpc_api(env, api_config, start_daemon);
   // Browsers call the same gRPC services with the Connect protocol on the HTTP port.
   api::ConnectRpc connect(grpc_api);
   api_config.connect = &connect;
-  api::ApiServer api(env, api_config, [&daemons](std::string user_id) {
-    return daemons.start_for_request(std::move(user_id));
-  });
+  api::ApiServer api(env, api_config, start_daemon);
   auto listeners =
       start_api_listeners(executor,
                           {options.bind_address, options.api_port, options.grpc_port,

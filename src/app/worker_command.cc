@@ -111,7 +111,7 @@ int run_worker(const WorkerOptions& options) {
   // Tool calls reach the users' daemons through the gateways (NATS): the same router the
   // api uses.
   routing::BusDaemonRouter router(env);
-  auto models = open_models(executor, options.llm);
+  auto models = open_models(executor, options.llm, worker_store);
   if (!models) return exit_after(models.error(), 2);
   // Everything secret was read from the environment: out of the tools' reach from here on.
   (void)protect_secret_environment();

@@ -53,6 +53,9 @@ struct Message {
 
 struct Request {
   std::string model;
+  // Whom the call is for ("": nobody in particular): a process that keeps users' own provider
+  // keys calls the provider with theirs (services/agent/user_provider_keys.h).
+  std::string user_id;
   std::string system;
   // The conversation before `messages`, shared and read-only: a long conversation a worker keeps
   // (services/agent/conversation_cache.h) is then not copied into every turn's request. The
@@ -67,6 +70,9 @@ struct Request {
   // reads (core/agent/model_catalog.h maps a thinking level to both).
   std::int64_t thinking_tokens = 0;
   std::string reasoning_effort;
+  // The caller's own API key for the provider (a user's, from their settings); empty: the
+  // provider's configured one. A secret: never logged, never in an error message.
+  std::string api_key;
 
   // Every message, in order.
   std::vector<const Message*> conversation() const {

@@ -2,7 +2,8 @@
 """A stand-in model provider for the integration tests: Anthropic's Messages API
 (POST /v1/messages) and OpenAI's Chat Completions (POST /v1/chat/completions), streamed as the
 real ones stream. It writes each request it gets, as one JSON line {path, headers: {name: value
-without Authorization and x-api-key}, body}, to LOG, and answers with text that names the model
+without Authorization and x-api-key, key_sha256: the first 16 hex digits of the key's
+SHA-256}, body}, to LOG, and answers with text that names the model
 it was asked for ("answer from MODEL"), and the usage it reports. It listens on 127.0.0.1 on a
 free port, written to PORT_FILE, until it is killed (or for an hour).
 
@@ -10,6 +11,7 @@ Usage: fake_llm_provider.py PORT_FILE LOG
 """
 import http.server
 import os
+import hashlib
 import json
 import sys
 import threading
@@ -72,8 +74,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         headers = {k.lower(): v for k, v in self.headers.items()
                    if k.lower() not in ("authorization", "x-api-key")}
+        # Which key the request carried, as its SHA-256 (first 16 hex digits), never the key.
+        key = self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer ")
+        key_sha = hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
         with lock, open(LOG, "a") as log:
-            log.write(json.dumps({"path": self.path, "headers": headers, "body": body}) + "\n")
+            log.write(json.dumps({"path": self.path, "headers": headers, "key_sha256": key_sha,
+                                  "body": body}) + "\n")
         self.close_connection = True
         if self.path.endswith("/messages"):
             anthropic(self, body)

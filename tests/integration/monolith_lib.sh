@@ -83,3 +83,25 @@ PY
   sampler=$!
   for _ in $(seq 1 50); do [ -s "$work/peak_kib" ] && break; sleep 0.1; done
 }
+
+# Starts the stand-in model provider (fake_llm_provider.py), which writes each request it gets to
+# $work/provider.log; it listens at $provider_url and dies with the test.
+start_fake_provider() {
+  python3 "$(dirname "${BASH_SOURCE[0]}")/fake_llm_provider.py" "$work/provider.port" \
+    "$work/provider.log" >"$work/provider.out" 2>&1 &
+  provider_pid=$!
+  trap 'kill "$provider_pid" 2>/dev/null || true; monolith_cleanup' EXIT
+  for _ in $(seq 1 50); do [ -s "$work/provider.port" ] && break; sleep 0.1; done
+  [ -s "$work/provider.port" ] || fail "the stand-in provider did not start"
+  provider_url="http://127.0.0.1:$(cat "$work/provider.port")"
+}
+
+# REST calls as the local user: prints the body; the status goes to $work/status (`status`).
+rest() {  # METHOD PATH [BODY]
+  curl -s -o "$work/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' ${3:+-d "$3"} "$api$2" >"$work/status"
+  cat "$work/body"
+}
+status() { cat "$work/status"; }
+# A Python expression over the JSON on stdin, as `d`.
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -21,24 +21,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/monolith_lib.sh"
 monolith_setup
 
-python3 "$here/fake_llm_provider.py" "$work/provider.port" "$work/provider.log" \
-  >"$work/provider.out" 2>&1 &
-providers=($!)
-trap 'kill "${providers[@]}" 2>/dev/null || true; monolith_cleanup' EXIT
-for _ in $(seq 1 50); do [ -s "$work/provider.port" ] && break; sleep 0.1; done
-[ -s "$work/provider.port" ] || fail "the stand-in provider did not start"
+start_fake_provider
 printf 'sk-ant-test-key\n' >"$work/key"
-monolith_args=(--llm-provider anthropic --llm-base-url "http://127.0.0.1:$(cat "$work/provider.port")"
+monolith_args=(--llm-provider anthropic --llm-base-url "$provider_url"
   --llm-api-key-file "$work/key" --model claude-test)
 start_monolith
 
-rest() {  # METHOD PATH [BODY]: prints the body; the status goes to $work/status
-  curl -s -o "$work/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' ${3:+-d "$3"} "$api$2" >"$work/status"
-  cat "$work/body"
-}
-status() { cat "$work/status"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # A run to its end: its status, then its error (when it failed).
 wait_run() {  # RUN_ID

@@ -16,12 +16,6 @@ source "$here/monolith_lib.sh"
 monolith_setup
 start_monolith
 
-rest() {  # METHOD PATH [BODY]: prints the body; the status goes to $work/status
-  curl -s -o "$work/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' ${3:+-d "$3"} "$api$2" >"$work/status"
-  cat "$work/body"
-}
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # A message asking the scripted model for these tool calls, one a turn. A sub-agent's prompt
 # holds its command in backticks, written \u0060 inside the call's JSON.
@@ -133,6 +127,7 @@ grep -q '^tool: spawn limit reached: 8 sub-agents of this agent are running (at 
 [ "$(children "$run" | grep -c '^running ')" = 8 ] || fail "running: $(children "$run")"
 rest POST "/api/v1/chats/$chat/cancel" >/dev/null
 [ "$(wait_chat_run "$chat" "$run")" = cancelled ] || fail "the parent was not cancelled"
-for _ in $(seq 1 100); do children "$run" | grep -q '^running ' || break; sleep 0.1; done
+# (Counted, not grep -q: under pipefail a grep that stops reading fails its writer.)
+for _ in $(seq 1 100); do [ "$(children "$run" | grep -c '^running ')" = 0 ] && break; sleep 0.1; done
 [ "$(children "$run" | grep -c '^cancelled ')" = 8 ] || fail "with their parent: $(children "$run")"
 echo "spawn_monolith: ok"

@@ -327,10 +327,12 @@ AnthropicLlm::AnthropicLlm(AsioExecutor& executor, AnthropicConfig config)
 
 Task<Result<Response>> AnthropicLlm::complete(Request request, TextSink on_text) {
   const std::string model = request.model.empty() ? config_.model : request.model;
+  // The user's own key (kept in their settings), else the server's.
+  const std::string api_key = request.api_key.empty() ? config_.api_key : request.api_key;
   ProviderCall call;
   call.provider = kAnthropic;
   call.post.url = join_url(config_.base_url, "/v1/messages");
-  call.post.headers = {{"x-api-key", config_.api_key},
+  call.post.headers = {{"x-api-key", api_key},
                        {"anthropic-version", config_.api_version},
                        {"content-type", "application/json"},
                        {"accept", "text/event-stream"}};
@@ -339,7 +341,7 @@ Task<Result<Response>> AnthropicLlm::complete(Request request, TextSink on_text)
       anthropic_request_body(request, model).dump(-1, ' ', false, Json::error_handler_t::replace);
   call.post.timeouts = config_.timeouts;
   call.error_message = anthropic_error_message;
-  call.secret = config_.api_key;
+  call.secret = api_key;
 
   Task<Result<Response>> calling = streamed(
       std::move(call), config_.retry, std::make_unique<AnthropicStream>(std::move(on_text), model));

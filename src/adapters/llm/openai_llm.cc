@@ -288,17 +288,19 @@ OpenAiLlm::OpenAiLlm(AsioExecutor& executor, OpenAiConfig config)
 
 Task<Result<Response>> OpenAiLlm::complete(Request request, TextSink on_text) {
   const std::string model = request.model.empty() ? config_.model : request.model;
+  // The user's own key (kept in their settings), else the server's.
+  const std::string api_key = request.api_key.empty() ? config_.api_key : request.api_key;
   ProviderCall call;
   call.provider = kOpenAi;
   call.post.url = join_url(config_.base_url, "/chat/completions");
-  call.post.headers = {{"authorization", "Bearer " + config_.api_key},
+  call.post.headers = {{"authorization", "Bearer " + api_key},
                        {"content-type", "application/json"},
                        {"accept", "text/event-stream"}};
   call.post.body =
       openai_request_body(request, model).dump(-1, ' ', false, Json::error_handler_t::replace);
   call.post.timeouts = config_.timeouts;
   call.error_message = openai_error_message;
-  call.secret = config_.api_key;
+  call.secret = api_key;
 
   Task<Result<Response>> calling = streamed(
       std::move(call), config_.retry, std::make_unique<OpenAiStream>(std::move(on_text), model));

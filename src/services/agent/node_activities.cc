@@ -90,6 +90,7 @@ Task<Result<Json>> args_under_preset(const AgentDeps& deps, NodeInput node) {
 llm::Request model_request(const NodeInput& node, const ModelSpec& model) {
   llm::Request request;
   request.model = model.name;
+  request.user_id = node.user_id;  // their own key for the provider, if they keep one
   const std::string system = text_field(node.args, "system_prompt");
   request.system = system.empty() ? kDefaultSystemPrompt : system;
   if (const Json t = node.args.value("temperature", Json()); t.is_number())
@@ -552,10 +553,9 @@ class CompactNode final : public engine::Activity {
                      {"thread_token_count", before},
                      {"threshold", threshold}};
     }
-    llm::Request request;
     auto model = choose_model(deps_, node);
     if (!model) co_return fail(model.error());
-    request.model = model->name;
+    llm::Request request = model_request(node, *model);  // its model, for its user
     request.system =
         "Summarise the conversation so far for whoever continues it: the task, what was done, "
         "what was found, the files involved, and what remains. Be complete but brief.";

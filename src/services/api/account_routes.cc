@@ -9,6 +9,7 @@
 #include "services/api/api_server.h"
 #include "services/api/api_support.h"
 #include "services/storage/accounts.h"
+#include "services/storage/provider_keys.h"
 #include "services/storage/settings.h"
 
 namespace reliant::api {
@@ -29,8 +30,12 @@ Json token_json(const PersonalAccessToken& t) {
 
 }  // namespace
 
-AccountRoutes::AccountRoutes(Env& env, SecretSource* secrets)
-    : env_(env), secrets_(secrets), ids_(env.executor, env.random.split(0x746f6b656eULL)) {}
+AccountRoutes::AccountRoutes(Env& env, SecretSource* secrets,
+                             std::shared_ptr<const SealKey> secrets_key)
+    : env_(env),
+      secrets_(secrets),
+      secrets_key_(std::move(secrets_key)),
+      ids_(env.executor, env.random.split(0x746f6b656eULL)) {}
 
 Task<std::optional<HttpResponse>> AccountRoutes::handle(const HttpRequest& request,
                                                         const std::vector<std::string>& parts,
@@ -49,6 +54,10 @@ Task<std::optional<HttpResponse>> AccountRoutes::handle(const HttpRequest& reque
       Task<HttpResponse> revoking = revoke_token(user_id, parts[3]);
       co_return co_await revoking;
     }
+  }
+  if (parts[2] == "settings" && parts.size() >= 4 && parts[3] == "provider-keys") {
+    Task<std::optional<HttpResponse>> keys = provider_keys(request, parts, user_id);
+    co_return co_await keys;
   }
   if (parts[2] == "settings" && parts.size() == 3) {
     if (method == "GET") {
@@ -157,6 +166,84 @@ Task<HttpResponse> AccountRoutes::put_settings(const HttpRequest& request, std::
   };
   Task<HttpResponse> saving = transact_and_respond(env_, std::move(save), 200);
   co_return co_await saving;
+}
+
+}  // namespace reliant::api
+
+namespace reliant::api {
+
+// /api/v1/settings/provider-keys[/{provider}]: list, store, delete.
+Task<std::optional<HttpResponse>> AccountRoutes::provider_keys(
+    const HttpRequest& request, const std::vector<std::string>& parts, const std::string& user_id) {
+  const std::string& method = request.method;
+  if (parts.size() == 4 && method == "GET") {
+    JsonTransactionBody read = [user_id](SqlTransaction& tx) -> Result<Json> {
+      auto keys = list_provider_keys(tx, user_id);
+      if (!keys) return fail(keys.error());
+      Json list = Json::array();
+      for (const auto& key : *keys) {
+        list.push_back({{"provider", key.provider},
+                        {"created_at_ms", key.created_at_ms},
+                        {"updated_at_ms", key.updated_at_ms}});
+      }
+      return Json{{"provider_keys", std::move(list)}};
+    };
+    Task<HttpResponse> reading = transact_and_respond(env_, std::move(read), 200);
+    co_return co_await reading;
+  }
+  if (parts.size() != 5) co_return std::nullopt;
+  const std::string provider = parts[4];
+  if (!is_key_provider(provider)) {
+    co_return error_response(
+        {ErrorCode::invalid_argument, "no provider \"" + provider +
+                                          "\" (keys are kept for anthropic and "
+                                          "openai)"});
+  }
+  if (method == "PUT") {
+    Task<HttpResponse> putting = put_provider_key(request, user_id, provider);
+    co_return co_await putting;
+  }
+  if (method == "DELETE") {
+    JsonTransactionBody remove = [user_id, provider](SqlTransaction& tx) -> Result<Json> {
+      auto deleted = delete_provider_key(tx, user_id, provider);
+      if (!deleted) return fail(deleted.error());
+      if (!*deleted) return fail(ErrorCode::not_found, "you keep no " + provider + " key");
+      return Json{{"provider", provider}, {"status", "deleted"}};
+    };
+    Task<HttpResponse> deleting = transact_and_respond(env_, std::move(remove), 200);
+    co_return co_await deleting;
+  }
+  co_return std::nullopt;
+}
+
+Task<HttpResponse> AccountRoutes::put_provider_key(const HttpRequest& request, std::string user_id,
+                                                   std::string provider) {
+  if (secrets_key_ == nullptr || secrets_ == nullptr) {
+    co_return error_response({ErrorCode::failed_precondition,
+                              "this server keeps no provider keys: it was started without "
+                              "--secrets-key-file"});
+  }
+  auto body = parse_json_body(request);
+  if (!body) co_return error_response(body.error());
+  const Json& key = (*body)["api_key"];
+  // The key itself is never repeated in an answer, right or wrong.
+  if (!key.is_string() || !plausible_provider_key(key.get<std::string>())) {
+    co_return error_response({ErrorCode::invalid_argument,
+                              "\"api_key\" must be the provider's key: 8 to 512 printable "
+                              "characters without spaces"});
+  }
+  JsonTransactionBody store = [this, user_id, provider, api_key = key.get<std::string>(),
+                               now_ms =
+                                   to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Json> {
+    if (auto put = reliant::put_provider_key(tx, *secrets_key_, *secrets_, user_id, provider,
+                                             api_key, now_ms);
+        !put) {
+      return fail(put.error());
+    }
+    return Json{{"provider", provider}, {"status", "stored"}};
+  };
+  Task<HttpResponse> storing = transact_and_respond(env_, std::move(store), 200);
+  co_return co_await storing;
 }
 
 }  // namespace reliant::api

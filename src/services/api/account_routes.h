@@ -1,12 +1,17 @@
 // AccountRoutes: the signed-in user's own account over REST — personal access tokens (create:
-// shown once; list; revoke) and settings (one JSON object). `reliant daemon register` and
+// shown once; list; revoke), settings (one JSON object) and provider keys (their own API keys
+// for anthropic and openai: PUT /api/v1/settings/provider-keys/{provider} {api_key}, GET lists
+// which providers have one, DELETE removes one; a key is never returned, only sealed and
+// stored). `reliant daemon register` and
 // `daemon start` create a daemon's token here with the token of `reliant auth login`.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/sealed_box.h"
 #include "runtime/env.h"
 #include "runtime/http.h"
 #include "runtime/ids.h"
@@ -17,7 +22,8 @@ namespace reliant::api {
 class AccountRoutes {
  public:
   // `secrets` null: tokens cannot be created here (listing and revoking still work).
-  AccountRoutes(Env& env, SecretSource* secrets);
+  // `secrets_key` null: provider keys cannot be stored (the server has no key to seal them).
+  AccountRoutes(Env& env, SecretSource* secrets, std::shared_ptr<const SealKey> secrets_key = {});
 
   // The response for /api/v1/tokens… and /api/v1/settings; nullopt for other paths.
   Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
@@ -30,9 +36,15 @@ class AccountRoutes {
   Task<HttpResponse> revoke_token(std::string user_id, std::string token_id);
   Task<HttpResponse> get_settings(std::string user_id);
   Task<HttpResponse> put_settings(const HttpRequest& request, std::string user_id);
+  Task<std::optional<HttpResponse>> provider_keys(const HttpRequest& request,
+                                                  const std::vector<std::string>& parts,
+                                                  const std::string& user_id);
+  Task<HttpResponse> put_provider_key(const HttpRequest& request, std::string user_id,
+                                      std::string provider);
 
   Env& env_;
   SecretSource* secrets_;
+  std::shared_ptr<const SealKey> secrets_key_;
   IdGenerator ids_;
 };
 

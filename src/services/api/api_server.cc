@@ -174,7 +174,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       config_(std::move(config)),
       on_authenticated_(std::move(on_authenticated)),
       chats_(env, config_.chats),
-      accounts_(env, config_.secrets),
+      accounts_(env, config_.secrets, config_.secrets_key),
       projects_(env),
       presets_(env),
       daemons_(env, config_.daemons),

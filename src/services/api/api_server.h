@@ -5,6 +5,8 @@
 // replicas serve any client. Users authenticate with a personal access token (Bearer).
 #pragma once
 
+#include "base/sealed_box.h"
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -46,6 +48,9 @@ struct ApiConfig {
   // Both set: the CLI's browser sign-in (CliLogin) and token creation over the API are served.
   PasswordHasher* passwords = nullptr;
   SecretSource* secrets = nullptr;
+  // The server's secrets key (--secrets-key-file): set, users may keep their provider API keys
+  // in settings, sealed under it (services/storage/provider_keys.h); null, they may not.
+  std::shared_ptr<const SealKey> secrets_key;
   // Set: Connect calls (POST /reliant.…/Method) on the HTTP port go to it (browsers' gRPC).
   ConnectRpc* connect = nullptr;
   // How the api reaches a user's daemon for its own services (DaemonRoutes: its MCP servers);

@@ -464,6 +464,20 @@ const std::vector<Migration> kMigrations = {
               created_at_ms BIGINT NOT NULL))",
          "CREATE INDEX spawned_agents_parent ON spawned_agents(parent_run_id, id)",
      }},
+    {19,
+     "provider keys: a user's own API keys for the model providers, sealed at rest",
+     {
+         // sealed: AES-256-GCM under the server's secrets key (never in the database), bound to
+         // the user and the provider (base/sealed_box.h); key_fingerprint names that key.
+         R"(CREATE TABLE provider_keys (
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              provider TEXT NOT NULL,
+              sealed TEXT NOT NULL,
+              key_fingerprint TEXT NOT NULL,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL,
+              PRIMARY KEY (user_id, provider)))",
+     }},
 };
 
 }  // namespace
