@@ -18,6 +18,7 @@
 #include "app/mcp_command.h"
 #include "app/monolith_command.h"
 #include "app/preset_commands.h"
+#include "app/provider_key_commands.h"
 #include "app/secret_arguments.h"
 #include "app/tool_call_command.h"
 #include "app/version.h"
@@ -55,6 +56,7 @@ int main(int original_argc, char** original_argv) {
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_preset_commands(app, exit_code);
+  reliant::add_provider_key_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
   reliant::add_mcp_commands(app, exit_code);
   reliant::add_cel_commands(app, exit_code);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provider keys kept in settings, on a real monolith whose model is a stand-in Anthropic provider
 # (fake_llm_provider.py, which logs the SHA-256 of the key each request carried, never the key):
-#   - PUT /api/v1/settings/provider-keys/anthropic stores the user's key; no answer ever holds
+#   - `reliant provider-key set anthropic` (the key on stdin) stores the user's key (PUT
+#     /api/v1/settings/provider-keys/anthropic); `provider-key list` names it; no answer ever holds
 #     it (the listing names the provider only), and neither the data directory (the database,
 #     its journal) nor the log does: it is sealed under the data directory's secrets.key;
 #   - the user's chats call the provider with their key; once deleted, with the server's;
@@ -37,9 +38,13 @@ print(mine[-1]["key_sha256"] if mine else "none")
 PY
 }
 
-# 1. Store it: never shown again.
-rest PUT /api/v1/settings/provider-keys/anthropic "{\"api_key\":\"$user_key\"}" >/dev/null
-[ "$(status)" = 200 ] || fail "storing the key: $(status) $(cat "$work/body")"
+# 1. Store it with the CLI, from standard input: never shown again.
+printf '%s\n' "$user_key" | "$reliant" provider-key set anthropic --server "$api" --token "$token" \
+  >"$work/cli.out" 2>&1 || fail "provider-key set: $(cat "$work/cli.out")"
+"$reliant" provider-key list --server "$api" --token "$token" >>"$work/cli.out" 2>&1 ||
+  fail "provider-key list: $(cat "$work/cli.out")"
+grep -q '^anthropic  *kept' "$work/cli.out" || fail "provider-key list: $(cat "$work/cli.out")"
+grep -q "$user_key" "$work/cli.out" && fail "the CLI printed the key"
 listing=$(rest GET /api/v1/settings/provider-keys)
 [ "$(echo "$listing" | json '[k["provider"] for k in d["provider_keys"]]')" = "['anthropic']" ] ||
   fail "listing: $listing"
