@@ -190,13 +190,15 @@ export const phone = { width: 390, height: 844 };
 
 // Screenshots of the page at a desktop's width and at a phone's (NAME-desktop.png and
 // NAME-phone.png), its whole length; at the phone's width nothing may scroll sideways. The page
-// is left at the size it had.
+// is left at the size it had. A whole-length shot shows the chat's sticky composer where the
+// viewport's bottom was, over the messages there: in these it stays in its place below them.
 export async function screenshots(page, name) {
   const size = page.viewportSize() ?? desktop;
   for (const [label, viewport] of [["desktop", desktop], ["phone", phone]]) {
     await page.setViewportSize(viewport);
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    await page.screenshot({ path: join(env.screenshots, `${name}-${label}.png`), fullPage: true });
+    await page.screenshot({ path: join(env.screenshots, `${name}-${label}.png`), fullPage: true,
+                            style: ".composer { position: static; }" });
     if (label === "phone") {
       const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
       assert.ok(wide <= 0, `${name}: the page scrolls ${wide} px sideways at a phone's width`);

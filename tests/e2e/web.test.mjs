@@ -22,6 +22,8 @@ import "./cancel.mjs";
 import "./processes.mjs";
 import "./titles.mjs";
 import "./presets.mjs";
+import "./provider_keys.mjs";
+import "./subagents.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

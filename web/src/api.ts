@@ -71,4 +71,6 @@ export interface Model {
 }
 // The server's model catalogue: no models when it has none (its one configured model answers).
 export interface Models { default: string; models: Model[] }
+// A provider key the user keeps (GET /api/v1/settings/provider-keys): which and when, never the key.
+export interface ProviderKey { provider: string; created_at_ms: number; updated_at_ms: number }
 export interface Token { id: string; name: string; display_prefix?: string; created_at_ms?: number; expires_at_ms?: number | null; revoked_at_ms?: number | null; last_used_at_ms?: number | null }

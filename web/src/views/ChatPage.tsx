@@ -1,9 +1,9 @@
-// One chat: its messages (Markdown, code blocks), the model's text as it streams, tool calls as
-// collapsible cards with their output, approvals and questions the run waits for, the title (and
-// its rename), the session daemon picker, the composer (with the mode, and the preset and model
-// for the next message: the chat's unless another is picked) and Cancel. A reload
-// resumes from the last update seen: messages are keyed by id, so an update applied twice changes
-// nothing.
+// One chat: its messages (Markdown, code blocks; a sub-agent's report marked as one), the
+// model's text as it streams, tool calls as collapsible cards with their output, approvals and
+// questions the run waits for, the title (and its rename), the session daemon picker, the
+// composer (with the mode, and the preset and model for the next message: the chat's unless
+// another is picked) and Cancel. A reload resumes from the last update seen: messages are keyed
+// by id, so an update applied twice changes nothing.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type Block, type ChatView, type Message } from "../api";
 import { DaemonLabel, useDaemons, statusShown } from "../daemons";
@@ -90,9 +90,35 @@ function WaitingPrompt({ runId, node, onAnswered }: { runId: string; node: Waiti
   );
 }
 
+// A sub-agent's end as it reaches its parent's thread: a user-role message (it starts the parent's
+// next turn) whose text is "[PRESET] what it reported" and whose block says display_style report.
+// Its preset and its report, or null for any other message.
+function subAgentReport(message: Message): { preset: string; text: string } | null {
+  const block = message.content.find((b) => b.kind === "text" && b.body?.display_style === "report");
+  if (!block) return null;
+  const text = String(block.body.text ?? "");
+  const tagged = /^\[([^\]\n]+)\]\s*/.exec(text);
+  return tagged ? { preset: tagged[1], text: text.slice(tagged[0].length) } : { preset: "", text };
+}
+
+// A report shows as the sub-agent's, not as something the user typed.
+function ReportView({ report }: { report: { preset: string; text: string } }) {
+  return (
+    <article class="message report" aria-label="Sub-agent report" data-testid="message-report">
+      <header class="report-head">
+        <span class="report-label">Sub-agent report</span>
+        {report.preset && <span class="badge" data-testid="report-preset">{report.preset}</span>}
+      </header>
+      <Markdown text={report.text} />
+    </article>
+  );
+}
+
 function MessageView({ message, tools, ended }: { message: Message; tools: Map<string, ToolState>; ended: boolean }) {
   // A message of tool results only shows nothing of its own: its results are in the cards.
   if (!message.content.some((block) => block.kind !== "tool_result")) return null;
+  const report = subAgentReport(message);
+  if (report) return <ReportView report={report} />;
   return (
     <article class={`message ${message.role}`} aria-label={`${message.role} message`} data-testid={`message-${message.role}`}>
       {message.content.map((block: Block) => {
@@ -261,8 +287,9 @@ export function ChatPage({ chatId }: { chatId: string }) {
     return map;
   }, [messages, running]);
   const ordered = [...messages.values()].filter((m) => (m.thread ?? "") === "").sort((a, b) => a.ordinal - b.ordinal);
-  // Calls before the latest user message belong to runs that are over.
-  const lastAsked = Math.max(0, ...ordered.filter((m) => m.role === "user").map((m) => m.ordinal));
+  // Calls before the latest user message belong to runs that are over (a sub-agent's report
+  // goes on the same run).
+  const lastAsked = Math.max(0, ...ordered.filter((m) => m.role === "user" && !subAgentReport(m)).map((m) => m.ordinal));
 
   const send = async (e: Event) => {
     e.preventDefault();
