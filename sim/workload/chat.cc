@@ -25,6 +25,7 @@
 #include "services/worker/worker.h"
 #include "sim/runner.h"
 #include "sim/workload/api_call.h"
+#include "sim/workload/spawned_agents.h"
 #include "sim/workload/stuck_run.h"
 #include "sim/workload/tool_path_state.h"
 #include "sim/workload/workflow_client.h"
@@ -720,6 +721,9 @@ void ChatWorkload::finish(Instant end) {
   }
   check_workflow_runs(impl.database, impl.checker, end);
   check_run_families(impl.database, impl.checker, heal, end);
+  // Every run's history is read: only where a scenario asks for it.
+  if (impl.scenario.checks("workflow_spawns"))
+    impl.stats.sub_agents = check_spawned_agents(impl.database, impl.checker, heal, end);
   check_node_daemons(impl.database, impl.checker, end);
   check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
   for (const auto& book : impl.clients) {
@@ -769,9 +773,13 @@ void ChatWorkload::summarize(RunReport& report) const {
   }
   std::string ends;
   for (const auto& [what, n] : outcomes) ends += (ends.empty() ? "" : ", ") + u(n) + " " + what;
+  std::string sub_agents;
+  for (const auto& [status, n] : c.sub_agents)
+    sub_agents += (sub_agents.empty() ? "; sub-agents: " : ", ") + u(n) + " " + status;
   report.sections.push_back("workflows: " + u(started) + " runs started, " + u(found) +
                             " found after a lost reply, " + u(ended) + " ended (" + ends + "), " +
-                            u(approved) + " approvals given, " + u(denied) + " denied\n");
+                            u(approved) + " approvals given, " + u(denied) + " denied" +
+                            sub_agents + "\n");
 }
 
 }  // namespace reliant::sim

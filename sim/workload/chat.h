@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,8 +32,9 @@ struct ChatSummary {
   std::uint64_t answered = 0;
   std::uint64_t updates_seen = 0;
   std::uint64_t api_switches = 0;
-  std::uint64_t approvals = 0;          // manual-mode tool calls the clients approved
-  std::uint64_t malformed_results = 0;  // results of calls the model provider made up
+  std::uint64_t approvals = 0;                      // manual-mode tool calls the clients approved
+  std::uint64_t malformed_results = 0;              // results of calls the model provider made up
+  std::map<std::string, std::uint64_t> sub_agents;  // by their runs' status (workflow_spawns)
 };
 
 class ChatWorkload final : public Workload {

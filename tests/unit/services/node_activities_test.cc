@@ -362,9 +362,11 @@ TEST(WorkflowCallLlm, TheAgentsInputsReachItsModelCall) {
   auto chat = m.run(m.chats.create_chat("user-1", "agent options"));
   ASSERT_TRUE(chat.has_value());
   SendOptions options;
+  // No spawn_presets: the default preset's would add the spawn tools to tag:shell's.
   options.inputs = Json{{"temperature", 0.5},
                         {"system_prompt", "Answer in French."},
-                        {"tools", Json::array({"tag:shell"})}};
+                        {"tools", Json::array({"tag:shell"})},
+                        {"spawn_presets", Json::array()}};
   auto sent = m.run(m.chats.send_message("user-1", chat->id, "bonjour", options));
   ASSERT_TRUE(sent.has_value()) << sent.error().message;
   ASSERT_EQ(ended_run(m, sent->run_id).status, engine::RunStatus::completed);

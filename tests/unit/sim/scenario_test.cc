@@ -92,8 +92,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled, workflow_runs_end, "
       "workflow_node_daemons, terminal_isolation, terminal_results, cancel_grace, daemon_routable, "
       "one_session_per_daemon, update_isolation, files_isolation, malformed_calls_refused, "
-      "workflow_runs_family, resume_bounded, suspended_not_dialled, tool_placement, command_once, "
-      "stranger_refused)");
+      "workflow_runs_family, workflow_spawns, resume_bounded, suspended_not_dialled, "
+      "tool_placement, command_once, stranger_refused)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
             "before the "
