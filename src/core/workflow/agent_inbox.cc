@@ -3,15 +3,12 @@
 
 #include <algorithm>
 
+#include "base/json_parse.h"
+
 namespace reliant::workflow {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string text_in(const Json& map, const char* key) {
-  const auto it = map.find(key);
-  return it != map.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // At most `bytes_max` bytes of `text`, cut at a character's start, "…" marking the cut.
 std::string bounded(std::string text, std::size_t bytes_max) {
@@ -28,7 +25,7 @@ std::string answer_of(const Json& result) {
   const Json outputs = result.is_object() ? result.value("outputs", Json()) : Json();
   if (!outputs.is_object()) return outputs.is_null() ? "" : outputs.dump();
   for (const char* name : {"answer", "response_text"}) {
-    if (auto text = text_in(outputs, name); !text.empty()) return text;
+    if (auto text = text_field(outputs, name); !text.empty()) return text;
   }
   return outputs.empty() ? "" : outputs.dump();
 }
@@ -44,9 +41,9 @@ std::vector<InboxEvent> spawn_starts(const Json& activity_result) {
     if (!entry.is_object()) continue;
     InboxEvent event;
     event.kind = InboxEvent::Kind::started;
-    event.agent_id = text_in(entry, "agent_id");
-    event.preset = text_in(entry, "preset");
-    event.title = text_in(entry, "title");
+    event.agent_id = text_field(entry, "agent_id");
+    event.preset = text_field(entry, "preset");
+    event.title = text_field(entry, "title");
     if (!event.agent_id.empty()) starts.push_back(std::move(event));
   }
   return starts;
@@ -54,15 +51,15 @@ std::vector<InboxEvent> spawn_starts(const Json& activity_result) {
 
 std::optional<InboxEvent> spawn_end(const Json& payload) {
   if (!payload.is_object()) return std::nullopt;
-  const std::string key = text_in(payload, "key");
+  const std::string key = text_field(payload, "key");
   if (!key.starts_with(kSpawnKeyPrefix)) return std::nullopt;
   InboxEvent event;
   event.kind = InboxEvent::Kind::ended;
-  event.agent_id = text_in(payload, "run_id");
+  event.agent_id = text_field(payload, "run_id");
   event.preset = key.substr(kSpawnKeyPrefix.size());
-  event.status = text_in(payload, "status");
+  event.status = text_field(payload, "status");
   event.text = event.status == "completed" ? answer_of(payload.value("result", Json()))
-                                           : text_in(payload, "error");
+                                           : text_field(payload, "error");
   if (event.agent_id.empty()) return std::nullopt;
   return event;
 }
@@ -71,9 +68,9 @@ std::optional<InboxEvent> agent_message(const Json& payload) {
   if (!payload.is_object()) return std::nullopt;
   InboxEvent event;
   event.kind = InboxEvent::Kind::message;
-  event.agent_id = text_in(payload, "from");
-  event.preset = text_in(payload, "preset");
-  event.text = text_in(payload, "text");
+  event.agent_id = text_field(payload, "from");
+  event.preset = text_field(payload, "preset");
+  event.text = text_field(payload, "text");
   if (event.agent_id.empty()) return std::nullopt;
   return event;
 }

@@ -218,6 +218,11 @@ struct Replayed {
   RunRequest request;
   std::unique_ptr<Interpreter> run;
   AgentInbox inbox;
+  // The inbox nodes issued and perhaps still pending, found by reading the run's issued actions
+  // from `issued_read` on: answer_inboxes runs after every answer, and a wide loop's run has
+  // thousands pending, which a scan of pending() each time would read again and again.
+  std::vector<std::string> inbox_keys;
+  std::size_t issued_read = 0;
 };
 
 // Answers the run's pending inbox nodes that can be answered now: with what arrived, or at once
@@ -228,15 +233,23 @@ void answer_inboxes(Replayed& replayed) {
   // Each answer may open another inbox node (bounded: every report moves the run on).
   for (std::size_t round = 0; round < kInboxReportsMax + 1 && run.status() == RunStatus::running;
        ++round) {
+    const std::vector<std::string>& issued = run.issued();
+    for (; replayed.issued_read < issued.size(); ++replayed.issued_read) {
+      const Action* action = run.pending_action(issued[replayed.issued_read]);
+      if (action != nullptr && action->type == NodeType::inbox)
+        replayed.inbox_keys.push_back(action->key);
+    }
+    std::erase_if(replayed.inbox_keys,
+                  [&](const std::string& key) { return run.pending_action(key) == nullptr; });
     const Action* ready = nullptr;
-    for (const auto& action : run.pending()) {
-      if (action.type != NodeType::inbox) continue;
-      const cel::ValueMap* args = action.args.map();
+    for (const auto& key : replayed.inbox_keys) {
+      const Action* action = run.pending_action(key);
+      const cel::ValueMap* args = action->args.map();
       const cel::Value* wait = args ? args->find(std::string_view("wait")) : nullptr;
       const bool waits =
           wait != nullptr && wait->get_if<bool>() != nullptr && *wait->get_if<bool>();
       if (!waits || replayed.inbox.has_reports() || replayed.inbox.running() == 0) {
-        ready = &action;
+        ready = action;
         break;
       }
     }
@@ -288,8 +301,11 @@ Result<Replayed> replay(const engine::RunState& state) {
   Json workflow = request->context.value("workflow", Json::object());
   workflow["name"] = definition->name;
   context.workflow = cel::from_json(workflow);
-  Replayed replayed{
-      std::move(*request), std::make_unique<Interpreter>(definition, std::move(context)), {}};
+  Replayed replayed{std::move(*request),
+                    std::make_unique<Interpreter>(definition, std::move(context)),
+                    {},
+                    {},
+                    0};
   feed_answers(state, 0, replayed);
   return replayed;
 }

@@ -1,7 +1,8 @@
 // The workflow language on the durable engine: one engine workflow whose decision step replays
 // the pure interpreter over the run's history. Every node that does work becomes an activity
 // (`node.run`, `node.call_llm` …) keyed by the interpreter's action key; approval and
-// ask_question wait for a signal, with a tagged durable timer for their `timeout`; the run ends
+// ask_question wait for a signal, with a tagged durable timer for their `timeout`; an inbox node
+// is answered from the run's own history (agent_inbox.h); the run ends
 // with the interpreter's outcome. Replaying the same history gives the same commands, and an
 // action already in the history is never issued again, so a crash anywhere resumes from the
 // last completed node and no node runs twice per iteration.

@@ -5,6 +5,7 @@
 #include <functional>
 #include <variant>
 
+#include "base/json_parse.h"
 #include "core/agent/chat_title.h"
 #include "core/workflow/agent_inbox.h"
 #include "core/workflow/engine_workflow.h"
@@ -30,16 +31,6 @@ constexpr std::int64_t kWaitSecondsDefault = 60;
 constexpr std::size_t kLastMessageBytesMax = 4 * 1024;
 
 SpawnToolAnswer refused(std::string why) { return {std::move(why), true, nullptr}; }
-
-std::int64_t integer_in(const Json& map, const char* key, std::int64_t fallback) {
-  const auto it = map.find(key);
-  return it != map.end() && it->is_number_integer() ? it->get<std::int64_t>() : fallback;
-}
-
-std::string text_in(const Json& map, const char* key) {
-  const auto it = map.find(key);
-  return it != map.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 llm::ToolSpec spec(std::string name, std::string description, Json properties,
                    std::vector<std::string> required) {
@@ -97,21 +88,20 @@ std::vector<std::string> spawn_presets_in(const Json& filter) {
 }
 
 std::string spawn_workflow_in(const Json& filter) {
-  constexpr std::string_view kAgent = "builtin://agent";
-  auto parsed = filter.is_null()
-                    ? tl::expected<workflow::ToolFilter, std::string>(tl::unexpected(std::string()))
-                    : workflow::parse_tool_filter(filter);
-  if (!parsed) return std::string(kAgent);
-  for (const auto& entry : parsed->entries) {
-    if (entry.kind != workflow::ToolFilterEntry::Kind::spawn || entry.presets.empty()) continue;
-    return entry.text.find("://") == std::string::npos ? "builtin://" + entry.text : entry.text;
+  auto parsed = filter.is_null() ? tl::expected<workflow::ToolFilter, std::string>()
+                                 : workflow::parse_tool_filter(filter);
+  if (parsed) {
+    for (const auto& entry : parsed->entries) {
+      if (entry.kind != workflow::ToolFilterEntry::Kind::spawn || entry.presets.empty()) continue;
+      return entry.text.find("://") == std::string::npos ? "builtin://" + entry.text : entry.text;
+    }
   }
-  return std::string(kAgent);
+  return "builtin://agent";
 }
 
 bool is_spawned_run(const Json& run_context) {
   return run_context.is_object() && run_context.contains("spawn") &&
-         !text_in(run_context, "parent_run_id").empty();
+         !reliant::text_field(run_context, "parent_run_id").empty();
 }
 
 namespace {
@@ -132,8 +122,8 @@ std::variant<SpawnRequest, std::string> read_spawn(const SpawnToolCall& call) {
              " here: start a new sub-agent with preset and prompt";
     }
   }
-  SpawnRequest request{text_in(in, "preset"), text_in(in, "prompt"), text_in(in, "title"),
-                       text_in(in, "model")};
+  SpawnRequest request{reliant::text_field(in, "preset"), reliant::text_field(in, "prompt"),
+                       reliant::text_field(in, "title"), reliant::text_field(in, "model")};
   if (call.presets.empty())
     return std::string("spawning is off here: the tool filter has no spawn entry with presets");
   std::string allowed;
@@ -161,13 +151,13 @@ std::variant<SpawnRequest, std::string> read_spawn(const SpawnToolCall& call) {
 // The bounds a new sub-agent must stay within, or why it may not start.
 Result<std::optional<std::string>> over_bounds(SqlTransaction& tx, const NodeInput& node,
                                                const std::string& run_id) {
-  const std::int64_t spawn_depth = integer_in(node.run, "spawn_depth", 0) + 1;
+  const std::int64_t spawn_depth = integer_field(node.run, "spawn_depth", 0) + 1;
   if (spawn_depth > kSpawnDepthMax) {
     return std::optional<std::string>("sub-agents nest at most " + std::to_string(kSpawnDepthMax) +
                                       " deep, and this agent is at depth " +
                                       std::to_string(spawn_depth - 1));
   }
-  if (integer_in(node.run, "depth", 0) + 1 > workflow::kChildRunDepthMax) {
+  if (integer_field(node.run, "depth", 0) + 1 > workflow::kChildRunDepthMax) {
     return std::optional<std::string>("runs nest at most " +
                                       std::to_string(workflow::kChildRunDepthMax) + " deep");
   }
@@ -206,8 +196,8 @@ Json spawned_context(const NodeInput& node, const std::string& run_id,
   Json context = node.run;
   context["parent_run_id"] = run_id;
   context["parent_node"] = std::string(workflow::kSpawnKeyPrefix) + agent.preset;
-  context["depth"] = integer_in(node.run, "depth", 0) + 1;
-  context["spawn_depth"] = integer_in(node.run, "spawn_depth", 0) + 1;
+  context["depth"] = integer_field(node.run, "depth", 0) + 1;
+  context["spawn_depth"] = integer_field(node.run, "spawn_depth", 0) + 1;
   context["thread"] = agent.thread;
   context["thread_prefix"] = agent.thread + "/";
   context["workflow"] = Json{{"id", agent.id}, {"name", workflow_name}};
@@ -349,7 +339,7 @@ Result<std::string> last_message(SqlTransaction& tx, const SpawnedAgentRecord& a
     if (it->role != "assistant") continue;
     std::string text;
     for (const auto& block : it->blocks) {
-      if (block.kind == "text") text += text_in(block.body, "text");
+      if (block.kind == "text") text += reliant::text_field(block.body, "text");
     }
     if (text.empty()) continue;
     if (text.size() > kLastMessageBytesMax) text = text.substr(0, kLastMessageBytesMax) + "…";
@@ -370,7 +360,7 @@ Task<Result<SpawnToolAnswer>> status(const AgentDeps& deps, engine::ActivityCont
   Task<Result<std::vector<SpawnedAgentRecord>>> reading = read_agents(deps, context.run_id);
   auto agents = co_await reading;
   if (!agents) co_return fail(agents.error());
-  const std::string ref = text_in(call.input, "agent_id");
+  const std::string ref = reliant::text_field(call.input, "agent_id");
   if (ref.empty()) {
     if (agents->empty()) co_return SpawnToolAnswer{"You have started no sub-agents.", false, {}};
     std::string text;
@@ -380,9 +370,9 @@ Task<Result<SpawnToolAnswer>> status(const AgentDeps& deps, engine::ActivityCont
   auto found = own_agent(*agents, ref);
   if (auto* why = std::get_if<std::string>(&found)) co_return refused(*why);
   SpawnedAgentRecord agent = std::get<SpawnedAgentRecord>(found);
-  const bool wait = call.input.value("wait", Json(false)) == Json(true);
+  const bool wait = bool_field(call.input, "wait");
   const std::int64_t budget_s = std::clamp<std::int64_t>(
-      integer_in(call.input, "timeout_s", kWaitSecondsDefault), 1, kSpawnWaitSecondsMax);
+      integer_field(call.input, "timeout_s", kWaitSecondsDefault), 1, kSpawnWaitSecondsMax);
   const auto deadline = context.executor.steady_now() + std::chrono::seconds(budget_s);
   Scope beating(context.executor);
   if (wait) beating.spawn(keep_alive(context.executor, context.heartbeat));
@@ -453,8 +443,8 @@ Result<SpawnToolAnswer> answered(Result<void> done, std::string success, std::st
 
 Task<Result<SpawnToolAnswer>> send(const AgentDeps& deps, engine::ActivityContext& context,
                                    const NodeInput& node, const SpawnToolCall& call) {
-  const std::string ref = text_in(call.input, "agent_id");
-  const std::string text = text_in(call.input, "message");
+  const std::string ref = reliant::text_field(call.input, "agent_id");
+  const std::string text = reliant::text_field(call.input, "message");
   if (text.empty()) co_return refused("spawn_send needs a message");
   if (text.size() > kSpawnMessageBytesMax) {
     co_return refused("the message is " + std::to_string(text.size()) + " bytes; at most " +
@@ -467,10 +457,11 @@ Task<Result<SpawnToolAnswer>> send(const AgentDeps& deps, engine::ActivityContex
                       SqlTransaction& tx,
                       const std::vector<SpawnedAgentRecord>& agents) -> Result<SpawnToolAnswer> {
     if (to_parent) {
-      const std::string parent = text_in(node.run, "parent_run_id");
-      const Json payload{{"from", context.run_id},
-                         {"preset", text_in(node.run.value("spawn", Json::object()), "preset")},
-                         {"text", text}};
+      const std::string parent = reliant::text_field(node.run, "parent_run_id");
+      const Json payload{
+          {"from", context.run_id},
+          {"preset", reliant::text_field(node.run.value("spawn", Json::object()), "preset")},
+          {"text", text}};
       return answered(
           engine::signal_run(tx, dialect, parent, std::string(workflow::kAgentMessageSignal),
                              payload, now_ms),
@@ -493,7 +484,7 @@ Task<Result<SpawnToolAnswer>> send(const AgentDeps& deps, engine::ActivityContex
 
 Task<Result<SpawnToolAnswer>> stop(const AgentDeps& deps, engine::ActivityContext& context,
                                    const NodeInput& node, const SpawnToolCall& call) {
-  const std::string ref = text_in(call.input, "agent_id");
+  const std::string ref = reliant::text_field(call.input, "agent_id");
   Effect effect = [&, dialect = deps.store.dialect(), now_ms = to_ms(context.executor.now())](
                       SqlTransaction& tx,
                       const std::vector<SpawnedAgentRecord>& agents) -> Result<SpawnToolAnswer> {
