@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/run_control_commands.h"
 #include "app/waiting_nodes.h"
 #include "base/json_parse.h"
 #include "base/terminal_text.h"
@@ -54,6 +55,9 @@ class NodePrinter {
     } else if (kind == "node_waiting") {
       if (!waiting_.insert(key).second) return;
       line = waiting_node_line(run_id_, event);
+    } else if (kind == "run_paused") {
+      line = paused_line(event);
+      if (line.empty()) return;
     } else {
       return;
     }
@@ -62,8 +66,26 @@ class NodePrinter {
   }
 
  private:
+  // What a pause adds, once per pause and per failed step: how to go on.
+  std::string paused_line(const Json& event) {
+    std::string line;
+    for (const auto& held : event.value("held", Json::array())) {
+      const std::string key = held.value("key", "");
+      if (!held_.insert(key + "@" + std::to_string(held.value("seq", 0))).second) continue;
+      line += (line.empty() ? "" : "\n") + std::string("  paused: ") + key +
+              " failed: " + held.value("error", "") + " — reliant run retry|skip|fail " + run_id_;
+    }
+    if (event.value("paused_by_user", false) && !paused_shown_) {
+      line += (line.empty() ? "" : "\n") + std::string("  paused — reliant run resume ") + run_id_;
+    }
+    paused_shown_ = event.value("paused_by_user", false);
+    return line;
+  }
+
   std::string run_id_;
   std::set<std::string> waiting_;
+  std::set<std::string> held_;
+  bool paused_shown_ = false;
 };
 
 int print_run_list(const ApiClient& client) {
@@ -91,6 +113,16 @@ int print_run(const ApiClient& client, const std::string& run_id) {
     if (node.contains("error")) line += ": " + node.value("error", "");
     if (node.contains("output")) line += " → " + node["output"].dump();
     std::printf("%s\n", printable(line).c_str());
+  }
+  const Json control = run->value("control", Json::object());
+  if (control.value("paused", false)) {
+    std::printf("paused%s\n", control.value("paused_by_user", false) ? " by its user" : "");
+    for (const auto& held : control.value("held", Json::array())) {
+      std::printf("%s\n", printable("  failed, waiting: " + held.value("key", "") + ": " +
+                                    held.value("error", "") + " (reliant run retry|skip|fail " +
+                                    run_id + " --node " + held.value("key", "") + ")")
+                              .c_str());
+    }
   }
   if (run->value("result", Json()).is_object()) {
     std::printf("outputs: %s\n",
@@ -222,9 +254,12 @@ int follow_run(const ApiClient& client, const std::string& run_id, std::int64_t 
 
 void add_run_commands(CLI::App& app, CLI::App& workflow, int& exit_code) {
   auto* run = app.add_subcommand(
-      "run", "Workflow runs on the server: list, show, follow, cancel, approve, deny, answer");
+      "run",
+      "Workflow runs on the server: list, show, follow, cancel, approve, deny, answer, and pause, "
+      "resume, retry, skip, fail, set, mode");
   run->require_subcommand(1);
   add_run_verbs(*run, exit_code, false);
+  add_run_control_commands(*run, exit_code);
   add_run_verbs(workflow, exit_code, true);
 }
 

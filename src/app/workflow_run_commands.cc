@@ -28,6 +28,7 @@ struct WorkflowStartOptions {
   ApiClientOptions api;
   std::string workflow;  // a file, builtin://NAME, or a project workflow's name
   std::string project;
+  std::string on_failure;  // pause | fail; empty: the workflow's
   RunInputOptions inputs;
   bool follow = false;
   std::int64_t poll_ms = 500;
@@ -51,6 +52,7 @@ int start_workflow_run(const WorkflowStartOptions& o) {
   auto inputs = run_inputs(o.inputs);
   if (!inputs) return report_api_error(inputs.error());
   Json body = {{"inputs", *inputs}};
+  if (!o.on_failure.empty()) body["on_failure"] = o.on_failure;
   if (o.workflow.starts_with("builtin://")) {
     body["workflow"] = o.workflow;
   } else if (!o.project.empty()) {
@@ -126,6 +128,10 @@ void add_workflow_run_commands(CLI::App& app, CLI::App& workflow, int& exit_code
       ->required();
   run->add_option("--project", o->project, "The project whose stored workflow NAME is");
   add_run_input_options(*run, o->inputs);
+  run->add_option("--on-failure", o->on_failure,
+                  "What a failed step does: pause (wait for `reliant run retry|skip|fail`) or "
+                  "fail; default: the workflow's")
+      ->check(CLI::IsMember({"pause", "fail"}));
   run->add_flag("--follow", o->follow, "Print each node's progress until the run ends");
   add_api_client_options(*run, o->api);
   run->callback([o, &exit_code] { exit_code = start_workflow_run(*o); });

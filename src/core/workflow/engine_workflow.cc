@@ -20,6 +20,7 @@
 #include "core/workflow/inputs.h"
 #include "core/workflow/interpreter.h"
 #include "core/workflow/loader.h"
+#include "core/workflow/run_replay.h"
 
 namespace reliant::workflow {
 namespace {
@@ -33,9 +34,6 @@ constexpr std::string_view kChatFinishActivity = "chat_finish";  // services/age
 Error invalid(std::string message) {
   return Error{ErrorCode::invalid_argument, "workflow run: " + std::move(message)};
 }
-
-bool waits_for_a_person(NodeType type) { return node_type_info(type).role == NodeRole::person; }
-bool answered_by_the_engine(NodeType type) { return node_type_info(type).role == NodeRole::engine; }
 
 // How long an approval or a question waits: the node's `timeout`, else its args' (Reliant's
 // examples put it there, beside the title and the actions).
@@ -91,6 +89,7 @@ Json to_json(const RunRequest& request) {
   if (!request.ref.empty()) out["ref"] = request.ref;
   if (!request.source.empty()) out["source"] = request.source;
   if (!request.file.empty()) out["file"] = request.file;
+  if (!request.on_failure.empty()) out[std::string(kOnFailureKey)] = request.on_failure;
   return out;
 }
 
@@ -98,7 +97,8 @@ Result<RunRequest> run_request_from_json(const Json& json) {
   if (!json.is_object()) return fail(invalid("input must be an object"));
   RunRequest request;
   for (const auto& [name, value] : json.items()) {
-    if (name == "ref" || name == "source" || name == "file" || name == "user_id") {
+    if (name == "ref" || name == "source" || name == "file" || name == "user_id" ||
+        name == kOnFailureKey) {
       if (!value.is_string()) return fail(invalid(name + " must be a string"));
     } else if (name == "inputs" || name == "context") {
       if (!value.is_object()) return fail(invalid(name + " must be an object"));
@@ -110,6 +110,11 @@ Result<RunRequest> run_request_from_json(const Json& json) {
   request.ref = json.value("ref", "");
   request.source = json.value("source", "");
   request.file = json.value("file", "");
+  request.on_failure = json.value(std::string(kOnFailureKey), "");
+  if (!request.on_failure.empty() && request.on_failure != "pause" &&
+      request.on_failure != "fail") {
+    return fail(invalid("on_failure '" + request.on_failure + "': pause or fail"));
+  }
   request.inputs = json.value("inputs", Json::object());
   request.context = json.value("context", Json::object());
   if (request.ref.empty() == request.source.empty()) {
@@ -213,109 +218,13 @@ Result<std::shared_ptr<const Definition>> load_run_definition(const RunRequest& 
 
 namespace {
 
-// A run's interpreter, brought up to date with every answer in its history, and its inbox.
-struct Replayed {
-  RunRequest request;
-  std::unique_ptr<Interpreter> run;
-  AgentInbox inbox;
-  // The inbox nodes issued and perhaps still pending, found by reading the run's issued actions
-  // from `issued_read` on: answer_inboxes runs after every answer, and a wide loop's run has
-  // thousands pending, which a scan of pending() each time would read again and again.
-  std::vector<std::string> inbox_keys;
-  std::size_t issued_read = 0;
-};
-
-// Answers the run's pending inbox nodes that can be answered now: with what arrived, or at once
-// when they do not wait or nothing they could wait for runs. Called after each answer the run is
-// told, so that an inbox node is answered at the same point of the history on a replay.
-void answer_inboxes(Replayed& replayed) {
-  Interpreter& run = *replayed.run;
-  // Each answer may open another inbox node (bounded: every report moves the run on).
-  for (std::size_t round = 0; round < kInboxReportsMax + 1 && run.status() == RunStatus::running;
-       ++round) {
-    const std::vector<std::string>& issued = run.issued();
-    for (; replayed.issued_read < issued.size(); ++replayed.issued_read) {
-      const Action* action = run.pending_action(issued[replayed.issued_read]);
-      if (action != nullptr && action->type == NodeType::inbox)
-        replayed.inbox_keys.push_back(action->key);
-    }
-    std::erase_if(replayed.inbox_keys,
-                  [&](const std::string& key) { return run.pending_action(key) == nullptr; });
-    const Action* ready = nullptr;
-    for (const auto& key : replayed.inbox_keys) {
-      const Action* action = run.pending_action(key);
-      const cel::ValueMap* args = action->args.map();
-      const cel::Value* wait = args ? args->find(std::string_view("wait")) : nullptr;
-      const bool waits =
-          wait != nullptr && wait->get_if<bool>() != nullptr && *wait->get_if<bool>();
-      if (!waits || replayed.inbox.has_reports() || replayed.inbox.running() == 0) {
-        ready = action;
-        break;
-      }
-    }
-    if (ready == nullptr) return;
-    (void)run.report(NodeResult{ready->key, replayed.inbox.take(), std::nullopt});
-  }
-}
-
-// Tells the run the answers of `state` that arrived after seq `after_seq`, in order. Returns how
-// many of them answered `workflow` nodes (child runs that ended, or never started).
-std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq,
-                         Replayed& replayed) {
-  Interpreter& run = *replayed.run;
-  std::size_t children_ended = 0;
-  std::int64_t last_seq = after_seq;
-  answer_inboxes(replayed);
-  for (auto& answer : answers_in_order(state, after_seq)) {
-    // In history order, each after what was fed before: a replay sees what the run saw.
-    RELIANT_ASSERT(answer.seq >= last_seq && (answer.seq > after_seq));
-    last_seq = answer.seq;
-    if (run.status() != RunStatus::running) break;
-    if (answer.inbox) {
-      replayed.inbox.add(std::move(*answer.inbox));
-      answer_inboxes(replayed);
-      continue;
-    }
-    // An answer to what no longer waits (a timeout that fired after the answer, a second
-    // answer) changes nothing.
-    const Action* waiting = run.pending_action(answer.result.key);
-    if (waiting == nullptr) continue;
-    if (waiting->type == NodeType::workflow) ++children_ended;
-    (void)run.report(answer.result);
-    answer_inboxes(replayed);
-  }
-  return children_ended;
-}
-
-Result<Replayed> replay(const engine::RunState& state) {
-  auto request = run_request_from_json(state.input);
-  if (!request) return fail(request.error());
-  auto loaded = load_run_definition(*request);
-  if (!loaded) return fail(loaded.error());
-  const auto& definition = *loaded;
-  auto inputs = resolve_inputs(definition->inputs, request->inputs, InputBounds::checked);
-  if (!inputs) return fail(invalid("inputs: " + inputs.error()));
-
-  RunContext context;
-  context.inputs = std::move(*inputs);
-  Json workflow = request->context.value("workflow", Json::object());
-  workflow["name"] = definition->name;
-  context.workflow = cel::from_json(workflow);
-  Replayed replayed{std::move(*request),
-                    std::make_unique<Interpreter>(definition, std::move(context)),
-                    {},
-                    {},
-                    0};
-  feed_answers(state, 0, replayed);
-  return replayed;
-}
-
 // What the history has scheduled: each activity's key and each timeout timer's node, read once
 // per event, so that a decision does not read every activity of a long run again.
 struct Scheduled {
-  std::set<std::string> keys;       // activity keys
-  std::set<std::string> timed;      // nodes whose timeout timer has started
-  std::vector<std::int64_t> saves;  // `save:` activities not yet seen resolved, by seq
+  std::set<std::string> keys;          // activity keys
+  std::map<std::string, int> retried;  // a retried step's key → the latest retry scheduled
+  std::set<std::string> timed;         // nodes whose timeout timer has started
+  std::vector<std::int64_t> saves;     // `save:` activities not yet seen resolved, by seq
   const engine::ActivityState* finish = nullptr;  // the run:finish step, once scheduled
   std::int64_t activities_through_seq = 0;
   std::int64_t timers_through_seq = 0;
@@ -340,6 +249,10 @@ struct Scheduled {
       std::string key = it->second.input.value("key", "");
       if (key.starts_with(kSavePrefix)) saves.push_back(it->first);
       if (key == kFinishKey) finish = &it->second;
+      if (const int retry = it->second.input.value("retry", 0); retry > 0) {
+        int& latest = retried[key];
+        latest = std::max(latest, retry);
+      }
       keys.insert(std::move(key));
       activities_through_seq = it->first;
     }
@@ -401,261 +314,6 @@ Result<InterpreterMemo*> up_to_date(const engine::RunState& state) {
   return memo;
 }
 
-// The nodes of a replayed run that wait for a person.
-std::vector<WaitingNode> waiting_in(const Interpreter& run) {
-  std::vector<WaitingNode> waiting;
-  if (run.status() != RunStatus::running) return waiting;
-  for (const auto& action : run.pending()) {
-    if (!waits_for_a_person(action.type)) continue;
-    waiting.push_back(WaitingNode{action.key, action.path, action.node_id, action.type,
-                                  cel::to_json(action.args)});
-  }
-  return waiting;
-}
-
-// What only the interpreter knows, after `nodes`: the nodes its conditions passed over, and what
-// waits for a person. An ended run whose definition no longer replays just shows no skipped ones.
-Result<void> append_replayed_states(const engine::RunState& state, Json& nodes) {
-  auto replayed = replay(state);
-  if (!replayed) {
-    if (state.terminal) return {};
-    return fail(replayed.error());
-  }
-  for (const auto& node : replayed->run->skipped()) {
-    nodes.push_back(
-        {{"key", node.key}, {"path", node.path}, {"node_id", node.node_id}, {"status", "skipped"}});
-  }
-  if (state.terminal) return {};
-  // Inbox nodes wait for the run's sub-agents.
-  for (const auto& action : replayed->run->pending()) {
-    if (!answered_by_the_engine(action.type)) continue;
-    nodes.push_back({{"key", action.key},
-                     {"path", action.path},
-                     {"node_id", action.node_id},
-                     {"type", std::string(to_string(action.type))},
-                     {"status", "waiting"},
-                     {"running", replayed->inbox.running()}});
-  }
-  for (const auto& node : waiting_in(*replayed->run)) {
-    nodes.push_back({{"key", node.key},
-                     {"path", node.path},
-                     {"node_id", node.node_id},
-                     {"type", std::string(to_string(node.type))},
-                     {"status", "waiting"},
-                     {"args", node.args}});
-  }
-  return {};
-}
-
-}  // namespace
-
-Result<std::vector<WaitingNode>> waiting_nodes(const engine::RunState& state) {
-  if (state.terminal) return std::vector<WaitingNode>{};
-  auto replayed = replay(state);
-  if (!replayed) return fail(replayed.error());
-  return waiting_in(*replayed->run);
-}
-
-namespace {
-
-// Whether a person answered the node of a timeout `timer` before it fired.
-bool answered_before_timeout(const engine::RunState& state, const engine::TimerState& timer) {
-  return std::any_of(state.signals.begin(), state.signals.end(), [&](auto& s) {
-    return s.seq < timer.fired_seq && s.name == kAnswerSignal && s.payload.is_object() &&
-           s.payload.value("key", "") == timer.tag;
-  });
-}
-
-}  // namespace
-
-Result<Json> node_states(const engine::RunState& state) {
-  Json nodes = Json::array();
-  for (const auto& [seq, activity] : state.activities) {
-    auto key = node_key(activity);
-    if (!key) continue;
-    Json node = {{"key", *key},
-                 {"path", activity.input.value("path", "")},
-                 {"node_id", activity.input.value("node_id", "")},
-                 {"type", activity.input.value("type", "")}};
-    switch (activity.status) {
-      case engine::ActivityState::Status::pending:
-        node["status"] = "running";
-        break;
-      case engine::ActivityState::Status::completed:
-        if (started_a_child(activity)) {
-          node["status"] = "running";  // until its child run ends
-          node["child_run_id"] = activity.result.at(std::string(kChildRunStartedKey));
-          break;
-        }
-        node["status"] = "completed";
-        node["output"] = activity.result;
-        break;
-      case engine::ActivityState::Status::failed:
-        node["status"] = "failed";
-        node["error"] = activity.error;
-        break;
-    }
-    nodes.push_back(std::move(node));
-  }
-  // Answered approvals and questions, and the ends of child runs: their signals, in arrival
-  // order.
-  for (const auto& signal : state.signals) {
-    if (signal.name == engine::kChildEndedSignal) {
-      if (spawn_end(signal.payload)) continue;  // a sub-agent's, for the run's inbox
-      const auto answer = child_answer(signal);
-      if (!answer) continue;
-      if (answer->result.error) {
-        nodes.push_back(
-            {{"key", answer->result.key}, {"status", "failed"}, {"error", *answer->result.error}});
-      } else {
-        nodes.push_back({{"key", answer->result.key},
-                         {"status", "completed"},
-                         {"output", cel::to_json(answer->result.output)}});
-      }
-      continue;
-    }
-    if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;
-    nodes.push_back({{"key", signal.payload.value("key", "")},
-                     {"status", "completed"},
-                     {"output", signal.payload.value("output", Json::object())}});
-  }
-  // Approvals and questions nobody answered in time (a timeout that fired after the answer
-  // changed nothing).
-  for (const auto& [seq, timer] : state.timers) {
-    if (!timer.fired || timer.tag.empty()) continue;
-    if (answered_before_timeout(state, timer)) continue;
-    if (times_out_as_status(timer.info)) {
-      nodes.push_back(
-          {{"key", timer.tag}, {"status", "completed"}, {"output", timed_out_approval()}});
-    } else {
-      nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
-    }
-  }
-  if (auto ok = append_replayed_states(state, nodes); !ok) return fail(ok.error());
-  return nodes;
-}
-
-namespace {
-
-// What a signal in the history is to a client following the run: a child's end answering its
-// node, a person's answer (noted in `answered`), or nothing (null).
-Json signal_event(const engine::HistoryEvent& e, std::set<std::string>& answered) {
-  const std::string name = e.body.value("name", "");
-  const Json payload = e.body.value("payload", Json());
-  if (name == engine::kChildEndedSignal) {
-    if (spawn_end(payload)) return Json();  // a sub-agent's end is no node's
-    const auto answer =
-        child_answer(engine::Signal{e.seq, std::string(engine::kChildEndedSignal), payload});
-    if (!answer) return Json();
-    return answer->result.error ? Json{{"kind", "node_failed"},
-                                       {"key", answer->result.key},
-                                       {"error", *answer->result.error}}
-                                : Json{{"kind", "node_completed"},
-                                       {"key", answer->result.key},
-                                       {"output", cel::to_json(answer->result.output)}};
-  }
-  if (name != kAnswerSignal || !payload.is_object()) return Json();
-  answered.insert(payload.value("key", ""));
-  return Json{{"kind", "node_completed"},
-              {"key", payload.value("key", "")},
-              {"output", payload.value("output", Json())}};
-}
-
-}  // namespace
-
-Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::int64_t since_seq) {
-  Json events = Json::array();
-  std::map<std::int64_t, Json> scheduled;  // by seq: the node an activity runs
-  std::map<std::int64_t, Json> tagged;     // by seq: the timer_started of a node's timeout
-  std::set<std::string> answered;          // nodes a person answered
-  std::int64_t last_seq = 0;
-  for (const auto& e : history) {
-    last_seq = e.seq;
-    Json event;
-    switch (e.kind) {
-      case engine::EventKind::activity_scheduled: {
-        const Json input = e.body.value("input", Json::object());
-        const std::string key = input.is_object() ? input.value("key", "") : "";
-        if (key.empty() || key.starts_with(kSavePrefix) || key == kFinishKey) break;
-        scheduled[e.seq] = Json{{"key", key},
-                                {"path", input.value("path", "")},
-                                {"node_id", input.value("node_id", "")},
-                                {"type", input.value("type", "")}};
-        event = scheduled[e.seq];
-        event["kind"] = "node_started";
-        break;
-      }
-      case engine::EventKind::activity_completed:
-      case engine::EventKind::activity_failed: {
-        auto node = scheduled.find(e.ref_seq());
-        if (node == scheduled.end()) break;
-        const Json result = e.body.value("result", Json());
-        if (e.kind == engine::EventKind::activity_completed && result.is_object() &&
-            result.contains(std::string(kChildRunStartedKey))) {
-          break;  // the node runs on, as its child run
-        }
-        event = node->second;
-        if (e.kind == engine::EventKind::activity_completed) {
-          event["kind"] = "node_completed";
-          event["output"] = e.body.value("result", Json());
-        } else {
-          event["kind"] = "node_failed";
-          event["error"] = e.body.value("error", "");
-        }
-        break;
-      }
-      case engine::EventKind::timer_started:
-        if (!e.body.value("tag", "").empty()) tagged[e.seq] = e.body;
-        break;
-      case engine::EventKind::timer_fired: {
-        auto timer = tagged.find(e.ref_seq());
-        if (timer == tagged.end()) break;
-        const std::string key = timer->second.value("tag", "");
-        if (answered.contains(key)) break;  // a timeout after the answer changes nothing
-        if (times_out_as_status(timer->second.value("info", Json()))) {
-          event = Json{{"kind", "node_completed"}, {"key", key}, {"output", timed_out_approval()}};
-        } else {
-          event = Json{{"kind", "node_failed"}, {"key", key}, {"error", kNoAnswer}};
-        }
-        break;
-      }
-      case engine::EventKind::signal_received:
-        event = signal_event(e, answered);
-        break;
-      case engine::EventKind::run_completed:
-        event = Json{{"kind", "run_completed"}, {"result", e.body.value("result", Json())}};
-        break;
-      case engine::EventKind::run_failed:
-        event = Json{{"kind", "run_failed"}, {"error", e.body.value("error", "")}};
-        break;
-      case engine::EventKind::run_cancelled:
-        event = Json{{"kind", "run_cancelled"}, {"error", e.body.value("reason", "")}};
-        break;
-      default:
-        break;
-    }
-    if (event.is_null() || e.seq <= since_seq) continue;
-    event["seq"] = e.seq;
-    events.push_back(std::move(event));
-  }
-  auto state = engine::RunState::fold(history);
-  if (!state) return fail(state.error());
-  auto waiting = waiting_nodes(*state);
-  if (!waiting) return fail(waiting.error());
-  for (const auto& node : *waiting) {
-    events.push_back({{"kind", "node_waiting"},
-                      {"seq", last_seq},
-                      {"key", node.key},
-                      {"path", node.path},
-                      {"node_id", node.node_id},
-                      {"type", std::string(to_string(node.type))},
-                      {"args", node.args}});
-  }
-  return events;
-}
-
-namespace {
-
 // Schedules the messages the nodes done so far asked to store (their `save_message:`) that the
 // history does not hold yet, each once. Returns whether it scheduled any.
 bool schedule_saves(const Interpreter& run, const RunRequest& request, Scheduled& history,
@@ -685,6 +343,29 @@ bool schedule_saves(const Interpreter& run, const RunRequest& request, Scheduled
     scheduled_any = true;
   }
   return scheduled_any;
+}
+
+// Schedules again the steps the user asked to retry — each retry once, its args merged over the
+// step's — within the run's bound on activities in flight.
+Result<void> schedule_retries(const Interpreter& run, const RunControl& control,
+                              const RunRequest& request, const Scheduled& history,
+                              std::size_t& in_flight, std::vector<engine::Command>& commands) {
+  for (const auto& [key, retry] : control.retries()) {
+    const Action* action = run.pending_action(key);
+    if (action == nullptr) continue;  // answered: the retry is done
+    const auto latest = history.retried.find(key);
+    if (latest != history.retried.end() && latest->second >= retry.number) continue;
+    if (in_flight >= kRunActivitiesInFlightMax) return {};
+    auto options = activity_options(action->type, action->timeout);
+    if (!options) return fail(options.error());
+    Json input = activity_input(*action, request.context);
+    for (const auto& [name, value] : retry.args.items()) input["args"][name] = value;
+    input["retry"] = retry.number;
+    commands.push_back(
+        engine::ScheduleActivity{activity_name(action->type), std::move(input), *options});
+    ++in_flight;
+  }
+  return {};
 }
 
 }  // namespace
@@ -736,6 +417,13 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
              "completed", "");
     return commands;
   }
+  // A paused run starts no new node; what runs finishes, and is recorded above.
+  const RunControl& control = (*memo)->replayed.control;
+  if (control.paused()) return commands;
+  std::size_t in_flight = state.pending_activities();
+  if (auto ok = schedule_retries(run, control, request, history, in_flight, commands); !ok) {
+    return fail(ok.error());
+  }
   // The actions issued since the settled prefix, oldest first; at most kRunActivitiesInFlightMax
   // of the run's activities run at once (a parallel loop over 10,000 items goes through the
   // queue 64 at a time instead of putting 10,000 tasks ahead of every other run's).
@@ -751,7 +439,6 @@ Result<std::vector<engine::Command>> EngineWorkflow::decide(const engine::RunSta
   };
   std::size_t& actions_settled = history.actions_settled;
   while (actions_settled < issued.size() && settled(issued[actions_settled])) ++actions_settled;
-  std::size_t in_flight = state.pending_activities();
   std::size_t children_scheduled = 0;
   for (std::size_t i = actions_settled; i < issued.size(); ++i) {
     const Action* pending = run.pending_action(issued[i]);

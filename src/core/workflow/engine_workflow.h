@@ -21,6 +21,7 @@
 #include "core/engine/workflow.h"
 #include "core/workflow/definition.h"
 #include "core/workflow/interpreter.h"
+#include "core/workflow/run_control.h"
 
 namespace reliant::workflow {
 
@@ -57,6 +58,9 @@ struct RunRequest {
   nlohmann::json inputs = nlohmann::json::object();   // checked and defaulted by the run
   nlohmann::json context = nlohmann::json::object();  // user_id, chat_id, project_id …: passed
                                                       // to every activity as "run"
+  // What a step that fails does when its node does not say: "pause" holds it for the user
+  // (run_control.h), "fail" fails the node; "" leaves it to the workflow (else "fail").
+  std::string on_failure;
 };
 nlohmann::json to_json(const RunRequest& request);
 Result<RunRequest> run_request_from_json(const nlohmann::json& json);
@@ -99,6 +103,18 @@ Result<nlohmann::json> node_states(const engine::RunState& state);
 // the history implies rather than an event in it.
 Result<nlohmann::json> node_events(const std::vector<engine::HistoryEvent>& history,
                                    std::int64_t since_seq);
+
+// What a run's user may do to it now: {paused, paused_by_user, held: [{key, path, node_id, type,
+// error}]} — held steps are those that failed under `on_failure: pause` and wait for a retry,
+// a skip or a fail. An ended run is never paused.
+Result<nlohmann::json> control_state(const engine::RunState& state);
+
+// Checks a user's control request against the run as it stands, before it is signalled: the run
+// has not ended; pause a run that is not paused, resume one that is; retry, skip or fail a step
+// that is held (the only one, when `key` is empty: it is filled in) — named by key, path or node
+// id; set an input the workflow declares, to a value its type takes. Returns the request to
+// signal, or a failed_precondition / invalid_argument error saying why not.
+Result<ControlRequest> checked_control(const engine::RunState& state, ControlRequest request);
 
 // The definition a run request names: its source, or the built-in its ref names, loaded and
 // checked (every mistake as file:line:column).

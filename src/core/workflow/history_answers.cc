@@ -82,6 +82,7 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
       result.error = activity.error;
     }
     answers.push_back(Answer{activity.resolved_seq, std::move(result)});
+    answers.back().from_activity = true;
   }
   for (const auto& signal : state.signals_after(after_seq)) {
     if (signal.name == engine::kChildEndedSignal) {
@@ -95,6 +96,12 @@ std::vector<Answer> answers_in_order(const engine::RunState& state, std::int64_t
     if (signal.name == kAgentMessageSignal) {
       if (auto message = agent_message(signal.payload))
         answers.push_back(Answer{signal.seq, std::move(*message)});
+      continue;
+    }
+    if (signal.name == kRunControlSignal) {
+      // A malformed request (the API checks them) changes nothing.
+      if (auto request = control_request_from_json(signal.payload))
+        answers.push_back(Answer{signal.seq, std::move(*request)});
       continue;
     }
     if (signal.name != kAnswerSignal || !signal.payload.is_object()) continue;

@@ -15,6 +15,7 @@
 #include "core/engine/run_state.h"
 #include "core/workflow/agent_inbox.h"
 #include "core/workflow/interpreter.h"
+#include "core/workflow/run_control.h"
 
 namespace reliant::workflow {
 
@@ -32,13 +33,17 @@ bool times_out_as_status(const nlohmann::json& timer_info);
 const nlohmann::json& timed_out_approval();
 
 // An answer to a pending action, from the history: what the interpreter is told, and when. Or,
-// with `inbox`, something for the run's inbox at that point instead.
+// with `inbox`, something for the run's inbox at that point instead; or, with `control`, a
+// user's control request (run_control.h).
 struct Answer {
   Answer(std::int64_t at, NodeResult answer) : seq(at), result(std::move(answer)) {}
   Answer(std::int64_t at, InboxEvent event) : seq(at), inbox(std::move(event)) {}
+  Answer(std::int64_t at, ControlRequest request) : seq(at), control(std::move(request)) {}
   std::int64_t seq = 0;
   NodeResult result;
   std::optional<InboxEvent> inbox;
+  std::optional<ControlRequest> control;
+  bool from_activity = false;  // an activity's answer: its failure may be held for the user
 };
 
 // Whether an activity's success only says that its node's child run started: the node waits on.

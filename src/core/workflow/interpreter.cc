@@ -154,6 +154,21 @@ Interpreter::Interpreter(std::shared_ptr<const Definition> definition, RunContex
 
 Interpreter::~Interpreter() = default;
 
+tl::expected<void, std::string> Interpreter::set_input(const std::string& name, cel::Value value) {
+  const cel::Value* old =
+      context_.inputs.map() ? context_.inputs.map()->find(std::string_view(name)) : nullptr;
+  if (old == nullptr) return tl::unexpected("the run has no input '" + name + "'");
+  const cel::Value previous = *old;
+  context_.inputs = merged(context_.inputs, {{name, value}});
+  for (auto& scope : scopes_) {
+    const cel::Value* held =
+        scope->inputs.map() ? scope->inputs.map()->find(std::string_view(name)) : nullptr;
+    if (scope->finished || held == nullptr || !(*held == previous)) continue;
+    scope->inputs = merged(scope->inputs, {{name, value}});
+  }
+  return {};
+}
+
 void Interpreter::open_scope(const Graph& graph, std::string key, std::string path,
                              cel::Value inputs, cel::Value iter, cel::Value params,
                              std::optional<std::size_t> owner, std::size_t owner_node,

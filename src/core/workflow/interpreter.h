@@ -108,6 +108,11 @@ class Interpreter {
   // (and changes nothing): results must answer what was asked.
   tl::expected<void, std::string> report(const NodeResult& result);
 
+  // Changes one of the run's inputs (a user's request while it runs): the nodes issued from now
+  // on see the new value, in every open scope that has the run's value (an inline workflow's
+  // scope that was given its own keeps it). An unknown input is an error and changes nothing.
+  tl::expected<void, std::string> set_input(const std::string& name, cel::Value value);
+
   RunStatus status() const { return status_; }
   const cel::Value& outputs() const { return outputs_; }  // when completed
   const std::string& error() const { return error_; }     // when failed

@@ -111,8 +111,10 @@ Task<void> keep_alive(Executor& executor, std::function<void()> heartbeat) {
 
 Task<void> cancel_tool_call(routing::DaemonRouter* router, std::string user_id,
                             std::string daemon_id, std::string request_id) {
-  Task<Result<void>> cancelling = router->cancel_tool(
-      std::move(user_id), std::move(daemon_id), std::move(request_id), "the run was cancelled");
+  // Dropped when its timeout passed or its run was cancelled: the message says both.
+  Task<Result<void>> cancelling =
+      router->cancel_tool(std::move(user_id), std::move(daemon_id), std::move(request_id),
+                          "the step stopped: its timeout passed or its run was cancelled");
   Result<void> cancelled = co_await cancelling;
   (void)cancelled;  // best effort: a tool that already finished has nothing to stop
 }

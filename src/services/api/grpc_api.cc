@@ -151,6 +151,7 @@ const std::map<std::string_view, GrpcApi::UnaryMethod>& GrpcApi::unary_methods()
       {"/reliant.api.v1.WorkflowService/DenyNode", &GrpcApi::deny_node},
       {"/reliant.api.v1.WorkflowService/AnswerNode", &GrpcApi::answer_node},
       {"/reliant.api.v1.WorkflowService/CancelRun", &GrpcApi::cancel_run},
+      {"/reliant.api.v1.WorkflowService/ControlRun", &GrpcApi::control_run},
       {"/reliant.api.v1.WorkflowService/ListRunEvents", &GrpcApi::list_run_events},
       {"/reliant.api.v1.PresetService/ListPresets", &GrpcApi::list_presets},
       {"/reliant.api.v1.PresetService/GetPreset", &GrpcApi::get_preset},
@@ -441,6 +442,9 @@ Task<Result<std::string>> GrpcApi::start_run(std::string user_id, std::string re
   auto presets = json_field(in->presets_json(), "presets_json", Json());
   if (!presets) co_return fail(presets.error());
   start.presets = std::move(*presets);
+  if (!in->on_failure().empty() && in->on_failure() != "pause" && in->on_failure() != "fail")
+    co_return fail(ErrorCode::invalid_argument, "on_failure must be pause or fail");
+  start.on_failure = in->on_failure();
   Task<Result<std::string>> starting = encoded<v1::StartRunResponse>(
       workflows_.start_run(std::move(user_id), std::move(start), nullptr),
       [](const Json& run, auto& out) {
@@ -532,6 +536,37 @@ Task<Result<std::string>> GrpcApi::cancel_run(std::string user_id, std::string r
         out.set_status(run.value("status", ""));
       });
   co_return co_await cancelling;
+}
+
+Task<Result<std::string>> GrpcApi::control_run(std::string user_id, std::string request) {
+  auto in = protocol::decode<v1::ControlRunRequest>(request);
+  if (!in) co_return fail(in.error());
+  Json control{{"action", in->action()}};
+  if (!in->key().empty()) control["key"] = in->key();
+  for (const auto& [field, text] :
+       {std::pair{"args", in->args_json()}, std::pair{"output", in->output_json()}}) {
+    if (text.empty()) continue;
+    auto value = json_field(text, std::string(field) + "_json", Json());
+    if (!value) co_return fail(value.error());
+    control[field] = std::move(*value);
+  }
+  if (in->action() == "set_input") {
+    control["name"] = in->name();
+    auto value = json_field(in->value_json(), "value_json", Json());
+    if (!value) co_return fail(value.error());
+    control["value"] = std::move(*value);
+  }
+  auto parsed = workflow::control_request_from_json(control);
+  if (!parsed) co_return fail(parsed.error());
+  Task<Result<std::string>> controlling = encoded<v1::ControlRunResponse>(
+      workflows_.control_run(std::move(user_id), in->run_id(), std::move(*parsed)),
+      [](const Json& done, auto& out) {
+        out.set_run_id(done.value("run_id", ""));
+        out.set_action(done.value("action", ""));
+        out.set_key(done.value("key", ""));
+        out.set_control_json(json_text(done.value("control", Json())));
+      });
+  co_return co_await controlling;
 }
 
 Task<Result<std::string>> GrpcApi::list_run_events(std::string user_id, std::string request) {

@@ -77,6 +77,7 @@ class GrpcApi final : public RpcHandler {
   Task<Result<std::string>> deny_node(std::string user_id, std::string request);
   Task<Result<std::string>> answer_node(std::string user_id, std::string request);
   Task<Result<std::string>> cancel_run(std::string user_id, std::string request);
+  Task<Result<std::string>> control_run(std::string user_id, std::string request);
   Task<Result<std::string>> list_run_events(std::string user_id, std::string request);
   // PresetService, over PresetRoutes' operations.
   Task<Result<std::string>> list_presets(std::string user_id, std::string request);

@@ -112,6 +112,14 @@ Result<RunStart> run_start_of(Json& body) {
   if (project.is_string()) start.project_id = project.get<std::string>();
   if (inputs.is_object()) start.inputs = inputs;
   start.presets = body.value("presets", Json());
+  const Json& on_failure = body["on_failure"];
+  if (!on_failure.is_null()) {
+    if (!on_failure.is_string() ||
+        (on_failure.get<std::string>() != "pause" && on_failure.get<std::string>() != "fail")) {
+      return fail(ErrorCode::invalid_argument, "\"on_failure\" must be \"pause\" or \"fail\"");
+    }
+    start.on_failure = on_failure.get<std::string>();
+  }
   return start;
 }
 
@@ -204,6 +212,13 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       serving.emplace(answer(user_id, run_id, std::move(answering)));
     } else if (post && verb == "cancel") {
       serving.emplace(cancel_run(user_id, run_id));
+    } else if (post && std::find(kRunControlVerbs.begin(), kRunControlVerbs.end(), verb) !=
+                           kRunControlVerbs.end()) {
+      auto json = parse_json_body(request);
+      auto control = json ? control_request_of(verb, *json)
+                          : Result<workflow::ControlRequest>(fail(json.error()));
+      if (!control) co_return error_response(control.error());
+      serving.emplace(control_run(user_id, run_id, std::move(*control)));
     } else if (method == "GET" && verb == "events") {
       std::int64_t since = 0;
       if (auto it = request.query.find("since_seq"); it != request.query.end()) {
@@ -388,6 +403,7 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
   workflow::RunRequest run;
   run.user_id = user_id;
   run.inputs = start.inputs.is_object() ? start.inputs : Json::object();
+  run.on_failure = start.on_failure;
   const std::string run_id = ids_.next();
   Json context = {{"user_id", user_id}, {"workflow", {{"id", run_id}}}};
   if (start.project_id) context["project_id"] = *start.project_id;
@@ -459,15 +475,7 @@ Task<Result<Json>> WorkflowRoutes::answer(std::string user_id, std::string run_i
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const SqlDialect dialect = env_.store->dialect();
   auto signal = [=](SqlTransaction& tx) -> Result<Json> {
-    auto summary = engine::get_run(tx, run_id);
-    if (!summary) return fail(summary.error());
-    if (summary->workflow != workflow::kEngineWorkflowName ||
-        summary->input.value("user_id", "") != user_id) {
-      return fail(ErrorCode::not_found, "no workflow run " + run_id);
-    }
-    auto history = engine::load_history(tx, run_id);
-    if (!history) return fail(history.error());
-    auto state = engine::RunState::fold(*history);
+    auto state = owned_run_state(tx, run_id, user_id);
     if (!state) return fail(state.error());
     if (state->terminal) {
       return fail(ErrorCode::failed_precondition, "run " + run_id + " has ended");
@@ -557,6 +565,10 @@ Task<Result<Json>> WorkflowRoutes::get_run(std::string user_id, std::string run_
       auto nodes = workflow::node_states(*state);
       if (!nodes) return fail(nodes.error());
       out["nodes"] = std::move(*nodes);
+      // Whether it is paused, and the failed steps that wait for the user.
+      auto control = workflow::control_state(*state);
+      if (!control) return fail(control.error());
+      out["control"] = std::move(*control);
       // The workflow's own graph, for a client that draws it: nodes and edges (a loop's or a
       // group's inside is its node's; the node states' keys say where in it a run is).
       auto request = workflow::run_request_from_json(run->input);

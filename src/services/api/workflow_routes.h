@@ -13,14 +13,17 @@
 // since_seq=N), and its cancel (POST /api/v1/runs/{id}/cancel).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/run_state.h"
 #include "core/workflow/definition.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/env.h"
@@ -43,6 +46,7 @@ struct RunStart {
   std::optional<WorkflowSource> source;
   nlohmann::json inputs = nlohmann::json::object();
   nlohmann::json presets;  // a name or {group: name}; null: the workflow's defaults
+  std::string on_failure;  // pause | fail; empty: the workflow's (run_control.h)
 };
 
 // An answer to a node that waits for a person.
@@ -52,6 +56,19 @@ struct NodeAnswer {
   std::string message;              // approve and deny: a note for the record
   nlohmann::json answer;            // answer: what the question gets
 };
+
+// The run's history folded, when it is a workflow-language run of `user_id`'s; not_found
+// otherwise (another user's run is as absent as one that never was).
+Result<engine::RunState> owned_run_state(SqlTransaction& tx, const std::string& run_id,
+                                         const std::string& user_id);
+
+// The REST verbs of run control (POST /api/v1/runs/{id}/VERB).
+inline constexpr std::array<std::string_view, 7> kRunControlVerbs = {
+    "pause", "resume", "retry", "skip", "fail", "set", "mode"};
+// A REST body as a control request: pause and resume take {}; retry {node?, args?}; skip
+// {node?, output?}; fail {node?}; set {name, value}; mode {mode}.
+Result<workflow::ControlRequest> control_request_of(std::string_view verb,
+                                                    const nlohmann::json& body);
 
 inline constexpr std::int64_t kRunListDefault = 50;  // runs a listing shows unless told
 
@@ -102,6 +119,10 @@ class WorkflowRoutes {
   Task<Result<nlohmann::json>> answer(std::string user_id, std::string run_id, NodeAnswer answer);
   // {run_id, status: cancelled}; failed_precondition once the run has ended.
   Task<Result<nlohmann::json>> cancel_run(std::string user_id, std::string run_id);
+  // A user's control request (workflow::ControlRequest), checked against the run as it stands
+  // and signalled to it; pause and resume reach its running child runs too.
+  Task<Result<nlohmann::json>> control_run(std::string user_id, std::string run_id,
+                                           workflow::ControlRequest request);
   // {run_id, status, events, last_seq}: node updates after history seq `since_seq`.
   Task<Result<nlohmann::json>> run_events(std::string user_id, std::string run_id,
                                           std::int64_t since_seq);

@@ -524,6 +524,35 @@ TEST(GrpcApi, AProjectWorkflowIsStoredRunAndApprovedOverGrpc) {
     return shown.nodes_json().find("\"waiting\"") != std::string::npos;
   }));
 
+  // Run control: its owner pauses and resumes it; what does not apply now is refused.
+  v1::ControlRunRequest pause;
+  pause.set_run_id(run.run_id());
+  pause.set_action("pause");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ControlRun, pause, s.bob).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto [paused, pause_done] = s.rpc(&WorkflowClient::ControlRun, pause, s.alice);
+  ASSERT_TRUE(paused.ok()) << paused.error_message();
+  EXPECT_EQ(pause_done.action(), "pause");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ControlRun, pause, s.alice).first.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::ControlRunRequest resume = pause;
+  resume.set_action("resume");
+  EXPECT_TRUE(s.rpc(&WorkflowClient::ControlRun, resume, s.alice).first.ok());
+  v1::ControlRunRequest retry = pause;
+  retry.set_action("retry");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ControlRun, retry, s.alice).first.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::ControlRunRequest set = pause;
+  set.set_action("set_input");
+  set.set_name("nosuch");
+  set.set_value_json("1");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ControlRun, set, s.alice).first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ControlRunRequest unknown = pause;
+  unknown.set_action("explode");
+  EXPECT_EQ(s.rpc(&WorkflowClient::ControlRun, unknown, s.alice).first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
   // Another user's run is not found; its owner approves it.
   v1::ApproveNodeRequest approve;
   approve.set_run_id(run.run_id());
