@@ -124,12 +124,20 @@ expect_invalid default-below-min.yaml \
 expect_invalid node-shapes.yaml \
   "$p/node-shapes.yaml:2:8: the workflow: entry \"ghost\" is not a node" \
   "$p/node-shapes.yaml:4:5: node \"first\": a run node needs a command" \
-  "$p/node-shapes.yaml:6:5: unknown key \"comand\" in node \"first\" (expected args, command, condition, daemon, description, env, id, name, save_message, shell, thread, timeout, type, ui, working_dir)" \
+  "$p/node-shapes.yaml:6:5: unknown key \"comand\" in node \"first\" (expected args, command, condition, daemon, description, env, id, name, on_failure, save_message, shell, thread, timeout, type, ui, working_dir)" \
   "$p/node-shapes.yaml:7:5: node \"spin\": a loop needs while or items" \
   "$p/node-shapes.yaml:16:16: node \"wait\": a join's condition is \"all\" or \"any\"" \
   "$p/node-shapes.yaml:17:14: node \"wait\": timeout \"soon\" is not a duration such as 30s, 10m or 1h" \
   "$p/node-shapes.yaml:18:9: node id \"first\" is used twice" \
   "$p/node-shapes.yaml:20:13: node \"first\": daemon: daemon selector key \"type\" must be local, cloud or any, got \"moon\""
+expect_invalid loop-policies.yaml \
+  "$p/loop-policies.yaml:3:13: the workflow: on_failure must be pause or fail, got \"retry\"" \
+  "$p/loop-policies.yaml:9:17: node \"each\": on_failure applies to parallel loops only (items with parallel: true or a count above 1)" \
+  "$p/loop-policies.yaml:10:22: node \"each\" key: column 12 of the expression: unexpected end of expression" \
+  "$p/loop-policies.yaml:13:17: output \"_failed\": names starting with \"_\" are reserved for the outputs a loop adds (_iterations, _results …)" \
+  "$p/loop-policies.yaml:15:78: node \"lint\": on_failure must be pause or fail, got \"skip\"" \
+  "$p/loop-policies.yaml:20:17: node \"fan\": a loop's on_failure must be continue, fail_fast or fail_all, got \"ignore\"" \
+  "$p/loop-policies.yaml:21:18: node \"fan\": passthrough names inputs: a name or a list of names, got {\"files\":true}"
 
 # A file that is fine next to broken ones: each is reported, the exit code is still 1.
 out=$("$reliant" workflow validate workflows/tests/router.yaml "$p/cycle.yaml" 2>&1); code=$?

@@ -1,4 +1,4 @@
-// Names of node types and thread modes, and the graph's indexes.
+// Names of node types, thread modes and failure policies, and the graph's indexes.
 #include "core/workflow/definition.h"
 
 #include "base/assert.h"
@@ -25,6 +25,36 @@ std::string_view to_string(ThreadMode mode) noexcept {
       return "fork";
   }
   return "?";
+}
+
+std::string_view to_string(FailurePolicy policy) noexcept {
+  return policy == FailurePolicy::pause ? "pause" : "fail";
+}
+
+std::optional<FailurePolicy> failure_policy_named(std::string_view name) noexcept {
+  if (name == "pause") return FailurePolicy::pause;
+  if (name == "fail") return FailurePolicy::fail;
+  return std::nullopt;
+}
+
+std::string_view to_string(LoopFailurePolicy policy) noexcept {
+  switch (policy) {
+    case LoopFailurePolicy::carry_on:
+      return "continue";
+    case LoopFailurePolicy::fail_fast:
+      return "fail_fast";
+    case LoopFailurePolicy::fail_all:
+      return "fail_all";
+  }
+  return "?";
+}
+
+std::optional<LoopFailurePolicy> loop_failure_policy_named(std::string_view name) noexcept {
+  for (const auto policy :
+       {LoopFailurePolicy::carry_on, LoopFailurePolicy::fail_fast, LoopFailurePolicy::fail_all}) {
+    if (to_string(policy) == name) return policy;
+  }
+  return std::nullopt;
 }
 
 const NodeSpec* Graph::find(std::string_view id) const {

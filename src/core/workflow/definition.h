@@ -52,6 +52,21 @@ struct ThreadSpec {
 // A join's rule: wait for every branch that can still arrive, or go on the first arrival.
 enum class JoinMode { all, any };
 
+// What a failed node asks of the run (YAML `on_failure: pause|fail`, on a node or the workflow):
+// the engine pauses the run at a node whose policy is `pause` so that a person can fix the cause
+// and resume; `fail` fails it. The interpreter only carries it: to it every failure is one.
+enum class FailurePolicy { pause, fail };
+std::string_view to_string(FailurePolicy policy) noexcept;
+std::optional<FailurePolicy> failure_policy_named(std::string_view name) noexcept;
+
+// What a failed iteration does to a parallel loop (YAML `on_failure` on the loop): `carry_on`
+// (continue, the default) counts it and lets the others run; `fail_fast` cancels the iterations
+// in flight and fails the loop at once; `fail_all` lets every iteration end, then fails the loop
+// if any failed.
+enum class LoopFailurePolicy { carry_on, fail_fast, fail_all };  // YAML: continue | fail_fast | …
+std::string_view to_string(LoopFailurePolicy policy) noexcept;
+std::optional<LoopFailurePolicy> loop_failure_policy_named(std::string_view name) noexcept;
+
 struct Graph;
 
 struct NodeSpec {
@@ -73,6 +88,18 @@ struct NodeSpec {
   std::optional<Template> loop_while;
   std::optional<Template> items;
   std::size_t parallel = 1;
+  // A parallel loop's failure policy (none written: carry_on), and its `key`: each iteration's
+  // name in the loop's `_results` (none: the iteration's index as text).
+  std::optional<LoopFailurePolicy> loop_on_failure;
+  std::optional<Template> key;
+  // Any other node's own `on_failure` (none: the workflow's default), carried to its action.
+  std::optional<FailurePolicy> on_failure;
+  // Workflow and loop nodes: inputs of the scope around the node handed to the child as args of
+  // the same name, under the node's own args.
+  std::vector<std::string> passthrough;
+
+  // Whether a failed iteration is the loop's policy's to judge: items run side by side.
+  bool parallel_loop() const { return type == NodeType::loop && items && parallel > 1; }
 };
 
 struct EdgeCase {
@@ -146,6 +173,8 @@ struct Definition {
   nlohmann::json presets;
   std::vector<InputSpec> inputs;
   std::optional<TemplateTree> daemon;  // the workflow-level selector
+  // `on_failure:` at the top: the policy of every node that writes none of its own.
+  std::optional<FailurePolicy> on_failure;
   std::shared_ptr<const Graph> graph;
   std::string file;  // where it was loaded from, for messages
 };

@@ -6,50 +6,15 @@
 #include <tuple>
 
 #include "base/assert.h"
+#include "core/workflow/interpreter_state.h"
 #include "core/workflow/template.h"
 
 namespace reliant::workflow {
 
-// One instance of a graph: the run's own, or one iteration of a loop's inline body.
-struct Interpreter::Scope {
-  std::size_t index = 0;  // in scopes_
-  const Graph* graph = nullptr;
-  std::string key;   // "" for the run; "agent_loop#0/" for a loop's first iteration
-  std::string path;  // "" or "agent_loop."
-  cel::Value inputs;
-  cel::Value iter;
-  cel::Value params;
-  cel::Value outer_nodes;                  // the enclosing scope's `nodes` when this one opened
-  std::string thread_id;                   // the thread its nodes talk on ("" the run's main one)
-  std::optional<std::string> thread_from;  // a forked thread's source
-  std::optional<std::size_t> owner;        // the scope holding the loop or group node
-  std::size_t owner_node = 0;
-  std::size_t iteration = 0;
-  std::vector<NodeStatus> status;
-  std::vector<bool> activated;
-  std::vector<std::pair<std::string, cel::Value>> outputs;  // completed nodes, in order
-  // `nodes` as expressions see it, kept up to date in place as nodes complete (copied first
-  // when a value handed out still holds it), so a step costs one insertion, not a rebuild.
-  std::shared_ptr<cel::ValueMap> nodes_map;
-  cel::Value nodes_cache;
-  std::size_t busy = 0;    // nodes waiting, running or opened
-  std::size_t queued = 0;  // activations not yet processed
-  std::size_t waiting_joins = 0;
-  bool finished = false;
-};
-
-// A loop node's progress: iterations started and done, the elements of `items`, the results.
-struct Interpreter::Loop {
-  std::vector<cel::Value> items;
-  bool over_items = false;
-  std::size_t started = 0;
-  std::size_t done = 0;
-  std::size_t running = 0;
-  bool stop = false;  // `while` turned false: start no more
-  std::vector<cel::Value> results;
-  cel::Value last;
-  cel::Value params;
-};
+using interpreter_detail::contains_iteration_failures;
+using interpreter_detail::describe;
+using interpreter_detail::map_of;
+using interpreter_detail::merged;
 
 namespace {
 
@@ -61,28 +26,6 @@ std::pair<std::string, std::optional<std::string>> thread_of(
   if (!spec.thread || spec.thread->mode == ThreadMode::inherit) return {scope_thread, scope_from};
   if (spec.thread->mode == ThreadMode::fresh) return {key, std::nullopt};
   return {key, scope_thread};
-}
-
-cel::Value map_of(std::initializer_list<std::pair<const char*, cel::Value>> fields) {
-  cel::ValueMap map;
-  for (const auto& [k, v] : fields) map.insert(cel::Value(k), v);
-  return cel::Value(std::move(map));
-}
-
-// `base` with `extra`'s fields added (replacing those of the same name).
-cel::Value merged(const cel::Value& base,
-                  const std::vector<std::pair<std::string, cel::Value>>& extra) {
-  cel::ValueMap map;
-  if (const auto* m = base.map()) {
-    for (const auto& [k, v] : m->entries()) {
-      const auto* name = k.get_if<std::string>();
-      bool replaced = false;
-      for (const auto& [ek, ev] : extra) replaced = replaced || (name != nullptr && *name == ek);
-      if (!replaced) map.insert(k, v);
-    }
-  }
-  for (const auto& [k, v] : extra) map.insert(cel::Value(k), v);
-  return cel::Value(std::move(map));
 }
 
 // The fields a node type's output always has, so expressions can test them without has(): a
@@ -117,10 +60,6 @@ cel::Value with_defaults(NodeType type, const cel::Value& output) {
   cel::ValueMap base;
   for (auto& [k, v] : defaults) base.insert(cel::Value(k), std::move(v));
   return merged(cel::Value(std::move(base)), fields);
-}
-
-std::string describe(const TreeError& e) {
-  return (e.where.empty() ? std::string() : e.where + ": ") + e.error.message;
 }
 
 }  // namespace
@@ -211,6 +150,7 @@ void Interpreter::open_scope(const Graph& graph, std::string key, std::string pa
   const auto index = scopes_.size();
   scope->index = index;
   scopes_.push_back(std::move(scope));
+  if (owner) scopes_[*owner]->children.push_back(index);
   changed_scopes_.insert(index);
   for (const auto& id : first) {
     const auto entry = graph.index.find(id);
@@ -367,6 +307,7 @@ void Interpreter::begin(std::size_t s, std::size_t n) {
       if (spec.body != nullptr) {
         auto args = evaluate(spec.args, vars, "args", eval_options_);
         if (!args) return fail(s, n, describe(args.error()));
+        *args = with_passthrough(scope, spec, std::move(*args));
         set_status(scope, n, NodeStatus::opened);
         // An inline sub-workflow sees its args as inputs; a group shares the run's inputs.
         auto inputs = scope.inputs;
@@ -401,8 +342,11 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   action.type = as;
   action.ref = ref;
   action.timeout = spec.timeout;
+  // A loop's own policy is about its iterations, not what the engine does with one that fails.
+  if (spec.type != NodeType::loop) action.on_failure = spec.on_failure;
   auto args = evaluate(spec.args, vars, "args", eval_options_);
   if (!args) return fail(s, n, describe(args.error()));
+  *args = with_passthrough(scope, spec, std::move(*args));
   action.args = extra_args.map() != nullptr
                     ? merged(*args,
                              [&] {
@@ -435,6 +379,7 @@ void Interpreter::issue(std::size_t s, std::size_t n, const cel::Activation& var
   }
   issued_.push_back(action.key);
   pending_.emplace(order, std::move(action));
+  scope.pending_orders.insert(order);
   pending_view_stale_ = true;
   if (scope.status[n] != NodeStatus::opened) set_status(scope, n, NodeStatus::running);
 }
@@ -491,14 +436,16 @@ tl::expected<void, std::string> Interpreter::report(const NodeResult& result) {
   const auto [s, n, order] = it->second;
   RELIANT_ASSERT(s < scopes_.size() && n < scopes_[s]->status.size());
   by_key_.erase(it);
-  const std::size_t erased = pending_.erase(order);
-  RELIANT_ASSERT(erased == 1);
+  const std::size_t erased = pending_.erase(order) + scopes_[s]->pending_orders.erase(order);
+  RELIANT_ASSERT(erased == 2);
   pending_view_stale_ = true;
   const auto loop_iteration = iteration_of_key_.find(result.key);
   if (loop_iteration != iteration_of_key_.end()) {
     const auto index = loop_iteration->second;
     iteration_of_key_.erase(loop_iteration);
-    if (result.error) {
+    if (result.error && contains_iteration_failures(scopes_[s]->graph->nodes[n])) {
+      iteration_failed(s, n, std::nullopt, index, *result.error);
+    } else if (result.error) {
       fail(s, n, *result.error);
     } else {
       iteration_done(s, n, index, result.output, cel::Value(cel::ValueMap{}));
@@ -607,133 +554,8 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
 }
 
 void Interpreter::fail(std::size_t s, std::size_t n, std::string message) {
-  auto& scope = *scopes_[s];
-  set_status(scope, n, NodeStatus::failed);
-  status_ = RunStatus::failed;
-  error_node_ = node_path(scope, n);
-  error_ = std::move(message);
-  if (report_cost_left_ <= 0) {
-    error_ += " (the CEL budget of one step, " + std::to_string(kReportCostMax) +
-              " evaluation steps across its conditions and templates, is spent)";
-  }
-  pending_.clear();
-  pending_view_stale_ = true;
-  by_key_.clear();
-  queue_.clear();
-}
-
-void Interpreter::start_loop(std::size_t s, std::size_t n, const cel::Activation& vars) {
-  auto& scope = *scopes_[s];
-  const auto& spec = scope.graph->nodes[n];
-  Loop loop;
-  auto params = evaluate(spec.args, vars, "args", eval_options_);
-  if (!params) return fail(s, n, describe(params.error()));
-  loop.params = std::move(*params);
-  if (spec.items) {
-    auto items = spec.items->evaluate(vars, eval_options_);
-    if (!items) return fail(s, n, "items: " + items.error().message);
-    const auto* list = items->list();
-    if (list == nullptr)
-      return fail(s, n, "items is " + std::string(items->type_name()) + ", not a list");
-    if (list->size() > kLoopIterationsMax) {
-      return fail(s, n,
-                  "items has " + std::to_string(list->size()) + " elements, more than " +
-                      std::to_string(kLoopIterationsMax));
-    }
-    loop.items = *list;
-    loop.over_items = true;
-  }
-  set_status(scope, n, NodeStatus::opened);
-  loops_[{s, n}] = std::move(loop);
-  auto& state = loops_[{s, n}];
-  if (state.over_items && state.items.empty()) {
-    loops_.erase({s, n});
-    return complete(s, n,
-                    map_of({{"_iterations", cel::Value(std::int64_t{0})},
-                            {"results", cel::Value(cel::ValueList{})}}));
-  }
-  const auto first = state.over_items ? std::min(spec.parallel, state.items.size()) : 1;
-  for (std::size_t i = 0; i < first && status_ == RunStatus::running; ++i) open_iteration(s, n);
-}
-
-void Interpreter::open_iteration(std::size_t s, std::size_t n) {
-  auto& scope = *scopes_[s];
-  const auto& spec = scope.graph->nodes[n];
-  auto& loop = loops_.at({s, n});
-  // Never more iterations than the bound, nor than a list of items has; never more at once than
-  // `parallel` (1 for a `while` loop).
-  RELIANT_ASSERT(loop.started < kLoopIterationsMax);
-  RELIANT_ASSERT(!loop.over_items || loop.started < loop.items.size());
-  RELIANT_ASSERT(loop.running < std::max<std::size_t>(spec.parallel, 1));
-  const auto index = loop.started++;
-  ++loop.running;
-  // `iter.previous`: the last finished iteration's outputs (null in the first), so an attempt
-  // can start from what went wrong in the one before.
-  const cel::Value previous = index == 0 ? cel::Value(nullptr) : loop.last;
-  cel::Value iter = loop.over_items
-                        ? map_of({{"iteration", cel::Value(static_cast<std::int64_t>(index))},
-                                  {"index", cel::Value(static_cast<std::int64_t>(index))},
-                                  {"item", loop.items[index]},
-                                  {"previous", previous}})
-                        : map_of({{"iteration", cel::Value(static_cast<std::int64_t>(index))},
-                                  {"previous", previous}});
-  const auto key = scope.key + spec.id + "#" + std::to_string(index);
-  if (spec.body == nullptr) {
-    // A loop over a referenced workflow: each iteration is one action, with `iter` in its args.
-    auto vars = variables(scope);
-    vars.bind("iter", iter);
-    iteration_of_key_[key] = index;
-    issue(s, n, vars, key, NodeType::workflow, spec.ref, map_of({{"iter", iter}}));
-    return;
-  }
-  auto inputs = scope.inputs;
-  open_scope(*spec.body, key + "/", node_path(scope, n) + ".", std::move(inputs), std::move(iter),
-             loop.params, s, n, spec.body->entries);
-  if (status_ == RunStatus::running) scopes_.back()->iteration = index;
-}
-
-void Interpreter::iteration_done(std::size_t s, std::size_t n, std::size_t index,
-                                 cel::Value outputs, const cel::Value& inner_nodes) {
-  auto& scope = *scopes_[s];
-  const auto& spec = scope.graph->nodes[n];
-  auto& loop = loops_.at({s, n});
-  RELIANT_ASSERT(loop.running > 0 && index < loop.started);  // an iteration that was opened
-  ++loop.done;
-  --loop.running;
-  RELIANT_ASSERT(loop.done + loop.running <= loop.started);
-  if (loop.results.size() <= index) loop.results.resize(index + 1);
-  loop.results[index] = outputs;
-  loop.last = outputs;
-  if (spec.loop_while && !loop.stop) {
-    auto vars = variables(scope);
-    vars.bind("outputs", outputs);
-    vars.bind("nodes", inner_nodes.map() != nullptr && inner_nodes.map()->size() > 0
-                           ? inner_nodes
-                           : nodes_value(scope));
-    // `iter.iteration` counts the iterations done: `while: iter.iteration < 3` runs three.
-    cel::Value iter = map_of({{"iteration", cel::Value(static_cast<std::int64_t>(loop.done))}});
-    vars.bind("iter", iter);
-    auto holds = spec.loop_while->evaluate(vars, eval_options_);
-    if (!holds) return fail(s, n, "while: " + holds.error().message);
-    if (!holds->is<bool>())
-      return fail(s, n, "while is " + std::string(holds->type_name()) + ", not bool");
-    loop.stop = !*holds->get_if<bool>();
-  }
-  const bool more = loop.over_items ? loop.started < loop.items.size() : true;
-  if (!loop.stop && more) {
-    if (loop.started >= kLoopIterationsMax) {
-      return fail(s, n,
-                  "the loop ran " + std::to_string(kLoopIterationsMax) + " iterations, its limit");
-    }
-    return open_iteration(s, n);
-  }
-  if (loop.running > 0) return;  // parallel iterations still under way
-  std::vector<std::pair<std::string, cel::Value>> extra{
-      {"_iterations", cel::Value(static_cast<std::int64_t>(loop.done))}};
-  if (loop.over_items) extra.emplace_back("results", cel::Value(loop.results));
-  auto output = merged(loop.last, extra);
-  loops_.erase({s, n});
-  complete(s, n, std::move(output));
+  set_status(*scopes_[s], n, NodeStatus::failed);
+  fail_from(s, node_path(*scopes_[s], n), std::move(message));
 }
 
 void Interpreter::finish_scope(std::size_t s) {
@@ -747,12 +569,11 @@ void Interpreter::finish_scope(std::size_t s) {
     for (const auto& [name, tree] : scope.graph->outputs) {
       auto value = evaluate(tree, vars, "outputs." + name, eval_options_);
       if (!value) {
-        if (!scope.owner) {
-          status_ = RunStatus::failed;
-          error_ = describe(value.error());
-          return;
-        }
-        return fail(*scope.owner, scope.owner_node, describe(value.error()));
+        // Inside the scope, so a parallel loop may keep it to this iteration; named by the node
+        // that opened the scope.
+        const auto where =
+            scope.owner ? node_path(*scopes_[*scope.owner], scope.owner_node) : std::string();
+        return fail_from(s, where, describe(value.error()));
       }
       map.insert(cel::Value(name), std::move(*value));
     }

@@ -53,6 +53,9 @@ struct Action {
   // The evaluated selector: the nearest one written — the node's, an enclosing loop's, group's or
   // inline workflow's, the workflow's; null if none.
   nlohmann::json daemon;
+  // The node's own `on_failure` (none: the workflow's, Definition::on_failure, decides): what the
+  // engine does when the action fails. A loop over a ref carries none: its policy is the loop's.
+  std::optional<FailurePolicy> on_failure;
 };
 
 // A node's result: its output, or why it failed.
@@ -123,6 +126,10 @@ class Interpreter {
   const std::vector<SkippedNode>& skipped() const { return skipped_; }
   // Every action key ever issued, in order: the property tests check none repeats.
   const std::vector<std::string>& issued() const { return issued_; }
+  // Actions withdrawn while the run went on, in order: those of a loop iteration that failed
+  // (and of a fail_fast loop's other iterations). A late answer to one is an unknown key; a child
+  // run one started is the host's to cancel.
+  const std::vector<std::string>& dropped() const { return dropped_; }
   const std::vector<SavedMessage>& messages() const { return messages_; }
   // The output of a completed node by path ("agent_loop", "implement_loop.verify": the last
   // iteration's), or nullptr.
@@ -150,11 +157,33 @@ class Interpreter {
   void complete(std::size_t scope, std::size_t node, cel::Value output);
   void skip(std::size_t scope, std::size_t node);
   void follow_edges(std::size_t scope, std::size_t node);
+  // A node failed: its failure goes to fail_from.
   void fail(std::size_t scope, std::size_t node, std::string message);
+  // A failure inside `scope` (of the node at `path`): it ends the innermost iteration around it
+  // of a parallel loop whose policy keeps failures in their iteration (continue, fail_all), or
+  // else, passing out through fail_fast and sequential loops, groups and inline workflows (each
+  // of which fails with it), the run.
+  void fail_from(std::size_t scope, std::string path, std::string message);
   void start_loop(std::size_t scope, std::size_t node, const cel::Activation& variables);
   void open_iteration(std::size_t scope, std::size_t node);
+  // Items loops: the iteration's name in `_results`, by the loop's `key` (its index if none).
+  tl::expected<std::string, std::string> iteration_key(std::size_t scope, std::size_t node,
+                                                       const cel::Value& iter);
   void iteration_done(std::size_t loop_scope, std::size_t loop_node, std::size_t index,
                       cel::Value outputs, const cel::Value& inner_nodes);
+  // An iteration failed and its loop carries on: its scope (if it has one: a loop over a ref has
+  // none) and all inside it are cancelled, and the failure is counted.
+  void iteration_failed(std::size_t loop_scope, std::size_t loop_node,
+                        std::optional<std::size_t> iteration_scope, std::size_t index,
+                        const std::string& message);
+  // After an iteration ended: the next one, or the loop's end once none runs.
+  void advance_loop(std::size_t loop_scope, std::size_t loop_node);
+  void finish_loop(std::size_t loop_scope, std::size_t loop_node);
+  // Ends `scope` and every scope inside it that is still open: their pending actions are dropped
+  // and their loops forgotten.
+  void cancel_scopes(std::size_t scope);
+  // `args` with the node's `passthrough` inputs added where args has no value of that name.
+  cel::Value with_passthrough(const Scope& scope, const NodeSpec& spec, cel::Value args) const;
   void finish_scope(std::size_t scope);
   bool join_ready(const Scope& scope, std::size_t node) const;
   void set_status(Scope& scope, std::size_t node, NodeStatus status);
@@ -186,6 +215,7 @@ class Interpreter {
   std::vector<std::string> reached_;
   std::unordered_set<std::string> reached_set_;
   std::vector<std::string> issued_;
+  std::vector<std::string> dropped_;
   std::vector<SkippedNode> skipped_;
   std::vector<SavedMessage> messages_;
   std::map<std::string, cel::Value, std::less<>> last_output_by_path_;

@@ -14,6 +14,7 @@
 #include "core/daemon_selection.h"
 #include "core/workflow/bounded_yaml.h"
 #include "core/workflow/inputs.h"
+#include "core/workflow/loader_policies.h"
 #include "core/workflow/node_types.h"
 #include "core/workflow/preset.h"
 #include "core/workflow/tool_filter.h"
@@ -25,10 +26,10 @@ namespace {
 using Keys = std::set<std::string, std::less<>>;
 
 const Keys kTopKeys = {"name",  "description", "apiVersion", "presets", "inputs", "outputs",
-                       "entry", "daemon",      "nodes",      "edges",   "ui"};
+                       "entry", "daemon",      "nodes",      "edges",   "ui",     "on_failure"};
 const Keys kBodyKeys = {"name", "description", "entry", "nodes", "edges", "outputs", "ui"};
 const Keys kNodeKeys = {"id",      "type",         "name",   "description", "args", "condition",
-                        "timeout", "save_message", "daemon", "thread",      "ui"};
+                        "timeout", "save_message", "daemon", "thread",      "ui",   "on_failure"};
 const Keys kThreadKeys = {"mode", "memo", "inject"};
 const Keys kEdgeKeys = {"from", "to", "cases", "default", "condition", "label"};
 const Keys kCaseKeys = {"to", "condition", "label"};
@@ -120,17 +121,7 @@ class Loader {
   }
 
   void template_error(const YAML::Node& node, std::string_view what, const TemplateError& e) {
-    const auto& text = node.Scalar();
-    const auto at = cel::position_of(text, std::min(e.offset, text.size()));
-    auto mark = mark_of(node);
-    // A one-line scalar: the column within it is the file's column (past the opening quote
-    // of a quoted one).
-    if (at.line == 1 && text.find('\n') == std::string::npos) {
-      mark.column += at.column - 1 + (is_plain(node) ? 0 : 1);
-    }
-    error(mark, std::string(what) + ": " +
-                    (at.line > 1 ? "line " + std::to_string(at.line) + ", " : std::string()) +
-                    "column " + std::to_string(at.column) + " of the expression: " + e.message);
+    errors.push_back(template_diagnostic(node, what, e));
   }
 
   TemplateTree tree_at(const YAML::Node& node, const std::string& what) {
@@ -362,6 +353,7 @@ class Loader {
         error(parallel, what + ": parallel must be true, false or a count of at least 1");
       }
     }
+    read_failure_keys(node, what, spec, errors);
     check_shape(spec, node, what);
     return spec;
   }
@@ -578,6 +570,7 @@ class Loader {
       } else {
         for (const auto& entry : outputs) {
           const auto key = entry.first.Scalar();
+          if (depth > 0) check_output_name(entry.first, errors);
           graph->outputs.emplace_back(key, tree_at(entry.second, "outputs." + key));
         }
       }
@@ -734,6 +727,8 @@ class Loader {
     if (const auto inputs = child(root, "inputs"); inputs && !inputs.IsNull())
       d.inputs = inputs_at(inputs, false);
     if (const auto daemon = child(root, "daemon")) d.daemon = daemon_at(daemon, "the workflow");
+    if (const auto policy = child(root, "on_failure"))
+      d.on_failure = workflow_failure_policy(policy, errors);
     d.graph = graph_at(root, 0, "the workflow");
     return d;
   }

@@ -157,7 +157,8 @@ nodes:
   EXPECT_EQ(run.status(), RunStatus::completed);
   EXPECT_EQ(
       cel::to_json(*run.output_at("each")).dump(),
-      R"({"_iterations":3,"doubled":20,"results":[{"doubled":20},{"doubled":40},{"doubled":60}]})");
+      R"({"_completed":3,"_failed":0,"_iterations":3,"_results":{"0":{"doubled":20},"1":{"doubled":40},)"
+      R"("2":{"doubled":60}},"doubled":20,"results":[{"doubled":20},{"doubled":40},{"doubled":60}]})");
 }
 
 TEST(WorkflowInterpreter, AFailingNodeOrExpressionFailsTheRunAtThatNode) {

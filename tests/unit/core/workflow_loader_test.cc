@@ -106,7 +106,7 @@ TEST(WorkflowLoader, LocatesEachMistake) {
       "w.yaml:4:41: args.command: column 8 of the expression: unexpected end of expression");
   EXPECT_EQ(errors_of("name: x\nentry: a\nsize: 3\nnodes:\n  - {id: a, type: router}\n"),
             "w.yaml:3:1: unknown key \"size\" in the workflow (expected apiVersion, daemon, "
-            "description, edges, entry, inputs, name, nodes, outputs, presets, ui)");
+            "description, edges, entry, inputs, name, nodes, on_failure, outputs, presets, ui)");
   EXPECT_EQ(errors_of("name: x\nentry: a\ninputs:\n  n: {type: integer, default: 9, max: 5}\n"
                       "nodes:\n  - {id: a, type: router}\n"),
             "w.yaml:4:31: input \"n\": default 9 is above max 5");
@@ -126,6 +126,89 @@ TEST(WorkflowLoader, ReportsEveryMistakeInFileOrder) {
   EXPECT_NE(errors.find("w.yaml:5:5: node \"a\": a loop needs inline or ref"), std::string::npos)
       << errors;
   EXPECT_NE(errors.find("node id \"a\" is used twice"), std::string::npos) << errors;
+}
+
+TEST(WorkflowLoader, ReadsFailurePoliciesKeysAndPassthrough) {
+  const std::string yaml = R"(name: p
+entry: each
+on_failure: pause
+nodes:
+  - id: each
+    type: loop
+    items: "[1]"
+    parallel: true
+    on_failure: fail_all
+    key: "{{ string(iter.index) }}"
+    passthrough: prompt
+    inline: {entry: w, nodes: [{id: w, type: run, command: x, on_failure: fail}]}
+  - {id: child, type: workflow, ref: "builtin://agent", passthrough: [prompt, model]}
+edges: [{from: each, to: child}]
+)";
+  auto loaded = load_workflow(yaml, "w.yaml");
+  ASSERT_TRUE(loaded) << errors_of(yaml);
+  EXPECT_EQ(loaded->on_failure, FailurePolicy::pause);
+  const auto& each = *loaded->graph->find("each");
+  EXPECT_EQ(each.loop_on_failure, LoopFailurePolicy::fail_all);
+  EXPECT_EQ(each.on_failure, std::nullopt);
+  EXPECT_TRUE(each.key.has_value());
+  EXPECT_EQ(each.passthrough, std::vector<std::string>{"prompt"});
+  EXPECT_EQ(each.body->find("w")->on_failure, FailurePolicy::fail);
+  EXPECT_EQ(loaded->graph->find("child")->passthrough,
+            (std::vector<std::string>{"prompt", "model"}));
+  // The map form takes a loop's keys inside its `loop:` map, and a node's own beside it.
+  auto mapped = load_workflow(R"(name: m
+nodes:
+  each:
+    loop: {items: "[1]", parallel: 2, on_failure: fail_fast, key: iter.item, inline: {entry: r, nodes: [{id: r, type: router}]}}
+  after:
+    on_failure: pause
+    agent: {passthrough: prompt}
+)",
+                              "m.yaml");
+  ASSERT_TRUE(mapped) << format_all("m.yaml", mapped.error());
+  EXPECT_EQ(mapped->graph->find("each")->loop_on_failure, LoopFailurePolicy::fail_fast);
+  EXPECT_TRUE(mapped->graph->find("each")->key.has_value());
+  EXPECT_EQ(mapped->graph->find("after")->on_failure, FailurePolicy::pause);
+  EXPECT_EQ(mapped->graph->find("after")->passthrough, std::vector<std::string>{"prompt"});
+  EXPECT_EQ(to_string(LoopFailurePolicy::carry_on), "continue");
+  EXPECT_EQ(loop_failure_policy_named("fail_fast"), LoopFailurePolicy::fail_fast);
+  EXPECT_EQ(failure_policy_named("retry"), std::nullopt);
+}
+
+TEST(WorkflowLoader, LocatesEachFailurePolicyMistake) {
+  const std::string head = "name: x\nentry: a\nnodes:\n";
+  EXPECT_EQ(errors_of(head + "  - {id: a, type: run, command: x, on_failure: retry}\n"),
+            "w.yaml:4:48: node \"a\": on_failure must be pause or fail, got \"retry\"");
+  EXPECT_EQ(
+      errors_of("name: x\non_failure: [pause]\n" + head.substr(8) + "  - {id: a, type: router}\n"),
+      "w.yaml:2:13: the workflow: on_failure must be pause or fail, got [\"pause\"]");
+  const std::string loop =
+      "  - id: a\n    type: loop\n    inline: {entry: r, nodes: [{id: r, "
+      "type: router}]}\n";
+  EXPECT_EQ(
+      errors_of(head + loop + "    items: '[1]'\n    parallel: true\n    on_failure: pause\n"),
+      "w.yaml:9:17: node \"a\": a loop's on_failure must be continue, fail_fast or fail_all, "
+      "got \"pause\"");
+  EXPECT_EQ(errors_of(head + loop + "    items: '[1]'\n    on_failure: fail_fast\n"),
+            "w.yaml:8:17: node \"a\": on_failure applies to parallel loops only (items with "
+            "parallel: true or a count above 1)");
+  EXPECT_EQ(errors_of(head + loop + "    while: 'false'\n    key: iter.index\n"),
+            "w.yaml:8:10: node \"a\": key names the iterations of a loop over items; this loop has "
+            "no items");
+  EXPECT_EQ(errors_of(head + loop + "    items: '[1]'\n    key: 'iter.'\n"),
+            "w.yaml:8:16: node \"a\" key: column 6 of the expression: expected a field name "
+            "after '.'");
+  EXPECT_EQ(errors_of(head + loop + "    items: '[1]'\n    passthrough: {prompt: x}\n"),
+            "w.yaml:8:18: node \"a\": passthrough names inputs: a name or a list of names, got "
+            "{\"prompt\":\"x\"}");
+  EXPECT_EQ(errors_of(head + "  - {id: a, type: run, command: x, passthrough: p}\n"),
+            "w.yaml:4:36: unknown key \"passthrough\" in node \"a\" (expected args, command, "
+            "condition, daemon, description, env, id, name, on_failure, save_message, shell, "
+            "thread, timeout, type, ui, working_dir)");
+  EXPECT_EQ(errors_of(head + "  - id: a\n    type: group\n    inline: {entry: r, outputs: "
+                             "{_results: x}, nodes: [{id: r, type: router}]}\n"),
+            "w.yaml:6:34: output \"_results\": names starting with \"_\" are reserved for the "
+            "outputs a loop adds (_iterations, _results …)");
 }
 
 TEST(WorkflowLoader, TheBuiltInsLoad) {
