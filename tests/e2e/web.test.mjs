@@ -24,6 +24,7 @@ import "./titles.mjs";
 import "./presets.mjs";
 import "./provider_keys.mjs";
 import "./subagents.mjs";
+import "./run_control.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);
