@@ -27,8 +27,8 @@ namespace {
 
 using Keys = KeySet;
 
-const Keys kTopKeys = {"name",    "description", "apiVersion",      "presets",    "inputs",
-                       "outputs", "entry",       "daemon",          "nodes",      "edges",
+const Keys kTopKeys = {"name",    "description", "apiVersion",      "presets",   "inputs",
+                       "outputs", "entry",       "daemon",          "nodes",     "edges",
                        "ui",      "triggers",    "automation_only", "on_failure"};
 const Keys kBodyKeys = {"name", "description", "entry", "nodes", "edges", "outputs", "ui"};
 const Keys kNodeKeys = {"id",      "type",         "name",   "description", "args", "condition",
