@@ -212,6 +212,12 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       serving.emplace(answer(user_id, run_id, std::move(answering)));
     } else if (post && verb == "cancel") {
       serving.emplace(cancel_run(user_id, run_id));
+    } else if (post && verb == "message") {
+      auto json = parse_json_body(request);
+      if (!json) co_return error_response(json.error());
+      const Json& text = (*json)["text"];
+      serving.emplace(
+          message_run(user_id, run_id, text.is_string() ? text.get<std::string>() : ""));
     } else if (post && std::find(kRunControlVerbs.begin(), kRunControlVerbs.end(), verb) !=
                            kRunControlVerbs.end()) {
       auto json = parse_json_body(request);
@@ -413,6 +419,11 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
   auto found = co_await finding;
   if (!found) co_return fail(found.error());
   const std::shared_ptr<const workflow::Definition> definition = std::move(*found);
+  if (definition->automation_only) {
+    co_return fail(
+        ErrorCode::invalid_argument,
+        "workflow " + definition->name + " is automation_only: only its triggers start it");
+  }
   Task<Result<Json>> presetting =
       inputs_under_presets(user_id, start.project_id.value_or(""), definition,
                            std::move(run.inputs), std::move(start.presets));
