@@ -162,9 +162,19 @@ Json firing_view(const FiringRecord& f) {
 TriggerRoutes::TriggerRoutes(Env& env, TriggerRoutesConfig config)
     : env_(env), config_(std::move(config)), ids_(env.executor, env.random.split(0x74727267ULL)) {}
 
-triggers::FiringEnv TriggerRoutes::firing_env() {
+std::vector<std::string> TriggerRoutes::firing_ids() {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < triggers::kFiringIdsMax; ++i) ids.push_back(ids_.next());
+  return ids;
+}
+
+triggers::FiringEnv TriggerRoutes::firing_env(const std::vector<std::string>& ids) const {
+  auto taken = std::make_shared<std::size_t>(0);
   return triggers::FiringEnv{env_.store->dialect(), config_.queue, config_.default_model,
-                             config_.zones, [this] { return ids_.next(); }};
+                             config_.zones, [ids, taken] {
+                               RELIANT_ASSERT(*taken < ids.size());
+                               return ids[(*taken)++];
+                             }};
 }
 
 std::string TriggerRoutes::new_token() {
@@ -411,14 +421,16 @@ Task<Result<Json>> TriggerRoutes::set_enabled(std::string user_id, std::string i
 Task<Result<Json>> TriggerRoutes::fire(std::string user_id, std::string id) {
   const std::int64_t now_ms = to_ms(env_.executor.now());
   const std::string key = "manual:" + ids_.next();
-  JsonTransactionBody body = [this, user_id, id, key, now_ms](SqlTransaction& tx) -> Result<Json> {
+  const std::vector<std::string> ids = firing_ids();
+  JsonTransactionBody body = [this, user_id, id, key, now_ms,
+                              ids](SqlTransaction& tx) -> Result<Json> {
     auto trigger = find_trigger(tx, user_id, id);
     if (!trigger) return fail(trigger.error());
     const triggers::FireRequest request{
         key,    std::string(name_of(kTriggerKindNames, trigger->kind)),
         now_ms, Json{{"manual", true}},
         true,   now_ms};
-    auto fired = triggers::fire_trigger(tx, firing_env(), *trigger, request);
+    auto fired = triggers::fire_trigger(tx, firing_env(ids), *trigger, request);
     if (!fired) return fail(fired.error());
     return firing_view(fired->firing);
   };

@@ -74,7 +74,12 @@ class TriggerRoutes {
   Task<Result<nlohmann::json>> events(std::string user_id, std::string id, std::int64_t limit);
 
  private:
-  triggers::FiringEnv firing_env();
+  // Ids for one firing, made here on the caller's thread: a transaction body runs on the store's
+  // threads, where the id generator must not be used.
+  std::vector<std::string> firing_ids();
+  // The firing environment of one attempt of a transaction body: its ids from `ids`, from the
+  // first again on each attempt.
+  triggers::FiringEnv firing_env(const std::vector<std::string>& ids) const;
   std::string new_token();
   void wake();
 

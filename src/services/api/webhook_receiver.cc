@@ -149,8 +149,9 @@ Task<HttpResponse> TriggerRoutes::deliver(HttpRequest request) {
     int status = 202;
     Json body;
   };
-  auto body = [this, request, id, path_token, key,
-               now_ms](SqlTransaction& tx) -> Result<Delivered> {
+  const std::vector<std::string> ids = firing_ids();
+  auto body = [this, request, id, path_token, key, now_ms,
+               ids](SqlTransaction& tx) -> Result<Delivered> {
     auto trigger = find_trigger_by_id(tx, id);
     if (!trigger) return fail(trigger.error());
     if (!*trigger || (*trigger)->kind != TriggerKind::webhook) return Delivered{404, Json()};
@@ -164,7 +165,7 @@ Task<HttpResponse> TriggerRoutes::deliver(HttpRequest request) {
         spec && spec->hmac ? lower(spec->hmac->header) : std::string();
     const triggers::FireRequest fire{
         key, "webhook", now_ms, delivery_payload(request, signature_header), false, now_ms};
-    auto fired = triggers::fire_trigger(tx, firing_env(), **trigger, fire);
+    auto fired = triggers::fire_trigger(tx, firing_env(ids), **trigger, fire);
     if (!fired) return fail(fired.error());
     Json out = firing_view(fired->firing);
     out["duplicate"] = fired->duplicate;

@@ -20,6 +20,9 @@
 
 namespace reliant::triggers {
 
+// The most ids one firing takes (its row, its chat, its run, its first message).
+inline constexpr std::size_t kFiringIdsMax = 4;
+
 // What firing needs from its service: the engine queue runs start on, the model a run gets when
 // nobody names one, the zone database, and fresh ids.
 struct FiringEnv {

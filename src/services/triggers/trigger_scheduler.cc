@@ -253,11 +253,12 @@ Task<Result<std::size_t>> TriggerScheduler::fire_workflow_events(std::int64_t no
     // The first scan starts now: runs that ended before any scheduler looked fire nothing.
     RunCursor after = cursor->value_or(RunCursor{now_ms - kEndSettleMs, ""});
     Firings out;
+    const std::set<std::string> watching(users->begin(), users->end());
     if (!users->empty()) {
       auto ended = runs_ended_after(tx, after, now_ms - kEndSettleMs, batch);
       if (!ended) return fail(ended.error());
       for (const auto& run : *ended) {
-        if (std::binary_search(users->begin(), users->end(), run.owner)) {
+        if (watching.contains(run.owner)) {
           if (auto ok = fire_run_end(tx, env, run, now_ms, out); !ok) return fail(ok.error());
         }
         after = RunCursor{run.closed_at_ms, run.id};
