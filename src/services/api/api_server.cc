@@ -179,7 +179,7 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       presets_(env),
       daemons_(env, config_.daemons),
       managed_daemons_(env, config_.managed_daemons),
-      workflows_(env, config_.workflows, config_.chats.queue),
+      workflows_(env, config_.workflows, config_.chats.queue, config_.time_zones),
       triggers_(env, TriggerRoutesConfig{config_.chats.queue, config_.chats.default_model,
                                          config_.time_zones, config_.secrets, config_.secrets_key}),
       watches_(env, config_.credential_recheck),

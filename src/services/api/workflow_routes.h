@@ -79,7 +79,9 @@ class WorkflowRoutes {
  public:
   // `engine_workflows`: what the deployment's workers run besides the language's built-ins;
   // `queue`: the engine namespace runs start in.
-  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows, std::string queue);
+  // `zones` checks the time zones of the schedules workflows declare (null: their names' form).
+  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows, std::string queue,
+                 cel::TimeZoneLoader zones = nullptr);
 
   // The response for the paths above; nullopt for other paths.
   Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
@@ -147,6 +149,7 @@ class WorkflowRoutes {
       nlohmann::json presets);
 
   Env& env_;
+  cel::TimeZoneLoader zones_;
   std::vector<std::string> engine_workflows_;
   std::string queue_;
   nlohmann::json listing_;  // GET /workflows: fixed for the process's life, built once
