@@ -21,6 +21,7 @@ namespace {
 using scenario_file::join;
 using scenario_file::kind_of;
 using scenario_file::read_faults;
+using scenario_file::read_workflow_control;
 using scenario_file::Reader;
 
 const std::vector<std::string> kInvariants = {"stream_order",
@@ -50,6 +51,7 @@ const std::vector<std::string> kInvariants = {"stream_order",
                                               "malformed_calls_refused",
                                               "workflow_runs_family",
                                               "workflow_spawns",
+                                              "paused_runs_start_nothing",
                                               "resume_bounded",
                                               "suspended_not_dialled",
                                               "tool_placement",
@@ -344,49 +346,9 @@ Result<void> read_project_config(const Reader& r, const YAML::Node& config, cons
   return {};
 }
 
-// A workflow_client's config: its workflow must load (its mistakes are reported at their place
-// in the workflow, after the place of `workflow:` in the scenario), and every expectation names
-// an outcome and the outputs it expects.
-Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& config,
-                                         const std::string& path, WorkflowClientConfig& client) {
-  if (auto ok = r.expect_map(config, path,
-                             {"user", "interval", "request_timeout", "approve_share", "concurrent",
-                              "workflow", "project", "project_workflows", "inputs", "expect"});
-      !ok)
-    return ok;
-  if (config["user"]) {
-    auto user = r.string(config["user"], path + ".user");
-    if (!user) return fail(user.error());
-    client.user = *user;
-  }
-  if (config["approve_share"]) {
-    auto share = r.probability(config["approve_share"], path + ".approve_share");
-    if (!share) return fail(share.error());
-    client.approve_share = *share;
-  }
-  if (config["concurrent"]) {
-    auto concurrent = r.count(config["concurrent"], path + ".concurrent", 100);
-    if (!concurrent) return fail(concurrent.error());
-    if (*concurrent == 0)
-      return fail(r.error(config["concurrent"], path + ".concurrent", "must be at least 1"));
-    client.concurrent = *concurrent;
-  }
-  if (!config["workflow"]) return fail(r.error(config, path, "missing 'workflow' (its YAML)"));
-  auto text = r.string(config["workflow"], path + ".workflow");
-  if (!text) return fail(text.error());
-  if (auto loaded = workflow::load_workflow(*text, "workflow"); !loaded) {
-    return fail(r.error(config["workflow"], path + ".workflow",
-                        workflow::format("workflow", loaded.error().front())));
-  }
-  client.workflow = *text;
-  if (auto ok = read_project_config(r, config, path, client); !ok) return ok;
-  if (config["inputs"]) {
-    if (!config["inputs"].IsMap()) {
-      return fail(r.error(config["inputs"], path + ".inputs",
-                          "expected a map, got " + kind_of(config["inputs"])));
-    }
-    client.inputs = workflow::to_json(config["inputs"]);
-  }
+// A workflow_client's `expect:`: every expectation names an outcome and the outputs it expects.
+Result<void> read_expectations(const Reader& r, const YAML::Node& config, const std::string& path,
+                               WorkflowClientConfig& client) {
   if (!config["expect"] || !config["expect"].IsMap() || config["expect"].size() == 0) {
     return fail(r.error(config["expect"] ? config["expect"] : config, path + ".expect",
                         "expected a map from the approvals' answers (\"approved\", "
@@ -415,6 +377,59 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
     }
     client.expect[key] = std::move(expectation);
   }
+  return {};
+}
+
+// A workflow_client's config: its workflow must load (its mistakes are reported at their place
+// in the workflow, after the place of `workflow:` in the scenario), and every expectation names
+// an outcome and the outputs it expects.
+Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& config,
+                                         const std::string& path, WorkflowClientConfig& client) {
+  if (auto ok =
+          r.expect_map(config, path,
+                       {"user", "interval", "request_timeout", "approve_share", "concurrent",
+                        "workflow", "project", "project_workflows", "inputs", "expect", "control"});
+      !ok)
+    return ok;
+  if (config["user"]) {
+    auto user = r.string(config["user"], path + ".user");
+    if (!user) return fail(user.error());
+    client.user = *user;
+  }
+  if (config["approve_share"]) {
+    auto share = r.probability(config["approve_share"], path + ".approve_share");
+    if (!share) return fail(share.error());
+    client.approve_share = *share;
+  }
+  if (config["concurrent"]) {
+    auto concurrent = r.count(config["concurrent"], path + ".concurrent", 100);
+    if (!concurrent) return fail(concurrent.error());
+    if (*concurrent == 0)
+      return fail(r.error(config["concurrent"], path + ".concurrent", "must be at least 1"));
+    client.concurrent = *concurrent;
+  }
+  if (!config["workflow"]) return fail(r.error(config, path, "missing 'workflow' (its YAML)"));
+  auto text = r.string(config["workflow"], path + ".workflow");
+  if (!text) return fail(text.error());
+  if (auto loaded = workflow::load_workflow(*text, "workflow"); !loaded) {
+    return fail(r.error(config["workflow"], path + ".workflow",
+                        workflow::format("workflow", loaded.error().front())));
+  }
+  client.workflow = *text;
+  if (auto ok = read_project_config(r, config, path, client); !ok) return ok;
+  if (config["control"]) {
+    if (auto ok = read_workflow_control(r, config["control"], path + ".control", client.control);
+        !ok)
+      return ok;
+  }
+  if (config["inputs"]) {
+    if (!config["inputs"].IsMap()) {
+      return fail(r.error(config["inputs"], path + ".inputs",
+                          "expected a map, got " + kind_of(config["inputs"])));
+    }
+    client.inputs = workflow::to_json(config["inputs"]);
+  }
+  if (auto ok = read_expectations(r, config, path, client); !ok) return ok;
   return read_durations(
       r, config, path,
       {{"interval", &client.interval}, {"request_timeout", &client.request_timeout}});

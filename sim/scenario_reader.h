@@ -141,4 +141,8 @@ class Reader {
 // The `faults:` section: ranges and the scripted plan (scenario_faults.cc).
 Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s);
 
+// A workflow_client's `control:` section (scenario_workflow_control.cc).
+Result<void> read_workflow_control(const Reader& r, const YAML::Node& node, const std::string& path,
+                                   WorkflowControlConfig& control);
+
 }  // namespace reliant::sim::scenario_file

@@ -25,6 +25,7 @@
 #include "services/worker/worker.h"
 #include "sim/runner.h"
 #include "sim/workload/api_call.h"
+#include "sim/workload/paused_runs.h"
 #include "sim/workload/spawned_agents.h"
 #include "sim/workload/stuck_run.h"
 #include "sim/workload/tool_path_state.h"
@@ -622,9 +623,15 @@ void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
       const Json activity = e.body.value("input", Json::object());
       const std::string key = activity.is_object() ? activity.value("key", "") : "";
       if (key.empty()) continue;
-      if (!scheduled.insert(key).second) {
+      // A held step's retry (run control) is the same node again, once per retry asked.
+      const Json retry = activity.value("retry", Json(0));
+      const std::string attempt =
+          retry.is_number_integer() && retry.get<std::int64_t>() > 0
+              ? key + " (retry " + std::to_string(retry.get<std::int64_t>()) + ")"
+              : key;
+      if (!scheduled.insert(attempt).second) {
         checker.violation(end, "workflow_nodes_once",
-                          "run " + run_id + " scheduled " + key + " twice");
+                          "run " + run_id + " scheduled " + attempt + " twice");
       }
       const std::string suffix = "/use_tools";
       if (manual && key.ends_with(suffix) && !key.starts_with("save:")) {
@@ -674,6 +681,21 @@ void check_answers(const ClientBook& book,
   }
 }
 
+// The invariants over the workflow runs' histories and the workflow clients' runs.
+void check_workflows(ChatWorkload::Impl& impl, Instant heal, Instant end) {
+  check_workflow_runs(impl.database, impl.checker, end);
+  check_run_families(impl.database, impl.checker, heal, end);
+  // Every run's history is read: only where a scenario asks for it.
+  if (impl.scenario.checks("workflow_spawns"))
+    impl.stats.sub_agents = check_spawned_agents(impl.database, impl.checker, heal, end);
+  if (impl.scenario.checks("paused_runs_start_nothing")) {
+    impl.stats.control =
+        check_paused_runs(impl.workflow_clients, impl.database, impl.checker, heal, end);
+  }
+  check_node_daemons(impl.database, impl.checker, end);
+  check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
+}
+
 }  // namespace
 
 void ChatWorkload::finish(Instant end) {
@@ -719,13 +741,7 @@ void ChatWorkload::finish(Instant end) {
     impl.checker.violation(end, "chat_answers",
                            "cannot read the database: " + read.error().message);
   }
-  check_workflow_runs(impl.database, impl.checker, end);
-  check_run_families(impl.database, impl.checker, heal, end);
-  // Every run's history is read: only where a scenario asks for it.
-  if (impl.scenario.checks("workflow_spawns"))
-    impl.stats.sub_agents = check_spawned_agents(impl.database, impl.checker, heal, end);
-  check_node_daemons(impl.database, impl.checker, end);
-  check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
+  check_workflows(impl, heal, end);
   for (const auto& book : impl.clients) {
     for (const auto& chat : book->chats_seen) {
       if (chat_owner.count(chat) && chat_owner[chat] != book->user_id) {
@@ -758,28 +774,8 @@ void ChatWorkload::summarize(RunReport& report) const {
                                 : std::string()) +
       "\n");
   if (impl_->workflow_clients.empty()) return;
-  std::uint64_t started = 0, found = 0, ended = 0, approved = 0, denied = 0;
-  std::map<std::string, int> outcomes;
-  for (const auto& book : impl_->workflow_clients) {
-    started += book->started;
-    approved += book->approved;
-    denied += book->denied;
-    for (const auto& [id, run] : book->runs) {
-      found += run.adopted ? 1 : 0;
-      if (run.ends == 0) continue;
-      ++ended;
-      ++outcomes[run.outcome + " after '" + answers_key(run) + "'"];
-    }
-  }
-  std::string ends;
-  for (const auto& [what, n] : outcomes) ends += (ends.empty() ? "" : ", ") + u(n) + " " + what;
-  std::string sub_agents;
-  for (const auto& [status, n] : c.sub_agents)
-    sub_agents += (sub_agents.empty() ? "; sub-agents: " : ", ") + u(n) + " " + status;
-  report.sections.push_back("workflows: " + u(started) + " runs started, " + u(found) +
-                            " found after a lost reply, " + u(ended) + " ended (" + ends + "), " +
-                            u(approved) + " approvals given, " + u(denied) + " denied" +
-                            sub_agents + "\n");
+  report.sections.push_back(
+      summarize_workflow_clients(impl_->workflow_clients, c.sub_agents, c.control));
 }
 
 }  // namespace reliant::sim

@@ -35,6 +35,7 @@ struct ChatSummary {
   std::uint64_t approvals = 0;                      // manual-mode tool calls the clients approved
   std::uint64_t malformed_results = 0;              // results of calls the model provider made up
   std::map<std::string, std::uint64_t> sub_agents;  // by their runs' status (workflow_spawns)
+  std::map<std::string, std::uint64_t> control;     // paused_runs_start_nothing's counts
 };
 
 class ChatWorkload final : public Workload {

@@ -99,6 +99,42 @@ struct WorkflowExpectation {
   nlohmann::json outputs = nlohmann::json::object();  // each named output must equal this
 };
 
+// A workflow client's control of its runs (core/workflow/run_control.h), all through the REST
+// API, as a person at the run page would. Each decision is drawn once per run (or held step) and
+// kept, so that a request whose reply was lost is sent again as it was.
+struct WorkflowControlConfig {
+  // The share of runs paused once, `pause_after` after the client follows them (or, for
+  // `pause_at_approval` of those, when it first finds an approval waiting, before answering it),
+  // and resumed `pause_length` later — except `leave_paused` of them, left paused.
+  double pause_share = 0;
+  Duration pause_after_min{};
+  Duration pause_after_max = seconds(5);
+  Duration pause_length_min = seconds(1);
+  Duration pause_length_max = seconds(5);
+  double pause_at_approval = 0;
+  double leave_paused = 0;
+  // The share of runs started with `on_failure: pause` and `hold_inputs` over the client's
+  // inputs (which should make a step fail: the run then holds it for the client).
+  double hold_share = 0;
+  nlohmann::json hold_inputs = nlohmann::json::object();
+  // What the client does with a held step, `react_after` after it first finds it held, by
+  // weight: retry it with `retry_args`, skip it with `skip_output`, fail it, or leave it held
+  // (and the run with it).
+  Duration react_after_min{};
+  Duration react_after_max{};
+  double retry_weight = 1;
+  double skip_weight = 0;
+  double fail_weight = 0;
+  double leave_weight = 0;
+  nlohmann::json retry_args = nlohmann::json::object();
+  nlohmann::json skip_output = nlohmann::json::object();
+  // The share of runs whose input `set_name` the client sets to `set_value` when it first finds
+  // an approval waiting, before it answers: the nodes after the approval see the new value.
+  double set_share = 0;
+  std::string set_name;
+  nlohmann::json set_value;
+};
+
 // A workflow client (the chat workload): every `interval`, while fewer than `concurrent` of its
 // runs are open, it starts a run of `workflow` (YAML, checked when the scenario is read) with
 // `inputs` through an api node; it follows each run's node events, answers each approval it
@@ -120,6 +156,9 @@ struct WorkflowClientConfig {
   std::vector<std::string> project_workflows;
   nlohmann::json inputs = nlohmann::json::object();
   std::map<std::string, WorkflowExpectation> expect;
+  // `control:`: pauses, held steps and changed inputs; the answers a run's expectation is keyed
+  // by then also name what the client did ("retried", "skipped", "failed", "set").
+  WorkflowControlConfig control;
 };
 
 }  // namespace reliant::sim

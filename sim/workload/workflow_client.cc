@@ -44,9 +44,12 @@ class WorkflowClient {
     co_return reply;
   }
 
+  // Runs that have not ended, except those the client left paused or held: it waits for those
+  // no more.
   std::size_t open_runs() const {
-    return static_cast<std::size_t>(std::count_if(
-        book_->runs.begin(), book_->runs.end(), [](const auto& r) { return r.second.ends == 0; }));
+    return static_cast<std::size_t>(
+        std::count_if(book_->runs.begin(), book_->runs.end(),
+                      [](const auto& r) { return r.second.ends == 0 && !r.second.left; }));
   }
 
   void follow(const std::string& run_id, bool adopted) {
@@ -54,23 +57,46 @@ class WorkflowClient {
     FollowedRun& run = book_->runs[run_id];
     run.started = world_.now();
     run.adopted = adopted;
+    plan_control(run);
+  }
+
+  // When the client will pause the run and whether it will resume it, and whether it will change
+  // an input before answering: drawn once, so that a client that restarts keeps to them.
+  void plan_control(FollowedRun& run) {
+    const WorkflowControlConfig& c = book_->config.control;
+    if (env_.random.chance(c.pause_share)) {
+      run.pause_planned = true;
+      run.pause_at_approval = env_.random.chance(c.pause_at_approval);
+      run.pause_at = world_.now() + env_.random.between(c.pause_after_min, c.pause_after_max);
+      run.pause_length = env_.random.between(c.pause_length_min, c.pause_length_max);
+      run.leave_paused = env_.random.chance(c.leave_paused);
+    }
+    run.set_planned = !c.set_name.empty() && env_.random.chance(c.set_share);
+  }
+
+  // A start request: by name from its project, or its YAML inline; some with on_failure: pause
+  // and the inputs that make a step fail.
+  std::string start_body() {
+    const WorkflowControlConfig& control = book_->config.control;
+    Json inputs = book_->config.inputs;
+    const bool hold = env_.random.chance(control.hold_share);
+    if (hold) inputs.update(control.hold_inputs);
+    Json body = book_->config.project ? Json{{"workflow", book_->workflow_name},
+                                             {"project_id", book_->project_id},
+                                             {"inputs", inputs}}
+                                      : Json{{"source", book_->config.workflow},
+                                             {"file", "scenario-workflow.yaml"},
+                                             {"inputs", inputs}};
+    if (hold) body["on_failure"] = "pause";
+    return body.dump();
   }
 
   Task<void> start_loop() {
-    // By name from its project, or its YAML inline.
-    const std::string body = book_->config.project ? Json{{"workflow", book_->workflow_name},
-                                                          {"project_id", book_->project_id},
-                                                          {"inputs", book_->config.inputs}}
-                                                         .dump()
-                                                   : Json{{"source", book_->config.workflow},
-                                                          {"file", "scenario-workflow.yaml"},
-                                                          {"inputs", book_->config.inputs}}
-                                                         .dump();
     for (;;) {
       co_await sleep(env_.executor, book_->config.interval);
       if (open_runs() >= static_cast<std::size_t>(book_->config.concurrent)) continue;
       Task<Result<ApiReply>> starting =
-          call("POST", "/api/v1/workflows/runs", Json::object(), body);
+          call("POST", "/api/v1/workflows/runs", Json::object(), start_body());
       Result<ApiReply> started = co_await starting;
       // No answer: maybe started, maybe not; the run list will tell.
       if (!started || started->status != 201) continue;
@@ -126,12 +152,13 @@ class WorkflowClient {
     const Json reply = Json::parse(read->body, nullptr, false);
     if (!reply.is_object()) co_return;
     std::vector<Json> waiting;
+    Json paused;  // the run's control state, when it is paused
     for (const auto& event : reply.value("events", Json::array())) {
       FollowedRun& run = book_->runs[run_id];
       const std::string kind = event.value("kind", "");
-      if (kind == "node_waiting") {
-        waiting.push_back(event);
-        continue;  // repeated on every read until answered: not a step of the cursor
+      if (kind == "node_waiting" || kind == "run_paused") {
+        (kind == "run_paused" ? paused : waiting.emplace_back()) = event;
+        continue;  // repeated on every read while it lasts: not a step of the cursor
       }
       run.cursor = std::max(run.cursor, event.value("seq", std::int64_t{0}));
       if (kind != "run_completed" && kind != "run_failed" && kind != "run_cancelled") continue;
@@ -151,10 +178,122 @@ class WorkflowClient {
                                 std::to_string(event.value("seq", std::int64_t{0})) + ")");
       }
     }
+    if (book_->runs[run_id].ends > 0) co_return;
+    const bool approval_waiting = std::any_of(waiting.begin(), waiting.end(), [](const Json& n) {
+      return n.value("type", "") == "approval";
+    });
+    Task<bool> controlling = control(run_id, paused, approval_waiting);
+    const bool answer_now = co_await controlling;
     for (const auto& node : waiting) {
+      if (!answer_now) break;
       Task<void> answering = answer(run_id, node);
       co_await answering;
     }
+  }
+
+  // A control request; returns the reply's status, or 0 when none came.
+  Task<int> control_request(std::string run_id, std::string verb, Json body) {
+    ++book_->runs[run_id].control_requests;
+    Task<Result<ApiReply>> sending =
+        call("POST", "/api/v1/runs/" + run_id + "/" + verb, Json::object(), body.dump());
+    Result<ApiReply> sent = co_await sending;
+    if (!sent) co_return 0;
+    if (sent->status == 200) ++book_->controlled[verb];
+    co_return sent->status;
+  }
+
+  // What the client does to the run as its events end (`paused`: the run_paused event, or
+  // null): its held steps, its pause or resume when due, and the input it changes before it
+  // answers an approval. Returns whether to answer the waiting approvals now.
+  Task<bool> control(std::string run_id, Json paused, bool approval_waiting) {
+    const bool by_user = paused.is_object() && paused.value("paused_by_user", false);
+    const Json held = paused.is_object() ? paused.value("held", Json::array()) : Json::array();
+    for (const auto& step : held.is_array() ? held : Json::array()) {
+      Task<void> releasing = release(run_id, step.value("key", ""));
+      co_await releasing;
+    }
+    Task<bool> pausing = pause_or_resume(run_id, by_user, approval_waiting);
+    const bool pause_settled = co_await pausing;
+    FollowedRun& run = book_->runs[run_id];
+    if (approval_waiting && run.set_planned && !run.input_set) {
+      const WorkflowControlConfig& c = book_->config.control;
+      Task<int> setting =
+          control_request(run_id, "set", Json{{"name", c.set_name}, {"value", c.set_value}});
+      const int status = co_await setting;
+      // 409: the run ended. No reply, or a server error (a commit whose outcome the api could
+      // not learn), leaves it unknown: the change is sent again, and the answer waits.
+      run.input_set = status == 200 || status == 409;
+      if (status == 200) run.answers.push_back("set");
+    }
+    co_return pause_settled && (!run.set_planned || run.input_set);
+  }
+
+  // A held step: retried, skipped or failed as drawn for it (once), or left held — some while
+  // after the client first finds it held, as a person takes a while to look.
+  Task<void> release(std::string run_id, std::string key) {
+    if (key.empty()) co_return;
+    FollowedRun& run = book_->runs[run_id];
+    const WorkflowControlConfig& c = book_->config.control;
+    const auto act_at = run.act_at.try_emplace(
+        key, world_.now() + env_.random.between(c.react_after_min, c.react_after_max));
+    if (world_.now() < act_at.first->second) co_return;
+    if (!run.holding.contains(key)) {
+      const double pick =
+          env_.random.unit() * (c.retry_weight + c.skip_weight + c.fail_weight + c.leave_weight);
+      const std::string action = pick < c.retry_weight                                   ? "retry"
+                                 : pick < c.retry_weight + c.skip_weight                 ? "skip"
+                                 : pick < c.retry_weight + c.skip_weight + c.fail_weight ? "fail"
+                                                                                         : "leave";
+      run.holding[key] = action;
+      run.answers.push_back(action == "retry"  ? "retried"
+                            : action == "skip" ? "skipped"
+                            : action == "fail" ? "failed"
+                                               : "left");
+    }
+    const std::string action = run.holding[key];
+    if (action == "leave") {
+      run.left = true;
+      co_return;
+    }
+    Json body{{"node", key}};
+    if (action == "retry") body["args"] = book_->config.control.retry_args;
+    if (action == "skip") body["output"] = book_->config.control.skip_output;
+    // The next read of the run's events tells whether it took: the step no longer waits.
+    Task<int> sending = control_request(run_id, action, std::move(body));
+    co_await sending;
+  }
+
+  // The run's pause when it is due, and its resume `pause_length` after the pause took (unless
+  // the client leaves it paused). Returns false while a pause due at an approval has not taken:
+  // the approval is answered once the run is paused.
+  Task<bool> pause_or_resume(std::string run_id, bool by_user, bool approval_waiting) {
+    FollowedRun& run = book_->runs[run_id];
+    if (!run.pause_planned) co_return true;
+    const Instant now = world_.now();
+    if (!run.paused) {
+      const bool due = run.pause_at_approval ? approval_waiting : now >= run.pause_at;
+      if (!due) co_return true;
+      int status = 200;  // paused by this client already: its reply was lost
+      if (!by_user) {
+        Task<int> pausing = control_request(run_id, "pause", Json::object());
+        status = co_await pausing;
+      }
+      // 409: already paused (an earlier request of this client's took), or the run ended.
+      if (status != 200 && status != 409) co_return !run.pause_at_approval;
+      run.paused = true;
+      run.resume_at = now + run.pause_length;
+      run.left = run.left || run.leave_paused;
+      co_return true;
+    }
+    if (run.leave_paused || run.resumed || now < run.resume_at) co_return true;
+    if (!by_user) {
+      run.resumed = true;  // an earlier resume took
+      co_return true;
+    }
+    Task<int> resuming = control_request(run_id, "resume", Json::object());
+    const int status = co_await resuming;
+    if (status == 200 || status == 409) book_->runs[run_id].resumed = true;
+    co_return true;
   }
 
   // Answers a waiting approval (drawn once per node, so a retry gives the same answer) or
@@ -211,6 +350,44 @@ std::string answers_key(const FollowedRun& run) {
   return key;
 }
 
+std::string summarize_workflow_clients(
+    const std::vector<std::unique_ptr<WorkflowClientBook>>& books,
+    const std::map<std::string, std::uint64_t>& sub_agents,
+    const std::map<std::string, std::uint64_t>& control) {
+  const auto u = [](std::uint64_t v) { return std::to_string(v); };
+  std::uint64_t started = 0, found = 0, ended = 0, approved = 0, denied = 0, left = 0;
+  std::map<std::string, int> outcomes;
+  std::map<std::string, std::uint64_t> controlled;
+  for (const auto& book : books) {
+    started += book->started;
+    approved += book->approved;
+    denied += book->denied;
+    for (const auto& [verb, n] : book->controlled) controlled[verb] += n;
+    for (const auto& [id, run] : book->runs) {
+      found += run.adopted ? 1 : 0;
+      left += run.left ? 1 : 0;
+      if (run.ends == 0) continue;
+      ++ended;
+      ++outcomes[run.outcome + " after '" + answers_key(run) + "'"];
+    }
+  }
+  const auto list = [&](const auto& counts, const std::string& title) {
+    std::string out;
+    for (const auto& [what, n] : counts)
+      out += (out.empty() ? title : std::string(", ")) + u(n) + " " + what;
+    return out;
+  };
+  std::string out = "workflows: " + u(started) + " runs started, " + u(found) +
+                    " found after a lost reply, " + u(ended) + " ended (" + list(outcomes, "") +
+                    "), " + u(approved) + " approvals given, " + u(denied) + " denied" +
+                    list(sub_agents, "; sub-agents: ");
+  if (!controlled.empty() || !control.empty()) {
+    out += list(controlled, "; control requests taken: ") + "; " + u(left) +
+           " runs left paused or held" + list(control, "; histories: ");
+  }
+  return out + "\n";
+}
+
 std::shared_ptr<void> make_workflow_client(Env& env, const World& world, WorkflowClientBook* book,
                                            Checker* checker) {
   return std::make_shared<WorkflowClient>(env, world, book, checker);
@@ -265,8 +442,8 @@ void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook
         }
       }
       const auto status = stored.find(run_id);
-      if (run.ends == 0) {
-        if (std::max(run.started, heal) + budget <= end) {
+      if (run.ends == 0) {  // one its client left paused or held is paused_runs_start_nothing's
+        if (!run.left && std::max(run.started, heal) + budget <= end) {
           checker.violation(end, "workflow_runs_end",
                             who + " (started " + format_duration(run.started - kSimEpoch) +
                                 ") never ended; stored as " +

@@ -43,6 +43,22 @@ struct FollowedRun {
   std::string outcome;
   nlohmann::json outputs;
   std::string error;
+  // Run control (WorkflowControlConfig), drawn when the client first follows the run.
+  bool pause_planned = false;
+  bool pause_at_approval = false;  // else at pause_at (world time)
+  bool leave_paused = false;
+  Instant pause_at{};
+  Duration pause_length{};
+  bool paused = false;   // the client's pause took (its reply, or the run's events, said so)
+  Instant resume_at{};   // world time
+  bool resumed = false;  // the client's resume took
+  bool set_planned = false;
+  bool input_set = false;                      // the api took the change of input
+  std::map<std::string, std::string> holding;  // held step key → retry, skip, fail or leave
+  std::map<std::string, Instant> act_at;       // held step key → when the client acts on it
+  // Left paused or with a step held for good: the client moves it on no more, so it may run on.
+  bool left = false;
+  std::uint64_t control_requests = 0;  // pause, resume, retry, skip, fail and set sent
 };
 
 struct WorkflowClientBook {
@@ -59,6 +75,8 @@ struct WorkflowClientBook {
   std::uint64_t started = 0;
   std::uint64_t approved = 0;
   std::uint64_t denied = 0;
+  // Control requests the api took (answered 200), by verb.
+  std::map<std::string, std::uint64_t> controlled;
 };
 
 // The client component of a workflow_client node, built anew on each start. `world` gives the
@@ -71,6 +89,13 @@ void check_workflow_clients(const std::vector<std::unique_ptr<WorkflowClientBook
 // workflow_node_daemons (each node ran where the selector the engine evaluated says) and
 // tool_placement (where the workflows' YAML says: sim/workload/tool_placement.h).
 void check_node_daemons(SimDatabase& database, Checker& checker, Instant end);
+
+// The report's line on the workflow clients' runs, with the sub-agents found
+// (workflow_spawns) and what the histories hold of run control (paused_runs_start_nothing).
+std::string summarize_workflow_clients(
+    const std::vector<std::unique_ptr<WorkflowClientBook>>& books,
+    const std::map<std::string, std::uint64_t>& sub_agents,
+    const std::map<std::string, std::uint64_t>& control);
 
 // "approved,denied", or "none" for a run that met no approval.
 std::string answers_key(const FollowedRun& run);

@@ -354,6 +354,11 @@ Result<ControlRequest> checked_control(const engine::RunState& state, ControlReq
   if (state.terminal) return fail(precondition("the run has ended"));
   auto replayed = replay(state);
   if (!replayed) return fail(replayed.error());
+  // Its steps are done (or one failed it) and it only records its end — on its chat, say: the
+  // replay reads no request after that point, so one signalled now would change nothing, and a
+  // pause taken here would not stop a second from being taken.
+  if (replayed->run->status() != RunStatus::running)
+    return fail(precondition("the run's steps are done: it is ending"));
   const RunControl& control = replayed->control;
   switch (request.action) {
     case ControlAction::pause:

@@ -177,6 +177,24 @@ TEST(RunControl, TheChecksRefuseWhatDoesNotApplyWithAClearMessage) {
   EXPECT_EQ(checked(run, {{"action", "pause"}}).error().message, "the run has ended");
 }
 
+// A chat's run records its end on the chat after its last step: in between, the replay reads no
+// request, so none is taken (a pause taken there let a second pause be taken after it).
+TEST(RunControl, ARunWhoseStepsAreDoneTakesNoRequestWhileItRecordsItsEnd) {
+  RunRequest request = testing::source(kThreeSteps);
+  request.context["chat_id"] = "chat-1";
+  EngineRun run(request);
+  run.complete("build", {{"exit_code", 0}});
+  run.complete("test", {{"exit_code", 0}});
+  run.complete("ship", {{"exit_code", 0}});
+  ASSERT_FALSE(run.state().terminal.has_value()) << "no run:finish step to wait for";
+  const auto refused = checked(run, {{"action", "pause"}});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::failed_precondition);
+  EXPECT_EQ(refused.error().message, "the run's steps are done: it is ending");
+  EXPECT_FALSE(
+      checked(run, {{"action", "set_input"}, {"name", "target"}, {"value", "x"}}).has_value());
+}
+
 TEST(RunControl, MalformedRequestsAreRefused) {
   EXPECT_FALSE(control_request_from_json(Json::array()).has_value());
   EXPECT_EQ(control_request_from_json({{"action", "explode"}}).error().message,

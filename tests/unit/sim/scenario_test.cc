@@ -92,7 +92,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled, workflow_runs_end, "
       "workflow_node_daemons, terminal_isolation, terminal_results, cancel_grace, daemon_routable, "
       "one_session_per_daemon, update_isolation, files_isolation, malformed_calls_refused, "
-      "workflow_runs_family, workflow_spawns, resume_bounded, suspended_not_dialled, "
+      "workflow_runs_family, workflow_spawns, paused_runs_start_nothing, resume_bounded, "
+      "suspended_not_dialled, "
       "tool_placement, command_once, stranger_refused)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
@@ -245,6 +246,38 @@ TEST(Scenario, WorkflowClientsBringTheirWorkflowAndWhatTheyExpect) {
   EXPECT_EQ(error_of(replace(kWorkflowClient, "  - {name: worker, role: chat_worker}\n", "")),
             "bad.yaml:5:3: topology: chat nodes need chat_api, chat_worker and daemon nodes (and "
             "a gateway)");
+}
+
+// A workflow client's `control:` (issue 43): when it pauses and resumes, which runs hold a
+// failed step and what it does with one, and the input it changes.
+TEST(Scenario, WorkflowClientsControlTheirRuns) {
+  const std::string control = std::string(kWorkflowClient) +
+                              "      control:\n"
+                              "        pause: {share: 0.5, after: [1s, 2s], leave: 0.1}\n"
+                              "        hold: {share: 0.3, inputs: {broken: true}, react_after: "
+                              "[0s, 3s], retry: 2, skip: 1, retry_args: {x: 1}}\n"
+                              "        set_input: {share: 1, name: word, value: two}\n";
+  auto s = parse_scenario(control, "w.yaml");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  const WorkflowControlConfig& c = s->topology[4].as<WorkflowClientConfig>().control;
+  EXPECT_DOUBLE_EQ(c.pause_share, 0.5);
+  EXPECT_EQ(c.pause_after_min, seconds(1));
+  EXPECT_EQ(c.pause_after_max, seconds(2));
+  EXPECT_DOUBLE_EQ(c.leave_paused, 0.1);
+  EXPECT_DOUBLE_EQ(c.hold_share, 0.3);
+  EXPECT_EQ(c.hold_inputs, nlohmann::json({{"broken", true}}));
+  EXPECT_EQ(c.react_after_max, seconds(3));
+  EXPECT_DOUBLE_EQ(c.retry_weight, 2);
+  EXPECT_DOUBLE_EQ(c.skip_weight, 1);
+  EXPECT_EQ(c.retry_args, nlohmann::json({{"x", 1}}));
+  EXPECT_EQ(c.set_name, "word");
+  EXPECT_EQ(c.set_value, "two");
+  EXPECT_EQ(error_of(replace(control, "retry: 2, skip: 1", "retry: 0")),
+            "bad.yaml:23:15: topology[4].config.control.hold: retry, skip, fail and leave weigh "
+            "nothing");
+  EXPECT_EQ(error_of(replace(control, "leave: 0.1}", "leave: 0.1, when: now}")),
+            "bad.yaml:22:58: topology[4].config.control.pause.when: unknown key (expected one "
+            "of: share, after, length, at_approval, leave)");
 }
 
 TEST(Scenario, ClientsNeedAServer) {
