@@ -39,7 +39,7 @@ expect_refusal "has no input 'nosuch'" trigger create --name bad --project "$pro
   --interval 1m --param nosuch=1
 
 # A schedule every 2 s.
-cli trigger create --name every2s --project "$project" --workflow note --interval 2s \
+cli trigger create --name every2s --project "$project" --workflow note --interval 2s --overlap allow \
   --param line=tick --param log=ticks.txt >"$work/create.out" 2>&1 || fail "create: $(cat "$work/create.out")"
 sleep 11
 cli trigger disable every2s >/dev/null || fail "disable refused"
