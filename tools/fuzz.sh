@@ -2,15 +2,15 @@
 # Coverage-guided fuzzing of the parsers with libFuzzer (clang, ASan + UBSan), in build-fuzz/:
 # scenario YAML, the wire protocol (frames and bus JSON), daemon selectors, LLM server-sent
 # events, user update announcements, REST chat request bodies, CEL expressions, JSON itself
-# (parse_json's two readers held against each other), grep's patterns (RE2, linear time), and
-# presets, model catalogues and tool filters.
+# (parse_json's two readers held against each other), grep's patterns (RE2, linear time),
+# presets, model catalogues and tool filters, and cron expressions and schedules.
 #   tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 # New inputs that grow coverage land in a scratch corpus; crashes are written to build-fuzz/
 # and make the script fail. Copy a crash into fuzz/corpus/<target>/ once it is fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(scenario protocol selector sse updates chat_request cel workflow template jsonrpc terminal_socket json grep presets)
+targets=(scenario protocol selector sse updates chat_request cel workflow template jsonrpc terminal_socket json grep presets cron)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DRELIANT_FUZZ=ON -DRELIANT_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}" -j"$(nproc)"

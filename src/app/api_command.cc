@@ -2,6 +2,7 @@
 // It holds nothing itself, so any number of replicas serve any client; a stream resumes on any.
 #include "app/api_command.h"
 #include "app/secrets_key.h"
+#include "app/zone_files.h"
 
 #include "app/llm_options.h"
 #include "app/logging.h"
@@ -110,6 +111,7 @@ int run_api(const ApiOptions& o) {
   routing::BusDaemonRouter daemons(env);
   api::ApiConfig config;
   config.chats.queue = o.temporal_namespace;
+  config.time_zones = system_time_zones();
   config.daemons = &daemons;
   if (!o.models_file.empty()) {
     auto catalog = read_model_catalog(o.models_file);

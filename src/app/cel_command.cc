@@ -1,6 +1,7 @@
 // `reliant cel eval 'EXPR' [--vars JSON]`: the value as JSON on stdout (exit 0), or the error with
 // its column on stderr (exit 1); bad options exit 2.
 #include "app/cel_command.h"
+#include "app/zone_files.h"
 
 #include <cstdio>
 #include <fstream>
@@ -24,15 +25,6 @@ struct CelEvalOptions {
 
 constexpr int kEvaluationFailed = 1;
 
-// IANA zones for the timestamp accessors (getHours('Europe/Paris')), from the machine's tz
-// database; the evaluator passes only names it has checked (no "..", not absolute).
-std::optional<std::string> load_zone(std::string_view name) {
-  std::ifstream in("/usr/share/zoneinfo/" + std::string(name), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream data;
-  data << in.rdbuf();
-  return data.str();
-}
 constexpr int kBadOptions = 2;
 
 int run_cel_eval(const CelEvalOptions& o) {
@@ -55,7 +47,7 @@ int run_cel_eval(const CelEvalOptions& o) {
   for (const auto& [name, value] : vars->items()) activation.bind(name, cel::from_json(value));
   cel::EvalOptions options;
   options.cost_max = o.budget;
-  options.load_time_zone = load_zone;
+  options.load_time_zone = system_time_zones();
   auto value = cel::evaluate(*tree, activation, options);
   if (!value) {
     const cel::SyntaxError located{value.error().offset, value.error().message};

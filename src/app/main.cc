@@ -21,6 +21,7 @@
 #include "app/provider_key_commands.h"
 #include "app/secret_arguments.h"
 #include "app/tool_call_command.h"
+#include "app/trigger_commands.h"
 #include "app/version.h"
 #include "app/worker_command.h"
 #include "app/workflow_commands.h"
@@ -56,6 +57,7 @@ int main(int original_argc, char** original_argv) {
   reliant::add_admin_commands(app, exit_code);
   reliant::add_workflow_commands(app, exit_code);
   reliant::add_preset_commands(app, exit_code);
+  reliant::add_trigger_commands(app, exit_code);
   reliant::add_provider_key_commands(app, exit_code);
   reliant::add_tool_commands(app, exit_code);
   reliant::add_mcp_commands(app, exit_code);

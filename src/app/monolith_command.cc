@@ -7,6 +7,8 @@
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
 #include "app/web_files.h"
+#include "app/zone_files.h"
+#include "services/triggers/trigger_scheduler.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -90,6 +92,14 @@ Result<std::string> working_dir_of(const MonolithOptions& options) {
     return fail(ErrorCode::invalid_argument, "--working-dir " + dir + " is not a directory");
   }
   return dir;
+}
+
+// The web app's one-time sign-in link: its code rides in the fragment, which the browser keeps
+// to itself; also in DATA_DIR/auth/web-link (0600) for scripts and tests.
+void announce_web_link(const std::string& link, const std::string& data_dir, bool built) {
+  write_web_link(data_dir, link);
+  spdlog::info("web app: {} (signs you in once, within 10 minutes{})", link,
+               built ? "" : "; not built: run tools/setup.sh");
 }
 
 int run_monolith(const MonolithOptions& options) {
@@ -191,6 +201,7 @@ int run_monolith(const MonolithOptions& options) {
   api_config.passwords = &passwords;
   api_config.secrets = &secrets;
   api_config.secrets_key = models->secrets_key;
+  api_config.time_zones = system_time_zones();
   // The web app at /, signed into with a one-time link printed below.
   auto web = load_web_assets(options.web_dir);
   if (!web) return exit_after(web.error(), 2);
@@ -219,6 +230,9 @@ int run_monolith(const MonolithOptions& options) {
   if (!listeners) return exit_after(listeners.error(), 1);
   (*others)->serve_commands_from(options.bind_address, listeners->http->port(), *tls);
   auto worker = std::make_unique<engine::Worker>(env, worker_config, workflows, activities);
+  auto scheduler = std::make_unique<triggers::TriggerScheduler>(  // webhooks come to the api
+      env,
+      triggers::SchedulerConfig{worker_config.queue, models->default_model, api_config.time_zones});
 
   StopOnSignals stop_on_signals(executor);
   spdlog::info(
@@ -228,14 +242,10 @@ int run_monolith(const MonolithOptions& options) {
       options.llm.models_file.empty() ? options.llm.provider : options.llm.models_file);
   spdlog::info("local user {}; its token is in {}{}", account->user_id, account->token_file,
                account->created ? " (new)" : "");
-  // The web app's one-time sign-in link: its code rides in the fragment, which the browser
-  // keeps to itself; also in DATA_DIR/auth/web-link (0600) for scripts and tests.
-  const std::string link = std::string(*tls ? "https" : "http") +
-                           "://127.0.0.1:" + std::to_string(listeners->http->port()) +
-                           "/#sign-in=" + local_sign_in.issue(secrets, executor.steady_now());
-  write_web_link(options.data_dir, link);
-  spdlog::info("web app: {} (signs you in once, within 10 minutes{})", link,
-               web->dir.empty() ? "; not built: run tools/setup.sh" : "");
+  announce_web_link(std::string(*tls ? "https" : "http") +
+                        "://127.0.0.1:" + std::to_string(listeners->http->port()) +
+                        "/#sign-in=" + local_sign_in.issue(secrets, executor.steady_now()),
+                    options.data_dir, !web->dir.empty());
   executor.run();
   listeners->grpc.reset();
   listeners->http.reset();

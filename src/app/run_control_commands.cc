@@ -1,5 +1,5 @@
-// `reliant run pause|resume|retry|skip|fail|set|mode RUN`: a user's control of a running run,
-// over REST (POST /api/v1/runs/RUN/VERB). Exit 0 when the server took the request, 1 when it
+// `reliant run pause|resume|retry|skip|fail|set|mode|message RUN`: a user's control of a running
+// run, over REST (POST /api/v1/runs/RUN/VERB). Exit 0 when the server took the request, 1 when it
 // refused it (a run that is not paused cannot be resumed, a step that did not fail cannot be
 // retried: its message says why), 2 when it cannot be reached or the arguments are wrong.
 #include "app/run_control_commands.h"
@@ -58,6 +58,8 @@ Result<Json> control_body(const std::string& verb, const RunControlOptions& o) {
     body = Json{{"name", o.name}, {"value", json_or_text(o.value)}};
   } else if (verb == "mode") {
     body = Json{{"mode", o.value}};
+  } else if (verb == "message") {
+    body = Json{{"text", o.value}};
   }
   return body;
 }
@@ -72,6 +74,7 @@ std::string done_line(const std::string& verb, const RunControlOptions& o, const
   if (verb == "skip") return "skipped " + key + " of " + run;
   if (verb == "fail") return "failed " + key + " of " + run;
   if (verb == "set") return "set input " + o.name + " of " + run + " (the next node sees it)";
+  if (verb == "message") return "sent to " + run + " (the agent reads it on its next turn)";
   return "mode of " + run + " is now " + o.value + " (from its next step)";
 }
 
@@ -115,6 +118,8 @@ void add_run_control_commands(CLI::App& run, int& exit_code) {
   mode->add_option("mode", o->value, "auto, manual or plan")
       ->required()
       ->check(CLI::IsMember({"auto", "manual", "plan"}));
+  auto* message = verb("message", "Send a running agent (a sub-agent's run too) a message");
+  message->add_option("text", o->value, "The message")->required();
 }
 
 }  // namespace reliant

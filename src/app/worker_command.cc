@@ -3,6 +3,8 @@
 #include "app/worker_command.h"
 #include "app/logging.h"
 #include "app/process_lifecycle.h"
+#include "app/zone_files.h"
+#include "services/triggers/trigger_scheduler.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -138,10 +140,14 @@ int run_worker(const WorkerOptions& options) {
       ServerHealth::start(executor, **store, nats, options.bind_address, options.health_port);
   if (!health) return exit_after(health.error(), 1);
   auto worker = std::make_unique<engine::Worker>(env, config, workflows, activities);
+  // Every worker runs the trigger scheduler: replicas share the due schedules through the store.
+  auto scheduler = std::make_unique<triggers::TriggerScheduler>(
+      env, triggers::SchedulerConfig{config.queue, models->default_model, system_time_zones()});
   spdlog::info("health checks on {}:{} (/health, /ready)", options.bind_address, (*health)->port());
   spdlog::info("worker {} serving queue '{}' on {} (schema {})", config.worker_id, config.queue,
                options.db.driver, latest_schema_version());
   executor.run();
+  scheduler.reset();
   worker.reset();
   spdlog::info("worker {} stopped", config.worker_id);
   return 0;

@@ -1,6 +1,7 @@
 // Workflow files and scenario files from disk (or builtin://NAME), through the core loader and
 // scenario runner; errors as file:line:column.
 #include "app/workflow_language_commands.h"
+#include "app/zone_files.h"
 
 #include <cstdio>
 #include <fstream>
@@ -63,7 +64,7 @@ void print_errors(const std::string& file, const std::vector<workflow::Diagnosti
 std::shared_ptr<const workflow::Definition> load(const std::string& file) {
   std::string text;
   if (!read_source(file, text)) return nullptr;
-  auto definition = workflow::load_workflow(text, file);
+  auto definition = workflow::load_workflow(text, file, system_time_zones());
   if (!definition) {
     print_errors(file, definition.error());
     return nullptr;

@@ -25,6 +25,7 @@ import "./presets.mjs";
 import "./provider_keys.mjs";
 import "./subagents.mjs";
 import "./run_control.mjs";
+import "./triggers.mjs";
 
 afterEach(finishTest);
 after(closeBrowser);

@@ -10,7 +10,8 @@
 #   - an input set while a step runs is what the next step sees; an unknown input, a value its
 #     type refuses and a mode for a workflow without one are refused;
 #   - a failed step skipped with a given output goes on with that output; one failed by the user
-#     fails the run, saying so.
+#     fails the run, saying so;
+#   - `reliant run message` reaches a running run's inbox as the user's message.
 # Usage: run_control_monolith.sh RELIANT_BINARY
 set -euo pipefail
 reliant=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -67,6 +68,14 @@ expect_refusal "input attempts" run set "$set_run" attempts 9
 expect_refusal "has no input 'mode'" run mode "$set_run" plan
 wait_show "$set_run" ": completed$" 20
 grep -qx "b target=second" "$work/ws/set.txt" || fail "the set input: $(cat "$work/ws/set.txt")"
+
+# A message to a running run reaches its inbox.
+heard=$(started "$(cli workflow run "$work/heard.yaml")")
+expect_refusal "expected {\"text\"" run message "$heard" ""
+cli run message "$heard" "look at the logs" >/dev/null || fail "message refused"
+wait_show "$heard" ": completed$" 20
+[ "$(cat "$work/ws/heard.txt")" = "[message from the user] look at the logs" ] ||
+  fail "the run heard: $(cat "$work/ws/heard.txt")"
 
 # The ten-step run holds its ninth step; the tenth never started.
 wait_show "$ten" "failed, waiting: s9" 60

@@ -74,3 +74,21 @@ export interface Models { default: string; models: Model[] }
 // A provider key the user keeps (GET /api/v1/settings/provider-keys): which and when, never the key.
 export interface ProviderKey { provider: string; created_at_ms: number; updated_at_ms: number }
 export interface Token { id: string; name: string; display_prefix?: string; created_at_ms?: number; expires_at_ms?: number | null; revoked_at_ms?: number | null; last_used_at_ms?: number | null }
+// A trigger's firing (GET /api/v1/triggers/{id}/events, newest first): `launched` with the run it
+// started, `skipped`, `queued` (overlap: queue) or `failed`, with why in `detail`.
+export interface Firing {
+  id: string; trigger_id?: string; key: string; kind: string; instant_ms: number;
+  status: "launched" | "skipped" | "failed" | "queued" | string; detail: string;
+  chat_id: string; run_id: string; payload: unknown; created_at_ms: number;
+}
+// A trigger as GET /api/v1/triggers lists it: `spec` is its declaration's JSON ({name, schedule |
+// webhook | workflow_event, filter?, inputs?, prompt?}); `next_fire_at_ms` a schedule's next instant
+// (null when disabled or not a schedule); a webhook's path and whether it is signed, never its token.
+export interface Trigger {
+  id: string; name: string; kind: "schedule" | "webhook" | "workflow_event"; workflow: string;
+  project_id: string; declaration: string; spec: Record<string, any>; params: Record<string, unknown>;
+  message: string; enabled: boolean; next_fire_at_ms: number | null; created_at_ms: number;
+  updated_at_ms: number; webhook_path?: string; signed?: boolean; last_event?: Firing | null;
+}
+// A project (GET /api/v1/projects).
+export interface Project { id: string; name: string; path: string }

@@ -1,6 +1,6 @@
 // The web app's entry: signs in (a one-time link's code from the URL fragment, or email and
 // password), then draws the page for the current path. Routes: /chats, /chats/:id, /runs/:id,
-// /terminal, /files, /processes, /mcp, /daemons, /settings.
+// /terminal, /files, /processes, /mcp, /daemons, /triggers, /triggers/:id, /settings.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./styles.css";
@@ -16,6 +16,7 @@ import { ProcessesPage } from "./views/ProcessesPage";
 import { McpPage } from "./views/McpPage";
 import { DaemonsPage } from "./views/DaemonsPage";
 import { SettingsPage } from "./views/SettingsPage";
+import { TriggerPage, TriggersPage } from "./views/TriggersPage";
 import { DaemonProvider } from "./daemons";
 
 // The terminal (xterm.js, most of the app's code) loads when its page is first opened, so the
@@ -88,6 +89,7 @@ function App() {
   let page;
   const chat = /^\/chats\/([^/]+)$/.exec(path);
   const run = /^\/runs\/([^/]+)$/.exec(path);
+  const trigger = /^\/triggers\/([^/]+)$/.exec(path);
   if (chat) page = <ChatPage key={chat[1]} chatId={decodeURIComponent(chat[1])} />;
   else if (run) page = <RunPage key={run[1]} runId={decodeURIComponent(run[1])} />;
   else if (path === "/terminal") page = <LazyTerminalPage />;
@@ -95,6 +97,8 @@ function App() {
   else if (path === "/processes") page = <ProcessesPage />;
   else if (path === "/mcp") page = <McpPage />;
   else if (path === "/daemons") page = <DaemonsPage />;
+  else if (path === "/triggers") page = <TriggersPage />;
+  else if (trigger) page = <TriggerPage key={trigger[1]} triggerId={decodeURIComponent(trigger[1])} />;
   else if (path === "/settings") page = <SettingsPage session={session} />;
   else page = <Chats />;
   const link = (to: string, label: string) => (
@@ -113,6 +117,7 @@ function App() {
             {link("/processes", "Processes")}
             {link("/mcp", "MCP servers")}
             {link("/daemons", "Daemons")}
+            {link("/triggers", "Triggers")}
             {link("/settings", "Settings")}
           </nav>
           <button class="quiet" onClick={signOut}>Sign out</button>

@@ -35,19 +35,6 @@ std::optional<std::int64_t> fixed_offset(std::string_view zone) {
   return sign * (hours * 3600 + minutes * 60);
 }
 
-// Names as the tz database spells them; never a path that leaves the database's directory.
-bool is_zone_name(std::string_view name) {
-  if (name.empty() || name.size() > 255 || name[0] == '/' || name.find("..") != name.npos) {
-    return false;
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_ascii_digit(c) ||
-                    c == '_' || c == '+' || c == '-' || c == '/' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // A cursor over a POSIX TZ rule.
 class RuleReader {
  public:
@@ -170,6 +157,18 @@ std::int64_t local_switch(const SwitchRule& rule, std::int64_t year) {
 }
 
 }  // namespace
+
+bool is_zone_name(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name[0] == '/' || name.find("..") != name.npos) {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_ascii_digit(c) ||
+                    c == '_' || c == '+' || c == '-' || c == '/' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::optional<std::int64_t> posix_tz_offset(std::string_view text, std::int64_t unix_seconds) {
   RuleReader reader(text);

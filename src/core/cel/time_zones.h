@@ -19,6 +19,11 @@ namespace reliant::cel {
 // "_+-/." that contain no "..", so a loader may append them to a directory.
 using TimeZoneLoader = std::function<std::optional<std::string>(std::string_view name)>;
 
+// Whether `name` is spelt as the tz database spells names (letters, digits and "_+-/.", no
+// "..", not absolute): never a path that leaves the database's directory. Says nothing of
+// whether the zone exists.
+bool is_zone_name(std::string_view name);
+
 // The offset from UTC, in seconds, that `zone` has at `unix_seconds`; an error for an unknown
 // zone (every IANA name is unknown without a loader).
 tl::expected<std::int64_t, std::string> utc_offset(std::string_view zone, std::int64_t unix_seconds,

@@ -80,6 +80,7 @@ std::string report_text(const InboxEvent& event) {
   const std::string text = bounded(event.text, kInboxReportBytesMax);
   switch (event.kind) {
     case InboxEvent::Kind::message:
+      if (event.agent_id == kFromTheUser) return "[message from the user] " + text;
       return "[message from " +
              (event.agent_id == "parent" ? std::string("your parent agent")
                                          : who + " " + event.agent_id) +

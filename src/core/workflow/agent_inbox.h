@@ -27,8 +27,10 @@ namespace reliant::workflow {
 // A spawned child run's parent_key: this + the preset it runs, so that its end is told apart
 // from a `workflow` node's child (whose key is a node's) and names its preset.
 inline constexpr std::string_view kSpawnKeyPrefix = "spawn/";
-// A message to an agent from its parent or a sub-agent (spawn_send): payload {from, text}.
+// A message to an agent from its parent or a sub-agent (spawn_send): payload {from, text}; or
+// from its user (POST /api/v1/runs/{id}/message), `from` kFromTheUser.
 inline constexpr std::string_view kAgentMessageSignal = "agent_message";
+inline constexpr std::string_view kFromTheUser = "user";
 // The field of a tools node's output that lists the sub-agents its calls started:
 // [{agent_id, preset, title}].
 inline constexpr std::string_view kSpawnedField = "spawned";

@@ -8,10 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/triggers/event_sources.h"
+#include "core/triggers/schedule.h"
 #include "core/workflow/template.h"
 
 namespace reliant::workflow {
@@ -166,6 +170,21 @@ struct InputSpec {
   nlohmann::json extra;           // ui, tags, presets: kept for clients
 };
 
+// A trigger as a workflow file declares it under `triggers:`: what starts a run of the workflow
+// and with which inputs (core/workflow/trigger_declarations.h reads and evaluates them).
+struct TriggerDeclaration {
+  std::string name;  // unique in the workflow
+  std::string description;
+  Mark mark;
+  std::variant<triggers::ScheduleSpec, triggers::WebhookSpec, triggers::WorkflowEventSpec> source;
+  // A bare CEL expression over `trigger` that must hold for a run to start; never on schedules,
+  // which have no event to filter.
+  std::optional<Template> filter;
+  std::vector<std::pair<std::string, TemplateTree>> inputs;  // input name → template, in order
+  std::optional<Template> prompt;                            // the run's first message
+  nlohmann::json raw;  // the declaration as written, for the service to store
+};
+
 struct Definition {
   std::string name;
   std::string description;
@@ -176,6 +195,9 @@ struct Definition {
   // `on_failure:` at the top: the policy of every node that writes none of its own.
   std::optional<FailurePolicy> on_failure;
   std::shared_ptr<const Graph> graph;
+  std::vector<TriggerDeclaration> triggers;
+  // Only triggers start it: it is not offered to people (a chat, `workflow run`).
+  bool automation_only = false;
   std::string file;  // where it was loaded from, for messages
 };
 

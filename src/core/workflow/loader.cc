@@ -18,15 +18,18 @@
 #include "core/workflow/node_types.h"
 #include "core/workflow/preset.h"
 #include "core/workflow/tool_filter.h"
+#include "core/workflow/trigger_declarations.h"
+#include "core/workflow/yaml_reading.h"
 #include "core/workflow/yaml_values.h"
 
 namespace reliant::workflow {
 namespace {
 
-using Keys = std::set<std::string, std::less<>>;
+using Keys = KeySet;
 
-const Keys kTopKeys = {"name",  "description", "apiVersion", "presets", "inputs", "outputs",
-                       "entry", "daemon",      "nodes",      "edges",   "ui",     "on_failure"};
+const Keys kTopKeys = {"name",    "description", "apiVersion",      "presets",   "inputs",
+                       "outputs", "entry",       "daemon",          "nodes",     "edges",
+                       "ui",      "triggers",    "automation_only", "on_failure"};
 const Keys kBodyKeys = {"name", "description", "entry", "nodes", "edges", "outputs", "ui"};
 const Keys kNodeKeys = {"id",      "type",         "name",   "description", "args", "condition",
                         "timeout", "save_message", "daemon", "thread",      "ui",   "on_failure"};
@@ -68,97 +71,11 @@ std::string type_names() {
   return out;
 }
 
-std::string joined(const Keys& keys) {
-  std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-  return out;
-}
-
-class Loader {
+class Loader : public YamlReader {
  public:
-  std::vector<Diagnostic> errors;
+  cel::TimeZoneLoader zones;  // for schedules' time zones; null: names checked for form only
   // Ids of nodes that failed to load: edges and entries naming them are not reported again.
   std::set<std::string, std::less<>> broken_ids;
-
-  void error(const YAML::Node& at, std::string message) {
-    errors.push_back(Diagnostic{mark_of(at), std::move(message)});
-  }
-  void error(Mark at, std::string message) { errors.push_back(Diagnostic{at, std::move(message)}); }
-
-  // Reports every key of `map` outside `known` (and `extra`), naming where it appeared.
-  void check_keys(const YAML::Node& map, const Keys& known, std::string_view what,
-                  const Keys& extra = {}) {
-    for (const auto& entry : map) {
-      const auto key = entry.first.Scalar();
-      if (!known.contains(key) && !extra.contains(key)) {
-        Keys all = known;
-        all.insert(extra.begin(), extra.end());
-        error(entry.first, "unknown key \"" + key + "\" in " + std::string(what) + " (expected " +
-                               joined(all) + ")");
-      }
-    }
-  }
-
-  std::optional<std::string> string_at(const YAML::Node& node, std::string_view what) {
-    if (!node.IsScalar()) {
-      error(node, std::string(what) + " must be a string");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<Template> expression_at(const YAML::Node& node, std::string_view what) {
-    if (!node.IsScalar()) {
-      error(node, std::string(what) + " must be a CEL expression");
-      return std::nullopt;
-    }
-    auto parsed = Template::parse_expression(node.Scalar());
-    if (!parsed) {
-      template_error(node, what, parsed.error());
-      return std::nullopt;
-    }
-    return std::move(*parsed);
-  }
-
-  void template_error(const YAML::Node& node, std::string_view what, const TemplateError& e) {
-    errors.push_back(template_diagnostic(node, what, e));
-  }
-
-  TemplateTree tree_at(const YAML::Node& node, const std::string& what) {
-    TemplateTree tree;
-    if (node.IsSequence()) {
-      tree.kind = TemplateTree::Kind::list;
-      std::size_t i = 0;
-      for (const auto& item : node) {
-        tree.items.push_back(tree_at(item, what + "[" + std::to_string(i++) + "]"));
-      }
-      return tree;
-    }
-    if (node.IsMap()) {
-      tree.kind = TemplateTree::Kind::map;
-      for (const auto& entry : node) {
-        const auto key = entry.first.Scalar();
-        tree.fields.push_back({key, tree_at(entry.second, what.empty() ? key : what + "." + key)});
-      }
-      return tree;
-    }
-    if (!node.IsScalar()) return tree;  // null
-    if (!is_plain(node) || scalar_value(node).is<std::string>()) {
-      const auto& text = node.Scalar();
-      if (text.find("{{") != std::string::npos) {
-        auto parsed = Template::parse(text);
-        if (!parsed) {
-          template_error(node, what, parsed.error());
-          return tree;
-        }
-        tree.kind = TemplateTree::Kind::text;
-        tree.text = std::make_shared<const Template>(std::move(*parsed));
-        return tree;
-      }
-    }
-    tree.value = scalar_value(node);
-    return tree;
-  }
 
   std::optional<ThreadSpec> thread_at(const YAML::Node& node) {
     if (!node.IsMap()) {
@@ -730,6 +647,16 @@ class Loader {
     if (const auto policy = child(root, "on_failure"))
       d.on_failure = workflow_failure_policy(policy, errors);
     d.graph = graph_at(root, 0, "the workflow");
+    if (const auto only = child(root, "automation_only")) {
+      const auto value = only.IsScalar() ? scalar_value(only) : cel::Value(nullptr);
+      if (!value.is<bool>()) {
+        error(only, "automation_only must be true or false");
+      } else {
+        d.automation_only = *value.get_if<bool>();
+      }
+    }
+    if (const auto triggers = child(root, "triggers"); triggers && !triggers.IsNull())
+      d.triggers = read_triggers(triggers, &d.inputs, zones, *this);
     return d;
   }
 };
@@ -754,6 +681,12 @@ std::string format_all(std::string_view file, const std::vector<Diagnostic>& dia
 
 tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
                                                                 std::string_view file) {
+  return load_workflow(yaml, file, nullptr);
+}
+
+tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
+                                                                std::string_view file,
+                                                                const cel::TimeZoneLoader& zones) {
   if (yaml.size() > kWorkflowBytesMax) {
     return tl::unexpected(std::vector<Diagnostic>{
         {{}, "the file is larger than " + std::to_string(kWorkflowBytesMax) + " bytes"}});
@@ -769,6 +702,7 @@ tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view
         std::vector<Diagnostic>{{mark_of(root), "a workflow must be a YAML map"}});
   }
   Loader loader;
+  loader.zones = zones;
   Definition definition;
   try {
     definition = loader.definition_at(root);

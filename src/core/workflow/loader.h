@@ -9,6 +9,7 @@
 
 #include <tl/expected.hpp>
 
+#include "core/cel/time_zones.h"
 #include "core/workflow/definition.h"
 
 namespace reliant::workflow {
@@ -29,8 +30,12 @@ inline constexpr std::size_t kNodesMax = 2'000;
 inline constexpr int kNestingMax = 32;  // loops and groups inside each other
 
 // All the mistakes found, in file order, or the definition. `file` names the source in
-// messages and in Definition::file.
+// messages and in Definition::file. `zones` loads the time zones schedule triggers name, to
+// check them; without it (the first form) a zone's name is checked for its form only.
 tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
                                                                 std::string_view file);
+tl::expected<Definition, std::vector<Diagnostic>> load_workflow(std::string_view yaml,
+                                                                std::string_view file,
+                                                                const cel::TimeZoneLoader& zones);
 
 }  // namespace reliant::workflow

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/cel/parser.h"
+#include "core/workflow/yaml_reading.h"
 #include "core/workflow/yaml_values.h"
 
 namespace reliant::workflow {
@@ -79,21 +80,6 @@ void read_passthrough(const YAML::Node& value, const std::string& what, NodeSpec
 }
 
 }  // namespace
-
-Diagnostic template_diagnostic(const YAML::Node& node, std::string_view what,
-                               const TemplateError& error) {
-  const auto& text = node.Scalar();
-  const auto at = cel::position_of(text, std::min(error.offset, text.size()));
-  auto mark = mark_of(node);
-  // A one-line scalar: the column within it is the file's column (past the opening quote of a
-  // quoted one).
-  if (at.line == 1 && text.find('\n') == std::string::npos) {
-    mark.column += at.column - 1 + (is_plain(node) ? 0 : 1);
-  }
-  return {mark, std::string(what) + ": " +
-                    (at.line > 1 ? "line " + std::to_string(at.line) + ", " : std::string()) +
-                    "column " + std::to_string(at.column) + " of the expression: " + error.message};
-}
 
 void read_failure_keys(const YAML::Node& node, const std::string& what, NodeSpec& spec,
                        std::vector<Diagnostic>& errors) {

@@ -15,11 +15,6 @@
 
 namespace reliant::workflow {
 
-// "what: column C of the expression: message", at the place in the file the error points to
-// (inside the scalar when it is on one line).
-Diagnostic template_diagnostic(const YAML::Node& node, std::string_view what,
-                               const TemplateError& error);
-
 // Reads `on_failure`, `key` and `passthrough` of `node` into `spec`, whose type, items and
 // parallel are read already; each mistake is appended to `errors`.
 void read_failure_keys(const YAML::Node& node, const std::string& what, NodeSpec& spec,

@@ -89,7 +89,10 @@ void apply_control(Replayed& replayed, const ControlRequest& request) {
 bool pauses_on_failure(const Replayed& replayed, const Action& action) {
   // A sub-workflow's failure is its child run's, which ended: retrying would be another run.
   if (action.type == NodeType::workflow) return false;
-  return replayed.request.on_failure == "pause";
+  // The node's own, else the run's (its start asked), else the workflow's; "fail" without any.
+  if (action.on_failure) return *action.on_failure == FailurePolicy::pause;
+  if (!replayed.request.on_failure.empty()) return replayed.request.on_failure == "pause";
+  return replayed.definition->on_failure == FailurePolicy::pause;
 }
 
 std::size_t feed_answers(const engine::RunState& state, std::int64_t after_seq,

@@ -45,6 +45,8 @@ struct SendOptions {
   std::string workflow;    // this message only; empty: the chat's
   nlohmann::json inputs;   // merged over the chat's inputs (null: none)
   nlohmann::json presets;  // this message only, instead of the chat's (null: the chat's)
+  // A trigger's firing: a workflow marked automation_only may run (a person's message may not).
+  bool from_trigger = false;
 };
 
 struct SentMessage {

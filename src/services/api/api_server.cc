@@ -179,7 +179,9 @@ ApiServer::ApiServer(Env& env, ApiConfig config, OnAuthenticated on_authenticate
       presets_(env),
       daemons_(env, config_.daemons),
       managed_daemons_(env, config_.managed_daemons),
-      workflows_(env, config_.workflows, config_.chats.queue),
+      workflows_(env, config_.workflows, config_.chats.queue, config_.time_zones),
+      triggers_(env, TriggerRoutesConfig{config_.chats.queue, config_.chats.default_model,
+                                         config_.time_zones, config_.secrets, config_.secrets_key}),
       watches_(env, config_.credential_recheck),
       routes_(routes()),
       update_budget_(config_.update_budget != nullptr
@@ -232,6 +234,11 @@ Task<HttpResponse> ApiServer::serve(HttpRequest request) {
   ++stats_.requests;
   if (request.path == "/health" || request.path == "/api/v1/health") {
     co_return json_response(200, {{"status", "ok"}});
+  }
+  if (TriggerRoutes::is_webhook(request)) {
+    // Its own credential (a token or a signature) and its own body limit (413 above it).
+    Task<HttpResponse> delivering = triggers_.deliver(std::move(request));
+    co_return co_await delivering;
   }
   if (request.body.size() > config_.body_bytes_max) {
     co_return error_response(
@@ -375,6 +382,8 @@ ApiServer::RouteTable ApiServer::routes() {
       .add("GET", "/api/v1/runs/{run}/events", &ApiServer::to_routes<&ApiServer::workflows_>)
       .add("GET", "/api/v1/runs/{run}", &ApiServer::get_run)
       .add("GET", "/api/v1/runs/{run}/history", &ApiServer::get_run_history)
+      .add("*", "/api/v1/triggers", &ApiServer::to_routes<&ApiServer::triggers_>)
+      .add("*", "/api/v1/triggers/**", &ApiServer::to_routes<&ApiServer::triggers_>)
       .add("*", "/api/v1/tokens/**", &ApiServer::to_routes<&ApiServer::accounts_>)
       .add("*", "/api/v1/settings/**", &ApiServer::to_routes<&ApiServer::accounts_>)
       .add("*", "/api/v1/projects/**", &ApiServer::to_routes<&ApiServer::projects_>)

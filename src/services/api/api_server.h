@@ -30,6 +30,7 @@
 #include "services/api/preset_routes.h"
 #include "services/api/project_routes.h"
 #include "services/api/route_table.h"
+#include "services/api/trigger_routes.h"
 #include "services/api/web_assets.h"
 #include "services/api/workflow_routes.h"
 #include "services/updates/update_budget.h"
@@ -73,6 +74,8 @@ struct ApiConfig {
   std::shared_ptr<updates::UpdateBudget> update_budget = nullptr;
   // What DaemonService's create and update accept (the platforms this deployment serves).
   control_plane::ManagedDaemonServiceConfig managed_daemons;
+  // Where schedules' time zones come from (the host's zoneinfo); null: UTC and fixed offsets.
+  cel::TimeZoneLoader time_zones;
 };
 
 inline constexpr std::size_t kUpdateBudgetBytes = 256u << 20;
@@ -130,8 +133,8 @@ class ApiServer final : public HttpHandler {
   Task<HttpResponse> get_updates_head(Call& call);
   Task<HttpResponse> get_daemons(Call& call);
   Task<HttpResponse> get_models(Call& call);
-  // Hands the request to a sub-router (daemons_, managed_daemons_, workflows_, accounts_,
-  // projects_), which
+  // Hands the request to a sub-router (daemons_, managed_daemons_, workflows_, triggers_,
+  // accounts_, projects_), which
   // matches the rest of the path itself.
   template <auto Router>
   Task<HttpResponse> to_routes(Call& call) {
@@ -166,6 +169,7 @@ class ApiServer final : public HttpHandler {
   DaemonRoutes daemons_;
   ManagedDaemonCalls managed_daemons_;
   WorkflowRoutes workflows_;
+  TriggerRoutes triggers_;
   CredentialWatches watches_;  // of the update streams and terminal sockets
   RouteTable routes_;
   std::shared_ptr<updates::UpdateBudget> update_budget_;  // the config's, else its own

@@ -64,14 +64,17 @@ Json full_record_json(const ProjectWorkflowRecord& record, const workflow::Defin
 // mistake, with every mistake in `diagnostics` when that is set.
 Result<std::shared_ptr<const workflow::Definition>> load_source(const WorkflowSource& yaml,
                                                                 const std::string& file,
-                                                                Json* diagnostics) {
+                                                                Json* diagnostics,
+                                                                const cel::TimeZoneLoader& zones) {
   // A text that loads comes from the runs' definition cache (starting a run of a workflow
   // parsed it again each time); one that does not is loaded again here for all its mistakes.
   workflow::RunRequest request;
   request.source = yaml.source;
   request.file = file;
-  if (auto cached = workflow::load_run_definition(request)) return std::move(*cached);
-  auto loaded = workflow::load_workflow(yaml.source, file);
+  auto cached = workflow::load_run_definition(request);
+  // Its schedules' zones are checked against the zone database too, which a run never needs.
+  if (cached && ((*cached)->triggers.empty() || !zones)) return std::move(*cached);
+  auto loaded = workflow::load_workflow(yaml.source, file, zones);
   if (loaded) return std::make_shared<const workflow::Definition>(std::move(*loaded));
   return fail(diagnosed(file, loaded.error(), diagnostics));
 }
@@ -142,8 +145,9 @@ Json workflow_listing(const std::vector<std::string>& engine_workflows) {
 }  // namespace
 
 WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows,
-                               std::string queue)
+                               std::string queue, cel::TimeZoneLoader zones)
     : env_(env),
+      zones_(std::move(zones)),
       engine_workflows_(std::move(engine_workflows)),
       queue_(std::move(queue)),
       listing_(workflow_listing(engine_workflows_)),
@@ -212,6 +216,12 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
       serving.emplace(answer(user_id, run_id, std::move(answering)));
     } else if (post && verb == "cancel") {
       serving.emplace(cancel_run(user_id, run_id));
+    } else if (post && verb == "message") {
+      auto json = parse_json_body(request);
+      if (!json) co_return error_response(json.error());
+      const Json& text = (*json)["text"];
+      serving.emplace(
+          message_run(user_id, run_id, text.is_string() ? text.get<std::string>() : ""));
     } else if (post && std::find(kRunControlVerbs.begin(), kRunControlVerbs.end(), verb) !=
                            kRunControlVerbs.end()) {
       auto json = parse_json_body(request);
@@ -260,7 +270,8 @@ Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& requ
 }
 
 Result<Json> WorkflowRoutes::validate(const WorkflowSource& yaml, Json* diagnostics) const {
-  auto definition = load_source(yaml, yaml.file.empty() ? "workflow.yaml" : yaml.file, diagnostics);
+  auto definition =
+      load_source(yaml, yaml.file.empty() ? "workflow.yaml" : yaml.file, diagnostics, zones_);
   if (!definition) return fail(definition.error());
   Json out = summary_json(**definition);
   out["valid"] = true;
@@ -295,7 +306,8 @@ Task<Result<Json>> WorkflowRoutes::get_project_workflow(std::string user_id, std
 Task<Result<Json>> WorkflowRoutes::create_project_workflow(std::string user_id,
                                                            std::string project_id,
                                                            WorkflowSource yaml, Json* diagnostics) {
-  auto definition = load_source(yaml, yaml.file.empty() ? "workflow.yaml" : yaml.file, diagnostics);
+  auto definition =
+      load_source(yaml, yaml.file.empty() ? "workflow.yaml" : yaml.file, diagnostics, zones_);
   if (!definition) co_return fail(definition.error());
   const std::int64_t now_ms = to_ms(env_.executor.now());
   ProjectWorkflowRecord record{ids_.next(), project_id, (*definition)->name, yaml.source, 1,
@@ -313,7 +325,8 @@ Task<Result<Json>> WorkflowRoutes::create_project_workflow(std::string user_id,
 Task<Result<Json>> WorkflowRoutes::update_project_workflow(std::string user_id,
                                                            std::string project_id, std::string name,
                                                            WorkflowSource yaml, Json* diagnostics) {
-  auto definition = load_source(yaml, yaml.file.empty() ? name + ".yaml" : yaml.file, diagnostics);
+  auto definition =
+      load_source(yaml, yaml.file.empty() ? name + ".yaml" : yaml.file, diagnostics, zones_);
   if (!definition) co_return fail(definition.error());
   if ((*definition)->name != name) {
     co_return fail(ErrorCode::invalid_argument, "the definition is named '" + (*definition)->name +
@@ -363,7 +376,7 @@ Task<Result<std::shared_ptr<const workflow::Definition>>> WorkflowRoutes::run_de
   std::shared_ptr<const workflow::Definition> definition;
   if (start.source) {
     run.file = start.source->file.empty() ? "workflow.yaml" : start.source->file;
-    auto loaded = load_source(*start.source, run.file, diagnostics);
+    auto loaded = load_source(*start.source, run.file, diagnostics, zones_);
     if (!loaded) co_return fail(loaded.error());
     run.source = std::move(start.source->source);
     definition = std::move(*loaded);
@@ -413,6 +426,11 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
   auto found = co_await finding;
   if (!found) co_return fail(found.error());
   const std::shared_ptr<const workflow::Definition> definition = std::move(*found);
+  if (definition->automation_only) {
+    co_return fail(
+        ErrorCode::invalid_argument,
+        "workflow " + definition->name + " is automation_only: only its triggers start it");
+  }
   Task<Result<Json>> presetting =
       inputs_under_presets(user_id, start.project_id.value_or(""), definition,
                            std::move(run.inputs), std::move(start.presets));

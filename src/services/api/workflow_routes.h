@@ -62,6 +62,9 @@ struct NodeAnswer {
 Result<engine::RunState> owned_run_state(SqlTransaction& tx, const std::string& run_id,
                                          const std::string& user_id);
 
+// The most text one message to a running agent holds.
+inline constexpr std::size_t kRunMessageBytesMax = 64 * 1024;
+
 // The REST verbs of run control (POST /api/v1/runs/{id}/VERB).
 inline constexpr std::array<std::string_view, 7> kRunControlVerbs = {
     "pause", "resume", "retry", "skip", "fail", "set", "mode"};
@@ -76,7 +79,9 @@ class WorkflowRoutes {
  public:
   // `engine_workflows`: what the deployment's workers run besides the language's built-ins;
   // `queue`: the engine namespace runs start in.
-  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows, std::string queue);
+  // `zones` checks the time zones of the schedules workflows declare (null: their names' form).
+  WorkflowRoutes(Env& env, std::vector<std::string> engine_workflows, std::string queue,
+                 cel::TimeZoneLoader zones = nullptr);
 
   // The response for the paths above; nullopt for other paths.
   Task<std::optional<HttpResponse>> handle(const HttpRequest& request,
@@ -123,6 +128,10 @@ class WorkflowRoutes {
   // and signalled to it; pause and resume reach its running child runs too.
   Task<Result<nlohmann::json>> control_run(std::string user_id, std::string run_id,
                                            workflow::ControlRequest request);
+  // A user's message to a running agent — a sub-agent's run among them — read at its next look
+  // at its inbox (core/workflow/agent_inbox.h), as "[message from the user] …".
+  Task<Result<nlohmann::json>> message_run(std::string user_id, std::string run_id,
+                                           std::string text);
   // {run_id, status, events, last_seq}: node updates after history seq `since_seq`.
   Task<Result<nlohmann::json>> run_events(std::string user_id, std::string run_id,
                                           std::int64_t since_seq);
@@ -140,6 +149,7 @@ class WorkflowRoutes {
       nlohmann::json presets);
 
   Env& env_;
+  cel::TimeZoneLoader zones_;
   std::vector<std::string> engine_workflows_;
   std::string queue_;
   nlohmann::json listing_;  // GET /workflows: fixed for the process's life, built once

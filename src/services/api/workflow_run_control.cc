@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "core/engine/run_state.h"
+#include "core/workflow/agent_inbox.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/sql_row.h"
 #include "services/worker/worker.h"
@@ -123,6 +124,31 @@ Task<Result<Json>> WorkflowRoutes::control_run(std::string user_id, std::string 
       out["descendants"] = *children;
     }
     return out;
+  };
+  Task<Result<Json>> signalling = env_.store->transact_for(std::move(body));
+  Result<Json> done = co_await signalling;
+  if (done && env_.bus != nullptr) (void)env_.bus->publish(engine::wake_subject(queue_), "");
+  co_return done;
+}
+
+Task<Result<Json>> WorkflowRoutes::message_run(std::string user_id, std::string run_id,
+                                               std::string text) {
+  if (text.empty() || text.size() > kRunMessageBytesMax) {
+    co_return fail(
+        ErrorCode::invalid_argument,
+        "expected {\"text\": the message, 1 to " + std::to_string(kRunMessageBytesMax) + " bytes}");
+  }
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  const SqlDialect dialect = env_.store->dialect();
+  auto body = [=](SqlTransaction& tx) -> Result<Json> {
+    auto state = owned_run_state(tx, run_id, user_id);
+    if (!state) return fail(state.error());
+    if (state->terminal) return fail(ErrorCode::failed_precondition, "the run has ended");
+    auto sent = engine::signal_run(
+        tx, dialect, run_id, std::string(workflow::kAgentMessageSignal),
+        Json{{"from", std::string(workflow::kFromTheUser)}, {"text", text}}, now_ms);
+    if (!sent) return fail(sent.error());
+    return Json{{"run_id", run_id}, {"delivered", true}};
   };
   Task<Result<Json>> signalling = env_.store->transact_for(std::move(body));
   Result<Json> done = co_await signalling;

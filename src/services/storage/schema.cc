@@ -478,6 +478,66 @@ const std::vector<Migration> kMigrations = {
               updated_at_ms BIGINT NOT NULL,
               PRIMARY KEY (user_id, provider)))",
      }},
+    {20,
+     "triggers: schedules, webhooks and workflow events that start runs, and their firings",
+     {
+         // A trigger is a user's (project_id '' or one of their projects). kind says which spec
+         // spec_json holds (core/triggers); mapping_json the declaration's {filter, inputs,
+         // prompt}; params_json the inputs every run gets. A webhook's token is kept hashed
+         // (token_hash), its HMAC secret sealed (sealed_secret, base/sealed_box.h). A schedule
+         // has dealt with every instant up to considered_ms, and its next firing is due at due_ms
+         // (NULL: nothing due — disabled, or not a schedule).
+         R"(CREATE TABLE triggers (
+              id TEXT PRIMARY KEY,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              project_id TEXT NOT NULL DEFAULT '',
+              name TEXT NOT NULL,
+              kind TEXT NOT NULL CHECK (kind IN ('schedule', 'webhook', 'workflow_event')),
+              workflow TEXT NOT NULL,
+              declaration TEXT NOT NULL DEFAULT '',
+              spec_json TEXT NOT NULL,
+              mapping_json TEXT NOT NULL DEFAULT '{}',
+              params_json TEXT NOT NULL DEFAULT '{}',
+              message TEXT NOT NULL DEFAULT '',
+              enabled BIGINT NOT NULL DEFAULT 1,
+              token_hash TEXT NOT NULL DEFAULT '',
+              sealed_secret TEXT NOT NULL DEFAULT '',
+              anchor_ms BIGINT NOT NULL,
+              considered_ms BIGINT NOT NULL,
+              due_ms BIGINT,
+              created_at_ms BIGINT NOT NULL,
+              updated_at_ms BIGINT NOT NULL,
+              UNIQUE (user_id, project_id, name)))",
+         "CREATE INDEX triggers_due ON triggers(due_ms) WHERE due_ms IS NOT NULL",
+         "CREATE INDEX triggers_kind ON triggers(kind, user_id)",
+         // One row per firing: (trigger, key) is unique — the key is the instant a schedule
+         // fires for, a delivery's idempotency key, the run an event is of — and the row commits
+         // with the run it starts, so a firing starts at most one run whatever replica or retry
+         // attempts it. A deleted trigger's firings stay, trigger_id cleared.
+         R"(CREATE TABLE trigger_firings (
+              id TEXT PRIMARY KEY,
+              trigger_id TEXT REFERENCES triggers(id) ON DELETE SET NULL,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+              firing_key TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              instant_ms BIGINT NOT NULL,
+              status TEXT NOT NULL CHECK (status IN ('launched', 'skipped', 'failed', 'queued')),
+              detail TEXT NOT NULL DEFAULT '',
+              chat_id TEXT NOT NULL DEFAULT '',
+              run_id TEXT NOT NULL DEFAULT '',
+              payload_json TEXT NOT NULL DEFAULT '{}',
+              created_at_ms BIGINT NOT NULL))",
+         "CREATE UNIQUE INDEX trigger_firings_once ON trigger_firings(trigger_id, firing_key)",
+         "CREATE INDEX trigger_firings_recent ON trigger_firings(trigger_id, created_at_ms)",
+         "CREATE INDEX trigger_firings_queued ON trigger_firings(status) WHERE status = 'queued'",
+         // How far the workflow-event scan has read the runs that ended: (closed_at_ms, id).
+         R"(CREATE TABLE trigger_cursors (
+              name TEXT PRIMARY KEY,
+              at_ms BIGINT NOT NULL,
+              run_id TEXT NOT NULL))",
+         "CREATE INDEX workflow_runs_closed ON workflow_runs(closed_at_ms, id) WHERE closed_at_ms "
+         "IS NOT NULL",
+     }},
 };
 
 }  // namespace

@@ -114,6 +114,35 @@ TEST(RunControl, ASkippedStepAnswersWithTheOutputGivenAndAFailedOneFailsTheRun) 
       << failed.end().dump();
 }
 
+TEST(RunControl, TheNodesOwnPolicyWinsOverTheRunsWhichWinsOverTheWorkflows) {
+  constexpr const char* kPolicies = R"(name: policies
+on_failure: pause
+entry: a
+nodes:
+  - {id: a, type: run, command: a, on_failure: fail}
+  - {id: b, type: run, command: b}
+edges:
+  - {from: a, to: b}
+)";
+  // The workflow pauses; node a's own `fail` wins.
+  EngineRun own(testing::source(kPolicies));
+  own.fail("a", "broken");
+  EXPECT_TRUE(own.state().terminal.has_value()) << "node a's own fail did not fail the run";
+  // Node b has none: the workflow's pause holds it, unless the run's start said fail.
+  EngineRun workflows(testing::source(kPolicies));
+  workflows.complete("a", {{"exit_code", 0}});
+  workflows.fail("b", "broken");
+  EXPECT_FALSE(workflows.state().terminal.has_value());
+  EXPECT_EQ((*control_state(workflows.state()))["held"].size(), 1u);
+  RunRequest failing = testing::source(kPolicies);
+  failing.on_failure = "fail";
+  EngineRun runs(failing);
+  runs.complete("a", {{"exit_code", 0}});
+  runs.fail("b", "broken");
+  EXPECT_TRUE(runs.state().terminal.has_value())
+      << "the run's fail did not win over the workflow's";
+}
+
 TEST(RunControl, WithoutPauseOnFailureAFailedStepFailsTheRunAsBefore) {
   EngineRun run(testing::source(kThreeSteps));
   run.fail("build", "broken");

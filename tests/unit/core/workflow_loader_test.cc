@@ -7,13 +7,17 @@
 #include "core/workflow/builtins.h"
 #include "core/workflow/inputs.h"
 #include "core/workflow/loader.h"
+#include "core/workflow/trigger_declarations.h"
+#include "unit/support/zoneinfo.h"
 
 namespace reliant::workflow {
 namespace {
 
+using Json = nlohmann::json;
+
 // All the messages for `yaml`, formatted as the CLI prints them, or "ok".
-std::string errors_of(const std::string& yaml) {
-  auto loaded = load_workflow(yaml, "w.yaml");
+std::string errors_of(const std::string& yaml, const cel::TimeZoneLoader& zones = nullptr) {
+  auto loaded = load_workflow(yaml, "w.yaml", zones);
   if (loaded) return "ok";
   std::string out;
   for (const auto& e : loaded.error()) out += (out.empty() ? "" : "\n") + format("w.yaml", e);
@@ -105,8 +109,9 @@ TEST(WorkflowLoader, LocatesEachMistake) {
       errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: run, command: \"{{ 1 + }}\"}\n"),
       "w.yaml:4:41: args.command: column 8 of the expression: unexpected end of expression");
   EXPECT_EQ(errors_of("name: x\nentry: a\nsize: 3\nnodes:\n  - {id: a, type: router}\n"),
-            "w.yaml:3:1: unknown key \"size\" in the workflow (expected apiVersion, daemon, "
-            "description, edges, entry, inputs, name, nodes, on_failure, outputs, presets, ui)");
+            "w.yaml:3:1: unknown key \"size\" in the workflow (expected apiVersion, "
+            "automation_only, daemon, description, edges, entry, inputs, name, nodes, on_failure, "
+            "outputs, presets, triggers, ui)");
   EXPECT_EQ(errors_of("name: x\nentry: a\ninputs:\n  n: {type: integer, default: 9, max: 5}\n"
                       "nodes:\n  - {id: a, type: router}\n"),
             "w.yaml:4:31: input \"n\": default 9 is above max 5");
@@ -217,6 +222,189 @@ TEST(WorkflowLoader, TheBuiltInsLoad) {
     EXPECT_EQ(errors_of(std::string(builtin.yaml)), "ok") << builtin.name;
   }
   EXPECT_NE(builtin_workflow("agent"), nullptr);
+}
+
+// A workflow with one input and the given triggers block (from line 5 on).
+std::string with_triggers(const std::string& triggers) {
+  return "name: x\nentry: a\ninputs: {branch: {type: string}, count: {type: integer}}\n"
+         "nodes: [{id: a, type: router}]\n" +
+         triggers;
+}
+
+TEST(WorkflowLoaderTriggers, ReadsEverySource) {
+  const auto yaml = with_triggers(R"(automation_only: true
+triggers:
+  - name: nightly
+    description: every night
+    schedule: {cron: "0 3 * * *", timezone: Europe/Paris, catch_up: none}
+    inputs: {count: 3}
+  - name: pushes
+    webhook: {hmac: {header: X-Hub-Signature-256, prefix: "sha256="}}
+    filter: trigger.payload.ref == 'refs/heads/main'
+    inputs: {branch: "{{ trigger.payload.ref }}"}
+    prompt: "Review {{ trigger.payload.after }}"
+  - name: plain
+    webhook: {}
+  - name: after-agent
+    workflow_event: {workflows: ["builtin://agent", nightly-report], outcomes: [failed]}
+)");
+  auto loaded = load_workflow(yaml, "w.yaml", test::zoneinfo());
+  ASSERT_TRUE(loaded) << errors_of(yaml, test::zoneinfo());
+  EXPECT_TRUE(loaded->automation_only);
+  ASSERT_EQ(loaded->triggers.size(), 4u);
+  const auto& nightly = loaded->triggers[0];
+  EXPECT_EQ(nightly.name, "nightly");
+  EXPECT_EQ(nightly.description, "every night");
+  EXPECT_EQ(nightly.mark.line, 7);
+  const auto& schedule = std::get<triggers::ScheduleSpec>(nightly.source);
+  EXPECT_EQ(schedule.cron, std::vector<std::string>{"0 3 * * *"});
+  EXPECT_EQ(schedule.timezone, "Europe/Paris");
+  EXPECT_EQ(schedule.catch_up, triggers::CatchUp::none);
+  EXPECT_EQ(nightly.raw["schedule"]["timezone"], "Europe/Paris");
+  const auto& pushes = loaded->triggers[1];
+  const auto& webhook = std::get<triggers::WebhookSpec>(pushes.source);
+  ASSERT_TRUE(webhook.hmac.has_value());
+  EXPECT_EQ(webhook.hmac->header, "X-Hub-Signature-256");
+  EXPECT_EQ(webhook.hmac->prefix, "sha256=");
+  EXPECT_EQ(webhook.hmac->algorithm, triggers::HmacAlgorithm::sha256);
+  EXPECT_EQ(webhook.hmac->encoding, triggers::SignatureEncoding::hex);
+  EXPECT_TRUE(pushes.filter.has_value());
+  EXPECT_TRUE(pushes.prompt.has_value());
+  EXPECT_FALSE(std::get<triggers::WebhookSpec>(loaded->triggers[2].source).hmac.has_value());
+  const auto& event = std::get<triggers::WorkflowEventSpec>(loaded->triggers[3].source);
+  EXPECT_EQ(event.workflows, (std::vector<std::string>{"builtin://agent", "nightly-report"}));
+  EXPECT_EQ(event.outcomes, std::vector<triggers::RunOutcome>{triggers::RunOutcome::failed});
+  EXPECT_TRUE(triggers::matches(event, "nightly-report", triggers::RunOutcome::failed));
+  EXPECT_FALSE(triggers::matches(event, "nightly-report", triggers::RunOutcome::finished));
+  EXPECT_FALSE(triggers::matches(event, "other", triggers::RunOutcome::failed));
+  // The stored form reads back as the file did.
+  auto again = trigger_from_json(pushes.raw, test::zoneinfo());
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->name, "pushes");
+  EXPECT_EQ(std::get<triggers::WebhookSpec>(again->source), webhook);
+  EXPECT_EQ(again->filter->text(), pushes.filter->text());
+}
+
+TEST(WorkflowLoaderTriggers, LocatesEachMistake) {
+  const auto expect = [](const std::string& triggers, const std::string& message) {
+    EXPECT_EQ(errors_of(with_triggers(triggers), test::zoneinfo()), message) << triggers;
+  };
+  expect("triggers:\n  - {name: a, webhook: {}, filtr: \"true\"}\n",
+         "w.yaml:6:28: unknown key \"filtr\" in trigger \"a\" (expected description, filter, "
+         "inputs, integration, name, prompt, schedule, webhook, workflow_event)");
+  expect("triggers:\n  - {webhook: {}}\n", "w.yaml:6:5: trigger 1 has no name");
+  expect("triggers:\n  - {name: \"a b\", webhook: {}}\n",
+         "w.yaml:6:12: trigger 1: name must be 1 to 64 letters, digits, - and _");
+  expect("triggers:\n  - {name: a, webhook: {}}\n  - {name: a, webhook: {}}\n",
+         "w.yaml:7:12: trigger name \"a\" is used twice");
+  expect("triggers:\n  - {name: a}\n",
+         "w.yaml:6:5: trigger \"a\" needs a source: schedule, webhook or workflow_event");
+  expect("triggers:\n  - {name: a, webhook: {}, schedule: {interval: 1m}}\n",
+         "w.yaml:6:28: trigger \"a\" has two sources, webhook and schedule: a trigger has exactly "
+         "one");
+  expect("triggers:\n  - {name: a, integration: {provider: github}}\n",
+         "w.yaml:6:15: trigger \"a\": integration triggers are not supported by this server");
+  expect("triggers:\n  - name: a\n    schedule: {interval: 1m}\n    filter: \"true\"\n",
+         "w.yaml:8:13: trigger \"a\": filter: a schedule has no event to filter");
+  expect("triggers:\n  - {name: a, webhook: {}, filter: \"{{ trigger.kind == 'x' }}\"}\n",
+         "w.yaml:6:36: trigger \"a\": filter is a bare CEL expression: drop the {{ }} "
+         "(trigger.payload.action == 'opened', not {{ trigger.payload.action == 'opened' }})");
+  expect("triggers:\n  - {name: a, webhook: {}, filter: \"trigger.kind ==\"}\n",
+         "w.yaml:6:52: trigger \"a\": filter: column 16 of the expression: unexpected end of "
+         "expression");
+  expect("triggers:\n  - {name: a, webhook: {}, inputs: {colour: red}}\n",
+         "w.yaml:6:37: trigger \"a\": inputs: the workflow has no input \"colour\"");
+  expect("triggers:\n  - {name: a, webhook: {}, inputs: {branch: \"{{ trigger. }}\"}}\n",
+         "w.yaml:6:58: trigger \"a\": inputs.branch: column 13 of the expression: expected a "
+         "field name after '.'");
+  expect("triggers:\n  - {name: a, webhook: {}, prompt: \"{{ 1 + }}\"}\n",
+         "w.yaml:6:44: trigger \"a\": prompt: column 8 of the expression: unexpected end of "
+         "expression");
+  expect("triggers:\n  - name: a\n    schedule:\n      cron: [\"@daily\", \"0 61 * * *\"]\n",
+         "w.yaml:8:24: trigger \"a\": cron[1]: hour: 61 is out of range 0-23 at column 3");
+  expect("triggers:\n  - name: a\n    schedule: {cron: \"@daily\", timezone: Mars/Base}\n",
+         "w.yaml:7:42: trigger \"a\": timezone: unknown IANA time zone: Mars/Base");
+  expect("triggers:\n  - name: a\n    schedule: {cron: \"@daily\", every: 5m}\n",
+         "w.yaml:7:32: trigger \"a\": unknown key \"every\" in schedule (expected catch_up, "
+         "catchup_window, cron, interval, jitter, overlap, timezone)");
+  expect("triggers:\n  - name: a\n    schedule: {overlap: skip}\n",
+         "w.yaml:7:15: trigger \"a\": schedule needs at least one cron expression or an interval");
+  expect("triggers:\n  - name: a\n    webhook: {hmac: {header: Authorization}}\n",
+         "w.yaml:7:30: trigger \"a\": hmac.header may not be Authorization: the signature needs a "
+         "header of its own");
+  expect("triggers:\n  - name: a\n    webhook: {hmac: {header: \"X Sig\"}}\n",
+         "w.yaml:7:30: trigger \"a\": hmac.header must be a header name (letters, digits and "
+         "!#$%&'*+-.^_`|~), not \"X Sig\"");
+  expect("triggers:\n  - name: a\n    webhook: {hmac: {algorithm: md5, encoding: hex}}\n",
+         "w.yaml:7:33: trigger \"a\": hmac.algorithm must be sha256, sha1 or sha512, not \"md5\"");
+  expect("triggers:\n  - name: a\n    webhook: {hmac: {prefix: " + std::string(65, 'x') + "}}\n",
+         "w.yaml:7:30: trigger \"a\": hmac.prefix must be text of at most 64 bytes");
+  expect("triggers:\n  - name: a\n    workflow_event: {workflows: [\"builtin://nope\"]}\n",
+         "w.yaml:7:34: trigger \"a\": workflows: there is no built-in workflow builtin://nope");
+  expect("triggers:\n  - name: a\n    workflow_event: {workflows: [\"a b\"], outcomes: [done]}\n",
+         "w.yaml:7:34: trigger \"a\": workflows: \"a b\" is neither a workflow's slug (letters, "
+         "digits, -, _ and .) nor builtin://NAME\n"
+         "w.yaml:7:53: trigger \"a\": outcomes must be finished, failed or blocked, not \"done\"");
+  expect("triggers: {name: a}\n", "w.yaml:5:11: triggers must be a list of triggers");
+  expect("automation_only: maybe\n", "w.yaml:5:18: automation_only must be true or false");
+}
+
+TEST(WorkflowLoaderTriggers, ReportsEveryMistakeInFileOrder) {
+  const auto errors =
+      errors_of(with_triggers("triggers:\n  - {name: a, webhook: {}, filtr: x}\n  - {name: b, "
+                              "schedule: {interval: 1ms}}\n"));
+  EXPECT_NE(errors.find("w.yaml:6:28: unknown key \"filtr\""), std::string::npos) << errors;
+  EXPECT_NE(errors.find("w.yaml:7:36: trigger \"b\": interval 1ms is below the minimum of 1s"),
+            std::string::npos)
+      << errors;
+}
+
+TEST(WorkflowLoaderTriggers, ZonesAreCheckedWhenTheLoaderHasTheDatabase) {
+  const auto yaml = with_triggers(
+      "triggers:\n  - {name: a, schedule: {cron: \"@daily\", timezone: Asia/Atlantis}}\n");
+  EXPECT_EQ(errors_of(yaml), "ok");
+  EXPECT_EQ(errors_of(yaml, test::zoneinfo()),
+            "w.yaml:6:52: trigger \"a\": timezone: unknown IANA time zone: Asia/Atlantis");
+}
+
+TEST(WorkflowLoaderTriggers, EvaluatesFilterInputsAndPrompt) {
+  auto loaded = load_workflow(with_triggers(R"(triggers:
+  - name: pushes
+    webhook: {}
+    filter: trigger.payload.ref == 'refs/heads/main' && trigger.payload.size > 1
+    inputs: {branch: "{{ trigger.payload.ref }}", count: "{{ trigger.payload.size }}"}
+    prompt: "Review {{ trigger.payload.size }} commits on {{ trigger.payload.ref }}"
+  - name: guarded
+    webhook: {}
+    filter: trigger.payload.action == 'opened'
+  - name: typed
+    webhook: {}
+    filter: trigger.payload.size
+)"),
+                              "w.yaml");
+  ASSERT_TRUE(loaded);
+  const auto trigger = [](const char* payload) {
+    return cel::from_json(Json{{"kind", "webhook"}, {"payload", Json::parse(payload)}});
+  };
+  auto fired =
+      evaluate_trigger(loaded->triggers[0], trigger(R"({"ref": "refs/heads/main", "size": 3})"));
+  ASSERT_TRUE(fired) << fired.error();
+  EXPECT_TRUE(fired->passes);
+  EXPECT_EQ(fired->inputs.dump(), R"({"branch":"refs/heads/main","count":3})");
+  EXPECT_EQ(fired->prompt, "Review 3 commits on refs/heads/main");
+  auto filtered =
+      evaluate_trigger(loaded->triggers[0], trigger(R"({"ref": "refs/heads/x", "size": 3})"));
+  ASSERT_TRUE(filtered);
+  EXPECT_FALSE(filtered->passes);
+  EXPECT_EQ(filtered->inputs, Json::object());
+  EXPECT_EQ(evaluate_trigger(loaded->triggers[1], trigger(R"({"number": 7})")).error(),
+            "filter: no such key: action (the event has no such field: guard it with has(), e.g. "
+            "has(trigger.payload.action) && …)");
+  EXPECT_EQ(evaluate_trigger(loaded->triggers[2], trigger(R"({"size": 7})")).error(),
+            "filter must give a bool, not int");
+  EXPECT_EQ(evaluate_trigger(loaded->triggers[0], trigger(R"({"ref": "refs/heads/main"})")).error(),
+            "filter: no such key: size (the event has no such field: guard it with has(), e.g. "
+            "has(trigger.payload.size) && …)");
 }
 
 TEST(WorkflowInputs, DefaultsChecksAndConvertsCommandLineText) {

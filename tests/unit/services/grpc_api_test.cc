@@ -625,7 +625,7 @@ TEST(GrpcApi, ServesEveryMethodOfTheProtoAndStreamsOnlyStreamUpdates) {
       ++methods;
     }
   }
-  EXPECT_EQ(methods, 37);
+  EXPECT_EQ(methods, 38);
   EXPECT_FALSE(s.api->knows("/reliant.api.v1.ChatService/DeleteChat"));
 }
 
