@@ -51,8 +51,10 @@ chain=$(started "$(cli workflow run "$work/slow_chain.yaml" --input log=chain.tx
 expect_refusal "the run is not paused" run resume "$chain"
 cli run pause "$chain" >/dev/null || fail "pause refused"
 expect_refusal "already paused" run pause "$chain"
-sleep 4  # its first step (2 s) finishes; nothing follows it
-[ "$(cat "$work/ws/chain.txt")" = "a" ] || fail "a paused run went on: $(cat "$work/ws/chain.txt")"
+# Its first step (2 s) finishes; then nothing follows it.
+for _ in $(seq 1 200); do [ -s "$work/ws/chain.txt" ] && break; sleep 0.1; done
+sleep 3
+[ "$(cat "$work/ws/chain.txt" 2>&1)" = "a" ] || fail "a paused run went on: $(cat "$work/ws/chain.txt" 2>&1)"
 wait_show "$chain" "^paused by its user" 5
 cli run resume "$chain" >/dev/null || fail "resume refused"
 wait_show "$chain" ": completed$" 20

@@ -2,9 +2,10 @@
 # A schedule on the distributed topology, real processes on loopback: Postgres and nats-server
 # (the fixtures), a gateway, a daemon, two workers — each runs the trigger scheduler — and two
 # api replicas. A schedule every 2 s runs a command on the daemon. After its first firings one
-# worker is killed with SIGKILL; the other goes on. Every instant fires exactly once: one
-# firing row per instant, one run per firing, the instants consecutive (none missed, none
-# twice), the runs completed, each command run once.
+# worker is killed with SIGKILL; the other goes on (catch-up all: an instant it was late for
+# still fires; overlap allow: a slow run never makes one skip). Every instant fires exactly
+# once: one firing row per instant, one run per firing, the instants consecutive (none missed,
+# none twice), the runs completed, each command run once.
 #   triggers_distributed.sh RELIANT_BINARY PG_URL_FILE NATS_URL_FILE
 set -euo pipefail
 reliant=$1
@@ -30,7 +31,7 @@ project=$(call POST /api/v1/projects '{"name":"p"}' | python3 -c 'import json,sy
 call POST "/api/v1/projects/$project/workflows" \
   "$(python3 -c 'import json,sys; print(json.dumps({"source": open(sys.argv[1]).read()}))' "$here/triggers/note.yaml")" >/dev/null
 trigger=$(call POST /api/v1/triggers "{\"name\":\"every2s\",\"project_id\":\"$project\",\"workflow\":\"note\",
-  \"schedule\":{\"interval\":\"2s\"},\"params\":{\"line\":\"tick\",\"log\":\"ticks.txt\"}}" |
+  \"schedule\":{\"interval\":\"2s\",\"catch_up\":\"all\",\"overlap\":\"allow\"},\"params\":{\"line\":\"tick\",\"log\":\"ticks.txt\"}}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["trigger"]["id"])')
 
 launched() { q "SELECT COUNT(*) FROM trigger_firings WHERE trigger_id = '$trigger' AND status = 'launched'"; }
