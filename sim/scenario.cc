@@ -20,8 +20,12 @@ namespace {
 
 using scenario_file::join;
 using scenario_file::kind_of;
+using scenario_file::read_expectations;
 using scenario_file::read_faults;
+using scenario_file::read_project_config;
+using scenario_file::read_trigger_client_config;
 using scenario_file::read_workflow_control;
+using scenario_file::read_workflow_yaml;
 using scenario_file::Reader;
 
 const std::vector<std::string> kInvariants = {"stream_order",
@@ -52,6 +56,8 @@ const std::vector<std::string> kInvariants = {"stream_order",
                                               "workflow_runs_family",
                                               "workflow_spawns",
                                               "paused_runs_start_nothing",
+                                              "firing_once",
+                                              "catch_up_bounded",
                                               "resume_bounded",
                                               "suspended_not_dialled",
                                               "tool_placement",
@@ -321,65 +327,6 @@ Result<void> read_tool_path(const Reader& r, const YAML::Node& node, ToolPathTim
   return {};
 }
 
-// `project:` and `project_workflows:`, the other workflows of its project, each checked.
-Result<void> read_project_config(const Reader& r, const YAML::Node& config, const std::string& path,
-                                 WorkflowClientConfig& client) {
-  if (config["project"]) {
-    auto project = r.boolean(config["project"], path + ".project");
-    if (!project) return fail(project.error());
-    client.project = *project;
-  }
-  const YAML::Node extra = config["project_workflows"];
-  if (!extra) return {};
-  const std::string at = path + ".project_workflows";
-  if (!client.project) return fail(r.error(extra, at, "needs project: true"));
-  if (!extra.IsSequence()) return fail(r.error(extra, at, "expected a list of workflow YAMLs"));
-  for (std::size_t i = 0; i < extra.size(); ++i) {
-    const std::string item = at + "[" + std::to_string(i) + "]";
-    auto yaml = r.string(extra[i], item);
-    if (!yaml) return fail(yaml.error());
-    if (auto loaded = workflow::load_workflow(*yaml, item); !loaded) {
-      return fail(r.error(extra[i], item, workflow::format(item, loaded.error().front())));
-    }
-    client.project_workflows.push_back(*yaml);
-  }
-  return {};
-}
-
-// A workflow_client's `expect:`: every expectation names an outcome and the outputs it expects.
-Result<void> read_expectations(const Reader& r, const YAML::Node& config, const std::string& path,
-                               WorkflowClientConfig& client) {
-  if (!config["expect"] || !config["expect"].IsMap() || config["expect"].size() == 0) {
-    return fail(r.error(config["expect"] ? config["expect"] : config, path + ".expect",
-                        "expected a map from the approvals' answers (\"approved\", "
-                        "\"denied,approved\", \"none\") to {outcome, outputs}"));
-  }
-  for (const auto& entry : config["expect"]) {
-    const std::string key = entry.first.Scalar();
-    const std::string at = path + ".expect." + key;
-    if (auto ok = r.expect_map(entry.second, at, {"outcome", "outputs"}); !ok) return ok;
-    WorkflowExpectation expectation;
-    if (entry.second["outcome"]) {
-      auto outcome = r.string(entry.second["outcome"], at + ".outcome");
-      if (!outcome) return fail(outcome.error());
-      if (*outcome != "completed" && *outcome != "failed") {
-        return fail(r.error(entry.second["outcome"], at + ".outcome",
-                            "expected completed or failed, got '" + *outcome + "'"));
-      }
-      expectation.outcome = *outcome;
-    }
-    if (entry.second["outputs"]) {
-      if (!entry.second["outputs"].IsMap()) {
-        return fail(r.error(entry.second["outputs"], at + ".outputs",
-                            "expected a map, got " + kind_of(entry.second["outputs"])));
-      }
-      expectation.outputs = workflow::to_json(entry.second["outputs"]);
-    }
-    client.expect[key] = std::move(expectation);
-  }
-  return {};
-}
-
 // A workflow_client's config: its workflow must load (its mistakes are reported at their place
 // in the workflow, after the place of `workflow:` in the scenario), and every expectation names
 // an outcome and the outputs it expects.
@@ -409,12 +356,8 @@ Result<void> read_workflow_client_config(const Reader& r, const YAML::Node& conf
     client.concurrent = *concurrent;
   }
   if (!config["workflow"]) return fail(r.error(config, path, "missing 'workflow' (its YAML)"));
-  auto text = r.string(config["workflow"], path + ".workflow");
+  auto text = read_workflow_yaml(r, config["workflow"], path + ".workflow");
   if (!text) return fail(text.error());
-  if (auto loaded = workflow::load_workflow(*text, "workflow"); !loaded) {
-    return fail(r.error(config["workflow"], path + ".workflow",
-                        workflow::format("workflow", loaded.error().front())));
-  }
   client.workflow = *text;
   if (auto ok = read_project_config(r, config, path, client); !ok) return ok;
   if (config["control"]) {
@@ -467,6 +410,33 @@ Result<void> read_control_plane_config(const Reader& r, const YAML::Node& node,
                         {{"interval", &config.interval}, {"suspend_after", &config.suspend_after}});
 }
 
+// Managed daemons need a control plane; chat nodes their apis, workers and a daemon; daemons and
+// tool clients a gateway.
+Result<void> check_tool_and_chat_nodes(const Reader& r, const YAML::Node& topology,
+                                       const Scenario& s) {
+  const bool managed = std::any_of(s.topology.begin(), s.topology.end(), [](const NodeGroup& g) {
+    return g.is<DaemonNodeConfig>() && g.as<DaemonNodeConfig>().managed;
+  });
+  if (managed && !s.has_role("control_plane")) {
+    return fail(r.error(topology, "topology",
+                        "managed daemons need a control_plane node to have them connected"));
+  }
+  const bool chat_nodes = std::any_of(s.topology.begin(), s.topology.end(), [](const auto& g) {
+    return g.role().starts_with("chat_") || g.role().ends_with("flow_client") ||
+           g.role() == "trigger_client";
+  });
+  if (chat_nodes &&
+      !(s.has_role("chat_api") && s.has_role("chat_worker") && s.has_role("daemon"))) {
+    return fail(r.error(topology, "topology",
+                        "chat nodes need chat_api, chat_worker and daemon nodes (and a gateway)"));
+  }
+  if ((s.has_role("daemon") || s.has_role("tool_client")) && !s.has_role("gateway")) {
+    return fail(
+        r.error(topology, "topology", "daemon and tool_client nodes need at least one gateway"));
+  }
+  return {};
+}
+
 // A group's `config`, read into the settings of its role.
 Result<void> read_role_config(const Reader& r, const YAML::Node& config, const std::string& path,
                               NodeGroup& group) {
@@ -501,6 +471,8 @@ Result<void> read_role_config(const Reader& r, const YAML::Node& config, const s
   }
   if (auto* client = std::get_if<WorkflowClientConfig>(&group.settings))
     return read_workflow_client_config(r, config, path, *client);
+  if (auto* client = std::get_if<TriggerClientConfig>(&group.settings))
+    return read_trigger_client_config(r, config, path, *client);
   if (auto* plane = std::get_if<ControlPlaneConfig>(&group.settings))
     return read_control_plane_config(r, config, path, *plane);
   return fail(r.error(config, path, "role '" + std::string(group.role()) + "' takes no config"));
@@ -638,22 +610,7 @@ Result<Scenario> read_scenario(const Reader& r, const YAML::Node& root, const st
     return fail(r.error(root["topology"], "topology",
                         "engine_client nodes need at least one engine_worker"));
   }
-  const bool managed = std::any_of(s.topology.begin(), s.topology.end(), [](const NodeGroup& g) {
-    return g.is<DaemonNodeConfig>() && g.as<DaemonNodeConfig>().managed;
-  });
-  if (managed && !s.has_role("control_plane")) {
-    return fail(r.error(root["topology"], "topology",
-                        "managed daemons need a control_plane node to have them connected"));
-  }
-  if ((s.has_role("chat_client") || s.has_role("chat_worker") || s.has_role("workflow_client")) &&
-      !(s.has_role("chat_api") && s.has_role("chat_worker") && s.has_role("daemon"))) {
-    return fail(r.error(root["topology"], "topology",
-                        "chat nodes need chat_api, chat_worker and daemon nodes (and a gateway)"));
-  }
-  if ((s.has_role("daemon") || s.has_role("tool_client")) && !s.has_role("gateway")) {
-    return fail(r.error(root["topology"], "topology",
-                        "daemon and tool_client nodes need at least one gateway"));
-  }
+  if (auto ok = check_tool_and_chat_nodes(r, root["topology"], s); !ok) return fail(ok.error());
   if (root["tool_path"]) {
     if (auto ok = read_tool_path(r, root["tool_path"], s.tool_path); !ok) return fail(ok.error());
   }

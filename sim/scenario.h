@@ -37,12 +37,12 @@ struct ChatWorkerRole {};
 using RoleSettings =
     std::variant<EchoServerRole, EchoClientConfig, EngineWorkerSettings, EngineClientConfig,
                  GatewayRole, DaemonNodeConfig, ToolClientConfig, ControlPlaneConfig, ChatApiRole,
-                 ChatWorkerRole, ChatClientConfig, WorkflowClientConfig>;
+                 ChatWorkerRole, ChatClientConfig, WorkflowClientConfig, TriggerClientConfig>;
 // The roles' names in scenario files, in the order of RoleSettings' alternatives.
-inline constexpr std::array<std::string_view, 12> kRoleNames = {
-    "echo_server", "echo_client", "engine_worker", "engine_client",
-    "gateway",     "daemon",      "tool_client",   "control_plane",
-    "chat_api",    "chat_worker", "chat_client",   "workflow_client"};
+inline constexpr std::array<std::string_view, 13> kRoleNames = {
+    "echo_server", "echo_client",     "engine_worker", "engine_client", "gateway",
+    "daemon",      "tool_client",     "control_plane", "chat_api",      "chat_worker",
+    "chat_client", "workflow_client", "trigger_client"};
 static_assert(kRoleNames.size() == std::variant_size_v<RoleSettings>);
 
 struct NodeGroup {

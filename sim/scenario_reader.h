@@ -141,7 +141,21 @@ class Reader {
 // The `faults:` section: ranges and the scripted plan (scenario_faults.cc).
 Result<void> read_faults(const Reader& r, const YAML::Node& node, Scenario& s);
 
-// A workflow_client's `control:` section (scenario_workflow_control.cc).
+// A trigger_client's config (scenario_trigger_client.cc).
+Result<void> read_trigger_client_config(const Reader& r, const YAML::Node& config,
+                                        const std::string& path, TriggerClientConfig& client);
+
+// A client's workflow (YAML): it must load; its mistakes are reported at their place in the
+// workflow, after the place of `node` in the scenario (scenario_workflow_client.cc).
+Result<std::string> read_workflow_yaml(const Reader& r, const YAML::Node& node,
+                                       const std::string& path);
+
+// A workflow_client's parts (scenario_workflow_client.cc): `project:` and
+// `project_workflows:`, `expect:` and `control:`.
+Result<void> read_project_config(const Reader& r, const YAML::Node& config, const std::string& path,
+                                 WorkflowClientConfig& client);
+Result<void> read_expectations(const Reader& r, const YAML::Node& config, const std::string& path,
+                               WorkflowClientConfig& client);
 Result<void> read_workflow_control(const Reader& r, const YAML::Node& node, const std::string& path,
                                    WorkflowControlConfig& control);
 

@@ -22,13 +22,17 @@
 #include "services/storage/project_workflows.h"
 #include "services/storage/projects.h"
 #include "services/storage/sql_row.h"
+#include "services/triggers/trigger_scheduler.h"
 #include "services/worker/worker.h"
 #include "sim/runner.h"
 #include "sim/workload/api_call.h"
 #include "sim/workload/paused_runs.h"
+#include "sim/workload/run_histories.h"
 #include "sim/workload/spawned_agents.h"
 #include "sim/workload/stuck_run.h"
 #include "sim/workload/tool_path_state.h"
+#include "sim/workload/trigger_checks.h"
+#include "sim/workload/trigger_client.h"
 #include "sim/workload/workflow_client.h"
 
 namespace reliant::sim {
@@ -84,6 +88,8 @@ struct ChatWorkload::Impl {
   std::map<std::string, ClientBook*> client_by_node;
   std::vector<std::unique_ptr<WorkflowClientBook>> workflow_clients;
   std::map<std::string, WorkflowClientBook*> workflow_client_by_node;
+  std::vector<std::unique_ptr<TriggerClientBook>> trigger_clients;
+  std::map<std::string, TriggerClientBook*> trigger_client_by_node;
   std::map<std::string, std::set<std::string>> followed_runs;  // by user
   std::map<std::string, std::string> chat_owner;               // chat id → the user who made it
   ChatSummary stats;
@@ -99,6 +105,12 @@ struct ChatWorkload::Impl {
 };
 
 namespace {
+
+// The zone database of the simulated machines: none, so schedules run in UTC (an IANA zone is
+// unknown, as on a machine without tzdata), the same on every node and every run.
+cel::TimeZoneLoader sim_time_zones() {
+  return [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+}
 
 // Answers ApiServer requests that arrive over the bus (the simulator has no HTTP): a request is
 // {method, path, query, body, token}; the reply {status, body}. A streamed answer (the update
@@ -117,6 +129,7 @@ class SimApi {
   static api::ApiConfig config() {
     api::ApiConfig c;
     c.stream_keepalive = seconds(2);
+    c.time_zones = sim_time_zones();
     return c;
   }
 
@@ -177,6 +190,9 @@ class SimChatWorker {
     // A lease owner per incarnation: a restarted worker must not pass for its former self.
     config.worker_id = name + "-" + std::to_string(env.random.next() % 1000000);
     worker_ = std::make_unique<engine::Worker>(env, config, workflows_, activities_);
+    // Every worker runs the trigger scheduler, as `server worker` and the monolith do.
+    scheduler_ = std::make_unique<triggers::TriggerScheduler>(
+        env, triggers::SchedulerConfig{config.queue, "scripted", sim_time_zones()});
   }
 
  private:
@@ -185,7 +201,8 @@ class SimChatWorker {
   agent::AgentDeps deps_;
   engine::WorkflowRegistry workflows_;
   engine::ActivityRegistry activities_;
-  std::unique_ptr<engine::Worker> worker_;  // last: destroyed first
+  std::unique_ptr<engine::Worker> worker_;
+  std::unique_ptr<triggers::TriggerScheduler> scheduler_;  // last: destroyed first
 };
 
 class SimChatClient {
@@ -422,6 +439,27 @@ ChatWorkload::ChatWorkload(World& world, const Scenario& scenario, SimDatabase& 
       impl_->workflow_clients.push_back(std::move(book));
     }
   }
+  for (const auto& group : scenario.topology) {
+    if (!group.is<TriggerClientConfig>()) continue;
+    const TriggerClientConfig& config = group.as<TriggerClientConfig>();
+    auto definition = workflow::load_workflow(config.workflow, "workflow");  // checked when read
+    RELIANT_ASSERT(definition.has_value());
+    for (int i = 1; i <= group.count; ++i) {
+      auto book = std::make_unique<TriggerClientBook>();
+      book->node = group.name + "-" + std::to_string(i);
+      book->user_id = user_id_of(config.user);
+      book->config = config;
+      book->workflow_name = definition->name;
+      book->route = ApiRoute{&impl_->apis, static_cast<std::size_t>(i - 1)};
+      for (const auto& wanted : config.triggers) {
+        MadeTrigger made;
+        made.wanted = wanted;
+        book->triggers.push_back(std::move(made));
+      }
+      impl_->trigger_client_by_node[book->node] = book.get();
+      impl_->trigger_clients.push_back(std::move(book));
+    }
+  }
 }
 
 ChatWorkload::~ChatWorkload() = default;
@@ -446,38 +484,38 @@ Result<std::string> seed_client(SqlTransaction& tx, Random& random, const std::s
   return token;
 }
 
-// A project workflow client's project (one per user, "sim-project") and its workflow in it,
-// once however many clients of the group share them.
-Result<void> seed_project_workflow(SqlTransaction& tx, WorkflowClientBook& book) {
-  book.project_id = "sim-project-" + book.user_id;
-  auto projects = list_projects(tx, book.user_id);
+// A client's project (one per user, "sim-project-<user>") and its workflows in it (YAML each),
+// once however many clients share them. Returns the project's id.
+Result<std::string> seed_project_workflows(SqlTransaction& tx, const std::string& user_id,
+                                           const std::string& node,
+                                           const std::vector<std::string>& sources) {
+  const std::string project_id = "sim-project-" + user_id;
+  auto projects = list_projects(tx, user_id);
   if (!projects) return fail(projects.error());
   const bool have_project = std::any_of(projects->begin(), projects->end(),
-                                        [&](const auto& p) { return p.id == book.project_id; });
+                                        [&](const auto& p) { return p.id == project_id; });
   if (!have_project) {
-    if (auto ok = insert_project(
-            tx, ProjectRecord{book.project_id, book.user_id, "sim-project", "/work", 0, {}});
+    if (auto ok =
+            insert_project(tx, ProjectRecord{project_id, user_id, "sim-project", "/work", 0, {}});
         !ok)
       return fail(ok.error());
   }
-  auto stored = list_project_workflows(tx, book.user_id, book.project_id);
+  auto stored = list_project_workflows(tx, user_id, project_id);
   if (!stored) return fail(stored.error());
   std::set<std::string> names;
   for (const auto& workflow : *stored) names.insert(workflow.name);
-  std::vector<std::string> sources = book.config.project_workflows;
-  sources.insert(sources.begin(), book.config.workflow);
   for (std::size_t i = 0; i < sources.size(); ++i) {
     auto definition = workflow::load_workflow(sources[i], "workflow");  // checked when read
     RELIANT_ASSERT(definition.has_value());
     if (!names.insert(definition->name).second) continue;
     ProjectWorkflowRecord record;
-    record.id = "pw-" + book.node + "-" + std::to_string(i);
-    record.project_id = book.project_id;
+    record.id = "pw-" + node + "-" + std::to_string(i);
+    record.project_id = project_id;
     record.name = definition->name;
     record.source = sources[i];
-    if (auto ok = insert_project_workflow(tx, book.user_id, record); !ok) return ok;
+    if (auto ok = insert_project_workflow(tx, user_id, record); !ok) return fail(ok.error());
   }
-  return {};
+  return project_id;
 }
 
 }  // namespace
@@ -495,9 +533,20 @@ void ChatWorkload::seed() {
       if (!token) return fail(token.error());
       book->token = std::move(*token);
       if (book->config.project) {
-        auto stored = seed_project_workflow(tx, *book);
+        std::vector<std::string> sources = book->config.project_workflows;
+        sources.insert(sources.begin(), book->config.workflow);
+        auto stored = seed_project_workflows(tx, book->user_id, book->node, sources);
         if (!stored) return fail(stored.error());
+        book->project_id = *stored;
       }
+    }
+    for (auto& book : impl.trigger_clients) {
+      auto token = seed_client(tx, impl.random, book->user_id, book->node, "sim trigger client");
+      if (!token) return fail(token.error());
+      book->token = std::move(*token);
+      auto stored = seed_project_workflows(tx, book->user_id, book->node, {book->config.workflow});
+      if (!stored) return fail(stored.error());
+      book->project_id = *stored;
     }
     return {};
   });
@@ -521,6 +570,12 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
       return make_workflow_client(env, impl->world, book, &impl->checker);
     };
   }
+  if (group.is<TriggerClientConfig>()) {
+    TriggerClientBook* book = impl->trigger_client_by_node.at(name);
+    return [impl, book](Env& env) -> std::shared_ptr<void> {
+      return make_trigger_client(env, impl->world, book);
+    };
+  }
   RELIANT_ASSERT(group.is<ChatClientConfig>());
   ClientBook* book = impl->client_by_node.at(name);
   return [impl, book](Env& env) -> std::shared_ptr<void> {
@@ -529,122 +584,6 @@ ComponentFactory ChatWorkload::factory(const NodeGroup& group, const std::string
 }
 
 namespace {
-
-// The workflow-language invariants over every run's history: each node (an activity key, one
-// per loop iteration) is scheduled at most once, and in manual mode no tools run before a
-// person's approval of that turn arrived as a signal.
-// workflow_runs_family: child runs nest at most kChildRunDepthMax deep, and none outlives its
-// parent — a child still running when its parent ended (after healing, and long enough before
-// the end for the cancel to go down) was left behind.
-void check_run_families(SimDatabase& database, Checker& checker, Instant heal, Instant end) {
-  constexpr Duration kCascadeMax = seconds(30);
-  struct Run {
-    engine::RunStatus status = engine::RunStatus::running;
-    std::string parent;
-    std::int64_t closed_at_ms = 0;
-    std::int64_t depth = 0;
-  };
-  std::map<std::string, Run> runs;
-  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto rows = tx.query(
-        "SELECT id, status, parent_run_id, closed_at_ms, input_json FROM workflow_runs WHERE "
-        "workflow_name = 'workflow'",
-        {});
-    if (!rows) return fail(rows.error());
-    for (const SqlRecord& r : records(*rows)) {
-      auto status = r.enumerated("status", engine::kRunStatusNames);
-      if (!status) return fail(status.error());
-      const Json input = parse_json_or_discarded(r.text("input_json"), kStoredJsonDepthMax);
-      const Json context = input.is_object() ? input.value("context", Json::object()) : Json();
-      const Json depth = context.is_object() ? context.value("depth", Json(0)) : Json(0);
-      runs[r.text("id")] = Run{*status, r.optional_text("parent_run_id").value_or(""),
-                               r.optional_integer("closed_at_ms").value_or(0),
-                               depth.is_number_integer() ? depth.get<std::int64_t>() : 0};
-    }
-    return {};
-  });
-  if (!read) {
-    checker.violation(end, "workflow_runs_family", "cannot read the runs: " + read.error().message);
-    return;
-  }
-  for (const auto& [id, run] : runs) {
-    if (run.depth > workflow::kChildRunDepthMax) {
-      checker.violation(end, "workflow_runs_family",
-                        "run " + id + " nests " + std::to_string(run.depth) + " deep");
-    }
-    if (run.parent.empty() || run.status != engine::RunStatus::running) continue;
-    const auto parent = runs.find(run.parent);
-    if (parent == runs.end() || parent->second.status == engine::RunStatus::running) continue;
-    // The closing node's wall clock: this scenario declares no clock faults.
-    const Instant parent_closed = Instant(milliseconds(parent->second.closed_at_ms));
-    if (parent_closed >= heal && parent_closed + kCascadeMax <= end) {
-      checker.violation(end, "workflow_runs_family",
-                        "run " + id + " still runs; its parent " + run.parent + " ended at " +
-                            format_duration(parent_closed - kSimEpoch));
-    }
-  }
-}
-
-void check_workflow_runs(SimDatabase& database, Checker& checker, Instant end) {
-  std::map<std::string, Json> inputs;
-  std::map<std::string, std::vector<engine::HistoryEvent>> histories;
-  auto read = database.database().transact([&](SqlTransaction& tx) -> Result<void> {
-    auto runs =
-        tx.query("SELECT id, input_json FROM workflow_runs WHERE workflow_name = 'workflow'", {});
-    if (!runs) return fail(runs.error());
-    for (const SqlRecord& r : records(*runs)) {
-      inputs[r.text("id")] = Json::parse(r.text("input_json"), nullptr, false);
-      auto history = engine::load_history(tx, r.text("id"));
-      if (!history) return fail(history.error());
-      histories[r.text("id")] = std::move(*history);
-    }
-    return {};
-  });
-  if (!read) {
-    checker.violation(end, "workflow_nodes_once",
-                      "cannot read the database: " + read.error().message);
-    return;
-  }
-  for (const auto& [run_id, history] : histories) {
-    const Json& input = inputs[run_id];
-    const bool manual =
-        input.is_object() && input.value("inputs", Json::object()).value("mode", "") == "manual";
-    std::set<std::string> scheduled;
-    std::set<std::string> approved;  // approval keys answered "approved", so far
-    for (const auto& e : history) {
-      if (e.kind == engine::EventKind::signal_received &&
-          e.body.value("name", "") == workflow::kAnswerSignal) {
-        const Json payload = e.body.value("payload", Json::object());
-        if (payload.value("output", Json::object()).value("status", "") == "approved") {
-          approved.insert(payload.value("key", ""));
-        }
-      }
-      if (e.kind != engine::EventKind::activity_scheduled) continue;
-      const Json activity = e.body.value("input", Json::object());
-      const std::string key = activity.is_object() ? activity.value("key", "") : "";
-      if (key.empty()) continue;
-      // A held step's retry (run control) is the same node again, once per retry asked.
-      const Json retry = activity.value("retry", Json(0));
-      const std::string attempt =
-          retry.is_number_integer() && retry.get<std::int64_t>() > 0
-              ? key + " (retry " + std::to_string(retry.get<std::int64_t>()) + ")"
-              : key;
-      if (!scheduled.insert(attempt).second) {
-        checker.violation(end, "workflow_nodes_once",
-                          "run " + run_id + " scheduled " + attempt + " twice");
-      }
-      const std::string suffix = "/use_tools";
-      if (manual && key.ends_with(suffix) && !key.starts_with("save:")) {
-        const std::string approval = key.substr(0, key.size() - suffix.size()) + "/approve_tools";
-        if (!approved.contains(approval)) {
-          checker.violation(
-              end, "approvals_signalled",
-              "run " + run_id + " ran " + key + " without an approval of " + approval);
-        }
-      }
-    }
-  }
-}
 
 // chat_answers for one client: its runs started after healing (with time to finish) ended once,
 // completed, and their answer quotes their command's output. Except a run that found its user's
@@ -694,6 +633,9 @@ void check_workflows(ChatWorkload::Impl& impl, Instant heal, Instant end) {
   }
   check_node_daemons(impl.database, impl.checker, end);
   check_workflow_clients(impl.workflow_clients, impl.database, impl.checker, heal, end);
+  if (impl.scenario.checks("firing_once") || impl.scenario.checks("catch_up_bounded"))
+    impl.stats.firings =
+        check_triggers(impl.trigger_clients, impl.scenario, impl.database, impl.checker, heal, end);
 }
 
 }  // namespace
@@ -773,6 +715,20 @@ void ChatWorkload::summarize(RunReport& report) const {
       (c.malformed_results != 0 ? ", " + u(c.malformed_results) + " malformed calls refused"
                                 : std::string()) +
       "\n");
+  if (!impl_->trigger_clients.empty()) {
+    std::uint64_t created = 0, found = 0, toggled = 0;
+    for (const auto& book : impl_->trigger_clients) {
+      created += book->created;
+      found += book->found;
+      toggled += book->toggled;
+    }
+    std::string firings;
+    for (const auto& [status, n] : c.firings)
+      firings += (firings.empty() ? "" : ", ") + u(n) + " " + status;
+    report.sections.push_back("triggers: " + u(created) + " made, " + u(found) +
+                              " found after a lost reply, " + u(toggled) +
+                              " enabled or disabled; firings: " + firings + "\n");
+  }
   if (impl_->workflow_clients.empty()) return;
   report.sections.push_back(
       summarize_workflow_clients(impl_->workflow_clients, c.sub_agents, c.control));

@@ -36,6 +36,7 @@ struct ChatSummary {
   std::uint64_t malformed_results = 0;              // results of calls the model provider made up
   std::map<std::string, std::uint64_t> sub_agents;  // by their runs' status (workflow_spawns)
   std::map<std::string, std::uint64_t> control;     // paused_runs_start_nothing's counts
+  std::map<std::string, std::uint64_t> firings;     // the triggers' firings, by status
 };
 
 class ChatWorkload final : public Workload {
@@ -44,8 +45,8 @@ class ChatWorkload final : public Workload {
                const Swarm& swarm, SimModel& model);
   ~ChatWorkload() override;
 
-  static constexpr std::array<std::string_view, 4> kRoles = {"chat_api", "chat_worker",
-                                                             "chat_client", "workflow_client"};
+  static constexpr std::array<std::string_view, 5> kRoles = {
+      "chat_api", "chat_worker", "chat_client", "workflow_client", "trigger_client"};
   std::span<const std::string_view> roles() const override { return kRoles; }
   // The clients' tokens (their users exist already: the tool-path workload seeds them).
   void seed() override;

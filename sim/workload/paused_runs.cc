@@ -10,6 +10,7 @@
 
 #include "base/json_parse.h"
 #include "core/engine/history.h"
+#include "core/workflow/definition.h"
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/history_answers.h"
 #include "core/workflow/node_types.h"
@@ -28,10 +29,34 @@ constexpr std::string_view kPausedInvariant = "paused_runs_start_nothing";
 // resumed it.
 constexpr Duration kPausedRunBudget = seconds(40);
 
+// The failure policies a run's steps have, as its start and its workflow's file write them:
+// the node's own `on_failure`, else the run's (its start's), else the workflow's.
+struct FailurePolicies {
+  std::string run;  // "pause", "fail" or ""
+  std::shared_ptr<const workflow::Definition> definition;
+
+  bool holds(const std::string& path) const {
+    if (definition == nullptr) return run == "pause";
+    // "a.b": node b in the body of node a.
+    const workflow::Graph* graph = definition->graph.get();
+    const workflow::NodeSpec* node = nullptr;
+    for (std::size_t from = 0; graph != nullptr && from <= path.size();) {
+      const std::size_t dot = std::min(path.find('.', from), path.size());
+      node = graph->find(std::string_view(path).substr(from, dot - from));
+      graph = node != nullptr ? node->body.get() : nullptr;
+      from = dot + 1;
+    }
+    if (node != nullptr && node->on_failure)
+      return *node->on_failure == workflow::FailurePolicy::pause;
+    if (!run.empty()) return run == "pause";
+    return definition->on_failure == workflow::FailurePolicy::pause;
+  }
+};
+
 struct PausedRunRow {
   std::string status;
   std::string parent;
-  bool holds_failures = false;  // started with on_failure: pause
+  FailurePolicies policies;
   std::vector<engine::HistoryEvent> history;
 };
 
@@ -44,13 +69,14 @@ struct AskedRetry {
 
 struct ScheduledActivity {
   std::string key;
+  std::string path;
   std::string name;
 };
 
 // One run's history, read in order: what its user paused, what failures hold, what was asked.
 struct ControlWalk {
   std::string run_id;
-  bool holds_failures = false;
+  const FailurePolicies* policies = nullptr;
   bool by_user = false;
   std::int64_t paused_since = 0;
   std::map<std::string, std::int64_t> held;  // step key → the seq of the failure holding it
@@ -115,7 +141,7 @@ void check_retry(ControlWalk& w, const engine::HistoryEvent& e, const std::strin
 void on_scheduled(ControlWalk& w, const engine::HistoryEvent& e) {
   const Json input = e.body.value("input", Json::object());
   const std::string key = control_text(input, "key");
-  w.activities[e.seq] = {key, e.body.value("name", "")};
+  w.activities[e.seq] = {key, control_text(input, "path"), e.body.value("name", "")};
   if (!starts_a_node(key)) return;
   if (w.paused()) w.problem(e.seq, "scheduled step " + key + " while " + w.why_paused());
   check_retry(w, e, key, input);
@@ -125,10 +151,11 @@ void on_scheduled(ControlWalk& w, const engine::HistoryEvent& e) {
 // sub-workflow's excepted, whose failure is its child run's.
 void on_failed(ControlWalk& w, const engine::HistoryEvent& e) {
   const auto activity = w.activities.find(e.ref_seq());
-  if (activity == w.activities.end() || !w.holds_failures) return;
+  if (activity == w.activities.end()) return;
   const ScheduledActivity& failed = activity->second;
   if (!starts_a_node(failed.key) ||
-      failed.name == workflow::node_type_info(workflow::NodeType::workflow).activity) {
+      failed.name == workflow::node_type_info(workflow::NodeType::workflow).activity ||
+      !w.policies->holds(failed.path)) {
     return;
   }
   w.held[failed.key] = e.seq;
@@ -165,7 +192,7 @@ ControlWalk walk_history(const std::string& run_id, const PausedRunRow& run,
                          std::vector<std::string>& problems, ControlCounts& counts) {
   ControlWalk w;
   w.run_id = run_id;
-  w.holds_failures = run.holds_failures;
+  w.policies = &run.policies;
   w.problems = &problems;
   w.counts = &counts;
   for (const auto& e : run.history) {
@@ -203,7 +230,13 @@ Result<void> read_paused_runs(SqlTransaction& tx, std::map<std::string, PausedRu
     PausedRunRow& run = runs[r.text("id")];
     run.status = r.text("status");
     run.parent = r.optional_text("parent_run_id").value_or("");
-    run.holds_failures = control_text(input, "on_failure") == "pause";
+    run.policies.run = control_text(input, "on_failure");
+    // The workflow's file, for the nodes' and its own on_failure (one that does not load has
+    // no run to speak of: the run's policy stands alone).
+    if (auto request = workflow::run_request_from_json(input)) {
+      if (auto definition = workflow::load_run_definition(*request))
+        run.policies.definition = std::move(*definition);
+    }
     auto history = engine::load_history(tx, r.text("id"));
     if (!history) return fail(history.error());
     run.history = std::move(*history);

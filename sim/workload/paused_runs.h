@@ -2,9 +2,10 @@
 // (core/workflow/run_control.h), read from every workflow run's history at the end of a run —
 // an independent reading of the history, not the engine's RunControl again:
 //   - between a run_control pause and the next resume, and while a step that failed under
-//     `on_failure: pause` waits for its retry, skip or fail (or a resume), the run schedules no
-//     node's activity (the `save:` of a message and the run's `run:finish`, which record what
-//     already ran, excepted) and starts no timer;
+//     `on_failure: pause` (the node's, else the run's start's, else its workflow's) waits for its
+//     retry, skip or fail (or a resume), the run schedules no node's activity (the `save:` of a
+//     message and the run's `run:finish`, which record what already ran, excepted) and starts
+//     no timer;
 //   - every control signal recorded applied when it was recorded (the api checks each against
 //     the run before it signals it): a pause of a run its user had not paused, a resume of a
 //     paused run, a retry, skip or fail of a held step;

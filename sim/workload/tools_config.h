@@ -161,4 +161,25 @@ struct WorkflowClientConfig {
   WorkflowControlConfig control;
 };
 
+// A trigger client (the chat workload): a user who makes schedule triggers of one workflow
+// (`workflow`, YAML, stored as the user's project workflow) through the REST API, each a POST
+// /api/v1/triggers body's `schedule` (and optional `params`) under its `name`, and, until
+// `toggle_until` (world time from the start), disables or enables one of them every
+// `toggle_every`; after that every one of them is enabled. The trigger schedulers of the worker
+// nodes fire them (firing_once, catch_up_bounded).
+struct TriggerClientTrigger {
+  std::string name;
+  nlohmann::json schedule = nlohmann::json::object();
+  nlohmann::json params = nlohmann::json::object();
+};
+struct TriggerClientConfig {
+  std::string user = "alice";
+  Duration request_timeout = seconds(5);
+  std::string workflow;
+  std::vector<TriggerClientTrigger> triggers;
+  Duration toggle_every_min = seconds(3);
+  Duration toggle_every_max = seconds(8);
+  Duration toggle_until{};  // zero: never toggles
+};
+
 }  // namespace reliant::sim

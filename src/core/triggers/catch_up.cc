@@ -105,11 +105,16 @@ CatchUpPlan plan_catch_up(const Schedule& schedule, const CatchUpRequest& reques
     fire_all(schedule, request, window_from_ms, plan);
     skipped_until_ms = std::min(window_from_ms - 1, plan.considered_ms);
   } else {
-    const std::int64_t from_ms = spec.catch_up == CatchUp::one
-                                     ? window_from_ms
-                                     : std::max(window_from_ms, request.now_ms - request.tick_ms);
-    const auto latest = latest_instant(
-        schedule, request.anchor_ms, std::max(request.considered_ms, from_ms - 1), request.now_ms);
+    auto latest =
+        latest_instant(schedule, request.anchor_ms,
+                       std::max(request.considered_ms, window_from_ms - 1), request.now_ms);
+    // none: only an instant due now — its due time, the instant plus its jitter, at most a tick
+    // ago (measured from the instant, a jitter over a tick skipped every instant).
+    if (latest && spec.catch_up == CatchUp::none &&
+        *latest + jitter_delay_ms(request.trigger_id, *latest, spec.jitter_ms) <
+            request.now_ms - request.tick_ms) {
+      latest.reset();
+    }
     if (latest) {
       plan.fire.push_back(PlannedFiring{*latest, 0});
       skipped_until_ms = *latest - 1;

@@ -30,8 +30,9 @@ struct CatchUpRequest {
   std::int64_t anchor_ms = 0;      // the trigger's creation: the interval's phase
   std::int64_t considered_ms = 0;  // every instant at or before it was fired or skipped
   std::int64_t now_ms = 0;
-  // CatchUp::none fires an instant no older than this: a firing seen on the first tick after
-  // its instant is on time, not caught up.
+  // CatchUp::none fires an instant due no longer ago than this: a firing seen on the first tick
+  // after it fell due is on time, not caught up. The scheduler gives the time since its own
+  // previous tick (at least its tick): a tick waits a tick after the previous one's work ends.
   std::int64_t tick_ms = kSchedulerTickMs;
 };
 
@@ -60,7 +61,8 @@ struct CatchUpPlan {
 
 // The plan at `request.now_ms`. Due instants are those in (considered_ms, now_ms]; an instant
 // older than the spec's catchup_window is skipped under every policy; within the window:
-//   none: fire the latest instant if it is at most tick_ms old, skip the rest;
+//   none: fire the latest instant if it fell due (its instant plus its jitter) at most tick_ms
+//         ago, skip the rest;
 //   one:  fire the latest instant, skip the rest;
 //   all:  fire every instant, oldest first, up to kCatchUpFiringsMax (then `more`).
 // Nothing is due when now_ms ≤ considered_ms: an empty plan that keeps considered_ms.

@@ -201,9 +201,10 @@ Task<Result<std::size_t>> TriggerScheduler::record(FiringsBody body) {
   co_return fired->size();
 }
 
-Task<Result<std::size_t>> TriggerScheduler::fire_schedules(std::int64_t now_ms) {
+Task<Result<std::size_t>> TriggerScheduler::fire_schedules(std::int64_t now_ms,
+                                                           std::int64_t on_time_ms) {
   FiringsBody body = [now_ms, env = firing_env(), batch = config_.batch,
-                      tick_ms = to_ms(config_.tick)](SqlTransaction& tx) -> Result<Firings> {
+                      tick_ms = on_time_ms](SqlTransaction& tx) -> Result<Firings> {
     auto due = claim_due_schedules(tx, env.dialect, now_ms, batch);
     if (!due) return fail(due.error());
     Firings out;
@@ -280,11 +281,17 @@ Task<Result<std::size_t>> TriggerScheduler::fire_workflow_events(std::int64_t no
 Task<Result<std::size_t>> TriggerScheduler::tick() {
   ++stats_.ticks;
   const std::int64_t now_ms = to_ms(env_.executor.now());
+  // What is on time for catch_up none: due since this scheduler last looked (a tick at least;
+  // a clock stepped back counts a tick).
+  const std::int64_t on_time_ms =
+      std::max(to_ms(config_.tick), last_tick_ms_ ? now_ms - *last_tick_ms_ : std::int64_t{0});
+  last_tick_ms_ = now_ms;
   std::size_t total = 0;
   bool launched = false;
-  for (auto pass : {&TriggerScheduler::fire_schedules, &TriggerScheduler::launch_queued_firings,
-                    &TriggerScheduler::fire_workflow_events}) {
-    Task<Result<std::size_t>> running = (this->*pass)(now_ms);
+  for (int pass = 0; pass < 3; ++pass) {
+    Task<Result<std::size_t>> running = pass == 0   ? fire_schedules(now_ms, on_time_ms)
+                                        : pass == 1 ? launch_queued_firings(now_ms)
+                                                    : fire_workflow_events(now_ms);
     Result<std::size_t> done = co_await running;
     if (!done) {
       ++stats_.store_errors;

@@ -63,7 +63,7 @@ class TriggerScheduler {
   // Runs one pass's transaction and counts the firings it recorded.
   Task<Result<std::size_t>> record(FiringsBody body);
   Task<void> loop();
-  Task<Result<std::size_t>> fire_schedules(std::int64_t now_ms);
+  Task<Result<std::size_t>> fire_schedules(std::int64_t now_ms, std::int64_t on_time_ms);
   Task<Result<std::size_t>> launch_queued_firings(std::int64_t now_ms);
   Task<Result<std::size_t>> fire_workflow_events(std::int64_t now_ms);
   void count(const FiringRecord& firing);
@@ -73,6 +73,9 @@ class TriggerScheduler {
   SchedulerConfig config_;
   IdGenerator ids_;
   SchedulerStats stats_;
+  // When this scheduler's previous tick began: an instant that fell due since then is due now
+  // (catch_up none), however long the previous tick's work and its wait took.
+  std::optional<std::int64_t> last_tick_ms_;
   Scope scope_;  // last: destroyed first
 };
 

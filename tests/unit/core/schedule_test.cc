@@ -234,6 +234,25 @@ TEST(ScheduleCatchUp, OnTimeEveryPolicyFiresTheInstant) {
             "fire | skipped 0 | considered 5");
 }
 
+// catch_up none fires the instant that falls due now: its due time is the instant plus its
+// jitter (measured from the instant, a jitter over a tick skipped every instant, as the
+// simulator's workflow_triggers found), and what is due now is what fell due since the
+// scheduler's previous tick, which may be more than a tick ago.
+TEST(ScheduleCatchUp, NoneFiresAnInstantWhenItFallsDueWithItsJitter) {
+  const auto base = schedule_ms("2024-05-01T10:00:00Z");
+  const std::int64_t jitter = jitter_delay_ms("t", base + kPlanMinuteMs, 30'000);
+  ASSERT_GT(jitter, kSchedulerTickMs);
+  const char* json = R"({"interval": "1m", "jitter": "30s", "catch_up": "none"})";
+  EXPECT_EQ(planned_catch_up(json, 0, kPlanMinuteMs + jitter + 500),
+            "fire 1 | skipped 0 | considered 1+");
+  EXPECT_EQ(planned_catch_up(json, 0, kPlanMinuteMs + jitter + 1'500),
+            "fire | skipped 1 1..1 | considered 1+");
+  // A tick that came 1.3 s after the previous one: the instant fell due since, and fires.
+  const auto schedule = compiled_schedule(R"({"interval": "1m", "catch_up": "none"})");
+  CatchUpRequest late{"t", base, base, base + kPlanMinuteMs + 1'200, 1'300};
+  EXPECT_EQ(plan_text(plan_catch_up(schedule, late), base), "fire 1 | skipped 0 | considered 1+");
+}
+
 TEST(ScheduleCatchUp, AnHourDownWithATenMinuteWindow) {
   const std::int64_t now = 60 * kPlanMinuteMs + 30'000;
   EXPECT_EQ(planned_catch_up(R"({"cron": "* * * * *", "catch_up": "one"})", 0, now),

@@ -80,7 +80,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of(replace(kValid, "role: echo_client", "role: echo_clinet")),
             "bad.yaml:11:11: topology[1].role: unknown role 'echo_clinet' (known roles: "
             "echo_server, echo_client, engine_worker, engine_client, gateway, daemon, tool_client, "
-            "control_plane, chat_api, chat_worker, chat_client, workflow_client)");
+            "control_plane, chat_api, chat_worker, chat_client, workflow_client, "
+            "trigger_client)");
   EXPECT_EQ(
       error_of(replace(kValid, "[client-1, server-2]", "[client-1, server-9]")),
       "bad.yaml:20:29: faults.plan[0].partition[1]: no node named 'server-9' in the topology");
@@ -92,8 +93,8 @@ TEST(Scenario, ErrorsNameFileLineAndProblem) {
       "chat_updates, chat_answers, workflow_nodes_once, approvals_signalled, workflow_runs_end, "
       "workflow_node_daemons, terminal_isolation, terminal_results, cancel_grace, daemon_routable, "
       "one_session_per_daemon, update_isolation, files_isolation, malformed_calls_refused, "
-      "workflow_runs_family, workflow_spawns, paused_runs_start_nothing, resume_bounded, "
-      "suspended_not_dialled, "
+      "workflow_runs_family, workflow_spawns, paused_runs_start_nothing, firing_once, "
+      "catch_up_bounded, resume_bounded, suspended_not_dialled, "
       "tool_placement, command_once, stranger_refused)");
   EXPECT_EQ(error_of(replace(kValid, "- at: 10s", "- at: 50s")),
             "bad.yaml:19:11: faults.plan[0].at: is not before heal_at (40s): faults must happen "
@@ -278,6 +279,29 @@ TEST(Scenario, WorkflowClientsControlTheirRuns) {
   EXPECT_EQ(error_of(replace(control, "leave: 0.1}", "leave: 0.1, when: now}")),
             "bad.yaml:22:58: topology[4].config.control.pause.when: unknown key (expected one "
             "of: share, after, length, at_approval, leave)");
+}
+
+// A trigger client (issue 43): its workflow, the schedule triggers it makes, its toggling.
+TEST(Scenario, TriggerClientsMakeScheduleTriggers) {
+  std::string triggers = replace(kWorkflowClient, "role: workflow_client", "role: trigger_client");
+  triggers = replace(triggers, "      approve_share: 1\n      inputs: {n: 2}\n",
+                     "      toggle_every: [1s, 2s]\n      toggle_until: 30s\n");
+  triggers =
+      replace(triggers, "      expect:\n        none: {outcome: completed, outputs: {said: hi}}\n",
+              "      triggers:\n        - {name: often, schedule: {interval: 2s}, "
+              "params: {n: 1}}\n");
+  auto s = parse_scenario(triggers, "w.yaml");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  const auto& client = s->topology[4].as<TriggerClientConfig>();
+  ASSERT_EQ(client.triggers.size(), 1u);
+  EXPECT_EQ(client.triggers[0].name, "often");
+  EXPECT_EQ(client.triggers[0].schedule, nlohmann::json({{"interval", "2s"}}));
+  EXPECT_EQ(client.triggers[0].params, nlohmann::json({{"n", 1}}));
+  EXPECT_EQ(client.toggle_every_max, seconds(2));
+  EXPECT_EQ(client.toggle_until, seconds(30));
+  EXPECT_EQ(error_of(replace(triggers, "name: often", "nme: often")),
+            "bad.yaml:20:12: topology[4].config.triggers[0].nme: unknown key (expected one of: "
+            "name, schedule, params)");
 }
 
 TEST(Scenario, ClientsNeedAServer) {

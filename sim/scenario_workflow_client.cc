@@ -1,6 +1,8 @@
-// A workflow_client's `control:` section (scenario_reader.h): when it pauses and resumes its
-// runs, which it starts to hold a failed step and what it does with that step, and the input it
+// The parts of a workflow_client's config (scenario_reader.h): its project's other workflows,
+// what it expects of its runs, and its `control:` section — when it pauses and resumes its runs,
+// which it starts to hold a failed step and what it does with that step, and the input it
 // changes before answering an approval.
+#include "core/workflow/loader.h"
 #include "core/workflow/yaml_values.h"
 #include "sim/scenario_reader.h"
 
@@ -105,6 +107,74 @@ Result<void> read_set_input(const Reader& r, const YAML::Node& node, const std::
 }
 
 }  // namespace
+
+Result<std::string> read_workflow_yaml(const Reader& r, const YAML::Node& node,
+                                       const std::string& path) {
+  auto text = r.string(node, path);
+  if (!text) return fail(text.error());
+  if (auto loaded = workflow::load_workflow(*text, "workflow"); !loaded)
+    return fail(r.error(node, path, workflow::format("workflow", loaded.error().front())));
+  return text;
+}
+
+// `project:` and `project_workflows:`, the other workflows of its project, each checked.
+Result<void> read_project_config(const Reader& r, const YAML::Node& config, const std::string& path,
+                                 WorkflowClientConfig& client) {
+  if (config["project"]) {
+    auto project = r.boolean(config["project"], path + ".project");
+    if (!project) return fail(project.error());
+    client.project = *project;
+  }
+  const YAML::Node extra = config["project_workflows"];
+  if (!extra) return {};
+  const std::string at = path + ".project_workflows";
+  if (!client.project) return fail(r.error(extra, at, "needs project: true"));
+  if (!extra.IsSequence()) return fail(r.error(extra, at, "expected a list of workflow YAMLs"));
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    const std::string item = at + "[" + std::to_string(i) + "]";
+    auto yaml = r.string(extra[i], item);
+    if (!yaml) return fail(yaml.error());
+    if (auto loaded = workflow::load_workflow(*yaml, item); !loaded) {
+      return fail(r.error(extra[i], item, workflow::format(item, loaded.error().front())));
+    }
+    client.project_workflows.push_back(*yaml);
+  }
+  return {};
+}
+
+// A workflow_client's `expect:`: every expectation names an outcome and the outputs it expects.
+Result<void> read_expectations(const Reader& r, const YAML::Node& config, const std::string& path,
+                               WorkflowClientConfig& client) {
+  if (!config["expect"] || !config["expect"].IsMap() || config["expect"].size() == 0) {
+    return fail(r.error(config["expect"] ? config["expect"] : config, path + ".expect",
+                        "expected a map from the approvals' answers (\"approved\", "
+                        "\"denied,approved\", \"none\") to {outcome, outputs}"));
+  }
+  for (const auto& entry : config["expect"]) {
+    const std::string key = entry.first.Scalar();
+    const std::string at = path + ".expect." + key;
+    if (auto ok = r.expect_map(entry.second, at, {"outcome", "outputs"}); !ok) return ok;
+    WorkflowExpectation expectation;
+    if (entry.second["outcome"]) {
+      auto outcome = r.string(entry.second["outcome"], at + ".outcome");
+      if (!outcome) return fail(outcome.error());
+      if (*outcome != "completed" && *outcome != "failed") {
+        return fail(r.error(entry.second["outcome"], at + ".outcome",
+                            "expected completed or failed, got '" + *outcome + "'"));
+      }
+      expectation.outcome = *outcome;
+    }
+    if (entry.second["outputs"]) {
+      if (!entry.second["outputs"].IsMap()) {
+        return fail(r.error(entry.second["outputs"], at + ".outputs",
+                            "expected a map, got " + kind_of(entry.second["outputs"])));
+      }
+      expectation.outputs = workflow::to_json(entry.second["outputs"]);
+    }
+    client.expect[key] = std::move(expectation);
+  }
+  return {};
+}
 
 Result<void> read_workflow_control(const Reader& r, const YAML::Node& node, const std::string& path,
                                    WorkflowControlConfig& control) {
