@@ -17,6 +17,28 @@ namespace {
 
 using Json = nlohmann::json;
 
+// A run's control state (control_state's form) from its replay; not paused when it has ended
+// (`replayed` null).
+Json control_json(const Replayed* replayed) {
+  Json out{{"paused", false}, {"paused_by_user", false}, {"held", Json::array()}};
+  if (replayed == nullptr) return out;
+  const RunControl& control = replayed->control;
+  out["paused"] = control.paused();
+  out["paused_by_user"] = control.paused_by_user();
+  for (const auto& [key, step] : control.held()) {
+    const Action* action = replayed->run->pending_action(key);
+    Json held{{"key", key}, {"error", step.error}, {"seq", step.seq}};
+    if (action != nullptr) {
+      held["path"] = action->path;
+      held["node_id"] = action->node_id;
+      held["type"] = std::string(to_string(action->type));
+      held["args"] = cel::to_json(action->args);
+    }
+    out["held"].push_back(std::move(held));
+  }
+  return out;
+}
+
 // The nodes of a replayed run that wait for a person.
 std::vector<WaitingNode> waiting_in(const Interpreter& run) {
   std::vector<WaitingNode> waiting;
@@ -256,9 +278,12 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
   }
   auto state = engine::RunState::fold(history);
   if (!state) return fail(state.error());
-  auto waiting = waiting_nodes(*state);
-  if (!waiting) return fail(waiting.error());
-  for (const auto& node : *waiting) {
+  if (state->terminal) return events;  // nothing waits, nothing is paused
+  // One replay tells both what waits for a person and whether the run is paused: a client
+  // polls this every half second.
+  auto replayed = replay(*state);
+  if (!replayed) return fail(replayed.error());
+  for (const auto& node : waiting_in(*replayed->run)) {
     events.push_back({{"kind", "node_waiting"},
                       {"seq", last_seq},
                       {"key", node.key},
@@ -268,13 +293,12 @@ Result<Json> node_events(const std::vector<engine::HistoryEvent>& history, std::
                       {"args", node.args}});
   }
   // A paused run says so last, with its failed steps waiting for the user, as waiting nodes do.
-  auto control = control_state(*state);
-  if (!control) return fail(control.error());
-  if ((*control)["paused"].get<bool>()) {
+  const Json control = control_json(&*replayed);
+  if (control["paused"].get<bool>()) {
     events.push_back({{"kind", "run_paused"},
                       {"seq", last_seq},
-                      {"paused_by_user", (*control)["paused_by_user"]},
-                      {"held", (*control)["held"]}});
+                      {"paused_by_user", control["paused_by_user"]},
+                      {"held", control["held"]}});
   }
   return events;
 }
@@ -329,25 +353,10 @@ Result<void> check_input_change(const Replayed& replayed, const ControlRequest& 
 }  // namespace
 
 Result<Json> control_state(const engine::RunState& state) {
-  Json out{{"paused", false}, {"paused_by_user", false}, {"held", Json::array()}};
-  if (state.terminal) return out;
+  if (state.terminal) return control_json(nullptr);
   auto replayed = replay(state);
   if (!replayed) return fail(replayed.error());
-  const RunControl& control = replayed->control;
-  out["paused"] = control.paused();
-  out["paused_by_user"] = control.paused_by_user();
-  for (const auto& [key, step] : control.held()) {
-    const Action* action = replayed->run->pending_action(key);
-    Json held{{"key", key}, {"error", step.error}, {"seq", step.seq}};
-    if (action != nullptr) {
-      held["path"] = action->path;
-      held["node_id"] = action->node_id;
-      held["type"] = std::string(to_string(action->type));
-      held["args"] = cel::to_json(action->args);
-    }
-    out["held"].push_back(std::move(held));
-  }
-  return out;
+  return control_json(&*replayed);
 }
 
 Result<ControlRequest> checked_control(const engine::RunState& state, ControlRequest request) {
