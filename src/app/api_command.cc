@@ -136,6 +136,7 @@ int run_api(const ApiOptions& o) {
   // One bound on what the update streams of the REST and gRPC faces hold for slow clients, and
   // the memory they held given back once they let go.
   config.update_budget = std::make_shared<updates::UpdateBudget>(api::kUpdateBudgetBytes);
+  config.announcements = std::make_shared<updates::UserAnnouncements>(*env.bus);
   MemoryTrimmer memory_trimmer(executor);
   api::GrpcApi grpc_api(env, config);
   // Browsers call the same gRPC services with the Connect protocol on the HTTP port.

@@ -209,9 +209,9 @@ int run_monolith(const MonolithOptions& options) {
   api::LocalSignIn local_sign_in(account->user_id);
   api_config.local_sign_in = &local_sign_in;
   api_config.secure_cookies = !options.disable_tls;
-  // One bound on what the update streams of the REST and gRPC faces hold for slow clients, and
-  // the memory they held given back once they let go.
+  // The update streams of both faces share one bound on what they hold, and their announcements.
   api_config.update_budget = std::make_shared<updates::UpdateBudget>(api::kUpdateBudgetBytes);
+  api_config.announcements = std::make_shared<updates::UserAnnouncements>(*env.bus);
   MemoryTrimmer memory_trimmer(executor);
   // Spec S2.3: the daemon starts on the first authenticated request, not at boot.
   auto start_daemon = [&daemons](std::string user_id) {

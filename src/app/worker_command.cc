@@ -51,12 +51,26 @@ struct WorkerOptions {
   std::string worker_id;
   std::int64_t concurrency = 64;
   std::size_t group_commit = 32;  // bodies per shared transaction; 1: none
+  std::size_t group_commit_overlap = GroupCommitOptions{}.overlap_batch;
   bool migrate = false;
   LlmOptions llm;
 };
 
 std::string default_worker_id() {
   return host_and_pid() + "-" + std::to_string(secure_random_u64() % 100000);
+}
+
+// The engine's steps and the activities' writes commit together while the database is busy: one
+// commit (one fsync) for many small transactions (docs/architecture.md §7). None with
+// --group-commit 1.
+std::unique_ptr<GroupCommitStore> group_commit_store(const WorkerOptions& options, Store& store,
+                                                     Executor& executor) {
+  if (options.group_commit <= 1) return nullptr;
+  const std::size_t connections =
+      options.db.driver == "postgres" ? PostgresOptions{}.pool_size : std::size_t{1};
+  return std::make_unique<GroupCommitStore>(
+      store, executor,
+      GroupCommitOptions{options.group_commit, connections, options.group_commit_overlap});
 }
 
 int run_worker(const WorkerOptions& options) {
@@ -98,17 +112,8 @@ int run_worker(const WorkerOptions& options) {
   }
   Random random(secure_random_u64());
   SpdlogLog log;
-  // The engine's steps and the activities' writes commit together while the database is busy:
-  // one commit (one fsync) for many small transactions (docs/architecture.md §7).
-  std::unique_ptr<GroupCommitStore> grouped;
-  Store* worker_store = store->get();
-  if (options.group_commit > 1) {
-    const std::size_t connections =
-        options.db.driver == "postgres" ? PostgresOptions{}.pool_size : std::size_t{1};
-    grouped = std::make_unique<GroupCommitStore>(
-        **store, executor, GroupCommitOptions{options.group_commit, connections});
-    worker_store = grouped.get();
-  }
+  std::unique_ptr<GroupCommitStore> grouped = group_commit_store(options, **store, executor);
+  Store* worker_store = grouped ? grouped.get() : store->get();
   Env env{executor, random, bus.get(), nullptr, worker_store, nullptr, &log};
   // Tool calls reach the users' daemons through the gateways (NATS): the same router the
   // api uses.
@@ -198,6 +203,13 @@ void add_worker_command(CLI::App& server, int& exit_code) {
                    "Transactions committed together at most, while the database is busy (1: "
                    "each alone)")
       ->envname("WORKER_GROUP_COMMIT")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  worker
+      ->add_option("--group-commit-overlap", options->group_commit_overlap,
+                   "Transactions waiting before a second shared transaction starts while one "
+                   "is in flight (1: whenever a connection is free)")
+      ->envname("WORKER_GROUP_COMMIT_OVERLAP")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   worker->add_flag("--migrate", options->migrate, "Apply pending migrations before starting");

@@ -48,6 +48,30 @@ class SqlTransaction {
   virtual Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) {
     return query(sql, params);
   }
+
+  // Statements a body leaves for the end: `step` runs after the body and, in a group commit,
+  // after every body of its batch, just before the commit. For a statement that locks a row many
+  // transactions want (a user's update head, updates::append_user_events), so that the lock is
+  // held for the commit only and not while the rest of a batch runs. A body that fails runs none
+  // of its steps; a step that fails fails its body.
+  using Step = std::function<Result<void>(SqlTransaction&)>;
+  void before_commit(Step step) { before_commit_.push_back(std::move(step)); }
+  bool has_steps_before_commit() const { return !before_commit_.empty(); }
+  // Runs the steps queued so far, in order, and forgets them: the store calls it once the body
+  // succeeded (a group commit once its bodies did).
+  Result<void> run_steps_before_commit() {
+    std::vector<Step> steps = std::move(before_commit_);
+    before_commit_.clear();
+    for (Step& step : steps) {
+      if (auto done = step(*this); !done) return done;
+    }
+    return {};
+  }
+  // Forgets the steps of a body that failed.
+  void drop_steps_before_commit() { before_commit_.clear(); }
+
+ private:
+  std::vector<Step> before_commit_;
 };
 
 using TransactionBody = std::function<Result<void>(SqlTransaction&)>;

@@ -59,7 +59,7 @@ class PostgresTransaction final : public SqlTransaction {
 
   Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
-    alone_ = work_ == std::nullopt;
+    alone_ = work_ == std::nullopt && !has_steps_before_commit();
     Result<SqlRows> rows = rows_of(exec(sql, params));
     last_done_ = true;
     if (!rows) alone_ = false;  // nothing of it happened
@@ -68,6 +68,15 @@ class PostgresTransaction final : public SqlTransaction {
 
   // Whether the body's last statement committed on its own.
   bool committed_alone() const { return alone_; }
+
+  // The steps the body left for the end (SqlTransaction::before_commit): they follow its last
+  // statement, which then never ran alone (query_last).
+  Result<void> finish() {
+    RELIANT_ASSERT_MSG(!alone_ || !has_steps_before_commit(),
+                       "a step before the commit of a body whose last statement committed alone");
+    last_done_ = false;
+    return run_steps_before_commit();
+  }
 
   Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
@@ -274,6 +283,7 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
   try {
     PostgresTransaction tx(*connection, connections_->prepared[index]);
     Result<void> outcome = body(tx);
+    if (outcome) outcome = tx.finish();
     pqxx::work* work = tx.work();
     RELIANT_ASSERT_MSG(outcome || !tx.committed_alone(),
                        "a body failed after its last statement committed");

@@ -265,6 +265,7 @@ Result<void> SqliteDatabase::transact(const TransactionBody& body) {
   }
   SqliteTransaction tx(*this);
   Result<void> outcome = body(tx);
+  if (outcome) outcome = tx.run_steps_before_commit();
   if (!outcome) {
     (void)step_once("ROLLBACK");
     return outcome;

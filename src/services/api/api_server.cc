@@ -671,6 +671,7 @@ HttpResponse ApiServer::open_stream(const HttpRequest& request, const Credential
   if (!since) return error_response(since.error());
   updates::FeedOptions options;
   options.budget = update_budget_;
+  options.announcements = config_.announcements;
   options.user_id = credential.user_id;
   options.since_seq = *since;
   if (request.query.count("chat_id")) options.chat_id = request.query.at("chat_id");

@@ -34,6 +34,7 @@
 #include "services/api/web_assets.h"
 #include "services/api/workflow_routes.h"
 #include "services/updates/update_budget.h"
+#include "services/updates/user_announcements.h"
 
 namespace reliant::api {
 
@@ -72,6 +73,10 @@ struct ApiConfig {
   // What the update streams of the process hold together for slow clients (shared by its REST
   // and gRPC faces); null: each server bounds its own streams at kUpdateBudgetBytes.
   std::shared_ptr<updates::UpdateBudget> update_budget = nullptr;
+  // The update announcements the process hears, shared by the streams of its REST and gRPC
+  // faces: one bus subscription per user, each announcement decoded once (null: each stream
+  // subscribes for itself — the simulator's api nodes, whose traces this would change).
+  std::shared_ptr<updates::UserAnnouncements> announcements = nullptr;
   // What DaemonService's create and update accept (the platforms this deployment serves).
   control_plane::ManagedDaemonServiceConfig managed_daemons;
   // Where schedules' time zones come from (the host's zoneinfo); null: UTC and fixed offsets.

@@ -599,6 +599,7 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
     co_return fail(ErrorCode::invalid_argument, "since_seq must not be negative");
   updates::FeedOptions options;
   options.budget = update_budget_;
+  options.announcements = config_.announcements;
   options.user_id = credential.user_id;
   options.since_seq = in->since_seq();
   options.chat_id = in->chat_id();

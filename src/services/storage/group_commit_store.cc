@@ -25,7 +25,8 @@ Task<Result<void>> GroupCommitStore::transact(TransactionBody body) {
 
 bool GroupCommitStore::worth_a_transaction() const {
   if (queue_.empty() || in_flight_ >= options_.in_flight_max) return false;
-  return in_flight_ == 0 || queue_.size() >= std::min(options_.overlap_batch, options_.batch_max);
+  return in_flight_ < options_.eager_in_flight ||
+         queue_.size() >= std::min(options_.overlap_batch, options_.batch_max);
 }
 
 void GroupCommitStore::flush_if_possible() {
@@ -79,6 +80,9 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
       }
       if (auto ok = tx.execute("SAVEPOINT group_commit", {}); !ok) return fail(ok.error());
       Result<void> outcome = (*bodies)[i](tx);
+      // Isolated, a body's steps before the commit are part of it: inside its savepoint.
+      if (outcome) outcome = tx.run_steps_before_commit();
+      if (!outcome) tx.drop_steps_before_commit();
       const char* end =
           outcome ? "RELEASE SAVEPOINT group_commit" : "ROLLBACK TO SAVEPOINT group_commit";
       if (auto ok = tx.execute(end, {}); !ok) return fail(ok.error());
@@ -88,6 +92,11 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
           return fail(ok.error());
       }
       (*results)[i] = std::move(outcome);
+    }
+    // Optimistic, the batch's steps run after all its bodies (the shared view queued them; a
+    // lone body's are the inner store's to run). One failing reruns the batch with savepoints.
+    if (!savepoints && &tx == &shared && !shared.run_steps_before_commit()) {
+      return fail(ErrorCode::cancelled, kRerunWithSavepoints);
     }
     return {};
   };

@@ -70,8 +70,11 @@ std::function<R(SqlTransaction&)> recording_updates(
     events->clear();
     R written = body(tx, *events);
     if (!written) return written;
-    if (auto stored = append_user_events(tx, dialect, *events); !stored)
-      return fail(stored.error());
+    // Last in the transaction — in a group commit, after the batch's other bodies — so the
+    // user's head row stays locked for the commit only.
+    tx.before_commit([dialect, events](SqlTransaction& end) {
+      return append_user_events(end, dialect, *events);
+    });
     return written;
   };
 }

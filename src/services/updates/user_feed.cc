@@ -11,9 +11,16 @@ namespace reliant::updates {
 
 Result<std::unique_ptr<UserFeed>> UserFeed::open(Env& env, FeedOptions options) {
   std::unique_ptr<UserFeed> feed(new UserFeed(env, std::move(options)));
+  UserFeed* raw = feed.get();
   auto subscription =
-      env.bus->subscribe(user_subject(feed->options_.user_id),
-                         [raw = feed.get()](const BusMessage& m) { raw->on_announcement(m); });
+      raw->options_.announcements != nullptr
+          ? raw->options_.announcements->listen(
+                raw->options_.user_id, [raw](const Announcement& a) { raw->on_announcement(a); })
+          : env.bus->subscribe(user_subject(raw->options_.user_id), [raw](const BusMessage& m) {
+              // Malformed: nothing lost, the store has the events.
+              if (auto events = decode_announcement(m.data))
+                raw->on_announcement(Announcement{*events, m.data.size()});
+            });
   if (!subscription) return fail(subscription.error());
   feed->subscription_ = std::move(*subscription);
   if (feed->options_.budget != nullptr) feed->budget_share_ = feed->options_.budget->join(*feed);
@@ -64,6 +71,15 @@ bool UserFeed::wanted(const UserEvent& event) const {
   return options_.chat_id.empty() || event.chat_id == options_.chat_id;
 }
 
+UserEvent UserFeed::kept(const UserEvent& event) const {
+  if (wanted(event)) return event;
+  UserEvent number;  // another chat's (the body is not copied): it only moves the tail on
+  number.user_id = event.user_id;
+  number.seq = event.seq;
+  number.chat_id = event.chat_id;
+  return number;
+}
+
 void UserFeed::take_next(UserEvent event) {
   // Announcements come here only as tail_ + 1; the store's numbers have no gaps by construction,
   // and should a damaged store have one, the feed goes on past it rather than stopping.
@@ -102,34 +118,32 @@ void UserFeed::take_page(EventsPage page) {
   skip_to(page.covered_seq);
 }
 
-void UserFeed::on_announcement(const BusMessage& message) {
+void UserFeed::on_announcement(const Announcement& announcement) {
   if (overflowed_) return;
   // The bus may lose an announcement: the next one shows the gap, the store has the events.
   if (buggify(env_, "feed.announcement_lost")) return;
-  if (ready_announced_bytes_ + message.data.size() > options_.queued_bytes_max) {
+  if (ready_announced_bytes_ + announcement.bytes > options_.queued_bytes_max) {
     // The client does not keep up: stop holding updates for it (the store has them all).
     overflow();
     report_held();
     return;
   }
-  auto events = decode_announcement(message.data);
-  if (!events) return;  // nothing lost: the store has the events
   const std::size_t queued_before = ready_.size();
   bool woke = false;
-  for (auto& event : *events) {
+  for (const UserEvent& event : announcement.events) {
     if (event.seq == 0) {
       if (wanted(event)) {
-        ready_.push_back(std::move(event));
+        ready_.push_back(event);
         woke = true;
       }
     } else if (event.seq == tail_ + 1 && !poll_due_) {
-      take_next(std::move(event));
+      take_next(kept(event));
       woke = true;
     } else if (event.seq > tail_ && !poll_due_ && early_.size() < options_.early_max) {
       // A gap: another writer's announcement may still be on its way (commits are numbered in
       // order, but each writer announces its own), or the bus lost it.
       sometimes(env_, "feed.gap_seen");
-      early_.emplace(event.seq, std::move(event));
+      early_.emplace(event.seq, kept(event));
       if (!gap_deadline_) {
         gap_deadline_ = env_.executor.steady_now() + options_.gap_wait;
         woke = true;  // next() waits until then at most
@@ -141,7 +155,7 @@ void UserFeed::on_announcement(const BusMessage& message) {
     }
   }
   if (ready_.size() > queued_before) {
-    ready_announced_bytes_ += message.data.size();
+    ready_announced_bytes_ += announcement.bytes;
     report_held();  // may make this feed, or a larger one, give up
   }
   if (woke && waiter_) waiter_->set(true);

@@ -16,6 +16,7 @@
 #include "runtime/env.h"
 #include "runtime/future.h"
 #include "services/updates/update_budget.h"
+#include "services/updates/user_announcements.h"
 #include "services/updates/user_events.h"
 
 namespace reliant::updates {
@@ -41,6 +42,9 @@ struct FeedOptions {
   // as after an overflow.
   // Shared: a stream may outlive the server that opened it (it ends with its connection).
   std::shared_ptr<UpdateBudget> budget = nullptr;
+  // Where the feed hears announcements: shared by a server's streams, so each crosses the bus
+  // and is decoded once per process (null: a bus subscription of the feed's own).
+  std::shared_ptr<UserAnnouncements> announcements = nullptr;
 };
 
 class UserFeed final : private UpdateBudget::Holder {
@@ -79,8 +83,10 @@ class UserFeed final : private UpdateBudget::Holder {
   // Drops everything queued, for good: next() fails from now on.
   void overflow();
   void report_held();
-  void on_announcement(const BusMessage& message);
+  void on_announcement(const Announcement& announcement);
   bool wanted(const UserEvent& event) const;
+  // What the feed keeps of an announced event: all of it when wanted, else what moves the tail.
+  UserEvent kept(const UserEvent& event) const;
   // Takes `event`, the next number after tail_, then whatever waited for it in early_.
   void take_next(UserEvent event);
   // Drops what waits in early_ up to tail_, then takes what continues tail_.

@@ -1,9 +1,11 @@
-// Group commit's choice of when a queue leaves as a transaction: the first transaction takes any
-// queue at once; a second one starts while the first is in flight only for `overlap_batch`
-// bodies. Transactions are held by the test until it releases them, so "in flight" is exact.
+// Group commit's choice of when a queue leaves as a transaction: the first `eager_in_flight`
+// transactions take any queue at once; one more starts only for `overlap_batch` bodies.
+// Transactions are held by the test until it releases them, so "in flight" is exact.
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/future.h"
@@ -85,7 +87,10 @@ struct Grouped {
 };
 
 TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
-  Grouped g(GroupCommitOptions{.batch_max = 32, .in_flight_max = 4, .overlap_batch = 3}, 5);
+  Grouped g(
+      GroupCommitOptions{
+          .batch_max = 32, .in_flight_max = 4, .overlap_batch = 3, .eager_in_flight = 1},
+      5);
   g.submit(0);
   EXPECT_EQ(g.n.held.started(), 1u) << "a lone body leaves at once when nothing is in flight";
   g.submit(1);
@@ -113,6 +118,33 @@ TEST(GroupCommit, ASecondTransactionStartsOnlyForABatchWorthIt) {
   EXPECT_EQ(g.ran, 5) << "every body ran once";
 }
 
+TEST(GroupCommit, TheEagerTransactionsTakeAnyQueueAndTheNextWaitsForABatch) {
+  Grouped g(
+      GroupCommitOptions{
+          .batch_max = 32, .in_flight_max = 4, .overlap_batch = 3, .eager_in_flight = 2},
+      6);
+  g.submit(0);
+  g.submit(1);
+  EXPECT_EQ(g.n.held.started(), 2u) << "the second body leaves at once: one eager slot was free";
+  g.submit(2);
+  g.submit(3);
+  EXPECT_EQ(g.n.held.started(), 2u) << "two queued bodies are not worth a third transaction";
+  g.submit(4);
+  EXPECT_EQ(g.n.held.started(), 3u) << "three are";
+  g.submit(5);
+  g.release(0);
+  ASSERT_TRUE(g.committed(0));
+  EXPECT_EQ(g.n.held.started(), 3u) << "two still in flight: a lone body waits";
+  g.release(1);
+  ASSERT_TRUE(g.committed(1));
+  EXPECT_EQ(g.n.held.started(), 4u) << "one in flight: the lone body leaves";
+  g.release(2);
+  g.release(3);
+  for (std::size_t i = 2; i <= 5; ++i) ASSERT_TRUE(g.committed(i)) << i;
+  EXPECT_EQ(g.grouped.batches(), 4u);
+  EXPECT_EQ(g.ran, 6) << "every body ran once";
+}
+
 TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
   Grouped g(GroupCommitOptions{.batch_max = 32, .in_flight_max = 3, .overlap_batch = 1}, 4);
   for (std::size_t i = 0; i < 4; ++i) g.submit(i);
@@ -120,6 +152,65 @@ TEST(GroupCommit, AnOverlapBatchOfOneOpensATransactionPerQueuedBody) {
   for (std::size_t i = 0; i < 4; ++i) g.release(i);
   for (std::size_t i = 0; i < 4; ++i) ASSERT_TRUE(g.committed(i)) << i;
   EXPECT_EQ(g.ran, 4);
+}
+
+// A body that logs its runs and, unless it fails, leaves a step for the end that logs too.
+TransactionBody logging_body(std::vector<std::string>& log, std::string name, bool fails) {
+  return [&log, name, fails](SqlTransaction& tx) -> Result<void> {
+    log.push_back(name);
+    if (fails) return fail(ErrorCode::failed_precondition, name + " refused");
+    tx.before_commit([&log, name](SqlTransaction&) -> Result<void> {
+      log.push_back(name + " step");
+      return {};
+    });
+    return {};
+  };
+}
+
+Task<void> submit_body(Store& store, TransactionBody body, std::optional<Result<void>>* out) {
+  Task<Result<void>> pending = store.transact(std::move(body));
+  *out = co_await pending;
+}
+
+// The order a batch runs its bodies and their steps in, behind a filler transaction that holds
+// the one slot until the bodies have queued.
+std::vector<std::string> batch_order(const std::vector<std::pair<std::string, bool>>& bodies,
+                                     std::vector<std::optional<Result<void>>>& done) {
+  Node n;
+  GroupCommitStore grouped(n.held, n.executor, GroupCommitOptions{8, 1});
+  std::vector<std::string> log;
+  done.assign(bodies.size() + 1, std::nullopt);
+  Scope scope(n.executor);
+  scope.spawn(submit_body(grouped, logging_body(log, "filler", false), &done[0]));
+  n.run_until_idle();
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    scope.spawn(
+        submit_body(grouped, logging_body(log, bodies[i].first, bodies[i].second), &done[i + 1]));
+  }
+  n.run_until_idle();
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (i < n.held.started()) n.held.release(i);
+    n.run_until_idle();
+  }
+  return log;
+}
+
+TEST(GroupCommit, StepsBeforeTheCommitRunAfterEveryBodyOfTheBatch) {
+  std::vector<std::optional<Result<void>>> done;
+  const auto log = batch_order({{"a", false}, {"b", false}}, done);
+  EXPECT_EQ(log, (std::vector<std::string>{"filler", "filler step", "a", "b", "a step", "b step"}));
+  for (const auto& outcome : done) EXPECT_TRUE(outcome && outcome->has_value());
+}
+
+TEST(GroupCommit, RerunWithSavepointsEachBodysStepsRunInsideItsSavepointAndAFailedOnesNever) {
+  std::vector<std::optional<Result<void>>> done;
+  const auto log = batch_order({{"a", false}, {"c", true}, {"b", false}}, done);
+  EXPECT_EQ(log, (std::vector<std::string>{"filler", "filler step", "a", "c",  // optimistic
+                                           "a", "a step", "c", "b", "b step"}));
+  ASSERT_EQ(done.size(), 4u);
+  EXPECT_TRUE(done[1] && done[1]->has_value());
+  EXPECT_TRUE(done[2] && !done[2]->has_value());
+  EXPECT_TRUE(done[3] && done[3]->has_value());
 }
 
 }  // namespace

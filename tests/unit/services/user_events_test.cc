@@ -11,6 +11,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/group_commit_store.h"
 #include "services/storage/migrator.h"
+#include "services/updates/user_announcements.h"
 #include "services/updates/user_events.h"
 #include "services/updates/user_feed.h"
 #include "sim/network.h"
@@ -262,6 +263,85 @@ TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo
   scope.spawn(body());
   n.run_until_idle();
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{3}));
+}
+
+// Two chats' feeds of one user on one process's announcements: one bus subscription for both,
+// each feed takes its chat's events from the same announcements (no read but the first), and
+// the subscription goes with the last feed.
+TEST(UserAnnouncements, TheFeedsOfOneUserShareOneSubscriptionAndEachTakesItsChat) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  auto announcements = std::make_shared<UserAnnouncements>(n.bus);
+  std::vector<std::unique_ptr<OpenFeed>> feeds;
+  for (const char* chat : {"chat-1", "chat-2"}) {
+    FeedOptions options;
+    options.chat_id = chat;
+    options.announcements = announcements;
+    feeds.push_back(std::make_unique<OpenFeed>(n, options));
+    ASSERT_NE(feeds.back()->feed, nullptr);
+  }
+  EXPECT_EQ(announcements->users(), 1u);
+  std::vector<std::int64_t> seqs[2];
+  auto body = [&]() -> Task<void> {
+    for (auto& opened : feeds) {
+      auto first = co_await opened->feed->next(Duration::zero());
+      EXPECT_TRUE(first.has_value() && first->empty());
+    }
+    const auto events = store_events(n, {{"user-1", 0, "message", "chat-2", {{"i", 1}}, 1},
+                                         {"user-1", 0, "message", "chat-1", {{"i", 2}}, 1},
+                                         {"user-1", 0, "message", "chat-2", {{"i", 3}}, 1}});
+    announce(n.bus, events);
+    for (int i = 0; i < 2; ++i) {
+      auto got = co_await feeds[i]->feed->next(seconds(5));
+      take_seqs(got, seqs[i]);
+      EXPECT_EQ(feeds[i]->feed->store_reads(), 1u) << "only the first read: " << i;
+    }
+  };
+  {
+    Scope scope(n.executor);
+    scope.spawn(body());
+    n.run_until_idle();
+  }
+  EXPECT_EQ(seqs[0], (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(seqs[1], (std::vector<std::int64_t>{1, 3}));
+  feeds.clear();
+  EXPECT_EQ(announcements->users(), 0u);
+}
+
+// A listener may drop its own handle, or another's, while it is offered an announcement: the
+// others still get it (those still listening), and the user's subscription goes after the last.
+TEST(UserAnnouncements, AListenerThatLeavesDuringAnAnnouncementLeavesTheOthersTheirs) {
+  Node n;
+  UserAnnouncements announcements(n.bus);
+  SubscriptionPtr first, second, third;
+  int heard[3] = {0, 0, 0};
+  auto listen = [&](int i, SubscriptionPtr& handle, AnnouncementListener then) {
+    auto listening = announcements.listen("user-1", [&, i, then](const Announcement& a) {
+      ++heard[i];
+      EXPECT_EQ(a.events.size(), 1u);
+      if (then) then(a);
+    });
+    ASSERT_TRUE(listening.has_value());
+    handle = std::move(*listening);
+  };
+  listen(0, first, [&](const Announcement&) {
+    first.reset();
+    third.reset();  // not yet offered this one: it never is
+  });
+  listen(1, second, nullptr);
+  listen(2, third, nullptr);
+  announce(n.bus, {UserEvent{"user-1", 1, "message", "chat-1", {}, 1}});
+  n.run_until_idle();
+  EXPECT_EQ(heard[0], 1);
+  EXPECT_EQ(heard[1], 1);
+  EXPECT_EQ(heard[2], 0);
+  EXPECT_EQ(announcements.users(), 1u);
+  second.reset();
+  EXPECT_EQ(announcements.users(), 0u);
+  announce(n.bus, {UserEvent{"user-1", 2, "message", "chat-1", {}, 1}});
+  n.run_until_idle();
+  EXPECT_EQ(heard[1], 1) << "a listener heard after it left";
 }
 
 }  // namespace
