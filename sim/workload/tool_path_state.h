@@ -129,6 +129,16 @@ struct ToolPathWorkload::Impl {
   IdGenerator ids;
 
   void sample_statuses();
+  // A daemon's row as the status sampler reads it: its status, and when a gateway last admitted
+  // it, in world time.
+  struct RecordedStatus {
+    DaemonStatus status = DaemonStatus::disconnected;
+    Instant admitted{};
+  };
+  bool machine_connected(const Machine& machine) const;
+  bool row_compared(const Machine& machine) const;
+  Result<std::map<std::string, RecordedStatus>> read_recorded_statuses();
+  void check_status(const Machine& machine, const RecordedStatus& row);
 
   Impl(World& w, const Scenario& s, SimDatabase& d, SimStreams& st, Checker& c, const Swarm& sw)
       : world(w),
@@ -151,6 +161,11 @@ struct ToolPathWorkload::Impl {
   // After healing: the longest reconnect backoff, the registration, and two heartbeats.
   Duration reconnect_allowance() const {
     return scenario.tool_path.backoff_max + 2 * scenario.tool_path.heartbeat_interval + seconds(5);
+  }
+  // A daemon without a stream must be recorded disconnected within the gateways' disconnect
+  // timeout, a heartbeat, and the store write.
+  Duration disconnect_allowance() const {
+    return scenario.tool_path.disconnect_after + scenario.tool_path.heartbeat_interval + seconds(7);
   }
   bool healed() const { return world.now() >= kSimEpoch + scenario.heal_at; }
   bool store_healthy() const {

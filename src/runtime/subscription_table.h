@@ -37,7 +37,9 @@ class SubscriptionTable {
     std::string pattern;
     std::string group;
     std::uint64_t connection;
+    bool literal;  // no wildcard token: matches exactly the subject spelled the same
   };
+  static bool matches(const Entry& entry, std::string_view subject);
   std::map<Id, Entry> entries_;
   Id next_id_ = 1;
 };

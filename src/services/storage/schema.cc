@@ -538,6 +538,15 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX workflow_runs_closed ON workflow_runs(closed_at_ms, id) WHERE closed_at_ms "
          "IS NOT NULL",
      }},
+    {21,
+     "the connected daemons of a user in the order a tool call prefers them",
+     {
+         // Keyed as list_connected_daemons sorts (daemons.cc): a call reads its first rows in
+         // order instead of sorting every connected daemon of the user (100 in a fleet).
+         "CREATE INDEX daemons_connected ON daemons(user_id, (CASE WHEN type = 'local' THEN 0 "
+         "ELSE 1 END), (COALESCE(connected_at_ms, 0)) DESC, id) WHERE status IN ('active', "
+         "'idle')",
+     }},
 };
 
 }  // namespace

@@ -56,5 +56,23 @@ TEST(SubscriptionTable, FansOutToPlainAndOnePerGroup) {
   EXPECT_TRUE(table.route_to_connection("daemon.command.u1", 4).empty());
 }
 
+// Patterns without a wildcard token are compared whole: one that only looks wild ("a*b") is
+// literal, and a literal matches neither a shorter nor a longer subject.
+TEST(SubscriptionTable, LiteralPatternsMatchTheirOwnSubjectOnly) {
+  SubscriptionTable table;
+  const auto exact = table.add("tools.request.u1", "", 1);
+  const auto starry = table.add("tools.a*b", "", 1);
+  const auto wild = table.add("tools.*.u1", "", 2);
+  const auto pick_first = [](std::size_t) { return std::size_t{0}; };
+  EXPECT_EQ(table.route("tools.request.u1", pick_first),
+            (std::vector<SubscriptionTable::Id>{exact, wild}));
+  EXPECT_EQ(table.route("tools.request.u1.x", pick_first), std::vector<SubscriptionTable::Id>{});
+  EXPECT_EQ(table.route("tools.request", pick_first), std::vector<SubscriptionTable::Id>{});
+  EXPECT_EQ(table.route("tools.a*b", pick_first), std::vector<SubscriptionTable::Id>{starry});
+  EXPECT_EQ(table.route("tools.axb", pick_first), std::vector<SubscriptionTable::Id>{});
+  EXPECT_EQ(table.route_to_connection("tools.request.u1", 1),
+            std::vector<SubscriptionTable::Id>{exact});
+}
+
 }  // namespace
 }  // namespace reliant
