@@ -13,7 +13,13 @@
 # It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
 # gRPC thread run an idle executor's work itself instead.
-#   [ROUNDS=N] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS]     (defaults 3000, 4000)
+#   [ROUNDS=N] [OLD_BUILD=DIR] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS] (defaults 3000, 4000)
+#     OLD_BUILD: an earlier `reliant` and `bench_tool_path` (a build tree, or a directory holding
+#     the two binaries), measured alternately with this build in the same run: each round runs
+#     the old path, then the new, each right after its own floors, on its own nats-server,
+#     gateway and daemons (so neither set's gateway decodes the other's requests); sustained runs
+#     alternate old, new, old, new. Prints every round's ratios for both, their medians, and
+#     the old and new calls per second — a before/after whose floors were measured alongside.
 #   tools/bench_tool_path.sh --smoke     2 rounds of 20 calls, 3 daemons sustained, 50 idle
 #                                        streams, checked (tools/bench_lib.sh)
 set -euo pipefail
@@ -25,8 +31,6 @@ idle=${2:-4000}
 rounds=${ROUNDS:-4}
 daemons=20          # sustained
 handoff_time=0.5    # seconds a case of bench_handoff
-reliant=$build/src/app/reliant
-bench=$build/tests/bench/bench_tool_path
 if [ -n "$smoke" ]; then
   calls=40
   idle=50
@@ -36,7 +40,27 @@ if [ -n "$smoke" ]; then
 else
   cmake --build "$build" --target reliant bench_tool_path bench_grpc_transport bench_handoff -j"$(nproc)" >/dev/null
 fi
-smoke_need "$reliant" "$bench" "$build/tests/bench/bench_grpc_transport" "$build/tests/bench/bench_handoff"
+# The binary sets measured: "new" (this build) and, with OLD_BUILD, "old".
+sets=(new)
+declare -A reliant_of bench_of
+reliant_of[new]=$build/src/app/reliant
+bench_of[new]=$build/tests/bench/bench_tool_path
+if [ -n "${OLD_BUILD:-}" ]; then
+  old=$(realpath -m "$OLD_BUILD")
+  if [ -x "$old/src/app/reliant" ]; then
+    reliant_of[old]=$old/src/app/reliant
+    bench_of[old]=$old/tests/bench/bench_tool_path
+  else
+    reliant_of[old]=$old/reliant
+    bench_of[old]=$old/bench_tool_path
+  fi
+  [ -x "${reliant_of[old]}" ] && [ -x "${bench_of[old]}" ] ||
+    { echo "OLD_BUILD=$OLD_BUILD holds no reliant and bench_tool_path"; exit 2; }
+  sets=(old new)
+fi
+reliant=${reliant_of[new]}  # the store's set-up, and the idle streams' gateway
+smoke_need "$reliant" "${bench_of[new]}" "$build/tests/bench/bench_grpc_transport" \
+  "$build/tests/bench/bench_handoff"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -47,41 +71,60 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 source tools/ports.sh
-port=$(free_port_block 30)
-db="--db-driver sqlite --db-url $work/reliant.db"
-nats_url="nats://127.0.0.1:$port"
-nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &
-pids+=($!)
-$reliant db migrate up $db >/dev/null
-$reliant admin user create --email bench@example.com $db >/dev/null
-token=$($reliant admin token create --user bench@example.com $db | tail -n 1)
+port=$(free_port_block 50)
+# Per set: its nats-server, gateway (daemon port +10, +11, +12) and store.
+declare -A nats_port_of db_of
+nats_port_of[new]=$port
+nats_port_of[old]=$((port + 30))
+for set in "${sets[@]}"; do
+  db_of[$set]="--db-driver sqlite --db-url $work/$set.db"
+  nats-server -a 127.0.0.1 -p "${nats_port_of[$set]}" >"$work/nats-$set.log" 2>&1 &
+  pids+=($!)
+  # Each set migrates its own store: an older binary may not know a newer schema.
+  ${reliant_of[$set]} db migrate up ${db_of[$set]} >/dev/null
+  ${reliant_of[$set]} admin user create --email bench@example.com ${db_of[$set]} >/dev/null
+done
+token_of() { ${reliant_of[$1]} admin token create --user bench@example.com ${db_of[$1]} | tail -n 1; }
+declare -A token
+for set in "${sets[@]}"; do token[$set]=$(token_of "$set"); done
 sleep 0.3
-start_gateway() {  # ID PORT
-  $reliant server gateway $db --nats-url "$nats_url" --gateway-id "$1" --bind-address 127.0.0.1 \
-    --daemon-port "$2" --frontend-port $(($2 + 1)) --health-port $(($2 + 2)) --disable-tls \
-    >"$work/$1.log" 2>&1 &
+start_gateway() {  # SET ID PORT
+  ${reliant_of[$1]} server gateway ${db_of[$1]} --nats-url "nats://127.0.0.1:${nats_port_of[$1]}" \
+    --gateway-id "$2" --bind-address 127.0.0.1 --daemon-port "$3" --frontend-port $(($3 + 1)) \
+    --health-port $(($3 + 2)) --disable-tls >"$work/$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 50); do
-    [ "$(curl -s "http://127.0.0.1:$(($2 + 2))/ready" || true)" = '{"status":"ready"}' ] && return
+    [ "$(curl -s "http://127.0.0.1:$(($3 + 2))/ready" || true)" = '{"status":"ready"}' ] && return
     sleep 0.1
   done
-  echo "gateway $1 not ready"; cat "$work/$1.log"; exit 1
+  echo "gateway $2 not ready"; cat "$work/$2.log"; exit 1
 }
-start_daemon() {  # NAME
-  mkdir -p "$work/$1"
-  echo "$token" | HOME="$work/$1" $reliant daemon start --token --name "$1" \
-    --grpc-url "http://127.0.0.1:$((port + 10))" --working-dir "$work/$1" >"$work/$1.log" 2>&1 &
+start_daemon() {  # SET NAME
+  mkdir -p "$work/$1-$2"
+  echo "${token[$1]}" | HOME="$work/$1-$2" ${reliant_of[$1]} daemon start --token --name "$2" \
+    --grpc-url "http://127.0.0.1:$((${nats_port_of[$1]} + 10))" --working-dir "$work/$1-$2" \
+    >"$work/$1-$2.log" 2>&1 &
   pids+=($!)
 }
-active() { sqlite3 "$work/reliant.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null || echo 0; }
-wait_active() {
-  for _ in $(seq 1 200); do [ "$(active)" -ge "$1" ] && return; sleep 0.1; done
-  echo "only $(active) of $1 daemons active"; exit 1
+active() {  # SET
+  sqlite3 "$work/$1.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null || echo 0
+}
+wait_active() {  # SET COUNT
+  for _ in $(seq 1 200); do [ "$(active "$1")" -ge "$2" ] && return; sleep 0.1; done
+  echo "only $(active "$1") of $2 $1 daemons active"; exit 1
+}
+round_trip() {  # SET ARGS... — the set's client against the set's nats-server and store
+  local set=$1
+  shift
+  ${bench_of[$set]} round-trip --nats-url "nats://127.0.0.1:${nats_port_of[$set]}" ${db_of[$set]} \
+    --user bench@example.com "$@"
 }
 
-start_gateway gw $((port + 10))
-start_daemon d1
-wait_active 1
+for set in "${sets[@]}"; do
+  start_gateway "$set" "gw-$set" $((${nats_port_of[$set]} + 10))
+  start_daemon "$set" d1
+  wait_active "$set" 1
+done
 
 echo "== hand-over round trip between two executors (bench_handoff: two hand-overs)"
 handoff=$("$build/tests/bench/bench_handoff" --benchmark_min_time="$handoff_time" 2>/dev/null | grep BM_)
@@ -91,47 +134,71 @@ for case in 0 1 2; do
 done
 echo
 per_round=$((calls / rounds))
-ratios=()
+declare -A ratios
 for round in $(seq 1 "$rounds"); do
-  echo "== round $round of $rounds: gRPC floor (bench_grpc_transport), then $per_round tool calls"
-  grpc=$("$build/tests/bench/bench_grpc_transport" "$per_round" | tee /dev/stderr |
-    grep "bare gRPC callback bidi")
-  grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
-  grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
-  smoke_positive "$grpc_p50" "bench_grpc_transport's floor p50"
-  smoke_positive "$grpc_p99" "bench_grpc_transport's floor p99"
-  result=$($bench round-trip --nats-url "$nats_url" $db --user bench@example.com \
-    --calls "$per_round" --grpc-floor-p50 "$grpc_p50" --grpc-floor-p99 "$grpc_p99")
-  echo "$result"
-  smoke_expect "$result" "^tool round trip: .*\($per_round calls, 0 errors\)" "bench_tool_path round-trip"
-  smoke_expect "$result" "^ratio to the floor .* p50 +[0-9.]+x +p99 +[0-9.]+x" "bench_tool_path round-trip"
-  ratios+=("$(awk '/^ratio to the floor/ {print $9, $11}' <<<"$result" | tr -d x)")
-  echo
+  for set in "${sets[@]}"; do
+    echo "== round $round of $rounds, $set: gRPC floor (bench_grpc_transport), then $per_round tool calls"
+    grpc_out=$("$build/tests/bench/bench_grpc_transport" "$per_round")
+    echo "$grpc_out"
+    grpc=$(grep "bare gRPC callback bidi" <<<"$grpc_out")
+    grpc_p50=$(awk '{print $(NF-4)}' <<<"$grpc")
+    grpc_p99=$(awk '{print $(NF-1)}' <<<"$grpc")
+    smoke_positive "$grpc_p50" "bench_grpc_transport's floor p50"
+    smoke_positive "$grpc_p99" "bench_grpc_transport's floor p99"
+    result=$(round_trip "$set" --calls "$per_round" --grpc-floor-p50 "$grpc_p50" \
+      --grpc-floor-p99 "$grpc_p99")
+    echo "$result"
+    smoke_expect "$result" "^tool round trip: .*\($per_round calls, 0 errors\)" "bench_tool_path round-trip"
+    smoke_expect "$result" "^ratio to the floor .* p50 +[0-9.]+x +p99 +[0-9.]+x" "bench_tool_path round-trip"
+    ratio=$(awk '/^ratio to the floor/ {print $9, $11}' <<<"$result" | tr -d x)
+    # Sane: every figure measured, and no percentile below the one it follows.
+    smoke_positive "$(awk '{print $1}' <<<"$ratio")" "bench_tool_path's ratio p50"
+    smoke_positive "$(awk '{print $2}' <<<"$ratio")" "bench_tool_path's ratio p99"
+    for line in "floor: bare nats.c request-reply" "tool round trip"; do
+      [ -z "$smoke" ] || awk -v l="$line" 'index($0, l) == 1 {
+        for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1) }
+        exit !(p50 > 0 && p99 >= p50) }' <<<"$result" ||
+        smoke_fail "bench_tool_path round-trip: '$line' has no p50 > 0 with p99 ≥ p50: $result"
+    done
+    ratios[$set]+="$ratio"$'\n'
+    echo
+  done
 done
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-p50s=$(printf '%s\n' "${ratios[@]}" | awk '{ print $1 }')
-p99s=$(printf '%s\n' "${ratios[@]}" | awk '{ print $2 }')
-echo "ratio to the floor, median of $rounds rounds      p50 $(median <<<"$p50s")x   p99 $(median <<<"$p99s")x" \
-  "  (targets: ≤ 1.5x, ≤ 3x; p50 by round: $(tr '\n' ' ' <<<"$p50s"))"
+for set in "${sets[@]}"; do
+  p50s=$(awk 'NF { print $1 }' <<<"${ratios[$set]}")
+  p99s=$(awk 'NF { print $2 }' <<<"${ratios[$set]}")
+  echo "$set: ratio to the floor, median of $rounds rounds      p50 $(median <<<"$p50s")x   p99 $(median <<<"$p99s")x" \
+    "  (targets: ≤ 1.5x, ≤ 3x; by round p50: $(tr '\n' ' ' <<<"$p50s")p99: $(tr '\n' ' ' <<<"$p99s"))"
+done
 
 echo
 echo "== sustained, $daemons daemons"
-for i in $(seq 2 "$daemons"); do start_daemon "d$i"; done
-wait_active "$daemons"
-sustained=$($bench round-trip --nats-url "$nats_url" $db --user bench@example.com --calls $((calls * 3)) \
-  --concurrency 32)
-echo "$sustained"
-smoke_expect "$sustained" "^sustained, 32 callers +[0-9.]+ calls/s .*\($daemons daemons, 0 errors\)" \
-  "bench_tool_path round-trip --concurrency 32"
+for set in "${sets[@]}"; do
+  for i in $(seq 2 "$daemons"); do start_daemon "$set" "d$i"; done
+  wait_active "$set" "$daemons"
+done
+# Alternated twice when comparing, so that a drift of the machine's speed hits both alike.
+passes=1
+[ "${#sets[@]}" -eq 1 ] || passes=2
+for pass in $(seq 1 "$passes"); do
+  for set in "${sets[@]}"; do
+    sustained=$(round_trip "$set" --calls $((calls * 3)) --concurrency 32)
+    echo "$set: $sustained"
+    smoke_expect "$sustained" "^sustained, 32 callers +[0-9.]+ calls/s .*\($daemons daemons, 0 errors\)" \
+      "bench_tool_path round-trip --concurrency 32"
+    smoke_positive "$(awk '{print $4}' <<<"$sustained")" "bench_tool_path's sustained calls/s"
+  done
+done
 
 echo
 echo "== idle daemon streams on one gateway ($idle)"
-start_gateway idle-gw $((port + 20))
+start_gateway new idle-gw $((port + 20))
 gw_pid=${pids[-1]}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=$(rss_kb "$gw_pid")
-$bench hold-streams --gateway "127.0.0.1:$((port + 20))" --token "$token" --streams "$idle" \
-  >"$work/hold.log" 2>&1 &
+${bench_of[new]} hold-streams --gateway "127.0.0.1:$((port + 20))" --token "${token[new]}" \
+  --streams "$idle" >"$work/hold.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do grep -q "^holding" "$work/hold.log" && break; sleep 0.2; done
 grep -q "^holding" "$work/hold.log" || { echo "streams not held"; cat "$work/hold.log"; exit 1; }

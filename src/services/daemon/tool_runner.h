@@ -10,8 +10,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "reliant/daemon/v1/daemon.pb.h"
@@ -33,7 +33,9 @@ class RequestJournal {
   virtual void add(const std::string& request_id) = 0;
 };
 
-// A bounded journal in memory (the oldest ids are forgotten first).
+// A bounded journal in memory (the oldest ids are forgotten first). Hashed: every tool call
+// looks its id up and adds it, among up to `capacity` ids (a tree's lookups compared strings
+// ~16 times a call, measured in the daemon's profile at sustained load).
 class MemoryRequestJournal final : public RequestJournal {
  public:
   explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
@@ -52,7 +54,7 @@ class MemoryRequestJournal final : public RequestJournal {
  private:
   std::size_t capacity_;
   std::deque<std::string> order_;
-  std::set<std::string> ids_;
+  std::unordered_set<std::string> ids_;
 };
 
 // "daemon_lost", "timeout", "cancelled"… responses that no tool produced.

@@ -135,15 +135,20 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
   // The gateway stamps who answered; a daemon cannot claim to be another.
   response.set_daemon_id(connection.daemon_id);
   response.set_user_id(connection.user_id);
-  const std::string json = fit_for_bus(response);
+  std::string json = fit_for_bus(response);
   bool durable = true;  // unknown here: maybe dispatched by another gateway; the store knows
   if (auto it = in_flight_.find(response.request_id()); it != in_flight_.end()) {
     if (it->second.daemon_id != connection.daemon_id) {
       ++stats_.rejected_messages;
       return;
     }
-    for (const auto& inbox : it->second.sync_inboxes) (void)env_.bus->publish(inbox, json);
     durable = it->second.durable;
+    const std::vector<std::string>& inboxes = it->second.sync_inboxes;
+    for (std::size_t i = 0; i < inboxes.size(); ++i) {
+      // The answer's last use gives it away: a synchronous call's one inbox copies nothing.
+      const bool last_use = !durable && i + 1 == inboxes.size();
+      (void)env_.bus->publish(inboxes[i], last_use ? std::move(json) : json);
+    }
     in_flight_.erase(it);
   }
   if (durable) scope_.spawn(complete(response.request_id(), connection.daemon_id, json));
