@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -61,17 +62,30 @@ class SqlTransaction {
   // succeeded (a group commit once its bodies did).
   Result<void> run_steps_before_commit() {
     std::vector<Step> steps = std::move(before_commit_);
-    before_commit_.clear();
+    drop_steps_before_commit();
     for (Step& step : steps) {
       if (auto done = step(*this); !done) return done;
     }
     return {};
   }
   // Forgets the steps of a body that failed.
-  void drop_steps_before_commit() { before_commit_.clear(); }
+  void drop_steps_before_commit() {
+    before_commit_.clear();
+    kept_for_steps_.clear();
+  }
+  // What the steps before the commit keep, one value per key (the address of a constant of the
+  // caller's), until they run: a step that serves every body of a group-commit batch is queued by
+  // the first body, which keeps its work list here for the others to add to.
+  std::shared_ptr<void>& kept_for_steps(const void* key) {
+    for (auto& [k, value] : kept_for_steps_) {
+      if (k == key) return value;
+    }
+    return kept_for_steps_.emplace_back(key, nullptr).second;
+  }
 
  private:
   std::vector<Step> before_commit_;
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> kept_for_steps_;
 };
 
 using TransactionBody = std::function<Result<void>(SqlTransaction&)>;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "base/assert.h"
+#include "base/text_hash.h"
 #include "runtime/future.h"
 
 namespace reliant {
@@ -20,7 +21,7 @@ constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 70
 // Prepared statements of one connection, by SQL text: the engine runs the same few statements
 // over and over, and planning a statement can cost more than running it (measured: the engine
 // step's CTE, p50 1.5 ms unprepared).
-using PreparedNames = std::unordered_map<std::string, std::string>;
+using PreparedNames = std::unordered_map<std::string, std::string, TextHash, std::equal_to<>>;
 
 // An error whose message is Postgres's or libpqxx's own text (and maybe SQL): for the logs,
 // never for a client's answer (Error::internal_message).
@@ -144,9 +145,9 @@ class PostgresTransaction final : public SqlTransaction {
       values.push_back(storage.back().c_str());
     }
     try {
-      std::string key(sql);
-      auto it = prepared_.find(key);
+      auto it = prepared_.find(sql);
       if (it == prepared_.end()) {
+        std::string key(sql);
         const std::string name = "r" + std::to_string(prepared_.size() + 1);
         connection_.prepare(name, key);
         it = prepared_.emplace(std::move(key), name).first;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/text_hash.h"
 #include "runtime/store.h"
 
 struct sqlite3;
@@ -64,11 +65,6 @@ class SqliteDatabase {
     sqlite3_stmt* stmt = nullptr;
     std::vector<int> slot_params;
   };
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-
   SqliteDatabase(sqlite3* db, int busy_timeout_ms) : db_(db), busy_timeout_ms_(busy_timeout_ms) {}
   Result<const Prepared*> prepare(std::string_view sql);
   Result<void> step_once(std::string_view sql);

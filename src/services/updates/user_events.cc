@@ -86,6 +86,43 @@ Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
 
 namespace {
 
+// The events of a transaction's bodies, appended together before its commit.
+using EventLists = std::vector<std::shared_ptr<std::vector<UserEvent>>>;
+constexpr char kEventListsKey = 0;
+
+// Appends every list's events in one go, grouped by user in the order of the users' ids (two
+// batches lock the heads of their users in the same order), and numbers them in place.
+Result<void> append_lists(SqlTransaction& tx, SqlDialect dialect, const EventLists& lists) {
+  std::vector<UserEvent*> order;
+  for (const auto& list : lists) {
+    for (UserEvent& event : *list) order.push_back(&event);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const UserEvent* a, const UserEvent* b) { return a->user_id < b->user_id; });
+  std::vector<UserEvent> all;
+  all.reserve(order.size());
+  for (UserEvent* event : order) all.push_back(std::move(*event));
+  Result<void> stored = append_user_events(tx, dialect, all);
+  for (std::size_t i = 0; i < order.size(); ++i) *order[i] = std::move(all[i]);
+  return stored;
+}
+
+}  // namespace
+
+void append_before_commit(SqlTransaction& tx, SqlDialect dialect,
+                          std::shared_ptr<std::vector<UserEvent>> events) {
+  std::shared_ptr<void>& kept = tx.kept_for_steps(&kEventListsKey);
+  if (kept == nullptr) {
+    auto lists = std::make_shared<EventLists>();
+    kept = lists;
+    tx.before_commit(
+        [dialect, lists](SqlTransaction& end) { return append_lists(end, dialect, *lists); });
+  }
+  std::static_pointer_cast<EventLists>(kept)->push_back(std::move(events));
+}
+
+namespace {
+
 UserEvent stored_event(const SqlRecord& row, const std::string& user_id) {
   UserEvent event;
   event.user_id = user_id;

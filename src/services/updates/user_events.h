@@ -58,6 +58,12 @@ Result<EventsPage> read_chat_events(SqlTransaction& tx, const std::string& user_
 // The user's latest number (0 before any event).
 Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user_id);
 
+// Numbers and stores `events` last in the transaction — in a group commit, after the batch's
+// other bodies, together with theirs: one statement a user for the whole batch, so the user's
+// head row is locked once, for that statement and the commit.
+void append_before_commit(SqlTransaction& tx, SqlDialect dialect,
+                          std::shared_ptr<std::vector<UserEvent>> events);
+
 // `body` as a transaction body that records updates, returning what `body` returned (a
 // Result<T>): each run of it starts with `events` empty (a retried or group-commit-rerun body
 // keeps nothing of a rolled-back run), and when `body` succeeds the updates it added are
@@ -70,11 +76,7 @@ std::function<R(SqlTransaction&)> recording_updates(
     events->clear();
     R written = body(tx, *events);
     if (!written) return written;
-    // Last in the transaction — in a group commit, after the batch's other bodies — so the
-    // user's head row stays locked for the commit only.
-    tx.before_commit([dialect, events](SqlTransaction& end) {
-      return append_user_events(end, dialect, *events);
-    });
+    append_before_commit(tx, dialect, events);
     return written;
   };
 }

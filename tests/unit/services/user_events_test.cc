@@ -59,17 +59,23 @@ void prepare(Node& n) {
   ASSERT_TRUE(seeded.has_value()) << seeded.error().message;
 }
 
+// Keeps each announcement of user-1's, decoded, while the subscription lives.
+Result<SubscriptionPtr> collect_announcements(Node& n,
+                                              std::vector<std::vector<UserEvent>>& announced) {
+  return n.bus.subscribe(user_subject("user-1"), [&announced](const BusMessage& m) {
+    auto events = decode_announcement(m.data);
+    ASSERT_TRUE(events.has_value()) << events.error().message;
+    announced.push_back(std::move(*events));
+  });
+}
+
 TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
   Node n;
   prepare(n);
   if (::testing::Test::HasFatalFailure()) return;
 
   std::vector<std::vector<UserEvent>> announced;
-  auto subscription = n.bus.subscribe(user_subject("user-1"), [&announced](const BusMessage& m) {
-    auto events = decode_announcement(m.data);
-    ASSERT_TRUE(events.has_value()) << events.error().message;
-    announced.push_back(std::move(*events));
-  });
+  auto subscription = collect_announcements(n, announced);
   ASSERT_TRUE(subscription.has_value());
 
   // One batch of two bodies: the first appends an event, the second fails, so the batch's
@@ -111,6 +117,41 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
     return {};
   });
   EXPECT_TRUE(stored.has_value()) << "stored events: " << stored.error().message;
+}
+
+// Two bodies of one batch: their events are numbered together before the commit, in the
+// bodies' order, and each caller announces its own, numbered.
+TEST(CommitAndAnnounce, TheBodiesOfABatchNumberTheirEventsTogetherInTheirOrder) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::vector<std::vector<UserEvent>> announced;
+  auto subscription = collect_announcements(n, announced);
+  ASSERT_TRUE(subscription.has_value());
+  GroupCommitStore grouped(n.store, n.executor, GroupCommitOptions{8, 1});
+  auto recording = [](std::string chat, int count) {
+    return [chat, count](SqlTransaction&, std::vector<UserEvent>& events) -> Result<void> {
+      for (int i = 0; i < count; ++i) events.push_back({"user-1", 0, "message", chat, {}, 1});
+      return {};
+    };
+  };
+  std::optional<Result<void>> filled, first, second;
+  {
+    Scope scope(n.executor);
+    scope.spawn(capture(commit_and_announce(grouped, &n.bus, recording("chat-0", 1)), &filled));
+    scope.spawn(capture(commit_and_announce(grouped, &n.bus, recording("chat-1", 2)), &first));
+    scope.spawn(capture(commit_and_announce(grouped, &n.bus, recording("chat-2", 1)), &second));
+    n.run_until_idle();
+  }
+  ASSERT_TRUE(filled && *filled && first && *first && second && *second);
+  EXPECT_EQ(grouped.batches(), 2u) << "the two bodies did not share a batch";
+  ASSERT_EQ(announced.size(), 3u);
+  std::vector<std::pair<std::string, std::int64_t>> numbered;
+  for (const auto& events : announced) {
+    for (const auto& e : events) numbered.emplace_back(e.chat_id, e.seq);
+  }
+  EXPECT_EQ(numbered, (std::vector<std::pair<std::string, std::int64_t>>{
+                          {"chat-0", 1}, {"chat-1", 2}, {"chat-1", 3}, {"chat-2", 4}}));
 }
 
 // Stores `events` the way a writer does, returns them numbered.
