@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Where a chat's cost goes on the distributed topology, per process, for one build or several in
+# alternation (issue 44). For each build given, with a cluster of it (tools/cluster.sh) and a
+# monolith of it:
+#   1. statements a chat, per process: Postgres logs every statement (log_statement=all) while one
+#      client sends MESSAGES messages one after the other; each backend is put down to the
+#      reliant process holding its connection (pg_stat_activity's client_port, then ss -tnp);
+#   2. CPU a chat, per process: utime + stime of each server, of Postgres (all its processes) and
+#      of nats-server, before and after CLIENTS clients × 100 messages (bench_chat);
+#   3. chats/s, p50 and p99, cluster and monolith, in ROUNDS alternating rounds of all builds
+#      (this machine's speed drifts by 2x within minutes: builds measured apart compare drifts).
+#   [ROUNDS=N] [CLIENTS=C] [MESSAGES=M] tools/chat_profile.sh [LABEL=RELIANT ...]
+#   (defaults: 4 rounds, 8 clients, 50 messages; this build's reliant as "new")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/bench_lib.sh
+source tools/ports.sh
+rounds=${ROUNDS:-4}
+clients=${CLIENTS:-8}
+messages=${MESSAGES:-50}
+bench=$build/tests/bench/bench_chat
+[ $# -gt 0 ] || set -- "new=$build/src/app/reliant"
+[ -x "$bench" ] || cmake --build "$build" --target bench_chat -j"$(nproc)" >/dev/null
+work=$(mktemp -d)
+labels=()
+declare -A binary mono_pid mono_url mono_token dist_url dist_token nats_url
+cleanup() {
+  for l in "${labels[@]}"; do
+    kill "${mono_pid[$l]}" 2>/dev/null || true
+    tools/cluster.sh stop "$build/profile-$l" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+start_build() {  # LABEL RELIANT
+  local l=$1 port
+  labels+=("$l")
+  binary[$l]=$2
+  port=$(free_port_block 2)
+  "$2" monolith --data-dir "$work/$l" --api-port "$port" --grpc-port $((port + 1)) \
+    --disable-tls --working-dir "$work" >"$work/$l.log" 2>&1 &
+  mono_pid[$l]=$!
+  for _ in $(seq 1 100); do
+    [ -s "$work/$l/auth/token" ] && curl -s "http://127.0.0.1:$port/api/v1/me" >/dev/null && break
+    sleep 0.1
+  done
+  mono_url[$l]=http://127.0.0.1:$port
+  mono_token[$l]=$(cat "$work/$l/auth/token")
+  tools/cluster.sh stop "$build/profile-$l" >/dev/null 2>&1 || true
+  RELIANT=$2 tools/cluster.sh start "$build/profile-$l" >/dev/null
+  # shellcheck disable=SC1090
+  source "$build/profile-$l/cluster.env"
+  dist_url[$l]=$API_1
+  dist_token[$l]=$TOKEN
+  nats_url[$l]=$NATS_URL
+  # Warm: connections, prepared statements, the page cache.
+  "$bench" --server "${mono_url[$l]}" --token "${mono_token[$l]}" --clients "$clients" --messages 20 >/dev/null
+  "$bench" --server "$API_1" --token "$TOKEN" --clients "$clients" --messages 20 >/dev/null
+}
+
+# The processes of LABEL's cluster, as "pid name" lines: its servers (each has its --nats-url),
+# its Postgres (the postmaster and its children) and its nats-server.
+processes() {  # LABEL
+  local p postmaster port=${nats_url[$1]##*:}
+  for p in $(pgrep -f "${binary[$1]} server" || true); do
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--nats-url ${nats_url[$1]} " || continue
+    echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" | grep -o 'server [a-z]*' | head -1 | tr ' ' '-')"
+  done
+  postmaster=$(head -n 1 "$build/profile-$1/postgres/data/postmaster.pid")
+  for p in "$postmaster" $(pgrep -P "$postmaster" || true); do echo "$p postgres"; done
+  for p in $(pgrep -f "nats-server .*-p $port" || true); do echo "$p nats-server"; done
+}
+
+statements() {  # LABEL: statements a chat, by process
+  local l=$1 admin log start
+  admin=$(cat "$build/profile-$l/postgres/url")
+  log=$build/profile-$l/postgres/server.log
+  psql "$admin" -qtAc "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
+  psql "$admin" -qtAc "ALTER SYSTEM SET log_line_prefix = '%p|'" >/dev/null
+  psql "$admin" -qtAc "SELECT pg_reload_conf()" >/dev/null
+  sleep 0.5
+  start=$(wc -l <"$log")
+  "$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients 1 --messages "$messages" >/dev/null
+  sleep 0.5
+  psql "$admin" -qtAc "ALTER SYSTEM RESET log_statement" >/dev/null
+  psql "$admin" -qtAc "SELECT pg_reload_conf()" >/dev/null
+  psql "$admin" -qtAc "SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL" >"$work/backends"
+  ss -tnpH >"$work/sockets"
+  tail -n +"$start" "$log" | grep -E '^[0-9]+\|LOG:  (statement|execute)' | cut -d'|' -f1 | sort | uniq -c >"$work/counts" || true
+  local count backend port owner name
+  while read -r count backend; do
+    port=$(awk -F'|' -v b="$backend" '$1 == b {print $2}' "$work/backends")
+    # The socket whose local end is the backend's client port: the reliant process's.
+    owner=$(awk -v end=":$port" 'substr($4, length($4) - length(end) + 1) == end' "$work/sockets" \
+      | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
+    name=$([ -n "$owner" ] && tr '\0' ' ' <"/proc/$owner/cmdline" | grep -o 'server [a-z]*' | head -1 | tr ' ' '-' || true)
+    echo "${name:-other} $count"
+  done <"$work/counts" | awk -v n="$messages" -v l="$l" '
+    { s[$1] += $2; t += $2 }
+    END { for (k in s) printf "%-8s statements a chat  %-16s %5.1f\n", l, k, s[k] / n;
+          printf "%-8s statements a chat  %-16s %5.1f\n", l, "total", t / n }' | sort
+}
+
+cpu() {  # LABEL: CPU a chat, by process
+  local l=$1 pid name
+  while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/before"
+  "$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients "$clients" --messages 100 >/dev/null
+  while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/after"
+  # A process counts what it used in between (one that started meanwhile, all it used).
+  awk -v hz="$(getconf CLK_TCK)" -v chats=$((clients * 100)) -v l="$l" '
+    NR == FNR { before[$1] = $3; next }
+    { used[$2] += $3 - before[$1]; total += $3 - before[$1] }
+    END { for (n in used) printf "%-8s CPU a chat  %-16s %7.0f us\n", l, n, used[n] / hz / chats * 1e6;
+          printf "%-8s CPU a chat  %-16s %7.0f us\n", l, "total", total / hz / chats * 1e6 }' \
+    "$work/before" "$work/after" | sort
+}
+
+for spec in "$@"; do start_build "${spec%%=*}" "${spec#*=}"; done
+echo "load: $(uptime | sed 's/.*load/load/')"
+echo "== statements a chat, by process (1 client, $messages messages)"
+for l in "${labels[@]}"; do statements "$l"; done
+echo "== CPU a chat, by process ($clients clients x 100 messages; the Postgres fixture's fsync is off)"
+for l in "${labels[@]}"; do cpu "$l"; done
+echo "== chats/s: $clients clients x 100 messages, $rounds rounds, builds alternating"
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+for round in $(seq 1 "$rounds"); do
+  for l in "${labels[@]}"; do
+    m=$("$bench" --server "${mono_url[$l]}" --token "${mono_token[$l]}" --clients "$clients" --messages 100 | head -n 1)
+    d=$("$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients "$clients" --messages 100 | head -n 1)
+    echo "$l $(field throughput <<<"$m") $(field p99 <<<"$m") $(field throughput <<<"$d") $(field p50 <<<"$d") $(field p99 <<<"$d")" >>"$work/rounds"
+    printf "round %d %-8s monolith %7s chats/s p99 %6s ms | cluster %7s chats/s p50 %6s ms p99 %6s ms\n" \
+      "$round" "$l" "$(field throughput <<<"$m")" "$(field p99 <<<"$m")" "$(field throughput <<<"$d")" \
+      "$(field p50 <<<"$d")" "$(field p99 <<<"$d")"
+  done
+done
+awk '{ m[$1] += $2; mp[$1] += $3; d[$1] += $4; dp[$1] += $6; n[$1]++ }
+  END { for (l in n) printf "%-8s cluster / monolith %.2fx (%.1f against %.1f chats/s), p99 %.2fx (means of %d rounds)\n",
+          l, d[l] / m[l], d[l] / n[l], m[l] / n[l], dp[l] / mp[l], n[l] }' "$work/rounds" | sort
+echo "load: $(uptime | sed 's/.*load/load/')"
