@@ -89,12 +89,15 @@ statements() {  # LABEL: statements a chat, by process
   psql "$admin" -qtAc "SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL" >"$work/backends"
   ss -tnpH >"$work/sockets"
   tail -n +"$start" "$log" | grep -E '^[0-9]+\|LOG:  (statement|execute)' | cut -d'|' -f1 | sort | uniq -c >"$work/counts" || true
-  local count backend port owner name
+  local count backend port owner name pg_port
+  pg_port=$(sed 's|.*@[^:]*:\([0-9]*\)/.*|\1|' <<<"$admin")
   while read -r count backend; do
     port=$(awk -F'|' -v b="$backend" '$1 == b {print $2}' "$work/backends")
-    # The socket whose local end is the backend's client port: the reliant process's.
-    owner=$(awk -v end=":$port" 'substr($4, length($4) - length(end) + 1) == end' "$work/sockets" \
-      | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
+    # The socket from the backend's client port to this Postgres: the reliant process's (an
+    # ephemeral port may be in use towards other servers too).
+    owner=$(awk -v from=":$port" -v to=":$pg_port" '
+      function ends(s, e) { return substr(s, length(s) - length(e) + 1) == e }
+      ends($4, from) && ends($5, to)' "$work/sockets" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
     name=$([ -n "$owner" ] && tr '\0' ' ' <"/proc/$owner/cmdline" | grep -o 'server [a-z]*' | head -1 | tr ' ' '-' || true)
     echo "${name:-other} $count"
   done <"$work/counts" | awk -v n="$messages" -v l="$l" '
