@@ -109,6 +109,13 @@ Result<nlohmann::json> node_events(const std::vector<engine::HistoryEvent>& hist
 // a skip or a fail. An ended run is never paused.
 Result<nlohmann::json> control_state(const engine::RunState& state);
 
+// node_states and control_state from one replay of the run (GET /runs/{id} shows both).
+struct RunView {
+  nlohmann::json nodes;
+  nlohmann::json control;
+};
+Result<RunView> run_view(const engine::RunState& state);
+
 // Checks a user's control request against the run as it stands, before it is signalled: the run
 // has not ended; pause a run that is not paused, resume one that is; retry, skip or fail a step
 // that is held (the only one, when `key` is empty: it is filled in) — named by key, path or node

@@ -52,29 +52,24 @@ std::vector<WaitingNode> waiting_in(const Interpreter& run) {
 }
 
 // What only the interpreter knows, after `nodes`: the nodes its conditions passed over, and what
-// waits for a person. An ended run whose definition no longer replays just shows no skipped ones.
-Result<void> append_replayed_states(const engine::RunState& state, Json& nodes) {
-  auto replayed = replay(state);
-  if (!replayed) {
-    if (state.terminal) return {};
-    return fail(replayed.error());
-  }
-  for (const auto& node : replayed->run->skipped()) {
+// waits for a person.
+void append_replayed_states(const engine::RunState& state, const Replayed& replayed, Json& nodes) {
+  for (const auto& node : replayed.run->skipped()) {
     nodes.push_back(
         {{"key", node.key}, {"path", node.path}, {"node_id", node.node_id}, {"status", "skipped"}});
   }
-  if (state.terminal) return {};
+  if (state.terminal) return;
   // Inbox nodes wait for the run's sub-agents.
-  for (const auto& action : replayed->run->pending()) {
+  for (const auto& action : replayed.run->pending()) {
     if (!answered_by_the_engine(action.type)) continue;
     nodes.push_back({{"key", action.key},
                      {"path", action.path},
                      {"node_id", action.node_id},
                      {"type", std::string(to_string(action.type))},
                      {"status", "waiting"},
-                     {"running", replayed->inbox.running()}});
+                     {"running", replayed.inbox.running()}});
   }
-  for (const auto& node : waiting_in(*replayed->run)) {
+  for (const auto& node : waiting_in(*replayed.run)) {
     nodes.push_back({{"key", node.key},
                      {"path", node.path},
                      {"node_id", node.node_id},
@@ -82,7 +77,6 @@ Result<void> append_replayed_states(const engine::RunState& state, Json& nodes) 
                      {"status", "waiting"},
                      {"args", node.args}});
   }
-  return {};
 }
 
 }  // namespace
@@ -106,7 +100,10 @@ bool answered_before_timeout(const engine::RunState& state, const engine::TimerS
 
 }  // namespace
 
-Result<Json> node_states(const engine::RunState& state) {
+namespace {
+
+// The nodes the history shows: activities in schedule order, then answers and timeouts.
+Json recorded_nodes(const engine::RunState& state) {
   Json nodes = Json::array();
   for (const auto& [seq, activity] : state.activities) {
     auto key = node_key(activity);
@@ -169,8 +166,28 @@ Result<Json> node_states(const engine::RunState& state) {
       nodes.push_back({{"key", timer.tag}, {"status", "failed"}, {"error", kNoAnswer}});
     }
   }
-  if (auto ok = append_replayed_states(state, nodes); !ok) return fail(ok.error());
   return nodes;
+}
+
+}  // namespace
+
+Result<RunView> run_view(const engine::RunState& state) {
+  RunView view{recorded_nodes(state), control_json(nullptr)};
+  auto replayed = replay(state);
+  if (!replayed) {
+    // An ended run whose definition no longer replays just shows no skipped nodes.
+    if (state.terminal) return view;
+    return fail(replayed.error());
+  }
+  append_replayed_states(state, *replayed, view.nodes);
+  if (!state.terminal) view.control = control_json(&*replayed);
+  return view;
+}
+
+Result<Json> node_states(const engine::RunState& state) {
+  auto view = run_view(state);
+  if (!view) return fail(view.error());
+  return std::move(view->nodes);
 }
 
 namespace {

@@ -165,7 +165,7 @@ Task<HttpResponse> TriggerRoutes::deliver(HttpRequest request) {
         spec && spec->hmac ? lower(spec->hmac->header) : std::string();
     const triggers::FireRequest fire{
         key, "webhook", now_ms, delivery_payload(request, signature_header), false, now_ms};
-    auto fired = triggers::fire_trigger(tx, firing_env(ids), **trigger, fire);
+    auto fired = triggers::fire_trigger(tx, firing_env(ids), **trigger, declaration, fire);
     if (!fired) return fail(fired.error());
     Json out = firing_view(fired->firing);
     out["duplicate"] = fired->duplicate;

@@ -580,13 +580,11 @@ Task<Result<Json>> WorkflowRoutes::get_run(std::string user_id, std::string run_
       // A workflow-language run: each node's state, and what waits for a person.
       auto state = engine::RunState::fold(*events);
       if (!state) return fail(state.error());
-      auto nodes = workflow::node_states(*state);
-      if (!nodes) return fail(nodes.error());
-      out["nodes"] = std::move(*nodes);
-      // Whether it is paused, and the failed steps that wait for the user.
-      auto control = workflow::control_state(*state);
-      if (!control) return fail(control.error());
-      out["control"] = std::move(*control);
+      // Whether it is paused, and the failed steps that wait for the user: the same replay.
+      auto view = workflow::run_view(*state);
+      if (!view) return fail(view.error());
+      out["nodes"] = std::move(view->nodes);
+      out["control"] = std::move(view->control);
       // The workflow's own graph, for a client that draws it: nodes and edges (a loop's or a
       // group's inside is its node's; the node states' keys say where in it a run is).
       auto request = workflow::run_request_from_json(run->input);

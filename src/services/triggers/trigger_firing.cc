@@ -181,6 +181,12 @@ Result<std::shared_ptr<const workflow::Definition>> workflow_definition(
 
 Result<Fired> fire_trigger(SqlTransaction& tx, const FiringEnv& env, const TriggerRecord& trigger,
                            const FireRequest& request) {
+  return fire_trigger(tx, env, trigger, trigger_declaration(tx, trigger, env.zones), request);
+}
+
+Result<Fired> fire_trigger(SqlTransaction& tx, const FiringEnv& env, const TriggerRecord& trigger,
+                           const Result<workflow::TriggerDeclaration>& declaration,
+                           const FireRequest& request) {
   FiringRecord firing;
   firing.id = env.next_id();
   firing.trigger_id = trigger.id;
@@ -190,7 +196,6 @@ Result<Fired> fire_trigger(SqlTransaction& tx, const FiringEnv& env, const Trigg
   firing.instant_ms = request.instant_ms;
   firing.payload = request.payload;
   firing.created_at_ms = request.now_ms;
-  const auto declaration = trigger_declaration(tx, trigger, env.zones);
   auto decided = evaluate(declaration, trigger, request);
   std::optional<Launch> launch;
   if (auto* no = std::get_if<NoLaunch>(&decided)) {

@@ -68,6 +68,12 @@ struct Fired {
 };
 Result<Fired> fire_trigger(SqlTransaction& tx, const FiringEnv& env, const TriggerRecord& trigger,
                            const FireRequest& request);
+// The same with the trigger's declaration (trigger_declaration's answer) already read: the
+// scheduler fires many instants of one trigger, and a webhook's receiver checks the declaration
+// before it fires.
+Result<Fired> fire_trigger(SqlTransaction& tx, const FiringEnv& env, const TriggerRecord& trigger,
+                           const Result<workflow::TriggerDeclaration>& declaration,
+                           const FireRequest& request);
 
 // Starts the run of a queued firing (its trigger's previous run ended): launched, or failed.
 Result<FiringRecord> launch_queued(SqlTransaction& tx, const FiringEnv& env,

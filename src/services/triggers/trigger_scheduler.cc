@@ -84,7 +84,7 @@ Result<void> fire_schedule(SqlTransaction& tx, const FiringEnv& env, const Trigg
                               Json{{"instant_ms", planned.instant_ms}, {"due_ms", planned.due_ms}},
                               false,
                               now_ms};
-    auto fired = fire_trigger(tx, env, trigger, request);
+    auto fired = fire_trigger(tx, env, trigger, declaration, request);
     if (!fired) return fail(fired.error());
     if (!fired->duplicate) out.push_back(std::move(fired->firing));
   }
@@ -145,7 +145,7 @@ Result<void> fire_run_end(SqlTransaction& tx, const FiringEnv& env, const EndedR
                               ended_payload(run, workflow_name),
                               false,
                               now_ms};
-    auto fired = fire_trigger(tx, env, trigger, request);
+    auto fired = fire_trigger(tx, env, trigger, declaration, request);
     if (!fired) return fail(fired.error());
     if (!fired->duplicate) out.push_back(std::move(fired->firing));
   }
