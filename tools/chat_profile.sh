@@ -6,7 +6,8 @@
 #      client sends MESSAGES messages one after the other; each backend is put down to the
 #      reliant process holding its connection (pg_stat_activity's client_port, then ss -tnp);
 #   2. CPU a chat, per process: utime + stime of each server, of Postgres (all its processes) and
-#      of nats-server, before and after CLIENTS clients × 100 messages (bench_chat);
+#      of nats-server, before and after CLIENTS clients × 100 messages (bench_chat); and in the
+#      same run, Postgres's execution time a chat by statement (pg_stat_statements, preloaded);
 #   3. chats/s, p50 and p99, cluster and monolith, in ROUNDS alternating rounds of all builds
 #      (this machine's speed drifts by 2x within minutes: builds measured apart compare drifts).
 #   [ROUNDS=N] [CLIENTS=C] [MESSAGES=M] tools/chat_profile.sh [LABEL=RELIANT ...]
@@ -49,7 +50,8 @@ start_build() {  # LABEL RELIANT
   mono_url[$l]=http://127.0.0.1:$port
   mono_token[$l]=$(cat "$work/$l/auth/token")
   tools/cluster.sh stop "$build/profile-$l" >/dev/null 2>&1 || true
-  RELIANT=$2 tools/cluster.sh start "$build/profile-$l" >/dev/null
+  RELIANT=$2 PG_PRELOAD=pg_stat_statements tools/cluster.sh start "$build/profile-$l" >/dev/null
+  psql "$(cat "$build/profile-$l/postgres/url")" -qtAc "CREATE EXTENSION pg_stat_statements" >/dev/null
   # shellcheck disable=SC1090
   source "$build/profile-$l/cluster.env"
   dist_url[$l]=$API_1
@@ -106,11 +108,22 @@ statements() {  # LABEL: statements a chat, by process
           printf "%-8s statements a chat  %-16s %5.1f\n", l, "total", t / n }' | sort
 }
 
-cpu() {  # LABEL: CPU a chat, by process
-  local l=$1 pid name
+cpu() {  # LABEL: CPU a chat, by process; Postgres's execution time a chat, by statement
+  local l=$1 pid name admin
+  admin=$(cat "$build/profile-$l/postgres/url")
+  psql "$admin" -qtAc "SELECT pg_stat_statements_reset()" >/dev/null
   while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/before"
   "$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients "$clients" --messages 100 >/dev/null
   while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/after"
+  # Execution only (no parsing or planning: every statement is prepared), lock waits included.
+  psql "$admin" -qtAc "SELECT to_char(total_exec_time * 1000 / $((clients * 100)), '99990'), \
+      to_char(calls::numeric / $((clients * 100)), '90.0'), \
+      left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements \
+      WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 12" |
+    awk -F'|' -v l="$l" '{ printf "%-8s Postgres a chat %s us %s calls  %s\n", l, $1, $2, $3 }'
+  psql "$admin" -qtAc "SELECT to_char(SUM(total_exec_time) * 1000 / $((clients * 100)), '99990') \
+      FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'" |
+    awk -v l="$l" '{ printf "%-8s Postgres a chat %s us executing, in all\n", l, $1 }'
   # A process counts what it used in between (one that started meanwhile, all it used).
   awk -v hz="$(getconf CLK_TCK)" -v chats=$((clients * 100)) -v l="$l" '
     NR == FNR { before[$1] = $3; next }
@@ -124,7 +137,7 @@ for spec in "$@"; do start_build "${spec%%=*}" "${spec#*=}"; done
 echo "load: $(uptime | sed 's/.*load/load/')"
 echo "== statements a chat, by process (1 client, $messages messages)"
 for l in "${labels[@]}"; do statements "$l"; done
-echo "== CPU a chat, by process ($clients clients x 100 messages; the Postgres fixture's fsync is off)"
+echo "== CPU a chat, by process, and Postgres's time a chat, by statement ($clients clients x 100 messages; the Postgres fixture's fsync is off)"
 for l in "${labels[@]}"; do cpu "$l"; done
 echo "== chats/s: $clients clients x 100 messages, $rounds rounds, builds alternating"
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }

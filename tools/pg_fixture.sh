@@ -10,6 +10,8 @@ cmd=${1:?usage: pg_fixture.sh start|stop DIR [--fsync]}
 dir=${2:?usage: pg_fixture.sh start|stop DIR [--fsync]}
 fsync=off
 [ "${3:-}" = "--fsync" ] && fsync=on
+# PG_PRELOAD: libraries for shared_preload_libraries (tools/chat_profile.sh: pg_stat_statements).
+preload=${PG_PRELOAD:+ -c shared_preload_libraries=$PG_PRELOAD}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bin" ] || { echo "pg_fixture: no Postgres server found under /usr/lib/postgresql (apt-get install postgresql)" >&2; exit 1; }
 
@@ -35,7 +37,7 @@ case "$cmd" in
     source "$(dirname "$0")/ports.sh"
     port=$(free_port_block 1)  # seeded by this process: fixtures started at once differ
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >/dev/null \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200$preload" start >/dev/null \
       || { tail -n 20 "$dir/server.log" >&2; exit 1; }
     echo "postgres://reliant@127.0.0.1:$port/postgres" > "$dir/url"
     chmod 644 "$dir/url"

@@ -3,6 +3,7 @@
 // same on both.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -20,6 +21,35 @@ namespace reliant::engine {
 namespace {
 
 class TallyEcho;
+
+// Decisions of every shape a step's statement writes (engine_steps.cc, on Postgres: up to three
+// events, at most one of them terminal) and of one it leaves to separate statements: after the
+// first echo, an echo and a timer; after the second, four echoes at once; when all six have
+// answered and the timer fired, the run completes with how many there were.
+class ShapedDecisions final : public Workflow {
+ public:
+  std::string_view name() const override { return "shaped_decisions"; }
+  Result<std::vector<Command>> decide(const RunState& state) const override {
+    if (state.pending_activities() > 0 && state.activities.size() < 6)
+      return std::vector<Command>{};
+    const auto echo = [](std::size_t step) {
+      return ScheduleActivity{"echo", Json{{"step", step}}, {}};
+    };
+    switch (state.activities.size()) {
+      case 0:
+        return std::vector<Command>{echo(1)};
+      case 1:
+        return std::vector<Command>{echo(2), StartTimer{milliseconds(20), "pause", nullptr}};
+      case 2:
+        return std::vector<Command>{echo(3), echo(4), echo(5), echo(6)};
+      default:
+        break;
+    }
+    if (state.pending_activities() > 0 || !state.timers.begin()->second.fired)
+      return std::vector<Command>{};
+    return std::vector<Command>{CompleteRun{Json{{"activities", state.activities.size()}}}};
+  }
+};
 
 class EngineConformance : public testing_store::MigratedBackendTest {
  protected:
@@ -780,6 +810,34 @@ TEST_P(EngineConformance, AKeptStateCatchesUpWithTheHistoryOrIsFoldedAgain) {
     EXPECT_EQ(e.body.dump().find("never stored"), std::string::npos) << "seq " << e.seq;
   }
   expect_sound_history("sticky");
+}
+
+// Each shape of decision a step writes — an activity with a timer, four activities, the run's end
+// telling its parent — runs through real workers to the same sound history on both backends.
+TEST_P(EngineConformance, StepsWriteDecisionsOfEveryShape) {
+  env_.store = store_.get();
+  workflows_.add(std::make_unique<ShapedDecisions>());
+  start("waiting-parent", "await_signal", Json{{"signal", std::string(kChildEndedSignal)}});
+  start("shaped", "shaped_decisions", Json::object(), ParentRun{"waiting-parent", "node-s"});
+  start("shaped-alone", "shaped_decisions", Json::object());
+  auto worker = make_worker("w1");
+  run_until_terminal({"waiting-parent", "shaped", "shaped-alone"});
+  for (const char* id : {"shaped", "shaped-alone"}) {
+    const auto run = run_of(id);
+    ASSERT_EQ(run.status, RunStatus::completed) << id << ": " << run.error.value_or("");
+    EXPECT_EQ((*run.result)["activities"], 6) << id;
+    const auto history = history_of(id);
+    EXPECT_EQ(std::count_if(
+                  history.begin(), history.end(),
+                  [](const HistoryEvent& e) { return e.kind == EventKind::activity_completed; }),
+              6)
+        << id;
+    expect_sound_history(id);
+  }
+  const auto parent = run_of("waiting-parent");
+  ASSERT_EQ(parent.status, RunStatus::completed);
+  EXPECT_EQ((*parent.result)["payload"]["key"], "node-s");
+  EXPECT_EQ((*parent.result)["payload"]["result"]["activities"], 6);
 }
 
 // A step prepared off the store's thread commits only onto the history it was prepared from:

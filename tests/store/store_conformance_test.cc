@@ -85,6 +85,17 @@ class StoreConformance : public testing_store::BackendTest {
     return first_record(*rows).integer("n");
   }
 
+  // The migrated store with user "u" and their chat "c".
+  void with_chat_c() {
+    migrate();
+    ASSERT_TRUE(
+        exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
+    ChatRecord chat;
+    chat.id = "c";
+    chat.user_id = "u";
+    ASSERT_TRUE(transact([chat](SqlTransaction& tx) { return insert_chat(tx, chat); }));
+  }
+
   Result<void> exec(const std::string& sql, std::vector<SqlValue> params = {}) {
     return transact([sql, params](SqlTransaction& tx) -> Result<void> {
       auto r = tx.execute(sql, params);
@@ -397,13 +408,8 @@ TEST_P(StoreConformance, UserUpdatesAreNumberedPerUserInOrder) {
 // is not ASCII), the next ordinal, the chat touched; a second write of its id changes nothing
 // and returns the first.
 TEST_P(StoreConformance, AMessageIsStoredOnceWithItsBlocks) {
-  migrate();
-  ASSERT_TRUE(
-      exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1)"));
-  ChatRecord chat;
-  chat.id = "c";
-  chat.user_id = "u";
-  ASSERT_TRUE(transact([chat](SqlTransaction& tx) { return insert_chat(tx, chat); }));
+  with_chat_c();
+  if (HasFatalFailure()) return;
   MessageRecord first;
   first.id = "m1";
   first.chat_id = "c";
@@ -453,6 +459,67 @@ TEST_P(StoreConformance, AMessageIsStoredOnceWithItsBlocks) {
   }
   EXPECT_EQ((*stored)[2].message.blocks.size(), second.blocks.size());
   EXPECT_EQ(*touched, 9);
+}
+
+// A message written with a status change sets its chat's status and run, whether or not the
+// message is new (a resent message still moves the chat on); without a chat, nothing is written.
+TEST_P(StoreConformance, AMessageCanMoveItsChatOnInTheSameWrite) {
+  with_chat_c();
+  if (HasFatalFailure()) return;
+  MessageRecord message;
+  message.id = "m1";
+  message.chat_id = "c";
+  message.role = "user";
+  message.created_at_ms = 7;
+  message.blocks.push_back({"text", {{"text", "go"}}});
+  const SqlDialect dialect = store_->dialect();
+  const auto chat_now = [this] {
+    auto out = std::make_shared<ChatRecord>();
+    EXPECT_TRUE(transact([out](SqlTransaction& tx) -> Result<void> {
+      auto found = find_chat(tx, "c");
+      if (!found) return fail(found.error());
+      if (!*found) return fail(ErrorCode::not_found, "no chat c");
+      *out = **found;
+      return {};
+    }));
+    return *out;
+  };
+  auto inserted = std::make_shared<std::vector<bool>>();
+  const auto write = [=, this](const MessageRecord& m, ChatStatusChange change) {
+    return transact([=](SqlTransaction& tx) -> Result<void> {
+      auto written = insert_message_once(tx, dialect, m, change);
+      if (!written) return fail(written.error());
+      inserted->push_back(written->inserted);
+      return {};
+    });
+  };
+  ASSERT_TRUE(write(message, {ChatStatus::running, "run-1"}));
+  EXPECT_EQ(chat_now().status, ChatStatus::running);
+  EXPECT_EQ(chat_now().workflow_run_id, "run-1");
+  EXPECT_EQ(chat_now().updated_at_ms, 7);
+  // The same message again, with another change: not stored twice, the chat moved on anyway; an
+  // empty run keeps the chat's.
+  ASSERT_TRUE(write(message, {ChatStatus::failed, ""}));
+  EXPECT_EQ(*inserted, (std::vector<bool>{true, false}));
+  EXPECT_EQ(chat_now().status, ChatStatus::failed);
+  EXPECT_EQ(chat_now().workflow_run_id, "run-1");
+  // A chat that is not there: refused, and the message is not kept.
+  MessageRecord stray = message;
+  stray.id = "m2";
+  stray.chat_id = "gone";
+  auto refused = write(stray, {ChatStatus::running, "run-2"});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_TRUE(refused.error().code == ErrorCode::not_found ||
+              refused.error().code == ErrorCode::failed_precondition)
+      << refused.error().message;
+  auto kept = std::make_shared<std::optional<MessageRecord>>();
+  ASSERT_TRUE(transact([kept](SqlTransaction& tx) -> Result<void> {
+    auto found = find_message(tx, "m2");
+    if (!found) return fail(found.error());
+    *kept = std::move(*found);
+    return {};
+  }));
+  EXPECT_FALSE(kept->has_value());
 }
 
 // Migration 5 rebuilds engine_tasks on SQLite: the tasks of a version-4 database survive with

@@ -155,15 +155,15 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (!request) return fail(request.error());
     const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(*request)};
-    auto stored = insert_message_once(tx, dialect, message);
+    // The chat runs `run` from this write on (with the message's, on Postgres: one statement).
+    auto stored =
+        insert_message_once(tx, dialect, message, ChatStatusChange{ChatStatus::running, run.id});
     if (!stored) return fail(stored.error());
     events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
     if (stored->inserted) {
       if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
     }
     if (auto ok = engine::start_run(tx, dialect, run, now_ms); !ok) return fail(ok.error());
-    if (auto ok = update_chat_status(tx, message.chat_id, ChatStatus::running, run.id, now_ms); !ok)
-      return fail(ok.error());
     events.push_back({user_id,
                       0,
                       "chat_status",

@@ -14,6 +14,8 @@ namespace reliant::engine {
 
 // The id of the decision task a run's event `next_seq` - 1 makes ready (one per event at most).
 std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq);
+// The id of the timer task a timer_started event of seq `timer_seq` creates.
+std::string timer_task_id(const std::string& run_id, std::int64_t timer_seq);
 
 Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms);
 

@@ -20,6 +20,10 @@ std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq) {
   return run_id + ":wf:" + std::to_string(next_seq);
 }
 
+std::string timer_task_id(const std::string& run_id, std::int64_t timer_seq) {
+  return run_id + ":timer:" + std::to_string(timer_seq);
+}
+
 // A ready workflow task for the run's event `next_seq` - 1; none when one exists already.
 Result<void> insert_workflow_task(SqlTransaction& tx, const std::string& run_id,
                                   const std::string& queue, std::int64_t next_seq,
@@ -139,12 +143,6 @@ Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(SqlTransacti
       LockedRunRetiring{LockedRun{r.text("namespace"), *status}, r.integer("held") > 0});
 }
 
-// What a closed run leaves to its family: the parent to tell, and whether children still run.
-struct ClosedRun {
-  std::optional<ParentRun> parent;
-  bool running_children = false;
-};
-
 Result<void> tell_parent(SqlTransaction& tx, SqlDialect dialect, const ParentRun& parent,
                          const std::string& run_id, RunStatus status, const SqlValue& result,
                          const SqlValue& error, std::int64_t now_ms);
@@ -152,32 +150,20 @@ Result<void> cancel_children(SqlTransaction& tx, SqlDialect dialect, const std::
                              std::int64_t now_ms);
 
 // Applies what a terminal event means to the run row and its outstanding tasks, and to its
-// family: its parent, if any, is told (kChildEndedSignal), and its children still running are
-// cancelled — each a decision of its own, so a cascade needs no worker slot and goes down a
-// tree one level per decision. With `event_body` (Postgres), the event itself is stored by the
-// same statement. The parent and the children are read by that statement too (RETURNING), so a
-// run without either costs no round trip more.
+// family (close_family). With `event_body` (Postgres), the event itself is stored by the same
+// statement. The parent and the children are read by that statement too (RETURNING), so a run
+// without either costs no round trip more.
 Result<void> close_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                        const HistoryEvent& e, std::int64_t now_ms,
                        std::optional<std::string> event_body = {}) {
-  RunStatus status = RunStatus::completed;
-  SqlValue result = nullptr;
-  SqlValue error = nullptr;
-  if (e.kind == EventKind::run_completed) {
-    result = e.body.value("result", Json()).dump();
-  } else if (e.kind == EventKind::run_failed) {
-    status = RunStatus::failed;
-    error = e.body.value("error", "");
-  } else {
-    status = RunStatus::cancelled;
-    error = e.body.value("reason", "");
-  }
+  RunClose close = run_close(e);
   std::string sql =
       "UPDATE workflow_runs SET status = $2, result_json = $3, error = $4, closed_at_ms = $5, "
       "updated_at_ms = $5 WHERE id = $1 RETURNING parent_run_id, parent_key, EXISTS (SELECT 1 "
       "FROM workflow_runs c WHERE c.parent_run_id = $1 AND c.status = 'running') AS "
       "running_children";
-  std::vector<SqlValue> params{run_id, std::string(to_string(status)), result, error, now_ms};
+  std::vector<SqlValue> params{run_id, std::string(to_string(close.status)), close.result,
+                               close.error, now_ms};
   if (event_body) prepend_event(sql, params, run_id, e, std::move(*event_body));
   auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
@@ -185,14 +171,7 @@ Result<void> close_run(SqlTransaction& tx, SqlDialect dialect, const std::string
   // timer for an ended run changes nothing, an activity is not started (ScheduledActivity::
   // run_ended). That saves an index on run_id that every task insert would pay for.
   if (rows->rows.empty()) return {};
-  const SqlRecord closed = first_record(*rows);
-  if (const auto parent = closed.optional_text("parent_run_id")) {
-    const ParentRun to{*parent, closed.optional_text("parent_key").value_or("")};
-    if (auto told = tell_parent(tx, dialect, to, run_id, status, result, error, now_ms); !told)
-      return told;
-  }
-  if (closed.integer("running_children") != 0) return cancel_children(tx, dialect, run_id, now_ms);
-  return {};
+  return close_family(tx, dialect, run_id, close, first_record(*rows), now_ms);
 }
 
 // Appends one event that answers or informs (not a decision): activity results, timer firings,
@@ -367,6 +346,49 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
   return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
 
+const std::string_view kActivityTaskColumns =
+    "id, queue, kind, run_id, event_seq, status, attempt, max_attempts, visible_at_ms, "
+    "lease_owner, leased_at_ms, lease_expires_at_ms, start_to_close_ms, heartbeat_timeout_ms, "
+    "created_at_ms, updated_at_ms";
+
+DecidedActivity decided_activity(const std::string& run_id, const std::string& queue,
+                                 const HistoryEvent& e, std::int64_t now_ms,
+                                 const EagerDispatch& eager, const DecisionOutcome& outcome) {
+  const bool leased = static_cast<std::int64_t>(outcome.eager.size()) < eager.limit;
+  ClaimedTask task = activity_task(run_id, queue, e, leased ? std::optional(now_ms) : std::nullopt);
+  SqlValue owner = nullptr;
+  SqlValue leased_at = nullptr;
+  SqlValue expires = nullptr;
+  if (leased) {
+    owner = eager.worker_id;
+    leased_at = now_ms;
+    expires = task.lease_expires_at_ms;
+  }
+  std::vector<SqlValue> row{task.id,
+                            queue,
+                            run_id,
+                            e.seq,
+                            std::string(leased ? "leased" : "ready"),
+                            task.attempt,
+                            task.attempts_max,
+                            now_ms,
+                            owner,
+                            leased_at,
+                            expires,
+                            task.start_to_close_ms,
+                            task.heartbeat_timeout_ms};
+  return DecidedActivity{std::move(task), leased, std::move(row)};
+}
+
+void note_decided(DecisionOutcome& outcome, DecidedActivity activity, const HistoryEvent& e) {
+  if (!activity.leased) {
+    outcome.schedules_work = true;
+    return;
+  }
+  outcome.eager.push_back(EagerActivity{
+      std::move(activity.task), {e.body.value("name", ""), e.body.value("input", Json()), false}});
+}
+
 // Writes a decision's events and the tasks they create: activities and timers ready for any
 // worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
@@ -389,53 +411,23 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
       if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
     }
     if (e.kind == EventKind::activity_scheduled) {
-      const bool leased = static_cast<std::int64_t>(outcome.eager.size()) < eager.limit;
-      ClaimedTask task =
-          activity_task(run_id, queue, e, leased ? std::optional(now_ms) : std::nullopt);
-      SqlValue owner = nullptr;
-      SqlValue leased_at = nullptr;
-      SqlValue expires = nullptr;
-      if (leased) {
-        owner = eager.worker_id;
-        leased_at = now_ms;
-        expires = task.lease_expires_at_ms;
-      }
-      std::vector<SqlValue> params{task.id,
-                                   queue,
-                                   run_id,
-                                   e.seq,
-                                   std::string(leased ? "leased" : "ready"),
-                                   task.attempt,
-                                   task.attempts_max,
-                                   now_ms,
-                                   owner,
-                                   leased_at,
-                                   expires,
-                                   task.start_to_close_ms,
-                                   task.heartbeat_timeout_ms};
+      DecidedActivity activity = decided_activity(run_id, queue, e, now_ms, eager, outcome);
       std::string sql =
-          "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, attempt, "
-          "max_attempts, visible_at_ms, lease_owner, leased_at_ms, lease_expires_at_ms, "
-          "start_to_close_ms, heartbeat_timeout_ms, created_at_ms, updated_at_ms) "
-          "VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)";
+          "INSERT INTO engine_tasks (" + std::string(kActivityTaskColumns) +
+          ") VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)";
       auto inserted = event_in_next_statement
-                          ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
-                                               std::move(body))
-                          : tx.execute(sql, params);
+                          ? execute_with_event(tx, std::move(sql), std::move(activity.row), run_id,
+                                               e, std::move(body))
+                          : tx.execute(sql, activity.row);
       if (!inserted) return fail(inserted.error());
-      if (leased) {
-        outcome.eager.push_back(EagerActivity{
-            std::move(task), {e.body.value("name", ""), e.body.value("input", Json()), false}});
-      } else {
-        outcome.schedules_work = true;
-      }
+      note_decided(outcome, std::move(activity), e);
     } else if (e.kind == EventKind::timer_started) {
       auto inserted = tx.execute(
           "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
           "created_at_ms, "
           "updated_at_ms) VALUES ($1, $2, 'timer', $3, $4, 'ready', $5, $6, $6)",
-          {run_id + ":timer:" + std::to_string(e.seq), queue, run_id, e.seq,
-           e.body.value("fire_at_ms", now_ms), now_ms});
+          {timer_task_id(run_id, e.seq), queue, run_id, e.seq, e.body.value("fire_at_ms", now_ms),
+           now_ms});
       if (!inserted) return fail(inserted.error());
       outcome.schedules_work = true;
     } else if (is_terminal(e.kind)) {
@@ -710,6 +702,28 @@ Result<void> cancel_children(SqlTransaction& tx, SqlDialect dialect, const std::
 }
 
 }  // namespace
+
+RunClose run_close(const HistoryEvent& e) {
+  RELIANT_ASSERT(is_terminal(e.kind));
+  if (e.kind == EventKind::run_completed)
+    return RunClose{RunStatus::completed, e.body.value("result", Json()).dump(), nullptr};
+  if (e.kind == EventKind::run_failed)
+    return RunClose{RunStatus::failed, nullptr, e.body.value("error", "")};
+  return RunClose{RunStatus::cancelled, nullptr, e.body.value("reason", "")};
+}
+
+Result<void> close_family(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                          const RunClose& close, const SqlRecord& closed, std::int64_t now_ms) {
+  if (const auto parent = closed.optional_text("parent_run_id")) {
+    const ParentRun to{*parent, closed.optional_text("parent_key").value_or("")};
+    if (auto told =
+            tell_parent(tx, dialect, to, run_id, close.status, close.result, close.error, now_ms);
+        !told)
+      return told;
+  }
+  if (closed.integer("running_children") != 0) return cancel_children(tx, dialect, run_id, now_ms);
+  return {};
+}
 
 Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                         const std::string& reason, std::int64_t now_ms) {

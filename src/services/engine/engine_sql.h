@@ -14,6 +14,7 @@
 #include "core/engine/history.h"
 #include "core/engine/workflow.h"
 #include "runtime/store.h"
+#include "services/storage/sql_row.h"
 
 namespace reliant::engine {
 
@@ -143,6 +144,36 @@ struct DecisionOutcome {
   std::optional<EventKind> terminal;
   std::vector<EagerActivity> eager;
 };
+
+// The task a decision's activity_scheduled event `e` creates: leased to the deciding worker while
+// `outcome` holds fewer eager activities than `eager.limit`, else ready for any worker. `row`
+// holds its values for kActivityTaskColumns, in order, without kind ('activity') and with
+// now_ms once for visible_at_ms, created_at_ms and updated_at_ms (13 values for 16 columns).
+struct DecidedActivity {
+  ClaimedTask task;
+  bool leased = false;
+  std::vector<SqlValue> row;
+};
+extern const std::string_view kActivityTaskColumns;
+DecidedActivity decided_activity(const std::string& run_id, const std::string& queue,
+                                 const HistoryEvent& e, std::int64_t now_ms,
+                                 const EagerDispatch& eager, const DecisionOutcome& outcome);
+// Adds a written activity to `outcome`: eager (to run now) or ready for any worker.
+void note_decided(DecisionOutcome& outcome, DecidedActivity activity, const HistoryEvent& e);
+
+// What a terminal event writes to its run row.
+struct RunClose {
+  RunStatus status = RunStatus::completed;
+  SqlValue result;  // result_json: the result's JSON, or null
+  SqlValue error;   // the error or the cancellation's reason, or null
+};
+RunClose run_close(const HistoryEvent& e);
+// What follows a run row's close, from the close's RETURNING parent_run_id, parent_key and
+// running_children: the parent (if any) is told (kChildEndedSignal), and the children still
+// running are cancelled, each a decision of its own, so a cascade needs no worker slot and goes
+// down a tree one level per decision.
+Result<void> close_family(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
+                          const RunClose& close, const SqlRecord& closed, std::int64_t now_ms);
 // A run's state as a worker keeps it between decisions (sticky execution, docs/architecture.md
 // §7): the folded history, and a digest of its last event, which must match the stored event of
 // that seq for the state to be trusted.

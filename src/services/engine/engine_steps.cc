@@ -1,7 +1,9 @@
 // A step prepared outside the transaction (engine_sql.h: prepare_step, commit_prepared_step): the
 // worker decides on the history it keeps, then commits the activity's result and the decision in
 // one transaction that first checks the stored history still ends where the step began.
+#include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
@@ -80,13 +82,105 @@ Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask
   return true;
 }
 
+// At most this many decision events are written by the step's own statement on Postgres (a
+// longer decision, rarer, takes write_decision's statements): it bounds the statement's shapes,
+// each prepared once per connection.
+constexpr std::size_t kFoldedEventsMax = 3;
+
+bool foldable(const PreparedStep& step) {
+  return step.decision.size() <= kFoldedEventsMax &&
+         std::count_if(step.decision.begin(), step.decision.end(),
+                       [](const HistoryEvent& e) { return is_terminal(e.kind); }) <= 1;
+}
+
+// Postgres: a decision's writes as data-modifying CTEs of the step's statement, each
+// conditional on `checked`, so that they happen exactly when the result is recorded: its events,
+// the tasks of its activities and timers, and the run's close (`closed`, whose RETURNING names
+// what the run's family needs). Fills `outcome` as write_decision does.
+struct FoldedDecision {
+  std::string ctes;  // each begins ", name AS ("
+  std::optional<RunClose> close;
+};
+
+// ", "-separated, in order: a braced list's elements are evaluated left to right, so the
+// parameters they add are numbered in the order they appear (a chain of `+` has no such order).
+std::string listed(std::initializer_list<std::string> items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& task,
+                             const PreparedStep& step, std::int64_t now_ms,
+                             const EagerDispatch& eager, DecisionOutcome& outcome) {
+  const auto param = [&params](SqlValue value) {
+    params.push_back(std::move(value));
+    return "$" + std::to_string(params.size());
+  };
+  // Parameters travel as text: a SELECT list must say which ones are numbers.
+  const auto bigint = [&param](SqlValue value) {
+    return "CAST(" + param(std::move(value)) + " AS BIGINT)";
+  };
+  const std::string now = bigint(now_ms);
+  FoldedDecision folded;
+  for (std::size_t i = 0; i < step.decision.size(); ++i) {
+    const HistoryEvent& e = step.decision[i];
+    const std::string n = std::to_string(i);
+    folded.ctes += ", decided_event_" + n +
+                   " AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+                   "created_at_ms) SELECT " +
+                   listed({"$1", bigint(e.seq), param(std::string(to_string(e.kind))),
+                           bigint(e.ref_seq()), param(step.decision_bodies[i]), bigint(e.at_ms)}) +
+                   " FROM checked)";
+    if (e.kind == EventKind::activity_scheduled) {
+      DecidedActivity activity =
+          decided_activity(task.run_id, task.queue, e, now_ms, eager, outcome);
+      const std::vector<SqlValue>& r = activity.row;  // decided_activity's order
+      folded.ctes += ", decided_task_" + n + " AS (INSERT INTO engine_tasks (" +
+                     std::string(kActivityTaskColumns) + ") SELECT " +
+                     listed({param(r[0]), param(r[1]), "'activity'", "$1", bigint(r[3]),
+                             param(r[4]), bigint(r[5]), bigint(r[6]), now, param(r[8]),
+                             bigint(r[9]), bigint(r[10]), bigint(r[11]), bigint(r[12]), now, now}) +
+                     " FROM checked)";
+      note_decided(outcome, std::move(activity), e);
+    } else if (e.kind == EventKind::timer_started) {
+      folded.ctes +=
+          ", decided_timer_" + n +
+          " AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
+          "visible_at_ms, created_at_ms, updated_at_ms) SELECT " +
+          listed({param(timer_task_id(task.run_id, e.seq)), param(task.queue), "'timer'", "$1",
+                  bigint(e.seq), "'ready'", bigint(e.body.value("fire_at_ms", now_ms)), now, now}) +
+          " FROM checked)";
+      outcome.schedules_work = true;
+    } else if (is_terminal(e.kind)) {
+      folded.close = run_close(e);
+      folded.ctes += ", closed AS (UPDATE workflow_runs SET " +
+                     listed({"status = " + param(std::string(to_string(folded.close->status))),
+                             "result_json = " + param(folded.close->result),
+                             "error = " + param(folded.close->error), "closed_at_ms = " + now,
+                             "updated_at_ms = " + now}) +
+                     " WHERE id = $1 AND EXISTS (SELECT 1 FROM checked) RETURNING parent_run_id, "
+                     "parent_key, EXISTS (SELECT 1 FROM workflow_runs c WHERE c.parent_run_id = $1 "
+                     "AND c.status = 'running') AS running_children)";
+      outcome.terminal = e.kind;
+    }
+  }
+  return folded;
+}
+
 // The same on Postgres in two round trips: the run's lock, as every append takes it, then one
 // statement whose writes are all conditional on the checks (a statement of its own after the
 // lock, so its snapshot sees whatever the previous lock holder committed). The digest is
 // computed by the server (event_digest's definition in SQL), so the stored body never travels.
+// With `folded`, the statement writes the decision too (fold_decision), and what follows a close
+// comes after it.
 Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
                                              const PreparedStep& step, std::int64_t now_ms,
-                                             bool run_locked) {
+                                             bool run_locked, const EagerDispatch& eager,
+                                             DecisionOutcome* folded) {
   const std::string& run_id = task.run_id;
   if (!run_locked) {
     auto run = lock_run(tx, SqlDialect::postgres, run_id);
@@ -96,7 +190,18 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
   char digest_hex[17];
   std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
                 static_cast<unsigned long long>(step.from_digest));
-  auto rows = tx.query(
+  std::vector<SqlValue> params{run_id,
+                               step.from_seq,
+                               task.event_seq,
+                               std::string(digest_hex),
+                               now_ms,
+                               task.id,
+                               step.result.seq,
+                               std::string(to_string(step.result.kind)),
+                               step.result_body,
+                               step.result.at_ms,
+                               workflow_task_id(run_id, step.result.seq)};
+  std::string sql =
       "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
       "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
       "WHERE r.id = $1 AND h.seq = CAST($2 AS BIGINT) AND r.status = 'running' "
@@ -110,13 +215,29 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
       "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
       "CAST($10 AS BIGINT) FROM checked), "
       "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
-      "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked)) "
-      "SELECT EXISTS (SELECT 1 FROM checked) AS recorded",
-      {run_id, step.from_seq, task.event_seq, std::string(digest_hex), now_ms, task.id,
-       step.result.seq, std::string(to_string(step.result.kind)), step.result_body,
-       step.result.at_ms, workflow_task_id(run_id, step.result.seq)});
+      "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked))";
+  FoldedDecision decision;
+  if (folded != nullptr) {
+    decision = fold_decision(params, task, step, now_ms, eager, *folded);
+    sql += decision.ctes;
+  }
+  sql += " SELECT EXISTS (SELECT 1 FROM checked) AS recorded";
+  if (decision.close) {
+    sql +=
+        ", (SELECT parent_run_id FROM closed) AS parent_run_id, (SELECT parent_key FROM closed) "
+        "AS parent_key, COALESCE((SELECT running_children FROM closed), FALSE) AS "
+        "running_children";
+  }
+  auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
-  return first_record(*rows).integer("recorded") != 0;
+  const SqlRecord record = first_record(*rows);
+  if (record.integer("recorded") == 0) return false;
+  if (decision.close) {
+    if (auto ok = close_family(tx, SqlDialect::postgres, run_id, *decision.close, record, now_ms);
+        !ok)
+      return fail(ok.error());
+  }
+  return true;
 }
 
 }  // namespace
@@ -125,18 +246,22 @@ Result<std::optional<Completion>> commit_prepared_step(
     SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
     std::int64_t now_ms, const EagerDispatch& eager, bool run_locked) {
   RELIANT_ASSERT(step.result.ref_seq() == task.event_seq);
-  auto recorded = dialect == SqlDialect::postgres
-                      ? record_prepared_result_postgres(tx, task, step, now_ms, run_locked)
-                      : record_prepared_result_sqlite(tx, task, step, now_ms);
-  if (!recorded) return fail(recorded.error());
-  if (!*recorded) return std::optional<Completion>();  // decide from the store instead
   Completion completion;
   completion.counted = true;
   completion.decided.emplace();
-  if (auto ok = write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
-                               *completion.decided, &step.decision_bodies);
-      !ok) {
-    return fail(ok.error());
+  const bool fold = dialect == SqlDialect::postgres && foldable(step);
+  auto recorded = dialect == SqlDialect::postgres
+                      ? record_prepared_result_postgres(tx, task, step, now_ms, run_locked, eager,
+                                                        fold ? &*completion.decided : nullptr)
+                      : record_prepared_result_sqlite(tx, task, step, now_ms);
+  if (!recorded) return fail(recorded.error());
+  if (!*recorded) return std::optional<Completion>();  // decide from the store instead
+  if (!fold) {
+    if (auto ok = write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
+                                 *completion.decided, &step.decision_bodies);
+        !ok) {
+      return fail(ok.error());
+    }
   }
   completion.decided->committed = true;
   return std::optional<Completion>(std::move(completion));

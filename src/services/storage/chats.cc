@@ -143,48 +143,64 @@ Result<void> set_chat_title(SqlTransaction& tx, const std::string& chat_id,
 namespace {
 
 // Postgres: the message, its blocks and the chat's touch in one statement (one round trip, not
-// three plus one a block), unless a message with its id exists. Returns whether it inserted.
-Result<bool> insert_new_message_postgres(SqlTransaction& tx, MessageRecord& stored) {
+// three plus one a block), unless a message with its id exists. With `chat_status`, the touch
+// sets the chat's status and run too, whether or not the message is new. Returns whether it
+// inserted, and whether the chat was there to touch.
+struct NewMessageWritten {
+  bool inserted = false;
+  bool chat_found = false;
+};
+
+Result<NewMessageWritten> insert_new_message_postgres(
+    SqlTransaction& tx, MessageRecord& stored, const std::optional<ChatStatusChange>& chat_status) {
   std::vector<std::string> kinds;
   std::vector<std::string> bodies;
   for (const auto& block : stored.blocks) {
     kinds.push_back(block.kind);
     bodies.push_back(block.body.dump());
   }
-  auto rows = tx.query(
+  std::vector<SqlValue> params{stored.id,
+                               stored.chat_id,
+                               stored.role,
+                               stored.model,
+                               stored.input_tokens,
+                               stored.output_tokens,
+                               stored.created_at_ms,
+                               stored.thread,
+                               postgres_text_array(kinds),
+                               postgres_text_array(bodies)};
+  std::string sql =
       "WITH inserted AS (INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, "
       "output_tokens, created_at_ms, thread) SELECT $1, $2, (SELECT COALESCE(MAX(ordinal), 0) + 1 "
       "FROM messages WHERE chat_id = $2), $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), "
       "CAST($7 AS BIGINT), $8 ON CONFLICT (id) DO NOTHING RETURNING ordinal), "
       "blocks AS (INSERT INTO content_blocks (id, message_id, ordinal, kind, body_json) "
       "SELECT $1 || '.' || b.n, $1, b.n, b.kind, b.body FROM inserted, "
-      "unnest(CAST($9 AS TEXT[]), CAST($10 AS TEXT[])) WITH ORDINALITY AS b(kind, body, n)), "
-      "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT) WHERE id = $2 "
-      "AND EXISTS (SELECT 1 FROM inserted)) "
-      "SELECT ordinal FROM inserted",
-      {stored.id, stored.chat_id, stored.role, stored.model, stored.input_tokens,
-       stored.output_tokens, stored.created_at_ms, stored.thread, postgres_text_array(kinds),
-       postgres_text_array(bodies)});
+      "unnest(CAST($9 AS TEXT[]), CAST($10 AS TEXT[])) WITH ORDINALITY AS b(kind, body, n)), ";
+  if (chat_status) {
+    sql +=
+        "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT), status = $11, "
+        "workflow_run_id = COALESCE($12, workflow_run_id) WHERE id = $2 RETURNING 1) ";
+    params.emplace_back(std::string(to_string(chat_status->status)));
+    params.emplace_back(nullptr);
+    if (!chat_status->run_id.empty()) params.back() = chat_status->run_id;
+  } else {
+    sql +=
+        "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT) WHERE id = $2 "
+        "AND EXISTS (SELECT 1 FROM inserted) RETURNING 1) ";
+  }
+  sql +=
+      "SELECT (SELECT ordinal FROM inserted) AS ordinal, (SELECT COUNT(*) FROM touched) AS chats";
+  auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return false;
-  stored.ordinal = first_record(*rows).integer("ordinal");
-  return true;
+  const SqlRecord written = first_record(*rows);
+  const auto ordinal = written.optional_integer("ordinal");
+  if (ordinal) stored.ordinal = *ordinal;
+  return NewMessageWritten{ordinal.has_value(), written.integer("chats") > 0};
 }
 
-}  // namespace
-
-Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
-                                          const MessageRecord& m) {
-  if (dialect == SqlDialect::postgres) {
-    MessageRecord stored = m;
-    auto inserted = insert_new_message_postgres(tx, stored);
-    if (!inserted) return fail(inserted.error());
-    if (*inserted) return StoredMessage{std::move(stored), true};
-    auto existing = find_message(tx, m.id);
-    if (!existing) return fail(existing.error());
-    if (!*existing) return fail(ErrorCode::internal, "message " + m.id + " vanished");
-    return StoredMessage{std::move(**existing), false};
-  }
+// Elsewhere (SQLite, whose statements cost no round trip): one statement a step.
+Result<StoredMessage> insert_message_once_stepwise(SqlTransaction& tx, const MessageRecord& m) {
   auto existing = find_message(tx, m.id);
   if (!existing) return fail(existing.error());
   if (*existing) return StoredMessage{std::move(**existing), false};
@@ -212,6 +228,32 @@ Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect
                             {stored.chat_id, stored.created_at_ms});
   if (!touched) return fail(touched.error());
   return StoredMessage{std::move(stored), true};
+}
+
+}  // namespace
+
+Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
+                                          const MessageRecord& m,
+                                          const std::optional<ChatStatusChange>& chat_status) {
+  if (dialect != SqlDialect::postgres) {
+    auto stored = insert_message_once_stepwise(tx, m);
+    if (!stored || !chat_status) return stored;
+    if (auto ok = update_chat_status(tx, m.chat_id, chat_status->status, chat_status->run_id,
+                                     m.created_at_ms);
+        !ok)
+      return fail(ok.error());
+    return stored;
+  }
+  MessageRecord stored = m;
+  auto written = insert_new_message_postgres(tx, stored, chat_status);
+  if (!written) return fail(written.error());
+  if (chat_status && !written->chat_found)
+    return fail(ErrorCode::not_found, "no chat " + m.chat_id);
+  if (written->inserted) return StoredMessage{std::move(stored), true};
+  auto existing = find_message(tx, m.id);
+  if (!existing) return fail(existing.error());
+  if (!*existing) return fail(ErrorCode::internal, "message " + m.id + " vanished");
+  return StoredMessage{std::move(**existing), false};
 }
 
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id) {

@@ -86,8 +86,15 @@ struct StoredMessage {
   MessageRecord message;
   bool inserted = false;
 };
+// With `chat_status`, the message's chat takes that status and run (update_chat_status) in the
+// same write, whether or not the message is new; on Postgres, in the same statement.
+struct ChatStatusChange {
+  ChatStatus status = ChatStatus::idle;
+  std::string run_id;  // empty: the chat keeps its run
+};
 Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
-                                          const MessageRecord& message);
+                                          const MessageRecord& message,
+                                          const std::optional<ChatStatusChange>& chat_status = {});
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id);
 // The main thread's messages in ordinal order, with their blocks, in one query.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
