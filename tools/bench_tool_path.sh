@@ -13,7 +13,9 @@
 # It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
 # gRPC thread run an idle executor's work itself instead.
-#   [ROUNDS=N] [OLD_BUILD=DIR] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS] (defaults 3000, 4000)
+#   [ROUNDS=N] [OLD_BUILD=DIR] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS] (defaults 3000, 3000;
+#     a gateway's daemon port holds at most 3/16 of its descriptor limit in connections, 3750 at
+#     this machine's 20000)
 #     OLD_BUILD: an earlier `reliant` and `bench_tool_path` (a build tree, or a directory holding
 #     the two binaries), measured alternately with this build in the same run: each round runs
 #     the old path, then the new, each right after its own floors, on its own nats-server,
@@ -27,7 +29,7 @@ cd "$(dirname "$0")/.."
 source tools/bench_lib.sh
 if [ "${1:-}" = --smoke ]; then shift; smoke_mode "$@"; fi
 calls=${1:-3000}
-idle=${2:-4000}
+idle=${2:-3000}
 rounds=${ROUNDS:-4}
 daemons=20          # sustained
 handoff_time=0.5    # seconds a case of bench_handoff
@@ -88,10 +90,10 @@ token_of() { ${reliant_of[$1]} admin token create --user bench@example.com ${db_
 declare -A token
 for set in "${sets[@]}"; do token[$set]=$(token_of "$set"); done
 sleep 0.3
-start_gateway() {  # SET ID PORT
+start_gateway() {  # SET ID PORT [FLAGS...]
   ${reliant_of[$1]} server gateway ${db_of[$1]} --nats-url "nats://127.0.0.1:${nats_port_of[$1]}" \
     --gateway-id "$2" --bind-address 127.0.0.1 --daemon-port "$3" --frontend-port $(($3 + 1)) \
-    --health-port $(($3 + 2)) --disable-tls >"$work/$2.log" 2>&1 &
+    --health-port $(($3 + 2)) --disable-tls "${@:4}" >"$work/$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 50); do
     [ "$(curl -s "http://127.0.0.1:$(($3 + 2))/ready" || true)" = '{"status":"ready"}' ] && return
@@ -193,7 +195,11 @@ done
 
 echo
 echo "== idle daemon streams on one gateway ($idle)"
-start_gateway new idle-gw $((port + 20))
+# All the streams come from this one address, each on a connection of its own, opened 200 at a
+# time: the gateway's caps per address and on connections not yet authenticated (256 and 128 by
+# default, against floods) would turn most of them away.
+start_gateway new idle-gw $((port + 20)) --grpc-max-connections $((idle + 100)) \
+  --grpc-max-connections-per-address 0 --grpc-max-unauthenticated-connections 1000
 gw_pid=${pids[-1]}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=$(rss_kb "$gw_pid")
@@ -201,7 +207,11 @@ ${bench_of[new]} hold-streams --gateway "127.0.0.1:$((port + 20))" --token "${to
   --streams "$idle" >"$work/hold.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do grep -q "^holding" "$work/hold.log" && break; sleep 0.2; done
-grep -q "^holding" "$work/hold.log" || { echo "streams not held"; cat "$work/hold.log"; exit 1; }
+grep -q "^holding" "$work/hold.log" || {
+  echo "streams not held: $(grep -c ' connected ' "$work/idle-gw.log") of $idle registered"
+  cat "$work/hold.log"
+  exit 1
+}
 sleep 2
 after=$(rss_kb "$gw_pid")
 held=$(awk '/^holding/ {print $2}' "$work/hold.log")

@@ -13,6 +13,7 @@ packages=(
   libnats-dev nats-server libpqxx-dev libsqlite3-dev postgresql
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libssl-dev libre2-dev
+  libjemalloc-dev  # the shipping binary's allocator (src/app/CMakeLists.txt)
   clang libclang-rt-14-dev clang-format  # clang-format: the lint keeps the layout (tools/texture.py)
   chromium fonts-dejavu-core  # the web app's end-to-end tests (tests/e2e) drive Debian's chromium
   iproute2 python3  # the chaos harness (tools/chaos): network namespaces, veth, its checkers

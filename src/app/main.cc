@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <absl/synchronization/mutex.h>
 #include <CLI/CLI.hpp>
 
 #include "app/admin_commands.h"
@@ -27,6 +28,11 @@
 #include "app/workflow_commands.h"
 
 int main(int original_argc, char** original_argv) {
+  // Debian builds Abseil without NDEBUG, which leaves its mutexes' deadlock detection on: every
+  // lock inside gRPC also updates a graph of lock orders, on every message of every call
+  // (callgrind shows it in a tools daemon's tool calls). Release builds of Abseil have it off;
+  // the ThreadSanitizer tree still checks lock orders.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before anything reads them: the parser gets copies, and a secret flag's value leaves the
   // process's visible command line (ps, /proc/PID/cmdline).
   reliant::ScrubbedArguments arguments =

@@ -65,7 +65,9 @@ class ServerHealth {
 
 // Now and then (every `every`), gives the heap's free memory back to the system (glibc's
 // malloc_trim): after a burst — update streams of slow clients that held the server's update
-// budget, a large tool output — the process shrinks again instead of keeping its peak.
+// budget, a large tool output — the process shrinks again instead of keeping its peak. That is
+// for glibc's allocator (the sanitized builds); the shipping binary's jemalloc returns freed
+// pages by itself once they have stayed unused for its decay time.
 class MemoryTrimmer {
  public:
   explicit MemoryTrimmer(Executor& executor, Duration every = seconds(30));

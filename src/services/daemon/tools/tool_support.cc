@@ -135,16 +135,16 @@ std::size_t utf8_prefix_length(std::string_view text, std::size_t bytes_max) {
 }
 
 std::string repair_utf8(std::string_view text) {
+  // Fast path: most output is valid and is copied once.
+  if (is_valid_utf8(text)) return std::string(text);
   std::string out;
   std::size_t i = 0;
-  // Fast path: most output is valid and is copied once.
   std::uint32_t code_point = 0;
   while (i < text.size()) {
     const int length = decode_utf8(text, i, code_point);
     if (length == 0) break;
     i += static_cast<std::size_t>(length);
   }
-  if (i == text.size()) return std::string(text);
   out.reserve(text.size() + 16);
   out.append(text.substr(0, i));
   while (i < text.size()) {
