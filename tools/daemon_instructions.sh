@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Instructions a tools daemon executes a tool call, for one build or several (issue 44): a stable
+# figure where timings drift 2x within minutes. For each `reliant` given, a tools daemon runs
+# under callgrind behind this build's gateway and nats-server (SQLite store), twice: once
+# serving no call, once serving CALLS `echo` calls (bench_tool_path, 4 callers); the difference
+# over CALLS is its instructions a call, start-up and shutdown left out.
+#   [CALLS=N] tools/daemon_instructions.sh [LABEL=RELIANT ...]
+#   (defaults: 2000 calls; this build's reliant as "new")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/bench_lib.sh
+source tools/ports.sh
+calls=${CALLS:-2000}
+[ $# -gt 0 ] || set -- "new=$build/src/app/reliant"
+gateway=$build/src/app/reliant
+bench=$build/tests/bench/bench_tool_path
+[ -x "$gateway" ] && [ -x "$bench" ] ||
+  cmake --build "$build" --target reliant bench_tool_path -j"$(nproc)" >/dev/null
+command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 2; }
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Instructions of one daemon (RELIANT) that serves CALLS calls, start to exit.
+daemon_instructions() {  # RELIANT CALLS
+  local reliant=$1 n=$2 run port db token daemon
+  run=$(mktemp -d "$work/run.XXXX")
+  port=$(free_port_block 3)
+  db="--db-driver sqlite --db-url $run/store.db"
+  nats-server -a 127.0.0.1 -p "$port" >"$run/nats.log" 2>&1 &
+  pids+=($!)
+  "$gateway" db migrate up $db >/dev/null
+  "$gateway" admin user create --email bench@example.com $db >/dev/null
+  token=$("$gateway" admin token create --user bench@example.com $db | tail -n 1)
+  "$gateway" server gateway $db --nats-url "nats://127.0.0.1:$port" --gateway-id gw \
+    --bind-address 127.0.0.1 --daemon-port $((port + 1)) --frontend-port $((port + 2)) \
+    --health-port $((port + 3)) --disable-tls >"$run/gateway.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 50); do
+    [ "$(curl -s "http://127.0.0.1:$((port + 3))/ready" || true)" = '{"status":"ready"}' ] && break
+    sleep 0.1
+  done
+  mkdir -p "$run/home"
+  echo "$token" | HOME="$run/home" valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out" \
+    "$reliant" daemon start --token --name d1 --grpc-url "http://127.0.0.1:$((port + 1))" \
+    --working-dir "$run/home" >"$run/daemon.log" 2>&1 &
+  daemon=$!
+  pids+=("$daemon")
+  for _ in $(seq 1 300); do
+    [ "$(sqlite3 "$run/store.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null)" = 1 ] && break
+    sleep 0.2
+  done
+  sleep 1
+  if [ "$n" -gt 0 ]; then
+    "$bench" round-trip --nats-url "nats://127.0.0.1:$port" $db --user bench@example.com \
+      --calls "$n" --concurrency 4 >"$run/calls.log"
+    grep -q "(1 daemons, 0 errors)" "$run/calls.log" ||
+      { echo "the calls failed: $(cat "$run/calls.log")"; exit 1; }
+  fi
+  kill -TERM "$daemon"
+  wait "$daemon" 2>/dev/null || true
+  awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out"
+}
+
+echo "load: $(uptime | sed 's/.*load/load/')"
+for spec in "$@"; do
+  label=${spec%%=*}
+  reliant=${spec#*=}
+  idle=$(daemon_instructions "$reliant" 0)
+  busy=$(daemon_instructions "$reliant" "$calls")
+  printf "%-8s %9d instructions a tool call (%d calls: %d; none: %d)\n" "$label" \
+    $(((busy - idle) / calls)) "$calls" "$busy" "$idle"
+done
