@@ -27,6 +27,16 @@
 #include "app/worker_command.h"
 #include "app/workflow_commands.h"
 
+#ifdef RELIANT_JEMALLOC
+// jemalloc's options, read when it starts. A thread of its own gives freed pages back once
+// they have gone unused for the decay time (10 s), idle or not: without it pages go back only
+// as the process allocates, and a server quiet after a burst would keep its peak.
+extern "C" {
+// NOLINTNEXTLINE: the name jemalloc looks for.
+const char* malloc_conf = "background_thread:true";
+}
+#endif
+
 int main(int original_argc, char** original_argv) {
   // Debian builds Abseil without NDEBUG, which leaves its mutexes' deadlock detection on: every
   // lock inside gRPC also updates a graph of lock orders, on every message of every call
