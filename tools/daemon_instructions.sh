@@ -18,17 +18,19 @@ bench=$build/tests/bench/bench_tool_path
   cmake --build "$build" --target reliant bench_tool_path -j"$(nproc)" >/dev/null
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 2; }
 work=$(mktemp -d)
-pids=()
-cleanup() {
+trap 'rm -rf "$work"' EXIT
+
+stop_own() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
 
-# Instructions of one daemon (RELIANT) that serves CALLS calls, start to exit.
+# Instructions of one daemon (RELIANT) that serves CALLS calls, start to exit. Run in a command
+# substitution, so in a subshell: its processes are its own to stop, when it exits however.
 daemon_instructions() {  # RELIANT CALLS
   local reliant=$1 n=$2 run port db token daemon
+  pids=()
+  trap stop_own EXIT
   run=$(mktemp -d "$work/run.XXXX")
   port=$(free_port_block 3)
   db="--db-driver sqlite --db-url $run/store.db"
@@ -64,7 +66,10 @@ daemon_instructions() {  # RELIANT CALLS
   fi
   kill -TERM "$daemon"
   wait "$daemon" 2>/dev/null || true
-  awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out"
+  local instructions
+  instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out")
+  stop_own
+  echo "$instructions"
 }
 
 echo "load: $(uptime | sed 's/.*load/load/')"
