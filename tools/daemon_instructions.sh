@@ -31,7 +31,8 @@ daemon_instructions() {  # RELIANT CALLS
   local reliant=$1 n=$2 run port db token daemon
   pids=()
   trap stop_own EXIT
-  run=$(mktemp -d "$work/run.XXXX")
+  run=$work/run-$BASHPID  # this subshell's own
+  mkdir "$run"
   port=$(free_port_block 3)
   db="--db-driver sqlite --db-url $run/store.db"
   nats-server -a 127.0.0.1 -p "$port" >"$run/nats.log" 2>&1 &

@@ -85,6 +85,18 @@ class StoreConformance : public testing_store::BackendTest {
     return first_record(*rows).integer("n");
   }
 
+  // A message of chat "c" with one text block.
+  static MessageRecord message_in_c(std::string id, std::string role, std::int64_t at_ms,
+                                    std::string text) {
+    MessageRecord message;
+    message.id = std::move(id);
+    message.chat_id = "c";
+    message.role = std::move(role);
+    message.created_at_ms = at_ms;
+    message.blocks.push_back({"text", {{"text", std::move(text)}}});
+    return message;
+  }
+
   // The migrated store with user "u" and their chat "c".
   void with_chat_c() {
     migrate();
@@ -410,12 +422,7 @@ TEST_P(StoreConformance, UserUpdatesAreNumberedPerUserInOrder) {
 TEST_P(StoreConformance, AMessageIsStoredOnceWithItsBlocks) {
   with_chat_c();
   if (HasFatalFailure()) return;
-  MessageRecord first;
-  first.id = "m1";
-  first.chat_id = "c";
-  first.role = "user";
-  first.created_at_ms = 5;
-  first.blocks.push_back({"text", {{"text", "plain"}}});
+  const MessageRecord first = message_in_c("m1", "user", 5, "plain");
   MessageRecord second = first;
   second.id = "m2";
   second.role = "assistant";
@@ -466,12 +473,7 @@ TEST_P(StoreConformance, AMessageIsStoredOnceWithItsBlocks) {
 TEST_P(StoreConformance, AMessageCanMoveItsChatOnInTheSameWrite) {
   with_chat_c();
   if (HasFatalFailure()) return;
-  MessageRecord message;
-  message.id = "m1";
-  message.chat_id = "c";
-  message.role = "user";
-  message.created_at_ms = 7;
-  message.blocks.push_back({"text", {{"text", "go"}}});
+  const MessageRecord message = message_in_c("m1", "user", 7, "go");
   const SqlDialect dialect = store_->dialect();
   const auto chat_now = [this] {
     auto out = std::make_shared<ChatRecord>();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,10 @@ namespace reliant::engine {
 std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq);
 // The id of the timer task a timer_started event of seq `timer_seq` creates.
 std::string timer_task_id(const std::string& run_id, std::int64_t timer_seq);
+
+// `items`, ", "-separated in order. A braced list's elements are evaluated left to right, so
+// parameters they add are numbered in the order they appear (a chain of `+` has no such order).
+std::string listed(std::initializer_list<std::string> items);
 
 Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms);
 

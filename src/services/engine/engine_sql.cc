@@ -355,29 +355,33 @@ DecidedActivity decided_activity(const std::string& run_id, const std::string& q
                                  const HistoryEvent& e, std::int64_t now_ms,
                                  const EagerDispatch& eager, const DecisionOutcome& outcome) {
   const bool leased = static_cast<std::int64_t>(outcome.eager.size()) < eager.limit;
-  ClaimedTask task = activity_task(run_id, queue, e, leased ? std::optional(now_ms) : std::nullopt);
-  SqlValue owner = nullptr;
-  SqlValue leased_at = nullptr;
-  SqlValue expires = nullptr;
-  if (leased) {
-    owner = eager.worker_id;
-    leased_at = now_ms;
-    expires = task.lease_expires_at_ms;
+  return DecidedActivity{
+      activity_task(run_id, queue, e, leased ? std::optional(now_ms) : std::nullopt), leased,
+      leased ? eager.worker_id : std::string(), now_ms};
+}
+
+std::string DecidedActivity::values(
+    const std::function<std::string(SqlValue, bool bigint)>& placeholder) const {
+  const auto text = [&placeholder](SqlValue value) { return placeholder(std::move(value), false); };
+  const auto number = [&placeholder](SqlValue value) {
+    return placeholder(std::move(value), true);
+  };
+  const auto if_leased = [this](SqlValue value) { return leased ? value : SqlValue(nullptr); };
+  return listed({text(task.id), text(task.queue), "'activity'", text(task.run_id),
+                 number(task.event_seq), text(std::string(leased ? "leased" : "ready")),
+                 number(task.attempt), number(task.attempts_max), number(now_ms),
+                 text(if_leased(owner)), number(if_leased(now_ms)),
+                 number(if_leased(task.lease_expires_at_ms)), number(task.start_to_close_ms),
+                 number(task.heartbeat_timeout_ms), number(now_ms), number(now_ms)});
+}
+
+std::string listed(std::initializer_list<std::string> items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
   }
-  std::vector<SqlValue> row{task.id,
-                            queue,
-                            run_id,
-                            e.seq,
-                            std::string(leased ? "leased" : "ready"),
-                            task.attempt,
-                            task.attempts_max,
-                            now_ms,
-                            owner,
-                            leased_at,
-                            expires,
-                            task.start_to_close_ms,
-                            task.heartbeat_timeout_ms};
-  return DecidedActivity{std::move(task), leased, std::move(row)};
+  return out;
 }
 
 void note_decided(DecisionOutcome& outcome, DecidedActivity activity, const HistoryEvent& e) {
@@ -412,13 +416,17 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
     }
     if (e.kind == EventKind::activity_scheduled) {
       DecidedActivity activity = decided_activity(run_id, queue, e, now_ms, eager, outcome);
-      std::string sql =
-          "INSERT INTO engine_tasks (" + std::string(kActivityTaskColumns) +
-          ") VALUES ($1, $2, 'activity', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $8, $8)";
+      std::vector<SqlValue> params;
+      std::string sql = "INSERT INTO engine_tasks (" + std::string(kActivityTaskColumns) +
+                        ") VALUES (" + activity.values([&params](SqlValue value, bool) {
+                          params.push_back(std::move(value));
+                          return "$" + std::to_string(params.size());
+                        }) +
+                        ")";
       auto inserted = event_in_next_statement
-                          ? execute_with_event(tx, std::move(sql), std::move(activity.row), run_id,
-                                               e, std::move(body))
-                          : tx.execute(sql, activity.row);
+                          ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
+                                               std::move(body))
+                          : tx.execute(sql, params);
       if (!inserted) return fail(inserted.error());
       note_decided(outcome, std::move(activity), e);
     } else if (e.kind == EventKind::timer_started) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,13 +147,15 @@ struct DecisionOutcome {
 };
 
 // The task a decision's activity_scheduled event `e` creates: leased to the deciding worker while
-// `outcome` holds fewer eager activities than `eager.limit`, else ready for any worker. `row`
-// holds its values for kActivityTaskColumns, in order, without kind ('activity') and with
-// now_ms once for visible_at_ms, created_at_ms and updated_at_ms (13 values for 16 columns).
+// `outcome` holds fewer eager activities than `eager.limit`, else ready for any worker.
 struct DecidedActivity {
   ClaimedTask task;
   bool leased = false;
-  std::vector<SqlValue> row;
+  std::string owner;  // the deciding worker, when leased
+  std::int64_t now_ms = 0;
+  // The values of kActivityTaskColumns, in order and ", "-separated, each as `placeholder` names
+  // it once it has taken the value as a parameter (`bigint`: the column is a number).
+  std::string values(const std::function<std::string(SqlValue, bool bigint)>& placeholder) const;
 };
 extern const std::string_view kActivityTaskColumns;
 DecidedActivity decided_activity(const std::string& run_id, const std::string& queue,

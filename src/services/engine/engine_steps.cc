@@ -3,7 +3,6 @@
 // one transaction that first checks the stored history still ends where the step began.
 #include <algorithm>
 #include <cstdio>
-#include <initializer_list>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
@@ -102,17 +101,6 @@ struct FoldedDecision {
   std::optional<RunClose> close;
 };
 
-// ", "-separated, in order: a braced list's elements are evaluated left to right, so the
-// parameters they add are numbered in the order they appear (a chain of `+` has no such order).
-std::string listed(std::initializer_list<std::string> items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
 FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& task,
                              const PreparedStep& step, std::int64_t now_ms,
                              const EagerDispatch& eager, DecisionOutcome& outcome) {
@@ -124,7 +112,7 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
   const auto bigint = [&param](SqlValue value) {
     return "CAST(" + param(std::move(value)) + " AS BIGINT)";
   };
-  const std::string now = bigint(now_ms);
+  const std::string now = "CAST($5 AS BIGINT)";  // the step's own now_ms
   FoldedDecision folded;
   for (std::size_t i = 0; i < step.decision.size(); ++i) {
     const HistoryEvent& e = step.decision[i];
@@ -138,12 +126,11 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
     if (e.kind == EventKind::activity_scheduled) {
       DecidedActivity activity =
           decided_activity(task.run_id, task.queue, e, now_ms, eager, outcome);
-      const std::vector<SqlValue>& r = activity.row;  // decided_activity's order
       folded.ctes += ", decided_task_" + n + " AS (INSERT INTO engine_tasks (" +
                      std::string(kActivityTaskColumns) + ") SELECT " +
-                     listed({param(r[0]), param(r[1]), "'activity'", "$1", bigint(r[3]),
-                             param(r[4]), bigint(r[5]), bigint(r[6]), now, param(r[8]),
-                             bigint(r[9]), bigint(r[10]), bigint(r[11]), bigint(r[12]), now, now}) +
+                     activity.values([&](SqlValue value, bool is_bigint) {
+                       return is_bigint ? bigint(std::move(value)) : param(std::move(value));
+                     }) +
                      " FROM checked)";
       note_decided(outcome, std::move(activity), e);
     } else if (e.kind == EventKind::timer_started) {

@@ -69,19 +69,28 @@ Result<SubscriptionPtr> collect_announcements(Node& n,
   });
 }
 
-TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
+// A node whose user-1 announcements are collected, and a group-commit store on it whose one
+// slot a filler transaction can hold, so that the bodies queued after it share a batch.
+class CommitAndAnnounce : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prepare(n);
+    if (HasFatalFailure()) return;
+    auto collecting = collect_announcements(n, announced);
+    ASSERT_TRUE(collecting.has_value());
+    subscription = std::move(*collecting);
+  }
+
   Node n;
-  prepare(n);
-  if (::testing::Test::HasFatalFailure()) return;
-
   std::vector<std::vector<UserEvent>> announced;
-  auto subscription = collect_announcements(n, announced);
-  ASSERT_TRUE(subscription.has_value());
+  SubscriptionPtr subscription;
+  GroupCommitStore grouped{n.store, n.executor, GroupCommitOptions{8, 1}};
+};
 
+TEST_F(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
   // One batch of two bodies: the first appends an event, the second fails, so the batch's
   // optimistic attempt rolls back and the first body runs again under a savepoint. A filler
   // transaction holds the only slot meanwhile, so both queue into the same batch.
-  GroupCommitStore grouped(n.store, n.executor, GroupCommitOptions{8, 1});
   int appending_runs = 0;
   auto appending = [&appending_runs](SqlTransaction&,
                                      std::vector<UserEvent>& events) -> Result<void> {
@@ -121,14 +130,7 @@ TEST(CommitAndAnnounce, ARerunBodyAnnouncesOnlyTheCommittedAttemptsEvents) {
 
 // Two bodies of one batch: their events are numbered together before the commit, in the
 // bodies' order, and each caller announces its own, numbered.
-TEST(CommitAndAnnounce, TheBodiesOfABatchNumberTheirEventsTogetherInTheirOrder) {
-  Node n;
-  prepare(n);
-  if (::testing::Test::HasFatalFailure()) return;
-  std::vector<std::vector<UserEvent>> announced;
-  auto subscription = collect_announcements(n, announced);
-  ASSERT_TRUE(subscription.has_value());
-  GroupCommitStore grouped(n.store, n.executor, GroupCommitOptions{8, 1});
+TEST_F(CommitAndAnnounce, TheBodiesOfABatchNumberTheirEventsTogetherInTheirOrder) {
   auto recording = [](std::string chat, int count) {
     return [chat, count](SqlTransaction&, std::vector<UserEvent>& events) -> Result<void> {
       for (int i = 0; i < count; ++i) events.push_back({"user-1", 0, "message", chat, {}, 1});
