@@ -1,5 +1,6 @@
 // GrpcTransport: one gRPC server per listen(), one channel per dial(), TLS credentials and the
-// unary handlers — the wiring around the stream machinery of grpc_stream.h / grpc_reactors.h.
+// unary handlers — the wiring around the stream machinery of grpc_stream.h, grpc_reactors.h and
+// grpc_client_call.h.
 #include "adapters/grpc/grpc_transport.h"
 
 #include <grpcpp/grpcpp.h>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "adapters/grpc/grpc_client_call.h"
 #include "adapters/grpc/grpc_reactors.h"
 #include "adapters/grpc/grpc_stream.h"
 #include "reliant/daemon/v1/daemon.grpc.pb.h"
@@ -349,30 +351,19 @@ struct AbortOnExit {
   std::shared_ptr<StreamCore> core;
 };
 
-void start_connect_daemon(daemon::v1::ToolsDaemonService::StubInterface::async_interface* stub,
-                          grpc::ClientContext* context,
-                          grpc::ClientBidiReactor<DaemonFrame, GatewayFrame>* reactor) {
-  stub->ConnectDaemon(context, reactor);
-}
-
-void start_connect_gateway(daemon::v1::ToolsDaemonService::StubInterface::async_interface* stub,
-                           grpc::ClientContext* context,
-                           grpc::ClientBidiReactor<GatewayFrame, DaemonFrame>* reactor) {
-  stub->ConnectGateway(context, reactor);
-}
-
 // Starts a client call that sends Out and receives In; returns the stream's core.
 template <class Out, class In>
-std::shared_ptr<StreamCore> start_call(Executor& executor,
+std::shared_ptr<StreamCore> start_call(std::shared_ptr<CallQueue> queue, Executor& executor,
                                        const std::shared_ptr<grpc::Channel>& channel,
-                                       typename ClientStreamReactor<Out, In>::StartRpc rpc,
+                                       typename ClientStreamCall<Out, In>::Prepare prepare,
                                        const Metadata& metadata, std::string authority,
                                        std::size_t message_bytes_max,
                                        std::shared_ptr<CallRegistry> calls) {
   auto core = std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
                                            In::default_instance(), metadata, std::move(authority),
                                            message_bytes_max);
-  ClientStreamReactor<Out, In>::start(channel, rpc, core, metadata, std::move(calls));
+  ClientStreamCall<Out, In>::start(std::move(queue), channel, prepare, core, metadata,
+                                   std::move(calls));
   return core;
 }
 
@@ -395,6 +386,7 @@ Result<std::string> read_pem(const std::string& path, const char* what) {
 using daemon::v1::DaemonFrame;
 using daemon::v1::GatewayFrame;
 using grpc_detail::AbortOnExit;
+using grpc_detail::CallQueue;
 using grpc_detail::CallRegistry;
 using grpc_detail::channel_credentials;
 using grpc_detail::DaemonsService;
@@ -405,8 +397,6 @@ using grpc_detail::Handlers;
 using grpc_detail::read_pem;
 using grpc_detail::ServerEntry;
 using grpc_detail::start_call;
-using grpc_detail::start_connect_daemon;
-using grpc_detail::start_connect_gateway;
 using grpc_detail::StreamCore;
 using grpc_detail::ToolsService;
 
@@ -533,14 +523,16 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       target->authority, channel_credentials(target->tls_mode, ca_pem_), args);
 
+  if (!call_queue_) call_queue_ = std::make_shared<CallQueue>();
+  using Stub = daemon::v1::ToolsDaemonService::Stub;
   std::shared_ptr<StreamCore> core =
       options_.role == GrpcRole::daemon
-          ? start_call<DaemonFrame, GatewayFrame>(executor_, channel, &start_connect_daemon,
-                                                  *headers, target->authority,
-                                                  options_.message_bytes_max, calls_)
-          : start_call<GatewayFrame, DaemonFrame>(executor_, channel, &start_connect_gateway,
-                                                  *headers, target->authority,
-                                                  options_.message_bytes_max, calls_);
+          ? start_call<DaemonFrame, GatewayFrame>(
+                call_queue_, executor_, channel, &Stub::PrepareAsyncConnectDaemon, *headers,
+                target->authority, options_.message_bytes_max, calls_)
+          : start_call<GatewayFrame, DaemonFrame>(
+                call_queue_, executor_, channel, &Stub::PrepareAsyncConnectGateway, *headers,
+                target->authority, options_.message_bytes_max, calls_);
   AbortOnExit abort_guard{core};
 
   auto [promise, future] = make_promise<Result<void>>(executor_);

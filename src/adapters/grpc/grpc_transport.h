@@ -30,6 +30,7 @@
 namespace reliant {
 
 namespace grpc_detail {
+class CallQueue;
 class CallRegistry;
 struct ServerEntry;
 struct Handlers;
@@ -105,6 +106,7 @@ class GrpcTransport final : public Transport {
   const std::string cert_pem_;
   const std::string key_pem_;
   std::shared_ptr<grpc_detail::CallRegistry> calls_;
+  std::shared_ptr<grpc_detail::CallQueue> call_queue_;  // dial()'s, made by the first dial
   std::shared_ptr<grpc_detail::Handlers> handlers_;
   std::vector<std::shared_ptr<grpc_detail::ServerEntry>> servers_;
 };
