@@ -8,7 +8,8 @@
 #      before its tool calls: this machine's latencies drift by 2x within minutes, and a floor
 #      measured minutes apart from the path would compare two different machines. Every
 #      round's ratio is printed, then their median;
-#   2. sustained round trips per second with 20 daemons and 32 callers;
+#   2. sustained round trips per second with 20 daemons and 32 callers, and what each process
+#      spent a call: CPU, and context switches (threads woken or put aside);
 #   3. idle daemon streams one gateway holds per GiB of RSS.
 # It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
@@ -75,13 +76,14 @@ ulimit -n "$(ulimit -Hn)"
 source tools/ports.sh
 port=$(free_port_block 50)
 # Per set: its nats-server, gateway (daemon port +10, +11, +12) and store.
-declare -A nats_port_of db_of
+declare -A nats_port_of db_of nats_pid_of gateway_pid_of daemon_pids_of
 nats_port_of[new]=$port
 nats_port_of[old]=$((port + 30))
 for set in "${sets[@]}"; do
   db_of[$set]="--db-driver sqlite --db-url $work/$set.db"
   nats-server -a 127.0.0.1 -p "${nats_port_of[$set]}" >"$work/nats-$set.log" 2>&1 &
   pids+=($!)
+  nats_pid_of[$set]=$!
   # Each set migrates its own store: an older binary may not know a newer schema.
   ${reliant_of[$set]} db migrate up ${db_of[$set]} >/dev/null
   ${reliant_of[$set]} admin user create --email bench@example.com ${db_of[$set]} >/dev/null
@@ -107,6 +109,7 @@ start_daemon() {  # SET NAME
     --grpc-url "http://127.0.0.1:$((${nats_port_of[$1]} + 10))" --working-dir "$work/$1-$2" \
     >"$work/$1-$2.log" 2>&1 &
   pids+=($!)
+  daemon_pids_of[$1]+="$! "
 }
 active() {  # SET
   sqlite3 "$work/$1.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null || echo 0
@@ -124,6 +127,7 @@ round_trip() {  # SET ARGS... — the set's client against the set's nats-server
 
 for set in "${sets[@]}"; do
   start_gateway "$set" "gw-$set" $((${nats_port_of[$set]} + 10))
+  gateway_pid_of[$set]=${pids[-1]}
   start_daemon "$set" d1
   wait_active "$set" 1
 done
@@ -183,10 +187,40 @@ done
 # Alternated twice when comparing, so that a drift of the machine's speed hits both alike.
 passes=1
 [ "${#sets[@]}" -eq 1 ] || passes=2
+# What each process spent a call: CPU (utime + stime, in clock ticks) and context switches
+# (voluntary and not, over all threads: each is a thread woken or put aside).
+ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
+switches() {
+  for p in "$@"; do { cat /proc/"$p"/task/*/status 2>/dev/null || true; }; done |
+    awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
 for pass in $(seq 1 "$passes"); do
   for set in "${sets[@]}"; do
-    sustained=$(round_trip "$set" --calls $((calls * 3)) --concurrency 32)
+    read -r -a daemon_pids <<<"${daemon_pids_of[$set]}"
+    groups=("${daemon_pids[*]}" "${gateway_pid_of[$set]}" "${nats_pid_of[$set]}")
+    declare -a ticks_before switches_before
+    for g in 0 1 2; do
+      ticks_before[g]=$(ticks ${groups[g]})
+      switches_before[g]=$(switches ${groups[g]})
+    done
+    sustained_calls=$((calls * 3))
+    TIMEFORMAT='%U %S'
+    { time round_trip "$set" --calls "$sustained_calls" --concurrency 32 >"$work/sustained.txt"; } \
+      2>"$work/client_time.txt"
+    sustained=$(cat "$work/sustained.txt")
     echo "$set: $sustained"
+    per_call=""
+    for g in 0 1 2; do
+      per_call+=" $(($(ticks ${groups[g]}) - ticks_before[g])) $(($(switches ${groups[g]}) - switches_before[g]))"
+    done
+    awk -v calls="$sustained_calls" -v hz="$(getconf CLK_TCK)" -v set="$set" -v f="$per_call" \
+      -v client="$(tail -n 1 "$work/client_time.txt")" 'BEGIN {
+      split(f, v, " "); split(client, c, " ")
+      us = 1e6 / hz / calls
+      printf "%s: CPU a call: daemons %.1f us, gateway %.1f us, nats-server %.1f us, client %.1f us;" \
+        " context switches a call: daemons %.2f, gateway %.2f, nats-server %.2f\n", set,
+        v[1] * us, v[3] * us, v[5] * us, (c[1] + c[2]) * 1e6 / calls, v[2] / calls, v[4] / calls,
+        v[6] / calls }'
     smoke_expect "$sustained" "^sustained, 32 callers +[0-9.]+ calls/s .*\($daemons daemons, 0 errors\)" \
       "bench_tool_path round-trip --concurrency 32"
     smoke_positive "$(awk '{print $4}' <<<"$sustained")" "bench_tool_path's sustained calls/s"
