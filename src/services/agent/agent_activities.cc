@@ -4,6 +4,7 @@
 #include "base/json_parse.h"
 #include "services/agent/node_activities.h"
 #include "services/agent/step_support.h"
+#include "services/agent/text_previews.h"
 
 #include <memory>
 
@@ -66,15 +67,15 @@ class LlmTurn final : public engine::Activity {
     request.messages = std::move(loaded->history);
 
     Executor& executor = context.executor;
-    llm::TextSink on_text = [this, &executor, user_id, chat_id,
-                             message_id](std::string_view delta) {
-      preview(deps_.bus, user_id, chat_id, "text_delta",
-              {{"message_id", message_id}, {"text", delta}}, to_ms(executor.now()));
+    TextPreviews previews(executor, deps_.bus, user_id, chat_id);
+    llm::TextSink on_text = [&previews, message_id](std::string_view delta) {
+      previews.add({{"message_id", message_id}, {"text", delta}});
     };
     Scope beating(executor);
     beating.spawn(keep_alive(executor, context.heartbeat));
     Task<Result<llm::Response>> asking = deps_.llm.complete(std::move(request), std::move(on_text));
     Result<llm::Response> response = co_await asking;
+    previews.flush();
     if (!response) co_return fail(response.error());
 
     MessageRecord message;

@@ -17,6 +17,7 @@
 #include "services/agent/server_tools.h"
 #include "services/agent/spawn_tools.h"
 #include "services/agent/step_support.h"
+#include "services/agent/text_previews.h"
 #include "services/storage/preset_library.h"
 
 namespace reliant::agent {
@@ -325,21 +326,21 @@ class CallLlmNode final : public engine::Activity {
       request.messages.push_back({llm::Message::Role::user, {llm::Block::text_block(prompt)}});
     }
 
-    llm::TextSink on_text = [this, &executor, node, run_id](std::string_view delta) {
-      // The chat shows its main thread only: text on a node's own thread would stream into a
-      // message the chat never shows.
-      if (!node.thread_ref.id.empty()) return;
-      preview(deps_.bus, node.user_id, node.chat_id, "text_delta",
-              {{"run_id", run_id},
-               {"node", node.key},
-               {"message_id", node_message_id(run_id, node.key)},
-               {"text", delta}},
-              to_ms(executor.now()));
-    };
+    TextPreviews previews(executor, deps_.bus, node.user_id, node.chat_id);
+    // The chat shows its main thread only: text on a node's own thread would stream into a
+    // message the chat never shows.
+    llm::TextSink on_text =
+        [&previews, main_thread = node.thread_ref.id.empty(), run_id, key = node.key,
+         message_id = node_message_id(run_id, node.key)](std::string_view delta) {
+          if (!main_thread) return;
+          previews.add(
+              {{"run_id", run_id}, {"node", key}, {"message_id", message_id}, {"text", delta}});
+        };
     Scope beating(executor);
     beating.spawn(keep_alive(executor, context.heartbeat));
     Task<Result<llm::Response>> asking = deps_.llm.complete(std::move(request), std::move(on_text));
     Result<llm::Response> response = co_await asking;
+    previews.flush();
     if (!response) co_return fail(response.error());
 
     std::string text;
