@@ -4,8 +4,8 @@
 // Not gRPC's callback API: gRPC 1.51 takes its completions on a pool of at least two threads
 // (CompletionQueue::CallbackAlternativeCQ), which take turns polling and wake each other for
 // every event. A tools daemon holds one call: here one thread polls and runs each completion
-// itself. At sustained load its context switches a tool call fell from 6 to 1.5, and its CPU a
-// call by a fifth (tools/bench_tool_path.sh's sustained phase; docs/architecture.md §5).
+// itself. At sustained load its context switches a tool call fell from 6 to 1.6, and its CPU a
+// call by a fifth to a third (tools/bench_tool_path.sh's sustained phase; architecture.md §5).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
