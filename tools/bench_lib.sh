@@ -1,5 +1,5 @@
-# Shared by the benchmarks tools/bench_*.sh (sourced, after their `cd` to the checkout): the
-# build directory, and their smoke mode.
+# Shared by the benchmarks tools/bench_*.sh and tools/chat_profile.sh (sourced, after their `cd`
+# to the checkout): the build directory, their smoke mode, and what processes spent.
 #   RELIANT_BUILD_DIR   the build directory the binaries come from (default: build; a relative
 #                       path is the checkout's)
 #
@@ -100,4 +100,18 @@ print("no chats" if not chats else f"{len(failed)} of its {len(chats)} chats fai
 smoke_passed() {
   [ -n "$smoke" ] || return 0
   echo "$bench_name --smoke: ok"
+}
+
+# What processes spent so far, summed over PIDs (a process gone counts nothing): CPU in clock
+# ticks (utime + stime, getconf CLK_TCK a second), and context switches, voluntary or not, over
+# all its threads (each a thread woken or put aside).
+cpu_ticks() {  # PID...
+  local pid
+  for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done |
+    awk '{ s += $1 } END { print s + 0 }'
+}
+context_switches() {  # PID...
+  local pid
+  for pid in "$@"; do cat /proc/"$pid"/task/*/status 2>/dev/null || true; done |
+    awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }

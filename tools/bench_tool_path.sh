@@ -187,31 +187,24 @@ done
 # Alternated twice when comparing, so that a drift of the machine's speed hits both alike.
 passes=1
 [ "${#sets[@]}" -eq 1 ] || passes=2
-# What each process spent a call: CPU (utime + stime, in clock ticks) and context switches
-# (voluntary and not, over all threads: each is a thread woken or put aside).
-ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
-switches() {
-  for p in "$@"; do { cat /proc/"$p"/task/*/status 2>/dev/null || true; }; done |
-    awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
-}
+sustained_calls=$((calls * 3))
+TIMEFORMAT='%U %S'  # the client's user and system seconds, as `time` reports them
 for pass in $(seq 1 "$passes"); do
   for set in "${sets[@]}"; do
-    read -r -a daemon_pids <<<"${daemon_pids_of[$set]}"
-    groups=("${daemon_pids[*]}" "${gateway_pid_of[$set]}" "${nats_pid_of[$set]}")
-    declare -a ticks_before switches_before
+    # The daemons, the gateway and nats-server: each group's PIDs, split where used.
+    groups=("${daemon_pids_of[$set]}" "${gateway_pid_of[$set]}" "${nats_pid_of[$set]}")
     for g in 0 1 2; do
-      ticks_before[g]=$(ticks ${groups[g]})
-      switches_before[g]=$(switches ${groups[g]})
+      ticks_before[g]=$(cpu_ticks ${groups[g]})
+      switches_before[g]=$(context_switches ${groups[g]})
     done
-    sustained_calls=$((calls * 3))
-    TIMEFORMAT='%U %S'
     { time round_trip "$set" --calls "$sustained_calls" --concurrency 32 >"$work/sustained.txt"; } \
       2>"$work/client_time.txt"
     sustained=$(cat "$work/sustained.txt")
     echo "$set: $sustained"
     per_call=""
     for g in 0 1 2; do
-      per_call+=" $(($(ticks ${groups[g]}) - ticks_before[g])) $(($(switches ${groups[g]}) - switches_before[g]))"
+      per_call+=" $(($(cpu_ticks ${groups[g]}) - ticks_before[g]))"
+      per_call+=" $(($(context_switches ${groups[g]}) - switches_before[g]))"
     done
     awk -v calls="$sustained_calls" -v hz="$(getconf CLK_TCK)" -v set="$set" -v f="$per_call" \
       -v client="$(tail -n 1 "$work/client_time.txt")" 'BEGIN {

@@ -33,7 +33,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 start_build() {  # LABEL RELIANT
   local l=$1 port
@@ -112,9 +111,9 @@ cpu() {  # LABEL: CPU a chat, by process; Postgres's execution time a chat, by s
   local l=$1 pid name admin
   admin=$(cat "$build/profile-$l/postgres/url")
   psql "$admin" -qtAc "SELECT pg_stat_statements_reset()" >/dev/null
-  while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/before"
+  while read -r pid name; do echo "$pid $name $(cpu_ticks "$pid")"; done < <(processes "$l") >"$work/before"
   "$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients "$clients" --messages 100 >/dev/null
-  while read -r pid name; do echo "$pid $name $(ticks "$pid")"; done < <(processes "$l") >"$work/after"
+  while read -r pid name; do echo "$pid $name $(cpu_ticks "$pid")"; done < <(processes "$l") >"$work/after"
   # Execution only (no parsing or planning: every statement is prepared), lock waits included.
   psql "$admin" -qtAc "SELECT to_char(total_exec_time * 1000 / $((clients * 100)), '99990'), \
       to_char(calls::numeric / $((clients * 100)), '90.0'), \

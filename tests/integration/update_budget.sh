@@ -47,8 +47,8 @@ text_kib=128     # the limit is 256 KiB of text
 # no stream open (~60 MiB: the chat's runs, SQLite), what the budget does not count (each
 # stream that gave up keeps its last frame in its connection until the client reads: ~30 MiB
 # for 200) and transient copies and memory freed but not yet given back, which glibc keeps
-# until the next malloc_trim and jemalloc for its decay time (up to about the budget again). Measured: 333-337 MiB (330-410 MiB
-# with 4 chats posting at once).
+# until the next malloc_trim and jemalloc for its decay time (up to about the budget again).
+# Measured: 333-337 MiB (330-410 MiB with 4 chats posting at once).
 bound_mib=640
 # After the streams close, the RSS must come back to within this much of its start within 40 s
 # (glibc's allocator: malloc_trim every 30 s, measured 32 MiB above the start 11-14 s after the

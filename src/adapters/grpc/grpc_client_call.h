@@ -70,6 +70,9 @@ inline bool trailers_only(grpc::ClientContext& context) {
   return Probe{}.InternalTrailersOnly(context.c_call());
 }
 
+// gRPC's generated client of the tool stream's service (protoc calls its clients stubs).
+using ToolsServiceClient = daemon::v1::ToolsDaemonService::Stub;
+
 // What a completion queue's event names: one operation of one call.
 class CallTag {
  public:
@@ -115,8 +118,9 @@ class CallQueue {
 template <class Out, class In>
 class ClientStreamCall final : public RpcOps {
  public:
-  using Stub = daemon::v1::ToolsDaemonService::Stub;
-  using Prepare = std::unique_ptr<grpc::ClientAsyncReaderWriter<Out, In>> (Stub::*)(
+  // One of the client's methods that prepare a call on a completion queue
+  // (PrepareAsyncConnectDaemon, PrepareAsyncConnectGateway).
+  using Prepare = std::unique_ptr<grpc::ClientAsyncReaderWriter<Out, In>> (ToolsServiceClient::*)(
       grpc::ClientContext*, grpc::CompletionQueue*);
 
   static void start(std::shared_ptr<CallQueue> queue, const std::shared_ptr<grpc::Channel>& channel,
@@ -126,7 +130,7 @@ class ClientStreamCall final : public RpcOps {
     auto* call =
         new ClientStreamCall(std::move(queue), channel, std::move(core), std::move(registry));
     for (const auto& [key, value] : metadata) call->context_.AddMetadata(key, value);
-    call->stream_ = ((*call->stub_).*prepare)(&call->context_, call->queue_->queue());
+    call->stream_ = ((*call->client_).*prepare)(&call->context_, call->queue_->queue());
     call->in_flight_ = 3;  // the start, the initial metadata and the status, begun here
     call->stream_->StartCall(&call->started_tag_);
     // Before any read, which would otherwise ask for the metadata itself.
@@ -139,28 +143,8 @@ class ClientStreamCall final : public RpcOps {
     begin();
     stream_->Read(static_cast<In*>(into), &read_tag_);
   }
-  void start_write(const google::protobuf::Message* message) override {
-    {
-      std::lock_guard lock(mutex_);
-      if (!started_) {  // the start uses the write's slot until it completes
-        write_waiting_ = message;
-        return;
-      }
-      ++in_flight_;
-    }
-    stream_->Write(*static_cast<const Out*>(message), &written_tag_);
-  }
-  void half_close() override {
-    {
-      std::lock_guard lock(mutex_);
-      if (!started_) {
-        half_close_waiting_ = true;
-        return;
-      }
-      ++in_flight_;
-    }
-    stream_->WritesDone(&writes_done_tag_);
-  }
+  void start_write(const google::protobuf::Message* message) override { use_write_slot(message); }
+  void half_close() override { use_write_slot(nullptr); }
   void try_cancel() override { context_.TryCancel(); }
   void release() override {
     std::unique_lock lock(mutex_);
@@ -187,12 +171,36 @@ class ClientStreamCall final : public RpcOps {
                    std::shared_ptr<StreamCore> core, std::shared_ptr<CallRegistry> registry)
       : queue_(std::move(queue)),
         registry_(std::move(registry)),
-        stub_(daemon::v1::ToolsDaemonService::NewStub(channel)),
+        client_(daemon::v1::ToolsDaemonService::NewStub(channel)),
         core_(std::move(core)) {}
 
   void begin() {
     std::lock_guard lock(mutex_);
     ++in_flight_;
+  }
+
+  // A write of `message`, or the half-close when it is null: the two share gRPC's write slot,
+  // which the start holds until it completes; meanwhile the operation waits for start_waiting.
+  // The core asks for one at a time (it half-closes once no write is in flight).
+  void use_write_slot(const google::protobuf::Message* message) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!started_) {
+        RELIANT_ASSERT(!slot_waiting_);
+        slot_waiting_ = true;
+        write_waiting_ = message;
+        return;
+      }
+      ++in_flight_;
+    }
+    write_or_close(message);
+  }
+  void write_or_close(const google::protobuf::Message* message) {
+    if (message != nullptr) {
+      stream_->Write(*static_cast<const Out*>(message), &written_tag_);
+    } else {
+      stream_->WritesDone(&writes_done_tag_);
+    }
   }
 
   void completed(Op op, bool ok) {
@@ -225,17 +233,15 @@ class ClientStreamCall final : public RpcOps {
 
   // The start completed: what the core asked for meanwhile goes now (a failed start fails it).
   void start_waiting() {
-    const google::protobuf::Message* write = nullptr;
-    bool half_close = false;
+    const google::protobuf::Message* waiting = nullptr;
     {
       std::lock_guard lock(mutex_);
       started_ = true;
-      write = std::exchange(write_waiting_, nullptr);
-      half_close = std::exchange(half_close_waiting_, false);
-      in_flight_ += (write != nullptr ? 1 : 0) + (half_close ? 1 : 0);
+      if (!std::exchange(slot_waiting_, false)) return;
+      waiting = std::exchange(write_waiting_, nullptr);
+      ++in_flight_;
     }
-    if (write != nullptr) stream_->Write(*static_cast<const Out*>(write), &written_tag_);
-    if (half_close) stream_->WritesDone(&writes_done_tag_);
+    write_or_close(waiting);
   }
 
   void finish_if_over(std::unique_lock<std::mutex>& lock) {
@@ -253,7 +259,7 @@ class ClientStreamCall final : public RpcOps {
 
   const std::shared_ptr<CallQueue> queue_;  // first: it outlives the call's stream
   std::shared_ptr<CallRegistry> registry_;
-  std::unique_ptr<Stub> stub_;
+  std::unique_ptr<ToolsServiceClient> client_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientAsyncReaderWriter<Out, In>> stream_;
   std::shared_ptr<StreamCore> core_;
@@ -268,8 +274,8 @@ class ClientStreamCall final : public RpcOps {
   std::mutex mutex_;
   int in_flight_ = 0;  // operations begun and not yet completed
   bool started_ = false;
-  const google::protobuf::Message* write_waiting_ = nullptr;
-  bool half_close_waiting_ = false;
+  bool slot_waiting_ = false;                                 // asked for before the start…
+  const google::protobuf::Message* write_waiting_ = nullptr;  // …a write; null: the half-close
   bool status_arrived_ = false;
   bool released_ = false;
   bool over_ = false;

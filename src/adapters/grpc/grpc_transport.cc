@@ -399,6 +399,7 @@ using grpc_detail::ServerEntry;
 using grpc_detail::start_call;
 using grpc_detail::StreamCore;
 using grpc_detail::ToolsService;
+using grpc_detail::ToolsServiceClient;
 
 Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(AsioExecutor& executor,
                                                              GrpcTransportOptions options) {
@@ -524,15 +525,14 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
       target->authority, channel_credentials(target->tls_mode, ca_pem_), args);
 
   if (!call_queue_) call_queue_ = std::make_shared<CallQueue>();
-  using Stub = daemon::v1::ToolsDaemonService::Stub;
   std::shared_ptr<StreamCore> core =
       options_.role == GrpcRole::daemon
           ? start_call<DaemonFrame, GatewayFrame>(
-                call_queue_, executor_, channel, &Stub::PrepareAsyncConnectDaemon, *headers,
-                target->authority, options_.message_bytes_max, calls_)
+                call_queue_, executor_, channel, &ToolsServiceClient::PrepareAsyncConnectDaemon,
+                *headers, target->authority, options_.message_bytes_max, calls_)
           : start_call<GatewayFrame, DaemonFrame>(
-                call_queue_, executor_, channel, &Stub::PrepareAsyncConnectGateway, *headers,
-                target->authority, options_.message_bytes_max, calls_);
+                call_queue_, executor_, channel, &ToolsServiceClient::PrepareAsyncConnectGateway,
+                *headers, target->authority, options_.message_bytes_max, calls_);
   AbortOnExit abort_guard{core};
 
   auto [promise, future] = make_promise<Result<void>>(executor_);
