@@ -2,9 +2,10 @@
 # Where a chat's cost goes on the distributed topology, per process, for one build or several in
 # alternation (issue 44). For each build given, with a cluster of it (tools/cluster.sh) and a
 # monolith of it:
-#   1. statements a chat, per process: Postgres logs every statement (log_statement=all) while one
-#      client sends MESSAGES messages one after the other; each backend is put down to the
-#      reliant process holding its connection (pg_stat_activity's client_port, then ss -tnp);
+#   1. statements and round trips a chat, per process: Postgres logs every statement
+#      (log_statement=all) while one client sends MESSAGES messages one after the other; each
+#      backend is put down to the reliant process holding its connection (pg_stat_activity's
+#      client_port, then ss -tnp);
 #   2. CPU a chat, per process: utime + stime of each server, of Postgres (all its processes) and
 #      of nats-server, before and after CLIENTS clients × 100 messages (bench_chat); and in the
 #      same run, Postgres's execution time a chat by statement (pg_stat_statements, preloaded);
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/bench_lib.sh
 source tools/ports.sh
+command -v strace >/dev/null || { echo "chat_profile: needs strace (apt-get install strace)" >&2; exit 1; }
 rounds=${ROUNDS:-4}
 clients=${CLIENTS:-8}
 messages=${MESSAGES:-50}
@@ -74,37 +76,55 @@ processes() {  # LABEL
   for p in $(pgrep -f "nats-server .*-p $port" || true); do echo "$p nats-server"; done
 }
 
-statements() {  # LABEL: statements a chat, by process
-  local l=$1 admin log start
+statements() {  # LABEL: statements and round trips a chat, by process
+  local l=$1 admin log start pg_port pid name
   admin=$(cat "$build/profile-$l/postgres/url")
   log=$build/profile-$l/postgres/server.log
+  pg_port=$(sed 's|.*@[^:]*:\([0-9]*\)/.*|\1|' <<<"$admin")
   psql "$admin" -qtAc "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
   psql "$admin" -qtAc "ALTER SYSTEM SET log_line_prefix = '%p|'" >/dev/null
   psql "$admin" -qtAc "SELECT pg_reload_conf()" >/dev/null
-  sleep 0.5
+  # Round trips: what each server sends to Postgres, one send a round trip (libpq writes a
+  # statement, or statements sent together, at once), as strace sees it.
+  local tracers=()
+  while read -r pid name; do
+    [[ $name == server-* ]] || continue
+    strace -f -qq -yy -e trace=sendto -e signal=none -p "$pid" -o "$work/sends.$pid.$name" &
+    tracers+=($!)
+  done < <(processes "$l")
+  sleep 1
   start=$(wc -l <"$log")
   "$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients 1 --messages "$messages" >/dev/null
   sleep 0.5
+  kill -INT "${tracers[@]}" 2>/dev/null || true
+  wait "${tracers[@]}" 2>/dev/null || true
   psql "$admin" -qtAc "ALTER SYSTEM RESET log_statement" >/dev/null
   psql "$admin" -qtAc "SELECT pg_reload_conf()" >/dev/null
   psql "$admin" -qtAc "SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL" >"$work/backends"
   ss -tnpH >"$work/sockets"
   tail -n +"$start" "$log" | grep -E '^[0-9]+\|LOG:  (statement|execute)' | cut -d'|' -f1 | sort | uniq -c >"$work/counts" || true
-  local count backend port owner name pg_port
-  pg_port=$(sed 's|.*@[^:]*:\([0-9]*\)/.*|\1|' <<<"$admin")
-  while read -r count backend; do
-    port=$(awk -F'|' -v b="$backend" '$1 == b {print $2}' "$work/backends")
-    # The socket from the backend's client port to this Postgres: the reliant process's (an
-    # ephemeral port may be in use towards other servers too).
-    owner=$(awk -v from=":$port" -v to=":$pg_port" '
-      function ends(s, e) { return substr(s, length(s) - length(e) + 1) == e }
-      ends($4, from) && ends($5, to)' "$work/sockets" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
-    name=$([ -n "$owner" ] && tr '\0' ' ' <"/proc/$owner/cmdline" | grep -o 'server [a-z]*' | head -1 | tr ' ' '-' || true)
-    echo "${name:-other} $count"
-  done <"$work/counts" | awk -v n="$messages" -v l="$l" '
-    { s[$1] += $2; t += $2 }
-    END { for (k in s) printf "%-8s statements a chat  %-16s %5.1f\n", l, k, s[k] / n;
-          printf "%-8s statements a chat  %-16s %5.1f\n", l, "total", t / n }' | sort
+  local count backend port owner file
+  {
+    while read -r count backend; do
+      port=$(awk -F'|' -v b="$backend" '$1 == b {print $2}' "$work/backends")
+      # The socket from the backend's client port to this Postgres: the reliant process's (an
+      # ephemeral port may be in use towards other servers too).
+      owner=$(awk -v from=":$port" -v to=":$pg_port" '
+        function ends(s, e) { return substr(s, length(s) - length(e) + 1) == e }
+        ends($4, from) && ends($5, to)' "$work/sockets" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
+      name=$([ -n "$owner" ] && tr '\0' ' ' <"/proc/$owner/cmdline" | grep -o 'server [a-z]*' | head -1 | tr ' ' '-' || true)
+      echo "statements ${name:-other} $count"
+    done <"$work/counts"
+    for file in "$work"/sends.*; do
+      [ -e "$file" ] || continue
+      echo "trips ${file##*.} $(grep -c -- "->127.0.0.1:$pg_port\]" "$file" || true)"
+    done
+    rm -f "$work"/sends.*
+  } | awk -v n="$messages" -v l="$l" '
+    $1 == "statements" { s[$2] += $3; t += $3; seen[$2] = 1 }
+    $1 == "trips" { r[$2] += $3; u += $3; seen[$2] = 1 }
+    END { for (k in seen) printf "%-8s a chat  %-16s %5.1f statements %5.1f round trips\n", l, k, s[k] / n, r[k] / n;
+          printf "%-8s a chat  %-16s %5.1f statements %5.1f round trips\n", l, "total", t / n, u / n }' | sort
 }
 
 cpu() {  # LABEL: CPU a chat, by process; Postgres's execution time a chat, by statement
@@ -134,7 +154,7 @@ cpu() {  # LABEL: CPU a chat, by process; Postgres's execution time a chat, by s
 
 for spec in "$@"; do start_build "${spec%%=*}" "${spec#*=}"; done
 echo "load: $(uptime | sed 's/.*load/load/')"
-echo "== statements a chat, by process (1 client, $messages messages)"
+echo "== statements and round trips a chat, by process (1 client, $messages messages)"
 for l in "${labels[@]}"; do statements "$l"; done
 echo "== CPU a chat, by process, and Postgres's time a chat, by statement ($clients clients x 100 messages; the Postgres fixture's fsync is off)"
 for l in "${labels[@]}"; do cpu "$l"; done

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl python3-yaml
   libboost-dev libboost-system-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libnats-dev nats-server libpqxx-dev libsqlite3-dev postgresql
+  libnats-dev nats-server libpq-dev libsqlite3-dev postgresql
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libexpected-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libssl-dev libre2-dev
   libjemalloc-dev  # the shipping binary's allocator (src/app/CMakeLists.txt)

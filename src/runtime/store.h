@@ -33,6 +33,12 @@ struct SqlRows {
 
 enum class SqlDialect { sqlite, postgres };
 
+// A statement and its parameters, for SqlTransaction::query_together.
+struct SqlStatement {
+  std::string_view sql;
+  std::vector<SqlValue> params;
+};
+
 // One open transaction. Parameters are written $1, $2, … in the SQL on every backend.
 // Valid only inside the body passed to Store::transact.
 class SqlTransaction {
@@ -42,12 +48,29 @@ class SqlTransaction {
   // Returns the number of rows affected.
   virtual Result<std::int64_t> execute(std::string_view sql,
                                        const std::vector<SqlValue>& params) = 0;
-  // The body's last statement: nothing may run after it, and once it succeeded the body must
-  // too. Where no statement has begun a transaction yet, a backend may run it as a transaction
-  // of its own (one statement is atomic), which on Postgres saves BEGIN and COMMIT, two round
-  // trips. Group commit runs it inside the shared transaction when its batch has other bodies.
+  // The body's last statement, or the last step's (before_commit): nothing may run after it,
+  // and once it succeeded the body must too. Where no statement has begun a transaction yet, a
+  // backend may run it as a transaction of its own (one statement is atomic); where one has and
+  // no step follows, it may send the COMMIT with it. On Postgres either saves a round trip or
+  // two, and the second holds the transaction's row locks for one round trip less. Group commit
+  // runs a body's inside the shared transaction when its batch has other bodies.
   virtual Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) {
     return query(sql, params);
+  }
+
+  // Statements whose parameters do not depend on one another's results, run in order, each
+  // seeing what those before it wrote; stops at the first that fails and returns its error. A
+  // backend may send them together: on Postgres, one round trip for all, each statement still
+  // taking its own snapshot when it starts (after the locks those before it waited for).
+  virtual Result<std::vector<SqlRows>> query_together(const std::vector<SqlStatement>& statements) {
+    std::vector<SqlRows> results;
+    results.reserve(statements.size());
+    for (const SqlStatement& statement : statements) {
+      auto rows = query(statement.sql, statement.params);
+      if (!rows) return fail(rows.error());
+      results.push_back(std::move(*rows));
+    }
+    return results;
   }
 
   // Statements a body leaves for the end: `step` runs after the body and, in a group commit,
@@ -57,16 +80,20 @@ class SqlTransaction {
   // of its steps; a step that fails fails its body.
   using Step = std::function<Result<void>(SqlTransaction&)>;
   void before_commit(Step step) { before_commit_.push_back(std::move(step)); }
-  bool has_steps_before_commit() const { return !before_commit_.empty(); }
+  // Whether a step is still to run: one queued, or one after the step running.
+  bool has_steps_before_commit() const { return !before_commit_.empty() || steps_after_ > 0; }
   // Runs the steps queued so far, in order, and forgets them: the store calls it once the body
   // succeeded (a group commit once its bodies did).
   Result<void> run_steps_before_commit() {
     std::vector<Step> steps = std::move(before_commit_);
     drop_steps_before_commit();
-    for (Step& step : steps) {
-      if (auto done = step(*this); !done) return done;
+    Result<void> done;
+    for (std::size_t i = 0; i < steps.size() && done; ++i) {
+      steps_after_ = steps.size() - 1 - i;
+      done = steps[i](*this);
     }
-    return {};
+    steps_after_ = 0;
+    return done;
   }
   // Forgets the steps of a body that failed.
   void drop_steps_before_commit() {
@@ -85,6 +112,7 @@ class SqlTransaction {
 
  private:
   std::vector<Step> before_commit_;
+  std::size_t steps_after_ = 0;  // while a step runs: how many follow it
   std::vector<std::pair<const void*, std::shared_ptr<void>>> kept_for_steps_;
 };
 

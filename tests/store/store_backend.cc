@@ -2,12 +2,12 @@
 #include "store/store_backend.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <pqxx/pqxx>
 
 #include "adapters/asio/run_blocking.h"
 #include "adapters/postgres/postgres_store.h"
@@ -36,21 +36,29 @@ class SqliteBackend final : public Backend {
   testing::TempDir dir_{"reliant-store-test"};  // the database with its -wal and -shm
 };
 
+// Runs one statement on the fixture's Postgres as its administrator; false when it failed.
+bool run_as_admin(const std::string& admin_url, const std::string& sql) {
+  PGconn* admin = PQconnectdb(admin_url.c_str());
+  bool ran = false;
+  if (PQstatus(admin) == CONNECTION_OK) {
+    PGresult* result = PQexec(admin, sql.c_str());
+    ran = PQresultStatus(result) == PGRES_COMMAND_OK;
+    PQclear(result);
+  }
+  PQfinish(admin);
+  return ran;
+}
+
 class PostgresBackend final : public Backend {
  public:
   explicit PostgresBackend(std::string admin_url)
       : admin_url_(std::move(admin_url)), database_("t_" + unique_suffix()) {
-    pqxx::connection admin(admin_url_);
-    pqxx::nontransaction(admin).exec("CREATE DATABASE " + database_);
+    EXPECT_TRUE(run_as_admin(admin_url_, "CREATE DATABASE " + database_)) << database_;
     const auto slash = admin_url_.rfind('/');
     url_ = admin_url_.substr(0, slash + 1) + database_;
   }
   ~PostgresBackend() override {
-    try {
-      pqxx::connection admin(admin_url_);
-      pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-    } catch (const std::exception&) {
-    }
+    run_as_admin(admin_url_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
   }
   std::unique_ptr<Store> open(Executor& executor) override {
     auto store = PostgresStore::open(executor, url_);

@@ -1,9 +1,15 @@
-// PostgresStore: libpqxx transactions on pool threads; library exceptions become Errors here
+// PostgresStore: transactions on pool threads over libpq; the server's errors become Errors here
 // and never cross the port.
 #include "adapters/postgres/postgres_store.h"
 
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string_view>
 #include <unordered_map>
 
@@ -15,18 +21,75 @@ namespace reliant {
 namespace {
 
 // libpq type OIDs (pg_type.h) that map onto SqlValue's numeric alternatives.
-constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701,
-                    kNumeric = 1700;
+constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701,
+              kNumeric = 1700;
 
 // Prepared statements of one connection, by SQL text: the engine runs the same few statements
 // over and over, and planning a statement can cost more than running it (measured: the engine
 // step's CTE, p50 1.5 ms unprepared).
 using PreparedNames = std::unordered_map<std::string, std::string, TextHash, std::equal_to<>>;
 
-// An error whose message is Postgres's or libpqxx's own text (and maybe SQL): for the logs,
-// never for a client's answer (Error::internal_message).
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+// One server connection and what it has prepared; closed on destruction.
+struct Connection {
+  explicit Connection(PGconn* handle) : handle(handle) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { PQfinish(handle); }
+  bool lost() const { return broken || PQstatus(handle) == CONNECTION_BAD; }
+
+  PGconn* handle;
+  PreparedNames prepared;
+  bool broken = false;  // left in a state no statement can follow: replaced before its next use
+};
+
+// An error whose message is Postgres's or libpq's own text (and maybe SQL): for the logs, never
+// for a client's answer (Error::internal_message).
 tl::unexpected<Error> driver_error(ErrorCode code, std::string message) {
   return fail(Error{code, std::move(message), true});
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// What a failed statement stands for, by its SQLSTATE's class; a lost connection is
+// `unavailable`, or `outcome_unknown` where what was lost may have committed (`may_have_committed`:
+// a statement run as its own transaction, or one sent with the COMMIT).
+tl::unexpected<Error> statement_error(const Connection& connection, const PGresult* result,
+                                      std::string_view sql, bool may_have_committed) {
+  std::string message =
+      trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(connection.handle));
+  const char* field = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string_view state = field != nullptr ? field : "";
+  if (connection.lost() || state.starts_with("08")) {
+    if (may_have_committed) {
+      return driver_error(ErrorCode::outcome_unknown,
+                          "connection lost during a statement: " + message);
+    }
+    return driver_error(ErrorCode::unavailable, "connection lost: " + message);
+  }
+  if (state == "23505") return driver_error(ErrorCode::already_exists, message);
+  if (state.starts_with("23")) return driver_error(ErrorCode::failed_precondition, message);
+  if (state.starts_with("40")) {  // deadlock, serialization failure: retry
+    return driver_error(ErrorCode::unavailable,
+                        "transaction rolled back by the server, retry: " + message);
+  }
+  if (state.starts_with("42")) {  // syntax errors, undefined tables and columns
+    return driver_error(ErrorCode::invalid_argument, message + " in: " + std::string(sql));
+  }
+  if (state.starts_with("22")) return driver_error(ErrorCode::invalid_argument, message);
+  return driver_error(ErrorCode::internal, message);
+}
+
+bool succeeded(const PGresult* result) {
+  const ExecStatusType status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
 // Whether `sql` only reads, so that it may run before the transaction begins: a plain SELECT
@@ -43,188 +106,326 @@ bool reads_only(std::string_view sql) {
   return true;
 }
 
+// A statement's parameters as libpq takes them: text, NULL as a null pointer.
+class TextParams {
+ public:
+  explicit TextParams(const std::vector<SqlValue>& params) {
+    storage_.reserve(params.size());
+    values_.reserve(params.size());
+    for (const auto& p : params) {
+      if (std::holds_alternative<std::nullptr_t>(p)) {
+        values_.push_back(nullptr);
+        continue;
+      }
+      if (const auto* n = std::get_if<std::int64_t>(&p)) {
+        storage_.push_back(std::to_string(*n));
+      } else if (const auto* d = std::get_if<double>(&p)) {
+        std::array<char, 32> digits{};  // shortest text that reads back as the same double
+        const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), *d);
+        storage_.emplace_back(digits.data(), written.ptr);
+      } else {
+        storage_.push_back(std::get<std::string>(p));
+      }
+      values_.push_back(storage_.back().c_str());
+    }
+  }
+  int count() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+
+ private:
+  std::vector<std::string> storage_;  // reserved up front: its strings never move
+  std::vector<const char*> values_;
+};
+
+SqlRows rows_of(const PGresult* result) {
+  SqlRows rows;
+  const int columns = PQnfields(result);
+  const int count = PQntuples(result);
+  for (int c = 0; c < columns; ++c) rows.columns.emplace_back(PQfname(result, c));
+  rows.rows.reserve(static_cast<std::size_t>(count));
+  for (int r = 0; r < count; ++r) {
+    auto& out = rows.rows.emplace_back();
+    out.reserve(static_cast<std::size_t>(columns));
+    for (int c = 0; c < columns; ++c) {
+      if (PQgetisnull(result, r, c)) {
+        out.emplace_back(nullptr);
+        continue;
+      }
+      const char* text = PQgetvalue(result, r, c);
+      const auto length = static_cast<std::size_t>(PQgetlength(result, r, c));
+      switch (PQftype(result, c)) {
+        case kInt2:
+        case kInt4:
+        case kInt8: {
+          std::int64_t n = 0;
+          std::from_chars(text, text + length, n);
+          out.emplace_back(n);
+          break;
+        }
+        case kBool:
+          out.emplace_back(std::int64_t{text[0] == 't' ? 1 : 0});
+          break;
+        case kFloat4:
+        case kFloat8:
+        case kNumeric:
+          out.emplace_back(std::strtod(text, nullptr));
+          break;
+        default:
+          out.emplace_back(std::string(text, length));
+      }
+    }
+  }
+  return rows;
+}
+
+// One statement of a pipeline: a prepared statement's name and parameters, or SQL without any.
+struct Sent {
+  const std::string* prepared = nullptr;
+  const TextParams* params = nullptr;
+  const char* sql = nullptr;
+};
+
+// Sends `statements` in one round trip (libpq's pipeline mode) and returns each one's result, in
+// order; after a failure the server skips the rest, whose results then say so
+// (PGRES_PIPELINE_ABORTED). Empty when the connection failed before results came back.
+std::vector<PgResult> pipeline(Connection& connection, const std::vector<Sent>& statements) {
+  PGconn* handle = connection.handle;
+  std::vector<PgResult> results;
+  if (PQenterPipelineMode(handle) == 0) return results;
+  bool sent = true;
+  for (const Sent& s : statements) {
+    sent = sent &&
+           (s.prepared != nullptr
+                ? PQsendQueryPrepared(handle, s.prepared->c_str(), s.params->count(),
+                                      s.params->values(), nullptr, nullptr, 0) == 1
+                : PQsendQueryParams(handle, s.sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  }
+  sent = sent && PQpipelineSync(handle) == 1;
+  if (sent) {
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+      PgResult result(PQgetResult(handle));
+      if (result == nullptr) break;                                // the connection failed
+      while (PGresult* more = PQgetResult(handle)) PQclear(more);  // the end of this one's
+      results.push_back(std::move(result));
+    }
+    // The sync's own result, then the connection is idle again.
+    while (PGresult* rest = PQgetResult(handle)) {
+      const bool synced = PQresultStatus(rest) == PGRES_PIPELINE_SYNC;
+      PQclear(rest);
+      if (synced) break;
+    }
+  }
+  // Results left unread keep it in pipeline mode, where nothing else can run.
+  if (PQexitPipelineMode(handle) == 0) connection.broken = true;
+  if (results.size() != statements.size()) results.clear();
+  return results;
+}
+
 // A body's statements: leading reads in autocommit (reads_only), then — from the first
-// statement that may write or lock — one transaction (READ COMMITTED, libpqxx's default).
+// statement that may write or lock — one transaction (READ COMMITTED, the server's default).
+// Round trips a transaction does not need are saved: its BEGIN goes out with its first statement,
+// and its COMMIT with its last when the body names it (query_last).
 class PostgresTransaction final : public SqlTransaction {
  public:
-  PostgresTransaction(pqxx::connection& connection, PreparedNames& prepared)
-      : connection_(connection), prepared_(prepared) {}
+  explicit PostgresTransaction(Connection& connection) : connection_(connection) {}
 
-  // The transaction, if a statement began one.
-  pqxx::work* work() { return work_ ? &*work_ : nullptr; }
+  bool begun() const { return begun_; }
+  bool committed() const { return committed_; }
+  // Whether the body's last statement committed on its own.
+  bool committed_alone() const { return alone_; }
 
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
-    return rows_of(exec(sql, params));
+    return exec(sql, params, false);
   }
 
   Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
-    alone_ = work_ == std::nullopt && !has_steps_before_commit();
-    Result<SqlRows> rows = rows_of(exec(sql, params));
+    // With a step to follow, the statement is not the transaction's last.
+    if (has_steps_before_commit()) return exec(sql, params, false);
+    alone_ = !begun_;
+    Result<SqlRows> rows = exec(sql, params, begun_);
     last_done_ = true;
     if (!rows) alone_ = false;  // nothing of it happened
     return rows;
   }
 
-  // Whether the body's last statement committed on its own.
-  bool committed_alone() const { return alone_; }
-
-  // The steps the body left for the end (SqlTransaction::before_commit): they follow its last
-  // statement, which then never ran alone (query_last).
-  Result<void> finish() {
-    RELIANT_ASSERT_MSG(!alone_ || !has_steps_before_commit(),
-                       "a step before the commit of a body whose last statement committed alone");
-    last_done_ = false;
-    return run_steps_before_commit();
-  }
-
-  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+  Result<std::vector<SqlRows>> query_together(
+      const std::vector<SqlStatement>& statements) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
-    auto result = exec(sql, params);
-    if (!result) return fail(result.error());
-    return static_cast<std::int64_t>(result->affected_rows());
-  }
-
- private:
-  static Result<SqlRows> rows_of(Result<pqxx::result> result) {
-    if (!result) return fail(result.error());
-    SqlRows rows;
-    const pqxx::result& r = *result;
-    for (pqxx::row::size_type c = 0; c < r.columns(); ++c)
-      rows.columns.emplace_back(r.column_name(c));
-    rows.rows.reserve(r.size());
-    for (const auto& row : r) {
-      auto& out = rows.rows.emplace_back();
-      out.reserve(row.size());
-      for (const auto& field : row) {
-        if (field.is_null()) {
-          out.emplace_back(nullptr);
-          continue;
-        }
-        switch (field.type()) {
-          case kInt2:
-          case kInt4:
-          case kInt8:
-            out.emplace_back(field.as<std::int64_t>());
-            break;
-          case kBool:
-            out.emplace_back(std::int64_t{field.c_str()[0] == 't' ? 1 : 0});
-            break;
-          case kFloat4:
-          case kFloat8:
-          case kNumeric:
-            out.emplace_back(field.as<double>());
-            break;
-          default:
-            out.emplace_back(std::string(field.c_str(), field.size()));
-        }
+    if (statements.size() < 2) return SqlTransaction::query_together(statements);
+    std::vector<TextParams> params;
+    params.reserve(statements.size());  // Sent points into it
+    std::vector<Sent> sent;
+    const bool begins = !begun_ && std::any_of(statements.begin(), statements.end(),
+                                               [](const SqlStatement& statement) {
+                                                 return !reads_only(statement.sql);
+                                               });
+    if (begins) sent.push_back(Sent{nullptr, nullptr, "BEGIN"});
+    for (const SqlStatement& statement : statements) {
+      auto name = prepared(statement.sql);
+      if (!name) return fail(name.error());
+      sent.push_back(Sent{*name, &params.emplace_back(statement.params), nullptr});
+    }
+    std::vector<PgResult> results = pipeline(connection_, sent);
+    if (results.empty()) return statement_error(connection_, nullptr, statements[0].sql, false);
+    std::size_t next = 0;
+    if (begins) {
+      if (!succeeded(results[next].get())) {
+        return statement_error(connection_, results[next].get(), "BEGIN", false);
       }
+      begun_ = true;
+      ++next;
+    }
+    std::vector<SqlRows> rows;
+    rows.reserve(statements.size());
+    for (const SqlStatement& statement : statements) {
+      const PGresult* result = results[next++].get();
+      if (!succeeded(result)) return statement_error(connection_, result, statement.sql, false);
+      rows.push_back(rows_of(result));
     }
     return rows;
   }
 
-  Result<pqxx::result> exec(std::string_view sql, const std::vector<SqlValue>& params) {
-    // Parameters travel as text; NULL is a null pointer.
-    std::vector<std::string> storage;
-    storage.reserve(params.size());
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) {
-      if (std::holds_alternative<std::nullptr_t>(p)) {
-        values.push_back(nullptr);
-        continue;
-      }
-      if (const auto* n = std::get_if<std::int64_t>(&p)) {
-        storage.push_back(std::to_string(*n));
-      } else if (const auto* d = std::get_if<double>(&p)) {
-        storage.push_back(pqxx::to_string(*d));
-      } else {
-        storage.push_back(std::get<std::string>(p));
-      }
-      values.push_back(storage.back().c_str());
-    }
-    try {
-      auto it = prepared_.find(sql);
-      if (it == prepared_.end()) {
-        std::string key(sql);
-        const std::string name = "r" + std::to_string(prepared_.size() + 1);
-        connection_.prepare(name, key);
-        it = prepared_.emplace(std::move(key), name).first;
-      }
-      return for_statement(sql).exec_prepared(it->second,
-                                              pqxx::prepare::make_dynamic_params(values));
-    } catch (const pqxx::unique_violation& e) {
-      return driver_error(ErrorCode::already_exists, e.what());
-    } catch (const pqxx::integrity_constraint_violation& e) {
-      return driver_error(ErrorCode::failed_precondition, e.what());
-    } catch (const pqxx::broken_connection& e) {
-      // A statement that is its own transaction may have committed before the loss.
-      if (alone_) {
-        return driver_error(ErrorCode::outcome_unknown,
-                            std::string("connection lost during a statement: ") + e.what());
-      }
-      return driver_error(ErrorCode::unavailable, std::string("connection lost: ") + e.what());
-    } catch (const pqxx::transaction_rollback& e) {  // deadlock, serialization failure: retry
-      return driver_error(ErrorCode::unavailable,
-                          std::string("transaction rolled back by the server, retry: ") + e.what());
-    } catch (const pqxx::syntax_error& e) {  // also undefined tables and columns
-      return driver_error(ErrorCode::invalid_argument,
-                          std::string(e.what()) + " in: " + std::string(sql));
-    } catch (const pqxx::data_exception& e) {
-      return driver_error(ErrorCode::invalid_argument, e.what());
-    } catch (const pqxx::sql_error& e) {
-      return driver_error(ErrorCode::internal, e.what());
-    } catch (const std::exception& e) {
-      return driver_error(ErrorCode::internal, e.what());
-    }
+  Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
+    auto rows = exec(sql, params, false, true);
+    if (!rows) return fail(rows.error());
+    return affected_;
   }
 
-  pqxx::transaction_base& for_statement(std::string_view sql) {
-    if (work_) return *work_;
-    if (alone_ || reads_only(sql)) {
-      if (!reads_) reads_.emplace(connection_);
-      return *reads_;
-    }
-    reads_.reset();  // one transaction object per connection at a time
-    work_.emplace(connection_);
-    return *work_;
+  // The steps the body left for the end (SqlTransaction::before_commit): they follow its last
+  // statement, which then neither ran alone nor committed (query_last).
+  Result<void> finish() {
+    RELIANT_ASSERT_MSG(!(alone_ || committed_) || !has_steps_before_commit(),
+                       "a step queued after the body's last statement committed");
+    last_done_ = false;
+    return run_steps_before_commit();
   }
 
-  pqxx::connection& connection_;
-  PreparedNames& prepared_;
-  std::optional<pqxx::nontransaction> reads_;
-  std::optional<pqxx::work> work_;
+  Result<void> commit() {
+    RELIANT_ASSERT(begun_ && !committed_);
+    PgResult result(PQexec(connection_.handle, "COMMIT"));
+    return committed_by(result.get(), "COMMIT");
+  }
+
+  void roll_back() {
+    if (!begun_ || committed_ || connection_.lost()) return;
+    PgResult ignored(PQexec(connection_.handle, "ROLLBACK"));
+  }
+
+ private:
+  Result<SqlRows> exec(std::string_view sql, const std::vector<SqlValue>& params, bool committing,
+                       bool count_affected = false) {
+    auto name = prepared(sql);
+    if (!name) return fail(name.error());
+    const TextParams text(params);
+    const Sent statement{*name, &text, nullptr};
+    PgResult result;
+    PgResult commit;
+    if (!begun_ && !alone_ && !reads_only(sql)) {  // this statement begins the transaction
+      RELIANT_ASSERT(!committing);
+      std::vector<PgResult> results =
+          pipeline(connection_, {Sent{nullptr, nullptr, "BEGIN"}, statement});
+      if (results.empty() || !succeeded(results[0].get())) {
+        return statement_error(connection_, results.empty() ? nullptr : results[0].get(), "BEGIN",
+                               false);
+      }
+      begun_ = true;
+      result = std::move(results[1]);
+    } else if (committing) {  // the transaction's last statement, and its COMMIT
+      std::vector<PgResult> results =
+          pipeline(connection_, {statement, Sent{nullptr, nullptr, "COMMIT"}});
+      if (results.empty()) return statement_error(connection_, nullptr, sql, true);
+      result = std::move(results[0]);
+      commit = std::move(results[1]);
+    } else {
+      result.reset(PQexecPrepared(connection_.handle, name.value()->c_str(), text.count(),
+                                  text.values(), nullptr, nullptr, 0));
+    }
+    if (!succeeded(result.get())) return statement_error(connection_, result.get(), sql, alone_);
+    if (commit != nullptr) {
+      if (auto ok = committed_by(commit.get(), sql); !ok) return fail(ok.error());
+    }
+    if (count_affected) {
+      const char* affected = PQcmdTuples(result.get());
+      affected_ = 0;
+      std::from_chars(affected, affected + std::strlen(affected), affected_);
+    }
+    return rows_of(result.get());
+  }
+
+  // The statement's name on this connection, prepared on first use.
+  Result<const std::string*> prepared(std::string_view sql) {
+    auto it = connection_.prepared.find(sql);
+    if (it != connection_.prepared.end()) return &it->second;
+    std::string name = "r" + std::to_string(connection_.prepared.size() + 1);
+    std::string text(sql);
+    PgResult result(PQprepare(connection_.handle, name.c_str(), text.c_str(), 0, nullptr));
+    if (!succeeded(result.get())) return statement_error(connection_, result.get(), sql, false);
+    return &connection_.prepared.emplace(std::move(text), std::move(name)).first->second;
+  }
+
+  // What the COMMIT's result says. A transaction in which a statement failed ends in a rollback
+  // whatever its COMMIT asks, and the server says ROLLBACK: nothing was written.
+  Result<void> committed_by(const PGresult* result, std::string_view sql) {
+    if (!succeeded(result)) {
+      if (connection_.lost() || result == nullptr) {
+        return driver_error(
+            ErrorCode::outcome_unknown,
+            "connection lost during commit: " + trimmed(PQerrorMessage(connection_.handle)));
+      }
+      return statement_error(connection_, result, sql, true);
+    }
+    if (std::string_view(PQcmdStatus(const_cast<PGresult*>(result))) == "ROLLBACK") {
+      return driver_error(ErrorCode::internal,
+                          "the transaction rolled back at its commit: one of its statements "
+                          "had failed");
+    }
+    committed_ = true;
+    return {};
+  }
+
+  Connection& connection_;
+  std::int64_t affected_ = 0;
+  bool begun_ = false;      // a statement began the transaction (BEGIN went out with it)
+  bool committed_ = false;  // the COMMIT went out with the body's last statement, and held
   bool alone_ = false;      // the last statement runs, or ran, as a transaction of its own
   bool last_done_ = false;  // the body's last statement has run
 };
 
-Result<std::unique_ptr<pqxx::connection>> connect(const std::string& url) {
-  try {
-    auto connection = std::make_unique<pqxx::connection>(url);
-    // Every statement is prepared and its shape never changes, so the generic plan is the right
-    // one. Left to choose, Postgres re-plans some statements (the engine's multi-CTE append) on
-    // every execution: 0.3 ms of planning per step, more than the statement takes to run.
-    pqxx::nontransaction(*connection).exec("SET plan_cache_mode = force_generic_plan");
-    return connection;
-  } catch (const pqxx::broken_connection& e) {
-    std::string why = e.what();
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+void ignore_notice(void*, const char*) {}  // a ROLLBACK of nothing warns; nobody reads it
+
+Result<std::unique_ptr<Connection>> connect(const std::string& url) {
+  auto connection = std::make_unique<Connection>(PQconnectdb(url.c_str()));
+  if (connection->handle == nullptr) {
+    return driver_error(ErrorCode::unavailable,
+                        "cannot connect to Postgres at " + redact_url(url) + ": out of memory");
+  }
+  if (connection->lost()) {
+    const std::string why = trimmed(PQerrorMessage(connection->handle));
     const bool malformed =
         why.find("invalid") != std::string::npos || why.find("missing") != std::string::npos;
     return driver_error(malformed ? ErrorCode::invalid_argument : ErrorCode::unavailable,
                         "cannot connect to Postgres at " + redact_url(url) + ": " + why);
-  } catch (const std::exception& e) {
-    return driver_error(ErrorCode::invalid_argument,
-                        "cannot connect to Postgres at " + redact_url(url) + ": " + e.what());
   }
+  PQsetNoticeProcessor(connection->handle, ignore_notice, nullptr);
+  // Every statement is prepared and its shape never changes, so the generic plan is the right
+  // one. Left to choose, Postgres re-plans some statements (the engine's multi-CTE append) on
+  // every execution: 0.3 ms of planning per step, more than the statement takes to run.
+  PgResult set(PQexec(connection->handle, "SET plan_cache_mode = force_generic_plan"));
+  if (!succeeded(set.get())) {
+    return driver_error(ErrorCode::unavailable, "cannot connect to Postgres at " + redact_url(url) +
+                                                    ": " +
+                                                    trimmed(PQresultErrorMessage(set.get())));
+  }
+  return connection;
 }
 
 }  // namespace
 
 struct PostgresStore::Connections {
-  std::vector<std::unique_ptr<pqxx::connection>> each;
-  std::vector<PreparedNames> prepared;  // prepared[i] belongs to each[i]
+  std::vector<std::unique_ptr<Connection>> each;
 };
 
 std::string redact_url(const std::string& url) {
@@ -248,7 +449,6 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(Executor& executor,
     if (!connection) return fail(connection.error());
     connections->each.push_back(std::move(*connection));
   }
-  connections->prepared.resize(connections->each.size());
   return std::unique_ptr<PostgresStore>(new PostgresStore(executor, url, std::move(connections)));
 }
 
@@ -273,46 +473,26 @@ Task<Result<void>> PostgresStore::transact(TransactionBody body) {
 
 Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) {
   auto& connection = connections_->each[index];
-  if (!connection || !connection->is_open()) {
+  if (!connection || connection->lost()) {
     // A lost connection is replaced on next use; until the server is back, callers see
     // `unavailable` and nothing happened.
+    connection.reset();
     auto fresh = connect(url_);
     if (!fresh) return driver_error(ErrorCode::unavailable, fresh.error().message);
     connection = std::move(*fresh);
-    connections_->prepared[index].clear();
   }
-  try {
-    PostgresTransaction tx(*connection, connections_->prepared[index]);
-    Result<void> outcome = body(tx);
-    if (outcome) outcome = tx.finish();
-    pqxx::work* work = tx.work();
-    RELIANT_ASSERT_MSG(outcome || !tx.committed_alone(),
-                       "a body failed after its last statement committed");
-    if (!outcome) {
-      if (work != nullptr) work->abort();
-      return outcome;
-    }
-    if (work == nullptr) return {};  // the body only read
-    try {
-      work->commit();
-    } catch (const pqxx::in_doubt_error& e) {
-      return driver_error(ErrorCode::outcome_unknown,
-                          std::string("commit outcome unknown: ") + e.what());
-    } catch (const pqxx::broken_connection& e) {
-      return driver_error(ErrorCode::outcome_unknown,
-                          std::string("connection lost during commit: ") + e.what());
-    } catch (const pqxx::serialization_failure& e) {
-      return driver_error(ErrorCode::unavailable,
-                          std::string("serialization failure, retry: ") + e.what());
-    }
-    return {};
-  } catch (const pqxx::broken_connection& e) {
-    connection.reset();
-    return driver_error(ErrorCode::unavailable,
-                        std::string("connection to Postgres lost: ") + e.what());
-  } catch (const std::exception& e) {
-    return driver_error(ErrorCode::internal, e.what());
+  PostgresTransaction tx(*connection);
+  Result<void> outcome = body(tx);
+  if (outcome) outcome = tx.finish();
+  RELIANT_ASSERT_MSG(outcome || !tx.committed_alone(),
+                     "a body failed after its last statement committed");
+  RELIANT_ASSERT_MSG(outcome || !tx.committed(), "a body failed after its commit");
+  if (!outcome) {
+    tx.roll_back();
+    return outcome;
   }
+  if (!tx.begun() || tx.committed()) return {};  // it only read, or it committed with its last
+  return tx.commit();
 }
 
 }  // namespace reliant

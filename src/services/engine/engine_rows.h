@@ -38,15 +38,22 @@ struct LockedRun {
 // nullopt when there is no such run.
 Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
                                           const std::string& run_id);
+// lock_run in two halves, for a caller that sends its statement with others
+// (SqlTransaction::query_together): the statement, and the run its rows name.
+SqlStatement lock_run_statement(SqlDialect dialect, const std::string& run_id);
+Result<std::optional<LockedRun>> locked_run(const SqlRows& rows);
 
 // Writes a decision's events and the tasks they create: activities and timers ready for any
 // worker, except up to `eager.limit` activities inserted already leased to `eager.worker_id`
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
 // it. `bodies`, when given, holds each event's body already dumped, in the same order.
+// `ends_body`: nothing follows in the transaction, whose COMMIT may then go with the last
+// statement (SqlTransaction::query_last).
 Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                             const std::string& queue, const std::vector<HistoryEvent>& events,
                             std::int64_t now_ms, const EagerDispatch& eager,
                             DecisionOutcome& outcome,
-                            const std::vector<std::string>* bodies = nullptr);
+                            const std::vector<std::string>* bodies = nullptr,
+                            bool ends_body = false);
 
 }  // namespace reliant::engine

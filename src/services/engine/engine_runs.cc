@@ -79,14 +79,23 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
 
 Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
                                                      std::int64_t after_seq) {
-  auto rows = tx.query(
+  const SqlStatement statement = history_after(run_id, after_seq);
+  auto rows = tx.query(statement.sql, statement.params);
+  if (!rows) return fail(rows.error());
+  return history_of(run_id, *rows);
+}
+
+SqlStatement history_after(const std::string& run_id, std::int64_t after_seq) {
+  return {
       "SELECT seq, kind, body_json, created_at_ms FROM workflow_history WHERE run_id = $1 AND seq "
       "> $2 ORDER BY seq",
-      {run_id, after_seq});
-  if (!rows) return fail(rows.error());
+      {run_id, after_seq}};
+}
+
+Result<std::vector<HistoryEvent>> history_of(const std::string& run_id, const SqlRows& rows) {
   std::vector<HistoryEvent> history;
-  history.reserve(rows->rows.size());
-  for (const SqlRecord& r : records(*rows)) {
+  history.reserve(rows.rows.size());
+  for (const SqlRecord& r : records(rows)) {
     auto kind = parse_event_kind(r.text("kind"));
     if (!kind) return fail(ErrorCode::internal, "run " + run_id + ": " + kind.error().message);
     Json body = parse_json_or_discarded(r.text("body_json"), kStoredJsonDepthMax);

@@ -88,12 +88,22 @@ Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
 // Locks the run row for the rest of the transaction (SQLite: the single writer already holds it).
 Result<std::optional<LockedRun>> lock_run(SqlTransaction& tx, SqlDialect dialect,
                                           const std::string& run_id) {
-  std::string sql = "SELECT namespace, status FROM workflow_runs WHERE id = $1";
-  if (dialect == SqlDialect::postgres) sql += " FOR UPDATE";
-  auto rows = tx.query(sql, {run_id});
+  const SqlStatement statement = lock_run_statement(dialect, run_id);
+  auto rows = tx.query(statement.sql, statement.params);
   if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return std::optional<LockedRun>();
-  const SqlRecord r = first_record(*rows);
+  return locked_run(*rows);
+}
+
+SqlStatement lock_run_statement(SqlDialect dialect, const std::string& run_id) {
+  return {dialect == SqlDialect::postgres
+              ? "SELECT namespace, status FROM workflow_runs WHERE id = $1 FOR UPDATE"
+              : "SELECT namespace, status FROM workflow_runs WHERE id = $1",
+          {run_id}};
+}
+
+Result<std::optional<LockedRun>> locked_run(const SqlRows& rows) {
+  if (rows.rows.empty()) return std::optional<LockedRun>();
+  const SqlRecord r = first_record(rows);
   auto status = r.enumerated("status", kRunStatusNames);
   if (!status) return fail(status.error());
   return std::optional<LockedRun>(LockedRun{r.text("namespace"), *status});
@@ -119,24 +129,28 @@ Result<std::optional<LockedRunRetiring>> lock_run_retiring_sqlite(SqlTransaction
   return std::optional<LockedRunRetiring>(LockedRunRetiring{std::move(**run), *held});
 }
 
-// Postgres: one round trip. The task is retired through a join with the locked run, so whatever
-// plan runs the statement, the task's row is locked after the run's (the lock order everywhere:
-// the run row, then task rows). Only the lock and an UPDATE are in this statement: a read of
-// the history here would use the snapshot taken before the lock wait and could miss what the
-// lock's previous holder appended, so the history is read by a statement after it
-// (decide_locked).
-Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(SqlTransaction& tx,
-                                                                    const ClaimedTask& task,
-                                                                    std::int64_t now_ms) {
-  auto rows = tx.query(
-      "WITH run AS (SELECT namespace, status FROM workflow_runs WHERE id = $1 FOR UPDATE), "
-      "retired AS (UPDATE engine_tasks t SET status = 'done', lease_owner = NULL, updated_at_ms = "
-      "$4 FROM run WHERE t.id = $2 AND t.status = 'leased' AND t.attempt = $3 RETURNING 1) "
-      "SELECT namespace, status, (SELECT COUNT(*) FROM retired) AS held FROM run",
-      {task.run_id, task.id, task.attempt, now_ms});
-  if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return std::optional<LockedRunRetiring>();
-  const SqlRecord r = first_record(*rows);
+// Postgres: one round trip, which also reads the history after `after_seq` into `history`. The
+// task is retired through a join with the locked run, so whatever plan runs the statement, the
+// task's row is locked after the run's (the lock order everywhere: the run row, then task rows).
+// Only the lock and an UPDATE are in this statement: a read of the history here would use the
+// snapshot taken before the lock wait and could miss what the lock's previous holder appended,
+// so the history is read by a statement after it, sent with it (query_together), which takes
+// its snapshot once the lock is held.
+Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(
+    SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms, std::int64_t after_seq,
+    std::optional<SqlRows>& history) {
+  auto both = tx.query_together(
+      {{"WITH run AS (SELECT namespace, status FROM workflow_runs WHERE id = $1 FOR UPDATE), "
+        "retired AS (UPDATE engine_tasks t SET status = 'done', lease_owner = NULL, "
+        "updated_at_ms = $4 FROM run WHERE t.id = $2 AND t.status = 'leased' AND t.attempt = $3 "
+        "RETURNING 1) SELECT namespace, status, (SELECT COUNT(*) FROM retired) AS held FROM run",
+        {task.run_id, task.id, task.attempt, now_ms}},
+       history_after(task.run_id, after_seq)});
+  if (!both) return fail(both.error());
+  const SqlRows& rows = (*both)[0];
+  history = std::move((*both)[1]);
+  if (rows.rows.empty()) return std::optional<LockedRunRetiring>();
+  const SqlRecord r = first_record(rows);
   auto status = r.enumerated("status", kRunStatusNames);
   if (!status) return fail(status.error());
   return std::optional<LockedRunRetiring>(
@@ -402,7 +416,8 @@ void note_decided(DecisionOutcome& outcome, DecidedActivity activity, const Hist
 Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                             const std::string& queue, const std::vector<HistoryEvent>& events,
                             std::int64_t now_ms, const EagerDispatch& eager,
-                            DecisionOutcome& outcome, const std::vector<std::string>* bodies) {
+                            DecisionOutcome& outcome, const std::vector<std::string>* bodies,
+                            bool ends_body) {
   RELIANT_ASSERT(bodies == nullptr || bodies->size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const HistoryEvent& e = events[i];
@@ -423,11 +438,16 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
                           return "$" + std::to_string(params.size());
                         }) +
                         ")";
-      auto inserted = event_in_next_statement
-                          ? execute_with_event(tx, std::move(sql), std::move(params), run_id, e,
-                                               std::move(body))
-                          : tx.execute(sql, params);
-      if (!inserted) return fail(inserted.error());
+      if (!event_in_next_statement) {
+        if (auto inserted = tx.execute(sql, params); !inserted) return fail(inserted.error());
+      } else if (ends_body && i + 1 == events.size()) {  // the transaction's last statement
+        prepend_event(sql, params, run_id, e, std::move(body));
+        if (auto inserted = tx.query_last(sql, params); !inserted) return fail(inserted.error());
+      } else if (auto inserted = execute_with_event(tx, std::move(sql), std::move(params), run_id,
+                                                    e, std::move(body));
+                 !inserted) {
+        return fail(inserted.error());
+      }
       note_decided(outcome, std::move(activity), e);
     } else if (e.kind == EventKind::timer_started) {
       auto inserted = tx.execute(
@@ -471,13 +491,21 @@ std::size_t event_digest(const HistoryEvent& e) {
 
 namespace {
 
+// Where bring_up_to_date reads the history from: after the event before `kept`'s last one.
+std::int64_t read_history_after(const KeptRun* kept) {
+  return kept != nullptr && kept->state.last_seq > 0 ? kept->state.last_seq - 1 : 0;
+}
+
 // Brings `kept` up to the run's stored history: applies the events after its last one when that
 // one is still the stored event of its seq (a state is only kept from committed transactions;
-// this is the cheap check that it was), else folds the whole history into it.
-Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, KeptRun& kept) {
+// this is the cheap check that it was), else folds the whole history into it. `read`: the
+// history after read_history_after(&kept), when the caller has read it already.
+Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, KeptRun& kept,
+                              const SqlRows* read) {
   RunState& state = kept.state;
   if (state.last_seq > 0) {
-    auto newer = load_history_after(tx, run_id, state.last_seq - 1);
+    auto newer = read != nullptr ? history_of(run_id, *read)
+                                 : load_history_after(tx, run_id, state.last_seq - 1);
     if (!newer) return fail(newer.error());
     bool applied = !newer->empty() && newer->front().seq == state.last_seq &&
                    event_digest(newer->front()) == kept.last_event_digest;
@@ -489,7 +517,8 @@ Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, Kep
       return {};
     }
   }
-  auto history = load_history(tx, run_id);
+  auto history =
+      read != nullptr && state.last_seq == 0 ? history_of(run_id, *read) : load_history(tx, run_id);
   if (!history) return fail(history.error());
   auto folded = RunState::fold(*history);
   if (!folded) return fail(ErrorCode::internal, "run " + run_id + ": " + folded.error().message);
@@ -499,14 +528,15 @@ Result<void> bring_up_to_date(SqlTransaction& tx, const std::string& run_id, Kep
 }
 
 // A decision on a running run whose lock the caller holds: bring its state up to date, ask its
-// workflow, write what it says.
+// workflow, write what it says. `read`: as bring_up_to_date's.
 Result<DecisionOutcome> decide_locked(SqlTransaction& tx, SqlDialect dialect,
                                       const std::string& run_id, const std::string& queue,
                                       const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                      const EagerDispatch& eager, KeptRun* kept) {
+                                      const EagerDispatch& eager, KeptRun* kept,
+                                      const SqlRows* read = nullptr, bool ends_body = false) {
   KeptRun local;
   KeptRun& run_kept = kept != nullptr ? *kept : local;
-  if (auto ok = bring_up_to_date(tx, run_id, run_kept); !ok) return fail(ok.error());
+  if (auto ok = bring_up_to_date(tx, run_id, run_kept, read); !ok) return fail(ok.error());
   RunState& state = run_kept.state;
   const auto events = decide_next(state, workflows.find(state.workflow), now_ms);
   // The history's invariants, checked where it is written: a running run's history has no
@@ -519,7 +549,9 @@ Result<DecisionOutcome> decide_locked(SqlTransaction& tx, SqlDialect dialect,
     RELIANT_ASSERT(!is_terminal(events[i].kind) || i + 1 == events.size());
   }
   DecisionOutcome outcome;
-  if (auto ok = write_decision(tx, dialect, run_id, queue, events, now_ms, eager, outcome); !ok)
+  if (auto ok = write_decision(tx, dialect, run_id, queue, events, now_ms, eager, outcome, nullptr,
+                               ends_body);
+      !ok)
     return fail(ok.error());
   if (kept != nullptr && !events.empty()) {
     // The run after this transaction, for the caller to keep if it commits.
@@ -538,18 +570,22 @@ Result<DecisionOutcome> decide_locked(SqlTransaction& tx, SqlDialect dialect,
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                          const EagerDispatch& eager, KeptRun* kept) {
+                                          const EagerDispatch& eager, KeptRun* kept,
+                                          bool ends_body) {
   DecisionOutcome outcome;
   // Locking the run first means nobody appends between our read and our write, so the decision
   // is made on the latest history and needs no further check.
-  auto run = dialect == SqlDialect::postgres ? lock_run_retiring_postgres(tx, task, now_ms)
-                                             : lock_run_retiring_sqlite(tx, task, now_ms);
+  std::optional<SqlRows> history;  // Postgres: read with the lock
+  auto run = dialect == SqlDialect::postgres
+                 ? lock_run_retiring_postgres(tx, task, now_ms, read_history_after(kept), history)
+                 : lock_run_retiring_sqlite(tx, task, now_ms);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
   if (!(*run)->task_held) return outcome;  // the lease expired and the task went to another worker
   // Ended meanwhile: nothing to decide.
   if ((*run)->run.status != RunStatus::running) return outcome;
-  return decide_locked(tx, dialect, task.run_id, (*run)->run.queue, workflows, now_ms, eager, kept);
+  return decide_locked(tx, dialect, task.run_id, (*run)->run.queue, workflows, now_ms, eager, kept,
+                       history ? &*history : nullptr, ends_body);
 }
 
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task) {

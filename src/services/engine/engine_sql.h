@@ -101,6 +101,10 @@ Result<std::vector<HistoryEvent>> load_history(SqlTransaction& tx, const std::st
 // The events after seq `after_seq`, in order.
 Result<std::vector<HistoryEvent>> load_history_after(SqlTransaction& tx, const std::string& run_id,
                                                      std::int64_t after_seq);
+// load_history_after in two halves, for a caller that sends its statement with others
+// (SqlTransaction::query_together): the statement, and the events its rows hold.
+SqlStatement history_after(const std::string& run_id, std::int64_t after_seq);
+Result<std::vector<HistoryEvent>> history_of(const std::string& run_id, const SqlRows& rows);
 
 // Leases up to `batch` ready tasks of `queue`, oldest first, leaving those of runs whose
 // owner is in `owners_at_share` (users the worker runs its fair share of already). Activity
@@ -197,10 +201,14 @@ std::size_t event_digest(std::string_view kind, std::int64_t at_ms, std::string_
 // into it. On return it also holds the decision's events: the run after this transaction —
 // valid only if the transaction commits, so a caller keeps it only then, and gives a body that
 // runs again an empty one.
+//
+// `ends_body`: it is the whole body, so its last statement is the transaction's
+// (SqlTransaction::query_last) and nothing may run after it.
 Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect,
                                           const ClaimedTask& task,
                                           const WorkflowRegistry& workflows, std::int64_t now_ms,
-                                          const EagerDispatch& eager = {}, KeptRun* kept = nullptr);
+                                          const EagerDispatch& eager = {}, KeptRun* kept = nullptr,
+                                          bool ends_body = false);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
 // Marks a task this worker holds as done; false when its lease was no longer this attempt's.
 Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);

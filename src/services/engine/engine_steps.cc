@@ -158,10 +158,11 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
   return folded;
 }
 
-// The same on Postgres in two round trips: the run's lock, as every append takes it, then one
+// The same on Postgres in one round trip: the run's lock, as every append takes it, then one
 // statement whose writes are all conditional on the checks (a statement of its own after the
-// lock, so its snapshot sees whatever the previous lock holder committed). The digest is
-// computed by the server (event_digest's definition in SQL), so the stored body never travels.
+// lock, sent with it, so its snapshot sees whatever the previous lock holder committed). The
+// digest is computed by the server (event_digest's definition in SQL), so the stored body never
+// travels.
 // With `folded`, the statement writes the decision too (fold_decision), and what follows a close
 // comes after it.
 Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
@@ -169,11 +170,6 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
                                              bool run_locked, const EagerDispatch& eager,
                                              DecisionOutcome* folded) {
   const std::string& run_id = task.run_id;
-  if (!run_locked) {
-    auto run = lock_run(tx, SqlDialect::postgres, run_id);
-    if (!run) return fail(run.error());
-    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
-  }
   char digest_hex[17];
   std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
                 static_cast<unsigned long long>(step.from_digest));
@@ -215,8 +211,21 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
         "AS parent_key, COALESCE((SELECT running_children FROM closed), FALSE) AS "
         "running_children";
   }
-  auto rows = tx.query(sql, params);
-  if (!rows) return fail(rows.error());
+  std::optional<SqlRows> rows;
+  if (run_locked) {
+    auto checked = tx.query(sql, params);
+    if (!checked) return fail(checked.error());
+    rows = std::move(*checked);
+  } else {
+    auto both = tx.query_together(
+        {lock_run_statement(SqlDialect::postgres, run_id), {sql, std::move(params)}});
+    if (!both) return fail(both.error());
+    auto run = locked_run((*both)[0]);
+    if (!run) return fail(run.error());
+    // No run: the checks found nothing either, so nothing was written.
+    if (!*run) return fail(ErrorCode::not_found, "no workflow run " + run_id);
+    rows = std::move((*both)[1]);
+  }
   const SqlRecord record = first_record(*rows);
   if (record.integer("recorded") == 0) return false;
   if (decision.close) {

@@ -48,19 +48,31 @@ namespace {
 constexpr const char* kRerunWithSavepoints = "group commit: a body failed, rerun with savepoints";
 
 // A batch's shared transaction as one body sees it: a body's last statement is not the batch's,
-// so it never runs as a transaction of its own (SqlTransaction::query_last).
+// so it never runs as a transaction of its own (SqlTransaction::query_last). The last step's is,
+// once every body has run (`ending`): the commit may go with it.
 class SharedTransaction final : public SqlTransaction {
  public:
   explicit SharedTransaction(SqlTransaction& batch) : batch_(batch) {}
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
     return batch_.query(sql, params);
   }
+  Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
+    if (ending_ && !has_steps_before_commit()) return batch_.query_last(sql, params);
+    return batch_.query(sql, params);
+  }
+  // The batch's steps run now, and nothing after them.
+  void ending() { ending_ = true; }
   Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
     return batch_.execute(sql, params);
+  }
+  Result<std::vector<SqlRows>> query_together(
+      const std::vector<SqlStatement>& statements) override {
+    return batch_.query_together(statements);
   }
 
  private:
   SqlTransaction& batch_;
+  bool ending_ = false;
 };
 
 // The batch as one transaction. Optimistic: no savepoints (each costs a round trip on Postgres);
@@ -95,8 +107,10 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
     }
     // Optimistic, the batch's steps run after all its bodies (the shared view queued them; a
     // lone body's are the inner store's to run). One failing reruns the batch with savepoints.
-    if (!savepoints && &tx == &shared && !shared.run_steps_before_commit()) {
-      return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+    if (!savepoints && &tx == &shared) {
+      shared.ending();
+      if (!shared.run_steps_before_commit())
+        return fail(ErrorCode::cancelled, kRerunWithSavepoints);
     }
     return {};
   };

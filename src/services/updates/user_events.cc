@@ -17,8 +17,8 @@ std::string user_subject(const std::string& user_id) { return "updates.user." + 
 namespace {
 
 // Postgres: `events` (one user's, in order) in one statement, the head's bump by their count and
-// their rows together.
-Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events) {
+// their rows together; `ends`: the transaction's last statement.
+Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events, bool ends) {
   std::vector<std::string> kinds, chat_ids, bodies, times;
   for (const UserEvent& event : events) {
     kinds.push_back(event.kind);
@@ -27,7 +27,7 @@ Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events) {
     times.push_back(std::to_string(event.created_at_ms));
   }
   const auto count = static_cast<std::int64_t>(events.size());
-  auto stored = tx.query(
+  const std::string_view sql =
       "WITH head AS (INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, $2) "
       "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + $2 "
       "RETURNING last_seq) "
@@ -35,9 +35,11 @@ Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events) {
       "SELECT $1, head.last_seq - CAST($2 AS BIGINT) + e.n, e.kind, NULLIF(e.chat_id, ''), "
       "e.body, CAST(e.at AS BIGINT) FROM head, unnest(CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), "
       "CAST($5 AS TEXT[]), CAST($6 AS TEXT[])) WITH ORDINALITY AS e(kind, chat_id, body, at, n) "
-      "RETURNING seq",
-      {events.front().user_id, count, postgres_text_array(kinds), postgres_text_array(chat_ids),
-       postgres_text_array(bodies), postgres_text_array(times)});
+      "RETURNING seq";
+  const std::vector<SqlValue> params{events.front().user_id,      count,
+                                     postgres_text_array(kinds),  postgres_text_array(chat_ids),
+                                     postgres_text_array(bodies), postgres_text_array(times)};
+  auto stored = ends ? tx.query_last(sql, params) : tx.query(sql, params);
   if (!stored) return fail(stored.error());
   std::int64_t last = 0;
   for (const SqlRecord& row : records(*stored)) last = std::max(last, row.integer("seq"));
@@ -60,7 +62,9 @@ Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
     for (std::size_t first = 0; first < events.size();) {
       std::size_t end = first + 1;
       while (end < events.size() && events[end].user_id == events[first].user_id) ++end;
-      if (auto ok = append_postgres(tx, std::span(events).subspan(first, end - first)); !ok)
+      if (auto ok = append_postgres(tx, std::span(events).subspan(first, end - first),
+                                    end == events.size());
+          !ok)
         return ok;
       first = end;
     }

@@ -37,7 +37,9 @@ std::string user_subject(const std::string& user_id);
 // Numbers `events` (each with seq 0 on entry) and stores them. Two transactions appending for
 // one user serialize on the user's head row until they commit, so numbers commit in order and a
 // reader never sees a gap that will later fill. Hence commit_and_announce calls this last in its
-// transaction: the lock is then held for these statements and the commit only.
+// transaction: the lock is then held for these statements and the commit only. Its last
+// statement is the transaction's (SqlTransaction::query_last): on Postgres the COMMIT goes with
+// it, and the head is held for no round trip after it.
 Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
                                 std::vector<UserEvent>& events);
 // Events after `since_seq`, oldest first, at most `limit`.

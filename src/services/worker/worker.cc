@@ -358,7 +358,8 @@ Task<void> Worker::run_decision(ClaimedTask task) {
       transact_for([task, dialect = dialect_, workflows = &workflows_, now_ms, eager,
                     sticky](SqlTransaction& tx) {
         if (sticky->attempts++ > 0) sticky->run = KeptRun{};
-        return decide_and_commit(tx, dialect, task, *workflows, now_ms, eager, &sticky->run);
+        return decide_and_commit(tx, dialect, task, *workflows, now_ms, eager, &sticky->run,
+                                 /*ends_body=*/true);
       });
   Result<DecisionOutcome> outcome = co_await deciding;
   // On failure the lease runs out and the decision is retried: deciding is idempotent.
