@@ -7,13 +7,14 @@ namespace reliant::routing {
 
 LocalDaemonRouter::LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
                                      daemon::RequestJournal& journal, std::string daemon_id,
-                                     std::string user_id, mcp::McpServers* mcp)
+                                     std::string user_id, mcp::McpServers* mcp,
+                                     std::string terminal_shell)
     : executor_(executor),
       daemon_id_(std::move(daemon_id)),
       user_id_(std::move(user_id)),
       tools_(daemon::make_builtin_tools()),
       background_(executor, host),
-      terminals_(executor, host, working_dir),
+      terminals_(executor, host, working_dir, {}, std::move(terminal_shell)),
       context_{executor, host, std::move(working_dir), 512 * 1024, background_, &terminals_},
       runner_(executor, tools_, context_, journal, 4096, minutes(10),
               [this](const v1::ToolResponse& response) { answered(response); }) {

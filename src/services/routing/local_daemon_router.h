@@ -20,10 +20,11 @@ namespace reliant::routing {
 class LocalDaemonRouter final : public DaemonRouter {
  public:
   // The in-process daemon `daemon_id` of `user_id`, running tools on `host` in `working_dir`,
-  // and the tools of `mcp`'s servers (null: none; it outlives this).
+  // and the tools of `mcp`'s servers (null: none; it outlives this). Its terminals run
+  // `terminal_shell` (empty: the user's login shell, as TerminalSessions says).
   LocalDaemonRouter(Executor& executor, Host& host, std::string working_dir,
                     daemon::RequestJournal& journal, std::string daemon_id, std::string user_id,
-                    mcp::McpServers* mcp = nullptr);
+                    mcp::McpServers* mcp = nullptr, std::string terminal_shell = {});
   ~LocalDaemonRouter() override;
 
   Task<Result<v1::ToolResponse>> send_tool_request(ToolCall call) override;

@@ -87,8 +87,9 @@ struct Stack {
       return record_daemon_connected(tx, daemon);
     };
     EXPECT_TRUE(run(store->transact(std::move(seed))).has_value());
-    router = std::make_unique<routing::LocalDaemonRouter>(executor, *host, work_dir, journal,
-                                                          "daemon-1", "user-alice");
+    // Terminals run a plain shell: a login shell would run this machine's profile scripts.
+    router = std::make_unique<routing::LocalDaemonRouter>(
+        executor, *host, work_dir, journal, "daemon-1", "user-alice", nullptr, "exec /bin/sh");
     ApiConfig config;
     config.daemons = router.get();
     api = std::make_unique<GrpcApi>(*env, config);
@@ -118,6 +119,12 @@ struct Stack {
   auto call(F client) -> decltype(client()) {
     return testing::call_on_thread(executor, std::move(client), std::chrono::seconds(30));
   }
+  // A call's credentials, and a deadline inside call()'s limit: a client blocked in Read
+  // returns, so a failing test fails rather than waits for ever.
+  static void authorize(grpc::ClientContext& context, const std::string& token) {
+    context.AddMetadata("authorization", "Bearer " + token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  }
   std::shared_ptr<grpc::Channel> channel() const {
     return grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
                                grpc::InsecureChannelCredentials());
@@ -130,7 +137,7 @@ struct Stack {
     return call([this, method, request, token] {
       Client client(channel());
       grpc::ClientContext context;
-      context.AddMetadata("authorization", "Bearer " + token);
+      authorize(context, token);
       Response response;
       grpc::Status status = (client.*method)(&context, request, &response);
       return std::make_pair(status, response);
@@ -240,7 +247,7 @@ TEST(DaemonServicesGrpc, ABackgroundProcessStreamsItsOutputToTheEndAndIsKilled) 
   auto [status, text, events, ended] = s.call([&] {
     auto stub = v1::BackgroundService::NewStub(s.channel());
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + s.alice);
+    Stack::authorize(context, s.alice);
     auto reader = stub->StreamProcessOutput(&context, request);
     v1::ProcessOutputEvent event;
     std::string all;
@@ -298,7 +305,7 @@ TEST(DaemonServicesGrpc, ATerminalStreamsBothWaysAndIsAttachedAgainFromAnOffset)
   auto [session_id, seen, opened_rows] = s.call([&] {
     auto stub = v1::TerminalService::NewStub(s.channel());
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + s.alice);
+    Stack::authorize(context, s.alice);
     auto stream = stub->StreamTerminal(&context);
     v1::TerminalStreamInput create;
     create.mutable_create()->set_daemon_id("daemon-1");
@@ -335,7 +342,7 @@ TEST(DaemonServicesGrpc, ATerminalStreamsBothWaysAndIsAttachedAgainFromAnOffset)
   auto [again, closed] = s.call([&] {
     auto stub = v1::TerminalService::NewStub(s.channel());
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + s.alice);
+    Stack::authorize(context, s.alice);
     auto stream = stub->StreamTerminal(&context);
     v1::TerminalStreamInput attach;
     attach.mutable_attach()->set_daemon_id("daemon-1");
@@ -362,7 +369,7 @@ TEST(DaemonServicesGrpc, ATerminalStreamsBothWaysAndIsAttachedAgainFromAnOffset)
   auto refused = s.call([&] {
     auto stub = v1::TerminalService::NewStub(s.channel());
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + s.bob);
+    Stack::authorize(context, s.bob);
     auto stream = stub->StreamTerminal(&context);
     v1::TerminalStreamInput create;
     create.mutable_create()->set_daemon_id("daemon-1");
@@ -376,7 +383,7 @@ TEST(DaemonServicesGrpc, ATerminalStreamsBothWaysAndIsAttachedAgainFromAnOffset)
   auto unstarted = s.call([&] {
     auto stub = v1::TerminalService::NewStub(s.channel());
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + s.alice);
+    Stack::authorize(context, s.alice);
     auto stream = stub->StreamTerminal(&context);
     v1::TerminalStreamInput keys;
     keys.mutable_data()->set_data("ls\n");
