@@ -6,10 +6,9 @@
 #include <map>
 #include <memory>
 
-#include "runtime/scope.h"
-#include "services/storage/migrator.h"
 #include "sim/fault_mix.h"
 #include "sim/process.h"
+#include "sim/schema_image.h"
 #include "sim/scripted_faults.h"
 #include "sim/sim_buggify.h"
 #include "sim/workload/workloads.h"
@@ -18,15 +17,6 @@ namespace reliant::sim {
 namespace {
 
 Instant at(Duration since_start) { return kSimEpoch + since_start; }
-
-// The schema is migrated before any process starts, in virtual time, through the same
-// migrator the binaries use.
-Task<void> migrate(Store& store, Instant now, bool* done) {
-  Task<Result<std::vector<std::int64_t>>> pending = migrate_up(store, now);
-  Result<std::vector<std::int64_t>> applied = co_await pending;
-  RELIANT_ASSERT_MSG(applied.has_value(), "migrating the simulator's database failed");
-  *done = true;
-}
 
 Workload& workload_for(const std::vector<std::unique_ptr<Workload>>& workloads,
                        std::string_view role) {
@@ -100,16 +90,12 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunHo
   if (hooks.on_fault_mix) hooks.on_fault_mix(drawn);
 
   if (database) {
-    SimExecutor setup(world, kWorldNode);
-    SimStore store(*database, setup);
-    bool migrated = false;
-    {
-      Scope scope(setup);
-      scope.spawn(migrate(store, world.now(), &migrated));
-      while (!migrated && world.step()) {
-      }
-    }
-    RELIANT_ASSERT(migrated);
+    // The database starts as a copy of the migrated schema, and the migrator still runs before
+    // any process starts, in virtual time, as a starting binary does: it finds every migration
+    // applied, in the same transactions (the same world events) as when it applied them.
+    auto loaded = database->database().load_image(migrated_schema_image());
+    RELIANT_ASSERT_MSG(loaded.has_value(), "cannot load the migrated schema");
+    migrate_in_world(world, *database);
   }
   const std::vector<std::unique_ptr<Workload>> workloads = make_workloads(WorkloadContext{
       world, scenario, database.get(), streams, checker, swarm, model, host_faults});

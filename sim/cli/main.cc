@@ -25,10 +25,12 @@
 
 #include "base/sha256.h"
 #include "sim/allocator.h"
+#include "sim/cli/seed_workers.h"
 #include "sim/coverage.h"
 #include "sim/fault_mix.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
+#include "sim/schema_image.h"
 #include "sim/shrink.h"
 
 namespace {
@@ -177,8 +179,8 @@ void abort_when_due(std::uint64_t& seen) {
   if (due > 0 && ++seen == due) std::abort();
 }
 
-// The child: runs the seed and reports on `fd`, line by line.
-[[noreturn]] void run_seed_in_child(const Scenario& scenario, std::uint64_t seed, int fd) {
+// In a sweep's worker: runs the seed and reports on `fd`, line by line.
+void run_seed_in_worker(const Scenario& scenario, std::uint64_t seed, int fd) {
   reliant::sim::RunHooks hooks;
   hooks.on_fault_mix = [fd](const std::string& mix) {
     write_all(fd, "mix\t" + one_line(mix) + "\n");
@@ -198,7 +200,6 @@ void abort_when_due(std::uint64_t& seen) {
            one_line(report.violations.front().detail) + "\n";
   }
   write_all(fd, out);
-  ::_exit(0);
 }
 
 void parse_child_output(const std::string& text, SeedOutcome& outcome) {
@@ -337,21 +338,15 @@ int sweep(const std::string& path, const std::string& seeds, int jobs, bool show
     return kExitUsage;
   }
   const auto started = std::chrono::steady_clock::now();
+  // Built here, before the first fork, so that the workers share it.
+  if (scenario->has_database()) (void)reliant::sim::migrated_schema_image();
   const std::uint64_t total = last - first + 1;
   std::uint64_t passed = 0;
   std::uint64_t events = 0;
   std::vector<SeedOutcome> failures;
   reliant::sim::SweepCoverage coverage;
 
-  struct Child {
-    pid_t pid = -1;
-    int fd = -1;
-    std::uint64_t seed = 0;
-    std::string output;
-  };
-  std::vector<Child> running;
   std::map<std::uint64_t, SeedOutcome> done;  // finished out of order, printed in order
-  std::uint64_t launched = 0;
   std::uint64_t next_to_print = first;
   bool exhausted = false;
 
@@ -383,62 +378,22 @@ int sweep(const std::string& path, const std::string& seeds, int jobs, bool show
     }
   };
 
-  while (!exhausted) {
-    while (static_cast<int>(running.size()) < jobs && launched < total) {
-      const std::uint64_t seed = first + launched++;
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) {
-        std::perror("pipe2");
-        return kExitUsage;
-      }
-      std::fflush(stdout);
-      const pid_t pid = ::fork();
-      if (pid < 0) {
-        std::perror("fork");
-        return kExitUsage;
-      }
-      if (pid == 0) {
-        ::close(fds[0]);
-        run_seed_in_child(*scenario, seed, fds[1]);
-      }
-      ::close(fds[1]);
-      running.push_back(Child{pid, fds[0], seed, {}});
-    }
-    if (running.empty()) break;
-    std::vector<pollfd> polls;
-    for (const auto& child : running) polls.push_back(pollfd{child.fd, POLLIN, 0});
-    if (::poll(polls.data(), polls.size(), -1) < 0 && errno != EINTR) {
-      std::perror("poll");
-      return kExitUsage;
-    }
-    for (std::size_t i = polls.size(); i-- > 0;) {
-      if (polls[i].revents == 0) continue;
-      Child& child = running[i];
-      char buffer[4096];
-      const ssize_t n = ::read(child.fd, buffer, sizeof buffer);
-      if (n > 0) {
-        child.output.append(buffer, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // End of output: the child is done, one way or another.
-      ::close(child.fd);
-      int status = 0;
-      while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      SeedOutcome outcome;
-      outcome.seed = child.seed;
-      parse_child_output(child.output, outcome);
-      if (!outcome.finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        outcome.finished = false;
-        outcome.crash = describe_exit(status);
-        outcome.last_events = last_events_before_crash(*scenario, child.seed);
-      }
-      done.emplace(child.seed, std::move(outcome));
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-    print_ready();
-  }
+  const bool ran = reliant::sim::run_seeds_in_workers(
+      first, last, jobs,
+      [&](std::uint64_t seed, int fd) { run_seed_in_worker(*scenario, seed, fd); },
+      [&](std::uint64_t seed, const std::string& report, std::optional<int> died_with_status) {
+        SeedOutcome outcome;
+        outcome.seed = seed;
+        parse_child_output(report, outcome);
+        if (died_with_status || !outcome.finished) {
+          outcome.finished = false;
+          outcome.crash = describe_exit(died_with_status.value_or(0));
+          outcome.last_events = last_events_before_crash(*scenario, seed);
+        }
+        done.emplace(seed, std::move(outcome));
+        if (!exhausted) print_ready();
+      });
+  if (!ran) return kExitUsage;
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("\nsweep of %s, seeds %llu..%llu\n", scenario->name.c_str(),

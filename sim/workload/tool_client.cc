@@ -17,7 +17,7 @@
 namespace reliant::sim {
 namespace {
 
-namespace api = reliant::api::v1;
+namespace apiv1 = reliant::api::v1;
 namespace pages = reliant::daemon::v1;
 
 constexpr std::string_view kSaveFileContent = "/reliant.api.v1.FileSystemService/SaveFileContent";
@@ -178,19 +178,19 @@ class ToolClient {
   // Another user's daemon asked for its workspace listing or for `path`: what it answered.
   Task<Result<std::string>> pry(std::string daemon_id, bool listing, std::string path) {
     if (listing) {
-      api::ListDirectoryRequest list;
+      apiv1::ListDirectoryRequest list;
       list.set_path(".");
-      Task<Result<api::ListDirectoryResponse>> prying =
-          typed_call<api::ListDirectoryResponse>(daemon_id, kListDirectory, list);
-      Result<api::ListDirectoryResponse> listed = co_await prying;
+      Task<Result<apiv1::ListDirectoryResponse>> prying =
+          typed_call<apiv1::ListDirectoryResponse>(daemon_id, kListDirectory, list);
+      Result<apiv1::ListDirectoryResponse> listed = co_await prying;
       if (!listed) co_return fail(listed.error());
       co_return listed->DebugString();
     }
-    api::GetFileContentRequest read;
+    apiv1::GetFileContentRequest read;
     read.set_path(path);
-    Task<Result<api::GetFileContentResponse>> prying =
-        typed_call<api::GetFileContentResponse>(daemon_id, kGetFileContent, read);
-    Result<api::GetFileContentResponse> content = co_await prying;
+    Task<Result<apiv1::GetFileContentResponse>> prying =
+        typed_call<apiv1::GetFileContentResponse>(daemon_id, kGetFileContent, read);
+    Result<apiv1::GetFileContentResponse> content = co_await prying;
     if (!content) co_return fail(content.error());
     co_return content->content();
   }
@@ -209,17 +209,17 @@ class ToolClient {
       if (!daemon_id) continue;
       const std::string marker =
           "fk|" + config.user + "|" + shared_.node + "|" + std::to_string(turn);
-      api::SaveFileContentRequest write;
+      apiv1::SaveFileContentRequest write;
       write.set_path(path);
       write.set_content(marker);
-      Task<Result<api::SaveFileContentResponse>> writing =
-          typed_call<api::SaveFileContentResponse>(*daemon_id, kSaveFileContent, write);
-      if (Result<api::SaveFileContentResponse> written = co_await writing; written) {
-        api::GetFileContentRequest read_back;
+      Task<Result<apiv1::SaveFileContentResponse>> writing =
+          typed_call<apiv1::SaveFileContentResponse>(*daemon_id, kSaveFileContent, write);
+      if (Result<apiv1::SaveFileContentResponse> written = co_await writing; written) {
+        apiv1::GetFileContentRequest read_back;
         read_back.set_path(path);
-        Task<Result<api::GetFileContentResponse>> reading =
-            typed_call<api::GetFileContentResponse>(*daemon_id, kGetFileContent, read_back);
-        Result<api::GetFileContentResponse> read = co_await reading;
+        Task<Result<apiv1::GetFileContentResponse>> reading =
+            typed_call<apiv1::GetFileContentResponse>(*daemon_id, kGetFileContent, read_back);
+        Result<apiv1::GetFileContentResponse> read = co_await reading;
         if (read) {
           ++impl.files_read_back;
           const std::string& content = read->content();
@@ -297,9 +297,9 @@ class ToolClient {
       if (terminal_id.empty()) {
         pages::OpenTerminalRequest open;
         open.set_rows(24);
-        Task<Result<api::TerminalSession>> opening =
-            typed_call<api::TerminalSession>(daemon_id, routing::kOpenTerminal, open);
-        Result<api::TerminalSession> opened = co_await opening;
+        Task<Result<apiv1::TerminalSession>> opening =
+            typed_call<apiv1::TerminalSession>(daemon_id, routing::kOpenTerminal, open);
+        Result<apiv1::TerminalSession> opened = co_await opening;
         if (!opened) {
           if (opened.error().code == ErrorCode::not_found) daemon_id.clear();
           continue;
@@ -315,9 +315,9 @@ class ToolClient {
       pages::WriteTerminalRequest write;
       write.set_session_id(terminal_id);
       write.set_data("echo " + marker + "\r");
-      Task<Result<api::TerminalSession>> typing =
-          typed_call<api::TerminalSession>(daemon_id, routing::kWriteTerminal, write);
-      Result<api::TerminalSession> typed = co_await typing;
+      Task<Result<apiv1::TerminalSession>> typing =
+          typed_call<apiv1::TerminalSession>(daemon_id, routing::kWriteTerminal, write);
+      Result<apiv1::TerminalSession> typed = co_await typing;
       if (!typed) {
         if (typed.error().code == ErrorCode::not_found) terminal_id.clear();
         continue;

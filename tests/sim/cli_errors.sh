@@ -23,6 +23,8 @@ expect 1 "reproduce: reliant-sim run $dir/stuck_half_open.yaml --seed 2" -- "$si
 # A seed that crashes the simulator: its signal, the events before it (from a rerun) and the
 # repro line naming the build; the sweep goes on and fails.
 expect 1 "crashed with signal 6 (SIGABRT)" -- env RELIANT_SIM_ABORT_AT_EVENT=500 "$sim" sweep "$dir/stuck_half_open.yaml" --seeds 1..2 --jobs 2
+# Each crash ends its worker: a new one takes the seeds that remain, and every seed is reported.
+expect 1 "[3/3] seed 3 FAIL" -- env RELIANT_SIM_ABORT_AT_EVENT=500 "$sim" sweep "$dir/stuck_half_open.yaml" --seeds 1..3 --jobs 1
 expect 1 "last events before the crash:" -- env RELIANT_SIM_ABORT_AT_EVENT=500 "$sim" sweep "$dir/stuck_half_open.yaml" --seeds 1..1
 expect 1 "--seed 1  # build " -- env RELIANT_SIM_ABORT_AT_EVENT=500 "$sim" sweep "$dir/stuck_half_open.yaml" --seeds 1..1
 expect 0 "stuck_half_open.yaml: ok (2 nodes" -- "$sim" check "$dir/stuck_half_open.yaml"

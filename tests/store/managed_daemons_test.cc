@@ -125,6 +125,83 @@ TEST_P(ManagedDaemonRows, IdleSuspensionLosesToActivitySinceItLooked) {
   EXPECT_EQ(*suspended, (std::vector<bool>{false, true}));
 }
 
+// A renewal writes the status only where it differs (daemons.cc): it still restores one a sweep
+// overwrote, renews the lease either way, never moves activity back, and a renewal for a
+// connection that is no longer the daemon's changes nothing.
+TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnection) {
+  auto run = [&](std::function<Result<bool>(SqlTransaction&)> step) {
+    auto out = std::make_shared<bool>(false);
+    auto done = transact([=](SqlTransaction& tx) -> Result<void> {
+      auto ok = step(tx);
+      if (!ok) return fail(ok.error());
+      *out = *ok;
+      return {};
+    });
+    EXPECT_TRUE(done.has_value()) << done.error().message;
+    return *out;
+  };
+  auto row = [&] {
+    auto out = std::make_shared<DaemonRecord>();
+    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                  auto found = find_daemon(tx, "id-box-a");
+                  if (!found) return fail(found.error());
+                  if (*found) *out = **found;
+                  return {};
+                }).has_value());
+    return *out;
+  };
+  // The lease as another gateway's sweep reads it (find_daemon does not read leases).
+  auto lease_until_ms = [&] {
+    auto out = std::make_shared<std::int64_t>(-1);
+    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+                  auto leases = leased_daemons(tx, "gateway-elsewhere", 0);
+                  if (!leases) return fail(leases.error());
+                  for (const DaemonLease& lease : *leases) {
+                    if (lease.id == "id-box-a") *out = lease.lease_until_ms;
+                  }
+                  return {};
+                }).has_value());
+    return *out;
+  };
+  EXPECT_TRUE(run([](SqlTransaction& tx) -> Result<bool> {
+    DaemonRecord d;
+    d.id = "id-box-a";
+    d.user_id = "u1";
+    d.name = "box-a";
+    d.connection_id = "c1";
+    if (auto ok = record_daemon_connected(tx, d); !ok) return fail(ok.error());
+    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 5000, 50);
+  }));
+  EXPECT_EQ(row().status, DaemonStatus::active);
+  EXPECT_EQ(row().last_activity_at_ms, 50);
+
+  // Renewed with the status it has: the lease moves, the activity does not move back.
+  EXPECT_TRUE(run([](SqlTransaction& tx) {
+    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 6000, 40);
+  }));
+  EXPECT_EQ(row().status, DaemonStatus::active);
+  EXPECT_EQ(lease_until_ms(), 6000);
+  EXPECT_EQ(row().last_activity_at_ms, 50);
+
+  // A sweep wrote it off; the holding gateway's next renewal puts its status back.
+  EXPECT_TRUE(
+      run([](SqlTransaction& tx) { return release_daemon_connection(tx, "id-box-a", "c1"); }));
+  EXPECT_EQ(row().status, DaemonStatus::disconnected);
+  EXPECT_TRUE(run([](SqlTransaction& tx) {
+    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::idle, 7000, 70);
+  }));
+  EXPECT_EQ(row().status, DaemonStatus::idle);
+  EXPECT_EQ(row().last_activity_at_ms, 70);
+
+  // Another connection's renewal: not the daemon's, and nothing changes.
+  EXPECT_FALSE(run([](SqlTransaction& tx) {
+    return renew_daemon_lease(tx, "id-box-a", "c2", DaemonStatus::active, 9000, 90);
+  }));
+  EXPECT_EQ(row().status, DaemonStatus::idle);
+  EXPECT_EQ(lease_until_ms(), 7000);
+  EXPECT_EQ(row().last_activity_at_ms, 70);
+}
+
 TEST_P(ManagedDaemonRows, ADeletedDaemonsRowsGoOnlyWhenItsHolderRemovedIt) {
   ASSERT_EQ(lease("cp-1", 100).size(), 3u);
   auto remove = [&](const std::string& owner) {

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
+
+#include "base/assert.h"
 
 namespace reliant {
 namespace {
@@ -255,6 +258,29 @@ Result<void> SqliteDatabase::checkpoint_wal(bool truncate, int wait_ms) {
       nullptr);
   if (truncate) sqlite3_busy_timeout(db_, busy_timeout_ms_);
   if (rc != SQLITE_OK) return fail(error("wal_checkpoint", rc));
+  return {};
+}
+
+Result<std::string> SqliteDatabase::image() const {
+  sqlite3_int64 size = 0;
+  unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
+  if (bytes == nullptr) return driver_error(ErrorCode::internal, "cannot serialize the database");
+  std::string out(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+  sqlite3_free(bytes);
+  return out;
+}
+
+Result<void> SqliteDatabase::load_image(const std::string& image) {
+  RELIANT_ASSERT_MSG(statements_.empty(), "a database image loaded after statements ran");
+  // SQLite owns the copy (FREEONCLOSE) and grows it as the database grows (RESIZEABLE).
+  auto* bytes = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
+  if (bytes == nullptr) return driver_error(ErrorCode::resource_exhausted, "out of memory");
+  std::memcpy(bytes, image.data(), image.size());
+  const auto size = static_cast<sqlite3_int64>(image.size());
+  const int rc =
+      sqlite3_deserialize(db_, "main", bytes, size, size,
+                          SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+  if (rc != SQLITE_OK) return fail(error("deserialize", rc));
   return {};
 }
 

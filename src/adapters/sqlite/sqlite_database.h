@@ -57,6 +57,12 @@ class SqliteDatabase {
   // `wait_ms` and then fails with `unavailable` (try again later).
   Result<void> checkpoint_wal(bool truncate, int wait_ms = 0);
 
+  // The main database's pages as one byte string (sqlite3_serialize), and a database replaced
+  // by such a string: the simulator copies one migrated schema into every seed's database
+  // instead of migrating each. Loading is for in-memory databases, before any statement ran.
+  Result<std::string> image() const;
+  Result<void> load_image(const std::string& image);
+
  private:
   friend class SqliteTransaction;
   // A prepared statement and, for each of its parameter slots, which $N it is (1-based), so

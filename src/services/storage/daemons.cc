@@ -187,16 +187,31 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
                                 const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms, std::int64_t last_activity_at_ms) {
+  // The lease is renewed and the row read back together (one round trip to Postgres); the
+  // status is written only where it differs, which is rare (a sweep wrote 'disconnected' while
+  // the store was unreachable). SQLite rewrites the row's entries in daemons_user and
+  // daemons_connected and evaluates the status's CHECK (an ephemeral table for its IN list)
+  // whenever an UPDATE sets the column, even to the value it holds, and it buffers a RETURNING
+  // clause's rows in an ephemeral table too: those were two thirds of a renewal's work there.
   // Activity only moves forward: two gateways' clocks may disagree by a little.
-  auto updated = tx.execute(
-      "UPDATE daemons SET status = $3, lease_until_ms = $4, last_activity_at_ms = CASE WHEN "
-      "last_activity_at_ms IS NULL OR last_activity_at_ms < CAST($5 AS BIGINT) THEN "
-      "NULLIF(CAST($5 AS BIGINT), 0) ELSE last_activity_at_ms END "
-      "WHERE id = $1 AND connection_id = $2",
-      {daemon_id, connection_id, std::string(to_string(status)), lease_until_ms,
-       last_activity_at_ms});
-  if (!updated) return fail(updated.error());
-  return *updated == 1;
+  auto renewed = tx.query_together(
+      {{"UPDATE daemons SET lease_until_ms = $3, last_activity_at_ms = CASE WHEN "
+        "last_activity_at_ms IS NULL OR last_activity_at_ms < CAST($4 AS BIGINT) THEN "
+        "NULLIF(CAST($4 AS BIGINT), 0) ELSE last_activity_at_ms END "
+        "WHERE id = $1 AND connection_id = $2",
+        {daemon_id, connection_id, lease_until_ms, last_activity_at_ms}},
+       {"SELECT status FROM daemons WHERE id = $1 AND connection_id = $2",
+        {daemon_id, connection_id}}});
+  if (!renewed) return fail(renewed.error());
+  RELIANT_ASSERT(renewed->size() == 2);
+  const SqlRows& read = (*renewed)[1];
+  if (read.rows.empty()) return false;  // the daemon's connection is another one now
+  const std::string_view wanted = to_string(status);
+  if (first_record(read).text("status") == wanted) return true;
+  auto restored = tx.execute("UPDATE daemons SET status = $3 WHERE id = $1 AND connection_id = $2",
+                             {daemon_id, connection_id, std::string(wanted)});
+  if (!restored) return fail(restored.error());
+  return true;
 }
 
 Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,
