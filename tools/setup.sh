@@ -18,6 +18,7 @@ packages=(
   chromium fonts-dejavu-core  # the web app's end-to-end tests (tests/e2e) drive Debian's chromium
   iproute2 python3  # the chaos harness (tools/chaos): network namespaces, veth, its checkers
   podman  # the server image: deploy/image/build.sh and its test image.build (vfs: no fuse-overlayfs)
+  strace valgrind  # profiles: round trips a chat (tools/chat_profile.sh), instructions a call (callgrind)
 )
 missing=()
 for p in "${packages[@]}"; do

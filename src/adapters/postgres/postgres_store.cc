@@ -257,31 +257,22 @@ class PostgresTransaction final : public SqlTransaction {
     std::vector<TextParams> params;
     params.reserve(statements.size());  // Sent points into it
     std::vector<Sent> sent;
-    const bool begins = !begun_ && std::any_of(statements.begin(), statements.end(),
-                                               [](const SqlStatement& statement) {
-                                                 return !reads_only(statement.sql);
-                                               });
-    if (begins) sent.push_back(Sent{nullptr, nullptr, "BEGIN"});
     for (const SqlStatement& statement : statements) {
       auto name = prepared(statement.sql);
       if (!name) return fail(name.error());
       sent.push_back(Sent{*name, &params.emplace_back(statement.params), nullptr});
     }
-    std::vector<PgResult> results = pipeline(connection_, sent);
-    if (results.empty()) return statement_error(connection_, nullptr, statements[0].sql, false);
-    std::size_t next = 0;
-    if (begins) {
-      if (!succeeded(results[next].get())) {
-        return statement_error(connection_, results[next].get(), "BEGIN", false);
-      }
-      begun_ = true;
-      ++next;
-    }
+    const bool begins = !begun_ && std::any_of(statements.begin(), statements.end(),
+                                               [](const SqlStatement& statement) {
+                                                 return !reads_only(statement.sql);
+                                               });
+    auto results = send(std::move(sent), begins, statements[0].sql);
+    if (!results) return fail(results.error());
     std::vector<SqlRows> rows;
     rows.reserve(statements.size());
-    for (const SqlStatement& statement : statements) {
-      const PGresult* result = results[next++].get();
-      if (!succeeded(result)) return statement_error(connection_, result, statement.sql, false);
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+      const PGresult* result = (*results)[i].get();
+      if (!succeeded(result)) return statement_error(connection_, result, statements[i].sql, false);
       rows.push_back(rows_of(result));
     }
     return rows;
@@ -325,14 +316,9 @@ class PostgresTransaction final : public SqlTransaction {
     PgResult commit;
     if (!begun_ && !alone_ && !reads_only(sql)) {  // this statement begins the transaction
       RELIANT_ASSERT(!committing);
-      std::vector<PgResult> results =
-          pipeline(connection_, {Sent{nullptr, nullptr, "BEGIN"}, statement});
-      if (results.empty() || !succeeded(results[0].get())) {
-        return statement_error(connection_, results.empty() ? nullptr : results[0].get(), "BEGIN",
-                               false);
-      }
-      begun_ = true;
-      result = std::move(results[1]);
+      auto results = send({statement}, true, sql);
+      if (!results) return fail(results.error());
+      result = std::move(results->front());
     } else if (committing) {  // the transaction's last statement, and its COMMIT
       std::vector<PgResult> results =
           pipeline(connection_, {statement, Sent{nullptr, nullptr, "COMMIT"}});
@@ -353,6 +339,25 @@ class PostgresTransaction final : public SqlTransaction {
       std::from_chars(affected, affected + std::strlen(affected), affected_);
     }
     return rows_of(result.get());
+  }
+
+  // Sends `statements` in one round trip, after a BEGIN when `begins` (whose result is checked
+  // here), and gives their results in order. `first_sql` names the first, for errors.
+  Result<std::vector<PgResult>> send(std::vector<Sent> statements, bool begins,
+                                     std::string_view first_sql) {
+    if (begins) statements.insert(statements.begin(), Sent{nullptr, nullptr, "BEGIN"});
+    std::vector<PgResult> results = pipeline(connection_, statements);
+    if (results.empty()) {
+      return statement_error(connection_, nullptr, begins ? "BEGIN" : first_sql, false);
+    }
+    if (begins) {
+      if (!succeeded(results[0].get())) {
+        return statement_error(connection_, results[0].get(), "BEGIN", false);
+      }
+      begun_ = true;
+      results.erase(results.begin());
+    }
+    return results;
   }
 
   // The statement's name on this connection, prepared on first use.
