@@ -49,7 +49,8 @@ class SimDatabase {
 
   StoreFaults& faults() { return faults_; }
   const StoreStats& stats() const { return stats_; }
-  // Direct access for the runner's end-of-run checks (never from components).
+  // Direct access for the runner (the migrated schema it starts from, its end-of-run checks),
+  // never from components.
   SqliteDatabase& database() { return *db_; }
 
  private:

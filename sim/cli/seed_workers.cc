@@ -93,19 +93,36 @@ std::optional<Worker> start_worker(const RunSeed& run_seed, const std::vector<Wo
   return Worker{pid, seeds[1], reports[0], std::nullopt, {}, {}};
 }
 
+// The seeds not yet handed out: first..last, in order.
+class SeedQueue {
+ public:
+  SeedQueue(std::uint64_t first, std::uint64_t last) : next_(first), last_(last) {}
+  bool empty() const { return done_; }
+  std::uint64_t take() {
+    done_ = next_ == last_;
+    return next_++;
+  }
+  // A seed no worker could take goes back to the front.
+  void put_back(std::uint64_t seed) {
+    next_ = seed;
+    done_ = false;
+  }
+
+ private:
+  std::uint64_t next_;
+  std::uint64_t last_;
+  bool done_ = false;  // last has been taken (next_ may have wrapped past it)
+};
+
 // Gives `worker` the next seed, or closes its pipe (so that it exits) when none is left.
-void hand_out(Worker& worker, std::uint64_t& next, std::uint64_t last, bool& exhausted) {
-  if (!exhausted) {
-    const std::uint64_t seed = next;
-    exhausted = next == last;
-    ++next;
+void hand_out(Worker& worker, SeedQueue& seeds) {
+  if (!seeds.empty()) {
+    const std::uint64_t seed = seeds.take();
     if (write_all(worker.seeds_fd, std::to_string(seed) + "\n")) {
       worker.seed = seed;
       return;
     }
-    // The worker is gone: its pipe breaks, and the seed goes to the next worker.
-    exhausted = false;
-    --next;
+    seeds.put_back(seed);  // the worker is gone: its pipe broke
   }
   ::close(worker.seeds_fd);
   worker.seeds_fd = -1;
@@ -120,8 +137,7 @@ int reap(pid_t pid) {
 
 // Moves `worker`'s complete lines into its seed's report, and at each kEndLine calls `ended` and
 // hands the worker its next seed.
-void take_lines(Worker& worker, const SeedEnded& ended, std::uint64_t& next, std::uint64_t last,
-                bool& exhausted) {
+void take_lines(Worker& worker, const SeedEnded& ended, SeedQueue& seeds) {
   std::size_t newline;
   while ((newline = worker.unread.find('\n')) != std::string::npos) {
     const std::string_view line(worker.unread.data(), newline + 1);
@@ -129,7 +145,7 @@ void take_lines(Worker& worker, const SeedEnded& ended, std::uint64_t& next, std
       if (worker.seed) ended(*worker.seed, worker.report, std::nullopt);
       worker.seed.reset();
       worker.report.clear();
-      hand_out(worker, next, last, exhausted);
+      hand_out(worker, seeds);
     } else {
       worker.report.append(line);
     }
@@ -142,14 +158,13 @@ void take_lines(Worker& worker, const SeedEnded& ended, std::uint64_t& next, std
 bool run_seeds_in_workers(std::uint64_t first, std::uint64_t last, int workers,
                           const RunSeed& run_seed, const SeedEnded& ended) {
   ::signal(SIGPIPE, SIG_IGN);  // a worker that died breaks its pipe; its waitpid says how
-  std::uint64_t next = first;
-  bool exhausted = false;
+  SeedQueue seeds(first, last);
   std::vector<Worker> running;
   for (;;) {
-    while (static_cast<int>(running.size()) < workers && !exhausted) {
+    while (static_cast<int>(running.size()) < workers && !seeds.empty()) {
       auto worker = start_worker(run_seed, running);
       if (!worker) return false;
-      hand_out(*worker, next, last, exhausted);
+      hand_out(*worker, seeds);
       running.push_back(std::move(*worker));
     }
     if (running.empty()) return true;
@@ -167,7 +182,7 @@ bool run_seeds_in_workers(std::uint64_t first, std::uint64_t last, int workers,
       if (n < 0 && errno == EINTR) continue;
       if (n > 0) {
         worker.unread.append(buffer, static_cast<std::size_t>(n));
-        take_lines(worker, ended, next, last, exhausted);
+        take_lines(worker, ended, seeds);
         continue;
       }
       // The worker exited: after its last seed, or in the middle of one, which it crashed.

@@ -129,39 +129,36 @@ TEST_P(ManagedDaemonRows, IdleSuspensionLosesToActivitySinceItLooked) {
 // overwrote, renews the lease either way, never moves activity back, and a renewal for a
 // connection that is no longer the daemon's changes nothing.
 TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnection) {
-  auto run = [&](std::function<Result<bool>(SqlTransaction&)> step) {
-    auto out = std::make_shared<bool>(false);
+  // What `step` gives, run as a transaction of its own.
+  auto run = [&](auto step) {
+    using Value = typename decltype(step(std::declval<SqlTransaction&>()))::value_type;
+    auto out = std::make_shared<Value>();
     auto done = transact([=](SqlTransaction& tx) -> Result<void> {
-      auto ok = step(tx);
-      if (!ok) return fail(ok.error());
-      *out = *ok;
+      auto value = step(tx);
+      if (!value) return fail(value.error());
+      *out = std::move(*value);
       return {};
     });
     EXPECT_TRUE(done.has_value()) << done.error().message;
     return *out;
   };
   auto row = [&] {
-    auto out = std::make_shared<DaemonRecord>();
-    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
-                  auto found = find_daemon(tx, "id-box-a");
-                  if (!found) return fail(found.error());
-                  if (*found) *out = **found;
-                  return {};
-                }).has_value());
-    return *out;
+    return run([](SqlTransaction& tx) -> Result<DaemonRecord> {
+      auto found = find_daemon(tx, "id-box-a");
+      if (!found) return fail(found.error());
+      return found->value_or(DaemonRecord{});
+    });
   };
   // The lease as another gateway's sweep reads it (find_daemon does not read leases).
   auto lease_until_ms = [&] {
-    auto out = std::make_shared<std::int64_t>(-1);
-    EXPECT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
-                  auto leases = leased_daemons(tx, "gateway-elsewhere", 0);
-                  if (!leases) return fail(leases.error());
-                  for (const DaemonLease& lease : *leases) {
-                    if (lease.id == "id-box-a") *out = lease.lease_until_ms;
-                  }
-                  return {};
-                }).has_value());
-    return *out;
+    return run([](SqlTransaction& tx) -> Result<std::int64_t> {
+      auto leases = leased_daemons(tx, "gateway-elsewhere", 0);
+      if (!leases) return fail(leases.error());
+      for (const DaemonLease& lease : *leases) {
+        if (lease.id == "id-box-a") return lease.lease_until_ms;
+      }
+      return std::int64_t{-1};
+    });
   };
   EXPECT_TRUE(run([](SqlTransaction& tx) -> Result<bool> {
     DaemonRecord d;
