@@ -43,42 +43,18 @@ DaemonCandidate candidate_from(const DaemonRecord& d) {
   return c;
 }
 
-Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
-                                            DaemonRouter* online) {
-  // Most calls need a few rows, not the user's whole fleet: the session daemon's own row, or the
-  // best connected daemons (the (user_id, status) index finds them). Selectors, which may match
-  // any daemon, and the database fallback, when none is connected, read them all.
-  const bool no_selector = !choice.node && !choice.workflow;
-  std::optional<std::string> session;
-  if (no_selector && choice.session_daemon_id && !choice.session_daemon_id->empty()) {
-    session = choice.session_daemon_id;
-  }
-  const bool by_default = no_selector && !choice.session_daemon_id;
-  Task<Result<std::vector<DaemonRecord>>> reading = store.transact_for(
-      [user_id, session, by_default](SqlTransaction& tx) -> Result<std::vector<DaemonRecord>> {
-        if (session) {
-          auto row = find_daemon(tx, *session);
-          if (!row) return fail(row.error());
-          return *row ? std::vector<DaemonRecord>{std::move(**row)} : std::vector<DaemonRecord>{};
-        }
-        if (by_default) {
-          auto connected = list_connected_daemons(tx, user_id, kConnectedCandidatesMax);
-          if (!connected || !connected->empty()) return connected;
-        }
-        return list_daemons(tx, user_id);
-      });
-  Result<std::vector<DaemonRecord>> rows = co_await reading;
-  if (!rows) co_return fail(rows.error());
-  Task<Result<DaemonDecision>> resolving =
-      resolve_daemon_among(std::move(*rows), std::move(user_id), std::move(choice), online);
-  co_return co_await resolving;
+namespace {
+
+std::vector<DaemonCandidate> candidates_from(const std::vector<DaemonRecord>& rows) {
+  std::vector<DaemonCandidate> candidates;
+  candidates.reserve(rows.size());
+  for (const auto& row : rows) candidates.push_back(candidate_from(row));
+  return candidates;
 }
 
-Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows,
-                                                  std::string user_id, DaemonChoice choice,
-                                                  DaemonRouter* online) {
-  std::vector<DaemonCandidate> candidates;
-  for (const auto& row : rows) candidates.push_back(candidate_from(row));
+Task<Result<DaemonDecision>> resolve_among_candidates(std::vector<DaemonCandidate> candidates,
+                                                      std::string user_id, DaemonChoice choice,
+                                                      DaemonRouter* online) {
   SelectionRequest request;
   request.user_id = user_id;
   request.node_selector = std::move(choice.node);
@@ -115,6 +91,49 @@ Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows
   // The control plane's answer, from what it keeps in the store: nothing is connected, so its
   // preferred daemon is one it can wake — the user's oldest suspended one.
   co_return finish_daemon_selection(request, candidates, wakeable_daemon(candidates, user_id));
+}
+
+}  // namespace
+
+Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
+                                            DaemonRouter* online) {
+  // Most calls need a few rows, not the user's whole fleet: the session daemon's own row, or the
+  // best connected daemons (the (user_id, status) index finds them). Selectors, which may match
+  // any daemon, and the database fallback, when none is connected, read them all.
+  const bool no_selector = !choice.node && !choice.workflow;
+  std::optional<std::string> session;
+  if (no_selector && choice.session_daemon_id && !choice.session_daemon_id->empty()) {
+    session = choice.session_daemon_id;
+  }
+  const bool by_default = no_selector && !choice.session_daemon_id;
+  Task<Result<std::vector<DaemonCandidate>>> reading = store.transact_for(
+      [user_id, session, by_default](SqlTransaction& tx) -> Result<std::vector<DaemonCandidate>> {
+        if (session) {
+          auto row = find_daemon(tx, *session);
+          if (!row) return fail(row.error());
+          return *row ? std::vector<DaemonCandidate>{candidate_from(**row)}
+                      : std::vector<DaemonCandidate>{};
+        }
+        if (by_default) {
+          auto connected = list_connected_candidates(tx, user_id, kConnectedCandidatesMax);
+          if (!connected || !connected->empty()) return connected;
+        }
+        auto rows = list_daemons(tx, user_id);
+        if (!rows) return fail(rows.error());
+        return candidates_from(*rows);
+      });
+  Result<std::vector<DaemonCandidate>> candidates = co_await reading;
+  if (!candidates) co_return fail(candidates.error());
+  Task<Result<DaemonDecision>> resolving = resolve_among_candidates(
+      std::move(*candidates), std::move(user_id), std::move(choice), online);
+  co_return co_await resolving;
+}
+
+Task<Result<DaemonDecision>> resolve_daemon_among(std::vector<DaemonRecord> rows,
+                                                  std::string user_id, DaemonChoice choice,
+                                                  DaemonRouter* online) {
+  return resolve_among_candidates(candidates_from(rows), std::move(user_id), std::move(choice),
+                                  online);
 }
 
 }  // namespace reliant::routing

@@ -112,18 +112,36 @@ Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string&
   return read;
 }
 
-Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
-                                                         const std::string& user_id,
-                                                         std::size_t limit) {
-  // The order of core/daemon_selection's `preferred` among connected daemons.
-  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns +
-                           " FROM daemons WHERE user_id = $1 AND status IN ('active', 'idle') "
-                           "ORDER BY CASE WHEN type = 'local' THEN 0 ELSE 1 END, "
-                           "COALESCE(connected_at_ms, 0) DESC, id LIMIT " +
-                           std::to_string(limit),
-                       {user_id});
+Result<std::vector<DaemonCandidate>> list_connected_candidates(SqlTransaction& tx,
+                                                               const std::string& user_id,
+                                                               std::size_t limit) {
+  // The order of core/daemon_selection's `preferred` among connected daemons. A connected row
+  // is never shown as suspended (shown_status), so the managed_daemons lookup is not needed.
+  auto rows = tx.query(
+      "SELECT id, name, type, status, connected_at_ms, created_at_ms FROM daemons "
+      "WHERE user_id = $1 AND status IN ('active', 'idle') "
+      "ORDER BY CASE WHEN type = 'local' THEN 0 ELSE 1 END, COALESCE(connected_at_ms, 0) DESC, "
+      "id LIMIT " +
+          std::to_string(limit),
+      {user_id});
   if (!rows) return fail(rows.error());
-  return daemons_from(*rows);
+  std::vector<DaemonCandidate> out;
+  out.reserve(rows->rows.size());
+  for (const SqlRecord& r : records(*rows)) {
+    DaemonCandidate& c = out.emplace_back();
+    c.id = r.text("id");
+    c.user_id = user_id;
+    c.name = r.text("name");
+    auto type = r.enumerated("type", kDaemonTypeNames);
+    if (!type) return fail(type.error());
+    c.type = *type;
+    auto status = r.enumerated("status", kDaemonStatusNames);
+    if (!status) return fail(status.error());
+    c.status = *status;
+    c.connected_at_ms = r.optional_integer("connected_at_ms").value_or(0);
+    c.created_at_ms = r.integer("created_at_ms");
+  }
+  return out;
 }
 
 Result<void> record_daemon_connected(SqlTransaction& tx, const DaemonRecord& d) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "core/daemon_selection.h"
 #include "core/daemon_status.h"
 #include "runtime/store.h"
 
@@ -53,12 +54,14 @@ struct ChatDaemons {
 };
 Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
                                           const std::string& chat_id);
-// A user's connected (active or idle) daemons, best first as daemon selection prefers them —
-// local before cloud, then the most recently connected, then by id — at most `limit` of them:
-// an indexed read that does not grow with the user's fleet.
-Result<std::vector<DaemonRecord>> list_connected_daemons(SqlTransaction& tx,
-                                                         const std::string& user_id,
-                                                         std::size_t limit);
+// A user's connected (active or idle) daemons as the default cascade sees them, best first as
+// daemon selection prefers them — local before cloud, then the most recently connected, then by
+// id — at most `limit` of them: an indexed read that does not grow with the user's fleet. Only
+// the columns selection compares are read, and no labels: the default cascade matches no
+// selector (a tool call reads this on every call).
+Result<std::vector<DaemonCandidate>> list_connected_candidates(SqlTransaction& tx,
+                                                               const std::string& user_id,
+                                                               std::size_t limit);
 
 // A new connection of `daemon` (id, user, identity fields, gateway, connection and session ids,
 // connected_at, registration_seq): inserts it, or takes over the existing row. Fails with

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "services/routing/daemon_router.h"
@@ -102,7 +103,7 @@ TEST(DaemonResolver, WhenNoneAnswersTheRowsAreTrustedAndExplicitChoicesAreNotChe
   EXPECT_TRUE(h.router.asked.empty()) << "the chat's own daemon is the user's choice";
 }
 
-// The default cascade and a session daemon read only the rows they need (list_connected_daemons,
+// The default cascade and a session daemon read only the rows they need (list_connected_candidates,
 // find_daemon), and choose as the full cascade over every row would: the best connected daemon
 // (local before cloud, then the latest connection), another user's daemon never.
 TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
@@ -127,12 +128,13 @@ TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
   });
   ASSERT_TRUE(seeded.has_value()) << seeded.error().message;
   // The cascade over every row, as before the indexed read.
-  std::vector<DaemonRecord> rows, connected;
+  std::vector<DaemonRecord> rows;
+  std::vector<DaemonCandidate> connected;
   auto read = h.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
     auto all = list_daemons(tx, "u1");
     if (!all) return fail(all.error());
     rows = std::move(*all);
-    auto best = list_connected_daemons(tx, "u1", 8);
+    auto best = list_connected_candidates(tx, "u1", 8);
     if (!best) return fail(best.error());
     connected = std::move(*best);
     return {};
@@ -149,6 +151,16 @@ TEST(DaemonResolver, IndexedReadsChooseAsTheFullCascadeDoes) {
   for (const auto& daemon : connected) {
     EXPECT_EQ(daemon.user_id, "u1");
     EXPECT_NE(daemon.status, DaemonStatus::disconnected);
+    // Each candidate says what the full row says, but for the labels it does not read.
+    auto row = std::find_if(rows.begin(), rows.end(),
+                            [&](const DaemonRecord& r) { return r.id == daemon.id; });
+    ASSERT_NE(row, rows.end()) << daemon.id;
+    DaemonCandidate expected = candidate_from(*row);
+    EXPECT_EQ(daemon.name, expected.name);
+    EXPECT_EQ(daemon.type, expected.type);
+    EXPECT_EQ(daemon.status, expected.status);
+    EXPECT_EQ(daemon.connected_at_ms, expected.connected_at_ms);
+    EXPECT_EQ(daemon.created_at_ms, expected.created_at_ms);
   }
 
   DaemonChoice theirs;
