@@ -17,6 +17,17 @@
 namespace reliant {
 namespace {
 
+// u1's daemon `id` connected over `connection_id`.
+Result<void> connect_daemon(SqlTransaction& tx, const std::string& id,
+                            const std::string& connection_id) {
+  DaemonRecord d;
+  d.id = id;
+  d.user_id = "u1";
+  d.name = id.substr(3);  // id-box-a: box-a
+  d.connection_id = connection_id;
+  return record_daemon_connected(tx, d);
+}
+
 class ManagedDaemonRows : public testing_store::MigratedBackendTest {
  protected:
   void SetUp() override {
@@ -142,9 +153,9 @@ TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnec
     EXPECT_TRUE(done.has_value()) << done.error().message;
     return *out;
   };
-  auto row = [&] {
-    return run([](SqlTransaction& tx) -> Result<DaemonRecord> {
-      auto found = find_daemon(tx, "id-box-a");
+  auto row = [&](std::string id = "id-box-a") {
+    return run([id](SqlTransaction& tx) -> Result<DaemonRecord> {
+      auto found = find_daemon(tx, id);
       if (!found) return fail(found.error());
       return found->value_or(DaemonRecord{});
     });
@@ -161,12 +172,7 @@ TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnec
     });
   };
   EXPECT_TRUE(run([](SqlTransaction& tx) -> Result<bool> {
-    DaemonRecord d;
-    d.id = "id-box-a";
-    d.user_id = "u1";
-    d.name = "box-a";
-    d.connection_id = "c1";
-    if (auto ok = record_daemon_connected(tx, d); !ok) return fail(ok.error());
+    if (auto ok = connect_daemon(tx, "id-box-a", "c1"); !ok) return fail(ok.error());
     return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 5000, 50);
   }));
   EXPECT_EQ(row().status, DaemonStatus::active);
@@ -197,6 +203,23 @@ TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnec
   EXPECT_EQ(row().status, DaemonStatus::idle);
   EXPECT_EQ(lease_until_ms(), 7000);
   EXPECT_EQ(row().last_activity_at_ms, 70);
+
+  // A gateway's renewals of several leases, in one transaction: each is answered in its order
+  // and does what it alone would (box-b's status, which a sweep overwrote, is put back).
+  EXPECT_TRUE(run([](SqlTransaction& tx) -> Result<bool> {
+    if (auto ok = connect_daemon(tx, "id-box-b", "cb"); !ok) return fail(ok.error());
+    return release_daemon_connection(tx, "id-box-b", "cb");
+  }));
+  const std::vector<LeaseRenewal> renewals{{"id-box-a", "c1", DaemonStatus::active, 8000, 80},
+                                           {"id-box-b", "cb", DaemonStatus::idle, 8000, 0},
+                                           {"id-box-a", "c2", DaemonStatus::idle, 9000, 90}};
+  EXPECT_EQ(run([&](SqlTransaction& tx) { return renew_daemon_leases(tx, renewals); }),
+            (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(row().status, DaemonStatus::active);
+  EXPECT_EQ(lease_until_ms(), 8000);
+  EXPECT_EQ(row().last_activity_at_ms, 80);
+  EXPECT_EQ(row("id-box-b").status, DaemonStatus::idle);
+  EXPECT_EQ(row("id-box-b").last_activity_at_ms, std::nullopt);
 }
 
 TEST_P(ManagedDaemonRows, ADeletedDaemonsRowsGoOnlyWhenItsHolderRemovedIt) {

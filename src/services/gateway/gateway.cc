@@ -4,6 +4,9 @@
 #include "services/gateway/gateway_connection.h"
 
 #include <algorithm>
+#include <set>
+#include <span>
+#include <vector>
 
 #include "core/backoff.h"
 #include "core/bearer_token.h"
@@ -477,12 +480,9 @@ void Gateway::on_output(Connection& connection, const v1::OutputChunk& chunk) {
 
 Task<void> Gateway::keep_alive(Connection* connection) {
   SteadyInstant last_beat = env_.executor.steady_now();
-  SteadyInstant last_renewal = last_beat;
   for (;;) {
     const SteadyInstant next_beat = last_beat + config_.heartbeat_interval;
-    const SteadyInstant next_renewal = last_renewal + lease_renewal();
-    const SteadyInstant wake =
-        std::min({next_beat, next_renewal, connection->presence.next_deadline()});
+    const SteadyInstant wake = std::min(next_beat, connection->presence.next_deadline());
     const Duration wait = std::max<Duration>(wake - env_.executor.steady_now(), milliseconds(1));
     co_await sleep(env_.executor, wait);
     const SteadyInstant now = env_.executor.steady_now();
@@ -495,17 +495,6 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (auto changed = connection->presence.on_tick(now)) {
       scope_.spawn(record_status(connection->daemon_id, connection->user_id,
                                  connection->connection_id, *changed));
-    }
-    if (now >= next_renewal) {
-      // One attempt per renewal: a failed one is simply retried at the next.
-      last_renewal = now;
-      // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
-      if (!buggify(env_, "gateway.renewal_skipped")) {
-        // The lease is read by other processes: it is written in wall-clock time.
-        connection->scope->spawn(
-            renew_lease(connection, to_ms(env_.executor.now() + config_.presence.stale_after),
-                        last_activity_ms(*connection)));
-      }
     }
     if (connection->presence.presumed_dead(now)) {
       // Half-open or hung: closing ends the serve loop, which records the disconnect.
@@ -525,47 +514,69 @@ std::int64_t Gateway::last_activity_ms(const Connection& connection) const {
   return to_ms(env_.executor.now() - since - idle);
 }
 
-Task<void> Gateway::renew_lease(Connection* connection, std::int64_t lease_until_ms,
-                                std::int64_t last_activity_ms) {
-  struct Renewal {
-    bool owned = true;
-    bool credential_holds = true;
-  };
-  Task<Result<Renewal>> renewing = env_.store->transact_for(
-      [id = connection->daemon_id, conn = connection->connection_id,
-       status = connection->presence.status(), lease_until_ms, last_activity_ms,
-       token_id = connection->token_id,
-       now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewal> {
-        Renewal out;
-        auto renewed = renew_daemon_lease(tx, id, conn, status, lease_until_ms, last_activity_ms);
-        if (!renewed) return fail(renewed.error());
-        out.owned = *renewed;
-        // The token that admitted the stream is checked again with every renewal, so a
-        // revocation whose announcement was lost still ends the stream within a renewal.
-        if (!token_id.empty()) {
-          auto active = token_active(tx, token_id, now_ms);
-          if (!active) return fail(active.error());
-          out.credential_holds = *active;
-        }
-        return out;
-      });
-  Result<Renewal> renewal = co_await renewing;
-  if (!renewal) co_return;  // one attempt per renewal: the next one tries again
-  if (!renewal->credential_holds) {
-    ++stats_.credentials_revoked;
-    refuse(*connection->stream, "unauthenticated", "the daemon's token was revoked or expired");
-    co_return;
+Task<void> Gateway::renew_leases() {
+  // The lease is read by other processes: it is written in wall-clock time.
+  const std::int64_t lease_until_ms = to_ms(env_.executor.now() + config_.presence.stale_after);
+  std::vector<LeaseRenewal> renewals;
+  std::vector<std::string> token_ids;  // of each renewal's connection; empty for a managed one
+  for (const auto& [daemon_id, connection] : connections_) {
+    // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
+    if (buggify(env_, "gateway.renewal_skipped")) continue;
+    renewals.push_back(LeaseRenewal{daemon_id, connection->connection_id,
+                                    connection->presence.status(), lease_until_ms,
+                                    last_activity_ms(*connection)});
+    token_ids.push_back(connection->token_id);
   }
-  if (renewal->owned) co_return;
-  // The row names another connection: the daemon registered again later (here or elsewhere),
-  // so this stream is not the one the platform routes to. Let it go rather than hold a daemon
-  // nobody can reach through us; the daemon keeps whichever stream is its newest.
-  ++stats_.ownership_lost;
-  log_line(env_, LogLevel::info, [&] {
-    return "daemon " + connection->daemon_id + " registered again elsewhere: letting connection " +
-           connection->connection_id + " go";
-  });
-  connection->stream->close();
+  for (std::size_t first = 0; first < renewals.size(); first += kRenewalsPerTransactionMax) {
+    const std::span<const LeaseRenewal> batch = std::span(renewals).subspan(
+        first, std::min(kRenewalsPerTransactionMax, renewals.size() - first));
+    struct Renewed {
+      std::vector<bool> owned;
+      // The tokens that admitted the streams are checked again with every renewal, so a
+      // revocation whose announcement was lost still ends its streams within a renewal.
+      std::set<std::string> active_tokens;
+    };
+    std::set<std::string> tokens;
+    for (std::size_t i = first; i < first + batch.size(); ++i) {
+      if (!token_ids[i].empty()) tokens.insert(token_ids[i]);
+    }
+    Task<Result<Renewed>> renewing = env_.store->transact_for(
+        [batch = std::vector<LeaseRenewal>(batch.begin(), batch.end()), tokens = std::move(tokens),
+         now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewed> {
+          auto owned = renew_daemon_leases(tx, batch);
+          if (!owned) return fail(owned.error());
+          auto active = active_tokens(tx, tokens, now_ms);
+          if (!active) return fail(active.error());
+          return Renewed{std::move(*owned), std::move(*active)};
+        });
+    Result<Renewed> renewed = co_await renewing;
+    if (!renewed) continue;  // one attempt per renewal: the next period tries again
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      // The connection may have ended, or been replaced, while the store answered.
+      const auto held = connections_.find(batch[i].daemon_id);
+      if (held == connections_.end() || held->second->connection_id != batch[i].connection_id) {
+        continue;
+      }
+      Connection& connection = *held->second;
+      if (!connection.token_id.empty() && renewed->active_tokens.count(connection.token_id) == 0) {
+        ++stats_.credentials_revoked;
+        refuse(*connection.stream, "unauthenticated", "the daemon's token was revoked or expired");
+        continue;
+      }
+      if (renewed->owned[i]) continue;
+      // The row names another connection: the daemon registered again later (here or
+      // elsewhere), so this stream is not the one the platform routes to. Let it go rather than
+      // hold a daemon nobody can reach through us; the daemon keeps whichever stream is its
+      // newest.
+      ++stats_.ownership_lost;
+      log_line(env_, LogLevel::info, [&] {
+        return "daemon " + connection.daemon_id +
+               " registered again elsewhere: letting connection " + connection.connection_id +
+               " go";
+      });
+      connection.stream->close();
+    }
+  }
 }
 
 Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,
@@ -653,6 +664,8 @@ Task<void> Gateway::sweep() {
   SteadyInstant last_memory_sweep = env_.executor.steady_now();
   for (;;) {
     co_await sleep(env_.executor, lease_renewal());
+    Task<void> renewing = renew_leases();
+    co_await renewing;
     Task<void> expiring = expire_dead_leases();
     co_await expiring;
     // Bounded memory: callers that never got an answer (their daemon went away) are forgotten

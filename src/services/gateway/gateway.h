@@ -159,9 +159,6 @@ class Gateway {
                          Instant now);
   void on_connect_command(const BusMessage& message);
   Task<void> keep_alive(Connection* connection);
-  // Renews the row's lease; a renewal that finds a later connection on the row closes ours.
-  Task<void> renew_lease(Connection* connection, std::int64_t lease_until_ms,
-                         std::int64_t last_activity_ms);
   std::int64_t last_activity_ms(const Connection& connection) const;
   Task<void> stream_open_requests(Connection* connection);
   Task<void> dispatch(Connection* connection, v1::ToolRequest request);
@@ -191,8 +188,13 @@ class Gateway {
   // The connection holding `daemon_id` for `user_id`, or null.
   Connection* holder(const std::string& daemon_id, const std::string& user_id);
   void send(Connection& connection, const v1::GatewayFrame& frame);
-  // Expires the leases of dead gateways' daemons; forgets unanswered callers.
+  // Every lease_renewal(): renews the leases of the daemons held, expires the leases of dead
+  // gateways' daemons, and forgets unanswered callers.
   Task<void> sweep();
+  // Renews every held daemon's lease, kRenewalsPerTransactionMax to a transaction (one
+  // transaction a period for a gateway's whole fleet, not one a daemon); a renewal that finds a
+  // later connection on the row closes ours, and one whose token is no longer active refuses it.
+  Task<void> renew_leases();
   Task<void> expire_dead_leases();
   // Kill and command requests go down the holder's stream; the daemon's answer goes to the
   // request's inbox when it comes (answer_command).
@@ -211,6 +213,8 @@ class Gateway {
                       DaemonStatus status);
   // Each held daemon's row is leased for stale_after and renewed three times as often.
   Duration lease_renewal() const { return config_.presence.stale_after / 3; }
+  // Bounds a renewal transaction: on Postgres, its statements go out in one round trip.
+  static constexpr std::size_t kRenewalsPerTransactionMax = 512;
 
   // Draining (gateway_drain.cc).
   Task<void> drain(std::function<void()> drained);

@@ -224,12 +224,33 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
 }
 
 Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {
-  auto rows = tx.query(
-      "SELECT 1 FROM personal_access_tokens WHERE id = $1 AND revoked_at_ms IS NULL AND "
-      "(expires_at_ms IS NULL OR expires_at_ms > $2)",
-      {token_id, now_ms});
+  auto active = active_tokens(tx, {token_id}, now_ms);
+  if (!active) return fail(active.error());
+  return active->count(token_id) != 0;
+}
+
+Result<std::set<std::string>> active_tokens(SqlTransaction& tx,
+                                            const std::set<std::string>& token_ids,
+                                            std::int64_t now_ms) {
+  if (token_ids.empty()) return std::set<std::string>();
+  std::vector<SqlStatement> statements;
+  statements.reserve(token_ids.size());
+  for (const std::string& id : token_ids) {
+    statements.push_back(
+        {"SELECT 1 FROM personal_access_tokens WHERE id = $1 AND revoked_at_ms "
+         "IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > $2)",
+         {id, now_ms}});
+  }
+  auto rows = tx.query_together(statements);
   if (!rows) return fail(rows.error());
-  return !rows->rows.empty();
+  RELIANT_ASSERT(rows->size() == token_ids.size());
+  std::set<std::string> active;
+  auto id = token_ids.begin();
+  for (const SqlRows& read : *rows) {
+    if (!read.rows.empty()) active.insert(*id);
+    ++id;
+  }
+  return active;
 }
 
 }  // namespace reliant

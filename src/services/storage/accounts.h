@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,5 +98,10 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
 // Whether the token with this id still authenticates at `now_ms`: it exists, is not revoked and
 // has not expired. What holders of long-lived connections re-check.
 Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
+// The ids among `token_ids` whose tokens are active (token_active), read together: on Postgres
+// one round trip for all.
+Result<std::set<std::string>> active_tokens(SqlTransaction& tx,
+                                            const std::set<std::string>& token_ids,
+                                            std::int64_t now_ms);
 
 }  // namespace reliant

@@ -202,34 +202,57 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
   return *updated == 1;
 }
 
+Result<std::vector<bool>> renew_daemon_leases(SqlTransaction& tx,
+                                              std::span<const LeaseRenewal> renewals) {
+  // Each lease is renewed and its row read back (all sent together); a status is written only
+  // where it differs, which is rare (a sweep wrote 'disconnected' while the store was
+  // unreachable). SQLite rewrites the row's entries in daemons_user and daemons_connected and
+  // evaluates the status's CHECK (an ephemeral table for its IN list) whenever an UPDATE sets
+  // the column, even to the value it holds, and it buffers a RETURNING clause's rows in an
+  // ephemeral table too: those were two thirds of a renewal's work there. Activity only moves
+  // forward: two gateways' clocks may disagree by a little.
+  static constexpr std::string_view kRenew =
+      "UPDATE daemons SET lease_until_ms = $3, last_activity_at_ms = CASE WHEN "
+      "last_activity_at_ms IS NULL OR last_activity_at_ms < CAST($4 AS BIGINT) THEN "
+      "NULLIF(CAST($4 AS BIGINT), 0) ELSE last_activity_at_ms END "
+      "WHERE id = $1 AND connection_id = $2";
+  static constexpr std::string_view kReadBack =
+      "SELECT status FROM daemons WHERE id = $1 AND connection_id = $2";
+  std::vector<SqlStatement> statements;
+  statements.reserve(renewals.size() * 2);
+  for (const LeaseRenewal& r : renewals) {
+    statements.push_back(
+        {kRenew, {r.daemon_id, r.connection_id, r.lease_until_ms, r.last_activity_at_ms}});
+    statements.push_back({kReadBack, {r.daemon_id, r.connection_id}});
+  }
+  auto renewed = tx.query_together(statements);
+  if (!renewed) return fail(renewed.error());
+  RELIANT_ASSERT(renewed->size() == statements.size());
+  std::vector<bool> owned(renewals.size(), false);
+  std::vector<SqlStatement> restores;
+  for (std::size_t i = 0; i < renewals.size(); ++i) {
+    const SqlRows& read = (*renewed)[2 * i + 1];
+    if (read.rows.empty()) continue;  // the daemon's connection is another one now
+    owned[i] = true;
+    const std::string_view wanted = to_string(renewals[i].status);
+    if (first_record(read).text("status") == wanted) continue;
+    restores.push_back({"UPDATE daemons SET status = $3 WHERE id = $1 AND connection_id = $2",
+                        {renewals[i].daemon_id, renewals[i].connection_id, std::string(wanted)}});
+  }
+  if (!restores.empty()) {
+    auto restored = tx.query_together(restores);
+    if (!restored) return fail(restored.error());
+  }
+  return owned;
+}
+
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
                                 const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms, std::int64_t last_activity_at_ms) {
-  // The lease is renewed and the row read back together (one round trip to Postgres); the
-  // status is written only where it differs, which is rare (a sweep wrote 'disconnected' while
-  // the store was unreachable). SQLite rewrites the row's entries in daemons_user and
-  // daemons_connected and evaluates the status's CHECK (an ephemeral table for its IN list)
-  // whenever an UPDATE sets the column, even to the value it holds, and it buffers a RETURNING
-  // clause's rows in an ephemeral table too: those were two thirds of a renewal's work there.
-  // Activity only moves forward: two gateways' clocks may disagree by a little.
-  auto renewed = tx.query_together(
-      {{"UPDATE daemons SET lease_until_ms = $3, last_activity_at_ms = CASE WHEN "
-        "last_activity_at_ms IS NULL OR last_activity_at_ms < CAST($4 AS BIGINT) THEN "
-        "NULLIF(CAST($4 AS BIGINT), 0) ELSE last_activity_at_ms END "
-        "WHERE id = $1 AND connection_id = $2",
-        {daemon_id, connection_id, lease_until_ms, last_activity_at_ms}},
-       {"SELECT status FROM daemons WHERE id = $1 AND connection_id = $2",
-        {daemon_id, connection_id}}});
-  if (!renewed) return fail(renewed.error());
-  RELIANT_ASSERT(renewed->size() == 2);
-  const SqlRows& read = (*renewed)[1];
-  if (read.rows.empty()) return false;  // the daemon's connection is another one now
-  const std::string_view wanted = to_string(status);
-  if (first_record(read).text("status") == wanted) return true;
-  auto restored = tx.execute("UPDATE daemons SET status = $3 WHERE id = $1 AND connection_id = $2",
-                             {daemon_id, connection_id, std::string(wanted)});
-  if (!restored) return fail(restored.error());
-  return true;
+  const LeaseRenewal renewal{daemon_id, connection_id, status, lease_until_ms, last_activity_at_ms};
+  auto owned = renew_daemon_leases(tx, std::span(&renewal, 1));
+  if (!owned) return fail(owned.error());
+  return owned->front();
 }
 
 Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,

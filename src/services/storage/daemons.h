@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,10 +77,23 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
                                   const std::string& connection_id, DaemonStatus status,
                                   std::int64_t now_ms);
 
-// Renews the holding gateway's lease on the row and re-asserts the connection's status (which
-// a sweep may have overwritten while the store was unreachable), and records when the daemon
-// last served its user (`last_activity_at_ms`, 0: not known; it never moves back). Returns
-// whether `connection_id` is still the daemon's current connection.
+// A holding gateway's renewal of one daemon's lease.
+struct LeaseRenewal {
+  std::string daemon_id;
+  std::string connection_id;
+  DaemonStatus status = DaemonStatus::active;  // the connection's, re-asserted
+  std::int64_t lease_until_ms = 0;
+  std::int64_t last_activity_at_ms = 0;  // when the daemon last served its user; 0: not known
+};
+// Renews each row's lease while its connection is still the daemon's current one, re-asserts
+// the connection's status (which a sweep may have overwritten while the store was unreachable),
+// and records when the daemon last served its user (it never moves back). Returns, for each
+// renewal in order, whether its connection is still the daemon's current one. The statements
+// of all renewals go out together: on Postgres one round trip for the lot, and one more when a
+// status must be written back.
+Result<std::vector<bool>> renew_daemon_leases(SqlTransaction& tx,
+                                              std::span<const LeaseRenewal> renewals);
+// renew_daemon_leases of one.
 Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
                                 const std::string& connection_id, DaemonStatus status,
                                 std::int64_t lease_until_ms, std::int64_t last_activity_at_ms = 0);

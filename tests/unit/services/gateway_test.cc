@@ -166,9 +166,10 @@ struct World {
     ASSERT_TRUE(made.has_value()) << made.error().message;
   }
   // A registered hand-written daemon: returns its stream and daemon id.
-  std::pair<StreamPtr, std::string> registered(const std::string& token) {
+  std::pair<StreamPtr, std::string> registered(const std::string& token,
+                                               const std::string& name = "hand-made") {
     StreamPtr stream = dial(token);
-    EXPECT_TRUE(stream->send(register_frame("hand-made")).has_value());
+    EXPECT_TRUE(stream->send(register_frame(name)).has_value());
     auto ack = next_frame(*stream);
     EXPECT_TRUE(ack && ack->has_register_ack());
     return {std::move(stream), ack ? ack->register_ack().daemon_id() : ""};
@@ -269,6 +270,58 @@ TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
   const Instant busy = w.world.now();
   w.run_until([&] { return w.world.now() >= busy + seconds(20); });
   EXPECT_GE(*recorded(), to_ms(busy));
+}
+
+// A gateway renews the leases of all the daemons it holds together, once a period
+// (Gateway::renew_leases), and each renewal still answers for its own stream: one whose token
+// was revoked without an announcement is refused, one whose row a later connection took is let
+// go, and the others are renewed and kept.
+TEST(Gateway, RenewsEveryLeaseItHoldsAndLetsGoOfStreamsThatLostTheirTokenOrTheirRow) {
+  World w;
+  auto [kept, kept_id] = w.registered(w.alice_token, "kept");
+  auto [replaced, replaced_id] = w.registered(w.alice_token, "replaced");
+  auto [revoked, revoked_id] = w.registered(w.bob_token, "revoked");
+  ASSERT_EQ(w.gateway->connected_daemons(), 3u);
+  auto lease_of = [&](const std::string& id) {
+    std::int64_t lease = -1;
+    auto read = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+      auto rows = tx.query("SELECT lease_until_ms FROM daemons WHERE id = $1", {id});
+      if (!rows) return fail(rows.error());
+      if (!rows->rows.empty()) lease = first_record(*rows).integer("lease_until_ms");
+      return {};
+    });
+    EXPECT_TRUE(read.has_value());
+    return lease;
+  };
+  const std::int64_t kept_lease = lease_of(kept_id);
+  auto changed = w.database.database().transact([&](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = revoke_token(tx, "tok-bob", to_ms(w.world.now())); !ok) return ok;
+    auto taken =
+        tx.execute("UPDATE daemons SET connection_id = 'a-later-one' WHERE id = $1", {replaced_id});
+    if (!taken) return fail(taken.error());
+    return {};
+  });
+  ASSERT_TRUE(changed.has_value()) << changed.error().message;
+
+  // Within one period (stale_after / 3: 10 s by default), and no heartbeat answered meanwhile.
+  const Instant until = w.world.now() + seconds(11);
+  w.run_until([&] { return w.world.now() >= until; });
+  EXPECT_TRUE(w.gateway->holds(kept_id));
+  EXPECT_GT(lease_of(kept_id), kept_lease);
+  EXPECT_FALSE(w.gateway->holds(replaced_id));
+  EXPECT_FALSE(w.gateway->holds(revoked_id));
+  EXPECT_EQ(w.stats.ownership_lost, 1u);
+  EXPECT_EQ(w.stats.credentials_revoked, 1u);
+  // The revoked daemon was told why; the replaced one's stream just ended.
+  std::optional<v1::GatewayFrame> told;
+  while (auto frame = w.next_frame(*revoked)) {
+    if (frame->has_error()) told = frame;
+  }
+  ASSERT_TRUE(told.has_value());
+  EXPECT_EQ(told->error().code(), "unauthenticated");
+  while (auto frame = w.next_frame(*replaced)) {
+    EXPECT_FALSE(frame->has_error()) << frame->DebugString();
+  }
 }
 
 // A managed daemon's stream that ends is dialled again while its control plane wants it
