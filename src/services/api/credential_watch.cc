@@ -3,6 +3,7 @@
 #include "services/api/credential_watch.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <vector>
@@ -45,12 +46,11 @@ struct CredentialWatches::Registry {
       ++rechecks;
       Task<Result<std::vector<std::string>>> checking = env.store->transact_for(
           [tokens, now_ms](SqlTransaction& tx) -> Result<std::vector<std::string>> {
+            auto active = active_tokens(tx, tokens, now_ms);  // on Postgres, one round trip
+            if (!active) return fail(active.error());
             std::vector<std::string> inactive;
-            for (const auto& token_id : tokens) {
-              Result<bool> active = token_active(tx, token_id, now_ms);
-              if (!active) return fail(active.error());
-              if (!*active) inactive.push_back(token_id);
-            }
+            std::set_difference(tokens.begin(), tokens.end(), active->begin(), active->end(),
+                                std::back_inserter(inactive));
             return inactive;
           });
       Result<std::vector<std::string>> inactive = co_await checking;

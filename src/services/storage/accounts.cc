@@ -223,12 +223,6 @@ Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& 
       token_id, expires_at_ms};
 }
 
-Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms) {
-  auto active = active_tokens(tx, {token_id}, now_ms);
-  if (!active) return fail(active.error());
-  return active->count(token_id) != 0;
-}
-
 Result<std::set<std::string>> active_tokens(SqlTransaction& tx,
                                             const std::set<std::string>& token_ids,
                                             std::int64_t now_ms) {

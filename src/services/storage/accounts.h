@@ -95,11 +95,9 @@ inline constexpr std::int64_t kTokenUseResolutionMs = 60'000;
 // the same error for every reason, so a caller learns nothing about which tokens exist.
 Result<Authenticated> authenticate_token(SqlTransaction& tx, const std::string& token,
                                          std::int64_t now_ms);
-// Whether the token with this id still authenticates at `now_ms`: it exists, is not revoked and
-// has not expired. What holders of long-lived connections re-check.
-Result<bool> token_active(SqlTransaction& tx, const std::string& token_id, std::int64_t now_ms);
-// The ids among `token_ids` whose tokens are active (token_active), read together: on Postgres
-// one round trip for all.
+// The ids among `token_ids` whose tokens still authenticate at `now_ms`: they exist, are not
+// revoked and have not expired. What holders of long-lived connections re-check, for all their
+// connections together: on Postgres one round trip for all the ids.
 Result<std::set<std::string>> active_tokens(SqlTransaction& tx,
                                             const std::set<std::string>& token_ids,
                                             std::int64_t now_ms);
