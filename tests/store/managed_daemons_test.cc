@@ -113,14 +113,9 @@ TEST_P(ManagedDaemonRows, IdleSuspensionLosesToActivitySinceItLooked) {
   idle.active_at_ms = 1;  // what the round saw
   // The gateway heard the daemon serve its user since.
   ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
-                DaemonRecord d;
-                d.id = "id-box-a";
-                d.user_id = "u1";
-                d.name = "box-a";
-                d.connection_id = "c1";
-                if (auto ok = record_daemon_connected(tx, d); !ok) return ok;
+                if (auto ok = connect_daemon(tx, "id-box-a", "c1"); !ok) return ok;
                 auto renewed =
-                    renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 5000, 50);
+                    renew_daemon_leases(tx, {{"id-box-a", "c1", DaemonStatus::active, 5000, 50}});
                 if (!renewed) return fail(renewed.error());
                 return {};
               }).has_value());
@@ -171,17 +166,20 @@ TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnec
       return std::int64_t{-1};
     });
   };
-  EXPECT_TRUE(run([](SqlTransaction& tx) -> Result<bool> {
-    if (auto ok = connect_daemon(tx, "id-box-a", "c1"); !ok) return fail(ok.error());
-    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 5000, 50);
-  }));
+  const std::vector<bool> renewed{true}, not_renewed{false};
+  EXPECT_EQ(run([](SqlTransaction& tx) -> Result<std::vector<bool>> {
+              if (auto ok = connect_daemon(tx, "id-box-a", "c1"); !ok) return fail(ok.error());
+              return renew_daemon_leases(tx, {{"id-box-a", "c1", DaemonStatus::active, 5000, 50}});
+            }),
+            renewed);
   EXPECT_EQ(row().status, DaemonStatus::active);
   EXPECT_EQ(row().last_activity_at_ms, 50);
 
   // Renewed with the status it has: the lease moves, the activity does not move back.
-  EXPECT_TRUE(run([](SqlTransaction& tx) {
-    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::active, 6000, 40);
-  }));
+  EXPECT_EQ(run([](SqlTransaction& tx) {
+              return renew_daemon_leases(tx, {{"id-box-a", "c1", DaemonStatus::active, 6000, 40}});
+            }),
+            renewed);
   EXPECT_EQ(row().status, DaemonStatus::active);
   EXPECT_EQ(lease_until_ms(), 6000);
   EXPECT_EQ(row().last_activity_at_ms, 50);
@@ -190,16 +188,18 @@ TEST_P(ManagedDaemonRows, ARenewalRestoresAnOverwrittenStatusAndOnlyForItsConnec
   EXPECT_TRUE(
       run([](SqlTransaction& tx) { return release_daemon_connection(tx, "id-box-a", "c1"); }));
   EXPECT_EQ(row().status, DaemonStatus::disconnected);
-  EXPECT_TRUE(run([](SqlTransaction& tx) {
-    return renew_daemon_lease(tx, "id-box-a", "c1", DaemonStatus::idle, 7000, 70);
-  }));
+  EXPECT_EQ(run([](SqlTransaction& tx) {
+              return renew_daemon_leases(tx, {{"id-box-a", "c1", DaemonStatus::idle, 7000, 70}});
+            }),
+            renewed);
   EXPECT_EQ(row().status, DaemonStatus::idle);
   EXPECT_EQ(row().last_activity_at_ms, 70);
 
   // Another connection's renewal: not the daemon's, and nothing changes.
-  EXPECT_FALSE(run([](SqlTransaction& tx) {
-    return renew_daemon_lease(tx, "id-box-a", "c2", DaemonStatus::active, 9000, 90);
-  }));
+  EXPECT_EQ(run([](SqlTransaction& tx) {
+              return renew_daemon_leases(tx, {{"id-box-a", "c2", DaemonStatus::active, 9000, 90}});
+            }),
+            not_renewed);
   EXPECT_EQ(row().status, DaemonStatus::idle);
   EXPECT_EQ(lease_until_ms(), 7000);
   EXPECT_EQ(row().last_activity_at_ms, 70);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <set>
-#include <span>
 #include <vector>
 
 #include "core/backoff.h"
@@ -515,68 +514,70 @@ std::int64_t Gateway::last_activity_ms(const Connection& connection) const {
 }
 
 Task<void> Gateway::renew_leases() {
+  // What each transaction renews, taken before the first one is awaited: connections may come
+  // and go meanwhile.
+  struct Batch {
+    std::vector<LeaseRenewal> renewals;
+    // The tokens that admitted the streams are checked again with every renewal, so a
+    // revocation whose announcement was lost still ends its streams within a renewal.
+    std::set<std::string> tokens;
+  };
   // The lease is read by other processes: it is written in wall-clock time.
   const std::int64_t lease_until_ms = to_ms(env_.executor.now() + config_.presence.stale_after);
-  std::vector<LeaseRenewal> renewals;
-  std::vector<std::string> token_ids;  // of each renewal's connection; empty for a managed one
+  std::vector<Batch> batches;
   for (const auto& [daemon_id, connection] : connections_) {
     // A renewal that did not happen (a store hiccup): the lease outlives a few renewals.
     if (buggify(env_, "gateway.renewal_skipped")) continue;
-    renewals.push_back(LeaseRenewal{daemon_id, connection->connection_id,
-                                    connection->presence.status(), lease_until_ms,
-                                    last_activity_ms(*connection)});
-    token_ids.push_back(connection->token_id);
+    if (batches.empty() || batches.back().renewals.size() == kRenewalsPerTransactionMax) {
+      batches.emplace_back();
+    }
+    batches.back().renewals.push_back(LeaseRenewal{daemon_id, connection->connection_id,
+                                                   connection->presence.status(), lease_until_ms,
+                                                   last_activity_ms(*connection)});
+    if (!connection->token_id.empty()) batches.back().tokens.insert(connection->token_id);
   }
-  for (std::size_t first = 0; first < renewals.size(); first += kRenewalsPerTransactionMax) {
-    const std::span<const LeaseRenewal> batch = std::span(renewals).subspan(
-        first, std::min(kRenewalsPerTransactionMax, renewals.size() - first));
+  for (const Batch& batch : batches) {
     struct Renewed {
       std::vector<bool> owned;
-      // The tokens that admitted the streams are checked again with every renewal, so a
-      // revocation whose announcement was lost still ends its streams within a renewal.
       std::set<std::string> active_tokens;
     };
-    std::set<std::string> tokens;
-    for (std::size_t i = first; i < first + batch.size(); ++i) {
-      if (!token_ids[i].empty()) tokens.insert(token_ids[i]);
-    }
     Task<Result<Renewed>> renewing = env_.store->transact_for(
-        [batch = std::vector<LeaseRenewal>(batch.begin(), batch.end()), tokens = std::move(tokens),
-         now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewed> {
-          auto owned = renew_daemon_leases(tx, batch);
+        [batch, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<Renewed> {
+          auto owned = renew_daemon_leases(tx, batch.renewals);
           if (!owned) return fail(owned.error());
-          auto active = active_tokens(tx, tokens, now_ms);
+          auto active = active_tokens(tx, batch.tokens, now_ms);
           if (!active) return fail(active.error());
           return Renewed{std::move(*owned), std::move(*active)};
         });
     Result<Renewed> renewed = co_await renewing;
     if (!renewed) continue;  // one attempt per renewal: the next period tries again
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      // The connection may have ended, or been replaced, while the store answered.
-      const auto held = connections_.find(batch[i].daemon_id);
-      if (held == connections_.end() || held->second->connection_id != batch[i].connection_id) {
-        continue;
-      }
-      Connection& connection = *held->second;
-      if (!connection.token_id.empty() && renewed->active_tokens.count(connection.token_id) == 0) {
-        ++stats_.credentials_revoked;
-        refuse(*connection.stream, "unauthenticated", "the daemon's token was revoked or expired");
-        continue;
-      }
-      if (renewed->owned[i]) continue;
-      // The row names another connection: the daemon registered again later (here or
-      // elsewhere), so this stream is not the one the platform routes to. Let it go rather than
-      // hold a daemon nobody can reach through us; the daemon keeps whichever stream is its
-      // newest.
-      ++stats_.ownership_lost;
-      log_line(env_, LogLevel::info, [&] {
-        return "daemon " + connection.daemon_id +
-               " registered again elsewhere: letting connection " + connection.connection_id +
-               " go";
-      });
-      connection.stream->close();
+    for (std::size_t i = 0; i < batch.renewals.size(); ++i) {
+      answer_renewal(batch.renewals[i], renewed->owned[i], renewed->active_tokens);
     }
   }
+}
+
+void Gateway::answer_renewal(const LeaseRenewal& renewal, bool owned,
+                             const std::set<std::string>& active_tokens) {
+  // The connection may have ended, or been replaced, while the store answered.
+  const auto held = connections_.find(renewal.daemon_id);
+  if (held == connections_.end() || held->second->connection_id != renewal.connection_id) return;
+  Connection& connection = *held->second;
+  if (!connection.token_id.empty() && active_tokens.count(connection.token_id) == 0) {
+    ++stats_.credentials_revoked;
+    refuse(*connection.stream, "unauthenticated", "the daemon's token was revoked or expired");
+    return;
+  }
+  if (owned) return;
+  // The row names another connection: the daemon registered again later (here or elsewhere),
+  // so this stream is not the one the platform routes to. Let it go rather than hold a daemon
+  // nobody can reach through us; the daemon keeps whichever stream is its newest.
+  ++stats_.ownership_lost;
+  log_line(env_, LogLevel::info, [&] {
+    return "daemon " + connection.daemon_id + " registered again elsewhere: letting connection " +
+           connection.connection_id + " go";
+  });
+  connection.stream->close();
 }
 
 Task<void> Gateway::record_status(std::string daemon_id, std::string user_id,

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@
 
 namespace reliant {
 struct DaemonRecord;  // services/storage/daemons.h
+struct LeaseRenewal;  // services/storage/daemons.h
 }  // namespace reliant
 
 namespace reliant::gateway {
@@ -195,6 +197,10 @@ class Gateway {
   // transaction a period for a gateway's whole fleet, not one a daemon); a renewal that finds a
   // later connection on the row closes ours, and one whose token is no longer active refuses it.
   Task<void> renew_leases();
+  // Acts on one renewal's answer: `owned` (the row is still this connection's) and the tokens
+  // found active.
+  void answer_renewal(const LeaseRenewal& renewal, bool owned,
+                      const std::set<std::string>& active_tokens);
   Task<void> expire_dead_leases();
   // Kill and command requests go down the holder's stream; the daemon's answer goes to the
   // request's inbox when it comes (answer_command).

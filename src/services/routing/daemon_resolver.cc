@@ -98,7 +98,7 @@ Task<Result<DaemonDecision>> resolve_among_candidates(std::vector<DaemonCandidat
 Task<Result<DaemonDecision>> resolve_daemon(Store& store, std::string user_id, DaemonChoice choice,
                                             DaemonRouter* online) {
   // Most calls need a few rows, not the user's whole fleet: the session daemon's own row, or the
-  // best connected daemons (the (user_id, status) index finds them). Selectors, which may match
+  // best connected daemons (daemons_connected holds them in order). Selectors, which may match
   // any daemon, and the database fallback, when none is connected, read them all.
   const bool no_selector = !choice.node && !choice.workflow;
   std::optional<std::string> session;

@@ -203,7 +203,7 @@ Result<bool> record_daemon_status(SqlTransaction& tx, const std::string& daemon_
 }
 
 Result<std::vector<bool>> renew_daemon_leases(SqlTransaction& tx,
-                                              std::span<const LeaseRenewal> renewals) {
+                                              const std::vector<LeaseRenewal>& renewals) {
   // Each lease is renewed and its row read back (all sent together); a status is written only
   // where it differs, which is rare (a sweep wrote 'disconnected' while the store was
   // unreachable). SQLite rewrites the row's entries in daemons_user and daemons_connected and
@@ -244,15 +244,6 @@ Result<std::vector<bool>> renew_daemon_leases(SqlTransaction& tx,
     if (!restored) return fail(restored.error());
   }
   return owned;
-}
-
-Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
-                                const std::string& connection_id, DaemonStatus status,
-                                std::int64_t lease_until_ms, std::int64_t last_activity_at_ms) {
-  const LeaseRenewal renewal{daemon_id, connection_id, status, lease_until_ms, last_activity_at_ms};
-  auto owned = renew_daemon_leases(tx, std::span(&renewal, 1));
-  if (!owned) return fail(owned.error());
-  return owned->front();
 }
 
 Result<std::vector<DaemonLease>> leased_daemons(SqlTransaction& tx, const std::string& gateway_id,

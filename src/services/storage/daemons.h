@@ -9,7 +9,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -92,11 +91,7 @@ struct LeaseRenewal {
 // of all renewals go out together: on Postgres one round trip for the lot, and one more when a
 // status must be written back.
 Result<std::vector<bool>> renew_daemon_leases(SqlTransaction& tx,
-                                              std::span<const LeaseRenewal> renewals);
-// renew_daemon_leases of one.
-Result<bool> renew_daemon_lease(SqlTransaction& tx, const std::string& daemon_id,
-                                const std::string& connection_id, DaemonStatus status,
-                                std::int64_t lease_until_ms, std::int64_t last_activity_at_ms = 0);
+                                              const std::vector<LeaseRenewal>& renewals);
 
 // The lease of a row no gateway renews: the monolith's embedded daemon, which lives as long as
 // its process. No gateway's sweep expires it.

@@ -121,8 +121,8 @@ struct Fixture : sim::OneNode {
       daemon.connection_id = "c-" + id;
       daemon.connected_at_ms = activity_ms;
       if (auto ok = record_daemon_connected(tx, daemon); !ok) return ok;
-      auto renewed = renew_daemon_lease(tx, id, "c-" + id, DaemonStatus::active,
-                                        activity_ms + 30000, activity_ms);
+      auto renewed = renew_daemon_leases(
+          tx, {{id, "c-" + id, DaemonStatus::active, activity_ms + 30000, activity_ms}});
       if (!renewed) return fail(renewed.error());
       return {};
     }));
