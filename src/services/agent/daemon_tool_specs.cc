@@ -47,9 +47,15 @@ std::vector<std::string> DaemonToolSpecs::tags(const std::string& user_id,
 }
 
 Task<OfferedTools> DaemonToolSpecs::for_node(const AgentDeps& deps, Executor& executor,
-                                             NodeInput node) {
+                                             NodeInput node, std::optional<ChatDaemons> read) {
   const std::string user_id = node.user_id;
-  Task<Result<std::string>> choosing = node_daemon(deps, std::move(node));
+  // The rows' word: asking the gateways costs every model call a round trip through the bus to
+  // each of them, and an offer is only that. A daemon whose row outlived it (its gateway died;
+  // the lease lets go of it within stale_after) offers what was kept of it or nothing, and a call
+  // of one of its tools is routed with the gateways asked (node_tool_activities), as every call is.
+  Task<Result<std::string>> choosing =
+      read ? choose_node_daemon(deps, std::move(node), std::move(*read), DaemonPresence::as_stored)
+           : node_daemon(deps, std::move(node), DaemonPresence::as_stored);
   Result<std::string> daemon_id = co_await choosing;
   if (!daemon_id || daemon_id->empty()) co_return OfferedTools{};
   const std::string key = user_id + "/" + *daemon_id;

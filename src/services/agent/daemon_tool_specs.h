@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,11 @@ class DaemonToolSpecs {
                            Duration keep_partial_for = seconds(5))
       : keep_for_(keep_for), keep_partial_for_(keep_partial_for), kept_(daemons) {}
 
-  // The MCP tools of the daemon `node` runs on, at most kMcpToolsOffered of them.
-  Task<OfferedTools> for_node(const AgentDeps& deps, Executor& executor, NodeInput node);
+  // The MCP tools of the daemon `node` runs on as the store has it (the gateways are not asked),
+  // at most kMcpToolsOffered of them.
+  // `read`: the daemons to choose among, when the caller read them with its own reads.
+  Task<OfferedTools> for_node(const AgentDeps& deps, Executor& executor, NodeInput node,
+                              std::optional<ChatDaemons> read = std::nullopt);
 
   // The configured tags of an MCP tool of `daemon_id` as last asked (empty when unknown).
   std::vector<std::string> tags(const std::string& user_id, const std::string& daemon_id,

@@ -269,22 +269,19 @@ class CallLlmNode final : public engine::Activity {
     // `messages:` makes it an ad-hoc call about those messages, not about the thread.
     auto given = given_messages(node);
     if (!given) co_return fail(given.error());
-    KeptThread thread;
-    if (!node.chat_id.empty() && !*given) {
-      Task<Result<KeptThread>> loading =
-          read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
-                      [node, run_id, now_ms, dialect = deps_.store.dialect()](SqlTransaction& tx) {
-                        return ensure_node_thread(tx, dialect, node, run_id, now_ms);
-                      });
-      Result<KeptThread> read = co_await loading;
-      if (!read) co_return fail(read.error());
-      thread = std::move(*read);
-    }
-
-    llm::Request request = model_request(node, *model);
     auto filter_list = tool_filter_list(node, node_tool_filter(node.args));
     if (!filter_list) co_return fail(filter_list.error());
     const Json filter = std::move(*filter_list);
+    const bool offers_mcp = may_offer_mcp(filter);
+    NodeReads reads;
+    if (!node.chat_id.empty() && !*given) {
+      Task<Result<NodeReads>> reading = read_thread_and_daemons(node, run_id, now_ms, offers_mcp);
+      Result<NodeReads> read = co_await reading;
+      if (!read) co_return fail(read.error());
+      reads = std::move(*read);
+    }
+
+    llm::Request request = model_request(node, *model);
     request.tools = filtered_tools(deps_.tools, filter);
     // The tools the worker runs itself keep their state on the chat (a plan): offered in one.
     if (!node.chat_id.empty()) {
@@ -297,8 +294,9 @@ class CallLlmNode final : public engine::Activity {
       }
     }
     // The MCP tools of the daemon this node's tools would run on.
-    if (may_offer_mcp(filter)) {
-      Task<OfferedTools> asking = daemon_tools_->for_node(deps_, executor, node);
+    if (offers_mcp) {
+      Task<OfferedTools> asking =
+          daemon_tools_->for_node(deps_, executor, node, std::move(reads.daemons));
       OfferedTools offered = co_await asking;
       for (auto& spec : offered.specs) {
         const std::vector<std::string> tags =
@@ -318,9 +316,9 @@ class CallLlmNode final : public engine::Activity {
       for (auto& message : (*given)->messages) request.messages.push_back(std::move(message));
       if (!(*given)->system.empty()) request.system += "\n\n" + (*given)->system;
     } else {
-      request.earlier = thread.conversation;
+      request.earlier = reads.thread.conversation;
       if (!node.chat_id.empty())
-        conversations_->put(node.chat_id, node.thread_ref.id, std::move(thread));
+        conversations_->put(node.chat_id, node.thread_ref.id, std::move(reads.thread));
     }
     if (const Json prompt = node.args.value("prompt", Json()); prompt.is_string()) {
       request.messages.push_back({llm::Message::Role::user, {llm::Block::text_block(prompt)}});
@@ -379,6 +377,33 @@ class CallLlmNode final : public engine::Activity {
   }
 
  private:
+  // The node's thread, and the daemons whose MCP tools it may be offered (when it may be offered
+  // any), read in one transaction.
+  struct NodeReads {
+    KeptThread thread;
+    std::optional<ChatDaemons> daemons;  // unread: the offer reads them itself
+  };
+  Task<Result<NodeReads>> read_thread_and_daemons(NodeInput node, std::string run_id,
+                                                  std::int64_t now_ms, bool offers_mcp) {
+    auto daemons = std::make_shared<std::optional<ChatDaemons>>();
+    Task<Result<KeptThread>> loading =
+        read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
+                    [node, run_id, now_ms, dialect = deps_.store.dialect(), offers_mcp,
+                     daemons](SqlTransaction& tx) -> Result<void> {
+                      daemons->reset();  // a body run again reads them again
+                      if (auto ok = ensure_node_thread(tx, dialect, node, run_id, now_ms); !ok)
+                        return ok;
+                      if (!offers_mcp) return {};
+                      // Unread, the offer reads them itself, and has none when it cannot.
+                      auto read = read_node_daemons(tx, node);
+                      if (read) *daemons = std::move(*read);
+                      return {};
+                    });
+    Result<KeptThread> thread = co_await loading;
+    if (!thread) co_return fail(thread.error());
+    co_return NodeReads{std::move(*thread), std::move(*daemons)};
+  }
+
   AgentDeps deps_;
   std::shared_ptr<ConversationCache> conversations_;
   std::shared_ptr<DaemonToolSpecs> daemon_tools_;  // shared with execute_tools

@@ -98,18 +98,28 @@ Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const No
   return {};
 }
 
-Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
+Result<ChatDaemons> read_node_daemons(SqlTransaction& tx, const NodeInput& node) {
   // The chat's session daemon and the user's daemons, read together.
+  if (!node.chat_id.empty()) return list_daemons_for_chat(tx, node.user_id, node.chat_id);
+  auto daemons = list_daemons(tx, node.user_id);
+  if (!daemons) return fail(daemons.error());
+  return ChatDaemons{{}, std::move(*daemons)};
+}
+
+Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node,
+                                      DaemonPresence presence) {
   Task<Result<ChatDaemons>> reading = deps.store.transact_for(
-      [chat_id = node.chat_id, user_id = node.user_id](SqlTransaction& tx) -> Result<ChatDaemons> {
-        if (!chat_id.empty()) return list_daemons_for_chat(tx, user_id, chat_id);
-        auto daemons = list_daemons(tx, user_id);
-        if (!daemons) return fail(daemons.error());
-        return ChatDaemons{{}, std::move(*daemons)};
-      });
+      [node](SqlTransaction& tx) -> Result<ChatDaemons> { return read_node_daemons(tx, node); });
   Result<ChatDaemons> read = co_await reading;
   if (!read) co_return fail(read.error());
-  const std::string session_daemon = std::move(read->chat_daemon_id);
+  Task<Result<std::string>> choosing =
+      choose_node_daemon(deps, std::move(node), std::move(*read), presence);
+  co_return co_await choosing;
+}
+
+Task<Result<std::string>> choose_node_daemon(const AgentDeps& deps, NodeInput node,
+                                             ChatDaemons read, DaemonPresence presence) {
+  const std::string session_daemon = std::move(read.chat_daemon_id);
   routing::DaemonChoice choice;
   if (!node.daemon.is_null()) {
     auto selector = parse_selector_source(node.daemon);
@@ -124,8 +134,9 @@ Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node) {
     choice.workflow = std::move(*selector);
   }
   if (!session_daemon.empty()) choice.session_daemon_id = session_daemon;
-  Task<Result<DaemonDecision>> resolving = routing::resolve_daemon_among(
-      std::move(read->daemons), node.user_id, std::move(choice), &deps.router);
+  Task<Result<DaemonDecision>> resolving =
+      routing::resolve_daemon_among(std::move(read.daemons), node.user_id, std::move(choice),
+                                    presence == DaemonPresence::asked ? &deps.router : nullptr);
   Result<DaemonDecision> decision = co_await resolving;
   if (!decision) {
     const ErrorCode code = decision.error().code;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/agent/agent_activities.h"
+#include "services/storage/daemons.h"
 #include "services/storage/threads.h"
 
 namespace reliant::agent {
@@ -47,9 +48,20 @@ bool node_thread_needs_preparing(const NodeInput& node);
 Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const NodeInput& node,
                                 const std::string& run_id, std::int64_t now_ms);
 
+// Whether node_daemon asks the gateways which connected daemons really are (a round trip through
+// the bus to every gateway), or takes the rows' word for it.
+enum class DaemonPresence { asked, as_stored };
+
 // The daemon the node's tools run on: its selector, else the chat's session daemon, else the
 // user's default (core/daemon_selection). A store that is down fails with a retryable error.
-Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node);
+Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node,
+                                      DaemonPresence presence = DaemonPresence::asked);
+// What node_daemon chooses among: the user's daemons, and the chat's session daemon when the node
+// is in a chat. For a caller that reads them in a transaction of its own.
+Result<ChatDaemons> read_node_daemons(SqlTransaction& tx, const NodeInput& node);
+// node_daemon's choice among daemons read already.
+Task<Result<std::string>> choose_node_daemon(const AgentDeps& deps, NodeInput node,
+                                             ChatDaemons read, DaemonPresence presence);
 
 struct DaemonAnswer {
   std::string daemon_id;

@@ -8,6 +8,8 @@
 
 #include "core/engine/run_state.h"
 #include "core/workflow/engine_workflow.h"
+#include "services/agent/daemon_tool_specs.h"
+#include "services/agent/node_support.h"
 #include "services/engine/engine_sql.h"
 #include "sim/sim_mcp_server.h"
 #include "unit/services/agent_monolith.h"
@@ -357,6 +359,75 @@ TEST(WorkflowNodes, TheDaemonsMcpToolsAreOfferedAndRunThroughIt) {
   (void)finished(m, "user-1", chat->id);
   EXPECT_EQ(std::find(model.offered.begin(), model.offered.end(), "mcp__files__echo"),
             model.offered.end());
+}
+
+// The monolith's router, counting the gateways' presence checks (is_online).
+class PresenceCountingRouter final : public routing::DaemonRouter {
+ public:
+  explicit PresenceCountingRouter(routing::DaemonRouter& inner) : inner_(inner) {}
+  Task<Result<routing::v1::ToolResponse>> send_tool_request(routing::ToolCall call) override {
+    return inner_.send_tool_request(std::move(call));
+  }
+  Task<Result<routing::v1::ToolResponse>> send_tool_request_sync(routing::ToolCall call) override {
+    return inner_.send_tool_request_sync(std::move(call));
+  }
+  Task<Result<void>> cancel_tool(std::string user_id, std::string daemon_id, std::string request_id,
+                                 std::string reason) override {
+    return inner_.cancel_tool(std::move(user_id), std::move(daemon_id), std::move(request_id),
+                              std::move(reason));
+  }
+  Task<Result<bool>> is_online(std::string user_id, std::string daemon_id) override {
+    ++presence_checks;
+    return inner_.is_online(std::move(user_id), std::move(daemon_id));
+  }
+  Task<Result<routing::v1::DaemonCommandResult>> send_command(
+      routing::v1::DaemonCommand command) override {
+    return inner_.send_command(std::move(command));
+  }
+  Task<Result<void>> reload_config(std::string user_id, std::string daemon_id) override {
+    return inner_.reload_config(std::move(user_id), std::move(daemon_id));
+  }
+  int presence_checks = 0;
+
+ private:
+  routing::DaemonRouter& inner_;
+};
+
+// Issue 44: a model call's offer of MCP tools chooses its daemon by the rows alone — asking the
+// gateways cost every model call a round trip through the bus to each of them — while a tool
+// call still asks which daemon really is connected. With the daemons read already (by the call's
+// own transaction), the offer reads nothing more.
+TEST(WorkflowNodes, AnOfferOfMcpToolsTakesTheRowsWordAndAToolCallAsksTheGateways) {
+  Monolith m;
+  mcp::McpServerConfig files;
+  files.name = "files";
+  files.command = "sim-mcp";
+  m.host.on_interactive("'sim-mcp'", sim::SimMcpServer::factory({}));
+  m.mcp.configure({{"files", files}});
+  PresenceCountingRouter router(m.router);
+  AgentDeps deps{m.store, &m.bus, m.llm, router, "scripted", builtin_tool_specs()};
+  NodeInput node;
+  node.user_id = "user-1";
+  DaemonToolSpecs specs;
+  const OfferedTools offered = m.run(specs.for_node(deps, m.executor, node));
+  EXPECT_EQ(offered.daemon_id, "daemon-1");
+  EXPECT_EQ(router.presence_checks, 0);
+
+  auto read = m.run(m.store.transact_for(
+      [node](SqlTransaction& tx) -> Result<ChatDaemons> { return read_node_daemons(tx, node); }));
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  DaemonToolSpecs fresh;  // nothing kept: the offer asks the daemon for its tools again
+  const OfferedTools again = m.run(fresh.for_node(deps, m.executor, node, std::move(*read)));
+  EXPECT_EQ(again.daemon_id, "daemon-1");
+  EXPECT_EQ(router.presence_checks, 0);
+  std::vector<std::string> names;
+  for (const auto& spec : again.specs) names.push_back(spec.name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "mcp__files__echo"), names.end());
+
+  auto chosen = m.run(node_daemon(deps, node));
+  ASSERT_TRUE(chosen.has_value()) << chosen.error().message;
+  EXPECT_EQ(*chosen, "daemon-1");
+  EXPECT_EQ(router.presence_checks, 1);
 }
 
 // Issue 38: an MCP server that never answered initialize held every chat's first turn for 30 s
