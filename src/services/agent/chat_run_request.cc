@@ -2,6 +2,7 @@
 #include "services/agent/chat_run_request.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/workflow/engine_workflow.h"
 #include "core/workflow/inputs.h"
@@ -44,7 +45,8 @@ engine::Json message_inputs(const workflow::Definition& definition, const ChatRe
 Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatRecord& chat,
                                               const SendOptions& options,
                                               const std::string& default_model,
-                                              const std::string& run_id) {
+                                              const std::string& run_id,
+                                              const PresetLibrary* presets) {
   const std::string name = options.workflow.empty() ? chat.workflow : options.workflow;
   workflow::RunRequest request;
   request.user_id = chat.user_id;
@@ -69,11 +71,15 @@ Result<workflow::RunRequest> chat_run_request(SqlTransaction& tx, const ChatReco
   engine::Json inputs = message_inputs(**definition, chat, options, default_model);
   // The presets fill what is still unset; the run keeps the result, so a preset edited later
   // changes no run.
-  auto library = PresetLibrary::load(tx, chat.user_id, chat.project_id);
-  if (!library) return fail(library.error());
+  std::optional<PresetLibrary> loaded;
+  if (presets == nullptr) {
+    auto library = PresetLibrary::load(tx, chat.user_id, chat.project_id);
+    if (!library) return fail(library.error());
+    presets = &loaded.emplace(std::move(*library));
+  }
   auto under = workflow::inputs_under_presets(
       **definition, std::move(inputs), options.presets.is_null() ? chat.presets : options.presets,
-      library->finder());
+      presets->finder());
   if (!under) return fail(ErrorCode::invalid_argument, name + ": " + under.error());
   inputs = std::move(*under);
   auto resolved = workflow::resolve_inputs((*definition)->inputs, inputs);

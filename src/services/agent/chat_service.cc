@@ -27,14 +27,35 @@ namespace {
 
 using Events = std::vector<updates::UserEvent>;
 
-// The chat, when it is `user_id`'s; not_found otherwise (the same answer as for no chat).
-Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
-                              const std::string& chat_id) {
-  auto chat = find_chat(tx, chat_id);
+// The chat read, when it is `user_id`'s; not_found otherwise (the same answer as for no chat).
+Result<ChatRecord> owned(Result<std::optional<ChatRecord>> chat, const std::string& user_id,
+                         const std::string& chat_id) {
   if (!chat) return fail(chat.error());
   if (!*chat || (*chat)->user_id != user_id)
     return fail(ErrorCode::not_found, "no chat " + chat_id);
   return std::move(**chat);
+}
+
+// The chat, when it is `user_id`'s.
+Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
+                              const std::string& chat_id) {
+  return owned(find_chat(tx, chat_id), user_id, chat_id);
+}
+
+// The chat, when it is `user_id`'s, and the presets a run of it starts under, read together (on
+// Postgres, one round trip).
+struct ChatAndPresets {
+  ChatRecord chat;
+  PresetLibrary presets;
+};
+Result<ChatAndPresets> owned_chat_and_presets(SqlTransaction& tx, const std::string& user_id,
+                                              const std::string& chat_id) {
+  auto read =
+      tx.query_together({find_chat_statement(chat_id), chat_presets_statement(user_id, chat_id)});
+  if (!read) return fail(read.error());
+  auto chat = owned(chat_of((*read)[0]), user_id, chat_id);
+  if (!chat) return fail(chat.error());
+  return ChatAndPresets{std::move(*chat), PresetLibrary::of(presets_from((*read)[1]))};
 }
 
 // A chat nobody named takes its title from its first message (the one `message` is, when the
@@ -144,14 +165,15 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue,
                default_model = config_.default_model, dialect = env_.store->dialect()](
                   SqlTransaction& tx, Events& events) -> Result<void> {
-    auto chat = owned_chat(tx, user_id, message.chat_id);
-    if (!chat) return fail(chat.error());
+    auto read = owned_chat_and_presets(tx, user_id, message.chat_id);
+    if (!read) return fail(read.error());
+    const ChatRecord* chat = &read->chat;
     if (chat->status == ChatStatus::running) {
       return fail(ErrorCode::failed_precondition,
                   "chat " + chat->id + " is still answering its previous message (run " +
                       chat->workflow_run_id + "); wait for it or cancel it");
     }
-    auto request = chat_run_request(tx, *chat, options, default_model, run_id);
+    auto request = chat_run_request(tx, *chat, options, default_model, run_id, &read->presets);
     if (!request) return fail(request.error());
     const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(*request)};

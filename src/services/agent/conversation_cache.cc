@@ -16,8 +16,24 @@ std::string key_of(const std::string& chat_id, const std::string& thread) {
 }  // namespace
 
 Result<ThreadRead> read_thread_since(SqlTransaction& tx, const std::string& chat_id,
-                                     const std::string& thread, const KeptThread& kept) {
+                                     const std::string& thread, const KeptThread& kept,
+                                     const AlongTheThread* along) {
   ThreadRead read;
+  if (along != nullptr && (kept.known || thread.empty())) {
+    // One statement of messages either way: load_thread reads the main thread's so.
+    auto both = tx.query_together({thread_messages_statement(chat_id, thread, std::nullopt,
+                                                             kept.known ? kept.through_ordinal : 0),
+                                   along->statement});
+    if (!both) return fail(both.error());
+    if (auto ok = along->read(tx, (*both)[1]); !ok) return fail(ok.error());
+    read.messages = thread_messages_from((*both)[0]);
+    return read;
+  }
+  if (along != nullptr) {
+    auto rows = tx.query(along->statement.sql, along->statement.params);
+    if (!rows) return fail(rows.error());
+    if (auto ok = along->read(tx, *rows); !ok) return fail(ok.error());
+  }
   if (kept.known) {
     auto newer = load_thread_messages(tx, chat_id, thread, std::nullopt, kept.through_ordinal);
     if (!newer) return fail(newer.error());
@@ -78,16 +94,17 @@ void ConversationCache::put(const std::string& chat_id, const std::string& threa
 
 Task<Result<KeptThread>> read_thread(ConversationCache& cache, Store& store, std::string chat_id,
                                      std::string thread,
-                                     std::function<Result<void>(SqlTransaction&)> prepare) {
+                                     std::function<Result<void>(SqlTransaction&)> prepare,
+                                     std::optional<AlongTheThread> along) {
   auto kept = std::make_shared<KeptThread>(cache.take(chat_id, thread));
   // The body only reads `kept`: it may run more than once.
   Task<Result<ThreadRead>> reading =
-      store.transact_for([chat_id, thread, kept,
-                          prepare = std::move(prepare)](SqlTransaction& tx) -> Result<ThreadRead> {
+      store.transact_for([chat_id, thread, kept, prepare = std::move(prepare),
+                          along = std::move(along)](SqlTransaction& tx) -> Result<ThreadRead> {
         if (prepare) {
           if (auto ok = prepare(tx); !ok) return fail(ok.error());
         }
-        return read_thread_since(tx, chat_id, thread, *kept);
+        return read_thread_since(tx, chat_id, thread, *kept, along ? &*along : nullptr);
       });
   Result<ThreadRead> read = co_await reading;
   if (!read) co_return fail(read.error());

@@ -41,10 +41,20 @@ struct ThreadRead {
   bool settled = true;
 };
 
+// A statement of the caller's to send with a thread's read, and what reads its rows, in the same
+// transaction.
+struct AlongTheThread {
+  SqlStatement statement;
+  std::function<Result<void>(SqlTransaction&, const SqlRows&)> read;
+};
+
 // Reads, in the caller's transaction, what `kept` lacks of the thread: all of it when nothing is
 // known, else its own messages after `kept.through_ordinal` (a fork's inherited part is fixed).
+// With `along`: its statement goes with the thread's messages where they are one statement (the
+// main thread's, or what a known thread lacks; on Postgres, one round trip), else before them.
 Result<ThreadRead> read_thread_since(SqlTransaction& tx, const std::string& chat_id,
-                                     const std::string& thread, const KeptThread& kept);
+                                     const std::string& thread, const KeptThread& kept,
+                                     const AlongTheThread* along = nullptr);
 // Adds what read_thread_since read.
 void extend(KeptThread& kept, ThreadRead read);
 
@@ -67,10 +77,12 @@ class ConversationCache {
 };
 
 // The whole thread, read through `cache`: takes the kept copy, reads what it lacks in one
-// transaction of `store` (which first runs `prepare`, when given), and returns it. The caller puts
-// it back (ConversationCache::put) once done with it.
+// transaction of `store` (which first runs `prepare`, when given, and reads `along` with the
+// thread: read_thread_since), and returns it. The caller puts it back (ConversationCache::put)
+// once done with it.
 Task<Result<KeptThread>> read_thread(ConversationCache& cache, Store& store, std::string chat_id,
                                      std::string thread,
-                                     std::function<Result<void>(SqlTransaction&)> prepare = {});
+                                     std::function<Result<void>(SqlTransaction&)> prepare = {},
+                                     std::optional<AlongTheThread> along = std::nullopt);
 
 }  // namespace reliant::agent

@@ -386,19 +386,24 @@ class CallLlmNode final : public engine::Activity {
   Task<Result<NodeReads>> read_thread_and_daemons(NodeInput node, std::string run_id,
                                                   std::int64_t now_ms, bool offers_mcp) {
     auto daemons = std::make_shared<std::optional<ChatDaemons>>();
-    Task<Result<KeptThread>> loading =
-        read_thread(*conversations_, deps_.store, node.chat_id, node.thread_ref.id,
-                    [node, run_id, now_ms, dialect = deps_.store.dialect(), offers_mcp,
-                     daemons](SqlTransaction& tx) -> Result<void> {
-                      daemons->reset();  // a body run again reads them again
-                      if (auto ok = ensure_node_thread(tx, dialect, node, run_id, now_ms); !ok)
-                        return ok;
-                      if (!offers_mcp) return {};
-                      // Unread, the offer reads them itself, and has none when it cannot.
-                      auto read = read_node_daemons(tx, node);
-                      if (read) *daemons = std::move(*read);
-                      return {};
-                    });
+    std::optional<AlongTheThread> along;
+    if (offers_mcp) {
+      along = AlongTheThread{
+          daemons_for_chat_statement(node.user_id, node.chat_id),
+          [daemons, chat_id = node.chat_id](SqlTransaction& tx, const SqlRows& rows) {
+            // Unread, the offer reads them itself, and has none when it cannot.
+            auto read = chat_daemons_from(tx, chat_id, rows);
+            if (read) *daemons = std::move(*read);
+            return Result<void>{};
+          }};
+    }
+    Task<Result<KeptThread>> loading = read_thread(
+        *conversations_, deps_.store, node.chat_id, node.thread_ref.id,
+        [node, run_id, now_ms, dialect = deps_.store.dialect(), daemons](SqlTransaction& tx) {
+          daemons->reset();  // a body run again reads them again
+          return ensure_node_thread(tx, dialect, node, run_id, now_ms);
+        },
+        std::move(along));
     Result<KeptThread> thread = co_await loading;
     if (!thread) co_return fail(thread.error());
     co_return NodeReads{std::move(*thread), std::move(*daemons)};

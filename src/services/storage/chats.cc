@@ -86,10 +86,21 @@ Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
 }
 
 Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id) {
-  auto rows = tx.query(std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1", {id});
+  const SqlStatement statement = find_chat_statement(id);
+  auto rows = tx.query(statement.sql, statement.params);
   if (!rows) return fail(rows.error());
-  if (rows->rows.empty()) return std::optional<ChatRecord>();
-  auto chat = chat_from(first_record(*rows));
+  return chat_of(*rows);
+}
+
+SqlStatement find_chat_statement(const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1";
+  return {sql, {id}};
+}
+
+Result<std::optional<ChatRecord>> chat_of(const SqlRows& rows) {
+  if (rows.rows.empty()) return std::optional<ChatRecord>();
+  auto chat = chat_from(first_record(rows));
   if (!chat) return fail(chat.error());
   return std::optional<ChatRecord>(std::move(*chat));
 }
@@ -275,19 +286,31 @@ Result<std::vector<MessageRecord>> load_thread_messages(SqlTransaction& tx,
                                                         const std::string& thread,
                                                         std::optional<std::int64_t> through_ordinal,
                                                         std::int64_t after_ordinal) {
+  const SqlStatement statement =
+      thread_messages_statement(chat_id, thread, through_ordinal, after_ordinal);
+  auto rows = tx.query(statement.sql, statement.params);
+  if (!rows) return fail(rows.error());
+  return thread_messages_from(*rows);
+}
+
+SqlStatement thread_messages_statement(const std::string& chat_id, const std::string& thread,
+                                       std::optional<std::int64_t> through_ordinal,
+                                       std::int64_t after_ordinal) {
   // Messages and their blocks in one query (a conversation of thousands of messages would
   // otherwise cost a query per message on every model turn).
-  auto rows = tx.query(
+  return {
       "SELECT m.id, m.chat_id, m.thread, m.ordinal, m.role, m.model, m.input_tokens, "
       "m.output_tokens, m.created_at_ms, b.kind, b.body_json FROM messages m "
       "LEFT JOIN content_blocks b ON b.message_id = m.id "
       "WHERE m.chat_id = $1 AND m.thread = $2 AND m.ordinal <= $3 AND m.ordinal > $4 "
       "ORDER BY m.ordinal, b.ordinal",
       {chat_id, thread, through_ordinal.value_or(std::numeric_limits<std::int64_t>::max()),
-       after_ordinal});
-  if (!rows) return fail(rows.error());
+       after_ordinal}};
+}
+
+std::vector<MessageRecord> thread_messages_from(const SqlRows& rows) {
   std::vector<MessageRecord> messages;
-  for (const SqlRecord& row : records(*rows)) {
+  for (const SqlRecord& row : records(rows)) {
     if (messages.empty() || messages.back().id != row.text("id")) {
       messages.push_back(message_from(row));
     }

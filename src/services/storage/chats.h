@@ -70,6 +70,9 @@ struct MessageRecord {
 
 Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& chat);
 Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id);
+// find_chat's statement and the reading of its rows, for a caller that sends it with others.
+SqlStatement find_chat_statement(const std::string& id);
+Result<std::optional<ChatRecord>> chat_of(const SqlRows& rows);
 // Newest first.
 Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
                                            std::int64_t limit);
@@ -103,6 +106,12 @@ Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::
 Result<std::vector<MessageRecord>> load_thread_messages(
     SqlTransaction& tx, const std::string& chat_id, const std::string& thread,
     std::optional<std::int64_t> through_ordinal = std::nullopt, std::int64_t after_ordinal = 0);
+// load_thread_messages' statement and the reading of its rows, for a caller that sends it with
+// others (SqlTransaction::query_together).
+SqlStatement thread_messages_statement(const std::string& chat_id, const std::string& thread,
+                                       std::optional<std::int64_t> through_ordinal,
+                                       std::int64_t after_ordinal);
+std::vector<MessageRecord> thread_messages_from(const SqlRows& rows);
 
 // A page of a chat's messages holds kMessagePageDefault messages unless a limit is asked, and
 // never more than kMessagePageMax.

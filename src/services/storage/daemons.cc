@@ -92,21 +92,32 @@ Result<std::vector<DaemonRecord>> list_daemons(SqlTransaction& tx, const std::st
 
 Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
                                           const std::string& chat_id) {
-  auto rows = tx.query(std::string("SELECT ") + kDaemonColumns +
-                           ", (SELECT active_daemon_id FROM chats WHERE id = $2) AS chat_daemon_id "
-                           "FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id",
-                       {user_id, chat_id});
+  const SqlStatement statement = daemons_for_chat_statement(user_id, chat_id);
+  auto rows = tx.query(statement.sql, statement.params);
   if (!rows) return fail(rows.error());
+  return chat_daemons_from(tx, chat_id, *rows);
+}
+
+SqlStatement daemons_for_chat_statement(const std::string& user_id, const std::string& chat_id) {
+  static const std::string sql =
+      std::string("SELECT ") + kDaemonColumns +
+      ", (SELECT active_daemon_id FROM chats WHERE id = $2) AS chat_daemon_id "
+      "FROM daemons WHERE user_id = $1 ORDER BY created_at_ms, id";
+  return {sql, {user_id, chat_id}};
+}
+
+Result<ChatDaemons> chat_daemons_from(SqlTransaction& tx, const std::string& chat_id,
+                                      const SqlRows& rows) {
   ChatDaemons read;
-  if (rows->rows.empty()) {
+  if (rows.rows.empty()) {
     // No daemon row to carry the chat's column: the chat read on its own, rarely.
     auto chat = find_chat(tx, chat_id);
     if (!chat) return fail(chat.error());
     if (*chat) read.chat_daemon_id = (*chat)->active_daemon_id;
     return read;
   }
-  read.chat_daemon_id = first_record(*rows).text_or_empty("chat_daemon_id");
-  auto daemons = daemons_from(*rows);
+  read.chat_daemon_id = first_record(rows).text_or_empty("chat_daemon_id");
+  auto daemons = daemons_from(rows);
   if (!daemons) return fail(daemons.error());
   read.daemons = std::move(*daemons);
   return read;

@@ -54,6 +54,11 @@ struct ChatDaemons {
 };
 Result<ChatDaemons> list_daemons_for_chat(SqlTransaction& tx, const std::string& user_id,
                                           const std::string& chat_id);
+// list_daemons_for_chat's statement and the reading of its rows (which reads the chat, in `tx`,
+// when the user has no daemon), for a caller that sends it with others.
+SqlStatement daemons_for_chat_statement(const std::string& user_id, const std::string& chat_id);
+Result<ChatDaemons> chat_daemons_from(SqlTransaction& tx, const std::string& chat_id,
+                                      const SqlRows& rows);
 // A user's connected (active or idle) daemons as the default cascade sees them, best first as
 // daemon selection prefers them — local before cloud, then the most recently connected, then by
 // id — at most `limit` of them: an indexed read that does not grow with the user's fleet. Only

@@ -34,6 +34,9 @@ class PresetLibrary {
   // one that no longer loads (stored by an older version) is left out.
   static Result<PresetLibrary> load(SqlTransaction& tx, const std::string& user_id,
                                     const std::string& project_id);
+  // The same from stored presets read already (list_presets' order: the user's and one
+  // project's, by name).
+  static PresetLibrary of(std::vector<PresetRecord> stored);
 
   // Pointers stay valid while this library lives.
   const PresetInForce* find(std::string_view name) const;

@@ -59,8 +59,21 @@ Result<std::vector<PresetRecord>> list_presets(SqlTransaction& tx, const std::st
                            "project_id = $2) ORDER BY name, project_id",
                        {user_id, project_id});
   if (!rows) return fail(rows.error());
+  return presets_from(*rows);
+}
+
+SqlStatement chat_presets_statement(const std::string& user_id, const std::string& chat_id) {
+  // The chat's project by a subquery, so that the statement needs nothing the chat's read gives.
+  static const std::string sql =
+      std::string("SELECT ") + kPresetColumns +
+      " FROM presets WHERE user_id = $1 AND (project_id = '' OR project_id = (SELECT project_id "
+      "FROM chats WHERE id = $2 AND user_id = $1)) ORDER BY name, project_id";
+  return {sql, {user_id, chat_id}};
+}
+
+std::vector<PresetRecord> presets_from(const SqlRows& rows) {
   std::vector<PresetRecord> out;
-  for (const auto& row : records(*rows)) out.push_back(preset_from(row));
+  for (const auto& row : records(rows)) out.push_back(preset_from(row));
   return out;
 }
 

@@ -27,6 +27,11 @@ Result<PresetRecord> put_preset(SqlTransaction& tx, const PresetRecord& preset);
 // The user's own presets and, when `project_id` is not empty, that project's, by name.
 Result<std::vector<PresetRecord>> list_presets(SqlTransaction& tx, const std::string& user_id,
                                                const std::string& project_id);
+// The presets a message of the chat `chat_id` runs under (the user's, and those of the chat's
+// project), as list_presets orders them: the statement and the reading of its rows, for a caller
+// that reads the chat with it (SqlTransaction::query_together).
+SqlStatement chat_presets_statement(const std::string& user_id, const std::string& chat_id);
+std::vector<PresetRecord> presets_from(const SqlRows& rows);
 // Fails with not_found when there is no such preset (or the project is not the user's).
 Result<void> delete_preset(SqlTransaction& tx, const std::string& user_id,
                            const std::string& project_id, const std::string& name);

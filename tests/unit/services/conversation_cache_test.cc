@@ -11,6 +11,7 @@
 #include "services/storage/accounts.h"
 #include "services/storage/chats.h"
 #include "services/storage/migrator.h"
+#include "services/storage/sql_row.h"
 #include "services/storage/threads.h"
 #include "sim/one_node.h"
 
@@ -115,6 +116,38 @@ TEST(ConversationCache, AThreadNotRecordedYetIsNotKept) {
   chat.say("later-fork", "first", false, std::string(""));
   EXPECT_EQ(chat.cached("later-fork"), chat.full("later-fork"));
   EXPECT_EQ(chat.cached("later-fork").size(), 2u);
+}
+
+// A statement read along the thread (a model call's daemons) is read once a read, whatever the
+// thread: with the messages where they are one statement, on its own before a fork's.
+TEST(ConversationCache, AStatementAlongTheThreadIsReadOnceWithEveryRead) {
+  Chat chat;
+  chat.say("", "before the fork");
+  chat.say("f", "on the fork", false, std::string(""));
+  int along_reads = 0;
+  std::string title;
+  const auto read_along = [&](const std::string& thread) {
+    AlongTheThread along{{"SELECT title FROM chats WHERE id = $1", {std::string("c1")}},
+                         [&](SqlTransaction&, const SqlRows& rows) -> Result<void> {
+                           ++along_reads;
+                           title = first_record(rows).text("title");
+                           return {};
+                         }};
+    auto read = chat.run(read_thread(chat.cache, chat.store, "c1", thread, {}, along));
+    EXPECT_TRUE(read.has_value());
+    std::vector<std::string> ids;
+    for (const auto& m : read->messages) ids.push_back(m.id);
+    chat.cache.put("c1", thread, std::move(*read));
+    return ids;
+  };
+  EXPECT_EQ(read_along(""), chat.full(""));  // the main thread, unknown
+  chat.say("", "more");
+  EXPECT_EQ(read_along(""), chat.full(""));    // known
+  EXPECT_EQ(read_along("f"), chat.full("f"));  // a fork, unknown: its own statements
+  chat.say("f", "more on the fork", false, std::string(""));
+  EXPECT_EQ(read_along("f"), chat.full("f"));  // known
+  EXPECT_EQ(along_reads, 4);
+  EXPECT_EQ(title, "t");
 }
 
 TEST(ConversationCache, ARequestHoldingTheConversationIsNotChangedByTheNextRead) {
