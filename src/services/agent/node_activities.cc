@@ -391,16 +391,16 @@ class CallLlmNode final : public engine::Activity {
       along = AlongTheThread{
           daemons_for_chat_statement(node.user_id, node.chat_id),
           [daemons, chat_id = node.chat_id](SqlTransaction& tx, const SqlRows& rows) {
-            // Unread, the offer reads them itself, and has none when it cannot.
+            // Unread, the offer reads them itself, and has none when it cannot. Set on every
+            // attempt: a body run again reads them again.
             auto read = chat_daemons_from(tx, chat_id, rows);
-            if (read) *daemons = std::move(*read);
+            *daemons = read ? std::optional(std::move(*read)) : std::nullopt;
             return Result<void>{};
           }};
     }
     Task<Result<KeptThread>> loading = read_thread(
         *conversations_, deps_.store, node.chat_id, node.thread_ref.id,
-        [node, run_id, now_ms, dialect = deps_.store.dialect(), daemons](SqlTransaction& tx) {
-          daemons->reset();  // a body run again reads them again
+        [node, run_id, now_ms, dialect = deps_.store.dialect()](SqlTransaction& tx) {
           return ensure_node_thread(tx, dialect, node, run_id, now_ms);
         },
         std::move(along));

@@ -98,18 +98,16 @@ Result<void> ensure_node_thread(SqlTransaction& tx, SqlDialect dialect, const No
   return {};
 }
 
-Result<ChatDaemons> read_node_daemons(SqlTransaction& tx, const NodeInput& node) {
-  // The chat's session daemon and the user's daemons, read together.
-  if (!node.chat_id.empty()) return list_daemons_for_chat(tx, node.user_id, node.chat_id);
-  auto daemons = list_daemons(tx, node.user_id);
-  if (!daemons) return fail(daemons.error());
-  return ChatDaemons{{}, std::move(*daemons)};
-}
-
 Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node,
                                       DaemonPresence presence) {
+  // The chat's session daemon and the user's daemons, read together.
   Task<Result<ChatDaemons>> reading = deps.store.transact_for(
-      [node](SqlTransaction& tx) -> Result<ChatDaemons> { return read_node_daemons(tx, node); });
+      [chat_id = node.chat_id, user_id = node.user_id](SqlTransaction& tx) -> Result<ChatDaemons> {
+        if (!chat_id.empty()) return list_daemons_for_chat(tx, user_id, chat_id);
+        auto daemons = list_daemons(tx, user_id);
+        if (!daemons) return fail(daemons.error());
+        return ChatDaemons{{}, std::move(*daemons)};
+      });
   Result<ChatDaemons> read = co_await reading;
   if (!read) co_return fail(read.error());
   Task<Result<std::string>> choosing =

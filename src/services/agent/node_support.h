@@ -56,10 +56,8 @@ enum class DaemonPresence { asked, as_stored };
 // user's default (core/daemon_selection). A store that is down fails with a retryable error.
 Task<Result<std::string>> node_daemon(const AgentDeps& deps, NodeInput node,
                                       DaemonPresence presence = DaemonPresence::asked);
-// What node_daemon chooses among: the user's daemons, and the chat's session daemon when the node
-// is in a chat. For a caller that reads them in a transaction of its own.
-Result<ChatDaemons> read_node_daemons(SqlTransaction& tx, const NodeInput& node);
-// node_daemon's choice among daemons read already.
+// node_daemon's choice among daemons read already: the user's, and the chat's session daemon when
+// the node is in a chat (list_daemons_for_chat).
 Task<Result<std::string>> choose_node_daemon(const AgentDeps& deps, NodeInput node,
                                              ChatDaemons read, DaemonPresence presence);
 

@@ -30,16 +30,16 @@ Result<PresetLibrary> PresetLibrary::load(SqlTransaction& tx, const std::string&
                                           const std::string& project_id) {
   auto stored = list_presets(tx, user_id, project_id);
   if (!stored) return fail(stored.error());
-  return of(std::move(*stored));
+  return of(*stored);
 }
 
-PresetLibrary PresetLibrary::of(std::vector<PresetRecord> stored) {
+PresetLibrary PresetLibrary::of(const std::vector<PresetRecord>& stored) {
   PresetLibrary library;
   // The user's first, then the project's over them.
   for (const bool projects : {false, true}) {
-    for (auto& record : stored) {
+    for (const auto& record : stored) {
       if (record.project_id.empty() != projects)
-        library.unparsed_.insert_or_assign(record.name, std::move(record));
+        library.unparsed_.insert_or_assign(record.name, record);
     }
   }
   return library;

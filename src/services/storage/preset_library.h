@@ -36,7 +36,7 @@ class PresetLibrary {
                                     const std::string& project_id);
   // The same from stored presets read already (list_presets' order: the user's and one
   // project's, by name).
-  static PresetLibrary of(std::vector<PresetRecord> stored);
+  static PresetLibrary of(const std::vector<PresetRecord>& stored);
 
   // Pointers stay valid while this library lives.
   const PresetInForce* find(std::string_view name) const;

@@ -413,8 +413,11 @@ TEST(WorkflowNodes, AnOfferOfMcpToolsTakesTheRowsWordAndAToolCallAsksTheGateways
   EXPECT_EQ(offered.daemon_id, "daemon-1");
   EXPECT_EQ(router.presence_checks, 0);
 
-  auto read = m.run(m.store.transact_for(
-      [node](SqlTransaction& tx) -> Result<ChatDaemons> { return read_node_daemons(tx, node); }));
+  auto read = m.run(m.store.transact_for([](SqlTransaction& tx) -> Result<ChatDaemons> {
+    auto daemons = list_daemons(tx, "user-1");  // a node in no chat chooses among these
+    if (!daemons) return fail(daemons.error());
+    return ChatDaemons{{}, std::move(*daemons)};
+  }));
   ASSERT_TRUE(read.has_value()) << read.error().message;
   DaemonToolSpecs fresh;  // nothing kept: the offer asks the daemon for its tools again
   const OfferedTools again = m.run(fresh.for_node(deps, m.executor, node, std::move(*read)));
