@@ -272,15 +272,37 @@ Result<std::string> SqliteDatabase::image() const {
 
 Result<void> SqliteDatabase::load_image(const std::string& image) {
   RELIANT_ASSERT_MSG(statements_.empty(), "a database image loaded after statements ran");
-  // SQLite owns the copy (FREEONCLOSE) and grows it as the database grows (RESIZEABLE).
+  // The image goes into a connection of its own (sqlite3_deserialize: a database in memory,
+  // kept in a "file" of the memdb VFS), and from there its pages are copied into this one
+  // (sqlite3_backup), which stays a plain in-memory database: deserialized here, every commit
+  // would copy each page it wrote from SQLite's cache into that file, a memcpy of the page that
+  // a plain in-memory database, whose cache is its storage, does not make.
+  sqlite3* source = nullptr;
+  if (const int rc = sqlite3_open_v2(":memory:", &source,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+      rc != SQLITE_OK) {
+    sqlite3_close(source);
+    return driver_error(ErrorCode::unavailable,
+                        std::string("cannot open a database for an image: ") + sqlite3_errstr(rc));
+  }
+  const std::unique_ptr<sqlite3, int (*)(sqlite3*)> closing(source, sqlite3_close);
+  // SQLite owns the copy (FREEONCLOSE).
   auto* bytes = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
   if (bytes == nullptr) return driver_error(ErrorCode::resource_exhausted, "out of memory");
   std::memcpy(bytes, image.data(), image.size());
   const auto size = static_cast<sqlite3_int64>(image.size());
-  const int rc =
-      sqlite3_deserialize(db_, "main", bytes, size, size,
-                          SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
-  if (rc != SQLITE_OK) return fail(error("deserialize", rc));
+  if (const int rc =
+          sqlite3_deserialize(source, "main", bytes, size, size, SQLITE_DESERIALIZE_FREEONCLOSE);
+      rc != SQLITE_OK) {
+    return driver_error(ErrorCode::invalid_argument,
+                        std::string("cannot read a database image: ") + sqlite3_errstr(rc));
+  }
+  sqlite3_backup* copy = sqlite3_backup_init(db_, "main", source, "main");
+  if (copy == nullptr) return fail(error("copy an image", sqlite3_errcode(db_)));
+  const int stepped = sqlite3_backup_step(copy, -1);
+  const int finished = sqlite3_backup_finish(copy);
+  if (stepped != SQLITE_DONE) return fail(error("copy an image", stepped));
+  if (finished != SQLITE_OK) return fail(error("copy an image", finished));
   return {};
 }
 

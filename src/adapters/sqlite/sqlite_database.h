@@ -59,7 +59,8 @@ class SqliteDatabase {
 
   // The main database's pages as one byte string (sqlite3_serialize), and a database replaced
   // by such a string: the simulator copies one migrated schema into every seed's database
-  // instead of migrating each. Loading is for in-memory databases, before any statement ran.
+  // instead of migrating each. Loading is for in-memory databases, before any statement ran;
+  // the database stays a plain in-memory one (its pages are copied in, not deserialized).
   Result<std::string> image() const;
   Result<void> load_image(const std::string& image);
 
