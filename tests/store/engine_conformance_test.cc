@@ -14,6 +14,7 @@
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/sql_row.h"
+#include "services/updates/user_events.h"
 #include "services/worker/worker.h"
 #include "store/store_backend.h"
 
@@ -229,7 +230,9 @@ TEST_P(EngineConformance, AWorkerServesWhileTheBusRefusesItsWakeUps) {
 }
 
 // "echo" as StoreWork: answers its input and records its step in `tally`. Its first
-// `failing_writes` writes fail, so the worker falls back to run(), which records the same.
+// `failing_writes` writes fail, so the worker falls back to run(), which records the same. With
+// `announce_on`, each write also leaves an update for user "tally-user" (its step's seq), for
+// the worker to announce once the write commits.
 class TallyEcho final : public Activity {
  public:
   explicit TallyEcho(Store& store) : store_(store) {}
@@ -252,11 +255,23 @@ class TallyEcho final : public Activity {
       return body(tx);
     };
     work.committed = [this] { ++committed; };
+    if (announce_on != nullptr) {
+      work.updates = std::make_shared<std::vector<updates::UserEvent>>();
+      work.bus = announce_on;
+      work.write = [updates = work.updates, seq = context.scheduled_seq,
+                    write = std::move(work.write)](SqlTransaction& tx) -> Result<void> {
+        updates->clear();  // a body run again starts over, as updates::recording_updates does
+        if (auto wrote = write(tx); !wrote) return wrote;
+        updates->push_back({"tally-user", 0, "tally", "", Json{{"seq", seq}}, 0});
+        return {};
+      };
+    }
     return work;
   }
   int runs = 0;
   int committed = 0;
   int failing_writes = 0;
+  Bus* announce_on = nullptr;
 
  private:
   static TransactionBody tally(const ActivityContext& context) {
@@ -316,11 +331,23 @@ TEST_P(EngineConformance, StoreWorkCommitsWithItsStepOnceAndFallsBackToRun) {
 
 // Steps whose activities are StoreWork, one after another, commit in one transaction: the
 // first step's transaction carries the next three (each its result, its decision and its
-// writes), and the history is the one the steps alone would write.
+// writes), the history is the one the steps alone would write, and the updates of the four
+// works go out in one announcement, in their steps' order.
 TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
   ActivityRegistry activities;
   TallyEcho& echo = add_tally_echo(activities);
   if (HasFailure()) return;
+  echo.announce_on = &bus_;
+  std::vector<std::vector<std::int64_t>> announced;  // the steps' seqs, a message each
+  auto listening =
+      bus_.subscribe(updates::user_subject("tally-user"), [&announced](const BusMessage& m) {
+        auto events = updates::decode_announcement(m.data);
+        ASSERT_TRUE(events.has_value()) << events.error().message;
+        std::vector<std::int64_t> seqs;
+        for (const auto& e : *events) seqs.push_back(e.body.at("seq").get<std::int64_t>());
+        announced.push_back(std::move(seqs));
+      });
+  ASSERT_TRUE(listening.has_value());
   start("chained", "echo_chain", Json{{"steps", 4}, {"payload", "hi"}});
   auto worker = make_worker("w1", &activities);
   run_until_terminal({"chained"});
@@ -352,6 +379,10 @@ TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
     return {};
   }));
   EXPECT_EQ(*open, 0) << "every chained step's task is retired";
+  const auto deadline = executor_.now() + seconds(5);
+  executor_.run_until([&] { return !announced.empty() || executor_.now() > deadline; });
+  EXPECT_EQ(announced, (std::vector<std::vector<std::int64_t>>{{2, 4, 6, 8}}))
+      << "one announcement for the transaction's four works";
 }
 
 TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError) {

@@ -89,14 +89,13 @@ Task<Result<MessageRecord>> store_message(Store& store, Bus* bus, std::string us
 engine::StoreWork store_work_with_updates(
     Store& store, Bus* bus, nlohmann::json result,
     std::function<Result<void>(SqlTransaction&, std::vector<updates::UserEvent>&)> body) {
-  // Shared by the write and the announcement of what committed.
+  // Shared by the write and the worker, which announces what committed.
   auto events = std::make_shared<std::vector<updates::UserEvent>>();
   engine::StoreWork work;
   work.result = std::move(result);
   work.write = updates::recording_updates<Result<void>>(std::move(body), store.dialect(), events);
-  work.committed = [events, bus] {
-    if (bus != nullptr) updates::announce(*bus, *events);
-  };
+  work.updates = std::move(events);
+  work.bus = bus;
   return work;
 }
 

@@ -15,6 +15,7 @@
 #include "runtime/scope.h"
 #include "runtime/store.h"
 #include "runtime/task.h"
+#include "services/updates/user_events.h"
 
 namespace reliant::engine {
 
@@ -47,6 +48,12 @@ struct StoreWork {
   std::function<Result<void>(SqlTransaction&)> write;
   // On the worker's executor, once a transaction with the writes in it has committed.
   std::function<void()> committed;
+  // What the writes tell the user's clients, recorded by `write` (updates::recording_updates),
+  // and the bus they are announced on (none: the store alone has them). Announced once a
+  // transaction with the writes in it has committed, with those of every other work it carried:
+  // one message a user, so a chained step's reply and its chat's end are one announcement.
+  std::shared_ptr<std::vector<updates::UserEvent>> updates;
+  Bus* bus = nullptr;
 };
 
 class Activity {

@@ -33,6 +33,25 @@ Task<void> attempt_activity(Activity* activity, ActivityContext* context, Json i
   done.set(std::move(outcome));
 }
 
+// The updates of the store works one transaction committed, announced together: one bus
+// message a user instead of one a work.
+class Announcements {
+ public:
+  void add(const StoreWork& work) {
+    if (work.bus == nullptr || work.updates == nullptr) return;
+    RELIANT_ASSERT_MSG(bus_ == nullptr || bus_ == work.bus, "one worker's works share its bus");
+    bus_ = work.bus;
+    events_.insert(events_.end(), work.updates->begin(), work.updates->end());
+  }
+  void publish() {
+    if (bus_ != nullptr) updates::announce(*bus_, events_);
+  }
+
+ private:
+  Bus* bus_ = nullptr;
+  std::vector<updates::UserEvent> events_;
+};
+
 }  // namespace
 
 std::string wake_subject(const std::string& queue) { return "engine.wake." + queue; }
@@ -477,21 +496,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
       });
   Result<Completion> completion = co_await completing;
   if (!completion) co_return false;  // a store fault, or the decision failed: record it alone
-  if (work != nullptr && completion->counted) {  // the committed attempt wrote
-    sometimes(env_, "worker.store_work_committed");
-    if (work->committed) work->committed();
-  }
-  for (std::size_t i = 0; i < *chained; ++i) {
-    sometimes(env_, "worker.store_work_chained");
-    ++stats_.activities_run;
-    ++stats_.store_work;
-    ++stats_.store_work_chained;
-    ++stats_.eager;
-    ++stats_.decisions;
-    ++stats_.eager_decisions;
-    ++stats_.sticky_hits;
-    if ((*chain)[i].work.committed) (*chain)[i].work.committed();
-  }
+  works_committed(completion->counted ? work : nullptr, *chain, *chained);
   if (sticky->run.state.last_seq > 0) sticky_.put(task.run_id, std::move(sticky->run));
   if (!completion->counted) {
     sometimes(env_, "worker.late_result_ignored");
@@ -502,6 +507,29 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
   ++stats_.eager_decisions;
   on_decided(std::move(*completion->decided), task.owner);
   co_return true;
+}
+
+void Worker::works_committed(StoreWork* work, std::vector<ChainedStep>& chain,
+                             std::size_t chained) {
+  Announcements announcements;
+  if (work != nullptr) {
+    sometimes(env_, "worker.store_work_committed");
+    if (work->committed) work->committed();
+    announcements.add(*work);
+  }
+  for (std::size_t i = 0; i < chained; ++i) {
+    sometimes(env_, "worker.store_work_chained");
+    ++stats_.activities_run;
+    ++stats_.store_work;
+    ++stats_.store_work_chained;
+    ++stats_.eager;
+    ++stats_.decisions;
+    ++stats_.eager_decisions;
+    ++stats_.sticky_hits;
+    if (chain[i].work.committed) chain[i].work.committed();
+    announcements.add(chain[i].work);
+  }
+  announcements.publish();
 }
 
 Task<void> Worker::run_eager(EagerActivity leased, std::string owner) {

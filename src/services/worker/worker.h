@@ -99,7 +99,9 @@ class Worker {
   Task<void> run_decision(ClaimedTask task);
   // Records an activity's result with the decision that follows, in one transaction; false when
   // that transaction failed (the caller then records the result alone). With `work`, its writes
-  // go in the same transaction (StoreWork), and its `committed` runs when they committed.
+  // go in the same transaction (StoreWork), and its `committed` runs when they committed; the
+  // updates of all the works the transaction carried (`work`'s, the chain's) are announced in
+  // one message.
   Task<bool> record_and_decide(ClaimedTask task, Json result, StoreWork* work = nullptr);
   // The steps after `step` whose activities are StoreWork, prepared to commit in its
   // transaction (at most kChainedStepsMax; see worker.cc).
@@ -108,6 +110,10 @@ class Worker {
     PreparedStep step;
     StoreWork work;
   };
+  // What follows the commit of a transaction that carried store works (`work`, when its write
+  // counted, and the first `chained` of `chain`): their `committed`, the counts, and their
+  // updates announced together (one message a user).
+  void works_committed(StoreWork* work, std::vector<ChainedStep>& chain, std::size_t chained);
   std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
                                             const EagerDispatch& eager, std::int64_t now_ms);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
