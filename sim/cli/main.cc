@@ -24,7 +24,6 @@
 #include <CLI/CLI.hpp>
 
 #include "base/sha256.h"
-#include "sim/allocator.h"
 #include "sim/cli/seed_workers.h"
 #include "sim/coverage.h"
 #include "sim/fault_mix.h"
@@ -475,7 +474,6 @@ int shrink(const std::string& path, std::uint64_t seed, std::string out, int run
 }  // namespace
 
 int main(int argc, char** argv) {
-  reliant::sim::keep_heap_mapped();
   CLI::App app{"reliant-sim: deterministic simulation of Reliant topologies under faults"};
   app.require_subcommand(1);
 

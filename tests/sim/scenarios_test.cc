@@ -139,7 +139,7 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenarioShard, testing::ValuesIn(seed_s
                                   std::to_string(kSeedShards);
                          });
 
-// Sweeps allocate like reliant-sim does: tune the heap the same way (see sim/allocator.h).
+// Sweeps allocate on glibc here (reliant-sim on jemalloc): keep its heap mapped (sim/allocator.h).
 const bool heap_tuned = [] {
   keep_heap_mapped();
   return true;
