@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "base/assert.h"
@@ -286,13 +285,12 @@ Result<void> SqliteDatabase::load_image(const std::string& image) {
                         std::string("cannot open a database for an image: ") + sqlite3_errstr(rc));
   }
   const std::unique_ptr<sqlite3, int (*)(sqlite3*)> closing(source, sqlite3_close);
-  // SQLite owns the copy (FREEONCLOSE).
-  auto* bytes = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
-  if (bytes == nullptr) return driver_error(ErrorCode::resource_exhausted, "out of memory");
-  std::memcpy(bytes, image.data(), image.size());
+  // Read in place: READONLY, so SQLite never writes the image's bytes (hence the const_cast),
+  // and they outlive `source`, which the copy below is the only reader of.
+  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(image.data()));
   const auto size = static_cast<sqlite3_int64>(image.size());
   if (const int rc =
-          sqlite3_deserialize(source, "main", bytes, size, size, SQLITE_DESERIALIZE_FREEONCLOSE);
+          sqlite3_deserialize(source, "main", bytes, size, size, SQLITE_DESERIALIZE_READONLY);
       rc != SQLITE_OK) {
     return driver_error(ErrorCode::invalid_argument,
                         std::string("cannot read a database image: ") + sqlite3_errstr(rc));

@@ -186,22 +186,15 @@ Result<std::int64_t> user_event_head(SqlTransaction& tx, const std::string& user
 }
 
 void announce(Bus& bus, const std::vector<UserEvent>& events) {
-  // One message a user, on the user's subject, in the order the users first appear.
-  std::vector<const std::string*> users;
+  if (events.empty()) return;
+  api::v1::UserUpdates message;
   for (const auto& event : events) {
-    if (std::none_of(users.begin(), users.end(),
-                     [&event](const std::string* user) { return *user == event.user_id; })) {
-      users.push_back(&event.user_id);
-    }
+    RELIANT_ASSERT_MSG(event.user_id == events.front().user_id,
+                       "an announcement goes on one user's subject");
+    to_proto(event, *message.add_updates());
   }
-  for (const std::string* user : users) {
-    api::v1::UserUpdates message;
-    for (const auto& event : events) {
-      if (event.user_id == *user) to_proto(event, *message.add_updates());
-    }
-    // Best effort by design: a lost announcement is read back from the store.
-    (void)bus.publish(user_subject(*user), protocol::to_json(message));
-  }
+  // Best effort by design: a lost announcement is read back from the store.
+  (void)bus.publish(user_subject(events.front().user_id), protocol::to_json(message));
 }
 
 Result<std::vector<UserEvent>> decode_announcement(std::string_view payload) {

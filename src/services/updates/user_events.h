@@ -99,8 +99,8 @@ auto commit_and_announce(Store& store, Bus* bus, Body body,
                          std::vector<UserEvent>* committed = nullptr)
     -> Task<std::invoke_result_t<Body&, SqlTransaction&, std::vector<UserEvent>&>>;
 
-// Announces committed events — or a preview — on the bus: one message a user, each on its
-// user's subject. Loss is fine.
+// Announces committed events (all of one user, asserted) — or a preview — on the bus, as one
+// message. Loss is fine.
 void announce(Bus& bus, const std::vector<UserEvent>& events);
 // Decodes an announcement; malformed bytes give an error, never a crash.
 Result<std::vector<UserEvent>> decode_announcement(std::string_view payload);

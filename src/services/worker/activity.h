@@ -50,8 +50,9 @@ struct StoreWork {
   std::function<void()> committed;
   // What the writes tell the user's clients, recorded by `write` (updates::recording_updates),
   // and the bus they are announced on (none: the store alone has them). Announced once a
-  // transaction with the writes in it has committed, with those of every other work it carried:
-  // one message a user, so a chained step's reply and its chat's end are one announcement.
+  // transaction with the writes in it has committed, with those of every other work it carried
+  // (all one run's): one message, so a chained step's reply and its chat's end are one
+  // announcement.
   std::shared_ptr<std::vector<updates::UserEvent>> updates;
   Bus* bus = nullptr;
 };

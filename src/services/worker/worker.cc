@@ -34,7 +34,7 @@ Task<void> attempt_activity(Activity* activity, ActivityContext* context, Json i
 }
 
 // The updates of the store works one transaction committed, announced together: one bus
-// message a user instead of one a work.
+// message instead of one a work (the works are one run's steps, so one user's).
 class Announcements {
  public:
   void add(const StoreWork& work) {
@@ -509,7 +509,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
   co_return true;
 }
 
-void Worker::works_committed(StoreWork* work, std::vector<ChainedStep>& chain,
+void Worker::works_committed(StoreWork* work, const std::vector<ChainedStep>& chain,
                              std::size_t chained) {
   Announcements announcements;
   if (work != nullptr) {

@@ -113,7 +113,7 @@ class Worker {
   // What follows the commit of a transaction that carried store works (`work`, when its write
   // counted, and the first `chained` of `chain`): their `committed`, the counts, and their
   // updates announced together (one message a user).
-  void works_committed(StoreWork* work, std::vector<ChainedStep>& chain, std::size_t chained);
+  void works_committed(StoreWork* work, const std::vector<ChainedStep>& chain, std::size_t chained);
   std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
                                             const EagerDispatch& eager, std::int64_t now_ms);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
