@@ -32,7 +32,9 @@ start_daemon() {  # NAME TOKEN LABELS
     --grpc-url "$gw_urls" --working-dir "$work/$1" --heartbeat-interval 1 --stale-timeout 3 \
     --backoff-max 1 >"$work/$1.log" 2>&1 &
   pids+=($!)
+  daemon_pid[$1]=$!
 }
+declare -A daemon_pid
 start_daemon laptop "$token_a" role=dev
 start_daemon build-box "$token_b" role=build
 for _ in $(seq 1 100); do
@@ -127,7 +129,9 @@ grep -q "no daemon" <<<"$err" || fail "unclear error for a user without daemons:
 # no bus to announce it on: the gateway's re-check with every lease renewal finds it) while a
 # tool of it runs. The stream ends within a few seconds, the running tool and everything it
 # started stop, and the daemon, which cannot register again without a login, stops and says so.
-laptop_pid=$(pgrep -f -- "--name laptop" | head -n 1)
+# This test's daemon, not another's of the same name (tests run side by side: the chaos tools
+# start a "laptop" too).
+laptop_pid=${daemon_pid[laptop]}
 "$reliant" tool call --db-url "$url" --nats-url "$nats_url" --user dev@example.com --daemon laptop \
   --tool bash --input '{"command":"setsid sh -c \"exec sleep 311\" & exec sleep 312"}' --timeout 60 \
   >"$work/revoked-call.out" 2>&1 &
