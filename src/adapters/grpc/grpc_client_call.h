@@ -8,6 +8,7 @@
 // call by a fifth to a third (tools/bench_tool_path.sh's sustained phase; architecture.md §5).
 #pragma once
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -22,7 +23,6 @@
 #include "adapters/grpc/grpc_address.h"
 #include "adapters/grpc/grpc_stream.h"
 #include "base/assert.h"
-#include "reliant/daemon/v1/daemon.grpc.pb.h"
 
 namespace reliant::grpc_detail {
 
@@ -70,9 +70,6 @@ inline bool trailers_only(grpc::ClientContext& context) {
   return Probe{}.InternalTrailersOnly(context.c_call());
 }
 
-// gRPC's generated client of the tool stream's service (protoc calls its clients stubs).
-using ToolsServiceClient = daemon::v1::ToolsDaemonService::Stub;
-
 // What a completion queue's event names: one operation of one call.
 class CallTag {
  public:
@@ -110,27 +107,22 @@ class CallQueue {
   std::thread thread_;  // last: it starts once the queue exists
 };
 
-// One bidi call that sends Out and receives In. The core decides the operations (RpcOps, one
+// One bidi call of raw messages (grpc_bytes.h). The core decides the operations (RpcOps, one
 // thread at a time); the queue's thread reports their completions to it. Reads, writes, the
 // initial metadata and the status each have a tag of their own, as gRPC allows one operation of
 // each kind in flight. The call is over — the core told, the call deleted — once its status
 // arrived, the core released it (it starts nothing more) and no operation is in flight.
-template <class Out, class In>
 class ClientStreamCall final : public RpcOps {
  public:
-  // One of the client's methods that prepare a call on a completion queue
-  // (PrepareAsyncConnectDaemon, PrepareAsyncConnectGateway).
-  using Prepare = std::unique_ptr<grpc::ClientAsyncReaderWriter<Out, In>> (ToolsServiceClient::*)(
-      grpc::ClientContext*, grpc::CompletionQueue*);
-
+  // `method`: the call's full name, "/package.Service/Method".
   static void start(std::shared_ptr<CallQueue> queue, const std::shared_ptr<grpc::Channel>& channel,
-                    Prepare prepare, std::shared_ptr<StreamCore> core, const Metadata& metadata,
-                    std::shared_ptr<CallRegistry> registry) {
+                    const std::string& method, std::shared_ptr<StreamCore> core,
+                    const Metadata& metadata, std::shared_ptr<CallRegistry> registry) {
     registry->add(core);
     auto* call =
         new ClientStreamCall(std::move(queue), channel, std::move(core), std::move(registry));
     for (const auto& [key, value] : metadata) call->context_.AddMetadata(key, value);
-    call->stream_ = ((*call->client_).*prepare)(&call->context_, call->queue_->queue());
+    call->stream_ = call->client_.PrepareCall(&call->context_, method, call->queue_->queue());
     call->in_flight_ = 3;  // the start, the initial metadata and the status, begun here
     call->stream_->StartCall(&call->started_tag_);
     // Before any read, which would otherwise ask for the metadata itself.
@@ -139,11 +131,11 @@ class ClientStreamCall final : public RpcOps {
     call->core_->bind(call);
   }
 
-  void start_read(google::protobuf::Message* into) override {
+  void start_read(grpc::ByteBuffer* into) override {
     begin();
-    stream_->Read(static_cast<In*>(into), &read_tag_);
+    stream_->Read(into, &read_tag_);
   }
-  void start_write(const google::protobuf::Message* message) override { use_write_slot(message); }
+  void start_write(const grpc::ByteBuffer* message) override { use_write_slot(message); }
   void half_close() override { use_write_slot(nullptr); }
   void try_cancel() override { context_.TryCancel(); }
   void release() override {
@@ -171,7 +163,7 @@ class ClientStreamCall final : public RpcOps {
                    std::shared_ptr<StreamCore> core, std::shared_ptr<CallRegistry> registry)
       : queue_(std::move(queue)),
         registry_(std::move(registry)),
-        client_(daemon::v1::ToolsDaemonService::NewStub(channel)),
+        client_(channel),
         core_(std::move(core)) {}
 
   void begin() {
@@ -182,7 +174,7 @@ class ClientStreamCall final : public RpcOps {
   // A write of `message`, or the half-close when it is null: the two share gRPC's write slot,
   // which the start holds until it completes; meanwhile the operation waits for start_waiting.
   // The core asks for one at a time (it half-closes once no write is in flight).
-  void use_write_slot(const google::protobuf::Message* message) {
+  void use_write_slot(const grpc::ByteBuffer* message) {
     {
       std::lock_guard lock(mutex_);
       if (!started_) {
@@ -195,9 +187,9 @@ class ClientStreamCall final : public RpcOps {
     }
     write_or_close(message);
   }
-  void write_or_close(const google::protobuf::Message* message) {
+  void write_or_close(const grpc::ByteBuffer* message) {
     if (message != nullptr) {
-      stream_->Write(*static_cast<const Out*>(message), &written_tag_);
+      stream_->Write(*message, &written_tag_);
     } else {
       stream_->WritesDone(&writes_done_tag_);
     }
@@ -233,7 +225,7 @@ class ClientStreamCall final : public RpcOps {
 
   // The start completed: what the core asked for meanwhile goes now (a failed start fails it).
   void start_waiting() {
-    const google::protobuf::Message* waiting = nullptr;
+    const grpc::ByteBuffer* waiting = nullptr;
     {
       std::lock_guard lock(mutex_);
       started_ = true;
@@ -259,9 +251,9 @@ class ClientStreamCall final : public RpcOps {
 
   const std::shared_ptr<CallQueue> queue_;  // first: it outlives the call's stream
   std::shared_ptr<CallRegistry> registry_;
-  std::unique_ptr<ToolsServiceClient> client_;
+  grpc::GenericStub client_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<Out, In>> stream_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   std::shared_ptr<StreamCore> core_;
   grpc::Status status_;
   Tag started_tag_{this, Op::started};
@@ -274,8 +266,8 @@ class ClientStreamCall final : public RpcOps {
   std::mutex mutex_;
   int in_flight_ = 0;  // operations begun and not yet completed
   bool started_ = false;
-  bool slot_waiting_ = false;                                 // asked for before the start…
-  const google::protobuf::Message* write_waiting_ = nullptr;  // …a write; null: the half-close
+  bool slot_waiting_ = false;                        // asked for before the start…
+  const grpc::ByteBuffer* write_waiting_ = nullptr;  // …a write; null: the half-close
   bool status_arrived_ = false;
   bool released_ = false;
   bool over_ = false;

@@ -26,9 +26,10 @@ Metadata client_metadata(const grpc::CallbackServerContext& context);
 // A PEM file's text (`what` names it in errors); invalid_argument when unreadable or not PEM.
 Result<std::string> read_pem(const std::string& path, const char* what);
 
-// The accepting side: receives In, sends Out. `done` runs after the reactor is gone.
-template <class In, class Out>
-class ServerStreamReactor final : public grpc::ServerBidiReactor<In, Out>, public RpcOps {
+// The accepting side, on raw messages (grpc_bytes.h). `done` runs after the reactor is gone.
+class ServerStreamReactor final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+      public RpcOps {
  public:
   ServerStreamReactor(grpc::CallbackServerContext* context, std::shared_ptr<StreamCore> core,
                       std::function<void()> done)
@@ -46,12 +47,8 @@ class ServerStreamReactor final : public grpc::ServerBidiReactor<In, Out>, publi
     if (done) done();
   }
 
-  void start_read(google::protobuf::Message* into) override {
-    this->StartRead(static_cast<In*>(into));
-  }
-  void start_write(const google::protobuf::Message* message) override {
-    this->StartWrite(static_cast<const Out*>(message));
-  }
+  void start_read(grpc::ByteBuffer* into) override { this->StartRead(into); }
+  void start_write(const grpc::ByteBuffer* message) override { this->StartWrite(message); }
   void try_cancel() override { context_->TryCancel(); }
   void half_close() override { RELIANT_ASSERT_MSG(false, "servers finish instead"); }
   void release() override { RELIANT_ASSERT_MSG(false, "servers hold no holds"); }
@@ -65,8 +62,7 @@ class ServerStreamReactor final : public grpc::ServerBidiReactor<In, Out>, publi
 };
 
 // Ends a call at once with `status` (wrong role, or the listener stopped accepting).
-template <class In, class Out>
-class RefusingReactor final : public grpc::ServerBidiReactor<In, Out> {
+class RefusingReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RefusingReactor(const grpc::Status& status) { this->Finish(status); }
   void OnDone() override { delete this; }

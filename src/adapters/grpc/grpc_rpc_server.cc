@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "adapters/grpc/grpc_address.h"
+#include "adapters/grpc/grpc_bytes.h"
 #include "adapters/grpc/grpc_reactors.h"
 #include "adapters/grpc/grpc_stream.h"
 #include "runtime/future.h"
@@ -27,26 +28,6 @@
 namespace reliant {
 namespace grpc_detail {
 namespace {
-
-std::string bytes_of(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  out.reserve(buffer.Length());
-  for (const auto& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
-// Hands the bytes to gRPC without copying them: the slice owns the string.
-grpc::ByteBuffer buffer_of(std::string bytes) {
-  auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(
-      owned->data(), owned->size(), [](void* text) { delete static_cast<std::string*>(text); },
-      owned);
-  return grpc::ByteBuffer(&slice, 1);
-}
 
 grpc::Status too_large(std::size_t bytes, std::size_t limit) {
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "adapters/grpc/grpc_bytes.h"
 #include "base/assert.h"
 
 namespace reliant::grpc_detail {
@@ -159,17 +160,14 @@ grpc::Status status_of(const Error& error) {
   return grpc::Status(code, client_message(error));
 }
 
-StreamCore::StreamCore(Executor& executor, RpcSide side,
-                       const google::protobuf::Message& out_prototype,
-                       const google::protobuf::Message& in_prototype, Metadata metadata,
+StreamCore::StreamCore(Executor& executor, RpcSide side, std::string out_type, Metadata metadata,
                        std::string peer, std::size_t message_bytes_max)
     : executor_(executor),
       side_(side),
-      out_prototype_(out_prototype),
+      out_type_(std::move(out_type)),
       metadata_(std::move(metadata)),
       message_bytes_max_(message_bytes_max),
-      peer_(std::move(peer)),
-      read_message_(in_prototype.New()) {}
+      peer_(std::move(peer)) {}
 
 // ---- gRPC threads ----
 
@@ -194,7 +192,10 @@ void StreamCore::on_established(bool ok, std::string peer) {
 void StreamCore::on_read_done(bool ok) {
   // The buffer is ours until the next start_read, which only this path triggers.
   std::string frame;
-  if (ok) read_message_->SerializeToString(&frame);
+  if (ok) {
+    frame = bytes_of(read_message_);
+    read_message_.Clear();
+  }
   std::unique_lock lock(mutex_);
   reading_ = false;
   if (!ok) {
@@ -271,11 +272,12 @@ Result<void> StreamCore::send(std::string frame) {
                 "frame of " + std::to_string(frame.size()) + " bytes exceeds the " +
                     std::to_string(message_bytes_max_) + "-byte message limit");
   }
-  std::unique_ptr<google::protobuf::Message> message(out_prototype_.New());
-  if (!message->ParseFromString(frame)) {
+  // The frame goes to gRPC as it is: a component's bug that makes a frame no message at all is
+  // caught here, and what the fields hold is checked by the peer that decodes them.
+  if (!well_formed_message(frame)) {
     Error error{ErrorCode::invalid_argument, "frame of " + std::to_string(frame.size()) +
-                                                 " bytes is not a valid " +
-                                                 out_prototype_.GetTypeName() + ": stream closed"};
+                                                 " bytes is not a valid " + out_type_ +
+                                                 ": stream closed"};
     close(error, status_of(error));
     return fail(std::move(error));
   }
@@ -287,8 +289,12 @@ Result<void> StreamCore::send(std::string frame) {
                 "stream send queue full (" + std::to_string(outbox_bytes_) +
                     " bytes not yet written): the peer is not reading");
   }
-  outbox_bytes_ += frame.size();
-  outbox_.push_back(Queued{std::move(message), frame.size()});
+  const std::size_t bytes = frame.size();
+  grpc::ByteBuffer message = buffer_of(std::move(frame));
+  outbox_bytes_ += bytes;
+  // Swapped, not copied: ByteBuffer has no move, and a copy allocates gRPC's buffer again.
+  outbox_.emplace_back().message.Swap(&message);
+  outbox_.back().bytes = bytes;
   pump(lock);
   return {};
 }
@@ -412,14 +418,15 @@ void StreamCore::pump_locked() {
   const bool room = arrivals_.size() < kArrivalsMax && arrivals_bytes_ < kArrivalsBytesMax;
   if (!reading_ && !read_ended_ && ((room && !read_deferred_) || discard_ || write_failed_)) {
     reading_ = true;
-    pending_.read = read_message_.get();
+    pending_.read = &read_message_;
   }
   if (!writing_ && !write_ended_ && !outbox_.empty()) {
-    write_message_ = std::move(outbox_.front().message);
+    write_message_.Clear();
+    write_message_.Swap(&outbox_.front().message);
     outbox_bytes_ -= outbox_.front().bytes;
     outbox_.pop_front();
     writing_ = true;
-    pending_.write = write_message_.get();
+    pending_.write = &write_message_;
   }
   if (closing_ && !writing_ && outbox_.empty() && !write_ended_) {
     // Everything sent before close() is on its way: now the peer may be told.

@@ -11,7 +11,7 @@
 // pointer is cleared under the mutex) and never calls the component after the Stream is gone.
 #pragma once
 
-#include <google/protobuf/message.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
 #include <coroutine>
@@ -36,8 +36,8 @@ namespace reliant::grpc_detail {
 class RpcOps {
  public:
   virtual ~RpcOps() = default;
-  virtual void start_read(google::protobuf::Message* into) = 0;
-  virtual void start_write(const google::protobuf::Message* message) = 0;
+  virtual void start_read(grpc::ByteBuffer* into) = 0;
+  virtual void start_write(const grpc::ByteBuffer* message) = 0;
   virtual void try_cancel() = 0;
   // Client only: half-close (no more writes), and drop the hold that keeps OnDone away while
   // the core may still start operations from outside a reaction.
@@ -90,9 +90,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   // that went half-open would otherwise keep the call, and its memory, forever).
   static constexpr Duration kCloseGrace = seconds(10);
 
-  StreamCore(Executor& executor, RpcSide side, const google::protobuf::Message& out_prototype,
-             const google::protobuf::Message& in_prototype, Metadata metadata, std::string peer,
-             std::size_t message_bytes_max);
+  // `out_type`: the message type this side sends (for the error a malformed frame gets).
+  StreamCore(Executor& executor, RpcSide side, std::string out_type, Metadata metadata,
+             std::string peer, std::size_t message_bytes_max);
   StreamCore(const StreamCore&) = delete;
   StreamCore& operator=(const StreamCore&) = delete;
 
@@ -134,14 +134,14 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
  private:
   struct Queued {
-    std::unique_ptr<google::protobuf::Message> message;
+    grpc::ByteBuffer message;
     std::size_t bytes;
   };
 
   // The gRPC operations pump_locked() decided and no thread has started yet.
   struct PendingOps {
-    google::protobuf::Message* read = nullptr;
-    const google::protobuf::Message* write = nullptr;
+    grpc::ByteBuffer* read = nullptr;
+    const grpc::ByteBuffer* write = nullptr;
     bool cancel = false;
     bool initial_metadata = false;
     bool half_close = false;
@@ -174,7 +174,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
   Executor& executor_;
   const RpcSide side_;
-  const google::protobuf::Message& out_prototype_;
+  const std::string out_type_;
   const Metadata metadata_;
   const std::size_t message_bytes_max_;
 
@@ -203,8 +203,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   // thousands of streams whose queues are empty nearly all the time.
   std::list<Queued> outbox_;
   std::size_t outbox_bytes_ = 0;
-  std::unique_ptr<google::protobuf::Message> write_message_;
-  std::unique_ptr<google::protobuf::Message> read_message_;
+  // gRPC's until the operation completes: the frame being written, the one being read.
+  grpc::ByteBuffer write_message_;
+  grpc::ByteBuffer read_message_;
   std::list<std::string> arrivals_;
   std::size_t arrivals_bytes_ = 0;
   bool receiver_waiting_ = false;

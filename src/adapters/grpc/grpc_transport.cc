@@ -155,8 +155,9 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
     if (gate) gate->spoke(peer);
   }
 
-  template <class In, class Out>
-  grpc::ServerBidiReactor<In, Out>* accept(grpc::CallbackServerContext* context);
+  // A stream whose side here sends messages of type `out_type`.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* accept(
+      grpc::CallbackServerContext* context, std::string out_type);
   void stop_accepting();   // executor
   void shutdown();         // executor; idempotent
   void stream_finished();  // gRPC threads
@@ -178,22 +179,21 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
   bool shutdown_scheduled = false;
 };
 
-template <class In, class Out>
-grpc::ServerBidiReactor<In, Out>* ServerEntry::accept(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ServerEntry::accept(
+    grpc::CallbackServerContext* context, std::string out_type) {
   {
     std::lock_guard lock(mutex);
     if (!accepting) {
-      return new RefusingReactor<In, Out>(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE, "the listener at " + address + " stopped accepting"));
+      return new RefusingReactor(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                              "the listener at " + address + " stopped accepting"));
     }
     ++live_streams;
   }
   std::string peer = peer_address(context->peer());
-  auto core = std::make_shared<StreamCore>(executor, RpcSide::server, Out::default_instance(),
-                                           In::default_instance(), client_metadata(*context), peer,
-                                           message_bytes_max);
-  auto* reactor = new ServerStreamReactor<In, Out>(
-      context, core, [self = shared_from_this()] { self->stream_finished(); });
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::server, std::move(out_type),
+                                           client_metadata(*context), peer, message_bytes_max);
+  auto* reactor = new ServerStreamReactor(context, core,
+                                          [self = shared_from_this()] { self->stream_finished(); });
   // The dialer's dial() completes only when the component has the stream (accepted() sends
   // the initial metadata it waits for).
   executor.post([weak = weak_from_this(), core, peer = std::move(peer)] {
@@ -282,28 +282,35 @@ grpc::ServerUnaryReactor* serve_unary(ServerEntry& entry, grpc::CallbackServerCo
   return reactor;
 }
 
-class ToolsService final : public daemon::v1::ToolsDaemonService::CallbackService {
+// The tool stream's two directions take raw messages (grpc_bytes.h): the component's frames are
+// its own encoding, and gRPC neither parses nor serializes them again.
+using RawToolsService = daemon::v1::ToolsDaemonService::WithRawCallbackMethod_ConnectDaemon<
+    daemon::v1::ToolsDaemonService::WithRawCallbackMethod_ConnectGateway<
+        daemon::v1::ToolsDaemonService::WithCallbackMethod_ReportToolResult<
+            daemon::v1::ToolsDaemonService::Service>>>;
+
+class ToolsService final : public RawToolsService {
  public:
   explicit ToolsService(ServerEntry& entry) : entry_(entry) {}
 
-  grpc::ServerBidiReactor<DaemonFrame, GatewayFrame>* ConnectDaemon(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ConnectDaemon(
       grpc::CallbackServerContext* context) override {
     if (entry_.role != GrpcRole::gateway) {
-      return new RefusingReactor<DaemonFrame, GatewayFrame>(
+      return new RefusingReactor(
           grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                        "this endpoint is a daemon: it serves ConnectGateway, not ConnectDaemon"));
     }
-    return entry_.accept<DaemonFrame, GatewayFrame>(context);
+    return entry_.accept(context, GatewayFrame::descriptor()->full_name());
   }
 
-  grpc::ServerBidiReactor<GatewayFrame, DaemonFrame>* ConnectGateway(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ConnectGateway(
       grpc::CallbackServerContext* context) override {
     if (entry_.role != GrpcRole::daemon) {
-      return new RefusingReactor<GatewayFrame, DaemonFrame>(
+      return new RefusingReactor(
           grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                        "this endpoint is a gateway: it serves ConnectDaemon, not ConnectGateway"));
     }
-    return entry_.accept<GatewayFrame, DaemonFrame>(context);
+    return entry_.accept(context, DaemonFrame::descriptor()->full_name());
   }
 
   grpc::ServerUnaryReactor* ReportToolResult(grpc::CallbackServerContext* context,
@@ -351,19 +358,20 @@ struct AbortOnExit {
   std::shared_ptr<StreamCore> core;
 };
 
-// Starts a client call that sends Out and receives In; returns the stream's core.
-template <class Out, class In>
+// Starts a client call of the tool service's `method` that sends messages of type `out_type`;
+// returns the stream's core.
 std::shared_ptr<StreamCore> start_call(std::shared_ptr<CallQueue> queue, Executor& executor,
                                        const std::shared_ptr<grpc::Channel>& channel,
-                                       typename ClientStreamCall<Out, In>::Prepare prepare,
+                                       std::string_view method, std::string out_type,
                                        const Metadata& metadata, std::string authority,
                                        std::size_t message_bytes_max,
                                        std::shared_ptr<CallRegistry> calls) {
-  auto core = std::make_shared<StreamCore>(executor, RpcSide::client, Out::default_instance(),
-                                           In::default_instance(), metadata, std::move(authority),
-                                           message_bytes_max);
-  ClientStreamCall<Out, In>::start(std::move(queue), channel, prepare, core, metadata,
-                                   std::move(calls));
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::client, std::move(out_type), metadata,
+                                           std::move(authority), message_bytes_max);
+  const std::string full_name = "/" +
+                                std::string(daemon::v1::ToolsDaemonService::service_full_name()) +
+                                "/" + std::string(method);
+  ClientStreamCall::start(std::move(queue), channel, full_name, core, metadata, std::move(calls));
   return core;
 }
 
@@ -399,7 +407,6 @@ using grpc_detail::ServerEntry;
 using grpc_detail::start_call;
 using grpc_detail::StreamCore;
 using grpc_detail::ToolsService;
-using grpc_detail::ToolsServiceClient;
 
 Result<std::unique_ptr<GrpcTransport>> GrpcTransport::create(AsioExecutor& executor,
                                                              GrpcTransportOptions options) {
@@ -527,12 +534,12 @@ Task<Result<StreamPtr>> GrpcTransport::dial(std::string address, Metadata metada
   if (!call_queue_) call_queue_ = std::make_shared<CallQueue>();
   std::shared_ptr<StreamCore> core =
       options_.role == GrpcRole::daemon
-          ? start_call<DaemonFrame, GatewayFrame>(
-                call_queue_, executor_, channel, &ToolsServiceClient::PrepareAsyncConnectDaemon,
-                *headers, target->authority, options_.message_bytes_max, calls_)
-          : start_call<GatewayFrame, DaemonFrame>(
-                call_queue_, executor_, channel, &ToolsServiceClient::PrepareAsyncConnectGateway,
-                *headers, target->authority, options_.message_bytes_max, calls_);
+          ? start_call(call_queue_, executor_, channel, "ConnectDaemon",
+                       DaemonFrame::descriptor()->full_name(), *headers, target->authority,
+                       options_.message_bytes_max, calls_)
+          : start_call(call_queue_, executor_, channel, "ConnectGateway",
+                       GatewayFrame::descriptor()->full_name(), *headers, target->authority,
+                       options_.message_bytes_max, calls_);
   AbortOnExit abort_guard{core};
 
   auto [promise, future] = make_promise<Result<void>>(executor_);
