@@ -9,7 +9,9 @@
 #      measured minutes apart from the path would compare two different machines. Every
 #      round's ratio is printed, then their median;
 #   2. sustained round trips per second with 20 daemons and 32 callers, and what each process
-#      spent a call: CPU, and context switches (threads woken or put aside);
+#      spent a call: CPU, and context switches (threads woken or put aside), against the floor
+#      measured in the same run: the same relay of bare nats.c and gRPC (bench_relay_floor: a
+#      caller, a gateway holding 20 daemon streams, 20 daemons answering with the input);
 #   3. idle daemon streams one gateway holds per GiB of RSS.
 # It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
@@ -21,7 +23,7 @@
 #     the two binaries), measured alternately with this build in the same run: each round runs
 #     the old path, then the new, each right after its own floors, on its own nats-server,
 #     gateway and daemons (so neither set's gateway decodes the other's requests); sustained runs
-#     alternate old, new, old, new. Prints every round's ratios for both, their medians, and
+#     alternate floor, old, new, floor, old, new. Prints every round's ratios for both, their medians, and
 #     the old and new calls per second — a before/after whose floors were measured alongside.
 #   tools/bench_tool_path.sh --smoke     2 rounds of 20 calls, 3 daemons sustained, 50 idle
 #                                        streams, checked (tools/bench_lib.sh)
@@ -41,7 +43,8 @@ if [ -n "$smoke" ]; then
   daemons=3
   handoff_time=0.01
 else
-  cmake --build "$build" --target reliant bench_tool_path bench_grpc_transport bench_handoff -j"$(nproc)" >/dev/null
+  cmake --build "$build" --target reliant bench_tool_path bench_grpc_transport bench_handoff \
+    bench_relay_floor -j"$(nproc)" >/dev/null
 fi
 # The binary sets measured: "new" (this build) and, with OLD_BUILD, "old".
 sets=(new)
@@ -62,8 +65,9 @@ if [ -n "${OLD_BUILD:-}" ]; then
   sets=(old new)
 fi
 reliant=${reliant_of[new]}  # the store's set-up, and the idle streams' gateway
+floor=$build/tests/bench/bench_relay_floor
 smoke_need "$reliant" "${bench_of[new]}" "$build/tests/bench/bench_grpc_transport" \
-  "$build/tests/bench/bench_handoff"
+  "$build/tests/bench/bench_handoff" "$floor"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -179,45 +183,82 @@ for set in "${sets[@]}"; do
 done
 
 echo
-echo "== sustained, $daemons daemons"
+echo "== sustained, $daemons daemons, 32 callers: the floor (bench_relay_floor: the same relay of bare" \
+  "nats.c and gRPC), then the tool path"
 for set in "${sets[@]}"; do
   for i in $(seq 2 "$daemons"); do start_daemon "$set" "d$i"; done
   wait_active "$set" "$daemons"
 done
-# Alternated twice when comparing, so that a drift of the machine's speed hits both alike.
-passes=1
-[ "${#sets[@]}" -eq 1 ] || passes=2
+floor_nats=$((port + 45))
+nats-server -a 127.0.0.1 -p "$floor_nats" >"$work/nats-floor.log" 2>&1 &
+pids+=($!)
+floor_nats_pid=$!
+sleep 0.3
+"$floor" relay --nats-url "nats://127.0.0.1:$floor_nats" --port $((port + 46)) >"$work/relay.log" 2>&1 &
+pids+=($!)
+floor_relay_pid=$!
+for _ in $(seq 1 50); do grep -q "^relaying" "$work/relay.log" && break; sleep 0.1; done
+grep -q "^relaying" "$work/relay.log" || { echo "the floor's relay did not start"; cat "$work/relay.log"; exit 1; }
+floor_daemon_pids=""
+for i in $(seq 0 $((daemons - 1))); do
+  "$floor" daemon --address "127.0.0.1:$((port + 46))" --index "$i" >"$work/floor-d$i.log" 2>&1 &
+  pids+=($!)
+  floor_daemon_pids+="$! "
+done
+# Runs COMMAND... and prints its output, then what each group of processes spent a call: CPU, and
+# context switches (threads woken or put aside).
 sustained_calls=$((calls * 3))
 TIMEFORMAT='%U %S'  # the client's user and system seconds, as `time` reports them
+measure() {  # LABEL DAEMON_PIDS GATEWAY_PID NATS_PID COMMAND...
+  local label=$1 groups=("$2" "$3" "$4") g per_call=""
+  shift 4
+  for g in 0 1 2; do
+    ticks_before[g]=$(cpu_ticks ${groups[g]})
+    switches_before[g]=$(context_switches ${groups[g]})
+  done
+  { time "$@" >"$work/sustained.txt"; } 2>"$work/client_time.txt"
+  echo "$label: $(cat "$work/sustained.txt")"
+  for g in 0 1 2; do
+    per_call+=" $(($(cpu_ticks ${groups[g]}) - ticks_before[g]))"
+    per_call+=" $(($(context_switches ${groups[g]}) - switches_before[g]))"
+  done
+  awk -v calls="$sustained_calls" -v hz="$(getconf CLK_TCK)" -v l="$label" -v f="$per_call" \
+    -v client="$(tail -n 1 "$work/client_time.txt")" 'BEGIN {
+    split(f, v, " "); split(client, c, " ")
+    us = 1e6 / hz / calls
+    printf "%s: CPU a call: daemons %.1f us, gateway %.1f us, nats-server %.1f us, client %.1f us;" \
+      " context switches a call: daemons %.2f, gateway %.2f, nats-server %.2f\n", l,
+      v[1] * us, v[3] * us, v[5] * us, (c[1] + c[2]) * 1e6 / calls, v[2] / calls, v[4] / calls,
+      v[6] / calls }'
+}
+# Alternated twice when comparing, so that a drift of the machine's speed hits all alike.
+passes=1
+[ "${#sets[@]}" -eq 1 ] || passes=2
+declare -A per_second
 for pass in $(seq 1 "$passes"); do
+  measure floor "$floor_daemon_pids" "$floor_relay_pid" "$floor_nats_pid" \
+    "$floor" load --nats-url "nats://127.0.0.1:$floor_nats" --daemons "$daemons" \
+    --calls "$sustained_calls" --concurrency 32
+  floor_out=$(cat "$work/sustained.txt")
+  smoke_expect "$floor_out" "^floor, 32 callers +[0-9.]+ calls/s .*\($daemons daemons\)" \
+    "bench_relay_floor load"
+  per_second[floor]+="$(awk '{print $4}' <<<"$floor_out") "
   for set in "${sets[@]}"; do
-    # The daemons, the gateway and nats-server: each group's PIDs, split where used.
-    groups=("${daemon_pids_of[$set]}" "${gateway_pid_of[$set]}" "${nats_pid_of[$set]}")
-    for g in 0 1 2; do
-      ticks_before[g]=$(cpu_ticks ${groups[g]})
-      switches_before[g]=$(context_switches ${groups[g]})
-    done
-    { time round_trip "$set" --calls "$sustained_calls" --concurrency 32 >"$work/sustained.txt"; } \
-      2>"$work/client_time.txt"
+    measure "$set" "${daemon_pids_of[$set]}" "${gateway_pid_of[$set]}" "${nats_pid_of[$set]}" \
+      round_trip "$set" --calls "$sustained_calls" --concurrency 32
     sustained=$(cat "$work/sustained.txt")
-    echo "$set: $sustained"
-    per_call=""
-    for g in 0 1 2; do
-      per_call+=" $(($(cpu_ticks ${groups[g]}) - ticks_before[g]))"
-      per_call+=" $(($(context_switches ${groups[g]}) - switches_before[g]))"
-    done
-    awk -v calls="$sustained_calls" -v hz="$(getconf CLK_TCK)" -v set="$set" -v f="$per_call" \
-      -v client="$(tail -n 1 "$work/client_time.txt")" 'BEGIN {
-      split(f, v, " "); split(client, c, " ")
-      us = 1e6 / hz / calls
-      printf "%s: CPU a call: daemons %.1f us, gateway %.1f us, nats-server %.1f us, client %.1f us;" \
-        " context switches a call: daemons %.2f, gateway %.2f, nats-server %.2f\n", set,
-        v[1] * us, v[3] * us, v[5] * us, (c[1] + c[2]) * 1e6 / calls, v[2] / calls, v[4] / calls,
-        v[6] / calls }'
     smoke_expect "$sustained" "^sustained, 32 callers +[0-9.]+ calls/s .*\($daemons daemons, 0 errors\)" \
       "bench_tool_path round-trip --concurrency 32"
     smoke_positive "$(awk '{print $4}' <<<"$sustained")" "bench_tool_path's sustained calls/s"
+    per_second[$set]+="$(awk '{print $4}' <<<"$sustained") "
   done
+done
+for set in "${sets[@]}"; do
+  awk -v set="$set" -v path="${per_second[$set]}" -v floor="${per_second[floor]}" 'BEGIN {
+    n = split(path, p, " "); split(floor, f, " ")
+    for (i = 1; i <= n; i++) { sp += p[i]; sf += f[i] }
+    printf "%s: sustained %.0f calls/s, the floor %.0f: %.2fx the floor (mean of %d passes; target ≥ 10000 calls/s)\n",
+      set, sp / n, sf / n, sp / sf, n }'
 done
 
 echo
