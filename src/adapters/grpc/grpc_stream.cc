@@ -225,6 +225,7 @@ void StreamCore::on_read_done(bool ok) {
 void StreamCore::on_write_done(bool ok) {
   std::unique_lock lock(mutex_);
   writing_ = false;
+  write_message_.Clear();  // gRPC is done with it: a stream idle after a large frame holds none
   if (!ok) {
     // The call is dead for writing. A client may still read what the server sent before it
     // ended (so reading goes on, past the bound, to reach the end); a server's call is over.
@@ -281,16 +282,16 @@ Result<void> StreamCore::send(std::string frame) {
     close(error, status_of(error));
     return fail(std::move(error));
   }
+  const std::size_t bytes = frame.size();
+  grpc::ByteBuffer message = buffer_of(std::move(frame));  // before the lock: it allocates
   std::unique_lock lock(mutex_);
   if (ended_) return fail(*ended_);
   if (write_ended_) return fail(ErrorCode::closed, "stream closed: the connection broke");
-  if (outbox_bytes_ + frame.size() > kOutboxBytesMax) {
+  if (outbox_bytes_ + bytes > kOutboxBytesMax) {
     return fail(ErrorCode::resource_exhausted,
                 "stream send queue full (" + std::to_string(outbox_bytes_) +
                     " bytes not yet written): the peer is not reading");
   }
-  const std::size_t bytes = frame.size();
-  grpc::ByteBuffer message = buffer_of(std::move(frame));
   outbox_bytes_ += bytes;
   // Swapped, not copied: ByteBuffer has no move, and a copy allocates gRPC's buffer again.
   outbox_.emplace_back().message.Swap(&message);
