@@ -3,14 +3,21 @@
 # figure where timings drift 2x within minutes. For each `reliant` given, a tools daemon runs
 # under callgrind behind this build's gateway and nats-server (SQLite store), twice: once
 # serving no call, once serving CALLS `echo` calls (bench_tool_path, 4 callers); the difference
-# over CALLS is its instructions a call, start-up and shutdown left out.
-#   [CALLS=N] tools/daemon_instructions.sh [LABEL=RELIANT ...]
-#   (defaults: 2000 calls; this build's reliant as "new")
+# over CALLS is its instructions a call, start-up and shutdown left out. With MEASURE=gateway
+# the roles swap: the given `reliant` is the gateway, under callgrind, and this build's is the
+# daemon.
+#   [CALLS=N] [MEASURE=daemon|gateway] tools/daemon_instructions.sh [LABEL=RELIANT ...]
+#   (defaults: 2000 calls, the daemon; this build's reliant as "new")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/bench_lib.sh
 source tools/ports.sh
 calls=${CALLS:-2000}
+measure=${MEASURE:-daemon}
+case "$measure" in
+  daemon | gateway) ;;
+  *) echo "MEASURE is daemon or gateway, not '$measure'" >&2; exit 2 ;;
+esac
 [ $# -gt 0 ] || set -- "new=$build/src/app/reliant"
 gateway=$build/src/app/reliant
 bench=$build/tests/bench/bench_tool_path
@@ -25,14 +32,24 @@ stop_own() {
   wait 2>/dev/null || true
 }
 
-# Instructions of one daemon (RELIANT) that serves CALLS calls, start to exit. Run in a command
-# substitution, so in a subshell: its processes are its own to stop, when it exits however.
-daemon_instructions() {  # RELIANT CALLS
-  local reliant=$1 n=$2 run port db token daemon
+# Instructions of one daemon or gateway (RELIANT, as MEASURE says) that serves CALLS calls,
+# start to exit. Run in a command substitution, so in a subshell: its processes are its own to
+# stop, when it exits however.
+measured_instructions() {  # RELIANT CALLS
+  local reliant=$1 n=$2 run port db token measured gateway_binary=$gateway daemon_binary=$reliant
+  local callgrind gateway_wrap=() daemon_wrap=()
   pids=()
   trap stop_own EXIT
   run=$work/run-$BASHPID  # this subshell's own
   mkdir "$run"
+  callgrind=(valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out")
+  if [ "$measure" = gateway ]; then
+    gateway_binary=$reliant
+    daemon_binary=$gateway
+    gateway_wrap=("${callgrind[@]}")
+  else
+    daemon_wrap=("${callgrind[@]}")
+  fi
   port=$(free_port_block 3)
   db="--db-driver sqlite --db-url $run/store.db"
   nats-server -a 127.0.0.1 -p "$port" >"$run/nats.log" 2>&1 &
@@ -40,20 +57,22 @@ daemon_instructions() {  # RELIANT CALLS
   "$gateway" db migrate up $db >/dev/null
   "$gateway" admin user create --email bench@example.com $db >/dev/null
   token=$("$gateway" admin token create --user bench@example.com $db | tail -n 1)
-  "$gateway" server gateway $db --nats-url "nats://127.0.0.1:$port" --gateway-id gw \
-    --bind-address 127.0.0.1 --daemon-port $((port + 1)) --frontend-port $((port + 2)) \
-    --health-port $((port + 3)) --disable-tls >"$run/gateway.log" 2>&1 &
+  "${gateway_wrap[@]}" "$gateway_binary" server gateway $db --nats-url "nats://127.0.0.1:$port" \
+    --gateway-id gw --bind-address 127.0.0.1 --daemon-port $((port + 1)) \
+    --frontend-port $((port + 2)) --health-port $((port + 3)) --disable-tls \
+    >"$run/gateway.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 50); do
+  [ "$measure" = gateway ] && measured=$!
+  for _ in $(seq 1 300); do  # up to a minute: under callgrind a gateway starts slowly
     [ "$(curl -s "http://127.0.0.1:$((port + 3))/ready" || true)" = '{"status":"ready"}' ] && break
-    sleep 0.1
+    sleep 0.2
   done
   mkdir -p "$run/home"
-  echo "$token" | HOME="$run/home" valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out" \
-    "$reliant" daemon start --token --name d1 --grpc-url "http://127.0.0.1:$((port + 1))" \
-    --working-dir "$run/home" >"$run/daemon.log" 2>&1 &
-  daemon=$!
-  pids+=("$daemon")
+  echo "$token" | HOME="$run/home" "${daemon_wrap[@]}" "$daemon_binary" daemon start --token \
+    --name d1 --grpc-url "http://127.0.0.1:$((port + 1))" --working-dir "$run/home" \
+    >"$run/daemon.log" 2>&1 &
+  pids+=($!)
+  [ "$measure" = daemon ] && measured=$!
   for _ in $(seq 1 300); do
     [ "$(sqlite3 "$run/store.db" "SELECT COUNT(*) FROM daemons WHERE status = 'active'" 2>/dev/null)" = 1 ] && break
     sleep 0.2
@@ -65,8 +84,8 @@ daemon_instructions() {  # RELIANT CALLS
     grep -q "(1 daemons, 0 errors)" "$run/calls.log" ||
       { echo "the calls failed: $(cat "$run/calls.log")"; exit 1; }
   fi
-  kill -TERM "$daemon"
-  wait "$daemon" 2>/dev/null || true
+  kill -TERM "$measured"
+  wait "$measured" 2>/dev/null || true
   local instructions
   instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out")
   stop_own
@@ -77,8 +96,8 @@ echo "load: $(uptime | sed 's/.*load/load/')"
 for spec in "$@"; do
   label=${spec%%=*}
   reliant=${spec#*=}
-  idle=$(daemon_instructions "$reliant" 0)
-  busy=$(daemon_instructions "$reliant" "$calls")
-  printf "%-8s %9d instructions a tool call (%d calls: %d; none: %d)\n" "$label" \
-    $(((busy - idle) / calls)) "$calls" "$busy" "$idle"
+  idle=$(measured_instructions "$reliant" 0)
+  busy=$(measured_instructions "$reliant" "$calls")
+  printf "%-8s %9d instructions a tool call, the %s (%d calls: %d; none: %d)\n" "$label" \
+    $(((busy - idle) / calls)) "$measure" "$calls" "$busy" "$idle"
 done
