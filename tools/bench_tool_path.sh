@@ -205,10 +205,10 @@ for i in $(seq 0 $((daemons - 1))); do
   pids+=($!)
   floor_daemon_pids+="$! "
 done
-# Runs COMMAND... and prints its output, then what each group of processes spent a call: CPU, and
-# context switches (threads woken or put aside).
 sustained_calls=$((calls * 3))
 TIMEFORMAT='%U %S'  # the client's user and system seconds, as `time` reports them
+# Runs COMMAND... and prints its output, then what each group of processes spent a call: CPU, and
+# context switches (threads woken or put aside).
 measure() {  # LABEL DAEMON_PIDS GATEWAY_PID NATS_PID COMMAND...
   local label=$1 groups=("$2" "$3" "$4") g per_call=""
   shift 4

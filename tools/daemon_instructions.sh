@@ -19,9 +19,9 @@ case "$measure" in
   *) echo "MEASURE is daemon or gateway, not '$measure'" >&2; exit 2 ;;
 esac
 [ $# -gt 0 ] || set -- "new=$build/src/app/reliant"
-gateway=$build/src/app/reliant
+this_build=$build/src/app/reliant
 bench=$build/tests/bench/bench_tool_path
-[ -x "$gateway" ] && [ -x "$bench" ] ||
+[ -x "$this_build" ] && [ -x "$bench" ] ||
   cmake --build "$build" --target reliant bench_tool_path -j"$(nproc)" >/dev/null
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 2; }
 work=$(mktemp -d)
@@ -36,7 +36,7 @@ stop_own() {
 # start to exit. Run in a command substitution, so in a subshell: its processes are its own to
 # stop, when it exits however.
 measured_instructions() {  # RELIANT CALLS
-  local reliant=$1 n=$2 run port db token measured gateway_binary=$gateway daemon_binary=$reliant
+  local reliant=$1 n=$2 run port db token measured gateway_binary=$this_build daemon_binary=$reliant
   local callgrind gateway_wrap=() daemon_wrap=()
   pids=()
   trap stop_own EXIT
@@ -45,7 +45,7 @@ measured_instructions() {  # RELIANT CALLS
   callgrind=(valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out")
   if [ "$measure" = gateway ]; then
     gateway_binary=$reliant
-    daemon_binary=$gateway
+    daemon_binary=$this_build
     gateway_wrap=("${callgrind[@]}")
   else
     daemon_wrap=("${callgrind[@]}")
@@ -54,9 +54,9 @@ measured_instructions() {  # RELIANT CALLS
   db="--db-driver sqlite --db-url $run/store.db"
   nats-server -a 127.0.0.1 -p "$port" >"$run/nats.log" 2>&1 &
   pids+=($!)
-  "$gateway" db migrate up $db >/dev/null
-  "$gateway" admin user create --email bench@example.com $db >/dev/null
-  token=$("$gateway" admin token create --user bench@example.com $db | tail -n 1)
+  "$this_build" db migrate up $db >/dev/null
+  "$this_build" admin user create --email bench@example.com $db >/dev/null
+  token=$("$this_build" admin token create --user bench@example.com $db | tail -n 1)
   "${gateway_wrap[@]}" "$gateway_binary" server gateway $db --nats-url "nats://127.0.0.1:$port" \
     --gateway-id gw --bind-address 127.0.0.1 --daemon-port $((port + 1)) \
     --frontend-port $((port + 2)) --health-port $((port + 3)) --disable-tls \

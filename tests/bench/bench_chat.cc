@@ -21,11 +21,13 @@
 
 #include "app/http_client.h"
 #include "core/sse.h"
+#include "percentile.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
+using reliant::bench::percentile;
 
 // Final statuses seen on a client's stream, by run id.
 struct Finals {
@@ -167,13 +169,6 @@ class ChatSession {
   Finals finals_;
   std::thread stream_;
 };
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "adapters/sqlite/sqlite_store.h"
 #include "core/engine/builtin_workflows.h"
 #include "core/workflow/engine_workflow.h"
+#include "percentile.h"
 #include "runtime/sleep.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/group_commit_store.h"
@@ -31,15 +32,10 @@ namespace {
 
 using engine::Json;
 using Clock = std::chrono::steady_clock;
+using bench::percentile;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
 // Runs `count` transactions from `clients` concurrent submitters; returns per-transaction

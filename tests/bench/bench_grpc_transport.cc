@@ -21,6 +21,7 @@
 
 #include "adapters/asio/asio_executor.h"
 #include "adapters/grpc/grpc_transport.h"
+#include "percentile.h"
 #include "reliant/daemon/v1/daemon.grpc.pb.h"
 #include "runtime/scope.h"
 
@@ -53,12 +54,8 @@ struct Percentiles {
   double p99_us;
 };
 
-Percentiles percentiles(std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
-  };
-  return {at(0.50), at(0.99)};
+Percentiles percentiles(const std::vector<double>& samples) {
+  return {bench::percentile(samples, 0.50), bench::percentile(samples, 0.99)};
 }
 
 double micros_since(Clock::time_point start) {

@@ -31,11 +31,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "percentile.h"
 #include "reliant/daemon/v1/daemon.grpc.pb.h"
 
 namespace {
 
 namespace v1 = reliant::daemon::v1;
+using reliant::bench::percentile;
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kPayloadBytes = 200;  // as bench_tool_path's echo calls
 constexpr std::string_view kRequestPrefix = "floor.request.";
@@ -262,12 +264,6 @@ struct Load {
     if (++load->done == load->calls) load->all_done.notify_all();
   }
 };
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
 
 int load(const std::string& nats_url, int daemons, int calls, int concurrency) {
   Load load;

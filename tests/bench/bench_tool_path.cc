@@ -33,6 +33,7 @@
 #include "adapters/nats/nats_bus.h"
 #include "app/db_config.h"
 #include "core/daemon_status.h"
+#include "percentile.h"
 #include "protocol/codec.h"
 #include "runtime/ids.h"
 #include "runtime/scope.h"
@@ -45,14 +46,9 @@ namespace reliant {
 namespace {
 
 namespace v1 = daemon::v1;
+using bench::percentile;
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kPayloadBytes = 200;
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
 
 // ---- the floor: bare nats.c request-reply ----
 

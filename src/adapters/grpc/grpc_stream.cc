@@ -160,11 +160,11 @@ grpc::Status status_of(const Error& error) {
   return grpc::Status(code, client_message(error));
 }
 
-StreamCore::StreamCore(Executor& executor, RpcSide side, std::string out_type, Metadata metadata,
-                       std::string peer, std::size_t message_bytes_max)
+StreamCore::StreamCore(Executor& executor, RpcSide side, std::string_view out_type,
+                       Metadata metadata, std::string peer, std::size_t message_bytes_max)
     : executor_(executor),
       side_(side),
-      out_type_(std::move(out_type)),
+      out_type_(out_type),
       metadata_(std::move(metadata)),
       message_bytes_max_(message_bytes_max),
       peer_(std::move(peer)) {}
@@ -277,7 +277,7 @@ Result<void> StreamCore::send(std::string frame) {
   // caught here, and what the fields hold is checked by the peer that decodes them.
   if (!well_formed_message(frame)) {
     Error error{ErrorCode::invalid_argument, "frame of " + std::to_string(frame.size()) +
-                                                 " bytes is not a valid " + out_type_ +
+                                                 " bytes is not a valid " + std::string(out_type_) +
                                                  ": stream closed"};
     close(error, status_of(error));
     return fail(std::move(error));

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "runtime/executor.h"
 #include "runtime/future.h"
@@ -90,8 +91,9 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   // that went half-open would otherwise keep the call, and its memory, forever).
   static constexpr Duration kCloseGrace = seconds(10);
 
-  // `out_type`: the message type this side sends (for the error a malformed frame gets).
-  StreamCore(Executor& executor, RpcSide side, std::string out_type, Metadata metadata,
+  // `out_type`: the message type this side sends (for the error a malformed frame gets); a
+  // descriptor's name, which lives as long as the program.
+  StreamCore(Executor& executor, RpcSide side, std::string_view out_type, Metadata metadata,
              std::string peer, std::size_t message_bytes_max);
   StreamCore(const StreamCore&) = delete;
   StreamCore& operator=(const StreamCore&) = delete;
@@ -174,7 +176,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
 
   Executor& executor_;
   const RpcSide side_;
-  const std::string out_type_;
+  const std::string_view out_type_;  // not a string: a gateway holds thousands of streams
   const Metadata metadata_;
   const std::size_t message_bytes_max_;
 

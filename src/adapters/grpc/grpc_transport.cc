@@ -155,9 +155,9 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
     if (gate) gate->spoke(peer);
   }
 
-  // A stream whose side here sends messages of type `out_type`.
+  // A stream whose side here sends messages of type `out_type` (a descriptor's name).
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* accept(
-      grpc::CallbackServerContext* context, std::string out_type);
+      grpc::CallbackServerContext* context, std::string_view out_type);
   void stop_accepting();   // executor
   void shutdown();         // executor; idempotent
   void stream_finished();  // gRPC threads
@@ -180,7 +180,7 @@ struct ServerEntry : std::enable_shared_from_this<ServerEntry> {
 };
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ServerEntry::accept(
-    grpc::CallbackServerContext* context, std::string out_type) {
+    grpc::CallbackServerContext* context, std::string_view out_type) {
   {
     std::lock_guard lock(mutex);
     if (!accepting) {
@@ -190,7 +190,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ServerEntry::accept
     ++live_streams;
   }
   std::string peer = peer_address(context->peer());
-  auto core = std::make_shared<StreamCore>(executor, RpcSide::server, std::move(out_type),
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::server, out_type,
                                            client_metadata(*context), peer, message_bytes_max);
   auto* reactor = new ServerStreamReactor(context, core,
                                           [self = shared_from_this()] { self->stream_finished(); });
@@ -358,15 +358,15 @@ struct AbortOnExit {
   std::shared_ptr<StreamCore> core;
 };
 
-// Starts a client call of the tool service's `method` that sends messages of type `out_type`;
-// returns the stream's core.
+// Starts a client call of the tool service's `method` that sends messages of type `out_type` (a
+// descriptor's name); returns the stream's core.
 std::shared_ptr<StreamCore> start_call(std::shared_ptr<CallQueue> queue, Executor& executor,
                                        const std::shared_ptr<grpc::Channel>& channel,
-                                       std::string_view method, std::string out_type,
+                                       std::string_view method, std::string_view out_type,
                                        const Metadata& metadata, std::string authority,
                                        std::size_t message_bytes_max,
                                        std::shared_ptr<CallRegistry> calls) {
-  auto core = std::make_shared<StreamCore>(executor, RpcSide::client, std::move(out_type), metadata,
+  auto core = std::make_shared<StreamCore>(executor, RpcSide::client, out_type, metadata,
                                            std::move(authority), message_bytes_max);
   const std::string full_name = "/" +
                                 std::string(daemon::v1::ToolsDaemonService::service_full_name()) +

@@ -112,7 +112,7 @@ class Worker {
   };
   // What follows the commit of a transaction that carried store works (`work`, when its write
   // counted, and the first `chained` of `chain`): their `committed`, the counts, and their
-  // updates announced together (one message a user).
+  // updates announced together (one message: the works are one run's, so one user's).
   void works_committed(StoreWork* work, const std::vector<ChainedStep>& chain, std::size_t chained);
   std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
                                             const EagerDispatch& eager, std::int64_t now_ms);
