@@ -73,6 +73,19 @@ class SqlTransaction {
     return results;
   }
 
+  // A write whose rows the body does not need before its next statement: a backend may hold it
+  // and send it with that statement (on Postgres, in the same round trip), or with the commit
+  // when none follows; it runs before either, as if run here. When it fails, or `check` refuses
+  // its rows, the statement that carried it fails with that error (the commit does not happen),
+  // so the body fails as it would have here. Default: runs at once.
+  using RowsCheck = std::function<Result<void>(const SqlRows&)>;
+  virtual Result<void> defer(std::string_view sql, std::vector<SqlValue> params,
+                             RowsCheck check = {}) {
+    auto rows = query(sql, params);
+    if (!rows) return fail(rows.error());
+    return check ? check(*rows) : Result<void>();
+  }
+
   // Statements a body leaves for the end: `step` runs after the body and, in a group commit,
   // after every body of its batch, just before the commit. For a statement that locks a row many
   // transactions want (a user's update head, updates::append_user_events), so that the lock is

@@ -231,6 +231,8 @@ class PostgresTransaction final : public SqlTransaction {
 
   bool begun() const { return begun_; }
   bool committed() const { return committed_; }
+  // Whether deferred statements wait for a statement, or the commit, to carry them.
+  bool deferring() const { return !deferred_.empty(); }
   // Whether the body's last statement committed on its own.
   bool committed_alone() const { return alone_; }
 
@@ -243,8 +245,9 @@ class PostgresTransaction final : public SqlTransaction {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
     // With a step to follow, the statement is not the transaction's last.
     if (has_steps_before_commit()) return exec(sql, params, false);
-    alone_ = !begun_;
-    Result<SqlRows> rows = exec(sql, params, begun_);
+    // Deferred writes make it a transaction's last statement, not one of its own.
+    alone_ = !begun_ && deferred_.empty();
+    Result<SqlRows> rows = exec(sql, params, !alone_);
     last_done_ = true;
     if (!rows) alone_ = false;  // nothing of it happened
     return rows;
@@ -266,7 +269,8 @@ class PostgresTransaction final : public SqlTransaction {
                                                [](const SqlStatement& statement) {
                                                  return !reads_only(statement.sql);
                                                });
-    auto results = send(std::move(sent), begins, statements[0].sql);
+    auto results = deferred_.empty() ? send(std::move(sent), begins, statements[0].sql)
+                                     : carry(std::move(sent), false, statements[0].sql);
     if (!results) return fail(results.error());
     std::vector<SqlRows> rows;
     rows.reserve(statements.size());
@@ -285,6 +289,17 @@ class PostgresTransaction final : public SqlTransaction {
     return affected_;
   }
 
+  // Held until the body's next statement, or the commit, carries it (carry()). Prepared now: a
+  // statement that cannot be fails here.
+  Result<void> defer(std::string_view sql, std::vector<SqlValue> params, RowsCheck check) override {
+    RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
+    RELIANT_ASSERT_MSG(!reads_only(sql), "a deferred statement is a write");
+    auto name = prepared(sql);
+    if (!name) return fail(name.error());
+    deferred_.push_back(Deferred{*name, std::string(sql), std::move(params), std::move(check)});
+    return {};
+  }
+
   // The steps the body left for the end (SqlTransaction::before_commit): they follow its last
   // statement, which then neither ran alone nor committed (query_last).
   Result<void> finish() {
@@ -295,12 +310,23 @@ class PostgresTransaction final : public SqlTransaction {
   }
 
   Result<void> commit() {
+    if (!deferred_.empty()) {
+      // The deferred statements with the COMMIT, unless a check must see their rows first.
+      const bool with_commit = !deferred_checked();
+      auto results = carry({}, with_commit, deferred_.front().sql);
+      if (!results) {
+        roll_back();  // the server skipped the COMMIT: the transaction is open, and failed
+        return fail(results.error());
+      }
+      if (with_commit) return committed_by(results->back().get(), "COMMIT");
+    }
     RELIANT_ASSERT(begun_ && !committed_);
     PgResult result(PQexec(connection_.handle, "COMMIT"));
     return committed_by(result.get(), "COMMIT");
   }
 
   void roll_back() {
+    deferred_.clear();
     if (!begun_ || committed_ || connection_.lost()) return;
     PgResult ignored(PQexec(connection_.handle, "ROLLBACK"));
   }
@@ -314,7 +340,15 @@ class PostgresTransaction final : public SqlTransaction {
     const Sent statement{*name, &text, nullptr};
     PgResult result;
     PgResult commit;
-    if (!begun_ && !alone_ && !reads_only(sql)) {  // this statement begins the transaction
+    bool commit_after = false;  // a deferred check holds the COMMIT back (carry)
+    if (!deferred_.empty()) {   // the deferred statements go first, in the same round trip
+      const bool with_commit = committing && !deferred_checked();
+      commit_after = committing && !with_commit;
+      auto results = carry({statement}, with_commit, sql);
+      if (!results) return fail(results.error());
+      result = std::move(results->front());
+      if (with_commit) commit = std::move(results->back());
+    } else if (!begun_ && !alone_ && !reads_only(sql)) {  // this statement begins the transaction
       RELIANT_ASSERT(!committing);
       auto results = send({statement}, true, sql);
       if (!results) return fail(results.error());
@@ -332,6 +366,10 @@ class PostgresTransaction final : public SqlTransaction {
     if (!succeeded(result.get())) return statement_error(connection_, result.get(), sql, alone_);
     if (commit != nullptr) {
       if (auto ok = committed_by(commit.get(), sql); !ok) return fail(ok.error());
+    }
+    if (commit_after) {
+      PgResult held(PQexec(connection_.handle, "COMMIT"));
+      if (auto ok = committed_by(held.get(), "COMMIT"); !ok) return fail(ok.error());
     }
     if (count_affected) {
       const char* affected = PQcmdTuples(result.get());
@@ -358,6 +396,51 @@ class PostgresTransaction final : public SqlTransaction {
       results.erase(results.begin());
     }
     return results;
+  }
+
+  // Sends the deferred statements, then `statements`, then the COMMIT when `committing`, in one
+  // round trip (after a BEGIN when none went out yet: deferred statements write). Checks the
+  // deferred ones — a failure, or a check's refusal, is the error; the server skipped what
+  // followed a failed one, the COMMIT with it — and returns the results of the rest.
+  Result<std::vector<PgResult>> carry(std::vector<Sent> statements, bool committing,
+                                      std::string_view first_sql) {
+    std::vector<Deferred> deferred = std::move(deferred_);
+    deferred_.clear();
+    std::vector<TextParams> params;
+    params.reserve(deferred.size());  // Sent points into it
+    std::vector<Sent> sent;
+    const bool begins = !begun_;
+    if (begins) sent.push_back(Sent{nullptr, nullptr, "BEGIN"});
+    for (const Deferred& d : deferred) {
+      sent.push_back(Sent{d.name, &params.emplace_back(d.params), nullptr});
+    }
+    sent.insert(sent.end(), statements.begin(), statements.end());
+    if (committing) sent.push_back(Sent{nullptr, nullptr, "COMMIT"});
+    std::vector<PgResult> results = pipeline(connection_, sent);
+    if (results.empty()) return statement_error(connection_, nullptr, first_sql, committing);
+    std::size_t next = 0;
+    if (begins) {
+      if (!succeeded(results[next].get())) {
+        return statement_error(connection_, results[next].get(), "BEGIN", false);
+      }
+      begun_ = true;
+      ++next;
+    }
+    for (const Deferred& d : deferred) {
+      const PGresult* result = results[next++].get();
+      if (!succeeded(result)) return statement_error(connection_, result, d.sql, false);
+      if (d.check) {
+        if (auto ok = d.check(rows_of(result)); !ok) return fail(ok.error());
+      }
+    }
+    results.erase(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(next));
+    return results;
+  }
+
+  // Whether a deferred statement's rows must be checked before the transaction may commit.
+  bool deferred_checked() const {
+    return std::any_of(deferred_.begin(), deferred_.end(),
+                       [](const Deferred& d) { return static_cast<bool>(d.check); });
   }
 
   // The statement's name on this connection, prepared on first use.
@@ -391,7 +474,16 @@ class PostgresTransaction final : public SqlTransaction {
     return {};
   }
 
+  // A statement held for the next to carry (SqlTransaction::defer).
+  struct Deferred {
+    const std::string* name;  // prepared on this connection
+    std::string sql;          // for errors
+    std::vector<SqlValue> params;
+    RowsCheck check;
+  };
+
   Connection& connection_;
+  std::vector<Deferred> deferred_;
   std::int64_t affected_ = 0;
   bool begun_ = false;      // a statement began the transaction (BEGIN went out with it)
   bool committed_ = false;  // the COMMIT went out with the body's last statement, and held
@@ -503,7 +595,8 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     tx.roll_back();
     return outcome;
   }
-  if (!tx.begun() || tx.committed()) return {};  // it only read, or it committed with its last
+  // It only read, or it committed with its last statement.
+  if ((!tx.begun() && !tx.deferring()) || tx.committed()) return {};
   return tx.commit();
 }
 

@@ -185,7 +185,9 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (stored->inserted) {
       if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
     }
-    if (auto ok = engine::start_run(tx, dialect, run, now_ms); !ok) return fail(ok.error());
+    // A new run id: its write goes with the updates' statement.
+    if (auto ok = engine::start_run(tx, dialect, run, now_ms, engine::RunStartSent::with_next); !ok)
+      return fail(ok.error());
     events.push_back({user_id,
                       0,
                       "chat_status",

@@ -317,7 +317,7 @@ std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
 }
 
 Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
-                       std::int64_t now_ms) {
+                       std::int64_t now_ms, RunStartSent sent) {
   const std::string owner = run.input.is_object() && run.input.value("user_id", Json()).is_string()
                                 ? run.input["user_id"].get<std::string>()
                                 : std::string();
@@ -343,6 +343,10 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
           ") INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
           "created_at_ms, updated_at_ms) VALUES ($9, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
     params.insert(params.end(), {workflow_task_id(run.id, started.seq + 1)});
+    if (sent == RunStartSent::with_next) {
+      prepend_event(sql, params, run.id, started, started.body.dump());
+      return tx.defer(sql, std::move(params));
+    }
     inserted = execute_with_event(tx, std::move(sql), std::move(params), run.id, started,
                                   started.body.dump());
   } else {

@@ -85,10 +85,15 @@ struct QueueCounts {
   std::int64_t done = 0;
 };
 
+// When start_run's write goes out. `with_next`: on Postgres, with the body's next statement
+// (SqlTransaction::defer), a round trip saved — for a new id only, since a duplicate then fails
+// that statement instead of answering already_exists here.
+enum class RunStartSent { now, with_next };
+
 // Creates a run (history: run_started) and its first workflow task. `already_exists` for a
 // duplicate id.
 Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
-                       std::int64_t now_ms);
+                       std::int64_t now_ms, RunStartSent sent = RunStartSent::now);
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
 // Makes a running run that has no parent the child of `parent` (a child started before runs
 // recorded their parents); false when the run has ended or has a parent already.
@@ -253,7 +258,9 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
 // Writes a prepared step when the run still runs, the activity has no answer yet and the history
 // ends at `from_seq` with the same event. nullopt when it does not: the caller then decides in
 // the transaction instead (complete_activity_and_decide). `run_locked`: this transaction holds
-// the run's lock already (it wrote the step before), so the lock is not taken again.
+// the run's lock already (it wrote the step before), so the lock is not taken again, and on
+// Postgres a step that does not close the run goes with the body's next statement
+// (SqlTransaction::defer): its checks cannot fail then, and if they do the transaction fails.
 Result<std::optional<Completion>> commit_prepared_step(
     SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
     std::int64_t now_ms, const EagerDispatch& eager, bool run_locked = false);

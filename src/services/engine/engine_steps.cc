@@ -3,6 +3,7 @@
 // one transaction that first checks the stored history still ends where the step began.
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
@@ -158,13 +159,31 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
   return folded;
 }
 
-// The same on Postgres in one round trip: the run's lock, as every append takes it, then one
-// statement whose writes are all conditional on the checks (a statement of its own after the
-// lock, sent with it, so its snapshot sees whatever the previous lock holder committed). The
-// digest is computed by the server (event_digest's definition in SQL), so the stored body never
-// travels.
-// With `folded`, the statement writes the decision too (fold_decision), and what follows a close
-// comes after it.
+// The prepared step's statement on Postgres without its decision: the checks (`checked`), then
+// what is written only when they hold — the activity's task retired, its result appended, the
+// decision task a previous event left ready retired. Parameters $1 … $11.
+constexpr std::string_view kRecordPreparedResult =
+    "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
+    "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
+    "WHERE r.id = $1 AND h.seq = CAST($2 AS BIGINT) AND r.status = 'running' "
+    "AND NOT EXISTS (SELECT 1 FROM workflow_history a WHERE a.run_id = $1 "
+    "AND a.ref_seq = CAST($3 AS BIGINT) AND a.ref_seq > 0) "
+    "AND substr(sha256(convert_to(h.kind || '|' || h.created_at_ms || '|' || h.body_json, "
+    "'UTF8')), 1, 8) = decode($4, 'hex')), "
+    "finished AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, "
+    "updated_at_ms = CAST($5 AS BIGINT) WHERE id = $6 AND EXISTS (SELECT 1 FROM checked)), "
+    "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+    "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
+    "CAST($10 AS BIGINT) FROM checked), "
+    "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
+    "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked))";
+
+// What record_prepared_result_sqlite does, on Postgres in one round trip: the run's lock, as every
+// append takes it, then one statement whose writes are all conditional on the checks (a statement
+// of its own after the lock, sent with it, so its snapshot sees whatever the previous lock holder
+// committed). The digest is computed by the server (event_digest's definition in SQL), so the
+// stored body never travels. With `folded`, the statement writes the decision too (fold_decision),
+// and what follows a close comes after it.
 Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTask& task,
                                              const PreparedStep& step, std::int64_t now_ms,
                                              bool run_locked, const EagerDispatch& eager,
@@ -184,21 +203,7 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
                                step.result_body,
                                step.result.at_ms,
                                workflow_task_id(run_id, step.result.seq)};
-  std::string sql =
-      "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
-      "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
-      "WHERE r.id = $1 AND h.seq = CAST($2 AS BIGINT) AND r.status = 'running' "
-      "AND NOT EXISTS (SELECT 1 FROM workflow_history a WHERE a.run_id = $1 "
-      "AND a.ref_seq = CAST($3 AS BIGINT) AND a.ref_seq > 0) "
-      "AND substr(sha256(convert_to(h.kind || '|' || h.created_at_ms || '|' || h.body_json, "
-      "'UTF8')), 1, 8) = decode($4, 'hex')), "
-      "finished AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, "
-      "updated_at_ms = CAST($5 AS BIGINT) WHERE id = $6 AND EXISTS (SELECT 1 FROM checked)), "
-      "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
-      "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
-      "CAST($10 AS BIGINT) FROM checked), "
-      "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
-      "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked))";
+  std::string sql(kRecordPreparedResult);
   FoldedDecision decision;
   if (folded != nullptr) {
     decision = fold_decision(params, task, step, now_ms, eager, *folded);
@@ -212,6 +217,18 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
         "running_children";
   }
   std::optional<SqlRows> rows;
+  if (run_locked && !decision.close) {
+    // The run's lock, taken by the step before in this transaction, kept anyone from appending
+    // since: the checks hold, so the statement goes with the body's next one (SqlTransaction::
+    // defer), a round trip saved, and checks that failed anyway fail the transaction.
+    auto deferred = tx.defer(sql, std::move(params), [run_id](const SqlRows& written) {
+      if (first_record(written).integer("recorded") != 0) return Result<void>();
+      return Result<void>(
+          fail(ErrorCode::internal, "run " + run_id + ": its history moved under the run's lock"));
+    });
+    if (!deferred) return fail(deferred.error());
+    return true;
+  }
   if (run_locked) {
     auto checked = tx.query(sql, params);
     if (!checked) return fail(checked.error());

@@ -71,7 +71,7 @@ Result<void> load_blocks(SqlTransaction& tx, MessageRecord& message, std::size_t
 }  // namespace
 
 Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
-  auto done = tx.execute(
+  return tx.defer(
       "INSERT INTO chats (id, user_id, title, status, workflow_run_id, active_daemon_id, "
       "created_at_ms, updated_at_ms, project_id, workflow_name, workflow_inputs_json, "
       "presets_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -81,8 +81,6 @@ Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& c) {
        c.created_at_ms, c.updated_at_ms,
        c.project_id.empty() ? SqlValue(nullptr) : SqlValue(c.project_id), c.workflow,
        c.workflow_inputs.dump(), c.presets.dump()});
-  if (!done) return fail(done.error());
-  return {};
 }
 
 Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id) {

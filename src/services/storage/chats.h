@@ -68,6 +68,8 @@ struct MessageRecord {
   std::vector<ContentBlockRecord> blocks;
 };
 
+// Sent with the body's next statement where the store can (SqlTransaction::defer), a round trip
+// saved: a chat's id is always a new one, and a failure fails that statement instead.
 Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& chat);
 Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id);
 // find_chat's statement and the reading of its rows, for a caller that sends it with others.

@@ -52,27 +52,44 @@ constexpr const char* kRerunWithSavepoints = "group commit: a body failed, rerun
 // once every body has run (`ending`): the commit may go with it.
 class SharedTransaction final : public SqlTransaction {
  public:
-  explicit SharedTransaction(SqlTransaction& batch) : batch_(batch) {}
+  SharedTransaction(SqlTransaction& batch, bool savepoints)
+      : batch_(batch), savepoints_(savepoints) {}
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    deferring_ = false;
     return batch_.query(sql, params);
   }
   Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
+    deferring_ = false;
     if (ending_ && !has_steps_before_commit()) return batch_.query_last(sql, params);
     return batch_.query(sql, params);
   }
   // The batch's steps run now, and nothing after them.
   void ending() { ending_ = true; }
   Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
+    deferring_ = false;
     return batch_.execute(sql, params);
   }
   Result<std::vector<SqlRows>> query_together(
       const std::vector<SqlStatement>& statements) override {
+    deferring_ = false;
     return batch_.query_together(statements);
   }
+  // Optimistic, carried by the batch's next statement, whichever body's: its failure fails that
+  // body, which reruns the batch with savepoints. With savepoints, at once: a body's failure is
+  // its own there.
+  Result<void> defer(std::string_view sql, std::vector<SqlValue> params, RowsCheck check) override {
+    if (savepoints_) return SqlTransaction::defer(sql, std::move(params), std::move(check));
+    deferring_ = true;
+    return batch_.defer(sql, std::move(params), std::move(check));
+  }
+  // Whether a deferred statement still waits for a statement to carry it.
+  bool deferring() const { return deferring_; }
 
  private:
   SqlTransaction& batch_;
+  const bool savepoints_;
   bool ending_ = false;
+  bool deferring_ = false;
 };
 
 // The batch as one transaction. Optimistic: no savepoints (each costs a round trip on Postgres);
@@ -81,7 +98,7 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
                            std::shared_ptr<std::vector<Result<void>>> results, bool savepoints) {
   return [bodies, results, savepoints](SqlTransaction& batch) -> Result<void> {
     // A body alone in its batch is its transaction: its last statement may run on its own.
-    SharedTransaction shared(batch);
+    SharedTransaction shared(batch, savepoints);
     SqlTransaction& tx = bodies->size() == 1 && !savepoints ? batch : shared;
     for (std::size_t i = 0; i < bodies->size(); ++i) {
       if (!savepoints) {
@@ -110,6 +127,10 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
     if (!savepoints && &tx == &shared) {
       shared.ending();
       if (!shared.run_steps_before_commit())
+        return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+      // Left for the commit, a deferred write's failure would fail every body of the batch: a
+      // statement carries it now, so that it reruns the batch instead.
+      if (shared.deferring() && !batch.query("SELECT 1", {}))
         return fail(ErrorCode::cancelled, kRerunWithSavepoints);
     }
     return {};
