@@ -67,6 +67,13 @@ TEST_P(PostgresPlans, TablesAnalyzedWhileTinyAreStillReadThroughTheirIndexes) {
   EXPECT_THAT(lock, HasSubstr("Index Scan using workflow_runs_pkey"));
   EXPECT_THAT(lock, Not(HasSubstr("Seq Scan")));
 
+  // A gateway's lease sweep (leased_daemons) reads the leased daemons, not every daemon.
+  const std::string sweep = plan_of(
+      "SELECT id FROM daemons WHERE status <> 'disconnected' AND lease_until_ms IS NOT NULL AND "
+      "connection_id IS NOT NULL AND lease_until_ms < $1 ORDER BY id",
+      {std::int64_t{100}});
+  EXPECT_THAT(sweep, HasSubstr("daemons_leased"));
+
   // Where no index serves, the table is still read whole.
   std::int64_t done = 0;
   ASSERT_TRUE(transact([&](SqlTransaction& tx) -> Result<void> {

@@ -243,8 +243,9 @@ class PostgresTransaction final : public SqlTransaction {
 
   Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
     RELIANT_ASSERT_MSG(!last_done_, "a statement after the body's last");
-    // With a step to follow, the statement is not the transaction's last.
-    if (has_steps_before_commit()) return exec(sql, params, false);
+    // With a step to follow, the statement is not the transaction's last; after a deferred
+    // write failed, the transaction must not commit, whatever the body made of the error.
+    if (has_steps_before_commit() || failed_deferred_) return exec(sql, params, false);
     // Deferred writes make it a transaction's last statement, not one of its own.
     alone_ = !begun_ && deferred_.empty();
     Result<SqlRows> rows = exec(sql, params, !alone_);
@@ -310,10 +311,14 @@ class PostgresTransaction final : public SqlTransaction {
   }
 
   Result<void> commit() {
+    if (failed_deferred_) {
+      roll_back();
+      return fail(*failed_deferred_);
+    }
     if (!deferred_.empty()) {
       // The deferred statements with the COMMIT, unless a check must see their rows first.
       const bool with_commit = !deferred_checked();
-      auto results = carry({}, with_commit, deferred_.front().sql);
+      auto results = carry({}, with_commit, "the deferred statements");
       if (!results) {
         roll_back();  // the server skipped the COMMIT: the transaction is open, and failed
         return fail(results.error());
@@ -428,9 +433,16 @@ class PostgresTransaction final : public SqlTransaction {
     }
     for (const Deferred& d : deferred) {
       const PGresult* result = results[next++].get();
-      if (!succeeded(result)) return statement_error(connection_, result, d.sql, false);
-      if (d.check) {
-        if (auto ok = d.check(rows_of(result)); !ok) return fail(ok.error());
+      Result<void> ok =
+          succeeded(result) ? Result<void>() : statement_error(connection_, result, d.sql, false);
+      if (ok && d.check) ok = d.check(rows_of(result));
+      if (!ok) {
+        // Named as the deferred statement's, not the carrying one's; and remembered, so that
+        // the transaction never commits (a refusal left the server's transaction healthy).
+        Error error = ok.error();
+        error.message = "a deferred statement: " + error.message;
+        failed_deferred_ = error;
+        return fail(std::move(error));
       }
     }
     results.erase(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(next));
@@ -484,6 +496,7 @@ class PostgresTransaction final : public SqlTransaction {
 
   Connection& connection_;
   std::vector<Deferred> deferred_;
+  std::optional<Error> failed_deferred_;  // a deferred statement failed: no commit
   std::int64_t affected_ = 0;
   bool begun_ = false;      // a statement began the transaction (BEGIN went out with it)
   bool committed_ = false;  // the COMMIT went out with the body's last statement, and held

@@ -259,8 +259,9 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
 // ends at `from_seq` with the same event. nullopt when it does not: the caller then decides in
 // the transaction instead (complete_activity_and_decide). `run_locked`: this transaction holds
 // the run's lock already (it wrote the step before), so the lock is not taken again, and on
-// Postgres a step that does not close the run goes with the body's next statement
-// (SqlTransaction::defer): its checks cannot fail then, and if they do the transaction fails.
+// Postgres the step's statement, unless it closes the run itself (and must read the run's family
+// back), goes with the body's next statement (SqlTransaction::defer): its checks cannot fail
+// then, and if they do the transaction fails.
 Result<std::optional<Completion>> commit_prepared_step(
     SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
     std::int64_t now_ms, const EagerDispatch& eager, bool run_locked = false);

@@ -52,45 +52,41 @@ constexpr const char* kRerunWithSavepoints = "group commit: a body failed, rerun
 // once every body has run (`ending`): the commit may go with it.
 class SharedTransaction final : public SqlTransaction {
  public:
-  SharedTransaction(SqlTransaction& batch, bool savepoints)
-      : batch_(batch), savepoints_(savepoints) {}
+  explicit SharedTransaction(SqlTransaction& batch) : batch_(batch) {}
   Result<SqlRows> query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    deferring_ = false;
     return batch_.query(sql, params);
   }
   Result<SqlRows> query_last(std::string_view sql, const std::vector<SqlValue>& params) override {
-    deferring_ = false;
     if (ending_ && !has_steps_before_commit()) return batch_.query_last(sql, params);
     return batch_.query(sql, params);
   }
   // The batch's steps run now, and nothing after them.
   void ending() { ending_ = true; }
   Result<std::int64_t> execute(std::string_view sql, const std::vector<SqlValue>& params) override {
-    deferring_ = false;
     return batch_.execute(sql, params);
   }
   Result<std::vector<SqlRows>> query_together(
       const std::vector<SqlStatement>& statements) override {
-    deferring_ = false;
     return batch_.query_together(statements);
   }
-  // Optimistic, carried by the batch's next statement, whichever body's: its failure fails that
-  // body, which reruns the batch with savepoints. With savepoints, at once: a body's failure is
-  // its own there.
+  // At once: carried by another body's statement, a deferred write's failure would be that
+  // body's error, which it may take for one of its own (a run that ended, say).
   Result<void> defer(std::string_view sql, std::vector<SqlValue> params, RowsCheck check) override {
-    if (savepoints_) return SqlTransaction::defer(sql, std::move(params), std::move(check));
-    deferring_ = true;
-    return batch_.defer(sql, std::move(params), std::move(check));
+    return SqlTransaction::defer(sql, std::move(params), std::move(check));
   }
-  // Whether a deferred statement still waits for a statement to carry it.
-  bool deferring() const { return deferring_; }
 
  private:
   SqlTransaction& batch_;
-  const bool savepoints_;
   bool ending_ = false;
-  bool deferring_ = false;
 };
+
+// What the optimistic attempt answers for a failure: rerun the batch with savepoints — unless
+// the failure was a commit whose outcome is unknown (a lone body's last statement, or the last
+// step's, carried the COMMIT): it may have happened, and a rerun would do it all twice.
+Result<void> rerun_unless_committed(const Error& error) {
+  if (error.code == ErrorCode::outcome_unknown) return fail(error);
+  return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+}
 
 // The batch as one transaction. Optimistic: no savepoints (each costs a round trip on Postgres);
 // the first failing body aborts the whole attempt. With savepoints: each body is isolated.
@@ -98,12 +94,12 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
                            std::shared_ptr<std::vector<Result<void>>> results, bool savepoints) {
   return [bodies, results, savepoints](SqlTransaction& batch) -> Result<void> {
     // A body alone in its batch is its transaction: its last statement may run on its own.
-    SharedTransaction shared(batch, savepoints);
+    SharedTransaction shared(batch);
     SqlTransaction& tx = bodies->size() == 1 && !savepoints ? batch : shared;
     for (std::size_t i = 0; i < bodies->size(); ++i) {
       if (!savepoints) {
         Result<void> outcome = (*bodies)[i](tx);
-        if (!outcome) return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+        if (!outcome) return rerun_unless_committed(outcome.error());
         (*results)[i] = std::move(outcome);
         continue;
       }
@@ -126,12 +122,8 @@ TransactionBody batch_body(std::shared_ptr<std::vector<TransactionBody>> bodies,
     // lone body's are the inner store's to run). One failing reruns the batch with savepoints.
     if (!savepoints && &tx == &shared) {
       shared.ending();
-      if (!shared.run_steps_before_commit())
-        return fail(ErrorCode::cancelled, kRerunWithSavepoints);
-      // Left for the commit, a deferred write's failure would fail every body of the batch: a
-      // statement carries it now, so that it reruns the batch instead.
-      if (shared.deferring() && !batch.query("SELECT 1", {}))
-        return fail(ErrorCode::cancelled, kRerunWithSavepoints);
+      if (auto ok = shared.run_steps_before_commit(); !ok)
+        return rerun_unless_committed(ok.error());
     }
     return {};
   };

@@ -547,6 +547,15 @@ const std::vector<Migration> kMigrations = {
          "ELSE 1 END), (COALESCE(connected_at_ms, 0)) DESC, id) WHERE status IN ('active', "
          "'idle')",
      }},
+    {22,
+     "the leased daemons a gateway's sweep reads",
+     {
+         // Matches leased_daemons' own conditions (daemons.cc): the sweep reads the daemons
+         // whose lease ends soon, not every daemon ever registered (with sequential scans off
+         // on Postgres's sessions, that read was a walk of the whole primary key).
+         "CREATE INDEX daemons_leased ON daemons(lease_until_ms) WHERE status <> 'disconnected' "
+         "AND lease_until_ms IS NOT NULL AND connection_id IS NOT NULL",
+     }},
 };
 
 }  // namespace

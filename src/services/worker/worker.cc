@@ -486,7 +486,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
           auto written = commit_prepared_step(tx, dialect, next.task, next.step, now_ms, eager,
                                               /*run_locked=*/true);
           if (!written) return fail(written.error());
-          if (!*written) break;  // cannot happen under the run's lock; if it does, stop here
+          if (!*written) break;  // not under the run's lock (Postgres: a failed check fails it)
           if (auto wrote = next.work.write(tx); !wrote) return fail(wrote.error());
           sticky->run = std::move(next.step.run);
           completion = std::move(**written);

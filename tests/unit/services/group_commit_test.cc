@@ -213,5 +213,37 @@ TEST(GroupCommit, RerunWithSavepointsEachBodysStepsRunInsideItsSavepointAndAFail
   EXPECT_TRUE(done[3] && done[3]->has_value());
 }
 
+// A commit whose outcome is unknown (the last step carried the COMMIT, and its answer was lost)
+// may have happened: the batch is not run again, and every body hears it may have.
+TEST(GroupCommit, ABatchWhoseCommitMayHaveHappenedIsNotRunAgain) {
+  Node n;
+  GroupCommitStore grouped(n.held, n.executor, GroupCommitOptions{8, 1});
+  std::vector<std::string> log;
+  std::vector<std::optional<Result<void>>> done(3);
+  Scope scope(n.executor);
+  scope.spawn(submit_body(grouped, logging_body(log, "filler", false), &done[0]));
+  n.run_until_idle();
+  scope.spawn(submit_body(grouped, logging_body(log, "a", false), &done[1]));
+  TransactionBody lost = [&log](SqlTransaction& tx) -> Result<void> {
+    log.push_back("b");
+    tx.before_commit([](SqlTransaction&) -> Result<void> {
+      return fail(ErrorCode::outcome_unknown, "connection lost during commit");
+    });
+    return {};
+  };
+  scope.spawn(submit_body(grouped, std::move(lost), &done[2]));
+  n.run_until_idle();
+  for (std::size_t i = 0; i < 2; ++i) {
+    n.held.release(i);
+    n.run_until_idle();
+  }
+  EXPECT_EQ(log, (std::vector<std::string>{"filler", "filler step", "a", "b", "a step"}));
+  EXPECT_EQ(n.held.started(), 2u) << "no third transaction: the batch ran once";
+  for (std::size_t i : {1u, 2u}) {
+    ASSERT_TRUE(done[i] && !done[i]->has_value()) << i;
+    EXPECT_EQ(done[i]->error().code, ErrorCode::outcome_unknown) << i;
+  }
+}
+
 }  // namespace
 }  // namespace reliant
