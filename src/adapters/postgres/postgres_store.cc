@@ -344,7 +344,7 @@ class PostgresTransaction final : public SqlTransaction {
     const TextParams text(params);
     const Sent statement{*name, &text, nullptr};
     PgResult result;
-    PgResult commit;
+    PgResult commit_result;
     bool commit_after = false;  // a deferred check holds the COMMIT back (carry)
     if (!deferred_.empty()) {   // the deferred statements go first, in the same round trip
       const bool with_commit = committing && !deferred_checked();
@@ -352,7 +352,7 @@ class PostgresTransaction final : public SqlTransaction {
       auto results = carry({statement}, with_commit, sql);
       if (!results) return fail(results.error());
       result = std::move(results->front());
-      if (with_commit) commit = std::move(results->back());
+      if (with_commit) commit_result = std::move(results->back());
     } else if (!begun_ && !alone_ && !reads_only(sql)) {  // this statement begins the transaction
       RELIANT_ASSERT(!committing);
       auto results = send({statement}, true, sql);
@@ -363,18 +363,17 @@ class PostgresTransaction final : public SqlTransaction {
           pipeline(connection_, {statement, Sent{nullptr, nullptr, "COMMIT"}});
       if (results.empty()) return statement_error(connection_, nullptr, sql, true);
       result = std::move(results[0]);
-      commit = std::move(results[1]);
+      commit_result = std::move(results[1]);
     } else {
       result.reset(PQexecPrepared(connection_.handle, name.value()->c_str(), text.count(),
                                   text.values(), nullptr, nullptr, 0));
     }
     if (!succeeded(result.get())) return statement_error(connection_, result.get(), sql, alone_);
-    if (commit != nullptr) {
-      if (auto ok = committed_by(commit.get(), sql); !ok) return fail(ok.error());
+    if (commit_result != nullptr) {
+      if (auto ok = committed_by(commit_result.get(), sql); !ok) return fail(ok.error());
     }
     if (commit_after) {
-      PgResult held(PQexec(connection_.handle, "COMMIT"));
-      if (auto ok = committed_by(held.get(), "COMMIT"); !ok) return fail(ok.error());
+      if (auto ok = commit(); !ok) return fail(ok.error());
     }
     if (count_affected) {
       const char* affected = PQcmdTuples(result.get());
