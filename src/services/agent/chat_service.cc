@@ -43,15 +43,17 @@ Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
 }
 
 // The chat, when it is `user_id`'s, and the presets a run of it starts under, read together (on
-// Postgres, one round trip).
+// Postgres, one round trip). The chat's row stays locked until the transaction ends: two messages
+// sent at once must not both find the chat idle and each start a run.
 struct ChatAndPresets {
   ChatRecord chat;
   PresetLibrary presets;
 };
-Result<ChatAndPresets> owned_chat_and_presets(SqlTransaction& tx, const std::string& user_id,
-                                              const std::string& chat_id) {
-  auto read =
-      tx.query_together({find_chat_statement(chat_id), chat_presets_statement(user_id, chat_id)});
+Result<ChatAndPresets> locked_chat_and_presets(SqlTransaction& tx, SqlDialect dialect,
+                                               const std::string& user_id,
+                                               const std::string& chat_id) {
+  auto read = tx.query_together(
+      {lock_chat_statement(dialect, chat_id), chat_presets_statement(user_id, chat_id)});
   if (!read) return fail(read.error());
   auto chat = owned(chat_of((*read)[0]), user_id, chat_id);
   if (!chat) return fail(chat.error());
@@ -165,7 +167,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue,
                default_model = config_.default_model, dialect = env_.store->dialect()](
                   SqlTransaction& tx, Events& events) -> Result<void> {
-    auto read = owned_chat_and_presets(tx, user_id, message.chat_id);
+    auto read = locked_chat_and_presets(tx, dialect, user_id, message.chat_id);
     if (!read) return fail(read.error());
     const ChatRecord* chat = &read->chat;
     if (chat->status == ChatStatus::running) {

@@ -96,6 +96,13 @@ SqlStatement find_chat_statement(const std::string& id) {
   return {sql, {id}};
 }
 
+SqlStatement lock_chat_statement(SqlDialect dialect, const std::string& id) {
+  if (dialect != SqlDialect::postgres) return find_chat_statement(id);
+  static const std::string sql =
+      std::string("SELECT ") + kChatColumns + " FROM chats WHERE id = $1 FOR NO KEY UPDATE";
+  return {sql, {id}};
+}
+
 Result<std::optional<ChatRecord>> chat_of(const SqlRows& rows) {
   if (rows.rows.empty()) return std::optional<ChatRecord>();
   auto chat = chat_from(first_record(rows));

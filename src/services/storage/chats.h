@@ -74,6 +74,11 @@ Result<void> insert_chat(SqlTransaction& tx, const ChatRecord& chat);
 Result<std::optional<ChatRecord>> find_chat(SqlTransaction& tx, const std::string& id);
 // find_chat's statement and the reading of its rows, for a caller that sends it with others.
 SqlStatement find_chat_statement(const std::string& id);
+// The same read, which on Postgres also locks the chat's row until the transaction ends: a
+// transaction that decides on the chat's status (a send, which may start a run only on a chat
+// not running) waits for another deciding on it and then reads what it wrote. SQLite's writers
+// are serialised already (BEGIN IMMEDIATE).
+SqlStatement lock_chat_statement(SqlDialect dialect, const std::string& id);
 Result<std::optional<ChatRecord>> chat_of(const SqlRows& rows);
 // Newest first.
 Result<std::vector<ChatRecord>> list_chats(SqlTransaction& tx, const std::string& user_id,
