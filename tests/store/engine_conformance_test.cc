@@ -143,6 +143,32 @@ class EngineConformance : public testing_store::MigratedBackendTest {
     }
   }
 
+  // The engine's tasks left for the runs `ids`, of any status.
+  std::int64_t tasks_of(const std::vector<std::string>& ids) {
+    auto n = std::make_shared<std::int64_t>(0);
+    auto read = transact([ids, n](SqlTransaction& tx) -> Result<void> {
+      for (const auto& id : ids) {
+        auto counted = tx.query("SELECT COUNT(*) AS n FROM engine_tasks WHERE run_id = $1", {id});
+        if (!counted) return fail(counted.error());
+        *n += first_record(*counted).integer("n");
+      }
+      return {};
+    });
+    EXPECT_TRUE(read.has_value()) << read.error().message;
+    return *n;
+  }
+
+  // A retired task is deleted, so ended runs with nothing scheduled leave no task behind (a
+  // decision task made before the end goes when a worker takes it: the wait allows for it).
+  void expect_no_tasks_left(const std::vector<std::string>& ids) {
+    const Instant deadline = executor_.now() + seconds(5);
+    while (tasks_of(ids) != 0 && executor_.now() < deadline) {
+      const Instant turn = executor_.now() + milliseconds(50);  // the workers go on meanwhile
+      executor_.run_until([&] { return executor_.now() >= turn; });
+    }
+    EXPECT_EQ(tasks_of(ids), 0) << "tasks of ended runs are deleted";
+  }
+
   // Every history: gapless from 1, and at most one answer per activity and timer.
   void expect_sound_history(const std::string& id) {
     const auto history = history_of(id);
@@ -179,6 +205,7 @@ TEST_P(EngineConformance, AChainRunsToCompletion) {
   expect_sound_history("chain");
   // 1 start + 5 × (scheduled, completed) + 1 completed.
   EXPECT_EQ(history_of("chain").size(), 12u);
+  expect_no_tasks_left({"chain"});
 }
 
 // A bus that refuses the first `refusals` queue subscriptions (a NATS connection still coming
@@ -370,15 +397,7 @@ TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
     return {};
   }));
   EXPECT_EQ(*rows, (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
-  auto open = std::make_shared<std::int64_t>(-1);
-  ASSERT_TRUE(transact([open](SqlTransaction& tx) -> Result<void> {
-    auto counted = tx.query(
-        "SELECT COUNT(*) AS n FROM engine_tasks WHERE run_id = 'chained' AND status <> 'done'", {});
-    if (!counted) return fail(counted.error());
-    *open = first_record(*counted).integer("n");
-    return {};
-  }));
-  EXPECT_EQ(*open, 0) << "every chained step's task is retired";
+  EXPECT_EQ(tasks_of({"chained"}), 0) << "every chained step's task is retired";
   const auto deadline = executor_.now() + seconds(5);
   executor_.run_until([&] { return !announced.empty() || executor_.now() > deadline; });
   EXPECT_EQ(announced, (std::vector<std::vector<std::int64_t>>{{2, 4, 6, 8}}))
@@ -431,6 +450,7 @@ TEST_P(EngineConformance, TimersSignalsAndCancellation) {
   ASSERT_FALSE(late.has_value());
   EXPECT_EQ(late.error().code, ErrorCode::failed_precondition);
   for (const char* id : {"sleeper", "waiter", "impatient", "doomed"}) expect_sound_history(id);
+  expect_no_tasks_left({"sleeper", "waiter", "impatient", "doomed"});
 }
 
 // A child run's end reaches its parent as a signal in the child's closing transaction, and a
@@ -509,6 +529,8 @@ TEST_P(EngineConformance, FailedAttemptsRetryUntilTheirLimit) {
   const auto slow = run_of("too-slow");
   EXPECT_EQ(slow.status, RunStatus::failed);
   EXPECT_EQ(slow.error, "step 1 failed: activity exceeded its start-to-close timeout of 100ms");
+  // The attempts that failed and the one that timed out deleted their tasks too.
+  expect_no_tasks_left({"recovers", "gives-up", "too-slow"});
 }
 
 TEST_P(EngineConformance, TwoWorkersShareTheQueue) {
@@ -538,6 +560,7 @@ TEST_P(EngineConformance, TwoWorkersShareTheQueue) {
   EXPECT_GT(a->stats().eager_decisions + b->stats().eager_decisions, 0u);
   // Decisions made with the result before them started from the worker's kept state.
   EXPECT_GT(a->stats().sticky_hits + b->stats().sticky_hits, 0u);
+  expect_no_tasks_left(ids);
 }
 
 // A slow first attempt outlives its lease: the task is retried elsewhere, both attempts finish,

@@ -69,7 +69,10 @@ def gather(run_dir, db_url):
         "daemons": sql(db_url, "SELECT id, name, status, gateway_id, lease_until_ms, "
                                "(extract(epoch from clock_timestamp()) * 1000)::bigint AS now_ms FROM daemons"),
         # Evidence that the faults bit (not an invariant): leases taken over, requests redelivered.
-        "retried_tasks": sql(db_url, "SELECT COUNT(*) AS n FROM engine_tasks WHERE attempt > 1")[0]["n"],
+        # A retired task is deleted, so the count comes from the activities' answers in history.
+        "retried_tasks": sql(db_url, "SELECT COUNT(*) AS n FROM workflow_history WHERE "
+                                     "(kind = 'activity_completed' AND (body_json::jsonb->>'attempt')::int > 1) OR "
+                                     "(kind = 'activity_failed' AND (body_json::jsonb->>'attempts')::int > 1)")[0]["n"],
         "alive": alive,
         "streams": streams,
     }
@@ -188,7 +191,7 @@ def queues_drain(s):
            for t in s["open_tasks"]]
     bad += [f"tool request {t['request_id']} {t['status']} (run {t['run_id']})" for t in s["open_tool_requests"]]
     return bad, (f"no engine task ready/leased, no tool request open "
-                 f"({s.get('retried_tasks', 0)} tasks needed more than one lease)")
+                 f"({s.get('retried_tasks', 0)} activities answered after more than one lease)")
 
 
 def runs_end_once(s):

@@ -254,20 +254,4 @@ Result<NextDue> next_due(SqlTransaction& tx, const std::string& queue) {
   return NextDue{r.optional_integer("visible_at_ms"), r.optional_integer("lease_expires_at_ms")};
 }
 
-Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue) {
-  auto rows = tx.query(
-      "SELECT status, COUNT(*) AS tasks FROM engine_tasks WHERE queue = $1 GROUP BY status",
-      {queue});
-  if (!rows) return fail(rows.error());
-  QueueCounts counts;
-  for (const SqlRecord& r : records(*rows)) {
-    const auto status = r.text("status");
-    const auto n = r.integer("tasks");
-    if (status == "ready") counts.ready = n;
-    if (status == "leased") counts.leased = n;
-    if (status == "done") counts.done = n;
-  }
-  return counts;
-}
-
 }  // namespace reliant::engine

@@ -22,7 +22,8 @@ std::string timer_task_id(const std::string& run_id, std::int64_t timer_seq);
 // parameters they add are numbered in the order they appear (a chain of `+` has no such order).
 std::string listed(std::initializer_list<std::string> items);
 
-Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms);
+// Deletes the task: a finished task's work is in its run's history.
+Result<void> finish_task(SqlTransaction& tx, const std::string& task_id);
 
 // `body_json` is e.body.dump(), made by the caller when it has it already.
 Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,

@@ -37,11 +37,8 @@ Result<void> insert_workflow_task(SqlTransaction& tx, const std::string& run_id,
   return {};
 }
 
-Result<void> finish_task(SqlTransaction& tx, const std::string& task_id, std::int64_t now_ms) {
-  auto done = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $2 WHERE id = "
-      "$1",
-      {task_id, now_ms});
+Result<void> finish_task(SqlTransaction& tx, const std::string& task_id) {
+  auto done = tx.execute("DELETE FROM engine_tasks WHERE id = $1", {task_id});
   if (!done) return fail(done.error());
   return {};
 }
@@ -119,12 +116,11 @@ struct LockedRunRetiring {
 };
 
 Result<std::optional<LockedRunRetiring>> lock_run_retiring_sqlite(SqlTransaction& tx,
-                                                                  const ClaimedTask& task,
-                                                                  std::int64_t now_ms) {
+                                                                  const ClaimedTask& task) {
   auto run = lock_run(tx, SqlDialect::sqlite, task.run_id);
   if (!run) return fail(run.error());
   if (!*run) return std::optional<LockedRunRetiring>();
-  auto held = retire_task(tx, task, now_ms);
+  auto held = retire_task(tx, task);
   if (!held) return fail(held.error());
   return std::optional<LockedRunRetiring>(LockedRunRetiring{std::move(**run), *held});
 }
@@ -132,19 +128,19 @@ Result<std::optional<LockedRunRetiring>> lock_run_retiring_sqlite(SqlTransaction
 // Postgres: one round trip, which also reads the history after `after_seq` into `history`. The
 // task is retired through a join with the locked run, so whatever plan runs the statement, the
 // task's row is locked after the run's (the lock order everywhere: the run row, then task rows).
-// Only the lock and an UPDATE are in this statement: a read of the history here would use the
+// Only the lock and a DELETE are in this statement: a read of the history here would use the
 // snapshot taken before the lock wait and could miss what the lock's previous holder appended,
 // so the history is read by a statement after it, sent with it (query_together), which takes
 // its snapshot once the lock is held.
 Result<std::optional<LockedRunRetiring>> lock_run_retiring_postgres(
-    SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms, std::int64_t after_seq,
+    SqlTransaction& tx, const ClaimedTask& task, std::int64_t after_seq,
     std::optional<SqlRows>& history) {
   auto both = tx.query_together(
       {{"WITH run AS (SELECT namespace, status FROM workflow_runs WHERE id = $1 FOR UPDATE), "
-        "retired AS (UPDATE engine_tasks t SET status = 'done', lease_owner = NULL, "
-        "updated_at_ms = $4 FROM run WHERE t.id = $2 AND t.status = 'leased' AND t.attempt = $3 "
-        "RETURNING 1) SELECT namespace, status, (SELECT COUNT(*) FROM retired) AS held FROM run",
-        {task.run_id, task.id, task.attempt, now_ms}},
+        "retired AS (DELETE FROM engine_tasks t USING run WHERE t.id = $2 AND "
+        "t.status = 'leased' AND t.attempt = $3 RETURNING 1) "
+        "SELECT namespace, status, (SELECT COUNT(*) FROM retired) AS held FROM run",
+        {task.run_id, task.id, task.attempt}},
        history_after(task.run_id, after_seq)});
   if (!both) return fail(both.error());
   const SqlRows& rows = (*both)[0];
@@ -224,8 +220,7 @@ Result<std::optional<std::int64_t>> append_postgres(SqlTransaction& tx, const st
                "ON CONFLICT DO NOTHING), "
              : "decide AS (SELECT CAST($7 AS TEXT) AS queue), ";
   sql +=
-      "retire AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $5 "
-      "WHERE id = $6) "
+      "retire AS (DELETE FROM engine_tasks WHERE id = $6) "
       // Postgres runs every data-modifying CTE whether or not the query reads it.
       "SELECT (SELECT seq FROM ins) AS appended_seq";
   auto rows = tx.query(sql, {run_id, std::string(to_string(event.kind)), event.ref_seq(),
@@ -262,7 +257,7 @@ Result<std::optional<std::int64_t>> append_external(SqlTransaction& tx, SqlDiale
       {run_id, event.ref_seq()});
   if (!state) return fail(state.error());
   if (!finish_task_id.empty()) {
-    if (auto done = finish_task(tx, finish_task_id, now_ms); !done) return fail(done.error());
+    if (auto done = finish_task(tx, finish_task_id); !done) return fail(done.error());
   }
   if (state->rows.empty()) return fail(ErrorCode::not_found, "no workflow run " + run_id);
   const SqlRecord run = first_record(*state);
@@ -581,8 +576,8 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
   // is made on the latest history and needs no further check.
   std::optional<SqlRows> history;  // Postgres: read with the lock
   auto run = dialect == SqlDialect::postgres
-                 ? lock_run_retiring_postgres(tx, task, now_ms, read_history_after(kept), history)
-                 : lock_run_retiring_sqlite(tx, task, now_ms);
+                 ? lock_run_retiring_postgres(tx, task, read_history_after(kept), history)
+                 : lock_run_retiring_sqlite(tx, task);
   if (!run) return fail(run.error());
   if (!*run) return fail(ErrorCode::not_found, "no workflow run " + task.run_id);
   if (!(*run)->task_held) return outcome;  // the lease expired and the task went to another worker
@@ -610,11 +605,10 @@ Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const Clai
                            row.text("status") != to_string(RunStatus::running)};
 }
 
-Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms) {
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, updated_at_ms = $3 "
-      "WHERE id = $1 AND status = 'leased' AND attempt = $2",
-      {task.id, task.attempt, now_ms});
+Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task) {
+  auto retired =
+      tx.execute("DELETE FROM engine_tasks WHERE id = $1 AND status = 'leased' AND attempt = $2",
+                 {task.id, task.attempt});
   if (!retired) return fail(retired.error());
   return *retired > 0;
 }
@@ -649,10 +643,8 @@ Result<Completion> complete_activity_and_decide(SqlTransaction& tx, SqlDialect d
   // A decision task made after an earlier event and not yet taken has nothing left to decide
   // once this one has: retired, it costs no worker a transaction.
   const std::int64_t seq = **appended;
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
-      "'ready'",
-      {workflow_task_id(task.run_id, seq), now_ms});
+  auto retired = tx.execute("DELETE FROM engine_tasks WHERE id = $1 AND status = 'ready'",
+                            {workflow_task_id(task.run_id, seq)});
   if (!retired) return fail(retired.error());
   auto decided =
       decide_locked(tx, dialect, task.run_id, task.queue, workflows, now_ms, eager, kept);
@@ -677,11 +669,10 @@ Result<void> fail_activity_attempt(SqlTransaction& tx, SqlDialect dialect, const
   // Lock order everywhere: the run row, then task rows.
   auto run = lock_run(tx, dialect, task.run_id);
   if (!run) return fail(run.error());
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', lease_owner = NULL, last_error = $3, updated_at_ms "
-      "= $4 "
-      "WHERE id = $1 AND status = 'leased' AND attempt = $2",
-      {task.id, task.attempt, error, now_ms});
+  // The error stays in the run's history (activity_failed), which outlives the task.
+  auto retired =
+      tx.execute("DELETE FROM engine_tasks WHERE id = $1 AND status = 'leased' AND attempt = $2",
+                 {task.id, task.attempt});
   if (!retired) return fail(retired.error());
   if (*retired == 0) return {};
   auto appended = append_external(

@@ -79,12 +79,6 @@ struct ClaimedTask {
   std::string owner{};  // the run's user, for fair scheduling; empty when it names none or unread
 };
 
-struct QueueCounts {
-  std::int64_t ready = 0;
-  std::int64_t leased = 0;
-  std::int64_t done = 0;
-};
-
 // When start_run's write goes out. `with_next`: on Postgres, with the body's next statement
 // (SqlTransaction::defer), a round trip saved — for a new id only, since a duplicate then fails
 // that statement instead of answering already_exists here.
@@ -215,8 +209,8 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
                                           const EagerDispatch& eager = {}, KeptRun* kept = nullptr,
                                           bool ends_body = false);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
-// Marks a task this worker holds as done; false when its lease was no longer this attempt's.
-Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task, std::int64_t now_ms);
+// Deletes a task this worker holds; false when its lease was no longer this attempt's.
+Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task);
 
 // Records an activity's result: the first answer for its scheduled event wins, later ones
 // (a slow first attempt, a redelivery) are ignored. Returns whether this call's answer counted.
@@ -286,8 +280,6 @@ Result<void> signal_run(SqlTransaction& tx, SqlDialect dialect, const std::strin
                         const std::string& name, const Json& payload, std::int64_t now_ms);
 Result<void> cancel_run(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                         const std::string& reason, std::int64_t now_ms);
-
-Result<QueueCounts> queue_counts(SqlTransaction& tx, const std::string& queue);
 
 // When the queue next needs a worker without anyone announcing it: its earliest ready task that
 // is not yet visible (a timer, a retry's backoff) and the earliest lease of any queue to expire.

@@ -54,7 +54,7 @@ namespace {
 // the decision task a previous event left ready (this step decides). False, with nothing
 // written, when a check fails.
 Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask& task,
-                                           const PreparedStep& step, std::int64_t now_ms) {
+                                           const PreparedStep& step) {
   const std::string& run_id = task.run_id;
   auto rows = tx.query(
       "SELECT r.status, h.seq, h.kind, h.body_json, h.created_at_ms, EXISTS (SELECT 1 FROM "
@@ -70,14 +70,12 @@ Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask
           step.from_digest) {
     return false;
   }
-  if (auto done = finish_task(tx, task.id, now_ms); !done) return fail(done.error());
+  if (auto done = finish_task(tx, task.id); !done) return fail(done.error());
   if (auto ok = insert_event(tx, run_id, step.result, step.result_body); !ok) {
     return fail(ok.error());
   }
-  auto retired = tx.execute(
-      "UPDATE engine_tasks SET status = 'done', updated_at_ms = $2 WHERE id = $1 AND status = "
-      "'ready'",
-      {workflow_task_id(run_id, step.result.seq), now_ms});
+  auto retired = tx.execute("DELETE FROM engine_tasks WHERE id = $1 AND status = 'ready'",
+                            {workflow_task_id(run_id, step.result.seq)});
   if (!retired) return fail(retired.error());
   return true;
 }
@@ -113,7 +111,11 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
   const auto bigint = [&param](SqlValue value) {
     return "CAST(" + param(std::move(value)) + " AS BIGINT)";
   };
-  const std::string now = "CAST($5 AS BIGINT)";  // the step's own now_ms
+  std::string now_sql;  // the step's own now_ms, a parameter once something needs it
+  const auto now = [&]() -> const std::string& {
+    if (now_sql.empty()) now_sql = bigint(now_ms);
+    return now_sql;
+  };
   FoldedDecision folded;
   for (std::size_t i = 0; i < step.decision.size(); ++i) {
     const HistoryEvent& e = step.decision[i];
@@ -135,21 +137,21 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
                      " FROM checked)";
       note_decided(outcome, std::move(activity), e);
     } else if (e.kind == EventKind::timer_started) {
-      folded.ctes +=
-          ", decided_timer_" + n +
-          " AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
-          "visible_at_ms, created_at_ms, updated_at_ms) SELECT " +
-          listed({param(timer_task_id(task.run_id, e.seq)), param(task.queue), "'timer'", "$1",
-                  bigint(e.seq), "'ready'", bigint(e.body.value("fire_at_ms", now_ms)), now, now}) +
-          " FROM checked)";
+      folded.ctes += ", decided_timer_" + n +
+                     " AS (INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
+                     "visible_at_ms, created_at_ms, updated_at_ms) SELECT " +
+                     listed({param(timer_task_id(task.run_id, e.seq)), param(task.queue), "'timer'",
+                             "$1", bigint(e.seq), "'ready'",
+                             bigint(e.body.value("fire_at_ms", now_ms)), now(), now()}) +
+                     " FROM checked)";
       outcome.schedules_work = true;
     } else if (is_terminal(e.kind)) {
       folded.close = run_close(e);
       folded.ctes += ", closed AS (UPDATE workflow_runs SET " +
                      listed({"status = " + param(std::string(to_string(folded.close->status))),
                              "result_json = " + param(folded.close->result),
-                             "error = " + param(folded.close->error), "closed_at_ms = " + now,
-                             "updated_at_ms = " + now}) +
+                             "error = " + param(folded.close->error), "closed_at_ms = " + now(),
+                             "updated_at_ms = " + now()}) +
                      " WHERE id = $1 AND EXISTS (SELECT 1 FROM checked) RETURNING parent_run_id, "
                      "parent_key, EXISTS (SELECT 1 FROM workflow_runs c WHERE c.parent_run_id = $1 "
                      "AND c.status = 'running') AS running_children)";
@@ -161,7 +163,9 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
 
 // The prepared step's statement on Postgres without its decision: the checks (`checked`), then
 // what is written only when they hold — the activity's task retired, its result appended, the
-// decision task a previous event left ready retired. Parameters $1 … $11.
+// decision task a previous event left ready retired. Parameters $1 … $10.
+// A retired task is deleted: the history records what it did, and a task table that kept every
+// finished task would grow by a few rows a message for ever.
 constexpr std::string_view kRecordPreparedResult =
     "WITH checked AS (SELECT 1 FROM workflow_runs r JOIN workflow_history h ON h.run_id = r.id "
     "AND h.seq = (SELECT MAX(seq) FROM workflow_history WHERE run_id = $1) "
@@ -170,13 +174,12 @@ constexpr std::string_view kRecordPreparedResult =
     "AND a.ref_seq = CAST($3 AS BIGINT) AND a.ref_seq > 0) "
     "AND substr(sha256(convert_to(h.kind || '|' || h.created_at_ms || '|' || h.body_json, "
     "'UTF8')), 1, 8) = decode($4, 'hex')), "
-    "finished AS (UPDATE engine_tasks SET status = 'done', lease_owner = NULL, "
-    "updated_at_ms = CAST($5 AS BIGINT) WHERE id = $6 AND EXISTS (SELECT 1 FROM checked)), "
+    "finished AS (DELETE FROM engine_tasks WHERE id = $5 AND EXISTS (SELECT 1 FROM checked)), "
     "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
-    "created_at_ms) SELECT $1, CAST($7 AS BIGINT), $8, CAST($3 AS BIGINT), $9, "
-    "CAST($10 AS BIGINT) FROM checked), "
-    "retired AS (UPDATE engine_tasks SET status = 'done', updated_at_ms = CAST($5 AS BIGINT) "
-    "WHERE id = $11 AND status = 'ready' AND EXISTS (SELECT 1 FROM checked))";
+    "created_at_ms) SELECT $1, CAST($6 AS BIGINT), $7, CAST($3 AS BIGINT), $8, "
+    "CAST($9 AS BIGINT) FROM checked), "
+    "retired AS (DELETE FROM engine_tasks WHERE id = $10 AND status = 'ready' "
+    "AND EXISTS (SELECT 1 FROM checked))";
 
 // What record_prepared_result_sqlite does, on Postgres in one round trip: the run's lock, as every
 // append takes it, then one statement whose writes are all conditional on the checks (a statement
@@ -196,7 +199,6 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
                                step.from_seq,
                                task.event_seq,
                                std::string(digest_hex),
-                               now_ms,
                                task.id,
                                step.result.seq,
                                std::string(to_string(step.result.kind)),
@@ -266,7 +268,7 @@ Result<std::optional<Completion>> commit_prepared_step(
   auto recorded = dialect == SqlDialect::postgres
                       ? record_prepared_result_postgres(tx, task, step, now_ms, run_locked, eager,
                                                         fold ? &*completion.decided : nullptr)
-                      : record_prepared_result_sqlite(tx, task, step, now_ms);
+                      : record_prepared_result_sqlite(tx, task, step);
   if (!recorded) return fail(recorded.error());
   if (!*recorded) return std::optional<Completion>();  // decide from the store instead
   if (!fold) {

@@ -556,6 +556,13 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX daemons_leased ON daemons(lease_until_ms) WHERE status <> 'disconnected' "
          "AND lease_until_ms IS NOT NULL AND connection_id IS NOT NULL",
      }},
+    {23,
+     "a finished engine task is deleted, not kept as done",
+     {
+         // The engine deletes a task when it retires it (its work is in the run's history); the
+         // tasks earlier versions kept as 'done', a few a message for ever, go too.
+         "DELETE FROM engine_tasks WHERE status = 'done'",
+     }},
 };
 
 }  // namespace

@@ -555,9 +555,8 @@ Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivit
   }
   if (scheduled->run_ended) {
     // Cancelled or finished meanwhile: the step must not run.
-    TransactionBody retire =
-        [task, now_ms = to_ms(env_.executor.now())](SqlTransaction& tx) -> Result<void> {
-      auto retired = retire_task(tx, task, now_ms);
+    TransactionBody retire = [task](SqlTransaction& tx) -> Result<void> {
+      auto retired = retire_task(tx, task);
       if (!retired) return fail(retired.error());
       return {};
     };
