@@ -14,6 +14,7 @@
 #include "core/workflow/inputs.h"
 #include "core/workflow/preset_inputs.h"
 #include "core/workflow/selector_expressions.h"
+#include "services/agent/step_support.h"
 #include "services/engine/engine_sql.h"
 #include "services/storage/daemons.h"
 #include "services/storage/preset_library.h"
@@ -232,17 +233,11 @@ Task<Result<void>> ChatService::cancel(std::string user_id, std::string chat_id)
         !ok) {
       if (ok.error().code != ErrorCode::failed_precondition) return ok;  // already finished
     }
-    if (auto ok = update_chat_status(tx, chat_id, ChatStatus::cancelled, "", now_ms); !ok)
-      return ok;
-    events.push_back({user_id,
-                      0,
-                      "chat_status",
-                      chat_id,
-                      {{"status", ChatStatus::cancelled},
-                       {"run_id", chat->workflow_run_id},
-                       {"outcome", "cancelled"}},
-                      now_ms});
-    return {};
+    // Only while that run is still the chat's: if it ended and a new message started another
+    // since the read above, the chat stays with the new run.
+    return end_run(tx, user_id, chat_id,
+                   RunEnding{chat->workflow_run_id, ChatStatus::cancelled, "cancelled", ""}, now_ms,
+                   events);
   };
   Task<Result<void>> writing = updates::commit_and_announce(*env_.store, env_.bus, std::move(body));
   Result<void> written = co_await writing;

@@ -29,8 +29,8 @@ llm::Message to_llm(const MessageRecord& stored);
 // How a run ends, recorded on its chat.
 struct RunEnding {
   std::string run_id;
-  ChatStatus status = ChatStatus::idle;  // idle or failed
-  std::string outcome;                   // completed | max_turns | failed
+  ChatStatus status = ChatStatus::idle;  // idle, failed, or cancelled (by its user)
+  std::string outcome;                   // completed | max_turns | failed | cancelled
   std::string error;
 };
 

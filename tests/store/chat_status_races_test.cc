@@ -1,0 +1,163 @@
+// A chat's status when its writers race, on SQLite and Postgres. A chat answers one message at a
+// time: of messages sent at the same moment exactly one starts a run and the others hear that the
+// chat is still answering (failed_precondition) — not a unique-key error from two messages taking
+// one ordinal, and never a second run on the chat. A cancel ends only the run it read: when that
+// run ended and a new message started another meanwhile, the chat stays with the new one.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/asio/run_blocking.h"
+#include "adapters/memory/in_process_bus.h"
+#include "runtime/random.h"
+#include "runtime/scope.h"
+#include "services/agent/chat_service.h"
+#include "services/storage/accounts.h"
+#include "store/store_backend.h"
+
+namespace reliant {
+namespace {
+
+class ChatStatusRaces : public testing_store::MigratedBackendTest {
+ protected:
+  void SetUp() override {
+    MigratedBackendTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(transact([](SqlTransaction& tx) {
+                  return insert_user(tx, User{"u1", "u1@example.com", "", 1});
+                }).has_value());
+    env_.store = store_.get();
+    chats_ = std::make_unique<agent::ChatService>(env_, agent::ChatServiceConfig{});
+  }
+
+  ChatRecord create_chat(const std::string& title) {
+    auto chat = run_blocking(executor_, chats_->create_chat("u1", title));
+    EXPECT_TRUE(chat.has_value()) << chat.error().message;
+    return chat ? *chat : ChatRecord{};
+  }
+
+  // Sends `n` messages to `chat_id` at once and returns every send's outcome.
+  std::vector<Result<agent::SentMessage>> send_at_once(const std::string& chat_id, int n) {
+    std::vector<Result<agent::SentMessage>> outcomes;
+    {
+      Scope scope(executor_);
+      for (int i = 0; i < n; ++i) {
+        scope.spawn([](agent::ChatService& service, std::string chat, int index, int total,
+                       std::vector<Result<agent::SentMessage>>& out,
+                       AsioExecutor& executor) -> Task<void> {
+          Task<Result<agent::SentMessage>> sending = service.send_message(
+              "u1", chat, "message " + std::to_string(index), agent::SendOptions{});
+          out.push_back(co_await sending);
+          if (static_cast<int>(out.size()) == total) executor.stop();
+        }(*chats_, chat_id, i, n, outcomes, executor_));
+      }
+      executor_.run();
+    }
+    return outcomes;
+  }
+
+  // The chat's status and run, as stored.
+  std::pair<std::string, std::string> status_of(const std::string& chat_id) {
+    auto out = std::make_shared<std::pair<std::string, std::string>>();
+    EXPECT_TRUE(transact([&](SqlTransaction& tx) -> Result<void> {
+                  auto chat = find_chat(tx, chat_id);
+                  if (!chat) return fail(chat.error());
+                  if (!*chat) return fail(ErrorCode::not_found, chat_id);
+                  *out = {std::string(to_string((*chat)->status)), (*chat)->workflow_run_id};
+                  return {};
+                }).has_value());
+    return *out;
+  }
+
+  std::int64_t count(const std::string& sql, const std::string& chat_id) {
+    auto n = std::make_shared<std::int64_t>(-1);
+    EXPECT_TRUE(transact([&](SqlTransaction& tx) -> Result<void> {
+                  auto rows = tx.query(sql, {chat_id});
+                  if (!rows) return fail(rows.error());
+                  *n = std::get<std::int64_t>(rows->rows.at(0).at(0));
+                  return {};
+                }).has_value());
+    return *n;
+  }
+
+  InProcessBroker broker_;
+  InProcessBus bus_{broker_, executor_};
+  Random random_{1};
+  Env env_{executor_, random_, &bus_, nullptr, nullptr};
+  std::unique_ptr<agent::ChatService> chats_;
+};
+
+TEST_P(ChatStatusRaces, OneOfTheMessagesSentToAChatAtOnceStartsARunAndTheOthersHearItIsBusy) {
+  const ChatRecord chat = create_chat("busy");
+  constexpr int kSends = 6;
+  const auto outcomes = send_at_once(chat.id, kSends);
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kSends));
+  int started = 0;
+  for (const auto& outcome : outcomes) {
+    if (outcome) {
+      ++started;
+      continue;
+    }
+    EXPECT_EQ(outcome.error().code, ErrorCode::failed_precondition) << outcome.error().message;
+    EXPECT_NE(outcome.error().message.find("still answering"), std::string::npos)
+        << outcome.error().message;
+  }
+  EXPECT_EQ(started, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE chat_id = $1", chat.id), 1);
+  EXPECT_EQ(
+      count("SELECT COUNT(*) FROM workflow_runs WHERE input_json LIKE '%' || $1 || '%'", chat.id),
+      1);
+}
+
+// The race, made to happen inside the cancel's own transaction: a trigger on the run's
+// cancel_requested event moves the chat to another run, as a new message would have had the run
+// ended and the chat been answered between the cancel's read of the chat and its write.
+TEST_P(ChatStatusRaces, ACancelEndsOnlyTheRunItReadNotOneAMessageStartedSince) {
+  const ChatRecord plain = create_chat("plain");
+  const ChatRecord raced = create_chat("raced");
+  for (const auto& chat : {plain, raced}) {
+    auto sent = run_blocking(executor_, chats_->send_message("u1", chat.id, "hello", {}));
+    ASSERT_TRUE(sent.has_value()) << sent.error().message;
+  }
+
+  // Without a race, a cancel ends the chat's run.
+  ASSERT_TRUE(run_blocking(executor_, chats_->cancel("u1", plain.id)).has_value());
+  EXPECT_EQ(status_of(plain.id).first, "cancelled");
+
+  const auto before = status_of(raced.id);
+  ASSERT_EQ(before.first, "running");
+  const std::string move_chat =
+      "UPDATE chats SET workflow_run_id = 'started-since', status = 'running' WHERE "
+      "workflow_run_id = NEW.run_id";
+  ASSERT_TRUE(transact([&](SqlTransaction& tx) -> Result<void> {
+                const std::vector<std::string> statements =
+                    store_->dialect() == SqlDialect::postgres
+                        ? std::vector<std::string>{"CREATE FUNCTION race() RETURNS trigger AS $$ "
+                                                   "BEGIN " +
+                                                       move_chat +
+                                                       "; RETURN NEW; END $$ LANGUAGE plpgsql",
+                                                   "CREATE TRIGGER race AFTER INSERT ON "
+                                                   "workflow_history FOR EACH ROW WHEN (NEW.kind "
+                                                   "= 'cancel_requested') EXECUTE FUNCTION race()"}
+                        : std::vector<std::string>{
+                              "CREATE TRIGGER race AFTER INSERT ON workflow_history WHEN "
+                              "NEW.kind = 'cancel_requested' BEGIN " +
+                              move_chat + "; END"};
+                for (const auto& sql : statements) {
+                  if (auto ok = tx.execute(sql, {}); !ok) return fail(ok.error());
+                }
+                return {};
+              }).has_value());
+  ASSERT_TRUE(run_blocking(executor_, chats_->cancel("u1", raced.id)).has_value());
+  EXPECT_EQ(status_of(raced.id), (std::pair<std::string, std::string>{"running", "started-since"}))
+      << "the cancel ended run " << before.second << " only";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ChatStatusRaces, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace reliant
