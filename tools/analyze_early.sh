@@ -11,19 +11,13 @@ cd "$(dirname "$0")/.."
 source tools/bench_lib.sh
 rounds=${ROUNDS:-2}
 passes=${PASSES:-3}
-bench=$build/tests/bench/bench_chat
 [ $# -gt 0 ] || set -- "new=$build/src/app/reliant"
-[ -x "$bench" ] || cmake --build "$build" --target bench_chat -j"$(nproc)" >/dev/null
 dir=$build/analyze-early
-trap 'tools/cluster.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
-echo "load: $(uptime | sed 's/.*load/load/')"
+cluster_rounds "$dir"
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
     label=${spec%%=*}
-    tools/cluster.sh stop "$dir" >/dev/null 2>&1 || true
-    RELIANT=${spec#*=} tools/cluster.sh start "$dir" >/dev/null
-    # shellcheck disable=SC1091
-    source "$dir/cluster.env"
+    fresh_cluster "$dir" "${spec#*=}"
     "$bench" --server "$API_1" --token "$TOKEN" --clients 1 --messages 6 >/dev/null
     psql "$DATABASE_URL" -qtAc "ANALYZE"
     line=""

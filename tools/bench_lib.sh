@@ -115,3 +115,22 @@ context_switches() {  # PID...
   for pid in "$@"; do cat /proc/"$pid"/task/*/status 2>/dev/null || true; done |
     awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
+
+# For a script that measures builds on fresh clusters in DIR, in alternating rounds: bench_chat
+# (built when missing) as $bench, the cluster stopped when the script exits, the load printed.
+cluster_rounds() {  # DIR
+  bench=$build/tests/bench/bench_chat
+  [ -x "$bench" ] || cmake --build "$build" --target bench_chat -j"$(nproc)" >/dev/null
+  cluster_dir=$1
+  trap 'tools/cluster.sh stop "$cluster_dir" >/dev/null 2>&1 || true' EXIT
+  echo "load: $(uptime | sed 's/.*load/load/')"
+}
+
+# A fresh tools/cluster.sh of RELIANT in DIR (one left there is stopped first), with its
+# cluster.env sourced: API_1, TOKEN, DATABASE_URL and the rest.
+fresh_cluster() {  # DIR RELIANT
+  tools/cluster.sh stop "$1" >/dev/null 2>&1 || true
+  RELIANT=$2 tools/cluster.sh start "$1" >/dev/null
+  # shellcheck disable=SC1091
+  source "$1/cluster.env"
+}
