@@ -452,8 +452,11 @@ sabotage_one() {
     # → runs_end_once, chat_answers
     stuck_run) q "UPDATE workflow_runs SET status = 'running' WHERE id = (SELECT MIN(id) FROM workflow_runs)" ;;
     # → queues_drain. A lease far in the future: an expired one would be taken over and redone.
-    leased_task) q "UPDATE engine_tasks SET status = 'leased', lease_owner = 'worker-9', lease_expires_at_ms = 9000000000000000
-                    WHERE id = (SELECT MIN(id) FROM engine_tasks)" ;;
+    # Inserted: a finished task is deleted, so none is left to lease again.
+    leased_task) q "INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, attempt, visible_at_ms,
+                      lease_owner, leased_at_ms, lease_expires_at_ms, created_at_ms, updated_at_ms)
+                    SELECT id || ':sabotage', namespace, 'activity', id, 0, 'leased', 1, 0, 'worker-9', 0,
+                      9000000000000000, 0, 0 FROM workflow_runs ORDER BY id LIMIT 1" ;;
     # → daemon_liveness. Partitioned first: otherwise the daemon sees the reset and is on the
     # other gateway within a second.
     dead_gateway) partition_daemon; kill9 "$holder" ;;
