@@ -15,7 +15,7 @@ constexpr int kFamilyShownMax = 12;
 Result<void> describe(SqlTransaction& tx, const std::string& run_id, std::string& out) {
   auto tasks = tx.query(
       "SELECT id, status, attempt, lease_owner, visible_at_ms, lease_expires_at_ms "
-      "FROM engine_tasks WHERE run_id = $1 AND status <> 'done' ORDER BY id",
+      "FROM engine_tasks WHERE run_id = $1 ORDER BY id",
       {run_id});
   if (!tasks) return fail(tasks.error());
   for (const SqlRecord& r : records(*tasks)) {

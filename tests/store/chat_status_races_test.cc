@@ -5,6 +5,7 @@
 // run ended and a new message started another meanwhile, the chat stays with the new one.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -39,24 +40,51 @@ class ChatStatusRaces : public testing_store::MigratedBackendTest {
     return chat ? *chat : ChatRecord{};
   }
 
-  // Sends `n` messages to `chat_id` at once and returns every send's outcome.
-  std::vector<Result<agent::SentMessage>> send_at_once(const std::string& chat_id, int n) {
-    std::vector<Result<agent::SentMessage>> outcomes;
+  // What `sends` messages sent to `chat_id` at once came to, and `writes` assistant messages
+  // written to it meanwhile (as a worker's activity writes one).
+  struct Raced {
+    std::vector<Result<agent::SentMessage>> sends;
+    std::vector<Result<void>> writes;
+  };
+  Raced race(const std::string& chat_id, int sends, int writes) {
+    Raced raced;
+    const auto total = static_cast<std::size_t>(sends + writes);
+    const auto finished = [&raced, total, this] {
+      if (raced.sends.size() + raced.writes.size() == total) executor_.stop();
+    };
     {
       Scope scope(executor_);
-      for (int i = 0; i < n; ++i) {
-        scope.spawn([](agent::ChatService& service, std::string chat, int index, int total,
-                       std::vector<Result<agent::SentMessage>>& out,
-                       AsioExecutor& executor) -> Task<void> {
+      for (int i = 0; i < sends; ++i) {
+        scope.spawn([](agent::ChatService& service, std::string chat, int index, Raced& out,
+                       std::function<void()> done) -> Task<void> {
           Task<Result<agent::SentMessage>> sending = service.send_message(
               "u1", chat, "message " + std::to_string(index), agent::SendOptions{});
-          out.push_back(co_await sending);
-          if (static_cast<int>(out.size()) == total) executor.stop();
-        }(*chats_, chat_id, i, n, outcomes, executor_));
+          out.sends.push_back(co_await sending);
+          done();
+        }(*chats_, chat_id, i, raced, finished));
+      }
+      for (int i = 0; i < writes; ++i) {
+        MessageRecord message;
+        message.id = chat_id + "-written-" + std::to_string(i);
+        message.chat_id = chat_id;
+        message.role = "assistant";
+        message.created_at_ms = 1;
+        message.blocks.push_back({"text", {{"text", "an answer"}}});
+        scope.spawn([](Store& store, MessageRecord m, Raced& out,
+                       std::function<void()> done) -> Task<void> {
+          Task<Result<void>> writing =
+              store.transact([m, dialect = store.dialect()](SqlTransaction& tx) -> Result<void> {
+                auto written = insert_message_once(tx, dialect, m);
+                if (!written) return fail(written.error());
+                return {};
+              });
+          out.writes.push_back(co_await writing);
+          done();
+        }(*store_, std::move(message), raced, finished));
       }
       executor_.run();
     }
-    return outcomes;
+    return raced;
   }
 
   // The chat's status and run, as stored.
@@ -93,7 +121,7 @@ class ChatStatusRaces : public testing_store::MigratedBackendTest {
 TEST_P(ChatStatusRaces, OneOfTheMessagesSentToAChatAtOnceStartsARunAndTheOthersHearItIsBusy) {
   const ChatRecord chat = create_chat("busy");
   constexpr int kSends = 6;
-  const auto outcomes = send_at_once(chat.id, kSends);
+  const auto outcomes = race(chat.id, kSends, 0).sends;
   ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kSends));
   int started = 0;
   for (const auto& outcome : outcomes) {
@@ -110,6 +138,37 @@ TEST_P(ChatStatusRaces, OneOfTheMessagesSentToAChatAtOnceStartsARunAndTheOthersH
   EXPECT_EQ(
       count("SELECT COUNT(*) FROM workflow_runs WHERE input_json LIKE '%' || $1 || '%'", chat.id),
       1);
+}
+
+// A worker writing a message to a chat that is not running (a cancelled run's last answer) while
+// messages are sent to it: the send holds the chat's row from its first read, so a writer that
+// took the next ordinal's index entry and then waited for the chat's row deadlocked with a send
+// waiting for that entry (Postgres broke it after a second: `unavailable`). Writers take the
+// chat's row first; one that finds its ordinal taken meanwhile fails as two writers racing always
+// could (already_exists), and its activity is retried.
+TEST_P(ChatStatusRaces, MessagesWrittenWhileMessagesAreSentNeitherDeadlockNorFailTheSend) {
+  for (int round = 0; round < 5; ++round) {
+    const ChatRecord chat = create_chat("round " + std::to_string(round));
+    const Raced raced = race(chat.id, 3, 3);
+    int started = 0;
+    for (const auto& send : raced.sends) {
+      if (send) {
+        ++started;
+        continue;
+      }
+      EXPECT_EQ(send.error().code, ErrorCode::failed_precondition) << send.error().message;
+    }
+    EXPECT_EQ(started, 1) << "round " << round;
+    std::int64_t written = 0;
+    for (const auto& write : raced.writes) {
+      if (write) {
+        ++written;
+        continue;
+      }
+      EXPECT_EQ(write.error().code, ErrorCode::already_exists) << write.error().message;
+    }
+    EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE chat_id = $1", chat.id), 1 + written);
+  }
 }
 
 // The race, made to happen inside the cancel's own transaction: a trigger on the run's
@@ -154,6 +213,12 @@ TEST_P(ChatStatusRaces, ACancelEndsOnlyTheRunItReadNotOneAMessageStartedSince) {
   ASSERT_TRUE(run_blocking(executor_, chats_->cancel("u1", raced.id)).has_value());
   EXPECT_EQ(status_of(raced.id), (std::pair<std::string, std::string>{"running", "started-since"}))
       << "the cancel ended run " << before.second << " only";
+  // Nor does the chat's update stream say it was cancelled (the plain chat's does).
+  const std::string cancelled_updates =
+      "SELECT COUNT(*) FROM user_events WHERE chat_id = $1 AND kind = 'chat_status' AND "
+      "body_json LIKE '%\"cancelled\"%'";
+  EXPECT_EQ(count(cancelled_updates, plain.id), 1);
+  EXPECT_EQ(count(cancelled_updates, raced.id), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChatStatusRaces, ::testing::Values("sqlite", "postgres"),

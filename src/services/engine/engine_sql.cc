@@ -615,8 +615,8 @@ Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task) {
 
 Result<bool> complete_activity(SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task,
                                const Json& result, std::int64_t now_ms) {
-  // The task is retired whatever the outcome: a late attempt's result is ignored, but its task is
-  // done all the same.
+  // The task is retired (deleted) whatever the outcome: a late attempt's result is ignored, but
+  // its task is finished all the same.
   auto appended = append_external(
       tx, dialect, task.run_id, EventKind::activity_completed,
       Json{{"scheduled_seq", task.event_seq}, {"result", result}, {"attempt", task.attempt}},

@@ -161,7 +161,13 @@ namespace {
 // Postgres: the message, its blocks and the chat's touch in one statement (one round trip, not
 // three plus one a block), unless a message with its id exists. With `chat_status`, the touch
 // sets the chat's status and run too, whether or not the message is new. Returns whether it
-// inserted, and whether the chat was there to touch.
+// inserted, and whether the chat was there.
+//
+// The chat's row is locked before the message takes its ordinal: a send holds that lock from its
+// first read (lock_chat_statement), and a writer that took the ordinal's index entry first and
+// then waited for the chat would deadlock with it. A writer that waited for a send may find its
+// ordinal taken and fail with already_exists, as two writers racing for one ordinal always could;
+// it is retried as its activity is.
 struct NewMessageWritten {
   bool inserted = false;
   bool chat_found = false;
@@ -186,27 +192,27 @@ Result<NewMessageWritten> insert_new_message_postgres(
                                postgres_text_array(kinds),
                                postgres_text_array(bodies)};
   std::string sql =
-      "WITH inserted AS (INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, "
+      "WITH chat AS (SELECT id FROM chats WHERE id = $2 FOR NO KEY UPDATE), "
+      "inserted AS (INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, "
       "output_tokens, created_at_ms, thread) SELECT $1, $2, (SELECT COALESCE(MAX(ordinal), 0) + 1 "
       "FROM messages WHERE chat_id = $2), $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), "
-      "CAST($7 AS BIGINT), $8 ON CONFLICT (id) DO NOTHING RETURNING ordinal), "
+      "CAST($7 AS BIGINT), $8 FROM chat ON CONFLICT (id) DO NOTHING RETURNING ordinal), "
       "blocks AS (INSERT INTO content_blocks (id, message_id, ordinal, kind, body_json) "
       "SELECT $1 || '.' || b.n, $1, b.n, b.kind, b.body FROM inserted, "
       "unnest(CAST($9 AS TEXT[]), CAST($10 AS TEXT[])) WITH ORDINALITY AS b(kind, body, n)), ";
   if (chat_status) {
     sql +=
         "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT), status = $11, "
-        "workflow_run_id = COALESCE($12, workflow_run_id) WHERE id = $2 RETURNING 1) ";
+        "workflow_run_id = COALESCE($12, workflow_run_id) WHERE id = $2) ";
     params.emplace_back(std::string(to_string(chat_status->status)));
     params.emplace_back(nullptr);
     if (!chat_status->run_id.empty()) params.back() = chat_status->run_id;
   } else {
     sql +=
         "touched AS (UPDATE chats SET updated_at_ms = CAST($7 AS BIGINT) WHERE id = $2 "
-        "AND EXISTS (SELECT 1 FROM inserted) RETURNING 1) ";
+        "AND EXISTS (SELECT 1 FROM inserted)) ";
   }
-  sql +=
-      "SELECT (SELECT ordinal FROM inserted) AS ordinal, (SELECT COUNT(*) FROM touched) AS chats";
+  sql += "SELECT (SELECT ordinal FROM inserted) AS ordinal, (SELECT COUNT(*) FROM chat) AS chats";
   auto rows = tx.query(sql, params);
   if (!rows) return fail(rows.error());
   const SqlRecord written = first_record(*rows);
@@ -263,8 +269,7 @@ Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect
   MessageRecord stored = m;
   auto written = insert_new_message_postgres(tx, stored, chat_status);
   if (!written) return fail(written.error());
-  if (chat_status && !written->chat_found)
-    return fail(ErrorCode::not_found, "no chat " + m.chat_id);
+  if (!written->chat_found) return fail(ErrorCode::not_found, "no chat " + m.chat_id);
   if (written->inserted) return StoredMessage{std::move(stored), true};
   auto existing = find_message(tx, m.id);
   if (!existing) return fail(existing.error());
