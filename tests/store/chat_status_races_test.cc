@@ -2,7 +2,9 @@
 // time: of messages sent at the same moment exactly one starts a run and the others hear that the
 // chat is still answering (failed_precondition) — not a unique-key error from two messages taking
 // one ordinal, and never a second run on the chat. A cancel ends only the run it read: when that
-// run ended and a new message started another meanwhile, the chat stays with the new one.
+// run ended and a new message started another meanwhile, the chat stays with the new one. A
+// message written to a chat that is gone (deleted while its run's last step was under way) is
+// not_found on both backends.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -16,7 +18,6 @@
 #include "runtime/random.h"
 #include "runtime/scope.h"
 #include "services/agent/chat_service.h"
-#include "services/storage/accounts.h"
 #include "store/store_backend.h"
 
 namespace reliant {
@@ -27,9 +28,7 @@ class ChatStatusRaces : public testing_store::MigratedBackendTest {
   void SetUp() override {
     MigratedBackendTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(transact([](SqlTransaction& tx) {
-                  return insert_user(tx, User{"u1", "u1@example.com", "", 1});
-                }).has_value());
+    ASSERT_TRUE(add_users({"u1"}).has_value());
     env_.store = store_.get();
     chats_ = std::make_unique<agent::ChatService>(env_, agent::ChatServiceConfig{});
   }
@@ -219,6 +218,24 @@ TEST_P(ChatStatusRaces, ACancelEndsOnlyTheRunItReadNotOneAMessageStartedSince) {
       "body_json LIKE '%\"cancelled\"%'";
   EXPECT_EQ(count(cancelled_updates, plain.id), 1);
   EXPECT_EQ(count(cancelled_updates, raced.id), 0);
+}
+
+TEST_P(ChatStatusRaces, AMessageWrittenToAChatThatIsGoneIsNotFound) {
+  MessageRecord message;
+  message.id = "orphan";
+  message.chat_id = "no-such-chat";
+  message.role = "assistant";
+  message.created_at_ms = 1;
+  message.blocks.push_back({"text", {{"text", "an answer"}}});
+  auto written =
+      transact([message, dialect = store_->dialect()](SqlTransaction& tx) -> Result<void> {
+        auto stored = insert_message_once(tx, dialect, message);
+        if (!stored) return fail(stored.error());
+        return {};
+      });
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, ErrorCode::not_found) << written.error().message;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE chat_id = $1", "no-such-chat"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChatStatusRaces, ::testing::Values("sqlite", "postgres"),

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "services/storage/accounts.h"
 #include "services/storage/daemons.h"
 #include "services/storage/managed_daemons.h"
 #include "store/store_backend.h"
@@ -33,11 +32,7 @@ class ManagedDaemonRows : public testing_store::MigratedBackendTest {
   void SetUp() override {
     MigratedBackendTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
-                  if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "", 1}); !ok)
-                    return ok;
-                  return insert_user(tx, User{"u2", "u2@example.com", "", 1});
-                }).has_value());
+    ASSERT_TRUE(add_users({"u1", "u2"}).has_value());
     for (const char* name : {"box-a", "box-b", "box-c"}) ASSERT_TRUE(create("u1", name));
   }
 

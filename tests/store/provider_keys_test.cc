@@ -8,7 +8,6 @@
 
 #include "base/sealed_box.h"
 #include "runtime/random.h"
-#include "services/storage/accounts.h"
 #include "services/storage/provider_keys.h"
 #include "services/storage/spawned_agents.h"
 #include "store/store_backend.h"
@@ -27,11 +26,7 @@ class ProviderKeyRows : public testing_store::MigratedBackendTest {
   void SetUp() override {
     MigratedBackendTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
-                  if (auto ok = insert_user(tx, User{"u1", "u1@example.com", "", 1}); !ok)
-                    return ok;
-                  return insert_user(tx, User{"u2", "u2@example.com", "", 1});
-                }).has_value());
+    ASSERT_TRUE(add_users({"u1", "u2"}).has_value());
   }
 
   void put(const SealKey& key, const std::string& user, const std::string& provider,

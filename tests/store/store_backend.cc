@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include "adapters/asio/run_blocking.h"
 #include "adapters/postgres/postgres_store.h"
 #include "adapters/sqlite/sqlite_store.h"
+#include "services/storage/accounts.h"
 #include "services/storage/migrator.h"
 #include "unit/support/temp_dir.h"
 
@@ -114,6 +116,16 @@ void MigratedBackendTest::SetUp() {
   BackendTest::SetUp();
   if (HasFatalFailure()) return;
   migrate();
+}
+
+Result<void> MigratedBackendTest::add_users(std::initializer_list<std::string> ids) {
+  std::vector<std::string> users(ids);
+  return transact([users](SqlTransaction& tx) -> Result<void> {
+    for (const auto& id : users) {
+      if (auto ok = insert_user(tx, User{id, id + "@example.com", "", 1}); !ok) return ok;
+    }
+    return {};
+  });
 }
 
 }  // namespace reliant::testing_store

@@ -2,6 +2,7 @@
 // Postgres started by tools/pg_fixture.sh (its URL file named by RELIANT_PG_URL_FILE).
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 class MigratedBackendTest : public BackendTest {
  protected:
   void SetUp() override;
+  // Adds users `ids`, each with the email ID@example.com, in one transaction.
+  Result<void> add_users(std::initializer_list<std::string> ids);
 };
 
 }  // namespace reliant::testing_store

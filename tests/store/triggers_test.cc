@@ -9,7 +9,6 @@
 #include <string>
 
 #include "services/engine/engine_sql.h"
-#include "services/storage/accounts.h"
 #include "services/storage/triggers.h"
 #include "services/triggers/trigger_firing.h"
 #include "store/store_backend.h"
@@ -24,9 +23,7 @@ class TriggerFirings : public testing_store::MigratedBackendTest {
   void SetUp() override {
     MigratedBackendTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(transact([](SqlTransaction& tx) {
-                  return insert_user(tx, User{"u1", "u1@example.com", "", 1});
-                }).has_value());
+    ASSERT_TRUE(add_users({"u1"}).has_value());
   }
 
   triggers::FiringEnv env() {

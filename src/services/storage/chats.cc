@@ -226,6 +226,11 @@ Result<StoredMessage> insert_message_once_stepwise(SqlTransaction& tx, const Mes
   auto existing = find_message(tx, m.id);
   if (!existing) return fail(existing.error());
   if (*existing) return StoredMessage{std::move(**existing), false};
+  // The chat's touch first: a chat that is not there is not_found, as on Postgres.
+  auto touched =
+      tx.execute("UPDATE chats SET updated_at_ms = $2 WHERE id = $1", {m.chat_id, m.created_at_ms});
+  if (!touched) return fail(touched.error());
+  if (*touched == 0) return fail(ErrorCode::not_found, "no chat " + m.chat_id);
   auto next = tx.query(
       "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next_ordinal FROM messages WHERE chat_id = $1",
       {m.chat_id});
@@ -246,9 +251,6 @@ Result<StoredMessage> insert_message_once_stepwise(SqlTransaction& tx, const Mes
          stored.blocks[i].kind, stored.blocks[i].body.dump()});
     if (!block) return fail(block.error());
   }
-  auto touched = tx.execute("UPDATE chats SET updated_at_ms = $2 WHERE id = $1",
-                            {stored.chat_id, stored.created_at_ms});
-  if (!touched) return fail(touched.error());
   return StoredMessage{std::move(stored), true};
 }
 

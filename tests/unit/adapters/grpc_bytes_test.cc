@@ -2,7 +2,7 @@
 // frame gets before the tool stream sends it (what the fields hold is left to the decoder).
 #include "adapters/grpc/grpc_bytes.h"
 
-#include <google/protobuf/stubs/logging.h>  // google::protobuf::LogSilencer (protobuf's own name)
+#include <google/protobuf/stubs/logging.h>  // LogSilencer: protobuf declares it in its stubs/
 #include <gtest/gtest.h>
 
 #include <random>
