@@ -90,6 +90,11 @@ class Printer {
       std::fflush(stdout);
     } else if (kind == "message") {
       print_message(body);
+    } else if (kind == "resync") {
+      // The updates after the last one seen were pruned: this stream cannot go on.
+      resync_ = event.value("error", "the updates this stream had still to read are gone") +
+                " (run " + strip_terminal_controls(run_id_) + " goes on without this stream)";
+      return false;
     } else if (kind == "chat_status" && body.value("run_id", "") == run_id_) {
       status_ = body.value("status", "");
       if (status_ == "running") return true;
@@ -105,6 +110,8 @@ class Printer {
   const std::string& status() const { return status_; }
   const std::string& outcome() const { return outcome_; }
   const std::string& error() const { return error_; }
+  // Why the stream ended before the run did, when the server said (a `resync` event).
+  const std::string& resync() const { return resync_; }
 
  private:
   void print_message(const Json& message) {
@@ -158,6 +165,7 @@ class Printer {
   std::string status_ = "running";
   std::string outcome_;
   std::string error_;
+  std::string resync_;
 };
 
 // A new chat: it keeps its workflow, inputs and preset for the messages that follow; the server
@@ -241,6 +249,8 @@ int run_chat(const ChatOptions& o) {
       return report_api_error({ErrorCode::failed_precondition, server_error(*streamed)});
     if (!streamed && attempt == 4) return report_api_error(streamed.error());
   }
+  if (!printer.resync().empty())
+    return report_api_error({ErrorCode::failed_precondition, printer.resync()});
   if (running)
     return report_api_error({ErrorCode::unavailable, "the update stream ended before the run did"});
   if (printer.status() == "idle") {

@@ -416,6 +416,79 @@ TEST_P(StoreConformance, UserUpdatesAreNumberedPerUserInOrder) {
   }
 }
 
+// A user's updates older than kUserEventsKeptMs go as the log grows: each append that crosses a
+// multiple of 256 numbers deletes the oldest prefix of them (at most 1024 rows), never a young
+// one nor another user's, and never a number within the prefix is left behind. A reader resuming
+// from before the oldest kept is told its page is gone; one resuming from there on reads on.
+TEST_P(StoreConformance, OldUserUpdatesArePrunedAndAReaderThatMissedThemIsTold) {
+  migrate();
+  ASSERT_TRUE(
+      exec("INSERT INTO users (id, email, name, created_at_ms) VALUES ('u', 'u@x', 'u', 1), "
+           "('v', 'v@x', 'v', 1)"));
+  const SqlDialect dialect = store_->dialect();
+  const std::int64_t now_ms = 100 * updates::kUserEventsKeptMs;
+  const std::int64_t old_ms = now_ms - updates::kUserEventsKeptMs - 1;
+  // Appends `count` events of `user` created at `at_ms`, `per_batch` a transaction.
+  const auto append = [&](const char* user, int count, std::int64_t at_ms, int per_batch) {
+    for (int done = 0; done < count; done += per_batch) {
+      auto events = std::make_shared<std::vector<updates::UserEvent>>();
+      for (int i = done; i < std::min(count, done + per_batch); ++i) {
+        events->push_back(updates::UserEvent{user, 0, "message", "c1", {{"i", i}}, at_ms});
+      }
+      ASSERT_TRUE(transact([dialect, events](SqlTransaction& tx) {
+        return updates::append_user_events(tx, dialect, *events);
+      }));
+    }
+  };
+  const auto numbers = [&](const char* user) {
+    auto rows = query(
+        "SELECT MIN(seq) AS low, MAX(seq) AS high, COUNT(*) AS n FROM user_events "
+        "WHERE user_id = '" +
+        std::string(user) + "'");
+    EXPECT_TRUE(rows) << rows.error().describe();
+    const SqlRecord r = first_record(*rows);
+    return std::tuple{r.integer("low"), r.integer("high"), r.integer("n")};
+  };
+  const auto page = [&](const char* chat, std::int64_t since) {
+    auto out = std::make_shared<updates::EventsPage>();
+    EXPECT_TRUE(transact([out, chat, since](SqlTransaction& tx) -> Result<void> {
+      auto read = updates::read_events_page(tx, "u", chat, since, 10);
+      if (!read) return fail(read.error());
+      *out = std::move(*read);
+      return {};
+    }));
+    return *out;
+  };
+  // 1,500 old events of u, in batches that cross 256 now and then: all of them old, nothing
+  // goes yet but what the crossings' cutoffs (old events' own times) make old — none.
+  append("u", 1500, old_ms, 7);
+  append("v", 300, old_ms, 300);
+  EXPECT_EQ(numbers("u"), std::tuple(std::int64_t{1}, std::int64_t{1500}, std::int64_t{1500}));
+  // Young events: the batch that crosses 1,536 deletes the 1,024 oldest; the one that crosses
+  // 1,792 the rest of the old ones, and stops at the first young one.
+  append("u", 36, now_ms, 36);
+  EXPECT_EQ(numbers("u"), std::tuple(std::int64_t{1025}, std::int64_t{1536}, std::int64_t{512}));
+  append("u", 300, now_ms, 10);
+  EXPECT_EQ(numbers("u"), std::tuple(std::int64_t{1501}, std::int64_t{1836}, std::int64_t{336}));
+  // Another user's log is not touched by u's pruning.
+  EXPECT_EQ(numbers("v"), std::tuple(std::int64_t{1}, std::int64_t{300}, std::int64_t{300}));
+  // A reader whose next number was pruned is told, for the user's updates and for a chat's.
+  for (const char* chat : {"", "c1"}) {
+    EXPECT_TRUE(page(chat, 0).gone) << chat;
+    EXPECT_TRUE(page(chat, 1499).gone) << chat;
+    const updates::EventsPage from_oldest = page(chat, 1500);
+    EXPECT_FALSE(from_oldest.gone) << chat;
+    ASSERT_EQ(from_oldest.events.size(), 10u) << chat;
+    EXPECT_EQ(from_oldest.events.front().seq, 1501) << chat;
+    EXPECT_EQ(from_oldest.covered_seq, 1510) << chat;
+    // At the head, or past it, there is nothing to read and nothing missed.
+    const updates::EventsPage at_head = page(chat, 1836);
+    EXPECT_FALSE(at_head.gone) << chat;
+    EXPECT_TRUE(at_head.events.empty()) << chat;
+    EXPECT_EQ(at_head.covered_seq, 1836) << chat;
+  }
+}
+
 // A message is written once, whole: its blocks exactly as given (quotes, backslashes, text that
 // is not ASCII), the next ordinal, the chat touched; a second write of its id changes nothing
 // and returns the first.

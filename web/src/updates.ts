@@ -49,6 +49,13 @@ function connect() {
     for (const listener of listeners) listener(update);
   };
   for (const kind of kKinds) source.addEventListener(kind, deliver);
+  // Updates after lastSeq were pruned (the server keeps a week of them): what the page shows
+  // may be stale, so it is loaded afresh, and follows from the head.
+  source.addEventListener("resync", () => {
+    stop();
+    sessionStorage.removeItem(kSeqKey);
+    location.reload();
+  });
   source.onerror = () => {
     // EventSource reconnects by itself, but from its own URL: start again from what we saw.
     source?.close();

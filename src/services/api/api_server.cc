@@ -78,6 +78,15 @@ class UpdateStream final : public HttpBodyStream {
         (void)co_await last;
         co_return;
       }
+      if (!batch && feed_->gone()) {
+        // Updates the client had still to read were pruned: it must read the state afresh and
+        // follow from the head. An event of its own kind, which an EventSource can listen for.
+        Task<bool> last =
+            out.write("event: resync\ndata: " +
+                      Json{{"kind", "resync"}, {"error", batch.error().message}}.dump() + "\n\n");
+        (void)co_await last;
+        co_return;
+      }
       if (!batch || batch->empty()) {
         Task<bool> writing =
             out.write(!batch ? ": store unavailable, retrying\n\n" : ": keepalive\n\n");

@@ -623,6 +623,9 @@ Task<Result<void>> GrpcApi::stream_updates(Credential credential, std::string re
     // The client fell behind: end the stream (RESOURCE_EXHAUSTED, saying where to resume).
     if (!batch && batch.error().code == ErrorCode::resource_exhausted)
       co_return fail(batch.error());
+    // What the client had still to read was pruned (FAILED_PRECONDITION): it must read the state
+    // afresh and follow from the head.
+    if (!batch && (*feed)->gone()) co_return fail(batch.error());
     if (!batch) {
       Sleep pausing = sleep(env_.executor, retry);  // the store failed: try again shortly
       co_await pausing;

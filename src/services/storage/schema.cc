@@ -342,7 +342,7 @@ const std::vector<Migration> kMigrations = {
     {11,
      "a chat's updates by number",
      {
-         // A chat's update stream catches up on that chat's events alone (read_chat_events),
+         // A chat's update stream catches up on that chat's events alone (read_events_page),
          // not on every event of its user.
          "CREATE INDEX user_events_chat ON user_events(user_id, chat_id, seq)",
      }},

@@ -16,8 +16,35 @@ std::string user_subject(const std::string& user_id) { return "updates.user." + 
 
 namespace {
 
-// Postgres: `events` (one user's, in order) in one statement, the head's bump by their count and
-// their rows together; `ends`: the transaction's last statement.
+// Every kPruneEveryEvents numbers a user's append also deletes the oldest of the user's events
+// older than kUserEventsKeptMs, at most kPrunedPerAppendMax of them: the log would otherwise keep
+// four or five rows a message for ever. What goes is always a prefix of the user's numbers (up to
+// the first one still young), so the oldest number kept says what a resuming reader missed.
+constexpr std::int64_t kPruneEveryEvents = 256;
+constexpr std::int64_t kPrunedPerAppendMax = 4 * kPruneEveryEvents;
+
+// The prefix to delete: the user's numbers below the first one created at or after the cutoff
+// among the kPrunedPerAppendMax oldest (all of these when none is). $1 is the user, `cutoff` the
+// parameter that holds the cutoff.
+std::string pruned_prefix_bound(std::string_view cutoff) {
+  return "(SELECT COALESCE(MIN(w.seq) FILTER (WHERE w.created_at_ms >= CAST(" +
+         std::string(cutoff) +
+         " AS BIGINT)), MAX(w.seq) + 1) FROM (SELECT seq, created_at_ms FROM user_events WHERE "
+         "user_id = $1 ORDER BY seq LIMIT " +
+         std::to_string(kPrunedPerAppendMax) + ") w)";
+}
+
+// The cutoff for a batch of events: kUserEventsKeptMs before the latest of them.
+std::int64_t prune_cutoff_ms(std::span<const UserEvent> events) {
+  std::int64_t latest_ms = 0;
+  for (const UserEvent& event : events) latest_ms = std::max(latest_ms, event.created_at_ms);
+  return latest_ms - kUserEventsKeptMs;
+}
+
+// Postgres: `events` (one user's, in order) in one statement, the head's bump by their count,
+// their rows and, when the bump crosses a multiple of kPruneEveryEvents, the pruning together;
+// `ends`: the transaction's last statement. The pruning's DELETE does not see the rows the same
+// statement inserts, so a user's newest events always stay.
 Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events, bool ends) {
   std::vector<std::string> kinds, chat_ids, bodies, times;
   for (const UserEvent& event : events) {
@@ -27,10 +54,15 @@ Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events, bo
     times.push_back(std::to_string(event.created_at_ms));
   }
   const auto count = static_cast<std::int64_t>(events.size());
-  const std::string_view sql =
+  static const std::string sql =
       "WITH head AS (INSERT INTO user_event_heads (user_id, last_seq) VALUES ($1, $2) "
       "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_heads.last_seq + $2 "
-      "RETURNING last_seq) "
+      "RETURNING last_seq), "
+      "pruned AS (DELETE FROM user_events WHERE user_id = $1 AND EXISTS (SELECT 1 FROM head "
+      "WHERE head.last_seq / " +
+      std::to_string(kPruneEveryEvents) + " <> (head.last_seq - CAST($2 AS BIGINT)) / " +
+      std::to_string(kPruneEveryEvents) + ") AND seq < " + pruned_prefix_bound("$7") +
+      ") "
       "INSERT INTO user_events (user_id, seq, kind, chat_id, body_json, created_at_ms) "
       "SELECT $1, head.last_seq - CAST($2 AS BIGINT) + e.n, e.kind, NULLIF(e.chat_id, ''), "
       "e.body, CAST(e.at AS BIGINT) FROM head, unnest(CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), "
@@ -38,7 +70,8 @@ Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events, bo
       "RETURNING seq";
   const std::vector<SqlValue> params{events.front().user_id,      count,
                                      postgres_text_array(kinds),  postgres_text_array(chat_ids),
-                                     postgres_text_array(bodies), postgres_text_array(times)};
+                                     postgres_text_array(bodies), postgres_text_array(times),
+                                     prune_cutoff_ms(events)};
   auto stored = ends ? tx.query_last(sql, params) : tx.query(sql, params);
   if (!stored) return fail(stored.error());
   std::int64_t last = 0;
@@ -48,28 +81,9 @@ Result<void> append_postgres(SqlTransaction& tx, std::span<UserEvent> events, bo
   return {};
 }
 
-}  // namespace
-
-Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
-                                std::vector<UserEvent>& events) {
-  // The upsert takes the head row's lock until commit: concurrent appends for one user queue
-  // behind it (Postgres row lock; SQLite has a single writer anyway). On Postgres each user's
-  // run of events is one statement (one round trip), the head's bump and the rows together.
-  for (const UserEvent& event : events) {
-    RELIANT_ASSERT_MSG(event.seq == 0, "an update is numbered when it is stored");
-  }
-  if (dialect == SqlDialect::postgres) {
-    for (std::size_t first = 0; first < events.size();) {
-      std::size_t end = first + 1;
-      while (end < events.size() && events[end].user_id == events[first].user_id) ++end;
-      if (auto ok = append_postgres(tx, std::span(events).subspan(first, end - first),
-                                    end == events.size());
-          !ok)
-        return ok;
-      first = end;
-    }
-    return {};
-  }
+// SQLite: one event a statement pair (no round trips to save), then the pruning when the user's
+// numbers crossed a multiple of kPruneEveryEvents.
+Result<void> append_sqlite(SqlTransaction& tx, std::span<UserEvent> events) {
   for (UserEvent& event : events) {
     const SqlValue chat_id = event.chat_id.empty() ? SqlValue(nullptr) : SqlValue(event.chat_id);
     auto head = tx.query(
@@ -84,6 +98,37 @@ Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
         "VALUES ($1, $2, $3, $4, $5, $6)",
         {event.user_id, event.seq, event.kind, chat_id, event.body.dump(), event.created_at_ms});
     if (!done) return fail(done.error());
+  }
+  const std::int64_t last = events.back().seq;
+  const auto count = static_cast<std::int64_t>(events.size());
+  if (last / kPruneEveryEvents == (last - count) / kPruneEveryEvents) return {};
+  static const std::string prune =
+      "DELETE FROM user_events WHERE user_id = $1 AND seq < " + pruned_prefix_bound("$2");
+  auto pruned = tx.execute(prune, {events.front().user_id, prune_cutoff_ms(events)});
+  if (!pruned) return fail(pruned.error());
+  return {};
+}
+
+}  // namespace
+
+Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
+                                std::vector<UserEvent>& events) {
+  // The upsert takes the head row's lock until commit: concurrent appends for one user queue
+  // behind it (Postgres row lock; SQLite has a single writer anyway). On Postgres each user's
+  // run of events is one statement (one round trip), the head's bump and the rows together.
+  for (const UserEvent& event : events) {
+    RELIANT_ASSERT_MSG(event.seq == 0, "an update is numbered when it is stored");
+  }
+  // One user's run of events at a time (on Postgres, one statement each).
+  for (std::size_t first = 0; first < events.size();) {
+    std::size_t end = first + 1;
+    while (end < events.size() && events[end].user_id == events[first].user_id) ++end;
+    const auto run = std::span(events).subspan(first, end - first);
+    if (auto ok = dialect == SqlDialect::postgres ? append_postgres(tx, run, end == events.size())
+                                                  : append_sqlite(tx, run);
+        !ok)
+      return ok;
+    first = end;
   }
   return {};
 }
@@ -153,23 +198,38 @@ Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::s
   return events;
 }
 
-Result<EventsPage> read_chat_events(SqlTransaction& tx, const std::string& user_id,
+Result<EventsPage> read_events_page(SqlTransaction& tx, const std::string& user_id,
                                     const std::string& chat_id, std::int64_t since_seq,
                                     std::int64_t limit) {
-  RELIANT_ASSERT(!chat_id.empty() && limit > 0);
-  // One statement, so the page and the user's head come from one snapshot: every event up to
-  // that head had committed (numbers are taken under the head row's lock and commit with it).
-  auto rows = tx.query(
-      "SELECT h.last_seq AS head, e.seq, e.kind, e.chat_id, e.body_json, e.created_at_ms "
-      "FROM user_event_heads h LEFT JOIN (SELECT seq, kind, chat_id, body_json, created_at_ms "
-      "FROM user_events WHERE user_id = $1 AND chat_id = $2 AND seq > $3 ORDER BY seq LIMIT $4) "
-      "e ON 1 = 1 WHERE h.user_id = $1 ORDER BY e.seq",
-      {user_id, chat_id, since_seq, limit});
+  RELIANT_ASSERT(limit > 0);
+  // One statement, so the page, the user's head and the oldest number kept come from one
+  // snapshot: every event up to that head had committed (numbers are taken under the head row's
+  // lock and commit with it), and what was pruned is a prefix of the numbers.
+  static const std::string head_and_floor =
+      "SELECT h.last_seq AS head, (SELECT MIN(seq) FROM user_events WHERE user_id = $1) AS floor, "
+      "e.seq, e.kind, e.chat_id, e.body_json, e.created_at_ms FROM user_event_heads h LEFT JOIN "
+      "(SELECT seq, kind, chat_id, body_json, created_at_ms FROM user_events WHERE user_id = $1 ";
+  static const std::string of_chat =
+      head_and_floor +
+      "AND chat_id = $4 AND seq > $2 ORDER BY seq LIMIT $3) e ON 1 = 1 WHERE h.user_id = $1 "
+      "ORDER BY e.seq";
+  static const std::string of_user =
+      head_and_floor +
+      "AND seq > $2 ORDER BY seq LIMIT $3) e ON 1 = 1 WHERE h.user_id = $1 ORDER BY e.seq";
+  std::vector<SqlValue> params{user_id, since_seq, limit};
+  if (!chat_id.empty()) params.emplace_back(chat_id);
+  auto rows = tx.query(chat_id.empty() ? of_user : of_chat, params);
   if (!rows) return fail(rows.error());
   EventsPage page;
   page.covered_seq = since_seq;
   for (const SqlRecord& row : records(*rows)) {
-    page.covered_seq = std::max(page.covered_seq, row.integer("head"));
+    const std::int64_t head = row.integer("head");
+    // The event after since_seq was pruned: the reader missed it (a prefix went, so a number
+    // below the oldest kept is one that was deleted).
+    if (since_seq < head && since_seq + 1 < row.optional_integer("floor").value_or(head + 1)) {
+      return EventsPage{{}, since_seq, true};
+    }
+    page.covered_seq = std::max(page.covered_seq, head);
     if (row.optional_integer("seq")) page.events.push_back(stored_event(row, user_id));
   }
   // A full page: what lies past its last event is still to read.

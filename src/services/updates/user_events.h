@@ -45,16 +45,25 @@ Result<void> append_user_events(SqlTransaction& tx, SqlDialect dialect,
 // Events after `since_seq`, oldest first, at most `limit`.
 Result<std::vector<UserEvent>> read_user_events(SqlTransaction& tx, const std::string& user_id,
                                                 std::int64_t since_seq, std::int64_t limit);
+// How long a user's updates are kept for readers that resume: older ones are deleted as the
+// user's log grows (append_user_events prunes a prefix of the numbers now and then), and a reader
+// resuming from before the oldest kept is told so (EventsPage::gone) and must start again from
+// the user's head, with the state it shows read afresh.
+constexpr std::int64_t kUserEventsKeptMs = 7LL * 24 * 60 * 60 * 1000;
+
 // A page of a user's events, or of one chat's, and the last number it accounts for: each of the
 // user's events after the page's `since_seq` up to `covered_seq` is in the page or belongs to
-// another chat.
+// another chat. `gone`: some of the user's events after `since_seq` were pruned (the page is
+// empty).
 struct EventsPage {
   std::vector<UserEvent> events;
   std::int64_t covered_seq = 0;
+  bool gone = false;
 };
-// Chat `chat_id`'s events after `since_seq`, oldest first, at most `limit`; by the chat's index,
-// so a chat's stream catches up without reading its user's other chats.
-Result<EventsPage> read_chat_events(SqlTransaction& tx, const std::string& user_id,
+// The user's events after `since_seq` — chat `chat_id`'s alone when it is not empty, by the
+// chat's index, so a chat's stream catches up without reading its user's other chats — oldest
+// first, at most `limit`.
+Result<EventsPage> read_events_page(SqlTransaction& tx, const std::string& user_id,
                                     const std::string& chat_id, std::int64_t since_seq,
                                     std::int64_t limit);
 // The user's latest number (0 before any event).

@@ -191,6 +191,7 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
   const SteadyInstant deadline = env_.executor.steady_now() + wait_max;
   for (;;) {
     if (overflowed_) co_return fail(overflow_error());
+    if (gone_) co_return fail(*gone_);
     // Called again with no overflow: the caller wrote all it was given.
     resume_seq_ = position_;
     if (holding_bytes_ != 0) {
@@ -207,16 +208,22 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
       Task<Result<EventsPage>> reading =
           env_.store->transact_for([user = options_.user_id, chat = options_.chat_id, since = tail_,
                                     limit = batch](SqlTransaction& tx) -> Result<EventsPage> {
-            if (!chat.empty()) return read_chat_events(tx, user, chat, since, limit);
-            auto events = read_user_events(tx, user, since, limit);
-            if (!events) return fail(events.error());
-            const std::int64_t covered = events->empty() ? since : events->back().seq;
-            return EventsPage{std::move(*events), covered};
+            return read_events_page(tx, user, chat, since, limit);
           });
       Result<EventsPage> read = co_await reading;
       if (!read) {
         poll_due_ = true;
         co_return fail(read.error());
+      }
+      if (read->gone) {
+        gone_ = Error{ErrorCode::failed_precondition,
+                      "the updates after " + std::to_string(tail_) +
+                          " are no longer kept (a user's updates are kept " +
+                          std::to_string(kUserEventsKeptMs / (24 * 60 * 60 * 1000)) +
+                          " days): read the state afresh and follow from the current head"};
+        ready_.clear();
+        early_.clear();
+        co_return fail(*gone_);
       }
       const bool full = static_cast<std::int64_t>(read->events.size()) >= batch;
       take_page(std::move(*read));

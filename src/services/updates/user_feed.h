@@ -55,7 +55,9 @@ class UserFeed final : private UpdateBudget::Holder {
 
   // The next updates, waiting until there are some or `wait_max` passes (then none). Fails
   // with resource_exhausted once the client fell too far behind (the stream should end; the
-  // feed is done), otherwise only when the store fails (the caller may call again).
+  // feed is done); with failed_precondition once events it had still to read were pruned
+  // (kUserEventsKeptMs: the client must read the state afresh and follow from the user's head;
+  // the feed is done); otherwise only when the store fails (the caller may call again).
   Task<Result<std::vector<UserEvent>>> next(Duration wait_max = hours(24 * 365));
   // Makes a next() that waits return at once with no updates (its owner has something else to
   // attend to, e.g. the credential of its stream was revoked).
@@ -66,6 +68,8 @@ class UserFeed final : private UpdateBudget::Holder {
   // Whether the feed is done because its client fell behind or the budget asked it to give up:
   // the caller should stop writing what it holds and end the stream.
   bool overflowed() const { return overflowed_; }
+  // Whether the feed is done because what it had still to read was pruned (next() said so).
+  bool gone() const { return gone_.has_value(); }
   // The caller wrote the last batch's events up to stored number `seq` (a batch goes out in
   // pieces): a stream that ends before the rest tells its client to resume there, not past
   // what it never wrote.
@@ -110,6 +114,7 @@ class UserFeed final : private UpdateBudget::Holder {
   std::map<std::int64_t, UserEvent> early_;    // announced past a gap after tail_, by number
   std::optional<SteadyInstant> gap_deadline_;  // while early_ holds some: when to read the store
   bool overflowed_ = false;                    // the client fell behind: the feed is done
+  std::optional<Error> gone_;                  // what it had to read was pruned: done too
   bool interrupted_ = false;
   bool poll_due_ = true;
   std::uint64_t store_reads_ = 0;

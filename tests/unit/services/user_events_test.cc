@@ -279,6 +279,56 @@ TEST(UserFeed, AChatsFeedCatchesUpOnItsChatAlone) {
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{6, 601, 1'200, 1'201}));
 }
 
+// Updates older than kUserEventsKeptMs are pruned as the log grows: a feed whose client resumes
+// from before the oldest kept fails with failed_precondition, says from where, and stays done
+// (its stream tells the client to read the state afresh); one resuming from the oldest kept on
+// reads on.
+TEST(UserFeed, AFeedResumingFromBeforeThePrunedUpdatesIsToldAndIsDone) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::vector<UserEvent> old_events, young_events;
+  for (int i = 0; i < 300; ++i) old_events.push_back({"user-1", 0, "message", "chat-1", {}, 1});
+  store_events(n, std::move(old_events));
+  // The append that crosses 512 prunes the 300 old ones (young: a week and more later).
+  for (int i = 0; i < 212; ++i)
+    young_events.push_back({"user-1", 0, "message", "chat-1", {}, 2 + kUserEventsKeptMs});
+  store_events(n, std::move(young_events));
+  for (const std::int64_t since : {std::int64_t{0}, std::int64_t{299}, std::int64_t{300}}) {
+    FeedOptions options;
+    options.since_seq = since;
+    OpenFeed opened(n, options);
+    ASSERT_NE(opened.feed, nullptr);
+    UserFeed* feed = opened.feed.get();
+    std::vector<std::int64_t> seqs;
+    auto body = [&]() -> Task<void> {
+      auto first = co_await feed->next(Duration::zero());
+      if (since < 300) {
+        EXPECT_FALSE(first.has_value()) << since;
+        if (!first) {
+          EXPECT_EQ(first.error().code, ErrorCode::failed_precondition);
+          EXPECT_NE(first.error().message.find("after " + std::to_string(since)), std::string::npos)
+              << first.error().message;
+        }
+        EXPECT_TRUE(feed->gone());
+        auto again = co_await feed->next(Duration::zero());
+        EXPECT_FALSE(again.has_value()) << "the feed is done";
+        co_return;
+      }
+      take_seqs(first, seqs);
+      EXPECT_FALSE(feed->gone());
+    };
+    Scope scope(n.executor);
+    scope.spawn(body());
+    n.run_until_idle();
+    if (since == 300) {
+      ASSERT_EQ(seqs.size(), 212u);
+      EXPECT_EQ(seqs.front(), 301);
+      EXPECT_EQ(seqs.back(), 512);
+    }
+  }
+}
+
 // A chat's event announced ahead of a gap waits in the feed; the read for the gap returns it
 // too. It is delivered once.
 TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo) {
