@@ -38,6 +38,7 @@ namespace {
 
 struct ApiOptions {
   DbConfig db;
+  std::string managed_platforms = "kubernetes";
   int api_port = 8080;
   int grpc_port = 9090;
   int health_port = 8081;
@@ -82,6 +83,35 @@ Result<std::unique_ptr<JwtVerifier>> jwt_verifier_of(const ApiOptions& o) {
   return std::move(*made);
 }
 
+// --managed-platforms: the platforms users may create managed daemons on.
+Result<std::vector<DaemonPlatform>> managed_platforms_of(const std::string& list) {
+  std::vector<DaemonPlatform> platforms;
+  for (std::size_t start = 0; start <= list.size();) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    const std::string name = list.substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    auto platform = value_named(kDaemonPlatformNames, name);
+    if (!platform) {
+      return fail(ErrorCode::invalid_argument, "no platform \"" + name + "\" (local, kubernetes)");
+    }
+    platforms.push_back(*platform);
+  }
+  return platforms;
+}
+
+constexpr const char* kManagedPlatformsHelp =
+    "Platforms users may create managed daemons on (comma-separated: kubernetes, local). A local "
+    "daemon runs as the control plane's OS user, next to every other user's: add local for a "
+    "deployment of one user only";
+
+// Why --managed-platforms' value is refused; empty when it is not (a CLI11 check).
+std::string managed_platforms_problem(const std::string& list) {
+  auto platforms = managed_platforms_of(list);
+  return platforms ? std::string() : platforms.error().message;
+}
+
 int run_api(const ApiOptions& o) {
   if (o.nats_url.empty()) {
     spdlog::error("--nats-url (NATS_URL) is required: api replicas receive updates over NATS");
@@ -113,6 +143,7 @@ int run_api(const ApiOptions& o) {
   config.chats.queue = o.temporal_namespace;
   config.time_zones = system_time_zones();
   config.daemons = &daemons;
+  config.managed_daemons.platforms = *managed_platforms_of(o.managed_platforms);  // checked
   if (!o.models_file.empty()) {
     auto catalog = read_model_catalog(o.models_file);
     if (!catalog) return exit_after(catalog.error(), 2);
@@ -209,6 +240,10 @@ void add_api_command(CLI::App& server, int& exit_code) {
       ->envname("TEMPORAL_NAMESPACE")
       ->capture_default_str();
   cmd->add_option("--nats-url", o->nats_url, "NATS server URL (required)")->envname("NATS_URL");
+  cmd->add_option("--managed-platforms", o->managed_platforms, kManagedPlatformsHelp)
+      ->envname("MANAGED_PLATFORMS")
+      ->capture_default_str()
+      ->check(managed_platforms_problem);
   cmd->add_option("--streaming-driver", o->streaming_driver, "memory or nats (forced to nats)")
       ->envname("STREAMING_DRIVER")
       ->capture_default_str();

@@ -61,4 +61,22 @@ bool is_valid_utf8(std::string_view text) {
   return simdjson::validate_utf8(text.data(), text.size());
 }
 
+std::string valid_utf8(std::string_view text) {
+  if (is_valid_utf8(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (std::size_t at = 0; at < text.size();) {
+    std::uint32_t code_point = 0;
+    const int length = decode_utf8(text, at, code_point);
+    if (length == 0) {
+      append_utf8(0xFFFD, out);
+      ++at;
+      continue;
+    }
+    out.append(text.substr(at, static_cast<std::size_t>(length)));
+    at += static_cast<std::size_t>(length);
+  }
+  return out;
+}
+
 }  // namespace reliant

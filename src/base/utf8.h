@@ -15,6 +15,9 @@ int decode_utf8(std::string_view text, std::size_t at, std::uint32_t& code_point
 // Whether all of `text` is valid UTF-8 (each sequence as decode_utf8 accepts it).
 bool is_valid_utf8(std::string_view text);
 
+// `text` as valid UTF-8: each byte that does not start a valid sequence becomes U+FFFD.
+std::string valid_utf8(std::string_view text);
+
 // Appends `code_point` (at most U+10FFFF) in UTF-8.
 void append_utf8(std::uint32_t code_point, std::string& out);
 

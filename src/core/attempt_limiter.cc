@@ -1,7 +1,22 @@
 // Failure times per key, oldest first; a key is refused while `failures_max` lie in the window.
 #include "core/attempt_limiter.h"
 
+#include "base/sha256.h"
+
 namespace reliant {
+
+namespace {
+
+// Keys come from clients (an email typed at the form): a long one is kept as its digest, so the
+// map's size is bounded by its key count.
+constexpr std::size_t kKeyBytesMax = 64;
+
+std::string bounded(const std::string& key) {
+  if (key.size() <= kKeyBytesMax) return key;
+  return "sha256:" + to_hex(Sha256::of(key));
+}
+
+}  // namespace
 
 AttemptLimiter::AttemptLimiter(int failures_max, Duration window, std::size_t keys_max)
     : failures_max_(failures_max), window_(window), keys_max_(keys_max) {}
@@ -18,7 +33,7 @@ void AttemptLimiter::prune(SteadyInstant now) {
 }
 
 bool AttemptLimiter::allowed(const std::string& key, SteadyInstant now, Duration* retry_after) {
-  auto it = failures_.find(key);
+  auto it = failures_.find(bounded(key));
   if (it == failures_.end()) return true;
   forget_expired(it->second, now);
   if (static_cast<int>(it->second.size()) < failures_max_) return true;
@@ -27,11 +42,12 @@ bool AttemptLimiter::allowed(const std::string& key, SteadyInstant now, Duration
 }
 
 void AttemptLimiter::failed(const std::string& key, SteadyInstant now) {
-  auto it = failures_.find(key);
+  const std::string kept = bounded(key);
+  auto it = failures_.find(kept);
   if (it == failures_.end()) {
     if (failures_.size() >= keys_max_) prune(now);
     if (failures_.size() >= keys_max_) return;
-    it = failures_.emplace(key, std::deque<SteadyInstant>()).first;
+    it = failures_.emplace(kept, std::deque<SteadyInstant>()).first;
   }
   forget_expired(it->second, now);
   it->second.push_back(now);
@@ -40,7 +56,7 @@ void AttemptLimiter::failed(const std::string& key, SteadyInstant now) {
 }
 
 void AttemptLimiter::forgive(const std::string& key, SteadyInstant at) {
-  auto it = failures_.find(key);
+  auto it = failures_.find(bounded(key));
   if (it == failures_.end()) return;
   std::deque<SteadyInstant>& times = it->second;
   // The newest match: attempts are recorded in time order, and the one forgiven is recent.
@@ -51,5 +67,7 @@ void AttemptLimiter::forgive(const std::string& key, SteadyInstant at) {
   }
   if (times.empty()) failures_.erase(it);
 }
+
+void AttemptLimiter::succeeded(const std::string& key) { failures_.erase(bounded(key)); }
 
 }  // namespace reliant

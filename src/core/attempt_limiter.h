@@ -17,9 +17,9 @@ namespace reliant {
 
 class AttemptLimiter {
  public:
-  // Remembers at most `keys_max` keys: past that, keys whose failures all expired are dropped,
-  // and a new key is not tracked until there is room (it is then allowed: the per-address and
-  // per-account limits together still hold a guesser back).
+  // Remembers at most `keys_max` keys (one longer than 64 bytes as its digest): past that, keys
+  // whose failures all expired are dropped, and a new key is not tracked until there is room (it is
+  // then allowed: the per-address and per-account limits together still hold a guesser back).
   AttemptLimiter(int failures_max, Duration window, std::size_t keys_max = 100'000);
 
   // Whether another attempt for `key` may proceed now; when not, `retry_after` says how long
@@ -29,7 +29,7 @@ class AttemptLimiter {
   // Withdraws one failure recorded for `key` at `at` (by failed(key, at)): the attempt it
   // stood for did not fail after all. Nothing happens when there is none.
   void forgive(const std::string& key, SteadyInstant at);
-  void succeeded(const std::string& key) { failures_.erase(key); }
+  void succeeded(const std::string& key);
 
   std::size_t tracked() const { return failures_.size(); }
 

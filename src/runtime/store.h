@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -130,6 +131,19 @@ class SqlTransaction {
 };
 
 using TransactionBody = std::function<Result<void>(SqlTransaction&)>;
+
+// `body(tx)`, with an exception that escapes it as an internal error (`threw` set): a store runs
+// bodies on its pool threads, where an escaping exception would end the process — a JSON dump of
+// text a client sent that is not UTF-8, say. The store rolls back as for any failed body.
+inline Result<void> run_guarded(const TransactionBody& body, SqlTransaction& tx, bool& threw) {
+  threw = false;
+  try {
+    return body(tx);
+  } catch (const std::exception& e) {
+    threw = true;
+    return fail(ErrorCode::internal, std::string("a transaction body threw: ") + e.what());
+  }
+}
 
 class Store {
  public:

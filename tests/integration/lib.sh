@@ -78,6 +78,8 @@ start_daemon() {  # NAME TOKEN GATEWAY_PORT [ARGS...]
 
 # Starts COUNT workers w1…wCOUNT (health on BASE+4+i, pids in pid_wI) and COUNT apis (REST on
 # BASE+10+2i, health BASE+11+2i, gRPC BASE+16+i), and waits until all are ready.
+# The api replicas take the flags in the array api_flags too (unset: none), e.g.
+# api_flags=(--managed-platforms local,kubernetes).
 start_servers() {  # BASE COUNT
   local base=$1 count=$2 i
   for i in $(seq 1 "$count"); do
@@ -88,7 +90,7 @@ start_servers() {  # BASE COUNT
     "$reliant" server api --db-url "$url" --nats-url "$nats_url" --disable-tls \
       --bind-address 127.0.0.1 --api-port $((base + 10 + 2 * i)) \
       --health-port $((base + 11 + 2 * i)) --grpc-port $((base + 16 + i)) --pprof-port 0 \
-      >"$work/api$i.log" 2>&1 &
+      ${api_flags[@]+"${api_flags[@]}"} >"$work/api$i.log" 2>&1 &
     pids+=($!)
   done
   for i in $(seq 1 "$count"); do

@@ -25,6 +25,9 @@ token=$("$reliant" admin token create --user dev@example.com --name cli --db-url
 
 base=$(free_port_block 24)
 start_gateway ga "$base" --heartbeat-interval 1 --stale-timeout 3 --disconnect-timeout 6
+# One user: local daemons, which run as the control plane's OS user, are allowed (an api refuses
+# them unless told: managed_daemons_kubernetes.sh checks that).
+api_flags=(--managed-platforms local,kubernetes)
 start_servers "$base" 1
 api="http://127.0.0.1:$((base + 12))"
 # The store's URL in the environment, as Kubernetes gives it: the control plane's local daemons run

@@ -51,6 +51,14 @@ wait_seen() {  # NAME STATE SECONDS
   fail "$1 is $(seen "$1"), not $2: $(cli list)"
 }
 
+# An api told nothing else takes kubernetes daemons only: a local one would run as the control
+# plane's OS user, next to every other user's.
+if cli create near-box --platform local --permissions execution >"$work/local.out" 2>&1; then
+  fail "a local daemon was created on an api that allows kubernetes only: $(cat "$work/local.out")"
+fi
+grep -qF "platform local is not configured" "$work/local.out" ||
+  fail "the refusal of a local daemon: $(cat "$work/local.out")"
+
 cli create pod-box --platform kubernetes --permissions execution --label pool=k8s --commands \
   >"$work/create.out" || fail "create: $(cat "$work/create.out")"
 daemon_id=$(awk '{print $1; exit}' "$work/create.out")

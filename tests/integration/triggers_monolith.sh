@@ -106,6 +106,12 @@ deliver "$push" a-shared-secret-of-some-length >/dev/null
 [ "$(deliver '{"ref":"refs/heads/dev","head":"x"}' a-shared-secret-of-some-length)" = 202 ] ||
   fail "a filtered delivery: $(cat "$work/hook.json")"
 [ "$(json 'd["status"]' <"$work/hook.json")" = skipped ] || fail "the filter: $(cat "$work/hook.json")"
+# Bytes that are not UTF-8, in the body and in a header: the delivery is taken (its payload has
+# U+FFFD in their place; filtered out here, it has no ref) and the server stays up (storing the
+# payload threw on a pool thread, which ended the process).
+[ "$(deliver "$(printf 'ref \xff\xfe')" a-shared-secret-of-some-length -H "$(printf 'X-Note: caf\xe9')")" = 202 ] ||
+  fail "a delivery of bytes that are not UTF-8: $(cat "$work/hook.json")"
+curl -sf "$api/health" >/dev/null || fail "the monolith did not survive a delivery of bytes that are not UTF-8"
 # Over 1 MiB: refused before anything is read.
 head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' 'a' >"$work/big"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$work/big" \

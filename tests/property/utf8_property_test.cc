@@ -76,5 +76,26 @@ TEST(Utf8Property, TheValidatorAcceptsExactlyWhatTheDecoderDecodes) {
   });
 }
 
+// valid_utf8 gives valid UTF-8 for any text, leaves valid text as it is, and keeps every valid
+// sequence of a broken text in order (each byte that starts none becoming U+FFFD).
+TEST(Utf8Property, ValidUtf8ReplacesWhatIsNotAndKeepsWhatIs) {
+  check_property(2000, [] {
+    const auto pieces = *rc::gen::container<std::vector<std::string>>(piece());
+    std::string text;
+    for (const auto& p : pieces) text += p;
+    const std::string valid = valid_utf8(text);
+    RC_ASSERT(is_valid_utf8(valid));
+    if (is_valid_utf8(text)) RC_ASSERT(valid == text);
+    std::string expected;
+    for (std::size_t at = 0; at < text.size();) {
+      std::uint32_t code_point = 0;
+      const int length = decode_utf8(text, at, code_point);
+      append_utf8(length == 0 ? 0xFFFD : code_point, expected);
+      at += length == 0 ? 1 : static_cast<std::size_t>(length);
+    }
+    RC_ASSERT(valid == expected);
+  });
+}
+
 }  // namespace
 }  // namespace reliant::property

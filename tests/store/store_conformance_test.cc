@@ -138,6 +138,24 @@ TEST_P(StoreConformance, RoundTripsEveryValueType) {
   EXPECT_EQ(std::get<std::string>(rows->rows[1][2]), "");
 }
 
+// A body that throws (a JSON dump of text that is not UTF-8, say) fails as an internal error and
+// is rolled back; the store goes on. It ran on a pool thread, where the throw ended the process.
+TEST_P(StoreConformance, ABodyThatThrowsFailsAndIsRolledBack) {
+  ASSERT_TRUE(exec("CREATE TABLE t (s TEXT)"));
+  auto thrown = transact([](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = tx.execute("INSERT INTO t VALUES ('kept?')", {}); !ok) return fail(ok.error());
+    nlohmann::json text = std::string("\xff");
+    (void)text.dump();  // throws type_error 316
+    return {};
+  });
+  ASSERT_FALSE(thrown.has_value());
+  EXPECT_EQ(thrown.error().code, ErrorCode::internal);
+  EXPECT_NE(thrown.error().message.find("threw"), std::string::npos) << thrown.error().message;
+  auto rows = query("SELECT COUNT(*) AS n FROM t");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_EQ(first_record(*rows).integer("n"), 0);
+}
+
 TEST_P(StoreConformance, ParametersAreNumberedNotPositional) {
   auto rows = query("SELECT $2 AS second, $1 AS first", {std::string("one"), std::string("two")});
   ASSERT_TRUE(rows.has_value()) << rows.error().message;

@@ -598,7 +598,12 @@ Result<void> PostgresStore::run(std::size_t index, const TransactionBody& body) 
     connection = std::move(*fresh);
   }
   PostgresTransaction tx(*connection);
-  Result<void> outcome = body(tx);
+  bool threw = false;
+  Result<void> outcome = run_guarded(body, tx, threw);
+  if (threw && (tx.committed_alone() || tx.committed())) {
+    // What it wrote is in; only what it did after its last statement is not.
+    return fail(ErrorCode::outcome_unknown, outcome.error().message + " after its commit");
+  }
   if (outcome) outcome = tx.finish();
   RELIANT_ASSERT_MSG(outcome || !tx.committed_alone(),
                      "a body failed after its last statement committed");

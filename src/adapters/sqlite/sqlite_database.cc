@@ -310,7 +310,8 @@ Result<void> SqliteDatabase::transact(const TransactionBody& body) {
                         "cannot begin a transaction: " + begun.error().message);
   }
   SqliteTransaction tx(*this);
-  Result<void> outcome = body(tx);
+  bool threw = false;
+  Result<void> outcome = run_guarded(body, tx, threw);
   if (outcome) outcome = tx.run_steps_before_commit();
   if (!outcome) {
     (void)step_once("ROLLBACK");

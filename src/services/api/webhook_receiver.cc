@@ -11,6 +11,7 @@
 #include "base/hmac.h"
 #include "base/json_parse.h"
 #include "base/sha256.h"
+#include "base/utf8.h"
 #include "core/triggers/event_sources.h"
 #include "services/api/api_support.h"
 
@@ -78,25 +79,27 @@ std::string delivery_key(const HttpRequest& request, std::int64_t now_ms) {
 }
 
 // What the workflow reads as trigger.payload: the body (JSON, or its text), the headers and the
-// query without credentials, and the content type.
+// query without credentials, and the content type. Text the sender sent that is not UTF-8 has
+// U+FFFD in place of the bytes that are not: JSON (the stored payload, the run's input) holds
+// UTF-8 only.
 Json delivery_payload(const HttpRequest& request, const std::string& signature_header) {
   Json body = parse_json_or_discarded(request.body);
-  if (body.is_discarded()) body = request.body;
+  if (body.is_discarded()) body = valid_utf8(request.body);
   Json headers = Json::object();
   for (const auto& [name, value] : request.headers) {
     const bool secret =
         std::find(kSecretHeaders.begin(), kSecretHeaders.end(), name) != kSecretHeaders.end() ||
         name == signature_header;
-    if (!secret) headers[name] = value;
+    if (!secret) headers[valid_utf8(name)] = valid_utf8(value);
   }
   Json query = Json::object();
   for (const auto& [name, value] : request.query) {
-    if (name != "token") query[name] = value;
+    if (name != "token") query[valid_utf8(name)] = valid_utf8(value);
   }
   return Json{{"body", std::move(body)},
               {"headers", std::move(headers)},
               {"query", std::move(query)},
-              {"content_type", request.header("content-type")}};
+              {"content_type", valid_utf8(request.header("content-type"))}};
 }
 
 // Whether the request may fire `trigger`: its token (path or bearer) or its body's signature.

@@ -1,6 +1,7 @@
 // The FileSystemService's typed methods (file_methods.h), on the Host's confined file calls.
 #include "services/daemon/file_methods.h"
 
+#include <charconv>
 #include <memory>
 #include <string>
 #include <utility>
@@ -55,10 +56,14 @@ bool parse_match(std::string_view line, api::SearchMatch& out) {
     const std::size_t number_end = line.find(':', at + 1);
     if (number_end == std::string_view::npos) return false;
     const std::string_view number = line.substr(at + 1, number_end - at - 1);
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string_view::npos)
-      continue;
+    std::uint64_t line_number = 0;
+    const auto [end, problem] =
+        std::from_chars(number.data(), number.data() + number.size(), line_number);
+    // Not a number, or one too long to be a line's (a file name like a:123456789012345678901:b):
+    // part of the path.
+    if (number.empty() || problem != std::errc() || end != number.data() + number.size()) continue;
     out.set_path(std::string(line.substr(0, at)));
-    out.set_line(std::stoull(std::string(number)));
+    out.set_line(line_number);
     out.set_text(std::string(line.substr(number_end + 1)));
     return true;
   }

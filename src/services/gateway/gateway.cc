@@ -215,6 +215,10 @@ std::optional<std::string> register_problem(const v1::Register& reg) {
   if (!reg.daemon_id().empty() && !is_valid_id(reg.daemon_id())) {
     return "daemon_id \"" + reg.daemon_id() + "\" is not a valid id";
   }
+  // Stored as a BIGINT: a number past it would wrap to a negative one.
+  if (reg.registration_seq() > static_cast<std::uint64_t>(INT64_MAX)) {
+    return "registration_seq " + std::to_string(reg.registration_seq()) + " is past 2^63 - 1";
+  }
   constexpr int kMethodsMax = 1024;
   constexpr std::size_t kMethodNameBytesMax = 256;
   if (reg.methods_size() > kMethodsMax) {
@@ -445,7 +449,7 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
       on_response(connection, frame.tool_response());
       break;
     case v1::DaemonFrame::kCommandResult:
-      answer_daemon_command(frame.command_result());
+      answer_daemon_command(connection, frame.command_result());
       break;
     case v1::DaemonFrame::kOutputChunk:
       on_output(connection, frame.output_chunk());

@@ -209,7 +209,7 @@ class Gateway {
                      Request* (v1::GatewayFrame::*slot)());
   void answer_command(const std::string& command_id, const google::protobuf::Message& result);
   // A daemon command's answer; a typed call's that went as a verb becomes the method's response.
-  void answer_daemon_command(const v1::DaemonCommandResult& result);
+  void answer_daemon_command(const Connection& connection, const v1::DaemonCommandResult& result);
   // A typed call checked against what `connection`'s daemon announced: refused when it lacks
   // the method, turned into its verb for a daemon of protocol 0 (`pending` then translates the
   // answer back).

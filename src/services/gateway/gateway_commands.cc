@@ -113,8 +113,15 @@ void Gateway::answer_command(const std::string& command_id,
   drain_changed();
 }
 
-void Gateway::answer_daemon_command(const v1::DaemonCommandResult& result) {
+void Gateway::answer_daemon_command(const Connection& connection,
+                                    const v1::DaemonCommandResult& result) {
   const auto it = pending_commands_.find(result.command_id());
+  // Only the daemon the command went to answers it: ids are guessable, and another daemon's
+  // answer would reach its caller as this daemon's (a forged listing, a forged file).
+  if (it != pending_commands_.end() && it->second.daemon_id != connection.daemon_id) {
+    ++stats_.rejected_messages;
+    return;
+  }
   if (it == pending_commands_.end() || !it->second.legacy_respond) {
     answer_command(result.command_id(), result);
     return;

@@ -32,12 +32,32 @@ v1::ToolRequest request_from(const ToolRequestRecord& row) {
   return request;
 }
 
+// What a daemon's answer may hold besides its content, each field at most: cutting the content
+// alone cannot fit an answer whose error message is a megabyte.
+constexpr std::size_t kAnswerFieldBytesMax = 64u << 10;
+constexpr std::size_t kAnswerIdBytesMax = 256;
+
+// `text` cut to at most `bytes_max`, at a UTF-8 boundary.
+void cut_utf8(std::string& text, std::size_t bytes_max) {
+  if (text.size() <= bytes_max) return;
+  std::size_t keep = bytes_max;
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  text.resize(keep);
+}
+
 // Returns the response's JSON, which fits.
 std::string fit_for_bus(v1::ToolResponse& response) {
+  cut_utf8(*response.mutable_request_id(), kAnswerIdBytesMax);
+  cut_utf8(*response.mutable_error_code(), kAnswerIdBytesMax);
+  cut_utf8(*response.mutable_error_message(), kAnswerFieldBytesMax);
+  if (response.metadata_json().size() > kAnswerFieldBytesMax) response.set_metadata_json("{}");
   const std::size_t original = response.content().size();
   std::string json = protocol::to_json(response);
   for (std::size_t size = json.size(); size > kBusResponseBytesMax; size = json.size()) {
     std::string& content = *response.mutable_content();
+    // Bounded as they are, the other fields fit with an empty content (escaped, 64 KiB of text
+    // is 384 KiB at most); never loop on one that is empty already.
+    if (content.empty()) break;
     std::size_t keep = static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
                                                 kBusResponseBytesMax / static_cast<double>(size));
     while (keep > 0 && (static_cast<unsigned char>(content[keep]) & 0xC0) == 0x80) --keep;

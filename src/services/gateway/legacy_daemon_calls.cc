@@ -502,7 +502,15 @@ daemon::v1::DaemonCommandResult legacy_answer(daemon::v1::DaemonCommandResult ve
   }
   const Json output = parse_json_or_discarded(verb_answer.output_json(), kStoredJsonDepthMax);
   verb_answer.clear_output_json();
-  verb_answer.set_response(respond(output));
+  try {
+    verb_answer.set_response(respond(output));
+  } catch (const Json::exception& e) {
+    // A field of the wrong type deep in what the daemon sent: its answer is refused, the
+    // gateway goes on.
+    verb_answer.set_ok(false);
+    verb_answer.set_error_code(std::string(to_string(ErrorCode::internal)));
+    verb_answer.set_error_message(std::string("the daemon's answer is malformed: ") + e.what());
+  }
   return verb_answer;
 }
 

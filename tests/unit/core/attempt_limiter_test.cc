@@ -56,5 +56,21 @@ TEST(AttemptLimiter, AForgivenAttemptNoLongerCountsAndOnlyThatOneIsForgiven) {
   EXPECT_EQ(limiter.tracked(), 0u) << "a key with nothing left is dropped";
 }
 
+// Keys come from clients: a megabyte-long email is kept as its digest, and still counts (its
+// failures refuse it, and only it).
+TEST(AttemptLimiter, KeepsALongKeyAsItsDigest) {
+  AttemptLimiter limiter(2, minutes(15), 10);
+  const SteadyInstant now{};
+  const std::string long_key(1 << 20, 'a');
+  limiter.failed(long_key, now);
+  limiter.failed(long_key, now);
+  EXPECT_FALSE(limiter.allowed(long_key, now));
+  EXPECT_TRUE(limiter.allowed(std::string(1 << 20, 'b'), now));
+  EXPECT_EQ(limiter.tracked(), 1u);
+  limiter.succeeded(long_key);
+  EXPECT_TRUE(limiter.allowed(long_key, now));
+  EXPECT_EQ(limiter.tracked(), 0u);
+}
+
 }  // namespace
 }  // namespace reliant

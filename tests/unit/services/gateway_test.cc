@@ -528,6 +528,74 @@ TEST(Gateway, CutsAnOutputTooBigForTheBusAndSaysSo) {
             std::string::npos);
 }
 
+// What a daemon sends besides its content is bounded too: an answer whose error message alone is
+// past the bus's limit (with no content to cut) still reaches its caller, cut, and the gateway
+// goes on (it looped for ever).
+TEST(Gateway, CutsAnErrorMessageTooBigForTheBus) {
+  World w;
+  auto [stream, daemon_id] = w.registered(w.alice_token);
+  std::optional<Result<v1::ToolResponse>> response;
+  routing::ToolCall call{"user-alice", daemon_id, "req-err", "bash", R"({"command":"false"})",
+                         "",           seconds(5)};
+  w.scope.spawn(call_into(&w.router, call, &response));
+  auto request = w.next_frame(*stream);
+  ASSERT_TRUE(request && request->has_tool_request());
+  v1::DaemonFrame answer;
+  answer.mutable_tool_response()->set_request_id("req-err");
+  answer.mutable_tool_response()->set_error_code("internal");
+  answer.mutable_tool_response()->set_error_message(std::string(1'100'000, 'e'));
+  answer.mutable_tool_response()->set_metadata_json("[" + std::string(1'100'000, '1') + "]");
+  ASSERT_TRUE(stream->send(protocol::encode(answer)).has_value());
+  w.run_until([&] { return response.has_value(); });
+  ASSERT_TRUE(response && response->has_value()) << response->error().message;
+  EXPECT_LE(protocol::to_json(**response).size(), 1'000'000u);
+  EXPECT_EQ((*response)->error_message().size(), 64u << 10);
+}
+
+// A registration number is stored as a BIGINT: one past 2^63 - 1 is refused, not wrapped to a
+// negative one (the gateway asserted on it and stopped).
+TEST(Gateway, RefusesARegistrationNumberPastTheLargestItStores) {
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  v1::DaemonFrame hello;
+  hello.mutable_register_()->set_name("far-future");
+  hello.mutable_register_()->set_registration_seq(std::uint64_t{1} << 63);
+  ASSERT_TRUE(stream->send(protocol::encode(hello)).has_value());
+  auto refused = w.next_frame(*stream);
+  ASSERT_TRUE(refused && refused->has_error());
+  EXPECT_EQ(refused->error().code(), "invalid_argument");
+  EXPECT_NE(refused->error().message().find("registration_seq"), std::string::npos);
+}
+
+// A command's answer counts only from the daemon it went to: Bob's daemon, guessing the id of a
+// command sent to Alice's, is ignored. And an answer of a daemon of the last release whose fields
+// have the wrong types is refused as malformed, the gateway going on (it threw and stopped).
+TEST(Gateway, TakesACommandsAnswerFromItsOwnDaemonOnlyAndRefusesAMalformedOne) {
+  World w;
+  auto [alice, alice_daemon] = w.registered(w.alice_token, "alice-box");
+  auto [bob, bob_daemon] = w.registered(w.bob_token, "bob-box");
+  std::optional<Result<std::string>> answer;
+  w.scope.spawn(daemon_call_into(&w.router, alice_daemon,
+                                 "/reliant.api.v1.FileSystemService/ListDirectory", "", &answer));
+  auto sent = w.next_frame(*alice);
+  ASSERT_TRUE(sent && sent->has_command());
+  v1::DaemonFrame forged;
+  forged.mutable_command_result()->set_command_id(sent->command().command_id());
+  forged.mutable_command_result()->set_ok(true);
+  forged.mutable_command_result()->set_output_json(R"({"entries":[{"name":"forged"}]})");
+  ASSERT_TRUE(bob->send(protocol::encode(forged)).has_value());
+  v1::DaemonFrame malformed;
+  malformed.mutable_command_result()->set_command_id(sent->command().command_id());
+  malformed.mutable_command_result()->set_ok(true);
+  malformed.mutable_command_result()->set_output_json("[1]");  // fs_list answers an object
+  ASSERT_TRUE(alice->send(protocol::encode(malformed)).has_value());
+  w.run_until([&] { return answer.has_value(); });
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(answer->has_value()) << "Bob's forged listing was taken";
+  EXPECT_NE(answer->error().message.find("malformed"), std::string::npos)
+      << answer->error().describe();
+}
+
 TEST(Gateway, NeverDeliversToAnotherUsersDaemon) {
   World w;
   auto [stream, alice_daemon] = w.registered(w.alice_token);
