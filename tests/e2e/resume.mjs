@@ -9,8 +9,10 @@ test("a reload mid-run resumes by since_seq with no gap and no duplicate", async
   const chatId = await h.startChat(page, "Reload mid-run");
   const word = h.random();
   await h.send(page, `run \`echo before-${word}\` and then \`sleep 2; echo after-${word}\``);
-  // The first call has run and the second is running: reload now.
-  assert.equal((await h.toolOutput(await h.toolCard(page, `echo before-${word}`))).trim(), `before-${word}`);
+  // The first call has run and the second is running: reload now. (The first card shows its
+  // call before its result: its output is waited for, not read at once.)
+  const before = await h.toolCard(page, `echo before-${word}`);
+  await h.eventually("the first call's output", async () => (await h.toolOutput(before)).trim() === `before-${word}`);
   await h.toolCard(page, `echo after-${word}`);
   assert.equal((await h.rest("GET", `/api/v1/chats/${chatId}`)).status, "running", "the run ended before the reload");
   const seen = Number(await page.evaluate(() => sessionStorage.getItem("reliant.updates.seq")));
