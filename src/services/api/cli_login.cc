@@ -1,8 +1,6 @@
 // The browser sign-in page, the code it hands out, and the code-for-token exchange.
 #include "services/api/cli_login.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -11,6 +9,7 @@
 #include "base/constant_time.h"
 #include "base/sha256.h"
 #include "base/url_encoding.h"
+#include "core/client_address.h"
 #include "core/personal_access_token.h"
 #include "core/pkce.h"
 #include "services/api/api_server.h"
@@ -158,19 +157,6 @@ HttpResponse sign_in_form(const FlowParams& params, const std::string& email,
 
 std::string code_hash(std::string_view code) { return to_hex(Sha256::of(code)); }
 
-// The key a client address's failures count under: an IPv6 address's /64, which one host
-// commonly holds whole (keyed by the full address, it would get a fresh limit per address);
-// anything else as it is.
-std::string address_key(const std::string& address) {
-  std::string host = address;
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.find(']') - 1);
-  in6_addr v6{};
-  if (host.find(':') == std::string::npos || inet_pton(AF_INET6, host.c_str(), &v6) != 1 ||
-      IN6_IS_ADDR_V4MAPPED(&v6))  // an IPv4 client of a dual-stack socket: its own address
-    return address;
-  return "v6/64:" + to_hex(v6.s6_addr, 8);
-}
-
 }  // namespace
 
 CliLogin::CliLogin(Env& env, PasswordHasher& passwords, SecretSource& secrets)
@@ -206,7 +192,7 @@ Task<HttpResponse> CliLogin::handle(HttpRequest request) {
 Task<Result<std::string>> CliLogin::check_password(std::string email, std::string password,
                                                    std::string address) {
   const std::string account_key = lower_case(email);
-  address = address_key(address);
+  address = address_limit_key(address);  // an IPv6 client by its /64
   const SteadyInstant started = env_.executor.steady_now();
   Duration account_wait{0}, address_wait{0};
   const bool account_ok = per_account_.allowed(account_key, started, &account_wait);
