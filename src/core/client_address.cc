@@ -58,6 +58,11 @@ std::optional<std::vector<std::uint16_t>> groups_of(std::string_view text, bool 
 std::optional<std::array<std::uint16_t, 8>> parse_ipv6(std::string_view text) {
   if (text.size() > 2 && text.front() == '[' && text.back() == ']')
     text = text.substr(1, text.size() - 2);
+  // A zone (fe80::1%eth0, as a link-local peer's address is written): not part of the address.
+  if (const std::size_t zone = text.find('%'); zone != std::string_view::npos) {
+    if (zone + 1 == text.size()) return std::nullopt;
+    text = text.substr(0, zone);
+  }
   if (text.size() > 45 || text.find(':') == std::string_view::npos) return std::nullopt;
   const std::size_t gap = text.find("::");
   std::optional<std::vector<std::uint16_t>> head, tail;

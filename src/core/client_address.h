@@ -10,8 +10,8 @@
 
 namespace reliant {
 
-// The eight groups of an IPv6 address in text (RFC 4291 §2.2: `::` once, an IPv4 tail, brackets
-// allowed); nullopt for anything else.
+// The eight groups of an IPv6 address in text (RFC 4291 §2.2: `::` once, an IPv4 tail; brackets
+// and a zone, `%eth0`, allowed and dropped); nullopt for anything else.
 std::optional<std::array<std::uint16_t, 8>> parse_ipv6(std::string_view text);
 
 // What a per-address limit counts `address` under: "v6/64:" and the first four groups in hex for

@@ -29,7 +29,8 @@ Error command_refusal(const v1::DaemonCommandResult& result) {
   std::string name = result.error_code();
   if (name.empty()) {
     const nlohmann::json detail = parse_json_or_discarded(result.output_json());
-    if (detail.is_object()) name = detail.value("code", "");
+    // What the daemon sent: a "code" that is not text is no code (value() would throw).
+    name = text_field(detail, "code");
   }
   const std::optional<ErrorCode> code = error_code_named(name);
   for (ErrorCode passed :

@@ -119,7 +119,7 @@ void UserFeed::take_page(EventsPage page) {
 }
 
 void UserFeed::on_announcement(const Announcement& announcement) {
-  if (overflowed_) return;
+  if (overflowed_ || gone_) return;
   // The bus may lose an announcement: the next one shows the gap, the store has the events.
   if (buggify(env_, "feed.announcement_lost")) return;
   if (ready_announced_bytes_ + announcement.bytes > options_.queued_bytes_max) {
@@ -187,11 +187,25 @@ Error UserFeed::overflow_error() const {
                why + "; resume from since_seq " + std::to_string(resume_seq_)};
 }
 
+void UserFeed::end_gone() {
+  gone_ = Error{ErrorCode::failed_precondition,
+                "the updates after " + std::to_string(tail_) +
+                    " are no longer kept (a user's updates are kept " +
+                    std::to_string(kUserEventsKeptMs / (24 * 60 * 60 * 1000)) +
+                    " days): read the state afresh and follow from the current head"};
+  // Done: nothing more is held for its client, nor taken from announcements.
+  ready_.clear();
+  ready_announced_bytes_ = 0;
+  early_.clear();
+  gap_deadline_.reset();
+  report_held();
+}
+
 Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
   const SteadyInstant deadline = env_.executor.steady_now() + wait_max;
   for (;;) {
-    if (overflowed_) co_return fail(overflow_error());
     if (gone_) co_return fail(*gone_);
+    if (overflowed_) co_return fail(overflow_error());
     // Called again with no overflow: the caller wrote all it was given.
     resume_seq_ = position_;
     if (holding_bytes_ != 0) {
@@ -216,13 +230,7 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
         co_return fail(read.error());
       }
       if (read->gone) {
-        gone_ = Error{ErrorCode::failed_precondition,
-                      "the updates after " + std::to_string(tail_) +
-                          " are no longer kept (a user's updates are kept " +
-                          std::to_string(kUserEventsKeptMs / (24 * 60 * 60 * 1000)) +
-                          " days): read the state afresh and follow from the current head"};
-        ready_.clear();
-        early_.clear();
+        end_gone();
         co_return fail(*gone_);
       }
       const bool full = static_cast<std::int64_t>(read->events.size()) >= batch;

@@ -86,6 +86,8 @@ class UserFeed final : private UpdateBudget::Holder {
   void give_up() override;
   // Drops everything queued, for good: next() fails from now on.
   void overflow();
+  // The same, because what the feed had still to read was pruned (gone_ says so).
+  void end_gone();
   void report_held();
   void on_announcement(const Announcement& announcement);
   bool wanted(const UserEvent& event) const;

@@ -596,6 +596,29 @@ TEST(Gateway, TakesACommandsAnswerFromItsOwnDaemonOnlyAndRefusesAMalformedOne) {
       << answer->error().describe();
 }
 
+// A refusal whose code is not text (a daemon of the last release answering {"code": 1}) is a
+// refusal like any other; reading its code threw and stopped the gateway.
+TEST(Gateway, RefusesARefusalWhoseCodeIsNotText) {
+  World w;
+  auto [stream, daemon_id] = w.registered(w.alice_token);
+  std::optional<Result<std::string>> answer;
+  w.scope.spawn(daemon_call_into(&w.router, daemon_id,
+                                 "/reliant.api.v1.FileSystemService/ListDirectory", "", &answer));
+  auto sent = w.next_frame(*stream);
+  ASSERT_TRUE(sent && sent->has_command());
+  v1::DaemonFrame refusal;
+  refusal.mutable_command_result()->set_command_id(sent->command().command_id());
+  refusal.mutable_command_result()->set_ok(false);
+  refusal.mutable_command_result()->set_output_json(R"({"code": 1})");
+  refusal.mutable_command_result()->set_error_message("no");
+  ASSERT_TRUE(stream->send(protocol::encode(refusal)).has_value());
+  w.run_until([&] { return answer.has_value(); });
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(answer->has_value());
+  EXPECT_EQ(answer->error().code, ErrorCode::failed_precondition);
+  EXPECT_EQ(answer->error().message, "no");
+}
+
 TEST(Gateway, NeverDeliversToAnotherUsersDaemon) {
   World w;
   auto [stream, alice_daemon] = w.registered(w.alice_token);

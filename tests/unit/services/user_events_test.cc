@@ -311,8 +311,13 @@ TEST(UserFeed, AFeedResumingFromBeforeThePrunedUpdatesIsToldAndIsDone) {
               << first.error().message;
         }
         EXPECT_TRUE(feed->gone());
+        // Done: an announcement is not taken, and the feed still says why it ended.
+        announce(n.bus, {UserEvent{"user-1", 513, "message", "chat-1", {}, 3 + kUserEventsKeptMs}});
         auto again = co_await feed->next(Duration::zero());
         EXPECT_FALSE(again.has_value()) << "the feed is done";
+        if (!again) {
+          EXPECT_EQ(again.error().code, ErrorCode::failed_precondition);
+        }
         co_return;
       }
       take_seqs(first, seqs);
