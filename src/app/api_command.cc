@@ -28,6 +28,7 @@
 #include "app/secret_environment.h"
 #include "app/secure_random.h"
 #include "app/self_signed_tls.h"
+#include "app/text_lists.h"
 #include "services/api/api_server.h"
 #include "services/api/grpc_api.h"
 #include "services/routing/bus_daemon_router.h"
@@ -86,12 +87,7 @@ Result<std::unique_ptr<JwtVerifier>> jwt_verifier_of(const ApiOptions& o) {
 // --managed-platforms: the platforms users may create managed daemons on.
 Result<std::vector<DaemonPlatform>> managed_platforms_of(const std::string& list) {
   std::vector<DaemonPlatform> platforms;
-  for (std::size_t start = 0; start <= list.size();) {
-    std::size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    const std::string name = list.substr(start, end - start);
-    start = end + 1;
-    if (name.empty()) continue;
+  for (const std::string& name : split_list(list)) {
     auto platform = value_named(kDaemonPlatformNames, name);
     if (!platform) {
       return fail(ErrorCode::invalid_argument, "no platform \"" + name + "\" (local, kubernetes)");

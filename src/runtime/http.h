@@ -23,11 +23,17 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string remote_address;
+  // What per-client limits count the client under, as the server's own connection caps do:
+  // its address, an IPv6 client's /64 (one host commonly holds the whole prefix). Set by the
+  // Beast adapter; empty elsewhere, where limit_key() falls back on the address.
+  std::string client_key;
   // Set by a server that keeps unauthenticated connections apart (the Beast adapter's caps,
   // docs/architecture.md §5): the handler calls it once the request carried a valid credential,
   // and the connection is no longer closed to make room for others. A WebSocket session may
   // call it later (its credential comes in a message). Unset in tests and the simulator.
   std::function<void()> authenticated;
+
+  const std::string& limit_key() const { return client_key.empty() ? remote_address : client_key; }
 
   // Tells the server the request carried a valid credential (when it wants to know).
   void mark_authenticated() const {

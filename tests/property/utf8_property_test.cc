@@ -76,14 +76,14 @@ TEST(Utf8Property, TheValidatorAcceptsExactlyWhatTheDecoderDecodes) {
   });
 }
 
-// valid_utf8 gives valid UTF-8 for any text, leaves valid text as it is, and keeps every valid
+// repair_utf8 gives valid UTF-8 for any text, leaves valid text as it is, and keeps every valid
 // sequence of a broken text in order (each byte that starts none becoming U+FFFD).
-TEST(Utf8Property, ValidUtf8ReplacesWhatIsNotAndKeepsWhatIs) {
+TEST(Utf8Property, RepairUtf8ReplacesWhatIsNotAndKeepsWhatIs) {
   check_property(2000, [] {
     const auto pieces = *rc::gen::container<std::vector<std::string>>(piece());
     std::string text;
     for (const auto& p : pieces) text += p;
-    const std::string valid = valid_utf8(text);
+    const std::string valid = repair_utf8(text);
     RC_ASSERT(is_valid_utf8(valid));
     if (is_valid_utf8(text)) RC_ASSERT(valid == text);
     std::string expected;

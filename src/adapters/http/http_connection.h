@@ -53,6 +53,7 @@ struct Connection {
   beast::flat_buffer buffer;  // outlives each request: it may hold the next pipelined one
   std::optional<http::request_parser<http::string_body>> parser;
   std::string remote_address;
+  std::string client_key;  // client_address_key(the peer): what per-client limits count
   std::deque<Outgoing> outgoing;
   bool writing = false;
   bool chunked = true;  // false for HTTP/1.0 clients: the body is raw bytes ended by the close

@@ -23,8 +23,8 @@ std::string upper_case(std::string_view text) {
   return out;
 }
 
-HttpRequest to_request(http::request<http::string_body>& message,
-                       const std::string& remote_address) {
+HttpRequest to_request(http::request<http::string_body>& message, const std::string& remote_address,
+                       const std::string& client_key) {
   HttpRequest request;
   request.method = upper_case(view(message.method_string()));
   const std::string_view target = view(message.target());
@@ -43,6 +43,7 @@ HttpRequest to_request(http::request<http::string_body>& message,
   }
   request.body = std::move(message.body());
   request.remote_address = remote_address;
+  request.client_key = client_key;
   return request;
 }
 

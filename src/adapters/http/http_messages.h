@@ -29,9 +29,10 @@ std::string lower_case(std::string_view text);
 std::string upper_case(std::string_view text);
 
 // The request as handlers see it: the method upper-cased, the path percent-decoded, the query
-// parsed, header names lower-cased.
-HttpRequest to_request(http::request<http::string_body>& message,
-                       const std::string& remote_address);
+// parsed, header names lower-cased; from the peer at `remote_address`, whose per-client limits
+// count under `client_key`.
+HttpRequest to_request(http::request<http::string_body>& message, const std::string& remote_address,
+                       const std::string& client_key);
 
 std::string error_json(const std::string& message);
 

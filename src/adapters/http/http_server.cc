@@ -231,8 +231,8 @@ struct HttpServer::State {
       socket.close(ec);
       return;
     }
-    ConnectionLimits::Admission admitted =
-        registry->limits.admit(client_address_key(remote.address()), spoke_check());
+    std::string client_key = client_address_key(remote.address());
+    ConnectionLimits::Admission admitted = registry->limits.admit(client_key, spoke_check());
     for (const ConnectionLimits::Id evicted : admitted.evicted) evict(evicted);
     if (admitted.id == 0) {  // every connection that could make room is busy
       turn_away(socket, !tls);
@@ -246,6 +246,7 @@ struct HttpServer::State {
     connection->id = admitted.id;
     registry->connections[admitted.id] = connection;
     connection->remote_address = remote.address().to_string();
+    connection->client_key = std::move(client_key);
     // Streamed chunks are small and latency matters more than packet count.
     connection->socket.set_option(tcp::no_delay(true), ec);
     if (tls) connection->tls.emplace(connection->socket, *tls);
@@ -364,7 +365,7 @@ struct HttpServer::State {
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       const bool head_request = message.method() == http::verb::head;
-      HttpRequest request = to_request(message, c->remote_address);
+      HttpRequest request = to_request(message, c->remote_address, c->client_key);
       request.authenticated = authenticator(registry, c->id);
       const HeaderList cors_headers = cors_for(request.header("origin"));
       // Until its answer is written the connection is not closed to make room.

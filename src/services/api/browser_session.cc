@@ -167,7 +167,7 @@ Task<HttpResponse> BrowserSessions::sign_in(const HttpRequest& request) {
         {ErrorCode::invalid_argument, "sign in with {\"email\": TEXT, \"password\": TEXT}"});
   }
   Task<Result<std::string>> checking = passwords_->check_password(
-      email.get<std::string>(), password.get<std::string>(), request.remote_address);
+      email.get<std::string>(), password.get<std::string>(), request.limit_key());
   Result<std::string> user_id = co_await checking;
   if (!user_id) co_return error_response(user_id.error());
   Task<HttpResponse> starting = start_session(std::move(*user_id), session_cookie_name(request));

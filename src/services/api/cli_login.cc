@@ -9,7 +9,6 @@
 #include "base/constant_time.h"
 #include "base/sha256.h"
 #include "base/url_encoding.h"
-#include "core/client_address.h"
 #include "core/personal_access_token.h"
 #include "core/pkce.h"
 #include "services/api/api_server.h"
@@ -190,13 +189,12 @@ Task<HttpResponse> CliLogin::handle(HttpRequest request) {
 }
 
 Task<Result<std::string>> CliLogin::check_password(std::string email, std::string password,
-                                                   std::string address) {
+                                                   std::string client_key) {
   const std::string account_key = lower_case(email);
-  address = address_limit_key(address);  // an IPv6 client by its /64
   const SteadyInstant started = env_.executor.steady_now();
   Duration account_wait{0}, address_wait{0};
   const bool account_ok = per_account_.allowed(account_key, started, &account_wait);
-  const bool address_ok = per_address_.allowed(address, started, &address_wait);
+  const bool address_ok = per_address_.allowed(client_key, started, &address_wait);
   if (!account_ok || !address_ok) {
     const auto wait_minutes =
         std::chrono::duration_cast<minutes>(std::max(account_wait, address_wait)).count() + 1;
@@ -208,15 +206,15 @@ Task<Result<std::string>> CliLogin::check_password(std::string email, std::strin
   // arrive while this one is checked are refused without a check of their own: recorded
   // after the check, a hundred concurrent guesses all passed the limit of five.
   per_account_.failed(account_key, started);
-  per_address_.failed(address, started);
+  per_address_.failed(client_key, started);
 
   Task<Result<std::optional<PasswordRecord>>> looking_up =
       env_.store->transact_for([email](SqlTransaction& tx) { return find_password(tx, email); });
   Result<std::optional<PasswordRecord>> record = co_await looking_up;
   if (!record) {
-    // Nothing was checked: the attempt is not held against the account or the address.
+    // Nothing was checked: the attempt is not held against the account or the client.
     per_account_.forgive(account_key, started);
-    per_address_.forgive(address, started);
+    per_address_.forgive(client_key, started);
     co_return fail(ErrorCode::unavailable,
                    "The server cannot check sign-ins right now: try again.");
   }
@@ -234,7 +232,7 @@ Task<Result<std::string>> CliLogin::check_password(std::string email, std::strin
   if (!matches || !has_password)
     co_return fail(ErrorCode::unauthenticated, "Wrong email or password.");
   per_account_.succeeded(account_key);
-  per_address_.forgive(address, started);  // only failures count per address
+  per_address_.forgive(client_key, started);  // only failures count per client
   co_return (*record)->user.id;
 }
 
@@ -248,7 +246,7 @@ Task<HttpResponse> CliLogin::sign_in(HttpRequest request) {
   };
   const std::string email = field("email");
   Task<Result<std::string>> checking =
-      check_password(email, field("password"), request.remote_address);
+      check_password(email, field("password"), request.limit_key());
   Result<std::string> user_id = co_await checking;
   if (!user_id) {
     const ErrorCode code = user_id.error().code;

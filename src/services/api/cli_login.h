@@ -26,12 +26,13 @@ class CliLogin {
   Task<HttpResponse> handle(HttpRequest request);
 
   // An email and password, checked as the sign-in form checks them — failures limited per
-  // account and per client address, one slow hash check whatever the email, so the timing does
-  // not tell whether it has an account. The user's id; or unauthenticated (one message for an
-  // unknown email, no password and a wrong one), resource_exhausted (too many failures: the
-  // message says how long to wait) or unavailable (the store).
+  // account and per client (`client_key`: HttpRequest::limit_key()), one slow hash check whatever
+  // the email, so the timing does not tell whether it has an account. The user's id; or
+  // unauthenticated (one message for an unknown email, no password and a wrong one),
+  // resource_exhausted (too many failures: the message says how long to wait) or unavailable (the
+  // store).
   Task<Result<std::string>> check_password(std::string email, std::string password,
-                                           std::string address);
+                                           std::string client_key);
 
  private:
   Task<HttpResponse> sign_in(HttpRequest request);

@@ -84,22 +84,22 @@ std::string delivery_key(const HttpRequest& request, std::int64_t now_ms) {
 // UTF-8 only.
 Json delivery_payload(const HttpRequest& request, const std::string& signature_header) {
   Json body = parse_json_or_discarded(request.body);
-  if (body.is_discarded()) body = valid_utf8(request.body);
+  if (body.is_discarded()) body = repair_utf8(request.body);
   Json headers = Json::object();
   for (const auto& [name, value] : request.headers) {
     const bool secret =
         std::find(kSecretHeaders.begin(), kSecretHeaders.end(), name) != kSecretHeaders.end() ||
         name == signature_header;
-    if (!secret) headers[valid_utf8(name)] = valid_utf8(value);
+    if (!secret) headers[repair_utf8(name)] = repair_utf8(value);
   }
   Json query = Json::object();
   for (const auto& [name, value] : request.query) {
-    if (name != "token") query[valid_utf8(name)] = valid_utf8(value);
+    if (name != "token") query[repair_utf8(name)] = repair_utf8(value);
   }
   return Json{{"body", std::move(body)},
               {"headers", std::move(headers)},
               {"query", std::move(query)},
-              {"content_type", valid_utf8(request.header("content-type"))}};
+              {"content_type", repair_utf8(request.header("content-type"))}};
 }
 
 // Whether the request may fire `trigger`: its token (path or bearer) or its body's signature.

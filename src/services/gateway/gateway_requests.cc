@@ -3,6 +3,7 @@
 // their caller's inbox; results reported by daemons that answer out of band.
 #include "services/gateway/gateway.h"
 
+#include "base/utf8.h"
 #include "core/tool_subjects.h"
 #include "protocol/codec.h"
 #include "protocol/daemon_wire.h"
@@ -39,10 +40,7 @@ constexpr std::size_t kAnswerIdBytesMax = 256;
 
 // `text` cut to at most `bytes_max`, at a UTF-8 boundary.
 void cut_utf8(std::string& text, std::size_t bytes_max) {
-  if (text.size() <= bytes_max) return;
-  std::size_t keep = bytes_max;
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
-  text.resize(keep);
+  text.resize(utf8_prefix_length(text, bytes_max));
 }
 
 // Returns the response's JSON, which fits.
@@ -58,10 +56,9 @@ std::string fit_for_bus(v1::ToolResponse& response) {
     // Bounded as they are, the other fields fit with an empty content (escaped, 64 KiB of text
     // is 384 KiB at most); never loop on one that is empty already.
     if (content.empty()) break;
-    std::size_t keep = static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
-                                                kBusResponseBytesMax / static_cast<double>(size));
-    while (keep > 0 && (static_cast<unsigned char>(content[keep]) & 0xC0) == 0x80) --keep;
-    content.resize(keep);
+    cut_utf8(content, static_cast<std::size_t>(static_cast<double>(content.size()) * 0.9 *
+                                               kBusResponseBytesMax / static_cast<double>(size)));
+    const std::size_t keep = content.size();
     content += "\n[output truncated to fit a bus message: " + std::to_string(keep) + " of " +
                std::to_string(original) + " bytes kept]";
     response.set_truncated(true);

@@ -238,9 +238,7 @@ Result<bool> insert_firing_once(SqlTransaction& tx, SqlDialect dialect, const Fi
       "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (trigger_id, firing_key) DO NOTHING",
       {f.id, f.trigger_id, f.user_id, f.key, f.kind, f.instant_ms,
        std::string(name_of(kFiringStatusNames, f.status)), f.detail, f.chat_id, f.run_id,
-       // A delivery's payload holds what its sender sent: text that is not UTF-8 is kept with
-       // U+FFFD in place of the bytes that are not, never a throw.
-       f.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), f.created_at_ms});
+       f.payload.dump(), f.created_at_ms});
   if (!inserted) return fail(inserted.error());
   return *inserted > 0;
 }

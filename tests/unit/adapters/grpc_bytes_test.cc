@@ -2,14 +2,13 @@
 // frame gets before the tool stream sends it (what the fields hold is left to the decoder).
 #include "adapters/grpc/grpc_bytes.h"
 
-#include <google/protobuf/stubs/logging.h>  // LogSilencer: protobuf declares it in its stubs/
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "reliant/daemon/v1/daemon.pb.h"
+#include "reliant/daemon/v1/daemon.pb.h"  // and protobuf's logging: LogSilencer
 
 namespace reliant::grpc_detail {
 namespace {

@@ -190,9 +190,13 @@ class TestHandler final : public HttpHandler {
       co_return response;
     }
     if (request.path == "/throw") throw std::runtime_error("boom");
-    nlohmann::json echo = {{"method", request.method}, {"path", request.path},
-                           {"query", request.query},   {"headers", request.headers},
-                           {"body", request.body},     {"remote_address", request.remote_address}};
+    nlohmann::json echo = {{"method", request.method},
+                           {"path", request.path},
+                           {"query", request.query},
+                           {"headers", request.headers},
+                           {"body", request.body},
+                           {"remote_address", request.remote_address},
+                           {"client_key", request.client_key}};
     response.body = echo.dump();
     response.headers.push_back({"X-Handled", "yes"});
     co_return response;
@@ -384,6 +388,7 @@ TEST_F(HttpServerTest, JsonGetRoundTripDecodesPathQueryAndHeaders) {
   EXPECT_EQ(echo["headers"]["x-custom-header"], "Value");
   EXPECT_EQ(echo["headers"]["host"], "127.0.0.1");
   EXPECT_EQ(echo["remote_address"], "127.0.0.1");
+  EXPECT_EQ(echo["client_key"], "127.0.0.1") << "what the sign-in limiter counts";
 }
 
 TEST_F(HttpServerTest, PostBodyIsDelivered) {

@@ -119,47 +119,6 @@ void append_line(std::string& text, std::string_view line) {
   text += line;
 }
 
-std::size_t utf8_prefix_length(std::string_view text, std::size_t bytes_max) {
-  const std::size_t cut = std::min(text.size(), bytes_max);
-  // Find the last sequence start before the cut (at most 3 continuation bytes back); if its
-  // sequence needs more bytes than remain before the cut, leave it out.
-  std::size_t start = cut;
-  for (int back = 0; back < 4 && start > 0; ++back) {
-    --start;
-    const auto byte = static_cast<unsigned char>(text[start]);
-    if ((byte & 0xC0) == 0x80) continue;
-    const std::size_t needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
-    return start + needed > cut ? start : cut;
-  }
-  return cut;  // not UTF-8 anyway: repair_utf8 deals with it
-}
-
-std::string repair_utf8(std::string_view text) {
-  // Fast path: most output is valid and is copied once.
-  if (is_valid_utf8(text)) return std::string(text);
-  std::string out;
-  std::size_t i = 0;
-  std::uint32_t code_point = 0;
-  while (i < text.size()) {
-    const int length = decode_utf8(text, i, code_point);
-    if (length == 0) break;
-    i += static_cast<std::size_t>(length);
-  }
-  out.reserve(text.size() + 16);
-  out.append(text.substr(0, i));
-  while (i < text.size()) {
-    const auto length = static_cast<std::size_t>(decode_utf8(text, i, code_point));
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(text.substr(i, length));
-      i += length;
-    }
-  }
-  return out;
-}
-
 std::string resolve_input_path(const ToolContext& ctx, std::string_view path) {
   return resolve_path(ctx.working_dir, path);
 }

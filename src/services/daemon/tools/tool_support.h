@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "base/utf8.h"  // utf8_prefix_length, repair_utf8: what the tools cut and mend with
 #include "services/daemon/tools/tool.h"
 
 namespace reliant::daemon {
@@ -32,12 +33,6 @@ std::string truncation_notice(std::uint64_t over_bytes, std::size_t limit_bytes)
 std::string cap_output(std::string text, std::size_t limit_bytes, std::uint64_t extra_bytes = 0);
 // Appends `line` on a line of its own.
 void append_line(std::string& text, std::string_view line);
-
-// The length of the longest prefix of `text` of at most `bytes_max` that does not end inside
-// a UTF-8 sequence (whether `text` goes on or was already cut there).
-std::size_t utf8_prefix_length(std::string_view text, std::size_t bytes_max);
-// `text` with every invalid UTF-8 sequence replaced by U+FFFD.
-std::string repair_utf8(std::string_view text);
 
 // An input path resolved against the working directory, normalized.
 std::string resolve_input_path(const ToolContext& ctx, std::string_view path);
