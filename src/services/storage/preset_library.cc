@@ -17,14 +17,26 @@ std::string_view to_string(PresetOrigin origin) {
   return "builtin";
 }
 
-PresetLibrary::PresetLibrary() {
-  const auto files = workflow::builtin_preset_files();
-  const auto presets = workflow::builtin_presets();
-  for (std::size_t i = 0; i < presets.size(); ++i) {
-    loaded_.insert_or_assign(presets[i].name, PresetInForce{presets[i], PresetOrigin::builtin,
-                                                            std::string(files[i].yaml), 0});
-  }
+namespace {
+
+// The built-ins in force, by name: built once for the process.
+const std::map<std::string, PresetInForce, std::less<>>& builtins_in_force() {
+  static const std::map<std::string, PresetInForce, std::less<>> builtins = [] {
+    std::map<std::string, PresetInForce, std::less<>> out;
+    const auto files = workflow::builtin_preset_files();
+    const auto presets = workflow::builtin_presets();
+    for (std::size_t i = 0; i < presets.size(); ++i) {
+      out.insert_or_assign(presets[i].name, PresetInForce{presets[i], PresetOrigin::builtin,
+                                                          std::string(files[i].yaml), 0});
+    }
+    return out;
+  }();
+  return builtins;
 }
+
+}  // namespace
+
+PresetLibrary::PresetLibrary() = default;
 
 Result<PresetLibrary> PresetLibrary::load(SqlTransaction& tx, const std::string& user_id,
                                           const std::string& project_id) {
@@ -58,17 +70,30 @@ const PresetInForce* PresetLibrary::find(std::string_view name) const {
                         record.source, record.updated_at_ms});
     }
   }
-  const auto it = loaded_.find(name);
-  return it == loaded_.end() ? nullptr : &it->second;
+  if (const auto it = loaded_.find(name); it != loaded_.end()) return &it->second;
+  const auto& builtins = builtins_in_force();
+  const auto builtin = builtins.find(name);
+  return builtin == builtins.end() ? nullptr : &builtin->second;
 }
 
 std::vector<const PresetInForce*> PresetLibrary::all() const {
   std::vector<std::string> pending;
   for (const auto& [name, record] : unparsed_) pending.push_back(name);
   for (const auto& name : pending) (void)find(name);
+  // Both maps are in name order: merged, a stored preset takes its name over a built-in's.
+  const auto& builtins = builtins_in_force();
   std::vector<const PresetInForce*> out;
-  out.reserve(loaded_.size());
-  for (const auto& [name, preset] : loaded_) out.push_back(&preset);
+  out.reserve(loaded_.size() + builtins.size());
+  auto stored = loaded_.begin();
+  auto builtin = builtins.begin();
+  while (stored != loaded_.end() || builtin != builtins.end()) {
+    if (builtin == builtins.end() || (stored != loaded_.end() && stored->first <= builtin->first)) {
+      if (builtin != builtins.end() && builtin->first == stored->first) ++builtin;
+      out.push_back(&(stored++)->second);
+    } else {
+      out.push_back(&(builtin++)->second);
+    }
+  }
   return out;
 }
 

@@ -47,7 +47,10 @@ class PresetLibrary {
 
  private:
   // Stored presets not yet looked up, the one in force for each name (the project's over the
-  // user's); find() moves each into `loaded_`, over a built-in of its name.
+  // user's); find() moves each into `loaded_`, which takes a name over a built-in's. The
+  // built-ins themselves are parsed once for the process and shared, not copied: a message's
+  // run start builds a library, and copying every built-in's params and YAML cost more than the
+  // rest of the lookup.
   mutable std::map<std::string, PresetRecord, std::less<>> unparsed_;
   mutable std::map<std::string, PresetInForce, std::less<>> loaded_;
 };
