@@ -107,6 +107,11 @@ expect_invalid unknown-node-type.yaml \
 expect_invalid unknown-edge-target.yaml \
   "$p/unknown-edge-target.yaml:12:5: edge to unknown node \"page_someone\"" \
   "$p/unknown-edge-target.yaml:17:5: edge from unknown node \"notfy\""
+expect_invalid edge-lists.yaml \
+  "$p/edge-lists.yaml:16:9: edge to unknown node \"tset\"" \
+  "$p/edge-lists.yaml:18:14: edge default is an empty list" \
+  "$p/edge-lists.yaml:20:9: edge to unknown node \"7\"" \
+  "$p/edge-lists.yaml:20:19: edge to must be a string"
 expect_invalid cycle.yaml \
   "$p/cycle.yaml:4:9: node \"write\" is on a cycle of edges; repeat work with a loop node"
 expect_invalid bad-template.yaml \

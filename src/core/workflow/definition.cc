@@ -76,8 +76,10 @@ void Graph::finish() {
       RELIANT_ASSERT(it != index.end());
       successors[from->second].push_back(it->second);
     };
-    for (const auto& c : edges[e].cases) add(c.to);
-    if (!edges[e].fallback.empty()) add(edges[e].fallback);
+    for (const auto& c : edges[e].cases) {
+      for (const auto& to : c.to) add(to);
+    }
+    for (const auto& to : edges[e].fallback) add(to);
   }
   // Transitive closure by a search from each node: graphs are small (bounded by kNodesMax)
   // and this runs once per load.

@@ -107,17 +107,18 @@ struct NodeSpec {
 };
 
 struct EdgeCase {
-  std::string to;
+  std::vector<std::string> to;        // `to:` one node or a list: every one starts
   std::optional<Template> condition;  // none: always
   std::string label;
   Mark mark;
 };
 
 // From one node: to `to`; or to the first case that holds, else to `fallback` (YAML `default`).
+// A target may be a list of nodes, which all start (a fan-out, as several edges would be).
 struct EdgeSpec {
   std::string from;
   std::vector<EdgeCase> cases;
-  std::string fallback;
+  std::vector<std::string> fallback;
   Mark mark;
 };
 

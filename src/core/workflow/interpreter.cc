@@ -18,6 +18,13 @@ using interpreter_detail::merged;
 
 namespace {
 
+// An edge's targets as its messages name them: "review" or "review, test".
+std::string join_targets(const std::vector<std::string>& targets) {
+  std::string out;
+  for (const auto& target : targets) out += (out.empty() ? "" : ", ") + target;
+  return out;
+}
+
 // The thread a node talks on, and a fork's source: its scope's unless it asks for a thread of
 // its own (`new`, or `fork` of the scope's), named by its key so each is one per run.
 std::pair<std::string, std::optional<std::string>> thread_of(
@@ -526,30 +533,28 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
   auto vars = variables(scope);
   for (const auto e : graph.edges_from[n]) {
     const auto& edge = graph.edges[e];
-    std::string target;
+    const std::vector<std::string>* targets = &edge.fallback;
     for (const auto& c : edge.cases) {
       if (c.condition) {
         auto holds = c.condition->evaluate(vars, eval_options_);
-        if (!holds) {
-          return fail(s, n, "edge to " + c.to + ": " + holds.error().message);
-        }
+        const std::string where = "edge to " + join_targets(c.to);
+        if (!holds) return fail(s, n, where + ": " + holds.error().message);
         if (!holds->is<bool>()) {
           return fail(s, n,
-                      "edge to " + c.to + ": condition is " + std::string(holds->type_name()) +
-                          ", not bool");
+                      where + ": condition is " + std::string(holds->type_name()) + ", not bool");
         }
         if (!*holds->get_if<bool>()) continue;
       }
-      target = c.to;
+      targets = &c.to;
       break;
     }
-    if (target.empty()) target = edge.fallback;
-    if (target.empty()) continue;
-    const auto next = graph.index.find(target);
-    RELIANT_ASSERT_MSG(next != graph.index.end(), "the loader refuses an edge to no node");
-    ++scope.queued;
-    changed_scopes_.insert(s);
-    queue_.emplace_back(s, next->second);
+    for (const auto& target : *targets) {
+      const auto next = graph.index.find(target);
+      RELIANT_ASSERT_MSG(next != graph.index.end(), "the loader refuses an edge to no node");
+      ++scope.queued;
+      changed_scopes_.insert(s);
+      queue_.emplace_back(s, next->second);
+    }
   }
 }
 

@@ -157,7 +157,8 @@ class Loader : public YamlReader {
   // `args:` and the type's own keys that are args (`command:` …), into spec.args.
   void args_at(const YAML::Node& node, const Keys& arg_keys, const std::string& what,
                NodeSpec& spec) {
-    if (const auto args = child(node, "args")) {
+    // A bare `args:` (YAML null) is no args, as an empty map is.
+    if (const auto args = child(node, "args"); args && !args.IsNull()) {
       if (!args.IsMap()) {
         error(args, what + ": args must be a map");
       } else {
@@ -415,7 +416,7 @@ class Loader : public YamlReader {
     }
     check_keys(node, kCaseKeys, "edge case");
     if (const auto to = child(node, "to"))
-      c.to = string_at(to, "edge case to").value_or("");
+      c.to = targets_at(to, "edge case to");
     else
       error(node, "an edge case has no \"to\"");
     if (const auto condition = child(node, "condition"))
@@ -423,6 +424,20 @@ class Loader : public YamlReader {
     if (const auto label = child(node, "label"))
       c.label = string_at(label, "edge label").value_or("");
     return c;
+  }
+
+  // An edge's target: one node id, or a list of them that all start.
+  std::vector<std::string> targets_at(const YAML::Node& node, const std::string& what) {
+    std::vector<std::string> out;
+    if (!node.IsSequence()) {
+      if (auto id = string_at(node, what)) out.push_back(std::move(*id));
+      return out;
+    }
+    if (node.size() == 0) error(node, what + " is an empty list");
+    for (const auto& target : node) {
+      if (auto id = string_at(target, what)) out.push_back(std::move(*id));
+    }
+    return out;
   }
 
   std::vector<EdgeSpec> edges_at(const YAML::Node& edges) {
@@ -446,7 +461,7 @@ class Loader : public YamlReader {
       if (const auto to = child(node, "to")) {
         EdgeCase c;
         c.mark = mark_of(to);
-        c.to = string_at(to, "edge to").value_or("");
+        c.to = targets_at(to, "edge to");
         if (const auto condition = child(node, "condition"))
           c.condition = expression_at(condition, "edge condition");
         if (const auto label = child(node, "label"))
@@ -460,10 +475,9 @@ class Loader : public YamlReader {
           for (const auto& c : cases) edge.cases.push_back(case_at(c));
         }
       }
-      if (const auto fallback = child(node, "default"))
-        edge.fallback = string_at(fallback, "edge default").value_or("");
-      if (edge.cases.empty() && edge.fallback.empty())
-        error(node, "an edge needs to, cases or default");
+      const auto fallback = child(node, "default");
+      if (fallback) edge.fallback = targets_at(fallback, "edge default");
+      if (edge.cases.empty() && !fallback) error(node, "an edge needs to, cases or default");
       out.push_back(std::move(edge));
     }
     return out;
@@ -527,16 +541,16 @@ class Loader : public YamlReader {
     for (const auto& edge : graph.edges) {
       if (!edge.from.empty()) known(edge.from, edge.mark, "from");
       for (const auto& c : edge.cases) {
-        if (!c.to.empty()) known(c.to, c.mark, "to");
+        for (const auto& to : c.to) known(to, c.mark, "to");
       }
-      if (!edge.fallback.empty()) known(edge.fallback, edge.mark, "to");
+      for (const auto& to : edge.fallback) known(to, edge.mark, "to");
     }
     if (!errors.empty() || !edges_ok) return;
     if (graph.implicit_chain && graph.edges.empty()) {
       for (std::size_t i = 0; i + 1 < graph.nodes.size(); ++i) {
         EdgeSpec edge;
         edge.from = graph.nodes[i].id;
-        edge.fallback = graph.nodes[i + 1].id;
+        edge.fallback = {graph.nodes[i + 1].id};
         edge.mark = graph.nodes[i].mark;
         graph.edges.push_back(std::move(edge));
       }

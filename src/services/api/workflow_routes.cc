@@ -600,12 +600,13 @@ Task<Result<Json>> WorkflowRoutes::get_run(std::string user_id, std::string run_
         }
         Json graph_edges = Json::array();
         for (const auto& edge : graph.edges) {
-          for (const auto& to : edge.cases) {
-            graph_edges.push_back({{"from", edge.from}, {"to", to.to}, {"label", to.label}});
+          for (const auto& c : edge.cases) {
+            for (const auto& to : c.to) {
+              graph_edges.push_back({{"from", edge.from}, {"to", to}, {"label", c.label}});
+            }
           }
-          if (!edge.fallback.empty()) {
-            graph_edges.push_back(
-                {{"from", edge.from}, {"to", edge.fallback}, {"label", "default"}});
+          for (const auto& to : edge.fallback) {
+            graph_edges.push_back({{"from", edge.from}, {"to", to}, {"label", "default"}});
           }
         }
         out["graph"] = {{"name", (*definition)->name},

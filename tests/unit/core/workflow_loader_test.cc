@@ -89,7 +89,38 @@ nodes:
   EXPECT_EQ(graph.nodes[0].ref, "builtin://agent");
   EXPECT_EQ(graph.nodes[1].daemon->value, cel::Value("cloud"));
   ASSERT_EQ(graph.edges.size(), 1u);
-  EXPECT_EQ(graph.edges[0].fallback, "cloud_work");
+  EXPECT_EQ(graph.edges[0].fallback, std::vector<std::string>{"cloud_work"});
+}
+
+TEST(WorkflowLoader, ReadsAnEdgeTargetAsOneNodeOrAList) {
+  const std::string yaml = R"(name: x
+entry: a
+nodes:
+  - {id: a, type: router, args: }
+  - {id: b, type: router}
+  - {id: c, type: router}
+  - {id: d, type: router}
+edges:
+  - from: a
+    cases:
+      - {to: [b, c], condition: "true"}
+    default: [c, d]
+  - {from: b, to: [d]}
+  - {from: c, default: d}
+)";
+  auto loaded = load_workflow(yaml, "w.yaml");
+  ASSERT_TRUE(loaded) << errors_of(yaml);
+  const auto& edges = loaded->graph->edges;
+  ASSERT_EQ(edges.size(), 3u);
+  ASSERT_EQ(edges[0].cases.size(), 1u);
+  EXPECT_EQ(edges[0].cases[0].to, (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(edges[0].fallback, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(edges[1].cases[0].to, std::vector<std::string>{"d"});
+  EXPECT_EQ(edges[2].fallback, std::vector<std::string>{"d"});
+  EXPECT_TRUE(loaded->graph->reaches[0][3]);  // a reaches d through both lists
+  EXPECT_EQ(errors_of("name: x\nentry: a\nnodes:\n  - {id: a, type: router}\nedges:\n"
+                      "  - {from: a, default: []}\n"),
+            "w.yaml:6:24: edge default is an empty list");
 }
 
 TEST(WorkflowLoader, LocatesEachMistake) {
