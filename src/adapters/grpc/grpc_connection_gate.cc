@@ -465,6 +465,12 @@ void GrpcConnectionGate::configure(grpc::ServerBuilder& builder,
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   // No GRPC_ARG_MAX_CONNECTION_AGE_MS: update streams, terminals and daemon streams last hours,
   // and an age would end them (after a grace) however active they are.
+  //
+  // Only identity messages: gRPC inflates a compressed message before it checks the receive
+  // size, so one gzip request of a megabyte, sent before any credential, held a gigabyte. A
+  // compressed message is refused (UNIMPLEMENTED) and no compression is offered.
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
 }
 
 void GrpcConnectionGate::start() {

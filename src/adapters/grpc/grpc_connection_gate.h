@@ -79,7 +79,7 @@ class GrpcConnectionGate {
   // The cap in force: limits.connections_max, or less for a low descriptor limit.
   std::size_t connections_max() const;
   // Adds the external connection acceptor (with the port's credentials) and the channel
-  // arguments of the limits to `builder`; before BuildAndStart.
+  // arguments of the limits to `builder`, and turns compression off; before BuildAndStart.
   void configure(grpc::ServerBuilder& builder,
                  const std::shared_ptr<grpc::ServerCredentials>& credentials);
   // Begins accepting; after BuildAndStart (gRPC closes what it is handed before it started).

@@ -11,6 +11,10 @@ EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOpt
   detail::Evaluator evaluator(variables, options, budget);
   EvalResult result = evaluator.eval(expr);
   take_shared_cost(options, budget);
+  if (result) {
+    // The whole value is at fault, not a node of it: located at the start, as Program does.
+    if (auto problem = oversize(*result)) return tl::unexpected(EvalError{0, *problem});
+  }
   return result;
 }
 

@@ -381,6 +381,7 @@ EvalResult Program::evaluate(const Activation& variables, const EvalOptions& opt
   take_shared_cost(options, frame.budget);
   if (value == nullptr) return tl::unexpected(std::move(frame.error));
   RELIANT_ASSERT(!frame.budget.exhausted());  // running out of budget is always an error
+  if (auto problem = oversize(*value)) return tl::unexpected(EvalError{0, *problem});
   if (value == &out) return out;
   return *value;
 }

@@ -62,9 +62,13 @@ EvalResult Evaluator::eval_node(const List& list, const Expr&) {
     if (element.optional) {
       const auto* optional = value->get_if<Optional>();
       if (!optional) return error(element.value, "an optional list element must be an optional");
-      if (optional->value) out.push_back(*optional->value);
+      if (optional->value) {
+        if (!charge_kept(*optional->value)) return error(element.value, kBudgetExceeded);
+        out.push_back(*optional->value);
+      }
       continue;
     }
+    if (!charge_kept(*value)) return error(element.value, kBudgetExceeded);
     out.push_back(std::move(*value));
   }
   return Value(std::move(out));
@@ -88,6 +92,7 @@ EvalResult Evaluator::eval_node(const Map& map, const Expr&) {
                                key->is<std::uint64_t>() || key->is<std::string>())) {
       return error(entry.key, "unsupported key type '" + std::string(key->type_name()) + "'");
     }
+    if (!charge_kept(*key) || !charge_kept(*value)) return error(entry.value, kBudgetExceeded);
     if (!out.insert(std::move(*key), std::move(*value))) {
       return error(entry.key, "repeated key in map literal");
     }
@@ -278,6 +283,7 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
     }
     if (f == "map") {
       if (call.args.size() == 2) {
+        if (!charge_kept(*step)) return error(expr, kBudgetExceeded);
         out.push_back(std::move(*step));
         continue;
       }
@@ -285,6 +291,7 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
       if (!keep) return no_overload(call.args[1], "map", {*step});
       if (!*keep) continue;
       if (!mapped) return mapped;
+      if (!charge_kept(*mapped)) return error(expr, kBudgetExceeded);
       out.push_back(std::move(*mapped));
       continue;
     }
@@ -293,7 +300,10 @@ EvalResult Evaluator::comprehension(const Call& call, const Expr& expr) {
     if (f == "all" && !*b) return Value(false);
     if (f == "exists" && *b) return Value(true);
     if (f == "exists_one" && *b) ++matches;
-    if (f == "filter" && *b) out.push_back(item);
+    if (f == "filter" && *b) {
+      if (!charge_kept(item)) return error(expr, kBudgetExceeded);
+      out.push_back(item);
+    }
   }
   RELIANT_ASSERT(out.size() <= count && matches <= static_cast<std::int64_t>(count));
   if (f == "map" || f == "filter") return Value(std::move(out));

@@ -128,6 +128,16 @@ class Evaluator {
   }
   bool charge(std::int64_t steps) { return budget_.charge(steps); }
   bool exhausted() const { return budget_.exhausted(); }
+  // A string or bytes kept in a list or map being built is a copy of its own: its bytes are
+  // charged as a concatenation's, or a list of copies of one long text fills memory for a few
+  // steps an element.
+  bool charge_kept(const Value& value) {
+    if (const auto* text = value.get_if<std::string>()) return budget_.charge_bytes(text->size());
+    if (const auto* bytes = value.get_if<Bytes>()) {
+      return budget_.charge_bytes(bytes->octets.size());
+    }
+    return !exhausted();
+  }
 
   EvalResult eval_node(const Constant& constant, const Expr&) {
     return Value::from_constant(constant);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <unordered_map>
 
 #include "base/assert.h"
 #include "base/base64url.h"
@@ -347,6 +348,106 @@ nlohmann::json to_json(const Value& value) {
         }
       },
       value.storage());
+}
+
+namespace {
+
+// A value's nesting and its units written out (see oversize), shared parts walked once.
+class ExtentWalk {
+ public:
+  ExtentWalk(std::size_t depth_max, std::uint64_t units_max)
+      : depth_max_(depth_max), units_max_(units_max) {}
+
+  struct Extent {
+    std::size_t depth = 0;    // levels below this value
+    std::uint64_t units = 0;  // saturates at units_max + 1
+  };
+
+  // nullopt: deeper than depth_max (the walk stops there, so it recurses at most that far).
+  std::optional<Extent> of(const Value& value, std::size_t level) {
+    if (level > depth_max_) return std::nullopt;
+    return std::visit(
+        [&](const auto& v) -> std::optional<Extent> {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            return Extent{0, 1 + v.size() / 16};
+          } else if constexpr (std::is_same_v<T, Bytes>) {
+            return Extent{0, 1 + v.octets.size() / 16};
+          } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) {
+            return shared(v.get(), level, [&](auto&& each) {
+              for (const auto& element : *v) each(element);
+            });
+          } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) {
+            return shared(v.get(), level, [&](auto&& each) {
+              for (const auto& [key, element] : v->entries()) {
+                each(key);
+                each(element);
+              }
+            });
+          } else if constexpr (std::is_same_v<T, std::shared_ptr<const MessageValue>>) {
+            return shared(v.get(), level, [&](auto&& each) {
+              for (const auto& [field, element] : v->fields()) each(element);
+            });
+          } else if constexpr (std::is_same_v<T, Optional>) {
+            if (!v.value) return Extent{0, 1};
+            auto inner = of(*v.value, level + 1);
+            if (!inner) return std::nullopt;
+            return Extent{inner->depth + 1, add(inner->units, 1)};
+          } else {
+            return Extent{0, 1};
+          }
+        },
+        value.storage());
+  }
+
+ private:
+  std::uint64_t add(std::uint64_t a, std::uint64_t b) const {
+    return std::min(a + b, units_max_ + 1);  // both ≤ units_max + 1: no overflow
+  }
+
+  template <class ForEach>
+  std::optional<Extent> shared(const void* container, std::size_t level, ForEach&& for_each) {
+    if (const auto known = seen_.find(container); known != seen_.end()) {
+      // Seen at another level: its depth below it is the same, so only the total moves.
+      if (level + known->second.depth > depth_max_) return std::nullopt;
+      return known->second;
+    }
+    Extent extent{0, 1};
+    bool too_deep = false;
+    for_each([&](const Value& element) {
+      if (too_deep) return;
+      auto inner = of(element, level + 1);
+      if (!inner) {
+        too_deep = true;
+        return;
+      }
+      extent.depth = std::max(extent.depth, inner->depth + 1);
+      extent.units = add(extent.units, inner->units);
+    });
+    if (too_deep) return std::nullopt;
+    seen_.emplace(container, extent);
+    return extent;
+  }
+
+  std::size_t depth_max_;
+  std::uint64_t units_max_;
+  std::unordered_map<const void*, Extent> seen_;
+};
+
+}  // namespace
+
+std::optional<std::string> oversize(const Value& value, std::size_t depth_max,
+                                    std::uint64_t units_max) {
+  ExtentWalk walk(depth_max, units_max);
+  const auto extent = walk.of(value, 0);
+  if (!extent) {
+    return "the value nests deeper than " + std::to_string(depth_max) + " levels";
+  }
+  if (extent->units > units_max) {
+    return "the value is too big: more than " + std::to_string(units_max) +
+           " elements (or 16-byte pieces of text) written out";
+  }
+  return std::nullopt;
 }
 
 std::string format_timestamp(const Timestamp& t) {

@@ -159,6 +159,20 @@ Value from_json(const nlohmann::json& json);
 // the key's printed form.
 nlohmann::json to_json(const Value& value);
 
+// What an evaluation may hand back: its nesting at most kValueDepthMax deep, and at most
+// kValueUnitsMax units written out — an element, entry or field, or 16 bytes of text. Lists
+// and maps are shared, so a few thousand steps can build a value of 10^9 elements written out,
+// and a loop feeding a value back (`iter.previous`) nests it deeper every iteration; writing
+// out, comparing or destroying such a value recurses once a level and takes memory a unit.
+// The depth stays below what the store reads back (kStoredJsonDepthMax, with the history's own
+// levels around it).
+inline constexpr std::size_t kValueDepthMax = 96;
+inline constexpr std::uint64_t kValueUnitsMax = 1'000'000;
+// What is wrong with keeping `value` under those bounds, or nothing. Each distinct list, map or
+// message is walked once, so the check costs what building the value did.
+std::optional<std::string> oversize(const Value& value, std::size_t depth_max = kValueDepthMax,
+                                    std::uint64_t units_max = kValueUnitsMax);
+
 // RFC 3339 in UTC with as many fractional digits as needed (0, 3, 6 or 9): 2026-11-24T10:00:00Z.
 std::string format_timestamp(const Timestamp& t);
 // Seconds with 0, 3, 6 or 9 fractional digits (as proto3 JSON) and an "s": "1.500s", "0s".

@@ -227,10 +227,17 @@ void Interpreter::drain() {
     // scope would take, so the same one goes first — but a parallel loop's 10,000 iteration
     // scopes are not all scanned after each of their results.
     bool progressed = false;
-    for (auto at = changed_scopes_.begin(); at != changed_scopes_.end() && !progressed; ++at) {
+    for (auto at = changed_scopes_.begin(); at != changed_scopes_.end() && !progressed;) {
       const std::size_t s = *at;
       auto& scope = *scopes_[s];
-      if (scope.finished || scope.waiting_joins == 0) continue;
+      // A finished scope never moves again: dropped here, or a run of many scopes (a loop of
+      // 10,000 iterations inside another) scanned every scope it had finished after each step.
+      if (scope.finished) {
+        at = changed_scopes_.erase(at);
+        continue;
+      }
+      ++at;
+      if (scope.waiting_joins == 0) continue;
       for (std::size_t n = 0; n < scope.status.size(); ++n) {
         if (scope.status[n] == NodeStatus::waiting && join_ready(scope, n)) {
           set_status(scope, n, NodeStatus::idle);

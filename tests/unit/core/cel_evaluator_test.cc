@@ -147,5 +147,64 @@ TEST(CelEvaluator, StopsAtItsCostBudget) {
   EXPECT_EQ(run("l == l && 9999 in l", {{"l", big}}), "true");
 }
 
+// Copies of a string kept in a list are charged by their bytes: twenty thousand copies of a
+// mebibyte took twenty gigabytes for a few steps each.
+TEST(CelEvaluator, ChargesTheTextAListKeeps) {
+  const nlohmann::json mebibyte = std::string(1 << 20, 'a');
+  nlohmann::json many = nlohmann::json::array();
+  for (int i = 0; i < 20'000; ++i) many.push_back(i);
+  const std::string budget_exceeded = "error: evaluation cost budget exceeded";
+  EXPECT_EQ(run("size(l.map(x, s))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
+  EXPECT_EQ(run("size(l.map(x, [s]))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
+  EXPECT_EQ(run("size(l.map(x, {'k': s}))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
+  EXPECT_EQ(run("size(l.filter(x, true))", {{"l", nlohmann::json::array({mebibyte})}}), "1");
+  // Short texts cost what they did: a step an element.
+  EXPECT_EQ(run("size(l.map(x, 'abc'))", {{"l", many}}), "20000");
+  EXPECT_EQ(run("size(l.map(x, s))", {{"l", many}, {"s", "0123456789abcdef0123456789"}}), "20000");
+}
+
+// What an evaluation hands back is bounded: shared lists make a value of 10^9 elements written
+// out from a few thousand steps, and a value fed back each loop iteration nests ever deeper.
+TEST(CelEvaluator, RefusesAValueTooDeepOrTooBigToWriteOut) {
+  nlohmann::json thousand = nlohmann::json::array();
+  for (int i = 0; i < 1000; ++i) thousand.push_back(i);
+  EXPECT_EQ(run("[l].map(a, l.map(x, a)).map(b, l.map(y, b))", {{"l", thousand}}),
+            "error: the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  // The same shared list a thousand times is a million elements: refused as well.
+  EXPECT_EQ(run("size(l.map(x, l)) == 1000 ? l.map(x, l) : []", {{"l", thousand}}),
+            "error: the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  // But a count of them is fine, and so is a value of a hundred thousand.
+  EXPECT_EQ(run("size(l.map(x, l))", {{"l", thousand}}), "1000");
+  EXPECT_EQ(run("l.map(x, l).map(z, 1) == l.map(x, 1)", {{"l", thousand}}), "true");
+
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 90; ++i) deep = nlohmann::json::array({deep});
+  EXPECT_EQ(run("size([[[[[v]]]]])", {{"v", deep}}), "1");
+  EXPECT_EQ(run("[[[[[v]]]]]", {{"v", deep}}).substr(0, 10), "[[[[[[[[[[");
+  EXPECT_EQ(run("[[[[[[[v]]]]]]]", {{"v", deep}}), "error: the value nests deeper than 96 levels");
+  EXPECT_EQ(run("{'a': {'b': [[[[[v]]]]]}}", {{"v", deep}}),
+            "error: the value nests deeper than 96 levels");
+  EXPECT_EQ(run("optional.of([[[[[[v]]]]]])", {{"v", deep}}),
+            "error: the value nests deeper than 96 levels");
+}
+
+// oversize() walks each shared list once: a chain of lists each holding the one before twice is
+// 2^60 elements written out, found in sixty steps.
+TEST(CelValue, OversizeWalksASharedListOnce) {
+  Value value = ValueList{Value(std::int64_t{1})};
+  for (int i = 0; i < 60; ++i) value = ValueList{value, value};
+  EXPECT_EQ(oversize(value),
+            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  EXPECT_EQ(oversize(value, 100, std::uint64_t{1} << 62), std::nullopt);
+  EXPECT_EQ(oversize(value, 30, std::uint64_t{1} << 62), "the value nests deeper than 30 levels");
+  EXPECT_EQ(oversize(Value(std::string(32 * 1000 * 1000, 'x'))),
+            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  EXPECT_EQ(oversize(Value(std::string(1000, 'x'))), std::nullopt);
+}
+
 }  // namespace
 }  // namespace reliant::cel
