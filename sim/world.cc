@@ -58,6 +58,7 @@ std::uint32_t World::take_slot() {
 
 void World::release_slot(std::uint32_t slot) {
   slots_[slot].seq = 0;
+  slots_[slot].id_seq = 0;
   slots_[slot].fn = nullptr;
   free_slots_.push_back(slot);
 }
@@ -70,6 +71,7 @@ EventId World::schedule(Instant at, NodeId node, std::uint64_t incarnation, cons
   const std::uint64_t seq = next_seq_++;
   Slot& s = slots_[slot];
   s.seq = seq;
+  s.id_seq = seq;
   s.node = node;
   s.incarnation = incarnation;
   s.kind = kind;
@@ -82,10 +84,12 @@ EventId World::schedule(Instant at, NodeId node, std::uint64_t incarnation, cons
 bool World::cancel(EventId id) {
   const auto slot = static_cast<std::uint32_t>(id & kSlotMask);
   const std::uint64_t seq = id >> kSlotBits;
-  if (slot >= slots_.size() || slots_[slot].seq != seq || seq == 0) return false;
-  // The heap key stays behind and is skipped when popped (its seq no longer matches). Events
-  // held by a pause have another seq and cannot be cancelled: only their own (paused) node
-  // could want to, and it runs nothing until it resumes.
+  if (slot >= slots_.size() || slots_[slot].id_seq != seq || seq == 0) return false;
+  // The heap key stays behind and is skipped when popped (its seq no longer matches). An event
+  // held by a pause leaves its node's deferred list; one requeued by the resume keeps its id,
+  // since after a resume the first event run may cancel another the pause held (a model's
+  // answer ends a call whose keep-alive timer was due meanwhile: that timer must not fire).
+  if (slots_[slot].seq == UINT64_MAX) std::erase(nodes_[slots_[slot].node].deferred, slot);
   release_slot(slot);
   return true;
 }

@@ -87,7 +87,8 @@ class World {
 
  private:
   struct Slot {
-    std::uint64_t seq = 0;  // 0: free
+    std::uint64_t seq = 0;     // 0: free; the heap key's (UINT64_MAX while held by a pause)
+    std::uint64_t id_seq = 0;  // the EventId's: kept while held and when requeued
     NodeId node = 0;
     std::uint64_t incarnation = 0;
     const char* kind = nullptr;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace reliant::sim {
@@ -68,6 +69,43 @@ TEST(World, APausedNodeRunsItsEventsInOrderWhenResumed) {
   }
   EXPECT_EQ(order, (std::vector<std::string>{"o", "p1", "p2"}));
   EXPECT_EQ(world.now(), kSimEpoch + seconds(5)) << "held events run at resume time";
+}
+
+// An event a pause held keeps its id: cancelled while held, it is not run by the resume; after
+// the resume, the first event run may cancel another the pause held (a model's answer ends a
+// call whose keep-alive timer came due meanwhile). The id missed once it was requeued, and the
+// timer resumed a coroutine frame already freed.
+TEST(World, AnEventHeldByAPauseIsCancelledByItsIdBeforeOrAfterTheResume) {
+  World world(1);
+  const NodeId paused = world.add_node("paused");
+  std::vector<std::string> order;
+  EventId timer = 0;
+  world.schedule(world.now() + seconds(1), paused, "e", [&] {
+    order.push_back("answer");
+    EXPECT_TRUE(world.cancel(timer));
+  });
+  timer = world.schedule(world.now() + seconds(2), paused, "e", [&] { order.push_back("timer"); });
+  const EventId held =
+      world.schedule(world.now() + seconds(3), paused, "e", [&] { order.push_back("held"); });
+  world.set_paused(paused, true);
+  world.run_until(kSimEpoch + seconds(5));
+  EXPECT_TRUE(order.empty());
+  EXPECT_TRUE(world.cancel(held));  // while held
+  EXPECT_FALSE(world.cancel(held));
+  world.set_paused(paused, false);
+  while (world.step()) {
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"answer"}));
+  EXPECT_FALSE(world.cancel(timer));
+  // The freed slots are reused; the old ids do not reach the new events.
+  bool later = false;
+  world.schedule(world.now() + seconds(1), paused, "e", [&] { later = true; });
+  world.schedule(world.now() + seconds(1), paused, "e", [&] { later = true; });
+  EXPECT_FALSE(world.cancel(timer));
+  EXPECT_FALSE(world.cancel(held));
+  while (world.step()) {
+  }
+  EXPECT_TRUE(later);
 }
 
 TEST(World, TraceHashDependsOnEveryEvent) {
