@@ -108,7 +108,7 @@ bool World::step() {
       continue;
     }
     if (n.paused) {
-      s.seq = UINT64_MAX;  // held: not cancellable through its old id, not in the heap
+      s.seq = UINT64_MAX;  // held: not in the heap; cancel() still finds it by its id_seq
       n.deferred.push_back(key.slot);
       continue;
     }

@@ -10,11 +10,10 @@ EvalResult evaluate(const Expr& expr, const Activation& variables, const EvalOpt
   Budget budget(granted_cost(options));
   detail::Evaluator evaluator(variables, options, budget);
   EvalResult result = evaluator.eval(expr);
+  std::optional<EvalError> refused;
+  if (result) refused = refuse_oversize(*result, budget);
   take_shared_cost(options, budget);
-  if (result) {
-    // The whole value is at fault, not a node of it: located at the start, as Program does.
-    if (auto problem = oversize(*result)) return tl::unexpected(EvalError{0, *problem});
-  }
+  if (refused) return tl::unexpected(std::move(*refused));
   return result;
 }
 

@@ -63,10 +63,10 @@ class Activation {
 
 struct EvalOptions {
   // Work allowed per evaluation, in steps: one per node evaluated, one per comprehension
-  // iteration, one per list element a concatenation builds or `in` scans, and one per 16 bytes
-  // a string or bytes concatenation builds or a list or map being built keeps. So the default
-  // also bounds what an evaluation can
-  // allocate: about a million list elements, or 16 MB of text.
+  // iteration, one per list element a concatenation builds or `in` scans, one per 16 bytes a
+  // string or bytes concatenation builds or a list or map being built keeps, and one per
+  // element of the value handed back (cel::oversize walks it). So the default also bounds what
+  // an evaluation can allocate: about a million list elements, or 16 MB of text.
   std::int64_t cost_max = 1'000'000;
   // A budget shared by many evaluations (a workflow decision's): when set, an evaluation may
   // spend at most what is left of it as well, and what it spends is taken from it.

@@ -60,6 +60,17 @@ inline void take_shared_cost(const EvalOptions& options, const Budget& budget) {
   if (options.shared_cost_left != nullptr) *options.shared_cost_left -= budget.spent();
 }
 
+// What is wrong with handing back `value` (cel::oversize's bounds), or nothing; the check's walk
+// is charged to `budget`, a step an element, so a value borrowed from a variable costs its size.
+inline std::optional<EvalError> refuse_oversize(const Value& value, Budget& budget) {
+  std::uint64_t walked = 0;
+  auto problem = oversize(value, kValueDepthMax, kValueUnitsMax, &walked);
+  if (!budget.charge(static_cast<std::int64_t>(walked))) return EvalError{0, kBudgetExceeded};
+  // The whole value is at fault, not a node of it: located at the start of the expression.
+  if (problem) return EvalError{0, std::move(*problem)};
+  return std::nullopt;
+}
+
 struct CallContext {
   Budget& budget;
   const EvalOptions& options;

@@ -378,10 +378,13 @@ EvalResult Program::evaluate(const Activation& variables, const EvalOptions& opt
   Frame frame(variables, options);
   Value out;
   const Value* value = root_->eval(frame, out);
+  // Running out of budget is always an error.
+  RELIANT_ASSERT(value == nullptr || !frame.budget.exhausted());
+  std::optional<EvalError> refused;
+  if (value != nullptr) refused = refuse_oversize(*value, frame.budget);
   take_shared_cost(options, frame.budget);
   if (value == nullptr) return tl::unexpected(std::move(frame.error));
-  RELIANT_ASSERT(!frame.budget.exhausted());  // running out of budget is always an error
-  if (auto problem = oversize(*value)) return tl::unexpected(EvalError{0, *problem});
+  if (refused) return tl::unexpected(std::move(*refused));
   if (value == &out) return out;
   return *value;
 }

@@ -128,13 +128,16 @@ class Evaluator {
   }
   bool charge(std::int64_t steps) { return budget_.charge(steps); }
   bool exhausted() const { return budget_.exhausted(); }
-  // A string or bytes kept in a list or map being built is a copy of its own: its bytes are
-  // charged as a concatenation's, or a list of copies of one long text fills memory for a few
-  // steps an element.
+  // A string or bytes kept in a list or map being built is a copy of its own (so is one inside
+  // an optional): its bytes are charged as a concatenation's, or a list of copies of one long
+  // text fills memory for a few steps an element.
   bool charge_kept(const Value& value) {
     if (const auto* text = value.get_if<std::string>()) return budget_.charge_bytes(text->size());
     if (const auto* bytes = value.get_if<Bytes>()) {
       return budget_.charge_bytes(bytes->octets.size());
+    }
+    if (const auto* optional = value.get_if<Optional>(); optional && optional->value) {
+      return charge_kept(*optional->value);
     }
     return !exhausted();
   }
@@ -414,8 +417,14 @@ class Evaluator {
       if (!charge(static_cast<std::int64_t>(x->size() + y->size()))) {
         return error(expr, kBudgetExceeded);
       }
-      ValueList out = *x;
-      out.insert(out.end(), y->begin(), y->end());
+      ValueList out;
+      out.reserve(x->size() + y->size());
+      for (const ValueList* part : {x, y}) {
+        for (const Value& element : *part) {
+          if (!charge_kept(element)) return error(expr, kBudgetExceeded);
+          out.push_back(element);
+        }
+      }
       return Value(std::move(out));
     }
     return no_overload(expr, f, {a, b});

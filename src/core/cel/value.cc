@@ -352,7 +352,8 @@ nlohmann::json to_json(const Value& value) {
 
 namespace {
 
-// A value's nesting and its units written out (see oversize), shared parts walked once.
+// A value's nesting and its units written out (see oversize), shared parts walked once. The walk
+// stops at the first bound passed, so it visits at most units_max + 1 elements.
 class ExtentWalk {
  public:
   ExtentWalk(std::size_t depth_max, std::uint64_t units_max)
@@ -360,94 +361,115 @@ class ExtentWalk {
 
   struct Extent {
     std::size_t depth = 0;    // levels below this value
-    std::uint64_t units = 0;  // saturates at units_max + 1
+    std::uint64_t units = 0;  // at most units_max + 1
   };
 
-  // nullopt: deeper than depth_max (the walk stops there, so it recurses at most that far).
+  // nullopt: a bound is passed (too_deep() or too_big() says which).
   std::optional<Extent> of(const Value& value, std::size_t level) {
-    if (level > depth_max_) return std::nullopt;
+    if (level > depth_max_) {
+      too_deep_ = true;
+      return std::nullopt;
+    }
+    ++walked_;
     return std::visit(
         [&](const auto& v) -> std::optional<Extent> {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::string>) {
-            return Extent{0, 1 + v.size() / 16};
+            return leaf(1 + v.size() / 16);
           } else if constexpr (std::is_same_v<T, Bytes>) {
-            return Extent{0, 1 + v.octets.size() / 16};
+            return leaf(1 + v.octets.size() / 16);
           } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueList>>) {
             return shared(v.get(), level, [&](auto&& each) {
-              for (const auto& element : *v) each(element);
+              for (const auto& element : *v) {
+                if (!each(element)) return;
+              }
             });
           } else if constexpr (std::is_same_v<T, std::shared_ptr<const ValueMap>>) {
             return shared(v.get(), level, [&](auto&& each) {
               for (const auto& [key, element] : v->entries()) {
-                each(key);
-                each(element);
+                if (!each(key) || !each(element)) return;
               }
             });
           } else if constexpr (std::is_same_v<T, std::shared_ptr<const MessageValue>>) {
             return shared(v.get(), level, [&](auto&& each) {
-              for (const auto& [field, element] : v->fields()) each(element);
+              for (const auto& [field, element] : v->fields()) {
+                if (!each(element)) return;
+              }
             });
           } else if constexpr (std::is_same_v<T, Optional>) {
             if (!v.value) return Extent{0, 1};
             auto inner = of(*v.value, level + 1);
             if (!inner) return std::nullopt;
-            return Extent{inner->depth + 1, add(inner->units, 1)};
+            return bounded(Extent{inner->depth + 1, inner->units + 1});
           } else {
             return Extent{0, 1};
           }
         },
         value.storage());
   }
+  bool too_deep() const { return too_deep_; }
+  bool too_big() const { return too_big_; }
+  std::uint64_t walked() const { return walked_; }
 
  private:
-  std::uint64_t add(std::uint64_t a, std::uint64_t b) const {
-    return std::min(a + b, units_max_ + 1);  // both ≤ units_max + 1: no overflow
+  std::optional<Extent> leaf(std::uint64_t units) { return bounded(Extent{0, units}); }
+  std::optional<Extent> bounded(Extent extent) {
+    if (extent.units <= units_max_) return extent;
+    too_big_ = true;
+    return std::nullopt;
   }
 
   template <class ForEach>
   std::optional<Extent> shared(const void* container, std::size_t level, ForEach&& for_each) {
     if (const auto known = seen_.find(container); known != seen_.end()) {
       // Seen at another level: its depth below it is the same, so only the total moves.
-      if (level + known->second.depth > depth_max_) return std::nullopt;
+      if (level + known->second.depth > depth_max_) {
+        too_deep_ = true;
+        return std::nullopt;
+      }
       return known->second;
     }
     Extent extent{0, 1};
-    bool too_deep = false;
+    bool passed = false;
     for_each([&](const Value& element) {
-      if (too_deep) return;
-      auto inner = of(element, level + 1);
-      if (!inner) {
-        too_deep = true;
-        return;
+      const auto inner = of(element, level + 1);
+      // Both terms are at most units_max + 1: no overflow for any bound below 2^62.
+      if (!inner || !bounded(Extent{0, extent.units + inner->units})) {
+        passed = true;
+        return false;
       }
       extent.depth = std::max(extent.depth, inner->depth + 1);
-      extent.units = add(extent.units, inner->units);
+      extent.units += inner->units;
+      return true;
     });
-    if (too_deep) return std::nullopt;
+    if (passed) return std::nullopt;
     seen_.emplace(container, extent);
     return extent;
   }
 
   std::size_t depth_max_;
   std::uint64_t units_max_;
+  bool too_deep_ = false;
+  bool too_big_ = false;
+  std::uint64_t walked_ = 0;
   std::unordered_map<const void*, Extent> seen_;
 };
 
 }  // namespace
 
 std::optional<std::string> oversize(const Value& value, std::size_t depth_max,
-                                    std::uint64_t units_max) {
+                                    std::uint64_t units_max, std::uint64_t* walked) {
+  RELIANT_ASSERT(units_max < (std::uint64_t{1} << 62));
   ExtentWalk walk(depth_max, units_max);
-  const auto extent = walk.of(value, 0);
-  if (!extent) {
+  const bool fits = walk.of(value, 0).has_value();
+  if (walked != nullptr) *walked = walk.walked();
+  if (fits) return std::nullopt;
+  if (walk.too_deep()) {
     return "the value nests deeper than " + std::to_string(depth_max) + " levels";
   }
-  if (extent->units > units_max) {
-    return "the value is too big: more than " + std::to_string(units_max) +
-           " elements (or 16-byte pieces of text) written out";
-  }
-  return std::nullopt;
+  RELIANT_ASSERT(walk.too_big());
+  return "the value is too big: more than " + std::to_string(units_max) +
+         " elements (or 16-byte pieces of text) written out";
 }
 
 std::string format_timestamp(const Timestamp& t) {

@@ -169,9 +169,12 @@ nlohmann::json to_json(const Value& value);
 inline constexpr std::size_t kValueDepthMax = 96;
 inline constexpr std::uint64_t kValueUnitsMax = 1'000'000;
 // What is wrong with keeping `value` under those bounds, or nothing. Each distinct list, map or
-// message is walked once, so the check costs what building the value did.
+// message is walked once, and the walk stops at the first bound passed; `walked`, when given,
+// gets the number of elements it visited, for the caller to charge (a value borrowed from a
+// variable costs its evaluation a few steps, its walk its size). units_max is below 2^62.
 std::optional<std::string> oversize(const Value& value, std::size_t depth_max = kValueDepthMax,
-                                    std::uint64_t units_max = kValueUnitsMax);
+                                    std::uint64_t units_max = kValueUnitsMax,
+                                    std::uint64_t* walked = nullptr);
 
 // RFC 3339 in UTC with as many fractional digits as needed (0, 3, 6 or 9): 2026-11-24T10:00:00Z.
 std::string format_timestamp(const Timestamp& t);

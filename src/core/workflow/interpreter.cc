@@ -590,6 +590,12 @@ void Interpreter::finish_scope(std::size_t s) {
       map.insert(cel::Value(name), std::move(*value));
     }
     outputs = cel::Value(std::move(map));
+    // Each output is bounded, not the many of them together.
+    if (auto problem = cel::oversize(outputs)) {
+      const auto where =
+          scope.owner ? node_path(*scopes_[*scope.owner], scope.owner_node) : std::string();
+      return fail_from(s, where, "outputs: " + *problem);
+    }
   } else if (scope.owner) {
     outputs = merged(cel::Value(cel::ValueMap{}), scope.outputs);  // no outputs: its nodes
   }

@@ -122,6 +122,13 @@ tl::expected<cel::Value, cel::EvalError> Template::evaluate(const cel::Activatio
     auto value = part.hole->evaluate(variables, options);
     if (!value) return located(part.offset, value.error());
     out += interpolated(*value);
+    // Each hole's value is bounded, not how many a text repeats: the text is held to the bound
+    // on one value's size (16 bytes a unit).
+    if (out.size() / 16 > cel::kValueUnitsMax) {
+      return located(part.offset,
+                     cel::EvalError{0, "the text is longer than " +
+                                           std::to_string(cel::kValueUnitsMax * 16) + " bytes"});
+    }
   }
   return cel::Value(std::move(out));
 }
@@ -140,7 +147,9 @@ const TemplateTree* TemplateTree::field(std::string_view name) const {
   return nullptr;
 }
 
-tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
+namespace {
+
+tl::expected<cel::Value, TreeError> assemble(const TemplateTree& tree,
                                              const cel::Activation& variables,
                                              std::string_view where,
                                              const cel::EvalOptions& options) {
@@ -156,7 +165,7 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
       cel::ValueList items;
       items.reserve(tree.items.size());
       for (std::size_t i = 0; i < tree.items.size(); ++i) {
-        auto item = evaluate(tree.items[i], variables,
+        auto item = assemble(tree.items[i], variables,
                              std::string(where) + "[" + std::to_string(i) + "]", options);
         if (!item) return item;
         items.push_back(std::move(*item));
@@ -166,7 +175,7 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
     case TemplateTree::Kind::map: {
       cel::ValueMap map;
       for (const auto& [key, field] : tree.fields) {
-        auto value = evaluate(field, variables,
+        auto value = assemble(field, variables,
                               where.empty() ? key : std::string(where) + "." + key, options);
         if (!value) return value;
         map.insert(cel::Value(key), std::move(*value));
@@ -175,6 +184,23 @@ tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
     }
   }
   return tree.value;
+}
+
+}  // namespace
+
+tl::expected<cel::Value, TreeError> evaluate(const TemplateTree& tree,
+                                             const cel::Activation& variables,
+                                             std::string_view where,
+                                             const cel::EvalOptions& options) {
+  auto value = assemble(tree, variables, where, options);
+  // Each template's value is bounded (cel::oversize), not a tree of many: the tree's own levels
+  // and its many holes are checked once it is whole.
+  if (value && tree.kind != TemplateTree::Kind::value && tree.kind != TemplateTree::Kind::text) {
+    if (auto problem = cel::oversize(*value)) {
+      return tl::unexpected(TreeError{std::string(where), cel::EvalError{0, *problem}});
+    }
+  }
+  return value;
 }
 
 }  // namespace reliant::workflow

@@ -157,6 +157,12 @@ TEST(CelEvaluator, ChargesTheTextAListKeeps) {
   EXPECT_EQ(run("size(l.map(x, s))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
   EXPECT_EQ(run("size(l.map(x, [s]))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
   EXPECT_EQ(run("size(l.map(x, {'k': s}))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
+  EXPECT_EQ(run("size(l.map(x, optional.of(s)))", {{"l", many}, {"s", mebibyte}}), budget_exceeded);
+  EXPECT_EQ(run("size([[s]].map(v, l.map(x, v + [])))", {{"l", many}, {"s", mebibyte}}),
+            budget_exceeded);
+  // A value borrowed whole is charged its walk: a step an element it holds.
+  EXPECT_EQ(run("l", {{"l", many}}, EvalOptions{10'000}), budget_exceeded);
+  EXPECT_EQ(run("size(l)", {{"l", many}}, EvalOptions{10'000}), "20000");
   EXPECT_EQ(run("size(l.filter(x, true))", {{"l", nlohmann::json::array({mebibyte})}}), "1");
   // Short texts cost what they did: a step an element.
   EXPECT_EQ(run("size(l.map(x, 'abc'))", {{"l", many}}), "20000");
@@ -198,8 +204,9 @@ TEST(CelValue, OversizeWalksASharedListOnce) {
   EXPECT_EQ(oversize(value),
             "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
             "written out");
-  EXPECT_EQ(oversize(value, 100, std::uint64_t{1} << 62), std::nullopt);
-  EXPECT_EQ(oversize(value, 30, std::uint64_t{1} << 62), "the value nests deeper than 30 levels");
+  EXPECT_EQ(oversize(value, 100, (std::uint64_t{1} << 62) - 1), std::nullopt);
+  EXPECT_EQ(oversize(value, 30, (std::uint64_t{1} << 62) - 1),
+            "the value nests deeper than 30 levels");
   EXPECT_EQ(oversize(Value(std::string(32 * 1000 * 1000, 'x'))),
             "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
             "written out");
