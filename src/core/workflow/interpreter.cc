@@ -18,13 +18,6 @@ using interpreter_detail::merged;
 
 namespace {
 
-// An edge's targets as its messages name them: "review" or "review, test".
-std::string join_targets(const std::vector<std::string>& targets) {
-  std::string out;
-  for (const auto& target : targets) out += (out.empty() ? "" : ", ") + target;
-  return out;
-}
-
 // The thread a node talks on, and a fork's source: its scope's unless it asks for a thread of
 // its own (`new`, or `fork` of the scope's), named by its key so each is one per run.
 std::pair<std::string, std::optional<std::string>> thread_of(
@@ -544,11 +537,15 @@ void Interpreter::follow_edges(std::size_t s, std::size_t n) {
     for (const auto& c : edge.cases) {
       if (c.condition) {
         auto holds = c.condition->evaluate(vars, eval_options_);
-        const std::string where = "edge to " + join_targets(c.to);
-        if (!holds) return fail(s, n, where + ": " + holds.error().message);
+        // Named by its targets ("edge to review, test: …"), built only for a failure.
+        auto fail_edge = [&](const std::string& message) {
+          std::string targets;
+          for (const auto& to : c.to) targets += (targets.empty() ? "" : ", ") + to;
+          fail(s, n, "edge to " + targets + ": " + message);
+        };
+        if (!holds) return fail_edge(holds.error().message);
         if (!holds->is<bool>()) {
-          return fail(s, n,
-                      where + ": condition is " + std::string(holds->type_name()) + ", not bool");
+          return fail_edge("condition is " + std::string(holds->type_name()) + ", not bool");
         }
         if (!*holds->get_if<bool>()) continue;
       }
@@ -577,25 +574,22 @@ void Interpreter::finish_scope(std::size_t s) {
   auto vars = variables(scope);
   cel::Value outputs(cel::ValueMap{});
   if (!scope.graph->outputs.empty()) {
+    // A failure is inside the scope, so a parallel loop may keep it to this iteration; named by
+    // the node that opened the scope.
+    auto fail_outputs = [&](std::string message) {
+      const auto where =
+          scope.owner ? node_path(*scopes_[*scope.owner], scope.owner_node) : std::string();
+      fail_from(s, where, std::move(message));
+    };
     cel::ValueMap map;
     for (const auto& [name, tree] : scope.graph->outputs) {
       auto value = evaluate(tree, vars, "outputs." + name, eval_options_);
-      if (!value) {
-        // Inside the scope, so a parallel loop may keep it to this iteration; named by the node
-        // that opened the scope.
-        const auto where =
-            scope.owner ? node_path(*scopes_[*scope.owner], scope.owner_node) : std::string();
-        return fail_from(s, where, describe(value.error()));
-      }
+      if (!value) return fail_outputs(describe(value.error()));
       map.insert(cel::Value(name), std::move(*value));
     }
     outputs = cel::Value(std::move(map));
     // Each output is bounded, not the many of them together.
-    if (auto problem = cel::oversize(outputs)) {
-      const auto where =
-          scope.owner ? node_path(*scopes_[*scope.owner], scope.owner_node) : std::string();
-      return fail_from(s, where, "outputs: " + *problem);
-    }
+    if (auto problem = cel::oversize(outputs)) return fail_outputs("outputs: " + *problem);
   } else if (scope.owner) {
     outputs = merged(cel::Value(cel::ValueMap{}), scope.outputs);  // no outputs: its nodes
   }

@@ -416,7 +416,7 @@ class Loader : public YamlReader {
     }
     check_keys(node, kCaseKeys, "edge case");
     if (const auto to = child(node, "to"))
-      c.to = targets_at(to, "edge case to");
+      c.to = ids_at(to, "edge case to");
     else
       error(node, "an edge case has no \"to\"");
     if (const auto condition = child(node, "condition"))
@@ -426,8 +426,8 @@ class Loader : public YamlReader {
     return c;
   }
 
-  // An edge's target: one node id, or a list of them that all start.
-  std::vector<std::string> targets_at(const YAML::Node& node, const std::string& what) {
+  // One node id or a list of them: an edge's target (all of them start) or a graph's entry.
+  std::vector<std::string> ids_at(const YAML::Node& node, const std::string& what) {
     std::vector<std::string> out;
     if (!node.IsSequence()) {
       if (auto id = string_at(node, what)) out.push_back(std::move(*id));
@@ -461,7 +461,7 @@ class Loader : public YamlReader {
       if (const auto to = child(node, "to")) {
         EdgeCase c;
         c.mark = mark_of(to);
-        c.to = targets_at(to, "edge to");
+        c.to = ids_at(to, "edge to");
         if (const auto condition = child(node, "condition"))
           c.condition = expression_at(condition, "edge condition");
         if (const auto label = child(node, "label"))
@@ -476,7 +476,7 @@ class Loader : public YamlReader {
         }
       }
       const auto fallback = child(node, "default");
-      if (fallback) edge.fallback = targets_at(fallback, "edge default");
+      if (fallback) edge.fallback = ids_at(fallback, "edge default");
       if (edge.cases.empty() && !fallback) error(node, "an edge needs to, cases or default");
       out.push_back(std::move(edge));
     }
@@ -508,10 +508,8 @@ class Loader : public YamlReader {
     }
     if (const auto ui = child(map, "ui")) graph->ui = to_json(ui);
     const auto entry = child(map, "entry");
-    if (entry && entry.IsSequence() && entry.size() > 0) {
-      for (const auto& e : entry) graph->entries.push_back(string_at(e, "entry").value_or(""));
-    } else if (entry) {
-      graph->entries.push_back(string_at(entry, "entry").value_or(""));
+    if (entry) {
+      graph->entries = ids_at(entry, "entry");
     } else if (graph->implicit_chain) {
       if (!graph->nodes.empty()) graph->entries.push_back(graph->nodes.front().id);
     } else {

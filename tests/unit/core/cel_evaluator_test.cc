@@ -196,22 +196,5 @@ TEST(CelEvaluator, RefusesAValueTooDeepOrTooBigToWriteOut) {
             "error: the value nests deeper than 96 levels");
 }
 
-// oversize() walks each shared list once: a chain of lists each holding the one before twice is
-// 2^60 elements written out, found in sixty steps.
-TEST(CelValue, OversizeWalksASharedListOnce) {
-  Value value = ValueList{Value(std::int64_t{1})};
-  for (int i = 0; i < 60; ++i) value = ValueList{value, value};
-  EXPECT_EQ(oversize(value),
-            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
-            "written out");
-  EXPECT_EQ(oversize(value, 100, (std::uint64_t{1} << 62) - 1), std::nullopt);
-  EXPECT_EQ(oversize(value, 30, (std::uint64_t{1} << 62) - 1),
-            "the value nests deeper than 30 levels");
-  EXPECT_EQ(oversize(Value(std::string(32 * 1000 * 1000, 'x'))),
-            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
-            "written out");
-  EXPECT_EQ(oversize(Value(std::string(1000, 'x'))), std::nullopt);
-}
-
 }  // namespace
 }  // namespace reliant::cel

@@ -1,9 +1,11 @@
 // CEL values: heterogeneous equality and ordering, maps keyed across numeric types, JSON both
-// ways, and the printed forms of timestamps and durations.
+// ways, the printed forms of timestamps and durations, and the bounds on a value kept (oversize).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include "core/cel/value.h"
 
@@ -101,6 +103,23 @@ TEST(CelValue, PrintsTimestampsAndDurations) {
   EXPECT_EQ(format_duration({1, 500'000'000}), "1.500s");
   EXPECT_EQ(format_duration({0, -1}), "-0.000000001s");
   EXPECT_EQ(format_duration({-kDurationSecondsMax, 0}), "-315576000000s");
+}
+
+// oversize() walks each shared list once: a chain of lists each holding the one before twice is
+// 2^60 elements written out, found in sixty steps.
+TEST(CelValue, OversizeWalksASharedListOnce) {
+  Value value = ValueList{Value(std::int64_t{1})};
+  for (int i = 0; i < 60; ++i) value = ValueList{value, value};
+  EXPECT_EQ(oversize(value),
+            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  EXPECT_EQ(oversize(value, 100, (std::uint64_t{1} << 62) - 1), std::nullopt);
+  EXPECT_EQ(oversize(value, 30, (std::uint64_t{1} << 62) - 1),
+            "the value nests deeper than 30 levels");
+  EXPECT_EQ(oversize(Value(std::string(32 * 1000 * 1000, 'x'))),
+            "the value is too big: more than 1000000 elements (or 16-byte pieces of text) "
+            "written out");
+  EXPECT_EQ(oversize(Value(std::string(1000, 'x'))), std::nullopt);
 }
 
 }  // namespace
