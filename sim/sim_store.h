@@ -4,10 +4,12 @@
 //
 // SimDatabase is the world's one database server; each SimStore is one process incarnation's
 // connection to it. Transactions execute one at a time at a single virtual instant, like
-// SQLite's single writer; the reply is a world event for the caller's incarnation, so a caller
-// that crashed meanwhile never hears back (but its commit stands). A transaction whose caller
-// died before it ran is rolled back without running its body, as a real server rolls back what
-// a dead connection left open — the body belongs to the dead incarnation and may use its state.
+// SQLite's single writer, in the order they arrive, but for a slow one, which runs later and
+// holds none of the others back; the reply is a world event for the caller's incarnation, so a
+// caller that crashed meanwhile never hears back (but its commit stands). A transaction whose
+// caller died before it ran is rolled back without running its body, as a real server rolls back
+// what a dead connection left open — the body belongs to the dead incarnation and may use its
+// state.
 #pragma once
 
 #include <memory>
@@ -63,7 +65,7 @@ class SimDatabase {
   std::unique_ptr<SqliteDatabase> db_;
   StoreFaults faults_;
   StoreStats stats_;
-  Instant busy_until_ = kSimEpoch;  // transactions are serial: the next starts after this
+  Instant busy_until_ = kSimEpoch;  // transactions arrive in order: the next starts after this
 };
 
 class SimStore final : public Store {
