@@ -227,15 +227,17 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve(Stream& stream, std::string addre
   gateways_leaving_ = 0;
   if (observer_ != nullptr) observer_->on_registered(daemon_id_, address);
   Task<Result<SessionEnd>> serving =
-      serve_frames(stream, std::move(address), heartbeat_interval_for(ack));
+      serve_frames(stream, std::move(address), heartbeat_interval_for(ack), ack.acks_heartbeats());
   co_return co_await serving;
 }
 
 Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::string address,
-                                                      Duration heartbeat_interval) {
+                                                      Duration heartbeat_interval,
+                                                      bool gateway_acks) {
   // Heartbeats live as long as this session, at the pace the gateway asks (heartbeats()).
+  HeartbeatAcks acks;  // outlives `session`, whose heartbeats record what they send in it
   Scope session(env_.executor);
-  session.spawn(heartbeats(stream, heartbeat_interval));
+  session.spawn(heartbeats(stream, heartbeat_interval, gateway_acks ? &acks : nullptr));
   SessionEnd end = SessionEnd::lost;
   for (;;) {
     Task<Result<std::string>> next = stream.receive();
@@ -244,6 +246,7 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::strin
     last_heard_ = env_.executor.steady_now();
     auto decoded = protocol::decode<v1::GatewayFrame>(*received);
     if (!decoded) continue;  // a malformed frame is dropped; the stream stays usable
+    if (decoded->has_heartbeat()) acks.acked(decoded->heartbeat().acked_sequence());
     if (decoded->has_error()) {
       // e.g. "replaced": this daemon connected again elsewhere; "shutting_down": its gateway
       // drained, having answered every call it sent (begin_drain).
@@ -326,19 +329,40 @@ Duration Daemon::heartbeat_interval_for(const v1::RegisterAck& ack) const {
                               config_.heartbeat_interval);
 }
 
-Task<void> Daemon::heartbeats(Stream& stream, Duration interval) {
+Task<void> Daemon::heartbeats(Stream& stream, Duration interval, HeartbeatAcks* acks) {
+  // A heartbeat is acknowledged by the gateway's next one, an interval later at most, or two
+  // when that one is late too: a deadline of stale_after plus an interval leaves that margin.
+  const Duration ack_deadline = config_.stale_after + interval;
   for (;;) {
+    const std::uint64_t sequence = ++heartbeat_sequence_;
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
-    beat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
+    beat.mutable_heartbeat()->set_sequence(sequence);
     beat.mutable_heartbeat()->set_idle_ms(static_cast<std::uint64_t>(to_ms(idle_for())));
     // A late heartbeat (a busy process, a slow link): one interval without one is within
     // stale_after.
-    if (!buggify(env_, "daemon.heartbeat_skipped")) (void)stream.send(protocol::encode(beat));
+    if (!buggify(env_, "daemon.heartbeat_skipped") && stream.send(protocol::encode(beat)) &&
+        acks != nullptr) {
+      acks->sent(sequence, env_.executor.steady_now());
+    }
     co_await sleep(env_.executor, interval);
-    if (env_.executor.steady_now() - last_heard_ >= config_.stale_after) {
+    const SteadyInstant now = env_.executor.steady_now();
+    if (now - last_heard_ >= config_.stale_after) {
       // Nothing from the gateway (its heartbeats included): the link is half-open or the
       // gateway is gone. Closing ends the session and the connect loop dials again.
+      stream.close();
+      co_return;
+    }
+    const std::optional<SteadyInstant> unacked_since =
+        acks != nullptr ? acks->oldest_unacked_at() : std::nullopt;
+    if (unacked_since && now - *unacked_since >= ack_deadline) {
+      // The gateway still speaks but hears none of this daemon's heartbeats: the daemon's
+      // direction of the stream is stalled. The gateway would only notice at disconnect_after.
+      log_line(env_, LogLevel::warn, [&] {
+        return "the gateway acknowledged no heartbeat for " +
+               format_duration(now - *unacked_since) +
+               " while it still sends: the stream is stalled towards it; connecting again";
+      });
       stream.close();
       co_return;
     }

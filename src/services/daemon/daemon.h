@@ -26,6 +26,7 @@
 #include "runtime/future.h"
 #include "runtime/scope.h"
 #include "services/daemon/command_poller.h"
+#include "services/daemon/heartbeat_acks.h"
 #include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/tool.h"
 
@@ -153,8 +154,9 @@ class Daemon {
   // the gateway refused the credentials.
   Task<Result<SessionEnd>> serve(Stream& stream, std::string address);
   // A registered session's frames, until the stream ends or the gateway ends it.
+  // A gateway that acks heartbeats (RegisterAck.acks_heartbeats) is held to it: see heartbeats().
   Task<Result<SessionEnd>> serve_frames(Stream& stream, std::string address,
-                                        Duration heartbeat_interval);
+                                        Duration heartbeat_interval, bool gateway_acks);
   // Whether to dial the next gateway at once after `ended`: a gateway going away, and not every
   // gateway in a row (all of them going away, or one address behind a load balancer that still
   // sends it to the one leaving): then the backoff paces it.
@@ -162,10 +164,12 @@ class Daemon {
   // The Register this daemon opens a stream with: who it is (its id proposed the first time),
   // its tools, its protocol and methods, and the next registration_seq.
   v1::DaemonFrame register_frame();
-  // Every `interval` until the session ends or the gateway falls silent for stale_after. The
-  // interval is the gateway's (its RegisterAck's), no slower than ours: its stale and
-  // disconnect timeouts are built on it, whatever this daemon was started with.
-  Task<void> heartbeats(Stream& stream, Duration interval);
+  // Every `interval` until the session ends, the gateway falls silent for stale_after, or (with
+  // `acks`, from a gateway that acknowledges them) a heartbeat goes unacknowledged for
+  // stale_after and an interval. The interval is the gateway's (its RegisterAck's), no slower
+  // than ours: its stale and disconnect timeouts are built on it, whatever this daemon was
+  // started with.
+  Task<void> heartbeats(Stream& stream, Duration interval, HeartbeatAcks* acks);
   Duration heartbeat_interval_for(const v1::RegisterAck& ack) const;
   Task<void> serve_accepted(StreamPtr stream);
   // Whether an accepted stream shows the dial key (always, when the daemon has none).

@@ -435,6 +435,7 @@ void Gateway::take_over(Connection& connection) {
   ack.mutable_register_ack()->set_user_id(connection.user_id);
   ack.mutable_register_ack()->set_heartbeat_interval_ms(to_ms(config_.heartbeat_interval));
   ack.mutable_register_ack()->set_gateway_id(config_.gateway_id);
+  ack.mutable_register_ack()->set_acks_heartbeats(true);
   send(connection, ack);
   publish_status(connection.daemon_id, connection.user_id, DaemonStatus::active);
 }
@@ -457,6 +458,8 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
     case v1::DaemonFrame::kHeartbeat:
       connection.idle_ms = frame.heartbeat().idle_ms();
       connection.idle_heard_at = env_.executor.steady_now();
+      connection.heartbeat_heard =
+          std::max(connection.heartbeat_heard, frame.heartbeat().sequence());
       break;
     default:
       break;
@@ -492,6 +495,7 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_beat) {
       v1::GatewayFrame beat;
       beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
+      beat.mutable_heartbeat()->set_acked_sequence(connection->heartbeat_heard);
       if (!buggify(env_, "gateway.heartbeat_skipped")) send(*connection, beat);
       last_beat = now;
     }

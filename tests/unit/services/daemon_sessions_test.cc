@@ -2,7 +2,8 @@
 // the daemon keeps one session — the newest stream — whatever order the acknowledgements come
 // in and whichever stream ends first, and its answers always go down a live stream. A daemon
 // started for one user (--user-id) refuses a registration for another. A daemon with a dial key
-// serves only streams that show it.
+// serves only streams that show it. A daemon whose heartbeats its gateway stops acknowledging
+// ends the session.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "core/managed_dial_key.h"
 #include "protocol/codec.h"
 #include "runtime/scope.h"
+#include "runtime/sleep.h"
 #include "services/daemon/daemon.h"
 #include "services/daemon/daemon_methods.h"
 #include "sim/sim_host.h"
@@ -79,8 +81,9 @@ struct World {
   Metadata gateway_metadata;  // what gateways dial with
 
   explicit World(std::string expected_user_id = "", bool read_only = false,
-                 std::string dial_key = "") {
+                 std::string dial_key = "", Duration stale_after = seconds(30)) {
     DaemonConfig config;
+    config.stale_after = stale_after;
     config.dial_key = dial_key;
     if (!dial_key.empty()) gateway_metadata[std::string(kDialKeyMetadata)] = dial_key;
     config.expected_user_id = std::move(expected_user_id);
@@ -255,6 +258,76 @@ TEST(DaemonSessions, AStreamWithoutTheDialKeyIsClosedUnservedAndTheGatewaysSessi
   auto answer = w.next_frame(*gateway);
   ASSERT_TRUE(answer && answer->has_tool_response());
   EXPECT_EQ(answer->tool_response().request_id(), "req-after");
+}
+
+// The gateway's side of a registered stream: it notes the daemon's heartbeats and whether the
+// stream ended (GatewaySide::receive), and sends a heartbeat every `period` acknowledging the
+// highest it heard, or nothing (GatewaySide::beat).
+struct GatewaySide {
+  std::uint64_t heard = 0;
+  bool ended = false;
+
+  Task<void> receive(Stream* stream) {
+    for (;;) {
+      Task<Result<std::string>> next = stream->receive();
+      Result<std::string> bytes = co_await next;
+      if (!bytes) break;
+      auto frame = protocol::decode<v1::DaemonFrame>(*bytes);
+      if (frame && frame->has_heartbeat()) heard = std::max(heard, frame->heartbeat().sequence());
+    }
+    ended = true;
+  }
+  Task<void> beat(Executor* executor, Stream* stream, Duration period, bool acknowledge) {
+    while (!ended) {
+      co_await sleep(*executor, period);
+      v1::GatewayFrame frame;
+      frame.mutable_heartbeat()->set_acked_sequence(acknowledge ? heard : 0);
+      (void)stream->send(protocol::encode(frame));
+    }
+  }
+};
+
+// A stream can stall in the daemon's direction only (a one-way partition) while the gateway's
+// frames still arrive: the daemon then hears no silence, and only the gateway's disconnect
+// timeout would end it. A gateway that acknowledges heartbeats (RegisterAck.acks_heartbeats)
+// lets the daemon see it: a heartbeat unacknowledged for stale_after and an interval ends the
+// session, so that the daemon dials again. One that acknowledges keeps its session, and so does
+// an older gateway, which acknowledges nothing and never said it would.
+TEST(DaemonSessions, HeartbeatsTheGatewayNoLongerAcknowledgesEndTheSession) {
+  struct Case {
+    const char* what;
+    bool gateway_acks;
+    bool acknowledges;
+    bool session_ends;
+  };
+  for (const Case c : {Case{"a gateway that stops acknowledging", true, false, true},
+                       Case{"a gateway that acknowledges", true, true, false},
+                       Case{"an older gateway", false, false, false}}) {
+    SCOPED_TRACE(c.what);
+    World w("", false, "", seconds(3));
+    StreamPtr stream = w.dial_and_read_register(1);
+    v1::GatewayFrame ack;
+    ack.mutable_register_ack()->set_daemon_id("pod-daemon");
+    ack.mutable_register_ack()->set_user_id("user-erin");
+    ack.mutable_register_ack()->set_heartbeat_interval_ms(1'000);
+    ack.mutable_register_ack()->set_acks_heartbeats(c.gateway_acks);
+    ASSERT_TRUE(stream->send(protocol::encode(ack)).has_value());
+    GatewaySide gateway;
+    w.scope.spawn(gateway.receive(stream.get()));
+    w.scope.spawn(gateway.beat(&w.gw_exec, stream.get(), milliseconds(500), c.acknowledges));
+    const Instant start = w.world.now();
+    w.run_until([&] { return gateway.ended || w.world.now() > start + seconds(20); });
+    EXPECT_GE(gateway.heard, 3u) << "the daemon heartbeats every second";
+    EXPECT_EQ(gateway.ended, c.session_ends);
+    if (c.session_ends) {
+      // The first unacknowledged heartbeat, then stale_after and an interval, checked at the
+      // next heartbeat.
+      EXPECT_LE(w.world.now() - start, seconds(6));
+      EXPECT_FALSE(w.daemon->registered());
+    } else {
+      EXPECT_TRUE(w.daemon->registered());
+    }
+  }
 }
 
 }  // namespace

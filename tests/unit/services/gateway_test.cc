@@ -272,6 +272,32 @@ TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
   EXPECT_GE(*recorded(), to_ms(busy));
 }
 
+// The gateway says it acknowledges heartbeats, and each of its own heartbeats names the highest
+// sequence it heard on the stream (one that arrives out of order lowers nothing): a daemon whose
+// heartbeats stop being acknowledged knows its direction of the stream is stalled.
+TEST(Gateway, ItsHeartbeatsAcknowledgeTheHighestHeartbeatHeard) {
+  World w;
+  StreamPtr stream = w.dial(w.alice_token);
+  ASSERT_TRUE(stream->send(World::register_frame("acked")).has_value());
+  auto ack = w.next_frame(*stream);
+  ASSERT_TRUE(ack && ack->has_register_ack());
+  EXPECT_TRUE(ack->register_ack().acks_heartbeats());
+  auto acked_by_next_heartbeat = [&] {
+    for (;;) {
+      auto frame = w.next_frame(*stream);
+      if (!frame) return std::optional<std::uint64_t>();
+      if (frame->has_heartbeat()) return std::optional(frame->heartbeat().acked_sequence());
+    }
+  };
+  EXPECT_EQ(acked_by_next_heartbeat(), 0u) << "none heard yet";
+  for (const std::uint64_t sequence : {3u, 7u, 5u}) {
+    v1::DaemonFrame beat;
+    beat.mutable_heartbeat()->set_sequence(sequence);
+    ASSERT_TRUE(stream->send(protocol::encode(beat)).has_value());
+  }
+  EXPECT_EQ(acked_by_next_heartbeat(), 7u);
+}
+
 // A gateway renews the leases of all the daemons it holds together, once a period
 // (Gateway::renew_leases), and each renewal still answers for its own stream: one whose token
 // was revoked without an announcement is refused, one whose row a later connection took is let
