@@ -22,6 +22,7 @@
 #include "adapters/http/health_server.h"
 #include "adapters/nats/nats_bus.h"
 #include "app/api_listeners.h"
+#include "app/control_plane_command.h"
 #include "app/db_config.h"
 #include "app/debug_server.h"
 #include "app/readiness.h"
@@ -40,6 +41,7 @@ namespace {
 struct ApiOptions {
   DbConfig db;
   std::string managed_platforms = "kubernetes";
+  std::int64_t managed_daemons_per_user = 20;
   int api_port = 8080;
   int grpc_port = 9090;
   int health_port = 8081;
@@ -140,6 +142,7 @@ int run_api(const ApiOptions& o) {
   config.time_zones = system_time_zones();
   config.daemons = &daemons;
   config.managed_daemons.platforms = *managed_platforms_of(o.managed_platforms);  // checked
+  config.managed_daemons.per_user_max = o.managed_daemons_per_user;
   if (!o.models_file.empty()) {
     auto catalog = read_model_catalog(o.models_file);
     if (!catalog) return exit_after(catalog.error(), 2);
@@ -240,6 +243,7 @@ void add_api_command(CLI::App& server, int& exit_code) {
       ->envname("MANAGED_PLATFORMS")
       ->capture_default_str()
       ->check(managed_platforms_problem);
+  add_managed_daemons_per_user_option(*cmd, o->managed_daemons_per_user);
   cmd->add_option("--streaming-driver", o->streaming_driver, "memory or nats (forced to nats)")
       ->envname("STREAMING_DRIVER")
       ->capture_default_str();

@@ -113,6 +113,16 @@ void add_control_plane_flags(CLI::App& command, ControlPlaneFlags& flags,
       ->capture_default_str();
 }
 
+void add_managed_daemons_per_user_option(CLI::App& command, std::int64_t& per_user_max) {
+  command
+      .add_option("--managed-daemons-per-user", per_user_max,
+                  "Managed daemons a user may have at most, deleted ones aside: each is a process "
+                  "or a pod this platform runs (0: no limit)")
+      ->envname("MANAGED_DAEMONS_PER_USER")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000}))
+      ->capture_default_str();
+}
+
 void add_control_plane_command(CLI::App& server, int& exit_code) {
   auto options = std::make_shared<ControlPlaneOptions>();
   auto* plane =

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 
 namespace reliant {
@@ -26,5 +27,9 @@ struct CommandsFlags {
 };
 void add_control_plane_flags(CLI::App& command, ControlPlaneFlags& flags,
                              const std::string& interval_flag);
+
+// --managed-daemons-per-user, of the servers that create managed daemons (`reliant server api`
+// and the monolith): how many a user may have at most.
+void add_managed_daemons_per_user_option(CLI::App& command, std::int64_t& per_user_max);
 
 }  // namespace reliant

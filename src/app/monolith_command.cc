@@ -64,6 +64,7 @@ struct MonolithOptions {
   GrpcLimitOptions grpc_limits;
   LlmOptions llm;
   std::int64_t concurrency = 64;
+  std::int64_t managed_daemons_per_user = 20;
   std::string tls_cert;
   std::string tls_key;
   bool disable_tls = false;
@@ -100,6 +101,17 @@ void announce_web_link(const std::string& link, const std::string& data_dir, boo
   write_web_link(data_dir, link);
   spdlog::info("web app: {} (signs you in once, within 10 minutes{})", link,
                built ? "" : "; not built: run tools/setup.sh");
+}
+
+// The monolith's managed daemons: local ones, which run as this process's OS user, so for its
+// local account only.
+control_plane::ManagedDaemonServiceConfig local_managed_daemons(const std::string& local_user_id,
+                                                                std::int64_t per_user_max) {
+  control_plane::ManagedDaemonServiceConfig config;
+  config.platforms = {DaemonPlatform::local};
+  config.local_platform_user = local_user_id;
+  config.per_user_max = per_user_max;
+  return config;
 }
 
 int run_monolith(const MonolithOptions& options) {
@@ -193,9 +205,8 @@ int run_monolith(const MonolithOptions& options) {
   api_config.chats.queue = worker_config.queue;
   api_config.models = models->catalog;
   api_config.daemons = &router;
-  // Local daemons run as this process's OS user: for its local account only.
-  api_config.managed_daemons.platforms = {DaemonPlatform::local};
-  api_config.managed_daemons.local_platform_user = account->user_id;
+  api_config.managed_daemons =
+      local_managed_daemons(account->user_id, options.managed_daemons_per_user);
   Pbkdf2PasswordHasher passwords(executor);
   OsSecretSource secrets;
   api_config.passwords = &passwords;
@@ -307,6 +318,7 @@ void add_monolith_command(CLI::App& app, int& exit_code) {
       ->envname("TOOLS_DAEMON_PORT")
       ->capture_default_str();
   add_control_plane_flags(*monolith, options->plane, "--control-plane-interval");
+  add_managed_daemons_per_user_option(*monolith, options->managed_daemons_per_user);
   monolith->callback([options, &exit_code] { exit_code = run_monolith(*options); });
 }
 

@@ -247,6 +247,33 @@ TEST_P(ManagedDaemonRows, ADeletedDaemonsRowsGoOnlyWhenItsHolderRemovedIt) {
   EXPECT_EQ(*left, 2u);
 }
 
+// What the per-user limit counts: a user's daemons not wished deleted, none of another user's
+// (on Postgres behind the user's row lock, which this runs through).
+TEST_P(ManagedDaemonRows, CountsAUsersDaemonsThatAreNotDeleted) {
+  auto counts = std::make_shared<std::vector<std::int64_t>>();
+  auto count_all = [&] {
+    counts->clear();
+    ASSERT_TRUE(transact([=, dialect = store_->dialect()](SqlTransaction& tx) -> Result<void> {
+                  for (const char* user : {"u1", "u2"}) {
+                    auto live = count_live_managed_daemons(tx, dialect, user);
+                    if (!live) return fail(live.error());
+                    counts->push_back(*live);
+                  }
+                  return {};
+                }).has_value());
+  };
+  count_all();
+  EXPECT_EQ(*counts, (std::vector<std::int64_t>{3, 0}));
+  ASSERT_TRUE(transact([](SqlTransaction& tx) -> Result<void> {
+                auto row = set_desired_state(tx, "id-box-b", DesiredState::deleted, 200);
+                if (!row) return fail(row.error());
+                return {};
+              }).has_value());
+  ASSERT_TRUE(create("u2", "box-z").has_value());
+  count_all();
+  EXPECT_EQ(*counts, (std::vector<std::int64_t>{2, 1}));
+}
+
 TEST_P(ManagedDaemonRows, NoGatewayExpiresALeaseWithoutEndAndARestartReleasesOnlyItsOwn) {
   // box-a as the monolith's embedded daemon holds it, box-b held by the monolith's gateway,
   // box-c by another gateway.

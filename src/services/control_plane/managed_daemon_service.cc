@@ -156,8 +156,18 @@ Task<Result<v1::Daemon>> ManagedDaemonService::create(std::string user_id,
   row.user_id = user_id;
   row.spec = std::move(*parsed);
   row.created_at_ms = to_ms(env_.executor.now());
-  Task<Result<v1::Daemon>> writing =
-      env_.store->transact_for([row](SqlTransaction& tx) -> Result<v1::Daemon> {
+  Task<Result<v1::Daemon>> writing = env_.store->transact_for(
+      [row, dialect = env_.store->dialect(),
+       per_user_max = config_.per_user_max](SqlTransaction& tx) -> Result<v1::Daemon> {
+        if (per_user_max > 0) {
+          auto live = count_live_managed_daemons(tx, dialect, row.user_id);
+          if (!live) return fail(live.error());
+          if (*live >= per_user_max) {
+            return fail(ErrorCode::failed_precondition,
+                        "you are at this server's limit of managed daemons for one user (" +
+                            std::to_string(per_user_max) + "): delete one first");
+          }
+        }
         if (auto ok = check_links(tx, row.user_id, row.spec); !ok) return fail(ok.error());
         if (auto ok = insert_managed_daemon(tx, row); !ok) return fail(ok.error());
         return daemon_view(tx, row.user_id, row.id);

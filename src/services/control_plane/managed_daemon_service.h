@@ -25,6 +25,10 @@ struct ManagedDaemonServiceConfig {
   // daemons run as its own OS user, with its files in reach, so — like its embedded daemon —
   // they serve its local account only.
   std::string local_platform_user;
+  // A user's managed daemons at most, deleted ones aside: each is a process or a pod the
+  // platform runs for them, so one user cannot take the machine or the cluster (--managed-daemons-
+  // per-user). 0: no limit.
+  std::int64_t per_user_max = 20;
 };
 
 class ManagedDaemonService {

@@ -104,6 +104,20 @@ Result<void> insert_managed_daemon(SqlTransaction& tx, const ManagedDaemonRecord
   return {};
 }
 
+Result<std::int64_t> count_live_managed_daemons(SqlTransaction& tx, SqlDialect dialect,
+                                                const std::string& user_id) {
+  if (dialect == SqlDialect::postgres) {
+    auto locked = tx.query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE", {user_id});
+    if (!locked) return fail(locked.error());
+  }
+  auto rows = tx.query(
+      "SELECT COUNT(*) AS live FROM managed_daemons WHERE user_id = $1 AND desired_state <> "
+      "'deleted'",
+      {user_id});
+  if (!rows) return fail(rows.error());
+  return first_record(*rows).integer("live");
+}
+
 Result<std::optional<ManagedDaemonRecord>> find_managed_daemon(SqlTransaction& tx,
                                                                const std::string& id) {
   auto rows = managed_rows(tx, "WHERE m.id = $1", {id});

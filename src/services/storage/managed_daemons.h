@@ -41,6 +41,12 @@ struct ManagedDaemonRecord {
 // A new managed daemon (desired running, observed pending) and its daemons row (type cloud,
 // disconnected, the spec's labels). already_exists when the user has a daemon of that name.
 Result<void> insert_managed_daemon(SqlTransaction& tx, const ManagedDaemonRecord& daemon);
+// How many managed daemons the user has that are not deleted. On Postgres the user's row is
+// locked first (FOR NO KEY UPDATE, which foreign keys' checks do not wait for), so that two
+// creations for one user count one after the other and a limit on the count holds; SQLite has
+// one writer at a time already.
+Result<std::int64_t> count_live_managed_daemons(SqlTransaction& tx, SqlDialect dialect,
+                                                const std::string& user_id);
 
 Result<std::optional<ManagedDaemonRecord>> find_managed_daemon(SqlTransaction& tx,
                                                                const std::string& id);

@@ -2,7 +2,7 @@
 // read, list, update, suspend, resume and delete write the user's wish; bad input is refused
 // with the field named and nothing written; a local daemon cannot be suspended, another user's
 // daemon is not found, and AWS is refused before any provider is called. On the monolith, only
-// its local user may create local daemons.
+// its local user may create local daemons. A user has at most the server's limit of them.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -150,6 +150,30 @@ TEST(ManagedDaemonCalls, OnTheMonolithOnlyTheLocalUserCreatesLocalDaemons) {
   HttpResponse mine = a.call("POST", "/api/v1/daemons", body);
   EXPECT_EQ(mine.status, 201) << mine.body;
   EXPECT_EQ(a.managed_rows(), 1u);
+}
+
+// Each managed daemon is a process or a pod the platform runs for its user: a user may have
+// per_user_max of them (deleted ones aside), and is told so past it; another user is not held
+// to the first one's count.
+TEST(ManagedDaemonCalls, AUserHasAtMostTheServersLimitOfManagedDaemons) {
+  api::ApiConfig config;
+  config.managed_daemons.per_user_max = 2;
+  config.managed_daemons.platforms = {DaemonPlatform::local};
+  ManagedApi a(config);
+  auto create = [&](const std::string& name, const std::string* token = nullptr) {
+    return a.call("POST", "/api/v1/daemons",
+                  R"({"name":")" + name + R"(","permissions":"execution"})", token);
+  };
+  ASSERT_EQ(create("one").status, 201);
+  ASSERT_EQ(create("two").status, 201);
+  HttpResponse third = create("three");
+  EXPECT_EQ(third.status, 409) << third.body;
+  EXPECT_EQ(a.error(third),
+            "you are at this server's limit of managed daemons for one user (2): delete one first");
+  EXPECT_EQ(a.managed_rows(), 2u);
+  EXPECT_EQ(create("finns", &a.finn).status, 201) << "another user's count is their own";
+  ASSERT_EQ(a.call("DELETE", "/api/v1/daemons/two").status, 200);
+  EXPECT_EQ(create("three").status, 201) << "a deleted daemon counts no more";
 }
 
 }  // namespace
