@@ -206,6 +206,12 @@ class Daemon {
   // When it last served its user (idle_for: what its heartbeats report).
   SteadyInstant last_served_{};
   std::uint64_t heartbeat_sequence_ = 0;
+  // Commands and typed calls by command_id, so that one the bus delivered twice runs once (a
+  // late copy of a write would undo the writes after it): those running, and the last
+  // kCommandsRememberedMax finished.
+  static constexpr std::size_t kCommandsRememberedMax = 4096;
+  std::set<std::string> commands_running_;
+  MemoryRequestJournal commands_finished_{kCommandsRememberedMax};
   Backoff backoff_;
   // Gateways that said they are going away since the last registration, at most
   // config_.gateways.size() before the backoff paces the dials again.

@@ -62,7 +62,8 @@ struct ResultSlot {
 
 }  // namespace
 
-BusDaemonRouter::BusDaemonRouter(Env& env, BusRouterConfig config) : env_(env), config_(config) {
+BusDaemonRouter::BusDaemonRouter(Env& env, BusRouterConfig config)
+    : env_(env), config_(config), command_ids_(env.executor, env.random.split("daemon-commands")) {
   RELIANT_ASSERT_MSG(env.bus != nullptr, "the bus router needs a bus");
 }
 
@@ -269,6 +270,7 @@ Task<Result<Reply>> BusDaemonRouter::control_request(std::string subject, std::s
 Task<Result<v1::DaemonCommandResult>> BusDaemonRouter::send_command(v1::DaemonCommand command) {
   const std::string user_id = command.user_id();
   if (auto ok = subjects::check_token("user id", user_id); !ok) co_return fail(ok.error());
+  if (command.command_id().empty()) command.set_command_id(command_ids_.next());
   const std::string subject = subjects::daemon_command(user_id);
   const std::string payload = protocol::to_json(command);
   Task<Result<v1::DaemonCommandResult>> asking =

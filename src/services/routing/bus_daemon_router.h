@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runtime/env.h"
+#include "runtime/ids.h"
 #include "services/routing/daemon_router.h"
 
 namespace reliant::routing {
@@ -50,6 +51,8 @@ class BusDaemonRouter final : public DaemonRouter {
 
   Env& env_;
   BusRouterConfig config_;
+  // A command's id, one per call however often the bus delivers it: the daemon runs an id once.
+  IdGenerator command_ids_;
 };
 
 }  // namespace reliant::routing

@@ -3,7 +3,7 @@
 // in and whichever stream ends first, and its answers always go down a live stream. A daemon
 // started for one user (--user-id) refuses a registration for another. A daemon with a dial key
 // serves only streams that show it. A daemon whose heartbeats its gateway stops acknowledging
-// ends the session.
+// ends the session. A command id runs once.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -258,6 +258,34 @@ TEST(DaemonSessions, AStreamWithoutTheDialKeyIsClosedUnservedAndTheGatewaysSessi
   auto answer = w.next_frame(*gateway);
   ASSERT_TRUE(answer && answer->has_tool_response());
   EXPECT_EQ(answer->tool_response().request_id(), "req-after");
+}
+
+// A bus may deliver a command twice, the copy late: the daemon runs a command_id once, and a copy
+// that comes after its answer is told so instead of running again (a late copy of a write would
+// put back what the writes after it replaced).
+TEST(DaemonSessions, ACommandIdRunsOnceAndALateCopyIsRefused) {
+  World w;
+  StreamPtr stream = w.dial_and_read_register(1);
+  World::acknowledge(*stream);
+  w.settle();
+  v1::GatewayFrame status;
+  status.mutable_command()->set_command_id("cmd-1");
+  status.mutable_command()->set_command("status");
+  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
+  auto first = w.next_frame(*stream);
+  ASSERT_TRUE(first && first->has_command_result());
+  EXPECT_TRUE(first->command_result().ok()) << first->command_result().error_message();
+  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
+  auto copy = w.next_frame(*stream);
+  ASSERT_TRUE(copy && copy->has_command_result());
+  EXPECT_EQ(copy->command_result().command_id(), "cmd-1");
+  EXPECT_FALSE(copy->command_result().ok());
+  EXPECT_EQ(copy->command_result().error_code(), "already_exists");
+  status.mutable_command()->set_command_id("cmd-2");
+  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
+  auto next = w.next_frame(*stream);
+  ASSERT_TRUE(next && next->has_command_result());
+  EXPECT_TRUE(next->command_result().ok()) << "another id runs";
 }
 
 // The gateway's side of a registered stream: it notes the daemon's heartbeats and whether the
