@@ -227,17 +227,22 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve(Stream& stream, std::string addre
   gateways_leaving_ = 0;
   if (observer_ != nullptr) observer_->on_registered(daemon_id_, address);
   Task<Result<SessionEnd>> serving =
-      serve_frames(stream, std::move(address), heartbeat_interval_for(ack), ack.acks_heartbeats());
+      serve_frames(stream, std::move(address), heartbeat_interval_for(ack), unheard_max_for(ack));
   co_return co_await serving;
 }
 
 Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::string address,
                                                       Duration heartbeat_interval,
-                                                      bool gateway_acks) {
+                                                      std::optional<Duration> unheard_max) {
+  // What this session sends, counted against what the gateway hears (when it says): it outlives
+  // `session`, whose heartbeats count theirs, and send() counts the others while this is the
+  // registered stream.
+  SendProgress progress;
+  SendProgress* const counted = unheard_max ? &progress : nullptr;
+  if (stream_ == &stream) stream_progress_ = counted;
   // Heartbeats live as long as this session, at the pace the gateway asks (heartbeats()).
-  HeartbeatAcks acks;  // outlives `session`, whose heartbeats record what they send in it
   Scope session(env_.executor);
-  session.spawn(heartbeats(stream, heartbeat_interval, gateway_acks ? &acks : nullptr));
+  session.spawn(heartbeats(stream, heartbeat_interval, counted, unheard_max.value_or(Duration{})));
   SessionEnd end = SessionEnd::lost;
   for (;;) {
     Task<Result<std::string>> next = stream.receive();
@@ -246,7 +251,9 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::strin
     last_heard_ = env_.executor.steady_now();
     auto decoded = protocol::decode<v1::GatewayFrame>(*received);
     if (!decoded) continue;  // a malformed frame is dropped; the stream stays usable
-    if (decoded->has_heartbeat()) acks.acked(decoded->heartbeat().acked_sequence());
+    if (decoded->has_heartbeat()) {
+      progress.heard(decoded->heartbeat().frames_heard(), env_.executor.steady_now());
+    }
     if (decoded->has_error()) {
       // e.g. "replaced": this daemon connected again elsewhere; "shutting_down": its gateway
       // drained, having answered every call it sent (begin_drain).
@@ -256,7 +263,7 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::strin
         // Its credentials were revoked: nothing it started under them runs on, and the connect
         // loop recovers (new credentials, or it stops and says why).
         (void)runner_.cancel_all("the daemon's credentials were revoked");
-        if (stream_ == &stream) stream_ = nullptr;
+        forget_stream(stream);
         co_return fail(ErrorCode::unauthenticated,
                        "gateway " + address + " ended the session: " + decoded->error().message());
       }
@@ -264,8 +271,15 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::strin
     }
     handle(*decoded);
   }
-  if (stream_ == &stream) stream_ = nullptr;  // a newer accepted stream may have taken over
+  forget_stream(stream);
   co_return end;
+}
+
+void Daemon::forget_stream(const Stream& stream) {
+  // A newer accepted stream may have taken over: that one stays.
+  if (stream_ != &stream) return;
+  stream_ = nullptr;
+  stream_progress_ = nullptr;
 }
 
 Result<void> Daemon::listen() {
@@ -329,21 +343,26 @@ Duration Daemon::heartbeat_interval_for(const v1::RegisterAck& ack) const {
                               config_.heartbeat_interval);
 }
 
-Task<void> Daemon::heartbeats(Stream& stream, Duration interval, HeartbeatAcks* acks) {
-  // A heartbeat is acknowledged by the gateway's next one, an interval later at most, or two
-  // when that one is late too: a deadline of stale_after plus an interval leaves that margin.
-  const Duration ack_deadline = config_.stale_after + interval;
+std::optional<Duration> Daemon::unheard_max_for(const v1::RegisterAck& ack) const {
+  if (!ack.acks_heartbeats()) return std::nullopt;  // an older gateway: it says nothing heard
+  // The gateway says what it heard in its heartbeats, at its own interval (later when one is
+  // late): stale_after and one of its intervals is a margin for a healthy stream.
+  return config_.stale_after +
+         std::max<Duration>(heartbeat_interval_for(ack), milliseconds(ack.heartbeat_interval_ms()));
+}
+
+Task<void> Daemon::heartbeats(Stream& stream, Duration interval, SendProgress* progress,
+                              Duration unheard_max) {
   for (;;) {
-    const std::uint64_t sequence = ++heartbeat_sequence_;
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
-    beat.mutable_heartbeat()->set_sequence(sequence);
+    beat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
     beat.mutable_heartbeat()->set_idle_ms(static_cast<std::uint64_t>(to_ms(idle_for())));
     // A late heartbeat (a busy process, a slow link): one interval without one is within
     // stale_after.
     if (!buggify(env_, "daemon.heartbeat_skipped") && stream.send(protocol::encode(beat)) &&
-        acks != nullptr) {
-      acks->sent(sequence, env_.executor.steady_now());
+        progress != nullptr) {
+      progress->sent(env_.executor.steady_now());
     }
     co_await sleep(env_.executor, interval);
     const SteadyInstant now = env_.executor.steady_now();
@@ -353,14 +372,14 @@ Task<void> Daemon::heartbeats(Stream& stream, Duration interval, HeartbeatAcks* 
       stream.close();
       co_return;
     }
-    const std::optional<SteadyInstant> unacked_since =
-        acks != nullptr ? acks->oldest_unacked_at() : std::nullopt;
-    if (unacked_since && now - *unacked_since >= ack_deadline) {
-      // The gateway still speaks but hears none of this daemon's heartbeats: the daemon's
+    const std::optional<SteadyInstant> unheard_since =
+        progress != nullptr ? progress->stalled_since() : std::nullopt;
+    if (unheard_since && now - *unheard_since >= unheard_max) {
+      // The gateway still speaks but has heard nothing more of this daemon's: the daemon's
       // direction of the stream is stalled. The gateway would only notice at disconnect_after.
       log_line(env_, LogLevel::warn, [&] {
-        return "the gateway acknowledged no heartbeat for " +
-               format_duration(now - *unacked_since) +
+        return "the gateway has heard none of this daemon's frames for " +
+               format_duration(now - *unheard_since) +
                " while it still sends: the stream is stalled towards it; connecting again";
       });
       stream.close();
@@ -406,7 +425,10 @@ void Daemon::send_response(const v1::ToolResponse& response) {
 void Daemon::send(const v1::DaemonFrame& frame) {
   // Without a stream the result stays in the cache: the gateway redelivers the request when
   // the daemon is back, and the cache answers it.
-  if (stream_ != nullptr) (void)stream_->send(protocol::encode(frame));
+  if (stream_ == nullptr) return;
+  if (stream_->send(protocol::encode(frame)) && stream_progress_ != nullptr) {
+    stream_progress_->sent(env_.executor.steady_now());
+  }
 }
 
 void Daemon::run_command(const v1::DaemonCommand& command) {
@@ -418,12 +440,17 @@ Task<void> Daemon::answer_command(v1::DaemonCommand command) {
   const std::string id = command.command_id();
   if (!id.empty() && commands_running_.count(id) != 0) co_return;  // a copy: the first answers
   if (!id.empty() && commands_finished_.contains(id)) {
+    // A copy after the answer: the router's own resend after a lost answer gets it again.
     v1::DaemonCommandResult& repeated = *frame.mutable_command_result();
-    repeated.set_command_id(id);
-    repeated.set_ok(false);
-    repeated.set_error_code("already_exists");
-    repeated.set_error_message("command " + id +
-                               " ran already: its answer went to its first delivery");
+    if (const v1::DaemonCommandResult* kept = command_answers_.find(id)) {
+      repeated = *kept;
+    } else {
+      repeated.set_command_id(id);
+      repeated.set_ok(false);
+      repeated.set_error_code("already_exists");
+      repeated.set_error_message("command " + id +
+                                 " ran already: its answer went to its first delivery");
+    }
     send(frame);
     co_return;
   }
@@ -445,6 +472,9 @@ Task<void> Daemon::answer_command(v1::DaemonCommand command) {
   if (!id.empty()) {
     commands_running_.erase(id);
     commands_finished_.add(id);
+    if (frame.command_result().ByteSizeLong() <= kCommandAnswerKeptBytesMax) {
+      command_answers_.put(id, frame.command_result());
+    }
   }
   send(frame);
 }

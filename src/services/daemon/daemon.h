@@ -26,7 +26,8 @@
 #include "runtime/future.h"
 #include "runtime/scope.h"
 #include "services/daemon/command_poller.h"
-#include "services/daemon/heartbeat_acks.h"
+#include "services/daemon/result_cache.h"
+#include "services/daemon/send_progress.h"
 #include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/tool.h"
 
@@ -154,9 +155,13 @@ class Daemon {
   // the gateway refused the credentials.
   Task<Result<SessionEnd>> serve(Stream& stream, std::string address);
   // A registered session's frames, until the stream ends or the gateway ends it.
-  // A gateway that acks heartbeats (RegisterAck.acks_heartbeats) is held to it: see heartbeats().
+  // With `unheard_max` (a gateway that says what it heard, unheard_max_for), the session ends
+  // when the gateway hears nothing more of what the daemon sends for that long: see heartbeats().
   Task<Result<SessionEnd>> serve_frames(Stream& stream, std::string address,
-                                        Duration heartbeat_interval, bool gateway_acks);
+                                        Duration heartbeat_interval,
+                                        std::optional<Duration> unheard_max);
+  // Once `stream` ends: no longer the registered stream, unless a newer one took over.
+  void forget_stream(const Stream& stream);
   // Whether to dial the next gateway at once after `ended`: a gateway going away, and not every
   // gateway in a row (all of them going away, or one address behind a load balancer that still
   // sends it to the one leaving): then the backoff paces it.
@@ -165,12 +170,16 @@ class Daemon {
   // its tools, its protocol and methods, and the next registration_seq.
   v1::DaemonFrame register_frame();
   // Every `interval` until the session ends, the gateway falls silent for stale_after, or (with
-  // `acks`, from a gateway that acknowledges them) a heartbeat goes unacknowledged for
-  // stale_after and an interval. The interval is the gateway's (its RegisterAck's), no slower
-  // than ours: its stale and disconnect timeouts are built on it, whatever this daemon was
-  // started with.
-  Task<void> heartbeats(Stream& stream, Duration interval, HeartbeatAcks* acks);
+  // `progress`, from a gateway that says what it heard) it has heard nothing more of what the
+  // daemon sends for `unheard_max`. The interval is the gateway's (its RegisterAck's), no
+  // slower than ours: its stale and disconnect timeouts are built on it, whatever this daemon
+  // was started with.
+  Task<void> heartbeats(Stream& stream, Duration interval, SendProgress* progress,
+                        Duration unheard_max);
   Duration heartbeat_interval_for(const v1::RegisterAck& ack) const;
+  // How long the gateway may hear nothing more of what the daemon sends; none from an older
+  // gateway, which does not say.
+  std::optional<Duration> unheard_max_for(const v1::RegisterAck& ack) const;
   Task<void> serve_accepted(StreamPtr stream);
   // Whether an accepted stream shows the dial key (always, when the daemon has none).
   bool dialled_by_platform(const Stream& stream) const;
@@ -195,7 +204,8 @@ class Daemon {
   std::string session_id_;  // new for every start of the process
   std::string daemon_id_;
   std::string user_id_;
-  Stream* stream_ = nullptr;  // the registered stream of the newest session, if any
+  Stream* stream_ = nullptr;                 // the registered stream of the newest session, if any
+  SendProgress* stream_progress_ = nullptr;  // what is sent on it, when its gateway says
   // Sessions (streams being served, registered or not) and how many were started: only the
   // newest may become stream_, and accepting a stream closes every older one.
   std::set<Stream*> sessions_;
@@ -207,11 +217,15 @@ class Daemon {
   SteadyInstant last_served_{};
   std::uint64_t heartbeat_sequence_ = 0;
   // Commands and typed calls by command_id, so that one the bus delivered twice runs once (a
-  // late copy of a write would undo the writes after it): those running, and the last
-  // kCommandsRememberedMax finished.
+  // late copy of a write would undo the writes after it): those running, the last
+  // kCommandsRememberedMax finished, and the answers of the last kCommandAnswersKeptMax of them
+  // that were small enough to keep (a copy is answered with the first answer, else refused).
   static constexpr std::size_t kCommandsRememberedMax = 4096;
+  static constexpr std::size_t kCommandAnswersKeptMax = 256;
+  static constexpr std::size_t kCommandAnswerKeptBytesMax = 64 * 1024;
   std::set<std::string> commands_running_;
   MemoryRequestJournal commands_finished_{kCommandsRememberedMax};
+  ResultCache<v1::DaemonCommandResult> command_answers_{kCommandAnswersKeptMax};
   Backoff backoff_;
   // Gateways that said they are going away since the last registration, at most
   // config_.gateways.size() before the backoff paces the dials again.

@@ -187,7 +187,7 @@ void ToolRunner::start(const v1::ToolRequest& request) {
         "may or may not have run");
     lost.set_daemon_id(daemon_id_);
     lost.set_user_id(user_id_);
-    cache_.put(lost);
+    cache_.put(lost.request_id(), lost);
     answer_(lost);
     return;
   }
@@ -268,7 +268,7 @@ void ToolRunner::finish(const std::string& request_id, v1::ToolResponse response
   executor_.cancel(running->timeout);
   response.set_daemon_id(daemon_id_);
   response.set_user_id(user_id_);
-  cache_.put(response);
+  cache_.put(response.request_id(), response);
   answer_(response);
   // A tool that returned is the caller here: its Scope cannot die under it, so it waits in
   // finished_ for the next start. A timeout or a cancel frees it now, which stops the tool.

@@ -132,7 +132,7 @@ class ToolRunner {
   Started started_;
   std::string daemon_id_;
   std::string user_id_;
-  ResultCache cache_;
+  ResultCache<v1::ToolResponse> cache_;
   std::map<std::string, std::unique_ptr<Running>> running_;
   std::vector<std::unique_ptr<Running>> finished_;  // freed on the next start
 };

@@ -441,6 +441,7 @@ void Gateway::take_over(Connection& connection) {
 }
 
 void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
+  ++connection.frames_heard;
   if (auto changed = connection.presence.on_heard(env_.executor.steady_now())) {
     scope_.spawn(record_status(connection.daemon_id, connection.user_id, connection.connection_id,
                                *changed));
@@ -458,8 +459,6 @@ void Gateway::on_frame(Connection& connection, const v1::DaemonFrame& frame) {
     case v1::DaemonFrame::kHeartbeat:
       connection.idle_ms = frame.heartbeat().idle_ms();
       connection.idle_heard_at = env_.executor.steady_now();
-      connection.heartbeat_heard =
-          std::max(connection.heartbeat_heard, frame.heartbeat().sequence());
       break;
     default:
       break;
@@ -495,7 +494,7 @@ Task<void> Gateway::keep_alive(Connection* connection) {
     if (now >= next_beat) {
       v1::GatewayFrame beat;
       beat.mutable_heartbeat()->set_sent_at_ms(to_ms(env_.executor.now()));
-      beat.mutable_heartbeat()->set_acked_sequence(connection->heartbeat_heard);
+      beat.mutable_heartbeat()->set_frames_heard(connection->frames_heard);
       if (!buggify(env_, "gateway.heartbeat_skipped")) send(*connection, beat);
       last_beat = now;
     }

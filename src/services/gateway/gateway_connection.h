@@ -31,9 +31,9 @@ struct Gateway::Connection {
   // What the daemon's last heartbeat said of its idleness, and when it was heard (steady).
   std::uint64_t idle_ms = 0;
   SteadyInstant idle_heard_at{};
-  // The highest heartbeat sequence heard on this stream, which this gateway's heartbeats
-  // acknowledge (Heartbeat.acked_sequence).
-  std::uint64_t heartbeat_heard = 0;
+  // Frames heard on this stream since the registration, which this gateway's heartbeats
+  // acknowledge (Heartbeat.frames_heard).
+  std::uint64_t frames_heard = 0;
 };
 
 // A result or status being stored, which a draining gateway waits for (it counts while it lives).

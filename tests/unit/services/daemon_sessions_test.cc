@@ -2,8 +2,8 @@
 // the daemon keeps one session — the newest stream — whatever order the acknowledgements come
 // in and whichever stream ends first, and its answers always go down a live stream. A daemon
 // started for one user (--user-id) refuses a registration for another. A daemon with a dial key
-// serves only streams that show it. A daemon whose heartbeats its gateway stops acknowledging
-// ends the session. A command id runs once.
+// serves only streams that show it. A daemon whose frames its gateway no longer hears ends the
+// session. A command id runs once.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 
 #include "core/managed_dial_key.h"
 #include "protocol/codec.h"
+#include "reliant/api/v1/daemon_services.pb.h"
 #include "runtime/scope.h"
 #include "runtime/sleep.h"
 #include "services/daemon/daemon.h"
@@ -260,37 +261,62 @@ TEST(DaemonSessions, AStreamWithoutTheDialKeyIsClosedUnservedAndTheGatewaysSessi
   EXPECT_EQ(answer->tool_response().request_id(), "req-after");
 }
 
-// A bus may deliver a command twice, the copy late: the daemon runs a command_id once, and a copy
-// that comes after its answer is told so instead of running again (a late copy of a write would
-// put back what the writes after it replaced).
-TEST(DaemonSessions, ACommandIdRunsOnceAndALateCopyIsRefused) {
+// A bus may deliver a command twice, the copy late: the daemon runs a command_id once. A copy
+// that comes after the answer gets the first answer again when it was small enough to keep, and
+// is told the command ran otherwise; it never runs again (a late copy of a write would put back
+// what the writes after it replaced).
+TEST(DaemonSessions, ACommandIdRunsOnceAndALateCopyGetsTheFirstAnswerOrIsRefused) {
   World w;
   StreamPtr stream = w.dial_and_read_register(1);
   World::acknowledge(*stream);
   w.settle();
-  v1::GatewayFrame status;
-  status.mutable_command()->set_command_id("cmd-1");
-  status.mutable_command()->set_command("status");
-  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
-  auto first = w.next_frame(*stream);
-  ASSERT_TRUE(first && first->has_command_result());
-  EXPECT_TRUE(first->command_result().ok()) << first->command_result().error_message();
-  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
-  auto copy = w.next_frame(*stream);
-  ASSERT_TRUE(copy && copy->has_command_result());
-  EXPECT_EQ(copy->command_result().command_id(), "cmd-1");
-  EXPECT_FALSE(copy->command_result().ok());
-  EXPECT_EQ(copy->command_result().error_code(), "already_exists");
-  status.mutable_command()->set_command_id("cmd-2");
-  ASSERT_TRUE(stream->send(protocol::encode(status)).has_value());
-  auto next = w.next_frame(*stream);
-  ASSERT_TRUE(next && next->has_command_result());
-  EXPECT_TRUE(next->command_result().ok()) << "another id runs";
+  auto call = [&](const std::string& command_id, const std::string& method,
+                  const google::protobuf::Message& request) {
+    v1::GatewayFrame frame;
+    frame.mutable_command()->set_command_id(command_id);
+    frame.mutable_command()->set_method(method);
+    frame.mutable_command()->set_request(protocol::encode(request));
+    EXPECT_TRUE(stream->send(protocol::encode(frame)).has_value());
+    auto answer = w.next_frame(*stream);
+    EXPECT_TRUE(answer && answer->has_command_result());
+    return answer ? answer->command_result() : v1::DaemonCommandResult();
+  };
+  const std::string save = "/reliant.api.v1.FileSystemService/SaveFileContent";
+  const std::string get = "/reliant.api.v1.FileSystemService/GetFileContent";
+  api::v1::SaveFileContentRequest small;
+  small.set_path("/home/pod/notes.txt");
+  small.set_content("first");
+  const v1::DaemonCommandResult first = call("save-1", save, small);
+  ASSERT_TRUE(first.ok()) << first.error_message();
+  small.set_content("second");
+  ASSERT_TRUE(call("save-2", save, small).ok());
+  small.set_content("first");
+  const v1::DaemonCommandResult copy = call("save-1", save, small);
+  EXPECT_EQ(copy.SerializeAsString(), first.SerializeAsString()) << "the first answer again";
+  api::v1::GetFileContentRequest read;
+  read.set_path("/home/pod/notes.txt");
+  const v1::DaemonCommandResult content = call("get-1", get, read);
+  ASSERT_TRUE(content.ok());
+  api::v1::GetFileContentResponse file;
+  ASSERT_TRUE(file.ParseFromString(content.response()));
+  EXPECT_EQ(file.content(), "second") << "the copy did not write again";
+
+  api::v1::SaveFileContentRequest big;
+  big.set_path("/home/pod/big.txt");
+  big.set_content(std::string(100 * 1024, 'x'));
+  ASSERT_TRUE(call("save-big", save, big).ok());
+  read.set_path("/home/pod/big.txt");
+  ASSERT_TRUE(call("get-big", get, read).ok());
+  const v1::DaemonCommandResult refused = call("get-big", get, read);
+  EXPECT_FALSE(refused.ok()) << "an answer too big to keep";
+  EXPECT_EQ(refused.command_id(), "get-big");
+  EXPECT_EQ(refused.error_code(), "already_exists");
 }
 
-// The gateway's side of a registered stream: it notes the daemon's heartbeats and whether the
-// stream ended (GatewaySide::receive), and sends a heartbeat every `period` acknowledging the
-// highest it heard, or nothing (GatewaySide::beat).
+// The gateway's side of a registered stream: it counts the daemon's frames and notes whether
+// the stream ended (GatewaySide::receive), and sends a heartbeat every `period` saying it heard
+// `percent` of them (100: all; fewer: a slow stream, whose count grows ever further behind what
+// was sent; 0: none).
 struct GatewaySide {
   std::uint64_t heard = 0;
   bool ended = false;
@@ -300,16 +326,15 @@ struct GatewaySide {
       Task<Result<std::string>> next = stream->receive();
       Result<std::string> bytes = co_await next;
       if (!bytes) break;
-      auto frame = protocol::decode<v1::DaemonFrame>(*bytes);
-      if (frame && frame->has_heartbeat()) heard = std::max(heard, frame->heartbeat().sequence());
+      if (protocol::decode<v1::DaemonFrame>(*bytes)) ++heard;
     }
     ended = true;
   }
-  Task<void> beat(Executor* executor, Stream* stream, Duration period, bool acknowledge) {
+  Task<void> beat(Executor* executor, Stream* stream, Duration period, std::uint64_t percent) {
     while (!ended) {
       co_await sleep(*executor, period);
       v1::GatewayFrame frame;
-      frame.mutable_heartbeat()->set_acked_sequence(acknowledge ? heard : 0);
+      frame.mutable_heartbeat()->set_frames_heard(heard * percent / 100);
       (void)stream->send(protocol::encode(frame));
     }
   }
@@ -317,20 +342,23 @@ struct GatewaySide {
 
 // A stream can stall in the daemon's direction only (a one-way partition) while the gateway's
 // frames still arrive: the daemon then hears no silence, and only the gateway's disconnect
-// timeout would end it. A gateway that acknowledges heartbeats (RegisterAck.acks_heartbeats)
-// lets the daemon see it: a heartbeat unacknowledged for stale_after and an interval ends the
-// session, so that the daemon dials again. One that acknowledges keeps its session, and so does
-// an older gateway, which acknowledges nothing and never said it would.
-TEST(DaemonSessions, HeartbeatsTheGatewayNoLongerAcknowledgesEndTheSession) {
+// timeout would end it. A gateway that says how many frames it heard (RegisterAck.
+// acks_heartbeats) lets the daemon see it: a count that stands still for stale_after and an
+// interval while frames are outstanding ends the session, so that the daemon dials again. One
+// that hears them keeps its session, late as it may hear them (a slow stream, whose oldest
+// unheard frame grows ever older: 15 s at the end here), and so does an older gateway, which
+// says nothing and never said it would.
+TEST(DaemonSessions, FramesTheGatewayNoLongerHearsEndTheSession) {
   struct Case {
     const char* what;
     bool gateway_acks;
-    bool acknowledges;
+    std::uint64_t percent_heard;
     bool session_ends;
   };
-  for (const Case c : {Case{"a gateway that stops acknowledging", true, false, true},
-                       Case{"a gateway that acknowledges", true, true, false},
-                       Case{"an older gateway", false, false, false}}) {
+  for (const Case c : {Case{"a gateway that hears nothing", true, 0, true},
+                       Case{"a gateway that hears every frame", true, 100, false},
+                       Case{"a gateway that hears half of them, ever later", true, 50, false},
+                       Case{"an older gateway", false, 0, false}}) {
     SCOPED_TRACE(c.what);
     World w("", false, "", seconds(3));
     StreamPtr stream = w.dial_and_read_register(1);
@@ -342,14 +370,14 @@ TEST(DaemonSessions, HeartbeatsTheGatewayNoLongerAcknowledgesEndTheSession) {
     ASSERT_TRUE(stream->send(protocol::encode(ack)).has_value());
     GatewaySide gateway;
     w.scope.spawn(gateway.receive(stream.get()));
-    w.scope.spawn(gateway.beat(&w.gw_exec, stream.get(), milliseconds(500), c.acknowledges));
+    w.scope.spawn(gateway.beat(&w.gw_exec, stream.get(), milliseconds(500), c.percent_heard));
     const Instant start = w.world.now();
-    w.run_until([&] { return gateway.ended || w.world.now() > start + seconds(20); });
+    w.run_until([&] { return gateway.ended || w.world.now() > start + seconds(30); });
     EXPECT_GE(gateway.heard, 3u) << "the daemon heartbeats every second";
     EXPECT_EQ(gateway.ended, c.session_ends);
     if (c.session_ends) {
-      // The first unacknowledged heartbeat, then stale_after and an interval, checked at the
-      // next heartbeat.
+      // The first frame unheard, then stale_after and an interval, checked at the next
+      // heartbeat.
       EXPECT_LE(w.world.now() - start, seconds(6));
       EXPECT_FALSE(w.daemon->registered());
     } else {

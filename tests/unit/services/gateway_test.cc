@@ -272,30 +272,35 @@ TEST(Gateway, RecordsWhenTheDaemonLastServedItsUserFromItsHeartbeats) {
   EXPECT_GE(*recorded(), to_ms(busy));
 }
 
-// The gateway says it acknowledges heartbeats, and each of its own heartbeats names the highest
-// sequence it heard on the stream (one that arrives out of order lowers nothing): a daemon whose
-// heartbeats stop being acknowledged knows its direction of the stream is stalled.
-TEST(Gateway, ItsHeartbeatsAcknowledgeTheHighestHeartbeatHeard) {
+// The gateway says it acknowledges, and each of its heartbeats says how many frames it has heard
+// from the daemon since the registration, of every kind: a daemon whose frames stop being heard
+// knows its direction of the stream is stalled.
+TEST(Gateway, ItsHeartbeatsSayHowManyFramesItHeard) {
   World w;
   StreamPtr stream = w.dial(w.alice_token);
   ASSERT_TRUE(stream->send(World::register_frame("acked")).has_value());
   auto ack = w.next_frame(*stream);
   ASSERT_TRUE(ack && ack->has_register_ack());
   EXPECT_TRUE(ack->register_ack().acks_heartbeats());
-  auto acked_by_next_heartbeat = [&] {
+  auto heard_by_next_heartbeat = [&] {
     for (;;) {
       auto frame = w.next_frame(*stream);
       if (!frame) return std::optional<std::uint64_t>();
-      if (frame->has_heartbeat()) return std::optional(frame->heartbeat().acked_sequence());
+      if (frame->has_heartbeat()) return std::optional(frame->heartbeat().frames_heard());
     }
   };
-  EXPECT_EQ(acked_by_next_heartbeat(), 0u) << "none heard yet";
-  for (const std::uint64_t sequence : {3u, 7u, 5u}) {
+  EXPECT_EQ(heard_by_next_heartbeat(), 0u) << "none heard yet";
+  for (const std::uint64_t sequence : {3u, 7u}) {
     v1::DaemonFrame beat;
     beat.mutable_heartbeat()->set_sequence(sequence);
     ASSERT_TRUE(stream->send(protocol::encode(beat)).has_value());
   }
-  EXPECT_EQ(acked_by_next_heartbeat(), 7u);
+  v1::DaemonFrame chunk;
+  chunk.mutable_output_chunk()->set_request_id("nobody-asked");
+  chunk.mutable_output_chunk()->set_data("output");
+  ASSERT_TRUE(stream->send(protocol::encode(chunk)).has_value());
+  ASSERT_TRUE(stream->send("\xff\xff not a frame").has_value());
+  EXPECT_EQ(heard_by_next_heartbeat(), 3u) << "two heartbeats and a chunk; not the garbage";
 }
 
 // A gateway renews the leases of all the daemons it holds together, once a period
