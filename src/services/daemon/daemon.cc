@@ -437,23 +437,6 @@ void Daemon::run_command(const v1::DaemonCommand& command) {
 
 Task<void> Daemon::answer_command(v1::DaemonCommand command) {
   v1::DaemonFrame frame;
-  const std::string id = command.command_id();
-  if (!id.empty() && commands_running_.count(id) != 0) co_return;  // a copy: the first answers
-  if (!id.empty() && commands_finished_.contains(id)) {
-    // A copy after the answer: the router's own resend after a lost answer gets it again.
-    v1::DaemonCommandResult& repeated = *frame.mutable_command_result();
-    if (const v1::DaemonCommandResult* kept = command_answers_.find(id)) {
-      repeated = *kept;
-    } else {
-      repeated.set_command_id(id);
-      repeated.set_ok(false);
-      repeated.set_error_code("already_exists");
-      repeated.set_error_message("command " + id +
-                                 " ran already: its answer went to its first delivery");
-    }
-    send(frame);
-    co_return;
-  }
   if (config_.read_only && !command.method().empty() && !method_only_reads(command.method())) {
     v1::DaemonCommandResult& refused = *frame.mutable_command_result();
     refused.set_command_id(command.command_id());
@@ -463,19 +446,24 @@ Task<void> Daemon::answer_command(v1::DaemonCommand command) {
     send(frame);
     co_return;
   }
+  const std::string id = command.command_id();
+  switch (commands_once_.begin(id)) {
+    case CommandsOnce::Seen::running:
+      co_return;  // a copy: the first delivery answers
+    case CommandsOnce::Seen::finished:
+      // A copy after the answer: the router's own resend after a lost answer gets it again.
+      *frame.mutable_command_result() = commands_once_.repeated(id);
+      send(frame);
+      co_return;
+    case CommandsOnce::Seen::first:
+      break;
+  }
   // Some answers wait (tool_specs starts MCP servers); the stream may change meanwhile, and
   // send() goes to whichever is registered then.
-  if (!id.empty()) commands_running_.insert(id);
   Task<v1::DaemonCommandResult> answering =
       answer_daemon_command(std::move(command), runner_, identity_json());
   *frame.mutable_command_result() = co_await answering;
-  if (!id.empty()) {
-    commands_running_.erase(id);
-    commands_finished_.add(id);
-    if (frame.command_result().ByteSizeLong() <= kCommandAnswerKeptBytesMax) {
-      command_answers_.put(id, frame.command_result());
-    }
-  }
+  commands_once_.finish(id, frame.command_result());
   send(frame);
 }
 

@@ -26,7 +26,7 @@
 #include "runtime/future.h"
 #include "runtime/scope.h"
 #include "services/daemon/command_poller.h"
-#include "services/daemon/result_cache.h"
+#include "services/daemon/commands_once.h"
 #include "services/daemon/send_progress.h"
 #include "services/daemon/tool_runner.h"
 #include "services/daemon/tools/tool.h"
@@ -216,16 +216,7 @@ class Daemon {
   // When it last served its user (idle_for: what its heartbeats report).
   SteadyInstant last_served_{};
   std::uint64_t heartbeat_sequence_ = 0;
-  // Commands and typed calls by command_id, so that one the bus delivered twice runs once (a
-  // late copy of a write would undo the writes after it): those running, the last
-  // kCommandsRememberedMax finished, and the answers of the last kCommandAnswersKeptMax of them
-  // that were small enough to keep (a copy is answered with the first answer, else refused).
-  static constexpr std::size_t kCommandsRememberedMax = 4096;
-  static constexpr std::size_t kCommandAnswersKeptMax = 256;
-  static constexpr std::size_t kCommandAnswerKeptBytesMax = 64 * 1024;
-  std::set<std::string> commands_running_;
-  MemoryRequestJournal commands_finished_{kCommandsRememberedMax};
-  ResultCache<v1::DaemonCommandResult> command_answers_{kCommandAnswersKeptMax};
+  CommandsOnce commands_once_;  // commands and typed calls run once by command_id
   Backoff backoff_;
   // Gateways that said they are going away since the last registration, at most
   // config_.gateways.size() before the backoff paces the dials again.
