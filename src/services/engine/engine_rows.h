@@ -49,12 +49,14 @@ Result<std::optional<LockedRun>> locked_run(const SqlRows& rows);
 // (returned in `outcome`). The caller holds the run lock and decided on the history read under
 // it. `bodies`, when given, holds each event's body already dumped, in the same order.
 // `ends_body`: nothing follows in the transaction, whose COMMIT may then go with the last
-// statement (SqlTransaction::query_last).
+// statement (SqlTransaction::query_last). `activity_chained`: the decision's activity is
+// answered later in the same transaction (PreparedStep::next_chained): its event is written,
+// its task is not.
 Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::string& run_id,
                             const std::string& queue, const std::vector<HistoryEvent>& events,
                             std::int64_t now_ms, const EagerDispatch& eager,
                             DecisionOutcome& outcome,
                             const std::vector<std::string>* bodies = nullptr,
-                            bool ends_body = false);
+                            bool ends_body = false, bool activity_chained = false);
 
 }  // namespace reliant::engine

@@ -416,11 +416,16 @@ Result<void> write_decision(SqlTransaction& tx, SqlDialect dialect, const std::s
                             const std::string& queue, const std::vector<HistoryEvent>& events,
                             std::int64_t now_ms, const EagerDispatch& eager,
                             DecisionOutcome& outcome, const std::vector<std::string>* bodies,
-                            bool ends_body) {
+                            bool ends_body, bool activity_chained) {
   RELIANT_ASSERT(bodies == nullptr || bodies->size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const HistoryEvent& e = events[i];
     std::string body = bodies != nullptr ? (*bodies)[i] : e.body.dump();
+    if (e.kind == EventKind::activity_scheduled && activity_chained) {
+      RELIANT_ASSERT(!ends_body);
+      if (auto ok = insert_event(tx, run_id, e, std::move(body)); !ok) return fail(ok.error());
+      continue;  // answered by the next step of this transaction: no task
+    }
     // On Postgres an activity's event goes with its task, a terminal event with the run's close.
     const bool event_in_next_statement =
         dialect == SqlDialect::postgres &&

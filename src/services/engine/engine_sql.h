@@ -243,6 +243,15 @@ struct PreparedStep {
   std::vector<HistoryEvent> decision;
   std::string result_body;                   // result.body.dump(), as it is stored
   std::vector<std::string> decision_bodies;  // each decision event's body, dumped
+  // A chain of steps in one transaction (Worker::chain_store_work): the activity a step of it
+  // answers was scheduled by the step before, in the same transaction, so its task would be
+  // inserted and deleted unseen — neither is written. `chained`: this step answers such an
+  // activity, under the run's lock the first step took, right after the event that step wrote,
+  // so its checks hold and are not made. `next_chained`: the activity this step's decision
+  // schedules is answered by the next step, whose transaction must then be this one (a chain
+  // not written whole fails the transaction).
+  bool chained = false;
+  bool next_chained = false;
 };
 // Applies the activity's result and the decision that follows to `kept` (a run some decision
 // of this worker left: last_seq > 0). No I/O; fails only on a history that is not what the
@@ -255,7 +264,8 @@ Result<PreparedStep> prepare_step(KeptRun kept, const ClaimedTask& task, const J
 // the run's lock already (it wrote the step before), so the lock is not taken again, and on
 // Postgres the step's statement, unless it closes the run itself (and must read the run's family
 // back), goes with the body's next statement (SqlTransaction::defer): its checks cannot fail
-// then, and if they do the transaction fails.
+// then, and if they do the transaction fails. A chained step (PreparedStep::chained) is always
+// written: it makes no checks, and runs only with `run_locked`.
 Result<std::optional<Completion>> commit_prepared_step(
     SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
     std::int64_t now_ms, const EagerDispatch& eager, bool run_locked = false);

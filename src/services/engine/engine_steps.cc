@@ -56,6 +56,12 @@ namespace {
 Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask& task,
                                            const PreparedStep& step) {
   const std::string& run_id = task.run_id;
+  if (step.chained) {
+    if (auto ok = insert_event(tx, run_id, step.result, step.result_body); !ok) {
+      return fail(ok.error());
+    }
+    return true;
+  }
   auto rows = tx.query(
       "SELECT r.status, h.seq, h.kind, h.body_json, h.created_at_ms, EXISTS (SELECT 1 FROM "
       "workflow_history a WHERE a.run_id = $1 AND a.ref_seq = $3 AND a.ref_seq > 0) AS answered "
@@ -126,6 +132,9 @@ FoldedDecision fold_decision(std::vector<SqlValue>& params, const ClaimedTask& t
                    listed({"$1", bigint(e.seq), param(std::string(to_string(e.kind))),
                            bigint(e.ref_seq()), param(step.decision_bodies[i]), bigint(e.at_ms)}) +
                    " FROM checked)";
+    if (e.kind == EventKind::activity_scheduled && step.next_chained) {
+      continue;  // answered by the next step of this transaction: no task
+    }
     if (e.kind == EventKind::activity_scheduled) {
       DecidedActivity activity =
           decided_activity(task.run_id, task.queue, e, now_ms, eager, outcome);
@@ -181,6 +190,37 @@ constexpr std::string_view kRecordPreparedResult =
     "retired AS (DELETE FROM engine_tasks WHERE id = $10 AND status = 'ready' "
     "AND EXISTS (SELECT 1 FROM checked))";
 
+// A chained step's statement (PreparedStep::chained): its result appended, nothing checked, no
+// task retired. `checked` always holds one row, so that the decision's CTEs (fold_decision),
+// each conditional on it, read the same as after the checks. Parameters $1 … $6.
+constexpr std::string_view kRecordChainedResult =
+    "WITH checked AS (SELECT 1), "
+    "appended AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, body_json, "
+    "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6))";
+
+// The parameters of kRecordPreparedResult, or of kRecordChainedResult for a chained step.
+std::vector<SqlValue> recorded_result_params(const ClaimedTask& task, const PreparedStep& step) {
+  const std::string& run_id = task.run_id;
+  std::string kind(to_string(step.result.kind));
+  if (step.chained) {
+    return {run_id,         step.result.seq,  std::move(kind),
+            task.event_seq, step.result_body, step.result.at_ms};
+  }
+  char digest_hex[17];
+  std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
+                static_cast<unsigned long long>(step.from_digest));
+  return {run_id,
+          step.from_seq,
+          task.event_seq,
+          std::string(digest_hex),
+          task.id,
+          step.result.seq,
+          std::move(kind),
+          step.result_body,
+          step.result.at_ms,
+          workflow_task_id(run_id, step.result.seq)};
+}
+
 // What record_prepared_result_sqlite does, on Postgres in one round trip: the run's lock, as every
 // append takes it, then one statement whose writes are all conditional on the checks (a statement
 // of its own after the lock, sent with it, so its snapshot sees whatever the previous lock holder
@@ -192,20 +232,8 @@ Result<bool> record_prepared_result_postgres(SqlTransaction& tx, const ClaimedTa
                                              bool run_locked, const EagerDispatch& eager,
                                              DecisionOutcome* folded) {
   const std::string& run_id = task.run_id;
-  char digest_hex[17];
-  std::snprintf(digest_hex, sizeof digest_hex, "%016llx",
-                static_cast<unsigned long long>(step.from_digest));
-  std::vector<SqlValue> params{run_id,
-                               step.from_seq,
-                               task.event_seq,
-                               std::string(digest_hex),
-                               task.id,
-                               step.result.seq,
-                               std::string(to_string(step.result.kind)),
-                               step.result_body,
-                               step.result.at_ms,
-                               workflow_task_id(run_id, step.result.seq)};
-  std::string sql(kRecordPreparedResult);
+  std::vector<SqlValue> params = recorded_result_params(task, step);
+  std::string sql(step.chained ? kRecordChainedResult : kRecordPreparedResult);
   FoldedDecision decision;
   if (folded != nullptr) {
     decision = fold_decision(params, task, step, now_ms, eager, *folded);
@@ -261,6 +289,7 @@ Result<std::optional<Completion>> commit_prepared_step(
     SqlTransaction& tx, SqlDialect dialect, const ClaimedTask& task, const PreparedStep& step,
     std::int64_t now_ms, const EagerDispatch& eager, bool run_locked) {
   RELIANT_ASSERT(step.result.ref_seq() == task.event_seq);
+  RELIANT_ASSERT_MSG(!step.chained || run_locked, "a chained step follows its step's lock");
   Completion completion;
   completion.counted = true;
   completion.decided.emplace();
@@ -272,8 +301,9 @@ Result<std::optional<Completion>> commit_prepared_step(
   if (!recorded) return fail(recorded.error());
   if (!*recorded) return std::optional<Completion>();  // decide from the store instead
   if (!fold) {
-    if (auto ok = write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
-                                 *completion.decided, &step.decision_bodies);
+    if (auto ok =
+            write_decision(tx, dialect, task.run_id, task.queue, step.decision, now_ms, eager,
+                           *completion.decided, &step.decision_bodies, false, step.next_chained);
         !ok) {
       return fail(ok.error());
     }

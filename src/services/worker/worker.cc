@@ -396,17 +396,18 @@ Task<void> Worker::run_decision(ClaimedTask task) {
 // StoreWork (a message to save, a chat to finish), the step after it is known now — the task the
 // decision leases to this worker, the work's result, the decision that follows — so it commits
 // in the same transaction, and so on: one transaction where each step took its own. All of it is
-// prepared here, on the executor, from the kept state; the transaction writes each step only if
-// the one before it was written (else the rest runs as usual, from the leased task).
-std::vector<Worker::ChainedStep> Worker::chain_store_work(const PreparedStep& step,
+// prepared here, on the executor, from the kept state. The chain's activities get no tasks
+// (PreparedStep::chained): the transaction writes the chain whole after its first step, or
+// fails, and its next attempt decides from the store, where activities get their tasks again.
+std::vector<Worker::ChainedStep> Worker::chain_store_work(PreparedStep& step,
                                                           const ClaimedTask& task,
                                                           const EagerDispatch& eager,
                                                           std::int64_t now_ms) {
   std::vector<ChainedStep> chain;
   // The decision must lease its activity to this worker for the task to be the one predicted.
   if (eager.limit < 1 || buggify(env_, "worker.chain_stopped")) return chain;
-  chain.reserve(kChainedStepsMax);
-  const PreparedStep* last = &step;
+  chain.reserve(kChainedStepsMax);  // `last` points into it
+  PreparedStep* last = &step;
   while (chain.size() < kChainedStepsMax) {
     const HistoryEvent* next = sole_activity(*last);
     if (next == nullptr) break;
@@ -422,7 +423,11 @@ std::vector<Worker::ChainedStep> Worker::chain_store_work(const PreparedStep& st
     auto prepared = prepare_step(last->run, next_task, work->result, workflows_, now_ms);
     if (!prepared) break;
     chain.push_back(ChainedStep{std::move(next_task), std::move(*prepared), std::move(*work)});
+    // The activity's task would be inserted and deleted within the transaction: neither is
+    // written (PreparedStep::chained).
+    last->next_chained = true;
     last = &chain.back().step;
+    last->chained = true;
   }
   return chain;
 }
@@ -486,7 +491,7 @@ Task<bool> Worker::record_and_decide(ClaimedTask task, Json result, StoreWork* w
           auto written = commit_prepared_step(tx, dialect, next.task, next.step, now_ms, eager,
                                               /*run_locked=*/true);
           if (!written) return fail(written.error());
-          if (!*written) break;  // not under the run's lock (Postgres: a failed check fails it)
+          RELIANT_ASSERT_MSG(*written, "a chained step checks nothing (PreparedStep::chained)");
           if (auto wrote = next.work.write(tx); !wrote) return fail(wrote.error());
           sticky->run = std::move(next.step.run);
           completion = std::move(**written);

@@ -114,7 +114,7 @@ class Worker {
   // counted, and the first `chained` of `chain`): their `committed`, the counts, and their
   // updates announced together (one message: the works are one run's, so one user's).
   void works_committed(StoreWork* work, const std::vector<ChainedStep>& chain, std::size_t chained);
-  std::vector<ChainedStep> chain_store_work(const PreparedStep& step, const ClaimedTask& task,
+  std::vector<ChainedStep> chain_store_work(PreparedStep& step, const ClaimedTask& task,
                                             const EagerDispatch& eager, std::int64_t now_ms);
   // What a committed decision leaves to do: its eagerly leased activities, a wake-up.
   void on_decided(DecisionOutcome outcome, const std::string& owner);
