@@ -5,12 +5,18 @@
 // it sent away that no registration has outranked since.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "runtime/scope.h"
 #include "services/storage/daemons.h"
 #include "services/storage/managed_daemons.h"
+#include "services/storage/sql_row.h"
 #include "store/store_backend.h"
 
 namespace reliant {
@@ -272,6 +278,68 @@ TEST_P(ManagedDaemonRows, CountsAUsersDaemonsThatAreNotDeleted) {
   ASSERT_TRUE(create("u2", "box-z").has_value());
   count_all();
   EXPECT_EQ(*counts, (std::vector<std::int64_t>{2, 1}));
+}
+
+// Two creations at once for a user one short of the limit, on two connections: the second waits
+// for the first's count (the user's row lock) and then counts its daemon, so exactly one passes.
+// Without the lock the second would count what the first had not committed, and both would pass.
+TEST_P(ManagedDaemonRows, TwoCreationsAtOnceCannotBothPassTheLimit) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "SQLite has one writer at a time";
+  constexpr std::int64_t kLimit = 4;  // u1 has 3
+  auto other = backend_->open(executor_);
+  ASSERT_NE(other, nullptr);
+  const auto row = [](const std::string& name) {
+    ManagedDaemonRecord r;
+    r.id = "id-" + name;
+    r.user_id = "u1";
+    r.spec.name = name;
+    r.created_at_ms = 2;
+    return r;
+  };
+  std::atomic<bool> first_inserted = false;
+  std::atomic<bool> second_seen_waiting = false;
+  // The first creation holds its transaction open until another backend waits for a lock (at
+  // most two seconds: without the lock nothing ever waits).
+  TransactionBody first = [&, r = row("box-d")](SqlTransaction& tx) -> Result<void> {
+    if (auto ok = insert_managed_daemon_within_limit(tx, SqlDialect::postgres, r, kLimit); !ok)
+      return ok;
+    first_inserted = true;
+    for (int polls = 0; polls < 200 && !second_seen_waiting; ++polls) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      // A transaction reads the activity once, unless told to read it again.
+      auto fresh = tx.query("SELECT pg_stat_clear_snapshot()", {});
+      if (!fresh) return fail(fresh.error());
+      auto waiting = tx.query(
+          "SELECT COUNT(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+          "datname = current_database()",
+          {});
+      if (!waiting) return fail(waiting.error());
+      second_seen_waiting = first_record(*waiting).integer("waiting") > 0;
+    }
+    return {};
+  };
+  TransactionBody second = [&, r = row("box-e")](SqlTransaction& tx) {
+    while (!first_inserted) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return insert_managed_daemon_within_limit(tx, SqlDialect::postgres, r, kLimit);
+  };
+  std::optional<Result<void>> first_done;
+  std::optional<Result<void>> second_done;
+  struct Runner {
+    static Task<void> run(Task<Result<void>> transaction, std::optional<Result<void>>* out) {
+      *out = co_await transaction;
+    }
+  };
+  {
+    Scope scope(executor_);
+    scope.spawn(Runner::run(store_->transact(first), &first_done));
+    scope.spawn(Runner::run(other->transact(second), &second_done));
+    executor_.run_until([&scope] { return scope.live_tasks() == 0; });
+  }
+  ASSERT_TRUE(first_done && second_done);
+  EXPECT_TRUE(second_seen_waiting) << "the second creation waited for the first's count";
+  EXPECT_TRUE(first_done->has_value()) << first_done->error().message;
+  ASSERT_FALSE(second_done->has_value()) << "both creations passed a limit of " << kLimit;
+  EXPECT_EQ(second_done->error().code, ErrorCode::failed_precondition);
 }
 
 TEST_P(ManagedDaemonRows, NoGatewayExpiresALeaseWithoutEndAndARestartReleasesOnlyItsOwn) {

@@ -159,17 +159,9 @@ Task<Result<v1::Daemon>> ManagedDaemonService::create(std::string user_id,
   Task<Result<v1::Daemon>> writing = env_.store->transact_for(
       [row, dialect = env_.store->dialect(),
        per_user_max = config_.per_user_max](SqlTransaction& tx) -> Result<v1::Daemon> {
-        if (per_user_max > 0) {
-          auto live = count_live_managed_daemons(tx, dialect, row.user_id);
-          if (!live) return fail(live.error());
-          if (*live >= per_user_max) {
-            return fail(ErrorCode::failed_precondition,
-                        "you are at this server's limit of managed daemons for one user (" +
-                            std::to_string(per_user_max) + "): delete one first");
-          }
-        }
         if (auto ok = check_links(tx, row.user_id, row.spec); !ok) return fail(ok.error());
-        if (auto ok = insert_managed_daemon(tx, row); !ok) return fail(ok.error());
+        if (auto ok = insert_managed_daemon_within_limit(tx, dialect, row, per_user_max); !ok)
+          return fail(ok.error());
         return daemon_view(tx, row.user_id, row.id);
       });
   Result<v1::Daemon> created = co_await writing;

@@ -118,6 +118,21 @@ Result<std::int64_t> count_live_managed_daemons(SqlTransaction& tx, SqlDialect d
   return first_record(*rows).integer("live");
 }
 
+Result<void> insert_managed_daemon_within_limit(SqlTransaction& tx, SqlDialect dialect,
+                                                const ManagedDaemonRecord& daemon,
+                                                std::int64_t per_user_max) {
+  if (per_user_max > 0) {
+    auto live = count_live_managed_daemons(tx, dialect, daemon.user_id);
+    if (!live) return fail(live.error());
+    if (*live >= per_user_max) {
+      return fail(ErrorCode::failed_precondition,
+                  "you are at this server's limit of managed daemons for one user (" +
+                      std::to_string(per_user_max) + "): delete one first");
+    }
+  }
+  return insert_managed_daemon(tx, daemon);
+}
+
 Result<std::optional<ManagedDaemonRecord>> find_managed_daemon(SqlTransaction& tx,
                                                                const std::string& id) {
   auto rows = managed_rows(tx, "WHERE m.id = $1", {id});

@@ -47,6 +47,12 @@ Result<void> insert_managed_daemon(SqlTransaction& tx, const ManagedDaemonRecord
 // one writer at a time already.
 Result<std::int64_t> count_live_managed_daemons(SqlTransaction& tx, SqlDialect dialect,
                                                 const std::string& user_id);
+// insert_managed_daemon, unless the user has `per_user_max` managed daemons not deleted already
+// (failed_precondition; 0: no limit). The count's lock (count_live_managed_daemons) is held
+// until the transaction ends, so two creations at once cannot both pass the limit.
+Result<void> insert_managed_daemon_within_limit(SqlTransaction& tx, SqlDialect dialect,
+                                                const ManagedDaemonRecord& daemon,
+                                                std::int64_t per_user_max);
 
 Result<std::optional<ManagedDaemonRecord>> find_managed_daemon(SqlTransaction& tx,
                                                                const std::string& id);
