@@ -9,8 +9,9 @@
 #   2. CPU a chat, per process: utime + stime of each server, of Postgres (all its processes) and
 #      of nats-server, before and after CLIENTS clients × 100 messages (bench_chat); and in the
 #      same run, Postgres's execution time a chat by statement (pg_stat_statements, preloaded);
-#   3. chats/s, p50 and p99, cluster and monolith, in ROUNDS alternating rounds of all builds
-#      (this machine's speed drifts by 2x within minutes: builds measured apart compare drifts).
+#   3. chats/s, p50 and p99, cluster and monolith, and the cluster's CPU a chat (all its
+#      processes), in ROUNDS alternating rounds of all builds (this machine's speed drifts by 2x
+#      within minutes: builds measured apart compare drifts).
 #   [ROUNDS=N] [CLIENTS=C] [MESSAGES=M] tools/chat_profile.sh [LABEL=RELIANT ...]
 #   (defaults: 4 rounds, 8 clients, 50 messages; this build's reliant as "new")
 set -euo pipefail
@@ -163,14 +164,18 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 for round in $(seq 1 "$rounds"); do
   for l in "${labels[@]}"; do
     m=$("$bench" --server "${mono_url[$l]}" --token "${mono_token[$l]}" --clients "$clients" --messages 100 | head -n 1)
+    # The cluster's CPU a chat in the same round (all its processes), steadier than its rate on
+    # a machine whose speed drifts: the builds' figures come from the same minutes.
+    ticks=$(cpu_ticks $(processes "$l" | cut -d' ' -f1))
     d=$("$bench" --server "${dist_url[$l]}" --token "${dist_token[$l]}" --clients "$clients" --messages 100 | head -n 1)
-    echo "$l $(field throughput <<<"$m") $(field p99 <<<"$m") $(field throughput <<<"$d") $(field p50 <<<"$d") $(field p99 <<<"$d")" >>"$work/rounds"
-    printf "round %d %-8s monolith %7s chats/s p99 %6s ms | cluster %7s chats/s p50 %6s ms p99 %6s ms\n" \
+    cpu=$((($(cpu_ticks $(processes "$l" | cut -d' ' -f1)) - ticks) * 1000000 / $(getconf CLK_TCK) / (clients * 100)))
+    echo "$l $(field throughput <<<"$m") $(field p99 <<<"$m") $(field throughput <<<"$d") $(field p50 <<<"$d") $(field p99 <<<"$d") $cpu" >>"$work/rounds"
+    printf "round %d %-8s monolith %7s chats/s p99 %6s ms | cluster %7s chats/s p50 %6s ms p99 %6s ms, CPU a chat %5d us\n" \
       "$round" "$l" "$(field throughput <<<"$m")" "$(field p99 <<<"$m")" "$(field throughput <<<"$d")" \
-      "$(field p50 <<<"$d")" "$(field p99 <<<"$d")"
+      "$(field p50 <<<"$d")" "$(field p99 <<<"$d")" "$cpu"
   done
 done
-awk '{ m[$1] += $2; mp[$1] += $3; d[$1] += $4; dp[$1] += $6; n[$1]++ }
-  END { for (l in n) printf "%-8s cluster / monolith %.2fx (%.1f against %.1f chats/s), p99 %.2fx (means of %d rounds)\n",
-          l, d[l] / m[l], d[l] / n[l], m[l] / n[l], dp[l] / mp[l], n[l] }' "$work/rounds" | sort
+awk '{ m[$1] += $2; mp[$1] += $3; d[$1] += $4; dp[$1] += $6; c[$1] += $7; n[$1]++ }
+  END { for (l in n) printf "%-8s cluster / monolith %.2fx (%.1f against %.1f chats/s), p99 %.2fx; cluster CPU a chat %.0f us (means of %d rounds)\n",
+          l, d[l] / m[l], d[l] / n[l], m[l] / n[l], dp[l] / mp[l], c[l] / n[l], n[l] }' "$work/rounds" | sort
 echo "load: $(uptime | sed 's/.*load/load/')"
