@@ -98,6 +98,18 @@ class EngineConformance : public testing_store::MigratedBackendTest {
 
   // The tally table, and a TallyEcho in `activities` (whose workers' store is the backend's).
   TallyEcho& add_tally_echo(ActivityRegistry& activities);
+  // The steps TallyEcho recorded, a row each, in order.
+  std::vector<std::int64_t> tallied() {
+    auto rows = std::make_shared<std::vector<std::int64_t>>();
+    auto read = transact([rows](SqlTransaction& tx) -> Result<void> {
+      auto tallied = tx.query("SELECT seq FROM tally ORDER BY seq", {});
+      if (!tallied) return fail(tallied.error());
+      for (const SqlRecord& r : records(*tallied)) rows->push_back(r.integer("seq"));
+      return {};
+    });
+    EXPECT_TRUE(read.has_value()) << read.error().message;
+    return *rows;
+  }
 
   // A worker of queue "test", with the built-in activities or `activities`.
   std::unique_ptr<Worker> make_worker(const std::string& id,
@@ -257,7 +269,8 @@ TEST_P(EngineConformance, AWorkerServesWhileTheBusRefusesItsWakeUps) {
 }
 
 // "echo" as StoreWork: answers its input and records its step in `tally`. Its first
-// `failing_writes` writes fail, so the worker falls back to run(), which records the same. With
+// `failing_writes` writes fail, and its write number `failing_write`, so the worker falls back
+// to run(), which records the same. With
 // `announce_on`, each write also leaves an update for user "tally-user" (its step's seq), for
 // the worker to announce once the write commits.
 class TallyEcho final : public Activity {
@@ -275,8 +288,9 @@ class TallyEcho final : public Activity {
     StoreWork work;
     work.result = input;
     work.write = [this, body = tally(context)](SqlTransaction& tx) -> Result<void> {
-      if (failing_writes > 0) {
-        --failing_writes;
+      ++writes;
+      if (failing_writes > 0 || writes == failing_write) {
+        failing_writes = std::max(failing_writes - 1, 0);
         return fail(ErrorCode::unavailable, "a write that fails, as planned");
       }
       return body(tx);
@@ -298,6 +312,8 @@ class TallyEcho final : public Activity {
   int runs = 0;
   int committed = 0;
   int failing_writes = 0;
+  int writes = 0;         // writes tried, a body run again counting again
+  int failing_write = 0;  // the write (counting from 1) that fails, once
   Bus* announce_on = nullptr;
 
  private:
@@ -413,14 +429,7 @@ TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
   EXPECT_EQ(worker->stats().store_work_chained, 3u) << "steps 2 to 4 rode on step 1";
   EXPECT_EQ(echo.committed, 4);
   EXPECT_EQ(echo.runs, 0);
-  auto rows = std::make_shared<std::vector<std::int64_t>>();
-  ASSERT_TRUE(transact([rows](SqlTransaction& tx) -> Result<void> {
-    auto tallied = tx.query("SELECT seq FROM tally ORDER BY seq", {});
-    if (!tallied) return fail(tallied.error());
-    for (const SqlRecord& r : records(*tallied)) rows->push_back(r.integer("seq"));
-    return {};
-  }));
-  EXPECT_EQ(*rows, (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
+  EXPECT_EQ(tallied(), (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
   EXPECT_EQ(tasks_of({"chained"}), 0) << "every task is retired";
   auto inserted = std::make_shared<std::vector<std::string>>();
   ASSERT_TRUE(transact([inserted](SqlTransaction& tx) -> Result<void> {
@@ -435,6 +444,28 @@ TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
   executor_.run_until([&] { return !announced.empty() || executor_.now() > deadline; });
   EXPECT_EQ(announced, (std::vector<std::vector<std::int64_t>>{{2, 4, 6, 8}}))
       << "one announcement for the transaction's four works";
+}
+
+// A chained step's write fails: the chain's activities have no tasks, so the whole transaction
+// fails with it — the step it rode on included — and the steps are decided again from the store,
+// each activity with its task, each step's row once.
+TEST_P(EngineConformance, AChainThatFailsPartwayIsDecidedAgainFromTheStore) {
+  ActivityRegistry activities;
+  TallyEcho& echo = add_tally_echo(activities);
+  if (HasFailure()) return;
+  echo.failing_write = 2;  // step 1's own write passes, the first chained step's fails
+  start("broken", "echo_chain", Json{{"steps", 4}, {"payload", "hi"}});
+  auto worker = make_worker("w1", &activities);
+  run_until_terminal({"broken"});
+  const auto run = run_of("broken");
+  EXPECT_EQ(run.status, RunStatus::completed);
+  ASSERT_TRUE(run.result.has_value());
+  ASSERT_EQ((*run.result)["outputs"].size(), 4u);
+  expect_sound_history("broken");
+  EXPECT_EQ(history_of("broken").size(), 10u);
+  EXPECT_EQ(tasks_of({"broken"}), 0);
+  EXPECT_GE(echo.writes, 5) << "the failed transaction's writes were tried again";
+  EXPECT_EQ(tallied(), (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
 }
 
 TEST_P(EngineConformance, InvalidInputAndUnknownWorkflowsFailWithARecordedError) {

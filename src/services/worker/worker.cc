@@ -404,7 +404,8 @@ std::vector<Worker::ChainedStep> Worker::chain_store_work(PreparedStep& step,
                                                           const EagerDispatch& eager,
                                                           std::int64_t now_ms) {
   std::vector<ChainedStep> chain;
-  // The decision must lease its activity to this worker for the task to be the one predicted.
+  // Only a worker that may take a decision's activities itself now (eager room) runs them
+  // inline; one that may not leaves them to the queue.
   if (eager.limit < 1 || buggify(env_, "worker.chain_stopped")) return chain;
   chain.reserve(kChainedStepsMax);  // `last` points into it
   PreparedStep* last = &step;
@@ -527,7 +528,6 @@ void Worker::works_committed(StoreWork* work, const std::vector<ChainedStep>& ch
     ++stats_.activities_run;
     ++stats_.store_work;
     ++stats_.store_work_chained;
-    ++stats_.eager;
     ++stats_.decisions;
     ++stats_.eager_decisions;
     ++stats_.sticky_hits;
