@@ -217,6 +217,11 @@ Error ConfinedFiles::excluded_error(const std::string& path) const {
 Result<ConfinedFiles::Located> ConfinedFiles::locate(const std::string& path, bool follow_last,
                                                      bool create_parents) const {
   RELIANT_ASSERT(is_absolute_path(path));
+  // The system's calls end a path at its first NUL: one that holds a NUL would name another
+  // file than the one asked for.
+  if (path.find('\0') != std::string::npos) {
+    return fail(ErrorCode::invalid_argument, "a path cannot hold a NUL byte");
+  }
   if (openat2_.load()) {
     auto fast = locate_fast(path, follow_last);
     if (fast) return fast;

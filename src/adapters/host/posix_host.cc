@@ -334,6 +334,18 @@ Task<Result<T>> PosixHost::off_executor(std::string what, std::function<Result<T
 }
 
 Task<Result<ProcessOutcome>> PosixHost::run(ProcessSpec spec) {
+  // The system's calls end a text at its first NUL: the command run, or the directory, would
+  // be another than the one asked for.
+  const auto holds_nul = [](const std::string& text) {
+    return text.find('\0') != std::string::npos;
+  };
+  if (holds_nul(spec.command) || holds_nul(spec.working_dir) ||
+      std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& variable) {
+        return holds_nul(variable.first) || holds_nul(variable.second);
+      })) {
+    co_return fail(ErrorCode::invalid_argument,
+                   "a command, its directory and its environment cannot hold a NUL byte");
+  }
   const std::string dir = resolve(spec.working_dir);
   std::shared_ptr<ProcessTracker> tracker = shared_->tracker;
   const ProcessTracker::RunStart begun = tracker->begin_run();

@@ -3,6 +3,8 @@
 
 #include "protocol/codec.h"
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "services/agent/plan_tools.h"
@@ -605,10 +607,17 @@ Task<HttpResponse> ApiServer::send_message(Call& call) {
   }
   if (body->contains("presets")) options.presets = (*body)["presets"];
   if (body->contains("max_turns")) {
-    if (!(*body)["max_turns"].is_number_integer()) {
+    const Json& turns = (*body)["max_turns"];
+    if (!turns.is_number_integer()) {
       co_return error_response({ErrorCode::invalid_argument, "\"max_turns\" must be an integer"});
     }
-    options.turns_max = (*body)["max_turns"].get<std::int64_t>();
+    // Read as a signed number, one past its range would wrap to a negative one.
+    if (turns.is_number_unsigned() &&
+        turns.get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()}) {
+      co_return error_response(
+          {ErrorCode::invalid_argument, "\"max_turns\" " + turns.dump() + " is too large"});
+    }
+    options.turns_max = turns.get<std::int64_t>();
   }
   Task<Result<agent::SentMessage>> sending =
       chats_.send_message(call.credential.user_id, call.params["chat"], text, std::move(options));

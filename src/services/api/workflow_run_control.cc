@@ -82,6 +82,8 @@ Result<workflow::ControlRequest> control_request_of(std::string_view verb, const
   // The REST body names a step "node" (as approve and deny do); the signal calls it "key".
   Json request = body.is_object() ? body : Json::object();
   if (const auto node = request.find("node"); node != request.end()) {
+    // Checked here, so that the error names the field the client sent.
+    if (!node->is_string()) return fail(ErrorCode::invalid_argument, "\"node\" must be a string");
     request["key"] = *node;
     request.erase("node");
   }

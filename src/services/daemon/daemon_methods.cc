@@ -1,6 +1,8 @@
 // The daemon's table of typed methods (daemon_methods.h) and how a typed call is answered.
 #include "services/daemon/daemon_methods.h"
 
+#include <algorithm>
+
 #include <google/protobuf/descriptor.h>
 
 #include "base/assert.h"
@@ -64,6 +66,14 @@ Task<v1::DaemonCommandResult> answer_daemon_call(v1::DaemonCommand command,
   result.set_ok(true);
   result.set_response(std::move(*response));
   co_return result;
+}
+
+Result<Duration> requested_wait(std::int64_t wait_ms) {
+  constexpr std::int64_t kWaitMsMax = 60 * 60 * 1000;
+  if (wait_ms < 0) {
+    return fail(ErrorCode::invalid_argument, "wait_ms is a number of milliseconds (>= 0)");
+  }
+  return Duration(milliseconds(std::min(wait_ms, kWaitMsMax)));
 }
 
 bool method_only_reads(std::string_view method) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/time.h"
 #include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/task.h"
@@ -71,6 +72,10 @@ const DaemonMethods& daemon_methods();
 // Whether a typed method only reads (its name begins List, Get, Search or Follow): what a
 // daemon with the read-only permission profile answers.
 bool method_only_reads(std::string_view method);
+// A request's wait_ms as a Duration; invalid_argument when negative. A longer wait than an hour
+// is an hour (the callee caps it further): in nanoseconds a huge number of milliseconds would
+// overflow and wait not at all.
+Result<Duration> requested_wait(std::int64_t wait_ms);
 
 // The handlers, by service (file_methods.cc, process_methods.cc, terminal_methods.cc,
 // mcp_methods.cc).

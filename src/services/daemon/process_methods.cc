@@ -70,11 +70,10 @@ Task<Result<api::KillProcessResponse>> kill_process(api::KillProcessRequest in,
 Task<Result<v1::ProcessOutputPage>> follow_process_output(v1::FollowProcessOutputRequest in,
                                                           MethodContext& context) {
   if (auto ok = named(in.process_id()); !ok) co_return fail(ok.error());
-  if (in.wait_ms() < 0) {
-    co_return fail(ErrorCode::invalid_argument, "wait_ms is a number of milliseconds (>= 0)");
-  }
+  Result<Duration> wait = requested_wait(in.wait_ms());
+  if (!wait) co_return fail(wait.error());
   Task<Result<BackgroundPage>> following =
-      context.tools.background.follow(in.process_id(), in.offset(), milliseconds(in.wait_ms()));
+      context.tools.background.follow(in.process_id(), in.offset(), *wait);
   Result<BackgroundPage> page = co_await following;
   if (!page) co_return fail(page.error());
   v1::ProcessOutputPage out;

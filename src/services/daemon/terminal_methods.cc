@@ -106,11 +106,9 @@ Task<Result<v1::TerminalOutputPage>> read_terminal(v1::ReadTerminalRequest in,
                                                    MethodContext& context) {
   Result<TerminalSessions*> terminals = terminals_of(context);
   if (!terminals) co_return fail(terminals.error());
-  if (in.wait_ms() < 0) {
-    co_return fail(ErrorCode::invalid_argument, "wait_ms is a number of milliseconds (>= 0)");
-  }
-  Task<Result<TerminalOutput>> reading =
-      (*terminals)->read(in.session_id(), in.offset(), milliseconds(in.wait_ms()));
+  Result<Duration> wait = requested_wait(in.wait_ms());
+  if (!wait) co_return fail(wait.error());
+  Task<Result<TerminalOutput>> reading = (*terminals)->read(in.session_id(), in.offset(), *wait);
   Result<TerminalOutput> output = co_await reading;
   if (!output) co_return fail(output.error());
   v1::TerminalOutputPage out;

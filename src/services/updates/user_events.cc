@@ -222,8 +222,13 @@ Result<EventsPage> read_events_page(SqlTransaction& tx, const std::string& user_
   if (!rows) return fail(rows.error());
   EventsPage page;
   page.covered_seq = since_seq;
+  // No head row: the user has no update yet, and any number is ahead.
+  if (rows->rows.empty() && since_seq > 0) return EventsPage{{}, since_seq, false, true};
   for (const SqlRecord& row : records(*rows)) {
     const std::int64_t head = row.integer("head");
+    // A number this store never gave (from another server's data, or made up): waiting for it
+    // would hold back every update up to it without a word.
+    if (since_seq > head) return EventsPage{{}, since_seq, false, true};
     // The event after since_seq was pruned: the reader missed it (a prefix went, so a number
     // below the oldest kept is one that was deleted).
     if (since_seq < head && since_seq + 1 < row.optional_integer("floor").value_or(head + 1)) {

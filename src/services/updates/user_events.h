@@ -58,7 +58,8 @@ constexpr std::int64_t kUserEventsKeptMs = 7LL * 24 * 60 * 60 * 1000;
 struct EventsPage {
   std::vector<UserEvent> events;
   std::int64_t covered_seq = 0;
-  bool gone = false;
+  bool gone = false;   // the event after since_seq was pruned
+  bool ahead = false;  // since_seq is past the user's head: no number this store gave
 };
 // The user's events after `since_seq` — chat `chat_id`'s alone when it is not empty, by the
 // chat's index, so a chat's stream catches up without reading its user's other chats — oldest

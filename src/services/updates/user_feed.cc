@@ -187,12 +187,15 @@ Error UserFeed::overflow_error() const {
                why + "; resume from since_seq " + std::to_string(resume_seq_)};
 }
 
-void UserFeed::end_gone() {
+void UserFeed::end_gone(bool ahead) {
+  const std::string why =
+      ahead ? "there is no update " + std::to_string(tail_) +
+                  " yet (the number comes from elsewhere, perhaps another server's data)"
+            : "the updates after " + std::to_string(tail_) +
+                  " are no longer kept (a user's updates are kept " +
+                  std::to_string(kUserEventsKeptMs / (24 * 60 * 60 * 1000)) + " days)";
   gone_ = Error{ErrorCode::failed_precondition,
-                "the updates after " + std::to_string(tail_) +
-                    " are no longer kept (a user's updates are kept " +
-                    std::to_string(kUserEventsKeptMs / (24 * 60 * 60 * 1000)) +
-                    " days): read the state afresh and follow from the current head"};
+                why + ": read the state afresh and follow from the current head"};
   // Done: nothing more is held for its client, nor taken from announcements.
   ready_.clear();
   ready_announced_bytes_ = 0;
@@ -229,8 +232,8 @@ Task<Result<std::vector<UserEvent>>> UserFeed::next(Duration wait_max) {
         poll_due_ = true;
         co_return fail(read.error());
       }
-      if (read->gone) {
-        end_gone();
+      if (read->gone || read->ahead) {
+        end_gone(read->ahead);
         co_return fail(*gone_);
       }
       const bool full = static_cast<std::int64_t>(read->events.size()) >= batch;

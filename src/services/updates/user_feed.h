@@ -86,8 +86,9 @@ class UserFeed final : private UpdateBudget::Holder {
   void give_up() override;
   // Drops everything queued, for good: next() fails from now on.
   void overflow();
-  // The same, because what the feed had still to read was pruned (gone_ says so).
-  void end_gone();
+  // The same, because what the feed had still to read was pruned, or because it was to follow
+  // from a number past the user's head (`ahead`); gone_ says which.
+  void end_gone(bool ahead = false);
   void report_held();
   void on_announcement(const Announcement& announcement);
   bool wanted(const UserEvent& event) const;
@@ -116,7 +117,7 @@ class UserFeed final : private UpdateBudget::Holder {
   std::map<std::int64_t, UserEvent> early_;    // announced past a gap after tail_, by number
   std::optional<SteadyInstant> gap_deadline_;  // while early_ holds some: when to read the store
   bool overflowed_ = false;                    // the client fell behind: the feed is done
-  std::optional<Error> gone_;                  // what it had to read was pruned: done too
+  std::optional<Error> gone_;                  // it cannot follow on (end_gone): done too
   bool interrupted_ = false;
   bool poll_due_ = true;
   std::uint64_t store_reads_ = 0;

@@ -371,6 +371,26 @@ TEST(PosixHost, FilesRoundTrip) {
   EXPECT_FALSE((*listing)[2].is_symlink);
 }
 
+// The system's calls end a path or a command at its first NUL: one holding a NUL is refused,
+// never cut short into another file's name ("w.txt\0.png" would be w.txt).
+TEST(PosixHost, APathOrCommandHoldingANulIsRefusedNotCutShort) {
+  RealMachine m;
+  ASSERT_TRUE(m.wait(m.host.write_file("w.txt", "kept")).has_value());
+  const std::string nul_name = std::string("w.txt") + '\0' + ".png";
+  auto written = m.wait(m.host.write_file(nul_name, "overwritten"));
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, ErrorCode::invalid_argument) << written.error().message;
+  EXPECT_EQ(*m.wait(m.host.read_file("w.txt", kReadFileBytesMax)), "kept");
+  EXPECT_EQ(m.wait(m.host.read_file(nul_name, kReadFileBytesMax)).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.remove_path(nul_name, false)).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(m.wait(m.host.move_path("w.txt", nul_name)).error().code, ErrorCode::invalid_argument);
+  auto ran = m.run(std::string("echo one") + '\0' + "; touch nul-ran");
+  ASSERT_FALSE(ran.has_value());
+  EXPECT_EQ(ran.error().code, ErrorCode::invalid_argument);
+  EXPECT_FALSE(fs::exists(m.dir / "nul-ran"));
+}
+
 TEST(PosixHost, FileErrorsAndAtomicReplacement) {
   RealMachine m;
   EXPECT_EQ(m.wait(m.host.read_file("missing", kReadFileBytesMax)).error().code,

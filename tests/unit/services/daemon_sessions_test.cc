@@ -283,7 +283,7 @@ TEST(DaemonSessions, ACommandIdRunsOnceAndALateCopyGetsTheFirstAnswerOrIsRefused
   };
   const std::string save = "/reliant.api.v1.FileSystemService/SaveFileContent";
   const std::string get = "/reliant.api.v1.FileSystemService/GetFileContent";
-  api::v1::SaveFileContentRequest small;
+  ::reliant::api::v1::SaveFileContentRequest small;
   small.set_path("/home/pod/notes.txt");
   small.set_content("first");
   const v1::DaemonCommandResult first = call("save-1", save, small);
@@ -293,15 +293,15 @@ TEST(DaemonSessions, ACommandIdRunsOnceAndALateCopyGetsTheFirstAnswerOrIsRefused
   small.set_content("first");
   const v1::DaemonCommandResult copy = call("save-1", save, small);
   EXPECT_EQ(copy.SerializeAsString(), first.SerializeAsString()) << "the first answer again";
-  api::v1::GetFileContentRequest read;
+  ::reliant::api::v1::GetFileContentRequest read;
   read.set_path("/home/pod/notes.txt");
   const v1::DaemonCommandResult content = call("get-1", get, read);
   ASSERT_TRUE(content.ok());
-  api::v1::GetFileContentResponse file;
+  ::reliant::api::v1::GetFileContentResponse file;
   ASSERT_TRUE(file.ParseFromString(content.response()));
   EXPECT_EQ(file.content(), "second") << "the copy did not write again";
 
-  api::v1::SaveFileContentRequest big;
+  ::reliant::api::v1::SaveFileContentRequest big;
   big.set_path("/home/pod/big.txt");
   big.set_content(std::string(100 * 1024, 'x'));
   ASSERT_TRUE(call("save-big", save, big).ok());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <optional>
 
 #include "reliant/api/v1/daemon_services.pb.h"
@@ -203,6 +204,32 @@ TEST(TerminalSessions, AReadWaitingWhenTheSessionsGoEndsWithAnError) {
   ASSERT_TRUE(waiting.has_value());
   ASSERT_FALSE(waiting->has_value());
   EXPECT_EQ(waiting->error().code, ErrorCode::closed);
+}
+
+// A read with nothing new waits for output up to the sessions' cap, however long it asks to
+// wait: a huge wait_ms once overflowed in nanoseconds and made the read answer at once, so a
+// client asking to wait long polled in a tight loop.
+TEST(TerminalService, AReadAskingToWaitForeverWaitsTheCap) {
+  Machine m;
+  pages::OpenTerminalRequest open;
+  const auto opened = m.call<api::TerminalSession>(std::string(routing::kOpenTerminal), open);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  m.settle();
+  pages::ReadTerminalRequest read;
+  read.set_session_id(opened->id());
+  const auto shown = m.call<pages::TerminalOutputPage>(std::string(routing::kReadTerminal), read);
+  ASSERT_TRUE(shown.has_value()) << shown.error().message;
+  read.set_offset(shown->next());  // all it showed: what comes next must be waited for
+  for (const std::int64_t wait_ms :
+       {std::int64_t{9'300'000'000'000}, std::numeric_limits<std::int64_t>::max()}) {
+    read.set_wait_ms(wait_ms);
+    const Instant asked = m.world.now();
+    const auto page = m.call<pages::TerminalOutputPage>(std::string(routing::kReadTerminal), read);
+    ASSERT_TRUE(page.has_value()) << page.error().message;
+    EXPECT_GE(m.world.now() - asked, m.limits.read_wait_max) << wait_ms;
+  }
+  EXPECT_EQ(requested_wait(-1).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(*requested_wait(250), milliseconds(250));
 }
 
 TEST(TerminalService, TypedCallsOpenTypeReadResizeAndCloseAndRefuseBadArguments) {

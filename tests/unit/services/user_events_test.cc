@@ -334,6 +334,52 @@ TEST(UserFeed, AFeedResumingFromBeforeThePrunedUpdatesIsToldAndIsDone) {
   }
 }
 
+// A feed resuming from a number past the user's head (from another server's data, or made up)
+// would wait for it in silence while every update up to it went by: it is told, and is done,
+// as one resuming from pruned updates is — for a user with updates and for one with none yet.
+TEST(UserFeed, AFeedResumingFromPastTheHeadIsToldAndIsDone) {
+  Node n;
+  prepare(n);
+  if (::testing::Test::HasFatalFailure()) return;
+  for (const bool any_updates : {false, true}) {
+    if (any_updates) store_two(n);
+    for (const std::int64_t since : {std::int64_t{3}, std::int64_t{99'999'999}}) {
+      FeedOptions options;
+      options.since_seq = since;
+      OpenFeed opened(n, options);
+      ASSERT_NE(opened.feed, nullptr);
+      UserFeed* feed = opened.feed.get();
+      auto body = [&]() -> Task<void> {
+        auto first = co_await feed->next(Duration::zero());
+        EXPECT_FALSE(first.has_value()) << since;
+        if (!first) {
+          EXPECT_EQ(first.error().code, ErrorCode::failed_precondition);
+          EXPECT_NE(first.error().message.find("no update " + std::to_string(since) + " yet"),
+                    std::string::npos)
+              << first.error().message;
+        }
+        EXPECT_TRUE(feed->gone());
+      };
+      Scope scope(n.executor);
+      scope.spawn(body());
+      n.run_until_idle();
+    }
+  }
+  // Its head itself is a number the store gave: a feed from there reads on.
+  FeedOptions options;
+  options.since_seq = 2;
+  OpenFeed opened(n, options);
+  ASSERT_NE(opened.feed, nullptr);
+  auto body = [&]() -> Task<void> {
+    auto first = co_await opened.feed->next(Duration::zero());
+    EXPECT_TRUE(first.has_value() && first->empty());
+    EXPECT_FALSE(opened.feed->gone());
+  };
+  Scope scope(n.executor);
+  scope.spawn(body());
+  n.run_until_idle();
+}
+
 // A chat's event announced ahead of a gap waits in the feed; the read for the gap returns it
 // too. It is delivered once.
 TEST(UserFeed, AChatsEventThatWaitedForAGapIsDeliveredOnceWhenTheReadBringsItToo) {
