@@ -52,6 +52,24 @@ class ShapedDecisions final : public Workflow {
   }
 };
 
+// Three echoes at once, then the end with how many answered: a first decision of several
+// activities.
+class FanOut final : public Workflow {
+ public:
+  std::string_view name() const override { return "fan_out"; }
+  Result<std::vector<Command>> decide(const RunState& state) const override {
+    if (state.activities.empty()) {
+      std::vector<Command> echoes;
+      const int width = state.input.value("width", 3);
+      for (int step = 1; step <= width; ++step)
+        echoes.push_back(ScheduleActivity{"echo", Json{{"step", step}}, {}});
+      return echoes;
+    }
+    if (state.pending_activities() > 0) return std::vector<Command>{};
+    return std::vector<Command>{CompleteRun{Json{{"answered", state.completed_activities()}}}};
+  }
+};
+
 class EngineConformance : public testing_store::MigratedBackendTest {
  protected:
   void SetUp() override {
@@ -70,6 +88,34 @@ class EngineConformance : public testing_store::MigratedBackendTest {
     auto started = transact(
         [run, at, d = dialect()](SqlTransaction& tx) { return start_run(tx, d, run, at); });
     ASSERT_TRUE(started.has_value()) << started.error().message;
+  }
+  // start(), its first decision made by the starter when it can (start_run's decide_first).
+  // `ready`: set to the ids of the tasks the start made ready.
+  void start_decided(const std::string& id, const std::string& workflow, Json input,
+                     RunStartSent sent = RunStartSent::now,
+                     std::vector<std::string>* ready = nullptr) {
+    const NewRun run{id, "test", workflow, std::move(input)};
+    const auto at = now_ms();
+    auto ids = std::make_shared<std::vector<std::string>>();
+    auto started =
+        transact([run, at, d = dialect(), sent, w = &workflows_, ids](SqlTransaction& tx) {
+          ids->clear();
+          return start_run(tx, d, run, at, sent, w, ids.get());
+        });
+    ASSERT_TRUE(started.has_value()) << started.error().message;
+    if (ready != nullptr) *ready = *ids;
+  }
+  // The ids of the tasks record_inserted_tasks saw inserted, in order of id.
+  std::vector<std::string> inserted_tasks() {
+    auto inserted = std::make_shared<std::vector<std::string>>();
+    auto read = transact([inserted](SqlTransaction& tx) -> Result<void> {
+      auto ids = tx.query("SELECT id FROM inserted_tasks ORDER BY id", {});
+      if (!ids) return fail(ids.error());
+      for (const SqlRecord& r : records(*ids)) inserted->push_back(r.text("id"));
+      return {};
+    });
+    EXPECT_TRUE(read.has_value()) << read.error().message;
+    return *inserted;
   }
 
   RunSummary run_of(const std::string& id) {
@@ -431,19 +477,163 @@ TEST_P(EngineConformance, StoreWorkStepsThatFollowEachOtherCommitTogether) {
   EXPECT_EQ(echo.runs, 0);
   EXPECT_EQ(tallied(), (std::vector<std::int64_t>{2, 4, 6, 8})) << "each step's row once";
   EXPECT_EQ(tasks_of({"chained"}), 0) << "every task is retired";
-  auto inserted = std::make_shared<std::vector<std::string>>();
-  ASSERT_TRUE(transact([inserted](SqlTransaction& tx) -> Result<void> {
-    auto ids = tx.query("SELECT id FROM inserted_tasks ORDER BY id", {});
-    if (!ids) return fail(ids.error());
-    for (const SqlRecord& r : records(*ids)) inserted->push_back(r.text("id"));
-    return {};
-  }));
-  EXPECT_EQ(*inserted, (std::vector<std::string>{"chained:act:2", "chained:wf:2"}))
+  EXPECT_EQ(inserted_tasks(), (std::vector<std::string>{"chained:act:2", "chained:wf:2"}))
       << "the first activity's task and the start's decision task; none for the chain's";
   const auto deadline = executor_.now() + seconds(5);
   executor_.run_until([&] { return !announced.empty() || executor_.now() > deadline; });
   EXPECT_EQ(announced, (std::vector<std::vector<std::int64_t>>{{2, 4, 6, 8}}))
       << "one announcement for the transaction's four works";
+}
+
+// A starter that decides a run's first step (start_run's decide_first) writes its activities'
+// events and ready tasks with the run, and no workflow task: no worker decides the start. A
+// first step of another kind (a timer, a failure) is left to a worker. Each run then ends as it
+// would have, and the worker that claims the first activity keeps the run's state from that
+// claim, so every step after it is decided from the kept state.
+TEST_P(EngineConformance, AStarterDecidesAFirstStepOfActivitiesAndLeavesTheRestToAWorker) {
+  env_.store = store_.get();
+  workflows_.add(std::make_unique<FanOut>());
+  ASSERT_TRUE(
+      transact([d = dialect()](SqlTransaction& tx) { return record_inserted_tasks(tx, d); }));
+  const auto inserted_of = [this](std::string_view run) {
+    std::vector<std::string> ids;
+    for (std::string& id : inserted_tasks()) {
+      if (id.starts_with(std::string(run) + ":")) ids.push_back(std::move(id));
+    }
+    return ids;
+  };
+  // Deferred, as a chat's message sends it (with the next statement, here the COMMIT).
+  start_decided("decided", "echo_chain", Json{{"steps", 3}, {"payload", "hi"}},
+                RunStartSent::with_next);
+  const auto started = history_of("decided");
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_EQ(started[1].kind, EventKind::activity_scheduled);
+  EXPECT_EQ(started[1].body["input"]["step"], 1);
+  EXPECT_EQ(inserted_of("decided"), (std::vector<std::string>{"decided:act:2"}));
+  auto worker = make_worker("w1");
+  run_until_terminal({"decided"});
+  EXPECT_EQ(worker->stats().sticky_hits, 3u)
+      << "the claim of the first activity kept the run: each of its three results decided from it";
+  worker.reset();
+  const auto decided = run_of("decided");
+  ASSERT_EQ(decided.status, RunStatus::completed) << decided.error.value_or("");
+  EXPECT_EQ((*decided.result)["outputs"][2]["payload"], "hi");
+  EXPECT_EQ(history_of("decided").size(), 8u) << "1 start + 3 × (scheduled, completed) + 1 end";
+  for (const std::string& id : inserted_of("decided")) {
+    EXPECT_EQ(id.find(":wf:"), std::string::npos) << "no step of the run waited for a decision";
+  }
+
+  start_decided("fanned", "fan_out", Json::object());
+  start_decided("wide", "fan_out", Json{{"width", 4}});
+  start_decided("sleeping", "sleep", Json{{"seconds", 0.01}});
+  start_decided("refused", "echo_chain", Json{{"steps", 0}});
+  EXPECT_EQ(history_of("fanned").size(), 4u) << "the start and three activities";
+  EXPECT_EQ(inserted_of("fanned"),
+            (std::vector<std::string>{"fanned:act:2", "fanned:act:3", "fanned:act:4"}));
+  EXPECT_EQ(history_of("wide").size(), 1u) << "four activities, past kFoldedEventsMax: a worker's";
+  EXPECT_EQ(inserted_of("wide"), (std::vector<std::string>{"wide:wf:2"}));
+  EXPECT_EQ(history_of("sleeping").size(), 1u) << "a timer is left to a worker";
+  EXPECT_EQ(inserted_of("sleeping"), (std::vector<std::string>{"sleeping:wf:2"}));
+  EXPECT_EQ(history_of("refused").size(), 1u) << "so is the end of a run its workflow refuses";
+  EXPECT_EQ(inserted_of("refused"), (std::vector<std::string>{"refused:wf:2"}));
+  worker = make_worker("w2");
+  run_until_terminal({"fanned", "wide", "sleeping", "refused"});
+  const auto fanned = run_of("fanned");
+  ASSERT_EQ(fanned.status, RunStatus::completed) << fanned.error.value_or("");
+  EXPECT_EQ((*fanned.result)["answered"], 3);
+  const auto wide = run_of("wide");
+  ASSERT_EQ(wide.status, RunStatus::completed) << wide.error.value_or("");
+  EXPECT_EQ((*wide.result)["answered"], 4);
+  EXPECT_EQ(run_of("sleeping").status, RunStatus::completed);
+  const auto refused = run_of("refused");
+  EXPECT_EQ(refused.status, RunStatus::failed);
+  EXPECT_NE(refused.error.value_or("").find("steps must be within"), std::string::npos);
+  for (const char* id : {"decided", "fanned", "wide", "sleeping", "refused"}) {
+    expect_sound_history(id);
+  }
+  expect_no_tasks_left({"decided", "fanned", "wide", "sleeping", "refused"});
+}
+
+// The tasks a start made ready, named in a wake-up, are claimed by id with the run's history in
+// one statement, once; and a worker woken so runs the run without polling the queue for it,
+// each of its results decided from the history it claimed with.
+TEST_P(EngineConformance, TasksAStartNamesAreClaimedByIdWithTheRunsHistory) {
+  env_.store = store_.get();
+  std::vector<std::string> ready;
+  start_decided("named", "echo_chain", Json{{"steps", 2}}, RunStartSent::now, &ready);
+  ASSERT_EQ(ready, (std::vector<std::string>{"named:act:2"}));
+  start("plain", "echo_chain", Json{{"steps", 2}});
+  const auto claim = [&](const std::string& run, std::vector<std::string> ids) {
+    auto out = std::make_shared<NamedClaim>();
+    auto claimed = transact([d = dialect(), run, ids, at = now_ms(), out](SqlTransaction& tx) {
+      auto named = claim_named_tasks(tx, d, run, ids, "test", "w0", at, 30'000);
+      if (!named) return Result<void>(fail(named.error()));
+      *out = std::move(*named);
+      return Result<void>{};
+    });
+    EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
+    return *out;
+  };
+  EXPECT_TRUE(claim("named", {"plain:wf:2"}).claimed.empty()) << "another run's task";
+  const NamedClaim first = claim("named", {"named:act:2", "named:act:9"});
+  ASSERT_EQ(first.claimed.size(), 1u);
+  EXPECT_EQ(first.claimed[0].id, "named:act:2");
+  EXPECT_EQ(first.claimed[0].kind, TaskKind::activity);
+  EXPECT_EQ(first.claimed[0].attempt, 1);
+  ASSERT_EQ(first.history.size(), 2u);
+  EXPECT_EQ(first.history[1].kind, EventKind::activity_scheduled);
+  EXPECT_EQ(first.history[1].body["input"]["step"], 1);
+  EXPECT_EQ(event_digest(first.history[1]), event_digest(history_of("named")[1]))
+      << "the history as stored";
+  EXPECT_TRUE(claim("named", {"named:act:2"}).claimed.empty()) << "leased already";
+  EXPECT_TRUE(claim("named", {"named:act:2"}).history.empty());
+
+  WorkerConfig config;
+  config.worker_id = "w1";
+  config.queue = "test";
+  config.poll_interval = seconds(30);  // only the first poll, at its start
+  config.reap_interval = seconds(30);
+  Worker worker(env_, config, workflows_, activities_);
+  run_until_terminal({"plain"});  // the first poll claimed it
+  const std::uint64_t polls = worker.stats().polls;
+  const std::uint64_t hits = worker.stats().sticky_hits;
+  start_decided("woken", "echo_chain", Json{{"steps", 3}, {"payload", "hi"}}, RunStartSent::now,
+                &ready);
+  announce_start(bus_, "test", "woken", "u1", ready);
+  run_until_terminal({"woken"});
+  EXPECT_EQ(worker.stats().named_claimed, 1u);
+  EXPECT_EQ(worker.stats().polls, polls) << "the wake-up's tasks were claimed without a poll";
+  EXPECT_EQ(worker.stats().sticky_hits - hits, 3u)
+      << "each result decided from the claimed history";
+  const auto woken = run_of("woken");
+  ASSERT_EQ(woken.status, RunStatus::completed) << woken.error.value_or("");
+  EXPECT_EQ((*woken.result)["outputs"][2]["payload"], "hi");
+  expect_sound_history("woken");
+  expect_no_tasks_left({"woken", "plain"});
+  // Anyone on the bus may publish there: a body that is not JSON, or that names another run's
+  // tasks (or one task many times), is a plain wake-up, a poll.
+  start("other", "echo_chain", Json{{"steps", 1}});
+  ASSERT_TRUE(bus_.publish(wake_subject("test"), "{not json").has_value());
+  run_until_terminal({"other"});
+  EXPECT_GT(worker.stats().polls, polls) << "the plain wake-up polled";
+  const std::uint64_t polled = worker.stats().polls;
+  start("foreign", "echo_chain", Json{{"steps", 1}});
+  announce_start(bus_, "test", "woken", "u1", {"foreign:wf:2", "foreign:wf:2"});
+  run_until_terminal({"foreign"});
+  EXPECT_EQ(worker.stats().named_claimed, 1u) << "no task of another run is claimed by name";
+  EXPECT_GT(worker.stats().polls, polled);
+  // Nor without a user to check the share of (a starter always names it), and a flood of bodies
+  // naming tasks nobody has holds few slots (kNamedSlotsMax), all freed once its claims end.
+  std::vector<std::string> unowned;
+  start_decided("unowned", "echo_chain", Json{{"steps", 1}}, RunStartSent::now, &unowned);
+  for (int i = 0; i < 50; ++i) {
+    announce_start(bus_, "test", "ghost", "u1", {"ghost:act:" + std::to_string(i)});
+  }
+  announce_start(bus_, "test", "unowned", "", unowned);
+  run_until_terminal({"unowned"});
+  EXPECT_EQ(worker.stats().named_claimed, 1u);
+  expect_no_tasks_left({"other", "foreign", "unowned"});
+  EXPECT_EQ(worker.in_flight(), 0) << "every reservation freed";
 }
 
 // A chained step's write fails: the chain's activities have no tasks, so the whole transaction

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "core/agent/agent_workflow.h"
 #include "core/agent/chat_title.h"
 #include "core/daemon_selection.h"
 #include "core/workflow/engine_workflow.h"
@@ -74,10 +75,33 @@ Result<void> title_untitled_chat(SqlTransaction& tx, const ChatRecord& chat,
   return {};
 }
 
+// What a message is refused for before anything is read: no text or too much, a daemon selector
+// of the wrong form (an expression is evaluated later, with the inputs), inputs not a map.
+Result<void> checked_message(const std::string& text, const SendOptions& options,
+                             std::int64_t message_bytes_max) {
+  if (text.empty()) return fail(ErrorCode::invalid_argument, "the message is empty");
+  if (static_cast<std::int64_t>(text.size()) > message_bytes_max) {
+    return fail(ErrorCode::resource_exhausted, "the message has " + std::to_string(text.size()) +
+                                                   " bytes; the limit is " +
+                                                   std::to_string(message_bytes_max));
+  }
+  if (!options.daemon.is_null()) {
+    if (auto selector = parse_selector_source(options.daemon); !selector) {
+      return fail(ErrorCode::invalid_argument, "daemon selector: " + selector.error().message);
+    }
+  }
+  if (!options.inputs.is_null() && !options.inputs.is_object()) {
+    return fail(ErrorCode::invalid_argument, "inputs must be a map");
+  }
+  return {};
+}
+
 }  // namespace
 
 ChatService::ChatService(Env& env, ChatServiceConfig config)
-    : env_(env), config_(std::move(config)), ids_(env.executor, env.random.split("chat-service")) {}
+    : env_(env), config_(std::move(config)), ids_(env.executor, env.random.split("chat-service")) {
+  register_agent_workflow(workflows_);
+}
 
 Task<Result<ChatRecord>> ChatService::create_chat(std::string user_id, std::string title,
                                                   ChatWorkflow workflow) {
@@ -140,21 +164,8 @@ Task<Result<ChatView>> ChatService::get_chat(std::string user_id, std::string ch
 
 Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::string chat_id,
                                                     std::string text, SendOptions options) {
-  if (text.empty()) co_return fail(ErrorCode::invalid_argument, "the message is empty");
-  if (static_cast<std::int64_t>(text.size()) > config_.message_bytes_max) {
-    co_return fail(ErrorCode::resource_exhausted, "the message has " + std::to_string(text.size()) +
-                                                      " bytes; the limit is " +
-                                                      std::to_string(config_.message_bytes_max));
-  }
-  if (!options.daemon.is_null()) {
-    // Its form is checked before anything is read; an expression is evaluated with the inputs.
-    if (auto selector = parse_selector_source(options.daemon); !selector) {
-      co_return fail(ErrorCode::invalid_argument, "daemon selector: " + selector.error().message);
-    }
-  }
-  if (!options.inputs.is_null() && !options.inputs.is_object()) {
-    co_return fail(ErrorCode::invalid_argument, "inputs must be a map");
-  }
+  if (auto ok = checked_message(text, options, config_.message_bytes_max); !ok)
+    co_return fail(ok.error());
   const std::int64_t now_ms = to_ms(env_.executor.now());
   MessageRecord message;
   message.id = ids_.next();
@@ -165,9 +176,12 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   const std::string run_id = ids_.next();
 
   // The message's update comes first: its number is where the sender can follow the answer from.
+  // The tasks the run's start makes ready, named in the wake-up (set again by each attempt).
+  auto ready = std::make_shared<std::vector<std::string>>();
   auto body = [user_id, message, run_id, options, now_ms, queue = config_.queue,
-               default_model = config_.default_model, dialect = env_.store->dialect()](
-                  SqlTransaction& tx, Events& events) -> Result<void> {
+               default_model = config_.default_model, dialect = env_.store->dialect(),
+               workflows = &workflows_, ready](SqlTransaction& tx, Events& events) -> Result<void> {
+    ready->clear();
     auto read = locked_chat_and_presets(tx, dialect, user_id, message.chat_id);
     if (!read) return fail(read.error());
     const ChatRecord* chat = &read->chat;
@@ -188,8 +202,10 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (stored->inserted) {
       if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
     }
-    // A new run id: its write goes with the updates' statement.
-    if (auto ok = engine::start_run(tx, dialect, run, now_ms, engine::RunStartSent::with_next); !ok)
+    // A new run id: its write goes with the updates' statement, its first decision with it.
+    if (auto ok = engine::start_run(tx, dialect, run, now_ms, engine::RunStartSent::with_next,
+                                    workflows, ready.get());
+        !ok)
       return fail(ok.error());
     events.push_back({user_id,
                       0,
@@ -205,7 +221,7 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
   Result<void> written = co_await writing;
   if (!written) co_return fail(written.error());
   RELIANT_ASSERT(!committed.empty() && committed.front().kind == "message");
-  (void)env_.bus->publish(engine::wake_subject(config_.queue), "");
+  engine::announce_start(*env_.bus, config_.queue, run_id, user_id, *ready);
   co_return SentMessage{message.id, run_id, committed.front().seq};
 }
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/workflow.h"
 #include "runtime/env.h"
 #include "runtime/ids.h"
 #include "services/storage/chats.h"
@@ -90,6 +91,10 @@ class ChatService {
   Env& env_;
   ChatServiceConfig config_;
   IdGenerator ids_;
+  // The workflows a chat's run may be of, for its first decision: made with the message's write
+  // when it only schedules activities (engine::start_run's decide_first), a chat's first model
+  // call, so no worker spends a transaction on it.
+  engine::WorkflowRegistry workflows_;
 };
 
 }  // namespace reliant::agent

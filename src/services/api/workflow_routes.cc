@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/agent/agent_workflow.h"
 #include "core/engine/run_state.h"
 #include "core/workflow/builtins.h"
 #include "core/workflow/engine_workflow.h"
@@ -151,7 +152,9 @@ WorkflowRoutes::WorkflowRoutes(Env& env, std::vector<std::string> engine_workflo
       engine_workflows_(std::move(engine_workflows)),
       queue_(std::move(queue)),
       listing_(workflow_listing(engine_workflows_)),
-      ids_(env.executor, env.random.split(0x776b666cULL)) {}
+      ids_(env.executor, env.random.split(0x776b666cULL)) {
+  agent::register_agent_workflow(deciders_);
+}
 
 Task<std::optional<HttpResponse>> WorkflowRoutes::handle(const HttpRequest& request,
                                                          const std::vector<std::string>& parts,
@@ -407,6 +410,27 @@ Task<Result<std::shared_ptr<const workflow::Definition>>> WorkflowRoutes::run_de
   co_return definition;
 }
 
+namespace {
+
+// The chat of a run started through the API: what its nodes say and the model sees.
+ChatRecord run_chat(std::string id, const std::string& user_id, const std::string& run_id,
+                    const workflow::Definition& definition, const workflow::RunRequest& run,
+                    std::string project_id, std::int64_t now_ms) {
+  ChatRecord chat;
+  chat.id = std::move(id);
+  chat.user_id = user_id;
+  chat.title = "workflow " + definition.name;
+  chat.status = ChatStatus::running;
+  chat.workflow_run_id = run_id;
+  chat.workflow = run.ref.empty() ? definition.name : run.ref;
+  chat.workflow_inputs = run.inputs;
+  chat.project_id = std::move(project_id);
+  chat.created_at_ms = chat.updated_at_ms = now_ms;
+  return chat;
+}
+
+}  // namespace
+
 Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start,
                                              Json* diagnostics) {
   if (!start.source && start.workflow.empty()) {
@@ -443,35 +467,30 @@ Task<Result<Json>> WorkflowRoutes::start_run(std::string user_id, RunStart start
   // The run's conversation — what its nodes say and the model sees — is a chat of its own,
   // which records the run's end.
   const std::int64_t now_ms = to_ms(env_.executor.now());
-  ChatRecord chat;
-  chat.id = ids_.next();
-  chat.user_id = user_id;
-  chat.title = "workflow " + definition->name;
-  chat.status = ChatStatus::running;
-  chat.workflow_run_id = run_id;
-  chat.workflow = run.ref.empty() ? definition->name : run.ref;
-  chat.workflow_inputs = run.inputs;
-  chat.project_id = start.project_id.value_or("");
-  chat.created_at_ms = chat.updated_at_ms = now_ms;
+  const ChatRecord chat = run_chat(ids_.next(), user_id, run_id, *definition, run,
+                                   start.project_id.value_or(""), now_ms);
   context["chat_id"] = chat.id;
   run.context = std::move(context);
 
   engine::NewRun started{run_id, queue_, std::string(workflow::kEngineWorkflowName),
                          workflow::to_json(run)};
-  auto store = [started, chat, now_ms,
-                dialect = env_.store->dialect()](SqlTransaction& tx) -> Result<void> {
+  auto ready = std::make_shared<std::vector<std::string>>();  // named in the wake-up
+  auto store = [started, chat, now_ms, dialect = env_.store->dialect(), deciders = &deciders_,
+                ready](SqlTransaction& tx) -> Result<void> {
+    ready->clear();
     if (!chat.project_id.empty()) {
       auto owned = owns_project(tx, chat.user_id, chat.project_id);
       if (!owned) return fail(owned.error());
       if (!*owned) return fail(ErrorCode::not_found, "no project " + chat.project_id);
     }
     if (auto ok = insert_chat(tx, chat); !ok) return ok;
-    return engine::start_run(tx, dialect, started, now_ms);
+    return engine::start_run(tx, dialect, started, now_ms, engine::RunStartSent::now, deciders,
+                             ready.get());
   };
   Task<Result<void>> starting = env_.store->transact_for(std::move(store));
   Result<void> stored = co_await starting;
   if (!stored) co_return fail(stored.error());
-  if (env_.bus != nullptr) (void)env_.bus->publish(engine::wake_subject(queue_), "");
+  if (env_.bus != nullptr) engine::announce_start(*env_.bus, queue_, run_id, user_id, *ready);
   co_return Json{{"run_id", run_id},
                  {"chat_id", chat.id},
                  {"workflow", definition->name},

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/engine/run_state.h"
+#include "core/engine/workflow.h"
 #include "core/workflow/definition.h"
 #include "core/workflow/engine_workflow.h"
 #include "runtime/env.h"
@@ -154,6 +155,9 @@ class WorkflowRoutes {
   std::string queue_;
   nlohmann::json listing_;  // GET /workflows: fixed for the process's life, built once
   IdGenerator ids_;
+  // For a run's first decision, made with its start when it only schedules activities
+  // (engine::start_run's decide_first).
+  engine::WorkflowRegistry deciders_;
 };
 
 }  // namespace reliant::api

@@ -144,6 +144,85 @@ Result<Claim> claim_last(SqlTransaction& tx, SqlDialect dialect, const std::stri
 
 namespace {
 
+// The history claim_named_tasks' statement read: one row's `events`, a JSON array of [seq, kind,
+// body, at], as rows of workflow_history for history_of.
+Result<std::vector<HistoryEvent>> named_claim_history(const SqlRows& rows,
+                                                      const std::string& run_id) {
+  Json events;
+  for (const SqlRecord& r : records(rows)) {
+    if (auto text = r.optional_text("events")) events = parse_json_or_discarded(*text, 4);
+  }
+  SqlRows history{{"seq", "kind", "body_json", "created_at_ms"}, {}};
+  if (events.is_array()) {
+    for (const Json& e : events) {
+      if (!e.is_array() || e.size() != 4 || !e[0].is_number_integer() || !e[1].is_string() ||
+          !e[2].is_string() || !e[3].is_number_integer()) {
+        return fail(ErrorCode::internal, "run " + run_id + ": a history row that is not one");
+      }
+      history.rows.push_back({e[0].get<std::int64_t>(), e[1].get<std::string>(),
+                              e[2].get<std::string>(), e[3].get<std::int64_t>()});
+    }
+  }
+  return history_of(run_id, history);
+}
+
+}  // namespace
+
+Result<NamedClaim> claim_named_tasks(SqlTransaction& tx, SqlDialect dialect,
+                                     const std::string& run_id,
+                                     const std::vector<std::string>& task_ids,
+                                     const std::string& queue, const std::string& worker_id,
+                                     std::int64_t now_ms, std::int64_t lease_ms) {
+  RELIANT_ASSERT(!task_ids.empty());
+  NamedClaim claim;
+  const std::vector<SqlValue> params{dialect == SqlDialect::postgres
+                                         ? SqlValue(postgres_text_array(task_ids))
+                                         : SqlValue(Json(task_ids).dump()),
+                                     now_ms,
+                                     queue,
+                                     worker_id,
+                                     lease_ms,
+                                     run_id};
+  if (dialect != SqlDialect::postgres) {
+    auto claimed = lease_tasks(tx,
+                               "id IN (SELECT value FROM json_each($1)) AND queue = $3 AND "
+                               "status = 'ready' AND visible_at_ms <= $2 AND run_id = $6",
+                               params);
+    if (!claimed) return fail(claimed.error());
+    claim.claimed = std::move(*claimed);
+    if (claim.claimed.empty()) return claim;
+    auto history = load_history(tx, run_id);
+    if (!history) return fail(history.error());
+    claim.history = std::move(*history);
+    return claim;
+  }
+  // The history as one JSON array of [seq, kind, body, at] (the body as stored, a string), read
+  // only when a task was claimed; a row per claimed task, the first (by id) with the array.
+  static const std::string sql =
+      "WITH claimed AS (" +
+      lease_tasks_sql(
+          "id IN (SELECT id FROM engine_tasks WHERE id = ANY(CAST($1 AS TEXT[])) AND "
+          "queue = $3 AND status = 'ready' AND visible_at_ms <= $2 AND run_id = $6 "
+          "ORDER BY id FOR UPDATE SKIP LOCKED)") +
+      "), history AS (SELECT json_agg(json_build_array(seq, kind, body_json, created_at_ms) ORDER "
+      "BY seq) AS events FROM workflow_history WHERE run_id = $6 AND EXISTS (SELECT 1 FROM "
+      "claimed)) SELECT claimed.*, CASE WHEN claimed.id = (SELECT MIN(id) FROM claimed) THEN "
+      "history.events END AS events FROM claimed, history";
+  auto rows = tx.query_last(sql, params);
+  if (!rows) return fail(rows.error());
+  auto claimed = leased_tasks(*rows);
+  if (!claimed) return fail(claimed.error());
+  claim.claimed = std::move(*claimed);
+  if (claim.claimed.empty()) return claim;
+  // A claim that committed (alone in its transaction) must not fail over its history: its tasks
+  // would wait out their leases. History that does not read leaves them to read their own (the
+  // worker processes them as it does polled tasks).
+  if (auto history = named_claim_history(*rows, run_id)) claim.history = std::move(*history);
+  return claim;
+}
+
+namespace {
+
 // How long an activity's lease lasts: its heartbeat timeout when it has one (shorter than its
 // start-to-close time), else its start-to-close time. The rule lease_tasks applies in SQL.
 std::int64_t activity_lease_ms(std::int64_t start_to_close_ms, std::int64_t heartbeat_timeout_ms) {

@@ -3,15 +3,23 @@
 // history event, locking a run, and writing a decision's events with the tasks they create.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "services/engine/engine_sql.h"
 
 namespace reliant::engine {
+
+// At most this many decision events are written by one statement on Postgres with what they
+// follow (a step's result, a run's start); a longer decision, rarer, takes statements of its own
+// (write_decision) or is left to a worker. It bounds the statements' shapes, each prepared once
+// per connection.
+constexpr std::size_t kFoldedEventsMax = 3;
 
 // The id of the decision task a run's event `next_seq` - 1 makes ready (one per event at most).
 std::string workflow_task_id(const std::string& run_id, std::int64_t next_seq);
@@ -24,6 +32,16 @@ std::string listed(std::initializer_list<std::string> items);
 
 // Deletes the task: a finished task's work is in its run's history.
 Result<void> finish_task(SqlTransaction& tx, const std::string& task_id);
+
+// A ready workflow task for the run's event `next_seq` - 1; none when one exists already.
+Result<void> insert_workflow_task(SqlTransaction& tx, const std::string& run_id,
+                                  const std::string& queue, std::int64_t next_seq,
+                                  std::int64_t now_ms);
+// Postgres: `sql` (with `params`) and, in the same statement, the inserts of `events` (one run's,
+// `bodies` their bodies dumped, in order) as a data-modifying CTE named appended_event — one
+// round trip for all. `sql` may begin with a WITH of its own.
+void prepend_events(std::string& sql, std::vector<SqlValue>& params, const std::string& run_id,
+                    std::span<const HistoryEvent> events, std::vector<std::string> bodies);
 
 // `body_json` is e.body.dump(), made by the caller when it has it already.
 Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const HistoryEvent& e,

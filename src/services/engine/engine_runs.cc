@@ -1,12 +1,125 @@
-// Reading workflow runs and their histories (engine_sql.h): a run's summary, a user's runs, the
-// history from an event on, and a child run adopted by its parent.
+// Starting workflow runs and reading them (engine_sql.h): a run's start (with its first decision,
+// when its starter makes it), a run's summary, a user's runs, the history from an event on, an
+// activity with its run's history, and a child run adopted by its parent.
+#include "services/engine/engine_rows.h"
 #include "services/engine/engine_sql.h"
+
+#include <algorithm>
 
 #include "base/assert.h"
 #include "base/json_parse.h"
 #include "services/storage/sql_row.h"
 
 namespace reliant::engine {
+
+namespace {
+
+// The run's first decision, when its starter may write it (start_run's `decide_first`): one that
+// schedules activities and nothing else, at most kFoldedEventsMax, their tasks ready for any
+// worker. Empty otherwise: a
+// timer, a wait, an immediate end (an unknown workflow, an input it refuses) stay a worker's,
+// decided as every later step is.
+std::vector<HistoryEvent> first_decision(const HistoryEvent& started,
+                                         const WorkflowRegistry& workflows, std::int64_t now_ms) {
+  auto state = RunState::fold({started});
+  RELIANT_ASSERT(state.has_value());
+  std::vector<HistoryEvent> events = decide_next(*state, workflows.find(state->workflow), now_ms);
+  const bool only_activities =
+      !events.empty() && std::ranges::all_of(events, [](const HistoryEvent& e) {
+        return e.kind == EventKind::activity_scheduled;
+      });
+  // (A wider first step is a worker's, as it was: kFoldedEventsMax bounds the start's shapes.)
+  if (!only_activities || events.size() > kFoldedEventsMax) events.clear();
+  return events;
+}
+
+// Postgres: `sql`, the run's insert (parameters $1 to $8), made the statement of the whole start:
+// with its first event and its decision task, or with the first decision's events and activity
+// tasks when its starter made it — one round trip.
+void with_first_step(std::string& sql, std::vector<SqlValue>& params, const NewRun& run,
+                     const HistoryEvent& started, const std::vector<HistoryEvent>& decided,
+                     std::int64_t now_ms) {
+  std::vector<HistoryEvent> events{started};
+  std::vector<std::string> bodies{started.body.dump()};
+  if (decided.empty()) {
+    sql = "WITH started_run AS (" + sql +
+          ") INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, "
+          "visible_at_ms, created_at_ms, updated_at_ms) VALUES ($9, $2, 'workflow', $1, 0, "
+          "'ready', $5, $5, $5)";
+    params.emplace_back(workflow_task_id(run.id, started.seq + 1));
+  } else {
+    std::string tasks;
+    for (const HistoryEvent& e : decided) {
+      const DecidedActivity activity =
+          decided_activity(run.id, run.queue, e, now_ms, EagerDispatch{}, DecisionOutcome{});
+      tasks += std::string(tasks.empty() ? "(" : ", (") +
+               activity.values([&params](SqlValue value, bool) {
+                 params.push_back(std::move(value));
+                 return "$" + std::to_string(params.size());
+               }) +
+               ")";
+      events.push_back(e);
+      bodies.push_back(e.body.dump());
+    }
+    sql = "WITH started_run AS (" + sql + ") INSERT INTO engine_tasks (" +
+          std::string(kActivityTaskColumns) + ") VALUES " + tasks;
+  }
+  prepend_events(sql, params, run.id, events, std::move(bodies));
+}
+
+}  // namespace
+
+Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
+                       std::int64_t now_ms, RunStartSent sent, const WorkflowRegistry* decide_first,
+                       std::vector<std::string>* ready_tasks) {
+  const std::string owner = run.input.is_object() && run.input.value("user_id", Json()).is_string()
+                                ? run.input["user_id"].get<std::string>()
+                                : std::string();
+  const HistoryEvent started{1, EventKind::run_started,
+                             Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
+  const std::vector<HistoryEvent> decided = decide_first != nullptr
+                                                ? first_decision(started, *decide_first, now_ms)
+                                                : std::vector<HistoryEvent>{};
+  if (ready_tasks != nullptr) {
+    if (decided.empty()) ready_tasks->push_back(workflow_task_id(run.id, started.seq + 1));
+    for (const HistoryEvent& e : decided) {
+      ready_tasks->push_back(activity_task(run.id, run.queue, e, std::nullopt).id);
+    }
+  }
+  std::string sql =
+      "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
+      "updated_at_ms, owner, parent_run_id, parent_key) VALUES ($1, $2, $3, 'running', $4, $5, $5, "
+      "$6, $7, $8)";
+  std::vector<SqlValue> params{run.id,
+                               run.queue,
+                               run.workflow,
+                               run.input.dump(),
+                               now_ms,
+                               owner.empty() ? SqlValue(nullptr) : SqlValue(owner),
+                               run.parent ? SqlValue(run.parent->run_id) : SqlValue(nullptr),
+                               run.parent ? SqlValue(run.parent->key) : SqlValue(nullptr)};
+  const bool together = dialect == SqlDialect::postgres;
+  Result<std::int64_t> inserted = 0;
+  if (together) {
+    with_first_step(sql, params, run, started, decided, now_ms);
+    if (sent == RunStartSent::with_next) return tx.defer(sql, std::move(params));
+    inserted = tx.execute(sql, params);
+  } else {
+    inserted = tx.execute(sql, params);
+  }
+  if (!inserted) {
+    if (inserted.error().code == ErrorCode::already_exists) {
+      return fail(ErrorCode::already_exists,
+                  "a workflow run with id " + run.id + " already exists");
+    }
+    return fail(inserted.error());
+  }
+  if (together) return {};
+  if (auto ok = insert_event(tx, run.id, started); !ok) return fail(ok.error());
+  if (decided.empty()) return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
+  DecisionOutcome outcome;
+  return write_decision(tx, dialect, run.id, run.queue, decided, now_ms, EagerDispatch{}, outcome);
+}
 
 namespace {
 
@@ -107,6 +220,25 @@ Result<std::vector<HistoryEvent>> history_of(const std::string& run_id, const Sq
     history.push_back(HistoryEvent{seq, *kind, std::move(body), r.integer("created_at_ms")});
   }
   return history;
+}
+
+Result<ScheduledActivity> load_scheduled_activity_and_run(SqlTransaction& tx,
+                                                          const ClaimedTask& task, KeptRun& kept) {
+  auto history = load_history(tx, task.run_id);
+  if (!history) return fail(history.error());
+  auto state = RunState::fold(*history);
+  if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
+  const auto scheduled = state->activities.find(task.event_seq);
+  if (scheduled == state->activities.end()) {
+    return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
+                                         std::to_string(task.event_seq));
+  }
+  // A run's row ends in the transaction that appends its terminal event (close_run).
+  ScheduledActivity activity{scheduled->second.name, scheduled->second.input,
+                             state->terminal.has_value()};
+  kept.state = std::move(*state);
+  kept.last_event_digest = event_digest(history->back());
+  return activity;
 }
 
 }  // namespace reliant::engine

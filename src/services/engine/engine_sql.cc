@@ -24,7 +24,6 @@ std::string timer_task_id(const std::string& run_id, std::int64_t timer_seq) {
   return run_id + ":timer:" + std::to_string(timer_seq);
 }
 
-// A ready workflow task for the run's event `next_seq` - 1; none when one exists already.
 Result<void> insert_workflow_task(SqlTransaction& tx, const std::string& run_id,
                                   const std::string& queue, std::int64_t next_seq,
                                   std::int64_t now_ms) {
@@ -58,21 +57,33 @@ Result<void> insert_event(SqlTransaction& tx, const std::string& run_id, const H
   return insert_event(tx, run_id, e, e.body.dump());
 }
 
+void prepend_events(std::string& sql, std::vector<SqlValue>& params, const std::string& run_id,
+                    std::span<const HistoryEvent> events, std::vector<std::string> bodies) {
+  RELIANT_ASSERT(!events.empty() && bodies.size() == events.size());
+  std::string rows;
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    rows += e > 0 ? ", (" : "(";
+    for (std::size_t i = 1; i <= 6; ++i) {
+      rows += (i > 1 ? ", $" : "$") + std::to_string(params.size() + i);
+    }
+    rows += ")";
+    params.insert(params.end(), {run_id, events[e].seq, std::string(to_string(events[e].kind)),
+                                 events[e].ref_seq(), std::move(bodies[e]), events[e].at_ms});
+  }
+  const std::string appended =
+      "WITH appended_event AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, "
+      "body_json, created_at_ms) VALUES " +
+      rows + ")";
+  sql = sql.starts_with("WITH ") ? appended + ", " + sql.substr(5) : appended + " " + sql;
+}
+
 // Postgres: `sql` (with `params`) and, in the same statement, insert_event's insert of `e` as a
 // data-modifying CTE — one round trip for both. `sql` may begin with a WITH of its own.
 void prepend_event(std::string& sql, std::vector<SqlValue>& params, const std::string& run_id,
                    const HistoryEvent& e, std::string body_json) {
-  std::string values;
-  for (std::size_t i = 1; i <= 6; ++i) {
-    values += (i > 1 ? ", $" : "$") + std::to_string(params.size() + i);
-  }
-  const std::string appended =
-      "WITH appended_event AS (INSERT INTO workflow_history (run_id, seq, kind, ref_seq, "
-      "body_json, created_at_ms) VALUES (" +
-      values + "))";
-  sql = sql.starts_with("WITH ") ? appended + ", " + sql.substr(5) : appended + " " + sql;
-  params.insert(params.end(), {run_id, e.seq, std::string(to_string(e.kind)), e.ref_seq(),
-                               std::move(body_json), e.at_ms});
+  std::vector<std::string> bodies;
+  bodies.push_back(std::move(body_json));
+  prepend_events(sql, params, run_id, std::span(&e, 1), std::move(bodies));
 }
 
 Result<std::int64_t> execute_with_event(SqlTransaction& tx, std::string sql,
@@ -309,54 +320,6 @@ std::string_view to_string(TaskKind kind) {
 std::int64_t activity_retry_delay_ms(std::int64_t attempt) {
   const std::int64_t shift = std::clamp<std::int64_t>(attempt - 1, 0, 6);
   return std::min<std::int64_t>(1000LL << shift, 60'000);
-}
-
-Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
-                       std::int64_t now_ms, RunStartSent sent) {
-  const std::string owner = run.input.is_object() && run.input.value("user_id", Json()).is_string()
-                                ? run.input["user_id"].get<std::string>()
-                                : std::string();
-  const HistoryEvent started{1, EventKind::run_started,
-                             Json{{"workflow", run.workflow}, {"input", run.input}}, now_ms};
-  std::string sql =
-      "INSERT INTO workflow_runs (id, namespace, workflow_name, status, input_json, created_at_ms, "
-      "updated_at_ms, owner, parent_run_id, parent_key) VALUES ($1, $2, $3, 'running', $4, $5, $5, "
-      "$6, $7, $8)";
-  std::vector<SqlValue> params{run.id,
-                               run.queue,
-                               run.workflow,
-                               run.input.dump(),
-                               now_ms,
-                               owner.empty() ? SqlValue(nullptr) : SqlValue(owner),
-                               run.parent ? SqlValue(run.parent->run_id) : SqlValue(nullptr),
-                               run.parent ? SqlValue(run.parent->key) : SqlValue(nullptr)};
-  const bool together = dialect == SqlDialect::postgres;
-  Result<std::int64_t> inserted = 0;
-  if (together) {
-    // The run, its first event and its first decision task in one round trip.
-    sql = "WITH started_run AS (" + sql +
-          ") INSERT INTO engine_tasks (id, queue, kind, run_id, event_seq, status, visible_at_ms, "
-          "created_at_ms, updated_at_ms) VALUES ($9, $2, 'workflow', $1, 0, 'ready', $5, $5, $5)";
-    params.insert(params.end(), {workflow_task_id(run.id, started.seq + 1)});
-    if (sent == RunStartSent::with_next) {
-      prepend_event(sql, params, run.id, started, started.body.dump());
-      return tx.defer(sql, std::move(params));
-    }
-    inserted = execute_with_event(tx, std::move(sql), std::move(params), run.id, started,
-                                  started.body.dump());
-  } else {
-    inserted = tx.execute(sql, params);
-  }
-  if (!inserted) {
-    if (inserted.error().code == ErrorCode::already_exists) {
-      return fail(ErrorCode::already_exists,
-                  "a workflow run with id " + run.id + " already exists");
-    }
-    return fail(inserted.error());
-  }
-  if (together) return {};
-  if (auto ok = insert_event(tx, run.id, started); !ok) return fail(ok.error());
-  return insert_workflow_task(tx, run.id, run.queue, 2, now_ms);
 }
 
 const std::string_view kActivityTaskColumns =

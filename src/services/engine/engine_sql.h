@@ -86,8 +86,20 @@ enum class RunStartSent { now, with_next };
 
 // Creates a run (history: run_started) and its first workflow task. `already_exists` for a
 // duplicate id.
+//
+// `decide_first`: the starter makes the run's first decision itself, from `decide_first`'s
+// workflows, when that decision schedules activities and nothing else (a chat's first model
+// call): their events and tasks, ready for any worker, are written with the run instead of the
+// workflow task, and no worker spends a transaction (and its round trips) deciding the start.
+// Any other first decision is left to a worker, as without it. Deciding is a pure function of
+// the history, so the worker's replay of these events agrees with them.
+//
+// `ready_tasks`: where to add the ids of the tasks the start made ready (its workflow task, or
+// its decision's activity tasks), for a wake-up that names them (claim_named_tasks).
 Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run,
-                       std::int64_t now_ms, RunStartSent sent = RunStartSent::now);
+                       std::int64_t now_ms, RunStartSent sent = RunStartSent::now,
+                       const WorkflowRegistry* decide_first = nullptr,
+                       std::vector<std::string>* ready_tasks = nullptr);
 Result<RunSummary> get_run(SqlTransaction& tx, const std::string& run_id);
 // Makes a running run that has no parent the child of `parent` (a child started before runs
 // recorded their parents); false when the run has ended or has a parent already.
@@ -114,6 +126,23 @@ Result<std::vector<ClaimedTask>> claim_tasks(SqlTransaction& tx, SqlDialect dial
                                              std::int64_t now_ms, std::int64_t lease_ms,
                                              std::int64_t batch,
                                              const std::vector<std::string>& owners_at_share = {});
+
+// What a worker woken for named tasks of one run took (claim_named_tasks): those it leased, and
+// the run's whole history when it leased any.
+struct NamedClaim {
+  std::vector<ClaimedTask> claimed;
+  std::vector<HistoryEvent> history;
+};
+// Leases those of `task_ids` (tasks of run `run_id` in `queue`) that are ready and visible, with
+// the run's history: for a worker woken by the start that made them ready, so it neither looks
+// over the whole queue nor reads the activity's event apart. On Postgres one statement, the
+// body's last (a transaction of its own); the history is read with the statement's snapshot, so
+// it may miss an event appended meanwhile (a decision from it is checked against the store).
+Result<NamedClaim> claim_named_tasks(SqlTransaction& tx, SqlDialect dialect,
+                                     const std::string& run_id,
+                                     const std::vector<std::string>& task_ids,
+                                     const std::string& queue, const std::string& worker_id,
+                                     std::int64_t now_ms, std::int64_t lease_ms);
 
 // The activity_scheduled event a task serves: its name and input.
 struct ScheduledActivity {
@@ -209,6 +238,13 @@ Result<DecisionOutcome> decide_and_commit(SqlTransaction& tx, SqlDialect dialect
                                           const EagerDispatch& eager = {}, KeptRun* kept = nullptr,
                                           bool ends_body = false);
 Result<ScheduledActivity> load_scheduled_activity(SqlTransaction& tx, const ClaimedTask& task);
+// load_scheduled_activity for a worker that keeps no state of the task's run (its activity was
+// scheduled by a starter, or by a worker without room to take it): reads the run's whole history
+// instead, one statement as well, and folds it into `kept`, so that the step recording the
+// activity's result decides from it on the worker (prepare_step, and the chain after it) rather
+// than in its transaction from the store.
+Result<ScheduledActivity> load_scheduled_activity_and_run(SqlTransaction& tx,
+                                                          const ClaimedTask& task, KeptRun& kept);
 // Deletes a task this worker holds; false when its lease was no longer this attempt's.
 Result<bool> retire_task(SqlTransaction& tx, const ClaimedTask& task);
 

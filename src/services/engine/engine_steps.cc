@@ -86,11 +86,6 @@ Result<bool> record_prepared_result_sqlite(SqlTransaction& tx, const ClaimedTask
   return true;
 }
 
-// At most this many decision events are written by the step's own statement on Postgres (a
-// longer decision, rarer, takes write_decision's statements): it bounds the statement's shapes,
-// each prepared once per connection.
-constexpr std::size_t kFoldedEventsMax = 3;
-
 bool foldable(const PreparedStep& step) {
   return step.decision.size() <= kFoldedEventsMax &&
          std::count_if(step.decision.begin(), step.decision.end(),

@@ -25,6 +25,7 @@ class RunCache {
   // Keeps `run`, the run's state after a committed transaction, unless a newer one is kept.
   void put(const std::string& run_id, KeptRun run);
   void erase(const std::string& run_id) { runs_.erase(run_id); }
+  bool contains(const std::string& run_id) const { return runs_.peek(run_id) != nullptr; }
 
   std::size_t size() const { return runs_.size(); }
 

@@ -57,6 +57,16 @@ class Announcements {
 std::string wake_subject(const std::string& queue) { return "engine.wake." + queue; }
 std::string wake_group(const std::string& queue) { return "engine.workers." + queue; }
 
+namespace {
+
+// Slots named claims under way may hold; a wake-up past them is a plain one. Anyone on the bus
+// can name tasks (of no run, say): a flood of such bodies then holds these few of this worker's
+// slots at most, not all of them, for claims that get nothing. (A chat's start names one task,
+// a workflow's up to kFoldedEventsMax.)
+constexpr std::int64_t kNamedSlotsMax = 8;
+
+}  // namespace
+
 Worker::Worker(Env& env, WorkerConfig config, const WorkflowRegistry& workflows,
                const ActivityRegistry& activities)
     : env_(env),
@@ -78,7 +88,7 @@ void Worker::subscribe_to_wakes() {
   if (wake_subscription_) return;
   auto subscription =
       env_.bus->queue_subscribe(wake_subject(config_.queue), wake_group(config_.queue),
-                                [this](const BusMessage&) { wake(); });
+                                [this](const BusMessage& m) { on_wake(m.data); });
   if (subscription) {
     wake_subscription_ = std::move(*subscription);
     if (wake_refused_) {
@@ -104,6 +114,83 @@ void Worker::wake() {
   // Wake-ups are hints backed by the poll: one may be lost.
   if (buggify(env_, "worker.wake_ignored")) return;
   wakeup_.wake();
+}
+
+void Worker::on_wake(const std::string& body) {
+  std::optional<NamedTasks> named;
+  if (!body.empty() && !buggify(env_, "worker.named_wake_polled")) named = named_tasks_of(body);
+  if (!named) {
+    wake();
+    return;
+  }
+  NamedTasks& tasks = *named;
+  const auto count = static_cast<std::int64_t>(tasks.task_ids.size());
+  const auto owned = owners_in_flight_.find(tasks.owner);
+  const std::int64_t owner_tasks = owned == owners_in_flight_.end() ? 0 : owned->second;
+  // No room for all of them (a poll under way holds its room), their user at its share, or named
+  // claims under way holding slots enough: the poll claims what is fair.
+  if (count > config_.batch || count > config_.in_flight_max - in_flight_ - polling_room_ ||
+      owner_tasks + count > owner_share() || named_slots_ + count > kNamedSlotsMax) {
+    wake();
+    return;
+  }
+  // Reserved, slots and share, until the claim says which are this worker's.
+  in_flight_ += count;
+  owners_in_flight_[tasks.owner] += count;
+  named_slots_ += count;
+  scope_.spawn(claim_named(std::move(tasks)));
+}
+
+Task<void> Worker::claim_named(NamedTasks named) {
+  const std::int64_t now_ms = to_ms(env_.executor.now());
+  Task<Result<NamedClaim>> claiming =
+      transact_for([dialect = dialect_, named, queue = config_.queue, worker = config_.worker_id,
+                    now_ms, lease_ms = to_ms(config_.decision_lease)](SqlTransaction& tx) {
+        return claim_named_tasks(tx, dialect, named.run_id, named.task_ids, queue, worker, now_ms,
+                                 lease_ms);
+      });
+  Result<NamedClaim> claim = co_await claiming;
+  named_slots_ -= static_cast<std::int64_t>(named.task_ids.size());
+  for (std::size_t i = 0; i < named.task_ids.size(); ++i) task_done(named.owner);
+  // Nothing claimed (another worker took them, a store fault, tasks not yet visible by this
+  // worker's clock): the poll looks again, with the queue's due times.
+  if (!claim || claim->claimed.empty()) {
+    wake();
+    co_return;
+  }
+  sometimes(env_, "worker.named_tasks_claimed");
+  stats_.claimed += claim->claimed.size();
+  stats_.named_claimed += claim->claimed.size();
+  // The run's state from its history, kept for the steps that record the activities' results
+  // (as a claimed activity's load keeps it) before any of them starts.
+  KeptRun kept;
+  if (auto state = RunState::fold(claim->history); state && !claim->history.empty()) {
+    kept.state = std::move(*state);
+    kept.last_event_digest = event_digest(claim->history.back());
+  }
+  std::vector<std::pair<ClaimedTask, std::optional<ScheduledActivity>>> claimed;
+  for (auto& task : claim->claimed) {
+    std::optional<ScheduledActivity> scheduled;
+    if (const auto activity = kept.state.activities.find(task.event_seq);
+        task.kind == TaskKind::activity && activity != kept.state.activities.end()) {
+      scheduled = ScheduledActivity{activity->second.name, activity->second.input,
+                                    kept.state.terminal.has_value()};
+    }
+    claimed.emplace_back(std::move(task), std::move(scheduled));
+  }
+  if (kept.state.last_seq > 0 && wants_run_state(named.run_id)) {
+    sticky_.put(named.run_id, std::move(kept));
+  }
+  for (auto& [task, scheduled] : claimed) {
+    ++in_flight_;
+    const std::string owner = task.owner;
+    if (!owner.empty()) ++owners_in_flight_[owner];
+    if (scheduled) {
+      scope_.spawn(run_eager(EagerActivity{std::move(task), std::move(*scheduled)}, owner));
+    } else {
+      scope_.spawn(process(std::move(task)));  // reads what it needs itself
+    }
+  }
 }
 
 void Worker::task_done(const std::string& owner) {
@@ -204,7 +291,9 @@ Task<void> Worker::poll_loop() {
     std::vector<std::string> at_share = owners_at_share();
     const bool fair = !at_share.empty();
     Task<Result<Poll>> polling = poll(room, reap, std::move(at_share));
+    polling_room_ = room;  // for a named wake-up heard meanwhile (on_wake)
     Result<Poll> polled = co_await polling;
+    polling_room_ = 0;
     if (!polled) {
       co_await sleep(env_.executor, config_.store_retry);
       continue;
@@ -538,8 +627,9 @@ void Worker::works_committed(StoreWork* work, const std::vector<ChainedStep>& ch
 }
 
 Task<void> Worker::run_eager(EagerActivity leased, std::string owner) {
-  // A worker that stalls with an activity leased to it: the lease expires and the reaper hands the
-  // activity to another attempt (only a first attempt, so no run runs out of attempts this way).
+  // (Also an activity claimed by a named wake-up, read with its run's history.) A worker that
+  // stalls with an activity leased to it: the lease expires and the reaper hands the activity to
+  // another attempt (only a first attempt, so no run runs out of attempts this way).
   if (leased.task.attempt == 1 && buggify(env_, "worker.eager_abandoned")) {
     task_done(owner);
     co_return;
@@ -549,11 +639,30 @@ Task<void> Worker::run_eager(EagerActivity leased, std::string owner) {
   task_done(owner);
 }
 
+bool Worker::wants_run_state(const std::string& run_id) const {
+  return config_.sticky_runs > 0 && !sticky_.contains(run_id) && !kept_turns_.contains(run_id) &&
+         !runs_loading_.contains(run_id);
+}
+
+Task<Result<ScheduledActivity>> Worker::load_activity(ClaimedTask task) {
+  // One of a run's activities claimed together reads its history; the others, its events.
+  const bool keep = wants_run_state(task.run_id);
+  if (keep) runs_loading_.insert(task.run_id);
+  auto kept = std::make_shared<KeptRun>();
+  Task<Result<ScheduledActivity>> loading = transact_for([task, keep, kept](SqlTransaction& tx) {
+    return keep ? load_scheduled_activity_and_run(tx, task, *kept)
+                : load_scheduled_activity(tx, task);
+  });
+  Result<ScheduledActivity> loaded = co_await loading;
+  if (keep) runs_loading_.erase(task.run_id);
+  if (loaded && keep && wants_run_state(task.run_id)) sticky_.put(task.run_id, std::move(*kept));
+  co_return loaded;
+}
+
 Task<void> Worker::run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded) {
   std::optional<ScheduledActivity> scheduled = std::move(preloaded);
   if (!scheduled) {
-    Task<Result<ScheduledActivity>> loading =
-        transact_for([task](SqlTransaction& tx) { return load_scheduled_activity(tx, task); });
+    Task<Result<ScheduledActivity>> loading = load_activity(task);
     Result<ScheduledActivity> loaded = co_await loading;
     if (!loaded) co_return;  // the lease expires and the reaper retries
     scheduled = std::move(*loaded);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "runtime/wakeup.h"
 #include "services/engine/engine_sql.h"
 #include "services/worker/activity.h"
+#include "services/worker/named_wake.h"
 #include "services/worker/run_cache.h"
 
 namespace reliant::engine {
@@ -53,6 +55,7 @@ struct WorkerConfig {
 struct WorkerStats {
   std::uint64_t claimed = 0;
   std::uint64_t polls = 0;            // claim transactions
+  std::uint64_t named_claimed = 0;    // tasks claimed by the wake-up naming them (announce_start)
   std::uint64_t eager = 0;            // activities leased by the decision that scheduled them
   std::uint64_t eager_decisions = 0;  // decisions made with the result before them
   std::uint64_t sticky_hits = 0;      // decisions that started from a kept state
@@ -122,6 +125,14 @@ class Worker {
   std::int64_t eager_room(const std::string& owner) const;
   // How many of one user's tasks this worker processes at once (in_flight_per_owner_max).
   std::int64_t owner_share() const;
+  // Whether this worker would keep the run's state from a claim's read: it keeps none, and no
+  // step of it holds one (RunCache, take_kept_turn).
+  bool wants_run_state(const std::string& run_id) const;
+  // The activity a claimed task runs, read from the store; for a run this worker keeps no state
+  // of, read with the run's history, which it keeps (load_scheduled_activity_and_run) so that
+  // the step recording the result decides here and chains what follows (record_and_decide)
+  // instead of deciding from the store inside its transaction.
+  Task<Result<ScheduledActivity>> load_activity(ClaimedTask task);
   // `preloaded`: the activity, when the task was leased with it (eager dispatch).
   Task<void> run_activity(ClaimedTask task, std::optional<ScheduledActivity> preloaded = {});
   Task<void> run_timer(ClaimedTask task);
@@ -135,6 +146,12 @@ class Worker {
   // Waits until a wake-up arrives or `timeout` passes.
   Task<void> wait_for_work(Duration timeout);
   void wake();
+  // A wake-up heard: one naming tasks (announce_start) is taken at once when there is room for
+  // them, anything else wakes the poll loop.
+  void on_wake(const std::string& body);
+  // Claims named tasks in the slots (and the owner's share) reserved for them, frees the
+  // reservation and runs what it claimed.
+  Task<void> claim_named(NamedTasks named);
   // Subscribes to wake-ups unless subscribed; a refusal is logged once and tried again later.
   void subscribe_to_wakes();
   void announce_work();
@@ -166,6 +183,13 @@ class Worker {
   // Runs whose kept state a step of this worker holds, and the steps waiting for their turn
   // (bounded by in_flight_max and eager activities: each is a task in flight).
   std::map<std::string, std::deque<Promise<bool>>> kept_turns_;
+  // Runs whose history a claimed activity's load is reading to keep (load_activity): bounded by
+  // the tasks in flight.
+  std::set<std::string> runs_loading_;
+  // Slots named claims under way hold (on_wake), and the room a poll under way may fill: what a
+  // named wake-up heard meanwhile must leave.
+  std::int64_t named_slots_ = 0;
+  std::int64_t polling_room_ = 0;
   Wakeup wakeup_{env_.executor};
   bool waiting_for_room_ = false;      // the poll loop waits for a slot, not for work
   SubscriptionPtr wake_subscription_;  // null while the bus refuses it (polling still serves)
