@@ -615,6 +615,69 @@ TEST_P(StoreConformance, AMessageCanMoveItsChatOnInTheSameWrite) {
   EXPECT_FALSE(kept->has_value());
 }
 
+// A send's write (insert_new_message): the ordinal read under the chat's lock, the message with
+// its blocks and the chat's move, sent with the next statement on Postgres. Should the ordinal be
+// taken after all (a writer that did not wait for the lock), the transaction fails and nothing of
+// it stays: the message is never stored under an ordinal the sender was not told.
+TEST_P(StoreConformance, ANewMessageTakesTheOrdinalReadUnderItsChatsLockOrFailsItsTransaction) {
+  with_chat_c();
+  if (HasFatalFailure()) return;
+  const SqlDialect dialect = store_->dialect();
+  const auto send = [=, this](std::string id, bool race) {
+    return transact([=](SqlTransaction& tx) -> Result<void> {
+      auto read =
+          tx.query_together({lock_chat_statement(dialect, "c"), next_ordinal_statement("c")});
+      if (!read) return fail(read.error());
+      MessageRecord message = message_in_c(id, "user", 9, "hello " + id);
+      message.blocks.push_back({"text", {{"text", "second block"}}});
+      message.ordinal = next_ordinal_of((*read)[1]);
+      if (race) {  // another message takes the ordinal first
+        auto raced = insert_message_once(tx, dialect, message_in_c(id + "-raced", "user", 9, "x"));
+        if (!raced) return fail(raced.error());
+      }
+      if (auto ok = insert_new_message(tx, dialect, message, {ChatStatus::running, "run-" + id});
+          !ok)
+        return ok;
+      // A statement after the write, as the send's updates are: it carries the write on Postgres.
+      auto after = tx.query_last("SELECT COUNT(*) AS n FROM chats", {});
+      if (!after) return fail(after.error());
+      return {};
+    });
+  };
+  ASSERT_TRUE(send("m1", false));
+  ASSERT_TRUE(send("m2", false));
+  auto kept = std::make_shared<std::vector<MessageRecord>>();
+  auto chat = std::make_shared<ChatRecord>();
+  const auto read_back = [=, this] {
+    ASSERT_TRUE(transact([=](SqlTransaction& tx) -> Result<void> {
+      auto messages = load_messages(tx, "c");
+      if (!messages) return fail(messages.error());
+      *kept = std::move(*messages);
+      auto found = find_chat(tx, "c");
+      if (!found) return fail(found.error());
+      *chat = found->value();
+      return {};
+    }));
+  };
+  read_back();
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].id, "m1");
+  EXPECT_EQ((*kept)[0].ordinal, 1);
+  EXPECT_EQ((*kept)[1].id, "m2");
+  EXPECT_EQ((*kept)[1].ordinal, 2);
+  ASSERT_EQ((*kept)[1].blocks.size(), 2u);
+  EXPECT_EQ((*kept)[1].blocks[1].body.value("text", ""), "second block");
+  EXPECT_EQ(chat->status, ChatStatus::running);
+  EXPECT_EQ(chat->workflow_run_id, "run-m2");
+  EXPECT_EQ(chat->updated_at_ms, 9);
+
+  auto raced = send("m3", true);
+  ASSERT_FALSE(raced.has_value());
+  read_back();
+  EXPECT_EQ(kept->size(), 2u) << "nothing of the failed transaction stays";
+  EXPECT_EQ(chat->workflow_run_id, "run-m2");
+}
+
 // Migration 5 rebuilds engine_tasks on SQLite: the tasks of a version-4 database survive with
 // every column, the indexes are back, and the constraints still hold.
 TEST_P(StoreConformance, EngineTasksSurviveMigrationFive) {

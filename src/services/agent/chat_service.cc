@@ -44,22 +44,26 @@ Result<ChatRecord> owned_chat(SqlTransaction& tx, const std::string& user_id,
   return owned(find_chat(tx, chat_id), user_id, chat_id);
 }
 
-// The chat, when it is `user_id`'s, and the presets a run of it starts under, read together (on
-// Postgres, one round trip). The chat's row stays locked until the transaction ends: two messages
-// sent at once must not both find the chat idle and each start a run.
+// The chat, when it is `user_id`'s, the presets a run of it starts under and its next message's
+// ordinal, read together (on Postgres, one round trip). The chat's row stays locked until the
+// transaction ends: two messages sent at once must not both find the chat idle and each start a
+// run, and the ordinal stays the next.
 struct ChatAndPresets {
   ChatRecord chat;
   PresetLibrary presets;
+  std::int64_t next_ordinal = 0;
 };
 Result<ChatAndPresets> locked_chat_and_presets(SqlTransaction& tx, SqlDialect dialect,
                                                const std::string& user_id,
                                                const std::string& chat_id) {
-  auto read = tx.query_together(
-      {lock_chat_statement(dialect, chat_id), chat_presets_statement(user_id, chat_id)});
+  auto read = tx.query_together({lock_chat_statement(dialect, chat_id),
+                                 chat_presets_statement(user_id, chat_id),
+                                 next_ordinal_statement(chat_id)});
   if (!read) return fail(read.error());
   auto chat = owned(chat_of((*read)[0]), user_id, chat_id);
   if (!chat) return fail(chat.error());
-  return ChatAndPresets{std::move(*chat), PresetLibrary::of(presets_from((*read)[1]))};
+  return ChatAndPresets{std::move(*chat), PresetLibrary::of(presets_from((*read)[1])),
+                        next_ordinal_of((*read)[2])};
 }
 
 // A chat nobody named takes its title from its first message (the one `message` is, when the
@@ -194,14 +198,16 @@ Task<Result<SentMessage>> ChatService::send_message(std::string user_id, std::st
     if (!request) return fail(request.error());
     const engine::NewRun run{run_id, queue, std::string(workflow::kEngineWorkflowName),
                              workflow::to_json(*request)};
-    // The chat runs `run` from this write on (with the message's, on Postgres: one statement).
-    auto stored =
-        insert_message_once(tx, dialect, message, ChatStatusChange{ChatStatus::running, run.id});
-    if (!stored) return fail(stored.error());
-    events.push_back({user_id, 0, "message", message.chat_id, to_json(stored->message), now_ms});
-    if (stored->inserted) {
-      if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
-    }
+    // The chat runs `run` from this write on (with the message's, on Postgres: one statement,
+    // sent with the next).
+    MessageRecord stored = message;
+    stored.ordinal = read->next_ordinal;
+    if (auto ok =
+            insert_new_message(tx, dialect, stored, ChatStatusChange{ChatStatus::running, run.id});
+        !ok)
+      return ok;
+    events.push_back({user_id, 0, "message", message.chat_id, to_json(stored), now_ms});
+    if (auto ok = title_untitled_chat(tx, *chat, message, events, now_ms); !ok) return ok;
     // A new run id: its write goes with the updates' statement, its first decision with it.
     if (auto ok = engine::start_run(tx, dialect, run, now_ms, engine::RunStartSent::with_next,
                                     workflows, ready.get());

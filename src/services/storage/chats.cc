@@ -279,6 +279,52 @@ Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect
   return StoredMessage{std::move(**existing), false};
 }
 
+SqlStatement next_ordinal_statement(const std::string& chat_id) {
+  static const std::string sql =
+      "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next_ordinal FROM messages WHERE chat_id = $1";
+  return {sql, {chat_id}};
+}
+
+std::int64_t next_ordinal_of(const SqlRows& rows) {
+  return first_record(rows).integer("next_ordinal");
+}
+
+Result<void> insert_new_message(SqlTransaction& tx, SqlDialect dialect, const MessageRecord& m,
+                                const ChatStatusChange& chat_status) {
+  RELIANT_ASSERT(m.ordinal > 0);
+  if (dialect != SqlDialect::postgres) {
+    auto stored = insert_message_once(tx, dialect, m, chat_status);
+    if (!stored) return fail(stored.error());
+    if (stored->inserted && stored->message.ordinal == m.ordinal) return {};
+    return fail(ErrorCode::internal, "message " + m.id + " is not new, or took ordinal " +
+                                         std::to_string(stored->message.ordinal) + ", not " +
+                                         std::to_string(m.ordinal));
+  }
+  // The ordinal as read, not MAX + 1 again: should it be taken after all (or the id), the unique
+  // keys fail the statement and the transaction with it, on the server, so the COMMIT can go
+  // with it (a check of its rows here would hold the COMMIT back a round trip).
+  static const std::string sql =
+      "WITH inserted AS (INSERT INTO messages (id, chat_id, ordinal, role, model, input_tokens, "
+      "output_tokens, created_at_ms, thread) VALUES ($1, $2, CAST($3 AS BIGINT), $4, $5, "
+      "CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), $9) RETURNING id), "
+      "blocks AS (INSERT INTO content_blocks (id, message_id, ordinal, kind, body_json) "
+      "SELECT $1 || '.' || b.n, $1, b.n, b.kind, b.body FROM inserted, "
+      "unnest(CAST($10 AS TEXT[]), CAST($11 AS TEXT[])) WITH ORDINALITY AS b(kind, body, n)) "
+      "UPDATE chats SET updated_at_ms = CAST($8 AS BIGINT), status = $12, "
+      "workflow_run_id = COALESCE($13, workflow_run_id) WHERE id = $2";
+  std::vector<std::string> kinds;
+  std::vector<std::string> bodies;
+  for (const auto& block : m.blocks) {
+    kinds.push_back(block.kind);
+    bodies.push_back(block.body.dump());
+  }
+  return tx.defer(
+      sql, {m.id, m.chat_id, m.ordinal, m.role, m.model, m.input_tokens, m.output_tokens,
+            m.created_at_ms, m.thread, postgres_text_array(kinds), postgres_text_array(bodies),
+            std::string(to_string(chat_status.status)),
+            chat_status.run_id.empty() ? SqlValue(nullptr) : SqlValue(chat_status.run_id)});
+}
+
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id) {
   auto rows =
       tx.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = $1", {id});

@@ -105,6 +105,18 @@ struct ChatStatusChange {
 Result<StoredMessage> insert_message_once(SqlTransaction& tx, SqlDialect dialect,
                                           const MessageRecord& message,
                                           const std::optional<ChatStatusChange>& chat_status = {});
+// The ordinal a chat's next message takes (next_ordinal_of reads it): stable while the chat's
+// row is locked (lock_chat_statement) when read after the lock is taken (query_together runs it
+// after the lock statement).
+SqlStatement next_ordinal_statement(const std::string& chat_id);
+std::int64_t next_ordinal_of(const SqlRows& rows);
+// A message with a new id and the ordinal next_ordinal_statement read, written with its chat's
+// status change by a transaction holding the chat's lock: on Postgres, deferred (SqlTransaction::
+// defer) to go with the body's next statement, one round trip fewer than insert_message_once; a
+// message whose ordinal or id is taken after all fails the transaction there (the unique keys),
+// elsewhere the body (internal). Either would mean the chat was not locked or the id not new.
+Result<void> insert_new_message(SqlTransaction& tx, SqlDialect dialect,
+                                const MessageRecord& message, const ChatStatusChange& chat_status);
 Result<std::optional<MessageRecord>> find_message(SqlTransaction& tx, const std::string& id);
 // The main thread's messages in ordinal order, with their blocks, in one query.
 Result<std::vector<MessageRecord>> load_messages(SqlTransaction& tx, const std::string& chat_id);
