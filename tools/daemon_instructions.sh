@@ -2,17 +2,21 @@
 # Instructions a tools daemon executes a tool call, for one build or several (issue 44): a stable
 # figure where timings drift 2x within minutes. For each `reliant` given, a tools daemon runs
 # under callgrind behind this build's gateway and nats-server (SQLite store), twice: once
-# serving no call, once serving CALLS `echo` calls (bench_tool_path, 4 callers); the difference
-# over CALLS is its instructions a call, start-up and shutdown left out. With MEASURE=gateway
+# serving WARM `echo` calls (bench_tool_path, 4 callers), once serving WARM + CALLS; the difference
+# over CALLS is its instructions a call, start-up, shutdown and what the first calls do once
+# (a library's lazy set-up: OpenSSL's random generator, symbols bound on first use) left out, as
+# the floor's count leaves them out (bench_relay_floor, 2,001 calls minus 1). With MEASURE=gateway
 # the roles swap: the given `reliant` is the gateway, under callgrind, and this build's is the
 # daemon.
-#   [CALLS=N] [MEASURE=daemon|gateway] tools/daemon_instructions.sh [LABEL=RELIANT ...]
-#   (defaults: 2000 calls, the daemon; this build's reliant as "new")
+#   [CALLS=N] [WARM=N] [MEASURE=daemon|gateway] tools/daemon_instructions.sh [LABEL=RELIANT ...]
+#   (defaults: 2000 calls after 50, the daemon; this build's reliant as "new"). KEEP=DIR keeps
+#   each run's callgrind output there, as LABEL-CALLS.callgrind (callgrind_annotate reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/bench_lib.sh
 source tools/ports.sh
 calls=${CALLS:-2000}
+warm=${WARM:-50}
 measure=${MEASURE:-daemon}
 case "$measure" in
   daemon | gateway) ;;
@@ -35,8 +39,8 @@ stop_own() {
 # Instructions of one daemon or gateway (RELIANT, as MEASURE says) that serves CALLS calls,
 # start to exit. Run in a command substitution, so in a subshell: its processes are its own to
 # stop, when it exits however.
-measured_instructions() {  # RELIANT CALLS
-  local reliant=$1 n=$2 run port db token measured gateway_binary=$this_build daemon_binary=$reliant
+measured_instructions() {  # RELIANT CALLS LABEL
+  local reliant=$1 n=$2 label=$3 run port db token measured gateway_binary=$this_build daemon_binary=$reliant
   local callgrind gateway_wrap=() daemon_wrap=()
   pids=()
   trap stop_own EXIT
@@ -88,6 +92,7 @@ measured_instructions() {  # RELIANT CALLS
   wait "$measured" 2>/dev/null || true
   local instructions
   instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$run/callgrind.out")
+  [ -z "${KEEP:-}" ] || cp "$run/callgrind.out" "$KEEP/$label-$n.callgrind"
   stop_own
   echo "$instructions"
 }
@@ -96,8 +101,8 @@ echo "load: $(uptime | sed 's/.*load/load/')"
 for spec in "$@"; do
   label=${spec%%=*}
   reliant=${spec#*=}
-  idle=$(measured_instructions "$reliant" 0)
-  busy=$(measured_instructions "$reliant" "$calls")
-  printf "%-8s %9d instructions a tool call, the %s (%d calls: %d; none: %d)\n" "$label" \
-    $(((busy - idle) / calls)) "$measure" "$calls" "$busy" "$idle"
+  idle=$(measured_instructions "$reliant" "$warm" "$label")
+  busy=$(measured_instructions "$reliant" $((warm + calls)) "$label")
+  printf "%-8s %9d instructions a tool call, the %s (%d calls: %d; %d: %d)\n" "$label" \
+    $(((busy - idle) / calls)) "$measure" $((warm + calls)) "$busy" "$warm" "$idle"
 done

@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <nlohmann/json.hpp>
 
 #include <unordered_map>
@@ -46,6 +47,22 @@ std::string encode(const google::protobuf::Message& message) {
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
     message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+std::string encode_as_field(int field_number, const google::protobuf::Message& message) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    const std::size_t size = message.ByteSizeLong();  // caches the sizes the write below uses
+    coded.WriteTag(
+        WireFormatLite::MakeTag(field_number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    coded.WriteVarint32(static_cast<std::uint32_t>(size));
+    message.SerializeWithCachedSizes(&coded);
   }
   return out;
 }

@@ -22,6 +22,10 @@ inline constexpr std::size_t kFrameBytesMax = 4 << 20;
 inline constexpr std::size_t kBusPayloadBytesMax = 1 << 20;
 
 std::string encode(const google::protobuf::Message& message);
+// The encoding of a message whose only field set is `message`, in field `field_number` (a
+// oneof's member: DaemonFrame's tool_response, say): the same bytes as setting it in the holder
+// and encoding that, without the copy into the holder.
+std::string encode_as_field(int field_number, const google::protobuf::Message& message);
 Result<void> decode_into(std::string_view bytes, google::protobuf::Message& message);
 
 // Canonical JSON: protobuf's JSON mapping with object keys sorted.

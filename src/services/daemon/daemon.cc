@@ -417,16 +417,21 @@ void Daemon::handle(const v1::GatewayFrame& frame) {
 }
 
 void Daemon::send_response(const v1::ToolResponse& response) {
-  v1::DaemonFrame frame;
-  *frame.mutable_tool_response() = response;
-  send(frame);
+  // A frame holding the response, encoded without a copy of it into a DaemonFrame.
+  if (stream_ == nullptr) return;
+  send_encoded(protocol::encode_as_field(v1::DaemonFrame::kToolResponseFieldNumber, response));
 }
 
 void Daemon::send(const v1::DaemonFrame& frame) {
+  if (stream_ == nullptr) return;
+  send_encoded(protocol::encode(frame));
+}
+
+void Daemon::send_encoded(std::string frame) {
   // Without a stream the result stays in the cache: the gateway redelivers the request when
   // the daemon is back, and the cache answers it.
   if (stream_ == nullptr) return;
-  if (stream_->send(protocol::encode(frame)) && stream_progress_ != nullptr) {
+  if (stream_->send(std::move(frame)) && stream_progress_ != nullptr) {
     stream_progress_->sent(env_.executor.steady_now());
   }
 }

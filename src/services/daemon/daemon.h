@@ -188,6 +188,7 @@ class Daemon {
   Duration idle_for() const;
   void send(const v1::DaemonFrame& frame);
   void send_response(const v1::ToolResponse& response);
+  void send_encoded(std::string frame);
   void run_command(const v1::DaemonCommand& command);
   Task<void> answer_command(v1::DaemonCommand command);
   Json identity_json() const;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace reliant::daemon {
 
@@ -20,15 +21,16 @@ class ResultCache {
     return it == entries_.end() ? nullptr : &it->second;
   }
 
-  // Keeps the first answer for an id; a later one is ignored.
-  void put(const std::string& id, const Answer& answer) {
+  // Keeps the first answer for an id; a later one is ignored. (By value: an answer given up is
+  // moved in, not copied.)
+  void put(const std::string& id, Answer answer) {
     if (entries_.count(id) != 0) return;
     if (order_.size() == capacity_) {
       entries_.erase(order_.front());
       order_.pop_front();
     }
     order_.push_back(id);
-    entries_.emplace(id, answer);
+    entries_.emplace(id, std::move(answer));
   }
 
   std::size_t size() const { return entries_.size(); }

@@ -268,8 +268,12 @@ void ToolRunner::finish(const std::string& request_id, v1::ToolResponse response
   executor_.cancel(running->timeout);
   response.set_daemon_id(daemon_id_);
   response.set_user_id(user_id_);
-  cache_.put(response.request_id(), response);
+  // Sent, then kept for a redelivery: the answer only reads it (it is encoded as it is sent), so
+  // the cache takes it without a copy of its content.
+  // (The id copied: `request_id` may live in the timer just cancelled.)
+  std::string id = response.request_id();
   answer_(response);
+  cache_.put(id, std::move(response));
   // A tool that returned is the caller here: its Scope cannot die under it, so it waits in
   // finished_ for the next start. A timeout or a cancel frees it now, which stops the tool.
   if (!stop_now) finished_.push_back(std::move(running));

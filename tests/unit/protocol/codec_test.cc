@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "base/json_parse.h"
@@ -62,6 +63,54 @@ TEST(Codec, ShallowBusPayloadsStillRoundTrip) {
   auto again = from_json<v1::ToolRequest>(to_json(request));
   ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_EQ(again->input_json(), request.input_json());
+}
+
+// A daemon sends its tool responses encoded as the frame that holds them (encode_as_field),
+// without copying each into a DaemonFrame: the bytes must be the frame's, whatever the response
+// holds — empty, every field, large or multi-byte content — and so for a message with a map
+// (Register's labels), which only a deterministic encoding orders alike.
+TEST(Codec, AMessageEncodedAsAFieldIsTheFrameHoldingIt) {
+  std::mt19937 random(44);
+  // Valid UTF-8 (a string field's bytes are checked as they are encoded, and logged when not):
+  // printable ASCII with a two-byte character now and then.
+  const auto text = [&random](std::size_t most) {
+    std::string out;
+    const std::size_t size = std::uniform_int_distribution<std::size_t>(0, most)(random);
+    while (out.size() < size) {
+      const int c = std::uniform_int_distribution<int>(32, 127)(random);
+      out += c == 127 ? std::string("\u00e9") : std::string(1, static_cast<char>(c));
+    }
+    return out;
+  };
+  for (int i = 0; i < 200; ++i) {
+    v1::ToolResponse response;
+    if (i % 7 != 0) {  // every seventh: an empty response
+      response.set_request_id(text(40));
+      response.set_success(i % 2 == 0);
+      response.set_is_error(i % 3 == 0);
+      response.set_content(text(i % 10 == 1 ? 300'000 : 200));
+      response.set_metadata_json(text(50));
+      response.set_error_code(text(20));
+      response.set_error_message(text(60));
+      response.set_daemon_id(text(30));
+      response.set_user_id(text(30));
+      response.set_truncated(i % 5 == 0);
+    }
+    v1::DaemonFrame frame;
+    *frame.mutable_tool_response() = response;
+    ASSERT_EQ(encode_as_field(v1::DaemonFrame::kToolResponseFieldNumber, response), encode(frame))
+        << "response " << i;
+
+    v1::Register registration;
+    registration.set_daemon_id(text(30));
+    for (int label = 0; label < i % 9; ++label)
+      (*registration.mutable_labels())[text(12)] = text(12);
+    v1::DaemonFrame registering;
+    *registering.mutable_register_() = registration;
+    ASSERT_EQ(encode_as_field(v1::DaemonFrame::kRegisterFieldNumber, registration),
+              encode(registering))
+        << "registration " << i;
+  }
 }
 
 }  // namespace
