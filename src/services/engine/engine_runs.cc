@@ -15,9 +15,9 @@ namespace reliant::engine {
 namespace {
 
 // The run's first decision, when its starter may write it (start_run's `decide_first`): one that
-// schedules activities and nothing else, at most kFoldedEventsMax, their tasks ready for any
-// worker. Empty otherwise: a
-// timer, a wait, an immediate end (an unknown workflow, an input it refuses) stay a worker's,
+// schedules activities and nothing else, at most kFoldedEventsMax (which bounds the start
+// statement's shapes), their tasks ready for any worker. Empty otherwise: a timer, a wait, an
+// immediate end (an unknown workflow, an input it refuses), a wider first step stay a worker's,
 // decided as every later step is.
 std::vector<HistoryEvent> first_decision(const HistoryEvent& started,
                                          const WorkflowRegistry& workflows, std::int64_t now_ms) {
@@ -28,7 +28,6 @@ std::vector<HistoryEvent> first_decision(const HistoryEvent& started,
       !events.empty() && std::ranges::all_of(events, [](const HistoryEvent& e) {
         return e.kind == EventKind::activity_scheduled;
       });
-  // (A wider first step is a worker's, as it was: kFoldedEventsMax bounds the start's shapes.)
   if (!only_activities || events.size() > kFoldedEventsMax) events.clear();
   return events;
 }
@@ -99,14 +98,11 @@ Result<void> start_run(SqlTransaction& tx, SqlDialect dialect, const NewRun& run
                                run.parent ? SqlValue(run.parent->run_id) : SqlValue(nullptr),
                                run.parent ? SqlValue(run.parent->key) : SqlValue(nullptr)};
   const bool together = dialect == SqlDialect::postgres;
-  Result<std::int64_t> inserted = 0;
   if (together) {
     with_first_step(sql, params, run, started, decided, now_ms);
     if (sent == RunStartSent::with_next) return tx.defer(sql, std::move(params));
-    inserted = tx.execute(sql, params);
-  } else {
-    inserted = tx.execute(sql, params);
   }
+  const Result<std::int64_t> inserted = tx.execute(sql, params);
   if (!inserted) {
     if (inserted.error().code == ErrorCode::already_exists) {
       return fail(ErrorCode::already_exists,
@@ -222,23 +218,35 @@ Result<std::vector<HistoryEvent>> history_of(const std::string& run_id, const Sq
   return history;
 }
 
+Result<KeptRun> kept_run_of(const std::vector<HistoryEvent>& history) {
+  if (history.empty()) return fail(ErrorCode::internal, "no history");
+  auto state = RunState::fold(history);
+  if (!state) return fail(ErrorCode::internal, state.error().message);
+  return KeptRun{std::move(*state), event_digest(history.back())};
+}
+
+std::optional<ScheduledActivity> scheduled_in(const RunState& state, std::int64_t event_seq) {
+  const auto scheduled = state.activities.find(event_seq);
+  if (scheduled == state.activities.end()) return std::nullopt;
+  // A run's row ends in the transaction that appends its terminal event (close_run).
+  return ScheduledActivity{scheduled->second.name, scheduled->second.input,
+                           state.terminal.has_value()};
+}
+
 Result<ScheduledActivity> load_scheduled_activity_and_run(SqlTransaction& tx,
                                                           const ClaimedTask& task, KeptRun& kept) {
   auto history = load_history(tx, task.run_id);
   if (!history) return fail(history.error());
-  auto state = RunState::fold(*history);
-  if (!state) return fail(ErrorCode::internal, "run " + task.run_id + ": " + state.error().message);
-  const auto scheduled = state->activities.find(task.event_seq);
-  if (scheduled == state->activities.end()) {
+  auto folded = kept_run_of(*history);
+  if (!folded)
+    return fail(ErrorCode::internal, "run " + task.run_id + ": " + folded.error().message);
+  auto activity = scheduled_in(folded->state, task.event_seq);
+  if (!activity) {
     return fail(ErrorCode::internal, "run " + task.run_id + " has no activity scheduled at seq " +
                                          std::to_string(task.event_seq));
   }
-  // A run's row ends in the transaction that appends its terminal event (close_run).
-  ScheduledActivity activity{scheduled->second.name, scheduled->second.input,
-                             state->terminal.has_value()};
-  kept.state = std::move(*state);
-  kept.last_event_digest = event_digest(history->back());
-  return activity;
+  kept = std::move(*folded);
+  return std::move(*activity);
 }
 
 }  // namespace reliant::engine

@@ -216,6 +216,11 @@ struct KeptRun {
   RunState state;
   std::size_t last_event_digest = 0;  // event_digest of the state's last event
 };
+// A run's state folded from its whole history, kept with its last event's digest (internal when
+// the history is empty or does not fold).
+Result<KeptRun> kept_run_of(const std::vector<HistoryEvent>& history);
+// The activity `state` scheduled at `event_seq`, as a task of it runs; none when it has none.
+std::optional<ScheduledActivity> scheduled_in(const RunState& state, std::int64_t event_seq);
 // What tells one event from another at the same seq (its kind, time and body).
 std::size_t event_digest(const HistoryEvent& e);
 // The same from a stored row, without parsing its body: every writer stores body.dump().

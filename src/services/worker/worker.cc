@@ -163,24 +163,15 @@ Task<void> Worker::claim_named(NamedTasks named) {
   stats_.named_claimed += claim->claimed.size();
   // The run's state from its history, kept for the steps that record the activities' results
   // (as a claimed activity's load keeps it) before any of them starts.
-  KeptRun kept;
-  if (auto state = RunState::fold(claim->history); state && !claim->history.empty()) {
-    kept.state = std::move(*state);
-    kept.last_event_digest = event_digest(claim->history.back());
-  }
+  Result<KeptRun> kept = kept_run_of(claim->history);  // none read: its tasks read their own
   std::vector<std::pair<ClaimedTask, std::optional<ScheduledActivity>>> claimed;
   for (auto& task : claim->claimed) {
     std::optional<ScheduledActivity> scheduled;
-    if (const auto activity = kept.state.activities.find(task.event_seq);
-        task.kind == TaskKind::activity && activity != kept.state.activities.end()) {
-      scheduled = ScheduledActivity{activity->second.name, activity->second.input,
-                                    kept.state.terminal.has_value()};
-    }
+    if (kept && task.kind == TaskKind::activity)
+      scheduled = scheduled_in(kept->state, task.event_seq);
     claimed.emplace_back(std::move(task), std::move(scheduled));
   }
-  if (kept.state.last_seq > 0 && wants_run_state(named.run_id)) {
-    sticky_.put(named.run_id, std::move(kept));
-  }
+  if (kept && wants_run_state(named.run_id)) sticky_.put(named.run_id, std::move(*kept));
   for (auto& [task, scheduled] : claimed) {
     ++in_flight_;
     const std::string owner = task.owner;
