@@ -29,6 +29,7 @@
 #include "app/browser_login.h"
 #include "app/daemon_command_commands.h"
 #include "app/daemon_files.h"
+#include "app/file_request_journal.h"
 #include "app/managed_daemon_commands.h"
 #include "app/mcp_files.h"
 #include "app/secure_random.h"

@@ -1,20 +1,16 @@
 // The daemon's files on the user's machine (spec S0.3, S0.19): the credentials file (per OS) with
 // the login of `reliant auth login` next to it, the identity file ~/.reliant/daemon.json (stable
-// daemon id and labels), the request journal, and the PID and log files of
-// `reliant daemon start --background`.
+// daemon id and labels), the PID and log files of `reliant daemon start --background`, and where
+// the request journal is (file_request_journal.h).
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "app/file_lock.h"
 #include "base/result.h"
-#include "services/daemon/tool_runner.h"
 
 namespace reliant {
 
@@ -58,30 +54,5 @@ Result<void> save_identity(const std::string& path, const DaemonIdentityFile& id
 
 // "a=1,b=2" → {a:1, b:2}; precise error on a malformed pair.
 Result<std::map<std::string, std::string>> parse_labels(const std::string& text);
-
-// Request ids started on this machine, appended to a file so they survive a restart of the
-// daemon process. Bounded: the file is rewritten with the newest half when it grows too long.
-// One process at a time: the journal is read once, at open, so a second process using it
-// would not see what the first starts and would run it again.
-class FileRequestJournal final : public daemon::RequestJournal {
- public:
-  // Takes an exclusive lock on `path`.lock for the journal's life; fails with already_exists,
-  // naming the holder's pid, while another process has the journal open.
-  static Result<std::unique_ptr<FileRequestJournal>> open(const std::string& path,
-                                                          std::size_t capacity = 65536);
-  bool contains(const std::string& request_id) const override;
-  void add(const std::string& request_id) override;
-
- private:
-  FileRequestJournal(std::string path, std::size_t capacity);
-  void compact();
-
-  std::string path_;
-  std::size_t capacity_;
-  std::unique_ptr<ExclusiveFileLock> lock_;  // a file of its own: compact() replaces the journal
-  daemon::MemoryRequestJournal memory_;
-  std::deque<std::string> order_;
-  std::ofstream out_;  // kept open: one write per request, no open/close
-};
 
 }  // namespace reliant

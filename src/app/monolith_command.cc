@@ -28,6 +28,7 @@
 #include "app/daemon_files.h"
 #include "app/data_dir.h"
 #include "app/db_config.h"
+#include "app/file_request_journal.h"
 #include "app/gateway_assembly.h"
 #include "app/llm_options.h"
 #include "app/local_account.h"

@@ -274,6 +274,81 @@ TEST(NatsBus, NoRespondersReachesTheRequestPastAWildcardSubscriptionOfItsConnect
                             << seen.front().subject;
 }
 
+// A request's inbox is kept for the next request once answered (NatsBus::ReplySlot). A second
+// reply to an earlier request that reaches the inbox while a later request waits on it answers
+// nothing: the later request gets its own reply.
+TEST(NatsBus, ALateReplyToAnEarlierRequestDoesNotAnswerTheNextOnTheSameInbox) {
+  AsioExecutor executor;
+  auto requester = NatsBus::connect(executor, NatsOptions{nats_url(), "slot-requester"});
+  auto responder = NatsBus::connect(executor, NatsOptions{nats_url(), "slot-responder"});
+  ASSERT_TRUE(requester.has_value() && responder.has_value());
+  NatsBus& answering = **responder;
+  std::string first_inbox;
+  auto first = answering.subscribe("slot.first", [&](const BusMessage& m) {
+    first_inbox = m.reply_to;
+    (void)answering.publish(m.reply_to, "first");
+  });
+  // Answers the second request only after a late, second reply to the first: both from one
+  // connection, so the late one arrives first, while the second request waits.
+  auto second = answering.subscribe("slot.second", [&](const BusMessage& m) {
+    (void)answering.publish(first_inbox, "late reply to the first");
+    (void)answering.publish(m.reply_to, "second");
+  });
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  Scope scope(executor);
+  std::optional<Result<BusMessage>> reply;
+  scope.spawn(ask(**requester, "slot.first", &reply));
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return reply.has_value(); }, kPatience));
+  ASSERT_TRUE(reply->has_value()) << reply->error().message;
+  EXPECT_EQ((*reply)->data, "first");
+  reply.reset();
+  scope.spawn(ask(**requester, "slot.second", &reply));
+  ASSERT_TRUE(reliant::testing::run_until(
+      executor, [&] { return reply.has_value(); }, kPatience));
+  ASSERT_TRUE(reply->has_value()) << reply->error().message;
+  EXPECT_EQ((*reply)->data, "second");
+  EXPECT_NE((*reply)->subject, first_inbox);
+}
+
+// Requests at once each wait on an inbox of their own, and each gets its own reply — also when
+// more are in flight than the bus keeps idle inboxes for, and round after round on the kept ones.
+TEST(NatsBus, ManyRequestsAtOnceEachGetTheirOwnReply) {
+  AsioExecutor executor;
+  auto requester = NatsBus::connect(executor, NatsOptions{nats_url(), "many-requester"});
+  auto responder = NatsBus::connect(executor, NatsOptions{nats_url(), "many-responder"});
+  ASSERT_TRUE(requester.has_value() && responder.has_value());
+  NatsBus& answering = **responder;
+  auto echo = answering.subscribe("many.echo", [&](const BusMessage& m) {
+    (void)answering.publish(m.reply_to, "re:" + m.data);
+  });
+  ASSERT_TRUE(echo.has_value());
+  constexpr int kAtOnce = 100;
+  Scope scope(executor);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::optional<Result<BusMessage>>> replies(kAtOnce);
+    for (int i = 0; i < kAtOnce; ++i) {
+      scope.spawn(
+          [](Bus& bus, std::string data, std::optional<Result<BusMessage>>* out) -> Task<void> {
+            Task<Result<BusMessage>> asking = bus.request("many.echo", std::move(data), seconds(5));
+            *out = co_await asking;
+          }(**requester, std::to_string(round) + "/" + std::to_string(i), &replies[i]));
+    }
+    ASSERT_TRUE(reliant::testing::run_until(
+        executor,
+        [&] {
+          for (const auto& r : replies)
+            if (!r) return false;
+          return true;
+        },
+        kPatience));
+    for (int i = 0; i < kAtOnce; ++i) {
+      ASSERT_TRUE(replies[i]->has_value()) << i << ": " << replies[i]->error().message;
+      EXPECT_EQ((*replies[i])->data, "re:" + std::to_string(round) + "/" + std::to_string(i));
+    }
+  }
+}
+
 // A subscription destroyed on the executor's thread just as the flush helper reads the socket
 // (for a few milliseconds after a flush returns, the helper still waits on it): nats.c looks a
 // message's subscription up without holding a reference, so an unsubscribe must never overlap a

@@ -21,7 +21,6 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
-#include "runtime/bus_request.h"
 #include "runtime/subject.h"
 
 namespace reliant {
@@ -247,14 +246,14 @@ class NatsSubscription final : public Subscription {
  public:
   NatsSubscription(natsSubscription* subscription, std::string pattern,
                    std::shared_ptr<BusHandler> handler, std::shared_ptr<NatsBus::Registry> registry,
-                   std::shared_ptr<NatsSocket> socket, bool inbox)
+                   std::shared_ptr<NatsSocket> socket, const bool* waiting)
       : subscription_(subscription),
         handler_(std::move(handler)),
         registry_(std::move(registry)),
         socket_(std::move(socket)) {
     std::lock_guard lock(registry_->mutex);
-    registry_->subscriptions.emplace(subscription_,
-                                     NatsBus::Registry::Entry{handler_, std::move(pattern), inbox});
+    registry_->subscriptions.emplace(
+        subscription_, NatsBus::Registry::Entry{handler_, std::move(pattern), waiting});
   }
   ~NatsSubscription() override {
     {
@@ -391,6 +390,8 @@ NatsBus::NatsBus(AsioExecutor& executor, natsConnection* connection, std::string
 }
 
 NatsBus::~NatsBus() {
+  // Their subscriptions are the connection's: unsubscribed while it is still there.
+  idle_reply_slots_.clear();
   callback_slot_->store(nullptr);
   socket_->bus = nullptr;
   // Closing flushes what nats.c still holds (unsubscriptions, say) and waits for the server's
@@ -444,7 +445,7 @@ Result<SubscriptionPtr> NatsBus::queue_subscribe(std::string_view pattern, std::
 }
 
 Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view group,
-                                     BusHandler handler, bool one_reply) {
+                                     BusHandler handler, const bool* reply_slot_waiting) {
   if (auto valid = validate_pattern(pattern); !valid) return fail(valid.error());
   const std::string subj(pattern);
   natsSubscription* subscription = nullptr;
@@ -464,40 +465,67 @@ Result<SubscriptionPtr> NatsBus::add(std::string_view pattern, std::string_view 
   // under ThreadSanitizer on a loaded 2-core machine, where a round trip can take that long.
   auto subscribed = SubscriptionPtr(std::make_unique<NatsSubscription>(
       subscription, subj, std::make_shared<BusHandler>(std::move(handler)), registry_, socket_,
-      one_reply));
-  if (one_reply) {
-    natsSubscription_AutoUnsubscribe(subscription, 1);
-  } else if (connected_.load()) {
+      reply_slot_waiting));
+  if (reply_slot_waiting == nullptr && connected_.load()) {
     (void)flush(seconds(10));
   }
   return subscribed;
 }
 
 Task<Result<BusMessage>> NatsBus::request(std::string subject, std::string data, Duration timeout) {
-  // A subscription of its own on a fresh inbox, which needs no round trip to become active: the
-  // server reads this connection's SUB before its request, so before any reply. It is
-  // synchronous (no nats.c thread, see add()) and the server drops it after one message.
-  const std::string inbox = new_inbox();
+  auto slot = take_reply_slot();
+  if (!slot) co_return fail(slot.error());
+  ReplySlot& waiting = **slot;
+  waiting.expected = waiting.prefix + std::to_string(++inboxes_);
+  waiting.subject = subject;
   auto [promise, future] = make_promise<Result<BusMessage>>(executor_);
-  auto subscribed = add(
-      inbox, {},
-      [promise = promise, subject](const BusMessage& reply) {
-        if (reply.no_responders) {
-          promise.set(fail(ErrorCode::no_responders, "no responders on " + subject));
-        } else {
-          promise.set(reply);
-        }
-      },
-      true);
-  if (!subscribed) co_return fail(subscribed.error());
+  waiting.promise = promise;
+  waiting.waiting = true;
   ScopedTimer timer(executor_, executor_.after(timeout, [promise = promise, subject, timeout] {
     promise.set(
         fail(ErrorCode::timeout, "no reply on " + subject + " within " + format_duration(timeout)));
   }));
-  if (auto published = publish(subject, std::move(data), inbox); !published) {
-    co_return fail(published.error());
+  if (auto published = publish(subject, std::move(data), waiting.expected); !published) {
+    co_return fail(published.error());  // the slot goes with this frame: nothing will come to it
   }
-  co_return co_await future;
+  Result<BusMessage> reply = co_await future;
+  waiting.waiting = false;
+  waiting.promise.reset();
+  // Answered (a reply, or the server's word that nobody listens): nothing more can come for
+  // this request but a second responder's reply, which its subject tells apart. Kept.
+  const bool answered = reply || reply.error().code == ErrorCode::no_responders;
+  if (answered && idle_reply_slots_.size() < kIdleReplySlotsMax) {
+    idle_reply_slots_.push_back(std::move(*slot));
+  }
+  co_return reply;
+}
+
+Result<std::shared_ptr<NatsBus::ReplySlot>> NatsBus::take_reply_slot() {
+  if (!idle_reply_slots_.empty()) {
+    auto slot = std::move(idle_reply_slots_.back());
+    idle_reply_slots_.pop_back();
+    return slot;
+  }
+  // Synchronous (no nats.c thread, see add()); active at once: the server reads this
+  // connection's SUB before the request that follows it, so before any reply.
+  auto slot = std::make_shared<ReplySlot>();
+  slot->prefix = new_inbox() + ".";
+  std::weak_ptr<ReplySlot> weak = slot;
+  auto subscribed = add(
+      slot->prefix + "*", {},
+      [weak](const BusMessage& reply) {
+        const auto slot = weak.lock();
+        if (!slot || !slot->waiting || !slot->promise) return;
+        if (reply.no_responders) {
+          slot->promise->set(fail(ErrorCode::no_responders, "no responders on " + slot->subject));
+        } else if (reply.subject == slot->expected) {
+          slot->promise->set(reply);
+        }
+      },
+      &slot->waiting);
+  if (!subscribed) return fail(subscribed.error());
+  slot->subscription = std::move(*subscribed);
+  return slot;
 }
 
 std::string NatsBus::new_inbox() { return inbox_prefix_ + std::to_string(++inboxes_); }
@@ -560,7 +588,7 @@ void NatsBus::deliver() {
           // be a wildcard one (`>`, `*.>`) rather than the request's own. Then it goes to the one
           // request whose inbox that pattern matches; with several, which one it was for cannot
           // be told, and no handler gets a status that was not meant for it.
-          if (entry.inbox) {
+          if (entry.waiting != nullptr) {
             batch.emplace_back(entry.handler, BusMessage{entry.pattern, "", "", true});
           } else if (const Registry::Entry* request = sole_inbox_matching(entry.pattern)) {
             batch.emplace_back(request->handler, BusMessage{request->pattern, "", "", true});
@@ -583,7 +611,9 @@ void NatsBus::deliver() {
 const NatsBus::Registry::Entry* NatsBus::sole_inbox_matching(const std::string& pattern) const {
   const Registry::Entry* found = nullptr;
   for (const auto& [subscription, entry] : registry_->subscriptions) {
-    if (!entry.inbox || !subject_matches(pattern, entry.pattern)) continue;
+    if (entry.waiting == nullptr || !*entry.waiting || !subject_matches(pattern, entry.pattern)) {
+      continue;
+    }
     if (found != nullptr) return nullptr;
     found = &entry;
   }

@@ -269,7 +269,7 @@ Task<Result<Daemon::SessionEnd>> Daemon::serve_frames(Stream& stream, std::strin
       }
       break;
     }
-    handle(*decoded);
+    handle(std::move(*decoded));
   }
   forget_stream(stream);
   co_return end;
@@ -393,11 +393,11 @@ Duration Daemon::idle_for() const {
   return busy ? Duration::zero() : env_.executor.steady_now() - last_served_;
 }
 
-void Daemon::handle(const v1::GatewayFrame& frame) {
+void Daemon::handle(v1::GatewayFrame frame) {
   switch (frame.frame_case()) {
     case v1::GatewayFrame::kToolRequest:
       last_served_ = env_.executor.steady_now();
-      runner_.start(frame.tool_request());
+      runner_.start(std::move(*frame.mutable_tool_request()));
       break;
     case v1::GatewayFrame::kCancel:
       runner_.cancel(frame.cancel().request_id(), frame.cancel().reason());
@@ -530,7 +530,7 @@ Task<CommandOutcome> Daemon::run_tool_command(PolledCommand command) {
   request.set_timeout_ms(to_ms(command.run_time_max));
   auto [promise, answer] = make_promise<v1::ToolResponse>(env_.executor);
   command_tools_.insert_or_assign(request.request_id(), promise);
-  runner_.start(request);
+  runner_.start(std::move(request));
   const v1::ToolResponse response = co_await answer;
   last_served_ = env_.executor.steady_now();
   CommandOutcome outcome;

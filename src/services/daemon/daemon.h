@@ -184,7 +184,7 @@ class Daemon {
   // Whether an accepted stream shows the dial key (always, when the daemon has none).
   bool dialled_by_platform(const Stream& stream) const;
   void refuse_stranger(StreamPtr stream);
-  void handle(const v1::GatewayFrame& frame);
+  void handle(v1::GatewayFrame frame);
   Duration idle_for() const;
   void send(const v1::DaemonFrame& frame);
   void send_response(const v1::ToolResponse& response);

@@ -14,7 +14,8 @@ namespace reliant::daemon {
 // One request in progress: its task lives in its own Scope, so cancelling it (a cancel or the
 // timeout) is destroying that Scope — which kills a running process.
 struct ToolRunner::Running {
-  std::unique_ptr<Scope> scope;
+  explicit Running(Executor& executor) : scope(executor) {}
+  Scope scope;  // destroyed with the entry: stops the tool
   TimerId timeout = 0;
 };
 
@@ -172,7 +173,7 @@ void ToolRunner::set_identity(std::string daemon_id, std::string user_id) {
   user_id_ = std::move(user_id);
 }
 
-void ToolRunner::start(const v1::ToolRequest& request) {
+void ToolRunner::start(v1::ToolRequest request) {
   finished_.clear();
   if (const auto* done = cache_.find(request.request_id()); done != nullptr) {
     answer_(*done);  // a redelivery: the first result, never a second run
@@ -192,9 +193,8 @@ void ToolRunner::start(const v1::ToolRequest& request) {
     return;
   }
   journal_.add(request.request_id());
-  auto running = std::make_unique<Running>();
-  running->scope = std::make_unique<Scope>(executor_);
-  Scope& scope = *running->scope;
+  auto running = std::make_unique<Running>(executor_);
+  Scope& scope = running->scope;
   const Duration timeout =
       request.timeout_ms() > 0 ? milliseconds(request.timeout_ms()) : default_timeout_;
   running->timeout = executor_.after(timeout, [this, id = request.request_id(), timeout] {
@@ -206,7 +206,7 @@ void ToolRunner::start(const v1::ToolRequest& request) {
   });
   running_.emplace(request.request_id(), std::move(running));
   if (started_) started_(request);
-  scope.spawn(run(request));
+  scope.spawn(run(std::move(request)));
 }
 
 bool ToolRunner::cancel(const std::string& request_id, const std::string& reason) {

@@ -35,25 +35,30 @@ class RequestJournal {
 
 // A bounded journal in memory (the oldest ids are forgotten first). Hashed: every tool call
 // looks its id up and adds it, among up to `capacity` ids (a tree's lookups compared strings
-// ~16 times a call, measured in the daemon's profile at sustained load).
+// ~16 times a call, measured in the daemon's profile at sustained load). Each id is held once:
+// the order of arrival points into the set, whose elements stay where they are on a rehash.
 class MemoryRequestJournal final : public RequestJournal {
  public:
   explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
   bool contains(const std::string& request_id) const override {
     return ids_.count(request_id) != 0;
   }
-  void add(const std::string& request_id) override {
-    if (!ids_.insert(request_id).second) return;
-    order_.push_back(request_id);
+  void add(const std::string& request_id) override { (void)insert(request_id); }
+  // False when it was already there.
+  bool insert(std::string request_id) {
+    auto [at, added] = ids_.insert(std::move(request_id));
+    if (!added) return false;
+    order_.push_back(&*at);
     if (order_.size() > capacity_) {
-      ids_.erase(order_.front());
+      ids_.erase(ids_.find(*order_.front()));
       order_.pop_front();
     }
+    return true;
   }
 
  private:
   std::size_t capacity_;
-  std::deque<std::string> order_;
+  std::deque<const std::string*> order_;
   std::unordered_set<std::string> ids_;
 };
 
@@ -100,7 +105,7 @@ class ToolRunner {
   using Output = std::function<void(const v1::OutputChunk&)>;
   void set_output_listener(Output listener) { output_ = std::move(listener); }
   static constexpr std::size_t kStreamedBytesMax = 64 * 1024;
-  void start(const v1::ToolRequest& request);
+  void start(v1::ToolRequest request);
   // Returns false when the request is not running.
   bool cancel(const std::string& request_id, const std::string& reason);
   // Cancels every running request; returns how many there were.

@@ -63,7 +63,8 @@ Task<Result<v1::ToolResponse>> LocalDaemonRouter::send_tool_request_sync(ToolCal
   request.set_timeout_ms(to_ms(call.timeout));
   request.set_user_id(call.user_id);
   request.set_daemon_id(call.daemon_id);
-  runner_.start(request);  // may answer at once (a repeat): the promise is already waiting
+  runner_.start(
+      std::move(request));  // may answer at once (a repeat): the promise is already waiting
   v1::ToolResponse response = co_await future;
   co_return response;
 }
