@@ -16,7 +16,7 @@
 # It also prints what a hand-over between threads costs on this machine (bench_handoff): posted,
 # the tool path would pay two per call that its floors do not; Executor::hand_over lets the
 # gRPC thread run an idle executor's work itself instead.
-#   [ROUNDS=N] [OLD_BUILD=DIR] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS] (defaults 3000, 3000;
+#   [ROUNDS=N] [OLD_BUILD=DIR] [SYSCALLS=1] tools/bench_tool_path.sh [CALLS] [IDLE_STREAMS] (defaults 3000, 3000;
 #     a gateway's daemon port holds at most 3/16 of its descriptor limit in connections, 3750 at
 #     this machine's 20000)
 #     OLD_BUILD: an earlier `reliant` and `bench_tool_path` (a build tree, or a directory holding
@@ -122,10 +122,11 @@ wait_active() {  # SET COUNT
   for _ in $(seq 1 200); do [ "$(active "$1")" -ge "$2" ] && return; sleep 0.1; done
   echo "only $(active "$1") of $2 $1 daemons active"; exit 1
 }
+client_wrap=()  # what the client runs under (measure(), with SYSCALLS)
 round_trip() {  # SET ARGS... — the set's client against the set's nats-server and store
   local set=$1
   shift
-  ${bench_of[$set]} round-trip --nats-url "nats://127.0.0.1:${nats_port_of[$set]}" ${db_of[$set]} \
+  "${client_wrap[@]}" ${bench_of[$set]} round-trip --nats-url "nats://127.0.0.1:${nats_port_of[$set]}" ${db_of[$set]} \
     --user bench@example.com "$@"
 }
 
@@ -208,16 +209,41 @@ done
 sustained_calls=$((calls * 3))
 TIMEFORMAT='%U %S'  # the client's user and system seconds, as `time` reports them
 # Runs COMMAND... and prints its output, then what each group of processes spent a call: CPU, and
-# context switches (threads woken or put aside).
+# context switches (threads woken or put aside). With SYSCALLS=1, also the system calls each group
+# made a call (perf stat's count of raw_syscalls:sys_enter; it costs each call a little).
 measure() {  # LABEL DAEMON_PIDS GATEWAY_PID NATS_PID COMMAND...
-  local label=$1 groups=("$2" "$3" "$4") g per_call=""
+  local label=$1 groups=("$2" "$3" "$4") g per_call="" counters=()
   shift 4
   for g in 0 1 2; do
     ticks_before[g]=$(cpu_ticks ${groups[g]})
     switches_before[g]=$(context_switches ${groups[g]})
   done
+  if [ -n "${SYSCALLS:-}" ]; then
+    for g in 0 1 2; do
+      # perf lists each process's threads when it starts, and gives up if one ends meanwhile
+      # (gRPC's come and go): it tries again.
+      for _ in 1 2 3 4 5; do
+        perf stat -x, -e raw_syscalls:sys_enter -o "$work/syscalls$g.txt" \
+          -p "$(xargs <<<"${groups[g]}" | tr ' ' ,)" 2>/dev/null &
+        sleep 0.3
+        kill -0 $! 2>/dev/null && break
+      done
+      counters+=($!)
+    done
+    client_wrap=(perf stat -x, -e raw_syscalls:sys_enter -o "$work/syscalls3.txt" --)
+    declare -F "$1" >/dev/null || set -- "${client_wrap[@]}" "$@"  # a function wraps its client
+  fi
   { time "$@" >"$work/sustained.txt"; } 2>"$work/client_time.txt"
   echo "$label: $(cat "$work/sustained.txt")"
+  if [ -n "${SYSCALLS:-}" ]; then
+    client_wrap=()
+    kill -INT "${counters[@]}"
+    wait "${counters[@]}" || true
+    for g in 0 1 2 3; do awk -F, '/raw_syscalls/ {print $1}' "$work/syscalls$g.txt"; done |
+      awk -v calls="$sustained_calls" -v l="$label" '{ v[NR] = $1 / calls } END {
+        printf "%s: system calls a call: daemons %.2f, gateway %.2f, nats-server %.2f, client %.2f\n",
+          l, v[1], v[2], v[3], v[4] }'
+  fi
   for g in 0 1 2; do
     per_call+=" $(($(cpu_ticks ${groups[g]}) - ticks_before[g]))"
     per_call+=" $(($(context_switches ${groups[g]}) - switches_before[g]))"

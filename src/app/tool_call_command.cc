@@ -133,7 +133,7 @@ void add_tool_commands(CLI::App& app, int& exit_code) {
   call->add_option("--tool", options->tool, "Tool name, e.g. bash, view, ls")->required();
   call->add_option("--input", options->input, "Tool input as a JSON object")->capture_default_str();
   call->add_flag("--sync", options->sync,
-                 "Request-reply on tools.request.sync.<user> instead of the durable path");
+                 "Request-reply on tools.call.<user> instead of the durable path");
   call->add_option("--timeout", options->timeout_s, "Seconds the tool may run")
       ->capture_default_str();
   call->callback([options, &exit_code] { exit_code = run_tool_call(*options); });

@@ -30,6 +30,7 @@ std::string tool_request(std::string_view user_id) { return join("tools.request"
 std::string tool_request_sync(std::string_view user_id) {
   return join("tools.request.sync", user_id);
 }
+std::string tool_call(std::string_view user_id) { return join("tools.call", user_id); }
 std::string tool_cancel(std::string_view user_id) { return join("tools.cancel", user_id); }
 std::string tool_result(std::string_view user_id, std::string_view request_id) {
   return join(join("tools.result", user_id), request_id);

@@ -5,6 +5,7 @@
 // wildcard, whitespace) could address other users' subjects: every builder checks its ids.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -17,13 +18,20 @@ inline constexpr std::string_view kGatewayQueueGroup = "gateways";
 
 // Whether `id` may appear as one subject token.
 Result<void> check_token(std::string_view what, std::string_view id);
+// A tool request's id is at most this long: a gateway's answer names its request with at most
+// this much of the id, and a router takes an answer only if it names the very request.
+inline constexpr std::size_t kRequestIdBytesMax = 256;
 
 // Fire-and-forget ToolRequest (queue group of gateways).
 std::string tool_request(std::string_view user_id);
 inline constexpr std::string_view kToolRequestAll = "tools.request.*";
-// Request-reply ToolRequest → ToolResponse (every gateway; only the holder answers).
+// Request-reply ToolRequest → ToolResponse (every gateway; only the holder answers), in
+// protobuf's JSON mapping: for any client.
 std::string tool_request_sync(std::string_view user_id);
 inline constexpr std::string_view kToolRequestSyncAll = "tools.request.sync.*";
+// The same in protobuf's binary encoding: what the platform's routers send.
+std::string tool_call(std::string_view user_id);
+inline constexpr std::string_view kToolCallAll = "tools.call.*";
 // Fire-and-forget CancelTool (queue group).
 std::string tool_cancel(std::string_view user_id);
 inline constexpr std::string_view kToolCancelAll = "tools.cancel.*";

@@ -32,6 +32,15 @@ Result<void> decode_into(std::string_view bytes, google::protobuf::Message& mess
 std::string to_json(const google::protobuf::Message& message);
 Result<void> from_json_into(std::string_view json, google::protobuf::Message& message);
 
+// How a bus body is written: protobuf's JSON mapping, which any client can write and read, or its
+// binary encoding, for the platform's own callers where a call's cost matters (tools.call.<user>:
+// nothing to escape, print or parse). The answer to a request goes in the request's encoding.
+enum class BusEncoding { json, binary };
+std::string encode_body(const google::protobuf::Message& message, BusEncoding encoding);
+// Binary bodies are bounded by kBusPayloadBytesMax, as JSON ones are.
+Result<void> decode_body_into(std::string_view body, BusEncoding encoding,
+                              google::protobuf::Message& message);
+
 template <class M>
 Result<M> decode(std::string_view bytes) {
   M message;
@@ -43,6 +52,13 @@ template <class M>
 Result<M> from_json(std::string_view json) {
   M message;
   if (auto ok = from_json_into(json, message); !ok) return fail(ok.error());
+  return message;
+}
+
+template <class M>
+Result<M> decode_body(std::string_view body, BusEncoding encoding) {
+  M message;
+  if (auto ok = decode_body_into(body, encoding, message); !ok) return fail(ok.error());
   return message;
 }
 

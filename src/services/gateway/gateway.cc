@@ -81,7 +81,10 @@ Result<void> Gateway::open() {
   // the holder acts. (One subscription per gateway rather than two per daemon: a gateway holds
   // thousands of daemons, and each subscription costs memory in the client and the server.)
   const std::pair<std::string_view, BusHandler> plain[] = {
-      {subjects::kToolRequestSyncAll, [this](const BusMessage& m) { on_sync_tool_request(m); }},
+      {subjects::kToolRequestSyncAll,
+       [this](const BusMessage& m) { on_sync_tool_request(m, protocol::BusEncoding::json); }},
+      {subjects::kToolCallAll,
+       [this](const BusMessage& m) { on_sync_tool_request(m, protocol::BusEncoding::binary); }},
       {subjects::kDaemonCommandAll, [this](const BusMessage& m) { on_daemon_command(m); }},
       {subjects::kOnlineCheckAll, [this](const BusMessage& m) { on_online_check(m); }},
       {subjects::kGatewayDeliverAll, [this](const BusMessage& m) { on_deliver(m); }},

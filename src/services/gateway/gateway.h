@@ -31,6 +31,7 @@
 
 #include "core/gateway_drain.h"
 #include "core/presence.h"
+#include "protocol/codec.h"
 #include "reliant/daemon/v1/daemon.pb.h"
 #include "runtime/env.h"
 #include "runtime/ids.h"
@@ -178,7 +179,8 @@ class Gateway {
 
   // Bus handlers.
   void on_tool_request(const BusMessage& message);
-  void on_sync_tool_request(const BusMessage& message);
+  // tools.request.sync.<user> (JSON) and tools.call.<user> (binary): answered in the same.
+  void on_sync_tool_request(const BusMessage& message, protocol::BusEncoding encoding);
   void on_cancel(const BusMessage& message);
   void on_daemon_command(const BusMessage& message);
   void on_reload(const BusMessage& message);

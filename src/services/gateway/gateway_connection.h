@@ -55,8 +55,13 @@ struct Gateway::InFlight {
   // The daemon process it was last sent to: only that one answers it (a draining gateway waits
   // for nothing a restarted daemon will never answer).
   std::string session_id;
-  bool durable = false;                   // a fire-and-forget request with a row in the store
-  std::vector<std::string> sync_inboxes;  // synchronous callers waiting on the bus
+  bool durable = false;  // a fire-and-forget request with a row in the store
+  // Synchronous callers waiting on the bus, each answered in its request's encoding.
+  struct SyncInbox {
+    std::string subject;
+    protocol::BusEncoding encoding;
+  };
+  std::vector<SyncInbox> sync_inboxes;
   SteadyInstant expires_at{};
 };
 

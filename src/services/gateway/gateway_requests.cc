@@ -16,8 +16,9 @@ namespace reliant::gateway {
 namespace {
 
 // NATS refuses messages over its max_payload (1 MiB by default), and JSON escaping can grow
-// output several times (control characters become \u00XX). A response that would not fit is cut
-// to fit, at a UTF-8 boundary, and says so; its `truncated` flag is set.
+// output several times (control characters become \u00XX). A response that would not fit, in the
+// encoding it goes in, is cut to fit, at a UTF-8 boundary, and says so; its `truncated` flag is
+// set.
 constexpr std::size_t kBusResponseBytesMax = 1'000'000;
 
 v1::ToolRequest request_from(const ToolRequestRecord& row) {
@@ -36,22 +37,22 @@ v1::ToolRequest request_from(const ToolRequestRecord& row) {
 // What a daemon's answer may hold besides its content, each field at most: cutting the content
 // alone cannot fit an answer whose error message is a megabyte.
 constexpr std::size_t kAnswerFieldBytesMax = 64u << 10;
-constexpr std::size_t kAnswerIdBytesMax = 256;
+constexpr std::size_t kAnswerCodeBytesMax = 256;
 
 // `text` cut to at most `bytes_max`, at a UTF-8 boundary.
 void cut_utf8(std::string& text, std::size_t bytes_max) {
   text.resize(utf8_prefix_length(text, bytes_max));
 }
 
-// Returns the response's JSON, which fits.
-std::string fit_for_bus(v1::ToolResponse& response) {
-  cut_utf8(*response.mutable_request_id(), kAnswerIdBytesMax);
-  cut_utf8(*response.mutable_error_code(), kAnswerIdBytesMax);
+// Returns the response in `encoding`, which fits.
+std::string fit_for_bus(v1::ToolResponse& response, protocol::BusEncoding encoding) {
+  cut_utf8(*response.mutable_request_id(), subjects::kRequestIdBytesMax);
+  cut_utf8(*response.mutable_error_code(), kAnswerCodeBytesMax);
   cut_utf8(*response.mutable_error_message(), kAnswerFieldBytesMax);
   if (response.metadata_json().size() > kAnswerFieldBytesMax) response.set_metadata_json("{}");
   const std::size_t original = response.content().size();
-  std::string json = protocol::to_json(response);
-  for (std::size_t size = json.size(); size > kBusResponseBytesMax; size = json.size()) {
+  std::string body = protocol::encode_body(response, encoding);
+  for (std::size_t size = body.size(); size > kBusResponseBytesMax; size = body.size()) {
     std::string& content = *response.mutable_content();
     // Bounded as they are, the other fields fit with an empty content (escaped, 64 KiB of text
     // is 384 KiB at most); never loop on one that is empty already.
@@ -62,9 +63,9 @@ std::string fit_for_bus(v1::ToolResponse& response) {
     content += "\n[output truncated to fit a bus message: " + std::to_string(keep) + " of " +
                std::to_string(original) + " bytes kept]";
     response.set_truncated(true);
-    json = protocol::to_json(response);
+    body = protocol::encode_body(response, encoding);
   }
-  return json;
+  return body;
 }
 
 }  // namespace
@@ -152,23 +153,34 @@ void Gateway::on_response(Connection& connection, v1::ToolResponse response) {
   // The gateway stamps who answered; a daemon cannot claim to be another.
   response.set_daemon_id(connection.daemon_id);
   response.set_user_id(connection.user_id);
-  std::string json = fit_for_bus(response);
   bool durable = true;  // unknown here: maybe dispatched by another gateway; the store knows
+  std::vector<InFlight::SyncInbox> inboxes;
   if (auto it = in_flight_.find(response.request_id()); it != in_flight_.end()) {
     if (it->second.daemon_id != connection.daemon_id) {
       ++stats_.rejected_messages;
       return;
     }
     durable = it->second.durable;
-    const std::vector<std::string>& inboxes = it->second.sync_inboxes;
-    for (std::size_t i = 0; i < inboxes.size(); ++i) {
-      // The answer's last use gives it away: a synchronous call's one inbox copies nothing.
-      const bool last_use = !durable && i + 1 == inboxes.size();
-      (void)env_.bus->publish(inboxes[i], last_use ? std::move(json) : json);
-    }
+    inboxes = std::move(it->second.sync_inboxes);
     in_flight_.erase(it);
   }
-  if (durable) scope_.spawn(complete(response.request_id(), connection.daemon_id, json));
+  // Each encoding is made once, and only when a waiter needs it (the store keeps JSON).
+  std::optional<std::string> bodies[2];
+  auto body_in = [&](protocol::BusEncoding encoding) -> std::string& {
+    std::optional<std::string>& body = bodies[static_cast<int>(encoding)];
+    if (!body) body = fit_for_bus(response, encoding);
+    return *body;
+  };
+  for (std::size_t i = 0; i < inboxes.size(); ++i) {
+    // The answer's last use gives it away: a synchronous call's one inbox copies nothing.
+    std::string& body = body_in(inboxes[i].encoding);
+    const bool last_use = !durable && i + 1 == inboxes.size();
+    (void)env_.bus->publish(inboxes[i].subject, last_use ? std::move(body) : body);
+  }
+  if (durable) {
+    scope_.spawn(complete(response.request_id(), connection.daemon_id,
+                          body_in(protocol::BusEncoding::json)));
+  }
   drain_changed();  // after complete() has started, so that a drain waits for its write
 }
 
@@ -213,7 +225,7 @@ Task<Result<void>> Gateway::report_result(std::string token, v1::ToolResponse re
   Result<std::string> owner = co_await checking;
   if (!owner) co_return fail(owner.error());
   response.set_user_id(*owner);
-  std::string json = fit_for_bus(response);
+  std::string json = fit_for_bus(response, protocol::BusEncoding::json);
   Task<void> storing = complete(response.request_id(), response.daemon_id(), std::move(json));
   co_await storing;
   co_return Result<void>{};
@@ -311,9 +323,11 @@ bool Gateway::in_flight_has_room(const std::string& request_id) const {
   return in_flight_.count(request_id) != 0 || in_flight_.size() < config_.in_flight_max;
 }
 
-void Gateway::on_sync_tool_request(const BusMessage& message) {
-  auto user = subjects::user_of(message.subject, "tools.request.sync");
-  auto request = protocol::from_json<v1::ToolRequest>(message.data);
+void Gateway::on_sync_tool_request(const BusMessage& message, protocol::BusEncoding encoding) {
+  auto user = subjects::user_of(message.subject, encoding == protocol::BusEncoding::json
+                                                     ? "tools.request.sync"
+                                                     : "tools.call");
+  auto request = protocol::decode_body<v1::ToolRequest>(message.data, encoding);
   if (!user || !request) {
     // Every gateway answers a malformed request the same way; the first answer is the one
     // the caller sees.
@@ -324,7 +338,7 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
       error.set_error_code("invalid_input");
       error.set_error_message(!user ? user.error().message : request.error().message);
       error.set_content(error.error_message());
-      (void)env_.bus->publish(message.reply_to, protocol::to_json(error));
+      (void)env_.bus->publish(message.reply_to, protocol::encode_body(error, encoding));
     }
     return;
   }
@@ -350,7 +364,7 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
     // gateway.in_flight_full found callers given an answer from no daemon).
     busy.set_daemon_id(connection->daemon_id);
     busy.set_user_id(connection->user_id);
-    (void)env_.bus->publish(message.reply_to, protocol::to_json(busy));
+    (void)env_.bus->publish(message.reply_to, protocol::encode_body(busy, encoding));
     return;
   }
   auto& flight = in_flight_[request->request_id()];
@@ -358,14 +372,14 @@ void Gateway::on_sync_tool_request(const BusMessage& message) {
   if (flight.daemon_id.empty()) flight.daemon_id = connection->daemon_id;
   if (flight.daemon_id != connection->daemon_id) return;
   flight.session_id = connection->session_id;
-  if (std::find(flight.sync_inboxes.begin(), flight.sync_inboxes.end(), message.reply_to) ==
-      flight.sync_inboxes.end()) {
+  auto& inboxes = flight.sync_inboxes;
+  if (std::none_of(inboxes.begin(), inboxes.end(), [&](const InFlight::SyncInbox& inbox) {
+        return inbox.subject == message.reply_to;
+      })) {
     // A router retrying asks from one inbox; more than a few are the same call asked again and
     // again: the oldest are dropped (those callers time out, as they would have anyway).
-    if (flight.sync_inboxes.size() == config_.sync_inboxes_per_request_max) {
-      flight.sync_inboxes.erase(flight.sync_inboxes.begin());
-    }
-    flight.sync_inboxes.push_back(message.reply_to);
+    if (inboxes.size() == config_.sync_inboxes_per_request_max) inboxes.erase(inboxes.begin());
+    inboxes.push_back({message.reply_to, encoding});
   }
   flight.expires_at = env_.executor.steady_now() + config_.sync_request_ttl;
   // A repeat (the router retrying) is sent again: the daemon answers from its cache, or not

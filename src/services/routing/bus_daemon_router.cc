@@ -26,6 +26,11 @@ Result<void> check_call(const ToolCall& call) {
   if (auto ok = subjects::check_token("user id", call.user_id); !ok) return ok;
   if (auto ok = subjects::check_token("daemon id", call.daemon_id); !ok) return ok;
   if (auto ok = subjects::check_token("request id", call.request_id); !ok) return ok;
+  if (call.request_id.size() > subjects::kRequestIdBytesMax) {
+    return fail(ErrorCode::invalid_argument,
+                "request id of " + std::to_string(call.request_id.size()) +
+                    " bytes is longer than " + std::to_string(subjects::kRequestIdBytesMax));
+  }
   if (call.tool_name.empty()) return fail(ErrorCode::invalid_argument, "tool name is empty");
   return {};
 }
@@ -186,8 +191,12 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request(ToolCall call)
 
 Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall call) {
   if (auto ok = check_call(call); !ok) co_return fail(ok.error());
-  const std::string subject = subjects::tool_request_sync(call.user_id);
-  const std::string payload = protocol::to_json(to_request(call, {}));
+  // In protobuf's binary encoding on tools.call.<user>, then, once an attempt went unanswered, in
+  // JSON on tools.request.sync.<user>: a gateway of an earlier release serves only that one.
+  protocol::BusEncoding encoding = protocol::BusEncoding::binary;
+  std::string subject = subjects::tool_call(call.user_id);
+  const v1::ToolRequest request = to_request(call, {});
+  std::string payload = protocol::encode(request);
   const Duration budget = call.timeout + config_.grace;
   const SteadyInstant deadline = env_.executor.steady_now() + budget;
   Error last{ErrorCode::timeout, "no attempt"};
@@ -199,12 +208,29 @@ Task<Result<v1::ToolResponse>> BusDaemonRouter::send_tool_request_sync(ToolCall 
         env_.bus->request(subject, payload, std::min(config_.sync_attempt_timeout, remaining));
     Result<BusMessage> reply = co_await asking;
     if (reply) {
-      auto response = protocol::from_json<v1::ToolResponse>(reply->data);
-      if (!response) co_return fail(response.error());
-      co_return std::move(*response);
+      auto response = protocol::decode_body<v1::ToolResponse>(reply->data, encoding);
+      // Only an answer naming this call's request is its answer. Anything else on the inbox is
+      // dropped and the call asks again: bytes a buggy or hostile publisher sent (which, binary,
+      // often parse), or a gateway's refusal of a request it could not read, which names none —
+      // a router's request is unreadable only if garbled on the way.
+      if (response && response->request_id() == request.request_id()) {
+        co_return std::move(*response);
+      }
+      last = response ? Error{ErrorCode::invalid_argument,
+                              "an answer that names no request of this call"}
+                      : response.error();
+      continue;
     }
     last = reply.error();
     if (last.code == ErrorCode::closed) break;
+    if (encoding == protocol::BusEncoding::binary && nobody_answered(last)) {
+      // Nobody on tools.call, or nobody there holds the daemon: its gateway may be of an earlier
+      // release, which serves only tools.request.sync. Every gateway serves that one.
+      encoding = protocol::BusEncoding::json;
+      subject = subjects::tool_request_sync(call.user_id);
+      payload = protocol::to_json(request);
+      if (last.code == ErrorCode::no_responders) continue;
+    }
     if (!woken && nobody_answered(last) && env_.store != nullptr) {
       // Maybe nobody holds it: a suspended managed daemon is woken, and the next attempts find
       // it once it connects (the daemon answers a repeat from its cache).
