@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the parsers with libFuzzer (clang, ASan + UBSan), in build-fuzz/:
-# scenario YAML, the wire protocol (frames and bus JSON), daemon selectors, LLM server-sent
-# events, user update announcements, REST chat request bodies, CEL expressions, JSON itself
-# (parse_json's two readers held against each other), grep's patterns (RE2, linear time),
+# scenario YAML, the wire protocol (frames, bus JSON and binary bus bodies), daemon selectors, LLM
+# server-sent events, user update announcements, REST chat request bodies, CEL expressions, JSON
+# itself (parse_json's two readers held against each other), grep's patterns (RE2, linear time),
 # presets, model catalogues and tool filters, and cron expressions and schedules.
 #   tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 # New inputs that grow coverage land in a scratch corpus; crashes are written to build-fuzz/
