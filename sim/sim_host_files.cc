@@ -96,8 +96,8 @@ std::vector<FileEntry> SimHost::children(const std::string& dir) const {
   out.reserve(by_name.size());
   for (auto& [name, entry] : by_name) {
     // The daemon's own data is not even shown.
-    const bool excluded = std::any_of(excluded_.begin(), excluded_.end(),
-                                      [&](const std::string& dir) { return dir == entry.path; });
+    const bool excluded =
+        std::find(excluded_.begin(), excluded_.end(), entry.path) != excluded_.end();
     if (!excluded) out.push_back(std::move(entry));
   }
   return out;

@@ -364,6 +364,50 @@ class ExtentWalk {
     std::uint64_t units = 0;  // at most units_max + 1
   };
 
+  bool too_deep() const { return too_deep_; }
+  bool too_big() const { return too_big_; }
+  std::uint64_t walked() const { return walked_; }
+
+ private:
+  std::optional<Extent> leaf(std::uint64_t units) { return bounded(Extent{0, units}); }
+  std::optional<Extent> bounded(Extent extent) {
+    if (extent.units <= units_max_) return extent;
+    too_big_ = true;
+    return std::nullopt;
+  }
+
+  template <class ForEach>
+  std::optional<Extent> shared(const void* container, std::size_t level, ForEach&& for_each) {
+    if (const auto known = seen_.find(container); known != seen_.end()) {
+      // Seen at another level: its depth below it is the same, so only the total moves.
+      if (level + known->second.depth > depth_max_) {
+        too_deep_ = true;
+        return std::nullopt;
+      }
+      return known->second;
+    }
+    Extent extent{0, 1};
+    bool passed = false;
+    for_each([&](const Value& element) {
+      const auto inner = of(element, level + 1);
+      // Both terms are at most units_max + 1: no overflow for any bound below 2^62.
+      if (!inner || !bounded(Extent{0, extent.units + inner->units})) {
+        passed = true;
+        return false;
+      }
+      extent.depth = std::max(extent.depth, inner->depth + 1);
+      extent.units += inner->units;
+      return true;
+    });
+    if (passed) return std::nullopt;
+    seen_.emplace(container, extent);
+    return extent;
+  }
+
+ public:
+  // After shared(), which it calls from a generic lambda: clang takes a member template of a
+  // class of internal linkage called there before its definition for one that is never defined
+  // (-Wundefined-internal), and tools/fuzz.sh builds with clang.
   // nullopt: a bound is passed (too_deep() or too_big() says which).
   std::optional<Extent> of(const Value& value, std::size_t level) {
     if (level > depth_max_) {
@@ -407,46 +451,8 @@ class ExtentWalk {
         },
         value.storage());
   }
-  bool too_deep() const { return too_deep_; }
-  bool too_big() const { return too_big_; }
-  std::uint64_t walked() const { return walked_; }
 
  private:
-  std::optional<Extent> leaf(std::uint64_t units) { return bounded(Extent{0, units}); }
-  std::optional<Extent> bounded(Extent extent) {
-    if (extent.units <= units_max_) return extent;
-    too_big_ = true;
-    return std::nullopt;
-  }
-
-  template <class ForEach>
-  std::optional<Extent> shared(const void* container, std::size_t level, ForEach&& for_each) {
-    if (const auto known = seen_.find(container); known != seen_.end()) {
-      // Seen at another level: its depth below it is the same, so only the total moves.
-      if (level + known->second.depth > depth_max_) {
-        too_deep_ = true;
-        return std::nullopt;
-      }
-      return known->second;
-    }
-    Extent extent{0, 1};
-    bool passed = false;
-    for_each([&](const Value& element) {
-      const auto inner = of(element, level + 1);
-      // Both terms are at most units_max + 1: no overflow for any bound below 2^62.
-      if (!inner || !bounded(Extent{0, extent.units + inner->units})) {
-        passed = true;
-        return false;
-      }
-      extent.depth = std::max(extent.depth, inner->depth + 1);
-      extent.units += inner->units;
-      return true;
-    });
-    if (passed) return std::nullopt;
-    seen_.emplace(container, extent);
-    return extent;
-  }
-
   std::size_t depth_max_;
   std::uint64_t units_max_;
   bool too_deep_ = false;

@@ -96,7 +96,9 @@ Result<void> check_body_shape(const Json& body) {
 // Params the workflow takes, none of them mapped from the event by the declaration.
 Result<void> check_params(const Json& params, const workflow::Definition& definition,
                           const workflow::TriggerDeclaration& declaration) {
-  for (const auto& [name, value] : params.items()) {
+  for (const auto& item : params.items()) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda (tools/fuzz.sh).
+    const std::string& name = item.key();
     const bool declared =
         std::any_of(definition.inputs.begin(), definition.inputs.end(),
                     [&](const workflow::InputSpec& spec) { return spec.name == name; });
