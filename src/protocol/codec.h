@@ -1,5 +1,6 @@
 // Codecs for the wire messages: binary frames on streams, protobuf's JSON mapping on the bus
-// (for plain messages — most bus payloads — done by plain_json.h, with the same bytes).
+// (for plain messages — most bus payloads — done by plain_json.h, with the same bytes), and the
+// binary encoding for the bus bodies that go binary (BusEncoding below).
 //
 // Both encoders are deterministic (docs/architecture.md §11: protobuf map fields otherwise
 // serialize in a different order in every process), so the simulator can hash what it sends.
