@@ -1,15 +1,27 @@
 // Subject builders and parsers for the tool path.
 #include "core/tool_subjects.h"
 
-#include <cctype>
+#include <array>
 
 namespace reliant::subjects {
+namespace {
+
+// The bytes a token cannot hold: the separator, the wildcards, and space and the control
+// characters (which hold std::isspace's others in the C locale). A table, as every tool call
+// checks three ids byte by byte: isspace was a library call a byte.
+constexpr std::array<bool, 256> kNotInToken = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  for (const unsigned char c : {'.', '*', '>', ' '}) table[c] = true;
+  return table;
+}();
+
+}  // namespace
 
 Result<void> check_token(std::string_view what, std::string_view id) {
   if (id.empty()) return fail(ErrorCode::invalid_argument, std::string(what) + " is empty");
   for (const char c : id) {
-    if (c == '.' || c == '*' || c == '>' || std::isspace(static_cast<unsigned char>(c)) ||
-        static_cast<unsigned char>(c) < 0x20) {
+    if (kNotInToken[static_cast<unsigned char>(c)]) {
       return fail(ErrorCode::invalid_argument,
                   std::string(what) + " \"" + std::string(id) + "\" is not a valid subject token");
     }

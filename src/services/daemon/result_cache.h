@@ -22,22 +22,23 @@ class ResultCache {
   }
 
   // Keeps the first answer for an id; a later one is ignored. (By value: an answer given up is
-  // moved in, not copied.)
-  void put(const std::string& id, Answer answer) {
-    if (entries_.count(id) != 0) return;
-    if (order_.size() == capacity_) {
-      entries_.erase(order_.front());
+  // moved in, not copied.) One lookup a call, and each id held once: the order of arrival points
+  // at the map's keys, which stay where they are on a rehash.
+  void put(std::string id, Answer answer) {
+    auto [at, added] = entries_.try_emplace(std::move(id), std::move(answer));
+    if (!added) return;
+    order_.push_back(&at->first);
+    if (order_.size() > capacity_) {
+      entries_.erase(entries_.find(*order_.front()));
       order_.pop_front();
     }
-    order_.push_back(id);
-    entries_.emplace(id, std::move(answer));
   }
 
   std::size_t size() const { return entries_.size(); }
 
  private:
   std::size_t capacity_;
-  std::deque<std::string> order_;  // insertion order, for eviction
+  std::deque<const std::string*> order_;  // insertion order, for eviction
   std::unordered_map<std::string, Answer> entries_;
 };
 

@@ -1,6 +1,7 @@
 // Tool execution with timeouts, cancellation and at-most-once answers.
 #include "services/daemon/tool_runner.h"
 
+#include "base/assert.h"
 #include "base/base64url.h"
 #include "base/json_parse.h"
 #include "base/utf8.h"
@@ -15,7 +16,9 @@ namespace reliant::daemon {
 // timeout) is destroying that Scope — which kills a running process.
 struct ToolRunner::Running {
   explicit Running(Executor& executor) : scope(executor) {}
-  Scope scope;  // destroyed with the entry: stops the tool
+  Scope scope;                              // destroyed with the entry: stops the tool
+  const std::string* request_id = nullptr;  // the entry's key in running_
+  Duration timeout_after{};
   TimerId timeout = 0;
 };
 
@@ -112,6 +115,7 @@ namespace {
 struct StreamedOutput {
   std::uint64_t offset = 0;
   std::string carry;
+  const std::string* request_id = nullptr;  // whose output it is
 };
 
 // `piece` after what `stream` carried, as whole valid characters: a sequence cut short at the end
@@ -193,20 +197,23 @@ void ToolRunner::start(v1::ToolRequest request) {
     return;
   }
   journal_.add(request.request_id());
-  auto running = std::make_unique<Running>(executor_);
-  Scope& scope = running->scope;
-  const Duration timeout =
+  auto [at, added] = running_.emplace(request.request_id(), std::make_unique<Running>(executor_));
+  RELIANT_ASSERT(added);
+  Running& running = *at->second;
+  running.request_id = &at->first;
+  running.timeout_after =
       request.timeout_ms() > 0 ? milliseconds(request.timeout_ms()) : default_timeout_;
-  running->timeout = executor_.after(timeout, [this, id = request.request_id(), timeout] {
-    finish(id,
-           error_response(id, tool_error::timeout,
-                          "the tool did not finish within " + std::to_string(to_ms(timeout)) +
-                              " ms and was stopped"),
+  // The entry is where it was until finish() cancels this timer: two pointers, which
+  // std::function keeps without an allocation.
+  running.timeout = executor_.after(running.timeout_after, [this, entry = &running] {
+    finish(*entry->request_id,
+           error_response(*entry->request_id, tool_error::timeout,
+                          "the tool did not finish within " +
+                              std::to_string(to_ms(entry->timeout_after)) + " ms and was stopped"),
            true);
   });
-  running_.emplace(request.request_id(), std::move(running));
   if (started_) started_(request);
-  scope.spawn(run(std::move(request)));
+  running.scope.spawn(run(std::move(request)));
 }
 
 bool ToolRunner::cancel(const std::string& request_id, const std::string& reason) {
@@ -227,53 +234,63 @@ std::size_t ToolRunner::cancel_all(const std::string& reason) {
 }
 
 Task<void> ToolRunner::run(v1::ToolRequest request) {
-  // The request's own context: the shared one, plus where its output goes while it runs.
+  // The request's own context: the shared one, plus where its output goes while it runs. What
+  // the listener needs lives in this frame, which outlives the tool's task (destroyed first, it
+  // kills a running process): the callback holds two pointers, which std::function keeps
+  // without an allocation, as most tools print nothing.
+  const std::string& id = request.request_id();
+  StreamedOutput stream;
+  stream.request_id = &id;
   ToolContext context = context_;
   if (output_) {
-    context.on_output = [this, id = request.request_id(),
-                         stream = std::make_shared<StreamedOutput>()](std::string_view piece) {
-      if (stream->offset >= kStreamedBytesMax || !running_.contains(id)) return;
-      std::string text = whole_characters(*stream, piece);
+    context.on_output = [this, watched = &stream](std::string_view piece) {
+      if (watched->offset >= kStreamedBytesMax || !running_.contains(*watched->request_id)) return;
+      std::string text = whole_characters(*watched, piece);
       if (text.empty()) return;
-      if (text.size() > kStreamedBytesMax - stream->offset) {
-        text.resize(kStreamedBytesMax - stream->offset);
+      if (text.size() > kStreamedBytesMax - watched->offset) {
+        text.resize(kStreamedBytesMax - watched->offset);
         text = whole_characters_only(text);
       }
       v1::OutputChunk chunk;
-      chunk.set_request_id(id);
-      chunk.set_offset(stream->offset);
-      stream->offset += text.size();
+      chunk.set_request_id(*watched->request_id);
+      chunk.set_offset(watched->offset);
+      watched->offset += text.size();
       chunk.set_data(std::move(text));
       output_(chunk);
     };
   }
-  Task<ToolResult> execution = tools_.execute(context, request.tool_name(), request.input_json());
+  // The name and the input are the tool's from here: the request keeps its id.
+  Task<ToolResult> execution = tools_.execute(context, std::move(*request.mutable_tool_name()),
+                                              std::move(*request.mutable_input_json()));
   ToolResult result = co_await execution;
   v1::ToolResponse response;
-  response.set_request_id(request.request_id());
+  response.set_request_id(id);
   response.set_success(!result.is_error);
   response.set_is_error(result.is_error);
   response.set_content(std::move(result.content));
-  response.set_metadata_json(result.metadata.dump());
+  // Most tools say nothing more: nlohmann's serializer would allocate and fill its 512-byte
+  // indentation buffer to write "{}".
+  const bool no_metadata = result.metadata.is_object() && result.metadata.empty();
+  response.set_metadata_json(no_metadata ? std::string("{}") : result.metadata.dump());
   response.set_error_code(result.error_code);
   if (result.is_error) response.set_error_message(response.content());
-  finish(request.request_id(), std::move(response), false);
+  finish(id, std::move(response), false);
 }
 
 void ToolRunner::finish(const std::string& request_id, v1::ToolResponse response, bool stop_now) {
   auto it = running_.find(request_id);
   if (it == running_.end()) return;  // already finished (timeout, cancel or result)
-  std::unique_ptr<Running> running = std::move(it->second);
-  running_.erase(it);
+  // The entry's key becomes the cache's: `request_id` may be that key, unused from here.
+  auto entry = running_.extract(it);
+  std::string id = std::move(entry.key());
+  std::unique_ptr<Running> running = std::move(entry.mapped());
   executor_.cancel(running->timeout);
   response.set_daemon_id(daemon_id_);
   response.set_user_id(user_id_);
   // Sent, then kept for a redelivery: the answer only reads it (it is encoded as it is sent), so
   // the cache takes it without a copy of its content.
-  // (The id copied: `request_id` may live in the timer just cancelled.)
-  std::string id = response.request_id();
   answer_(response);
-  cache_.put(id, std::move(response));
+  cache_.put(std::move(id), std::move(response));
   // A tool that returned is the caller here: its Scope cannot die under it, so it waits in
   // finished_ for the next start. A timeout or a cancel frees it now, which stops the tool.
   if (!stop_now) finished_.push_back(std::move(running));

@@ -149,6 +149,7 @@ TEST(LocalDaemonRouter, ATimeoutStopsTheToolAndSaysSo) {
   ASSERT_TRUE(response.has_value());
   EXPECT_TRUE(response->is_error());
   EXPECT_EQ(response->error_code(), "timeout");
+  EXPECT_EQ(response->content(), "the tool did not finish within 2000 ms and was stopped");
   EXPECT_LT(m.world.now() - start, seconds(3));
   EXPECT_EQ(m.host.running(), 0u) << "the process was killed";
 }

@@ -23,7 +23,7 @@ class EchoTool final : public Tool {
   Task<ToolResult> run(ToolContext&, Json input) override {
     auto text = optional_string(input, "text");
     if (!text) co_return tool_failure(tool_error::invalid_input, text.error().message);
-    co_return tool_success(text->value_or(""), Json::object());
+    co_return tool_success(std::move(*text).value_or(""), Json::object());
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/json_parse.h"
+#include "base/utf8.h"
 #include "core/path.h"
 #include "services/daemon/mcp/mcp_servers.h"
 #include "services/daemon/tools/tool_support.h"
@@ -70,7 +71,8 @@ std::string without_exception_tag(std::string_view what) {
 }
 
 ToolResult finish(ToolResult result) {
-  result.content = repair_utf8(result.content);
+  // Checked first: nearly all output is valid, and keeps its string.
+  if (!is_valid_utf8(result.content)) result.content = repair_utf8(result.content);
   return result;
 }
 
