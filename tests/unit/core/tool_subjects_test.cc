@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/tool_subjects.h"
 
@@ -14,8 +15,9 @@ TEST(ToolSubjects, AnIdIsATokenUnlessItHoldsASeparatorWildcardSpaceOrControl) {
                                "caf\xc3\xa9", "\x7f", "\xff"}) {
     EXPECT_TRUE(check_token("user id", id).has_value()) << id;
   }
-  for (const std::string id : {"a.b", "*", "user>", "a b", "a\tb", "a\nb", "a\rb", "a\vb", "a\fb",
-                               std::string("a\0b", 3), "\x01", "\x1f"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"a.b", "*", "user>", "a b", "a\tb", "a\nb", "a\rb", "a\vb", "a\fb",
+                                std::string("a\0b", 3), "\x01", "\x1f"}) {
     auto checked = check_token("user id", id);
     ASSERT_FALSE(checked.has_value()) << id;
     EXPECT_EQ(checked.error().code, ErrorCode::invalid_argument);
