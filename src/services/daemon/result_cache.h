@@ -21,17 +21,18 @@ class ResultCache {
     return it == entries_.end() ? nullptr : &it->second;
   }
 
-  // Keeps the first answer for an id; a later one is ignored. (By value: an answer given up is
-  // moved in, not copied.) One lookup a call, and each id held once: the order of arrival points
-  // at the map's keys, which stay where they are on a rehash.
-  void put(std::string id, Answer answer) {
+  // Keeps the first answer for an id; a later one is ignored (false). (By value: an answer given
+  // up is moved in, not copied.) One lookup a call, and each id held once: the order of arrival
+  // points at the map's keys, which stay where they are on a rehash.
+  bool put(std::string id, Answer answer) {
     auto [at, added] = entries_.try_emplace(std::move(id), std::move(answer));
-    if (!added) return;
+    if (!added) return false;
     order_.push_back(&at->first);
     if (order_.size() > capacity_) {
       entries_.erase(entries_.find(*order_.front()));
       order_.pop_front();
     }
+    return true;
   }
 
   std::size_t size() const { return entries_.size(); }

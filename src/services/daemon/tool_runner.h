@@ -6,12 +6,10 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "reliant/daemon/v1/daemon.pb.h"
@@ -33,33 +31,23 @@ class RequestJournal {
   virtual void add(const std::string& request_id) = 0;
 };
 
-// A bounded journal in memory (the oldest ids are forgotten first). Hashed: every tool call
-// looks its id up and adds it, among up to `capacity` ids (a tree's lookups compared strings
-// ~16 times a call, measured in the daemon's profile at sustained load). Each id is held once:
-// the order of arrival points into the set, whose elements stay where they are on a rehash.
+// A bounded journal in memory (the oldest ids are forgotten first): a ResultCache of ids with
+// nothing kept beside them. Hashed: every tool call looks its id up and adds it, among up to
+// `capacity` ids (a tree's lookups compared strings ~16 times a call, measured in the daemon's
+// profile at sustained load).
 class MemoryRequestJournal final : public RequestJournal {
  public:
-  explicit MemoryRequestJournal(std::size_t capacity = 65536) : capacity_(capacity) {}
+  explicit MemoryRequestJournal(std::size_t capacity = 65536) : ids_(capacity) {}
   bool contains(const std::string& request_id) const override {
-    return ids_.count(request_id) != 0;
+    return ids_.find(request_id) != nullptr;
   }
   void add(const std::string& request_id) override { (void)insert(request_id); }
   // False when it was already there.
-  bool insert(std::string request_id) {
-    auto [at, added] = ids_.insert(std::move(request_id));
-    if (!added) return false;
-    order_.push_back(&*at);
-    if (order_.size() > capacity_) {
-      ids_.erase(ids_.find(*order_.front()));
-      order_.pop_front();
-    }
-    return true;
-  }
+  bool insert(std::string request_id) { return ids_.put(std::move(request_id), Started{}); }
 
  private:
-  std::size_t capacity_;
-  std::deque<const std::string*> order_;
-  std::unordered_set<std::string> ids_;
+  struct Started {};
+  ResultCache<Started> ids_;
 };
 
 // "daemon_lost", "timeout", "cancelled"… responses that no tool produced.
